@@ -1,0 +1,370 @@
+"""The one settings object.
+
+Every tunable of stream-guard lives in :class:`Settings`. Values come, in rising precedence, from
+the defaults below, an optional TOML file (flat keys named like the fields) and ``STREAM_GUARD_*``
+environment variables. Anything invalid fails at start with a message that names the setting, so a
+typo in a deployment never turns into a silently-ignored limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENV_PREFIX = "STREAM_GUARD_"
+
+
+class SettingsError(ValueError):
+    """A setting has an invalid value; the message names it."""
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "stream-guard"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stream-guard"
+
+
+def _meta(help: str, *, secret: bool = False, minimum: float | None = None,
+          maximum: float | None = None, choices: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"help": help, "secret": secret, "minimum": minimum, "maximum": maximum,
+            "choices": choices}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- listening ------------------------------------------------------------------------
+    host: str = field(default="127.0.0.1", metadata=_meta("Interface to bind."))
+    port: int = field(default=8765, metadata=_meta("TCP port (0 picks a free one).",
+                                                   minimum=0, maximum=65535))
+    workers: int = field(default=1, metadata=_meta(
+        "Worker processes sharing the port (SO_REUSEPORT); >1 needs redis_url.", minimum=1,
+        maximum=256))
+
+    # --- auth -----------------------------------------------------------------------------
+    api_keys: dict[str, str] = field(default_factory=dict, metadata=_meta(
+        'API keys and their tenants, "key1:tenant1,key2:tenant2".', secret=True))
+    auth_disabled: bool = field(default=False, metadata=_meta(
+        "Development only: accept connections without credentials (logs a warning)."))
+    allowed_origins: tuple[str, ...] = field(default=(), metadata=_meta(
+        'Browser Origins allowed to open a stream, comma separated; "*" allows any. '
+        "Requests without an Origin header (backends) are not affected."))
+    trusted_proxies: tuple[str, ...] = field(default=(), metadata=_meta(
+        "Proxy addresses or CIDRs whose X-Forwarded-For is believed."))
+    ticket_ttl_s: float = field(default=30.0, metadata=_meta(
+        "Lifetime of a browser ticket.", minimum=1, maximum=3600))
+
+    # --- limits ---------------------------------------------------------------------------
+    max_connections: int = field(default=256, metadata=_meta(
+        "Open connections per server (per node with Redis).", minimum=1))
+    max_connections_per_ip: int = field(default=16, metadata=_meta(
+        "Open connections per client IP.", minimum=1))
+    rate_per_s: float = field(default=200.0, metadata=_meta(
+        "Messages per second per connection (token bucket refill).", minimum=0.1))
+    rate_burst: int = field(default=1000, metadata=_meta(
+        "Token bucket size for messages per connection.", minimum=1))
+    rate_strikes: int = field(default=100, metadata=_meta(
+        "Rate-limited messages tolerated per connection before it is closed 1008.", minimum=1))
+    max_frame_bytes: int = field(default=65536, metadata=_meta(
+        "Largest accepted WebSocket message.", minimum=256))
+    max_chars_per_connection: int = field(default=5_000_000, metadata=_meta(
+        "Characters of delta text a connection may send in its lifetime.", minimum=1))
+    max_streams_per_connection: int = field(default=8, metadata=_meta(
+        "Streams open at once on one connection.", minimum=1))
+    idle_timeout_s: float = field(default=300.0, metadata=_meta(
+        "Close a connection that sent nothing for this long.", minimum=0.1))
+    max_lifetime_s: float = field(default=3600.0, metadata=_meta(
+        "Close any connection after this long.", minimum=1))
+    handshake_timeout_s: float = field(default=10.0, metadata=_meta(
+        "Time allowed for the opening handshake.", minimum=0.1))
+    shutdown_grace_s: float = field(default=10.0, metadata=_meta(
+        "On SIGTERM, time for in-flight windows to finish before sockets close.", minimum=0))
+
+    # --- oversight ------------------------------------------------------------------------
+    threshold: float | None = field(default=None, metadata=_meta(
+        "Support below this halts; unset takes the detector's calibrated threshold.",
+        minimum=0, maximum=1))
+    contradiction_threshold: float = field(default=0.8, metadata=_meta(
+        "A single window with contradiction probability above this halts at once.",
+        minimum=0, maximum=1))
+    halt_consecutive: int = field(default=2, metadata=_meta(
+        "Consecutive unsupported windows that halt (1 = halt on the first).", minimum=1,
+        maximum=16))
+    clear_margin: float = field(default=0.15, metadata=_meta(
+        "A lone window this far below the threshold halts at once.", minimum=0, maximum=1))
+    window_max_chars: int = field(default=400, metadata=_meta(
+        "A run-on sentence is cut into windows of at most this many characters.",
+        minimum=40, maximum=4000))
+    window_min_chars: int = field(default=12, metadata=_meta(
+        "Shorter sentences are merged into the next window.", minimum=1, maximum=400))
+
+    # --- scoring --------------------------------------------------------------------------
+    tier: str = field(default="cascade", metadata=_meta(
+        "Scoring tiers: lexical only, or the lexical tier in front of the model.",
+        choices=("lexical", "cascade")))
+    detector: str = field(default="default", metadata=_meta(
+        '"default" (the shipped detector), a Hugging Face model directory or an ONNX file.'))
+    embedder: str = field(default="minilm", metadata=_meta(
+        '"minilm" (the packaged all-MiniLM-L6-v2) or a sentence-embedding model directory.'))
+    backend: str = field(default="auto", metadata=_meta(
+        "Model runtime.", choices=("auto", "onnx", "torch")))
+    device: str = field(default="auto", metadata=_meta(
+        "Where models run; auto uses CUDA when present.", choices=("auto", "cpu", "cuda")))
+    batch_max_size: int = field(default=32, metadata=_meta(
+        "Largest micro-batch sent to the model.", minimum=1, maximum=4096))
+    batch_max_wait_ms: float = field(default=4.0, metadata=_meta(
+        "Longest a window waits for its batch to fill.", minimum=0, maximum=1000))
+    evidence_top_k: int = field(default=3, metadata=_meta(
+        "Evidence chunks scored per window.", minimum=1, maximum=50))
+    lexical_accept: float = field(default=0.9, metadata=_meta(
+        "Cascade: lexical coverage at or above this settles a window as supported.",
+        minimum=0, maximum=1))
+    intra_op_threads: int = field(default=0, metadata=_meta(
+        "Model runtime threads (0 = the runtime's choice).", minimum=0, maximum=1024))
+
+    # --- evidence -------------------------------------------------------------------------
+    data_dir: Path = field(default_factory=_default_data_dir, metadata=_meta(
+        "Evidence collections (FAISS indexes and document stores)."))
+    cache_dir: Path = field(default_factory=_default_cache_dir, metadata=_meta(
+        "Extracted and exported models."))
+    index_flat_max: int = field(default=50_000, metadata=_meta(
+        "Collections with more chunks use an HNSW index instead of exact search.", minimum=1))
+    index_poll_s: float = field(default=2.0, metadata=_meta(
+        "How often the server looks for changed collections (SIGHUP forces it).", minimum=0.1))
+
+    # --- shared state ---------------------------------------------------------------------
+    redis_url: str | None = field(default=None, metadata=_meta(
+        "Redis for state shared by workers and nodes; unset keeps state in memory.",
+        secret=True))
+    redis_fail_mode: str = field(default="closed", metadata=_meta(
+        "With Redis lost: refuse new connections (closed, 1013) or admit them (open).",
+        choices=("closed", "open")))
+    lease_ttl_s: float = field(default=30.0, metadata=_meta(
+        "Connection-slot leases expire this long after a worker stops renewing them.",
+        minimum=1))
+
+    # --- operations -----------------------------------------------------------------------
+    log_level: str = field(default="info", metadata=_meta(
+        "Log level.", choices=("debug", "info", "warning", "error")))
+    log_text: bool = field(default=False, metadata=_meta(
+        "Include streamed text in logs (off: text may be personal data)."))
+    serve_demo: bool = field(default=False, metadata=_meta(
+        "Serve the browser demo page at /demo/ (development)."))
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets replaced, for the start-up log."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata["secret"] and value:
+                value = "***" if not isinstance(value, dict) else {
+                    "***": f"{len(value)} key(s)", "tenants": sorted(set(value.values()))}
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied and validated like any other source."""
+        return _build({**{f.name: getattr(self, f.name) for f in fields(self)}, **changes},
+                      source="override")
+
+
+def load_settings(config_file: str | os.PathLike[str] | None = None,
+                  environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then the TOML file, then ``STREAM_GUARD_*`` variables, then ``overrides``."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    known = {f.name for f in fields(Settings)}
+    path = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise SettingsError(f"config file {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path}: {exc}") from exc
+        for key, value in _flatten(data).items():
+            if key not in known:
+                raise SettingsError(f"config file {path}: unknown setting {key!r}")
+            values[key] = value
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name.startswith("test_"):
+            continue  # the test suite's own variables
+        if name not in known:
+            raise SettingsError(f"{key}: unknown setting")
+        values[name] = value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return _build(values, source="environment")
+
+
+def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
+    """TOML tables are only grouping: ``[limits] rate_burst = 5`` is ``rate_burst = 5``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key != "api_keys":
+            out.update(_flatten(value))
+        else:
+            out[key] = value
+    return out
+
+
+def _build(values: Mapping[str, Any], *, source: str) -> Settings:
+    kwargs: dict[str, Any] = {}
+    by_name = {f.name: f for f in fields(Settings)}
+    for name, raw in values.items():
+        f = by_name.get(name)
+        if f is None:
+            raise SettingsError(f"unknown setting {name!r}")
+        kwargs[name] = _coerce(f, raw)
+    try:
+        settings = Settings(**kwargs)
+    except TypeError as exc:  # pragma: no cover - guarded by the lookup above
+        raise SettingsError(str(exc)) from exc
+    _check_cross_field(settings)
+    return settings
+
+
+def _setting_label(f: dataclasses.Field[Any]) -> str:
+    return f"{ENV_PREFIX}{f.name.upper()}"
+
+
+def _coerce(f: dataclasses.Field[Any], raw: Any) -> Any:
+    label = _setting_label(f)
+    kind = str(f.type)
+    meta = f.metadata
+    try:
+        if raw is None:
+            if "None" in kind:
+                return None
+            raise SettingsError(f"{label}: a value is required")
+        if isinstance(raw, str) and raw.strip() == "" and "None" in kind:
+            return None
+        if kind.startswith("bool"):
+            value: Any = _to_bool(raw)
+        elif kind.startswith("int"):
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            value = int(raw)
+        elif kind.startswith("float"):
+            if isinstance(raw, bool):
+                raise ValueError
+            value = float(raw)
+            if value != value:  # NaN
+                raise ValueError
+        elif kind.startswith("dict"):
+            value = _to_key_map(raw, label)
+        elif kind.startswith("tuple"):
+            value = _to_tuple(raw)
+        elif kind.startswith("Path"):
+            value = Path(os.path.expanduser(str(raw)))
+        else:
+            if not isinstance(raw, str):
+                raise ValueError
+            value = raw.strip()
+    except SettingsError:
+        raise
+    except (TypeError, ValueError):
+        raise SettingsError(f"{label}: invalid value {raw!r} (expected {kind})") from None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if meta["minimum"] is not None and value < meta["minimum"]:
+            raise SettingsError(f"{label}: {value} is below the minimum {meta['minimum']}")
+        if meta["maximum"] is not None and value > meta["maximum"]:
+            raise SettingsError(f"{label}: {value} is above the maximum {meta['maximum']}")
+    if meta["choices"] and value not in meta["choices"]:
+        raise SettingsError(f"{label}: {value!r} is not one of {', '.join(meta['choices'])}")
+    return value
+
+
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError
+
+
+def _to_tuple(raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        items = raw.split(",")
+    elif isinstance(raw, (list, tuple)):
+        items = [str(x) for x in raw]
+    else:
+        raise ValueError
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def _to_key_map(raw: Any, label: str) -> dict[str, str]:
+    if isinstance(raw, dict):
+        pairs = [(str(k), str(v)) for k, v in raw.items()]
+    elif isinstance(raw, str):
+        pairs = []
+        for item in raw.split(","):
+            if not item.strip():
+                continue
+            key, sep, tenant = item.strip().rpartition(":")
+            if not sep or not key or not tenant:
+                raise SettingsError(f"{label}: each entry must be KEY:TENANT")
+            pairs.append((key, tenant))
+    else:
+        raise ValueError
+    out: dict[str, str] = {}
+    for key, tenant in pairs:
+        if len(key) < 16:
+            raise SettingsError(f"{label}: API keys must be at least 16 characters")
+        if key in out:
+            raise SettingsError(f"{label}: a key is listed twice")
+        out[key] = tenant
+    return out
+
+
+def _check_cross_field(s: Settings) -> None:
+    for proxy in s.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_PREFIX}TRUSTED_PROXIES: {proxy!r} is not an address or CIDR") from None
+    if s.window_min_chars >= s.window_max_chars:
+        raise SettingsError(f"{ENV_PREFIX}WINDOW_MIN_CHARS: must be below WINDOW_MAX_CHARS")
+    if s.workers > 1 and not s.redis_url:
+        raise SettingsError(
+            f"{ENV_PREFIX}WORKERS: {s.workers} workers need {ENV_PREFIX}REDIS_URL: with the "
+            "in-memory store each worker would keep its own tickets, caps and rate limits, so "
+            "a ticket minted on one worker could not be redeemed on another and every cap "
+            "would be multiplied by the number of workers")
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) rows for the README's settings table."""
+    rows = []
+    defaults = Settings()
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        if isinstance(default, Path):
+            default = str(default).replace(str(Path.home()), "~")
+        rows.append((_setting_label(f), repr(default), f.metadata["help"]))
+    return rows

@@ -1,0 +1,56 @@
+"""What a scorer consumes and produces.
+
+A scorer judges (evidence, window) pairs. It is synchronous on purpose: the batching scheduler
+calls it from its own thread with a whole micro-batch, so a scorer only has to be fast on a batch,
+never aware of the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A piece of text a window may be grounded in: an inline context chunk or a collection chunk.
+
+    ``score`` is the retrieval similarity until a scorer replaces it with the pair's support.
+    """
+
+    id: str
+    text: str
+    score: float = 0.0
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One judgement: does ``premise`` (evidence) support ``hypothesis`` (the window)?
+
+    ``context`` is the text just before the window (the previous sentence), which resolves
+    pronouns and ellipsis in the window without being judged itself.
+    """
+
+    premise: str
+    hypothesis: str
+    context: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    """``support``: probability the hypothesis is supported. ``contradiction``: probability it is
+    contradicted, 0.0 for models without a contradiction class."""
+
+    support: float
+    contradiction: float = 0.0
+
+
+@runtime_checkable
+class PairScorer(Protocol):
+    """Scores a batch of pairs; called off the event loop, one batch at a time."""
+
+    name: str
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]: ...
