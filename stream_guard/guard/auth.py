@@ -1,0 +1,90 @@
+"""Credentials, Origin and client address checks on the opening handshake."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a connection acts for. ``via`` is how it proved it: api_key, ticket or dev."""
+
+    tenant: str
+    via: str
+
+
+class KeyRing:
+    """API keys and their tenants, compared in constant time so timing reveals nothing."""
+
+    def __init__(self, keys: Mapping[str, str]) -> None:
+        self._keys = [(k.encode(), t) for k, t in keys.items()]
+
+    def __bool__(self) -> bool:
+        return bool(self._keys)
+
+    def tenant(self, key: str | None) -> str | None:
+        if not key:
+            return None
+        candidate = key.encode("utf-8", "replace")
+        found = None
+        for known, tenant in self._keys:  # no early exit: constant work per request
+            if hmac.compare_digest(known, candidate):
+                found = tenant
+        return found
+
+
+def api_key_from_headers(headers: Mapping[str, str]) -> str | None:
+    """``Authorization: Bearer KEY`` or ``X-API-Key: KEY``."""
+    auth = headers.get("Authorization")
+    if auth:
+        scheme, _, value = auth.strip().partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    key = headers.get("X-API-Key")
+    return key.strip() if key and key.strip() else None
+
+
+def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
+    """Backends send no Origin and are judged by their key; browsers must be on the list."""
+    if origin is None:
+        return True
+    return "*" in allowed or origin.rstrip("/") in {a.rstrip("/") for a in allowed}
+
+
+@lru_cache(maxsize=64)
+def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+
+
+def client_ip(peer: str, forwarded_for: str | None, trusted_proxies: tuple[str, ...]) -> str:
+    """The client's address: X-Forwarded-For is believed only hop by hop from trusted proxies.
+
+    Walking the header right to left and stopping at the first untrusted hop means a client
+    cannot forge its address by sending its own X-Forwarded-For through the load balancer.
+    """
+    networks = _networks(trusted_proxies)
+
+    def trusted(addr: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return False
+        return any(ip in net for net in networks)
+
+    if not forwarded_for or not trusted(peer):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    current = peer
+    for hop in reversed(hops):
+        if not trusted(current):
+            break
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break
+        current = hop
+    return current

@@ -1,0 +1,72 @@
+"""Prometheus metrics, all named ``stream_guard_*`` in base units.
+
+No label ever carries a stream, connection or tenant id: cardinality stays fixed however many
+streams pass through. Each server owns its own registry so several can run in one process (tests).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5,
+                   1.0, 2.5, 5.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.connections_active = Gauge(
+            "stream_guard_connections_active", "Open WebSocket connections.", registry=r)
+        self.rejections = Counter(
+            "stream_guard_rejections_total", "Refused connections, frames and handshakes.",
+            ["reason"], registry=r)
+        self.streams_started = Counter(
+            "stream_guard_streams_started_total", "Streams started.", registry=r)
+        self.streams_halted = Counter(
+            "stream_guard_streams_halted_total", "Streams halted.", ["reason"], registry=r)
+        self.streams_done = Counter(
+            "stream_guard_streams_done_total", "Streams finished with a done frame.", registry=r)
+        self.windows = Counter(
+            "stream_guard_windows_total", "Scored windows by verdict label.", ["label"],
+            registry=r)
+        self.tier_decisions = Counter(
+            "stream_guard_tier_decisions_total", "Windows settled by each scoring tier.",
+            ["tier"], registry=r)
+        self.halt_latency = Histogram(
+            "stream_guard_halt_latency_seconds",
+            "Arrival of the delta that completed the offending window to the halt frame written.",
+            buckets=LATENCY_BUCKETS, registry=r)
+        self.verdict_latency = Histogram(
+            "stream_guard_verdict_latency_seconds",
+            "Arrival of the delta that completed a window to its verdict being applied.",
+            buckets=LATENCY_BUCKETS, registry=r)
+        self.batch_size = Histogram(
+            "stream_guard_scorer_batch_size", "Windows per scorer micro-batch.",
+            buckets=BATCH_BUCKETS, registry=r)
+        self.scorer_latency = Histogram(
+            "stream_guard_scorer_latency_seconds", "Wall time of one scorer micro-batch.",
+            buckets=LATENCY_BUCKETS, registry=r)
+        self.queue_depth = Gauge(
+            "stream_guard_scorer_queue_depth", "Windows waiting for a scorer batch.", registry=r)
+        self.chars_received = Counter(
+            "stream_guard_received_chars_total", "Characters of delta text accepted.", registry=r)
+        self.frames_received = Counter(
+            "stream_guard_frames_received_total", "Client frames by type.", ["type"], registry=r)
+        self.errors_sent = Counter(
+            "stream_guard_errors_total", "Error frames sent, by code.", ["code"], registry=r)
+        self.state_failures = Counter(
+            "stream_guard_state_failures_total",
+            "Shared-state operations that failed (Redis unreachable), by operation.",
+            ["operation"], registry=r)
+        self.ready = Gauge("stream_guard_ready", "1 when /readyz answers 200.", registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,216 @@
+"""The per-stream state machine: sequence checks, windows, ordered verdicts, releases and the halt.
+
+Pure and synchronous, like h11's connection object: the server feeds it client frames and scores,
+and it answers with the server frames to send. Scores may come back in any order (windows of one
+stream land in different micro-batches); they are applied strictly in window order, because the
+halt policy and the release offset are only meaningful in stream order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stream_guard.oversight.policy import HaltPolicy
+from stream_guard.oversight.segmenter import Window, WindowSegmenter
+from stream_guard.protocol.errors import ErrorCode, ProtocolError
+from stream_guard.protocol.frames import StreamOptions
+from stream_guard.scoring.base import Evidence
+
+Frame = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowScore:
+    """What the grounding engine found for one window."""
+
+    support: float
+    contradiction: float
+    evidence: Sequence[Evidence]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyConfig:
+    threshold: float
+    contradiction_threshold: float
+    consecutive: int
+    clear_margin: float
+    window_max_chars: int
+    window_min_chars: int
+
+
+class StreamState:
+    """One stream of one connection. Never shared: each stream has its own policy and windows."""
+
+    def __init__(self, stream_id: str, options: StreamOptions, config: PolicyConfig) -> None:
+        self.stream_id = stream_id
+        self.options = options
+        self.threshold = options.threshold if options.threshold is not None else config.threshold
+        self._policy = HaltPolicy(self.threshold, config.contradiction_threshold,
+                                  config.consecutive, config.clear_margin)
+        self._segmenter = WindowSegmenter(config.window_max_chars, config.window_min_chars)
+        self.next_seq = 0
+        self.chars = 0
+        self.windows_scored = 0
+        self.ended = False
+        self.halted = False
+        self.finished = False  # ``done`` was produced
+        self._pending: dict[int, Window] = {}  # emitted, waiting for their score
+        self._scores: dict[int, WindowScore | None] = {}  # None: not scored (code)
+        self._next_apply = 0
+        self._verified = 0  # text before this offset has passed the policy
+        self._run: list[tuple[Window, WindowScore]] = []  # unsupported windows not yet cleared
+        self._labels: list[str] = []
+
+    # --- client frames ------------------------------------------------------------------------
+    def on_delta(self, seq: int, text: str) -> list[Window]:
+        """Accept the next delta; returns the windows it completed (to be scored)."""
+        if self.halted:
+            raise ProtocolError(ErrorCode.STREAM_HALTED,
+                                f"stream {self.stream_id!r} was halted; no more deltas",
+                                self.stream_id)
+        if self.ended:
+            raise ProtocolError(ErrorCode.BAD_FRAME,
+                                f"stream {self.stream_id!r} has ended; no more deltas",
+                                self.stream_id)
+        if seq != self.next_seq:
+            raise ProtocolError(ErrorCode.BAD_SEQ,
+                                f"expected seq {self.next_seq}, got {seq}", self.stream_id)
+        self.next_seq += 1
+        self.chars += len(text)
+        return self._track(self._segmenter.feed(text))
+
+    def on_end(self) -> tuple[list[Window], list[Frame]]:
+        """The output is complete: flush the last window; ``done`` follows once all are scored."""
+        if self.ended:
+            raise ProtocolError(ErrorCode.BAD_FRAME,
+                                f"stream {self.stream_id!r} has already ended", self.stream_id)
+        self.ended = True
+        windows = [] if self.halted else self._track(self._segmenter.finish())
+        return windows, self._maybe_done()
+
+    def cancel(self) -> Frame:
+        self._pending.clear()
+        self.finished = True
+        return self._done_frame(cancelled=True)
+
+    def drain(self) -> Frame:
+        """Server shutdown: close the stream with ``done`` whatever is still pending."""
+        self._pending.clear()
+        self.finished = True
+        return self._done_frame()
+
+    # --- scores -------------------------------------------------------------------------------
+    def skip(self, index: int) -> list[Frame]:
+        """A window that is not scored (code): it passes without moving the halt policy."""
+        return self._record(index, None)
+
+    def on_scored(self, index: int, score: WindowScore) -> list[Frame]:
+        return self._record(index, score)
+
+    def force_halt(self, reason: str) -> list[Frame]:
+        """Halt from outside the policy (operator kill switch) at the first unverified offset."""
+        if self.halted or self.finished:
+            return []
+        self.halted = True
+        at = self._run[0][0].start if self._run else self._verified
+        self._pending.clear()
+        self._scores.clear()
+        self._run.clear()
+        frames: list[Frame] = [{"type": "halt", "stream_id": self.stream_id, "at": at,
+                                "text": "", "reason": reason, "score": None, "evidence": []}]
+        return frames + self._maybe_done()
+
+    def take_labels(self) -> list[str]:
+        """Labels of the windows applied since the last call (for metrics)."""
+        labels, self._labels = self._labels, []
+        return labels
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    # --- internals ----------------------------------------------------------------------------
+    def _track(self, windows: list[Window]) -> list[Window]:
+        for window in windows:
+            self._pending[window.index] = window
+        return windows
+
+    def _record(self, index: int, score: WindowScore | None) -> list[Frame]:
+        if self.halted or self.finished or index not in self._pending:
+            return []  # late result for a halted or cancelled stream
+        self._scores[index] = score
+        frames: list[Frame] = []
+        while self._next_apply in self._scores and not self.halted:
+            i = self._next_apply
+            window = self._pending.pop(i)
+            frames.extend(self._apply(window, self._scores.pop(i)))
+            self._next_apply += 1
+        if self.halted:
+            self._pending.clear()
+            self._scores.clear()
+        frames.extend(self._maybe_done())
+        return frames
+
+    def _apply(self, window: Window, score: WindowScore | None) -> list[Frame]:
+        if score is None:
+            if not self._run:
+                return self._release(window.end)
+            return []
+        self.windows_scored += 1
+        decision = self._policy.observe(score.support, score.contradiction)
+        self._labels.append(decision.label)
+        frames: list[Frame] = []
+        if self.options.verdicts:
+            frames.append({
+                "type": "verdict", "stream_id": self.stream_id, "start": window.start,
+                "end": window.end, "score": round(score.support, 4), "label": decision.label,
+                "evidence": _evidence(score.evidence)})
+        if decision.halt:
+            first, first_score = self._run[0] if self._run else (window, score)
+            self.halted = True
+            frames.append({
+                "type": "halt", "stream_id": self.stream_id, "at": first.start,
+                "text": first.text, "reason": decision.reason, "score": round(
+                    first_score.support, 4), "evidence": _evidence(first_score.evidence),
+                "window": {"start": window.start, "end": window.end}})
+            self._run.clear()
+            return frames
+        if decision.label == "supported":
+            self._run.clear()
+            frames.extend(self._release(window.end))
+        else:
+            self._run.append((window, score))
+        return frames
+
+    def _release(self, upto: int) -> list[Frame]:
+        if upto <= self._verified:
+            return []
+        self._verified = upto
+        if self.options.mode != "holdback":
+            return []
+        return [{"type": "release", "stream_id": self.stream_id, "upto": upto}]
+
+    def _maybe_done(self) -> list[Frame]:
+        if self.finished or not self.ended or (self._pending and not self.halted):
+            return []
+        frames: list[Frame] = []
+        if not self.halted:
+            # The policy let every window pass, a lone low window at the very end included
+            # (no later window can complete its run), so the whole text counts as verified.
+            frames.extend(self._release(self.chars))
+        self.finished = True
+        frames.append(self._done_frame())
+        return frames
+
+    def _done_frame(self, *, cancelled: bool = False) -> Frame:
+        frame: Frame = {"type": "done", "stream_id": self.stream_id, "halted": self.halted,
+                        "chars": self.chars, "windows": self.windows_scored}
+        if cancelled:
+            frame["cancelled"] = True
+        return frame
+
+
+def _evidence(evidence: Sequence[Evidence]) -> list[Frame]:
+    return [{"id": e.id, "text": e.text, "score": round(e.score, 4)} for e in evidence]

@@ -1,0 +1,45 @@
+"""Typed error codes and WebSocket close codes of protocol v1.
+
+Error codes travel in ``error`` frames and leave the connection open; close codes end it. Clients
+switch on both, so neither set may change meaning within v1.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ErrorCode(str, enum.Enum):
+    BAD_FRAME = "bad_frame"
+    UNKNOWN_TYPE = "unknown_type"
+    UNKNOWN_STREAM = "unknown_stream"
+    UNKNOWN_COLLECTION = "unknown_collection"
+    DUPLICATE_STREAM = "duplicate_stream"
+    BAD_SEQ = "bad_seq"
+    TOO_MANY_STREAMS = "too_many_streams"
+    RATE_LIMITED = "rate_limited"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    FRAME_TOO_LARGE = "frame_too_large"
+    STREAM_HALTED = "stream_halted"
+    INTERNAL = "internal"
+
+
+class CloseCode(enum.IntEnum):
+    NORMAL = 1000
+    GOING_AWAY = 1001  # idle, lifetime, shutdown
+    UNSUPPORTED_DATA = 1003
+    INVALID_DATA = 1007  # invalid UTF-8 (sent by the websockets library itself)
+    POLICY_VIOLATION = 1008  # repeated rate-limit abuse
+    MESSAGE_TOO_BIG = 1009  # frame too large, character budget spent
+    INTERNAL_ERROR = 1011
+    TRY_AGAIN_LATER = 1013  # over capacity, shared state unavailable
+
+
+class ProtocolError(Exception):
+    """A client frame was refused; becomes an ``error`` frame, the connection stays open."""
+
+    def __init__(self, code: ErrorCode, message: str, stream_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.stream_id = stream_id

@@ -1,0 +1,222 @@
+"""Client frames parsed into typed objects, server frames serialised.
+
+Parsing is strict: an unknown field, a wrong type or an out-of-range value is a ``bad_frame``
+error naming the field. Being strict now keeps v1 extensible later: a field we ignore today could
+not be given a meaning tomorrow without breaking clients that already send it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from stream_guard.protocol.errors import ErrorCode, ProtocolError
+
+Mode = Literal["observe", "holdback"]
+MAX_STREAM_ID = 128
+MAX_CONTEXT_ITEMS = 256
+MAX_SEQ = 2**53 - 1  # exactly representable in every client's JSON numbers
+
+
+@dataclass(frozen=True, slots=True)
+class ContextItem:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    mode: Mode = "observe"
+    threshold: float | None = None
+    verdicts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    stream_id: str
+    prompt: str | None = None
+    context: tuple[ContextItem, ...] = ()
+    collection: str | None = None
+    options: StreamOptions = field(default_factory=StreamOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    stream_id: str
+    seq: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    stream_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    stream_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    pass
+
+
+ClientFrame = Start | Delta | End | Cancel | Ping
+
+
+def parse_client_frame(raw: str | bytes) -> ClientFrame:
+    """Parse one text message; raises :class:`ProtocolError` with a message naming the problem."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        raise ProtocolError(ErrorCode.BAD_FRAME, "binary frames are not supported; send JSON text")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(ErrorCode.BAD_FRAME, "a frame must be a JSON object")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError(ErrorCode.BAD_FRAME, "field 'type' must be a string")
+    parser = _PARSERS.get(kind)
+    if parser is None:
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown frame type {kind[:40]!r}",
+                            _stream_id_hint(data))
+    return parser(data)
+
+
+def _stream_id_hint(data: Mapping[str, Any]) -> str | None:
+    sid = data.get("stream_id")
+    return sid if isinstance(sid, str) and 0 < len(sid) <= MAX_STREAM_ID else None
+
+
+class _Fields:
+    """Reads a frame's fields, checking types and refusing leftovers."""
+
+    def __init__(self, data: Mapping[str, Any], allowed: frozenset[str]) -> None:
+        self.data = data
+        self.stream_id = _stream_id_hint(data)
+        unknown = sorted(set(data) - allowed - {"type"})
+        if unknown:
+            self.fail(f"unknown field(s): {', '.join(map(repr, unknown))}")
+
+    def fail(self, message: str) -> ProtocolError:
+        raise ProtocolError(ErrorCode.BAD_FRAME, message, self.stream_id)
+
+    def stream(self) -> str:
+        sid = self.data.get("stream_id")
+        if not isinstance(sid, str) or not sid:
+            self.fail("field 'stream_id' must be a non-empty string")
+        assert isinstance(sid, str)
+        if len(sid) > MAX_STREAM_ID or not sid.isprintable():
+            self.fail(f"field 'stream_id' must be printable and at most {MAX_STREAM_ID} characters")
+        return sid
+
+    def text(self, name: str, *, optional: bool = False) -> str | None:
+        value = self.data.get(name)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            self.fail(f"field {name!r} must be a string")
+        assert isinstance(value, str)
+        return value
+
+
+def _parse_start(data: Mapping[str, Any]) -> Start:
+    f = _Fields(data, frozenset({"stream_id", "prompt", "context", "collection", "options"}))
+    sid = f.stream()
+    prompt = f.text("prompt", optional=True)
+    collection = f.text("collection", optional=True)
+    if collection is not None and not (0 < len(collection) <= 64 and collection.isprintable()):
+        f.fail("field 'collection' must be 1 to 64 printable characters")
+    return Start(sid, prompt, _parse_context(f), collection, _parse_options(f))
+
+
+def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
+    raw = f.data.get("context")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        f.fail("field 'context' must be a list of strings or {id, text} objects")
+    assert isinstance(raw, list)
+    if len(raw) > MAX_CONTEXT_ITEMS:
+        f.fail(f"field 'context' has more than {MAX_CONTEXT_ITEMS} items")
+    items = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            items.append(ContextItem(f"ctx-{i}", item))
+        elif isinstance(item, dict) and set(item) <= {"id", "text"} and isinstance(
+                item.get("text"), str) and isinstance(item.get("id", ""), (str, int)):
+            items.append(ContextItem(str(item.get("id", f"ctx-{i}")), item["text"]))
+        else:
+            f.fail(f"context[{i}] must be a string or an object with string 'text' and 'id'")
+    return tuple(items)
+
+
+def _parse_options(f: _Fields) -> StreamOptions:
+    raw = f.data.get("options")
+    if raw is None:
+        return StreamOptions()
+    if not isinstance(raw, dict):
+        f.fail("field 'options' must be an object")
+    assert isinstance(raw, dict)
+    unknown = sorted(set(raw) - {"mode", "threshold", "verdicts"})
+    if unknown:
+        f.fail(f"unknown option(s): {', '.join(map(repr, unknown))}")
+    mode = raw.get("mode", "observe")
+    if mode not in ("observe", "holdback"):
+        f.fail("option 'mode' must be 'observe' or 'holdback'")
+    threshold = raw.get("threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(
+            threshold, (int, float)) or not 0.0 <= threshold <= 1.0):
+        f.fail("option 'threshold' must be a number from 0 to 1")
+    verdicts = raw.get("verdicts", True)
+    if not isinstance(verdicts, bool):
+        f.fail("option 'verdicts' must be true or false")
+    return StreamOptions(mode, None if threshold is None else float(threshold), verdicts)
+
+
+def _parse_delta(data: Mapping[str, Any]) -> Delta:
+    f = _Fields(data, frozenset({"stream_id", "seq", "text"}))
+    sid = f.stream()
+    seq = data.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+        f.fail(f"field 'seq' must be an integer from 0 to {MAX_SEQ}")
+    assert isinstance(seq, int)
+    text = f.text("text")
+    assert text is not None
+    return Delta(sid, seq, text)
+
+
+def _parse_end(data: Mapping[str, Any]) -> End:
+    return End(_Fields(data, frozenset({"stream_id"})).stream())
+
+
+def _parse_cancel(data: Mapping[str, Any]) -> Cancel:
+    return Cancel(_Fields(data, frozenset({"stream_id"})).stream())
+
+
+def _parse_ping(data: Mapping[str, Any]) -> Ping:
+    _Fields(data, frozenset())
+    return Ping()
+
+
+_PARSERS = {"start": _parse_start, "delta": _parse_delta, "end": _parse_end,
+            "cancel": _parse_cancel, "ping": _parse_ping}
+
+
+# --- server frames -------------------------------------------------------------------------
+
+def encode(frame: Mapping[str, Any]) -> bytes:
+    """Serialise a server frame (a dict with ``type``) to UTF-8 JSON, sent as a text frame."""
+    return orjson.dumps(frame)
+
+
+def error_frame(code: ErrorCode, message: str, stream_id: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code.value, "message": message}
+    if stream_id is not None:
+        frame["stream_id"] = stream_id
+    return frame

@@ -1,0 +1,191 @@
+"""The server: wires settings, state, scoring and connections together and runs them.
+
+Start-up order matters: the port opens first (so liveness probes answer), and readiness turns
+green only once the scorer and the evidence store are loaded; shutdown is the mirror image:
+readiness goes red, the port stops accepting, streams drain, then everything closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import mimetypes
+import signal
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.server import Server as WsServer
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Response
+
+from stream_guard.config import Settings
+from stream_guard.guard.auth import KeyRing
+from stream_guard.metrics import Metrics
+from stream_guard.protocol.errors import CloseCode
+from stream_guard.scoring.engine import GroundingEngine
+from stream_guard.server.connection import Connection
+from stream_guard.server.http import Admitted, Router, json_response
+from stream_guard.state.base import StateStore, StateUnavailable
+from stream_guard.state.factory import create_store
+
+log = logging.getLogger("stream_guard.server")
+
+# websockets closes oversize messages itself (1009) beyond this multiple of the configured
+# limit; between the two the connection answers with a typed error frame first.
+_HARD_SIZE_FACTOR = 4
+
+
+class Server:
+    def __init__(self, settings: Settings, *, engine: GroundingEngine | None = None,
+                 store: StateStore | None = None, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.keys = KeyRing(settings.api_keys)
+        self.store = store if store is not None else create_store(settings)
+        self.engine = engine
+        self.draining = False
+        self.admitted: dict[Any, Admitted] = {}
+        self.connections: set[Connection] = set()
+        self.demo_dir: Path | None = None
+        self._ws: WsServer | None = None
+        self._engine_task: asyncio.Task[GroundingEngine] | None = None
+        self._background: list[asyncio.Task[None]] = []
+        self._stopped = asyncio.Event()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        s = self.settings
+        if s.auth_disabled:
+            log.warning("authentication is DISABLED (auth_disabled): any client may connect; "
+                        "never run like this outside development")
+        if s.serve_demo:
+            self.demo_dir = _demo_dir()
+        self._ws = await serve(
+            self._handle, s.host, s.port, process_request=Router(self),
+            max_size=s.max_frame_bytes * _HARD_SIZE_FACTOR, open_timeout=s.handshake_timeout_s,
+            ping_interval=20, ping_timeout=20, close_timeout=5, server_header="stream-guard",
+            reuse_port=s.workers > 1)
+        if self.engine is None:
+            self._engine_task = asyncio.create_task(self._load_engine())
+        log.info("listening", extra={"host": s.host, "port": self.port})
+
+    async def _load_engine(self) -> GroundingEngine:
+        from stream_guard.scoring.factory import build_engine
+
+        try:
+            self.engine = await build_engine(self.settings, self.metrics)
+        except Exception:
+            log.exception("the scorer could not be loaded; /readyz stays 503")
+            raise
+        log.info("scorer ready", extra={"tier": self.engine.description,
+                                        "threshold": self.engine.threshold})
+        return self.engine
+
+    async def wait_ready(self, timeout: float = 120.0) -> None:
+        if self._engine_task is not None:
+            await asyncio.wait_for(asyncio.shield(self._engine_task), timeout)
+
+    @property
+    def port(self) -> int:
+        assert self._ws is not None
+        sockets = self._ws.sockets
+        return int(sockets[0].getsockname()[1]) if sockets else self.settings.port
+
+    async def readiness(self) -> dict[str, bool]:
+        try:
+            store_ok = await asyncio.wait_for(self.store.ping(), 1.0)
+        except (StateUnavailable, TimeoutError):
+            store_ok = False
+        ready = {"scorer": self.engine is not None, "state": store_ok,
+                 "evidence": self.engine is not None, "accepting": not self.draining}
+        self.metrics.ready.set(1 if all(ready.values()) else 0)
+        return ready
+
+    async def shutdown(self, grace: float | None = None) -> None:
+        """Graceful stop: refuse new connections, finish in-flight windows, close 1001."""
+        if self.draining:
+            await self._stopped.wait()
+            return
+        grace = self.settings.shutdown_grace_s if grace is None else grace
+        self.draining = True
+        log.info("draining", extra={"connections": len(self.connections), "grace_s": grace})
+        if self._ws is not None:
+            self._ws.server.close()  # stop listening; open connections stay for the drain
+        if self.connections:
+            await asyncio.wait([asyncio.create_task(c.drain(grace)) for c in self.connections],
+                               timeout=grace + 1)
+        if self._ws is not None:
+            self._ws.close(close_connections=False)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ws.wait_closed(), 5)
+        for task in self._background:
+            task.cancel()
+        if self._engine_task is not None and not self._engine_task.done():
+            self._engine_task.cancel()
+        if self.engine is not None:
+            await self.engine.close()
+        await self.store.close()
+        self._stopped.set()
+        log.info("stopped")
+
+    async def serve_forever(self) -> None:
+        """Run until SIGTERM or SIGINT, then shut down gracefully."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        await stop.wait()
+        await self.shutdown()
+
+    # --- connections --------------------------------------------------------------------------
+    async def _handle(self, ws: ServerConnection) -> None:
+        admitted = self.admitted.pop(ws.id, None)
+        if admitted is None:  # pragma: no cover - process_request always admits first
+            await ws.close(CloseCode.INTERNAL_ERROR, "not admitted")
+            return
+        if self.engine is None:
+            self.metrics.rejections.labels("not_ready").inc()
+            await ws.close(CloseCode.TRY_AGAIN_LATER, "scorer is still loading")
+            return
+        s = self.settings
+        if len(self.connections) >= s.max_connections:
+            self.metrics.rejections.labels("capacity").inc()
+            await ws.close(CloseCode.TRY_AGAIN_LATER, "server at capacity")
+            return
+        per_ip = sum(1 for c in self.connections if c.ip == admitted.ip)
+        if per_ip >= s.max_connections_per_ip:
+            self.metrics.rejections.labels("ip_capacity").inc()
+            await ws.close(CloseCode.TRY_AGAIN_LATER, "too many connections from this address")
+            return
+        conn = Connection(self, ws, admitted)
+        self.connections.add(conn)
+        self.metrics.connections_active.inc()
+        try:
+            await conn.run()
+        except Exception:
+            log.exception("connection failed", extra={"conn": conn.cid})
+            with contextlib.suppress(Exception):
+                await ws.close(CloseCode.INTERNAL_ERROR, "internal error")
+        finally:
+            self.connections.discard(conn)
+            self.metrics.connections_active.dec()
+
+    # --- demo page (development) --------------------------------------------------------------
+    async def serve_demo_file(self, path: str) -> Response:
+        assert self.demo_dir is not None
+        rel = path[len("/demo"):].lstrip("/") or "index.html"
+        target = (self.demo_dir / rel).resolve()
+        if not target.is_relative_to(self.demo_dir.resolve()) or not target.is_file():
+            return json_response(404, {"error": "not_found", "message": path})
+        body = await asyncio.to_thread(target.read_bytes)
+        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        return Response(200, "OK", Headers([("Content-Type", ctype),
+                                            ("Content-Length", str(len(body)))]), body)
+
+
+def _demo_dir() -> Path | None:
+    here = Path(__file__).resolve().parents[2] / "clients" / "js"
+    return here if here.is_dir() else None

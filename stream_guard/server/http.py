@@ -1,0 +1,167 @@
+"""Plain HTTP on the WebSocket port: probes, metrics, tickets, and the handshake's gatekeeping.
+
+websockets hands every request to ``process_request`` before the upgrade; answering with a
+``Response`` serves it as plain HTTP, answering ``None`` lets the WebSocket handshake go on. So the
+whole HTTP surface is this one function and a few small handlers, and a refused WebSocket never
+costs an upgrade.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from stream_guard.guard.auth import Principal, api_key_from_headers, client_ip, origin_allowed
+from stream_guard.guard.tickets import new_ticket, plausible_ticket, ticket_hash
+from stream_guard.state.base import StateUnavailable
+
+if TYPE_CHECKING:
+    from stream_guard.server.app import Server
+
+log = logging.getLogger("stream_guard.http")
+
+STREAM_PATH = "/v1/stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """What the handshake established about a WebSocket connection, for its handler."""
+
+    principal: Principal
+    ip: str
+
+
+def json_response(status: int, body: dict[str, Any],
+                  extra: list[tuple[str, str]] | None = None) -> Response:
+    payload = orjson.dumps(body)
+    headers = Headers([("Content-Type", "application/json"),
+                       ("Content-Length", str(len(payload))), ("Cache-Control", "no-store"),
+                       *(extra or [])])
+    return Response(status, http.HTTPStatus(status).phrase, headers, payload)
+
+
+def _error(status: int, error: str, message: str) -> Response:
+    return json_response(status, {"error": error, "message": message})
+
+
+class Router:
+    """Routes each request; keeps nothing but a reference to the server it serves."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self._routes: dict[tuple[str, str], Callable[[ServerConnection, Request],
+                                                     Awaitable[Response | None]]] = {
+            ("GET", "/livez"): self._livez,
+            ("GET", "/readyz"): self._readyz,
+            ("GET", "/metrics"): self._metrics,
+            ("POST", "/v1/tickets"): self._tickets,
+            ("GET", STREAM_PATH): self._stream,
+        }
+
+    async def __call__(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        handler = self._routes.get((request.method, path))
+        if handler is not None:
+            return await handler(connection, request)
+        if any(p == path for _, p in self._routes):
+            allowed = ", ".join(m for m, p in self._routes if p == path)
+            return json_response(405, {"error": "method_not_allowed",
+                                       "message": f"{path} accepts {allowed}"},
+                                 [("Allow", allowed)])
+        if self.server.demo_dir is not None and path.startswith("/demo"):
+            return await self.server.serve_demo_file(path)
+        return _error(404, "not_found", f"no route for {path}")
+
+    # --- probes ---------------------------------------------------------------------------
+    async def _livez(self, connection: ServerConnection, request: Request) -> Response:
+        return json_response(200, {"status": "ok"})
+
+    async def _readyz(self, connection: ServerConnection, request: Request) -> Response:
+        checks = await self.server.readiness()
+        ok = all(checks.values())
+        return json_response(200 if ok else 503, {"status": "ready" if ok else "not_ready",
+                                                  "checks": checks})
+
+    async def _metrics(self, connection: ServerConnection, request: Request) -> Response:
+        body = self.server.metrics.render()
+        headers = Headers([("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                           ("Content-Length", str(len(body)))])
+        return Response(200, "OK", headers, body)
+
+    # --- tickets --------------------------------------------------------------------------
+    async def _tickets(self, connection: ServerConnection, request: Request) -> Response:
+        tenant = self.server.keys.tenant(api_key_from_headers(request.headers))
+        if tenant is None:
+            self.server.metrics.rejections.labels("unauthorized").inc()
+            return _error(401, "unauthorized", "tickets are issued to a valid API key "
+                          "(Authorization: Bearer KEY or X-API-Key: KEY)")
+        ticket = new_ticket()
+        ttl = self.server.settings.ticket_ttl_s
+        try:
+            await self.server.store.put_ticket(ticket_hash(ticket), tenant, ttl)
+        except StateUnavailable:
+            self.server.metrics.state_failures.labels("put_ticket").inc()
+            return _error(503, "unavailable", "tickets cannot be issued right now; retry")
+        return json_response(200, {"ticket": ticket, "expires_in": int(ttl)})
+
+    # --- WebSocket gatekeeping ------------------------------------------------------------
+    async def _stream(self, connection: ServerConnection, request: Request) -> Response | None:
+        server = self.server
+        settings = server.settings
+        if server.draining:
+            server.metrics.rejections.labels("draining").inc()
+            return _error(503, "draining", "the server is shutting down; reconnect elsewhere")
+        headers = request.headers
+        peer = connection.remote_address[0] if connection.remote_address else "unknown"
+        ip = client_ip(peer, headers.get("X-Forwarded-For"), settings.trusted_proxies)
+        origin = headers.get("Origin")
+        if not settings.auth_disabled or settings.allowed_origins:
+            if not origin_allowed(origin, settings.allowed_origins):
+                server.metrics.rejections.labels("origin").inc()
+                return _error(403, "forbidden_origin", f"origin {origin!r} is not allowed")
+        principal = await self._authenticate(request)
+        if isinstance(principal, Response):
+            return principal
+        server.admitted[connection.id] = Admitted(principal, ip)
+        return None
+
+    async def _authenticate(self, request: Request) -> Principal | Response:
+        server = self.server
+        query = parse_qs(urlsplit(request.path).query)
+        tickets = query.get("ticket")
+        if tickets:
+            ticket = tickets[0]
+            tenant = None
+            if plausible_ticket(ticket):
+                try:
+                    tenant = await server.store.redeem_ticket(ticket_hash(ticket))
+                except StateUnavailable:
+                    server.metrics.state_failures.labels("redeem_ticket").inc()
+                    server.metrics.rejections.labels("state_unavailable").inc()
+                    return _error(503, "unavailable",
+                                  "tickets cannot be checked right now; retry")
+            if tenant is None:
+                server.metrics.rejections.labels("bad_ticket").inc()
+                return _error(401, "unauthorized", "the ticket is invalid, expired or used")
+            return Principal(tenant, "ticket")
+        key = api_key_from_headers(request.headers)
+        if key is not None:
+            tenant = server.keys.tenant(key)
+            if tenant is None:
+                server.metrics.rejections.labels("bad_key").inc()
+                return _error(401, "unauthorized", "unknown API key")
+            return Principal(tenant, "api_key")
+        if server.settings.auth_disabled:
+            return Principal("dev", "dev")
+        server.metrics.rejections.labels("unauthorized").inc()
+        return _error(401, "unauthorized", "a ticket (?ticket=) or an API key (Authorization: "
+                      "Bearer KEY or X-API-Key: KEY) is required")
