@@ -1,0 +1,54 @@
+"""Shared state: single-use tickets, connection-slot leases, rate-limit buckets, kill switch.
+
+Two stores keep one contract (:class:`StateStore`), chosen by ``create_store(settings)``:
+
+* **In memory** (no ``redis_url``): one process, one event loop. Every operation completes
+  without awaiting, so it is atomic. Caps, buckets and tickets are per process, which is why the
+  settings refuse ``workers > 1`` without Redis.
+
+* **Redis** (``redis_url``): every worker on every node sees the same state.
+
+  - A ticket is redeemed by exactly one connection anywhere (``GETDEL``).
+  - A slot cap holds across all workers and nodes sharing a scope name: acquiring is one Lua
+    script (purge expired leases, count, add). Slots are leases, not counters: a worker that
+    crashes stops renewing and its slots return after ``lease_ttl_s``. So for up to one lease
+    TTL after a crash, a scope can look fuller than it is; it never admits more than its limit.
+  - Token buckets are one Lua script per check, timed by the Redis server's clock, so client
+    clock skew never shows up as extra tokens.
+  - Kills go into a capped Redis stream; each subscriber follows it from the last entry it saw,
+    so a worker that briefly loses Redis still receives the kills published meanwhile.
+  - Not guaranteed: an operation whose reply is lost to a network fault is retried by the
+    client, so a rate-limit token can be charged twice or a ticket consumed without its
+    redeemer learning the tenant (the client must ask for a new ticket). Both fail closed.
+    Nothing is persisted by this code; Redis persistence settings decide whether tickets and
+    leases survive a Redis restart (losing them only forces re-authentication and lets the
+    caps refill from zero).
+
+**When Redis is lost** every call raises :class:`StateUnavailable` quickly (well under a
+second for a dead server: short timeouts and a few fast retries) and the server applies
+``redis_fail_mode``: ``closed`` refuses new connections, ``open`` admits them without shared
+caps. Open connections keep running. Nothing needs restarting when Redis returns: the next
+call reconnects, and kill subscriptions resume by themselves.
+"""
+
+from stream_guard.state.base import (
+    KillSubscription,
+    KillTarget,
+    Lease,
+    StateStore,
+    StateUnavailable,
+)
+from stream_guard.state.bucket import TokenBucket
+from stream_guard.state.factory import create_store
+from stream_guard.state.memory import MemoryStateStore
+
+__all__ = [
+    "KillSubscription",
+    "KillTarget",
+    "Lease",
+    "MemoryStateStore",
+    "StateStore",
+    "StateUnavailable",
+    "TokenBucket",
+    "create_store",
+]

@@ -1,0 +1,166 @@
+"""The contract every state store keeps; the server is written against this and nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+import orjson
+
+Lease = tuple[str, str]
+"""A connection slot: ``(scope, holder)``, e.g. ``("ip:192.0.2.7", "worker-3/conn-812")``."""
+
+
+class StateUnavailable(Exception):
+    """The shared store cannot be reached right now.
+
+    Raised instead of the backend's own errors so the server can apply ``redis_fail_mode``
+    without knowing which backend it runs on. The store reconnects by itself; the next call
+    after the backend is back succeeds.
+    """
+
+
+@dataclass(frozen=True)
+class KillTarget:
+    """What an operator's kill switch stops: every stream of a tenant, one stream id, or one
+    stream id of one tenant (the set fields must all match)."""
+
+    tenant: str | None = None
+    stream_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tenant and not self.stream_id:
+            raise ValueError("a kill needs a tenant, a stream_id or both")
+
+    def matches(self, tenant: str, stream_id: str) -> bool:
+        return (self.tenant is None or self.tenant == tenant) and (
+            self.stream_id is None or self.stream_id == stream_id)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({"tenant": self.tenant, "stream_id": self.stream_id})
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> KillTarget:
+        """Parse a published kill; raises ValueError for anything else on the channel."""
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"kill message is not JSON: {exc}") from None
+        if not isinstance(obj, dict):
+            raise ValueError("kill message is not an object")
+        tenant, stream_id = obj.get("tenant"), obj.get("stream_id")
+        if not all(v is None or isinstance(v, str) for v in (tenant, stream_id)):
+            raise ValueError("kill message fields must be strings")
+        return cls(tenant=tenant, stream_id=stream_id)
+
+
+class KillSubscription:
+    """The kills published after :meth:`StateStore.subscribe_kills` returned, in order.
+
+    Iterate with ``async for``; :meth:`aclose` (or leaving ``async with``) ends the iteration.
+    Backends feed it through :meth:`_deliver` and release their resources in :meth:`_stop`.
+    """
+
+    def __init__(self) -> None:
+        # Unbounded on purpose: kills are rare operator actions, and dropping one would leave a
+        # stream running that an operator believes stopped.
+        self._queue: asyncio.Queue[KillTarget | None] = asyncio.Queue()
+        self._closed = False
+
+    def _deliver(self, target: KillTarget) -> None:
+        if not self._closed:
+            self._queue.put_nowait(target)
+
+    async def _stop(self) -> None:
+        """Backend hook: release what feeds this subscription."""
+
+    def __aiter__(self) -> KillSubscription:
+        return self
+
+    async def __anext__(self) -> KillTarget:
+        item = await self._queue.get()
+        if item is None:
+            self._queue.put_nowait(None)  # every later __anext__ ends too
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put_nowait(None)
+        await self._stop()
+
+    async def __aenter__(self) -> KillSubscription:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+
+class StateStore(ABC):
+    """State that must agree across workers and nodes: single-use tickets, connection-slot
+    leases, token buckets and the operator kill channel.
+
+    Every method may raise :class:`StateUnavailable` (except :meth:`ping` and :meth:`close`).
+    Times are durations in seconds; each store reads its own clock, so callers never pass
+    timestamps that could disagree between machines.
+    """
+
+    # --- tickets ----------------------------------------------------------------------------
+    @abstractmethod
+    async def put_ticket(self, ticket_hash: str, tenant: str, ttl_s: float) -> None:
+        """Remember a ticket (by its hash, never the ticket) for ``ttl_s`` seconds."""
+
+    @abstractmethod
+    async def redeem_ticket(self, ticket_hash: str) -> str | None:
+        """The ticket's tenant, exactly once: the ticket is consumed atomically, so of many
+        concurrent redeems (on any worker) one wins. Unknown, used or expired: ``None``."""
+
+    # --- connection slots -------------------------------------------------------------------
+    @abstractmethod
+    async def acquire_slot(self, scope: str, holder: str, limit: int, ttl_s: float) -> bool:
+        """Take one of ``limit`` slots of ``scope`` for ``holder``, leased for ``ttl_s``.
+
+        Leases instead of counters: a worker that dies without releasing stops renewing, and
+        its slots come back after ``ttl_s``. Acquiring a slot already held renews it.
+        """
+
+    @abstractmethod
+    async def renew_slots(self, leases: Sequence[Lease], ttl_s: float) -> list[Lease]:
+        """Extend held leases to ``ttl_s`` from now, in one round trip.
+
+        Returns the leases that were already lost (expired: renewed too late, or the store
+        was wiped); they are not re-taken, because their slot may belong to someone else now.
+        """
+
+    @abstractmethod
+    async def release_slot(self, scope: str, holder: str) -> None:
+        """Give a slot back; releasing a slot not held is a no-op."""
+
+    # --- rate limits ------------------------------------------------------------------------
+    @abstractmethod
+    async def take(self, key: str, rate_per_s: float, burst: int, cost: float = 1.0) -> bool:
+        """Spend ``cost`` tokens from the bucket ``key`` (see :class:`TokenBucket`)."""
+
+    # --- kill switch ------------------------------------------------------------------------
+    @abstractmethod
+    async def publish_kill(self, target: KillTarget) -> None:
+        """Tell every subscriber (every worker, every node) to stop the matching streams."""
+
+    @abstractmethod
+    async def subscribe_kills(self) -> KillSubscription:
+        """Start receiving kills; every kill published after this returns is delivered."""
+
+    # --- lifecycle --------------------------------------------------------------------------
+    @abstractmethod
+    async def ping(self) -> bool:
+        """Whether the store answers now (for health checks; never raises)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """End all subscriptions and release connections."""

@@ -1,0 +1,285 @@
+"""The shared store on Redis (redis-py asyncio; hiredis parses replies when it is installed).
+
+Every read-modify-write is one Lua script, so it is atomic across all workers and nodes, and the
+scripts read the time with ``TIME`` on the Redis server: one clock for every client, however far
+the clients' clocks drift. Scripts that call ``TIME`` and then write are allowed because Redis
+(5 and later) replicates a script's effects, not the script.
+
+Connections fail fast (short socket timeouts, a few quick retries) so that a lost Redis becomes a
+:class:`StateUnavailable` in well under a second instead of stalling every handshake; the pool
+reconnects on the next call once Redis is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import EqualJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from stream_guard.state.base import (
+    KillSubscription,
+    KillTarget,
+    Lease,
+    StateStore,
+    StateUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+# A replica promoted mid-failover answers writes with READONLY until clients move: for the
+# caller that is the same as Redis being away for a moment.
+_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
+
+# Shared preamble: the server's clock in milliseconds.
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# Keeps the whole sorted set alive as long as its longest lease, so idle scopes disappear.
+_EXTEND_KEY = """
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+"""
+
+# KEYS[1] scope zset (holder -> expiry ms); ARGV holder, limit, ttl ms. Returns 1 if held.
+_ACQUIRE = _NOW_MS + """
+local holder, limit, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], holder) and redis.call('ZCARD', KEYS[1]) >= limit then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + ttl, holder)
+""" + _EXTEND_KEY + """
+return 1
+"""
+
+# KEYS[1] scope zset; ARGV holder, ttl ms. Returns 0 if the lease had already expired.
+_RENEW = _NOW_MS + """
+local holder, ttl = ARGV[1], tonumber(ARGV[2])
+local expires = redis.call('ZSCORE', KEYS[1], holder)
+if not expires or tonumber(expires) <= now then
+  redis.call('ZREM', KEYS[1], holder)
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + ttl, holder)
+""" + _EXTEND_KEY + """
+return 1
+"""
+
+# KEYS[1] bucket hash {tokens, ts}; ARGV rate per s, burst, cost. The same arithmetic as
+# stream_guard.state.bucket.TokenBucket, in milliseconds. A bucket expires when it would be full
+# again, which is exactly when forgetting it changes nothing.
+_TAKE = _NOW_MS + """
+local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local saved = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens, ts = tonumber(saved[1]), tonumber(saved[2])
+if not tokens or not ts then tokens, ts = burst, now end
+if now > ts then
+  tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
+  ts = now
+end
+local ok = 0
+if tokens >= cost then
+  tokens = tokens - cost
+  ok = 1
+end
+local full_in = math.ceil((burst - tokens) / rate * 1000)
+if full_in <= 0 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
+             'ts', string.format('%d', ts))
+  redis.call('PEXPIRE', KEYS[1], full_in)
+end
+return ok
+"""
+
+
+@contextlib.contextmanager
+def _unavailable_on_error() -> Iterator[None]:
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        raise StateUnavailable(f"redis unavailable: {exc}") from exc
+
+
+def _ms(seconds: float) -> int:
+    """Redis expiries are whole milliseconds, at least one (zero would be an error)."""
+    return max(1, math.ceil(seconds * 1000))
+
+
+class _RedisKillSubscription(KillSubscription):
+    """Follows the kill stream from a known entry id, so a subscriber that loses Redis for a
+    while resumes where it stopped and misses nothing published meanwhile (unlike pub/sub)."""
+
+    def __init__(self, store: RedisStateStore, last_id: str) -> None:
+        super().__init__()
+        self._store = store
+        self._task = asyncio.create_task(self._follow(store, last_id),
+                                         name="stream-guard-kill-subscription")
+
+    async def _stop(self) -> None:
+        self._store._subscriptions.discard(self)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _follow(self, store: RedisStateStore, last_id: str) -> None:
+        delay = store.resubscribe_min_s
+        lost = False
+        while True:
+            try:
+                entries = await store._read_kills(last_id)
+            except StateUnavailable as exc:
+                if not lost:
+                    log.warning("kill channel lost, retrying: %s", exc)
+                    lost = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, store.resubscribe_max_s)
+                continue
+            if lost:
+                log.info("kill channel back")
+                lost = False
+            delay = store.resubscribe_min_s
+            for entry_id, fields in entries:
+                last_id = entry_id
+                try:
+                    target = KillTarget.from_json(fields["kill"])
+                except (KeyError, ValueError) as exc:
+                    log.warning("ignoring malformed kill entry %s: %s", entry_id, exc)
+                    continue
+                self._deliver(target)
+
+
+class RedisStateStore(StateStore):
+    """State in one Redis (a primary, or a Sentinel-managed primary behind one URL).
+
+    Keys are ``prefix`` + kind + name, so several deployments (or test runs) can share a server.
+    Scripts touch one key each, so nothing here depends on keys sharing a cluster slot.
+    """
+
+    def __init__(self, client: Redis, *, prefix: str = "sg:", kill_stream_len: int = 1000,
+                 kill_poll_s: float = 0.5, resubscribe_min_s: float = 0.05,
+                 resubscribe_max_s: float = 2.0) -> None:
+        """``client`` must decode responses (``decode_responses=True``); the store closes it.
+
+        ``kill_poll_s`` bounds each blocking read of the kill stream and must stay below the
+        client's socket timeout; it costs one tiny round trip per period and adds no latency
+        (a read returns as soon as a kill arrives).
+        """
+        self._r = client
+        self._prefix = prefix
+        self._kill_key = prefix + "kills"
+        self._kill_stream_len = kill_stream_len
+        self._kill_poll_ms = _ms(kill_poll_s)
+        self.resubscribe_min_s = resubscribe_min_s
+        self.resubscribe_max_s = resubscribe_max_s
+        self._acquire = client.register_script(_ACQUIRE)
+        self._renew = client.register_script(_RENEW)
+        self._take = client.register_script(_TAKE)
+        self._subscriptions: set[_RedisKillSubscription] = set()
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "sg:", socket_timeout_s: float = 1.0,
+                 connect_timeout_s: float = 0.5, retries: int = 2, max_connections: int = 64,
+                 **kwargs: Any) -> RedisStateStore:
+        """A store with fail-fast connection settings.
+
+        A dead Redis (refused or reset connections) is reported after ``retries`` quick retries,
+        in well under a second; a hung one after about ``(retries + 1) * socket_timeout_s``. The
+        pool is bounded and blocking so a connection storm queues for a connection (up to the
+        socket timeout) instead of opening thousands of sockets to Redis.
+        """
+        pool = BlockingConnectionPool.from_url(
+            url, decode_responses=True, max_connections=max_connections,
+            timeout=socket_timeout_s, socket_timeout=socket_timeout_s,
+            socket_connect_timeout=connect_timeout_s, socket_keepalive=True,
+            retry=Retry(EqualJitterBackoff(cap=0.2, base=0.02), retries))
+        kwargs.setdefault("kill_poll_s", socket_timeout_s / 2)
+        return cls(Redis.from_pool(pool), prefix=prefix, **kwargs)
+
+    def _key(self, kind: str, name: str) -> str:
+        return f"{self._prefix}{kind}:{name}"
+
+    async def put_ticket(self, ticket_hash: str, tenant: str, ttl_s: float) -> None:
+        with _unavailable_on_error():
+            await self._r.set(self._key("ticket", ticket_hash), tenant, px=_ms(ttl_s))
+
+    async def redeem_ticket(self, ticket_hash: str) -> str | None:
+        with _unavailable_on_error():
+            tenant: str | None = await self._r.getdel(self._key("ticket", ticket_hash))
+        return tenant
+
+    async def acquire_slot(self, scope: str, holder: str, limit: int, ttl_s: float) -> bool:
+        with _unavailable_on_error():
+            held = await self._acquire(keys=[self._key("slots", scope)],
+                                       args=[holder, limit, _ms(ttl_s)])
+        return bool(held)
+
+    async def renew_slots(self, leases: Sequence[Lease], ttl_s: float) -> list[Lease]:
+        if not leases:
+            return []
+        ttl_ms = _ms(ttl_s)
+        with _unavailable_on_error():
+            async with self._r.pipeline(transaction=False) as pipe:
+                for scope, holder in leases:
+                    await self._renew(keys=[self._key("slots", scope)], args=[holder, ttl_ms],
+                                      client=pipe)
+                renewed = await pipe.execute()
+        return [lease for lease, ok in zip(leases, renewed) if not ok]
+
+    async def release_slot(self, scope: str, holder: str) -> None:
+        with _unavailable_on_error():
+            await self._r.zrem(self._key("slots", scope), holder)
+
+    async def take(self, key: str, rate_per_s: float, burst: int, cost: float = 1.0) -> bool:
+        if rate_per_s <= 0 or burst <= 0:
+            raise ValueError("rate_per_s and burst must be positive")
+        with _unavailable_on_error():
+            ok = await self._take(keys=[self._key("bucket", key)],
+                                  args=[rate_per_s, burst, cost])
+        return bool(ok)
+
+    async def publish_kill(self, target: KillTarget) -> None:
+        with _unavailable_on_error():
+            await self._r.xadd(self._kill_key, {"kill": target.to_json()},
+                               maxlen=self._kill_stream_len, approximate=True)
+
+    async def subscribe_kills(self) -> KillSubscription:
+        with _unavailable_on_error():
+            newest = await self._r.xrevrange(self._kill_key, count=1)
+        subscription = _RedisKillSubscription(self, newest[0][0] if newest else "0-0")
+        self._subscriptions.add(subscription)
+        return subscription
+
+    async def _read_kills(self, last_id: str) -> list[tuple[str, dict[str, str]]]:
+        """Kill entries after ``last_id``, waiting up to the poll period for one."""
+        with _unavailable_on_error():
+            reply = await self._r.xread({self._kill_key: last_id}, count=100,
+                                        block=self._kill_poll_ms)
+        if not reply:
+            return []
+        # RESP2 answers [[stream, entries]], RESP3 {stream: [entries]}.
+        streams = reply.values() if isinstance(reply, dict) else (s[1] for s in reply)
+        return [(entry_id, fields) for entries in streams for entry_id, fields in entries]
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._r.ping())
+        except _UNAVAILABLE:
+            return False
+
+    async def close(self) -> None:
+        for subscription in list(self._subscriptions):
+            await subscription.aclose()
+        await self._r.aclose()
