@@ -119,23 +119,23 @@ class GroundingEngine:
             lexical = coverage(job.text, keys)
             if self.model is None or lexical >= self.settings.lexical_accept:
                 self.metrics.tier_decisions.labels("lexical").inc()
-                results.append(WindowScore(lexical, 0.0, [
-                    Evidence(e.id, e.text, s, e.source) for e, (_, s) in zip(top, ranked,
-                                                                             strict=True)]))
+                hits = [Evidence(e.id, e.text, s, e.source)
+                        for e, (_, s) in zip(top, ranked, strict=True)]
+                results.append(WindowScore(lexical, 0.0, hits))
             else:
                 results.append(None)
                 pending.append((i, top))
         if pending and self.model is not None:
-            pairs = [Pair(e.text, jobs[i].text, jobs[i].previous) for i, top in pending for e in top]
+            pairs = [Pair(e.text, jobs[i].text, jobs[i].previous)
+                     for i, top in pending for e in top]
             scores = self.model.score_pairs(pairs)
             pos = 0
             for i, top in pending:
                 mine = scores[pos: pos + len(top)]
                 pos += len(top)
-                ranked_ev = sorted(
-                    (Evidence(e.id, e.text, s.support, e.source) for e, s in zip(top, mine,
-                                                                                  strict=True)),
-                    key=lambda e: -e.score)
+                ranked_ev = sorted((Evidence(e.id, e.text, s.support, e.source)
+                                    for e, s in zip(top, mine, strict=True)),
+                                   key=lambda e: -e.score)
                 support = max((s.support for s in mine), default=0.0)
                 contradiction = max((s.contradiction for s in mine), default=0.0)
                 self.metrics.tier_decisions.labels("model").inc()

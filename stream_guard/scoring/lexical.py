@@ -19,7 +19,8 @@ from stream_guard.scoring.base import Pair, PairScore
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
 
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all also am an and any are aren't as at be because been before
 being below between both but by can can't cannot could couldn't did didn't do does doesn't doing
 don't down during each either else even ever every few for from further get gets got had hadn't
@@ -33,7 +34,8 @@ thus to too under until up upon us use used very via was wasn't we we'd we'll we
 weren't what what's when when's where where's whether which while who who's whom whose why why's
 will with within without won't would wouldn't yes yet you you'd you'll you're you've your yours
 yourself yourselves well still way ways thing things lot lots okay ok yeah sure oh really actually
-""".split())
+""".split()  # noqa: SIM905 - a word list reads better as text
+)
 
 # Weights: a changed number or name is the typical hallucination, a changed common word rarely is.
 NUMBER_WEIGHT = 2.0
@@ -69,8 +71,8 @@ def terms(text: str) -> list[Term]:
             continue
         if token[0].isdigit():
             weight = NUMBER_WEIGHT
-        elif token[0].isupper() and i > 0 and text[match.start() - 2: match.start()].strip() not in {
-                ".", "!", "?"}:
+        elif token[0].isupper() and i > 0 and text[
+                match.start() - 2: match.start()].strip() not in {".", "!", "?"}:
             weight = NAME_WEIGHT
         else:
             weight = WORD_WEIGHT

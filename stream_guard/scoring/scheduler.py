@@ -117,7 +117,7 @@ class BatchScheduler(Generic[J, R]):
                 if len(results) != len(live):
                     raise RuntimeError(
                         f"batch function returned {len(results)} results for {len(live)} jobs")
-            except Exception as exc:  # noqa: BLE001 - delivered to every caller of the batch
+            except Exception as exc:
                 for _, fut in live:
                     if not fut.done():
                         fut.set_exception(exc)

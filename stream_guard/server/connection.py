@@ -102,7 +102,9 @@ class Connection:
         """Operator kill switch: halt matching streams with reason ``operator``."""
         for sid, stream in self.streams.items():
             state = stream.state
-            if target.matches(self.principal.tenant, sid) and not state.halted and not state.finished:
+            if state.halted or state.finished:
+                continue
+            if target.matches(self.principal.tenant, sid):
                 frames = state.force_halt("operator")
                 self.server.metrics.streams_halted.labels("operator").inc()
                 for task in stream.tasks:

@@ -124,10 +124,10 @@ class Router:
         peer = connection.remote_address[0] if connection.remote_address else "unknown"
         ip = client_ip(peer, headers.get("X-Forwarded-For"), settings.trusted_proxies)
         origin = headers.get("Origin")
-        if not settings.auth_disabled or settings.allowed_origins:
-            if not origin_allowed(origin, settings.allowed_origins):
-                server.metrics.rejections.labels("origin").inc()
-                return _error(403, "forbidden_origin", f"origin {origin!r} is not allowed")
+        checks_origin = not settings.auth_disabled or settings.allowed_origins
+        if checks_origin and not origin_allowed(origin, settings.allowed_origins):
+            server.metrics.rejections.labels("origin").inc()
+            return _error(403, "forbidden_origin", f"origin {origin!r} is not allowed")
         principal = await self._authenticate(request)
         if isinstance(principal, Response):
             return principal

@@ -1,0 +1,90 @@
+"""``stream-guard`` command line: serve, index, eval, train, streams, settings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from stream_guard import __version__
+from stream_guard.config import Settings, SettingsError, describe, load_settings
+
+
+def _settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
+    return load_settings(getattr(args, "config", None), **overrides)
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file")
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from stream_guard import logs
+
+    settings = _settings_from(args, host=args.host, port=args.port, workers=args.workers)
+    logs.configure(settings.log_level)
+    logging.getLogger("stream_guard").info("settings", extra={"settings": settings.redacted()})
+    if settings.workers > 1:
+        from stream_guard.server.workers import run_workers
+
+        return run_workers(settings)
+    from stream_guard.server.app import Server
+
+    _install_uvloop()
+    asyncio.run(Server(settings).serve_forever())
+    return 0
+
+
+def _install_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    if args.table:
+        print("| variable | default | meaning |\n| --- | --- | --- |")
+        for name, default, help_text in describe():
+            print(f"| `{name}` | `{default}` | {help_text} |")
+        return 0
+    import orjson
+
+    print(orjson.dumps(_settings_from(args).redacted(), option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stream-guard", description=(
+        "Streaming oversight for LLM output: halts a stream the moment it is unsupported."))
+    parser.add_argument("--version", action="version", version=f"stream-guard {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    _add_config(serve)
+    serve.add_argument("--host", help="interface to bind (STREAM_GUARD_HOST)")
+    serve.add_argument("--port", type=int, help="port (STREAM_GUARD_PORT)")
+    serve.add_argument("--workers", type=int, help="worker processes (STREAM_GUARD_WORKERS)")
+    serve.set_defaults(func=_cmd_serve)
+
+    show = sub.add_parser("settings", help="print the effective settings (secrets redacted)")
+    _add_config(show)
+    show.add_argument("--table", action="store_true", help="markdown table of every setting")
+    show.set_defaults(func=_cmd_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"stream-guard: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

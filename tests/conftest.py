@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stream_guard.config import Settings, load_settings
+from stream_guard.server.app import Server
+from tests.wsclient import API_KEY, API_KEY_2
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "host": "127.0.0.1", "port": 0, "tier": "lexical",
+        "api_keys": f"{API_KEY}:tenant-a,{API_KEY_2}:tenant-b",
+        "data_dir": tmp_path / "data", "cache_dir": _cache_dir(),
+        "shutdown_grace_s": 5.0,
+    }
+    base.update(overrides)
+    return load_settings(environ={}, **base)
+
+
+def _cache_dir() -> Path:
+    """Model cache shared by the whole run (extracted/exported models are reused)."""
+    return Path(os.environ.get("STREAM_GUARD_TEST_CACHE", "/tmp/stream-guard-test-cache"))
+
+
+@asynccontextmanager
+async def running_server(settings: Settings) -> AsyncIterator[Server]:
+    server = Server(settings)
+    await server.start()
+    await server.wait_ready()
+    try:
+        yield server
+    finally:
+        await server.shutdown(grace=1.0)
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
+    return lambda **kw: make_settings(tmp_path, **kw)
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    async with running_server(make_settings(tmp_path)) as srv:
+        yield srv

@@ -1,0 +1,48 @@
+"""End-to-end: a real server on loopback, a real websockets client, the lexical tier."""
+
+from __future__ import annotations
+
+from stream_guard.server.app import Server
+from tests.wsclient import http, open_ws, recv, send, stream_text
+
+CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
+
+
+async def test_supported_stream_completes_without_halt(server: Server) -> None:
+    async with open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", "The Eiffel Tower was completed in 1889. "
+                                   "It is 330 metres tall.", context=CONTEXT)
+    types = [f["type"] for f in frames]
+    assert types[0] == "started" and types[-1] == "done"
+    verdicts = [f for f in frames if f["type"] == "verdict"]
+    assert [v["label"] for v in verdicts] == ["supported", "supported"]
+    assert frames[-1] == {"type": "done", "stream_id": "s1", "halted": False, "chars": 62,
+                          "windows": 2}
+
+
+async def test_unsupported_claim_halts_at_its_window(server: Server) -> None:
+    text = ("The Eiffel Tower was completed in 1889. Napoleon Bonaparte designed its golden "
+            "spiral staircases in 1712 for Venetian merchants. ")
+    async with open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", text, context=CONTEXT)
+    halts = [f for f in frames if f["type"] == "halt"]
+    assert len(halts) == 1
+    assert halts[0]["at"] == text.index("Napoleon")
+    assert halts[0]["text"].startswith("Napoleon")
+    assert frames[-1]["halted"] is True
+
+
+async def test_probes_and_metrics(server: Server) -> None:
+    assert (await http(server.port, "GET", "/livez")).status == 200
+    ready = await http(server.port, "GET", "/readyz")
+    assert ready.status == 200 and ready.json()["status"] == "ready"
+    metrics = await http(server.port, "GET", "/metrics")
+    assert metrics.status == 200 and b"stream_guard_connections_active" in metrics.body
+    missing = await http(server.port, "GET", "/nope")
+    assert missing.status == 404 and missing.json()["error"] == "not_found"
+
+
+async def test_ping_pong(server: Server) -> None:
+    async with open_ws(server.port) as ws:
+        await send(ws, {"type": "ping"})
+        assert await recv(ws) == {"type": "pong"}

@@ -1,0 +1,91 @@
+"""Small helpers the tests use to talk to a real server over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+
+API_KEY = "test-key-aaaaaaaaaaaaaaaa"
+API_KEY_2 = "test-key-bbbbbbbbbbbbbbbb"
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+async def http(port: int, method: str, path: str, headers: dict[str, str] | None = None,
+               body: bytes = b"") -> HttpResponse:
+    """A plain HTTP/1.1 request over a real socket (no client library in between)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if body or method == "POST":
+        lines.append(f"Content-Length: {len(body)}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    await writer.drain()
+    raw = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    hdrs = {}
+    for line in header_lines:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return HttpResponse(int(status_line.split()[1]), hdrs, payload)
+
+
+def ws_url(port: int, query: str = "") -> str:
+    return f"ws://127.0.0.1:{port}/v1/stream" + (f"?{query}" if query else "")
+
+
+def open_ws(port: int, *, key: str | None = API_KEY, query: str = "",
+            headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+    hdrs = dict(headers or {})
+    if key is not None:
+        hdrs["Authorization"] = f"Bearer {key}"
+    return connect(ws_url(port, query), additional_headers=hdrs, open_timeout=10, **kwargs)
+
+
+async def send(ws: ClientConnection, frame: dict[str, Any]) -> None:
+    await ws.send(orjson.dumps(frame).decode())
+
+
+async def recv(ws: ClientConnection, timeout: float = 10.0) -> dict[str, Any]:
+    return orjson.loads(await asyncio.wait_for(ws.recv(), timeout))  # type: ignore[no-any-return]
+
+
+async def recv_until(ws: ClientConnection, type_: str, stream_id: str | None = None,
+                     timeout: float = 15.0) -> list[dict[str, Any]]:
+    """Frames received up to and including the first of ``type_`` (for ``stream_id``)."""
+    frames = []
+    while True:
+        frame = await recv(ws, timeout)
+        frames.append(frame)
+        if frame["type"] == type_ and (stream_id is None or frame.get("stream_id") == stream_id):
+            return frames
+
+
+async def stream_text(ws: ClientConnection, sid: str, text: str, *, context: list[Any],
+                      piece: int = 7, options: dict[str, Any] | None = None,
+                      end: bool = True) -> list[dict[str, Any]]:
+    """Start a stream, send ``text`` in ``piece``-sized deltas, end it; frames until done."""
+    start: dict[str, Any] = {"type": "start", "stream_id": sid, "context": context}
+    if options:
+        start["options"] = options
+    await send(ws, start)
+    for seq, i in enumerate(range(0, len(text), piece)):
+        await send(ws, {"type": "delta", "stream_id": sid, "seq": seq, "text": text[i:i + piece]})
+    if not end:
+        return []
+    await send(ws, {"type": "end", "stream_id": sid})
+    return await recv_until(ws, "done", sid)
