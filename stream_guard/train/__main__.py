@@ -1,0 +1,3 @@
+from stream_guard.train.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""The labelled grounding records (one JSONL shape shared by training and evaluation).
+
+Kept apart from the training code so the eval tool reads records, and splits them, exactly the way
+the detector was tuned: a different split function there would silently leak tuning data into the
+reported figures.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Split = Literal["tune", "holdout"]
+
+
+class RecordError(ValueError):
+    """A data file has a line that is not a valid record; the message names file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One response and the evidence it must stay faithful to.
+
+    ``label`` is 1 when the response contains unsupported or contradicted content. ``onset`` is the
+    character offset in ``response`` where that content starts, when the source knows it.
+    """
+
+    id: str
+    dataset: str
+    context: str
+    prompt: str | None
+    response: str
+    label: int
+    onset: int | None
+
+
+def read_records(path: Path) -> list[Record]:
+    """All records of a ``.jsonl`` or ``.jsonl.gz`` file, refusing the first malformed line."""
+    return list(iter_records(path))
+
+
+def iter_records(path: Path) -> Iterator[Record]:
+    path = Path(path)
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield _parse(json.loads(line))
+            except (ValueError, TypeError, KeyError) as exc:
+                raise RecordError(f"{path}:{lineno}: not a valid record: {exc}") from exc
+
+
+def data_files(data_dir: Path) -> list[Path]:
+    """The record files of a data directory, in a stable order."""
+    files = sorted(p for p in Path(data_dir).iterdir()
+                   if p.name.endswith(".jsonl") or p.name.endswith(".jsonl.gz"))
+    if not files:
+        raise FileNotFoundError(f"{data_dir}: no .jsonl or .jsonl.gz files")
+    return files
+
+
+def split_of(record_id: str, holdout_fraction: float = 0.5) -> Split:
+    """Deterministic tune/holdout assignment by a hash of the id.
+
+    A hash (not a shuffle) keeps the assignment stable when files are reordered or grow, so the
+    held-out half stays untouched by every tuning run.
+    """
+    digest = hashlib.sha256(record_id.encode("utf-8")).digest()
+    bucket = int.from_bytes(digest[:8], "big") / 2**64
+    return "holdout" if bucket < holdout_fraction else "tune"
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")  # noqa: SIM115 - returned to a with-block
+
+
+def _parse(obj: Any) -> Record:
+    if not isinstance(obj, dict):
+        raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
+    label = obj["label"]
+    if label not in (0, 1) or isinstance(label, bool):
+        raise ValueError(f"label must be 0 or 1, got {label!r}")
+    onset = obj.get("onset")
+    if onset is not None and (not isinstance(onset, int) or isinstance(onset, bool)):
+        raise ValueError(f"onset must be an integer or null, got {onset!r}")
+    prompt = obj.get("prompt")
+    return Record(
+        id=_text(obj, "id"),
+        dataset=_text(obj, "dataset"),
+        context=_text(obj, "context"),
+        prompt=None if prompt is None else str(prompt),
+        response=_text(obj, "response"),
+        label=int(label),
+        onset=onset,
+    )
+
+
+def _text(obj: dict[str, Any], key: str) -> str:
+    value = obj[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key} must be a string, got {type(value).__name__}")
+    return value

@@ -1,0 +1,132 @@
+"""Synthetic local edits: a supported sentence made unsupported by one small change.
+
+HaluEval's hallucinated answers often differ from the right ones in style, which a classifier can
+learn without checking facts. A supported sentence with one number, entity, negation or antonym
+changed, paired with the same evidence, differs only in the fact, so the detector has to compare
+the window with the evidence token by token: exactly the kind of error a streaming halt must catch.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
+_ENTITY = re.compile(r"(?<![\w])(?:[A-Z][a-z]+|[A-Z]{2,})(?:\s+(?:[A-Z][a-z]+|[A-Z]{2,}))*")
+_NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                 "twelve", "twenty", "hundred", "thousand", "million", "billion"]
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
+_ANTONYMS = [
+    ("increase", "decrease"), ("increased", "decreased"), ("increasing", "decreasing"),
+    ("higher", "lower"), ("more", "less"), ("before", "after"), ("won", "lost"),
+    ("win", "lose"), ("rise", "fall"), ("rose", "fell"), ("first", "last"), ("largest", "smallest"),
+    ("positive", "negative"), ("including", "excluding"), ("early", "late"),
+    ("earlier", "later"), ("above", "below"), ("accepted", "rejected"), ("agreed", "refused"),
+    ("male", "female"), ("older", "younger"), ("oldest", "youngest"), ("north", "south"),
+    ("east", "west"), ("best", "worst"), ("strong", "weak"), ("profit", "loss"),
+    ("gain", "loss"), ("up", "down"), ("open", "closed"), ("support", "oppose"),
+    ("supported", "opposed"), ("allowed", "banned"), ("approved", "rejected"),
+    ("succeeded", "failed"), ("success", "failure"), ("always", "never"), ("like", "dislike"),
+    ("love", "hate"), ("maximum", "minimum"), ("start", "end"), ("started", "ended"),
+    ("buy", "sell"), ("bought", "sold"), ("add", "remove"), ("added", "removed"),
+]
+_ANTONYM = {a: b for pair in _ANTONYMS for a, b in (pair, pair[::-1])}
+_ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(_ANTONYM, key=len, reverse=True)) + r")\b",
+                         re.IGNORECASE)
+_NEGATE = re.compile(r"\b(is|are|was|were|has|have|had|can|will|would|could|should|does|did|do)"
+                     r"\b(?! not\b)(?!n't)")
+_UNNEGATE = re.compile(r"\b(is|are|was|were|has|have|had|can|will|would|could|should|does|did|do)"
+                       r"(?: not\b|n't\b)")
+
+Edit = Callable[[str, list[str], random.Random], "str | None"]
+
+
+def local_edit(sentence: str, entity_pool: list[str], rng: random.Random) -> tuple[str, str] | None:
+    """One edited, no longer supported version of ``sentence`` and the kind of edit, or None.
+
+    ``entity_pool`` holds names from the same evidence: swapping in a name the evidence does
+    mention makes the hardest negatives, as a lexical-overlap check alone cannot catch them.
+    """
+    kinds = list(_EDITS)
+    rng.shuffle(kinds)
+    for kind in kinds:
+        edited = _EDITS[kind](sentence, entity_pool, rng)
+        if edited is not None and edited != sentence:
+            return edited, kind
+    return None
+
+
+def entities(text: str) -> list[str]:
+    """Capitalised name-like spans, skipping sentence-initial single words (usually not names)."""
+    found: list[str] = []
+    for match in _ENTITY.finditer(text):
+        span = match.group(0)
+        before = text[:match.start()].rstrip()
+        if " " not in span and (not before or before[-1] in ".!?\"'"):
+            continue
+        if span not in found:
+            found.append(span)
+    return found
+
+
+def _change_number(sentence: str, _pool: list[str], rng: random.Random) -> str | None:
+    matches = list(_NUMBER.finditer(sentence))
+    if matches:
+        match = rng.choice(matches)
+        digits = match.group(0)
+        positions = [i for i, ch in enumerate(digits) if ch.isdigit()]
+        pos = rng.choice(positions[-2:] if len(digits) == 4 else positions)
+        new_digit = rng.choice([d for d in "0123456789" if d != digits[pos]
+                                and not (pos == 0 and d == "0" and len(positions) > 1)])
+        changed = digits[:pos] + new_digit + digits[pos + 1:]
+        return sentence[:match.start()] + changed + sentence[match.end():]
+    words = list(_NUMBER_WORD.finditer(sentence))
+    if words:
+        match = rng.choice(words)
+        other = rng.choice([w for w in _NUMBER_WORDS if w != match.group(0)])
+        return sentence[:match.start()] + other + sentence[match.end():]
+    return None
+
+
+def _swap_entity(sentence: str, pool: list[str], rng: random.Random) -> str | None:
+    present = entities(sentence)
+    if not present:
+        return None
+    target = rng.choice(present)
+    candidates = [e for e in pool if e != target and e not in sentence and target not in e]
+    if not candidates:
+        return None
+    return sentence.replace(target, rng.choice(candidates), 1)
+
+
+def _flip_negation(sentence: str, _pool: list[str], rng: random.Random) -> str | None:
+    negated = list(_UNNEGATE.finditer(sentence))
+    if negated:
+        match = rng.choice(negated)
+        return sentence[:match.start()] + match.group(1) + sentence[match.end():]
+    plain = list(_NEGATE.finditer(sentence))
+    if plain:
+        match = rng.choice(plain)
+        return sentence[:match.end()] + " not" + sentence[match.end():]
+    return None
+
+
+def _antonym(sentence: str, _pool: list[str], rng: random.Random) -> str | None:
+    matches = list(_ANTONYM_RE.finditer(sentence))
+    if not matches:
+        return None
+    match = rng.choice(matches)
+    word = match.group(0)
+    other = _ANTONYM[word.lower()]
+    if word[0].isupper():
+        other = other[0].upper() + other[1:]
+    return sentence[:match.start()] + other + sentence[match.end():]
+
+
+_EDITS: dict[str, Edit] = {
+    "number": _change_number,
+    "entity": _swap_entity,
+    "negation": _flip_negation,
+    "antonym": _antonym,
+}
