@@ -33,17 +33,43 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return run_workers(settings)
     from stream_guard.server.app import Server
 
-    _install_uvloop()
+    install_uvloop()
     asyncio.run(Server(settings).serve_forever())
     return 0
 
 
-def _install_uvloop() -> None:
+def install_uvloop() -> None:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - Windows
         return
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def _cmd_kill(args: argparse.Namespace) -> int:
+    from stream_guard.state import KillTarget, StateUnavailable, create_store
+
+    settings = _settings_from(args)
+    if not settings.redis_url:
+        print("stream-guard: the kill switch reaches every worker through Redis; set "
+              "STREAM_GUARD_REDIS_URL to the server's Redis", file=sys.stderr)
+        return 2
+    target = KillTarget(tenant=args.tenant, stream_id=args.stream)
+
+    async def publish() -> None:
+        store = create_store(settings)
+        try:
+            await store.publish_kill(target)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(publish())
+    except StateUnavailable as exc:
+        print(f"stream-guard: Redis is unreachable: {exc}", file=sys.stderr)
+        return 1
+    print(f"kill published: tenant={args.tenant or '*'} stream={args.stream or '*'}")
+    return 0
 
 
 def _cmd_settings(args: argparse.Namespace) -> int:
@@ -71,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (STREAM_GUARD_WORKERS)")
     serve.set_defaults(func=_cmd_serve)
 
+    streams = sub.add_parser("streams", help="operate on live streams")
+    streams_sub = streams.add_subparsers(dest="streams_command", required=True)
+    kill = streams_sub.add_parser("kill", help="halt streams with reason 'operator' on every "
+                                  "worker (needs Redis)")
+    _add_config(kill)
+    kill.add_argument("--stream", metavar="ID", help="stream id")
+    kill.add_argument("--tenant", metavar="T", help="every stream of this tenant")
+    kill.set_defaults(func=_cmd_kill)
+
     show = sub.add_parser("settings", help="print the effective settings (secrets redacted)")
     _add_config(show)
     show.add_argument("--table", action="store_true", help="markdown table of every setting")
@@ -81,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "func", None) is _cmd_kill and not (args.stream or args.tenant):
+        parser.error("streams kill needs --stream ID, --tenant T or both")
     try:
         return int(args.func(args))
     except SettingsError as exc:

@@ -19,7 +19,7 @@ from stream_guard.oversight.stream import WindowScore
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scoring.base import Evidence, Pair, PairScorer
-from stream_guard.scoring.lexical import BM25, coverage
+from stream_guard.scoring.lexical import BM25, CONFLICT_CONTRADICTION, coverage, number_conflict
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
 
 log = logging.getLogger("stream_guard.engine")
@@ -112,32 +112,37 @@ class GroundingEngine:
         k = self.settings.evidence_top_k
         results: list[WindowScore | None] = []
         pending: list[tuple[int, list[Evidence]]] = []
+        conflicts: list[bool] = []
         for i, job in enumerate(jobs):
             ranked = job.evidence.bm25.top(job.text, k)
             top = [job.evidence.chunks[j] for j, _ in ranked]
             keys = set().union(*(job.evidence.keys[j] for j, _ in ranked)) if ranked else set()
             lexical = coverage(job.text, keys)
-            if self.model is None or lexical >= self.settings.lexical_accept:
+            conflict = number_conflict(job.text, " ".join(e.text for e in top))
+            if self.model is None or (lexical >= self.settings.lexical_accept and not conflict):
                 self.metrics.tier_decisions.labels("lexical").inc()
                 hits = [Evidence(e.id, e.text, s, e.source)
                         for e, (_, s) in zip(top, ranked, strict=True)]
-                results.append(WindowScore(lexical, 0.0, hits))
+                results.append(WindowScore(lexical, CONFLICT_CONTRADICTION if conflict else 0.0,
+                                           hits))
             else:
                 results.append(None)
                 pending.append((i, top))
+                conflicts.append(conflict)
         if pending and self.model is not None:
             pairs = [Pair(e.text, jobs[i].text, jobs[i].previous)
                      for i, top in pending for e in top]
             scores = self.model.score_pairs(pairs)
             pos = 0
-            for i, top in pending:
+            for (i, top), conflict in zip(pending, conflicts, strict=True):
                 mine = scores[pos: pos + len(top)]
                 pos += len(top)
                 ranked_ev = sorted((Evidence(e.id, e.text, s.support, e.source)
                                     for e, s in zip(top, mine, strict=True)),
                                    key=lambda e: -e.score)
                 support = max((s.support for s in mine), default=0.0)
-                contradiction = max((s.contradiction for s in mine), default=0.0)
+                contradiction = max([s.contradiction for s in mine] + [
+                    CONFLICT_CONTRADICTION if conflict else 0.0])
                 self.metrics.tier_decisions.labels("model").inc()
                 results[i] = WindowScore(support, contradiction, ranked_ev)
         assert all(r is not None for r in results)

@@ -94,13 +94,47 @@ def coverage(window: str, evidence_keys: set[str]) -> float:
     return covered / total
 
 
+_QUANTITY = re.compile(
+    r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(%|percent|per cent|[^\W\d_][\w-]*)", re.UNICODE)
+CONFLICT_CONTRADICTION = 0.9
+
+
+def quantities(text: str) -> set[tuple[str, str]]:
+    """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
+    out = set()
+    for match in _QUANTITY.finditer(text):
+        unit = match.group(2).lower()
+        unit = "%" if unit in {"percent", "per cent"} else _normalize(unit)
+        out.add((match.group(1).replace(",", ""), unit))
+    return out
+
+
+def number_conflict(window: str, evidence: str) -> bool:
+    """The window gives a quantity of a unit for which the evidence gives a different one.
+
+    "450 metres" against evidence saying "330 metres" (and never 450 metres) is a contradiction,
+    not merely missing support: swapped numbers are the commonest factual edit, and this rule
+    fires only when the evidence talks about the same unit, which keeps it precise.
+    """
+    claimed = quantities(window)
+    if not claimed:
+        return False
+    known = quantities(evidence)
+    by_unit: dict[str, set[str]] = {}
+    for number, unit in known:
+        by_unit.setdefault(unit, set()).add(number)
+    return any(unit in by_unit and number not in by_unit[unit] for number, unit in claimed)
+
+
 class LexicalScorer:
     """``PairScorer`` whose support is the window's term coverage by the premise."""
 
     name = "lexical"
 
     def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]:
-        return [PairScore(coverage(p.hypothesis, term_keys(p.premise))) for p in pairs]
+        return [PairScore(coverage(p.hypothesis, term_keys(p.premise)),
+                          CONFLICT_CONTRADICTION if number_conflict(p.hypothesis, p.premise)
+                          else 0.0) for p in pairs]
 
 
 class BM25:

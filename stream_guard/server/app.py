@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import mimetypes
+import os
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from stream_guard.protocol.errors import CloseCode
 from stream_guard.scoring.engine import GroundingEngine
 from stream_guard.server.connection import Connection
 from stream_guard.server.http import Admitted, Router, json_response
-from stream_guard.state.base import StateStore, StateUnavailable
+from stream_guard.state.base import Lease, StateStore, StateUnavailable
 from stream_guard.state.factory import create_store
 
 log = logging.getLogger("stream_guard.server")
@@ -39,8 +41,10 @@ _HARD_SIZE_FACTOR = 4
 
 class Server:
     def __init__(self, settings: Settings, *, engine: GroundingEngine | None = None,
-                 store: StateStore | None = None, metrics: Metrics | None = None) -> None:
+                 store: StateStore | None = None, metrics: Metrics | None = None,
+                 reuse_port: bool = False) -> None:
         self.settings = settings
+        self.reuse_port = reuse_port
         self.metrics = metrics or Metrics()
         self.keys = KeyRing(settings.api_keys)
         self.store = store if store is not None else create_store(settings)
@@ -53,6 +57,8 @@ class Server:
         self._engine_task: asyncio.Task[GroundingEngine] | None = None
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
+        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        self._leases: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -66,10 +72,15 @@ class Server:
             self._handle, s.host, s.port, process_request=Router(self),
             max_size=s.max_frame_bytes * _HARD_SIZE_FACTOR, open_timeout=s.handshake_timeout_s,
             ping_interval=20, ping_timeout=20, close_timeout=5, server_header="stream-guard",
-            reuse_port=s.workers > 1)
+            reuse_port=self.reuse_port)
         if self.engine is None:
             self._engine_task = asyncio.create_task(self._load_engine())
+        self._background += [asyncio.create_task(self._renew_leases(), name="leases"),
+                             asyncio.create_task(self._follow_kills(), name="kills")]
         log.info("listening", extra={"host": s.host, "port": self.port})
+        if not await self.store.ping():
+            log.error("shared state store unreachable; /readyz stays 503 until it answers",
+                      extra={"fail_mode": s.redis_fail_mode})
 
     async def _load_engine(self) -> GroundingEngine:
         from stream_guard.scoring.factory import build_engine
@@ -150,15 +161,10 @@ class Server:
             self.metrics.rejections.labels("not_ready").inc()
             await ws.close(CloseCode.TRY_AGAIN_LATER, "scorer is still loading")
             return
-        s = self.settings
-        if len(self.connections) >= s.max_connections:
-            self.metrics.rejections.labels("capacity").inc()
-            await ws.close(CloseCode.TRY_AGAIN_LATER, "server at capacity")
-            return
-        per_ip = sum(1 for c in self.connections if c.ip == admitted.ip)
-        if per_ip >= s.max_connections_per_ip:
-            self.metrics.rejections.labels("ip_capacity").inc()
-            await ws.close(CloseCode.TRY_AGAIN_LATER, "too many connections from this address")
+        holder = f"{self.node}/{ws.id}"
+        refusal = await self._take_slots(holder, admitted.ip)
+        if refusal is not None:
+            await ws.close(CloseCode.TRY_AGAIN_LATER, refusal)
             return
         conn = Connection(self, ws, admitted)
         self.connections.add(conn)
@@ -172,6 +178,76 @@ class Server:
         finally:
             self.connections.discard(conn)
             self.metrics.connections_active.dec()
+            await self._release_slots(holder)
+
+    # --- shared caps --------------------------------------------------------------------------
+    async def _take_slots(self, holder: str, ip: str) -> str | None:
+        """Lease a global and a per-IP slot; the reason for refusal, or None when admitted.
+
+        Caps are leases in the state store so they hold across workers and nodes, and so a
+        worker that dies gives its slots back after ``lease_ttl_s`` instead of leaking them.
+        """
+        s = self.settings
+        wanted = [("global", s.max_connections, "capacity", "server at capacity"),
+                  (f"ip:{ip}", s.max_connections_per_ip, "ip_capacity",
+                   "too many connections from this address")]
+        taken: list[Lease] = []
+        try:
+            for scope, limit, reason, message in wanted:
+                if not await self.store.acquire_slot(scope, holder, limit, s.lease_ttl_s):
+                    self.metrics.rejections.labels(reason).inc()
+                    for lease in taken:
+                        await self.store.release_slot(*lease)
+                    return message
+                taken.append((scope, holder))
+        except StateUnavailable:
+            self.metrics.state_failures.labels("acquire_slot").inc()
+            if s.redis_fail_mode == "closed":
+                self.metrics.rejections.labels("state_unavailable").inc()
+                return "shared state unavailable; retry later"
+            log.warning("admitting without shared caps: state store unavailable (fail open)")
+            return None
+        self._leases[holder] = taken
+        return None
+
+    async def _release_slots(self, holder: str) -> None:
+        for lease in self._leases.pop(holder, []):
+            try:
+                await self.store.release_slot(*lease)
+            except StateUnavailable:
+                self.metrics.state_failures.labels("release_slot").inc()
+                return  # the lease expires by itself
+
+    async def _renew_leases(self) -> None:
+        interval = self.settings.lease_ttl_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            leases = [lease for held in self._leases.values() for lease in held]
+            if not leases:
+                continue
+            try:
+                lost = await self.store.renew_slots(leases, self.settings.lease_ttl_s)
+            except StateUnavailable:
+                self.metrics.state_failures.labels("renew_slots").inc()
+                continue
+            if lost:
+                log.warning("connection slot leases expired before renewal",
+                            extra={"lost": len(lost)})
+
+    async def _follow_kills(self) -> None:
+        """Operator kill switch: every worker follows the channel and halts what it holds."""
+        while True:
+            try:
+                async with await self.store.subscribe_kills() as kills:
+                    async for target in kills:
+                        log.info("kill", extra={"tenant": target.tenant,
+                                                "stream": target.stream_id})
+                        for conn in list(self.connections):
+                            conn.kill(target)
+                    return
+            except StateUnavailable:
+                self.metrics.state_failures.labels("subscribe_kills").inc()
+                await asyncio.sleep(1.0)
 
     # --- demo page (development) --------------------------------------------------------------
     async def serve_demo_file(self, path: str) -> Response:

@@ -1,0 +1,105 @@
+"""``serve --workers N``: N server processes on one port, and a supervisor that keeps them alive.
+
+One Python process uses one core, so a machine is used by running several. Each worker binds the
+same port with SO_REUSEPORT and the kernel spreads new connections across them; each has its own
+event loop, scheduler and model instance. Everything that must agree between workers (tickets,
+caps, rate limits, kills) is in Redis, which is why the settings refuse several workers without it.
+
+The supervisor does no serving itself: it restarts a worker that dies (with backoff if one keeps
+dying) and forwards SIGTERM/SIGINT so every worker drains gracefully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing as mp
+import os
+import signal
+import time
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+from stream_guard.config import Settings
+
+log = logging.getLogger("stream_guard.workers")
+
+RESTART_BACKOFF_MAX_S = 30.0
+
+
+def _worker_main(settings: Settings, index: int) -> None:
+    from stream_guard import logs
+    from stream_guard.cli import install_uvloop
+    from stream_guard.server.app import Server
+
+    logs.configure(settings.log_level)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
+    install_uvloop()
+    logging.getLogger("stream_guard").info("worker started",
+                                           extra={"worker": index, "pid": os.getpid()})
+    asyncio.run(Server(settings, reuse_port=True).serve_forever())
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        if settings.port == 0:
+            raise ValueError("--workers needs a fixed port: with port 0 every worker would "
+                             "listen on a different one")
+        self.settings = settings
+        self.count = settings.workers
+        self._ctx = mp.get_context("spawn")  # no inherited event loop, threads or model state
+        self._procs: dict[int, BaseProcess] = {}
+        self._failures: dict[int, list[float]] = {}
+        self._stopping = False
+
+    def _start(self, index: int) -> None:
+        proc = self._ctx.Process(target=_worker_main, args=(self.settings, index),
+                                 name=f"stream-guard-worker-{index}", daemon=False)
+        proc.start()
+        self._procs[index] = proc
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        for i in range(self.count):
+            self._start(i)
+        log.info("supervisor started", extra={"workers": self.count, "port": self.settings.port})
+        pending_restart: dict[int, float] = {}
+        while not self._stopping:
+            time.sleep(0.2)
+            now = time.monotonic()
+            for index, proc in list(self._procs.items()):
+                if proc.is_alive() or index in pending_restart:
+                    continue
+                recent = [t for t in self._failures.get(index, []) if now - t < 60] + [now]
+                self._failures[index] = recent
+                delay = min(RESTART_BACKOFF_MAX_S, 0.5 * 2 ** (len(recent) - 1))
+                log.error("worker died; restarting",
+                          extra={"worker": index, "exitcode": proc.exitcode, "in_s": delay})
+                pending_restart[index] = now + delay
+            for index, when in list(pending_restart.items()):
+                if now >= when and not self._stopping:
+                    del pending_restart[index]
+                    self._start(index)
+        return self._stop()
+
+    def _stop(self) -> int:
+        log.info("stopping workers", extra={"workers": len(self._procs)})
+        for proc in self._procs.values():
+            if proc.is_alive() and proc.pid is not None:
+                os.kill(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.settings.shutdown_grace_s + 10
+        for proc in self._procs.values():
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                log.error("worker did not stop in time; killing", extra={"pid": proc.pid})
+                proc.kill()
+                proc.join()
+        return 0
+
+
+def run_workers(settings: Settings) -> int:
+    return Supervisor(settings).run()
