@@ -80,7 +80,8 @@ class Connection:
             close = await self._read_loop()
             if close is not None:
                 self.outbox.put_nowait(close)
-            await writer
+                await writer
+            # else the peer is gone (or a close we queued has completed): nothing left to write
         finally:
             writer.cancel()
             for stream in self.streams.values():

@@ -1,0 +1,252 @@
+"""Promises that must hold across workers and nodes, with a real Redis and real processes.
+
+Two ``Server`` objects with their own state-store connections stand for two workers (or nodes);
+where a process must die, real ``stream-guard serve`` processes are started and killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from stream_guard.server.app import Server
+from tests.conftest import make_settings, running_server
+from tests.redis_server import RedisServer, free_port, redis_server_binary
+from tests.wsclient import API_KEY, http, open_ws, recv, recv_until, send, stream_text
+
+pytestmark = pytest.mark.redis
+
+CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
+GOOD = "The Eiffel Tower was completed in 1889. It is 330 metres tall. "
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    binary = redis_server_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is required in CI (.ci/run installs it)")
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(binary)
+    server.start()
+    yield server
+    server.close()
+
+
+@asynccontextmanager
+async def _workers(tmp_path: Path, redis: RedisServer, n: int = 2,
+                   **overrides: Any) -> AsyncIterator[list[Server]]:
+    async with AsyncExitStack() as stack:
+        servers = [await stack.enter_async_context(running_server(make_settings(
+            tmp_path, redis_url=redis.url, **overrides))) for _ in range(n)]
+        yield servers
+
+
+async def _closed_with(ws_cm: Any) -> int | None:
+    """Open a connection and return the close code if the server closes it at once."""
+    async with ws_cm as ws:
+        try:
+            await asyncio.wait_for(ws.recv(), 3)
+        except ConnectionClosed as exc:
+            return exc.rcvd.code if exc.rcvd else None
+        except TimeoutError:
+            return None
+    return None
+
+
+async def test_ticket_minted_on_one_worker_is_redeemed_once_on_another(
+        tmp_path: Path, redis: RedisServer) -> None:
+    async with _workers(tmp_path, redis) as (a, b):
+        minted = await http(a.port, "POST", "/v1/tickets", {"Authorization": f"Bearer {API_KEY}"})
+        assert minted.status == 200
+        ticket = minted.json()["ticket"]
+        async with open_ws(b.port, key=None, query=f"ticket={ticket}") as ws:
+            frames = await stream_text(ws, "s1", GOOD, context=CONTEXT)
+            assert frames[-1]["type"] == "done" and frames[-1]["halted"] is False
+        replay = await http(a.port, "GET", f"/v1/stream?ticket={ticket}", {
+            "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        assert replay.status == 401
+
+
+async def test_per_ip_cap_holds_across_workers(tmp_path: Path, redis: RedisServer) -> None:
+    async with _workers(tmp_path, redis, max_connections_per_ip=2) as (a, b):
+        async with open_ws(a.port) as first, open_ws(b.port) as second:
+            await send(first, {"type": "ping"})
+            await send(second, {"type": "ping"})
+            assert (await recv(first))["type"] == "pong"
+            assert (await recv(second))["type"] == "pong"
+            assert await _closed_with(open_ws(a.port)) == 1013
+            assert await _closed_with(open_ws(b.port)) == 1013
+        # both released (the server releases right after the close handshake): admitted again
+        deadline = time.monotonic() + 5
+        while await _closed_with(open_ws(b.port)) == 1013:
+            assert time.monotonic() < deadline, "slots were not released"
+            await asyncio.sleep(0.05)
+
+
+async def test_kill_switch_reaches_the_worker_holding_the_stream(
+        tmp_path: Path, redis: RedisServer) -> None:
+    async with _workers(tmp_path, redis) as (a, b), open_ws(b.port) as ws:
+        await send(ws, {"type": "start", "stream_id": "victim", "context": CONTEXT})
+        assert (await recv(ws))["type"] == "started"
+        await send(ws, {"type": "delta", "stream_id": "victim", "seq": 0, "text": GOOD})
+        env = {**os.environ, "STREAM_GUARD_REDIS_URL": redis.url}
+        out = await asyncio.to_thread(subprocess.run, [
+            sys.executable, "-m", "stream_guard", "streams", "kill", "--stream", "victim"],
+            env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        frames = await recv_until(ws, "halt", "victim")
+        assert frames[-1]["reason"] == "operator"
+        await send(ws, {"type": "delta", "stream_id": "victim", "seq": 1, "text": "More."})
+        assert (await recv(ws))["code"] == "stream_halted"
+
+
+async def test_redis_lost_then_back_fail_closed(tmp_path: Path, redis: RedisServer) -> None:
+    async with _workers(tmp_path, redis, n=1, redis_fail_mode="closed") as (a,):
+        async with open_ws(a.port) as ws:
+            await send(ws, {"type": "start", "stream_id": "s1", "context": CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+            redis.stop()
+            # tickets fail closed
+            minted = await http(a.port, "POST", "/v1/tickets",
+                                {"Authorization": f"Bearer {API_KEY}"})
+            assert minted.status == 503
+            # caps fail closed: new connections are told to come back later
+            assert await _closed_with(open_ws(a.port)) == 1013
+            assert (await http(a.port, "GET", "/readyz")).status == 503
+            # the open stream keeps being scored
+            await send(ws, {"type": "delta", "stream_id": "s1", "seq": 0, "text": GOOD})
+            await send(ws, {"type": "end", "stream_id": "s1"})
+            frames = await recv_until(ws, "done", "s1")
+            assert [f["label"] for f in frames if f["type"] == "verdict"] == ["supported"] * 2
+            redis.start()
+            # recovery without restart
+            minted = await http(a.port, "POST", "/v1/tickets",
+                                {"Authorization": f"Bearer {API_KEY}"})
+            assert minted.status == 200
+            assert (await http(a.port, "GET", "/readyz")).status == 200
+            async with open_ws(a.port, key=None, query=f"ticket={minted.json()['ticket']}") as w2:
+                await send(w2, {"type": "ping"})
+                assert (await recv(w2))["type"] == "pong"
+
+
+async def test_redis_lost_fail_open_admits_and_counts(tmp_path: Path,
+                                                      redis: RedisServer) -> None:
+    async with _workers(tmp_path, redis, n=1, redis_fail_mode="open") as (a,):
+        redis.stop()
+        async with open_ws(a.port) as ws:
+            await send(ws, {"type": "ping"})
+            assert (await recv(ws))["type"] == "pong"
+        metrics = (await http(a.port, "GET", "/metrics")).body.decode()
+        assert 'stream_guard_state_failures_total{operation="acquire_slot"}' in metrics
+
+
+# --- real processes ---------------------------------------------------------------------------
+
+def _spawn(port: int, redis: RedisServer, *extra: str, **env_overrides: str) -> subprocess.Popen[
+        bytes]:
+    env = {**os.environ, "STREAM_GUARD_REDIS_URL": redis.url, "STREAM_GUARD_TIER": "lexical",
+           "STREAM_GUARD_API_KEYS": f"{API_KEY}:tenant-a", "STREAM_GUARD_PORT": str(port),
+           "STREAM_GUARD_SHUTDOWN_GRACE_S": "2", **env_overrides}
+    return subprocess.Popen([sys.executable, "-m", "stream_guard", "serve", *extra], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def _wait_ready(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (await http(port, "GET", "/readyz")).status == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"server on {port} not ready")
+
+
+async def test_sigkilled_worker_gives_its_slots_back_within_the_lease_ttl(
+        tmp_path: Path, redis: RedisServer) -> None:
+    ttl = 2.0
+    env = {"STREAM_GUARD_MAX_CONNECTIONS_PER_IP": "2", "STREAM_GUARD_LEASE_TTL_S": str(ttl)}
+    port_a, port_b = free_port(), free_port()
+    a = _spawn(port_a, redis, **env)
+    b = _spawn(port_b, redis, **env)
+    try:
+        await asyncio.gather(_wait_ready(port_a), _wait_ready(port_b))
+        async with open_ws(port_a) as w1, open_ws(port_a) as w2:
+            for ws in (w1, w2):
+                await send(ws, {"type": "ping"})
+                assert (await recv(ws))["type"] == "pong"
+            assert await _closed_with(open_ws(port_b)) == 1013
+            a.send_signal(signal.SIGKILL)
+            a.wait()
+            killed_at = time.monotonic()
+            while await _closed_with(open_ws(port_b)) == 1013:
+                assert time.monotonic() - killed_at < ttl + 3, "slots leaked past the lease TTL"
+                await asyncio.sleep(0.2)
+    finally:
+        for proc in (a, b):
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(20)
+
+
+def _worker_pids(parent: psutil.Process) -> set[int]:
+    """Live worker processes of the supervisor (not multiprocessing's helpers, not zombies)."""
+    pids = set()
+    for child in parent.children():
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if "resource_tracker" in " ".join(child.cmdline()):
+                continue
+        except psutil.Error:
+            continue
+        pids.add(child.pid)
+    return pids
+
+
+async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
+        tmp_path: Path, redis: RedisServer) -> None:
+    port = free_port()
+    sup = _spawn(port, redis, "--workers", "2")
+    try:
+        await _wait_ready(port)
+        parent = psutil.Process(sup.pid)
+        deadline = time.monotonic() + 60
+        while len(workers := _worker_pids(parent)) < 2:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        victim = next(iter(workers))
+        os.kill(victim, signal.SIGKILL)
+        while True:
+            now = _worker_pids(parent)
+            if victim not in now and len(now) >= len(workers):
+                break
+            assert time.monotonic() < deadline, "dead worker was not restarted"
+            await asyncio.sleep(0.2)
+        await _wait_ready(port)
+        async with open_ws(port) as ws:
+            frames = await stream_text(ws, "s1", GOOD, context=CONTEXT)
+            assert frames[-1]["type"] == "done"
+        sup.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(sup.wait, 30) == 0
+        for pid in _worker_pids(parent) if parent.is_running() else ():
+            pytest.fail(f"worker {pid} outlived the supervisor")
+    finally:
+        if sup.poll() is None:
+            sup.kill()
+            sup.wait()
