@@ -145,6 +145,6 @@ def _backbone(cache_dir: Path | None) -> Path:
 def _counts(examples: Sequence[object]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for e in examples:
-        kind = f"{e.kind}:{e.label}"
+        kind = f"{getattr(e, 'kind')}:{getattr(e, 'label')}"
         counts[kind] = counts.get(kind, 0) + 1
     return dict(sorted(counts.items()))
