@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from stream_guard import __version__
 from stream_guard.config import Settings, SettingsError, describe, load_settings
 
 
-def _settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
+def _settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
     return load_settings(getattr(args, "config", None), **overrides)
 
 

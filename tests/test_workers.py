@@ -99,7 +99,7 @@ async def test_per_ip_cap_holds_across_workers(tmp_path: Path, redis: RedisServe
 
 async def test_kill_switch_reaches_the_worker_holding_the_stream(
         tmp_path: Path, redis: RedisServer) -> None:
-    async with _workers(tmp_path, redis) as (a, b), open_ws(b.port) as ws:
+    async with _workers(tmp_path, redis) as (_, b), open_ws(b.port) as ws:
         await send(ws, {"type": "start", "stream_id": "victim", "context": CONTEXT})
         assert (await recv(ws))["type"] == "started"
         await send(ws, {"type": "delta", "stream_id": "victim", "seq": 0, "text": GOOD})

@@ -7,7 +7,7 @@ not be given a meaning tomorrow without breaking clients that already send it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -204,7 +204,7 @@ def _parse_ping(data: Mapping[str, Any]) -> Ping:
     return Ping()
 
 
-_PARSERS = {"start": _parse_start, "delta": _parse_delta, "end": _parse_end,
+_PARSERS: dict[str, Callable[[Mapping[str, Any]], ClientFrame]] = {"start": _parse_start, "delta": _parse_delta, "end": _parse_end,
             "cancel": _parse_cancel, "ping": _parse_ping}
 
 

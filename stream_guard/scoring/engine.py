@@ -68,8 +68,10 @@ class GroundingEngine:
         self.settings = settings
         self.metrics = metrics
         self.model = model if settings.tier == "cascade" else None
-        default = model_threshold if self.model is not None else LEXICAL_THRESHOLD
-        self.threshold = settings.threshold if settings.threshold is not None else default
+        default = LEXICAL_THRESHOLD
+        if self.model is not None and model_threshold is not None:
+            default = model_threshold
+        self.threshold: float = settings.threshold if settings.threshold is not None else default
         self.scheduler: BatchScheduler[CheckJob, WindowScore] = BatchScheduler(
             self._process, max_batch=settings.batch_max_size,
             max_wait=settings.batch_max_wait_ms / 1000.0, on_batch=self._observe_batch,

@@ -23,6 +23,7 @@ from typing import Generic, TypeVar
 
 J = TypeVar("J")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ class BatchScheduler(Generic[J, R]):
         self._wakeup.set()
         return await future
 
-    async def run_exclusive(self, fn: Callable[[], R]) -> R:
+    async def run_exclusive(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on the model thread between batches (model reloads, per-stream setup)."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 

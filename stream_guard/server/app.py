@@ -157,7 +157,8 @@ class Server:
         if admitted is None:  # pragma: no cover - process_request always admits first
             await ws.close(CloseCode.INTERNAL_ERROR, "not admitted")
             return
-        if self.engine is None:
+        engine = self.engine
+        if engine is None:
             self.metrics.rejections.labels("not_ready").inc()
             await ws.close(CloseCode.TRY_AGAIN_LATER, "scorer is still loading")
             return
@@ -166,7 +167,7 @@ class Server:
         if refusal is not None:
             await ws.close(CloseCode.TRY_AGAIN_LATER, refusal)
             return
-        conn = Connection(self, ws, admitted)
+        conn = Connection(self, engine, ws, admitted)
         self.connections.add(conn)
         self.metrics.connections_active.inc()
         try:

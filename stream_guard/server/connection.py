@@ -33,7 +33,7 @@ from stream_guard.protocol.frames import (
     error_frame,
     parse_client_frame,
 )
-from stream_guard.scoring.engine import NoEvidence, StreamEvidence
+from stream_guard.scoring.engine import GroundingEngine, NoEvidence, StreamEvidence
 from stream_guard.server.http import Admitted
 from stream_guard.state.base import KillTarget
 
@@ -60,8 +60,10 @@ class _Close:
 
 
 class Connection:
-    def __init__(self, server: Server, ws: ServerConnection, admitted: Admitted) -> None:
+    def __init__(self, server: Server, engine: GroundingEngine, ws: ServerConnection,
+                 admitted: Admitted) -> None:
         self.server = server
+        self.engine = engine
         self.ws = ws
         self.principal = admitted.principal
         self.ip = admitted.ip
@@ -183,7 +185,7 @@ class Connection:
                 ErrorCode.TOO_MANY_STREAMS,
                 f"at most {s.max_streams_per_connection} streams may be open on one connection; "
                 "end or cancel one first", sid)
-        engine = self.server.engine
+        engine = self.engine
         try:
             prepared = engine.validate(self.principal.tenant, frame.context, frame.collection)
         except NoEvidence as exc:
@@ -246,7 +248,7 @@ class Connection:
         state = stream.state
         try:
             evidence = await stream.evidence
-            score = await self.server.engine.check(evidence, window.text, window.previous)
+            score = await self.engine.check(evidence, window.text, window.previous)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
