@@ -115,32 +115,32 @@ async def test_kill_switch_reaches_the_worker_holding_the_stream(
 
 
 async def test_redis_lost_then_back_fail_closed(tmp_path: Path, redis: RedisServer) -> None:
-    async with _workers(tmp_path, redis, n=1, redis_fail_mode="closed") as (a,):
-        async with open_ws(a.port) as ws:
-            await send(ws, {"type": "start", "stream_id": "s1", "context": CONTEXT})
-            assert (await recv(ws))["type"] == "started"
-            redis.stop()
-            # tickets fail closed
-            minted = await http(a.port, "POST", "/v1/tickets",
-                                {"Authorization": f"Bearer {API_KEY}"})
-            assert minted.status == 503
-            # caps fail closed: new connections are told to come back later
-            assert await _closed_with(open_ws(a.port)) == 1013
-            assert (await http(a.port, "GET", "/readyz")).status == 503
-            # the open stream keeps being scored
-            await send(ws, {"type": "delta", "stream_id": "s1", "seq": 0, "text": GOOD})
-            await send(ws, {"type": "end", "stream_id": "s1"})
-            frames = await recv_until(ws, "done", "s1")
-            assert [f["label"] for f in frames if f["type"] == "verdict"] == ["supported"] * 2
-            redis.start()
-            # recovery without restart
-            minted = await http(a.port, "POST", "/v1/tickets",
-                                {"Authorization": f"Bearer {API_KEY}"})
-            assert minted.status == 200
-            assert (await http(a.port, "GET", "/readyz")).status == 200
-            async with open_ws(a.port, key=None, query=f"ticket={minted.json()['ticket']}") as w2:
-                await send(w2, {"type": "ping"})
-                assert (await recv(w2))["type"] == "pong"
+    async with _workers(tmp_path, redis, n=1, redis_fail_mode="closed") as (a,), \
+            open_ws(a.port) as ws:
+        await send(ws, {"type": "start", "stream_id": "s1", "context": CONTEXT})
+        assert (await recv(ws))["type"] == "started"
+        redis.stop()
+        # tickets fail closed
+        minted = await http(a.port, "POST", "/v1/tickets",
+                            {"Authorization": f"Bearer {API_KEY}"})
+        assert minted.status == 503
+        # caps fail closed: new connections are told to come back later
+        assert await _closed_with(open_ws(a.port)) == 1013
+        assert (await http(a.port, "GET", "/readyz")).status == 503
+        # the open stream keeps being scored
+        await send(ws, {"type": "delta", "stream_id": "s1", "seq": 0, "text": GOOD})
+        await send(ws, {"type": "end", "stream_id": "s1"})
+        frames = await recv_until(ws, "done", "s1")
+        assert [f["label"] for f in frames if f["type"] == "verdict"] == ["supported"] * 2
+        redis.start()
+        # recovery without restart
+        minted = await http(a.port, "POST", "/v1/tickets",
+                            {"Authorization": f"Bearer {API_KEY}"})
+        assert minted.status == 200
+        assert (await http(a.port, "GET", "/readyz")).status == 200
+        async with open_ws(a.port, key=None, query=f"ticket={minted.json()['ticket']}") as w2:
+            await send(w2, {"type": "ping"})
+            assert (await recv(w2))["type"] == "pong"
 
 
 async def test_redis_lost_fail_open_admits_and_counts(tmp_path: Path,
