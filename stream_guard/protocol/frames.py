@@ -205,8 +205,8 @@ def _parse_ping(data: Mapping[str, Any]) -> Ping:
 
 
 _PARSERS: dict[str, Callable[[Mapping[str, Any]], ClientFrame]] = {
-    "start": _parse_start, "delta": _parse_delta, "end": _parse_end,
-            "cancel": _parse_cancel, "ping": _parse_ping}
+    "start": _parse_start, "delta": _parse_delta, "end": _parse_end, "cancel": _parse_cancel,
+    "ping": _parse_ping}
 
 
 # --- server frames -------------------------------------------------------------------------
