@@ -1,75 +1,423 @@
-"""Sentence boundaries for claim windows.
+"""Claim windows: where a text, complete or still streaming, is cut into the units that get scored.
 
 Contract used across the package: ``sentence_spans(text)`` returns ``(start, end)`` character
-offsets of each sentence, whitespace trimmed, in order. The incremental segmenter used by live
-streams must agree with it on text that has fully arrived.
+offsets of each sentence, whitespace trimmed, in order. :class:`WindowSegmenter` cuts a live
+stream into :class:`Window` objects with the same boundaries, then caps their length and merges
+fragments too short to be judged on their own.
+
+Design (sans-I/O, like h11's protocol objects):
+
+* One scanner serves both. It reads the text token by token (runs of non-space and runs of space)
+  and decides the boundary after a word only once the next word's first :data:`_HEAD` characters
+  (or the whole word) have arrived. Every rule looks at a bounded neighbourhood and all state is
+  carried forward, so a decision never depends on how the text was cut into deltas, and
+  ``sentence_spans(text)`` is exactly what the stream would produce with no length cap.
+* Nothing is re-read: each feed scans only the new characters, and only the undecided tail (at
+  most about ``2 * max_chars`` characters) is kept, so a 5M-character stream costs O(delta) per
+  feed and O(max_chars) memory.
+* Rules are deliberately conservative about splitting: a missed split only makes a window longer
+  (still capped), while a wrong split produces a fragment ("He met Mr.") that is scored out of
+  context and can halt a truthful stream.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
 
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n")
+WindowKind = Literal["text", "code"]
+
+# Characters of a word seen before it is classified, and kept from its end for the abbreviation
+# check. Every marker, abbreviation and sentence-starter rule needs fewer, so a longer word can
+# be judged from its first/last _HEAD characters without holding it whole.
+_HEAD = 16
+
+_SPACE = re.compile(r"\s*")
+_WORD = re.compile(r"\S*")
+_LETTER = re.compile(r"[^\W\d_]")
+_LIST_MARKER = re.compile(r"[-*+•]|\d{1,9}[.)]")
+_HEADING = re.compile(r"#{1,6}")
+_RULE = re.compile(r"[-*_=]{3,}")
+_DOTTED = re.compile(r"(?:[A-Za-z]{1,3}\.)+[A-Za-z]{1,3}")  # U.S, e.g, a.m, Ph.D
+
+_TERMINALS = ".!?…"
+_CLOSERS = "\"')]}»”’*_"
+_OPENERS = "\"'([{«“‘¿¡"
+# A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
+_STARTS = _OPENERS + "-*•#>|`$€£¥_"
+
+# Never end a sentence: they announce the word that follows.
+_ABBREV_ALWAYS = frozenset({
+    "mr", "mrs", "ms", "mx", "dr", "prof", "messrs", "mme", "mlle", "rev", "hon", "gen", "lt",
+    "col", "maj", "capt", "cpt", "sgt", "cpl", "adm", "gov", "sen", "rep", "pres", "supt", "fr",
+    "e.g", "i.e", "cf", "viz", "vs", "approx", "ca", "resp", "incl", "esp", "dept", "univ",
+})
+# Do not end a sentence when a number follows ("No. 5", "Fig. 3", "Jan. 12").
+_ABBREV_NUMERIC = frozenset({
+    "no", "nos", "nr", "fig", "figs", "eq", "eqs", "vol", "vols", "pp", "ch", "chap", "sec",
+    "sect", "art", "ref", "refs", "para", "tab", "ex", "pt", "tel", "ext", "op", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+})
+# Often end a sentence ("... in the U.S. The ..."): split only before a typical sentence opener.
+_ABBREV_AMBIGUOUS = frozenset({
+    "etc", "inc", "ltd", "co", "corp", "llc", "plc", "jr", "sr", "al", "st", "ave", "blvd", "rd",
+    "bros", "esq", "a.m", "p.m",
+})
+_SENTENCE_OPENERS = frozenset({
+    "The", "A", "An", "This", "That", "These", "Those", "It", "Its", "He", "She", "They", "We",
+    "I", "You", "His", "Her", "Their", "Our", "My", "Your", "There", "Here", "In", "On", "At",
+    "For", "But", "And", "Or", "So", "Yet", "However", "Therefore", "Thus", "Then", "Also",
+    "After", "Before", "When", "While", "If", "As", "Since", "Although", "Meanwhile", "Moreover",
+    "Furthermore", "Finally", "First", "Today", "Now", "What", "Why", "How", "Who", "Where",
+    "Which", "Some", "Many", "Most", "All", "Each", "Every", "One", "Not", "No", "Yes",
+})
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for match in _BOUNDARY.finditer(text):
-        _append(text, pos, match.start(), spans)
-        pos = match.end()
-    _append(text, pos, len(text), spans)
-    return spans
-
-
-def _append(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        spans.append((start, end))
-
-
-from dataclasses import dataclass  # noqa: E402  TEMPORARY
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Window:
+    """One claim window of a stream.
+
+    ``start``/``end`` are offsets into the stream's full text and ``text == full[start:end]``
+    (already trimmed). ``previous`` is the text of the window before it ("" for the first): the
+    scorer uses it to resolve pronouns without judging it again. ``kind == "code"`` marks fenced
+    code, which carries no factual claim a grounding model can judge; the server may skip it.
+    """
+
     index: int
     start: int
     end: int
     text: str
     previous: str
-    kind: str = "text"
+    kind: WindowKind = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    start: int
+    end: int
+    kind: WindowKind
+    opens_block: bool  # first line of a fenced block: never packed with the block before
+
+
+class _Scanner:
+    """Finds segments (sentences; lines of code) in text that arrives in pieces.
+
+    ``advance`` consumes everything it is given, holding back only decisions that need text not
+    yet seen. With ``max_chars`` set, no segment is longer: a sentence that would be is cut at
+    its last word end that fits, or hard-cut inside a word longer than ``max_chars``.
+    """
+
+    def __init__(self, max_chars: int | None) -> None:
+        self._max = max_chars
+        self._pos = 0  # everything before this absolute offset is consumed
+        # Current word (a run of non-space).
+        self._in_word = False
+        self._word_start = 0
+        self._head = ""
+        self._tail = ""
+        self._word_len = 0
+        self._word_letter = False
+        self._classified = False
+        # The whitespace run before the current or next word: newlines in it, capped at 2.
+        # The text start counts as a paragraph start.
+        self._newlines = 2
+        # The last completed word of the open segment, for the sentence rule.
+        self._prev_tail = ""
+        self._prev_len = 0
+        # Block state.
+        self._code = False
+        self._fence = ""  # fence character of the open code block
+        self._fence_len = 0
+        self._single_line = False  # the current line is a heading, table row or rule
+        # Open segment.
+        self._seg_open = False
+        self._seg_start = 0
+        self._seg_end = 0  # end of its last word
+        self._seg_kind: WindowKind = "text"
+        self._seg_block = False
+        self._seg_letter = False  # holds a letter (or began inside a word: assumed to)
+
+    @property
+    def keep_from(self) -> int:
+        """The earliest offset a future segment can start at; text before it is never needed."""
+        if self._seg_open:
+            return self._seg_start
+        return self._word_start if self._in_word else self._pos
+
+    def advance(self, buf: str, base: int, final: bool) -> Iterator[_Segment]:
+        """Consume ``buf`` (the text from offset ``base`` on) from where the last call stopped.
+
+        ``final`` means no text follows: pending decisions are made with the end of text as
+        their lookahead and the open segment is closed.
+        """
+        end = base + len(buf)
+        while self._pos < end:
+            if self._in_word:
+                yield from self._scan_word(buf, base, final)
+            else:
+                yield from self._scan_space(buf, base)
+        if final:
+            if self._in_word:
+                yield from self._scan_word(buf, base, True)
+            if self._seg_open:
+                yield self._close()
+
+    def _scan_space(self, buf: str, base: int) -> Iterator[_Segment]:
+        match = _SPACE.match(buf, self._pos - base)
+        if (newlines := buf.count("\n", match.start(), match.end())) and self._newlines < 2:
+            self._newlines = min(2, self._newlines + newlines)
+        self._pos = base + match.end()
+        # Any word still to come ends past the cap: the open segment cannot grow any more.
+        if self._seg_open and self._max is not None and self._pos - self._seg_start >= self._max:
+            yield self._close()
+        if self._pos < base + len(buf):
+            self._in_word = True
+            self._word_start = self._pos
+            self._head = self._tail = ""
+            self._word_len = 0
+            self._word_letter = False
+            self._classified = False
+
+    def _scan_word(self, buf: str, base: int, final: bool) -> Iterator[_Segment]:
+        match = _WORD.match(buf, self._pos - base)
+        chunk = match.group()
+        complete = final or match.end() < len(buf)
+        self._pos += len(chunk)
+        self._word_len += len(chunk)
+        if len(self._head) < _HEAD:
+            self._head += chunk[: _HEAD - len(self._head)]
+        self._tail = (self._tail + chunk[-_HEAD:])[-_HEAD:]
+        if not self._word_letter and _LETTER.search(chunk):
+            self._word_letter = True
+        if not self._classified:
+            if self._seg_open and self._max is not None and self._pos - self._seg_start > self._max:
+                yield self._close()  # this word cannot join the open segment in any case
+            if len(self._head) >= _HEAD or complete:
+                yield from self._classify()
+        if self._classified and self._max is not None:
+            yield from self._cap()
+        if complete:
+            self._in_word = False
+            self._newlines = 0
+            self._seg_end = self._pos  # a classified word is always in the open segment
+            self._seg_letter = self._seg_letter or self._word_letter
+            self._prev_tail = self._tail
+            self._prev_len = self._word_len
+
+    def _cap(self) -> Iterator[_Segment]:
+        """Keep the open segment within ``max_chars`` while its current word grows."""
+        assert self._max is not None
+        while self._pos - self._seg_start > self._max:
+            if self._word_start > self._seg_start:  # cut before the word
+                yield self._close()
+                self._open(self._word_start, self._seg_kind, False)
+            else:  # the word alone is too long: hard cut
+                cut = self._seg_start + self._max
+                self._seg_end = cut
+                yield self._close()
+                self._open(cut, self._seg_kind, False)
+                self._seg_letter = True  # its letters are unknown; do not block a split
+
+    def _classify(self) -> Iterator[_Segment]:
+        """Place the word whose head has just arrived: which block it is in, and whether the
+        open segment ends before it."""
+        self._classified = True
+        head = self._head
+        line_first = self._newlines >= 1
+        opens_block = False
+        if self._code:
+            kind: WindowKind = "code"
+            break_before = line_first
+            if line_first and _is_closing_fence(head, self._fence, self._fence_len):
+                self._code = False
+        elif line_first and (fence := _opening_fence(head)):
+            kind = "code"
+            break_before = opens_block = True
+            self._code = True
+            self._fence, self._fence_len = fence[0], len(fence)
+            self._single_line = False
+        else:
+            kind = "text"
+            break_before = self._newlines >= 2
+            if line_first:
+                single = bool(head.startswith("|") or _HEADING.fullmatch(head)
+                              or _RULE.fullmatch(head))
+                break_before = (break_before or self._single_line or single
+                                or bool(_LIST_MARKER.fullmatch(head)))
+                self._single_line = single
+        if self._seg_open and (
+                break_before or kind != self._seg_kind
+                or (kind == "text" and self._sentence_ends(head))):
+            yield self._close()
+        if not self._seg_open:
+            self._open(self._word_start, kind, opens_block)
+
+    def _sentence_ends(self, next_head: str) -> bool:
+        """Does the open text segment end with a sentence, given the word that follows?"""
+        tail = self._prev_tail.rstrip(_CLOSERS)
+        stem = tail.rstrip(_TERMINALS)
+        punct = tail[len(stem):]
+        if not punct or not self._seg_letter or not _starts_sentence(next_head):
+            return False  # "1." alone is a list number, not a sentence
+        if punct != "." or self._prev_len > _HEAD:
+            return True  # "!", "?", "..." and long words (URLs, numbers) end a sentence
+        stem = stem.lstrip(_OPENERS)
+        low = stem.lower()
+        if (len(stem) == 1 and stem.isalpha()) or low in _ABBREV_ALWAYS:
+            return False  # initials ("J. K. Rowling") and titles
+        if stem.isdigit() and len(stem) <= 2:
+            return False  # an inline enumeration ("Steps: 1. Open it. 2. Close it.")
+        if low in _ABBREV_NUMERIC:
+            return not next_head.lstrip(_OPENERS)[:1].isdigit()
+        if low in _ABBREV_AMBIGUOUS or _DOTTED.fullmatch(stem):
+            return _leading_word(next_head) in _SENTENCE_OPENERS
+        return True
+
+    def _open(self, start: int, kind: WindowKind, opens_block: bool) -> None:
+        self._seg_open = True
+        self._seg_start = self._seg_end = start
+        self._seg_kind = kind
+        self._seg_block = opens_block
+        self._seg_letter = False
+
+    def _close(self) -> _Segment:
+        self._seg_open = False
+        return _Segment(self._seg_start, self._seg_end, self._seg_kind, self._seg_block)
+
+
+def _starts_sentence(head: str) -> bool:
+    first = head[:1]
+    return bool(first) and (first.isdigit() or (first.isalpha() and not first.islower())
+                            or first in _STARTS)
+
+
+def _leading_word(head: str) -> str:
+    match = re.match(r"[^\W\d_]+", head.lstrip(_OPENERS))
+    return match.group() if match else ""
+
+
+def _opening_fence(head: str) -> str:
+    """The fence run (``` or ~~~, 3+) that opens a code block on this line, or ""."""
+    match = re.match(r"`{3,}|~{3,}", head)
+    if not match:
+        return ""
+    # CommonMark: a backtick fence's info string has no backtick ("```x```" is inline code).
+    if match.group()[0] == "`" and "`" in head[match.end():]:
+        return ""
+    return match.group()
+
+
+def _is_closing_fence(head: str, fence: str, length: int) -> bool:
+    return len(head) >= length and head == fence * len(head)
 
 
 class WindowSegmenter:
+    """Cuts one live stream into claim windows as its deltas arrive.
+
+    Deltas may be cut anywhere (mid-word, mid-number, mid-abbreviation); the windows are the same
+    as for the whole text fed at once. Each window is emitted exactly once, in order, as soon as
+    its end is decided. Windows never overlap, are at most ``max_chars`` long and together cover
+    every non-space character.
+
+    Beyond the sentence boundaries of :func:`sentence_spans`:
+
+    * a sentence longer than ``max_chars`` is cut at its last space that fits (hard-cut inside a
+      longer word), so a run-on sentence is still checked promptly;
+    * a text window shorter than ``min_chars`` ("Yes.", "1.") is merged into the following window
+      when the result fits in ``max_chars``: alone it has too little content to be judged;
+      the last one is flushed alone by :meth:`finish`;
+    * fenced code becomes ``kind="code"`` windows of whole lines, packed up to ``max_chars``.
+    """
+
     def __init__(self, max_chars: int = 400, min_chars: int = 12) -> None:
-        self.buf = ""
-        self.offset = 0
-        self.index = 0
-        self.prev = ""
+        if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 8:
+            raise ValueError(f"max_chars must be an integer >= 8, got {max_chars!r}")
+        if isinstance(min_chars, bool) or not isinstance(min_chars, int) or not (
+                0 <= min_chars <= max_chars):
+            raise ValueError(
+                f"min_chars must be an integer in [0, max_chars={max_chars}], got {min_chars!r}")
+        self.max_chars = max_chars
+        self.min_chars = min_chars
+        self._scanner = _Scanner(max_chars)
+        self._buf = ""  # the stream's text from offset _base on
+        self._base = 0
+        self._index = 0
+        self._previous = ""
+        # The window being held back: a short text not yet merged, or a code block being packed.
+        self._held: _Segment | None = None
+        self._finished = False
+
+    @property
+    def chars(self) -> int:
+        """Characters fed so far."""
+        return self._base + len(self._buf)
+
+    @property
+    def buffered_chars(self) -> int:
+        """Characters held in memory: the undecided tail, at most about ``2 * max_chars``."""
+        return len(self._buf)
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
 
     def feed(self, text: str) -> list[Window]:
-        self.buf += text
-        spans = sentence_spans(self.buf)
-        out = []
-        for s, e in spans[:-1]:
-            out.append(self._mk(s, e))
-        if spans[:-1]:
-            cut = spans[-2][1]
-            self.offset += cut
-            self.buf = self.buf[cut:]
-        return out
-
-    def _mk(self, s: int, e: int) -> Window:
-        w = Window(self.index, self.offset + s, self.offset + e, self.buf[s:e], self.prev)
-        self.index += 1
-        self.prev = w.text
-        return w
+        """Append the next delta; returns the windows it completed."""
+        return self._run(text, final=False)
 
     def finish(self) -> list[Window]:
-        out = [self._mk(s, e) for s, e in sentence_spans(self.buf)]
-        self.buf = ""
+        """End of stream: returns the remaining windows. No feed may follow."""
+        return self._run("", final=True)
+
+    def _run(self, text: str, final: bool) -> list[Window]:
+        if self._finished:
+            raise RuntimeError("the stream has finished; no more text can be fed")
+        self._finished = final
+        self._buf += text
+        out: list[Window] = []
+        for segment in self._scanner.advance(self._buf, self._base, final):
+            self._place(segment, out)
+        frontier = self._scanner.keep_from
+        # Nothing still to come can fit with the held window within max_chars.
+        if self._held is not None and (final or frontier - self._held.start >= self.max_chars):
+            self._emit(self._held, out)
+            self._held = None
+        keep = frontier if self._held is None else self._held.start
+        self._buf = self._buf[keep - self._base:]
+        self._base = keep
         return out
+
+    def _place(self, seg: _Segment, out: list[Window]) -> None:
+        held = self._held
+        if held is not None:
+            fits = seg.end - held.start <= self.max_chars
+            if held.kind == "code":
+                if fits and seg.kind == "code" and not seg.opens_block:
+                    self._held = _Segment(held.start, seg.end, "code", held.opens_block)
+                    return
+            elif fits:  # a short text takes the kind of the window it joins
+                seg = _Segment(held.start, seg.end, seg.kind, seg.opens_block)
+                self._held = None
+            if self._held is not None:
+                self._emit(held, out)
+                self._held = None
+        if seg.kind == "code" or seg.end - seg.start < self.min_chars:
+            self._held = seg
+        else:
+            self._emit(seg, out)
+
+    def _emit(self, seg: _Segment, out: list[Window]) -> None:
+        text = self._buf[seg.start - self._base: seg.end - self._base]
+        out.append(Window(self._index, seg.start, seg.end, text, self._previous, seg.kind))
+        self._index += 1
+        self._previous = text
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text`` (each line, inside fenced code), trimmed.
+
+    The same boundaries as :class:`WindowSegmenter`, without its length cap and merging.
+    """
+    return [(s.start, s.end) for s in _Scanner(None).advance(text, 0, final=True)]

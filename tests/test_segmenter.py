@@ -1,0 +1,341 @@
+"""Sentence spans and live claim windows: rules, streaming invariance, bounds."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stream_guard.oversight.segmenter import Window, WindowSegmenter, sentence_spans
+
+
+def sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def stream(pieces: list[str], max_chars: int = 400, min_chars: int = 12) -> list[Window]:
+    segmenter = WindowSegmenter(max_chars, min_chars)
+    windows: list[Window] = []
+    for piece in pieces:
+        windows += segmenter.feed(piece)
+    return windows + segmenter.finish()
+
+
+def texts(windows: list[Window]) -> list[str]:
+    return [w.text for w in windows]
+
+
+# --- sentence rules ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Mr. Smith went to Washington. He met Dr. Jones there.",
+     ["Mr. Smith went to Washington.", "He met Dr. Jones there."]),
+    ("J. K. Rowling wrote it. She lives in Edinburgh.",
+     ["J. K. Rowling wrote it.", "She lives in Edinburgh."]),
+    ("Use a tool, e.g. A hammer, i.e. Something heavy. Then hit.",
+     ["Use a tool, e.g. A hammer, i.e. Something heavy.", "Then hit."]),
+    ("Cats vs. Dogs is a film. It is long.", ["Cats vs. Dogs is a film.", "It is long."]),
+    ("See Fig. 3 and No. 5 in Vol. 2 of the book. It is on Jan. 12 this year.",
+     ["See Fig. 3 and No. 5 in Vol. 2 of the book.", "It is on Jan. 12 this year."]),
+    ("Was it him? No. It was not.", ["Was it him?", "No.", "It was not."]),
+])
+def test_abbreviations_and_initials_do_not_end_sentences(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # Ambiguous abbreviations end a sentence only before a typical sentence opener.
+    ("He moved to the U.S. The move was hard.", ["He moved to the U.S.", "The move was hard."]),
+    ("He joined the U.S. Army in 1990.", ["He joined the U.S. Army in 1990."]),
+    ("We met at 5 p.m. It rained.", ["We met at 5 p.m.", "It rained."]),
+    ("Apples, pears, etc. and more. Fine.", ["Apples, pears, etc. and more.", "Fine."]),
+    ("It was made by Acme Inc. Then it sold.", ["It was made by Acme Inc.", "Then it sold."]),
+])
+def test_ambiguous_abbreviations(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+def test_numbers_urls_and_emails_are_not_boundaries() -> None:
+    text = ("Pi is 3.14 and the build is v2.0.1 today. It cost $1.5 billion. "
+            "See https://example.com/a.b?x=1 or mail a.b@c.org. Done now.")
+    assert sentences(text) == [
+        "Pi is 3.14 and the build is v2.0.1 today.", "It cost $1.5 billion.",
+        "See https://example.com/a.b?x=1 or mail a.b@c.org.", "Done now."]
+
+
+def test_ellipses_quotes_and_brackets() -> None:
+    text = 'Wait... what happened? He said "Stop." Then he left (quietly.) Really?! Yes… Go.'
+    assert sentences(text) == [
+        "Wait... what happened?", 'He said "Stop."', "Then he left (quietly.)", "Really?!",
+        "Yes…", "Go."]
+
+
+def test_blank_lines_and_single_newlines() -> None:
+    text = "A heading without stop\n\nThe body wraps\nover two lines. Next one.\nAnd more"
+    assert sentences(text) == [
+        "A heading without stop", "The body wraps\nover two lines.", "Next one.", "And more"]
+
+
+def test_list_items_are_each_a_sentence_and_numbers_are_not_sentences() -> None:
+    text = ("Steps:\n1. Open the door.\n2. Walk in. Then sit.\n- one bullet\n  continued here\n"
+            "* star item\n3) paren item\n10. Tenth")
+    assert sentences(text) == [
+        "Steps:", "1. Open the door.", "2. Walk in.", "Then sit.",
+        "- one bullet\n  continued here", "* star item", "3) paren item", "10. Tenth"]
+
+
+def test_inline_numbered_steps_keep_their_number() -> None:
+    assert sentences("Do this: 1. Open it. 2. Close it.") == [
+        "Do this: 1. Open it.", "2. Close it."]
+
+
+def test_headings_tables_and_rules_are_single_lines() -> None:
+    text = "# Title\nIntro line\n| a | b |\n|---|---|\n| 1 | 2 |\n---\nAfter the table"
+    assert sentences(text) == [
+        "# Title", "Intro line", "| a | b |", "|---|---|", "| 1 | 2 |", "---", "After the table"]
+
+
+def test_fenced_code_is_split_by_line_not_by_period() -> None:
+    text = ("Run it. Like so:\n```python\nx = 1.5\nprint(x. Y)\n\n```\nBack. Done.\n"
+            "~~~\nA. B\n~~~")
+    assert sentences(text) == [
+        "Run it.", "Like so:", "```python", "x = 1.5", "print(x. Y)", "```", "Back.", "Done.",
+        "~~~", "A. B", "~~~"]
+
+
+def test_longer_fence_is_closed_only_by_an_equal_or_longer_fence() -> None:
+    text = "````md\n```\nIn. Side\n````\nOut. Side"
+    assert sentences(text) == ["````md", "```", "In. Side", "````", "Out.", "Side"]
+
+
+def test_inline_triple_backticks_do_not_open_a_block() -> None:
+    assert sentences("```x``` is inline. Next.") == ["```x``` is inline.", "Next."]
+
+
+def test_spans_are_trimmed_offsets() -> None:
+    text = "  \n Hello there.   World here.  \n"
+    assert sentence_spans(text) == [(4, 16), (19, 30)]
+    assert sentence_spans("") == [] and sentence_spans(" \n\t ") == []
+
+
+# --- windows ----------------------------------------------------------------------------------
+
+def test_windows_carry_offsets_previous_and_index() -> None:
+    text = "The sky is blue today. Grass is green in May. Snow is white."
+    windows = stream([text])
+    assert texts(windows) == ["The sky is blue today.", "Grass is green in May.", "Snow is white."]
+    assert [w.index for w in windows] == [0, 1, 2]
+    assert [w.previous for w in windows] == ["", "The sky is blue today.", "Grass is green in May."]
+    assert all(text[w.start:w.end] == w.text and w.kind == "text" for w in windows)
+
+
+def test_a_window_is_emitted_once_its_boundary_is_decided() -> None:
+    segmenter = WindowSegmenter()
+    assert segmenter.feed("Mr") == []
+    assert segmenter.feed(". Smith arrived at 3") == []
+    assert segmenter.feed(".") == []
+    assert segmenter.feed("14 pm sharp.") == []
+    assert segmenter.feed(" ") == []  # the next sentence might still start in lower case
+    (window,) = segmenter.feed("He left.")
+    assert window.text == "Mr. Smith arrived at 3.14 pm sharp."
+    assert texts(segmenter.finish()) == ["He left."]
+
+
+def test_short_text_merges_into_the_next_window() -> None:
+    windows = stream(["Yes. No. The answer is forty two."])
+    assert texts(windows) == ["Yes. No. The answer is forty two."]
+    # A short last window is flushed alone at the end.
+    assert texts(stream(["The answer is forty two. Yes."])) == [
+        "The answer is forty two.", "Yes."]
+
+
+def test_short_text_is_not_merged_past_max_chars() -> None:
+    long = "Many " + "word " * 6 + "end."  # 39 characters
+    windows = stream(["Yes. " + long], max_chars=40)
+    assert texts(windows) == ["Yes.", long]
+
+
+def test_run_on_sentence_is_cut_at_the_last_space_that_fits() -> None:
+    text = "aaaa " * 30  # 150 characters, no sentence end
+    windows = stream([text], max_chars=42, min_chars=0)
+    assert all(len(w.text) <= 42 for w in windows)
+    assert texts(windows) == ["aaaa " * 7 + "aaaa"] * 3 + ["aaaa " * 5 + "aaaa"]
+
+
+def test_a_word_longer_than_max_chars_is_hard_cut() -> None:
+    text = "x" * 100 + " tail end."
+    windows = stream([text], max_chars=40, min_chars=0)
+    assert texts(windows) == ["x" * 40, "x" * 40, "x" * 20 + " tail end."]
+
+
+def test_run_on_sentence_is_checked_before_it_ends() -> None:
+    segmenter = WindowSegmenter(max_chars=40, min_chars=0)
+    windows = segmenter.feed("one two three four five six seven eight nine ten eleven")
+    assert texts(windows) == ["one two three four five six seven eight"]
+
+
+def test_code_windows_are_kind_code_split_at_newlines() -> None:
+    code_lines = [f"value_{i} = compute({i}) + 1.5" for i in range(6)]  # 26 chars each
+    text = "Here it comes in full.\n```python\n" + "\n".join(code_lines) + "\n```\nAll done here."
+    windows = stream([text], max_chars=64)
+    assert [w.kind for w in windows] == ["text", "code", "code", "code", "text"]
+    code = [w for w in windows if w.kind == "code"]
+    assert all(len(w.text) <= 64 for w in code)
+    assert "\n".join(w.text for w in code) == "```python\n" + "\n".join(code_lines) + "\n```"
+    assert all(not w.text.startswith(("\n", " ")) for w in code)
+
+
+def test_short_intro_joins_the_code_block() -> None:
+    windows = stream(["Example:\n```\nx = 1\n```\nThat is all for now."])
+    assert [(w.kind, w.text) for w in windows] == [
+        ("code", "Example:\n```\nx = 1\n```"), ("text", "That is all for now.")]
+
+
+def test_separate_code_blocks_are_not_packed_together() -> None:
+    windows = stream(["```\na = 1\n```\n```\nb = 2\n```"])
+    assert texts(windows) == ["```\na = 1\n```", "```\nb = 2\n```"]
+
+
+def test_unclosed_code_block_runs_to_the_end() -> None:
+    windows = stream(["Intro sentence here.\n```\nx. Y = 1"])
+    assert [(w.kind, w.text) for w in windows] == [
+        ("text", "Intro sentence here."), ("code", "```\nx. Y = 1")]
+
+
+def test_finish_ends_the_stream() -> None:
+    segmenter = WindowSegmenter()
+    assert texts(segmenter.feed("No stop at the end")) == []
+    assert texts(segmenter.finish()) == ["No stop at the end"]
+    assert segmenter.finished
+    with pytest.raises(RuntimeError):
+        segmenter.feed("more")
+    with pytest.raises(RuntimeError):
+        segmenter.finish()
+
+
+def test_empty_and_blank_streams() -> None:
+    assert stream([]) == [] and stream(["", "  \n\n ", "\t"]) == []
+
+
+@pytest.mark.parametrize(("max_chars", "min_chars"), [
+    (7, 0), (0, 0), (400, -1), (40, 41), (400.0, 12), (True, 1), (400, None)])
+def test_invalid_limits_are_rejected(max_chars: object, min_chars: object) -> None:
+    with pytest.raises(ValueError, match="_chars"):
+        WindowSegmenter(max_chars, min_chars)  # type: ignore[arg-type]
+
+
+# --- properties -------------------------------------------------------------------------------
+
+_TOKENS = [
+    "Mr.", "Dr.", "e.g.", "U.S.", "etc.", "p.m.", "No.", "Fig.", "J.", "K.", "3.", "14", "3.14",
+    "v2.0.1", "$1.5", "https://example.com/a.b?x=1", "a.b@c.org", "The", "It", "he", "said",
+    "Paris", "word", "x" * 45, ".", "!", "?", "...", "…", "?!", '"', "'", ")", "(", " ", " ", " ",
+    "  ", "\n", "\n", "\n\n", "\n \n", "\t", "\r\n", "```", "```py", "````", "~~~", "- ", "* ",
+    "1. ", "12. ", "2) ", "# ", "## ", "| ", "---", "Yes.", "ok", "élan", "Ünïcode", "中文。",
+    # Near the limits: words about _HEAD long, space runs about max_chars long.
+    "-" * 14 + "x", "`" * 15, "#" * 7, "Furthermore", "I", "a", " " * 6, " " * 17, " " * 37,
+]
+
+_token = st.sampled_from(_TOKENS)
+# Lines of tokens, so that line-start rules (lists, headings, fences) are exercised often.
+_gap = st.builds(lambda n, c: c * n, st.integers(1, 45), st.sampled_from([" ", "\n", "\t"]))
+_line = st.lists(st.one_of(_token, _token, _token, _gap, st.text(max_size=4)), min_size=1,
+                 max_size=10).map("".join)
+_text = st.lists(st.tuples(_line, st.sampled_from(["\n", "\n", "\n\n", " ", "\r\n", "\n   "])),
+                 max_size=14).map(lambda lines: "".join(a + b for a, b in lines))
+_limits = st.sampled_from([(8, 0), (8, 3), (20, 0), (20, 12), (40, 12), (64, 1), (400, 12)])
+
+
+@st.composite
+def _cut(draw: st.DrawFn, text: str) -> list[str]:
+    points = sorted(draw(st.lists(st.integers(0, len(text)), max_size=len(text) + 1)))
+    bounds = [0, *points, len(text)]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+@pytest.mark.parametrize(("text", "max_chars", "min_chars"), [
+    # A held short window next to a space run just under max_chars: flushed only when nothing
+    # can join it any more.
+    ("Yes.\n\n" + " " * 11 + "No. Ok, that is all there is. ", 20, 12),
+    # A line-start word exactly around the classification length.
+    ("Hello there\n" + "-" * 14 + "x more", 40, 0),
+    ("Hello there\n" + "`" * 15 + "\ncode\n" + "`" * 15 + "\nText.", 40, 0),
+    # Space runs crossing the cap; a word crossing it; a cut inside a long word.
+    ("One two." + " " * 30 + "Three four five.", 20, 0),
+    ("Alpha beta gamma delta epsilon zeta", 20, 0),
+    ("x" * 50 + ". Next one.", 20, 12),
+])
+def test_tricky_texts_stream_like_whole(text: str, max_chars: int, min_chars: int) -> None:
+    whole = stream([text], max_chars, min_chars)
+    _check_windows(text, whole, max_chars)
+    assert stream(list(text), max_chars, min_chars) == whole
+    for cut in range(len(text) + 1):
+        assert stream([text[:cut], text[cut:]], max_chars, min_chars) == whole
+
+
+def _check_windows(text: str, windows: list[Window], max_chars: int) -> None:
+    previous = ""
+    covered = 0
+    for index, w in enumerate(windows):
+        assert w.index == index and w.previous == previous
+        assert w.text == text[w.start:w.end] and w.text == w.text.strip() and w.text
+        assert w.end - w.start <= max_chars
+        assert w.start >= covered  # in order, no overlap
+        assert text[covered:w.start].strip() == ""  # nothing skipped
+        covered, previous = w.end, w.text
+    assert text[covered:].strip() == ""
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), text=_text, limits=_limits)
+def test_any_cutting_into_deltas_gives_the_same_windows(
+        data: st.DataObject, text: str, limits: tuple[int, int]) -> None:
+    max_chars, min_chars = limits
+    whole = stream([text], max_chars, min_chars)
+    _check_windows(text, whole, max_chars)
+    pieces = data.draw(_cut(text))
+    assert stream(pieces, max_chars, min_chars) == whole
+    assert stream(list(text), max_chars, min_chars) == whole
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_text)
+def test_windows_agree_with_sentence_spans_without_cap_or_merge(text: str) -> None:
+    windows = stream([text], max_chars=10**9, min_chars=0)
+    spans = sentence_spans(text)
+    code = [(w.start, w.end) for w in windows if w.kind == "code"]
+    text_windows = [(w.start, w.end) for w in windows if w.kind == "text"]
+    assert text_windows == [s for s in spans if not any(a <= s[0] < b for a, b in code)]
+    for a, b in code:  # code windows are whole code lines
+        lines = [s for s in spans if a <= s[0] < b]
+        assert lines and lines[0][0] == a and lines[-1][1] == b
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), text=_text, limits=_limits)
+def test_memory_stays_bounded_by_max_chars(
+        data: st.DataObject, text: str, limits: tuple[int, int]) -> None:
+    max_chars, min_chars = limits
+    segmenter = WindowSegmenter(max_chars, min_chars)
+    for piece in data.draw(_cut(text)):
+        segmenter.feed(piece)
+        assert segmenter.buffered_chars <= 2 * max(max_chars, 16)
+
+
+def test_a_megabyte_in_five_character_deltas_is_linear() -> None:
+    # Prose with abbreviations, a run-on stretch, whitespace runs and code: every path.
+    unit = ("Dr. Smith paid $1.5 billion in the U.S. The deal closed at 3 p.m. on Jan. 5. "
+            "- a list item\n1. numbered\n```\ncode = 1.5\n```\n" + "runon " * 120 + "\n\n\n"
+            + " " * 900 + "x" * 700 + ". ")
+    text = unit * (1_000_000 // len(unit) + 1)
+    segmenter = WindowSegmenter()
+    windows: list[Window] = []
+    peak = 0
+    for i in range(0, len(text), 5):
+        windows += segmenter.feed(text[i:i + 5])
+        peak = max(peak, segmenter.buffered_chars)
+    windows += segmenter.finish()
+    assert peak <= 800  # the tail, never the stream: each feed does O(delta + max_chars) work
+    assert segmenter.chars == len(text)
+    _check_windows(text, windows, 400)
+    assert windows == stream([text])
