@@ -78,9 +78,9 @@ class Connection:
         writer = asyncio.create_task(self._write_loop(), name=f"{self.cid}-writer")
         try:
             close = await self._read_loop()
-            if close is not None:
+            if close is not None:  # else the client is gone: nothing more can be written
                 self.outbox.put_nowait(close)
-            await writer
+                await writer
         finally:
             writer.cancel()
             for stream in self.streams.values():
