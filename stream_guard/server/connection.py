@@ -141,8 +141,7 @@ class Connection:
                 self._error(ProtocolError(ErrorCode.RATE_LIMITED,
                                           "message rate limit exceeded; this message was dropped"))
                 continue
-            if len(message) > s.max_frame_bytes and (
-                    isinstance(message, bytes) or len(message.encode()) > s.max_frame_bytes):
+            if _wire_size(message) > s.max_frame_bytes:
                 self.server.metrics.rejections.labels("frame_too_large").inc()
                 self._error(ProtocolError(ErrorCode.FRAME_TOO_LARGE,
                                           f"messages are limited to {s.max_frame_bytes} bytes"))
@@ -304,6 +303,13 @@ class Connection:
         stream = self.streams.get(sid)
         if stream is not None and stream.state.finished:
             del self.streams[sid]
+
+
+def _wire_size(message: str | bytes) -> int:
+    """The message's size in bytes; ``str.isascii`` is O(1), so only non-ASCII text is encoded."""
+    if isinstance(message, bytes) or message.isascii():
+        return len(message)
+    return len(message.encode())
 
 
 def _consume_exception(future: asyncio.Future[Any]) -> None:
