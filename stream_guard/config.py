@@ -279,7 +279,7 @@ def _coerce(f: dataclasses.Field[Any], raw: Any) -> Any:
         elif kind.startswith("Path"):
             value = Path(os.path.expanduser(str(raw)))
         else:
-            if not isinstance(raw, str):
+            if not isinstance(raw, str) or not raw.strip():  # "" would bind every interface
                 raise ValueError
             value = raw.strip()
     except SettingsError:

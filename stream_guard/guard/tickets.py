@@ -23,4 +23,5 @@ def ticket_hash(ticket: str) -> str:
 
 def plausible_ticket(ticket: str) -> bool:
     """Cheap shape check before touching the store: refuses junk without a round trip."""
-    return 16 <= len(ticket) <= 128 and all(c.isalnum() or c in "-_" for c in ticket)
+    return 16 <= len(ticket) <= 128 and ticket.isascii() and all(
+        c.isalnum() or c in "-_" for c in ticket)

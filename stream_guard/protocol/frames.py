@@ -136,9 +136,9 @@ def _parse_start(data: Mapping[str, Any]) -> Start:
 
 
 def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
-    raw = f.data.get("context")
-    if raw is None:
+    if "context" not in f.data:
         return ()
+    raw = f.data["context"]
     if not isinstance(raw, list):
         f.fail("field 'context' must be a list of strings or {id, text} objects")
     assert isinstance(raw, list)
@@ -149,7 +149,8 @@ def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
         if isinstance(item, str):
             items.append(ContextItem(f"ctx-{i}", item))
         elif isinstance(item, dict) and set(item) <= {"id", "text"} and isinstance(
-                item.get("text"), str) and isinstance(item.get("id", ""), (str, int)):
+                item.get("text"), str) and isinstance(item.get("id", ""), (str, int)) and not (
+                isinstance(item.get("id"), bool)):  # JSON true is not an integer id
             items.append(ContextItem(str(item.get("id", f"ctx-{i}")), item["text"]))
         else:
             f.fail(f"context[{i}] must be a string or an object with string 'text' and 'id'")
@@ -157,9 +158,9 @@ def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
 
 
 def _parse_options(f: _Fields) -> StreamOptions:
-    raw = f.data.get("options")
-    if raw is None:
+    if "options" not in f.data:
         return StreamOptions()
+    raw = f.data["options"]
     if not isinstance(raw, dict):
         f.fail("field 'options' must be an object")
     assert isinstance(raw, dict)
@@ -170,7 +171,7 @@ def _parse_options(f: _Fields) -> StreamOptions:
     if mode not in ("observe", "holdback"):
         f.fail("option 'mode' must be 'observe' or 'holdback'")
     threshold = raw.get("threshold")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(
+    if "threshold" in raw and (isinstance(threshold, bool) or not isinstance(
             threshold, (int, float)) or not 0.0 <= threshold <= 1.0):
         f.fail("option 'threshold' must be a number from 0 to 1")
     verdicts = raw.get("verdicts", True)

@@ -55,9 +55,13 @@ def _normalize(token: str) -> str:
         return t.replace(",", "")
     if t.endswith("'s"):
         t = t[:-2]
-    for suffix in ("ies", "es", "s"):
-        if len(t) > len(suffix) + 3 and t.endswith(suffix) and not t.endswith("ss"):
-            return t[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    # Plurals must meet their singulars: cities/city, boxes/box, but metres/metre (not "metr").
+    if len(t) > 4 and t.endswith("ies"):
+        return t[:-3] + "y"
+    if len(t) > 4 and t.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return t[:-2]
+    if len(t) > 3 and t.endswith("s") and not t.endswith(("ss", "us", "is")):
+        return t[:-1]
     return t
 
 

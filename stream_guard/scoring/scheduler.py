@@ -97,20 +97,24 @@ class BatchScheduler(Generic[J, R]):
     async def _run(self) -> None:
         assert self._wakeup is not None
         loop = asyncio.get_running_loop()
+        backlog = False  # the queue is work that arrived while a batch ran: it waited already
         while True:
             if not self._queue:
                 if self._closed:
                     return
+                backlog = False
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            if len(self._queue) < self._max_batch and self._max_wait > 0 and not self._closed:
+            if (not backlog and len(self._queue) < self._max_batch and self._max_wait > 0
+                    and not self._closed):
                 await self._fill(loop)
             batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
             self._report_depth()
             live = [(job, fut) for job, fut in batch if not fut.done()]  # cancelled callers
             if not live:
                 continue
+            backlog = True
             started = time.perf_counter()
             try:
                 results = await loop.run_in_executor(

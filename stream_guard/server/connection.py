@@ -80,10 +80,9 @@ class Connection:
         writer = asyncio.create_task(self._write_loop(), name=f"{self.cid}-writer")
         try:
             close = await self._read_loop()
-            if close is not None:
+            if close is not None:  # else the client is gone: nothing more can be written
                 self.outbox.put_nowait(close)
                 await writer
-            # else the peer is gone (or a close we queued has completed): nothing left to write
         finally:
             writer.cancel()
             for stream in self.streams.values():
@@ -144,8 +143,7 @@ class Connection:
                 self._error(ProtocolError(ErrorCode.RATE_LIMITED,
                                           "message rate limit exceeded; this message was dropped"))
                 continue
-            if len(message) > s.max_frame_bytes and (
-                    isinstance(message, bytes) or len(message.encode()) > s.max_frame_bytes):
+            if _wire_size(message) > s.max_frame_bytes:
                 self.server.metrics.rejections.labels("frame_too_large").inc()
                 self._error(ProtocolError(ErrorCode.FRAME_TOO_LARGE,
                                           f"messages are limited to {s.max_frame_bytes} bytes"))
@@ -307,6 +305,13 @@ class Connection:
         stream = self.streams.get(sid)
         if stream is not None and stream.state.finished:
             del self.streams[sid]
+
+
+def _wire_size(message: str | bytes) -> int:
+    """The message's size in bytes; ``str.isascii`` is O(1), so only non-ASCII text is encoded."""
+    if isinstance(message, bytes) or message.isascii():
+        return len(message)
+    return len(message.encode())
 
 
 def _consume_exception(future: asyncio.Future[Any]) -> None:
