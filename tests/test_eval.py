@@ -260,9 +260,9 @@ def test_in_process_run_reports_halts_on_planted_hallucinations(
     report = orjson.loads(out.read_bytes())
 
     overall = report["overall"]
-    assert REQUIRED <= set(overall)
+    assert set(overall) >= REQUIRED
     assert set(report["by_dataset"]) == {"toy-a", "toy-b"}
-    assert all(REQUIRED <= set(figures) for figures in report["by_dataset"].values())
+    assert all(set(figures) >= REQUIRED for figures in report["by_dataset"].values())
     assert (overall["n"], overall["errors"], overall["error_codes"]) == (8, 1, {"bad_frame": 1})
     assert (overall["tp"], overall["fp"], overall["tn"], overall["fn"]) == (4, 0, 4, 0)
     assert overall["precision"] == overall["recall"] == overall["f1"] == 1.0
