@@ -3,6 +3,7 @@ whole runs against a real server over loopback (lexical tier)."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import itertools
 import json
@@ -30,6 +31,7 @@ from stream_guard.eval.replay import Replayer, ReplayError, ReplayOptions, Strea
 from stream_guard.eval.report import quality_report, summarize
 from stream_guard.eval.select import select_records, stratified_sample
 from stream_guard.eval.tokens import LONG_WORD, split_tokens
+from stream_guard.server.app import Server
 from stream_guard.train.data import Record, split_of
 from tests.conftest import running_server
 from tests.wsclient import API_KEY, ws_url
@@ -313,3 +315,22 @@ async def test_remote_replay_keeps_to_limits_and_paces(
             assert r.record.onset is not None and r.chars_at_halt is not None
             # Paced: the halt arrives after the onset, while the rest is still being streamed.
             assert r.record.onset < r.chars_at_halt < len(r.record.response)
+
+
+async def test_cli_evaluates_a_running_server_by_url(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--url`` with the key from the environment; the command runs its own event loop, so it
+    runs in a thread while this loop serves."""
+    plain, packed = _write(tmp_path)
+    out = tmp_path / "remote.json"
+    argv = [str(plain), str(packed), "--url", ws_url(server.port), "--report", str(out)]
+    monkeypatch.delenv("STREAM_GUARD_API_KEY", raising=False)
+    assert await asyncio.to_thread(main, argv) == 2  # no key: refused before connecting
+    monkeypatch.setenv("STREAM_GUARD_API_KEY", API_KEY)
+    assert await asyncio.to_thread(main, argv) == 0
+    report = orjson.loads(out.read_bytes())
+    assert report["server"] == {"mode": "remote", "url": ws_url(server.port)}
+    assert report["settings"] is None  # a remote server's settings are not known here
+    overall = report["overall"]
+    assert (overall["n"], overall["errors"], overall["recall"]) == (8, 1, 1.0)
+    assert overall["false_halt_rate"] == 0.0
