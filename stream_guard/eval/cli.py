@@ -118,7 +118,7 @@ def run_eval(args: argparse.Namespace) -> int:
     print(format_table(quality))
     print(f"{len(outcome.results)} records in {outcome.seconds:.1f} s: "
           f"{speed['records_per_s'] or 0:.1f} records/s, {speed['windows_per_s'] or 0:.1f} "
-          f"windows/s ({server['mode']}, tier {server.get('tier', '?')})")
+          f"windows/s ({_describe(server)})")
     report = {
         **quality,
         "throughput": speed,
@@ -158,6 +158,12 @@ async def _evaluate(records: list[Record], settings: Settings, args: argparse.Na
     return outcome, {"mode": "in-process", "tier": local.tier, "threshold": local.threshold,
                      "startup_s": startup, "overrides": local.overrides,
                      "settings": local.settings.redacted()}
+
+
+def _describe(server: dict[str, Any]) -> str:
+    if server["mode"] == "remote":
+        return f"remote {server['url']}"
+    return f"in-process, tier {server['tier']}, threshold {server['threshold']}"
 
 
 def _replay_options(args: argparse.Namespace, settings: Settings, *,
