@@ -1,0 +1,3 @@
+from stream_guard.eval.cli import main
+
+raise SystemExit(main())

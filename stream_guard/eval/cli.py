@@ -1,0 +1,295 @@
+"""``stream-guard eval``: replay labelled records through the server and report halt quality.
+
+By default the server runs in this process (the settings of ``--config`` and ``STREAM_GUARD_*``)
+and is reached over loopback; with ``--url`` a running server is evaluated instead. Either way each
+record travels the real WebSocket path, so the figures are those of the deployed configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from stream_guard.config import Settings, SettingsError, load_settings
+from stream_guard.eval.local import local_server
+from stream_guard.eval.replay import (
+    Replayer,
+    ReplayError,
+    ReplayOptions,
+    ReplayOutcome,
+    StreamResult,
+)
+from stream_guard.eval.report import format_table, quality_report, throughput
+from stream_guard.eval.select import Selection, load_selection
+from stream_guard.train.data import Record, RecordError
+
+# Read by the client only: load_settings refuses unknown STREAM_GUARD_* variables, so it is
+# taken out of the environment the settings are loaded from.
+API_KEY_ENV = "STREAM_GUARD_API_KEY"
+PROGRESS_EVERY_S = 5.0
+
+T = TypeVar("T")
+
+
+class EvalUsageError(ValueError):
+    """The command line asks for something that cannot run; the message says what."""
+
+
+def add_eval_command(
+        subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Register ``eval`` on the ``stream-guard`` command line; it runs through ``args.func``."""
+    parser = subparsers.add_parser("eval", help="replay labelled records and report halt quality",
+                                   description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    parser.set_defaults(func=run_eval)
+    return parser
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", nargs="+", type=Path, metavar="DATA",
+                   help="records, .jsonl or .jsonl.gz (see shared data README for the shape)")
+    p.add_argument("--config", metavar="FILE", help="TOML settings file (in-process server, "
+                   "and the limits the client keeps to)")
+    p.add_argument("--url", help="evaluate a running server, ws://HOST:PORT/v1/stream "
+                   "(default: start one in this process)")
+    p.add_argument("--api-key", help=f"key for --url (default: ${API_KEY_ENV})")
+    p.add_argument("--report", type=Path, metavar="OUT.json", help="write the full JSON report")
+    p.add_argument("--per-record", type=Path, metavar="OUT.jsonl",
+                   help="write one line per record (outcome, scores, errors)")
+    p.add_argument("--split", choices=("holdout", "tune", "all"), default="all",
+                   help="the trainer's hash split to keep (default: all)")
+    p.add_argument("--sample", type=_non_negative_int, metavar="N",
+                   help="random sample of N records, stratified by dataset")
+    p.add_argument("--seed", type=int, default=0, help="seed of --sample")
+    p.add_argument("--limit", type=_non_negative_int, metavar="N",
+                   help="only the first N selected records")
+    p.add_argument("--concurrency", type=_positive_int, default=16,
+                   help="streams in flight, spread over connections (default: 16)")
+    p.add_argument("--tokens-per-s", type=_positive_float, metavar="R",
+                   help="pace each stream at R tokens/s (default: as fast as possible)")
+    p.add_argument("--threshold", type=_unit_float,
+                   help="per-stream support threshold (default: the server's)")
+    p.add_argument("--target-fhr", type=_target_fhr, default=0.05,
+                   help="false-halt rate the threshold sweep aims for (default: 0.05)")
+    p.add_argument("--record-timeout", type=_positive_float, default=120.0, metavar="S",
+                   help="give up on a record after S seconds (counted as an error)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m stream_guard.eval``."""
+    parser = argparse.ArgumentParser(prog="stream-guard eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run_eval(parser.parse_args(argv))
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    try:
+        api_key = _remote_key(args)
+        settings = load_settings(args.config, environ={
+            k: v for k, v in os.environ.items() if k != API_KEY_ENV})
+        selection = load_selection(args.data, split=args.split, sample=args.sample,
+                                   seed=args.seed, limit=args.limit)
+        if not selection.records:
+            raise EvalUsageError("no records selected")
+        outcome, server = _run(_evaluate(selection.records, settings, args, api_key))
+    except ReplayError as exc:
+        print(f"stream-guard eval: {exc}", file=sys.stderr)
+        return 1
+    except (EvalUsageError, SettingsError, RecordError, OSError) as exc:
+        print(f"stream-guard eval: {exc}", file=sys.stderr)
+        return 2
+    quality = quality_report(outcome.results, args.target_fhr)
+    speed = throughput(outcome.results, outcome.seconds)
+    print(format_table(quality))
+    print(f"{len(outcome.results)} records in {outcome.seconds:.1f} s: "
+          f"{speed['records_per_s'] or 0:.1f} records/s, {speed['windows_per_s'] or 0:.1f} "
+          f"windows/s ({_describe(server)})")
+    report = {
+        **quality,
+        "throughput": speed,
+        "stray_errors": dict(outcome.stray_errors),
+        "selection": _selection_info(selection),
+        "replay": {"concurrency": args.concurrency, "connections_opened":
+                   outcome.connections_opened, "tokens_per_s": args.tokens_per_s,
+                   "threshold": args.threshold, "record_timeout_s": args.record_timeout},
+        "server": {k: v for k, v in server.items() if k != "settings"},
+        "settings": server.get("settings"),
+        "machine": machine_info(),
+        "command": redacted_command(sys.argv),
+        "started_at": started_at,
+        "elapsed_s": time.perf_counter() - t0,
+    }
+    if args.report is not None:
+        args.report.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    if args.per_record is not None:
+        args.per_record.write_bytes(b"".join(
+            orjson.dumps(_record_line(r)) + b"\n" for r in outcome.results))
+    return 0
+
+
+async def _evaluate(records: list[Record], settings: Settings, args: argparse.Namespace,
+                    api_key: str | None) -> tuple[ReplayOutcome, dict[str, Any]]:
+    on_result = _Progress(len(records))
+    if args.url is not None:
+        assert api_key is not None
+        options = _replay_options(args, settings, throttle=True)
+        outcome = await Replayer(records, args.url, api_key, options, on_result).run()
+        return outcome, {"mode": "remote", "url": args.url}
+    options = _replay_options(args, settings, throttle=False)
+    t0 = time.perf_counter()
+    async with local_server(settings, connections=options.connections) as local:
+        startup = time.perf_counter() - t0
+        outcome = await Replayer(records, local.url, local.api_key, options, on_result).run()
+    return outcome, {"mode": "in-process", "tier": local.tier, "threshold": local.threshold,
+                     "startup_s": startup, "overrides": local.overrides,
+                     "settings": local.settings.redacted()}
+
+
+def _describe(server: dict[str, Any]) -> str:
+    if server["mode"] == "remote":
+        return f"remote {server['url']}"
+    return f"in-process, tier {server['tier']}, threshold {server['threshold']}"
+
+
+def _replay_options(args: argparse.Namespace, settings: Settings, *,
+                    throttle: bool) -> ReplayOptions:
+    """The client keeps to the server's limits as ``settings`` state them; against a remote
+    server it also stays under its message rate (the in-process one is not rate limited)."""
+    return ReplayOptions(
+        concurrency=args.concurrency, streams_per_connection=settings.max_streams_per_connection,
+        tokens_per_s=args.tokens_per_s,
+        messages_per_s=0.9 * settings.rate_per_s if throttle else None,
+        chars_per_connection=settings.max_chars_per_connection,
+        max_frame_bytes=settings.max_frame_bytes, record_timeout_s=args.record_timeout,
+        threshold=args.threshold)
+
+
+def _remote_key(args: argparse.Namespace) -> str | None:
+    if args.url is None:
+        if args.api_key is not None:
+            raise EvalUsageError("--api-key needs --url (the in-process server makes its own)")
+        return None
+    if not args.url.startswith(("ws://", "wss://")):
+        raise EvalUsageError(f"--url must be ws:// or wss://, got {args.url!r}")
+    key: str | None = args.api_key or os.environ.get(API_KEY_ENV)
+    if not key:
+        raise EvalUsageError(f"--url needs --api-key or ${API_KEY_ENV}")
+    return key
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop when it is installed, like the server itself."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+class _Progress:
+    """A line on stderr every few seconds, so a long run shows it is moving."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.errors = 0
+        self.t0 = time.perf_counter()
+        self.last = self.t0
+
+    def __call__(self, result: StreamResult) -> None:
+        self.done += 1
+        self.errors += result.error is not None
+        now = time.perf_counter()
+        if now - self.last >= PROGRESS_EVERY_S or self.done == self.total:
+            self.last = now
+            print(f"eval: {self.done}/{self.total} records, {self.done / (now - self.t0):.1f}/s, "
+                  f"{self.errors} errors", file=sys.stderr, flush=True)
+
+
+def _selection_info(s: Selection) -> dict[str, Any]:
+    return {"files": s.files, "records_read": s.read, "selected": len(s.records),
+            "split": s.split, "sample": s.sample, "seed": s.seed, "limit": s.limit}
+
+
+def _record_line(r: StreamResult) -> dict[str, Any]:
+    return {"id": r.record.id, "dataset": r.record.dataset, "label": r.record.label,
+            "onset": r.record.onset, "chars": len(r.record.response), "halted": r.halted,
+            "halt_at": r.halt_at, "halt_window_end": r.halt_window_end,
+            "halt_reason": r.halt_reason, "chars_at_halt": r.chars_at_halt,
+            "min_score": r.min_score, "windows": r.windows, "seconds": r.seconds,
+            "error": r.error}
+
+
+def machine_info() -> dict[str, Any]:
+    usable: Callable[[int], set[int]] | None = getattr(os, "sched_getaffinity", None)
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "usable_cpus": len(usable(0)) if usable else None}
+
+
+def redacted_command(argv: Sequence[str]) -> str:
+    """The command line as run, with an ``--api-key`` value hidden."""
+    out: list[str] = []
+    hide = False
+    for arg in argv:
+        if hide:
+            out.append("***")
+            hide = False
+        elif arg == "--api-key":
+            out.append(arg)
+            hide = True
+        elif arg.startswith("--api-key="):
+            out.append("--api-key=***")
+        else:
+            out.append(arg)
+    return shlex.join(out)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _target_fhr(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError("must be in [0, 1)")
+    return value
