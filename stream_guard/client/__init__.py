@@ -56,7 +56,7 @@ from stream_guard.client.events import (
 )
 from stream_guard.client.guard import Guarded, GuardResult, guard
 from stream_guard.client.stream import GuardStream, Mode
-from stream_guard.client.tickets import mint_ticket
+from stream_guard.client.tickets import mint_ticket, mint_ticket_sync
 
 __all__ = [
     "AuthError", "Backoff", "BadFrameError", "BadSeqError", "BudgetExceededError",
@@ -68,4 +68,5 @@ __all__ = [
     "StreamClosedError", "StreamGuardError", "StreamHaltedError", "TicketProvider",
     "TooManyStreamsError", "TryAgainLaterError", "UnknownCollectionError", "UnknownStreamError",
     "UnknownTypeError", "Verdict", "closed_error", "error_for_code", "guard", "mint_ticket",
+    "mint_ticket_sync",
 ]

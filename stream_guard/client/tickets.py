@@ -34,10 +34,12 @@ async def mint_ticket(base_url: str, api_key: str, *, timeout: float = 10.0) -> 
     ``base_url`` may be the server's HTTP or WebSocket URL; only its scheme and host are used.
     Raises :class:`AuthError` when the key is refused, :class:`GuardClientError` otherwise.
     """
-    return await asyncio.to_thread(_mint, http_base(base_url) + TICKETS_PATH, api_key, timeout)
+    return await asyncio.to_thread(mint_ticket_sync, base_url, api_key, timeout=timeout)
 
 
-def _mint(url: str, api_key: str, timeout: float) -> str:
+def mint_ticket_sync(base_url: str, api_key: str, *, timeout: float = 10.0) -> str:
+    """:func:`mint_ticket` for synchronous backends (Flask, Django, a thread-per-request server)."""
+    url = http_base(base_url) + TICKETS_PATH
     request = urllib.request.Request(url, data=b"", method="POST",
                                      headers={"Authorization": f"Bearer {api_key}"})
     try:
