@@ -64,7 +64,7 @@ class DemoBackend(SimpleHTTPRequestHandler):
 
 
 def demo_url(backend: BackendServer, server_url: str) -> str:
-    host, port = backend.server_address[:2]
+    host, port = backend.socket.getsockname()[:2]
     parts = urlsplit(server_url)
     ws = urlunsplit(({"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme),
                      parts.netloc, "", "", ""))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -62,11 +62,13 @@ class Guarded:
     """
 
     def __init__(self, tokens: AsyncIterable[str], client: GuardClient,
-                 start: dict[str, Any], mode: Mode) -> None:
+                 start: dict[str, Any], mode: Mode,
+                 on_event: Callable[[Event], None] | None = None) -> None:
         self._tokens = tokens
         self._client = client
         self._start = start
         self._mode: Mode = mode
+        self._on_event = on_event
         self._gen = self._run()
         self.result: GuardResult | None = None
 
@@ -100,6 +102,8 @@ class Guarded:
                                    return_when=asyncio.FIRST_COMPLETED)
                 if listen.done():  # events first: a halt must win over a token that raced it
                     event = listen.result()
+                    if self._on_event is not None:
+                        self._on_event(event)
                     if isinstance(event, Done):
                         done = event
                         continue
@@ -147,17 +151,21 @@ class Guarded:
 def guard(tokens: AsyncIterable[str], client: GuardClient, *,
           context: Sequence[ContextItem] | None = None, collection: str | None = None,
           prompt: str | None = None, mode: Mode = "observe", threshold: float | None = None,
-          stream_id: str | None = None) -> Guarded:
+          stream_id: str | None = None,
+          on_event: Callable[[Event], None] | None = None) -> Guarded:
     """Stream ``tokens`` through stream-guard; iterate the result for the text to show.
 
     ``observe``: every token is yielded as soon as it arrives; on a halt, iteration stops, the
     upstream is closed, and ``result.retract_from`` says where the shown text must be cut.
     ``holdback``: only text the server released (verified) is yielded, in slices as
     ``release.upto`` advances; on a halt nothing unverified was ever yielded.
+
+    ``on_event`` sees every server event the moment it is handled, before the text it makes
+    showable is yielded: the place to react to a :class:`Halt` at once (e.g. cut audio).
     """
     start: dict[str, Any] = {"stream_id": stream_id, "context": context,
                              "collection": collection, "prompt": prompt, "threshold": threshold}
-    return Guarded(tokens, client, start, mode)
+    return Guarded(tokens, client, start, mode, on_event)
 
 
 async def _pull(upstream: AsyncIterator[str]) -> Any:

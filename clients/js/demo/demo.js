@@ -122,6 +122,7 @@ function logVerdict(v) {
 /** Stream the scripted answer; resolves with a summary once the server sent `done`. */
 async function run(mode = $("#holdback").checked ? "holdback" : "observe") {
   $("#ask").disabled = true;
+  $("#holdback").checked = mode === "holdback";
   $("#verdicts").replaceChildren();
   $("#mode-note").textContent = mode === "holdback"
     ? "holdback: only verified text is shown" : "observe: text is shown at once, retracted on halt";
