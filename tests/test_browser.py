@@ -199,11 +199,17 @@ async def test_demo_from_a_static_server_with_tickets(tmp_path: Path) -> None:
     with static_backend() as backend:
         origin = f"http://127.0.0.1:{backend.server_address[1]}"
         settings = make_settings(tmp_path, allowed_origins=origin)
-        async with running_server(settings) as srv, chromium(tmp_path) as page:
-            backend.guard_url = f"http://127.0.0.1:{srv.port}"
-            await page.open(f"{origin}/?server=ws://127.0.0.1:{srv.port}&ticketUrl=/ticket"
-                            "&delay=3")
-            assert await page.evaluate("location.pathname") == "/demo/index.html"
-            await check_observe_run(page)
-            await check_observe_run(page)  # a second run, on the same or a new connection
+        async with chromium(tmp_path) as page:
+            async with running_server(settings) as srv:
+                port = srv.port
+                backend.guard_url = f"http://127.0.0.1:{port}"
+                await page.open(f"{origin}/?server=ws://127.0.0.1:{port}&ticketUrl=/ticket"
+                                "&delay=3")
+                assert await page.evaluate("location.pathname") == "/demo/index.html"
+                await check_observe_run(page)
+            # The server restarts: the next run reconnects with a fresh ticket.
+            async with running_server(make_settings(tmp_path, allowed_origins=origin,
+                                                    port=port)):
+                await check_observe_run(page)
+                assert await page.evaluate("demo.guard.connectionsOpened") == 2
             assert not page.errors, page.errors

@@ -176,6 +176,6 @@ $("#holdback").checked = params.get("mode") === "holdback";
 $("#ask").addEventListener("click", () => run().catch(() => {}));
 
 // For tests and the console: `await demo.run("holdback")`.
-globalThis.demo = { run, config, answer };
+globalThis.demo = { run, config, answer, guard };
 document.body.dataset.ready = "true";
 if (params.get("autorun")) run().catch(() => {});
