@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -49,3 +52,14 @@ def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
     async with running_server(make_settings(tmp_path)) as srv:
         yield srv
+
+
+def load_example(name: str) -> ModuleType:
+    """An example script from clients/python (a folder of scripts, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "clients" / "python" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

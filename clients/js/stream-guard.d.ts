@@ -1,0 +1,157 @@
+// Type declarations for stream-guard.js (protocol v1). Offsets are Unicode code points.
+
+export type Mode = "observe" | "holdback";
+export type Label = "supported" | "unsupported" | "contradicted";
+export type HaltReason = "contradicted" | "unsupported" | "unsupported_run" | "operator";
+export type ConnectionState = "connecting" | "open" | "closed";
+
+export interface EvidenceItem {
+  id: string;
+  text: string;
+  score: number;
+}
+
+export type ContextItem = string | { id?: string; text: string };
+
+export interface Verdict {
+  streamId: string;
+  start: number;
+  end: number;
+  score: number;
+  label: Label;
+  evidence: EvidenceItem[];
+  /** The window's text. */
+  text: string;
+}
+
+export interface Halt {
+  streamId: string;
+  /** Everything from this offset on must be retracted (observe) or never shown (holdback). */
+  at: number;
+  /** The first unverified window's text. */
+  text: string;
+  reason: HaltReason;
+  /** null for an operator halt. */
+  score: number | null;
+  evidence: EvidenceItem[];
+  /** The window whose verdict triggered the halt; null for an operator halt. */
+  window: { start: number; end: number } | null;
+  /** The stream's text before `at`: still valid. */
+  valid: string;
+  /** The stream's text from `at` on, as sent so far: to be taken back. */
+  retracted: string;
+}
+
+export interface Done {
+  streamId: string;
+  halted: boolean;
+  chars: number;
+  windows: number;
+  cancelled: boolean;
+}
+
+export interface Backoff {
+  /** Upper bound of the first delay, ms. */
+  initial: number;
+  /** Largest delay bound, ms. */
+  maximum: number;
+  factor: number;
+  /** Connection attempts per call, the first included. */
+  attempts: number;
+}
+
+export interface StreamCallbacks {
+  onStarted?(info: { streamId: string }): void;
+  onVerdict?(verdict: Verdict): void;
+  /** Holdback: text before `upto` is verified; `text` is the newly released slice. */
+  onRelease?(upto: number, text: string): void;
+  onHalt?(halt: Halt): void;
+  onDone?(done: Done): void;
+  /** Error frames (`StreamGuardError`, `fatal` false for `internal`/`stream_halted`) and a
+   *  lost connection (`ConnectionClosedError`). */
+  onError?(error: StreamGuardError | ConnectionClosedError): void;
+}
+
+export interface StartOptions extends StreamCallbacks {
+  streamId?: string;
+  context?: ContextItem[];
+  collection?: string;
+  prompt?: string;
+  mode?: Mode;
+  threshold?: number | null;
+  verdicts?: boolean;
+}
+
+export interface StreamGuardOptions {
+  /** ws(s)://host:port (with or without /v1/stream); http(s) URLs are converted. */
+  url: string;
+  /** Asked for a fresh single-use ticket on every connection attempt; omit for a dev server
+   *  running with auth_disabled. */
+  getTicket?: (() => Promise<string>) | null;
+  backoff?: Partial<Backoff>;
+  /** Longer sends are split into several deltas (the server limits frame size). */
+  maxDeltaChars?: number;
+  /** ms to wait for `started`. */
+  startTimeout?: number;
+  onConnectionChange?: ((state: ConnectionState) => void) | null;
+  /** A WebSocket implementation (defaults to globalThis.WebSocket). */
+  WebSocket?: typeof WebSocket;
+}
+
+export class StreamGuardError extends Error {
+  constructor(code: string, message: string, streamId?: string | null);
+  readonly code: string;
+  readonly streamId: string | null;
+  /** Set on errors delivered to onError: false when the stream goes on regardless. */
+  fatal?: boolean;
+}
+
+export class ConnectionClosedError extends Error {
+  constructor(code: number, reason: string, streamId?: string | null);
+  readonly code: number;
+  readonly reason: string;
+  readonly streamId: string | null;
+}
+
+export class ConnectError extends Error {
+  constructor(message: string, cause?: unknown);
+}
+
+export function backoffDelays(backoff?: Backoff): Generator<number, void, unknown>;
+
+export class GuardStream {
+  readonly id: string;
+  readonly mode: Mode;
+  /** Everything sent so far. */
+  readonly text: string;
+  /** Code points sent so far. */
+  readonly chars: number;
+  /** Holdback: text before this offset is verified. */
+  readonly released: number;
+  readonly halt: Halt | null;
+  readonly done: Done | null;
+  readonly ended: boolean;
+  readonly lost: ConnectionClosedError | null;
+  /** Resolves with `done`; rejects with a ConnectionClosedError if the connection is lost. */
+  readonly finished: Promise<Done>;
+  /** The stream's text between two code-point offsets. */
+  slice(start: number, end?: number): string;
+  /** Send the next piece of output. Throws once halted, ended or lost. */
+  send(text: string): void;
+  end(): void;
+  cancel(): void;
+}
+
+export class StreamGuard {
+  constructor(options: StreamGuardOptions);
+  readonly url: string;
+  readonly connected: boolean;
+  readonly connectionsOpened: number;
+  connect(): Promise<void>;
+  start(options?: StartOptions): Promise<GuardStream>;
+  /** Protocol round trip, ms. */
+  ping(): Promise<number>;
+  close(): void;
+}
+
+export default StreamGuard;

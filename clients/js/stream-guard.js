@@ -1,0 +1,499 @@
+/**
+ * stream-guard browser client: a dependency-free ES module (works from a <script type="module">
+ * or a bundler). Types are in stream-guard.d.ts.
+ *
+ * A page never holds an API key: its own backend mints a single-use ticket (POST /v1/tickets)
+ * and the page passes `getTicket` to fetch one for every connection attempt, so reconnecting
+ * after a drop, a restart or a "try again later" (1013) just works.
+ *
+ * Offsets in server events are Unicode code points; JavaScript strings index UTF-16 units. The
+ * stream converts for you: callbacks receive ready-made text slices, and `stream.slice(start,
+ * end)` cuts the stream's text by code-point offsets.
+ *
+ * @module stream-guard
+ */
+
+const STREAM_PATH = "/v1/stream";
+const DEFAULT_BACKOFF = Object.freeze({ initial: 100, maximum: 5000, factor: 2, attempts: 8 });
+// Close codes after which a new connection is expected to work, possibly after a pause:
+// 1006 is a drop without a close frame, 1009 a spent budget that a new connection resets.
+const RETRYABLE_CLOSE = new Set([1000, 1001, 1006, 1009, 1011, 1012, 1013]);
+const BENIGN_ERRORS = new Set(["internal", "stream_halted"]);
+
+/** An `error` frame from the server; `code` is the protocol's error code. */
+export class StreamGuardError extends Error {
+  constructor(code, message, streamId = null) {
+    super(streamId ? `[${streamId}] ${message}` : message);
+    this.name = "StreamGuardError";
+    this.code = code;
+    this.streamId = streamId;
+  }
+}
+
+/** The connection ended; `streamId` is set when raised for a stream that was in flight. */
+export class ConnectionClosedError extends Error {
+  constructor(code, reason, streamId = null) {
+    const what = streamId ? `stream ${streamId} lost: its connection closed` : "connection closed";
+    super(`${what} with code ${code}${reason ? ` (${reason})` : ""}` +
+      (streamId ? "; its state is gone server-side, start a new stream" : ""));
+    this.name = "ConnectionClosedError";
+    this.code = code;
+    this.reason = reason;
+    this.streamId = streamId;
+  }
+}
+
+/** No connection could be opened within the backoff policy. */
+export class ConnectError extends Error {
+  constructor(message, cause) {
+    super(message, { cause });
+    this.name = "ConnectError";
+  }
+}
+
+/**
+ * Reconnection delays in milliseconds: capped exponential backoff with full jitter, so many
+ * pages that lost the same server do not come back in lockstep.
+ */
+export function* backoffDelays({ initial, maximum, factor, attempts } = DEFAULT_BACKOFF) {
+  let bound = initial;
+  for (let i = 1; i < attempts; i++) {
+    yield Math.random() * bound;
+    bound = Math.min(maximum, bound * factor);
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function report(error) {
+  if (typeof globalThis.reportError === "function") globalThis.reportError(error);
+  else console.error(error);
+}
+
+/** UTF-16 index of code-point offset `offset` in `text`. */
+function utf16Index(text, offset) {
+  let index = 0;
+  for (let cp = 0; cp < offset && index < text.length; cp++) {
+    const unit = text.charCodeAt(index);
+    index += unit >= 0xd800 && unit <= 0xdbff && index + 1 < text.length ? 2 : 1;
+  }
+  return index;
+}
+
+function codePoints(text) {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) n -= 1;
+  }
+  return n;
+}
+
+function withTicket(url, ticket) {
+  const u = new URL(url);
+  u.searchParams.set("ticket", ticket);
+  return u.toString();
+}
+
+function streamUrl(url) {
+  const u = new URL(url, globalThis.location?.href);
+  if (u.protocol === "http:") u.protocol = "ws:";
+  if (u.protocol === "https:") u.protocol = "wss:";
+  if (u.pathname === "" || u.pathname === "/") u.pathname = STREAM_PATH;
+  return u.toString();
+}
+
+/**
+ * One guarded stream. Send text with `send`, finish with `end`; events arrive through the
+ * callbacks given to `StreamGuard.start`. `finished` resolves with the `done` frame, or rejects
+ * with a `ConnectionClosedError` when the connection is lost first.
+ */
+export class GuardStream {
+  constructor(link, id, options) {
+    this.id = id;
+    this.mode = options.mode ?? "observe";
+    /** Everything sent so far. */
+    this.text = "";
+    /** Characters (code points) sent so far. */
+    this.chars = 0;
+    /** Holdback: text before this code-point offset is verified. */
+    this.released = 0;
+    this.halt = null;
+    this.done = null;
+    this.ended = false;
+    this.lost = null;
+    this._link = link;
+    this._options = options;
+    this._seq = 0;
+    this._astral = false; // any surrogate pair sent: offsets need converting
+    this.finished = new Promise((resolve, reject) => {
+      this._resolve = resolve;
+      this._reject = reject;
+    });
+    this.finished.catch(() => {}); // a lost stream is reported through onError as well
+    this.started = new Promise((resolve, reject) => {
+      this._startedResolve = resolve;
+      this._startedReject = reject;
+    });
+    this._isStarted = false;
+  }
+
+  /** The stream's text between two code-point offsets (as event offsets are). */
+  slice(start, end = this.chars) {
+    if (!this._astral) return this.text.slice(start, end);
+    return this.text.slice(utf16Index(this.text, start), utf16Index(this.text, end));
+  }
+
+  /** Send the next piece of output; `seq` is numbered for you. Throws once halted or ended. */
+  send(text) {
+    if (this.lost) throw this.lost;
+    if (this.ended) throw new Error(`stream ${this.id} was already ended or cancelled`);
+    if (this.halt) {
+      throw new StreamGuardError("stream_halted",
+        `stream was halted at offset ${this.halt.at}; end it`, this.id);
+    }
+    const max = this._link.maxDeltaChars;
+    let i = 0;
+    do {
+      let j = Math.min(text.length, i + max);
+      const last = text.charCodeAt(j - 1);
+      if (j < text.length && last >= 0xd800 && last <= 0xdbff) j -= 1; // keep pairs whole
+      const piece = text.slice(i, j);
+      this._link.sendFrame({ type: "delta", stream_id: this.id, seq: this._seq++, text: piece });
+      this.text += piece;
+      this.chars += codePoints(piece);
+      this._astral ||= this.chars !== this.text.length;
+      i = j;
+    } while (i < text.length);
+  }
+
+  /** The output is complete: the last window is scored, then `onDone`. */
+  end() {
+    this._close("end");
+  }
+
+  /** Abandon the stream: pending windows are dropped, `onDone` follows at once. */
+  cancel() {
+    this._close("cancel");
+  }
+
+  _close(type) {
+    if (this.lost) throw this.lost;
+    if (this.ended) throw new Error(`stream ${this.id} was already ended or cancelled`);
+    this.ended = true;
+    if (!this.done) this._link.sendFrame({ type, stream_id: this.id });
+  }
+
+  _call(name, ...args) {
+    const callback = this._options[name];
+    if (typeof callback !== "function") return;
+    try {
+      callback(...args);
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  /** Called by the connection for every frame addressed to this stream. */
+  _deliver(frame) {
+    switch (frame.type) {
+      case "started":
+        this._isStarted = true;
+        this._startedResolve();
+        this._call("onStarted", { streamId: this.id });
+        break;
+      case "verdict":
+        this._call("onVerdict", {
+          streamId: this.id, start: frame.start, end: frame.end, score: frame.score,
+          label: frame.label, evidence: frame.evidence, text: this.slice(frame.start, frame.end),
+        });
+        break;
+      case "release": {
+        const from = this.released;
+        if (frame.upto <= from) break;
+        this.released = frame.upto;
+        this._call("onRelease", frame.upto, this.slice(from, frame.upto));
+        break;
+      }
+      case "halt": {
+        const window = frame.window ? { start: frame.window.start, end: frame.window.end } : null;
+        this.halt = {
+          streamId: this.id, at: frame.at, text: frame.text, reason: frame.reason,
+          score: frame.score, evidence: frame.evidence, window,
+          valid: this.slice(0, frame.at), retracted: this.slice(frame.at),
+        };
+        this._call("onHalt", this.halt);
+        break;
+      }
+      case "done":
+        this.done = {
+          streamId: this.id, halted: frame.halted, chars: frame.chars, windows: frame.windows,
+          cancelled: frame.cancelled === true,
+        };
+        this._call("onDone", this.done);
+        this._resolve(this.done);
+        break;
+      case "error": {
+        const error = new StreamGuardError(frame.code, frame.message, frame.stream_id ?? null);
+        if (!this._isStarted) {
+          this._startedReject(error);
+          return;
+        }
+        error.fatal = !BENIGN_ERRORS.has(frame.code);
+        this._call("onError", error);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  _lose(error) {
+    if (!this._isStarted) {
+      this._startedReject(error);
+      return;
+    }
+    if (this.done || this.lost) return;
+    this.lost = error;
+    this._call("onError", error);
+    this._reject(error);
+  }
+}
+
+/** One WebSocket and the streams multiplexed on it. */
+class Link {
+  constructor(ws, maxDeltaChars) {
+    this.ws = ws;
+    this.maxDeltaChars = maxDeltaChars;
+    this.streams = new Map();
+    this.closed = null;
+    this._pongs = [];
+    ws.addEventListener("message", (event) => this._onMessage(event));
+    ws.addEventListener("close", (event) => this._onClose(event.code, event.reason));
+  }
+
+  get alive() {
+    return this.closed === null;
+  }
+
+  sendFrame(frame) {
+    if (this.closed) throw this.closed;
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  _onMessage(event) {
+    let frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch (error) {
+      report(error);
+      this.ws.close(1002, "unreadable frame");
+      return;
+    }
+    if (frame.type === "pong") {
+      this._pongs.shift()?.resolve();
+      return;
+    }
+    if (frame.type === "error" && frame.stream_id == null) {
+      // Not addressed: any started stream may have lost a message.
+      for (const stream of this.streams.values()) if (stream._isStarted) stream._deliver(frame);
+      return;
+    }
+    const stream = this.streams.get(frame.stream_id);
+    if (!stream) return; // a late frame for a stream this page already forgot
+    const refused = frame.type === "error" && !stream._isStarted;
+    stream._deliver(frame);
+    if (refused || frame.type === "done") this.streams.delete(stream.id);
+  }
+
+  _onClose(code, reason) {
+    if (this.closed) return;
+    this.closed = new ConnectionClosedError(code, reason);
+    const streams = [...this.streams.values()];
+    this.streams.clear();
+    for (const stream of streams) stream._lose(new ConnectionClosedError(code, reason, stream.id));
+    for (const pong of this._pongs.splice(0)) pong.reject(this.closed);
+  }
+}
+
+/**
+ * A connection to a stream-guard server, opened on demand and reopened (with backoff and a fresh
+ * ticket) for new streams after it drops.
+ */
+export class StreamGuard {
+  /**
+   * @param {import("./stream-guard").StreamGuardOptions} options
+   */
+  constructor({
+    url, getTicket = null, backoff = DEFAULT_BACKOFF, maxDeltaChars = 8192,
+    startTimeout = 10000, onConnectionChange = null, WebSocket: WS = globalThis.WebSocket,
+  }) {
+    this.url = streamUrl(url);
+    this.getTicket = getTicket;
+    this.backoff = { ...DEFAULT_BACKOFF, ...backoff };
+    this.maxDeltaChars = maxDeltaChars;
+    this.startTimeout = startTimeout;
+    this.onConnectionChange = onConnectionChange;
+    /** How many connections this client has opened. */
+    this.connectionsOpened = 0;
+    this._WebSocket = WS;
+    this._link = null;
+    this._connecting = null;
+    this._closed = false;
+    this._streamIds = 0;
+  }
+
+  get connected() {
+    return this._link !== null && this._link.alive;
+  }
+
+  /** Open the connection now (`start` opens it on demand). */
+  async connect() {
+    await this._liveLink(backoffDelays(this.backoff));
+  }
+
+  /**
+   * Open a stream and wait for the server to accept it. A refusal rejects with a
+   * `StreamGuardError`; a connection that ends before `started` is replaced and the start
+   * retried within the backoff policy.
+   */
+  async start(options = {}) {
+    const id = options.streamId ?? globalThis.crypto?.randomUUID?.() ??
+      `s${Date.now().toString(36)}${(this._streamIds++).toString(36)}`;
+    const frame = { type: "start", stream_id: id };
+    if (options.context !== undefined) frame.context = options.context;
+    if (options.collection !== undefined) frame.collection = options.collection;
+    if (options.prompt !== undefined) frame.prompt = options.prompt;
+    const opts = {};
+    if (options.mode && options.mode !== "observe") opts.mode = options.mode;
+    if (options.threshold !== undefined && options.threshold !== null) {
+      opts.threshold = options.threshold;
+    }
+    if (options.verdicts === false) opts.verdicts = false;
+    if (Object.keys(opts).length) frame.options = opts;
+
+    const delays = backoffDelays(this.backoff);
+    for (;;) {
+      const link = await this._liveLink(delays);
+      try {
+        return await this._open(link, frame, options);
+      } catch (error) {
+        if (!(error instanceof ConnectionClosedError) || !RETRYABLE_CLOSE.has(error.code)) {
+          throw error;
+        }
+        await this._pause(delays, error);
+      }
+    }
+  }
+
+  async _open(link, frame, options) {
+    const id = frame.stream_id;
+    if (link.streams.has(id)) {
+      throw new StreamGuardError("duplicate_stream", `stream ${id} is already open`, id);
+    }
+    const stream = new GuardStream(link, id, options);
+    link.streams.set(id, stream);
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to start within ${this.startTimeout} ms`)),
+        this.startTimeout);
+    });
+    try {
+      link.sendFrame(frame);
+      await Promise.race([stream.started, timeout]);
+    } catch (error) {
+      if (link.streams.get(id) === stream) {
+        link.streams.delete(id);
+        if (link.alive && !(error instanceof StreamGuardError)) {
+          link.sendFrame({ type: "cancel", stream_id: id }); // a late start holds no slot
+        }
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return stream;
+  }
+
+  /** Protocol round trip in milliseconds. */
+  async ping() {
+    const link = await this._liveLink(backoffDelays(this.backoff));
+    const began = performance.now();
+    await new Promise((resolve, reject) => {
+      link._pongs.push({ resolve, reject });
+      link.sendFrame({ type: "ping" });
+    });
+    return performance.now() - began;
+  }
+
+  /** Close the connection; streams still open end with a `ConnectionClosedError`. */
+  close() {
+    this._closed = true;
+    this._link?.ws.close(1000, "client closed");
+  }
+
+  async _liveLink(delays) {
+    if (this._closed) throw new Error("this StreamGuard was closed");
+    if (this.connected) return this._link;
+    // One connection attempt at a time, however many streams are starting.
+    this._connecting ??= this._reconnect(delays).finally(() => {
+      this._connecting = null;
+    });
+    return this._connecting;
+  }
+
+  async _reconnect(delays) {
+    for (;;) {
+      this._notify("connecting");
+      try {
+        const url = this.getTicket ? withTicket(this.url, await this.getTicket()) : this.url;
+        const ws = await this._openSocket(url);
+        const link = new Link(ws, this.maxDeltaChars);
+        this._link = link;
+        this.connectionsOpened += 1;
+        this._notify("open");
+        ws.addEventListener("close", () => this._notify("closed"));
+        return link;
+      } catch (error) {
+        this._notify("closed");
+        await this._pause(delays, error);
+      }
+    }
+  }
+
+  _openSocket(url) {
+    return new Promise((resolve, reject) => {
+      const ws = new this._WebSocket(url);
+      const fail = (event) => {
+        // Browsers do not say why a handshake failed (a 401 looks like a network error).
+        reject(new ConnectionClosedError(event.code ?? 1006, event.reason ?? ""));
+      };
+      ws.addEventListener("close", fail, { once: true });
+      ws.addEventListener("open", () => {
+        ws.removeEventListener("close", fail);
+        resolve(ws);
+      }, { once: true });
+    });
+  }
+
+  async _pause(delays, cause) {
+    const next = delays.next();
+    if (next.done) {
+      throw new ConnectError(`giving up after ${this.backoff.attempts} attempts: ${cause.message}`,
+        cause);
+    }
+    await sleep(next.value);
+  }
+
+  _notify(state) {
+    if (typeof this.onConnectionChange === "function") {
+      try {
+        this.onConnectionChange(state);
+      } catch (error) {
+        report(error);
+      }
+    }
+  }
+}
+
+export default StreamGuard;

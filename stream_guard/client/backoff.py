@@ -1,0 +1,38 @@
+"""Reconnection delays: capped exponential backoff with full jitter.
+
+Full jitter (a uniform draw between 0 and the exponential bound) spreads the reconnects of many
+clients that lost the same server at the same moment, so a restarted server is not hit by a
+synchronised wave on every retry round.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """How a client retries a connection that failed or was refused for now.
+
+    ``attempts`` counts connection attempts for one call (the first included); after the last
+    one fails the call raises. ``0 < initial <= maximum``.
+    """
+
+    initial: float = 0.1
+    maximum: float = 5.0
+    factor: float = 2.0
+    attempts: int = 8
+
+    def __post_init__(self) -> None:
+        if not (0 < self.initial <= self.maximum) or self.factor < 1 or self.attempts < 1:
+            raise ValueError("Backoff needs 0 < initial <= maximum, factor >= 1, attempts >= 1")
+
+    def delays(self, rng: random.Random | None = None) -> Iterator[float]:
+        """The pause before each retry: ``attempts - 1`` values."""
+        draw = (rng or random).uniform
+        bound = self.initial
+        for _ in range(self.attempts - 1):
+            yield draw(0, bound)
+            bound = min(self.maximum, bound * self.factor)

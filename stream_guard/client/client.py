@@ -1,0 +1,190 @@
+"""The asyncio client: credentials, (re)connection with backoff, starting streams.
+
+Streams are bound to the connection they were started on, because the server keeps a stream's
+state per connection. So reconnecting is something only *new* streams benefit from: when the
+connection is gone, the next :meth:`GuardClient.start` opens a fresh one (retrying with backoff
+while the server is restarting, draining or over capacity), and streams that were in flight end
+with a :class:`ConnectionClosedError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from stream_guard.client.backoff import Backoff
+from stream_guard.client.errors import (
+    RETRYABLE_CLOSE_CODES,
+    ConnectError,
+    ConnectionClosedError,
+    StreamClosedError,
+)
+from stream_guard.client.link import Link, TransientConnectFailure, open_link
+from stream_guard.client.stream import GuardStream, Mode
+
+STREAM_PATH = "/v1/stream"
+TicketProvider = Callable[[], Awaitable[str]]
+ContextItem = str | Mapping[str, str]
+
+
+class GuardClient:
+    """A connection to a stream-guard server that streams are multiplexed on.
+
+    Give at most one credential: ``api_key`` (backends), ``ticket`` (single use, so a client
+    holding only a ticket cannot reconnect) or ``ticket_provider``, an async callable asked for a
+    fresh ticket on every connection attempt (e.g. ``lambda: mint_ticket(url, key)`` or a call
+    to your own backend). With none, the server must run with ``auth_disabled`` (development).
+
+    ``url`` is ``ws(s)://host:port`` with or without the ``/v1/stream`` path.
+    """
+
+    def __init__(self, url: str, *, api_key: str | None = None, ticket: str | None = None,
+                 ticket_provider: TicketProvider | None = None,
+                 backoff: Backoff | None = None, open_timeout: float = 10.0,
+                 start_timeout: float = 10.0, max_delta_chars: int = 8192) -> None:
+        if sum(c is not None for c in (api_key, ticket, ticket_provider)) > 1:
+            raise ValueError("give at most one of api_key, ticket and ticket_provider")
+        if max_delta_chars < 1:
+            raise ValueError("max_delta_chars must be at least 1")
+        self.url = _stream_url(url)
+        self.backoff = backoff or Backoff()
+        self.open_timeout = open_timeout
+        self.start_timeout = start_timeout
+        self.max_delta_chars = max_delta_chars
+        self.connections_opened = 0  #: how many connections this client has opened so far
+        self._api_key = api_key
+        self._ticket = ticket
+        self._ticket_provider = ticket_provider
+        self._link: Link | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    async def __aenter__(self) -> GuardClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._link is not None and self._link.alive
+
+    async def connect(self) -> None:
+        """Open the connection now (``start`` would open it on demand)."""
+        await self._live_link(self.backoff.delays())
+
+    async def start(self, *, stream_id: str | None = None,
+                    context: Sequence[ContextItem] | None = None,
+                    collection: str | None = None, prompt: str | None = None,
+                    mode: Mode = "observe", threshold: float | None = None,
+                    verdicts: bool = True) -> GuardStream:
+        """Open a stream and wait until the server accepted it.
+
+        ``stream_id`` defaults to a random UUID. A refused start raises its typed error
+        (:class:`UnknownCollectionError`, :class:`BadFrameError`, ...); a connection that ends
+        before ``started`` is replaced and the start retried, within the backoff policy.
+        """
+        frame = _start_frame(stream_id or uuid.uuid4().hex, context, collection, prompt, mode,
+                             threshold, verdicts)
+        delays = self.backoff.delays()
+        while True:
+            link = await self._live_link(delays)
+            try:
+                return await link.open_stream(frame, mode, self.start_timeout)
+            except ConnectionClosedError as exc:
+                if exc.code not in RETRYABLE_CLOSE_CODES or not self._can_reconnect():
+                    raise
+                await _pause(delays, exc)
+
+    async def ping(self) -> float:
+        """Protocol round trip in seconds."""
+        return await (await self._live_link(self.backoff.delays())).ping()
+
+    async def close(self) -> None:
+        """Close the connection; streams still open end with a ``ConnectionClosedError``."""
+        self._closed = True
+        if self._link is not None:
+            await self._link.close()
+
+    # --- connecting ---------------------------------------------------------------------------
+    async def _live_link(self, delays: Iterator[float]) -> Link:
+        if self._closed:
+            raise StreamClosedError("this GuardClient was closed")
+        async with self._lock:
+            while self._link is None or not self._link.alive:
+                if self._link is not None and not self._can_reconnect():
+                    raise ConnectError("the connection ended and a single-use ticket cannot "
+                                       "open another; give api_key or ticket_provider")
+                url, headers = await self._credentials()
+                try:
+                    self._link = await open_link(url, headers, open_timeout=self.open_timeout,
+                                                 max_delta_chars=self.max_delta_chars)
+                except TransientConnectFailure as exc:
+                    if self._ticket is not None:
+                        raise ConnectError(str(exc)) from exc
+                    await _pause(delays, exc)
+                    continue
+                self.connections_opened += 1
+            return self._link
+
+    def _can_reconnect(self) -> bool:
+        return self._ticket is None
+
+    async def _credentials(self) -> tuple[str, dict[str, str]]:
+        if self._api_key is not None:
+            return self.url, {"Authorization": f"Bearer {self._api_key}"}
+        ticket = self._ticket
+        if self._ticket_provider is not None:
+            ticket = await self._ticket_provider()
+        if ticket is None:
+            return self.url, {}
+        return _with_query(self.url, ticket=ticket), {}
+
+
+async def _pause(delays: Iterator[float], cause: Exception) -> None:
+    delay = next(delays, None)
+    if delay is None:
+        raise ConnectError(f"giving up after the backoff policy's attempts: {cause}") from cause
+    await asyncio.sleep(delay)
+
+
+def _start_frame(stream_id: str, context: Sequence[ContextItem] | None, collection: str | None,
+                 prompt: str | None, mode: Mode, threshold: float | None,
+                 verdicts: bool) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "start", "stream_id": stream_id}
+    if context is not None:
+        frame["context"] = [c if isinstance(c, str) else dict(c) for c in context]
+    if collection is not None:
+        frame["collection"] = collection
+    if prompt is not None:
+        frame["prompt"] = prompt
+    options: dict[str, Any] = {}
+    if mode != "observe":
+        options["mode"] = mode
+    if threshold is not None:
+        options["threshold"] = threshold
+    if not verdicts:
+        options["verdicts"] = False
+    if options:
+        frame["options"] = options
+    return frame
+
+
+def _stream_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss"):
+        raise ValueError(f"the server URL must be ws:// or wss://, got {url!r}")
+    path = parts.path if parts.path not in ("", "/") else STREAM_PATH
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def _with_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query), *params.items()]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))

@@ -1,0 +1,173 @@
+"""Typed exceptions: one per protocol error code, one per close code, one for a refused handshake.
+
+The hierarchy lets callers catch at the level they care about: ``GuardClientError`` for anything
+from this client, ``StreamGuardError`` for refused frames (``.code`` is the protocol's string),
+``ConnectionClosedError`` for an ended connection (``.code`` is the WebSocket close code), or one
+exact class such as ``UnknownCollectionError`` or ``TryAgainLaterError``.
+"""
+
+from __future__ import annotations
+
+
+class GuardClientError(Exception):
+    """Root of every exception raised by ``stream_guard.client``."""
+
+
+class StreamClosedError(GuardClientError, RuntimeError):
+    """A use of a stream that this client already ended or cancelled, or that is done."""
+
+
+# --- error frames ---------------------------------------------------------------------------
+
+class StreamGuardError(GuardClientError):
+    """The server answered with an ``error`` frame (the connection stays open)."""
+
+    code: str = "unknown"
+
+    def __init__(self, message: str, stream_id: str | None = None, *,
+                 code: str | None = None) -> None:
+        super().__init__(message if stream_id is None else f"[{stream_id}] {message}")
+        self.message = message
+        self.stream_id = stream_id
+        if code is not None:
+            self.code = code
+
+
+class BadFrameError(StreamGuardError):
+    code = "bad_frame"
+
+
+class UnknownTypeError(StreamGuardError):
+    code = "unknown_type"
+
+
+class UnknownStreamError(StreamGuardError):
+    code = "unknown_stream"
+
+
+class UnknownCollectionError(StreamGuardError):
+    code = "unknown_collection"
+
+
+class DuplicateStreamError(StreamGuardError):
+    code = "duplicate_stream"
+
+
+class BadSeqError(StreamGuardError):
+    code = "bad_seq"
+
+
+class TooManyStreamsError(StreamGuardError):
+    code = "too_many_streams"
+
+
+class RateLimitedError(StreamGuardError):
+    code = "rate_limited"
+
+
+class BudgetExceededError(StreamGuardError):
+    code = "budget_exceeded"
+
+
+class FrameTooLargeError(StreamGuardError):
+    code = "frame_too_large"
+
+
+class StreamHaltedError(StreamGuardError):
+    code = "stream_halted"
+
+
+class InternalServerError(StreamGuardError):
+    code = "internal"
+
+
+_BY_CODE: dict[str, type[StreamGuardError]] = {cls.code: cls for cls in (
+    BadFrameError, UnknownTypeError, UnknownStreamError, UnknownCollectionError,
+    DuplicateStreamError, BadSeqError, TooManyStreamsError, RateLimitedError,
+    BudgetExceededError, FrameTooLargeError, StreamHaltedError, InternalServerError)}
+
+
+def error_for_code(code: str, message: str, stream_id: str | None = None) -> StreamGuardError:
+    """The typed exception for an ``error`` frame; a code newer than this client keeps its name."""
+    cls = _BY_CODE.get(code)
+    if cls is None:
+        return StreamGuardError(message, stream_id, code=code)
+    return cls(message, stream_id)
+
+
+# --- close codes ----------------------------------------------------------------------------
+
+class ConnectionClosedError(GuardClientError):
+    """The connection ended. ``stream_id`` is set when raised for a stream that was in flight.
+
+    A stream's state lives only on its connection, so an in-flight stream cannot be resumed: start
+    a new one (the client reconnects for it).
+    """
+
+    def __init__(self, code: int, reason: str, stream_id: str | None = None) -> None:
+        what = "connection closed" if stream_id is None else (
+            f"stream {stream_id!r} lost: its connection closed")
+        detail = f"{what} with code {code}" + (f" ({reason})" if reason else "")
+        if stream_id is not None:
+            detail += "; its state is gone server-side, start a new stream"
+        super().__init__(detail)
+        self.code = code
+        self.reason = reason
+        self.stream_id = stream_id
+
+
+class GoingAwayError(ConnectionClosedError):
+    """1001: idle timeout, connection lifetime reached or server shutdown. Reconnect."""
+
+
+class InvalidDataError(ConnectionClosedError):
+    """1007: a text frame was not valid UTF-8."""
+
+
+class PolicyViolationError(ConnectionClosedError):
+    """1008: repeated rate-limit abuse."""
+
+
+class MessageTooBigError(ConnectionClosedError):
+    """1009: a frame was too large or the connection's character budget is spent."""
+
+
+class ServerFailureError(ConnectionClosedError):
+    """1011: the server hit an internal error."""
+
+
+class TryAgainLaterError(ConnectionClosedError):
+    """1013: over capacity, scorer still loading or shared state unavailable. Retry later."""
+
+
+_BY_CLOSE: dict[int, type[ConnectionClosedError]] = {
+    1001: GoingAwayError, 1007: InvalidDataError, 1008: PolicyViolationError,
+    1009: MessageTooBigError, 1011: ServerFailureError, 1013: TryAgainLaterError}
+
+# Close codes after which a new connection is expected to work (possibly after a pause); the
+# others (1007, 1008) mean this client misbehaved and would only be closed again. 1006 is an
+# abnormal drop without a close frame (network, server killed), 1009 a spent budget that a new
+# connection resets.
+RETRYABLE_CLOSE_CODES = frozenset({1000, 1001, 1006, 1009, 1011, 1012, 1013})
+
+
+def closed_error(code: int | None, reason: str,
+                 stream_id: str | None = None) -> ConnectionClosedError:
+    """The typed exception for a close code (1006 when the connection dropped without one)."""
+    code = 1006 if code is None else code
+    return _BY_CLOSE.get(code, ConnectionClosedError)(code, reason, stream_id)
+
+
+# --- handshake ------------------------------------------------------------------------------
+
+class AuthError(GuardClientError):
+    """The upgrade was refused with HTTP 401 (bad key or ticket) or 403 (Origin not allowed)."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"HTTP {status}: {body}" if body else f"HTTP {status}")
+        self.status = status
+        self.body = body
+
+
+class ConnectError(GuardClientError):
+    """No connection could be opened within the retry policy; ``__cause__`` is the last failure."""

@@ -1,0 +1,193 @@
+"""``guard()``: put stream-guard between an LLM token stream and whatever shows it.
+
+The upstream iterator is pulled one token ahead of the consumer and that pull races the server's
+events, so a halt stops generation at once, even while the upstream is waiting for its next
+token: the pending pull is cancelled and the upstream closed, which is what makes a hosted LLM
+stream stop billing and a local one stop computing.
+
+A halt is an expected outcome, not an error, so it is reported in :class:`GuardResult` (read
+``Guarded.result`` after iterating) rather than raised; only protocol errors and a lost
+connection raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from stream_guard.client.client import ContextItem, GuardClient
+from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release
+from stream_guard.client.stream import GuardStream, Mode
+
+# Error frames after which the stream goes on: a window that could not be scored, and a delta
+# that crossed the halt on the wire.
+_BENIGN_ERRORS = frozenset({"internal", "stream_halted"})
+_EXHAUSTED: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class GuardResult:
+    """How a guarded stream ended.
+
+    ``text_shown`` is everything the guard yielded; ``text_sent`` everything taken from the
+    upstream (and sent to the server). In observe mode, ``text_shown[retract_from:]`` was shown
+    but must now be taken back; in holdback mode ``retract_from`` is always None because only
+    verified text was yielded. ``done`` is None when iteration stopped before the server
+    closed the stream (the consumer broke out, or an error was raised).
+    """
+
+    halted: bool
+    halt: Halt | None
+    text_shown: str
+    text_sent: str
+    done: Done | None
+
+    @property
+    def retract_from(self) -> int | None:
+        if self.halt is None or self.halt.at >= len(self.text_shown):
+            return None
+        return self.halt.at
+
+
+class Guarded:
+    """The text that may be shown, as an async iterator; ``result`` once it is exhausted.
+
+    Use ``async with guard(...) as pieces:`` when the loop may ``break`` early: leaving the block
+    closes the upstream and cancels the server-side stream at once instead of at garbage
+    collection.
+    """
+
+    def __init__(self, tokens: AsyncIterable[str], client: GuardClient,
+                 start: dict[str, Any], mode: Mode,
+                 on_event: Callable[[Event], None] | None = None) -> None:
+        self._tokens = tokens
+        self._client = client
+        self._start = start
+        self._mode: Mode = mode
+        self._on_event = on_event
+        self._gen = self._run()
+        self.result: GuardResult | None = None
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self
+
+    async def __anext__(self) -> str:
+        return await self._gen.__anext__()
+
+    async def aclose(self) -> None:
+        await self._gen.aclose()
+
+    async def __aenter__(self) -> Guarded:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def _run(self) -> AsyncGenerator[str, None]:
+        stream = await self._client.start(mode=self._mode, **self._start)
+        upstream = aiter(self._tokens)
+        pull: asyncio.Task[Any] | None = asyncio.ensure_future(_pull(upstream))
+        listen = asyncio.ensure_future(stream.__anext__())
+        shown: list[str] = []
+        shown_chars = 0
+        done: Done | None = None
+        try:
+            while done is None:
+                await asyncio.wait([t for t in (listen, pull) if t is not None],
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if listen.done():  # events first: a halt must win over a token that raced it
+                    event = listen.result()
+                    if self._on_event is not None:
+                        self._on_event(event)
+                    if isinstance(event, Done):
+                        done = event
+                        continue
+                    listen = asyncio.ensure_future(stream.__anext__())
+                    if isinstance(event, Halt):
+                        await _stop(pull, upstream)
+                        pull = None
+                        await _end(stream)
+                    piece = self._visible(event, stream, shown_chars)
+                    if piece:
+                        shown.append(piece)
+                        shown_chars += len(piece)
+                        yield piece
+                elif pull is not None and pull.done():
+                    token, pull = pull.result(), None
+                    if token is _EXHAUSTED:
+                        await _end(stream)
+                        continue
+                    if stream.halt is not None:
+                        continue  # raced a halt still on its way here: neither sent nor shown
+                    await stream.send(token)
+                    if self._mode == "observe" and token:
+                        shown.append(token)
+                        shown_chars += len(token)
+                        yield token
+                    pull = asyncio.ensure_future(_pull(upstream))
+        finally:
+            listen.cancel()
+            await _stop(pull, upstream)
+            if stream.done is None and done is None:
+                with contextlib.suppress(Exception):
+                    await stream.cancel()
+            self.result = GuardResult(stream.halt is not None, stream.halt, "".join(shown),
+                                      stream.text, done)
+
+    def _visible(self, event: Event, stream: GuardStream, shown_chars: int) -> str:
+        """Text an event makes showable; raises the typed error of a fatal error event."""
+        if isinstance(event, ErrorEvent) and event.code not in _BENIGN_ERRORS:
+            raise event.error
+        if isinstance(event, Release) and self._mode == "holdback":
+            return stream.text[shown_chars:event.upto]
+        return ""
+
+
+def guard(tokens: AsyncIterable[str], client: GuardClient, *,
+          context: Sequence[ContextItem] | None = None, collection: str | None = None,
+          prompt: str | None = None, mode: Mode = "observe", threshold: float | None = None,
+          stream_id: str | None = None,
+          on_event: Callable[[Event], None] | None = None) -> Guarded:
+    """Stream ``tokens`` through stream-guard; iterate the result for the text to show.
+
+    ``observe``: every token is yielded as soon as it arrives; on a halt, iteration stops, the
+    upstream is closed, and ``result.retract_from`` says where the shown text must be cut.
+    ``holdback``: only text the server released (verified) is yielded, in slices as
+    ``release.upto`` advances; on a halt nothing unverified was ever yielded.
+
+    ``on_event`` sees every server event the moment it is handled, before the text it makes
+    showable is yielded: the place to react to a :class:`Halt` at once (e.g. cut audio).
+    """
+    start: dict[str, Any] = {"stream_id": stream_id, "context": context,
+                             "collection": collection, "prompt": prompt, "threshold": threshold}
+    return Guarded(tokens, client, start, mode, on_event)
+
+
+async def _pull(upstream: AsyncIterator[str]) -> Any:
+    try:
+        return await upstream.__anext__()
+    except StopAsyncIteration:
+        return _EXHAUSTED
+
+
+async def _stop(pull: asyncio.Task[Any] | None, upstream: AsyncIterator[str]) -> None:
+    """Cancel a pending pull and close the upstream; nothing more is taken from it."""
+    if pull is not None and not pull.done():
+        pull.cancel()
+        await asyncio.wait([pull])
+        if not pull.cancelled():
+            pull.exception()  # the upstream failed while being cancelled: nobody wants it now
+    aclose = getattr(upstream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+async def _end(stream: GuardStream) -> None:
+    """End the stream unless it is already ended (after a halt the server still wants ``end``)."""
+    if not stream.ended and stream.done is None:
+        await stream.end()

@@ -1,0 +1,179 @@
+"""One WebSocket connection to the server and the streams multiplexed on it.
+
+A single reader task owns the socket's receiving side and routes every frame to its stream, so
+streams never compete for ``recv`` and a stream nobody is iterating cannot stall the others. When
+the socket ends, every stream still open learns it at once: their state is gone server-side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from stream_guard.client.errors import (
+    AuthError,
+    ConnectError,
+    ConnectionClosedError,
+    DuplicateStreamError,
+    closed_error,
+)
+from stream_guard.client.events import Done, ErrorEvent, Event, MalformedFrame, parse_event
+from stream_guard.client.stream import GuardStream, Mode
+
+log = logging.getLogger("stream_guard.client")
+
+# HTTP answers to the upgrade that a later attempt may not get: the server is draining (503), a
+# proxy in front of it is (502/504), or something rate-limits handshakes (429).
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_PROTOCOL_ERROR = 1002
+
+
+class TransientConnectFailure(Exception):
+    """A connection attempt failed in a way that retrying may fix; ``__cause__`` says how."""
+
+
+async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
+                    max_delta_chars: int) -> Link:
+    """Open a connection; raise :class:`AuthError`, :class:`ConnectError` or a transient failure."""
+    try:
+        ws = await connect(url, additional_headers=headers, open_timeout=open_timeout,
+                           max_size=16 * 2**20, compression=None)
+    except InvalidStatus as exc:
+        response = exc.response
+        body = response.body.decode("utf-8", "replace") if response.body else ""
+        if response.status_code in (401, 403):
+            raise AuthError(response.status_code, body) from None
+        if response.status_code in _RETRY_STATUSES:
+            raise TransientConnectFailure(f"HTTP {response.status_code}: {body}") from exc
+        raise ConnectError(f"upgrade refused: HTTP {response.status_code}: {body}") from exc
+    except (OSError, TimeoutError, InvalidHandshake) as exc:
+        raise TransientConnectFailure(f"cannot connect to {_redacted(url)}: {exc!r}") from exc
+    return Link(ws, max_delta_chars)
+
+
+def _redacted(url: str) -> str:
+    """The URL without its query: a ticket is a credential and must not reach logs."""
+    return url.split("?", 1)[0]
+
+
+class Link:
+    """A live connection: sends frames in call order, routes received frames to streams."""
+
+    def __init__(self, ws: ClientConnection, max_delta_chars: int) -> None:
+        self.ws = ws
+        self.streams: dict[str, GuardStream] = {}
+        self.closed: ConnectionClosedError | None = None
+        self._max_delta = max_delta_chars
+        self._send_lock = asyncio.Lock()
+        self._pongs: deque[asyncio.Future[None]] = deque()
+        self._reader = asyncio.create_task(self._read(), name="stream-guard-client-reader")
+
+    @property
+    def alive(self) -> bool:
+        return self.closed is None
+
+    # --- sending ------------------------------------------------------------------------------
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        """Send one frame. The lock keeps frames in call order, which ``seq`` relies on."""
+        if self.closed is not None:
+            raise self.closed
+        async with self._send_lock:
+            try:
+                await self.ws.send(orjson.dumps(frame), text=True)
+            except ConnectionClosed:
+                await asyncio.shield(self._reader)
+                assert self.closed is not None
+                raise self.closed from None
+
+    async def open_stream(self, start: dict[str, Any], mode: Mode,
+                          timeout: float) -> GuardStream:
+        """Send ``start`` and wait for ``started``; a refusal raises its typed error."""
+        sid: str = start["stream_id"]
+        if sid in self.streams:
+            raise DuplicateStreamError(f"stream {sid!r} is already open on this connection", sid)
+        stream = GuardStream(self, sid, mode, self._max_delta)
+        self.streams[sid] = stream
+        try:
+            await self.send_frame(start)
+            await asyncio.wait_for(stream.started, timeout)
+        except TimeoutError:
+            # The start may still be taken later; cancel it so it does not hold a stream slot.
+            self.streams.pop(sid, None)
+            with contextlib.suppress(ConnectionClosedError):
+                await self.send_frame({"type": "cancel", "stream_id": sid})
+            raise
+        except BaseException:
+            if self.streams.get(sid) is stream:
+                del self.streams[sid]
+            if stream.started.done() and not stream.started.cancelled():
+                stream.started.exception()  # the error raised here says the same
+            raise
+        return stream
+
+    async def ping(self) -> float:
+        """Round trip of a protocol ``ping`` in seconds (through the server's frame loop)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pongs.append(waiter)
+        began = time.perf_counter()
+        await self.send_frame({"type": "ping"})
+        await waiter
+        return time.perf_counter() - began
+
+    async def close(self) -> None:
+        """Close normally; streams still open end with a ``ConnectionClosedError`` (1000)."""
+        await self.ws.close()
+        await asyncio.shield(self._reader)
+
+    # --- receiving ----------------------------------------------------------------------------
+    async def _read(self) -> None:
+        try:
+            async for message in self.ws:
+                event = parse_event(orjson.loads(message))
+                if event is None:
+                    if self._pongs:
+                        self._pongs.popleft().set_result(None)
+                    continue
+                self._route(event)
+        except ConnectionClosed:
+            pass
+        except (orjson.JSONDecodeError, MalformedFrame) as exc:
+            log.error("the server sent a frame this client cannot read: %s", exc)
+            await self.ws.close(_PROTOCOL_ERROR, "unreadable frame")
+        finally:
+            self._ended()
+
+    def _route(self, event: Event) -> None:
+        if isinstance(event, ErrorEvent) and event.stream_id is None:
+            # Not addressed: any started stream may have lost a message. A start still waiting
+            # is not failed by it; if the start itself was dropped, its timeout says so.
+            for open_stream in list(self.streams.values()):
+                if open_stream.started.done():
+                    open_stream.deliver(event)
+            return
+        stream = self.streams.get(event.stream_id or "")
+        if stream is None:
+            log.debug("frame for a stream that is not open here: %r", event)
+            return
+        refused = isinstance(event, ErrorEvent) and not stream.started.done()
+        stream.deliver(event)
+        if refused or isinstance(event, Done):
+            del self.streams[stream.stream_id]
+
+    def _ended(self) -> None:
+        code, reason = self.ws.close_code, self.ws.close_reason or ""
+        self.closed = closed_error(code, reason)
+        for sid, stream in self.streams.items():
+            stream.lose(closed_error(code, reason, sid))
+        self.streams.clear()
+        while self._pongs:
+            waiter = self._pongs.popleft()
+            if not waiter.done():
+                waiter.set_exception(self.closed)

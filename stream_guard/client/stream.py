@@ -1,0 +1,156 @@
+"""One guarded stream on a client connection: send text, iterate the server's events.
+
+The connection's reader delivers every event for this stream into its queue and updates the
+state attributes (``halt``, ``released``, ``done``) at once, so code that sends can consult the
+latest verdict without having consumed the events in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, Literal, Protocol
+
+from stream_guard.client.errors import ConnectionClosedError, StreamClosedError, StreamHaltedError
+from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release, Started
+
+Mode = Literal["observe", "holdback"]
+
+
+class _Sender(Protocol):
+    """What a stream needs from its connection."""
+
+    async def send_frame(self, frame: dict[str, Any]) -> None: ...
+
+
+class GuardStream:
+    """Created by :meth:`GuardClient.start`; iterate it for typed events until :class:`Done`.
+
+    ``async for event in stream`` yields :class:`Started` first, then verdicts, releases, the halt
+    and error events in the order the server sent them, and stops after :class:`Done`. If the
+    connection is lost first, iteration (and ``send``) raise the close code's
+    :class:`ConnectionClosedError` subclass with ``stream_id`` set.
+    """
+
+    def __init__(self, link: _Sender, stream_id: str, mode: Mode, max_delta_chars: int) -> None:
+        self.stream_id = stream_id
+        self.mode: Mode = mode
+        self.released = 0  #: holdback: text before this offset is verified
+        self.halt: Halt | None = None
+        self.done: Done | None = None
+        self._link = link
+        self._max_delta = max_delta_chars
+        self._seq = 0
+        self._parts: list[str] = []
+        self._text = ""
+        self._chars = 0
+        self._ended = False
+        self._lost: ConnectionClosedError | None = None
+        self._queue: asyncio.Queue[Event | ConnectionClosedError] = asyncio.Queue()
+        self._finished = False
+        #: resolved by ``started``; fails with the typed error if ``start`` was refused
+        self.started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    # --- what was sent ------------------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        """Everything sent on this stream so far (offsets in events index into it)."""
+        if self._parts:
+            self._text += "".join(self._parts)
+            self._parts.clear()
+        return self._text
+
+    @property
+    def chars(self) -> int:
+        return self._chars
+
+    @property
+    def ended(self) -> bool:
+        """This client sent ``end`` or ``cancel``."""
+        return self._ended
+
+    # --- client frames ------------------------------------------------------------------------
+    async def send(self, text: str) -> None:
+        """Send the next piece of output; ``seq`` is numbered for you.
+
+        Text longer than the client's ``max_delta_chars`` goes out as several deltas, so a large
+        chunk never trips the server's frame limit (which would close the connection). Raises
+        :class:`StreamHaltedError` once a halt has arrived: the server would refuse the delta.
+        """
+        if self._lost is not None:
+            raise self._lost
+        if self._ended:
+            raise StreamClosedError(f"stream {self.stream_id!r} was already ended or cancelled")
+        if self.halt is not None:
+            raise StreamHaltedError(f"stream {self.stream_id!r} was halted at offset "
+                                    f"{self.halt.at}; end it", self.stream_id)
+        for i in range(0, len(text), self._max_delta) if text else (0,):
+            piece = text[i:i + self._max_delta]
+            seq, self._seq = self._seq, self._seq + 1  # taken before the await: call order
+            self._parts.append(piece)
+            self._chars += len(piece)
+            await self._link.send_frame({"type": "delta", "stream_id": self.stream_id,
+                                         "seq": seq, "text": piece})
+
+    async def end(self) -> None:
+        """The output is complete: the server scores the last window, then sends ``done``."""
+        await self._close("end")
+
+    async def cancel(self) -> None:
+        """Abandon the stream: pending windows are dropped and ``done`` follows at once."""
+        await self._close("cancel")
+
+    async def _close(self, kind: str) -> None:
+        if self._lost is not None:
+            raise self._lost
+        if self._ended:
+            raise StreamClosedError(f"stream {self.stream_id!r} was already ended or cancelled")
+        self._ended = True
+        if self.done is None:
+            await self._link.send_frame({"type": kind, "stream_id": self.stream_id})
+
+    # --- server events ------------------------------------------------------------------------
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._finished:
+            raise StopAsyncIteration
+        item = await self._queue.get()
+        if isinstance(item, ConnectionClosedError):
+            self._finished = True
+            raise item
+        if isinstance(item, Done):
+            self._finished = True
+        return item
+
+    async def next_event(self, timeout: float | None = None) -> Event:
+        """The next event, waiting at most ``timeout`` seconds (``TimeoutError`` after)."""
+        try:
+            return await asyncio.wait_for(self.__anext__(), timeout)
+        except StopAsyncIteration:
+            raise StreamClosedError(f"stream {self.stream_id!r} is done") from None
+
+    # --- called by the connection's reader ----------------------------------------------------
+    def deliver(self, event: Event) -> None:
+        if not self.started.done():
+            if isinstance(event, ErrorEvent):
+                self.started.set_exception(event.error)
+                return
+            if isinstance(event, Started):
+                self.started.set_result(None)
+        if isinstance(event, Release):
+            self.released = max(self.released, event.upto)
+        elif isinstance(event, Halt):
+            self.halt = event
+        elif isinstance(event, Done):
+            self.done = event
+        self._queue.put_nowait(event)
+
+    def lose(self, error: ConnectionClosedError) -> None:
+        """The connection ended before ``done``: the stream's state is gone server-side."""
+        if not self.started.done():
+            self.started.set_exception(error)
+        elif self.done is None and self._lost is None:
+            self._lost = error
+            self._queue.put_nowait(error)

@@ -1,0 +1,58 @@
+"""Minting browser tickets (``POST /v1/tickets``) from a backend that holds an API key.
+
+A web page must never see the API key; its backend calls this and hands the page the single-use
+ticket, which the page puts in ``?ticket=``. The request runs on the standard library's urllib in
+a worker thread, so minting needs no HTTP dependency and never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit, urlunsplit
+
+from stream_guard.client.errors import AuthError, GuardClientError
+
+TICKETS_PATH = "/v1/tickets"
+_HTTP_SCHEME = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
+
+
+def http_base(url: str) -> str:
+    """``scheme://host:port`` of a server URL, ``ws(s)://`` turned into ``http(s)://``."""
+    parts = urlsplit(url)
+    scheme = _HTTP_SCHEME.get(parts.scheme)
+    if scheme is None or not parts.netloc:
+        raise ValueError(f"not a stream-guard server URL: {url!r}")
+    return urlunsplit((scheme, parts.netloc, "", "", ""))
+
+
+async def mint_ticket(base_url: str, api_key: str, *, timeout: float = 10.0) -> str:
+    """A fresh single-use ticket for the tenant of ``api_key``.
+
+    ``base_url`` may be the server's HTTP or WebSocket URL; only its scheme and host are used.
+    Raises :class:`AuthError` when the key is refused, :class:`GuardClientError` otherwise.
+    """
+    return await asyncio.to_thread(mint_ticket_sync, base_url, api_key, timeout=timeout)
+
+
+def mint_ticket_sync(base_url: str, api_key: str, *, timeout: float = 10.0) -> str:
+    """:func:`mint_ticket` for synchronous backends (Flask, Django, a thread-per-request server)."""
+    url = http_base(base_url) + TICKETS_PATH
+    request = urllib.request.Request(url, data=b"", method="POST",
+                                     headers={"Authorization": f"Bearer {api_key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")
+        if exc.code in (401, 403):
+            raise AuthError(exc.code, detail) from None
+        raise GuardClientError(f"ticket request failed: HTTP {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise GuardClientError(f"ticket request to {url} failed: {exc}") from exc
+    ticket = body.get("ticket") if isinstance(body, dict) else None
+    if not isinstance(ticket, str):
+        raise GuardClientError(f"ticket response without a ticket: {body!r}")
+    return ticket

@@ -1,0 +1,391 @@
+"""The Python client against a real server on loopback (lexical tier)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from stream_guard.client import (
+    AuthError,
+    Backoff,
+    BadFrameError,
+    ConnectError,
+    Done,
+    DuplicateStreamError,
+    ErrorEvent,
+    EvidenceItem,
+    GoingAwayError,
+    GuardClient,
+    Halt,
+    MessageTooBigError,
+    Release,
+    Started,
+    StreamGuardError,
+    StreamHaltedError,
+    TooManyStreamsError,
+    TryAgainLaterError,
+    UnknownCollectionError,
+    Verdict,
+    closed_error,
+    error_for_code,
+    guard,
+    mint_ticket,
+)
+from stream_guard.protocol.errors import CloseCode, ErrorCode
+from stream_guard.server.app import Server
+from tests.conftest import make_settings, running_server
+from tests.wsclient import API_KEY, open_ws
+
+CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
+SUPPORTED = "The Eiffel Tower was completed in 1889. It is 330 metres tall."
+GOOD = "The Eiffel Tower was completed in 1889. "
+BAD = ("Napoleon Bonaparte designed its golden spiral staircases in 1712 for Venetian "
+       "merchants. ")
+T = TypeVar("T")
+FAST = Backoff(initial=0.02, maximum=0.2, attempts=40)
+
+
+def url(server: Server) -> str:
+    return f"ws://127.0.0.1:{server.port}"
+
+
+async def collect(stream: AsyncIterator[T]) -> list[T]:
+    return [item async for item in stream]
+
+
+def tokens_of(text: str, size: int = 6) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+class Upstream:
+    """An LLM-like token source that records what was taken from it and whether it was closed.
+
+    After ``tokens`` it waits for ``more`` (never set by the tests that check a halt), like a
+    model still generating: the guard must stop it while it waits.
+    """
+
+    def __init__(self, tokens: list[str], *, pause: float = 0.005, hang: bool = False) -> None:
+        self.tokens = tokens
+        self.pause = pause
+        self.hang = hang
+        self.taken: list[str] = []
+        self.closed = False
+        self.more = asyncio.Event()
+
+    async def __call__(self) -> AsyncIterator[str]:
+        try:
+            for token in self.tokens:
+                await asyncio.sleep(self.pause)
+                self.taken.append(token)
+                yield token
+            if self.hang:
+                await self.more.wait()
+                self.taken.append("never")
+                yield "never"
+        finally:
+            self.closed = True
+
+
+# --- events -------------------------------------------------------------------------------
+
+async def test_events_are_typed_and_in_order(server: Server) -> None:
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        stream = await client.start(stream_id="s1", context=CONTEXT)
+        for piece in tokens_of(SUPPORTED):
+            await stream.send(piece)
+        await stream.end()
+        events = await collect(stream)
+    assert events[0] == Started("s1")
+    verdicts = [e for e in events if isinstance(e, Verdict)]
+    assert [v.label for v in verdicts] == ["supported", "supported"]
+    assert verdicts[0].start == 0 and SUPPORTED[verdicts[0].start:verdicts[0].end].startswith(
+        "The Eiffel Tower was completed in 1889")
+    assert all(isinstance(e, EvidenceItem) for v in verdicts for e in v.evidence)
+    assert events[-1] == Done("s1", halted=False, chars=len(SUPPORTED), windows=2)
+    assert stream.done == events[-1] and stream.halt is None and stream.text == SUPPORTED
+
+
+async def test_halt_is_detected_and_further_deltas_refused_locally(server: Server) -> None:
+    text = GOOD + BAD
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        stream = await client.start(context=CONTEXT)
+        await stream.send(text)
+        await stream.send("The tower")  # completes the window on any segmenter
+        halt = None
+        async for event in stream:
+            if isinstance(event, Halt):
+                halt = event
+                break
+        assert halt is not None and stream.halt == halt
+        assert halt.at == text.index("Napoleon") and halt.text.startswith("Napoleon")
+        assert halt.reason in ("unsupported", "unsupported_run", "contradicted")
+        assert halt.window is not None and halt.window[0] >= halt.at
+        with pytest.raises(StreamHaltedError):
+            await stream.send("more")
+        await stream.end()
+        rest = await collect(stream)
+    assert isinstance(rest[-1], Done) and rest[-1].halted
+
+
+async def test_streams_are_demultiplexed_on_one_connection(server: Server) -> None:
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        good = await client.start(stream_id="good", context=CONTEXT)
+        bad = await client.start(stream_id="bad", context=CONTEXT)
+        for g, b in zip(tokens_of(SUPPORTED, 5), tokens_of(GOOD + BAD, 5), strict=False):
+            await good.send(g)
+            await bad.send(b)
+        await good.end()
+        await bad.end()
+        good_events, bad_events = await asyncio.gather(collect(good), collect(bad))
+        assert client.connections_opened == 1
+    assert {getattr(e, "stream_id", None) for e in good_events} == {"good"}
+    assert {getattr(e, "stream_id", None) for e in bad_events} == {"bad"}
+    assert not any(isinstance(e, Halt) for e in good_events)
+    assert any(isinstance(e, Halt) for e in bad_events)
+
+
+async def test_holdback_stream_releases_only_verified_text(server: Server) -> None:
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        stream = await client.start(context=CONTEXT, mode="holdback", verdicts=False)
+        await stream.send(SUPPORTED)
+        await stream.end()
+        events = await collect(stream)
+    assert not any(isinstance(e, Verdict) for e in events)
+    releases = [e.upto for e in events if isinstance(e, Release)]
+    assert releases == sorted(releases) and releases[-1] == len(SUPPORTED)
+    assert stream.released == len(SUPPORTED)
+
+
+async def test_large_sends_are_split_below_the_frame_limit(tmp_path: Path) -> None:
+    text = SUPPORTED * 40  # over the 256-byte frame limit set below
+    async with running_server(make_settings(tmp_path, max_frame_bytes=256)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, max_delta_chars=100) as client:
+        stream = await client.start(context=CONTEXT, verdicts=False)
+        await stream.send(text)
+        await stream.end()
+        events = await collect(stream)
+    last = events[-1]
+    assert isinstance(last, Done) and not last.halted and last.chars == len(text)
+
+
+async def test_ping(server: Server) -> None:
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        assert 0 < await client.ping() < 5
+
+
+# --- guard() ------------------------------------------------------------------------------
+
+async def test_guard_observe_passes_supported_text_through(server: Server) -> None:
+    upstream = Upstream(tokens_of(SUPPORTED))
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        pieces = guard(upstream(), client, context=CONTEXT)
+        shown = [p async for p in pieces]
+    assert shown == upstream.tokens
+    result = pieces.result
+    assert result is not None and not result.halted and result.retract_from is None
+    assert result.text_shown == result.text_sent == SUPPORTED
+    assert result.done is not None and result.done.chars == len(SUPPORTED)
+    assert upstream.closed
+
+
+async def test_guard_observe_halt_stops_and_closes_upstream(server: Server) -> None:
+    text = GOOD + BAD + "The tower"
+    upstream = Upstream(tokens_of(text), hang=True)
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        pieces = guard(upstream(), client, context=CONTEXT)
+        shown = await asyncio.wait_for(collect(pieces), 10)
+    result = pieces.result
+    assert result is not None and result.halted and result.halt is not None
+    # The upstream was stopped while it waited for its next token, and closed ...
+    assert upstream.closed and "never" not in upstream.taken
+    # ... and nothing was taken from it that was not also sent to the server.
+    assert "".join(upstream.taken) == result.text_sent
+    assert "".join(shown) == result.text_shown == result.text_sent
+    assert result.retract_from == text.index("Napoleon")
+    assert result.text_shown[:result.retract_from] == GOOD
+    assert result.done is not None and result.done.halted
+
+
+async def test_guard_holdback_yields_only_released_text(server: Server) -> None:
+    text = GOOD + BAD + "The tower"
+    upstream = Upstream(tokens_of(text), hang=True)
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        pieces = guard(upstream(), client, context=CONTEXT, mode="holdback")
+        shown = await asyncio.wait_for(collect(pieces), 10)
+    result = pieces.result
+    assert result is not None and result.halted and result.halt is not None
+    assert "".join(shown) == result.text_shown
+    assert text.startswith(result.text_shown) and result.text_shown.strip() == GOOD.strip()
+    assert "Napoleon" not in result.text_shown and result.retract_from is None
+    assert upstream.closed and "never" not in upstream.taken
+
+
+async def test_guard_holdback_releases_everything_when_supported(server: Server) -> None:
+    upstream = Upstream(tokens_of(SUPPORTED))
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        pieces = guard(upstream(), client, context=CONTEXT, mode="holdback")
+        shown = [p async for p in pieces]
+    assert "".join(shown) == SUPPORTED and len(shown) >= 2  # released sentence by sentence
+    assert pieces.result is not None and not pieces.result.halted
+
+
+async def test_guard_closed_early_cancels_stream_and_upstream(server: Server) -> None:
+    upstream = Upstream(tokens_of(SUPPORTED * 3))
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        async with guard(upstream(), client, context=CONTEXT) as pieces:
+            async for _ in pieces:
+                break
+        assert upstream.closed and len(upstream.taken) == 1
+        assert pieces.result is not None and pieces.result.done is None
+        assert await client.ping() > 0  # the connection is still fine for other streams
+
+
+# --- errors -------------------------------------------------------------------------------
+
+def test_every_server_error_code_has_its_own_exception() -> None:
+    classes = {type(error_for_code(code.value, "m")) for code in ErrorCode}
+    assert len(classes) == len(ErrorCode) and StreamGuardError not in classes
+    assert error_for_code("from_the_future", "m").code == "from_the_future"
+    assert isinstance(closed_error(CloseCode.TRY_AGAIN_LATER, ""), TryAgainLaterError)
+    assert isinstance(closed_error(CloseCode.GOING_AWAY, ""), GoingAwayError)
+    assert closed_error(None, "").code == 1006
+
+
+async def test_refused_starts_raise_typed_errors(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_streams_per_connection=1)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY) as client:
+        with pytest.raises(UnknownCollectionError) as unknown:
+            await client.start(collection="no-such-collection")
+        assert unknown.value.code == "unknown_collection" and unknown.value.stream_id
+        with pytest.raises(BadFrameError):
+            await client.start()  # neither context nor collection
+        with pytest.raises(BadFrameError):
+            await client.start(context=CONTEXT, threshold=1.5)
+        first = await client.start(stream_id="one", context=CONTEXT)
+        with pytest.raises(DuplicateStreamError):
+            await client.start(stream_id="one", context=CONTEXT)
+        with pytest.raises(TooManyStreamsError):
+            await client.start(stream_id="two", context=CONTEXT)
+        await first.cancel()
+        events = await collect(first)
+        assert isinstance(events[-1], Done) and events[-1].cancelled
+        second = await client.start(stream_id="two", context=CONTEXT)  # the slot is free again
+        await second.end()
+        assert client.connections_opened == 1  # refusals leave the connection open
+
+
+async def test_bad_api_key_raises_auth_error(server: Server) -> None:
+    client = GuardClient(url(server), api_key="not-a-valid-key-at-all")
+    with pytest.raises(AuthError) as exc:
+        await client.connect()
+    assert exc.value.status == 401
+    with pytest.raises(AuthError):
+        await GuardClient(url(server)).connect()  # no credential on an authenticated server
+
+
+async def test_spent_budget_loses_stream_then_reconnects(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_chars_per_connection=len(SUPPORTED) + 5)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
+        stream = await client.start(stream_id="s", context=CONTEXT)
+        await stream.send(SUPPORTED)
+        await stream.send(SUPPORTED)  # over budget: error frame, then close 1009
+        seen: list[object] = []
+        with pytest.raises(MessageTooBigError) as lost:
+            async for event in stream:
+                seen.append(event)
+        assert lost.value.code == 1009 and lost.value.stream_id == "s"
+        assert any(isinstance(e, ErrorEvent) and e.code == "budget_exceeded" for e in seen)
+        with pytest.raises(MessageTooBigError):
+            await stream.send("more")
+        again = await client.start(context=CONTEXT)  # a new connection for a new stream
+        await again.send(GOOD)
+        await again.end()
+        assert isinstance((await collect(again))[-1], Done)
+        assert client.connections_opened == 2
+
+
+async def test_reconnects_after_server_restart_on_same_port(tmp_path: Path) -> None:
+    async with running_server(make_settings(tmp_path)) as first:
+        port = first.port
+        client = GuardClient(f"ws://127.0.0.1:{port}", api_key=API_KEY, backoff=FAST)
+        await client.connect()
+        in_flight = await client.start(stream_id="old", context=CONTEXT)
+        await in_flight.send(GOOD)
+    # Shutdown drained the in-flight stream: it got done, then the connection closed 1001.
+    events = await collect(in_flight)
+    assert isinstance(events[-1], Done)
+    await asyncio.sleep(0.1)
+    assert not client.connected
+
+    async def restart_later() -> None:
+        await asyncio.sleep(0.3)  # start() meanwhile retries against a closed port
+        async with running_server(make_settings(tmp_path, port=port)):
+            await restarted.wait()
+
+    restarted = asyncio.Event()
+    task = asyncio.create_task(restart_later())
+    try:
+        stream = await asyncio.wait_for(client.start(context=CONTEXT), 10)
+        await stream.send(SUPPORTED)
+        await stream.end()
+        assert (await collect(stream))[-1] == Done(stream.stream_id, False, len(SUPPORTED), 2)
+        assert client.connections_opened == 2
+    finally:
+        await client.close()
+        restarted.set()
+        await task
+
+
+async def test_reconnects_after_1013_over_capacity(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_connections=1, idle_timeout_s=0.5)
+    # An idle connection takes the only slot until the server closes it (1001) for idling.
+    async with running_server(settings) as srv, open_ws(srv.port), \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
+        stream = await asyncio.wait_for(client.start(context=CONTEXT), 10)
+        await stream.send(GOOD)
+        await stream.end()
+        assert isinstance((await collect(stream))[-1], Done)
+        assert client.connections_opened >= 2  # at least one was closed 1013 first
+
+
+async def test_gives_up_after_backoff_attempts(tmp_path: Path) -> None:
+    async with running_server(make_settings(tmp_path)) as srv:
+        port = srv.port
+    client = GuardClient(f"ws://127.0.0.1:{port}", api_key=API_KEY,
+                         backoff=Backoff(initial=0.01, maximum=0.02, attempts=3))
+    with pytest.raises(ConnectError):
+        await client.start(context=CONTEXT)
+
+
+# --- tickets ------------------------------------------------------------------------------
+
+async def test_ticket_flow(server: Server) -> None:
+    minted: list[str] = []
+
+    async def fresh_ticket() -> str:
+        minted.append(await mint_ticket(url(server), API_KEY))
+        return minted[-1]
+
+    async with GuardClient(url(server), ticket_provider=fresh_ticket) as client:
+        stream = await client.start(context=CONTEXT)
+        await stream.send(GOOD)
+        await stream.end()
+        assert isinstance((await collect(stream))[-1], Done)
+    assert len(minted) == 1
+
+    # A ticket is single use: a second connection with the same one is refused.
+    with pytest.raises(AuthError) as reused:
+        await GuardClient(url(server), ticket=minted[0]).connect()
+    assert reused.value.status == 401
+    one_shot = GuardClient(url(server), ticket=await mint_ticket(
+        f"http://127.0.0.1:{server.port}", API_KEY))
+    await one_shot.connect()
+    await one_shot.close()
+    with pytest.raises(AuthError):
+        await mint_ticket(url(server), "not-a-valid-key-at-all")
