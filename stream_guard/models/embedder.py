@@ -31,7 +31,7 @@ class Embedder(Protocol):
     dim: int
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
-        """float32 ``[len(texts), dim]``, each row L2-normalised (an empty input gives ``[0, dim]``)."""
+        """float32 ``[len(texts), dim]``, rows L2-normalised (no texts give ``[0, dim]``)."""
         ...
 
 
@@ -70,7 +70,7 @@ def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto
     model = open_model_dir(path)
     pooling, max_seq = _sentence_transformers_config(model)
     tokenizer = TextTokenizer(model.tokenizer_file, max_length=model.max_length(max_seq),
-                              pad_token_id=model.pad_token_id)
+                              pad_token_id=model.pad_token_id, token_types=model.token_types)
     chosen = resolve_backend(backend)
     where = resolve_device(device, chosen)
     runner: Runner
@@ -108,12 +108,12 @@ def _sentence_transformers_config(model: ModelDir) -> tuple[Pooling, int | None]
 
 def _pool(hidden: FloatArray, mask: np.ndarray, pooling: Pooling) -> FloatArray:
     if pooling == "cls":
-        return hidden[:, 0]
+        return np.asarray(hidden[:, 0], dtype=np.float32)
     weights = mask[..., None].astype(np.float32)
     summed = (hidden * weights).sum(axis=1)
-    return summed / np.maximum(weights.sum(axis=1), 1e-9)
+    return np.asarray(summed / np.maximum(weights.sum(axis=1), 1e-9), dtype=np.float32)
 
 
 def _normalise(vectors: FloatArray) -> FloatArray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

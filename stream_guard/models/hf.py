@@ -45,6 +45,11 @@ class ModelDir:
     def pad_token_id(self) -> int:
         return int(self.config.get("pad_token_id") or 0)
 
+    @property
+    def token_types(self) -> bool:
+        """Whether the model has more than one segment embedding (BERT yes, RoBERTa no)."""
+        return int(self.config.get("type_vocab_size", 2)) > 1
+
     def max_length(self, preferred: int | None = None) -> int:
         """Longest token sequence the model accepts.
 

@@ -12,7 +12,7 @@ or ``logits`` [batch, labels] through the model's pooler + classifier for cross-
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -82,7 +82,7 @@ class _Builder:
         self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], **attrs: object) -> str:
+    def op(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
         self._counter += 1
         out = f"{op_type.lower()}_{self._counter}"
         self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
@@ -231,7 +231,8 @@ class _Builder:
             self.w("classifier.out_proj.bias", full_key=True)])
 
     def _num_labels(self) -> int:
-        key = "classifier.weight" if self.model.model_type == "bert" else "classifier.out_proj.weight"
+        key = ("classifier.weight" if self.model.model_type == "bert"
+               else "classifier.out_proj.weight")
         if key not in self.weights:
             raise ModelFormatError(
                 f"{self.model.path}: no classifier head ({key}); a cross-encoder must be saved "

@@ -36,7 +36,10 @@ class TokenBatch:
 class TextTokenizer:
     """A fast tokenizer with stream-guard's truncation rules; thread-safe for encoding."""
 
-    def __init__(self, tokenizer_file: Path, *, max_length: int, pad_token_id: int = 0) -> None:
+    def __init__(self, tokenizer_file: Path, *, max_length: int, pad_token_id: int = 0,
+                 token_types: bool = True) -> None:
+        """``token_types=False`` sends all-zero segment ids, for models with a single segment
+        embedding (RoBERTa) whatever the tokenizer's pair template says."""
         # One handle per truncation rule, so settings are never changed on a tokenizer another
         # thread is encoding with.
         self._raw_tok = _load(tokenizer_file)
@@ -46,6 +49,7 @@ class TextTokenizer:
         self._pair_tok.enable_truncation(max_length, strategy="only_first")
         self.max_length = max_length
         self.pad_token_id = pad_token_id
+        self._token_types = token_types
         self._special_pair = self._raw_tok.num_special_tokens_to_add(True)
 
     def encode(self, texts: Sequence[str]) -> list[Encoding]:
@@ -71,7 +75,8 @@ class TextTokenizer:
             length = len(enc.ids)
             ids[row, :length] = enc.ids
             mask[row, :length] = 1
-            types[row, :length] = enc.type_ids
+            if self._token_types:
+                types[row, :length] = enc.type_ids
         return TokenBatch(ids, mask, types)
 
 

@@ -62,7 +62,7 @@ class TorchRunner:
 
 def export_onnx(model: ModelDir, head: Head) -> onnx.ModelProto:
     """Trace the transformers model into an ONNX graph with the builder's inputs and outputs."""
-    import io
+    import tempfile
 
     import torch
 
@@ -80,10 +80,11 @@ def export_onnx(model: ModelDir, head: Head) -> onnx.ModelProto:
             return getattr(self.inner(**dict(zip(names, args, strict=True))), output)
 
     example = tuple(torch.ones((2, 8), dtype=torch.long) for _ in names)
-    buffer = io.BytesIO()
     dynamic: dict[str, dict[int, str]] = {n: {0: "batch", 1: "seq"} for n in names}
     dynamic[output] = {0: "batch", 1: "seq"} if head == "hidden" else {0: "batch"}
-    torch.onnx.export(_Wrapped().eval(), example, buffer, input_names=names,
-                      output_names=[output], dynamic_axes=dynamic, opset_version=OPSET,
-                      dynamo=False)
-    return onnx.load_from_string(buffer.getvalue())
+    with tempfile.TemporaryDirectory() as tmp:
+        target = f"{tmp}/model.onnx"
+        torch.onnx.export(_Wrapped().eval(), example, target, input_names=names,
+                          output_names=[output], dynamic_axes=dynamic, opset_version=OPSET,
+                          dynamo=False)
+        return onnx.load(target)
