@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def test_chunks_are_whole_sentences_within_the_limit_with_one_sentence_overlap()
     for chunk in chunks:
         parts = [chunk[s:e] for s, e in sentence_spans(chunk)]
         assert all(p in sentences for p in parts)  # never a cut sentence
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         last = [before[s:e] for s, e in sentence_spans(before)][-1]
         assert after.startswith(last)
     covered = {p for c in chunks for p in (c[s:e] for s, e in sentence_spans(c))}
