@@ -1,3 +1,5 @@
+"""Shared fixtures: real servers on loopback, the real packaged MiniLM (loaded once)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 from stream_guard.config import Settings, load_settings
+from stream_guard.models.embedder import SentenceEmbedder, load_embedder
 from stream_guard.server.app import Server
 from tests.wsclient import API_KEY, API_KEY_2
 
@@ -63,3 +66,15 @@ def load_example(name: str) -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def model_cache() -> Path:
+    """Extracted models and ONNX exports, shared by the session (and by the servers it starts)."""
+    return _cache_dir()
+
+
+@pytest.fixture(scope="session")
+def minilm(model_cache: Path) -> SentenceEmbedder:
+    """The packaged all-MiniLM-L6-v2 on onnxruntime (CPU), as the server loads it by default."""
+    return load_embedder("minilm", cache_dir=model_cache, device="cpu")

@@ -1,0 +1,58 @@
+"""Cutting documents into retrieval chunks along sentence boundaries.
+
+A chunk is a run of whole sentences up to ``max_chars`` (about 130 MiniLM tokens at 600, well
+inside what the embedder and the cross-encoder read), and each chunk repeats the last sentence of
+the one before, so a claim whose evidence straddles a boundary still finds both halves together.
+A single sentence longer than ``max_chars`` is cut at word boundaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from stream_guard.oversight.segmenter import sentence_spans
+
+DEFAULT_MAX_CHARS = 600
+_SPACE = re.compile(r"\s+")
+
+
+def chunk_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+    """The chunks of ``text`` (original characters, sentences joined as they appeared)."""
+    if max_chars < 1:
+        raise ValueError("max_chars must be at least 1")
+    pieces = [p for start, end in sentence_spans(text)
+              for p in _split_long(text, start, end, max_chars)]
+    chunks: list[tuple[int, int]] = []
+    current: list[tuple[int, int]] = []
+    for piece in pieces:
+        if current and piece[1] - current[0][0] > max_chars:
+            chunks.append((current[0][0], current[-1][1]))
+            last = current[-1]
+            # Overlap by one sentence only when it fits; otherwise the next chunk starts clean.
+            current = [last] if len(current) > 1 and piece[1] - last[0] <= max_chars else []
+        current.append(piece)
+    if current:
+        chunks.append((current[0][0], current[-1][1]))
+    return [text[s:e] for s, e in chunks]
+
+
+def content_hash(text: str) -> str:
+    """Identity of a chunk for de-duplication: the same words with different spacing are equal."""
+    return hashlib.sha256(_SPACE.sub(" ", text).strip().encode("utf-8")).hexdigest()
+
+
+def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """A sentence as one span, or as word-boundary spans of at most ``max_chars``."""
+    spans: list[tuple[int, int]] = []
+    while end - start > max_chars:
+        cut = text.rfind(" ", start + 1, start + max_chars + 1)
+        if cut <= start:
+            cut = start + max_chars  # one unbroken "word" longer than a chunk
+        spans.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        spans.append((start, end))
+    return spans

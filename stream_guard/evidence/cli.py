@@ -1,0 +1,144 @@
+"""``stream-guard index ...``: build, list, remove and query evidence collections.
+
+The commands write the same files the server reads; a running server picks a change up at its
+next poll (or on SIGHUP), so collections are managed without restarting it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from stream_guard.config import Settings, SettingsError, load_settings
+from stream_guard.evidence.ingest import read_paths
+from stream_guard.evidence.reader import Collection, UnknownCollectionError
+from stream_guard.evidence.store import (
+    StoreError,
+    add_documents,
+    list_collections,
+    remove_collection,
+)
+from stream_guard.models.embedder import SentenceEmbedder, load_embedder
+
+DEFAULT_TENANT = "default"
+
+
+def add_index_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Register ``index add|ls|rm|search``; each sets ``func(args) -> exit code``."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="TOML settings file (else STREAM_GUARD_CONFIG)")
+    common.add_argument("--data-dir", help="where collections live (overrides the settings)")
+    common.add_argument("--tenant", default=None,
+                        help=f"tenant owning the collection (default: {DEFAULT_TENANT})")
+
+    index = subparsers.add_parser("index", help="manage evidence collections")
+    commands = index.add_subparsers(dest="index_command", required=True, metavar="COMMAND")
+
+    add = commands.add_parser("add", parents=[common], help="ingest files or folders")
+    add.add_argument("--collection", required=True)
+    add.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .md, .jsonl or folders")
+    add.add_argument("--no-progress", action="store_true", help="no progress output")
+    add.set_defaults(func=_cmd_add)
+
+    ls = commands.add_parser("ls", parents=[common], help="list collections")
+    ls.set_defaults(func=_cmd_ls)
+
+    rm = commands.add_parser("rm", parents=[common], help="delete a collection")
+    rm.add_argument("--collection", required=True)
+    rm.set_defaults(func=_cmd_rm)
+
+    search = commands.add_parser("search", parents=[common], help="query a collection")
+    search.add_argument("--collection", required=True)
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=None, help="results (default: evidence_top_k)")
+    search.set_defaults(func=_cmd_search)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config, data_dir=args.data_dir)
+
+
+def _embedder(settings: Settings) -> SentenceEmbedder:
+    return load_embedder(settings.embedder, cache_dir=settings.cache_dir,
+                         backend=settings.backend, device=settings.device,
+                         intra_op_threads=settings.intra_op_threads)
+
+
+def _fail(message: str) -> int:
+    print(f"stream-guard index: {message}", file=sys.stderr)
+    return 2
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+        report = read_paths(args.paths)
+        for error in report.errors:
+            print(f"skipped {error}", file=sys.stderr)
+        if report.skipped_files:
+            print(f"ignored {len(report.skipped_files)} file(s) of other types "
+                  f"(e.g. {report.skipped_files[0]})", file=sys.stderr)
+        if not report.documents:
+            return _fail("no documents to add")
+        tenant = args.tenant or DEFAULT_TENANT
+        result = add_documents(settings.data_dir, tenant, args.collection, report.documents,
+                               _embedder(settings), index_flat_max=settings.index_flat_max,
+                               progress=not args.no_progress)
+    except (SettingsError, StoreError) as exc:
+        return _fail(str(exc))
+    print(f"{tenant}/{args.collection}: {len(report.documents)} document(s), "
+          f"+{result.chunks_added} chunk(s), {result.duplicates} duplicate(s) skipped, "
+          f"{result.documents_replaced} document(s) replaced; {result.total_chunks} chunk(s) "
+          f"in version {result.version}")
+    if report.errors:
+        print(f"{len(report.errors)} file(s) or line(s) had errors (listed above)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_ls(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+        rows = list_collections(settings.data_dir, args.tenant)
+    except (SettingsError, StoreError) as exc:
+        return _fail(str(exc))
+    if not rows:
+        print("no collections", file=sys.stderr)
+    for tenant, name, info in rows:
+        print(f"{tenant}/{name}\t{info.count} chunks\t{info.index}\tv{info.version}\t"
+              f"{info.embedder}")
+    return 0
+
+
+def _cmd_rm(args: argparse.Namespace) -> int:
+    tenant = args.tenant or DEFAULT_TENANT
+    try:
+        removed = remove_collection(_settings(args).data_dir, tenant, args.collection)
+    except (SettingsError, StoreError) as exc:
+        return _fail(str(exc))
+    if not removed:
+        return _fail(f"no collection {tenant}/{args.collection}")
+    print(f"removed {tenant}/{args.collection}")
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    tenant = args.tenant or DEFAULT_TENANT
+    try:
+        settings = _settings(args)
+        collection = Collection.open(settings.data_dir, tenant, args.collection)
+        embedder = _embedder(settings)
+        if embedder.name != collection.info.embedder:
+            return _fail(f"{tenant}/{args.collection} was built with {collection.info.embedder}"
+                         f", the configured embedder is {embedder.name}")
+        hits = collection.search(embedder.embed([args.query]), args.k or settings.evidence_top_k)
+    except (SettingsError, StoreError) as exc:
+        return _fail(str(exc))
+    except UnknownCollectionError:
+        return _fail(f"no collection {tenant}/{args.collection}")
+    for ev in hits[0]:
+        text = " ".join(ev.text.split())
+        print(f"{ev.score:.3f}\t{ev.id}\t{ev.source}\n\t{text[:300]}")
+    return 0

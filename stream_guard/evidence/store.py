@@ -1,0 +1,304 @@
+"""Writing evidence collections: chunks, vectors, a FAISS index and a SQLite document store.
+
+On-disk layout, one directory per tenant and collection::
+
+    data_dir/<tenant>/<collection>/
+        VERSION              JSON: which version directory is live, and what it holds
+        v000007/             one immutable, complete version
+            docs.sqlite      chunk text, id, source, metadata, content hash; row = FAISS id
+            vectors.npy      the embeddings, so later additions never re-embed old chunks
+            index.faiss
+
+A change builds a whole new version directory beside the live one, then replaces ``VERSION`` with
+an atomic rename. A reader therefore sees the old version or the new one, never a mix, and a
+crash mid-build leaves only a stray temporary directory. Version directories never change after
+they are published, which is what lets readers open them without locks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_text, content_hash
+from stream_guard.evidence.faiss_index import IndexKind, build_index
+from stream_guard.evidence.ingest import Document
+from stream_guard.evidence.progress import Progress
+from stream_guard.models.embedder import Embedder
+
+VERSION_FILE = "VERSION"
+DOCS_FILE = "docs.sqlite"
+VECTORS_FILE = "vectors.npy"
+INDEX_FILE = "index.faiss"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_EMBED_BATCH = 256
+_SCHEMA = """
+CREATE TABLE chunks (
+    row INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    content_hash TEXT NOT NULL UNIQUE
+);
+CREATE INDEX chunks_doc ON chunks (doc_id);
+"""
+
+
+class StoreError(ValueError):
+    """A collection cannot be written as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """The content of a ``VERSION`` file."""
+
+    version: int
+    dir: str
+    count: int
+    dim: int
+    embedder: str
+    index: IndexKind
+    created: float
+
+    @classmethod
+    def read(cls, collection: Path) -> VersionInfo | None:
+        try:
+            data = json.loads((collection / VERSION_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        return cls(**data)
+
+
+@dataclass
+class AddResult:
+    chunks_added: int
+    duplicates: int
+    documents_replaced: int
+    total_chunks: int
+    version: int
+    errors: list[str] = field(default_factory=list)
+
+
+def collection_dir(data_dir: Path, tenant: str, name: str) -> Path:
+    """Where a collection lives; names are checked so no tenant can reach another's files."""
+    for what, value in (("tenant", tenant), ("collection", name)):
+        if not _NAME.match(value):
+            raise StoreError(f"{what} name {value!r} must be 1-64 letters, digits, '.', '_' or "
+                             "'-', starting with a letter or digit")
+    return Path(data_dir) / tenant / name
+
+
+def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Document],
+                  embedder: Embedder, *, index_flat_max: int,
+                  chunk_chars: int = DEFAULT_MAX_CHARS, progress: bool = False) -> AddResult:
+    """Add ``documents`` to the collection (creating it), publishing a new version.
+
+    A document whose id is already in the collection replaces that document's chunks; a chunk
+    whose content is already there (from any document) is skipped.
+    """
+    cdir = collection_dir(data_dir, tenant, name)
+    cdir.mkdir(parents=True, exist_ok=True)
+    with _locked(cdir):
+        current = VersionInfo.read(cdir)
+        if current and (current.dim != embedder.dim or current.embedder != embedder.name):
+            raise StoreError(
+                f"collection {tenant}/{name} was built with embedder {current.embedder} "
+                f"(dim {current.dim}); the configured embedder is {embedder.name} (dim "
+                f"{embedder.dim}). Remove and rebuild the collection to switch embedders.")
+        old_dir = cdir / current.dir if current else None
+        replaced_ids = {d.id for d in documents}
+        kept_rows, seen, replaced = _existing(old_dir, replaced_ids)
+        new_rows, duplicates = _new_chunks(documents, seen, chunk_chars)
+        if current and not new_rows and not replaced:
+            return AddResult(0, duplicates, 0, current.count, current.version)
+        vectors = _embed([r[2] for r in new_rows], embedder, progress)
+        if old_dir is not None and kept_rows:
+            old = np.load(old_dir / VECTORS_FILE, mmap_mode="r")
+            vectors = np.vstack([np.asarray(old[kept_rows], dtype=np.float32), vectors])
+        version = current.version + 1 if current else 1
+        info = _publish(cdir, version, old_dir, replaced_ids, new_rows, vectors, embedder,
+                        index_flat_max)
+        return AddResult(len(new_rows), duplicates, replaced, info.count, info.version)
+
+
+def remove_collection(data_dir: Path, tenant: str, name: str) -> bool:
+    """Delete a collection; False when there was none. Readers drop it at their next poll."""
+    cdir = collection_dir(data_dir, tenant, name)
+    if not (cdir / VERSION_FILE).is_file():
+        return False
+    graveyard = cdir.with_name(f".removed-{name}-{uuid.uuid4().hex[:8]}")
+    with _locked(cdir):
+        os.replace(cdir, graveyard)  # one rename: the collection vanishes at once
+    shutil.rmtree(graveyard, ignore_errors=True)
+    return True
+
+
+def list_collections(data_dir: Path, tenant: str | None = None
+                     ) -> list[tuple[str, str, VersionInfo]]:
+    """(tenant, collection, version info) of every published collection, sorted."""
+    root = Path(data_dir)
+    tenants = [root / tenant] if tenant else sorted(p for p in root.glob("*") if p.is_dir())
+    out = []
+    for tdir in tenants:
+        for cdir in sorted(tdir.glob("*")):
+            info = VersionInfo.read(cdir) if cdir.is_dir() and _NAME.match(cdir.name) else None
+            if info:
+                out.append((tdir.name, cdir.name, info))
+    return out
+
+
+# --- building a version -------------------------------------------------------------------
+
+_Row = tuple[str, str, str, str, str, str]  # chunk_id, doc_id, text, source, metadata, hash
+
+
+def _existing(old_dir: Path | None, replaced_ids: set[str]) -> tuple[list[int], set[str], int]:
+    """Rows of the live version that stay, their hashes, and how many documents are replaced."""
+    if old_dir is None:
+        return [], set(), 0
+    kept: list[int] = []
+    hashes: set[str] = set()
+    replaced: set[str] = set()
+    with contextlib.closing(connect_readonly(old_dir / DOCS_FILE)) as db:
+        for row, doc_id, digest in db.execute(
+                "SELECT row, doc_id, content_hash FROM chunks ORDER BY row"):
+            if doc_id in replaced_ids:
+                replaced.add(doc_id)
+            else:
+                kept.append(row)
+                hashes.add(digest)
+    return kept, hashes, len(replaced)
+
+
+def _new_chunks(documents: Sequence[Document], seen: set[str],
+                chunk_chars: int) -> tuple[list[_Row], int]:
+    rows: list[_Row] = []
+    duplicates = 0
+    for doc in documents:
+        metadata = json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True)
+        for n, text in enumerate(chunk_text(doc.text, chunk_chars)):
+            digest = content_hash(text)
+            if digest in seen:
+                duplicates += 1
+                continue
+            seen.add(digest)
+            rows.append((f"{doc.id}#{n}", doc.id, text, doc.source, metadata, digest))
+    return rows, duplicates
+
+
+def _embed(texts: list[str], embedder: Embedder, progress: bool) -> np.ndarray:
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    with Progress(len(texts), "embedding", enabled=progress and bool(texts)) as bar:
+        for start in range(0, len(texts), _EMBED_BATCH):
+            batch = texts[start:start + _EMBED_BATCH]
+            out[start:start + len(batch)] = embedder.embed(batch)
+            bar.update(len(batch))
+    return out
+
+
+def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[str],
+             new_rows: list[_Row], vectors: np.ndarray, embedder: Embedder,
+             index_flat_max: int) -> VersionInfo:
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=cdir))
+    try:
+        kept = _write_docs(tmp / DOCS_FILE, old_dir, replaced_ids, new_rows)
+        if kept + len(new_rows) != len(vectors):  # pragma: no cover - an internal invariant
+            raise StoreError("document store and vectors disagree; nothing was published")
+        np.save(tmp / VECTORS_FILE, vectors)
+        index, kind = build_index(vectors, index_flat_max)
+        faiss.write_index(index, str(tmp / INDEX_FILE))
+        for name in (VECTORS_FILE, INDEX_FILE):
+            _fsync(tmp / name)
+        final = cdir / f"v{version:06d}"
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    info = VersionInfo(version=version, dir=final.name, count=len(vectors), dim=embedder.dim,
+                       embedder=embedder.name, index=kind, created=time.time())
+    _write_atomic(cdir / VERSION_FILE, json.dumps(asdict(info), indent=1))
+    _prune(cdir, keep={final.name, old_dir.name if old_dir else ""})
+    return info
+
+
+def _write_docs(path: Path, old_dir: Path | None, replaced_ids: set[str],
+                new_rows: list[_Row]) -> int:
+    """Write the document store: kept old rows renumbered from 0, then the new ones."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(_SCHEMA)
+        kept = 0
+        if old_dir is not None:
+            db.execute("ATTACH DATABASE ? AS old", (f"file:{old_dir / DOCS_FILE}?mode=ro",))
+            db.execute("CREATE TEMP TABLE replaced (doc_id TEXT PRIMARY KEY)")
+            db.executemany("INSERT INTO replaced VALUES (?)", [(i,) for i in replaced_ids])
+            db.execute(
+                "INSERT INTO chunks SELECT ROW_NUMBER() OVER (ORDER BY row) - 1, chunk_id, "
+                "doc_id, text, source, metadata, content_hash FROM old.chunks "
+                "WHERE doc_id NOT IN (SELECT doc_id FROM replaced)")
+            kept = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            db.commit()
+            db.execute("DETACH DATABASE old")
+        db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [(kept + i, *row) for i, row in enumerate(new_rows)])
+        db.commit()
+    return int(kept)
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only, lock-free connection: published versions are immutable."""
+    return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
+                           check_same_thread=False)
+
+
+@contextlib.contextmanager
+def _locked(cdir: Path) -> Iterator[None]:
+    """One writer per collection at a time (two ``index add`` runs would lose each other's
+    documents otherwise); readers never take this lock."""
+    with open(cdir / ".lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _prune(cdir: Path, keep: set[str]) -> None:
+    """Delete superseded versions, keeping the previous one for readers still switching over,
+    and builds a crashed writer left behind (the caller holds the lock, so none is running)."""
+    for child in cdir.iterdir():
+        stale = child.name.startswith(".build-") or (child.name.startswith("v")
+                                                     and child.name not in keep)
+        if child.is_dir() and stale:
+            shutil.rmtree(child, ignore_errors=True)

@@ -1,0 +1,139 @@
+"""Cross-encoder scoring of (evidence, window) pairs: the model tier of the grounding engine.
+
+The evidence is the premise and the window the hypothesis, as NLI and fact-checking models are
+trained. The previous sentence is prepended to the window when given, so a window like "It was
+founded in 1998." is judged with its subject; only the premise is ever truncated, since a cut
+hypothesis would be a different claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from stream_guard.models.batching import length_sorted_batches
+from stream_guard.models.devices import resolve_backend, resolve_device
+from stream_guard.models.hf import ModelDir, ModelFormatError, open_model_dir, read_json
+from stream_guard.models.labels import LabelMap
+from stream_guard.models.onnx_cache import cached_onnx
+from stream_guard.models.packaged import ModelNotFoundError
+from stream_guard.models.runtime import FloatArray, OnnxRunner, Runner
+from stream_guard.models.tokenization import TextTokenizer
+from stream_guard.scoring.base import Pair, PairScore
+
+DEFAULT_DETECTOR_DIR = Path(__file__).resolve().parent / "detector"
+
+
+class CrossEncoderScorer:
+    """A :class:`~stream_guard.scoring.base.PairScorer` over a sequence-classification model.
+
+    ``threshold`` is the calibrated support threshold shipped with the model (``detector.json``),
+    or None when the model came without one.
+    """
+
+    def __init__(self, runner: Runner, tokenizer: TextTokenizer, labels: LabelMap, *,
+                 name: str, batch_size: int = 32, use_context: bool = True,
+                 threshold: float | None = None) -> None:
+        self.name = name
+        self.labels = labels
+        self.threshold = threshold
+        self.device = runner.device
+        self._runner = runner
+        self._tokenizer = tokenizer
+        self._batch_size = batch_size
+        self._use_context = use_context
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]:
+        if not pairs:
+            return []
+        hypotheses = [f"{p.context} {p.hypothesis}" if self._use_context and p.context
+                      else p.hypothesis for p in pairs]
+        encodings = self._tokenizer.encode_pairs([p.premise for p in pairs], hypotheses)
+        support = np.zeros(len(pairs))
+        contradiction = np.zeros(len(pairs))
+        for idx in length_sorted_batches([len(e.ids) for e in encodings], self._batch_size):
+            logits = self._runner.run(self._tokenizer.pad([encodings[i] for i in idx]))
+            support[idx], contradiction[idx] = self._probabilities(logits)
+        return [PairScore(float(s), float(c)) for s, c in zip(support, contradiction, strict=True)]
+
+    def _probabilities(self, logits: FloatArray) -> tuple[np.ndarray, np.ndarray]:
+        if logits.ndim != 2 or logits.shape[1] != self.labels.num_labels:
+            raise ModelFormatError(f"{self.name}: logits of shape {logits.shape}, expected "
+                                   f"[batch, {self.labels.num_labels}]")
+        x = logits.astype(np.float64)
+        if self.labels.num_labels == 1:
+            return 1.0 / (1.0 + np.exp(-x[:, 0])), np.zeros(len(x))
+        x -= x.max(axis=1, keepdims=True)
+        probs = np.exp(x)
+        probs /= probs.sum(axis=1, keepdims=True)
+        contra = (probs[:, self.labels.contradiction] if self.labels.contradiction is not None
+                  else np.zeros(len(x)))
+        return probs[:, self.labels.support], contra
+
+
+def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "auto",
+                  device: str = "auto", intra_op_threads: int = 0, batch_size: int = 32,
+                  use_context: bool = True,
+                  label_map: Mapping[str, int] | None = None) -> CrossEncoderScorer:
+    """The cross-encoder named by ``spec``.
+
+    ``"default"`` is the detector shipped in ``stream_guard/models/detector/``; otherwise a
+    Hugging Face sequence-classification directory, or an ``.onnx`` file (or a directory holding
+    ``model.onnx``) with ``tokenizer.json`` and ``config.json`` beside it. ``label_map``
+    ({"support": i, "contradiction": j}) overrides the classes read from ``id2label``.
+    """
+    cache_dir = Path(cache_dir)
+    onnx_file, model = _resolve(spec)
+    extra = read_json(model.path / "detector.json") if (model.path / "detector.json").is_file() \
+        else {}
+    if not isinstance(extra, dict):
+        raise ModelFormatError(f"{model.path / 'detector.json'}: not a JSON object")
+    labels = LabelMap.from_config(model.config.get("id2label"), label_map)
+    max_len = extra.get("max_length")
+    tokenizer = TextTokenizer(model.tokenizer_file,
+                              max_length=model.max_length(max_len if isinstance(max_len, int)
+                                                          else None),
+                              pad_token_id=model.pad_token_id, token_types=model.token_types)
+    chosen = resolve_backend(backend)
+    where = resolve_device(device, chosen)
+    runner: Runner
+    if chosen == "torch":
+        if onnx_file is not None:
+            raise ModelFormatError(f"{onnx_file}: an ONNX file runs on backend=onnx only; "
+                                   "backend=torch needs a Hugging Face model directory")
+        from stream_guard.models.torch_backend import TorchRunner  # lazy: imports torch
+
+        runner = TorchRunner(model, head="classifier", device=where,
+                             intra_op_threads=intra_op_threads)
+    else:
+        path = onnx_file or cached_onnx(model, "classifier", cache_dir)
+        runner = OnnxRunner(path, output="logits", device=where, cache_dir=cache_dir,
+                            intra_op_threads=intra_op_threads)
+    threshold = extra.get("threshold")
+    if threshold is not None and not (isinstance(threshold, (int, float))
+                                      and 0.0 <= threshold <= 1.0):
+        raise ModelFormatError(f"{model.path / 'detector.json'}: threshold must be in [0, 1]")
+    return CrossEncoderScorer(runner, tokenizer, labels, name=str(extra.get("name", model.name)),
+                              batch_size=batch_size, use_context=use_context,
+                              threshold=None if threshold is None else float(threshold))
+
+
+def _resolve(spec: str) -> tuple[Path | None, ModelDir]:
+    """(ONNX file or None, the directory with its config and tokenizer)."""
+    if spec == "default":
+        onnx_file = DEFAULT_DETECTOR_DIR / "model.onnx"
+        if not onnx_file.is_file():
+            raise ModelNotFoundError(
+                f"the shipped detector is not in this installation ({onnx_file} is missing); "
+                "set detector to a Hugging Face model directory or an ONNX file")
+        return onnx_file, open_model_dir(DEFAULT_DETECTOR_DIR, need_weights=False)
+    path = Path(spec).expanduser()
+    if path.suffix == ".onnx":
+        if not path.is_file():
+            raise ModelNotFoundError(f"detector {path} does not exist")
+        return path, open_model_dir(path.parent, need_weights=False)
+    if (path / "model.onnx").is_file() and not (path / "model.safetensors").is_file():
+        return path / "model.onnx", open_model_dir(path, need_weights=False)
+    return None, open_model_dir(path)

@@ -1,0 +1,82 @@
+"""Choosing where a model runs: backend (onnxruntime or torch) and device (CPU or CUDA).
+
+``auto`` means "CUDA when this machine can use it, else CPU", decided by asking the runtime that
+will actually run the model, so an ``onnxruntime`` CPU wheel on a GPU machine stays on CPU instead
+of failing at the first batch. An explicit ``cuda`` that cannot be honoured fails at start.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any, Literal
+
+import onnxruntime as ort
+
+Backend = Literal["onnx", "torch"]
+Device = Literal["cpu", "cuda"]
+
+_TRT = "TensorrtExecutionProvider"
+_CUDA = "CUDAExecutionProvider"
+_CPU = "CPUExecutionProvider"
+
+
+class DeviceUnavailableError(RuntimeError):
+    """The settings ask for a backend or device this installation cannot provide."""
+
+
+def torch_installed() -> bool:
+    """torch and transformers, without importing either (importing torch costs seconds)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
+
+
+def resolve_backend(backend: str) -> Backend:
+    """``auto`` is onnxruntime: it is always installed and is the faster runtime on CPU."""
+    if backend in ("auto", "onnx"):
+        return "onnx"
+    if backend == "torch":
+        if not torch_installed():
+            raise DeviceUnavailableError(
+                "backend=torch needs torch and transformers: pip install 'stream-guard[torch]'")
+        return "torch"
+    raise DeviceUnavailableError(f"unknown backend {backend!r} (expected auto, onnx or torch)")
+
+
+def resolve_device(device: str, backend: Backend) -> Device:
+    if device not in ("auto", "cpu", "cuda"):
+        raise DeviceUnavailableError(f"unknown device {device!r} (expected auto, cpu or cuda)")
+    if device == "cpu":
+        return "cpu"
+    has_cuda = _ort_has_cuda() if backend == "onnx" else _torch_has_cuda()
+    if has_cuda:
+        return "cuda"
+    if device == "cuda":
+        what = ("onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)"
+                if backend == "onnx" else "torch.cuda.is_available() is False")
+        raise DeviceUnavailableError(f"device=cuda requested but {what}")
+    return "cpu"
+
+
+def ort_providers(device: Device, cache_dir: Path) -> list[str | tuple[str, dict[str, Any]]]:
+    """Execution providers in preference order; later ones take the nodes earlier ones refuse."""
+    if device == "cpu":
+        return [_CPU]
+    available = set(ort.get_available_providers())
+    providers: list[str | tuple[str, dict[str, Any]]] = []
+    if _TRT in available:
+        engines = cache_dir / "tensorrt"
+        engines.mkdir(parents=True, exist_ok=True)
+        providers.append((_TRT, {"trt_fp16_enable": True, "trt_engine_cache_enable": True,
+                                 "trt_engine_cache_path": str(engines)}))
+    providers += [_CUDA, _CPU]
+    return providers
+
+
+def _ort_has_cuda() -> bool:
+    return _CUDA in ort.get_available_providers()
+
+
+def _torch_has_cuda() -> bool:
+    import torch  # lazy: only the torch backend pays for importing it
+
+    return bool(torch.cuda.is_available())

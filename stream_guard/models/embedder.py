@@ -1,0 +1,119 @@
+"""Sentence embeddings: a BERT-family encoder, pooled and L2-normalised.
+
+Vectors are normalised so that inner product is cosine similarity, which is what the FAISS
+indexes (IndexFlatIP / HNSW inner product) and the inline context search rely on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from stream_guard.models.batching import length_sorted_batches
+from stream_guard.models.devices import resolve_backend, resolve_device
+from stream_guard.models.hf import ModelDir, ModelFormatError, open_model_dir, read_json
+from stream_guard.models.onnx_cache import cached_onnx
+from stream_guard.models.packaged import minilm_dir
+from stream_guard.models.runtime import FloatArray, OnnxRunner, Runner
+from stream_guard.models.tokenization import TextTokenizer
+
+Pooling = Literal["mean", "cls"]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to unit vectors; ``embed`` is blocking and thread-safe (call it off the loop)."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> FloatArray:
+        """float32 ``[len(texts), dim]``, rows L2-normalised (no texts give ``[0, dim]``)."""
+        ...
+
+
+class SentenceEmbedder:
+    """An encoder run by any :class:`Runner`, pooled the way sentence-transformers pools it."""
+
+    def __init__(self, runner: Runner, tokenizer: TextTokenizer, *, name: str, dim: int,
+                 pooling: Pooling = "mean", batch_size: int = 64) -> None:
+        self.name = name
+        self.dim = dim
+        self.device = runner.device
+        self._runner = runner
+        self._tokenizer = tokenizer
+        self._pooling = pooling
+        self._batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> FloatArray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode(texts)
+        for idx in length_sorted_batches([len(e.ids) for e in encodings], self._batch_size):
+            batch = self._tokenizer.pad([encodings[i] for i in idx])
+            hidden = self._runner.run(batch)
+            out[idx] = _normalise(_pool(hidden, batch.attention_mask, self._pooling))
+        return out
+
+
+def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto",
+                  device: str = "auto", intra_op_threads: int = 0,
+                  batch_size: int = 64) -> SentenceEmbedder:
+    """The embedder named by ``spec``: ``"minilm"`` (the packaged all-MiniLM-L6-v2) or a
+    sentence-embedding directory in HF layout (config.json, tokenizer.json, model.safetensors)."""
+    cache_dir = Path(cache_dir)
+    path = minilm_dir(cache_dir) if spec == "minilm" else Path(spec)
+    model = open_model_dir(path)
+    pooling, max_seq = _sentence_transformers_config(model)
+    tokenizer = TextTokenizer(model.tokenizer_file, max_length=model.max_length(max_seq),
+                              pad_token_id=model.pad_token_id, token_types=model.token_types)
+    chosen = resolve_backend(backend)
+    where = resolve_device(device, chosen)
+    runner: Runner
+    if chosen == "torch":
+        from stream_guard.models.torch_backend import TorchRunner  # lazy: imports torch
+
+        runner = TorchRunner(model, head="hidden", device=where,
+                             intra_op_threads=intra_op_threads)
+    else:
+        runner = OnnxRunner(cached_onnx(model, "hidden", cache_dir), output="last_hidden_state",
+                            device=where, cache_dir=cache_dir, intra_op_threads=intra_op_threads)
+    return SentenceEmbedder(runner, tokenizer, name=model.name,
+                            dim=int(model.config["hidden_size"]), pooling=pooling,
+                            batch_size=batch_size)
+
+
+def _sentence_transformers_config(model: ModelDir) -> tuple[Pooling, int | None]:
+    """Pooling mode and training length from a sentence-transformers directory, if it is one."""
+    max_seq = None
+    st_config = model.path / "sentence_bert_config.json"
+    if st_config.is_file():
+        value = read_json(st_config).get("max_seq_length")
+        max_seq = int(value) if isinstance(value, int) else None
+    pooling_file = model.path / "1_Pooling" / "config.json"
+    if not pooling_file.is_file():
+        return "mean", max_seq
+    modes = {k for k, v in read_json(pooling_file).items() if k.startswith("pooling_mode") and v}
+    if modes == {"pooling_mode_mean_tokens"}:
+        return "mean", max_seq
+    if modes == {"pooling_mode_cls_token"}:
+        return "cls", max_seq
+    raise ModelFormatError(f"{pooling_file}: pooling {sorted(modes)} is not supported "
+                           "(mean or cls token)")
+
+
+def _pool(hidden: FloatArray, mask: np.ndarray, pooling: Pooling) -> FloatArray:
+    if pooling == "cls":
+        return np.asarray(hidden[:, 0], dtype=np.float32)
+    weights = mask[..., None].astype(np.float32)
+    summed = (hidden * weights).sum(axis=1)
+    return np.asarray(summed / np.maximum(weights.sum(axis=1), 1e-9), dtype=np.float32)
+
+
+def _normalise(vectors: FloatArray) -> FloatArray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

@@ -1,0 +1,119 @@
+"""Reading a model directory in Hugging Face layout.
+
+Every model stream-guard runs (the packaged MiniLM, a user's cross-encoder, the shipped detector)
+is described by the same three files: ``config.json``, ``tokenizer.json`` and the weights. Checking
+them in one place means a wrong path or a half-copied model fails at start with a message naming
+the missing file, instead of deep inside a runtime with a shape error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stream_guard.models.packaged import ModelNotFoundError
+
+# Architectures whose weights the built-in ONNX graph builder understands. Anything else in HF
+# layout still runs on the torch backend, or on onnxruntime after a torch export.
+BERT_LIKE = frozenset({"bert", "roberta", "xlm-roberta"})
+
+
+class ModelFormatError(ValueError):
+    """A model directory or file is not in a layout stream-guard can load; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelDir:
+    """A validated model directory: its parsed config and where its files are."""
+
+    path: Path
+    config: dict[str, Any]
+    tokenizer_file: Path
+    weights_file: Path | None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def model_type(self) -> str:
+        return str(self.config.get("model_type", "")).lower()
+
+    @property
+    def pad_token_id(self) -> int:
+        return int(self.config.get("pad_token_id") or 0)
+
+    @property
+    def token_types(self) -> bool:
+        """Whether the model has more than one segment embedding (BERT yes, RoBERTa no)."""
+        return int(self.config.get("type_vocab_size", 2)) > 1
+
+    def max_length(self, preferred: int | None = None) -> int:
+        """Longest token sequence the model accepts.
+
+        ``preferred`` (a model's own training length, e.g. sentence-transformers'
+        ``max_seq_length``) wins when it fits. RoBERTa-style models reserve ``pad_token_id + 1``
+        positions, so their usable length is that much below ``max_position_embeddings``.
+        """
+        positions = int(self.config.get("max_position_embeddings", 512))
+        if self.model_type in {"roberta", "xlm-roberta"}:
+            positions -= self.pad_token_id + 1
+        limit = positions
+        tok_cfg = _read_json_if_exists(self.path / "tokenizer_config.json")
+        model_max = tok_cfg.get("model_max_length") if tok_cfg else None
+        if isinstance(model_max, int) and 0 < model_max < limit:
+            limit = model_max
+        if preferred is not None and 0 < preferred < limit:
+            limit = preferred
+        return limit
+
+
+def open_model_dir(path: str | Path, *, need_weights: bool = True) -> ModelDir:
+    """Validate ``path`` as an HF-layout model directory and read its config."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ModelNotFoundError(f"model directory {path} does not exist")
+    if not path.is_dir():
+        raise ModelFormatError(
+            f"{path} is not a directory: expected a Hugging Face model directory "
+            "(config.json, tokenizer.json, model.safetensors) or an .onnx file")
+    config_file = path / "config.json"
+    tokenizer_file = path / "tokenizer.json"
+    missing = [f.name for f in (config_file, tokenizer_file) if not f.is_file()]
+    weights = _find_weights(path)
+    if need_weights and weights is None:
+        missing.append("model.safetensors")
+    if missing:
+        raise ModelFormatError(
+            f"{path} is not a usable model directory: missing {', '.join(missing)} (a Hugging "
+            "Face directory saved with a fast tokenizer and safe_serialization=True has them)")
+    config = _read_json_if_exists(config_file)
+    if config is None or not isinstance(config, dict):
+        raise ModelFormatError(f"{config_file}: not a JSON object")
+    return ModelDir(path=path, config=config, tokenizer_file=tokenizer_file, weights_file=weights)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"{path}: invalid JSON ({exc})") from exc
+
+
+def _read_json_if_exists(path: Path) -> Any:
+    return read_json(path) if path.is_file() else None
+
+
+def _find_weights(path: Path) -> Path | None:
+    single = path / "model.safetensors"
+    if single.is_file():
+        return single
+    if (path / "pytorch_model.bin").is_file() and not (path / "model.safetensors").exists():
+        raise ModelFormatError(
+            f"{path} holds pytorch_model.bin only: re-save the model with "
+            "save_pretrained(safe_serialization=True); pickled weights are not loaded because "
+            "unpickling can run arbitrary code")
+    return None

@@ -1,0 +1,64 @@
+"""Running a tokenised batch through a model: the one interface both backends implement.
+
+Embedders and cross-encoders differ only in what they do before (tokenising) and after (pooling,
+softmax) the model, so they hold a :class:`Runner` and never care which runtime is behind it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+
+from stream_guard.models.devices import Device, ort_providers
+from stream_guard.models.hf import ModelFormatError
+from stream_guard.models.onnx_cache import cached_fp16
+from stream_guard.models.tokenization import TokenBatch
+
+FloatArray = npt.NDArray[np.float32]
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class Runner(Protocol):
+    """Runs one padded batch; thread-safe, so a scheduler thread and others may share it."""
+
+    device: Device
+
+    def run(self, batch: TokenBatch) -> FloatArray: ...
+
+
+class OnnxRunner:
+    """An onnxruntime session over an ONNX file, float16 on CUDA."""
+
+    def __init__(self, path: Path, *, output: str, device: Device, cache_dir: Path,
+                 intra_op_threads: int = 0) -> None:
+        self.device = device
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if intra_op_threads:
+            options.intra_op_num_threads = intra_op_threads
+        model_path = cached_fp16(path) if device == "cuda" else path
+        try:
+            self._session = ort.InferenceSession(
+                str(model_path), options, providers=ort_providers(device, Path(cache_dir)))
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelFormatError(f"{path}: onnxruntime cannot load it ({exc})") from exc
+        names = {i.name for i in self._session.get_inputs()}
+        unknown = names - set(_INPUTS)
+        if unknown or "input_ids" not in names:
+            raise ModelFormatError(
+                f"{path}: model inputs {sorted(names)}; expected input_ids and optionally "
+                "attention_mask, token_type_ids")
+        self._inputs = [n for n in _INPUTS if n in names]
+        outputs = [o.name for o in self._session.get_outputs()]
+        if output not in outputs:
+            raise ModelFormatError(f"{path}: no {output!r} output (it has {outputs})")
+        self._output = output
+
+    def run(self, batch: TokenBatch) -> FloatArray:
+        feeds = {name: getattr(batch, name) for name in self._inputs}
+        result = self._session.run([self._output], feeds)[0]
+        return np.asarray(result, dtype=np.float32)

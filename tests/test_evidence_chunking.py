@@ -1,0 +1,90 @@
+"""Sentence-aware chunking and document ingest."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from stream_guard.evidence.chunking import chunk_text, content_hash
+from stream_guard.evidence.ingest import read_paths
+from stream_guard.oversight.segmenter import sentence_spans
+
+TEXT = " ".join(f"Sentence number {i} talks about subject {i} at some length." for i in range(40))
+
+
+def test_chunks_are_whole_sentences_within_the_limit_with_one_sentence_overlap() -> None:
+    sentences = [TEXT[s:e] for s, e in sentence_spans(TEXT)]
+    chunks = chunk_text(TEXT, max_chars=200)
+    assert len(chunks) > 5
+    assert all(len(c) <= 200 for c in chunks)
+    for chunk in chunks:
+        parts = [chunk[s:e] for s, e in sentence_spans(chunk)]
+        assert all(p in sentences for p in parts)  # never a cut sentence
+    for before, after in itertools.pairwise(chunks):
+        last = [before[s:e] for s, e in sentence_spans(before)][-1]
+        assert after.startswith(last)
+    covered = {p for c in chunks for p in (c[s:e] for s, e in sentence_spans(c))}
+    assert covered == set(sentences)
+
+
+def test_an_overlong_sentence_is_split_at_word_boundaries() -> None:
+    sentence = " ".join(f"word{i}" for i in range(300))  # ~2300 chars, no full stop
+    chunks = chunk_text(sentence, max_chars=100)
+    assert all(len(c) <= 100 for c in chunks)
+    assert " ".join(chunks).split() == sentence.split()  # nothing lost, no word cut
+    assert chunk_text("x" * 250, max_chars=100) == ["x" * 100, "x" * 100, "x" * 50]
+
+
+def test_short_and_empty_text() -> None:
+    assert chunk_text("One sentence.") == ["One sentence."]
+    assert chunk_text("   \n ") == []
+
+
+def test_content_hash_ignores_spacing_only() -> None:
+    assert content_hash("a  b\nc") == content_hash("a b c")
+    assert content_hash("a b c") != content_hash("a b d")
+
+
+def test_ingest_reads_formats_and_reports_bad_files(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "a.txt").write_text("Plain text document.")
+    (docs / "sub" / "b.md").write_text("# Title\n\nMarkdown body.")
+    (docs / "c.jsonl").write_text("\n".join([
+        json.dumps({"id": "doc-1", "text": "First record.", "source": "kb://1", "lang": "en"}),
+        "{not json",
+        json.dumps({"text": "Second record."}),
+        json.dumps({"title": "no text field"}),
+    ]))
+    (docs / "bad.txt").write_bytes(b"\xff\xfe\x00broken")
+    (docs / "image.png").write_bytes(b"\x89PNG")
+    report = read_paths([docs, tmp_path / "missing.txt"])
+    texts = sorted(d.text for d in report.documents)
+    assert texts == ["# Title\n\nMarkdown body.", "First record.", "Plain text document.",
+                     "Second record."]
+    first = next(d for d in report.documents if d.id == "doc-1")
+    assert first.source == "kb://1" and first.metadata == {"lang": "en"}
+    second = next(d for d in report.documents if d.text == "Second record.")
+    assert second.id.endswith("c.jsonl:3")
+    errors = "\n".join(report.errors)
+    assert "c.jsonl:2: invalid JSON" in errors
+    assert 'c.jsonl:4: each line must be an object with a string "text" field' in errors
+    assert "bad.txt: not UTF-8" in errors
+    assert "missing.txt: no such file" in errors
+    assert report.skipped_files == [str(docs / "image.png")]
+
+
+def test_explicit_unsupported_file_is_an_error(tmp_path: Path) -> None:
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(b"%PDF")
+    report = read_paths([pdf])
+    assert report.documents == [] and "unsupported file type" in report.errors[0]
+
+
+@pytest.mark.parametrize("bad", [0, -5])
+def test_chunk_size_must_be_positive(bad: int) -> None:
+    with pytest.raises(ValueError):
+        chunk_text("text", max_chars=bad)

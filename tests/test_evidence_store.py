@@ -1,0 +1,221 @@
+"""Collections on disk: building, adding, replacing, de-duplicating, versions and search."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from stream_guard.evidence.ingest import Document
+from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
+from stream_guard.evidence.store import (
+    AddResult,
+    StoreError,
+    VersionInfo,
+    add_documents,
+    collection_dir,
+    list_collections,
+    remove_collection,
+)
+from stream_guard.models.embedder import SentenceEmbedder
+
+FACTS = [
+    Document("eiffel", "The Eiffel Tower is in Paris. It was completed in 1889.", "kb/eiffel.txt"),
+    Document("everest", "Mount Everest is the highest mountain above sea level. It lies in the "
+             "Himalayas on the border of Nepal and China.", "kb/everest.txt"),
+    Document("python", "Python is a programming language created by Guido van Rossum. It was "
+             "first released in 1991.", "kb/python.txt", {"topic": "software"}),
+]
+
+
+def _add(data_dir: Path, docs: list[Document], embedder: SentenceEmbedder, *,
+         name: str = "kb", tenant: str = "acme", flat_max: int = 1000) -> AddResult:
+    return add_documents(data_dir, tenant, name, docs, embedder, index_flat_max=flat_max)
+
+
+def test_build_and_search(tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    result = _add(tmp_path, FACTS, minilm)
+    assert (result.chunks_added, result.total_chunks, result.version) == (3, 3, 1)
+    collection = Collection.open(tmp_path, "acme", "kb")
+    hits = collection.search(minilm.embed(["Which tower stands in Paris?",
+                                           "Who created Python?"]), k=2)
+    assert hits[0][0].id == "eiffel#0" and hits[0][0].source == "kb/eiffel.txt"
+    assert hits[1][0].id == "python#0" and "Guido" in hits[1][0].text
+    assert hits[0][0].score > hits[0][1].score
+    assert len(collection.search(minilm.embed(["x"]), k=50)[0]) == 3  # k beyond the count
+    with sqlite3.connect(collection_dir(tmp_path, "acme", "kb") / "v000001" / "docs.sqlite") as db:
+        meta = db.execute("SELECT metadata FROM chunks WHERE doc_id='python'").fetchone()[0]
+    assert json.loads(meta) == {"topic": "software"}
+
+
+def test_adding_deduplicates_and_replaces_by_document_id(tmp_path: Path,
+                                                         minilm: SentenceEmbedder) -> None:
+    _add(tmp_path, FACTS, minilm)
+    copy = Document("eiffel-copy", FACTS[0].text.replace(" ", "  "), "elsewhere.txt")
+    again = _add(tmp_path, [copy], minilm)
+    assert (again.chunks_added, again.duplicates, again.version) == (0, 1, 1)  # no new version
+    updated = Document("eiffel", "The Eiffel Tower is 330 metres tall.", "kb/eiffel.txt")
+    result = _add(tmp_path, [updated], minilm)
+    assert (result.chunks_added, result.documents_replaced, result.total_chunks) == (1, 1, 3)
+    assert result.version == 2
+    collection = Collection.open(tmp_path, "acme", "kb")
+    texts = [e.text for e in collection.search(minilm.embed(["Eiffel Tower"]), k=3)[0]]
+    assert "The Eiffel Tower is 330 metres tall." in texts
+    assert not any("1889" in t for t in texts)
+    # The kept chunks' vectors were carried over, not recomputed, and still find them.
+    assert collection.search(minilm.embed(["highest mountain"]), k=1)[0][0].id == "everest#0"
+
+
+def test_versions_are_swapped_atomically_and_old_ones_pruned(tmp_path: Path,
+                                                             minilm: SentenceEmbedder) -> None:
+    for i in range(4):
+        _add(tmp_path, [Document(f"d{i}", f"Document number {i} is about topic {i}.", "s")],
+             minilm)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    info = VersionInfo.read(cdir)
+    assert info is not None and (info.version, info.count, info.dir) == (4, 4, "v000004")
+    assert sorted(p.name for p in cdir.iterdir() if p.is_dir()) == ["v000003", "v000004"]
+    assert not list(cdir.glob(".build-*")) and not list(cdir.glob(".VERSION-*"))
+
+
+def test_index_type_follows_size(tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    _add(tmp_path, FACTS, minilm, name="small", flat_max=3)
+    _add(tmp_path, FACTS, minilm, name="big", flat_max=2)
+    kinds = {name: info.index for _, name, info in list_collections(tmp_path, "acme")}
+    assert kinds == {"small": "flat", "big": "hnsw"}
+    index = faiss.read_index(str(collection_dir(tmp_path, "acme", "big") / "v000001" /
+                                 "index.faiss"))
+    assert isinstance(index, faiss.IndexHNSWFlat)
+    assert index.metric_type == faiss.METRIC_INNER_PRODUCT
+    hits = Collection.open(tmp_path, "acme", "big").search(minilm.embed(["Guido"]), k=1)
+    assert hits[0][0].id == "python#0"
+
+
+def test_hnsw_recall_on_random_unit_vectors(tmp_path: Path) -> None:
+    """The HNSW parameters keep recall high against exact search."""
+    from stream_guard.evidence.faiss_index import build_index, prepare_for_search, search
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((5000, 64)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    queries = data[:100] + 0.1 * rng.standard_normal((100, 64)).astype(np.float32)
+    exact, _ = build_index(data, flat_max=10_000)
+    approx, kind = build_index(data, flat_max=1000)
+    assert kind == "hnsw"
+    _, want = search(exact, queries, 10)
+    _, got = search(prepare_for_search(approx), queries, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, got, strict=True)])
+    assert recall > 0.95
+
+
+def test_tenants_are_isolated_and_names_checked(tmp_path: Path,
+                                                minilm: SentenceEmbedder) -> None:
+    _add(tmp_path, FACTS[:1], minilm, tenant="acme")
+    _add(tmp_path, FACTS[1:], minilm, tenant="globex")
+    assert Collection.open(tmp_path, "acme", "kb").count == 1
+    assert Collection.open(tmp_path, "globex", "kb").count == 2
+    for tenant, name in (("..", "kb"), ("acme", "../globex"), ("acme", ""), ("a/b", "kb")):
+        with pytest.raises(StoreError, match="must be"):
+            collection_dir(tmp_path, tenant, name)
+
+
+def test_embedder_mismatch_is_refused(tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    _add(tmp_path, FACTS[:1], minilm)
+
+    class OtherEmbedder:
+        name = "other-model"
+        dim = 384
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            return minilm.embed(texts)
+
+    with pytest.raises(StoreError, match="built with embedder all-MiniLM-L6-v2"):
+        add_documents(tmp_path, "acme", "kb", FACTS[1:], OtherEmbedder(), index_flat_max=10)
+
+
+def test_remove(tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    _add(tmp_path, FACTS, minilm)
+    assert remove_collection(tmp_path, "acme", "kb")
+    assert not remove_collection(tmp_path, "acme", "kb")
+    assert list_collections(tmp_path) == []
+    with pytest.raises(UnknownCollectionError):
+        Collection.open(tmp_path, "acme", "kb")
+
+
+def test_concurrent_writers_do_not_lose_documents(tmp_path: Path,
+                                                  minilm: SentenceEmbedder) -> None:
+    docs = [Document(f"doc{i}", f"Fact number {i}: the value of item {i} is {i * 7}.", "s")
+            for i in range(6)]
+    threads = [threading.Thread(target=_add, args=(tmp_path, [d], minilm)) for d in docs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Collection.open(tmp_path, "acme", "kb").count == 6
+
+
+def test_library_polls_swaps_and_survives_restart(tmp_path: Path,
+                                                  minilm: SentenceEmbedder) -> None:
+    library = EvidenceLibrary(tmp_path, use_gpu=False)
+    assert library.poll() == []
+    _add(tmp_path, FACTS[:1], minilm)
+    assert library.poll() == ["acme/kb"]
+    assert library.poll() == []  # unchanged: nothing reloaded
+    old = library.get("acme", "kb")
+    _add(tmp_path, FACTS[1:], minilm)
+    assert library.poll() == ["acme/kb"]
+    new = library.get("acme", "kb")
+    assert (old.count, new.count) == (1, 3)
+    # A search holding the old version still completes after the swap.
+    assert old.search(minilm.embed(["Paris"]), k=1)[0][0].id == "eiffel#0"
+    assert library.reload() == ["acme/kb"]  # forced, e.g. on SIGHUP
+    assert library.names("acme") == ["kb"]
+    # A new process (restart) sees the same collection.
+    restarted = EvidenceLibrary(tmp_path)
+    restarted.reload()
+    hits = restarted.search("acme", "kb", minilm.embed(["Nepal"]), k=1)
+    assert hits[0][0].id == "everest#0"
+    remove_collection(tmp_path, "acme", "kb")
+    assert library.poll() == ["acme/kb"]
+    with pytest.raises(UnknownCollectionError):
+        library.get("acme", "kb")
+
+
+def test_background_polling_picks_up_changes_while_searching(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    _add(tmp_path, FACTS[:1], minilm)
+    library = EvidenceLibrary(tmp_path)
+    library.reload()
+    query = minilm.embed(["Paris tower"])
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                assert library.search("acme", "kb", query, k=1)[0][0].id == "eiffel#0"
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    library.start_polling(0.05)
+    try:
+        _add(tmp_path, FACTS[1:], minilm)
+        for _ in range(200):
+            if library.get("acme", "kb").count == 3:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        library.close()
+    assert errors == []
+    assert library.get("acme", "kb").count == 3

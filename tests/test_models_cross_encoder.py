@@ -1,0 +1,243 @@
+"""Cross-encoder scoring with small real classifiers built and saved in HF layout here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stream_guard.models.cross_encoder import CrossEncoderScorer, load_detector
+from stream_guard.models.hf import ModelFormatError, open_model_dir
+from stream_guard.models.labels import LabelMap, LabelMapError, parse_label_map
+from stream_guard.models.onnx_cache import cached_onnx
+from stream_guard.models.packaged import ModelNotFoundError, minilm_dir
+from stream_guard.models.tokenization import TextTokenizer
+from stream_guard.scoring.base import Pair, PairScore, PairScorer
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+THREE_WAY = {0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"}
+BINARY = {0: "unsupported", 1: "supported"}
+
+PAIRS = [
+    Pair("The Eiffel Tower is in Paris. It was finished in 1889.", "It is in Paris."),
+    Pair("Water boils at 100 degrees Celsius at sea level.", "Water boils at 50 degrees.",
+         context="Some physics."),
+    Pair("short", "A much longer hypothesis that goes on for a while about many things."),
+    Pair("Evidence " * 300, "The premise is far longer than the model can read."),
+    Pair("", "An empty premise."),
+]
+
+
+def _save_tiny(path: Path, model_cache: Path, *, arch: str, id2label: dict[int, str]) -> Path:
+    """A small randomly initialised classifier sharing MiniLM's vocabulary and tokenizer."""
+    torch.manual_seed(0)
+    common = dict(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                  intermediate_size=64, max_position_embeddings=130, initializer_range=0.2,
+                  id2label=id2label, label2id={v: k for k, v in id2label.items()})
+    if arch == "bert":
+        config = transformers.BertConfig(**common)
+        model = transformers.BertForSequenceClassification(config)
+    else:  # RoBERTa layout: offset positions, different classifier head; pad id 0 as in MiniLM
+        config = transformers.RobertaConfig(**common, pad_token_id=0, type_vocab_size=1)
+        model = transformers.RobertaForSequenceClassification(config)
+    model.eval().save_pretrained(str(path), safe_serialization=True)
+    shutil.copy(minilm_dir(model_cache) / "tokenizer.json", path / "tokenizer.json")
+    return path
+
+
+@pytest.fixture(scope="session")
+def nli_dir(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
+    return _save_tiny(tmp_path_factory.mktemp("tiny") / "tiny-nli", model_cache, arch="bert",
+                      id2label=THREE_WAY)
+
+
+@pytest.fixture(scope="session")
+def binary_dir(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
+    return _save_tiny(tmp_path_factory.mktemp("tiny") / "tiny-binary", model_cache, arch="bert",
+                      id2label=BINARY)
+
+
+@pytest.fixture(scope="session")
+def roberta_dir(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
+    return _save_tiny(tmp_path_factory.mktemp("tiny") / "tiny-roberta", model_cache,
+                      arch="roberta", id2label=THREE_WAY)
+
+
+@pytest.fixture(scope="session")
+def nli_onnx(nli_dir: Path, model_cache: Path) -> CrossEncoderScorer:
+    return load_detector(str(nli_dir), cache_dir=model_cache, backend="onnx", device="cpu",
+                         batch_size=2)
+
+
+def _as_array(scores: list[PairScore]) -> np.ndarray:
+    return np.array([[s.support, s.contradiction] for s in scores])
+
+
+def test_scorer_satisfies_the_pair_scorer_contract(nli_onnx: CrossEncoderScorer) -> None:
+    assert isinstance(nli_onnx, PairScorer)
+    scores = nli_onnx.score_pairs(PAIRS)
+    assert len(scores) == len(PAIRS)
+    arr = _as_array(scores)
+    assert ((arr >= 0) & (arr <= 1)).all() and (arr.sum(axis=1) <= 1 + 1e-9).all()
+    assert nli_onnx.score_pairs([]) == []
+
+
+@pytest.mark.parametrize("fixture", ["nli_dir", "binary_dir", "roberta_dir"])
+def test_onnx_and_torch_backends_agree(fixture: str, request: pytest.FixtureRequest,
+                                       model_cache: Path) -> None:
+    path: Path = request.getfixturevalue(fixture)
+    onnx_scores = load_detector(str(path), cache_dir=model_cache, backend="onnx",
+                                device="cpu").score_pairs(PAIRS)
+    torch_scores = load_detector(str(path), cache_dir=model_cache, backend="torch",
+                                 device="cpu").score_pairs(PAIRS)
+    np.testing.assert_allclose(_as_array(onnx_scores), _as_array(torch_scores), atol=1e-4)
+
+
+def test_probabilities_match_transformers_directly(nli_dir: Path,
+                                                   nli_onnx: CrossEncoderScorer) -> None:
+    """Reference computed without any stream-guard code: HF tokenizer + model + softmax."""
+    tok = transformers.AutoTokenizer.from_pretrained(str(nli_dir))
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(str(nli_dir)).eval()
+    pair = PAIRS[0]
+    batch = tok(pair.premise, pair.hypothesis, return_tensors="pt")
+    with torch.no_grad():
+        probs = model(**batch).logits.softmax(-1)[0].numpy()
+    score = nli_onnx.score_pairs([pair])[0]
+    assert score.support == pytest.approx(probs[2], abs=1e-5)
+    assert score.contradiction == pytest.approx(probs[0], abs=1e-5)
+
+
+def test_batching_and_order_do_not_change_scores(nli_onnx: CrossEncoderScorer) -> None:
+    batched = _as_array(nli_onnx.score_pairs(PAIRS))
+    alone = np.vstack([_as_array(nli_onnx.score_pairs([p])) for p in PAIRS])
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+    order = [3, 1, 4, 0, 2]
+    shuffled = _as_array(nli_onnx.score_pairs([PAIRS[i] for i in order]))
+    np.testing.assert_allclose(shuffled, batched[order], atol=1e-5)
+
+
+def test_context_is_prepended_unless_disabled(nli_dir: Path, model_cache: Path,
+                                              nli_onnx: CrossEncoderScorer) -> None:
+    with_ctx = Pair("Paris is in France.", "It is large.", context="Paris is a city.")
+    joined = Pair("Paris is in France.", "Paris is a city. It is large.")
+    bare = Pair("Paris is in France.", "It is large.")
+    assert nli_onnx.score_pairs([with_ctx]) == nli_onnx.score_pairs([joined])
+    no_ctx = load_detector(str(nli_dir), cache_dir=model_cache, device="cpu",
+                           use_context=False)
+    assert no_ctx.score_pairs([with_ctx]) == no_ctx.score_pairs([bare])
+
+
+def test_only_the_premise_is_truncated(nli_dir: Path) -> None:
+    tok = TextTokenizer(nli_dir / "tokenizer.json", max_length=open_model_dir(nli_dir).max_length())
+    assert tok.max_length == 130  # the tiny config's max_position_embeddings
+    enc = tok.encode_pairs(["evidence " * 500], ["The claim under test."])[0]
+    assert len(enc.ids) == 130
+    hypothesis = [t for t, kind in zip(enc.tokens, enc.type_ids, strict=True) if kind == 1]
+    assert hypothesis == ["the", "claim", "under", "test", ".", "[SEP]"]
+    # A hypothesis longer than the model can read is cut too, leaving room for some premise.
+    enc = tok.encode_pairs(["evidence"], ["claim " * 500])[0]
+    assert len(enc.ids) <= 130 and enc.tokens.count("evidence") == 1
+
+
+@pytest.mark.parametrize(("id2label", "support", "contradiction"), [
+    (THREE_WAY, 2, 0),
+    ({0: "entailment", 1: "neutral", 2: "contradiction"}, 0, 2),
+    (BINARY, 1, None),
+    ({0: "Inconsistent", 1: "CONSISTENT"}, 1, None),
+    ({"0": "not_entailment", "1": "entailment"}, 1, None),
+])
+def test_label_map_from_config_names(id2label: dict[int, str], support: int,
+                                     contradiction: int | None) -> None:
+    labels = LabelMap.from_config(id2label)
+    assert (labels.support, labels.contradiction) == (support, contradiction)
+
+
+def test_label_map_refuses_to_guess() -> None:
+    with pytest.raises(LabelMapError, match="explicitly"):
+        LabelMap.from_config({0: "LABEL_0", 1: "LABEL_1"})
+    labels = LabelMap.from_config({0: "LABEL_0", 1: "LABEL_1"}, parse_label_map("support=0"))
+    assert (labels.support, labels.contradiction) == (0, None)
+    with pytest.raises(LabelMapError, match="out of range"):
+        LabelMap.from_config(BINARY, {"support": 2})
+    with pytest.raises(LabelMapError, match="ROLE=INDEX"):
+        parse_label_map("support:1")
+
+
+def test_binary_and_three_way_models_map_to_support(binary_dir: Path, nli_dir: Path,
+                                                    model_cache: Path) -> None:
+    tok = transformers.AutoTokenizer.from_pretrained(str(binary_dir))
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(str(binary_dir))
+    batch = tok(PAIRS[1].premise, f"{PAIRS[1].context} {PAIRS[1].hypothesis}",
+                return_tensors="pt")
+    with torch.no_grad():
+        probs = model.eval()(**batch).logits.softmax(-1)[0].numpy()
+    binary = load_detector(str(binary_dir), cache_dir=model_cache, device="cpu")
+    score = binary.score_pairs([PAIRS[1]])[0]
+    assert score.support == pytest.approx(probs[1], abs=1e-5) and score.contradiction == 0.0
+    # An override swapping the roles swaps the probabilities.
+    swapped = load_detector(str(nli_dir), cache_dir=model_cache, device="cpu",
+                            label_map={"support": 0, "contradiction": 2})
+    normal = load_detector(str(nli_dir), cache_dir=model_cache, device="cpu")
+    a, b = swapped.score_pairs([PAIRS[0]])[0], normal.score_pairs([PAIRS[0]])[0]
+    assert a.support == pytest.approx(b.contradiction)
+    assert a.contradiction == pytest.approx(b.support)
+
+
+def test_plain_onnx_file_like_the_shipped_detector(nli_dir: Path, model_cache: Path,
+                                                   tmp_path: Path,
+                                                   nli_onnx: CrossEncoderScorer) -> None:
+    shipped = tmp_path / "detector"
+    shipped.mkdir()
+    shutil.copy(cached_onnx(open_model_dir(nli_dir), "classifier", model_cache),
+                shipped / "model.onnx")
+    for name in ("tokenizer.json", "config.json"):
+        shutil.copy(nli_dir / name, shipped / name)
+    (shipped / "detector.json").write_text(json.dumps({"threshold": 0.42, "name": "tiny"}))
+    for spec in (shipped / "model.onnx", shipped):
+        scorer = load_detector(str(spec), cache_dir=model_cache, device="cpu")
+        assert scorer.threshold == 0.42 and scorer.name == "tiny"
+        assert scorer.score_pairs(PAIRS) == nli_onnx.score_pairs(PAIRS)
+    with pytest.raises(ModelFormatError, match="backend=torch"):
+        load_detector(str(shipped / "model.onnx"), cache_dir=model_cache, backend="torch")
+    (shipped / "detector.json").write_text(json.dumps({"threshold": 7}))
+    with pytest.raises(ModelFormatError, match="threshold"):
+        load_detector(str(shipped), cache_dir=model_cache)
+
+
+def test_missing_models_fail_clearly(model_cache: Path, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("stream_guard.models.cross_encoder.DEFAULT_DETECTOR_DIR",
+                        tmp_path / "not-built-yet")
+    with pytest.raises(ModelNotFoundError, match="shipped detector"):
+        load_detector("default", cache_dir=model_cache)
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        load_detector(str(tmp_path / "x.onnx"), cache_dir=model_cache)
+
+
+def test_embedding_model_is_refused_as_a_cross_encoder(model_cache: Path) -> None:
+    with pytest.raises(LabelMapError, match="id2label"):
+        load_detector(str(minilm_dir(model_cache)), cache_dir=model_cache, device="cpu")
+
+
+def test_other_architectures_are_exported_through_torch(tmp_path: Path,
+                                                         model_cache: Path) -> None:
+    """DistilBERT is outside the graph builder: onnx backend exports it with torch, cached."""
+    torch.manual_seed(0)
+    config = transformers.DistilBertConfig(
+        vocab_size=30522, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
+        max_position_embeddings=130, initializer_range=0.2, id2label=BINARY,
+        label2id={v: k for k, v in BINARY.items()})
+    path = tmp_path / "tiny-distilbert"
+    transformers.DistilBertForSequenceClassification(config).eval().save_pretrained(
+        str(path), safe_serialization=True)
+    shutil.copy(minilm_dir(model_cache) / "tokenizer.json", path / "tokenizer.json")
+    via_onnx = load_detector(str(path), cache_dir=model_cache, backend="onnx", device="cpu")
+    via_torch = load_detector(str(path), cache_dir=model_cache, backend="torch", device="cpu")
+    np.testing.assert_allclose(_as_array(via_onnx.score_pairs(PAIRS)),
+                               _as_array(via_torch.score_pairs(PAIRS)), atol=1e-4)
+    assert list((model_cache / "onnx").glob("tiny-distilbert-classifier-*.onnx"))

@@ -1,0 +1,145 @@
+"""The ONNX-built MiniLM against transformers, and the embedder's contract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from stream_guard.models.embedder import SentenceEmbedder, load_embedder
+from stream_guard.models.hf import ModelFormatError, open_model_dir
+from stream_guard.models.onnx_bert import build_bert_onnx
+from stream_guard.models.packaged import ModelNotFoundError, minilm_dir
+from stream_guard.models.tokenization import TextTokenizer
+
+SENTENCES = [
+    "The Eiffel Tower is in Paris.",
+    "A man is eating food.",
+    "Quantum chromodynamics describes the strong interaction between quarks and gluons, "
+    "which is mediated by eight gluon fields.",
+    "ok",
+]
+
+
+def _transformers_embeddings(model_path: Path, texts: list[str]) -> np.ndarray:
+    """Reference: transformers' BertModel with sentence-transformers' mean pooling."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    tok = transformers.AutoTokenizer.from_pretrained(str(model_path))
+    model = transformers.BertModel.from_pretrained(str(model_path)).eval()
+    batch = tok(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, dim=1).numpy()
+
+
+def test_onnx_embeddings_match_transformers(minilm: SentenceEmbedder, model_cache: Path) -> None:
+    ours = minilm.embed(SENTENCES)
+    ref = _transformers_embeddings(minilm_dir(model_cache), SENTENCES)
+    assert ours.dtype == np.float32 and ours.shape == (len(SENTENCES), 384)
+    np.testing.assert_allclose(ours, ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_both_graph_variants_match_transformers_hidden_states(model_cache: Path,
+                                                              fused: bool) -> None:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    model = open_model_dir(minilm_dir(model_cache))
+    session = ort.InferenceSession(build_bert_onnx(model, "hidden", fused=fused)
+                                   .SerializeToString(), providers=["CPUExecutionProvider"])
+    tok = TextTokenizer(model.tokenizer_file, max_length=256)
+    batch = tok.pad(tok.encode(SENTENCES))
+    feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
+             "token_type_ids": batch.token_type_ids}
+    ours = session.run(["last_hidden_state"], feeds)[0]
+    ref_model = transformers.BertModel.from_pretrained(str(model.path)).eval()
+    with torch.no_grad():
+        ref = ref_model(**{k: torch.from_numpy(v) for k, v in feeds.items()}).last_hidden_state
+    real = batch.attention_mask.astype(bool)  # padded positions are never pooled
+    np.testing.assert_allclose(ours[real], ref.numpy()[real], atol=1e-4)
+
+
+def test_semantically_close_sentences_score_higher(minilm: SentenceEmbedder) -> None:
+    v = minilm.embed([
+        "The cat is sleeping on the sofa.",
+        "A kitten naps on the couch.",
+        "Interest rates were raised by the central bank.",
+        "The Federal Reserve increased borrowing costs.",
+    ])
+    sims = v @ v.T
+    assert sims[0, 1] > sims[0, 2] + 0.3
+    assert sims[2, 3] > sims[2, 1] + 0.3
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+
+
+def test_batching_and_order_do_not_change_vectors(minilm: SentenceEmbedder) -> None:
+    together = minilm.embed(SENTENCES)
+    alone = np.stack([minilm.embed([s])[0] for s in SENTENCES])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    reversed_ = minilm.embed(SENTENCES[::-1])[::-1]
+    np.testing.assert_allclose(together, reversed_, atol=1e-5)
+
+
+def test_empty_and_overlong_input(minilm: SentenceEmbedder) -> None:
+    assert minilm.embed([]).shape == (0, 384)
+    long_text = "word " * 2000  # far beyond the 256-token training length: truncated, not an error
+    v = minilm.embed([long_text])
+    assert v.shape == (1, 384) and np.isfinite(v).all()
+
+
+def test_onnx_export_is_cached(minilm: SentenceEmbedder, model_cache: Path) -> None:
+    files = list((model_cache / "onnx").glob("all-MiniLM-L6-v2-hidden-*.onnx"))
+    assert len(files) == 1
+    before = files[0].stat().st_mtime_ns
+    load_embedder("minilm", cache_dir=model_cache, device="cpu")
+    assert files[0].stat().st_mtime_ns == before
+
+
+def test_torch_backend_agrees_with_onnx(minilm: SentenceEmbedder, model_cache: Path) -> None:
+    pytest.importorskip("torch")
+    torch_embedder = load_embedder("minilm", cache_dir=model_cache, backend="torch",
+                                   device="cpu")
+    np.testing.assert_allclose(torch_embedder.embed(SENTENCES), minilm.embed(SENTENCES),
+                               atol=1e-4)
+
+
+def test_user_directory_in_hf_layout_loads(model_cache: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "my-embedder"
+    shutil.copytree(minilm_dir(model_cache), copy)
+    embedder = load_embedder(str(copy), cache_dir=model_cache, device="cpu")
+    assert embedder.name == "my-embedder" and embedder.dim == 384
+
+
+def test_bad_model_directories_fail_clearly(model_cache: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        load_embedder(str(tmp_path / "nope"), cache_dir=model_cache)
+    broken = tmp_path / "broken"
+    shutil.copytree(minilm_dir(model_cache), broken)
+    (broken / "tokenizer.json").unlink()
+    with pytest.raises(ModelFormatError, match=r"missing tokenizer\.json"):
+        load_embedder(str(broken), cache_dir=model_cache)
+    pickled = tmp_path / "pickled"
+    shutil.copytree(minilm_dir(model_cache), pickled)
+    (pickled / "model.safetensors").rename(pickled / "pytorch_model.bin")
+    with pytest.raises(ModelFormatError, match="safe_serialization"):
+        load_embedder(str(pickled), cache_dir=model_cache)
+    not_a_dir = tmp_path / "weights.bin"
+    not_a_dir.write_bytes(b"\0")
+    with pytest.raises(ModelFormatError, match="not a directory"):
+        load_embedder(str(not_a_dir), cache_dir=model_cache)
+
+
+def test_builder_refuses_other_architectures(model_cache: Path, tmp_path: Path) -> None:
+    other = tmp_path / "gpt"
+    shutil.copytree(minilm_dir(model_cache), other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "model_type": "gpt2"}))
+    with pytest.raises(ModelFormatError, match="not BERT-family"):
+        build_bert_onnx(open_model_dir(other), "hidden")
