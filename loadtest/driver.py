@@ -278,6 +278,11 @@ class ConnectionDriver:
         self._free(slot, now)
 
     def _on_error(self, frame: dict[str, Any], now: float) -> None:
+        if frame.get("code") == "stream_halted":
+            # Deltas already on the wire when the halt was sent: the protocol's answer to the
+            # race, not a failure (an app stops sending once it has read the halt).
+            self.rec.counts["deltas_after_halt"] += 1
+            return
         self.rec.errors[frame.get("code", "?")] += 1
         live = self._live(frame)
         if live is not None and not live.started:
