@@ -1,0 +1,167 @@
+"""Streams to send: a context paragraph, a response built from it, and where a halt must land.
+
+Every response is made of sentences copied from its own context, so each window is supported by
+construction; a "bad" response has one fabricated sentence (invented names and numbers that occur
+nowhere in the context) planted between two of them. The generator therefore knows the exact
+character offset where the halt must land, and can count missed halts and false ones without
+trusting the server's own labels.
+
+The script also records which delta completes each window, computed with the server's own
+incremental segmenter, so latency is measured from exactly the moment the server could first
+have scored the window (its ``stream_guard_*_latency_seconds`` metrics start at the same point).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stream_guard.config import Settings
+from stream_guard.oversight.segmenter import WindowSegmenter, sentence_spans
+from stream_guard.train.data import data_files, iter_records
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
+MAX_CONTEXT_CHARS = 4000
+MIN_SENTENCE_CHARS = 25
+MAX_SENTENCE_CHARS = 300
+
+_WORD = re.compile(r"\s*\S+")
+# Tokens of an LLM are about four characters of English; long words are cut so a delta is
+# the size of a real token and the server sees a realistic number of frames per character.
+_TOKEN_MAX_CHARS = 7
+_TOKEN_PIECE = 5
+
+_FIRST = ("Velmora", "Quistan", "Orlaith", "Brannoc", "Tesska", "Yvarne", "Dromund", "Ilsabet")
+_LAST = ("Kettleborn", "Marsquell", "Ondriveth", "Paskerell", "Vantoria", "Wyndhollow")
+_PLACES = ("Tarnholt", "Esquimalt Vale", "Brisenmoor", "Calderwick", "Norrebay", "Quillon Reach")
+_UNITS = ("tonnes of copper", "registered voters", "patent filings", "hectares of vineyard",
+          "seismic readings", "unpaid invoices")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamScript:
+    """One stream: what ``start`` carries, the deltas in order, and the expected halt.
+
+    ``completes`` maps a window's ``(start, end)`` to the index of the delta whose arrival
+    completed it; ``len(deltas)`` stands for the ``end`` frame (the last window is completed by
+    ``end``, not by a delta).
+    """
+
+    context: str
+    deltas: tuple[str, ...]
+    bad_at: int | None
+    completes: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.deltas)
+
+    @property
+    def bad(self) -> bool:
+        return self.bad_at is not None
+
+
+def tokenize(text: str) -> list[str]:
+    """Cut ``text`` into token-sized deltas whose concatenation is exactly ``text``."""
+    out: list[str] = []
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if len(word) <= _TOKEN_MAX_CHARS:
+            out.append(word)
+            continue
+        out.extend(word[i: i + _TOKEN_PIECE] for i in range(0, len(word), _TOKEN_PIECE))
+    if "".join(out) != text:  # only trailing whitespace can be lost; keep it on the last token
+        out[-1] += text[len("".join(out)):]
+    return out
+
+
+def completing_deltas(deltas: Sequence[str], max_chars: int,
+                      min_chars: int) -> dict[tuple[int, int], int]:
+    """Which delta completes each window, replaying the server's own segmenter."""
+    segmenter = WindowSegmenter(max_chars, min_chars)
+    out: dict[tuple[int, int], int] = {}
+    for i, delta in enumerate(deltas):
+        for window in segmenter.feed(delta):
+            out[(window.start, window.end)] = i
+    for window in segmenter.finish():
+        out[(window.start, window.end)] = len(deltas)
+    return out
+
+
+def fabricated_sentence(rng: random.Random) -> str:
+    """A fluent sentence whose names and numbers cannot be in any real context."""
+    who = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
+    count = f"{rng.randrange(1000, 99000):,}"
+    return (f"According to {who} of {rng.choice(_PLACES)}, {count} "
+            f"{rng.choice(_UNITS)} were recorded there in {rng.randrange(1700, 1900)}.")
+
+
+def usable_sentences(context: str) -> list[str]:
+    return [context[s:e] for s, e in sentence_spans(context)
+            if MIN_SENTENCE_CHARS <= e - s <= MAX_SENTENCE_CHARS and "\n" not in context[s:e]]
+
+
+def clip_context(context: str, limit: int = MAX_CONTEXT_CHARS) -> str:
+    """At most ``limit`` characters, cut at a sentence end so no sentence is half there."""
+    if len(context) <= limit:
+        return context
+    ends = [e for _, e in sentence_spans(context) if e <= limit]
+    return context[: ends[-1]] if ends else context[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptBuilder:
+    """Builds scripts from context paragraphs with the server's window settings."""
+
+    paragraphs: Sequence[str]
+    window_max_chars: int = Settings.window_max_chars
+    window_min_chars: int = Settings.window_min_chars
+    min_sentences: int = 4
+    max_sentences: int = 7
+
+    def build(self, rng: random.Random, bad: bool) -> StreamScript:
+        context = rng.choice(self.paragraphs)
+        sentences = usable_sentences(context)
+        n = min(len(sentences), rng.randint(self.min_sentences, self.max_sentences))
+        first = rng.randrange(0, len(sentences) - n + 1)
+        chosen = sentences[first: first + n]
+        bad_at: int | None = None
+        if bad:
+            # Never first (supported windows precede it) and never last (a later delta, not
+            # ``end``, completes its window, as in a real stream that keeps going).
+            slot = rng.randint(1, len(chosen) - 1)
+            bad_at = sum(len(s) + 1 for s in chosen[:slot])
+            chosen.insert(slot, fabricated_sentence(rng))
+        deltas = tuple(tokenize(" ".join(chosen)))
+        return StreamScript(context, deltas, bad_at, completing_deltas(
+            deltas, self.window_max_chars, self.window_min_chars))
+
+
+def load_paragraphs(paths: Iterable[Path], per_file: int = 300,
+                    min_sentences: int = 4) -> list[str]:
+    """Context paragraphs (clipped) with enough usable sentences, ``per_file`` from each file.
+
+    Records are read lazily so the 88 MB summarization file costs only the lines used.
+    """
+    out: list[str] = []
+    for path in paths:
+        taken = 0
+        for record in iter_records(path):
+            context = clip_context(record.context)
+            if len(usable_sentences(context)) >= min_sentences:
+                out.append(context)
+                taken += 1
+                if taken >= per_file:
+                    break
+    if not out:
+        raise ValueError("the corpus has no context with enough sentences to build streams from")
+    return out
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    """A JSONL file, or every record file of a directory."""
+    corpus = Path(corpus)
+    return data_files(corpus) if corpus.is_dir() else [corpus]

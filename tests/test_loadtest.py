@@ -1,0 +1,100 @@
+"""The load generator end to end: a spawned server, real WebSocket streams, a result JSON."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from loadtest.corpus import ScriptBuilder, tokenize
+from loadtest.stats import compare_rows, summarize
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PARAGRAPHS = [
+    "The Brooklyn Bridge opened to traffic on May 24, 1883. It was designed by John A. "
+    "Roebling, who died before construction began. His son Washington Roebling took over the "
+    "project and directed it from his apartment. Emily Warren Roebling carried his instructions "
+    "to the engineers on site. The main span is 486 metres long and was the longest in the world "
+    "at the time. About 150,000 people crossed the bridge on its first day.",
+    "Marie Curie was born in Warsaw in 1867 and moved to Paris in 1891. She studied physics and "
+    "mathematics at the University of Paris. Together with Pierre Curie she discovered polonium "
+    "and radium in 1898. She received the Nobel Prize in Physics in 1903 with Pierre Curie and "
+    "Henri Becquerel. In 1911 she won a second Nobel Prize, this time in Chemistry. She remains "
+    "the only person honoured with Nobel Prizes in two different sciences.",
+    "The Amazon River flows through Peru, Colombia and Brazil before reaching the Atlantic. Its "
+    "basin covers roughly seven million square kilometres of South America. The river carries "
+    "more water than the next seven largest rivers combined. During the wet season parts of the "
+    "river grow to more than 40 kilometres wide. No bridge crosses the main stem of the river "
+    "along its entire length. Manaus is the largest city on its banks.",
+]
+
+
+def _corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "corpus.jsonl"
+    rows = [{"id": str(i), "dataset": "test", "context": text, "prompt": None,
+             "response": "", "label": 0, "onset": None} for i, text in enumerate(PARAGRAPHS)]
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    return path
+
+
+def test_tokens_rebuild_the_text_exactly() -> None:
+    text = "Photosynthesis converts light  into chemical energy.\nIt happens in chloroplasts. "
+    assert "".join(tokenize(text)) == text
+    assert max(len(t) for t in tokenize(text)) <= 7
+
+
+def test_planted_sentence_starts_where_the_script_says() -> None:
+    builder = ScriptBuilder(PARAGRAPHS)
+    rng = random.Random(3)
+    for _ in range(20):
+        script = builder.build(rng, bad=True)
+        assert script.bad_at is not None
+        assert script.text[script.bad_at:].startswith("According to ")
+        assert script.text[script.bad_at - 1] == " "
+        # the window holding the planted sentence is completed by a delta, not by ``end``
+        window = next(w for w in script.completes if w[0] == script.bad_at)
+        assert script.completes[window] < len(script.deltas)
+
+
+def test_summary_percentiles() -> None:
+    s = summarize([i / 1000 for i in range(1, 101)])  # 1..100 ms
+    assert s["count"] == 100 and s["max"] == 100.0 and s["p50"] == pytest.approx(50.5)
+    assert summarize([])["p99"] is None
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "loadtest.run", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    proc = _run("--spawn", "--tier", "lexical", "--streams", "4", "--duration", "1.5",
+                "--rate", "80", "--bad-share", "0.5", "--seed", "1", "--ramp", "0.3",
+                "--drain-timeout", "15", "--corpus", str(_corpus(tmp_path)), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    result = orjson.loads(out.read_bytes())
+    assert {"config", "machine", "streams", "rates", "latency_ms", "send_lag_ms", "errors",
+            "close_codes", "resources", "connections"} <= result.keys()
+    streams = result["streams"]
+    assert streams["started"] >= 4 and streams["done"] == streams["started"]
+    assert streams["bad"] >= 1
+    assert streams["halts_correct"] == streams["bad"]
+    assert streams["missed_halts"] == 0 and streams["false_halts"] == 0
+    assert streams["windows_unmatched"] == 0
+    assert result["errors"] == {} and result["connections"]["connect_failures"] == 0
+    halt = result["latency_ms"]["halt"]
+    assert halt["count"] == streams["bad"] and 0 < halt["p50"] <= halt["max"]
+    assert result["latency_ms"]["verdict"]["count"] > streams["done"]
+    assert result["resources"]["server"]["rss_max_mb"] > 0
+
+    table = _run("--compare", str(out), str(out))
+    assert table.returncode == 0, table.stderr
+    assert "| latency_ms.halt.p99 |" in table.stdout
+    rows = compare_rows(result, result)
+    assert all(r is None or r == pytest.approx(1.0) for _, _, _, r in rows)
