@@ -107,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     kill.add_argument("--tenant", metavar="T", help="every stream of this tenant")
     kill.set_defaults(func=_cmd_kill)
 
+    from stream_guard.eval.cli import add_eval_command
+    from stream_guard.evidence.cli import add_index_commands
+
+    add_index_commands(sub)
+    add_eval_command(sub)
+    sub.add_parser("train", help="train the default detector (needs the train extra: torch); "
+                   "see `stream-guard train --help`")
+
     show = sub.add_parser("settings", help="print the effective settings (secrets redacted)")
     _add_config(show)
     show.add_argument("--table", action="store_true", help="markdown table of every setting")
@@ -115,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"]:  # the trainer owns its whole command line, --help included
+        from stream_guard.train.cli import main as train_main
+
+        return train_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is _cmd_kill and not (args.stream or args.tenant):

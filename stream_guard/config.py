@@ -119,7 +119,8 @@ class Settings:
     detector: str = field(default="default", metadata=_meta(
         '"default" (the shipped detector), a Hugging Face model directory or an ONNX file.'))
     embedder: str = field(default="minilm", metadata=_meta(
-        '"minilm" (the packaged all-MiniLM-L6-v2) or a sentence-embedding model directory.'))
+        '"minilm" (the packaged all-MiniLM-L6-v2), a sentence-embedding model directory, or '
+        '"none" (no dense retrieval, no collections: inline context is searched with BM25).'))
     backend: str = field(default="auto", metadata=_meta(
         "Model runtime.", choices=("auto", "onnx", "torch")))
     device: str = field(default="auto", metadata=_meta(

@@ -21,7 +21,7 @@ from tests.wsclient import API_KEY, API_KEY_2
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
-        "host": "127.0.0.1", "port": 0, "tier": "lexical",
+        "host": "127.0.0.1", "port": 0, "tier": "lexical", "embedder": "none",
         "api_keys": f"{API_KEY}:tenant-a,{API_KEY_2}:tenant-b",
         "data_dir": tmp_path / "data", "cache_dir": _cache_dir(),
         "shutdown_grace_s": 5.0,

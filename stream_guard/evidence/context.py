@@ -17,6 +17,21 @@ from stream_guard.models.embedder import Embedder
 from stream_guard.scoring.base import Evidence
 
 
+def context_chunks(items: Sequence[tuple[str, str]], *,
+                   max_chars: int = DEFAULT_MAX_CHARS) -> list[Evidence]:
+    """Chunks of ``(id, text)`` items, duplicates dropped. Chunk ids are ``"<id>#<n>"`` and
+    ``source`` is the item id."""
+    chunks: list[Evidence] = []
+    seen: set[str] = set()
+    for item_id, text in items:
+        for n, chunk in enumerate(chunk_text(text, max_chars)):
+            digest = content_hash(chunk)
+            if digest not in seen:
+                seen.add(digest)
+                chunks.append(Evidence(id=f"{item_id}#{n}", text=chunk, source=item_id))
+    return chunks
+
+
 class ContextIndex:
     """The chunks of one stream's context and their unit vectors; read-only after build."""
 
@@ -27,17 +42,17 @@ class ContextIndex:
     @classmethod
     def build(cls, items: Sequence[tuple[str, str]], embedder: Embedder, *,
               max_chars: int = DEFAULT_MAX_CHARS) -> ContextIndex:
-        """Chunk and embed ``(id, text)`` items. Chunk ids are ``"<id>#<n>"`` and ``source`` is
-        the item id. Blocking (it runs the embedder): build off the event loop."""
-        chunks: list[Evidence] = []
-        seen: set[str] = set()
-        for item_id, text in items:
-            for n, chunk in enumerate(chunk_text(text, max_chars)):
-                digest = content_hash(chunk)
-                if digest not in seen:
-                    seen.add(digest)
-                    chunks.append(Evidence(id=f"{item_id}#{n}", text=chunk, source=item_id))
+        """Chunk and embed ``(id, text)`` items. Blocking (it runs the embedder): build off the
+        event loop."""
+        return cls.from_chunks(context_chunks(items, max_chars=max_chars), embedder)
+
+    @classmethod
+    def from_chunks(cls, chunks: Sequence[Evidence], embedder: Embedder) -> ContextIndex:
         return cls(chunks, embedder.embed([c.text for c in chunks]))
+
+    @property
+    def chunks(self) -> list[Evidence]:
+        return list(self._chunks)
 
     def __len__(self) -> int:
         return len(self._chunks)

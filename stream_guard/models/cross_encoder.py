@@ -115,6 +115,9 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
     if threshold is not None and not (isinstance(threshold, (int, float))
                                       and 0.0 <= threshold <= 1.0):
         raise ModelFormatError(f"{model.path / 'detector.json'}: threshold must be in [0, 1]")
+    # A detector trained on bare windows says so in detector.json: prepending the previous
+    # sentence would show it inputs unlike anything it learned from.
+    use_context = bool(extra.get("use_context", use_context))
     return CrossEncoderScorer(runner, tokenizer, labels, name=str(extra.get("name", model.name)),
                               batch_size=batch_size, use_context=use_context,
                               threshold=None if threshold is None else float(threshold))

@@ -3,46 +3,44 @@
 The server knows only two calls: ``open_stream`` (prepare a stream's inline evidence once) and
 ``check`` (score one window). Everything they need from the models runs in the scheduler's
 micro-batches on the model thread, so a window from one stream and a window from another share a
-forward pass.
+forward pass of the embedder and of the cross-encoder.
+
+Retrieval: BM25 over the stream's inline context always (exact words matter for numbers and
+names); with an embedder, also dense search over the context and the stream's collection, merged
+by cosine. Scoring: the lexical tier settles windows whose content is literally in the evidence;
+the model tier (when loaded) judges the rest against each candidate chunk, and a window's support
+is its best chunk's.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 from stream_guard.config import Settings
+from stream_guard.evidence.context import ContextIndex, context_chunks, merge_evidence
+from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.metrics import Metrics
-from stream_guard.oversight.segmenter import sentence_spans
+from stream_guard.models.embedder import Embedder
 from stream_guard.oversight.stream import WindowScore
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scoring.base import Evidence, Pair, PairScorer
-from stream_guard.scoring.lexical import BM25, CONFLICT_CONTRADICTION, coverage, number_conflict
+from stream_guard.scoring.lexical import (
+    BM25,
+    CONFLICT_CONTRADICTION,
+    coverage,
+    number_conflict,
+    term_keys,
+)
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
 
 log = logging.getLogger("stream_guard.engine")
 
-CHUNK_CHARS = 600
 LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content must be in evidence
-
-
-@dataclass(slots=True)
-class StreamEvidence:
-    """One stream's inline evidence, prepared once at ``start``."""
-
-    tenant: str
-    chunks: list[Evidence]
-    bm25: BM25
-    keys: list[set[str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckJob:
-    evidence: StreamEvidence
-    text: str
-    previous: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +49,24 @@ class StreamRequest:
 
     tenant: str
     context: Sequence[ContextItem]
-    collection: str | None
+    collection: Collection | None
+
+
+@dataclass(slots=True)
+class StreamEvidence:
+    """One stream's evidence, prepared once at ``start``."""
+
+    chunks: list[Evidence]
+    bm25: BM25
+    dense: ContextIndex | None
+    collection: Collection | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckJob:
+    evidence: StreamEvidence
+    text: str
+    previous: str
 
 
 class NoEvidence(ValueError):
@@ -63,11 +78,15 @@ class NoEvidence(ValueError):
 
 
 class GroundingEngine:
-    def __init__(self, settings: Settings, metrics: Metrics,
-                 model: PairScorer | None = None, model_threshold: float | None = None) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics, *,
+                 model: PairScorer | None = None, model_threshold: float | None = None,
+                 embedder: Embedder | None = None,
+                 library: EvidenceLibrary | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
         self.model = model if settings.tier == "cascade" else None
+        self.embedder = embedder
+        self.library = library
         default = LEXICAL_THRESHOLD
         if self.model is not None and model_threshold is not None:
             default = model_threshold
@@ -79,74 +98,107 @@ class GroundingEngine:
 
     @property
     def description(self) -> str:
-        return f"lexical+{self.model.name}" if self.model is not None else "lexical"
+        tiers = "lexical" + (f"+{self.model.name}" if self.model is not None else "")
+        return tiers + (f", retrieval {self.embedder.name}" if self.embedder else ", retrieval bm25")
 
     def validate(self, tenant: str, context: Sequence[ContextItem],
                  collection: str | None) -> StreamRequest:
         """Refuse, before ``started`` is sent, a stream that could never be checked."""
+        found = None
         if collection is not None:
-            raise NoEvidence(f"collection {collection!r} does not exist",
-                             ErrorCode.UNKNOWN_COLLECTION)
-        if not any(item.text.strip() for item in context):
+            if self.library is None:
+                raise NoEvidence("collections need an embedder; this server runs without one "
+                                 "(embedder = none)", ErrorCode.UNKNOWN_COLLECTION)
+            try:
+                found = self.library.get(tenant, collection)
+            except UnknownCollectionError:
+                raise NoEvidence(f"collection {collection!r} does not exist",
+                                 ErrorCode.UNKNOWN_COLLECTION) from None
+        elif not any(item.text.strip() for item in context):
             raise NoEvidence("a stream needs 'context' or a 'collection': there is nothing to "
                              "check its output against")
-        return StreamRequest(tenant, context, collection)
+        return StreamRequest(tenant, context, found)
 
     async def open_stream(self, request: StreamRequest) -> StreamEvidence:
         """Chunk (and embed) the stream's inline evidence once, on the model thread."""
-        return await self.scheduler.run_exclusive(
-            lambda: self._prepare(request.tenant, request.context))
+        return await self.scheduler.run_exclusive(lambda: self._prepare(request))
 
     async def check(self, evidence: StreamEvidence, text: str, previous: str) -> WindowScore:
         return await self.scheduler.submit(CheckJob(evidence, text, previous))
 
+    def reload_evidence(self) -> list[str]:
+        """Re-read every collection (SIGHUP); blocking, call it off the loop."""
+        return self.library.reload() if self.library is not None else []
+
     async def close(self) -> None:
         await self.scheduler.close()
+        if self.library is not None:
+            self.library.close()
 
     # --- on the model thread ------------------------------------------------------------------
-    def _prepare(self, tenant: str, context: Sequence[ContextItem]) -> StreamEvidence:
-        chunks = [Evidence(f"{item.id}#{n}" if n else item.id, text, source="context")
-                  for item in context for n, text in enumerate(chunk_text(item.text))]
-        bm25 = BM25([c.text for c in chunks])
-        return StreamEvidence(tenant, chunks, bm25, bm25.keys)
+    def _prepare(self, request: StreamRequest) -> StreamEvidence:
+        chunks = context_chunks([(item.id, item.text) for item in request.context])
+        dense = (ContextIndex.from_chunks(chunks, self.embedder)
+                 if self.embedder is not None and chunks else None)
+        return StreamEvidence(chunks, BM25([c.text for c in chunks]), dense, request.collection)
+
+    def _retrieve(self, jobs: list[CheckJob]) -> list[list[Evidence]]:
+        k = self.settings.evidence_top_k
+        dense_jobs = [i for i, job in enumerate(jobs)
+                      if job.evidence.dense is not None or job.evidence.collection is not None]
+        vectors = (self.embedder.embed([jobs[i].text for i in dense_jobs])
+                   if self.embedder is not None and dense_jobs else np.zeros((0, 0), np.float32))
+        row = {job_index: r for r, job_index in enumerate(dense_jobs)}
+        out = []
+        for i, job in enumerate(jobs):
+            ev = job.evidence
+            lexical = [Evidence(c.id, c.text, 0.0, c.source)
+                       for c in (ev.chunks[j] for j, s in ev.bm25.top(job.text, k) if s > 0)]
+            lists: list[Sequence[Evidence]] = []
+            if i in row:
+                vec = vectors[row[i]: row[i] + 1]
+                if ev.dense is not None:
+                    lists.append(ev.dense.search(vec, k)[0])
+                if ev.collection is not None:
+                    lists.append(ev.collection.search(vec, k)[0])
+            hits = merge_evidence(lists, k) if lists else []
+            # BM25's best chunk joins the dense ones: an exact name or number match must never
+            # be missed because its sentence embeds far from the window's.
+            known = {h.text for h in hits}
+            extra = [e for e in lexical if e.text not in known]
+            hits = hits + extra[:1] if hits else lexical
+            out.append(hits)
+        return out
 
     def _process(self, jobs: list[CheckJob]) -> list[WindowScore]:
-        k = self.settings.evidence_top_k
+        candidates = self._retrieve(jobs)
         results: list[WindowScore | None] = []
-        pending: list[tuple[int, list[Evidence]]] = []
-        conflicts: list[bool] = []
-        for i, job in enumerate(jobs):
-            ranked = job.evidence.bm25.top(job.text, k)
-            top = [job.evidence.chunks[j] for j, _ in ranked]
-            keys = set().union(*(job.evidence.keys[j] for j, _ in ranked)) if ranked else set()
+        pending: list[tuple[int, list[Evidence], bool]] = []
+        for i, (job, hits) in enumerate(zip(jobs, candidates, strict=True)):
+            keys = set().union(*(term_keys(e.text) for e in hits)) if hits else set()
             lexical = coverage(job.text, keys)
-            conflict = number_conflict(job.text, " ".join(e.text for e in top))
-            if self.model is None or (lexical >= self.settings.lexical_accept and not conflict):
+            conflict = number_conflict(job.text, " ".join(e.text for e in hits))
+            settled = lexical >= self.settings.lexical_accept and not conflict
+            if self.model is None or settled or not hits:
                 self.metrics.tier_decisions.labels("lexical").inc()
-                hits = [Evidence(e.id, e.text, s, e.source)
-                        for e, (_, s) in zip(top, ranked, strict=True)]
-                results.append(WindowScore(lexical, CONFLICT_CONTRADICTION if conflict else 0.0,
-                                           hits))
+                results.append(_conflicted(WindowScore(lexical, 0.0, hits), conflict))
             else:
                 results.append(None)
-                pending.append((i, top))
-                conflicts.append(conflict)
+                pending.append((i, hits, conflict))
         if pending and self.model is not None:
             pairs = [Pair(e.text, jobs[i].text, jobs[i].previous)
-                     for i, top in pending for e in top]
+                     for i, hits, _ in pending for e in hits]
             scores = self.model.score_pairs(pairs)
             pos = 0
-            for (i, top), conflict in zip(pending, conflicts, strict=True):
-                mine = scores[pos: pos + len(top)]
-                pos += len(top)
-                ranked_ev = sorted((Evidence(e.id, e.text, s.support, e.source)
-                                    for e, s in zip(top, mine, strict=True)),
-                                   key=lambda e: -e.score)
-                support = max((s.support for s in mine), default=0.0)
-                contradiction = max([s.contradiction for s in mine] + [
-                    CONFLICT_CONTRADICTION if conflict else 0.0])
+            for i, hits, conflict in pending:
+                mine = scores[pos: pos + len(hits)]
+                pos += len(hits)
+                ranked = sorted((Evidence(e.id, e.text, s.support, e.source)
+                                 for e, s in zip(hits, mine, strict=True)), key=lambda e: -e.score)
                 self.metrics.tier_decisions.labels("model").inc()
-                results[i] = WindowScore(support, contradiction, ranked_ev)
+                results[i] = _conflicted(WindowScore(
+                    max(s.support for s in mine), max(s.contradiction for s in mine), ranked),
+                    conflict)
         assert all(r is not None for r in results)
         return results  # type: ignore[return-value]
 
@@ -155,16 +207,14 @@ class GroundingEngine:
         self.metrics.scorer_latency.observe(stats.seconds)
 
 
-def chunk_text(text: str, max_chars: int = CHUNK_CHARS) -> list[str]:
-    """Sentence-aligned chunks of at most ``max_chars`` with one sentence of overlap."""
-    spans = sentence_spans(text)
-    chunks: list[str] = []
-    current: list[tuple[int, int]] = []
-    for span in spans:
-        if current and span[1] - current[0][0] > max_chars:
-            chunks.append(text[current[0][0]: current[-1][1]])
-            current = current[-1:] if span[1] - current[-1][0] <= max_chars else []
-        current.append(span)
-    if current:
-        chunks.append(text[current[0][0]: current[-1][1]])
-    return [c[i: i + max_chars] for c in chunks for i in range(0, len(c), max_chars)] or []
+def _conflicted(score: WindowScore, conflict: bool) -> WindowScore:
+    """A number the evidence states differently outweighs whatever else matched.
+
+    Support from the other words (or from a model that overlooks one digit) must not outvote it:
+    the window is capped to the contradiction's complement, so every threshold treats it as
+    contradicted.
+    """
+    if not conflict:
+        return score
+    return WindowScore(min(score.support, 1.0 - CONFLICT_CONTRADICTION),
+                       max(score.contradiction, CONFLICT_CONTRADICTION), score.evidence)

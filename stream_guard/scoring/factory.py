@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from stream_guard.config import Settings
 from stream_guard.metrics import Metrics
 from stream_guard.scoring.engine import GroundingEngine
+
+log = logging.getLogger("stream_guard.engine")
 
 
 async def build_engine(settings: Settings, metrics: Metrics) -> GroundingEngine:
@@ -14,11 +17,23 @@ async def build_engine(settings: Settings, metrics: Metrics) -> GroundingEngine:
 
 
 def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
+    common = {"backend": settings.backend, "device": settings.device,
+              "cache_dir": settings.cache_dir, "intra_op_threads": settings.intra_op_threads}
+    embedder = library = None
+    if settings.embedder != "none":
+        from stream_guard.evidence.reader import EvidenceLibrary
+        from stream_guard.models.embedder import load_embedder
+
+        embedder = load_embedder(settings.embedder, **common)
+        library = EvidenceLibrary(settings.data_dir)
+        changed = library.poll()
+        log.info("evidence collections loaded", extra={"collections": changed})
+        library.start_polling(settings.index_poll_s)
     if settings.tier == "lexical":
-        return GroundingEngine(settings, metrics)
+        return GroundingEngine(settings, metrics, embedder=embedder, library=library)
     from stream_guard.models.cross_encoder import load_detector
 
-    detector = load_detector(settings.detector, backend=settings.backend, device=settings.device,
-                             cache_dir=settings.cache_dir,
-                             intra_op_threads=settings.intra_op_threads)
-    return GroundingEngine(settings, metrics, detector, detector.threshold)
+    detector = load_detector(settings.detector, batch_size=max(8, settings.batch_max_size),
+                             **common)
+    return GroundingEngine(settings, metrics, model=detector, model_threshold=detector.threshold,
+                           embedder=embedder, library=library)

@@ -141,12 +141,25 @@ class Server:
         self._stopped.set()
         log.info("stopped")
 
+    def reload_evidence(self) -> None:
+        """SIGHUP: re-read every evidence collection now instead of at the next poll."""
+        engine = self.engine
+        if engine is None:
+            return
+
+        async def reload() -> None:
+            changed = await asyncio.to_thread(engine.reload_evidence)
+            log.info("evidence reloaded", extra={"changed": changed})
+
+        self._background.append(asyncio.create_task(reload()))
+
     async def serve_forever(self) -> None:
         """Run until SIGTERM or SIGINT, then shut down gracefully."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_evidence)
         await self.start()
         await stop.wait()
         await self.shutdown()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("stream_guard.http")
 
 STREAM_PATH = "/v1/stream"
+DEV_TENANT = "default"  # unauthenticated dev connections see the collections indexed by default
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,7 @@ class Router:
                 return _error(401, "unauthorized", "unknown API key")
             return Principal(tenant, "api_key")
         if server.settings.auth_disabled:
-            return Principal("dev", "dev")
+            return Principal(DEV_TENANT, "dev")
         server.metrics.rejections.labels("unauthorized").inc()
         return _error(401, "unauthorized", "a ticket (?ticket=) or an API key (Authorization: "
                       "Bearer KEY or X-API-Key: KEY) is required")

@@ -1,0 +1,77 @@
+"""Retrieval through the server: real MiniLM embeddings, real FAISS collections, per tenant."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from stream_guard.cli import main as cli
+from tests.conftest import make_settings, running_server
+from tests.wsclient import API_KEY_2, open_ws, recv, send, stream_text
+
+pytestmark = pytest.mark.slow
+
+TOWER = ("The Eiffel Tower is a wrought-iron lattice tower in Paris. It is 330 metres tall. "
+         "It was designed by the engineering company of Gustave Eiffel and completed in 1889.")
+BRIDGE = ("The Golden Gate Bridge spans the strait between San Francisco Bay and the Pacific "
+          "Ocean. It opened in 1937 and its main span is 1,280 metres long.")
+
+
+def _index(data_dir: Path, tenant: str, collection: str, *files: Path) -> None:
+    assert cli(["index", "add", "--data-dir", str(data_dir), "--tenant", tenant,
+                "--collection", collection, "--no-progress", *map(str, files)]) == 0
+
+
+async def test_collections_are_searched_per_tenant_and_reloaded_without_restart(
+        tmp_path: Path, model_cache: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tower.txt").write_text(TOWER)
+    data_dir = tmp_path / "data"
+    await asyncio.to_thread(_index, data_dir, "tenant-a", "landmarks", docs / "tower.txt")
+    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
+                             cache_dir=model_cache, index_poll_s=0.2)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", "The Eiffel Tower was completed in 1889. ",
+                                   context=[], options=None, end=True,
+                                   collection="landmarks")
+        verdicts = [f for f in frames if f["type"] == "verdict"]
+        assert verdicts[0]["label"] == "supported"
+        assert "1889" in verdicts[0]["evidence"][0]["text"]
+
+        # another tenant cannot see it
+        async with open_ws(server.port, key=API_KEY_2) as other:
+            await send(other, {"type": "start", "stream_id": "x", "collection": "landmarks"})
+            err = await recv(other)
+            assert err["type"] == "error" and err["code"] == "unknown_collection"
+
+        # a document added to the collection is picked up by the running server
+        (docs / "bridge.txt").write_text(BRIDGE)
+        await asyncio.to_thread(_index, data_dir, "tenant-a", "landmarks", docs / "bridge.txt")
+        claim = "The Golden Gate Bridge opened in 1937. "
+        for _ in range(50):
+            frames = await stream_text(ws, "s2", claim, context=[], collection="landmarks")
+            if not frames[-1]["halted"]:
+                break
+            await asyncio.sleep(0.2)
+        assert frames[-1]["halted"] is False
+        verdict = next(f for f in frames if f["type"] == "verdict")
+        assert "1937" in verdict["evidence"][0]["text"]
+
+
+async def test_inline_context_is_embedded_and_searched_with_the_stream(
+        tmp_path: Path, model_cache: Path) -> None:
+    context = [{"id": "bridge", "text": BRIDGE}, {"id": "tower", "text": TOWER}]
+    settings = make_settings(tmp_path, embedder="minilm", cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", "The tower in Paris is 330 metres tall. ",
+                                   context=context)
+        verdict = next(f for f in frames if f["type"] == "verdict")
+        assert verdict["label"] == "supported"
+        assert verdict["evidence"][0]["id"].startswith("tower")
+        frames = await stream_text(ws, "s2", "The tower in Paris is 500 metres tall. ",
+                                   context=context)
+        assert frames[-1]["halted"] is True
+        assert next(f for f in frames if f["type"] == "halt")["reason"] == "contradicted"
