@@ -29,7 +29,7 @@ from stream_guard.eval.metrics import (
 )
 from stream_guard.eval.replay import Replayer, ReplayError, ReplayOptions, StreamResult
 from stream_guard.eval.report import quality_report, summarize
-from stream_guard.eval.select import select_records, stratified_sample
+from stream_guard.eval.selection import select_records, stratified_sample
 from stream_guard.eval.tokens import LONG_WORD, split_tokens
 from stream_guard.server.app import Server
 from stream_guard.train.data import Record, split_of

@@ -30,7 +30,7 @@ from stream_guard.eval.replay import (
     StreamResult,
 )
 from stream_guard.eval.report import format_table, quality_report, throughput
-from stream_guard.eval.select import Selection, load_selection
+from stream_guard.eval.selection import Selection, load_selection
 from stream_guard.train.data import Record, RecordError
 
 # Read by the client only: load_settings refuses unknown STREAM_GUARD_* variables, so it is
