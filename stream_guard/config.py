@@ -23,6 +23,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ENV_PREFIX = "STREAM_GUARD_"
+# Read by the clients and tools (eval, load tests), not by the server: never "unknown settings".
+CLIENT_VARIABLES = frozenset({"api_key", "url", "ticket_url"})
 
 
 class SettingsError(ValueError):
@@ -210,8 +212,8 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
         if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
             continue
         name = key[len(ENV_PREFIX):].lower()
-        if name.startswith("test_"):
-            continue  # the test suite's own variables
+        if name.startswith("test_") or name in CLIENT_VARIABLES:
+            continue  # the test suite's and the clients' own variables
         if name not in known:
             raise SettingsError(f"{key}: unknown setting")
         values[name] = value
