@@ -174,9 +174,13 @@ async def test_large_sends_are_split_below_the_frame_limit(tmp_path: Path) -> No
     assert isinstance(last, Done) and not last.halted and last.chars == len(text)
 
 
-async def test_ping(server: Server) -> None:
+async def test_ping_and_url_forms(server: Server) -> None:
     async with GuardClient(url(server), api_key=API_KEY) as client:
         assert 0 < await client.ping() < 5
+    for form in (f"http://127.0.0.1:{server.port}/", f"{url(server)}/v1/stream"):
+        assert GuardClient(form).url == f"{url(server)}/v1/stream"
+    with pytest.raises(ValueError):
+        GuardClient("ftp://example.com")
 
 
 # --- guard() ------------------------------------------------------------------------------
