@@ -21,6 +21,7 @@ from stream_guard.client import (
     GoingAwayError,
     GuardClient,
     Halt,
+    MalformedFrame,
     MessageTooBigError,
     Release,
     Started,
@@ -35,6 +36,7 @@ from stream_guard.client import (
     guard,
     mint_ticket,
 )
+from stream_guard.client.events import parse_event
 from stream_guard.protocol.errors import CloseCode, ErrorCode
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
@@ -172,9 +174,13 @@ async def test_large_sends_are_split_below_the_frame_limit(tmp_path: Path) -> No
     assert isinstance(last, Done) and not last.halted and last.chars == len(text)
 
 
-async def test_ping(server: Server) -> None:
+async def test_ping_and_url_forms(server: Server) -> None:
     async with GuardClient(url(server), api_key=API_KEY) as client:
         assert 0 < await client.ping() < 5
+    for form in (f"http://127.0.0.1:{server.port}/", f"{url(server)}/v1/stream"):
+        assert GuardClient(form).url == f"{url(server)}/v1/stream"
+    with pytest.raises(ValueError):
+        GuardClient("ftp://example.com")
 
 
 # --- guard() ------------------------------------------------------------------------------
@@ -253,6 +259,15 @@ def test_every_server_error_code_has_its_own_exception() -> None:
     assert isinstance(closed_error(CloseCode.TRY_AGAIN_LATER, ""), TryAgainLaterError)
     assert isinstance(closed_error(CloseCode.GOING_AWAY, ""), GoingAwayError)
     assert closed_error(None, "").code == 1006
+
+
+def test_frames_parse_strictly_but_unknown_types_are_skipped() -> None:
+    operator = parse_event({"type": "halt", "stream_id": "s", "at": 5, "text": "",
+                            "reason": "operator", "score": None, "evidence": []})
+    assert operator == Halt("s", 5, "", "operator", None, (), None)
+    assert parse_event({"type": "notice", "stream_id": "s"}) is None  # a newer server's frame
+    with pytest.raises(MalformedFrame):
+        parse_event({"type": "release", "stream_id": "s"})
 
 
 async def test_refused_starts_raise_typed_errors(tmp_path: Path) -> None:

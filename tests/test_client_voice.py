@@ -34,6 +34,9 @@ async def test_holdback_speaks_no_unverified_audio_and_observe_does(server: Serv
     assert holdback.unverified_audio_ms == 0
     assert holdback.spoken and not any("lifetime" in s for s in holdback.spoken)
     assert holdback.spoken[-1].startswith("Standard shipping")
+    # Holdback waits for the first sentence's verdict before speaking; observe does not.
+    assert observe.first_audio_ms is not None and holdback.first_audio_ms is not None
+    assert holdback.first_audio_ms >= observe.first_audio_ms
 
     assert observe.halted and observe.halt_at == holdback.halt_at
     assert any(s.startswith(claim) for s in observe.spoken)

@@ -170,6 +170,7 @@ class Sentences:
 @dataclass(slots=True)
 class Played:
     utterance: Utterance
+    began: float  # perf_counter() when the audio started
     duration_s: float
     played_s: float
     cut: bool
@@ -222,8 +223,8 @@ class Speaker:
             began = time.perf_counter()
             await asyncio.wait([playing])
             self._current = None
-            self.played.append(Played(utterance, audio.duration_s, time.perf_counter() - began,
-                                      playing.cancelled()))
+            self.played.append(Played(utterance, began, audio.duration_s,
+                                      time.perf_counter() - began, playing.cancelled()))
 
 
 # --- the frontend -----------------------------------------------------------------------------
@@ -234,7 +235,9 @@ class VoiceReport:
 
     ``unverified_audio_ms``: audio of text from the halt offset on that reached the listener.
     ``halt_delay_ms``: from the first offending character leaving the LLM to the halt arriving.
-    ``audio_ms``: all audio played. ``spoken``: the sentences heard (a cut one marked "[cut]").
+    ``first_audio_ms``: from the first token leaving the LLM to the first sound (what holdback
+    costs: the first sentence's verdict). ``audio_ms``: all audio played. ``spoken``: the
+    sentences heard (a cut one marked "[cut]").
     """
 
     mode: str
@@ -243,6 +246,7 @@ class VoiceReport:
     reason: str | None
     unverified_audio_ms: float
     halt_delay_ms: float | None
+    first_audio_ms: float | None
     audio_ms: float
     spoken: list[str] = field(default_factory=list)
 
@@ -299,9 +303,11 @@ def _report(mode: str, played: list[Played], halt_seen: list[tuple[Halt, float]]
     if halt is not None:
         first = next((t for end, t in arrivals if end > halt.at), None)
         delay = None if first is None else (halt_time - first) * 1000
+    first_audio = (played[0].began - arrivals[0][1]) * 1000 if played and arrivals else None
     return VoiceReport(
         mode, halt is not None, halt.at if halt else None, halt.reason if halt else None,
         round(unverified * 1000, 1), None if delay is None else round(delay, 1),
+        None if first_audio is None else round(first_audio, 1),
         round(sum(p.played_s for p in played) * 1000, 1),
         [p.utterance.text + (" [cut]" if p.cut else "") for p in played])
 

@@ -39,7 +39,8 @@ class GuardClient:
     fresh ticket on every connection attempt (e.g. ``lambda: mint_ticket(url, key)`` or a call
     to your own backend). With none, the server must run with ``auth_disabled`` (development).
 
-    ``url`` is ``ws(s)://host:port`` with or without the ``/v1/stream`` path.
+    ``url`` is ``ws(s)://host:port`` (or ``http(s)://``, converted) with or without the
+    ``/v1/stream`` path.
     """
 
     def __init__(self, url: str, *, api_key: str | None = None, ticket: str | None = None,
@@ -178,10 +179,11 @@ def _start_frame(stream_id: str, context: Sequence[ContextItem] | None, collecti
 
 def _stream_url(url: str) -> str:
     parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss"):
-        raise ValueError(f"the server URL must be ws:// or wss://, got {url!r}")
+    scheme = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}.get(parts.scheme)
+    if scheme is None or not parts.netloc:
+        raise ValueError(f"the server URL must be ws(s):// or http(s)://, got {url!r}")
     path = parts.path if parts.path not in ("", "/") else STREAM_PATH
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
 
 
 def _with_query(url: str, **params: str) -> str:

@@ -108,11 +108,13 @@ class MalformedFrame(ValueError):
 
 
 def parse_event(frame: Mapping[str, Any]) -> Event | None:
-    """The event for a stream-related frame; None for ``pong`` (answered by the connection)."""
+    """The event for a stream frame; None for a frame type this client does not know.
+
+    Unknown types are skipped rather than refused, so a server that gains a frame type within v1
+    does not break older clients; a known frame with missing or mistyped fields raises.
+    """
+    kind = frame.get("type")
     try:
-        kind = frame["type"]
-        if kind == "pong":
-            return None
         if kind == "error":
             return ErrorEvent(frame.get("stream_id"), str(frame["code"]), str(frame["message"]))
         sid = str(frame["stream_id"])
@@ -132,8 +134,8 @@ def parse_event(frame: Mapping[str, Any]) -> Event | None:
             return Done(sid, bool(frame["halted"]), int(frame["chars"]), int(frame["windows"]),
                         bool(frame.get("cancelled", False)))
     except (KeyError, TypeError, ValueError) as exc:
-        raise MalformedFrame(f"malformed {frame.get('type')!r} frame: {exc!r}") from None
-    raise MalformedFrame(f"unknown frame type {kind!r}")
+        raise MalformedFrame(f"malformed {kind!r} frame: {exc!r}") from None
+    return None
 
 
 def _evidence(items: list[Mapping[str, Any]]) -> tuple[EvidenceItem, ...]:

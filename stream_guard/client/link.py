@@ -136,10 +136,17 @@ class Link:
     async def _read(self) -> None:
         try:
             async for message in self.ws:
-                event = parse_event(orjson.loads(message))
-                if event is None:
+                frame = orjson.loads(message)
+                if not isinstance(frame, dict):
+                    raise MalformedFrame(f"a frame must be a JSON object: {message!r:.80}")
+                if frame.get("type") == "pong":
                     if self._pongs:
                         self._pongs.popleft().set_result(None)
+                    continue
+                event = parse_event(frame)
+                if event is None:
+                    log.debug("skipping a frame of a type this client does not know: %.80r",
+                              message)
                     continue
                 self._route(event)
         except ConnectionClosed:
