@@ -181,7 +181,11 @@ class GroundingEngine:
             settled = lexical >= self.settings.lexical_accept and not conflict
             if self.model is None or settled or not hits:
                 self.metrics.tier_decisions.labels("lexical").inc()
-                results.append(_conflicted(WindowScore(lexical, 0.0, hits), conflict))
+                # Each chunk's own coverage of the window, so evidence scores mean "support of
+                # this window by this chunk" in every tier (0-1), not a retrieval similarity.
+                ranked = sorted((Evidence(e.id, e.text, coverage(job.text, term_keys(e.text)),
+                                          e.source) for e in hits), key=lambda e: -e.score)
+                results.append(_conflicted(WindowScore(lexical, 0.0, ranked), conflict))
             else:
                 results.append(None)
                 pending.append((i, hits, conflict))
