@@ -152,8 +152,10 @@ class GroundingEngine:
         out = []
         for i, job in enumerate(jobs):
             ev = job.evidence
+            # Chunks sharing no word with the window still come back (last): a paraphrase is
+            # for the model to judge, and it can only judge what it is shown.
             lexical = [Evidence(c.id, c.text, 0.0, c.source)
-                       for c in (ev.chunks[j] for j, s in ev.bm25.top(job.text, k) if s > 0)]
+                       for c in (ev.chunks[j] for j, _ in ev.bm25.top(job.text, k))]
             lists: list[Sequence[Evidence]] = []
             if i in row:
                 vec = vectors[row[i]: row[i] + 1]
