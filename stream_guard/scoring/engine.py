@@ -99,7 +99,8 @@ class GroundingEngine:
     @property
     def description(self) -> str:
         tiers = "lexical" + (f"+{self.model.name}" if self.model is not None else "")
-        return tiers + (f", retrieval {self.embedder.name}" if self.embedder else ", retrieval bm25")
+        retrieval = self.embedder.name if self.embedder is not None else "bm25"
+        return f"{tiers}, retrieval {retrieval}"
 
     def validate(self, tenant: str, context: Sequence[ContextItem],
                  collection: str | None) -> StreamRequest:
