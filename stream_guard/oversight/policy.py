@@ -1,24 +1,105 @@
+"""When a stream must be halted, judged window by window.
+
+One :class:`HaltPolicy` per stream, never shared: its state (the current run of unsupported
+windows, whether it has halted) belongs to one output.
+
+Contract with the caller: windows may be scored out of order (the windows of one stream land in
+different micro-batches), but :meth:`HaltPolicy.observe` must be called in stream order, once
+per scored window. The policy cannot check this because it never sees window indices; the run
+rule is meaningless otherwise ("two unsupported windows in a row" is about adjacent text).
+Windows that are not scored (code) are not observed: they neither extend nor reset a run.
+
+Why these rules:
+
+* A window is *contradicted* only when the evidence also fails to support it: a contradiction
+  from one chunk next to support from another (an outdated or unrelated passage) is trusted less
+  than the support, because halting a correct output is the costlier mistake for a live stream.
+* One contradicted window halts at once: the output now states the opposite of the evidence.
+* One *clearly* unsupported window (support below ``threshold - clear_margin``) halts at once.
+* A window just below the threshold alone does not: a single borderline score is the model's
+  noise more often than a hallucination, while ``consecutive`` such windows in a row are not.
+  A supported window in between resets the run.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
 from dataclasses import dataclass
+from typing import Literal
+
+Label = Literal["supported", "unsupported", "contradicted"]
+HaltReason = Literal["contradicted", "unsupported", "unsupported_run"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
-    label: str
+    """The verdict on one window. ``reason`` is set exactly when ``halt`` is."""
+
+    label: Label
     halt: bool
-    reason: str | None
+    reason: HaltReason | None = None
 
 
 class HaltPolicy:
-    def __init__(self, threshold, contradiction_threshold=0.8, consecutive=2, clear_margin=0.15):
-        self.t = threshold; self.c = contradiction_threshold; self.n = consecutive; self.m = clear_margin; self.run = 0
+    """Turns each window's (support, contradiction) into a label and, at most once, a halt.
 
-    def observe(self, support, contradiction):
-        if support >= self.t:
-            self.run = 0
-            return Decision("supported", False, None)
-        if contradiction >= self.c:
-            return Decision("contradicted", True, "contradicted")
-        self.run += 1
-        if support < self.t - self.m:
-            return Decision("unsupported", True, "unsupported")
-        return Decision("unsupported", self.run >= self.n, "unsupported_run" if self.run >= self.n else None)
+    After the halt the policy is spent: :meth:`observe` keeps labelling windows (the ones
+    scored in the same batch as the halting window still get a verdict) but always returns
+    ``halt=False``, so a stream can never be halted twice.
+    """
+
+    def __init__(self, threshold: float, contradiction_threshold: float = 0.8,
+                 consecutive: int = 2, clear_margin: float = 0.15) -> None:
+        _check_unit("threshold", threshold)
+        _check_unit("contradiction_threshold", contradiction_threshold)
+        _check_unit("clear_margin", clear_margin)
+        if isinstance(consecutive, bool) or not isinstance(consecutive, int) or consecutive < 1:
+            raise ValueError(f"consecutive must be an integer >= 1, got {consecutive!r}")
+        self.threshold = float(threshold)
+        self.contradiction_threshold = float(contradiction_threshold)
+        self.consecutive = consecutive
+        self.clear_margin = float(clear_margin)
+        self._clear_below = self.threshold - self.clear_margin
+        self._run = 0
+        self._halted = False
+
+    @property
+    def halted(self) -> bool:
+        return self._halted
+
+    @property
+    def run(self) -> int:
+        """Unsupported windows in a row, up to the latest one observed."""
+        return self._run
+
+    def observe(self, support: float, contradiction: float) -> Decision:
+        """Judge the next window of the stream (in stream order). Scores are probabilities;
+        a NaN or out-of-range score is a scorer bug and raises ``ValueError`` rather than
+        passing as "supported" (every comparison with NaN is false)."""
+        _check_unit("support", support)
+        _check_unit("contradiction", contradiction)
+        if support >= self.threshold:
+            self._run = 0
+            return Decision("supported", False)
+        self._run += 1
+        label: Label = ("contradicted" if contradiction >= self.contradiction_threshold
+                        else "unsupported")
+        reason: HaltReason | None = None
+        if label == "contradicted":
+            reason = "contradicted"
+        elif support < self._clear_below:
+            reason = "unsupported"
+        elif self._run >= self.consecutive:
+            reason = "unsupported_run"
+        if reason is None or self._halted:
+            return Decision(label, False)
+        self._halted = True
+        return Decision(label, True, reason)
+
+
+def _check_unit(name: str, value: float) -> None:
+    # numbers.Real admits numpy scalars (a scorer may hand back np.float32).
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+            math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")

@@ -23,7 +23,6 @@ Design (sans-I/O, like h11's protocol objects):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,6 +42,9 @@ _RULE = re.compile(r"[-*_=]{3,}")
 _DOTTED = re.compile(r"(?:[A-Za-z]{1,3}\.)+[A-Za-z]{1,3}")  # U.S, e.g, a.m, Ph.D
 
 _TERMINALS = ".!?…"
+_TERMINAL_TUPLE = tuple(_TERMINALS)
+# Space without a newline, then a word with no terminal punctuation, complete (space follows).
+_PLAIN_RUN = re.compile(r"(?:[^\S\n]+[^\s.!?…]+(?=\s))*")
 _CLOSERS = "\"')]}»”’*_"
 _OPENERS = "\"'([{«“‘¿¡"
 # A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
@@ -138,6 +140,7 @@ class _Scanner:
         self._seg_kind: WindowKind = "text"
         self._seg_block = False
         self._seg_letter = False  # holds a letter (or began inside a word: assumed to)
+        self._out: list[_Segment] = []
 
     @property
     def keep_from(self) -> int:
@@ -146,32 +149,59 @@ class _Scanner:
             return self._seg_start
         return self._word_start if self._in_word else self._pos
 
-    def advance(self, buf: str, base: int, final: bool) -> Iterator[_Segment]:
-        """Consume ``buf`` (the text from offset ``base`` on) from where the last call stopped.
+    def advance(self, buf: str, base: int, final: bool) -> list[_Segment]:
+        """Consume ``buf`` (the text from offset ``base`` on) from where the last call stopped;
+        returns the segments completed.
 
         ``final`` means no text follows: pending decisions are made with the end of text as
         their lookahead and the open segment is closed.
         """
+        self._out = []
         end = base + len(buf)
         while self._pos < end:
             if self._in_word:
-                yield from self._scan_word(buf, base, final)
+                self._scan_word(buf, base, final)
             else:
-                yield from self._scan_space(buf, base)
+                self._skip_plain(buf, base)
+                self._scan_space(buf, base)
         if final:
             if self._in_word:
-                yield from self._scan_word(buf, base, True)
+                self._scan_word(buf, base, True)
             if self._seg_open:
-                yield self._close()
+                self._close()
+        return self._out
 
-    def _scan_space(self, buf: str, base: int) -> Iterator[_Segment]:
-        match = _SPACE.match(buf, self._pos - base)
-        if (newlines := buf.count("\n", match.start(), match.end())) and self._newlines < 2:
+    def _skip_plain(self, buf: str, base: int) -> None:
+        """Fast path over words that cannot end a sentence or a block (no newline before them,
+        no terminal punctuation in them or before them): they simply join the open segment.
+        Skipping them gives exactly what the word-by-word path would, only faster."""
+        if (not self._seg_open or self._code or self._newlines
+                or self._prev_tail.rstrip(_CLOSERS).endswith(_TERMINAL_TUPLE)):
+            return  # (newlines: the space run before the next word, begun earlier, had some)
+        limit = len(buf) if self._max is None else min(
+            len(buf), self._seg_start + self._max + 1 - base)
+        start = self._pos - base
+        match = _PLAIN_RUN.match(buf, start, limit)
+        if match is None or match.end() == start:
+            return
+        end = word = match.end()
+        while not buf[word - 1].isspace():  # back to the start of the last word
+            word -= 1
+        self._prev_len = end - word
+        self._prev_tail = buf[max(word, end - _HEAD):end]
+        if not self._seg_letter and _LETTER.search(buf, start, end):
+            self._seg_letter = True
+        self._pos = self._seg_end = base + end
+
+    def _scan_space(self, buf: str, base: int) -> None:
+        start = self._pos - base
+        end = _run_end(_SPACE, buf, start)
+        if self._newlines < 2 and (newlines := buf.count("\n", start, end)):
             self._newlines = min(2, self._newlines + newlines)
-        self._pos = base + match.end()
+        self._pos = base + end
         # Any word still to come ends past the cap: the open segment cannot grow any more.
         if self._seg_open and self._max is not None and self._pos - self._seg_start >= self._max:
-            yield self._close()
+            self._close()
         if self._pos < base + len(buf):
             self._in_word = True
             self._word_start = self._pos
@@ -180,10 +210,11 @@ class _Scanner:
             self._word_letter = False
             self._classified = False
 
-    def _scan_word(self, buf: str, base: int, final: bool) -> Iterator[_Segment]:
-        match = _WORD.match(buf, self._pos - base)
-        chunk = match.group()
-        complete = final or match.end() < len(buf)
+    def _scan_word(self, buf: str, base: int, final: bool) -> None:
+        start = self._pos - base
+        end = _run_end(_WORD, buf, start)
+        chunk = buf[start:end]
+        complete = final or end < len(buf)
         self._pos += len(chunk)
         self._word_len += len(chunk)
         if len(self._head) < _HEAD:
@@ -193,11 +224,11 @@ class _Scanner:
             self._word_letter = True
         if not self._classified:
             if self._seg_open and self._max is not None and self._pos - self._seg_start > self._max:
-                yield self._close()  # this word cannot join the open segment in any case
+                self._close()  # this word cannot join the open segment in any case
             if len(self._head) >= _HEAD or complete:
-                yield from self._classify()
+                self._classify()
         if self._classified and self._max is not None:
-            yield from self._cap()
+            self._cap()
         if complete:
             self._in_word = False
             self._newlines = 0
@@ -206,21 +237,21 @@ class _Scanner:
             self._prev_tail = self._tail
             self._prev_len = self._word_len
 
-    def _cap(self) -> Iterator[_Segment]:
+    def _cap(self) -> None:
         """Keep the open segment within ``max_chars`` while its current word grows."""
         assert self._max is not None
         while self._pos - self._seg_start > self._max:
             if self._word_start > self._seg_start:  # cut before the word
-                yield self._close()
+                self._close()
                 self._open(self._word_start, self._seg_kind, False)
             else:  # the word alone is too long: hard cut
                 cut = self._seg_start + self._max
                 self._seg_end = cut
-                yield self._close()
+                self._close()
                 self._open(cut, self._seg_kind, False)
                 self._seg_letter = True  # its letters are unknown; do not block a split
 
-    def _classify(self) -> Iterator[_Segment]:
+    def _classify(self) -> None:
         """Place the word whose head has just arrived: which block it is in, and whether the
         open segment ends before it."""
         self._classified = True
@@ -250,7 +281,7 @@ class _Scanner:
         if self._seg_open and (
                 break_before or kind != self._seg_kind
                 or (kind == "text" and self._sentence_ends(head))):
-            yield self._close()
+            self._close()
         if not self._seg_open:
             self._open(self._word_start, kind, opens_block)
 
@@ -282,9 +313,16 @@ class _Scanner:
         self._seg_block = opens_block
         self._seg_letter = False
 
-    def _close(self) -> _Segment:
+    def _close(self) -> None:
         self._seg_open = False
-        return _Segment(self._seg_start, self._seg_end, self._seg_kind, self._seg_block)
+        self._out.append(_Segment(self._seg_start, self._seg_end, self._seg_kind,
+                                  self._seg_block))
+
+
+def _run_end(pattern: re.Pattern[str], buf: str, start: int) -> int:
+    match = pattern.match(buf, start)
+    assert match is not None  # both patterns match the empty string
+    return match.end()
 
 
 def _starts_sentence(head: str) -> bool:
