@@ -44,6 +44,8 @@ log = logging.getLogger("stream_guard.connection")
 
 Frame = dict[str, Any]
 _ids = itertools.count(1)
+_LIBRARY_REFUSALS = {CloseCode.INVALID_DATA: "invalid_utf8",
+                     CloseCode.MESSAGE_TOO_BIG: "frame_too_large"}
 
 
 @dataclass(slots=True)
@@ -131,7 +133,11 @@ class Connection:
                     return _Close(CloseCode.GOING_AWAY, "connection lifetime reached")
                 self.server.metrics.rejections.labels("idle").inc()
                 return _Close(CloseCode.GOING_AWAY, "idle timeout")
-            except ConnectionClosed:
+            except ConnectionClosed as exc:
+                # The library itself refuses invalid UTF-8 and far oversized messages.
+                reason = _LIBRARY_REFUSALS.get(exc.sent.code) if exc.sent else None
+                if reason is not None and not exc.rcvd_then_sent:
+                    self.server.metrics.rejections.labels(reason).inc()
                 return None
             if self.server.draining:
                 continue  # drain() is ending every stream; new frames are not taken any more
