@@ -98,7 +98,7 @@ async def test_frame_too_large(settings_factory: Callable[..., Settings]) -> Non
             await ws.send("x" * (4 * 1024 + 1))
             frames, code, _ = await until_closed(ws)
         assert (frames, code) == ([], 1009)
-        assert rejections(server, "frame_too_large") == 2
+        await eventually(lambda: rejections(server, "frame_too_large") == 3)
 
 
 async def test_character_budget(settings_factory: Callable[..., Settings]) -> None:
@@ -190,5 +190,6 @@ async def test_invalid_utf8_closes_1007(server: Server) -> None:
         await ws.send(b'{"type": "ping", "x": "\xff\xfe"}', text=True)  # a text frame, not UTF-8
         frames, code, _ = await until_closed(ws)
     assert (frames, code) == ([], 1007)
+    await eventually(lambda: rejections(server, "invalid_utf8") == 1)
     async with open_ws(server.port) as ws:
         await ping(ws)

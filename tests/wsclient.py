@@ -115,16 +115,19 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> No
             await asyncio.sleep(0.005)
 
 
-@functools.lru_cache(maxsize=1)
-def _server_frame_validator() -> Any:
+@functools.lru_cache(maxsize=16)
+def _server_frame_validator(kind: str) -> Any:
     import jsonschema  # test dependency: the schema is the contract the frames must meet
 
     schema = orjson.loads((Path(__file__).resolve().parents[1] / "docs" /
                            "protocol.schema.json").read_bytes())
+    name = f"server_{kind}" if f"server_{kind}" in schema["$defs"] else "server_frame"
     cls = jsonschema.validators.validator_for(schema)
-    return cls({"$ref": "#/$defs/server_frame", "$defs": schema["$defs"]})
+    return cls({"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]})
 
 
 def schema_errors(frame: dict[str, Any]) -> list[str]:
     """Why ``frame`` is not a server frame of docs/protocol.schema.json (empty when it is)."""
-    return [e.message for e in _server_frame_validator().iter_errors(frame)]
+    kind = frame.get("type")
+    validator = _server_frame_validator(kind if isinstance(kind, str) else "")
+    return [e.message for e in validator.iter_errors(frame)]
