@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -234,3 +235,21 @@ async def test_graceful_shutdown(settings_factory: Callable[..., Settings]) -> N
                     "windows": kinds.count("verdict")}
         await asyncio.wait_for(stopping, 30)
         assert server.metrics.streams_done._value.get() == 3
+
+
+async def test_a_client_that_hangs_up_mid_stream_is_released(
+        settings_factory: Callable[..., Settings], caplog: pytest.LogCaptureFixture) -> None:
+    settings = settings_factory(batch_max_wait_ms=1000, batch_max_size=4096,
+                                max_connections=1)
+    async with running_server(settings) as server:
+        for _ in range(3):  # with a leaked slot the second round would be closed 1013
+            async with open_ws(server.port) as ws:
+                await open_streams(ws, ["a", "b"])
+                assert len(server.connections) == 1
+            await eventually(lambda: not server.connections)
+        assert server.metrics.connections_active._value.get() == 0
+        assert server.metrics.streams_done._value.get() == 0
+        # the windows of the vanished streams were dropped, never scored
+        await eventually(lambda: server.metrics.queue_depth._value.get() == 0)
+        assert server.metrics.batch_size._sum.get() == 0
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
