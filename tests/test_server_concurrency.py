@@ -198,7 +198,6 @@ async def test_graceful_shutdown(settings_factory: Callable[..., Settings]) -> N
             open_ws(server.port) as two:
         await open_streams(one, ["a", "b"])
         await open_streams(two, ["c"])
-        assert server.metrics.queue_depth._value.get() > 0
         # two sockets accepted before the drain, to ask questions while it lasts
         assert server._ws is not None
         sockets = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(2)]
