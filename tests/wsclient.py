@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 API_KEY = "test-key-aaaaaaaaaaaaaaaa"
 API_KEY_2 = "test-key-bbbbbbbbbbbbbbbb"
@@ -91,3 +95,41 @@ async def stream_text(ws: ClientConnection, sid: str, text: str, *, context: lis
         return []
     await send(ws, {"type": "end", "stream_id": sid})
     return await recv_until(ws, "done", sid)
+
+
+async def until_closed(ws: ClientConnection, timeout: float = 15.0
+                       ) -> tuple[list[dict[str, Any]], int | None, str | None]:
+    """Every frame received until the server closes, then the close code and reason it sent."""
+    frames = []
+    async with asyncio.timeout(timeout):
+        try:
+            while True:
+                frames.append(orjson.loads(await ws.recv()))
+        except ConnectionClosed:
+            pass
+    return frames, ws.close_code, ws.close_reason
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until ``predicate()`` holds: for server state that has no event to wait on."""
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110 - polling is the point
+            await asyncio.sleep(0.005)
+
+
+@functools.lru_cache(maxsize=16)
+def _server_frame_validator(kind: str) -> Any:
+    import jsonschema  # test dependency: the schema is the contract the frames must meet
+
+    schema = orjson.loads((Path(__file__).resolve().parents[1] / "docs" /
+                           "protocol.schema.json").read_bytes())
+    name = f"server_{kind}" if f"server_{kind}" in schema["$defs"] else "server_frame"
+    cls = jsonschema.validators.validator_for(schema)
+    return cls({"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]})
+
+
+def schema_errors(frame: dict[str, Any]) -> list[str]:
+    """Why ``frame`` is not a server frame of docs/protocol.schema.json (empty when it is)."""
+    kind = frame.get("type")
+    validator = _server_frame_validator(kind if isinstance(kind, str) else "")
+    return [e.message for e in validator.iter_errors(frame)]

@@ -44,6 +44,8 @@ log = logging.getLogger("stream_guard.connection")
 
 Frame = dict[str, Any]
 _ids = itertools.count(1)
+_LIBRARY_REFUSALS = {CloseCode.INVALID_DATA: "invalid_utf8",
+                     CloseCode.MESSAGE_TOO_BIG: "frame_too_large"}
 
 
 @dataclass(slots=True)
@@ -118,19 +120,26 @@ class Connection:
         s = self.server.settings
         deadline = time.monotonic() + s.max_lifetime_s
         while True:
-            timeout = min(s.idle_timeout_s, deadline - time.monotonic())
+            lifetime_left = deadline - time.monotonic()
+            timeout = min(s.idle_timeout_s, lifetime_left)
             if timeout <= 0:
                 self.server.metrics.rejections.labels("lifetime").inc()
                 return _Close(CloseCode.GOING_AWAY, "connection lifetime reached")
             try:
                 message = await asyncio.wait_for(self.ws.recv(), timeout)
             except TimeoutError:
-                if time.monotonic() >= deadline:
+                # Which bound was nearer, not the clock: uvloop's millisecond timers may fire
+                # a little before the deadline.
+                if lifetime_left <= s.idle_timeout_s:
                     self.server.metrics.rejections.labels("lifetime").inc()
                     return _Close(CloseCode.GOING_AWAY, "connection lifetime reached")
                 self.server.metrics.rejections.labels("idle").inc()
                 return _Close(CloseCode.GOING_AWAY, "idle timeout")
-            except ConnectionClosed:
+            except ConnectionClosed as exc:
+                # The library itself refuses invalid UTF-8 and far oversized messages.
+                reason = _LIBRARY_REFUSALS.get(exc.sent.code) if exc.sent else None
+                if reason is not None and not exc.rcvd_then_sent:
+                    self.server.metrics.rejections.labels(reason).inc()
                 return None
             if self.server.draining:
                 continue  # drain() is ending every stream; new frames are not taken any more

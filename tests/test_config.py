@@ -1,0 +1,170 @@
+"""Settings: every source parses, every mistake fails at start naming the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stream_guard.config import Settings, SettingsError, describe, load_settings
+
+KEY_A = "a" * 16
+KEY_B = "key:with:colons-0123"
+
+
+def test_defaults_without_any_source() -> None:
+    s = load_settings(environ={})
+    assert s == Settings()
+    assert (s.port, s.max_connections, s.max_connections_per_ip) == (8765, 256, 16)
+    assert (s.rate_per_s, s.rate_burst, s.max_frame_bytes) == (200.0, 1000, 65536)
+    assert (s.max_chars_per_connection, s.max_streams_per_connection) == (5_000_000, 8)
+    assert (s.idle_timeout_s, s.max_lifetime_s, s.handshake_timeout_s) == (300.0, 3600.0, 10.0)
+    assert s.ticket_ttl_s == 30.0 and s.api_keys == {} and not s.auth_disabled
+
+
+def test_environment_values_are_parsed_to_their_types() -> None:
+    s = load_settings(environ={
+        "STREAM_GUARD_HOST": " 0.0.0.0 ", "STREAM_GUARD_PORT": "9000",
+        "STREAM_GUARD_API_KEYS": f"{KEY_A}:tenant1, {KEY_B}:tenant2,",
+        "STREAM_GUARD_AUTH_DISABLED": "yes", "STREAM_GUARD_RATE_PER_S": "2.5",
+        "STREAM_GUARD_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+        "STREAM_GUARD_TRUSTED_PROXIES": "10.0.0.0/8,::1", "STREAM_GUARD_THRESHOLD": "",
+        "STREAM_GUARD_DATA_DIR": "~/sg-data", "STREAM_GUARD_TIER": "lexical",
+        "STREAM_GUARD_TEST_REDIS_URL": "redis://ignored", "OTHER_VARIABLE": "ignored"})
+    assert s.host == "0.0.0.0" and s.port == 9000 and s.auth_disabled is True
+    assert s.api_keys == {KEY_A: "tenant1", KEY_B: "tenant2"}  # the tenant is after the last ':'
+    assert s.rate_per_s == 2.5 and s.threshold is None and s.tier == "lexical"
+    assert s.allowed_origins == ("https://a.example", "https://b.example")
+    assert s.trusted_proxies == ("10.0.0.0/8", "::1")
+    assert s.data_dir == Path.home() / "sg-data"
+
+
+@pytest.mark.parametrize(("raw", "value"), [("1", True), ("TRUE", True), ("on", True),
+                                            ("0", False), ("off", False), ("No", False)])
+def test_booleans(raw: str, value: bool) -> None:
+    assert load_settings(environ={"STREAM_GUARD_LOG_TEXT": raw}).log_text is value
+
+
+def test_toml_file_with_tables(tmp_path: Path) -> None:
+    path = tmp_path / "sg.toml"
+    path.write_text(f"""
+port = 7000
+allowed_origins = ["https://app.example"]
+
+[limits]
+rate_burst = 5
+idle_timeout_s = 1.5
+
+[limits.nested]
+max_streams_per_connection = 3
+
+[api_keys]
+"{KEY_A}" = "tenant-a"
+""")
+    s = load_settings(path, environ={})
+    assert (s.port, s.rate_burst, s.idle_timeout_s, s.max_streams_per_connection) == (
+        7000, 5, 1.5, 3)
+    assert s.allowed_origins == ("https://app.example",)
+    assert s.api_keys == {KEY_A: "tenant-a"}
+
+
+def test_precedence_file_then_environment_then_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "sg.toml"
+    path.write_text("port = 7000\nrate_burst = 5\nmax_connections = 9\n")
+    env = {"STREAM_GUARD_CONFIG": str(path), "STREAM_GUARD_PORT": "7001",
+           "STREAM_GUARD_RATE_BURST": "6"}
+    s = load_settings(environ=env, rate_burst=7, max_frame_bytes=None)
+    assert (s.port, s.rate_burst, s.max_connections, s.max_frame_bytes) == (7001, 7, 9, 65536)
+
+
+@pytest.mark.parametrize(("env", "fragment"), [
+    ({"STREAM_GUARD_PROT": "1"}, "STREAM_GUARD_PROT: unknown setting"),
+    ({"STREAM_GUARD_PORT": "http"}, "STREAM_GUARD_PORT: invalid value 'http'"),
+    ({"STREAM_GUARD_PORT": "80.5"}, "STREAM_GUARD_PORT"),
+    ({"STREAM_GUARD_PORT": "70000"}, "STREAM_GUARD_PORT: 70000 is above the maximum"),
+    ({"STREAM_GUARD_RATE_BURST": "0"}, "STREAM_GUARD_RATE_BURST: 0 is below the minimum"),
+    ({"STREAM_GUARD_RATE_PER_S": "nan"}, "STREAM_GUARD_RATE_PER_S: invalid value"),
+    ({"STREAM_GUARD_THRESHOLD": "1.5"}, "STREAM_GUARD_THRESHOLD: 1.5 is above"),
+    ({"STREAM_GUARD_AUTH_DISABLED": "maybe"}, "STREAM_GUARD_AUTH_DISABLED: invalid value"),
+    ({"STREAM_GUARD_TIER": "gpu"}, "STREAM_GUARD_TIER: 'gpu' is not one of lexical, cascade"),
+    ({"STREAM_GUARD_HOST": ""}, "STREAM_GUARD_HOST"),
+    ({"STREAM_GUARD_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"},
+     "STREAM_GUARD_TRUSTED_PROXIES: 'proxy.local' is not an address"),
+    ({"STREAM_GUARD_WINDOW_MIN_CHARS": "100", "STREAM_GUARD_WINDOW_MAX_CHARS": "100"},
+     "STREAM_GUARD_WINDOW_MIN_CHARS"),
+    # API keys: KEY:TENANT pairs, keys long enough to be secret, no key twice
+    ({"STREAM_GUARD_API_KEYS": KEY_A}, "STREAM_GUARD_API_KEYS: each entry must be KEY:TENANT"),
+    ({"STREAM_GUARD_API_KEYS": f"{KEY_A}:"}, "each entry must be KEY:TENANT"),
+    ({"STREAM_GUARD_API_KEYS": ":tenant"}, "each entry must be KEY:TENANT"),
+    ({"STREAM_GUARD_API_KEYS": "short:tenant"}, "at least 16 characters"),
+    ({"STREAM_GUARD_API_KEYS": f"{KEY_A}:t1,{KEY_A}:t2"}, "listed twice"),
+    # several workers cannot share in-memory state
+    ({"STREAM_GUARD_WORKERS": "4"}, "STREAM_GUARD_WORKERS: 4 workers need STREAM_GUARD_REDIS_URL"),
+])
+def test_invalid_values_name_the_setting(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ=env)
+    assert fragment in str(info.value)
+
+
+def test_workers_with_redis_are_allowed() -> None:
+    s = load_settings(environ={"STREAM_GUARD_WORKERS": "4",
+                               "STREAM_GUARD_REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert s.workers == 4
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("prot = 1\n", "unknown setting 'prot'"),
+    ("[limits]\nrate_brust = 5\n", "unknown setting 'rate_brust'"),
+    ("port = 'eighty'\n", "STREAM_GUARD_PORT: invalid value 'eighty'"),
+    ("port = true\n", "STREAM_GUARD_PORT: invalid value True"),
+    ("idle_timeout_s = false\n", "STREAM_GUARD_IDLE_TIMEOUT_S: invalid value False"),
+    ("allowed_origins = 5\n", "STREAM_GUARD_ALLOWED_ORIGINS: invalid value 5"),
+    ("host = 5\n", "STREAM_GUARD_HOST: invalid value 5"),
+    ("[api_keys]\nshort = 'tenant'\n", "STREAM_GUARD_API_KEYS: API keys must be at least 16"),
+    ("port = \n", "config file"),
+])
+def test_invalid_toml_names_the_setting(tmp_path: Path, text: str, fragment: str) -> None:
+    path = tmp_path / "sg.toml"
+    path.write_text(text)
+    with pytest.raises(SettingsError) as info:
+        load_settings(path, environ={})
+    assert fragment in str(info.value)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"config file .*missing\.toml"):
+        load_settings(environ={"STREAM_GUARD_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_override_with_unknown_name_is_refused() -> None:
+    with pytest.raises(SettingsError, match="unknown setting 'prot'"):
+        load_settings(environ={}, prot=1)
+
+
+def test_replace_validates_like_any_source() -> None:
+    s = load_settings(environ={})
+    assert s.replace(port=0).port == 0
+    with pytest.raises(SettingsError, match="STREAM_GUARD_PORT"):
+        s.replace(port=-1)
+
+
+def test_redacted_hides_every_secret() -> None:
+    s = load_settings(environ={
+        "STREAM_GUARD_API_KEYS": f"{KEY_A}:tenant1,{KEY_B}:tenant2",
+        "STREAM_GUARD_REDIS_URL": "redis://:hunter2@redis:6379/0", "STREAM_GUARD_WORKERS": "2"})
+    shown = s.redacted()
+    text = repr(shown)
+    for secret in (KEY_A, KEY_B, "hunter2"):
+        assert secret not in text
+    assert shown["api_keys"] == {"***": "2 key(s)", "tenants": ["tenant1", "tenant2"]}
+    assert shown["redis_url"] == "***"
+    assert shown["port"] == 8765 and isinstance(shown["data_dir"], str)
+    assert set(shown) == set(Settings.__dataclass_fields__)
+
+
+def test_describe_lists_every_setting_once() -> None:
+    rows = describe()
+    names = [name for name, _, _ in rows]
+    assert len(names) == len(set(names)) == len(Settings.__dataclass_fields__)
+    assert all(name.startswith("STREAM_GUARD_") and help_ for name, _, help_ in rows)

@@ -1,0 +1,162 @@
+"""Credentials, Origin, client address, tickets and per-connection limits (no sockets)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from websockets.datastructures import Headers
+
+from stream_guard.guard.auth import KeyRing, api_key_from_headers, client_ip, origin_allowed
+from stream_guard.guard.limits import Admission, CharBudget, MessageLimiter
+from stream_guard.guard.tickets import TICKET_BYTES, new_ticket, plausible_ticket, ticket_hash
+
+KEY_A = "key-a-0123456789abcdef"
+KEY_B = "key-b-0123456789abcdef"
+
+
+# --- API keys -----------------------------------------------------------------------------------
+
+def test_keyring_maps_keys_to_tenants() -> None:
+    ring = KeyRing({KEY_A: "tenant-a", KEY_B: "tenant-b"})
+    assert ring and not KeyRing({})
+    assert ring.tenant(KEY_A) == "tenant-a" and ring.tenant(KEY_B) == "tenant-b"
+    for wrong in (None, "", KEY_A[:-1], KEY_A + "x", KEY_A.upper(), "ключ", "\udcff"):
+        assert ring.tenant(wrong) is None
+
+
+@pytest.mark.parametrize(("headers", "key"), [
+    ({"Authorization": f"Bearer {KEY_A}"}, KEY_A),
+    ({"authorization": f"bearer   {KEY_A}  "}, KEY_A),
+    ({"AUTHORIZATION": f"BEARER {KEY_A}"}, KEY_A),
+    ({"X-API-Key": KEY_B}, KEY_B),
+    ({"x-api-key": f" {KEY_B} "}, KEY_B),
+    ({"Authorization": f"Bearer {KEY_A}", "X-API-Key": KEY_B}, KEY_A),
+    ({"Authorization": "Basic dXNlcjpwYXNz", "X-API-Key": KEY_B}, KEY_B),
+    ({"Authorization": "Basic dXNlcjpwYXNz"}, None),
+    ({"Authorization": "Bearer "}, None),
+    ({"Authorization": KEY_A}, None),
+    ({"X-API-Key": "   "}, None),
+    ({}, None),
+])
+def test_api_key_from_headers(headers: dict[str, str], key: str | None) -> None:
+    assert api_key_from_headers(Headers(headers)) == key
+
+
+# --- Origin -------------------------------------------------------------------------------------
+
+def test_origin_allow_list() -> None:
+    allowed = ("https://app.example", "http://localhost:3000/")
+    assert origin_allowed(None, ())  # backends send no Origin
+    assert origin_allowed(None, allowed)
+    assert origin_allowed("https://app.example", allowed)
+    assert origin_allowed("https://app.example/", allowed)
+    assert origin_allowed("http://localhost:3000", allowed)
+    for origin in ("https://evil.example", "http://app.example", "https://app.example.evil",
+                   "https://app.example:8443", "null", ""):
+        assert not origin_allowed(origin, allowed)
+    assert not origin_allowed("https://app.example", ())
+    assert origin_allowed("https://anything.example", ("*",))
+
+
+# --- client address -----------------------------------------------------------------------------
+
+PROXIES = ("10.0.0.0/8", "192.0.2.1", "2001:db8::/32")
+
+
+@pytest.mark.parametrize(("peer", "xff", "proxies", "ip"), [
+    # no trusted proxies: the header is never believed
+    ("203.0.113.5", "198.51.100.7", (), "203.0.113.5"),
+    # the peer is not a proxy: its own X-Forwarded-For is a spoof
+    ("203.0.113.5", "198.51.100.7", PROXIES, "203.0.113.5"),
+    # one trusted proxy in front
+    ("10.1.2.3", "198.51.100.7", PROXIES, "198.51.100.7"),
+    ("192.0.2.1", " 198.51.100.7 ", PROXIES, "198.51.100.7"),
+    # a client that sends its own header through the proxy: the proxy appends the real address,
+    # the walk stops at the first hop that is not a trusted proxy
+    ("10.1.2.3", "1.1.1.1, 198.51.100.7", PROXIES, "198.51.100.7"),
+    # two trusted proxies in a chain
+    ("10.1.2.3", "198.51.100.7, 10.9.9.9", PROXIES, "198.51.100.7"),
+    ("10.1.2.3", "6.6.6.6, 198.51.100.7, 10.9.9.9", PROXIES, "198.51.100.7"),
+    # garbage hops stop the walk at the last address that was believed
+    ("10.1.2.3", "not-an-ip", PROXIES, "10.1.2.3"),
+    ("10.1.2.3", "198.51.100.7, garbage, 10.9.9.9", PROXIES, "10.9.9.9"),
+    ("10.1.2.3", "", PROXIES, "10.1.2.3"),
+    ("10.1.2.3", None, PROXIES, "10.1.2.3"),
+    # IPv6
+    ("2001:db8::1", "2001:470::5", PROXIES, "2001:470::5"),
+    ("2001:470::9", "198.51.100.7", PROXIES, "2001:470::9"),
+    # a peer that is not an address at all (unix socket) is kept as it is
+    ("unknown", "198.51.100.7", PROXIES, "unknown"),
+])
+def test_client_ip(peer: str, xff: str | None, proxies: tuple[str, ...], ip: str) -> None:
+    assert client_ip(peer, xff, proxies) == ip
+
+
+# --- tickets ------------------------------------------------------------------------------------
+
+def test_ticket_shape() -> None:
+    tickets = {new_ticket() for _ in range(200)}
+    assert len(tickets) == 200
+    for ticket in tickets:
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43}", ticket)  # 256 bits, URL-safe base64
+        assert plausible_ticket(ticket)
+    assert TICKET_BYTES * 8 >= 128
+
+
+def test_ticket_hash_is_stable_salted_and_hides_the_ticket() -> None:
+    ticket = new_ticket()
+    digest = ticket_hash(ticket)
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert digest == ticket_hash(ticket) != ticket_hash(new_ticket())
+    assert ticket not in digest
+    assert digest != hashlib.sha256(ticket.encode()).hexdigest()  # domain-separated
+    assert re.fullmatch(r"[0-9a-f]{64}", ticket_hash("\udcff"))  # never raises
+
+
+@pytest.mark.parametrize("junk", ["", "short", "x" * 129, "a" * 20 + "/", "a" * 20 + "=",
+                                  "a" * 20 + " ", "a" * 20 + "%00", "é" * 20])
+def test_implausible_tickets(junk: str) -> None:
+    assert not plausible_ticket(junk)
+
+
+# --- per-connection limits ----------------------------------------------------------------------
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_message_limiter_burst_refill_and_strikes() -> None:
+    clock = FakeClock()
+    limiter = MessageLimiter(rate_per_s=2.0, burst=3, strikes=3, clock=clock)
+    assert [limiter.admit() for _ in range(3)] == [Admission.OK] * 3
+    assert limiter.admit() is Admission.RATE_LIMITED  # strike 1
+    clock.now += 0.5  # one token back
+    assert limiter.admit() is Admission.OK
+    assert limiter.admit() is Admission.RATE_LIMITED  # strike 2
+    clock.now += 100  # refills to the burst, never beyond
+    assert [limiter.admit() for _ in range(3)] == [Admission.OK] * 3
+    assert limiter.admit() is Admission.ABUSE  # strike 3: strikes never reset
+    assert limiter.admit() is Admission.ABUSE
+
+
+def test_message_limiter_single_strike() -> None:
+    limiter = MessageLimiter(rate_per_s=1.0, burst=1, strikes=1, clock=FakeClock())
+    assert limiter.admit() is Admission.OK
+    assert limiter.admit() is Admission.ABUSE
+
+
+def test_char_budget() -> None:
+    budget = CharBudget(10)
+    assert budget.charge(4) and budget.charge(6)
+    assert budget.used == 10
+    assert not budget.charge(1)
+    assert budget.used == 10  # a refused charge costs nothing
+    assert budget.charge(0)
+    budget = CharBudget(5)
+    assert not budget.charge(6) and budget.used == 0

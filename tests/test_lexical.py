@@ -1,0 +1,90 @@
+"""The lexical tier: content terms, weighted coverage and BM25 ranking."""
+
+from __future__ import annotations
+
+import pytest
+
+from stream_guard.scoring.base import Pair
+from stream_guard.scoring.lexical import (
+    BM25,
+    NAME_WEIGHT,
+    NUMBER_WEIGHT,
+    WORD_WEIGHT,
+    LexicalScorer,
+    coverage,
+    term_keys,
+    terms,
+)
+
+EIFFEL = "The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."
+
+
+def test_terms_drop_stopwords_and_weigh_numbers_and_names() -> None:
+    found = {(t.key, t.weight) for t in terms("The tower in Paris is 1,083 feet and 99.5% steel.")}
+    assert found == {("tower", WORD_WEIGHT), ("paris", NAME_WEIGHT), ("1083", NUMBER_WEIGHT),
+                     ("feet", WORD_WEIGHT), ("99.5%", NUMBER_WEIGHT), ("steel", WORD_WEIGHT)}
+
+
+def test_a_capital_after_a_sentence_end_is_not_a_name() -> None:
+    weights = {t.key: t.weight for t in terms("Towers rise. Bridges span rivers in Lyon.")}
+    assert weights["tower"] == WORD_WEIGHT  # first word
+    assert weights["bridge"] == WORD_WEIGHT  # first word of the second sentence
+    assert weights["lyon"] == NAME_WEIGHT
+
+
+@pytest.mark.parametrize(("word", "key"), [
+    ("cities", "city"), ("city", "city"), ("boxes", "box"), ("metres", "metre"),
+    ("houses", "house"), ("churches", "church"), ("glasses", "glass"), ("glass", "glass"),
+    ("cats", "cat"), ("bus", "bus"), ("Paris", "paris"), ("tower's", "tower"),
+    ("Tower’s", "tower"), ("1,000,000", "1000000")])
+def test_normalisation(word: str, key: str) -> None:
+    assert term_keys(f"about {word}") == {key}
+
+
+def test_coverage() -> None:
+    evidence = term_keys(EIFFEL)
+    assert coverage("The Eiffel Tower was completed in 1889.", evidence) == 1.0
+    assert coverage("It is what it is.", evidence) == 1.0  # nothing to check
+    assert coverage("Napoleon designed golden staircases in 1712.", evidence) == 0.0
+    # a changed number costs more than a changed common word
+    wrong_number = coverage("The tower is 450 metres tall.", evidence)
+    wrong_word = coverage("The tower is 330 metres wide.", evidence)
+    assert 0 < wrong_number < wrong_word < 1
+    # tower(1) metres(1) tall(1) covered, 450 (2) not
+    assert wrong_number == pytest.approx(3 / 5)
+
+
+def test_lexical_scorer_scores_each_pair() -> None:
+    scores = LexicalScorer().score_pairs([
+        Pair(EIFFEL, "Completed in 1889."), Pair(EIFFEL, "Completed in 1999."), Pair("", "x")])
+    assert [s.support for s in scores] == [1.0, pytest.approx(1 / 3), 1.0]
+    assert all(s.contradiction == 0.0 for s in scores)
+
+
+def test_bm25_ranks_the_matching_chunk_first() -> None:
+    docs = ["The Eiffel Tower is in Paris and was completed in 1889.",
+            "The Golden Gate Bridge spans the strait in San Francisco.",
+            "Paris hosts the Louvre, the largest art museum.",
+            "Unrelated text about gardening and tomatoes."]
+    bm25 = BM25(docs)
+    assert len(bm25) == 4 and bm25.keys[3] == {"unrelated", "text", "gardening", "tomatoe"}
+    ranked = bm25.top("When was the Eiffel Tower completed?", 4)
+    assert ranked[0][0] == 0 and ranked[0][1] > 0
+    assert [i for i, _ in ranked[1:]] and all(s == 0 for i, s in ranked if i in (1, 3))
+    assert [i for i, _ in bm25.top("Paris", 2)] == [0, 2] or [i for i, _ in bm25.top(
+        "Paris", 2)] == [2, 0]
+    assert bm25.top("Golden Gate", 1) == [(1, pytest.approx(bm25.top("Golden Gate", 1)[0][1]))]
+    assert len(bm25.top("anything", 10)) == 4
+
+
+def test_bm25_prefers_rare_terms_and_shorter_chunks() -> None:
+    bm25 = BM25(["paris paris museum", "paris tower", "paris " + "filler " * 30 + "tower"])
+    # "tower" is rarer than "paris": the chunks with it come first, the short one before the long
+    assert [i for i, _ in bm25.top("paris tower", 3)] == [1, 2, 0]
+
+
+def test_bm25_of_nothing() -> None:
+    empty = BM25([])
+    assert len(empty) == 0 and empty.top("anything", 3) == []
+    blank = BM25(["", "the of and"])
+    assert blank.top("tower", 2) == [(0, 0.0), (1, 0.0)]

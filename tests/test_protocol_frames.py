@@ -1,0 +1,323 @@
+"""Protocol v1 client frames: every frame type parses, every malformed frame is refused with the
+right code, and the parser agrees with the published JSON Schema."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from stream_guard.protocol.errors import ErrorCode, ProtocolError
+from stream_guard.protocol.frames import (
+    MAX_CONTEXT_ITEMS,
+    MAX_SEQ,
+    MAX_STREAM_ID,
+    Cancel,
+    ContextItem,
+    Delta,
+    End,
+    Ping,
+    Start,
+    StreamOptions,
+    encode,
+    error_frame,
+    parse_client_frame,
+)
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "protocol.schema.json"
+
+
+def parse(frame: Any) -> Any:
+    return parse_client_frame(orjson.dumps(frame).decode())
+
+
+def refused(raw: str | bytes) -> ProtocolError:
+    with pytest.raises(ProtocolError) as info:
+        parse_client_frame(raw)
+    return info.value
+
+
+# --- every frame type ---------------------------------------------------------------------------
+
+def test_minimal_start() -> None:
+    assert parse({"type": "start", "stream_id": "s1", "context": ["Evidence."]}) == Start(
+        "s1", None, (ContextItem("ctx-0", "Evidence."),), None, StreamOptions())
+
+
+def test_full_start() -> None:
+    frame = parse({
+        "type": "start", "stream_id": "s-1", "prompt": "Tell me", "collection": "wiki",
+        "context": ["first", {"id": "doc", "text": "second"}, {"text": "third"},
+                    {"id": 7, "text": "fourth"}],
+        "options": {"mode": "holdback", "threshold": 1, "verdicts": False}})
+    assert frame == Start(
+        "s-1", "Tell me",
+        (ContextItem("ctx-0", "first"), ContextItem("doc", "second"),
+         ContextItem("ctx-2", "third"), ContextItem("7", "fourth")),
+        "wiki", StreamOptions("holdback", 1.0, False))
+    assert isinstance(frame.options.threshold, float)
+
+
+def test_null_prompt_and_collection_mean_absent() -> None:
+    frame = parse({"type": "start", "stream_id": "s", "prompt": None, "collection": None})
+    assert frame == Start("s")
+
+
+def test_delta_end_cancel_ping() -> None:
+    assert parse({"type": "delta", "stream_id": "s", "seq": 0, "text": ""}) == Delta("s", 0, "")
+    assert parse({"type": "delta", "stream_id": "s", "seq": MAX_SEQ, "text": "x"}) == Delta(
+        "s", MAX_SEQ, "x")
+    assert parse({"type": "end", "stream_id": "s"}) == End("s")
+    assert parse({"type": "cancel", "stream_id": "s"}) == Cancel("s")
+    assert parse({"type": "ping"}) == Ping()
+
+
+def test_limits_are_inclusive() -> None:
+    sid = "x" * MAX_STREAM_ID
+    assert parse({"type": "end", "stream_id": sid}) == End(sid)
+    assert parse({"type": "end", "stream_id": "流-1 é"}) == End("流-1 é")
+    many = parse({"type": "start", "stream_id": "s", "context": ["c"] * MAX_CONTEXT_ITEMS})
+    assert len(many.context) == MAX_CONTEXT_ITEMS
+    for threshold in (0, 0.0, 0.5, 1.0):
+        opts = parse({"type": "start", "stream_id": "s", "options": {"threshold": threshold}})
+        assert opts.options.threshold == float(threshold)
+    assert parse({"type": "start", "stream_id": "s", "collection": "c" * 64}).collection == "c" * 64
+
+
+def test_bytes_input_is_binary_frame() -> None:
+    exc = refused(b'{"type": "ping"}')
+    assert exc.code is ErrorCode.BAD_FRAME and "binary" in exc.message
+    assert refused(bytearray(b"{}")).code is ErrorCode.BAD_FRAME
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+
+
+def delta_with_seq(literal: str) -> str:
+    """A delta whose seq is written as ``literal`` (numbers no JSON library would produce)."""
+    return '{"type": "delta", "stream_id": "s", "seq": ' + literal + ', "text": "x"}'
+
+
+BAD_FRAMES: list[tuple[str, str]] = [
+    # not a JSON object
+    ("", "invalid JSON"),
+    ("{", "invalid JSON"),
+    ("{'type': 'ping'}", "invalid JSON"),
+    ('{"type": "ping"} trailing', "invalid JSON"),
+    ('"\\ud800"', "invalid JSON"),  # lone surrogate escape
+    ("NaN", "invalid JSON"),
+    ("[]", "JSON object"),
+    ('"ping"', "JSON object"),
+    ("1", "JSON object"),
+    ("null", "JSON object"),
+    # the type field
+    ("{}", "'type'"),
+    ('{"type": 5}', "'type'"),
+    ('{"type": null}', "'type'"),
+    ('{"type": ["ping"]}', "'type'"),
+    # stream_id
+    ('{"type": "end"}', "'stream_id'"),
+    ('{"type": "end", "stream_id": ""}', "'stream_id'"),
+    ('{"type": "end", "stream_id": 5}', "'stream_id'"),
+    ('{"type": "end", "stream_id": null}', "'stream_id'"),
+    ('{"type": "end", "stream_id": true}', "'stream_id'"),
+    ('{"type": "end", "stream_id": ["s"]}', "'stream_id'"),
+    (json.dumps({"type": "end", "stream_id": "x" * (MAX_STREAM_ID + 1)}), "'stream_id'"),
+    ('{"type": "end", "stream_id": "a\\nb"}', "'stream_id'"),
+    ('{"type": "end", "stream_id": "a\\u0000"}', "'stream_id'"),
+    ('{"type": "end", "stream_id": "\\u200b"}', "'stream_id'"),
+    # unknown fields
+    ('{"type": "ping", "stream_id": "s"}', "unknown field"),
+    ('{"type": "end", "stream_id": "s", "seq": 1}', "unknown field"),
+    ('{"type": "cancel", "stream_id": "s", "reason": "x"}', "unknown field"),
+    ('{"type": "delta", "stream_id": "s", "seq": 0, "text": "", "final": true}', "unknown field"),
+    ('{"type": "start", "stream_id": "s", "Context": []}', "unknown field"),
+    # seq
+    ('{"type": "delta", "stream_id": "s", "text": "x"}', "'seq'"),
+    ('{"type": "delta", "stream_id": "s", "seq": null, "text": "x"}', "'seq'"),
+    ('{"type": "delta", "stream_id": "s", "seq": -1, "text": "x"}', "'seq'"),
+    ('{"type": "delta", "stream_id": "s", "seq": 1.0, "text": "x"}', "'seq'"),
+    ('{"type": "delta", "stream_id": "s", "seq": 0.5, "text": "x"}', "'seq'"),
+    ('{"type": "delta", "stream_id": "s", "seq": 1e3, "text": "x"}', "'seq'"),
+    ('{"type": "delta", "stream_id": "s", "seq": "1", "text": "x"}', "'seq'"),
+    ('{"type": "delta", "stream_id": "s", "seq": true, "text": "x"}', "'seq'"),
+    ('{"type": "delta", "stream_id": "s", "seq": false, "text": "x"}', "'seq'"),
+    ('{"type": "delta", "stream_id": "s", "seq": [0], "text": "x"}', "'seq'"),
+    (delta_with_seq(str(MAX_SEQ + 1)), "'seq'"),
+    (delta_with_seq(str(2**64)), "'seq'"),
+    (delta_with_seq("9" * 400), "invalid JSON"),
+    (delta_with_seq("-" + "9" * 30), "'seq'"),
+    # text
+    ('{"type": "delta", "stream_id": "s", "seq": 0}', "'text'"),
+    ('{"type": "delta", "stream_id": "s", "seq": 0, "text": null}', "'text'"),
+    ('{"type": "delta", "stream_id": "s", "seq": 0, "text": 5}', "'text'"),
+    ('{"type": "delta", "stream_id": "s", "seq": 0, "text": ["a"]}', "'text'"),
+    # prompt and collection
+    ('{"type": "start", "stream_id": "s", "prompt": 5}', "'prompt'"),
+    ('{"type": "start", "stream_id": "s", "prompt": {}}', "'prompt'"),
+    ('{"type": "start", "stream_id": "s", "collection": 5}', "'collection'"),
+    ('{"type": "start", "stream_id": "s", "collection": ""}', "'collection'"),
+    (json.dumps({"type": "start", "stream_id": "s", "collection": "c" * 65}), "'collection'"),
+    ('{"type": "start", "stream_id": "s", "collection": "a\\tb"}', "'collection'"),
+    # context shapes
+    ('{"type": "start", "stream_id": "s", "context": null}', "'context'"),
+    ('{"type": "start", "stream_id": "s", "context": "text"}', "'context'"),
+    ('{"type": "start", "stream_id": "s", "context": {"text": "x"}}', "'context'"),
+    (json.dumps({"type": "start", "stream_id": "s", "context": ["c"] * (MAX_CONTEXT_ITEMS + 1)}),
+     "more than"),
+    ('{"type": "start", "stream_id": "s", "context": [5]}', "context[0]"),
+    ('{"type": "start", "stream_id": "s", "context": [null]}', "context[0]"),
+    ('{"type": "start", "stream_id": "s", "context": [["x"]]}', "context[0]"),
+    ('{"type": "start", "stream_id": "s", "context": ["ok", {"id": "a"}]}', "context[1]"),
+    ('{"type": "start", "stream_id": "s", "context": [{"text": 5}]}', "context[0]"),
+    ('{"type": "start", "stream_id": "s", "context": [{"text": null}]}', "context[0]"),
+    ('{"type": "start", "stream_id": "s", "context": [{"text": "x", "id": null}]}', "context[0]"),
+    ('{"type": "start", "stream_id": "s", "context": [{"text": "x", "id": true}]}', "context[0]"),
+    ('{"type": "start", "stream_id": "s", "context": [{"text": "x", "id": 1.5}]}', "context[0]"),
+    ('{"type": "start", "stream_id": "s", "context": [{"text": "x", "id": ["a"]}]}', "context[0]"),
+    ('{"type": "start", "stream_id": "s", "context": [{"text": "x", "url": "u"}]}', "context[0]"),
+    # options
+    ('{"type": "start", "stream_id": "s", "options": null}', "'options'"),
+    ('{"type": "start", "stream_id": "s", "options": []}', "'options'"),
+    ('{"type": "start", "stream_id": "s", "options": "holdback"}', "'options'"),
+    ('{"type": "start", "stream_id": "s", "options": {"speed": 1}}', "unknown option"),
+    ('{"type": "start", "stream_id": "s", "options": {"mode": "observe", "Mode": "x"}}',
+     "unknown option"),
+    ('{"type": "start", "stream_id": "s", "options": {"mode": "block"}}', "'mode'"),
+    ('{"type": "start", "stream_id": "s", "options": {"mode": null}}', "'mode'"),
+    ('{"type": "start", "stream_id": "s", "options": {"mode": 1}}', "'mode'"),
+    ('{"type": "start", "stream_id": "s", "options": {"threshold": null}}', "'threshold'"),
+    ('{"type": "start", "stream_id": "s", "options": {"threshold": -0.01}}', "'threshold'"),
+    ('{"type": "start", "stream_id": "s", "options": {"threshold": 1.0001}}', "'threshold'"),
+    ('{"type": "start", "stream_id": "s", "options": {"threshold": 2}}', "'threshold'"),
+    ('{"type": "start", "stream_id": "s", "options": {"threshold": 1e400}}', "invalid JSON"),
+    ('{"type": "start", "stream_id": "s", "options": {"threshold": "0.5"}}', "'threshold'"),
+    ('{"type": "start", "stream_id": "s", "options": {"threshold": true}}', "'threshold'"),
+    ('{"type": "start", "stream_id": "s", "options": {"threshold": false}}', "'threshold'"),
+    ('{"type": "start", "stream_id": "s", "options": {"verdicts": 0}}', "'verdicts'"),
+    ('{"type": "start", "stream_id": "s", "options": {"verdicts": "false"}}', "'verdicts'"),
+    ('{"type": "start", "stream_id": "s", "options": {"verdicts": null}}', "'verdicts'"),
+]
+
+
+@pytest.mark.parametrize(("raw", "fragment"), BAD_FRAMES,
+                         ids=[f"{i}-{raw[:40]}" for i, (raw, _) in enumerate(BAD_FRAMES)])
+def test_bad_frames_are_refused_naming_the_problem(raw: str, fragment: str) -> None:
+    exc = refused(raw)
+    assert exc.code is ErrorCode.BAD_FRAME
+    assert fragment in exc.message
+
+
+@pytest.mark.parametrize("kind", ["Ping", "pong", "started", "error", "", "x" * 1000])
+def test_unknown_type(kind: str) -> None:
+    exc = refused(orjson.dumps({"type": kind, "stream_id": "s9"}).decode())
+    assert exc.code is ErrorCode.UNKNOWN_TYPE
+    assert exc.stream_id == "s9"
+    assert len(exc.message) < 80  # the echoed type is truncated
+
+
+def test_refusal_carries_the_stream_id_when_it_is_valid() -> None:
+    exc = refused('{"type": "delta", "stream_id": "s7", "seq": -1, "text": ""}')
+    assert exc.stream_id == "s7"
+    exc = refused('{"type": "delta", "stream_id": 7, "seq": -1, "text": ""}')
+    assert exc.stream_id is None
+    exc = refused(json.dumps({"type": "end", "stream_id": "x" * 500}))
+    assert exc.stream_id is None
+
+
+# --- server frames ------------------------------------------------------------------------------
+
+def test_encode_and_error_frame() -> None:
+    frame = error_frame(ErrorCode.BAD_SEQ, "expected seq 1, got 3", "s")
+    assert frame == {"type": "error", "code": "bad_seq", "message": "expected seq 1, got 3",
+                     "stream_id": "s"}
+    assert "stream_id" not in error_frame(ErrorCode.RATE_LIMITED, "slow down")
+    assert orjson.loads(encode(frame)) == frame
+    assert encode({"type": "halt", "text": "é"}).decode("utf-8") == '{"type":"halt","text":"é"}'
+
+
+# --- agreement with docs/protocol.schema.json ---------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _client_validator() -> Any:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA_PATH.read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    # JSON Schema counts 1.0 as an integer; protocol v1 does not (JavaScript never sends it, and
+    # accepting it would make seq 1.0 and 1 the same delta).
+    checker = cls.TYPE_CHECKER.redefine(
+        "integer", lambda _c, x: isinstance(x, int) and not isinstance(x, bool))
+    strict = jsonschema.validators.extend(cls, type_checker=checker)
+    return strict({"$ref": "#/$defs/client_frame", "$defs": schema["$defs"]})
+
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 2**54),
+                         st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=5))
+json_values = st.recursive(json_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=6)
+
+
+def mostly(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A field that is usually well-formed, so most frames are wrong in one place at most."""
+    return st.one_of(valid, valid, valid, json_values)
+
+
+stream_ids = mostly(st.text(st.characters(codec="utf-8", categories=["L", "N", "P", "Zs"]),
+                            min_size=1, max_size=130))
+context_items = mostly(st.one_of(st.text(max_size=5), st.fixed_dictionaries(
+    {"text": mostly(st.text(max_size=5))},
+    optional={"id": mostly(st.one_of(st.text(max_size=3), st.integers(-1, 2**60)))})))
+options = mostly(st.fixed_dictionaries({}, optional={
+    "mode": mostly(st.sampled_from(["observe", "holdback"])),
+    "threshold": mostly(st.one_of(st.floats(-0.5, 1.5), st.integers(-1, 2))),
+    "verdicts": mostly(st.booleans())}))
+start_frames = st.fixed_dictionaries({"type": st.just("start"), "stream_id": stream_ids}, optional={
+    "prompt": mostly(st.text(max_size=5)),
+    "collection": mostly(st.text(st.characters(codec="utf-8", categories=["L", "N", "Cc"]),
+                                 max_size=66)),
+    "context": mostly(st.lists(context_items, max_size=3)),
+    "options": options})
+delta_frames = st.fixed_dictionaries({"type": st.just("delta"), "stream_id": stream_ids}, optional={
+    "seq": mostly(st.one_of(st.integers(-3, 2**54), st.sampled_from([MAX_SEQ, MAX_SEQ + 1]))),
+    "text": mostly(st.text(max_size=5))})
+other_frames = st.fixed_dictionaries({"type": st.sampled_from(["end", "cancel", "ping"])},
+                                     optional={"stream_id": stream_ids})
+frames = st.tuples(st.one_of(start_frames, delta_frames, other_frames),
+                   st.one_of(st.just({}), st.just({}), st.dictionaries(
+                       st.sampled_from(["extra", "seq", "text", "options", "stream_id"]),
+                       json_values, max_size=1))).map(lambda pair: {**pair[0], **pair[1]})
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames)
+@example({"type": "start", "stream_id": "s", "context": None})
+@example({"type": "start", "stream_id": "s", "options": None})
+@example({"type": "start", "stream_id": "s", "options": {"threshold": None}})
+@example({"type": "start", "stream_id": "s", "context": [{"id": True, "text": "x"}]})
+@example({"type": "delta", "stream_id": "s", "seq": 1.0, "text": "x"})
+def test_parser_accepts_exactly_what_the_schema_allows(frame: dict[str, Any]) -> None:
+    """The schema is the public contract: a frame it allows must parse, one it refuses must not.
+
+    The parser adds one rule the schema cannot express: ids and collection names are printable.
+    """
+    validator = _client_validator()
+    schema_ok = validator.is_valid(frame)
+    for name in ("stream_id", "collection"):
+        value = frame.get(name)
+        if isinstance(value, str) and not value.isprintable():
+            schema_ok = False
+    try:
+        parse(frame)
+    except ProtocolError as exc:
+        assert exc.code is ErrorCode.BAD_FRAME
+        assert not schema_ok, f"schema allows {frame!r} but the parser says {exc.message}"
+    else:
+        assert schema_ok, f"the parser accepts {frame!r} which the schema refuses"

@@ -1,0 +1,252 @@
+"""The micro-batching scheduler: coalescing, waiting, failures, cancellation, shutdown, threads.
+
+Batches are steered with a gate the batch function waits on, so every assertion is about which
+jobs ran together, never about how long anything took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from stream_guard.scoring.scheduler import BatchScheduler, BatchStats, SchedulerClosed
+from tests.wsclient import eventually
+
+TIMEOUT = 10.0  # generous: only reached when a job waits for something that never comes
+
+
+class Recorder:
+    """A batch function that records its batches and threads and can be held at a gate."""
+
+    def __init__(self, *, open_gate: bool = True) -> None:
+        self.batches: list[list[int]] = []
+        self.threads: set[int] = set()
+        self.gate = threading.Event()
+        if open_gate:
+            self.gate.set()
+        self.entered = threading.Event()
+
+    def __call__(self, jobs: list[int]) -> Sequence[int]:
+        self.threads.add(threading.get_ident())
+        self.batches.append(list(jobs))
+        self.entered.set()
+        if not self.gate.wait(TIMEOUT):
+            raise TimeoutError("gate never opened")
+        if any(j < 0 for j in jobs):
+            raise ValueError(f"negative job in {jobs}")
+        if any(j == 999 for j in jobs):
+            return [0]  # wrong number of results
+        return [j * 10 for j in jobs]
+
+    async def wait_entered(self) -> None:
+        assert await asyncio.to_thread(self.entered.wait, TIMEOUT)
+
+
+def submit_all(sched: BatchScheduler[int, int], jobs: list[int]) -> list[asyncio.Task[int]]:
+    return [asyncio.create_task(sched.submit(j)) for j in jobs]
+
+
+async def hold_first_batch(sched: BatchScheduler[int, int], rec: Recorder) -> asyncio.Task[int]:
+    """Start a batch of job 0 and keep it running until ``rec.gate`` opens."""
+    first = asyncio.create_task(sched.submit(0))
+    await rec.wait_entered()
+    return first
+
+
+async def test_batches_coalesce_up_to_max_batch() -> None:
+    rec = Recorder(open_gate=False)
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=3, max_wait=0)
+    first = await hold_first_batch(sched, rec)
+    tasks = submit_all(sched, list(range(1, 8)))
+    await eventually(lambda: sched.depth == 7)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        results = await asyncio.gather(first, *tasks)
+    assert results == [j * 10 for j in range(8)]  # each caller gets its own result
+    assert rec.batches == [[0], [1, 2, 3], [4, 5, 6], [7]]
+    await sched.close()
+
+
+async def test_a_full_batch_does_not_wait() -> None:
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=3, max_wait=60)
+    async with asyncio.timeout(TIMEOUT):
+        assert await asyncio.gather(*submit_all(sched, [1, 2, 3])) == [10, 20, 30]
+    assert rec.batches == [[1, 2, 3]]
+    await sched.close()
+
+
+async def test_jobs_arriving_within_max_wait_join_the_batch() -> None:
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=3, max_wait=60)
+    tasks = submit_all(sched, [1])
+    for _ in range(5):
+        await asyncio.sleep(0)  # the runner is now waiting for the batch to fill
+    tasks += submit_all(sched, [2])
+    await asyncio.sleep(0)
+    tasks += submit_all(sched, [3])
+    async with asyncio.timeout(TIMEOUT):
+        assert await asyncio.gather(*tasks) == [10, 20, 30]
+    assert rec.batches == [[1, 2, 3]]
+    await sched.close()
+
+
+async def test_a_lone_job_waits_at_most_max_wait() -> None:
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=100, max_wait=0.05)
+    async with asyncio.timeout(TIMEOUT):
+        assert await sched.submit(4) == 40
+        assert await sched.submit(5) == 50
+    assert rec.batches == [[4], [5]]
+    await sched.close()
+
+
+async def test_jobs_queued_during_a_batch_run_next_without_waiting_again() -> None:
+    """Work that queued up while the model was busy has waited long enough already."""
+    rec = Recorder(open_gate=False)
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=4, max_wait=60)
+    first = asyncio.gather(*submit_all(sched, [1, 2, 3, 4]))
+    await rec.wait_entered()
+    later = submit_all(sched, [5, 6])
+    await eventually(lambda: sched.depth == 2)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):  # far below max_wait
+        assert await first == [10, 20, 30, 40]
+        assert await asyncio.gather(*later) == [50, 60]
+    assert rec.batches == [[1, 2, 3, 4], [5, 6]]
+    await sched.close()
+
+
+async def test_an_exception_fails_every_caller_of_that_batch_only() -> None:
+    rec = Recorder(open_gate=False)
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=3, max_wait=0)
+    first = await hold_first_batch(sched, rec)
+    tasks = submit_all(sched, [1, -2, 3, 4, 5])
+    await eventually(lambda: sched.depth == 5)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        results = await asyncio.gather(first, *tasks, return_exceptions=True)
+    assert rec.batches == [[0], [1, -2, 3], [4, 5]]
+    assert results[0] == 0 and results[4:] == [40, 50]
+    failed = results[1:4]
+    assert all(isinstance(r, ValueError) for r in failed)
+    assert failed[0] is failed[1] is failed[2]  # the batch's one exception
+    async with asyncio.timeout(TIMEOUT):
+        assert await sched.submit(6) == 60  # the scheduler goes on
+    await sched.close()
+
+
+async def test_a_wrong_number_of_results_fails_the_batch() -> None:
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=8, max_wait=0)
+    async with asyncio.timeout(TIMEOUT):
+        results = await asyncio.gather(*submit_all(sched, [999, 1]), return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) and "2 jobs" in str(r) for r in results)
+    await sched.close()
+
+
+async def test_cancelled_callers_are_skipped() -> None:
+    rec = Recorder(open_gate=False)
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=8, max_wait=0)
+    first = await hold_first_batch(sched, rec)
+    gone, kept, gone_too = submit_all(sched, [1, 2, 3])
+    await eventually(lambda: sched.depth == 3)
+    gone.cancel()
+    gone_too.cancel()
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        assert await first == 0
+        assert await kept == 20
+    assert gone.cancelled() and gone_too.cancelled()
+    assert rec.batches == [[0], [2]]
+    # a batch whose callers all left never reaches the batch function
+    rec.gate.clear()
+    rec.entered.clear()
+    first = await hold_first_batch(sched, rec)
+    (alone,) = submit_all(sched, [7])
+    await eventually(lambda: sched.depth == 1)
+    alone.cancel()
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        assert await first == 0
+        assert await sched.submit(8) == 80
+    assert rec.batches == [[0], [2], [0], [8]]
+    await sched.close()
+
+
+async def test_close_finishes_queued_work_then_refuses() -> None:
+    rec = Recorder(open_gate=False)
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=2, max_wait=0)
+    first = await hold_first_batch(sched, rec)
+    tasks = submit_all(sched, [1, 2, 3])
+    await eventually(lambda: sched.depth == 3)
+    closing = asyncio.create_task(sched.close())
+    await asyncio.sleep(0)
+    with pytest.raises(SchedulerClosed):
+        await sched.submit(9)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        assert await asyncio.gather(first, *tasks) == [0, 10, 20, 30]
+        await closing
+    assert rec.batches == [[0], [1, 2], [3]]
+    with pytest.raises(SchedulerClosed):
+        await sched.submit(9)
+
+
+async def test_close_runs_a_filling_batch_at_once() -> None:
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=10, max_wait=60)
+    tasks = submit_all(sched, [1, 2])
+    for _ in range(5):
+        await asyncio.sleep(0)  # the runner waits for the batch to fill
+    async with asyncio.timeout(TIMEOUT):  # far below max_wait
+        await sched.close()
+        assert await asyncio.gather(*tasks) == [10, 20]
+    assert rec.batches == [[1, 2]]
+
+
+async def test_close_of_an_idle_or_unused_scheduler() -> None:
+    unused: BatchScheduler[int, int] = BatchScheduler(Recorder(), max_batch=2, max_wait=60)
+    await asyncio.wait_for(unused.close(), TIMEOUT)
+    idle: BatchScheduler[int, int] = BatchScheduler(Recorder(), max_batch=2, max_wait=60)
+    idle.start()
+    await asyncio.sleep(0)
+    await asyncio.wait_for(idle.close(), TIMEOUT)
+
+
+async def test_batches_run_on_one_thread_that_is_not_the_loop() -> None:
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=2, max_wait=0)
+    loop_thread = threading.get_ident()
+    async with asyncio.timeout(TIMEOUT):
+        await asyncio.gather(*submit_all(sched, list(range(9))))
+        exclusive = await sched.run_exclusive(threading.get_ident)
+    assert len(rec.batches) >= 5
+    assert rec.threads == {exclusive}
+    assert loop_thread not in rec.threads
+    await sched.close()
+
+
+async def test_batch_and_depth_are_reported() -> None:
+    rec = Recorder(open_gate=False)
+    stats: list[BatchStats] = []
+    depths: list[int] = []
+    sched: BatchScheduler[int, int] = BatchScheduler(
+        rec, max_batch=3, max_wait=0, on_batch=stats.append, on_depth=depths.append)
+    first = await hold_first_batch(sched, rec)
+    tasks = submit_all(sched, [1, 2, 3, 4])
+    await eventually(lambda: sched.depth == 4)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        await asyncio.gather(first, *tasks)
+    assert [s.size for s in stats] == [1, 3, 1]
+    assert all(s.seconds >= 0 for s in stats)
+    assert max(depths) == 4 and depths[-1] == 0
+
+
+def test_max_batch_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        BatchScheduler(Recorder(), max_batch=0)

@@ -1,0 +1,224 @@
+"""Tickets, API keys, Origin, the dev flag, and the plain HTTP routes, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import orjson
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from websockets.exceptions import InvalidStatus
+
+from stream_guard.config import Settings
+from stream_guard.server.app import Server
+from tests.conftest import running_server
+from tests.wsclient import API_KEY, API_KEY_2, http, open_ws, recv, send, stream_text
+
+CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
+
+
+async def mint(port: int, headers: dict[str, str]) -> str:
+    response = await http(port, "POST", "/v1/tickets", headers)
+    assert response.status == 200, response.body
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert set(body) == {"ticket", "expires_in"}
+    return str(body["ticket"])
+
+
+async def refused(port: int, status: int, **kwargs: object) -> dict[str, str]:
+    """Open a WebSocket that must be refused before the upgrade; the JSON error body."""
+    with pytest.raises(InvalidStatus) as info:
+        async with open_ws(port, **kwargs):  # type: ignore[arg-type]
+            pass
+    response = info.value.response
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json"
+    return orjson.loads(response.body)  # type: ignore[no-any-return]
+
+
+def principals(server: Server) -> list[tuple[str, str]]:
+    return sorted((c.principal.tenant, c.principal.via) for c in server.connections)
+
+
+def rejections(server: Server, reason: str) -> float:
+    return float(server.metrics.rejections.labels(reason)._value.get())
+
+
+async def test_tickets_with_either_header_are_single_use_and_bound_to_the_tenant(
+        server: Server) -> None:
+    bearer = await mint(server.port, {"Authorization": f"Bearer {API_KEY}"})
+    x_key = await mint(server.port, {"X-API-Key": API_KEY_2})
+    assert bearer != x_key and len(bearer) >= 22  # >= 128 bits of base64
+    async with open_ws(server.port, key=None, query=f"ticket={bearer}") as a, \
+            open_ws(server.port, key=None, query=f"ticket={x_key}") as b:
+        assert principals(server) == [("tenant-a", "ticket"), ("tenant-b", "ticket")]
+        for ws in (a, b):
+            frames = await stream_text(ws, "s", "The Eiffel Tower was completed in 1889. ",
+                                       context=CONTEXT)
+            assert frames[-1]["type"] == "done"
+    # replay: the ticket was consumed by its first use
+    body = await refused(server.port, 401, key=None, query=f"ticket={bearer}")
+    assert body["error"] == "unauthorized"
+    # a valid key does not rescue a bad ticket: the ticket is the credential presented
+    await refused(server.port, 401, key=API_KEY, query=f"ticket={x_key}")
+    assert rejections(server, "bad_ticket") == 2
+
+
+async def test_ticket_requests_need_a_valid_key(server: Server) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong-key-0123456789"},
+                    {"X-API-Key": "wrong-key-0123456789"}, {"Authorization": f"Basic {API_KEY}"}):
+        response = await http(server.port, "POST", "/v1/tickets", headers)
+        assert response.status == 401 and response.json()["error"] == "unauthorized"
+    response = await http(server.port, "GET", "/v1/tickets",
+                          {"Authorization": f"Bearer {API_KEY}"})
+    assert response.status == 405 and response.headers["allow"] == "POST"
+    assert response.json()["error"] == "method_not_allowed"
+
+
+async def test_tickets_expire(settings_factory: Callable[..., Settings]) -> None:
+    async with running_server(settings_factory(ticket_ttl_s=1)) as server:
+        response = await http(server.port, "POST", "/v1/tickets",
+                              {"Authorization": f"Bearer {API_KEY}"})
+        assert response.json()["expires_in"] == 1
+        await asyncio.sleep(1.3)
+        await refused(server.port, 401, key=None, query=f"ticket={response.json()['ticket']}")
+
+
+@pytest.mark.parametrize("query", ["ticket=", "ticket=short", "ticket=" + "A" * 43,
+                                   "ticket=" + "%C3%A9" * 30, "ticket=a&ticket=b"])
+async def test_junk_tickets_are_refused(server: Server, query: str) -> None:
+    await refused(server.port, 401, key=None, query=query)
+
+
+async def test_no_or_wrong_credential_is_refused_before_the_upgrade(server: Server) -> None:
+    body = await refused(server.port, 401, key=None)
+    assert body["error"] == "unauthorized" and "API key" in body["message"]
+    await refused(server.port, 401, key="not-a-key-0123456789")
+    await refused(server.port, 401, key=None, headers={"X-API-Key": API_KEY[:-1]})
+    assert rejections(server, "unauthorized") == 1 and rejections(server, "bad_key") == 2
+    async with open_ws(server.port, key=None, headers={"X-API-Key": API_KEY_2}):
+        assert principals(server) == [("tenant-b", "api_key")]
+
+
+async def test_origin_allow_list(settings_factory: Callable[..., Settings]) -> None:
+    settings = settings_factory(allowed_origins="https://app.example")
+    async with running_server(settings) as server:
+        body = await refused(server.port, 403, origin="https://evil.example")
+        assert body["error"] == "forbidden_origin"
+        ticket = await mint(server.port, {"Authorization": f"Bearer {API_KEY}"})
+        # the Origin is judged before the ticket, which is therefore not spent
+        await refused(server.port, 403, key=None, query=f"ticket={ticket}",
+                      origin="https://evil.example")
+        async with open_ws(server.port, key=None, query=f"ticket={ticket}",
+                           origin="https://app.example") as ws:
+            await send(ws, {"type": "ping"})
+            assert await recv(ws) == {"type": "pong"}
+        async with open_ws(server.port) as backend:  # no Origin: judged by the key alone
+            await send(backend, {"type": "ping"})
+            assert await recv(backend) == {"type": "pong"}
+        assert rejections(server, "origin") == 2
+
+
+async def test_auth_disabled_dev_flag(settings_factory: Callable[..., Settings],
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="stream_guard")
+    async with running_server(settings_factory(auth_disabled=True)) as server:
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING
+                    and "authentication is DISABLED" in r.getMessage()]
+        assert len(warnings) == 1
+        async with open_ws(server.port, key=None, origin="https://anywhere.example") as ws:
+            assert principals(server) == [("dev", "dev")]
+            frames = await stream_text(ws, "s", "The Eiffel Tower was completed in 1889. ",
+                                       context=CONTEXT)
+            assert frames[-1]["halted"] is False
+        await refused(server.port, 401, key="wrong-key-0123456789")  # a bad key is still bad
+
+
+async def test_auth_is_on_by_default(caplog: pytest.LogCaptureFixture, server: Server) -> None:
+    assert not server.settings.auth_disabled
+    assert "authentication is DISABLED" not in caplog.text
+
+
+async def test_http_routes(server: Server) -> None:
+    live = await http(server.port, "GET", "/livez")
+    assert (live.status, live.json()) == (200, {"status": "ok"})
+    ready = await http(server.port, "GET", "/readyz")
+    assert ready.status == 200
+    assert ready.json() == {"status": "ready", "checks": {
+        "scorer": True, "state": True, "evidence": True, "accepting": True}}
+    for method, path, status in [("POST", "/livez", 405), ("DELETE", "/metrics", 405),
+                                 ("POST", "/v1/stream", 405), ("GET", "/", 404),
+                                 ("GET", "/v1/streams", 404), ("GET", "/demo/", 404),
+                                 ("POST", "/nope?x=1", 404)]:
+        response = await http(server.port, method, path)
+        assert response.status == status, (method, path)
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["error"] == ("not_found" if status == 404
+                                            else "method_not_allowed")
+    # a plain GET of the stream path is not an upgrade
+    assert (await http(server.port, "GET", "/v1/stream",
+                       {"Authorization": f"Bearer {API_KEY}"})).status in (400, 426)
+
+
+ISSUE_METRICS = {
+    "stream_guard_connections_active": "gauge",
+    "stream_guard_rejections": "counter",
+    "stream_guard_streams_started": "counter",
+    "stream_guard_streams_halted": "counter",
+    "stream_guard_streams_done": "counter",
+    "stream_guard_windows": "counter",
+    "stream_guard_halt_latency_seconds": "histogram",
+    "stream_guard_scorer_batch_size": "histogram",
+    "stream_guard_scorer_latency_seconds": "histogram",
+    "stream_guard_scorer_queue_depth": "gauge",
+    "stream_guard_received_chars": "counter",
+}
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def scrape(server: Server) -> tuple[dict[str, str], Samples]:
+    """The metric families' types, and every sample by (name, sorted labels)."""
+    response = await http(server.port, "GET", "/metrics")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    types: dict[str, str] = {}
+    samples: Samples = {}
+    for family in text_string_to_metric_families(response.body.decode()):
+        assert family.name.startswith("stream_guard_")
+        types[family.name] = family.type
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return types, samples
+
+
+async def test_metrics_name_everything_and_count_rejections_by_reason(server: Server) -> None:
+    text = ("The Eiffel Tower was completed in 1889. Napoleon Bonaparte designed its golden "
+            "spiral staircases in 1712 for Venetian merchants. ")
+    async with open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s", text, context=CONTEXT)
+        assert frames[-1]["halted"] is True
+        _, samples = await scrape(server)
+        assert samples[("stream_guard_connections_active", ())] == 1
+    await refused(server.port, 401, key=None)
+    await refused(server.port, 401, key="wrong-key-0123456789")
+    await refused(server.port, 401, key=None, query="ticket=" + "A" * 43)
+    types, samples = await scrape(server)
+    for name, kind in ISSUE_METRICS.items():
+        assert types[name] == kind, name
+    assert samples[("stream_guard_streams_started_total", ())] == 1
+    assert samples[("stream_guard_streams_done_total", ())] == 1
+    assert sum(v for (n, _), v in samples.items()
+               if n == "stream_guard_streams_halted_total") == 1
+    assert samples[("stream_guard_windows_total", (("label", "supported"),))] == 1
+    assert samples[("stream_guard_halt_latency_seconds_count", ())] == 1
+    assert samples[("stream_guard_scorer_batch_size_sum", ())] == 2  # two windows scored
+    assert samples[("stream_guard_received_chars_total", ())] == len(text)
+    rejected = {dict(labels)["reason"]: v for (n, labels), v in samples.items()
+                if n == "stream_guard_rejections_total"}
+    assert rejected == {"unauthorized": 1, "bad_key": 1, "bad_ticket": 1}

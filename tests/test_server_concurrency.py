@@ -1,0 +1,254 @@
+"""Many streams at once without cross-talk, and a graceful shutdown with windows in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pytest
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import InvalidStatus
+
+from stream_guard.config import Settings
+from stream_guard.server.app import Server
+from stream_guard.server.http import STREAM_PATH
+from tests.conftest import running_server
+from tests.wsclient import (
+    API_KEY,
+    eventually,
+    open_ws,
+    recv,
+    schema_errors,
+    send,
+    until_closed,
+)
+
+CONNECTIONS = 13
+STREAMS_PER_CONNECTION = 8  # the default cap: 104 streams in all
+
+_CONSONANTS = "bdfgklmnprstvz"
+_VOWELS = "aeiou"
+
+
+def word(n: int) -> str:
+    """A pronounceable made-up name, different for every ``n`` below 343,000."""
+    letters = []
+    for _ in range(3):
+        n, c = divmod(n, len(_CONSONANTS))
+        n, v = divmod(n, len(_VOWELS))
+        letters += [_CONSONANTS[c], _VOWELS[v]]
+    return "".join(letters).capitalize()
+
+
+@dataclass
+class Plan:
+    """One stream of the crowd: its own evidence, its own text, where (if at all) it halts."""
+
+    conn: int
+    sid: str
+    doc_id: str
+    context: str
+    sentences: list[str]
+    bad: int | None  # index of the unsupported sentence
+
+    @property
+    def text(self) -> str:
+        return "".join(self.sentences)
+
+    @property
+    def pieces(self) -> list[str]:
+        """The deltas: cut anywhere, at a different size on each connection."""
+        size = 3 + self.conn % 9
+        return [self.text[k:k + size] for k in range(0, len(self.text), size)]
+
+    def spans(self) -> list[tuple[int, int]]:
+        out, pos = [], 0
+        for s in self.sentences:
+            out.append((pos, pos + len(s.rstrip())))
+            pos += len(s)
+        return out
+
+
+def make_plan(conn: int, slot: int) -> Plan:
+    i = conn * STREAMS_PER_CONNECTION + slot
+    n = [word(i * 10 + j) for j in range(5)]
+    height, year = 1000 + 7 * i, 1500 + i
+    first = f"The beacon of {n[0]} {n[1]} rises {height} metres above {n[2]}. "
+    second = f"Its lamp was first lit in {year} by {n[3]} {n[4]}. "
+    # Nothing of this is in any stream's evidence: a halt wherever it appears.
+    bad = (f"{word(200_000 + i * 10)} {word(200_001 + i * 10)} sold {90_000 + i} "
+           f"{word(200_002 + i * 10)} tickets. ")
+    # A stream scored against another stream's evidence would halt on its first sentence:
+    # the names and numbers that carry most of the weight are this stream's alone.
+    sentences, bad_at = [first, second], [None, 0, 1, 2][i % 4]
+    if bad_at is not None:
+        sentences.insert(bad_at, bad)
+    return Plan(conn, f"s{slot}", f"doc-{conn}-{slot}", first + second, sentences, bad_at)
+
+
+async def run_connection(port: int, plans: list[Plan]) -> dict[str, list[dict[str, Any]]]:
+    """Open every plan's stream on one connection, interleave their deltas, end them all."""
+    frames: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    async with open_ws(port) as ws:
+        for p in plans:
+            await send(ws, {"type": "start", "stream_id": p.sid,
+                            "context": [{"id": p.doc_id, "text": p.context}],
+                            "options": {"mode": "holdback"}})
+        pieces = {p.sid: p.pieces for p in plans}
+        for seq in range(max(len(v) for v in pieces.values())):
+            for p in plans:
+                if seq < len(pieces[p.sid]):
+                    await send(ws, {"type": "delta", "stream_id": p.sid, "seq": seq,
+                                    "text": pieces[p.sid][seq]})
+        for p in plans:
+            await send(ws, {"type": "end", "stream_id": p.sid})
+        done = 0
+        while done < len(plans):
+            frame = await recv(ws, timeout=30)
+            assert schema_errors(frame) == [], frame
+            frames[frame["stream_id"]].append(frame)
+            done += frame["type"] == "done"
+    return frames
+
+
+def check_stream(plan: Plan, frames: list[dict[str, Any]]) -> None:
+    kinds = [f["type"] for f in frames]
+    assert kinds[0] == "started" and kinds[-1] == "done" and kinds.count("done") == 1
+    spans = plan.spans()
+    verdicts = [f for f in frames if f["type"] == "verdict"]
+    last = len(spans) - 1 if plan.bad is None else plan.bad
+    assert [(v["start"], v["end"]) for v in verdicts] == spans[:last + 1], plan.sid
+    assert [v["label"] == "supported" for v in verdicts] == [
+        i != plan.bad for i in range(last + 1)]
+    for v in verdicts:  # evidence from this stream's own context only
+        assert {e["id"] for e in v["evidence"]} == {plan.doc_id}
+    ups = [f["upto"] for f in frames if f["type"] == "release"]
+    assert ups == sorted(set(ups))
+    halts = [f for f in frames if f["type"] == "halt"]
+    errors = [f for f in frames if f["type"] == "error"]
+    if plan.bad is None:
+        assert halts == [] and errors == [] and ups[-1] == len(plan.text)
+    else:
+        (halt,) = halts
+        start, end = spans[plan.bad]
+        assert (halt["at"], halt["text"]) == (start, plan.text[start:end])
+        assert halt["window"] == {"start": start, "end": end}
+        assert not ups or ups[-1] <= start
+        # deltas still in flight when the halt came are refused, nothing else is
+        assert all(e["code"] == "stream_halted" for e in errors)
+        assert kinds.index("halt") > max(kinds.index("verdict"), 0)
+    # the text is what was taken: the deltas refused after a halt are not part of it
+    refused = plan.pieces[len(plan.pieces) - len(errors):] if errors else []
+    assert frames[-1] == {"type": "done", "stream_id": plan.sid, "halted": plan.bad is not None,
+                          "chars": len(plan.text) - sum(map(len, refused)),
+                          "windows": len(verdicts)}
+
+
+async def test_a_hundred_concurrent_streams_without_cross_talk(server: Server) -> None:
+    plans = [[make_plan(c, s) for s in range(STREAMS_PER_CONNECTION)]
+             for c in range(CONNECTIONS)]
+    results = await asyncio.wait_for(
+        asyncio.gather(*(run_connection(server.port, conn_plans) for conn_plans in plans)), 120)
+    for conn_plans, frames in zip(plans, results, strict=True):
+        assert set(frames) == {p.sid for p in conn_plans}
+        for plan in conn_plans:
+            check_stream(plan, frames[plan.sid])
+    total = CONNECTIONS * STREAMS_PER_CONNECTION
+    assert server.metrics.streams_started._value.get() == total
+    assert server.metrics.streams_done._value.get() == total
+
+
+# --- graceful shutdown --------------------------------------------------------------------------
+
+CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
+IN_FLIGHT = "The Eiffel Tower was completed in 1889. It is 330 metres tall. It was"
+
+
+async def raw_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      request: list[str]) -> tuple[int, dict[str, Any]]:
+    """Send an HTTP request on an already open socket; the status and the JSON body."""
+    writer.write(("\r\n".join(request) + "\r\n\r\n").encode())
+    await writer.drain()
+    raw = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    status_line, _, rest = raw.partition(b"\r\n")
+    return int(status_line.split()[1]), orjson.loads(rest.partition(b"\r\n\r\n")[2])
+
+
+async def open_streams(ws: ClientConnection, sids: list[str]) -> None:
+    for sid in sids:
+        await send(ws, {"type": "start", "stream_id": sid, "context": CONTEXT})
+        await send(ws, {"type": "delta", "stream_id": sid, "seq": 0, "text": IN_FLIGHT})
+    await send(ws, {"type": "ping"})  # everything before it has been taken
+    frames = [await recv(ws) for _ in range(len(sids) + 1)]
+    assert frames[-1] == {"type": "pong"}
+    assert [f["type"] for f in frames[:-1]] == ["started"] * len(sids)
+
+
+async def test_graceful_shutdown(settings_factory: Callable[..., Settings]) -> None:
+    # Each window waits up to a second for its batch to fill: still in flight at shutdown.
+    settings = settings_factory(batch_max_wait_ms=1000, batch_max_size=4096,
+                                shutdown_grace_s=10)
+    async with running_server(settings) as server, open_ws(server.port) as one, \
+            open_ws(server.port) as two:
+        await open_streams(one, ["a", "b"])
+        await open_streams(two, ["c"])
+        # two sockets accepted before the drain, to ask questions while it lasts
+        assert server._ws is not None
+        sockets = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(2)]
+        await eventually(lambda: len(server._ws.handler_tasks) == 4)  # type: ignore[union-attr]
+
+        stopping = asyncio.create_task(server.shutdown())
+        await eventually(lambda: server.draining)
+        status, body = await raw_request(*sockets[0], ["GET /readyz HTTP/1.1", "Host: x"])
+        assert (status, body["status"], body["checks"]["accepting"]) == (503, "not_ready", False)
+        status, body = await raw_request(*sockets[1], [
+            f"GET {STREAM_PATH} HTTP/1.1", "Host: x", "Upgrade: websocket",
+            "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Version: 13", f"Authorization: Bearer {API_KEY}"])
+        assert (status, body["error"]) == (503, "draining")
+        with pytest.raises((OSError, InvalidStatus)):  # the port no longer accepts
+            async with open_ws(server.port):
+                pass
+
+        for ws, sids in ((one, ["a", "b"]), (two, ["c"])):
+            frames, code, reason = await until_closed(ws, timeout=30)
+            assert (code, reason) == (1001, "server shutting down")
+            assert all(schema_errors(f) == [] for f in frames)
+            by_stream: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for f in frames:
+                by_stream[f["stream_id"]].append(f)
+            assert sorted(by_stream) == sids
+            for sid in sids:
+                kinds = [f["type"] for f in by_stream[sid]]
+                # the windows in flight were finished and sent before the stream's done
+                assert kinds[-1] == "done" and kinds.count("verdict") >= 1
+                assert set(kinds[:-1]) == {"verdict"}
+                assert by_stream[sid][-1] == {
+                    "type": "done", "stream_id": sid, "halted": False, "chars": len(IN_FLIGHT),
+                    "windows": kinds.count("verdict")}
+        await asyncio.wait_for(stopping, 30)
+        assert server.metrics.streams_done._value.get() == 3
+
+
+async def test_a_client_that_hangs_up_mid_stream_is_released(
+        settings_factory: Callable[..., Settings], caplog: pytest.LogCaptureFixture) -> None:
+    settings = settings_factory(batch_max_wait_ms=1000, batch_max_size=4096,
+                                max_connections=1)
+    async with running_server(settings) as server:
+        for _ in range(3):  # with a leaked slot the second round would be closed 1013
+            async with open_ws(server.port) as ws:
+                await open_streams(ws, ["a", "b"])
+                assert len(server.connections) == 1
+            await eventually(lambda: not server.connections)
+        assert server.metrics.connections_active._value.get() == 0
+        assert server.metrics.streams_done._value.get() == 0
+        # the windows of the vanished streams were dropped, never scored
+        await eventually(lambda: server.metrics.queue_depth._value.get() == 0)
+        assert server.metrics.batch_size._sum.get() == 0
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

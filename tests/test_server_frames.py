@@ -1,0 +1,237 @@
+"""Every server frame type and every error code, over a real socket to a real server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from stream_guard.config import Settings
+from stream_guard.metrics import Metrics
+from stream_guard.scoring.base import Pair, PairScore
+from stream_guard.scoring.engine import GroundingEngine
+from stream_guard.scoring.lexical import LexicalScorer
+from stream_guard.server.app import Server
+from tests.conftest import running_server
+from tests.wsclient import open_ws, recv, recv_until, schema_errors, send, stream_text
+
+CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
+GOOD = "The Eiffel Tower was completed in 1889. It is 330 metres tall. "
+BAD = "Napoleon Bonaparte designed its golden spiral staircases in 1712 for Venetian merchants. "
+TAIL = "The tower still stands"  # starts another sentence, so BAD is complete
+
+
+def check_frames(frames: list[dict[str, Any]]) -> None:
+    for frame in frames:
+        assert schema_errors(frame) == [], frame
+
+
+async def expect_error(ws: Any, code: str, stream_id: str | None = None) -> dict[str, Any]:
+    frame = await recv(ws)
+    assert frame["type"] == "error" and frame["code"] == code, frame
+    assert frame.get("stream_id") == stream_id
+    assert frame["message"]
+    check_frames([frame])
+    return frame
+
+
+async def test_holdback_stream_gets_started_verdicts_releases_done(server: Server) -> None:
+    async with open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", GOOD, context=CONTEXT,
+                                   options={"mode": "holdback"})
+    check_frames(frames)
+    assert frames[0] == {"type": "started", "stream_id": "s1"}
+    verdicts = [f for f in frames if f["type"] == "verdict"]
+    assert [v["label"] for v in verdicts] == ["supported", "supported"]
+    assert [GOOD[v["start"]:v["end"]] for v in verdicts] == [
+        "The Eiffel Tower was completed in 1889.", "It is 330 metres tall."]
+    assert all(e["id"] == "ctx-0" for v in verdicts for e in v["evidence"])
+    ups = [f["upto"] for f in frames if f["type"] == "release"]
+    assert ups == sorted(set(ups)) and ups[-1] == len(GOOD)
+    assert frames[-1] == {"type": "done", "stream_id": "s1", "halted": False,
+                          "chars": len(GOOD), "windows": 2}
+
+
+async def test_observe_mode_has_no_releases_and_verdicts_can_be_off(server: Server) -> None:
+    async with open_ws(server.port) as ws:
+        observe = await stream_text(ws, "a", GOOD, context=CONTEXT)
+        quiet = await stream_text(ws, "b", GOOD + BAD, context=CONTEXT,
+                                  options={"verdicts": False, "mode": "holdback"})
+    assert "release" not in [f["type"] for f in observe]
+    assert [f["type"] for f in observe].count("verdict") == 2
+    check_frames(quiet)
+    assert "verdict" not in [f["type"] for f in quiet]
+    assert [f["type"] for f in quiet if f["type"] != "release"] == ["started", "halt", "done"]
+
+
+async def test_halt_then_stream_halted_then_done(server: Server) -> None:
+    text = GOOD + BAD + TAIL
+    async with open_ws(server.port) as ws:
+        await stream_text(ws, "s1", text, context=CONTEXT, piece=10, end=False)
+        frames = await recv_until(ws, "halt", "s1")
+        check_frames(frames)
+        halt = frames[-1]
+        assert halt["at"] == len(GOOD) and halt["text"] == BAD.strip()
+        assert halt["reason"] in ("unsupported", "unsupported_run", "contradicted")
+        assert halt["window"] == {"start": len(GOOD), "end": len(GOOD + BAD.strip())}
+        assert [f["label"] for f in frames if f["type"] == "verdict"][-1] != "supported"
+        next_seq = -(-len(text) // 10)
+        await send(ws, {"type": "delta", "stream_id": "s1", "seq": next_seq, "text": "More."})
+        await expect_error(ws, "stream_halted", "s1")
+        await send(ws, {"type": "end", "stream_id": "s1"})
+        done = await recv(ws)
+        assert done == {"type": "done", "stream_id": "s1", "halted": True, "chars": len(text),
+                        "windows": done["windows"]} and done["windows"] >= 3
+        # the id is free again once the stream is done
+        await send(ws, {"type": "start", "stream_id": "s1", "context": CONTEXT})
+        assert await recv(ws) == {"type": "started", "stream_id": "s1"}
+
+
+async def test_ping_and_cancel(server: Server) -> None:
+    async with open_ws(server.port) as ws:
+        await send(ws, {"type": "ping"})
+        assert await recv(ws) == {"type": "pong"}
+        await stream_text(ws, "c", "The Eiffel Tower was compl", context=CONTEXT, end=False)
+        assert await recv(ws) == {"type": "started", "stream_id": "c"}
+        await send(ws, {"type": "cancel", "stream_id": "c"})
+        done = await recv(ws)
+        assert done == {"type": "done", "stream_id": "c", "halted": False, "chars": 26,
+                        "windows": 0, "cancelled": True}
+        check_frames([done])
+        await send(ws, {"type": "delta", "stream_id": "c", "seq": 4, "text": "x"})
+        await expect_error(ws, "unknown_stream", "c")
+
+
+async def test_every_client_error_code_leaves_the_connection_open(server: Server) -> None:
+    async with open_ws(server.port) as ws:
+        await ws.send("{not json")
+        assert "invalid JSON" in (await expect_error(ws, "bad_frame"))["message"]
+        await ws.send(b'{"type": "ping"}')
+        assert "binary" in (await expect_error(ws, "bad_frame"))["message"]
+        await ws.send("[1, 2]")
+        await expect_error(ws, "bad_frame")
+        await send(ws, {"type": "launch", "stream_id": "x"})
+        await expect_error(ws, "unknown_type", "x")
+        await send(ws, {"type": "start", "stream_id": "x", "context": CONTEXT, "colour": 1})
+        assert "colour" in (await expect_error(ws, "bad_frame", "x"))["message"]
+        await send(ws, {"type": "start", "stream_id": "x", "context": CONTEXT,
+                        "options": {"speed": 2}})
+        assert "speed" in (await expect_error(ws, "bad_frame", "x"))["message"]
+        await send(ws, {"type": "start", "stream_id": "x"})
+        await expect_error(ws, "bad_frame", "x")  # nothing to check against
+        await send(ws, {"type": "start", "stream_id": "x", "context": ["  ", {"text": ""}]})
+        await expect_error(ws, "bad_frame", "x")
+        await send(ws, {"type": "start", "stream_id": "x", "collection": "wiki",
+                        "context": CONTEXT})
+        assert "wiki" in (await expect_error(ws, "unknown_collection", "x"))["message"]
+        for kind in ("end", "cancel"):
+            await send(ws, {"type": kind, "stream_id": "ghost"})
+            await expect_error(ws, "unknown_stream", "ghost")
+        await send(ws, {"type": "delta", "stream_id": "ghost", "seq": 0, "text": "x"})
+        await expect_error(ws, "unknown_stream", "ghost")
+        await send(ws, {"type": "start", "stream_id": "d", "context": CONTEXT})
+        assert await recv(ws) == {"type": "started", "stream_id": "d"}
+        await send(ws, {"type": "start", "stream_id": "d", "context": CONTEXT})
+        await expect_error(ws, "duplicate_stream", "d")
+        await send(ws, {"type": "delta", "stream_id": "d", "seq": 1, "text": "The Eiffel"})
+        assert "expected seq 0, got 1" in (await expect_error(ws, "bad_seq", "d"))["message"]
+        await send(ws, {"type": "delta", "stream_id": "d", "seq": 0, "text": "The Eiffel"})
+        await send(ws, {"type": "delta", "stream_id": "d", "seq": 0, "text": " Tower"})
+        await expect_error(ws, "bad_seq", "d")
+        await send(ws, {"type": "delta", "stream_id": "d", "seq": 1, "text": " Tower"})
+        await send(ws, {"type": "end", "stream_id": "d"})
+        frames = await recv_until(ws, "done", "d")
+        assert frames[-1]["chars"] == len("The Eiffel Tower")
+        await send(ws, {"type": "ping"})
+        assert await recv(ws) == {"type": "pong"}
+    errors = server.metrics.errors_sent
+    assert errors.labels("bad_frame")._value.get() == 7
+    assert errors.labels("unknown_stream")._value.get() == 3
+
+
+async def test_too_many_streams(settings_factory: Callable[..., Settings]) -> None:
+    async with running_server(settings_factory(max_streams_per_connection=2)) as server, \
+            open_ws(server.port) as ws:
+        for sid in ("a", "b"):
+            await send(ws, {"type": "start", "stream_id": sid, "context": CONTEXT})
+            assert await recv(ws) == {"type": "started", "stream_id": sid}
+        await send(ws, {"type": "start", "stream_id": "c", "context": CONTEXT})
+        assert "at most 2" in (await expect_error(ws, "too_many_streams", "c"))["message"]
+        await send(ws, {"type": "end", "stream_id": "a"})
+        assert (await recv(ws))["type"] == "done"
+        await send(ws, {"type": "start", "stream_id": "c", "context": CONTEXT})
+        assert await recv(ws) == {"type": "started", "stream_id": "c"}
+        # the cap is per connection
+        async with open_ws(server.port) as other:
+            await send(other, {"type": "start", "stream_id": "a", "context": CONTEXT})
+            assert await recv(other) == {"type": "started", "stream_id": "a"}
+
+
+async def test_delta_after_end_is_refused(settings_factory: Callable[..., Settings]) -> None:
+    # Windows wait up to a second for their batch, so the stream is still open (ended, not done)
+    # when the late delta arrives.
+    settings = settings_factory(batch_max_wait_ms=1000, batch_max_size=4096)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        await stream_text(ws, "s", GOOD, context=CONTEXT, piece=100, end=False)
+        await send(ws, {"type": "end", "stream_id": "s"})
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": "late"})
+        assert await recv(ws) == {"type": "started", "stream_id": "s"}
+        assert "ended" in (await expect_error(ws, "bad_frame", "s"))["message"]
+        await send(ws, {"type": "end", "stream_id": "s"})
+        assert "already ended" in (await expect_error(ws, "bad_frame", "s"))["message"]
+        frames = await recv_until(ws, "done", "s")
+        assert [f["type"] for f in frames] == ["verdict", "verdict", "done"]
+        assert frames[-1]["chars"] == len(GOOD)
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": "later"})
+        await expect_error(ws, "unknown_stream", "s")
+
+
+class ExplodingScorer:
+    """A model tier that fails on one kind of window, as a broken model would."""
+
+    name = "exploding"
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]:
+        if any("Zeppelin" in p.hypothesis for p in pairs):
+            raise RuntimeError("model exploded")
+        return LexicalScorer().score_pairs(pairs)
+
+
+async def test_a_window_that_cannot_be_scored_is_an_internal_error(
+        settings_factory: Callable[..., Settings]) -> None:
+    settings = settings_factory(tier="cascade", batch_max_wait_ms=0)
+    metrics = Metrics()
+    engine = GroundingEngine(settings, metrics, ExplodingScorer(), model_threshold=0.5)
+    server = Server(settings, engine=engine, metrics=metrics)
+    await server.start()
+    try:
+        text = "A Zeppelin flew over Berlin in 1909. " + GOOD
+        async with open_ws(server.port) as ws:
+            # the failing window is scored in a batch of its own: a batch fails as a whole
+            await stream_text(ws, "s", text[:40], context=CONTEXT, piece=40, end=False,
+                              options={"mode": "holdback"})
+            frames = await recv_until(ws, "error", "s")
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": text[40:]})
+            await send(ws, {"type": "end", "stream_id": "s"})
+            frames += await recv_until(ws, "done", "s")
+        check_frames(frames)
+        errors = [f for f in frames if f["type"] == "error"]
+        assert len(errors) == 1 and errors[0]["code"] == "internal"
+        assert errors[0]["stream_id"] == "s" and "RuntimeError" in errors[0]["message"]
+        assert "0-36" in errors[0]["message"]
+        # the stream goes on without the window: the rest is scored and released
+        verdicts = [f for f in frames if f["type"] == "verdict"]
+        assert [v["start"] for v in verdicts] == [37, 37 + GOOD.index("It")]
+        assert [f["upto"] for f in frames if f["type"] == "release"][-1] == len(text)
+        assert frames[-1] == {"type": "done", "stream_id": "s", "halted": False,
+                              "chars": len(text), "windows": 2}
+    finally:
+        await server.shutdown(grace=1.0)
+
+
+async def test_frames_are_json_text(server: Server) -> None:
+    async with open_ws(server.port) as ws:
+        await send(ws, {"type": "ping"})
+        raw = await ws.recv()
+        assert isinstance(raw, str) and orjson.loads(raw) == {"type": "pong"}

@@ -1,0 +1,196 @@
+"""Every limit and its close code, on a real server with small limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection
+
+from stream_guard.config import Settings
+from stream_guard.server.app import Server
+from tests.conftest import running_server
+from tests.wsclient import eventually, open_ws, recv, send, until_closed
+
+CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
+
+
+def rejections(server: Server, reason: str) -> float:
+    return float(server.metrics.rejections.labels(reason)._value.get())
+
+
+async def ping(ws: ClientConnection) -> None:
+    await send(ws, {"type": "ping"})
+    assert await recv(ws) == {"type": "pong"}
+
+
+@asynccontextmanager
+async def serve(factory: Callable[..., Settings], **overrides: Any) -> AsyncIterator[Server]:
+    async with running_server(factory(**overrides)) as server:
+        yield server
+
+
+async def test_global_connection_cap(settings_factory: Callable[..., Settings]) -> None:
+    async with serve(settings_factory, max_connections=2) as server, AsyncExitStack() as stack:
+        held = [await stack.enter_async_context(open_ws(server.port)) for _ in range(2)]
+        for ws in held:
+            await ping(ws)
+        async with open_ws(server.port) as third:  # the upgrade succeeds: browsers see why
+            frames, code, reason = await until_closed(third)
+        assert (frames, code, reason) == ([], 1013, "server at capacity")
+        assert rejections(server, "capacity") == 1
+        await held[0].close()
+        await eventually(lambda: len(server.connections) == 1)
+        async with open_ws(server.port) as again:
+            await ping(again)
+        await ping(held[1])
+
+
+async def test_per_ip_connection_cap(settings_factory: Callable[..., Settings]) -> None:
+    async with serve(settings_factory, max_connections_per_ip=1) as server, \
+            open_ws(server.port) as first:
+        await ping(first)
+        # without trusted proxies an X-Forwarded-For header changes nothing
+        async with open_ws(server.port, headers={"X-Forwarded-For": "198.51.100.7"}) as ws:
+            frames, code, reason = await until_closed(ws)
+        assert (frames, code) == ([], 1013) and "this address" in str(reason)
+        assert rejections(server, "ip_capacity") == 1
+        await ping(first)
+
+
+async def test_per_ip_cap_behind_a_trusted_proxy(
+        settings_factory: Callable[..., Settings]) -> None:
+    async with serve(settings_factory, max_connections_per_ip=1,
+                     trusted_proxies="127.0.0.0/8") as server:
+        def via(client: str) -> Any:
+            return open_ws(server.port, headers={"X-Forwarded-For": client})
+
+        async with via("198.51.100.7") as a, via("198.51.100.8") as b:
+            await ping(a)
+            await ping(b)
+            assert sorted(c.ip for c in server.connections) == ["198.51.100.7", "198.51.100.8"]
+            # a client that forges its own header is still known by the address the proxy saw
+            async with via("203.0.113.1, 198.51.100.7") as spoofed:
+                _, code, _ = await until_closed(spoofed)
+            assert code == 1013
+        assert rejections(server, "ip_capacity") == 1
+
+
+async def test_frame_too_large(settings_factory: Callable[..., Settings]) -> None:
+    async with serve(settings_factory, max_frame_bytes=1024) as server:
+        async with open_ws(server.port) as ws:
+            await ws.send("x" * 1024)  # at the limit: an ordinary bad frame
+            assert (await recv(ws))["code"] == "bad_frame"
+            await ws.send("é" * 600)  # 600 characters, 1200 bytes
+            frames, code, reason = await until_closed(ws)
+        assert [f["code"] for f in frames] == ["frame_too_large"]
+        assert "1024 bytes" in frames[0]["message"]
+        assert (code, reason) == (1009, "frame too large")
+        async with open_ws(server.port) as ws:
+            await ws.send(b"\x00" * 2000)
+            frames, code, _ = await until_closed(ws)
+        assert [f["code"] for f in frames] == ["frame_too_large"] and code == 1009
+        # far beyond the limit the library refuses the message before it is even buffered
+        async with open_ws(server.port) as ws:
+            await ws.send("x" * (4 * 1024 + 1))
+            frames, code, _ = await until_closed(ws)
+        assert (frames, code) == ([], 1009)
+        await eventually(lambda: rejections(server, "frame_too_large") == 3)
+
+
+async def test_character_budget(settings_factory: Callable[..., Settings]) -> None:
+    async with serve(settings_factory, max_chars_per_connection=100) as server:
+        async with open_ws(server.port) as ws:
+            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": "a" * 60})
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": "b" * 40})
+            await ping(ws)  # exactly the budget is fine
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 2, "text": "c"})
+            frames, code, reason = await until_closed(ws)
+        assert [(f["type"], f.get("code"), f.get("stream_id")) for f in frames] == [
+            ("error", "budget_exceeded", "s")]
+        assert (code, reason) == (1009, "character budget spent")
+        assert rejections(server, "budget") == 1
+        assert server.metrics.chars_received._value.get() == 100
+
+
+async def test_a_single_excess_message_is_rate_limited(
+        settings_factory: Callable[..., Settings]) -> None:
+    async with serve(settings_factory, rate_per_s=0.1, rate_burst=5, rate_strikes=50) as server:
+        async with open_ws(server.port) as ws:
+            for _ in range(7):
+                await send(ws, {"type": "ping"})
+            frames = [await recv(ws) for _ in range(7)]
+            assert frames[:5] == [{"type": "pong"}] * 5
+            # each excess message is answered and dropped; the connection stays open
+            for frame in frames[5:]:
+                assert frame["type"] == "error" and frame["code"] == "rate_limited"
+                assert "stream_id" not in frame
+        assert rejections(server, "rate_limited") == 2
+        assert rejections(server, "rate_abuse") == 0
+
+
+async def test_repeated_rate_abuse_closes_1008(settings_factory: Callable[..., Settings]) -> None:
+    async with serve(settings_factory, rate_per_s=0.1, rate_burst=2, rate_strikes=3) as server:
+        async with open_ws(server.port) as ws:
+            for _ in range(10):
+                await send(ws, {"type": "ping"})
+            frames, code, reason = await until_closed(ws)
+        assert frames == [{"type": "pong"}] * 2 + [
+            {"type": "error", "code": "rate_limited",
+             "message": "message rate limit exceeded; this message was dropped"}] * 2
+        assert (code, reason) == (1008, "too many rate-limited messages")
+        assert rejections(server, "rate_abuse") == 1
+
+
+async def test_idle_timeout(settings_factory: Callable[..., Settings]) -> None:
+    async with serve(settings_factory, idle_timeout_s=0.6) as server:
+        async with open_ws(server.port) as ws:
+            await ping(ws)
+            frames, code, reason = await until_closed(ws)
+        assert (frames, code, reason) == ([], 1001, "idle timeout")
+        assert rejections(server, "idle") == 1
+
+
+async def test_connection_lifetime(settings_factory: Callable[..., Settings]) -> None:
+    async with serve(settings_factory, max_lifetime_s=1, idle_timeout_s=30) as server:
+        async with open_ws(server.port) as ws:
+            async def chatter() -> None:
+                while True:
+                    await send(ws, {"type": "ping"})
+                    await asyncio.sleep(0.1)
+
+            busy = asyncio.create_task(chatter())
+            frames, code, reason = await until_closed(ws)
+            busy.cancel()
+        assert frames and all(f == {"type": "pong"} for f in frames)
+        assert (code, reason) == (1001, "connection lifetime reached")
+        assert rejections(server, "lifetime") == 1 and rejections(server, "idle") == 0
+
+
+@pytest.mark.parametrize("opening", [b"", b"GET /v1/stream HTTP/1.1\r\nHost: x\r\n"])
+async def test_handshake_timeout(settings_factory: Callable[..., Settings],
+                                 opening: bytes) -> None:
+    async with serve(settings_factory, handshake_timeout_s=1.0) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(opening)
+        await writer.drain()
+        async with asyncio.timeout(10):  # the server hangs up; it never answers
+            assert await reader.read() == b""
+        writer.close()
+        async with open_ws(server.port) as ws:
+            await ping(ws)
+
+
+async def test_invalid_utf8_closes_1007(server: Server) -> None:
+    async with open_ws(server.port) as ws:
+        await ws.send(b'{"type": "ping", "x": "\xff\xfe"}', text=True)  # a text frame, not UTF-8
+        frames, code, _ = await until_closed(ws)
+    assert (frames, code) == ([], 1007)
+    await eventually(lambda: rejections(server, "invalid_utf8") == 1)
+    async with open_ws(server.port) as ws:
+        await ping(ws)

@@ -1,0 +1,315 @@
+"""The per-stream state machine, driven directly: no sockets, no scorer, scores chosen by hand.
+
+The text is plain sentences ("... . " then a capital), so the windows are the sentences whatever
+the segmenter's finer rules; scores are chosen relative to the policy's documented knobs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream_guard.oversight.segmenter import Window
+from stream_guard.oversight.stream import PolicyConfig, StreamState, WindowScore
+from stream_guard.protocol.errors import ErrorCode, ProtocolError
+from stream_guard.protocol.frames import StreamOptions
+from stream_guard.scoring.base import Evidence
+
+CONFIG = PolicyConfig(threshold=0.5, contradiction_threshold=0.8, consecutive=2,
+                      clear_margin=0.15, window_max_chars=400, window_min_chars=12)
+EVIDENCE = [Evidence("doc#1", "The evidence text.", 0.91234)]
+SUPPORTED = WindowScore(0.9, 0.0, EVIDENCE)
+LOW = WindowScore(0.45, 0.0, EVIDENCE)  # below the threshold, within the clear margin
+FAR = WindowScore(0.05, 0.0, EVIDENCE)  # far below: halts on its own
+CONTRADICTED = WindowScore(0.1, 0.95, EVIDENCE)
+
+SENTENCES = ["The harbour opened in the spring of 1921. ",
+             "Ships from Lisbon arrived every second week. ",
+             "Its lighthouse was painted red and white. ",
+             "The museum now keeps the original lamp."]
+TEXT = "".join(SENTENCES)
+STARTS = [TEXT.index(s) for s in SENTENCES]
+
+
+def new_state(**options: Any) -> StreamState:
+    return StreamState("s1", StreamOptions(**options), CONFIG)
+
+
+def feed(state: StreamState, text: str = TEXT, piece: int = 5) -> list[Window]:
+    windows: list[Window] = []
+    for seq, i in enumerate(range(0, len(text), piece)):
+        windows += state.on_delta(seq, text[i:i + piece])
+    return windows
+
+
+def feed_and_end(state: StreamState, text: str = TEXT) -> tuple[list[Window], list[dict[str, Any]]]:
+    windows = feed(state, text)
+    last, frames = state.on_end()
+    return windows + last, frames
+
+
+def types(frames: list[dict[str, Any]]) -> list[str]:
+    return [f["type"] for f in frames]
+
+
+def test_windows_are_the_sentences_in_order() -> None:
+    state = new_state()
+    windows, frames = feed_and_end(state)
+    assert frames == []  # done waits for every window's score
+    assert [w.index for w in windows] == list(range(len(SENTENCES)))
+    assert [w.start for w in windows] == STARTS
+    for w, sentence in zip(windows, SENTENCES, strict=True):
+        assert w.text == TEXT[w.start:w.end] == sentence.strip()
+    assert state.chars == len(TEXT) and state.pending == len(SENTENCES)
+
+
+def test_seq_gaps_and_repeats_are_refused_and_not_taken() -> None:
+    state = new_state()
+    for seq, expected in ((1, 0), (-1, 0)):
+        with pytest.raises(ProtocolError) as info:
+            state.on_delta(seq, "The harbour")
+        assert info.value.code is ErrorCode.BAD_SEQ and info.value.stream_id == "s1"
+        assert f"expected seq {expected}, got {seq}" in info.value.message
+    assert state.chars == 0
+    state.on_delta(0, "The harbour")
+    for seq in (0, 2, 7):
+        with pytest.raises(ProtocolError) as info:
+            state.on_delta(seq, "junk")
+        assert info.value.code is ErrorCode.BAD_SEQ
+    state.on_delta(1, " opened")
+    assert state.chars == len("The harbour opened") and state.next_seq == 2
+
+
+def test_scores_out_of_order_are_applied_in_window_order() -> None:
+    state = new_state(mode="holdback")
+    windows, _ = feed_and_end(state)
+    assert state.on_scored(3, SUPPORTED) == []
+    assert state.on_scored(1, SUPPORTED) == []
+    assert state.on_scored(2, SUPPORTED) == []
+    frames = state.on_scored(0, SUPPORTED)
+    assert types(frames) == ["verdict", "release"] * 4 + ["done"]
+    verdicts = [f for f in frames if f["type"] == "verdict"]
+    assert [(v["start"], v["end"]) for v in verdicts] == [(w.start, w.end) for w in windows]
+    assert verdicts[0] == {"type": "verdict", "stream_id": "s1", "start": 0,
+                           "end": windows[0].end, "score": 0.9, "label": "supported",
+                           "evidence": [{"id": "doc#1", "text": "The evidence text.",
+                                         "score": 0.9123}]}
+    assert [f["upto"] for f in frames if f["type"] == "release"] == [
+        windows[0].end, windows[1].end, windows[2].end, len(TEXT)]
+    assert frames[-1] == {"type": "done", "stream_id": "s1", "halted": False,
+                          "chars": len(TEXT), "windows": 4}
+    assert state.on_scored(2, SUPPORTED) == []  # a late duplicate changes nothing
+
+
+def test_observe_mode_sends_no_releases() -> None:
+    state = new_state()
+    feed_and_end(state)
+    frames = [f for i in range(4) for f in state.on_scored(i, SUPPORTED)]
+    assert types(frames) == ["verdict"] * 4 + ["done"]
+
+
+def test_verdicts_off_still_halts_and_releases() -> None:
+    state = new_state(mode="holdback", verdicts=False)
+    windows, _ = feed_and_end(state)
+    frames = state.on_scored(0, SUPPORTED) + state.on_scored(1, FAR)
+    assert types(frames) == ["release", "halt", "done"]
+    assert frames[1]["at"] == windows[1].start
+
+
+def test_halt_is_at_the_first_window_of_an_unsupported_run() -> None:
+    state = new_state(mode="holdback")
+    windows = feed(state)  # not ended
+    windows += state.on_end()[0]
+    frames = state.on_scored(0, SUPPORTED) + state.on_scored(1, LOW)
+    assert types(frames) == ["verdict", "release", "verdict"]
+    assert frames[2]["label"] == "unsupported"
+    frames = state.on_scored(2, LOW)
+    assert types(frames) == ["verdict", "halt", "done"]
+    halt = frames[1]
+    assert halt == {"type": "halt", "stream_id": "s1", "at": windows[1].start,
+                    "text": windows[1].text, "reason": "unsupported_run", "score": 0.45,
+                    "evidence": [{"id": "doc#1", "text": "The evidence text.", "score": 0.9123}],
+                    "window": {"start": windows[2].start, "end": windows[2].end}}
+    assert frames[2] == {"type": "done", "stream_id": "s1", "halted": True, "chars": len(TEXT),
+                         "windows": 3}
+    assert state.on_scored(3, SUPPORTED) == []
+
+
+def test_a_supported_window_clears_the_run() -> None:
+    state = new_state(mode="holdback")
+    windows, _ = feed_and_end(state)
+    frames = [f for i, score in enumerate([LOW, SUPPORTED, LOW, SUPPORTED])
+              for f in state.on_scored(i, score)]
+    assert "halt" not in types(frames)
+    # the low window is released only together with the supported one after it
+    assert [f["upto"] for f in frames if f["type"] == "release"] == [windows[1].end, len(TEXT)]
+
+
+@pytest.mark.parametrize(("score", "reason"), [(FAR, "unsupported"),
+                                               (CONTRADICTED, "contradicted")])
+def test_one_clear_window_halts_at_once(score: WindowScore, reason: str) -> None:
+    state = new_state()
+    windows, _ = feed_and_end(state)
+    frames = state.on_scored(0, SUPPORTED) + state.on_scored(1, score)
+    assert types(frames) == ["verdict", "verdict", "halt", "done"]
+    assert frames[1]["label"] == ("contradicted" if reason == "contradicted" else "unsupported")
+    assert frames[2]["reason"] == reason and frames[2]["at"] == windows[1].start
+    assert frames[2]["window"] == {"start": windows[1].start, "end": windows[1].end}
+
+
+def test_nothing_after_a_halt_but_done_on_end() -> None:
+    state = new_state(mode="holdback")
+    windows = feed(state)
+    assert len(windows) >= 2
+    frames = state.on_scored(0, FAR)
+    assert types(frames) == ["verdict", "halt"]  # not ended: no done yet
+    assert state.halted and not state.finished and state.pending == 0
+    assert state.on_scored(1, SUPPORTED) == []
+    assert state.skip(1) == []
+    assert state.force_halt("operator") == []
+    assert state.take_labels() == ["unsupported"]
+    with pytest.raises(ProtocolError) as info:
+        state.on_delta(state.next_seq, "More text. ")
+    assert info.value.code is ErrorCode.STREAM_HALTED
+    last, frames = state.on_end()
+    assert last == []
+    assert frames == [{"type": "done", "stream_id": "s1", "halted": True, "chars": len(TEXT),
+                       "windows": 1}]
+    with pytest.raises(ProtocolError) as info:
+        state.on_end()
+    assert info.value.code is ErrorCode.BAD_FRAME
+
+
+def test_delta_and_end_after_end_are_refused() -> None:
+    state = new_state()
+    feed_and_end(state)
+    with pytest.raises(ProtocolError) as info:
+        state.on_delta(state.next_seq, "late")
+    assert info.value.code is ErrorCode.BAD_FRAME and "ended" in info.value.message
+    with pytest.raises(ProtocolError) as info:
+        state.on_end()
+    assert info.value.code is ErrorCode.BAD_FRAME
+
+
+def test_done_waits_for_the_last_window() -> None:
+    state = new_state()
+    windows, frames = feed_and_end(state)
+    assert frames == []
+    for i in range(len(windows) - 1):
+        assert "done" not in types(state.on_scored(i, SUPPORTED))
+    assert types(state.on_scored(len(windows) - 1, SUPPORTED)) == ["verdict", "done"]
+    assert state.finished
+
+
+def test_empty_stream() -> None:
+    state = new_state(mode="holdback")
+    assert state.on_end() == ([], [{"type": "done", "stream_id": "s1", "halted": False,
+                                    "chars": 0, "windows": 0}])
+
+
+def test_cancel_drops_pending_windows() -> None:
+    state = new_state(mode="holdback")
+    windows = feed(state)
+    assert state.on_scored(0, SUPPORTED)
+    assert state.cancel() == {"type": "done", "stream_id": "s1", "halted": False,
+                              "chars": len(TEXT), "windows": 1, "cancelled": True}
+    assert state.finished and state.pending == 0
+    assert state.on_scored(1, SUPPORTED) == [] and state.skip(len(windows) - 1) == []
+    assert state.force_halt("operator") == []
+
+
+def test_drain_closes_whatever_is_pending() -> None:
+    state = new_state()
+    feed_and_end(state)
+    state.on_scored(1, SUPPORTED)  # waits for window 0
+    assert state.drain() == {"type": "done", "stream_id": "s1", "halted": False,
+                             "chars": len(TEXT), "windows": 0}
+    assert state.finished and state.on_scored(0, SUPPORTED) == []
+
+
+def test_force_halt_without_a_run_halts_at_the_verified_offset() -> None:
+    state = new_state(mode="holdback")
+    windows = feed(state)
+    state.on_scored(0, SUPPORTED)
+    frames = state.force_halt("operator")
+    assert frames == [{"type": "halt", "stream_id": "s1", "at": windows[0].end, "text": "",
+                       "reason": "operator", "score": None, "evidence": []}]
+    assert state.pending == 0
+    assert state.on_end()[1][-1]["halted"] is True
+
+
+def test_force_halt_inside_a_run_halts_at_its_first_window() -> None:
+    state = new_state()
+    windows, _ = feed_and_end(state)
+    state.on_scored(0, SUPPORTED)
+    state.on_scored(1, LOW)
+    frames = state.force_halt("operator")
+    assert types(frames) == ["halt", "done"]  # the stream had ended: it is done at once
+    assert frames[0]["at"] == windows[1].start
+    assert frames[1]["halted"] is True and frames[1]["windows"] == 2
+
+
+def test_skipped_windows_pass_without_a_verdict() -> None:
+    state = new_state(mode="holdback")
+    windows, _ = feed_and_end(state)
+    frames = state.skip(0) + state.on_scored(1, LOW) + state.skip(2) + state.on_scored(
+        3, SUPPORTED)
+    assert types(frames) == ["release", "verdict", "verdict", "release", "done"]
+    assert frames[0]["upto"] == windows[0].end  # a skip releases when no run is open
+    assert frames[-1]["windows"] == 2  # skipped windows are not counted as scored
+
+
+def test_the_stream_threshold_overrides_the_server_one() -> None:
+    state = new_state(threshold=0.95)
+    assert state.threshold == 0.95 and new_state().threshold == CONFIG.threshold
+    feed_and_end(state)
+    assert state.on_scored(0, SUPPORTED)[0]["label"] == "unsupported"
+
+
+def test_labels_are_taken_once() -> None:
+    state = new_state()
+    feed_and_end(state)
+    state.on_scored(0, SUPPORTED)
+    state.on_scored(1, LOW)
+    assert state.take_labels() == ["supported", "unsupported"]
+    assert state.take_labels() == []
+
+
+scores = st.sampled_from([SUPPORTED, LOW, FAR, CONTRADICTED, None])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(scores, min_size=4, max_size=4), st.permutations(range(4)),
+       st.integers(1, 40), st.booleans())
+def test_any_arrival_order_gives_the_same_frames(chosen: list[WindowScore | None],
+                                                 order: list[int], piece: int,
+                                                 verdicts: bool) -> None:
+    """Scores may come back in any order; the frames are those of in-order arrival, releases
+    only grow, and an unhalted stream ends with everything released."""
+    def run(arrival: list[int]) -> list[dict[str, Any]]:
+        state = new_state(mode="holdback", verdicts=verdicts)
+        windows = feed(state, piece=piece) + state.on_end()[0]
+        assert len(windows) == 4
+        out: list[dict[str, Any]] = []
+        for i in arrival:
+            score = chosen[i]
+            out += state.skip(i) if score is None else state.on_scored(i, score)
+        assert state.finished
+        return out
+
+    frames = run(order)
+    assert frames == run([0, 1, 2, 3])
+    assert types(frames).count("done") == 1 and frames[-1]["type"] == "done"
+    assert types(frames).count("halt") <= 1
+    ups = [f["upto"] for f in frames if f["type"] == "release"]
+    assert ups == sorted(set(ups))
+    halts = [f for f in frames if f["type"] == "halt"]
+    if halts:
+        assert frames[-1]["halted"] is True
+        assert halts[0]["at"] in STARTS and (not ups or ups[-1] <= halts[0]["at"])
+        assert types(frames).index("halt") == len(frames) - 2
+    else:
+        assert frames[-1]["halted"] is False and ups and ups[-1] == len(TEXT)
