@@ -119,8 +119,15 @@ def _machine() -> dict[str, Any]:
 
 
 def _revision() -> str | None:
-    """The git commit of the stream_guard package being measured, when it is a checkout."""
+    """The git commit of the stream_guard package being measured.
+
+    ``$LOADTEST_SERVER_REVISION`` names it for a tree that is not a checkout (an exported
+    snapshot); otherwise git is asked.
+    """
     import stream_guard
+
+    if os.environ.get("LOADTEST_SERVER_REVISION"):
+        return os.environ["LOADTEST_SERVER_REVISION"]
 
     where = Path(stream_guard.__file__).resolve().parent
     try:
