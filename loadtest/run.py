@@ -138,6 +138,13 @@ def _revision() -> str | None:
     return rev.stdout.strip() or None
 
 
+def _server_env() -> dict[str, str]:
+    """Settings the spawned server inherited from this environment, secrets left out."""
+    secret = {"STREAM_GUARD_API_KEYS", "STREAM_GUARD_REDIS_URL"}
+    return {k: v for k, v in sorted(os.environ.items())
+            if k.startswith("STREAM_GUARD_") and k not in secret}
+
+
 def _spawn_env(args: argparse.Namespace, key: str, connections: int) -> dict[str, str]:
     """Server settings for the run; guards that would cap the load itself are raised."""
     messages_per_conn = args.streams_per_conn * args.rate + 2 / args.ping_interval
@@ -245,7 +252,8 @@ def _result(args: argparse.Namespace, rec: Recorder, elapsed: float,
                    "streams_per_conn": args.streams_per_conn, "rate_tokens_per_s": args.rate,
                    "duration_s": args.duration, "bad_share": args.bad_share,
                    "auth": args.auth, "compression": not args.no_compression,
-                   "seed": args.seed, "corpus": str(args.corpus)},
+                   "seed": args.seed, "corpus": str(args.corpus),
+                   "server_env": _server_env() if args.spawn else None},
         "machine": _machine(),
         "elapsed_s": round(elapsed, 3),
         "streams": {
