@@ -119,8 +119,15 @@ def _machine() -> dict[str, Any]:
 
 
 def _revision() -> str | None:
-    """The git commit of the stream_guard package being measured, when it is a checkout."""
+    """The git commit of the stream_guard package being measured.
+
+    ``$LOADTEST_SERVER_REVISION`` names it for a tree that is not a checkout (an exported
+    snapshot); otherwise git is asked.
+    """
     import stream_guard
+
+    if os.environ.get("LOADTEST_SERVER_REVISION"):
+        return os.environ["LOADTEST_SERVER_REVISION"]
 
     where = Path(stream_guard.__file__).resolve().parent
     try:
@@ -129,6 +136,13 @@ def _revision() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return rev.stdout.strip() or None
+
+
+def _server_env() -> dict[str, str]:
+    """Settings the spawned server inherited from this environment, secrets left out."""
+    secret = {"STREAM_GUARD_API_KEYS", "STREAM_GUARD_REDIS_URL"}
+    return {k: v for k, v in sorted(os.environ.items())
+            if k.startswith("STREAM_GUARD_") and k not in secret}
 
 
 def _spawn_env(args: argparse.Namespace, key: str, connections: int) -> dict[str, str]:
@@ -238,7 +252,8 @@ def _result(args: argparse.Namespace, rec: Recorder, elapsed: float,
                    "streams_per_conn": args.streams_per_conn, "rate_tokens_per_s": args.rate,
                    "duration_s": args.duration, "bad_share": args.bad_share,
                    "auth": args.auth, "compression": not args.no_compression,
-                   "seed": args.seed, "corpus": str(args.corpus)},
+                   "seed": args.seed, "corpus": str(args.corpus),
+                   "server_env": _server_env() if args.spawn else None},
         "machine": _machine(),
         "elapsed_s": round(elapsed, 3),
         "streams": {

@@ -1,0 +1,126 @@
+"""``python -m loadtest.capacity``: the most concurrent streams one server holds under a target.
+
+Each probe is a full ``loadtest.run`` with a freshly spawned server (no state carried over), so
+the answer is reproducible from the probe files it leaves. The search doubles N until a probe
+fails, then bisects between the last pass and the first fail down to ``--resolution``.
+
+A probe passes when halt latency p99 is under ``--p99-ms``, no planted claim was missed, no
+stream was falsely halted and no error frame or abnormal close occurred. A probe whose generator
+fell behind its own schedule (send lag p99 over ``--max-send-lag-ms``) is reported as
+generator-bound: its latencies would say as much about the generator as about the server.
+
+    python -m loadtest.capacity --tier lexical --workers 1 --out-dir loadtest/results/lexical-1w
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from loadtest.run import build_parser as run_parser
+from loadtest.run import run_load
+
+
+def verdict(result: dict[str, Any], p99_ms: float, max_lag_ms: float) -> tuple[bool, str]:
+    """(passed, why) for one probe."""
+    st = result["streams"]
+    halt_p99 = result["latency_ms"]["halt"]["p99"]
+    lag_p99 = result["send_lag_ms"]["p99"]
+    if halt_p99 is None:
+        return False, "no halts measured"
+    problems = []
+    if halt_p99 >= p99_ms:
+        problems.append(f"halt p99 {halt_p99:.1f} ms")
+    if st["missed_halts"] or st["false_halts"]:
+        problems.append(f"missed {st['missed_halts']} / false {st['false_halts']} halts")
+    if result["errors"] or result["close_codes"] or result["connections"]["connect_failures"]:
+        problems.append(f"errors {result['errors']} closes {result['close_codes']}")
+    if lag_p99 is not None and lag_p99 > max_lag_ms:
+        problems.append(f"generator-bound (send lag p99 {lag_p99:.1f} ms)")
+    return (not problems), "; ".join(problems) or f"halt p99 {halt_p99:.1f} ms"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m loadtest.capacity", description=__doc__.split(
+        "\n\n")[0])
+    p.add_argument("--tier", choices=("lexical", "cascade"), default="lexical")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--start", type=int, default=25, help="first N probed")
+    p.add_argument("--max", type=int, default=4000, help="never probe above this N")
+    p.add_argument("--resolution", type=float, default=0.1,
+                   help="stop bisecting when fail/pass - 1 is below this")
+    p.add_argument("--p99-ms", type=float, default=100.0)
+    p.add_argument("--max-send-lag-ms", type=float, default=25.0)
+    p.add_argument("--duration", type=float, default=30.0)
+    p.add_argument("--rate", type=float, default=30.0)
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("run_args", nargs=argparse.REMAINDER,
+                   help="after --, more options for loadtest.run (e.g. -- --bad-share 0.3)")
+    return p
+
+
+def _probe(args: argparse.Namespace, n: int) -> dict[str, Any]:
+    extra = [a for a in args.run_args if a != "--"]
+    out = args.out_dir / f"n{n}.json"
+    run_args = run_parser().parse_args([
+        "--spawn", "--tier", args.tier, "--workers", str(args.workers), "--streams", str(n),
+        "--rate", str(args.rate), "--duration", str(args.duration), "--out", str(out),
+        "--label", f"{args.tier} {args.workers}w N={n}", *extra])
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        import asyncio
+
+        result: dict[str, Any] = asyncio.run(run_load(run_args))
+    else:
+        result = uvloop.run(run_load(run_args))
+    out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    probes: list[dict[str, Any]] = []
+
+    def probe(n: int) -> bool:
+        result = _probe(args, n)
+        ok, why = verdict(result, args.p99_ms, args.max_send_lag_ms)
+        server = result["resources"].get("server", {})
+        probes.append({"streams": n, "passed": ok, "why": why,
+                       "halt_p99_ms": result["latency_ms"]["halt"]["p99"],
+                       "verdict_p99_ms": result["latency_ms"]["verdict"]["p99"],
+                       "server_cpu_pct": server.get("cpu_mean_pct"),
+                       "others_cpu_pct": result["resources"]["machine"]["others_cpu_mean_pct"],
+                       "file": f"n{n}.json"})
+        print(f"N={n}: {'pass' if ok else 'FAIL'} ({why})", file=sys.stderr)
+        return ok
+
+    best, worst = 0, None
+    n = args.start
+    while n <= args.max:
+        if not probe(n):
+            worst = n
+            break
+        best, n = n, n * 2
+    while worst is not None and best and worst / best - 1 > args.resolution:
+        mid = (best + worst) // 2
+        if probe(mid):
+            best = mid
+        else:
+            worst = mid
+    summary = {"tier": args.tier, "workers": args.workers, "rate_tokens_per_s": args.rate,
+               "p99_target_ms": args.p99_ms, "max_streams_passing": best,
+               "first_failing": worst, "probes": probes}
+    (args.out_dir / "capacity.json").write_bytes(
+        orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
