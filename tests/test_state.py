@@ -24,6 +24,7 @@ from stream_guard.state import (
     KillSubscription,
     KillTarget,
     MemoryStateStore,
+    SlotLeases,
     StateStore,
     StateUnavailable,
     TokenBucket,
@@ -155,6 +156,38 @@ async def test_renewal_keeps_a_slot_past_its_ttl(store: StateStore) -> None:
     assert await store.renew_slots([], ttl_s=0.3) == []
 
 
+async def test_slot_leases_stay_alive_until_released(store: StateStore) -> None:
+    leases = SlotLeases(store, ttl_s=0.3)
+    assert await leases.acquire("global", "c1", 1)
+    assert not await leases.acquire("global", "c2", 1)
+    renewing = asyncio.create_task(leases.run())
+    await asyncio.sleep(0.7)  # past two TTLs
+    assert not await store.acquire_slot("global", "c2", 1, 0.3)
+    await leases.release("global", "c1")
+    assert len(leases) == 0
+    assert await store.acquire_slot("global", "c2", 1, 0.3)
+    leases.stop()
+    await asyncio.wait_for(renewing, 1.0)
+
+
+async def test_slot_leases_retake_lost_slots_when_there_is_room(store: StateStore) -> None:
+    leases = SlotLeases(store, ttl_s=30)
+    assert await leases.acquire("global", "c1", 2)
+    assert await leases.acquire("ip:192.0.2.1", "c1", 1)
+    # The store forgets both (a Redis restarted empty); someone else fills the ip scope.
+    await store.release_slot("global", "c1")
+    await store.release_slot("ip:192.0.2.1", "c1")
+    assert await store.acquire_slot("ip:192.0.2.1", "other", 1, 30)
+    await leases.renew()
+    assert len(leases) == 1  # the full scope's lease is no longer counted
+    assert await store.acquire_slot("global", "c2", 2, 30)
+    assert not await store.acquire_slot("global", "c3", 2, 30)  # c1 was taken again
+
+    leases.track("global", "admitted-while-down", 3)  # fail-open admission
+    await leases.renew()
+    assert not await store.acquire_slot("global", "c4", 3, 30)
+
+
 # --- token buckets -------------------------------------------------------------------------
 
 def test_token_bucket_arithmetic() -> None:
@@ -188,6 +221,8 @@ async def test_bucket_cost(store: StateStore) -> None:
     assert await store.take("k", rate_per_s=1, burst=5, cost=3)
     assert not await store.take("k", rate_per_s=1, burst=5, cost=3)  # refused: spends nothing
     assert await store.take("k", rate_per_s=1, burst=5, cost=2)
+    with pytest.raises(ValueError):
+        await store.take("k", rate_per_s=0, burst=5)
 
 
 # --- kill switch ---------------------------------------------------------------------------
@@ -312,8 +347,15 @@ async def test_lost_redis_fails_fast_and_recovers(own_redis: RedisServer,
     assert not await store.ping()
     assert time.monotonic() - started < 2.0
 
+    leases = SlotLeases(store, ttl_s=30)
+    await leases.renew()  # an outage is logged, not raised
+    await leases.release("global", "c1")
+    leases.track("cap", "c9", 1)
+
     own_redis.start()  # same port, empty: nothing was persisted
     assert await store.ping()
+    await leases.renew()  # takes the slot of the connection admitted during the outage
+    assert not await store.acquire_slot("cap", "c10", 1, 30)
     assert await store.redeem_ticket("t") is None
     await store.put_ticket("t3", "acme", ttl_s=30)
     assert await store.redeem_ticket("t3") == "acme"
