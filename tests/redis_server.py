@@ -6,12 +6,21 @@ exactly the process it started.
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def _die_with_parent() -> None:
+    """Linux: a test run killed outright takes its redis-server with it, leaving no orphan."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def redis_server_binary() -> str | None:
@@ -51,7 +60,7 @@ class RedisServer:
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self._dir.name, "--logfile",
              str(Path(self._dir.name) / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout_s
         while not _answers_ping(self.port):
             if self._proc.poll() is not None or time.monotonic() > deadline:
@@ -60,6 +69,15 @@ class RedisServer:
                 self.stop()
                 raise RuntimeError(f"redis-server did not start on {self.port}: {detail}")
             time.sleep(0.02)
+
+    def pause(self) -> None:
+        """SIGSTOP: the port still accepts connections but nothing answers (a hung server)."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         """SIGKILL, like a crash: no goodbye to clients, nothing flushed."""

@@ -11,8 +11,9 @@ Two stores keep one contract (:class:`StateStore`), chosen by ``create_store(set
   - A ticket is redeemed by exactly one connection anywhere (``GETDEL``).
   - A slot cap holds across all workers and nodes sharing a scope name: acquiring is one Lua
     script (purge expired leases, count, add). Slots are leases, not counters: a worker that
-    crashes stops renewing and its slots return after ``lease_ttl_s``. So for up to one lease
-    TTL after a crash, a scope can look fuller than it is; it never admits more than its limit.
+    crashes stops renewing (``SlotLeases`` renews a worker's leases every TTL/3) and its slots
+    return after ``lease_ttl_s``. So for up to one lease TTL after a crash a scope can look
+    fuller than it is; it never admits more than its limit.
   - Token buckets are one Lua script per check, timed by the Redis server's clock, so client
     clock skew never shows up as extra tokens.
   - Kills go into a capped Redis stream; each subscriber follows it from the last entry it saw,
@@ -40,6 +41,7 @@ from stream_guard.state.base import (
 )
 from stream_guard.state.bucket import TokenBucket
 from stream_guard.state.factory import create_store
+from stream_guard.state.leases import SlotLeases
 from stream_guard.state.memory import MemoryStateStore
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "KillTarget",
     "Lease",
     "MemoryStateStore",
+    "SlotLeases",
     "StateStore",
     "StateUnavailable",
     "TokenBucket",

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -130,27 +130,31 @@ class _RedisKillSubscription(KillSubscription):
 
     async def _stop(self) -> None:
         self._store._subscriptions.discard(self)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        # One cancel is not enough before Python 3.12: redis-py writes through
+        # asyncio.wait_for, which swallows a cancellation that lands just as the write
+        # completes. The reader also checks ``_closed`` after every poll, so this ends.
+        while not self._task.done():
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=0.05)
 
     async def _follow(self, store: RedisStateStore, last_id: str) -> None:
-        delay = store.resubscribe_min_s
+        delay = store._kill_retry_min_s
         lost = False
-        while True:
+        while not self._closed:
             try:
                 entries = await store._read_kills(last_id)
-            except StateUnavailable as exc:
+            except Exception as exc:  # the kill switch must outlive any single failure
                 if not lost:
-                    log.warning("kill channel lost, retrying: %s", exc)
+                    log.warning("kill channel lost, retrying: %s", exc,
+                                exc_info=not isinstance(exc, StateUnavailable))
                     lost = True
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, store.resubscribe_max_s)
+                delay = min(delay * 2, store._kill_retry_max_s)
                 continue
             if lost:
                 log.info("kill channel back")
                 lost = False
-            delay = store.resubscribe_min_s
+            delay = store._kill_retry_min_s
             for entry_id, fields in entries:
                 last_id = entry_id
                 try:
@@ -169,8 +173,8 @@ class RedisStateStore(StateStore):
     """
 
     def __init__(self, client: Redis, *, prefix: str = "sg:", kill_stream_len: int = 1000,
-                 kill_poll_s: float = 0.5, resubscribe_min_s: float = 0.05,
-                 resubscribe_max_s: float = 2.0) -> None:
+                 kill_poll_s: float = 0.5, kill_retry_min_s: float = 0.05,
+                 kill_retry_max_s: float = 2.0) -> None:
         """``client`` must decode responses (``decode_responses=True``); the store closes it.
 
         ``kill_poll_s`` bounds each blocking read of the kill stream and must stay below the
@@ -182,8 +186,8 @@ class RedisStateStore(StateStore):
         self._kill_key = prefix + "kills"
         self._kill_stream_len = kill_stream_len
         self._kill_poll_ms = _ms(kill_poll_s)
-        self.resubscribe_min_s = resubscribe_min_s
-        self.resubscribe_max_s = resubscribe_max_s
+        self._kill_retry_min_s = kill_retry_min_s
+        self._kill_retry_max_s = kill_retry_max_s
         self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
         self._take = client.register_script(_TAKE)
@@ -196,7 +200,7 @@ class RedisStateStore(StateStore):
         """A store with fail-fast connection settings.
 
         A dead Redis (refused or reset connections) is reported after ``retries`` quick retries,
-        in well under a second; a hung one after about ``(retries + 1) * socket_timeout_s``. The
+        in well under a second; a hung one after ``socket_timeout_s``. The
         pool is bounded and blocking so a connection storm queues for a connection (up to the
         socket timeout) instead of opening thousands of sockets to Redis.
         """
@@ -204,7 +208,11 @@ class RedisStateStore(StateStore):
             url, decode_responses=True, max_connections=max_connections,
             timeout=socket_timeout_s, socket_timeout=socket_timeout_s,
             socket_connect_timeout=connect_timeout_s, socket_keepalive=True,
-            retry=Retry(EqualJitterBackoff(cap=0.2, base=0.02), retries))
+            # Only refused or reset connections are retried: they fail at once, and a stale
+            # pooled socket after a Redis restart is the common case. A timeout is not: the
+            # server is hung or far away, and waiting again would only multiply the stall.
+            retry=Retry(EqualJitterBackoff(cap=0.2, base=0.02), retries,
+                        supported_errors=(RedisConnectionError,)))
         kwargs.setdefault("kill_poll_s", socket_timeout_s / 2)
         return cls(Redis.from_pool(pool), prefix=prefix, **kwargs)
 
@@ -217,8 +225,8 @@ class RedisStateStore(StateStore):
 
     async def redeem_ticket(self, ticket_hash: str) -> str | None:
         with _unavailable_on_error():
-            tenant: str | None = await self._r.getdel(self._key("ticket", ticket_hash))
-        return tenant
+            tenant = await self._r.getdel(self._key("ticket", ticket_hash))
+        return cast("str | None", tenant)  # the client decodes replies
 
     async def acquire_slot(self, scope: str, holder: str, limit: int, ttl_s: float) -> bool:
         with _unavailable_on_error():
@@ -236,7 +244,7 @@ class RedisStateStore(StateStore):
                     await self._renew(keys=[self._key("slots", scope)], args=[holder, ttl_ms],
                                       client=pipe)
                 renewed = await pipe.execute()
-        return [lease for lease, ok in zip(leases, renewed) if not ok]
+        return [lease for lease, ok in zip(leases, renewed, strict=True) if not ok]
 
     async def release_slot(self, scope: str, holder: str) -> None:
         with _unavailable_on_error():
@@ -258,19 +266,20 @@ class RedisStateStore(StateStore):
     async def subscribe_kills(self) -> KillSubscription:
         with _unavailable_on_error():
             newest = await self._r.xrevrange(self._kill_key, count=1)
-        subscription = _RedisKillSubscription(self, newest[0][0] if newest else "0-0")
+        subscription = _RedisKillSubscription(self, cast(str, newest[0][0]) if newest else "0-0")
         self._subscriptions.add(subscription)
         return subscription
 
     async def _read_kills(self, last_id: str) -> list[tuple[str, dict[str, str]]]:
         """Kill entries after ``last_id``, waiting up to the poll period for one."""
         with _unavailable_on_error():
-            reply = await self._r.xread({self._kill_key: last_id}, count=100,
+            reply: Any = await self._r.xread({self._kill_key: last_id}, count=100,
                                         block=self._kill_poll_ms)
         if not reply:
             return []
-        # RESP2 answers [[stream, entries]], RESP3 {stream: [entries]}.
-        streams = reply.values() if isinstance(reply, dict) else (s[1] for s in reply)
+        # RESP2 answers [[stream, entries]], RESP3 (redis-py) {stream: [entries]}.
+        streams = [v[0] for v in reply.values()] if isinstance(reply, dict) else [
+            s[1] for s in reply]
         return [(entry_id, fields) for entries in streams for entry_id, fields in entries]
 
     async def ping(self) -> bool:

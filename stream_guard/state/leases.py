@@ -1,0 +1,89 @@
+"""One worker's connection-slot leases, kept alive together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from stream_guard.state.base import Lease, StateStore, StateUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class SlotLeases:
+    """Tracks the slots this worker holds and renews them all in one round trip every
+    ``ttl_s / 3``, instead of a timer per connection; a lease therefore survives two failed
+    renewal rounds in a row before it can lapse.
+
+    A lease can still be lost while its connection lives: Redis restarted without persistence,
+    failed over to a replica that had not seen it, or was unreachable for a whole TTL. Lost
+    leases are taken again when their scope has room, so the counts become true again; when it
+    has none they stop being tracked (the connection is not closed: it was admitted honestly).
+    """
+
+    def __init__(self, store: StateStore, ttl_s: float) -> None:
+        self._store = store
+        self._ttl_s = ttl_s
+        self._limits: dict[Lease, int] = {}
+        self._stopped = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._limits)
+
+    async def acquire(self, scope: str, holder: str, limit: int) -> bool:
+        """Take a slot (raises :class:`StateUnavailable` like the store)."""
+        if not await self._store.acquire_slot(scope, holder, limit, self._ttl_s):
+            return False
+        self._limits[(scope, holder)] = limit
+        return True
+
+    def track(self, scope: str, holder: str, limit: int) -> None:
+        """Count a connection admitted while the store was unavailable (``redis_fail_mode =
+        open``): the next renewal round finds it missing and takes its slot if there is room."""
+        self._limits[(scope, holder)] = limit
+
+    async def release(self, scope: str, holder: str) -> None:
+        """Give a slot back. Never raises for an unavailable store: the lease then simply
+        lapses after its TTL, which is what leases are for."""
+        self._limits.pop((scope, holder), None)
+        try:
+            await self._store.release_slot(scope, holder)
+        except StateUnavailable:
+            log.debug("slot %s/%s not released (store unavailable); it will expire", scope,
+                      holder)
+
+    async def renew(self) -> None:
+        """One renewal round; an unavailable store is logged, and the next round tries again."""
+        leases = list(self._limits)
+        if not leases:
+            return
+        try:
+            lost = await self._store.renew_slots(leases, self._ttl_s)
+            for scope, holder in lost:
+                limit = self._limits.get((scope, holder))
+                if limit is None:  # released while the round was in flight
+                    continue
+                # Should it be released during this await, the slot stays taken for one TTL.
+                if not await self._store.acquire_slot(scope, holder, limit, self._ttl_s):
+                    log.warning("slot lease %s/%s lost and its scope is full; no longer "
+                                "counted", scope, holder)
+                    self._limits.pop((scope, holder), None)
+        except StateUnavailable as exc:
+            log.warning("could not renew %d slot lease(s): %s", len(leases), exc)
+
+    async def run(self) -> None:
+        """Renew every ``ttl_s / 3`` until :meth:`stop`.
+
+        Stopped by an event rather than by cancelling: before Python 3.12 redis-py can swallow
+        a cancellation that lands mid-command, which would leave this loop running.
+        """
+        while True:
+            try:
+                await asyncio.wait_for(self._stopped.wait(), self._ttl_s / 3)
+                return
+            except asyncio.TimeoutError:
+                await self.renew()
+
+    def stop(self) -> None:
+        """End :meth:`run` (after the renewal round in flight, if any)."""
+        self._stopped.set()

@@ -1,0 +1,406 @@
+"""One suite for both state stores, against a real redis-server for the Redis one.
+
+Redis comes from ``STREAM_GUARD_TEST_REDIS_URL`` (CI starts one) or, failing that, a
+redis-server on PATH started here. The fault tests always start their own, because they kill
+it. Without Redis the Redis cases skip, except under ``CI`` where they fail: a green CI run
+must have exercised Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from redis.exceptions import RedisError
+
+from stream_guard.config import Settings
+from stream_guard.state import (
+    KillSubscription,
+    KillTarget,
+    MemoryStateStore,
+    SlotLeases,
+    StateStore,
+    StateUnavailable,
+    TokenBucket,
+    create_store,
+)
+from stream_guard.state.redis_store import RedisStateStore
+from tests.redis_server import RedisServer, redis_server_binary
+
+
+def _redis_missing(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI is set, so Redis tests must run, not skip")
+    pytest.skip(reason)
+
+
+def _own_server() -> RedisServer:
+    binary = redis_server_binary()
+    if binary is None:
+        _redis_missing("no redis-server on PATH")
+    assert binary is not None
+    server = RedisServer(binary)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("STREAM_GUARD_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    server = _own_server()
+    yield server.url
+    server.close()
+
+
+RedisStores = Callable[..., RedisStateStore]
+
+
+@pytest.fixture
+async def redis_stores() -> AsyncIterator[RedisStores]:
+    """Makes Redis stores, each under a fresh key prefix unless given one to share; afterwards
+    deletes their keys (a shared server stays clean) and closes them."""
+    made: list[RedisStateStore] = []
+
+    def make(url: str, prefix: str | None = None) -> RedisStateStore:
+        made.append(RedisStateStore.from_url(
+            url, prefix=prefix or f"sg-test:{uuid.uuid4().hex}:"))
+        return made[-1]
+
+    yield make
+    for s in made:
+        with contextlib.suppress(RedisError):  # the fault tests' servers are gone by now
+            async for key in s._r.scan_iter(match=s._prefix + "*"):
+                await s._r.delete(key)
+        await s.close()
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def store(request: pytest.FixtureRequest,
+                redis_stores: RedisStores) -> AsyncIterator[StateStore]:
+    if request.param == "redis":
+        yield redis_stores(request.getfixturevalue("redis_url"))
+        return
+    memory = MemoryStateStore()
+    yield memory
+    await memory.close()
+
+
+async def _next_kill(subscription: KillSubscription, timeout_s: float = 3.0) -> KillTarget:
+    return await asyncio.wait_for(subscription.__anext__(), timeout_s)
+
+
+# --- tickets -------------------------------------------------------------------------------
+
+async def test_ticket_is_single_use(store: StateStore) -> None:
+    await store.put_ticket("h1", "acme", ttl_s=30)
+    assert await store.redeem_ticket("h1") == "acme"
+    assert await store.redeem_ticket("h1") is None  # a replay is refused
+    assert await store.redeem_ticket("never-issued") is None
+
+
+async def test_ticket_expires(store: StateStore) -> None:
+    await store.put_ticket("short", "acme", ttl_s=0.2)
+    await store.put_ticket("long", "acme", ttl_s=30)
+    await asyncio.sleep(0.3)
+    assert await store.redeem_ticket("short") is None
+    assert await store.redeem_ticket("long") == "acme"
+
+
+async def test_concurrent_redeems_have_one_winner(store: StateStore) -> None:
+    await store.put_ticket("race", "acme", ttl_s=30)
+    results = await asyncio.gather(*(store.redeem_ticket("race") for _ in range(20)))
+    assert results.count("acme") == 1 and results.count(None) == 19
+
+
+# --- connection slots ----------------------------------------------------------------------
+
+async def test_slot_limit_and_release(store: StateStore) -> None:
+    assert [await store.acquire_slot("global", h, 3, 30) for h in "abc"] == [True] * 3
+    assert not await store.acquire_slot("global", "d", 3, 30)
+    assert await store.acquire_slot("global", "a", 3, 30)  # held already: a renewal
+    assert await store.acquire_slot("ip:192.0.2.1", "d", 3, 30)  # other scopes are separate
+    await store.release_slot("global", "b")
+    await store.release_slot("global", "b")  # twice is harmless
+    await store.release_slot("global", "nobody")
+    assert await store.acquire_slot("global", "d", 3, 30)
+    assert not await store.acquire_slot("global", "e", 3, 30)
+
+
+async def test_slot_of_a_crashed_holder_expires(store: StateStore) -> None:
+    assert await store.acquire_slot("global", "crashed", 1, ttl_s=0.2)
+    assert not await store.acquire_slot("global", "next", 1, ttl_s=0.2)
+    await asyncio.sleep(0.3)  # "crashed" never renews
+    assert await store.acquire_slot("global", "next", 1, ttl_s=0.2)
+
+
+async def test_renewal_keeps_a_slot_past_its_ttl(store: StateStore) -> None:
+    leases = [("global", "alive"), ("ip:192.0.2.1", "alive")]
+    for scope, holder in leases:
+        assert await store.acquire_slot(scope, holder, 1, ttl_s=0.3)
+    for _ in range(6):  # 0.6 s, twice the TTL
+        await asyncio.sleep(0.1)
+        assert await store.renew_slots(leases, ttl_s=0.3) == []
+        assert not await store.acquire_slot("global", "other", 1, ttl_s=0.3)
+    await asyncio.sleep(0.4)  # renewals stop: the lease lapses
+    assert await store.renew_slots(leases, ttl_s=0.3) == leases
+    assert await store.acquire_slot("global", "other", 1, ttl_s=0.3)
+    assert await store.renew_slots([], ttl_s=0.3) == []
+
+
+async def test_slot_leases_stay_alive_until_released(store: StateStore) -> None:
+    leases = SlotLeases(store, ttl_s=0.3)
+    assert await leases.acquire("global", "c1", 1)
+    assert not await leases.acquire("global", "c2", 1)
+    renewing = asyncio.create_task(leases.run())
+    await asyncio.sleep(0.7)  # past two TTLs
+    assert not await store.acquire_slot("global", "c2", 1, 0.3)
+    await leases.release("global", "c1")
+    assert len(leases) == 0
+    assert await store.acquire_slot("global", "c2", 1, 0.3)
+    leases.stop()
+    await asyncio.wait_for(renewing, 1.0)
+
+
+async def test_slot_leases_retake_lost_slots_when_there_is_room(store: StateStore) -> None:
+    leases = SlotLeases(store, ttl_s=30)
+    assert await leases.acquire("global", "c1", 2)
+    assert await leases.acquire("ip:192.0.2.1", "c1", 1)
+    # The store forgets both (a Redis restarted empty); someone else fills the ip scope.
+    await store.release_slot("global", "c1")
+    await store.release_slot("ip:192.0.2.1", "c1")
+    assert await store.acquire_slot("ip:192.0.2.1", "other", 1, 30)
+    await leases.renew()
+    assert len(leases) == 1  # the full scope's lease is no longer counted
+    assert await store.acquire_slot("global", "c2", 2, 30)
+    assert not await store.acquire_slot("global", "c3", 2, 30)  # c1 was taken again
+
+    leases.track("global", "admitted-while-down", 3)  # fail-open admission
+    await leases.renew()
+    assert not await store.acquire_slot("global", "c4", 3, 30)
+
+
+# --- token buckets -------------------------------------------------------------------------
+
+def test_token_bucket_arithmetic() -> None:
+    # Rate 8/s and times in eighths keep the float arithmetic exact.
+    bucket = TokenBucket.full(rate_per_s=8, burst=5, now=100.0)
+    assert [bucket.take(100.0) for _ in range(6)] == [True] * 5 + [False]
+    assert bucket.take(100.125)  # 1/8 s at 8/s is one token
+    assert not bucket.take(100.125)
+    assert not bucket.take(99.0)  # a clock that went backwards credits nothing
+    assert bucket.full_at() == 100.75
+    assert bucket.take(200.0, cost=5)  # refill stops at the burst
+    assert not bucket.take(200.0)
+    assert not TokenBucket.full(10, 5, 0.0).take(0.0, cost=6)  # more than a burst: never
+    with pytest.raises(ValueError):
+        TokenBucket.full(0, 5, 0.0)
+
+
+async def test_bucket_burst_then_refill(store: StateStore) -> None:
+    burst = [await store.take("conn:1", rate_per_s=10, burst=5) for _ in range(6)]
+    assert burst == [True] * 5 + [False]
+    assert await store.take("conn:2", rate_per_s=10, burst=5)  # keys are separate
+    await asyncio.sleep(0.15)  # 1.5 tokens; up to 150 ms of scheduling slack still < 3
+    refilled = [await store.take("conn:1", rate_per_s=10, burst=5) for _ in range(4)]
+    assert refilled[0]
+    assert 1 <= sum(refilled) <= 2
+    assert refilled[-1] is False
+
+
+async def test_bucket_cost(store: StateStore) -> None:
+    assert not await store.take("k", rate_per_s=1, burst=5, cost=6)  # can never be paid
+    assert await store.take("k", rate_per_s=1, burst=5, cost=3)
+    assert not await store.take("k", rate_per_s=1, burst=5, cost=3)  # refused: spends nothing
+    assert await store.take("k", rate_per_s=1, burst=5, cost=2)
+    with pytest.raises(ValueError):
+        await store.take("k", rate_per_s=0, burst=5)
+
+
+# --- kill switch ---------------------------------------------------------------------------
+
+def test_kill_target() -> None:
+    tenant_kill = KillTarget(tenant="acme")
+    assert tenant_kill.matches("acme", "s1") and not tenant_kill.matches("other", "s1")
+    one = KillTarget(tenant="acme", stream_id="s1")
+    assert one.matches("acme", "s1") and not one.matches("acme", "s2")
+    assert not one.matches("other", "s1")
+    assert KillTarget(stream_id="s1").matches("anyone", "s1")
+    assert KillTarget.from_json(one.to_json()) == one
+    with pytest.raises(ValueError):
+        KillTarget()
+    for bad in (b"nope", b"[1]", b'{"tenant": 5}', b"{}"):
+        with pytest.raises(ValueError):
+            KillTarget.from_json(bad)
+
+
+async def test_kills_reach_every_subscriber_in_order(store: StateStore) -> None:
+    await store.publish_kill(KillTarget(tenant="before"))  # before subscribing: not delivered
+    first = await store.subscribe_kills()
+    second = await store.subscribe_kills()
+    kills = [KillTarget(tenant="acme"), KillTarget(tenant="acme", stream_id="s9")]
+    for kill in kills:
+        await store.publish_kill(kill)
+    for subscription in (first, second):
+        assert [await _next_kill(subscription) for _ in kills] == kills
+    async with second:
+        pass
+    assert [k async for k in second] == []  # closed: iteration ends
+    await store.publish_kill(KillTarget(stream_id="s10"))
+    assert await _next_kill(first) == KillTarget(stream_id="s10")
+    await store.close()  # ends the remaining subscriptions
+    assert [k async for k in first] == []
+
+
+@pytest.mark.redis
+async def test_kills_over_resp3(redis_url: str, redis_stores: RedisStores) -> None:
+    """The one reply whose shape depends on the protocol a deployment's URL may choose."""
+    store = redis_stores(redis_url + ("&" if "?" in redis_url else "?") + "protocol=3")
+    subscription = await store.subscribe_kills()
+    await store.publish_kill(KillTarget(tenant="acme"))
+    assert await _next_kill(subscription) == KillTarget(tenant="acme")
+
+
+async def test_ping(store: StateStore) -> None:
+    assert await store.ping()
+
+
+# --- Redis only: several workers, outages --------------------------------------------------
+
+@pytest.mark.redis
+async def test_two_stores_on_one_redis_share_state(redis_url: str,
+                                                   redis_stores: RedisStores) -> None:
+    a = redis_stores(redis_url)
+    b = redis_stores(redis_url, prefix=a._prefix)  # a second worker of the same deployment
+    await a.put_ticket("t", "acme", ttl_s=30)
+    assert await b.redeem_ticket("t") == "acme"
+    assert await a.redeem_ticket("t") is None
+
+    await a.put_ticket("race", "acme", ttl_s=30)
+    results = await asyncio.gather(*(s.redeem_ticket("race") for s in [a, b] * 10))
+    assert results.count("acme") == 1 and results.count(None) == 19
+
+    assert await a.acquire_slot("global", "w1-c1", 2, 30)
+    assert await b.acquire_slot("global", "w2-c1", 2, 30)
+    assert not await a.acquire_slot("global", "w1-c2", 2, 30)
+    await b.release_slot("global", "w2-c1")
+    assert await a.acquire_slot("global", "w1-c2", 2, 30)
+
+    assert await a.take("tenant:acme", rate_per_s=0.1, burst=1)
+    assert not await b.take("tenant:acme", rate_per_s=0.1, burst=1)
+
+    subscription = await b.subscribe_kills()
+    await a.publish_kill(KillTarget(tenant="acme"))
+    assert await _next_kill(subscription) == KillTarget(tenant="acme")
+
+
+@pytest.mark.redis
+async def test_create_store_follows_settings(redis_url: str) -> None:
+    memory = create_store(Settings())
+    assert isinstance(memory, MemoryStateStore)
+    await memory.close()
+    shared = create_store(Settings().replace(redis_url=redis_url))
+    assert isinstance(shared, RedisStateStore)
+    assert await shared.ping()
+    await shared.close()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    server = _own_server()
+    yield server
+    server.close()
+
+
+@pytest.mark.redis
+async def test_lost_redis_fails_fast_and_recovers(own_redis: RedisServer,
+                                                  redis_stores: RedisStores) -> None:
+    store = redis_stores(own_redis.url)
+    await store.put_ticket("t", "acme", ttl_s=30)
+    assert await store.acquire_slot("global", "c1", 5, 30)
+    own_redis.stop()
+
+    calls: list[Callable[[], Awaitable[Any]]] = [
+        lambda: store.put_ticket("t2", "acme", 30),
+        lambda: store.redeem_ticket("t"),
+        lambda: store.acquire_slot("global", "c2", 5, 30),
+        lambda: store.renew_slots([("global", "c1")], 30),
+        lambda: store.release_slot("global", "c1"),
+        lambda: store.take("k", 1, 1),
+        lambda: store.publish_kill(KillTarget(tenant="acme")),
+        store.subscribe_kills,
+    ]
+    for call in calls:
+        started = time.monotonic()
+        with pytest.raises(StateUnavailable):
+            await call()
+        assert time.monotonic() - started < 2.0
+    started = time.monotonic()
+    assert not await store.ping()
+    assert time.monotonic() - started < 2.0
+
+    leases = SlotLeases(store, ttl_s=30)
+    await leases.renew()  # an outage is logged, not raised
+    await leases.release("global", "c1")
+    leases.track("cap", "c9", 1)
+
+    own_redis.start()  # same port, empty: nothing was persisted
+    assert await store.ping()
+    await leases.renew()  # takes the slot of the connection admitted during the outage
+    assert not await store.acquire_slot("cap", "c10", 1, 30)
+    assert await store.redeem_ticket("t") is None
+    await store.put_ticket("t3", "acme", ttl_s=30)
+    assert await store.redeem_ticket("t3") == "acme"
+    assert await store.acquire_slot("global", "c2", 5, 30)
+
+
+@pytest.mark.redis
+async def test_hung_redis_times_out_quickly(own_redis: RedisServer,
+                                            redis_stores: RedisStores) -> None:
+    store = redis_stores(own_redis.url)
+    assert await store.acquire_slot("global", "c1", 5, 30)
+    own_redis.pause()
+    try:
+        started = time.monotonic()
+        with pytest.raises(StateUnavailable):
+            await store.acquire_slot("global", "c2", 5, 30)
+        assert time.monotonic() - started < 2.0  # one socket timeout (1 s), no retries
+    finally:
+        own_redis.resume()
+    assert await store.acquire_slot("global", "c2", 5, 30)
+
+
+@pytest.mark.redis
+async def test_kill_subscription_survives_a_redis_restart(own_redis: RedisServer,
+                                                          redis_stores: RedisStores) -> None:
+    subscriber = redis_stores(own_redis.url)
+    publisher = redis_stores(own_redis.url, prefix=subscriber._prefix)
+    subscription = await subscriber.subscribe_kills()
+    own_redis.stop()
+    await asyncio.sleep(0.3)  # the subscription notices and starts retrying
+    own_redis.start()
+    await publisher.publish_kill(KillTarget(tenant="after-restart"))
+    assert await _next_kill(subscription, 5.0) == KillTarget(tenant="after-restart")
+
+
+@pytest.mark.redis
+async def test_kills_published_while_a_subscriber_reconnects_are_not_lost(
+        own_redis: RedisServer, redis_stores: RedisStores) -> None:
+    subscriber = redis_stores(own_redis.url)
+    publisher = redis_stores(own_redis.url, prefix=subscriber._prefix)
+    subscription = await subscriber.subscribe_kills()
+    await publisher.publish_kill(KillTarget(stream_id="k1"))
+    assert await _next_kill(subscription) == KillTarget(stream_id="k1")
+    # Cut every other client's connection (the subscriber's blocked read among them) and
+    # publish before it can have reconnected: with plain pub/sub this kill would be lost.
+    await publisher._r.client_kill_filter(_type="normal", skipme=True)
+    await publisher.publish_kill(KillTarget(stream_id="k2"))
+    assert await _next_kill(subscription) == KillTarget(stream_id="k2")
