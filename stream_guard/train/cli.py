@@ -11,13 +11,20 @@ import argparse
 import json
 import logging
 import random
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from stream_guard.train.data import Record, data_files, read_records, split_of
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+    from stream_guard.train.pairs import Example
 
 log = logging.getLogger("stream_guard.train")
 
@@ -47,13 +54,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="skip fine-tuning and export this HF checkpoint directory")
     p.add_argument("--skip-baseline", action="store_true",
-                   help="do not train the frozen-embedding comparison model")
-    return p.parse_args(argv)
+                   help="do not train the frozen-embedding comparison model (no model card)")
+    p.add_argument("--baseline-pairs", type=int, default=4000,
+                   help="training pairs for the frozen-embedding comparison model")
+    args = p.parse_args(argv)
+    args.command_line = None if argv is None else list(argv)
+    return args
 
 
 def load_sets(data_dir: Path) -> tuple[dict[str, list[Record]], dict[str, list[Record]],
                                        dict[str, list[Record]]]:
-    """Training records per HaluEval subset, and the tune / holdout halves of the validation sets."""
+    """Training records per HaluEval subset; tune and holdout halves of the validation sets."""
     files = {p.name.split(".jsonl")[0]: p for p in data_files(data_dir)}
     missing = [n for n in (*TRAIN_DATASETS, *VALIDATION_DATASETS) if n not in files]
     if missing:
@@ -131,8 +142,106 @@ def main(argv: list[str] | None = None) -> int:
         (args.work_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
     else:
         checkpoint = args.checkpoint
+        saved = args.work_dir / "train_summary.json"
+        if saved.is_file():
+            summary.update(json.loads(saved.read_text()))
     log.info("checkpoint: %s", checkpoint)
+    results = finalize(args, checkpoint, backbone, tok, train_sets, tune, holdout, summary)
+    log.info("holdout (int8): %s", json.dumps(results["holdout_int8"]))
+    log.info("threshold %.4f; detector written to %s", results["calibration"]["threshold"],
+             args.out)
     return 0
+
+
+def finalize(args: argparse.Namespace, checkpoint: Path, backbone: Path, tok: Tokenizer,
+             train_sets: dict[str, list[Record]], tune: dict[str, list[Record]],
+             holdout: dict[str, list[Record]], summary: dict[str, Any]) -> dict[str, Any]:
+    """Export, quantize, calibrate on the tune half, measure on the holdout half, compare with
+    the frozen-embedding head, and write the detector directory."""
+    import torch
+
+    from stream_guard.models.packaged import sha256_file
+    from stream_guard.train import export, report
+    from stream_guard.train.evaluate import score_datasets
+
+    fp32 = args.work_dir / "model-fp32.onnx"
+    int8 = args.work_dir / "model-int8.onnx"
+    export.export_onnx(checkpoint, fp32, args.max_length)
+    export.quantize_int8(fp32, int8)
+    score_int8 = export.onnx_support_fn(int8, tok, args.threads)
+    tune_int8 = score_datasets(tune, score_int8, args.top_k)
+    calibration = report.calibrate(tune_int8, args.max_false_halt)
+    threshold = calibration["threshold"]
+    holdout_int8 = score_datasets(holdout, score_int8, args.top_k)
+    holdout_fp32 = score_datasets(holdout, export.onnx_support_fn(fp32, tok, args.threads),
+                                  args.top_k)
+    results: dict[str, Any] = dict(summary)
+    results.update({
+        "command": "python -m stream_guard.train " + " ".join(
+            sys.argv[1:] if args.command_line is None else args.command_line),
+        "max_length": args.max_length, "top_k": args.top_k, "seed": args.seed,
+        "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+        "budget_minutes": args.budget_minutes, "threads": args.threads,
+        "torch_version": torch.__version__,
+        "calibration": calibration,
+        "holdout_int8": report.describe(holdout_int8, threshold),
+        "holdout_fp32": report.describe(holdout_fp32, threshold),
+        "fp32_size_bytes": fp32.stat().st_size,
+    })
+    results["baseline"] = (_baseline(args, backbone, train_sets, tune, holdout)
+                           if not args.skip_baseline else None)
+    results["winner"] = _winner(results)
+
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    export.copy_file(int8, out / "model.onnx")
+    export.write_tokenizer(tok, out)
+    export.write_config(checkpoint, out, args.max_length, args.top_k)
+    results["sha256"] = sha256_file(out / "model.onnx")
+    results["size_bytes"] = (out / "model.onnx").stat().st_size
+    holdout_rows = results["holdout_int8"]
+    report.write_json(out / "detector.json", {
+        "threshold": threshold,
+        "max_false_halt_rate": args.max_false_halt,
+        "tune_false_halt_rate": round(calibration["tune"]["false_halt_rate"], 4),
+        "holdout_false_halt_rate": {k: v["false_halt_rate"] for k, v in holdout_rows.items()},
+        "holdout_balanced_accuracy": {k: v["balanced_accuracy"] for k, v in holdout_rows.items()},
+        "score": "window support = max over top-k evidence chunks of P(supported); "
+                 "a window halts below threshold",
+        "model_sha256": results["sha256"],
+        "quantization": "int8 dynamic (onnxruntime)",
+    })
+    report.write_json(args.work_dir / "results.json", results)
+    if results["baseline"] is not None:
+        (out / "MODEL_CARD.md").write_text(report.model_card(results))
+    return results
+
+
+def _baseline(args: argparse.Namespace, backbone: Path, train_sets: dict[str, list[Record]],
+              tune: dict[str, list[Record]], holdout: dict[str, list[Record]]) -> dict[str, Any]:
+    """The frozen-embedding logistic head, trained on a sample of the same training pairs."""
+    from stream_guard.train import report
+    from stream_guard.train.baseline import fit_baseline
+    from stream_guard.train.evaluate import score_datasets
+    from stream_guard.train.pairs import training_examples
+
+    rng = random.Random(args.seed)
+    examples = training_examples(sample_training(train_sets, args.records_per_dataset, rng), rng)
+    sample = random.Random(args.seed).sample(examples, min(len(examples), args.baseline_pairs))
+    score = fit_baseline(backbone, sample)
+    tune_scores = score_datasets(tune, score, args.top_k)
+    threshold = report.calibrate(tune_scores, args.max_false_halt)["threshold"]
+    return {"train_pairs": len(sample), "threshold": threshold,
+            "holdout": report.describe(score_datasets(holdout, score, args.top_k), threshold)}
+
+
+def _winner(results: dict[str, Any]) -> str:
+    cross = np.mean([m["auroc"] for m in results["holdout_int8"].values()])
+    if results["baseline"] is None:
+        return "cross-encoder (baseline not run)"
+    base = np.mean([m["auroc"] for m in results["baseline"]["holdout"].values()])
+    return (f"cross-encoder ({cross:.3f} vs {base:.3f})" if cross >= base
+            else f"frozen-embedding head ({base:.3f} vs {cross:.3f})")
 
 
 def _backbone(cache_dir: Path | None) -> Path:
@@ -142,9 +251,9 @@ def _backbone(cache_dir: Path | None) -> Path:
     return minilm_dir(cache_dir if cache_dir is not None else load_settings().cache_dir)
 
 
-def _counts(examples: Sequence[object]) -> dict[str, int]:
+def _counts(examples: Sequence[Example]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for e in examples:
-        kind = f"{getattr(e, 'kind')}:{getattr(e, 'label')}"
+        kind = f"{e.kind}:{e.label}"
         counts[kind] = counts.get(kind, 0) + 1
     return dict(sorted(counts.items()))

@@ -44,10 +44,11 @@ def device() -> torch.device:
 
 
 def load_classifier(model_dir: Path) -> BertForSequenceClassification:
-    model = BertForSequenceClassification.from_pretrained(
+    model: BertForSequenceClassification = BertForSequenceClassification.from_pretrained(
         str(model_dir), num_labels=2, id2label=ID2LABEL,
         label2id={v: k for k, v in ID2LABEL.items()})
-    return model.to(device())
+    torch.nn.Module.to(model, device())
+    return model
 
 
 def support_fn(model: BertForSequenceClassification, tok: Tokenizer,
@@ -55,7 +56,7 @@ def support_fn(model: BertForSequenceClassification, tok: Tokenizer,
     """P(supported) for pairs, batched by length; the model is left in the mode it was in."""
     def score(pairs: Sequence[tuple[str, str]]) -> list[float]:
         was_training = model.training
-        model.eval()
+        model.train(False)
         out = np.zeros(len(pairs), dtype=np.float64)
         order = length_order(tok, pairs)
         with torch.inference_mode():
