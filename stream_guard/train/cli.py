@@ -40,13 +40,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="checkpoints and intermediate files (outside the package)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="where the packaged MiniLM is extracted (default: settings cache_dir)")
-    p.add_argument("--records-per-dataset", type=int, default=2500,
+    p.add_argument("--records-per-dataset", type=int, default=600,
                    help="HaluEval records sampled from each subset (sets the training budget)")
-    p.add_argument("--budget-minutes", type=float, default=70.0,
+    p.add_argument("--budget-minutes", type=float, default=45.0,
                    help="wall-clock cap on the fine-tuning loop, evaluations included")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--learning-rate", type=float, default=4e-5)
     p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--freeze-layers", type=int, default=2,
+                   help="lowest encoder layers kept frozen (with the embeddings)")
+    p.add_argument("--eval-points", type=str, default="",
+                   help="fractions of training at which to score the tune half and keep the "
+                        "best checkpoint, e.g. 0.5,1.0 (default: keep the final state)")
+    p.add_argument("--compare-records", type=int, default=150,
+                   help="holdout records per dataset for the int8 vs fp32 comparison")
     p.add_argument("--top-k", type=int, default=3, help="evidence chunks per window")
     p.add_argument("--max-false-halt", type=float, default=0.05)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -136,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
             return float(np.mean([r.auroc for r in results]))
 
         checkpoint = args.work_dir / "best"
+        points = tuple(float(f) for f in args.eval_points.split(",") if f.strip())
         cfg = TrainConfig(batch_size=args.batch_size, learning_rate=args.learning_rate,
-                          budget_s=args.budget_minutes * 60.0, seed=args.seed)
+                          budget_s=args.budget_minutes * 60.0, eval_points=points,
+                          freeze_layers=args.freeze_layers, seed=args.seed)
         summary["training"] = train(model, tok, examples, cfg, tune_metric, checkpoint)
         (args.work_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
     else:
@@ -173,7 +182,9 @@ def finalize(args: argparse.Namespace, checkpoint: Path, backbone: Path, tok: To
     calibration = report.calibrate(tune_int8, args.max_false_halt)
     threshold = calibration["threshold"]
     holdout_int8 = score_datasets(holdout, score_int8, args.top_k)
-    holdout_fp32 = score_datasets(holdout, export.onnx_support_fn(fp32, tok, args.threads),
+    subset = {k: v[:args.compare_records] for k, v in holdout.items()}
+    compare_int8 = score_datasets(subset, score_int8, args.top_k)
+    compare_fp32 = score_datasets(subset, export.onnx_support_fn(fp32, tok, args.threads),
                                   args.top_k)
     results: dict[str, Any] = dict(summary)
     results.update({
@@ -182,10 +193,13 @@ def finalize(args: argparse.Namespace, checkpoint: Path, backbone: Path, tok: To
         "max_length": args.max_length, "top_k": args.top_k, "seed": args.seed,
         "learning_rate": args.learning_rate, "batch_size": args.batch_size,
         "budget_minutes": args.budget_minutes, "threads": args.threads,
+        "freeze_layers": args.freeze_layers,
         "torch_version": torch.__version__,
         "calibration": calibration,
         "holdout_int8": report.describe(holdout_int8, threshold),
-        "holdout_fp32": report.describe(holdout_fp32, threshold),
+        "compare_records": args.compare_records,
+        "compare_int8": report.describe(compare_int8, threshold),
+        "compare_fp32": report.describe(compare_fp32, threshold),
         "fp32_size_bytes": fp32.stat().st_size,
     })
     results["baseline"] = (_baseline(args, backbone, train_sets, tune, holdout)
