@@ -59,11 +59,11 @@ def _table(rows: dict[str, dict[str, float]]) -> str:
 def model_card(r: dict[str, Any]) -> str:
     """The model card, rendered from the results of one training run."""
     train = r.get("training", {})
-    hist = "The final state was kept (no checkpoint selection): the tune half set only the threshold."
+    hist = "The final state was kept (no checkpoint selection): the tune half set the threshold."
     if train.get("history"):
-        hist = "\n".join(["| step | pairs seen | elapsed s | tune mean AUROC |", "|---|---|---|---|"]
-                         + [f"| {h['step']} | {h['pairs_seen']} | {h['elapsed_s']} | "
-                            f"{h['tune_metric']:.4f} |" for h in train["history"]])
+        head = ["| step | pairs seen | elapsed s | tune mean AUROC |", "|---|---|---|---|"]
+        hist = "\n".join(head + [f"| {h['step']} | {h['pairs_seen']} | {h['elapsed_s']} | "
+                                  f"{h['tune_metric']:.4f} |" for h in train["history"]])
     counts = "\n".join(f"| {k} | {v} |" for k, v in r.get("train_examples", {}).items())
     return f"""# stream-guard default detector
 
@@ -104,8 +104,9 @@ single-window pairs:
 {counts}
 
 Validation: SummEdits dev and BEGIN dev, split by a hash of the record id
-(`stream_guard.train.data.split_of`): the **tune** half chose the checkpoint and the threshold;
-the **holdout** half was used only for the figures below. Nothing from either set was trained on.
+(`stream_guard.train.data.split_of`): the **tune** half set the threshold (and the checkpoint,
+when mid-run evaluations are enabled); the **holdout** half was used only for the figures
+below. Nothing from either set was trained on.
 Evidence retrieval in training and evaluation is lexical (content-word overlap, top-{r['top_k']}
 of 2-4-sentence chunks ≤ 600 chars with one-sentence overlap); windows are sentences ≤ 400 chars.
 
