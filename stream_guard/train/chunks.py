@@ -19,13 +19,14 @@ CHUNK_MAX_CHARS = 600
 CHUNK_MAX_SENTENCES = 4
 
 _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*")
-_STOP = frozenset("""
+_STOPWORDS = """
 a an the and or but if then so of to in on at by for with from as into about over after before
 is are was were be been being am do does did has have had having it its it's this that these those
 there here he she they them his her their our we you your i me my mine us who whom which what when
 where why how not no yes very just also too can could would should will shall may might must
 than such some any all each both more most other own same only s t don't didn't isn't wasn't
-""".split())
+"""
+_STOP = frozenset(_STOPWORDS.split())
 
 
 def split_long(text: str, max_chars: int) -> list[str]:

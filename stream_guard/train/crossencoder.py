@@ -35,7 +35,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     label_smoothing: float = 0.05
     budget_s: float = 75 * 60.0
-    eval_points: tuple[float, ...] = (0.5, 0.75, 1.0)
+    eval_points: tuple[float, ...] = ()
+    freeze_layers: int = 2
     seed: int = 13
 
 
@@ -44,10 +45,11 @@ def device() -> torch.device:
 
 
 def load_classifier(model_dir: Path) -> BertForSequenceClassification:
-    model = BertForSequenceClassification.from_pretrained(
+    model: BertForSequenceClassification = BertForSequenceClassification.from_pretrained(
         str(model_dir), num_labels=2, id2label=ID2LABEL,
         label2id={v: k for k, v in ID2LABEL.items()})
-    return model.to(device())
+    torch.nn.Module.to(model, device())
+    return model
 
 
 def support_fn(model: BertForSequenceClassification, tok: Tokenizer,
@@ -55,7 +57,7 @@ def support_fn(model: BertForSequenceClassification, tok: Tokenizer,
     """P(supported) for pairs, batched by length; the model is left in the mode it was in."""
     def score(pairs: Sequence[tuple[str, str]]) -> list[float]:
         was_training = model.training
-        model.eval()
+        model.train(False)
         out = np.zeros(len(pairs), dtype=np.float64)
         order = length_order(tok, pairs)
         with torch.inference_mode():
@@ -72,9 +74,12 @@ def support_fn(model: BertForSequenceClassification, tok: Tokenizer,
 def train(model: BertForSequenceClassification, tok: Tokenizer, examples: Sequence[Example],
           cfg: TrainConfig, evaluate: Callable[[], float], best_dir: Path) -> dict[str, object]:
     """One pass over ``examples``; at each eval point the model is scored on the tune split and
-    the best-scoring state is saved to ``best_dir``. Returns a summary for the model card."""
+    the best-scoring state is saved to ``best_dir`` (with no eval points, the final state is).
+    Returns a summary for the model card."""
     torch.manual_seed(cfg.seed)
-    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    model.bert.embeddings.requires_grad_(False)
+    for layer in model.bert.encoder.layer[:cfg.freeze_layers]:
+        layer.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim > 1]
     no_decay = [p for p in params if p.ndim <= 1]
@@ -106,12 +111,14 @@ def train(model: BertForSequenceClassification, tok: Tokenizer, examples: Sequen
         running += loss.item()
         seen += len(idx)
         elapsed = time.monotonic() - started
-        if step % 50 == 0:
+        if step % 25 == 0:
             log.info("step %d/%d loss %.4f pairs/s %.1f elapsed %.0fs", step, total,
-                     running / 50, seen / elapsed, elapsed)
+                     running / 25, seen / elapsed, elapsed)
             running = 0.0
         out_of_time = elapsed > cfg.budget_s
-        if step in checkpoints or out_of_time or step == total:
+        if not checkpoints and (out_of_time or step == total):
+            model.save_pretrained(str(best_dir))
+        elif step in checkpoints or out_of_time or step == total:
             metric = evaluate()
             history.append({"step": step, "pairs_seen": seen, "elapsed_s": round(elapsed, 1),
                             "tune_metric": metric})
@@ -119,9 +126,9 @@ def train(model: BertForSequenceClassification, tok: Tokenizer, examples: Sequen
             if metric > best:
                 best = metric
                 model.save_pretrained(str(best_dir))
-            if out_of_time:
-                log.warning("budget of %.0fs reached at step %d/%d", cfg.budget_s, step, total)
-                break
+        if out_of_time:
+            log.warning("budget of %.0fs reached at step %d/%d", cfg.budget_s, step, total)
+            break
     return {"steps_planned": total, "steps_run": step, "pairs_seen": seen,
             "train_seconds": round(time.monotonic() - started, 1), "history": history,
             "best_tune_metric": best}

@@ -80,7 +80,7 @@ def split_of(record_id: str, holdout_fraction: float = 0.5) -> Split:
 def _open_text(path: Path) -> io.TextIOBase:
     if path.name.endswith(".gz"):
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")  # noqa: SIM115 - returned to a with-block
+    return open(path, encoding="utf-8")
 
 
 def _parse(obj: Any) -> Record:

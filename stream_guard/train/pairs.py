@@ -63,7 +63,7 @@ def build_stream(record: Record, top_k: int = 3) -> Stream:
 
 
 def stream_pairs(streams: Sequence[Stream]) -> list[tuple[str, str]]:
-    """Every (premise, hypothesis) pair the streams need, in a fixed order (see ``stream_scores``)."""
+    """Every (premise, hypothesis) pair the streams need, in the order ``stream_scores`` reads."""
     return [(chunk, window) for s in streams
             for window, chunks in zip(s.windows, s.evidence, strict=True) for chunk in chunks]
 
