@@ -131,7 +131,7 @@ async def test_auth_disabled_dev_flag(settings_factory: Callable[..., Settings],
                     and "authentication is DISABLED" in r.getMessage()]
         assert len(warnings) == 1
         async with open_ws(server.port, key=None, origin="https://anywhere.example") as ws:
-            assert principals(server) == [("dev", "dev")]
+            assert principals(server) == [("default", "dev")]
             frames = await stream_text(ws, "s", "The Eiffel Tower was completed in 1889. ",
                                        context=CONTEXT)
             assert frames[-1]["halted"] is False

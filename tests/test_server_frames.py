@@ -46,7 +46,7 @@ async def test_holdback_stream_gets_started_verdicts_releases_done(server: Serve
     assert [v["label"] for v in verdicts] == ["supported", "supported"]
     assert [GOOD[v["start"]:v["end"]] for v in verdicts] == [
         "The Eiffel Tower was completed in 1889.", "It is 330 metres tall."]
-    assert all(e["id"] == "ctx-0" for v in verdicts for e in v["evidence"])
+    assert all(e["id"] == "ctx-0#0" for v in verdicts for e in v["evidence"])
     ups = [f["upto"] for f in frames if f["type"] == "release"]
     assert ups == sorted(set(ups)) and ups[-1] == len(GOOD)
     assert frames[-1] == {"type": "done", "stream_id": "s1", "halted": False,
@@ -202,17 +202,18 @@ async def test_a_window_that_cannot_be_scored_is_an_internal_error(
         settings_factory: Callable[..., Settings]) -> None:
     settings = settings_factory(tier="cascade", batch_max_wait_ms=0)
     metrics = Metrics()
-    engine = GroundingEngine(settings, metrics, ExplodingScorer(), model_threshold=0.5)
+    engine = GroundingEngine(settings, metrics, model=ExplodingScorer(), model_threshold=0.5)
     server = Server(settings, engine=engine, metrics=metrics)
     await server.start()
     try:
         text = "A Zeppelin flew over Berlin in 1909. " + GOOD
         async with open_ws(server.port) as ws:
             # the failing window is scored in a batch of its own: a batch fails as a whole
-            await stream_text(ws, "s", text[:40], context=CONTEXT, piece=40, end=False,
+            # (the segmenter decides a boundary once the next word is complete: "The E")
+            await stream_text(ws, "s", text[:42], context=CONTEXT, piece=42, end=False,
                               options={"mode": "holdback"})
             frames = await recv_until(ws, "error", "s")
-            await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": text[40:]})
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": text[42:]})
             await send(ws, {"type": "end", "stream_id": "s"})
             frames += await recv_until(ws, "done", "s")
         check_frames(frames)

@@ -108,8 +108,9 @@ class GroundingEngine:
         found = None
         if collection is not None:
             if self.library is None:
-                raise NoEvidence("collections need an embedder; this server runs without one "
-                                 "(embedder = none)", ErrorCode.UNKNOWN_COLLECTION)
+                raise NoEvidence(f"collection {collection!r} does not exist: this server runs "
+                                 "without an embedder (embedder = none), so it serves no "
+                                 "collections", ErrorCode.UNKNOWN_COLLECTION)
             try:
                 found = self.library.get(tenant, collection)
             except UnknownCollectionError:

@@ -39,8 +39,8 @@ class SchedulerClosed(RuntimeError):
 class BatchScheduler(Generic[J, R]):
     """Micro-batches jobs for a synchronous batch function run off the loop.
 
-    ``process`` takes a list of jobs and returns one result per job, in order. If it raises, every
-    job of that batch fails with the exception; other batches are unaffected.
+    ``process`` takes a list of jobs and returns one result per job, in order. If it raises, the
+    jobs of that batch are run again one by one, so only the job that fails gets the exception.
     """
 
     def __init__(self, process: Callable[[list[J]], Sequence[R]], *, max_batch: int = 32,
@@ -123,14 +123,32 @@ class BatchScheduler(Generic[J, R]):
                     raise RuntimeError(
                         f"batch function returned {len(results)} results for {len(live)} jobs")
             except Exception as exc:
-                for _, fut in live:
-                    if not fut.done():
-                        fut.set_exception(exc)
+                if len(live) == 1:
+                    if not live[0][1].done():
+                        live[0][1].set_exception(exc)
+                else:
+                    await self._isolate(loop, live)
                 continue
             finally:
                 if self._on_batch is not None:
                     self._on_batch(BatchStats(len(live), time.perf_counter() - started))
             for (_, fut), result in zip(live, results, strict=True):
+                if not fut.done():
+                    fut.set_result(result)
+
+    async def _isolate(self, loop: asyncio.AbstractEventLoop,
+                       batch: list[tuple[J, asyncio.Future[R]]]) -> None:
+        """A failed batch is run again one job at a time, so one bad window (a scorer crash on
+        odd input) fails only its own caller, never the other streams that shared its batch."""
+        for job, fut in batch:
+            if fut.done():
+                continue
+            try:
+                (result,) = await loop.run_in_executor(self._executor, self._process, [job])
+            except Exception as exc:  # delivered to this caller only
+                if not fut.done():
+                    fut.set_exception(exc)
+            else:
                 if not fut.done():
                     fut.set_result(result)
 
