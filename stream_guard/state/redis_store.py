@@ -195,7 +195,7 @@ class RedisStateStore(StateStore):
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "sg:", socket_timeout_s: float = 1.0,
-                 connect_timeout_s: float = 0.5, retries: int = 2, max_connections: int = 64,
+                 connect_timeout_s: float = 1.0, retries: int = 2, max_connections: int = 64,
                  **kwargs: Any) -> RedisStateStore:
         """A store with fail-fast connection settings.
 
