@@ -196,13 +196,13 @@ class RedisStateStore(StateStore):
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "sg:", socket_timeout_s: float = 1.0,
                  connect_timeout_s: float = 1.0, retries: int = 2, max_connections: int = 64,
-                 **kwargs: Any) -> RedisStateStore:
+                 kill_stream_len: int = 1000) -> RedisStateStore:
         """A store with fail-fast connection settings.
 
         A dead Redis (refused or reset connections) is reported after ``retries`` quick retries,
-        in well under a second; a hung one after ``socket_timeout_s``. The
-        pool is bounded and blocking so a connection storm queues for a connection (up to the
-        socket timeout) instead of opening thousands of sockets to Redis.
+        in well under a second; a hung one after ``socket_timeout_s``. The pool is bounded and
+        blocking so a connection storm queues for a connection (up to the socket timeout)
+        instead of opening thousands of sockets to Redis.
         """
         pool = BlockingConnectionPool.from_url(
             url, decode_responses=True, max_connections=max_connections,
@@ -213,8 +213,8 @@ class RedisStateStore(StateStore):
             # server is hung or far away, and waiting again would only multiply the stall.
             retry=Retry(EqualJitterBackoff(cap=0.2, base=0.02), retries,
                         supported_errors=(RedisConnectionError,)))
-        kwargs.setdefault("kill_poll_s", socket_timeout_s / 2)
-        return cls(Redis.from_pool(pool), prefix=prefix, **kwargs)
+        return cls(Redis.from_pool(pool), prefix=prefix, kill_stream_len=kill_stream_len,
+                   kill_poll_s=socket_timeout_s / 2)
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}{kind}:{name}"
