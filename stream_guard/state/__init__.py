@@ -25,9 +25,9 @@ Two stores keep one contract (:class:`StateStore`), chosen by ``create_store(set
     Whether tickets and leases survive a Redis restart is up to Redis persistence; lost leases
     of live connections are taken again by ``SlotLeases`` on its next round.
 
-  Requires Redis 6.2 or later (``GETDEL``), one primary (Sentinel behind one URL is fine). Every
-  script touches one key, so the layout would also suit Redis Cluster, but the client used
-  here is not a cluster client.
+  Requires Redis 6.2 or later (``GETDEL``) and one primary at a stable address (in a failover
+  setup, a proxy or floating address in front), not Redis Cluster: one script renews a
+  worker's leases across many keys.
 
 **When Redis is lost** every call raises :class:`StateUnavailable` quickly: a dead server (refused
 or reset connections) in about 0.1 s after two fast retries, a hung one after the 1 s socket
