@@ -14,7 +14,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from redis.exceptions import RedisError
@@ -34,7 +34,7 @@ from stream_guard.state.redis_store import RedisStateStore
 from tests.redis_server import RedisServer, redis_server_binary
 
 
-def _redis_missing(reason: str) -> None:
+def _redis_missing(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; CI is set, so Redis tests must run, not skip")
     pytest.skip(reason)
@@ -44,7 +44,6 @@ def _own_server() -> RedisServer:
     binary = redis_server_binary()
     if binary is None:
         _redis_missing("no redis-server on PATH")
-    assert binary is not None
     server = RedisServer(binary)
     server.start()
     return server
@@ -77,7 +76,7 @@ async def redis_stores() -> AsyncIterator[RedisStores]:
 
     yield make
     for s in made:
-        with contextlib.suppress(RedisError):  # the fault tests' servers are gone by now
+        with contextlib.suppress(RedisError):  # a fault test that failed may leave it down
             async for key in s._r.scan_iter(match=s._prefix + "*"):
                 await s._r.delete(key)
         await s.close()
