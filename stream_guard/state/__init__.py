@@ -17,19 +17,24 @@ Two stores keep one contract (:class:`StateStore`), chosen by ``create_store(set
   - Token buckets are one Lua script per check, timed by the Redis server's clock, so client
     clock skew never shows up as extra tokens.
   - Kills go into a capped Redis stream; each subscriber follows it from the last entry it saw,
-    so a worker that briefly loses Redis still receives the kills published meanwhile.
-  - Not guaranteed: an operation whose reply is lost to a network fault is retried by the
-    client, so a rate-limit token can be charged twice or a ticket consumed without its
-    redeemer learning the tenant (the client must ask for a new ticket). Both fail closed.
-    Nothing is persisted by this code; Redis persistence settings decide whether tickets and
-    leases survive a Redis restart (losing them only forces re-authentication and lets the
-    caps refill from zero).
+    so a worker that briefly loses Redis still receives the kills published meanwhile (plain
+    pub/sub would drop them). A new subscriber sees only kills published after it subscribed.
+  - Not guaranteed: a command whose connection breaks after it was sent is retried, so a
+    rate-limit token can be charged twice, or a ticket consumed without its redeemer learning
+    the tenant (the client must ask for a new ticket). Both err on the side of refusing.
+    Whether tickets and leases survive a Redis restart is up to Redis persistence; lost leases
+    of live connections are taken again by ``SlotLeases`` on its next round.
 
-**When Redis is lost** every call raises :class:`StateUnavailable` quickly (well under a
-second for a dead server: short timeouts and a few fast retries) and the server applies
-``redis_fail_mode``: ``closed`` refuses new connections, ``open`` admits them without shared
-caps. Open connections keep running. Nothing needs restarting when Redis returns: the next
-call reconnects, and kill subscriptions resume by themselves.
+  Requires Redis 6.2 or later (``GETDEL``) and one primary at a stable address (in a failover
+  setup, a proxy or floating address in front), not Redis Cluster: one script renews a
+  worker's leases across many keys.
+
+**When Redis is lost** every call raises :class:`StateUnavailable` quickly: a dead server (refused
+or reset connections) in about 0.1 s after two fast retries, a hung one after the 1 s socket
+timeout. The server applies ``redis_fail_mode``: ``closed`` refuses new connections, ``open``
+admits them uncounted (``SlotLeases.track`` counts them once Redis is back). Open connections
+keep running. Nothing needs restarting when Redis returns: the next call reconnects, and kill
+subscriptions resume by themselves.
 """
 
 from stream_guard.state.base import (

@@ -46,11 +46,6 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# Keeps the whole sorted set alive as long as its longest lease, so idle scopes disappear.
-_EXTEND_KEY = """
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-"""
-
 # KEYS[1] scope zset (holder -> expiry ms); ARGV holder, limit, ttl ms. Returns 1 if held.
 _ACQUIRE = _NOW_MS + """
 local holder, limit, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -59,21 +54,30 @@ if not redis.call('ZSCORE', KEYS[1], holder) and redis.call('ZCARD', KEYS[1]) >=
   return 0
 end
 redis.call('ZADD', KEYS[1], now + ttl, holder)
-""" + _EXTEND_KEY + """
+-- The set lives as long as its longest lease, so idle scopes disappear.
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
 """
 
-# KEYS[1] scope zset; ARGV holder, ttl ms. Returns 0 if the lease had already expired.
+# KEYS scope zsets (repeats allowed); ARGV[1] ttl ms, ARGV[1 + i] the holder in KEYS[i].
+# Returns 1 per renewed lease, 0 per lease that had already expired (it stays gone). One script
+# for all of a worker's leases: a round costs one round trip and one script run, not hundreds.
 _RENEW = _NOW_MS + """
-local holder, ttl = ARGV[1], tonumber(ARGV[2])
-local expires = redis.call('ZSCORE', KEYS[1], holder)
-if not expires or tonumber(expires) <= now then
-  redis.call('ZREM', KEYS[1], holder)
-  return 0
+local ttl = tonumber(ARGV[1])
+local renewed = {}
+for i, key in ipairs(KEYS) do
+  local holder = ARGV[i + 1]
+  local expires = redis.call('ZSCORE', key, holder)
+  if not expires or tonumber(expires) <= now then
+    redis.call('ZREM', key, holder)
+    renewed[i] = 0
+  else
+    redis.call('ZADD', key, now + ttl, holder)
+    if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+    renewed[i] = 1
+  end
 end
-redis.call('ZADD', KEYS[1], now + ttl, holder)
-""" + _EXTEND_KEY + """
-return 1
+return renewed
 """
 
 # KEYS[1] bucket hash {tokens, ts}; ARGV rate per s, burst, cost. The same arithmetic as
@@ -166,10 +170,10 @@ class _RedisKillSubscription(KillSubscription):
 
 
 class RedisStateStore(StateStore):
-    """State in one Redis (a primary, or a Sentinel-managed primary behind one URL).
+    """State in one Redis primary, reached at one URL.
 
     Keys are ``prefix`` + kind + name, so several deployments (or test runs) can share a server.
-    Scripts touch one key each, so nothing here depends on keys sharing a cluster slot.
+    The renewal script touches many keys at once, which Redis Cluster would refuse.
     """
 
     def __init__(self, client: Redis, *, prefix: str = "sg:", kill_stream_len: int = 1000,
@@ -195,14 +199,14 @@ class RedisStateStore(StateStore):
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "sg:", socket_timeout_s: float = 1.0,
-                 connect_timeout_s: float = 0.5, retries: int = 2, max_connections: int = 64,
-                 **kwargs: Any) -> RedisStateStore:
+                 connect_timeout_s: float = 1.0, retries: int = 2, max_connections: int = 64,
+                 kill_stream_len: int = 1000) -> RedisStateStore:
         """A store with fail-fast connection settings.
 
         A dead Redis (refused or reset connections) is reported after ``retries`` quick retries,
-        in well under a second; a hung one after ``socket_timeout_s``. The
-        pool is bounded and blocking so a connection storm queues for a connection (up to the
-        socket timeout) instead of opening thousands of sockets to Redis.
+        in well under a second; a hung one after ``socket_timeout_s``. The pool is bounded and
+        blocking so a connection storm queues for a connection (up to the socket timeout)
+        instead of opening thousands of sockets to Redis.
         """
         pool = BlockingConnectionPool.from_url(
             url, decode_responses=True, max_connections=max_connections,
@@ -213,8 +217,8 @@ class RedisStateStore(StateStore):
             # server is hung or far away, and waiting again would only multiply the stall.
             retry=Retry(EqualJitterBackoff(cap=0.2, base=0.02), retries,
                         supported_errors=(RedisConnectionError,)))
-        kwargs.setdefault("kill_poll_s", socket_timeout_s / 2)
-        return cls(Redis.from_pool(pool), prefix=prefix, **kwargs)
+        return cls(Redis.from_pool(pool), prefix=prefix, kill_stream_len=kill_stream_len,
+                   kill_poll_s=socket_timeout_s / 2)
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}{kind}:{name}"
@@ -237,13 +241,9 @@ class RedisStateStore(StateStore):
     async def renew_slots(self, leases: Sequence[Lease], ttl_s: float) -> list[Lease]:
         if not leases:
             return []
-        ttl_ms = _ms(ttl_s)
         with _unavailable_on_error():
-            async with self._r.pipeline(transaction=False) as pipe:
-                for scope, holder in leases:
-                    await self._renew(keys=[self._key("slots", scope)], args=[holder, ttl_ms],
-                                      client=pipe)
-                renewed = await pipe.execute()
+            renewed = await self._renew(keys=[self._key("slots", scope) for scope, _ in leases],
+                                        args=[_ms(ttl_s), *(holder for _, holder in leases)])
         return [lease for lease, ok in zip(leases, renewed, strict=True) if not ok]
 
     async def release_slot(self, scope: str, holder: str) -> None:
