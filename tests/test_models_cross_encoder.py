@@ -17,6 +17,8 @@ from stream_guard.models.packaged import ModelNotFoundError, minilm_dir
 from stream_guard.models.tokenization import TextTokenizer
 from stream_guard.scoring.base import Pair, PairScore, PairScorer
 
+pytestmark = pytest.mark.slow  # real models
+
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
@@ -224,6 +226,7 @@ def test_embedding_model_is_refused_as_a_cross_encoder(model_cache: Path) -> Non
         load_detector(str(minilm_dir(model_cache)), cache_dir=model_cache, device="cpu")
 
 
+@pytest.mark.filterwarnings("ignore::Warning")  # torch's tracer notes about the HF code
 def test_other_architectures_are_exported_through_torch(tmp_path: Path,
                                                          model_cache: Path) -> None:
     """DistilBERT is outside the graph builder: onnx backend exports it with torch, cached."""

@@ -54,9 +54,11 @@ def cached_onnx(model: ModelDir, head: Head, cache_dir: Path) -> Path:
     return path
 
 
-def cached_fp16(path: Path) -> Path:
-    """A float16 copy of an ONNX graph for CUDA (inputs and outputs keep their types)."""
-    target = path.with_name(path.stem + "-fp16.onnx")
+def cached_fp16(path: Path, cache_dir: Path) -> Path:
+    """A float16 copy of an ONNX graph for CUDA (inputs and outputs keep their types), kept in
+    the cache: the source may sit in a read-only install (the shipped detector)."""
+    key = sha256_file(path)[:16]
+    target = Path(cache_dir) / "onnx" / f"{path.stem}-{key}-fp16.onnx"
     if target.is_file():
         return target
     from onnxruntime.transformers.float16 import convert_float_to_float16

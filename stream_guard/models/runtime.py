@@ -40,7 +40,7 @@ class OnnxRunner:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads:
             options.intra_op_num_threads = intra_op_threads
-        model_path = cached_fp16(path) if device == "cuda" else path
+        model_path = cached_fp16(path, cache_dir) if device == "cuda" else path
         try:
             self._session = ort.InferenceSession(
                 str(model_path), options, providers=ort_providers(device, Path(cache_dir)))
