@@ -110,7 +110,8 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
     else:
         path = onnx_file or cached_onnx(model, "classifier", cache_dir)
         runner = OnnxRunner(path, output="logits", device=where, cache_dir=cache_dir,
-                            intra_op_threads=intra_op_threads)
+                            intra_op_threads=intra_op_threads, max_batch=batch_size,
+                            max_length=tokenizer.max_length)
     threshold = extra.get("threshold")
     if threshold is not None and not (isinstance(threshold, (int, float))
                                       and 0.0 <= threshold <= 1.0):
