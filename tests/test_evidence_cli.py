@@ -12,6 +12,8 @@ import pytest
 from stream_guard.evidence.cli import add_index_commands
 from stream_guard.models.embedder import SentenceEmbedder
 
+pytestmark = pytest.mark.slow  # real models
+
 
 def _run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="stream-guard")

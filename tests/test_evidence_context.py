@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from stream_guard.evidence.context import ContextIndex, merge_evidence
 from stream_guard.models.embedder import SentenceEmbedder
 from stream_guard.scoring.base import Evidence
+
+pytestmark = pytest.mark.slow  # real models
 
 CONTEXT = [
     ("ticket-17", "The customer ordered a blue bicycle on March 3. The order shipped on March 5 "

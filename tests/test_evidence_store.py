@@ -24,6 +24,8 @@ from stream_guard.evidence.store import (
 )
 from stream_guard.models.embedder import SentenceEmbedder
 
+pytestmark = pytest.mark.slow  # real models
+
 FACTS = [
     Document("eiffel", "The Eiffel Tower is in Paris. It was completed in 1889.", "kb/eiffel.txt"),
     Document("everest", "Mount Everest is the highest mountain above sea level. It lies in the "

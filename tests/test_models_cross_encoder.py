@@ -17,6 +17,8 @@ from stream_guard.models.packaged import ModelNotFoundError, minilm_dir
 from stream_guard.models.tokenization import TextTokenizer
 from stream_guard.scoring.base import Pair, PairScore, PairScorer
 
+pytestmark = pytest.mark.slow  # real models
+
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
@@ -204,6 +206,15 @@ def test_plain_onnx_file_like_the_shipped_detector(nli_dir: Path, model_cache: P
         assert scorer.score_pairs(PAIRS) == nli_onnx.score_pairs(PAIRS)
     with pytest.raises(ModelFormatError, match="backend=torch"):
         load_detector(str(shipped / "model.onnx"), cache_dir=model_cache, backend="torch")
+    # A detector trained on bare windows at a shorter length says so in its config.
+    config = json.loads((shipped / "config.json").read_text())
+    (shipped / "config.json").write_text(json.dumps({**config, "context_used": False,
+                                                     "max_length": 64}))
+    bare = load_detector(str(shipped), cache_dir=model_cache, device="cpu")
+    with_ctx = Pair("Paris is in France.", "It is large.", context="Paris is a city.")
+    assert bare.score_pairs([with_ctx]) == bare.score_pairs([Pair(with_ctx.premise,
+                                                                  with_ctx.hypothesis)])
+    assert bare.max_length == 64
     (shipped / "detector.json").write_text(json.dumps({"threshold": 7}))
     with pytest.raises(ModelFormatError, match="threshold"):
         load_detector(str(shipped), cache_dir=model_cache)
@@ -224,6 +235,7 @@ def test_embedding_model_is_refused_as_a_cross_encoder(model_cache: Path) -> Non
         load_detector(str(minilm_dir(model_cache)), cache_dir=model_cache, device="cpu")
 
 
+@pytest.mark.filterwarnings("ignore::Warning")  # torch's tracer notes about the HF code
 def test_other_architectures_are_exported_through_torch(tmp_path: Path,
                                                          model_cache: Path) -> None:
     """DistilBERT is outside the graph builder: onnx backend exports it with torch, cached."""
@@ -241,3 +253,29 @@ def test_other_architectures_are_exported_through_torch(tmp_path: Path,
     np.testing.assert_allclose(_as_array(via_onnx.score_pairs(PAIRS)),
                                _as_array(via_torch.score_pairs(PAIRS)), atol=1e-4)
     assert list((model_cache / "onnx").glob("tiny-distilbert-classifier-*.onnx"))
+
+
+def test_int8_detector_runs_and_is_not_converted_to_float16(nli_dir: Path, model_cache: Path,
+                                                            tmp_path: Path,
+                                                            nli_onnx: CrossEncoderScorer) -> None:
+    """The shipped detector is int8-quantized: it loads as is, and the CUDA path leaves it
+    alone rather than breaking its float32 quantize operators."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from stream_guard.models.onnx_bert import build_bert_onnx
+    from stream_guard.models.onnx_cache import cached_fp16, save_atomic
+
+    shipped = tmp_path / "int8"
+    shipped.mkdir()
+    # Standard operators only, like a torch export (the quantizer cannot see through the fused
+    # attention operator's types).
+    save_atomic(build_bert_onnx(open_model_dir(nli_dir), "classifier", fused=False),
+                tmp_path / "fp32.onnx")
+    quantize_dynamic(str(tmp_path / "fp32.onnx"), str(shipped / "model.onnx"),
+                     weight_type=QuantType.QInt8)
+    for name in ("tokenizer.json", "config.json"):
+        shutil.copy(nli_dir / name, shipped / name)
+    assert cached_fp16(shipped / "model.onnx", model_cache) == shipped / "model.onnx"
+    int8 = load_detector(str(shipped), cache_dir=model_cache, device="cpu")
+    np.testing.assert_allclose(_as_array(int8.score_pairs(PAIRS)),
+                               _as_array(nli_onnx.score_pairs(PAIRS)), atol=0.1)

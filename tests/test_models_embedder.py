@@ -14,7 +14,10 @@ from stream_guard.models.embedder import SentenceEmbedder, load_embedder
 from stream_guard.models.hf import ModelFormatError, open_model_dir
 from stream_guard.models.onnx_bert import build_bert_onnx
 from stream_guard.models.packaged import ModelNotFoundError, minilm_dir
+from stream_guard.models.runtime import OnnxRunner
 from stream_guard.models.tokenization import TextTokenizer
+
+pytestmark = pytest.mark.slow  # real models
 
 SENTENCES = [
     "The Eiffel Tower is in Paris.",
@@ -143,3 +146,29 @@ def test_builder_refuses_other_architectures(model_cache: Path, tmp_path: Path) 
     (other / "config.json").write_text(json.dumps({**config, "model_type": "gpt2"}))
     with pytest.raises(ModelFormatError, match="not BERT-family"):
         build_bert_onnx(open_model_dir(other), "hidden")
+
+
+def test_float16_copy_for_cuda_is_cached_and_keeps_io_types(minilm: SentenceEmbedder,
+                                                            model_cache: Path) -> None:
+    """The CUDA path's conversion (the GPU run itself needs a GPU, absent here)."""
+    import onnx
+
+    from stream_guard.models.onnx_cache import cached_fp16
+
+    source = next((model_cache / "onnx").glob("all-MiniLM-L6-v2-hidden-*.onnx"))
+    half_path = cached_fp16(source, model_cache)
+    assert half_path.parent == model_cache / "onnx" and half_path.name.endswith("-fp16.onnx")
+    assert cached_fp16(source, model_cache) == half_path
+    half = onnx.load(str(half_path))
+    assert {i.type.tensor_type.elem_type for i in half.graph.input} == {onnx.TensorProto.INT64}
+    assert half.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    weights = {t.data_type for t in half.graph.initializer if len(t.dims) == 2}
+    assert weights == {onnx.TensorProto.FLOAT16}
+    # onnxruntime's CPU kernels run the float16 graph too, which checks the converted numerics.
+    model = open_model_dir(minilm_dir(model_cache))
+    runner = OnnxRunner(half_path, output="last_hidden_state", device="cpu",
+                        cache_dir=model_cache)
+    tokenizer = TextTokenizer(model.tokenizer_file, max_length=256)
+    fp16 = SentenceEmbedder(runner, tokenizer, name="fp16", dim=384).embed(SENTENCES)
+    cosines = (fp16 * minilm.embed(SENTENCES)).sum(axis=1)
+    assert cosines.min() > 0.999

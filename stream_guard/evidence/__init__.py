@@ -1,0 +1,8 @@
+"""Evidence retrieval: per-tenant FAISS collections on disk and per-stream inline context.
+
+* :mod:`.store` writes collections (``add_documents``, ``remove_collection``, ``list_collections``)
+* :mod:`.reader` serves them (``EvidenceLibrary``: ``poll``/``reload``/``search``)
+* :mod:`.context` embeds a stream's own context (``ContextIndex``) and merges hits
+  (``merge_evidence``)
+* :mod:`.cli` registers ``stream-guard index add|ls|rm|search`` (``add_index_commands``)
+"""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,7 @@ class CrossEncoderScorer:
         self.labels = labels
         self.threshold = threshold
         self.device = runner.device
+        self.max_length = tokenizer.max_length
         self._runner = runner
         self._tokenizer = tokenizer
         self._batch_size = batch_size
@@ -75,7 +77,7 @@ class CrossEncoderScorer:
 
 def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "auto",
                   device: str = "auto", intra_op_threads: int = 0, batch_size: int = 32,
-                  use_context: bool = True,
+                  use_context: bool | None = None,
                   label_map: Mapping[str, int] | None = None) -> CrossEncoderScorer:
     """The cross-encoder named by ``spec``.
 
@@ -83,15 +85,19 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
     Hugging Face sequence-classification directory, or an ``.onnx`` file (or a directory holding
     ``model.onnx``) with ``tokenizer.json`` and ``config.json`` beside it. ``label_map``
     ({"support": i, "contradiction": j}) overrides the classes read from ``id2label``.
+
+    ``use_context=None`` follows the model: a config that says ``"context_used": false`` was
+    trained (and calibrated) on bare windows, so the previous sentence is not prepended; other
+    models get it. ``max_length`` comes from ``detector.json`` or the config's ``max_length``
+    (the length the detector was trained with), else the model's position limit.
     """
     cache_dir = Path(cache_dir)
     onnx_file, model = _resolve(spec)
-    extra = read_json(model.path / "detector.json") if (model.path / "detector.json").is_file() \
-        else {}
-    if not isinstance(extra, dict):
-        raise ModelFormatError(f"{model.path / 'detector.json'}: not a JSON object")
+    extra = _detector_json(model.path)
     labels = LabelMap.from_config(model.config.get("id2label"), label_map)
-    max_len = extra.get("max_length")
+    max_len = extra.get("max_length", model.config.get("max_length"))
+    if use_context is None:
+        use_context = bool(model.config.get("context_used", True))
     tokenizer = TextTokenizer(model.tokenizer_file,
                               max_length=model.max_length(max_len if isinstance(max_len, int)
                                                           else None),
@@ -110,17 +116,28 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
     else:
         path = onnx_file or cached_onnx(model, "classifier", cache_dir)
         runner = OnnxRunner(path, output="logits", device=where, cache_dir=cache_dir,
-                            intra_op_threads=intra_op_threads)
+                            intra_op_threads=intra_op_threads, max_batch=batch_size,
+                            max_length=tokenizer.max_length)
     threshold = extra.get("threshold")
-    if threshold is not None and not (isinstance(threshold, (int, float))
-                                      and 0.0 <= threshold <= 1.0):
-        raise ModelFormatError(f"{model.path / 'detector.json'}: threshold must be in [0, 1]")
-    # A detector trained on bare windows says so in detector.json: prepending the previous
-    # sentence would show it inputs unlike anything it learned from.
-    use_context = bool(extra.get("use_context", use_context))
     return CrossEncoderScorer(runner, tokenizer, labels, name=str(extra.get("name", model.name)),
                               batch_size=batch_size, use_context=use_context,
                               threshold=None if threshold is None else float(threshold))
+
+
+def _detector_json(directory: Path) -> dict[str, Any]:
+    """The optional ``detector.json`` beside a model: calibrated ``threshold``, ``name``,
+    ``max_length`` (tokens the model was trained on)."""
+    path = directory / "detector.json"
+    if not path.is_file():
+        return {}
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise ModelFormatError(f"{path}: not a JSON object")
+    threshold = data.get("threshold")
+    if threshold is not None and not (isinstance(threshold, (int, float))
+                                      and 0.0 <= threshold <= 1.0):
+        raise ModelFormatError(f"{path}: threshold must be a number in [0, 1]")
+    return data
 
 
 def _resolve(spec: str) -> tuple[Path | None, ModelDir]:

@@ -57,17 +57,29 @@ def resolve_device(device: str, backend: Backend) -> Device:
     return "cpu"
 
 
-def ort_providers(device: Device, cache_dir: Path) -> list[str | tuple[str, dict[str, Any]]]:
-    """Execution providers in preference order; later ones take the nodes earlier ones refuse."""
+def ort_providers(device: Device, cache_dir: Path, *, inputs: list[str], max_batch: int,
+                  max_length: int) -> list[str | tuple[str, dict[str, Any]]]:
+    """Execution providers in preference order; later ones take the nodes earlier ones refuse.
+
+    TensorRT gets an explicit shape profile (1x1 up to ``max_batch`` x ``max_length``): without
+    one it rebuilds its engine, for minutes, each time a batch exceeds the shapes seen so far.
+    """
     if device == "cpu":
         return [_CPU]
-    available = set(ort.get_available_providers())
     providers: list[str | tuple[str, dict[str, Any]]] = []
-    if _TRT in available:
+    if _TRT in ort.get_available_providers():
         engines = cache_dir / "tensorrt"
         engines.mkdir(parents=True, exist_ok=True)
-        providers.append((_TRT, {"trt_fp16_enable": True, "trt_engine_cache_enable": True,
-                                 "trt_engine_cache_path": str(engines)}))
+
+        def shapes(batch: int, length: int) -> str:
+            return ",".join(f"{name}:{batch}x{length}" for name in inputs)
+
+        providers.append((_TRT, {
+            "trt_fp16_enable": True, "trt_engine_cache_enable": True,
+            "trt_engine_cache_path": str(engines),
+            "trt_profile_min_shapes": shapes(1, 1),
+            "trt_profile_opt_shapes": shapes(max(1, max_batch // 4), min(max_length, 128)),
+            "trt_profile_max_shapes": shapes(max_batch, max_length)}))
     providers += [_CUDA, _CPU]
     return providers
 

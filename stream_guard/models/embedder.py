@@ -81,7 +81,8 @@ def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto
                              intra_op_threads=intra_op_threads)
     else:
         runner = OnnxRunner(cached_onnx(model, "hidden", cache_dir), output="last_hidden_state",
-                            device=where, cache_dir=cache_dir, intra_op_threads=intra_op_threads)
+                            device=where, cache_dir=cache_dir, intra_op_threads=intra_op_threads,
+                            max_batch=batch_size, max_length=tokenizer.max_length)
     return SentenceEmbedder(runner, tokenizer, name=model.name,
                             dim=int(model.config["hidden_size"]), pooling=pooling,
                             batch_size=batch_size)

@@ -111,7 +111,7 @@ def _find_weights(path: Path) -> Path | None:
     single = path / "model.safetensors"
     if single.is_file():
         return single
-    if (path / "pytorch_model.bin").is_file() and not (path / "model.safetensors").exists():
+    if (path / "pytorch_model.bin").is_file():
         raise ModelFormatError(
             f"{path} holds pytorch_model.bin only: re-save the model with "
             "save_pretrained(safe_serialization=True); pickled weights are not loaded because "

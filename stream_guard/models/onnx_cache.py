@@ -23,6 +23,8 @@ from stream_guard.models.packaged import sha256_file
 
 # Bump when the graph the builder writes changes, so cached files are rebuilt.
 BUILDER_VERSION = 1
+_QUANTIZED_OPS = frozenset({"DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul",
+                            "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "QuantizeLinear"})
 
 
 def cached_onnx(model: ModelDir, head: Head, cache_dir: Path) -> Path:
@@ -54,15 +56,23 @@ def cached_onnx(model: ModelDir, head: Head, cache_dir: Path) -> Path:
     return path
 
 
-def cached_fp16(path: Path) -> Path:
-    """A float16 copy of an ONNX graph for CUDA (inputs and outputs keep their types)."""
-    target = path.with_name(path.stem + "-fp16.onnx")
+def cached_fp16(path: Path, cache_dir: Path) -> Path:
+    """A float16 copy of an ONNX graph for CUDA (inputs and outputs keep their types), kept in
+    the cache: the source may sit in a read-only install (the shipped detector).
+
+    An int8-quantized graph is returned unchanged: its quantize operators take float32, and it
+    was calibrated as it is.
+    """
+    key = sha256_file(path)[:16]
+    target = Path(cache_dir) / "onnx" / f"{path.stem}-{key}-fp16.onnx"
     if target.is_file():
         return target
+    proto = onnx.load(str(path))
+    if any(node.op_type in _QUANTIZED_OPS for node in proto.graph.node):
+        return path
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    half = convert_float_to_float16(onnx.load(str(path)), keep_io_types=True)
-    save_atomic(half, target)
+    save_atomic(convert_float_to_float16(proto, keep_io_types=True), target)
     return target
 
 

@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+import onnx
 import onnxruntime as ort
 
 from stream_guard.models.devices import Device, ort_providers
@@ -34,17 +35,23 @@ class OnnxRunner:
     """An onnxruntime session over an ONNX file, float16 on CUDA."""
 
     def __init__(self, path: Path, *, output: str, device: Device, cache_dir: Path,
-                 intra_op_threads: int = 0) -> None:
+                 intra_op_threads: int = 0, max_batch: int = 128, max_length: int = 512) -> None:
+        """``max_batch``/``max_length`` bound the shapes the runner will see (used to plan
+        TensorRT engines on GPUs that have it)."""
         self.device = device
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads:
             options.intra_op_num_threads = intra_op_threads
-        model_path = cached_fp16(path) if device == "cuda" else path
+        model_path = cached_fp16(path, cache_dir) if device == "cuda" else path
         try:
-            self._session = ort.InferenceSession(
-                str(model_path), options, providers=ort_providers(device, Path(cache_dir)))
-        except Exception as exc:  # onnxruntime raises its own untyped errors
+            # Input names only matter for TensorRT's profile; skip the parse on CPU.
+            declared = ([i.name for i in onnx.load(str(model_path)).graph.input]
+                        if device == "cuda" else [])
+            providers = ort_providers(device, Path(cache_dir), inputs=declared,
+                                      max_batch=max_batch, max_length=max_length)
+            self._session = ort.InferenceSession(str(model_path), options, providers=providers)
+        except Exception as exc:  # onnx/onnxruntime raise their own untyped errors
             raise ModelFormatError(f"{path}: onnxruntime cannot load it ({exc})") from exc
         names = {i.name for i in self._session.get_inputs()}
         unknown = names - set(_INPUTS)

@@ -1,0 +1,55 @@
+"""Backend and device choice (this machine has no GPU: the CPU fallbacks and the refusals)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnxruntime as ort
+import pytest
+
+from stream_guard.models.devices import (
+    DeviceUnavailableError,
+    ort_providers,
+    resolve_backend,
+    resolve_device,
+    torch_installed,
+)
+
+
+def test_auto_backend_is_onnxruntime_and_unknown_names_fail() -> None:
+    assert resolve_backend("auto") == "onnx"
+    with pytest.raises(DeviceUnavailableError, match="unknown backend"):
+        resolve_backend("tensorflow")
+    with pytest.raises(DeviceUnavailableError, match="unknown device"):
+        resolve_device("tpu", "onnx")
+
+
+@pytest.mark.skipif("CUDAExecutionProvider" in ort.get_available_providers(),
+                    reason="this machine has CUDA")
+def test_without_cuda_auto_means_cpu_and_cuda_is_refused(tmp_path: Path) -> None:
+    assert resolve_device("auto", "onnx") == "cpu"
+    with pytest.raises(DeviceUnavailableError, match="onnxruntime-gpu"):
+        resolve_device("cuda", "onnx")
+    assert ort_providers("cpu", tmp_path, inputs=["input_ids"], max_batch=8,
+                         max_length=64) == ["CPUExecutionProvider"]
+
+
+@pytest.mark.skipif(not torch_installed(), reason="torch not installed")
+def test_torch_backend_resolves_when_installed() -> None:
+    import torch
+
+    assert resolve_backend("torch") == "torch"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto", "torch") == expected
+
+
+def test_cuda_provider_order_when_requested(tmp_path: Path) -> None:
+    """CUDA first (TensorRT before it when installed, with a full shape profile), CPU last."""
+    providers = ort_providers("cuda", tmp_path, inputs=["input_ids", "attention_mask"],
+                              max_batch=32, max_length=256)
+    names = [p if isinstance(p, str) else p[0] for p in providers]
+    assert names[-2:] == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if "TensorrtExecutionProvider" in ort.get_available_providers():
+        trt = providers[0]
+        assert isinstance(trt, tuple)
+        assert trt[1]["trt_profile_max_shapes"] == "input_ids:32x256,attention_mask:32x256"
