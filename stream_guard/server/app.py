@@ -31,6 +31,7 @@ from stream_guard.server.connection import Connection
 from stream_guard.server.http import Admitted, Router, json_response
 from stream_guard.state.base import Lease, StateStore, StateUnavailable
 from stream_guard.state.factory import create_store
+from stream_guard.state.leases import SlotLeases
 
 log = logging.getLogger("stream_guard.server")
 
@@ -58,7 +59,8 @@ class Server:
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self.node = f"{socket.gethostname()}:{os.getpid()}"
-        self._leases: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
+        self.leases = SlotLeases(self.store, settings.lease_ttl_s)
+        self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -75,7 +77,7 @@ class Server:
             reuse_port=self.reuse_port)
         if self.engine is None:
             self._engine_task = asyncio.create_task(self._load_engine())
-        self._background += [asyncio.create_task(self._renew_leases(), name="leases"),
+        self._background += [asyncio.create_task(self.leases.run(), name="leases"),
                              asyncio.create_task(self._follow_kills(), name="kills")]
         log.info("listening", extra={"host": s.host, "port": self.port})
         if not await self.store.ping():
@@ -131,6 +133,7 @@ class Server:
             self._ws.close(close_connections=False)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ws.wait_closed(), 5)
+        self.leases.stop()
         for task in self._background:
             task.cancel()
         if self._engine_task is not None and not self._engine_task.done():
@@ -206,47 +209,29 @@ class Server:
                   (f"ip:{ip}", s.max_connections_per_ip, "ip_capacity",
                    "too many connections from this address")]
         taken: list[Lease] = []
+        self._held[holder] = taken
         try:
             for scope, limit, reason, message in wanted:
-                if not await self.store.acquire_slot(scope, holder, limit, s.lease_ttl_s):
+                if not await self.leases.acquire(scope, holder, limit):
                     self.metrics.rejections.labels(reason).inc()
-                    for lease in taken:
-                        await self.store.release_slot(*lease)
+                    await self._release_slots(holder)
                     return message
                 taken.append((scope, holder))
         except StateUnavailable:
             self.metrics.state_failures.labels("acquire_slot").inc()
             if s.redis_fail_mode == "closed":
+                await self._release_slots(holder)
                 self.metrics.rejections.labels("state_unavailable").inc()
                 return "shared state unavailable; retry later"
             log.warning("admitting without shared caps: state store unavailable (fail open)")
-            return None
-        self._leases[holder] = taken
+            for scope, limit, _, _ in wanted[len(taken):]:
+                self.leases.track(scope, holder, limit)  # counted once the store is back
+                taken.append((scope, holder))
         return None
 
     async def _release_slots(self, holder: str) -> None:
-        for lease in self._leases.pop(holder, []):
-            try:
-                await self.store.release_slot(*lease)
-            except StateUnavailable:
-                self.metrics.state_failures.labels("release_slot").inc()
-                return  # the lease expires by itself
-
-    async def _renew_leases(self) -> None:
-        interval = self.settings.lease_ttl_s / 3
-        while True:
-            await asyncio.sleep(interval)
-            leases = [lease for held in self._leases.values() for lease in held]
-            if not leases:
-                continue
-            try:
-                lost = await self.store.renew_slots(leases, self.settings.lease_ttl_s)
-            except StateUnavailable:
-                self.metrics.state_failures.labels("renew_slots").inc()
-                continue
-            if lost:
-                log.warning("connection slot leases expired before renewal",
-                            extra={"lost": len(lost)})
+        for scope, _ in self._held.pop(holder, []):
+            await self.leases.release(scope, holder)
 
     async def _follow_kills(self) -> None:
         """Operator kill switch: every worker follows the channel and halts what it holds."""
