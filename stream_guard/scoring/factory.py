@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from stream_guard.config import Settings
 from stream_guard.metrics import Metrics
@@ -17,8 +18,9 @@ async def build_engine(settings: Settings, metrics: Metrics) -> GroundingEngine:
 
 
 def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
-    common = {"backend": settings.backend, "device": settings.device,
-              "cache_dir": settings.cache_dir, "intra_op_threads": settings.intra_op_threads}
+    common: dict[str, Any] = {"backend": settings.backend, "device": settings.device,
+                              "cache_dir": settings.cache_dir,
+                              "intra_op_threads": settings.intra_op_threads}
     embedder = library = None
     if settings.embedder != "none":
         from stream_guard.evidence.reader import EvidenceLibrary

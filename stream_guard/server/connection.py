@@ -44,7 +44,7 @@ log = logging.getLogger("stream_guard.connection")
 
 Frame = dict[str, Any]
 _ids = itertools.count(1)
-_LIBRARY_REFUSALS = {CloseCode.INVALID_DATA: "invalid_utf8",
+_LIBRARY_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
                      CloseCode.MESSAGE_TOO_BIG: "frame_too_large"}
 
 
