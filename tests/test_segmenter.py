@@ -89,6 +89,12 @@ def test_list_items_are_each_a_sentence_and_numbers_are_not_sentences() -> None:
 def test_inline_numbered_steps_keep_their_number() -> None:
     assert sentences("Do this: 1. Open it. 2. Close it.") == [
         "Do this: 1. Open it.", "2. Close it."]
+    assert sentences("Do these:\t 1. Open it.") == ["Do these:\t 1. Open it."]
+    # A number that ends a sentence is not an enumeration.
+    assert sentences("Middleton scored 12. Game three is Thursday.") == [
+        "Middleton scored 12.", "Game three is Thursday."]
+    assert sentences("Shots: Middleton scored 12. Game three is Thursday.") == [
+        "Shots: Middleton scored 12.", "Game three is Thursday."]
 
 
 def test_headings_tables_and_rules_are_single_lines() -> None:
@@ -233,7 +239,8 @@ _TOKENS = [
     "v2.0.1", "$1.5", "https://example.com/a.b?x=1", "a.b@c.org", "The", "It", "he", "said",
     "Paris", "word", "x" * 45, ".", "!", "?", "...", "…", "?!", '"', "'", ")", "(", " ", " ", " ",
     "  ", "\n", "\n", "\n\n", "\n \n", "\t", "\r\n", "```", "```py", "````", "~~~", "- ", "* ",
-    "1. ", "12. ", "2) ", "# ", "## ", "| ", "---", "Yes.", "ok", "élan", "Ünïcode", "中文。",
+    "1. ", "12. ", "2) ", "Steps:", "# ", "## ", "| ", "---", "Yes.", "ok", "élan", "Ünïcode",
+    "中文。",
     # Near the limits: words about _HEAD long, space runs about max_chars long.
     "-" * 14 + "x", "`" * 15, "#" * 7, "Furthermore", "I", "a", " " * 6, " " * 17, " " * 37,
 ]
@@ -338,6 +345,5 @@ def test_a_megabyte_in_five_character_deltas_is_linear() -> None:
         peak = max(peak, segmenter.buffered_chars)
     windows += segmenter.finish()
     assert peak <= 800  # the tail, never the stream: each feed does O(delta + max_chars) work
-    assert segmenter.chars == len(text)
     _check_windows(text, windows, 400)
     assert windows == stream([text])

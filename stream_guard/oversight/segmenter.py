@@ -128,6 +128,7 @@ class _Scanner:
         # The last completed word of the open segment, for the sentence rule.
         self._prev_tail = ""
         self._prev_len = 0
+        self._colon_before = False  # the word before it ends with ":" ("Steps: 1. Open it.")
         # Block state.
         self._code = False
         self._fence = ""  # fence character of the open code block
@@ -187,6 +188,8 @@ class _Scanner:
         end = word = match.end()
         while not buf[word - 1].isspace():  # back to the start of the last word
             word -= 1
+        # _colon_before is left stale: it is only read after a word with terminal punctuation,
+        # which this path never skips, and that word's completion sets it afresh.
         self._prev_len = end - word
         self._prev_tail = buf[max(word, end - _HEAD):end]
         if not self._seg_letter and _LETTER.search(buf, start, end):
@@ -234,6 +237,7 @@ class _Scanner:
             self._newlines = 0
             self._seg_end = self._pos  # a classified word is always in the open segment
             self._seg_letter = self._seg_letter or self._word_letter
+            self._colon_before = self._prev_tail.endswith(":")
             self._prev_tail = self._tail
             self._prev_len = self._word_len
 
@@ -298,8 +302,8 @@ class _Scanner:
         low = stem.lower()
         if (len(stem) == 1 and stem.isalpha()) or low in _ABBREV_ALWAYS:
             return False  # initials ("J. K. Rowling") and titles
-        if stem.isdigit() and len(stem) <= 2:
-            return False  # an inline enumeration ("Steps: 1. Open it. 2. Close it.")
+        if stem.isdigit() and len(stem) <= 2 and self._colon_before:
+            return False  # an inline enumeration ("Steps: 1. Open it.")
         if low in _ABBREV_NUMERIC:
             return not next_head.lstrip(_OPENERS)[:1].isdigit()
         if low in _ABBREV_AMBIGUOUS or _DOTTED.fullmatch(stem):
@@ -386,11 +390,6 @@ class WindowSegmenter:
         # The window being held back: a short text not yet merged, or a code block being packed.
         self._held: _Segment | None = None
         self._finished = False
-
-    @property
-    def chars(self) -> int:
-        """Characters fed so far."""
-        return self._base + len(self._buf)
 
     @property
     def buffered_chars(self) -> int:
