@@ -51,6 +51,17 @@ def prepare_for_search(index: Any, *, use_gpu: bool | None = None) -> Any:
     return faiss.index_cpu_to_gpu(_gpu_resources, 0, index)
 
 
+def set_search_threads(threads: int) -> None:
+    """faiss's OpenMP threads for the whole process.
+
+    A server runs many small searches at once from different threads; OpenMP workers
+    busy-waiting on a shared, busy CPU made a single 10k-chunk query about 5x slower with two
+    threads than with one (measured on the 2-core dev machine). Builds want every core instead,
+    so this is left to the process that only serves.
+    """
+    faiss.omp_set_num_threads(threads)
+
+
 def gpu_available() -> bool:
     return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
 

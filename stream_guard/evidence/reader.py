@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from stream_guard.evidence.faiss_index import prepare_for_search, search
+from stream_guard.evidence.faiss_index import prepare_for_search, search, set_search_threads
 from stream_guard.evidence.store import (
     DOCS_FILE,
     INDEX_FILE,
@@ -98,7 +98,12 @@ class Collection:
 class EvidenceLibrary:
     """All collections under ``data_dir``, kept current by :meth:`poll` / :meth:`reload`."""
 
-    def __init__(self, data_dir: Path, *, use_gpu: bool | None = None) -> None:
+    def __init__(self, data_dir: Path, *, use_gpu: bool | None = None,
+                 search_threads: int | None = 1) -> None:
+        """``search_threads`` sets faiss's OpenMP threads for the process (see
+        :func:`~stream_guard.evidence.faiss_index.set_search_threads`); None leaves it alone."""
+        if search_threads is not None:
+            set_search_threads(search_threads)
         self.data_dir = Path(data_dir)
         self._use_gpu = use_gpu
         self._loaded: dict[tuple[str, str], _Loaded] = {}
