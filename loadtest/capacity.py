@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             best = n
         else:
             worst = n
-    while worst is not None and best and worst / best - 1 > args.resolution:
+    while worst is not None and best and worst - best > 1 and worst / best - 1 > args.resolution:
         mid = (best + worst) // 2
         if probe(mid):
             best = mid
