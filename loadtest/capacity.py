@@ -2,7 +2,8 @@
 
 Each probe is a full ``loadtest.run`` with a freshly spawned server (no state carried over), so
 the answer is reproducible from the probe files it leaves. The search doubles N until a probe
-fails, then bisects between the last pass and the first fail down to ``--resolution``.
+fails (halves it while even the first fails), then bisects between the last pass and the first
+fail down to ``--resolution``.
 
 A probe passes when halt latency p99 is under ``--p99-ms``, no planted claim was missed, no
 stream was falsely halted and no error frame or abnormal close occurred. A probe whose generator
@@ -107,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
             worst = n
             break
         best, n = n, n * 2
-    while worst is not None and best and worst / best - 1 > args.resolution:
+    while best == 0 and worst is not None and worst > 1:  # even the start failed: halve
+        n = worst // 2
+        if probe(n):
+            best = n
+        else:
+            worst = n
+    while worst is not None and best and worst - best > 1 and worst / best - 1 > args.resolution:
         mid = (best + worst) // 2
         if probe(mid):
             best = mid

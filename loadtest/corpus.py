@@ -29,6 +29,8 @@ MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 300
 
 _WORD = re.compile(r"\s*\S+")
+_ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
+_STARTS_SENTENCE = re.compile(r"[\"'(\[]?[A-Z0-9]")
 # Tokens of an LLM are about four characters of English; long words are cut so a delta is
 # the size of a real token and the server sees a realistic number of frames per character.
 _TOKEN_MAX_CHARS = 7
@@ -100,8 +102,15 @@ def fabricated_sentence(rng: random.Random) -> str:
 
 
 def usable_sentences(context: str) -> list[str]:
+    """Sentences that start and end like sentences.
+
+    A fragment without final punctuation (a byline, an embedded tweet) would be glued by the
+    segmenter to the sentence after it; a planted claim behind one would share its window with
+    supported text and the generator would report a miss that is its own doing.
+    """
     return [context[s:e] for s, e in sentence_spans(context)
-            if MIN_SENTENCE_CHARS <= e - s <= MAX_SENTENCE_CHARS and "\n" not in context[s:e]]
+            if MIN_SENTENCE_CHARS <= e - s <= MAX_SENTENCE_CHARS and "\n" not in context[s:e]
+            and _ENDS_SENTENCE.search(context[s:e]) and _STARTS_SENTENCE.match(context[s:e])]
 
 
 def clip_context(context: str, limit: int = MAX_CONTEXT_CHARS) -> str:

@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from loadtest.corpus import StreamScript
 
 PING_SLOT = -1
+MISSED_EXAMPLES = 5
 _IDLE_POLL_S = 0.02  # the sender re-checks the heap at least this often (reader-made events)
 
 
@@ -50,6 +51,7 @@ class Recorder:
     counts: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     close_codes: Counter[str] = field(default_factory=Counter)
+    missed: list[dict[str, Any]] = field(default_factory=list)  # a few missed halts, for triage
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class _Live:
     started: bool = False
     halted: bool = False
     ended: bool = False
+    verdicts: list[tuple[int, int, str, float]] = field(default_factory=list)
 
 
 class ConnectionDriver:
@@ -247,6 +250,9 @@ class ConnectionDriver:
         live = self._live(frame)
         self.rec.counts[f"verdicts_{frame['label']}"] += 1
         if live is not None:
+            if live.script.bad:
+                live.verdicts.append((frame["start"], frame["end"], frame["label"],
+                                      frame["score"]))
             self._latency(live, (frame["start"], frame["end"]), now, self.rec.verdict,
                           self.rec.verdict_sent, False)
 
@@ -275,6 +281,13 @@ class ConnectionDriver:
         self.rec.counts["streams_done"] += 1
         if live is not None and live.script.bad and not live.halted:
             self.rec.counts["missed_halts"] += 1
+            if len(self.rec.missed) < MISSED_EXAMPLES:
+                at = live.script.bad_at or 0
+                self.rec.missed.append({
+                    "stream_id": live.sid, "bad_at": at, "done": frame,
+                    "planted": live.script.text[at: at + 120],
+                    "before": live.script.text[max(0, at - 120): at],
+                    "verdicts": live.verdicts})
         self._free(slot, now)
 
     def _on_error(self, frame: dict[str, Any], now: float) -> None:

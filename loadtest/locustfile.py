@@ -11,7 +11,8 @@ a ``ping`` every ``--ping-every`` deltas. Reported as locust requests (type ``WS
   the frame's arrival (a planted-claim stream's halt; a halt of a clean stream is a failure);
 - ``pong``: app-level ping round trip, interleaved with the deltas on the same connection;
 - ``missed_halt`` (failure): a stream with a planted claim finished without a halt;
-- ``error:<code>`` (failure): an ``error`` frame;
+- ``error:<code>`` (failure): an ``error`` frame (``stream_halted``, the answer to deltas that
+  were already on their way when the halt left, is expected and not reported);
 - ``closed:<code>`` (failure): the server closed the connection (e.g. 1013 over capacity).
 
 Locust runs on gevent; ``websockets.sync.client`` is thread-based and works under gevent's
@@ -210,6 +211,8 @@ class StreamUser(User):
                 self._fire("pong", self.pings.pop(0), now=now, length=length)
             return
         if kind == "error":
+            if frame.get("code") == "stream_halted":
+                return  # deltas already on the wire when the halt left: the protocol's answer
             self._fire(f"error:{frame.get('code')}", now, now=now,
                        exc=ServerError(frame.get("message", "")))
             return

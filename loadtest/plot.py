@@ -18,6 +18,8 @@ def plot_run(path: Path, title: str, timeline: Sequence[tuple[float, float, bool
         import matplotlib.pyplot as plt
     except ImportError:
         return False
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
     fig, (ax_t, ax_q) = plt.subplots(1, 2, figsize=(13, 4.8))
     for is_halt, color, label in ((False, "#8aa", "verdict"), (True, "#d33", "halt")):
         pts = np.array([(t, lat * 1000) for t, lat, h in timeline if h is is_halt])
@@ -35,7 +37,7 @@ def plot_run(path: Path, title: str, timeline: Sequence[tuple[float, float, bool
         ax_c = ax_t.twinx()
         ts = [t - t_offset for t, _, _ in server_cpu]
         ax_c.plot(ts, [c for _, c, _ in server_cpu], color="#36c", lw=1, label="server CPU %")
-        ax_c.set_ylabel("server CPU % (of one core)")
+        ax_c.set_ylabel("server CPU % (100 = one core)")
         ax_c.legend(loc="upper right")
     ax_t.legend(loc="upper left")
     ax_q.set_xscale("log")
@@ -44,6 +46,10 @@ def plot_run(path: Path, title: str, timeline: Sequence[tuple[float, float, bool
     ax_q.axvline(100, color="k", lw=0.8, ls="--")
     ax_q.axhline(0.99, color="#999", lw=0.6)
     ax_q.legend(loc="lower right")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    for axis in (ax_t.yaxis, ax_q.xaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(NullFormatter())
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=90)

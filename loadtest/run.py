@@ -280,6 +280,7 @@ def _result(args: argparse.Namespace, rec: Recorder, elapsed: float,
         "send_lag_ms": summarize(rec.send_lag),
         "connections": {"opened": c["connections"], "connect_failures": c["connect_failures"],
                         "cut_at_drain_timeout": cut},
+        "missed_halt_examples": rec.missed,
         "errors": dict(rec.errors),
         "close_codes": dict(rec.close_codes),
         "resources": resources,
@@ -303,8 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.compare:
         a, b = (orjson.loads(Path(f).read_bytes()) for f in args.compare)
-        print(format_table(compare_rows(a, b), (Path(args.compare[0]).stem,
-                                                 Path(args.compare[1]).stem)))
+        pa, pb = (Path(f) for f in args.compare)
+        names = (pa.stem, pb.stem) if pa.stem != pb.stem else (
+            f"{pa.parent.name}/{pa.stem}", f"{pb.parent.name}/{pb.stem}")
+        print(format_table(compare_rows(a, b), names))
         return 0
     if args.streams < 1 or args.rate <= 0 or args.duration <= 0:
         raise SystemExit("--streams, --rate and --duration must be positive")

@@ -78,8 +78,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    proc = _run("--spawn", "--tier", "lexical", "--streams", "4", "--duration", "1.5",
-                "--rate", "80", "--bad-share", "0.5", "--seed", "1", "--ramp", "0.3",
+    proc = _run("--spawn", "--tier", "lexical", "--streams", "4", "--duration", "1",
+                "--rate", "120", "--bad-share", "0.5", "--seed", "1", "--ramp", "0.3",
                 "--drain-timeout", "15", "--corpus", str(_corpus(tmp_path)), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     result = orjson.loads(out.read_bytes())
