@@ -2,9 +2,15 @@
 
 No label ever carries a stream, connection or tenant id: cardinality stays fixed however many
 streams pass through. Each server owns its own registry so several can run in one process (tests).
+
+With ``--workers N`` the supervisor sets ``PROMETHEUS_MULTIPROC_DIR`` before starting the workers:
+each worker then writes its values to files there and whichever worker answers ``/metrics``
+reports the sum over all of them, so a scrape never sees one random worker's share.
 """
 
 from __future__ import annotations
+
+import os
 
 from prometheus_client import (
     CollectorRegistry,
@@ -12,7 +18,10 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5,
                    1.0, 2.5, 5.0)
@@ -24,7 +33,8 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.connections_active = Gauge(
-            "stream_guard_connections_active", "Open WebSocket connections.", registry=r)
+            "stream_guard_connections_active", "Open WebSocket connections.", registry=r,
+            multiprocess_mode="livesum")
         self.rejections = Counter(
             "stream_guard_rejections_total", "Refused connections, frames and handshakes.",
             ["reason"], registry=r)
@@ -55,7 +65,8 @@ class Metrics:
             "stream_guard_scorer_latency_seconds", "Wall time of one scorer micro-batch.",
             buckets=LATENCY_BUCKETS, registry=r)
         self.queue_depth = Gauge(
-            "stream_guard_scorer_queue_depth", "Windows waiting for a scorer batch.", registry=r)
+            "stream_guard_scorer_queue_depth", "Windows waiting for a scorer batch.", registry=r,
+            multiprocess_mode="livesum")
         self.chars_received = Counter(
             "stream_guard_received_chars_total", "Characters of delta text accepted.", registry=r)
         self.frames_received = Counter(
@@ -66,7 +77,12 @@ class Metrics:
             "stream_guard_state_failures_total",
             "Shared-state operations that failed (Redis unreachable), by operation.",
             ["operation"], registry=r)
-        self.ready = Gauge("stream_guard_ready", "1 when /readyz answers 200.", registry=r)
+        self.ready = Gauge("stream_guard_ready", "1 when /readyz answers 200.", registry=r,
+                           multiprocess_mode="livemin")
 
     def render(self) -> bytes:
+        if os.environ.get(MULTIPROC_ENV):
+            merged = CollectorRegistry()
+            multiprocess.MultiProcessCollector(merged)
+            return generate_latest(merged)
         return generate_latest(self.registry)

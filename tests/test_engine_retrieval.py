@@ -19,6 +19,13 @@ BRIDGE = ("The Golden Gate Bridge spans the strait between San Francisco Bay and
           "Ocean. It opened in 1937 and its main span is 1,280 metres long.")
 
 
+OTHERS = [
+    "Photosynthesis converts light energy into chemical energy stored in glucose.",
+    "The violin has four strings tuned in perfect fifths.",
+    "Mount Kilimanjaro is the highest mountain in Africa.",
+]
+
+
 def _index(data_dir: Path, tenant: str, collection: str, *files: Path) -> None:
     assert cli(["index", "add", "--data-dir", str(data_dir), "--tenant", tenant,
                 "--collection", collection, "--no-progress", *map(str, files)]) == 0
@@ -63,7 +70,9 @@ async def test_collections_are_searched_per_tenant_and_reloaded_without_restart(
 
 async def test_inline_context_is_embedded_and_searched_with_the_stream(
         tmp_path: Path, model_cache: Path) -> None:
-    context = [{"id": "bridge", "text": BRIDGE}, {"id": "tower", "text": TOWER}]
+    # more chunks than evidence_top_k (3), so the context is embedded and searched densely
+    others = [{"id": f"other-{i}", "text": text} for i, text in enumerate(OTHERS)]
+    context = [{"id": "bridge", "text": BRIDGE}, *others, {"id": "tower", "text": TOWER}]
     settings = make_settings(tmp_path, embedder="minilm", cache_dir=model_cache)
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "s1", "The tower in Paris is 330 metres tall. ",
@@ -75,3 +84,25 @@ async def test_inline_context_is_embedded_and_searched_with_the_stream(
                                    context=context)
         assert frames[-1]["halted"] is True
         assert next(f for f in frames if f["type"] == "halt")["reason"] == "contradicted"
+
+
+async def test_a_small_context_is_taken_whole_without_embedding(tmp_path: Path,
+                                                                 model_cache: Path) -> None:
+    """At most evidence_top_k chunks: every chunk is a candidate, so nothing is embedded."""
+    from stream_guard.metrics import Metrics
+    from stream_guard.protocol.frames import ContextItem
+    from stream_guard.scoring.factory import build_engine
+
+    settings = make_settings(tmp_path, embedder="minilm", cache_dir=model_cache)
+    engine = await build_engine(settings, Metrics())
+    try:
+        small = engine.validate("t", [ContextItem("a", TOWER)], None)
+        large = engine.validate("t", [ContextItem(f"d{i}", t) for i, t in enumerate(
+            [TOWER, BRIDGE, *OTHERS])], None)
+        assert (await engine.open_stream(small)).dense is None
+        assert (await engine.open_stream(large)).dense is not None
+        score = await engine.check(await engine.open_stream(small),
+                                   "The tower was completed in 1889.", "")
+        assert score.support == 1.0 and "1889" in score.evidence[0].text
+    finally:
+        await engine.close()

@@ -239,9 +239,14 @@ async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
             assert time.monotonic() < deadline, "dead worker was not restarted"
             await asyncio.sleep(0.2)
         await _wait_ready(port)
-        async with open_ws(port) as ws:
-            frames = await stream_text(ws, "s1", GOOD, context=CONTEXT)
-            assert frames[-1]["type"] == "done"
+        for i in range(4):  # new connections land on either worker
+            async with open_ws(port) as ws:
+                frames = await stream_text(ws, f"s{i}", GOOD, context=CONTEXT)
+                assert frames[-1]["type"] == "done"
+        # whichever worker answers, /metrics reports the streams of all of them
+        for _ in range(4):
+            body = (await http(port, "GET", "/metrics")).body.decode()
+            assert "stream_guard_streams_started_total 4.0" in body
         sup.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(sup.wait, 30) == 0
         for pid in _worker_pids(parent) if parent.is_running() else ():

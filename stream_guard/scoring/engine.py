@@ -140,8 +140,11 @@ class GroundingEngine:
     # --- on the model thread ------------------------------------------------------------------
     def _prepare(self, request: StreamRequest) -> StreamEvidence:
         chunks = context_chunks([(item.id, item.text) for item in request.context])
+        # A context of at most k chunks is searched by taking all of it: embedding it (and every
+        # window) would only reorder the same candidates, at most of the tier's CPU cost.
+        needs_dense = len(chunks) > self.settings.evidence_top_k
         dense = (ContextIndex.from_chunks(chunks, self.embedder)
-                 if self.embedder is not None and chunks else None)
+                 if self.embedder is not None and needs_dense else None)
         return StreamEvidence(chunks, BM25([c.text for c in chunks]), dense, request.collection)
 
     def _retrieve(self, jobs: list[CheckJob]) -> list[list[Evidence]]:
@@ -158,19 +161,17 @@ class GroundingEngine:
             # for the model to judge, and it can only judge what it is shown.
             lexical = [Evidence(c.id, c.text, 0.0, c.source)
                        for c in (ev.chunks[j] for j, _ in ev.bm25.top(job.text, k))]
-            lists: list[Sequence[Evidence]] = []
-            if i in row:
-                vec = vectors[row[i]: row[i] + 1]
-                if ev.dense is not None:
-                    lists.append(ev.dense.search(vec, k)[0])
-                if ev.collection is not None:
-                    lists.append(ev.collection.search(vec, k)[0])
-            hits = merge_evidence(lists, k) if lists else []
-            # BM25's best chunk joins the dense ones: an exact name or number match must never
-            # be missed because its sentence embeds far from the window's.
-            known = {h.text for h in hits}
-            extra = [e for e in lexical if e.text not in known]
-            hits = hits + extra[:1] if hits else lexical
+            vec = vectors[row[i]: row[i] + 1] if i in row else None
+            context = ev.dense.search(vec, k)[0] if ev.dense is not None and vec is not None \
+                else lexical
+            collection = ev.collection.search(vec, k)[0] if ev.collection is not None and \
+                vec is not None else []
+            hits = merge_evidence([context, collection], 2 * k)
+            if ev.dense is not None:
+                # BM25's best chunk joins the dense ones: an exact name or number match must
+                # never be missed because its sentence embeds far from the window's.
+                known = {h.text for h in hits}
+                hits += [e for e in lexical if e.text not in known][:1]
             out.append(hits)
         return out
 

@@ -123,7 +123,9 @@ class Router:
             return _error(503, "draining", "the server is shutting down; reconnect elsewhere")
         headers = request.headers
         peer = connection.remote_address[0] if connection.remote_address else "unknown"
-        ip = client_ip(peer, headers.get("X-Forwarded-For"), settings.trusted_proxies)
+        # Several X-Forwarded-For lines are one list (RFC 9110 5.3), never an error.
+        forwarded = ", ".join(headers.get_all("X-Forwarded-For")) or None
+        ip = client_ip(peer, forwarded, settings.trusted_proxies)
         origin = headers.get("Origin")
         checks_origin = not settings.auth_disabled or settings.allowed_origins
         if checks_origin and not origin_allowed(origin, settings.allowed_origins):

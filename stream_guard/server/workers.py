@@ -15,12 +15,15 @@ import asyncio
 import logging
 import multiprocessing as mp
 import os
+import shutil
 import signal
+import tempfile
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from stream_guard.config import Settings
+from stream_guard.metrics import MULTIPROC_ENV
 
 log = logging.getLogger("stream_guard.workers")
 
@@ -51,6 +54,9 @@ class Supervisor:
         self._procs: dict[int, BaseProcess] = {}
         self._failures: dict[int, list[float]] = {}
         self._stopping = False
+        # Workers inherit the environment: each writes its metrics here, any of them reports all.
+        self._metrics_dir = tempfile.mkdtemp(prefix="stream-guard-metrics-")
+        os.environ[MULTIPROC_ENV] = self._metrics_dir
 
     def _start(self, index: int) -> None:
         proc = self._ctx.Process(target=_worker_main, args=(self.settings, index),
@@ -74,6 +80,10 @@ class Supervisor:
             for index, proc in list(self._procs.items()):
                 if proc.is_alive() or index in pending_restart:
                     continue
+                if proc.pid is not None:  # its live gauges (connections) no longer count
+                    from prometheus_client import multiprocess
+
+                    multiprocess.mark_process_dead(proc.pid, self._metrics_dir)
                 recent = [t for t in self._failures.get(index, []) if now - t < 60] + [now]
                 self._failures[index] = recent
                 delay = min(RESTART_BACKOFF_MAX_S, 0.5 * 2 ** (len(recent) - 1))
@@ -98,6 +108,7 @@ class Supervisor:
                 log.error("worker did not stop in time; killing", extra={"pid": proc.pid})
                 proc.kill()
                 proc.join()
+        shutil.rmtree(self._metrics_dir, ignore_errors=True)
         return 0
 
 
