@@ -83,6 +83,6 @@ class Metrics:
     def render(self) -> bytes:
         if os.environ.get(MULTIPROC_ENV):
             merged = CollectorRegistry()
-            multiprocess.MultiProcessCollector(merged)
+            multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
             return generate_latest(merged)
         return generate_latest(self.registry)

@@ -83,7 +83,8 @@ class Supervisor:
                 if proc.pid is not None:  # its live gauges (connections) no longer count
                     from prometheus_client import multiprocess
 
-                    multiprocess.mark_process_dead(proc.pid, self._metrics_dir)
+                    multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
+                        proc.pid, self._metrics_dir)
                 recent = [t for t in self._failures.get(index, []) if now - t < 60] + [now]
                 self._failures[index] = recent
                 delay = min(RESTART_BACKOFF_MAX_S, 0.5 * 2 ** (len(recent) - 1))
