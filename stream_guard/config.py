@@ -120,6 +120,12 @@ class Settings:
         choices=("lexical", "cascade")))
     detector: str = field(default="default", metadata=_meta(
         '"default" (the shipped detector), a Hugging Face model directory or an ONNX file.'))
+    detector_context: bool | None = field(default=None, metadata=_meta(
+        "Prepend the previous sentence to the window for the detector; unset follows the model "
+        "(the shipped detector was trained on bare windows)."))
+    detector_labels: str = field(default="", metadata=_meta(
+        'Explicit detector classes, "support=I,contradiction=J", when id2label has no usable '
+        "names."))
     embedder: str = field(default="minilm", metadata=_meta(
         '"minilm" (the packaged all-MiniLM-L6-v2), a sentence-embedding model directory, or '
         '"none" (no dense retrieval, no collections: inline context is searched with BM25).'))

@@ -116,6 +116,11 @@ class GroundingEngine:
             except UnknownCollectionError:
                 raise NoEvidence(f"collection {collection!r} does not exist",
                                  ErrorCode.UNKNOWN_COLLECTION) from None
+            if self.embedder is not None and found.info.embedder != self.embedder.name:
+                raise NoEvidence(
+                    f"collection {collection!r} was indexed with embedder "
+                    f"{found.info.embedder!r}, this server embeds with {self.embedder.name!r}; "
+                    "re-index it", ErrorCode.UNKNOWN_COLLECTION)
         elif not any(item.text.strip() for item in context):
             raise NoEvidence("a stream needs 'context' or a 'collection': there is nothing to "
                              "check its output against")

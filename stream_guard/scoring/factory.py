@@ -34,8 +34,12 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
     if settings.tier == "lexical":
         return GroundingEngine(settings, metrics, embedder=embedder, library=library)
     from stream_guard.models.cross_encoder import load_detector
+    from stream_guard.models.labels import parse_label_map
 
-    detector = load_detector(settings.detector, batch_size=max(8, settings.batch_max_size),
-                             **common)
+    detector = load_detector(
+        settings.detector, batch_size=max(8, settings.batch_max_size),
+        use_context=settings.detector_context,
+        label_map=parse_label_map(settings.detector_labels) if settings.detector_labels else None,
+        **common)
     return GroundingEngine(settings, metrics, model=detector, model_threshold=detector.threshold,
                            embedder=embedder, library=library)
