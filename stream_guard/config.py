@@ -123,7 +123,7 @@ class Settings:
     detector_context: bool | None = field(default=None, metadata=_meta(
         "Prepend the previous sentence to the window for the detector; unset follows the model "
         "(the shipped detector was trained on bare windows)."))
-    detector_labels: str = field(default="", metadata=_meta(
+    detector_labels: str | None = field(default=None, metadata=_meta(
         'Explicit detector classes, "support=I,contradiction=J", when id2label has no usable '
         "names."))
     embedder: str = field(default="minilm", metadata=_meta(
