@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
-import os
+import shutil
 import sys
-from collections.abc import AsyncIterator, Callable
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
@@ -30,9 +32,17 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return load_settings(environ={}, **base)
 
 
+@functools.cache
 def _cache_dir() -> Path:
-    """Model cache shared by the whole run (extracted/exported models are reused)."""
-    return Path(os.environ.get("STREAM_GUARD_TEST_CACHE", "/tmp/stream-guard-test-cache"))
+    """One model cache for the whole run, new each run: extracted and exported models are
+    shared by every test and server of this run, and nothing leaks in from an earlier one."""
+    return Path(tempfile.mkdtemp(prefix="stream-guard-test-cache-"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_model_cache() -> Iterator[None]:
+    yield
+    shutil.rmtree(_cache_dir(), ignore_errors=True)
 
 
 @asynccontextmanager
