@@ -171,7 +171,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, backbone: Path, tok: To
 
     from stream_guard.models.packaged import sha256_file
     from stream_guard.train import export, report
-    from stream_guard.train.evaluate import score_datasets
+    from stream_guard.train.evaluate import DatasetScores, score_datasets
 
     fp32 = args.work_dir / "model-fp32.onnx"
     int8 = args.work_dir / "model-int8.onnx"
@@ -182,8 +182,10 @@ def finalize(args: argparse.Namespace, checkpoint: Path, backbone: Path, tok: To
     calibration = report.calibrate(tune_int8, args.max_false_halt)
     threshold = calibration["threshold"]
     holdout_int8 = score_datasets(holdout, score_int8, args.top_k)
-    subset = {k: v[:args.compare_records] for k, v in holdout.items()}
-    compare_int8 = score_datasets(subset, score_int8, args.top_k)
+    n = args.compare_records
+    subset = {k: v[:n] for k, v in holdout.items()}
+    compare_int8 = [DatasetScores(d.dataset, d.scores[:n], d.hallucinated[:n])
+                    for d in holdout_int8]
     compare_fp32 = score_datasets(subset, export.onnx_support_fn(fp32, tok, args.threads),
                                   args.top_k)
     results: dict[str, Any] = dict(summary)
