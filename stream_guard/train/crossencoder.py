@@ -131,7 +131,7 @@ def train(model: BertForSequenceClassification, tok: Tokenizer, examples: Sequen
             break
     return {"steps_planned": total, "steps_run": step, "pairs_seen": seen,
             "train_seconds": round(time.monotonic() - started, 1), "history": history,
-            "best_tune_metric": best}
+            "best_tune_metric": best if history else None}
 
 
 def _tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
