@@ -30,13 +30,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
     batch_size: int = 16
-    learning_rate: float = 4e-5
+    learning_rate: float = 6e-5
     warmup_fraction: float = 0.06
     weight_decay: float = 0.01
     label_smoothing: float = 0.05
     budget_s: float = 75 * 60.0
     eval_points: tuple[float, ...] = ()
-    freeze_layers: int = 2
+    freeze_layers: int = 0
     seed: int = 13
 
 
@@ -131,7 +131,7 @@ def train(model: BertForSequenceClassification, tok: Tokenizer, examples: Sequen
             break
     return {"steps_planned": total, "steps_run": step, "pairs_seen": seen,
             "train_seconds": round(time.monotonic() - started, 1), "history": history,
-            "best_tune_metric": best}
+            "best_tune_metric": best if history else None}
 
 
 def _tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:

@@ -56,6 +56,18 @@ def _table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def _aims(rows: dict[str, dict[str, float]]) -> str:
+    """Which aims the holdout figures meet, stated plainly next to the table."""
+    goals = {"summedits_dev": 0.75, "begin_dev": 0.70}
+    parts = [f"{name} balanced accuracy {rows[name]['balanced_accuracy']:.3f} "
+             f"{'meets' if rows[name]['balanced_accuracy'] >= goal else 'misses'} {goal:.2f}"
+             for name, goal in goals.items() if name in rows]
+    worst = max(m["false_halt_rate"] for m in rows.values())
+    parts.append(f"worst false-halt rate {worst:.3f} "
+                 f"{'meets' if worst <= 0.05 else 'misses'} 0.05")
+    return "Status: " + "; ".join(parts) + "."
+
+
 def model_card(r: dict[str, Any]) -> str:
     """The model card, rendered from the results of one training run."""
     train = r.get("training", {})
@@ -132,6 +144,7 @@ Command:
 {_table(r['holdout_int8'])}
 
 Aims from the issue: SummEdits balanced accuracy ≥ 0.75, BEGIN ≥ 0.70, false-halt rate ≤ 5%.
+{_aims(r['holdout_int8'])}
 
 Tune half at the same threshold (what the threshold was fitted on):
 
