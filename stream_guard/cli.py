@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from stream_guard import __version__
 from stream_guard.config import Settings, SettingsError, describe, load_settings
+from stream_guard.loop import run
 
 
 def _settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
@@ -34,17 +34,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return run_workers(settings)
     from stream_guard.server.app import Server
 
-    install_uvloop()
-    asyncio.run(Server(settings).serve_forever())
+    run(Server(settings).serve_forever())
     return 0
-
-
-def install_uvloop() -> None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - Windows
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def _cmd_kill(args: argparse.Namespace) -> int:
@@ -65,7 +56,7 @@ def _cmd_kill(args: argparse.Namespace) -> int:
             await store.close()
 
     try:
-        asyncio.run(publish())
+        run(publish())
     except StateUnavailable as exc:
         print(f"stream-guard: Redis is unreachable: {exc}", file=sys.stderr)
         return 1

@@ -14,7 +14,7 @@ from websockets.exceptions import InvalidStatus
 from stream_guard.config import Settings
 from stream_guard.server.app import Server
 from tests.conftest import running_server
-from tests.wsclient import API_KEY, API_KEY_2, http, open_ws, recv, send, stream_text
+from tests.wsclient import API_KEY, API_KEY_2, eventually, http, open_ws, recv, send, stream_text
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
 
@@ -222,3 +222,14 @@ async def test_metrics_name_everything_and_count_rejections_by_reason(server: Se
     rejected = {dict(labels)["reason"]: v for (n, labels), v in samples.items()
                 if n == "stream_guard_rejections_total"}
     assert rejected == {"unauthorized": 1, "bad_key": 1, "bad_ticket": 1}
+
+
+async def test_a_handshake_that_fails_after_admission_leaves_nothing_behind(
+        server: Server) -> None:
+    """Credentials accepted, then the upgrade fails (no Upgrade header): no admission lingers."""
+    import gc
+
+    response = await http(server.port, "GET", "/v1/stream",
+                          {"Authorization": f"Bearer {API_KEY}"})
+    assert response.status == 426
+    await eventually(lambda: (gc.collect(), len(server.admitted) == 0)[1])

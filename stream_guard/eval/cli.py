@@ -8,13 +8,12 @@ record travels the real WebSocket path, so the figures are those of the deployed
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import shlex
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +30,7 @@ from stream_guard.eval.replay import (
 )
 from stream_guard.eval.report import format_table, quality_report, throughput
 from stream_guard.eval.selection import Selection, load_selection
+from stream_guard.loop import run
 from stream_guard.train.data import Record, RecordError
 
 # Read by the client only: load_settings refuses unknown STREAM_GUARD_* variables, so it is
@@ -106,7 +106,7 @@ def run_eval(args: argparse.Namespace) -> int:
                                    seed=args.seed, limit=args.limit)
         if not selection.records:
             raise EvalUsageError("no records selected")
-        outcome, server = _run(_evaluate(selection.records, settings, args, api_key))
+        outcome, server = run(_evaluate(selection.records, settings, args, api_key))
     except ReplayError as exc:
         print(f"stream-guard eval: {exc}", file=sys.stderr)
         return 1
@@ -190,15 +190,6 @@ def _remote_key(args: argparse.Namespace) -> str | None:
     if not key:
         raise EvalUsageError(f"--url needs --api-key or ${API_KEY_ENV}")
     return key
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run on uvloop when it is installed, like the server itself."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - Windows
-        return asyncio.run(coro)
-    return uvloop.run(coro)
 
 
 class _Progress:

@@ -35,6 +35,7 @@ from stream_guard.scoring.lexical import (
     coverage,
     number_conflict,
     term_keys,
+    terms,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
 
@@ -185,16 +186,18 @@ class GroundingEngine:
         results: list[WindowScore | None] = []
         pending: list[tuple[int, list[Evidence], bool]] = []
         for i, (job, hits) in enumerate(zip(jobs, candidates, strict=True)):
-            keys = set().union(*(term_keys(e.text) for e in hits)) if hits else set()
-            lexical = coverage(job.text, keys)
+            window_terms = terms(job.text)
+            chunk_keys = [term_keys(e.text) for e in hits]
+            lexical = coverage(window_terms, set().union(*chunk_keys))
             conflict = number_conflict(job.text, " ".join(e.text for e in hits))
             settled = lexical >= self.settings.lexical_accept and not conflict
             if self.model is None or settled or not hits:
                 self.metrics.tier_decisions.labels("lexical").inc()
                 # Each chunk's own coverage of the window, so evidence scores mean "support of
                 # this window by this chunk" in every tier (0-1), not a retrieval similarity.
-                ranked = sorted((Evidence(e.id, e.text, coverage(job.text, term_keys(e.text)),
-                                          e.source) for e in hits), key=lambda e: -e.score)
+                ranked = sorted((Evidence(e.id, e.text, coverage(window_terms, keys), e.source)
+                                 for e, keys in zip(hits, chunk_keys, strict=True)),
+                                key=lambda e: -e.score)
                 results.append(_conflicted(WindowScore(lexical, 0.0, ranked), conflict))
             else:
                 results.append(None)

@@ -88,9 +88,13 @@ def term_keys(text: str) -> set[str]:
     return {t.key for t in terms(text)}
 
 
-def coverage(window: str, evidence_keys: set[str]) -> float:
-    """Weighted share of the window's content terms found in the evidence (1.0 if it has none)."""
-    window_terms = terms(window)
+def coverage(window: str | list[Term], evidence_keys: set[str]) -> float:
+    """Weighted share of the window's content terms found in the evidence (1.0 if it has none).
+
+    ``window`` may be given as its :func:`terms` already, when one window is measured against
+    several chunks.
+    """
+    window_terms = terms(window) if isinstance(window, str) else window
     total = sum(t.weight for t in window_terms)
     if total == 0:
         return 1.0

@@ -14,8 +14,8 @@ import mimetypes
 import os
 import signal
 import socket
+import weakref
 from pathlib import Path
-from typing import Any
 
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
@@ -51,7 +51,10 @@ class Server:
         self.store = store if store is not None else create_store(settings)
         self.engine = engine
         self.draining = False
-        self.admitted: dict[Any, Admitted] = {}
+        # Keyed weakly by connection: a handshake that fails after admission (no Upgrade
+        # header, a timeout) never reaches the handler, and its entry must not outlive it.
+        self.admitted: weakref.WeakKeyDictionary[ServerConnection, Admitted] = (
+            weakref.WeakKeyDictionary())
         self.connections: set[Connection] = set()
         self.demo_dir: Path | None = None
         self._ws: WsServer | None = None
@@ -169,7 +172,7 @@ class Server:
 
     # --- connections --------------------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
-        admitted = self.admitted.pop(ws.id, None)
+        admitted = self.admitted.pop(ws, None)
         if admitted is None:  # pragma: no cover - process_request always admits first
             await ws.close(CloseCode.INTERNAL_ERROR, "not admitted")
             return

@@ -134,7 +134,7 @@ class Router:
         principal = await self._authenticate(request)
         if isinstance(principal, Response):
             return principal
-        server.admitted[connection.id] = Admitted(principal, ip)
+        server.admitted[connection] = Admitted(principal, ip)
         return None
 
     async def _authenticate(self, request: Request) -> Principal | Response:

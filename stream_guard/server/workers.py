@@ -11,7 +11,6 @@ dying) and forwards SIGTERM/SIGINT so every worker drains gracefully.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import multiprocessing as mp
 import os
@@ -32,15 +31,14 @@ RESTART_BACKOFF_MAX_S = 30.0
 
 def _worker_main(settings: Settings, index: int) -> None:
     from stream_guard import logs
-    from stream_guard.cli import install_uvloop
+    from stream_guard.loop import run
     from stream_guard.server.app import Server
 
     logs.configure(settings.log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
-    install_uvloop()
     logging.getLogger("stream_guard").info("worker started",
                                            extra={"worker": index, "pid": os.getpid()})
-    asyncio.run(Server(settings, reuse_port=True).serve_forever())
+    run(Server(settings, reuse_port=True).serve_forever())
 
 
 class Supervisor:
