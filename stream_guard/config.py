@@ -138,10 +138,21 @@ class Settings:
     batch_max_wait_ms: float = field(default=4.0, metadata=_meta(
         "Longest a window waits for its batch to fill.", minimum=0, maximum=1000))
     evidence_top_k: int = field(default=3, metadata=_meta(
-        "Evidence chunks scored per window.", minimum=1, maximum=50))
-    lexical_accept: float = field(default=0.9, metadata=_meta(
-        "Cascade: lexical coverage at or above this settles a window as supported.",
-        minimum=0, maximum=1))
+        "Collection passages retrieved per window (their sentences join the premise "
+        "candidates).", minimum=1, maximum=50))
+    verdict_deadline_ms: float = field(default=150.0, metadata=_meta(
+        "A window's verdict is due this long after the delta that completed it arrived; a "
+        "window the model cannot score in time gets the lexical tier's verdict, marked "
+        "degraded. 0 disables deadlines.", minimum=0, maximum=60000))
+    setup_concurrency: int = field(default=2, metadata=_meta(
+        "Streams whose inline evidence is prepared at once (its own lane, never the model's).",
+        minimum=1, maximum=64))
+    overload_lag_ms: float = field(default=100.0, metadata=_meta(
+        "Event-loop lag above which new streams get error overloaded and new connections close "
+        "1013, and /readyz answers 503. 0 disables the check.", minimum=0, maximum=60000))
+    overload_queue: int = field(default=1024, metadata=_meta(
+        "Scorer queue depth above which new streams are refused as overloaded.",
+        minimum=1, maximum=1_000_000))
     intra_op_threads: int = field(default=0, metadata=_meta(
         "Model runtime threads (0 = the runtime's choice).", minimum=0, maximum=1024))
 

@@ -67,6 +67,21 @@ class Metrics:
         self.queue_depth = Gauge(
             "stream_guard_scorer_queue_depth", "Windows waiting for a scorer batch.", registry=r,
             multiprocess_mode="livesum")
+        self.queue_wait = Histogram(
+            "stream_guard_scorer_queue_wait_seconds",
+            "Longest wait in the scorer queue among the windows of one scorer turn.",
+            buckets=LATENCY_BUCKETS, registry=r)
+        self.degraded_windows = Counter(
+            "stream_guard_degraded_windows_total",
+            "Windows scored by the lexical tier alone because the model could not meet their "
+            "deadline.", registry=r)
+        self.deadline_misses = Counter(
+            "stream_guard_deadline_misses_total",
+            "Windows whose verdict came after their deadline even so.", registry=r)
+        self.overloaded = Counter(
+            "stream_guard_overload_refusals_total",
+            "Streams or connections refused because the server is overloaded.", ["what"],
+            registry=r)
         self.chars_received = Counter(
             "stream_guard_received_chars_total", "Characters of delta text accepted.", registry=r)
         self.frames_received = Counter(

@@ -23,6 +23,7 @@ from stream_guard.client import (
     Halt,
     MalformedFrame,
     MessageTooBigError,
+    OverloadedError,
     Release,
     Started,
     StreamGuardError,
@@ -266,6 +267,14 @@ def test_frames_parse_strictly_but_unknown_types_are_skipped() -> None:
                             "reason": "operator", "score": None, "evidence": []})
     assert operator == Halt("s", 5, "", "operator", None, (), None)
     assert parse_event({"type": "notice", "stream_id": "s"}) is None  # a newer server's frame
+    verdict = parse_event({"type": "verdict", "stream_id": "s", "start": 0, "end": 4,
+                           "score": 0.9, "label": "supported", "evidence": [],
+                           "degraded": True})
+    assert isinstance(verdict, Verdict) and verdict.degraded
+    halt = parse_event({"type": "halt", "stream_id": "s", "at": 0, "text": "x",
+                        "reason": "unsupported", "score": 0.1, "evidence": [],
+                        "window": {"start": 0, "end": 1}})
+    assert isinstance(halt, Halt) and not halt.degraded
     with pytest.raises(MalformedFrame):
         parse_event({"type": "release", "stream_id": "s"})
 
@@ -292,6 +301,31 @@ async def test_refused_starts_raise_typed_errors(tmp_path: Path) -> None:
         second = await client.start(stream_id="two", context=CONTEXT)  # the slot is free again
         await second.end()
         assert client.connections_opened == 1  # refusals leave the connection open
+
+
+async def test_an_overloaded_server_refuses_new_streams_with_a_retryable_error(
+        tmp_path: Path) -> None:
+    """Streams already open go on; a new ``start`` raises OverloadedError, a new connection
+    closes 1013 and /readyz answers 503 until the load is back under the limit."""
+    from tests.wsclient import http
+
+    settings = make_settings(tmp_path, overload_lag_ms=100)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=Backoff(attempts=1)) as client:
+        open_before = await client.start(stream_id="before", context=CONTEXT)
+        srv.load.observe_lag(1e6)  # as if the loop had stalled: decays over ~2 s
+        with pytest.raises(OverloadedError) as refused:
+            await client.start(stream_id="after", context=CONTEXT)
+        assert refused.value.retryable and refused.value.code == "overloaded"
+        assert (await http(srv.port, "GET", "/readyz")).status == 503
+        with pytest.raises((TryAgainLaterError, ConnectError)):
+            async with GuardClient(url(srv), api_key=API_KEY,
+                                   backoff=Backoff(attempts=1)) as other:
+                await other.start(context=CONTEXT)
+        await open_before.send("Paris is the capital of France. ")
+        await open_before.end()
+        events = await collect(open_before)
+        assert isinstance(events[-1], Done) and not events[-1].halted
 
 
 async def test_bad_api_key_raises_auth_error(server: Server) -> None:

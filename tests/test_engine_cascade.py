@@ -1,39 +1,102 @@
-"""The cascade through the server: the lexical tier settles clear windows, the model the rest."""
+"""The model tier through the server: one (premise, window) pair per window, the fused score,
+and degraded verdicts when the model cannot meet a window's deadline."""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import pytest
 
+from stream_guard.evidence.context import context_chunks
+from stream_guard.evidence.premise import SentenceIndex
 from stream_guard.models.cross_encoder import load_detector
 from stream_guard.scoring.base import Pair
+from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES
+from stream_guard.scoring.lexical import terms
 from tests.conftest import make_settings, running_server
 from tests.test_models_cross_encoder import THREE_WAY, _save_tiny
-from tests.wsclient import http, open_ws, stream_text
+from tests.wsclient import http, open_ws, recv, send, stream_text
 
 pytestmark = pytest.mark.slow
 
 CONTEXT = "The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris."
+COVERED = "The Eiffel Tower was completed in 1889. "
+VAGUE = "Visitors often describe the view as breathtaking. "
 
 
-async def test_model_tier_judges_what_the_lexical_tier_cannot_settle(
+def _premise(window: str) -> str:
+    return SentenceIndex.from_passages(context_chunks([("c", CONTEXT)])).focus(
+        terms(window)).text
+
+
+async def test_every_window_is_one_focused_pair_for_the_model(
         tmp_path: Path, model_cache: Path) -> None:
     detector = _save_tiny(tmp_path / "tiny-nli", model_cache, arch="bert", id2label=THREE_WAY)
     settings = make_settings(tmp_path, tier="cascade", detector=str(detector),
                              cache_dir=model_cache, threshold=0.0, contradiction_threshold=1.0)
-    covered = "The Eiffel Tower was completed in 1889. "
-    vague = "Visitors often describe the view as breathtaking. "
     async with running_server(settings) as server, open_ws(server.port) as ws:
-        frames = await stream_text(ws, "s1", covered + vague, context=[CONTEXT])
-        first, second = [f for f in frames if f["type"] == "verdict"]
+        frames = await stream_text(ws, "s1", COVERED + VAGUE, context=[CONTEXT])
+        verdicts = [f for f in frames if f["type"] == "verdict"]
         metrics = (await http(server.port, "GET", "/metrics")).body.decode()
-    # fully covered: settled by the lexical tier with full coverage
-    assert first["score"] == 1.0
-    # not covered: the model's support for (evidence, window), the previous window as context
     scorer = load_detector(str(detector), cache_dir=model_cache, backend="onnx", device="cpu")
-    expected = scorer.score_pairs([Pair(CONTEXT, vague.strip(), covered.strip())])[0].support
-    assert second["score"] == pytest.approx(expected, abs=1e-3)
-    assert second["evidence"][0]["score"] == pytest.approx(expected, abs=1e-3)
-    assert 'stream_guard_tier_decisions_total{tier="lexical"} 1.0' in metrics
-    assert 'stream_guard_tier_decisions_total{tier="model"} 1.0' in metrics
+    for frame, window in zip(verdicts, (COVERED, VAGUE), strict=True):
+        # no fusion shipped with this model: the window's support is the model's probability
+        expected = scorer.score_pairs([Pair(_premise(window), window.strip())])[0].support
+        assert frame["score"] == pytest.approx(expected, abs=1e-3)
+        assert "degraded" not in frame
+    assert verdicts[0]["evidence"][0]["id"] == "ctx-0#0"
+    assert 'stream_guard_tier_decisions_total{tier="model"} 2.0' in metrics
+
+
+async def test_the_shipped_fusion_combines_model_and_lexical_signals(
+        tmp_path: Path, model_cache: Path) -> None:
+    detector = _save_tiny(tmp_path / "tiny", model_cache, arch="bert", id2label=THREE_WAY)
+    # support = sigmoid(10 * coverage - 5): the model's weight is 0, coverage decides
+    weights = [0.0] * len(MODEL_FEATURES)
+    weights[MODEL_FEATURES.index("coverage")] = 10.0
+    (detector / "detector.json").write_text(json.dumps({"threshold": 0.5, "fusion": {
+        "model": {"features": list(MODEL_FEATURES), "weights": weights, "bias": -5.0},
+        "lexical": {"features": list(LEXICAL_FEATURES), "weights": [0.0] * 5, "bias": 0.0}}}))
+    settings = make_settings(tmp_path, tier="cascade", detector=str(detector),
+                             cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", COVERED + VAGUE, context=[CONTEXT])
+    first, second = [f for f in frames if f["type"] == "verdict"]
+    assert first["score"] == pytest.approx(1 / (1 + math.exp(-5)), abs=1e-3)
+    assert second["score"] < 0.05 and second["label"] == "unsupported"
+    assert frames[-1]["halted"] is True
+
+
+async def test_windows_past_their_deadline_get_degraded_lexical_verdicts(
+        tmp_path: Path, model_cache: Path) -> None:
+    """Overload over a real socket: with a deadline no model turn can meet, windows are scored
+    by the lexical tier, marked degraded, and every stream still finishes with all verdicts."""
+    detector = _save_tiny(tmp_path / "tiny", model_cache, arch="bert", id2label=THREE_WAY)
+    settings = make_settings(tmp_path, tier="cascade", detector=str(detector),
+                             cache_dir=model_cache, threshold=0.5, verdict_deadline_ms=0.001)
+    sentences = [COVERED, "It is 330 metres tall. ", "It stands in Paris. "] * 4
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        for n in range(6):
+            await send(ws, {"type": "start", "stream_id": f"s{n}", "context": [CONTEXT]})
+        for n in range(6):
+            for seq, sentence in enumerate(sentences):
+                await send(ws, {"type": "delta", "stream_id": f"s{n}", "seq": seq,
+                                "text": sentence})
+            await send(ws, {"type": "end", "stream_id": f"s{n}"})
+        done: dict[str, dict[str, object]] = {}
+        verdicts = []
+        while len(done) < 6:
+            frame = await recv(ws)
+            if frame["type"] == "verdict":
+                verdicts.append(frame)
+            elif frame["type"] == "done":
+                done[str(frame["stream_id"])] = frame
+        metrics = (await http(server.port, "GET", "/metrics")).body.decode()
+    assert len(verdicts) == 6 * len(sentences)
+    degraded = [v for v in verdicts if v.get("degraded") is True]
+    assert degraded, "no window was degraded although no deadline could be met"
+    assert all(v["label"] == "supported" for v in degraded)  # covered text: no halt on noise
+    assert all(d["halted"] is False for d in done.values())
+    assert "stream_guard_degraded_windows_total" in metrics

@@ -68,11 +68,11 @@ async def test_collections_are_searched_per_tenant_and_reloaded_without_restart(
         assert "1937" in verdict["evidence"][0]["text"]
 
 
-async def test_inline_context_is_embedded_and_searched_with_the_stream(
+async def test_inline_context_is_aligned_sentence_by_sentence(
         tmp_path: Path, model_cache: Path) -> None:
-    # more chunks than evidence_top_k (3), so the context is embedded and searched densely
-    others = [{"id": f"other-{i}", "text": text} for i, text in enumerate(OTHERS)]
-    context = [{"id": "bridge", "text": BRIDGE}, *others, {"id": "tower", "text": TOWER}]
+    context = [{"id": "bridge", "text": BRIDGE},
+               *({"id": f"other-{i}", "text": text} for i, text in enumerate(OTHERS)),
+               {"id": "tower", "text": TOWER}]
     settings = make_settings(tmp_path, embedder="minilm", cache_dir=model_cache)
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "s1", "The tower in Paris is 330 metres tall. ",
@@ -86,9 +86,9 @@ async def test_inline_context_is_embedded_and_searched_with_the_stream(
         assert next(f for f in frames if f["type"] == "halt")["reason"] == "contradicted"
 
 
-async def test_a_small_context_is_taken_whole_without_embedding(tmp_path: Path,
-                                                                 model_cache: Path) -> None:
-    """At most evidence_top_k chunks: every chunk is a candidate, so nothing is embedded."""
+async def test_stream_setup_indexes_sentences_without_the_model(tmp_path: Path,
+                                                               model_cache: Path) -> None:
+    """Inline context is split and indexed once, off the model thread; nothing is embedded."""
     from stream_guard.metrics import Metrics
     from stream_guard.protocol.frames import ContextItem
     from stream_guard.scoring.factory import build_engine
@@ -96,13 +96,13 @@ async def test_a_small_context_is_taken_whole_without_embedding(tmp_path: Path,
     settings = make_settings(tmp_path, embedder="minilm", cache_dir=model_cache)
     engine = await build_engine(settings, Metrics())
     try:
-        small = engine.validate("t", [ContextItem("a", TOWER)], None)
-        large = engine.validate("t", [ContextItem(f"d{i}", t) for i, t in enumerate(
+        request = engine.validate("t", [ContextItem(f"d{i}", t) for i, t in enumerate(
             [TOWER, BRIDGE, *OTHERS])], None)
-        assert (await engine.open_stream(small)).dense is None
-        assert (await engine.open_stream(large)).dense is not None
-        score = await engine.check(await engine.open_stream(small),
-                                   "The tower was completed in 1889.", "")
+        evidence = await engine.open_stream(request)
+        assert len(evidence.sentences) == 8
+        assert evidence.quantities["metre"] == frozenset({"330", "1280"})
+        score = await engine.check(evidence, "The tower was completed in 1889.", "")
         assert score.support == 1.0 and "1889" in score.evidence[0].text
+        assert score.evidence[0].id == "d0#0" and not score.degraded
     finally:
         await engine.close()

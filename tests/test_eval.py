@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stream_guard.config import Settings
+from stream_guard.dataset import Record, split_of
 from stream_guard.eval.cli import main, redacted_command
 from stream_guard.eval.metrics import (
     Confusion,
@@ -32,7 +33,6 @@ from stream_guard.eval.report import quality_report, summarize
 from stream_guard.eval.selection import select_records, stratified_sample
 from stream_guard.eval.tokens import LONG_WORD, split_tokens
 from stream_guard.server.app import Server
-from stream_guard.train.data import Record, split_of
 from tests.conftest import running_server
 from tests.wsclient import API_KEY, ws_url
 
@@ -141,7 +141,7 @@ def test_split_selection_uses_the_trainers_split() -> None:
     records = [_record(i, "d") for i in range(200)]
     holdout = select_records(records, split="holdout")
     tune = select_records(records, split="tune")
-    assert {r.id for r in holdout} == {r.id for r in records if split_of(r.id) == "holdout"}
+    assert {r.id for r in holdout} == {r.id for r in records if split_of(r.split_key) == "holdout"}
     assert len(holdout) + len(tune) == 200 and 60 < len(holdout) < 140
     assert select_records(records, split="all", limit=7) == records[:7]
 

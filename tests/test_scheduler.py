@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -250,3 +251,57 @@ async def test_batch_and_depth_are_reported() -> None:
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         BatchScheduler(Recorder(), max_batch=0)
+
+
+# --- deadlines --------------------------------------------------------------------------------
+
+
+async def test_waiting_jobs_run_earliest_deadline_first() -> None:
+    rec = Recorder(open_gate=False)
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=2, max_wait=0)
+    first = await hold_first_batch(sched, rec)
+    far = time.perf_counter() + 1000
+    tasks = [asyncio.create_task(sched.submit(j, far - j)) for j in (1, 2, 3, 4)]
+    tasks.append(asyncio.create_task(sched.submit(5)))  # no deadline: after every deadline
+    await eventually(lambda: sched.depth == 5)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        assert await asyncio.gather(first, *tasks) == [0, 10, 20, 30, 40, 50]
+    assert rec.batches == [[0], [4, 3], [2, 1], [5]]
+    await sched.close()
+
+
+async def test_a_job_that_cannot_meet_its_deadline_goes_to_the_fallback() -> None:
+    """The model never starts a window that can no longer finish in time; the fallback answers
+    it in the same turn, and the stats count it."""
+    rec = Recorder(open_gate=False)
+    quick: list[list[int]] = []
+
+    def fallback(jobs: list[int]) -> list[int]:
+        quick.append(list(jobs))
+        return [-j for j in jobs]
+
+    stats: list[BatchStats] = []
+    sched: BatchScheduler[int, int] = BatchScheduler(
+        rec, fallback=fallback, max_batch=4, max_wait=0, on_batch=stats.append)
+    first = await hold_first_batch(sched, rec)
+    now = time.perf_counter()
+    on_time = [asyncio.create_task(sched.submit(j, now + 1000)) for j in (1, 2)]
+    late = [asyncio.create_task(sched.submit(j, now - 1)) for j in (3, 4)]
+    await eventually(lambda: sched.depth == 4)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        assert await asyncio.gather(first, *on_time, *late) == [0, 10, 20, -3, -4]
+    assert rec.batches == [[0], [1, 2]]
+    assert quick == [[3, 4]]
+    assert [(s.size, s.fallback, s.late) for s in stats] == [(1, 0, 0), (2, 2, 2)]
+    await sched.close()
+
+
+async def test_without_a_fallback_late_jobs_still_run_on_the_model() -> None:
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=4, max_wait=0)
+    async with asyncio.timeout(TIMEOUT):
+        assert await sched.submit(7, time.perf_counter() - 5) == 70
+    assert rec.batches == [[7]]
+    await sched.close()

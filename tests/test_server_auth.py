@@ -149,7 +149,7 @@ async def test_http_routes(server: Server) -> None:
     ready = await http(server.port, "GET", "/readyz")
     assert ready.status == 200
     assert ready.json() == {"status": "ready", "checks": {
-        "scorer": True, "state": True, "evidence": True, "accepting": True}}
+        "scorer": True, "state": True, "evidence": True, "accepting": True, "load": True}}
     for method, path, status in [("POST", "/livez", 405), ("DELETE", "/metrics", 405),
                                  ("POST", "/v1/stream", 405), ("GET", "/", 404),
                                  ("GET", "/v1/streams", 404), ("GET", "/demo/", 404),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import itertools
 import json
 import random
 from pathlib import Path
@@ -11,16 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stream_guard.train.chunks import evidence_chunks, top_chunks, windows
-from stream_guard.train.data import Record, RecordError, read_records, split_of
-from stream_guard.train.edits import entities, local_edit
+from stream_guard.dataset import Record, RecordError, read_records, split_of
+from stream_guard.train.edits import compress, entities, local_edit
+from stream_guard.train.evaluate import score_streams
 from stream_guard.train.metrics import auroc, choose_threshold
 from stream_guard.train.pairs import (
     SUPPORTED,
     UNSUPPORTED,
-    Stream,
-    stream_pairs,
-    stream_scores,
+    Mix,
+    TextPipeline,
     training_examples,
 )
 
@@ -63,56 +61,102 @@ def test_split_is_deterministic_and_about_half() -> None:
     assert 0.45 < first.count("holdout") / len(ids) < 0.55
 
 
-def test_chunks_and_windows_respect_sizes_and_overlap() -> None:
-    text = " ".join(f"Sentence number {i} talks about topic {i} at some length here." for i in
-                    range(30))
-    chunks = evidence_chunks(text)
-    assert len(chunks) > 3 and all(len(c) <= 600 for c in chunks)
-    for a, b in itertools.pairwise(chunks):
-        assert a.rsplit(". ", 1)[-1].rstrip(".") in b.split(". ", 1)[0]
-    wins = windows("Short. " + "word " * 200 + "end. Last one here.")
-    assert all(len(w) <= 400 for w in wins)
-    assert wins[0].startswith("Short. word")
-    assert top_chunks("topic 17", chunks, 1)[0].count("topic 17") == 1
+def test_summedits_records_split_by_document_not_by_record() -> None:
+    rows = [Record(f"summedits-news-{i}", "summedits-news", "ctx", None, "r", 0, None,
+                   doc_id=f"doc{i % 7}") for i in range(70)]
+    by_doc: dict[str, set[str]] = {}
+    for r in rows:
+        by_doc.setdefault(r.doc_id or "", set()).add(split_of(r.split_key))
+    assert all(len(sides) == 1 for sides in by_doc.values())
+    assert Record("x", "d", "c", None, "r", 0, None).split_key == "x"
 
 
 def test_local_edits_change_one_fact() -> None:
     rng = random.Random(0)
-    pool = entities("Alice Brown met Carol White in Paris.")
+    pool = entities("Alice Brown met Carol White in Paris. It cost 340 dollars.")
+    assert "340" in pool and "Carol White" in pool
     seen: set[str] = set()
-    for _ in range(40):
-        edited = local_edit("Alice Brown paid 120 dollars and was happy.", pool, rng)
-        assert edited is not None and edited[0] != "Alice Brown paid 120 dollars and was happy."
+    for _ in range(80):
+        edited = local_edit("Alice Brown paid 120 dollars to Carol White and was happy.", pool,
+                            rng)
+        assert edited is not None
+        assert edited[0] != "Alice Brown paid 120 dollars to Carol White and was happy."
         seen.add(edited[1])
-    assert {"number", "entity", "negation"} <= seen
+    assert {"number", "number-swap", "entity", "negation", "roles"} <= seen
     assert local_edit("ok fine", [], rng) is None
 
 
-def test_training_pairs_label_only_the_least_supported_hallucinated_window() -> None:
+def test_compression_drops_a_clause_and_keeps_the_claim() -> None:
+    rng = random.Random(0)
+    short = compress("The museum, which opened in 1901, holds 4000 paintings.", rng)
+    assert short == "The museum holds 4000 paintings."
+    assert compress("According to the guide, the museum holds 4000 paintings.", rng) == \
+        "The museum holds 4000 paintings."
+    assert compress("It holds paintings.", rng) is None
+
+
+def test_pairs_label_windows_by_onset_and_least_covered_window() -> None:
     context = ("The museum opened in 1901 in Leeds. It holds 4000 paintings. "
                "Its director is Maria Lopez.")
     right = _record("The museum opened in 1901 in Leeds. It holds 4000 paintings.", 0, context, "a")
     wrong = _record("The museum opened in 1901 in Leeds. Its founder sailed to Peru on a yacht.",
                     1, context, "b")
-    examples = training_examples([right, wrong], random.Random(1))
-    hallucinated = [e for e in examples if e.kind == "hallucinated"]
-    assert [e.hypothesis for e in hallucinated] == ["Its founder sailed to Peru on a yacht."]
-    assert all(e.label == UNSUPPORTED for e in hallucinated)
-    supported = {e.hypothesis for e in examples if e.kind == "response"}
-    assert supported == {"The museum opened in 1901 in Leeds.", "It holds 4000 paintings."}
-    assert all(e.label == SUPPORTED for e in examples if e.kind in ("response", "context"))
-    assert all(e.label == UNSUPPORTED for e in examples if e.kind.startswith("edit-"))
+    edited = Record("c", "unit", context, None,
+                    "The museum opened in 1901 in Leeds. It holds 5000 paintings.", 1,
+                    len("The museum opened in 1901 in Leeds. It holds "))
+    none = Mix(edit_window=0, context_sentence=0, edit_context=0, off_topic=0)
+    examples = training_examples([right, wrong, edited], random.Random(1), mix=none)
+    got = {(e.group, e.hypothesis): e.label for e in examples}
+    assert got == {
+        ("a", "The museum opened in 1901 in Leeds."): SUPPORTED,
+        ("a", "It holds 4000 paintings."): SUPPORTED,
+        ("b", "Its founder sailed to Peru on a yacht."): UNSUPPORTED,
+        ("c", "The museum opened in 1901 in Leeds."): SUPPORTED,
+        ("c", "It holds 5000 paintings."): UNSUPPORTED,
+    }
+    every = training_examples([right, wrong], random.Random(1),
+                              mix=Mix(edit_window=1, context_sentence=1, edit_context=1))
+    assert all(e.label == UNSUPPORTED for e in every if e.kind.startswith("edit-"))
+    assert all(e.label == SUPPORTED for e in every if e.kind.startswith("context"))
+    assert any(e.kind.startswith("edit-window") for e in every)
 
 
-def test_stream_score_is_min_over_windows_of_max_over_evidence() -> None:
-    rec = _record("A. B.", 1, "ctx")
-    streams = [Stream(rec, ["w1", "w2"], [["e1", "e2"], ["e3"]]),
-               Stream(rec, ["w3"], [["e1", "e2", "e3"]])]
-    pairs = stream_pairs(streams)
-    assert pairs[0] == ("e1", "w1") and len(pairs) == 6
-    assert stream_scores(streams, [0.2, 0.9, 0.4, 0.1, 0.3, 0.2]) == [0.4, 0.3]
-    with pytest.raises(ValueError):
-        stream_scores(streams, [0.5])
+def test_trainer_pairs_are_exactly_what_the_server_scores() -> None:
+    """The trainer's windows and premises equal the engine's for the same record."""
+    from stream_guard.config import Settings
+    from stream_guard.metrics import Metrics
+    from stream_guard.protocol.frames import ContextItem
+    from stream_guard.scoring.engine import CheckJob, GroundingEngine, StreamRequest
+
+    context = ("The bridge opened to traffic in 1937 after four years of work. Its main span is "
+               "1,280 metres long.\n\nIt was the longest suspension bridge in the world until "
+               "1964, when the Verrazzano bridge opened. About 112,000 vehicles cross it each "
+               "day. " * 3)
+    response = ("The bridge opened in 1937. Its span of 1,280 metres was the longest until 1964. "
+                "Around 112,000 cars cross daily, says the city.")
+    record = _record(response, 0, context)
+    pipeline = TextPipeline()
+    engine = GroundingEngine(Settings(tier="lexical", embedder="none"), Metrics())
+    evidence = engine.prepare(StreamRequest("t", [ContextItem("context", context)], None))
+    windows = pipeline.windows(response)
+    served = engine.align([CheckJob(evidence, w.text, w.previous) for w in windows])
+    trained = pipeline.align(record)
+    assert [a.window.text for a in trained] == [a.text for a in served]
+    assert [a.premise.text for a in trained] == [a.premise.text for a in served]
+    assert all(a.premise.text and len(a.premise.text) <= 400 for a in trained)
+
+
+def test_stream_score_is_the_least_supported_window() -> None:
+    rec = _record("The museum opened in 1901. It holds 4000 paintings.", 1,
+                  "The museum opened in 1901. It holds 4000 paintings.")
+    seen: list[tuple[str, str]] = []
+
+    def support(pairs: list[tuple[str, str]]) -> list[float]:
+        seen.extend(pairs)
+        return [0.9, 0.2][: len(pairs)]
+
+    assert score_streams([rec], support) == [0.2]  # type: ignore[arg-type]
+    assert [h for _, h in seen] == ["The museum opened in 1901.", "It holds 4000 paintings."]
 
 
 def test_threshold_keeps_false_halts_within_cap_per_dataset() -> None:

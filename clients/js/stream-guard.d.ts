@@ -22,6 +22,8 @@ export interface Verdict {
   evidence: EvidenceItem[];
   /** The window's text. */
   text: string;
+  /** True when the server, overloaded, scored this window with its lexical tier only. */
+  degraded: boolean;
 }
 
 export interface Halt {
@@ -36,6 +38,8 @@ export interface Halt {
   evidence: EvidenceItem[];
   /** The window whose verdict triggered the halt; null for an operator halt. */
   window: { start: number; end: number } | null;
+  /** True when the halting verdict came from the lexical tier only (server overloaded). */
+  degraded: boolean;
   /** The stream's text before `at`: still valid. */
   valid: string;
   /** The stream's text from `at` on, as sent so far: to be taken back. */
@@ -102,6 +106,8 @@ export class StreamGuardError extends Error {
   constructor(code: string, message: string, streamId?: string | null);
   readonly code: string;
   readonly streamId: string | null;
+  /** `rate_limited` and `overloaded`: the same request may succeed after a backoff. */
+  readonly retryable: boolean;
   /** Set on errors delivered to onError: false when the stream goes on regardless. */
   fatal?: boolean;
 }

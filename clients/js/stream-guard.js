@@ -19,14 +19,20 @@ const DEFAULT_BACKOFF = Object.freeze({ initial: 100, maximum: 5000, factor: 2, 
 // 1006 is a drop without a close frame, 1009 a spent budget that a new connection resets.
 const RETRYABLE_CLOSE = new Set([1000, 1001, 1006, 1009, 1011, 1012, 1013]);
 const BENIGN_ERRORS = new Set(["internal", "stream_halted"]);
+/** Error codes after which the same request may succeed once the client backs off. */
+const RETRYABLE_ERRORS = new Set(["rate_limited", "overloaded"]);
 
-/** An `error` frame from the server; `code` is the protocol's error code. */
+/**
+ * An `error` frame from the server; `code` is the protocol's error code. `retryable` is true for
+ * `rate_limited` and `overloaded`: start the stream again after a backoff.
+ */
 export class StreamGuardError extends Error {
   constructor(code, message, streamId = null) {
     super(streamId ? `[${streamId}] ${message}` : message);
     this.name = "StreamGuardError";
     this.code = code;
     this.streamId = streamId;
+    this.retryable = RETRYABLE_ERRORS.has(code);
   }
 }
 
@@ -206,6 +212,7 @@ export class GuardStream {
         this._call("onVerdict", {
           streamId: this.id, start: frame.start, end: frame.end, score: frame.score,
           label: frame.label, evidence: frame.evidence, text: this.slice(frame.start, frame.end),
+          degraded: frame.degraded === true,
         });
         break;
       case "release": {
@@ -220,6 +227,7 @@ export class GuardStream {
         this.halt = {
           streamId: this.id, at: frame.at, text: frame.text, reason: frame.reason,
           score: frame.score, evidence: frame.evidence, window,
+          degraded: frame.degraded === true,
           valid: this.slice(0, frame.at), retracted: this.slice(frame.at),
         };
         this._call("onHalt", this.halt);

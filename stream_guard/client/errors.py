@@ -23,6 +23,7 @@ class StreamGuardError(GuardClientError):
     """The server answered with an ``error`` frame (the connection stays open)."""
 
     code: str = "unknown"
+    retryable: bool = False  # the same request may succeed later (after a backoff)
 
     def __init__(self, message: str, stream_id: str | None = None, *,
                  code: str | None = None) -> None:
@@ -63,6 +64,7 @@ class TooManyStreamsError(StreamGuardError):
 
 class RateLimitedError(StreamGuardError):
     code = "rate_limited"
+    retryable = True
 
 
 class BudgetExceededError(StreamGuardError):
@@ -77,6 +79,13 @@ class StreamHaltedError(StreamGuardError):
     code = "stream_halted"
 
 
+class OverloadedError(StreamGuardError):
+    """The server takes no new streams until its load falls: retry after a short backoff."""
+
+    code = "overloaded"
+    retryable = True
+
+
 class InternalServerError(StreamGuardError):
     code = "internal"
 
@@ -84,7 +93,8 @@ class InternalServerError(StreamGuardError):
 _BY_CODE: dict[str, type[StreamGuardError]] = {cls.code: cls for cls in (
     BadFrameError, UnknownTypeError, UnknownStreamError, UnknownCollectionError,
     DuplicateStreamError, BadSeqError, TooManyStreamsError, RateLimitedError,
-    BudgetExceededError, FrameTooLargeError, StreamHaltedError, InternalServerError)}
+    BudgetExceededError, FrameTooLargeError, StreamHaltedError, OverloadedError,
+    InternalServerError)}
 
 
 def error_for_code(code: str, message: str, stream_id: str | None = None) -> StreamGuardError:

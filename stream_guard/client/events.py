@@ -35,7 +35,11 @@ class Started:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One claim window was scored; ``start``/``end`` are offsets into the stream's text."""
+    """One claim window was scored; ``start``/``end`` are offsets into the stream's text.
+
+    ``degraded``: the server was too busy to run its model on this window before its deadline
+    and gave the lexical tier's verdict instead.
+    """
 
     stream_id: str
     start: int
@@ -43,6 +47,7 @@ class Verdict:
     score: float
     label: Label
     evidence: tuple[EvidenceItem, ...]
+    degraded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,8 @@ class Halt:
     ``text`` is the offending window, ``evidence`` what it was checked against, ``window`` the
     ``(start, end)`` of the window whose verdict triggered the halt (later than ``at`` after a run
     of unsupported windows). An operator halt (kill switch) judged no window: then ``score`` and
-    ``window`` are None and ``text`` may be empty.
+    ``window`` are None and ``text`` may be empty. ``degraded``: the halting verdict came from
+    the lexical tier because the model had no time for it (overload).
     """
 
     stream_id: str
@@ -70,6 +76,7 @@ class Halt:
     score: float | None
     evidence: tuple[EvidenceItem, ...]
     window: tuple[int, int] | None
+    degraded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +129,16 @@ def parse_event(frame: Mapping[str, Any]) -> Event | None:
             return Started(sid)
         if kind == "verdict":
             return Verdict(sid, int(frame["start"]), int(frame["end"]), float(frame["score"]),
-                           frame["label"], _evidence(frame["evidence"]))
+                           frame["label"], _evidence(frame["evidence"]),
+                           bool(frame.get("degraded", False)))
         if kind == "release":
             return Release(sid, int(frame["upto"]))
         if kind == "halt":
             window, score = frame.get("window"), frame["score"]
             return Halt(sid, int(frame["at"]), str(frame["text"]), frame["reason"],
                         None if score is None else float(score), _evidence(frame["evidence"]),
-                        None if window is None else (int(window["start"]), int(window["end"])))
+                        None if window is None else (int(window["start"]), int(window["end"])),
+                        bool(frame.get("degraded", False)))
         if kind == "done":
             return Done(sid, bool(frame["halted"]), int(frame["chars"]), int(frame["windows"]),
                         bool(frame.get("cancelled", False)))

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import orjson
 
 from stream_guard.config import Settings, SettingsError, load_settings
+from stream_guard.dataset import Record, RecordError
 from stream_guard.eval.local import local_server
 from stream_guard.eval.replay import (
     Replayer,
@@ -31,7 +32,6 @@ from stream_guard.eval.replay import (
 from stream_guard.eval.report import format_table, quality_report, throughput
 from stream_guard.eval.selection import Selection, load_selection
 from stream_guard.loop import run
-from stream_guard.train.data import Record, RecordError
 
 # Read by the client only: load_settings refuses unknown STREAM_GUARD_* variables, so it is
 # taken out of the environment the settings are loaded from.

@@ -2,9 +2,11 @@
 
 The evaluation must measure the production path (protocol, segmenter, policy, scheduler, engine),
 so it runs the actual :class:`~stream_guard.server.app.Server` on an ephemeral port rather than
-calling the engine directly. Only guards against abusive clients are changed: the replay sends one
-message per token as fast as it is asked to, which the per-connection message rate would throttle
-without changing a single verdict.
+calling the engine directly. Only guards against abusive clients and overload are changed: the
+replay sends one message per token as fast as it is asked to, which the per-connection message
+rate would throttle without changing a single verdict; and since an unpaced replay runs far
+faster than real time, verdict deadlines and overload refusals would measure the replay's speed,
+not the detector, so they are off (latency under load is measured by ``loadtest``, paced).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from stream_guard.server.app import Server
 from stream_guard.server.http import STREAM_PATH
 
 EVAL_TENANT = "eval"
-_UNTHROTTLED = {"rate_per_s": 1e9, "rate_burst": 10**9}
+_UNTHROTTLED = {"rate_per_s": 1e9, "rate_burst": 10**9, "verdict_deadline_ms": 0.0,
+                "overload_lag_ms": 0.0}
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from stream_guard.dataset import Record
 from stream_guard.eval.tokens import split_tokens
-from stream_guard.train.data import Record
 
 Frame = dict[str, Any]
 

@@ -2,7 +2,7 @@
 
 * :mod:`.store` writes collections (``add_documents``, ``remove_collection``, ``list_collections``)
 * :mod:`.reader` serves them (``EvidenceLibrary``: ``poll``/``reload``/``search``)
-* :mod:`.context` embeds a stream's own context (``ContextIndex``) and merges hits
-  (``merge_evidence``)
+* :mod:`.context` cuts a stream's own context into passages (``context_chunks``)
+* :mod:`.premise` focuses a window's evidence into one short premise (``SentenceIndex``)
 * :mod:`.cli` registers ``stream-guard index add|ls|rm|search`` (``add_index_commands``)
 """

@@ -31,15 +31,17 @@ class CrossEncoderScorer:
     """A :class:`~stream_guard.scoring.base.PairScorer` over a sequence-classification model.
 
     ``threshold`` is the calibrated support threshold shipped with the model (``detector.json``),
-    or None when the model came without one.
+    or None when the model came without one; ``fusion`` is the calibration that fuses its
+    probability with the lexical signals (``detector.json`` ``fusion``), or None.
     """
 
     def __init__(self, runner: Runner, tokenizer: TextTokenizer, labels: LabelMap, *,
                  name: str, batch_size: int = 32, use_context: bool = True,
-                 threshold: float | None = None) -> None:
+                 threshold: float | None = None, fusion: object = None) -> None:
         self.name = name
         self.labels = labels
         self.threshold = threshold
+        self.fusion = fusion
         self.device = runner.device
         self.max_length = tokenizer.max_length
         self._runner = runner
@@ -121,7 +123,8 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
     threshold = extra.get("threshold")
     return CrossEncoderScorer(runner, tokenizer, labels, name=str(extra.get("name", model.name)),
                               batch_size=batch_size, use_context=use_context,
-                              threshold=None if threshold is None else float(threshold))
+                              threshold=None if threshold is None else float(threshold),
+                              fusion=extra.get("fusion"))
 
 
 def _detector_json(directory: Path) -> dict[str, Any]:

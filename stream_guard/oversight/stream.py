@@ -23,11 +23,15 @@ Frame = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class WindowScore:
-    """What the grounding engine found for one window."""
+    """What the grounding engine found for one window.
+
+    ``degraded``: the model had no time for it before its deadline; the lexical tier scored it.
+    """
 
     support: float
     contradiction: float
     evidence: Sequence[Evidence]
+    degraded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,10 +167,13 @@ class StreamState:
         self._labels.append(decision.label)
         frames: list[Frame] = []
         if self.options.verdicts:
-            frames.append({
+            verdict: Frame = {
                 "type": "verdict", "stream_id": self.stream_id, "start": window.start,
                 "end": window.end, "score": round(score.support, 4), "label": decision.label,
-                "evidence": _evidence(score.evidence)})
+                "evidence": _evidence(score.evidence)}
+            if score.degraded:
+                verdict["degraded"] = True
+            frames.append(verdict)
         if decision.halt:
             first, first_score = self._run[0] if self._run else (window, score)
             self.halted = True
@@ -175,6 +182,8 @@ class StreamState:
                 "text": first.text, "reason": decision.reason, "score": round(
                     first_score.support, 4), "evidence": _evidence(first_score.evidence),
                 "window": {"start": window.start, "end": window.end}})
+            if score.degraded or first_score.degraded:
+                frames[-1]["degraded"] = True
             self._run.clear()
             return frames
         if decision.label == "supported":

@@ -21,6 +21,7 @@ class ErrorCode(str, enum.Enum):
     BUDGET_EXCEEDED = "budget_exceeded"
     FRAME_TOO_LARGE = "frame_too_large"
     STREAM_HALTED = "stream_halted"
+    OVERLOADED = "overloaded"  # retryable: the server refuses new streams until load falls
     INTERNAL = "internal"
 
 

@@ -1,19 +1,22 @@
-"""Grounding: evidence for each window, then a support score, tier by tier.
+"""Grounding: evidence for each window, then one calibrated support score.
 
 The server knows only two calls: ``open_stream`` (prepare a stream's inline evidence once) and
-``check`` (score one window). Everything they need from the models runs in the scheduler's
-micro-batches on the model thread, so a window from one stream and a window from another share a
-forward pass of the embedder and of the cross-encoder.
+``check`` (score one window by a deadline). Window checks from every stream go through one
+scheduler, which orders them by deadline and micro-batches them onto the model thread, so a
+window from one stream and a window from another share a forward pass.
 
-Retrieval: BM25 over the stream's inline context always (exact words matter for numbers and
-names); with an embedder, also dense search over the context and the stream's collection, merged
-by cosine. Scoring: the lexical tier settles windows whose content is literally in the evidence;
-the model tier (when loaded) judges the rest against each candidate chunk, and a window's support
-is its best chunk's.
+Per window: the stream's evidence sentences (inline context, plus the passages dense retrieval
+finds in its collection) are focused into one short premise
+(:class:`~stream_guard.evidence.premise.SentenceIndex`); the lexical signals (coverage, number
+conflicts, unknown names) are measured; the detector reads the one (premise, window) pair; and a
+small calibrated model (:mod:`stream_guard.scoring.fusion`) fuses the two into the window's
+support. A window the scheduler can no longer get through the model before its deadline is
+scored by the lexical half alone and marked ``degraded``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,22 +24,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from stream_guard.config import Settings
-from stream_guard.evidence.context import ContextIndex, context_chunks, merge_evidence
+from stream_guard.evidence.context import context_chunks
+from stream_guard.evidence.premise import (
+    PREMISE_MAX_CHARS,
+    Premise,
+    SentenceIndex,
+    split_passages,
+)
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
 from stream_guard.oversight.stream import WindowScore
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
-from stream_guard.scoring.base import Evidence, Pair, PairScorer
-from stream_guard.scoring.lexical import (
-    BM25,
-    CONFLICT_CONTRADICTION,
-    coverage,
-    number_conflict,
-    term_keys,
-    terms,
-)
+from stream_guard.scoring.base import Pair, PairScorer
+from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion, Signals, signals
+from stream_guard.scoring.lexical import CONFLICT_CONTRADICTION, quantity_index, terms
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
 
 log = logging.getLogger("stream_guard.engine")
@@ -53,13 +56,13 @@ class StreamRequest:
     collection: Collection | None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class StreamEvidence:
-    """One stream's evidence, prepared once at ``start``."""
+    """One stream's inline evidence, prepared once at ``start``: its sentences, indexed, and the
+    quantities it states."""
 
-    chunks: list[Evidence]
-    bm25: BM25
-    dense: ContextIndex | None
+    sentences: SentenceIndex
+    quantities: dict[str, frozenset[str]]
     collection: Collection | None
 
 
@@ -68,6 +71,15 @@ class CheckJob:
     evidence: StreamEvidence
     text: str
     previous: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """A window, the premise chosen for it, and its lexical signals."""
+
+    text: str
+    premise: Premise
+    signals: Signals
 
 
 class NoEvidence(ValueError):
@@ -81,27 +93,34 @@ class NoEvidence(ValueError):
 class GroundingEngine:
     def __init__(self, settings: Settings, metrics: Metrics, *,
                  model: PairScorer | None = None, model_threshold: float | None = None,
+                 fusion: tuple[Fusion, Fusion] | None = None,
                  embedder: Embedder | None = None,
                  library: EvidenceLibrary | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
         self.model = model if settings.tier == "cascade" else None
+        self.fusion = fusion if self.model is not None else None
         self.embedder = embedder
         self.library = library
+        self.premise_chars = PREMISE_MAX_CHARS
         default = LEXICAL_THRESHOLD
         if self.model is not None and model_threshold is not None:
             default = model_threshold
         self.threshold: float = settings.threshold if settings.threshold is not None else default
         self.scheduler: BatchScheduler[CheckJob, WindowScore] = BatchScheduler(
-            self._process, max_batch=settings.batch_max_size,
+            self._process, fallback=self._degrade, max_batch=settings.batch_max_size,
             max_wait=settings.batch_max_wait_ms / 1000.0, on_batch=self._observe_batch,
             on_depth=metrics.queue_depth.set)
+        # Stream set-up never runs on the model thread: it must not delay other streams' checks.
+        self._setup = asyncio.Semaphore(max(1, settings.setup_concurrency))
 
     @property
     def description(self) -> str:
         tiers = "lexical" + (f"+{self.model.name}" if self.model is not None else "")
-        retrieval = self.embedder.name if self.embedder is not None else "bm25"
-        return f"{tiers}, retrieval {retrieval}"
+        if self.fusion is not None:
+            tiers += " (fused)"
+        retrieval = self.embedder.name if self.embedder is not None else "none"
+        return f"{tiers}, collection retrieval {retrieval}"
 
     def validate(self, tenant: str, context: Sequence[ContextItem],
                  collection: str | None) -> StreamRequest:
@@ -128,11 +147,17 @@ class GroundingEngine:
         return StreamRequest(tenant, context, found)
 
     async def open_stream(self, request: StreamRequest) -> StreamEvidence:
-        """Chunk (and embed) the stream's inline evidence once, on the model thread."""
-        return await self.scheduler.run_exclusive(lambda: self._prepare(request))
+        """Split and index the stream's inline evidence once, in the set-up lane (a worker
+        thread of its own, never the model thread)."""
+        async with self._setup:
+            return await asyncio.to_thread(self.prepare, request)
 
-    async def check(self, evidence: StreamEvidence, text: str, previous: str) -> WindowScore:
-        return await self.scheduler.submit(CheckJob(evidence, text, previous))
+    async def check(self, evidence: StreamEvidence, text: str, previous: str,
+                    deadline: float | None = None) -> WindowScore:
+        """The window's score; ``deadline`` (``time.perf_counter()`` seconds) is when the
+        verdict is due: a window that cannot get through the model by then is scored by the
+        lexical tier alone."""
+        return await self.scheduler.submit(CheckJob(evidence, text, previous), deadline)
 
     def reload_evidence(self) -> list[str]:
         """Re-read every collection (SIGHUP); blocking, call it off the loop."""
@@ -143,95 +168,95 @@ class GroundingEngine:
         if self.library is not None:
             self.library.close()
 
-    # --- on the model thread ------------------------------------------------------------------
-    def _prepare(self, request: StreamRequest) -> StreamEvidence:
-        chunks = context_chunks([(item.id, item.text) for item in request.context])
-        # A context of at most k chunks is searched by taking all of it: embedding it (and every
-        # window) would only reorder the same candidates, at most of the tier's CPU cost.
-        needs_dense = len(chunks) > self.settings.evidence_top_k
-        dense = (ContextIndex.from_chunks(chunks, self.embedder)
-                 if self.embedder is not None and needs_dense else None)
-        return StreamEvidence(chunks, BM25([c.text for c in chunks]), dense, request.collection)
+    # --- pure steps, shared with training and evaluation --------------------------------------
+    def prepare(self, request: StreamRequest) -> StreamEvidence:
+        passages = context_chunks([(item.id, item.text) for item in request.context])
+        return StreamEvidence(SentenceIndex.from_passages(passages),
+                              quantity_index(" ".join(item.text for item in request.context)),
+                              request.collection)
 
-    def _retrieve(self, jobs: list[CheckJob]) -> list[list[Evidence]]:
-        k = self.settings.evidence_top_k
-        dense_jobs = [i for i, job in enumerate(jobs)
-                      if job.evidence.dense is not None or job.evidence.collection is not None]
-        vectors = (self.embedder.embed([jobs[i].text for i in dense_jobs])
-                   if self.embedder is not None and dense_jobs else np.zeros((0, 0), np.float32))
-        row = {job_index: r for r, job_index in enumerate(dense_jobs)}
+    def align(self, jobs: Sequence[CheckJob]) -> list[Alignment]:
+        """Premise and lexical signals per window (collections searched with the embedder)."""
+        with_collection = [i for i, job in enumerate(jobs) if job.evidence.collection is not None]
+        vectors = (self.embedder.embed([jobs[i].text for i in with_collection])
+                   if self.embedder is not None and with_collection
+                   else np.zeros((0, 0), np.float32))
+        row = {job_index: r for r, job_index in enumerate(with_collection)}
         out = []
         for i, job in enumerate(jobs):
             ev = job.evidence
-            # Chunks sharing no word with the window still come back (last): a paraphrase is
-            # for the model to judge, and it can only judge what it is shown.
-            lexical = [Evidence(c.id, c.text, 0.0, c.source)
-                       for c in (ev.chunks[j] for j, _ in ev.bm25.top(job.text, k))]
-            vec = vectors[row[i]: row[i] + 1] if i in row else None
-            context = ev.dense.search(vec, k)[0] if ev.dense is not None and vec is not None \
-                else lexical
-            collection = ev.collection.search(vec, k)[0] if ev.collection is not None and \
-                vec is not None else []
-            hits = merge_evidence([context, collection], 2 * k)
-            if ev.dense is not None:
-                # BM25's best chunk joins the dense ones: an exact name or number match must
-                # never be missed because its sentence embeds far from the window's.
-                known = {h.text for h in hits}
-                hits += [e for e in lexical if e.text not in known][:1]
-            out.append(hits)
+            index, quantities = ev.sentences, ev.quantities
+            if ev.collection is not None and i in row:
+                hits = ev.collection.search(vectors[row[i]: row[i] + 1],
+                                            self.settings.evidence_top_k)[0]
+                if hits:
+                    index = SentenceIndex(index.sentences + split_passages(hits))
+                    quantities = {**quantity_index(" ".join(h.text for h in hits)), **quantities}
+            window = terms(job.text)
+            premise = index.focus(window, self.premise_chars)
+            premise_keys = frozenset().union(*(s.keys for s in premise.sentences))
+            out.append(Alignment(job.text, premise,
+                                 signals(window, job.text, index.keys, premise_keys, quantities)))
         return out
 
+    # --- on the model thread ------------------------------------------------------------------
     def _process(self, jobs: list[CheckJob]) -> list[WindowScore]:
-        candidates = self._retrieve(jobs)
-        results: list[WindowScore | None] = []
-        pending: list[tuple[int, list[Evidence], bool]] = []
-        for i, (job, hits) in enumerate(zip(jobs, candidates, strict=True)):
-            window_terms = terms(job.text)
-            chunk_keys = [term_keys(e.text) for e in hits]
-            lexical = coverage(window_terms, set().union(*chunk_keys))
-            conflict = number_conflict(job.text, " ".join(e.text for e in hits))
-            settled = lexical >= self.settings.lexical_accept and not conflict
-            if self.model is None or settled or not hits:
-                self.metrics.tier_decisions.labels("lexical").inc()
-                # Each chunk's own coverage of the window, so evidence scores mean "support of
-                # this window by this chunk" in every tier (0-1), not a retrieval similarity.
-                ranked = sorted((Evidence(e.id, e.text, coverage(window_terms, keys), e.source)
-                                 for e, keys in zip(hits, chunk_keys, strict=True)),
-                                key=lambda e: -e.score)
-                results.append(_conflicted(WindowScore(lexical, 0.0, ranked), conflict))
-            else:
-                results.append(None)
-                pending.append((i, hits, conflict))
-        if pending and self.model is not None:
-            pairs = [Pair(e.text, jobs[i].text, jobs[i].previous)
-                     for i, hits, _ in pending for e in hits]
-            scores = self.model.score_pairs(pairs)
-            pos = 0
-            for i, hits, conflict in pending:
-                mine = scores[pos: pos + len(hits)]
-                pos += len(hits)
-                ranked = sorted((Evidence(e.id, e.text, s.support, e.source)
-                                 for e, s in zip(hits, mine, strict=True)), key=lambda e: -e.score)
-                self.metrics.tier_decisions.labels("model").inc()
-                results[i] = _conflicted(WindowScore(
-                    max(s.support for s in mine), max(s.contradiction for s in mine), ranked),
-                    conflict)
-        assert all(r is not None for r in results)
-        return results  # type: ignore[return-value]
+        aligned = self.align(jobs)
+        if self.model is None:
+            return [self._lexical(a) for a in aligned]
+        to_model = [i for i, a in enumerate(aligned) if a.premise.sentences]
+        scores = self.model.score_pairs([Pair(aligned[i].premise.text, aligned[i].text)
+                                         for i in to_model])
+        by_job = dict(zip(to_model, scores, strict=True))
+        out = []
+        for i, a in enumerate(aligned):
+            if i not in by_job:
+                out.append(self._lexical(a))
+                continue
+            self.metrics.tier_decisions.labels("model").inc()
+            p = by_job[i].support
+            support = (self.fusion[0].support(a.signals.features(p)) if self.fusion is not None
+                       else p)
+            out.append(_scored(a, support, by_job[i].contradiction))
+        return out
+
+    def _degrade(self, jobs: list[CheckJob]) -> list[WindowScore]:
+        """Windows past their deadline: the lexical tier's verdict, marked degraded."""
+        self.metrics.degraded_windows.inc(len(jobs))
+        return [self._lexical(a, degraded=True) for a in self.align(jobs)]
+
+    def _lexical(self, a: Alignment, *, degraded: bool = False) -> WindowScore:
+        self.metrics.tier_decisions.labels("lexical").inc()
+        support = (self.fusion[1].support(a.signals.features()) if self.fusion is not None
+                   else a.signals.coverage)
+        return _scored(a, support, 0.0, degraded=degraded)
 
     def _observe_batch(self, stats: BatchStats) -> None:
         self.metrics.batch_size.observe(stats.size)
         self.metrics.scorer_latency.observe(stats.seconds)
+        self.metrics.queue_wait.observe(stats.waited)
+        if stats.late:
+            self.metrics.deadline_misses.inc(stats.late)
 
 
-def _conflicted(score: WindowScore, conflict: bool) -> WindowScore:
-    """A number the evidence states differently outweighs whatever else matched.
+def _scored(a: Alignment, support: float, contradiction: float, *,
+            degraded: bool = False) -> WindowScore:
+    """The window's score; a number the evidence states differently outweighs everything else.
 
-    Support from the other words (or from a model that overlooks one digit) must not outvote it:
-    the window is capped to the contradiction's complement, so every threshold treats it as
-    contradicted.
+    Support from the other words (or from a model that overlooks one digit) must not outvote a
+    quantity conflict: the window is capped to the contradiction's complement, so every threshold
+    treats it as contradicted.
     """
-    if not conflict:
-        return score
-    return WindowScore(min(score.support, 1.0 - CONFLICT_CONTRADICTION),
-                       max(score.contradiction, CONFLICT_CONTRADICTION), score.evidence)
+    evidence = a.premise.passages()
+    if a.signals.conflict:
+        support = min(support, 1.0 - CONFLICT_CONTRADICTION)
+        contradiction = max(contradiction, CONFLICT_CONTRADICTION)
+    return WindowScore(support, contradiction, evidence, degraded)
+
+
+def load_fusion(data: object) -> tuple[Fusion, Fusion] | None:
+    """The detector's fused calibration (``detector.json`` ``fusion``), if it ships one."""
+    if not isinstance(data, dict):
+        return None
+    return (Fusion.from_json(data["model"], MODEL_FEATURES),
+            Fusion.from_json(data["lexical"], LEXICAL_FEATURES))

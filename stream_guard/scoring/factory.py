@@ -8,7 +8,7 @@ from typing import Any
 
 from stream_guard.config import Settings
 from stream_guard.metrics import Metrics
-from stream_guard.scoring.engine import GroundingEngine
+from stream_guard.scoring.engine import GroundingEngine, load_fusion
 
 log = logging.getLogger("stream_guard.engine")
 
@@ -42,4 +42,5 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
         label_map=parse_label_map(settings.detector_labels) if settings.detector_labels else None,
         **common)
     return GroundingEngine(settings, metrics, model=detector, model_threshold=detector.threshold,
-                           embedder=embedder, library=library)
+                           fusion=load_fusion(detector.fusion), embedder=embedder,
+                           library=library)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from stream_guard.scoring.base import Pair, PairScore
@@ -117,21 +117,28 @@ def quantities(text: str) -> set[tuple[str, str]]:
     return out
 
 
-def number_conflict(window: str, evidence: str) -> bool:
+def quantity_index(text: str) -> dict[str, frozenset[str]]:
+    """The numbers ``text`` states per unit: {"metre": {"330"}}; built once per evidence."""
+    by_unit: dict[str, set[str]] = {}
+    for number, unit in quantities(text):
+        by_unit.setdefault(unit, set()).add(number)
+    return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
+
+
+def quantity_conflict(window: str, known: Mapping[str, frozenset[str]]) -> bool:
     """The window gives a quantity of a unit for which the evidence gives a different one.
 
     "450 metres" against evidence saying "330 metres" (and never 450 metres) is a contradiction,
     not merely missing support: swapped numbers are the commonest factual edit, and this rule
     fires only when the evidence talks about the same unit, which keeps it precise.
     """
-    claimed = quantities(window)
-    if not claimed:
-        return False
-    known = quantities(evidence)
-    by_unit: dict[str, set[str]] = {}
-    for number, unit in known:
-        by_unit.setdefault(unit, set()).add(number)
-    return any(unit in by_unit and number not in by_unit[unit] for number, unit in claimed)
+    return any(unit in known and number not in known[unit]
+               for number, unit in quantities(window))
+
+
+def number_conflict(window: str, evidence: str) -> bool:
+    """:func:`quantity_conflict` against evidence given as text."""
+    return quantity_conflict(window, quantity_index(evidence))
 
 
 class LexicalScorer:

@@ -8,6 +8,13 @@ never blocks and the model sees one batch at a time. Callers just await a future
 While a batch runs, new work queues up; the next batch takes everything waiting (up to
 ``max_batch``) without waiting again, so under load batches grow and per-item cost falls, and when
 idle a lone window pays at most ``max_wait`` of extra latency.
+
+Deadlines, not an unbounded queue: every job may carry a deadline. Waiting work is taken
+earliest-deadline-first, and a job that can no longer get through the model in time (its deadline
+is nearer than the recent cost of one batch) is not started there: it goes to ``fallback`` (the
+lexical tier), which runs on the same thread in the same turn, so its answer is still on time.
+Under overload the queue therefore drains at the fallback's speed instead of growing, and halt
+latency stays bounded; the share of fallback answers is what overload costs.
 """
 
 from __future__ import annotations
@@ -15,11 +22,17 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import heapq
+import itertools
+import math
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+# At most this many batches' worth of late jobs go to the fallback in one turn, so a model batch
+# still runs between fallback sweeps however deep the backlog.
+_FALLBACK_TURN = 8
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -28,8 +41,20 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class BatchStats:
-    size: int
-    seconds: float
+    size: int  # jobs run through ``process``
+    seconds: float  # the turn's time on the worker thread
+    waited: float  # the longest any job of the turn had queued
+    fallback: int = 0  # jobs sent to ``fallback`` instead
+    late: int = 0  # jobs answered after their deadline even so
+
+
+@dataclass(order=True, slots=True)
+class _Queued(Generic[J, R]):
+    deadline: float
+    order: int
+    job: J = field(compare=False)
+    future: asyncio.Future[R] = field(compare=False)
+    queued: float = field(compare=False)
 
 
 class SchedulerClosed(RuntimeError):
@@ -41,20 +66,28 @@ class BatchScheduler(Generic[J, R]):
 
     ``process`` takes a list of jobs and returns one result per job, in order. If it raises, the
     jobs of that batch are run again one by one, so only the job that fails gets the exception.
+    ``fallback`` (same contract) answers jobs that would miss their deadline through ``process``;
+    without one, every job goes through ``process`` however late.
     """
 
-    def __init__(self, process: Callable[[list[J]], Sequence[R]], *, max_batch: int = 32,
-                 max_wait: float = 0.004, name: str = "scorer",
+    def __init__(self, process: Callable[[list[J]], Sequence[R]], *,
+                 fallback: Callable[[list[J]], Sequence[R]] | None = None,
+                 max_batch: int = 32, max_wait: float = 0.004, name: str = "scorer",
                  on_batch: Callable[[BatchStats], None] | None = None,
                  on_depth: Callable[[int], None] | None = None) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._process = process
+        self._fallback = fallback
+        self._order = itertools.count()
+        # Recent cost of one ``process`` turn (exponential average): a job whose deadline is
+        # nearer than this cannot make it through the model.
+        self.turn_cost = 0.0
         self._max_batch = max_batch
         self._max_wait = max_wait
         self._on_batch = on_batch
         self._on_depth = on_depth
-        self._queue: deque[tuple[J, asyncio.Future[R]]] = deque()
+        self._queue: list[_Queued[J, R]] = []  # a heap, earliest deadline first
         self._wakeup: asyncio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=name)
@@ -69,13 +102,16 @@ class BatchScheduler(Generic[J, R]):
             self._wakeup = asyncio.Event()
             self._runner = asyncio.get_running_loop().create_task(self._run(), name="batcher")
 
-    async def submit(self, job: J) -> R:
+    async def submit(self, job: J, deadline: float | None = None) -> R:
+        """The job's result; ``deadline`` is a ``time.perf_counter()`` instant (None: none)."""
         if self._closed:
             raise SchedulerClosed("the scheduler is shut down")
         self.start()
         assert self._wakeup is not None
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.append((job, future))
+        heapq.heappush(self._queue, _Queued(math.inf if deadline is None else deadline,
+                                            next(self._order), job, future,
+                                            time.perf_counter()))
         self._report_depth()
         self._wakeup.set()
         return await future
@@ -109,42 +145,70 @@ class BatchScheduler(Generic[J, R]):
             if (not backlog and len(self._queue) < self._max_batch and self._max_wait > 0
                     and not self._closed):
                 await self._fill(loop)
-            batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
+            started = time.perf_counter()
+            # Earliest deadline first: the jobs that can no longer make it through the model
+            # are at the top of the heap. They all go to the fallback now (it is cheap), then
+            # up to a batch of the rest to the model.
+            late: list[_Queued[J, R]] = []
+            while (self._fallback is not None and self._queue
+                   and self._queue[0].deadline - started < self.turn_cost
+                   and len(late) < _FALLBACK_TURN * self._max_batch):
+                late.append(heapq.heappop(self._queue))
+            on_time = [heapq.heappop(self._queue)
+                       for _ in range(min(self._max_batch, len(self._queue)))]
             self._report_depth()
-            live = [(job, fut) for job, fut in batch if not fut.done()]  # cancelled callers
+            late = [q for q in late if not q.future.done()]  # cancelled callers
+            on_time = [q for q in on_time if not q.future.done()]
+            live = late + on_time
             if not live:
                 continue
             backlog = True
-            started = time.perf_counter()
-            try:
-                results = await loop.run_in_executor(
-                    self._executor, self._process, [job for job, _ in live])
-                if len(results) != len(live):
-                    raise RuntimeError(
-                        f"batch function returned {len(results)} results for {len(live)} jobs")
-            except Exception as exc:
-                if len(live) == 1:
-                    if not live[0][1].done():
-                        live[0][1].set_exception(exc)
-                else:
-                    await self._isolate(loop, live)
-                continue
-            finally:
-                if self._on_batch is not None:
-                    self._on_batch(BatchStats(len(live), time.perf_counter() - started))
-            for (_, fut), result in zip(live, results, strict=True):
-                if not fut.done():
-                    fut.set_result(result)
+            await self._turn(loop, on_time, late)
+            finished = time.perf_counter()
+            if on_time:
+                self.turn_cost = 0.8 * self.turn_cost + 0.2 * (finished - started) \
+                    if self.turn_cost else finished - started
+            if self._on_batch is not None:
+                self._on_batch(BatchStats(
+                    len(on_time), finished - started, started - min(q.queued for q in live),
+                    len(late), sum(1 for q in live if q.deadline < finished)))
 
-    async def _isolate(self, loop: asyncio.AbstractEventLoop,
-                       batch: list[tuple[J, asyncio.Future[R]]]) -> None:
+    async def _turn(self, loop: asyncio.AbstractEventLoop, on_time: list[_Queued[J, R]],
+                    late: list[_Queued[J, R]]) -> None:
+        """One turn of the worker thread: the fallback for late jobs, then the batch."""
+        fallback = self._fallback
+
+        def run() -> tuple[Sequence[R], Sequence[R]]:
+            quick: Sequence[R] = []
+            if late:
+                assert fallback is not None
+                quick = fallback([q.job for q in late])
+            return quick, self._process([q.job for q in on_time]) if on_time else []
+
+        try:
+            quick, results = await loop.run_in_executor(self._executor, run)
+            if len(quick) != len(late) or len(results) != len(on_time):
+                raise RuntimeError("batch function returned the wrong number of results")
+        except Exception:
+            await self._isolate(loop, late, self._fallback)
+            await self._isolate(loop, on_time, self._process)
+            return
+        for q, result in zip([*late, *on_time], [*quick, *results], strict=True):
+            if not q.future.done():
+                q.future.set_result(result)
+
+    async def _isolate(self, loop: asyncio.AbstractEventLoop, batch: list[_Queued[J, R]],
+                       process: Callable[[list[J]], Sequence[R]] | None) -> None:
         """A failed batch is run again one job at a time, so one bad window (a scorer crash on
         odd input) fails only its own caller, never the other streams that shared its batch."""
-        for job, fut in batch:
+        assert process is not None or not batch
+        for q in batch:
+            fut = q.future
             if fut.done():
                 continue
             try:
-                (result,) = await loop.run_in_executor(self._executor, self._process, [job])
+                assert process is not None
+                (result,) = await loop.run_in_executor(self._executor, process, [q.job])
             except Exception as exc:  # delivered to this caller only
                 if not fut.done():
                     fut.set_exception(exc)

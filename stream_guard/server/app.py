@@ -24,6 +24,7 @@ from websockets.http11 import Response
 
 from stream_guard.config import Settings
 from stream_guard.guard.auth import KeyRing
+from stream_guard.guard.overload import LoadGauge
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.errors import CloseCode
 from stream_guard.scoring.engine import GroundingEngine
@@ -64,6 +65,7 @@ class Server:
         self.node = f"{socket.gethostname()}:{os.getpid()}"
         self.leases = SlotLeases(self.store, settings.lease_ttl_s)
         self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
+        self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -81,7 +83,8 @@ class Server:
         if self.engine is None:
             self._engine_task = asyncio.create_task(self._load_engine())
         self._background += [asyncio.create_task(self.leases.run(), name="leases"),
-                             asyncio.create_task(self._follow_kills(), name="kills")]
+                             asyncio.create_task(self._follow_kills(), name="kills"),
+                             asyncio.create_task(self._watch_load(), name="load")]
         log.info("listening", extra={"host": s.host, "port": self.port})
         if not await self.store.ping():
             log.error("shared state store unreachable; /readyz stays 503 until it answers",
@@ -115,7 +118,8 @@ class Server:
         except (StateUnavailable, TimeoutError):
             store_ok = False
         ready = {"scorer": self.engine is not None, "state": store_ok,
-                 "evidence": self.engine is not None, "accepting": not self.draining}
+                 "evidence": self.engine is not None, "accepting": not self.draining,
+                 "load": not self.load.overloaded}
         self.metrics.ready.set(1 if all(ready.values()) else 0)
         return ready
 
@@ -181,6 +185,10 @@ class Server:
             self.metrics.rejections.labels("not_ready").inc()
             await ws.close(CloseCode.TRY_AGAIN_LATER, "scorer is still loading")
             return
+        if self.load.overloaded:
+            self.metrics.overloaded.labels("connection").inc()
+            await ws.close(CloseCode.TRY_AGAIN_LATER, "overloaded; retry shortly")
+            return
         holder = f"{self.node}/{ws.id}"
         refusal = await self._take_slots(holder, admitted.ip)
         if refusal is not None:
@@ -199,6 +207,16 @@ class Server:
             self.connections.discard(conn)
             self.metrics.connections_active.dec()
             await self._release_slots(holder)
+
+    async def _watch_load(self, interval: float = 0.05) -> None:
+        """Samples event-loop lag (how late a short timer fires) and the scorer backlog."""
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(interval)
+            self.load.observe_lag(loop.time() - before - interval)
+            if self.engine is not None:
+                self.load.observe_queue(self.engine.scheduler.depth)
 
     # --- shared caps --------------------------------------------------------------------------
     async def _take_slots(self, holder: str, ip: str) -> str | None:

@@ -192,6 +192,10 @@ class Connection:
                 ErrorCode.TOO_MANY_STREAMS,
                 f"at most {s.max_streams_per_connection} streams may be open on one connection; "
                 "end or cancel one first", sid)
+        if self.server.load.overloaded:
+            self.server.metrics.overloaded.labels("stream").inc()
+            raise ProtocolError(ErrorCode.OVERLOADED, "the server is overloaded and takes no new "
+                                "streams right now; retry shortly", sid)
         engine = self.engine
         try:
             prepared = engine.validate(self.principal.tenant, frame.context, frame.collection)
@@ -255,7 +259,10 @@ class Connection:
         state = stream.state
         try:
             evidence = await stream.evidence
-            score = await self.engine.check(evidence, window.text, window.previous)
+            deadline_ms = self.server.settings.verdict_deadline_ms
+            score = await self.engine.check(
+                evidence, window.text, window.previous,
+                arrived + deadline_ms / 1000.0 if deadline_ms > 0 else None)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from stream_guard.train.data import Record, data_files, read_records, split_of
+from stream_guard.dataset import Record, data_files, read_records, split_of
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -29,41 +29,42 @@ if TYPE_CHECKING:
 log = logging.getLogger("stream_guard.train")
 
 TRAIN_DATASETS = ("halueval_qa", "halueval_dialogue", "halueval_summarization")
+# Trained on whole: no record of it is in any tune or holdout half (its documents are not in
+# summedits_dev).
+TRAIN_WHOLE = ("summedits_train",)
 VALIDATION_DATASETS = ("summedits_dev", "begin_dev")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="stream-guard train", description=__doc__)
     p.add_argument("--data", type=Path, required=True, help="directory of .jsonl(.gz) files")
-    p.add_argument("--out", type=Path, required=True, help="detector directory to write")
     p.add_argument("--work-dir", type=Path, default=Path("train-work"),
-                   help="checkpoints and intermediate files (outside the package)")
+                   help="checkpoints, log and intermediate files (outside the package)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="export: write the detector directory here from work-dir/best")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in work-dir from its last checkpoint")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="where the packaged MiniLM is extracted (default: settings cache_dir)")
-    p.add_argument("--records-per-dataset", type=int, default=1000,
-                   help="HaluEval records sampled from each subset (sets the training budget)")
-    p.add_argument("--budget-minutes", type=float, default=13.0,
+    p.add_argument("--base-model", type=str, default="minilm",
+                   help='"minilm" (the packaged all-MiniLM-L6-v2) or a Hugging Face model dir')
+    p.add_argument("--records-per-dataset", type=int, default=2500,
+                   help="HaluEval items sampled from each subset (both answers of an item)")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--budget-minutes", type=float, default=110.0,
                    help="wall-clock cap on the fine-tuning loop, evaluations included")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--learning-rate", type=float, default=6e-5)
-    p.add_argument("--max-length", type=int, default=256)
-    p.add_argument("--freeze-layers", type=int, default=0,
-                   help="lowest encoder layers kept frozen (with the embeddings)")
-    p.add_argument("--eval-points", type=str, default="",
-                   help="fractions of training at which to score the tune half and keep the "
-                        "best checkpoint, e.g. 0.5,1.0 (default: keep the final state)")
-    p.add_argument("--compare-records", type=int, default=150,
-                   help="holdout records per dataset for the int8 vs fp32 comparison")
-    p.add_argument("--top-k", type=int, default=3, help="evidence chunks per window")
-    p.add_argument("--max-false-halt", type=float, default=0.05)
+    p.add_argument("--eval-minutes", type=float, default=15.0,
+                   help="how often the tune halves are scored (the best state is kept)")
+    p.add_argument("--tune-records", type=int, default=400,
+                   help="tune-half records per validation set scored at each evaluation")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=5e-5)
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--max-false-halt", type=float, default=0.03)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--checkpoint", type=Path, default=None,
-                   help="skip fine-tuning and export this HF checkpoint directory")
-    p.add_argument("--skip-baseline", action="store_true",
-                   help="do not train the frozen-embedding comparison model (no model card)")
-    p.add_argument("--baseline-pairs", type=int, default=1500,
-                   help="training pairs for the frozen-embedding comparison model")
+    p.add_argument("--force", action="store_true",
+                   help="export: replace the shipped detector even if its tune score is higher")
     args = p.parse_args(argv)
     args.command_line = None if argv is None else list(argv)
     return args
@@ -71,25 +72,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def load_sets(data_dir: Path) -> tuple[dict[str, list[Record]], dict[str, list[Record]],
                                        dict[str, list[Record]]]:
-    """Training records per HaluEval subset; tune and holdout halves of the validation sets."""
+    """Training records per set; tune and holdout halves of the validation sets."""
     files = {p.name.split(".jsonl")[0]: p for p in data_files(data_dir)}
-    missing = [n for n in (*TRAIN_DATASETS, *VALIDATION_DATASETS) if n not in files]
+    needed = (*TRAIN_DATASETS, *TRAIN_WHOLE, *VALIDATION_DATASETS)
+    missing = [n for n in needed if n not in files]
     if missing:
         raise FileNotFoundError(f"{data_dir}: missing {', '.join(missing)}")
-    train = {n: read_records(files[n]) for n in TRAIN_DATASETS}
+    train = {n: read_records(files[n]) for n in (*TRAIN_DATASETS, *TRAIN_WHOLE)}
     tune: dict[str, list[Record]] = {}
     holdout: dict[str, list[Record]] = {}
     for name in VALIDATION_DATASETS:
         records = read_records(files[name])
-        tune[name] = [r for r in records if split_of(r.id) == "tune"]
-        holdout[name] = [r for r in records if split_of(r.id) == "holdout"]
+        tune[name] = [r for r in records if split_of(r.split_key) == "tune"]
+        holdout[name] = [r for r in records if split_of(r.split_key) == "holdout"]
     return train, tune, holdout
 
 
 def sample_training(train: dict[str, list[Record]], per_dataset: int,
                     rng: random.Random) -> list[Record]:
     """Whole HaluEval items (the right and the hallucinated response share an item id prefix)
-    are sampled together, so the two answers to one question are seen side by side."""
+    are sampled together, so the two answers to one question are seen side by side; the
+    SummEdits training file is taken whole."""
     out: list[Record] = []
     for name in TRAIN_DATASETS:
         by_item: dict[str, list[Record]] = {}
@@ -97,13 +100,15 @@ def sample_training(train: dict[str, list[Record]], per_dataset: int,
             by_item.setdefault(r.id.rsplit("-", 1)[0], []).append(r)
         items = sorted(by_item)
         rng.shuffle(items)
-        picked: list[Record] = []
-        for item in items:
-            if len(picked) >= per_dataset:
-                break
-            picked.extend(by_item[item])
-        out.extend(picked)
+        for item in items[:per_dataset]:
+            out.extend(by_item[item])
+    for name in TRAIN_WHOLE:
+        out.extend(train[name])
     return out
+
+
+def _subsample(groups: dict[str, list[Record]], n: int, seed: int) -> dict[str, list[Record]]:
+    return {k: random.Random(seed).sample(v, min(n, len(v))) for k, v in groups.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,146 +126,145 @@ def main(argv: list[str] | None = None) -> int:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    backbone = _backbone(args.cache_dir)
+    backbone = _backbone(args.base_model, args.cache_dir)
     tok = pair_tokenizer(backbone / "tokenizer.json", args.max_length)
     train_sets, tune, holdout = load_sets(args.data)
-    summary: dict[str, object] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if args.out is not None:
+        results = finalize(args, args.work_dir / "best", tok, tune, holdout)
+        log.info("detector written to %s: %s", args.out, json.dumps(results["calibration"]))
+        return 0
 
-    if args.checkpoint is None:
-        rng = random.Random(args.seed)
-        records = sample_training(train_sets, args.records_per_dataset, rng)
-        examples = training_examples(records, rng)
-        summary["train_records"] = len(records)
-        summary["train_examples"] = _counts(examples)
-        log.info("%d training pairs from %d records", len(examples), len(records))
-        model = load_classifier(backbone)
-        score = support_fn(model, tok)
+    rng = random.Random(args.seed)
+    records = sample_training(train_sets, args.records_per_dataset, rng)
+    examples = training_examples(records, rng)
+    summary: dict[str, object] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                  "base_model": args.base_model,
+                                  "train_records": len(records),
+                                  "train_examples": _counts(examples)}
+    log.info("%d training pairs from %d records", len(examples), len(records))
+    model = load_classifier(backbone)
+    score = support_fn(model, tok)
+    tune_sample = _subsample(tune, args.tune_records, args.seed)
 
-        def tune_metric() -> float:
-            results = score_datasets(tune, score, args.top_k)
-            for r in results:
-                log.info("  tune %s AUROC %.4f", r.dataset, r.auroc)
-            return float(np.mean([r.auroc for r in results]))
+    def tune_metric() -> float:
+        results = score_datasets(tune_sample, score)
+        for r in results:
+            log.info("  tune %s AUROC %.4f", r.dataset, r.auroc)
+        return float(np.mean([r.auroc for r in results]))
 
-        checkpoint = args.work_dir / "best"
-        points = tuple(float(f) for f in args.eval_points.split(",") if f.strip())
-        cfg = TrainConfig(batch_size=args.batch_size, learning_rate=args.learning_rate,
-                          budget_s=args.budget_minutes * 60.0, eval_points=points,
-                          freeze_layers=args.freeze_layers, seed=args.seed)
-        summary["training"] = train(model, tok, examples, cfg, tune_metric, checkpoint)
-        (args.work_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
-    else:
-        checkpoint = args.checkpoint
-        saved = args.work_dir / "train_summary.json"
-        if saved.is_file():
-            summary.update(json.loads(saved.read_text()))
-    log.info("checkpoint: %s", checkpoint)
-    results = finalize(args, checkpoint, backbone, tok, train_sets, tune, holdout, summary)
-    log.info("holdout (int8): %s", json.dumps(results["holdout_int8"]))
-    log.info("threshold %.4f; detector written to %s", results["calibration"]["threshold"],
-             args.out)
+    cfg = TrainConfig(batch_size=args.batch_size, learning_rate=args.learning_rate,
+                      epochs=args.epochs, budget_s=args.budget_minutes * 60.0,
+                      eval_every_s=args.eval_minutes * 60.0, seed=args.seed)
+    summary["training"] = train(model, tok, examples, cfg, tune_metric, args.work_dir,
+                                resume=args.resume)
+    (args.work_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
     return 0
 
 
-def finalize(args: argparse.Namespace, checkpoint: Path, backbone: Path, tok: Tokenizer,
-             train_sets: dict[str, list[Record]], tune: dict[str, list[Record]],
-             holdout: dict[str, list[Record]], summary: dict[str, Any]) -> dict[str, Any]:
-    """Export, quantize, calibrate on the tune half, measure on the holdout half, compare with
-    the frozen-embedding head, and write the detector directory."""
+def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
+             tune: dict[str, list[Record]], holdout: dict[str, list[Record]]) -> dict[str, Any]:
+    """Export and quantize the best checkpoint, fit the fused score and an offline threshold on
+    the tune halves through the engine's own steps, measure the holdout halves offline, and
+    write the detector directory. The shipped threshold is then re-fitted on the server path
+    (``stream-guard eval --split tune``, see docs/quality.md)."""
     import torch
 
+    from stream_guard.config import load_settings
+    from stream_guard.metrics import Metrics
+    from stream_guard.models.cross_encoder import load_detector
     from stream_guard.models.packaged import sha256_file
-    from stream_guard.train import export, report
-    from stream_guard.train.evaluate import DatasetScores, score_datasets
+    from stream_guard.scoring.engine import GroundingEngine
+    from stream_guard.train import calibrate, export, report
+    from stream_guard.train.evaluate import DatasetScores
+    from stream_guard.train.pairs import TextPipeline
 
+    if not (checkpoint / "config.json").is_file():
+        raise FileNotFoundError(f"{checkpoint}: no checkpoint; train first (without --out)")
+    out = args.out
+    staging = args.work_dir / "detector"
+    staging.mkdir(parents=True, exist_ok=True)
     fp32 = args.work_dir / "model-fp32.onnx"
-    int8 = args.work_dir / "model-int8.onnx"
     export.export_onnx(checkpoint, fp32, args.max_length)
-    export.quantize_int8(fp32, int8)
-    score_int8 = export.onnx_support_fn(int8, tok, args.threads)
-    tune_int8 = score_datasets(tune, score_int8, args.top_k)
-    calibration = report.calibrate(tune_int8, args.max_false_halt)
+    export.quantize_int8(fp32, staging / "model.onnx")
+    export.write_tokenizer(tok, staging)
+    export.write_config(checkpoint, staging, args.max_length)
+    settings = load_settings().replace(tier="cascade", embedder="none")
+    detector = load_detector(str(staging / "model.onnx"), cache_dir=settings.cache_dir,
+                             backend="onnx", intra_op_threads=args.threads)
+    engine = GroundingEngine(settings, Metrics(), model=detector)
+    pipeline = TextPipeline(settings.window_max_chars, settings.window_min_chars)
+
+    def windows_of(groups: dict[str, list[Record]]
+                   ) -> dict[str, tuple[list[Record], list[calibrate.ScoredWindow]]]:
+        return {k: (v, calibrate.score_windows(engine, v, pipeline)) for k, v in groups.items()}
+
+    tune_w = windows_of(tune)
+    all_records = [r for recs, _ in tune_w.values() for r in recs]
+    offset = 0
+    all_windows = []
+    for recs, wins in tune_w.values():
+        all_windows += [calibrate.ScoredWindow(w.record + offset, w.start, w.end, w.aligned,
+                                               w.model_support) for w in wins]
+        offset += len(recs)
+    fusion, lexical = calibrate.fit_fusion(all_records, all_windows)
+
+    def scores(groups: dict[str, tuple[list[Record], list[calibrate.ScoredWindow]]],
+               f: Any) -> list[DatasetScores]:
+        return [DatasetScores(k, calibrate.stream_scores(recs, wins, f), [r.label for r in recs])
+                for k, (recs, wins) in groups.items()]
+
+    tune_scores = scores(tune_w, fusion)
+    calibration = report.calibrate(tune_scores, args.max_false_halt)
     threshold = calibration["threshold"]
-    holdout_int8 = score_datasets(holdout, score_int8, args.top_k)
-    n = args.compare_records
-    subset = {k: v[:n] for k, v in holdout.items()}
-    compare_int8 = [DatasetScores(d.dataset, d.scores[:n], d.hallucinated[:n])
-                    for d in holdout_int8]
-    compare_fp32 = score_datasets(subset, export.onnx_support_fn(fp32, tok, args.threads),
-                                  args.top_k)
-    results: dict[str, Any] = dict(summary)
-    results.update({
+    tune_auroc = float(np.mean([d.auroc for d in tune_scores]))
+    holdout_w = windows_of(holdout)
+    results: dict[str, Any] = {
         "command": "python -m stream_guard.train " + " ".join(
             sys.argv[1:] if args.command_line is None else args.command_line),
-        "max_length": args.max_length, "top_k": args.top_k, "seed": args.seed,
-        "learning_rate": args.learning_rate, "batch_size": args.batch_size,
-        "budget_minutes": args.budget_minutes, "threads": args.threads,
-        "freeze_layers": args.freeze_layers,
+        "max_length": args.max_length, "seed": args.seed, "threads": args.threads,
         "torch_version": torch.__version__,
-        "calibration": calibration,
-        "holdout_int8": report.describe(holdout_int8, threshold),
-        "compare_records": args.compare_records,
-        "compare_int8": report.describe(compare_int8, threshold),
-        "compare_fp32": report.describe(compare_fp32, threshold),
-        "fp32_size_bytes": fp32.stat().st_size,
-    })
-    results["baseline"] = (_baseline(args, backbone, train_sets, tune, holdout)
-                           if not args.skip_baseline else None)
-    results["winner"] = _winner(results)
-
-    out = args.out
+        "fusion": {"model": fusion.to_json(), "lexical": lexical.to_json()},
+        "calibration": calibration, "tune_auroc": round(tune_auroc, 4),
+        "tune_raw_detector": report.describe(scores(tune_w, None), threshold),
+        "holdout_offline": report.describe(scores(holdout_w, fusion), threshold),
+        "holdout_offline_raw_detector": report.describe(scores(holdout_w, None), threshold),
+    }
+    summary = args.work_dir / "train_summary.json"
+    if summary.is_file():
+        results["training"] = json.loads(summary.read_text())
+    shipped = out / "detector.json"
+    previous = json.loads(shipped.read_text()).get("tune_auroc") if shipped.is_file() else None
+    if previous is not None and tune_auroc <= previous and not args.force:
+        log.warning("tune AUROC %.4f does not beat the shipped detector's %.4f: %s left as it "
+                    "is (--force to replace it)", tune_auroc, previous, out)
+        report.write_json(args.work_dir / "results.json", results)
+        return results
     out.mkdir(parents=True, exist_ok=True)
-    export.copy_file(int8, out / "model.onnx")
-    export.write_tokenizer(tok, out)
-    export.write_config(checkpoint, out, args.max_length, args.top_k)
+    for name in ("model.onnx", "tokenizer.json", "config.json"):
+        export.copy_file(staging / name, out / name)
     results["sha256"] = sha256_file(out / "model.onnx")
     results["size_bytes"] = (out / "model.onnx").stat().st_size
-    holdout_rows = results["holdout_int8"]
     report.write_json(out / "detector.json", {
         "threshold": threshold,
+        "offline_threshold": threshold,
         "max_false_halt_rate": args.max_false_halt,
-        "tune_false_halt_rate": round(calibration["tune"]["false_halt_rate"], 4),
-        "holdout_false_halt_rate": {k: v["false_halt_rate"] for k, v in holdout_rows.items()},
-        "holdout_balanced_accuracy": {k: v["balanced_accuracy"] for k, v in holdout_rows.items()},
-        "score": "window support = max over top-k evidence chunks of P(supported); "
-                 "a window halts below threshold",
+        "tune_auroc": round(tune_auroc, 4),
+        "fusion": results["fusion"],
+        "score": "window support = fused P(supported) from the detector's probability on the "
+                 "(focused premise, window) pair and the lexical signals; a stream halts per "
+                 "the halt policy on these supports",
         "model_sha256": results["sha256"],
         "quantization": "int8 dynamic (onnxruntime)",
     })
     report.write_json(args.work_dir / "results.json", results)
-    if results["baseline"] is not None:
-        (out / "MODEL_CARD.md").write_text(report.model_card(results))
+    (out / "MODEL_CARD.md").write_text(report.model_card(results))
     return results
 
 
-def _baseline(args: argparse.Namespace, backbone: Path, train_sets: dict[str, list[Record]],
-              tune: dict[str, list[Record]], holdout: dict[str, list[Record]]) -> dict[str, Any]:
-    """The frozen-embedding logistic head, trained on a sample of the same training pairs."""
-    from stream_guard.train import report
-    from stream_guard.train.baseline import fit_baseline
-    from stream_guard.train.evaluate import score_datasets
-    from stream_guard.train.pairs import training_examples
-
-    rng = random.Random(args.seed)
-    examples = training_examples(sample_training(train_sets, args.records_per_dataset, rng), rng)
-    sample = random.Random(args.seed).sample(examples, min(len(examples), args.baseline_pairs))
-    score = fit_baseline(backbone, sample)
-    tune_scores = score_datasets(tune, score, args.top_k)
-    threshold = report.calibrate(tune_scores, args.max_false_halt)["threshold"]
-    return {"train_pairs": len(sample), "threshold": threshold,
-            "holdout": report.describe(score_datasets(holdout, score, args.top_k), threshold)}
-
-
-def _winner(results: dict[str, Any]) -> str:
-    cross = np.mean([m["auroc"] for m in results["holdout_int8"].values()])
-    if results["baseline"] is None:
-        return "cross-encoder (baseline not run)"
-    base = np.mean([m["auroc"] for m in results["baseline"]["holdout"].values()])
-    return (f"cross-encoder ({cross:.3f} vs {base:.3f})" if cross >= base
-            else f"frozen-embedding head ({base:.3f} vs {cross:.3f})")
-
-
-def _backbone(cache_dir: Path | None) -> Path:
+def _backbone(base_model: str, cache_dir: Path | None) -> Path:
+    """The packaged MiniLM, or a Hugging Face model directory the user brings."""
+    if base_model != "minilm":
+        return Path(base_model)
     from stream_guard.config import load_settings
     from stream_guard.models.packaged import minilm_dir
 

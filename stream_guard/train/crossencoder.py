@@ -2,12 +2,13 @@
 
 CPU training on a shared machine is the constraint every choice here serves: the word embeddings
 are frozen (their AdamW update is half the step time at this model size and they need no tuning
-for a pair task), batches are grouped by length so padding is small, and the run stops at a
-wall-clock budget even if the planned pairs are not all seen.
+for a pair task), batches are grouped by length so padding is small, the run stops at a
+wall-clock budget, and it checkpoints often enough to be stopped and resumed at any time.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -24,19 +25,20 @@ from transformers import BertForSequenceClassification
 from stream_guard.train.encoding import encode_pairs, length_order
 from stream_guard.train.pairs import ID2LABEL, Example
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
-    batch_size: int = 16
-    learning_rate: float = 6e-5
-    warmup_fraction: float = 0.06
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    warmup_fraction: float = 0.04
     weight_decay: float = 0.01
     label_smoothing: float = 0.05
-    budget_s: float = 75 * 60.0
-    eval_points: tuple[float, ...] = ()
-    freeze_layers: int = 0
+    epochs: float = 1.0
+    budget_s: float = 120 * 60.0
+    eval_every_s: float = 15 * 60.0
+    checkpoint_every_s: float = 5 * 60.0
     seed: int = 13
 
 
@@ -71,34 +73,85 @@ def support_fn(model: BertForSequenceClassification, tok: Tokenizer,
     return score
 
 
+class Log:
+    """Append-only JSON-lines training log: steps, losses, evaluations, checkpoints."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, **row: object) -> None:
+        row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **row}
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+
 def train(model: BertForSequenceClassification, tok: Tokenizer, examples: Sequence[Example],
-          cfg: TrainConfig, evaluate: Callable[[], float], best_dir: Path) -> dict[str, object]:
-    """One pass over ``examples``; at each eval point the model is scored on the tune split and
-    the best-scoring state is saved to ``best_dir`` (with no eval points, the final state is).
-    Returns a summary for the model card."""
+          cfg: TrainConfig, evaluate: Callable[[], float], work_dir: Path, *,
+          resume: bool = False) -> dict[str, object]:
+    """Fine-tune over ``examples`` for ``cfg.epochs``, resumably.
+
+    The batch order is a pure function of the examples and the seed, so a run stopped anywhere
+    continues from its last checkpoint (``work_dir/state.pt``: weights, optimizer, scheduler,
+    step, evaluation history) with exactly the batches it had not seen. The tune metric is taken
+    every ``eval_every_s`` and at the end; the best state so far is kept in ``work_dir/best``.
+    """
     torch.manual_seed(cfg.seed)
     model.bert.embeddings.requires_grad_(False)
-    for layer in model.bert.encoder.layer[:cfg.freeze_layers]:
-        layer.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim > 1]
     no_decay = [p for p in params if p.ndim <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate)
-    batches = _batches(tok, examples, cfg.batch_size, random.Random(cfg.seed))
+    batches = _batches(tok, examples, cfg.batch_size, cfg.epochs, random.Random(cfg.seed))
     total = len(batches)
     warmup = max(1, int(total * cfg.warmup_fraction))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / (total - warmup))))
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    checkpoints = sorted({max(1, math.ceil(total * f)) for f in cfg.eval_points})
+    state_path = work_dir / "state.pt"
+    best_dir = work_dir / "best"
+    log = Log(work_dir / "log.jsonl")
+    done = 0
     history: list[dict[str, float]] = []
     best = -math.inf
-    started = time.monotonic()
+    seen = 0
+    spent = 0.0
+    if resume and state_path.is_file():
+        state = torch.load(state_path, map_location=device(), weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        done, history, best = state["step"], state["history"], state["best"]
+        seen, spent = state["pairs_seen"], state["train_seconds"]
+        log.write(event="resume", step=done, of=total)
+        logger.info("resumed at step %d/%d", done, total)
+
+    def save_state(step: int, elapsed: float) -> None:
+        tmp = state_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(), "step": step, "history": history,
+                    "best": best, "pairs_seen": seen, "train_seconds": elapsed}, tmp)
+        tmp.replace(state_path)
+        log.write(event="checkpoint", step=step)
+
+    def run_eval(step: int, elapsed: float) -> None:
+        nonlocal best
+        metric = evaluate()
+        history.append({"step": step, "pairs_seen": seen, "elapsed_s": round(elapsed, 1),
+                        "tune_metric": metric})
+        log.write(event="eval", step=step, pairs_seen=seen, tune_metric=metric)
+        logger.info("eval at step %d: tune metric %.4f", step, metric)
+        if metric > best:
+            best = metric
+            model.save_pretrained(str(best_dir))
+
+    started = time.monotonic() - spent
+    last_eval = last_save = time.monotonic()
     model.train()
     running = 0.0
-    seen = 0
-    for step, idx in enumerate(batches, start=1):
+    step = done
+    for step in range(done + 1, total + 1):
+        idx = batches[step - 1]
         batch = _tensors(encode_pairs(tok, [(examples[i].premise, examples[i].hypothesis)
                                             for i in idx]))
         labels = torch.tensor([examples[i].label for i in idx], device=device())
@@ -112,22 +165,20 @@ def train(model: BertForSequenceClassification, tok: Tokenizer, examples: Sequen
         seen += len(idx)
         elapsed = time.monotonic() - started
         if step % 25 == 0:
-            log.info("step %d/%d loss %.4f pairs/s %.1f elapsed %.0fs", step, total,
-                     running / 25, seen / elapsed, elapsed)
+            log.write(event="step", step=step, of=total, loss=round(running / 25, 4),
+                      elapsed_s=round(elapsed))
+            logger.info("step %d/%d loss %.4f elapsed %.0fs", step, total, running / 25, elapsed)
             running = 0.0
+        now = time.monotonic()
         out_of_time = elapsed > cfg.budget_s
-        if not checkpoints and (out_of_time or step == total):
-            model.save_pretrained(str(best_dir))
-        elif step in checkpoints or out_of_time or step == total:
-            metric = evaluate()
-            history.append({"step": step, "pairs_seen": seen, "elapsed_s": round(elapsed, 1),
-                            "tune_metric": metric})
-            log.info("eval at step %d: tune metric %.4f", step, metric)
-            if metric > best:
-                best = metric
-                model.save_pretrained(str(best_dir))
+        if now - last_eval > cfg.eval_every_s or step == total or out_of_time:
+            run_eval(step, elapsed)
+            last_eval = time.monotonic()
+        if now - last_save > cfg.checkpoint_every_s or step == total or out_of_time:
+            save_state(step, elapsed)
+            last_save = time.monotonic()
         if out_of_time:
-            log.warning("budget of %.0fs reached at step %d/%d", cfg.budget_s, step, total)
+            logger.warning("budget of %.0fs reached at step %d/%d", cfg.budget_s, step, total)
             break
     return {"steps_planned": total, "steps_run": step, "pairs_seen": seen,
             "train_seconds": round(time.monotonic() - started, 1), "history": history,
@@ -138,12 +189,17 @@ def _tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(v).to(device()) for k, v in batch.items()}
 
 
-def _batches(tok: Tokenizer, examples: Sequence[Example], size: int,
+def _batches(tok: Tokenizer, examples: Sequence[Example], size: int, epochs: float,
              rng: random.Random) -> list[list[int]]:
     """Shuffled batches of similar length: sort within pools of 50 batches, then shuffle the
-    batches, so padding is small while neighbouring steps still see varied data."""
-    order = list(range(len(examples)))
-    rng.shuffle(order)
+    batches, so padding is small while neighbouring steps still see varied data. Fractional
+    epochs take a prefix of the last shuffled pass."""
+    order: list[int] = []
+    while len(order) < int(len(examples) * epochs):
+        one = list(range(len(examples)))
+        rng.shuffle(one)
+        order.extend(one)
+    order = order[:int(len(examples) * epochs)]
     pool = size * 50
     batches: list[list[int]] = []
     for start in range(0, len(order), pool):

@@ -45,8 +45,9 @@ Edit = Callable[[str, list[str], random.Random], "str | None"]
 def local_edit(sentence: str, entity_pool: list[str], rng: random.Random) -> tuple[str, str] | None:
     """One edited, no longer supported version of ``sentence`` and the kind of edit, or None.
 
-    ``entity_pool`` holds names from the same evidence: swapping in a name the evidence does
-    mention makes the hardest negatives, as a lexical-overlap check alone cannot catch them.
+    ``entity_pool`` holds names and numbers from the same evidence (:func:`entities`): swapping
+    in one the evidence does mention makes the hardest negatives, as a lexical-overlap check
+    alone cannot catch them.
     """
     kinds = list(_EDITS)
     rng.shuffle(kinds)
@@ -58,7 +59,8 @@ def local_edit(sentence: str, entity_pool: list[str], rng: random.Random) -> tup
 
 
 def entities(text: str) -> list[str]:
-    """Capitalised name-like spans, skipping sentence-initial single words (usually not names)."""
+    """Capitalised name-like spans (skipping sentence-initial single words, usually not names)
+    and the numbers of ``text``: what an edit may swap in from the same document."""
     found: list[str] = []
     for match in _ENTITY.finditer(text):
         span = match.group(0)
@@ -67,7 +69,32 @@ def entities(text: str) -> list[str]:
             continue
         if span not in found:
             found.append(span)
+    for match in _NUMBER.finditer(text):
+        if match.group(0) not in found:
+            found.append(match.group(0))
     return found
+
+
+_CLAUSE = re.compile(r"\s*(?:\([^()]*\)|,\s*(?:which|who|where|while|although|according to)"
+                     r"\b[^,.;]*,?|,\s*[^,.;]{3,60},(?=\s))")
+_LEAD = re.compile(r"^(?:According to [^,]{3,60},|In [^,]{3,40},|On [^,]{3,40},|"
+                   r"However,|Meanwhile,|Also,|But)\s*")
+
+
+def compress(sentence: str, rng: random.Random) -> str | None:
+    """A shorter sentence the original still supports: a parenthetical, a relative or
+    appositive clause, or a leading phrase dropped. None when there is nothing to drop."""
+    options = [m for m in _CLAUSE.finditer(sentence) if m.end() - m.start() < len(sentence) / 2]
+    lead = _LEAD.match(sentence)
+    if lead is not None:
+        rest = sentence[lead.end():]
+        if rest:
+            return rest[0].upper() + rest[1:]
+    if not options:
+        return None
+    match = rng.choice(options)
+    shorter = (sentence[:match.start()] + sentence[match.end():]).strip()
+    return shorter if len(shorter.split()) >= 4 else None
 
 
 def _change_number(sentence: str, _pool: list[str], rng: random.Random) -> str | None:
@@ -89,12 +116,39 @@ def _change_number(sentence: str, _pool: list[str], rng: random.Random) -> str |
     return None
 
 
+def _swap_number(sentence: str, pool: list[str], rng: random.Random) -> str | None:
+    """A number replaced by another number of the same document (a wrong date, a wrong total)."""
+    present = list(_NUMBER.finditer(sentence))
+    numbers = [n for n in pool if _NUMBER.fullmatch(n)]
+    if not present or not numbers:
+        return None
+    match = rng.choice(present)
+    others = [n for n in numbers if n != match.group(0)
+              and len(n.split(".")[0]) == len(match.group(0).split(".")[0])]
+    if not others:
+        return None
+    return sentence[:match.start()] + rng.choice(others) + sentence[match.end():]
+
+
+def _swap_roles(sentence: str, _pool: list[str], rng: random.Random) -> str | None:
+    """Two names of the sentence trade places: who did what to whom."""
+    names = [e for e in entities(sentence) if not _NUMBER.fullmatch(e)]
+    if len(names) < 2:
+        return None
+    a, b = rng.sample(names, 2)
+    if a in b or b in a:
+        return None
+    marker = "\x00"
+    return sentence.replace(a, marker, 1).replace(b, a, 1).replace(marker, b, 1)
+
+
 def _swap_entity(sentence: str, pool: list[str], rng: random.Random) -> str | None:
-    present = entities(sentence)
+    present = [e for e in entities(sentence) if not _NUMBER.fullmatch(e)]
     if not present:
         return None
     target = rng.choice(present)
-    candidates = [e for e in pool if e != target and e not in sentence and target not in e]
+    candidates = [e for e in pool if e != target and e not in sentence and target not in e
+                  and not _NUMBER.fullmatch(e)]
     if not candidates:
         return None
     return sentence.replace(target, rng.choice(candidates), 1)
@@ -126,7 +180,10 @@ def _antonym(sentence: str, _pool: list[str], rng: random.Random) -> str | None:
 
 _EDITS: dict[str, Edit] = {
     "number": _change_number,
+    "number-swap": _swap_number,
     "entity": _swap_entity,
+    "entity-swap": _swap_entity,
+    "roles": _swap_roles,
     "negation": _flip_negation,
     "antonym": _antonym,
 }

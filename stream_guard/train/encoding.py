@@ -13,14 +13,14 @@ import numpy as np
 from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
-MAX_LENGTH = 256
-PAIR_FORMAT = "[CLS] premise (evidence chunk) [SEP] hypothesis (window) [SEP]"
+MAX_LENGTH = 128
+PAIR_FORMAT = "[CLS] premise (focused evidence sentences) [SEP] hypothesis (window) [SEP]"
 
 Batch = dict[str, NDArray[np.int64]]
 
 
 def pair_tokenizer(tokenizer_json: Path, max_length: int = MAX_LENGTH) -> Tokenizer:
-    """The backbone's tokenizer set up for pairs: longest-first truncation (the evidence chunk is
+    """The backbone's tokenizer set up for pairs: longest-first truncation (the premise is
     the longer side, so it is the one cut) and no fixed padding (batches pad to their longest)."""
     tok = Tokenizer.from_file(str(tokenizer_json))
     tok.no_padding()

@@ -1,13 +1,19 @@
-"""Stream-level evaluation of a pair scorer on the validation records."""
+"""Stream-level evaluation of a pair scorer on validation records, offline.
+
+The same windows and premises the server builds (:class:`~stream_guard.train.pairs.TextPipeline`),
+one pair per window, and a stream's score is its least supported window: the quantity a halt
+threshold is set on. Used during training to pick checkpoints; the shipped figures come from
+``stream-guard eval`` through the real server.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from stream_guard.train.data import Record
+from stream_guard.dataset import Record
 from stream_guard.train.metrics import Operating, auroc, operating_point
-from stream_guard.train.pairs import build_stream, stream_pairs, stream_scores
+from stream_guard.train.pairs import DEFAULT_PIPELINE, TextPipeline
 
 SupportFn = Callable[[Sequence[tuple[str, str]]], Sequence[float]]
 
@@ -27,17 +33,26 @@ class DatasetScores:
 
 
 def score_streams(records: Sequence[Record], support: SupportFn,
-                  top_k: int = 3) -> list[float]:
-    streams = [build_stream(r, top_k) for r in records]
-    return stream_scores(streams, list(support(stream_pairs(streams))))
+                  pipeline: TextPipeline = DEFAULT_PIPELINE) -> list[float]:
+    """Min over each record's windows of P(supported | premise, window); 1.0 for no window."""
+    owners: list[int] = []
+    pairs: list[tuple[str, str]] = []
+    for n, record in enumerate(records):
+        for a in pipeline.align(record):
+            owners.append(n)
+            pairs.append((a.premise.text, a.window.text))
+    out = [1.0] * len(records)
+    for owner, score in zip(owners, support(pairs), strict=True):
+        out[owner] = min(out[owner], float(score))
+    return out
 
 
 def score_datasets(groups: dict[str, list[Record]], support: SupportFn,
-                   top_k: int = 3) -> list[DatasetScores]:
+                   pipeline: TextPipeline = DEFAULT_PIPELINE) -> list[DatasetScores]:
     """Stream scores per dataset, scoring all pairs in one call so batches stay full."""
     names = list(groups)
     flat = [r for name in names for r in groups[name]]
-    scores = score_streams(flat, support, top_k)
+    scores = score_streams(flat, support, pipeline)
     out: list[DatasetScores] = []
     pos = 0
     for name in names:

@@ -77,7 +77,7 @@ def write_tokenizer(tok: Tokenizer, out_dir: Path) -> None:
     tok.save(str(out_dir / "tokenizer.json"))
 
 
-def write_config(checkpoint: Path, out_dir: Path, max_length: int, top_k: int) -> None:
+def write_config(checkpoint: Path, out_dir: Path, max_length: int) -> None:
     config = json.loads((checkpoint / "config.json").read_text())
     config.update({
         "architectures": ["BertForSequenceClassification"],
@@ -85,13 +85,13 @@ def write_config(checkpoint: Path, out_dir: Path, max_length: int, top_k: int) -
         "label2id": {v: k for k, v in ID2LABEL.items()},
         "max_length": max_length,
         "pair_format": PAIR_FORMAT,
-        "truncation": "longest_first (the evidence chunk, being longer, is what gets cut)",
+        "truncation": "longest_first (the premise, being longer, is what gets cut)",
         "context_used": False,
         "onnx_inputs": list(INPUT_NAMES),
         "onnx_output": "logits",
         "supported_index": 1,
-        "evidence_top_k": top_k,
-        "stream_score": "min over windows of max over evidence chunks of P(supported)",
+        "premise": "the evidence sentences that best cover the window, about 100 tokens "
+                   "(stream_guard.evidence.premise)",
     })
     (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 

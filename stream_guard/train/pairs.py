@@ -1,12 +1,22 @@
-"""Training pairs and evaluation streams, at the granularity the server scores.
+"""Training pairs, cut and focused by the server's own text pipeline.
 
-The server judges (evidence chunk, window) pairs and a stream's score is the minimum over its
-windows of the best support among the window's evidence. Training pairs are therefore single
-windows against their best-matching chunk, and evaluation recomputes exactly that min-of-max.
+The server scores one (premise, window) pair per claim window: windows come from
+:class:`~stream_guard.oversight.segmenter.WindowSegmenter`, the premise from the stream's
+evidence through :class:`~stream_guard.evidence.premise.SentenceIndex`. Training builds its pairs
+with exactly those objects (:func:`align`), so the detector learns the pair shapes it will be
+asked to score; ``tests/test_train_pairs.py`` holds the two paths equal.
 
-Record labels say only that *some* part of a hallucinated response is unsupported, so a
-hallucinated multi-window response contributes just its least lexically supported window as the
-unsupported example; its other windows are left out rather than labelled with a guess.
+Labels. A record's label says that *some* part of a hallucinated response is wrong. When the
+record gives the onset of the first wrong span (SummEdits), windows ending before it are
+supported and the window holding it is not; without an onset, a hallucinated response gives only
+its least-covered window as unsupported and the rest are left out rather than guessed.
+
+Synthetic pairs teach what lexical overlap cannot see: each supported window or evidence sentence
+gets an edited twin (a number, entity, date or unit swapped for another of the same kind from the
+same document, a negation flipped, an antonym, two names' roles swapped) scored against the premise
+the server would build for the *edited* text; and positives are not only copies: evidence
+sentences are compressed (a clause or parenthetical dropped) so "a word the evidence lacks" and
+"a word dropped" are not confused with "unsupported".
 """
 
 from __future__ import annotations
@@ -15,15 +25,12 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stream_guard.train.chunks import (
-    evidence_chunks,
-    lexical_support,
-    sentences,
-    top_chunks,
-    windows,
-)
-from stream_guard.train.data import Record
-from stream_guard.train.edits import entities, local_edit
+from stream_guard.dataset import Record
+from stream_guard.evidence.context import context_chunks
+from stream_guard.evidence.premise import PREMISE_MAX_CHARS, Premise, SentenceIndex
+from stream_guard.oversight.segmenter import Window, WindowSegmenter
+from stream_guard.scoring.lexical import coverage, terms
+from stream_guard.train.edits import compress, entities, local_edit
 
 SUPPORTED = 1
 UNSUPPORTED = 0
@@ -31,10 +38,11 @@ ID2LABEL = {UNSUPPORTED: "unsupported", SUPPORTED: "supported"}
 # A window of fewer words ("Arthur's Magazine") cannot be judged without the question, which the
 # server does not see; HaluEval QA answers are often that short.
 MIN_WINDOW_WORDS = 4
-# A "right" response window sharing almost no content words with any evidence chunk is chit-chat
-# or knowledge from outside the evidence: labelling it supported would teach the detector to wave
-# through ungrounded text, so it is left out.
+# A "right" response window sharing almost no content with the evidence is chit-chat or
+# knowledge from outside it: labelling it supported would teach the detector to wave through
+# ungrounded text, so it is left out.
 MIN_SUPPORTED_OVERLAP = 0.25
+CONTEXT_ID = "context"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,98 +53,121 @@ class Example:
     hypothesis: str
     label: int
     kind: str
+    group: str  # the record it came from: pairs of one record stay on one side of any split
 
 
 @dataclass(frozen=True, slots=True)
-class Stream:
-    """A response as the server sees it: per window, the evidence chunks retrieved for it."""
+class Aligned:
+    """A window and the premise the server builds for it."""
 
-    record: Record
-    windows: list[str]
-    evidence: list[list[str]]
-
-
-def build_stream(record: Record, top_k: int = 3) -> Stream:
-    chunks = evidence_chunks(record.context) or [record.context]
-    wins = windows(record.response) or [record.response.strip() or "."]
-    return Stream(record, wins, [top_chunks(w, chunks, top_k) for w in wins])
+    window: Window
+    premise: Premise
 
 
-def stream_pairs(streams: Sequence[Stream]) -> list[tuple[str, str]]:
-    """Every (premise, hypothesis) pair the streams need, in the order ``stream_scores`` reads."""
-    return [(chunk, window) for s in streams
-            for window, chunks in zip(s.windows, s.evidence, strict=True) for chunk in chunks]
+@dataclass(frozen=True, slots=True)
+class TextPipeline:
+    """The server's windowing and premise settings, as the trainer must use them."""
+
+    window_max_chars: int = 400
+    window_min_chars: int = 12
+    premise_max_chars: int = PREMISE_MAX_CHARS
+
+    def windows(self, response: str) -> list[Window]:
+        """The text windows the server cuts ``response`` into (fenced code is never scored)."""
+        seg = WindowSegmenter(self.window_max_chars, self.window_min_chars)
+        return [w for w in seg.feed(response) + seg.finish() if w.kind == "text"]
+
+    def index(self, context: str) -> SentenceIndex:
+        return SentenceIndex.from_passages(context_chunks([(CONTEXT_ID, context)]))
+
+    def premise(self, index: SentenceIndex, text: str) -> Premise:
+        return index.focus(terms(text), self.premise_max_chars)
+
+    def align(self, record: Record) -> list[Aligned]:
+        index = self.index(record.context)
+        return [Aligned(w, self.premise(index, w.text)) for w in self.windows(record.response)]
 
 
-def stream_scores(streams: Sequence[Stream], support: Sequence[float]) -> list[float]:
-    """Stream support = min over windows of max over evidence, from pair supports in the order
-    ``stream_pairs`` produced them."""
-    out: list[float] = []
-    pos = 0
-    for s in streams:
-        window_support: list[float] = []
-        for chunks in s.evidence:
-            window_support.append(max(support[pos:pos + len(chunks)]))
-            pos += len(chunks)
-        out.append(min(window_support))
-    if pos != len(support):
-        raise ValueError(f"{len(support)} pair scores for {pos} pairs")
-    return out
+DEFAULT_PIPELINE = TextPipeline()
 
 
 @dataclass(frozen=True, slots=True)
 class Mix:
-    """How much each source contributes per record (probabilities, so the mix is budgetable)."""
+    """How much each synthetic source contributes per record (probabilities: budgetable)."""
 
-    edit_response: float = 0.6
-    context_sentence: float = 0.5
-    edit_context: float = 0.5
-    off_topic: float = 0.1
+    edit_window: float = 0.7
+    context_sentence: float = 0.6
+    edit_context: float = 0.8
+    off_topic: float = 0.15
 
 
-def training_examples(records: Sequence[Record], rng: random.Random,
-                      mix: Mix = Mix()) -> list[Example]:
-    """Pairs from labelled records plus synthetic local edits and off-topic evidence."""
+DEFAULT_MIX = Mix()
+
+
+def labelled_windows(record: Record, aligned: Sequence[Aligned],
+                     index: SentenceIndex) -> list[tuple[Aligned, int]]:
+    """The windows of a record whose label is known, with it (see the module docstring)."""
+    usable = [a for a in aligned if len(a.window.text.split()) >= MIN_WINDOW_WORDS]
+    grounded = [a for a in usable
+                if coverage(a.window.text, set(index.keys)) >= MIN_SUPPORTED_OVERLAP]
+    if record.label == 0:
+        return [(a, SUPPORTED) for a in grounded]
+    if record.onset is not None:
+        before = [(a, SUPPORTED) for a in grounded if a.window.end <= record.onset]
+        holding = [(a, UNSUPPORTED) for a in usable
+                   if a.window.start <= record.onset < a.window.end]
+        return before + holding
+    if not usable:
+        return []
+    worst = min(usable, key=lambda a: coverage(a.window.text, set(index.keys)))
+    return [(worst, UNSUPPORTED)]
+
+
+def record_examples(record: Record, pipeline: TextPipeline, rng: random.Random,
+                    others: Sequence[Record] = (), mix: Mix = DEFAULT_MIX) -> list[Example]:
+    """Every pair one record yields: its labelled windows and their synthetic twins."""
+    index = pipeline.index(record.context)
+    if not len(index):
+        return []
     out: list[Example] = []
-    for record in records:
-        chunks = evidence_chunks(record.context)
-        if not chunks:
-            continue
-        pool = entities(record.context)
-        wins = windows(record.response)
-        wins = [w for w in wins if len(w.split()) >= MIN_WINDOW_WORDS]
-        if record.label == 1:
-            if wins:
-                worst = min(wins, key=lambda w: max(lexical_support(w, c) for c in chunks))
-                out.append(Example(top_chunks(worst, chunks, 1)[0], worst, UNSUPPORTED,
-                                   "hallucinated"))
-        else:
-            for w in wins:
-                best = top_chunks(w, chunks, 1)[0]
-                if lexical_support(w, best) < MIN_SUPPORTED_OVERLAP:
-                    continue
-                out.append(Example(best, w, SUPPORTED, "response"))
-                if rng.random() < mix.edit_response:
-                    _add_edit(out, best, w, pool, rng, "edit-response")
-        if rng.random() < mix.context_sentence:
-            chunk = rng.choice(chunks)
-            sents = [s for s in sentences(chunk, 400) if len(s) >= 20]
-            if sents:
-                s = rng.choice(sents)
-                out.append(Example(chunk, s, SUPPORTED, "context"))
-                if rng.random() < mix.edit_context:
-                    _add_edit(out, chunk, s, pool, rng, "edit-context")
-        if rng.random() < mix.off_topic and len(records) > 1:
-            other = records[rng.randrange(len(records))]
-            other_wins = windows(other.response)
-            if other is not record and other_wins and other.context != record.context:
-                w = rng.choice(other_wins)
-                out.append(Example(top_chunks(w, chunks, 1)[0], w, UNSUPPORTED, "off-topic"))
+
+    def add(hypothesis: str, label: int, kind: str) -> None:
+        premise = pipeline.premise(index, hypothesis).text
+        if premise:
+            out.append(Example(premise, hypothesis, label, kind, record.id))
+
+    pool = entities(record.context)
+    aligned = [Aligned(w, pipeline.premise(index, w.text))
+               for w in pipeline.windows(record.response)]
+    for a, label in labelled_windows(record, aligned, index):
+        text = a.window.text
+        out.append(Example(a.premise.text, text, label, f"record-{record.dataset}", record.id))
+        if label == SUPPORTED and rng.random() < mix.edit_window:
+            edited = local_edit(text, pool, rng)
+            if edited is not None:
+                add(edited[0], UNSUPPORTED, f"edit-window-{edited[1]}")
+    if rng.random() < mix.context_sentence:
+        sentences = [s.text for s in index.sentences if len(s.text.split()) >= MIN_WINDOW_WORDS]
+        if sentences:
+            sentence = rng.choice(sentences)
+            shorter = compress(sentence, rng)
+            add(shorter or sentence, SUPPORTED, "context-compressed" if shorter else "context")
+            if rng.random() < mix.edit_context:
+                edited = local_edit(shorter or sentence, pool, rng)
+                if edited is not None:
+                    add(edited[0], UNSUPPORTED, f"edit-context-{edited[1]}")
+    if others and rng.random() < mix.off_topic:
+        other = others[rng.randrange(len(others))]
+        windows = pipeline.windows(other.response) if other.context != record.context else []
+        if windows:
+            add(rng.choice(windows).text, UNSUPPORTED, "off-topic")
     return out
 
 
-def _add_edit(out: list[Example], premise: str, hypothesis: str, pool: list[str],
-              rng: random.Random, kind: str) -> None:
-    edited = local_edit(hypothesis, pool, rng)
-    if edited is not None:
-        out.append(Example(premise, edited[0], UNSUPPORTED, f"{kind}-{edited[1]}"))
+def training_examples(records: Sequence[Record], rng: random.Random,
+                      pipeline: TextPipeline = DEFAULT_PIPELINE, mix: Mix = DEFAULT_MIX
+                      ) -> list[Example]:
+    out: list[Example] = []
+    for record in records:
+        out.extend(record_examples(record, pipeline, rng, records, mix))
+    return out

@@ -56,134 +56,104 @@ def _table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def _aims(rows: dict[str, dict[str, float]]) -> str:
-    """Which aims the holdout figures meet, stated plainly next to the table."""
-    goals = {"summedits_dev": 0.75, "begin_dev": 0.70}
+def _aims(rows: dict[str, dict[str, float]], fhr_cap: float) -> str:
+    """Which of the issue's aims the figures meet, stated plainly next to the table."""
+    goals = {"summedits_dev": 0.62, "begin_dev": 0.82}
     parts = [f"{name} balanced accuracy {rows[name]['balanced_accuracy']:.3f} "
              f"{'meets' if rows[name]['balanced_accuracy'] >= goal else 'misses'} {goal:.2f}"
              for name, goal in goals.items() if name in rows]
     worst = max(m["false_halt_rate"] for m in rows.values())
     parts.append(f"worst false-halt rate {worst:.3f} "
-                 f"{'meets' if worst <= 0.05 else 'misses'} 0.05")
+                 f"{'meets' if worst <= fhr_cap else 'misses'} {fhr_cap:.2f}")
     return "Status: " + "; ".join(parts) + "."
 
 
 def model_card(r: dict[str, Any]) -> str:
-    """The model card, rendered from the results of one training run."""
-    train = r.get("training", {})
-    hist = "The final state was kept (no checkpoint selection): the tune half set the threshold."
-    if train.get("history"):
-        head = ["| step | pairs seen | elapsed s | tune mean AUROC |", "|---|---|---|---|"]
-        hist = "\n".join(head + [f"| {h['step']} | {h['pairs_seen']} | {h['elapsed_s']} | "
-                                  f"{h['tune_metric']:.4f} |" for h in train["history"]])
-    counts = "\n".join(f"| {k} | {v} |" for k, v in r.get("train_examples", {}).items())
-    return f"""# stream-guard default detector
+    """The model card, rendered from the results of one training and export run."""
+    run = r.get("training", {})
+    fit = run.get("training", {})
+    hist = "\n".join(
+        ["| step | pairs seen | elapsed s | tune mean AUROC |", "|---|---|---|---|"]
+        + [f"| {h['step']} | {h['pairs_seen']} | {h['elapsed_s']} | {h['tune_metric']:.4f} |"
+           for h in fit.get("history", [])])
+    counts = "\n".join(f"| {k} | {v} |" for k, v in run.get("train_examples", {}).items())
+    cal = r["calibration"]
+    fusion = r["fusion"]["model"]
+    weights = ", ".join(f"{f} {w:+.3f}" for f, w in zip(fusion["features"], fusion["weights"],
+                                                        strict=True))
+    return f"""# stream-guard default detector (v2)
 
-A cross-encoder that judges whether one claim window of a streamed response is supported by one
-evidence chunk. Input `[CLS] evidence chunk [SEP] window [SEP]` (max {r['max_length']} tokens,
-longest-first truncation, so the evidence is what gets cut); output `logits` [N, 2], class 1 =
-supported. The server's stream score is **min over windows of max over the top-{r['top_k']}
-evidence chunks of P(supported)**, and all figures below are computed at that level.
+A cross-encoder that judges whether one claim window of a streamed response is supported by its
+**focused premise**: the evidence sentences that best cover the window, about 100 tokens
+(`stream_guard.evidence.premise`). Input `[CLS] premise [SEP] window [SEP]`, at most
+{r['max_length']} tokens (longest-first truncation); output `logits` [N, 2], class 1 = supported.
+One pair per window. The server fuses P(supported) with the lexical signals in a calibrated
+logistic model shipped in `detector.json` (`fusion`); a stream halts per the halt policy on the
+fused window supports.
 
-- Backbone: all-MiniLM-L6-v2 (packaged, sha256-verified), fine-tuned as
-  `BertForSequenceClassification` with 2 labels.
+- Backbone: {run.get('base_model', 'minilm')} (all-MiniLM-L6-v2 from the packaged weights,
+  sha256-verified), fine-tuned as `BertForSequenceClassification` with 2 labels.
 - Artifact: `model.onnx`, int8 dynamic quantization (onnxruntime), {r['size_bytes']:,} bytes,
   sha256 `{r['sha256']}`.
-- Default threshold on window support: **{r['calibration']['threshold']:.4f}** (see
-  `detector.json`), chosen on the tune half to keep every validation dataset's stream-level
-  false-halt rate ≤ {r['calibration']['max_false_halt_rate']:.0%} while maximising mean balanced
-  accuracy.
+- Fusion (fitted on the tune halves' windows): bias {fusion['bias']:+.3f}; {weights}.
+- Offline threshold {cal['threshold']:.4f} (every tune set's stream false-halt rate
+  <= {cal['max_false_halt_rate']:.0%}); the server's default threshold in `detector.json` is then
+  re-fitted on the server path (`stream-guard eval --split tune`, see docs/quality.md).
 
 ## Data
 
-Training: HaluEval QA, dialogue and summarization ({r.get('train_records', 'n/a')} records sampled,
-whole items so the right and the hallucinated answer to one question are both seen), turned into
-single-window pairs:
+Training ({run.get('train_records', 'n/a')} records): HaluEval QA, dialogue and summarization
+(whole items: the right and the hallucinated answer to one question together) and all of
+`summedits_train.jsonl` (69 documents, none of them in `summedits_dev`). Windows and premises are
+built by the server's own pipeline (`stream_guard.train.pairs.TextPipeline`: the segmenter, the
+context chunker and the premise builder), so training pairs have exactly the shape the server
+scores; a test holds the two equal.
 
-- supported: each window of a right response against its best lexically matching evidence chunk
-  (windows sharing < 25% content words with every chunk are dropped as ungrounded chit-chat), and
-  a sentence of the evidence against its own chunk;
-- unsupported: of a hallucinated response, only its least lexically supported window (the label
-  says *some* part is wrong, not which; the other windows are left out rather than guessed);
-  synthetic local edits (one number, name from the same evidence, negation or antonym changed) of
-  supported windows and evidence sentences, against the same chunk; windows of another record
-  against this record's evidence (off-topic).
-- Windows of fewer than 4 words (most HaluEval QA answers) are not used: they cannot be judged
-  without the question, which the server does not see.
+- supported: every window of a right response (windows sharing < 25% of their content with the
+  evidence are left out as chit-chat); windows that end before a SummEdits edit's onset;
+  evidence sentences, often compressed (a clause, parenthetical or leading phrase dropped);
+- unsupported: the window holding a SummEdits edit's onset; of a HaluEval hallucinated response
+  its least covered window; synthetic hard negatives from each record's own evidence (a number,
+  name or date swapped for another of the same document, a digit changed, negation flipped, an
+  antonym, two names' roles swapped), each next to its unedited positive and scored against the
+  premise the server would build for the edited text; a window of another record (off-topic).
 
 | kind:label (1 = supported) | pairs |
 |---|---|
 {counts}
 
-Validation: SummEdits dev and BEGIN dev, split by a hash of the record id
-(`stream_guard.train.data.split_of`): the **tune** half set the threshold (and the checkpoint,
-when mid-run evaluations are enabled); the **holdout** half was used only for the figures
-below. Nothing from either set was trained on.
-Evidence retrieval in training and evaluation is lexical (content-word overlap, top-{r['top_k']}
-of 2-4-sentence chunks ≤ 600 chars with one-sentence overlap); windows are sentences ≤ 400 chars.
+Validation: SummEdits dev split **by document** (`doc_id`) and BEGIN dev by record
+(`stream_guard.dataset.split_of`). The **tune** halves picked the checkpoint, fitted the fusion
+and the threshold; the **holdout** halves were used only for reported figures.
 
-## Recipe and budget
+## Recipe and compute
 
-AdamW, lr {r['learning_rate']}, batch {r['batch_size']}, linear warm-up/decay, label smoothing
-0.05, one pass, embeddings and the lowest {r['freeze_layers']} encoder layers frozen,
-seed {r['seed']}, torch {r['torch_version']} on {r['threads']} CPU threads.
-Budget: {r['budget_minutes']} min wall clock for fine-tuning (evaluations included); run:
-{train.get('steps_run', 'n/a')} of {train.get('steps_planned', 'n/a')} steps,
-{train.get('pairs_seen', 'n/a')} pairs, {train.get('train_seconds', 'n/a')} s.
+AdamW, lr from the command below, batch 32, linear warm-up/decay, label smoothing 0.05,
+embeddings frozen, torch {r['torch_version']} on {r['threads']} CPU threads at nice 19 on a shared
+2-core machine (no GPU was lent). Run: {fit.get('steps_run', 'n/a')} of
+{fit.get('steps_planned', 'n/a')} steps, {fit.get('pairs_seen', 'n/a')} pairs,
+{fit.get('train_seconds', 'n/a')} s. Resumable (`--resume`), checkpoint every 5 minutes.
 
 {hist}
 
-Command:
+Export command:
 
 ```
 {r['command']}
 ```
 
-## Results (holdout half, stream level, int8 ONNX, threshold {r['calibration']['threshold']:.4f})
+## Offline figures (int8, stream = least supported window, threshold {cal['threshold']:.4f})
 
-{_table(r['holdout_int8'])}
+Holdout, fused score:
 
-Aims from the issue: SummEdits balanced accuracy ≥ 0.75, BEGIN ≥ 0.70, false-halt rate ≤ 5%.
-{_aims(r['holdout_int8'])}
+{_table(r['holdout_offline'])}
 
-Tune half at the same threshold (what the threshold was fitted on):
+Holdout, detector probability alone (no fusion), same threshold:
 
-{_table(r['calibration']['tune']['per_dataset'])}
+{_table(r['holdout_offline_raw_detector'])}
 
-### int8 vs fp32 (first {r['compare_records']} holdout records per dataset)
+{_aims(r['holdout_offline'], cal['max_false_halt_rate'])}
 
-fp32 ONNX is {r['fp32_size_bytes']:,} bytes (over the 30 MB artifact limit); int8 is shipped.
-
-int8:
-
-{_table(r['compare_int8'])}
-
-fp32:
-
-{_table(r['compare_fp32'])}
-
-### Cross-encoder vs frozen-embedding logistic head (holdout)
-
-The cheaper design: frozen MiniLM sentence embeddings of each side, their interaction
-(cosine, |u−v|, u·v) plus lexical features (content-word coverage, numbers/names in the window
-missing from the evidence), logistic regression trained on {r['baseline']['train_pairs']} of the
-same training pairs; its threshold chosen the same way on the tune half
-({r['baseline']['threshold']:.4f}).
-
-{_table(r['baseline']['holdout'])}
-
-Better on mean holdout AUROC: **{r['winner']}**.
-
-## Limitations
-
-- Dev figures only: SummEdits and BEGIN dev halves, a few hundred streams each, so every figure
-  carries a few points of sampling noise.
-- Trained on machine-made HaluEval pairs and rule-made edits; it has never seen the validation
-  domains (sales calls, podcasts, scientific TLDRs, open-domain chit-chat).
-- Scores (evidence, window) pairs in isolation: a window that is only wrong given earlier
-  windows, or whose support is spread over chunks that were not retrieved together, is missed;
-  the previous sentence (`Pair.context`) is not used by this model.
-- English only; max {r['max_length']} tokens per pair.
-- Evaluated with lexical retrieval; the server retrieves with embeddings, which can pick
-  different chunks.
+The figures through the real server (streamed, default settings, threshold re-fitted on the tune
+half) are in [docs/quality.md](../../../docs/quality.md), with the commands that produce them.
 """

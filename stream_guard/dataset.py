@@ -38,6 +38,16 @@ class Record:
     response: str
     label: int
     onset: int | None
+    doc_id: str | None = None
+
+    @property
+    def split_key(self) -> str:
+        """What the tune/holdout split hashes: the source document when records share one.
+
+        SummEdits has dozens of edited summaries per document; splitting those by record id
+        would put one document on both sides and flatter the held-back half.
+        """
+        return self.doc_id if self.doc_id is not None else self.id
 
 
 def read_records(path: Path) -> list[Record]:
@@ -66,13 +76,13 @@ def data_files(data_dir: Path) -> list[Path]:
     return files
 
 
-def split_of(record_id: str, holdout_fraction: float = 0.5) -> Split:
-    """Deterministic tune/holdout assignment by a hash of the id.
+def split_of(key: str, holdout_fraction: float = 0.5) -> Split:
+    """Deterministic tune/holdout assignment by a hash of a record's :attr:`Record.split_key`.
 
     A hash (not a shuffle) keeps the assignment stable when files are reordered or grow, so the
     held-out half stays untouched by every tuning run.
     """
-    digest = hashlib.sha256(record_id.encode("utf-8")).digest()
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
     bucket = int.from_bytes(digest[:8], "big") / 2**64
     return "holdout" if bucket < holdout_fraction else "tune"
 
@@ -93,6 +103,7 @@ def _parse(obj: Any) -> Record:
     if onset is not None and (not isinstance(onset, int) or isinstance(onset, bool)):
         raise ValueError(f"onset must be an integer or null, got {onset!r}")
     prompt = obj.get("prompt")
+    doc_id = obj.get("doc_id")
     return Record(
         id=_text(obj, "id"),
         dataset=_text(obj, "dataset"),
@@ -101,6 +112,7 @@ def _parse(obj: Any) -> Record:
         response=_text(obj, "response"),
         label=int(label),
         onset=onset,
+        doc_id=None if doc_id is None else str(doc_id),
     )
 
 

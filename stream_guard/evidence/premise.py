@@ -1,0 +1,166 @@
+"""The focused premise: the few evidence sentences one window is judged against.
+
+A cross-encoder reading a 600-character chunk to judge a 20-word claim spends most of its
+attention (and its 256 tokens) on text that has nothing to do with the claim, and a one-word edit
+drowns in it. Following SummaC's sentence alignment, a window is instead compared with the
+evidence *sentences* that best cover it, packed into one premise of about 100 tokens: the model
+sees the sentence that should support the claim next to the claim, and each window costs one
+short pair.
+
+Selection is greedy set cover over the window's content terms, weighted by how rare each term is
+among the candidate sentences (so "Falcone" counts for more than "said"), like BM25. The sentence
+covering most of the window comes first; each next one must add terms the premise still lacks (a
+claim fused from two source sentences finds both); what budget is left goes to the next most
+relevant sentences, so a partial paraphrase still has its neighbours in view. Every sentence of
+the stream's evidence is a candidate, not only those of a few retrieved chunks, so a long
+document cannot hide the right sentence from the model. Pure and deterministic: the trainer
+builds its premises with this same class.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from stream_guard.oversight.segmenter import sentence_spans
+from stream_guard.scoring.base import Evidence
+from stream_guard.scoring.lexical import Term, term_keys
+
+PREMISE_MAX_CHARS = 400  # about 100 MiniLM tokens: the pair stays within 128 with its window
+MIN_GAIN = 0.05  # a sentence adding less of the window's weight than this is not "covering"
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceSentence:
+    """One sentence of an evidence passage, with the passage it came from."""
+
+    text: str
+    passage: Evidence
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Premise:
+    """The sentences chosen for a window (best first) and their relevance to it (0-1)."""
+
+    sentences: tuple[EvidenceSentence, ...]
+    relevance: tuple[float, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+    def passages(self) -> list[Evidence]:
+        """The passages actually used, each once, scored by its best sentence's relevance."""
+        best: dict[str, Evidence] = {}
+        for sentence, score in zip(self.sentences, self.relevance, strict=True):
+            p = sentence.passage
+            if p.id not in best or score > best[p.id].score:
+                best[p.id] = Evidence(p.id, p.text, round(score, 4), p.source)
+        return list(best.values())
+
+
+def split_passages(passages: Sequence[Evidence]) -> list[EvidenceSentence]:
+    """The sentences of ``passages`` in order; a sentence repeated by overlapping chunks once."""
+    out: list[EvidenceSentence] = []
+    seen: set[str] = set()
+    for passage in passages:
+        for start, end in sentence_spans(passage.text):
+            text = passage.text[start:end]
+            if text in seen:
+                continue
+            seen.add(text)
+            out.append(EvidenceSentence(text, passage, frozenset(term_keys(text))))
+    return out
+
+
+class SentenceIndex:
+    """The sentences of one stream's evidence, with an inverted index of their content terms.
+
+    Built once per stream (or per window, for collection hits); read-only after that, so windows
+    of one stream can be focused from any thread.
+    """
+
+    def __init__(self, sentences: Sequence[EvidenceSentence]) -> None:
+        self.sentences = list(sentences)
+        self._postings: dict[str, list[int]] = {}
+        for i, sentence in enumerate(self.sentences):
+            for key in sentence.keys:
+                self._postings.setdefault(key, []).append(i)
+        n = len(self.sentences)
+        self._unseen_idf = math.log(1.0 + (n + 0.5) / 0.5)
+        self._idf = {key: math.log(1.0 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
+                     for key, ids in self._postings.items()}
+        self.keys = frozenset(self._postings)
+
+    @classmethod
+    def from_passages(cls, passages: Sequence[Evidence]) -> SentenceIndex:
+        return cls(split_passages(passages))
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def focus(self, window: Sequence[Term], max_chars: int = PREMISE_MAX_CHARS) -> Premise:
+        """The premise for a window (given as its :func:`~stream_guard.scoring.lexical.terms`).
+
+        A window sharing no term with the evidence gets the evidence's opening sentences, so the
+        model still sees what the evidence is about (and can say the window is off-topic).
+        """
+        weights: dict[str, float] = {}
+        for term in window:
+            weights[term.key] = max(weights.get(term.key, 0.0), term.weight)
+        for key in weights:
+            weights[key] *= self._idf.get(key, self._unseen_idf)
+        total = sum(weights.values())
+        candidates = sorted({i for key in weights for i in self._postings.get(key, ())})
+        if not candidates or total <= 0:
+            return self._lead(max_chars)
+
+        def share(i: int, of: set[str]) -> float:
+            return sum(weights[k] for k in of if k in self.sentences[i].keys) / total
+
+        relevance = {i: share(i, set(weights)) for i in candidates}
+        chosen: list[int] = []
+        used = 0
+        uncovered = set(weights)
+        remaining = set(candidates)
+        # Cover: each pick adds the most of what the premise still lacks.
+        while remaining:
+            gains = {i: share(i, uncovered) for i in remaining}
+            best = max(sorted(remaining), key=lambda i: (gains[i], relevance[i]))
+            if chosen and (gains[best] < MIN_GAIN or not self._fits(best, used, max_chars)):
+                break
+            chosen.append(best)
+            remaining.discard(best)
+            used += len(self.sentences[best].text) + 1
+            uncovered -= self.sentences[best].keys
+        # Fill: the next most relevant sentences, while they fit.
+        for i in sorted(remaining, key=lambda i: (-relevance[i], i)):
+            if self._fits(i, used, max_chars):
+                chosen.append(i)
+                used += len(self.sentences[i].text) + 1
+        return Premise(tuple(_clip(self.sentences[i], max_chars) for i in chosen),
+                       tuple(min(1.0, relevance[i]) for i in chosen))
+
+    def _lead(self, max_chars: int) -> Premise:
+        picked: list[EvidenceSentence] = []
+        used = 0
+        for i, sentence in enumerate(self.sentences):
+            if picked and not self._fits(i, used, max_chars):
+                break
+            picked.append(_clip(sentence, max_chars))
+            used += len(sentence.text) + 1
+        return Premise(tuple(picked), tuple(0.0 for _ in picked))
+
+    def _fits(self, i: int, used: int, max_chars: int) -> bool:
+        return used + len(self.sentences[i].text) <= max_chars
+
+
+def _clip(sentence: EvidenceSentence, max_chars: int) -> EvidenceSentence:
+    """A sentence longer than the whole budget, cut at its last space that fits."""
+    if len(sentence.text) <= max_chars:
+        return sentence
+    cut = sentence.text.rfind(" ", 0, max_chars)
+    text = sentence.text[: cut if cut > 0 else max_chars]
+    return EvidenceSentence(text, sentence.passage, sentence.keys)

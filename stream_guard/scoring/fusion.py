@@ -1,0 +1,109 @@
+"""One calibrated support score from the detector and the lexical signals.
+
+The cross-encoder is good at "does this sentence say that?" and blind to some things the lexical
+tier sees for free: a number the evidence states differently anywhere in the document, a name
+that appears nowhere in it. A small logistic model over both (fitted on the tune halves, shipped
+as a handful of numbers in ``detector.json``) turns them into one probability that the window is
+supported. A second, lexical-only model, fitted on the same windows, scores windows the model
+tier had no time for (overload), so a degraded verdict is on the same probability scale and
+meets the same threshold.
+
+Pure: signals are computed from text already in memory, fitting is Newton's method in numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from stream_guard.scoring.lexical import Term, coverage, quantity_conflict
+
+LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics", "log_terms")
+MODEL_FEATURES = ("model_logit", *LEXICAL_FEATURES)
+_LOGIT_CLIP = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What the lexical tier knows about one window (all cheap to compute)."""
+
+    coverage: float  # weighted share of the window's terms found anywhere in the evidence
+    premise_coverage: float  # ... found in the premise the model reads
+    conflict: bool  # a quantity the evidence states with another number
+    novel_specifics: float  # share of the window's numbers and names absent from the evidence
+    terms: int  # content terms in the window
+
+    def features(self, model_support: float | None = None) -> list[float]:
+        row = [self.coverage, self.premise_coverage, float(self.conflict),
+               self.novel_specifics, math.log1p(self.terms)]
+        if model_support is None:
+            return row
+        p = min(max(model_support, 1e-6), 1 - 1e-6)
+        return [max(-_LOGIT_CLIP, min(_LOGIT_CLIP, math.log(p / (1 - p)))), *row]
+
+
+def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[str],
+            premise_keys: frozenset[str],
+            quantities: Mapping[str, frozenset[str]]) -> Signals:
+    """The lexical signals of one window against its evidence and its premise."""
+    specifics = [t for t in window if t.weight > 1.0]
+    weight = sum(t.weight for t in specifics)
+    missing = sum(t.weight for t in specifics if t.key not in evidence_keys)
+    return Signals(
+        coverage=coverage(list(window), set(evidence_keys)),
+        premise_coverage=coverage(list(window), set(premise_keys)),
+        conflict=quantity_conflict(window_text, quantities),
+        novel_specifics=missing / weight if weight else 0.0,
+        terms=len({t.key for t in window}),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    """A logistic model: P(supported) = sigmoid(bias + weights . features)."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def support(self, row: Sequence[float]) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, row, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "weights": [round(w, 6) for w in self.weights],
+                "bias": round(self.bias, 6)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], expected: Sequence[str]) -> Fusion:
+        features = tuple(str(f) for f in data["features"])
+        if features != tuple(expected):
+            raise ValueError(f"fusion features {features} are not the ones this version "
+                             f"computes {tuple(expected)}")
+        weights = tuple(float(w) for w in data["weights"])
+        if len(weights) != len(features):
+            raise ValueError("fusion: one weight per feature")
+        return cls(features, weights, float(data["bias"]))
+
+    @classmethod
+    def fit(cls, features: Sequence[str], rows: Sequence[Sequence[float]],
+            supported: Sequence[int], l2: float = 1.0, iterations: int = 50) -> Fusion:
+        """L2-regularised logistic regression by Newton's method (the bias unpenalised)."""
+        x = np.hstack([np.ones((len(rows), 1)), np.asarray(rows, dtype=np.float64)])
+        y = np.asarray(supported, dtype=np.float64)
+        w = np.zeros(x.shape[1])
+        penalty = np.full(x.shape[1], l2)
+        penalty[0] = 0.0
+        for _ in range(iterations):
+            p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+            grad = x.T @ (p - y) + penalty * w
+            hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+            step = np.linalg.solve(hess, grad)
+            w -= step
+            if np.max(np.abs(step)) < 1e-8:
+                break
+        return cls(tuple(features), tuple(float(v) for v in w[1:]), float(w[0]))

@@ -1,0 +1,68 @@
+"""The focused premise: which evidence sentences a window is judged against."""
+
+from __future__ import annotations
+
+from stream_guard.evidence.context import context_chunks
+from stream_guard.evidence.premise import PREMISE_MAX_CHARS, SentenceIndex, split_passages
+from stream_guard.scoring.base import Evidence
+from stream_guard.scoring.lexical import terms
+
+ARTICLE = " ".join([
+    "The council met on Tuesday to discuss the city budget.",
+    "Mayor Ana Ruiz proposed spending 40 million dollars on new bus lanes.",
+    "Critics said the plan ignored the suburbs.",
+    "The vote was postponed until March.",
+    "Separately, the library will extend its opening hours.",
+    "Ruiz said the bus lanes would be finished by 2027.",
+] * 2)
+
+
+def _index(text: str = ARTICLE) -> SentenceIndex:
+    return SentenceIndex.from_passages(context_chunks([("doc", text)]))
+
+
+def test_the_sentence_that_covers_the_window_comes_first() -> None:
+    premise = _index().focus(terms("Ruiz proposed 40 million dollars for bus lanes."))
+    assert premise.sentences[0].text.startswith("Mayor Ana Ruiz proposed spending 40 million")
+    assert premise.relevance[0] == max(premise.relevance)
+    assert len(premise.text) <= PREMISE_MAX_CHARS
+
+
+def test_a_claim_fused_from_two_sentences_finds_both() -> None:
+    premise = _index().focus(terms("The bus lanes, finished by 2027, cost 40 million dollars."),
+                             max_chars=200)
+    texts = [s.text for s in premise.sentences]
+    assert any("40 million" in t for t in texts) and any("2027" in t for t in texts)
+
+
+def test_a_window_far_into_a_long_document_is_still_aligned() -> None:
+    """Every sentence is a candidate: a long source cannot hide the supporting one."""
+    filler = " ".join(f"Paragraph {i} talks about weather patterns over the northern sea."
+                      for i in range(300))
+    index = _index(filler + " The lighthouse keeper, Tomas Vik, retired in 1998.")
+    premise = index.focus(terms("Tomas Vik retired in 1998."))
+    assert premise.sentences[0].text == "The lighthouse keeper, Tomas Vik, retired in 1998."
+
+
+def test_off_topic_window_gets_the_opening_sentences() -> None:
+    premise = _index().focus(terms("Quantum gravity remains unsolved."))
+    assert premise.sentences and premise.text.startswith("The council met on Tuesday")
+    assert set(premise.relevance) == {0.0}
+
+
+def test_passages_used_are_cited_once_with_their_best_relevance() -> None:
+    passages = [Evidence("a#0", "Paris is in France. It rains."),
+                Evidence("b#0", "Paris has 2 million people. It rains.")]
+    sentences = split_passages(passages)
+    assert [s.text for s in sentences] == ["Paris is in France.", "It rains.",
+                                          "Paris has 2 million people."]
+    premise = SentenceIndex(sentences).focus(terms("Paris, in France, has 2 million people."))
+    cited = premise.passages()
+    assert sorted(e.id for e in cited) == ["a#0", "b#0"]
+    assert all(0 < e.score <= 1 for e in cited)
+
+
+def test_a_sentence_longer_than_the_budget_is_clipped_at_a_word() -> None:
+    long = "The report lists " + ", ".join(f"item {i}" for i in range(200)) + "."
+    premise = _index(long).focus(terms("The report lists item 7."), max_chars=120)
+    assert len(premise.text) <= 120 and not premise.text.endswith(" ")

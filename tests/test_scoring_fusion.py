@@ -1,0 +1,47 @@
+"""The fused score: lexical signals and their calibrated combination with the detector."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion, signals
+from stream_guard.scoring.lexical import quantity_index, term_keys, terms
+
+EVIDENCE = "The Eiffel Tower is 330 metres tall. It was completed in 1889 by Gustave Eiffel."
+
+
+def _signals(window: str, premise: str = EVIDENCE):  # type: ignore[no-untyped-def]
+    return signals(terms(window), window, frozenset(term_keys(EVIDENCE)),
+                   frozenset(term_keys(premise)), quantity_index(EVIDENCE))
+
+
+def test_signals_see_conflicts_and_unknown_names() -> None:
+    fine = _signals("The Eiffel Tower was completed in 1889.")
+    assert fine.coverage == 1.0 and not fine.conflict and fine.novel_specifics == 0.0
+    wrong_number = _signals("The Eiffel Tower is 450 metres tall.")
+    assert wrong_number.conflict
+    stranger = _signals("It was designed by Maurice Koechlin.")
+    assert stranger.novel_specifics == 1.0 and stranger.coverage < 0.5
+    assert _signals("The tower is tall.", premise="").premise_coverage == 0.0
+    assert len(fine.features()) == len(LEXICAL_FEATURES)
+    assert len(fine.features(0.9)) == len(MODEL_FEATURES)
+    assert fine.features(1.0)[0] == 8.0  # the logit is clipped
+
+
+def test_fit_recovers_a_separating_direction_and_round_trips() -> None:
+    rng = random.Random(0)
+    rows, labels = [], []
+    for _ in range(400):
+        x = rng.uniform(-3, 3)
+        rows.append([x, rng.uniform(0, 1)])
+        labels.append(1 if rng.random() < 1 / (1 + math.exp(-2 * x)) else 0)
+    fusion = Fusion.fit(("a", "b"), rows, labels)
+    assert 1.2 < fusion.weights[0] < 3.0 and abs(fusion.weights[1]) < 1.0
+    assert fusion.support([3.0, 0.5]) > 0.95 and fusion.support([-3.0, 0.5]) < 0.05
+    again = Fusion.from_json(fusion.to_json(), ("a", "b"))
+    assert again.support([0.4, 0.2]) == pytest.approx(fusion.support([0.4, 0.2]), abs=1e-5)
+    with pytest.raises(ValueError, match="features"):
+        Fusion.from_json(fusion.to_json(), ("a", "c"))
