@@ -93,8 +93,19 @@ class Settings:
         "Close any connection after this long.", minimum=1))
     handshake_timeout_s: float = field(default=10.0, metadata=_meta(
         "Time allowed for the opening handshake.", minimum=0.1))
+    handshake_rate_per_s: float = field(default=4.0, metadata=_meta(
+        "Stream upgrades per second per client IP (token bucket refill, shared through Redis); "
+        "beyond it the upgrade gets HTTP 429 with Retry-After. Caps churn, which open-connection "
+        "caps do not see.", minimum=0.01))
+    handshake_burst: int = field(default=32, metadata=_meta(
+        "Token bucket size for stream upgrades per client IP (room to fill the per-IP cap at "
+        "once, twice over).", minimum=1))
+    close_timeout_s: float = field(default=5.0, metadata=_meta(
+        "How long the server waits for the client's answer to its close frame before it drops "
+        "the socket; the connection's slots are held until then.", minimum=0.1))
     shutdown_grace_s: float = field(default=10.0, metadata=_meta(
-        "On SIGTERM, time for in-flight windows to finish before sockets close.", minimum=0))
+        "On SIGTERM, time for open streams to end (their deltas are still taken and scored) "
+        "before each gets done and its socket closes 1001.", minimum=0))
 
     # --- oversight ------------------------------------------------------------------------
     threshold: float | None = field(default=None, metadata=_meta(
@@ -106,8 +117,10 @@ class Settings:
     halt_consecutive: int = field(default=2, metadata=_meta(
         "Consecutive unsupported windows that halt (1 = halt on the first).", minimum=1,
         maximum=16))
-    clear_margin: float = field(default=0.15, metadata=_meta(
-        "A lone window this far below the threshold halts at once.", minimum=0, maximum=1))
+    clear_margin: float | None = field(default=None, metadata=_meta(
+        "A lone window this far below the threshold halts at once; unset takes the detector's "
+        "calibrated margin (0.15 for the lexical tier or a detector without one).",
+        minimum=0, maximum=1))
     window_max_chars: int = field(default=400, metadata=_meta(
         "A run-on sentence is cut into windows of at most this many characters.",
         minimum=40, maximum=4000))
@@ -171,7 +184,8 @@ class Settings:
         "Redis for state shared by workers and nodes; unset keeps state in memory.",
         secret=True))
     redis_fail_mode: str = field(default="closed", metadata=_meta(
-        "With Redis lost: refuse new connections (closed, 1013) or admit them (open).",
+        "With Redis lost: refuse new connections (closed, 1013; tickets 503) or stay available "
+        "with per-worker caps and signed fallback tickets (open; /readyz stays 200).",
         choices=("closed", "open")))
     lease_ttl_s: float = field(default=30.0, metadata=_meta(
         "Connection-slot leases expire this long after a worker stops renewing them.",

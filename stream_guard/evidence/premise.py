@@ -52,13 +52,22 @@ class Premise:
         return " ".join(s.text for s in self.sentences)
 
     def passages(self) -> list[Evidence]:
-        """The passages actually used, each once, scored by its best sentence's relevance."""
-        best: dict[str, Evidence] = {}
+        """The passages actually used, each once, best first: the passage's id and source, the
+        text of its sentences that were chosen (what the model read), and the relevance of the
+        best of them."""
+        order: list[str] = []
+        texts: dict[str, list[str]] = {}
+        best: dict[str, float] = {}
+        first: dict[str, Evidence] = {}
         for sentence, score in zip(self.sentences, self.relevance, strict=True):
             p = sentence.passage
-            if p.id not in best or score > best[p.id].score:
-                best[p.id] = Evidence(p.id, p.text, round(score, 4), p.source)
-        return list(best.values())
+            if p.id not in first:
+                order.append(p.id)
+                first[p.id], texts[p.id], best[p.id] = p, [], score
+            texts[p.id].append(sentence.text)
+            best[p.id] = max(best[p.id], score)
+        return [Evidence(pid, " ".join(texts[pid]), round(best[pid], 4), first[pid].source)
+                for pid in order]
 
 
 def split_passages(passages: Sequence[Evidence]) -> list[EvidenceSentence]:

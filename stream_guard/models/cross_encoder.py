@@ -30,17 +30,20 @@ DEFAULT_DETECTOR_DIR = Path(__file__).resolve().parent / "detector"
 class CrossEncoderScorer:
     """A :class:`~stream_guard.scoring.base.PairScorer` over a sequence-classification model.
 
-    ``threshold`` is the calibrated support threshold shipped with the model (``detector.json``),
-    or None when the model came without one; ``fusion`` is the calibration that fuses its
-    probability with the lexical signals (``detector.json`` ``fusion``), or None.
+    ``threshold`` (and the halt policy's ``clear_margin``) are calibrated with the model and
+    shipped in ``detector.json``, or None when the model came without them; ``fusion`` is the
+    calibration that fuses its probability with the lexical signals (``detector.json``
+    ``fusion``), or None.
     """
 
     def __init__(self, runner: Runner, tokenizer: TextTokenizer, labels: LabelMap, *,
                  name: str, batch_size: int = 32, use_context: bool = True,
-                 threshold: float | None = None, fusion: object = None) -> None:
+                 threshold: float | None = None, clear_margin: float | None = None,
+                 fusion: object = None) -> None:
         self.name = name
         self.labels = labels
         self.threshold = threshold
+        self.clear_margin = clear_margin
         self.fusion = fusion
         self.device = runner.device
         self.max_length = tokenizer.max_length
@@ -121,9 +124,11 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
                             intra_op_threads=intra_op_threads, max_batch=batch_size,
                             max_length=tokenizer.max_length)
     threshold = extra.get("threshold")
+    margin = extra.get("clear_margin")
     return CrossEncoderScorer(runner, tokenizer, labels, name=str(extra.get("name", model.name)),
                               batch_size=batch_size, use_context=use_context,
                               threshold=None if threshold is None else float(threshold),
+                              clear_margin=None if margin is None else float(margin),
                               fusion=extra.get("fusion"))
 
 

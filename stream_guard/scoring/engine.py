@@ -45,6 +45,7 @@ from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
 log = logging.getLogger("stream_guard.engine")
 
 LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content must be in evidence
+CLEAR_MARGIN = 0.15  # the halt policy's margin when neither settings nor detector give one
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ class NoEvidence(ValueError):
 class GroundingEngine:
     def __init__(self, settings: Settings, metrics: Metrics, *,
                  model: PairScorer | None = None, model_threshold: float | None = None,
+                 model_clear_margin: float | None = None,
                  fusion: tuple[Fusion, Fusion] | None = None,
                  embedder: Embedder | None = None,
                  library: EvidenceLibrary | None = None) -> None:
@@ -107,6 +109,11 @@ class GroundingEngine:
         if self.model is not None and model_threshold is not None:
             default = model_threshold
         self.threshold: float = settings.threshold if settings.threshold is not None else default
+        margin = CLEAR_MARGIN
+        if self.model is not None and model_clear_margin is not None:
+            margin = model_clear_margin
+        self.clear_margin: float = (settings.clear_margin if settings.clear_margin is not None
+                                    else margin)
         self.scheduler: BatchScheduler[CheckJob, WindowScore] = BatchScheduler(
             self._process, fallback=self._degrade, max_batch=settings.batch_max_size,
             max_wait=settings.batch_max_wait_ms / 1000.0, on_batch=self._observe_batch,

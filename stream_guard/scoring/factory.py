@@ -42,5 +42,5 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
         label_map=parse_label_map(settings.detector_labels) if settings.detector_labels else None,
         **common)
     return GroundingEngine(settings, metrics, model=detector, model_threshold=detector.threshold,
-                           fusion=load_fusion(detector.fusion), embedder=embedder,
-                           library=library)
+                           model_clear_margin=detector.clear_margin,
+                           fusion=load_fusion(detector.fusion), embedder=embedder, library=library)

@@ -202,7 +202,7 @@ class Connection:
         except NoEvidence as exc:
             raise ProtocolError(exc.code, str(exc), sid) from None
         state = StreamState(sid, frame.options, PolicyConfig(
-            engine.threshold, s.contradiction_threshold, s.halt_consecutive, s.clear_margin,
+            engine.threshold, s.contradiction_threshold, s.halt_consecutive, engine.clear_margin,
             s.window_max_chars, s.window_min_chars))
         evidence = asyncio.ensure_future(engine.open_stream(prepared))
         evidence.add_done_callback(_consume_exception)

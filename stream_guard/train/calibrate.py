@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stream_guard.dataset import Record
+from stream_guard.oversight.policy import HaltPolicy
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scoring.base import Pair
 from stream_guard.scoring.engine import Alignment, CheckJob, GroundingEngine, StreamRequest
@@ -94,3 +95,68 @@ def stream_scores(records: Sequence[Record], windows: Sequence[ScoredWindow],
             support = min(support, 1.0 - CONFLICT_CONTRADICTION)
         out[w.record] = min(out[w.record], support)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFit:
+    """The halt policy's operating point chosen on the tune halves."""
+
+    threshold: float
+    clear_margin: float
+    mean_balanced_accuracy: float
+    per_dataset: dict[str, dict[str, float]]
+
+
+def halts(records: Sequence[Record], windows: Sequence[ScoredWindow], fusion: Fusion | None,
+          threshold: float, clear_margin: float, consecutive: int = 2,
+          contradiction_threshold: float = 0.8) -> list[bool]:
+    """Whether the server's halt policy halts each record, window by window in stream order."""
+    policies = [HaltPolicy(threshold, contradiction_threshold, consecutive, clear_margin)
+                for _ in records]
+    for w in windows:  # windows of one record are in stream order
+        s = w.aligned.signals
+        support = fusion.support(s.features(w.model_support)) if fusion else w.model_support
+        contradiction = 0.0
+        if s.conflict:
+            support = min(support, 1.0 - CONFLICT_CONTRADICTION)
+            contradiction = CONFLICT_CONTRADICTION
+        policies[w.record].observe(support, contradiction)
+    return [p.halted for p in policies]
+
+
+def policy_rows(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
+                fusion: Fusion | None, threshold: float, clear_margin: float
+                ) -> dict[str, dict[str, float]]:
+    """Recall, false-halt rate and balanced accuracy per dataset under the real halt policy."""
+    rows: dict[str, dict[str, float]] = {}
+    for name, (records, windows) in groups.items():
+        halted = halts(records, windows, fusion, threshold, clear_margin)
+        bad = [h for h, r in zip(halted, records, strict=True) if r.label == 1]
+        good = [h for h, r in zip(halted, records, strict=True) if r.label == 0]
+        recall = sum(bad) / len(bad) if bad else 0.0
+        fhr = sum(good) / len(good) if good else 0.0
+        rows[name] = {"n": len(records), "recall": round(recall, 4),
+                      "false_halt_rate": round(fhr, 4),
+                      "balanced_accuracy": round((recall + 1 - fhr) / 2, 4)}
+    return rows
+
+
+def choose_policy(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
+                  fusion: Fusion | None, max_false_halt: float) -> PolicyFit:
+    """The (threshold, clear margin) with the best mean balanced accuracy over the datasets
+    while every dataset's false-halt rate stays within the cap, simulating the real policy."""
+    best: PolicyFit | None = None
+    for margin in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
+        for step in range(2, 99):
+            threshold = step / 100
+            if threshold - margin < 0.01:
+                continue
+            rows = policy_rows(groups, fusion, threshold, margin)
+            if max(r["false_halt_rate"] for r in rows.values()) > max_false_halt:
+                continue
+            mean = sum(r["balanced_accuracy"] for r in rows.values()) / len(rows)
+            if best is None or mean > best.mean_balanced_accuracy:
+                best = PolicyFit(threshold, margin, round(mean, 4), rows)
+    if best is None:
+        raise ValueError("no operating point keeps every dataset within the false-halt cap")
+    return best
