@@ -58,7 +58,8 @@ async def test_the_shipped_fusion_combines_model_and_lexical_signals(
     weights[MODEL_FEATURES.index("coverage")] = 10.0
     (detector / "detector.json").write_text(json.dumps({"threshold": 0.5, "fusion": {
         "model": {"features": list(MODEL_FEATURES), "weights": weights, "bias": -5.0},
-        "lexical": {"features": list(LEXICAL_FEATURES), "weights": [0.0] * 5, "bias": 0.0}}}))
+        "lexical": {"features": list(LEXICAL_FEATURES), "weights": [0.0] * len(LEXICAL_FEATURES),
+                    "bias": 0.0}}}))
     settings = make_settings(tmp_path, tier="cascade", detector=str(detector),
                              cache_dir=model_cache)
     async with running_server(settings) as server, open_ws(server.port) as ws:

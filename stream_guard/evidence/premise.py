@@ -42,10 +42,16 @@ class EvidenceSentence:
 
 @dataclass(frozen=True, slots=True)
 class Premise:
-    """The sentences chosen for a window (best first) and their relevance to it (0-1)."""
+    """The sentences chosen for a window (best first) and their relevance to it (0-1).
+
+    ``covering`` is how many of them the cover step needed (the rest fill the budget): a claim
+    assembled from several distant sentences is a weaker sign of support than one sentence
+    saying it all.
+    """
 
     sentences: tuple[EvidenceSentence, ...]
     relevance: tuple[float, ...]
+    covering: int = 0
 
     @property
     def text(self) -> str:
@@ -144,13 +150,14 @@ class SentenceIndex:
             remaining.discard(best)
             used += len(self.sentences[best].text) + 1
             uncovered -= self.sentences[best].keys
+        covering = len(chosen)
         # Fill: the next most relevant sentences, while they fit.
         for i in sorted(remaining, key=lambda i: (-relevance[i], i)):
             if self._fits(i, used, max_chars):
                 chosen.append(i)
                 used += len(self.sentences[i].text) + 1
         return Premise(tuple(_clip(self.sentences[i], max_chars) for i in chosen),
-                       tuple(min(1.0, relevance[i]) for i in chosen))
+                       tuple(min(1.0, relevance[i]) for i in chosen), covering)
 
     def _lead(self, max_chars: int) -> Premise:
         picked: list[EvidenceSentence] = []

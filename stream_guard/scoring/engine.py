@@ -203,7 +203,8 @@ class GroundingEngine:
             premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))
             out.append(Alignment(job.text, premise,
-                                 signals(window, job.text, index.keys, premise_keys, quantities)))
+                                 signals(window, job.text, index.keys, premise_keys, quantities,
+                                         premise.covering)))
         return out
 
     # --- on the model thread ------------------------------------------------------------------

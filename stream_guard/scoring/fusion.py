@@ -22,7 +22,8 @@ import numpy as np
 
 from stream_guard.scoring.lexical import Term, coverage, quantity_conflict
 
-LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics", "log_terms")
+LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics", "log_terms",
+                    "covering")
 MODEL_FEATURES = ("model_logit", *LEXICAL_FEATURES)
 _LOGIT_CLIP = 8.0
 
@@ -36,10 +37,11 @@ class Signals:
     conflict: bool  # a quantity the evidence states with another number
     novel_specifics: float  # share of the window's numbers and names absent from the evidence
     terms: int  # content terms in the window
+    covering: int = 1  # evidence sentences the premise needed to cover the window
 
     def features(self, model_support: float | None = None) -> list[float]:
         row = [self.coverage, self.premise_coverage, float(self.conflict),
-               self.novel_specifics, math.log1p(self.terms)]
+               self.novel_specifics, math.log1p(self.terms), float(min(self.covering, 4))]
         if model_support is None:
             return row
         p = min(max(model_support, 1e-6), 1 - 1e-6)
@@ -47,8 +49,8 @@ class Signals:
 
 
 def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[str],
-            premise_keys: frozenset[str],
-            quantities: Mapping[str, frozenset[str]]) -> Signals:
+            premise_keys: frozenset[str], quantities: Mapping[str, frozenset[str]],
+            covering: int = 1) -> Signals:
     """The lexical signals of one window against its evidence and its premise."""
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
@@ -59,6 +61,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         conflict=quantity_conflict(window_text, quantities),
         novel_specifics=missing / weight if weight else 0.0,
         terms=len({t.key for t in window}),
+        covering=covering,
     )
 
 

@@ -234,6 +234,8 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
         "holdout_offline_raw_detector": report.describe(scores(holdout_w, None), threshold),
         "holdout_policy": calibrate.policy_rows(holdout_w, fusion, threshold,
                                                 policy.clear_margin),
+        "holdout_long_documents": calibrate.long_document_rows(holdout_w, fusion, threshold,
+                                                               policy.clear_margin),
     }
     summary = args.work_dir / "train_summary.json"
     if summary.is_file():
