@@ -49,7 +49,7 @@ from stream_guard.models.cross_encoder import (
 )
 from stream_guard.models.embedder import load_embedder
 from stream_guard.models.packaged import minilm_dir
-from stream_guard.scoring.base import Pair
+from stream_guard.scores import Pair
 
 EVIDENCE = ("The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, "
             "France. It is named after the engineer Gustave Eiffel, whose company designed and "

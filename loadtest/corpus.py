@@ -21,7 +21,8 @@ from pathlib import Path
 
 from stream_guard.config import Settings
 from stream_guard.dataset import data_files, iter_records
-from stream_guard.oversight.segmenter import WindowSegmenter, sentence_spans
+from stream_guard.oversight.segmenter import WindowSegmenter
+from stream_guard.text.sentences import sentence_spans
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
 MAX_CONTEXT_CHARS = 4000

@@ -12,9 +12,9 @@ import pytest
 from stream_guard.evidence.context import context_chunks
 from stream_guard.evidence.premise import SentenceIndex
 from stream_guard.models.cross_encoder import load_detector
-from stream_guard.scoring.base import Pair
+from stream_guard.scores import Pair
 from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES
-from stream_guard.scoring.lexical import terms
+from stream_guard.text.terms import terms
 from tests.conftest import make_settings, running_server
 from tests.test_models_cross_encoder import THREE_WAY, _save_tiny
 from tests.wsclient import http, open_ws, recv, send, stream_text

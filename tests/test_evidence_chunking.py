@@ -10,7 +10,7 @@ import pytest
 
 from stream_guard.evidence.chunking import chunk_text, content_hash
 from stream_guard.evidence.ingest import read_paths
-from stream_guard.oversight.segmenter import sentence_spans
+from stream_guard.text.sentences import sentence_spans
 
 TEXT = " ".join(f"Sentence number {i} talks about subject {i} at some length." for i in range(40))
 

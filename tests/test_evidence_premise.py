@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from stream_guard.evidence.context import context_chunks
 from stream_guard.evidence.premise import PREMISE_MAX_CHARS, SentenceIndex, split_passages
-from stream_guard.scoring.base import Evidence
-from stream_guard.scoring.lexical import terms
+from stream_guard.scores import Evidence
+from stream_guard.text.terms import terms
 
 ARTICLE = " ".join([
     "The council met on Tuesday to discuss the city budget.",

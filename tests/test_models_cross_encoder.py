@@ -15,7 +15,7 @@ from stream_guard.models.labels import LabelMap, LabelMapError, parse_label_map
 from stream_guard.models.onnx_cache import cached_onnx
 from stream_guard.models.packaged import ModelNotFoundError, minilm_dir
 from stream_guard.models.tokenization import TextTokenizer
-from stream_guard.scoring.base import Pair, PairScore, PairScorer
+from stream_guard.scores import Pair, PairScore, PairScorer
 
 pytestmark = pytest.mark.slow  # real models
 

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion, signals
-from stream_guard.scoring.lexical import quantity_index, term_keys, terms
+from stream_guard.text.terms import quantity_index, term_keys, terms
 
 EVIDENCE = "The Eiffel Tower is 330 metres tall. It was completed in 1889 by Gustave Eiffel."
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream_guard.oversight.segmenter import Window, WindowSegmenter, sentence_spans
+from stream_guard.oversight.segmenter import Window, WindowSegmenter
+from stream_guard.text.sentences import sentence_spans
 
 
 def sentences(text: str) -> list[str]:

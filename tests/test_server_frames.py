@@ -9,7 +9,7 @@ import orjson
 
 from stream_guard.config import Settings
 from stream_guard.metrics import Metrics
-from stream_guard.scoring.base import Pair, PairScore
+from stream_guard.scores import Pair, PairScore
 from stream_guard.scoring.engine import GroundingEngine
 from stream_guard.scoring.lexical import LexicalScorer
 from stream_guard.server.app import Server

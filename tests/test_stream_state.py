@@ -16,7 +16,7 @@ from stream_guard.oversight.segmenter import Window
 from stream_guard.oversight.stream import PolicyConfig, StreamState, WindowScore
 from stream_guard.protocol.errors import ErrorCode, ProtocolError
 from stream_guard.protocol.frames import StreamOptions
-from stream_guard.scoring.base import Evidence
+from stream_guard.scores import Evidence
 
 CONFIG = PolicyConfig(threshold=0.5, contradiction_threshold=0.8, consecutive=2,
                       clear_margin=0.15, window_max_chars=400, window_min_chars=12)

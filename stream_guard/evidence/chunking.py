@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from stream_guard.oversight.segmenter import sentence_spans
+from stream_guard.text.sentences import sentence_spans
 
 DEFAULT_MAX_CHARS = 600
 _SPACE = re.compile(r"\s+")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_text, content_hash
-from stream_guard.scoring.base import Evidence
+from stream_guard.scores import Evidence
 
 
 def context_chunks(items: Sequence[tuple[str, str]], *,

@@ -23,9 +23,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stream_guard.oversight.segmenter import sentence_spans
-from stream_guard.scoring.base import Evidence
-from stream_guard.scoring.lexical import Term, term_keys
+from stream_guard.scores import Evidence
+from stream_guard.text.sentences import sentence_spans
+from stream_guard.text.terms import Term, term_keys
 
 PREMISE_MAX_CHARS = 400  # about 100 MiniLM tokens: the pair stays within 128 with its window
 MIN_GAIN = 0.05  # a sentence adding less of the window's weight than this is not "covering"

@@ -30,7 +30,7 @@ from stream_guard.evidence.store import (
     connect_readonly,
     list_collections,
 )
-from stream_guard.scoring.base import Evidence
+from stream_guard.scores import Evidence
 
 _Stamp = tuple[int, int, int]
 log = logging.getLogger(__name__)

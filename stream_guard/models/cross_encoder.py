@@ -22,13 +22,13 @@ from stream_guard.models.onnx_cache import cached_onnx
 from stream_guard.models.packaged import ModelNotFoundError
 from stream_guard.models.runtime import FloatArray, OnnxRunner, Runner
 from stream_guard.models.tokenization import TextTokenizer
-from stream_guard.scoring.base import Pair, PairScore
+from stream_guard.scores import Pair, PairScore
 
 DEFAULT_DETECTOR_DIR = Path(__file__).resolve().parent / "detector"
 
 
 class CrossEncoderScorer:
-    """A :class:`~stream_guard.scoring.base.PairScorer` over a sequence-classification model.
+    """A :class:`~stream_guard.scores.PairScorer` over a sequence-classification model.
 
     ``threshold`` (and the halt policy's ``clear_margin``) are calibrated with the model and
     shipped in ``detector.json``, or None when the model came without them; ``fusion`` is the

@@ -16,22 +16,9 @@ from stream_guard.oversight.policy import HaltPolicy
 from stream_guard.oversight.segmenter import Window, WindowSegmenter
 from stream_guard.protocol.errors import ErrorCode, ProtocolError
 from stream_guard.protocol.frames import StreamOptions
-from stream_guard.scoring.base import Evidence
+from stream_guard.scores import Evidence, WindowScore
 
 Frame = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class WindowScore:
-    """What the grounding engine found for one window.
-
-    ``degraded``: the model had no time for it before its deadline; the lexical tier scored it.
-    """
-
-    support: float
-    contradiction: float
-    evidence: Sequence[Evidence]
-    degraded: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,13 +34,13 @@ from stream_guard.evidence.premise import (
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
-from stream_guard.oversight.stream import WindowScore
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
-from stream_guard.scoring.base import Pair, PairScorer
+from stream_guard.scores import Pair, PairScorer, WindowScore
 from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion, Signals, signals
-from stream_guard.scoring.lexical import CONFLICT_CONTRADICTION, quantity_index, terms
+from stream_guard.scoring.lexical import CONFLICT_CONTRADICTION
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
+from stream_guard.text.terms import quantity_index, terms
 
 log = logging.getLogger("stream_guard.engine")
 

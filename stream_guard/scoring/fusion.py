@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from stream_guard.scoring.lexical import Term, coverage, quantity_conflict
+from stream_guard.text.terms import Term, coverage, quantity_conflict
 
 LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics", "log_terms",
                     "covering")

@@ -1,144 +1,18 @@
-"""The lexical tier: is what the window says literally present in the evidence?
+"""The lexical tier as a pair scorer: is what the window says literally present in the premise?
 
-A window whose content words, numbers and names all occur in its evidence is almost always
-supported, and one that introduces a new number or name often is not. Measuring that costs
-microseconds, so this tier runs on every window; it settles the clear cases and lets the model
-tier spend its time on the rest. It also serves as the retrieval ranker (BM25) when no embedder is
-loaded.
+The measurements themselves (terms, coverage, quantities) live in :mod:`stream_guard.text.terms`;
+the engine uses them directly as signals. This scorer serves a server configured without a model
+and tests that need a deterministic scorer.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from stream_guard.scoring.base import Pair, PairScore
+from stream_guard.scores import Pair, PairScore
+from stream_guard.text.terms import coverage, number_conflict, term_keys
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
-
-STOPWORDS = frozenset(
-    """
-a about above after again against all also am an and any are aren't as at be because been before
-being below between both but by can can't cannot could couldn't did didn't do does doesn't doing
-don't down during each either else even ever every few for from further get gets got had hadn't
-has hasn't have haven't having he he'd he'll he's her here here's hers herself him himself his how
-how's however i i'd i'll i'm i've if in into is isn't it it's its itself just let's like made make
-many may me might more most much must mustn't my myself neither no nor not now of off often on once
-one only or other ought our ours ourselves out over own per quite rather really same shall shan't
-she she'd she'll she's should shouldn't since so some such than that that's the their theirs them
-themselves then there there's these they they'd they'll they're they've this those though through
-thus to too under until up upon us use used very via was wasn't we we'd we'll we're we've were
-weren't what what's when when's where where's whether which while who who's whom whose why why's
-will with within without won't would wouldn't yes yet you you'd you'll you're you've your yours
-yourself yourselves well still way ways thing things lot lots okay ok yeah sure oh really actually
-""".split()  # noqa: SIM905 - a word list reads better as text
-)
-
-# Weights: a changed number or name is the typical hallucination, a changed common word rarely is.
-NUMBER_WEIGHT = 2.0
-NAME_WEIGHT = 1.5
-WORD_WEIGHT = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    key: str
-    weight: float
-
-
-def _normalize(token: str) -> str:
-    t = token.lower().replace("’", "'")
-    if t[0].isdigit():
-        return t.replace(",", "")
-    if t.endswith("'s"):
-        t = t[:-2]
-    # Plurals must meet their singulars: cities/city, boxes/box, but metres/metre (not "metr").
-    if len(t) > 4 and t.endswith("ies"):
-        return t[:-3] + "y"
-    if len(t) > 4 and t.endswith(("sses", "xes", "zes", "ches", "shes")):
-        return t[:-2]
-    if len(t) > 3 and t.endswith("s") and not t.endswith(("ss", "us", "is")):
-        return t[:-1]
-    return t
-
-
-def terms(text: str) -> list[Term]:
-    """Content terms of ``text`` with their weights; stopwords dropped."""
-    out = []
-    for i, match in enumerate(_TOKEN.finditer(text)):
-        token = match.group()
-        key = _normalize(token)
-        if key in STOPWORDS or (len(key) < 2 and not key.isdigit()):
-            continue
-        if token[0].isdigit():
-            weight = NUMBER_WEIGHT
-        elif token[0].isupper() and i > 0 and text[
-                match.start() - 2: match.start()].strip() not in {".", "!", "?"}:
-            weight = NAME_WEIGHT
-        else:
-            weight = WORD_WEIGHT
-        out.append(Term(key, weight))
-    return out
-
-
-def term_keys(text: str) -> set[str]:
-    return {t.key for t in terms(text)}
-
-
-def coverage(window: str | list[Term], evidence_keys: set[str]) -> float:
-    """Weighted share of the window's content terms found in the evidence (1.0 if it has none).
-
-    ``window`` may be given as its :func:`terms` already, when one window is measured against
-    several chunks.
-    """
-    window_terms = terms(window) if isinstance(window, str) else window
-    total = sum(t.weight for t in window_terms)
-    if total == 0:
-        return 1.0
-    covered = sum(t.weight for t in window_terms if t.key in evidence_keys)
-    return covered / total
-
-
-_QUANTITY = re.compile(
-    r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(%|percent|per cent|[^\W\d_][\w-]*)", re.UNICODE)
 CONFLICT_CONTRADICTION = 0.9
-
-
-def quantities(text: str) -> set[tuple[str, str]]:
-    """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
-    out = set()
-    for match in _QUANTITY.finditer(text):
-        unit = match.group(2).lower()
-        unit = "%" if unit in {"percent", "per cent"} else _normalize(unit)
-        out.add((match.group(1).replace(",", ""), unit))
-    return out
-
-
-def quantity_index(text: str) -> dict[str, frozenset[str]]:
-    """The numbers ``text`` states per unit: {"metre": {"330"}}; built once per evidence."""
-    by_unit: dict[str, set[str]] = {}
-    for number, unit in quantities(text):
-        by_unit.setdefault(unit, set()).add(number)
-    return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
-
-
-def quantity_conflict(window: str, known: Mapping[str, frozenset[str]]) -> bool:
-    """The window gives a quantity of a unit for which the evidence gives a different one.
-
-    "450 metres" against evidence saying "330 metres" (and never 450 metres) is a contradiction,
-    not merely missing support: swapped numbers are the commonest factual edit, and this rule
-    fires only when the evidence talks about the same unit, which keeps it precise.
-    """
-    return any(unit in known and number not in known[unit]
-               for number, unit in quantities(window))
-
-
-def number_conflict(window: str, evidence: str) -> bool:
-    """:func:`quantity_conflict` against evidence given as text."""
-    return quantity_conflict(window, quantity_index(evidence))
 
 
 class LexicalScorer:
@@ -150,37 +24,3 @@ class LexicalScorer:
         return [PairScore(coverage(p.hypothesis, term_keys(p.premise)),
                           CONFLICT_CONTRADICTION if number_conflict(p.hypothesis, p.premise)
                           else 0.0) for p in pairs]
-
-
-class BM25:
-    """Okapi BM25 over a small, fixed set of chunks (one stream's inline context)."""
-
-    def __init__(self, docs: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
-        self._tfs = [Counter(t.key for t in terms(d)) for d in docs]
-        self.keys = [set(tf) for tf in self._tfs]
-        self._lens = [sum(tf.values()) for tf in self._tfs]
-        self._avg = (sum(self._lens) / len(self._lens)) if self._lens else 0.0
-        df: Counter[str] = Counter()
-        for tf in self._tfs:
-            df.update(tf.keys())
-        n = len(docs)
-        self._idf = {k: math.log(1 + (n - d + 0.5) / (d + 0.5)) for k, d in df.items()}
-        self._k1, self._b = k1, b
-
-    def __len__(self) -> int:
-        return len(self._tfs)
-
-    def top(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Indexes and scores of the ``k`` best chunks, best first; chunks sharing no term last."""
-        q = [t.key for t in terms(query)]
-        scores = []
-        for i, tf in enumerate(self._tfs):
-            norm = self._k1 * (1 - self._b + self._b * self._lens[i] / (self._avg or 1.0))
-            s = 0.0
-            for key in q:
-                f = tf.get(key)
-                if f:
-                    s += self._idf[key] * f * (self._k1 + 1) / (f + norm)
-            scores.append((i, s))
-        scores.sort(key=lambda x: -x[1])
-        return scores[:k]

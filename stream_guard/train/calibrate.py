@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from stream_guard.dataset import Record
 from stream_guard.oversight.policy import HaltPolicy
 from stream_guard.protocol.frames import ContextItem
-from stream_guard.scoring.base import Pair
+from stream_guard.scores import Pair
 from stream_guard.scoring.engine import Alignment, CheckJob, GroundingEngine, StreamRequest
 from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion
 from stream_guard.scoring.lexical import CONFLICT_CONTRADICTION

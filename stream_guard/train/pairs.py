@@ -29,7 +29,7 @@ from stream_guard.dataset import Record
 from stream_guard.evidence.context import context_chunks
 from stream_guard.evidence.premise import PREMISE_MAX_CHARS, Premise, SentenceIndex
 from stream_guard.oversight.segmenter import Window, WindowSegmenter
-from stream_guard.scoring.lexical import coverage, terms
+from stream_guard.text.terms import coverage, terms
 from stream_guard.train.edits import compress, entities, local_edit
 
 SUPPORTED = 1

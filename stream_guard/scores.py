@@ -1,4 +1,6 @@
-"""What a scorer consumes and produces.
+"""What scoring consumes and produces: value types shared by evidence, models, scoring and the
+per-stream state machine, kept in a leaf module so none of those packages imports another for
+them.
 
 A scorer judges (evidence, window) pairs. It is synchronous on purpose: the batching scheduler
 calls it from its own thread with a whole micro-batch, so a scorer only has to be fast on a batch,
@@ -54,3 +56,16 @@ class PairScorer(Protocol):
     name: str
 
     def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WindowScore:
+    """What the grounding engine found for one window.
+
+    ``degraded``: the model had no time for it before its deadline; the lexical tier scored it.
+    """
+
+    support: float
+    contradiction: float
+    evidence: Sequence[Evidence]
+    degraded: bool = False

@@ -1,16 +1,15 @@
-"""The lexical tier: content terms, weighted coverage and BM25 ranking."""
+"""The lexical tier: content terms, weighted coverage, quantities and the lexical scorer."""
 
 from __future__ import annotations
 
 import pytest
 
-from stream_guard.scoring.base import Pair
-from stream_guard.scoring.lexical import (
-    BM25,
+from stream_guard.scores import Pair
+from stream_guard.scoring.lexical import LexicalScorer
+from stream_guard.text.terms import (
     NAME_WEIGHT,
     NUMBER_WEIGHT,
     WORD_WEIGHT,
-    LexicalScorer,
     coverage,
     term_keys,
     terms,
@@ -59,32 +58,3 @@ def test_lexical_scorer_scores_each_pair() -> None:
         Pair(EIFFEL, "Completed in 1889."), Pair(EIFFEL, "Completed in 1999."), Pair("", "x")])
     assert [s.support for s in scores] == [1.0, pytest.approx(1 / 3), 1.0]
     assert all(s.contradiction == 0.0 for s in scores)
-
-
-def test_bm25_ranks_the_matching_chunk_first() -> None:
-    docs = ["The Eiffel Tower is in Paris and was completed in 1889.",
-            "The Golden Gate Bridge spans the strait in San Francisco.",
-            "Paris hosts the Louvre, the largest art museum.",
-            "Unrelated text about gardening and tomatoes."]
-    bm25 = BM25(docs)
-    assert len(bm25) == 4 and bm25.keys[3] == {"unrelated", "text", "gardening", "tomatoe"}
-    ranked = bm25.top("When was the Eiffel Tower completed?", 4)
-    assert ranked[0][0] == 0 and ranked[0][1] > 0
-    assert [i for i, _ in ranked[1:]] and all(s == 0 for i, s in ranked if i in (1, 3))
-    assert [i for i, _ in bm25.top("Paris", 2)] == [0, 2] or [i for i, _ in bm25.top(
-        "Paris", 2)] == [2, 0]
-    assert bm25.top("Golden Gate", 1) == [(1, pytest.approx(bm25.top("Golden Gate", 1)[0][1]))]
-    assert len(bm25.top("anything", 10)) == 4
-
-
-def test_bm25_prefers_rare_terms_and_shorter_chunks() -> None:
-    bm25 = BM25(["paris paris museum", "paris tower", "paris " + "filler " * 30 + "tower"])
-    # "tower" is rarer than "paris": the chunks with it come first, the short one before the long
-    assert [i for i, _ in bm25.top("paris tower", 3)] == [1, 2, 0]
-
-
-def test_bm25_of_nothing() -> None:
-    empty = BM25([])
-    assert len(empty) == 0 and empty.top("anything", 3) == []
-    blank = BM25(["", "the of and"])
-    assert blank.top("tower", 2) == [(0, 0.0), (1, 0.0)]

@@ -1,0 +1,345 @@
+"""Sentence boundaries, in a text complete or still streaming: the one splitter of the package.
+
+Contract used across the package: ``sentence_spans(text)`` returns ``(start, end)`` character
+offsets of each sentence, whitespace trimmed, in order. The segmenter
+(:mod:`stream_guard.oversight.segmenter`) cuts live streams into claim windows with the same
+boundaries; evidence chunking and the premise builder split documents with it.
+
+Design (sans-I/O, like h11's protocol objects):
+
+* One scanner serves both. It reads the text token by token (runs of non-space and runs of space)
+  and decides the boundary after a word only once the next word's first :data:`_HEAD` characters
+  (or the whole word) have arrived. Every rule looks at a bounded neighbourhood and all state is
+  carried forward, so a decision never depends on how the text was cut into deltas, and
+  ``sentence_spans(text)`` is exactly what the stream would produce with no length cap.
+* Nothing is re-read: each feed scans only the new characters, and only the undecided tail (at
+  most about ``2 * max_chars`` characters) is kept, so a 5M-character stream costs O(delta) per
+  feed and O(max_chars) memory.
+* Rules are deliberately conservative about splitting: a missed split only makes a window longer
+  (still capped), while a wrong split produces a fragment ("He met Mr.") that is scored out of
+  context and can halt a truthful stream.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+WindowKind = Literal["text", "code"]
+
+# Characters of a word seen before it is classified, and kept from its end for the abbreviation
+# check. Every marker, abbreviation and sentence-starter rule needs fewer, so a longer word can
+# be judged from its first/last _HEAD characters without holding it whole.
+_HEAD = 16
+
+_SPACE = re.compile(r"\s*")
+_WORD = re.compile(r"\S*")
+_LETTER = re.compile(r"[^\W\d_]")
+_LIST_MARKER = re.compile(r"[-*+•]|\d{1,9}[.)]")
+_HEADING = re.compile(r"#{1,6}")
+_RULE = re.compile(r"[-*_=]{3,}")
+_DOTTED = re.compile(r"(?:[A-Za-z]{1,3}\.)+[A-Za-z]{1,3}")  # U.S, e.g, a.m, Ph.D
+
+_TERMINALS = ".!?…"
+_TERMINAL_TUPLE = tuple(_TERMINALS)
+# Space without a newline, then a word with no terminal punctuation, complete (space follows).
+_PLAIN_RUN = re.compile(r"(?:[^\S\n]+[^\s.!?…]+(?=\s))*")
+_CLOSERS = "\"')]}»”’*_"
+_OPENERS = "\"'([{«“‘¿¡"
+# A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
+_STARTS = _OPENERS + "-*•#>|`$€£¥_"
+
+# Never end a sentence: they announce the word that follows.
+_ABBREV_ALWAYS = frozenset({
+    "mr", "mrs", "ms", "mx", "dr", "prof", "messrs", "mme", "mlle", "rev", "hon", "gen", "lt",
+    "col", "maj", "capt", "cpt", "sgt", "cpl", "adm", "gov", "sen", "rep", "pres", "supt", "fr",
+    "e.g", "i.e", "cf", "viz", "vs", "approx", "ca", "resp", "incl", "esp", "dept", "univ",
+})
+# Do not end a sentence when a number follows ("No. 5", "Fig. 3", "Jan. 12").
+_ABBREV_NUMERIC = frozenset({
+    "no", "nos", "nr", "fig", "figs", "eq", "eqs", "vol", "vols", "pp", "ch", "chap", "sec",
+    "sect", "art", "ref", "refs", "para", "tab", "ex", "pt", "tel", "ext", "op", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+})
+# Often end a sentence ("... in the U.S. The ..."): split only before a typical sentence opener.
+_ABBREV_AMBIGUOUS = frozenset({
+    "etc", "inc", "ltd", "co", "corp", "llc", "plc", "jr", "sr", "al", "st", "ave", "blvd", "rd",
+    "bros", "esq", "a.m", "p.m",
+})
+_SENTENCE_OPENERS = frozenset({
+    "The", "A", "An", "This", "That", "These", "Those", "It", "Its", "He", "She", "They", "We",
+    "I", "You", "His", "Her", "Their", "Our", "My", "Your", "There", "Here", "In", "On", "At",
+    "For", "But", "And", "Or", "So", "Yet", "However", "Therefore", "Thus", "Then", "Also",
+    "After", "Before", "When", "While", "If", "As", "Since", "Although", "Meanwhile", "Moreover",
+    "Furthermore", "Finally", "First", "Today", "Now", "What", "Why", "How", "Who", "Where",
+    "Which", "Some", "Many", "Most", "All", "Each", "Every", "One", "Not", "No", "Yes",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: int
+    end: int
+    kind: WindowKind
+    opens_block: bool  # first line of a fenced block: never packed with the block before
+
+
+class SentenceScanner:
+    """Finds segments (sentences; lines of code) in text that arrives in pieces.
+
+    ``advance`` consumes everything it is given, holding back only decisions that need text not
+    yet seen. With ``max_chars`` set, no segment is longer: a sentence that would be is cut at
+    its last word end that fits, or hard-cut inside a word longer than ``max_chars``.
+    """
+
+    def __init__(self, max_chars: int | None) -> None:
+        self._max = max_chars
+        self._pos = 0  # everything before this absolute offset is consumed
+        # Current word (a run of non-space).
+        self._in_word = False
+        self._word_start = 0
+        self._head = ""
+        self._tail = ""
+        self._word_len = 0
+        self._word_letter = False
+        self._classified = False
+        # The whitespace run before the current or next word: newlines in it, capped at 2.
+        # The text start counts as a paragraph start.
+        self._newlines = 2
+        # The last completed word of the open segment, for the sentence rule.
+        self._prev_tail = ""
+        self._prev_len = 0
+        self._colon_before = False  # the word before it ends with ":" ("Steps: 1. Open it.")
+        # Block state.
+        self._code = False
+        self._fence = ""  # fence character of the open code block
+        self._fence_len = 0
+        self._single_line = False  # the current line is a heading, table row or rule
+        # Open segment.
+        self._seg_open = False
+        self._seg_start = 0
+        self._seg_end = 0  # end of its last word
+        self._seg_kind: WindowKind = "text"
+        self._seg_block = False
+        self._seg_letter = False  # holds a letter (or began inside a word: assumed to)
+        self._out: list[Segment] = []
+
+    @property
+    def keep_from(self) -> int:
+        """The earliest offset a future segment can start at; text before it is never needed."""
+        if self._seg_open:
+            return self._seg_start
+        return self._word_start if self._in_word else self._pos
+
+    def advance(self, buf: str, base: int, final: bool) -> list[Segment]:
+        """Consume ``buf`` (the text from offset ``base`` on) from where the last call stopped;
+        returns the segments completed.
+
+        ``final`` means no text follows: pending decisions are made with the end of text as
+        their lookahead and the open segment is closed.
+        """
+        self._out = []
+        end = base + len(buf)
+        while self._pos < end:
+            if self._in_word:
+                self._scan_word(buf, base, final)
+            else:
+                self._skip_plain(buf, base)
+                self._scan_space(buf, base)
+        if final:
+            if self._in_word:
+                self._scan_word(buf, base, True)
+            if self._seg_open:
+                self._close()
+        return self._out
+
+    def _skip_plain(self, buf: str, base: int) -> None:
+        """Fast path over words that cannot end a sentence or a block (no newline before them,
+        no terminal punctuation in them or before them): they simply join the open segment.
+        Skipping them gives exactly what the word-by-word path would, only faster."""
+        if (not self._seg_open or self._code or self._newlines
+                or self._prev_tail.rstrip(_CLOSERS).endswith(_TERMINAL_TUPLE)):
+            return  # (newlines: the space run before the next word, begun earlier, had some)
+        limit = len(buf) if self._max is None else min(
+            len(buf), self._seg_start + self._max + 1 - base)
+        start = self._pos - base
+        match = _PLAIN_RUN.match(buf, start, limit)
+        if match is None or match.end() == start:
+            return
+        end = word = match.end()
+        while not buf[word - 1].isspace():  # back to the start of the last word
+            word -= 1
+        # _colon_before is left stale: it is only read after a word with terminal punctuation,
+        # which this path never skips, and that word's completion sets it afresh.
+        self._prev_len = end - word
+        self._prev_tail = buf[max(word, end - _HEAD):end]
+        if not self._seg_letter and _LETTER.search(buf, start, end):
+            self._seg_letter = True
+        self._pos = self._seg_end = base + end
+
+    def _scan_space(self, buf: str, base: int) -> None:
+        start = self._pos - base
+        end = _run_end(_SPACE, buf, start)
+        if self._newlines < 2 and (newlines := buf.count("\n", start, end)):
+            self._newlines = min(2, self._newlines + newlines)
+        self._pos = base + end
+        # Any word still to come ends past the cap: the open segment cannot grow any more.
+        if self._seg_open and self._max is not None and self._pos - self._seg_start >= self._max:
+            self._close()
+        if self._pos < base + len(buf):
+            self._in_word = True
+            self._word_start = self._pos
+            self._head = self._tail = ""
+            self._word_len = 0
+            self._word_letter = False
+            self._classified = False
+
+    def _scan_word(self, buf: str, base: int, final: bool) -> None:
+        start = self._pos - base
+        end = _run_end(_WORD, buf, start)
+        chunk = buf[start:end]
+        complete = final or end < len(buf)
+        self._pos += len(chunk)
+        self._word_len += len(chunk)
+        if len(self._head) < _HEAD:
+            self._head += chunk[: _HEAD - len(self._head)]
+        self._tail = (self._tail + chunk[-_HEAD:])[-_HEAD:]
+        if not self._word_letter and _LETTER.search(chunk):
+            self._word_letter = True
+        if not self._classified:
+            if self._seg_open and self._max is not None and self._pos - self._seg_start > self._max:
+                self._close()  # this word cannot join the open segment in any case
+            if len(self._head) >= _HEAD or complete:
+                self._classify()
+        if self._classified and self._max is not None:
+            self._cap()
+        if complete:
+            self._in_word = False
+            self._newlines = 0
+            self._seg_end = self._pos  # a classified word is always in the open segment
+            self._seg_letter = self._seg_letter or self._word_letter
+            self._colon_before = self._prev_tail.endswith(":")
+            self._prev_tail = self._tail
+            self._prev_len = self._word_len
+
+    def _cap(self) -> None:
+        """Keep the open segment within ``max_chars`` while its current word grows."""
+        assert self._max is not None
+        while self._pos - self._seg_start > self._max:
+            if self._word_start > self._seg_start:  # cut before the word
+                self._close()
+                self._open(self._word_start, self._seg_kind, False)
+            else:  # the word alone is too long: hard cut
+                cut = self._seg_start + self._max
+                self._seg_end = cut
+                self._close()
+                self._open(cut, self._seg_kind, False)
+                self._seg_letter = True  # its letters are unknown; do not block a split
+
+    def _classify(self) -> None:
+        """Place the word whose head has just arrived: which block it is in, and whether the
+        open segment ends before it."""
+        self._classified = True
+        head = self._head
+        line_first = self._newlines >= 1
+        opens_block = False
+        if self._code:
+            kind: WindowKind = "code"
+            break_before = line_first
+            if line_first and _is_closing_fence(head, self._fence, self._fence_len):
+                self._code = False
+        elif line_first and (fence := _opening_fence(head)):
+            kind = "code"
+            break_before = opens_block = True
+            self._code = True
+            self._fence, self._fence_len = fence[0], len(fence)
+            self._single_line = False
+        else:
+            kind = "text"
+            break_before = self._newlines >= 2
+            if line_first:
+                single = bool(head.startswith("|") or _HEADING.fullmatch(head)
+                              or _RULE.fullmatch(head))
+                break_before = (break_before or self._single_line or single
+                                or bool(_LIST_MARKER.fullmatch(head)))
+                self._single_line = single
+        if self._seg_open and (
+                break_before or kind != self._seg_kind
+                or (kind == "text" and self._sentence_ends(head))):
+            self._close()
+        if not self._seg_open:
+            self._open(self._word_start, kind, opens_block)
+
+    def _sentence_ends(self, next_head: str) -> bool:
+        """Does the open text segment end with a sentence, given the word that follows?"""
+        tail = self._prev_tail.rstrip(_CLOSERS)
+        stem = tail.rstrip(_TERMINALS)
+        punct = tail[len(stem):]
+        if not punct or not self._seg_letter or not _starts_sentence(next_head):
+            return False  # "1." alone is a list number, not a sentence
+        if punct != "." or self._prev_len > _HEAD:
+            return True  # "!", "?", "..." and long words (URLs, numbers) end a sentence
+        stem = stem.lstrip(_OPENERS)
+        low = stem.lower()
+        if (len(stem) == 1 and stem.isalpha()) or low in _ABBREV_ALWAYS:
+            return False  # initials ("J. K. Rowling") and titles
+        if stem.isdigit() and len(stem) <= 2 and self._colon_before:
+            return False  # an inline enumeration ("Steps: 1. Open it.")
+        if low in _ABBREV_NUMERIC:
+            return not next_head.lstrip(_OPENERS)[:1].isdigit()
+        if low in _ABBREV_AMBIGUOUS or _DOTTED.fullmatch(stem):
+            return _leading_word(next_head) in _SENTENCE_OPENERS
+        return True
+
+    def _open(self, start: int, kind: WindowKind, opens_block: bool) -> None:
+        self._seg_open = True
+        self._seg_start = self._seg_end = start
+        self._seg_kind = kind
+        self._seg_block = opens_block
+        self._seg_letter = False
+
+    def _close(self) -> None:
+        self._seg_open = False
+        self._out.append(Segment(self._seg_start, self._seg_end, self._seg_kind,
+                                  self._seg_block))
+
+
+def _run_end(pattern: re.Pattern[str], buf: str, start: int) -> int:
+    match = pattern.match(buf, start)
+    assert match is not None  # both patterns match the empty string
+    return match.end()
+
+
+def _starts_sentence(head: str) -> bool:
+    first = head[:1]
+    return bool(first) and (first.isdigit() or (first.isalpha() and not first.islower())
+                            or first in _STARTS)
+
+
+def _leading_word(head: str) -> str:
+    match = re.match(r"[^\W\d_]+", head.lstrip(_OPENERS))
+    return match.group() if match else ""
+
+
+def _opening_fence(head: str) -> str:
+    """The fence run (``` or ~~~, 3+) that opens a code block on this line, or ""."""
+    match = re.match(r"`{3,}|~{3,}", head)
+    if not match:
+        return ""
+    # CommonMark: a backtick fence's info string has no backtick ("```x```" is inline code).
+    if match.group()[0] == "`" and "`" in head[match.end():]:
+        return ""
+    return match.group()
+
+
+def _is_closing_fence(head: str, fence: str, length: int) -> bool:
+    return len(head) >= length and head == fence * len(head)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text`` (each line, inside fenced code), trimmed.
+
+    The same boundaries as :class:`WindowSegmenter`, without its length cap and merging.
+    """
+    return [(s.start, s.end) for s in SentenceScanner(None).advance(text, 0, final=True)]
