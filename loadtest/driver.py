@@ -249,6 +249,8 @@ class ConnectionDriver:
     def _on_verdict(self, frame: dict[str, Any], now: float) -> None:
         live = self._live(frame)
         self.rec.counts[f"verdicts_{frame['label']}"] += 1
+        if frame.get("degraded"):
+            self.rec.counts["verdicts_degraded"] += 1
         if live is not None:
             if live.script.bad:
                 live.verdicts.append((frame["start"], frame["end"], frame["label"],

@@ -266,6 +266,10 @@ def _result(args: argparse.Namespace, rec: Recorder, elapsed: float,
             "verdicts_supported": c["verdicts_supported"],
             "verdicts_unsupported": c["verdicts_unsupported"],
             "verdicts_contradicted": c["verdicts_contradicted"],
+            "verdicts_degraded": c["verdicts_degraded"],
+            "degraded_share": round(c["verdicts_degraded"] / max(1, c["verdicts_supported"]
+                                    + c["verdicts_unsupported"] + c["verdicts_contradicted"]),
+                                    4),
         },
         "rates": {
             "streams_per_s": round(c["streams_done"] / elapsed, 2),
@@ -294,6 +298,7 @@ def _headline(result: dict[str, Any]) -> str:
             f"halt p50/p99={lat['halt']['p50']}/{lat['halt']['p99']} ms "
             f"verdict p50/p99={lat['verdict']['p50']}/{lat['verdict']['p99']} ms "
             f"missed={st['missed_halts']} false={st['false_halts']} "
+            f"degraded={st['degraded_share']} refused={st['refused']} "
             f"errors={sum(result['errors'].values())} "
             f"server cpu={server.get('cpu_mean_pct')}% rss={server.get('rss_max_mb')} MB "
             f"generator cpu={res['generator']['cpu_mean_pct']}% "
