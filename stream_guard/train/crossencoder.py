@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tokenizers import Tokenizer
-from transformers import BertForSequenceClassification
+from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
 from stream_guard.train.encoding import encode_pairs, length_order
 from stream_guard.train.pairs import ID2LABEL, Example
@@ -46,15 +46,16 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_classifier(model_dir: Path) -> BertForSequenceClassification:
-    model: BertForSequenceClassification = BertForSequenceClassification.from_pretrained(
+def load_classifier(model_dir: Path) -> PreTrainedModel:
+    """A 2-class head on the base model (BERT-family: MiniLM, MPNet, RoBERTa...)."""
+    model: PreTrainedModel = AutoModelForSequenceClassification.from_pretrained(
         str(model_dir), num_labels=2, id2label=ID2LABEL,
         label2id={v: k for k, v in ID2LABEL.items()})
     torch.nn.Module.to(model, device())
     return model
 
 
-def support_fn(model: BertForSequenceClassification, tok: Tokenizer,
+def support_fn(model: PreTrainedModel, tok: Tokenizer,
                batch_size: int = 32) -> Callable[[Sequence[tuple[str, str]]], list[float]]:
     """P(supported) for pairs, batched by length; the model is left in the mode it was in."""
     def score(pairs: Sequence[tuple[str, str]]) -> list[float]:
@@ -85,7 +86,7 @@ class Log:
             fh.write(json.dumps(row) + "\n")
 
 
-def train(model: BertForSequenceClassification, tok: Tokenizer, examples: Sequence[Example],
+def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
           cfg: TrainConfig, evaluate: Callable[[], float], work_dir: Path, *,
           resume: bool = False) -> dict[str, object]:
     """Fine-tune over ``examples`` for ``cfg.epochs``, resumably.
@@ -96,7 +97,7 @@ def train(model: BertForSequenceClassification, tok: Tokenizer, examples: Sequen
     every ``eval_every_s`` and at the end; the best state so far is kept in ``work_dir/best``.
     """
     torch.manual_seed(cfg.seed)
-    model.bert.embeddings.requires_grad_(False)
+    model.base_model.embeddings.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim > 1]
     no_decay = [p for p in params if p.ndim <= 1]

@@ -26,9 +26,9 @@ OPSET = 17
 def export_onnx(checkpoint: Path, path: Path, max_length: int) -> None:
     """fp32 ONNX with dynamic batch and sequence axes and one output, ``logits`` [N, 2]."""
     import torch
-    from transformers import BertForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
 
-    model = BertForSequenceClassification.from_pretrained(str(checkpoint))
+    model = AutoModelForSequenceClassification.from_pretrained(str(checkpoint))
     model.train(False)
     model.config.return_dict = False
     dummy = tuple(torch.ones((2, 16), dtype=torch.int64) for _ in INPUT_NAMES)
@@ -80,7 +80,6 @@ def write_tokenizer(tok: Tokenizer, out_dir: Path) -> None:
 def write_config(checkpoint: Path, out_dir: Path, max_length: int) -> None:
     config = json.loads((checkpoint / "config.json").read_text())
     config.update({
-        "architectures": ["BertForSequenceClassification"],
         "id2label": {str(k): v for k, v in ID2LABEL.items()},
         "label2id": {v: k for k, v in ID2LABEL.items()},
         "max_length": max_length,

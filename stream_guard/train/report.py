@@ -110,7 +110,7 @@ logistic model shipped in `detector.json` (`fusion`); a stream halts per the hal
 fused window supports.
 
 - Backbone: {run.get('base_model', 'minilm')} (all-MiniLM-L6-v2 from the packaged weights,
-  sha256-verified), fine-tuned as `BertForSequenceClassification` with 2 labels.
+  sha256-verified), fine-tuned as a sequence classifier with 2 labels.
 - Artifact: `model.onnx`, int8 dynamic quantization (onnxruntime), {r['size_bytes']:,} bytes,
   sha256 `{r['sha256']}`.
 - Fusion (fitted on the tune halves' windows): bias {fusion['bias']:+.3f}; {weights}.
