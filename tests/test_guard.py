@@ -10,7 +10,14 @@ from websockets.datastructures import Headers
 
 from stream_guard.guard.auth import KeyRing, api_key_from_headers, client_ip, origin_allowed
 from stream_guard.guard.limits import Admission, CharBudget, MessageLimiter
-from stream_guard.guard.tickets import TICKET_BYTES, new_ticket, plausible_ticket, ticket_hash
+from stream_guard.guard.tickets import (
+    TICKET_BYTES,
+    FallbackTickets,
+    is_fallback_ticket,
+    new_ticket,
+    plausible_ticket,
+    ticket_hash,
+)
 
 KEY_A = "key-a-0123456789abcdef"
 KEY_B = "key-b-0123456789abcdef"
@@ -115,7 +122,7 @@ def test_ticket_hash_is_stable_salted_and_hides_the_ticket() -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", ticket_hash("\udcff"))  # never raises
 
 
-@pytest.mark.parametrize("junk", ["", "short", "x" * 129, "a" * 20 + "/", "a" * 20 + "=",
+@pytest.mark.parametrize("junk", ["", "short", "x" * 257, "a" * 20 + "/", "a" * 20 + "=",
                                   "a" * 20 + " ", "a" * 20 + "%00", "é" * 20])
 def test_implausible_tickets(junk: str) -> None:
     assert not plausible_ticket(junk)
@@ -160,3 +167,21 @@ def test_char_budget() -> None:
     assert budget.charge(0)
     budget = CharBudget(5)
     assert not budget.charge(6) and budget.used == 0
+
+
+# --- fallback tickets (open fail mode) ----------------------------------------------------------
+
+def test_fallback_tickets_are_signed_expire_and_are_single_use_per_worker() -> None:
+    keys = {"k" * 20: "acme"}
+    one, other = FallbackTickets(keys), FallbackTickets(keys)
+    ticket = one.issue("acme", 30, now=1000.0)
+    assert is_fallback_ticket(ticket) and plausible_ticket(ticket)
+    assert not is_fallback_ticket(new_ticket())
+    assert one.redeem(ticket, now=1010.0) == "acme"
+    assert one.redeem(ticket, now=1011.0) is None  # used on this worker
+    assert other.redeem(ticket, now=1011.0) == "acme"  # once per worker, by design
+    assert FallbackTickets({"x" * 20: "acme"}).redeem(ticket, now=1011.0) is None  # other keys
+    assert FallbackTickets(keys).redeem(ticket, now=1031.0) is None  # expired
+    forged = ticket[:-2] + ("AA" if ticket[-2:] != "AA" else "BB")
+    assert FallbackTickets(keys).redeem(forged, now=1010.0) is None
+    assert one.redeem("sgf-!!!", now=1010.0) is None

@@ -115,8 +115,8 @@ async def test_kill_switch_reaches_the_worker_holding_the_stream(
 
 
 async def test_redis_lost_then_back_fail_closed(tmp_path: Path, redis: RedisServer) -> None:
-    async with _workers(tmp_path, redis, n=1, redis_fail_mode="closed") as (a,), \
-            open_ws(a.port) as ws:
+    async with _workers(tmp_path, redis, n=1, redis_fail_mode="closed",
+                        lease_ttl_s=2.0) as (a,), open_ws(a.port) as ws:
         await send(ws, {"type": "start", "stream_id": "s1", "context": CONTEXT})
         assert (await recv(ws))["type"] == "started"
         redis.stop()
@@ -138,6 +138,12 @@ async def test_redis_lost_then_back_fail_closed(tmp_path: Path, redis: RedisServ
                             {"Authorization": f"Bearer {API_KEY}"})
         assert minted.status == 200
         assert (await http(a.port, "GET", "/readyz")).status == 200
+        # Redis came back empty: for one renewal period (half the lease TTL) new connections
+        # are told to retry, until every worker has taken its lost leases again.
+        deadline = time.monotonic() + 10
+        while await _closed_with(open_ws(a.port)) == 1013:
+            assert time.monotonic() < deadline, "still refusing after the settle period"
+            await asyncio.sleep(0.1)
         async with open_ws(a.port, key=None, query=f"ticket={minted.json()['ticket']}") as w2:
             await send(w2, {"type": "ping"})
             assert (await recv(w2))["type"] == "pong"

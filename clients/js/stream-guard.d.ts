@@ -106,7 +106,8 @@ export class StreamGuardError extends Error {
   constructor(code: string, message: string, streamId?: string | null);
   readonly code: string;
   readonly streamId: string | null;
-  /** `rate_limited` and `overloaded`: the same request may succeed after a backoff. */
+  /** `rate_limited`, `overloaded` and `draining`: the same request may succeed after a
+   *  backoff (`draining`: on a new connection, which `start` opens by itself). */
   readonly retryable: boolean;
   /** Set on errors delivered to onError: false when the stream goes on regardless. */
   fatal?: boolean;
@@ -121,6 +122,18 @@ export class ConnectionClosedError extends Error {
 
 export class ConnectError extends Error {
   constructor(message: string, cause?: unknown);
+}
+
+/** Every HTTP status a refused upgrade can answer, and whether retrying may help. */
+export const HANDSHAKE_STATUSES: Readonly<Record<number, boolean>>;
+
+/** A refused upgrade or ticket request; throw it from `getTicket` to stop (or pace) retries. */
+export class HandshakeError extends Error {
+  constructor(status: number, message?: string, retryAfter?: number | null);
+  readonly status: number;
+  readonly retryable: boolean;
+  /** Seconds from Retry-After, when the server sent it. */
+  readonly retryAfter: number | null;
 }
 
 export function backoffDelays(backoff?: Backoff): Generator<number, void, unknown>;

@@ -20,11 +20,30 @@ const DEFAULT_BACKOFF = Object.freeze({ initial: 100, maximum: 5000, factor: 2, 
 const RETRYABLE_CLOSE = new Set([1000, 1001, 1006, 1009, 1011, 1012, 1013]);
 const BENIGN_ERRORS = new Set(["internal", "stream_halted"]);
 /** Error codes after which the same request may succeed once the client backs off. */
-const RETRYABLE_ERRORS = new Set(["rate_limited", "overloaded"]);
+const RETRYABLE_ERRORS = new Set(["rate_limited", "overloaded", "draining"]);
+/**
+ * HTTP statuses a refused upgrade can answer (docs/protocol.md, "Handshake answers"), and
+ * whether a later attempt may succeed. Browsers hide them from pages (every refused upgrade is
+ * a close 1006, retried with backoff and a fresh ticket), but a `getTicket` that calls
+ * `POST /v1/tickets` sees them, and a Node WebSocket implementation may too: throw a
+ * `HandshakeError` from `getTicket` and a fatal one stops the retries at once.
+ */
+export const HANDSHAKE_STATUSES = Object.freeze({
+  400: false, // malformed upgrade
+  401: false, // missing, unknown, expired or used credential
+  403: false, // Origin not allowed
+  404: false, // wrong path
+  405: false, // wrong method
+  426: false, // not a WebSocket upgrade
+  429: true, // too many handshakes from this address: wait Retry-After
+  502: true, // proxy
+  503: true, // draining, or shared state unavailable / ticket not checkable: wait Retry-After
+  504: true, // proxy
+});
 
 /**
  * An `error` frame from the server; `code` is the protocol's error code. `retryable` is true for
- * `rate_limited` and `overloaded`: start the stream again after a backoff.
+ * `rate_limited`, `overloaded` and `draining`: start the stream again after a backoff.
  */
 export class StreamGuardError extends Error {
   constructor(code, message, streamId = null) {
@@ -46,6 +65,18 @@ export class ConnectionClosedError extends Error {
     this.code = code;
     this.reason = reason;
     this.streamId = streamId;
+  }
+}
+
+/** A refused upgrade or ticket request, by HTTP status; `retryable` from HANDSHAKE_STATUSES. */
+export class HandshakeError extends Error {
+  constructor(status, message = "", retryAfter = null) {
+    super(`HTTP ${status}${message ? `: ${message}` : ""}`);
+    this.name = "HandshakeError";
+    this.status = status;
+    this.retryable = HANDSHAKE_STATUSES[status] === true;
+    /** Seconds, from the Retry-After header when there was one. */
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -386,7 +417,10 @@ export class StreamGuard {
       try {
         return await this._open(link, frame, options);
       } catch (error) {
-        if (!(error instanceof ConnectionClosedError) || !RETRYABLE_CLOSE.has(error.code)) {
+        if (error instanceof StreamGuardError && error.code === "draining") {
+          // The server is shutting down: leave its connection and start elsewhere.
+          link.ws.close(1000, "server draining");
+        } else if (!(error instanceof ConnectionClosedError) || !RETRYABLE_CLOSE.has(error.code)) {
           throw error;
         }
         await this._pause(delays, error);
@@ -464,6 +498,7 @@ export class StreamGuard {
         return link;
       } catch (error) {
         this._notify("closed");
+        if (error instanceof HandshakeError && !error.retryable) throw error;
         await this._pause(delays, error);
       }
     }
@@ -490,7 +525,9 @@ export class StreamGuard {
       throw new ConnectError(`giving up after ${this.backoff.attempts} attempts: ${cause.message}`,
         cause);
     }
-    await sleep(next.value);
+    const floor = cause instanceof HandshakeError && cause.retryAfter ? 1000 * cause.retryAfter
+      : 0;
+    await sleep(Math.max(next.value, floor));
   }
 
   _notify(state) {

@@ -21,6 +21,7 @@ from stream_guard.client.errors import (
     RETRYABLE_CLOSE_CODES,
     ConnectError,
     ConnectionClosedError,
+    DrainingError,
     StreamClosedError,
 )
 from stream_guard.client.link import Link, TransientConnectFailure, open_link
@@ -102,6 +103,12 @@ class GuardClient:
                 if exc.code not in RETRYABLE_CLOSE_CODES or not self._can_reconnect():
                     raise
                 await _pause(delays, exc)
+            except DrainingError as exc:
+                # This server is shutting down: its connection will close; start elsewhere.
+                if not self._can_reconnect():
+                    raise
+                await link.close()
+                await _pause(delays, exc)
 
     async def ping(self) -> float:
         """Protocol round trip in seconds."""
@@ -129,7 +136,7 @@ class GuardClient:
                 except TransientConnectFailure as exc:
                     if self._ticket is not None:
                         raise ConnectError(str(exc)) from exc
-                    await _pause(delays, exc)
+                    await _pause(delays, exc, exc.retry_after)
                     continue
                 self.connections_opened += 1
             return self._link
@@ -148,11 +155,13 @@ class GuardClient:
         return _with_query(self.url, ticket=ticket), {}
 
 
-async def _pause(delays: Iterator[float], cause: Exception) -> None:
+async def _pause(delays: Iterator[float], cause: Exception,
+                 retry_after: float | None = None) -> None:
+    """The next backoff delay, but never less than the server's Retry-After."""
     delay = next(delays, None)
     if delay is None:
         raise ConnectError(f"giving up after the backoff policy's attempts: {cause}") from cause
-    await asyncio.sleep(delay)
+    await asyncio.sleep(max(delay, retry_after or 0.0))
 
 
 def _start_frame(stream_id: str, context: Sequence[ContextItem] | None, collection: str | None,

@@ -86,6 +86,14 @@ class OverloadedError(StreamGuardError):
     retryable = True
 
 
+class DrainingError(StreamGuardError):
+    """The server is shutting down and did not take this frame: start the stream again on a new
+    connection (``GuardClient.start`` does so by itself)."""
+
+    code = "draining"
+    retryable = True
+
+
 class InternalServerError(StreamGuardError):
     code = "internal"
 
@@ -94,7 +102,7 @@ _BY_CODE: dict[str, type[StreamGuardError]] = {cls.code: cls for cls in (
     BadFrameError, UnknownTypeError, UnknownStreamError, UnknownCollectionError,
     DuplicateStreamError, BadSeqError, TooManyStreamsError, RateLimitedError,
     BudgetExceededError, FrameTooLargeError, StreamHaltedError, OverloadedError,
-    InternalServerError)}
+    DrainingError, InternalServerError)}
 
 
 def error_for_code(code: str, message: str, stream_id: str | None = None) -> StreamGuardError:
@@ -181,3 +189,21 @@ class AuthError(GuardClientError):
 
 class ConnectError(GuardClientError):
     """No connection could be opened within the retry policy; ``__cause__`` is the last failure."""
+
+
+class HandshakeRefusedError(ConnectError):
+    """The upgrade got an HTTP answer that retrying will not change: 400 (a malformed
+    upgrade), 404 (wrong path), 426 (not a WebSocket upgrade) or another unexpected status."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"upgrade refused: HTTP {status}: {body}" if body
+                         else f"upgrade refused: HTTP {status}")
+        self.status = status
+        self.body = body
+
+
+# Handshake answers a later attempt may not get, each waited out with backoff (at least the
+# server's Retry-After): 429 too many handshakes from this address, 503 draining or the shared
+# state unavailable (closed fail mode) or unable to check a ticket, 502/504 from a proxy.
+# 401/403 raise AuthError; anything else HandshakeRefusedError.
+RETRYABLE_HANDSHAKE_STATUSES = frozenset({429, 502, 503, 504})

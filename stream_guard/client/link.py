@@ -19,10 +19,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from stream_guard.client.errors import (
+    RETRYABLE_HANDSHAKE_STATUSES,
     AuthError,
-    ConnectError,
     ConnectionClosedError,
     DuplicateStreamError,
+    HandshakeRefusedError,
     closed_error,
 )
 from stream_guard.client.events import Done, ErrorEvent, Event, MalformedFrame, parse_event
@@ -30,14 +31,16 @@ from stream_guard.client.stream import GuardStream, Mode
 
 log = logging.getLogger("stream_guard.client")
 
-# HTTP answers to the upgrade that a later attempt may not get: the server is draining (503), a
-# proxy in front of it is (502/504), or something rate-limits handshakes (429).
-_RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _PROTOCOL_ERROR = 1002
 
 
 class TransientConnectFailure(Exception):
-    """A connection attempt failed in a way that retrying may fix; ``__cause__`` says how."""
+    """A connection attempt failed in a way that retrying may fix; ``__cause__`` says how.
+    ``retry_after`` is the server's Retry-After in seconds, when it sent one."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
@@ -51,12 +54,22 @@ async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
         body = response.body.decode("utf-8", "replace") if response.body else ""
         if response.status_code in (401, 403):
             raise AuthError(response.status_code, body) from None
-        if response.status_code in _RETRY_STATUSES:
-            raise TransientConnectFailure(f"HTTP {response.status_code}: {body}") from exc
-        raise ConnectError(f"upgrade refused: HTTP {response.status_code}: {body}") from exc
+        if response.status_code in RETRYABLE_HANDSHAKE_STATUSES:
+            raise TransientConnectFailure(f"HTTP {response.status_code}: {body}",
+                                          _retry_after(response.headers.get("Retry-After"))
+                                          ) from exc
+        raise HandshakeRefusedError(response.status_code, body) from exc
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         raise TransientConnectFailure(f"cannot connect to {_redacted(url)}: {exc!r}") from exc
     return Link(ws, max_delta_chars)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (the server sends whole seconds; an HTTP date is ignored)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _redacted(url: str) -> str:

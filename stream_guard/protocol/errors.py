@@ -22,6 +22,7 @@ class ErrorCode(str, enum.Enum):
     FRAME_TOO_LARGE = "frame_too_large"
     STREAM_HALTED = "stream_halted"
     OVERLOADED = "overloaded"  # retryable: the server refuses new streams until load falls
+    DRAINING = "draining"  # the server is shutting down: the frame was not taken; retry elsewhere
     INTERNAL = "internal"
 
 
@@ -33,7 +34,7 @@ class CloseCode(enum.IntEnum):
     POLICY_VIOLATION = 1008  # repeated rate-limit abuse
     MESSAGE_TOO_BIG = 1009  # frame too large, character budget spent
     INTERNAL_ERROR = 1011
-    TRY_AGAIN_LATER = 1013  # over capacity, shared state unavailable
+    TRY_AGAIN_LATER = 1013  # over capacity, shared state unavailable or recovering
 
 
 class ProtocolError(Exception):

@@ -25,20 +25,25 @@ from websockets.http11 import Response
 from stream_guard.config import Settings
 from stream_guard.guard.auth import KeyRing
 from stream_guard.guard.overload import LoadGauge
+from stream_guard.guard.tickets import FallbackTickets
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.errors import CloseCode
 from stream_guard.scoring.engine import GroundingEngine
 from stream_guard.server.connection import Connection
 from stream_guard.server.http import Admitted, Router, json_response
-from stream_guard.state.base import Lease, StateStore, StateUnavailable
+from stream_guard.state.base import Lease, SlotsRecovering, StateStore, StateUnavailable
 from stream_guard.state.factory import create_store
 from stream_guard.state.leases import SlotLeases
+from stream_guard.state.memory import MemoryStateStore
 
 log = logging.getLogger("stream_guard.server")
 
 # websockets closes oversize messages itself (1009) beyond this multiple of the configured
 # limit; between the two the connection answers with a typed error frame first.
 _HARD_SIZE_FACTOR = 4
+# Open fail mode's per-worker slots are released when their connection closes; the lease only
+# bounds a leak should that ever not happen.
+_LOCAL_LEASE_S = 24 * 3600.0
 
 
 class Server:
@@ -50,6 +55,11 @@ class Server:
         self.metrics = metrics or Metrics()
         self.keys = KeyRing(settings.api_keys)
         self.store = store if store is not None else create_store(settings)
+        # This worker's own state, for when the shared store cannot answer: handshake buckets
+        # (both fail modes: a per-worker limit beats none) and, in open mode, per-worker caps.
+        self.local = MemoryStateStore()
+        self.fallback_tickets = FallbackTickets(settings.api_keys)
+        self.state_ok = True  # as of the last readiness check
         self.engine = engine
         self.draining = False
         # Keyed weakly by connection: a handshake that fails after admission (no Upgrade
@@ -78,17 +88,18 @@ class Server:
         self._ws = await serve(
             self._handle, s.host, s.port, process_request=Router(self),
             max_size=s.max_frame_bytes * _HARD_SIZE_FACTOR, open_timeout=s.handshake_timeout_s,
-            ping_interval=20, ping_timeout=20, close_timeout=5, server_header="stream-guard",
+            ping_interval=20, ping_timeout=20, close_timeout=s.close_timeout_s,
+            server_header="stream-guard",
             reuse_port=self.reuse_port)
         if self.engine is None:
             self._engine_task = asyncio.create_task(self._load_engine())
+        await self.leases.renew()  # learns the store's slot epoch, so a later wipe is noticed
         self._background += [asyncio.create_task(self.leases.run(), name="leases"),
                              asyncio.create_task(self._follow_kills(), name="kills"),
                              asyncio.create_task(self._watch_load(), name="load")]
         log.info("listening", extra={"host": s.host, "port": self.port})
         if not await self.store.ping():
-            log.error("shared state store unreachable; /readyz stays 503 until it answers",
-                      extra={"fail_mode": s.redis_fail_mode})
+            log.error("shared state store unreachable", extra={"fail_mode": s.redis_fail_mode})
 
     async def _load_engine(self) -> GroundingEngine:
         from stream_guard.scoring.factory import build_engine
@@ -112,12 +123,21 @@ class Server:
         sockets = self._ws.sockets
         return int(sockets[0].getsockname()[1]) if sockets else self.settings.port
 
+    @property
+    def fails_open(self) -> bool:
+        return self.settings.redis_fail_mode == "open"
+
     async def readiness(self) -> dict[str, bool]:
+        """The readiness checks. In open fail mode a lost state store does not make the server
+        unready: it still admits connections (per-worker caps) and issues tickets (signed
+        fallback tickets), so a load balancer must keep sending it traffic."""
         try:
             store_ok = await asyncio.wait_for(self.store.ping(), 1.0)
         except (StateUnavailable, TimeoutError):
             store_ok = False
-        ready = {"scorer": self.engine is not None, "state": store_ok,
+        self.state_ok = store_ok
+        self.metrics.state_up.set(1 if store_ok else 0)
+        ready = {"scorer": self.engine is not None, "state": store_ok or self.fails_open,
                  "evidence": self.engine is not None, "accepting": not self.draining,
                  "load": not self.load.overloaded}
         self.metrics.ready.set(1 if all(ready.values()) else 0)
@@ -180,6 +200,9 @@ class Server:
         if admitted is None:  # pragma: no cover - process_request always admits first
             await ws.close(CloseCode.INTERNAL_ERROR, "not admitted")
             return
+        if self.draining:  # upgraded just as the drain began: it would never be drained
+            await ws.close(CloseCode.GOING_AWAY, "server shutting down")
+            return
         engine = self.engine
         if engine is None:
             self.metrics.rejections.labels("not_ready").inc()
@@ -224,6 +247,9 @@ class Server:
 
         Caps are leases in the state store so they hold across workers and nodes, and so a
         worker that dies gives its slots back after ``lease_ttl_s`` instead of leaking them.
+        When the store cannot give true counts (unavailable, or recovering from a wipe), closed
+        fail mode refuses; open mode counts the connection against this worker's own caps and
+        tracks it, so the shared count includes it once the store is back.
         """
         s = self.settings
         wanted = [("global", s.max_connections, "capacity", "server at capacity"),
@@ -238,13 +264,22 @@ class Server:
                     await self._release_slots(holder)
                     return message
                 taken.append((scope, holder))
-        except StateUnavailable:
-            self.metrics.state_failures.labels("acquire_slot").inc()
-            if s.redis_fail_mode == "closed":
+        except StateUnavailable as exc:
+            recovering = isinstance(exc, SlotsRecovering)
+            self.metrics.state_failures.labels(
+                "slots_recovering" if recovering else "acquire_slot").inc()
+            if not self.fails_open:
                 await self._release_slots(holder)
-                self.metrics.rejections.labels("state_unavailable").inc()
-                return "shared state unavailable; retry later"
-            log.warning("admitting without shared caps: state store unavailable (fail open)")
+                self.metrics.rejections.labels(
+                    "state_recovering" if recovering else "state_unavailable").inc()
+                return ("shared state recovering; retry later" if recovering
+                        else "shared state unavailable; retry later")
+            for scope, limit, reason, message in wanted:
+                # Open mode: this worker's own count. Held until the connection closes.
+                if not await self.local.acquire_slot(scope, holder, limit, _LOCAL_LEASE_S):
+                    self.metrics.rejections.labels(reason).inc()
+                    await self._release_slots(holder)
+                    return message
             for scope, limit, _, _ in wanted[len(taken):]:
                 self.leases.track(scope, holder, limit)  # counted once the store is back
                 taken.append((scope, holder))
@@ -253,6 +288,19 @@ class Server:
     async def _release_slots(self, holder: str) -> None:
         for scope, _ in self._held.pop(holder, []):
             await self.leases.release(scope, holder)
+            await self.local.release_slot(scope, holder)
+
+    async def handshake_allowed(self, ip: str) -> bool:
+        """Spend one token of the client IP's handshake bucket: churn (connect, close, connect)
+        costs the server a handshake each time, and open-connection caps never see it. Shared
+        through the store; this worker's own bucket stands in while the store cannot answer."""
+        s = self.settings
+        key = f"handshake:{ip}"
+        try:
+            return await self.store.take(key, s.handshake_rate_per_s, s.handshake_burst)
+        except StateUnavailable:
+            self.metrics.state_failures.labels("handshake_bucket").inc()
+            return await self.local.take(key, s.handshake_rate_per_s, s.handshake_burst)
 
     async def _follow_kills(self) -> None:
         """Operator kill switch: every worker follows the channel and halts what it holds."""

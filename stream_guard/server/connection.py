@@ -75,27 +75,45 @@ class Connection:
         self.budget = CharBudget(s.max_chars_per_connection)
         self.streams: dict[str, _Stream] = {}
         self.outbox: asyncio.Queue[tuple[Frame, float | None] | _Close] = asyncio.Queue()
+        self.draining = False
+        self._streams_ended: asyncio.Event | None = None  # set by drain(), fired by _forget()
         self._log_extra = {"conn": self.cid, "tenant": self.principal.tenant}
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
         writer = asyncio.create_task(self._write_loop(), name=f"{self.cid}-writer")
+        discard: asyncio.Task[None] | None = None
         try:
             close = await self._read_loop()
             if close is not None:  # else the client is gone: nothing more can be written
                 self.outbox.put_nowait(close)
+                # Keep reading while the close handshake runs: the client's close frame may sit
+                # behind messages nobody reads any more, and websockets stops reading the socket
+                # once its queue is full, so the handshake would wait for close_timeout and the
+                # connection's slots stay taken that long.
+                discard = asyncio.create_task(self._discard_until_closed())
                 await writer
         finally:
             writer.cancel()
+            if discard is not None:
+                discard.cancel()
             for stream in self.streams.values():
                 for task in stream.tasks:
                     task.cancel()
 
     async def drain(self, grace: float) -> None:
-        """Shutdown: let in-flight windows finish, end every stream with ``done``, close 1001."""
-        tasks = [t for s in self.streams.values() for t in s.tasks]
-        if tasks:
-            await asyncio.wait(tasks, timeout=grace)
+        """Shutdown: open streams may go on for up to ``grace`` (their deltas are still taken
+        and scored; a new ``start`` gets ``error draining``). Every stream still open after
+        that gets ``done``, whose ``chars`` is exactly the text that was taken, then 1001.
+
+        Taking nothing more at once would drop deltas the client sent before it could know,
+        with no answer for them; this way every delta read is either scored or refused.
+        """
+        self.draining = True
+        if self.streams:
+            self._streams_ended = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._streams_ended.wait(), grace)
         for sid, stream in list(self.streams.items()):
             if not stream.state.finished:
                 self._send(stream.state.drain())
@@ -141,8 +159,6 @@ class Connection:
                 if reason is not None and not exc.rcvd_then_sent:
                     self.server.metrics.rejections.labels(reason).inc()
                 return None
-            if self.server.draining:
-                continue  # drain() is ending every stream; new frames are not taken any more
             admission = self.limiter.admit()
             if admission is Admission.ABUSE:
                 self.server.metrics.rejections.labels("rate_abuse").inc()
@@ -183,6 +199,10 @@ class Connection:
     def _on_start(self, frame: Start) -> None:
         sid = frame.stream_id
         s = self.server.settings
+        if self.draining:
+            self.server.metrics.rejections.labels("draining").inc()
+            raise ProtocolError(ErrorCode.DRAINING, "the server is shutting down and takes no "
+                                "new streams; start it on a new connection", sid)
         if sid in self.streams:
             raise ProtocolError(ErrorCode.DUPLICATE_STREAM, f"stream {sid!r} is already open", sid)
         active = sum(1 for st in self.streams.values() if not st.state.halted)
@@ -242,6 +262,9 @@ class Connection:
     def _stream(self, sid: str) -> _Stream:
         stream = self.streams.get(sid)
         if stream is None:
+            if self.draining:  # most likely ended by the drain: say so, not "unknown"
+                raise ProtocolError(ErrorCode.DRAINING, f"stream {sid!r} is not open: the "
+                                    "server is shutting down; this frame was not taken", sid)
             raise ProtocolError(ErrorCode.UNKNOWN_STREAM, f"no open stream {sid!r}", sid)
         return stream
 
@@ -321,6 +344,13 @@ class Connection:
         stream = self.streams.get(sid)
         if stream is not None and stream.state.finished:
             del self.streams[sid]
+            if not self.streams and self._streams_ended is not None:
+                self._streams_ended.set()
+
+    async def _discard_until_closed(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await self.ws.recv()
 
 
 def _wire_size(message: str | bytes) -> int:

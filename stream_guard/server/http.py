@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import http
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,12 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from stream_guard.guard.auth import Principal, api_key_from_headers, client_ip, origin_allowed
-from stream_guard.guard.tickets import new_ticket, plausible_ticket, ticket_hash
+from stream_guard.guard.tickets import (
+    is_fallback_ticket,
+    new_ticket,
+    plausible_ticket,
+    ticket_hash,
+)
 from stream_guard.state.base import StateUnavailable
 
 if TYPE_CHECKING:
@@ -50,8 +57,11 @@ def json_response(status: int, body: dict[str, Any],
     return Response(status, http.HTTPStatus(status).phrase, headers, payload)
 
 
-def _error(status: int, error: str, message: str) -> Response:
-    return json_response(status, {"error": error, "message": message})
+def _error(status: int, error: str, message: str, retry_after_s: float | None = None
+           ) -> Response:
+    extra = None if retry_after_s is None else [
+        ("Retry-After", str(max(1, math.ceil(retry_after_s))))]
+    return json_response(status, {"error": error, "message": message}, extra)
 
 
 class Router:
@@ -89,8 +99,11 @@ class Router:
     async def _readyz(self, connection: ServerConnection, request: Request) -> Response:
         checks = await self.server.readiness()
         ok = all(checks.values())
-        return json_response(200 if ok else 503, {"status": "ready" if ok else "not_ready",
-                                                  "checks": checks})
+        body: dict[str, Any] = {"status": "ready" if ok else "not_ready", "checks": checks}
+        if not self.server.state_ok:
+            # Open fail mode: ready all the same, but say what is missing.
+            body["degraded"] = ["state"]
+        return json_response(200 if ok else 503, body)
 
     async def _metrics(self, connection: ServerConnection, request: Request) -> Response:
         body = self.server.metrics.render()
@@ -111,7 +124,11 @@ class Router:
             await self.server.store.put_ticket(ticket_hash(ticket), tenant, ttl)
         except StateUnavailable:
             self.server.metrics.state_failures.labels("put_ticket").inc()
-            return _error(503, "unavailable", "tickets cannot be issued right now; retry")
+            if not self.server.fails_open:
+                return _error(503, "unavailable", "tickets cannot be issued right now; retry",
+                              retry_after_s=1)
+            # Open mode: a signed ticket any worker accepts, single use per worker.
+            ticket = self.server.fallback_tickets.issue(tenant, ttl, time.time())
         return json_response(200, {"ticket": ticket, "expires_in": int(ttl)})
 
     # --- WebSocket gatekeeping ------------------------------------------------------------
@@ -126,6 +143,11 @@ class Router:
         # Several X-Forwarded-For lines are one list (RFC 9110 5.3), never an error.
         forwarded = ", ".join(headers.get_all("X-Forwarded-For")) or None
         ip = client_ip(peer, forwarded, settings.trusted_proxies)
+        if not await server.handshake_allowed(ip):
+            server.metrics.rejections.labels("handshake_rate").inc()
+            return _error(429, "too_many_handshakes", "too many connection attempts from this "
+                          "address; retry after the delay in Retry-After",
+                          retry_after_s=1 / settings.handshake_rate_per_s)
         origin = headers.get("Origin")
         checks_origin = not settings.auth_disabled or settings.allowed_origins
         if checks_origin and not origin_allowed(origin, settings.allowed_origins):
@@ -144,14 +166,19 @@ class Router:
         if tickets:
             ticket = tickets[0]
             tenant = None
-            if plausible_ticket(ticket):
+            if not plausible_ticket(ticket):
+                pass
+            elif is_fallback_ticket(ticket):
+                if server.fails_open:  # only ever issued in open mode
+                    tenant = server.fallback_tickets.redeem(ticket, time.time())
+            else:
                 try:
                     tenant = await server.store.redeem_ticket(ticket_hash(ticket))
                 except StateUnavailable:
                     server.metrics.state_failures.labels("redeem_ticket").inc()
                     server.metrics.rejections.labels("state_unavailable").inc()
-                    return _error(503, "unavailable",
-                                  "tickets cannot be checked right now; retry")
+                    return _error(503, "unavailable", "tickets cannot be checked right now; "
+                                  "get a new ticket and retry", retry_after_s=1)
             if tenant is None:
                 server.metrics.rejections.labels("bad_ticket").inc()
                 return _error(401, "unauthorized", "the ticket is invalid, expired or used")

@@ -22,8 +22,11 @@ Two stores keep one contract (:class:`StateStore`), chosen by ``create_store(set
   - Not guaranteed: a command whose connection breaks after it was sent is retried, so a
     rate-limit token can be charged twice, or a ticket consumed without its redeemer learning
     the tenant (the client must ask for a new ticket). Both err on the side of refusing.
-    Whether tickets and leases survive a Redis restart is up to Redis persistence; lost leases
-    of live connections are taken again by ``SlotLeases`` on its next round.
+    Whether tickets and leases survive a Redis restart is up to Redis persistence. Without it
+    the slot epoch key tells the workers the leases were wiped: new holders are refused
+    (``SlotsRecovering``, handled like an outage) for one renewal period, while every worker's
+    ``SlotLeases`` round takes its lost leases again, past the limit if need be, so the counts
+    are true before anyone is admitted by them.
 
   Requires Redis 6.2 or later (``GETDEL``) and one primary at a stable address (in a failover
   setup, a proxy or floating address in front), not Redis Cluster: one script renews a
@@ -32,15 +35,16 @@ Two stores keep one contract (:class:`StateStore`), chosen by ``create_store(set
 **When Redis is lost** every call raises :class:`StateUnavailable` quickly: a dead server (refused
 or reset connections) in about 0.1 s after two fast retries, a hung one after the 1 s socket
 timeout. The server applies ``redis_fail_mode``: ``closed`` refuses new connections, ``open``
-admits them uncounted (``SlotLeases.track`` counts them once Redis is back). Open connections
-keep running. Nothing needs restarting when Redis returns: the next call reconnects, and kill
-subscriptions resume by themselves.
+admits them under per-worker caps (``SlotLeases.track`` counts them once Redis is back). Open
+connections keep running. Nothing needs restarting when Redis returns: the next call
+reconnects, and kill subscriptions resume by themselves.
 """
 
 from stream_guard.state.base import (
     KillSubscription,
     KillTarget,
     Lease,
+    SlotsRecovering,
     StateStore,
     StateUnavailable,
 )
@@ -55,6 +59,7 @@ __all__ = [
     "Lease",
     "MemoryStateStore",
     "SlotLeases",
+    "SlotsRecovering",
     "StateStore",
     "StateUnavailable",
     "TokenBucket",

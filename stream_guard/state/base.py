@@ -23,6 +23,14 @@ class StateUnavailable(Exception):
     """
 
 
+class SlotsRecovering(StateUnavailable):
+    """The store answers, but its slot counts are not true yet: it lost its leases (a Redis
+    restarted without persistence) moments ago, and the workers have not all taken theirs
+    again. Until they have (one renewal round), a scope looks emptier than it is, so admitting
+    by it would overshoot the cap; the server treats this like an outage (``redis_fail_mode``).
+    """
+
+
 @dataclass(frozen=True)
 class KillTarget:
     """What an operator's kill switch stops: every stream of a tenant, one stream id, or one
@@ -127,15 +135,19 @@ class StateStore(ABC):
         """Take one of ``limit`` slots of ``scope`` for ``holder``, leased for ``ttl_s``.
 
         Leases instead of counters: a worker that dies without releasing stops renewing, and
-        its slots come back after ``ttl_s``. Acquiring a slot already held renews it.
+        its slots come back after ``ttl_s``. Acquiring a slot already held renews it. Raises
+        :class:`SlotsRecovering` for a new holder while the store's counts are not true yet.
         """
 
     @abstractmethod
     async def renew_slots(self, leases: Sequence[Lease], ttl_s: float) -> list[Lease]:
         """Extend held leases to ``ttl_s`` from now, in one round trip.
 
-        Returns the leases that were already lost (expired: renewed too late, or the store
-        was wiped); they are not re-taken, because their slot may belong to someone else now.
+        Returns the leases that had been lost (expired: renewed too late, or the store was
+        wiped). They are taken again all the same, even past the scope's limit: each belongs to
+        a connection that is still open, so leaving it out would make the scope look emptier
+        than it is and admit connections beyond the cap. A scope over its limit admits no one
+        until enough of its connections close.
         """
 
     @abstractmethod

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
-from stream_guard.state.base import Lease, StateStore, StateUnavailable
+from stream_guard.state.base import Lease, SlotsRecovering, StateStore, StateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -16,9 +17,12 @@ class SlotLeases:
     renewal rounds in a row before it can lapse.
 
     A lease can still be lost while its connection lives: Redis restarted without persistence,
-    failed over to a replica that had not seen it, or was unreachable for a whole TTL. Lost
-    leases are taken again when their scope has room, so the counts become true again; when it
-    has none they stop being tracked (the connection is not closed: it was admitted honestly).
+    failed over to a replica that had not seen it, or was unreachable for a whole TTL. The
+    renewal round takes lost leases again even past the scope's limit (the connection was
+    admitted honestly and is not closed), so the counts become true again and a scope that is
+    over its cap admits no one until enough of its connections close. After a wipe the store
+    refuses new holders (:class:`SlotsRecovering`) until every worker has had a round; the
+    worker that runs into that renews at once instead of waiting for its next round.
     """
 
     def __init__(self, store: StateStore, ttl_s: float) -> None:
@@ -32,14 +36,19 @@ class SlotLeases:
 
     async def acquire(self, scope: str, holder: str, limit: int) -> bool:
         """Take a slot (raises :class:`StateUnavailable` like the store)."""
-        if not await self._store.acquire_slot(scope, holder, limit, self._ttl_s):
-            return False
+        try:
+            if not await self._store.acquire_slot(scope, holder, limit, self._ttl_s):
+                return False
+        except SlotsRecovering:
+            await self.renew()  # put this worker's leases back now, not at its next round
+            raise
         self._limits[(scope, holder)] = limit
         return True
 
     def track(self, scope: str, holder: str, limit: int) -> None:
         """Count a connection admitted while the store was unavailable (``redis_fail_mode =
-        open``): the next renewal round finds it missing and takes its slot if there is room."""
+        open``): the next renewal round finds it missing and takes its slot, past the limit
+        if need be, so the shared count includes it once the store is back."""
         self._limits[(scope, holder)] = limit
 
     async def release(self, scope: str, holder: str) -> None:
@@ -55,21 +64,21 @@ class SlotLeases:
     async def renew(self) -> None:
         """One renewal round; an unavailable store is logged, and the next round tries again."""
         leases = list(self._limits)
-        if not leases:
-            return
-        try:
+        try:  # with no leases too: the store may learn of a wipe from the round (Redis epoch)
             lost = await self._store.renew_slots(leases, self._ttl_s)
-            for scope, holder in lost:
-                limit = self._limits.get((scope, holder))
-                if limit is None:  # released while the round was in flight
-                    continue
-                # Should it be released during this await, the slot stays taken for one TTL.
-                if not await self._store.acquire_slot(scope, holder, limit, self._ttl_s):
-                    log.warning("slot lease %s/%s lost and its scope is full; no longer "
-                                "counted", scope, holder)
-                    self._limits.pop((scope, holder), None)
         except StateUnavailable as exc:
-            log.warning("could not renew %d slot lease(s): %s", len(leases), exc)
+            if leases:
+                log.warning("could not renew %d slot lease(s): %s", len(leases), exc)
+            return
+        if lost:
+            log.warning("%d slot lease(s) had been lost (store wiped or renewed too late); "
+                        "taken again", len(lost))
+        # The round re-took every lost lease, so one released while the round was in flight
+        # (its holder removed before the script ran) is back: release it again.
+        for scope, holder in lost:
+            if (scope, holder) not in self._limits:
+                with contextlib.suppress(StateUnavailable):
+                    await self._store.release_slot(scope, holder)
 
     async def run(self) -> None:
         """Renew every ``ttl_s / 3`` until :meth:`stop`.

@@ -87,13 +87,11 @@ class MemoryStateStore(StateStore):
         now = self._now()
         lost: list[Lease] = []
         for scope, holder in leases:
-            holders = self._slots.get(scope, {})
+            holders = self._slots.setdefault(scope, {})
             expires = holders.get(holder)
             if expires is None or expires <= now:
-                holders.pop(holder, None)
                 lost.append((scope, holder))
-            else:
-                holders[holder] = now + ttl_s
+            holders[holder] = now + ttl_s  # a lost lease is taken again, past the limit too
         return lost
 
     async def release_slot(self, scope: str, holder: str) -> None:

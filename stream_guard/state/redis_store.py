@@ -30,6 +30,7 @@ from stream_guard.state.base import (
     KillSubscription,
     KillTarget,
     Lease,
+    SlotsRecovering,
     StateStore,
     StateUnavailable,
 )
@@ -46,36 +47,63 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# KEYS[1] scope zset (holder -> expiry ms); ARGV holder, limit, ttl ms. Returns 1 if held.
-_ACQUIRE = _NOW_MS + """
+# Slot epochs. Leases live only in Redis, so a Redis restarted without persistence (or a
+# failover to a replica that had not seen them) forgets every lease of every open connection,
+# and each scope looks empty. The epoch key tells the workers apart from that: it is created
+# once, with the creation time, and a worker that knew another epoch has just seen a wipe. From
+# the epoch's creation until one renewal round has passed (ARGV settle ms), no new holder is
+# admitted, because the workers have not all taken their leases again; every worker's renewal
+# round takes them back (past the limit if need be), so afterwards the counts are true.
+# KEYS[2] epoch, KEYS[3] settling marker; ARGV[n] the epoch this worker knows ('' = none yet)
+# and ARGV[n + 1] the settle period in ms. Sets ``epoch`` (the current one) for the caller.
+_EPOCH = """
+local epoch = redis.call('GET', KEYS[2])
+local known, settle = ARGV[EPOCH_ARG], tonumber(ARGV[EPOCH_ARG + 1])
+if not epoch then
+  epoch = tostring(now)
+  redis.call('SET', KEYS[2], epoch)
+end
+if known ~= '' and known ~= epoch then
+  local left = tonumber(epoch) + settle - now
+  if left > 0 and redis.call('EXISTS', KEYS[3]) == 0 then
+    redis.call('SET', KEYS[3], epoch, 'PX', left)
+  end
+end
+"""
+
+# KEYS[1] scope zset (holder -> expiry ms), KEYS[2..3] epoch; ARGV holder, limit, ttl ms, epoch
+# args. Returns {1 held | 0 full | -1 counts not true yet (settling), epoch}.
+_ACQUIRE = _NOW_MS + _EPOCH.replace("EPOCH_ARG", "4") + """
 local holder, limit, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if not redis.call('ZSCORE', KEYS[1], holder) and redis.call('ZCARD', KEYS[1]) >= limit then
-  return 0
+local held = redis.call('ZSCORE', KEYS[1], holder)
+if not held and redis.call('EXISTS', KEYS[3]) == 1 then
+  return {-1, epoch}
+end
+if not held and redis.call('ZCARD', KEYS[1]) >= limit then
+  return {0, epoch}
 end
 redis.call('ZADD', KEYS[1], now + ttl, holder)
 -- The set lives as long as its longest lease, so idle scopes disappear.
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1
+return {1, epoch}
 """
 
-# KEYS scope zsets (repeats allowed); ARGV[1] ttl ms, ARGV[1 + i] the holder in KEYS[i].
-# Returns 1 per renewed lease, 0 per lease that had already expired (it stays gone). One script
-# for all of a worker's leases: a round costs one round trip and one script run, not hundreds.
-_RENEW = _NOW_MS + """
+# KEYS[1..2] epoch, KEYS[2 + i] scope zsets (repeats allowed); ARGV[1] ttl ms, ARGV[2..3]
+# epoch args, ARGV[3 + i] the holder in KEYS[2 + i]. Returns {epoch, then 1 per renewed lease,
+# 0 per lease that had lapsed}. A lapsed lease is taken again all the same, past the limit if
+# need be: its connection is open, and a count without it would admit beyond the cap. One
+# script for all of a worker's leases: a round costs one round trip, not hundreds.
+_RENEW = _NOW_MS + _EPOCH.replace("KEYS[2]", "KEYS[1]").replace("KEYS[3]", "KEYS[2]").replace(
+    "EPOCH_ARG", "2") + """
 local ttl = tonumber(ARGV[1])
-local renewed = {}
-for i, key in ipairs(KEYS) do
-  local holder = ARGV[i + 1]
+local renewed = {epoch}
+for i = 3, #KEYS do
+  local key, holder = KEYS[i], ARGV[i + 1]
   local expires = redis.call('ZSCORE', key, holder)
-  if not expires or tonumber(expires) <= now then
-    redis.call('ZREM', key, holder)
-    renewed[i] = 0
-  else
-    redis.call('ZADD', key, now + ttl, holder)
-    if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
-    renewed[i] = 1
-  end
+  renewed[i - 1] = (expires and tonumber(expires) > now) and 1 or 0
+  redis.call('ZADD', key, now + ttl, holder)
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end
 return renewed
 """
@@ -192,6 +220,8 @@ class RedisStateStore(StateStore):
         self._kill_poll_ms = _ms(kill_poll_s)
         self._kill_retry_min_s = kill_retry_min_s
         self._kill_retry_max_s = kill_retry_max_s
+        self._epoch_keys = [prefix + "slots-epoch", prefix + "slots-settling"]
+        self._epoch = ""  # the slot epoch this store last saw ('' before its first slot call)
         self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
         self._take = client.register_script(_TAKE)
@@ -232,18 +262,30 @@ class RedisStateStore(StateStore):
             tenant = await self._r.getdel(self._key("ticket", ticket_hash))
         return cast("str | None", tenant)  # the client decodes replies
 
+    def _epoch_args(self, ttl_s: float) -> list[str | int]:
+        """The epoch this store knows, and the settle period after a wipe: half a lease TTL,
+        one renewal period (``SlotLeases`` renews every third of it) plus room for a slow one."""
+        return [self._epoch, _ms(ttl_s / 2)]
+
     async def acquire_slot(self, scope: str, holder: str, limit: int, ttl_s: float) -> bool:
         with _unavailable_on_error():
-            held = await self._acquire(keys=[self._key("slots", scope)],
-                                       args=[holder, limit, _ms(ttl_s)])
+            held, epoch = await self._acquire(
+                keys=[self._key("slots", scope), *self._epoch_keys],
+                args=[holder, limit, _ms(ttl_s), *self._epoch_args(ttl_s)])
+        self._epoch = str(epoch)
+        if int(held) < 0:
+            raise SlotsRecovering("slot leases were lost (Redis restarted or failed over); "
+                                  "counting again")
         return bool(held)
 
     async def renew_slots(self, leases: Sequence[Lease], ttl_s: float) -> list[Lease]:
-        if not leases:
-            return []
+        # Run even with no leases: a worker learns the slot epoch this way, so an idle one
+        # also notices a wipe and starts the settle period (see _EPOCH).
         with _unavailable_on_error():
-            renewed = await self._renew(keys=[self._key("slots", scope) for scope, _ in leases],
-                                        args=[_ms(ttl_s), *(holder for _, holder in leases)])
+            epoch, *renewed = await self._renew(
+                keys=[*self._epoch_keys, *(self._key("slots", scope) for scope, _ in leases)],
+                args=[_ms(ttl_s), *self._epoch_args(ttl_s), *(holder for _, holder in leases)])
+        self._epoch = str(epoch)
         return [lease for lease, ok in zip(leases, renewed, strict=True) if not ok]
 
     async def release_slot(self, scope: str, holder: str) -> None:
