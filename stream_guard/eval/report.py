@@ -68,11 +68,16 @@ def summarize(results: Sequence[StreamResult], target_fhr: float) -> dict[str, A
 
 
 def quality_report(results: Sequence[StreamResult], target_fhr: float) -> dict[str, Any]:
-    """``overall`` and ``by_dataset`` figures."""
+    """``overall``, ``by_family`` (the part of the dataset name before its first ``-``:
+    ``summedits``, ``begin``) and ``by_dataset`` (source or domain) figures."""
     by_dataset: dict[str, list[StreamResult]] = {}
+    by_family: dict[str, list[StreamResult]] = {}
     for r in results:
         by_dataset.setdefault(r.record.dataset, []).append(r)
+        by_family.setdefault(r.record.dataset.split("-", 1)[0], []).append(r)
     return {"overall": summarize(results, target_fhr),
+            "by_family": {name: summarize(group, target_fhr)
+                          for name, group in sorted(by_family.items())},
             "by_dataset": {name: summarize(group, target_fhr)
                            for name, group in sorted(by_dataset.items())}}
 
@@ -96,7 +101,11 @@ _COLUMNS = (("n", "n", "{:d}"), ("P", "precision", "{:.3f}"), ("R", "recall", "{
 
 def format_table(quality: dict[str, Any]) -> str:
     """Fixed-width table: one row per dataset, then the overall row; ``-`` for undefined."""
-    rows = [*quality["by_dataset"].items(), ("overall", quality["overall"])]
+    families = quality.get("by_family", {})
+    rows = [*quality["by_dataset"].items(),
+            *(((f"{name} (all)", f) for name, f in families.items()) if len(families) > 1
+              else ()),
+            ("overall", quality["overall"])]
     width = max(len(name) for name, _ in rows)
     header = f"{'dataset':<{width}}" + "".join(f"{title:>9}" for title, _, _ in _COLUMNS)
     lines = [header]
