@@ -61,6 +61,8 @@ stop() {
     [ -f "$pidfile" ] || return 0
     pid=$(cat "$pidfile")
     rm -f "$pidfile"
+    # a stale pidfile (a reboot, an engine that died) must not make us signal someone else
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || return 0
     kill -TERM "$pid" 2>/dev/null || return 0
     # dockerd stops its containers (their own stop timeouts) before it exits
     for _ in $(seq 60); do

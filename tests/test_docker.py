@@ -248,25 +248,45 @@ async def test_container_halts_a_stream_reports_metrics_and_drains_on_sigterm(
             assert health == "starting" and time.monotonic() < deadline, (health, c.logs())
             await asyncio.sleep(1)
 
-        # SIGTERM with streams open: each gets `done`, each socket closes 1001, exit 0.
+        # SIGTERM (docker stop) with two streams open. The one that ends during the drain is
+        # answered as usual; the one left open gets `done` with exactly the text taken when the
+        # grace runs out; both sockets close 1001; the container exits 0 before the timeout.
+        head, tail = GOOD[:44], GOOD[44:]
         async with open_ws(c.port) as a, open_ws(c.port) as b:
             for ws, sid in ((a, "open-a"), (b, "open-b")):
                 await send(ws, {"type": "start", "stream_id": sid, "context": CONTEXT})
                 assert (await recv(ws))["type"] == "started"
-                await send(ws, {"type": "delta", "stream_id": sid, "seq": 0,
-                                "text": "The Eiffel Tower was completed in 1889. It is"})
+                await send(ws, {"type": "delta", "stream_id": sid, "seq": 0, "text": head})
             stop = asyncio.create_task(c.stop())
+            await _until_draining(c.port)
+            await send(b, {"type": "delta", "stream_id": "open-b", "seq": 1, "text": tail})
+            await send(b, {"type": "end", "stream_id": "open-b"})
             (frames_a, code_a, _), (frames_b, code_b, _) = await asyncio.gather(
                 until_closed(a, timeout=STOP_TIMEOUT_S), until_closed(b, timeout=STOP_TIMEOUT_S))
             stopped_in = await stop
-        for frames, code, sid in ((frames_a, code_a, "open-a"), (frames_b, code_b, "open-b")):
-            done = [f for f in frames if f["type"] == "done"]
-            assert done and done[-1]["stream_id"] == sid and code == 1001, (frames, code)
+        done_a = [f for f in frames_a if f["type"] == "done"]
+        assert [d["chars"] for d in done_a] == [len(head)] and code_a == 1001, (frames_a, code_a)
+        done_b = [f for f in frames_b if f["type"] == "done"]
+        assert [(d["chars"], d["halted"]) for d in done_b] == [(len(GOOD), False)], frames_b
+        assert code_b == 1001, code_b
         state = c.inspect("{{.State.ExitCode}} {{.State.OOMKilled}}")
         assert state == "0 false", (state, c.logs())
         assert stopped_in < STOP_TIMEOUT_S, stopped_in  # drained, not SIGKILLed at the timeout
         logs = c.logs()
         assert '"event":"draining"' in logs and '"event":"stopped"' in logs, logs
+
+
+async def _until_draining(port: int, timeout: float = 10.0) -> None:
+    """Until SIGTERM has reached PID 1 and the drain has begun: ``/readyz`` answers 503, or the
+    port no longer accepts connections (the server closes its listener first thing)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                if (await http(port, "GET", "/readyz")).status == 503:
+                    return
+            except ConnectionRefusedError:
+                return
+            await asyncio.sleep(0.05)
 
 
 @pytest.fixture
