@@ -100,6 +100,15 @@ class Settings:
     handshake_burst: int = field(default=32, metadata=_meta(
         "Token bucket size for stream upgrades per client IP (room to fill the per-IP cap at "
         "once, twice over).", minimum=1))
+    handshake_refusal_delay_s: float = field(default=1.0, metadata=_meta(
+        "A 429 for the handshake rate is answered after this long (at most Retry-After; up to "
+        "256 held at once per worker), so a client that retries as soon as it is refused "
+        "retries at most once per delay instead of as fast as the server can refuse it.",
+        minimum=0, maximum=10))
+    abuse_penalty_s: float = field(default=10.0, metadata=_meta(
+        "After a connection is closed for message-rate abuse (1008) or an oversized frame "
+        "(1009, 1007), its address's upgrades get HTTP 429 for this long on that worker (0: "
+        "never), so flooding cannot restart at once on a fresh connection.", minimum=0))
     close_timeout_s: float = field(default=5.0, metadata=_meta(
         "How long the server waits for the client's answer to its close frame before it drops "
         "the socket; the connection's slots are held until then.", minimum=0.1))

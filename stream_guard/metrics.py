@@ -94,6 +94,10 @@ class Metrics:
             ["operation"], registry=r)
         self.ready = Gauge("stream_guard_ready", "1 when /readyz answers 200.", registry=r,
                            multiprocess_mode="livemin")
+        self.penalties = Counter(
+            "stream_guard_abuse_penalties_total",
+            "Addresses held back after a connection was closed for abuse, by reason.",
+            ["reason"], registry=r)
         # Apart from readiness: in open fail mode a replica stays ready without its store.
         self.state_up = Gauge("stream_guard_state_store_up",
                               "1 when the shared state store answered the last readiness check.",

@@ -27,9 +27,10 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "api_keys": f"{API_KEY}:tenant-a,{API_KEY_2}:tenant-b",
         "data_dir": tmp_path / "data", "cache_dir": _cache_dir(),
         "shutdown_grace_s": 5.0,
-        # every test client connects from 127.0.0.1: the per-IP handshake bucket is tested on
-        # its own (tests/test_reliability.py), elsewhere it would only make tests wait
-        "handshake_burst": 100_000,
+        # every test client connects from 127.0.0.1: the per-IP handshake bucket and the abuse
+        # penalty are tested on their own (tests/test_reliability.py), elsewhere they would
+        # only turn the next test connection away
+        "handshake_burst": 100_000, "abuse_penalty_s": 0,
     }
     base.update(overrides)
     return load_settings(environ={}, **base)

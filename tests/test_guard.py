@@ -9,7 +9,7 @@ import pytest
 from websockets.datastructures import Headers
 
 from stream_guard.guard.auth import KeyRing, api_key_from_headers, client_ip, origin_allowed
-from stream_guard.guard.limits import Admission, CharBudget, MessageLimiter
+from stream_guard.guard.limits import Admission, CharBudget, MessageLimiter, PenaltyBox
 from stream_guard.guard.tickets import (
     TICKET_BYTES,
     FallbackTickets,
@@ -185,3 +185,19 @@ def test_fallback_tickets_are_signed_expire_and_are_single_use_per_worker() -> N
     forged = ticket[:-2] + ("AA" if ticket[-2:] != "AA" else "BB")
     assert FallbackTickets(keys).redeem(forged, now=1010.0) is None
     assert one.redeem("sgf-!!!", now=1010.0) is None
+
+
+def test_penalty_box() -> None:
+    box = PenaltyBox(10.0, max_entries=2)
+    box.add("192.0.2.1", now=100.0)
+    assert box.remaining("192.0.2.1", now=104.0) == 6.0
+    assert box.remaining("192.0.2.2", now=104.0) == 0.0
+    assert box.remaining("192.0.2.1", now=110.0) == 0.0  # served, and forgotten
+    box.add("192.0.2.1", now=200.0)
+    box.add("192.0.2.2", now=201.0)
+    box.add("192.0.2.3", now=202.0)  # full: the oldest goes
+    assert [box.remaining(ip, now=203.0) for ip in ("192.0.2.1", "192.0.2.2", "192.0.2.3")] == [
+        0.0, 8.0, 9.0]
+    off = PenaltyBox(0.0)
+    off.add("192.0.2.1", now=0.0)
+    assert off.remaining("192.0.2.1", now=0.0) == 0.0

@@ -297,3 +297,25 @@ async def test_handshake_churn_is_rate_limited_per_ip(tmp_path: Path, shared: bo
         assert sum(rejections(s, "handshake_rate") for s in servers) == 1
         # other addresses are not affected
         assert await churn(first.port, 2, "198.51.100.8") == [101] * 2
+
+
+async def test_an_address_closed_for_abuse_waits_before_it_reconnects(tmp_path: Path) -> None:
+    """Flooding restarted at once on a fresh connection (a fresh message bucket) costs a
+    handshake and a whole burst per round; the address is held back instead."""
+    settings = make_settings(tmp_path, rate_per_s=0.1, rate_burst=2, rate_strikes=2,
+                             abuse_penalty_s=30, handshake_refusal_delay_s=0,
+                             trusted_proxies="127.0.0.1")
+    abuser = {"X-Forwarded-For": "198.51.100.9"}
+    async with running_server(settings) as server:
+        async with open_ws(server.port, headers=abuser) as ws:
+            for _ in range(10):
+                await send(ws, {"type": "ping"})
+            _, code, _ = await until_closed(ws)
+        assert code == 1008
+        refused = await http(server.port, "GET", "/v1/stream",
+                             {**UPGRADE, **abuser, "Authorization": f"Bearer {API_KEY}"})
+        assert refused.status == 429 and 25 <= int(refused.headers["retry-after"]) <= 30
+        assert rejections(server, "penalty") == 1
+        async with AsyncExitStack() as stack:  # other addresses are not held back
+            assert await admitted(stack, server.port,
+                                  headers={"X-Forwarded-For": "198.51.100.10"}) is not None

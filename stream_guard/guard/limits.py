@@ -49,3 +49,39 @@ class CharBudget:
             return False
         self.used += n
         return True
+
+
+class PenaltyBox:
+    """Addresses whose last connection was closed for abuse, and until when they wait.
+
+    A connection closed for flooding messages (1008) or sending oversized frames (1009) is
+    otherwise replaced at once by the next one, which gets a fresh message bucket and floods
+    again: each round costs the server a handshake and a full burst of messages. Holding the
+    address back for a while turns that loop into one round per penalty. Per worker (the
+    connection was on this one), pure: the caller passes the time.
+    """
+
+    def __init__(self, penalty_s: float, max_entries: int = 65536) -> None:
+        self.penalty_s = penalty_s
+        self._max = max_entries
+        self._until: dict[str, float] = {}
+
+    def add(self, ip: str, now: float) -> None:
+        if self.penalty_s <= 0:
+            return
+        if len(self._until) >= self._max:  # forget what has expired, then the oldest
+            self._until = {k: t for k, t in self._until.items() if t > now}
+            while len(self._until) >= self._max:
+                del self._until[next(iter(self._until))]
+        self._until.pop(ip, None)
+        self._until[ip] = now + self.penalty_s
+
+    def remaining(self, ip: str, now: float) -> float:
+        """Seconds this address still waits; 0 when it may connect."""
+        until = self._until.get(ip)
+        if until is None:
+            return 0.0
+        if until <= now:
+            del self._until[ip]
+            return 0.0
+        return until - now

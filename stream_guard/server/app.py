@@ -14,6 +14,7 @@ import mimetypes
 import os
 import signal
 import socket
+import time
 import weakref
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from websockets.http11 import Response
 
 from stream_guard.config import Settings
 from stream_guard.guard.auth import KeyRing
+from stream_guard.guard.limits import PenaltyBox
 from stream_guard.guard.overload import LoadGauge
 from stream_guard.guard.tickets import FallbackTickets
 from stream_guard.metrics import Metrics
@@ -44,6 +46,7 @@ _HARD_SIZE_FACTOR = 4
 # Open fail mode's per-worker slots are released when their connection closes; the lease only
 # bounds a leak should that ever not happen.
 _LOCAL_LEASE_S = 24 * 3600.0
+_MAX_HELD_REFUSALS = 256
 
 
 class Server:
@@ -60,6 +63,8 @@ class Server:
         self.local = MemoryStateStore()
         self.fallback_tickets = FallbackTickets(settings.api_keys)
         self.state_ok = True  # as of the last readiness check
+        self._held_refusals = 0
+        self.penalties = PenaltyBox(settings.abuse_penalty_s)
         self.engine = engine
         self.draining = False
         # Keyed weakly by connection: a handshake that fails after admission (no Upgrade
@@ -289,6 +294,26 @@ class Server:
         for scope, _ in self._held.pop(holder, []):
             await self.leases.release(scope, holder)
             await self.local.release_slot(scope, holder)
+
+    def penalize(self, ip: str, reason: str) -> None:
+        """A connection from ``ip`` was closed for abuse: hold the address back for a while."""
+        self.penalties.add(ip, time.monotonic())
+        self.metrics.penalties.labels(reason).inc()
+
+    async def hold_refusal(self) -> None:
+        """Delay a 429 (a tarpit): a loop that reconnects the moment it is refused would
+        otherwise cost a handshake per round trip, all refused; held, it costs one per
+        ``handshake_refusal_delay_s`` and an idle socket. Bounded, so holding cannot become
+        the resource an attacker exhausts: beyond the bound refusals are answered at once."""
+        s = self.settings
+        delay = min(s.handshake_refusal_delay_s, 1.0 / s.handshake_rate_per_s)
+        if delay <= 0 or self._held_refusals >= _MAX_HELD_REFUSALS:
+            return
+        self._held_refusals += 1
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            self._held_refusals -= 1
 
     async def handshake_allowed(self, ip: str) -> bool:
         """Spend one token of the client IP's handshake bucket: churn (connect, close, connect)

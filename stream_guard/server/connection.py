@@ -158,10 +158,12 @@ class Connection:
                 reason = _LIBRARY_REFUSALS.get(exc.sent.code) if exc.sent else None
                 if reason is not None and not exc.rcvd_then_sent:
                     self.server.metrics.rejections.labels(reason).inc()
+                    self.server.penalize(self.ip, reason)
                 return None
             admission = self.limiter.admit()
             if admission is Admission.ABUSE:
                 self.server.metrics.rejections.labels("rate_abuse").inc()
+                self.server.penalize(self.ip, "rate_abuse")
                 return _Close(CloseCode.POLICY_VIOLATION, "too many rate-limited messages")
             if admission is Admission.RATE_LIMITED:
                 self.server.metrics.rejections.labels("rate_limited").inc()
@@ -170,6 +172,7 @@ class Connection:
                 continue
             if _wire_size(message) > s.max_frame_bytes:
                 self.server.metrics.rejections.labels("frame_too_large").inc()
+                self.server.penalize(self.ip, "frame_too_large")
                 self._error(ProtocolError(ErrorCode.FRAME_TOO_LARGE,
                                           f"messages are limited to {s.max_frame_bytes} bytes"))
                 return _Close(CloseCode.MESSAGE_TOO_BIG, "frame too large")

@@ -143,8 +143,16 @@ class Router:
         # Several X-Forwarded-For lines are one list (RFC 9110 5.3), never an error.
         forwarded = ", ".join(headers.get_all("X-Forwarded-For")) or None
         ip = client_ip(peer, forwarded, settings.trusted_proxies)
+        penalty = server.penalties.remaining(ip, time.monotonic())
+        if penalty > 0:
+            server.metrics.rejections.labels("penalty").inc()
+            await server.hold_refusal()
+            return _error(429, "too_many_handshakes", "a connection from this address was "
+                          "closed for abuse; retry after the delay in Retry-After",
+                          retry_after_s=penalty)
         if not await server.handshake_allowed(ip):
             server.metrics.rejections.labels("handshake_rate").inc()
+            await server.hold_refusal()
             return _error(429, "too_many_handshakes", "too many connection attempts from this "
                           "address; retry after the delay in Retry-After",
                           retry_after_s=1 / settings.handshake_rate_per_s)
