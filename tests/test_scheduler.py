@@ -305,3 +305,21 @@ async def test_without_a_fallback_late_jobs_still_run_on_the_model() -> None:
         assert await sched.submit(7, time.perf_counter() - 5) == 70
     assert rec.batches == [[7]]
     await sched.close()
+
+
+async def test_a_model_turn_is_kept_within_max_turn() -> None:
+    """Work arriving mid-turn waits for the turn, so a turn holds only as many items as the
+    recent cost per item lets finish within ``max_turn`` (at least one)."""
+    rec = Recorder(open_gate=False)
+    sched: BatchScheduler[int, int] = BatchScheduler(
+        rec, fallback=lambda jobs: [-j for j in jobs], max_batch=8, max_wait=0, max_turn=1e-9)
+    first = await hold_first_batch(sched, rec)
+    far = time.perf_counter() + 1000
+    tasks = [asyncio.create_task(sched.submit(j, far + j)) for j in (1, 2, 3)]
+    await eventually(lambda: sched.depth == 3)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        assert await asyncio.gather(first, *tasks) == [0, 10, 20, 30]
+    assert rec.batches == [[0], [1], [2], [3]]
+    assert sched.item_cost > 0
+    await sched.close()

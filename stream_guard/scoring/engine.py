@@ -116,8 +116,11 @@ class GroundingEngine:
                                     else margin)
         self.scheduler: BatchScheduler[CheckJob, WindowScore] = BatchScheduler(
             self._process, fallback=self._degrade, max_batch=settings.batch_max_size,
-            max_wait=settings.batch_max_wait_ms / 1000.0, on_batch=self._observe_batch,
-            on_depth=metrics.queue_depth.set)
+            max_wait=settings.batch_max_wait_ms / 1000.0,
+            # A window arriving mid-turn waits for the turn: a third of its deadline at most.
+            max_turn=(settings.verdict_deadline_ms / 3000.0 if settings.verdict_deadline_ms
+                      else None),
+            on_batch=self._observe_batch, on_depth=metrics.queue_depth.set)
         # Stream set-up never runs on the model thread: it must not delay other streams' checks.
         self._setup = asyncio.Semaphore(max(1, settings.setup_concurrency))
 

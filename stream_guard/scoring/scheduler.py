@@ -10,11 +10,13 @@ While a batch runs, new work queues up; the next batch takes everything waiting 
 idle a lone window pays at most ``max_wait`` of extra latency.
 
 Deadlines, not an unbounded queue: every job may carry a deadline. Waiting work is taken
-earliest-deadline-first, and a job that can no longer get through the model in time (its deadline
-is nearer than the recent cost of one batch) is not started there: it goes to ``fallback`` (the
-lexical tier), which runs on the same thread in the same turn, so its answer is still on time.
-Under overload the queue therefore drains at the fallback's speed instead of growing, and halt
-latency stays bounded; the share of fallback answers is what overload costs.
+earliest-deadline-first, and a job that can no longer get through the model in time (at its place
+in the batch, by the recent cost per item) is not started there: it goes to ``fallback`` (the
+lexical tier), which runs on the same thread at the start of the same turn, so its answer is
+still on time. A model batch is also kept within ``max_turn`` seconds, because work that arrives
+while a batch runs waits for the batch: a short turn bounds that wait. Under overload the queue
+drains at the fallback's speed instead of growing, and latency stays bounded; the share of
+fallback answers is what overload costs.
 """
 
 from __future__ import annotations
@@ -72,17 +74,19 @@ class BatchScheduler(Generic[J, R]):
 
     def __init__(self, process: Callable[[list[J]], Sequence[R]], *,
                  fallback: Callable[[list[J]], Sequence[R]] | None = None,
-                 max_batch: int = 32, max_wait: float = 0.004, name: str = "scorer",
+                 max_batch: int = 32, max_wait: float = 0.004, max_turn: float | None = None,
+                 name: str = "scorer",
                  on_batch: Callable[[BatchStats], None] | None = None,
                  on_depth: Callable[[int], None] | None = None) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._process = process
         self._fallback = fallback
+        self._max_turn = max_turn
         self._order = itertools.count()
-        # Recent cost of one ``process`` turn (exponential average): a job whose deadline is
-        # nearer than this cannot make it through the model.
-        self.turn_cost = 0.0
+        # Recent cost of one item through ``process`` (exponential average of turn time per
+        # item): what decides whether a job can still make its deadline through the model.
+        self.item_cost = 0.0
         self._max_batch = max_batch
         self._max_wait = max_wait
         self._on_batch = on_batch
@@ -146,16 +150,7 @@ class BatchScheduler(Generic[J, R]):
                     and not self._closed):
                 await self._fill(loop)
             started = time.perf_counter()
-            # Earliest deadline first: the jobs that can no longer make it through the model
-            # are at the top of the heap. They all go to the fallback now (it is cheap), then
-            # up to a batch of the rest to the model.
-            late: list[_Queued[J, R]] = []
-            while (self._fallback is not None and self._queue
-                   and self._queue[0].deadline - started < self.turn_cost
-                   and len(late) < _FALLBACK_TURN * self._max_batch):
-                late.append(heapq.heappop(self._queue))
-            on_time = [heapq.heappop(self._queue)
-                       for _ in range(min(self._max_batch, len(self._queue)))]
+            late, on_time = self._select(started)
             self._report_depth()
             late = [q for q in late if not q.future.done()]  # cancelled callers
             on_time = [q for q in on_time if not q.future.done()]
@@ -163,39 +158,72 @@ class BatchScheduler(Generic[J, R]):
             if not live:
                 continue
             backlog = True
-            await self._turn(loop, on_time, late)
+            model_seconds = await self._turn(loop, on_time, late)
             finished = time.perf_counter()
-            if on_time:
-                self.turn_cost = 0.8 * self.turn_cost + 0.2 * (finished - started) \
-                    if self.turn_cost else finished - started
+            if on_time and model_seconds is not None:
+                per_item = model_seconds / len(on_time)
+                self.item_cost = (0.8 * self.item_cost + 0.2 * per_item if self.item_cost
+                                  else per_item)
             if self._on_batch is not None:
                 self._on_batch(BatchStats(
                     len(on_time), finished - started, started - min(q.queued for q in live),
                     len(late), sum(1 for q in live if q.deadline < finished)))
 
+    def _select(self, now: float) -> tuple[list[_Queued[J, R]], list[_Queued[J, R]]]:
+        """This turn's (fallback, model) jobs, earliest deadline first.
+
+        Every waiting job is given its place in the model's queue (this turn's batch, then the
+        turns after it) and the time it would finish there at the recent cost per item. A job
+        that would finish after its deadline is answered by the fallback now, not when its
+        deadline is already near: under overload the doomed share of the queue is settled at
+        once and the model keeps the jobs it can still finish. The batch stops at ``max_batch``
+        items or ``max_turn`` seconds of expected work.
+        """
+        cost, fallback = self.item_cost, self._fallback is not None
+        limit = self._max_batch
+        if self._max_turn is not None and cost > 0:
+            limit = max(1, min(limit, int(self._max_turn / cost)))
+        cap = _FALLBACK_TURN * self._max_batch
+        late: list[_Queued[J, R]] = []
+        on_time: list[_Queued[J, R]] = []
+        waiting: list[_Queued[J, R]] = []
+        place = 0
+        for q in sorted(self._queue):
+            if fallback and len(late) < cap and q.deadline < now + cost * (place + 1):
+                late.append(q)
+                continue
+            (on_time if len(on_time) < limit else waiting).append(q)
+            place += 1
+        self._queue[:] = waiting  # sorted: still a valid heap
+        return late, on_time
+
     async def _turn(self, loop: asyncio.AbstractEventLoop, on_time: list[_Queued[J, R]],
-                    late: list[_Queued[J, R]]) -> None:
-        """One turn of the worker thread: the fallback for late jobs, then the batch."""
+                    late: list[_Queued[J, R]]) -> float | None:
+        """One turn of the worker thread: the fallback for late jobs, then the batch. Returns
+        the seconds ``process`` took (None when the turn failed and was retried job by job)."""
         fallback = self._fallback
 
-        def run() -> tuple[Sequence[R], Sequence[R]]:
+        def run() -> tuple[Sequence[R], Sequence[R], float]:
             quick: Sequence[R] = []
             if late:
                 assert fallback is not None
                 quick = fallback([q.job for q in late])
-            return quick, self._process([q.job for q in on_time]) if on_time else []
+            began = time.perf_counter()
+            results = self._process([q.job for q in on_time]) if on_time else []
+            return quick, results, time.perf_counter() - began
 
         try:
-            quick, results = await loop.run_in_executor(self._executor, run)
+            quick, results, seconds = await loop.run_in_executor(self._executor, run)
             if len(quick) != len(late) or len(results) != len(on_time):
                 raise RuntimeError("batch function returned the wrong number of results")
         except Exception:
             await self._isolate(loop, late, self._fallback)
             await self._isolate(loop, on_time, self._process)
-            return
+            return None
         for q, result in zip([*late, *on_time], [*quick, *results], strict=True):
             if not q.future.done():
                 q.future.set_result(result)
+        return seconds
 
     async def _isolate(self, loop: asyncio.AbstractEventLoop, batch: list[_Queued[J, R]],
                        process: Callable[[list[J]], Sequence[R]] | None) -> None:
