@@ -78,6 +78,9 @@ class Connection:
         self.draining = False
         self._streams_ended: asyncio.Event | None = None  # set by drain(), fired by _forget()
         self._log_extra = {"conn": self.cid, "tenant": self.principal.tenant}
+        # Labelled children looked up once, not per message (a labels() call takes a lock).
+        self._frames_received = {kind: server.metrics.frames_received.labels(
+            kind.__name__.lower()) for kind in (Start, Delta, End, Cancel, Ping)}
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -144,7 +147,9 @@ class Connection:
                 self.server.metrics.rejections.labels("lifetime").inc()
                 return _Close(CloseCode.GOING_AWAY, "connection lifetime reached")
             try:
-                message = await asyncio.wait_for(self.ws.recv(), timeout)
+                # asyncio.timeout, not wait_for: no task per message on the hot path.
+                async with asyncio.timeout(timeout):
+                    message = await self.ws.recv()
             except TimeoutError:
                 # Which bound was nearer, not the clock: uvloop's millisecond timers may fire
                 # a little before the deadline.
@@ -178,7 +183,7 @@ class Connection:
                 return _Close(CloseCode.MESSAGE_TOO_BIG, "frame too large")
             try:
                 frame = parse_client_frame(message)
-                self.server.metrics.frames_received.labels(type(frame).__name__.lower()).inc()
+                self._frames_received[type(frame)].inc()
                 close = self._dispatch(frame)
             except ProtocolError as exc:
                 self._error(exc)
