@@ -2,7 +2,7 @@
 # py-spy profile of a lexical-tier server under 100 paced streams (needs: pip install py-spy).
 # Summarise with: python docs/profiles/aggregate.py docs/profiles/lexical-100-streams.speedscope.json
 set -e
-cd /work/main
+cd "$(dirname "$0")/../.."  # the repository root
 export STREAM_GUARD_API_KEYS="prof-key-0123456789abcdef:loadtest" STREAM_GUARD_TIER=lexical STREAM_GUARD_EMBEDDER=none STREAM_GUARD_LOG_LEVEL=warning STREAM_GUARD_MAX_CONNECTIONS=300 STREAM_GUARD_MAX_CONNECTIONS_PER_IP=300 STREAM_GUARD_RATE_PER_S=500 STREAM_GUARD_PORT=8799
 stream-guard serve > /tmp/prof-server.log 2>&1 &
 SP=$!
