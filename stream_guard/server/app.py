@@ -318,14 +318,22 @@ class Server:
     async def handshake_allowed(self, ip: str) -> bool:
         """Spend one token of the client IP's handshake bucket: churn (connect, close, connect)
         costs the server a handshake each time, and open-connection caps never see it. Shared
-        through the store; this worker's own bucket stands in while the store cannot answer."""
+        through the store; this worker's own bucket decides alone while the store cannot
+        answer."""
         s = self.settings
         key = f"handshake:{ip}"
+        # This worker's own bucket first, with the same rate: an address over the rate on this
+        # worker alone is over it overall, so a flood from one address is refused without a
+        # round trip to Redis per attempt. The shared bucket then holds the rate across
+        # workers. (The local one is also charged for attempts the shared one refuses, which
+        # only happens to an address that is already over the rate.)
+        if not await self.local.take(key, s.handshake_rate_per_s, s.handshake_burst):
+            return False
         try:
             return await self.store.take(key, s.handshake_rate_per_s, s.handshake_burst)
         except StateUnavailable:
             self.metrics.state_failures.labels("handshake_bucket").inc()
-            return await self.local.take(key, s.handshake_rate_per_s, s.handshake_burst)
+            return True  # the local bucket admitted it
 
     async def _follow_kills(self) -> None:
         """Operator kill switch: every worker follows the channel and halts what it holds."""
