@@ -25,9 +25,19 @@ from stream_guard.protocol.frames import (
     Ping,
     Start,
     StreamOptions,
-    encode,
-    error_frame,
     parse_client_frame,
+)
+from stream_guard.protocol.server_frames import (
+    Done,
+    Error,
+    EvidenceItem,
+    Halt,
+    Pong,
+    Release,
+    ServerFrame,
+    Started,
+    Verdict,
+    encode,
 )
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "protocol.schema.json"
@@ -235,18 +245,48 @@ def test_refusal_carries_the_stream_id_when_it_is_valid() -> None:
 # --- server frames ------------------------------------------------------------------------------
 
 def test_encode_and_error_frame() -> None:
-    frame = error_frame(ErrorCode.BAD_SEQ, "expected seq 1, got 3", "s")
-    assert frame == {"type": "error", "code": "bad_seq", "message": "expected seq 1, got 3",
-                     "stream_id": "s"}
-    assert "stream_id" not in error_frame(ErrorCode.RATE_LIMITED, "slow down")
-    assert orjson.loads(encode(frame)) == frame
-    assert encode({"type": "halt", "text": "é"}).decode("utf-8") == '{"type":"halt","text":"é"}'
+    frame = Error(ErrorCode.BAD_SEQ, "expected seq 1, got 3", "s")
+    assert frame.to_wire() == {"type": "error", "code": "bad_seq",
+                               "message": "expected seq 1, got 3", "stream_id": "s"}
+    assert "stream_id" not in Error(ErrorCode.RATE_LIMITED, "slow down").to_wire()
+    assert Error.refusing(ProtocolError(ErrorCode.BAD_SEQ, "expected seq 1, got 3", "s")) == frame
+    assert orjson.loads(encode(frame)) == frame.to_wire()
+    halt = Halt("s", 0, "é", "operator", None, (), None)
+    assert encode(halt).decode("utf-8") == ('{"type":"halt","stream_id":"s","at":0,"text":"é",'
+                                            '"reason":"operator","score":null,"evidence":[],'
+                                            '"window":null}')
+
+
+EVIDENCE = (EvidenceItem("doc#1", "The evidence.", 0.5),)
+EVERY_SERVER_FRAME: list[ServerFrame] = [
+    Started("s"), Verdict("s", 0, 10, 0.9, "supported", EVIDENCE),
+    Verdict("s", 0, 10, 0.2, "contradicted", (), degraded=True), Release("s", 10),
+    Halt("s", 11, "It is 450 metres tall.", "unsupported", 0.31, EVIDENCE, (11, 33)),
+    Halt("s", 11, "It is 450 metres tall.", "unsupported_run", 0.31, (), (34, 50), True),
+    Halt("s", 11, "", "operator", None, (), None), Done("s", True, 50, 2),
+    Done("s", False, 5, 0, cancelled=True), Pong(), Error(ErrorCode.RATE_LIMITED, "slow down"),
+    Error(ErrorCode.DRAINING, "shutting down", "s")]
+
+
+def test_optional_fields_are_absent_unless_set() -> None:
+    wired = [f.to_wire() for f in EVERY_SERVER_FRAME]
+    assert "degraded" not in wired[1] and wired[2]["degraded"] is True
+    assert "degraded" not in wired[4] and wired[5]["degraded"] is True
+    assert "cancelled" not in wired[7] and wired[8]["cancelled"] is True
+    assert all(set(w) >= {"type", "stream_id", "at", "text", "reason", "score", "evidence",
+                          "window"} for w in wired if w["type"] == "halt")
+
+
+def test_every_server_frame_matches_the_schema() -> None:
+    validator = _validator("server_frame")
+    for frame in EVERY_SERVER_FRAME:
+        validator.validate(orjson.loads(encode(frame)))
 
 
 # --- agreement with docs/protocol.schema.json ---------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
-def _client_validator() -> Any:
+@functools.lru_cache(maxsize=2)
+def _validator(definition: str) -> Any:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads(SCHEMA_PATH.read_text())
     cls = jsonschema.validators.validator_for(schema)
@@ -255,7 +295,7 @@ def _client_validator() -> Any:
     checker = cls.TYPE_CHECKER.redefine(
         "integer", lambda _c, x: isinstance(x, int) and not isinstance(x, bool))
     strict = jsonschema.validators.extend(cls, type_checker=checker)
-    return strict({"$ref": "#/$defs/client_frame", "$defs": schema["$defs"]})
+    return strict({"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]})
 
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 2**54),
@@ -308,7 +348,7 @@ def test_parser_accepts_exactly_what_the_schema_allows(frame: dict[str, Any]) ->
 
     The parser adds one rule the schema cannot express: ids and collection names are printable.
     """
-    validator = _client_validator()
+    validator = _validator("client_frame")
     schema_ok = validator.is_valid(frame)
     for name in ("stream_id", "collection"):
         value = frame.get(name)

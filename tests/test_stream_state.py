@@ -2,6 +2,8 @@
 
 The text is plain sentences ("... . " then a capital), so the windows are the sentences whatever
 the segmenter's finer rules; scores are chosen relative to the policy's documented knobs.
+Frames are compared as the wire carries them (``to_wire``), so these tests also pin the layout
+of every server frame the state machine produces.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream_guard.oversight.segmenter import Window
-from stream_guard.oversight.stream import PolicyConfig, StreamState, WindowScore
+from stream_guard.oversight.stream import Phase, PolicyConfig, StreamState, WindowScore
 from stream_guard.protocol.errors import ErrorCode, ProtocolError
 from stream_guard.protocol.frames import StreamOptions
+from stream_guard.protocol.server_frames import HaltReason, ServerFrame
 from stream_guard.scores import Evidence
 
 CONFIG = PolicyConfig(threshold=0.5, contradiction_threshold=0.8, consecutive=2,
@@ -34,18 +37,49 @@ TEXT = "".join(SENTENCES)
 STARTS = [TEXT.index(s) for s in SENTENCES]
 
 
-def new_state(**options: Any) -> StreamState:
-    return StreamState("s1", StreamOptions(**options), CONFIG)
+def wire(frames: list[ServerFrame]) -> list[dict[str, Any]]:
+    return [f.to_wire() for f in frames]
 
 
-def feed(state: StreamState, text: str = TEXT, piece: int = 5) -> list[Window]:
+class WireState(StreamState):
+    """The state machine as a client sees it: every frame it returns as its JSON object."""
+
+    def on_end(self) -> tuple[list[Window], list[dict[str, Any]]]:  # type: ignore[override]
+        windows, frames = super().on_end()
+        return windows, wire(frames)
+
+    def on_scored(self, index: int, score: WindowScore) -> list[dict[str, Any]]:  # type: ignore[override]
+        return wire(super().on_scored(index, score))
+
+    def skip(self, index: int) -> list[dict[str, Any]]:  # type: ignore[override]
+        return wire(super().skip(index))
+
+    def force_halt(self, reason: HaltReason) -> list[dict[str, Any]]:  # type: ignore[override]
+        return wire(super().force_halt(reason))
+
+    def cancel(self) -> dict[str, Any]:  # type: ignore[override]
+        return super().cancel().to_wire()
+
+    def drain(self) -> dict[str, Any]:  # type: ignore[override]
+        return super().drain().to_wire()
+
+    @property
+    def finished(self) -> bool:
+        return self.phase is Phase.DONE
+
+
+def new_state(**options: Any) -> WireState:
+    return WireState("s1", StreamOptions(**options), CONFIG)
+
+
+def feed(state: WireState, text: str = TEXT, piece: int = 5) -> list[Window]:
     windows: list[Window] = []
     for seq, i in enumerate(range(0, len(text), piece)):
         windows += state.on_delta(seq, text[i:i + piece])
     return windows
 
 
-def feed_and_end(state: StreamState, text: str = TEXT) -> tuple[list[Window], list[dict[str, Any]]]:
+def feed_and_end(state: WireState, text: str = TEXT) -> tuple[list[Window], list[dict[str, Any]]]:
     windows = feed(state, text)
     last, frames = state.on_end()
     return windows + last, frames
@@ -166,7 +200,7 @@ def test_nothing_after_a_halt_but_done_on_end() -> None:
     assert len(windows) >= 2
     frames = state.on_scored(0, FAR)
     assert types(frames) == ["verdict", "halt"]  # not ended: no done yet
-    assert state.halted and not state.finished and state.pending == 0
+    assert state.halted and state.phase is Phase.HALTED and state.pending == 0
     assert state.on_scored(1, SUPPORTED) == []
     assert state.skip(1) == []
     assert state.force_halt("operator") == []
@@ -236,7 +270,7 @@ def test_force_halt_without_a_run_halts_at_the_verified_offset() -> None:
     state.on_scored(0, SUPPORTED)
     frames = state.force_halt("operator")
     assert frames == [{"type": "halt", "stream_id": "s1", "at": windows[0].end, "text": "",
-                       "reason": "operator", "score": None, "evidence": []}]
+                       "reason": "operator", "score": None, "evidence": [], "window": None}]
     assert state.pending == 0
     assert state.on_end()[1][-1]["halted"] is True
 

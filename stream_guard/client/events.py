@@ -2,92 +2,31 @@
 
 Frames are parsed once, where they arrive, so code that consumes a stream matches on classes and
 attributes instead of probing dictionaries, and a server that sends something malformed fails
-loudly here rather than as a ``KeyError`` deep in application code.
+loudly here rather than as a ``KeyError`` deep in application code. The event classes are the
+server's own frame classes (:mod:`stream_guard.protocol.server_frames`), so client and server
+cannot drift apart; only ``error`` differs, because the client attaches its typed exception.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from stream_guard.client.errors import StreamGuardError, error_for_code
+from stream_guard.protocol.server_frames import (
+    Done,
+    EvidenceItem,
+    Halt,
+    HaltReason,
+    Label,
+    Release,
+    Started,
+    Verdict,
+)
 
-Label = Literal["supported", "unsupported", "contradicted"]
-HaltReason = Literal["contradicted", "unsupported", "unsupported_run", "operator"]
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceItem:
-    """A piece of evidence the server scored a window against."""
-
-    id: str
-    text: str
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class Started:
-    """The server accepted ``start``: the stream is open and takes deltas."""
-
-    stream_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One claim window was scored; ``start``/``end`` are offsets into the stream's text.
-
-    ``degraded``: the server was too busy to run its model on this window before its deadline
-    and gave the lexical tier's verdict instead.
-    """
-
-    stream_id: str
-    start: int
-    end: int
-    score: float
-    label: Label
-    evidence: tuple[EvidenceItem, ...]
-    degraded: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Release:
-    """Holdback mode: text before ``upto`` is verified and may be shown."""
-
-    stream_id: str
-    upto: int
-
-
-@dataclass(frozen=True, slots=True)
-class Halt:
-    """The output stopped being supported; text from ``at`` on must be retracted or never shown.
-
-    ``text`` is the offending window, ``evidence`` what it was checked against, ``window`` the
-    ``(start, end)`` of the window whose verdict triggered the halt (later than ``at`` after a run
-    of unsupported windows). An operator halt (kill switch) judged no window: then ``score`` and
-    ``window`` are None and ``text`` may be empty. ``degraded``: the halting verdict came from
-    the lexical tier because the model had no time for it (overload).
-    """
-
-    stream_id: str
-    at: int
-    text: str
-    reason: HaltReason
-    score: float | None
-    evidence: tuple[EvidenceItem, ...]
-    window: tuple[int, int] | None
-    degraded: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    """The stream is closed server-side; no more events follow for it."""
-
-    stream_id: str
-    halted: bool
-    chars: int
-    windows: int
-    cancelled: bool = False
+__all__ = ["Done", "ErrorEvent", "Event", "EvidenceItem", "Halt", "HaltReason", "Label",
+           "MalformedFrame", "Release", "Started", "Verdict", "parse_event"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,9 +43,14 @@ class CharBudget:
         self.limit = limit
         self.used = 0
 
+    def fits(self, n: int) -> bool:
+        """Whether ``n`` more characters stay within the limit (a check before taking a delta
+        that may still be refused, so that a refused delta is not charged)."""
+        return self.used + n <= self.limit
+
     def charge(self, n: int) -> bool:
         """Charge ``n`` characters; False (and nothing charged) when that would exceed the limit."""
-        if self.used + n > self.limit:
+        if not self.fits(n):
             return False
         self.used += n
         return True

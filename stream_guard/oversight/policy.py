@@ -26,10 +26,8 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Literal
 
-Label = Literal["supported", "unsupported", "contradicted"]
-HaltReason = Literal["contradicted", "unsupported", "unsupported_run"]
+from stream_guard.protocol.server_frames import HaltReason, Label
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,21 +4,44 @@ Pure and synchronous, like h11's connection object: the server feeds it client f
 and it answers with the server frames to send. Scores may come back in any order (windows of one
 stream land in different micro-batches); they are applied strictly in window order, because the
 halt policy and the release offset are only meaningful in stream order.
+
+A stream's lifecycle is one named :class:`Phase` rather than a set of flags, so that an impossible
+combination cannot be represented and every rule can say which phases it applies to.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from stream_guard.oversight.policy import HaltPolicy
 from stream_guard.oversight.segmenter import Window, WindowSegmenter
 from stream_guard.protocol.errors import ErrorCode, ProtocolError
 from stream_guard.protocol.frames import StreamOptions
+from stream_guard.protocol.server_frames import (
+    Done,
+    EvidenceItem,
+    Halt,
+    HaltReason,
+    Label,
+    Release,
+    ServerFrame,
+    Verdict,
+)
 from stream_guard.scores import Evidence, WindowScore
 
-Frame = dict[str, Any]
+
+class Phase(enum.Enum):
+    """Where a stream is in its life. Transitions: OPEN -> ENDED (``end``) or HALTED (a halt);
+    ENDED -> DONE (every window applied, or a halt); HALTED -> DONE (``end``); any -> DONE on
+    ``cancel`` or a drain. Whether the stream was halted is :attr:`StreamState.halt`, an
+    outcome that outlives the HALTED phase (``done`` reports it)."""
+
+    OPEN = "open"  # takes deltas
+    ENDED = "ended"  # ``end`` received; the last windows are still being scored
+    HALTED = "halted"  # halted before ``end``: deltas are refused, ``end`` or ``cancel`` closes
+    DONE = "done"  # ``done`` was produced; nothing more happens to this stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +67,18 @@ class StreamState:
         self.next_seq = 0
         self.chars = 0
         self.windows_scored = 0
-        self.ended = False
-        self.halted = False
-        self.finished = False  # ``done`` was produced
+        self.phase = Phase.OPEN
+        self.halt: Halt | None = None  # the halt frame, once the stream is halted
         self._pending: dict[int, Window] = {}  # emitted, waiting for their score
         self._scores: dict[int, WindowScore | None] = {}  # None: not scored (code)
         self._next_apply = 0
         self._verified = 0  # text before this offset has passed the policy
         self._run: list[tuple[Window, WindowScore]] = []  # unsupported windows not yet cleared
-        self._labels: list[str] = []
+        self._labels: list[Label] = []
+
+    @property
+    def halted(self) -> bool:
+        return self.halt is not None
 
     # --- client frames ------------------------------------------------------------------------
     def on_delta(self, seq: int, text: str) -> list[Window]:
@@ -61,7 +87,7 @@ class StreamState:
             raise ProtocolError(ErrorCode.STREAM_HALTED,
                                 f"stream {self.stream_id!r} was halted; no more deltas",
                                 self.stream_id)
-        if self.ended:
+        if self.phase is not Phase.OPEN:
             raise ProtocolError(ErrorCode.BAD_FRAME,
                                 f"stream {self.stream_id!r} has ended; no more deltas",
                                 self.stream_id)
@@ -72,48 +98,46 @@ class StreamState:
         self.chars += len(text)
         return self._track(self._segmenter.feed(text))
 
-    def on_end(self) -> tuple[list[Window], list[Frame]]:
+    def on_end(self) -> tuple[list[Window], list[ServerFrame]]:
         """The output is complete: flush the last window; ``done`` follows once all are scored."""
-        if self.ended:
+        if self.phase in (Phase.ENDED, Phase.DONE):
             raise ProtocolError(ErrorCode.BAD_FRAME,
                                 f"stream {self.stream_id!r} has already ended", self.stream_id)
-        self.ended = True
         windows = [] if self.halted else self._track(self._segmenter.finish())
+        self.phase = Phase.ENDED
         return windows, self._maybe_done()
 
-    def cancel(self) -> Frame:
+    def cancel(self) -> Done:
         self._pending.clear()
-        self.finished = True
+        self.phase = Phase.DONE
         return self._done_frame(cancelled=True)
 
-    def drain(self) -> Frame:
+    def drain(self) -> Done:
         """Server shutdown: close the stream with ``done`` whatever is still pending."""
         self._pending.clear()
-        self.finished = True
+        self.phase = Phase.DONE
         return self._done_frame()
 
     # --- scores -------------------------------------------------------------------------------
-    def skip(self, index: int) -> list[Frame]:
+    def skip(self, index: int) -> list[ServerFrame]:
         """A window that is not scored (code): it passes without moving the halt policy."""
         return self._record(index, None)
 
-    def on_scored(self, index: int, score: WindowScore) -> list[Frame]:
+    def on_scored(self, index: int, score: WindowScore) -> list[ServerFrame]:
         return self._record(index, score)
 
-    def force_halt(self, reason: str) -> list[Frame]:
+    def force_halt(self, reason: HaltReason) -> list[ServerFrame]:
         """Halt from outside the policy (operator kill switch) at the first unverified offset."""
-        if self.halted or self.finished:
+        if self.halted or self.phase is Phase.DONE:
             return []
-        self.halted = True
         at = self._run[0][0].start if self._run else self._verified
         self._pending.clear()
         self._scores.clear()
         self._run.clear()
-        frames: list[Frame] = [{"type": "halt", "stream_id": self.stream_id, "at": at,
-                                "text": "", "reason": reason, "score": None, "evidence": []}]
-        return frames + self._maybe_done()
+        halt = self._halted(Halt(self.stream_id, at, "", reason, None, (), None))
+        return [halt, *self._maybe_done()]
 
-    def take_labels(self) -> list[str]:
+    def take_labels(self) -> list[Label]:
         """Labels of the windows applied since the last call (for metrics)."""
         labels, self._labels = self._labels, []
         return labels
@@ -128,11 +152,11 @@ class StreamState:
             self._pending[window.index] = window
         return windows
 
-    def _record(self, index: int, score: WindowScore | None) -> list[Frame]:
-        if self.halted or self.finished or index not in self._pending:
+    def _record(self, index: int, score: WindowScore | None) -> list[ServerFrame]:
+        if self.halted or self.phase is Phase.DONE or index not in self._pending:
             return []  # late result for a halted or cancelled stream
         self._scores[index] = score
-        frames: list[Frame] = []
+        frames: list[ServerFrame] = []
         while self._next_apply in self._scores and not self.halted:
             i = self._next_apply
             window = self._pending.pop(i)
@@ -144,7 +168,7 @@ class StreamState:
         frames.extend(self._maybe_done())
         return frames
 
-    def _apply(self, window: Window, score: WindowScore | None) -> list[Frame]:
+    def _apply(self, window: Window, score: WindowScore | None) -> list[ServerFrame]:
         if score is None:
             if not self._run:
                 return self._release(window.end)
@@ -152,25 +176,17 @@ class StreamState:
         self.windows_scored += 1
         decision = self._policy.observe(score.support, score.contradiction)
         self._labels.append(decision.label)
-        frames: list[Frame] = []
+        frames: list[ServerFrame] = []
         if self.options.verdicts:
-            verdict: Frame = {
-                "type": "verdict", "stream_id": self.stream_id, "start": window.start,
-                "end": window.end, "score": round(score.support, 4), "label": decision.label,
-                "evidence": _evidence(score.evidence)}
-            if score.degraded:
-                verdict["degraded"] = True
-            frames.append(verdict)
-        if decision.halt:
+            frames.append(Verdict(self.stream_id, window.start, window.end,
+                                  round(score.support, 4), decision.label,
+                                  _evidence(score.evidence), score.degraded))
+        if decision.reason is not None:  # set exactly when the policy halts
             first, first_score = self._run[0] if self._run else (window, score)
-            self.halted = True
-            frames.append({
-                "type": "halt", "stream_id": self.stream_id, "at": first.start,
-                "text": first.text, "reason": decision.reason, "score": round(
-                    first_score.support, 4), "evidence": _evidence(first_score.evidence),
-                "window": {"start": window.start, "end": window.end}})
-            if score.degraded or first_score.degraded:
-                frames[-1]["degraded"] = True
+            frames.append(self._halted(Halt(
+                self.stream_id, first.start, first.text, decision.reason,
+                round(first_score.support, 4), _evidence(first_score.evidence),
+                (window.start, window.end), score.degraded or first_score.degraded)))
             self._run.clear()
             return frames
         if decision.label == "supported":
@@ -180,33 +196,36 @@ class StreamState:
             self._run.append((window, score))
         return frames
 
-    def _release(self, upto: int) -> list[Frame]:
+    def _halted(self, halt: Halt) -> Halt:
+        """Record the halt; an ENDED stream stays ENDED until :meth:`_maybe_done` closes it."""
+        self.halt = halt
+        if self.phase is Phase.OPEN:
+            self.phase = Phase.HALTED
+        return halt
+
+    def _release(self, upto: int) -> list[ServerFrame]:
         if upto <= self._verified:
             return []
         self._verified = upto
         if self.options.mode != "holdback":
             return []
-        return [{"type": "release", "stream_id": self.stream_id, "upto": upto}]
+        return [Release(self.stream_id, upto)]
 
-    def _maybe_done(self) -> list[Frame]:
-        if self.finished or not self.ended or (self._pending and not self.halted):
+    def _maybe_done(self) -> list[ServerFrame]:
+        if self.phase is not Phase.ENDED or (self._pending and not self.halted):
             return []
-        frames: list[Frame] = []
+        frames: list[ServerFrame] = []
         if not self.halted:
             # The policy let every window pass, a lone low window at the very end included
             # (no later window can complete its run), so the whole text counts as verified.
             frames.extend(self._release(self.chars))
-        self.finished = True
+        self.phase = Phase.DONE
         frames.append(self._done_frame())
         return frames
 
-    def _done_frame(self, *, cancelled: bool = False) -> Frame:
-        frame: Frame = {"type": "done", "stream_id": self.stream_id, "halted": self.halted,
-                        "chars": self.chars, "windows": self.windows_scored}
-        if cancelled:
-            frame["cancelled"] = True
-        return frame
+    def _done_frame(self, *, cancelled: bool = False) -> Done:
+        return Done(self.stream_id, self.halted, self.chars, self.windows_scored, cancelled)
 
 
-def _evidence(evidence: Sequence[Evidence]) -> list[Frame]:
-    return [{"id": e.id, "text": e.text, "score": round(e.score, 4)} for e in evidence]
+def _evidence(evidence: Sequence[Evidence]) -> tuple[EvidenceItem, ...]:
+    return tuple(EvidenceItem(e.id, e.text, round(e.score, 4)) for e in evidence)

@@ -1,4 +1,4 @@
-"""Client frames parsed into typed objects, server frames serialised.
+"""Client frames parsed into typed objects (server frames: :mod:`.server_frames`).
 
 Parsing is strict: an unknown field, a wrong type or an out-of-range value is a ``bad_frame``
 error naming the field. Being strict now keeps v1 extensible later: a field we ignore today could
@@ -209,16 +209,3 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], ClientFrame]] = {
     "start": _parse_start, "delta": _parse_delta, "end": _parse_end, "cancel": _parse_cancel,
     "ping": _parse_ping}
 
-
-# --- server frames -------------------------------------------------------------------------
-
-def encode(frame: Mapping[str, Any]) -> bytes:
-    """Serialise a server frame (a dict with ``type``) to UTF-8 JSON, sent as a text frame."""
-    return orjson.dumps(frame)
-
-
-def error_frame(code: ErrorCode, message: str, stream_id: str | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": code.value, "message": message}
-    if stream_id is not None:
-        frame["stream_id"] = stream_id
-    return frame

@@ -1,0 +1,259 @@
+"""The protocol rules of one connection: its streams, their caps, the budget, drain and kill.
+
+Pure and synchronous, like websockets' ``ServerProtocol`` or h11's ``Connection``: the socket
+layer hands it each client message and each window's score, and it answers with an
+:class:`Outcome` (frames to send, windows to score, streams whose scoring is moot, at most one
+close). It never touches a socket, a clock or a task, so every rule of the protocol for many
+streams on one connection lives here and is tested without a socket
+(``tests/test_oversight_session.py``); the per-stream rules are :class:`StreamState`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from stream_guard.guard.limits import CharBudget
+from stream_guard.oversight.segmenter import Window
+from stream_guard.oversight.stream import Phase, PolicyConfig, StreamState
+from stream_guard.protocol.errors import CloseCode, ErrorCode, ProtocolError
+from stream_guard.protocol.frames import (
+    Cancel,
+    ClientFrame,
+    Delta,
+    End,
+    Start,
+    parse_client_frame,
+)
+from stream_guard.protocol.server_frames import Done, Error, Label, Pong, ServerFrame, Started
+from stream_guard.scores import WindowScore
+
+P = TypeVar("P")
+P_co = TypeVar("P_co", covariant=True)
+
+
+class StreamAdmission(Protocol[P_co]):
+    """What the server, not the protocol, knows about a new stream: whether it is too busy for
+    one, and whether the stream's evidence exists (``prepare`` raises :class:`ProtocolError`
+    when it does not, and otherwise returns what the scorer needs to open the stream)."""
+
+    def overloaded(self) -> bool: ...
+
+    def prepare(self, frame: Start) -> P_co: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    """``max_streams`` open (not halted) streams at a time; halted streams waiting for their
+    ``end`` count against a table of four times that, so a client cannot pile them up."""
+
+    max_streams: int
+    max_chars: int  # delta characters over the connection's life
+    max_frame_bytes: int
+    policy: PolicyConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close the connection. ``abuse``: the abuse it answers, for which the client's address
+    is held back before it may connect again; None for an ordinary close."""
+
+    code: CloseCode
+    reason: str
+    abuse: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreJob:
+    """A window to score. It remembers its stream, so a late score for a stream that was
+    forgotten is dropped even when a new stream has since taken the same id."""
+
+    stream_id: str
+    window: Window
+    stream: StreamState = field(repr=False, compare=False)
+
+
+@dataclass(slots=True)
+class Outcome(Generic[P]):
+    """What the connection must do after one input to the session.
+
+    ``opened``: a new stream's id and its prepared evidence request. ``stop``: streams whose
+    in-flight scoring is moot (cancelled, killed or done): their tasks may be cancelled.
+    ``chars``: delta characters taken. ``labels``: the labels of the windows applied (metrics).
+    ``received``: the kind of client frame parsed, if one was (metrics).
+    """
+
+    frames: list[ServerFrame] = field(default_factory=list)
+    score: list[ScoreJob] = field(default_factory=list)
+    opened: tuple[str, P] | None = None
+    stop: list[str] = field(default_factory=list)
+    close: Close | None = None
+    chars: int = 0
+    labels: list[Label] = field(default_factory=list)
+    received: type[ClientFrame] | None = None
+
+
+class Session(Generic[P]):
+    """The protocol state of one connection; one per connection, never shared."""
+
+    def __init__(self, config: SessionConfig, admission: StreamAdmission[P]) -> None:
+        self.config = config
+        self._admission = admission
+        self._budget = CharBudget(config.max_chars)
+        self._streams: dict[str, StreamState] = {}  # open streams; forgotten at ``done``
+        self.draining = False
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._streams)
+
+    # --- client messages ----------------------------------------------------------------------
+    def receive(self, message: str | bytes) -> Outcome[P]:
+        """One client message, as read from the socket (after rate limiting)."""
+        out: Outcome[P] = Outcome()
+        if _wire_size(message) > self.config.max_frame_bytes:
+            out.frames.append(Error(ErrorCode.FRAME_TOO_LARGE, "messages are limited to "
+                                    f"{self.config.max_frame_bytes} bytes"))
+            out.close = Close(CloseCode.MESSAGE_TOO_BIG, "frame too large", "frame_too_large")
+            return out
+        try:
+            frame = parse_client_frame(message)
+            out.received = type(frame)
+            self._dispatch(frame, out)
+        except ProtocolError as exc:
+            out.frames.append(Error.refusing(exc))
+        return out
+
+    def _dispatch(self, frame: ClientFrame, out: Outcome[P]) -> None:
+        if isinstance(frame, Delta):
+            self._on_delta(frame, out)
+        elif isinstance(frame, Start):
+            self._on_start(frame, out)
+        elif isinstance(frame, End):
+            state = self._stream(frame.stream_id)
+            windows, frames = state.on_end()
+            self._schedule(state, windows, out)
+            self._emit(frames, out)
+        elif isinstance(frame, Cancel):
+            state = self._stream(frame.stream_id)
+            out.stop.append(frame.stream_id)
+            self._emit([state.cancel()], out)
+        else:
+            out.frames.append(Pong())
+
+    def _on_start(self, frame: Start, out: Outcome[P]) -> None:
+        sid = frame.stream_id
+        cap = self.config.max_streams
+        if self.draining:
+            raise ProtocolError(ErrorCode.DRAINING, "the server is shutting down and takes no "
+                                "new streams; start it on a new connection", sid)
+        if sid in self._streams:
+            raise ProtocolError(ErrorCode.DUPLICATE_STREAM, f"stream {sid!r} is already open", sid)
+        active = sum(1 for state in self._streams.values() if not state.halted)
+        if active >= cap or len(self._streams) >= 4 * cap:
+            raise ProtocolError(ErrorCode.TOO_MANY_STREAMS, f"at most {cap} streams may be open "
+                                "on one connection; end or cancel one first", sid)
+        if self._admission.overloaded():
+            raise ProtocolError(ErrorCode.OVERLOADED, "the server is overloaded and takes no new "
+                                "streams right now; retry shortly", sid)
+        prepared = self._admission.prepare(frame)
+        self._streams[sid] = StreamState(sid, frame.options, self.config.policy)
+        out.opened = (sid, prepared)
+        out.frames.append(Started(sid))
+
+    def _on_delta(self, frame: Delta, out: Outcome[P]) -> None:
+        state = self._stream(frame.stream_id)
+        n = len(frame.text)
+        if not self._budget.fits(n):
+            out.frames.append(Error(
+                ErrorCode.BUDGET_EXCEEDED, f"this connection may send at most "
+                f"{self._budget.limit} characters; open a new connection", frame.stream_id))
+            out.close = Close(CloseCode.MESSAGE_TOO_BIG, "character budget spent")
+            return
+        windows = state.on_delta(frame.seq, frame.text)  # charged only once taken
+        self._budget.charge(n)
+        out.chars = n
+        self._schedule(state, windows, out)
+
+    def _stream(self, sid: str) -> StreamState:
+        state = self._streams.get(sid)
+        if state is None:
+            if self.draining:  # most likely ended by the drain: say so, not "unknown"
+                raise ProtocolError(ErrorCode.DRAINING, f"stream {sid!r} is not open: the "
+                                    "server is shutting down; this frame was not taken", sid)
+            raise ProtocolError(ErrorCode.UNKNOWN_STREAM, f"no open stream {sid!r}", sid)
+        return state
+
+    # --- scores -------------------------------------------------------------------------------
+    def scored(self, job: ScoreJob, score: WindowScore) -> Outcome[P]:
+        out: Outcome[P] = Outcome()
+        if self._current(job):
+            self._emit(job.stream.on_scored(job.window.index, score), out)
+            out.labels = job.stream.take_labels()
+        return out
+
+    def failed(self, job: ScoreJob, error: str) -> Outcome[P]:
+        """The window could not be scored (``error`` names why): the stream goes on without it."""
+        out: Outcome[P] = Outcome()
+        if self._current(job):
+            window = job.window
+            out.frames.append(Error(ErrorCode.INTERNAL, f"window {window.start}-{window.end} "
+                                    f"could not be scored: {error}", job.stream_id))
+            self._emit(job.stream.skip(window.index), out)
+        return out
+
+    def _current(self, job: ScoreJob) -> bool:
+        return self._streams.get(job.stream_id) is job.stream
+
+    # --- server side --------------------------------------------------------------------------
+    def kill(self, matches: Callable[[str], bool]) -> Outcome[P]:
+        """Operator kill switch: halt (reason ``operator``) every live stream ``matches`` names."""
+        out: Outcome[P] = Outcome()
+        for sid, state in list(self._streams.items()):
+            if not state.halted and matches(sid):
+                out.stop.append(sid)
+                self._emit(state.force_halt("operator"), out)
+        return out
+
+    def start_drain(self) -> None:
+        """Shutdown begins: no new streams; the open ones go on (their deltas are taken)."""
+        self.draining = True
+
+    def finish_drain(self) -> Outcome[P]:
+        """The drain's grace is over: ``done`` for every stream still open (its ``chars`` is
+        exactly the text taken), then close 1001."""
+        out: Outcome[P] = Outcome()
+        self.draining = True
+        for state in list(self._streams.values()):
+            self._emit([state.drain()], out)
+        out.close = Close(CloseCode.GOING_AWAY, "server shutting down")
+        return out
+
+    # --- internals ----------------------------------------------------------------------------
+    def _schedule(self, state: StreamState, windows: list[Window], out: Outcome[P]) -> None:
+        """Windows to score; code is not prose to check against evidence, so a code window
+        passes at once without moving the halt policy."""
+        for window in windows:
+            if window.kind == "code":
+                self._emit(state.skip(window.index), out)
+            else:
+                out.score.append(ScoreJob(state.stream_id, window, state))
+
+    def _emit(self, frames: list[ServerFrame], out: Outcome[P]) -> None:
+        """Queue ``frames``; a stream is forgotten at its ``done`` at once, not when the frame
+        is written, because the very next client frame may reuse its id."""
+        for frame in frames:
+            out.frames.append(frame)
+            if isinstance(frame, Done):
+                state = self._streams.get(frame.stream_id)
+                if state is not None and state.phase is Phase.DONE:
+                    del self._streams[frame.stream_id]
+                    out.stop.append(frame.stream_id)
+
+
+def _wire_size(message: str | bytes) -> int:
+    """The message's size in bytes; ``str.isascii`` is O(1), so only non-ASCII text is encoded."""
+    if isinstance(message, bytes) or message.isascii():
+        return len(message)
+    return len(message.encode())

@@ -1,0 +1,368 @@
+"""The connection's protocol rules, driven without a socket (like websockets' test_protocol.py).
+
+Every error code, cap and close decision the session makes is reached here by feeding it client
+messages, scores and server-side events (drain, kill) by hand; the socket tests check that the
+connection carries these decisions out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from stream_guard.oversight.session import (
+    Close,
+    Outcome,
+    ScoreJob,
+    Session,
+    SessionConfig,
+)
+from stream_guard.oversight.stream import PolicyConfig
+from stream_guard.protocol.errors import CloseCode, ErrorCode, ProtocolError
+from stream_guard.protocol.frames import Delta, End, Ping, Start
+from stream_guard.protocol.server_frames import Done, Error, Halt, Pong, Started, Verdict
+from stream_guard.scores import Evidence, WindowScore
+
+POLICY = PolicyConfig(threshold=0.5, contradiction_threshold=0.8, consecutive=2,
+                      clear_margin=0.15, window_max_chars=400, window_min_chars=12)
+SUPPORTED = WindowScore(0.9, 0.0, [Evidence("doc#1", "The evidence text.", 0.9)])
+FAR = WindowScore(0.05, 0.0, [])
+SENTENCE = "The harbour opened in the spring of 1921. "
+OPENING = SENTENCE + "Ships came"  # completes one window: the next sentence has begun
+
+
+class FakeAdmission:
+    """The server's side of a start: overloaded or not, and which collections exist."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.prepared: list[str] = []
+
+    def overloaded(self) -> bool:
+        return self.busy
+
+    def prepare(self, frame: Start) -> str:
+        if frame.collection == "missing":
+            raise ProtocolError(ErrorCode.UNKNOWN_COLLECTION, "no such collection",
+                                frame.stream_id)
+        self.prepared.append(frame.stream_id)
+        return f"request:{frame.stream_id}"
+
+
+def new_session(*, max_streams: int = 2, max_chars: int = 10_000,
+                max_frame_bytes: int = 4096) -> tuple[Session[str], FakeAdmission]:
+    admission = FakeAdmission()
+    return Session(SessionConfig(max_streams, max_chars, max_frame_bytes, POLICY),
+                   admission), admission
+
+
+def send(session: Session[str], frame: dict[str, Any]) -> Outcome[str]:
+    return session.receive(orjson.dumps(frame).decode())
+
+
+def start(session: Session[str], sid: str = "s1", **fields: Any) -> Outcome[str]:
+    return send(session, {"type": "start", "stream_id": sid, "context": ["x"], **fields})
+
+
+def delta(session: Session[str], text: str, sid: str = "s1", seq: int = 0) -> Outcome[str]:
+    return send(session, {"type": "delta", "stream_id": sid, "seq": seq, "text": text})
+
+
+def end(session: Session[str], sid: str = "s1") -> Outcome[str]:
+    return send(session, {"type": "end", "stream_id": sid})
+
+
+def error_code(outcome: Outcome[str]) -> ErrorCode:
+    """The one frame of a refusal: an error, nothing else to do, the connection stays open."""
+    [frame] = outcome.frames
+    assert isinstance(frame, Error)
+    assert outcome.close is None and not outcome.score and outcome.opened is None
+    return frame.code
+
+
+def score_all(session: Session[str], jobs: list[ScoreJob],
+              score: WindowScore = SUPPORTED) -> list[Any]:
+    return [f for job in jobs for f in session.scored(job, score).frames]
+
+
+# --- opening streams ----------------------------------------------------------------------------
+
+def test_start_opens_a_stream_and_asks_for_its_evidence() -> None:
+    session, admission = new_session()
+    out = start(session)
+    assert out.frames == [Started("s1")] and out.opened == ("s1", "request:s1")
+    assert out.received is Start and out.close is None
+    assert admission.prepared == ["s1"] and session.open_streams == 1
+
+
+def test_ping_gets_pong() -> None:
+    session, _ = new_session()
+    out = send(session, {"type": "ping"})
+    assert out.frames == [Pong()] and out.received is Ping
+
+
+@pytest.mark.parametrize(("raw", "code"), [
+    ("{not json", ErrorCode.BAD_FRAME),
+    (b"\x00binary", ErrorCode.BAD_FRAME),
+    ('{"type": "hello"}', ErrorCode.UNKNOWN_TYPE),
+    ('{"type": "start", "stream_id": "s1", "context": ["x"], "extra": 1}', ErrorCode.BAD_FRAME),
+])
+def test_unparseable_frames_are_refused(raw: str | bytes, code: ErrorCode) -> None:
+    session, _ = new_session()
+    out = session.receive(raw)
+    assert error_code(out) is code and out.received is None
+    assert session.open_streams == 0
+
+
+def test_duplicate_stream() -> None:
+    session, _ = new_session()
+    start(session)
+    assert error_code(start(session)) is ErrorCode.DUPLICATE_STREAM
+
+
+def test_too_many_open_streams() -> None:
+    session, _ = new_session(max_streams=2)
+    start(session, "a")
+    start(session, "b")
+    out = start(session, "c")
+    assert error_code(out) is ErrorCode.TOO_MANY_STREAMS
+    assert out.frames[0].stream_id == "c"
+    send(session, {"type": "cancel", "stream_id": "a"})
+    assert start(session, "c").frames == [Started("c")]
+
+
+def test_halted_streams_free_their_slot_but_fill_a_table_of_four_times_the_cap() -> None:
+    """A halted stream waits for its ``end`` without scoring anything, so it does not count as
+    open; but a client that never ends them could pile them up, hence the table cap."""
+    session, _ = new_session(max_streams=1)
+    for i in range(4):
+        start(session, f"s{i}")
+        assert session.kill(lambda sid, i=i: sid == f"s{i}").frames[0] == Halt(
+            f"s{i}", 0, "", "operator", None, (), None)
+    assert session.open_streams == 4
+    assert error_code(start(session, "s4")) is ErrorCode.TOO_MANY_STREAMS
+    end(session, "s0")
+    assert start(session, "s4").frames == [Started("s4")]
+
+
+def test_overloaded_refuses_new_streams_only() -> None:
+    session, admission = new_session()
+    start(session)
+    admission.busy = True
+    assert error_code(start(session, "s2")) is ErrorCode.OVERLOADED
+    assert delta(session, OPENING).chars == len(OPENING)  # the open stream goes on
+
+
+def test_the_caps_are_checked_before_the_server_is_asked() -> None:
+    session, admission = new_session(max_streams=1)
+    start(session)
+    admission.busy = True
+    assert error_code(start(session, "s2")) is ErrorCode.TOO_MANY_STREAMS
+    assert admission.prepared == ["s1"]
+
+
+def test_unknown_collection_opens_nothing() -> None:
+    session, _ = new_session()
+    out = start(session, collection="missing")
+    assert error_code(out) is ErrorCode.UNKNOWN_COLLECTION and session.open_streams == 0
+
+
+@pytest.mark.parametrize("frame", [{"type": "delta", "stream_id": "nope", "seq": 0, "text": "x"},
+                                   {"type": "end", "stream_id": "nope"},
+                                   {"type": "cancel", "stream_id": "nope"}])
+def test_unknown_stream(frame: dict[str, Any]) -> None:
+    session, _ = new_session()
+    assert error_code(send(session, frame)) is ErrorCode.UNKNOWN_STREAM
+
+
+# --- deltas, windows and scores -----------------------------------------------------------------
+
+def test_deltas_give_windows_to_score_and_scores_give_frames() -> None:
+    session, _ = new_session()
+    start(session)
+    out = delta(session, SENTENCE + "Ships came")
+    assert out.received is Delta and out.frames == [] and out.chars == len(SENTENCE) + 10
+    [job] = out.score
+    assert job.stream_id == "s1" and job.window.text == SENTENCE.strip()
+    scored = session.scored(job, SUPPORTED)
+    assert [type(f) for f in scored.frames] == [Verdict] and scored.labels == ["supported"]
+    out = end(session)
+    assert out.received is End and out.frames == [] and len(out.score) == 1
+    frames = score_all(session, out.score)
+    assert frames[-1] == Done("s1", False, len(SENTENCE) + 10, 2)
+
+
+def test_bad_seq_is_refused_and_not_charged() -> None:
+    session, _ = new_session(max_chars=len(OPENING))
+    start(session)
+    assert error_code(delta(session, SENTENCE, seq=3)) is ErrorCode.BAD_SEQ
+    assert delta(session, OPENING).chars == len(OPENING)  # the budget was left whole
+
+
+def test_delta_after_end_is_a_bad_frame() -> None:
+    session, _ = new_session()
+    start(session)
+    delta(session, OPENING)
+    end(session)
+    assert error_code(delta(session, "more", seq=1)) is ErrorCode.BAD_FRAME
+
+
+def test_code_windows_are_skipped_not_scored() -> None:
+    session, _ = new_session()
+    start(session, options={"mode": "holdback"})
+    text = "```\nvalue = compute(1) + 1.5\n```\n"
+    out = delta(session, text)
+    out_end = end(session)
+    assert not out.score and not out_end.score  # nothing goes to the scorer
+    frames = out.frames + out_end.frames
+    assert frames[-1] == Done("s1", False, len(text), 0)
+    assert all(f.type in ("release", "done") for f in frames)
+
+
+def test_a_failed_window_is_an_internal_error_and_is_skipped() -> None:
+    session, _ = new_session()
+    start(session)
+    [job] = delta(session, OPENING).score
+    out = session.failed(job, "RuntimeError")
+    assert out.frames[0] == Error(ErrorCode.INTERNAL, f"window 0-{job.window.end} could "
+                                  "not be scored: RuntimeError", "s1")
+    last = end(session).score  # the rest of the text
+    assert score_all(session, last)[-1] == Done("s1", False, len(OPENING), 1)
+
+
+def test_stream_halted_then_end_gives_done_and_forgets() -> None:
+    session, _ = new_session()
+    start(session)
+    [job] = delta(session, OPENING).score
+    frames = session.scored(job, FAR).frames
+    assert isinstance(frames[-1], Halt) and frames[-1].reason == "unsupported"
+    assert error_code(delta(session, "more", seq=1)) is ErrorCode.STREAM_HALTED
+    out = end(session)
+    assert out.frames == [Done("s1", True, len(OPENING), 1)] and out.stop == ["s1"]
+    assert session.open_streams == 0
+
+
+# --- forgetting a stream ------------------------------------------------------------------------
+
+def test_done_forgets_the_stream_so_its_id_can_be_reused_at_once() -> None:
+    session, _ = new_session()
+    start(session)
+    out = end(session)
+    assert out.frames == [Done("s1", False, 0, 0)] and out.stop == ["s1"]
+    assert session.open_streams == 0
+    assert error_code(end(session)) is ErrorCode.UNKNOWN_STREAM
+    assert start(session).frames == [Started("s1")]
+
+
+def test_a_late_score_for_a_forgotten_stream_is_dropped_even_when_its_id_is_reused() -> None:
+    session, _ = new_session()
+    start(session)
+    [old] = delta(session, OPENING).score
+    out = send(session, {"type": "cancel", "stream_id": "s1"})
+    assert out.frames == [Done("s1", False, len(OPENING), 0, cancelled=True)]
+    assert out.stop == ["s1", "s1"]  # cancelled (scoring moot), then forgotten at its done
+    start(session)
+    assert session.scored(old, FAR).frames == [] and session.failed(old, "E").frames == []
+    [new] = delta(session, OPENING).score
+    assert [type(f) for f in session.scored(new, SUPPORTED).frames] == [Verdict]
+
+
+# --- limits that close the connection -----------------------------------------------------------
+
+def test_budget_exceeded_closes_1009() -> None:
+    session, _ = new_session(max_chars=len(OPENING) + 5)
+    start(session)
+    delta(session, OPENING)
+    out = delta(session, "123456", seq=1)
+    [frame] = out.frames
+    assert isinstance(frame, Error) and frame.code is ErrorCode.BUDGET_EXCEEDED
+    assert frame.stream_id == "s1" and out.chars == 0 and not out.score
+    assert out.close == Close(CloseCode.MESSAGE_TOO_BIG, "character budget spent")
+    assert out.close.abuse is None
+
+
+def test_the_budget_is_checked_after_the_stream() -> None:
+    session, _ = new_session(max_chars=1)
+    assert error_code(delta(session, "too long", sid="nope")) is ErrorCode.UNKNOWN_STREAM
+
+
+@pytest.mark.parametrize("size", [4097, 4090])
+def test_frame_too_large_closes_1009_as_abuse(size: int) -> None:
+    session, _ = new_session(max_frame_bytes=4096)
+    message = '{"type":"ping"' + " " * (size - 15) + "}"
+    if size == 4090:  # under the limit in characters, over it in bytes once encoded
+        message = message[:-7] + "ééééééé" + "}"
+    assert len(message.encode()) > 4096
+    out = session.receive(message)
+    [frame] = out.frames
+    assert isinstance(frame, Error) and frame.code is ErrorCode.FRAME_TOO_LARGE
+    assert out.close == Close(CloseCode.MESSAGE_TOO_BIG, "frame too large", "frame_too_large")
+    assert out.received is None
+
+
+def test_a_frame_of_exactly_the_limit_is_taken() -> None:
+    session, _ = new_session(max_frame_bytes=16)
+    assert session.receive('{"type":"ping"} ').frames == [Pong()]
+
+
+# --- drain --------------------------------------------------------------------------------------
+
+def test_drain_refuses_new_streams_but_takes_and_scores_open_ones() -> None:
+    session, _ = new_session()
+    start(session)
+    session.start_drain()
+    assert error_code(start(session, "s2")) is ErrorCode.DRAINING
+    out = delta(session, OPENING)
+    assert out.chars == len(OPENING) and len(out.score) == 1
+    frames = score_all(session, out.score + end(session).score)
+    assert frames[-1] == Done("s1", False, len(OPENING), 2)
+    assert session.open_streams == 0
+
+
+def test_finish_drain_ends_open_streams_with_what_was_taken_then_closes_1001() -> None:
+    session, _ = new_session()
+    start(session, "a")
+    start(session, "b")
+    delta(session, SENTENCE + "Half a sent", sid="a")
+    session.start_drain()
+    out = session.finish_drain()
+    assert out.frames == [Done("a", False, len(SENTENCE) + 11, 0), Done("b", False, 0, 0)]
+    assert set(out.stop) == {"a", "b"} and session.open_streams == 0
+    assert out.close == Close(CloseCode.GOING_AWAY, "server shutting down")
+    # A frame for a stream the drain ended says why it was not taken.
+    assert error_code(delta(session, "more", sid="a", seq=1)) is ErrorCode.DRAINING
+
+
+def test_finish_drain_without_streams_only_closes() -> None:
+    session, _ = new_session()
+    session.start_drain()
+    out = session.finish_drain()
+    assert out.frames == [] and out.close is not None and out.close.code == 1001
+
+
+# --- operator kill ------------------------------------------------------------------------------
+
+def test_kill_halts_matching_live_streams_once() -> None:
+    session, _ = new_session()
+    start(session, "a")
+    start(session, "b")
+    [job] = delta(session, OPENING, sid="a").score
+    session.scored(job, SUPPORTED)
+    out = session.kill(lambda sid: sid == "a")
+    assert out.frames == [Halt("a", job.window.end, "", "operator", None, (), None)]
+    assert out.stop == ["a"]
+    assert session.kill(lambda sid: sid == "a").frames == []  # already halted
+    assert error_code(delta(session, "x", sid="a", seq=1)) is ErrorCode.STREAM_HALTED
+    assert delta(session, OPENING, sid="b").chars  # the other stream goes on
+
+
+def test_kill_of_an_ended_stream_is_done_at_once() -> None:
+    session, _ = new_session()
+    start(session)
+    delta(session, OPENING)
+    end(session)
+    out = session.kill(lambda sid: True)
+    assert [type(f) for f in out.frames] == [Halt, Done] and session.open_streams == 0
+    assert out.frames[1] == Done("s1", True, len(OPENING), 0)
