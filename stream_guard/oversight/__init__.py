@@ -1,1 +1,4 @@
-"""The per-stream oversight core: windows, halt policy and stream state. Pure code, no I/O."""
+"""The oversight core: windows, halt policy, per-stream state and the per-connection session.
+
+Pure code, no I/O: the server feeds it client frames and scores and carries out what it answers.
+"""
