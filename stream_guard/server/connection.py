@@ -15,12 +15,15 @@ import contextlib
 import itertools
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from stream_guard.config import Settings
 from stream_guard.guard.limits import Admission, MessageLimiter
+from stream_guard.guard.overload import LoadGauge
+from stream_guard.metrics import Metrics
 from stream_guard.oversight.session import Close, Outcome, ScoreJob, Session, SessionConfig
 from stream_guard.oversight.stream import PolicyConfig
 from stream_guard.protocol.errors import CloseCode, ErrorCode, ProtocolError
@@ -29,10 +32,6 @@ from stream_guard.protocol.server_frames import Done, Error, Halt, ServerFrame, 
 from stream_guard.scoring.engine import GroundingEngine, NoEvidence, StreamEvidence, StreamRequest
 from stream_guard.server.http import Admitted
 from stream_guard.state.base import KillTarget
-
-if TYPE_CHECKING:
-    from stream_guard.guard.overload import LoadGauge
-    from stream_guard.server.app import Server
 
 log = logging.getLogger("stream_guard.connection")
 
@@ -43,6 +42,25 @@ _LIBRARY_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
 _REJECTIONS: dict[ErrorCode, str] = {
     ErrorCode.RATE_LIMITED: "rate_limited", ErrorCode.FRAME_TOO_LARGE: "frame_too_large",
     ErrorCode.BUDGET_EXCEEDED: "budget", ErrorCode.DRAINING: "draining"}
+
+
+class ConnectionHost(Protocol):
+    """What a connection needs of the server it runs in, and nothing more: settings, metrics,
+    the load gauge (new streams are refused while it reads overloaded) and the penalty box for
+    an address whose connection was closed for abuse. Narrow on purpose (like uvicorn's
+    ``ServerState``): a connection cannot reach the server's stores, keys or other connections.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def load(self) -> LoadGauge: ...
+
+    def penalize(self, ip: str, reason: str) -> None: ...
 
 
 class _Admission:
@@ -64,7 +82,7 @@ class _Admission:
 
 
 class Connection:
-    def __init__(self, server: Server, engine: GroundingEngine, ws: ServerConnection,
+    def __init__(self, server: ConnectionHost, engine: GroundingEngine, ws: ServerConnection,
                  admitted: Admitted) -> None:
         self.server = server
         self.engine = engine

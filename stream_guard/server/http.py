@@ -12,9 +12,11 @@ import http
 import logging
 import math
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -22,17 +24,24 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from stream_guard.guard.auth import Principal, api_key_from_headers, client_ip, origin_allowed
+from stream_guard.config import Settings
+from stream_guard.guard.auth import (
+    KeyRing,
+    Principal,
+    api_key_from_headers,
+    client_ip,
+    origin_allowed,
+)
+from stream_guard.guard.limits import PenaltyBox
 from stream_guard.guard.tickets import (
+    FallbackTickets,
     is_fallback_ticket,
     new_ticket,
     plausible_ticket,
     ticket_hash,
 )
-from stream_guard.state.base import StateUnavailable
-
-if TYPE_CHECKING:
-    from stream_guard.server.app import Server
+from stream_guard.metrics import Metrics
+from stream_guard.state.base import StateStore, StateUnavailable
 
 log = logging.getLogger("stream_guard.http")
 
@@ -64,10 +73,57 @@ def _error(status: int, error: str, message: str, retry_after_s: float | None = 
     return json_response(status, {"error": error, "message": message}, extra)
 
 
+class RouterHost(Protocol):
+    """What routing and the upgrade checks need of the server, spelled out so the router
+    depends on this list rather than on the whole ``Server`` (and ``server/http.py`` does not
+    import ``server/app.py``, which imports it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def keys(self) -> KeyRing: ...
+
+    @property
+    def store(self) -> StateStore: ...
+
+    @property
+    def fallback_tickets(self) -> FallbackTickets: ...
+
+    @property
+    def penalties(self) -> PenaltyBox: ...
+
+    @property
+    def admitted(self) -> weakref.WeakKeyDictionary[ServerConnection, Admitted]: ...
+
+    @property
+    def demo_dir(self) -> Path | None: ...
+
+    @property
+    def draining(self) -> bool: ...
+
+    @property
+    def state_ok(self) -> bool: ...
+
+    @property
+    def fails_open(self) -> bool: ...
+
+    async def readiness(self) -> dict[str, bool]: ...
+
+    async def hold_refusal(self) -> None: ...
+
+    async def handshake_allowed(self, ip: str) -> bool: ...
+
+    async def serve_demo_file(self, path: str) -> Response: ...
+
+
 class Router:
     """Routes each request; keeps nothing but a reference to the server it serves."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: RouterHost) -> None:
         self.server = server
         self._routes: dict[tuple[str, str], Callable[[ServerConnection, Request],
                                                      Awaitable[Response | None]]] = {
