@@ -23,6 +23,16 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from stream_guard.client.events import (
+    Done,
+    ErrorEvent,
+    Event,
+    Halt,
+    MalformedFrame,
+    Started,
+    Verdict,
+    parse_event,
+)
 from stream_guard.dataset import Record
 from stream_guard.eval.tokens import split_tokens
 
@@ -106,30 +116,28 @@ class _Run:
         self.started = asyncio.Event()
         self.done = asyncio.Event()
         self.scores: list[float] = []
-        self.halt: Frame | None = None
+        self.halt: Halt | None = None
         self.chars_sent = 0
         self.chars_at_halt: int | None = None
         self.windows = 0
         self.error: str | None = None
 
-    def on_frame(self, frame: Frame) -> None:
-        kind = frame.get("type")
-        if kind == "started":
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Started):
             self.started.set()
-        elif kind == "verdict":
-            self.scores.append(float(frame["score"]))
-        elif kind == "halt":
-            self.halt = frame
+        elif isinstance(event, Verdict):
+            self.scores.append(event.score)
+        elif isinstance(event, Halt):
+            self.halt = event
             self.chars_at_halt = self.chars_sent
-        elif kind == "done":
-            self.windows = int(frame.get("windows", 0))
+        elif isinstance(event, Done):
+            self.windows = event.windows
             self._finish()
-        elif kind == "error":
-            code = str(frame.get("code"))
-            if code == "stream_halted":
+        elif isinstance(event, ErrorEvent):
+            if event.code == "stream_halted":
                 return  # deltas already on the wire when the halt was sent: expected
             if self.error is None:
-                self.error = code
+                self.error = event.code
             if not self.started.is_set():
                 self._finish()  # the start itself was refused
 
@@ -144,12 +152,12 @@ class _Run:
 
     def result(self, record: Record, seconds: float) -> StreamResult:
         halt = self.halt
-        window = halt.get("window") if halt is not None else None
+        window = halt.window if halt is not None else None
         return StreamResult(
             record=record, halted=halt is not None,
-            halt_at=None if halt is None else int(halt["at"]),
-            halt_window_end=None if window is None else int(window["end"]),
-            halt_reason=None if halt is None else str(halt["reason"]),
+            halt_at=None if halt is None else halt.at,
+            halt_window_end=None if window is None else window[1],
+            halt_reason=None if halt is None else halt.reason,
             chars_at_halt=self.chars_at_halt, min_score=min(self.scores, default=1.0),
             windows=self.windows, seconds=seconds, error=self.error)
 
@@ -189,15 +197,17 @@ class _Link:
     async def _read(self) -> None:
         try:
             async for message in self.ws:
-                frame = orjson.loads(message)
-                run = self.runs.get(frame.get("stream_id"))
+                event = parse_event(orjson.loads(message))
+                if event is None:
+                    continue  # pong, or a frame type this client does not know
+                run = self.runs.get(event.stream_id) if event.stream_id is not None else None
                 if run is not None:
-                    run.on_frame(frame)
-                elif frame.get("type") == "error":
-                    self._stray[str(frame.get("code"))] += 1
+                    run.on_event(event)
+                elif isinstance(event, ErrorEvent):
+                    self._stray[event.code] += 1
         except ConnectionClosed:
             pass
-        except orjson.JSONDecodeError:
+        except (orjson.JSONDecodeError, MalformedFrame):
             self._stray["bad_server_frame"] += 1
         finally:
             self.closed = True
