@@ -14,6 +14,7 @@ import pytest
 
 from stream_guard.oversight.session import (
     Close,
+    Expiry,
     Outcome,
     ScoreJob,
     Session,
@@ -305,6 +306,22 @@ def test_frame_too_large_closes_1009_as_abuse(size: int) -> None:
 def test_a_frame_of_exactly_the_limit_is_taken() -> None:
     session, _ = new_session(max_frame_bytes=16)
     assert session.receive('{"type":"ping"} ').frames == [Pong()]
+
+
+def test_a_throttled_message_is_answered_then_flooding_closes_1008_as_abuse() -> None:
+    session, _ = new_session()
+    out = session.throttled(abusive=False)
+    assert error_code(out) is ErrorCode.RATE_LIMITED and out.frames[0].stream_id is None
+    out = session.throttled(abusive=True)
+    assert out.frames == [] and out.close == Close(
+        CloseCode.POLICY_VIOLATION, "too many rate-limited messages", "rate_abuse")
+
+
+@pytest.mark.parametrize(("expiry", "reason"), [(Expiry.IDLE, "idle timeout"),
+                                                (Expiry.LIFETIME, "connection lifetime reached")])
+def test_expiry_closes_1001(expiry: Expiry, reason: str) -> None:
+    session, _ = new_session()
+    assert session.expired(expiry) == Close(CloseCode.GOING_AWAY, reason)
 
 
 # --- drain --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ streams on one connection lives here and is tested without a socket
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
@@ -62,6 +63,13 @@ class Close:
     code: CloseCode
     reason: str
     abuse: str | None = None
+
+
+class Expiry(enum.Enum):
+    """Which of the connection's clocks ran out (the socket layer keeps the time)."""
+
+    IDLE = "idle"
+    LIFETIME = "lifetime"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +132,25 @@ class Session(Generic[P]):
         except ProtocolError as exc:
             out.frames.append(Error.refusing(exc))
         return out
+
+    def throttled(self, *, abusive: bool) -> Outcome[P]:
+        """The rate limiter dropped a message: say so, or close 1008 once the client has been
+        told often enough (``abusive``) and keeps flooding."""
+        out: Outcome[P] = Outcome()
+        if abusive:
+            out.close = Close(CloseCode.POLICY_VIOLATION, "too many rate-limited messages",
+                              "rate_abuse")
+        else:
+            out.frames.append(Error(ErrorCode.RATE_LIMITED,
+                                    "message rate limit exceeded; this message was dropped"))
+        return out
+
+    def expired(self, expiry: Expiry) -> Close:
+        """The connection was idle too long, or reached its maximum lifetime: 1001 either way
+        (the client reconnects), with the reason named."""
+        if expiry is Expiry.LIFETIME:
+            return Close(CloseCode.GOING_AWAY, "connection lifetime reached")
+        return Close(CloseCode.GOING_AWAY, "idle timeout")
 
     def _dispatch(self, frame: ClientFrame, out: Outcome[P]) -> None:
         if isinstance(frame, Delta):

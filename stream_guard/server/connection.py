@@ -24,7 +24,14 @@ from stream_guard.config import Settings
 from stream_guard.guard.limits import Admission, MessageLimiter
 from stream_guard.guard.overload import LoadGauge
 from stream_guard.metrics import Metrics
-from stream_guard.oversight.session import Close, Outcome, ScoreJob, Session, SessionConfig
+from stream_guard.oversight.session import (
+    Close,
+    Expiry,
+    Outcome,
+    ScoreJob,
+    Session,
+    SessionConfig,
+)
 from stream_guard.oversight.stream import PolicyConfig
 from stream_guard.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from stream_guard.protocol.frames import Cancel, Delta, End, Ping, Start
@@ -38,10 +45,11 @@ log = logging.getLogger("stream_guard.connection")
 _ids = itertools.count(1)
 _LIBRARY_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
                      CloseCode.MESSAGE_TOO_BIG: "frame_too_large"}
-# Refusals counted as rejections (metrics only; the session decided them).
+# Refusals counted as rejections (metrics only; the session decided them). Closes for abuse
+# are counted by their ``abuse`` label.
 _REJECTIONS: dict[ErrorCode, str] = {
-    ErrorCode.RATE_LIMITED: "rate_limited", ErrorCode.FRAME_TOO_LARGE: "frame_too_large",
-    ErrorCode.BUDGET_EXCEEDED: "budget", ErrorCode.DRAINING: "draining"}
+    ErrorCode.RATE_LIMITED: "rate_limited", ErrorCode.BUDGET_EXCEEDED: "budget",
+    ErrorCode.DRAINING: "draining"}
 
 
 class ConnectionHost(Protocol):
@@ -159,8 +167,7 @@ class Connection:
             lifetime_left = deadline - time.monotonic()
             timeout = min(s.idle_timeout_s, lifetime_left)
             if timeout <= 0:
-                self.server.metrics.rejections.labels("lifetime").inc()
-                return Close(CloseCode.GOING_AWAY, "connection lifetime reached")
+                return self._expired(Expiry.LIFETIME)
             try:
                 # asyncio.timeout, not wait_for: no task per message on the hot path.
                 async with asyncio.timeout(timeout):
@@ -168,11 +175,8 @@ class Connection:
             except TimeoutError:
                 # Which bound was nearer, not the clock: uvloop's millisecond timers may fire
                 # a little before the deadline.
-                if lifetime_left <= s.idle_timeout_s:
-                    self.server.metrics.rejections.labels("lifetime").inc()
-                    return Close(CloseCode.GOING_AWAY, "connection lifetime reached")
-                self.server.metrics.rejections.labels("idle").inc()
-                return Close(CloseCode.GOING_AWAY, "idle timeout")
+                return self._expired(Expiry.LIFETIME if lifetime_left <= s.idle_timeout_s
+                                     else Expiry.IDLE)
             except ConnectionClosed as exc:
                 # The library itself refuses invalid UTF-8 and far oversized messages.
                 reason = _LIBRARY_REFUSALS.get(exc.sent.code) if exc.sent else None
@@ -181,21 +185,20 @@ class Connection:
                     self.server.penalize(self.ip, reason)
                 return None
             admission = self.limiter.admit()
-            if admission is Admission.ABUSE:
-                self.server.metrics.rejections.labels("rate_abuse").inc()
-                self.server.penalize(self.ip, "rate_abuse")
-                return Close(CloseCode.POLICY_VIOLATION, "too many rate-limited messages")
-            if admission is Admission.RATE_LIMITED:
-                self._send(Error(ErrorCode.RATE_LIMITED,
-                                 "message rate limit exceeded; this message was dropped"))
-                continue
-            arrived = time.perf_counter()
-            outcome = self.session.receive(message)
-            self._apply(outcome, arrived)
+            if admission is Admission.OK:
+                outcome = self.session.receive(message)
+            else:
+                outcome = self.session.throttled(abusive=admission is Admission.ABUSE)
+            self._apply(outcome, time.perf_counter())
             if outcome.close is not None:
                 if outcome.close.abuse is not None:
+                    self.server.metrics.rejections.labels(outcome.close.abuse).inc()
                     self.server.penalize(self.ip, outcome.close.abuse)
                 return outcome.close
+
+    def _expired(self, expiry: Expiry) -> Close:
+        self.server.metrics.rejections.labels(expiry.value).inc()
+        return self.session.expired(expiry)
 
     # --- carrying out the session's decisions -------------------------------------------------
     def _apply(self, outcome: Outcome[StreamRequest], arrived: float | None = None) -> None:
