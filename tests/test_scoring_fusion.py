@@ -45,3 +45,13 @@ def test_fit_recovers_a_separating_direction_and_round_trips() -> None:
     assert again.support([0.4, 0.2]) == pytest.approx(fusion.support([0.4, 0.2]), abs=1e-5)
     with pytest.raises(ValueError, match="features"):
         Fusion.from_json(fusion.to_json(), ("a", "c"))
+
+
+def test_a_word_swapped_within_the_document_breaks_its_bigrams() -> None:
+    from stream_guard.text.terms import bigram_coverage, bigrams
+
+    evidence = bigrams(terms("Apple paid Google in 2019. IBM sold servers."))
+    assert bigram_coverage(terms("Apple paid Google in 2019."), evidence) == 1.0
+    swapped = terms("Apple paid IBM in 2019.")  # every word is in the evidence
+    assert bigram_coverage(swapped, evidence) < 1.0
+    assert bigram_coverage(terms("Hello."), evidence) == 1.0

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from stream_guard.scores import Evidence
 from stream_guard.text.sentences import sentence_spans
-from stream_guard.text.terms import Term, term_keys
+from stream_guard.text.terms import Term, bigrams, terms
 
 PREMISE_MAX_CHARS = 400  # about 100 MiniLM tokens: the pair stays within 128 with its window
 MIN_GAIN = 0.05  # a sentence adding less of the window's weight than this is not "covering"
@@ -38,6 +38,7 @@ class EvidenceSentence:
     text: str
     passage: Evidence
     keys: frozenset[str]
+    bigrams: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,9 @@ def split_passages(passages: Sequence[Evidence]) -> list[EvidenceSentence]:
             if text in seen:
                 continue
             seen.add(text)
-            out.append(EvidenceSentence(text, passage, frozenset(term_keys(text))))
+            sentence_terms = terms(text)
+            out.append(EvidenceSentence(text, passage, frozenset(t.key for t in sentence_terms),
+                                        frozenset(bigrams(sentence_terms))))
     return out
 
 
@@ -108,6 +111,7 @@ class SentenceIndex:
         self._idf = {key: math.log(1.0 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
                      for key, ids in self._postings.items()}
         self.keys = frozenset(self._postings)
+        self.bigrams = frozenset().union(*(s.bigrams for s in self.sentences))
 
     @classmethod
     def from_passages(cls, passages: Sequence[Evidence]) -> SentenceIndex:
@@ -179,4 +183,4 @@ def _clip(sentence: EvidenceSentence, max_chars: int) -> EvidenceSentence:
         return sentence
     cut = sentence.text.rfind(" ", 0, max_chars)
     text = sentence.text[: cut if cut > 0 else max_chars]
-    return EvidenceSentence(text, sentence.passage, sentence.keys)
+    return EvidenceSentence(text, sentence.passage, sentence.keys, sentence.bigrams)

@@ -205,9 +205,9 @@ class GroundingEngine:
             window = terms(job.text)
             premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))
-            out.append(Alignment(job.text, premise,
-                                 signals(window, job.text, index.keys, premise_keys, quantities,
-                                         premise.covering)))
+            out.append(Alignment(job.text, premise, signals(
+                window, job.text, index.keys, premise_keys, quantities, premise.covering,
+                index.bigrams)))
         return out
 
     # --- on the model thread ------------------------------------------------------------------

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from stream_guard.text.terms import Term, coverage, quantity_conflict
+from stream_guard.text.terms import Term, bigram_coverage, coverage, quantity_conflict
 
 LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics", "log_terms",
-                    "covering")
+                    "covering", "bigram_coverage")
 MODEL_FEATURES = ("model_logit", *LEXICAL_FEATURES)
 _LOGIT_CLIP = 8.0
 
@@ -38,10 +38,12 @@ class Signals:
     novel_specifics: float  # share of the window's numbers and names absent from the evidence
     terms: int  # content terms in the window
     covering: int = 1  # evidence sentences the premise needed to cover the window
+    bigram_coverage: float = 1.0  # share of the window's adjacent term pairs in the evidence
 
     def features(self, model_support: float | None = None) -> list[float]:
         row = [self.coverage, self.premise_coverage, float(self.conflict),
-               self.novel_specifics, math.log1p(self.terms), float(min(self.covering, 4))]
+               self.novel_specifics, math.log1p(self.terms), float(min(self.covering, 4)),
+               self.bigram_coverage]
         if model_support is None:
             return row
         p = min(max(model_support, 1e-6), 1 - 1e-6)
@@ -50,7 +52,8 @@ class Signals:
 
 def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[str],
             premise_keys: frozenset[str], quantities: Mapping[str, frozenset[str]],
-            covering: int = 1) -> Signals:
+            covering: int = 1, evidence_bigrams: frozenset[tuple[str, str]] = frozenset()
+            ) -> Signals:
     """The lexical signals of one window against its evidence and its premise."""
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
@@ -62,6 +65,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         novel_specifics=missing / weight if weight else 0.0,
         terms=len({t.key for t in window}),
         covering=covering,
+        bigram_coverage=bigram_coverage(window, evidence_bigrams),
     )
 
 

@@ -8,8 +8,9 @@ the typical hallucination, a changed common word rarely is.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
@@ -81,6 +82,20 @@ def terms(text: str) -> list[Term]:
 
 def term_keys(text: str) -> set[str]:
     return {t.key for t in terms(text)}
+
+
+def bigrams(text_terms: Sequence[Term]) -> set[tuple[str, str]]:
+    """Adjacent content-term pairs: "paid Google" survives a paraphrase less often than its two
+    words, and a word swapped for another of the same document breaks the pairs around it even
+    when the new word occurs elsewhere in the evidence."""
+    return {(a.key, b.key) for a, b in itertools.pairwise(text_terms)}
+
+
+def bigram_coverage(window: Sequence[Term], evidence: set[tuple[str, str]] | frozenset[
+        tuple[str, str]]) -> float:
+    """Share of the window's content bigrams found in the evidence (1.0 when it has none)."""
+    pairs = bigrams(window)
+    return sum(1 for p in pairs if p in evidence) / len(pairs) if pairs else 1.0
 
 
 def coverage(window: str | list[Term], evidence_keys: set[str]) -> float:
