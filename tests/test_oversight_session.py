@@ -263,7 +263,7 @@ def test_a_late_score_for_a_forgotten_stream_is_dropped_even_when_its_id_is_reus
     [old] = delta(session, OPENING).score
     out = send(session, {"type": "cancel", "stream_id": "s1"})
     assert out.frames == [Done("s1", False, len(OPENING), 0, cancelled=True)]
-    assert out.stop == ["s1", "s1"]  # cancelled (scoring moot), then forgotten at its done
+    assert out.stop == ["s1"]  # forgotten at its done: its scoring is moot
     start(session)
     assert session.scored(old, FAR).frames == [] and session.failed(old, "E").frames == []
     [new] = delta(session, OPENING).score
@@ -382,4 +382,5 @@ def test_kill_of_an_ended_stream_is_done_at_once() -> None:
     end(session)
     out = session.kill(lambda sid: True)
     assert [type(f) for f in out.frames] == [Halt, Done] and session.open_streams == 0
+    assert out.stop == ["s1"]
     assert out.frames[1] == Done("s1", True, len(OPENING), 0)

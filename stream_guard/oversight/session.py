@@ -163,9 +163,7 @@ class Session(Generic[P]):
             self._schedule(state, windows, out)
             self._emit(frames, out)
         elif isinstance(frame, Cancel):
-            state = self._stream(frame.stream_id)
-            out.stop.append(frame.stream_id)
-            self._emit([state.cancel()], out)
+            self._emit([self._stream(frame.stream_id).cancel()], out)  # done: scoring stops
         else:
             out.frames.append(Pong())
 
@@ -276,7 +274,8 @@ class Session(Generic[P]):
                 state = self._streams.get(frame.stream_id)
                 if state is not None and state.phase is Phase.DONE:
                     del self._streams[frame.stream_id]
-                    out.stop.append(frame.stream_id)
+                    if frame.stream_id not in out.stop:
+                        out.stop.append(frame.stream_id)
 
 
 def _wire_size(message: str | bytes) -> int:

@@ -221,9 +221,10 @@ class Connection:
         for frame in outcome.frames:
             self._send(frame, arrived)
         if outcome.score:
-            now = time.perf_counter() if arrived is None else arrived
+            assert arrived is not None, "windows come only from client messages"
             for job in outcome.score:
-                task = asyncio.create_task(self._check(job, self._evidence[job.stream_id], now))
+                task = asyncio.create_task(
+                    self._check(job, self._evidence[job.stream_id], arrived))
                 tasks = self._tasks.setdefault(job.stream_id, set())
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
