@@ -348,3 +348,13 @@ def test_a_megabyte_in_five_character_deltas_is_linear() -> None:
     assert peak <= 800  # the tail, never the stream: each feed does O(delta + max_chars) work
     _check_windows(text, windows, 400)
     assert windows == stream([text])
+
+
+def test_words_after_a_closing_fence_on_its_line_are_cut_the_same_in_any_deltas() -> None:
+    """Found by hypothesis: the fast path over plain words kept " 14" in the code segment of
+    the closing fence when the whole text arrived at once, but not when it arrived in pieces."""
+    text = "```\n``` 14\n"
+    whole = WindowSegmenter(8, 0)
+    expected = whole.feed(text) + whole.finish()
+    cut = WindowSegmenter(8, 0)
+    assert cut.feed(text[:8]) + cut.feed(text[8:]) + cut.finish() == expected

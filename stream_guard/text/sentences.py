@@ -158,9 +158,11 @@ class SentenceScanner:
         """Fast path over words that cannot end a sentence or a block (no newline before them,
         no terminal punctuation in them or before them): they simply join the open segment.
         Skipping them gives exactly what the word-by-word path would, only faster."""
-        if (not self._seg_open or self._code or self._newlines
+        if (not self._seg_open or self._code or self._newlines or self._seg_kind != "text"
                 or self._prev_tail.rstrip(_CLOSERS).endswith(_TERMINAL_TUPLE)):
-            return  # (newlines: the space run before the next word, begun earlier, had some)
+            # (newlines: the space run before the next word, begun earlier, had some; a code
+            # segment still open after its closing fence ends at the next word, a text one)
+            return
         limit = len(buf) if self._max is None else min(
             len(buf), self._seg_start + self._max + 1 - base)
         start = self._pos - base
