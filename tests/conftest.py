@@ -31,6 +31,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         # penalty are tested on their own (tests/test_reliability.py), elsewhere they would
         # only turn the next test connection away
         "handshake_burst": 100_000, "abuse_penalty_s": 0,
+        # a test machine's event loop lags whenever a model loads or another test hogs the CPU:
+        # overload refusals are tested on their own (test_client.py), elsewhere they are noise
+        "overload_lag_ms": 0,
     }
     base.update(overrides)
     return load_settings(environ={}, **base)
