@@ -153,6 +153,7 @@ embeddings frozen, torch {r['torch_version']} on {r['threads']} CPU threads at n
 2-core machine (no GPU was lent). Run: {fit.get('steps_run', 'n/a')} of
 {fit.get('steps_planned', 'n/a')} steps, {fit.get('pairs_seen', 'n/a')} pairs,
 {fit.get('train_seconds', 'n/a')} s. Resumable (`--resume`), checkpoint every 5 minutes.
+{fit.get('stopped', '')}
 
 {hist}
 
