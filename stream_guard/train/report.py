@@ -148,14 +148,20 @@ and the threshold; the **holdout** halves were used only for reported figures.
 
 ## Recipe and compute
 
-AdamW, lr from the command below, batch 32, linear warm-up/decay, label smoothing 0.05,
+AdamW, lr 5e-5, batch 32, linear warm-up/decay, label smoothing 0.05, 128 tokens,
 embeddings frozen, torch {r['torch_version']} on {r['threads']} CPU threads at nice 19 on a shared
 2-core machine (no GPU was lent). Run: {fit.get('steps_run', 'n/a')} of
 {fit.get('steps_planned', 'n/a')} steps, {fit.get('pairs_seen', 'n/a')} pairs,
 {fit.get('train_seconds', 'n/a')} s. Resumable (`--resume`), checkpoint every 5 minutes.
-{fit.get('stopped', '')}
+{('Stopped ' + fit['stopped'] + '.') if fit.get('stopped') else ''}
 
 {hist}
+
+Training commands:
+
+```
+{chr(10).join(run.get('commands', []))}
+```
 
 Export command:
 
