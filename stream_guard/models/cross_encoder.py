@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from stream_guard.models.arrays import FloatArray
 from stream_guard.models.batching import length_sorted_batches
 from stream_guard.models.devices import resolve_backend, resolve_device
 from stream_guard.models.hf import ModelDir, ModelFormatError, open_model_dir, read_json
 from stream_guard.models.labels import LabelMap
 from stream_guard.models.onnx_cache import cached_onnx
 from stream_guard.models.packaged import ModelNotFoundError
-from stream_guard.models.runtime import FloatArray, OnnxRunner, Runner
+from stream_guard.models.runtime import OnnxRunner, Runner
 from stream_guard.models.tokenization import TextTokenizer
 from stream_guard.scores import Pair, PairScore
 

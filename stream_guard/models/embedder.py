@@ -12,12 +12,13 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from stream_guard.models.arrays import FloatArray
 from stream_guard.models.batching import length_sorted_batches
 from stream_guard.models.devices import resolve_backend, resolve_device
 from stream_guard.models.hf import ModelDir, ModelFormatError, open_model_dir, read_json
 from stream_guard.models.onnx_cache import cached_onnx
 from stream_guard.models.packaged import minilm_dir
-from stream_guard.models.runtime import FloatArray, OnnxRunner, Runner
+from stream_guard.models.runtime import OnnxRunner, Runner
 from stream_guard.models.tokenization import TextTokenizer
 
 Pooling = Literal["mean", "cls"]

@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 import onnx
 import onnxruntime as ort
 
+from stream_guard.models.arrays import FloatArray
 from stream_guard.models.devices import Device, ort_providers
 from stream_guard.models.hf import ModelFormatError
 from stream_guard.models.onnx_cache import cached_fp16
 from stream_guard.models.tokenization import TokenBatch
 
-FloatArray = npt.NDArray[np.float32]
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import onnx
 
+from stream_guard.models.arrays import FloatArray
 from stream_guard.models.devices import Device
 from stream_guard.models.hf import ModelDir, ModelFormatError
 from stream_guard.models.onnx_bert import OPSET, Head
-from stream_guard.models.runtime import FloatArray
 from stream_guard.models.tokenization import TokenBatch
 
 
