@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from stream_guard.exceptions import GuardError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -27,7 +29,7 @@ ENV_PREFIX = "STREAM_GUARD_"
 CLIENT_VARIABLES = frozenset({"api_key", "url", "ticket_url"})
 
 
-class SettingsError(ValueError):
+class SettingsError(GuardError, ValueError):
     """A setting has an invalid value; the message names it."""
 
 

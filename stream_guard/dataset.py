@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from stream_guard.exceptions import GuardError
+
 Split = Literal["tune", "holdout"]
 
 
-class RecordError(ValueError):
+class RecordError(GuardError, ValueError):
     """A data file has a line that is not a valid record; the message names file and line."""
 
 

@@ -31,6 +31,7 @@ from stream_guard.eval.replay import (
 )
 from stream_guard.eval.report import format_table, quality_report, throughput
 from stream_guard.eval.selection import Selection, load_selection
+from stream_guard.exceptions import GuardError
 from stream_guard.loop import run
 
 # Read by the client only: load_settings refuses unknown STREAM_GUARD_* variables, so it is
@@ -41,7 +42,7 @@ PROGRESS_EVERY_S = 5.0
 T = TypeVar("T")
 
 
-class EvalUsageError(ValueError):
+class EvalUsageError(GuardError, ValueError):
     """The command line asks for something that cannot run; the message says what."""
 
 

@@ -35,6 +35,7 @@ from stream_guard.client.events import (
 )
 from stream_guard.dataset import Record
 from stream_guard.eval.tokens import split_tokens
+from stream_guard.exceptions import GuardError
 
 Frame = dict[str, Any]
 
@@ -44,7 +45,7 @@ CONNECT_ATTEMPTS = 4
 MAX_BARREN_CONNECTIONS = 5
 
 
-class ReplayError(RuntimeError):
+class ReplayError(GuardError, RuntimeError):
     """The server cannot be reached or refuses the client; no record could be replayed."""
 
 

@@ -30,13 +30,14 @@ from stream_guard.evidence.store import (
     connect_readonly,
     list_collections,
 )
+from stream_guard.exceptions import GuardError
 from stream_guard.scores import Evidence
 
 _Stamp = tuple[int, int, int]
 log = logging.getLogger(__name__)
 
 
-class UnknownCollectionError(KeyError):
+class UnknownCollectionError(GuardError, KeyError):
     """The tenant has no collection of that name (or it was removed)."""
 
 

@@ -38,6 +38,7 @@ from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_text, conten
 from stream_guard.evidence.faiss_index import IndexKind, build_index
 from stream_guard.evidence.ingest import Document
 from stream_guard.evidence.progress import Progress
+from stream_guard.exceptions import GuardError
 from stream_guard.models.embedder import Embedder
 
 VERSION_FILE = "VERSION"
@@ -60,7 +61,7 @@ CREATE INDEX chunks_doc ON chunks (doc_id);
 """
 
 
-class StoreError(ValueError):
+class StoreError(GuardError, ValueError):
     """A collection cannot be written as asked; the message says why."""
 
 

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import onnxruntime as ort
 
+from stream_guard.exceptions import GuardError
+
 Backend = Literal["onnx", "torch"]
 Device = Literal["cpu", "cuda"]
 
@@ -21,7 +23,7 @@ _CUDA = "CUDAExecutionProvider"
 _CPU = "CPUExecutionProvider"
 
 
-class DeviceUnavailableError(RuntimeError):
+class DeviceUnavailableError(GuardError, RuntimeError):
     """The settings ask for a backend or device this installation cannot provide."""
 
 

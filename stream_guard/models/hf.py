@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stream_guard.exceptions import GuardError
 from stream_guard.models.packaged import ModelNotFoundError
 
 # Architectures whose weights the built-in ONNX graph builder understands. Anything else in HF
@@ -20,7 +21,7 @@ from stream_guard.models.packaged import ModelNotFoundError
 BERT_LIKE = frozenset({"bert", "roberta", "xlm-roberta"})
 
 
-class ModelFormatError(ValueError):
+class ModelFormatError(GuardError, ValueError):
     """A model directory or file is not in a layout stream-guard can load; the message says why."""
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from stream_guard.exceptions import GuardError
+
 SUPPORT_NAMES = frozenset({"entailment", "entailed", "entails", "entail", "supported", "support",
                            "supports", "consistent", "faithful", "factual", "grounded"})
 CONTRADICTION_NAMES = frozenset({"contradiction", "contradicted", "contradicts", "contradict",
@@ -20,7 +22,7 @@ OTHER_NAMES = frozenset({"neutral", "unsupported", "not_supported", "not support
                          "hallucinated", "hallucination", "not_enough_info", "nei"})
 
 
-class LabelMapError(ValueError):
+class LabelMapError(GuardError, ValueError):
     """The classes of a model cannot be mapped to support/contradiction; the message says how
     to pass the map explicitly."""
 

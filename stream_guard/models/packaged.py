@@ -16,16 +16,18 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from stream_guard.exceptions import GuardError
+
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MINILM_NAME = "all-MiniLM-L6-v2"
 _PACKAGE = "all_minilm_l6_v2"
 
 
-class ModelIntegrityError(RuntimeError):
+class ModelIntegrityError(GuardError, RuntimeError):
     """A model file does not match its published hash."""
 
 
-class ModelNotFoundError(RuntimeError):
+class ModelNotFoundError(GuardError, RuntimeError):
     """A model the settings name is not installed or not where they say."""
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 
+from stream_guard.exceptions import GuardError
+
 
 class ErrorCode(str, enum.Enum):
     BAD_FRAME = "bad_frame"
@@ -37,7 +39,7 @@ class CloseCode(enum.IntEnum):
     TRY_AGAIN_LATER = 1013  # over capacity, shared state unavailable or recovering
 
 
-class ProtocolError(Exception):
+class ProtocolError(GuardError):
     """A client frame was refused; becomes an ``error`` frame, the connection stays open."""
 
     def __init__(self, code: ErrorCode, message: str, stream_id: str | None = None) -> None:

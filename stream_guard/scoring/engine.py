@@ -32,6 +32,7 @@ from stream_guard.evidence.premise import (
     split_passages,
 )
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
+from stream_guard.exceptions import GuardError
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
 from stream_guard.protocol.errors import ErrorCode
@@ -83,7 +84,7 @@ class Alignment:
     signals: Signals
 
 
-class NoEvidence(ValueError):
+class NoEvidence(GuardError, ValueError):
     """A stream asked to be checked against nothing, or against a collection that is not there."""
 
     def __init__(self, message: str, code: ErrorCode = ErrorCode.BAD_FRAME) -> None:

@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from stream_guard.exceptions import GuardError
+
 # At most this many batches' worth of late jobs go to the fallback in one turn, so a model batch
 # still runs between fallback sweeps however deep the backlog.
 _FALLBACK_TURN = 8
@@ -59,7 +61,7 @@ class _Queued(Generic[J, R]):
     queued: float = field(compare=False)
 
 
-class SchedulerClosed(RuntimeError):
+class SchedulerClosed(GuardError, RuntimeError):
     """Submitted after ``close()``."""
 
 

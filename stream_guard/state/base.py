@@ -10,11 +10,13 @@ from types import TracebackType
 
 import orjson
 
+from stream_guard.exceptions import GuardError
+
 Lease = tuple[str, str]
 """A connection slot: ``(scope, holder)``, e.g. ``("ip:192.0.2.7", "worker-3/conn-812")``."""
 
 
-class StateUnavailable(Exception):
+class StateUnavailable(GuardError):
     """The shared store cannot be reached right now.
 
     Raised instead of the backend's own errors so the server can apply ``redis_fail_mode``
