@@ -10,7 +10,7 @@ import orjson
 from stream_guard.config import Settings
 from stream_guard.metrics import Metrics
 from stream_guard.scores import Pair, PairScore
-from stream_guard.scoring.engine import GroundingEngine
+from stream_guard.scoring.engine import EngineConfig, GroundingEngine
 from stream_guard.scoring.lexical import LexicalScorer
 from stream_guard.server.app import Server
 from tests.conftest import running_server
@@ -202,7 +202,8 @@ async def test_a_window_that_cannot_be_scored_is_an_internal_error(
         settings_factory: Callable[..., Settings]) -> None:
     settings = settings_factory(tier="cascade", batch_max_wait_ms=0)
     metrics = Metrics()
-    engine = GroundingEngine(settings, metrics, model=ExplodingScorer(), model_threshold=0.5)
+    engine = GroundingEngine(EngineConfig.from_settings(settings), metrics,
+                             model=ExplodingScorer(), model_threshold=0.5)
     server = Server(settings, engine=engine, metrics=metrics)
     await server.start()
     try:

@@ -123,10 +123,9 @@ def test_pairs_label_windows_by_onset_and_least_covered_window() -> None:
 
 def test_trainer_pairs_are_exactly_what_the_server_scores() -> None:
     """The trainer's windows and premises equal the engine's for the same record."""
-    from stream_guard.config import Settings
     from stream_guard.metrics import Metrics
     from stream_guard.protocol.frames import ContextItem
-    from stream_guard.scoring.engine import CheckJob, GroundingEngine, StreamRequest
+    from stream_guard.scoring.engine import CheckJob, EngineConfig, GroundingEngine, StreamRequest
 
     context = ("The bridge opened to traffic in 1937 after four years of work. Its main span is "
                "1,280 metres long.\n\nIt was the longest suspension bridge in the world until "
@@ -136,7 +135,7 @@ def test_trainer_pairs_are_exactly_what_the_server_scores() -> None:
                 "Around 112,000 cars cross daily, says the city.")
     record = _record(response, 0, context)
     pipeline = TextPipeline()
-    engine = GroundingEngine(Settings(tier="lexical", embedder="none"), Metrics())
+    engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
     evidence = engine.prepare(StreamRequest("t", [ContextItem("context", context)], None))
     windows = pipeline.windows(response)
     served = engine.align([CheckJob(evidence, w.text, w.previous) for w in windows])

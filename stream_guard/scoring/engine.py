@@ -50,6 +50,28 @@ CLEAR_MARGIN = 0.15  # the halt policy's margin when neither settings nor detect
 
 
 @dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """The settings scoring reads, and nothing else (the engine never sees ports, keys or
+    limits). Built from the server's settings with :meth:`from_settings`."""
+
+    tier: str = "cascade"
+    threshold: float | None = None
+    clear_margin: float | None = None
+    batch_max_size: int = 32
+    batch_max_wait_ms: float = 4.0
+    verdict_deadline_ms: float = 150.0
+    setup_concurrency: int = 2
+    evidence_top_k: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineConfig:
+        return cls(settings.tier, settings.threshold, settings.clear_margin,
+                   settings.batch_max_size, settings.batch_max_wait_ms,
+                   settings.verdict_deadline_ms, settings.setup_concurrency,
+                   settings.evidence_top_k)
+
+
+@dataclass(frozen=True, slots=True)
 class StreamRequest:
     """A validated ``start``: where this stream's evidence comes from."""
 
@@ -93,7 +115,7 @@ class NoEvidence(GuardError, ValueError):
 
 
 class GroundingEngine:
-    def __init__(self, settings: Settings, metrics: Metrics, *,
+    def __init__(self, settings: EngineConfig, metrics: Metrics, *,
                  model: PairScorer | None = None, model_threshold: float | None = None,
                  model_clear_margin: float | None = None,
                  fusion: tuple[Fusion, Fusion] | None = None,

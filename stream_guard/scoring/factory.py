@@ -8,7 +8,7 @@ from typing import Any
 
 from stream_guard.config import Settings
 from stream_guard.metrics import Metrics
-from stream_guard.scoring.engine import GroundingEngine, load_fusion
+from stream_guard.scoring.engine import EngineConfig, GroundingEngine, load_fusion
 
 log = logging.getLogger("stream_guard.engine")
 
@@ -32,7 +32,8 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
         log.info("evidence collections loaded", extra={"collections": changed})
         library.start_polling(settings.index_poll_s)
     if settings.tier == "lexical":
-        return GroundingEngine(settings, metrics, embedder=embedder, library=library)
+        return GroundingEngine(EngineConfig.from_settings(settings), metrics, embedder=embedder,
+                               library=library)
     from stream_guard.models.cross_encoder import load_detector
     from stream_guard.models.labels import parse_label_map
 
@@ -41,6 +42,7 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
         use_context=settings.detector_context,
         label_map=parse_label_map(settings.detector_labels) if settings.detector_labels else None,
         **common)
-    return GroundingEngine(settings, metrics, model=detector, model_threshold=detector.threshold,
+    return GroundingEngine(EngineConfig.from_settings(settings), metrics, model=detector,
+                           model_threshold=detector.threshold,
                            model_clear_margin=detector.clear_margin,
                            fusion=load_fusion(detector.fusion), embedder=embedder, library=library)

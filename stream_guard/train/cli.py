@@ -173,7 +173,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     from stream_guard.metrics import Metrics
     from stream_guard.models.cross_encoder import load_detector
     from stream_guard.models.packaged import sha256_file
-    from stream_guard.scoring.engine import GroundingEngine
+    from stream_guard.scoring.engine import EngineConfig, GroundingEngine
     from stream_guard.train import calibrate, export, report
     from stream_guard.train.evaluate import DatasetScores
     from stream_guard.train.pairs import TextPipeline
@@ -191,7 +191,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     settings = load_settings().replace(tier="cascade", embedder="none")
     detector = load_detector(str(staging / "model.onnx"), cache_dir=settings.cache_dir,
                              backend="onnx", intra_op_threads=args.threads)
-    engine = GroundingEngine(settings, Metrics(), model=detector)
+    engine = GroundingEngine(EngineConfig.from_settings(settings), Metrics(), model=detector)
     pipeline = TextPipeline(settings.window_max_chars, settings.window_min_chars)
 
     def windows_of(groups: dict[str, list[Record]]
