@@ -438,3 +438,21 @@ async def test_ticket_flow(server: Server) -> None:
     await one_shot.close()
     with pytest.raises(AuthError):
         await mint_ticket(url(server), "not-a-valid-key-at-all")
+
+
+async def test_ticket_unavailable_is_a_retryable_error(tmp_path: Path) -> None:
+    """Shared state down in closed fail mode: the ticket endpoint answers 503, which the
+    client raises as a retryable TicketUnavailableError (not an AuthError)."""
+    import socket
+
+    from stream_guard.client import TicketUnavailableError
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    settings = make_settings(tmp_path, redis_url=f"redis://127.0.0.1:{dead}/0",
+                             redis_fail_mode="closed")
+    async with running_server(settings) as srv:
+        with pytest.raises(TicketUnavailableError) as refused:
+            await mint_ticket(url(srv), API_KEY)
+    assert refused.value.retryable and refused.value.status == 503

@@ -38,6 +38,7 @@ from stream_guard.client.errors import (
     StreamClosedError,
     StreamGuardError,
     StreamHaltedError,
+    TicketUnavailableError,
     TooManyStreamsError,
     TryAgainLaterError,
     UnknownCollectionError,
@@ -72,7 +73,8 @@ __all__ = [
     "OverloadedError",
     "PolicyViolationError", "RateLimitedError", "Release", "ServerFailureError", "Started",
     "StreamClosedError", "StreamGuardError", "StreamHaltedError", "TicketProvider",
-    "TooManyStreamsError", "TryAgainLaterError", "UnknownCollectionError", "UnknownStreamError",
+    "TicketUnavailableError", "TooManyStreamsError", "TryAgainLaterError",
+    "UnknownCollectionError", "UnknownStreamError",
     "UnknownTypeError", "Verdict", "closed_error", "error_for_code", "guard", "mint_ticket",
     "mint_ticket_sync",
 ]

@@ -187,6 +187,20 @@ class AuthError(GuardClientError):
         self.body = body
 
 
+class TicketUnavailableError(GuardClientError):
+    """``POST /v1/tickets`` answered 429, 502, 503 or 504: the server (or its shared state) is
+    briefly unable to issue one. Retry after ``retry_after`` seconds when the server sent it."""
+
+    retryable = True
+
+    def __init__(self, status: int, body: str, retry_after: float | None = None) -> None:
+        super().__init__(f"ticket request failed: HTTP {status}: {body}" if body
+                         else f"ticket request failed: HTTP {status}")
+        self.status = status
+        self.body = body
+        self.retry_after = retry_after
+
+
 class ConnectError(GuardClientError):
     """No connection could be opened within the retry policy; ``__cause__`` is the last failure."""
 

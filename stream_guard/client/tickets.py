@@ -13,7 +13,12 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
-from stream_guard.client.errors import AuthError, GuardClientError
+from stream_guard.client.errors import (
+    RETRYABLE_HANDSHAKE_STATUSES,
+    AuthError,
+    GuardClientError,
+    TicketUnavailableError,
+)
 
 TICKETS_PATH = "/v1/tickets"
 _HTTP_SCHEME = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
@@ -32,7 +37,8 @@ async def mint_ticket(base_url: str, api_key: str, *, timeout: float = 10.0) -> 
     """A fresh single-use ticket for the tenant of ``api_key``.
 
     ``base_url`` may be the server's HTTP or WebSocket URL; only its scheme and host are used.
-    Raises :class:`AuthError` when the key is refused, :class:`GuardClientError` otherwise.
+    Raises :class:`AuthError` when the key is refused, :class:`TicketUnavailableError`
+    (retryable) when the server cannot issue one right now, :class:`GuardClientError` otherwise.
     """
     return await asyncio.to_thread(mint_ticket_sync, base_url, api_key, timeout=timeout)
 
@@ -49,6 +55,9 @@ def mint_ticket_sync(base_url: str, api_key: str, *, timeout: float = 10.0) -> s
         detail = exc.read().decode("utf-8", "replace")
         if exc.code in (401, 403):
             raise AuthError(exc.code, detail) from None
+        if exc.code in RETRYABLE_HANDSHAKE_STATUSES:
+            raise TicketUnavailableError(exc.code, detail,
+                                         _seconds(exc.headers.get("Retry-After"))) from None
         raise GuardClientError(f"ticket request failed: HTTP {exc.code}: {detail}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise GuardClientError(f"ticket request to {url} failed: {exc}") from exc
@@ -56,3 +65,11 @@ def mint_ticket_sync(base_url: str, api_key: str, *, timeout: float = 10.0) -> s
     if not isinstance(ticket, str):
         raise GuardClientError(f"ticket response without a ticket: {body!r}")
     return ticket
+
+
+def _seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` given in seconds (the form the server sends), else None."""
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
