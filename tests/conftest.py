@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import shutil
 import sys
 import tempfile
@@ -18,6 +19,7 @@ import pytest
 from stream_guard.config import Settings, load_settings
 from stream_guard.models.embedder import SentenceEmbedder, load_embedder
 from stream_guard.server.app import Server
+from tests.redis_server import RedisServer, redis_server_binary
 from tests.wsclient import API_KEY, API_KEY_2
 
 
@@ -95,3 +97,18 @@ def model_cache() -> Path:
 def minilm(model_cache: Path) -> SentenceEmbedder:
     """The packaged all-MiniLM-L6-v2 on onnxruntime (CPU), as the server loads it by default."""
     return load_embedder("minilm", cache_dir=model_cache, device="cpu")
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    """A throwaway redis-server of the test's own (stopped and restarted by tests that need
+    an outage); CI must have one, elsewhere the test is skipped without it."""
+    binary = redis_server_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is required in CI (.ci/run installs it)")
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(binary)
+    server.start()
+    yield server
+    server.close()

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.redis_server import RedisServer, free_port, redis_server_binary
+from tests.redis_server import RedisServer, free_port
 from tests.wsclient import (
     API_KEY,
     http,
@@ -287,19 +287,6 @@ async def _until_draining(port: int, timeout: float = 10.0) -> None:
             except ConnectionRefusedError:
                 return
             await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    binary = redis_server_binary()
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is required in CI (.ci/run installs it)")
-        pytest.skip("redis-server is not installed")
-    server = RedisServer(binary)
-    server.start()
-    yield server
-    server.close()
 
 
 @pytest.mark.redis

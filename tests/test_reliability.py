@@ -9,9 +9,8 @@ where Redis is involved, a real redis-server that the test stops and starts.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from stream_guard.client.errors import (
 from stream_guard.client.link import TransientConnectFailure, open_link
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
-from tests.redis_server import RedisServer, redis_server_binary
+from tests.redis_server import RedisServer
 from tests.wsclient import (
     API_KEY,
     eventually,
@@ -50,19 +49,6 @@ UPGRADE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Versi
 
 def rejections(server: Server, reason: str) -> float:
     return float(server.metrics.rejections.labels(reason)._value.get())
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    binary = redis_server_binary()
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is required in CI (.ci/run installs it)")
-        pytest.skip("redis-server is not installed")
-    server = RedisServer(binary)
-    server.start()
-    yield server
-    server.close()
 
 
 @asynccontextmanager

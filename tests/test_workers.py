@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,26 +23,13 @@ from websockets.exceptions import ConnectionClosed
 
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
-from tests.redis_server import RedisServer, free_port, redis_server_binary
+from tests.redis_server import RedisServer, free_port
 from tests.wsclient import API_KEY, http, open_ws, recv, recv_until, send, stream_text
 
 pytestmark = pytest.mark.redis
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
 GOOD = "The Eiffel Tower was completed in 1889. It is 330 metres tall. "
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    binary = redis_server_binary()
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is required in CI (.ci/run installs it)")
-        pytest.skip("redis-server is not installed")
-    server = RedisServer(binary)
-    server.start()
-    yield server
-    server.close()
 
 
 @asynccontextmanager
