@@ -30,6 +30,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from loadtest.corpus import StreamScript
+from stream_guard.client.events import (
+    Done,
+    ErrorEvent,
+    Halt,
+    Started,
+    Verdict,
+    parse_event,
+)
 
 PING_SLOT = -1
 MISSED_EXAMPLES = 5
@@ -209,22 +217,24 @@ class ConnectionDriver:
                 now = time.monotonic()
                 frame = orjson.loads(message)
                 rec.counts["frames_received"] += 1
-                kind = frame["type"]
-                if kind == "verdict":
-                    self._on_verdict(frame, now)
-                elif kind == "halt":
-                    self._on_halt(frame, now)
-                elif kind == "done":
-                    self._on_done(frame, now)
-                elif kind == "started":
-                    live = self._live(frame)
-                    if live is not None:
-                        live.started = True
-                elif kind == "pong":
+                if frame.get("type") == "pong":
                     if self._pings:
                         rec.pong.append(now - self._pings.popleft())
-                elif kind == "error":
-                    self._on_error(frame, now)
+                    continue
+                # The protocol's own vocabulary (typed frames), as every client reads it.
+                event = parse_event(frame)
+                if isinstance(event, Verdict):
+                    self._on_verdict(event, now)
+                elif isinstance(event, Halt):
+                    self._on_halt(event, now)
+                elif isinstance(event, Done):
+                    self._on_done(event, frame, now)
+                elif isinstance(event, Started):
+                    live = self._live(event.stream_id)
+                    if live is not None:
+                        live.started = True
+                elif isinstance(event, ErrorEvent):
+                    self._on_error(event, now)
         except ConnectionClosed:
             pass
         if not self._closed:
@@ -232,8 +242,8 @@ class ConnectionDriver:
             rec.close_codes[str(code) if code is not None else "abnormal"] += 1
             self._closed = True
 
-    def _live(self, frame: dict[str, Any]) -> _Live | None:
-        slot = self.by_sid.get(frame.get("stream_id", ""))
+    def _live(self, stream_id: str | None) -> _Live | None:
+        slot = self.by_sid.get(stream_id or "")
         return None if slot is None else self.slots[slot]
 
     def _latency(self, live: _Live, window: tuple[int, int], now: float,
@@ -246,37 +256,34 @@ class ConnectionDriver:
         into_sent.append(now - live.sent[idx])
         self.rec.timeline.append((now - self.rec.t0, now - live.scheduled[idx], is_halt))
 
-    def _on_verdict(self, frame: dict[str, Any], now: float) -> None:
-        live = self._live(frame)
-        self.rec.counts[f"verdicts_{frame['label']}"] += 1
-        if frame.get("degraded"):
+    def _on_verdict(self, verdict: Verdict, now: float) -> None:
+        live = self._live(verdict.stream_id)
+        self.rec.counts[f"verdicts_{verdict.label}"] += 1
+        if verdict.degraded:
             self.rec.counts["verdicts_degraded"] += 1
         if live is not None:
             if live.script.bad:
-                live.verdicts.append((frame["start"], frame["end"], frame["label"],
-                                      frame["score"]))
-            self._latency(live, (frame["start"], frame["end"]), now, self.rec.verdict,
+                live.verdicts.append((verdict.start, verdict.end, verdict.label, verdict.score))
+            self._latency(live, (verdict.start, verdict.end), now, self.rec.verdict,
                           self.rec.verdict_sent, False)
 
-    def _on_halt(self, frame: dict[str, Any], now: float) -> None:
-        live = self._live(frame)
+    def _on_halt(self, halt: Halt, now: float) -> None:
+        live = self._live(halt.stream_id)
         rec = self.rec
         rec.counts["streams_halted"] += 1
         if live is None:
             return
         live.halted = True
-        window = frame.get("window") or {}
-        self._latency(live, (window.get("start", -1), window.get("end", -1)), now, rec.halt,
-                      rec.halt_sent, True)
+        self._latency(live, halt.window or (-1, -1), now, rec.halt, rec.halt_sent, True)
         if not live.script.bad:
             rec.counts["false_halts"] += 1
-        elif frame["at"] == live.script.bad_at:
+        elif halt.at == live.script.bad_at:
             rec.counts["halts_correct"] += 1
         else:
             rec.counts["halts_wrong_offset"] += 1
 
-    def _on_done(self, frame: dict[str, Any], now: float) -> None:
-        slot = self.by_sid.pop(frame["stream_id"], None)
+    def _on_done(self, done: Done, frame: dict[str, Any], now: float) -> None:
+        slot = self.by_sid.pop(done.stream_id, None)
         if slot is None:
             return
         live = self.slots[slot]
@@ -292,14 +299,14 @@ class ConnectionDriver:
                     "verdicts": live.verdicts})
         self._free(slot, now)
 
-    def _on_error(self, frame: dict[str, Any], now: float) -> None:
-        if frame.get("code") == "stream_halted":
+    def _on_error(self, error: ErrorEvent, now: float) -> None:
+        if error.code == "stream_halted":
             # Deltas already on the wire when the halt was sent: the protocol's answer to the
             # race, not a failure (an app stops sending once it has read the halt).
             self.rec.counts["deltas_after_halt"] += 1
             return
-        self.rec.errors[frame.get("code", "?")] += 1
-        live = self._live(frame)
+        self.rec.errors[error.code] += 1
+        live = self._live(error.stream_id)
         if live is not None and not live.started:
             # ``start`` was refused: the stream never existed; retry the slot a second later.
             slot = self.by_sid.pop(live.sid)
