@@ -155,6 +155,10 @@ def _spawn_env(args: argparse.Namespace, key: str, connections: int) -> dict[str
         "STREAM_GUARD_MAX_CONNECTIONS": str(max(256, connections + 16)),
         "STREAM_GUARD_MAX_CONNECTIONS_PER_IP": str(max(16, connections + 16)),
         "STREAM_GUARD_RATE_PER_S": str(max(200.0, math.ceil(messages_per_conn * 1.5))),
+        # every generated connection comes from 127.0.0.1: the per-address handshake bucket
+        # would meter the load generator's own ramp-up, not a client's churn
+        "STREAM_GUARD_HANDSHAKE_BURST": str(max(32, 2 * connections)),
+        "STREAM_GUARD_HANDSHAKE_RATE_PER_S": str(max(4.0, float(connections))),
     }
 
 
