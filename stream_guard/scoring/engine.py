@@ -38,8 +38,14 @@ from stream_guard.models.embedder import Embedder
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scores import Pair, PairScorer, WindowScore
-from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion, Signals, signals
-from stream_guard.scoring.lexical import CONFLICT_CONTRADICTION
+from stream_guard.scoring.fusion import (
+    LEXICAL_FEATURES,
+    MODEL_FEATURES,
+    Fusion,
+    Signals,
+    signals,
+    window_support,
+)
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
 from stream_guard.text.terms import quantity_index, terms
 
@@ -248,10 +254,9 @@ class GroundingEngine:
                 out.append(self._lexical(a))
                 continue
             self.metrics.tier_decisions.labels("model").inc()
-            p = by_job[i].support
-            support = (self.fusion[0].support(a.signals.features(p)) if self.fusion is not None
-                       else p)
-            out.append(_scored(a, support, by_job[i].contradiction))
+            out.append(_scored(a, *window_support(
+                a.signals, by_job[i].support, self.fusion[0] if self.fusion else None,
+                by_job[i].contradiction)))
         return out
 
     def _degrade(self, jobs: list[CheckJob]) -> list[WindowScore]:
@@ -261,9 +266,8 @@ class GroundingEngine:
 
     def _lexical(self, a: Alignment, *, degraded: bool = False) -> WindowScore:
         self.metrics.tier_decisions.labels("lexical").inc()
-        support = (self.fusion[1].support(a.signals.features()) if self.fusion is not None
-                   else a.signals.coverage)
-        return _scored(a, support, 0.0, degraded=degraded)
+        return _scored(a, *window_support(a.signals, None, self.fusion[1] if self.fusion else None),
+                       degraded=degraded)
 
     def _observe_batch(self, stats: BatchStats) -> None:
         self.metrics.batch_size.observe(stats.size)
@@ -275,17 +279,8 @@ class GroundingEngine:
 
 def _scored(a: Alignment, support: float, contradiction: float, *,
             degraded: bool = False) -> WindowScore:
-    """The window's score; a number the evidence states differently outweighs everything else.
-
-    Support from the other words (or from a model that overlooks one digit) must not outvote a
-    quantity conflict: the window is capped to the contradiction's complement, so every threshold
-    treats it as contradicted.
-    """
-    evidence = a.premise.passages()
-    if a.signals.conflict:
-        support = min(support, 1.0 - CONFLICT_CONTRADICTION)
-        contradiction = max(contradiction, CONFLICT_CONTRADICTION)
-    return WindowScore(support, contradiction, evidence, degraded)
+    """The window's score, citing the passages its premise came from."""
+    return WindowScore(support, contradiction, a.premise.passages(), degraded)
 
 
 def load_fusion(data: object) -> tuple[Fusion, Fusion] | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from stream_guard.scoring.lexical import CONFLICT_CONTRADICTION
 from stream_guard.text.terms import Term, bigram_coverage, coverage, quantity_conflict
 
 LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics", "log_terms",
@@ -59,8 +60,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     weight = sum(t.weight for t in specifics)
     missing = sum(t.weight for t in specifics if t.key not in evidence_keys)
     return Signals(
-        coverage=coverage(list(window), set(evidence_keys)),
-        premise_coverage=coverage(list(window), set(premise_keys)),
+        coverage=coverage(window, evidence_keys),
+        premise_coverage=coverage(window, premise_keys),
         conflict=quantity_conflict(window_text, quantities),
         novel_specifics=missing / weight if weight else 0.0,
         terms=len({t.key for t in window}),
@@ -114,3 +115,24 @@ class Fusion:
             if np.max(np.abs(step)) < 1e-8:
                 break
         return cls(tuple(features), tuple(float(v) for v in w[1:]), float(w[0]))
+
+
+def window_support(signals: Signals, model_support: float | None, fusion: Fusion | None,
+                   contradiction: float = 0.0) -> tuple[float, float]:
+    """A window's (support, contradiction): ``fusion`` over the signals (and the detector's
+    probability, when the model scored the window), else the raw probability, else the lexical
+    coverage; the one place that applies the quantity-conflict cap, for the engine and for
+    calibration alike.
+
+    A number the evidence states differently outweighs everything else: support from the other
+    words (or from a model that overlooks one digit) must not outvote it, so the window is capped
+    to the contradiction's complement and every threshold treats it as contradicted.
+    """
+    if fusion is not None:
+        support = fusion.support(signals.features(model_support))
+    else:
+        support = model_support if model_support is not None else signals.coverage
+    if signals.conflict:
+        support = min(support, 1.0 - CONFLICT_CONTRADICTION)
+        contradiction = max(contradiction, CONFLICT_CONTRADICTION)
+    return support, contradiction

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
@@ -91,14 +92,13 @@ def bigrams(text_terms: Sequence[Term]) -> set[tuple[str, str]]:
     return {(a.key, b.key) for a, b in itertools.pairwise(text_terms)}
 
 
-def bigram_coverage(window: Sequence[Term], evidence: set[tuple[str, str]] | frozenset[
-        tuple[str, str]]) -> float:
+def bigram_coverage(window: Sequence[Term], evidence: AbstractSet[tuple[str, str]]) -> float:
     """Share of the window's content bigrams found in the evidence (1.0 when it has none)."""
     pairs = bigrams(window)
     return sum(1 for p in pairs if p in evidence) / len(pairs) if pairs else 1.0
 
 
-def coverage(window: str | list[Term], evidence_keys: set[str]) -> float:
+def coverage(window: str | Sequence[Term], evidence_keys: AbstractSet[str]) -> float:
     """Weighted share of the window's content terms found in the evidence (1.0 if it has none).
 
     ``window`` may be given as its :func:`terms` already, when one window is measured against

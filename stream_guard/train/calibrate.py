@@ -17,8 +17,7 @@ from stream_guard.oversight.policy import HaltPolicy
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scores import Pair
 from stream_guard.scoring.engine import Alignment, CheckJob, GroundingEngine, StreamRequest
-from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion
-from stream_guard.scoring.lexical import CONFLICT_CONTRADICTION
+from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion, window_support
 from stream_guard.train.pairs import SUPPORTED, UNSUPPORTED, TextPipeline
 
 
@@ -89,10 +88,7 @@ def stream_scores(records: Sequence[Record], windows: Sequence[ScoredWindow],
     engine's cap for quantity conflicts."""
     out = [1.0] * len(records)
     for w in windows:
-        s = w.aligned.signals
-        support = fusion.support(s.features(w.model_support)) if fusion else w.model_support
-        if s.conflict:
-            support = min(support, 1.0 - CONFLICT_CONTRADICTION)
+        support, _ = window_support(w.aligned.signals, w.model_support, fusion)
         out[w.record] = min(out[w.record], support)
     return out
 
@@ -114,13 +110,7 @@ def halts(records: Sequence[Record], windows: Sequence[ScoredWindow], fusion: Fu
     policies = [HaltPolicy(threshold, contradiction_threshold, consecutive, clear_margin)
                 for _ in records]
     for w in windows:  # windows of one record are in stream order
-        s = w.aligned.signals
-        support = fusion.support(s.features(w.model_support)) if fusion else w.model_support
-        contradiction = 0.0
-        if s.conflict:
-            support = min(support, 1.0 - CONFLICT_CONTRADICTION)
-            contradiction = CONFLICT_CONTRADICTION
-        policies[w.record].observe(support, contradiction)
+        policies[w.record].observe(*window_support(w.aligned.signals, w.model_support, fusion))
     return [p.halted for p in policies]
 
 
@@ -172,12 +162,14 @@ def long_document_rows(groups: dict[str, tuple[list[Record], list[ScoredWindow]]
     the false-halt rate under the policy, and the premise's recall (the share of a window's
     terms found anywhere in the evidence that its premise also holds; 1.0 means the premise
     never left out a sentence the window drew on)."""
+    halted_by_group = {name: halts(records, windows, fusion, threshold, clear_margin)
+                       for name, (records, windows) in groups.items()}
     rows: list[dict[str, float | str]] = []
     for low, high in LENGTH_BUCKETS:
         n = halted_n = 0
         recall: list[float] = []
-        for records, windows in groups.values():
-            halted = halts(records, windows, fusion, threshold, clear_margin)
+        for name, (records, windows) in groups.items():
+            halted = halted_by_group[name]
             keep = {i for i, r in enumerate(records)
                     if r.label == 0 and low <= len(r.context) < high}
             n += len(keep)

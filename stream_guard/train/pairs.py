@@ -108,8 +108,7 @@ def labelled_windows(record: Record, aligned: Sequence[Aligned],
                      index: SentenceIndex) -> list[tuple[Aligned, int]]:
     """The windows of a record whose label is known, with it (see the module docstring)."""
     usable = [a for a in aligned if len(a.window.text.split()) >= MIN_WINDOW_WORDS]
-    grounded = [a for a in usable
-                if coverage(a.window.text, set(index.keys)) >= MIN_SUPPORTED_OVERLAP]
+    grounded = [a for a in usable if coverage(a.window.text, index.keys) >= MIN_SUPPORTED_OVERLAP]
     if record.label == 0:
         return [(a, SUPPORTED) for a in grounded]
     if record.onset is not None:
@@ -119,7 +118,7 @@ def labelled_windows(record: Record, aligned: Sequence[Aligned],
         return before + holding
     if not usable:
         return []
-    worst = min(usable, key=lambda a: coverage(a.window.text, set(index.keys)))
+    worst = min(usable, key=lambda a: coverage(a.window.text, index.keys))
     return [(worst, UNSUPPORTED)]
 
 
