@@ -58,3 +58,14 @@ def test_lexical_scorer_scores_each_pair() -> None:
         Pair(EIFFEL, "Completed in 1889."), Pair(EIFFEL, "Completed in 1999."), Pair("", "x")])
     assert [s.support for s in scores] == [1.0, pytest.approx(1 / 3), 1.0]
     assert all(s.contradiction == 0.0 for s in scores)
+
+
+def test_quantities_of_several_sources_are_merged_per_unit() -> None:
+    from stream_guard.text.terms import merge_quantities, quantity_conflict, quantity_index
+
+    context = quantity_index("The tower is 330 metres tall.")
+    collection = quantity_index("The antenna takes it to 450 metres. It weighs 7300 tonnes.")
+    merged = merge_quantities(context, collection)
+    assert merged == {"metre": frozenset({"330", "450"}), "tonne": frozenset({"7300"})}
+    assert not quantity_conflict("It reaches 450 metres.", merged)
+    assert quantity_conflict("It reaches 500 metres.", merged)

@@ -47,7 +47,7 @@ from stream_guard.scoring.fusion import (
     window_support,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
-from stream_guard.text.terms import quantity_index, terms
+from stream_guard.text.terms import merge_quantities, quantity_index, terms
 
 log = logging.getLogger("stream_guard.engine")
 
@@ -230,7 +230,8 @@ class GroundingEngine:
                                             self.settings.evidence_top_k)[0]
                 if hits:
                     index = SentenceIndex(index.sentences + split_passages(hits))
-                    quantities = {**quantity_index(" ".join(h.text for h in hits)), **quantities}
+                    quantities = merge_quantities(
+                        quantities, quantity_index(" ".join(h.text for h in hits)))
             window = terms(job.text)
             premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))

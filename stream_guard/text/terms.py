@@ -134,6 +134,16 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
 
+def merge_quantities(*indexes: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """One index for evidence from several places: every number each states, per unit (a
+    number one source states is not a conflict because another source states a different one)."""
+    merged: dict[str, frozenset[str]] = {}
+    for index in indexes:
+        for unit, numbers in index.items():
+            merged[unit] = merged.get(unit, frozenset()) | numbers
+    return merged
+
+
 def quantity_conflict(window: str, known: Mapping[str, frozenset[str]]) -> bool:
     """The window gives a quantity of a unit for which the evidence gives a different one.
 
