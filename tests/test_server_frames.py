@@ -11,9 +11,9 @@ from stream_guard.config import Settings
 from stream_guard.metrics import Metrics
 from stream_guard.scores import Pair, PairScore
 from stream_guard.scoring.engine import EngineConfig, GroundingEngine
-from stream_guard.scoring.lexical import LexicalScorer
 from stream_guard.server.app import Server
 from tests.conftest import running_server
+from tests.scorers import LexicalScorer
 from tests.wsclient import open_ws, recv, recv_until, schema_errors, send, stream_text
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from stream_guard.scores import Pair
-from stream_guard.scoring.lexical import LexicalScorer
 from stream_guard.text.terms import (
     NAME_WEIGHT,
     NUMBER_WEIGHT,
@@ -14,6 +13,7 @@ from stream_guard.text.terms import (
     term_keys,
     terms,
 )
+from tests.scorers import LexicalScorer
 
 EIFFEL = "The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."
 

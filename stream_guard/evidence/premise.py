@@ -121,7 +121,7 @@ class SentenceIndex:
         return len(self.sentences)
 
     def focus(self, window: Sequence[Term], max_chars: int = PREMISE_MAX_CHARS) -> Premise:
-        """The premise for a window (given as its :func:`~stream_guard.scoring.lexical.terms`).
+        """The premise for a window (given as its :func:`~stream_guard.text.terms.terms`).
 
         A window sharing no term with the evidence gets the evidence's opening sentences, so the
         model still sees what the evidence is about (and can say the window is off-topic).

@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from stream_guard.scoring.lexical import CONFLICT_CONTRADICTION
 from stream_guard.text.terms import Term, bigram_coverage, coverage, quantity_conflict
 
 LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics", "log_terms",
                     "covering", "bigram_coverage")
 MODEL_FEATURES = ("model_logit", *LEXICAL_FEATURES)
 _LOGIT_CLIP = 8.0
+# A quantity the evidence states otherwise is scored as this probability of contradiction.
+CONFLICT_CONTRADICTION = 0.9
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
-"""The lexical tier as a pair scorer: is what the window says literally present in the premise?
+"""A deterministic pair scorer for tests that need a model tier without a model.
 
-The measurements themselves (terms, coverage, quantities) live in :mod:`stream_guard.text.terms`;
-the engine uses them directly as signals. This scorer serves a server configured without a model
-and tests that need a deterministic scorer.
+Support is the hypothesis's weighted term coverage by the premise; a quantity the premise states
+differently is a contradiction. The server itself never uses it: its lexical tier reads the same
+measurements (``stream_guard.text.terms``) as fusion signals.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from stream_guard.scores import Pair, PairScore
+from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION
 from stream_guard.text.terms import coverage, number_conflict, term_keys
-
-CONFLICT_CONTRADICTION = 0.9
 
 
 class LexicalScorer:
