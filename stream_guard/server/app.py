@@ -90,6 +90,10 @@ class Server:
                         "never run like this outside development")
         if s.serve_demo:
             self.demo_dir = _demo_dir()
+            if self.demo_dir is None:
+                log.warning("serve_demo is set but the demo (clients/js) is not beside this "
+                            "installation: it ships in the source checkout, so run the server "
+                            "from one (pip install -e .); /demo/ answers 404")
         self._ws = await serve(
             self._handle, s.host, s.port, process_request=Router(self),
             max_size=s.max_frame_bytes * _HARD_SIZE_FACTOR, open_timeout=s.handshake_timeout_s,
