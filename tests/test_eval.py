@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stream_guard.config import Settings
-from stream_guard.dataset import Record, split_of
+from stream_guard.dataset import Record, assign_splits
 from stream_guard.eval.cli import main, redacted_command
 from stream_guard.eval.metrics import (
     Confusion,
@@ -141,8 +141,9 @@ def test_split_selection_uses_the_trainers_split() -> None:
     records = [_record(i, "d") for i in range(200)]
     holdout = select_records(records, split="holdout")
     tune = select_records(records, split="tune")
-    assert {r.id for r in holdout} == {r.id for r in records if split_of(r.split_key) == "holdout"}
-    assert len(holdout) + len(tune) == 200 and 60 < len(holdout) < 140
+    sides = assign_splits(records)
+    assert {r.id for r in holdout} == {r.id for r in records if sides[r.split_key] == "holdout"}
+    assert len(holdout) == len(tune) == 100
     assert select_records(records, split="all", limit=7) == records[:7]
 
 

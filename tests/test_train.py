@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stream_guard.dataset import Record, RecordError, read_records, split_of
+from stream_guard.dataset import (
+    Record,
+    RecordError,
+    assign_splits,
+    read_records,
+    split_of,
+)
 from stream_guard.train.edits import compress, entities, local_edit
 from stream_guard.train.evaluate import score_streams
 from stream_guard.train.metrics import auroc, choose_threshold
@@ -64,11 +70,21 @@ def test_split_is_deterministic_and_about_half() -> None:
 def test_summedits_records_split_by_document_not_by_record() -> None:
     rows = [Record(f"summedits-news-{i}", "summedits-news", "ctx", None, "r", 0, None,
                    doc_id=f"doc{i % 7}") for i in range(70)]
-    by_doc: dict[str, set[str]] = {}
-    for r in rows:
-        by_doc.setdefault(r.doc_id or "", set()).add(split_of(r.split_key))
-    assert all(len(sides) == 1 for sides in by_doc.values())
+    sides = assign_splits(rows)
+    assert set(sides) == {f"doc{i}" for i in range(7)}
+    assert sorted(sides.values()).count("holdout") == 4  # 3.5 rounded half up
     assert Record("x", "d", "c", None, "r", 0, None).split_key == "x"
+
+
+def test_split_is_stratified_by_dataset_and_independent_of_order() -> None:
+    # Four documents per domain, as in SummEdits-dev: each domain gets two on each side.
+    rows = [Record(f"{d}-{i}", d, "ctx", None, "r", 0, None, doc_id=f"{d}-doc{i % 4}")
+            for d in ("summedits-a", "summedits-b", "summedits-c") for i in range(40)]
+    sides = assign_splits(rows)
+    for d in ("summedits-a", "summedits-b", "summedits-c"):
+        held = [k for k, side in sides.items() if k.startswith(d) and side == "holdout"]
+        assert len(held) == 2
+    assert assign_splits(list(reversed(rows))) == sides
 
 
 def test_local_edits_change_one_fact() -> None:

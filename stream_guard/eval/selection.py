@@ -1,6 +1,6 @@
 """Which records an evaluation replays: a split, a stratified sample, a limit.
 
-The split is the trainer's own (:func:`stream_guard.dataset.split_of`), so ``--split holdout``
+The split is the trainer's own (:func:`stream_guard.dataset.assign_splits`), so ``--split holdout``
 measures exactly the half the detector was never tuned on. Sampling is stratified by ``dataset`` so
 a small sample of a mixed file keeps every sub-domain in its share, and records keep their file
 order so two runs with the same seed replay the same streams in the same order.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from stream_guard.dataset import Record, read_records, split_of
+from stream_guard.dataset import Record, read_records, split_records
 
 SplitChoice = Literal["holdout", "tune", "all"]
 
@@ -44,8 +44,7 @@ def select_records(records: Sequence[Record], *, split: SplitChoice = "all",
                    limit: int | None = None) -> list[Record]:
     """Filter to ``split``, then draw ``sample`` records stratified by dataset, then keep the
     first ``limit``."""
-    chosen = (list(records) if split == "all"
-              else [r for r in records if split_of(r.split_key) == split])
+    chosen = list(records) if split == "all" else split_records(records, split)
     if sample is not None:
         chosen = stratified_sample(chosen, sample, seed)
     return chosen if limit is None else chosen[:limit]

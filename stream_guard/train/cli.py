@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from stream_guard.dataset import Record, data_files, read_records, split_of
+from stream_guard.dataset import Record, data_files, read_records, split_records
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -48,6 +48,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="where the packaged MiniLM is extracted (default: settings cache_dir)")
     p.add_argument("--base-model", type=str, default="minilm",
                    help='"minilm" (the packaged all-MiniLM-L6-v2) or a Hugging Face model dir')
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="start from this fine-tuned checkpoint (a work dir's best/) instead of "
+                        "the base model's weights; the base model still gives the tokenizer")
+    p.add_argument("--summedits-repeats", type=int, default=1,
+                   help="how many times each summedits_train record enters the pair set (each "
+                        "time with freshly drawn synthetic edits); SummEdits' real, subtle edits "
+                        "are otherwise a few percent of the pairs")
     p.add_argument("--records-per-dataset", type=int, default=2500,
                    help="HaluEval items sampled from each subset (both answers of an item)")
     p.add_argument("--epochs", type=float, default=1.0)
@@ -83,16 +90,16 @@ def load_sets(data_dir: Path) -> tuple[dict[str, list[Record]], dict[str, list[R
     holdout: dict[str, list[Record]] = {}
     for name in VALIDATION_DATASETS:
         records = read_records(files[name])
-        tune[name] = [r for r in records if split_of(r.split_key) == "tune"]
-        holdout[name] = [r for r in records if split_of(r.split_key) == "holdout"]
+        tune[name] = split_records(records, "tune")
+        holdout[name] = split_records(records, "holdout")
     return train, tune, holdout
 
 
 def sample_training(train: dict[str, list[Record]], per_dataset: int,
-                    rng: random.Random) -> list[Record]:
+                    rng: random.Random, whole_repeats: int = 1) -> list[Record]:
     """Whole HaluEval items (the right and the hallucinated response share an item id prefix)
     are sampled together, so the two answers to one question are seen side by side; the
-    SummEdits training file is taken whole."""
+    SummEdits training file is taken whole, ``whole_repeats`` times."""
     out: list[Record] = []
     for name in TRAIN_DATASETS:
         by_item: dict[str, list[Record]] = {}
@@ -102,8 +109,9 @@ def sample_training(train: dict[str, list[Record]], per_dataset: int,
         rng.shuffle(items)
         for item in items[:per_dataset]:
             out.extend(by_item[item])
-    for name in TRAIN_WHOLE:
-        out.extend(train[name])
+    for _ in range(whole_repeats):
+        for name in TRAIN_WHOLE:
+            out.extend(train[name])
     return out
 
 
@@ -135,14 +143,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     rng = random.Random(args.seed)
-    records = sample_training(train_sets, args.records_per_dataset, rng)
+    records = sample_training(train_sets, args.records_per_dataset, rng, args.summedits_repeats)
     examples = training_examples(records, rng)
     summary: dict[str, object] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                   "base_model": args.base_model,
+                                  "init_from": None if args.init_from is None
+                                  else str(args.init_from),
+                                  "summedits_repeats": args.summedits_repeats,
                                   "train_records": len(records),
                                   "train_examples": _counts(examples)}
     log.info("%d training pairs from %d records", len(examples), len(records))
-    model = load_classifier(backbone)
+    model = load_classifier(backbone if args.init_from is None else args.init_from)
     score = support_fn(model, tok)
     tune_sample = _subsample(tune, args.tune_records, args.seed)
 

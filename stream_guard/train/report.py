@@ -142,8 +142,8 @@ scores; a test holds the two equal.
 |---|---|
 {counts}
 
-Validation: SummEdits dev split **by document** (`doc_id`) and BEGIN dev by record
-(`stream_guard.dataset.split_of`). The **tune** halves picked the checkpoint, fitted the fusion
+Validation: SummEdits dev split **by document** (`doc_id`) and BEGIN dev by record, half of
+each domain's documents (records) on each side (`stream_guard.dataset.assign_splits`). The **tune** halves picked the checkpoint, fitted the fusion
 and the threshold; the **holdout** halves were used only for reported figures.
 
 ## Recipe and compute
