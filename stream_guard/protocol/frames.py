@@ -180,7 +180,17 @@ def _parse_options(f: _Fields) -> StreamOptions:
     return StreamOptions(mode, None if threshold is None else float(threshold), verdicts)
 
 
+_DELTA_FIELDS = frozenset({"type", "stream_id", "seq", "text"})
+
+
 def _parse_delta(data: Mapping[str, Any]) -> Delta:
+    # The frame of the hot path: a well-formed delta is taken with one check per field; the
+    # checks below run only to name what is wrong with one that is not.
+    sid, seq, text = data.get("stream_id"), data.get("seq"), data.get("text")
+    if (type(sid) is str and 0 < len(sid) <= MAX_STREAM_ID and type(seq) is int
+            and 0 <= seq <= MAX_SEQ and type(text) is str and data.keys() <= _DELTA_FIELDS
+            and sid.isprintable()):
+        return Delta(sid, seq, text)
     f = _Fields(data, frozenset({"stream_id", "seq", "text"}))
     sid = f.stream()
     seq = data.get("seq")

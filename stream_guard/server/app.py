@@ -33,6 +33,7 @@ from stream_guard.protocol.errors import CloseCode
 from stream_guard.scoring.engine import GroundingEngine
 from stream_guard.server.connection import Connection
 from stream_guard.server.http import Admitted, Router, json_response
+from stream_guard.server.transport import CallbackConnection
 from stream_guard.state.base import Lease, SlotsRecovering, StateStore, StateUnavailable
 from stream_guard.state.factory import create_store
 from stream_guard.state.leases import SlotLeases
@@ -96,6 +97,8 @@ class Server:
                             "from one (pip install -e .); /demo/ answers 404")
         self._ws = await serve(
             self._handle, s.host, s.port, process_request=Router(self),
+            create_connection=CallbackConnection,
+            compression="deflate" if s.compression else None,
             max_size=s.max_frame_bytes * _HARD_SIZE_FACTOR, open_timeout=s.handshake_timeout_s,
             ping_interval=20, ping_timeout=20, close_timeout=s.close_timeout_s,
             server_header="stream-guard",
@@ -226,6 +229,7 @@ class Server:
         if refusal is not None:
             await ws.close(CloseCode.TRY_AGAIN_LATER, refusal)
             return
+        assert isinstance(ws, CallbackConnection)  # serve(create_connection=...)
         conn = Connection(self, engine, ws, admitted)
         self.connections.add(conn)
         self.metrics.connections_active.inc()

@@ -2,10 +2,11 @@
 
 Every protocol decision (streams, caps, budget, drain, kill, errors, closes) is the pure
 :class:`~stream_guard.oversight.session.Session`'s; this class only moves bytes and time around
-it. Reading and writing are separate tasks joined by a queue, so a window's score can be written
-the moment it is ready whatever the reader is doing, frames leave in the order they were
-produced, and a client that stops reading slows only itself. Scoring a window is a task of its
-own that awaits the shared scheduler.
+it. Messages arrive by callback from the transport (:mod:`stream_guard.server.transport`), no
+task switch or timer per message; one timer per connection keeps the idle and lifetime clocks.
+Writing is a task fed by a queue, so a window's score is written the moment it is ready, frames
+leave in the order they were produced, and a client that stops reading slows only itself.
+Scoring a window is a task of its own that awaits the shared scheduler.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import logging
 import time
 from typing import Any, Protocol
 
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from stream_guard.config import Settings
@@ -38,6 +38,7 @@ from stream_guard.protocol.frames import Cancel, Delta, End, Ping, Start
 from stream_guard.protocol.server_frames import Done, Error, Halt, ServerFrame, Started, encode
 from stream_guard.scoring.engine import GroundingEngine, NoEvidence, StreamEvidence, StreamRequest
 from stream_guard.server.http import Admitted
+from stream_guard.server.transport import CallbackConnection
 from stream_guard.state.base import KillTarget
 
 log = logging.getLogger("stream_guard.connection")
@@ -90,7 +91,7 @@ class _Admission:
 
 
 class Connection:
-    def __init__(self, server: ConnectionHost, engine: GroundingEngine, ws: ServerConnection,
+    def __init__(self, server: ConnectionHost, engine: GroundingEngine, ws: CallbackConnection,
                  admitted: Admitted) -> None:
         self.server = server
         self.engine = engine
@@ -113,28 +114,40 @@ class Connection:
         # Labelled children looked up once, not per message (a labels() call takes a lock).
         self._frames_received = {kind: server.metrics.frames_received.labels(
             kind.__name__.lower()) for kind in (Start, Delta, End, Cancel, Ping)}
+        # Per-delta counts are summed here and added to the metrics before any frame that answers
+        # (and at the end): a Prometheus counter takes a lock per increment.
+        self._deltas_uncounted = 0
+        self._chars_uncounted = 0
+        self._loop = asyncio.get_running_loop()
+        self._finished: asyncio.Future[Close | None] = self._loop.create_future()
+        self._last_read = self._loop.time()
+        self._lifetime_end = self._last_read + s.max_lifetime_s
+        self._watchdog = self._loop.call_at(
+            min(self._last_read + s.idle_timeout_s, self._lifetime_end), self._watch)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
         writer = asyncio.create_task(self._write_loop(), name=f"{self.cid}-writer")
-        discard: asyncio.Task[None] | None = None
+        self.ws.deliver_to(self._on_message, self._on_lost)
         try:
-            close = await self._read_loop()
+            close = await self._finished
             if close is not None:  # else the client is gone: nothing more can be written
                 self.outbox.put_nowait(close)
-                # Keep reading while the close handshake runs: the client's close frame may sit
-                # behind messages nobody reads any more, and websockets stops reading the socket
-                # once its queue is full, so the handshake would wait for close_timeout and the
-                # connection's slots stay taken that long.
-                discard = asyncio.create_task(self._discard_until_closed())
                 await writer
         finally:
+            self._watchdog.cancel()
+            self._flush_counts()
             writer.cancel()
-            if discard is not None:
-                discard.cancel()
             for tasks in self._tasks.values():
                 for task in tasks:
                     task.cancel()
+
+    def _finish(self, close: Close | None) -> None:
+        """The connection is over: ``close`` is what to send, None when the client is gone.
+        Messages still arriving are dropped, but read, so the close handshake completes."""
+        if not self._finished.done():
+            self._finished.set_result(close)
+            self.ws.stop_delivery()
 
     async def drain(self, grace: float) -> None:
         """Shutdown: open streams may go on for up to ``grace`` (the session still takes their
@@ -160,41 +173,50 @@ class Connection:
         self._apply(self.session.kill(lambda sid: target.matches(tenant, sid)))
 
     # --- reading ------------------------------------------------------------------------------
-    async def _read_loop(self) -> Close | None:
-        s = self.server.settings
-        deadline = time.monotonic() + s.max_lifetime_s
-        while True:
-            lifetime_left = deadline - time.monotonic()
-            timeout = min(s.idle_timeout_s, lifetime_left)
-            if timeout <= 0:
-                return self._expired(Expiry.LIFETIME)
-            try:
-                # asyncio.timeout, not wait_for: no task per message on the hot path.
-                async with asyncio.timeout(timeout):
-                    message = await self.ws.recv()
-            except TimeoutError:
-                # Which bound was nearer, not the clock: uvloop's millisecond timers may fire
-                # a little before the deadline.
-                return self._expired(Expiry.LIFETIME if lifetime_left <= s.idle_timeout_s
-                                     else Expiry.IDLE)
-            except ConnectionClosed as exc:
-                # The library itself refuses invalid UTF-8 and far oversized messages.
-                reason = _LIBRARY_REFUSALS.get(exc.sent.code) if exc.sent else None
-                if reason is not None and not exc.rcvd_then_sent:
-                    self.server.metrics.rejections.labels(reason).inc()
-                    self.server.penalize(self.ip, reason)
-                return None
+    def _on_message(self, message: str | bytes) -> None:
+        """One client message, handed over by the transport as soon as it is parsed."""
+        self._last_read = self._loop.time()
+        try:
             admission = self.limiter.admit()
             if admission is Admission.OK:
                 outcome = self.session.receive(message)
             else:
                 outcome = self.session.throttled(abusive=admission is Admission.ABUSE)
             self._apply(outcome, time.perf_counter())
-            if outcome.close is not None:
-                if outcome.close.abuse is not None:
-                    self.server.metrics.rejections.labels(outcome.close.abuse).inc()
-                    self.server.penalize(self.ip, outcome.close.abuse)
-                return outcome.close
+        except Exception:
+            log.exception("message handling failed", extra=self._log_extra)
+            self._finish(Close(CloseCode.INTERNAL_ERROR, "internal error"))
+            return
+        close = outcome.close
+        if close is not None:
+            if close.abuse is not None:
+                self.server.metrics.rejections.labels(close.abuse).inc()
+                self.server.penalize(self.ip, close.abuse)
+            self._finish(close)
+
+    def _on_lost(self) -> None:
+        """The TCP connection is closed. When websockets itself refused the client's data
+        (invalid UTF-8, a message far over the size limit), that counts as a rejection."""
+        protocol = self.ws.protocol
+        sent = protocol.close_sent
+        reason = _LIBRARY_REFUSALS.get(sent.code) if sent is not None else None
+        if reason is not None and not protocol.close_rcvd_then_sent and not self._finished.done():
+            self.server.metrics.rejections.labels(reason).inc()
+            self.server.penalize(self.ip, reason)
+        self._finish(None)
+
+    def _watch(self) -> None:
+        """The idle and lifetime clock: one timer per connection, re-armed only when it fires
+        (not a timeout per message). It may fire a little early (uvloop's timers have
+        millisecond resolution); it then re-arms for what is left."""
+        idle_end = self._last_read + self.server.settings.idle_timeout_s
+        now = self._loop.time()
+        if now >= self._lifetime_end:
+            self._finish(self._expired(Expiry.LIFETIME))
+        elif now >= idle_end:
+            self._finish(self._expired(Expiry.IDLE))
+        else:
+            self._watchdog = self._loop.call_at(min(idle_end, self._lifetime_end), self._watch)
 
     def _expired(self, expiry: Expiry) -> Close:
         self.server.metrics.rejections.labels(expiry.value).inc()
@@ -205,10 +227,13 @@ class Connection:
         """Do what the session decided. ``arrived``: when the input that caused it was read
         (for deadlines and halt latency); None for server-side inputs (kill, drain)."""
         metrics = self.server.metrics
-        if outcome.received is not None:
+        if outcome.received is Delta:
+            self._deltas_uncounted += 1
+        elif outcome.received is not None:
             self._frames_received[outcome.received].inc()
-        if outcome.chars:
-            metrics.chars_received.inc(outcome.chars)
+        self._chars_uncounted += outcome.chars
+        if outcome.frames or outcome.labels or outcome.close is not None:
+            self._flush_counts()  # counted before the client can see an answer
         for label in outcome.labels:
             metrics.windows.labels(label).inc()
         for sid in outcome.stop:
@@ -230,6 +255,14 @@ class Connection:
                 task.add_done_callback(tasks.discard)
         if self._streams_ended is not None and not self.session.open_streams:
             self._streams_ended.set()
+
+    def _flush_counts(self) -> None:
+        if self._deltas_uncounted:
+            self._frames_received[Delta].inc(self._deltas_uncounted)
+            self._deltas_uncounted = 0
+        if self._chars_uncounted:
+            self.server.metrics.chars_received.inc(self._chars_uncounted)
+            self._chars_uncounted = 0
 
     def _stop(self, sid: str) -> None:
         """Cancel a stream's scoring (the session has no use for it any more), except the task
@@ -295,11 +328,6 @@ class Connection:
                 return
             if arrived is not None:
                 metrics.halt_latency.observe(time.perf_counter() - arrived)
-
-    async def _discard_until_closed(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                await self.ws.recv()
 
 
 def _consume_exception(future: asyncio.Future[Any]) -> None:

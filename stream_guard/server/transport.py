@@ -1,0 +1,121 @@
+"""The WebSocket connection class the server runs: websockets' own, with each message handed to a
+callback as soon as its last frame is parsed.
+
+websockets' asyncio connection queues every data frame and wakes a task blocked in ``recv()``
+for it: per message a queue entry, a future, a task switch, and (for the idle timeout) a timer.
+For a stream of one-token deltas that machinery cost more CPU than stream-guard's whole protocol
+work on the delta (docs/profiles/), so this subclass delivers each complete message straight
+from ``data_received``, in arrival order, every message of one socket read in one go. The
+handshake, ping/pong, the close handshake, the size limit and sending stay websockets'.
+
+The subclass hooks websockets' ``process_event`` and ``connection_lost`` and uses its
+``set_connection_exc``/``close_deadline`` to fail a connection the way ``recv()`` does
+(``websockets>=14,<18`` is pinned for this); ``tests/test_transport.py`` holds the behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.frames import CloseCode, Frame, Opcode
+
+Message = str | bytes
+MessageHandler = Callable[[Message], None]
+
+# Bounds kept from websockets' own Assembler: a message of more fragments than this is refused
+# (1009), and at most this many messages wait for a handler before reading pauses.
+MAX_FRAGMENTS = 1024
+MAX_EARLY_MESSAGES = 16
+
+
+class CallbackConnection(ServerConnection):
+    """A server connection whose data messages go to a handler instead of a ``recv()`` queue.
+
+    Until :meth:`deliver_to` names the handler (the connection handler may first be checking
+    slots), messages are held, and reading pauses once :data:`MAX_EARLY_MESSAGES` wait.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._handler: MessageHandler | None = None
+        self._on_lost: Callable[[], None] | None = None
+        self._early: list[Message] = []
+        self._paused_early = False
+        self._dropping = False
+        self._fragments: list[Frame] = []
+
+    def deliver_to(self, handler: MessageHandler, on_lost: Callable[[], None]) -> None:
+        """From now on, hand every message to ``handler`` (first those that already arrived),
+        and call ``on_lost`` once the connection is closed, right away if it already is."""
+        self._handler, self._on_lost = handler, on_lost
+        early, self._early = self._early, []
+        if self._paused_early:
+            self._paused_early = False
+            self.transport.resume_reading()
+        for message in early:
+            if self._dropping:  # the handler may have stopped delivery
+                break
+            handler(message)
+        if self.connection_lost_waiter.done():
+            on_lost()
+
+    def stop_delivery(self) -> None:
+        """Drop messages from now on: the owner is closing the connection. Frames are still
+        read, so the client's close frame is seen and the close handshake completes."""
+        self._dropping = True
+
+    # --- websockets hooks ---------------------------------------------------------------------
+    def process_event(self, event: Any) -> None:
+        if (self.request is None or not isinstance(event, Frame)
+                or event.opcode not in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)):
+            super().process_event(event)  # the handshake request, pings, pongs, close
+            return
+        if not event.fin or self._fragments:
+            self._fragments.append(event)
+            if len(self._fragments) > MAX_FRAGMENTS:
+                self._fragments = []
+                self._fail(CloseCode.MESSAGE_TOO_BIG, "too many fragments", None)
+                return
+            if not event.fin:
+                return
+            frames, self._fragments = self._fragments, []
+            opcode = frames[0].opcode
+            data = b"".join(frame.data for frame in frames)
+        else:
+            opcode, data = event.opcode, bytes(event.data)  # no copy when it is bytes
+        message: Message
+        if opcode is Opcode.TEXT:
+            try:
+                message = data.decode()
+            except UnicodeDecodeError as exc:
+                self._fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}", exc)
+                return
+        else:
+            message = data
+        if self._dropping:
+            return
+        if self._handler is not None:
+            self._handler(message)
+            return
+        self._early.append(message)
+        if len(self._early) >= MAX_EARLY_MESSAGES and not self._paused_early:
+            self._paused_early = True
+            self.transport.pause_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self._on_lost is not None:
+            self._on_lost()
+
+    def _fail(self, code: CloseCode, reason: str, exc: Exception | None) -> None:
+        """Fail the connection as ``recv()`` would have: close frame with ``code``, then the
+        close handshake, bounded by ``close_timeout``."""
+        self._dropping = True
+        if exc is not None:
+            self.set_connection_exc(exc)
+        self.protocol.fail(code, reason)
+        self.send_data()
+        if self.close_deadline is None and self.close_timeout is not None:
+            self.close_deadline = self.loop.time() + self.close_timeout
