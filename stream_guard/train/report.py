@@ -143,8 +143,9 @@ scores; a test holds the two equal.
 {counts}
 
 Validation: SummEdits dev split **by document** (`doc_id`) and BEGIN dev by record, half of
-each domain's documents (records) on each side (`stream_guard.dataset.assign_splits`). The **tune** halves picked the checkpoint, fitted the fusion
-and the threshold; the **holdout** halves were used only for reported figures.
+each domain's documents (records) on each side (`stream_guard.dataset.assign_splits`). The
+**tune** halves picked the checkpoint, fitted the fusion and the threshold; the **holdout**
+halves were used only for reported figures.
 
 ## Recipe and compute
 
