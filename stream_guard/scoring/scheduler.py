@@ -249,14 +249,22 @@ class BatchScheduler(Generic[J, R]):
     async def _fill(self, loop: asyncio.AbstractEventLoop) -> None:
         """Wait up to ``max_wait`` for the batch to fill; returns early once it is full."""
         assert self._wakeup is not None
-        deadline = loop.time() + self._max_wait
-        while len(self._queue) < self._max_batch and not self._closed:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), remaining)
+        wakeup = self._wakeup
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            wakeup.set()
+
+        # One timer for the whole wait, not a wait_for (a task and a timer) per arriving job.
+        timer = loop.call_later(self._max_wait, expire)
+        try:
+            while len(self._queue) < self._max_batch and not self._closed and not expired:
+                wakeup.clear()
+                await wakeup.wait()
+        finally:
+            timer.cancel()
 
     def _report_depth(self) -> None:
         if self._on_depth is not None:
