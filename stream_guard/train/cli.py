@@ -150,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
                                   "init_from": None if args.init_from is None
                                   else str(args.init_from),
                                   "summedits_repeats": args.summedits_repeats,
+                                  "recipe": {"learning_rate": args.learning_rate,
+                                             "batch_size": args.batch_size,
+                                             "epochs": args.epochs,
+                                             "max_length": args.max_length},
                                   "train_records": len(records),
                                   "train_examples": _counts(examples)}
     log.info("%d training pairs from %d records", len(examples), len(records))

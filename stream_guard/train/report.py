@@ -86,6 +86,21 @@ def _aims(rows: dict[str, dict[str, float]], fhr_cap: float) -> str:
     return "Status: " + "; ".join(parts) + "."
 
 
+def _stages_table(stages: list[dict[str, Any]]) -> str:
+    """Earlier training stages this checkpoint was warm-started from (``--init-from``), as
+    recorded in the work dir's ``train_summary.json``; empty for a single-stage run."""
+    if not stages:
+        return ""
+    lines = ["", "", "Trained in stages, each starting from the previous stage's best state "
+             "(`--init-from`); the recipe, history and pair counts below are the last stage's.",
+             "", "| stage | steps | pairs seen | seconds | lr | summedits repeats | command |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {i} | {st['steps_run']} | {st['pairs_seen']} | {st['train_seconds']} | "
+              f"{st['learning_rate']:g} | {st['summedits_repeats']} | `{st['command']}` |"
+              for i, st in enumerate(stages, start=1)]
+    return "\n".join(lines)
+
+
 def model_card(r: dict[str, Any]) -> str:
     """The model card, rendered from the results of one training and export run."""
     run = r.get("training", {})
@@ -99,7 +114,10 @@ def model_card(r: dict[str, Any]) -> str:
     fusion = r["fusion"]["model"]
     weights = ", ".join(f"{f} {w:+.3f}" for f, w in zip(fusion["features"], fusion["weights"],
                                                         strict=True))
-    return f"""# stream-guard default detector (v2)
+    recipe = run.get("recipe", {})
+    lr = recipe.get("learning_rate", 5e-5)
+    lineage = _stages_table(run.get("stages", []))
+    return f"""# stream-guard default detector (v3)
 
 A cross-encoder that judges whether one claim window of a streamed response is supported by its
 **focused premise**: the evidence sentences that best cover the window, about 100 tokens
@@ -107,7 +125,7 @@ A cross-encoder that judges whether one claim window of a streamed response is s
 {r['max_length']} tokens (longest-first truncation); output `logits` [N, 2], class 1 = supported.
 One pair per window. The server fuses P(supported) with the lexical signals in a calibrated
 logistic model shipped in `detector.json` (`fusion`); a stream halts per the halt policy on the
-fused window supports.
+fused window supports.{lineage}
 
 - Backbone: {run.get('base_model', 'minilm')} (all-MiniLM-L6-v2 from the packaged weights,
   sha256-verified), fine-tuned as a sequence classifier with 2 labels.
@@ -122,12 +140,12 @@ fused window supports.
 
 ## Data
 
-Training ({run.get('train_records', 'n/a')} records): HaluEval QA, dialogue and summarization
-(whole items: the right and the hallucinated answer to one question together) and all of
-`summedits_train.jsonl` (69 documents, none of them in `summedits_dev`). Windows and premises are
-built by the server's own pipeline (`stream_guard.train.pairs.TextPipeline`: the segmenter, the
-context chunker and the premise builder), so training pairs have exactly the shape the server
-scores; a test holds the two equal.
+Training ({run.get('train_records', 'n/a')} records, repeats counted): HaluEval QA, dialogue and
+summarization (whole items: the right and the hallucinated answer to one question together) and
+all of `summedits_train.jsonl` (69 documents, none of them in `summedits_dev`). Windows and
+premises are built by the server's own pipeline (`stream_guard.train.pairs.TextPipeline`: the
+segmenter, the context chunker and the premise builder), so training pairs have exactly the
+shape the server scores; a test holds the two equal.
 
 - supported: every window of a right response (windows sharing < 25% of their content with the
   evidence are left out as chit-chat); windows that end before a SummEdits edit's onset;
@@ -149,9 +167,9 @@ halves were used only for reported figures.
 
 ## Recipe and compute
 
-AdamW, lr 5e-5, batch 32, linear warm-up/decay, label smoothing 0.05, 128 tokens,
-embeddings frozen, torch {r['torch_version']} on {r['threads']} CPU threads at nice 19 on a shared
-2-core machine (no GPU was lent). Run: {fit.get('steps_run', 'n/a')} of
+AdamW, lr {lr:g}, batch {recipe.get('batch_size', 32)}, linear warm-up/decay, label smoothing 0.05,
+128 tokens, embeddings frozen, torch {r['torch_version']} on {r['threads']} CPU threads at nice 19
+on a shared 2-core machine (no GPU was lent). Run: {fit.get('steps_run', 'n/a')} of
 {fit.get('steps_planned', 'n/a')} steps, {fit.get('pairs_seen', 'n/a')} pairs,
 {fit.get('train_seconds', 'n/a')} s. Resumable (`--resume`), checkpoint every 5 minutes.
 {('Stopped ' + fit['stopped'] + '.') if fit.get('stopped') else ''}
