@@ -1,11 +1,20 @@
-"""Benchmark of the pure per-delta protocol path, without sockets; writes one JSON file.
+"""Where a delta's server CPU goes, measured piece by piece without sockets; writes one JSON file.
 
-How much of the server's CPU per delta is stream-guard's own protocol work (parsing, the stream
-table, the budget, the segmenter) and how much is the socket layer around it: this measures the
-first (``Session.receive`` on a delta, as the connection calls it) so it can be set against the
-server CPU per delta that ``loadtest.run`` reports under load.
+``loadtest.run`` reports the server's CPU per delta under load; this splits the work the server
+does for the same streams (the load generator's own corpus and tokenizer) into its pure parts:
 
-    python loadtest/bench_session.py --out loadtest/results/v2/bench-session.json
+* ``Session.receive`` on a delta (parse, stream table, budget, segmenter), 100 streams
+  interleaved as under load;
+* websockets' parsing of one masked text frame (its sans-I/O ``Protocol``);
+* stream set-up (``GroundingEngine.prepare``: sentence index and quantities of the context), once
+  per stream;
+* the lexical check of one window (premise, signals, fused lexical score), once per window.
+
+Set-up and checks are divided by the deltas per stream to give their share of a delta. What the
+sum leaves of ``loadtest.run``'s figure is the event loop, the thread hand-offs, the frames the
+server sends, and the kernel.
+
+    python -m loadtest.bench_session --out loadtest/results/v3/bench-delta-costs.json
 """
 
 from __future__ import annotations
@@ -13,18 +22,22 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
+import random
 import time
 from pathlib import Path
 
 import orjson
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Protocol, Side, State
 
+from loadtest import corpus
+from stream_guard.config import load_settings
+from stream_guard.metrics import Metrics
+from stream_guard.oversight.segmenter import WindowSegmenter
 from stream_guard.oversight.session import Session, SessionConfig
 from stream_guard.oversight.stream import PolicyConfig
-from stream_guard.protocol.frames import Start
-
-TEXT = ("The Eiffel Tower was completed in 1889 in Paris, France. It is 330 metres tall and was "
-        "designed by the engineering company of Gustave Eiffel. ")
+from stream_guard.protocol.frames import ContextItem, Start
+from stream_guard.scoring.engine import CheckJob, EngineConfig, GroundingEngine, StreamRequest
 
 
 class _Admit:
@@ -37,37 +50,87 @@ class _Admit:
         return frame.stream_id
 
 
-def run(deltas: int, piece: int, repeats: int) -> dict[str, object]:
-    text = TEXT * (deltas * piece // len(TEXT) + 1)
-    pieces = [text[i:i + piece] for i in range(0, deltas * piece, piece)]
-    messages = [orjson.dumps({"type": "delta", "stream_id": "s1", "seq": i, "text": p}).decode()
-                for i, p in enumerate(pieces)]
-    per_delta_us = []
+def _per_call_us(fn: object, calls: int, repeats: int) -> float:
+    """Best of ``repeats`` CPU-time runs of ``fn()`` (which makes ``calls`` calls), per call."""
+    assert callable(fn)
+    best = float("inf")
     for _ in range(repeats):
-        session: Session[str] = Session(SessionConfig(
-            8, 10**12, 65536, PolicyConfig(0.5, 0.8, 2, 0.15, 400, 12)), _Admit())
-        session.receive(orjson.dumps({"type": "start", "stream_id": "s1",
-                                      "context": ["evidence"]}).decode())
         started = time.process_time()
-        for message in messages:
-            session.receive(message)
-        per_delta_us.append((time.process_time() - started) * 1e6 / len(messages))
-    return {"benchmark": "Session.receive per delta (CPU time, no sockets)",
-            "deltas": deltas, "chars_per_delta": piece, "repeats": repeats,
-            "us_per_delta_median": round(statistics.median(per_delta_us), 2),
-            "us_per_delta_min": round(min(per_delta_us), 2),
-            "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                        "processor": platform.processor()}}
+        fn()
+        best = min(best, (time.process_time() - started) * 1e6 / calls)
+    return best
+
+
+def run(streams: int, repeats: int, seed: int) -> dict[str, object]:
+    settings = load_settings().replace(tier="lexical", embedder="none")
+    builder = corpus.ScriptBuilder(corpus.load_paragraphs(corpus.corpus_files(
+        corpus.DEFAULT_CORPUS)))
+    rng = random.Random(seed)
+    scripts = [builder.build(rng, rng.random() < 0.2) for _ in range(streams)]
+    messages = [[orjson.dumps({"type": "delta", "stream_id": "s", "seq": i, "text": d}).decode()
+                 for i, d in enumerate(s.deltas)] for s in scripts]
+    rounds = min(len(m) for m in messages)
+
+    def sessions() -> None:
+        config = SessionConfig(8, 10**12, 65536, PolicyConfig(
+            0.5, 0.8, 2, 0.15, settings.window_max_chars, settings.window_min_chars))
+        table = [Session(config, _Admit()) for _ in scripts]
+        for s in table:
+            s.receive('{"type": "start", "stream_id": "s", "context": ["evidence"]}')
+        for i in range(rounds):  # interleaved, as the server sees them
+            for s, m in zip(table, messages, strict=True):
+                s.receive(m[i])
+
+    frame = Frame(Opcode.TEXT, messages[0][1].encode()).serialize(mask=True, extensions=[])
+
+    def frames() -> None:
+        protocol = Protocol(Side.SERVER, state=State.OPEN, max_size=2**20)
+        for _ in range(20_000):
+            protocol.receive_data(frame)
+            protocol.events_received()
+
+    engine = GroundingEngine(EngineConfig.from_settings(settings), Metrics(), model=None)
+    requests = [StreamRequest("t", [ContextItem("c", s.context)], None) for s in scripts]
+    evidence = [engine.prepare(r) for r in requests]
+    jobs = []
+    for s, ev in zip(scripts, evidence, strict=True):
+        seg = WindowSegmenter(settings.window_max_chars, settings.window_min_chars)
+        jobs += [CheckJob(ev, w.text, w.previous) for w in [*seg.feed(s.text), *seg.finish()]]
+
+    deltas_per_stream = sum(len(s.deltas) for s in scripts) / len(scripts)
+    windows_per_stream = len(jobs) / len(scripts)
+    receive_us = _per_call_us(sessions, rounds * len(scripts), repeats)
+    frame_us = _per_call_us(frames, 20_000, repeats)
+    prepare_us = _per_call_us(lambda: [engine.prepare(r) for r in requests], len(requests),
+                              repeats)
+    check_us = _per_call_us(lambda: engine._process(jobs), len(jobs), repeats)
+    shares = {"session_receive": receive_us, "websocket_frame_parse": frame_us,
+              "stream_setup": prepare_us / deltas_per_stream,
+              "lexical_check": check_us * windows_per_stream / deltas_per_stream}
+    return {
+        "benchmark": "server CPU per delta, by part (CPU time, no sockets, best of repeats)",
+        "streams": len(scripts), "repeats": repeats, "seed": seed,
+        "deltas_per_stream": round(deltas_per_stream, 1),
+        "windows_per_stream": round(windows_per_stream, 2),
+        "session_receive_us_per_delta": round(receive_us, 2),
+        "websocket_frame_parse_us": round(frame_us, 2),
+        "stream_setup_ms_per_stream": round(prepare_us / 1000, 3),
+        "lexical_check_ms_per_window": round(check_us / 1000, 3),
+        "us_per_delta_by_part": {k: round(v, 2) for k, v in shares.items()},
+        "us_per_delta_sum": round(sum(shares.values()), 2),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "processor": platform.processor()},
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--deltas", type=int, default=5000)
-    p.add_argument("--piece", type=int, default=5, help="characters per delta (about a token)")
+    p.add_argument("--streams", type=int, default=100)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
-    result = run(args.deltas, args.piece, args.repeats)
+    result = run(args.streams, args.repeats, args.seed)
     print(json.dumps(result, indent=2))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
