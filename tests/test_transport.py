@@ -42,9 +42,11 @@ class Recorder:
 
 
 @asynccontextmanager
-async def server(handler: Callable[[ServerConnection], object]) -> AsyncIterator[str]:
+async def server(handler: Callable[[ServerConnection], object],
+                 close_timeout: float = 10) -> AsyncIterator[str]:
     async with serve(handler, "127.0.0.1", 0,  # type: ignore[arg-type]
-                     create_connection=CallbackConnection, max_size=2**16) as srv:
+                     create_connection=CallbackConnection, max_size=2**16,
+                     close_timeout=close_timeout) as srv:
         port = next(iter(srv.sockets)).getsockname()[1]
         yield f"ws://127.0.0.1:{port}"
 
@@ -105,3 +107,24 @@ async def test_after_stop_delivery_messages_are_dropped_and_the_close_completes(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
     await asyncio.wait_for(rec.lost.wait(), 5)
     assert rec.messages == ["m0", "m1"]
+
+
+async def test_a_refused_connection_closes_at_once_even_with_reading_paused() -> None:
+    """The handler refuses without ever attaching, after the client filled the early buffer
+    (reading paused): the server reads again, so the close handshake completes instead of
+    waiting out the server's close_timeout (60 s here, past the 5 s the client waits)."""
+    refused = asyncio.Event()
+
+    async def refuse(ws: ServerConnection) -> None:
+        await refused.wait()
+        await ws.close(1013, "try again later")
+
+    async with server(refuse, close_timeout=60) as url, connect(url) as ws:
+        for i in range(transport.MAX_EARLY_MESSAGES * 3):
+            await ws.send(f"m{i}")
+        await asyncio.sleep(0.2)
+        refused.set()
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        await asyncio.wait_for(ws.wait_closed(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013

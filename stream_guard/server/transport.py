@@ -65,6 +65,16 @@ class CallbackConnection(ServerConnection):
         """Drop messages from now on: the owner is closing the connection. Frames are still
         read, so the client's close frame is seen and the close handshake completes."""
         self._dropping = True
+        self._early = []
+        if self._paused_early:
+            self._paused_early = False
+            self.transport.resume_reading()
+
+    async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Close; a connection refused before any handler attached (held messages, reading
+        paused) reads again, so the client's close frame completes the handshake at once."""
+        self.stop_delivery()
+        await super().close(code, reason)
 
     # --- websockets hooks ---------------------------------------------------------------------
     def process_event(self, event: Any) -> None:
