@@ -15,6 +15,7 @@ Not a test: numbers depend on the machine. Usage:
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.metadata
 import json
 import os
@@ -169,7 +170,7 @@ def _minilm_sized_classifier(cache: Path) -> Path:
 
 def _timed(fn: Callable[[], object], min_seconds: float) -> list[float]:
     fn()  # warm-up: first runs allocate and (on GPU) build kernels
-    times = []
+    times: list[float] = []
     start = time.perf_counter()
     while time.perf_counter() - start < min_seconds or len(times) < 3:
         t0 = time.perf_counter()
@@ -189,7 +190,7 @@ def bench_scorer(scorer: CrossEncoderScorer, args: argparse.Namespace) -> list[d
     rows = []
     for batch in (int(b) for b in args.batches.split(",")):
         pairs = [Pair(EVIDENCE, WINDOW, CONTEXT)] * batch
-        times = _timed(lambda p=pairs: scorer.score_pairs(p), args.min_seconds)
+        times = _timed(functools.partial(scorer.score_pairs, pairs), args.min_seconds)
         stats = _stats(times)
         pairs_per_s = batch / (stats["mean_ms"] / 1000.0)
         rows.append({"batch": batch, **stats, "pairs_per_s": round(pairs_per_s, 1),
