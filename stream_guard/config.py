@@ -137,6 +137,10 @@ class Settings:
         "A lone window this far below the threshold halts at once; unset takes the detector's "
         "calibrated margin (0.15 for the lexical tier or a detector without one).",
         minimum=0, maximum=1))
+    halt_run_at_end: bool | None = field(default=None, metadata=_meta(
+        "Halt on a run of unsupported windows that the output ends in, shorter than "
+        "halt_consecutive; unset takes the detector's calibrated choice (off for the lexical "
+        "tier or a detector without one)."))
     window_max_chars: int = field(default=400, metadata=_meta(
         "A run-on sentence is cut into windows of at most this many characters.",
         minimum=40, maximum=4000))

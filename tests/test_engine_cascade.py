@@ -11,11 +11,14 @@ import pytest
 
 from stream_guard.evidence.context import context_chunks
 from stream_guard.evidence.premise import SentenceIndex
+from stream_guard.metrics import Metrics
 from stream_guard.models.cross_encoder import load_detector
 from stream_guard.scores import Pair
+from stream_guard.scoring.engine import EngineConfig, GroundingEngine
 from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES
 from stream_guard.text.terms import terms
 from tests.conftest import make_settings, running_server
+from tests.scorers import LexicalScorer
 from tests.test_models_cross_encoder import THREE_WAY, _save_tiny
 from tests.wsclient import http, open_ws, recv, send, stream_text
 
@@ -101,3 +104,17 @@ async def test_windows_past_their_deadline_get_degraded_lexical_verdicts(
     assert all(v["label"] == "supported" for v in degraded)  # covered text: no halt on noise
     assert all(d["halted"] is False for d in done.values())
     assert "stream_guard_degraded_windows_total" in metrics
+
+
+@pytest.mark.parametrize(("tier", "setting", "detector", "expected"), [
+    ("cascade", None, True, True),  # the detector's calibration decides
+    ("cascade", None, None, False),  # a detector without one: off
+    ("cascade", False, True, False),  # the operator's setting wins
+    ("lexical", None, True, False),  # no model, no detector calibration
+    ("lexical", True, None, True),
+])
+def test_run_at_end_comes_from_settings_else_the_detector(
+        tier: str, setting: bool | None, detector: bool | None, expected: bool) -> None:
+    engine = GroundingEngine(EngineConfig(tier=tier, run_at_end=setting), Metrics(),
+                             model=LexicalScorer(), model_run_at_end=detector)
+    assert engine.run_at_end is expected

@@ -157,3 +157,17 @@ def test_halt_matches_the_rules_stated_independently(
             expected_halt_at = i
     halt_at = [i for i, (s, c) in enumerate(scores) if p.observe(s, c).halt]
     assert halt_at == ([] if expected_halt_at is None else [expected_halt_at])
+
+
+def test_finish_halts_an_open_run_only_with_run_at_end() -> None:
+    plain = HaltPolicy(T, C, 2, M)
+    plain.observe(T - 0.01, 0.0)  # a run of one, not clear
+    assert plain.finish() is None and not plain.halted
+    at_end = HaltPolicy(T, C, 2, M, run_at_end=True)
+    at_end.observe(T - 0.01, 0.0)
+    assert at_end.finish() == Decision("unsupported", True, "unsupported_run")
+    assert at_end.halted and at_end.finish() is None  # never twice
+    closed = HaltPolicy(T, C, 2, M, run_at_end=True)
+    closed.observe(T - 0.01, 0.0)
+    closed.observe(T + 0.01, 0.0)  # a supported window closed the run
+    assert closed.finish() is None and not closed.halted

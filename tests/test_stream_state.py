@@ -347,3 +347,27 @@ def test_any_arrival_order_gives_the_same_frames(chosen: list[WindowScore | None
         assert types(frames).index("halt") == len(frames) - 2
     else:
         assert frames[-1]["halted"] is False and ups and ups[-1] == len(TEXT)
+
+
+@pytest.mark.parametrize("run_at_end", [False, True])
+def test_a_run_the_output_ends_in_halts_only_with_run_at_end(run_at_end: bool) -> None:
+    config = PolicyConfig(0.5, 0.8, 2, 0.15, 400, 12, run_at_end=run_at_end)
+    state = WireState("s1", StreamOptions(mode="holdback"), config)
+    windows, _ = feed_and_end(state)
+    frames: list[dict[str, Any]] = []
+    for i in range(len(windows) - 1):
+        frames += state.on_scored(i, SUPPORTED)
+    frames = state.on_scored(len(windows) - 1, LOW)  # one low window, last: no run of two
+    last = windows[-1]
+    if not run_at_end:
+        assert types(frames) == ["verdict", "release", "done"]  # the whole text released
+        assert frames[-1]["halted"] is False
+        return
+    assert types(frames) == ["verdict", "halt", "done"]  # nothing past the run released
+    assert frames[1] == {"type": "halt", "stream_id": "s1", "at": last.start, "text": last.text,
+                         "reason": "unsupported_run", "score": 0.45,
+                         "evidence": [{"id": "doc#1", "text": "The evidence text.",
+                                       "score": 0.9123}],
+                         "window": {"start": last.start, "end": last.end}}
+    assert frames[2]["halted"] is True
+

@@ -31,20 +31,21 @@ DEFAULT_DETECTOR_DIR = Path(__file__).resolve().parent / "detector"
 class CrossEncoderScorer:
     """A :class:`~stream_guard.scores.PairScorer` over a sequence-classification model.
 
-    ``threshold`` (and the halt policy's ``clear_margin``) are calibrated with the model and
-    shipped in ``detector.json``, or None when the model came without them; ``fusion`` is the
-    calibration that fuses its probability with the lexical signals (``detector.json``
-    ``fusion``), or None.
+    ``threshold`` (and the halt policy's ``clear_margin`` and ``run_at_end``) are calibrated
+    with the model and shipped in ``detector.json``, or None when the model came without them;
+    ``fusion`` is the calibration that fuses its probability with the lexical signals
+    (``detector.json`` ``fusion``), or None.
     """
 
     def __init__(self, runner: Runner, tokenizer: TextTokenizer, labels: LabelMap, *,
                  name: str, batch_size: int = 32, use_context: bool = True,
                  threshold: float | None = None, clear_margin: float | None = None,
-                 fusion: object = None) -> None:
+                 run_at_end: bool | None = None, fusion: object = None) -> None:
         self.name = name
         self.labels = labels
         self.threshold = threshold
         self.clear_margin = clear_margin
+        self.run_at_end = run_at_end
         self.fusion = fusion
         self.device = runner.device
         self.max_length = tokenizer.max_length
@@ -126,10 +127,12 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
                             max_length=tokenizer.max_length)
     threshold = extra.get("threshold")
     margin = extra.get("clear_margin")
+    at_end = extra.get("run_at_end")
     return CrossEncoderScorer(runner, tokenizer, labels, name=str(extra.get("name", model.name)),
                               batch_size=batch_size, use_context=use_context,
                               threshold=None if threshold is None else float(threshold),
                               clear_margin=None if margin is None else float(margin),
+                              run_at_end=None if at_end is None else bool(at_end),
                               fusion=extra.get("fusion"))
 
 

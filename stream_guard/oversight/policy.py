@@ -19,6 +19,10 @@ Why these rules:
 * A window just below the threshold alone does not: a single borderline score is the model's
   noise more often than a hallucination, while ``consecutive`` such windows in a row are not.
   A supported window in between resets the run.
+* With ``run_at_end``, a run the output ends in halts too (:meth:`HaltPolicy.finish`): waiting
+  for more windows to confirm it cannot help once there are none, and short answers (one or two
+  windows) could otherwise only ever be halted by a clear or contradicted window. The detector's
+  calibration says whether its policy uses this (``detector.json``).
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ class HaltPolicy:
     """
 
     def __init__(self, threshold: float, contradiction_threshold: float = 0.8,
-                 consecutive: int = 2, clear_margin: float = 0.15) -> None:
+                 consecutive: int = 2, clear_margin: float = 0.15,
+                 run_at_end: bool = False) -> None:
         _check_unit("threshold", threshold)
         _check_unit("contradiction_threshold", contradiction_threshold)
         _check_unit("clear_margin", clear_margin)
@@ -58,6 +63,7 @@ class HaltPolicy:
         self.contradiction_threshold = float(contradiction_threshold)
         self.consecutive = consecutive
         self.clear_margin = float(clear_margin)
+        self.run_at_end = run_at_end
         self._clear_below = self.threshold - self.clear_margin
         self._run = 0
         self._halted = False
@@ -94,6 +100,15 @@ class HaltPolicy:
             return Decision(label, False)
         self._halted = True
         return Decision(label, True, reason)
+
+
+    def finish(self) -> Decision | None:
+        """The output has ended: with ``run_at_end``, an open run of unsupported windows halts
+        (reason ``unsupported_run``); otherwise, or with no run open, nothing happens."""
+        if not self.run_at_end or self._halted or self._run == 0:
+            return None
+        self._halted = True
+        return Decision("unsupported", True, "unsupported_run")
 
 
 def _check_unit(name: str, value: float) -> None:

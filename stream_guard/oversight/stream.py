@@ -52,6 +52,7 @@ class PolicyConfig:
     clear_margin: float
     window_max_chars: int
     window_min_chars: int
+    run_at_end: bool = False
 
 
 class StreamState:
@@ -62,7 +63,7 @@ class StreamState:
         self.options = options
         self.threshold = options.threshold if options.threshold is not None else config.threshold
         self._policy = HaltPolicy(self.threshold, config.contradiction_threshold,
-                                  config.consecutive, config.clear_margin)
+                                  config.consecutive, config.clear_margin, config.run_at_end)
         self._segmenter = WindowSegmenter(config.window_max_chars, config.window_min_chars)
         self.next_seq = 0
         self.chars = 0
@@ -182,12 +183,7 @@ class StreamState:
                                   round(score.support, 4), decision.label,
                                   _evidence(score.evidence), score.degraded))
         if decision.reason is not None:  # set exactly when the policy halts
-            first, first_score = self._run[0] if self._run else (window, score)
-            frames.append(self._halted(Halt(
-                self.stream_id, first.start, first.text, decision.reason,
-                round(first_score.support, 4), _evidence(first_score.evidence),
-                (window.start, window.end), score.degraded or first_score.degraded)))
-            self._run.clear()
+            frames.append(self._run_halt(decision.reason, window, score))
             return frames
         if decision.label == "supported":
             self._run.clear()
@@ -195,6 +191,16 @@ class StreamState:
         else:
             self._run.append((window, score))
         return frames
+
+    def _run_halt(self, reason: HaltReason, window: Window, score: WindowScore) -> Halt:
+        """Halt at the start of the run that ``window`` ends (the window itself when no run
+        was open), citing the run's first window."""
+        first, first_score = self._run[0] if self._run else (window, score)
+        self._run.clear()
+        return self._halted(Halt(
+            self.stream_id, first.start, first.text, reason, round(first_score.support, 4),
+            _evidence(first_score.evidence), (window.start, window.end),
+            score.degraded or first_score.degraded))
 
     def _halted(self, halt: Halt) -> Halt:
         """Record the halt; an ENDED stream stays ENDED until :meth:`_maybe_done` closes it."""
@@ -215,9 +221,14 @@ class StreamState:
         if self.phase is not Phase.ENDED or (self._pending and not self.halted):
             return []
         frames: list[ServerFrame] = []
+        if not self.halted and self._run:
+            decision = self._policy.finish()  # the output ends in a run: halt on it?
+            if decision is not None and decision.reason is not None:
+                window, score = self._run[-1]
+                frames.append(self._run_halt(decision.reason, window, score))
         if not self.halted:
             # The policy let every window pass, a lone low window at the very end included
-            # (no later window can complete its run), so the whole text counts as verified.
+            # when it does not halt runs at the end, so the whole text counts as verified.
             frames.extend(self._release(self.chars))
         self.phase = Phase.DONE
         frames.append(self._done_frame())

@@ -63,6 +63,7 @@ class EngineConfig:
     tier: str = "cascade"
     threshold: float | None = None
     clear_margin: float | None = None
+    run_at_end: bool | None = None
     batch_max_size: int = 32
     batch_max_wait_ms: float = 4.0
     verdict_deadline_ms: float = 150.0
@@ -72,7 +73,7 @@ class EngineConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineConfig:
         return cls(settings.tier, settings.threshold, settings.clear_margin,
-                   settings.batch_max_size, settings.batch_max_wait_ms,
+                   settings.halt_run_at_end, settings.batch_max_size, settings.batch_max_wait_ms,
                    settings.verdict_deadline_ms, settings.setup_concurrency,
                    settings.evidence_top_k)
 
@@ -124,6 +125,7 @@ class GroundingEngine:
     def __init__(self, settings: EngineConfig, metrics: Metrics, *,
                  model: PairScorer | None = None, model_threshold: float | None = None,
                  model_clear_margin: float | None = None,
+                 model_run_at_end: bool | None = None,
                  fusion: tuple[Fusion, Fusion] | None = None,
                  embedder: Embedder | None = None,
                  library: EvidenceLibrary | None = None) -> None:
@@ -143,6 +145,9 @@ class GroundingEngine:
             margin = model_clear_margin
         self.clear_margin: float = (settings.clear_margin if settings.clear_margin is not None
                                     else margin)
+        at_end = bool(self.model is not None and model_run_at_end)
+        self.run_at_end: bool = (settings.run_at_end if settings.run_at_end is not None
+                                 else at_end)
         self.scheduler: BatchScheduler[CheckJob, WindowScore] = BatchScheduler(
             self._process, fallback=self._degrade, max_batch=settings.batch_max_size,
             max_wait=settings.batch_max_wait_ms / 1000.0,

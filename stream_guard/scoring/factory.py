@@ -45,4 +45,5 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
     return GroundingEngine(EngineConfig.from_settings(settings), metrics, model=detector,
                            model_threshold=detector.threshold,
                            model_clear_margin=detector.clear_margin,
+                           model_run_at_end=detector.run_at_end,
                            fusion=load_fusion(detector.fusion), embedder=embedder, library=library)

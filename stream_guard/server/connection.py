@@ -104,7 +104,8 @@ class Connection:
         self.session: Session[StreamRequest] = Session(SessionConfig(
             s.max_streams_per_connection, s.max_chars_per_connection, s.max_frame_bytes,
             PolicyConfig(engine.threshold, s.contradiction_threshold, s.halt_consecutive,
-                         engine.clear_margin, s.window_max_chars, s.window_min_chars)),
+                         engine.clear_margin, s.window_max_chars, s.window_min_chars,
+                         engine.run_at_end)),
             _Admission(server.load, engine, self.principal.tenant))
         self._evidence: dict[str, asyncio.Future[StreamEvidence]] = {}
         self._tasks: dict[str, set[asyncio.Task[None]]] = {}

@@ -94,33 +94,43 @@ def stream_scores(records: Sequence[Record], windows: Sequence[ScoredWindow],
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyFit:
-    """The halt policy's operating point chosen on the tune halves."""
+class OperatingPoint:
+    """The halt policy's calibrated knobs, as ``detector.json`` ships them."""
 
     threshold: float
     clear_margin: float
+    run_at_end: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFit:
+    """The halt policy's operating point chosen on the tune halves."""
+
+    point: OperatingPoint
     mean_balanced_accuracy: float
     per_dataset: dict[str, dict[str, float]]
 
 
 def halts(records: Sequence[Record], windows: Sequence[ScoredWindow], fusion: Fusion | None,
-          threshold: float, clear_margin: float, consecutive: int = 2,
+          point: OperatingPoint, consecutive: int = 2,
           contradiction_threshold: float = 0.8) -> list[bool]:
-    """Whether the server's halt policy halts each record, window by window in stream order."""
-    policies = [HaltPolicy(threshold, contradiction_threshold, consecutive, clear_margin)
-                for _ in records]
+    """Whether the server's halt policy halts each record, window by window in stream order,
+    then at the end of the output."""
+    policies = [HaltPolicy(point.threshold, contradiction_threshold, consecutive,
+                           point.clear_margin, point.run_at_end) for _ in records]
     for w in windows:  # windows of one record are in stream order
         policies[w.record].observe(*window_support(w.aligned.signals, w.model_support, fusion))
+    for p in policies:
+        p.finish()
     return [p.halted for p in policies]
 
 
 def policy_rows(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
-                fusion: Fusion | None, threshold: float, clear_margin: float
-                ) -> dict[str, dict[str, float]]:
+                fusion: Fusion | None, point: OperatingPoint) -> dict[str, dict[str, float]]:
     """Recall, false-halt rate and balanced accuracy per dataset under the real halt policy."""
     rows: dict[str, dict[str, float]] = {}
     for name, (records, windows) in groups.items():
-        halted = halts(records, windows, fusion, threshold, clear_margin)
+        halted = halts(records, windows, fusion, point)
         bad = [h for h, r in zip(halted, records, strict=True) if r.label == 1]
         good = [h for h, r in zip(halted, records, strict=True) if r.label == 0]
         recall = sum(bad) / len(bad) if bad else 0.0
@@ -133,20 +143,23 @@ def policy_rows(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
 
 def choose_policy(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
                   fusion: Fusion | None, max_false_halt: float) -> PolicyFit:
-    """The (threshold, clear margin) with the best mean balanced accuracy over the datasets
-    while every dataset's false-halt rate stays within the cap, simulating the real policy."""
+    """The operating point (threshold, clear margin, whether a run the output ends in halts)
+    with the best mean balanced accuracy over the datasets while every dataset's false-halt
+    rate stays within the cap, simulating the real policy."""
     best: PolicyFit | None = None
-    for margin in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
-        for step in range(2, 99):
-            threshold = step / 100
-            if threshold - margin < 0.01:
-                continue
-            rows = policy_rows(groups, fusion, threshold, margin)
-            if max(r["false_halt_rate"] for r in rows.values()) > max_false_halt:
-                continue
-            mean = sum(r["balanced_accuracy"] for r in rows.values()) / len(rows)
-            if best is None or mean > best.mean_balanced_accuracy:
-                best = PolicyFit(threshold, margin, round(mean, 4), rows)
+    for run_at_end in (False, True):
+        for margin in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
+            for step in range(2, 99):
+                threshold = step / 100
+                if threshold - margin < 0.01:
+                    continue
+                point = OperatingPoint(threshold, margin, run_at_end)
+                rows = policy_rows(groups, fusion, point)
+                if max(r["false_halt_rate"] for r in rows.values()) > max_false_halt:
+                    continue
+                mean = sum(r["balanced_accuracy"] for r in rows.values()) / len(rows)
+                if best is None or mean > best.mean_balanced_accuracy:
+                    best = PolicyFit(point, round(mean, 4), rows)
     if best is None:
         raise ValueError("no operating point keeps every dataset within the false-halt cap")
     return best
@@ -156,13 +169,13 @@ LENGTH_BUCKETS = ((0, 1000), (1000, 3000), (3000, 6000), (6000, 10**9))
 
 
 def long_document_rows(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
-                       fusion: Fusion | None, threshold: float, clear_margin: float
+                       fusion: Fusion | None, point: OperatingPoint
                        ) -> list[dict[str, float | str]]:
     """Does a long source cost false halts? For the *supported* records, by evidence length:
     the false-halt rate under the policy, and the premise's recall (the share of a window's
     terms found anywhere in the evidence that its premise also holds; 1.0 means the premise
     never left out a sentence the window drew on)."""
-    halted_by_group = {name: halts(records, windows, fusion, threshold, clear_margin)
+    halted_by_group = {name: halts(records, windows, fusion, point)
                        for name, (records, windows) in groups.items()}
     rows: list[dict[str, float | str]] = []
     for low, high in LENGTH_BUCKETS:

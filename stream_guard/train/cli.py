@@ -231,7 +231,8 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     tune_scores = scores(tune_w, fusion)
     calibration = report.calibrate(tune_scores, args.max_false_halt)
     policy = calibrate.choose_policy(tune_w, fusion, args.max_false_halt)
-    threshold = policy.threshold
+    point = policy.point
+    threshold = point.threshold
     tune_auroc = float(np.mean([d.auroc for d in tune_scores]))
     holdout_w = windows_of(holdout)
     results: dict[str, Any] = {
@@ -241,16 +242,15 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
         "torch_version": torch.__version__,
         "fusion": {"model": fusion.to_json(), "lexical": lexical.to_json()},
         "calibration": calibration, "tune_auroc": round(tune_auroc, 4),
-        "policy": {"threshold": policy.threshold, "clear_margin": policy.clear_margin,
+        "policy": {"threshold": point.threshold, "clear_margin": point.clear_margin,
+                   "run_at_end": point.run_at_end,
                    "tune_mean_balanced_accuracy": policy.mean_balanced_accuracy,
                    "tune": policy.per_dataset},
         "tune_raw_detector": report.describe(scores(tune_w, None), threshold),
         "holdout_offline": report.describe(scores(holdout_w, fusion), threshold),
         "holdout_offline_raw_detector": report.describe(scores(holdout_w, None), threshold),
-        "holdout_policy": calibrate.policy_rows(holdout_w, fusion, threshold,
-                                                policy.clear_margin),
-        "holdout_long_documents": calibrate.long_document_rows(holdout_w, fusion, threshold,
-                                                               policy.clear_margin),
+        "holdout_policy": calibrate.policy_rows(holdout_w, fusion, point),
+        "holdout_long_documents": calibrate.long_document_rows(holdout_w, fusion, point),
     }
     summary = args.work_dir / "train_summary.json"
     if summary.is_file():
@@ -269,7 +269,8 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     results["size_bytes"] = (out / "model.onnx").stat().st_size
     report.write_json(out / "detector.json", {
         "threshold": threshold,
-        "clear_margin": policy.clear_margin,
+        "clear_margin": point.clear_margin,
+        "run_at_end": point.run_at_end,
         "max_false_halt_rate": args.max_false_halt,
         "tune_auroc": round(tune_auroc, 4),
         "fusion": results["fusion"],

@@ -117,6 +117,7 @@ def model_card(r: dict[str, Any]) -> str:
     recipe = run.get("recipe", {})
     lr = recipe.get("learning_rate", 5e-5)
     lineage = _stages_table(run.get("stages", []))
+    at_end = "halts" if r["policy"].get("run_at_end") else "does not halt"
     return f"""# stream-guard default detector (v3)
 
 A cross-encoder that judges whether one claim window of a streamed response is supported by its
@@ -133,10 +134,10 @@ fused window supports.{lineage}
   sha256 `{r['sha256']}`.
 - Fusion (fitted on the tune halves' windows): bias {fusion['bias']:+.3f}; {weights}.
 - Halt policy fitted on the tune halves by simulating the server's policy window by window:
-  threshold {r['policy']['threshold']:.2f}, clear margin {r['policy']['clear_margin']:.2f} (best
-  mean balanced accuracy with every tune set's false-halt rate <= {cal['max_false_halt_rate']:.0%});
-  both ship in `detector.json` and are checked through the real server
-  (`stream-guard eval --split tune`, see docs/quality.md).
+  threshold {r['policy']['threshold']:.2f}, clear margin {r['policy']['clear_margin']:.2f}, a run
+  the output ends in {at_end} (best mean balanced accuracy with every tune set's false-halt
+  rate <= {cal['max_false_halt_rate']:.0%}); all three ship in `detector.json` and are checked
+  through the real server (`stream-guard eval --split tune`, see docs/quality.md).
 
 ## Data
 
@@ -202,7 +203,8 @@ Holdout, detector probability alone (no fusion), same threshold:
 {_table(r['holdout_offline_raw_detector'])}
 
 Holdout under the server's halt policy (threshold {r['policy']['threshold']:.2f}, clear margin
-{r['policy']['clear_margin']:.2f}, two unsupported windows in a row), fused score:
+{r['policy']['clear_margin']:.2f}, two unsupported windows in a row, a run the output ends in
+{at_end}), fused score:
 
 {_policy_table(r['holdout_policy'])}
 
