@@ -38,6 +38,7 @@ from stream_guard.oversight.session import Session, SessionConfig
 from stream_guard.oversight.stream import PolicyConfig
 from stream_guard.protocol.frames import ContextItem, Start
 from stream_guard.scoring.engine import CheckJob, EngineConfig, GroundingEngine, StreamRequest
+from stream_guard.scoring.fusion import window_support
 
 
 class _Admit:
@@ -103,7 +104,9 @@ def run(streams: int, repeats: int, seed: int) -> dict[str, object]:
     frame_us = _per_call_us(frames, 20_000, repeats)
     prepare_us = _per_call_us(lambda: [engine.prepare(r) for r in requests], len(requests),
                               repeats)
-    check_us = _per_call_us(lambda: engine._process(jobs), len(jobs), repeats)
+    check_us = _per_call_us(  # what the lexical tier's scoring turn does per window
+        lambda: [window_support(a.signals, None, None) for a in engine.align(jobs)], len(jobs),
+        repeats)
     shares = {"session_receive": receive_us, "websocket_frame_parse": frame_us,
               "stream_setup": prepare_us / deltas_per_stream,
               "lexical_check": check_us * windows_per_stream / deltas_per_stream}
