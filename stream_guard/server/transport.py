@@ -51,9 +51,7 @@ class CallbackConnection(ServerConnection):
         and call ``on_lost`` once the connection is closed, right away if it already is."""
         self._handler, self._on_lost = handler, on_lost
         early, self._early = self._early, []
-        if self._paused_early:
-            self._paused_early = False
-            self.transport.resume_reading()
+        self._resume_reading()
         for message in early:
             if self._dropping:  # the handler may have stopped delivery
                 break
@@ -66,9 +64,14 @@ class CallbackConnection(ServerConnection):
         read, so the client's close frame is seen and the close handshake completes."""
         self._dropping = True
         self._early = []
+        self._resume_reading()
+
+    def _resume_reading(self) -> None:
+        """Undo the pause for held messages, unless the socket is already going away."""
         if self._paused_early:
             self._paused_early = False
-            self.transport.resume_reading()
+            if not self.transport.is_closing():
+                self.transport.resume_reading()
 
     async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Close; a connection refused before any handler attached (held messages, reading
