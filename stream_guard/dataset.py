@@ -78,14 +78,8 @@ def data_files(data_dir: Path) -> list[Path]:
     return files
 
 
-def split_of(key: str, holdout_fraction: float = 0.5) -> Split:
-    """Tune/holdout assignment of one key by its hash alone (no strata): what
-    :func:`assign_splits` ranks by, and the split of a key seen without its file."""
-    return "holdout" if split_rank(key) < holdout_fraction else "tune"
-
-
 def split_rank(key: str) -> float:
-    """A key's stable pseudo-random position in [0, 1)."""
+    """A key's stable pseudo-random position in [0, 1): the order :func:`assign_splits` ranks by."""
     digest = hashlib.sha256(key.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 

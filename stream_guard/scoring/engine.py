@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -53,6 +54,7 @@ log = logging.getLogger("stream_guard.engine")
 
 LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content must be in evidence
 CLEAR_MARGIN = 0.15  # the halt policy's margin when neither settings nor detector give one
+K = TypeVar("K", float, bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,18 +138,15 @@ class GroundingEngine:
         self.embedder = embedder
         self.library = library
         self.premise_chars = PREMISE_MAX_CHARS
-        default = LEXICAL_THRESHOLD
-        if self.model is not None and model_threshold is not None:
-            default = model_threshold
-        self.threshold: float = settings.threshold if settings.threshold is not None else default
-        margin = CLEAR_MARGIN
-        if self.model is not None and model_clear_margin is not None:
-            margin = model_clear_margin
-        self.clear_margin: float = (settings.clear_margin if settings.clear_margin is not None
-                                    else margin)
-        at_end = bool(self.model is not None and model_run_at_end)
-        self.run_at_end: bool = (settings.run_at_end if settings.run_at_end is not None
-                                 else at_end)
+        # The halt policy's knobs: the operator's setting, else the detector's calibration (it
+        # holds only for the model tier), else the lexical tier's default.
+        calibrated = self.model is not None
+        self.threshold: float = _policy_knob(
+            settings.threshold, model_threshold if calibrated else None, LEXICAL_THRESHOLD)
+        self.clear_margin: float = _policy_knob(
+            settings.clear_margin, model_clear_margin if calibrated else None, CLEAR_MARGIN)
+        self.run_at_end: bool = _policy_knob(
+            settings.run_at_end, model_run_at_end if calibrated else None, False)
         self.scheduler: BatchScheduler[CheckJob, WindowScore] = BatchScheduler(
             self._process, fallback=self._degrade, max_batch=settings.batch_max_size,
             max_wait=settings.batch_max_wait_ms / 1000.0,
@@ -281,6 +280,12 @@ class GroundingEngine:
         self.metrics.queue_wait.observe(stats.waited)
         if stats.late:
             self.metrics.deadline_misses.inc(stats.late)
+
+
+def _policy_knob(setting: K | None, calibrated: K | None, default: K) -> K:
+    if setting is not None:
+        return setting
+    return calibrated if calibrated is not None else default
 
 
 def _scored(a: Alignment, support: float, contradiction: float, *,
