@@ -1,0 +1,62 @@
+"""The halt policy's tune-half landscape around the shipped operating point; writes one JSON file.
+
+For the shipped detector, every tune record's windows are aligned and scored once (the engine's
+own steps, as ``stream-guard train --out`` does), then the server's halt policy is simulated for
+each (threshold, clear margin, run at end) on the grid: balanced accuracy and false-halt rate per
+tune set. docs/quality.md cites it for what a threshold just above the shipped one would cost.
+
+    python docs/results/policy_grid.py --data ../shared/data/dev \\
+        --out docs/results/policy-grid-tune.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from stream_guard.config import load_settings
+from stream_guard.metrics import Metrics
+from stream_guard.models.cross_encoder import load_detector
+from stream_guard.scoring.engine import EngineConfig, GroundingEngine
+from stream_guard.scoring.fusion import MODEL_FEATURES, Fusion
+from stream_guard.train import calibrate
+from stream_guard.train.cli import load_sets
+from stream_guard.train.pairs import TextPipeline
+
+DETECTOR = Path(__file__).resolve().parents[2] / "stream_guard" / "models" / "detector"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args()
+    settings = load_settings().replace(tier="cascade", embedder="none")
+    detector = load_detector(str(DETECTOR / "model.onnx"), cache_dir=settings.cache_dir,
+                             backend="onnx")
+    engine = GroundingEngine(EngineConfig.from_settings(settings), Metrics(), model=detector)
+    pipeline = TextPipeline(settings.window_max_chars, settings.window_min_chars)
+    shipped = json.loads((DETECTOR / "detector.json").read_text())
+    fusion = Fusion.from_json(shipped["fusion"]["model"], MODEL_FEATURES)
+    _, tune, _ = load_sets(args.data)
+    groups = {k: (v, calibrate.score_windows(engine, v, pipeline)) for k, v in tune.items()}
+    rows = []
+    for run_at_end in (False, True):
+        for margin in (0.05, 0.1, 0.15, 0.3):
+            for step in range(10, 41):
+                threshold = step / 100
+                if threshold - margin < 0.01:
+                    continue
+                point = calibrate.OperatingPoint(threshold, margin, run_at_end)
+                rows.append({"threshold": threshold, "clear_margin": margin,
+                             "run_at_end": run_at_end,
+                             "tune": calibrate.policy_rows(groups, fusion, point)})
+    args.out.write_text(json.dumps({
+        "shipped": {k: shipped[k] for k in ("threshold", "clear_margin", "run_at_end")},
+        "command": "python docs/results/policy_grid.py --data DATA --out OUT", "grid": rows},
+        indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
