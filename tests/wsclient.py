@@ -39,6 +39,8 @@ async def http(port: int, method: str, path: str, headers: dict[str, str] | None
     await writer.drain()
     raw = await asyncio.wait_for(reader.read(), 10)
     writer.close()
+    if not raw:  # accepted, then closed unanswered (a proxy in front of a closed listener)
+        raise ConnectionResetError(f"{method} {path}: connection closed without a response")
     head, _, payload = raw.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     hdrs = {}
