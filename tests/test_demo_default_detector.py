@@ -1,11 +1,9 @@
 """The demo's scripted answer, streamed to a server on the default tier and shipped detector.
 
 The README's demo and voice example run on the default settings; this pins that the shipped
-detector (not only the lexical tier) halts the scenario's fabrication (the lifetime warranty
-and the repair centre that goes with it: the last two sentences) and lets every true sentence
-before it through. Where in the fabrication it halts is the calibration's call: detector v3's
-policy (threshold 0.18, fitted on the tune halves) passes the warranty sentence at support
-0.19 and halts on the next one, the repair centre in Zurich (docs/quality.md).
+detector (not only the lexical tier) halts the scenario's fabricated sentence (the lifetime
+warranty that covers accidental damage, which the evidence limits to one year and excludes)
+at its first character, and lets every true sentence before it through.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ pytestmark = pytest.mark.slow  # the shipped detector
 
 SCENARIO = Path(__file__).resolve().parents[1] / "clients" / "js" / "demo" / "scenario.json"
 CLAIM = "Every purchase also comes with a lifetime warranty"
-REPAIR = "To claim it, simply email a photo"
 
 
 async def test_default_detector_halts_the_demo_fabrication(tmp_path: Path,
@@ -34,7 +31,7 @@ async def test_default_detector_halts_the_demo_fabrication(tmp_path: Path,
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "demo", answer, context=scenario["evidence"], piece=5)
     halt = next(f for f in frames if f["type"] == "halt")
-    assert halt["at"] in (answer.index(CLAIM), answer.index(REPAIR))
+    assert halt["at"] == answer.index(CLAIM)
     assert halt["evidence"]  # the passages the halting window was checked against
     before = [f for f in frames if f["type"] == "verdict" and f["end"] <= answer.index(CLAIM)]
     assert len(before) == 3 and all(f["label"] == "supported" for f in before)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_guard.evidence.context import context_chunks
+from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import SentenceIndex
 from stream_guard.metrics import Metrics
 from stream_guard.models.cross_encoder import load_detector
@@ -30,7 +30,7 @@ VAGUE = "Visitors often describe the view as breathtaking. "
 
 
 def _premise(window: str) -> str:
-    return SentenceIndex.from_passages(context_chunks([("c", CONTEXT)])).focus(
+    return SentenceIndex(context_sentences([("c", CONTEXT)])).focus(
         terms(window)).text
 
 

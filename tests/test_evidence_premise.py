@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stream_guard.evidence.context import context_chunks
+from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import PREMISE_MAX_CHARS, SentenceIndex, split_passages
 from stream_guard.scores import Evidence
 from stream_guard.text.terms import terms
@@ -18,7 +18,7 @@ ARTICLE = " ".join([
 
 
 def _index(text: str = ARTICLE) -> SentenceIndex:
-    return SentenceIndex.from_passages(context_chunks([("doc", text)]))
+    return SentenceIndex(context_sentences([("doc", text)]))
 
 
 def test_the_sentence_that_covers_the_window_comes_first() -> None:

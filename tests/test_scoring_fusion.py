@@ -47,11 +47,13 @@ def test_fit_recovers_a_separating_direction_and_round_trips() -> None:
         Fusion.from_json(fusion.to_json(), ("a", "c"))
 
 
-def test_a_word_swapped_within_the_document_breaks_its_bigrams() -> None:
-    from stream_guard.text.terms import bigram_coverage, bigrams
-
-    evidence = bigrams(terms("Apple paid Google in 2019. IBM sold servers."))
-    assert bigram_coverage(terms("Apple paid Google in 2019."), evidence) == 1.0
-    swapped = terms("Apple paid IBM in 2019.")  # every word is in the evidence
-    assert bigram_coverage(swapped, evidence) < 1.0
-    assert bigram_coverage(terms("Hello."), evidence) == 1.0
+def test_sample_weights_count_like_repeated_rows() -> None:
+    # A row of weight 3 pulls the fit exactly as three copies of it do: what lets calibration
+    # give each tune set the same say however many windows it has.
+    rows = [[0.0], [1.0], [2.0], [0.5], [1.5]]
+    labels = [0, 0, 1, 1, 1]
+    weighted = Fusion.fit(("x",), rows, labels, sample_weights=[1, 3, 1, 1, 1])
+    repeated = Fusion.fit(("x",), [*rows, [1.0], [1.0]], [*labels, 0, 0])
+    assert weighted.weights[0] == pytest.approx(repeated.weights[0], abs=1e-6)
+    assert weighted.bias == pytest.approx(repeated.bias, abs=1e-6)
+    assert Fusion.fit(("x",), rows, labels).bias != pytest.approx(weighted.bias, abs=1e-3)

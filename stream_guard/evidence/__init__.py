@@ -2,7 +2,8 @@
 
 * :mod:`.store` writes collections (``add_documents``, ``remove_collection``, ``list_collections``)
 * :mod:`.reader` serves them (``EvidenceLibrary``: ``poll``/``reload``/``search``)
-* :mod:`.context` cuts a stream's own context into passages (``context_chunks``)
+* :mod:`.context` cuts a stream's own context into passages and their sentences
+  (``context_sentences``)
 * :mod:`.premise` focuses a window's evidence into one short premise (``SentenceIndex``)
 * :mod:`.cli` registers ``stream-guard index add|ls|rm|search`` (``add_index_commands``)
 """

@@ -19,22 +19,30 @@ _SPACE = re.compile(r"\s+")
 
 def chunk_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
     """The chunks of ``text`` (original characters, sentences joined as they appeared)."""
+    return [text[pieces[0][0]:pieces[-1][1]] for pieces in chunk_pieces(text, max_chars)]
+
+
+def chunk_pieces(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[list[tuple[int, int]]]:
+    """Each chunk of ``text`` as the ``(start, end)`` spans of its sentences (a sentence longer
+    than ``max_chars`` as its word-boundary pieces), in order; a chunk's first span may be the
+    previous chunk's last (the overlap). Callers that need the sentences as well as the chunks
+    take them from here instead of splitting each chunk again."""
     if max_chars < 1:
         raise ValueError("max_chars must be at least 1")
     pieces = [p for start, end in sentence_spans(text)
               for p in _split_long(text, start, end, max_chars)]
-    chunks: list[tuple[int, int]] = []
+    chunks: list[list[tuple[int, int]]] = []
     current: list[tuple[int, int]] = []
     for piece in pieces:
         if current and piece[1] - current[0][0] > max_chars:
-            chunks.append((current[0][0], current[-1][1]))
+            chunks.append(current)
             last = current[-1]
             # Overlap by one sentence only when it fits; otherwise the next chunk starts clean.
             current = [last] if len(current) > 1 and piece[1] - last[0] <= max_chars else []
         current.append(piece)
     if current:
-        chunks.append((current[0][0], current[-1][1]))
-    return [text[s:e] for s, e in chunks]
+        chunks.append(current)
+    return chunks
 
 
 def content_hash(text: str) -> str:

@@ -9,20 +9,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_text, content_hash
+from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_pieces, content_hash
+from stream_guard.evidence.premise import EvidenceSentence
 from stream_guard.scores import Evidence
+from stream_guard.text.terms import terms
 
 
-def context_chunks(items: Sequence[tuple[str, str]], *,
-                   max_chars: int = DEFAULT_MAX_CHARS) -> list[Evidence]:
-    """Chunks of ``(id, text)`` items, duplicates dropped. Chunk ids are ``"<id>#<n>"`` and
-    ``source`` is the item id."""
-    chunks: list[Evidence] = []
+def context_sentences(items: Sequence[tuple[str, str]], *,
+                      max_chars: int = DEFAULT_MAX_CHARS) -> list[EvidenceSentence]:
+    """The sentences of ``(id, text)`` items, each once, with the first passage that holds it.
+
+    Passages are the items' chunks, duplicates dropped; a chunk's id is ``"<id>#<n>"`` and its
+    ``source`` the item id. One sentence pass over each item: the chunker's own sentence spans,
+    rather than each chunk split again (stream set-up is on the path of every new stream).
+    """
+    out: list[EvidenceSentence] = []
+    seen_chunks: set[str] = set()
     seen: set[str] = set()
     for item_id, text in items:
-        for n, chunk in enumerate(chunk_text(text, max_chars)):
+        for n, pieces in enumerate(chunk_pieces(text, max_chars)):
+            chunk = text[pieces[0][0]:pieces[-1][1]]
             digest = content_hash(chunk)
-            if digest not in seen:
-                seen.add(digest)
-                chunks.append(Evidence(id=f"{item_id}#{n}", text=chunk, source=item_id))
-    return chunks
+            if digest in seen_chunks:
+                continue
+            seen_chunks.add(digest)
+            passage = Evidence(id=f"{item_id}#{n}", text=chunk, source=item_id)
+            for start, end in pieces:
+                sentence = text[start:end]
+                if sentence not in seen:
+                    seen.add(sentence)
+                    out.append(EvidenceSentence(sentence, passage,
+                                                frozenset(t.key for t in terms(sentence))))
+    return out

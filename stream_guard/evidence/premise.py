@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from stream_guard.scores import Evidence
 from stream_guard.text.sentences import sentence_spans
-from stream_guard.text.terms import Term, bigrams, terms
+from stream_guard.text.terms import Term, terms
 
 PREMISE_MAX_CHARS = 400  # about 100 MiniLM tokens: the pair stays within 128 with its window
 MIN_GAIN = 0.05  # a sentence adding less of the window's weight than this is not "covering"
@@ -38,21 +38,14 @@ class EvidenceSentence:
     text: str
     passage: Evidence
     keys: frozenset[str]
-    bigrams: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class Premise:
-    """The sentences chosen for a window (best first) and their relevance to it (0-1).
-
-    ``covering`` is how many of them the cover step needed (the rest fill the budget): a claim
-    assembled from several distant sentences is a weaker sign of support than one sentence
-    saying it all.
-    """
+    """The sentences chosen for a window (best first) and their relevance to it (0-1)."""
 
     sentences: tuple[EvidenceSentence, ...]
     relevance: tuple[float, ...]
-    covering: int = 0
 
     @property
     def text(self) -> str:
@@ -87,9 +80,7 @@ def split_passages(passages: Sequence[Evidence]) -> list[EvidenceSentence]:
             if text in seen:
                 continue
             seen.add(text)
-            sentence_terms = terms(text)
-            out.append(EvidenceSentence(text, passage, frozenset(t.key for t in sentence_terms),
-                                        frozenset(bigrams(sentence_terms))))
+            out.append(EvidenceSentence(text, passage, frozenset(t.key for t in terms(text))))
     return out
 
 
@@ -111,11 +102,6 @@ class SentenceIndex:
         self._idf = {key: math.log(1.0 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
                      for key, ids in self._postings.items()}
         self.keys = frozenset(self._postings)
-        self.bigrams = frozenset().union(*(s.bigrams for s in self.sentences))
-
-    @classmethod
-    def from_passages(cls, passages: Sequence[Evidence]) -> SentenceIndex:
-        return cls(split_passages(passages))
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -154,14 +140,13 @@ class SentenceIndex:
             remaining.discard(best)
             used += len(self.sentences[best].text) + 1
             uncovered -= self.sentences[best].keys
-        covering = len(chosen)
         # Fill: the next most relevant sentences, while they fit.
         for i in sorted(remaining, key=lambda i: (-relevance[i], i)):
             if self._fits(i, used, max_chars):
                 chosen.append(i)
                 used += len(self.sentences[i].text) + 1
         return Premise(tuple(_clip(self.sentences[i], max_chars) for i in chosen),
-                       tuple(min(1.0, relevance[i]) for i in chosen), covering)
+                       tuple(min(1.0, relevance[i]) for i in chosen))
 
     def _lead(self, max_chars: int) -> Premise:
         picked: list[EvidenceSentence] = []
@@ -183,4 +168,4 @@ def _clip(sentence: EvidenceSentence, max_chars: int) -> EvidenceSentence:
         return sentence
     cut = sentence.text.rfind(" ", 0, max_chars)
     text = sentence.text[: cut if cut > 0 else max_chars]
-    return EvidenceSentence(text, sentence.passage, sentence.keys, sentence.bigrams)
+    return EvidenceSentence(text, sentence.passage, sentence.keys)

@@ -25,7 +25,7 @@ from typing import TypeVar
 import numpy as np
 
 from stream_guard.config import Settings
-from stream_guard.evidence.context import context_chunks
+from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import (
     PREMISE_MAX_CHARS,
     Premise,
@@ -213,8 +213,8 @@ class GroundingEngine:
 
     # --- pure steps, shared with training and evaluation --------------------------------------
     def prepare(self, request: StreamRequest) -> StreamEvidence:
-        passages = context_chunks([(item.id, item.text) for item in request.context])
-        return StreamEvidence(SentenceIndex.from_passages(passages),
+        items = [(item.id, item.text) for item in request.context]
+        return StreamEvidence(SentenceIndex(context_sentences(items)),
                               quantity_index(" ".join(item.text for item in request.context)),
                               request.collection)
 
@@ -240,8 +240,7 @@ class GroundingEngine:
             premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))
             out.append(Alignment(job.text, premise, signals(
-                window, job.text, index.keys, premise_keys, quantities, premise.covering,
-                index.bigrams)))
+                window, job.text, index.keys, premise_keys, quantities)))
         return out
 
     # --- on the model thread ------------------------------------------------------------------

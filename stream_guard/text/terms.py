@@ -8,7 +8,6 @@ the typical hallucination, a changed common word rarely is.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -62,13 +61,28 @@ def _normalize(token: str) -> str:
     return t
 
 
+# token -> its key, or "" for a token that is not a content term. Text keeps reusing a small
+# vocabulary, so most tokens are looked up rather than normalised again (terms() runs for every
+# sentence of every stream's evidence and for every window); bounded so that a stream of novel
+# tokens cannot grow it without limit. Shared by threads: a dict get/set is atomic.
+_KEYS: dict[str, str] = {}
+_KEYS_MAX = 200_000
+
+
 def terms(text: str) -> list[Term]:
     """Content terms of ``text`` with their weights; stopwords dropped."""
     out = []
+    keys = _KEYS
     for i, match in enumerate(_TOKEN.finditer(text)):
         token = match.group()
-        key = _normalize(token)
-        if key in STOPWORDS or (len(key) < 2 and not key.isdigit()):
+        key = keys.get(token)
+        if key is None:
+            key = _normalize(token)
+            if key in STOPWORDS or (len(key) < 2 and not key.isdigit()):
+                key = ""
+            if len(keys) < _KEYS_MAX:
+                keys[token] = key
+        if not key:
             continue
         if token[0].isdigit():
             weight = NUMBER_WEIGHT
@@ -83,19 +97,6 @@ def terms(text: str) -> list[Term]:
 
 def term_keys(text: str) -> set[str]:
     return {t.key for t in terms(text)}
-
-
-def bigrams(text_terms: Sequence[Term]) -> set[tuple[str, str]]:
-    """Adjacent content-term pairs: "paid Google" survives a paraphrase less often than its two
-    words, and a word swapped for another of the same document breaks the pairs around it even
-    when the new word occurs elsewhere in the evidence."""
-    return {(a.key, b.key) for a, b in itertools.pairwise(text_terms)}
-
-
-def bigram_coverage(window: Sequence[Term], evidence: AbstractSet[tuple[str, str]]) -> float:
-    """Share of the window's content bigrams found in the evidence (1.0 when it has none)."""
-    pairs = bigrams(window)
-    return sum(1 for p in pairs if p in evidence) / len(pairs) if pairs else 1.0
 
 
 def coverage(window: str | Sequence[Term], evidence_keys: AbstractSet[str]) -> float:

@@ -70,15 +70,29 @@ def window_labels(records: Sequence[Record], windows: Sequence[ScoredWindow]
     return labels
 
 
-def fit_fusion(records: Sequence[Record], windows: Sequence[ScoredWindow]
+def fit_fusion(groups: dict[str, tuple[list[Record], list[ScoredWindow]]]
                ) -> tuple[Fusion, Fusion]:
-    """The model+lexical and the lexical-only logistic models, fitted on the same windows."""
-    labels = window_labels(records, windows)
-    known = [(w, y) for w, y in zip(windows, labels, strict=True) if y is not None]
-    y = [lab for _, lab in known]
+    """The model+lexical and the lexical-only logistic models, fitted on the same windows.
+
+    Each tune set has the same total weight, however many windows it has: the halt policy is
+    chosen for the mean over the sets, and the sets disagree (a window's word coverage says a
+    lot about support in knowledge-grounded dialogue and little in edited summaries), so a set
+    with more windows must not decide the compromise alone. Judged on held-back documents of
+    the tune halves, this raised the mean AUROC (0.731 to 0.753, with the features of
+    :mod:`stream_guard.scoring.fusion`).
+    """
+    known: list[tuple[ScoredWindow, int, float]] = []
+    for records, windows in groups.values():
+        labelled = [(w, y) for w, y in zip(windows, window_labels(records, windows), strict=True)
+                    if y is not None]
+        known += [(w, y, 1.0 / len(labelled)) for w, y in labelled]
+    y = [lab for _, lab, _ in known]
+    weights = [wt * len(known) / len(groups) for _, _, wt in known]  # mean weight 1
     full = Fusion.fit(MODEL_FEATURES,
-                      [w.aligned.signals.features(w.model_support) for w, _ in known], y)
-    lexical = Fusion.fit(LEXICAL_FEATURES, [w.aligned.signals.features() for w, _ in known], y)
+                      [w.aligned.signals.features(w.model_support) for w, _, _ in known], y,
+                      weights)
+    lexical = Fusion.fit(LEXICAL_FEATURES, [w.aligned.signals.features() for w, _, _ in known],
+                         y, weights)
     return full, lexical
 
 

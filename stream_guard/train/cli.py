@@ -52,9 +52,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="start from this fine-tuned checkpoint (a work dir's best/) instead of "
                         "the base model's weights; the base model still gives the tokenizer")
     p.add_argument("--summedits-repeats", type=int, default=1,
-                   help="how many times each summedits_train record enters the pair set (each "
-                        "time with freshly drawn synthetic edits); SummEdits' real, subtle edits "
-                        "are otherwise a few percent of the pairs")
+                   help="how many times each summedits_train record (and each record of a "
+                        "validation set's fit side) enters the pair set (each time with freshly "
+                        "drawn synthetic edits); real, subtle edits are otherwise a few percent "
+                        "of the pairs")
     p.add_argument("--records-per-dataset", type=int, default=2500,
                    help="HaluEval items sampled from each subset (both answers of an item)")
     p.add_argument("--epochs", type=float, default=1.0)
@@ -70,6 +71,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--max-false-halt", type=float, default=0.03)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--detector-version", default="v4",
+                   help="export: the name the model card and detector.json give this detector")
     p.add_argument("--force", action="store_true",
                    help="export: replace the shipped detector even if its tune score is higher")
     args = p.parse_args(argv)
@@ -79,7 +82,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def load_sets(data_dir: Path) -> tuple[dict[str, list[Record]], dict[str, list[Record]],
                                        dict[str, list[Record]]]:
-    """Training records per set; tune and holdout halves of the validation sets."""
+    """Training records per set (a validation set's fit side counts as trained on whole, as
+    ``<name>_fit``); tune and holdout sides of the validation sets."""
     files = {p.name.split(".jsonl")[0]: p for p in data_files(data_dir)}
     needed = (*TRAIN_DATASETS, *TRAIN_WHOLE, *VALIDATION_DATASETS)
     missing = [n for n in needed if n not in files]
@@ -92,6 +96,9 @@ def load_sets(data_dir: Path) -> tuple[dict[str, list[Record]], dict[str, list[R
         records = read_records(files[name])
         tune[name] = split_records(records, "tune")
         holdout[name] = split_records(records, "holdout")
+        fit = split_records(records, "fit")
+        if fit:
+            train[f"{name}_fit"] = fit
     return train, tune, holdout
 
 
@@ -99,7 +106,8 @@ def sample_training(train: dict[str, list[Record]], per_dataset: int,
                     rng: random.Random, whole_repeats: int = 1) -> list[Record]:
     """Whole HaluEval items (the right and the hallucinated response share an item id prefix)
     are sampled together, so the two answers to one question are seen side by side; the
-    SummEdits training file is taken whole, ``whole_repeats`` times."""
+    SummEdits training file and the validation sets' fit sides are taken whole,
+    ``whole_repeats`` times."""
     out: list[Record] = []
     for name in TRAIN_DATASETS:
         by_item: dict[str, list[Record]] = {}
@@ -109,8 +117,9 @@ def sample_training(train: dict[str, list[Record]], per_dataset: int,
         rng.shuffle(items)
         for item in items[:per_dataset]:
             out.extend(by_item[item])
+    whole = [name for name in train if name not in TRAIN_DATASETS]
     for _ in range(whole_repeats):
-        for name in TRAIN_WHOLE:
+        for name in whole:
             out.extend(train[name])
     return out
 
@@ -214,14 +223,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
         return {k: (v, calibrate.score_windows(engine, v, pipeline)) for k, v in groups.items()}
 
     tune_w = windows_of(tune)
-    all_records = [r for recs, _ in tune_w.values() for r in recs]
-    offset = 0
-    all_windows = []
-    for recs, wins in tune_w.values():
-        all_windows += [calibrate.ScoredWindow(w.record + offset, w.start, w.end, w.aligned,
-                                               w.model_support) for w in wins]
-        offset += len(recs)
-    fusion, lexical = calibrate.fit_fusion(all_records, all_windows)
+    fusion, lexical = calibrate.fit_fusion(tune_w)
 
     def scores(groups: dict[str, tuple[list[Record], list[calibrate.ScoredWindow]]],
                f: Any) -> list[DatasetScores]:
@@ -238,6 +240,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     results: dict[str, Any] = {
         "command": "python -m stream_guard.train " + " ".join(
             sys.argv[1:] if args.command_line is None else args.command_line),
+        "version": args.detector_version,
         "max_length": args.max_length, "seed": args.seed, "threads": args.threads,
         "torch_version": torch.__version__,
         "fusion": {"model": fusion.to_json(), "lexical": lexical.to_json()},
@@ -268,6 +271,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     results["sha256"] = sha256_file(out / "model.onnx")
     results["size_bytes"] = (out / "model.onnx").stat().st_size
     report.write_json(out / "detector.json", {
+        "version": args.detector_version,
         "threshold": threshold,
         "clear_margin": point.clear_margin,
         "run_at_end": point.run_at_end,

@@ -118,7 +118,11 @@ def model_card(r: dict[str, Any]) -> str:
     lr = recipe.get("learning_rate", 5e-5)
     lineage = _stages_table(run.get("stages", []))
     at_end = "halts" if r["policy"].get("run_at_end") else "does not halt"
-    return f"""# stream-guard default detector (v3)
+    begin_fit = any(k.startswith("record-begin") for k in run.get("train_examples", {}))
+    fit_data = (" and the **fit** side of BEGIN-dev (a quarter of its records: half of the "
+                "records not held out, `stream_guard.dataset.FIT_SHARE_OF_RECORD_KEYS`)"
+                if begin_fit else "")
+    return f"""# stream-guard default detector ({r.get('version', 'v4')})
 
 A cross-encoder that judges whether one claim window of a streamed response is supported by its
 **focused premise**: the evidence sentences that best cover the window, about 100 tokens
@@ -132,7 +136,8 @@ fused window supports.{lineage}
   sha256-verified), fine-tuned as a sequence classifier with 2 labels.
 - Artifact: `model.onnx`, int8 dynamic quantization (onnxruntime), {r['size_bytes']:,} bytes,
   sha256 `{r['sha256']}`.
-- Fusion (fitted on the tune halves' windows): bias {fusion['bias']:+.3f}; {weights}.
+- Fusion (fitted on the tune halves' windows, each tune set weighted equally):
+  bias {fusion['bias']:+.3f}; {weights}.
 - Halt policy fitted on the tune halves by simulating the server's policy window by window:
   threshold {r['policy']['threshold']:.2f}, clear margin {r['policy']['clear_margin']:.2f}, a run
   the output ends in {at_end} (best mean balanced accuracy with every tune set's false-halt
@@ -142,10 +147,11 @@ fused window supports.{lineage}
 ## Data
 
 Training ({run.get('train_records', 'n/a')} records, repeats counted): HaluEval QA, dialogue and
-summarization (whole items: the right and the hallucinated answer to one question together) and
-all of `summedits_train.jsonl` (69 documents, none of them in `summedits_dev`). Windows and
-premises are built by the server's own pipeline (`stream_guard.train.pairs.TextPipeline`: the
-segmenter, the context chunker and the premise builder), so training pairs have exactly the
+summarization (whole items: the right and the hallucinated answer to one question together),
+all of `summedits_train.jsonl` (69 documents, none of them in `summedits_dev`){fit_data}.
+Windows and premises are built by the server's own pipeline
+(`stream_guard.train.pairs.TextPipeline`: the segmenter, the context chunker and the premise
+builder), so training pairs have exactly the
 shape the server scores; a test holds the two equal.
 
 - supported: every window of a right response (windows sharing < 25% of their content with the
@@ -162,9 +168,9 @@ shape the server scores; a test holds the two equal.
 {counts}
 
 Validation: SummEdits dev split **by document** (`doc_id`) and BEGIN dev by record, half of
-each domain's documents (records) on each side (`stream_guard.dataset.assign_splits`). The
-**tune** halves picked the checkpoint, fitted the fusion and the threshold; the **holdout**
-halves were used only for reported figures.
+each domain's documents (records) held out (`stream_guard.dataset.assign_splits`); of BEGIN's
+other half, half is trained on (fit) and half tunes. The **tune** sides picked the checkpoint,
+fitted the fusion and the threshold; the **holdout** halves were used only for reported figures.
 
 ## Recipe and compute
 
