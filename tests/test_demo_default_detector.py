@@ -32,7 +32,8 @@ async def test_default_detector_halts_the_demo_fabrication(tmp_path: Path,
         frames = await stream_text(ws, "demo", answer, context=scenario["evidence"], piece=5)
     halt = next(f for f in frames if f["type"] == "halt")
     assert halt["at"] == answer.index(CLAIM)
-    assert halt["evidence"]  # the passages the halting window was checked against
+    # The passages the halting window was checked against, the warranty terms first.
+    assert halt["evidence"] and halt["evidence"][0]["id"] == "warranty#0"
     before = [f for f in frames if f["type"] == "verdict" and f["end"] <= answer.index(CLAIM)]
     assert len(before) == 3 and all(f["label"] == "supported" for f in before)
     assert frames[-1]["type"] == "done" and frames[-1]["halted"] is True
