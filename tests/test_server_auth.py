@@ -217,7 +217,10 @@ async def test_metrics_name_everything_and_count_rejections_by_reason(server: Se
                if n == "stream_guard_streams_halted_total") == 1
     assert samples[("stream_guard_windows_total", (("label", "supported"),))] == 1
     assert samples[("stream_guard_halt_latency_seconds_count", ())] == 1
-    assert samples[("stream_guard_scorer_batch_size_sum", ())] == 2  # two windows scored
+    # Two windows scored, by the lexical tier on the event loop (a small inline context): no
+    # scorer batch was needed.
+    assert samples[("stream_guard_tier_decisions_total", (("tier", "lexical"),))] == 2
+    assert samples[("stream_guard_scorer_batch_size_count", ())] == 0
     assert samples[("stream_guard_received_chars_total", ())] == len(text)
     rejected = {dict(labels)["reason"]: v for (n, labels), v in samples.items()
                 if n == "stream_guard_rejections_total"}

@@ -23,6 +23,7 @@ from tests.wsclient import (
     eventually,
     open_ws,
     recv,
+    scheduled,
     schema_errors,
     send,
     until_closed,
@@ -182,7 +183,8 @@ async def raw_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 
 async def open_streams(ws: ClientConnection, sids: list[str]) -> None:
     for sid in sids:
-        await send(ws, {"type": "start", "stream_id": sid, "context": CONTEXT})
+        # Padded: its windows go through the scheduler, where the tests hold them in flight.
+        await send(ws, {"type": "start", "stream_id": sid, "context": scheduled(CONTEXT)})
         await send(ws, {"type": "delta", "stream_id": sid, "seq": 0, "text": IN_FLIGHT})
     await send(ws, {"type": "ping"})  # everything before it has been taken
     frames = [await recv(ws) for _ in range(len(sids) + 1)]

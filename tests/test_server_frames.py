@@ -14,7 +14,15 @@ from stream_guard.scoring.engine import EngineConfig, GroundingEngine
 from stream_guard.server.app import Server
 from tests.conftest import running_server
 from tests.scorers import LexicalScorer
-from tests.wsclient import open_ws, recv, recv_until, schema_errors, send, stream_text
+from tests.wsclient import (
+    open_ws,
+    recv,
+    recv_until,
+    scheduled,
+    schema_errors,
+    send,
+    stream_text,
+)
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
 GOOD = "The Eiffel Tower was completed in 1889. It is 330 metres tall. "
@@ -169,11 +177,11 @@ async def test_too_many_streams(settings_factory: Callable[..., Settings]) -> No
 
 
 async def test_delta_after_end_is_refused(settings_factory: Callable[..., Settings]) -> None:
-    # Windows wait up to a second for their batch, so the stream is still open (ended, not done)
-    # when the late delta arrives.
+    # Windows wait up to a second for their batch (a context too large to check on the loop),
+    # so the stream is still open (ended, not done) when the late delta arrives.
     settings = settings_factory(batch_max_wait_ms=1000, batch_max_size=4096)
     async with running_server(settings) as server, open_ws(server.port) as ws:
-        await stream_text(ws, "s", GOOD, context=CONTEXT, piece=100, end=False)
+        await stream_text(ws, "s", GOOD, context=scheduled(CONTEXT), piece=100, end=False)
         await send(ws, {"type": "end", "stream_id": "s"})
         await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": "late"})
         assert await recv(ws) == {"type": "started", "stream_id": "s"}

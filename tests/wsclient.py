@@ -13,6 +13,8 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from stream_guard.scoring.engine import INLINE_LEXICAL_MAX_SENTENCES
+
 API_KEY = "test-key-aaaaaaaaaaaaaaaa"
 API_KEY_2 = "test-key-bbbbbbbbbbbbbbbb"
 
@@ -135,3 +137,12 @@ def schema_errors(frame: dict[str, Any]) -> list[str]:
     kind = frame.get("type")
     validator = _server_frame_validator(kind if isinstance(kind, str) else "")
     return [e.message for e in validator.iter_errors(frame)]
+
+
+def scheduled(context: list[str]) -> list[str]:
+    """``context`` padded past what the lexical tier checks on the event loop, so that its
+    windows go through the scheduler (whose batch wait a test can stretch to keep windows in
+    flight)."""
+    filler = " ".join(f"Filler fact {i} concerns item {i}."
+                      for i in range(INLINE_LEXICAL_MAX_SENTENCES))
+    return [*context, filler]

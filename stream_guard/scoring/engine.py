@@ -12,6 +12,13 @@ conflicts, unknown names) are measured; the detector reads the one (premise, win
 small calibrated model (:mod:`stream_guard.scoring.fusion`) fuses the two into the window's
 support. A window the scheduler can no longer get through the model before its deadline is
 scored by the lexical half alone and marked ``degraded``.
+
+One exception to "every check goes through the scheduler": on the lexical tier, a window whose
+evidence is a small inline context (at most :data:`INLINE_LEXICAL_MAX_SENTENCES` sentences) is
+scored right in ``check``, on the event loop. That check is pure Python over a few dozen
+sentences, about 80 µs (``loadtest.bench_session``), no more than parsing the frames that
+completed the window, while the two thread hand-offs it saves cost more than the check.
+Collections (an embedding and a FAISS search) and larger contexts still go to the worker thread.
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ from stream_guard.text.terms import merge_quantities, quantity_index, terms
 
 log = logging.getLogger("stream_guard.engine")
 
+# The largest inline context the lexical tier checks on the event loop (see the module docstring).
+INLINE_LEXICAL_MAX_SENTENCES = 64
 LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content must be in evidence
 CLEAR_MARGIN = 0.15  # the halt policy's margin when neither settings nor detector give one
 K = TypeVar("K", float, bool)
@@ -200,7 +209,11 @@ class GroundingEngine:
         """The window's score; ``deadline`` (``time.perf_counter()`` seconds) is when the
         verdict is due: a window that cannot get through the model by then is scored by the
         lexical tier alone."""
-        return await self.scheduler.submit(CheckJob(evidence, text, previous), deadline)
+        job = CheckJob(evidence, text, previous)
+        if (self.model is None and evidence.collection is None
+                and len(evidence.sentences) <= INLINE_LEXICAL_MAX_SENTENCES):
+            return self._process([job])[0]
+        return await self.scheduler.submit(job, deadline)
 
     def reload_evidence(self) -> list[str]:
         """Re-read every collection (SIGHUP); blocking, call it off the loop."""

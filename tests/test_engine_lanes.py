@@ -1,0 +1,61 @@
+"""Where the engine runs a window check: on the event loop or on the scheduler's thread.
+
+Socket-free: the engine is driven directly, and the scheduler's batch histogram tells whether a
+check went through the worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from stream_guard.metrics import Metrics
+from stream_guard.protocol.frames import ContextItem
+from stream_guard.scores import WindowScore
+from stream_guard.scoring.engine import (
+    INLINE_LEXICAL_MAX_SENTENCES,
+    CheckJob,
+    EngineConfig,
+    GroundingEngine,
+    StreamRequest,
+)
+
+SMALL = "The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris."
+LARGE = " ".join(f"Exhibit {i} of the museum shows painting number {i}."
+                 for i in range(INLINE_LEXICAL_MAX_SENTENCES + 1))
+
+
+def _batches(metrics: Metrics) -> float:
+    (family,) = metrics.batch_size.collect()
+    return next(s.value for s in family.samples if s.name.endswith("_count"))
+
+
+async def test_the_lexical_tier_checks_small_inline_contexts_on_the_loop() -> None:
+    metrics = Metrics()
+    engine = GroundingEngine(EngineConfig(tier="lexical"), metrics)
+    threads: list[str] = []
+    process = engine._process
+
+    def recording(jobs: list[CheckJob]) -> list[WindowScore]:
+        threads.append(threading.current_thread().name)
+        return process(jobs)
+
+    engine._process = recording  # type: ignore[method-assign]
+    try:
+        small = engine.prepare(StreamRequest("t", [ContextItem("c", SMALL)], None))
+        large = engine.prepare(StreamRequest("t", [ContextItem("c", LARGE)], None))
+        assert len(small.sentences) == 2
+        assert len(large.sentences) == INLINE_LEXICAL_MAX_SENTENCES + 1
+
+        supported = await engine.check(small, "The Eiffel Tower was completed in 1889.", "")
+        unsupported = await engine.check(small, "Its architect was Frida Kahlo of Mexico.", "")
+        assert supported.support > engine.threshold > unsupported.support
+        assert supported.evidence and supported.evidence[0].id == "c#0"
+        assert threads == [threading.current_thread().name] * 2  # on the loop, no batch
+        assert _batches(metrics) == 0
+
+        far = await engine.check(large, "Exhibit 7 of the museum shows painting number 7.", "")
+        assert far.support > engine.threshold
+        assert len(threads) == 2  # not on the loop: the scheduler ran it, as one batch
+        assert _batches(metrics) == 1
+    finally:
+        await engine.close()
