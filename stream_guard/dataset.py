@@ -18,13 +18,7 @@ from typing import Any, Literal
 
 from stream_guard.exceptions import GuardError
 
-Split = Literal["fit", "tune", "holdout"]
-# Of the keys left after the holdout, the share lent to training ("fit"), where the keys are
-# single records: BEGIN-dev has no other in-domain training data, and a few hundred of its
-# records are worth more to the detector than to calibration. Sets split by document keep their
-# whole tune side for calibration: SummEdits-dev has two documents per domain there, too few to
-# split again (its training documents come from summedits_train instead).
-FIT_SHARE_OF_RECORD_KEYS = 0.5
+Split = Literal["tune", "holdout"]
 
 
 class RecordError(GuardError, ValueError):
@@ -90,33 +84,27 @@ def split_rank(key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def assign_splits(records: Iterable[Record], holdout_fraction: float = 0.5,
-                  fit_share: float = FIT_SHARE_OF_RECORD_KEYS) -> dict[str, Split]:
-    """The fit/tune/holdout side of every :attr:`Record.split_key`, stratified by ``dataset``.
+def assign_splits(records: Iterable[Record], holdout_fraction: float = 0.5
+                  ) -> dict[str, Split]:
+    """The tune/holdout side of every :attr:`Record.split_key`, stratified by ``dataset``.
 
     Within each dataset (domain) the keys are ranked by their hash and the first
     ``holdout_fraction`` of them are held out. A hash rank (not a shuffle) keeps the assignment
-    independent of file order, and the holdout side independent of ``fit_share``. Stratifying
-    matters where keys are few: SummEdits-dev has only four documents per domain, and an
-    unstratified hash put two whole domains (``samsum``, ``sales_call``) in the holdout half, so
-    nothing was tuned on them. Where the keys are records (no ``doc_id``), the next ``fit_share``
-    of the remaining keys go to training; the rest tune (calibrate) the detector.
+    independent of file order. Stratifying matters where keys are few: SummEdits-dev has only
+    four documents per domain, and an unstratified hash put two whole domains (``samsum``,
+    ``sales_call``) in the holdout half, so nothing was tuned on them.
     """
     keys_by_dataset: dict[str, set[str]] = {}
     dataset_of_key: dict[str, str] = {}
-    per_document: set[str] = set()
     for r in records:
         dataset = dataset_of_key.setdefault(r.split_key, r.dataset)  # a key stays on one side
         keys_by_dataset.setdefault(dataset, set()).add(r.split_key)
-        if r.doc_id is not None:
-            per_document.add(dataset)
     sides: dict[str, Split] = {}
-    for dataset, keys in keys_by_dataset.items():
+    for keys in keys_by_dataset.values():
         ranked = sorted(keys, key=lambda k: (split_rank(k), k))
         held = int(len(ranked) * holdout_fraction + 0.5)
-        fit = 0 if dataset in per_document else int((len(ranked) - held) * fit_share + 0.5)
         for i, key in enumerate(ranked):
-            sides[key] = "holdout" if i < held else "fit" if i < held + fit else "tune"
+            sides[key] = "holdout" if i < held else "tune"
     return sides
 
 

@@ -144,8 +144,7 @@ def test_split_selection_uses_the_trainers_split() -> None:
     sides = assign_splits(records)
     assert {r.id for r in holdout} == {r.id for r in records if sides[r.split_key] == "holdout"}
     assert {r.id for r in tune} == {r.id for r in records if sides[r.split_key] == "tune"}
-    # Records split one by one lend half of their non-holdout side to training ("fit").
-    assert len(holdout) == 100 and len(tune) == 50
+    assert len(holdout) == len(tune) == 100
     assert select_records(records, split="all", limit=7) == records[:7]
 
 

@@ -87,24 +87,6 @@ def test_split_is_stratified_by_dataset_and_independent_of_order() -> None:
     assert assign_splits(list(reversed(rows))) == sides
 
 
-def test_record_keyed_sets_lend_part_of_their_tune_side_to_training() -> None:
-    rows = [Record(f"{d}-{i}", d, "ctx", None, "r", 0, None)
-            for d in ("begin-a", "begin-b") for i in range(100)]
-    sides = assign_splits(rows)
-    for d in ("begin-a", "begin-b"):
-        mine = [side for key, side in sides.items() if key.startswith(f"{d}-")]
-        assert (mine.count("holdout"), mine.count("fit"), mine.count("tune")) == (50, 25, 25)
-    # The holdout side does not depend on how much of the rest goes to training.
-    without_fit = assign_splits(rows, fit_share=0.0)
-    assert {k for k, v in sides.items() if v == "holdout"} == \
-        {k for k, v in without_fit.items() if v == "holdout"}
-    assert set(without_fit.values()) == {"holdout", "tune"}
-    # Sets split by document keep their whole tune side for calibration: too few documents.
-    docs = [Record(f"s-{i}", "summedits-a", "ctx", None, "r", 0, None, doc_id=f"doc{i % 4}")
-            for i in range(40)]
-    assert sorted(assign_splits(docs).values()) == ["holdout", "holdout", "tune", "tune"]
-
-
 def test_local_edits_change_one_fact() -> None:
     rng = random.Random(0)
     pool = entities("Alice Brown met Carol White in Paris. It cost 340 dollars.")

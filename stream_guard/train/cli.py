@@ -52,10 +52,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="start from this fine-tuned checkpoint (a work dir's best/) instead of "
                         "the base model's weights; the base model still gives the tokenizer")
     p.add_argument("--summedits-repeats", type=int, default=1,
-                   help="how many times each summedits_train record (and each record of a "
-                        "validation set's fit side) enters the pair set (each time with freshly "
-                        "drawn synthetic edits); real, subtle edits are otherwise a few percent "
-                        "of the pairs")
+                   help="how many times each summedits_train record enters the pair set (each "
+                        "time with freshly drawn synthetic edits); SummEdits' real, subtle edits "
+                        "are otherwise a few percent of the pairs")
     p.add_argument("--records-per-dataset", type=int, default=2500,
                    help="HaluEval items sampled from each subset (both answers of an item)")
     p.add_argument("--epochs", type=float, default=1.0)
@@ -82,8 +81,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def load_sets(data_dir: Path) -> tuple[dict[str, list[Record]], dict[str, list[Record]],
                                        dict[str, list[Record]]]:
-    """Training records per set (a validation set's fit side counts as trained on whole, as
-    ``<name>_fit``); tune and holdout sides of the validation sets."""
+    """Training records per set; tune and holdout halves of the validation sets."""
     files = {p.name.split(".jsonl")[0]: p for p in data_files(data_dir)}
     needed = (*TRAIN_DATASETS, *TRAIN_WHOLE, *VALIDATION_DATASETS)
     missing = [n for n in needed if n not in files]
@@ -96,9 +94,6 @@ def load_sets(data_dir: Path) -> tuple[dict[str, list[Record]], dict[str, list[R
         records = read_records(files[name])
         tune[name] = split_records(records, "tune")
         holdout[name] = split_records(records, "holdout")
-        fit = split_records(records, "fit")
-        if fit:
-            train[f"{name}_fit"] = fit
     return train, tune, holdout
 
 
@@ -106,8 +101,7 @@ def sample_training(train: dict[str, list[Record]], per_dataset: int,
                     rng: random.Random, whole_repeats: int = 1) -> list[Record]:
     """Whole HaluEval items (the right and the hallucinated response share an item id prefix)
     are sampled together, so the two answers to one question are seen side by side; the
-    SummEdits training file and the validation sets' fit sides are taken whole,
-    ``whole_repeats`` times."""
+    SummEdits training file is taken whole, ``whole_repeats`` times."""
     out: list[Record] = []
     for name in TRAIN_DATASETS:
         by_item: dict[str, list[Record]] = {}
@@ -117,9 +111,8 @@ def sample_training(train: dict[str, list[Record]], per_dataset: int,
         rng.shuffle(items)
         for item in items[:per_dataset]:
             out.extend(by_item[item])
-    whole = [name for name in train if name not in TRAIN_DATASETS]
     for _ in range(whole_repeats):
-        for name in whole:
+        for name in TRAIN_WHOLE:
             out.extend(train[name])
     return out
 

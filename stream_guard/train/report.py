@@ -118,10 +118,6 @@ def model_card(r: dict[str, Any]) -> str:
     lr = recipe.get("learning_rate", 5e-5)
     lineage = _stages_table(run.get("stages", []))
     at_end = "halts" if r["policy"].get("run_at_end") else "does not halt"
-    begin_fit = any(k.startswith("record-begin") for k in run.get("train_examples", {}))
-    fit_data = (" and the **fit** side of BEGIN-dev (a quarter of its records: half of the "
-                "records not held out, `stream_guard.dataset.FIT_SHARE_OF_RECORD_KEYS`)"
-                if begin_fit else "")
     return f"""# stream-guard default detector ({r.get('version', 'v4')})
 
 A cross-encoder that judges whether one claim window of a streamed response is supported by its
@@ -148,7 +144,7 @@ fused window supports.{lineage}
 
 Training ({run.get('train_records', 'n/a')} records, repeats counted): HaluEval QA, dialogue and
 summarization (whole items: the right and the hallucinated answer to one question together),
-all of `summedits_train.jsonl` (69 documents, none of them in `summedits_dev`){fit_data}.
+all of `summedits_train.jsonl` (69 documents, none of them in `summedits_dev`).
 Windows and premises are built by the server's own pipeline
 (`stream_guard.train.pairs.TextPipeline`: the segmenter, the context chunker and the premise
 builder), so training pairs have exactly the
@@ -168,9 +164,9 @@ shape the server scores; a test holds the two equal.
 {counts}
 
 Validation: SummEdits dev split **by document** (`doc_id`) and BEGIN dev by record, half of
-each domain's documents (records) held out (`stream_guard.dataset.assign_splits`); of BEGIN's
-other half, half is trained on (fit) and half tunes. The **tune** sides picked the checkpoint,
-fitted the fusion and the threshold; the **holdout** halves were used only for reported figures.
+each domain's documents (records) on each side (`stream_guard.dataset.assign_splits`). The
+**tune** halves picked the checkpoint, fitted the fusion and the threshold; the **holdout**
+halves were used only for reported figures.
 
 ## Recipe and compute
 
