@@ -279,3 +279,20 @@ def test_int8_detector_runs_and_is_not_converted_to_float16(nli_dir: Path, model
     int8 = load_detector(str(shipped), cache_dir=model_cache, device="cpu")
     np.testing.assert_allclose(_as_array(int8.score_pairs(PAIRS)),
                                _as_array(nli_onnx.score_pairs(PAIRS)), atol=0.1)
+
+
+def test_a_quantized_detector_scores_each_pair_as_if_alone(
+        model_cache: Path, nli_onnx: CrossEncoderScorer) -> None:
+    # The shipped detector is int8 with dynamic quantization, whose activation scale is taken
+    # over the whole batch: padded into one batch with a longer pair, a pair's probability used
+    # to move by 0.04. Rows now run one by one, unpadded, so a verdict cannot depend on load.
+    detector = load_detector("default", cache_dir=model_cache, backend="onnx", device="cpu")
+    assert detector._runner.per_row  # type: ignore[attr-defined]
+    short = Pair("The group talked about costs.", "They discussed the production cost.")
+    long = Pair("The designer presented the casing options in detail, including rubber, "
+                "plastic, titanium and wood, with a price for each of them. " * 2,
+                "The project manager summarised the budget and its twelve euro fifty limit.")
+    alone = detector.score_pairs([short])[0]
+    assert detector.score_pairs([short, long])[0] == alone
+    assert detector.score_pairs([long, short, short])[1:] == [alone, alone]
+    assert not nli_onnx._runner.per_row  # type: ignore[attr-defined]  # float: still batched
