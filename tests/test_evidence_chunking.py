@@ -88,3 +88,30 @@ def test_explicit_unsupported_file_is_an_error(tmp_path: Path) -> None:
 def test_chunk_size_must_be_positive(bad: int) -> None:
     with pytest.raises(ValueError):
         chunk_text("text", max_chars=bad)
+
+
+@pytest.mark.parametrize("items", [
+    [("doc", TEXT)],
+    # an overlong sentence, a paragraph break, a list and a repeated item
+    [("a", "Intro line.\n\n" + " ".join(f"w{i}" for i in range(400)) + ". Then 3. items:\n"
+           "- one thing.\n- another thing. Dr. Smith agreed, e.g. on costs. The end."),
+     ("b", TEXT[:500]), ("a2", "Intro line.\n\n" + " ".join(f"w{i}" for i in range(400)))],
+])
+def test_context_sentences_are_each_chunk_split_again_in_one_pass(
+        items: list[tuple[str, str]]) -> None:
+    # Stream set-up takes the chunker's own sentence spans instead of splitting every chunk
+    # again: the sentences, and the passage each is cited from, must be exactly those.
+    from stream_guard.evidence.context import context_sentences
+    from stream_guard.evidence.premise import split_passages
+    from stream_guard.scores import Evidence
+
+    passages: list[Evidence] = []
+    seen: set[str] = set()
+    for item_id, text in items:
+        for n, chunk in enumerate(chunk_text(text)):
+            if content_hash(chunk) not in seen:
+                seen.add(content_hash(chunk))
+                passages.append(Evidence(id=f"{item_id}#{n}", text=chunk, source=item_id))
+    expected = [(s.text, s.passage, s.keys) for s in split_passages(passages)]
+    assert [(s.text, s.passage, s.keys) for s in context_sentences(items)] == expected
+    assert len(expected) > 5
