@@ -193,6 +193,22 @@ def test_summarize_onset_delays_early_halts_and_errors() -> None:
     assert report["by_dataset"]["a"]["false_halt_rate"] is None
 
 
+def test_false_halts_are_counted_by_source_document() -> None:
+    def doc_record(i: int, doc: str, label: int = 0) -> Record:
+        return Record(f"s-{i}", "summedits-x", "ctx", None, "response text", label, None,
+                      doc_id=doc)
+
+    results = [_result(doc_record(1, "d1"), halted=True, min_score=0.1),
+               _result(doc_record(2, "d1"), halted=True, min_score=0.1),
+               _result(doc_record(3, "d1"), halted=False, min_score=0.9),
+               _result(doc_record(4, "d2"), halted=False, min_score=0.9),
+               _result(doc_record(5, "d3", label=1), halted=True, min_score=0.1),
+               _result(_record(6, "b"), halted=True, min_score=0.1)]  # no document: not counted
+    s = summarize(results, 0.05)
+    assert s["supported_documents"] == 2  # d3 has no supported record
+    assert s["false_halts_by_document"] == {"d1": {"supported": 3, "halted": 2}}
+
+
 def test_api_key_is_redacted_from_the_recorded_command() -> None:
     assert redacted_command(["eval", "--api-key", "secret", "x", "--api-key=s2"]) == \
         "eval --api-key '***' x '--api-key=***'"

@@ -38,6 +38,13 @@ def summarize(results: Sequence[StreamResult], target_fhr: float) -> dict[str, A
     overruns = [float(r.halt_window_end - r.record.onset) for r in onset_halts
                 if r.halt_window_end is not None and r.record.onset is not None]
     early = sum(1 for d in overruns if d <= 0)
+    # Supported records that share a source document fail together (SummEdits: many paraphrases
+    # of a few seed summaries per document), so a false-halt rate is read with how many
+    # documents it comes from.
+    by_document: dict[str, list[bool]] = {}
+    for r in ok:
+        if r.record.label == 0 and r.record.doc_id is not None:
+            by_document.setdefault(r.record.doc_id, []).append(r.halted)
     return {
         "n": len(ok),
         "n_positive": sum(labels),
@@ -64,6 +71,9 @@ def summarize(results: Sequence[StreamResult], target_fhr: float) -> dict[str, A
         "early_halt_rate": ratio(early, len(overruns)),
         "halt_reasons": dict(Counter(r.halt_reason for r in ok if r.halt_reason is not None)),
         "windows": sum(r.windows for r in ok),
+        "supported_documents": len(by_document),
+        "false_halts_by_document": {doc: {"supported": len(h), "halted": sum(h)}
+                                    for doc, h in sorted(by_document.items()) if any(h)},
     }
 
 
