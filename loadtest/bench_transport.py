@@ -101,11 +101,16 @@ def main() -> None:
                               "--serve", str(port)], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
     assert child.stdin is not None and child.stdout is not None
-    assert child.stdout.readline().strip() == "ready"
-    sent = uvloop.run(_send(port, args.connections, args.rate, args.duration))
-    child.stdin.close()
-    server = json.loads(child.stdout.readline())
-    child.wait(timeout=30)
+    try:
+        if child.stdout.readline().strip() != "ready":
+            raise RuntimeError("the transport server did not start")
+        sent = uvloop.run(_send(port, args.connections, args.rate, args.duration))
+        child.stdin.close()
+        server = json.loads(child.stdout.readline())
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
     result = {
         "benchmark": "server CPU per received message, handler doing nothing (transport floor)",
         "command": "python -m loadtest.bench_transport " + " ".join(sys.argv[1:]),

@@ -55,7 +55,7 @@ async def test_the_lexical_tier_checks_small_inline_contexts_on_the_loop() -> No
 
         far = await engine.check(large, "Exhibit 7 of the museum shows painting number 7.", "")
         assert far.support > engine.threshold
-        assert len(threads) == 2  # not on the loop: the scheduler ran it, as one batch
+        assert len(threads) == 2  # not checked in check() itself: the scheduler ran one batch
         assert _batches(metrics) == 1
     finally:
         await engine.close()

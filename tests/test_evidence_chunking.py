@@ -115,3 +115,16 @@ def test_context_sentences_are_each_chunk_split_again_in_one_pass(
     expected = [(s.text, s.passage, s.keys) for s in split_passages(passages)]
     assert [(s.text, s.passage, s.keys) for s in context_sentences(items)] == expected
     assert len(expected) > 5
+
+
+def test_context_sentences_keep_a_code_block_that_spans_chunks() -> None:
+    # Re-splitting a chunk that starts inside a fenced block would lose the fence and merge its
+    # lines; the whole item's sentence spans keep them apart.
+    from stream_guard.evidence.context import context_sentences
+
+    text = "Setup steps follow.\n\n```\n" + "\n".join(
+        f"run_step_{i} --flag {i}" for i in range(60)) + "\n```\nDone."
+    expected = list(dict.fromkeys(text[s:e] for s, e in sentence_spans(text)))
+    assert all(len(x) <= 600 for x in expected)
+    assert [s.text for s in context_sentences([("doc", text)])] == expected
+    assert len(chunk_text(text)) > 1  # the block does span chunks

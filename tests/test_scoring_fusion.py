@@ -57,3 +57,5 @@ def test_sample_weights_count_like_repeated_rows() -> None:
     assert weighted.weights[0] == pytest.approx(repeated.weights[0], abs=1e-6)
     assert weighted.bias == pytest.approx(repeated.bias, abs=1e-6)
     assert Fusion.fit(("x",), rows, labels).bias != pytest.approx(weighted.bias, abs=1e-3)
+    with pytest.raises(ValueError, match="one sample weight per row"):
+        Fusion.fit(("x",), rows, labels, sample_weights=[1.0])

@@ -92,13 +92,18 @@ def make_plan(conn: int, slot: int) -> Plan:
     return Plan(conn, f"s{slot}", f"doc-{conn}-{slot}", first + second, sentences, bad_at)
 
 
-async def run_connection(port: int, plans: list[Plan]) -> dict[str, list[dict[str, Any]]]:
-    """Open every plan's stream on one connection, interleave their deltas, end them all."""
+async def run_connection(port: int, plans: list[Plan], *, padded: bool = False
+                         ) -> dict[str, list[dict[str, Any]]]:
+    """Open every plan's stream on one connection, interleave their deltas, end them all.
+    ``padded``: each context gets a second item of filler, too large for the lexical tier's
+    on-loop check, so windows of all streams share the scheduler's batches."""
     frames: dict[str, list[dict[str, Any]]] = defaultdict(list)
     async with open_ws(port) as ws:
         for p in plans:
-            await send(ws, {"type": "start", "stream_id": p.sid,
-                            "context": [{"id": p.doc_id, "text": p.context}],
+            context: list[Any] = [{"id": p.doc_id, "text": p.context}]
+            if padded:
+                context += [{"id": f"{p.doc_id}-filler", "text": scheduled([])[0]}]
+            await send(ws, {"type": "start", "stream_id": p.sid, "context": context,
                             "options": {"mode": "holdback"}})
         pieces = {p.sid: p.pieces for p in plans}
         for seq in range(max(len(v) for v in pieces.values())):
@@ -126,8 +131,9 @@ def check_stream(plan: Plan, frames: list[dict[str, Any]]) -> None:
     assert [(v["start"], v["end"]) for v in verdicts] == spans[:last + 1], plan.sid
     assert [v["label"] == "supported" for v in verdicts] == [
         i != plan.bad for i in range(last + 1)]
-    for v in verdicts:  # evidence from this stream's own context only
-        assert {e["id"].split("#")[0] for e in v["evidence"]} == {plan.doc_id}
+    for v in verdicts:  # evidence from this stream's own context only (its filler included)
+        assert {e["id"].split("#")[0].removesuffix("-filler")
+                for e in v["evidence"]} == {plan.doc_id}
     ups = [f["upto"] for f in frames if f["type"] == "release"]
     assert ups == sorted(set(ups))
     halts = [f for f in frames if f["type"] == "halt"]
@@ -150,16 +156,20 @@ def check_stream(plan: Plan, frames: list[dict[str, Any]]) -> None:
                           "windows": len(verdicts)}
 
 
-async def test_a_hundred_concurrent_streams_without_cross_talk(server: Server) -> None:
+@pytest.mark.parametrize("padded", [False, True], ids=["checked-on-loop", "batched"])
+async def test_a_hundred_concurrent_streams_without_cross_talk(server: Server,
+                                                               padded: bool) -> None:
     plans = [[make_plan(c, s) for s in range(STREAMS_PER_CONNECTION)]
              for c in range(CONNECTIONS)]
-    results = await asyncio.wait_for(
-        asyncio.gather(*(run_connection(server.port, conn_plans) for conn_plans in plans)), 120)
+    results = await asyncio.wait_for(asyncio.gather(
+        *(run_connection(server.port, conn_plans, padded=padded) for conn_plans in plans)), 120)
     for conn_plans, frames in zip(plans, results, strict=True):
         assert set(frames) == {p.sid for p in conn_plans}
         for plan in conn_plans:
             check_stream(plan, frames[plan.sid])
     total = CONNECTIONS * STREAMS_PER_CONNECTION
+    batched = server.metrics.batch_size._sum.get()
+    assert batched > 0 if padded else batched == 0  # the lane the parameter asks for
     assert server.metrics.streams_started._value.get() == total
     assert server.metrics.streams_done._value.get() == total
 

@@ -69,3 +69,19 @@ def test_quantities_of_several_sources_are_merged_per_unit() -> None:
     assert merged == {"metre": frozenset({"330", "450"}), "tonne": frozenset({"7300"})}
     assert not quantity_conflict("It reaches 450 metres.", merged)
     assert quantity_conflict("It reaches 500 metres.", merged)
+
+
+def test_the_token_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Memoised keys give the same terms; a long made-up token is never kept; a full table
+    # starts over instead of growing.
+    import stream_guard.text.terms as t
+
+    monkeypatch.setattr(t, "_KEYS", {})
+    monkeypatch.setattr(t, "_KEYS_MAX", 4)
+    first = terms("Cities grew. The cities of Ohio grew.")
+    assert terms("Cities grew. The cities of Ohio grew.") == first
+    long_word = "x" * 200
+    assert [x.key for x in terms(long_word)] == [long_word]
+    assert long_word not in t._KEYS
+    terms("alpha beta gamma delta epsilon zeta")
+    assert 0 < len(t._KEYS) <= 4

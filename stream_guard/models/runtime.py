@@ -23,7 +23,7 @@ _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Operators of onnxruntime's dynamic int8 quantization: they scale activations by the range of
 # the whole input tensor, so a row's result would depend on the other rows of its batch.
 _DYNAMIC_QUANT_OPS = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeMatMul",
-                                "MatMulInteger", "DynQuantizeLSTM"})
+                                "MatMulInteger", "DynamicQuantizeLSTM"})
 
 
 class Runner(Protocol):
@@ -37,12 +37,15 @@ class Runner(Protocol):
 class OnnxRunner:
     """An onnxruntime session over an ONNX file, float16 on CUDA.
 
-    A dynamically quantized model (the shipped detector is one) runs one row at a time, each
-    without padding: dynamic quantization scales activations by the range of the whole batch,
-    so in a padded batch a window's score moved with its neighbours (by up to 0.04 in
-    probability: a verdict that depended on load). On a CPU that costs nothing, since padding
+    On a CPU, a dynamically quantized model (the shipped detector is one) runs one row at a
+    time, each without padding: dynamic quantization scales activations by the range of the
+    whole batch, so in a padded batch a window's score moved with its neighbours (by up to 0.04
+    in probability: a verdict that depended on load). On a CPU that costs nothing, since padding
     to the longest row of a batch costs more than the per-call overhead it saves (7.8 ms a pair
-    one by one against 10.4 ms in batches of 32, random dev pairs, 2 cores).
+    one by one against 10.4 ms in batches of 32, random dev pairs, 2 cores). On CUDA batches
+    are kept (per-call overhead dominates there); serve a float model on a GPU for scores that
+    do not depend on their batch. Row by row is for models with one output row per sequence
+    (classifiers); an embedder's token outputs are never run this way.
     """
 
     def __init__(self, path: Path, *, output: str, device: Device, cache_dir: Path,
@@ -58,7 +61,8 @@ class OnnxRunner:
         try:
             graph = onnx.load(str(model_path), load_external_data=False).graph
             declared = [i.name for i in graph.input]  # TensorRT's profile needs them
-            self.per_row = any(node.op_type in _DYNAMIC_QUANT_OPS for node in graph.node)
+            self.per_row = device == "cpu" and any(
+                node.op_type in _DYNAMIC_QUANT_OPS for node in graph.node)
             providers = ort_providers(device, Path(cache_dir), inputs=declared,
                                       max_batch=max_batch, max_length=max_length)
             self._session = ort.InferenceSession(str(model_path), options, providers=providers)

@@ -19,6 +19,8 @@ scored right in ``check``, on the event loop. That check is pure Python over a f
 sentences, about 80 µs (``loadtest.bench_session``), no more than parsing the frames that
 completed the window, while the two thread hand-offs it saves cost more than the check.
 Collections (an embedding and a FAISS search) and larger contexts still go to the worker thread.
+The scheduler's metrics (batch size, queue wait, depth) do not see these checks; overload
+detection on the lexical tier rests on the event loop's lag.
 """
 
 from __future__ import annotations

@@ -103,6 +103,8 @@ class Fusion:
         y = np.asarray(supported, dtype=np.float64)
         weight = (np.ones(len(rows)) if sample_weights is None
                   else np.asarray(sample_weights, dtype=np.float64))
+        if weight.shape != (len(rows),):
+            raise ValueError("fusion: one sample weight per row")
         w = np.zeros(x.shape[1])
         penalty = np.full(x.shape[1], l2)
         penalty[0] = 0.0

@@ -1,6 +1,7 @@
 """The one place that decides what runs on the model and when.
 
-Windows from every stream of every connection are submitted here; the scheduler coalesces them
+Windows from every stream of every connection are submitted here (all but the lexical tier's
+small on-loop checks, see :mod:`stream_guard.scoring.engine`); the scheduler coalesces them
 into micro-batches (up to ``max_batch`` items, waiting at most ``max_wait`` for a batch to fill,
 like Triton's dynamic batcher) and runs each batch on a single dedicated thread, so the event loop
 never blocks and the model sees one batch at a time. Callers just await a future.

@@ -6,7 +6,8 @@ it. Messages arrive by callback from the transport (:mod:`stream_guard.server.tr
 task switch or timer per message; one timer per connection keeps the idle and lifetime clocks.
 Writing is a task fed by a queue, so a window's score is written the moment it is ready, frames
 leave in the order they were produced, and a client that stops reading slows only itself.
-Scoring a window is a task of its own that awaits the shared scheduler.
+Scoring a window is a task of its own that awaits the engine's check (the shared scheduler, or
+on the lexical tier a small check done at once).
 """
 
 from __future__ import annotations

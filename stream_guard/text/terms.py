@@ -63,10 +63,13 @@ def _normalize(token: str) -> str:
 
 # token -> its key, or "" for a token that is not a content term. Text keeps reusing a small
 # vocabulary, so most tokens are looked up rather than normalised again (terms() runs for every
-# sentence of every stream's evidence and for every window); bounded so that a stream of novel
-# tokens cannot grow it without limit. Shared by threads: a dict get/set is atomic.
+# sentence of every stream's evidence and for every window). Only short tokens are kept (a
+# stream of long made-up tokens must not pin memory), and the table starts over when full, so
+# its memory is bounded (about 20 MB) and it keeps serving today's vocabulary. Shared by
+# threads: a dict get/set/clear is atomic.
 _KEYS: dict[str, str] = {}
-_KEYS_MAX = 200_000
+_KEYS_MAX = 100_000
+_KEY_TOKEN_MAX = 32
 
 
 def terms(text: str) -> list[Term]:
@@ -80,7 +83,9 @@ def terms(text: str) -> list[Term]:
             key = _normalize(token)
             if key in STOPWORDS or (len(key) < 2 and not key.isdigit()):
                 key = ""
-            if len(keys) < _KEYS_MAX:
+            if len(token) <= _KEY_TOKEN_MAX:
+                if len(keys) >= _KEYS_MAX:
+                    keys.clear()
                 keys[token] = key
         if not key:
             continue

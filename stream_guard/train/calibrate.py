@@ -82,12 +82,14 @@ def fit_fusion(groups: dict[str, tuple[list[Record], list[ScoredWindow]]]
     :mod:`stream_guard.scoring.fusion`).
     """
     known: list[tuple[ScoredWindow, int, float]] = []
+    sets = 0
     for records, windows in groups.values():
         labelled = [(w, y) for w, y in zip(windows, window_labels(records, windows), strict=True)
                     if y is not None]
         known += [(w, y, 1.0 / len(labelled)) for w, y in labelled]
+        sets += bool(labelled)
     y = [lab for _, lab, _ in known]
-    weights = [wt * len(known) / len(groups) for _, _, wt in known]  # mean weight 1
+    weights = [wt * len(known) / sets for _, _, wt in known]  # mean weight 1
     full = Fusion.fit(MODEL_FEATURES,
                       [w.aligned.signals.features(w.model_support) for w, _, _ in known], y,
                       weights)
