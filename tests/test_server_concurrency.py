@@ -20,6 +20,7 @@ from stream_guard.server.http import STREAM_PATH
 from tests.conftest import running_server
 from tests.wsclient import (
     API_KEY,
+    FILLER,
     eventually,
     open_ws,
     recv,
@@ -102,7 +103,7 @@ async def run_connection(port: int, plans: list[Plan], *, padded: bool = False
         for p in plans:
             context: list[Any] = [{"id": p.doc_id, "text": p.context}]
             if padded:
-                context += [{"id": f"{p.doc_id}-filler", "text": scheduled([])[0]}]
+                context += [{"id": f"{p.doc_id}-filler", "text": FILLER}]
             await send(ws, {"type": "start", "stream_id": p.sid, "context": context,
                             "options": {"mode": "holdback"}})
         pieces = {p.sid: p.pieces for p in plans}

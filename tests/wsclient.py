@@ -139,10 +139,12 @@ def schema_errors(frame: dict[str, Any]) -> list[str]:
     return [e.message for e in validator.iter_errors(frame)]
 
 
+# A context item of more sentences than the lexical tier checks on the event loop.
+FILLER = " ".join(f"Filler fact {i} concerns item {i}."
+                  for i in range(INLINE_LEXICAL_MAX_SENTENCES))
+
+
 def scheduled(context: list[str]) -> list[str]:
-    """``context`` padded past what the lexical tier checks on the event loop, so that its
-    windows go through the scheduler (whose batch wait a test can stretch to keep windows in
-    flight)."""
-    filler = " ".join(f"Filler fact {i} concerns item {i}."
-                      for i in range(INLINE_LEXICAL_MAX_SENTENCES))
-    return [*context, filler]
+    """``context`` padded with :data:`FILLER`, so that its windows go through the scheduler
+    (whose batch wait a test can stretch to keep windows in flight)."""
+    return [*context, FILLER]

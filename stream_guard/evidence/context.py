@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_pieces, content_hash
 from stream_guard.evidence.premise import EvidenceSentence
 from stream_guard.scores import Evidence
-from stream_guard.text.terms import terms
 
 
 def context_sentences(items: Sequence[tuple[str, str]], *,
@@ -42,6 +41,5 @@ def context_sentences(items: Sequence[tuple[str, str]], *,
                 sentence = text[start:end]
                 if sentence not in seen:
                     seen.add(sentence)
-                    out.append(EvidenceSentence(sentence, passage,
-                                                frozenset(t.key for t in terms(sentence))))
+                    out.append(EvidenceSentence.of(sentence, passage))
     return out

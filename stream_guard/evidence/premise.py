@@ -39,6 +39,11 @@ class EvidenceSentence:
     passage: Evidence
     keys: frozenset[str]
 
+    @classmethod
+    def of(cls, text: str, passage: Evidence) -> EvidenceSentence:
+        """The sentence ``text`` of ``passage``, with its content-term keys."""
+        return cls(text, passage, frozenset(t.key for t in terms(text)))
+
 
 @dataclass(frozen=True, slots=True)
 class Premise:
@@ -80,7 +85,7 @@ def split_passages(passages: Sequence[Evidence]) -> list[EvidenceSentence]:
             if text in seen:
                 continue
             seen.add(text)
-            out.append(EvidenceSentence(text, passage, frozenset(t.key for t in terms(text))))
+            out.append(EvidenceSentence.of(text, passage))
     return out
 
 

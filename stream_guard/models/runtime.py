@@ -40,7 +40,7 @@ class OnnxRunner:
     On a CPU, a dynamically quantized model (the shipped detector is one) runs one row at a
     time, each without padding: dynamic quantization scales activations by the range of the
     whole batch, so in a padded batch a window's score moved with its neighbours (by up to 0.04
-    in probability: a verdict that depended on load). On a CPU that costs nothing, since padding
+    in probability: a verdict that depended on load). That costs nothing there, since padding
     to the longest row of a batch costs more than the per-call overhead it saves (7.8 ms a pair
     one by one against 10.4 ms in batches of 32, random dev pairs, 2 cores). On CUDA batches
     are kept (per-call overhead dominates there); serve a float model on a GPU for scores that

@@ -101,7 +101,6 @@ class HaltPolicy:
         self._halted = True
         return Decision(label, True, reason)
 
-
     def finish(self) -> Decision | None:
         """The output has ended: with ``run_at_end``, an open run of unsupported windows halts
         (reason ``unsupported_run``); otherwise, or with no run open, nothing happens."""
