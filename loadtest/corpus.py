@@ -172,6 +172,10 @@ def load_paragraphs(paths: Iterable[Path], per_file: int = 300,
 
 
 def corpus_files(corpus: Path) -> list[Path]:
-    """A JSONL file, or every record file of a directory."""
+    """A JSONL file, or every record file of a directory; a clear exit when there is none (the
+    default is the shared dev data beside the checkout, which a clone elsewhere lacks)."""
     corpus = Path(corpus)
+    if not corpus.exists():
+        raise SystemExit(f"load-test corpus {corpus} not found: pass --corpus with a .jsonl "
+                         "file of records, or a directory of them (the shared dev data)")
     return data_files(corpus) if corpus.is_dir() else [corpus]
