@@ -21,10 +21,10 @@ def context_sentences(items: Sequence[tuple[str, str]], *,
     Passages are the items' chunks, duplicates dropped; a chunk's id is ``"<id>#<n>"`` and its
     ``source`` the item id. One sentence pass over each item: the chunker's own sentence spans,
     rather than each chunk split again (stream set-up is on the path of every new stream). On
-    prose the two agree (13,086 dev contexts); where a block spans a chunk boundary (a fenced
-    code block, a list) the whole item's spans are the right ones, since a chunk split alone
-    has lost the block's opening. Collection hits, stored as chunk texts, are still split chunk
-    by chunk (:func:`~stream_guard.evidence.premise.split_passages`).
+    prose the two agree (``tests/test_evidence_chunking.py``); where a block spans a chunk
+    boundary (a fenced code block, a list) the whole item's spans are the right ones, since a
+    chunk split alone has lost the block's opening. Collection hits, stored as chunk texts, are
+    still split chunk by chunk (:func:`~stream_guard.evidence.premise.split_passages`).
     """
     out: list[EvidenceSentence] = []
     seen_chunks: set[str] = set()

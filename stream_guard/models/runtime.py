@@ -39,10 +39,11 @@ class OnnxRunner:
 
     On a CPU, a dynamically quantized model (the shipped detector is one) runs one row at a
     time, each without padding: dynamic quantization scales activations by the range of the
-    whole batch, so in a padded batch a window's score moved with its neighbours (by up to 0.04
-    in probability: a verdict that depended on load). That costs nothing there, since padding
-    to the longest row of a batch costs more than the per-call overhead it saves (7.8 ms a pair
-    one by one against 10.4 ms in batches of 32, random dev pairs, 2 cores). On CUDA batches
+    whole batch, so in a padded batch a window's score moved with its neighbours (by up to 0.11
+    in probability, 0.03 on average, in a batch of 32 dev pairs: a verdict that depended on
+    load). That costs nothing there, since padding to the longest row of a batch costs more than
+    the per-call overhead it saves: 7.1 ms a pair row by row against 9.3 ms in padded batches
+    of 32 (``loadtest/results/v4/bench-detector-rows.json``, 2 cores). On CUDA batches
     are kept (per-call overhead dominates there); serve a float model on a GPU for scores that
     do not depend on their batch. Row by row is for models with one output row per sequence
     (classifiers); an embedder's token outputs are never run this way.

@@ -8,11 +8,11 @@ supported. A second, lexical-only model, fitted on the same windows, scores wind
 tier had no time for (overload), so a degraded verdict is on the same probability scale and
 meets the same threshold.
 
-The features are the few that carry over between kinds of text. Fitted on the tune halves and
-judged on their other documents (two-fold by document, four seeds), the window's length, how
-many sentences its premise needed and the share of its word pairs found in the evidence each
-*lowered* the mean AUROC (0.753 without all three, 0.731 with them): they describe the shape of
-one dataset's answers, not whether a claim is supported.
+The features are the few that carry over between kinds of text. Fitted on half of the tune
+documents and judged on the other half (``docs/results/fusion_crossfit.py``), the window's
+length and the share of its word pairs found in the evidence *lowered* the mean AUROC (0.746
+without them, 0.736 with them): they describe the shape of one dataset's answers, not whether a
+claim is supported. (How many sentences the premise needed was dropped with them.)
 
 Pure: signals are computed from text already in memory, fitting is Newton's method in numpy.
 """

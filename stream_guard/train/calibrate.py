@@ -77,9 +77,9 @@ def fit_fusion(groups: dict[str, tuple[list[Record], list[ScoredWindow]]]
     Each tune set has the same total weight, however many windows it has: the halt policy is
     chosen for the mean over the sets, and the sets disagree (a window's word coverage says a
     lot about support in knowledge-grounded dialogue and little in edited summaries), so a set
-    with more windows must not decide the compromise alone. Judged on held-back documents of
-    the tune halves, this raised the mean AUROC (0.731 to 0.753, with the features of
-    :mod:`stream_guard.scoring.fusion`).
+    with more windows must not decide the compromise alone. On held-back documents of the tune
+    halves it made no measurable difference to the mean AUROC with the shipped features
+    (``docs/results/fusion-crossfit-tune.json``); it is a choice of objective, not a gain.
     """
     known: list[tuple[ScoredWindow, int, float]] = []
     sets = 0
