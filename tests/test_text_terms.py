@@ -61,14 +61,31 @@ def test_lexical_scorer_scores_each_pair() -> None:
 
 
 def test_quantities_of_several_sources_are_merged_per_unit() -> None:
-    from stream_guard.text.terms import merge_quantities, quantity_conflict, quantity_index
+    from stream_guard.text.terms import (
+        ANY_UNIT,
+        merge_quantities,
+        quantity_conflict,
+        quantity_index,
+    )
 
     context = quantity_index("The tower is 330 metres tall.")
     collection = quantity_index("The antenna takes it to 450 metres. It weighs 7300 tonnes.")
     merged = merge_quantities(context, collection)
-    assert merged == {"metre": frozenset({"330", "450"}), "tonne": frozenset({"7300"})}
+    assert merged == {"metre": frozenset({"330", "450"}), "tonne": frozenset({"7300"}),
+                      ANY_UNIT: frozenset({"330", "450", "7300"})}
     assert not quantity_conflict("It reaches 450 metres.", merged)
     assert quantity_conflict("It reaches 500 metres.", merged)
+
+
+def test_a_number_the_evidence_states_is_no_conflict() -> None:
+    # Totals and subsets of one unit, and numbers that are part of a name, are not swaps.
+    from stream_guard.text.terms import quantity_conflict, quantity_index
+
+    known = quantity_index("In total, 870 people have been infected. Lately only around 170 "
+                           "infections were reported. We took 5 aircraft and 12 737 MAX 9 jets.")
+    assert not quantity_conflict("Around 870 infections have been reported.", known)
+    assert not quantity_conflict("It will accelerate 12 737 MAX 9 aircraft deliveries.", known)
+    assert quantity_conflict("Around 880 infections have been reported.", known)
 
 
 def test_the_token_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,3 +102,60 @@ def test_the_token_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     assert long_word not in t._KEYS
     terms("alpha beta gamma delta epsilon zeta")
     assert 0 < len(t._KEYS) <= 4
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("they got twenty - five machines", "they got 25 machines"),
+    ("Twenty-one pilots", "21 pilots"),
+    ("one hundred and five people", "105 people"),
+    ("two thousand three hundred and twelve", "2312"),
+    ("three million five hundred thousand", "3500000"),
+    ("costs were twelve fifty .", "costs were 12 50 ."),  # a price read aloud: two numbers
+    ("nine nine nine", "9 9 9"),
+    ("ten and twenty", "10 and 20"),  # "and" joins only after hundred or a scale
+    ("one of the workshops", "one of the workshops"),  # a lone "one" is mostly a pronoun
+    ("One day", "One day"),
+    ("Thousand Oaks", "Thousand Oaks"),
+    ("seven hundred hundred", "700 hundred"),
+])
+def test_numbers_spelled_out_are_read_as_digits(text: str, said: str) -> None:
+    from stream_guard.text.terms import spell_out_numbers
+
+    assert spell_out_numbers(text) == said
+
+
+def test_spoken_transcripts_support_written_summaries() -> None:
+    # Meeting transcripts spell numbers out and space their hyphens; a summary of them writes
+    # digits and compounds. Neither is new information.
+    transcript = ("Professor C: they got twenty - five machines and some kind of P - make like "
+                  "thing . Grad E: the Go - there decision needs a node .")
+    keys = term_keys(transcript)
+    summary = ("Professor C got 25 machines and a P-make-like thing; the Go-there decision "
+               "needs a node.")
+    assert coverage(summary, keys) == 1.0
+    assert coverage("Professor C got 25 machines.", term_keys("He got 24 machines.")) < 1.0
+    from stream_guard.text.terms import quantity_conflict, quantity_index
+
+    known = quantity_index(transcript)
+    assert not quantity_conflict("They had 25 machines.", known)
+    assert quantity_conflict("They had 40 machines.", known)
+    assert quantity_conflict("They had forty machines.", known)
+
+
+def test_a_number_word_costs_nothing_until_it_is_met() -> None:
+    # The same terms with and without the memo, and text without number words is never
+    # rewritten (the cheap path).
+    assert [t.key for t in terms("five cities, one tower, well-known")] == ["5", "city", "tower",
+                                                                            "known"]
+    assert [t.key for t in terms("Cities and towers")] == ["city", "tower"]
+
+
+def test_list_numbers_state_nothing() -> None:
+    # "9) The group..." numbers an item of a list the LLM writes; it is not a figure the
+    # evidence has to support. A number inside a line still is one.
+    assert [t.key for t in terms("9) The document analyzes the decision")] == [
+        "document", "analyz", "decision"]
+    assert [t.key for t in terms("Steps:\n2. Mix flour.\n(3) Bake it.")] == [
+        "step", "mix", "flour", "bake"]
+    assert [t.key for t in terms("Sales grew 9. Then in 2020 they fell.")] == [
+        "sale", "grew", "9", "2020", "fell"]

@@ -2,8 +2,9 @@
 
 A window whose content words, numbers and names all occur in its evidence is almost always
 supported, and one that introduces a new number or name often is not. Terms are normalised
-(case, possessives, plurals) so "cities" meets "city", and weighted: a changed number or name is
-the typical hallucination, a changed common word rarely is.
+(case, possessives, plurals, numbers spelled out) so "cities" meets "city" and "twenty - five"
+meets "25", and weighted: a changed number or name is the typical hallucination, a changed common
+word rarely is.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
+# Words split at hyphens, so "Go-there" meets the "Go - there" of a transcript and "well-known"
+# meets "well known".
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’]*\w)?", re.UNICODE)
 
 STOPWORDS = frozenset(
     """
@@ -61,6 +64,88 @@ def _normalize(token: str) -> str:
     return t
 
 
+_SMALL = {w: n for n, w in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"))}
+_TENS = {w: 10 * n for n, w in enumerate(
+    ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), start=2)}
+_SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_NUMBER_WORD = "|".join([*_SMALL, *_TENS, "hundred", *_SCALES])
+# A run of number words, joined by spaces or hyphens (transcripts write "twenty - five"), with
+# "and" allowed after "hundred" or a scale ("one hundred and five").
+_SPELLED = re.compile(
+    rf"\b(?:{_NUMBER_WORD})(?:(?:\s*-\s*|\s+(?:and\s+)?)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE)
+
+
+def _spelled_number(match: re.Match[str]) -> str:
+    """The numbers a run of number words says: "twenty - five" -> "25", "twelve fifty" (a price
+    read aloud) -> "12 50". A word that cannot continue the number so far starts the next one;
+    "one" alone (mostly a pronoun) and a "and" that joins nothing stay words."""
+    out: list[str] = []
+    words: list[str] = []  # the words of the number being read
+    total = current = 0
+    last = ""  # kind of the previous word: small, tens, hundred, scale, and
+
+    def close() -> None:
+        nonlocal total, current, last
+        if last == "and":
+            words.pop()
+        if words:
+            out.append("one" if words == ["one"] else str(total + current))
+            if last == "and":
+                out.append("and")
+        words.clear()
+        total = current = 0
+        last = ""
+
+    for word in re.findall(r"[a-z]+", match.group().lower()):
+        if word == "and":
+            if last not in ("hundred", "scale"):
+                close()
+                out.append("and")
+                continue
+            last = "and"
+        elif word in _SMALL:
+            value = _SMALL[word]
+            if not ((last in ("", "hundred", "scale", "and") and current % 100 == 0)
+                    or (last == "tens" and value < 10)):
+                close()
+            current += value
+            last = "small"
+        elif word in _TENS:
+            if not (last in ("", "hundred", "scale", "and") and current % 100 == 0):
+                close()
+            current += _TENS[word]
+            last = "tens"
+        elif word == "hundred":
+            if last not in ("small", "tens") or current >= 100:
+                close()
+                out.append(word)
+                continue
+            current *= 100
+            last = "hundred"
+        else:
+            scale = _SCALES[word]
+            if last in ("", "scale", "and") or total % (scale * 1000) != 0:
+                close()
+                out.append(word)
+                continue
+            total += current * scale
+            current = 0
+            last = "scale"
+        words.append(word)
+    close()
+    said = " ".join(out)
+    return said if any(c.isdigit() for c in said) else match.group()
+
+
+def spell_out_numbers(text: str) -> str:
+    """``text`` with numbers written in words given in digits, so evidence that spells a number
+    out ("twenty - five machines", as transcripts and speech do) supports a window that writes
+    it in digits ("25 machines"), and the other way round."""
+    return _SPELLED.sub(_spelled_number, text)
+
+
 # token -> its key, or "" for a token that is not a content term. Text keeps reusing a small
 # vocabulary, so most tokens are looked up rather than normalised again (terms() runs for every
 # sentence of every stream's evidence and for every window). Only short tokens are kept (a
@@ -72,24 +157,47 @@ _KEYS_MAX = 100_000
 _KEY_TOKEN_MAX = 32
 
 
+def _key(token: str) -> str:
+    key = _normalize(token)
+    if key in STOPWORDS or (len(key) < 2 and not key.isdigit()):
+        return ""
+    return key
+
+
+# The key of a number word ("five", "hundred"): the text needs spelling out in digits first.
+_SPELLED_KEY = "#"
+_NUMBER_WORDS = frozenset([*_SMALL, *_TENS, "hundred", *_SCALES])
+
+
 def terms(text: str) -> list[Term]:
     """Content terms of ``text`` with their weights; stopwords dropped."""
+    found = _terms(text, spelled_out=False)
+    return found if found is not None else _terms(spell_out_numbers(text), spelled_out=True) or []
+
+
+def _terms(text: str, *, spelled_out: bool) -> list[Term] | None:
+    """The terms, or None (before spelling out) where the text writes a number in words: most
+    text does not, and finding that out here costs one comparison a token, not a regex pass."""
     out = []
     keys = _KEYS
     for i, match in enumerate(_TOKEN.finditer(text)):
         token = match.group()
         key = keys.get(token)
         if key is None:
-            key = _normalize(token)
-            if key in STOPWORDS or (len(key) < 2 and not key.isdigit()):
-                key = ""
+            key = _SPELLED_KEY if token.lower() in _NUMBER_WORDS else _key(token)
             if len(token) <= _KEY_TOKEN_MAX:
                 if len(keys) >= _KEYS_MAX:
                     keys.clear()
                 keys[token] = key
+        if key == _SPELLED_KEY:
+            if not spelled_out:
+                return None
+            key = _key(token)  # what spelling out left as a word: "one", "thousand"
         if not key:
             continue
         if token[0].isdigit():
+            if _list_marker(text, match.start(), match.end()):
+                continue
             weight = NUMBER_WEIGHT
         elif token[0].isupper() and i > 0 and text[
                 match.start() - 2: match.start()].strip() not in {".", "!", "?"}:
@@ -98,6 +206,19 @@ def terms(text: str) -> list[Term]:
             weight = WORD_WEIGHT
         out.append(Term(key, weight))
     return out
+
+
+def _list_marker(text: str, start: int, end: int) -> bool:
+    """Whether the number at ``start:end`` numbers a list item ("9) The group...", "2. Then"):
+    it opens its line and a bracket or full stop and a space follow. It states nothing."""
+    after = text[end + 1:end + 2]
+    if text[end:end + 1] not in (")", ".") or (after and not after.isspace()):
+        return False
+    return not text[text.rfind("\n", 0, start) + 1:start].strip(" \t(")
+
+
+def _writes_numbers_in_words(text: str) -> bool:
+    return any(w.lower() in _NUMBER_WORDS for w in _WORD.findall(text))
 
 
 def term_keys(text: str) -> set[str]:
@@ -118,6 +239,7 @@ def coverage(window: str | Sequence[Term], evidence_keys: AbstractSet[str]) -> f
     return covered / total
 
 
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _QUANTITY = re.compile(
     r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(%|percent|per cent|[^\W\d_][\w-]*)", re.UNICODE)
 
@@ -125,6 +247,8 @@ _QUANTITY = re.compile(
 def quantities(text: str) -> set[tuple[str, str]]:
     """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
     out = set()
+    if _writes_numbers_in_words(text):
+        text = spell_out_numbers(text)
     for match in _QUANTITY.finditer(text):
         unit = match.group(2).lower()
         unit = "%" if unit in {"percent", "per cent"} else _normalize(unit)
@@ -132,11 +256,20 @@ def quantities(text: str) -> set[tuple[str, str]]:
     return out
 
 
+# The key of a quantity index under which it keeps every number the text states, of any unit.
+ANY_UNIT = ""
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+
+
 def quantity_index(text: str) -> dict[str, frozenset[str]]:
-    """The numbers ``text`` states per unit: {"metre": {"330"}}; built once per evidence."""
+    """The numbers ``text`` states per unit, {"metre": {"330"}}, and under :data:`ANY_UNIT`
+    every number it states at all; built once per evidence."""
     by_unit: dict[str, set[str]] = {}
     for number, unit in quantities(text):
         by_unit.setdefault(unit, set()).add(number)
+    if _writes_numbers_in_words(text):
+        text = spell_out_numbers(text)
+    by_unit[ANY_UNIT] = {n.replace(",", "") for n in _NUMBER.findall(text)}
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
 
@@ -151,13 +284,17 @@ def merge_quantities(*indexes: Mapping[str, frozenset[str]]) -> dict[str, frozen
 
 
 def quantity_conflict(window: str, known: Mapping[str, frozenset[str]]) -> bool:
-    """The window gives a quantity of a unit for which the evidence gives a different one.
+    """The window gives a quantity of a unit for which the evidence gives a different one, and
+    the evidence never states the window's number at all.
 
-    "450 metres" against evidence saying "330 metres" (and never 450 metres) is a contradiction,
-    not merely missing support: swapped numbers are the commonest factual edit, and this rule
-    fires only when the evidence talks about the same unit, which keeps it precise.
+    "450 metres" against evidence saying "330 metres" (and never 450) is a contradiction, not
+    merely missing support: swapped numbers are the commonest factual edit, and this rule fires
+    only when the evidence talks about the same unit, which keeps it precise. A number the
+    evidence does state is not a swap: documents give several figures of one unit ("870
+    infected in all, 170 infections lately") and names carry numbers ("737 MAX 9 aircraft").
     """
-    return any(unit in known and number not in known[unit]
+    stated = known.get(ANY_UNIT, frozenset())
+    return any(unit in known and number not in known[unit] and number not in stated
                for number, unit in quantities(window))
 
 
