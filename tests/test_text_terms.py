@@ -148,6 +148,10 @@ def test_a_number_word_costs_nothing_until_it_is_met() -> None:
     assert [t.key for t in terms("five cities, one tower, well-known")] == ["5", "city", "tower",
                                                                             "known"]
     assert [t.key for t in terms("Cities and towers")] == ["city", "tower"]
+    assert [t.key for t in terms("one hundred people, one of them 3.5 million")] == [
+        "100", "people", "3.5", "million"]
+    assert [t.key for t in terms("a hundred people, one thousand cars")] == [
+        "hundred", "people", "1000", "car"]
 
 
 def test_list_numbers_state_nothing() -> None:
