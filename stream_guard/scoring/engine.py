@@ -15,7 +15,8 @@ scored by the lexical half alone and marked ``degraded``.
 
 One exception to "every check goes through the scheduler": on the lexical tier, a window whose
 evidence is a small inline context (at most :data:`INLINE_LEXICAL_MAX_SENTENCES` sentences) is
-scored right in ``check``, on the event loop. That check is pure Python over a few dozen
+scored right away on the event loop (``check_at_once``, which the connection calls before it
+would start a task for the check). That check is pure Python over a few dozen
 sentences, about 80 µs (``loadtest.bench_session``), no more than parsing the frames that
 completed the window, while the two thread hand-offs it saves cost more than the check.
 Collections (an embedding and a FAISS search) and larger contexts still go to the worker thread.
@@ -206,16 +207,25 @@ class GroundingEngine:
         async with self._setup:
             return await asyncio.to_thread(self.prepare, request)
 
+    def check_at_once(self, evidence: StreamEvidence, text: str,
+                      previous: str) -> WindowScore | None:
+        """The window's score when it is cheap enough to compute right here on the event loop
+        (the lexical tier against a small inline context: about 70 µs, less than two thread
+        hand-offs); None when it must go through the scheduler (:meth:`check`)."""
+        if (self.model is None and evidence.collection is None
+                and len(evidence.sentences) <= INLINE_LEXICAL_MAX_SENTENCES):
+            return self._process([CheckJob(evidence, text, previous)])[0]
+        return None
+
     async def check(self, evidence: StreamEvidence, text: str, previous: str,
                     deadline: float | None = None) -> WindowScore:
         """The window's score; ``deadline`` (``time.perf_counter()`` seconds) is when the
         verdict is due: a window that cannot get through the model by then is scored by the
         lexical tier alone."""
-        job = CheckJob(evidence, text, previous)
-        if (self.model is None and evidence.collection is None
-                and len(evidence.sentences) <= INLINE_LEXICAL_MAX_SENTENCES):
-            return self._process([job])[0]
-        return await self.scheduler.submit(job, deadline)
+        score = self.check_at_once(evidence, text, previous)
+        if score is not None:
+            return score
+        return await self.scheduler.submit(CheckJob(evidence, text, previous), deadline)
 
     def reload_evidence(self) -> list[str]:
         """Re-read every collection (SIGHUP); blocking, call it off the loop."""

@@ -4,10 +4,12 @@ Every protocol decision (streams, caps, budget, drain, kill, errors, closes) is 
 :class:`~stream_guard.oversight.session.Session`'s; this class only moves bytes and time around
 it. Messages arrive by callback from the transport (:mod:`stream_guard.server.transport`), no
 task switch or timer per message; one timer per connection keeps the idle and lifetime clocks.
-Writing is a task fed by a queue, so a window's score is written the moment it is ready, frames
-leave in the order they were produced, and a client that stops reading slows only itself.
-Scoring a window is a task of its own that awaits the engine's check (the shared scheduler, or
-on the lexical tier a small check done at once).
+Frames are written the moment they are produced, in that order, without a task switch or a
+lock per frame; a client that stops reading while its unread frames pile up past
+:data:`MAX_UNREAD_BYTES` is closed (1008), so it can pin neither memory nor anyone else's time.
+Scoring a window is a task of its own that awaits the engine's check (the shared scheduler),
+except where the engine can score it at once on the loop (the lexical tier, a small inline
+context): then the verdict goes out within the same callback that read the delta.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from stream_guard.oversight.stream import PolicyConfig
 from stream_guard.protocol.errors import CloseCode, ErrorCode, ProtocolError
 from stream_guard.protocol.frames import Cancel, Delta, End, Ping, Start
 from stream_guard.protocol.server_frames import Done, Error, Halt, ServerFrame, Started, encode
+from stream_guard.scores import WindowScore
 from stream_guard.scoring.engine import GroundingEngine, NoEvidence, StreamEvidence, StreamRequest
 from stream_guard.server.http import Admitted
 from stream_guard.server.transport import CallbackConnection
@@ -45,6 +48,9 @@ from stream_guard.state.base import KillTarget
 log = logging.getLogger("stream_guard.connection")
 
 _ids = itertools.count(1)
+# Frames written but not yet taken by the client past which it counts as not reading: far more
+# than any client that reads its verdicts ever leaves (a verdict frame is about 200 bytes).
+MAX_UNREAD_BYTES = 4 * 2**20
 _LIBRARY_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
                      CloseCode.MESSAGE_TOO_BIG: "frame_too_large"}
 # Refusals counted as rejections (metrics only; the session decided them). Closes for abuse
@@ -110,7 +116,6 @@ class Connection:
             _Admission(server.load, engine, self.principal.tenant))
         self._evidence: dict[str, asyncio.Future[StreamEvidence]] = {}
         self._tasks: dict[str, set[asyncio.Task[None]]] = {}
-        self.outbox: asyncio.Queue[tuple[ServerFrame, float | None] | Close] = asyncio.Queue()
         self._streams_ended: asyncio.Event | None = None  # set by drain(), fired by _apply()
         self._log_extra = {"conn": self.cid, "tenant": self.principal.tenant}
         # Labelled children looked up once, not per message (a labels() call takes a lock).
@@ -129,17 +134,15 @@ class Connection:
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
-        writer = asyncio.create_task(self._write_loop(), name=f"{self.cid}-writer")
         self.ws.deliver_to(self._on_message, self._on_lost)
         try:
             close = await self._finished
             if close is not None:  # else the client is gone: nothing more can be written
-                self.outbox.put_nowait(close)
-                await writer
+                with contextlib.suppress(ConnectionClosed):
+                    await self.ws.close(close.code, close.reason)
         finally:
             self._watchdog.cancel()
             self._flush_counts()
-            writer.cancel()
             for tasks in self._tasks.values():
                 for task in tasks:
                     task.cancel()
@@ -167,7 +170,7 @@ class Connection:
         outcome = self.session.finish_drain()
         self._apply(outcome)
         if outcome.close is not None:
-            self.outbox.put_nowait(outcome.close)
+            self._finish(outcome.close)
 
     def kill(self, target: KillTarget) -> None:
         """Operator kill switch: the session halts the streams ``target`` names."""
@@ -242,16 +245,21 @@ class Connection:
             self._stop(sid)
         if outcome.opened is not None:
             sid, request = outcome.opened
-            evidence = asyncio.ensure_future(self.engine.open_stream(request))
-            evidence.add_done_callback(_consume_exception)
-            self._evidence[sid] = evidence
+            opening = asyncio.ensure_future(self.engine.open_stream(request))
+            opening.add_done_callback(_consume_exception)
+            self._evidence[sid] = opening
         for frame in outcome.frames:
             self._send(frame, arrived)
         if outcome.score:
             assert arrived is not None, "windows come only from client messages"
             for job in outcome.score:
-                task = asyncio.create_task(
-                    self._check(job, self._evidence[job.stream_id], arrived))
+                evidence = self._evidence.get(job.stream_id)
+                if evidence is None:  # an earlier window of this outcome ended the stream
+                    continue
+                if (evidence.done() and not evidence.cancelled() and evidence.exception() is None
+                        and self._check_at_once(job, evidence.result(), arrived)):
+                    continue
+                task = asyncio.create_task(self._check(job, evidence, arrived))
                 tasks = self._tasks.setdefault(job.stream_id, set())
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -275,6 +283,20 @@ class Connection:
             if task is not current:
                 task.cancel()
 
+    def _check_at_once(self, job: ScoreJob, evidence: StreamEvidence, arrived: float) -> bool:
+        """Score the window here and now if the engine can (no task, no hand-off); False when
+        it has to go through :meth:`_check`."""
+        window = job.window
+        try:
+            score = self.engine.check_at_once(evidence, window.text, window.previous)
+        except Exception as exc:
+            self._check_failed(job, exc)
+            return True
+        if score is None:
+            return False
+        self._scored(job, score, arrived)
+        return True
+
     async def _check(self, job: ScoreJob, evidence: asyncio.Future[StreamEvidence],
                      arrived: float) -> None:
         window = job.window
@@ -286,21 +308,28 @@ class Connection:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("window check failed", extra=self._log_extra)
-            self._apply(self.session.failed(job, type(exc).__name__))
+            self._check_failed(job, exc)
             return
+        self._scored(job, score, arrived)
+
+    def _scored(self, job: ScoreJob, score: WindowScore, arrived: float) -> None:
         self.server.metrics.verdict_latency.observe(time.perf_counter() - arrived)
         self._apply(self.session.scored(job, score), arrived)
 
+    def _check_failed(self, job: ScoreJob, exc: Exception) -> None:
+        log.error("window check failed", exc_info=exc, extra=self._log_extra)
+        self._apply(self.session.failed(job, type(exc).__name__))
+
     # --- writing ------------------------------------------------------------------------------
     def _send(self, frame: ServerFrame, arrived: float | None = None) -> None:
-        """Queue a frame, counting it; a halt keeps its input's arrival for the halt latency."""
+        """Write a frame now, counting it; a halt's latency runs from its input's arrival."""
         metrics = self.server.metrics
         if isinstance(frame, Halt):
             metrics.streams_halted.labels(frame.reason).inc()
             log.info("stream halted", extra={**self._log_extra, "stream": frame.stream_id,
                                              "reason": frame.reason, "at": frame.at})
-            self.outbox.put_nowait((frame, arrived))
+            if self._write(frame) and arrived is not None:
+                metrics.halt_latency.observe(time.perf_counter() - arrived)
             return
         if isinstance(frame, Error):
             metrics.errors_sent.labels(frame.code.value).inc()
@@ -313,23 +342,17 @@ class Connection:
             metrics.streams_started.inc()
         elif isinstance(frame, Done):
             metrics.streams_done.inc()
-        self.outbox.put_nowait((frame, None))
+        self._write(frame)
 
-    async def _write_loop(self) -> None:
-        metrics = self.server.metrics
-        while True:
-            item = await self.outbox.get()
-            if isinstance(item, Close):
-                with contextlib.suppress(ConnectionClosed):
-                    await self.ws.close(item.code, item.reason)
-                return
-            frame, arrived = item
-            try:
-                await self.ws.send(encode(frame), text=True)
-            except ConnectionClosed:
-                return
-            if arrived is not None:
-                metrics.halt_latency.observe(time.perf_counter() - arrived)
+    def _write(self, frame: ServerFrame) -> bool:
+        """Hand the frame to the socket; False once the connection is closing (frames decided
+        after the close are dropped, as the close says everything that is left)."""
+        if self._finished.done() or not self.ws.write_text(encode(frame)):
+            return False
+        if self.ws.unread_bytes() > MAX_UNREAD_BYTES:
+            self.server.metrics.rejections.labels("not_reading").inc()
+            self._finish(Close(CloseCode.POLICY_VIOLATION, "the client does not read its frames"))
+        return True
 
 
 def _consume_exception(future: asyncio.Future[Any]) -> None:

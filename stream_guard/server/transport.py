@@ -20,6 +20,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import CloseCode, Frame, Opcode
+from websockets.protocol import State
 
 Message = str | bytes
 MessageHandler = Callable[[Message], None]
@@ -78,6 +79,26 @@ class CallbackConnection(ServerConnection):
         paused) reads again, so the client's close frame completes the handshake at once."""
         self.stop_delivery()
         await super().close(code, reason)
+
+    def write_text(self, data: bytes) -> bool:
+        """Send one text message now, from synchronous code: websockets' ``send()`` takes a
+        lock, an async context and a drain per message, which cost more than building the
+        frame. False when the connection is no longer open. Flow control is the caller's
+        (:meth:`unread_bytes`)."""
+        if self.protocol.state is not State.OPEN:
+            return False
+        self.protocol.send_text(data)
+        try:
+            self.send_data()
+        except Exception as exc:  # the transport failed: the connection is lost
+            self.set_connection_exc(exc)
+            self.transport.abort()
+            return False
+        return True
+
+    def unread_bytes(self) -> int:
+        """Bytes written that the client has not taken yet (the transport's write buffer)."""
+        return int(self.transport.get_write_buffer_size())
 
     # --- websockets hooks ---------------------------------------------------------------------
     def process_event(self, event: Any) -> None:
