@@ -117,6 +117,11 @@ def test_the_token_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     ("One day", "One day"),
     ("Thousand Oaks", "Thousand Oaks"),
     ("seven hundred hundred", "700 hundred"),
+    ("two million users", "2 million users"),  # as "2 million" is written in digits
+    ("twenty thousand", "20000"),  # as "20,000" is read
+    ("the twenty-first century", "the twenty-first century"),  # an ordinal, not 20
+    ("chapter twenty\nFive people", "chapter 20\n5 people"),  # a line break ends a number
+    ("İstanbul has six towers, ſix", "İstanbul has 6 towers, ſix"),  # odd lower cases
 ])
 def test_numbers_spelled_out_are_read_as_digits(text: str, said: str) -> None:
     from stream_guard.text.terms import spell_out_numbers
@@ -142,9 +147,8 @@ def test_spoken_transcripts_support_written_summaries() -> None:
     assert quantity_conflict("They had forty machines.", known)
 
 
-def test_a_number_word_costs_nothing_until_it_is_met() -> None:
-    # The same terms with and without the memo, and text without number words is never
-    # rewritten (the cheap path).
+def test_number_words_are_read_on_both_paths() -> None:
+    # Text with a number word takes the spelled-out path; text without one never does.
     assert [t.key for t in terms("five cities, one tower, well-known")] == ["5", "city", "tower",
                                                                             "known"]
     assert [t.key for t in terms("Cities and towers")] == ["city", "tower"]
@@ -152,6 +156,17 @@ def test_a_number_word_costs_nothing_until_it_is_met() -> None:
         "100", "people", "3.5", "million"]
     assert [t.key for t in terms("a hundred people, one thousand cars")] == [
         "hundred", "people", "1000", "car"]
+    assert [t.key for t in terms("five's cities")] == ["5", "city"]
+
+
+def test_spelled_and_written_millions_agree() -> None:
+    from stream_guard.text.terms import quantity_conflict, quantity_index
+
+    written = quantity_index("The app has 2 million users. Last month 500 users complained.")
+    assert not quantity_conflict("The app has two million users.", written)
+    spoken = quantity_index("they have two million users")
+    assert quantity_conflict("They have 3 million users.", spoken)
+    assert not quantity_conflict("They have 2 million users.", spoken)
 
 
 def test_list_numbers_state_nothing() -> None:
@@ -163,3 +178,5 @@ def test_list_numbers_state_nothing() -> None:
         "step", "mix", "flour", "bake"]
     assert [t.key for t in terms("Sales grew 9. Then in 2020 they fell.")] == [
         "sale", "grew", "9", "2020", "fell"]
+    # a window cut inside a long sentence may open with a year: that is no list number
+    assert [t.key for t in terms("1899. It is tall.")] == ["1899", "tall"]

@@ -240,7 +240,7 @@ class GroundingEngine:
     def prepare(self, request: StreamRequest) -> StreamEvidence:
         items = [(item.id, item.text) for item in request.context]
         return StreamEvidence(SentenceIndex(context_sentences(items)),
-                              quantity_index(" ".join(item.text for item in request.context)),
+                              quantity_index("\n".join(item.text for item in request.context)),
                               request.collection)
 
     def align(self, jobs: Sequence[CheckJob]) -> list[Alignment]:
@@ -260,7 +260,7 @@ class GroundingEngine:
                 if hits:
                     index = SentenceIndex(index.sentences + split_passages(hits))
                     quantities = merge_quantities(
-                        quantities, quantity_index(" ".join(h.text for h in hits)))
+                        quantities, quantity_index("\n".join(h.text for h in hits)))
             window = terms(job.text)
             premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))

@@ -71,14 +71,26 @@ _TENS = {w: 10 * n for n, w in enumerate(
     ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), start=2)}
 _SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _NUMBER_WORD = "|".join([*_SMALL, *_TENS, "hundred", *_SCALES])
-# A run of number words, joined by spaces or hyphens (transcripts write "twenty - five"), with
-# "and" allowed after "hundred" or a scale ("one hundred and five"). Matched on lower-cased text:
-# case-insensitive matching is ten times slower, and stream set-up runs it over whole contexts.
-# (The lookahead on the first letter lets the scan skip most positions.)
-_SPELLED_RUN = (rf"\b(?=[befhmnostz])(?:{_NUMBER_WORD})"
-                rf"(?:(?:\s*-\s*|\s+(?:and\s+)?)(?:{_NUMBER_WORD}))*\b")
-_SPELLED = re.compile(_SPELLED_RUN)
-_SPELLED_ANY_CASE = re.compile(_SPELLED_RUN, re.IGNORECASE)
+_ORDINAL = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+# A run of number words on one line, joined by spaces or hyphens (transcripts write "twenty -
+# five"), with "and" allowed after "hundred" or a scale ("one hundred and five"), and not the
+# start of an ordinal ("twenty-first"). Matched on lower-cased text: case-insensitive matching
+# is ten times slower, and stream set-up runs it over whole contexts. (The lookahead on the
+# first letter lets the scan skip most positions.)
+_SPELLED = re.compile(
+    rf"\b(?=[befhmnostz])(?:{_NUMBER_WORD})"
+    rf"(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_NUMBER_WORD}))*\b"
+    rf"(?![ \t]*-?[ \t]*(?:{_ORDINAL})\b)")
+
+
+def _digits(value: int) -> str:
+    """A number as digits would write it: whole millions and billions keep their scale word
+    ("2 million", as text in digits says it), anything else in full ("20000", which is how
+    "20,000" is read)."""
+    for scale, word in ((1_000_000_000, "billion"), (1_000_000, "million")):
+        if value >= scale and value % scale == 0:
+            return f"{value // scale} {word}"
+    return str(value)
 
 
 def _spelled_number(run: str) -> str:
@@ -95,7 +107,7 @@ def _spelled_number(run: str) -> str:
         if last == "and":
             words.pop()
         if words:
-            out.append("one" if words == ["one"] else str(total + current))
+            out.append("one" if words == ["one"] else _digits(total + current))
             if last == "and":
                 out.append("and")
         words.clear()
@@ -128,7 +140,7 @@ def _spelled_number(run: str) -> str:
                 continue
             current *= 100
             last = "hundred"
-        else:
+        elif word in _SCALES:
             scale = _SCALES[word]
             if last in ("", "scale", "and") or total % (scale * 1000) != 0:
                 close()
@@ -137,6 +149,10 @@ def _spelled_number(run: str) -> str:
             total += current * scale
             current = 0
             last = "scale"
+        else:  # not a number word (the run matched on text lower-cased differently)
+            close()
+            out.append(word)
+            continue
         words.append(word)
     close()
     said = " ".join(out)
@@ -148,8 +164,8 @@ def spell_out_numbers(text: str) -> str:
     out ("twenty - five machines", as transcripts and speech do) supports a window that writes
     it in digits ("25 machines"), and the other way round."""
     low = text.lower()
-    if len(low) != len(text):  # a letter whose lower case is longer: offsets would not match
-        return _SPELLED_ANY_CASE.sub(lambda m: _spelled_number(m.group()), text)
+    if len(low) != len(text):  # a letter whose lower case is longer ("İ"): keep it as it is
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     out: list[str] = []
     done = 0
     for match in _SPELLED.finditer(low):
@@ -207,8 +223,8 @@ def _terms(text: str, *, spelled_out: bool) -> list[Term] | None:
         token = match.group()
         key = keys.get(token)
         if key is None:
-            low = token.lower()
-            key = (_SPELLED_KEY if low in _NUMBER_WORDS else _ONE_KEY if low == "one"
+            norm = _normalize(token)  # "five's" is a number word too
+            key = (_SPELLED_KEY if norm in _NUMBER_WORDS else _ONE_KEY if norm == "one"
                    else _key(token))
             if len(token) <= _KEY_TOKEN_MAX:
                 if len(keys) >= _KEYS_MAX:
@@ -239,9 +255,11 @@ def _terms(text: str, *, spelled_out: bool) -> list[Term] | None:
 
 def _list_marker(text: str, start: int, end: int) -> bool:
     """Whether the number at ``start:end`` numbers a list item ("9) The group...", "2. Then"):
-    it opens its line and a bracket or full stop and a space follow. It states nothing."""
+    one or two digits that open their line, a bracket or full stop and a space after. It states
+    nothing. (A year that opens a window cut inside a long sentence, "1899. It is tall.", is
+    no list number.)"""
     after = text[end + 1:end + 2]
-    if text[end:end + 1] not in (")", ".") or (after and not after.isspace()):
+    if end - start > 2 or text[end:end + 1] not in (")", ".") or (after and not after.isspace()):
         return False
     return not text[text.rfind("\n", 0, start) + 1:start].strip(" \t(")
 
