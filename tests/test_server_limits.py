@@ -230,3 +230,36 @@ async def test_a_client_that_does_not_read_is_closed_1008(
                 assert {f["type"] for f in frames} == {"pong"}
                 assert (code, reason) == (1008, "the client does not read its frames")
                 await ping(other)
+
+
+async def test_a_client_that_never_reads_again_is_dropped_after_the_close_timeout(
+        settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Unread frames past websockets' own write limit (32 KiB) stall its close handshake on the
+    # buffer that never drains: the server must still let go within its close timeout, freeing
+    # the connection slot.
+    import socket
+
+    import stream_guard.server.connection as connection
+
+    monkeypatch.setattr(connection, "MAX_UNREAD_BYTES", 96 * 1024)
+    async with serve(settings_factory, rate_per_s=1e6, rate_burst=10**6,
+                     close_timeout_s=1.0) as server:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        sock.setblocking(False)
+        async with open_ws(server.port, sock=sock, max_queue=1, close_timeout=1) as idle:
+            await eventually(lambda: len(server.connections) == 1)
+            (conn,) = server.connections
+            conn.ws.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            for _ in range(200):
+                for _ in range(200):
+                    await send(idle, {"type": "ping"})
+                if rejections(server, "not_reading"):
+                    break
+                await asyncio.sleep(0.01)
+            assert rejections(server, "not_reading") == 1
+            await eventually(lambda: not server.connections, timeout=5)
+        async with open_ws(server.port) as again:
+            await ping(again)

@@ -51,6 +51,8 @@ _ids = itertools.count(1)
 # Frames written but not yet taken by the client past which it counts as not reading: far more
 # than any client that reads its verdicts ever leaves (a verdict frame is about 200 bytes).
 MAX_UNREAD_BYTES = 4 * 2**20
+# The most windows of one message checked right in its callback (about 70 µs each, lexical tier).
+MAX_WINDOWS_AT_ONCE = 8
 _LIBRARY_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
                      CloseCode.MESSAGE_TOO_BIG: "frame_too_large"}
 # Refusals counted as rejections (metrics only; the session decided them). Closes for abuse
@@ -138,8 +140,7 @@ class Connection:
         try:
             close = await self._finished
             if close is not None:  # else the client is gone: nothing more can be written
-                with contextlib.suppress(ConnectionClosed):
-                    await self.ws.close(close.code, close.reason)
+                await self._close(close)
         finally:
             self._watchdog.cancel()
             self._flush_counts()
@@ -153,6 +154,18 @@ class Connection:
         if not self._finished.done():
             self._finished.set_result(close)
             self.ws.stop_delivery()
+
+    async def _close(self, close: Close) -> None:
+        """The close handshake, bounded: websockets waits for its write buffer to drain before
+        its own close timeout starts, so a client that does not read would hold the connection
+        (and its slots) for ever; past ``close_timeout_s`` the socket is dropped."""
+        try:
+            async with asyncio.timeout(self.server.settings.close_timeout_s):
+                await self.ws.close(close.code, close.reason)
+        except ConnectionClosed:
+            pass
+        except TimeoutError:
+            self.ws.transport.abort()
 
     async def drain(self, grace: float) -> None:
         """Shutdown: open streams may go on for up to ``grace`` (the session still takes their
@@ -252,11 +265,15 @@ class Connection:
             self._send(frame, arrived)
         if outcome.score:
             assert arrived is not None, "windows come only from client messages"
+            # A delta that completes many windows (a whole answer at once) has them checked as
+            # tasks, so one message does not hold the loop for all of them in one go.
+            at_once = len(outcome.score) <= MAX_WINDOWS_AT_ONCE
             for job in outcome.score:
                 evidence = self._evidence.get(job.stream_id)
-                if evidence is None:  # an earlier window of this outcome ended the stream
+                if evidence is None or self._finished.done():  # the stream or connection ended
                     continue
-                if (evidence.done() and not evidence.cancelled() and evidence.exception() is None
+                if (at_once and evidence.done() and not evidence.cancelled()
+                        and evidence.exception() is None
                         and self._check_at_once(job, evidence.result(), arrived)):
                     continue
                 task = asyncio.create_task(self._check(job, evidence, arrived))
