@@ -245,3 +245,20 @@ async def test_frames_are_json_text(server: Server) -> None:
         await send(ws, {"type": "ping"})
         raw = await ws.recv()
         assert isinstance(raw, str) and orjson.loads(raw) == {"type": "pong"}
+
+
+async def test_spoken_and_rounded_figures_are_read_as_the_evidence_states_them(
+        server: Server) -> None:
+    # A transcript spells numbers out; a summary writes digits and rounds. Neither is a new
+    # figure, and a figure the hedge does not allow still is a contradiction.
+    context = ["Professor C: they got twenty - five machines , and all of them ran for "
+               "three hundred and thirty hours ."]
+    async with open_ws(server.port) as ws:
+        frames = await stream_text(ws, "ok", "They got 25 machines that ran for more than "
+                                   "300 hours. ", context=context)
+        verdicts = [f for f in frames if f["type"] == "verdict"]
+        assert [v["label"] for v in verdicts] == ["supported"]
+        assert frames[-1]["halted"] is False
+        frames = await stream_text(ws, "bad", "They got 25 machines that ran for more than "
+                                   "400 hours. ", context=context)
+        assert next(f for f in frames if f["type"] == "halt")["reason"] == "contradicted"

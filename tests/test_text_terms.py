@@ -180,3 +180,22 @@ def test_list_numbers_state_nothing() -> None:
         "sale", "grew", "9", "2020", "fell"]
     # a window cut inside a long sentence may open with a year: that is no list number
     assert [t.key for t in terms("1899. It is tall.")] == ["1899", "tall"]
+
+
+@pytest.mark.parametrize(("window", "read"), [
+    ("More than 60 items were stored.", "More than 62 items were stored."),
+    ("Over 80 per cent go into remission.", "Over 83 per cent go into remission."),
+    ("About 870 people came.", "About 866 people came."),
+    ("More than 70 items were stored.", "More than 70 items were stored."),  # 62 is not > 70
+    ("Nearly 100 items were stored.", "Nearly 100 items were stored."),  # 83 is a percentage
+    ("It is over. 60 items were stored.", "It is over. 60 items were stored."),  # no hedge
+])
+def test_a_rounded_figure_is_read_as_the_one_it_rounds(window: str, read: str) -> None:
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    known = quantity_index("All 62 items were stored. 83 percent go into remission. "
+                           "In total 866 people came.")
+    assert resolve_hedged_numbers(window, known) == read
+    if read != window:  # as read, the figure is the evidence's: no conflict, no new number
+        assert quantity_conflict(window, known)
+        assert not quantity_conflict(read, known)

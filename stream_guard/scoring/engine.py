@@ -58,7 +58,12 @@ from stream_guard.scoring.fusion import (
     window_support,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
-from stream_guard.text.terms import merge_quantities, quantity_index, terms
+from stream_guard.text.terms import (
+    merge_quantities,
+    quantity_index,
+    resolve_hedged_numbers,
+    terms,
+)
 
 log = logging.getLogger("stream_guard.engine")
 
@@ -264,8 +269,13 @@ class GroundingEngine:
             window = terms(job.text)
             premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))
+            # The signals read a rounded figure ("more than 60") as the one it rounds (62);
+            # the premise and the model see the window as written.
+            text = resolve_hedged_numbers(job.text, quantities)
+            if text is not job.text:
+                window = terms(text)
             out.append(Alignment(job.text, premise, signals(
-                window, job.text, index.keys, premise_keys, quantities)))
+                window, text, index.keys, premise_keys, quantities)))
         return out
 
     # --- on the model thread ------------------------------------------------------------------

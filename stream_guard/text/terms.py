@@ -319,6 +319,63 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
 
+# Words that make a figure approximate, and what they allow of the figure the evidence states:
+# "more than 60 items" for 62, "about 870" for 866, "nearly 10 years" for 9.5. Summaries round.
+_ABOVE, _BELOW, _NEAR = (1.0, 1.5), (0.67, 1.0), (0.85, 1.15)
+_HEDGES = {
+    "more than": _ABOVE, "over": _ABOVE, "above": _ABOVE, "at least": _ABOVE,
+    "in excess of": _ABOVE, "upwards of": _ABOVE, "exceeding": _ABOVE,
+    "nearly": _BELOW, "almost": _BELOW, "just under": _BELOW, "up to": _BELOW,
+    "less than": _BELOW, "under": _BELOW, "below": _BELOW, "fewer than": _BELOW,
+    "at most": _BELOW,
+    "about": _NEAR, "around": _NEAR, "roughly": _NEAR, "approximately": _NEAR, "some": _NEAR,
+    "an estimated": _NEAR, "close to": _NEAR, "circa": _NEAR,
+}
+_HEDGED = re.compile(r"\b(" + "|".join(sorted(_HEDGES, key=len, reverse=True)) + r")\s+"
+                     + _NUMBER_RUN + r"(?:\s*(%|percent|per cent|[^\W\d_][\w-]*))?")
+
+
+def resolve_hedged_numbers(text: str, known: Mapping[str, frozenset[str]]) -> str:
+    """``text`` with each hedged figure ("more than 60 items", "about 870") replaced by the
+    closest number the evidence states (``known``, a :func:`quantity_index`) that the hedge
+    allows, of the same unit where the evidence gives that unit a number; so a rounded figure
+    is read as the one it rounds, not as a new number or a contradiction. Unchanged (the same
+    object) when there is none.
+
+    ``text`` is a window: the scan is one case-sensitive regex over its lower-cased copy.
+    """
+    low = text.lower()
+    if ANY_UNIT not in known or len(low) != len(text):
+        return text
+    out: list[str] = []
+    done = 0
+    for match in _HEDGED.finditer(low):
+        figure = _value(match.group(2))
+        if figure is None or figure <= 0:
+            continue
+        word = match.group(3)
+        unit = _unit(word) if word else ANY_UNIT
+        lo, hi = _HEDGES[match.group(1)]
+        allowed = [(abs(v - figure), n) for n in known.get(unit, known[ANY_UNIT])
+                   if (v := _value(n)) is not None and lo * figure <= v <= hi * figure]
+        closest = min(allowed)[1] if allowed else match.group(2)
+        if closest != match.group(2):
+            start, end = match.span(2)
+            out += (text[done:start], closest)
+            done = end
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _value(number: str) -> float | None:
+    try:
+        return float(number.replace(",", ""))
+    except ValueError:
+        return None
+
+
 def merge_quantities(*indexes: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
     """One index for evidence from several places: every number each states, per unit (a
     number one source states is not a conflict because another source states a different one)."""
