@@ -196,40 +196,51 @@ async def test_invalid_utf8_closes_1007(server: Server) -> None:
         await ping(ws)
 
 
+@asynccontextmanager
+async def _not_reading(server: Server) -> AsyncIterator[ClientConnection]:
+    """A client that stops reading, with small kernel buffers on both sides (no autotuning to
+    megabytes) so that its unread frames soon pile up in the server's own buffer."""
+    import socket
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    sock.setblocking(False)
+    # max_queue=1: the client library stops reading the socket once a message waits
+    async with open_ws(server.port, sock=sock, max_queue=1, close_timeout=1) as idle:
+        await eventually(lambda: len(server.connections) == 1)
+        (conn,) = server.connections
+        conn.ws.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        yield idle
+
+
+async def _ping_until_refused(server: Server, idle: ClientConnection) -> None:
+    """Pings (each answered by a pong nobody reads) until the server gives up on the client."""
+    for _ in range(200):
+        for _ in range(200):
+            await send(idle, {"type": "ping"})
+        if rejections(server, "not_reading"):
+            break
+        await asyncio.sleep(0.01)
+    assert rejections(server, "not_reading") == 1
+
+
 async def test_a_client_that_does_not_read_is_closed_1008(
         settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
     # Frames are written at once, not queued: a client that stops reading fills the socket
     # buffers, then the server's; past the cap its connection is closed, and nobody else waits.
-    import socket
-
     import stream_guard.server.connection as connection
 
     monkeypatch.setattr(connection, "MAX_UNREAD_BYTES", 16 * 1024)
-    async with serve(settings_factory, rate_per_s=1e6, rate_burst=10**6) as server:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", server.port))
-        sock.setblocking(False)
-        # max_queue=1: the client library stops reading the socket once a message waits
-        async with open_ws(server.port, sock=sock, max_queue=1) as idle:
-            await eventually(lambda: len(server.connections) == 1)
-            (conn,) = server.connections
-            # small kernel buffers on the server's side too (no autotuning to megabytes)
-            conn.ws.transport.get_extra_info("socket").setsockopt(
-                socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-            async with open_ws(server.port) as other:
-                for _ in range(100):
-                    for _ in range(200):
-                        await send(idle, {"type": "ping"})
-                    if rejections(server, "not_reading"):
-                        break
-                    await asyncio.sleep(0.01)
-                assert rejections(server, "not_reading") == 1
-                await ping(other)  # the others are served meanwhile
-                frames, code, reason = await until_closed(idle, timeout=30)  # reads again
-                assert {f["type"] for f in frames} == {"pong"}
-                assert (code, reason) == (1008, "the client does not read its frames")
-                await ping(other)
+    async with serve(settings_factory, rate_per_s=1e6, rate_burst=10**6) as server, \
+            _not_reading(server) as idle, open_ws(server.port) as other:
+        await _ping_until_refused(server, idle)
+        await ping(other)  # the others are served meanwhile
+        frames, code, reason = await until_closed(idle, timeout=30)  # reads again
+        assert {f["type"] for f in frames} == {"pong"}
+        assert (code, reason) == (1008, "the client does not read its frames")
+        await ping(other)
 
 
 async def test_a_client_that_never_reads_again_is_dropped_after_the_close_timeout(
@@ -237,29 +248,13 @@ async def test_a_client_that_never_reads_again_is_dropped_after_the_close_timeou
     # Unread frames past websockets' own write limit (32 KiB) stall its close handshake on the
     # buffer that never drains: the server must still let go within its close timeout, freeing
     # the connection slot.
-    import socket
-
     import stream_guard.server.connection as connection
 
     monkeypatch.setattr(connection, "MAX_UNREAD_BYTES", 96 * 1024)
     async with serve(settings_factory, rate_per_s=1e6, rate_burst=10**6,
                      close_timeout_s=1.0) as server:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", server.port))
-        sock.setblocking(False)
-        async with open_ws(server.port, sock=sock, max_queue=1, close_timeout=1) as idle:
-            await eventually(lambda: len(server.connections) == 1)
-            (conn,) = server.connections
-            conn.ws.transport.get_extra_info("socket").setsockopt(
-                socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-            for _ in range(200):
-                for _ in range(200):
-                    await send(idle, {"type": "ping"})
-                if rejections(server, "not_reading"):
-                    break
-                await asyncio.sleep(0.01)
-            assert rejections(server, "not_reading") == 1
+        async with _not_reading(server) as idle:
+            await _ping_until_refused(server, idle)
             await eventually(lambda: not server.connections, timeout=5)
         async with open_ws(server.port) as again:
             await ping(again)
