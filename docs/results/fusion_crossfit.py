@@ -31,20 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
-from stream_guard.config import load_settings
 from stream_guard.dataset import Record
-from stream_guard.metrics import Metrics
-from stream_guard.models.cross_encoder import load_detector
 from stream_guard.protocol.frames import ContextItem
-from stream_guard.scoring.engine import EngineConfig, GroundingEngine, StreamRequest
+from stream_guard.scoring.engine import StreamRequest
 from stream_guard.scoring.fusion import MODEL_FEATURES, Fusion
 from stream_guard.text.terms import terms
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
 from stream_guard.train.metrics import auroc
-from stream_guard.train.pairs import TextPipeline
 
-Groups = dict[str, tuple[list[Record], list[calibrate.ScoredWindow]]]
+Groups = calibrate.Groups
 Row = Callable[[Record, calibrate.ScoredWindow], list[float]]
 
 
@@ -100,13 +96,10 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seeds", type=int, default=4)
     args = p.parse_args()
-    settings = load_settings().replace(tier="cascade", embedder="none")
-    detector = load_detector("default", cache_dir=settings.cache_dir, backend="onnx")
-    engine = GroundingEngine(EngineConfig.from_settings(settings), Metrics(), model=detector)
-    pipeline = TextPipeline(settings.window_max_chars, settings.window_min_chars)
+    scorer = calibrate.WindowScorer.load()
+    engine = scorer.engine
     _, tune, _ = load_sets(args.data)
-    groups: Groups = {k: (v, calibrate.score_windows(engine, v, pipeline))
-                      for k, v in tune.items()}
+    groups = scorer.groups(tune)
     evidence_pairs: dict[str, set[tuple[str, str]]] = {}
     for records, _ in groups.values():
         for r in records:

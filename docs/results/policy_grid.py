@@ -15,14 +15,9 @@ import argparse
 import json
 from pathlib import Path
 
-from stream_guard.config import load_settings
-from stream_guard.metrics import Metrics
-from stream_guard.models.cross_encoder import load_detector
-from stream_guard.scoring.engine import EngineConfig, GroundingEngine
 from stream_guard.scoring.fusion import MODEL_FEATURES, Fusion
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
-from stream_guard.train.pairs import TextPipeline
 
 DETECTOR = Path(__file__).resolve().parents[2] / "stream_guard" / "models" / "detector"
 
@@ -32,15 +27,10 @@ def main() -> None:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    settings = load_settings().replace(tier="cascade", embedder="none")
-    detector = load_detector(str(DETECTOR / "model.onnx"), cache_dir=settings.cache_dir,
-                             backend="onnx")
-    engine = GroundingEngine(EngineConfig.from_settings(settings), Metrics(), model=detector)
-    pipeline = TextPipeline(settings.window_max_chars, settings.window_min_chars)
     shipped = json.loads((DETECTOR / "detector.json").read_text())
     fusion = Fusion.from_json(shipped["fusion"]["model"], MODEL_FEATURES)
     _, tune, _ = load_sets(args.data)
-    groups = {k: (v, calibrate.score_windows(engine, v, pipeline)) for k, v in tune.items()}
+    groups = calibrate.WindowScorer.load(str(DETECTOR / "model.onnx")).groups(tune)
     rows = []
     for run_at_end in (False, True):
         for margin in (0.05, 0.1, 0.15, 0.3):

@@ -272,9 +272,7 @@ class Connection:
                 evidence = self._evidence.get(job.stream_id)
                 if evidence is None or self._finished.done():  # the stream or connection ended
                     continue
-                if (at_once and evidence.done() and not evidence.cancelled()
-                        and evidence.exception() is None
-                        and self._check_at_once(job, evidence.result(), arrived)):
+                if at_once and self._check_at_once(job, evidence, arrived):
                     continue
                 task = asyncio.create_task(self._check(job, evidence, arrived))
                 tasks = self._tasks.setdefault(job.stream_id, set())
@@ -300,12 +298,15 @@ class Connection:
             if task is not current:
                 task.cancel()
 
-    def _check_at_once(self, job: ScoreJob, evidence: StreamEvidence, arrived: float) -> bool:
-        """Score the window here and now if the engine can (no task, no hand-off); False when
-        it has to go through :meth:`_check`."""
+    def _check_at_once(self, job: ScoreJob, evidence: asyncio.Future[StreamEvidence],
+                       arrived: float) -> bool:
+        """Score the window here and now if its evidence is ready and the engine can (no task,
+        no hand-off); False when it has to go through :meth:`_check`."""
+        if not evidence.done() or evidence.cancelled() or evidence.exception() is not None:
+            return False
         window = job.window
         try:
-            score = self.engine.check_at_once(evidence, window.text, window.previous)
+            score = self.engine.check_at_once(evidence.result(), window.text, window.previous)
         except Exception as exc:
             self._check_failed(job, exc)
             return True

@@ -10,7 +10,7 @@ word rarely is.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -163,15 +163,27 @@ def spell_out_numbers(text: str) -> str:
     """``text`` with numbers written in words given in digits, so evidence that spells a number
     out ("twenty - five machines", as transcripts and speech do) supports a window that writes
     it in digits ("25 machines"), and the other way round."""
+    return _rewrite(text, _SPELLED, lambda match: _spelled_number(text[slice(*match.span())]))
+
+
+def _rewrite(text: str, pattern: re.Pattern[str],
+             replace: Callable[[re.Match[str]], str | None], group: int = 0) -> str:
+    """``text`` with each match of ``pattern`` (``group`` of it) replaced by ``replace(match)``
+    (None: left as it is). The pattern runs case-sensitively over a lower-cased copy, ten times
+    faster than case-insensitive matching; a letter whose lower case is longer ("İ") stays as
+    it is, so the copy's offsets are the text's. Unchanged text is returned as the same object.
+    """
     low = text.lower()
-    if len(low) != len(text):  # a letter whose lower case is longer ("İ"): keep it as it is
+    if len(low) != len(text):
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     out: list[str] = []
     done = 0
-    for match in _SPELLED.finditer(low):
-        start, end = match.span()
-        out += (text[done:start], _spelled_number(text[start:end]))
-        done = end
+    for match in pattern.finditer(low):
+        new = replace(match)
+        if new is not None:
+            start, end = match.span(group)
+            out += (text[done:start], new)
+            done = end
     if not out:
         return text
     out.append(text[done:])
@@ -286,16 +298,15 @@ def coverage(window: str | Sequence[Term], evidence_keys: AbstractSet[str]) -> f
 # check on what precedes comes after the first digit, so the scan can jump from digit to digit:
 # twice as fast as a leading lookbehind, on every window and every stream's evidence.
 _NUMBER_RUN = r"(\d(?<![\w.]\d)\d*(?:[.,]\d+)*)"
-_QUANTITY = re.compile(_NUMBER_RUN + r"\s*(%|percent|per cent|[^\W\d_][\w-]*)", re.UNICODE)
-# The same numbers, each with the word after it when there is one.
-_NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:\s*(%|percent|per cent|[^\W\d_][\w-]*))?",
-                              re.UNICODE)
+_UNIT_WORD = r"(%|percent|per cent|[^\W\d_][\w-]*)"
+# Each number, with the word after it when there is one (its unit: "330 metres", "15 %").
+_NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?", re.UNICODE)
 
 
 def quantities(text: str) -> set[tuple[str, str]]:
     """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
-    return {(number.replace(",", ""), _unit(unit))
-            for number, unit in _QUANTITY.findall(spell_out_numbers(text))}
+    return {(number.replace(",", ""), _unit(word))
+            for number, word in _NUMBER_AND_UNIT.findall(spell_out_numbers(text)) if word}
 
 
 def _unit(word: str) -> str:
@@ -332,7 +343,7 @@ _HEDGES = {
     "an estimated": _NEAR, "close to": _NEAR, "circa": _NEAR,
 }
 _HEDGED = re.compile(r"\b(" + "|".join(sorted(_HEDGES, key=len, reverse=True)) + r")\s+"
-                     + _NUMBER_RUN + r"(?:\s*(%|percent|per cent|[^\W\d_][\w-]*))?")
+                     + _NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?")
 
 
 def resolve_hedged_numbers(text: str, known: Mapping[str, frozenset[str]]) -> str:
@@ -342,31 +353,24 @@ def resolve_hedged_numbers(text: str, known: Mapping[str, frozenset[str]]) -> st
     is read as the one it rounds, not as a new number or a contradiction. Unchanged (the same
     object) when there is none.
 
-    ``text`` is a window: the scan is one case-sensitive regex over its lower-cased copy.
+    ``text`` is a window: the scan is one regex over it.
     """
-    low = text.lower()
-    if ANY_UNIT not in known or len(low) != len(text):
+    if ANY_UNIT not in known:
         return text
-    out: list[str] = []
-    done = 0
-    for match in _HEDGED.finditer(low):
+
+    def closest(match: re.Match[str]) -> str | None:
         figure = _value(match.group(2))
         if figure is None or figure <= 0:
-            continue
+            return None
         word = match.group(3)
-        unit = _unit(word) if word else ANY_UNIT
         lo, hi = _HEDGES[match.group(1)]
-        allowed = [(abs(v - figure), n) for n in known.get(unit, known[ANY_UNIT])
+        allowed = [(abs(v - figure), n)
+                   for n in known.get(_unit(word) if word else ANY_UNIT, known[ANY_UNIT])
                    if (v := _value(n)) is not None and lo * figure <= v <= hi * figure]
-        closest = min(allowed)[1] if allowed else match.group(2)
-        if closest != match.group(2):
-            start, end = match.span(2)
-            out += (text[done:start], closest)
-            done = end
-    if not out:
-        return text
-    out.append(text[done:])
-    return "".join(out)
+        best = min(allowed)[1] if allowed else match.group(2)
+        return best if best != match.group(2) else None
+
+    return _rewrite(text, _HEDGED, closest, group=2)
 
 
 def _value(number: str) -> float | None:

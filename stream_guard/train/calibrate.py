@@ -9,14 +9,20 @@ the server scores chit-chat too, and it must not halt on it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from stream_guard.dataset import Record
 from stream_guard.oversight.policy import HaltPolicy
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scores import Pair
-from stream_guard.scoring.engine import Alignment, CheckJob, GroundingEngine, StreamRequest
+from stream_guard.scoring.engine import (
+    Alignment,
+    CheckJob,
+    EngineConfig,
+    GroundingEngine,
+    StreamRequest,
+)
 from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion, window_support
 from stream_guard.train.pairs import SUPPORTED, UNSUPPORTED, TextPipeline
 
@@ -28,6 +34,37 @@ class ScoredWindow:
     end: int
     aligned: Alignment
     model_support: float
+
+
+# Each named set: its records, and every window of them scored.
+Groups = dict[str, tuple[list[Record], list[ScoredWindow]]]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowScorer:
+    """The server's cascade engine (no embedder: inline context only) and its windowing around
+    one detector: what the export, the policy grid and the fusion cross-fit score sets with."""
+
+    engine: GroundingEngine
+    pipeline: TextPipeline
+
+    @classmethod
+    def load(cls, model: str = "default", *, threads: int = 0) -> WindowScorer:
+        """``model``: a detector's ``model.onnx`` path, or ``"default"`` (the shipped one)."""
+        from stream_guard.config import load_settings
+        from stream_guard.metrics import Metrics
+        from stream_guard.models.cross_encoder import load_detector
+
+        settings = load_settings().replace(tier="cascade", embedder="none")
+        detector = load_detector(model, cache_dir=settings.cache_dir, backend="onnx",
+                                 intra_op_threads=threads)
+        return cls(GroundingEngine(EngineConfig.from_settings(settings), Metrics(),
+                                   model=detector),
+                   TextPipeline(settings.window_max_chars, settings.window_min_chars))
+
+    def groups(self, sets: Mapping[str, list[Record]]) -> Groups:
+        return {name: (records, score_windows(self.engine, records, self.pipeline))
+                for name, records in sets.items()}
 
 
 def score_windows(engine: GroundingEngine, records: Sequence[Record],
@@ -70,7 +107,7 @@ def window_labels(records: Sequence[Record], windows: Sequence[ScoredWindow]
     return labels
 
 
-def fit_fusion(groups: dict[str, tuple[list[Record], list[ScoredWindow]]]
+def fit_fusion(groups: Groups
                ) -> tuple[Fusion, Fusion]:
     """The model+lexical and the lexical-only logistic models, fitted on the same windows.
 
@@ -141,7 +178,7 @@ def halts(records: Sequence[Record], windows: Sequence[ScoredWindow], fusion: Fu
     return [p.halted for p in policies]
 
 
-def policy_rows(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
+def policy_rows(groups: Groups,
                 fusion: Fusion | None, point: OperatingPoint) -> dict[str, dict[str, float]]:
     """Recall, false-halt rate and balanced accuracy per dataset under the real halt policy."""
     rows: dict[str, dict[str, float]] = {}
@@ -157,7 +194,7 @@ def policy_rows(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
     return rows
 
 
-def choose_policy(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
+def choose_policy(groups: Groups,
                   fusion: Fusion | None, max_false_halt: float) -> PolicyFit:
     """The operating point (threshold, clear margin, whether a run the output ends in halts)
     with the best mean balanced accuracy over the datasets while every dataset's false-halt
@@ -184,7 +221,7 @@ def choose_policy(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
 LENGTH_BUCKETS = ((0, 1000), (1000, 3000), (3000, 6000), (6000, 10**9))
 
 
-def long_document_rows(groups: dict[str, tuple[list[Record], list[ScoredWindow]]],
+def long_document_rows(groups: Groups,
                        fusion: Fusion | None, point: OperatingPoint
                        ) -> list[dict[str, float | str]]:
     """Does a long source cost false halts? For the *supported* records, by evidence length:

@@ -186,14 +186,9 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     (``stream-guard eval --split tune``, see docs/quality.md)."""
     import torch
 
-    from stream_guard.config import load_settings
-    from stream_guard.metrics import Metrics
-    from stream_guard.models.cross_encoder import load_detector
     from stream_guard.models.packaged import sha256_file
-    from stream_guard.scoring.engine import EngineConfig, GroundingEngine
     from stream_guard.train import calibrate, export, report
     from stream_guard.train.evaluate import DatasetScores
-    from stream_guard.train.pairs import TextPipeline
 
     if not (checkpoint / "config.json").is_file():
         raise FileNotFoundError(f"{checkpoint}: no checkpoint; train first (without --out)")
@@ -205,20 +200,11 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     export.quantize_int8(fp32, staging / "model.onnx")
     export.write_tokenizer(tok, staging)
     export.write_config(checkpoint, staging, args.max_length)
-    settings = load_settings().replace(tier="cascade", embedder="none")
-    detector = load_detector(str(staging / "model.onnx"), cache_dir=settings.cache_dir,
-                             backend="onnx", intra_op_threads=args.threads)
-    engine = GroundingEngine(EngineConfig.from_settings(settings), Metrics(), model=detector)
-    pipeline = TextPipeline(settings.window_max_chars, settings.window_min_chars)
-
-    def windows_of(groups: dict[str, list[Record]]
-                   ) -> dict[str, tuple[list[Record], list[calibrate.ScoredWindow]]]:
-        return {k: (v, calibrate.score_windows(engine, v, pipeline)) for k, v in groups.items()}
-
-    tune_w = windows_of(tune)
+    scorer = calibrate.WindowScorer.load(str(staging / "model.onnx"), threads=args.threads)
+    tune_w = scorer.groups(tune)
     fusion, lexical = calibrate.fit_fusion(tune_w)
 
-    def scores(groups: dict[str, tuple[list[Record], list[calibrate.ScoredWindow]]],
+    def scores(groups: calibrate.Groups,
                f: Any) -> list[DatasetScores]:
         return [DatasetScores(k, calibrate.stream_scores(recs, wins, f), [r.label for r in recs])
                 for k, (recs, wins) in groups.items()]
@@ -229,7 +215,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     point = policy.point
     threshold = point.threshold
     tune_auroc = float(np.mean([d.auroc for d in tune_scores]))
-    holdout_w = windows_of(holdout)
+    holdout_w = scorer.groups(holdout)
     results: dict[str, Any] = {
         "command": "python -m stream_guard.train " + " ".join(
             sys.argv[1:] if args.command_line is None else args.command_line),
