@@ -52,6 +52,7 @@ def plot_run(path: Path, title: str, timeline: Sequence[tuple[float, float, bool
         axis.set_minor_formatter(NullFormatter())
     fig.suptitle(title)
     fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return True

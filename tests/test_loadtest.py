@@ -77,7 +77,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> None:
-    out = tmp_path / "run.json"
+    out = tmp_path / "out" / "run.json"  # a folder not made yet, as in the README's command
     proc = _run("--spawn", "--tier", "lexical", "--streams", "4", "--duration", "1",
                 "--rate", "120", "--bad-share", "0.5", "--seed", "1", "--ramp", "0.3",
                 "--drain-timeout", "15", "--corpus", str(_corpus(tmp_path)), "--out", str(out))
