@@ -4,6 +4,7 @@ reassembly, UTF-8, fragment limit, the close handshake) holds when messages come
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.server import ServerProtocol
 
 from stream_guard.server import transport
 from stream_guard.server.transport import CallbackConnection, Message
@@ -128,3 +131,129 @@ async def test_a_refused_connection_closes_at_once_even_with_reading_paused() ->
             await asyncio.wait_for(ws.recv(), 5)
         await asyncio.wait_for(ws.wait_closed(), 5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+
+
+# --- the direct framing path -------------------------------------------------------------------
+def test_frame_extent_reads_each_length_form_and_waits_for_a_whole_header() -> None:
+    short = Frame(Opcode.TEXT, b"x" * 5).serialize(mask=True, extensions=[])
+    medium = Frame(Opcode.TEXT, b"x" * 300).serialize(mask=True, extensions=[])
+    long = Frame(Opcode.BINARY, b"x" * 70_000).serialize(mask=True, extensions=[])
+    unmasked = Frame(Opcode.TEXT, b"x" * 5).serialize(mask=False, extensions=[])
+    assert transport.frame_extent(short, 0) == (6, 5)
+    assert transport.frame_extent(medium, 0) == (8, 300)
+    assert transport.frame_extent(long, 0) == (14, 70_000)
+    assert transport.frame_extent(unmasked, 0) == (2, 5)
+    assert transport.frame_extent(b"??" + medium, 2) == (8, 300)
+    assert transport.frame_extent(short[:1], 0) is None
+    assert transport.frame_extent(medium[:3], 0) is None
+    assert transport.frame_extent(long[:9], 0) is None
+
+
+class RawClient:
+    """A WebSocket client over a plain socket that writes exactly the bytes a test chooses, each
+    write as its own TCP segment, so the server's reads split and join frames as the test says."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, url: str) -> AsyncIterator[RawClient]:
+        port = int(url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 101")
+        try:
+            yield cls(reader, writer)
+        finally:
+            writer.close()
+
+    async def write(self, *pieces: bytes) -> None:
+        for piece in pieces:
+            self.writer.write(piece)
+            await self.writer.drain()
+            await asyncio.sleep(0.02)  # a separate read on the server
+
+    async def frame(self) -> Frame:
+        """The next frame from the server (unmasked, as servers send)."""
+        head = await asyncio.wait_for(self.reader.readexactly(2), 5)
+        length = head[1] & 0x7F
+        if length == 126:
+            length = int.from_bytes(await self.reader.readexactly(2), "big")
+        data = await self.reader.readexactly(length)
+        return Frame(Opcode(head[0] & 0x0F), data)
+
+
+def frame(opcode: Opcode, data: bytes, fin: bool = True, rsv1: bool = False,
+          mask: bool = True) -> bytes:
+    raw = Frame(opcode, data, fin=fin).serialize(mask=mask, extensions=[])
+    return bytes([raw[0] | (0x40 if rsv1 else 0)]) + raw[1:]  # websockets will not set RSV1
+
+
+async def test_messages_split_and_joined_across_reads_arrive_whole_and_in_order() -> None:
+    rec = Recorder()
+    async with server(rec) as url, RawClient.connect(url) as raw:
+        first = frame(Opcode.TEXT, b"first")  # through websockets; direct framing starts after
+        long = frame(Opcode.TEXT, "ü".encode() * 200)  # a 2-byte length, cut inside the header
+        two = frame(Opcode.TEXT, b"two") + frame(Opcode.BINARY, b"\x00\x01")  # one read
+        await raw.write(first, long[:1], long[1:3], long[3:100], long[100:] + two[:4], two[4:])
+        await raw.write(frame(Opcode.TEXT, b"last"))
+        await asyncio.sleep(0.1)
+        assert rec.conn is not None and rec.conn._direct
+    assert rec.messages == ["first", "ü" * 200, "two", b"\x00\x01", "last"]
+
+
+async def test_control_frames_and_fragments_between_direct_frames_go_through_websockets() -> None:
+    rec = Recorder()
+    async with server(rec) as url, RawClient.connect(url) as raw:
+        await raw.write(frame(Opcode.TEXT, b"a"), frame(Opcode.TEXT, b"b"))
+        await raw.write(frame(Opcode.PING, b"hi") + frame(Opcode.TEXT, b"c"))
+        pong = await raw.frame()
+        assert (pong.opcode, pong.data) == (Opcode.PONG, b"hi")
+        await raw.write(frame(Opcode.TEXT, b"fr", fin=False), frame(Opcode.CONT, b"ag", fin=False)
+                        + frame(Opcode.CONT, b"ment", fin=True) + frame(Opcode.TEXT, b"d"))
+        await raw.write(frame(Opcode.CLOSE, (1000).to_bytes(2, "big")))
+        close = await raw.frame()
+        assert close.opcode is Opcode.CLOSE and close.data[:2] == (1000).to_bytes(2, "big")
+    await asyncio.wait_for(rec.lost.wait(), 5)
+    assert rec.messages == ["a", "b", "c", "fragment", "d"]
+
+
+@pytest.mark.parametrize(("bad", "code"), [
+    (frame(Opcode.TEXT, b"ok \xe2\x28\xa1"), 1007),  # invalid UTF-8
+    (frame(Opcode.TEXT, b"x" * (2**16 + 1)), 1009),  # over max_size, refused from its header
+    (frame(Opcode.TEXT, b"x" * (2**16 + 1))[:20], 1009),  # even before its payload arrives
+    (frame(Opcode.TEXT, b"unmasked", mask=False), 1002),
+    (frame(Opcode.TEXT, b"rsv1", rsv1=True), 1002),  # no extension was negotiated
+    (frame(Opcode.CONT, b"no start"), 1002),
+])
+async def test_bad_frames_after_direct_framing_started_close_with_websockets_codes(
+        bad: bytes, code: int) -> None:
+    rec = Recorder()
+    async with server(rec) as url, RawClient.connect(url) as raw:
+        await raw.write(frame(Opcode.TEXT, b"a"), frame(Opcode.TEXT, b"b"))
+        assert rec.conn is not None and rec.conn._direct
+        await raw.write(bad + frame(Opcode.TEXT, b"never"))
+        close = await raw.frame()
+        assert close.opcode is Opcode.CLOSE
+        assert int.from_bytes(close.data[:2], "big") == code
+    await asyncio.wait_for(rec.lost.wait(), 5)
+    assert rec.messages == ["a", "b"]
+
+
+def test_waits_for_frame_tells_a_frame_boundary_from_a_half_read_frame() -> None:
+    protocol = ServerProtocol()
+    protocol.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                          b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          b"Sec-WebSocket-Version: 13\r\n\r\n")
+    protocol.send_response(protocol.accept(protocol.events_received()[0]))
+    assert transport.waits_for_frame(protocol.parser)
+    whole = frame(Opcode.TEXT, b"x" * 300)
+    protocol.receive_data(whole[:8])  # the header, consumed; nothing buffered, payload to come
+    assert not protocol.reader.buffer and not transport.waits_for_frame(protocol.parser)
+    protocol.receive_data(whole[8:])
+    assert transport.waits_for_frame(protocol.parser)
