@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from stream_guard.scores import Evidence
 from stream_guard.text.sentences import sentence_spans
-from stream_guard.text.terms import Term, terms
+from stream_guard.text.terms import Term, term_keys
 
 PREMISE_MAX_CHARS = 400  # about 100 MiniLM tokens: the pair stays within 128 with its window
 MIN_GAIN = 0.05  # a sentence adding less of the window's weight than this is not "covering"
@@ -42,7 +42,7 @@ class EvidenceSentence:
     @classmethod
     def of(cls, text: str, passage: Evidence) -> EvidenceSentence:
         """The sentence ``text`` of ``passage``, with its content-term keys."""
-        return cls(text, passage, frozenset(t.key for t in terms(text)))
+        return cls(text, passage, term_keys(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +99,14 @@ class SentenceIndex:
     def __init__(self, sentences: Sequence[EvidenceSentence]) -> None:
         self.sentences = list(sentences)
         self._postings: dict[str, list[int]] = {}
+        postings = self._postings
         for i, sentence in enumerate(self.sentences):
             for key in sentence.keys:
-                self._postings.setdefault(key, []).append(i)
+                ids = postings.get(key)
+                if ids is None:
+                    postings[key] = [i]
+                else:
+                    ids.append(i)
         n = len(self.sentences)
         self._unseen_idf = math.log(1.0 + (n + 0.5) / 0.5)
         self._idf = {key: math.log(1.0 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
