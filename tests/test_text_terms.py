@@ -88,6 +88,18 @@ def test_a_number_the_evidence_states_is_no_conflict() -> None:
     assert quantity_conflict("Around 880 infections have been reported.", known)
 
 
+def test_a_function_word_after_a_number_is_no_unit() -> None:
+    # "911 to report" and "January 1 to say" give no unit "to": 1 is no swap of 911.
+    from stream_guard.text.terms import ANY_UNIT, quantities, quantity_conflict, quantity_index
+
+    known = quantity_index("He called 911 to report the shooting. It took 20 minutes.")
+    assert known == {ANY_UNIT: frozenset({"911", "20"}), "minute": frozenset({"20"})}
+    assert not quantity_conflict("He called 911 on January 1 to say he shot his wife.", known)
+    assert quantities("On January 1 to 3 of them") == set()
+    assert quantity_conflict("It took 30 minutes.", known)
+    assert quantities("$0.15 per share") == {("0.15", "per")}
+
+
 def test_the_token_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     # Memoised keys give the same terms; a long made-up token is never kept; a full table
     # starts over instead of growing.

@@ -322,6 +322,8 @@ def coverage(window: str | Sequence[Term], evidence_keys: AbstractSet[str]) -> f
 # check on what precedes comes after the first digit, so the scan can jump from digit to digit:
 # twice as fast as a leading lookbehind, on every window and every stream's evidence.
 _NUMBER_RUN = r"(\d(?<![\w.]\d)\d*(?:[.,]\d+)*)"
+# The key of a quantity index under which it keeps every number the text states, of any unit.
+ANY_UNIT = ""
 _UNIT_WORD = r"(%|percent|per cent|[^\W\d_][\w-]*)"
 # Each number, with the word after it when there is one (its unit: "330 metres", "15 %").
 _NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?", re.UNICODE)
@@ -329,17 +331,24 @@ _NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?", re.UN
 
 def quantities(text: str) -> set[tuple[str, str]]:
     """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
-    return {(number.replace(",", ""), _unit(word))
-            for number, word in _NUMBER_AND_UNIT.findall(spell_out_numbers(text)) if word}
+    return {(number.replace(",", ""), unit)
+            for number, word in _NUMBER_AND_UNIT.findall(spell_out_numbers(text))
+            if word and (unit := _unit(word))}
 
 
 def _unit(word: str) -> str:
+    """The unit a word after a number names, or :data:`ANY_UNIT` for a function word: in
+    "called 911 to say" or "on January 1 to say", "to" counts nothing, and taking it for a unit
+    set one number against another that merely also preceded "to". ("per" stays a unit: "$0.15
+    per share" against "$0.12 per share" is the commonest edit of an earnings summary.)"""
     unit = word.lower()
-    return "%" if unit in {"percent", "per cent"} else _normalize(unit)
+    if unit in {"percent", "per cent"}:
+        return "%"
+    unit = _normalize(unit)
+    return ANY_UNIT if unit in _NOT_UNITS else unit
 
 
-# The key of a quantity index under which it keeps every number the text states, of any unit.
-ANY_UNIT = ""
+_NOT_UNITS = STOPWORDS - {"per"}
 
 
 def quantity_index(text: str) -> dict[str, frozenset[str]]:
@@ -349,8 +358,8 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     for number, word in _NUMBER_AND_UNIT.findall(spell_out_numbers(text)):
         number = number.replace(",", "")
         by_unit[ANY_UNIT].add(number)
-        if word:
-            by_unit.setdefault(_unit(word), set()).add(number)
+        if word and (unit := _unit(word)):
+            by_unit.setdefault(unit, set()).add(number)
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
 
