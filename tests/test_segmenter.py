@@ -358,3 +358,37 @@ def test_words_after_a_closing_fence_on_its_line_are_cut_the_same_in_any_deltas(
     expected = whole.feed(text) + whole.finish()
     cut = WindowSegmenter(8, 0)
     assert cut.feed(text[:8]) + cut.feed(text[8:]) + cut.finish() == expected
+
+
+def _stream_per_delta(pieces: list[str], max_chars: int, min_chars: int) -> list[list[Window]]:
+    segmenter = WindowSegmenter(max_chars, min_chars)
+    return [*(segmenter.feed(piece) for piece in pieces), segmenter.finish()]
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), text=_text, limits=_limits)
+def test_held_deltas_change_no_window_nor_the_delta_that_completes_it(
+        data: st.DataObject, text: str, limits: tuple[int, int]) -> None:
+    """Deltas that decide nothing are only appended (``feed``): every window still comes back
+    from the same delta as when each delta is scanned at once."""
+    from unittest import mock
+
+    from stream_guard.text.sentences import SentenceScanner
+
+    max_chars, min_chars = limits
+    pieces = data.draw(_cut(text)) + list(" Some words here. Then a few more words, one by one. ")
+    held = _stream_per_delta(pieces, max_chars, min_chars)
+    with mock.patch.object(SentenceScanner, "quiet_until", return_value=False):
+        scanned = _stream_per_delta(pieces, max_chars, min_chars)
+    assert held == scanned
+
+
+def test_words_in_mid_sentence_are_held_unscanned() -> None:
+    segmenter = WindowSegmenter(400, 12)
+    assert segmenter.feed("The tower is") == []
+    scanned = segmenter._scanner._pos
+    for word in [" very", " tall", " and", " old"]:
+        assert segmenter.feed(word) == []
+    assert segmenter._scanner._pos == scanned  # held, not scanned
+    assert segmenter.feed(". It") == []
+    assert [w.text for w in segmenter.feed(" stands.")] == ["The tower is very tall and old."]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stream_guard.text.sentences import Segment, SentenceScanner, WindowKind
+from stream_guard.text.sentences import QUIET_BREAKS, Segment, SentenceScanner, WindowKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,17 @@ class WindowSegmenter:
         return self._finished
 
     def feed(self, text: str) -> list[Window]:
-        """Append the next delta; returns the windows it completed."""
+        """Append the next delta; returns the windows it completed.
+
+        Most deltas are words in mid-sentence, which decide nothing: those are only appended
+        and scanned with the delta that can end something (one scan over many words is far
+        cheaper than one per word, and this runs for every delta of every stream). Windows are
+        still returned by the very delta that completes them (``tests/test_segmenter.py``).
+        """
+        if (not self._finished and QUIET_BREAKS.search(text) is None
+                and self._scanner.quiet_until(self._base + len(self._buf) + len(text))):
+            self._buf += text
+            return []
         return self._run(text, final=False)
 
     def finish(self) -> list[Window]:

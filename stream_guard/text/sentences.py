@@ -42,6 +42,8 @@ _RULE = re.compile(r"[-*_=]{3,}")
 _DOTTED = re.compile(r"(?:[A-Za-z]{1,3}\.)+[A-Za-z]{1,3}")  # U.S, e.g, a.m, Ph.D
 
 _TERMINALS = ".!?…"
+# Text without these can close no segment by itself (:meth:`SentenceScanner.quiet_until`).
+QUIET_BREAKS = re.compile(r"[\n.!?…]")
 _TERMINAL_TUPLE = tuple(_TERMINALS)
 # Space without a newline, then a word with no terminal punctuation, complete (space follows).
 _PLAIN_RUN = re.compile(r"(?:[^\S\n]+[^\s.!?…]+(?=\s))*")
@@ -131,6 +133,23 @@ class SentenceScanner:
         if self._seg_open:
             return self._seg_start
         return self._word_start if self._in_word else self._pos
+
+    def quiet_until(self, end: int) -> bool:
+        """Whether scanning on to absolute offset ``end`` can close no segment, provided the text
+        up to there holds no newline and no terminal punctuation (:data:`QUIET_BREAKS`).
+
+        Every close needs one of: a newline before a word (paragraphs, lines, lists, fences), a
+        word ending in terminal punctuation before the next word (sentences), a change of kind
+        (code), or the cap. So with a text segment open, no newline pending, no terminal in the
+        current or the last word, and ``end`` short of the cap, such text decides nothing: a
+        caller may hold it unscanned and scan it with what follows, and every segment is still
+        decided on the same character (scanning never depends on how text was cut).
+        """
+        return (self._seg_open and not self._code and self._seg_kind == "text"
+                and self._newlines == 0
+                and (self._max is None or end - self._seg_start < self._max - 1)
+                and QUIET_BREAKS.search(self._tail) is None
+                and QUIET_BREAKS.search(self._prev_tail) is None)
 
     def advance(self, buf: str, base: int, final: bool) -> list[Segment]:
         """Consume ``buf`` (the text from offset ``base`` on) from where the last call stopped;
