@@ -100,6 +100,25 @@ def test_a_function_word_after_a_number_is_no_unit() -> None:
     assert quantities("$0.15 per share") == {("0.15", "per")}
 
 
+def test_a_numbered_name_is_known_where_the_evidence_names_it_without_a_number() -> None:
+    # An earnings call says "COVID", its summary "COVID-19": the same thing. But where the
+    # evidence numbers the name itself ("SARS-CoV-2"), another number is new; and a lower-case
+    # prefix ("pre-1960", "top-10") is no name: its number stays a number.
+    from stream_guard.scoring.fusion import signals
+    from stream_guard.text.terms import known, quantity_index
+
+    call = term_keys("COVID hit our sales this quarter.")
+    assert known("covid-19", call) and coverage("COVID-19 hit sales.", call) == 1.0
+    assert coverage("COVID hit sales.", term_keys("COVID-19 hit our sales.")) == 1.0
+    virus = term_keys("SARS-CoV-2 spread in March.")
+    assert known("cov-2", virus) and not known("cov-4", virus)
+    window = "CoV-4 spread in March."
+    assert signals(terms(window), window, frozenset(virus), frozenset(virus),
+                   quantity_index("SARS-CoV-2 spread in March.")).novel_specifics > 0
+    assert [t.key for t in terms("pre-1960 and top-10 lists")] == ["pre", "1960", "top", "10",
+                                                                      "list"]
+
+
 def test_the_token_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     # Memoised keys give the same terms; a long made-up token is never kept; a full table
     # starts over instead of growing.

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from stream_guard.text.terms import Term, coverage, quantity_conflict
+from stream_guard.text.terms import Term, coverage, known, quantity_conflict
 
 LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics")
 MODEL_FEATURES = ("model_logit", *LEXICAL_FEATURES)
@@ -57,7 +57,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     """The lexical signals of one window against its evidence and its premise."""
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
-    missing = sum(t.weight for t in specifics if t.key not in evidence_keys)
+    missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
     return Signals(
         coverage=coverage(window, evidence_keys),
         premise_coverage=coverage(window, premise_keys),

@@ -16,8 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 # Words split at hyphens, so "Go-there" meets the "Go - there" of a transcript and "well-known"
-# meets "well known".
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’]*\w)?", re.UNICODE)
+# meets "well known". A capitalised name with a number after its hyphen ("COVID-19", "CoV-2",
+# "F-35") stays one token: a numbered name (see :func:`known`).
+_TOKEN = re.compile(r"[A-Z][^\W_]*-\d+(?!\w)|\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’]*\w)?",
+                    re.UNICODE)
+# The key that says evidence names some numbered variant of a name: "covid-#" for "COVID-19".
+_NUMBERED = "-#"
 
 STOPWORDS = frozenset(
     """
@@ -283,6 +287,12 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool) -> list[Any] | None:
             if _list_marker(text, match.start(), match.end()):
                 continue
             out.append(_term(key, NUMBER_WEIGHT, numbers) if weighted else key)
+        elif "-" in key:  # a numbered name: as specific as a number
+            if weighted:
+                out.append(_term(key, NUMBER_WEIGHT, numbers))
+            else:  # evidence also names the name alone, and that it has numbered variants
+                name = key.rsplit("-", 1)[0]
+                out += (key, name, name + _NUMBERED)
         elif not weighted:
             out.append(key)
         elif token[0].isupper() and i > 0 and text[
@@ -314,8 +324,24 @@ def coverage(window: str | Sequence[Term], evidence_keys: AbstractSet[str]) -> f
     total = sum(t.weight for t in window_terms)
     if total == 0:
         return 1.0
-    covered = sum(t.weight for t in window_terms if t.key in evidence_keys)
+    covered = sum(t.weight for t in window_terms if known(t.key, evidence_keys))
     return covered / total
+
+
+def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
+    """Whether the evidence (its :func:`term_keys`) states the term ``key``.
+
+    A numbered name is also known where the evidence names it only without a number: a summary's
+    "COVID-19" for a call that says "COVID" is the same thing, not a new fact. Where the
+    evidence gives the name with a number of its own ("SARS-CoV-2"), another number ("CoV-4")
+    is new.
+    """
+    if key in evidence_keys:
+        return True
+    if "-" not in key:
+        return False
+    name = key.rsplit("-", 1)[0]
+    return name in evidence_keys and name + _NUMBERED not in evidence_keys
 
 
 # A number not inside a word or after a point ("v2", ".5" are not), and the word after it. The
