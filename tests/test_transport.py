@@ -257,3 +257,45 @@ def test_waits_for_frame_tells_a_frame_boundary_from_a_half_read_frame() -> None
     assert not protocol.reader.buffer and not transport.waits_for_frame(protocol.parser)
     protocol.receive_data(whole[8:])
     assert transport.waits_for_frame(protocol.parser)
+
+
+@pytest.mark.parametrize(("head", "code"), [
+    (bytes([0x81, 126]) + (60000).to_bytes(2, "big"), 1002),  # unmasked
+    (bytes([0x83, 0x80 | 126]) + (60000).to_bytes(2, "big") + b"kkkk", 1002),  # opcode 3
+    (bytes([0x80, 0x80 | 126]) + (60000).to_bytes(2, "big") + b"kkkk", 1009),  # fragments
+])
+async def test_a_bad_frame_is_refused_from_its_header_not_after_its_payload(
+        head: bytes, code: int) -> None:
+    """Found in review: the connection waited for a refused frame's whole declared payload
+    (up to max_size held in its buffer) before websockets saw the frame. The last case is a
+    continuation that would take a fragmented message past max_size."""
+    rec = Recorder()
+    async with server(rec) as url, RawClient.connect(url) as raw:
+        await raw.write(frame(Opcode.TEXT, b"a"), frame(Opcode.TEXT, b"b"))
+        assert rec.conn is not None and rec.conn._direct
+        if code == 1009:
+            await raw.write(frame(Opcode.TEXT, b"x" * 60000, fin=False))
+        await raw.write(head)  # the header alone
+        close = await raw.frame()
+        assert close.opcode is Opcode.CLOSE and int.from_bytes(close.data[:2], "big") == code
+    assert rec.messages == ["a", "b"]
+
+
+async def test_a_frame_in_many_small_reads_is_appended_not_joined_again() -> None:
+    """Found in review: each read re-copied the whole incomplete frame (quadratic in its size
+    for a client that trickles it); the pieces are now appended until the frame is complete."""
+    rec = Recorder()
+    async with server(rec) as url, RawClient.connect(url) as raw:
+        await raw.write(frame(Opcode.TEXT, b"a"), frame(Opcode.TEXT, b"b"))
+        conn = rec.conn
+        assert conn is not None and conn._direct
+        whole = frame(Opcode.TEXT, b"y" * 3000)
+        await raw.write(whole[:10], whole[10:1000])
+        assert conn._need == len(whole) and len(conn._partial) == 1000
+        partial = conn._partial
+        await raw.write(whole[1000:2000])
+        assert conn._partial is partial and len(partial) == 2000  # the same buffer, grown
+        await raw.write(whole[2000:] + frame(Opcode.TEXT, b"z"))
+        await asyncio.sleep(0.05)
+        assert not conn._partial
+    assert rec.messages == ["a", "b", "y" * 3000, "z"]

@@ -102,7 +102,8 @@ class CallbackConnection(ServerConnection):
         self._dropping = False
         self._fragments: list[Frame] = []
         self._direct = False  # framing the socket's bytes here, see the module's docstring
-        self._partial = b""  # in direct mode: the start of a frame not yet complete
+        self._partial = bytearray()  # in direct mode: the start of a frame not yet complete
+        self._need = 0  # ... and the bytes that frame needs, once its header is known
         self._max_frame: int | None = None
 
     def deliver_to(self, handler: MessageHandler, on_lost: Callable[[], None]) -> None:
@@ -164,33 +165,40 @@ class CallbackConnection(ServerConnection):
             super().data_received(data)
             self._direct = self._can_frame_directly()
             return
-        if self._partial:
-            data, self._partial = self._partial + data, b""
+        if self._partial:  # the rest of a frame begun in an earlier read
+            self._partial += data
+            if len(self._partial) < self._need:
+                return  # appended, not joined again: a frame in many small reads stays linear
+            data, self._partial = bytes(self._partial), bytearray()
         protocol, pos, end = self.protocol, 0, len(data)
         while pos < end:
-            if protocol.state is not State.OPEN:  # closing: websockets reads the rest
-                self._leave_direct(data[pos:])
+            # Only a plain data frame is framed here, and that is decided on its first two
+            # bytes: anything else goes to websockets at once, which refuses a bad frame from
+            # its header (a client must not hold a refused frame's payload in our buffer).
+            first = data[pos]
+            if (protocol.state is not State.OPEN or (first & _FLAGS) != _FIN_NO_RSV
+                    or (first & 0x0F) not in _DATA or protocol.current_size is not None
+                    or (end - pos > 1 and not data[pos + 1] & _MASKED)):
+                self._hand_over(data[pos:])
                 return
             extent = frame_extent(data, pos)
             if extent is None:
+                self._need = 0  # the header is incomplete: read again when more comes
                 break
             header, length = extent
             if self._max_frame is not None and length > self._max_frame:
-                self._leave_direct(data[pos:])  # websockets refuses it from its header (1009)
+                self._hand_over(data[pos:])  # websockets refuses it from its header (1009)
                 return
             stop = pos + header + length
             if stop > end:
+                self._need = stop - pos
                 break
-            first = data[pos]
-            opcode = first & 0x0F
-            if ((first & _FLAGS) == _FIN_NO_RSV and data[pos + 1] & _MASKED
-                    and opcode in _DATA and protocol.current_size is None):
-                key = pos + header - 4
-                self._deliver(opcode == _TEXT, apply_mask(data[key + 4:stop], data[key:key + 4]))
-            else:  # anything else, whole, through websockets' parser and state machine
-                super().data_received(data[pos:stop])
+            key = pos + header - 4  # the masking key, right before the payload
+            payload = apply_mask(data[key + 4:stop], data[key:key + 4])
+            self._deliver((first & 0x0F) == _TEXT, payload)
             pos = stop
-        self._partial = data[pos:]
+        if pos < end:
+            self._partial = bytearray(data[pos:])
 
     def _can_frame_directly(self) -> bool:
         """Whether the connection can take over framing: open, no extension, and websockets'
@@ -206,12 +214,14 @@ class CallbackConnection(ServerConnection):
         self._max_frame = min(limits) if limits else None
         return True
 
-    def _leave_direct(self, rest: bytes) -> None:
-        """Hand framing back to websockets for good (the connection is closing or failing)."""
+    def _hand_over(self, rest: bytes) -> None:
+        """Give websockets everything from a frame boundary on (a control frame, fragments, a
+        bad frame, a connection closing); framing comes back here once its parser is between
+        two frames again."""
         self._direct = False
-        self._partial = b""
-        if rest:
-            super().data_received(rest)
+        self._partial = bytearray()
+        super().data_received(rest)
+        self._direct = self._can_frame_directly()
 
     def process_event(self, event: Any) -> None:
         if (self.request is None or not isinstance(event, Frame)
