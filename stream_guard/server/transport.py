@@ -16,11 +16,12 @@ The subclass hooks websockets' ``process_event`` and ``connection_lost`` and use
 Once the connection is open and websockets' parser waits at a frame boundary, the connection
 also frames the socket's bytes itself (:meth:`CallbackConnection.data_received`): a whole,
 unfragmented, masked data frame within the size limit, with no extension negotiated, goes
-straight to the handler; every other frame (ping, pong, close, fragments, anything malformed)
-is handed to websockets whole, at a frame boundary, so its parser and state machine see exactly
-what they would have seen, minus the plain data frames. For one-token deltas, websockets'
-generator-based parser was the largest part of receiving a message (``loadtest.bench_transport``:
-21.7 -> 14.1 us of server CPU a message).
+straight to the handler. Every other frame (ping, pong, close, fragments, anything malformed)
+is handed to websockets from its first byte, with all that follows it, at a frame boundary: its
+parser and state machine see exactly what they would have seen, minus the plain data frames, and
+refuse a bad frame from its header as before; framing comes back once its parser is between two
+frames again. For one-token deltas, websockets' generator-based parser was the largest part of
+receiving a message (``loadtest.bench_transport``: 21.7 -> 14.1 us of server CPU a message).
 """
 
 from __future__ import annotations
