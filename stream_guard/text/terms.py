@@ -10,7 +10,7 @@ word rarely is.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -291,7 +291,7 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool) -> list[Any] | None:
             if weighted:
                 out.append(_term(key, NUMBER_WEIGHT, numbers))
             else:  # evidence also names the name alone, and that it has numbered variants
-                name = key.rsplit("-", 1)[0]
+                name = _name_of(key)
                 out += (key, name, name + _NUMBERED)
         elif not weighted:
             out.append(key)
@@ -340,8 +340,13 @@ def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
         return True
     if "-" not in key:
         return False
-    name = key.rsplit("-", 1)[0]
+    name = _name_of(key)
     return name in evidence_keys and name + _NUMBERED not in evidence_keys
+
+
+def _name_of(numbered: str) -> str:
+    """The name of a numbered name's key: "covid" of "covid-19"."""
+    return numbered.rsplit("-", 1)[0]
 
 
 # A number not inside a word or after a point ("v2", ".5" are not), and the word after it. The
@@ -357,9 +362,14 @@ _NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?", re.UN
 
 def quantities(text: str) -> set[tuple[str, str]]:
     """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
-    return {(number.replace(",", ""), unit)
-            for number, word in _NUMBER_AND_UNIT.findall(spell_out_numbers(text))
-            if word and (unit := _unit(word))}
+    return {(number, unit) for number, unit in _numbers(text) if unit}
+
+
+def _numbers(text: str) -> Iterator[tuple[str, str]]:
+    """Each number ``text`` states (numbers in words read as digits), with its unit, or
+    :data:`ANY_UNIT` where no word after it names one."""
+    for number, word in _NUMBER_AND_UNIT.findall(spell_out_numbers(text)):
+        yield number.replace(",", ""), _unit(word) if word else ANY_UNIT
 
 
 def _unit(word: str) -> str:
@@ -381,10 +391,9 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     """The numbers ``text`` states per unit, {"metre": {"330"}}, and under :data:`ANY_UNIT`
     every number it states at all; built once per evidence."""
     by_unit: dict[str, set[str]] = {ANY_UNIT: set()}
-    for number, word in _NUMBER_AND_UNIT.findall(spell_out_numbers(text)):
-        number = number.replace(",", "")
+    for number, unit in _numbers(text):
         by_unit[ANY_UNIT].add(number)
-        if word and (unit := _unit(word)):
+        if unit:
             by_unit.setdefault(unit, set()).add(number)
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
@@ -405,16 +414,16 @@ _HEDGED = re.compile(r"\b(" + "|".join(sorted(_HEDGES, key=len, reverse=True)) +
                      + _NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?")
 
 
-def resolve_hedged_numbers(text: str, known: Mapping[str, frozenset[str]]) -> str:
+def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` with each hedged figure ("more than 60 items", "about 870") replaced by the
-    closest number the evidence states (``known``, a :func:`quantity_index`) that the hedge
+    closest number the evidence states (``evidence``, a :func:`quantity_index`) that the hedge
     allows, of the same unit where the evidence gives that unit a number; so a rounded figure
     is read as the one it rounds, not as a new number or a contradiction. Unchanged (the same
     object) when there is none.
 
     ``text`` is a window: the scan is one regex over it.
     """
-    if ANY_UNIT not in known:
+    if ANY_UNIT not in evidence:
         return text
 
     def closest(match: re.Match[str]) -> str | None:
@@ -424,7 +433,7 @@ def resolve_hedged_numbers(text: str, known: Mapping[str, frozenset[str]]) -> st
         word = match.group(3)
         lo, hi = _HEDGES[match.group(1)]
         allowed = [(abs(v - figure), n)
-                   for n in known.get(_unit(word) if word else ANY_UNIT, known[ANY_UNIT])
+                   for n in evidence.get(_unit(word) if word else ANY_UNIT, evidence[ANY_UNIT])
                    if (v := _value(n)) is not None and lo * figure <= v <= hi * figure]
         best = min(allowed)[1] if allowed else match.group(2)
         return best if best != match.group(2) else None
@@ -449,7 +458,7 @@ def merge_quantities(*indexes: Mapping[str, frozenset[str]]) -> dict[str, frozen
     return merged
 
 
-def quantity_conflict(window: str, known: Mapping[str, frozenset[str]]) -> bool:
+def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
     """The window gives a quantity of a unit for which the evidence gives a different one, and
     the evidence never states the window's number at all.
 
@@ -459,8 +468,8 @@ def quantity_conflict(window: str, known: Mapping[str, frozenset[str]]) -> bool:
     evidence does state is not a swap: documents give several figures of one unit ("870
     infected in all, 170 infections lately") and names carry numbers ("737 MAX 9 aircraft").
     """
-    stated = known.get(ANY_UNIT, frozenset())
-    return any(unit in known and number not in known[unit] and number not in stated
+    stated = evidence.get(ANY_UNIT, frozenset())
+    return any(unit in evidence and number not in evidence[unit] and number not in stated
                for number, unit in quantities(window))
 
 
