@@ -1,6 +1,6 @@
 """How the fusion and the halt policy carry over to unseen documents of the tune halves; JSON.
 
-Everything here is fitted and judged on the tune halves only (the holdout is never read). The
+Everything here is fitted on the tune halves only, and without ``--holdout`` judged there too. The
 tune records are split in two by their split key (SummEdits: the document), for several seeds;
 each half fits, the other half judges, and the two directions are averaged:
 
@@ -12,10 +12,19 @@ each half fits, the other half judges, and the two directions are averaged:
   computed anywhere);
 * ``policy``: the halt policy chosen on one half (``calibrate.choose_policy``, with a
   false-halt cap of 3 %, 1 % or 0 % on that half) and its false-halt rate and balanced accuracy
-  on the other half.
+  on the other half;
+* ``rules``: rules tried and not shipped (docs/quality.md), each with its own halt policy chosen
+  on one half (3 % cap) and judged on the other: an evidence-size feature in the fusion (log of
+  the evidence's sentence count), a lexical veto (a window's support is the lower of the fused
+  score and the lexical-only fusion's plus a shift chosen with the policy), and windows that
+  state no claim (a question, or only words of politeness, with no name or number) skipped.
+
+With ``--holdout`` the same rules, fitted on the whole tune halves, are also judged on the
+holdout halves (what was looked at before deciding, as docs/quality.md says), and with
+``--dialogue N`` on N records of HaluEval dialogue.
 
     python docs/results/fusion_crossfit.py --data ../shared/data/dev \\
-        --out docs/results/fusion-crossfit-tune.json
+        --out docs/results/fusion-crossfit-tune.json --holdout --dialogue 600
 """
 
 from __future__ import annotations
@@ -25,20 +34,26 @@ import hashlib
 import itertools
 import json
 import math
+import random
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from stream_guard.dataset import Record
+from stream_guard.dataset import Record, read_records
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scoring.engine import StreamRequest
-from stream_guard.scoring.fusion import MODEL_FEATURES, Fusion
+from stream_guard.scoring.fusion import MODEL_FEATURES, Fusion, capped, window_support
 from stream_guard.text.terms import terms
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
 from stream_guard.train.metrics import auroc
+
+# Words of politeness: a window of only these (and stopwords) states nothing to check.
+POLITENESS = frozenset("""welcome thank thanks hello hi hey bye goodbye great glad sorry enjoy
+nice cool awesome fun pleasure cheer cheers wow interesting hope luck problem good day
+sound""".split())  # noqa: SIM905 - a word list reads better as text
 
 Groups = calibrate.Groups
 Row = Callable[[Record, calibrate.ScoredWindow], list[float]]
@@ -90,22 +105,91 @@ def _folds(seed: int) -> Callable[[Record], int]:
     return lambda r: int(hashlib.sha256(f"{seed}:{r.split_key}".encode()).hexdigest(), 16) % 2
 
 
+def _states_no_claim(text: str) -> bool:
+    found = terms(text)
+    if any(t.weight > 1.0 for t in found):
+        return False
+    return (text.rstrip().rstrip("\"')]}»”’").endswith("?")
+            or all(t.key in POLITENESS for t in found))
+
+
+Rule = Callable[[Groups], tuple[Fusion | None, calibrate.WindowRule | None]]
+
+
+def _rules(evidence_size: Row) -> dict[str, list[Rule]]:
+    """Each rule tried: the ways to fit it on a half (the policy picks the best of them)."""
+    def shipped(g: Groups) -> tuple[Fusion | None, calibrate.WindowRule | None]:
+        return calibrate.fit_fusion(g)[0], None
+
+    def sized(g: Groups) -> tuple[Fusion | None, calibrate.WindowRule | None]:
+        fusion = _fit(g, evidence_size, True)
+        return None, lambda r, w: capped(w.aligned.signals, fusion.support(evidence_size(r, w)))
+
+    def veto(shift: float) -> Rule:
+        def fit(g: Groups) -> tuple[Fusion | None, calibrate.WindowRule | None]:
+            full, lexical = calibrate.fit_fusion(g)
+            return None, lambda _r, w: capped(w.aligned.signals, min(
+                full.support(w.aligned.signals.features(w.model_support)),
+                lexical.support(w.aligned.signals.features()) + shift))
+        return fit
+
+    def no_claim(g: Groups) -> tuple[Fusion | None, calibrate.WindowRule | None]:
+        fusion = calibrate.fit_fusion(g)[0]
+        return None, lambda _r, w: (
+            None if _states_no_claim(w.aligned.text)
+            else window_support(w.aligned.signals, w.model_support, fusion))
+
+    return {"shipped": [shipped], "evidence size feature": [sized],
+            "lexical veto": [veto(shift) for shift in (0.0, 0.05, 0.1, 0.2)],
+            "no-claim windows skipped": [no_claim]}
+
+
+def _fit_rule(fits: list[Rule], g: Groups) -> tuple[Fusion | None, calibrate.WindowRule | None,
+                                                    calibrate.OperatingPoint]:
+    """The rule's best fit on ``g`` and its halt policy (3 % false-halt cap)."""
+    best = None
+    for fit in fits:
+        fusion, rule = fit(g)
+        chosen = calibrate.choose_policy(g, fusion, 0.03, rule)
+        if best is None or chosen.mean_balanced_accuracy > best[0]:
+            best = (chosen.mean_balanced_accuracy, fusion, rule, chosen.point)
+    assert best is not None
+    return best[1], best[2], best[3]
+
+
+def _judged(rows: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {f"{k}_{m}": v[m] for k, v in rows.items()
+            for m in ("false_halt_rate", "balanced_accuracy")}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seeds", type=int, default=4)
+    p.add_argument("--holdout", action="store_true",
+                   help="also judge the rules, fitted on the tune halves, on the holdout")
+    p.add_argument("--dialogue", type=int, default=0,
+                   help="also judge them on this many HaluEval dialogue records")
     args = p.parse_args()
     scorer = calibrate.WindowScorer.load()
     engine = scorer.engine
-    _, tune, _ = load_sets(args.data)
+    _, tune, holdout = load_sets(args.data)
     groups = scorer.groups(tune)
     evidence_pairs: dict[str, set[tuple[str, str]]] = {}
+    sentences: dict[str, int] = {}
     for records, _ in groups.values():
         for r in records:
             index = engine.prepare(StreamRequest("x", [ContextItem("context", r.context)], None))
             evidence_pairs[r.id] = set().union(*(_pairs(s.text)
                                                  for s in index.sentences.sentences))
+            sentences[r.id] = len(index.sentences)
+
+    def sentence_count(r: Record) -> int:
+        if r.id not in sentences:
+            sentences[r.id] = len(engine.prepare(StreamRequest(
+                "x", [ContextItem("context", r.context)], None)).sentences)
+        return sentences[r.id]
 
     def shipped(_r: Record, w: calibrate.ScoredWindow) -> list[float]:
         return w.aligned.signals.features(w.model_support)
@@ -117,6 +201,11 @@ def main() -> None:
                  if pairs else 1.0)
         return [*shipped(r, w), math.log1p(len({t.key for t in terms(text)})), share]
 
+    def evidence_size(r: Record, w: calibrate.ScoredWindow) -> list[float]:
+        return [*shipped(r, w), math.log1p(sentence_count(r))]
+
+    rules = _rules(evidence_size)
+    rule_runs: dict[str, list[dict[str, float]]] = {name: [] for name in rules}
     variants: dict[str, tuple[Row, bool]] = {
         "shipped features, sets weighted equally": (shipped, True),
         "shipped features, pooled": (shipped, False),
@@ -135,9 +224,12 @@ def main() -> None:
             shipped_fusion = calibrate.fit_fusion(fit_half)[0]
             for cap in policy:
                 point = calibrate.choose_policy(fit_half, shipped_fusion, float(cap)).point
-                judged = calibrate.policy_rows(judge_half, shipped_fusion, point)
-                policy[cap].append({f"{k}_{m}": v[m] for k, v in judged.items()
-                                    for m in ("false_halt_rate", "balanced_accuracy")})
+                policy[cap].append(_judged(calibrate.policy_rows(judge_half, shipped_fusion,
+                                                                 point)))
+            for name, fits in rules.items():
+                rule_fusion, rule, point = _fit_rule(fits, fit_half)
+                rule_runs[name].append(_judged(calibrate.policy_rows(judge_half, rule_fusion, point,
+                                                                     rule)))
     result = {
         "command": "python docs/results/fusion_crossfit.py " + " ".join(sys.argv[1:]),
         "seeds": args.seeds, "features": list(MODEL_FEATURES),
@@ -145,7 +237,24 @@ def main() -> None:
         "policy_judged_on_the_other_half": {
             f"cap {cap}": {m: round(float(np.mean([d[m] for d in runs])), 4) for m in runs[0]}
             for cap, runs in policy.items()},
+        "rules_judged_on_the_other_half": {
+            name: {m: round(float(np.mean([d[m] for d in runs])), 4) for m in runs[0]}
+            for name, runs in rule_runs.items()},
     }
+    judges: Groups = {}
+    if args.holdout:
+        judges.update(scorer.groups(holdout))
+    if args.dialogue:
+        dialogue = read_records(args.data / "halueval_dialogue.jsonl")
+        judges.update(scorer.groups({"halueval_dialogue": random.Random(11).sample(
+            dialogue, args.dialogue)}))
+    if judges:
+        result["rules_fitted_on_tune_judged_elsewhere"] = {}
+        for name, fits in rules.items():
+            rule_fusion, rule, point = _fit_rule(fits, groups)
+            result["rules_fitted_on_tune_judged_elsewhere"][name] = {
+                "point": [point.threshold, point.clear_margin, point.run_at_end],
+                **_judged(calibrate.policy_rows(judges, rule_fusion, point, rule))}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 

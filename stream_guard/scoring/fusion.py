@@ -134,7 +134,13 @@ def window_support(signals: Signals, model_support: float | None, fusion: Fusion
         support = fusion.support(signals.features(model_support))
     else:
         support = model_support if model_support is not None else signals.coverage
+    return capped(signals, support, contradiction)
+
+
+def capped(signals: Signals, support: float, contradiction: float = 0.0) -> tuple[float, float]:
+    """``(support, contradiction)`` with the quantity-conflict cap of :func:`window_support`
+    applied (also for scores a rule being tried computes otherwise)."""
     if signals.conflict:
-        support = min(support, 1.0 - CONFLICT_CONTRADICTION)
-        contradiction = max(contradiction, CONFLICT_CONTRADICTION)
+        return (min(support, 1.0 - CONFLICT_CONTRADICTION),
+                max(contradiction, CONFLICT_CONTRADICTION))
     return support, contradiction

@@ -9,7 +9,7 @@ the server scores chit-chat too, and it must not halt on it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stream_guard.dataset import Record
@@ -38,6 +38,9 @@ class ScoredWindow:
 
 # Each named set: its records, and every window of them scored.
 Groups = dict[str, tuple[list[Record], list[ScoredWindow]]]
+# A window's (support, contradiction) under a rule being tried instead of the fused score, or
+# None for a window the rule does not check (``docs/results/tried_rules.py``).
+WindowRule = Callable[[Record, ScoredWindow], "tuple[float, float] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,24 +169,27 @@ class PolicyFit:
 
 def halts(records: Sequence[Record], windows: Sequence[ScoredWindow], fusion: Fusion | None,
           point: OperatingPoint, consecutive: int = 2,
-          contradiction_threshold: float = 0.8) -> list[bool]:
+          contradiction_threshold: float = 0.8, rule: WindowRule | None = None) -> list[bool]:
     """Whether the server's halt policy halts each record, window by window in stream order,
-    then at the end of the output."""
+    then at the end of the output. ``rule``: score the windows by it instead of ``fusion``."""
     policies = [HaltPolicy(point.threshold, contradiction_threshold, consecutive,
                            point.clear_margin, point.run_at_end) for _ in records]
     for w in windows:  # windows of one record are in stream order
-        policies[w.record].observe(*window_support(w.aligned.signals, w.model_support, fusion))
+        scored = (window_support(w.aligned.signals, w.model_support, fusion) if rule is None
+                  else rule(records[w.record], w))
+        if scored is not None:
+            policies[w.record].observe(*scored)
     for p in policies:
         p.finish()
     return [p.halted for p in policies]
 
 
-def policy_rows(groups: Groups,
-                fusion: Fusion | None, point: OperatingPoint) -> dict[str, dict[str, float]]:
+def policy_rows(groups: Groups, fusion: Fusion | None, point: OperatingPoint,
+                rule: WindowRule | None = None) -> dict[str, dict[str, float]]:
     """Recall, false-halt rate and balanced accuracy per dataset under the real halt policy."""
     rows: dict[str, dict[str, float]] = {}
     for name, (records, windows) in groups.items():
-        halted = halts(records, windows, fusion, point)
+        halted = halts(records, windows, fusion, point, rule=rule)
         bad = [h for h, r in zip(halted, records, strict=True) if r.label == 1]
         good = [h for h, r in zip(halted, records, strict=True) if r.label == 0]
         recall = sum(bad) / len(bad) if bad else 0.0
@@ -194,8 +200,8 @@ def policy_rows(groups: Groups,
     return rows
 
 
-def choose_policy(groups: Groups,
-                  fusion: Fusion | None, max_false_halt: float) -> PolicyFit:
+def choose_policy(groups: Groups, fusion: Fusion | None, max_false_halt: float,
+                  rule: WindowRule | None = None) -> PolicyFit:
     """The operating point (threshold, clear margin, whether a run the output ends in halts)
     with the best mean balanced accuracy over the datasets while every dataset's false-halt
     rate stays within the cap, simulating the real policy."""
@@ -207,7 +213,7 @@ def choose_policy(groups: Groups,
                 if threshold - margin < 0.01:
                     continue
                 point = OperatingPoint(threshold, margin, run_at_end)
-                rows = policy_rows(groups, fusion, point)
+                rows = policy_rows(groups, fusion, point, rule)
                 if max(r["false_halt_rate"] for r in rows.values()) > max_false_halt:
                     continue
                 mean = sum(r["balanced_accuracy"] for r in rows.values()) / len(rows)
