@@ -26,6 +26,9 @@ def test_signals_see_conflicts_and_unknown_names() -> None:
     stranger = _signals("It was designed by Maurice Koechlin.")
     assert stranger.novel_specifics == 1.0 and stranger.coverage < 0.5
     assert _signals("The tower is tall.", premise="").premise_coverage == 0.0
+    assert not fine.speaker and not fine.asks_listener
+    chat = _signals("I saw it in 1889, have you been there?")
+    assert chat.speaker and chat.asks_listener and chat.features()[-2:] == [1.0, 1.0]
     assert len(fine.features()) == len(LEXICAL_FEATURES)
     assert len(fine.features(0.9)) == len(MODEL_FEATURES)
     assert fine.features(1.0)[0] == 8.0  # the logit is clipped
@@ -59,3 +62,36 @@ def test_sample_weights_count_like_repeated_rows() -> None:
     assert Fusion.fit(("x",), rows, labels).bias != pytest.approx(weighted.bias, abs=1e-3)
     with pytest.raises(ValueError, match="one sample weight per row"):
         Fusion.fit(("x",), rows, labels, sample_weights=[1.0])
+
+
+def _logistic_data(n: int, seed: int) -> tuple[list[list[float]], list[list[float]], list[int]]:
+    """Rows of one ordinary feature and a rare binary one that lowers support on its own."""
+    rng = random.Random(seed)
+    base, extra, labels = [], [], []
+    for _ in range(n):
+        x, flag = rng.uniform(-3, 3), float(rng.random() < 0.2)
+        base.append([x])
+        extra.append([flag])
+        labels.append(1 if rng.random() < 1 / (1 + math.exp(-(1.5 * x - 3 * flag))) else 0)
+    return base, extra, labels
+
+
+def test_extend_fits_new_features_on_top_and_leaves_the_rest_alone() -> None:
+    base, extra, labels = _logistic_data(600, 1)
+    first = Fusion.fit(("x",), base, labels)
+    both = first.extend(("flag",), base, extra, labels)
+    assert both.features == ("x", "flag")
+    assert both.weights[0] == first.weights[0] and both.bias == first.bias
+    assert -4.5 < both.weights[1] < -1.5
+    # Where the new feature is 0 the score is exactly the first fusion's.
+    assert both.support([0.7, 0.0]) == first.support([0.7])
+    assert both.support([0.7, 1.0]) < first.support([0.7])
+
+
+def test_a_fusion_fitted_before_a_feature_existed_gives_it_no_weight() -> None:
+    old = Fusion(("a", "b"), (1.0, -2.0), 0.5)
+    loaded = Fusion.from_json(old.to_json(), ("a", "b", "c"))
+    assert loaded.features == ("a", "b", "c") and loaded.weights == (1.0, -2.0, 0.0)
+    assert loaded.support([0.3, 0.1, 1.0]) == old.support([0.3, 0.1])
+    with pytest.raises(ValueError, match="features"):
+        Fusion.from_json(Fusion(("a", "a"), (1.0, 1.0), 0.0).to_json(), ("a", "b"))

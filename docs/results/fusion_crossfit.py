@@ -5,19 +5,23 @@ tune records are split in two by their split key (SummEdits: the document), for 
 each half fits, the other half judges, and the two directions are averaged:
 
 * ``fusion``: the mean over the tune sets of the stream AUROC (a stream = its least supported
-  window) of the fused score, for the shipped features with each tune set weighted equally in
-  the fit (as shipped) or pooled, and with two of the features the fusion dropped re-derived
+  window) of the fused score as shipped (the statement features fitted first, the speaker and
+  question signals on top, each tune set weighted equally), with all features fitted jointly
+  (sets weighted equally, or pooled), without the speaker and question features (the fusion
+  before them), and with two of the features the fusion dropped re-derived
   here (the window's content-term count and the share of its adjacent term pairs found in the
   evidence; the third, how many sentences the premise's cover step needed, is no longer
   computed anywhere);
 * ``policy``: the halt policy chosen on one half (``calibrate.choose_policy``, with a
   false-halt cap of 3 %, 1 % or 0 % on that half) and its false-halt rate and balanced accuracy
   on the other half;
-* ``rules``: rules tried and not shipped (docs/quality.md), each with its own halt policy chosen
-  on one half (3 % cap) and judged on the other: an evidence-size feature in the fusion (log of
-  the evidence's sentence count), a lexical veto (a window's support is the lower of the fused
-  score and the lexical-only fusion's plus a shift chosen with the policy), and windows that
-  state no claim (a question, or only words of politeness, with no name or number) skipped.
+* ``rules``: the shipped fusion, the fusion without the speaker and question features or
+  with them fitted jointly with the rest, and rules tried and not shipped (docs/quality.md),
+  each with its own halt policy chosen on one half (3 % cap) and judged on the other: an
+  evidence-size feature in the fusion (log of the evidence's sentence count), a lexical veto (a
+  window's support is the lower of the fused score and the lexical-only fusion's plus a shift
+  chosen with the policy), and windows that state no claim (a question, or only words of
+  politeness, with no name or number) skipped.
 
 With ``--holdout`` the same rules, fitted on the whole tune halves, are also judged on the
 holdout halves (what was looked at before deciding, as docs/quality.md says), and with
@@ -44,7 +48,14 @@ import numpy as np
 from stream_guard.dataset import Record, read_records
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scoring.engine import StreamRequest
-from stream_guard.scoring.fusion import MODEL_FEATURES, Fusion, capped, window_support
+from stream_guard.scoring.fusion import (
+    MODEL_FEATURES,
+    STANCE_FEATURES,
+    Fusion,
+    capped,
+    window_support,
+)
+from stream_guard.text.stance import is_question
 from stream_guard.text.terms import terms
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
@@ -56,6 +67,7 @@ nice cool awesome fun pleasure cheer cheers wow interesting hope luck problem go
 sound""".split())  # noqa: SIM905 - a word list reads better as text
 
 Groups = calibrate.Groups
+SHIPPED = "shipped: statement features, then speaker and question on top, sets weighted equally"
 Row = Callable[[Record, calibrate.ScoredWindow], list[float]]
 
 
@@ -109,21 +121,22 @@ def _states_no_claim(text: str) -> bool:
     found = terms(text)
     if any(t.weight > 1.0 for t in found):
         return False
-    return (text.rstrip().rstrip("\"')]}»”’").endswith("?")
-            or all(t.key in POLITENESS for t in found))
+    return is_question(text) or all(t.key in POLITENESS for t in found)
 
 
 Rule = Callable[[Groups], tuple[Fusion | None, calibrate.WindowRule | None]]
 
 
-def _rules(evidence_size: Row) -> dict[str, list[Rule]]:
+def _rules(shipped_row: Row, evidence_size: Row, without_stance: Row) -> dict[str, list[Rule]]:
     """Each rule tried: the ways to fit it on a half (the policy picks the best of them)."""
     def shipped(g: Groups) -> tuple[Fusion | None, calibrate.WindowRule | None]:
         return calibrate.fit_fusion(g)[0], None
 
-    def sized(g: Groups) -> tuple[Fusion | None, calibrate.WindowRule | None]:
-        fusion = _fit(g, evidence_size, True)
-        return None, lambda r, w: capped(w.aligned.signals, fusion.support(evidence_size(r, w)))
+    def row_fusion(row: Row) -> Rule:
+        def fit(g: Groups) -> tuple[Fusion | None, calibrate.WindowRule | None]:
+            fusion = _fit(g, row, True)
+            return None, lambda r, w: capped(w.aligned.signals, fusion.support(row(r, w)))
+        return fit
 
     def veto(shift: float) -> Rule:
         def fit(g: Groups) -> tuple[Fusion | None, calibrate.WindowRule | None]:
@@ -139,7 +152,10 @@ def _rules(evidence_size: Row) -> dict[str, list[Rule]]:
             None if _states_no_claim(w.aligned.text)
             else window_support(w.aligned.signals, w.model_support, fusion))
 
-    return {"shipped": [shipped], "evidence size feature": [sized],
+    return {"shipped": [shipped],
+            "without the speaker and question features": [row_fusion(without_stance)],
+            "speaker and question fitted jointly with the rest": [row_fusion(shipped_row)],
+            "evidence size feature": [row_fusion(evidence_size)],
             "lexical veto": [veto(shift) for shift in (0.0, 0.05, 0.1, 0.2)],
             "no-claim windows skipped": [no_claim]}
 
@@ -201,23 +217,29 @@ def main() -> None:
                  if pairs else 1.0)
         return [*shipped(r, w), math.log1p(len({t.key for t in terms(text)})), share]
 
+    def without_stance(_r: Record, w: calibrate.ScoredWindow) -> list[float]:
+        return shipped(_r, w)[:-len(STANCE_FEATURES)]
+
     def evidence_size(r: Record, w: calibrate.ScoredWindow) -> list[float]:
         return [*shipped(r, w), math.log1p(sentence_count(r))]
 
-    rules = _rules(evidence_size)
+    rules = _rules(shipped, evidence_size, without_stance)
     rule_runs: dict[str, list[dict[str, float]]] = {name: [] for name in rules}
     variants: dict[str, tuple[Row, bool]] = {
-        "shipped features, sets weighted equally": (shipped, True),
-        "shipped features, pooled": (shipped, False),
+        "all features fitted jointly, sets weighted equally": (shipped, True),
+        "all features fitted jointly, pooled": (shipped, False),
+        "without speaker and question, sets weighted equally": (without_stance, True),
         "with window term count and pair share, sets weighted equally": (with_dropped, True),
         "with window term count and pair share, pooled": (with_dropped, False)}
-    fusion_scores: dict[str, list[float]] = {name: [] for name in variants}
+    fusion_scores: dict[str, list[float]] = {name: [] for name in (SHIPPED, *variants)}
     policy: dict[str, list[dict[str, float]]] = {str(cap): [] for cap in (0.03, 0.01, 0.0)}
     for seed in range(args.seeds):
         fold = _folds(seed)
         for side in (0, 1):
             fit_half = _subset(groups, lambda r: fold(r) == side)  # noqa: B023 - used at once
             judge_half = _subset(groups, lambda r: fold(r) != side)  # noqa: B023
+            fusion_scores[SHIPPED].append(_mean_auroc(judge_half, shipped,
+                                                      calibrate.fit_fusion(fit_half)[0]))
             for name, (row, balanced) in variants.items():
                 fusion = _fit(fit_half, row, balanced)
                 fusion_scores[name].append(_mean_auroc(judge_half, row, fusion))

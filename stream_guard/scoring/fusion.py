@@ -8,11 +8,11 @@ supported. A second, lexical-only model, fitted on the same windows, scores wind
 tier had no time for (overload), so a degraded verdict is on the same probability scale and
 meets the same threshold.
 
-The features are the few that carry over between kinds of text. Fitted on half of the tune
-documents and judged on the other half (``docs/results/fusion_crossfit.py``), the window's
-length and the share of its word pairs found in the evidence *lowered* the mean AUROC (0.746
-without them, 0.736 with them): they describe the shape of one dataset's answers, not whether a
-claim is supported. (How many sentences the premise needed was dropped with them.)
+The features are the few that carry over between kinds of text. Two say whether a window is
+about the conversation rather than the world (:mod:`stream_guard.text.stance`): it speaks of its
+speaker, or asks its listener; no evidence attests either, and word coverage cannot see it. They
+are fitted on top of the others (:meth:`Fusion.extend`), so text that does neither scores as
+without them.
 
 Pure: signals are computed from text already in memory, fitting is Newton's method in numpy.
 """
@@ -26,9 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known, quantity_conflict
 
-LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics")
+# Whether a window is about the conversation rather than the world (text.stance); last in every
+# row.
+STANCE_FEATURES = ("speaker", "asks_listener")
+LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics",
+                    *STANCE_FEATURES)
 MODEL_FEATURES = ("model_logit", *LEXICAL_FEATURES)
 _LOGIT_CLIP = 8.0
 # A quantity the evidence states otherwise is scored as this probability of contradiction.
@@ -43,9 +48,12 @@ class Signals:
     premise_coverage: float  # ... found in the premise the model reads
     conflict: bool  # a quantity the evidence states with another number
     novel_specifics: float  # share of the window's numbers and names absent from the evidence
+    speaker: bool  # speaks of its speaker ("I", "my"): no evidence attests that
+    asks_listener: bool  # a question put to the listener ("you")
 
     def features(self, model_support: float | None = None) -> list[float]:
-        row = [self.coverage, self.premise_coverage, float(self.conflict), self.novel_specifics]
+        row = [self.coverage, self.premise_coverage, float(self.conflict), self.novel_specifics,
+               float(self.speaker), float(self.asks_listener)]
         if model_support is None:
             return row
         p = min(max(model_support, 1e-6), 1 - 1e-6)
@@ -63,6 +71,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         premise_coverage=coverage(window, premise_keys),
         conflict=quantity_conflict(window_text, quantities),
         novel_specifics=missing / weight if weight else 0.0,
+        speaker=speaks_of_self(window_text),
+        asks_listener=asks_listener(window_text),
     )
 
 
@@ -75,8 +85,7 @@ class Fusion:
     bias: float
 
     def support(self, row: Sequence[float]) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, row, strict=True))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.logit(row)))))
 
     def to_json(self) -> dict[str, Any]:
         return {"features": list(self.features), "weights": [round(w, 6) for w in self.weights],
@@ -84,39 +93,71 @@ class Fusion:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], expected: Sequence[str]) -> Fusion:
+        """The fusion over ``expected``. A fusion fitted before some of those features existed
+        (a ``detector.json`` of an earlier version) gives them weight 0, so it scores as it was
+        fitted; a feature this version does not compute is an error."""
         features = tuple(str(f) for f in data["features"])
-        if features != tuple(expected):
-            raise ValueError(f"fusion features {features} are not the ones this version "
-                             f"computes {tuple(expected)}")
         weights = tuple(float(w) for w in data["weights"])
         if len(weights) != len(features):
             raise ValueError("fusion: one weight per feature")
-        return cls(features, weights, float(data["bias"]))
+        unknown = [f for f in features if f not in expected]
+        if unknown or len(set(features)) != len(features):
+            raise ValueError(f"fusion features {features} are not among the ones this version "
+                             f"computes {tuple(expected)}")
+        by_name = dict(zip(features, weights, strict=True))
+        return cls(tuple(expected), tuple(by_name.get(f, 0.0) for f in expected),
+                   float(data["bias"]))
+
+    def logit(self, row: Sequence[float]) -> float:
+        return self.bias + sum(w * x for w, x in zip(self.weights, row, strict=True))
 
     @classmethod
     def fit(cls, features: Sequence[str], rows: Sequence[Sequence[float]],
             supported: Sequence[int], sample_weights: Sequence[float] | None = None,
-            l2: float = 1.0, iterations: int = 50) -> Fusion:
-        """L2-regularised, optionally sample-weighted logistic regression by Newton's method
-        (the bias unpenalised)."""
+            l2: float = 1.0) -> Fusion:
+        """L2-regularised, optionally sample-weighted logistic regression (the bias
+        unpenalised)."""
         x = np.hstack([np.ones((len(rows), 1)), np.asarray(rows, dtype=np.float64)])
-        y = np.asarray(supported, dtype=np.float64)
-        weight = (np.ones(len(rows)) if sample_weights is None
-                  else np.asarray(sample_weights, dtype=np.float64))
-        if weight.shape != (len(rows),):
-            raise ValueError("fusion: one sample weight per row")
-        w = np.zeros(x.shape[1])
         penalty = np.full(x.shape[1], l2)
         penalty[0] = 0.0
-        for _ in range(iterations):
-            p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-            grad = x.T @ (weight * (p - y)) + penalty * w
-            hess = (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
-            step = np.linalg.solve(hess, grad)
-            w -= step
-            if np.max(np.abs(step)) < 1e-8:
-                break
+        w = _newton(x, supported, sample_weights, penalty, np.zeros(len(rows)))
         return cls(tuple(features), tuple(float(v) for v in w[1:]), float(w[0]))
+
+    def extend(self, features: Sequence[str], rows: Sequence[Sequence[float]],
+               extra: Sequence[Sequence[float]], supported: Sequence[int],
+               sample_weights: Sequence[float] | None = None, l2: float = 1.0) -> Fusion:
+        """This fusion with ``features`` appended, their weights fitted on top of its own logit
+        (``rows``: its features, ``extra``: the new ones), its own weights and bias unchanged.
+
+        So a signal that is zero on a window leaves that window's score exactly as before: the
+        speaker and question signals fit this way cannot move the operating point of text that
+        states facts in the third person (edited summaries), only push the windows they fire on.
+        """
+        offset = np.asarray([self.logit(r) for r in rows], dtype=np.float64)
+        x = np.asarray(extra, dtype=np.float64).reshape(len(rows), len(features))
+        w = _newton(x, supported, sample_weights, np.full(x.shape[1], l2), offset)
+        return Fusion((*self.features, *features), (*self.weights, *(float(v) for v in w)),
+                      self.bias)
+
+
+def _newton(x: np.ndarray, supported: Sequence[int], sample_weights: Sequence[float] | None,
+            penalty: np.ndarray, offset: np.ndarray, iterations: int = 50) -> np.ndarray:
+    """Weights of the logistic model ``sigmoid(offset + x @ w)`` by Newton's method."""
+    y = np.asarray(supported, dtype=np.float64)
+    weight = (np.ones(len(y)) if sample_weights is None
+              else np.asarray(sample_weights, dtype=np.float64))
+    if weight.shape != (len(y),):
+        raise ValueError("fusion: one sample weight per row")
+    w = np.zeros(x.shape[1])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(offset + x @ w, -30, 30)))
+        grad = x.T @ (weight * (p - y)) + penalty * w
+        hess = (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return w
 
 
 def window_support(signals: Signals, model_support: float | None, fusion: Fusion | None,

@@ -23,7 +23,13 @@ from stream_guard.scoring.engine import (
     GroundingEngine,
     StreamRequest,
 )
-from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion, window_support
+from stream_guard.scoring.fusion import (
+    LEXICAL_FEATURES,
+    MODEL_FEATURES,
+    STANCE_FEATURES,
+    Fusion,
+    window_support,
+)
 from stream_guard.train.pairs import SUPPORTED, UNSUPPORTED, TextPipeline
 
 
@@ -120,6 +126,10 @@ def fit_fusion(groups: Groups
     with more windows must not decide the compromise alone. On held-back documents of the tune
     halves it made no measurable difference to the mean AUROC with the shipped features
     (``docs/results/fusion-crossfit-tune.json``); it is a choice of objective, not a gain.
+
+    The statement features are fitted first, and the speaker and question signals on top of
+    them (:meth:`Fusion.extend`): fitted jointly, they re-weighed word coverage for dialogue and
+    moved the operating point of edited summaries, where they never fire (docs/quality.md).
     """
     known: list[tuple[ScoredWindow, int, float]] = []
     sets = 0
@@ -130,11 +140,15 @@ def fit_fusion(groups: Groups
         sets += bool(labelled)
     y = [lab for _, lab, _ in known]
     weights = [wt * len(known) / sets for _, _, wt in known]  # mean weight 1
-    full = Fusion.fit(MODEL_FEATURES,
-                      [w.aligned.signals.features(w.model_support) for w, _, _ in known], y,
-                      weights)
-    lexical = Fusion.fit(LEXICAL_FEATURES, [w.aligned.signals.features() for w, _, _ in known],
-                         y, weights)
+    stance = len(STANCE_FEATURES)
+
+    def fit(names: tuple[str, ...], rows: list[list[float]]) -> Fusion:
+        statement = Fusion.fit(names[:-stance], [r[:-stance] for r in rows], y, weights)
+        return statement.extend(names[-stance:], [r[:-stance] for r in rows],
+                                [r[-stance:] for r in rows], y, weights)
+
+    full = fit(MODEL_FEATURES, [w.aligned.signals.features(w.model_support) for w, _, _ in known])
+    lexical = fit(LEXICAL_FEATURES, [w.aligned.signals.features() for w, _, _ in known])
     return full, lexical
 
 

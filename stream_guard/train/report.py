@@ -132,8 +132,9 @@ fused window supports.{lineage}
   sha256-verified), fine-tuned as a sequence classifier with 2 labels.
 - Artifact: `model.onnx`, int8 dynamic quantization (onnxruntime), {r['size_bytes']:,} bytes,
   sha256 `{r['sha256']}`.
-- Fusion (fitted on the tune halves' windows, each tune set weighted equally):
-  bias {fusion['bias']:+.3f}; {weights}.
+- Fusion (fitted on the tune halves' windows, each tune set weighted equally; the speaker and
+  listener signals, `stream_guard.text.stance`, fitted on top of the rest, which they leave as
+  they are): bias {fusion['bias']:+.3f}; {weights}.
 - Halt policy fitted on the tune halves by simulating the server's policy window by window:
   threshold {r['policy']['threshold']:.2f}, clear margin {r['policy']['clear_margin']:.2f}, a run
   the output ends in {at_end} (best mean balanced accuracy with every tune set's false-halt

@@ -1,0 +1,56 @@
+"""Whether a window is about the conversation: its speaker, its listener."""
+
+from __future__ import annotations
+
+import pytest
+
+from stream_guard.text.stance import asks_listener, is_question, speaks_of_self
+
+
+@pytest.mark.parametrize("text", [
+    "My favorite color is green, I like how it is between blue and yellow.",
+    "I 've heard that skiing evolved in Scandinavia .",  # tokenised dialogue
+    "i was shocked to find out that the locker room is pink.",
+    "That happened to me once.",
+    "Yes, I’m a big fan of the show.",  # typographic apostrophe
+])
+def test_first_person_singular_speaks_of_the_speaker(text: str) -> None:
+    assert speaks_of_self(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Google Chrome is a freeware web browser developed by Google.",
+    "We expect revenue to grow by 4% next year.",  # a company's voice states facts
+    "It ended after World War I.",
+    "Traffic on I-95 was slow.",
+    "The model converges, i.e. the loss stops falling.",
+    "Elizabeth I, Queen of England, died in 1603.",
+    "The iPhone's IMEI is printed on the tray.",
+    "Mine workers struck when the mine closed.",  # a mine, not a possession
+])
+def test_other_text_does_not(text: str) -> None:
+    assert not speaks_of_self(text)
+
+
+def test_a_numeral_does_not_hide_the_speaker() -> None:
+    assert speaks_of_self("After World War I, I moved to Paris.")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Have you ever tried cod liver oil?", True),
+    ('Did you hear him ask "is it true?"', True),
+    ("What about your brother? ", True),
+    ("(Do you know it?)", True),
+    ("How can we build agents that solve social dilemmas?", False),  # rhetorical, restates
+    ("You can reset it from the settings menu.", False),  # a statement to the listener
+    ("Why? Because you asked.", False),  # ends by stating
+    ("", False),
+])
+def test_a_question_to_the_listener(text: str, expected: bool) -> None:
+    assert asks_listener(text) is expected
+
+
+def test_any_question() -> None:
+    assert is_question("How can we build agents that solve social dilemmas?")
+    assert is_question("Is it? »")
+    assert not is_question("It is a question of taste.")
