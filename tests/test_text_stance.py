@@ -54,3 +54,29 @@ def test_any_question() -> None:
     assert is_question("How can we build agents that solve social dilemmas?")
     assert is_question("Is it? »")
     assert not is_question("It is a question of taste.")
+
+
+@pytest.mark.parametrize("text", [
+    "I'd be happy to help with that.",
+    "Sure, let me look that up for you.",
+    "I hope this helps!",
+    "Is there anything else I can help you with?",
+    "I can confirm that standard shipping is free on orders over $50.",
+    "As far as I know, express shipping costs $12.",
+    "I’m sorry, the warranty does not cover drops.",
+])
+def test_service_talk_is_not_the_speaker(text: str) -> None:
+    assert not speaks_of_self(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Would you like to know more about express shipping?",
+    "Do you want me to check your order status?",
+    "Is there anything else I can help you with?",
+])
+def test_an_offer_is_not_a_question_to_the_listener(text: str) -> None:
+    assert not asks_listener(text)
+
+
+def test_the_speaker_beside_service_talk_still_counts() -> None:
+    assert speaks_of_self("I love the NFL, let me tell you why.")

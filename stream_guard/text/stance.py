@@ -6,9 +6,14 @@ listener ("Have you ever tried cod liver oil?") states nothing it could attest.
 Knowledge-grounded dialogue benchmarks count both as not attributable to the knowledge (BEGIN,
 FaithDial's "personal experience"), and on BEGIN's tune half they are most of the difference
 between the grounded answers and the rest: 6 of 153 windows of fully attributable answers speak
-of their speaker or ask their listener, against 283 of 544 windows of the others. Word coverage
+of their speaker or ask their listener, against 282 of 544 windows of the others. Word coverage
 cannot see it (the rest of such a window is often copied from the knowledge), so the fusion gets
 both as signals and learns their weight.
+
+An assistant's service talk is neither: "I'd be happy to help", "Let me check", "I hope this
+helps", "Would you like to know more?" offer, hedge or close, and say nothing about the speaker
+a listener would take as a claim; so the first person inside such a formula is not counted, and
+a question that offers is not one put to the listener.
 
 Only the first person *singular* counts: "we" is a company's or a meeting's voice in the
 summaries the guard also checks ("we expect revenue to grow"), and there it states facts the
@@ -27,12 +32,26 @@ _FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself)\b(?![-.]\w)", re.IGNORECASE)
 # A Roman numeral after a name ("World War I.", "Elizabeth I,") ends a phrase: not the speaker.
 _NUMERAL_I = re.compile(r"[A-Z][a-z]+ I(?=\s*(?:[,.;:)!?]|$))")
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b", re.IGNORECASE)
+# Formulas of an assistant's service talk: offers, hedges, closings.
+_SERVICE = re.compile("|".join([
+    r"\bI(?:'d| would| will|'ll| am|'m)? (?:be )?(?:happy|glad|delighted|pleased) to\b",
+    r"\blet me\b", r"\bI hope (?:this|that|it) helps\b",
+    r"\b(?:can|may|could) I (?:help|assist)\b", r"\bI can (?:help|assist)\b",
+    r"\bhow (?:can|may|could) I\b", r"\bI(?:'m| am) (?:sorry|afraid)\b",
+    r"\bI(?:'m| am) not (?:sure|certain)\b", r"\bas far as I (?:know|can tell)\b",
+    r"\bif I (?:recall|remember)(?: correctly)?\b", r"\bI (?:can )?confirm\b",
+    r"\bhere(?:'s| is) what I found\b", r"\bdo you want me to\b", r"\bwould you like\b",
+    r"\bshall I\b", r"\banything else\b", r"\bany other questions\b", r"\bfeel free\b",
+]).replace("'", "['’]"), re.IGNORECASE)
 # Closing quotes and brackets a question mark may hide behind.
 _CLOSERS = "\"')]}»”’ \t\r\n"
 
 
 def speaks_of_self(text: str) -> bool:
-    """Whether the text speaks of its speaker (a first-person singular pronoun)."""
+    """Whether the text speaks of its speaker (a first-person singular pronoun outside the
+    formulas of service talk)."""
+    if _SERVICE.search(text):
+        text = _SERVICE.sub(" ", text)
     hits = sum(1 for _ in _FIRST_PERSON.finditer(text))
     return hits > 0 and hits > sum(1 for _ in _NUMERAL_I.finditer(text))
 
@@ -43,5 +62,6 @@ def is_question(text: str) -> bool:
 
 
 def asks_listener(text: str) -> bool:
-    """Whether the text is a question put to its listener ("you")."""
-    return is_question(text) and _SECOND_PERSON.search(text) is not None
+    """Whether the text is a question put to its listener ("you"), not an offer of service."""
+    return (is_question(text) and _SECOND_PERSON.search(text) is not None
+            and _SERVICE.search(text) is None)
