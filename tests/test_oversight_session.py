@@ -222,6 +222,20 @@ def test_code_windows_are_skipped_not_scored() -> None:
     assert all(f.type in ("release", "done") for f in frames)
 
 
+def test_service_talk_is_skipped_not_scored() -> None:
+    # A closing "I hope this helps!" states nothing to check: it must not halt an answer whose
+    # claims were all supported (as a run the output ends in would).
+    session, _ = new_session()
+    start(session)
+    jobs = delta(session, OPENING).score
+    jobs += delta(session, " in May. I hope this helps!", seq=1).score
+    out = delta(session, " Let me know if you have any other questions.", seq=2)
+    out_end = end(session)
+    assert [j.window.text for j in jobs] == [SENTENCE.strip(), "Ships came in May."]
+    assert not out.score and not out_end.score
+    assert score_all(session, jobs)[-1] == Done("s1", False, len(OPENING) + 72, 2)
+
+
 def test_a_failed_window_is_an_internal_error_and_is_skipped() -> None:
     session, _ = new_session()
     start(session)

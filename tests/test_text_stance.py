@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream_guard.text.stance import asks_listener, is_question, speaks_of_self
+from stream_guard.text.stance import asks_listener, is_question, is_service_talk, speaks_of_self
 
 
 @pytest.mark.parametrize("text", [
@@ -23,6 +23,7 @@ def test_first_person_singular_speaks_of_the_speaker(text: str) -> None:
     "We expect revenue to grow by 4% next year.",  # a company's voice states facts
     "It ended after World War I.",
     "Traffic on I-95 was slow.",
+    "Jamie Lee Curtis starred in My Girl 2.",  # a title
     "The model converges, i.e. the loss stops falling.",
     "Elizabeth I, Queen of England, died in 1603.",
     "The iPhone's IMEI is printed on the tray.",
@@ -64,6 +65,7 @@ def test_any_question() -> None:
     "I can confirm that standard shipping is free on orders over $50.",
     "As far as I know, express shipping costs $12.",
     "I’m sorry, the warranty does not cover drops.",
+    "Sure, I can also recommend The Dangerous Lives of Altar Boys.",
 ])
 def test_service_talk_is_not_the_speaker(text: str) -> None:
     assert not speaks_of_self(text)
@@ -78,5 +80,21 @@ def test_an_offer_is_not_a_question_to_the_listener(text: str) -> None:
     assert not asks_listener(text)
 
 
-def test_the_speaker_beside_service_talk_still_counts() -> None:
+def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     assert speaks_of_self("I love the NFL, let me tell you why.")
+    assert speaks_of_self("My favorite film is My Girl.")
+    assert speaks_of_self("I watched My Girl twice.")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I hope this helps!", True),
+    ("Let me know if you have any other questions.", True),
+    ("Is there anything else I can help you with?", True),
+    ("Feel free to ask!", True),
+    ("I hope this helps: shipping is free over $50.", False),  # a claim besides
+    ("Let me check the warranty terms.", False),  # says what it will talk about
+    ("Great question!", False),  # no formula: scored as before
+    ("Shipping is free on orders over $50.", False),
+])
+def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
+    assert is_service_talk(text) is expected

@@ -55,16 +55,11 @@ from stream_guard.scoring.fusion import (
     capped,
     window_support,
 )
-from stream_guard.text.stance import is_question
+from stream_guard.text.stance import POLITENESS, is_question
 from stream_guard.text.terms import terms
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
 from stream_guard.train.metrics import auroc
-
-# Words of politeness: a window of only these (and stopwords) states nothing to check.
-POLITENESS = frozenset("""welcome thank thanks hello hi hey bye goodbye great glad sorry enjoy
-nice cool awesome fun pleasure cheer cheers wow interesting hope luck problem good day
-sound""".split())  # noqa: SIM905 - a word list reads better as text
 
 Groups = calibrate.Groups
 SHIPPED = "shipped: statement features, then speaker and question on top, sets weighted equally"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stream_guard.text.sentences import QUIET_BREAKS, Segment, SentenceScanner, WindowKind
+from stream_guard.text.stance import is_service_talk
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +21,9 @@ class Window:
     ``start``/``end`` are offsets into the stream's full text and ``text == full[start:end]``
     (already trimmed). ``previous`` is the text of the window before it ("" for the first): the
     scorer uses it to resolve pronouns without judging it again. ``kind == "code"`` marks fenced
-    code, which carries no factual claim a grounding model can judge; the server may skip it.
+    code, which carries no factual claim a grounding model can judge, and ``kind == "talk"`` a
+    sentence of nothing but service talk ("I hope this helps!", :mod:`stream_guard.text.stance`);
+    the server skips both.
     """
 
     index: int
@@ -134,6 +137,7 @@ class WindowSegmenter:
 
     def _emit(self, seg: Segment, out: list[Window]) -> None:
         text = self._buf[seg.start - self._base: seg.end - self._base]
-        out.append(Window(self._index, seg.start, seg.end, text, self._previous, seg.kind))
+        kind = "talk" if seg.kind == "text" and is_service_talk(text) else seg.kind
+        out.append(Window(self._index, seg.start, seg.end, text, self._previous, kind))
         self._index += 1
         self._previous = text

@@ -257,10 +257,10 @@ class Session(Generic[P]):
 
     # --- internals ----------------------------------------------------------------------------
     def _schedule(self, state: StreamState, windows: list[Window], out: Outcome[P]) -> None:
-        """Windows to score; code is not prose to check against evidence, so a code window
-        passes at once without moving the halt policy."""
+        """Windows to score; code and service talk state nothing to check against evidence,
+        so such a window passes at once without moving the halt policy."""
         for window in windows:
-            if window.kind == "code":
+            if window.kind != "text":
                 self._emit(state.skip(window.index), out)
             else:
                 out.score.append(ScoreJob(state.stream_id, window, state))

@@ -26,7 +26,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-WindowKind = Literal["text", "code"]
+# "talk": a text window of nothing but an assistant's service talk (text.stance), set by the
+# segmenter; like code it states no claim.
+WindowKind = Literal["text", "code", "talk"]
 
 # Characters of a word seen before it is classified, and kept from its end for the abbreviation
 # check. Every marker, abbreviation and sentence-starter rule needs fewer, so a longer word can

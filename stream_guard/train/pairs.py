@@ -73,7 +73,8 @@ class TextPipeline:
     premise_max_chars: int = PREMISE_MAX_CHARS
 
     def windows(self, response: str) -> list[Window]:
-        """The text windows the server cuts ``response`` into (fenced code is never scored)."""
+        """The text windows the server cuts ``response`` into (fenced code and service talk are
+        never scored)."""
         seg = WindowSegmenter(self.window_max_chars, self.window_min_chars)
         return [w for w in seg.feed(response) + seg.finish() if w.kind == "text"]
 
