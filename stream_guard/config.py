@@ -141,6 +141,11 @@ class Settings:
         "Halt on a run of unsupported windows that the output ends in, shorter than "
         "halt_consecutive; unset takes the detector's calibrated choice (off for the lexical "
         "tier or a detector without one)."))
+    conversation_checks: bool = field(default=True, metadata=_meta(
+        "Sentences about the conversation rather than the world (the speaker's own experience "
+        "or opinions, a question put to the listener) count against support, as "
+        "knowledge-grounded dialogue benchmarks count them; off for a persona or companion bot "
+        "whose small talk is expected (the detector's calibration holds either way)."))
     window_max_chars: int = field(default=400, metadata=_meta(
         "A run-on sentence is cut into windows of at most this many characters.",
         minimum=40, maximum=4000))

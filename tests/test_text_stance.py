@@ -24,6 +24,9 @@ def test_first_person_singular_speaks_of_the_speaker(text: str) -> None:
     "It ended after World War I.",
     "Traffic on I-95 was slow.",
     "Jamie Lee Curtis starred in My Girl 2.",  # a title
+    "'I'm 38 weeks pregnant,' she said.",  # quoted speech: a report attests it
+    'He wrote: "I am not sorry" on the wall.',
+    "Lucas Moura: Lionel Messi is my idol.",
     "The model converges, i.e. the loss stops falling.",
     "Elizabeth I, Queen of England, died in 1603.",
     "The iPhone's IMEI is printed on the tray.",

@@ -52,6 +52,7 @@ from stream_guard.scores import Pair, PairScorer, WindowScore
 from stream_guard.scoring.fusion import (
     LEXICAL_FEATURES,
     MODEL_FEATURES,
+    STANCE_FEATURES,
     Fusion,
     Signals,
     signals,
@@ -88,13 +89,14 @@ class EngineConfig:
     verdict_deadline_ms: float = 150.0
     setup_concurrency: int = 2
     evidence_top_k: int = 3
+    conversation_checks: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineConfig:
         return cls(settings.tier, settings.threshold, settings.clear_margin,
                    settings.halt_run_at_end, settings.batch_max_size, settings.batch_max_wait_ms,
                    settings.verdict_deadline_ms, settings.setup_concurrency,
-                   settings.evidence_top_k)
+                   settings.evidence_top_k, settings.conversation_checks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,10 @@ class GroundingEngine:
         self.settings = settings
         self.metrics = metrics
         self.model = model if settings.tier == "cascade" else None
+        if fusion is not None and not settings.conversation_checks:
+            # The stance signals are fitted on top of the rest (Fusion.extend): without them
+            # the fusion is the calibrated statement fusion, and the policy still holds.
+            fusion = (fusion[0].without(STANCE_FEATURES), fusion[1].without(STANCE_FEATURES))
         self.fusion = fusion if self.model is not None else None
         self.embedder = embedder
         self.library = library

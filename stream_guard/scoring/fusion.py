@@ -108,6 +108,12 @@ class Fusion:
         return cls(tuple(expected), tuple(by_name.get(f, 0.0) for f in expected),
                    float(data["bias"]))
 
+    def without(self, features: Sequence[str]) -> Fusion:
+        """This fusion with ``features`` given weight 0."""
+        return Fusion(self.features, tuple(0.0 if f in features else w
+                                           for f, w in zip(self.features, self.weights,
+                                                           strict=True)), self.bias)
+
     def logit(self, row: Sequence[float]) -> float:
         return self.bias + sum(w * x for w, x in zip(self.weights, row, strict=True))
 
