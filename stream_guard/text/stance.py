@@ -19,6 +19,10 @@ A window that is nothing but service talk ("I hope this helps!", "Let me know if
 other questions.") states no claim at all: the segmenter marks it ``kind="talk"`` and, like code,
 it is not scored (:func:`is_service_talk`).
 
+The first person of someone quoted is theirs, not the speaker's: a report attests "'I was
+terrified,' she said", so a first person after a quotation mark or a "Name:" colon is not
+counted.
+
 Only the first person *singular* counts: "we" is a company's or a meeting's voice in the
 summaries the guard also checks ("we expect revenue to grow"), and there it states facts the
 evidence can attest. Only a question with "you" in it counts: a summary's rhetorical question
@@ -37,6 +41,8 @@ from stream_guard.text.terms import terms
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself)\b(?![-.]\w)", re.IGNORECASE)
 # A Roman numeral after a name ("World War I.", "Elizabeth I,") ends a phrase: not the speaker.
 _NUMERAL_I = re.compile(r"[A-Z][a-z]+ I(?=\s*(?:[,.;:)!?]|$))")
+# A capitalised "My" or "Me" inside a sentence starts a title ("My Girl 2", "Me Before You").
+_TITLE_WORD = re.compile(r"(?<=[\w,;:] )(?:My|Me)\b")
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b", re.IGNORECASE)
 # Formulas of an assistant's service talk: offers, hedges, closings.
 _SERVICE = re.compile("|".join([
@@ -62,10 +68,6 @@ _FIRST_PERSON_WORDS = frozenset(["i", "me", "my", "myself"])
 _WORD = re.compile(r"[a-z]+")
 # Closing quotes and brackets a question mark may hide behind.
 _CLOSERS = "\"')]}»”’ \t\r\n"
-
-
-# A capitalised "My" or "Me" inside a sentence starts a title ("My Girl 2", "Me Before You").
-_TITLE_WORD = re.compile(r"(?<=[\w,;:] )(?:My|Me)\b")
 
 
 def speaks_of_self(text: str) -> bool:
