@@ -79,7 +79,8 @@ def _logistic_data(n: int, seed: int) -> tuple[list[list[float]], list[list[floa
 def test_extend_fits_new_features_on_top_and_leaves_the_rest_alone() -> None:
     base, extra, labels = _logistic_data(600, 1)
     first = Fusion.fit(("x",), base, labels)
-    both = first.extend(("flag",), base, extra, labels)
+    both = first.extend(("flag",), [[*b, *e] for b, e in zip(base, extra, strict=True)],
+                        labels)
     assert both.features == ("x", "flag")
     assert both.weights[0] == first.weights[0] and both.bias == first.bias
     assert -4.5 < both.weights[1] < -1.5

@@ -127,7 +127,7 @@ def fit_fusion(groups: Groups
     halves it made no measurable difference to the mean AUROC with the shipped features
     (``docs/results/fusion-crossfit-tune.json``); it is a choice of objective, not a gain.
 
-    The statement features are fitted first, and the speaker and question signals on top of
+    The statement features are fitted first, and the speaker and listener signals on top of
     them (:meth:`Fusion.extend`): fitted jointly, they re-weighed word coverage for dialogue and
     moved the operating point of edited summaries, where they never fire (docs/quality.md).
     """
@@ -144,8 +144,7 @@ def fit_fusion(groups: Groups
 
     def fit(names: tuple[str, ...], rows: list[list[float]]) -> Fusion:
         statement = Fusion.fit(names[:-stance], [r[:-stance] for r in rows], y, weights)
-        return statement.extend(names[-stance:], [r[:-stance] for r in rows],
-                                [r[-stance:] for r in rows], y, weights)
+        return statement.extend(names[-stance:], rows, y, weights)
 
     full = fit(MODEL_FEATURES, [w.aligned.signals.features(w.model_support) for w, _, _ in known])
     lexical = fit(LEXICAL_FEATURES, [w.aligned.signals.features() for w, _, _ in known])
