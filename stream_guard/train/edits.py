@@ -31,8 +31,9 @@ _ANTONYMS = [
     ("love", "hate"), ("maximum", "minimum"), ("start", "end"), ("started", "ended"),
     ("buy", "sell"), ("bought", "sold"), ("add", "remove"), ("added", "removed"),
 ]
-_ANTONYM = {a: b for pair in _ANTONYMS for a, b in (pair, pair[::-1])}
-_ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(_ANTONYM, key=len, reverse=True)) + r")\b",
+# Each word of a curated antonym pair, to its antonym.
+ANTONYM = {a: b for pair in _ANTONYMS for a, b in (pair, pair[::-1])}
+_ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(ANTONYM, key=len, reverse=True)) + r")\b",
                          re.IGNORECASE)
 _NEGATE = re.compile(r"\b(is|are|was|were|has|have|had|can|will|would|could|should|does|did|do)"
                      r"\b(?! not\b)(?!n't)")
@@ -172,7 +173,7 @@ def _antonym(sentence: str, _pool: list[str], rng: random.Random) -> str | None:
         return None
     match = rng.choice(matches)
     word = match.group(0)
-    other = _ANTONYM[word.lower()]
+    other = ANTONYM[word.lower()]
     if word[0].isupper():
         other = other[0].upper() + other[1:]
     return sentence[:match.start()] + other + sentence[match.end():]
