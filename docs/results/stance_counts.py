@@ -21,14 +21,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from stream_guard.scoring.fusion import MODEL_FEATURES, STANCE_FEATURES, Fusion, window_support
+from stream_guard.scoring.fusion import STANCE_FEATURES, window_support
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
 from stream_guard.train.edits import ANTONYM
 from stream_guard.train.pairs import SUPPORTED, UNSUPPORTED
 
-DETECTOR = Path(__file__).resolve().parents[2] / "stream_guard" / "models" / "detector"
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -37,12 +36,11 @@ def main() -> None:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    shipped = json.loads((DETECTOR / "detector.json").read_text())
-    statement = Fusion.from_json(shipped["fusion"]["model"], MODEL_FEATURES).without(
-        STANCE_FEATURES)
-    threshold = float(shipped["threshold"])
-    _, tune, _ = load_sets(args.data)
-    groups = calibrate.WindowScorer.load(str(DETECTOR / "model.onnx")).groups(tune)
+    scorer = calibrate.WindowScorer.load()  # the shipped detector, its fusion and policy
+    assert scorer.engine.fusion is not None
+    statement = scorer.engine.fusion[0].without(STANCE_FEATURES)
+    threshold = scorer.engine.threshold
+    groups = scorer.groups(load_sets(args.data)[1])
     windows: Counter[str] = Counter()
     begin: Counter[str] = Counter()
     antonym: Counter[str] = Counter()
