@@ -223,7 +223,6 @@ def test_artifact_matches_recorded_hash_and_size() -> None:
 def test_artifact_prefers_supported_over_changed_number(
         detector: tuple[object, object, dict[str, object]]) -> None:
     from stream_guard.train.encoding import encode_pairs
-    from stream_guard.train.export import INPUT_NAMES
 
     session, tok, _ = detector
     premise = ("The Golden Gate Bridge opened to traffic in 1937. Its main span is 1,280 metres "
@@ -233,7 +232,9 @@ def test_artifact_prefers_supported_over_changed_number(
              (premise, "The bridge's main span is 1,280 metres long."),
              (premise, "The bridge's main span is 3,900 metres long.")]
     batch = encode_pairs(tok, pairs)  # type: ignore[arg-type]
-    assert tuple(batch) == INPUT_NAMES
+    declared = [i.name for i in session.get_inputs()]  # type: ignore[attr-defined]
+    assert declared == json.loads((DETECTOR / "config.json").read_text())["onnx_inputs"]
+    assert list(batch) == declared
     logits = session.run(["logits"], dict(batch))[0]  # type: ignore[attr-defined]
     assert logits.shape == (4, 2)
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)

@@ -33,6 +33,7 @@ TRAIN_DATASETS = ("halueval_qa", "halueval_dialogue", "halueval_summarization")
 # summedits_dev).
 TRAIN_WHOLE = ("summedits_train",)
 VALIDATION_DATASETS = ("summedits_dev", "begin_dev")
+QUANTIZATION = {"int8": "int8 dynamic (onnxruntime)", "fp32": "none (fp32)"}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -51,6 +52,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from this fine-tuned checkpoint (a work dir's best/) instead of "
                         "the base model's weights; the base model still gives the tokenizer")
+    p.add_argument("--dump-examples", type=Path, default=None,
+                   help="build the training pairs, write them here (.jsonl.gz) and stop")
+    p.add_argument("--examples", type=Path, default=None,
+                   help="train on these pairs (from --dump-examples) instead of building them; "
+                        "--data then needs only the validation sets")
+    p.add_argument("--predict", type=Path, default=None,
+                   help="write the model's P(supported) for each of --examples here (.npy) "
+                        "and stop: a teacher's soft labels")
+    p.add_argument("--soft-labels", type=Path, default=None,
+                   help="a teacher's P(supported) per example of --examples (.npy from "
+                        "--predict): distil it into this model")
+    p.add_argument("--distill-weight", type=float, default=0.7,
+                   help="with --soft-labels: the teacher's share of each target")
     p.add_argument("--summedits-repeats", type=int, default=1,
                    help="how many times each summedits_train record enters the pair set (each "
                         "time with freshly drawn synthetic edits); SummEdits' real, subtle edits "
@@ -68,6 +82,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--learning-rate", type=float, default=5e-5)
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--max-false-halt", type=float, default=0.03)
+    p.add_argument("--precision", choices=("int8", "fp32"), default="int8",
+                   help="export: int8 dynamic quantization (4x smaller and faster on CPU; "
+                        "MiniLM loses little) or fp32 (for backbones int8 hurts, such as MPNet; "
+                        "on CUDA the server runs it in fp16)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--detector-version", default="v4",
@@ -79,15 +97,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def load_sets(data_dir: Path) -> tuple[dict[str, list[Record]], dict[str, list[Record]],
-                                       dict[str, list[Record]]]:
-    """Training records per set; tune and holdout halves of the validation sets."""
+def load_sets(data_dir: Path, *, training: bool = True
+              ) -> tuple[dict[str, list[Record]], dict[str, list[Record]],
+                         dict[str, list[Record]]]:
+    """Training records per set (none without ``training``); tune and holdout halves of the
+    validation sets."""
     files = {p.name.split(".jsonl")[0]: p for p in data_files(data_dir)}
-    needed = (*TRAIN_DATASETS, *TRAIN_WHOLE, *VALIDATION_DATASETS)
-    missing = [n for n in needed if n not in files]
+    train_names = (*TRAIN_DATASETS, *TRAIN_WHOLE) if training else ()
+    missing = [n for n in (*train_names, *VALIDATION_DATASETS) if n not in files]
     if missing:
         raise FileNotFoundError(f"{data_dir}: missing {', '.join(missing)}")
-    train = {n: read_records(files[n]) for n in (*TRAIN_DATASETS, *TRAIN_WHOLE)}
+    train = {n: read_records(files[n]) for n in train_names}
     tune: dict[str, list[Record]] = {}
     holdout: dict[str, list[Record]] = {}
     for name in VALIDATION_DATASETS:
@@ -126,10 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     import torch  # training-only dependency: imported here so `--help` works without it
 
-    from stream_guard.train.crossencoder import TrainConfig, load_classifier, support_fn, train
+    from stream_guard.train.crossencoder import (
+        TrainConfig,
+        device,
+        load_classifier,
+        support_fn,
+        train,
+    )
     from stream_guard.train.encoding import pair_tokenizer
     from stream_guard.train.evaluate import score_datasets
-    from stream_guard.train.pairs import training_examples
+    from stream_guard.train.pairs import read_examples, training_examples, write_examples
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -138,15 +164,33 @@ def main(argv: list[str] | None = None) -> int:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     backbone = _backbone(args.base_model, args.cache_dir)
     tok = pair_tokenizer(backbone / "tokenizer.json", args.max_length)
-    train_sets, tune, holdout = load_sets(args.data)
+    train_sets, tune, holdout = load_sets(args.data, training=args.examples is None)
     if args.out is not None:
         results = finalize(args, args.work_dir / "best", tok, tune, holdout)
         log.info("detector written to %s: %s", args.out, json.dumps(results["calibration"]))
         return 0
 
     rng = random.Random(args.seed)
-    records = sample_training(train_sets, args.records_per_dataset, rng, args.summedits_repeats)
-    examples = training_examples(records, rng)
+    if args.examples is None:
+        records = sample_training(train_sets, args.records_per_dataset, rng,
+                                  args.summedits_repeats)
+        examples = training_examples(records, rng)
+        n_records: int | str = len(records)
+    else:
+        examples = read_examples(args.examples)
+        n_records = f"see {args.examples.name}"
+    if args.dump_examples is not None:
+        write_examples(args.dump_examples, examples)
+        log.info("%d training pairs written to %s", len(examples), args.dump_examples)
+        return 0
+    if args.predict is not None:
+        model = load_classifier(backbone if args.init_from is None else args.init_from)
+        probs = support_fn(model, tok, batch_size=256)(
+            [(e.premise, e.hypothesis) for e in examples])
+        np.save(args.predict, np.asarray(probs, dtype=np.float32))
+        log.info("P(supported) for %d pairs written to %s", len(probs), args.predict)
+        return 0
+    soft = None if args.soft_labels is None else np.load(args.soft_labels).tolist()
     summary: dict[str, object] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                   "base_model": args.base_model,
                                   "init_from": None if args.init_from is None
@@ -155,10 +199,15 @@ def main(argv: list[str] | None = None) -> int:
                                   "recipe": {"learning_rate": args.learning_rate,
                                              "batch_size": args.batch_size,
                                              "epochs": args.epochs,
-                                             "max_length": args.max_length},
-                                  "train_records": len(records),
+                                             "max_length": args.max_length,
+                                             "soft_labels": None if soft is None
+                                             else str(args.soft_labels),
+                                             "distill_weight": None if soft is None
+                                             else args.distill_weight,
+                                             "device": str(device())},
+                                  "train_records": n_records,
                                   "train_examples": _counts(examples)}
-    log.info("%d training pairs from %d records", len(examples), len(records))
+    log.info("%d training pairs from %s records", len(examples), n_records)
     model = load_classifier(backbone if args.init_from is None else args.init_from)
     score = support_fn(model, tok)
     tune_sample = _subsample(tune, args.tune_records, args.seed)
@@ -173,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                       epochs=args.epochs, budget_s=args.budget_minutes * 60.0,
                       eval_every_s=args.eval_minutes * 60.0, seed=args.seed)
     summary["training"] = train(model, tok, examples, cfg, tune_metric, args.work_dir,
-                                resume=args.resume)
+                                resume=args.resume, soft_labels=soft,
+                                distill_weight=args.distill_weight)
     (args.work_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
     return 0
 
@@ -196,10 +246,15 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     staging = args.work_dir / "detector"
     staging.mkdir(parents=True, exist_ok=True)
     fp32 = args.work_dir / "model-fp32.onnx"
-    export.export_onnx(checkpoint, fp32, args.max_length)
-    export.quantize_int8(fp32, staging / "model.onnx")
+    if not (checkpoint / "tokenizer.json").is_file():  # checkpoints of older runs lack it
+        export.write_tokenizer(tok, checkpoint)
+    inputs = export.export_onnx(checkpoint, fp32)
+    if args.precision == "int8":
+        export.quantize_int8(fp32, staging / "model.onnx")
+    else:
+        export.copy_file(fp32, staging / "model.onnx")
     export.write_tokenizer(tok, staging)
-    export.write_config(checkpoint, staging, args.max_length)
+    export.write_config(checkpoint, staging, args.max_length, inputs)
     scorer = calibrate.WindowScorer.load(str(staging / "model.onnx"), threads=args.threads)
     tune_w = scorer.groups(tune)
     fusion, lexical = calibrate.fit_fusion(tune_w)
@@ -220,6 +275,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
         "command": "python -m stream_guard.train " + " ".join(
             sys.argv[1:] if args.command_line is None else args.command_line),
         "version": args.detector_version,
+        "quantization": QUANTIZATION[args.precision],
         "max_length": args.max_length, "seed": args.seed, "threads": args.threads,
         "torch_version": torch.__version__,
         "fusion": {"model": fusion.to_json(), "lexical": lexical.to_json()},
@@ -261,7 +317,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
                  "(focused premise, window) pair and the lexical signals; a stream halts per "
                  "the halt policy on these supports",
         "model_sha256": results["sha256"],
-        "quantization": "int8 dynamic (onnxruntime)",
+        "quantization": QUANTIZATION[args.precision],
     })
     report.write_json(args.work_dir / "results.json", results)
     (out / "MODEL_CARD.md").write_text(report.model_card(results))

@@ -8,12 +8,14 @@ wall-clock budget, and it checkpoints often enough to be stopped and resumed at 
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
 import random
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +57,12 @@ def load_classifier(model_dir: Path) -> PreTrainedModel:
     return model
 
 
+def autocast() -> AbstractContextManager[object]:
+    """bf16 matrix work on a GPU (the speed a GPU run is for; the loss stays fp32), exact fp32
+    on CPU, where bf16 would be slower."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device().type == "cuda")
+
+
 def support_fn(model: PreTrainedModel, tok: Tokenizer,
                batch_size: int = 32) -> Callable[[Sequence[tuple[str, str]]], list[float]]:
     """P(supported) for pairs, batched by length; the model is left in the mode it was in."""
@@ -66,8 +74,10 @@ def support_fn(model: PreTrainedModel, tok: Tokenizer,
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
-                batch = _tensors(encode_pairs(tok, [pairs[i] for i in idx]))
-                probs = torch.softmax(model(**batch).logits.float(), dim=-1)[:, 1]
+                batch = _tensors(model, encode_pairs(tok, [pairs[i] for i in idx]))
+                with autocast():
+                    logits = model(**batch).logits
+                probs = torch.softmax(logits.float(), dim=-1)[:, 1]
                 out[idx] = probs.cpu().numpy()
         model.train(was_training)
         return out.tolist()
@@ -88,13 +98,20 @@ class Log:
 
 def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
           cfg: TrainConfig, evaluate: Callable[[], float], work_dir: Path, *,
-          resume: bool = False) -> dict[str, object]:
+          resume: bool = False, soft_labels: Sequence[float] | None = None,
+          distill_weight: float = 0.0) -> dict[str, object]:
     """Fine-tune over ``examples`` for ``cfg.epochs``, resumably.
+
+    Distillation: with ``soft_labels`` (a teacher's P(supported) per example), each example's
+    target is ``distill_weight`` of the teacher's distribution plus the rest of its own
+    label-smoothed label, one cross-entropy against that mixture: the student learns the
+    teacher's graded judgement where it is sure and the gold label where the teacher is wrong.
 
     The batch order is a pure function of the examples and the seed, so a run stopped anywhere
     continues from its last checkpoint (``work_dir/state.pt``: weights, optimizer, scheduler,
     step, evaluation history) with exactly the batches it had not seen. The tune metric is taken
-    every ``eval_every_s`` and at the end; the best state so far is kept in ``work_dir/best``.
+    every ``eval_every_s`` and at the end; the best state so far is kept in ``work_dir/best``
+    with its tokenizer, a model directory the server loads as it is.
     """
     torch.manual_seed(cfg.seed)
     model.base_model.embeddings.requires_grad_(False)
@@ -108,7 +125,7 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
     warmup = max(1, int(total * cfg.warmup_fraction))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / (total - warmup))))
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    targets = _targets(examples, cfg.label_smoothing, soft_labels, distill_weight)
     state_path = work_dir / "state.pt"
     best_dir = work_dir / "best"
     log = Log(work_dir / "log.jsonl")
@@ -145,6 +162,7 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
         if metric > best:
             best = metric
             model.save_pretrained(str(best_dir))
+            tok.save(str(best_dir / "tokenizer.json"))  # a whole model dir the server can load
 
     started = time.monotonic() - spent
     last_eval = last_save = time.monotonic()
@@ -153,11 +171,13 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
     step = done
     for step in range(done + 1, total + 1):
         idx = batches[step - 1]
-        batch = _tensors(encode_pairs(tok, [(examples[i].premise, examples[i].hypothesis)
-                                            for i in idx]))
-        labels = torch.tensor([examples[i].label for i in idx], device=device())
-        loss = loss_fn(model(**batch).logits, labels)
-        loss.backward()
+        batch = _tensors(model, encode_pairs(tok, [(examples[i].premise, examples[i].hypothesis)
+                                                   for i in idx]))
+        with autocast():
+            logits = model(**batch).logits
+        target = targets[torch.tensor(idx)].to(device())
+        loss = torch.nn.functional.cross_entropy(logits.float(), target)
+        loss.backward()  # type: ignore[no-untyped-call]  # untyped in torch
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
@@ -186,8 +206,27 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
             "best_tune_metric": best if history else None}
 
 
-def _tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    return {k: torch.from_numpy(v).to(device()) for k, v in batch.items()}
+def _targets(examples: Sequence[Example], smoothing: float,
+             soft_labels: Sequence[float] | None, distill_weight: float) -> torch.Tensor:
+    """[N, 2] target distributions: label smoothing as ``CrossEntropyLoss`` does it (the gold
+    class gets 1 - smoothing / 2), mixed with the teacher's distribution when one is given."""
+    gold = torch.tensor([e.label for e in examples], dtype=torch.long)
+    target = torch.full((len(examples), 2), smoothing / 2)
+    target[torch.arange(len(examples)), gold] += 1.0 - smoothing
+    if soft_labels is not None:
+        if len(soft_labels) != len(examples):
+            raise ValueError(f"{len(soft_labels)} soft labels for {len(examples)} examples")
+        p = torch.tensor(list(soft_labels), dtype=torch.float32).clamp(0.0, 1.0)
+        teacher = torch.stack([1.0 - p, p], dim=1)
+        target = distill_weight * teacher + (1.0 - distill_weight) * target
+    return target
+
+
+def _tensors(model: PreTrainedModel, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """The batch on the device, less the inputs the model does not take (MPNet and RoBERTa
+    have no segment ids)."""
+    accepted = inspect.signature(model.forward).parameters
+    return {k: torch.from_numpy(v).to(device()) for k, v in batch.items() if k in accepted}
 
 
 def _batches(tok: Tokenizer, examples: Sequence[Example], size: int, epochs: float,

@@ -21,9 +21,12 @@ sentences are compressed (a clause or parenthetical dropped) so "a word the evid
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from stream_guard.dataset import Record
 from stream_guard.evidence.context import context_sentences
@@ -171,3 +174,16 @@ def training_examples(records: Sequence[Record], rng: random.Random,
     for record in records:
         out.extend(record_examples(record, pipeline, rng, records, mix))
     return out
+
+
+def write_examples(path: Path, examples: Sequence[Example]) -> None:
+    """Training pairs as gzipped JSON lines, in order: a run elsewhere (a GPU machine without
+    the source data) trains on exactly these pairs, and soft labels index into them."""
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for e in examples:
+            fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+
+
+def read_examples(path: Path) -> list[Example]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [Example(**json.loads(line)) for line in fh if line.strip()]

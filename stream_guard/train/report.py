@@ -130,7 +130,7 @@ fused window supports.{lineage}
 
 - Backbone: {run.get('base_model', 'minilm')} (all-MiniLM-L6-v2 from the packaged weights,
   sha256-verified), fine-tuned as a sequence classifier with 2 labels.
-- Artifact: `model.onnx`, int8 dynamic quantization (onnxruntime), {r['size_bytes']:,} bytes,
+- Artifact: `model.onnx`, {_precision(r)}, {r['size_bytes']:,} bytes,
   sha256 `{r['sha256']}`.
 - Fusion (fitted on the tune halves' windows, each tune set weighted equally; the speaker and
   listener signals, `stream_guard.text.stance`, fitted on top of the rest, which they leave as
@@ -222,3 +222,10 @@ its ~100-token premise also holds):
 The figures through the real server (streamed, default settings, threshold re-fitted on the tune
 half) are in [docs/quality.md](../../../docs/quality.md), with the commands that produce them.
 """
+
+
+def _precision(r: dict[str, Any]) -> str:
+    """How the artifact's weights are stored (results of runs before ``--precision``: int8)."""
+    if str(r.get("quantization", "int8")).startswith("int8"):
+        return "int8 dynamic quantization (onnxruntime)"
+    return "not quantized (fp32; fp16 on CUDA)"
