@@ -48,7 +48,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="where the packaged MiniLM is extracted (default: settings cache_dir)")
     p.add_argument("--base-model", type=str, default="minilm",
-                   help='"minilm" (the packaged all-MiniLM-L6-v2) or a Hugging Face model dir')
+                   help='"minilm" (the packaged all-MiniLM-L6-v2), "mpnet" (all-mpnet-base-v2 '
+                        'from its five packages: 5x the compute, for a GPU) or a Hugging Face '
+                        'model dir')
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from this fine-tuned checkpoint (a work dir's best/) instead of "
                         "the base model's weights; the base model still gives the tokenizer")
@@ -325,13 +327,14 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
 
 
 def _backbone(base_model: str, cache_dir: Path | None) -> Path:
-    """The packaged MiniLM, or a Hugging Face model directory the user brings."""
-    if base_model != "minilm":
+    """The packaged MiniLM or MPNet, or a Hugging Face model directory the user brings."""
+    if base_model not in ("minilm", "mpnet"):
         return Path(base_model)
     from stream_guard.config import load_settings
-    from stream_guard.models.packaged import minilm_dir
+    from stream_guard.models.packaged import minilm_dir, mpnet_dir
 
-    return minilm_dir(cache_dir if cache_dir is not None else load_settings().cache_dir)
+    cache = cache_dir if cache_dir is not None else load_settings().cache_dir
+    return minilm_dir(cache) if base_model == "minilm" else mpnet_dir(cache)
 
 
 def _counts(examples: Sequence[Example]) -> dict[str, int]:

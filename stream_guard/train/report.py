@@ -105,6 +105,7 @@ def model_card(r: dict[str, Any]) -> str:
     """The model card, rendered from the results of one training and export run."""
     run = r.get("training", {})
     fit = run.get("training", {})
+    backbone = _backbone(run.get("base_model", "minilm"))
     hist = "\n".join(
         ["| step | pairs seen | elapsed s | tune mean AUROC |", "|---|---|---|---|"]
         + [f"| {h['step']} | {h['pairs_seen']} | {h['elapsed_s']} | {h['tune_metric']:.4f} |"
@@ -128,8 +129,7 @@ One pair per window. The server fuses P(supported) with the lexical signals in a
 logistic model shipped in `detector.json` (`fusion`); a stream halts per the halt policy on the
 fused window supports.{lineage}
 
-- Backbone: {run.get('base_model', 'minilm')} (all-MiniLM-L6-v2 from the packaged weights,
-  sha256-verified), fine-tuned as a sequence classifier with 2 labels.
+- Backbone: {backbone}, fine-tuned as a sequence classifier with 2 labels.
 - Artifact: `model.onnx`, {_precision(r)}, {r['size_bytes']:,} bytes,
   sha256 `{r['sha256']}`.
 - Fusion (fitted on the tune halves' windows, each tune set weighted equally; the speaker and
@@ -229,3 +229,10 @@ def _precision(r: dict[str, Any]) -> str:
     if str(r.get("quantization", "int8")).startswith("int8"):
         return "int8 dynamic quantization (onnxruntime)"
     return "not quantized (fp32; fp16 on CUDA)"
+
+
+def _backbone(name: str) -> str:
+    packaged = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2"}
+    if name in packaged:
+        return f"{name} ({packaged[name]} from the packaged weights,\n  sha256-verified)"
+    return name
