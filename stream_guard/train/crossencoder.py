@@ -66,6 +66,8 @@ def autocast() -> AbstractContextManager[object]:
 def support_fn(model: PreTrainedModel, tok: Tokenizer,
                batch_size: int = 32) -> Callable[[Sequence[tuple[str, str]]], list[float]]:
     """P(supported) for pairs, batched by length; the model is left in the mode it was in."""
+    inputs = _accepted_inputs(model)
+
     def score(pairs: Sequence[tuple[str, str]]) -> list[float]:
         was_training = model.training
         model.train(False)
@@ -74,7 +76,7 @@ def support_fn(model: PreTrainedModel, tok: Tokenizer,
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
-                batch = _tensors(model, encode_pairs(tok, [pairs[i] for i in idx]))
+                batch = _tensors(inputs, encode_pairs(tok, [pairs[i] for i in idx]))
                 with autocast():
                     logits = model(**batch).logits
                 probs = torch.softmax(logits.float(), dim=-1)[:, 1]
@@ -169,10 +171,11 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
     model.train()
     running = 0.0
     step = done
+    inputs = _accepted_inputs(model)
     for step in range(done + 1, total + 1):
         idx = batches[step - 1]
-        batch = _tensors(model, encode_pairs(tok, [(examples[i].premise, examples[i].hypothesis)
-                                                   for i in idx]))
+        batch = _tensors(inputs, encode_pairs(tok, [(examples[i].premise, examples[i].hypothesis)
+                                                    for i in idx]))
         with autocast():
             logits = model(**batch).logits
         target = targets[torch.tensor(idx)].to(device())
@@ -222,11 +225,14 @@ def _targets(examples: Sequence[Example], smoothing: float,
     return target
 
 
-def _tensors(model: PreTrainedModel, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """The batch on the device, less the inputs the model does not take (MPNet and RoBERTa
-    have no segment ids)."""
-    accepted = inspect.signature(model.forward).parameters
-    return {k: torch.from_numpy(v).to(device()) for k, v in batch.items() if k in accepted}
+def _accepted_inputs(model: PreTrainedModel) -> frozenset[str]:
+    """The input names the model's forward takes (MPNet and RoBERTa have no segment ids)."""
+    return frozenset(inspect.signature(model.forward).parameters)
+
+
+def _tensors(inputs: frozenset[str], batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """The batch on the device, less the inputs the model does not take."""
+    return {k: torch.from_numpy(v).to(device()) for k, v in batch.items() if k in inputs}
 
 
 def _batches(tok: Tokenizer, examples: Sequence[Example], size: int, epochs: float,

@@ -16,6 +16,11 @@ from tokenizers import Tokenizer
 from stream_guard.train.encoding import PAIR_FORMAT
 from stream_guard.train.pairs import ID2LABEL
 
+# How ``--precision`` stores the artifact's weights, as results.json, detector.json and the
+# model card say it.
+QUANTIZATION = {"int8": "int8 dynamic quantization (onnxruntime)",
+                "fp32": "not quantized (fp32; fp16 on CUDA)"}
+
 
 def export_onnx(checkpoint: Path, path: Path) -> list[str]:
     """fp32 ONNX with dynamic batch and sequence axes and one output, ``logits`` [N, 2]; the

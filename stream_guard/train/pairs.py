@@ -185,5 +185,6 @@ def write_examples(path: Path, examples: Sequence[Example]) -> None:
 
 
 def read_examples(path: Path) -> list[Example]:
+    """The pairs :func:`write_examples` wrote, in the same order."""
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         return [Example(**json.loads(line)) for line in fh if line.strip()]

@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from stream_guard.models.packaged import PACKAGED_BACKBONES
 from stream_guard.train.evaluate import DatasetScores
+from stream_guard.train.export import QUANTIZATION
 from stream_guard.train.metrics import choose_threshold
 
 
@@ -106,6 +108,7 @@ def model_card(r: dict[str, Any]) -> str:
     run = r.get("training", {})
     fit = run.get("training", {})
     backbone = _backbone(run.get("base_model", "minilm"))
+    precision = r.get("quantization", QUANTIZATION["int8"])  # runs before --precision: int8
     hist = "\n".join(
         ["| step | pairs seen | elapsed s | tune mean AUROC |", "|---|---|---|---|"]
         + [f"| {h['step']} | {h['pairs_seen']} | {h['elapsed_s']} | {h['tune_metric']:.4f} |"
@@ -130,7 +133,7 @@ logistic model shipped in `detector.json` (`fusion`); a stream halts per the hal
 fused window supports.{lineage}
 
 - Backbone: {backbone}, fine-tuned as a sequence classifier with 2 labels.
-- Artifact: `model.onnx`, {_precision(r)}, {r['size_bytes']:,} bytes,
+- Artifact: `model.onnx`, {precision}, {r['size_bytes']:,} bytes,
   sha256 `{r['sha256']}`.
 - Fusion (fitted on the tune halves' windows, each tune set weighted equally; the speaker and
   listener signals, `stream_guard.text.stance`, fitted on top of the rest, which they leave as
@@ -224,15 +227,8 @@ half) are in [docs/quality.md](../../../docs/quality.md), with the commands that
 """
 
 
-def _precision(r: dict[str, Any]) -> str:
-    """How the artifact's weights are stored (results of runs before ``--precision``: int8)."""
-    if str(r.get("quantization", "int8")).startswith("int8"):
-        return "int8 dynamic quantization (onnxruntime)"
-    return "not quantized (fp32; fp16 on CUDA)"
-
-
 def _backbone(name: str) -> str:
-    packaged = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2"}
-    if name in packaged:
-        return f"{name} ({packaged[name]} from the packaged weights,\n  sha256-verified)"
+    if name in PACKAGED_BACKBONES:
+        return (f"{name} ({PACKAGED_BACKBONES[name]} from the packaged weights,\n"
+                "  sha256-verified)")
     return name

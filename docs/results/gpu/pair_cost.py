@@ -32,25 +32,22 @@ from stream_guard.train.pairs import DEFAULT_PIPELINE
 
 
 def mpnet_detectors(out: Path, cache_dir: Path) -> dict[str, str]:
-    """fp32 and int8 MPNet detector directories under ``out`` (built once), by name."""
-    src = mpnet_dir(cache_dir)
-    fp32 = out / "mpnet-fp32.onnx"
-    if not fp32.exists():
+    """int8 and fp32 MPNet detector files under ``out`` (built on the first run), by name."""
+    specs = {f"mpnet-{p}": out / f"mpnet-{p}" / "model.onnx" for p in ("int8", "fp32")}
+    if not all(path.is_file() for path in specs.values()):
+        src = mpnet_dir(cache_dir)
+        fp32 = out / "mpnet-fp32.onnx"
         out.mkdir(parents=True, exist_ok=True)
-        export.export_onnx(src, fp32)
-    specs: dict[str, str] = {}
-    for precision in ("int8", "fp32"):
-        target = out / f"mpnet-{precision}"
-        if not (target / "model.onnx").exists():
-            target.mkdir(exist_ok=True)
-            if precision == "int8":
-                export.quantize_int8(fp32, target / "model.onnx")
+        inputs = export.export_onnx(src, fp32)
+        for name, path in specs.items():
+            path.parent.mkdir(exist_ok=True)
+            if name == "mpnet-int8":
+                export.quantize_int8(fp32, path)
             else:
-                export.copy_file(fp32, target / "model.onnx")
-            export.write_tokenizer(pair_tokenizer(src / "tokenizer.json"), target)
-            export.write_config(src, target, 128, ["input_ids", "attention_mask"])
-        specs[f"mpnet-{precision}"] = str(target / "model.onnx")
-    return specs
+                export.copy_file(fp32, path)
+            export.write_tokenizer(pair_tokenizer(src / "tokenizer.json"), path.parent)
+            export.write_config(src, path.parent, 128, inputs)
+    return {name: str(path) for name, path in specs.items()}
 
 
 def main() -> None:
