@@ -16,7 +16,7 @@ the stream's evidence is a candidate, not only those of a few retrieved chunks, 
 document cannot hide the right sentence from the model. Pure and deterministic: the trainer
 builds its premises with this same class. Choosing or filling by embedding similarity instead was
 measured on the tune halves: it ranked SummEdits' edits worse, for the cost of embedding every
-evidence sentence (``docs/results/premise_variants.py``).
+evidence sentence (``docs/results/raw_ranking.py``).
 """
 
 from __future__ import annotations
