@@ -89,8 +89,13 @@ class Settings:
         "Characters of delta text a connection may send in its lifetime.", minimum=1))
     max_streams_per_connection: int = field(default=8, metadata=_meta(
         "Streams open at once on one connection.", minimum=1))
+    max_windows_in_flight: int = field(default=64, metadata=_meta(
+        "Windows one connection may have waiting for the scorer; past it the connection's "
+        "further messages wait unread (TCP backpressure) until its windows are answered, so "
+        "one client cannot fill the queue everyone shares.", minimum=1, maximum=100_000))
     idle_timeout_s: float = field(default=300.0, metadata=_meta(
-        "Close a connection that sent nothing for this long.", minimum=0.1))
+        "Close a connection that sent nothing for this long while the server owed it "
+        "nothing.", minimum=0.1))
     max_lifetime_s: float = field(default=3600.0, metadata=_meta(
         "Close any connection after this long.", minimum=1))
     compression: bool = field(default=False, metadata=_meta(

@@ -307,6 +307,66 @@ async def test_without_a_fallback_late_jobs_still_run_on_the_model() -> None:
     await sched.close()
 
 
+async def test_a_fallback_sweep_is_kept_within_max_turn() -> None:
+    """One client's hundreds of late windows must not run back to back on the worker thread
+    while other clients' on-time windows wait: once the fallback's cost a job is known, a turn
+    sweeps only what fits in ``max_turn`` (at least one), and a model batch runs between sweeps."""
+    rec = Recorder(open_gate=False)
+    sweeps: list[list[int]] = []
+
+    def slow_fallback(jobs: list[int]) -> list[int]:
+        sweeps.append(list(jobs))
+        time.sleep(0.01 * len(jobs))  # 10 ms a job, like the lexical tier on a large context
+        return [-j for j in jobs]
+
+    sched: BatchScheduler[int, int] = BatchScheduler(
+        rec, fallback=slow_fallback, max_batch=4, max_wait=0, max_turn=0.03)
+    first = await hold_first_batch(sched, rec)
+    now = time.perf_counter()
+    late = [asyncio.create_task(sched.submit(j, now - 1)) for j in range(1, 41)]
+    on_time = asyncio.create_task(sched.submit(100, now + 1000))
+    await eventually(lambda: sched.depth == 41)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        assert await asyncio.gather(*late) == [-j for j in range(1, 41)]
+        assert await on_time == 1000
+        await first
+    assert sweeps[0] == [1]  # its cost not known yet: one job measures it
+    assert sched.fallback_cost >= 0.01
+    assert all(1 <= len(s) <= 3 for s in sweeps[1:])  # 30 ms of max_turn at >= 10 ms a job
+    assert [100] in rec.batches  # the on-time job ran on the model, between the sweeps
+    await sched.close()
+
+
+async def test_owners_get_equal_shares_of_a_turn() -> None:
+    """A client whose whole backlog is overdue comes first by deadline; with owners named, it
+    gets only its share of each turn, and another client's window is answered in the first
+    turn instead of after all of that backlog."""
+    rec = Recorder(open_gate=False)
+    sweeps: list[list[int]] = []
+
+    def fallback(jobs: list[int]) -> list[int]:
+        sweeps.append(list(jobs))
+        return [-j for j in jobs]
+
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, fallback=fallback, max_batch=2,
+                                                     max_wait=0)
+    first = await hold_first_batch(sched, rec)
+    now = time.perf_counter()
+    flood = [asyncio.create_task(sched.submit(j, now - 10 + j / 100, "a")) for j in range(1, 41)]
+    other = asyncio.create_task(sched.submit(100, now - 1, "b"))
+    await eventually(lambda: sched.depth == 41)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        assert await other == -100
+        assert await asyncio.gather(*flood) == [-j for j in range(1, 41)]
+        await first
+    # a sweep of 16 (8 batches of 2), shared by two owners: 8 of the flood, then the other
+    assert sweeps[0] == [*range(1, 9), 100]
+    assert [len(s) for s in sweeps[1:]] == [16, 16]  # one owner left: the whole sweep
+    await sched.close()
+
+
 async def test_a_model_turn_is_kept_within_max_turn() -> None:
     """Work arriving mid-turn waits for the turn, so a turn holds only as many items as the
     recent cost per item lets finish within ``max_turn`` (at least one)."""

@@ -15,7 +15,6 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidStatus
 
 from stream_guard.config import Settings
-from stream_guard.server.app import Server
 from stream_guard.server.http import STREAM_PATH
 from tests.conftest import running_server
 from tests.wsclient import (
@@ -158,21 +157,25 @@ def check_stream(plan: Plan, frames: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize("padded", [False, True], ids=["checked-on-loop", "batched"])
-async def test_a_hundred_concurrent_streams_without_cross_talk(server: Server,
-                                                               padded: bool) -> None:
+async def test_a_hundred_concurrent_streams_without_cross_talk(
+        settings_factory: Callable[..., Settings], padded: bool) -> None:
+    """Deadlines off: on a busy test machine 104 streams' windows can all miss 150 ms, and
+    the fallback would answer them outside the batches whose lane this checks."""
     plans = [[make_plan(c, s) for s in range(STREAMS_PER_CONNECTION)]
              for c in range(CONNECTIONS)]
-    results = await asyncio.wait_for(asyncio.gather(
-        *(run_connection(server.port, conn_plans, padded=padded) for conn_plans in plans)), 120)
-    for conn_plans, frames in zip(plans, results, strict=True):
-        assert set(frames) == {p.sid for p in conn_plans}
-        for plan in conn_plans:
-            check_stream(plan, frames[plan.sid])
-    total = CONNECTIONS * STREAMS_PER_CONNECTION
-    batched = server.metrics.batch_size._sum.get()
-    assert batched > 0 if padded else batched == 0  # the lane the parameter asks for
-    assert server.metrics.streams_started._value.get() == total
-    assert server.metrics.streams_done._value.get() == total
+    async with running_server(settings_factory(verdict_deadline_ms=0)) as server:
+        results = await asyncio.wait_for(asyncio.gather(
+            *(run_connection(server.port, conn_plans, padded=padded)
+              for conn_plans in plans)), 120)
+        for conn_plans, frames in zip(plans, results, strict=True):
+            assert set(frames) == {p.sid for p in conn_plans}
+            for plan in conn_plans:
+                check_stream(plan, frames[plan.sid])
+        total = CONNECTIONS * STREAMS_PER_CONNECTION
+        batched = server.metrics.batch_size._sum.get()
+        assert batched > 0 if padded else batched == 0  # the lane the parameter asks for
+        assert server.metrics.streams_started._value.get() == total
+        assert server.metrics.streams_done._value.get() == total
 
 
 # --- graceful shutdown --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from websockets.asyncio.client import ClientConnection
 from stream_guard.config import Settings
 from stream_guard.server.app import Server
 from tests.conftest import running_server
-from tests.wsclient import eventually, open_ws, recv, send, until_closed
+from tests.wsclient import eventually, open_ws, recv, send, stream_text, until_closed
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
 
@@ -258,3 +258,69 @@ async def test_a_client_that_never_reads_again_is_dropped_after_the_close_timeou
             await eventually(lambda: not server.connections, timeout=5)
         async with open_ws(server.port) as again:
             await ping(again)
+
+
+# --- one connection's backlog ---------------------------------------------------------------------
+
+# A long answer in one message: 300 windows, each a sentence of the context (whose 300
+# sentences are more than the lexical tier checks on the event loop: the windows are queued).
+LONG_ANSWER = "".join(f"Filler fact {i} concerns item {i}. " for i in range(300))
+LONG_CONTEXT = [LONG_ANSWER]
+
+
+async def test_a_connection_waits_with_its_windows_and_every_window_is_answered(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A client that sends far more windows at once than ``max_windows_in_flight`` gets no more
+    than that into the shared queue (its further messages wait unread), and still gets a
+    verdict for every window, in order, and its ``done``; a second client is served meanwhile."""
+    async with serve(settings_factory, max_windows_in_flight=4, verdict_deadline_ms=0,
+                     batch_max_wait_ms=20) as server:
+        scheduler = server.engine.scheduler
+        deepest = 0
+
+        async def watch_depth() -> None:
+            nonlocal deepest
+            while True:
+                deepest = max(deepest, scheduler.depth)
+                await asyncio.sleep(0.001)
+
+        watcher = asyncio.create_task(watch_depth())
+        async with open_ws(server.port) as flood, open_ws(server.port) as other:
+            await send(flood, {"type": "start", "stream_id": "big", "context": LONG_CONTEXT})
+            assert (await recv(flood))["type"] == "started"
+            await send(flood, {"type": "delta", "stream_id": "big", "seq": 0,
+                               "text": LONG_ANSWER})
+            await send(flood, {"type": "end", "stream_id": "big"})
+            await send(flood, {"type": "ping"})  # read only once the backlog is answered
+            served = await stream_text(other, "small", "Filler fact 7 concerns item 7.",
+                                       context=LONG_CONTEXT)
+            assert served[-1] == {"type": "done", "stream_id": "small", "halted": False,
+                                  "chars": 30, "windows": 1}
+            frames = [await recv(flood) for _ in range(302)]
+        watcher.cancel()
+    assert frames.count({"type": "pong"}) == 1  # held while the backlog waited, not lost
+    frames.remove({"type": "pong"})
+    verdicts = frames[:300]
+    assert [v["start"] for v in verdicts] == [LONG_ANSWER.index(f"Filler fact {i} ")
+                                              for i in range(300)]
+    assert all(v["label"] == "supported" for v in verdicts)
+    assert frames[300] == {"type": "done", "stream_id": "big", "halted": False,
+                           "chars": len(LONG_ANSWER), "windows": 300}
+    assert 0 < deepest <= 4 + 1  # this client's four, and the other client's one window
+
+
+async def test_no_idle_close_while_the_server_owes_verdicts(
+        settings_factory: Callable[..., Settings]) -> None:
+    """The idle clock is for clients that leave a connection open with nothing to do: one
+    waiting for the verdicts of windows it sent is not idle, however long they take."""
+    async with serve(settings_factory, idle_timeout_s=0.2, max_windows_in_flight=1,
+                     verdict_deadline_ms=0, batch_max_wait_ms=5) as server:
+        async with open_ws(server.port) as ws:
+            await send(ws, {"type": "start", "stream_id": "s", "context": LONG_CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": LONG_ANSWER})
+            await send(ws, {"type": "end", "stream_id": "s"})
+            frames, code, reason = await until_closed(ws, timeout=60)
+        assert [f["type"] for f in frames] == ["verdict"] * 300 + ["done"]
+        assert (code, reason) == (1001, "idle timeout")  # once nothing more was owed
+        assert rejections(server, "idle") == 1

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -229,14 +229,14 @@ class GroundingEngine:
         return None
 
     async def check(self, evidence: StreamEvidence, text: str, previous: str,
-                    deadline: float | None = None) -> WindowScore:
+                    deadline: float | None = None, owner: Hashable = None) -> WindowScore:
         """The window's score; ``deadline`` (``time.perf_counter()`` seconds) is when the
         verdict is due: a window that cannot get through the model by then is scored by the
-        lexical tier alone."""
+        lexical tier alone. ``owner`` (the connection) gets its fair share of the scheduler."""
         score = self.check_at_once(evidence, text, previous)
         if score is not None:
             return score
-        return await self.scheduler.submit(CheckJob(evidence, text, previous), deadline)
+        return await self.scheduler.submit(CheckJob(evidence, text, previous), deadline, owner)
 
     def reload_evidence(self) -> list[str]:
         """Re-read every collection (SIGHUP); blocking, call it off the loop."""

@@ -15,9 +15,16 @@ earliest-deadline-first, and a job that can no longer get through the model in t
 in the batch, by the recent cost per item) is not started there: it goes to ``fallback`` (the
 lexical tier), which runs on the same thread at the start of the same turn, so its answer is
 still on time. A model batch is also kept within ``max_turn`` seconds, because work that arrives
-while a batch runs waits for the batch: a short turn bounds that wait. Under overload the queue
-drains at the fallback's speed instead of growing, and latency stays bounded; the share of
-fallback answers is what overload costs.
+while a batch runs waits for the batch: a short turn bounds that wait. So is the fallback's sweep:
+against a large evidence set the fallback itself costs milliseconds a job, and one client's
+hundreds of late windows swept back to back would make everyone else's on-time work wait.
+Under overload the queue drains at the fallback's speed instead of growing, and latency stays
+bounded; the share of fallback answers is what overload costs.
+
+Fair shares, not only deadlines: a job may name its owner (the server names the connection).
+When several owners wait, each gets at most an equal share of a turn's sweep and of its batch,
+so a client whose backlog is all overdue (hence first by deadline) cannot keep another client's
+window waiting behind all of it.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ import heapq
 import itertools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -60,6 +68,7 @@ class _Queued(Generic[J, R]):
     job: J = field(compare=False)
     future: asyncio.Future[R] = field(compare=False)
     queued: float = field(compare=False)
+    owner: Hashable = field(compare=False, default=None)
 
 
 class SchedulerClosed(GuardError, RuntimeError):
@@ -90,6 +99,7 @@ class BatchScheduler(Generic[J, R]):
         # Recent cost of one item through ``process`` (exponential average of turn time per
         # item): what decides whether a job can still make its deadline through the model.
         self.item_cost = 0.0
+        self.fallback_cost = 0.0  # the same for ``fallback``: what bounds a turn's sweep
         self._max_batch = max_batch
         self._max_wait = max_wait
         self._on_batch = on_batch
@@ -109,8 +119,9 @@ class BatchScheduler(Generic[J, R]):
             self._wakeup = asyncio.Event()
             self._runner = asyncio.get_running_loop().create_task(self._run(), name="batcher")
 
-    async def submit(self, job: J, deadline: float | None = None) -> R:
-        """The job's result; ``deadline`` is a ``time.perf_counter()`` instant (None: none)."""
+    async def submit(self, job: J, deadline: float | None = None, owner: Hashable = None) -> R:
+        """The job's result; ``deadline`` is a ``time.perf_counter()`` instant (None: none);
+        ``owner``: whose job it is, for fair shares of each turn (None: one shared owner)."""
         if self._closed:
             raise SchedulerClosed("the scheduler is shut down")
         self.start()
@@ -118,7 +129,7 @@ class BatchScheduler(Generic[J, R]):
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._queue, _Queued(math.inf if deadline is None else deadline,
                                             next(self._order), job, future,
-                                            time.perf_counter()))
+                                            time.perf_counter(), owner))
         self._report_depth()
         self._wakeup.set()
         return await future
@@ -161,12 +172,15 @@ class BatchScheduler(Generic[J, R]):
             if not live:
                 continue
             backlog = True
-            model_seconds = await self._turn(loop, on_time, late)
+            seconds = await self._turn(loop, on_time, late)
             finished = time.perf_counter()
-            if on_time and model_seconds is not None:
-                per_item = model_seconds / len(on_time)
-                self.item_cost = (0.8 * self.item_cost + 0.2 * per_item if self.item_cost
-                                  else per_item)
+            if seconds is not None:
+                fallback_seconds, model_seconds = seconds
+                if late:
+                    self.fallback_cost = _average(self.fallback_cost,
+                                                  fallback_seconds / len(late))
+                if on_time:
+                    self.item_cost = _average(self.item_cost, model_seconds / len(on_time))
             if self._on_batch is not None:
                 self._on_batch(BatchStats(
                     len(on_time), finished - started, started - min(q.queued for q in live),
@@ -180,40 +194,60 @@ class BatchScheduler(Generic[J, R]):
         that would finish after its deadline is answered by the fallback now, not when its
         deadline is already near: under overload the doomed share of the queue is settled at
         once and the model keeps the jobs it can still finish. The batch stops at ``max_batch``
-        items or ``max_turn`` seconds of expected work.
+        items or ``max_turn`` seconds of expected work; the sweep at the same budget of the
+        fallback's recent cost (late jobs past it wait for the next turn's sweep).
         """
         cost, fallback = self.item_cost, self._fallback is not None
         limit = self._max_batch
-        if self._max_turn is not None and cost > 0:
-            limit = max(1, min(limit, int(self._max_turn / cost)))
+        if self._max_turn is not None:  # the first batch, of one job, measures the cost
+            limit = max(1, min(limit, int(self._max_turn / cost))) if cost > 0 else 1
         cap = _FALLBACK_TURN * self._max_batch
+        if self._max_turn is not None:  # the first sweep, of one job, measures the cost
+            cap = (max(1, min(cap, int(self._max_turn / self.fallback_cost)))
+                   if self.fallback_cost > 0 else 1)
+        owners = len({q.owner for q in self._queue})
+        late_share, batch_share = -(-cap // owners), -(-limit // owners)  # ceilings
+        swept: Counter[Hashable] = Counter()
+        batched: Counter[Hashable] = Counter()
         late: list[_Queued[J, R]] = []
         on_time: list[_Queued[J, R]] = []
         waiting: list[_Queued[J, R]] = []
         place = 0
         for q in sorted(self._queue):
-            if fallback and len(late) < cap and q.deadline < now + cost * (place + 1):
-                late.append(q)
+            if fallback and q.deadline < now + cost * (place + 1):
+                # past this turn's sweep (or its owner's share of it) it waits for the next:
+                # the model's places are for jobs that can still make their deadline
+                if len(late) < cap and swept[q.owner] < late_share:
+                    swept[q.owner] += 1
+                    late.append(q)
+                else:
+                    waiting.append(q)
                 continue
-            (on_time if len(on_time) < limit else waiting).append(q)
+            if len(on_time) < limit and batched[q.owner] < batch_share:
+                batched[q.owner] += 1
+                on_time.append(q)
+            else:
+                waiting.append(q)
             place += 1
         self._queue[:] = waiting  # sorted: still a valid heap
         return late, on_time
 
     async def _turn(self, loop: asyncio.AbstractEventLoop, on_time: list[_Queued[J, R]],
-                    late: list[_Queued[J, R]]) -> float | None:
+                    late: list[_Queued[J, R]]) -> tuple[float, float] | None:
         """One turn of the worker thread: the fallback for late jobs, then the batch. Returns
-        the seconds ``process`` took (None when the turn failed and was retried job by job)."""
+        the seconds the fallback and ``process`` took (None when the turn failed and was retried
+        job by job)."""
         fallback = self._fallback
 
-        def run() -> tuple[Sequence[R], Sequence[R], float]:
+        def run() -> tuple[Sequence[R], Sequence[R], tuple[float, float]]:
+            began = time.perf_counter()
             quick: Sequence[R] = []
             if late:
                 assert fallback is not None
                 quick = fallback([q.job for q in late])
-            began = time.perf_counter()
+            swept = time.perf_counter()
             results = self._process([q.job for q in on_time]) if on_time else []
-            return quick, results, time.perf_counter() - began
+            return quick, results, (swept - began, time.perf_counter() - swept)
 
         try:
             quick, results, seconds = await loop.run_in_executor(self._executor, run)
@@ -270,3 +304,8 @@ class BatchScheduler(Generic[J, R]):
     def _report_depth(self) -> None:
         if self._on_depth is not None:
             self._on_depth(len(self._queue))
+
+
+def _average(recent: float, sample: float) -> float:
+    """Exponential average of a cost, the first sample taken as it is."""
+    return 0.8 * recent + 0.2 * sample if recent else sample

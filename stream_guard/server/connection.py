@@ -9,12 +9,17 @@ lock per frame; a client that stops reading while its unread frames pile up past
 :data:`MAX_UNREAD_BYTES` is closed (1008), so it can pin neither memory nor anyone else's time.
 Scoring a window is a task of its own that awaits the engine's check (the shared scheduler),
 except where the engine can score it at once on the loop (the lexical tier, a small inline
-context): then the verdict goes out within the same callback that read the delta.
+context): then the verdict goes out within the same callback that read the delta. At most
+``max_windows_in_flight`` windows of one connection wait for the scheduler; the rest wait here,
+in order, and the client's further messages wait unread (TCP backpressure) until its windows are
+answered, so one client's backlog can fill neither the shared queue nor memory, and every
+message read is still scored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -118,6 +123,8 @@ class Connection:
             _Admission(server.load, engine, self.principal.tenant))
         self._evidence: dict[str, asyncio.Future[StreamEvidence]] = {}
         self._tasks: dict[str, set[asyncio.Task[None]]] = {}
+        self._in_flight = 0  # check tasks running
+        self._backlog: collections.deque[tuple[ScoreJob, float]] = collections.deque()
         self._streams_ended: asyncio.Event | None = None  # set by drain(), fired by _apply()
         self._log_extra = {"conn": self.cid, "tenant": self.principal.tenant}
         # Labelled children looked up once, not per message (a labels() call takes a lock).
@@ -129,10 +136,10 @@ class Connection:
         self._chars_uncounted = 0
         self._loop = asyncio.get_running_loop()
         self._finished: asyncio.Future[Close | None] = self._loop.create_future()
-        self._last_read = self._loop.time()
-        self._lifetime_end = self._last_read + s.max_lifetime_s
+        self._last_active = self._loop.time()
+        self._lifetime_end = self._last_active + s.max_lifetime_s
         self._watchdog = self._loop.call_at(
-            min(self._last_read + s.idle_timeout_s, self._lifetime_end), self._watch)
+            min(self._last_active + s.idle_timeout_s, self._lifetime_end), self._watch)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -143,6 +150,7 @@ class Connection:
                 await self._close(close)
         finally:
             self._watchdog.cancel()
+            self._backlog.clear()
             self._flush_counts()
             for tasks in self._tasks.values():
                 for task in tasks:
@@ -193,7 +201,7 @@ class Connection:
     # --- reading ------------------------------------------------------------------------------
     def _on_message(self, message: str | bytes) -> None:
         """One client message, handed over by the transport as soon as it is parsed."""
-        self._last_read = self._loop.time()
+        self._last_active = self._loop.time()
         try:
             admission = self.limiter.admit()
             if admission is Admission.OK:
@@ -227,8 +235,10 @@ class Connection:
         """The idle and lifetime clock: one timer per connection, re-armed only when it fires
         (not a timeout per message). It may fire a little early (uvloop's timers have
         millisecond resolution); it then re-arms for what is left."""
-        idle_end = self._last_read + self.server.settings.idle_timeout_s
         now = self._loop.time()
+        if self._in_flight or self._backlog:  # the server owes the client frames
+            self._last_active = now
+        idle_end = self._last_active + self.server.settings.idle_timeout_s
         if now >= self._lifetime_end:
             self._finish(self._expired(Expiry.LIFETIME))
         elif now >= idle_end:
@@ -274,10 +284,8 @@ class Connection:
                     continue
                 if at_once and self._check_at_once(job, evidence, arrived):
                     continue
-                task = asyncio.create_task(self._check(job, evidence, arrived))
-                tasks = self._tasks.setdefault(job.stream_id, set())
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                self._backlog.append((job, arrived))
+            self._start_checks()
         if self._streams_ended is not None and not self.session.open_streams:
             self._streams_ended.set()
 
@@ -293,10 +301,37 @@ class Connection:
         """Cancel a stream's scoring (the session has no use for it any more), except the task
         that delivered the score which ended it: that one is finishing anyway."""
         self._evidence.pop(sid, None)
+        if self._backlog:
+            self._backlog = collections.deque(w for w in self._backlog if w[0].stream_id != sid)
         current = asyncio.current_task()
         for task in self._tasks.pop(sid, ()):
             if task is not current:
                 task.cancel()
+
+    def _start_checks(self) -> None:
+        """Start waiting windows' checks while fewer than ``max_windows_in_flight`` run; the
+        client's messages are held while any window waits here."""
+        limit = self.server.settings.max_windows_in_flight
+        while self._backlog and self._in_flight < limit:
+            job, arrived = self._backlog.popleft()
+            evidence = self._evidence.get(job.stream_id)
+            if evidence is None or self._finished.done():  # the stream or connection ended
+                continue
+            task = asyncio.create_task(self._check(job, evidence, arrived))
+            self._in_flight += 1
+            tasks = self._tasks.setdefault(job.stream_id, set())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            task.add_done_callback(self._check_ended)
+        if self._backlog:
+            self.ws.hold()
+        else:
+            self.ws.release()
+
+    def _check_ended(self, _: asyncio.Task[None]) -> None:
+        self._in_flight -= 1
+        if self._backlog:
+            self._start_checks()
 
     def _check_at_once(self, job: ScoreJob, evidence: asyncio.Future[StreamEvidence],
                        arrived: float) -> bool:
@@ -322,7 +357,7 @@ class Connection:
             deadline_ms = self.server.settings.verdict_deadline_ms
             score = await self.engine.check(
                 await evidence, window.text, window.previous,
-                arrived + deadline_ms / 1000.0 if deadline_ms > 0 else None)
+                arrived + deadline_ms / 1000.0 if deadline_ms > 0 else None, self.cid)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
