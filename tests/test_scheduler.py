@@ -361,9 +361,10 @@ async def test_owners_get_equal_shares_of_a_turn() -> None:
         assert await other == -100
         assert await asyncio.gather(*flood) == [-j for j in range(1, 41)]
         await first
-    # a sweep of 16 (8 batches of 2), shared by two owners: 8 of the flood, then the other
-    assert sweeps[0] == [*range(1, 9), 100]
-    assert [len(s) for s in sweeps[1:]] == [16, 16]  # one owner left: the whole sweep
+    # a sweep of 16 (8 batches of 2): each owner's share first (8 and 1), then the room left
+    # to the earliest of the rest, so no room is idle
+    assert sweeps[0] == [*range(1, 16), 100]
+    assert [len(s) for s in sweeps[1:]] == [16, 9]
     await sched.close()
 
 

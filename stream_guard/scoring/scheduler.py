@@ -205,31 +205,18 @@ class BatchScheduler(Generic[J, R]):
         if self._max_turn is not None:  # the first sweep, of one job, measures the cost
             cap = (max(1, min(cap, int(self._max_turn / self.fallback_cost)))
                    if self.fallback_cost > 0 else 1)
-        owners = len({q.owner for q in self._queue})
-        late_share, batch_share = -(-cap // owners), -(-limit // owners)  # ceilings
-        swept: Counter[Hashable] = Counter()
-        batched: Counter[Hashable] = Counter()
-        late: list[_Queued[J, R]] = []
-        on_time: list[_Queued[J, R]] = []
-        waiting: list[_Queued[J, R]] = []
-        place = 0
+        overdue: list[_Queued[J, R]] = []
+        in_time: list[_Queued[J, R]] = []
         for q in sorted(self._queue):
-            if fallback and q.deadline < now + cost * (place + 1):
-                # past this turn's sweep (or its owner's share of it) it waits for the next:
-                # the model's places are for jobs that can still make their deadline
-                if len(late) < cap and swept[q.owner] < late_share:
-                    swept[q.owner] += 1
-                    late.append(q)
-                else:
-                    waiting.append(q)
-                continue
-            if len(on_time) < limit and batched[q.owner] < batch_share:
-                batched[q.owner] += 1
-                on_time.append(q)
+            if fallback and q.deadline < now + cost * (len(in_time) + 1):
+                overdue.append(q)
             else:
-                waiting.append(q)
-            place += 1
-        self._queue[:] = waiting  # sorted: still a valid heap
+                in_time.append(q)  # its place in the model's queue: those before it
+        # Late jobs past this turn's sweep wait for the next one: the model's places are for
+        # jobs that can still make their deadline.
+        late, overdue = _fair_share(overdue, cap)
+        on_time, in_time = _fair_share(in_time, limit)
+        self._queue[:] = sorted(overdue + in_time)  # sorted: a valid heap
         return late, on_time
 
     async def _turn(self, loop: asyncio.AbstractEventLoop, on_time: list[_Queued[J, R]],
@@ -309,3 +296,30 @@ class BatchScheduler(Generic[J, R]):
 def _average(recent: float, sample: float) -> float:
     """Exponential average of a cost, the first sample taken as it is."""
     return 0.8 * recent + 0.2 * sample if recent else sample
+
+
+def _fair_share(jobs: list[_Queued[J, R]], room: int
+                ) -> tuple[list[_Queued[J, R]], list[_Queued[J, R]]]:
+    """Up to ``room`` of ``jobs`` (in deadline order) for this turn, and the rest: first each
+    owner up to an equal share of the room, then, so that no room is left idle, the earliest of
+    the rest. Both lists keep deadline order."""
+    owners = len({q.owner for q in jobs})
+    if len(jobs) <= room or owners <= 1:
+        return jobs[:room], jobs[room:]
+    share = -(-room // owners)  # ceiling
+    taken = [False] * len(jobs)
+    per_owner: Counter[Hashable] = Counter()
+    count = 0
+    for i, q in enumerate(jobs):
+        if count < room and per_owner[q.owner] < share:
+            per_owner[q.owner] += 1
+            taken[i] = True
+            count += 1
+    for i in range(len(jobs)):
+        if count >= room:
+            break
+        if not taken[i]:
+            taken[i] = True
+            count += 1
+    return ([q for q, t in zip(jobs, taken, strict=True) if t],
+            [q for q, t in zip(jobs, taken, strict=True) if not t])
