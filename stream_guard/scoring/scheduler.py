@@ -208,6 +208,8 @@ class BatchScheduler(Generic[J, R]):
         overdue: list[_Queued[J, R]] = []
         in_time: list[_Queued[J, R]] = []
         for q in sorted(self._queue):
+            if q.future.done():  # its caller is gone (stream or connection ended): drop it
+                continue
             if fallback and q.deadline < now + cost * (len(in_time) + 1):
                 overdue.append(q)
             else:
