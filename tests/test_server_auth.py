@@ -79,6 +79,24 @@ async def test_ticket_requests_need_a_valid_key(server: Server) -> None:
     assert response.json()["error"] == "method_not_allowed"
 
 
+async def test_a_ticket_request_with_a_body_gets_a_clear_400(server: Server) -> None:
+    """HTTP client libraries send ``{}`` or form data with a POST by default: that is answered
+    with a JSON error saying what to do, not a connection dropped unanswered; an empty body
+    (``Content-Length: 0``) is no body, and chunked transfer is a body too."""
+    key = {"Authorization": f"Bearer {API_KEY}"}
+    for extra, body in (({"Content-Type": "application/json"}, b"{}"), ({}, b"ttl=30"),
+                        ({"Transfer-Encoding": "chunked"}, b"")):
+        response = await http(server.port, "POST", "/v1/tickets", key | extra, body)
+        assert response.status == 400 and response.headers["connection"] == "close"
+        assert response.json() == {
+            "error": "bad_request", "message": "requests take no body: POST /v1/tickets is "
+            "authorised by its Authorization header alone"}
+    assert (await mint(server.port, key)).isascii()  # Content-Length: 0, as http() sends it
+    async with open_ws(server.port) as ws:  # and the server serves on
+        await send(ws, {"type": "ping"})
+        assert await recv(ws) == {"type": "pong"}
+
+
 async def test_tickets_expire(settings_factory: Callable[..., Settings]) -> None:
     async with running_server(settings_factory(ticket_ttl_s=1)) as server:
         response = await http(server.port, "POST", "/v1/tickets",
