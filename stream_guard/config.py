@@ -91,8 +91,9 @@ class Settings:
         "Streams open at once on one connection.", minimum=1))
     max_windows_in_flight: int = field(default=64, metadata=_meta(
         "Windows one connection may have waiting for the scorer; past it the connection's "
-        "further messages wait unread (TCP backpressure) until its windows are answered, so "
-        "one client cannot fill the queue everyone shares.", minimum=1, maximum=100_000))
+        "further messages wait until its windows are answered (past 1 MiB of them, unread: "
+        "TCP backpressure), so one client cannot fill the queue everyone shares.",
+        minimum=1, maximum=100_000))
     idle_timeout_s: float = field(default=300.0, metadata=_meta(
         "Close a connection that sent nothing for this long while the server owed it "
         "nothing.", minimum=0.1))

@@ -77,6 +77,38 @@ async def test_messages_sent_before_the_handler_attaches_are_kept_in_order() -> 
     assert rec.messages == [f"m{i}" for i in range(transport.MAX_EARLY_MESSAGES * 3)]
 
 
+async def test_held_messages_wait_in_order_and_pings_are_answered_meanwhile(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An owner with too much of a client's work in hand holds its messages: they arrive after
+    ``release``, in order, none lost; until the held ones pass ``MAX_HELD_BYTES`` the socket is
+    still read, so a ping (websockets' keepalive, the client's) is answered while they wait;
+    past it reading pauses (TCP backpressure)."""
+    monkeypatch.setattr(transport, "MAX_HELD_BYTES", 100)
+    rec = Recorder()
+    async with server(rec) as url, connect(url) as ws:
+        await ws.send("first")
+        await asyncio.wait_for(_until(lambda: rec.messages == ["first"]), 5)
+        assert rec.conn is not None
+        rec.conn.hold()
+        await ws.send("a" * 40)
+        await ws.send("b" * 40)
+        await asyncio.wait_for(await ws.ping(), 5)  # answered: 80 held, under the budget
+        assert not rec.conn._paused and rec.messages == ["first"]
+        await ws.send("c" * 40)  # 120 held: reading pauses
+        await asyncio.wait_for(_until(lambda: rec.conn is not None and rec.conn._paused), 5)
+        await ws.send("d" * 40)  # waits in the socket, unread
+        rec.conn.release()
+        await asyncio.wait_for(_until(lambda: len(rec.messages) == 5), 5)
+        assert not rec.conn._paused
+        await ws.close()
+    assert rec.messages == ["first", "a" * 40, "b" * 40, "c" * 40, "d" * 40]
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    while not predicate():  # noqa: ASYNC110 - polling state that has no event
+        await asyncio.sleep(0.005)
+
+
 async def test_invalid_utf8_across_fragments_closes_1007() -> None:
     rec = Recorder()
     async with server(rec) as url, connect(url) as ws:

@@ -12,8 +12,8 @@ except where the engine can score it at once on the loop (the lexical tier, a sm
 context): then the verdict goes out within the same callback that read the delta. At most
 ``max_windows_in_flight`` windows of one connection wait for the scheduler; the rest wait here,
 in order, and the client's further messages wait unread (TCP backpressure) until its windows are
-answered, so one client's backlog can fill neither the shared queue nor memory, and every
-message read is still scored.
+answered (past about a megabyte of them; see the transport), so one client's backlog can
+fill neither the shared queue nor memory, and every message read is still scored.
 """
 
 from __future__ import annotations

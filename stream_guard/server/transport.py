@@ -52,6 +52,9 @@ MessageHandler = Callable[[Message], None]
 # (1009), and at most this many messages wait for a handler before reading pauses.
 MAX_FRAGMENTS = 1024
 MAX_EARLY_MESSAGES = 16
+# Messages held for an owner with too much of this client's work in hand (their characters or
+# bytes) past which reading pauses: a few of the largest messages.
+MAX_HELD_BYTES = 2**20
 # Past this, the request head is websockets' to refuse (its own limits are smaller).
 MAX_HEAD_BYTES = 64 * 1024
 
@@ -101,8 +104,10 @@ class CallbackConnection(ServerConnection):
     Until :meth:`deliver_to` names the handler (the connection handler may first be checking
     slots), messages are held, and reading pauses once :data:`MAX_EARLY_MESSAGES` wait. The
     owner can hold messages later too (:meth:`hold`: it has too much of this client's work in
-    hand): reading pauses at once, so the client meets TCP backpressure, and what was already
-    read waits, in order, for :meth:`release`.
+    hand): they wait, in order, for :meth:`release`, and reading pauses once they pass
+    :data:`MAX_HELD_BYTES`, so the client meets TCP backpressure. Not at once: until then
+    websockets still reads the client's pongs, and its keepalive does not close a client that
+    merely waits for its verdicts.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -110,6 +115,7 @@ class CallbackConnection(ServerConnection):
         self._handler: MessageHandler | None = None
         self._on_lost: Callable[[], None] | None = None
         self._early: collections.deque[Message] = collections.deque()
+        self._held_size = 0  # characters or bytes of the messages in ``_early``
         self._paused = False
         self._holding = False
         self._dropping = False
@@ -129,9 +135,8 @@ class CallbackConnection(ServerConnection):
             on_lost()
 
     def hold(self) -> None:
-        """Stop handing messages over until :meth:`release`; reading pauses now."""
+        """Stop handing messages over until :meth:`release`."""
         self._holding = True
-        self._pause_reading()
 
     def release(self) -> None:
         """Hand over the held messages, in order (the handler may hold again), then read
@@ -144,8 +149,10 @@ class CallbackConnection(ServerConnection):
         handler = self._handler
         assert handler is not None
         while self._early and not self._holding and not self._dropping:
-            handler(self._early.popleft())
-        if not self._holding:
+            message = self._early.popleft()
+            self._held_size -= len(message)
+            handler(message)
+        if self._held_size <= MAX_HELD_BYTES:
             self._resume_reading()
 
     def stop_delivery(self) -> None:
@@ -154,6 +161,7 @@ class CallbackConnection(ServerConnection):
         self._dropping = True
         self._holding = False
         self._early.clear()
+        self._held_size = 0
         self._resume_reading()
 
     def _pause_reading(self) -> None:
@@ -321,8 +329,10 @@ class CallbackConnection(ServerConnection):
         if self._handler is not None and not self._holding:
             self._handler(message)
             return
-        self._early.append(message)  # the rest of a read already taken when holding began
-        if self._holding or len(self._early) >= MAX_EARLY_MESSAGES:
+        self._early.append(message)
+        self._held_size += len(message)
+        if self._held_size > MAX_HELD_BYTES or (
+                self._handler is None and len(self._early) >= MAX_EARLY_MESSAGES):
             self._pause_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
