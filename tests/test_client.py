@@ -37,7 +37,9 @@ from stream_guard.client import (
     guard,
     mint_ticket,
 )
+from stream_guard.client.client import MAX_STREAM_ID
 from stream_guard.client.events import parse_event
+from stream_guard.protocol import frames
 from stream_guard.protocol.errors import CloseCode, ErrorCode
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
@@ -301,6 +303,42 @@ async def test_refused_starts_raise_typed_errors(tmp_path: Path) -> None:
         second = await client.start(stream_id="two", context=CONTEXT)  # the slot is free again
         await second.end()
         assert client.connections_opened == 1  # refusals leave the connection open
+
+
+async def test_bad_arguments_fail_at_once_and_leave_the_stream_usable(server: Server) -> None:
+    """Arguments the server cannot take are refused by the client before anything is sent: a
+    piece that is not a str or not valid Unicode leaves the stream as it was (no seq spent, the
+    text unchanged), and start arguments of the wrong shape say what they must be."""
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        stream = await client.start(stream_id="s", context=CONTEXT)
+        with pytest.raises(TypeError, match="text must be str, not bytes"):
+            await stream.send(b"bytes")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="not valid Unicode: surrogates not allowed"):
+            await stream.send("abc \udcff")
+        await stream.send(SUPPORTED)
+        await stream.end()
+        events = await collect(stream)
+        assert isinstance(events[-1], Done) and not events[-1].halted
+        assert stream.text == SUPPORTED and events[-1].chars == len(SUPPORTED)
+        for bad_id in ("x" * 129, "", "tab\there"):
+            with pytest.raises(ValueError, match="stream_id must be a printable str"):
+                await client.start(stream_id=bad_id, context=CONTEXT)
+        with pytest.raises(TypeError, match="context must be a list of passages"):
+            await client.start(context=CONTEXT[0])  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"context\[1\] must be a str"):
+            await client.start(context=[CONTEXT[0], 1])  # type: ignore[list-item]
+        assert client.connections_opened == 1
+
+
+async def test_a_start_over_the_frame_limit_is_not_retried_for_ever(tmp_path: Path) -> None:
+    """1009 on a start is retried once (a spent budget is reset by a new connection); on a new
+    connection too it is the frame itself, and the client raises instead of getting locked out."""
+    async with running_server(make_settings(tmp_path, max_frame_bytes=1024)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
+        with pytest.raises(MessageTooBigError):
+            await client.start(context=["word " * 1000])
+        assert client.connections_opened == 2
+    assert MAX_STREAM_ID == frames.MAX_STREAM_ID  # the client's copy of the server's limit
 
 
 async def test_an_overloaded_server_refuses_new_streams_with_a_retryable_error(

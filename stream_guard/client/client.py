@@ -22,12 +22,16 @@ from stream_guard.client.errors import (
     ConnectError,
     ConnectionClosedError,
     DrainingError,
+    MessageTooBigError,
     StreamClosedError,
 )
 from stream_guard.client.link import Link, TransientConnectFailure, open_link
 from stream_guard.client.stream import GuardStream, Mode
 
 STREAM_PATH = "/v1/stream"
+# The server's limit (stream_guard.protocol.frames.MAX_STREAM_ID: the client imports nothing of
+# the server's).
+MAX_STREAM_ID = 128
 TicketProvider = Callable[[], Awaitable[str]]
 ContextItem = str | Mapping[str, str]
 
@@ -92,15 +96,21 @@ class GuardClient:
         (:class:`UnknownCollectionError`, :class:`BadFrameError`, ...); a connection that ends
         before ``started`` is replaced and the start retried, within the backoff policy.
         """
-        frame = _start_frame(stream_id or uuid.uuid4().hex, context, collection, prompt, mode,
-                             threshold, verdicts)
+        sid = uuid.uuid4().hex if stream_id is None else stream_id
+        frame = _start_frame(sid, context, collection, prompt, mode, threshold, verdicts)
         delays = self.backoff.delays()
+        too_big = 0
         while True:
             link = await self._live_link(delays)
             try:
                 return await link.open_stream(frame, mode, self.start_timeout)
             except ConnectionClosedError as exc:
-                if exc.code not in RETRYABLE_CLOSE_CODES or not self._can_reconnect():
+                # 1009 is a spent character budget (a new connection resets it) or this start
+                # frame over the server's size limit: once on a new connection too, it is the
+                # frame, and sending it again would only get the client locked out.
+                too_big += isinstance(exc, MessageTooBigError)
+                if (exc.code not in RETRYABLE_CLOSE_CODES or not self._can_reconnect()
+                        or too_big > 1):
                     raise
                 await _pause(delays, exc)
             except DrainingError as exc:
@@ -167,8 +177,18 @@ async def _pause(delays: Iterator[float], cause: Exception,
 def _start_frame(stream_id: str, context: Sequence[ContextItem] | None, collection: str | None,
                  prompt: str | None, mode: Mode, threshold: float | None,
                  verdicts: bool) -> dict[str, Any]:
+    if not isinstance(stream_id, str) or not 0 < len(stream_id) <= MAX_STREAM_ID \
+            or not stream_id.isprintable():
+        raise ValueError(f"stream_id must be a printable str of 1 to {MAX_STREAM_ID} characters")
     frame: dict[str, Any] = {"type": "start", "stream_id": stream_id}
     if context is not None:
+        if isinstance(context, (str, bytes)) or not isinstance(context, Sequence):
+            raise TypeError("context must be a list of passages (str, or {'id', 'text'} "
+                            f"mappings), not {type(context).__name__}")
+        bad = [i for i, c in enumerate(context) if not isinstance(c, (str, Mapping))]
+        if bad:
+            raise TypeError(f"context[{bad[0]}] must be a str or an {{'id', 'text'}} mapping, "
+                            f"not {type(context[bad[0]]).__name__}")
         frame["context"] = [c if isinstance(c, str) else dict(c) for c in context]
     if collection is not None:
         frame["collection"] = collection

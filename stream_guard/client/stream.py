@@ -84,6 +84,7 @@ class GuardStream:
         if self.halt is not None:
             raise StreamHaltedError(f"stream {self.stream_id!r} was halted at offset "
                                     f"{self.halt.at}; end it", self.stream_id)
+        _check_text(text)  # before a seq is taken: a refused piece leaves the stream as it was
         for i in range(0, len(text), self._max_delta) if text else (0,):
             piece = text[i:i + self._max_delta]
             seq, self._seq = self._seq, self._seq + 1  # taken before the await: call order
@@ -154,3 +155,15 @@ class GuardStream:
         elif self.done is None and self._lost is None:
             self._lost = error
             self._queue.put_nowait(error)
+
+
+def _check_text(text: object) -> None:
+    """A piece the server can take: a str that is valid Unicode (no lone surrogate, which
+    cannot be sent as UTF-8)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, not {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"text is not valid Unicode: {exc.reason} at position {exc.start}"
+                         ) from None
