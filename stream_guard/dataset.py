@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 from stream_guard.exceptions import GuardError
 
@@ -59,14 +58,25 @@ def read_records(path: Path) -> list[Record]:
 
 def iter_records(path: Path) -> Iterator[Record]:
     path = Path(path)
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
+    with _open_binary(path) as fh:
+        for lineno, raw in enumerate(fh, start=1):
             try:
-                yield _parse(json.loads(line))
-            except (ValueError, TypeError, KeyError) as exc:
+                line = raw.decode("utf-8")  # per line, so an error names its line
+                if not line.strip():
+                    continue
+                record = _parse(json.loads(line))
+            except KeyError as exc:
+                raise RecordError(f"{path}:{lineno}: not a valid record: missing field {exc}"
+                                  ) from None
+            except UnicodeDecodeError as exc:
+                raise RecordError(f"{path}:{lineno}: not UTF-8 text ({exc.reason} at byte "
+                                  f"{exc.start} of the line)") from None
+            except (ValueError, TypeError) as exc:
                 raise RecordError(f"{path}:{lineno}: not a valid record: {exc}") from exc
+            except RecursionError:
+                raise RecordError(f"{path}:{lineno}: not a valid record: JSON nested too deeply"
+                                  ) from None
+            yield record
 
 
 def data_files(data_dir: Path) -> list[Path]:
@@ -114,10 +124,10 @@ def split_records(records: Sequence[Record], split: Split) -> list[Record]:
     return [r for r in records if sides[r.split_key] == split]
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def _open_binary(path: Path) -> BinaryIO:
     if path.name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return open(path, "rb")
 
 
 def _parse(obj: Any) -> Record:
@@ -131,12 +141,15 @@ def _parse(obj: Any) -> Record:
         raise ValueError(f"onset must be an integer or null, got {onset!r}")
     prompt = obj.get("prompt")
     doc_id = obj.get("doc_id")
+    response = _text(obj, "response")
+    if onset is not None and not 0 <= onset <= len(response):
+        raise ValueError(f"onset {onset} is outside the response (0 to {len(response)})")
     return Record(
         id=_text(obj, "id"),
         dataset=_text(obj, "dataset"),
         context=_text(obj, "context"),
         prompt=None if prompt is None else str(prompt),
-        response=_text(obj, "response"),
+        response=response,
         label=int(label),
         onset=onset,
         doc_id=None if doc_id is None else str(doc_id),

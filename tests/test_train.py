@@ -60,6 +60,25 @@ def test_bad_line_names_file_and_line(tmp_path: Path, bad: str) -> None:
         read_records(path)
 
 
+@pytest.mark.parametrize(("bad", "says"), [
+    ("caf\xe9".encode("latin-1"), r"b\.jsonl:2: not UTF-8 text \(invalid continuation byte"),
+    (b"[" * 100_000 + b"]" * 100_000, r"b\.jsonl:2: not a valid record: JSON nested too deeply"),
+    (json.dumps({k: v for k, v in ROW.items() if k != "label"}).encode(),
+     r"b\.jsonl:2: not a valid record: missing field 'label'"),
+    (json.dumps({**ROW, "onset": -5}).encode(), r"onset -5 is outside the response"),
+    (json.dumps({**ROW, "onset": 10_000}).encode(), r"onset 10000 is outside the response"),
+])
+def test_unreadable_lines_are_named_not_raised_as_they_come(tmp_path: Path, bad: bytes,
+                                                            says: str) -> None:
+    """Bytes that are not UTF-8, JSON nested past the parser's depth, a missing field and an
+    onset outside the response each give a RecordError naming file and line (the CLIs print
+    it as one line), not a traceback or a skewed report."""
+    path = tmp_path / "b.jsonl"
+    path.write_bytes(json.dumps(ROW).encode() + b"\n" + bad + b"\n")
+    with pytest.raises(RecordError, match=says):
+        read_records(path)
+
+
 def test_split_is_deterministic_and_about_half() -> None:
     ids = [f"summedits-news-{i}" for i in range(2000)]
     first = ["holdout" if split_rank(i) < 0.5 else "tune" for i in ids]
