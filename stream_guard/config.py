@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from stream_guard.exceptions import GuardError
 
@@ -264,8 +265,8 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
                 data = tomllib.load(fh)
         except OSError as exc:
             raise SettingsError(f"config file {path}: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"config file {path}: {exc}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # TOML is UTF-8
+            raise SettingsError(f"config file {path}: not valid TOML: {exc}") from None
         for key, value in _flatten(data).items():
             if key not in known:
                 raise SettingsError(f"config file {path}: unknown setting {key!r}")
@@ -415,6 +416,10 @@ def _check_cross_field(s: Settings) -> None:
                 f"{ENV_PREFIX}TRUSTED_PROXIES: {proxy!r} is not an address or CIDR") from None
     if s.window_min_chars >= s.window_max_chars:
         raise SettingsError(f"{ENV_PREFIX}WINDOW_MIN_CHARS: must be below WINDOW_MAX_CHARS")
+    if s.redis_url is not None and urlsplit(s.redis_url).scheme not in (
+            "redis", "rediss", "unix"):
+        raise SettingsError(f"{ENV_PREFIX}REDIS_URL: {s.redis_url!r} is not a redis://, "
+                            "rediss:// or unix:// URL")
     if s.workers > 1 and not s.redis_url:
         raise SettingsError(
             f"{ENV_PREFIX}WORKERS: {s.workers} workers need {ENV_PREFIX}REDIS_URL: with the "

@@ -100,6 +100,8 @@ def test_precedence_file_then_environment_then_overrides(tmp_path: Path) -> None
     ({"STREAM_GUARD_API_KEYS": f"{KEY_A}:t1,{KEY_A}:t2"}, "listed twice"),
     # several workers cannot share in-memory state
     ({"STREAM_GUARD_WORKERS": "4"}, "STREAM_GUARD_WORKERS: 4 workers need STREAM_GUARD_REDIS_URL"),
+    ({"STREAM_GUARD_REDIS_URL": "notaurl"},
+     "STREAM_GUARD_REDIS_URL: 'notaurl' is not a redis://, rediss:// or unix:// URL"),
 ])
 def test_invalid_values_name_the_setting(env: dict[str, str], fragment: str) -> None:
     with pytest.raises(SettingsError) as info:
@@ -130,6 +132,13 @@ def test_invalid_toml_names_the_setting(tmp_path: Path, text: str, fragment: str
     with pytest.raises(SettingsError) as info:
         load_settings(path, environ={})
     assert fragment in str(info.value)
+
+
+def test_a_config_file_that_is_not_utf8_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "sg.toml"
+    path.write_bytes("port = 1 # caf\u00e9\n".encode("utf-16"))
+    with pytest.raises(SettingsError, match=r"config file .*sg\.toml: not valid TOML"):
+        load_settings(path, environ={})
 
 
 def test_missing_config_file(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from stream_guard.config import Settings
+from stream_guard.config import Settings, SettingsError
 from stream_guard.server.app import Server
 from tests.conftest import running_server
 from tests.wsclient import eventually, open_ws, recv, send, stream_text, until_closed
@@ -324,3 +324,15 @@ async def test_no_idle_close_while_the_server_owes_verdicts(
         assert [f["type"] for f in frames] == ["verdict"] * 300 + ["done"]
         assert (code, reason) == (1001, "idle timeout")  # once nothing more was owed
         assert rejections(server, "idle") == 1
+
+
+async def test_a_port_in_use_is_a_settings_error_naming_the_settings(
+        settings_factory: Callable[..., Settings]) -> None:
+    """``stream-guard serve`` prints a SettingsError as one line and exits 2: a taken port must
+    be one, not an OSError traceback."""
+    async with serve(settings_factory) as first:
+        second = Server(settings_factory(port=first.port))
+        with pytest.raises(SettingsError, match=(
+                rf"cannot listen on 127\.0\.0\.1:{first.port} \(STREAM_GUARD_HOST, "
+                r"STREAM_GUARD_PORT\): .*address already in use")):
+            await second.start()

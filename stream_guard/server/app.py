@@ -23,7 +23,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from stream_guard.config import Settings
+from stream_guard.config import Settings, SettingsError
 from stream_guard.guard.auth import KeyRing
 from stream_guard.guard.limits import PenaltyBox
 from stream_guard.guard.overload import LoadGauge
@@ -95,14 +95,20 @@ class Server:
                 log.warning("serve_demo is set but the demo (clients/js) is not beside this "
                             "installation: it ships in the source checkout, so run the server "
                             "from one (pip install -e .); /demo/ answers 404")
-        self._ws = await serve(
-            self._handle, s.host, s.port, process_request=Router(self),
-            create_connection=CallbackConnection,
-            compression="deflate" if s.compression else None,
-            max_size=s.max_frame_bytes * _HARD_SIZE_FACTOR, open_timeout=s.handshake_timeout_s,
-            ping_interval=20, ping_timeout=20, close_timeout=s.close_timeout_s,
-            server_header="stream-guard",
-            reuse_port=self.reuse_port)
+        try:
+            self._ws = await serve(
+                self._handle, s.host, s.port, process_request=Router(self),
+                create_connection=CallbackConnection,
+                compression="deflate" if s.compression else None,
+                max_size=s.max_frame_bytes * _HARD_SIZE_FACTOR,
+                open_timeout=s.handshake_timeout_s,
+                ping_interval=20, ping_timeout=20, close_timeout=s.close_timeout_s,
+                server_header="stream-guard",
+                reuse_port=self.reuse_port)
+        except OSError as exc:  # the port is taken, the host is no address of this machine
+            raise SettingsError(f"cannot listen on {s.host}:{s.port} "
+                                f"(STREAM_GUARD_HOST, STREAM_GUARD_PORT): "
+                                f"{exc.strerror or exc}") from None
         if self.engine is None:
             self._engine_task = asyncio.create_task(self._load_engine())
         await self.leases.renew()  # learns the store's slot epoch, so a later wipe is noticed
