@@ -416,6 +416,14 @@ def _check_cross_field(s: Settings) -> None:
                 f"{ENV_PREFIX}TRUSTED_PROXIES: {proxy!r} is not an address or CIDR") from None
     if s.window_min_chars >= s.window_max_chars:
         raise SettingsError(f"{ENV_PREFIX}WINDOW_MIN_CHARS: must be below WINDOW_MAX_CHARS")
+    # A model named by path must be there now: the server loads models after it starts
+    # listening, and a wrong path would leave it up and never ready.
+    if s.detector != "default" and not Path(s.detector).exists():
+        raise SettingsError(f"{ENV_PREFIX}DETECTOR: {s.detector!r} is neither \"default\" nor "
+                            "an existing model directory or ONNX file")
+    if s.embedder not in ("minilm", "none") and not Path(s.embedder).is_dir():
+        raise SettingsError(f"{ENV_PREFIX}EMBEDDER: {s.embedder!r} is neither \"minilm\", "
+                            "\"none\" nor an existing model directory")
     if s.redis_url is not None and urlsplit(s.redis_url).scheme not in (
             "redis", "rediss", "unix"):
         raise SettingsError(f"{ENV_PREFIX}REDIS_URL: {s.redis_url!r} is not a redis://, "

@@ -100,6 +100,10 @@ def test_precedence_file_then_environment_then_overrides(tmp_path: Path) -> None
     ({"STREAM_GUARD_API_KEYS": f"{KEY_A}:t1,{KEY_A}:t2"}, "listed twice"),
     # several workers cannot share in-memory state
     ({"STREAM_GUARD_WORKERS": "4"}, "STREAM_GUARD_WORKERS: 4 workers need STREAM_GUARD_REDIS_URL"),
+    ({"STREAM_GUARD_DETECTOR": "/nonexistent/detector"},
+     "STREAM_GUARD_DETECTOR: '/nonexistent/detector' is neither \"default\" nor an existing"),
+    ({"STREAM_GUARD_EMBEDDER": "/nonexistent/embedder"},
+     "STREAM_GUARD_EMBEDDER: '/nonexistent/embedder' is neither \"minilm\", \"none\" nor"),
     ({"STREAM_GUARD_REDIS_URL": "notaurl"},
      "STREAM_GUARD_REDIS_URL: 'notaurl' is not a redis://, rediss:// or unix:// URL"),
 ])
