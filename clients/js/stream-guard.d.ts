@@ -97,6 +97,8 @@ export interface StreamGuardOptions {
   maxDeltaChars?: number;
   /** ms to wait for `started`. */
   startTimeout?: number;
+  /** Milliseconds to wait for a connection to open before it counts as failed (10000). */
+  openTimeout?: number;
   onConnectionChange?: ((state: ConnectionState) => void) | null;
   /** A WebSocket implementation (defaults to globalThis.WebSocket). */
   WebSocket?: typeof WebSocket;

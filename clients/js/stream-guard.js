@@ -365,9 +365,11 @@ export class StreamGuard {
    */
   constructor({
     url, getTicket = null, backoff = DEFAULT_BACKOFF, maxDeltaChars = 8192,
-    startTimeout = 10000, onConnectionChange = null, WebSocket: WS = globalThis.WebSocket,
+    startTimeout = 10000, openTimeout = 10000, onConnectionChange = null,
+    WebSocket: WS = globalThis.WebSocket,
   }) {
     this.url = streamUrl(url);
+    this.openTimeout = openTimeout;
     this.getTicket = getTicket;
     this.backoff = { ...DEFAULT_BACKOFF, ...backoff };
     this.maxDeltaChars = maxDeltaChars;
@@ -507,15 +509,29 @@ export class StreamGuard {
   _openSocket(url) {
     return new Promise((resolve, reject) => {
       const ws = new this._WebSocket(url);
-      const fail = (event) => {
-        // Browsers do not say why a handshake failed (a 401 looks like a network error).
-        reject(new ConnectionClosedError(event.code ?? 1006, event.reason ?? ""));
-      };
-      ws.addEventListener("close", fail, { once: true });
-      ws.addEventListener("open", () => {
+      let settled = false;
+      const settle = (error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
         ws.removeEventListener("close", fail);
-        resolve(ws);
-      }, { once: true });
+        ws.removeEventListener("error", fail);
+        if (error === null) {
+          resolve(ws);
+        } else {
+          reject(error);
+          try { ws.close(); } catch { /* already closing */ }
+        }
+      };
+      // Browsers do not say why a handshake failed (a 401 looks like a network error), and
+      // some runtimes (Node's WebSocket) fire only "error" for it, never "close".
+      const fail = (event) => settle(new ConnectionClosedError(event?.code ?? 1006,
+        event?.reason ?? ""));
+      const timer = setTimeout(() => settle(new ConnectionClosedError(1006,
+        `no connection within ${this.openTimeout} ms`)), this.openTimeout);
+      ws.addEventListener("close", fail);
+      ws.addEventListener("error", fail);
+      ws.addEventListener("open", () => settle(null), { once: true });
     });
   }
 
