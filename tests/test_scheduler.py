@@ -368,6 +368,26 @@ async def test_owners_get_equal_shares_of_a_turn() -> None:
     await sched.close()
 
 
+async def test_one_slow_measurement_does_not_keep_the_model_idle_for_good() -> None:
+    """A cost estimate that makes every job look too late (a cold start, a pause) is not
+    re-measured by anything, since no job reaches the model: it ages on such turns until the
+    model is tried again, and the batch that runs measures the real cost."""
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(
+        rec, fallback=lambda jobs: [-j for j in jobs], max_batch=4, max_wait=0)
+    sched.item_cost = 5.0  # as if one batch had taken five seconds a job
+    answers = []
+    async with asyncio.timeout(TIMEOUT):
+        for j in range(1, 31):
+            answers.append(await sched.submit(j, time.perf_counter() + 0.5))
+            if rec.batches:
+                break
+    assert answers[0] == -1  # first answered by the fallback ...
+    assert answers[-1] == 10 * len(answers) and len(answers) <= 15  # ... then the model again
+    assert sched.item_cost < 0.5
+    await sched.close()
+
+
 async def test_a_model_turn_is_kept_within_max_turn() -> None:
     """Work arriving mid-turn waits for the turn, so a turn holds only as many items as the
     recent cost per item lets finish within ``max_turn`` (at least one)."""

@@ -181,6 +181,11 @@ class BatchScheduler(Generic[J, R]):
                                                   fallback_seconds / len(late))
                 if on_time:
                     self.item_cost = _average(self.item_cost, model_seconds / len(on_time))
+                elif late:
+                    # Every job looked too late for the model, so nothing measured it: let the
+                    # estimate age, or one slow batch (a cold start, a pause) would keep the
+                    # model idle for good and every verdict degraded.
+                    self.item_cost *= 0.8
             if self._on_batch is not None:
                 self._on_batch(BatchStats(
                     len(on_time), finished - started, started - min(q.queued for q in live),
@@ -199,8 +204,8 @@ class BatchScheduler(Generic[J, R]):
         """
         cost, fallback = self.item_cost, self._fallback is not None
         limit = self._max_batch
-        if self._max_turn is not None:  # the first batch, of one job, measures the cost
-            limit = max(1, min(limit, int(self._max_turn / cost))) if cost > 0 else 1
+        if self._max_turn is not None and cost > 0:
+            limit = max(1, min(limit, int(self._max_turn / cost)))
         cap = _FALLBACK_TURN * self._max_batch
         if self._max_turn is not None:  # the first sweep, of one job, measures the cost
             cap = (max(1, min(cap, int(self._max_turn / self.fallback_cost)))
