@@ -84,6 +84,16 @@ def test_explicit_unsupported_file_is_an_error(tmp_path: Path) -> None:
     assert report.documents == [] and "unsupported file type" in report.errors[0]
 
 
+def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path: Path) -> None:
+    """Editors on Windows start UTF-8 files with a BOM: it is no character of the document
+    (before, it was stored and shown at the start of the first chunk)."""
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfThe bridge opened in 1932.")
+    (tmp_path / "bom.jsonl").write_bytes(b'\xef\xbb\xbf{"text": "A record."}\n')
+    report = read_paths([tmp_path / "bom.txt", tmp_path / "bom.jsonl"])
+    assert report.errors == []
+    assert sorted(d.text for d in report.documents) == ["A record.", "The bridge opened in 1932."]
+
+
 @pytest.mark.parametrize("bad", [0, -5])
 def test_chunk_size_must_be_positive(bad: int) -> None:
     with pytest.raises(ValueError):

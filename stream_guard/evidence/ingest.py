@@ -59,7 +59,7 @@ def read_paths(paths: Sequence[str | Path]) -> IngestReport:
 
 def _read_file(path: Path, report: IngestReport) -> None:
     try:
-        content = path.read_text(encoding="utf-8")
+        content = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no text
     except UnicodeDecodeError as exc:
         report.errors.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
         return
