@@ -164,10 +164,8 @@ class BatchScheduler(Generic[J, R]):
                     and not self._closed):
                 await self._fill(loop)
             started = time.perf_counter()
-            late, on_time = self._select(started)
+            late, on_time = self._select(started)  # without jobs whose callers are gone
             self._report_depth()
-            late = [q for q in late if not q.future.done()]  # cancelled callers
-            on_time = [q for q in on_time if not q.future.done()]
             live = late + on_time
             if not live:
                 continue

@@ -34,11 +34,12 @@ import collections
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import Protocol, State
 from websockets.streams import StreamReader
+
+from stream_guard.server.http import json_response
 
 try:
     from websockets.speedups import apply_mask
@@ -260,13 +261,10 @@ class CallbackConnection(ServerConnection):
                   (line.partition(b":") for line in lines)}
         if fields.get(b"content-length", b"0") == b"0" and b"transfer-encoding" not in fields:
             return False
-        body = orjson.dumps({"error": "bad_request", "message":
-                             "requests take no body: POST /v1/tickets is authorised by its "
-                             "Authorization header alone"})
-        self.transport.write(
-            b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
-            b"Cache-Control: no-store\r\nConnection: close\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        refusal = json_response(400, {
+            "error": "bad_request", "message": "requests take no body: POST /v1/tickets is "
+            "authorised by its Authorization header alone"}, [("Connection", "close")])
+        self.transport.write(refusal.serialize())
         self.transport.close()
         return True
 
