@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from stream_guard.dataset import Record, data_files, read_records, split_records
+from stream_guard.exceptions import GuardError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -52,7 +53,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         'model dir')
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from this fine-tuned checkpoint (a work dir's best/) instead of "
-                        "the base model's weights; the base model still gives the tokenizer")
+                        "the base model's weights; the base model still gives the tokenizer. A "
+                        "detector directory (the shipped stream_guard/models/detector) works too: "
+                        "its weights are recovered from model.onnx")
     p.add_argument("--dump-examples", type=Path, default=None,
                    help="build the training pairs, write them here (.jsonl.gz) and stop")
     p.add_argument("--examples", type=Path, default=None,
@@ -138,6 +141,22 @@ def sample_training(train: dict[str, list[Record]], per_dataset: int,
     return out
 
 
+def _init_weights(init_from: Path, backbone: Path, work_dir: Path) -> Path:
+    """The checkpoint ``--init-from`` names: a torch checkpoint as it is, or, for a detector
+    directory that ships only its ONNX graph, the weights recovered from that graph into the
+    work dir (:mod:`stream_guard.train.recover`)."""
+    from stream_guard.models.hf import ModelFormatError
+    from stream_guard.train.recover import holds_weights, recover
+
+    if holds_weights(init_from):
+        return init_from
+    graph = init_from / "model.onnx" if init_from.is_dir() else init_from
+    if not graph.is_file():
+        raise ModelFormatError(f"--init-from {init_from}: neither a checkpoint (model.safetensors"
+                                " or pytorch_model.bin) nor a detector (model.onnx)")
+    return recover(graph, backbone, work_dir / "init-from-onnx")
+
+
 def _subsample(groups: dict[str, list[Record]], n: int, seed: int) -> dict[str, list[Record]]:
     return {k: random.Random(seed).sample(v, min(n, len(v))) for k, v in groups.items()}
 
@@ -145,6 +164,15 @@ def _subsample(groups: dict[str, list[Record]], n: int, seed: int) -> dict[str, 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        return run(args)
+    except (GuardError, FileNotFoundError) as exc:  # a refusal, said in one line
+        print(f"stream-guard train: {exc}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build pairs, train, predict or export, as ``args`` say."""
     import torch  # training-only dependency: imported here so `--help` works without it
 
     from stream_guard.train.crossencoder import (
@@ -165,7 +193,6 @@ def main(argv: list[str] | None = None) -> int:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     backbone = _backbone(args.base_model, args.cache_dir)
     tok = pair_tokenizer(backbone / "tokenizer.json", args.max_length)
-    start = backbone if args.init_from is None else args.init_from  # the weights it begins from
     train_sets, tune, holdout = load_sets(args.data, training=args.examples is None)
     if args.out is not None:
         results = finalize(args, args.work_dir / "best", tok, tune, holdout)
@@ -185,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         write_examples(args.dump_examples, examples)
         log.info("%d training pairs written to %s", len(examples), args.dump_examples)
         return 0
+    start = backbone if args.init_from is None else _init_weights(args.init_from, backbone,
+                                                                  args.work_dir)
     if args.predict is not None:
         model = load_classifier(start)
         probs = support_fn(model, tok, batch_size=256)(

@@ -14,6 +14,9 @@
 #       --summedits-repeats 4 --seed 14 --dump-examples transfer.jsonl.gz        # 198,991 pairs
 #   python docs/results/gpu/transfer.py pack all-mpnet-base-v2 t --mode teacher --chunk-mb 27
 #   python docs/results/gpu/transfer.py pack v3/best s --mode student --chunk-mb 30
+# (v3/best was then v3's own checkpoint; it did not outlive that machine. A later round needs
+# no student transfer: `--init-from stream_guard/models/detector` recovers the shipped
+# detector's weights from its graph, on the device, into the work dir's init-from-onnx/.)
 # and D/data holds summedits_dev and begin_dev (the tune halves pick checkpoints).
 set -u
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=true
