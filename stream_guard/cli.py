@@ -58,7 +58,7 @@ def _cmd_kill(args: argparse.Namespace) -> int:
     try:
         run(publish())
     except StateUnavailable as exc:
-        print(f"stream-guard: Redis is unreachable: {exc}", file=sys.stderr)
+        print(f"stream-guard: the kill was not published: {exc}", file=sys.stderr)
         return 1
     print(f"kill published: tenant={args.tenant or '*'} stream={args.stream or '*'}")
     return 0

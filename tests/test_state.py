@@ -381,6 +381,37 @@ async def test_lost_redis_fails_fast_and_recovers(own_redis: RedisServer,
 
 
 @pytest.mark.redis
+async def test_redis_that_refuses_writes_is_unavailable(
+        own_redis: RedisServer, redis_stores: RedisStores,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A Redis that answers PING but refuses every write (memory full under noeviction; the
+    same for a failed snapshot or an ACL) serves no handshake: it must read as unavailable, so
+    the fail mode, readiness and the state metrics apply, and it is logged."""
+    from redis.asyncio import Redis
+
+    store = redis_stores(own_redis.url)
+    assert await store.ping()
+    admin = Redis.from_url(own_redis.url)
+    await admin.config_set("maxmemory-policy", "noeviction")
+    await admin.config_set("maxmemory", "1")
+    try:
+        assert not await store.ping()
+        for call in (lambda: store.put_ticket("t", "acme", 30),
+                     lambda: store.acquire_slot("global", "c1", 5, 30),
+                     lambda: store.take("k", 1, 1),
+                     lambda: store.publish_kill(KillTarget(tenant="acme"))):
+            with pytest.raises(StateUnavailable, match="maxmemory"):
+                await call()
+        assert any("refuses" in r.getMessage() for r in caplog.records)
+    finally:
+        await admin.config_set("maxmemory", "0")
+        await admin.aclose()
+    assert await store.ping()
+    await store.put_ticket("t", "acme", 30)
+    assert await store.redeem_ticket("t") == "acme"
+
+
+@pytest.mark.redis
 async def test_hung_redis_times_out_quickly(own_redis: RedisServer,
                                             redis_stores: RedisStores) -> None:
     store = redis_stores(own_redis.url)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
@@ -23,7 +24,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from stream_guard.state.base import (
@@ -37,9 +38,16 @@ from stream_guard.state.base import (
 
 log = logging.getLogger(__name__)
 
-# A replica promoted mid-failover answers writes with READONLY until clients move: for the
-# caller that is the same as Redis being away for a moment.
-_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
+# Redis away, and Redis that answers but refuses the command: a replica promoted mid-failover
+# (READONLY until clients move), memory full under noeviction (OOM), a failed snapshot
+# (MISCONF), an ACL that denies it (NOPERM), a foreign value under one of our keys (WRONGTYPE).
+# Either way the store cannot do its job, and the server's fail mode says what happens then.
+_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ResponseError)
+# A refusal is a fault an operator must fix (Redis away is already logged by readiness and the
+# lease keeper); it is logged, at most once per this many seconds, so a refused write per
+# handshake cannot flood the log.
+_REFUSAL_LOG_EVERY_S = 30.0
+_last_refusal_log = -math.inf
 
 # Shared preamble: the server's clock in milliseconds.
 _NOW_MS = """
@@ -141,8 +149,20 @@ return ok
 def _unavailable_on_error() -> Iterator[None]:
     try:
         yield
+    except ResponseError as exc:
+        _log_refusal(exc)
+        raise StateUnavailable(f"redis refused the command: {exc}") from exc
     except _UNAVAILABLE as exc:
         raise StateUnavailable(f"redis unavailable: {exc}") from exc
+
+
+def _log_refusal(exc: ResponseError) -> None:
+    global _last_refusal_log
+    now = time.monotonic()
+    if now - _last_refusal_log >= _REFUSAL_LOG_EVERY_S:
+        _last_refusal_log = now
+        log.error("redis refuses stream-guard's commands; shared state is unavailable until "
+                  "it accepts them", extra={"error": str(exc)})
 
 
 def _ms(seconds: float) -> int:
@@ -221,6 +241,7 @@ class RedisStateStore(StateStore):
         self._kill_retry_min_s = kill_retry_min_s
         self._kill_retry_max_s = kill_retry_max_s
         self._epoch_keys = [prefix + "slots-epoch", prefix + "slots-settling"]
+        self._ready_key = prefix + "ready-probe"
         self._epoch = ""  # the slot epoch this store last saw ('' before its first slot call)
         self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
@@ -325,9 +346,12 @@ class RedisStateStore(StateStore):
         return [(entry_id, fields) for entries in streams for entry_id, fields in entries]
 
     async def ping(self) -> bool:
+        """Whether Redis takes writes: a PING alone passes on a Redis that refuses every write
+        (memory full, a failed snapshot, an ACL), which serves no handshake."""
         try:
-            return bool(await self._r.ping())
-        except _UNAVAILABLE:
+            with _unavailable_on_error():
+                return bool(await self._r.set(self._ready_key, "1", px=10_000))
+        except StateUnavailable:
             return False
 
     async def close(self) -> None:
