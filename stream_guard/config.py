@@ -416,14 +416,7 @@ def _check_cross_field(s: Settings) -> None:
                 f"{ENV_PREFIX}TRUSTED_PROXIES: {proxy!r} is not an address or CIDR") from None
     if s.window_min_chars >= s.window_max_chars:
         raise SettingsError(f"{ENV_PREFIX}WINDOW_MIN_CHARS: must be below WINDOW_MAX_CHARS")
-    # A model named by path must be there now: the server loads models after it starts
-    # listening, and a wrong path would leave it up and never ready.
-    if s.detector != "default" and not Path(s.detector).exists():
-        raise SettingsError(f"{ENV_PREFIX}DETECTOR: {s.detector!r} is neither \"default\" nor "
-                            "an existing model directory or ONNX file")
-    if s.embedder not in ("minilm", "none") and not Path(s.embedder).is_dir():
-        raise SettingsError(f"{ENV_PREFIX}EMBEDDER: {s.embedder!r} is neither \"minilm\", "
-                            "\"none\" nor an existing model directory")
+    _check_model_paths(s)
     if s.redis_url is not None and urlsplit(s.redis_url).scheme not in (
             "redis", "rediss", "unix"):
         raise SettingsError(f"{ENV_PREFIX}REDIS_URL: {s.redis_url!r} is not a redis://, "
@@ -434,6 +427,33 @@ def _check_cross_field(s: Settings) -> None:
             "in-memory store each worker would keep its own tickets, caps and rate limits, so "
             "a ticket minted on one worker could not be redeemed on another and every cap "
             "would be multiplied by the number of workers")
+
+
+def _check_model_paths(s: Settings) -> None:
+    """A model named by path must be there now, with the files its kind of model has: the
+    server loads models after it starts listening, and a wrong path or a directory that holds
+    no model would leave it up and never ready. The models' own checks (what ``load_detector``
+    and ``load_embedder`` would refuse, short of loading the weights) say what is missing."""
+    if s.detector != "default":
+        if not Path(s.detector).exists():
+            raise SettingsError(f"{ENV_PREFIX}DETECTOR: {s.detector!r} is neither \"default\" "
+                                "nor an existing model directory or ONNX file")
+        from stream_guard.models.cross_encoder import check_detector
+
+        try:
+            check_detector(s.detector)
+        except (GuardError, OSError) as exc:  # OSError: a file it cannot read
+            raise SettingsError(f"{ENV_PREFIX}DETECTOR: {exc}") from None
+    if s.embedder not in ("minilm", "none"):
+        if not Path(s.embedder).is_dir():
+            raise SettingsError(f"{ENV_PREFIX}EMBEDDER: {s.embedder!r} is neither \"minilm\", "
+                                "\"none\" nor an existing model directory")
+        from stream_guard.models.embedder import check_embedder
+
+        try:
+            check_embedder(s.embedder)
+        except (GuardError, OSError) as exc:  # OSError: a file it cannot read
+            raise SettingsError(f"{ENV_PREFIX}EMBEDDER: {exc}") from None
 
 
 def describe() -> list[tuple[str, str, str]]:

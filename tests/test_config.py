@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,8 @@ from stream_guard.config import Settings, SettingsError, describe, load_settings
 
 KEY_A = "a" * 16
 KEY_B = "key:with:colons-0123"
+SHIPPED_DETECTOR = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
+NOT_A_MODEL = b"this is a text file, not a model\n"
 
 
 def test_defaults_without_any_source() -> None:
@@ -111,6 +117,100 @@ def test_invalid_values_name_the_setting(env: dict[str, str], fragment: str) -> 
     with pytest.raises(SettingsError) as info:
         load_settings(environ=env)
     assert fragment in str(info.value)
+
+
+def _model_path(root: Path, case: str) -> Path:
+    """A real directory that holds no usable model, the way a wrong path or a half-copied model
+    looks; config.json and tokenizer.json are the shipped detector's (a BERT model's)."""
+    path = root / case
+    path.mkdir()
+    if case == "empty":
+        return path
+    if case == "onnx-alone":
+        (path / "model.onnx").write_bytes(NOT_A_MODEL)
+        return path
+    for name in ("config.json", "tokenizer.json"):
+        shutil.copy(SHIPPED_DETECTOR / name, path / name)
+    if case == "corrupt-onnx":
+        (path / "model.onnx").write_bytes(NOT_A_MODEL)
+    elif case == "corrupt-safetensors":
+        (path / "model.safetensors").write_bytes(NOT_A_MODEL)
+    elif case == "bad-detector-json":
+        (path / "model.onnx").write_bytes(NOT_A_MODEL)
+        (path / "detector.json").write_text("{threshold: 0.5")
+    else:
+        assert case == "no-weights", case
+    return path
+
+
+@pytest.mark.parametrize(("setting", "case", "fragment"), [
+    ("DETECTOR", "empty", " is not a usable model directory: missing config.json, "
+     "tokenizer.json, model.safetensors or model.onnx ("),
+    ("DETECTOR", "no-weights", " is not a usable model directory: missing model.safetensors "
+     "or model.onnx ("),
+    ("DETECTOR", "onnx-alone", " is not a usable model directory: missing config.json, "
+     "tokenizer.json ("),
+    ("DETECTOR", "bad-detector-json", "/detector.json: invalid JSON"),
+    ("EMBEDDER", "empty", " is not a usable model directory: missing config.json, "
+     "tokenizer.json, model.safetensors ("),
+    ("EMBEDDER", "no-weights", " is not a usable model directory: missing model.safetensors ("),
+])
+def test_a_model_path_that_holds_no_model_is_refused_naming_what_is_missing(
+        tmp_path: Path, setting: str, case: str, fragment: str) -> None:
+    """The server loads models after it starts listening: a path that exists but holds no
+    model would leave it up and never ready, so the files are checked with the settings."""
+    path = _model_path(tmp_path, case)
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={f"STREAM_GUARD_{setting}": str(path)})
+    assert str(info.value).startswith(f"STREAM_GUARD_{setting}: {path}{fragment}")
+
+
+def test_model_files_that_are_there_pass_the_settings_check(tmp_path: Path) -> None:
+    """Only the files are checked then, not their contents: a model.onnx that is not ONNX is
+    found when it loads (the test below), and the shipped detector's directory is one."""
+    assert load_settings(environ={"STREAM_GUARD_DETECTOR": str(SHIPPED_DETECTOR)}).detector
+    corrupt = _model_path(tmp_path, "corrupt-onnx")
+    assert load_settings(environ={"STREAM_GUARD_DETECTOR": str(corrupt)}).detector
+    assert load_settings(environ={"STREAM_GUARD_DETECTOR": str(corrupt / "model.onnx")}).detector
+
+
+@pytest.mark.parametrize(("setting", "case", "message", "listened"), [
+    ("DETECTOR", "empty", "STREAM_GUARD_DETECTOR: {path} is not a usable model directory: "
+     "missing config.json, tokenizer.json, model.safetensors or model.onnx (", False),
+    ("DETECTOR", "no-weights", "STREAM_GUARD_DETECTOR: {path} is not a usable model directory: "
+     "missing model.safetensors or model.onnx (", False),
+    ("DETECTOR", "bad-detector-json", "STREAM_GUARD_DETECTOR: {path}/detector.json: invalid JSON",
+     False),
+    # found only when it loads, after the port opened: the server stops all the same
+    ("DETECTOR", "corrupt-onnx",
+     "cannot load the scorer: {path}/model.onnx: onnxruntime cannot load it (", True),
+    ("EMBEDDER", "empty", "STREAM_GUARD_EMBEDDER: {path} is not a usable model directory: "
+     "missing config.json, tokenizer.json, model.safetensors (", False),
+    ("EMBEDDER", "no-weights", "STREAM_GUARD_EMBEDDER: {path} is not a usable model directory: "
+     "missing model.safetensors (", False),
+    ("EMBEDDER", "corrupt-safetensors",
+     "cannot load the scorer: {path}/model.safetensors: not a safetensors file (", True),
+])
+def test_serve_exits_2_with_one_line_for_a_model_path_that_holds_no_model(
+        tmp_path: Path, model_cache: Path, setting: str, case: str, message: str,
+        listened: bool) -> None:
+    """``stream-guard serve`` used to come up, log a traceback and answer /readyz 503 for
+    ever. Now it refuses to start (before it listens, where the files say so) or stops once
+    the model fails to load, with the settings error as its last line and exit status 2."""
+    path = _model_path(tmp_path, case)
+    env = {**os.environ, "STREAM_GUARD_HOST": "127.0.0.1", "STREAM_GUARD_PORT": "0",
+           "STREAM_GUARD_CACHE_DIR": str(model_cache),
+           "STREAM_GUARD_DATA_DIR": str(tmp_path / "data"),
+           "STREAM_GUARD_TIER": "cascade" if setting == "DETECTOR" else "lexical",
+           "STREAM_GUARD_EMBEDDER": "none", f"STREAM_GUARD_{setting}": str(path)}
+    done = subprocess.run([sys.executable, "-m", "stream_guard", "serve"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    *log_lines, last = done.stderr.splitlines()
+    assert last.startswith("stream-guard: invalid settings: " + message.format(path=path))
+    assert "Traceback" not in done.stderr
+    assert all(line.startswith("{") for line in log_lines)  # JSON log lines only
+    assert ('"event":"listening"' in done.stderr) is listened
 
 
 def test_workers_with_redis_are_allowed() -> None:

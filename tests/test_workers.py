@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -244,6 +245,38 @@ async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
         assert await asyncio.to_thread(sup.wait, 30) == 0
         for pid in _worker_pids(parent) if parent.is_running() else ():
             pytest.fail(f"worker {pid} outlived the supervisor")
+    finally:
+        if sup.poll() is None:
+            sup.kill()
+            sup.wait()
+
+
+def _detector_that_is_not_onnx(path: Path) -> Path:
+    """The shipped detector's config.json and tokenizer.json beside a model.onnx that is text."""
+    shipped = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
+    path.mkdir()
+    for name in ("config.json", "tokenizer.json"):
+        shutil.copy(shipped / name, path / name)
+    (path / "model.onnx").write_bytes(b"this is a text file, not a model\n")
+    return path
+
+
+async def test_a_worker_whose_scorer_cannot_load_stops_the_supervisor(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """A settings error in a worker (here a detector whose model.onnx is not ONNX, which only
+    loading finds) cannot be fixed by restarting it: the supervisor used to restart workers
+    that were never ready, for ever; now it stops them and exits 2 with the error."""
+    detector = _detector_that_is_not_onnx(tmp_path / "detector")
+    sup = _spawn(free_port(), redis, "--workers", "2", STREAM_GUARD_TIER="cascade",
+                 STREAM_GUARD_EMBEDDER="none", STREAM_GUARD_DETECTOR=str(detector))
+    try:
+        _, err = await asyncio.to_thread(sup.communicate, timeout=90)
+        stderr = err.decode()
+        assert sup.returncode == 2, stderr
+        assert "Traceback" not in stderr
+        assert (f"stream-guard: invalid settings: cannot load the scorer: {detector}/model.onnx: "
+                "onnxruntime cannot load it (" in stderr)
+        assert '"event":"worker stopped on a settings error; stopping"' in stderr
     finally:
         if sup.poll() is None:
             sup.kill()

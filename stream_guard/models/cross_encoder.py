@@ -99,8 +99,7 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
     (the length the detector was trained with), else the model's position limit.
     """
     cache_dir = Path(cache_dir)
-    onnx_file, model = _resolve(spec)
-    extra = _detector_json(model.path)
+    onnx_file, model, extra = _detector_files(spec)
     labels = LabelMap.from_config(model.config.get("id2label"), label_map)
     max_len = extra.get("max_length", model.config.get("max_length"))
     if use_context is None:
@@ -136,6 +135,20 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
                               fusion=extra.get("fusion"))
 
 
+def check_detector(spec: str) -> None:
+    """Raise what :func:`load_detector` would for the files ``spec`` names (a missing
+    ``config.json``, ``tokenizer.json`` or weights, unreadable JSON, a bad ``detector.json``)
+    without reading the weights or starting a runtime: cheap enough for settings time. A file
+    that is there but not a model (an ONNX file that is not one) is found only when it loads."""
+    _detector_files(spec)
+
+
+def _detector_files(spec: str) -> tuple[Path | None, ModelDir, dict[str, Any]]:
+    """(ONNX file or None, the directory with its config and tokenizer, its detector.json)."""
+    onnx_file, model = _resolve(spec)
+    return onnx_file, model, _detector_json(model.path)
+
+
 def _detector_json(directory: Path) -> dict[str, Any]:
     """The optional ``detector.json`` beside a model: calibrated ``threshold``, ``name``,
     ``max_length`` (tokens the model was trained on)."""
@@ -168,4 +181,4 @@ def _resolve(spec: str) -> tuple[Path | None, ModelDir]:
         return path, open_model_dir(path.parent, need_weights=False)
     if (path / "model.onnx").is_file() and not (path / "model.safetensors").is_file():
         return path / "model.onnx", open_model_dir(path, need_weights=False)
-    return None, open_model_dir(path)
+    return None, open_model_dir(path, weights_name="model.safetensors or model.onnx")

@@ -67,9 +67,8 @@ def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto
     """The embedder named by ``spec``: ``"minilm"`` (the packaged all-MiniLM-L6-v2) or a
     sentence-embedding directory in HF layout (config.json, tokenizer.json, model.safetensors)."""
     cache_dir = Path(cache_dir)
-    path = minilm_dir(cache_dir) if spec == "minilm" else Path(spec)
-    model = open_model_dir(path)
-    pooling, max_seq = _sentence_transformers_config(model)
+    model, pooling, max_seq = _embedder_files(minilm_dir(cache_dir) if spec == "minilm"
+                                              else Path(spec))
     tokenizer = TextTokenizer(model.tokenizer_file, max_length=model.max_length(max_seq),
                               pad_token_id=model.pad_token_id, token_types=model.token_types)
     chosen = resolve_backend(backend)
@@ -87,6 +86,19 @@ def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto
     return SentenceEmbedder(runner, tokenizer, name=model.name,
                             dim=int(model.config["hidden_size"]), pooling=pooling,
                             batch_size=batch_size)
+
+
+def check_embedder(path: str | Path) -> None:
+    """Raise what :func:`load_embedder` would for the model directory ``path`` (a missing
+    ``config.json``, ``tokenizer.json`` or ``model.safetensors``, unreadable JSON, a pooling it
+    cannot do) without reading the weights or starting a runtime: cheap enough for settings
+    time. Weights that are there but not a model are found only when they load."""
+    _embedder_files(Path(path))
+
+
+def _embedder_files(path: Path) -> tuple[ModelDir, Pooling, int | None]:
+    model = open_model_dir(path)
+    return (model, *_sentence_transformers_config(model))
 
 
 def _sentence_transformers_config(model: ModelDir) -> tuple[Pooling, int | None]:

@@ -71,8 +71,10 @@ class ModelDir:
         return limit
 
 
-def open_model_dir(path: str | Path, *, need_weights: bool = True) -> ModelDir:
-    """Validate ``path`` as an HF-layout model directory and read its config."""
+def open_model_dir(path: str | Path, *, need_weights: bool = True,
+                   weights_name: str = "model.safetensors") -> ModelDir:
+    """Validate ``path`` as an HF-layout model directory and read its config; ``weights_name``
+    is what the error calls missing weights (a detector's may be a model.onnx instead)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise ModelNotFoundError(f"model directory {path} does not exist")
@@ -85,7 +87,7 @@ def open_model_dir(path: str | Path, *, need_weights: bool = True) -> ModelDir:
     missing = [f.name for f in (config_file, tokenizer_file) if not f.is_file()]
     weights = _find_weights(path)
     if need_weights and weights is None:
-        missing.append("model.safetensors")
+        missing.append(weights_name)
     if missing:
         raise ModelFormatError(
             f"{path} is not a usable model directory: missing {', '.join(missing)} (a Hugging "

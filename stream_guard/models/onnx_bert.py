@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from safetensors import SafetensorError
 from safetensors.numpy import load_file
 
 from stream_guard.models.hf import BERT_LIKE, ModelDir, ModelFormatError
@@ -44,7 +45,10 @@ def build_bert_onnx(model: ModelDir, head: Head, *, fused: bool = True) -> onnx.
         raise ModelFormatError(f"{model.path}: only absolute position embeddings are supported")
     if model.weights_file is None:
         raise ModelFormatError(f"{model.path}: no model.safetensors")
-    weights = load_file(str(model.weights_file))
+    try:
+        weights = load_file(str(model.weights_file))
+    except SafetensorError as exc:
+        raise ModelFormatError(f"{model.weights_file}: not a safetensors file ({exc})") from exc
     return _Builder(model, weights, fused).build(head)
 
 

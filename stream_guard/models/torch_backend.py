@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from safetensors import SafetensorError
 
 from stream_guard.models.arrays import FloatArray
 from stream_guard.models.devices import Device
@@ -29,7 +30,7 @@ def load_hf_model(model: ModelDir, head: Head, *, dtype: Any = None) -> Any:
     try:
         module = cls.from_pretrained(str(model.path), attn_implementation="eager",
                                      dtype=dtype, use_safetensors=True)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:
         raise ModelFormatError(f"{model.path}: transformers cannot load it ({exc})") from exc
     return module.eval()
 

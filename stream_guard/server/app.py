@@ -1,8 +1,9 @@
 """The server: wires settings, state, scoring and connections together and runs them.
 
 Start-up order matters: the port opens first (so liveness probes answer), and readiness turns
-green only once the scorer and the evidence store are loaded; shutdown is the mirror image:
-readiness goes red, the port stops accepting, streams drain, then everything closes.
+green only once the scorer and the evidence store are loaded (a scorer that cannot load stops
+the server instead: it would never be ready); shutdown is the mirror image: readiness goes red,
+the port stops accepting, streams drain, then everything closes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from stream_guard.config import Settings, SettingsError
+from stream_guard.exceptions import GuardError
 from stream_guard.guard.auth import KeyRing
 from stream_guard.guard.limits import PenaltyBox
 from stream_guard.guard.overload import LoadGauge
@@ -78,6 +80,7 @@ class Server:
         self._engine_task: asyncio.Task[GroundingEngine] | None = None
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
+        self._stop_requested = asyncio.Event()  # SIGTERM, SIGINT, or a scorer that cannot load
         self.node = f"{socket.gethostname()}:{os.getpid()}"
         self.leases = SlotLeases(self.store, settings.lease_ttl_s)
         self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
@@ -124,8 +127,15 @@ class Server:
 
         try:
             self.engine = await build_engine(self.settings, self.metrics)
+        except (GuardError, OSError) as exc:
+            # A model file, backend or device the settings name that will not load; the
+            # message names the file or the setting. Restarting cannot fix it: stop.
+            log.error("the scorer could not be loaded; stopping", extra={"error": str(exc)})
+            self._stop_requested.set()
+            raise SettingsError(f"cannot load the scorer: {exc}") from None
         except Exception:
-            log.exception("the scorer could not be loaded; /readyz stays 503")
+            log.exception("the scorer could not be loaded; stopping")
+            self._stop_requested.set()
             raise
         log.info("scorer ready", extra={"tier": self.engine.description,
                                         "threshold": self.engine.threshold})
@@ -202,15 +212,20 @@ class Server:
         self._background.append(asyncio.create_task(reload()))
 
     async def serve_forever(self) -> None:
-        """Run until SIGTERM or SIGINT, then shut down gracefully."""
+        """Run until SIGTERM or SIGINT, then shut down gracefully. A scorer that cannot load
+        shuts the server down too, and its error is raised (a :class:`SettingsError` when a
+        model, backend or device the settings name will not load), so the process exits
+        instead of staying up and never ready."""
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, self._stop_requested.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload_evidence)
         await self.start()
-        await stop.wait()
+        await self._stop_requested.wait()
         await self.shutdown()
+        task = self._engine_task
+        if task is not None and task.done() and not task.cancelled():
+            task.result()  # raises the load failure
 
     # --- connections --------------------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:

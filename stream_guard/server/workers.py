@@ -6,7 +6,9 @@ event loop, scheduler and model instance. Everything that must agree between wor
 caps, rate limits, kills) is in Redis, which is why the settings refuse several workers without it.
 
 The supervisor does no serving itself: it restarts a worker that dies (with backoff if one keeps
-dying) and forwards SIGTERM/SIGINT so every worker drains gracefully.
+dying) and forwards SIGTERM/SIGINT so every worker drains gracefully. A worker that stops on a
+settings error (a model that will not load, a port it cannot bind) is not restarted, since a
+restart cannot fix it: the supervisor stops every worker and exits with the same status.
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
-from stream_guard.config import Settings
+from stream_guard.config import Settings, SettingsError
 from stream_guard.metrics import MULTIPROC_ENV
 
 log = logging.getLogger("stream_guard.workers")
 
 RESTART_BACKOFF_MAX_S = 30.0
+SETTINGS_ERROR_EXIT = 2  # the status of ``stream-guard`` on a settings error
 
 
 def _worker_main(settings: Settings, index: int) -> None:
@@ -38,7 +42,11 @@ def _worker_main(settings: Settings, index: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
     logging.getLogger("stream_guard").info("worker started",
                                            extra={"worker": index, "pid": os.getpid()})
-    run(Server(settings, reuse_port=True).serve_forever())
+    try:
+        run(Server(settings, reuse_port=True).serve_forever())
+    except SettingsError as exc:
+        print(f"stream-guard: invalid settings: {exc}", file=sys.stderr)
+        sys.exit(SETTINGS_ERROR_EXIT)
 
 
 class Supervisor:
@@ -72,6 +80,7 @@ class Supervisor:
             self._start(i)
         log.info("supervisor started", extra={"workers": self.count, "port": self.settings.port})
         pending_restart: dict[int, float] = {}
+        status = 0
         while not self._stopping:
             time.sleep(0.2)
             now = time.monotonic()
@@ -83,6 +92,12 @@ class Supervisor:
 
                     multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
                         proc.pid, self._metrics_dir)
+                if proc.exitcode == SETTINGS_ERROR_EXIT:
+                    log.error("worker stopped on a settings error; stopping",
+                              extra={"worker": index})
+                    status = SETTINGS_ERROR_EXIT
+                    self._stopping = True
+                    break
                 recent = [t for t in self._failures.get(index, []) if now - t < 60] + [now]
                 self._failures[index] = recent
                 delay = min(RESTART_BACKOFF_MAX_S, 0.5 * 2 ** (len(recent) - 1))
@@ -93,9 +108,10 @@ class Supervisor:
                 if now >= when and not self._stopping:
                     del pending_restart[index]
                     self._start(index)
-        return self._stop()
+        self._stop()
+        return status
 
-    def _stop(self) -> int:
+    def _stop(self) -> None:
         log.info("stopping workers", extra={"workers": len(self._procs)})
         for proc in self._procs.values():
             if proc.is_alive() and proc.pid is not None:
@@ -108,7 +124,6 @@ class Supervisor:
                 proc.kill()
                 proc.join()
         shutil.rmtree(self._metrics_dir, ignore_errors=True)
-        return 0
 
 
 def run_workers(settings: Settings) -> int:
