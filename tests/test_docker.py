@@ -277,9 +277,10 @@ async def test_container_halts_a_stream_reports_metrics_and_drains_on_sigterm(
 
 
 async def _until_draining(port: int, timeout: float = 10.0) -> None:
-    """Until SIGTERM has reached PID 1 and the drain has begun: ``/readyz`` answers 503, or the
-    port no longer answers (the server closes its listener first thing). Through Docker's port
-    proxy a closed listener shows as a connection accepted and then reset, not refused."""
+    """Until SIGTERM has reached PID 1 and the drain has begun: ``/readyz`` answers 503 (the
+    listener stays open through the drain), or the port no longer answers once the drain is
+    over. Through Docker's port proxy a closed listener shows as a connection accepted and then
+    reset, not refused."""
     async with asyncio.timeout(timeout):
         while True:
             try:

@@ -228,9 +228,15 @@ async def test_graceful_shutdown(settings_factory: Callable[..., Settings]) -> N
             "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
             "Sec-WebSocket-Version: 13", f"Authorization: Bearer {API_KEY}"])
         assert (status, body["error"]) == (503, "draining")
-        with pytest.raises((OSError, InvalidStatus)):  # the port no longer accepts
+        # The port still listens through the drain, so a new client (and a balancer's probe)
+        # is told why instead of being refused at TCP.
+        with pytest.raises(InvalidStatus) as refused:
             async with open_ws(server.port):
                 pass
+        assert refused.value.response.status_code == 503
+        status, _ = await raw_request(*await asyncio.open_connection("127.0.0.1", server.port),
+                                      ["GET /readyz HTTP/1.1", "Host: x"])
+        assert status == 503
 
         for ws, sids in ((one, ["a", "b"]), (two, ["c"])):
             frames, code, reason = await until_closed(ws, timeout=30)

@@ -85,6 +85,32 @@ async def test_per_ip_cap_holds_across_workers(tmp_path: Path, redis: RedisServe
             await asyncio.sleep(0.05)
 
 
+async def test_the_connection_cap_is_each_replicas_shared_by_its_workers(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """MAX_CONNECTIONS is per replica (node): two replicas on one Redis each hold their own
+    cap, while the workers of one replica (which the supervisor names after itself) share it."""
+    settings = make_settings(tmp_path, redis_url=redis.url, max_connections=1)
+    async with AsyncExitStack() as stack:
+        a1, a2, b = [await stack.enter_async_context(_named(settings, node))
+                     for node in ("replica-a", "replica-a", "replica-b")]
+        async with open_ws(a1.port) as first:
+            await send(first, {"type": "ping"})
+            assert (await recv(first))["type"] == "pong"
+            assert await _closed_with(open_ws(a2.port)) == 1013  # replica a is full
+            assert await _closed_with(open_ws(b.port)) is None  # replica b is not
+
+
+@asynccontextmanager
+async def _named(settings: Any, node: str) -> AsyncIterator[Server]:
+    server = Server(settings, node=node)
+    await server.start()
+    await server.wait_ready()
+    try:
+        yield server
+    finally:
+        await server.shutdown(grace=1.0)
+
+
 async def test_kill_switch_reaches_the_worker_holding_the_stream(
         tmp_path: Path, redis: RedisServer) -> None:
     async with _workers(tmp_path, redis) as (_, b), open_ws(b.port) as ws:
@@ -104,7 +130,7 @@ async def test_kill_switch_reaches_the_worker_holding_the_stream(
 
 async def test_redis_lost_then_back_fail_closed(tmp_path: Path, redis: RedisServer) -> None:
     async with _workers(tmp_path, redis, n=1, redis_fail_mode="closed",
-                        lease_ttl_s=2.0) as (a,), open_ws(a.port) as ws:
+                        lease_ttl_s=4.0) as (a,), open_ws(a.port) as ws:
         await send(ws, {"type": "start", "stream_id": "s1", "context": CONTEXT})
         assert (await recv(ws))["type"] == "started"
         redis.stop()
@@ -125,16 +151,49 @@ async def test_redis_lost_then_back_fail_closed(tmp_path: Path, redis: RedisServ
         minted = await http(a.port, "POST", "/v1/tickets",
                             {"Authorization": f"Bearer {API_KEY}"})
         assert minted.status == 200
-        assert (await http(a.port, "GET", "/readyz")).status == 200
         # Redis came back empty: for one renewal period (half the lease TTL) new connections
-        # are told to retry, until every worker has taken its lost leases again.
+        # are told to retry, until every worker has taken its lost leases again, and /readyz
+        # says 503 meanwhile (closed mode), so a balancer sends them elsewhere: once it says
+        # 200, a connection is admitted.
         deadline = time.monotonic() + 10
-        while await _closed_with(open_ws(a.port)) == 1013:
+        statuses = []
+        while True:
+            statuses.append((await http(a.port, "GET", "/readyz")).status)
+            refused = await _closed_with(open_ws(a.port)) == 1013
+            assert not (refused and statuses[-1] == 200), "ready, yet refusing connections"
+            if not refused:
+                break
             assert time.monotonic() < deadline, "still refusing after the settle period"
             await asyncio.sleep(0.1)
+        assert 503 in statuses
+        assert (await http(a.port, "GET", "/readyz")).status == 200
         async with open_ws(a.port, key=None, query=f"ticket={minted.json()['ticket']}") as w2:
             await send(w2, {"type": "ping"})
             assert (await recv(w2))["type"] == "pong"
+
+
+async def test_readiness_gauges_follow_the_store_without_probes(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """Operators alert on ``stream_guard_ready`` and ``stream_guard_state_store_up``: they must
+    be right when nothing asks /readyz (they were set only by a probe: 0 on a fresh server, 1
+    after Redis died)."""
+    async with _workers(tmp_path, redis, n=1, redis_fail_mode="closed") as (a,):
+        def gauges() -> tuple[float, float]:
+            return a.metrics.ready._value.get(), a.metrics.state_up._value.get()
+
+        assert gauges() == (1, 1)
+        redis.stop()
+        try:
+            deadline = time.monotonic() + 10
+            while gauges() != (0, 0):
+                assert time.monotonic() < deadline, f"gauges still {gauges()}"
+                await asyncio.sleep(0.1)
+        finally:
+            redis.start()
+        deadline = time.monotonic() + 10
+        while gauges() != (1, 1):
+            assert time.monotonic() < deadline, f"gauges still {gauges()}"
+            await asyncio.sleep(0.1)
 
 
 async def test_redis_lost_fail_open_admits_and_counts(tmp_path: Path,

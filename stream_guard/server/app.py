@@ -50,12 +50,15 @@ _HARD_SIZE_FACTOR = 4
 # bounds a leak should that ever not happen.
 _LOCAL_LEASE_S = 24 * 3600.0
 _MAX_HELD_REFUSALS = 256
+# How often the readiness gauges are refreshed without a probe: a scrape must not read a
+# fresh server as unready, nor a lost store as up, just because no one asked /readyz.
+_READINESS_EVERY_S = 5.0
 
 
 class Server:
     def __init__(self, settings: Settings, *, engine: GroundingEngine | None = None,
                  store: StateStore | None = None, metrics: Metrics | None = None,
-                 reuse_port: bool = False) -> None:
+                 reuse_port: bool = False, node: str | None = None) -> None:
         self.settings = settings
         self.reuse_port = reuse_port
         self.metrics = metrics or Metrics()
@@ -81,7 +84,9 @@ class Server:
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._stop_requested = asyncio.Event()  # SIGTERM, SIGINT, or a scorer that cannot load
-        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        # This replica: its connection cap (MAX_CONNECTIONS) is its own, shared by its workers
+        # (the supervisor names them all after itself) and by no other replica.
+        self.node = node or f"{socket.gethostname()}:{os.getpid()}"
         self.leases = SlotLeases(self.store, settings.lease_ttl_s)
         self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
         self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue)
@@ -117,7 +122,8 @@ class Server:
         await self.leases.renew()  # learns the store's slot epoch, so a later wipe is noticed
         self._background += [asyncio.create_task(self.leases.run(), name="leases"),
                              asyncio.create_task(self._follow_kills(), name="kills"),
-                             asyncio.create_task(self._watch_load(), name="load")]
+                             asyncio.create_task(self._watch_load(), name="load"),
+                             asyncio.create_task(self._watch_readiness(), name="readiness")]
         log.info("listening", extra={"host": s.host, "port": self.port})
         if not await self.store.ping():
             log.error("shared state store unreachable", extra={"fail_mode": s.redis_fail_mode})
@@ -139,6 +145,7 @@ class Server:
             raise
         log.info("scorer ready", extra={"tier": self.engine.description,
                                         "threshold": self.engine.threshold})
+        await self.readiness()  # the gauges say so now, not at the next refresh
         return self.engine
 
     async def wait_ready(self, timeout: float = 120.0) -> None:
@@ -156,31 +163,46 @@ class Server:
         return self.settings.redis_fail_mode == "open"
 
     async def readiness(self) -> dict[str, bool]:
-        """The readiness checks. In open fail mode a lost state store does not make the server
-        unready: it still admits connections (per-worker caps) and issues tickets (signed
-        fallback tickets), so a load balancer must keep sending it traffic."""
+        """The readiness checks, which also set the ``ready`` and ``state_store_up`` gauges.
+
+        The state check is what a handshake needs: a slot lease taken and let go (a probe
+        holder with a millisecond lease), so a store that answers but takes no writes, or whose
+        slot counts are recovering from a wipe, fails it. In open fail mode neither makes the
+        server unready: it still admits connections (per-worker caps) and issues tickets
+        (signed fallback tickets), so a load balancer must keep sending it traffic."""
+        store_up = admitting = False
         try:
-            store_ok = await asyncio.wait_for(self.store.ping(), 1.0)
+            await asyncio.wait_for(self.store.acquire_slot(
+                "ready-probe", f"{self.node}/probe", 1 << 30, 0.001), 1.0)
+            store_up = admitting = True
+        except SlotsRecovering:
+            store_up = True
         except (StateUnavailable, TimeoutError):
-            store_ok = False
-        self.state_ok = store_ok
-        self.metrics.state_up.set(1 if store_ok else 0)
-        ready = {"scorer": self.engine is not None, "state": store_ok or self.fails_open,
+            pass
+        self.state_ok = store_up
+        self.metrics.state_up.set(1 if store_up else 0)
+        ready = {"scorer": self.engine is not None, "state": admitting or self.fails_open,
                  "evidence": self.engine is not None, "accepting": not self.draining,
                  "load": not self.load.overloaded}
         self.metrics.ready.set(1 if all(ready.values()) else 0)
         return ready
 
+    async def _watch_readiness(self) -> None:
+        while True:
+            await self.readiness()
+            await asyncio.sleep(_READINESS_EVERY_S)
+
     async def shutdown(self, grace: float | None = None) -> None:
-        """Graceful stop: refuse new connections, finish in-flight windows, close 1001."""
+        """Graceful stop: refuse new connections, finish in-flight windows, close 1001.
+
+        The socket keeps listening through the drain, so new upgrades and ``/readyz`` get
+        their 503 ``draining`` (a balancer's probe sees why) instead of a refused connection."""
         if self.draining:
             await self._stopped.wait()
             return
         grace = self.settings.shutdown_grace_s if grace is None else grace
         self.draining = True
         log.info("draining", extra={"connections": len(self.connections), "grace_s": grace})
-        if self._ws is not None:
-            self._ws.server.close()  # stop listening; open connections stay for the drain
         if self.connections:
             await asyncio.wait([asyncio.create_task(c.drain(grace)) for c in self.connections],
                                timeout=grace + 1)
@@ -277,16 +299,18 @@ class Server:
 
     # --- shared caps --------------------------------------------------------------------------
     async def _take_slots(self, holder: str, ip: str) -> str | None:
-        """Lease a global and a per-IP slot; the reason for refusal, or None when admitted.
+        """Lease a slot of this replica's and of the client address's; the reason for
+        refusal, or None when admitted.
 
-        Caps are leases in the state store so they hold across workers and nodes, and so a
-        worker that dies gives its slots back after ``lease_ttl_s`` instead of leaking them.
+        Caps are leases in the state store, so a replica's cap holds across its workers and
+        an address's across every replica, and so a worker that dies gives its slots back
+        after ``lease_ttl_s`` instead of leaking them.
         When the store cannot give true counts (unavailable, or recovering from a wipe), closed
         fail mode refuses; open mode counts the connection against this worker's own caps and
         tracks it, so the shared count includes it once the store is back.
         """
         s = self.settings
-        wanted = [("global", s.max_connections, "capacity", "server at capacity"),
+        wanted = [(f"node:{self.node}", s.max_connections, "capacity", "server at capacity"),
                   (f"ip:{ip}", s.max_connections_per_ip, "ip_capacity",
                    "too many connections from this address")]
         taken: list[Lease] = []

@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -33,7 +34,7 @@ RESTART_BACKOFF_MAX_S = 30.0
 SETTINGS_ERROR_EXIT = 2  # the status of ``stream-guard`` on a settings error
 
 
-def _worker_main(settings: Settings, index: int) -> None:
+def _worker_main(settings: Settings, index: int, node: str) -> None:
     from stream_guard import logs
     from stream_guard.loop import run
     from stream_guard.server.app import Server
@@ -43,7 +44,7 @@ def _worker_main(settings: Settings, index: int) -> None:
     logging.getLogger("stream_guard").info("worker started",
                                            extra={"worker": index, "pid": os.getpid()})
     try:
-        run(Server(settings, reuse_port=True).serve_forever())
+        run(Server(settings, reuse_port=True, node=node).serve_forever())
     except SettingsError as exc:
         print(f"stream-guard: invalid settings: {exc}", file=sys.stderr)
         sys.exit(SETTINGS_ERROR_EXIT)
@@ -62,10 +63,12 @@ class Supervisor:
         self._stopping = False
         # Workers inherit the environment: each writes its metrics here, any of them reports all.
         self._metrics_dir = tempfile.mkdtemp(prefix="stream-guard-metrics-")
+        # The replica its workers serve as: they share its connection cap (MAX_CONNECTIONS).
+        self.node = f"{socket.gethostname()}:{os.getpid()}"
         os.environ[MULTIPROC_ENV] = self._metrics_dir
 
     def _start(self, index: int) -> None:
-        proc = self._ctx.Process(target=_worker_main, args=(self.settings, index),
+        proc = self._ctx.Process(target=_worker_main, args=(self.settings, index, self.node),
                                  name=f"stream-guard-worker-{index}", daemon=False)
         proc.start()
         self._procs[index] = proc
