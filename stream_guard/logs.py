@@ -40,6 +40,11 @@ def configure(level: str = "info") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
-    # websockets logs every failed handshake at error level with a traceback; our own
-    # rejection log lines and metrics already say what happened.
-    logging.getLogger("websockets").setLevel(logging.CRITICAL)
+    # websockets logs a client's bad handshake at debug level and its own life ("server
+    # listening") at info, which our own lines already say; what it logs at error level is a
+    # failure on the server's side (our request hook or connection handler raised, a keepalive
+    # ping failed), which must reach the log as a JSON line like any other.
+    ws_log = logging.getLogger("websockets")
+    ws_log.handlers[:] = [handler]
+    ws_log.setLevel(logging.ERROR)
+    ws_log.propagate = False
