@@ -55,8 +55,9 @@ def _remove_model_cache() -> Iterator[None]:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[Server]:
-    server = Server(settings)
+async def running_server(settings: Settings, *, node: str | None = None
+                         ) -> AsyncIterator[Server]:
+    server = Server(settings, node=node)
     await server.start()
     await server.wait_ready()
     try:

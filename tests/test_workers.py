@@ -91,24 +91,13 @@ async def test_the_connection_cap_is_each_replicas_shared_by_its_workers(
     cap, while the workers of one replica (which the supervisor names after itself) share it."""
     settings = make_settings(tmp_path, redis_url=redis.url, max_connections=1)
     async with AsyncExitStack() as stack:
-        a1, a2, b = [await stack.enter_async_context(_named(settings, node))
+        a1, a2, b = [await stack.enter_async_context(running_server(settings, node=node))
                      for node in ("replica-a", "replica-a", "replica-b")]
         async with open_ws(a1.port) as first:
             await send(first, {"type": "ping"})
             assert (await recv(first))["type"] == "pong"
             assert await _closed_with(open_ws(a2.port)) == 1013  # replica a is full
             assert await _closed_with(open_ws(b.port)) is None  # replica b is not
-
-
-@asynccontextmanager
-async def _named(settings: Any, node: str) -> AsyncIterator[Server]:
-    server = Server(settings, node=node)
-    await server.start()
-    await server.wait_ready()
-    try:
-        yield server
-    finally:
-        await server.shutdown(grace=1.0)
 
 
 async def test_kill_switch_reaches_the_worker_holding_the_stream(
