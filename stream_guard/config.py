@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -44,10 +45,36 @@ def _default_cache_dir() -> Path:
     return Path(base) / "stream-guard"
 
 
+# Upper bounds for settings that have no natural one, by kind. A value past them is a typo or
+# meant "never", and "never" breaks something: Redis expiries are whole milliseconds (a lease of
+# 1e300 s is no expiry Redis takes, so every slot command fails), threads wait at most
+# threading.TIMEOUT_MAX, Retry-After is an integer, and a drain must end. Non-finite numbers
+# (nan, inf, 1e400) are refused for every setting.
+DAY_S = 86_400.0  # waits, penalties, leases, polls
+WEEK_S = 7 * DAY_S  # a connection's idle time and lifetime
+RATE_MAX = 1e9  # per second: no limit in practice (what `stream-guard eval` runs with)
+# websockets itself closes 1009 on a message past 4 x max_frame_bytes (server/app.py,
+# _HARD_SIZE_FACTOR), unread; this keeps that hard limit at 64 MiB.
+FRAME_BYTES_MAX = 16 * 2**20
+
+
 def _meta(help: str, *, secret: bool = False, minimum: float | None = None,
-          maximum: float | None = None, choices: tuple[str, ...] = ()) -> dict[str, Any]:
+          maximum: float | None = None, maximum_note: str = "",
+          choices: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"help": help, "secret": secret, "minimum": minimum, "maximum": maximum,
-            "choices": choices}
+            "maximum_note": maximum_note, "choices": choices}
+
+
+def _day(help: str, *, minimum: float) -> dict[str, Any]:
+    """A duration in seconds capped at one day."""
+    return _meta(f"{help} At most 1 day (86400).", minimum=minimum, maximum=DAY_S,
+                 maximum_note="1 day")
+
+
+def _week(help: str, *, minimum: float) -> dict[str, Any]:
+    """A connection's duration in seconds, capped at seven days."""
+    return _meta(f"{help} At most 7 days (604800).", minimum=minimum, maximum=WEEK_S,
+                 maximum_note="7 days")
 
 
 @dataclass(frozen=True)
@@ -79,13 +106,16 @@ class Settings:
     max_connections_per_ip: int = field(default=16, metadata=_meta(
         "Open connections per client IP.", minimum=1))
     rate_per_s: float = field(default=200.0, metadata=_meta(
-        "Messages per second per connection (token bucket refill).", minimum=0.1))
+        "Messages per second per connection (token bucket refill); at most 1e9 (no limit in "
+        "practice).", minimum=0.1, maximum=RATE_MAX))
     rate_burst: int = field(default=1000, metadata=_meta(
         "Token bucket size for messages per connection.", minimum=1))
     rate_strikes: int = field(default=100, metadata=_meta(
         "Rate-limited messages tolerated per connection before it is closed 1008.", minimum=1))
     max_frame_bytes: int = field(default=65536, metadata=_meta(
-        "Largest accepted WebSocket message.", minimum=256))
+        "Largest accepted WebSocket message; at most 16 MiB (16777216): websockets closes 1009 "
+        "on a message over 4 times this, unread.", minimum=256, maximum=FRAME_BYTES_MAX,
+        maximum_note="16 MiB"))
     max_chars_per_connection: int = field(default=5_000_000, metadata=_meta(
         "Characters of delta text a connection may send in its lifetime.", minimum=1))
     max_streams_per_connection: int = field(default=8, metadata=_meta(
@@ -95,22 +125,23 @@ class Settings:
         "further messages wait until its windows are answered (past 1 MiB of them, unread: "
         "TCP backpressure), so one client cannot fill the queue everyone shares.",
         minimum=1, maximum=100_000))
-    idle_timeout_s: float = field(default=300.0, metadata=_meta(
+    idle_timeout_s: float = field(default=300.0, metadata=_week(
         "Close a connection that sent nothing for this long while the server owed it "
         "nothing.", minimum=0.1))
-    max_lifetime_s: float = field(default=3600.0, metadata=_meta(
+    max_lifetime_s: float = field(default=3600.0, metadata=_week(
         "Close any connection after this long.", minimum=1))
     compression: bool = field(default=False, metadata=_meta(
         "Accept permessage-deflate when a client offers it. Off by default: frames are a few "
         "dozen to a few hundred bytes, so it saves little bandwidth, and every compressed "
         "connection holds zlib state; server CPU per delta measured the same with it on "
         "(docs/benchmarks.md)."))
-    handshake_timeout_s: float = field(default=10.0, metadata=_meta(
+    handshake_timeout_s: float = field(default=10.0, metadata=_day(
         "Time allowed for the opening handshake.", minimum=0.1))
     handshake_rate_per_s: float = field(default=4.0, metadata=_meta(
         "Stream upgrades per second per client IP (token bucket refill, shared through Redis); "
         "beyond it the upgrade gets HTTP 429 with Retry-After. Caps churn, which open-connection "
-        "caps do not see.", minimum=0.01))
+        "caps do not see. At most 1e9 (no limit in practice).", minimum=0.01,
+        maximum=RATE_MAX))
     handshake_burst: int = field(default=32, metadata=_meta(
         "Token bucket size for stream upgrades per client IP (room to fill the per-IP cap at "
         "once, twice over).", minimum=1))
@@ -119,14 +150,14 @@ class Settings:
         "256 held at once per worker), so a client that retries as soon as it is refused "
         "retries at most once per delay instead of as fast as the server can refuse it.",
         minimum=0, maximum=10))
-    abuse_penalty_s: float = field(default=10.0, metadata=_meta(
+    abuse_penalty_s: float = field(default=10.0, metadata=_day(
         "After a connection is closed for message-rate abuse (1008) or an oversized frame "
         "(1009, 1007), its address's upgrades get HTTP 429 for this long on that worker (0: "
         "never), so flooding cannot restart at once on a fresh connection.", minimum=0))
-    close_timeout_s: float = field(default=5.0, metadata=_meta(
+    close_timeout_s: float = field(default=5.0, metadata=_day(
         "How long the server waits for the client's answer to its close frame before it drops "
         "the socket; the connection's slots are held until then.", minimum=0.1))
-    shutdown_grace_s: float = field(default=10.0, metadata=_meta(
+    shutdown_grace_s: float = field(default=10.0, metadata=_day(
         "On SIGTERM, time for open streams to end (their deltas are still taken and scored) "
         "before each gets done and its socket closes 1001.", minimum=0))
 
@@ -208,7 +239,7 @@ class Settings:
         "Extracted and exported models."))
     index_flat_max: int = field(default=50_000, metadata=_meta(
         "Collections with more chunks use an HNSW index instead of exact search.", minimum=1))
-    index_poll_s: float = field(default=2.0, metadata=_meta(
+    index_poll_s: float = field(default=2.0, metadata=_day(
         "How often the server looks for changed collections (SIGHUP forces it).", minimum=0.1))
 
     # --- shared state ---------------------------------------------------------------------
@@ -219,7 +250,7 @@ class Settings:
         "With Redis lost: refuse new connections (closed, 1013; tickets 503) or stay available "
         "with per-worker caps and signed fallback tickets (open; /readyz stays 200).",
         choices=("closed", "open")))
-    lease_ttl_s: float = field(default=30.0, metadata=_meta(
+    lease_ttl_s: float = field(default=30.0, metadata=_day(
         "Connection-slot leases expire this long after a worker stops renewing them.",
         minimum=1))
 
@@ -335,9 +366,10 @@ def _coerce(f: dataclasses.Field[Any], raw: Any) -> Any:
         elif kind.startswith("float"):
             if isinstance(raw, bool):
                 raise ValueError
-            value = float(raw)
-            if value != value:  # NaN
-                raise ValueError
+            value = float(raw)  # "inf", "1e400" and TOML's inf are all infinite
+            if not math.isfinite(value):
+                raise SettingsError(
+                    f"{label}: invalid value {raw!r} (expected a finite number)")
         elif kind.startswith("dict"):
             value = _to_key_map(raw, label)
         elif kind.startswith("tuple"):
@@ -350,16 +382,23 @@ def _coerce(f: dataclasses.Field[Any], raw: Any) -> Any:
             value = raw.strip()
     except SettingsError:
         raise
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: float(10**400)
         raise SettingsError(f"{label}: invalid value {raw!r} (expected {kind})") from None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if meta["minimum"] is not None and value < meta["minimum"]:
             raise SettingsError(f"{label}: {value} is below the minimum {meta['minimum']}")
         if meta["maximum"] is not None and value > meta["maximum"]:
-            raise SettingsError(f"{label}: {value} is above the maximum {meta['maximum']}")
+            note = f" ({meta['maximum_note']})" if meta["maximum_note"] else ""
+            raise SettingsError(
+                f"{label}: {value} is above the maximum {_number(meta['maximum'])}{note}")
     if meta["choices"] and value not in meta["choices"]:
         raise SettingsError(f"{label}: {value!r} is not one of {', '.join(meta['choices'])}")
     return value
+
+
+def _number(bound: float) -> str:
+    """86400.0 as 86400, 1e9 as 1000000000: bounds read as they would be written."""
+    return str(int(bound)) if float(bound).is_integer() else str(bound)
 
 
 def _to_bool(raw: Any) -> bool:

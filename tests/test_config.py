@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -10,7 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from stream_guard.config import Settings, SettingsError, describe, load_settings
+from stream_guard.config import (
+    DAY_S,
+    FRAME_BYTES_MAX,
+    RATE_MAX,
+    WEEK_S,
+    Settings,
+    SettingsError,
+    describe,
+    load_settings,
+)
+from stream_guard.server.app import _HARD_SIZE_FACTOR
+from tests.conftest import make_settings, running_server
+from tests.redis_server import RedisServer
+from tests.wsclient import API_KEY, http, open_ws, stream_text
 
 KEY_A = "a" * 16
 KEY_B = "key:with:colons-0123"
@@ -211,6 +225,110 @@ def test_serve_exits_2_with_one_line_for_a_model_path_that_holds_no_model(
     assert "Traceback" not in done.stderr
     assert all(line.startswith("{") for line in log_lines)  # JSON log lines only
     assert ('"event":"listening"' in done.stderr) is listened
+
+
+FLOAT_SETTINGS = [f.name for f in dataclasses.fields(Settings) if str(f.type).startswith("float")]
+
+
+@pytest.mark.parametrize("name", FLOAT_SETTINGS)
+@pytest.mark.parametrize("raw", ["inf", "-inf", "Infinity", "1e400", "nan"])
+def test_every_float_setting_refuses_a_number_that_is_not_finite(name: str, raw: str) -> None:
+    """inf and 1e400 passed every float setting (only NaN was caught): LEASE_TTL_S=inf crashed
+    serve with an OverflowError traceback, SHUTDOWN_GRACE_S=inf made a drain that never ends."""
+    label = f"STREAM_GUARD_{name.upper()}"
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={label: raw})
+    assert str(info.value) == f"{label}: invalid value {raw!r} (expected a finite number)"
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e400"])
+def test_a_toml_infinity_is_refused_too(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "sg.toml"
+    path.write_text(f"[limits]\nlease_ttl_s = {value}\n")
+    with pytest.raises(SettingsError, match=r"^STREAM_GUARD_LEASE_TTL_S: invalid value -?inf "
+                       r"\(expected a finite number\)$"):
+        load_settings(path, environ={})
+
+
+def test_an_integer_too_large_for_a_float_is_an_invalid_value(tmp_path: Path) -> None:
+    path = tmp_path / "sg.toml"
+    path.write_text("lease_ttl_s = 1" + "0" * 400 + "\n")  # float() of it overflowed
+    with pytest.raises(SettingsError, match=r"^STREAM_GUARD_LEASE_TTL_S: invalid value 1000"):
+        load_settings(path, environ={})
+
+
+# The caps: durations of one step, a penalty, a lease or a poll at most a day; a connection's
+# idle time and lifetime at most a week; rates at most 1e9/s; a message at most 16 MiB. Each:
+# (maximum, the note in the error, what the help says).
+DAY = (DAY_S, " (1 day)", "at most 1 day (86400).")
+WEEK = (WEEK_S, " (7 days)", "at most 7 days (604800).")
+RATE = (RATE_MAX, "", "at most 1e9 (no limit in practice)")
+CAPS = {"handshake_timeout_s": DAY, "close_timeout_s": DAY, "shutdown_grace_s": DAY,
+        "abuse_penalty_s": DAY, "lease_ttl_s": DAY, "index_poll_s": DAY,
+        "idle_timeout_s": WEEK, "max_lifetime_s": WEEK,
+        "rate_per_s": RATE, "handshake_rate_per_s": RATE,
+        "max_frame_bytes": (FRAME_BYTES_MAX, " (16 MiB)", "at most 16 mib (16777216)")}
+
+
+@pytest.mark.parametrize(("name", "cap"), CAPS.items())
+def test_huge_durations_rates_and_frame_sizes_are_refused_above_a_documented_cap(
+        name: str, cap: tuple[float, str, str]) -> None:
+    maximum, note, documented = cap
+    label = f"STREAM_GUARD_{name.upper()}"
+    at_cap = str(int(maximum)) if name == "max_frame_bytes" else repr(maximum)
+    assert getattr(load_settings(environ={label: at_cap}), name) == maximum
+    huge, shown = ("10000000000000", "10000000000000") if name == "max_frame_bytes" else (
+        "1e300", "1e+300")
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={label: huge})
+    assert str(info.value) == f"{label}: {shown} is above the maximum {int(maximum)}{note}"
+    assert documented in dict((var, help_) for var, _, help_ in describe())[label].lower()
+
+
+def test_the_frame_cap_keeps_websockets_hard_limit_at_64_mib() -> None:
+    """server/app.py lets websockets drop a message past _HARD_SIZE_FACTOR x max_frame_bytes."""
+    assert FRAME_BYTES_MAX * _HARD_SIZE_FACTOR == 64 * 2**20
+
+
+async def test_a_server_at_every_cap_serves_with_redis(tmp_path: Path,
+                                                       redis: RedisServer) -> None:
+    """The caps are values the server runs with: a day-long lease is a PX Redis takes, the
+    week-long and day-long timeouts are ones asyncio and websockets take."""
+    at_caps = {name: cap[0] for name, cap in CAPS.items()}
+    at_caps["max_frame_bytes"] = int(FRAME_BYTES_MAX)
+    settings = make_settings(tmp_path, redis_url=redis.url, **at_caps)
+    async with running_server(settings) as server:
+        assert (await http(server.port, "GET", "/readyz")).status == 200
+        minted = await http(server.port, "POST", "/v1/tickets",
+                            {"Authorization": f"Bearer {API_KEY}"})
+        assert minted.status == 200
+        async with open_ws(server.port) as ws:
+            frames = await stream_text(ws, "s", "The Eiffel Tower was completed in 1889. ",
+                                       context=["The Eiffel Tower was completed in 1889."])
+        assert frames[-1]["type"] == "done" and not frames[-1]["halted"]
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("LEASE_TTL_S", "inf", "STREAM_GUARD_LEASE_TTL_S: invalid value 'inf' (expected a finite "
+     "number)"),
+    ("LEASE_TTL_S", "1e300", "STREAM_GUARD_LEASE_TTL_S: 1e+300 is above the maximum 86400 "
+     "(1 day)"),
+    ("SHUTDOWN_GRACE_S", "inf", "STREAM_GUARD_SHUTDOWN_GRACE_S: invalid value 'inf' (expected "
+     "a finite number)"),
+    ("MAX_FRAME_BYTES", "10000000000000", "STREAM_GUARD_MAX_FRAME_BYTES: 10000000000000 is "
+     "above the maximum 16777216 (16 MiB)"),
+])
+def test_serve_refuses_a_value_that_would_break_it_with_one_line(
+        tmp_path: Path, variable: str, value: str, message: str) -> None:
+    """Before, LEASE_TTL_S=inf was an OverflowError traceback from serve, and 1e300 a server
+    that closed every connection 1011 with nothing logged."""
+    env = {**os.environ, "STREAM_GUARD_HOST": "127.0.0.1", "STREAM_GUARD_PORT": "0",
+           "STREAM_GUARD_DATA_DIR": str(tmp_path / "data"), "STREAM_GUARD_TIER": "lexical",
+           "STREAM_GUARD_EMBEDDER": "none", f"STREAM_GUARD_{variable}": value}
+    done = subprocess.run([sys.executable, "-m", "stream_guard", "serve"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"stream-guard: invalid settings: {message}\n"
 
 
 def test_workers_with_redis_are_allowed() -> None:
