@@ -93,8 +93,9 @@ class Settings:
     auth_disabled: bool = field(default=False, metadata=_meta(
         "Development only: accept connections without credentials (logs a warning)."))
     allowed_origins: tuple[str, ...] = field(default=(), metadata=_meta(
-        'Browser Origins allowed to open a stream, comma separated; "*" allows any. '
-        "Requests without an Origin header (backends) are not affected."))
+        'Browser Origins allowed to open a stream, comma separated, each as browsers send it, '
+        'scheme://host[:port] ("https://app.example.com"); "*" allows any. Requests without an '
+        "Origin header (backends) are not affected."))
     trusted_proxies: tuple[str, ...] = field(default=(), metadata=_meta(
         "Proxy addresses or CIDRs whose X-Forwarded-For is believed."))
     ticket_ttl_s: float = field(default=30.0, metadata=_meta(
@@ -446,7 +447,64 @@ def _to_key_map(raw: Any, label: str) -> dict[str, str]:
     return out
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_EXAMPLE_ORIGIN = "https://app.example.com"
+
+
+def _check_origin(origin: str) -> None:
+    """An allowed origin must be one a browser can send: guard/auth.py compares the Origin header
+    with each entry as text (a trailing "/" aside), and "*" is its only wildcard. A browser
+    sends scheme://host[:port], lower case, with no default port and no path, so anything else
+    on the list (a bare host, a path, a port of 443 on https) would refuse every browser 403."""
+    if origin == "*":
+        return
+    label = f"{ENV_PREFIX}ALLOWED_ORIGINS"
+    head = f"{label}: {origin!r} can never match a browser's Origin header"
+    if origin == "null":
+        raise SettingsError(f"{label}: 'null' is the Origin of sandboxed and file:// pages, "
+                            "which any page can make itself: it cannot be allowed")
+    if "://" not in origin:
+        suggestion = f"https://{origin.rstrip('/')}"
+        try:
+            _check_origin(suggestion)
+        except SettingsError:
+            suggestion = _EXAMPLE_ORIGIN
+        raise SettingsError(f"{head}, which is scheme://host[:port]; write e.g. {suggestion!r}")
+    scheme = origin.partition("://")[0].lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise SettingsError(f"{head}: only http:// and https:// origins can be allowed")
+    try:
+        parts = urlsplit(origin)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # a port that is no number up to 65535, an unbalanced IPv6 bracket
+        raise SettingsError(f"{head}: its host or port is not valid") from None
+    if not host:
+        raise SettingsError(f"{head}: it names no host; write e.g. {_EXAMPLE_ORIGIN!r}")
+    if "*" in host:
+        raise SettingsError(f"{head}: \"*\" alone allows any origin, and there is no other "
+                            "wildcard; list each origin")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            shown = host.encode("idna").decode("ascii")  # browsers send the punycode form
+        except UnicodeError:
+            shown = ""
+        if not shown or not all(c.isalnum() or c in "-._" for c in shown):
+            raise SettingsError(f"{head}: {host!r} is not a host name") from None
+    else:
+        shown = f"[{ip.compressed}]" if ip.version == 6 else ip.compressed
+    canonical = f"{scheme}://{shown}" + (
+        f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")
+    if origin.rstrip("/") != canonical:
+        raise SettingsError(f"{head}, which is scheme://host[:port] in lower case with no "
+                            f"default port, path, query or user: write {canonical!r}")
+
+
 def _check_cross_field(s: Settings) -> None:
+    for origin in s.allowed_origins:
+        _check_origin(origin)
     for proxy in s.trusted_proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import InvalidStatus
 
 from stream_guard.config import (
     DAY_S,
@@ -308,7 +309,97 @@ async def test_a_server_at_every_cap_serves_with_redis(tmp_path: Path,
         assert frames[-1]["type"] == "done" and not frames[-1]["halted"]
 
 
+ORIGIN_ERROR = "STREAM_GUARD_ALLOWED_ORIGINS: {!r} can never match a browser's Origin header"
+NOT_CANONICAL = (", which is scheme://host[:port] in lower case with no default port, path, "
+                 "query or user: write {!r}")
+
+
+@pytest.mark.parametrize(("origins", "message"), [
+    # no scheme: the operator review's case, every browser got 403
+    ("app.example.com", ORIGIN_ERROR.format("app.example.com")
+     + ", which is scheme://host[:port]; write e.g. 'https://app.example.com'"),
+    ("https://a.example, app.example.com:8080", ORIGIN_ERROR.format("app.example.com:8080")
+     + ", which is scheme://host[:port]; write e.g. 'https://app.example.com:8080'"),
+    ("/", ORIGIN_ERROR.format("/")
+     + ", which is scheme://host[:port]; write e.g. 'https://app.example.com'"),
+    # what a browser would send differs
+    ("HTTPS://App.Example.com", ORIGIN_ERROR.format("HTTPS://App.Example.com")
+     + NOT_CANONICAL.format("https://app.example.com")),
+    ("https://app.example.com:443", ORIGIN_ERROR.format("https://app.example.com:443")
+     + NOT_CANONICAL.format("https://app.example.com")),
+    ("http://app.example.com:80", ORIGIN_ERROR.format("http://app.example.com:80")
+     + NOT_CANONICAL.format("http://app.example.com")),
+    ("http://app.example.com:8080/app", ORIGIN_ERROR.format("http://app.example.com:8080/app")
+     + NOT_CANONICAL.format("http://app.example.com:8080")),
+    ("https://a.example?x=1", ORIGIN_ERROR.format("https://a.example?x=1")
+     + NOT_CANONICAL.format("https://a.example")),
+    ("https://user@a.example", ORIGIN_ERROR.format("https://user@a.example")
+     + NOT_CANONICAL.format("https://a.example")),
+    ("http://[0:0::1]:8000", ORIGIN_ERROR.format("http://[0:0::1]:8000")
+     + NOT_CANONICAL.format("http://[::1]:8000")),
+    ("https://b\u00fccher.example", ORIGIN_ERROR.format("https://b\u00fccher.example")
+     + NOT_CANONICAL.format("https://xn--bcher-kva.example")),
+    # not an origin at all
+    ("ftp://files.example", ORIGIN_ERROR.format("ftp://files.example")
+     + ": only http:// and https:// origins can be allowed"),
+    ("https://*.example.com", ORIGIN_ERROR.format("https://*.example.com")
+     + ': "*" alone allows any origin, and there is no other wildcard; list each origin'),
+    ("https://a.example:99999", ORIGIN_ERROR.format("https://a.example:99999")
+     + ": its host or port is not valid"),
+    ("https://", ORIGIN_ERROR.format("https://")
+     + ": it names no host; write e.g. 'https://app.example.com'"),
+    ("https://a b.example", ORIGIN_ERROR.format("https://a b.example")
+     + ": 'a b.example' is not a host name"),
+    ("null", "STREAM_GUARD_ALLOWED_ORIGINS: 'null' is the Origin of sandboxed and file:// "
+     "pages, which any page can make itself: it cannot be allowed"),
+])
+def test_an_allowed_origin_no_browser_can_send_is_refused_with_what_to_write(
+        origins: str, message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={"STREAM_GUARD_ALLOWED_ORIGINS": origins})
+    assert str(info.value) == message
+
+
+def test_an_allowed_origin_in_a_toml_list_is_checked_too(tmp_path: Path) -> None:
+    path = tmp_path / "sg.toml"
+    path.write_text('allowed_origins = ["https://a.example", "b.example"]\n')
+    with pytest.raises(SettingsError) as info:
+        load_settings(path, environ={})
+    assert str(info.value).startswith(ORIGIN_ERROR.format("b.example") + ", which is")
+
+
+ACCEPTED_ORIGINS = ("https://app.example.com/, http://127.0.0.1:8000, https://[::1]:8443, "
+                    "http://localhost:3000, https://xn--bcher-kva.example")
+
+
+def test_origins_as_browsers_send_them_are_accepted() -> None:
+    s = load_settings(environ={"STREAM_GUARD_ALLOWED_ORIGINS": ACCEPTED_ORIGINS})
+    assert len(s.allowed_origins) == 5
+    assert load_settings(environ={"STREAM_GUARD_ALLOWED_ORIGINS": "*"}).allowed_origins == (
+        "*",)
+
+
+async def test_every_accepted_form_admits_the_origin_a_browser_sends(tmp_path: Path) -> None:
+    """What the settings accept is what guard/auth.py then matches: each origin as a browser
+    serializes it opens a stream (a trailing "/" on the list included), another gets 403."""
+    async with running_server(make_settings(tmp_path,
+                                            allowed_origins=ACCEPTED_ORIGINS)) as server:
+        for origin in ("https://app.example.com", "http://127.0.0.1:8000",
+                       "https://[::1]:8443", "http://localhost:3000",
+                       "https://xn--bcher-kva.example"):
+            async with open_ws(server.port, origin=origin) as ws:
+                await ws.send('{"type": "ping"}')
+                assert await ws.recv() == '{"type":"pong"}'
+        with pytest.raises(InvalidStatus) as info:
+            async with open_ws(server.port, origin="https://app.example.com:8443"):
+                pass
+        assert info.value.response.status_code == 403
+
+
 @pytest.mark.parametrize(("variable", "value", "message"), [
+    ("ALLOWED_ORIGINS", "app.example.com", "STREAM_GUARD_ALLOWED_ORIGINS: 'app.example.com' "
+     "can never match a browser's Origin header, which is scheme://host[:port]; write e.g. "
+     "'https://app.example.com'"),
     ("LEASE_TTL_S", "inf", "STREAM_GUARD_LEASE_TTL_S: invalid value 'inf' (expected a finite "
      "number)"),
     ("LEASE_TTL_S", "1e300", "STREAM_GUARD_LEASE_TTL_S: 1e+300 is above the maximum 86400 "
@@ -320,8 +411,9 @@ async def test_a_server_at_every_cap_serves_with_redis(tmp_path: Path,
 ])
 def test_serve_refuses_a_value_that_would_break_it_with_one_line(
         tmp_path: Path, variable: str, value: str, message: str) -> None:
-    """Before, LEASE_TTL_S=inf was an OverflowError traceback from serve, and 1e300 a server
-    that closed every connection 1011 with nothing logged."""
+    """Before, LEASE_TTL_S=inf was an OverflowError traceback from serve, 1e300 a server that
+    closed every connection 1011 with nothing logged, and an origin without its scheme a server
+    that refused every browser 403."""
     env = {**os.environ, "STREAM_GUARD_HOST": "127.0.0.1", "STREAM_GUARD_PORT": "0",
            "STREAM_GUARD_DATA_DIR": str(tmp_path / "data"), "STREAM_GUARD_TIER": "lexical",
            "STREAM_GUARD_EMBEDDER": "none", f"STREAM_GUARD_{variable}": value}
