@@ -182,6 +182,62 @@ async def test_http_routes(server: Server) -> None:
                        {"Authorization": f"Bearer {API_KEY}"})).status in (400, 426)
 
 
+async def test_head_answers_the_probes_and_metrics_as_get_does_without_a_body(
+        server: Server) -> None:
+    """Load-balancer health checks that send HEAD got 405. HEAD now gets GET's status and
+    headers, Content-Length included (RFC 9110 9.3.2), and no body."""
+    for path in ("/livez", "/readyz", "/metrics"):
+        get = await http(server.port, "GET", path)
+        head = await http(server.port, "HEAD", path)
+        assert (head.status, head.body) == (200, b""), path
+        assert get.status == 200 and int(get.headers["content-length"]) == len(get.body) > 0
+        if path == "/metrics":  # the figures move between two scrapes: the length with them
+            assert int(head.headers["content-length"]) > 0
+            get.headers.pop("content-length"), head.headers.pop("content-length")
+        assert head.headers == get.headers, path
+
+
+async def test_head_of_readyz_is_503_while_the_server_is_not_ready(
+        settings_factory: Callable[..., Settings]) -> None:
+    async with running_server(settings_factory(overload_lag_ms=100)) as server:
+        server.load.observe_lag(1e6)  # as if the loop had stalled: decays over ~2 s
+        get = await http(server.port, "GET", "/readyz")
+        head = await http(server.port, "HEAD", "/readyz")
+        assert (get.status, head.status, head.body) == (503, 503, b"")
+        assert get.json()["checks"]["load"] is False
+        assert head.headers == get.headers
+
+
+async def test_head_elsewhere_is_answered_without_a_body_and_allow_lists_it(
+        server: Server) -> None:
+    for method, path, status, allow in [("HEAD", "/v1/tickets", 405, "POST"),
+                                        ("HEAD", "/v1/stream", 405, "GET"),
+                                        ("POST", "/livez", 405, "GET, HEAD"),
+                                        ("DELETE", "/metrics", 405, "GET, HEAD"),
+                                        ("HEAD", "/nope", 404, None)]:
+        response = await http(server.port, method, path)
+        assert response.status == status, (method, path)
+        assert response.headers.get("allow") == allow, (method, path)
+        assert int(response.headers["content-length"]) > 0
+        assert (response.body == b"") is (method == "HEAD"), (method, path)
+
+
+@pytest.mark.parametrize(("target", "status", "named"), [
+    ("//livez", 404, "//livez"),  # was "no route for " (urlsplit read "livez" as a host)
+    ("//livez?x=1", 404, "//livez"),
+    ("///metrics", 404, "///metrics"),
+    ("/livez/", 404, "/livez/"),
+    ("/livez?x=1", 200, None),
+    ("http://127.0.0.1/livez", 200, None),  # absolute form, as a proxy may send it
+])
+async def test_a_404_names_the_path_as_requested(server: Server, target: str, status: int,
+                                                 named: str | None) -> None:
+    response = await http(server.port, "GET", target)
+    assert response.status == status, target
+    if named is not None:
+        assert response.json() == {"error": "not_found", "message": f"no route for {named}"}
+
+
 ISSUE_METRICS = {
     "stream_guard_connections_active": "gauge",
     "stream_guard_rejections": "counter",

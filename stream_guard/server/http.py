@@ -57,6 +57,15 @@ class Admitted:
     ip: str
 
 
+def request_path(target: str) -> str:
+    """The path of a request target as sent. An origin-form target ("/livez?x=1", RFC 9112
+    3.2.1) is cut at its query; urlsplit alone would read "//livez" as a host and no path. An
+    absolute-form one ("http://host/livez", as proxies may send) is the path of that URL."""
+    if target.startswith("/"):
+        return target.partition("?")[0]
+    return urlsplit(target).path
+
+
 def json_response(status: int, body: dict[str, Any],
                   extra: list[tuple[str, str]] | None = None) -> Response:
     payload = orjson.dumps(body)
@@ -128,14 +137,25 @@ class Router:
         self._routes: dict[tuple[str, str], Callable[[ServerConnection, Request],
                                                      Awaitable[Response | None]]] = {
             ("GET", "/livez"): self._livez,
+            ("HEAD", "/livez"): self._livez,
             ("GET", "/readyz"): self._readyz,
+            ("HEAD", "/readyz"): self._readyz,
             ("GET", "/metrics"): self._metrics,
+            ("HEAD", "/metrics"): self._metrics,
             ("POST", "/v1/tickets"): self._tickets,
             ("GET", STREAM_PATH): self._stream,
         }
 
     async def __call__(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = urlsplit(request.path).path
+        response = await self._route(connection, request)
+        if request.method == "HEAD" and response is not None and response.body:
+            # RFC 9110 9.3.2: the status and headers GET would get (its Content-Length
+            # included), without the body.
+            return Response(response.status_code, response.reason_phrase, response.headers)
+        return response
+
+    async def _route(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request_path(request.path)
         handler = self._routes.get((request.method, path))
         if handler is not None:
             return await handler(connection, request)
