@@ -13,7 +13,7 @@ import ipaddress
 import math
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -531,26 +531,28 @@ def _check_model_paths(s: Settings) -> None:
     server loads models after it starts listening, and a wrong path or a directory that holds
     no model would leave it up and never ready. The models' own checks (what ``load_detector``
     and ``load_embedder`` would refuse, short of loading the weights) say what is missing."""
+    # The model code is imported only when a path names a model (it takes most of a second).
     if s.detector != "default":
-        if not Path(s.detector).exists():
-            raise SettingsError(f"{ENV_PREFIX}DETECTOR: {s.detector!r} is neither \"default\" "
-                                "nor an existing model directory or ONNX file")
         from stream_guard.models.cross_encoder import check_detector
 
-        try:
-            check_detector(s.detector)
-        except (GuardError, OSError) as exc:  # OSError: a file it cannot read
-            raise SettingsError(f"{ENV_PREFIX}DETECTOR: {exc}") from None
+        _check_model_path("DETECTOR", s.detector, Path(s.detector).exists(),
+                          '"default" nor an existing model directory or ONNX file',
+                          check_detector)
     if s.embedder not in ("minilm", "none"):
-        if not Path(s.embedder).is_dir():
-            raise SettingsError(f"{ENV_PREFIX}EMBEDDER: {s.embedder!r} is neither \"minilm\", "
-                                "\"none\" nor an existing model directory")
         from stream_guard.models.embedder import check_embedder
 
-        try:
-            check_embedder(s.embedder)
-        except (GuardError, OSError) as exc:  # OSError: a file it cannot read
-            raise SettingsError(f"{ENV_PREFIX}EMBEDDER: {exc}") from None
+        _check_model_path("EMBEDDER", s.embedder, Path(s.embedder).is_dir(),
+                          '"minilm", "none" nor an existing model directory', check_embedder)
+
+
+def _check_model_path(name: str, value: str, found: bool, otherwise: str,
+                      check: Callable[[str], object]) -> None:
+    if not found:
+        raise SettingsError(f"{ENV_PREFIX}{name}: {value!r} is neither {otherwise}")
+    try:
+        check(value)
+    except (GuardError, OSError) as exc:  # OSError: a file it cannot read
+        raise SettingsError(f"{ENV_PREFIX}{name}: {exc}") from None
 
 
 def describe() -> list[tuple[str, str, str]]:

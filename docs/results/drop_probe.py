@@ -20,20 +20,16 @@ One pair a content word: about 14 pairs a window.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import re
-import time
 from collections.abc import Sequence
-from pathlib import Path
+
+from raw_ranking import tune_report
 
 from stream_guard.dataset import Record
-from stream_guard.eval.cli import machine_info
 from stream_guard.scores import Pair
 from stream_guard.text.terms import STOPWORDS
 from stream_guard.train import calibrate
-from stream_guard.train.cli import load_sets
 from stream_guard.train.metrics import auroc
 from stream_guard.train.pairs import UNSUPPORTED
 
@@ -91,23 +87,6 @@ def probe(records: Sequence[Record], scorer: calibrate.WindowScorer) -> dict[str
     return out
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    args = p.parse_args()
-    started = time.time()
-    _, tune, _ = load_sets(args.data, training=False)
-    scorer = calibrate.WindowScorer.load()
-    result: dict[str, object] = {
-        name: probe(records, scorer) for name, records in tune.items()}
-    result.update({
-        "command": f"python docs/results/drop_probe.py --data ../shared/data/dev --out {args.out}",
-        "machine": machine_info(),
-        "elapsed_s": round(time.time() - started, 1)})
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-
-
 if __name__ == "__main__":
-    main()
+    tune_report("drop_probe.py", __doc__, lambda tune, scorer: {
+        name: probe(records, scorer) for name, records in tune.items()})

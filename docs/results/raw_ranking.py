@@ -39,7 +39,7 @@ import json
 import re
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -226,27 +226,35 @@ def edit_pairs(records: Sequence[Record], scorer: calibrate.WindowScorer) -> dic
     }
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+Compute = Callable[[dict[str, list[Record]], calibrate.WindowScorer], dict[str, object]]
+
+
+def tune_report(script: str, doc: str, compute: Compute) -> None:
+    """A tune-half probe's command line (``--data``, ``--out``): ``compute`` over the tune
+    halves with the shipped detector, written as JSON with its command, machine and time (also
+    drop_probe.py's)."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     started = time.time()
     _, tune, _ = load_sets(args.data, training=False)
-    scorer = calibrate.WindowScorer.load()
-    embedder = load_embedder("minilm", cache_dir=load_settings().cache_dir)
-    result: dict[str, object] = {
-        "premise_variants": {name: premise_variants(records, scorer, embedder)
-                             for name, records in tune.items()},
-        "edit_pairs": edit_pairs(tune["summedits_dev"], scorer),
-        "command": ("python docs/results/raw_ranking.py --data ../shared/data/dev "
-                    f"--out {args.out}"),
+    result = compute(tune, calibrate.WindowScorer.load())
+    result.update({
+        "command": f"python docs/results/{script} --data ../shared/data/dev --out {args.out}",
         "machine": machine_info(),
-        "elapsed_s": round(time.time() - started, 1),
-    }
+        "elapsed_s": round(time.time() - started, 1)})
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 
+def ranking(tune: dict[str, list[Record]], scorer: calibrate.WindowScorer
+            ) -> dict[str, object]:
+    embedder = load_embedder("minilm", cache_dir=load_settings().cache_dir)
+    return {"premise_variants": {name: premise_variants(records, scorer, embedder)
+                                 for name, records in tune.items()},
+            "edit_pairs": edit_pairs(tune["summedits_dev"], scorer)}
+
+
 if __name__ == "__main__":
-    main()
+    tune_report("raw_ranking.py", __doc__, ranking)
