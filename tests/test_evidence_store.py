@@ -55,6 +55,35 @@ def test_build_and_search(tmp_path: Path, minilm: SentenceEmbedder) -> None:
     assert json.loads(meta) == {"topic": "software"}
 
 
+def _catalog(n: int = 120) -> list[Document]:
+    """Near-identical product sheets that differ only in model number and figures: what
+    embeddings cannot tell apart and an exact name can."""
+    return [Document(f"k-{m}", f"The Vantor K-{m} cordless drill weighs {1 + m % 7}.{m % 10} kg "
+                     f"and its motor is rated at {300 + 10 * (m % 50)} watts.", f"k-{m}.txt")
+            for m in range(100, 100 + n)]
+
+
+def test_an_exact_model_number_is_found_among_near_identical_chunks(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    _add(tmp_path, _catalog(), minilm)
+    collection = Collection.open(tmp_path, "acme", "kb")
+    assert collection.keyword_search
+    queries = [f"The Vantor K-{m} weighs {1 + m % 7}.{m % 10} kg." for m in range(100, 220)]
+    vectors = minilm.embed(queries)
+    dense = collection.search(vectors, k=3)
+    both = collection.search(vectors, k=3, texts=queries)
+    wanted = [f"k-{m}#0" for m in range(100, 220)]
+    by_vectors = sum(w in {h.id for h in hits} for w, hits in zip(wanted, dense, strict=True))
+    assert by_vectors < len(wanted)  # the case this is for: vectors alone miss some
+    for w, d, b in zip(wanted, dense, both, strict=True):
+        assert w in {h.id for h in b}, w
+        assert [h.id for h in b[:len(d)]] == [h.id for h in d]  # the nearest come first
+        assert all(h.score == 0.0 for h in b[len(d):]) and len(b) <= 6
+    # Words that are query syntax to FTS5, and text with no content word, are just text.
+    odd = ['K-150 "OR" NEAR(drill) AND -', "the of and", ""]
+    assert len(collection.search(minilm.embed(odd), k=3, texts=odd)) == 3
+
+
 def test_adding_deduplicates_and_replaces_by_document_id(tmp_path: Path,
                                                          minilm: SentenceEmbedder) -> None:
     _add(tmp_path, FACTS, minilm)

@@ -133,7 +133,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         if embedder.name != collection.info.embedder:
             return _fail(f"{tenant}/{args.collection} was built with {collection.info.embedder}"
                          f", the configured embedder is {embedder.name}")
-        hits = collection.search(embedder.embed([args.query]), args.k or settings.evidence_top_k)
+        hits = collection.search(embedder.embed([args.query]), args.k or settings.evidence_top_k,
+                                 [args.query])
     except (SettingsError, StoreError) as exc:
         return _fail(str(exc))
     except UnknownCollectionError:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from stream_guard.evidence.store import (
 )
 from stream_guard.exceptions import GuardError
 from stream_guard.scores import Evidence
+from stream_guard.text.terms import STOPWORDS
 
 _Stamp = tuple[int, int, int]
 log = logging.getLogger(__name__)
@@ -57,6 +60,12 @@ class Collection:
                                               use_gpu=use_gpu)
         self._db = connect_readonly(version_dir / DOCS_FILE)
         self._db_lock = threading.Lock()
+        self.keyword_search = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts'").fetchone() is not None
+        if not self.keyword_search:
+            log.warning("collection built before keyword search: searched by embeddings "
+                        "alone until it is rebuilt (stream-guard index add)",
+                        extra={"collection": str(path)})
 
     @classmethod
     def open(cls, data_dir: Path, tenant: str, name: str, *,
@@ -71,17 +80,40 @@ class Collection:
     def count(self) -> int:
         return int(self._index.ntotal)
 
-    def search(self, vectors: npt.NDArray[np.float32], k: int) -> list[list[Evidence]]:
-        """Top-``k`` chunks per query vector (unit vectors from the collection's embedder),
-        best first, ``score`` = cosine similarity. Blocking: call it off the event loop."""
+    def search(self, vectors: npt.NDArray[np.float32], k: int,
+               texts: Sequence[str] | None = None) -> list[list[Evidence]]:
+        """The top-``k`` chunks per query vector (unit vectors from the collection's embedder),
+        best first, ``score`` = cosine similarity; with the queries' ``texts``, then up to ``k``
+        more by BM25 over their names that the vectors did not find (``score`` 0), so a passage
+        with the query's exact name or model number is not lost among near-identical ones.
+        Blocking: call it off the event loop."""
         if vectors.ndim != 2 or vectors.shape[1] != self.info.dim:
             raise ValueError(f"query vectors must be [n, {self.info.dim}], got {vectors.shape}")
+        if texts is not None and len(texts) != len(vectors):
+            raise ValueError(f"{len(texts)} query texts for {len(vectors)} vectors")
         scores, ids = search(self._index, vectors, k)
-        wanted = sorted({int(i) for i in ids.ravel() if i >= 0})
-        rows = self._fetch(wanted)
-        return [[Evidence(id=rows[i][0], text=rows[i][1], score=float(s), source=rows[i][2])
-                 for s, i in zip(row_scores, row_ids, strict=True) if i >= 0]
-                for row_scores, row_ids in zip(scores, ids, strict=True)]
+        found: list[list[tuple[int, float]]] = [
+            [(int(i), float(s)) for s, i in zip(row_scores, row_ids, strict=True) if i >= 0]
+            for row_scores, row_ids in zip(scores, ids, strict=True)]
+        if texts is not None and self.keyword_search:
+            for hits, text in zip(found, texts, strict=True):
+                dense = {row for row, _ in hits}
+                hits += [(row, 0.0) for row in self._keyword_rows(text, k) if row not in dense]
+        rows = self._fetch(sorted({row for hits in found for row, _ in hits}))
+        return [[Evidence(id=rows[i][0], text=rows[i][1], score=s, source=rows[i][2])
+                 for i, s in hits] for hits in found]
+
+    def _keyword_rows(self, text: str, k: int) -> list[int]:
+        """Up to ``k`` chunks that best match ``text``'s names by BM25, best first."""
+        query = _match_query(text)
+        if query is None:
+            return []
+        with self._db_lock:
+            ranked = self._db.execute(
+                "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "ORDER BY rank LIMIT ?", (query, k)).fetchall()
+        best = ranked[0][1] if ranked else 0.0  # FTS5's BM25 is negative: lower is better
+        return [row for row, rank in ranked if rank <= best * _KEYWORD_SHARE]
 
     def _fetch(self, rows: list[int]) -> dict[int, tuple[str, str, str]]:
         out: dict[int, tuple[str, str, str]] = {}
@@ -94,6 +126,31 @@ class Collection:
                         part):
                     out[row] = (chunk_id, text, source)
         return out
+
+
+# Words as FTS5 reads them, a hyphenated or dotted name ("K-221", "U.S.") kept as one phrase.
+_WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
+_MAX_QUERY_NAMES = 16
+# A keyword hit is kept when its BM25 is at least this share of the best hit's: a chunk that
+# shares only a name every chunk has ("Vantor" in a catalogue) is noise, not evidence.
+_KEYWORD_SHARE = 0.5
+
+
+def _is_name(word: str) -> bool:
+    """A capitalised or numbered word ("Vantor", "K-221", "COVID-19"), not a bare number."""
+    return (not word.replace(".", "").replace("-", "").isdigit()
+            and any(c.isupper() or c.isdigit() for c in word)
+            and word.lower() not in STOPWORDS)
+
+
+def _match_query(text: str) -> str | None:
+    """An FTS5 query for any of ``text``'s names (each a quoted phrase, so no word is read as
+    query syntax), or None when it names nothing. Names only: a claim's plain words and
+    numbers would find the chunks that share its wrong number ("weighs 3.2 kg" is some other
+    product's weight), and put them in its premise as if they were about it."""
+    names = dict.fromkeys(w for w in _WORD.findall(text) if _is_name(w))
+    quoted = ['"' + w.replace('"', '""') + '"' for w in list(names)[:_MAX_QUERY_NAMES]]
+    return " OR ".join(quoted) or None
 
 
 class EvidenceLibrary:
@@ -122,8 +179,8 @@ class EvidenceLibrary:
         return sorted(name for t, name in self._loaded if t == tenant)
 
     def search(self, tenant: str, name: str, vectors: npt.NDArray[np.float32],
-               k: int) -> list[list[Evidence]]:
-        return self.get(tenant, name).search(vectors, k)
+               k: int, texts: Sequence[str] | None = None) -> list[list[Evidence]]:
+        return self.get(tenant, name).search(vectors, k, texts)
 
     def poll(self) -> list[str]:
         """Load collections whose ``VERSION`` changed, drop removed ones; returns the

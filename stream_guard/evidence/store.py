@@ -5,7 +5,8 @@ On-disk layout, one directory per tenant and collection::
     data_dir/<tenant>/<collection>/
         VERSION              JSON: which version directory is live, and what it holds
         v000007/             one immutable, complete version
-            docs.sqlite      chunk text, id, source, metadata, content hash; row = FAISS id
+            docs.sqlite      chunk text, id, source, metadata, content hash; row = FAISS id;
+                             and a full-text index of the chunks for keyword search
             vectors.npy      the embeddings, so later additions never re-embed old chunks
             index.faiss
 
@@ -58,6 +59,14 @@ CREATE TABLE chunks (
     content_hash TEXT NOT NULL UNIQUE
 );
 CREATE INDEX chunks_doc ON chunks (doc_id);
+"""
+# The chunks' words for keyword search (BM25, SQLite's FTS5 over the chunk text, no copy of it):
+# dense search alone misses an exact name or number among near-identical passages ("K-221"
+# among K-100 to K-399), which is what a false halt on a true claim is made of.
+_KEYWORD_SCHEMA = """
+CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='row',
+                                           tokenize='unicode61 remove_diacritics 2');
+INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild');
 """
 
 
@@ -258,6 +267,7 @@ def _write_docs(path: Path, old_dir: Path | None, replaced_ids: set[str],
             db.execute("DETACH DATABASE old")
         db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
                        [(kept + i, *row) for i, row in enumerate(new_rows)])
+        db.executescript(_KEYWORD_SCHEMA)
         db.commit()
     return int(kept)
 

@@ -267,7 +267,7 @@ class GroundingEngine:
             index, quantities = ev.sentences, ev.quantities
             if ev.collection is not None and i in row:
                 hits = ev.collection.search(vectors[row[i]: row[i] + 1],
-                                            self.settings.evidence_top_k)[0]
+                                            self.settings.evidence_top_k, [job.text])[0]
                 if hits:
                     index = SentenceIndex(index.sentences + split_passages(hits))
                     quantities = merge_quantities(
