@@ -94,6 +94,59 @@ def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path: Path) -> None:
     assert sorted(d.text for d in report.documents) == ["A record.", "The bridge opened in 1932."]
 
 
+def test_document_ids_are_relative_to_the_path_named(tmp_path: Path) -> None:
+    """Ids (and sources) are the path below a folder argument, or a file argument's name: the
+    same tree read from another place has the same ids, and no id shows where it lay."""
+    for root in (tmp_path / "build1" / "kb", tmp_path / "elsewhere" / "kb"):
+        (root / "policies").mkdir(parents=True)
+        (root / "policies" / "refund.md").write_text("Refunds within 30 days.")
+        (root / "faq.jsonl").write_text(json.dumps({"text": "A question."}) + "\n")
+    first, second = (read_paths([tmp_path / d / "kb"]) for d in ("build1", "elsewhere"))
+    assert [(d.id, d.source) for d in first.documents] == [
+        ("faq.jsonl:1", "faq.jsonl:1"), ("policies/refund.md", "policies/refund.md")]
+    assert [d.id for d in second.documents] == [d.id for d in first.documents]
+    single = read_paths([tmp_path / "build1" / "kb" / "policies" / "refund.md"])
+    assert [(d.id, d.source) for d in single.documents] == [("refund.md", "refund.md")]
+    assert not any(str(tmp_path) in d.id + d.source for d in first.documents)
+
+
+def test_hidden_files_and_folders_are_left_out_unless_named(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    for hidden in (".git/objects/notes.txt", ".venv/lib/README.md", ".github/ci.md",
+                   "sub/.draft.md", ".env.txt"):
+        (docs / hidden).parent.mkdir(parents=True, exist_ok=True)
+        (docs / hidden).write_text("Not evidence.")
+    (docs / "sub" / "kept.md").write_text("Evidence.")
+    report = read_paths([docs])
+    assert [d.id for d in report.documents] == ["sub/kept.md"]
+    assert sorted(Path(h).relative_to(docs).as_posix() for h in report.hidden) == [
+        ".env.txt", ".git", ".github", ".venv", "sub/.draft.md"]
+    assert report.errors == [] and report.skipped_files == []
+    named = read_paths([docs / "sub" / ".draft.md", docs / ".github"])
+    assert [d.id for d in named.documents] == [".draft.md", "ci.md"] and named.hidden == []
+
+
+def test_a_document_id_given_twice_keeps_the_later_one(tmp_path: Path) -> None:
+    """Both would be stored under the same chunk ids; the later one is kept, and the earlier
+    is reported by where it was read."""
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text(json.dumps({"id": "p1", "text": "The price is 10 euros."}) + "\n"
+                  + json.dumps({"id": "p2", "text": "Shipping is free."}) + "\n"
+                  + json.dumps({"id": "p1", "text": "The price is 12 euros."}) + "\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "notes.txt").write_text("First notes.")
+    (tmp_path / "b" / "notes.txt").write_text("Second notes.")
+    report = read_paths([kb, tmp_path / "a" / "notes.txt", tmp_path / "b" / "notes.txt"])
+    assert [(d.id, d.text) for d in report.documents] == [
+        ("p2", "Shipping is free."), ("p1", "The price is 12 euros."),
+        ("notes.txt", "Second notes.")]
+    assert report.errors == [
+        f"{kb}:1: document id 'p1' is given again at {kb}:3; the later one is kept",
+        f"{tmp_path / 'a' / 'notes.txt'}: document id 'notes.txt' is given again at "
+        f"{tmp_path / 'b' / 'notes.txt'}; the later one is kept"]
+
+
 @pytest.mark.parametrize("bad", [0, -5])
 def test_chunk_size_must_be_positive(bad: int) -> None:
     with pytest.raises(ValueError):

@@ -77,3 +77,36 @@ def test_tenant_option_and_bad_names(tmp_path: Path, env: Path,
     assert _run("index", "add", *common, "--collection", "../escape", str(doc)) == 2
     assert "must be" in capsys.readouterr().err
     assert _run("index", "add", *common, "--collection", "x", str(tmp_path / "nothing")) == 2
+
+
+def test_ids_follow_the_path_named_and_hidden_files_are_left_out(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same tree indexed again from another place replaces its documents (before, ids were
+    absolute paths, and the old version stayed beside the new one)."""
+    common = ["--config", str(env), "--data-dir", str(tmp_path / "data")]
+    for build, days in (("build1", 30), ("build2", 14)):
+        kb = tmp_path / build / "kb"
+        (kb / ".git").mkdir(parents=True)
+        (kb / ".git" / "notes.txt").write_text("Internal notes: the refund window is 90 days.")
+        (kb / "refund.md").write_text(f"The refund window is {days} days from delivery.")
+        assert _run("index", "add", *common, "--collection", "kb", "--no-progress",
+                    str(kb)) == 0
+        out, err = capsys.readouterr()
+        assert "1 document(s)" in out
+        assert f"ignored 1 hidden file(s) or folder(s) (e.g. {kb / '.git'})" in err
+    assert "1 document(s) replaced" in out
+    assert _run("index", "search", *common, "--collection", "kb", "refund window", "-k",
+                "5") == 0
+    out, _ = capsys.readouterr()
+    assert out.split("\t")[1:3] == ["refund.md#0", "refund.md\n"]
+    assert "14 days" in out and "30 days" not in out and "90 days" not in out
+    assert str(tmp_path) not in out
+
+    dup = tmp_path / "dup.jsonl"
+    dup.write_text('{"id": "p1", "text": "The price is 10 euros."}\n'
+                   '{"id": "p1", "text": "The price is 12 euros."}\n')
+    assert _run("index", "add", *common, "--collection", "dup", "--no-progress",
+                str(dup)) == 1
+    out, err = capsys.readouterr()
+    assert f"skipped {dup}:1: document id 'p1' is given again at {dup}:2" in err
+    assert "default/dup: 1 document(s), +1 chunk(s)" in out

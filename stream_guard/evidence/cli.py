@@ -35,7 +35,15 @@ def add_index_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     index = subparsers.add_parser("index", help="manage evidence collections")
     commands = index.add_subparsers(dest="index_command", required=True, metavar="COMMAND")
 
-    add = commands.add_parser("add", parents=[common], help="ingest files or folders")
+    add = commands.add_parser(
+        "add", parents=[common], help="ingest files or folders",
+        description="Add documents to a collection (creating it). A document's id is its path "
+        "relative to the PATH named: below a folder, the path under that folder "
+        "(docs/ holding policies/refund.md gives policies/refund.md); a file named itself, its "
+        "file name (refund.md); a JSONL record, its \"id\" field, else that name and its line "
+        "(kb.jsonl:12). Adding a document whose id is in the collection replaces it, so name "
+        "the same folder (from wherever it now lies) to update it. Hidden files and folders "
+        "(.git, .venv, ...) inside a folder are left out; name one to add it.")
     add.add_argument("--collection", required=True)
     add.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .md, .jsonl or folders")
     add.add_argument("--no-progress", action="store_true", help="no progress output")
@@ -79,6 +87,9 @@ def _cmd_add(args: argparse.Namespace) -> int:
         if report.skipped_files:
             print(f"ignored {len(report.skipped_files)} file(s) of other types "
                   f"(e.g. {report.skipped_files[0]})", file=sys.stderr)
+        if report.hidden:
+            print(f"ignored {len(report.hidden)} hidden file(s) or folder(s) (e.g. "
+                  f"{report.hidden[0]}); name one to add it", file=sys.stderr)
         if not report.documents:
             return _fail("no documents to add")
         tenant = args.tenant or DEFAULT_TENANT

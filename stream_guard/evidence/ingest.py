@@ -3,11 +3,20 @@
 A bad file (undecodable, malformed JSON line, no ``text`` field) is reported by name and skipped,
 and everything else still goes in: one broken file in a folder of thousands should cost that file,
 not the whole ingest.
+
+A document's id (and source) is its path relative to what was named: a file inside a folder
+argument is named by its path below that folder (``policies/refund.md``), a file argument by its
+file name (``refund.md``), a JSONL record without an ``id`` by that name and its line
+(``kb.jsonl:12``). So the same tree indexed from another checkout or mount keeps its ids (a
+changed document replaces its old version instead of standing beside it), and no id shows the
+server's directories to a client. Hidden files and folders (a name starting with ``.``: ``.git``,
+``.venv``) inside a folder are left out unless named themselves.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,30 +43,52 @@ class IngestReport:
     documents: list[Document] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)  # hidden files and folders left out
 
 
 def read_paths(paths: Sequence[str | Path]) -> IngestReport:
-    """Documents from files and folders (recursively); problems are collected, not raised."""
+    """Documents from files and folders (recursively); problems are collected, not raised.
+
+    Two documents with the same id (a JSONL id given twice, two files of the same name given
+    as arguments) would be stored as one document with the chunks of both: the later one is
+    kept, and the earlier one is reported as an error."""
     report = IngestReport()
+    found: dict[str, tuple[Document, str]] = {}  # id -> (document, where it was read)
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            for file, name in _walk(path, report):
                 if file.suffix.lower() in SUPPORTED:
-                    _read_file(file, report)
-                elif not any(part.startswith(".") for part in file.relative_to(path).parts):
+                    _read_file(file, name, report, found)
+                else:
                     report.skipped_files.append(str(file))
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED:
-                _read_file(path, report)
+                _read_file(path, path.name, report, found)
             else:
                 report.errors.append(f"{path}: unsupported file type (use .txt, .md or .jsonl)")
         else:
             report.errors.append(f"{path}: no such file or directory")
+    report.documents = [doc for doc, _ in found.values()]
     return report
 
 
-def _read_file(path: Path, report: IngestReport) -> None:
+def _walk(folder: Path, report: IngestReport) -> Iterator[tuple[Path, str]]:
+    """Files below ``folder`` with their path relative to it, sorted, hidden ones left out
+    (a hidden folder is not descended into: ``.git`` may hold more files than the docs)."""
+    for top, dirs, files in os.walk(folder):
+        here = Path(top)
+        for hidden in sorted(n for n in dirs + files if n.startswith(".")):
+            report.hidden.append(str(here / hidden))
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(f for f in files if not f.startswith(".")):
+            file = here / name
+            if file.is_file():
+                yield file, file.relative_to(folder).as_posix()
+
+
+def _read_file(path: Path, name: str, report: IngestReport,
+               found: dict[str, tuple[Document, str]]) -> None:
     try:
         content = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no text
     except UnicodeDecodeError as exc:
@@ -66,18 +97,26 @@ def _read_file(path: Path, report: IngestReport) -> None:
     except OSError as exc:
         report.errors.append(f"{path}: cannot read ({exc.strerror})")
         return
-    resolved = str(path.resolve())
     if path.suffix.lower() in JSONL_SUFFIXES:
-        for doc_or_error in _jsonl_documents(content, path, resolved):
+        for where, doc_or_error in _jsonl_documents(content, path, name):
             if isinstance(doc_or_error, str):
                 report.errors.append(doc_or_error)
             else:
-                report.documents.append(doc_or_error)
+                _keep(doc_or_error, where, report, found)
     elif content.strip():
-        report.documents.append(Document(id=resolved, text=content, source=resolved))
+        _keep(Document(id=name, text=content, source=name), str(path), report, found)
 
 
-def _jsonl_documents(content: str, path: Path, resolved: str) -> Iterator[Document | str]:
+def _keep(doc: Document, where: str, report: IngestReport,
+          found: dict[str, tuple[Document, str]]) -> None:
+    earlier = found.pop(doc.id, None)  # popped, so the kept one takes the later place
+    if earlier is not None:
+        report.errors.append(f"{earlier[1]}: document id {doc.id!r} is given again at {where}; "
+                             "the later one is kept")
+    found[doc.id] = (doc, where)
+
+
+def _jsonl_documents(content: str, path: Path, name: str) -> Iterator[tuple[str, Document | str]]:
     for lineno, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
             continue
@@ -85,14 +124,14 @@ def _jsonl_documents(content: str, path: Path, resolved: str) -> Iterator[Docume
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield f"{where}: invalid JSON ({exc.msg})"
+            yield where, f"{where}: invalid JSON ({exc.msg})"
             continue
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            yield f'{where}: each line must be an object with a string "text" field'
+            yield where, f'{where}: each line must be an object with a string "text" field'
             continue
         if not record["text"].strip():
             continue
-        doc_id = str(record["id"]) if record.get("id") is not None else f"{resolved}:{lineno}"
-        source = str(record.get("source") or f"{resolved}:{lineno}")
+        doc_id = str(record["id"]) if record.get("id") is not None else f"{name}:{lineno}"
+        source = str(record.get("source") or f"{name}:{lineno}")
         metadata = {k: v for k, v in record.items() if k not in {"id", "text", "source"}}
-        yield Document(id=doc_id, text=record["text"], source=source, metadata=metadata)
+        yield where, Document(id=doc_id, text=record["text"], source=source, metadata=metadata)
