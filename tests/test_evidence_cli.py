@@ -79,6 +79,24 @@ def test_tenant_option_and_bad_names(tmp_path: Path, env: Path,
     assert _run("index", "add", *common, "--collection", "x", str(tmp_path / "nothing")) == 2
 
 
+def test_collections_need_an_embedder(tmp_path: Path, env: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "no-embedder.toml"
+    config.write_text(env.read_text() + 'embedder = "none"\n')
+    doc = tmp_path / "a.txt"
+    doc.write_text("Some text.")
+    common = ["--config", str(config), "--data-dir", str(tmp_path / "data")]
+    assert _run("index", "add", *common, "--collection", "c", "--no-progress", str(doc)) == 2
+    _, err = capsys.readouterr()
+    assert err == ("stream-guard index: collections need an embedder, and embedder "
+                   "(STREAM_GUARD_EMBEDDER) is 'none': set it to minilm or a "
+                   "sentence-embedding model directory\n")
+    assert _run("index", "add", "--config", str(env), "--data-dir", str(tmp_path / "data"),
+                "--collection", "c", "--no-progress", str(doc)) == 0
+    assert _run("index", "search", *common, "--collection", "c", "text") == 2
+    assert "collections need an embedder" in capsys.readouterr().err
+
+
 def test_ids_follow_the_path_named_and_hidden_files_are_left_out(
         tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The same tree indexed again from another place replaces its documents (before, ids were

@@ -19,6 +19,7 @@ from stream_guard.evidence.store import (
     list_collections,
     remove_collection,
 )
+from stream_guard.exceptions import GuardError
 from stream_guard.models.embedder import SentenceEmbedder, load_embedder
 
 DEFAULT_TENANT = "default"
@@ -68,9 +69,19 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _embedder(settings: Settings) -> SentenceEmbedder:
-    return load_embedder(settings.embedder, cache_dir=settings.cache_dir,
-                         backend=settings.backend, device=settings.device,
-                         intra_op_threads=settings.intra_op_threads)
+    """The embedder collections are built and searched with; a :class:`SettingsError` naming
+    the setting when there is none or it will not load."""
+    if settings.embedder == "none":
+        raise SettingsError("collections need an embedder, and embedder (STREAM_GUARD_EMBEDDER) "
+                            "is 'none': set it to minilm or a sentence-embedding model directory")
+    try:
+        return load_embedder(settings.embedder, cache_dir=settings.cache_dir,
+                             backend=settings.backend, device=settings.device,
+                             intra_op_threads=settings.intra_op_threads)
+    except (GuardError, OSError) as exc:  # a model directory that holds no usable model
+        raise SettingsError(f"collections need an embedder, and embedder "
+                            f"(STREAM_GUARD_EMBEDDER) {settings.embedder!r} cannot be loaded: "
+                            f"{exc}") from None
 
 
 def _fail(message: str) -> int:
