@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,47 @@ async def test_collections_are_searched_per_tenant_and_reloaded_without_restart(
         assert frames[-1]["halted"] is False
         verdict = next(f for f in frames if f["type"] == "verdict")
         assert "1937" in verdict["evidence"][0]["text"]
+
+
+async def test_a_damaged_collection_does_not_stop_the_server_or_the_others(
+        tmp_path: Path, model_cache: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Before, one tenant's damaged VERSION file stopped `stream-guard serve` at start with a
+    traceback; and a SIGHUP reload that failed vanished inside its task, unlogged."""
+    caplog.set_level(logging.INFO, logger="stream_guard")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tower.txt").write_text(TOWER)
+    data_dir = tmp_path / "data"
+    for tenant in ("tenant-a", "tenant-b"):
+        await asyncio.to_thread(_index, data_dir, tenant, "landmarks", docs / "tower.txt")
+    (data_dir / "tenant-b" / "landmarks" / "VERSION").write_text('{"version": 1, "di')
+    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
+                             cache_dir=model_cache, index_poll_s=86400)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", "The Eiffel Tower was completed in 1889. ",
+                                   context=[], collection="landmarks")
+        assert next(f for f in frames if f["type"] == "verdict")["label"] == "supported"
+        async with open_ws(server.port, key=API_KEY_2) as other:
+            await send(other, {"type": "start", "stream_id": "x", "collection": "landmarks"})
+            assert (await recv(other))["code"] == "unknown_collection"
+        assert any(getattr(r, "collection", None) == "tenant-b/landmarks"
+                   and r.levelno == logging.WARNING for r in caplog.records)
+
+        # A reload that fails as a whole (the data directory is gone, a file in its place)
+        # is logged as an error with its traceback; the loaded collections are still served.
+        data_dir.rename(tmp_path / "moved")
+        data_dir.write_text("")
+        server.reload_evidence()  # what SIGHUP calls
+        for _ in range(100):
+            if "evidence not reloaded (SIGHUP)" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        failed = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(failed) == 1 and failed[0].exc_info is not None
+        assert "is not a directory" in caplog.text
+        frames = await stream_text(ws, "s2", "The Eiffel Tower was completed in 1889. ",
+                                   context=[], collection="landmarks")
+        assert next(f for f in frames if f["type"] == "verdict")["label"] == "supported"
 
 
 async def test_inline_context_is_aligned_sentence_by_sentence(

@@ -79,6 +79,30 @@ def test_tenant_option_and_bad_names(tmp_path: Path, env: Path,
     assert _run("index", "add", *common, "--collection", "x", str(tmp_path / "nothing")) == 2
 
 
+def test_a_damaged_collection_is_named_and_the_others_still_listed(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, one damaged VERSION file made `index ls` (and `add`, `search`) a traceback."""
+    doc = tmp_path / "refund.txt"
+    doc.write_text("Refunds are paid within 30 days of delivery.")
+    common = ["--config", str(env), "--data-dir", str(tmp_path / "data")]
+    for tenant, name in (("alice", "good"), ("bob", "bad")):
+        assert _run("index", "add", *common, "--tenant", tenant, "--collection", name,
+                    "--no-progress", str(doc)) == 0
+    (tmp_path / "data" / "bob" / "bad" / "VERSION").write_text('{"version": 1, "dir": "v00')
+    capsys.readouterr()
+    assert _run("index", "ls", *common) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("alice/good\t1 chunks") and out.count("\n") == 1
+    assert err.count("\n") == 1 and "collection bob/bad: its VERSION file is damaged" in err
+    assert "index rm --tenant bob --collection bad" in err
+    assert _run("index", "add", *common, "--tenant", "bob", "--collection", "bad",
+                "--no-progress", str(doc)) == 2
+    _, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "bob/bad" in err and "nothing was added" in err
+    assert _run("index", "search", *common, "--tenant", "bob", "--collection", "bad", "x") == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
 def test_collections_need_an_embedder(tmp_path: Path, env: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "no-embedder.toml"

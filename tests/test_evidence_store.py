@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from pathlib import Path
@@ -15,12 +16,14 @@ from stream_guard.evidence.ingest import Document
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.evidence.store import (
     AddResult,
+    DamagedCollectionError,
     StoreError,
     VersionInfo,
     add_documents,
     collection_dir,
     list_collections,
     remove_collection,
+    scan_collections,
 )
 from stream_guard.models.embedder import SentenceEmbedder
 
@@ -100,6 +103,100 @@ def test_adding_deduplicates_and_replaces_by_document_id(tmp_path: Path,
     assert not any("1889" in t for t in texts)
     # The kept chunks' vectors were carried over, not recomputed, and still find them.
     assert collection.search(minilm.embed(["highest mountain"]), k=1)[0][0].id == "everest#0"
+
+
+@pytest.mark.parametrize("damage", [
+    b'{"version": 1, "dir": "v0000', b"", b"\xff\xfe", b"[1, 2]", b'{"version": 1}',
+    b'{"version": 1, "dir": "../../elsewhere", "count": 1, "dim": 384, "embedder": "m", '
+    b'"index": "flat", "created": 1.0}',
+    b'{"version": 1, "dir": "v000001", "count": "1", "dim": 384, "embedder": "m", '
+    b'"index": "flat", "created": 1.0}',
+], ids=["truncated", "empty", "not-utf8", "not-object", "missing", "dir", "type"])
+def test_a_damaged_version_file_costs_only_its_collection(
+        tmp_path: Path, minilm: SentenceEmbedder, damage: bytes,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Before, a damaged VERSION raised out of list_collections: `index ls` and the server's
+    start died on it, for every collection of every tenant."""
+    _add(tmp_path, FACTS[:1], minilm, tenant="alice")
+    _add(tmp_path, FACTS[1:], minilm, tenant="bob", name="bad")
+    (collection_dir(tmp_path, "bob", "bad") / "VERSION").write_bytes(damage)
+    scanned = scan_collections(tmp_path)
+    assert [(t, n) for t, n, _ in scanned] == [("alice", "kb"), ("bob", "bad")]
+    assert isinstance(scanned[0][2], VersionInfo)
+    assert isinstance(scanned[1][2], DamagedCollectionError)
+    assert "collection bob/bad: its VERSION file is damaged" in str(scanned[1][2])
+    assert [(t, n) for t, n, _ in list_collections(tmp_path)] == [("alice", "kb")]
+    with pytest.raises(DamagedCollectionError,
+                       match=r"nothing was added.*index rm --tenant bob --collection bad"):
+        _add(tmp_path, FACTS[:1], minilm, tenant="bob", name="bad")
+    with pytest.raises(DamagedCollectionError, match="bob/bad"):
+        Collection.open(tmp_path, "bob", "bad")
+    caplog.set_level(logging.INFO, logger="stream_guard")
+    library = EvidenceLibrary(tmp_path)
+    assert library.poll() == ["alice/kb"]  # what a server's start does
+    assert library.names("bob") == []
+    warned = [r for r in caplog.records if getattr(r, "collection", None) == "bob/bad"]
+    assert len(warned) == 1 and warned[0].levelno == logging.WARNING
+    assert remove_collection(tmp_path, "bob", "bad")  # the way out it names
+
+
+def test_a_library_keeps_refreshing_the_others_while_one_collection_is_damaged(
+        tmp_path: Path, minilm: SentenceEmbedder, caplog: pytest.LogCaptureFixture) -> None:
+    """Before, one damaged VERSION on a running server stopped every collection's updates,
+    silently (the poller swallowed the exception)."""
+    caplog.set_level(logging.INFO, logger="stream_guard")
+    for tenant, name in (("alice", "kb"), ("bob", "kb"), ("bob", "other")):
+        _add(tmp_path, FACTS[:1], minilm, tenant=tenant, name=name)
+    library = EvidenceLibrary(tmp_path)
+    library.poll()
+    version = collection_dir(tmp_path, "bob", "other") / "VERSION"
+    good = version.read_bytes()
+    version.write_bytes(good[:20])
+    _add(tmp_path, FACTS[1:], minilm, tenant="alice")
+    _add(tmp_path, FACTS[1:], minilm, tenant="alice", name="new")
+    remove_collection(tmp_path, "bob", "kb")
+    assert library.poll() == ["alice/kb", "alice/new", "bob/kb"]
+    assert library.get("alice", "kb").count == 3
+    assert library.get("bob", "other").count == 1  # the version loaded before, still served
+    assert library.poll() == [] and library.poll() == []
+    damaged = [r for r in caplog.records if getattr(r, "collection", None) == "bob/other"]
+    assert len(damaged) == 1 and "still serving" in damaged[0].getMessage()  # once, not per poll
+    version.write_bytes(good)  # restored
+    assert library.poll() == ["bob/other"]
+    assert "evidence collection bob/other loaded again" in caplog.text
+
+
+def test_the_poller_logs_a_failed_poll_and_goes_on(
+        tmp_path: Path, minilm: SentenceEmbedder, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="stream_guard")
+    data = tmp_path / "data"
+    _add(data, FACTS[:1], minilm)
+    library = EvidenceLibrary(data)
+    library.poll()
+    data.rename(tmp_path / "moved")
+    data.write_text("not a directory")  # e.g. a mount gone wrong
+    library.start_polling(0.02)
+    try:
+        for _ in range(200):
+            if "evidence collections not polled" in caplog.text:
+                break
+            threading.Event().wait(0.02)
+        threading.Event().wait(0.1)  # several more polls, still failing
+        errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1 and errors[0].exc_info is not None  # once, with its traceback
+        assert "is not a directory" in caplog.text
+        assert library.get("acme", "kb").count == 1  # still served
+        data.unlink()
+        (tmp_path / "moved").rename(data)
+        _add(data, FACTS[1:], minilm)
+        for _ in range(200):
+            if library.get("acme", "kb").count == 3:
+                break
+            threading.Event().wait(0.02)
+        assert library.get("acme", "kb").count == 3
+        assert "evidence collections polled again" in caplog.text
+    finally:
+        library.close()
 
 
 def test_versions_are_swapped_atomically_and_old_ones_pruned(tmp_path: Path,

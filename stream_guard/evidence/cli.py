@@ -15,9 +15,10 @@ from stream_guard.evidence.ingest import read_paths
 from stream_guard.evidence.reader import Collection, UnknownCollectionError
 from stream_guard.evidence.store import (
     StoreError,
+    VersionInfo,
     add_documents,
-    list_collections,
     remove_collection,
+    scan_collections,
 )
 from stream_guard.exceptions import GuardError
 from stream_guard.models.embedder import SentenceEmbedder, load_embedder
@@ -121,17 +122,26 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_ls(args: argparse.Namespace) -> int:
+    """One line per collection; a damaged one is named on stderr (exit status 1), and the rest
+    are listed still."""
     try:
         settings = _settings(args)
-        rows = list_collections(settings.data_dir, args.tenant)
+        rows = scan_collections(settings.data_dir, args.tenant)
     except (SettingsError, StoreError) as exc:
         return _fail(str(exc))
     if not rows:
         print("no collections", file=sys.stderr)
+    damaged = 0
     for tenant, name, info in rows:
-        print(f"{tenant}/{name}\t{info.count} chunks\t{info.index}\tv{info.version}\t"
-              f"{info.embedder}")
-    return 0
+        if isinstance(info, VersionInfo):
+            print(f"{tenant}/{name}\t{info.count} chunks\t{info.index}\tv{info.version}\t"
+                  f"{info.embedder}")
+        else:
+            damaged += 1
+            print(f"stream-guard index: {info}: not served; restore it, or remove the collection "
+                  f"(stream-guard index rm --tenant {tenant} --collection {name}) and add its "
+                  "documents again", file=sys.stderr)
+    return 1 if damaged else 0
 
 
 def _cmd_rm(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ version and no search ever waits for a load.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import sqlite3
@@ -30,7 +29,7 @@ from stream_guard.evidence.store import (
     VersionInfo,
     collection_dir,
     connect_readonly,
-    list_collections,
+    scan_collections,
 )
 from stream_guard.exceptions import GuardError
 from stream_guard.scores import Evidence
@@ -166,6 +165,7 @@ class EvidenceLibrary:
         self._use_gpu = use_gpu
         self._loaded: dict[tuple[str, str], _Loaded] = {}
         self._refresh_lock = threading.Lock()
+        self._failed: dict[tuple[str, str], _Stamp] = {}  # not loaded, as of that VERSION
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -206,43 +206,93 @@ class EvidenceLibrary:
             self._thread = None
 
     def _poll_forever(self, interval_s: float) -> None:
+        failing: str | None = None
         while not self._stop.wait(interval_s):
-            with contextlib.suppress(Exception):  # a half-deleted collection: next poll sees it
+            try:
                 self.poll()
+            except Exception as exc:  # the poller must outlive any failure
+                # Each collection's own trouble is handled (and logged) in _refresh; this is
+                # the listing itself failing. Logged once until it changes or clears: every
+                # poll would repeat it.
+                if repr(exc) != failing:
+                    log.exception("evidence collections not polled (the loaded ones are still "
+                                  "served); trying again every %gs", interval_s)
+                failing = repr(exc)
+            else:
+                if failing is not None:
+                    log.info("evidence collections polled again")
+                failing = None
 
     def _refresh(self, *, force: bool) -> list[str]:
         with self._refresh_lock:
             current = dict(self._loaded)
             found: dict[tuple[str, str], _Loaded] = {}
             changed = []
-            for tenant, name, _info in list_collections(self.data_dir):
+            listed = scan_collections(self.data_dir)
+            self._failed = {k: v for k, v in self._failed.items()
+                            if k in {(t, n) for t, n, _ in listed}}
+            for tenant, name, _info in listed:
                 key = (tenant, name)
-                path = self.data_dir / tenant / name
-                try:
-                    stamp = _stamp(path / VERSION_FILE)
-                except FileNotFoundError:  # removed between the listing and now
-                    continue
                 old = current.get(key)
-                if old is not None and old.stamp == stamp and not force:
-                    found[key] = old
+                loaded = self._load(key, old, force)
+                if loaded is None:
                     continue
-                try:
-                    info = VersionInfo.read(path)
-                    if info is None:
-                        continue
-                    collection = Collection(path, info, use_gpu=self._use_gpu)
-                except (OSError, RuntimeError, sqlite3.Error, ValueError, TypeError) as exc:
-                    # A version superseded while loading, or a damaged file: keep serving the
-                    # one already loaded and try again at the next poll.
-                    log.warning("evidence collection %s/%s not reloaded: %s", tenant, name, exc)
-                    if old is not None:
-                        found[key] = old
-                    continue
-                found[key] = _Loaded(collection, stamp)
-                changed.append(f"{tenant}/{name}")
+                found[key] = loaded
+                if loaded is not old:
+                    changed.append(f"{tenant}/{name}")
             changed += [f"{t}/{n}" for t, n in current if (t, n) not in found]
             self._loaded = found  # the swap: one reference assignment
             return sorted(changed)
+
+    def _load(self, key: tuple[str, str], old: _Loaded | None, force: bool) -> _Loaded | None:
+        """The collection's current version: ``old`` when it has not changed (or cannot be
+        loaded: a damaged file, a version superseded while loading), None when there is none
+        to serve. Whatever goes wrong stays with this collection: the others are refreshed.
+        A version that failed is logged once and tried again when its ``VERSION`` changes
+        (a writer published, an operator restored it) or on :meth:`reload` (SIGHUP)."""
+        tenant, name = key
+        path = self.data_dir / tenant / name
+        stamp: _Stamp | None = None
+        try:
+            stamp = _stamp(path / VERSION_FILE)
+            if old is not None and old.stamp == stamp and not force:
+                return old
+            if self._failed.get(key) == stamp and not force:
+                return old  # this VERSION failed to load before, and said so: wait for a new one
+            info = VersionInfo.read(path)
+            if info is None:  # removed between the listing and now
+                return None
+            loaded = _Loaded(Collection(path, info, use_gpu=self._use_gpu), stamp)
+        except FileNotFoundError as exc:
+            if stamp is None:  # removed between the listing and now
+                return None
+            self._not_loaded(key, stamp, old, exc)
+            return old
+        except (OSError, RuntimeError, sqlite3.Error, ValueError, TypeError) as exc:
+            # A damaged VERSION or index file, a version superseded while loading.
+            self._not_loaded(key, stamp, old, exc)
+            return old
+        except Exception as exc:  # one collection must not stop the others
+            self._not_loaded(key, stamp, old, exc, unexpected=True)
+            return old
+        if self._failed.pop(key, None) is not None:
+            log.info("evidence collection %s loaded again", "/".join(key),
+                     extra={"collection": "/".join(key), "version": loaded.collection.info.version})
+        return loaded
+
+    def _not_loaded(self, key: tuple[str, str], stamp: _Stamp | None, old: _Loaded | None,
+                    exc: BaseException, *, unexpected: bool = False) -> None:
+        if stamp is not None:
+            self._failed[key] = stamp
+        what = ("still serving the version loaded before" if old is not None
+                else "not served until it is repaired")
+        fields = {"collection": "/".join(key), "error": str(exc)}
+        if unexpected:
+            log.error("evidence collection %s could not be loaded; %s", "/".join(key), what,
+                      exc_info=exc, extra=fields)
+        else:
+            log.warning("evidence collection %s could not be loaded; %s: %s", "/".join(key),
+                        what, exc, extra=fields)
 
 
 def _stamp(path: Path) -> _Stamp:

@@ -29,8 +29,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import get_args
 
 import faiss
 import numpy as np
@@ -74,6 +75,12 @@ class StoreError(GuardError, ValueError):
     """A collection cannot be written as asked; the message says why."""
 
 
+class DamagedCollectionError(StoreError):
+    """A collection's ``VERSION`` file is not one a writer wrote (truncated, not JSON, fields
+    missing or wrong): which version is live cannot be known, so the collection is not served
+    or changed until the file is restored or the collection removed and rebuilt."""
+
+
 @dataclass(frozen=True)
 class VersionInfo:
     """The content of a ``VERSION`` file."""
@@ -88,11 +95,49 @@ class VersionInfo:
 
     @classmethod
     def read(cls, collection: Path) -> VersionInfo | None:
+        """The collection's ``VERSION``; None when it has none (not published, or removed).
+        Raises :class:`DamagedCollectionError`, naming the collection, when it cannot be read."""
         try:
             data = json.loads((collection / VERSION_FILE).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _damaged(collection, f"not readable JSON: {exc}") from None
+        problem = _version_problem(data)
+        if problem:
+            raise _damaged(collection, problem)
         return cls(**data)
+
+
+def _damaged(collection: Path, why: str) -> DamagedCollectionError:
+    return DamagedCollectionError(f"collection {collection.parent.name}/{collection.name}: its "
+                                  f"{VERSION_FILE} file is damaged ({why})")
+
+
+def _version_problem(data: object) -> str | None:
+    """What is wrong with a parsed ``VERSION`` file, or None when it is what a writer wrote."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    names = {f.name for f in fields(VersionInfo)}
+    if set(data) != names:
+        missing, unknown = sorted(names - set(data)), sorted(set(data) - names)
+        return "; ".join(([f"missing {', '.join(missing)}"] if missing else [])
+                         + ([f"unknown {', '.join(unknown)}"] if unknown else []))
+    checks = {
+        "version": _is_int(data["version"]) and data["version"] >= 1,
+        "dir": _is_int(data["version"]) and data["dir"] == f"v{data['version']:06d}",
+        "count": _is_int(data["count"]) and data["count"] >= 0,
+        "dim": _is_int(data["dim"]) and data["dim"] >= 1,
+        "embedder": isinstance(data["embedder"], str) and bool(data["embedder"]),
+        "index": data["index"] in get_args(IndexKind),
+        "created": (_is_int(data["created"]) or isinstance(data["created"], float)),
+    }
+    bad = [name for name, ok in checks.items() if not ok]
+    return f"bad {', '.join(bad)}" if bad else None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass
@@ -125,7 +170,13 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
     cdir = collection_dir(data_dir, tenant, name)
     cdir.mkdir(parents=True, exist_ok=True)
     with _locked(cdir):
-        current = VersionInfo.read(cdir)
+        try:
+            current = VersionInfo.read(cdir)
+        except DamagedCollectionError as exc:
+            raise DamagedCollectionError(
+                f"{exc}; nothing was added. Restore the file, or remove the collection (stream-"
+                f"guard index rm --tenant {tenant} --collection {name}) and add its documents "
+                "again") from None
         if current and (current.dim != embedder.dim or current.embedder != embedder.name):
             raise StoreError(
                 f"collection {tenant}/{name} was built with embedder {current.embedder} "
@@ -161,13 +212,32 @@ def remove_collection(data_dir: Path, tenant: str, name: str) -> bool:
 
 def list_collections(data_dir: Path, tenant: str | None = None
                      ) -> list[tuple[str, str, VersionInfo]]:
-    """(tenant, collection, version info) of every published collection, sorted."""
+    """(tenant, collection, version info) of every published collection that can be read,
+    sorted; :func:`scan_collections` names the damaged ones too."""
+    return [(t, name, info) for t, name, info in scan_collections(data_dir, tenant)
+            if isinstance(info, VersionInfo)]
+
+
+def scan_collections(data_dir: Path, tenant: str | None = None
+                     ) -> list[tuple[str, str, VersionInfo | DamagedCollectionError]]:
+    """(tenant, collection, version info) of every published collection, sorted; a collection
+    whose ``VERSION`` cannot be read has the error naming it in place of its info, so one
+    damaged collection costs only itself. A ``data_dir`` that is not a directory is a
+    :class:`StoreError` (a missing one holds no collections yet)."""
     root = Path(data_dir)
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"data_dir {root} is not a directory")
     tenants = [root / tenant] if tenant else sorted(p for p in root.glob("*") if p.is_dir())
-    out = []
+    out: list[tuple[str, str, VersionInfo | DamagedCollectionError]] = []
     for tdir in tenants:
         for cdir in sorted(tdir.glob("*")):
-            info = VersionInfo.read(cdir) if cdir.is_dir() and _NAME.match(cdir.name) else None
+            if not (cdir.is_dir() and _NAME.match(cdir.name)):
+                continue
+            try:
+                info = VersionInfo.read(cdir)
+            except DamagedCollectionError as exc:
+                out.append((tdir.name, cdir.name, exc))
+                continue
             if info:
                 out.append((tdir.name, cdir.name, info))
     return out

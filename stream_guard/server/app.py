@@ -228,10 +228,17 @@ class Server:
             return
 
         async def reload() -> None:
-            changed = await asyncio.to_thread(engine.reload_evidence)
+            try:
+                changed = await asyncio.to_thread(engine.reload_evidence)
+            except Exception:  # a task's exception is never seen unless it is logged here
+                log.exception("evidence not reloaded (SIGHUP); the collections loaded before "
+                              "are still served")
+                return
             log.info("evidence reloaded", extra={"changed": changed})
 
-        self._background.append(asyncio.create_task(reload()))
+        task = asyncio.create_task(reload(), name="evidence-reload")
+        self._background.append(task)
+        task.add_done_callback(self._background.remove)  # one per SIGHUP: do not keep them
 
     async def serve_forever(self) -> None:
         """Run until SIGTERM or SIGINT, then shut down gracefully. A scorer that cannot load
