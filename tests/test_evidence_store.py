@@ -6,6 +6,7 @@ import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import faiss
@@ -92,17 +93,92 @@ def test_adding_deduplicates_and_replaces_by_document_id(tmp_path: Path,
     _add(tmp_path, FACTS, minilm)
     copy = Document("eiffel-copy", FACTS[0].text.replace(" ", "  "), "elsewhere.txt")
     again = _add(tmp_path, [copy], minilm)
-    assert (again.chunks_added, again.duplicates, again.version) == (0, 1, 1)  # no new version
+    # Stored once, but the collection now knows eiffel-copy holds it too (a new version).
+    assert (again.chunks_added, again.duplicates, again.total_chunks) == (0, 1, 3)
+    assert again.version == 2
+    unchanged = _add(tmp_path, [copy, FACTS[1]], minilm)
+    assert (unchanged.documents_unchanged, unchanged.version) == (2, 2)  # no new version
     updated = Document("eiffel", "The Eiffel Tower is 330 metres tall.", "kb/eiffel.txt")
     result = _add(tmp_path, [updated], minilm)
-    assert (result.chunks_added, result.documents_replaced, result.total_chunks) == (1, 1, 3)
-    assert result.version == 2
+    assert (result.chunks_added, result.documents_replaced, result.total_chunks) == (1, 1, 4)
+    assert result.version == 3
     collection = Collection.open(tmp_path, "acme", "kb")
-    texts = [e.text for e in collection.search(minilm.embed(["Eiffel Tower"]), k=3)[0]]
+    hits = collection.search(minilm.embed(["Eiffel Tower"]), k=4)[0]
+    texts = {e.text: (e.id, e.source) for e in hits}
     assert "The Eiffel Tower is 330 metres tall." in texts
-    assert not any("1889" in t for t in texts)
+    # eiffel no longer says 1889, eiffel-copy still does: the chunk is kept, in its name.
+    assert texts[FACTS[0].text] == ("eiffel-copy#0", "elsewhere.txt")
     # The kept chunks' vectors were carried over, not recomputed, and still find them.
     assert collection.search(minilm.embed(["highest mountain"]), k=1)[0][0].id == "everest#0"
+
+
+class _Counting:
+    """The real MiniLM, keeping the texts it was asked to embed."""
+
+    def __init__(self, inner: SentenceEmbedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts += texts
+        return self.inner.embed(texts)
+
+
+SHARED = "The Model X battery is rated for 1200 charge cycles."
+
+
+def test_a_chunk_two_documents_hold_outlives_replacing_either(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """Stored once, under the first document's id; before, replacing that document deleted the
+    chunk though the other one, unchanged, still said it."""
+    embedder = _Counting(minilm)
+    first = add_documents(tmp_path, "acme", "kb", [
+        Document("a.txt", SHARED, "a.txt"), Document("b.txt", SHARED, "b.txt"),
+        Document("c.txt", SHARED, "c.txt")], embedder, index_flat_max=10)
+    assert (first.chunks_added, first.duplicates, first.total_chunks) == (1, 2, 1)
+    embedder.texts.clear()
+    edited = add_documents(tmp_path, "acme", "kb", [Document("a.txt", "Ferries leave at noon.",
+                                                             "a.txt")], embedder,
+                           index_flat_max=10)
+    assert (edited.chunks_added, edited.documents_replaced, edited.total_chunks) == (1, 1, 2)
+    assert embedder.texts == ["Ferries leave at noon."]  # the kept chunk's vector is reused
+    query = minilm.embed(["battery charge cycles"])
+    hits = Collection.open(tmp_path, "acme", "kb").search(query, k=2)[0]
+    assert (hits[0].id, hits[0].source, hits[0].text) == ("b.txt#0", "b.txt", SHARED)
+    # b changes too: c still holds it. Then c: no document holds it, and it is gone.
+    _add(tmp_path, [Document("b.txt", "Trains leave at one.", "b.txt")], minilm)
+    hits = Collection.open(tmp_path, "acme", "kb").search(query, k=1)[0]
+    assert (hits[0].id, hits[0].text) == ("c.txt#0", SHARED)
+    last = _add(tmp_path, [Document("c.txt", "Buses leave at two.", "c.txt")], minilm)
+    collection = Collection.open(tmp_path, "acme", "kb")
+    assert last.total_chunks == collection.count == 3  # one vector per chunk, none twice
+    assert SHARED not in {e.text for e in collection.search(query, k=3)[0]}
+
+
+def test_an_unchanged_document_is_not_embedded_or_published_again(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    embedder = _Counting(minilm)
+    long = " ".join(f"Clause {i} of the contract covers item number {i}." for i in range(6))
+
+    def add(*docs: Document) -> AddResult:
+        return add_documents(tmp_path, "acme", "kb", docs, embedder, index_flat_max=10,
+                             chunk_chars=120)
+
+    first = add(Document("contract", long, "contract.md"), *FACTS[:2])
+    chunks = first.total_chunks
+    embedder.texts.clear()
+    again = add(Document("contract", long, "contract.md"), *FACTS[:2])
+    assert (again.documents_unchanged, again.version, again.chunks_added) == (3, 1, 0)
+    assert embedder.texts == []
+    edited = add(Document("contract", long.replace("item number 5", "item number 50"),
+                          "contract.md"), *FACTS[:2])
+    assert (edited.documents_unchanged, edited.documents_replaced, edited.version) == (2, 1, 2)
+    assert embedder.texts and all("item number 50" in t for t in embedder.texts)  # its chunks
+    assert edited.chunks_added == len(embedder.texts) < chunks
+    hits = Collection.open(tmp_path, "acme", "kb").search(minilm.embed(["Clause 1"]), k=1)[0]
+    assert hits[0].id.startswith("contract#") and "Clause 1 " in hits[0].text
+    with pytest.raises(StoreError, match="given more than once: contract"):
+        add(Document("contract", "One.", "x"), Document("contract", "Two.", "y"))
 
 
 @pytest.mark.parametrize("damage", [

@@ -110,10 +110,12 @@ def _cmd_add(args: argparse.Namespace) -> int:
                                progress=not args.no_progress)
     except (SettingsError, StoreError) as exc:
         return _fail(str(exc))
+    unchanged = (f", {result.documents_unchanged} unchanged" if result.documents_unchanged
+                 else "")
     print(f"{tenant}/{args.collection}: {len(report.documents)} document(s), "
           f"+{result.chunks_added} chunk(s), {result.duplicates} duplicate(s) skipped, "
-          f"{result.documents_replaced} document(s) replaced; {result.total_chunks} chunk(s) "
-          f"in version {result.version}")
+          f"{result.documents_replaced} document(s) replaced{unchanged}; "
+          f"{result.total_chunks} chunk(s) in version {result.version}")
     if report.errors:
         print(f"{len(report.errors)} file(s) or line(s) had errors (listed above)",
               file=sys.stderr)

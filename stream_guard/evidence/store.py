@@ -6,7 +6,8 @@ On-disk layout, one directory per tenant and collection::
         VERSION              JSON: which version directory is live, and what it holds
         v000007/             one immutable, complete version
             docs.sqlite      chunk text, id, source, metadata, content hash; row = FAISS id;
-                             and a full-text index of the chunks for keyword search
+                             and a full-text index of the chunks for keyword search;
+                             and the other documents holding a stored chunk (shared_chunks)
             vectors.npy      the embeddings, so later additions never re-embed old chunks
             index.faiss
 
@@ -28,6 +29,7 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -142,12 +144,13 @@ def _is_int(value: object) -> bool:
 
 @dataclass
 class AddResult:
-    chunks_added: int
-    duplicates: int
-    documents_replaced: int
+    chunks_added: int  # chunks embedded for this change (text the collection did not hold)
+    duplicates: int  # chunks of the added documents stored once already, from any document
+    documents_replaced: int  # documents that were in the collection and have changed
     total_chunks: int
     version: int
     errors: list[str] = field(default_factory=list)
+    documents_unchanged: int = 0  # documents that were in the collection just as they are now
 
 
 def collection_dir(data_dir: Path, tenant: str, name: str) -> Path:
@@ -164,9 +167,16 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                   chunk_chars: int = DEFAULT_MAX_CHARS, progress: bool = False) -> AddResult:
     """Add ``documents`` to the collection (creating it), publishing a new version.
 
-    A document whose id is already in the collection replaces that document's chunks; a chunk
-    whose content is already there (from any document) is skipped.
+    A document whose id is already in the collection replaces that document's chunks (one that
+    is there just as it is now changes nothing, and when no document changes no version is
+    published). A chunk whose content is already stored (from any document) is stored once:
+    the other documents holding it are recorded beside it, so replacing one of them never takes
+    the chunk from the rest. Ids must be unique within ``documents``.
     """
+    repeated = sorted(i for i, n in Counter(d.id for d in documents).items() if n > 1)
+    if repeated:
+        raise StoreError(f"document id(s) given more than once: {', '.join(repeated[:5])}")
+    chunks = _chunks(documents, chunk_chars)
     cdir = collection_dir(data_dir, tenant, name)
     cdir.mkdir(parents=True, exist_ok=True)
     with _locked(cdir):
@@ -183,19 +193,19 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                 f"(dim {current.dim}); the configured embedder is {embedder.name} (dim "
                 f"{embedder.dim}). Remove and rebuild the collection to switch embedders.")
         old_dir = cdir / current.dir if current else None
-        replaced_ids = {d.id for d in documents}
-        kept_rows, seen, replaced = _existing(old_dir, replaced_ids)
-        new_rows, duplicates = _new_chunks(documents, seen, chunk_chars)
-        if current and not new_rows and not replaced:
-            return AddResult(0, duplicates, 0, current.count, current.version)
-        vectors = _embed([r[2] for r in new_rows], embedder, progress)
-        if old_dir is not None and kept_rows:
-            old = np.load(old_dir / VECTORS_FILE, mmap_mode="r")
-            vectors = np.vstack([np.asarray(old[kept_rows], dtype=np.float32), vectors])
+        live = _read_live(old_dir, set(chunks))
+        plan = _plan(chunks, live, old_dir)
+        if current and not plan.changed:
+            return AddResult(0, 0, 0, current.count, current.version,
+                             documents_unchanged=plan.unchanged)
+        fresh = [row[2] for row, src in zip(plan.new_rows, plan.reuse, strict=True) if src < 0]
+        embedded = _embed(fresh, embedder, progress)
+        vectors = _vectors(old_dir, plan, embedded, embedder.dim)
         version = current.version + 1 if current else 1
-        info = _publish(cdir, version, old_dir, replaced_ids, new_rows, vectors, embedder,
-                        index_flat_max)
-        return AddResult(len(new_rows), duplicates, replaced, info.count, info.version)
+        info = _publish(cdir, version, old_dir, plan.changed, plan.new_rows, plan.shared,
+                        vectors, embedder, index_flat_max)
+        return AddResult(len(fresh), plan.duplicates, plan.replaced, info.count, info.version,
+                         documents_unchanged=plan.unchanged)
 
 
 def remove_collection(data_dir: Path, tenant: str, name: str) -> bool:
@@ -246,40 +256,148 @@ def scan_collections(data_dir: Path, tenant: str | None = None
 # --- building a version -------------------------------------------------------------------
 
 _Row = tuple[str, str, str, str, str, str]  # chunk_id, doc_id, text, source, metadata, hash
+# A document's hold on a chunk: content hash, chunk_id, doc_id, source, metadata. A chunk is
+# stored once (its row in ``chunks`` names one document); every other document holding the same
+# content has a row in ``shared_chunks``, so the chunk outlives any one of them being replaced.
+_Member = tuple[str, str, str, str, str]
+_SHARED_SCHEMA = """
+CREATE TABLE shared_chunks (
+    content_hash TEXT NOT NULL,
+    chunk_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    metadata TEXT NOT NULL
+);
+"""
 
 
-def _existing(old_dir: Path | None, replaced_ids: set[str]) -> tuple[list[int], set[str], int]:
-    """Rows of the live version that stay, their hashes, and how many documents are replaced."""
+@dataclass
+class _Live:
+    """What a change needs of the live version."""
+
+    rows: list[tuple[int, str, str]] = field(default_factory=list)  # row, doc_id, hash: all
+    members: dict[str, set[_Member]] = field(default_factory=dict)  # added ids' chunks there
+    shared: list[_Member] = field(default_factory=list)  # every shared_chunks row
+
+
+@dataclass
+class _Plan:
+    """The next version: the live rows kept, the rows written anew, the shared chunks."""
+
+    changed: set[str]  # ids whose chunks are replaced (new or changed documents)
+    replaced: int  # of those, the ones that were in the collection
+    unchanged: int
+    kept_rows: list[int]
+    new_rows: list[_Row]
+    reuse: list[int]  # per new row, the live row whose vector it takes, or -1: embed it
+    shared: list[_Member]
+    duplicates: int
+
+
+def _read_live(old_dir: Path | None, doc_ids: set[str]) -> _Live:
+    live = _Live()
     if old_dir is None:
-        return [], set(), 0
-    kept: list[int] = []
-    hashes: set[str] = set()
-    replaced: set[str] = set()
+        return live
     with contextlib.closing(connect_readonly(old_dir / DOCS_FILE)) as db:
-        for row, doc_id, digest in db.execute(
-                "SELECT row, doc_id, content_hash FROM chunks ORDER BY row"):
-            if doc_id in replaced_ids:
-                replaced.add(doc_id)
-            else:
-                kept.append(row)
-                hashes.add(digest)
-    return kept, hashes, len(replaced)
+        live.rows = [(int(r), d, h) for r, d, h in db.execute(
+            "SELECT row, doc_id, content_hash FROM chunks ORDER BY row")]
+        ids = sorted(doc_ids & {d for _, d, _ in live.rows})
+        for start in range(0, len(ids), 500):  # below SQLite's bound-parameter limit
+            part = ids[start:start + 500]
+            for member in db.execute(
+                    "SELECT content_hash, chunk_id, doc_id, source, metadata FROM chunks "
+                    f"WHERE doc_id IN ({','.join('?' * len(part))})", part):
+                live.members.setdefault(member[2], set()).add(member)
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'shared_chunks'").fetchone():
+            live.shared = list(db.execute(
+                "SELECT content_hash, chunk_id, doc_id, source, metadata FROM shared_chunks "
+                "ORDER BY rowid"))
+    for member in live.shared:
+        if member[2] in doc_ids:
+            live.members.setdefault(member[2], set()).add(member)
+    return live
 
 
-def _new_chunks(documents: Sequence[Document], seen: set[str],
-                chunk_chars: int) -> tuple[list[_Row], int]:
-    rows: list[_Row] = []
-    duplicates = 0
+_Chunks = dict[str, list[tuple[_Member, str]]]  # doc id -> its chunks and their text
+
+
+def _chunks(documents: Sequence[Document], chunk_chars: int) -> _Chunks:
+    out: _Chunks = {}
     for doc in documents:
         metadata = json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True)
-        for n, text in enumerate(chunk_text(doc.text, chunk_chars)):
-            digest = content_hash(text)
-            if digest in seen:
-                duplicates += 1
+        out[doc.id] = [((content_hash(text), f"{doc.id}#{n}", doc.id, doc.source, metadata),
+                        text) for n, text in enumerate(chunk_text(doc.text, chunk_chars))]
+    return out
+
+
+def _plan(chunks: _Chunks, live: _Live, old_dir: Path | None) -> _Plan:
+    """Which documents change, and the rows and shared chunks of the version that follows."""
+    unchanged = {i for i, held in chunks.items()
+                 if i in live.members and live.members[i] == {m for m, _ in held}}
+    changed = set(chunks) - unchanged
+    kept_rows = [row for row, doc_id, _ in live.rows if doc_id not in changed]
+    stored = {digest for _, doc_id, digest in live.rows if doc_id not in changed}
+    dropped = {digest: row for row, doc_id, digest in live.rows if doc_id in changed}
+    new_rows: list[_Row] = []
+    reuse: list[int] = []
+    shared: list[_Member] = []
+    for doc_id, held in chunks.items():
+        if doc_id not in changed:
+            continue
+        for member, text in held:
+            digest, chunk_id, _, source, metadata = member
+            if digest in stored:
+                shared.append(member)
                 continue
-            seen.add(digest)
-            rows.append((f"{doc.id}#{n}", doc.id, text, doc.source, metadata, digest))
-    return rows, duplicates
+            stored.add(digest)
+            new_rows.append((chunk_id, doc_id, text, source, metadata, digest))
+            reuse.append(dropped.get(digest, -1))  # text it held before: no need to embed it
+    duplicates = len(shared)
+    # A chunk of a replaced document that a kept document holds too stays, now in the kept
+    # document's name (its text and vector are the stored ones).
+    rehomed: list[tuple[int, _Member]] = []
+    for member in live.shared:
+        digest, doc_id = member[0], member[2]
+        if doc_id in changed:
+            continue
+        if digest in stored:
+            shared.append(member)
+        elif digest in dropped:
+            stored.add(digest)
+            rehomed.append((dropped[digest], member))
+        # else: a shared row whose chunk is gone (cannot happen): dropped with it
+    texts = _texts(old_dir, [row for row, _ in rehomed]) if rehomed else {}
+    for row, (digest, chunk_id, doc_id, source, metadata) in rehomed:
+        new_rows.append((chunk_id, doc_id, texts[row], source, metadata, digest))
+        reuse.append(row)
+    return _Plan(changed=changed, replaced=len(changed & set(live.members)),
+                 unchanged=len(unchanged), kept_rows=kept_rows, new_rows=new_rows, reuse=reuse,
+                 shared=shared, duplicates=duplicates)
+
+
+def _texts(old_dir: Path | None, rows: list[int]) -> dict[int, str]:
+    assert old_dir is not None  # rows of the live version
+    out: dict[int, str] = {}
+    with contextlib.closing(connect_readonly(old_dir / DOCS_FILE)) as db:
+        for start in range(0, len(rows), 500):
+            part = rows[start:start + 500]
+            out.update(db.execute(f"SELECT row, text FROM chunks WHERE row IN "
+                                  f"({','.join('?' * len(part))})", part))
+    return out
+
+
+def _vectors(old_dir: Path | None, plan: _Plan, embedded: np.ndarray, dim: int) -> np.ndarray:
+    """The next version's vectors: the kept rows', then the new rows' (taken over from the
+    live version where the same text was there, else just embedded), in row order."""
+    reuse = np.asarray(plan.reuse, dtype=np.int64)
+    new = np.zeros((len(plan.new_rows), dim), dtype=np.float32)
+    new[reuse < 0] = embedded
+    if old_dir is None:
+        return new
+    old = np.load(old_dir / VECTORS_FILE, mmap_mode="r")
+    if (reuse >= 0).any():
+        new[reuse >= 0] = old[reuse[reuse >= 0]]
+    return np.vstack([np.asarray(old[plan.kept_rows], dtype=np.float32).reshape(-1, dim), new])
 
 
 def _embed(texts: list[str], embedder: Embedder, progress: bool) -> np.ndarray:
@@ -293,13 +411,14 @@ def _embed(texts: list[str], embedder: Embedder, progress: bool) -> np.ndarray:
 
 
 def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[str],
-             new_rows: list[_Row], vectors: np.ndarray, embedder: Embedder,
-             index_flat_max: int) -> VersionInfo:
+             new_rows: list[_Row], shared: list[_Member], vectors: np.ndarray,
+             embedder: Embedder, index_flat_max: int) -> VersionInfo:
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=cdir))
     try:
         kept = _write_docs(tmp / DOCS_FILE, old_dir, replaced_ids, new_rows)
         if kept + len(new_rows) != len(vectors):  # pragma: no cover - an internal invariant
             raise StoreError("document store and vectors disagree; nothing was published")
+        _write_shared(tmp / DOCS_FILE, shared)
         np.save(tmp / VECTORS_FILE, vectors)
         index, kind = build_index(vectors, index_flat_max)
         faiss.write_index(index, str(tmp / INDEX_FILE))
@@ -340,6 +459,13 @@ def _write_docs(path: Path, old_dir: Path | None, replaced_ids: set[str],
         db.executescript(_KEYWORD_SCHEMA)
         db.commit()
     return int(kept)
+
+
+def _write_shared(path: Path, shared: list[_Member]) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(_SHARED_SCHEMA)
+        db.executemany("INSERT INTO shared_chunks VALUES (?, ?, ?, ?, ?)", shared)
+        db.commit()
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
