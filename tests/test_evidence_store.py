@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -273,6 +274,20 @@ def test_the_poller_logs_a_failed_poll_and_goes_on(
         assert "evidence collections polled again" in caplog.text
     finally:
         library.close()
+
+
+def test_a_version_directory_left_by_a_killed_writer_is_replaced(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A writer killed after renaming its build to v000002 and before writing VERSION: before,
+    every later add failed on that directory ('Directory not empty')."""
+    _add(tmp_path, FACTS[:1], minilm)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    shutil.copytree(cdir / "v000001", cdir / "v000002")
+    (cdir / "v000002" / "stale").write_text("from the killed writer")
+    result = _add(tmp_path, FACTS[1:], minilm)
+    assert (result.version, result.total_chunks) == (2, 3)
+    assert not (cdir / "v000002" / "stale").exists()
+    assert Collection.open(tmp_path, "acme", "kb").count == 3
 
 
 def test_versions_are_swapped_atomically_and_old_ones_pruned(tmp_path: Path,

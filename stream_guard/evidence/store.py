@@ -13,8 +13,10 @@ On-disk layout, one directory per tenant and collection::
 
 A change builds a whole new version directory beside the live one, then replaces ``VERSION`` with
 an atomic rename. A reader therefore sees the old version or the new one, never a mix, and a
-crash mid-build leaves only a stray temporary directory. Version directories never change after
-they are published, which is what lets readers open them without locks.
+crash mid-build leaves only a stray temporary directory (or, killed between the rename and
+``VERSION``, a version directory never published, which the next writer replaces). Version
+directories never change after they are published, which is what lets readers open them without
+locks.
 """
 
 from __future__ import annotations
@@ -426,6 +428,11 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
             _fsync(tmp / name)
         final = cdir / f"v{version:06d}"
         os.chmod(tmp, 0o755)
+        if final.exists() and final != old_dir:
+            # A writer killed after its rename and before its VERSION: a version never
+            # published, which no reader has opened (they open what VERSION names), and which
+            # would make this rename fail for good. We hold the lock: no writer is using it.
+            shutil.rmtree(final)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
