@@ -103,6 +103,25 @@ def test_a_damaged_collection_is_named_and_the_others_still_listed(
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_a_damaged_file_of_the_live_version_is_one_line(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, a damaged docs.sqlite (or index) made `index add` and `search` a traceback."""
+    doc = tmp_path / "refund.txt"
+    doc.write_text("Refunds are paid within 30 days of delivery.")
+    common = ["--config", str(env), "--data-dir", str(tmp_path / "data"), "--collection", "kb"]
+    assert _run("index", "add", *common, "--no-progress", str(doc)) == 0
+    capsys.readouterr()
+    live = tmp_path / "data" / "default" / "kb" / "v000001"
+    for damaged in ("docs.sqlite", "index.faiss"):
+        (live / damaged).write_bytes(b"garbage" * 100)
+        commands = [["search", "refund"]] + ([["add", "--no-progress", str(doc)]]
+                                             if damaged == "docs.sqlite" else [])
+        for command in commands:
+            assert _run("index", *command[:1], *common, *command[1:]) == 2
+            _, err = capsys.readouterr()
+            assert err.count("\n") == 1 and "default/kb" in err and "cannot be read" in err
+
+
 def test_collections_need_an_embedder(tmp_path: Path, env: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "no-embedder.toml"

@@ -290,6 +290,21 @@ def test_a_version_directory_left_by_a_killed_writer_is_replaced(
     assert Collection.open(tmp_path, "acme", "kb").count == 3
 
 
+@pytest.mark.parametrize("damage", ["docs-empty", "docs-garbage", "vectors"])
+def test_a_damaged_live_version_is_a_store_error(tmp_path: Path, minilm: SentenceEmbedder,
+                                                  damage: str) -> None:
+    _add(tmp_path, FACTS[:2], minilm)
+    live = collection_dir(tmp_path, "acme", "kb") / "v000001"
+    if damage == "docs-empty":
+        (live / "docs.sqlite").write_bytes(b"")
+    elif damage == "docs-garbage":
+        (live / "docs.sqlite").write_bytes(b"garbage" * 100)
+    else:
+        (live / "vectors.npy").write_bytes((live / "vectors.npy").read_bytes()[:100])
+    with pytest.raises(StoreError, match=r"acme/kb: its live version v000001 cannot be read"):
+        _add(tmp_path, FACTS[2:], minilm)
+
+
 def test_versions_are_swapped_atomically_and_old_ones_pruned(tmp_path: Path,
                                                              minilm: SentenceEmbedder) -> None:
     for i in range(4):

@@ -7,6 +7,7 @@ next poll (or on SIGHUP), so collections are managed without restarting it.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from typing import Any
 
@@ -158,11 +159,21 @@ def _cmd_rm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open(settings: Settings, tenant: str, name: str) -> Collection:
+    """The collection's live version; a damaged file of it is a :class:`StoreError`."""
+    try:
+        return Collection.open(settings.data_dir, tenant, name)
+    except (sqlite3.Error, OSError, RuntimeError) as exc:  # RuntimeError: faiss's read errors
+        raise StoreError(f"collection {tenant}/{name} cannot be read ({type(exc).__name__}: "
+                         f"{exc}); remove it (stream-guard index rm --tenant {tenant} "
+                         f"--collection {name}) and add its documents again") from None
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     tenant = args.tenant or DEFAULT_TENANT
     try:
         settings = _settings(args)
-        collection = Collection.open(settings.data_dir, tenant, args.collection)
+        collection = _open(settings, tenant, args.collection)
         embedder = _embedder(settings)
         if embedder.name != collection.info.embedder:
             return _fail(f"{tenant}/{args.collection} was built with {collection.info.embedder}"

@@ -195,19 +195,41 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                 f"(dim {current.dim}); the configured embedder is {embedder.name} (dim "
                 f"{embedder.dim}). Remove and rebuild the collection to switch embedders.")
         old_dir = cdir / current.dir if current else None
-        live = _read_live(old_dir, set(chunks))
-        plan = _plan(chunks, live, old_dir)
+        with _reading_live(tenant, name, old_dir):
+            live = _read_live(old_dir, set(chunks))
+            plan = _plan(chunks, live, old_dir)
         if current and not plan.changed:
             return AddResult(0, 0, 0, current.count, current.version,
                              documents_unchanged=plan.unchanged)
         fresh = [row[2] for row, src in zip(plan.new_rows, plan.reuse, strict=True) if src < 0]
         embedded = _embed(fresh, embedder, progress)
-        vectors = _vectors(old_dir, plan, embedded, embedder.dim)
+        with _reading_live(tenant, name, old_dir):
+            vectors = _vectors(old_dir, plan, embedded, embedder.dim)
         version = current.version + 1 if current else 1
-        info = _publish(cdir, version, old_dir, plan.changed, plan.new_rows, plan.shared,
-                        vectors, embedder, index_flat_max)
+        try:
+            info = _publish(cdir, version, old_dir, plan.changed, plan.new_rows, plan.shared,
+                            vectors, embedder, index_flat_max)
+        except (sqlite3.Error, OSError) as exc:  # a disk that is full, or the live docs.sqlite
+            raise StoreError(f"collection {tenant}/{name}: version {version} could not be "
+                             f"written ({type(exc).__name__}: {exc}); nothing was "
+                             "published") from None
         return AddResult(len(fresh), plan.duplicates, plan.replaced, info.count, info.version,
                          documents_unchanged=plan.unchanged)
+
+
+@contextlib.contextmanager
+def _reading_live(tenant: str, name: str, old_dir: Path | None) -> Iterator[None]:
+    """Reading the live version's files: a damaged one is a :class:`StoreError` naming it."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except (sqlite3.Error, OSError, ValueError, IndexError) as exc:  # IndexError: vectors short
+        where = f"its live version {old_dir.name}" if old_dir else "its live version"
+        raise StoreError(f"collection {tenant}/{name}: {where} cannot be read "
+                         f"({type(exc).__name__}: {exc}); nothing was added. Remove the "
+                         f"collection (stream-guard index rm --tenant {tenant} --collection "
+                         f"{name}) and add its documents again") from None
 
 
 def remove_collection(data_dir: Path, tenant: str, name: str) -> bool:
