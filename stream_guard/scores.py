@@ -26,6 +26,12 @@ class Evidence:
     score: float = 0.0
     source: str = ""
 
+    @property
+    def document(self) -> str:
+        """The document the passage is a chunk of: its id without the ``#<n>`` that numbers
+        the chunk (inline context items and collection documents alike)."""
+        return self.id.rpartition("#")[0] or self.id
+
 
 @dataclass(frozen=True, slots=True)
 class Pair:

@@ -183,3 +183,33 @@ async def test_a_true_claim_about_one_of_many_near_identical_products_is_not_hal
 def _sheet(m: int) -> str:
     return (f"The Vantor K-{m} cordless drill was released in {2010 + m % 12}. It weighs "
             f"{1 + m % 7}.{m % 10} kg and its motor is rated at {300 + 10 * (m % 50)} watts.")
+
+
+async def test_a_false_claim_taking_a_neighbouring_products_figure_halts(
+        tmp_path: Path, model_cache: Path, minilm: SentenceEmbedder) -> None:
+    """The claim's model number with another sheet's weight: the embeddings return that other
+    sheet ("It weighs 2.5 kg ...") beside the claim's own, and pooled evidence covered the false
+    figure. Scoped to the sheet that names the claim's product (evidence/scope.py), it halts as
+    contradicted, citing that sheet."""
+    docs = tmp_path / "catalog.jsonl"
+    docs.write_text("".join(json.dumps({"id": f"K-{m}", "text": _sheet(m)}) + "\n"
+                            for m in range(100, 220)))
+    data_dir = tmp_path / "data"
+    await asyncio.to_thread(_index, data_dir, "tenant-a", "catalog", docs)
+    # K-m with the weight of K-(m+1): a figure only a neighbour's sheet states.
+    claims = {m: f"The Vantor K-{m} weighs {1 + (m + 1) % 7}.{(m + 1) % 10} kg. "
+              for m in range(100, 219)}
+    collection = Collection.open(data_dir, "tenant-a", "catalog")
+    found = collection.search(minilm.embed(list(claims.values())), k=3, texts=list(claims.values()))
+    confusable = [m for m, hits in zip(claims, found, strict=True)
+                  if {f"K-{m}#0", f"K-{m + 1}#0"} <= {h.id for h in hits}][:8]
+    assert confusable  # both sheets in the evidence: the case this is for
+    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
+                             cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        for m in confusable:
+            frames = await stream_text(ws, f"k{m}", claims[m], context=[],
+                                       collection="catalog")
+            halt = next((f for f in frames if f["type"] == "halt"), None)
+            assert halt is not None and halt["reason"] == "contradicted", (m, frames)
+            assert [e["id"] for e in halt["evidence"]] == [f"K-{m}#0"]

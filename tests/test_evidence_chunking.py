@@ -169,8 +169,8 @@ def test_context_sentences_are_each_chunk_split_again_in_one_pass(
     from stream_guard.scores import Evidence
 
     passages: list[Evidence] = []
-    seen: set[str] = set()
     for item_id, text in items:
+        seen: set[str] = set()  # an item's repeated chunk once; each item its own copy
         for n, chunk in enumerate(chunk_text(text)):
             if content_hash(chunk) not in seen:
                 seen.add(content_hash(chunk))

@@ -2,11 +2,14 @@
 
 300 product sheets that differ only in model number and figures (the Vantor K-100 to K-399) are
 indexed as a collection; for 40 of them, two true claims (weight, motor power) and two false ones
-(another sheet's figures) are streamed through a real server on loopback, once with the right
-sheet sent as inline context and once against the collection alone. Reported per mode: true
-claims halted, false claims halted, and verdicts whose first evidence passage is the claim's own
-sheet. Found by an evidence review: searched by embeddings alone, the collection often did not
-return the claim's sheet, and true claims halted against its neighbours' figures.
+(another sheet's figures) are streamed through a real server on loopback: with the right sheet
+sent as inline context; with it and three neighbours inline, as a retriever would return them
+(the sheet whose figure the false claim takes first); and against the collection alone.
+Reported per mode: true claims halted (and which), false claims halted, and verdicts whose first
+evidence passage is the claim's own sheet. Found by an evidence review: searched by embeddings
+alone, the collection often did not return the claim's sheet, and true claims halted against its
+neighbours' figures; later, false claims passed on a neighbour's figure
+(``stream_guard/evidence/scope.py``).
 
     python docs/results/catalog_retrieval.py --out docs/results/catalog-retrieval.json
 
@@ -53,15 +56,20 @@ def catalog() -> list[dict[str, Any]]:
     return rows
 
 
-def claims(rows: list[dict[str, Any]], n: int) -> list[tuple[bool, str, dict[str, Any]]]:
+def claims(rows: list[dict[str, Any]], n: int
+           ) -> list[tuple[bool, str, dict[str, Any], list[dict[str, Any]]]]:
+    """Per product: two true claims and two false ones (another sheet's weight and power), each
+    with the sheets a retriever would also return: the one whose figure the false claim takes
+    and two more."""
     rng = random.Random(3)
     out = []
     for r in rng.sample(rows, n):
         other = rng.choice([x for x in rows if x["kg"] != r["kg"] and x["watt"] != r["watt"]])
-        out += [(True, f"The Vantor {r['id']} weighs {r['kg']} kg. ", r),
-                (True, f"The {r['id']} motor is rated at {r['watt']} watts. ", r),
-                (False, f"The Vantor {r['id']} weighs {other['kg']} kg. ", r),
-                (False, f"The {r['id']} motor is rated at {other['watt']} watts. ", r)]
+        near = [other, *rng.sample([x for x in rows if x is not r and x is not other], 2)]
+        out += [(True, f"The Vantor {r['id']} weighs {r['kg']} kg. ", r, near),
+                (True, f"The {r['id']} motor is rated at {r['watt']} watts. ", r, near),
+                (False, f"The Vantor {r['id']} weighs {other['kg']} kg. ", r, near),
+                (False, f"The {r['id']} motor is rated at {other['watt']} watts. ", r, near)]
     return out
 
 
@@ -89,21 +97,27 @@ async def measure(data_dir: Path, cache_dir: Path, n: int) -> dict[str, Any]:
     try:
         async with connect(f"ws://127.0.0.1:{server.port}/v1/stream",
                            additional_headers={"Authorization": f"Bearer {KEY}"}) as ws:
-            for mode in ("context", "collection"):
+            for mode in ("context", "context_with_neighbours", "collection"):
                 counts = {"true_claims": 0, "true_halted": 0, "false_claims": 0,
                           "false_halted": 0, "own_sheet_cited_first": 0}
-                for k, (true, text, r) in enumerate(claims(rows, n)):
+                wrongly: list[dict[str, Any]] = []
+                for k, (true, text, r, near) in enumerate(claims(rows, n)):
+                    sheets = [r] if mode == "context" else [*near[:1], r, *near[1:]]
                     start = ({"collection": "catalog"} if mode == "collection" else
-                             {"context": [{"id": r["id"], "text": r["text"]}]})
+                             {"context": [{"id": x["id"], "text": x["text"]} for x in sheets]})
                     frames = await stream(ws, f"{mode}-{k}", text, **start)
                     halted = any(f["type"] == "halt" for f in frames)
                     kind = "true" if true else "false"
                     counts[f"{kind}_claims"] += 1
                     counts[f"{kind}_halted"] += halted
+                    if true and halted:
+                        halt = next(f for f in frames if f["type"] == "halt")
+                        wrongly.append({"claim": text.strip(), "reason": halt.get("reason"),
+                                        "evidence": [e["id"] for e in halt.get("evidence", [])]})
                     verdict = next(f for f in frames if f["type"] == "verdict")
                     cited = verdict["evidence"][0]["id"] if verdict["evidence"] else ""
                     counts["own_sheet_cited_first"] += cited.split("#")[0].endswith(r["id"])
-                out[mode] = counts
+                out[mode] = {**counts, "true_claims_halted": wrongly}
     finally:
         await server.shutdown(grace=1.0)
     return out

@@ -16,20 +16,23 @@ from stream_guard.scores import Evidence
 
 def context_sentences(items: Sequence[tuple[str, str]], *,
                       max_chars: int = DEFAULT_MAX_CHARS) -> list[EvidenceSentence]:
-    """The sentences of ``(id, text)`` items, each once, with the first passage that holds it.
+    """The sentences of ``(id, text)`` items, each once per item, with the first of the item's
+    passages that holds it (two items that share a sentence keep a copy each, as
+    :func:`~stream_guard.evidence.premise.split_passages` does for documents).
 
-    Passages are the items' chunks, duplicates dropped; a chunk's id is ``"<id>#<n>"`` and its
-    ``source`` the item id. One sentence pass over each item: the chunker's own sentence spans,
-    rather than each chunk split again (stream set-up is on the path of every new stream). On
-    prose the two agree (``tests/test_evidence_chunking.py``); where a block spans a chunk
-    boundary (a fenced code block, a list) the whole item's spans are the right ones, since a
-    chunk split alone has lost the block's opening. Collection hits, stored as chunk texts, are
-    still split chunk by chunk (:func:`~stream_guard.evidence.premise.split_passages`).
+    Passages are the items' chunks, an item's duplicate chunks dropped; a chunk's id is
+    ``"<id>#<n>"`` and its ``source`` the item id. One sentence pass over each item: the
+    chunker's own sentence spans, rather than each chunk split again (stream set-up is on the
+    path of every new stream). On prose the two agree (``tests/test_evidence_chunking.py``);
+    where a block spans a chunk boundary (a fenced code block, a list) the whole item's spans
+    are the right ones, since a chunk split alone has lost the block's opening. Collection
+    hits, stored as chunk texts, are still split chunk by chunk
+    (:func:`~stream_guard.evidence.premise.split_passages`).
     """
     out: list[EvidenceSentence] = []
-    seen_chunks: set[str] = set()
-    seen: set[str] = set()
     for item_id, text in items:
+        seen_chunks: set[str] = set()
+        seen: set[str] = set()
         for n, pieces in enumerate(chunk_pieces(text, max_chars)):
             chunk = text[pieces[0][0]:pieces[-1][1]]
             digest = content_hash(chunk)

@@ -78,15 +78,18 @@ class Premise:
 
 
 def split_passages(passages: Sequence[Evidence]) -> list[EvidenceSentence]:
-    """The sentences of ``passages`` in order; a sentence repeated by overlapping chunks once."""
+    """The sentences of ``passages`` in order; a sentence repeated by overlapping chunks of one
+    document once. Documents keep their own copy of a sentence they share ("Its motor is rated
+    at 800 watts."), so leaving one document out (:mod:`stream_guard.evidence.scope`) does not
+    take the sentence from another; the premise never packs one text twice."""
     out: list[EvidenceSentence] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for passage in passages:
         for start, end in sentence_spans(passage.text):
             text = passage.text[start:end]
-            if text in seen:
+            if (passage.document, text) in seen:
                 continue
-            seen.add(text)
+            seen.add((passage.document, text))
             out.append(EvidenceSentence.of(text, passage))
     return out
 
@@ -139,6 +142,7 @@ class SentenceIndex:
 
         relevance = {i: share(i, set(weights)) for i in candidates}
         chosen: list[int] = []
+        texts: set[str] = set()  # a sentence two documents share is packed once
         used = 0
         uncovered = set(weights)
         remaining = set(candidates)
@@ -149,13 +153,15 @@ class SentenceIndex:
             if chosen and (gains[best] < MIN_GAIN or not self._fits(best, used, max_chars)):
                 break
             chosen.append(best)
+            texts.add(self.sentences[best].text)
             remaining.discard(best)
             used += len(self.sentences[best].text) + 1
             uncovered -= self.sentences[best].keys
         # Fill: the next most relevant sentences, while they fit.
         for i in sorted(remaining, key=lambda i: (-relevance[i], i)):
-            if self._fits(i, used, max_chars):
+            if self.sentences[i].text not in texts and self._fits(i, used, max_chars):
                 chosen.append(i)
+                texts.add(self.sentences[i].text)
                 used += len(self.sentences[i].text) + 1
         return Premise(tuple(_clip(self.sentences[i], max_chars) for i in chosen),
                        tuple(min(1.0, relevance[i]) for i in chosen))

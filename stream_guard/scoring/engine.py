@@ -6,7 +6,8 @@ scheduler, which orders them by deadline and micro-batches them onto the model t
 window from one stream and a window from another share a forward pass.
 
 Per window: the stream's evidence sentences (inline context, plus the passages dense retrieval
-finds in its collection) are focused into one short premise
+finds in its collection, less the documents about another numbered thing than the one the
+window names: :mod:`stream_guard.evidence.scope`) are focused into one short premise
 (:class:`~stream_guard.evidence.premise.SentenceIndex`); the lexical signals (coverage, number
 conflicts, unknown names) are measured; the detector reads the one (premise, window) pair; and a
 small calibrated model (:mod:`stream_guard.scoring.fusion`) fuses the two into the window's
@@ -43,6 +44,7 @@ from stream_guard.evidence.premise import (
     split_passages,
 )
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
+from stream_guard.evidence.scope import scoped_sentences
 from stream_guard.exceptions import GuardError
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
@@ -273,6 +275,11 @@ class GroundingEngine:
                     quantities = merge_quantities(
                         quantities, quantity_index("\n".join(h.text for h in hits)))
             window = terms(job.text)
+            kept = scoped_sentences(index.sentences, window)
+            if kept is not None:  # another numbered thing's documents left out
+                index = SentenceIndex(kept)
+                texts = dict.fromkeys(s.passage.text for s in kept)
+                quantities = quantity_index("\n".join(texts))
             premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))
             # The signals read a rounded figure ("more than 60") as the one it rounds (62);

@@ -344,6 +344,14 @@ def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
     return name in evidence_keys and name + _NUMBERED not in evidence_keys
 
 
+def names_another_variant(key: str, evidence_keys: AbstractSet[str]) -> bool:
+    """Whether the evidence (its :func:`term_keys`) gives the numbered name ``key``'s name with
+    another number and never ``key`` itself: a sheet naming the "K-200" says nothing of the
+    "K-123". False for a key that is no numbered name."""
+    return ("-" in key and key not in evidence_keys
+            and _name_of(key) + _NUMBERED in evidence_keys)
+
+
 def _name_of(numbered: str) -> str:
     """The name of a numbered name's key: "covid" of "covid-19"."""
     return numbered.rsplit("-", 1)[0]

@@ -1,0 +1,46 @@
+"""Which evidence documents a window may be checked against: not another numbered thing's.
+
+Documents that differ only in a model number and their figures (a catalogue's product sheets,
+the versions of one specification) share every sentence shape. "Its motor is rated at 800
+watts." covers the claim "The K-123 motor is rated at 800 watts" whichever sheet it comes from,
+and the pronoun hides which product it is about. Retrieval returns neighbours' sheets beside
+the claim's own (an evidence review: in a catalogue of 300 such sheets, 30 of 80 false claims
+passed this way), and a premise or a quantity check pooled over them finds the neighbour's
+figure and calls the false claim supported.
+
+So when a window names a numbered name ("K-123", "F-35": :mod:`stream_guard.text.terms`) and
+some document of its evidence names it too, a document that names the same name with another
+number and never the window's one ("K-200") is about something else and is left out of that
+window's evidence: its premise, coverage and figures. Documents, not chunks: an inline context
+item or a collection document is one thing's sheet, while a single long document naming the
+F-22 in one section and the F-35 in another is one text, never split against itself. Nothing
+is left out when no document names the window's thing (the name is then new, which the lexical
+signals already see) or when the window names no numbered thing, which is nearly every window.
+Pure: the engine calls it per window, after collection hits join the stream's inline evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from stream_guard.evidence.premise import EvidenceSentence
+from stream_guard.text.terms import Term, names_another_variant
+
+
+def scoped_sentences(sentences: Sequence[EvidenceSentence],
+                     window: Sequence[Term]) -> list[EvidenceSentence] | None:
+    """``sentences`` without those of documents about another numbered variant of a name the
+    window gives (see the module docstring), or None when no sentence is left out."""
+    numbered = {t.key for t in window if "-" in t.key}
+    if not numbered:
+        return None
+    keys: dict[str, set[str]] = {}
+    for sentence in sentences:
+        keys.setdefault(sentence.passage.document, set()).update(sentence.keys)
+    if len(keys) < 2 or all(numbered.isdisjoint(k) for k in keys.values()):
+        return None
+    other = {doc for doc, k in keys.items() if numbered.isdisjoint(k)
+             and any(names_another_variant(key, k) for key in numbered)}
+    if not other:
+        return None
+    return [s for s in sentences if s.passage.document not in other]

@@ -1,0 +1,87 @@
+"""Evidence scoping: a window naming the K-123 is not checked against the K-200's sheet."""
+
+from __future__ import annotations
+
+import asyncio
+
+from stream_guard.evidence.context import context_sentences
+from stream_guard.evidence.premise import EvidenceSentence, split_passages
+from stream_guard.evidence.scope import scoped_sentences
+from stream_guard.metrics import Metrics
+from stream_guard.protocol.frames import ContextItem
+from stream_guard.scores import Evidence
+from stream_guard.scoring.engine import EngineConfig, GroundingEngine, StreamRequest
+from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION
+from stream_guard.text.terms import terms
+
+
+def sheet(model: str, kg: str, watts: int) -> str:
+    return (f"The Vantor {model} blender weighs {kg} kg. Its motor is rated at {watts} watts. "
+            "It ships with a two-year warranty.")
+
+
+SHEETS = [("K-200", sheet("K-200", "5.1", 800)), ("K-123", sheet("K-123", "3.2", 800)),
+          ("K-310", sheet("K-310", "4.4", 1200))]
+
+
+def documents(sentences: list[EvidenceSentence] | None) -> set[str]:
+    assert sentences is not None
+    return {s.passage.document for s in sentences}
+
+
+def test_documents_about_another_numbered_variant_are_left_out() -> None:
+    sentences = context_sentences(SHEETS)
+    kept = scoped_sentences(sentences, terms("The K-123 motor is rated at 1200 watts."))
+    assert documents(kept) == {"K-123"}
+    # The sentence all three sheets share stays, in the kept sheet's own copy.
+    assert "Its motor is rated at 800 watts." in {s.text for s in kept or []}
+
+
+def test_nothing_is_left_out_without_a_reason() -> None:
+    sentences = context_sentences(SHEETS)
+    # no numbered name in the window: nearly every window
+    assert scoped_sentences(sentences, terms("The motor is rated at 800 watts.")) is None
+    # no document names the window's thing: the name is new, the lexical signals see it
+    assert scoped_sentences(sentences, terms("The K-999 weighs 3.2 kg.")) is None
+    # a document naming both the window's thing and another is about the window's thing too
+    both = [*SHEETS, ("compare", "The K-123 is lighter than the K-310.")]
+    kept = scoped_sentences(context_sentences(both), terms("The K-123 weighs 3.2 kg."))
+    assert documents(kept) == {"K-123", "compare"}
+    # a window naming two products keeps both sheets
+    kept = scoped_sentences(sentences, terms("The K-123 is lighter than the K-310."))
+    assert documents(kept) == {"K-123", "K-310"}
+
+
+def test_one_document_is_never_split_against_itself() -> None:
+    # One long text naming the F-22 in one chunk and the F-35 in another: chunks of one document.
+    passages = [Evidence("jets.md#0", "The F-35 first flew in 2006. It is a stealth fighter."),
+                Evidence("jets.md#1", "The F-22 entered service in 2005. Unlike it, the "
+                                      "newer jet carries 8,300 kg of fuel internally.")]
+    assert scoped_sentences(split_passages(passages),
+                            terms("The F-35 carries 8,300 kg of fuel internally.")) is None
+
+
+def test_a_false_figure_from_a_neighbouring_sheet_is_a_contradiction() -> None:
+    # Inline context holding a catalogue page of sheets, as a retriever hands them over.
+    engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
+    evidence = engine.prepare(StreamRequest("t", [ContextItem(i, t) for i, t in SHEETS], None))
+
+    async def score(text: str) -> tuple[float, float, list[str]]:
+        s = await engine.check(evidence, text, "")
+        return s.support, s.contradiction, [e.document for e in s.evidence]
+
+    async def main() -> None:
+        try:
+            support, contradiction, cited = await score("The Vantor K-123 weighs 5.1 kg.")
+            assert contradiction == CONFLICT_CONTRADICTION and support < engine.threshold
+            assert cited == ["K-123"]
+            _, contradiction, cited = await score("The K-123 motor is rated at 1200 watts.")
+            assert contradiction == CONFLICT_CONTRADICTION and cited == ["K-123"]
+            support, contradiction, cited = await score("The Vantor K-123 weighs 3.2 kg.")
+            assert support >= engine.threshold and contradiction == 0.0 and cited[0] == "K-123"
+            support, _, cited = await score("The K-123 motor is rated at 800 watts.")
+            assert support >= engine.threshold and cited == ["K-123"]
+        finally:
+            await engine.close()
+
+    asyncio.run(main())
