@@ -85,3 +85,16 @@ def test_a_false_figure_from_a_neighbouring_sheet_is_a_contradiction() -> None:
             await engine.close()
 
     asyncio.run(main())
+
+
+def test_a_name_no_document_gives_leaves_nothing_out_for_its_sake() -> None:
+    # The window names the GPT-4, which a document names, and the Claude-2, which none does as
+    # such ("Claude 2"): the Claude-3 page is not about another Claude-2, it holds the figure.
+    items = [("gpt4", "GPT-4 scores 86.4% on the MMLU benchmark."),
+             ("claude", "Anthropic's Claude-3 family succeeds Claude 2, which scored 78.5% on "
+                        "MMLU.")]
+    window = terms("Claude-2 scored 78.5% on MMLU, below the 86.4% of GPT-4.")
+    assert scoped_sentences(context_sentences(items), window) is None
+    # The name the documents do give still scopes: the K-200's sheet stays out for the K-123.
+    kept = scoped_sentences(context_sentences(SHEETS), terms("The K-123 and K-999 weigh 3.2 kg."))
+    assert documents(kept) == {"K-123"}

@@ -37,10 +37,16 @@ def scoped_sentences(sentences: Sequence[EvidenceSentence],
     keys: dict[str, set[str]] = {}
     for sentence in sentences:
         keys.setdefault(sentence.passage.document, set()).update(sentence.keys)
-    if len(keys) < 2 or all(numbered.isdisjoint(k) for k in keys.values()):
+    if len(keys) < 2:
+        return None
+    # Per name: a name no document gives with the window's number ("Claude-2" beside evidence
+    # that writes "Claude 2") is new or written otherwise, and leaves nothing out, even when
+    # another name of the window (a "GPT-4" some document names) does.
+    named = {key for key in numbered if any(key in k for k in keys.values())}
+    if not named:
         return None
     other = {doc for doc, k in keys.items() if numbered.isdisjoint(k)
-             and any(names_another_variant(key, k) for key in numbered)}
+             and any(names_another_variant(key, k) for key in named)}
     if not other:
         return None
     return [s for s in sentences if s.passage.document not in other]
