@@ -98,3 +98,39 @@ def test_a_name_no_document_gives_leaves_nothing_out_for_its_sake() -> None:
     # The name the documents do give still scopes: the K-200's sheet stays out for the K-123.
     kept = scoped_sentences(context_sentences(SHEETS), terms("The K-123 and K-999 weigh 3.2 kg."))
     assert documents(kept) == {"K-123"}
+
+
+def test_a_document_naming_another_variant_in_passing_is_no_sibling_and_stays() -> None:
+    # A shared policy that names a model as an example is about every model.
+    policy = ("policy", "Warranty policy. Every Vantor blender, from the entry K-200 upward, "
+                        "comes with a two-year warranty. Returns are accepted within 30 days.")
+    kept = scoped_sentences(context_sentences([*SHEETS, policy]),
+                            terms("The K-123 can be returned within 30 days."))
+    assert documents(kept) == {"K-123", "policy"}  # the K-200's and K-310's sheets still out
+    # An article's chunks sent as items of their own: the second compares the jet with the F-22.
+    chunks = [("jets-0", "The F-35 first flew in 2006. It is a stealth fighter."),
+              ("jets-1", "The F-22 entered service in 2005. Unlike it, the newer jet carries "
+                         "8,300 kg of fuel internally.")]
+    assert scoped_sentences(context_sentences(chunks),
+                            terms("The F-35 carries 8,300 kg of fuel internally.")) is None
+    # A sheet of figures alone is a sibling.
+    kept = scoped_sentences(context_sentences([*SHEETS, ("K-400", "K-400: 3.2 kg, 800 W.")]),
+                            terms("The K-123 weighs 3.2 kg."))
+    assert documents(kept) == {"K-123"}
+
+
+def test_a_true_claim_from_a_shared_policy_is_not_halted() -> None:
+    engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
+    items = [*SHEETS, ("policy", "Every Vantor blender, from the entry K-200 upward, is covered "
+                                 "for two years. Returns are accepted within 30 days.")]
+    evidence = engine.prepare(StreamRequest("t", [ContextItem(i, t) for i, t in items], None))
+
+    async def main() -> None:
+        try:
+            s = await engine.check(evidence, "The K-123 can be returned within 30 days.", "")
+            assert s.support >= engine.threshold and s.contradiction == 0.0
+            assert "policy" in {e.document for e in s.evidence}
+        finally:
+            await engine.close()
+
+    asyncio.run(main())
