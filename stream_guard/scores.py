@@ -30,7 +30,8 @@ class Evidence:
     def document(self) -> str:
         """The document the passage is a chunk of: its id without the ``#<n>`` that numbers
         the chunk (inline context items and collection documents alike)."""
-        return self.id.rpartition("#")[0] or self.id
+        head, sep, _ = self.id.rpartition("#")
+        return head if sep else self.id  # an item with an empty id: "" for all its chunks
 
 
 @dataclass(frozen=True, slots=True)

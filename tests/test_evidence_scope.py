@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from stream_guard.evidence.context import context_sentences
-from stream_guard.evidence.premise import EvidenceSentence, split_passages
-from stream_guard.evidence.scope import scoped_sentences
+from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex, split_passages
+from stream_guard.evidence.scope import numbered_names, scoped_sentences
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scores import Evidence
-from stream_guard.scoring.engine import EngineConfig, GroundingEngine, StreamRequest
+from stream_guard.scoring.engine import CheckJob, EngineConfig, GroundingEngine, StreamRequest
 from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION
-from stream_guard.text.terms import terms
+from stream_guard.text.terms import Term, terms
 
 
 def sheet(model: str, kg: str, watts: int) -> str:
@@ -24,6 +24,10 @@ SHEETS = [("K-200", sheet("K-200", "5.1", 800)), ("K-123", sheet("K-123", "3.2",
           ("K-310", sheet("K-310", "4.4", 1200))]
 
 
+def scoped(sentences: list[EvidenceSentence], window: list[Term]) -> list[EvidenceSentence] | None:
+    return scoped_sentences(SentenceIndex(sentences), numbered_names(window))
+
+
 def documents(sentences: list[EvidenceSentence] | None) -> set[str]:
     assert sentences is not None
     return {s.passage.document for s in sentences}
@@ -31,7 +35,7 @@ def documents(sentences: list[EvidenceSentence] | None) -> set[str]:
 
 def test_documents_about_another_numbered_variant_are_left_out() -> None:
     sentences = context_sentences(SHEETS)
-    kept = scoped_sentences(sentences, terms("The K-123 motor is rated at 1200 watts."))
+    kept = scoped(sentences, terms("The K-123 motor is rated at 1200 watts."))
     assert documents(kept) == {"K-123"}
     # The sentence all three sheets share stays, in the kept sheet's own copy.
     assert "Its motor is rated at 800 watts." in {s.text for s in kept or []}
@@ -40,15 +44,15 @@ def test_documents_about_another_numbered_variant_are_left_out() -> None:
 def test_nothing_is_left_out_without_a_reason() -> None:
     sentences = context_sentences(SHEETS)
     # no numbered name in the window: nearly every window
-    assert scoped_sentences(sentences, terms("The motor is rated at 800 watts.")) is None
+    assert scoped(sentences, terms("The motor is rated at 800 watts.")) is None
     # no document names the window's thing: the name is new, the lexical signals see it
-    assert scoped_sentences(sentences, terms("The K-999 weighs 3.2 kg.")) is None
+    assert scoped(sentences, terms("The K-999 weighs 3.2 kg.")) is None
     # a document naming both the window's thing and another is about the window's thing too
     both = [*SHEETS, ("compare", "The K-123 is lighter than the K-310.")]
-    kept = scoped_sentences(context_sentences(both), terms("The K-123 weighs 3.2 kg."))
+    kept = scoped(context_sentences(both), terms("The K-123 weighs 3.2 kg."))
     assert documents(kept) == {"K-123", "compare"}
     # a window naming two products keeps both sheets
-    kept = scoped_sentences(sentences, terms("The K-123 is lighter than the K-310."))
+    kept = scoped(sentences, terms("The K-123 is lighter than the K-310."))
     assert documents(kept) == {"K-123", "K-310"}
 
 
@@ -57,7 +61,7 @@ def test_one_document_is_never_split_against_itself() -> None:
     passages = [Evidence("jets.md#0", "The F-35 first flew in 2006. It is a stealth fighter."),
                 Evidence("jets.md#1", "The F-22 entered service in 2005. Unlike it, the "
                                       "newer jet carries 8,300 kg of fuel internally.")]
-    assert scoped_sentences(split_passages(passages),
+    assert scoped(split_passages(passages),
                             terms("The F-35 carries 8,300 kg of fuel internally.")) is None
 
 
@@ -94,9 +98,9 @@ def test_a_name_no_document_gives_leaves_nothing_out_for_its_sake() -> None:
              ("claude", "Anthropic's Claude-3 family succeeds Claude 2, which scored 78.5% on "
                         "MMLU.")]
     window = terms("Claude-2 scored 78.5% on MMLU, below the 86.4% of GPT-4.")
-    assert scoped_sentences(context_sentences(items), window) is None
+    assert scoped(context_sentences(items), window) is None
     # The name the documents do give still scopes: the K-200's sheet stays out for the K-123.
-    kept = scoped_sentences(context_sentences(SHEETS), terms("The K-123 and K-999 weigh 3.2 kg."))
+    kept = scoped(context_sentences(SHEETS), terms("The K-123 and K-999 weigh 3.2 kg."))
     assert documents(kept) == {"K-123"}
 
 
@@ -104,17 +108,17 @@ def test_a_document_naming_another_variant_in_passing_is_no_sibling_and_stays() 
     # A shared policy that names a model as an example is about every model.
     policy = ("policy", "Warranty policy. Every Vantor blender, from the entry K-200 upward, "
                         "comes with a two-year warranty. Returns are accepted within 30 days.")
-    kept = scoped_sentences(context_sentences([*SHEETS, policy]),
+    kept = scoped(context_sentences([*SHEETS, policy]),
                             terms("The K-123 can be returned within 30 days."))
     assert documents(kept) == {"K-123", "policy"}  # the K-200's and K-310's sheets still out
     # An article's chunks sent as items of their own: the second compares the jet with the F-22.
     chunks = [("jets-0", "The F-35 first flew in 2006. It is a stealth fighter."),
               ("jets-1", "The F-22 entered service in 2005. Unlike it, the newer jet carries "
                          "8,300 kg of fuel internally.")]
-    assert scoped_sentences(context_sentences(chunks),
+    assert scoped(context_sentences(chunks),
                             terms("The F-35 carries 8,300 kg of fuel internally.")) is None
     # A sheet of figures alone is a sibling.
-    kept = scoped_sentences(context_sentences([*SHEETS, ("K-400", "K-400: 3.2 kg, 800 W.")]),
+    kept = scoped(context_sentences([*SHEETS, ("K-400", "K-400: 3.2 kg, 800 W.")]),
                             terms("The K-123 weighs 3.2 kg."))
     assert documents(kept) == {"K-123"}
 
@@ -134,3 +138,31 @@ def test_a_true_claim_from_a_shared_policy_is_not_halted() -> None:
             await engine.close()
 
     asyncio.run(main())
+
+
+def test_an_item_without_an_id_is_one_document() -> None:
+    # Its chunks are "#0", "#1", ...: one document, never split against itself.
+    assert Evidence("#3", "x").document == "" and Evidence("a#b#2", "x").document == "a#b"
+    assert Evidence("plain", "x").document == "plain"
+
+
+def test_copies_of_a_sentence_are_indexed_once() -> None:
+    # 256 identical items: every copy kept (scoping may need any), one indexed, packed once.
+    items = [(f"i{n}", SHEETS[0][1]) for n in range(256)]
+    index = SentenceIndex(context_sentences(items))
+    assert len(index.sentences) == 3 * 256 and len(index) == 3
+    premise = index.focus(terms("Its motor is rated at 800 watts and it weighs 5.1 kg."))
+    assert len({s.text for s in premise.sentences}) == len(premise.sentences) == 2
+
+
+def test_a_stream_scopes_its_evidence_once_per_set_of_names() -> None:
+    engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
+    evidence = engine.prepare(StreamRequest("t", [ContextItem(i, t) for i, t in SHEETS], None))
+    engine.align([CheckJob(evidence, "The K-123 weighs 3.2 kg.", ""),
+                  CheckJob(evidence, "The K-123 is rated at 800 watts.", ""),
+                  CheckJob(evidence, "Blenders are loud.", "")])
+    assert list(evidence.scoped) == [frozenset({"k-123"})]
+    first = evidence.scoped[frozenset({"k-123"})]
+    assert first is not None and {s.passage.document for s in first[0].sentences} == {"K-123"}
+    engine.align([CheckJob(evidence, "The K-123 ships with a warranty.", "")])
+    assert evidence.scoped[frozenset({"k-123"})] is first

@@ -81,7 +81,7 @@ def split_passages(passages: Sequence[Evidence]) -> list[EvidenceSentence]:
     """The sentences of ``passages`` in order; a sentence repeated by overlapping chunks of one
     document once. Documents keep their own copy of a sentence they share ("Its motor is rated
     at 800 watts."), so leaving one document out (:mod:`stream_guard.evidence.scope`) does not
-    take the sentence from another; the premise never packs one text twice."""
+    take the sentence from another (:class:`SentenceIndex` indexes one copy)."""
     out: list[EvidenceSentence] = []
     seen: set[tuple[str, str]] = set()
     for passage in passages:
@@ -98,28 +98,47 @@ class SentenceIndex:
     """The sentences of one stream's evidence, with an inverted index of their content terms.
 
     Built once per stream (or per window, for collection hits); read-only after that, so windows
-    of one stream can be focused from any thread.
+    of one stream can be focused from any thread. ``sentences`` keeps every document's copy of
+    a sentence several documents hold (scoping may leave some of those documents out); only
+    the first copy is indexed, so copies cost the premise nothing and it never packs a text
+    twice.
     """
 
     def __init__(self, sentences: Sequence[EvidenceSentence]) -> None:
         self.sentences = list(sentences)
         self._postings: dict[str, list[int]] = {}
         postings = self._postings
+        seen: set[str] = set()
         for i, sentence in enumerate(self.sentences):
+            if sentence.text in seen:
+                continue
+            seen.add(sentence.text)
             for key in sentence.keys:
                 ids = postings.get(key)
                 if ids is None:
                     postings[key] = [i]
                 else:
                     ids.append(i)
-        n = len(self.sentences)
+        n = self._distinct = len(seen)
         self._unseen_idf = math.log(1.0 + (n + 0.5) / 0.5)
         self._idf = {key: math.log(1.0 + (n - len(ids) + 0.5) / (len(ids) + 0.5))
                      for key, ids in self._postings.items()}
         self.keys = frozenset(self._postings)
+        self._document_keys: dict[str, frozenset[str]] | None = None
 
     def __len__(self) -> int:
-        return len(self.sentences)
+        """The number of distinct sentences."""
+        return self._distinct
+
+    def document_keys(self) -> dict[str, frozenset[str]]:
+        """Each document's content-term keys (:attr:`Evidence.document`), computed on first
+        use and kept: scoping reads them for every window that names a numbered thing."""
+        if self._document_keys is None:
+            keys: dict[str, set[str]] = {}
+            for sentence in self.sentences:
+                keys.setdefault(sentence.passage.document, set()).update(sentence.keys)
+            self._document_keys = {doc: frozenset(k) for doc, k in keys.items()}
+        return self._document_keys
 
     def focus(self, window: Sequence[Term], max_chars: int = PREMISE_MAX_CHARS) -> Premise:
         """The premise for a window (given as its :func:`~stream_guard.text.terms.terms`).
@@ -142,7 +161,6 @@ class SentenceIndex:
 
         relevance = {i: share(i, set(weights)) for i in candidates}
         chosen: list[int] = []
-        texts: set[str] = set()  # a sentence two documents share is packed once
         used = 0
         uncovered = set(weights)
         remaining = set(candidates)
@@ -153,25 +171,27 @@ class SentenceIndex:
             if chosen and (gains[best] < MIN_GAIN or not self._fits(best, used, max_chars)):
                 break
             chosen.append(best)
-            texts.add(self.sentences[best].text)
             remaining.discard(best)
             used += len(self.sentences[best].text) + 1
             uncovered -= self.sentences[best].keys
         # Fill: the next most relevant sentences, while they fit.
         for i in sorted(remaining, key=lambda i: (-relevance[i], i)):
-            if self.sentences[i].text not in texts and self._fits(i, used, max_chars):
+            if self._fits(i, used, max_chars):
                 chosen.append(i)
-                texts.add(self.sentences[i].text)
                 used += len(self.sentences[i].text) + 1
         return Premise(tuple(_clip(self.sentences[i], max_chars) for i in chosen),
                        tuple(min(1.0, relevance[i]) for i in chosen))
 
     def _lead(self, max_chars: int) -> Premise:
         picked: list[EvidenceSentence] = []
+        texts: set[str] = set()
         used = 0
         for i, sentence in enumerate(self.sentences):
+            if sentence.text in texts:
+                continue
             if picked and not self._fits(i, used, max_chars):
                 break
+            texts.add(sentence.text)
             picked.append(_clip(sentence, max_chars))
             used += len(sentence.text) + 1
         return Premise(tuple(picked), tuple(0.0 for _ in picked))

@@ -35,20 +35,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
-from stream_guard.evidence.premise import EvidenceSentence
+from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex
 from stream_guard.text.terms import Term, names_another_variant
 
 
-def scoped_sentences(sentences: Sequence[EvidenceSentence],
-                     window: Sequence[Term]) -> list[EvidenceSentence] | None:
-    """``sentences`` without those of documents about another numbered variant of a name the
-    window gives (see the module docstring), or None when no sentence is left out."""
-    numbered = {t.key for t in window if "-" in t.key}
+def numbered_names(window: Sequence[Term]) -> frozenset[str]:
+    """The keys of the numbered names a window gives ("k-123"): what scoping depends on."""
+    return frozenset(t.key for t in window if "-" in t.key)
+
+
+def scoped_sentences(index: SentenceIndex,
+                     numbered: AbstractSet[str]) -> list[EvidenceSentence] | None:
+    """``index``'s sentences without those of documents about another numbered variant of a
+    name in ``numbered`` (:func:`numbered_names`; see the module docstring), or None when no
+    sentence is left out."""
     if not numbered:
         return None
-    keys: dict[str, set[str]] = {}
-    for sentence in sentences:
-        keys.setdefault(sentence.passage.document, set()).update(sentence.keys)
+    keys = index.document_keys()
     if len(keys) < 2:
         return None
     # Per name: a name no document gives with the window's number ("Claude-2" beside evidence
@@ -66,7 +69,7 @@ def scoped_sentences(sentences: Sequence[EvidenceSentence],
     other = {doc for doc in other if _sibling(_words(keys[doc], names), about)}
     if not other:
         return None
-    return [s for s in sentences if s.passage.document not in other]
+    return [s for s in index.sentences if s.passage.document not in other]
 
 
 # A document about another variant is a sibling (left out) when at least this share of its

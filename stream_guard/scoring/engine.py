@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -44,7 +44,7 @@ from stream_guard.evidence.premise import (
     split_passages,
 )
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
-from stream_guard.evidence.scope import scoped_sentences
+from stream_guard.evidence.scope import numbered_names, scoped_sentences
 from stream_guard.exceptions import GuardError
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
@@ -72,6 +72,7 @@ log = logging.getLogger("stream_guard.engine")
 
 # The largest inline context the lexical tier checks on the event loop (see the module docstring).
 INLINE_LEXICAL_MAX_SENTENCES = 64
+SCOPES_PER_STREAM = 16  # scoped evidence kept per stream, one per set of numbered names
 LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content must be in evidence
 CLEAR_MARGIN = 0.15  # the halt policy's margin when neither settings nor detector give one
 K = TypeVar("K", float, bool)
@@ -110,6 +111,12 @@ class StreamRequest:
     collection: Collection | None
 
 
+# A window's evidence scoped to the numbered things it names, and its quantities; None when
+# nothing is left out (engine._scoped).
+_Scoped = tuple[SentenceIndex, dict[str, frozenset[str]]] | None
+_UNSCOPED: _Scoped = (SentenceIndex(()), {})  # not scoped yet
+
+
 @dataclass(frozen=True, slots=True)
 class StreamEvidence:
     """One stream's inline evidence, prepared once at ``start``: its sentences, indexed, and the
@@ -118,6 +125,9 @@ class StreamEvidence:
     sentences: SentenceIndex
     quantities: dict[str, frozenset[str]]
     collection: Collection | None
+    # The inline evidence scoped for windows naming these numbered things (engine._scoped):
+    # a stream about the K-123 names it in window after window.
+    scoped: dict[frozenset[str], _Scoped] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,11 +285,18 @@ class GroundingEngine:
                     quantities = merge_quantities(
                         quantities, quantity_index("\n".join(h.text for h in hits)))
             window = terms(job.text)
-            kept = scoped_sentences(index.sentences, window)
-            if kept is not None:  # another numbered thing's documents left out
-                index = SentenceIndex(kept)
-                texts = dict.fromkeys(s.passage.text for s in kept)
-                quantities = quantity_index("\n".join(texts))
+            numbered = numbered_names(window)
+            if numbered:  # another numbered thing's documents may be left out
+                if index is not ev.sentences:  # collection hits: this window's own evidence
+                    scoped = _scoped(index, numbered)
+                elif (scoped := ev.scoped.get(numbered, _UNSCOPED)) is _UNSCOPED:
+                    # inline evidence alone: scoped once per stream and set of names
+                    scoped = _scoped(index, numbered)
+                    if len(ev.scoped) >= SCOPES_PER_STREAM:
+                        ev.scoped.clear()
+                    ev.scoped[numbered] = scoped
+                if scoped is not None:
+                    index, quantities = scoped
             premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))
             # The signals read a rounded figure ("more than 60") as the one it rounds (62);
@@ -327,6 +344,16 @@ class GroundingEngine:
         self.metrics.queue_wait.observe(stats.waited)
         if stats.late:
             self.metrics.deadline_misses.inc(stats.late)
+
+
+def _scoped(index: SentenceIndex, numbered: frozenset[str]) -> _Scoped:
+    """The evidence of a window naming ``numbered``, less other numbered things' documents
+    (:mod:`stream_guard.evidence.scope`), and its quantities; None when nothing is left out."""
+    kept = scoped_sentences(index, numbered)
+    if kept is None:
+        return None
+    texts = dict.fromkeys(s.passage.text for s in kept)
+    return SentenceIndex(kept), quantity_index("\n".join(texts))
 
 
 def _policy_knob(setting: K | None, calibrated: K | None, default: K) -> K:
