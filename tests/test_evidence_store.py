@@ -453,3 +453,91 @@ def test_background_polling_picks_up_changes_while_searching(
         library.close()
     assert errors == []
     assert library.get("acme", "kb").count == 3
+
+
+def test_an_hnsw_graph_grows_in_place_when_rows_are_only_appended() -> None:
+    from stream_guard.evidence.faiss_index import (
+        build_index,
+        extend_or_build,
+        prepare_for_search,
+        search,
+    )
+
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((3500, 64)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    live, kind = build_index(data[:3000], flat_max=1000)
+    assert kind == "hnsw"
+    grown, kind = extend_or_build(live, data, 3000, flat_max=1000)
+    assert grown is live and kind == "hnsw" and grown.ntotal == 3500
+    # As good as a graph built over all of them: queries near old and new vectors alike.
+    queries = data[2900:3100] + 0.1 * rng.standard_normal((200, 64)).astype(np.float32)
+    _, want = search(build_index(data, flat_max=10_000)[0], queries, 10)
+    _, got = search(prepare_for_search(grown), queries, 10)
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, got, strict=True)]) > 0.95
+    # Rows dropped or renumbered (the live graph does not hold exactly the kept rows), a flat
+    # live index, or no live index: built anew.
+    other, _ = build_index(data[:3000], flat_max=1000)
+    assert extend_or_build(other, data[1:], 2999, flat_max=1000)[0] is not other
+    flat, _ = build_index(data[:900], flat_max=1000)
+    assert extend_or_build(flat, data, 900, flat_max=1000)[0] is not flat
+    assert extend_or_build(None, data, 3000, flat_max=1000)[0].ntotal == 3500
+
+
+def test_an_add_appends_to_the_live_graph_and_rebuilds_only_when_it_must(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """Past index_flat_max an add that drops no row inserts its vectors into the live HNSW
+    graph instead of building one over every chunk (bench_index: the build is what an add to a
+    large collection costs); a replacement, which renumbers rows, or an unreadable live index
+    is built anew from the vectors."""
+    cdir = collection_dir(tmp_path, "acme", "kb")
+
+    def live_graph_m() -> int:
+        info = VersionInfo.read(cdir)
+        assert info is not None and info.index == "hnsw"
+        index = faiss.read_index(str(cdir / info.dir / "index.faiss"))
+        assert index.ntotal == info.count
+        return int(index.hnsw.nb_neighbors(0)) // 2
+
+    def plant_graph(m: int) -> None:
+        # Replace the live graph with one of another shape (M), to tell extended from rebuilt.
+        info = VersionInfo.read(cdir)
+        assert info is not None
+        vectors = np.load(cdir / info.dir / "vectors.npy")
+        index = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+        index.add(vectors)
+        faiss.write_index(index, str(cdir / info.dir / "index.faiss"))
+
+    _add(tmp_path, FACTS[:2], minilm, flat_max=1)
+    assert live_graph_m() == 32
+    plant_graph(8)
+    _add(tmp_path, FACTS[2:], minilm, flat_max=1)  # an append
+    assert live_graph_m() == 8
+    hits = Collection.open(tmp_path, "acme", "kb").search(minilm.embed(["Guido"]), k=1)
+    assert hits[0][0].id == "python#0"
+    _add(tmp_path, [Document("eiffel", "The Eiffel Tower is in Paris, France.", "e")], minilm,
+         flat_max=1)  # a replacement: rows renumbered
+    assert live_graph_m() == 32
+    info = VersionInfo.read(cdir)
+    assert info is not None
+    (cdir / info.dir / "index.faiss").write_bytes(b"not an index")
+    _add(tmp_path, [Document("moon", "The Moon orbits the Earth.", "m")], minilm, flat_max=1)
+    assert live_graph_m() == 32
+    hits = Collection.open(tmp_path, "acme", "kb").search(minilm.embed(["Guido", "Moon"]), k=1)
+    assert [h[0].id for h in hits] == ["python#0", "moon#0"]
+
+
+def test_a_name_most_chunks_hold_is_not_searched_by_keyword(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """BM25 scores every chunk a query matches: a name every chunk holds (the company's, in its
+    own knowledge base) made each window's search a scan of the collection, and finds nothing
+    the vectors would not. Names that single out a few chunks are still searched."""
+    sheets = [Document(f"K-{m}", f"The Vantor K-{m} weighs {m % 9}.{m % 7} kg.", f"K-{m}")
+              for m in range(100, 160)]
+    _add(tmp_path, sheets, minilm)
+    collection = Collection.open(tmp_path, "acme", "kb")
+    far = minilm.embed(["Photosynthesis converts light into chemical energy."])
+    common = collection.search(far, 1, ["The Vantor blender is loud."])[0]
+    assert len(common) == 1  # the vector hit alone: "Vantor" is in all 60 chunks
+    specific = collection.search(far, 1, ["The Vantor K-123 is loud."])[0]
+    assert [h.id for h in specific][1:] == ["K-123#0"]

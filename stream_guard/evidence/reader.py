@@ -12,6 +12,7 @@ import logging
 import re
 import sqlite3
 import threading
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +62,14 @@ class Collection:
         self._db_lock = threading.Lock()
         self.keyword_search = self._db.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts'").fetchone() is not None
-        if not self.keyword_search:
+        # How many chunks hold each word, as the full-text index counts them (fts5vocab reads
+        # the index itself: nothing is stored). Cached: a word every chunk holds costs a scan of
+        # its posting list, once per version.
+        self._docs_with_word: dict[str, int] = {}
+        if self.keyword_search:
+            self._db.execute("CREATE VIRTUAL TABLE temp.chunk_words "
+                             "USING fts5vocab(main, chunks_fts, 'row')")
+        else:
             log.warning("collection built before keyword search: searched by embeddings "
                         "alone until it is rebuilt (stream-guard index add)",
                         extra={"collection": str(path)})
@@ -103,16 +111,41 @@ class Collection:
                  for i, s in hits] for hits in found]
 
     def _keyword_rows(self, text: str, k: int) -> list[int]:
-        """Up to ``k`` chunks that best match ``text``'s names by BM25, best first."""
-        query = _match_query(text)
-        if query is None:
+        """Up to ``k`` chunks that best match ``text``'s names by BM25, best first.
+
+        Only names that single out a few chunks are searched: BM25 scores every chunk that
+        matches the query, so a name most chunks hold (the company's, in its own knowledge
+        base) made each search a scan of the collection (about 150 ms a window at 60,000
+        chunks, on the scoring thread), and it ranks nothing: a chunk sharing only that name
+        is noise (``_KEYWORD_SHARE``)."""
+        names = _names(text)
+        if not names:
             return []
         with self._db_lock:
+            most = min(_KEYWORD_MAX_CHUNKS, self.count // 2)
+            query = _match_query([n for n in names if self._chunks_with(n) <= most])
+            if query is None:
+                return []
             ranked = self._db.execute(
                 "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
                 "ORDER BY rank LIMIT ?", (query, k)).fetchall()
         best = ranked[0][1] if ranked else 0.0  # FTS5's BM25 is negative: lower is better
         return [row for row, rank in ranked if rank <= best * _KEYWORD_SHARE]
+
+    def _chunks_with(self, name: str) -> int:
+        """At most how many chunks hold ``name``: the fewest that hold any of its words (as the
+        index's unicode61 tokenizer cuts them: "K-221" is "k" and "221"). Holding the lock."""
+        fewest = None
+        for word in _index_words(name):
+            count = self._docs_with_word.get(word)
+            if count is None:
+                if len(self._docs_with_word) >= _WORD_COUNTS_MAX:
+                    self._docs_with_word.clear()
+                row = self._db.execute("SELECT doc FROM temp.chunk_words WHERE term = ?",
+                                       (word,)).fetchone()
+                count = self._docs_with_word[word] = int(row[0]) if row else 0
+            fewest = count if fewest is None else min(fewest, count)
+        return fewest or 0
 
     def _fetch(self, rows: list[int]) -> dict[int, tuple[str, str, str]]:
         out: dict[int, tuple[str, str, str]] = {}
@@ -130,6 +163,10 @@ class Collection:
 # Words as FTS5 reads them, a hyphenated or dotted name ("K-221", "U.S.") kept as one phrase.
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 _MAX_QUERY_NAMES = 16
+_INDEX_WORD = re.compile(r"[^\W_]+")
+# A name held by more chunks than this (or than half the collection) is not searched for.
+_KEYWORD_MAX_CHUNKS = 1000
+_WORD_COUNTS_MAX = 100_000
 # A keyword hit is kept when its BM25 is at least this share of the best hit's: a chunk that
 # shares only a name every chunk has ("Vantor" in a catalogue) is noise, not evidence.
 _KEYWORD_SHARE = 0.5
@@ -142,14 +179,24 @@ def _is_name(word: str) -> bool:
             and word.lower() not in STOPWORDS)
 
 
-def _match_query(text: str) -> str | None:
-    """An FTS5 query for any of ``text``'s names (each a quoted phrase, so no word is read as
-    query syntax), or None when it names nothing. Names only: a claim's plain words and
-    numbers would find the chunks that share its wrong number ("weighs 3.2 kg" is some other
-    product's weight), and put them in its premise as if they were about it."""
-    names = dict.fromkeys(w for w in _WORD.findall(text) if _is_name(w))
-    quoted = ['"' + w.replace('"', '""') + '"' for w in list(names)[:_MAX_QUERY_NAMES]]
-    return " OR ".join(quoted) or None
+def _names(text: str) -> list[str]:
+    """``text``'s names, each once, at most :data:`_MAX_QUERY_NAMES`. Names only: a claim's
+    plain words and numbers would find the chunks that share its wrong number ("weighs 3.2 kg"
+    is some other product's weight), and put them in its premise as if they were about it."""
+    return list(dict.fromkeys(w for w in _WORD.findall(text) if _is_name(w)))[:_MAX_QUERY_NAMES]
+
+
+def _match_query(names: Sequence[str]) -> str | None:
+    """An FTS5 query for any of ``names`` (each a quoted phrase, so no word is read as query
+    syntax), or None when there is none."""
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in names) or None
+
+
+def _index_words(name: str) -> list[str]:
+    """The words the full-text index (unicode61, diacritics removed) makes of ``name``."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name)
+                    if not unicodedata.combining(c))
+    return _INDEX_WORD.findall(plain.lower())
 
 
 class EvidenceLibrary:

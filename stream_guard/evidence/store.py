@@ -35,13 +35,13 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import faiss
 import numpy as np
 
 from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_text, content_hash
-from stream_guard.evidence.faiss_index import IndexKind, build_index
+from stream_guard.evidence.faiss_index import IndexKind, extend_or_build
 from stream_guard.evidence.ingest import Document
 from stream_guard.evidence.progress import Progress
 from stream_guard.exceptions import GuardError
@@ -206,9 +206,12 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
         with _reading_live(tenant, name, old_dir):
             vectors = _vectors(old_dir, plan, embedded, embedder.dim)
         version = current.version + 1 if current else 1
+        # An add that drops no live row appends to the live vector index (extend_or_build).
+        live_index = (_live_index(old_dir) if old_dir is not None and len(vectors) > index_flat_max
+                      and len(plan.kept_rows) == len(live.rows) else None)
         try:
             info = _publish(cdir, version, old_dir, plan.changed, plan.new_rows, plan.shared,
-                            vectors, embedder, index_flat_max)
+                            vectors, live_index, embedder, index_flat_max)
         except (sqlite3.Error, OSError) as exc:  # a disk that is full, or the live docs.sqlite
             raise StoreError(f"collection {tenant}/{name}: version {version} could not be "
                              f"written ({type(exc).__name__}: {exc}); nothing was "
@@ -434,9 +437,18 @@ def _embed(texts: list[str], embedder: Embedder, progress: bool) -> np.ndarray:
     return out
 
 
+def _live_index(old_dir: Path) -> Any | None:
+    """The live version's vector index, or None where it cannot be read: it is built again
+    from the vectors, so a damaged one costs time, not the add."""
+    try:
+        return faiss.read_index(str(old_dir / INDEX_FILE))
+    except (RuntimeError, OSError):
+        return None
+
+
 def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[str],
              new_rows: list[_Row], shared: list[_Member], vectors: np.ndarray,
-             embedder: Embedder, index_flat_max: int) -> VersionInfo:
+             live_index: Any | None, embedder: Embedder, index_flat_max: int) -> VersionInfo:
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=cdir))
     try:
         kept = _write_docs(tmp / DOCS_FILE, old_dir, replaced_ids, new_rows)
@@ -444,7 +456,7 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
             raise StoreError("document store and vectors disagree; nothing was published")
         _write_shared(tmp / DOCS_FILE, shared)
         np.save(tmp / VECTORS_FILE, vectors)
-        index, kind = build_index(vectors, index_flat_max)
+        index, kind = extend_or_build(live_index, vectors, kept, index_flat_max)
         faiss.write_index(index, str(tmp / INDEX_FILE))
         for name in (VECTORS_FILE, INDEX_FILE):
             _fsync(tmp / name)
