@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,31 +159,43 @@ async def test_a_true_claim_about_one_of_many_near_identical_products_is_not_hal
     """A catalogue of product sheets that differ only in model number and figures: the claim's
     own sheet must reach its premise even where the embeddings rank other sheets first (the
     keyword stage finds it by its model number), or a true claim halts as contradicted."""
-    docs = tmp_path / "catalog.jsonl"
-    docs.write_text("".join(json.dumps({"id": f"K-{m}", "text": _sheet(m)}) + "\n"
-                            for m in range(100, 220)))
-    data_dir = tmp_path / "data"
-    await asyncio.to_thread(_index, data_dir, "tenant-a", "catalog", docs)
+    data_dir, collection = await _catalog(tmp_path)
     claims = {m: f"The Vantor K-{m} weighs {1 + m % 7}.{m % 10} kg. " for m in range(100, 220)}
-    collection = Collection.open(data_dir, "tenant-a", "catalog")
     dense = collection.search(minilm.embed(list(claims.values())), k=3)
     missed = [m for m, hits in zip(claims, dense, strict=True)
               if f"K-{m}#0" not in {h.id for h in hits}][:8]
     assert missed  # the embeddings alone do miss some: the case this is for
-    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
-                             cache_dir=model_cache)
-    async with running_server(settings) as server, open_ws(server.port) as ws:
-        for m in missed:
-            frames = await stream_text(ws, f"k{m}", claims[m], context=[],
-                                       collection="catalog")
-            assert frames[-1]["halted"] is False, (m, frames)
-            verdict = next(f for f in frames if f["type"] == "verdict")
-            assert f"K-{m}#0" in {e["id"] for e in verdict["evidence"]}
+    streamed = await _stream_claims(tmp_path, data_dir, model_cache,
+                                    {m: claims[m] for m in missed})
+    for m, frames in streamed.items():
+        assert frames[-1]["halted"] is False, (m, frames)
+        verdict = next(f for f in frames if f["type"] == "verdict")
+        assert f"K-{m}#0" in {e["id"] for e in verdict["evidence"]}
 
 
 def _sheet(m: int) -> str:
     return (f"The Vantor K-{m} cordless drill was released in {2010 + m % 12}. It weighs "
             f"{1 + m % 7}.{m % 10} kg and its motor is rated at {300 + 10 * (m % 50)} watts.")
+
+
+async def _catalog(tmp_path: Path) -> tuple[Path, Collection]:
+    """The sheets of the K-100 to K-219, indexed as tenant-a's collection "catalog"."""
+    docs = tmp_path / "catalog.jsonl"
+    docs.write_text("".join(json.dumps({"id": f"K-{m}", "text": _sheet(m)}) + "\n"
+                            for m in range(100, 220)))
+    data_dir = tmp_path / "data"
+    await asyncio.to_thread(_index, data_dir, "tenant-a", "catalog", docs)
+    return data_dir, Collection.open(data_dir, "tenant-a", "catalog")
+
+
+async def _stream_claims(tmp_path: Path, data_dir: Path, model_cache: Path,
+                         claims: dict[int, str]) -> dict[int, list[dict[str, Any]]]:
+    """Each claim streamed against the collection alone, through a real server: its frames."""
+    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
+                             cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        return {m: await stream_text(ws, f"k{m}", text, context=[], collection="catalog")
+                for m, text in claims.items()}
 
 
 async def test_a_false_claim_taking_a_neighbouring_products_figure_halts(
@@ -191,25 +204,17 @@ async def test_a_false_claim_taking_a_neighbouring_products_figure_halts(
     sheet ("It weighs 2.5 kg ...") beside the claim's own, and pooled evidence covered the false
     figure. Scoped to the sheet that names the claim's product (evidence/scope.py), it halts as
     contradicted, citing that sheet."""
-    docs = tmp_path / "catalog.jsonl"
-    docs.write_text("".join(json.dumps({"id": f"K-{m}", "text": _sheet(m)}) + "\n"
-                            for m in range(100, 220)))
-    data_dir = tmp_path / "data"
-    await asyncio.to_thread(_index, data_dir, "tenant-a", "catalog", docs)
+    data_dir, collection = await _catalog(tmp_path)
     # K-m with the weight of K-(m+1): a figure only a neighbour's sheet states.
     claims = {m: f"The Vantor K-{m} weighs {1 + (m + 1) % 7}.{(m + 1) % 10} kg. "
               for m in range(100, 219)}
-    collection = Collection.open(data_dir, "tenant-a", "catalog")
     found = collection.search(minilm.embed(list(claims.values())), k=3, texts=list(claims.values()))
     confusable = [m for m, hits in zip(claims, found, strict=True)
                   if {f"K-{m}#0", f"K-{m + 1}#0"} <= {h.id for h in hits}][:8]
     assert confusable  # both sheets in the evidence: the case this is for
-    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
-                             cache_dir=model_cache)
-    async with running_server(settings) as server, open_ws(server.port) as ws:
-        for m in confusable:
-            frames = await stream_text(ws, f"k{m}", claims[m], context=[],
-                                       collection="catalog")
-            halt = next((f for f in frames if f["type"] == "halt"), None)
-            assert halt is not None and halt["reason"] == "contradicted", (m, frames)
-            assert [e["id"] for e in halt["evidence"]] == [f"K-{m}#0"]
+    streamed = await _stream_claims(tmp_path, data_dir, model_cache,
+                                    {m: claims[m] for m in confusable})
+    for m, frames in streamed.items():
+        halt = next((f for f in frames if f["type"] == "halt"), None)
+        assert halt is not None and halt["reason"] == "contradicted", (m, frames)
+        assert [e["id"] for e in halt["evidence"]] == [f"K-{m}#0"]
