@@ -12,7 +12,6 @@ import logging
 import re
 import sqlite3
 import threading
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,14 +61,11 @@ class Collection:
         self._db_lock = threading.Lock()
         self.keyword_search = self._db.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts'").fetchone() is not None
-        # How many chunks hold each word, as the full-text index counts them (fts5vocab reads
-        # the index itself: nothing is stored). Cached: a word every chunk holds costs a scan of
-        # its posting list, once per version.
-        self._docs_with_word: dict[str, int] = {}
-        if self.keyword_search:
-            self._db.execute("CREATE VIRTUAL TABLE temp.chunk_words "
-                             "USING fts5vocab(main, chunks_fts, 'row')")
-        else:
+        # How many chunks hold each name searched for, counted by the full-text index itself
+        # (its tokenizer, its phrase matching) up to the most a searched name may have. Cached:
+        # counting a name costs a lookup of its words' posting lists, once per version.
+        self._docs_with_name: dict[str, int] = {}
+        if not self.keyword_search:
             log.warning("collection built before keyword search: searched by embeddings "
                         "alone until it is rebuilt (stream-guard index add)",
                         extra={"collection": str(path)})
@@ -123,7 +119,7 @@ class Collection:
             return []
         with self._db_lock:
             most = min(_KEYWORD_MAX_CHUNKS, self.count // 2)
-            query = _match_query([n for n in names if self._chunks_with(n) <= most])
+            query = _match_query([n for n in names if self._chunks_with(n, most) <= most])
             if query is None:
                 return []
             ranked = self._db.execute(
@@ -132,20 +128,22 @@ class Collection:
         best = ranked[0][1] if ranked else 0.0  # FTS5's BM25 is negative: lower is better
         return [row for row, rank in ranked if rank <= best * _KEYWORD_SHARE]
 
-    def _chunks_with(self, name: str) -> int:
-        """At most how many chunks hold ``name``: the fewest that hold any of its words (as the
-        index's unicode61 tokenizer cuts them: "K-221" is "k" and "221"). Holding the lock."""
-        fewest = None
-        for word in _index_words(name):
-            count = self._docs_with_word.get(word)
-            if count is None:
-                if len(self._docs_with_word) >= _WORD_COUNTS_MAX:
-                    self._docs_with_word.clear()
-                row = self._db.execute("SELECT doc FROM temp.chunk_words WHERE term = ?",
-                                       (word,)).fetchone()
-                count = self._docs_with_word[word] = int(row[0]) if row else 0
-            fewest = count if fewest is None else min(fewest, count)
-        return fewest or 0
+    def _chunks_with(self, name: str, most: int) -> int:
+        """How many chunks hold ``name`` as the full-text index matches it (the phrase of its
+        words, as its unicode61 tokenizer cuts and folds them: "K-221" is "k" "221"), counted
+        up to ``most + 1``: a name most chunks hold costs no scan. Holding the lock.
+
+        The name is counted, not its words: the model "K-2010" of a catalogue whose sheets say
+        "released in 2010" is one chunk though "k" and "2010" are in thousands."""
+        count = self._docs_with_name.get(name)
+        if count is None:
+            if len(self._docs_with_name) >= _NAME_COUNTS_MAX:
+                self._docs_with_name.clear()
+            row = self._db.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "LIMIT ?)", (_match_query([name]), most + 1)).fetchone()
+            count = self._docs_with_name[name] = int(row[0])
+        return count
 
     def _fetch(self, rows: list[int]) -> dict[int, tuple[str, str, str]]:
         out: dict[int, tuple[str, str, str]] = {}
@@ -163,10 +161,9 @@ class Collection:
 # Words as FTS5 reads them, a hyphenated or dotted name ("K-221", "U.S.") kept as one phrase.
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 _MAX_QUERY_NAMES = 16
-_INDEX_WORD = re.compile(r"[^\W_]+")
 # A name held by more chunks than this (or than half the collection) is not searched for.
 _KEYWORD_MAX_CHUNKS = 1000
-_WORD_COUNTS_MAX = 100_000
+_NAME_COUNTS_MAX = 100_000
 # A keyword hit is kept when its BM25 is at least this share of the best hit's: a chunk that
 # shares only a name every chunk has ("Vantor" in a catalogue) is noise, not evidence.
 _KEYWORD_SHARE = 0.5
@@ -190,13 +187,6 @@ def _match_query(names: Sequence[str]) -> str | None:
     """An FTS5 query for any of ``names`` (each a quoted phrase, so no word is read as query
     syntax), or None when there is none."""
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in names) or None
-
-
-def _index_words(name: str) -> list[str]:
-    """The words the full-text index (unicode61, diacritics removed) makes of ``name``."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", name)
-                    if not unicodedata.combining(c))
-    return _INDEX_WORD.findall(plain.lower())
 
 
 class EvidenceLibrary:
