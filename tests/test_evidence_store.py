@@ -475,6 +475,15 @@ def test_an_hnsw_graph_grows_in_place_when_rows_are_only_appended() -> None:
     _, want = search(build_index(data, flat_max=10_000)[0], queries, 10)
     _, got = search(prepare_for_search(grown), queries, 10)
     assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, got, strict=True)]) > 0.95
+    # Appends one at a time, each read back from disk as an add does: the nodes they insert
+    # reach the upper layers as a fresh build's do (faiss reseeds its level generator on read).
+    grown = live
+    for i in range(3500, 3800):
+        grown = faiss.deserialize_index(faiss.serialize_index(grown))
+        grown, _ = extend_or_build(grown, np.vstack([data, data[:i - 3499] * -1.0])[:i + 1],
+                                   i, flat_max=1000)
+    levels = faiss.vector_to_array(grown.hnsw.levels)
+    assert (levels[3500:] > 1).sum() >= 3  # about 3 % of nodes, as in the built part
     # Rows dropped or renumbered (the live graph does not hold exactly the kept rows), a flat
     # live index, or no live index: built anew.
     other, _ = build_index(data[:3000], flat_max=1000)

@@ -18,6 +18,7 @@ IndexKind = Literal["flat", "hnsw"]
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 128
+HNSW_LEVEL_SEED = 12345  # faiss's own
 # One set of GPU resources (streams, scratch memory) per process, as faiss recommends; it must
 # outlive every index moved to the GPU, so it is never freed.
 _gpu_resources: Any = None
@@ -53,6 +54,10 @@ def extend_or_build(live: Any | None, vectors: npt.NDArray[np.float32], kept: in
     if (live is not None and n > flat_max and isinstance(live, faiss.IndexHNSW)
             and live.ntotal == kept and live.d == vectors.shape[1]):
         live.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        # faiss seeds the level generator afresh (12345) whenever it reads an index, so every
+        # append would draw the same levels, the first ones all 0, and the upper layers would
+        # stop growing: seed it by the graph's size instead.
+        live.hnsw.rng = faiss.RandomGenerator(HNSW_LEVEL_SEED + kept)
         if n > kept:
             live.add(np.ascontiguousarray(vectors[kept:], dtype=np.float32))
         return live, "hnsw"

@@ -207,7 +207,8 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
             vectors = _vectors(old_dir, plan, embedded, embedder.dim)
         version = current.version + 1 if current else 1
         # An add that drops no live row appends to the live vector index (extend_or_build).
-        live_index = (_live_index(old_dir) if old_dir is not None and len(vectors) > index_flat_max
+        live_index = (_live_index(old_dir) if current is not None and old_dir is not None
+                      and current.index == "hnsw" and len(vectors) > index_flat_max
                       and len(plan.kept_rows) == len(live.rows) else None)
         try:
             info = _publish(cdir, version, old_dir, plan.changed, plan.new_rows, plan.shared,
