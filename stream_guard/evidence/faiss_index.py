@@ -19,6 +19,7 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 128
 HNSW_LEVEL_SEED = 12345  # faiss's own
+_random_generator: Any = faiss.RandomGenerator  # type: ignore[attr-defined]
 # One set of GPU resources (streams, scratch memory) per process, as faiss recommends; it must
 # outlive every index moved to the GPU, so it is never freed.
 _gpu_resources: Any = None
@@ -57,7 +58,8 @@ def extend_or_build(live: Any | None, vectors: npt.NDArray[np.float32], kept: in
         # faiss seeds the level generator afresh (12345) whenever it reads an index, so every
         # append would draw the same levels, the first ones all 0, and the upper layers would
         # stop growing: seed it by the graph's size instead.
-        live.hnsw.rng = faiss.RandomGenerator(HNSW_LEVEL_SEED + kept)
+        graph: Any = live.hnsw  # (faiss's type stubs lack the generator)
+        graph.rng = _random_generator(HNSW_LEVEL_SEED + kept)
         if n > kept:
             live.add(np.ascontiguousarray(vectors[kept:], dtype=np.float32))
         return live, "hnsw"
