@@ -111,9 +111,9 @@ class Collection:
 
         Only names that single out a few chunks are searched: BM25 scores every chunk that
         matches the query, so a name most chunks hold (the company's, in its own knowledge
-        base) made each search a scan of the collection (about 150 ms a window at 60,000
-        chunks, on the scoring thread), and it ranks nothing: a chunk sharing only that name
-        is noise (``_KEYWORD_SHARE``)."""
+        base) made each search a scan of the collection (50 ms a window at 55,000 chunks in
+        ``loadtest.bench_index``, on the scoring thread), and it ranks nothing: a chunk
+        sharing only that name is noise (``_KEYWORD_SHARE``)."""
         names = _names(text)
         if not names:
             return []

@@ -6,8 +6,8 @@ scheduler, which orders them by deadline and micro-batches them onto the model t
 window from one stream and a window from another share a forward pass.
 
 Per window: the stream's evidence sentences (inline context, plus the passages dense retrieval
-finds in its collection, less the documents about another numbered thing than the one the
-window names: :mod:`stream_guard.evidence.scope`) are focused into one short premise
+finds in its collection, less the sibling documents of another numbered thing than the one
+the window names: :mod:`stream_guard.evidence.scope`) are focused into one short premise
 (:class:`~stream_guard.evidence.premise.SentenceIndex`); the lexical signals (coverage, number
 conflicts, unknown names) are measured; the detector reads the one (premise, window) pair; and a
 small calibrated model (:mod:`stream_guard.scoring.fusion`) fuses the two into the window's
