@@ -45,6 +45,7 @@ from loadtest.serverproc import (
 )
 from loadtest.stats import compare_rows, format_table, summarize
 from loadtest.wire import is_loopback, mint_ticket
+from stream_guard.client.client import stream_url
 
 DEFAULT_URL = "ws://127.0.0.1:8765/v1/stream"
 API_KEY_ENV = "LOADTEST_API_KEY"  # not STREAM_GUARD_*: the server refuses unknown settings
@@ -56,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
                    help="print a ratio table of two result files and exit")
     target = p.add_argument_group("target")
-    target.add_argument("--url", default=DEFAULT_URL, help=f"stream URL (default {DEFAULT_URL})")
+    target.add_argument("--url", default=DEFAULT_URL, type=_stream_url,
+                        help=f"server URL, with or without /v1/stream (default {DEFAULT_URL})")
     target.add_argument("--api-key", default=os.environ.get(API_KEY_ENV),
                         help=f"API key (default ${API_KEY_ENV}; generated with --spawn)")
     target.add_argument("--auth", choices=("key", "ticket"), default="key",
@@ -160,6 +162,13 @@ def _spawn_env(args: argparse.Namespace, key: str, connections: int) -> dict[str
         "STREAM_GUARD_HANDSHAKE_BURST": str(max(32, 2 * connections)),
         "STREAM_GUARD_HANDSHAKE_RATE_PER_S": str(max(4.0, float(connections))),
     }
+
+
+def _stream_url(url: str) -> str:
+    try:
+        return stream_url(url)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 async def run_load(args: argparse.Namespace) -> dict[str, Any]:

@@ -89,7 +89,8 @@ class Settings:
 
     # --- auth -----------------------------------------------------------------------------
     api_keys: dict[str, str] = field(default_factory=dict, metadata=_meta(
-        'API keys and their tenants, "key1:tenant1,key2:tenant2".', secret=True))
+        'API keys (16 characters or more) and their tenants, "key1:tenant1,key2:tenant2".',
+        secret=True))
     auth_disabled: bool = field(default=False, metadata=_meta(
         "Development only: accept connections without credentials (logs a warning)."))
     allowed_origins: tuple[str, ...] = field(default=(), metadata=_meta(

@@ -491,3 +491,15 @@ def test_describe_lists_every_setting_once() -> None:
     names = [name for name, _, _ in rows]
     assert len(names) == len(set(names)) == len(Settings.__dataclass_fields__)
     assert all(name.startswith("STREAM_GUARD_") and help_ for name, _, help_ in rows)
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    # `stream-guard settings | head`: printed a BrokenPipeError traceback.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "stream_guard", "settings", "--table"],
+                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert done.returncode == 141 and "Traceback" not in done.stderr, done.stderr

@@ -352,3 +352,8 @@ async def test_cli_evaluates_a_running_server_by_url(
     overall = report["overall"]
     assert (overall["n"], overall["errors"], overall["recall"]) == (8, 1, 1.0)
     assert overall["false_halt_rate"] == 0.0
+    # The server's address alone, as the client library and locust take it, is the same.
+    base = f"http://127.0.0.1:{server.port}"
+    assert await asyncio.to_thread(main, [*argv[:3], base, *argv[4:]]) == 0
+    assert orjson.loads(out.read_bytes())["server"]["url"] == ws_url(server.port)
+    assert await asyncio.to_thread(main, [*argv[:3], "ftp://x", *argv[4:]]) == 2

@@ -56,7 +56,7 @@ class GuardClient:
             raise ValueError("give at most one of api_key, ticket and ticket_provider")
         if max_delta_chars < 1:
             raise ValueError("max_delta_chars must be at least 1")
-        self.url = _stream_url(url)
+        self.url = stream_url(url)
         self.backoff = backoff or Backoff()
         self.open_timeout = open_timeout
         self.start_timeout = start_timeout
@@ -206,7 +206,10 @@ def _start_frame(stream_id: str, context: Sequence[ContextItem] | None, collecti
     return frame
 
 
-def _stream_url(url: str) -> str:
+def stream_url(url: str) -> str:
+    """The stream endpoint of a server given as ``ws(s)://host:port`` or ``http(s)://host:port``,
+    with or without the ``/v1/stream`` path: every tool takes either form. ValueError for any
+    other scheme."""
     parts = urlsplit(url)
     scheme = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}.get(parts.scheme)
     if scheme is None or not parts.netloc:

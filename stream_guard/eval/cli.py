@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from stream_guard.client.client import stream_url
 from stream_guard.config import Settings, SettingsError, load_settings
 from stream_guard.dataset import Record, RecordError
 from stream_guard.eval.local import local_server
@@ -63,8 +64,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="records, .jsonl or .jsonl.gz (see shared data README for the shape)")
     p.add_argument("--config", metavar="FILE", help="TOML settings file (in-process server, "
                    "and the limits the client keeps to)")
-    p.add_argument("--url", help="evaluate a running server, ws://HOST:PORT/v1/stream "
-                   "(default: start one in this process)")
+    p.add_argument("--url", help="evaluate a running server, ws://HOST:PORT (the /v1/stream "
+                   "path may be given; default: start one in this process)")
     p.add_argument("--api-key", help=f"key for --url (default: ${API_KEY_ENV})")
     p.add_argument("--report", type=Path, metavar="OUT.json", help="write the full JSON report")
     p.add_argument("--per-record", type=Path, metavar="OUT.jsonl",
@@ -100,6 +101,8 @@ def run_eval(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
+        if args.url is not None:
+            args.url = _remote_url(args.url)
         api_key = _remote_key(args)
         settings = load_settings(args.config, environ={
             k: v for k, v in os.environ.items() if k != API_KEY_ENV})
@@ -180,13 +183,20 @@ def _replay_options(args: argparse.Namespace, settings: Settings, *,
         threshold=args.threshold)
 
 
+def _remote_url(url: str) -> str:
+    """The stream endpoint of ``--url``, given with or without its ``/v1/stream`` path, as the
+    client library and locust take it."""
+    try:
+        return stream_url(url)
+    except ValueError as exc:
+        raise EvalUsageError(f"--url: {exc}") from None
+
+
 def _remote_key(args: argparse.Namespace) -> str | None:
     if args.url is None:
         if args.api_key is not None:
             raise EvalUsageError("--api-key needs --url (the in-process server makes its own)")
         return None
-    if not args.url.startswith(("ws://", "wss://")):
-        raise EvalUsageError(f"--url must be ws:// or wss://, got {args.url!r}")
     key: str | None = args.api_key or os.environ.get(API_KEY_ENV)
     if not key:
         raise EvalUsageError(f"--url needs --api-key or ${API_KEY_ENV}")
