@@ -72,7 +72,9 @@ log = logging.getLogger("stream_guard.engine")
 
 # The largest inline context the lexical tier checks on the event loop (see the module docstring).
 INLINE_LEXICAL_MAX_SENTENCES = 64
-SCOPES_PER_STREAM = 16  # scoped evidence kept per stream, one per set of numbered names
+# Scoped evidence kept per stream, one per set of numbered names: an answer is about one or a
+# few products, and each is an index of up to the stream's whole context (memory).
+SCOPES_PER_STREAM = 4
 LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content must be in evidence
 CLEAR_MARGIN = 0.15  # the halt policy's margin when neither settings nor detector give one
 K = TypeVar("K", float, bool)
