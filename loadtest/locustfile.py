@@ -27,7 +27,6 @@ import contextlib
 import os
 import random
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,8 @@ from loadtest.corpus import (
     load_paragraphs,
 )
 from loadtest.wire import is_loopback
+from stream_guard.client.client import stream_url
+from stream_guard.client.tickets import mint_ticket_sync
 
 _builder: ScriptBuilder | None = None
 
@@ -127,10 +128,10 @@ class StreamUser(User):
             self.reader.join(timeout=5)
 
     def _connect(self, host: str) -> ClientConnection:
-        url = f"{host}/v1/stream"
+        url = stream_url(host)  # the server's address, with or without /v1/stream
         headers = {}
         if self.opts.auth == "ticket":
-            url += "?ticket=" + self._ticket(host)
+            url += "?ticket=" + mint_ticket_sync(host, self.opts.api_key)
         else:
             headers["Authorization"] = f"Bearer {self.opts.api_key}"
         started = time.perf_counter()
@@ -142,13 +143,6 @@ class StreamUser(User):
             raise StopUser(f"connect failed: {exc}") from exc
         self._fire("connect", started)
         return ws
-
-    def _ticket(self, host: str) -> str:
-        http = "http" + host[2:] if host.startswith("ws") else host
-        req = urllib.request.Request(f"{http}/v1/tickets", method="POST", data=b"",
-                                     headers={"Authorization": f"Bearer {self.opts.api_key}"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return str(orjson.loads(resp.read())["ticket"])
 
     def _fire(self, name: str, since: float, *, exc: Exception | None = None,
               length: int = 0, now: float | None = None) -> None:
