@@ -184,16 +184,3 @@ def test_names_written_apart_from_their_number_scope_too() -> None:
     # decimal, and no document naming the window's own ("Pixel 9") leaves nothing out.
     assert numbered_names("About 300 units and 8GB of RAM at 3.5 GHz.", []) == frozenset()
     assert scoped(context_sentences(phones), "The Pixel 9 weighs 197 grams.") is None
-
-
-def test_a_name_written_again_in_lower_case_keeps_its_document() -> None:
-    # A recipe's steps sent as items: the window names "Step 2" and then "step 3" in lower case,
-    # which is step 3's sheet, not another variant's.
-    steps = [("s2", "Step 2: Add 2 cups of flour to the bowl."),
-             ("s3", "Step 3: Add 1 cup of sugar to the bowl and mix well."),
-             ("s4", "Step 4: Add 3 eggs to the bowl.")]
-    window = "Step 2 adds 2 cups of flour to the bowl, and step 3 adds 1 cup of sugar."
-    assert numbered_names(window, terms(window)) == frozenset({"step 2", "step 3"})
-    assert documents(scoped(context_sentences(steps), window)) == {"s2", "s3"}
-    # A lower-case word before a number is no name of its own ("adds 1" names nothing).
-    assert numbered_names("It adds 1 cup of sugar.", []) == frozenset()

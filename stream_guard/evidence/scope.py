@@ -48,11 +48,8 @@ from stream_guard.text.terms import (
 def numbered_names(text: str, window: Sequence[Term]) -> frozenset[str]:
     """The keys of the numbered names a window (its ``text`` and :func:`terms`) gives: "k-123",
     and "pixel 8" for one written apart from its number. What scoping depends on."""
-    spaced = spaced_numbered_names(text)
-    if spaced:  # the same name again in lower case ("Step 2 ..., and step 3 ...") is named too
-        spaced |= spaced_numbered_names(text, {k[:-2] for k in spaced if k.endswith(" #")})
-    return frozenset(t.key for t in window if "-" in t.key) | {
-        k for k in spaced if not k.endswith(" #")}
+    spaced = {k for k in spaced_numbered_names(text) if not k.endswith(" #")}
+    return frozenset(t.key for t in window if "-" in t.key) | spaced
 
 
 def scoped_sentences(index: SentenceIndex,

@@ -431,25 +431,20 @@ _HEDGED = re.compile(r"\b(" + "|".join(sorted(_HEDGES, key=len, reverse=True)) +
 # A capitalised name and a number written apart ("Pixel 8", "RTX 4090", "March 2020"), the
 # number not a figure with a unit stuck to it ("8GB") or a decimal; not after a word that only
 # qualifies a figure ("about 300", "nearly 40"). Keys "pixel 8"; "pixel #" says some "Pixel N".
-# The name is checked for a capital after the match: a class run like "[A-Za-z]*[A-Z]" backtracks
-# over every letter of a long word.
-_SPACED_NAME = re.compile(r"(?<![\w-])([A-Za-z]+) +(\d{1,5})\b(?![.,]\d|%)")
+_SPACED_NAME = re.compile(r"(?<![\w-])([A-Za-z]*[A-Z][A-Za-z]*) +(\d{1,5})\b(?![.,]\d|%)")
 _SPACED_NUMBERED = " #"
 _NOT_SPACED_NAMES = STOPWORDS | {w for hedge in _HEDGES for w in hedge.split()}
 
 
-def spaced_numbered_names(text: str, any_case: AbstractSet[str] = frozenset()) -> set[str]:
+def spaced_numbered_names(text: str) -> set[str]:
     """The keys of ``text``'s names written apart from their number, and for each the key that
     says the text names that name with some number. For scoping evidence
     (:mod:`stream_guard.evidence.scope`), not in :func:`term_keys`: only a window that names
-    such a thing ever needs them. A name is capitalised ("Pixel 8"), or one of ``any_case``
-    (names, lower case) written in any case ("step 3" after "Step 2")."""
+    such a thing ever needs them."""
     out: set[str] = set()
     for match in _SPACED_NAME.finditer(text):
-        written = match.group(1)
-        name = written.lower()
-        if (name in any_case or written != name) and name not in _NOT_SPACED_NAMES \
-                and len(name) > 1:
+        name = match.group(1).lower()
+        if name not in _NOT_SPACED_NAMES and len(name) > 1:
             out.add(f"{name} {match.group(2)}")
             out.add(name + _SPACED_NUMBERED)
     return out
