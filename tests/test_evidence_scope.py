@@ -12,7 +12,7 @@ from stream_guard.protocol.frames import ContextItem
 from stream_guard.scores import Evidence
 from stream_guard.scoring.engine import CheckJob, EngineConfig, GroundingEngine, StreamRequest
 from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION
-from stream_guard.text.terms import terms
+from stream_guard.text.terms import Term, terms
 
 
 def sheet(model: str, kg: str, watts: int) -> str:
@@ -24,8 +24,8 @@ SHEETS = [("K-200", sheet("K-200", "5.1", 800)), ("K-123", sheet("K-123", "3.2",
           ("K-310", sheet("K-310", "4.4", 1200))]
 
 
-def scoped(sentences: list[EvidenceSentence], window: str) -> list[EvidenceSentence] | None:
-    return scoped_sentences(SentenceIndex(sentences), numbered_names(window, terms(window)))
+def scoped(sentences: list[EvidenceSentence], window: list[Term]) -> list[EvidenceSentence] | None:
+    return scoped_sentences(SentenceIndex(sentences), numbered_names(window))
 
 
 def documents(sentences: list[EvidenceSentence] | None) -> set[str]:
@@ -35,7 +35,7 @@ def documents(sentences: list[EvidenceSentence] | None) -> set[str]:
 
 def test_documents_about_another_numbered_variant_are_left_out() -> None:
     sentences = context_sentences(SHEETS)
-    kept = scoped(sentences, "The K-123 motor is rated at 1200 watts.")
+    kept = scoped(sentences, terms("The K-123 motor is rated at 1200 watts."))
     assert documents(kept) == {"K-123"}
     # The sentence all three sheets share stays, in the kept sheet's own copy.
     assert "Its motor is rated at 800 watts." in {s.text for s in kept or []}
@@ -44,15 +44,15 @@ def test_documents_about_another_numbered_variant_are_left_out() -> None:
 def test_nothing_is_left_out_without_a_reason() -> None:
     sentences = context_sentences(SHEETS)
     # no numbered name in the window: nearly every window
-    assert scoped(sentences, "The motor is rated at 800 watts.") is None
+    assert scoped(sentences, terms("The motor is rated at 800 watts.")) is None
     # no document names the window's thing: the name is new, the lexical signals see it
-    assert scoped(sentences, "The K-999 weighs 3.2 kg.") is None
+    assert scoped(sentences, terms("The K-999 weighs 3.2 kg.")) is None
     # a document naming both the window's thing and another is about the window's thing too
     both = [*SHEETS, ("compare", "The K-123 is lighter than the K-310.")]
-    kept = scoped(context_sentences(both), "The K-123 weighs 3.2 kg.")
+    kept = scoped(context_sentences(both), terms("The K-123 weighs 3.2 kg."))
     assert documents(kept) == {"K-123", "compare"}
     # a window naming two products keeps both sheets
-    kept = scoped(sentences, "The K-123 is lighter than the K-310.")
+    kept = scoped(sentences, terms("The K-123 is lighter than the K-310."))
     assert documents(kept) == {"K-123", "K-310"}
 
 
@@ -62,7 +62,7 @@ def test_one_document_is_never_split_against_itself() -> None:
                 Evidence("jets.md#1", "The F-22 entered service in 2005. Unlike it, the "
                                       "newer jet carries 8,300 kg of fuel internally.")]
     assert scoped(split_passages(passages),
-                  "The F-35 carries 8,300 kg of fuel internally.") is None
+                            terms("The F-35 carries 8,300 kg of fuel internally.")) is None
 
 
 def test_a_false_figure_from_a_neighbouring_sheet_is_a_contradiction() -> None:
@@ -97,10 +97,10 @@ def test_a_name_no_document_gives_leaves_nothing_out_for_its_sake() -> None:
     items = [("gpt4", "GPT-4 scores 86.4% on the MMLU benchmark."),
              ("claude", "Anthropic's Claude-3 family succeeds Claude 2, which scored 78.5% on "
                         "MMLU.")]
-    window = "Claude-2 scored 78.5% on MMLU, below the 86.4% of GPT-4."
+    window = terms("Claude-2 scored 78.5% on MMLU, below the 86.4% of GPT-4.")
     assert scoped(context_sentences(items), window) is None
     # The name the documents do give still scopes: the K-200's sheet stays out for the K-123.
-    kept = scoped(context_sentences(SHEETS), "The K-123 and K-999 weigh 3.2 kg.")
+    kept = scoped(context_sentences(SHEETS), terms("The K-123 and K-999 weigh 3.2 kg."))
     assert documents(kept) == {"K-123"}
 
 
@@ -108,17 +108,18 @@ def test_a_document_naming_another_variant_in_passing_is_no_sibling_and_stays() 
     # A shared policy that names a model as an example is about every model.
     policy = ("policy", "Warranty policy. Every Vantor blender, from the entry K-200 upward, "
                         "comes with a two-year warranty. Returns are accepted within 30 days.")
-    kept = scoped(context_sentences([*SHEETS, policy]), "The K-123 can be returned within 30 days.")
+    kept = scoped(context_sentences([*SHEETS, policy]),
+                            terms("The K-123 can be returned within 30 days."))
     assert documents(kept) == {"K-123", "policy"}  # the K-200's and K-310's sheets still out
     # An article's chunks sent as items of their own: the second compares the jet with the F-22.
     chunks = [("jets-0", "The F-35 first flew in 2006. It is a stealth fighter."),
               ("jets-1", "The F-22 entered service in 2005. Unlike it, the newer jet carries "
                          "8,300 kg of fuel internally.")]
     assert scoped(context_sentences(chunks),
-                  "The F-35 carries 8,300 kg of fuel internally.") is None
+                            terms("The F-35 carries 8,300 kg of fuel internally.")) is None
     # A sheet of figures alone is a sibling.
     kept = scoped(context_sentences([*SHEETS, ("K-400", "K-400: 3.2 kg, 800 W.")]),
-                  "The K-123 weighs 3.2 kg.")
+                            terms("The K-123 weighs 3.2 kg."))
     assert documents(kept) == {"K-123"}
 
 
@@ -165,22 +166,3 @@ def test_a_stream_scopes_its_evidence_once_per_set_of_names() -> None:
     assert first is not None and {s.passage.document for s in first[0].sentences} == {"K-123"}
     engine.align([CheckJob(evidence, "The K-123 ships with a warranty.", "")])
     assert evidence.scoped[frozenset({"k-123"})] is first
-
-
-def test_names_written_apart_from_their_number_scope_too() -> None:
-    # "Pixel 8" and "Pixel 7": a product line whose model numbers are separate words.
-    phones = [("pixel-7", "The Google Pixel 7 weighs 197 grams. Its battery holds 4355 mAh."),
-              ("pixel-8", "The Google Pixel 8 weighs 187 grams. Its battery holds 4575 mAh.")]
-    window = "The Pixel 8 battery holds 4355 mAh."
-    kept = scoped(context_sentences(phones), window)
-    assert documents(kept) == {"pixel-8"}
-    assert numbered_names(window, terms(window)) == frozenset({"pixel 8"})
-    # Monthly reports of one company are siblings too.
-    reports = [("2020-03", "In March 2020 revenue was $4.1 million and costs were $3.2 million."),
-               ("2021-03", "In March 2021 revenue was $5.0 million and costs were $3.9 million.")]
-    kept = scoped(context_sentences(reports), "Revenue in March 2020 was $5.0 million.")
-    assert documents(kept) == {"2020-03"}
-    # Not names: a figure's qualifier ("about 300"), a unit stuck to the number ("8GB"), a
-    # decimal, and no document naming the window's own ("Pixel 9") leaves nothing out.
-    assert numbered_names("About 300 units and 8GB of RAM at 3.5 GHz.", []) == frozenset()
-    assert scoped(context_sentences(phones), "The Pixel 9 weighs 197 grams.") is None

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from stream_guard.scores import Evidence
 from stream_guard.text.sentences import sentence_spans
-from stream_guard.text.terms import Term, spaced_numbered_names, term_keys
+from stream_guard.text.terms import Term, term_keys
 
 PREMISE_MAX_CHARS = 400  # about 100 MiniLM tokens: the pair stays within 128 with its window
 MIN_GAIN = 0.05  # a sentence adding less of the window's weight than this is not "covering"
@@ -131,16 +131,12 @@ class SentenceIndex:
         return self._distinct
 
     def document_keys(self) -> dict[str, frozenset[str]]:
-        """Each document's content-term keys (:attr:`Evidence.document`) with the names it
-        writes apart from their number (:func:`~stream_guard.text.terms.spaced_numbered_names`),
-        computed on first use and kept: scoping reads them for every window that names a
-        numbered thing."""
+        """Each document's content-term keys (:attr:`Evidence.document`), computed on first
+        use and kept: scoping reads them for every window that names a numbered thing."""
         if self._document_keys is None:
             keys: dict[str, set[str]] = {}
             for sentence in self.sentences:
-                held = keys.setdefault(sentence.passage.document, set())
-                held.update(sentence.keys)
-                held.update(spaced_numbered_names(sentence.text))
+                keys.setdefault(sentence.passage.document, set()).update(sentence.keys)
             self._document_keys = {doc: frozenset(k) for doc, k in keys.items()}
         return self._document_keys
 

@@ -8,11 +8,10 @@ the claim's own (an evidence review: in a catalogue of 300 such sheets, 30 of 80
 passed this way), and a premise or a quantity check pooled over them finds the neighbour's
 figure and calls the false claim supported.
 
-So when a window names a numbered name ("K-123", "F-35", or written apart, "Pixel 8", "March
-2020": :mod:`stream_guard.text.terms`) and some document of its evidence names it too, a
-document that names the same name with another number and never the window's one ("K-200") is
-about something else and is left out of that window's evidence: its premise, coverage and
-figures. Documents, not chunks: an inline context
+So when a window names a numbered name ("K-123", "F-35": :mod:`stream_guard.text.terms`) and
+some document of its evidence names it too, a document that names the same name with another
+number and never the window's one ("K-200") is about something else and is left out of that
+window's evidence: its premise, coverage and figures. Documents, not chunks: an inline context
 item or a collection document is one thing's sheet, while a single long document naming the
 F-22 in one section and the F-35 in another is one text, never split against itself. Nothing
 is left out when no document names the window's thing (the name is then new, which the lexical
@@ -37,19 +36,12 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex
-from stream_guard.text.terms import (
-    Term,
-    names_another_variant,
-    numbered_name_of,
-    spaced_numbered_names,
-)
+from stream_guard.text.terms import Term, names_another_variant
 
 
-def numbered_names(text: str, window: Sequence[Term]) -> frozenset[str]:
-    """The keys of the numbered names a window (its ``text`` and :func:`terms`) gives: "k-123",
-    and "pixel 8" for one written apart from its number. What scoping depends on."""
-    spaced = {k for k in spaced_numbered_names(text) if not k.endswith(" #")}
-    return frozenset(t.key for t in window if "-" in t.key) | spaced
+def numbered_names(window: Sequence[Term]) -> frozenset[str]:
+    """The keys of the numbered names a window gives ("k-123"): what scoping depends on."""
+    return frozenset(t.key for t in window if "-" in t.key)
 
 
 def scoped_sentences(index: SentenceIndex,
@@ -72,7 +64,7 @@ def scoped_sentences(index: SentenceIndex,
              and any(names_another_variant(key, k) for key in named)}
     if not other:
         return None
-    names = {numbered_name_of(key) for key in named}  # "k" of "k-123": every document's
+    names = {key.rsplit("-", 1)[0] for key in named}  # "k" of "k-123": every document's
     about = {w for k in keys.values() if not named.isdisjoint(k) for w in _words(k, names)}
     other = {doc for doc in other if _sibling(_words(keys[doc], names), about)}
     if not other:
@@ -88,8 +80,7 @@ SIBLING_SHARE = 0.5
 def _words(keys: AbstractSet[str], names: AbstractSet[str]) -> list[str]:
     """A document's keys less its numbers, numbered names and the window's numbered names'
     names."""
-    return [k for k in keys
-            if "-" not in k and " " not in k and not k[0].isdigit() and k not in names]
+    return [k for k in keys if "-" not in k and not k[0].isdigit() and k not in names]
 
 
 def _sibling(words: Sequence[str], about: AbstractSet[str]) -> bool:

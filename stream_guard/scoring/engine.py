@@ -287,7 +287,7 @@ class GroundingEngine:
                     quantities = merge_quantities(
                         quantities, quantity_index("\n".join(h.text for h in hits)))
             window = terms(job.text)
-            numbered = numbered_names(job.text, window)
+            numbered = numbered_names(window)
             if numbered:  # another numbered thing's documents may be left out
                 if index is not ev.sentences:  # collection hits: this window's own evidence
                     scoped = _scoped(index, numbered)

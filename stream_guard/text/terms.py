@@ -291,7 +291,7 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool) -> list[Any] | None:
             if weighted:
                 out.append(_term(key, NUMBER_WEIGHT, numbers))
             else:  # evidence also names the name alone, and that it has numbered variants
-                name = numbered_name_of(key)
+                name = _name_of(key)
                 out += (key, name, name + _NUMBERED)
         elif not weighted:
             out.append(key)
@@ -340,27 +340,21 @@ def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
         return True
     if "-" not in key:
         return False
-    name = numbered_name_of(key)
+    name = _name_of(key)
     return name in evidence_keys and name + _NUMBERED not in evidence_keys
 
 
 def names_another_variant(key: str, evidence_keys: AbstractSet[str]) -> bool:
-    """Whether the evidence (its :func:`term_keys`, with :func:`spaced_numbered_names` for a
-    name written apart from its number) gives the numbered name ``key``'s name with another
-    number and never ``key`` itself: a sheet naming the "K-200" says nothing of the "K-123", nor
-    one naming the "Pixel 7" of the "Pixel 8". False for a key that is no numbered name."""
-    if key in evidence_keys or not ("-" in key or " " in key):
-        return False
-    return numbered_name_of(key) + (_SPACED_NUMBERED if " " in key else _NUMBERED) in evidence_keys
+    """Whether the evidence (its :func:`term_keys`) gives the numbered name ``key``'s name with
+    another number and never ``key`` itself: a sheet naming the "K-200" says nothing of the
+    "K-123". False for a key that is no numbered name."""
+    return ("-" in key and key not in evidence_keys
+            and _name_of(key) + _NUMBERED in evidence_keys)
 
 
-def numbered_name_of(key: str) -> str:
-    """The name of a numbered name's key: "k" of "k-123", "pixel" of "pixel 8"."""
-    return key.rsplit(" " if " " in key else "-", 1)[0]
-
-
-
-
+def _name_of(numbered: str) -> str:
+    """The name of a numbered name's key: "covid" of "covid-19"."""
+    return numbered.rsplit("-", 1)[0]
 
 
 # A number not inside a word or after a point ("v2", ".5" are not), and the word after it. The
@@ -426,28 +420,6 @@ _HEDGES = {
 }
 _HEDGED = re.compile(r"\b(" + "|".join(sorted(_HEDGES, key=len, reverse=True)) + r")\s+"
                      + _NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?")
-
-
-# A capitalised name and a number written apart ("Pixel 8", "RTX 4090", "March 2020"), the
-# number not a figure with a unit stuck to it ("8GB") or a decimal; not after a word that only
-# qualifies a figure ("about 300", "nearly 40"). Keys "pixel 8"; "pixel #" says some "Pixel N".
-_SPACED_NAME = re.compile(r"(?<![\w-])([A-Za-z]*[A-Z][A-Za-z]*) +(\d{1,5})\b(?![.,]\d|%)")
-_SPACED_NUMBERED = " #"
-_NOT_SPACED_NAMES = STOPWORDS | {w for hedge in _HEDGES for w in hedge.split()}
-
-
-def spaced_numbered_names(text: str) -> set[str]:
-    """The keys of ``text``'s names written apart from their number, and for each the key that
-    says the text names that name with some number. For scoping evidence
-    (:mod:`stream_guard.evidence.scope`), not in :func:`term_keys`: only a window that names
-    such a thing ever needs them."""
-    out: set[str] = set()
-    for match in _SPACED_NAME.finditer(text):
-        name = match.group(1).lower()
-        if name not in _NOT_SPACED_NAMES and len(name) > 1:
-            out.add(f"{name} {match.group(2)}")
-            out.add(name + _SPACED_NUMBERED)
-    return out
 
 
 def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
