@@ -230,3 +230,13 @@ def test_a_rounded_figure_is_read_as_the_one_it_rounds(window: str, read: str) -
     if read != window:  # as read, the figure is the evidence's: no conflict, no new number
         assert quantity_conflict(window, known)
         assert not quantity_conflict(read, known)
+
+
+def test_a_typeset_hyphen_makes_the_same_numbered_name() -> None:
+    # Evidence set in type writes "K‑221" with U+2011 (non-breaking hyphen), U+2010 or U+2012;
+    # the window's "K-221" is the same model, not a new name and a bare number.
+    for hyphen in "\u2010\u2011\u2012":
+        evidence = term_keys(f"The Vantor K{hyphen}221 blender weighs 3.2 kg.")
+        assert {"k-221", "k-#"} <= evidence
+        assert coverage(terms("The Vantor K-221 weighs 3.2 kg."), evidence) == 1.0
+    assert [t.key for t in terms("COVID\u201019 and K\u2012200")] == ["covid-19", "k-200"]

@@ -158,8 +158,9 @@ class Collection:
         return out
 
 
-# Words as FTS5 reads them, a hyphenated or dotted name ("K-221", "U.S.") kept as one phrase.
-_WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
+# Words as FTS5 reads them, a hyphenated or dotted name ("K-221", "U.S.") kept as one phrase,
+# typeset hyphens (U+2010-U+2012: "K‑221") too.
+_WORD = re.compile(r"[^\W_]+(?:['’.\-\u2010\u2011\u2012][^\W_]+)*")
 _MAX_QUERY_NAMES = 16
 # A name held by more chunks than this (or than half the collection) is not searched for.
 _KEYWORD_MAX_CHUNKS = 1000

@@ -18,8 +18,12 @@ from typing import Any
 # Words split at hyphens, so "Go-there" meets the "Go - there" of a transcript and "well-known"
 # meets "well known". A capitalised name with a number after its hyphen ("COVID-19", "CoV-2",
 # "F-35") stays one token: a numbered name (see :func:`known`).
-_TOKEN = re.compile(r"[A-Z][^\W_]*-\d+(?!\w)|\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’]*\w)?",
-                    re.UNICODE)
+# Typeset text writes the hyphen of "K‑221" as U+2010 (hyphen), U+2011 (non-breaking) or U+2012
+# (figure dash): the same numbered name, keyed with "-".
+_HYPHENS = "-\u2010\u2011\u2012"
+_TOKEN = re.compile(rf"[A-Z][^\W_]*[{_HYPHENS}]\d+(?!\w)|\d+(?:[.,]\d+)*%?"
+                    r"|[^\W\d_](?:[\w'’]*\w)?", re.UNICODE)
+_TO_ASCII = str.maketrans({"’": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-"})
 # The key that says evidence names some numbered variant of a name: "covid-#" for "COVID-19".
 _NUMBERED = "-#"
 
@@ -54,7 +58,7 @@ class Term:
 
 
 def _normalize(token: str) -> str:
-    t = token.lower().replace("’", "'")
+    t = token.lower().translate(_TO_ASCII)
     if t[0].isdigit():
         return t.replace(",", "")
     if t.endswith("'s"):
