@@ -22,7 +22,6 @@ import os
 import random
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-import stream_guard
+from loadtest.run import code_revision
 from stream_guard.config import load_settings
 from stream_guard.eval.cli import machine_info
 from stream_guard.evidence.faiss_index import build_index
@@ -106,6 +105,7 @@ def main() -> None:
     settings = load_settings()
     embedder = load_embedder("minilm", cache_dir=settings.cache_dir)
     load_before = os.getloadavg()
+    code = code_revision()  # at the start: the code this run imported
     started = time.time()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,13 +124,11 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
             filled += 1  # the document measure_size added
-    package = Path(stream_guard.__file__).resolve().parents[1]
     result = {
         "sizes": rows,
         "index_flat_max": settings.index_flat_max,
         "embedder": embedder.name,
-        "code": subprocess.run(["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
-                               capture_output=True, text=True).stdout.strip(),
+        "code": code,
         "command": f"python -m loadtest.bench_index --sizes {args.sizes} --out {args.out}",
         "machine": machine_info(),
         "loadavg_start": load_before, "loadavg_end": os.getloadavg(),

@@ -117,10 +117,10 @@ def _machine() -> dict[str, Any]:
         loop = "asyncio"
     return {"cpu_model": cpu, "cpu_count": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "websockets": version("websockets"),
-            "loop": loop, "server_revision": _revision()}
+            "loop": loop, "server_revision": code_revision()}
 
 
-def _revision() -> str | None:
+def code_revision() -> str | None:
     """The git commit of the stream_guard package being measured.
 
     ``$LOADTEST_SERVER_REVISION`` names it for a tree that is not a checkout (an exported

@@ -33,7 +33,7 @@ from stream_guard.evidence.store import (
 )
 from stream_guard.exceptions import GuardError
 from stream_guard.scores import Evidence
-from stream_guard.text.terms import STOPWORDS
+from stream_guard.text.terms import HYPHENS, STOPWORDS
 
 _Stamp = tuple[int, int, int]
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ class Collection:
 
 # Words as FTS5 reads them, a hyphenated or dotted name ("K-221", "U.S.") kept as one phrase,
 # typeset hyphens (U+2010-U+2012: "K‑221") too.
-_WORD = re.compile(r"[^\W_]+(?:['’.\-\u2010\u2011\u2012][^\W_]+)*")
+_WORD = re.compile(rf"[^\W_]+(?:[{HYPHENS}'’.][^\W_]+)*")  # (a leading "-" is no range)
 _MAX_QUERY_NAMES = 16
 # A name held by more chunks than this (or than half the collection) is not searched for.
 _KEYWORD_MAX_CHUNKS = 1000

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex
-from stream_guard.text.terms import Term, names_another_variant
+from stream_guard.text.terms import Term, names_another_variant, numbered_name_of
 
 
 def numbered_names(window: Sequence[Term]) -> frozenset[str]:
@@ -64,7 +64,7 @@ def scoped_sentences(index: SentenceIndex,
              and any(names_another_variant(key, k) for key in named)}
     if not other:
         return None
-    names = {key.rsplit("-", 1)[0] for key in named}  # "k" of "k-123": every document's
+    names = {numbered_name_of(key) for key in named}  # "k" of "k-123": every document's
     about = {w for k in keys.values() if not named.isdisjoint(k) for w in _words(k, names)}
     other = {doc for doc in other if _sibling(_words(keys[doc], names), about)}
     if not other:

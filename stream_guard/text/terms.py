@@ -19,9 +19,10 @@ from typing import Any
 # meets "well known". A capitalised name with a number after its hyphen ("COVID-19", "CoV-2",
 # "F-35") stays one token: a numbered name (see :func:`known`).
 # Typeset text writes the hyphen of "K‑221" as U+2010 (hyphen), U+2011 (non-breaking) or U+2012
-# (figure dash): the same numbered name, keyed with "-".
-_HYPHENS = "-\u2010\u2011\u2012"
-_TOKEN = re.compile(rf"[A-Z][^\W_]*[{_HYPHENS}]\d+(?!\w)|\d+(?:[.,]\d+)*%?"
+# (figure dash): the same numbered name, keyed with "-". ASCII first, so that it opens a
+# character class (no range).
+HYPHENS = "-\u2010\u2011\u2012"
+_TOKEN = re.compile(rf"[A-Z][^\W_]*[{HYPHENS}]\d+(?!\w)|\d+(?:[.,]\d+)*%?"
                     r"|[^\W\d_](?:[\w'’]*\w)?", re.UNICODE)
 _TO_ASCII = str.maketrans({"’": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-"})
 # The key that says evidence names some numbered variant of a name: "covid-#" for "COVID-19".
@@ -295,7 +296,7 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool) -> list[Any] | None:
             if weighted:
                 out.append(_term(key, NUMBER_WEIGHT, numbers))
             else:  # evidence also names the name alone, and that it has numbered variants
-                name = _name_of(key)
+                name = numbered_name_of(key)
                 out += (key, name, name + _NUMBERED)
         elif not weighted:
             out.append(key)
@@ -344,7 +345,7 @@ def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
         return True
     if "-" not in key:
         return False
-    name = _name_of(key)
+    name = numbered_name_of(key)
     return name in evidence_keys and name + _NUMBERED not in evidence_keys
 
 
@@ -353,10 +354,10 @@ def names_another_variant(key: str, evidence_keys: AbstractSet[str]) -> bool:
     another number and never ``key`` itself: a sheet naming the "K-200" says nothing of the
     "K-123". False for a key that is no numbered name."""
     return ("-" in key and key not in evidence_keys
-            and _name_of(key) + _NUMBERED in evidence_keys)
+            and numbered_name_of(key) + _NUMBERED in evidence_keys)
 
 
-def _name_of(numbered: str) -> str:
+def numbered_name_of(numbered: str) -> str:
     """The name of a numbered name's key: "covid" of "covid-19"."""
     return numbered.rsplit("-", 1)[0]
 
