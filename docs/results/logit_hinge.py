@@ -3,8 +3,8 @@
 The fusion is linear in the detector's logit, with a small weight (0.24 in v3.3): a window the
 detector gives P(supported) 0.03 but whose words are all in the evidence scores above the
 threshold. On the tune halves, windows under 0.05 are mostly unsupported whatever their
-coverage (SummEdits 86 % of 37 with coverage >= 0.6; BEGIN 73 % of 11), so a hinge on the
-logit, ``max(0, -logit - c)``, might let such windows halt. Cross-fitted exactly as
+coverage (``unsure_but_covered_windows`` in the report), so a hinge on the logit,
+``max(0, -logit - c)``, might let such windows halt. Cross-fitted exactly as
 ``fusion_crossfit.py`` judges rules (tune halves only: half of each set's documents or records
 fits the fusion and its halt policy with a 3 % false-halt cap, the other half judges; two
 directions, four seeds): the shipped fusion, all features fitted jointly without a hinge (the
@@ -52,6 +52,23 @@ def jointly(row: fc.Row) -> fc.Rule:
     return fit
 
 
+def unsure_windows(groups: calibrate.Groups) -> dict[str, dict[str, float]]:
+    """Per tune set: labelled windows the detector gives P(supported) < 0.05 with coverage >=
+    0.6 (all their words in the evidence, so the fusion passes them), and the share of them
+    that are unsupported; beside it, the share over all labelled windows."""
+    out = {}
+    for name, (records, windows) in groups.items():
+        labelled = [(w, y) for w, y in zip(windows, calibrate.window_labels(records, windows),
+                                           strict=True) if y is not None]
+        unsure = [y for w, y in labelled
+                  if w.model_support < 0.05 and w.aligned.signals.coverage >= 0.6]
+        out[name] = {"windows": len(unsure),
+                     "unsupported_share": round(unsure.count(0) / len(unsure), 3),
+                     "unsupported_share_of_all_windows": round(
+                         sum(1 for _, y in labelled if y == 0) / len(labelled), 3)}
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, required=True)
@@ -79,6 +96,7 @@ def main() -> None:
     result = {
         "command": "python docs/results/logit_hinge.py " + " ".join(sys.argv[1:]),
         "seeds": args.seeds,
+        "unsure_but_covered_windows": unsure_windows(groups),
         "judged_on_the_other_half": {
             name: {m: round(float(np.mean([d[m] for d in r])), 4) for m in r[0]}
             for name, r in runs.items()},
