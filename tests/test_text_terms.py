@@ -184,7 +184,7 @@ def test_number_words_are_read_on_both_paths() -> None:
                                                                             "known"]
     assert [t.key for t in terms("Cities and towers")] == ["city", "tower"]
     assert [t.key for t in terms("one hundred people, one of them 3.5 million")] == [
-        "100", "people", "3.5", "million"]
+        "100", "people", "3500000"]
     assert [t.key for t in terms("a hundred people, one thousand cars")] == [
         "hundred", "people", "1000", "car"]
     assert [t.key for t in terms("five's cities")] == ["5", "city"]
@@ -240,3 +240,52 @@ def test_a_typeset_hyphen_makes_the_same_numbered_name() -> None:
         assert {"k-221", "k-#"} <= evidence
         assert coverage(terms("The Vantor K-221 weighs 3.2 kg."), evidence) == 1.0
     assert [t.key for t in terms("COVID\u201019 and K\u2012200")] == ["covid-19", "k-200"]
+
+
+def test_a_figure_meets_itself_however_it_is_written() -> None:
+    # Sources and answers write one figure several ways: "£100,000 a week" and "£100k-a-week",
+    # "2,500,000,000" and "$2.5bn", "15 per cent" and "15%". Read token by token, the answer's
+    # form was a new number.
+    from stream_guard.text.terms import known
+
+    def same(a: str, b: str) -> bool:
+        keys_a, keys_b = term_keys(a), term_keys(b)
+        return all(known(k, keys_b) for k in keys_a) and all(known(k, keys_a) for k in keys_b)
+
+    assert same("£100k-a-week", "£100,000 a week")
+    assert same("$2.5bn", "$2.5 billion") and same("$2.5 billion", "2,500,000,000")
+    assert same("$1.2m", "1.2 million") and same("1.2 million", "1,200,000")
+    assert same("three million", "3,000,000") and same("3 trillion", "3tn")
+    for form in ("15 per cent", "15 percent", "15 pct", "15 %", "15 Per Cent"):
+        assert same(form, "15%"), form
+    assert not same("16%", "15 per cent") and not same("$2.5bn", "$2.4 billion")
+    # A lone "m" or "b" is a scale only after a currency sign: "100m" is a sprint.
+    assert term_keys("the 100m sprint") == {"100", "sprint"}
+    assert "100000000" in term_keys("a $100m budget")
+
+
+def test_scaled_figures_keep_their_quantities() -> None:
+    from stream_guard.text.terms import quantity_conflict, quantity_index
+
+    # The scale stays the unit a figure is compared under, as when "2.5 billion" was read as 2.5.
+    evidence = quantity_index("Revenue was $2.4 billion in 2020, up 15 per cent.")
+    assert quantity_conflict("Revenue was $2.5bn in 2020.", evidence)
+    assert not quantity_conflict("Revenue was $2.4bn in 2020.", evidence)
+    assert quantity_conflict("Revenue rose 16%.", evidence)
+    assert not quantity_conflict("Revenue rose 15%.", evidence)
+
+
+def test_a_scaled_figure_is_read_as_the_figure_it_rounds() -> None:
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    evidence = quantity_index("The city has 1,234,567 people. Its budget is $2.4 billion.")
+    # "1.2 million" rounds 1,234,567 at its precision: the evidence's number, not a new one.
+    window = resolve_hedged_numbers("1.2 million people live there.", evidence)
+    assert term_keys(window) == {"1234567", "people", "live"}
+    # Beyond half its last digit (or 5 %) it is its own figure: 1.3 million, $2 billion.
+    assert "1300000" in term_keys(resolve_hedged_numbers("1.3 million people", evidence))
+    window = resolve_hedged_numbers("Its budget is $2 billion.", evidence)
+    assert "2000000000" in term_keys(window) and quantity_conflict(window, evidence)
+    # A hedge still reads the figure it hedges, now written in full.
+    window = resolve_hedged_numbers("About 1.2 million people live there.", evidence)
+    assert "1234567" in term_keys(window)

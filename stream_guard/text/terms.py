@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # Words split at hyphens, so "Go-there" meets the "Go - there" of a transcript and "well-known"
@@ -95,8 +96,9 @@ _SPELLED = re.compile(
 
 def _digits(value: int) -> str:
     """A number as digits would write it: whole millions and billions keep their scale word
-    ("2 million", as text in digits says it), anything else in full ("20000", which is how
-    "20,000" is read)."""
+    ("2 million", as text in digits says it, so the scale stays the unit :func:`quantities`
+    compares; :func:`canonical_figures` then writes it in full), anything else in full
+    ("20000", which is how "20,000" is read)."""
     for scale, word in ((1_000_000_000, "billion"), (1_000_000, "million")):
         if value >= scale and value % scale == 0:
             return f"{value // scale} {word}"
@@ -169,6 +171,72 @@ def _spelled_number(run: str) -> str:
     return said if any(c.isdigit() for c in said) else run
 
 
+# A figure written with a scale ("2.5 billion", "$1.2bn", "100k", "£5m") or as a percentage in
+# words ("15 per cent", "15 percent", "15 %"): sources and answers write the same figure both ways
+# ("£100,000 a week" and "£100k-a-week"; British news "per cent", answers "%"), and read token by
+# token "100k" was a new number 100 and "15%" a new number beside "15 per cent". A single "m" or
+# "b" is a scale only straight after a currency amount ("$5m"): "100m" alone is a sprint.
+_SCALE_EXPONENTS = {"thousand": 3, "k": 3, "million": 6, "mn": 6, "m": 6, "billion": 9, "bn": 9,
+                    "b": 9, "trillion": 12, "tn": 12}
+_SCALE_WORDS = {3: "thousand", 6: "million", 9: "billion", 12: "trillion"}
+_CURRENCY = frozenset("$£€¥")
+# A number not inside a word or after a point ("v2", ".5" are not). The check on what precedes
+# comes after the first digit, so the scan can jump from digit to digit: twice as fast as a
+# leading lookbehind, on every window and every stream's evidence.
+_NUMBER_RUN = r"(\d(?<![\w.]\d)\d*(?:[.,]\d+)*)"
+_FIGURE = re.compile(
+    _NUMBER_RUN + r"(?:[ \t]?(thousand|million|billion|trillion|bn|tn|mn)|(k|m|b)"
+    r"|[ \t]?(%|per[ \t]?cent|percent|pct))(?![^\W_])")
+# What every figure :data:`_FIGURE` rewrites has, searched first on the text as it is: most
+# sentences have none, and the rewrite's pass over a lower-cased copy costs more (terms() runs on
+# every evidence sentence).
+_FIGURE_HINT = re.compile(r"\d(?:[ \t]?(?i:thousand|million|billion|trillion|bn|tn|mn|%|per|pct)"
+                          r"|[kmbKMB](?![^\W_]))")
+
+
+def _scaled_value(number: str, exponent: int) -> Decimal | None:
+    try:
+        return Decimal(number.replace(",", "")).scaleb(exponent)
+    except InvalidOperation:
+        return None
+
+
+def _digits_of(value: Decimal) -> str:
+    """A value as the digits a figure written in full has: "2500000000", "1234.5"."""
+    return format(value.normalize(), "f")
+
+
+def _scale_of(text: str, match: re.Match[str]) -> int | None:
+    """The power of ten a :data:`_FIGURE` match scales its number by, or None when it is a
+    percentage or its "m"/"b" follows no currency sign."""
+    word = match.group(2) or match.group(3)
+    if word is None or (match.group(3) in ("m", "b")
+                        and text[match.start() - 1:match.start()] not in _CURRENCY):
+        return None
+    return _SCALE_EXPONENTS[word]
+
+
+def canonical_figures(text: str, *, scale_as_unit: bool = False) -> str:
+    """``text`` with each scaled figure written in full ("2.5 billion" -> "2500000000") and each
+    percentage in words as "15%", so a figure meets itself however it is written. With
+    ``scale_as_unit`` the scale stays after the number as its word ("$2.5bn" -> "2500000000
+    billion"): the unit :func:`quantities` compares, as it did when the figure was "2.5
+    billion". Unchanged text is returned as the same object."""
+
+    def rewrite(match: re.Match[str]) -> str | None:
+        number = match.group(1)
+        if match.group(4):
+            return number + "%"
+        exponent = _scale_of(text, match)
+        value = None if exponent is None else _scaled_value(number, exponent)
+        if exponent is None or value is None:
+            return None
+        digits = _digits_of(value)
+        return f"{digits} {_SCALE_WORDS[exponent]}" if scale_as_unit else digits
+
+    return _rewrite(text, _FIGURE, rewrite) if _FIGURE_HINT.search(text) else text
+
+
 def spell_out_numbers(text: str) -> str:
     """``text`` with numbers written in words given in digits, so evidence that spells a number
     out ("twenty - five machines", as transcripts and speech do) supports a window that writes
@@ -230,18 +298,20 @@ _SCALE_KEYS = frozenset(["hundred", *_SCALES])
 
 def terms(text: str) -> list[Term]:
     """Content terms of ``text`` with their weights; stopwords dropped."""
-    found = _terms(text, spelled_out=False, weighted=True)
+    found = _terms(canonical_figures(text), spelled_out=False, weighted=True)
     if found is None:
-        found = _terms(spell_out_numbers(text), spelled_out=True, weighted=True) or []
+        found = _terms(canonical_figures(spell_out_numbers(text)), spelled_out=True,
+                       weighted=True) or []
     return found
 
 
 def term_keys(text: str) -> frozenset[str]:
     """The keys of :func:`terms` alone: what an evidence sentence is indexed by. Skips the
     weights, about a third of the work, on every sentence of every stream's evidence."""
-    found = _terms(text, spelled_out=False, weighted=False)
+    found = _terms(canonical_figures(text), spelled_out=False, weighted=False)
     if found is None:
-        found = _terms(spell_out_numbers(text), spelled_out=True, weighted=False) or []
+        found = _terms(canonical_figures(spell_out_numbers(text)), spelled_out=True,
+                       weighted=False) or []
     return frozenset(found)
 
 
@@ -362,10 +432,6 @@ def numbered_name_of(numbered: str) -> str:
     return numbered.rsplit("-", 1)[0]
 
 
-# A number not inside a word or after a point ("v2", ".5" are not), and the word after it. The
-# check on what precedes comes after the first digit, so the scan can jump from digit to digit:
-# twice as fast as a leading lookbehind, on every window and every stream's evidence.
-_NUMBER_RUN = r"(\d(?<![\w.]\d)\d*(?:[.,]\d+)*)"
 # The key of a quantity index under which it keeps every number the text states, of any unit.
 ANY_UNIT = ""
 _UNIT_WORD = r"(%|percent|per cent|[^\W\d_][\w-]*)"
@@ -381,7 +447,8 @@ def quantities(text: str) -> set[tuple[str, str]]:
 def _numbers(text: str) -> Iterator[tuple[str, str]]:
     """Each number ``text`` states (numbers in words read as digits), with its unit, or
     :data:`ANY_UNIT` where no word after it names one."""
-    for number, word in _NUMBER_AND_UNIT.findall(spell_out_numbers(text)):
+    for number, word in _NUMBER_AND_UNIT.findall(
+            canonical_figures(spell_out_numbers(text), scale_as_unit=True)):
         yield number.replace(",", ""), _unit(word) if word else ANY_UNIT
 
 
@@ -434,10 +501,15 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     is read as the one it rounds, not as a new number or a contradiction. Unchanged (the same
     object) when there is none.
 
-    ``text`` is a window: the scan is one regex over it.
+    A scaled figure ("1.2 million", "$2.5bn") is a rounded one too: it is read as the number the
+    evidence states that it rounds to at its own precision (within half its last digit, and 5 %),
+    "1.2 million" as the evidence's 1,234,567; failing one, as the figure it writes.
+
+    ``text`` is a window: the scans are two regexes over it.
     """
     if ANY_UNIT not in evidence:
         return text
+    text = _resolve_scaled(text, evidence[ANY_UNIT])
 
     def closest(match: re.Match[str]) -> str | None:
         figure = _value(match.group(2))
@@ -452,6 +524,32 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         return best if best != match.group(2) else None
 
     return _rewrite(text, _HEDGED, closest, group=2)
+
+
+def _resolve_scaled(text: str, stated: frozenset[str]) -> str:
+    """``text`` with each scaled figure replaced by the closest of the ``stated`` numbers it
+    rounds to (see :func:`resolve_hedged_numbers`)."""
+
+    def closest(match: re.Match[str]) -> str | None:
+        exponent = _scale_of(text, match)
+        number = match.group(1).replace(",", "")
+        value = None if exponent is None else _scaled_value(number, exponent)
+        if exponent is None or value is None or value <= 0:
+            return None
+        decimals = len(number.partition(".")[2])
+        slack = min(Decimal(5).scaleb(exponent - decimals - 1), value / 20)
+        near = [(abs(v - value), n) for n in stated
+                if (v := _decimal(n)) is not None and abs(v - value) <= slack]
+        return min(near)[1] if near else None
+
+    return _rewrite(text, _FIGURE, closest) if _FIGURE_HINT.search(text) else text
+
+
+def _decimal(number: str) -> Decimal | None:
+    try:
+        return Decimal(number)
+    except InvalidOperation:
+        return None
 
 
 def _value(number: str) -> float | None:
