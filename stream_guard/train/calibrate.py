@@ -22,6 +22,7 @@ from stream_guard.scoring.engine import (
     EngineConfig,
     GroundingEngine,
     StreamRequest,
+    load_fusion,
 )
 from stream_guard.scoring.fusion import (
     LEXICAL_FEATURES,
@@ -67,8 +68,14 @@ class WindowScorer:
         settings = load_settings().replace(tier="cascade", embedder="none")
         detector = load_detector(model, cache_dir=settings.cache_dir, backend="onnx",
                                  intra_op_threads=threads)
+        # The engine holds the detector's own calibration, where it ships one, as the server's
+        # does (scripts judging the shipped operating point read it there); scoring windows
+        # does not use it.
         return cls(GroundingEngine(EngineConfig.from_settings(settings), Metrics(),
-                                   model=detector),
+                                   model=detector, model_threshold=detector.threshold,
+                                   model_clear_margin=detector.clear_margin,
+                                   model_run_at_end=detector.run_at_end,
+                                   fusion=load_fusion(detector.fusion)),
                    TextPipeline(settings.window_max_chars, settings.window_min_chars))
 
     def groups(self, sets: Mapping[str, list[Record]]) -> Groups:

@@ -1,0 +1,81 @@
+"""Halts on answers that write a figure otherwise than their source does; one JSON file.
+
+News summaries write "15%" for an article's "15 per cent" and "£100k" for its "£100,000";
+before ``text.terms.canonical_figures`` such a figure was a new number to the lexical signals.
+Every HaluEval summarization record (the whole file, not a sample; the detector trained on a
+quarter of its items, so these are counts of a fault, not a quality figure) whose response:
+
+* ``percent``: writes a percentage of the context the other way ("%" against "per cent" or
+  "percent");
+* ``scale``: writes a figure with a scale ("1.2 million", "$5bn", "100k") where the context
+  writes figures in full ("1,200,000");
+
+replayed window by window through the shipped detector, its fusion and its halt policy, as the
+server runs them (``calibrate.halts``). Run at a revision before the change and after it:
+
+    python docs/results/figure_notation.py --data ../shared/data/dev \\
+        --out docs/results/figure-notation.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from stream_guard.dataset import Record, read_records
+from stream_guard.eval.cli import machine_info
+from stream_guard.train import calibrate
+
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(%|per ?cent\b|percent\b)", re.IGNORECASE)
+_SCALED = re.compile(r"\d(?:[.,]\d+)*\s?(?:thousand|million|billion|bn|k|m)\b", re.IGNORECASE)
+_IN_FULL = re.compile(r"\d{1,3}(?:,\d{3})+")
+
+
+def notation(record: Record) -> str | None:
+    """Which way the response writes a figure otherwise than the context, if it does."""
+    said = {(n, s == "%") for n, s in _PERCENT.findall(record.response)}
+    source = {(n, s == "%") for n, s in _PERCENT.findall(record.context)}
+    if any((n, sign) not in source and (n, not sign) in source for n, sign in said):
+        return "percent"
+    if _SCALED.search(record.response) and _IN_FULL.search(record.context):
+        return "scale"
+    return None
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args()
+    started = time.time()
+    revision = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=False).stdout.strip()
+    records = [r for r in read_records(args.data / "halueval_summarization.jsonl")
+               if notation(r)]
+    scorer = calibrate.WindowScorer.load()  # the shipped detector, its fusion and its policy
+    engine = scorer.engine
+    assert engine.fusion is not None
+    point = calibrate.OperatingPoint(engine.threshold, engine.clear_margin, engine.run_at_end)
+    windows = calibrate.score_windows(engine, records, scorer.pipeline)
+    halted = calibrate.halts(records, windows, engine.fusion[0], point)
+    counts: dict[str, dict[str, int]] = {}
+    for record, halt in zip(records, halted, strict=True):
+        row = counts.setdefault(str(notation(record)), {
+            "supported": 0, "supported_halted": 0, "hallucinated": 0, "hallucinated_halted": 0})
+        kind = "supported" if record.label == 0 else "hallucinated"
+        row[kind] += 1
+        row[kind + "_halted"] += int(halt)
+    result = {"command": "python docs/results/figure_notation.py " + " ".join(sys.argv[1:]),
+              "code_revision": revision, "halts_by_notation": counts,
+              "machine": machine_info(), "elapsed_s": round(time.time() - started, 1)}
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
