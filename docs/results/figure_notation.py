@@ -11,7 +11,12 @@ quarter of its items, so these are counts of a fault, not a quality figure) whos
   writes figures in full ("1,200,000");
 
 replayed window by window through the shipped detector, its fusion and its halt policy, as the
-server runs them (``calibrate.halts``). Run at a revision before the change and after it:
+server runs them (``calibrate.halts``). Run at a revision before the change and after it.
+
+``refit_on_tune``: the change moves some windows' lexical signals, and the shipped fusion was
+fitted on the old ones; the fusion and policy refitted on the tune halves with the new signals
+(what the export would write, ``calibrate.fit_fusion`` and ``choose_policy``) beside the shipped
+ones, so a reader can see whether ``detector.json`` needs the refit.
 
     python docs/results/figure_notation.py --data ../shared/data/dev \\
         --out docs/results/figure-notation.json
@@ -25,11 +30,13 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from stream_guard.dataset import Record, read_records
 from stream_guard.eval.cli import machine_info
 from stream_guard.train import calibrate
+from stream_guard.train.cli import load_sets
 
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(%|per ?cent\b|percent\b)", re.IGNORECASE)
 _SCALED = re.compile(r"\d(?:[.,]\d+)*\s?(?:thousand|million|billion|bn|k|m)\b", re.IGNORECASE)
@@ -70,8 +77,18 @@ def main() -> None:
         kind = "supported" if record.label == 0 else "hallucinated"
         row[kind] += 1
         row[kind + "_halted"] += int(halt)
+    tune = scorer.groups(load_sets(args.data)[1])
+    fusion, _ = calibrate.fit_fusion(tune)
+    shipped = calibrate.choose_policy(tune, engine.fusion[0], 0.03)
+    refit = calibrate.choose_policy(tune, fusion, 0.03)
     result = {"command": "python docs/results/figure_notation.py " + " ".join(sys.argv[1:]),
               "code_revision": revision, "halts_by_notation": counts,
+              "refit_on_tune": {
+                  "shipped": {"fusion": engine.fusion[0].to_json(), "policy": asdict(point),
+                              "best_policy_now": asdict(shipped.point),
+                              "tune_mean_balanced_accuracy": shipped.mean_balanced_accuracy},
+                  "refit": {"fusion": fusion.to_json(), "policy": asdict(refit.point),
+                            "tune_mean_balanced_accuracy": refit.mean_balanced_accuracy}},
               "machine": machine_info(), "elapsed_s": round(time.time() - started, 1)}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
