@@ -289,3 +289,24 @@ def test_a_scaled_figure_is_read_as_the_figure_it_rounds() -> None:
     # A hedge still reads the figure it hedges, now written in full.
     window = resolve_hedged_numbers("About 1.2 million people live there.", evidence)
     assert "1234567" in term_keys(window)
+
+
+def test_a_place_and_its_people_name_one_place() -> None:
+    # An answer's "the Belgian striker" is its source's "the Belgium international": the word for
+    # a place's people or things is no new name.
+    from stream_guard.text.terms import known
+
+    for people, place in (("Belgian", "Belgium"), ("Brazilians", "Brazil"), ("Kenyan", "Kenya"),
+                          ("Italian", "Italy"), ("European", "Europe"), ("Chinese", "China"),
+                          ("Iraqi", "Iraq"), ("German", "Germany"), ("Canadian", "Canada"),
+                          ("Ukrainian", "Ukraine"), ("Lebanese", "Lebanon"),
+                          ("French", "France"), ("Dutch", "Netherlands"), ("Welsh", "Wales")):
+        (a,), (b,) = term_keys(people), term_keys(place)
+        assert known(a, term_keys(f"in {place}")), people
+        assert known(b, term_keys(f"the {people} side")), place
+    # Other places stay other places.
+    for a, b in (("Iran", "Iraq"), ("Austria", "Australia"), ("Indiana", "Indian"),
+                 ("Swedish", "Switzerland"), ("Niger", "Nigeria")):
+        assert not known(min(term_keys(a)), term_keys(b)), (a, b)
+    assert coverage("The Belgian striker scored.", term_keys(
+        "The Belgium international striker scored twice.")) == 1.0

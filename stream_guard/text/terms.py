@@ -414,9 +414,58 @@ def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
     if key in evidence_keys:
         return True
     if "-" not in key:
-        return False
+        return any(form in evidence_keys for form in _place_forms(key))
     name = numbered_name_of(key)
     return name in evidence_keys and name + _NUMBERED not in evidence_keys
+
+
+# A place and the word for its people or things name one place: an answer's "the Belgian
+# striker" is the source's "the Belgium international", "a Kenyan college" its "a college in
+# Kenya" (news writes both, and answers paraphrase one into the other). Regular forms by suffix
+# (place ending, people ending), both ways: Brazil/Brazilian, Kenya/Kenyan, Italy/Italian,
+# Belgium/Belgian, Europe/European, China/Chinese, Iraq/Iraqi, Germany/German, Canada/Canadian;
+# the rest by name. On keys (lower case, plurals dropped: "Wales" is "wale").
+_PLACE_SUFFIXES = (("", "ian"), ("", "ese"), ("", "i"), ("a", "an"), ("a", "ian"), ("a", "ese"),
+                   ("e", "ean"), ("e", "ian"), ("y", "ian"), ("o", "an"), ("ium", "ian"),
+                   ("on", "ese"), ("any", "an"))
+_PLACE_STEM_MIN = 3  # a shorter stem is no place ("Ivan" is not "Iv" + "an")
+_IRREGULAR_PLACES = {
+    "france": ("french",), "spain": ("spanish", "spaniard"), "britain": ("british", "briton"),
+    "england": ("english",), "scotland": ("scottish", "scot"), "wale": ("welsh",),
+    "ireland": ("irish",), "sweden": ("swedish", "swede"), "denmark": ("danish", "dane"),
+    "finland": ("finnish", "finn"), "poland": ("polish", "pole"), "turkey": ("turkish", "turk"),
+    "netherland": ("dutch",), "holland": ("dutch",), "greece": ("greek",),
+    "switzerland": ("swiss",), "philippine": ("filipino",), "thailand": ("thai",),
+    "norway": ("norwegian",), "portugal": ("portuguese",), "peru": ("peruvian",),
+    "iceland": ("icelandic",), "arabia": ("arab", "arabian"), "yemen": ("yemeni",),
+    "argentina": ("argentine", "argentinian"),
+}
+
+
+def _both_ways(places: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Each place with its words, and each word with its places ("dutch": Netherlands,
+    Holland)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for place, people in places.items():
+        out[place] = (*out.get(place, ()), *people)
+        for word in people:
+            out[word] = (*out.get(word, ()), place)
+    return out
+
+
+_PLACE_OF = _both_ways(_IRREGULAR_PLACES)
+
+
+def _place_forms(key: str) -> list[str]:
+    """The other words for the place or people ``key`` may name (see :data:`_PLACE_SUFFIXES`);
+    most are no words at all, which is harmless: they are only looked up in the evidence."""
+    forms = list(_PLACE_OF.get(key, ()))
+    for place, people in _PLACE_SUFFIXES:
+        if key.endswith(people) and len(key) - len(people) >= _PLACE_STEM_MIN:
+            forms.append(key[:len(key) - len(people)] + place)
+        if key.endswith(place) and len(key) - len(place) >= _PLACE_STEM_MIN:
+            forms.append(key[:len(key) - len(place)] + people)
+    return forms
 
 
 def names_another_variant(key: str, evidence_keys: AbstractSet[str]) -> bool:

@@ -1,25 +1,30 @@
-"""Halts on answers that write a figure otherwise than their source does; one JSON file.
+"""Halts on answers that write what their source says in another form; one JSON file.
 
-News summaries write "15%" for an article's "15 per cent" and "£100k" for its "£100,000";
-before ``text.terms.canonical_figures`` such a figure was a new number to the lexical signals.
-Every HaluEval summarization record (the whole file, not a sample; the detector trained on a
-quarter of its items, so these are counts of a fault, not a quality figure) whose response:
+News summaries write "15%" for an article's "15 per cent", "£100k" for its "£100,000" and "the
+Belgian striker" for its "the Belgium international"; before ``text.terms.canonical_figures``
+and the place forms of ``text.terms.known`` such an answer stated a "new" number or name to the
+lexical signals. Every HaluEval summarization record (the whole file, not a sample; the detector
+trained on a quarter of its items, so these are counts of a fault, not a quality figure) whose
+response:
 
 * ``percent``: writes a percentage of the context the other way ("%" against "per cent" or
   "percent");
 * ``scale``: writes a figure with a scale ("1.2 million", "$5bn", "100k") where the context
   writes figures in full ("1,200,000");
+* ``place``: uses a capitalised word for a people or its things ("Belgian", "Kenyan",
+  "Chinese", "Iraqi") that the context never uses, where the context has a capitalised word
+  sharing all of it but its ending (selected here by spelling alone, independently of the
+  code measured);
 
 replayed window by window through the shipped detector, its fusion and its halt policy, as the
-server runs them (``calibrate.halts``). Run at a revision before the change and after it.
+server runs them (``calibrate.halts``). Run at a revision before a change and after it.
 
-``refit_on_tune``: the change moves some windows' lexical signals, and the shipped fusion was
+``refit_on_tune``: a change moves some windows' lexical signals, and the shipped fusion was
 fitted on the old ones; the fusion and policy refitted on the tune halves with the new signals
 (what the export would write, ``calibrate.fit_fusion`` and ``choose_policy``) beside the shipped
 ones, so a reader can see whether ``detector.json`` needs the refit.
 
-    python docs/results/figure_notation.py --data ../shared/data/dev \\
-        --out docs/results/figure-notation.json
+    python docs/results/notation.py --data ../shared/data/dev --out docs/results/notation.json
 """
 
 from __future__ import annotations
@@ -43,14 +48,21 @@ _SCALED = re.compile(r"\d(?:[.,]\d+)*\s?(?:thousand|million|billion|bn|k|m)\b", 
 _IN_FULL = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 
+_PEOPLE = re.compile(r"\b([A-Z][a-z]{2,}?)(?:ian|ean|an|ese|i|ish)s?\b")
+
+
 def notation(record: Record) -> str | None:
-    """Which way the response writes a figure otherwise than the context, if it does."""
+    """Which way the response writes something otherwise than the context, if it does."""
     said = {(n, s == "%") for n, s in _PERCENT.findall(record.response)}
     source = {(n, s == "%") for n, s in _PERCENT.findall(record.context)}
     if any((n, sign) not in source and (n, not sign) in source for n, sign in said):
         return "percent"
     if _SCALED.search(record.response) and _IN_FULL.search(record.context):
         return "scale"
+    for match in _PEOPLE.finditer(record.response):
+        if (not re.search(rf"\b{match.group()}", record.context)
+                and re.search(rf"\b{match.group(1)}[a-z]*\b", record.context)):
+            return "place"
     return None
 
 
@@ -81,7 +93,7 @@ def main() -> None:
     fusion, _ = calibrate.fit_fusion(tune)
     shipped = calibrate.choose_policy(tune, engine.fusion[0], 0.03)
     refit = calibrate.choose_policy(tune, fusion, 0.03)
-    result = {"command": "python docs/results/figure_notation.py " + " ".join(sys.argv[1:]),
+    result = {"command": "python docs/results/notation.py " + " ".join(sys.argv[1:]),
               "code_revision": revision, "halts_by_notation": counts,
               "refit_on_tune": {
                   "shipped": {"fusion": engine.fusion[0].to_json(), "policy": asdict(point),
