@@ -259,6 +259,8 @@ def test_a_figure_meets_itself_however_it_is_written() -> None:
     for form in ("15 per cent", "15 percent", "15 pct", "15 %", "15 Per Cent"):
         assert same(form, "15%"), form
     assert not same("16%", "15 per cent") and not same("$2.5bn", "$2.4 billion")
+    # An ordinal's ending is no word of its own: "April 12th" says what "12 April" says.
+    assert same("on April 12th", "on 12 April") and same("the 3rd round", "round 3")
     # A lone "m" or "b" is a scale only after a currency sign: "100m" is a sprint.
     assert term_keys("the 100m sprint") == {"100", "sprint"}
     assert "100000000" in term_keys("a $100m budget")

@@ -44,8 +44,11 @@ thus to too under until up upon us use used very via was wasn't we we'd we'll we
 weren't what what's when when's where where's whether which while who who's whom whose why why's
 will with within without won't would wouldn't yes yet you you'd you'll you're you've your yours
 yourself yourselves well still way ways thing things lot lots okay ok yeah sure oh really actually
+st nd rd th
 """.split()  # noqa: SIM905 - a word list reads better as text
 )
+# (The last row: the ending of an ordinal written in digits, "12th", is a token of its own; as a
+# word it made "April 12th" say more than "12 April". "St" for Saint or Street goes with it.)
 
 # Weights: a changed number or name is the typical hallucination, a changed common word rarely is.
 NUMBER_WEIGHT = 2.0
