@@ -261,9 +261,11 @@ def test_a_figure_meets_itself_however_it_is_written() -> None:
     assert not same("16%", "15 per cent") and not same("$2.5bn", "$2.4 billion")
     # An ordinal's ending is no word of its own: "April 12th" says what "12 April" says.
     assert same("on April 12th", "on 12 April") and same("the 3rd round", "round 3")
-    # A lone "m" or "b" is a scale only after a currency sign: "100m" is a sprint.
-    assert term_keys("the 100m sprint") == {"100", "sprint"}
-    assert "100000000" in term_keys("a $100m budget")
+    # A lone "k", "m" or "b" scales for certain only after a currency sign: "100m" may be a
+    # sprint. A window says what it writes; evidence offers both readings.
+    assert [t.key for t in terms("the 100m sprint")] == ["100", "sprint"]
+    assert term_keys("the 100m sprint") == {"100", "100000000", "sprint"}
+    assert [t.key for t in terms("a $100m budget")] == ["100000000", "budget"]
 
 
 def test_scaled_figures_keep_their_quantities() -> None:
@@ -312,3 +314,51 @@ def test_a_place_and_its_people_name_one_place() -> None:
         assert not known(min(term_keys(a)), term_keys(b)), (a, b)
     assert coverage("The Belgian striker scored.", term_keys(
         "The Belgium international striker scored twice.")) == 1.0
+
+
+def test_figures_written_otherwise_raise_no_false_conflict() -> None:
+    # Cases an adversarial review found in the first version: each is a faithful window that
+    # halted (a quantity conflict) or stated a new number, where evidence and window wrote one
+    # figure differently.
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    def faithful(window: str, evidence: str) -> bool:
+        index, keys = quantity_index(evidence), term_keys(evidence)
+        text = resolve_hedged_numbers(window, index)
+        return (not quantity_conflict(text, index)
+                and all(known(t.key, keys) for t in terms(text) if t.weight > 1))
+
+    from stream_guard.text.terms import known
+
+    assert faithful("More than 1.5 million people attended.", "1.6 million people attended.")
+    assert faithful("Nearly 2 billion users.", "It has 1.8 billion users.")
+    assert faithful("The city has 2.5 million residents.", "The city has 2.5\u00a0million residents.")
+    assert faithful("The city has 2.5 million residents.", "The city has 2.5\nmillion residents.")
+    assert faithful("It costs $1 billion to $2 billion.", "It costs $1-2 billion.")
+    assert faithful("It costs between $1 billion and $2 billion.", "It costs between $1 and $2 billion.")
+    assert faithful("About 1.5 million people use it.", "Some 1.5m people use it, and 2 million more")
+    assert faithful("It raised 2.5 billion dollars.", "It raised 2.5 bln dlrs from 1 billion dlrs.")
+    assert faithful("It has 50 million users.", "It has 50M users.")
+    assert faithful("She ran the 10 km in 30 minutes.", "She ran 42 km and the 10k in 30 minutes.")
+    assert faithful("His 401(k) plan.", "His 401k plan.") and faithful("His 401k plan.", "His 401(k)")
+    assert faithful("a 15-percent rise", "a 15 percent rise")
+    assert faithful("a 15 percent rise", "a 15-per-cent rise")
+    assert faithful("The population is 2.5 million.", "It is 2,512,000. GDP is 4 million.")
+    assert faithful("Sales were $4.5m.", "Sales were $4,480,000 and costs were $4.2m.")
+    # ... and a changed figure is still one.
+    assert not faithful("The fee was $2k.", "In 2019 the fee was $3k.")
+    assert not faithful("More than 1.5 million people attended.", "3 million people attended.")
+    assert not faithful("Revenue was $2.5bn.", "Revenue was $2.4 billion.")
+
+
+def test_figures_cost_linear_time_and_never_raise() -> None:
+    from stream_guard.text.terms import canonical_figures, quantity_index, resolve_hedged_numbers
+
+    # A long run of comma-separated digits before a figure was quadratic (seconds at 20 KB).
+    for text in ("1," * 20_000 + "1 x 5%", "1,1." * 5_000 + "1 5%"):
+        assert canonical_figures(text)
+        assert term_keys(text) and quantity_index(text)
+    # Numbers too long for Decimal's exponent range are left as they are.
+    huge = "9" * 100_000
+    assert canonical_figures(huge + " trillion").startswith(huge)
+    assert resolve_hedged_numbers("it was 5 million", quantity_index(huge)) == "it was 5 million"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 # Words split at hyphens, so "Go-there" meets the "Go - there" of a transcript and "well-known"
@@ -174,33 +174,47 @@ def _spelled_number(run: str) -> str:
     return said if any(c.isdigit() for c in said) else run
 
 
-# A figure written with a scale ("2.5 billion", "$1.2bn", "100k", "£5m") or as a percentage in
-# words ("15 per cent", "15 percent", "15 %"): sources and answers write the same figure both ways
+# A figure written with a scale ("2.5 billion", "$1.2bn", "£5m") or as a percentage in words ("15
+# per cent", "15 percent", "15-per-cent"): sources and answers write the same figure both ways
 # ("£100,000 a week" and "£100k-a-week"; British news "per cent", answers "%"), and read token by
-# token "100k" was a new number 100 and "15%" a new number beside "15 per cent". A single "m" or
-# "b" is a scale only straight after a currency amount ("$5m"): "100m" alone is a sprint.
-_SCALE_EXPONENTS = {"thousand": 3, "k": 3, "million": 6, "mn": 6, "m": 6, "billion": 9, "bn": 9,
-                    "b": 9, "trillion": 12, "tn": 12}
+# token "100k" was a new number 100 and "15%" a new number beside "15 per cent". A lone "k", "m"
+# or "b" scales for certain only straight after a currency amount ("$5m"); elsewhere it may be a
+# unit ("100m" sprint, "10k" run, "401k", "7B model") or a scale ("1.5m people"), and both
+# readings are kept where that is safe (see :func:`canonical_figures`).
+_SCALE_EXPONENTS = {"thousand": 3, "k": 3, "million": 6, "mn": 6, "mln": 6, "m": 6,
+                    "billion": 9, "bn": 9, "bln": 9, "b": 9, "trillion": 12, "tn": 12}
 _SCALE_WORDS = {3: "thousand", 6: "million", 9: "billion", 12: "trillion"}
 _CURRENCY = frozenset("$£€¥")
 # A number not inside a word or after a point ("v2", ".5" are not). The check on what precedes
 # comes after the first digit, so the scan can jump from digit to digit: twice as fast as a
 # leading lookbehind, on every window and every stream's evidence.
 _NUMBER_RUN = r"(\d(?<![\w.]\d)\d*(?:[.,]\d+)*)"
-_FIGURE = re.compile(
-    _NUMBER_RUN + r"(?:[ \t]?(thousand|million|billion|trillion|bn|tn|mn)|(k|m|b)"
-    r"|[ \t]?(%|per[ \t]?cent|percent|pct))(?![^\W_])")
+# The same, not starting after a comma either: a pattern that needs something after the number
+# would otherwise try again from each group of "1,1,1,...", quadratic in the run's length.
+_FIGURE_RUN = r"(\d(?<![\w.,]\d)\d*(?:[.,]\d+)*)"
+_SCALES_AFTER = r"\s*(thousand|million|billion|trillion|bn|tn|mn|mln|bln)|(k|m|b)"
+_SCALE = r"(?:" + _SCALES_AFTER + ")"
+_FIGURE = re.compile(_FIGURE_RUN + r"(?:" + _SCALES_AFTER
+                     + r"|(?:\s*|-)(%|per[\s-]?cent|percent|pct))(?![^\W_])")
+# A range with one scale ("$1-2 billion", "1.5 to 2 million", "between 1.5 and 2 million"): its
+# first number is scaled too, as "$1 billion to $2 billion" writes it.
+_RANGE = re.compile(_FIGURE_RUN + r"(\s*(?:-|\u2013|to|and)\s*[$£€¥]?)(?=\d[\d.,]*" + _SCALE
+                    + r"(?![^\W_]))")
 # What every figure :data:`_FIGURE` rewrites has, searched first on the text as it is: most
 # sentences have none, and the rewrite's pass over a lower-cased copy costs more (terms() runs on
 # every evidence sentence).
-_FIGURE_HINT = re.compile(r"\d(?:[ \t]?(?i:thousand|million|billion|trillion|bn|tn|mn|%|per|pct)"
-                          r"|[kmbKMB](?![^\W_]))")
+_FIGURE_HINT = re.compile(r"\d(?:\s*(?i:thousand|million|billion|trillion|bn|tn|mn|mln|bln|%|per"
+                          r"|pct)|-(?i:per|pct)|[kmbKMB](?![^\W_]))")
+_LONGEST_FIGURE = 30  # digits; a longer run is no figure anyone scales (and Decimal has limits)
 
 
 def _scaled_value(number: str, exponent: int) -> Decimal | None:
+    number = number.replace(",", "")
+    if len(number) > _LONGEST_FIGURE:
+        return None
     try:
-        return Decimal(number.replace(",", "")).scaleb(exponent)
-    except InvalidOperation:
+        return Decimal(number).scaleb(exponent)
+    except ArithmeticError:
         return None
 
 
@@ -209,35 +223,53 @@ def _digits_of(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _scale_of(text: str, match: re.Match[str]) -> int | None:
-    """The power of ten a :data:`_FIGURE` match scales its number by, or None when it is a
-    percentage or its "m"/"b" follows no currency sign."""
+def _scale_of(text: str, match: re.Match[str]) -> tuple[int, bool] | None:
+    """The power of ten a :data:`_FIGURE` match scales its number by, and whether that is
+    certain (a scale word, or "k"/"m"/"b" after a currency sign); None for a percentage."""
     word = match.group(2) or match.group(3)
-    if word is None or (match.group(3) in ("m", "b")
-                        and text[match.start() - 1:match.start()] not in _CURRENCY):
+    if word is None:
         return None
-    return _SCALE_EXPONENTS[word]
+    certain = match.group(3) is None or text[match.start() - 1:match.start()] in _CURRENCY
+    return _SCALE_EXPONENTS[word], certain
 
 
-def canonical_figures(text: str, *, scale_as_unit: bool = False) -> str:
-    """``text`` with each scaled figure written in full ("2.5 billion" -> "2500000000") and each
-    percentage in words as "15%", so a figure meets itself however it is written. With
-    ``scale_as_unit`` the scale stays after the number as its word ("$2.5bn" -> "2500000000
-    billion"): the unit :func:`quantities` compares, as it did when the figure was "2.5
-    billion". Unchanged text is returned as the same object."""
+def canonical_figures(text: str, *, scale_as_unit: bool = False,
+                      both_readings: bool = False) -> str:
+    """``text`` with each scaled figure written in full ("2.5 billion" -> "2500000000"; a range's
+    first number too, "$1-2 billion") and each percentage in words as "15%", so a figure meets
+    itself however it is written. With ``scale_as_unit`` the scale stays after the number as its
+    word ("$2.5bn" -> "2500000000 billion"): the unit :func:`quantities` compares, as it did when
+    the figure was "2.5 billion". A figure whose "k", "m" or "b" may be a unit ("10k", "1.5m")
+    stays as written; with ``both_readings`` (evidence: a reading more can only support) its
+    scaled reading follows it ("10k 10000"). Unchanged text is returned as the same object."""
+    if not _FIGURE_HINT.search(text):
+        return text
+    ranged = text
+
+    def first_of_range(match: re.Match[str]) -> str | None:
+        second = _FIGURE.match(ranged, match.end())
+        scale = None if second is None else _scale_of(ranged, second)
+        if scale is None or not scale[1]:
+            return None
+        value = _scaled_value(match.group(1), scale[0])
+        return None if value is None else _digits_of(value) + match.group(2)
+
+    text = _rewrite(ranged, _RANGE, first_of_range)
 
     def rewrite(match: re.Match[str]) -> str | None:
         number = match.group(1)
         if match.group(4):
             return number + "%"
-        exponent = _scale_of(text, match)
-        value = None if exponent is None else _scaled_value(number, exponent)
-        if exponent is None or value is None:
+        exponent, certain = _scale_of(text, match) or (0, False)
+        value = _scaled_value(number, exponent)
+        if value is None or not (certain or both_readings):
             return None
         digits = _digits_of(value)
-        return f"{digits} {_SCALE_WORDS[exponent]}" if scale_as_unit else digits
+        if scale_as_unit:
+            digits += " " + _SCALE_WORDS[exponent]
+        return digits if certain else f"{match.group()} {digits}"
 
-    return _rewrite(text, _FIGURE, rewrite) if _FIGURE_HINT.search(text) else text
+    return _rewrite(text, _FIGURE, rewrite)
 
 
 def spell_out_numbers(text: str) -> str:
@@ -311,10 +343,11 @@ def terms(text: str) -> list[Term]:
 def term_keys(text: str) -> frozenset[str]:
     """The keys of :func:`terms` alone: what an evidence sentence is indexed by. Skips the
     weights, about a third of the work, on every sentence of every stream's evidence."""
-    found = _terms(canonical_figures(text), spelled_out=False, weighted=False)
+    found = _terms(canonical_figures(text, both_readings=True), spelled_out=False,
+                   weighted=False)
     if found is None:
-        found = _terms(canonical_figures(spell_out_numbers(text)), spelled_out=True,
-                       weighted=False) or []
+        found = _terms(canonical_figures(spell_out_numbers(text), both_readings=True),
+                       spelled_out=True, weighted=False) or []
     return frozenset(found)
 
 
@@ -496,11 +529,12 @@ def quantities(text: str) -> set[tuple[str, str]]:
     return {(number, unit) for number, unit in _numbers(text) if unit}
 
 
-def _numbers(text: str) -> Iterator[tuple[str, str]]:
+def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]]:
     """Each number ``text`` states (numbers in words read as digits), with its unit, or
-    :data:`ANY_UNIT` where no word after it names one."""
-    for number, word in _NUMBER_AND_UNIT.findall(
-            canonical_figures(spell_out_numbers(text), scale_as_unit=True)):
+    :data:`ANY_UNIT` where no word after it names one (``both_readings``: see
+    :func:`canonical_figures`)."""
+    for number, word in _NUMBER_AND_UNIT.findall(canonical_figures(
+            spell_out_numbers(text), scale_as_unit=True, both_readings=both_readings)):
         yield number.replace(",", ""), _unit(word) if word else ANY_UNIT
 
 
@@ -523,7 +557,7 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     """The numbers ``text`` states per unit, {"metre": {"330"}}, and under :data:`ANY_UNIT`
     every number it states at all; built once per evidence."""
     by_unit: dict[str, set[str]] = {ANY_UNIT: set()}
-    for number, unit in _numbers(text):
+    for number, unit in _numbers(text, both_readings=True):
         by_unit[ANY_UNIT].add(number)
         if unit:
             by_unit.setdefault(unit, set()).add(number)
@@ -554,14 +588,16 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     object) when there is none.
 
     A scaled figure ("1.2 million", "$2.5bn") is a rounded one too: it is read as the number the
-    evidence states that it rounds to at its own precision (within half its last digit, and 5 %),
-    "1.2 million" as the evidence's 1,234,567; failing one, as the figure it writes.
+    evidence states that it rounds to at its own precision (within half its last digit, and 5
+    %; a hedge's own band where one comes before it), "1.2 million" as the evidence's
+    1,234,567; failing one, as the figure it writes. A figure whose "k", "m" or "b" may be a unit
+    ("1.5m") is read as scaled only where the evidence states the scaled number.
 
     ``text`` is a window: the scans are two regexes over it.
     """
     if ANY_UNIT not in evidence:
         return text
-    text = _resolve_scaled(text, evidence[ANY_UNIT])
+    text = _resolve_scaled(text, evidence)
 
     def closest(match: re.Match[str]) -> str | None:
         figure = _value(match.group(2))
@@ -578,29 +614,52 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     return _rewrite(text, _HEDGED, closest, group=2)
 
 
-def _resolve_scaled(text: str, stated: frozenset[str]) -> str:
-    """``text`` with each scaled figure replaced by the closest of the ``stated`` numbers it
-    rounds to (see :func:`resolve_hedged_numbers`)."""
+def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` with each scaled figure replaced by the closest number of the evidence it
+    rounds to (see :func:`resolve_hedged_numbers`): any the evidence states but a year (a
+    "$2k" is not 2019's)."""
+    if not _FIGURE_HINT.search(text):
+        return text
+    candidates = [(n, v) for n in evidence[ANY_UNIT]
+                  if not _YEAR.fullmatch(n) and (v := _decimal(n)) is not None]
 
     def closest(match: re.Match[str]) -> str | None:
-        exponent = _scale_of(text, match)
+        scale = _scale_of(text, match)
         number = match.group(1).replace(",", "")
-        value = None if exponent is None else _scaled_value(number, exponent)
-        if exponent is None or value is None or value <= 0:
+        value = None if scale is None else _scaled_value(number, scale[0])
+        if scale is None or value is None or value <= 0:
             return None
-        decimals = len(number.partition(".")[2])
-        slack = min(Decimal(5).scaleb(exponent - decimals - 1), value / 20)
-        near = [(abs(v - value), n) for n in stated
-                if (v := _decimal(n)) is not None and abs(v - value) <= slack]
+        band = _hedge_before(text, match.start())
+        if band is None:
+            decimals = len(number.partition(".")[2])
+            slack = min(Decimal(5).scaleb(scale[0] - decimals - 1), value / 20)
+            lo, hi = value - slack, value + slack
+        else:
+            lo, hi = value * Decimal(str(band[0])), value * Decimal(str(band[1]))
+        near = [(abs(v - value), n) for n, v in candidates if lo <= v <= hi]
         return min(near)[1] if near else None
 
-    return _rewrite(text, _FIGURE, closest) if _FIGURE_HINT.search(text) else text
+    return _rewrite(text, _FIGURE, closest)
+
+
+_YEAR = re.compile(r"1[89]\d\d|20\d\d")
+
+
+def _hedge_before(text: str, start: int) -> tuple[float, float] | None:
+    """The band of the hedge right before the figure at ``start`` ("more than $1.5bn"), if any."""
+    before = text[max(0, start - 24):start].rstrip("".join(_CURRENCY) + " \t").lower()
+    for hedge, band in _HEDGES.items():
+        if before.endswith(hedge) and not before[:-len(hedge)][-1:].isalnum():
+            return band
+    return None
 
 
 def _decimal(number: str) -> Decimal | None:
+    if len(number) > _LONGEST_FIGURE:
+        return None
     try:
         return Decimal(number)
-    except InvalidOperation:
+    except ArithmeticError:
         return None
 
 
