@@ -44,11 +44,12 @@ thus to too under until up upon us use used very via was wasn't we we'd we'll we
 weren't what what's when when's where where's whether which while who who's whom whose why why's
 will with within without won't would wouldn't yes yet you you'd you'll you're you've your yours
 yourself yourselves well still way ways thing things lot lots okay ok yeah sure oh really actually
-st nd rd th
 """.split()  # noqa: SIM905 - a word list reads better as text
 )
-# (The last row: the ending of an ordinal written in digits, "12th", is a token of its own; as a
-# word it made "April 12th" say more than "12 April". "St" for Saint or Street goes with it.)
+# The ending of an ordinal written in digits ("12th") is a token of its own; as a word it made
+# "April 12th" say more than "12 April". Dropped straight after a digit only: "St", "Rd" and
+# "Nd" elsewhere are names, and as the unit after a number "12th floor" still meets "14th".
+_ORDINAL_ENDINGS = frozenset(("st", "nd", "rd", "th"))
 
 # Weights: a changed number or name is the typical hallucination, a changed common word rarely is.
 NUMBER_WEIGHT = 2.0
@@ -392,7 +393,7 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool) -> list[Any] | None:
                 return None
             key = _key(token)  # what spelling out left as a word: "thousand" alone
         after_one = False
-        if not key:
+        if not key or (key in _ORDINAL_ENDINGS and text[match.start() - 1:match.start()].isdigit()):
             continue
         if token[0].isdigit():
             if _list_marker(text, match.start(), match.end()):
@@ -456,52 +457,71 @@ def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
 
 
 # A place and the word for its people or things name one place: an answer's "the Belgian
-# striker" is the source's "the Belgium international", "a Kenyan college" its "a college in
-# Kenya" (news writes both, and answers paraphrase one into the other). Regular forms by suffix
-# (place ending, people ending), both ways: Brazil/Brazilian, Kenya/Kenyan, Italy/Italian,
-# Belgium/Belgian, Europe/European, China/Chinese, Iraq/Iraqi, Germany/German, Canada/Canadian;
-# the rest by name. On keys (lower case, plurals dropped: "Wales" is "wale").
-_PLACE_SUFFIXES = (("", "ian"), ("", "ese"), ("", "i"), ("a", "an"), ("a", "ian"), ("a", "ese"),
-                   ("e", "ean"), ("e", "ian"), ("y", "ian"), ("o", "an"), ("ium", "ian"),
-                   ("on", "ese"), ("any", "an"))
-_PLACE_STEM_MIN = 3  # a shorter stem is no place ("Ivan" is not "Iv" + "an")
-_IRREGULAR_PLACES = {
-    "france": ("french",), "spain": ("spanish", "spaniard"), "britain": ("british", "briton"),
-    "england": ("english",), "scotland": ("scottish", "scot"), "wale": ("welsh",),
-    "ireland": ("irish",), "sweden": ("swedish", "swede"), "denmark": ("danish", "dane"),
-    "finland": ("finnish", "finn"), "poland": ("polish", "pole"), "turkey": ("turkish", "turk"),
-    "netherland": ("dutch",), "holland": ("dutch",), "greece": ("greek",),
-    "switzerland": ("swiss",), "philippine": ("filipino",), "thailand": ("thai",),
-    "norway": ("norwegian",), "portugal": ("portuguese",), "peru": ("peruvian",),
-    "iceland": ("icelandic",), "arabia": ("arab", "arabian"), "yemen": ("yemeni",),
-    "argentina": ("argentine", "argentinian"),
-}
+# striker" is its source's "the Belgium international", "a Kenyan college" its "a college in
+# Kenya" (news writes both, and answers paraphrase one into the other). A table, not suffix
+# rules: rules made Roman numerals ("WWII" for "WWI"), names (Julian, Julia; Karimi, Karim) and
+# words (guardian, guard) one another's forms. Keys: lower case, plurals dropped ("Wales" is
+# "wale", "Philippines" "philippine"); the place side of a multi-word name by its last word
+# ("New Zealand": "zealand").
+_PLACES = """
+afghanistan afghan; albania albanian; algeria algerian; angola angolan; argentina argentine
+argentinian; armenia armenian; australia australian aussie; austria austrian; azerbaijan
+azerbaijani azeri; bahrain bahraini; bangladesh bangladeshi; belarus belarusian; belgium belgian;
+bolivia bolivian; bosnia bosnian; brazil brazilian; britain british briton brit; bulgaria
+bulgarian; cambodia cambodian; cameroon cameroonian; canada canadian; chile chilean; china
+chinese; colombia colombian; congo congolese; croatia croatian croat; cuba cuban; cyprus cypriot;
+denmark danish dane; ecuador ecuadorian; egypt egyptian; england english englishman; estonia
+estonian; ethiopia ethiopian; finland finnish finn; france french frenchman; georgia georgian;
+germany german; ghana ghanaian; greece greek; haiti haitian; hungary hungarian; iceland icelandic
+icelander; india indian; indonesia indonesian; iran iranian; iraq iraqi; ireland irish irishman;
+israel israeli; italy italian; jamaica jamaican; japan japanese; jordan jordanian; kazakhstan
+kazakh; kenya kenyan; korea korean; kosovo kosovan kosovar; kuwait kuwaiti; latvia latvian;
+lebanon lebanese; libya libyan; lithuania lithuanian; malaysia malaysian; mali malian; malta
+maltese; mexico mexican; moldova moldovan; mongolia mongolian; morocco moroccan; myanmar burmese;
+burma burmese; nepal nepali nepalese; netherland dutch dutchman; holland dutch; zealand
+zealander; nigeria nigerian; niger nigerien; norway norwegian; oman omani; pakistan pakistani;
+palestine palestinian; panama panamanian; paraguay paraguayan; peru peruvian; philippine
+filipino; poland polish; portugal portuguese; qatar qatari; romania romanian; russia russian;
+rwanda rwandan; arabia arabian; scotland scottish scot scotsman; senegal senegalese; serbia
+serbian serb; singapore singaporean; slovakia slovak slovakian; slovenia slovenian slovene;
+somalia somali; spain spanish spaniard; lanka lankan; sudan sudanese; sweden swedish swede;
+switzerland swiss; syria syrian; taiwan taiwanese; tanzania tanzanian; thailand thai; tunisia
+tunisian; turkey turkish turk; uganda ugandan; ukraine ukrainian; emirate emirati; uruguay
+uruguayan; uzbekistan uzbek; venezuela venezuelan; vietnam vietnamese; wale welsh welshman;
+yemen yemeni; zambia zambian; zimbabwe zimbabwean; tibet tibetan; catalonia catalan; kurdistan
+kurdish kurd; chechnya chechen; crimea crimean; siberia siberian; persia persian; flanders
+flemish; cornwall cornish; quebec quebecer quebecois; bavaria bavarian; scandinavia
+scandinavian; sicily sicilian; europe european; africa african; asia asian; america american;
+texas texan; california californian; florida floridian; arizona arizonan; ohio ohioan; virginia
+virginian; carolina carolinian; alaska alaskan; hawaii hawaiian; oklahoma oklahoman; minnesota
+minnesotan; michigan michigander; paris parisian; london londoner; berlin berliner; york yorker;
+rome roman; moscow muscovite; chicago chicagoan; boston bostonian; vienna viennese; milan
+milanese; venice venetian; naples neapolitan
+"""
 
 
-def _both_ways(places: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """Each place with its words, and each word with its places ("dutch": Netherlands,
-    Holland)."""
+def _place_table(table: str) -> dict[str, tuple[str, ...]]:
+    """Each place with the words for its people, and each such word with its places (both
+    ways: "dutch" names the Netherlands and Holland)."""
     out: dict[str, tuple[str, ...]] = {}
-    for place, people in places.items():
+    for entry in table.split(";"):
+        place, *people = (_normalize(word) for word in entry.split())
         out[place] = (*out.get(place, ()), *people)
         for word in people:
             out[word] = (*out.get(word, ()), place)
     return out
 
 
-_PLACE_OF = _both_ways(_IRREGULAR_PLACES)
+_PLACE_OF = _place_table(_PLACES)
 
 
-def _place_forms(key: str) -> list[str]:
-    """The other words for the place or people ``key`` may name (see :data:`_PLACE_SUFFIXES`);
-    most are no words at all, which is harmless: they are only looked up in the evidence."""
-    forms = list(_PLACE_OF.get(key, ()))
-    for place, people in _PLACE_SUFFIXES:
-        if key.endswith(people) and len(key) - len(people) >= _PLACE_STEM_MIN:
-            forms.append(key[:len(key) - len(people)] + place)
-        if key.endswith(place) and len(key) - len(place) >= _PLACE_STEM_MIN:
-            forms.append(key[:len(key) - len(place)] + people)
-    return forms
+def _place_forms(key: str) -> tuple[str, ...]:
+    """The other words for the place or people ``key`` names; a people's plural in "-is" keeps
+    its "s" as a key ("Israelis"), so it is read as its singular here."""
+    forms = _PLACE_OF.get(key)
+    if forms is None and key.endswith("is"):
+        forms = _PLACE_OF.get(key[:-1])
+    return forms or ()
 
 
 def names_another_variant(key: str, evidence_keys: AbstractSet[str]) -> bool:
