@@ -2,9 +2,10 @@
 
 A window whose content words, numbers and names all occur in its evidence is almost always
 supported, and one that introduces a new number or name often is not. Terms are normalised
-(case, possessives, plurals, numbers spelled out) so "cities" meets "city" and "twenty - five"
-meets "25", and weighted: a changed number or name is the typical hallucination, a changed common
-word rarely is.
+(case, possessives, plurals, numbers spelled out, figures however written, places and their
+peoples) so "cities" meets "city", "twenty - five" meets "25", "$2.5bn" meets "2,500,000,000",
+"15 per cent" meets "15%" and "Belgian" meets "Belgium", and weighted: a changed number or name
+is the typical hallucination, a changed common word rarely is.
 """
 
 from __future__ import annotations
