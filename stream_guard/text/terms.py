@@ -246,10 +246,10 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     scaled reading follows it ("10k 10000"). Unchanged text is returned as the same object."""
     if not _FIGURE_HINT.search(text):
         return text
-    ranged = text
+    ranged, low = text, text.lower()  # the patterns are lower case (see _rewrite)
 
     def first_of_range(match: re.Match[str]) -> str | None:
-        second = _FIGURE.match(ranged, match.end())
+        second = _FIGURE.match(low, match.end()) if len(low) == len(ranged) else None
         scale = None if second is None else _scale_of(ranged, second)
         if scale is None or not scale[1]:
             return None
