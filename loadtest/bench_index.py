@@ -29,9 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from loadtest.run import code_revision
 from stream_guard.config import load_settings
-from stream_guard.eval.cli import machine_info
+from stream_guard.eval.cli import code_revision, machine_info
 from stream_guard.evidence.faiss_index import build_index
 from stream_guard.evidence.ingest import Document
 from stream_guard.evidence.reader import Collection

@@ -24,7 +24,6 @@ import os
 import platform
 import random
 import secrets
-import subprocess
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -46,6 +45,7 @@ from loadtest.serverproc import (
 from loadtest.stats import compare_rows, format_table, summarize
 from loadtest.wire import is_loopback, mint_ticket
 from stream_guard.client.client import stream_url
+from stream_guard.eval.cli import code_revision
 
 DEFAULT_URL = "ws://127.0.0.1:8765/v1/stream"
 API_KEY_ENV = "LOADTEST_API_KEY"  # not STREAM_GUARD_*: the server refuses unknown settings
@@ -118,26 +118,6 @@ def _machine() -> dict[str, Any]:
     return {"cpu_model": cpu, "cpu_count": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "websockets": version("websockets"),
             "loop": loop, "server_revision": code_revision()}
-
-
-def code_revision() -> str | None:
-    """The git commit of the stream_guard package being measured.
-
-    ``$LOADTEST_SERVER_REVISION`` names it for a tree that is not a checkout (an exported
-    snapshot); otherwise git is asked.
-    """
-    import stream_guard
-
-    if os.environ.get("LOADTEST_SERVER_REVISION"):
-        return os.environ["LOADTEST_SERVER_REVISION"]
-
-    where = Path(stream_guard.__file__).resolve().parent
-    try:
-        rev = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=5, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return rev.stdout.strip() or None
 
 
 def _server_env() -> dict[str, str]:

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import random
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -31,10 +30,9 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-import stream_guard
 from stream_guard.cli import main as cli
 from stream_guard.config import load_settings
-from stream_guard.eval.cli import machine_info
+from stream_guard.eval.cli import code_revision, machine_info
 from stream_guard.server.app import Server
 
 KEY = "catalog-bench-key-0001"
@@ -138,10 +136,8 @@ def main() -> None:
         assert cli(["index", "add", "--data-dir", str(data_dir), "--tenant", "bench",
                     "--collection", "catalog", "--no-progress", str(docs)]) == 0
         result = asyncio.run(measure(data_dir, cache_dir, args.products))
-    package = Path(stream_guard.__file__).resolve().parents[1]
     result.update({
-        "code": subprocess.run(["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
-                               capture_output=True, text=True).stdout.strip(),
+        "code": code_revision(),
         "command": f"python docs/results/catalog_retrieval.py --out {args.out}",
         "machine": machine_info(),
         "elapsed_s": round(time.time() - started, 1)})

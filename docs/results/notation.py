@@ -32,14 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from stream_guard.dataset import Record, read_records
-from stream_guard.eval.cli import machine_info
+from stream_guard.eval.cli import code_revision, machine_info
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
 
@@ -48,6 +47,7 @@ _SCALED = re.compile(r"\d(?:[.,]\d+)*\s?(?:thousand|million|billion|bn|k|m)\b", 
 _IN_FULL = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 
+MAX_FALSE_HALT = 0.03  # the cap the shipped policy was fitted with (detector.json)
 _PEOPLE = re.compile(r"\b([A-Z][a-z]{2,}?)(?:ian|ean|an|ese|i|ish)s?\b")
 
 
@@ -72,10 +72,10 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     started = time.time()
-    revision = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
-                              capture_output=True, text=True, check=False).stdout.strip()
-    records = [r for r in read_records(args.data / "halueval_summarization.jsonl")
-               if notation(r)]
+    revision = code_revision()  # at the start: the code this run imported
+    selected = [(r, kind) for r in read_records(args.data / "halueval_summarization.jsonl")
+                if (kind := notation(r)) is not None]
+    records = [r for r, _ in selected]
     scorer = calibrate.WindowScorer.load()  # the shipped detector, its fusion and its policy
     engine = scorer.engine
     assert engine.fusion is not None
@@ -83,16 +83,16 @@ def main() -> None:
     windows = calibrate.score_windows(engine, records, scorer.pipeline)
     halted = calibrate.halts(records, windows, engine.fusion[0], point)
     counts: dict[str, dict[str, int]] = {}
-    for record, halt in zip(records, halted, strict=True):
-        row = counts.setdefault(str(notation(record)), {
+    for (record, kind_of_notation), halt in zip(selected, halted, strict=True):
+        row = counts.setdefault(kind_of_notation, {
             "supported": 0, "supported_halted": 0, "hallucinated": 0, "hallucinated_halted": 0})
         kind = "supported" if record.label == 0 else "hallucinated"
         row[kind] += 1
         row[kind + "_halted"] += int(halt)
     tune = scorer.groups(load_sets(args.data)[1])
     fusion, _ = calibrate.fit_fusion(tune)
-    shipped = calibrate.choose_policy(tune, engine.fusion[0], 0.03)
-    refit = calibrate.choose_policy(tune, fusion, 0.03)
+    shipped = calibrate.choose_policy(tune, engine.fusion[0], MAX_FALSE_HALT)
+    refit = calibrate.choose_policy(tune, fusion, MAX_FALSE_HALT)
     result = {"command": "python docs/results/notation.py " + " ".join(sys.argv[1:]),
               "code_revision": revision, "halts_by_notation": counts,
               "refit_on_tune": {

@@ -11,6 +11,7 @@ import argparse
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -242,6 +243,27 @@ def machine_info() -> dict[str, Any]:
     return {"platform": platform.platform(), "python": platform.python_version(),
             "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "usable_cpus": len(usable(0)) if usable else None}
+
+
+def code_revision() -> str | None:
+    """The git commit of the stream_guard package being measured, for a result's record (load
+    tests, benchmarks, the scripts under docs/results).
+
+    ``$LOADTEST_SERVER_REVISION`` names it for a tree that is not a checkout (an exported
+    snapshot); otherwise git is asked.
+    """
+    import stream_guard  # the package this process imported, wherever it lies
+
+    if os.environ.get("LOADTEST_SERVER_REVISION"):
+        return os.environ["LOADTEST_SERVER_REVISION"]
+
+    where = Path(stream_guard.__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return rev.stdout.strip() or None
 
 
 def redacted_command(argv: Sequence[str]) -> str:

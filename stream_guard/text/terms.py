@@ -211,13 +211,8 @@ _LONGEST_FIGURE = 30  # digits; a longer run is no figure anyone scales (and Dec
 
 
 def _scaled_value(number: str, exponent: int) -> Decimal | None:
-    number = number.replace(",", "")
-    if len(number) > _LONGEST_FIGURE:
-        return None
-    try:
-        return Decimal(number).scaleb(exponent)
-    except ArithmeticError:
-        return None
+    value = _decimal(number.replace(",", ""))
+    return None if value is None else value.scaleb(exponent)
 
 
 def _digits_of(value: Decimal) -> str:
@@ -641,8 +636,7 @@ def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     "$2k" is not 2019's)."""
     if not _FIGURE_HINT.search(text):
         return text
-    candidates = [(n, v) for n in evidence[ANY_UNIT]
-                  if not _YEAR.fullmatch(n) and (v := _decimal(n)) is not None]
+    candidates: list[tuple[str, Decimal]] = []  # the evidence's numbers, read at the first figure
 
     def closest(match: re.Match[str]) -> str | None:
         scale = _scale_of(text, match)
@@ -650,6 +644,9 @@ def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
         value = None if scale is None else _scaled_value(number, scale[0])
         if scale is None or value is None or value <= 0:
             return None
+        if not candidates:
+            candidates.extend((n, v) for n in evidence[ANY_UNIT]
+                              if not _YEAR.fullmatch(n) and (v := _decimal(n)) is not None)
         band = _hedge_before(text, match.start())
         if band is None:
             decimals = len(number.partition(".")[2])
@@ -676,6 +673,8 @@ def _hedge_before(text: str, start: int) -> tuple[float, float] | None:
 
 
 def _decimal(number: str) -> Decimal | None:
+    """``number`` (digits and a point) as a Decimal; None for no number, or one too long to be
+    a figure anyone scales."""
     if len(number) > _LONGEST_FIGURE:
         return None
     try:
