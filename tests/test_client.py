@@ -15,6 +15,7 @@ from stream_guard.client import (
     BadFrameError,
     ConnectError,
     Done,
+    DrainingError,
     DuplicateStreamError,
     ErrorEvent,
     EvidenceItem,
@@ -43,7 +44,8 @@ from stream_guard.protocol import frames
 from stream_guard.protocol.errors import CloseCode, ErrorCode
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
-from tests.wsclient import API_KEY, open_ws
+from tests.redis_server import RedisServer
+from tests.wsclient import API_KEY, eventually, open_ws
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
 SUPPORTED = "The Eiffel Tower was completed in 1889. It is 330 metres tall."
@@ -494,3 +496,106 @@ async def test_ticket_unavailable_is_a_retryable_error(tmp_path: Path) -> None:
         with pytest.raises(TicketUnavailableError) as refused:
             await mint_ticket(url(srv), API_KEY)
     assert refused.value.retryable and refused.value.status == 503
+
+
+# --- a connection's life: given-up calls and a draining server ------------------------------
+# Regressions of holes a black-box review found: each of these used to lose the connection's
+# other streams, leak a stream slot, or end a guarded output cut short as if it had passed.
+
+async def test_a_ping_given_up_leaves_the_connection_working(server: Server) -> None:
+    """A ping whose caller stops waiting (``wait_for`` timing out) used to leave a cancelled
+    waiter that its late pong then failed on, killing the reader: every stream was lost."""
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        stream = await client.start(context=CONTEXT)
+        ping = asyncio.create_task(client.ping())
+        await asyncio.sleep(0)  # the ping frame is on the wire, its pong not back yet
+        ping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await ping
+        assert await client.ping() > 0  # the late pong went to nobody, this one to this ping
+        await stream.send(GOOD)
+        await stream.end()
+        assert (await collect(stream))[-1] == Done(stream.stream_id, False, len(GOOD), 1)
+        assert client.connected and client.connections_opened == 1
+
+
+async def test_a_start_given_up_does_not_hold_a_stream_slot(tmp_path: Path) -> None:
+    """A start cancelled after its frame went out is cancelled on the server too; it used to
+    stay open there, holding a slot of ``max_streams_per_connection`` and its id."""
+    async with running_server(make_settings(tmp_path, max_streams_per_connection=2)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY) as client:
+        await client.connect()
+        for n in range(3):
+            start = asyncio.create_task(client.start(stream_id=f"s{n}", context=CONTEXT))
+            await asyncio.sleep(0)  # sent, not yet answered
+            start.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await start
+        again = [await client.start(stream_id=f"s{n}", context=CONTEXT) for n in range(2)]
+        for stream in again:
+            await stream.end()
+            assert isinstance((await collect(stream))[-1], Done)
+
+
+async def test_a_draining_server_lets_the_streams_on_the_connection_finish(
+        tmp_path: Path) -> None:
+    """protocol.md "Shutdown": streams already open go on through the drain. A start refused
+    with ``draining`` used to make the client close the whole connection, losing them."""
+    async with running_server(make_settings(tmp_path)) as srv:
+        client = GuardClient(url(srv), api_key=API_KEY,
+                             backoff=Backoff(initial=0.01, maximum=0.02, attempts=3))
+        first = await client.start(stream_id="first", context=CONTEXT)
+        await first.send(GOOD)
+        drain = asyncio.create_task(srv.shutdown(grace=10))
+        await eventually(lambda: srv.draining)
+        with pytest.raises(ConnectError):  # the only server is draining: nowhere to start
+            await client.start(stream_id="second", context=CONTEXT)
+        await first.send(SUPPORTED)
+        await first.end()
+        events = await collect(first)
+        assert events[-1] == Done("first", False, len(GOOD + SUPPORTED), 3)
+        assert sum(isinstance(e, Verdict) for e in events) == 3
+        await drain
+        await client.close()
+
+
+async def test_guard_raises_when_a_drain_ends_the_output_unfinished(tmp_path: Path) -> None:
+    """The drain's ``done`` for a stream the guard never ended used to be taken as a normal
+    end: the output was cut short and reported as not halted."""
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
+        upstream = Upstream(tokens_of(GOOD), hang=True)  # a model still generating
+        guarded = guard(upstream(), client, context=CONTEXT)
+        drain: asyncio.Task[None] | None = None
+        with pytest.raises(DrainingError) as drained:
+            async for _ in guarded:
+                drain = drain or asyncio.create_task(srv.shutdown(grace=0.2))
+        assert drained.value.retryable
+        assert upstream.closed
+        assert drain is not None
+        await drain
+
+
+@pytest.mark.redis
+async def test_a_ticket_provider_failure_that_may_pass_is_retried(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """README: the client retries 503 within its backoff policy. A ticket provider's
+    TicketUnavailableError (the ticket endpoint's 503 while Redis is away) used to raise at
+    once. (Redis comes back empty: connections wait out the settle period, half a lease.)"""
+    settings = make_settings(tmp_path, redis_url=redis.url, lease_ttl_s=1.0)
+    async with running_server(settings) as srv:
+        calls = 0
+
+        async def fresh_ticket() -> str:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                redis.start()  # back while the client backs off
+            return await mint_ticket(url(srv), API_KEY)
+
+        redis.stop()
+        async with GuardClient(url(srv), ticket_provider=fresh_ticket, backoff=FAST) as client:
+            stream = await client.start(context=CONTEXT)
+            await stream.end()
+            assert isinstance((await collect(stream))[-1], Done)
+        assert calls >= 2

@@ -93,7 +93,8 @@ export interface StreamGuardOptions {
    *  running with auth_disabled. */
   getTicket?: (() => Promise<string>) | null;
   backoff?: Partial<Backoff>;
-  /** Longer sends are split into several deltas (the server limits frame size). */
+  /** Longer sends are split into several deltas (the server limits frame size); a positive
+   *  integer, in UTF-16 code units (a surrogate pair is never split). */
   maxDeltaChars?: number;
   /** ms to wait for `started`. */
   startTimeout?: number;

@@ -194,7 +194,9 @@ export class GuardStream {
     do {
       let j = Math.min(text.length, i + max);
       const last = text.charCodeAt(j - 1);
-      if (j < text.length && last >= 0xd800 && last <= 0xdbff) j -= 1; // keep pairs whole
+      if (j < text.length && last >= 0xd800 && last <= 0xdbff) {
+        j += j - 1 > i ? -1 : 1; // keep pairs whole: a lone pair is one character, sent whole
+      }
       const piece = text.slice(i, j);
       this._link.sendFrame({ type: "delta", stream_id: this.id, seq: this._seq++, text: piece });
       this.text += piece;
@@ -368,6 +370,13 @@ export class StreamGuard {
     startTimeout = 10000, openTimeout = 10000, onConnectionChange = null,
     WebSocket: WS = globalThis.WebSocket,
   }) {
+    if (typeof WS !== "function") {
+      throw new TypeError("no WebSocket implementation: this runtime has no global WebSocket " +
+        "(Node.js before 22 needs --experimental-websocket); pass one as the WebSocket option");
+    }
+    if (!Number.isInteger(maxDeltaChars) || maxDeltaChars < 1) {
+      throw new RangeError(`maxDeltaChars must be a positive integer, got ${maxDeltaChars}`);
+    }
     this.url = streamUrl(url);
     this.openTimeout = openTimeout;
     this.getTicket = getTicket;
@@ -379,6 +388,7 @@ export class StreamGuard {
     this.connectionsOpened = 0;
     this._WebSocket = WS;
     this._link = null;
+    this._retired = new Set(); // draining connections with streams still on them
     this._connecting = null;
     this._closed = false;
     this._streamIds = 0;
@@ -420,8 +430,9 @@ export class StreamGuard {
         return await this._open(link, frame, options);
       } catch (error) {
         if (error instanceof StreamGuardError && error.code === "draining") {
-          // The server is shutting down: leave its connection and start elsewhere.
-          link.ws.close(1000, "server draining");
+          // The server is shutting down: start elsewhere. Its connection stays open for the
+          // streams already on it, which the drain lets finish (the server then closes it).
+          this._retire(link);
         } else if (!(error instanceof ConnectionClosedError) || !RETRYABLE_CLOSE.has(error.code)) {
           throw error;
         }
@@ -473,7 +484,15 @@ export class StreamGuard {
   /** Close the connection; streams still open end with a `ConnectionClosedError`. */
   close() {
     this._closed = true;
+    for (const link of this._retired) link.ws.close(1000, "client closed");
+    this._retired.clear();
     this._link?.ws.close(1000, "client closed");
+  }
+
+  _retire(link) {
+    if (this._link === link) this._link = null;
+    for (const old of this._retired) if (!old.alive) this._retired.delete(old);
+    if (link.alive) this._retired.add(link);
   }
 
   async _liveLink(delays) {

@@ -24,6 +24,7 @@ from stream_guard.client.errors import (
     DrainingError,
     MessageTooBigError,
     StreamClosedError,
+    TicketUnavailableError,
 )
 from stream_guard.client.link import Link, TransientConnectFailure, open_link
 from stream_guard.client.stream import GuardStream, Mode
@@ -66,6 +67,7 @@ class GuardClient:
         self._ticket = ticket
         self._ticket_provider = ticket_provider
         self._link: Link | None = None
+        self._retired: list[Link] = []  # draining connections with streams still on them
         self._lock = asyncio.Lock()
         self._closed = False
 
@@ -114,10 +116,12 @@ class GuardClient:
                     raise
                 await _pause(delays, exc)
             except DrainingError as exc:
-                # This server is shutting down: its connection will close; start elsewhere.
+                # This server is shutting down: start elsewhere. Its connection stays open for
+                # the streams already on it, which the drain lets finish (the server closes it
+                # once they are done), so it is retired, not closed.
                 if not self._can_reconnect():
                     raise
-                await link.close()
+                self._retire(link)
                 await _pause(delays, exc)
 
     async def ping(self) -> float:
@@ -127,8 +131,18 @@ class GuardClient:
     async def close(self) -> None:
         """Close the connection; streams still open end with a ``ConnectionClosedError``."""
         self._closed = True
-        if self._link is not None:
-            await self._link.close()
+        links = [*self._retired, *([self._link] if self._link is not None else [])]
+        self._retired.clear()
+        for link in links:
+            await link.close()
+
+    def _retire(self, link: Link) -> None:
+        """New streams go to a new connection; ``link`` keeps its streams until it ends."""
+        if self._link is link:
+            self._link = None
+        self._retired = [old for old in self._retired if old.alive]
+        if link.alive:
+            self._retired.append(link)
 
     # --- connecting ---------------------------------------------------------------------------
     async def _live_link(self, delays: Iterator[float]) -> Link:
@@ -139,10 +153,15 @@ class GuardClient:
                 if self._link is not None and not self._can_reconnect():
                     raise ConnectError("the connection ended and a single-use ticket cannot "
                                        "open another; give api_key or ticket_provider")
-                url, headers = await self._credentials()
                 try:
+                    url, headers = await self._credentials()
                     self._link = await open_link(url, headers, open_timeout=self.open_timeout,
                                                  max_delta_chars=self.max_delta_chars)
+                except TicketUnavailableError as exc:
+                    # The ticket provider could not get one right now (the server's state
+                    # store away, a 503): retried like a refused connection.
+                    await _pause(delays, exc, exc.retry_after)
+                    continue
                 except TransientConnectFailure as exc:
                     if self._ticket is not None:
                         raise ConnectError(str(exc)) from exc

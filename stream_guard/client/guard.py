@@ -7,7 +7,8 @@ stream stop billing and a local one stop computing.
 
 A halt is an expected outcome, not an error, so it is reported in :class:`GuardResult` (read
 ``Guarded.result`` after iterating) rather than raised; only protocol errors and a lost
-connection raise.
+connection raise (a server that shuts down before the stream was checked counts as lost:
+:class:`DrainingError`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from stream_guard.client.client import ContextItem, GuardClient
+from stream_guard.client.errors import DrainingError
 from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release
 from stream_guard.client.stream import GuardStream, Mode
 
@@ -105,6 +107,7 @@ class Guarded:
                     if self._on_event is not None:
                         self._on_event(event)
                     if isinstance(event, Done):
+                        _check_complete(event, stream)
                         done = event
                         continue
                     listen = asyncio.ensure_future(stream.__anext__())
@@ -191,3 +194,16 @@ async def _end(stream: GuardStream) -> None:
     """End the stream unless it is already ended (after a halt the server still wants ``end``)."""
     if not stream.ended and stream.done is None:
         await stream.end()
+
+
+def _check_complete(done: Done, stream: GuardStream) -> None:
+    """A ``done`` the guard did not ask for (it has not sent ``end``), or that took less than
+    was sent, comes from a server shutting down: its drain ended the stream with the output
+    unfinished or unchecked. That is a lost stream, not a passed one, so it raises the
+    retryable :class:`DrainingError` instead of returning a result that says "not halted"."""
+    if done.halted or done.cancelled:
+        return
+    if not stream.ended or done.chars < len(stream.text):
+        raise DrainingError(f"the server shut down before the stream was checked: it took "
+                            f"{done.chars} of {len(stream.text)} characters sent; start it "
+                            "again on a new connection", stream.stream_id)

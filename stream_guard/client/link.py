@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Coroutine
 from typing import Any
 
 import orjson
@@ -32,6 +33,7 @@ from stream_guard.client.stream import GuardStream, Mode
 log = logging.getLogger("stream_guard.client")
 
 _PROTOCOL_ERROR = 1002
+_INTERNAL_ERROR = 1011
 
 
 class TransientConnectFailure(Exception):
@@ -87,6 +89,7 @@ class Link:
         self._max_delta = max_delta_chars
         self._send_lock = asyncio.Lock()
         self._pongs: deque[asyncio.Future[None]] = deque()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._reader = asyncio.create_task(self._read(), name="stream-guard-client-reader")
 
     @property
@@ -94,11 +97,15 @@ class Link:
         return self.closed is None
 
     # --- sending ------------------------------------------------------------------------------
-    async def send_frame(self, frame: dict[str, Any]) -> None:
-        """Send one frame. The lock keeps frames in call order, which ``seq`` relies on."""
+    async def send_frame(self, frame: dict[str, Any],
+                         pong: asyncio.Future[None] | None = None) -> None:
+        """Send one frame. The lock keeps frames in call order, which ``seq`` relies on.
+        ``pong``: a ping's waiter, queued as its frame goes out (see :meth:`ping`)."""
         if self.closed is not None:
             raise self.closed
         async with self._send_lock:
+            if pong is not None:
+                self._pongs.append(pong)
             try:
                 await self.ws.send(orjson.dumps(frame), text=True)
             except ConnectionClosed:
@@ -114,29 +121,33 @@ class Link:
             raise DuplicateStreamError(f"stream {sid!r} is already open on this connection", sid)
         stream = GuardStream(self, sid, mode, self._max_delta)
         self.streams[sid] = stream
+        sent = False
         try:
             await self.send_frame(start)
+            sent = True
             await asyncio.wait_for(stream.started, timeout)
-        except TimeoutError:
-            # The start may still be taken later; cancel it so it does not hold a stream slot.
-            self.streams.pop(sid, None)
-            with contextlib.suppress(ConnectionClosedError):
-                await self.send_frame({"type": "cancel", "stream_id": sid})
-            raise
         except BaseException:
             if self.streams.get(sid) is stream:
                 del self.streams[sid]
-            if stream.started.done() and not stream.started.cancelled():
-                stream.started.exception()  # the error raised here says the same
+            refused = stream.started.done() and not stream.started.cancelled() \
+                and stream.started.exception() is not None  # the error raised here says it
+            if sent and not refused and self.closed is None:
+                # Timed out or cancelled with the start on the wire: the server may take it
+                # (or has), so cancel it there, or it holds a stream slot and its id until
+                # the connection ends. In the background: this task may be cancelled itself.
+                self._background(self.send_frame({"type": "cancel", "stream_id": sid}))
             raise
         return stream
 
     async def ping(self) -> float:
         """Round trip of a protocol ``ping`` in seconds (through the server's frame loop)."""
+        # Pongs answer pings in order, so the waiter is queued as the frame is written (past
+        # the send lock, where websockets writes before its first await), and stays queued
+        # when its caller gives up (a timeout cancels it): its pong is skipped then, not
+        # taken for the next ping's.
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pongs.append(waiter)
         began = time.perf_counter()
-        await self.send_frame({"type": "ping"})
+        await self.send_frame({"type": "ping"}, pong=waiter)
         await waiter
         return time.perf_counter() - began
 
@@ -144,6 +155,15 @@ class Link:
         """Close normally; streams still open end with a ``ConnectionClosedError`` (1000)."""
         await self.ws.close()
         await asyncio.shield(self._reader)
+
+    def _background(self, send: Coroutine[Any, Any, None]) -> None:
+        """Send a frame nobody waits for; held here so the task is not collected midway."""
+        async def quietly() -> None:
+            with contextlib.suppress(ConnectionClosedError):
+                await send
+        task = asyncio.create_task(quietly())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- receiving ----------------------------------------------------------------------------
     async def _read(self) -> None:
@@ -154,7 +174,9 @@ class Link:
                     raise MalformedFrame(f"a frame must be a JSON object: {message!r:.80}")
                 if frame.get("type") == "pong":
                     if self._pongs:
-                        self._pongs.popleft().set_result(None)
+                        waiter = self._pongs.popleft()
+                        if not waiter.done():  # its caller may have given up
+                            waiter.set_result(None)
                     continue
                 event = parse_event(frame)
                 if event is None:
@@ -167,6 +189,11 @@ class Link:
         except (orjson.JSONDecodeError, MalformedFrame) as exc:
             log.error("the server sent a frame this client cannot read: %s", exc)
             await self.ws.close(_PROTOCOL_ERROR, "unreadable frame")
+        except Exception:
+            # A fault of this client's: the streams learn the connection is gone (below), so
+            # the socket must go too, or it stays open with nobody reading it.
+            log.exception("the client's frame reader failed; closing the connection")
+            await self.ws.close(_INTERNAL_ERROR, "client error")
         finally:
             self._ended()
 
