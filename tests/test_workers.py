@@ -165,8 +165,10 @@ async def test_readiness_gauges_follow_the_store_without_probes(
         tmp_path: Path, redis: RedisServer) -> None:
     """Operators alert on ``stream_guard_ready`` and ``stream_guard_state_store_up``: they must
     be right when nothing asks /readyz (they were set only by a probe: 0 on a fresh server, 1
-    after Redis died)."""
-    async with _workers(tmp_path, redis, n=1, redis_fail_mode="closed") as (a,):
+    after Redis died). Redis comes back empty, so readiness waits out the settle period (half a
+    lease TTL) before the counts are true again."""
+    async with _workers(tmp_path, redis, n=1, redis_fail_mode="closed",
+                        lease_ttl_s=2.0) as (a,):
         def gauges() -> tuple[float, float]:
             return a.metrics.ready._value.get(), a.metrics.state_up._value.get()
 

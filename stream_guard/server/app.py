@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import mimetypes
 import os
 import signal
@@ -43,12 +44,17 @@ from stream_guard.state.memory import MemoryStateStore
 
 log = logging.getLogger("stream_guard.server")
 
+
 # websockets closes oversize messages itself (1009) beyond this multiple of the configured
 # limit; between the two the connection answers with a typed error frame first.
 _HARD_SIZE_FACTOR = 4
 # Open fail mode's per-worker slots are released when their connection closes; the lease only
 # bounds a leak should that ever not happen.
 _LOCAL_LEASE_S = 24 * 3600.0
+# After the state store hung (a call failed only once its timeout was spent), handshakes skip it
+# for this long: the store's own timeout.
+_STORE_RETRY_S = 1.0
+
 _MAX_HELD_REFUSALS = 256
 # How often the readiness gauges are refreshed without a probe: a scrape must not read a
 # fresh server as unready, nor a lost store as up, just because no one asked /readyz.
@@ -89,6 +95,7 @@ class Server:
         self.node = node or f"{socket.gethostname()}:{os.getpid()}"
         self.leases = SlotLeases(self.store, settings.lease_ttl_s)
         self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
+        self._store_hung_at = -math.inf  # when a state store call last timed out
         self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -165,15 +172,19 @@ class Server:
     async def readiness(self) -> dict[str, bool]:
         """The readiness checks, which also set the ``ready`` and ``state_store_up`` gauges.
 
-        The state check is what a handshake needs: a slot lease taken and let go (a probe
-        holder with a millisecond lease), so a store that answers but takes no writes, or whose
-        slot counts are recovering from a wipe, fails it. In open fail mode neither makes the
+        The state check is what a handshake needs: a slot lease taken and let go, so a store
+        that answers but takes no writes (out of memory), or whose slot counts are recovering
+        from a wipe, fails it. In open fail mode neither makes the
         server unready: it still admits connections (per-worker caps) and issues tickets
         (signed fallback tickets), so a load balancer must keep sending it traffic."""
         store_up = admitting = False
+        probe = f"{self.node}/probe"
         try:
+            # The lease is a real one, let go at once: the store takes its TTL as the settle
+            # period after a wipe, so a shorter probe lease would end that period early.
             await asyncio.wait_for(self.store.acquire_slot(
-                "ready-probe", f"{self.node}/probe", 1 << 30, 0.001), 1.0)
+                "ready-probe", probe, 1 << 30, self.settings.lease_ttl_s), 1.0)
+            await asyncio.wait_for(self.store.release_slot("ready-probe", probe), 1.0)
             store_up = admitting = True
         except SlotsRecovering:
             store_up = True
@@ -322,14 +333,22 @@ class Server:
                    "too many connections from this address")]
         taken: list[Lease] = []
         self._held[holder] = taken
+        began = time.monotonic()
         try:
+            if self._store_hung_recently():
+                raise StateUnavailable("the state store did not answer a moment ago")
             for scope, limit, reason, message in wanted:
                 if not await self.leases.acquire(scope, holder, limit):
                     self.metrics.rejections.labels(reason).inc()
                     await self._release_slots(holder)
                     return message
                 taken.append((scope, holder))
+                if self.fails_open:
+                    # Counted here too, so this worker's own caps, if the store goes away,
+                    # include the connections it admitted before.
+                    await self.local.acquire_slot(scope, holder, 1 << 30, _LOCAL_LEASE_S)
         except StateUnavailable as exc:
+            self._note_store_failure(began)
             recovering = isinstance(exc, SlotsRecovering)
             self.metrics.state_failures.labels(
                 "slots_recovering" if recovering else "acquire_slot").inc()
@@ -341,6 +360,8 @@ class Server:
                         else "shared state unavailable; retry later")
             for scope, limit, reason, message in wanted:
                 # Open mode: this worker's own count. Held until the connection closes.
+                if (scope, holder) in taken:
+                    continue  # taken from the store (and recorded here) before it failed
                 if not await self.local.acquire_slot(scope, holder, limit, _LOCAL_LEASE_S):
                     self.metrics.rejections.labels(reason).inc()
                     await self._release_slots(holder)
@@ -389,11 +410,28 @@ class Server:
         # only happens to an address that is already over the rate.)
         if not await self.local.take(key, s.handshake_rate_per_s, s.handshake_burst):
             return False
+        if self._store_hung_recently():
+            return True  # the local bucket admitted it
+        began = time.monotonic()
         try:
             return await self.store.take(key, s.handshake_rate_per_s, s.handshake_burst)
         except StateUnavailable:
+            self._note_store_failure(began)
             self.metrics.state_failures.labels("handshake_bucket").inc()
             return True  # the local bucket admitted it
+
+    def _note_store_failure(self, began: float) -> None:
+        """A store call that failed only after waiting out its timeout means a hung store. (A
+        refusal, a dead Redis's refused connection or a wipe's recovery come back at once.)"""
+        now = time.monotonic()
+        if now - began >= _STORE_RETRY_S / 2:
+            self._store_hung_at = now
+
+    def _store_hung_recently(self) -> bool:
+        """The store hung within the last ``_STORE_RETRY_S``: a handshake does not wait on it
+        again (each call would cost its whole timeout, and a handshake makes two), but takes
+        the fail mode's answer at once."""
+        return time.monotonic() - self._store_hung_at < _STORE_RETRY_S
 
     async def _follow_kills(self) -> None:
         """Operator kill switch: every worker follows the channel and halts what it holds."""

@@ -83,15 +83,20 @@ end
 # args. Returns {1 held | 0 full | -1 counts not true yet (settling), epoch}.
 _ACQUIRE = _NOW_MS + _EPOCH.replace("EPOCH_ARG", "4") + """
 local holder, limit, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local held = redis.call('ZSCORE', KEYS[1], holder)
+if held and tonumber(held) <= now then held = false end
 if not held and redis.call('EXISTS', KEYS[3]) == 1 then
   return {-1, epoch}
 end
-if not held and redis.call('ZCARD', KEYS[1]) >= limit then
+-- The lease is written before anything else: Redis checks memory at a script's first write
+-- only, and ZADD is refused when it is full ('noeviction'), so a full Redis refuses the acquire
+-- (the store is unavailable) instead of letting it through after a write that frees memory.
+redis.call('ZADD', KEYS[1], now + ttl, holder)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not held and redis.call('ZCARD', KEYS[1]) > limit then
+  redis.call('ZREM', KEYS[1], holder)
   return {0, epoch}
 end
-redis.call('ZADD', KEYS[1], now + ttl, holder)
 -- The set lives as long as its longest lease, so idle scopes disappear.
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return {1, epoch}
