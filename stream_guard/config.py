@@ -113,7 +113,8 @@ class Settings:
     rate_burst: int = field(default=1000, metadata=_meta(
         "Token bucket size for messages per connection.", minimum=1))
     rate_strikes: int = field(default=100, metadata=_meta(
-        "Rate-limited messages tolerated per connection before it is closed 1008.", minimum=1))
+        "The rate-limited message that closes a connection 1008: the first rate_strikes - 1 "
+        "are answered with error rate_limited, this one closes it.", minimum=1))
     max_frame_bytes: int = field(default=65536, metadata=_meta(
         "Largest accepted WebSocket message; at most 16 MiB (16777216): websockets closes 1009 "
         "on a message over 4 times this, unread.", minimum=256, maximum=FRAME_BYTES_MAX,

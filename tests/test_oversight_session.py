@@ -303,6 +303,16 @@ def test_the_budget_is_checked_after_the_stream() -> None:
     assert error_code(delta(session, "too long", sid="nope")) is ErrorCode.UNKNOWN_STREAM
 
 
+def test_a_delta_the_stream_refuses_is_not_charged_to_the_budget() -> None:
+    """A delta out of order (or for a halted stream) is not taken, so it gets its own error and
+    the connection stays open; it used to be refused as over the budget and closed 1009."""
+    session, _ = new_session(max_chars=len(OPENING))
+    start(session)
+    out = delta(session, OPENING + "!", seq=5)
+    assert error_code(out) is ErrorCode.BAD_SEQ
+    assert delta(session, OPENING).chars == len(OPENING)  # the budget was left whole
+
+
 @pytest.mark.parametrize("size", [4097, 4090])
 def test_frame_too_large_closes_1009_as_abuse(size: int) -> None:
     session, _ = new_session(max_frame_bytes=4096)

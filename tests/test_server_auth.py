@@ -92,6 +92,10 @@ async def test_a_ticket_request_with_a_body_gets_a_clear_400(server: Server) -> 
             "error": "bad_request", "message": "requests take no body: POST /v1/tickets is "
             "authorised by its Authorization header alone"}
     assert (await mint(server.port, key)).isascii()  # Content-Length: 0, as http() sends it
+    # No route takes a body; the answer names the request, not the ticket endpoint.
+    probe = await http(server.port, "GET", "/livez", {"Content-Type": "text/plain"}, b"hi")
+    assert probe.status == 400 and probe.json() == {
+        "error": "bad_request", "message": "requests take no body, and GET /livez sent one"}
     async with open_ws(server.port) as ws:  # and the server serves on
         await send(ws, {"type": "ping"})
         assert await recv(ws) == {"type": "pong"}

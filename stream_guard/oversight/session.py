@@ -189,6 +189,9 @@ class Session(Generic[P]):
 
     def _on_delta(self, frame: Delta, out: Outcome[P]) -> None:
         state = self._stream(frame.stream_id)
+        # A delta the stream refuses anyway (halted, ended, out of order) gets that error and
+        # costs nothing: it is not taken, so it cannot spend the budget either.
+        state.check_delta(frame.seq)
         n = len(frame.text)
         if not self._budget.fits(n):
             out.frames.append(Error(

@@ -84,6 +84,13 @@ class StreamState:
     # --- client frames ------------------------------------------------------------------------
     def on_delta(self, seq: int, text: str) -> list[Window]:
         """Accept the next delta; returns the windows it completed (to be scored)."""
+        self.check_delta(seq)
+        self.next_seq += 1
+        self.chars += len(text)
+        return self._track(self._segmenter.feed(text))
+
+    def check_delta(self, seq: int) -> None:
+        """Raise the error a delta numbered ``seq`` would be refused with, if any."""
         if self.halted:
             raise ProtocolError(ErrorCode.STREAM_HALTED,
                                 f"stream {self.stream_id!r} was halted; no more deltas",
@@ -95,9 +102,6 @@ class StreamState:
         if seq != self.next_seq:
             raise ProtocolError(ErrorCode.BAD_SEQ,
                                 f"expected seq {self.next_seq}, got {seq}", self.stream_id)
-        self.next_seq += 1
-        self.chars += len(text)
-        return self._track(self._segmenter.feed(text))
 
     def on_end(self) -> tuple[list[Window], list[ServerFrame]]:
         """The output is complete: flush the last window; ``done`` follows once all are scored."""

@@ -255,15 +255,19 @@ class CallbackConnection(ServerConnection):
             if len(self._head) > MAX_HEAD_BYTES:
                 self._head = None  # websockets refuses a head this long itself
             return False
-        lines = bytes(self._head[:end]).split(b"\r\n")[1:]
+        request, *lines = bytes(self._head[:end]).split(b"\r\n")
         self._head = None
         fields = {name.strip().lower(): value.strip() for name, _, value in
                   (line.partition(b":") for line in lines)}
         if fields.get(b"content-length", b"0") == b"0" and b"transfer-encoding" not in fields:
             return False
-        refusal = json_response(400, {
-            "error": "bad_request", "message": "requests take no body: POST /v1/tickets is "
-            "authorised by its Authorization header alone"}, [("Connection", "close")])
+        method, _, rest = request.decode("latin-1").partition(" ")
+        target = rest.rpartition(" ")[0] or rest
+        message = ("requests take no body: POST /v1/tickets is authorised by its Authorization "
+                   "header alone" if target.split("?", 1)[0].endswith("/v1/tickets")
+                   else f"requests take no body, and {method} {target:.100} sent one")
+        refusal = json_response(400, {"error": "bad_request", "message": message},
+                                [("Connection", "close")])
         self.transport.write(refusal.serialize())
         self.transport.close()
         return True
