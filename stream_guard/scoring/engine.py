@@ -307,7 +307,8 @@ class GroundingEngine:
             if text is not job.text:
                 window = terms(text)
             out.append(Alignment(job.text, premise, signals(
-                window, text, index.keys, premise_keys, quantities)))
+                window, text, index.keys, premise_keys, quantities,
+                [(s.text, s.keys) for s in premise.sentences])))
         return out
 
     # --- on the model thread ------------------------------------------------------------------

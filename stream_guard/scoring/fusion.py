@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from stream_guard.text.polarity import flips_polarity
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known, quantity_conflict
 
@@ -41,6 +42,8 @@ MODEL_FEATURES = ("model_logit", *LEXICAL_FEATURES)
 _LOGIT_CLIP = 8.0
 # A quantity the evidence states otherwise is scored as this probability of contradiction.
 CONFLICT_CONTRADICTION = 0.9
+# ... and so is a polarity flip the detector scores below this (it reads the negation).
+POLARITY_MODEL_MAX = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,9 @@ class Signals:
     novel_specifics: float  # share of the window's numbers and names absent from the evidence
     speaker: bool  # speaks of its speaker ("I", "my"): no evidence attests that
     asks_listener: bool  # a question put to the listener ("you")
+    # The premise sentence it copies says the opposite (text.polarity); no fusion feature: it
+    # caps the score when the detector agrees (``capped``).
+    polarity_flip: bool = False
 
     def features(self, model_support: float | None = None) -> list[float]:
         row = [self.coverage, self.premise_coverage, float(self.conflict), self.novel_specifics,
@@ -64,8 +70,10 @@ class Signals:
 
 
 def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[str],
-            premise_keys: frozenset[str], quantities: Mapping[str, frozenset[str]]) -> Signals:
-    """The lexical signals of one window against its evidence and its premise."""
+            premise_keys: frozenset[str], quantities: Mapping[str, frozenset[str]],
+            premise_sentences: Sequence[tuple[str, frozenset[str]]] = ()) -> Signals:
+    """The lexical signals of one window against its evidence and its premise (its sentences'
+    text and keys, for the polarity check)."""
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
     missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
@@ -76,6 +84,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         novel_specifics=missing / weight if weight else 0.0,
         speaker=speaks_of_self(window_text),
         asks_listener=asks_listener(window_text),
+        polarity_flip=flips_polarity({t.key for t in window}, window_text, premise_sentences),
     )
 
 
@@ -187,13 +196,22 @@ def window_support(signals: Signals, model_support: float | None, fusion: Fusion
         support = fusion.support(signals.features(model_support))
     else:
         support = model_support if model_support is not None else signals.coverage
-    return capped(signals, support, contradiction)
+    return capped(signals, support, contradiction, model_support)
 
 
-def capped(signals: Signals, support: float, contradiction: float = 0.0) -> tuple[float, float]:
-    """``(support, contradiction)`` with the quantity-conflict cap of :func:`window_support`
-    applied (also for scores a rule being tried computes otherwise)."""
-    if signals.conflict:
+def capped(signals: Signals, support: float, contradiction: float = 0.0,
+           model_support: float | None = None) -> tuple[float, float]:
+    """``(support, contradiction)`` with the contradiction caps of :func:`window_support`
+    applied (also for scores a rule being tried computes otherwise).
+
+    A polarity flip is capped the same way when the detector, which reads negation, gives the
+    window less than ``POLARITY_MODEL_MAX``: the fusion weighs the detector lightly against word
+    coverage, which a flipped statement keeps whole, so "Gift cards can be refunded." against
+    "Gift cards cannot be refunded." fused to 0.44 with the detector at 0.05.
+    """
+    flipped = (signals.polarity_flip and model_support is not None
+               and model_support < POLARITY_MODEL_MAX)
+    if signals.conflict or flipped:
         return (min(support, 1.0 - CONFLICT_CONTRADICTION),
                 max(contradiction, CONFLICT_CONTRADICTION))
     return support, contradiction

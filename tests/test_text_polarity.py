@@ -1,0 +1,78 @@
+"""A claim that copies an evidence sentence with the opposite polarity: the lexical mark, and
+the halt through a real server with the shipped detector (which reads the negation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stream_guard.scoring.fusion import (
+    CONFLICT_CONTRADICTION,
+    POLARITY_MODEL_MAX,
+    Signals,
+    capped,
+)
+from stream_guard.text.polarity import flips_polarity, negated
+from stream_guard.text.terms import term_keys
+from tests.conftest import make_settings, running_server
+from tests.wsclient import open_ws, stream_text
+
+POLICY = ("Customers may request a refund within 30 days of purchase. Refunds are paid to the "
+          "original payment method within 5 business days. Gift cards cannot be refunded.")
+
+
+def flips(window: str, evidence: str = POLICY) -> bool:
+    sentences = [(s, term_keys(s)) for s in evidence.split(". ")]
+    return flips_polarity(term_keys(window), window, sentences)
+
+
+@pytest.mark.parametrize("text", ["Gift cards cannot be refunded.", "It isn't open.",
+                                  "It isn\u2019t open.", "No refunds are paid.",
+                                  "She never came back.", "A non-refundable fee."])
+def test_negations_are_read(text: str) -> None:
+    assert negated(text)
+
+
+@pytest.mark.parametrize("text", ["Gift cards can be refunded.", "Knowledge is power.",
+                                  "Another note on the snow.", "The nonagon has nine sides.",
+                                  "He is deciding whether or not to sue.",
+                                  "It is not only fast but cheap.",
+                                  "Not really, it is a formal language.",
+                                  "No, it opened in 1889."])
+def test_words_that_only_contain_a_negation_are_not_one(text: str) -> None:
+    assert not negated(text)
+
+
+def test_a_flip_needs_the_same_claim_with_the_other_polarity() -> None:
+    assert flips("Gift cards can be refunded.")
+    assert flips("Refunds are not paid to the original payment method.")
+    assert not flips("Gift cards cannot be refunded.")  # the same polarity
+    assert not flips("Refunds are paid within 5 business days.")
+    # another claim that happens to negate: too few of its words in any one sentence
+    assert not flips("Shipping is not free for orders under 20 dollars.")
+    assert not flips("Not cards.")  # one content word is no claim to compare
+
+
+def test_the_cap_needs_the_detector_to_agree() -> None:
+    flip = Signals(1.0, 1.0, False, 0.0, False, False, polarity_flip=True)
+    assert capped(flip, 0.6, 0.0, POLARITY_MODEL_MAX / 2) == (
+        pytest.approx(1 - CONFLICT_CONTRADICTION), CONFLICT_CONTRADICTION)
+    assert capped(flip, 0.6, 0.0, POLARITY_MODEL_MAX * 2) == (0.6, 0.0)
+    assert capped(flip, 0.6, 0.0, None) == (0.6, 0.0)  # the lexical tier alone: no cap
+
+
+@pytest.mark.slow  # the shipped detector
+async def test_a_negated_policy_is_halted_as_contradicted(tmp_path: Path,
+                                                          model_cache: Path) -> None:
+    """A new user's first collection: "Gift cards can be refunded." against "Gift cards cannot
+    be refunded." passed (fused 0.44: every content word is in the evidence)."""
+    answer = "Refunds are paid within 5 business days. Gift cards can be refunded."
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "neg", answer, context=[POLICY], piece=5)
+    halt = next(f for f in frames if f["type"] == "halt")
+    assert halt["at"] == answer.index("Gift cards") and halt["reason"] == "contradicted"
+    assert "Gift cards cannot be refunded." in halt["evidence"][0]["text"]
+    first = next(f for f in frames if f["type"] == "verdict")
+    assert first["label"] == "supported"
