@@ -291,6 +291,7 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
     """Defaults, then the TOML file, then ``STREAM_GUARD_*`` variables, then ``overrides``."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
+    labels: dict[str, str] = {}  # how an error names a value from the file
     known = {f.name for f in fields(Settings)}
     path = config_file or env.get(ENV_PREFIX + "CONFIG")
     if path:
@@ -301,10 +302,15 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
             raise SettingsError(f"config file {path}: {exc.strerror}") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # TOML is UTF-8
             raise SettingsError(f"config file {path}: not valid TOML: {exc}") from None
-        for key, value in _flatten(data).items():
+        try:
+            flat = _flatten(data)
+        except ValueError as exc:
+            raise SettingsError(f"config file {path}: {exc}") from None
+        for key, value in flat.items():
             if key not in known:
                 raise SettingsError(f"config file {path}: unknown setting {key!r}")
             values[key] = value
+            labels[key] = f"{key} (config file {path})"
     for key, value in env.items():
         if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
             continue
@@ -314,29 +320,34 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
         if name not in known:
             raise SettingsError(f"{key}: unknown setting")
         values[name] = value
+        labels.pop(name, None)  # the variable wins over the file, and errors name it
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return _build(values, source="environment")
+    return _build(values, source="environment", labels=labels)
 
 
 def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
-    """TOML tables are only grouping: ``[limits] rate_burst = 5`` is ``rate_burst = 5``."""
+    """TOML tables are only grouping: ``[limits] rate_burst = 5`` is ``rate_burst = 5``. So a
+    setting in two tables is one setting set twice: ValueError, not the last one silently."""
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, dict) and key != "api_keys":
-            out.update(_flatten(value))
-        else:
-            out[key] = value
+        inner = _flatten(value) if isinstance(value, dict) and key != "api_keys" else {key: value}
+        for name, item in inner.items():
+            if name in out:
+                raise ValueError(f"setting {name!r} is set twice (tables only group settings)")
+            out[name] = item
     return out
 
 
-def _build(values: Mapping[str, Any], *, source: str) -> Settings:
+def _build(values: Mapping[str, Any], *, source: str,
+           labels: Mapping[str, str] | None = None) -> Settings:
+    """``labels``: how errors name a value that did not come from its variable."""
     kwargs: dict[str, Any] = {}
     by_name = {f.name: f for f in fields(Settings)}
     for name, raw in values.items():
         f = by_name.get(name)
         if f is None:
             raise SettingsError(f"unknown setting {name!r}")
-        kwargs[name] = _coerce(f, raw)
+        kwargs[name] = _coerce(f, raw, (labels or {}).get(name, _setting_label(f)))
     try:
         settings = Settings(**kwargs)
     except TypeError as exc:  # pragma: no cover - guarded by the lookup above
@@ -349,8 +360,7 @@ def _setting_label(f: dataclasses.Field[Any]) -> str:
     return f"{ENV_PREFIX}{f.name.upper()}"
 
 
-def _coerce(f: dataclasses.Field[Any], raw: Any) -> Any:
-    label = _setting_label(f)
+def _coerce(f: dataclasses.Field[Any], raw: Any, label: str) -> Any:
     kind = str(f.type)
     meta = f.metadata
     try:

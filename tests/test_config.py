@@ -246,15 +246,15 @@ def test_every_float_setting_refuses_a_number_that_is_not_finite(name: str, raw:
 def test_a_toml_infinity_is_refused_too(tmp_path: Path, value: str) -> None:
     path = tmp_path / "sg.toml"
     path.write_text(f"[limits]\nlease_ttl_s = {value}\n")
-    with pytest.raises(SettingsError, match=r"^STREAM_GUARD_LEASE_TTL_S: invalid value -?inf "
-                       r"\(expected a finite number\)$"):
+    with pytest.raises(SettingsError, match=r"^lease_ttl_s \(config file .*sg\.toml\): invalid "
+                       r"value -?inf \(expected a finite number\)$"):
         load_settings(path, environ={})
 
 
 def test_an_integer_too_large_for_a_float_is_an_invalid_value(tmp_path: Path) -> None:
     path = tmp_path / "sg.toml"
     path.write_text("lease_ttl_s = 1" + "0" * 400 + "\n")  # float() of it overflowed
-    with pytest.raises(SettingsError, match=r"^STREAM_GUARD_LEASE_TTL_S: invalid value 1000"):
+    with pytest.raises(SettingsError, match=r"^lease_ttl_s \(config file .*\): invalid value 1000"):
         load_settings(path, environ={})
 
 
@@ -432,13 +432,16 @@ def test_workers_with_redis_are_allowed() -> None:
 @pytest.mark.parametrize(("text", "fragment"), [
     ("prot = 1\n", "unknown setting 'prot'"),
     ("[limits]\nrate_brust = 5\n", "unknown setting 'rate_brust'"),
-    ("port = 'eighty'\n", "STREAM_GUARD_PORT: invalid value 'eighty'"),
-    ("port = true\n", "STREAM_GUARD_PORT: invalid value True"),
-    ("idle_timeout_s = false\n", "STREAM_GUARD_IDLE_TIMEOUT_S: invalid value False"),
-    ("allowed_origins = 5\n", "STREAM_GUARD_ALLOWED_ORIGINS: invalid value 5"),
-    ("host = 5\n", "STREAM_GUARD_HOST: invalid value 5"),
-    ("[api_keys]\nshort = 'tenant'\n", "STREAM_GUARD_API_KEYS: API keys must be at least 16"),
+    # A bad value is named as the file's setting, not as a variable the user never set.
+    ("port = 'eighty'\n", "port (config file"),
+    ("port = true\n", "): invalid value True"),
+    ("idle_timeout_s = false\n", "idle_timeout_s (config file"),
+    ("allowed_origins = 5\n", "allowed_origins (config file"),
+    ("host = 5\n", "host (config file"),
+    ("[api_keys]\nshort = 'tenant'\n", "api_keys (config file"),
     ("port = \n", "config file"),
+    # Tables only group settings: one in two tables is set twice, not the last one silently.
+    ("[server]\nport = 1\n[other]\nport = 2\n", "setting 'port' is set twice"),
 ])
 def test_invalid_toml_names_the_setting(tmp_path: Path, text: str, fragment: str) -> None:
     path = tmp_path / "sg.toml"

@@ -29,7 +29,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from stream_guard.client import GuardClient, guard
+from stream_guard.client import AuthError, ConnectError, GuardClient, guard
 
 SCENARIO = Path(__file__).resolve().parents[1] / "js" / "demo" / "scenario.json"
 
@@ -70,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("observe", "holdback"), default="observe")
     parser.add_argument("--delay", type=float, default=0.03, help="seconds between tokens")
     args = parser.parse_args(argv)
-    return asyncio.run(run(args.server, args.mode, args.delay))
+    try:
+        return asyncio.run(run(args.server, args.mode, args.delay))
+    except (AuthError, ConnectError) as exc:  # said in one line, not as a traceback
+        hint = " (STREAM_GUARD_API_KEY: a key of that server)" if isinstance(exc, AuthError) else ""
+        print(f"\nerror: {exc}{hint}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from stream_guard.client import Event, GuardClient, Halt, Mode, guard
+from stream_guard.client import AuthError, ConnectError, Event, GuardClient, Halt, Mode, guard
 
 SCENARIO = Path(__file__).resolve().parents[1] / "js" / "demo" / "scenario.json"
 SPEAKING_RATE = 15.0  # characters per second, a typical TTS voice
@@ -359,7 +359,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds between the scripted LLM's tokens (words)")
     parser.add_argument("--sentence-pause", type=float, default=0.0,
                         help="extra seconds the scripted LLM waits after each sentence")
-    return asyncio.run(_main(parser.parse_args(argv)))
+    try:
+        return asyncio.run(_main(parser.parse_args(argv)))
+    except (AuthError, ConnectError) as exc:  # said in one line, not as a traceback
+        hint = " (STREAM_GUARD_API_KEY: a key of that server)" if isinstance(exc, AuthError) else ""
+        print(f"\nerror: {exc}{hint}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -178,7 +178,11 @@ def _resolve(spec: str) -> tuple[Path | None, ModelDir]:
     if path.suffix == ".onnx":
         if not path.is_file():
             raise ModelNotFoundError(f"detector {path} does not exist")
-        return path, open_model_dir(path.parent, need_weights=False)
+        try:
+            return path, open_model_dir(path.parent, need_weights=False)
+        except ModelFormatError as exc:
+            raise ModelFormatError(f"{path}: an ONNX detector needs its config.json and "
+                                   f"tokenizer.json beside it, in {path.parent} ({exc})") from exc
     if (path / "model.onnx").is_file() and not (path / "model.safetensors").is_file():
         return path / "model.onnx", open_model_dir(path, need_weights=False)
     return None, open_model_dir(path, weights_name="model.safetensors or model.onnx")

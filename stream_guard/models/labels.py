@@ -52,7 +52,9 @@ class LabelMap:
         """From a config's ``id2label``, or ``override`` ({"support": i, "contradiction": j})."""
         labels = {int(k): str(v) for k, v in (id2label or {}).items()}
         if not labels:
-            raise LabelMapError("the model config has no id2label")
+            raise LabelMapError("the model config has no id2label: add one to config.json, or "
+                                "say which output means supported with the detector_labels "
+                                "setting (STREAM_GUARD_DETECTOR_LABELS)")
         num = max(labels) + 1
         if override:
             unknown = set(override) - {"support", "contradiction"}

@@ -161,6 +161,10 @@ def _subsample(groups: dict[str, list[Record]], n: int, seed: int) -> dict[str, 
     return {k: random.Random(seed).sample(v, min(n, len(v))) for k, v in groups.items()}
 
 
+# What ``pip install 'stream-guard[train]'`` adds (imported only when training runs).
+_TRAINING_DEPENDENCIES = frozenset({"torch", "transformers"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -168,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except (GuardError, FileNotFoundError) as exc:  # a refusal, said in one line
         print(f"stream-guard train: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if exc.name not in _TRAINING_DEPENDENCIES:
+            raise
+        print(f"stream-guard train: needs {exc.name}, which the default install leaves out: "
+              "pip install 'stream-guard[train]'", file=sys.stderr)
         return 2
 
 
