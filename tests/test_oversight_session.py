@@ -408,3 +408,43 @@ def test_kill_of_an_ended_stream_is_done_at_once() -> None:
     assert [type(f) for f in out.frames] == [Halt, Done] and session.open_streams == 0
     assert out.stop == ["s1"]
     assert out.frames[1] == Done("s1", True, len(OPENING), 0)
+
+
+# --- a large delta is segmented a slice at a time -------------------------------------------
+
+def test_a_large_delta_is_taken_whole_and_segmented_a_slice_a_call() -> None:
+    """One message of one-letter sentences is the costliest text to segment (about 2 us a
+    character): the session takes it whole (seq, budget, chars) but segments it a slice per
+    call, so the connection can let other clients run in between. The windows are exactly
+    those of the delta segmented in one go."""
+    from stream_guard.oversight.segmenter import WindowSegmenter
+    from stream_guard.oversight.stream import SEGMENT_SLICE
+
+    text = "A. " * SEGMENT_SLICE + "The end is near. And"
+    session, _ = new_session(max_chars=len(text), max_frame_bytes=4 * len(text))
+    start(session)
+    out = delta(session, text)
+    assert out.chars == len(text) and out.more == "s1"
+    jobs = list(out.score)
+    calls = 1
+    while out.more is not None:
+        out = session.segment_more(out.more)
+        jobs += out.score
+        calls += 1
+    assert calls == -(-len(text) // SEGMENT_SLICE)
+    whole = WindowSegmenter(POLICY.window_max_chars, POLICY.window_min_chars).feed(text)
+    assert [(j.window.start, j.window.end) for j in jobs] == [(w.start, w.end) for w in whole]
+    # the stream goes on as usual: the next delta, then the end, flush the last window
+    assert delta(session, " so", seq=1).more is None
+
+
+def test_a_halt_between_slices_stops_segmenting() -> None:
+    text = "The harbour opened in 1921. " * 600
+    session, _ = new_session(max_chars=len(text), max_frame_bytes=4 * len(text))
+    start(session)
+    out = delta(session, text)
+    assert out.more == "s1"
+    # the first two windows are far from the evidence: a halt before the rest is segmented
+    assert any(isinstance(f, Halt) for f in score_all(session, out.score[:2], FAR))
+    assert session.segment_more("s1").score == []
+    assert session.segment_more("s1").more is None

@@ -274,3 +274,44 @@ async def test_a_client_that_hangs_up_mid_stream_is_released(
         await eventually(lambda: server.metrics.queue_depth._value.get() == 0)
         assert server.metrics.batch_size._sum.get() == 0
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_large_delta_lets_other_clients_in_and_keeps_its_own_order(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A 60 KB delta of one-letter sentences ("A. A. A.", the costliest text to segment)
+    used to be segmented in one go, holding the event loop for over 100 ms. It is segmented a
+    slice per loop turn: another client's ping sent after it is answered before it is done,
+    and the big delta's own later messages (its end, a ping) wait for it, in order."""
+    text = "A. " * 20_000
+    async with running_server(settings_factory(tier="lexical")) as server, \
+            open_ws(server.port) as big, open_ws(server.port) as other:
+        await send(big, {"type": "start", "stream_id": "big", "context": ["A. B. C."]})
+        assert (await recv(big))["type"] == "started"
+        await send(other, {"type": "ping"})
+        assert await recv(other) == {"type": "pong"}  # connected and answered
+        await send(big, {"type": "delta", "stream_id": "big", "seq": 0, "text": text})
+        await send(big, {"type": "end", "stream_id": "big"})
+        await send(big, {"type": "ping"})
+        await send(other, {"type": "ping"})
+        arrivals: list[str] = []
+
+        async def other_pong() -> None:
+            assert await recv(other) == {"type": "pong"}
+            arrivals.append("other pong")
+
+        async def big_frames() -> list[dict[str, Any]]:
+            frames: list[dict[str, Any]] = []
+            while not frames or frames[-1]["type"] != "pong":
+                frames.append(await recv(big))
+                if frames[-1]["type"] in ("done", "pong"):
+                    arrivals.append(f"big {frames[-1]['type']}")
+            return frames
+
+        _, frames = await asyncio.gather(other_pong(), big_frames())
+        assert arrivals == ["other pong", "big done", "big pong"]
+        done = frames[-2]
+        assert done["type"] == "done" and done["chars"] == len(text) and not done["halted"]
+        verdicts = [f for f in frames if f["type"] == "verdict"]
+        assert len(verdicts) == done["windows"] > 100
+        assert [v["start"] for v in verdicts] == sorted(v["start"] for v in verdicts)
+        assert verdicts[-1]["end"] == len(text.rstrip())

@@ -89,7 +89,9 @@ class Outcome(Generic[P]):
     ``opened``: a new stream's id and its prepared evidence request. ``stop``: streams whose
     in-flight scoring is moot (cancelled, killed or done): their tasks may be cancelled.
     ``chars``: delta characters taken. ``labels``: the labels of the windows applied (metrics).
-    ``received``: the kind of client frame parsed, if one was (metrics).
+    ``received``: the kind of client frame parsed, if one was (metrics). ``more``: a stream
+    whose delta still has text to segment: call :meth:`Session.segment_more` for it, after
+    letting other work run, before handing this connection its next message.
     """
 
     frames: list[ServerFrame] = field(default_factory=list)
@@ -100,6 +102,7 @@ class Outcome(Generic[P]):
     chars: int = 0
     labels: list[Label] = field(default_factory=list)
     received: type[ClientFrame] | None = None
+    more: str | None = None
 
 
 class Session(Generic[P]):
@@ -203,6 +206,18 @@ class Session(Generic[P]):
         self._budget.charge(n)
         out.chars = n
         self._schedule(state, windows, out)
+        if state.unsegmented:
+            out.more = state.stream_id
+
+    def segment_more(self, sid: str) -> Outcome[P]:
+        """The next slice of ``sid``'s last delta (``Outcome.more``): its windows to score."""
+        out: Outcome[P] = Outcome()
+        state = self._streams.get(sid)
+        if state is not None:  # not ended by the drain (or killed and done) meanwhile
+            self._schedule(state, state.segment_more(), out)
+            if state.unsegmented:
+                out.more = sid
+        return out
 
     def _stream(self, sid: str) -> StreamState:
         state = self._streams.get(sid)

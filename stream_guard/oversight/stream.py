@@ -31,6 +31,10 @@ from stream_guard.protocol.server_frames import (
 )
 from stream_guard.scores import Evidence, WindowScore
 
+# Characters of a delta segmented in one go (about 10 ms of the event loop for the most costly
+# text, one-letter sentences "A. A. A."); the rest waits for segment_more.
+SEGMENT_SLICE = 4096
+
 
 class Phase(enum.Enum):
     """Where a stream is in its life. Transitions: OPEN -> ENDED (``end``) or HALTED (a halt);
@@ -65,6 +69,7 @@ class StreamState:
         self._policy = HaltPolicy(self.threshold, config.contradiction_threshold,
                                   config.consecutive, config.clear_margin, config.run_at_end)
         self._segmenter = WindowSegmenter(config.window_max_chars, config.window_min_chars)
+        self._unsegmented = ""  # the rest of the last delta, for segment_more
         self.next_seq = 0
         self.chars = 0
         self.windows_scored = 0
@@ -83,11 +88,30 @@ class StreamState:
 
     # --- client frames ------------------------------------------------------------------------
     def on_delta(self, seq: int, text: str) -> list[Window]:
-        """Accept the next delta; returns the windows it completed (to be scored)."""
+        """Accept the next delta; returns the windows its first :data:`SEGMENT_SLICE`
+        characters completed (to be scored). A longer delta is taken whole, and the rest of it
+        is segmented by :meth:`segment_more`, a slice a call: the caller lets other work run
+        in between, so one large message does not hold the event loop for all of it."""
         self.check_delta(seq)
         self.next_seq += 1
         self.chars += len(text)
-        return self._track(self._segmenter.feed(text))
+        self._unsegmented += text  # after any rest of the last one: text stays in order
+        return self.segment_more()
+
+    @property
+    def unsegmented(self) -> bool:
+        """Whether the last delta still has text for :meth:`segment_more`."""
+        return bool(self._unsegmented)
+
+    def segment_more(self) -> list[Window]:
+        """Segment the next slice of the last delta; returns the windows it completed. Nothing
+        once the stream is halted or done: its text after that is not scored."""
+        if self.halted or self.phase is Phase.DONE:
+            self._unsegmented = ""
+            return []
+        piece = self._unsegmented[:SEGMENT_SLICE]
+        self._unsegmented = self._unsegmented[SEGMENT_SLICE:]
+        return self._track(self._segmenter.feed(piece))
 
     def check_delta(self, seq: int) -> None:
         """Raise the error a delta numbered ``seq`` would be refused with, if any."""
@@ -108,7 +132,11 @@ class StreamState:
         if self.phase in (Phase.ENDED, Phase.DONE):
             raise ProtocolError(ErrorCode.BAD_FRAME,
                                 f"stream {self.stream_id!r} has already ended", self.stream_id)
-        windows = [] if self.halted else self._track(self._segmenter.finish())
+        if self.halted:
+            windows = []
+        else:  # a caller that did not slice the last delta: the rest of it, then the end
+            rest, self._unsegmented = self._unsegmented, ""
+            windows = self._track([*self._segmenter.feed(rest), *self._segmenter.finish()])
         self.phase = Phase.ENDED
         return windows, self._maybe_done()
 

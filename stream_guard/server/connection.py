@@ -125,6 +125,7 @@ class Connection:
         self._tasks: dict[str, set[asyncio.Task[None]]] = {}
         self._in_flight = 0  # check tasks running
         self._backlog: collections.deque[tuple[ScoreJob, float]] = collections.deque()
+        self._segmenting = False  # a delta's text is being segmented a slice at a time
         self._streams_ended: asyncio.Event | None = None  # set by drain(), fired by _apply()
         self._log_extra = {"conn": self.cid, "tenant": self.principal.tenant}
         # Labelled children looked up once, not per message (a labels() call takes a lock).
@@ -208,17 +209,41 @@ class Connection:
                 outcome = self.session.receive(message)
             else:
                 outcome = self.session.throttled(abusive=admission is Admission.ABUSE)
-            self._apply(outcome, time.perf_counter())
+            arrived = time.perf_counter()
+            if outcome.more is not None:  # before _apply, which may hand over held messages
+                self._segmenting = True
+                self.ws.hold()
+            self._apply(outcome, arrived)
         except Exception:
             log.exception("message handling failed", extra=self._log_extra)
             self._finish(Close(CloseCode.INTERNAL_ERROR, "internal error"))
             return
+        if outcome.more is not None:
+            self._loop.call_soon(self._segment_more, outcome.more, arrived)
         close = outcome.close
         if close is not None:
             if close.abuse is not None:
                 self.server.metrics.rejections.labels(close.abuse).inc()
                 self.server.penalize(self.ip, close.abuse)
             self._finish(close)
+
+    def _segment_more(self, sid: str, arrived: float) -> None:
+        """A large delta is segmented a slice per turn of the event loop, so other connections
+        run in between; this client's next messages wait until it is done."""
+        if self._finished.done():
+            return
+        try:
+            outcome = self.session.segment_more(sid)
+            self._apply(outcome, arrived)
+        except Exception:
+            log.exception("message handling failed", extra=self._log_extra)
+            self._finish(Close(CloseCode.INTERNAL_ERROR, "internal error"))
+            return
+        if outcome.more is not None:
+            self._loop.call_soon(self._segment_more, sid, arrived)
+            return
+        self._segmenting = False
+        self._hold_or_release()
 
     def _on_lost(self) -> None:
         """The TCP connection is closed. When websockets itself refused the client's data
@@ -323,7 +348,12 @@ class Connection:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             task.add_done_callback(self._check_ended)
-        if self._backlog:
+        self._hold_or_release()
+
+    def _hold_or_release(self) -> None:
+        """The client's messages wait while windows wait for a check slot or a delta is still
+        being segmented; they are handed over again, in order, once neither is the case."""
+        if self._backlog or self._segmenting:
             self.ws.hold()
         else:
             self.ws.release()
