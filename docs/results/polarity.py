@@ -43,7 +43,7 @@ def unseen_halueval(data: Path) -> dict[str, list[Record]]:
     """Whole HaluEval items (both answers) the shipped detector's training never drew."""
     train = {name: read_records(data / f"{name}.jsonl") for name in TRAIN_DATASETS}
     drawn = {r.id for r in sample_training(train, TRAINED_PER_DATASET,
-                                           random.Random(TRAINING_SEED))}
+                                           random.Random(TRAINING_SEED), whole_repeats=0)}
     out: dict[str, list[Record]] = {}
     for name, records in train.items():
         items: dict[str, list[Record]] = {}
