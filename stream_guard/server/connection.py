@@ -24,6 +24,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
@@ -203,13 +204,25 @@ class Connection:
     def _on_message(self, message: str | bytes) -> None:
         """One client message, handed over by the transport as soon as it is parsed."""
         self._last_active = self._loop.time()
+        arrived = time.perf_counter()
+        admission = self.limiter.admit()
+        outcome = self._decide(
+            (lambda: self.session.receive(message)) if admission is Admission.OK else
+            (lambda: self.session.throttled(abusive=admission is Admission.ABUSE)), arrived)
+        close = outcome.close if outcome is not None else None
+        if close is not None:
+            if close.abuse is not None:
+                self.server.metrics.rejections.labels(close.abuse).inc()
+                self.server.penalize(self.ip, close.abuse)
+            self._finish(close)
+
+    def _decide(self, session_step: Callable[[], Outcome[StreamRequest]],
+                arrived: float) -> Outcome[StreamRequest] | None:
+        """Take the session's decision and carry it out; None when that failed (a fault of
+        ours: the connection is closed 1011). A delta still being segmented (``more``) holds
+        this client's next messages and goes on at the next turn of the event loop."""
         try:
-            admission = self.limiter.admit()
-            if admission is Admission.OK:
-                outcome = self.session.receive(message)
-            else:
-                outcome = self.session.throttled(abusive=admission is Admission.ABUSE)
-            arrived = time.perf_counter()
+            outcome = session_step()
             if outcome.more is not None:  # before _apply, which may hand over held messages
                 self._segmenting = True
                 self.ws.hold()
@@ -217,30 +230,18 @@ class Connection:
         except Exception:
             log.exception("message handling failed", extra=self._log_extra)
             self._finish(Close(CloseCode.INTERNAL_ERROR, "internal error"))
-            return
+            return None
         if outcome.more is not None:
             self._loop.call_soon(self._segment_more, outcome.more, arrived)
-        close = outcome.close
-        if close is not None:
-            if close.abuse is not None:
-                self.server.metrics.rejections.labels(close.abuse).inc()
-                self.server.penalize(self.ip, close.abuse)
-            self._finish(close)
+        return outcome
 
     def _segment_more(self, sid: str, arrived: float) -> None:
-        """A large delta is segmented a slice per turn of the event loop, so other connections
-        run in between; this client's next messages wait until it is done."""
+        """The next slice of a large delta: one per turn of the event loop, so other
+        connections run in between."""
         if self._finished.done():
             return
-        try:
-            outcome = self.session.segment_more(sid)
-            self._apply(outcome, arrived)
-        except Exception:
-            log.exception("message handling failed", extra=self._log_extra)
-            self._finish(Close(CloseCode.INTERNAL_ERROR, "internal error"))
-            return
-        if outcome.more is not None:
-            self._loop.call_soon(self._segment_more, sid, arrived)
+        outcome = self._decide(lambda: self.session.segment_more(sid), arrived)
+        if outcome is None or outcome.more is not None:
             return
         self._segmenting = False
         self._hold_or_release()
