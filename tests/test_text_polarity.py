@@ -29,17 +29,22 @@ def flips(window: str, evidence: str = POLICY) -> bool:
 
 @pytest.mark.parametrize("text", ["Gift cards cannot be refunded.", "It isn't open.",
                                   "It isn\u2019t open.", "No refunds are paid.",
-                                  "She never came back.", "A non-refundable fee."])
+                                  "She never came back.", "A non-refundable fee.",
+                                  "A nonprofit.", "The trial failed to reduce deaths.",
+                                  "She was unable to walk.", "The plan excludes dental care.",
+                                  "They declined to comment."])
 def test_negations_are_read(text: str) -> None:
     assert negated(text)
 
 
 @pytest.mark.parametrize("text", ["Gift cards can be refunded.", "Knowledge is power.",
-                                  "Another note on the snow.", "The nonagon has nine sides.",
+                                  "Another note on the snow.", "Nonetheless, it opened.",
                                   "He is deciding whether or not to sue.",
                                   "It is not only fast but cheap.",
                                   "Not really, it is a formal language.",
-                                  "No, it opened in 1889."])
+                                  "No, it opened in 1889.", "He lives at No. 10.",
+                                  "It cannot be used without a password.",
+                                  "There is no doubt it opened."])
 def test_words_that_only_contain_a_negation_are_not_one(text: str) -> None:
     assert not negated(text)
 
@@ -76,3 +81,27 @@ async def test_a_negated_policy_is_halted_as_contradicted(tmp_path: Path,
     assert "Gift cards cannot be refunded." in halt["evidence"][0]["text"]
     first = next(f for f in frames if f["type"] == "verdict")
     assert first["label"] == "supported"
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    # Paraphrases a review found capped as contradicted when polarity was "has a negation
+    # word": the detector scores each below 0.1, so the lexical judgement must be right.
+    ("The trial failed to reduce mortality in elderly patients.",
+     "The trial did not reduce mortality in elderly patients."),
+    ("The patient was unable to walk after the surgery.",
+     "The patient could not walk after the surgery."),
+    ("The account requires two-factor authentication.",
+     "The account cannot be used without two-factor authentication."),
+    ("The library is open every day except Sunday.", "The library is not open on Sunday."),
+    ("The bank declined to comment on the report.", "The bank did not comment on the report."),
+    ("The senator refused to answer questions.", "The senator would not answer questions."),
+    ("The update removed support for older printers.",
+     "The update no longer supports older printers."),
+    ("The plan excludes dental care.", "The plan does not include dental care."),
+    # the negation belongs to the other clause
+    ("Refunds are not available, but exchanges are available.", "Exchanges are available."),
+    ("The Prime Minister lives at 10 Downing Street.",
+     "The Prime Minister lives at No. 10 Downing Street."),
+])
+def test_a_faithful_paraphrase_keeps_its_polarity(evidence: str, window: str) -> None:
+    assert not flips(window, evidence)

@@ -1,17 +1,22 @@
-"""Polarity: whether a claim says the opposite of the evidence sentence it copies.
+"""Polarity: whether a claim says the opposite of the evidence clause it copies.
 
 Word coverage cannot see a negation: "not", "no" and "never" are stopwords (they say nothing of
 what a sentence is about), so "Gift cards can be refunded." covers every content word of "Gift
 cards cannot be refunded." and scores as well supported. Flipping a statement's polarity is the
 commonest small falsification there is (SummEdits builds edits that way), and the cross-encoder,
 which reads the two sentences together, does see it. So a window is marked when the evidence
-sentence that shares most of its content words has the other polarity; the fused score then
+clause that shares most of its content words has the other polarity; the fused score then
 treats it as contradicted when the detector agrees (:func:`stream_guard.scoring.fusion.capped`).
 
-Alone the mark is too coarse to halt on: a faithful paraphrase can move a negation into a word
-("did not suffer life-threatening injuries" for "non-life-threatening injuries", "no company but
-his camera" for "only his camera for company"). Pure and cheap: a regular expression over two
-short strings per window.
+Polarity is the parity of the negations in a clause, counting the words that negate without
+"not" ("failed to", "unable", "refused", "declined", "lacks", "except", "without", ...): a
+faithful paraphrase often trades one for the other ("did not reduce" for "failed to reduce",
+"could not walk" for "was unable to walk", "cannot be used without" for "requires"), and the
+detector, which scores such pairs low, cannot be relied on to tell them from a flip. What is
+left is a lexical judgement, so it is kept narrow: the clause must be the same claim (most of
+the window's content words, which are most of its own), and one with a "but" or "while" is
+compared clause by clause, since its negation may belong to the other clause. Pure and cheap:
+regular expressions over a few short strings per window.
 """
 
 from __future__ import annotations
@@ -20,43 +25,60 @@ import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
-# Negation as words and as the "n't" clitic; "non-" as a prefix ("non-life-threatening"), so a
-# paraphrase that spells it as "not" keeps its polarity.
+from stream_guard.text.terms import term_keys
+
+# Negations, explicit and implied. "non-" and "non" before a word ("non-refundable",
+# "nonprofit"), so a paraphrase that spells it "not" or "no" keeps its polarity.
 _NEGATION = re.compile(
-    r"\b(?:not|no|never|cannot|none|nobody|nothing|nowhere|neither|nor|without)\b"
-    r"|n't\b|\bnon-", re.IGNORECASE)
-# Phrases with a negation word that negate nothing: "whether or not", "not only ... but", and a
-# reply that opens a turn ("No, ...", "Not really, ..."): it answers the listener, and the clause
-# after it keeps its own polarity.
-_NO_NEGATION = re.compile(r"\b(?:whether or not|not (?:only|just|merely))\b"
-                          r"|^\W*(?:no|nope|not really|not exactly|not at all)\s*[,.!;:]",
-                          re.IGNORECASE)
-# The share of a window's content words its sentence must hold for the two to be one claim.
+    r"\b(?:not|no|never|cannot|none|nobody|nothing|nowhere|neither|nor|without|except"
+    r"|unable|fail(?:s|ed|ing|ure)?|refus(?:e|es|ed|ing)|declin(?:e|es|ed|ing)"
+    r"|den(?:y|ies|ied|ying)|lack(?:s|ed|ing)?|absent|ceas(?:e|es|ed|ing)"
+    r"|stop(?:s|ped|ping)?|remov(?:e|es|ed|ing)|exclud(?:e|es|ed|ing))\b"
+    r"|n't\b|\bnon(?:-|(?=[a-z]{3})(?!e\b|etheless|sense))", re.IGNORECASE)
+# Phrases with a negation word that negate nothing: "whether or not", "not only ... but", "no
+# doubt", "without exception", the number sign "No. 10", and a reply that opens a turn ("No,
+# ...", "Not really, ..."): it answers the listener, and the clause after it keeps its own
+# polarity.
+_NO_NEGATION = re.compile(
+    r"\b(?:whether or not|not (?:only|just|merely)|no doubt|without (?:doubt|exception)"
+    r"|no\.(?=\s*\d))"
+    r"|^\W*(?:no|nope|not really|not exactly|not at all)\s*[,.!;:]", re.IGNORECASE)
+# Apostrophes a "n't" may be written with.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+# Where a sentence turns to another claim: its clauses are compared one by one.
+_CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+\b(?:but|while|whereas|although|though|yet)\b\s+",
+                           re.IGNORECASE)
+# The share of a window's content words a clause must hold to be the same claim, and of the
+# clause's own the window must hold.
 _SAME_CLAIM = 0.8
-_HALF_SENTENCE = 0.5
+_HALF_CLAUSE = 0.5
 _MIN_KEYS = 2
 
 
 def negated(text: str) -> bool:
-    """Whether ``text`` has a negation (any: polarity here is a yes/no, not a count)."""
-    return _NEGATION.search(_NO_NEGATION.sub(" ", text.replace("\u2019", "'"))) is not None
+    """Whether ``text`` says no: an odd number of negations (two cancel: "cannot be used
+    without" is "requires")."""
+    cleaned = _NO_NEGATION.sub(" ", text.translate(_APOSTROPHES))
+    return len(_NEGATION.findall(cleaned)) % 2 == 1
 
 
 def flips_polarity(window_keys: AbstractSet[str], window_text: str,
                    sentences: Iterable[tuple[str, AbstractSet[str]]]) -> bool:
-    """Whether the sentence of ``sentences`` (text, content-term keys) that shares most of the
-    window's content terms is the same claim (it holds at least 80 % of the window's terms, and
-    they are at least half of its own) with the other polarity."""
+    """Whether the clause of ``sentences`` (text, content-term keys) that shares most of the
+    window's content terms is the same claim (it holds at least 80 % of the window's terms,
+    and they are at least half of its own) with the other polarity."""
     if len(window_keys) < _MIN_KEYS:
         return False
     best, claim, claim_keys = 0, "", 0
     for text, keys in sentences:
-        shared = len(window_keys & keys)
-        if shared > best:
-            best, claim, claim_keys = shared, text, len(keys)
-    # One claim: the sentence holds most of the window's terms, and the window at least half
-    # of the sentence's (a long sentence holding the window's words among many others is
-    # several claims, and its negation may belong to another of them).
-    if best < _SAME_CLAIM * len(window_keys) or best < _HALF_SENTENCE * claim_keys:
+        if len(window_keys & keys) <= best:
+            continue  # no clause of it can share more than the whole sentence
+        clauses = _CLAUSE_BREAK.split(text)
+        for clause, clause_keys in (((text, keys),) if len(clauses) == 1 else
+                                    ((c, term_keys(c)) for c in clauses)):
+            shared = len(window_keys & clause_keys)
+            if shared > best:
+                best, claim, claim_keys = shared, clause, len(clause_keys)
+    if best < _SAME_CLAIM * len(window_keys) or best < _HALF_CLAUSE * claim_keys:
         return False
     return negated(window_text) != negated(claim)
