@@ -537,6 +537,25 @@ async def test_a_start_given_up_does_not_hold_a_stream_slot(tmp_path: Path) -> N
             assert isinstance((await collect(stream))[-1], Done)
 
 
+async def test_a_start_retried_at_once_with_its_id_is_not_hit_by_the_first_ones_cancel(
+        server: Server) -> None:
+    """A start that timed out is cancelled on the server; the cancel used to be sent in the
+    background, after a retry of the same id that went out at once, and cancelled the retry
+    (or the retry met duplicate_stream). The cancel now goes out first, and the first start's
+    late frames (started, done) are not taken for the retry's."""
+    async with GuardClient(url(server), api_key=API_KEY, start_timeout=0) as client:
+        await client.connect()
+        for _ in range(3):
+            with pytest.raises(TimeoutError):
+                await client.start(stream_id="x", context=CONTEXT)
+            client.start_timeout = 10.0
+            stream = await client.start(stream_id="x", context=CONTEXT)
+            await stream.send(GOOD)
+            await stream.end()
+            assert (await collect(stream))[-1] == Done("x", False, len(GOOD), 1)
+            client.start_timeout = 0
+
+
 async def test_a_draining_server_lets_the_streams_on_the_connection_finish(
         tmp_path: Path) -> None:
     """protocol.md "Shutdown": streams already open go on through the drain. A start refused
@@ -574,6 +593,24 @@ async def test_guard_raises_when_a_drain_ends_the_output_unfinished(tmp_path: Pa
         assert upstream.closed
         assert drain is not None
         await drain
+
+
+async def test_a_drain_that_drops_unscored_windows_says_so_in_done(tmp_path: Path) -> None:
+    """A stream ended in time, all of it taken, whose windows the drain dropped unscored
+    (scoring outlasted the grace): its done read like a finished check, so guard() passed
+    it. The drain's done now says ``drained`` (which guard() raises DrainingError on).
+    Scoring is held up by a backlog: one check slot, 150 windows."""
+    settings = make_settings(tmp_path, max_windows_in_flight=1)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY) as client:
+        stream = await client.start(context=CONTEXT)
+        await stream.send(" ".join([GOOD] * 150))  # one delta (under max_delta_chars)
+        await stream.end()
+        drain = asyncio.create_task(srv.shutdown(grace=0))
+        done = (await collect(stream))[-1]
+        await drain
+    assert isinstance(done, Done) and done.drained and not done.halted
+    assert done.chars == len(stream.text) and done.windows < 150
 
 
 @pytest.mark.redis

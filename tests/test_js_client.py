@@ -108,7 +108,7 @@ guard.close();
         await drain
     assert result["refused"] == "ConnectError"  # nowhere else to start it
     assert result["done"] == {"streamId": "first", "halted": False, "chars": 63, "windows": 2,
-                              "cancelled": False}
+                              "cancelled": False, "drained": False}
     assert result["verdicts"] == ["supported", "supported"]
 
 
@@ -152,3 +152,41 @@ out(error);
         name, message = await probe.line()
         await probe.finish()
     assert name == "TypeError" and "WebSocket option" in message
+
+
+async def test_a_retired_connection_closing_later_is_not_reported_as_closed(
+        tmp_path: Path) -> None:
+    """After a drain refused a start, the old connection stays open for its streams and
+    closes later, once the client is connected elsewhere: onConnectionChange used to report
+    "closed" then, while the client was connected."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as a, \
+            running_server(make_settings(tmp_path, auth_disabled=True)) as b:
+        probe = await node(tmp_path, a, f"""
+const urls = [URL + '/v1/stream', 'ws://127.0.0.1:{b.port}/v1/stream'];
+let opened = 0;  // the first connection goes to A, every later one to B
+const Routed = class extends WebSocket {{
+  constructor(url) {{ super(urls[Math.min(opened++, 1)]); }}
+}};
+const events = [];
+const guard = new sg.StreamGuard({{ url: URL, WebSocket: Routed,
+  onConnectionChange: (state) => events.push(state),
+  backoff: {{ initial: 10, maximum: 20, attempts: 3 }} }});
+const first = await guard.start({{ streamId: "first", context: CONTEXT }});
+first.send("The Eiffel Tower was completed in 1889. ");
+out("sent");
+await told();  // A is draining now
+await guard.start({{ streamId: "second", context: CONTEXT }});  // on B
+first.end();
+await first.finished;  // A's stream finishes through the drain, then A closes it
+await new Promise((resolve) => setTimeout(resolve, 500));
+out({{ events, connected: guard.connected }});
+guard.close();
+""")
+        assert await probe.line() == "sent"
+        drain = asyncio.create_task(a.shutdown(grace=10))
+        await eventually(lambda: a.draining)
+        await probe.go()
+        result = await probe.line()
+        await probe.finish()
+        await drain
+    assert result == {"events": ["connecting", "open", "connecting", "open"], "connected": True}

@@ -52,6 +52,8 @@ export interface Done {
   chars: number;
   windows: number;
   cancelled: boolean;
+  /** Ended by the server's shutdown: the output was not fully checked; start it again. */
+  drained: boolean;
 }
 
 export interface Backoff {

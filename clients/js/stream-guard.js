@@ -269,7 +269,7 @@ export class GuardStream {
       case "done":
         this.done = {
           streamId: this.id, halted: frame.halted, chars: frame.chars, windows: frame.windows,
-          cancelled: frame.cancelled === true,
+          cancelled: frame.cancelled === true, drained: frame.drained === true,
         };
         this._call("onDone", this.done);
         this._resolve(this.done);
@@ -515,7 +515,10 @@ export class StreamGuard {
         this._link = link;
         this.connectionsOpened += 1;
         this._notify("open");
-        ws.addEventListener("close", () => this._notify("closed"));
+        // A retired (draining) connection closes after its replacement opened: not news.
+        ws.addEventListener("close", () => {
+          if (this._link === link) this._notify("closed");
+        });
         return link;
       } catch (error) {
         this._notify("closed");

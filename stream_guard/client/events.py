@@ -80,7 +80,7 @@ def parse_event(frame: Mapping[str, Any]) -> Event | None:
                         bool(frame.get("degraded", False)))
         if kind == "done":
             return Done(sid, bool(frame["halted"]), int(frame["chars"]), int(frame["windows"]),
-                        bool(frame.get("cancelled", False)))
+                        bool(frame.get("cancelled", False)), bool(frame.get("drained", False)))
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedFrame(f"malformed {kind!r} frame: {exc!r}") from None
     return None

@@ -197,13 +197,14 @@ async def _end(stream: GuardStream) -> None:
 
 
 def _check_complete(done: Done, stream: GuardStream) -> None:
-    """A ``done`` the guard did not ask for (it has not sent ``end``), or that took less than
-    was sent, comes from a server shutting down: its drain ended the stream with the output
-    unfinished or unchecked. That is a lost stream, not a passed one, so it raises the
-    retryable :class:`DrainingError` instead of returning a result that says "not halted"."""
+    """A ``done`` of the server's drain (``drained``; or one the guard did not ask for, or
+    that took less than was sent, from a server older than that flag) ended the stream with
+    the output unfinished or unchecked. That is a lost stream, not a passed one, so it raises
+    the retryable :class:`DrainingError` instead of returning a result that says "not
+    halted"."""
     if done.halted or done.cancelled:
         return
-    if not stream.ended or done.chars < len(stream.text):
+    if done.drained or not stream.ended or done.chars < len(stream.text):
         raise DrainingError(f"the server shut down before the stream was checked: it took "
                             f"{done.chars} of {len(stream.text)} characters sent; start it "
                             "again on a new connection", stream.stream_id)

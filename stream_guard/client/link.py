@@ -12,7 +12,6 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Coroutine
 from typing import Any
 
 import orjson
@@ -33,6 +32,8 @@ from stream_guard.client.stream import GuardStream, Mode
 log = logging.getLogger("stream_guard.client")
 
 _PROTOCOL_ERROR = 1002
+# The error codes a cancel is answered with when the server has no such stream open.
+_CANCEL_ANSWERS = frozenset({"unknown_stream", "draining"})
 _INTERNAL_ERROR = 1011
 
 
@@ -90,6 +91,8 @@ class Link:
         self._send_lock = asyncio.Lock()
         self._pongs: deque[asyncio.Future[None]] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._cancels: deque[str] = deque()  # streams to cancel before the next frame
+        self._ghosts: dict[str, int] = {}  # cancelled starts whose frames are still to come
         self._reader = asyncio.create_task(self._read(), name="stream-guard-client-reader")
 
     @property
@@ -104,14 +107,37 @@ class Link:
         if self.closed is not None:
             raise self.closed
         async with self._send_lock:
+            await self._send_cancels()  # owed before anything sent after them
             if pong is not None:
                 self._pongs.append(pong)
-            try:
-                await self.ws.send(orjson.dumps(frame), text=True)
-            except ConnectionClosed:
-                await asyncio.shield(self._reader)
-                assert self.closed is not None
-                raise self.closed from None
+            await self._send(frame)
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        try:
+            await self.ws.send(orjson.dumps(frame), text=True)
+        except ConnectionClosed:
+            await asyncio.shield(self._reader)
+            assert self.closed is not None
+            raise self.closed from None
+
+    def _cancel_soon(self, sid: str) -> None:
+        """Cancel ``sid`` on the server before any frame sent after this call (a start retried
+        with the same id must not be met by this cancel): queued, sent by the next send, or in
+        the background if none comes. Not awaited: the caller may be a cancelled task."""
+        self._cancels.append(sid)
+        self._ghosts[sid] = self._ghosts.get(sid, 0) + 1
+        task = asyncio.create_task(self._flush_cancels())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush_cancels(self) -> None:
+        with contextlib.suppress(ConnectionClosedError):
+            async with self._send_lock:
+                await self._send_cancels()
+
+    async def _send_cancels(self) -> None:
+        while self._cancels and self.closed is None:
+            await self._send({"type": "cancel", "stream_id": self._cancels.popleft()})
 
     async def open_stream(self, start: dict[str, Any], mode: Mode,
                           timeout: float) -> GuardStream:
@@ -134,8 +160,8 @@ class Link:
             if sent and not refused and self.closed is None:
                 # Timed out or cancelled with the start on the wire: the server may take it
                 # (or has), so cancel it there, or it holds a stream slot and its id until
-                # the connection ends. In the background: this task may be cancelled itself.
-                self._background(self.send_frame({"type": "cancel", "stream_id": sid}))
+                # the connection ends.
+                self._cancel_soon(sid)
             raise
         return stream
 
@@ -155,15 +181,6 @@ class Link:
         """Close normally; streams still open end with a ``ConnectionClosedError`` (1000)."""
         await self.ws.close()
         await asyncio.shield(self._reader)
-
-    def _background(self, send: Coroutine[Any, Any, None]) -> None:
-        """Send a frame nobody waits for; held here so the task is not collected midway."""
-        async def quietly() -> None:
-            with contextlib.suppress(ConnectionClosedError):
-                await send
-        task = asyncio.create_task(quietly())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # --- receiving ----------------------------------------------------------------------------
     async def _read(self) -> None:
@@ -205,7 +222,19 @@ class Link:
                 if open_stream.started.done():
                     open_stream.deliver(event)
             return
-        stream = self.streams.get(event.stream_id or "")
+        sid = event.stream_id or ""
+        if self._ghosts.get(sid):
+            # Frames of a start given up and cancelled come before any of a new stream with
+            # its id (the cancel went out before the new start): they end with its done, or
+            # with the error answering the cancel when the server no longer had it open.
+            if isinstance(event, Done) or (isinstance(event, ErrorEvent)
+                                           and event.code in _CANCEL_ANSWERS):
+                if self._ghosts[sid] == 1:
+                    del self._ghosts[sid]
+                else:
+                    self._ghosts[sid] -= 1
+            return
+        stream = self.streams.get(sid)
         if stream is None:
             log.debug("frame for a stream that is not open here: %r", event)
             return

@@ -149,7 +149,7 @@ class StreamState:
         """Server shutdown: close the stream with ``done`` whatever is still pending."""
         self._pending.clear()
         self.phase = Phase.DONE
-        return self._done_frame()
+        return self._done_frame(drained=True)
 
     # --- scores -------------------------------------------------------------------------------
     def skip(self, index: int) -> list[ServerFrame]:
@@ -266,8 +266,9 @@ class StreamState:
         frames.append(self._done_frame())
         return frames
 
-    def _done_frame(self, *, cancelled: bool = False) -> Done:
-        return Done(self.stream_id, self.halted, self.chars, self.windows_scored, cancelled)
+    def _done_frame(self, *, cancelled: bool = False, drained: bool = False) -> Done:
+        return Done(self.stream_id, self.halted, self.chars, self.windows_scored, cancelled,
+                    drained)
 
 
 def _evidence(evidence: Sequence[Evidence]) -> tuple[EvidenceItem, ...]:

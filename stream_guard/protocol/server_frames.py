@@ -123,6 +123,8 @@ class Done:
     chars: int
     windows: int
     cancelled: bool = False
+    # Ended by the server's drain, not by the client: windows still being scored were dropped.
+    drained: bool = False
     type: ClassVar[str] = "done"
 
     def to_wire(self) -> WireFrame:
@@ -130,6 +132,8 @@ class Done:
                            "halted": self.halted, "chars": self.chars, "windows": self.windows}
         if self.cancelled:
             wire["cancelled"] = True
+        if self.drained:
+            wire["drained"] = True
         return wire
 
 
