@@ -321,7 +321,10 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
             raise SettingsError(f"{key}: unknown setting")
         values[name] = value
         labels.pop(name, None)  # the variable wins over the file, and errors name it
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    for key, value in overrides.items():  # the command line's: named as the setting
+        if value is not None:
+            values[key] = value
+            labels[key] = key
     return _build(values, source="environment", labels=labels)
 
 

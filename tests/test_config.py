@@ -451,6 +451,15 @@ def test_invalid_toml_names_the_setting(tmp_path: Path, text: str, fragment: str
     assert fragment in str(info.value)
 
 
+def test_a_bad_value_given_over_the_file_is_not_blamed_on_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "sg.toml"
+    path.write_text("workers = 2\n")
+    with pytest.raises(SettingsError, match=r"^workers: 0 is below the minimum 1"):
+        load_settings(path, environ={}, workers=0)  # as serve --workers 0 passes it
+    with pytest.raises(SettingsError, match=r"^STREAM_GUARD_WORKERS: 0 is below"):
+        load_settings(path, environ={"STREAM_GUARD_WORKERS": "0"})
+
+
 def test_a_config_file_that_is_not_utf8_is_refused_with_its_name(tmp_path: Path) -> None:
     path = tmp_path / "sg.toml"
     path.write_bytes("port = 1 # caf\u00e9\n".encode("utf-16"))
