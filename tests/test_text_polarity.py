@@ -102,6 +102,11 @@ async def test_a_negated_policy_is_halted_as_contradicted(tmp_path: Path,
     ("Refunds are not available, but exchanges are available.", "Exchanges are available."),
     ("The Prime Minister lives at 10 Downing Street.",
      "The Prime Minister lives at No. 10 Downing Street."),
+    # found on HaluEval summaries the detector never trained on
+    ("The world No 1 has a win record of 17-0 since the start of the year.",
+     "World No 1 has not been beaten since the start of the year."),
+    ("It is impossible for users to know what they are smoking.",
+     "Users do not know what they are smoking."),
 ])
 def test_a_faithful_paraphrase_keeps_its_polarity(evidence: str, window: str) -> None:
     assert not flips(window, evidence)
