@@ -245,7 +245,7 @@ async def test_deltas_read_during_a_drain_are_scored_or_refused(tmp_path: Path) 
         # a stream that never ends gets done (nothing taken) when the grace runs out
         frames, code, _ = await until_closed(idle)
         assert frames == [{"type": "done", "stream_id": "quiet", "halted": False, "chars": 0,
-                           "windows": 0}]
+                           "windows": 0, "drained": True}]
         assert code == 1001
         await asyncio.wait_for(stopping, 10)
 

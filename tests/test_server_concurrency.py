@@ -253,7 +253,7 @@ async def test_graceful_shutdown(settings_factory: Callable[..., Settings]) -> N
                 assert set(kinds[:-1]) == {"verdict"}
                 assert by_stream[sid][-1] == {
                     "type": "done", "stream_id": sid, "halted": False, "chars": len(IN_FLIGHT),
-                    "windows": kinds.count("verdict")}
+                    "windows": kinds.count("verdict"), "drained": True}
         await asyncio.wait_for(stopping, 30)
         assert server.metrics.streams_done._value.get() == 3
 

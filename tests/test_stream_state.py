@@ -260,7 +260,7 @@ def test_drain_closes_whatever_is_pending() -> None:
     feed_and_end(state)
     state.on_scored(1, SUPPORTED)  # waits for window 0
     assert state.drain() == {"type": "done", "stream_id": "s1", "halted": False,
-                             "chars": len(TEXT), "windows": 0}
+                             "chars": len(TEXT), "windows": 0, "drained": True}
     assert state.finished and state.on_scored(0, SUPPORTED) == []
 
 
