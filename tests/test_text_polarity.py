@@ -13,7 +13,7 @@ from stream_guard.scoring.fusion import (
     Signals,
     capped,
 )
-from stream_guard.text.polarity import flips_polarity, negated
+from stream_guard.text.polarity import flips_polarity, judged, negated
 from stream_guard.text.terms import term_keys
 from tests.conftest import make_settings, running_server
 from tests.wsclient import open_ws, stream_text
@@ -28,25 +28,32 @@ def flips(window: str, evidence: str = POLICY) -> bool:
 
 
 @pytest.mark.parametrize("text", ["Gift cards cannot be refunded.", "It isn't open.",
-                                  "It isn\u2019t open.", "No refunds are paid.",
-                                  "She never came back.", "A non-refundable fee.",
-                                  "A nonprofit.", "The trial failed to reduce deaths.",
-                                  "She was unable to walk.", "The plan excludes dental care.",
-                                  "They declined to comment."])
+                                  "It isn\u2019t open.", "It isn\u2018t open.",
+                                  "No refunds are paid.", "She never came back."])
 def test_negations_are_read(text: str) -> None:
     assert negated(text)
 
 
 @pytest.mark.parametrize("text", ["Gift cards can be refunded.", "Knowledge is power.",
-                                  "Another note on the snow.", "Nonetheless, it opened.",
+                                  "Another note on the snow.", "He lives at No. 10.",
                                   "He is deciding whether or not to sue.",
                                   "It is not only fast but cheap.",
                                   "Not really, it is a formal language.",
-                                  "No, it opened in 1889.", "He lives at No. 10.",
-                                  "It cannot be used without a password.",
-                                  "There is no doubt it opened."])
+                                  "No, it opened in 1889.", "There is no doubt it opened."])
 def test_words_that_only_contain_a_negation_are_not_one(text: str) -> None:
     assert not negated(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The trial failed to reduce deaths.", "She was unable to walk.", "A non-refundable fee.",
+    "The plan excludes dental care.", "It opens only after 10.", "No more than 7 kg.",
+    "It does not open until 10 am.", "Neither the gym nor the spa is open.",
+    "You will be charged unless you cancel.", "Smoking is prohibited.", "Is it open today?",
+    "Not all flights offer Wi-Fi.", "There were zero complaints."])
+def test_polarity_is_not_judged_where_negation_has_company(text: str) -> None:
+    """Words that negate otherwise or change a negation's reach, and questions: where the
+    detector's low score is no evidence of a flip, the check abstains."""
+    assert not judged(text)
 
 
 def test_a_flip_needs_the_same_claim_with_the_other_polarity() -> None:
@@ -107,6 +114,22 @@ async def test_a_negated_policy_is_halted_as_contradicted(tmp_path: Path,
      "World No 1 has not been beaten since the start of the year."),
     ("It is impossible for users to know what they are smoking.",
      "Users do not know what they are smoking."),
+    # from a second review's 272 faithful answers written around negation, which a broader
+    # version of the rule halted a quarter of
+    ("The hotel does not allow pets or smoking.", "The hotel allows neither pets nor smoking."),
+    ("You will be charged unless you cancel before the trial ends.",
+     "If you do not cancel before the trial ends, you will be charged."),
+    ("The museum opens at 9 am on weekdays.", "The museum does not open until 9 am on weekdays."),
+    ("Carry-on bags may weigh at most 7 kg.", "Carry-on bags may weigh no more than 7 kg."),
+    ("Passengers must not use mobile phones during takeoff.",
+     "Passengers are forbidden to use mobile phones during takeoff."),
+    ("There were 0 complaints about the new billing system.",
+     "There were no complaints about the new billing system."),
+    ("Parking is free of charge for hotel guests.",
+     "There is no charge for parking for hotel guests."),
+    ("Pets are not allowed in the rental apartments.",
+     "Are pets allowed in the rental apartments?"),
+    ("Applicants must be at least 18 years old.", "Applicants must not be under 18 years old."),
 ])
 def test_a_faithful_paraphrase_keeps_its_polarity(evidence: str, window: str) -> None:
     assert not flips(window, evidence)

@@ -9,7 +9,9 @@ runs them (``calibrate.halts``), once as shipped and once with the cap left out:
 * the tune halves of the dev sets (what the rule was chosen on);
 * ``summedits_train`` (the detector trained on it: a count of false halts, not a quality figure);
 * HaluEval records of items the trainer never drew (``sample_training`` with the shipped
-  recipe's seed and size): 500 QA and 500 dialogue items, 1,200 summarization items.
+  recipe's seed and size): 500 QA and 500 dialogue items, 1,200 summarization items;
+* ``negation-probe-pairs.json`` beside this script: 287 answers written around negation by a
+  reviewer of the rule (272 faithful to their context, 15 contradicting it).
 
 ``flagged_windows``: windows the cap changed, by their label (``window_labels``). The holdout
 halves are measured through the server, as every dev figure is (docs/quality.md).
@@ -55,6 +57,12 @@ def unseen_halueval(data: Path) -> dict[str, list[Record]]:
     return out
 
 
+def negation_probe() -> list[Record]:
+    pairs = json.loads((Path(__file__).parent / "negation-probe-pairs.json").read_text())["pairs"]
+    return [Record(f"probe-{n}", f"probe-{p['pattern']}", p["context"], None, p["answer"],
+                   0 if p["faithful"] else 1, None) for n, p in enumerate(pairs)]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, required=True)
@@ -65,7 +73,7 @@ def main() -> None:
     _, tune, _ = load_sets(args.data, training=False)
     sets = {**{f"{name}_tune": records for name, records in tune.items()},
             "summedits_train": read_records(args.data / "summedits_train.jsonl"),
-            **unseen_halueval(args.data)}
+            **unseen_halueval(args.data), "negation_probe": negation_probe()}
     scorer = calibrate.WindowScorer.load()  # the shipped detector, its fusion and its policy
     engine = scorer.engine
     assert engine.fusion is not None
