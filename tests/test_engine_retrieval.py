@@ -37,7 +37,8 @@ def _index(data_dir: Path, tenant: str, collection: str, *files: Path) -> None:
 
 
 async def test_collections_are_searched_per_tenant_and_reloaded_without_restart(
-        tmp_path: Path, model_cache: Path) -> None:
+        tmp_path: Path, model_cache: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="stream_guard")
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "tower.txt").write_text(TOWER)
@@ -71,6 +72,9 @@ async def test_collections_are_searched_per_tenant_and_reloaded_without_restart(
         assert frames[-1]["halted"] is False
         verdict = next(f for f in frames if f["type"] == "verdict")
         assert "1937" in verdict["evidence"][0]["text"]
+        # and the server said so in its log, for the operator who ran `index add`
+        assert any(r.getMessage() == "evidence collections changed: tenant-a/landmarks"
+                   for r in caplog.records)
 
 
 async def test_a_damaged_collection_does_not_stop_the_server_or_the_others(

@@ -247,7 +247,7 @@ class EvidenceLibrary:
         failing: str | None = None
         while not self._stop.wait(interval_s):
             try:
-                self.poll()
+                changed = self.poll()
             except Exception as exc:  # the poller must outlive any failure
                 # Each collection's own trouble is handled (and logged) in _refresh; this is
                 # the listing itself failing. Logged once until it changes or clears: every
@@ -260,6 +260,9 @@ class EvidenceLibrary:
                 if failing is not None:
                     log.info("evidence collections polled again")
                 failing = None
+                if changed:  # an operator who ran `index add` sees it was picked up
+                    log.info("evidence collections changed: %s", ", ".join(changed),
+                             extra={"changed": changed})
 
     def _refresh(self, *, force: bool) -> list[str]:
         with self._refresh_lock:
