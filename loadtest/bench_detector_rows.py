@@ -12,15 +12,13 @@ scale from the whole batch). ``OnnxRunner`` runs such a model row by row on a CP
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
 from loadtest.bench_scoring import machine_info
 from stream_guard.config import load_settings
 from stream_guard.dataset import read_records
+from stream_guard.eval.cli import results_parser, write_report
 from stream_guard.models.cross_encoder import CrossEncoderScorer, load_detector
 from stream_guard.scores import Pair
 
@@ -33,9 +31,7 @@ def _ms_per_pair(detector: CrossEncoderScorer, pairs: list[Pair], batch: int) ->
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p = results_parser(__doc__)
     p.add_argument("--pairs", type=int, default=64)
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
@@ -68,9 +64,7 @@ def main() -> None:
         result[f"support_shift_in_batch_of_32_{mode}"] = {
             "max": round(max(shifts), 4), "mean": round(sum(shifts) / len(shifts), 5)}
     result["machine"] = machine_info()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from stream_guard.config import load_settings
-from stream_guard.eval.cli import code_revision, machine_info
+from stream_guard.eval.cli import code_revision, machine_info, write_report
 from stream_guard.evidence.faiss_index import build_index
 from stream_guard.evidence.ingest import Document
 from stream_guard.evidence.reader import Collection
@@ -132,9 +132,7 @@ def main() -> None:
         "machine": machine_info(),
         "loadavg_start": load_before, "loadavg_end": os.getloadavg(),
         "elapsed_s": round(time.time() - started, 1)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 
 from loadtest.serverproc import SpawnedServer
 from loadtest.stats import summarize
-from stream_guard.eval.cli import code_revision, machine_info
+from stream_guard.eval.cli import code_revision, machine_info, write_report
 
 _PINGER = """
 import asyncio, json, sys, time
@@ -93,9 +93,7 @@ def main() -> None:
               "code_revision": revision, "results": results, "machine": machine_info(),
               "load_average_before_after": [load_before, os.getloadavg()],
               "elapsed_s": round(time.time() - started, 1)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from safetensors.numpy import load_file, save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stream_guard.eval.cli import write_report
 from stream_guard.evidence.faiss_index import (
     build_index,
     gpu_available,
@@ -96,9 +97,7 @@ def main() -> None:
     result["machine"]["load_average_at_end"] = list(os.getloadavg())
     out = args.out or Path(__file__).parent / "results" / (
         f"bench_scoring-{result['cross_encoder']['device']}-{platform.node() or 'host'}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(out, result)
     print(f"written to {out}", file=sys.stderr)
     if args.cache_dir is None:
         shutil.rmtree(cache, ignore_errors=True)

@@ -33,6 +33,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from loadtest.bench_scoring import machine_info
+from stream_guard.eval.cli import write_report
 from stream_guard.server.transport import CallbackConnection
 
 
@@ -131,9 +132,7 @@ def main() -> None:
         "loadavg_1m_start": round(load_start, 2), "loadavg_1m_end": round(os.getloadavg()[0], 2),
         "machine": machine_info(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from stream_guard.cli import main as cli
 from stream_guard.config import load_settings
-from stream_guard.eval.cli import code_revision, machine_info
+from stream_guard.eval.cli import code_revision, machine_info, write_report
 from stream_guard.server.app import Server
 
 KEY = "catalog-bench-key-0001"
@@ -141,8 +141,7 @@ def main() -> None:
         "command": f"python docs/results/catalog_retrieval.py --out {args.out}",
         "machine": machine_info(),
         "elapsed_s": round(time.time() - started, 1)})
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 if __name__ == "__main__":

@@ -33,19 +33,17 @@ holdout halves (what was looked at before deciding, as docs/quality.md says), an
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import itertools
-import json
 import math
 import random
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 from stream_guard.dataset import Record, read_records
+from stream_guard.eval.cli import results_parser, write_report
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scoring.engine import StreamRequest
 from stream_guard.scoring.fusion import (
@@ -174,9 +172,7 @@ def _judged(rows: dict[str, dict[str, float]]) -> dict[str, float]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p = results_parser(__doc__)
     p.add_argument("--seeds", type=int, default=4)
     p.add_argument("--holdout", action="store_true",
                    help="also judge the rules, fitted on the tune halves, on the holdout")
@@ -272,8 +268,7 @@ def main() -> None:
             result["rules_fitted_on_tune_judged_elsewhere"][name] = {
                 "point": [point.threshold, point.clear_margin, point.run_at_end],
                 **_judged(calibrate.policy_rows(judges, rule_fusion, point, rule))}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 if __name__ == "__main__":

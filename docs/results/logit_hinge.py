@@ -16,17 +16,14 @@ like-for-like baseline: the hinge rows are fitted jointly too), and the hinge at
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
 import fusion_crossfit as fc  # the sibling script's cross-fitting helpers
 import numpy as np
 
 from stream_guard.dataset import Record
-from stream_guard.eval.cli import machine_info
+from stream_guard.eval.cli import machine_info, results_parser, write_report
 from stream_guard.scoring.fusion import capped
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
@@ -70,9 +67,7 @@ def unsure_windows(groups: calibrate.Groups) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p = results_parser(__doc__)
     p.add_argument("--seeds", type=int, default=4)
     args = p.parse_args()
     started = time.time()
@@ -101,8 +96,7 @@ def main() -> None:
             name: {m: round(float(np.mean([d[m] for d in r])), 4) for m in r[0]}
             for name, r in runs.items()},
         "machine": machine_info(), "elapsed_s": round(time.time() - started, 1)}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 if __name__ == "__main__":

@@ -29,16 +29,13 @@ ones, so a reader can see whether ``detector.json`` needs the refit.
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 from stream_guard.dataset import Record, read_records
-from stream_guard.eval.cli import code_revision, machine_info
+from stream_guard.eval.cli import code_revision, machine_info, results_parser, write_report
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
 
@@ -67,9 +64,7 @@ def notation(record: Record) -> str | None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p = results_parser(__doc__)
     args = p.parse_args()
     started = time.time()
     revision = code_revision()  # at the start: the code this run imported
@@ -102,8 +97,7 @@ def main() -> None:
                   "refit": {"fusion": fusion.to_json(), "policy": asdict(refit.point),
                             "tune_mean_balanced_accuracy": refit.mean_balanced_accuracy}},
               "machine": machine_info(), "elapsed_s": round(time.time() - started, 1)}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 if __name__ == "__main__":

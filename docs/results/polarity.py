@@ -21,7 +21,6 @@ halves are measured through the server, as every dev figure is (docs/quality.md)
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -30,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from stream_guard.dataset import Record, read_records
-from stream_guard.eval.cli import code_revision, machine_info
+from stream_guard.eval.cli import code_revision, machine_info, results_parser, write_report
 from stream_guard.scoring.fusion import POLARITY_MODEL_MAX, capped
 from stream_guard.train import calibrate
 from stream_guard.train.cli import TRAIN_DATASETS, load_sets, sample_training
@@ -64,9 +63,7 @@ def negation_probe() -> list[Record]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p = results_parser(__doc__)
     args = p.parse_args()
     started = time.time()
     revision = code_revision()  # at the start: the code this run imported
@@ -104,8 +101,7 @@ def main() -> None:
                          "run_at_end": point.run_at_end},
               "sets": rows, "machine": machine_info(),
               "elapsed_s": round(time.time() - started, 1)}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 if __name__ == "__main__":

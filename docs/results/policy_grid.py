@@ -11,10 +11,10 @@ tune set. docs/quality.md cites it for what a threshold just above the shipped o
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
+from stream_guard.eval.cli import results_parser
 from stream_guard.scoring.fusion import MODEL_FEATURES, Fusion
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
@@ -23,9 +23,7 @@ DETECTOR = Path(__file__).resolve().parents[2] / "stream_guard" / "models" / "de
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p = results_parser(__doc__)
     args = p.parse_args()
     shipped = json.loads((DETECTOR / "detector.json").read_text())
     fusion = Fusion.from_json(shipped["fusion"]["model"], MODEL_FEATURES)

@@ -35,7 +35,6 @@ same document:
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import time
 from collections import defaultdict
@@ -46,7 +45,7 @@ import numpy as np
 
 from stream_guard.config import load_settings
 from stream_guard.dataset import Record
-from stream_guard.eval.cli import machine_info
+from stream_guard.eval.cli import machine_info, write_report
 from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex
 from stream_guard.models.embedder import Embedder, load_embedder
 from stream_guard.protocol.frames import ContextItem
@@ -244,8 +243,7 @@ def tune_report(script: str, doc: str, compute: Compute) -> None:
         "command": f"python docs/results/{script} --data ../shared/data/dev --out {args.out}",
         "machine": machine_info(),
         "elapsed_s": round(time.time() - started, 1)})
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 def ranking(tune: dict[str, list[Record]], scorer: calibrate.WindowScorer

@@ -11,8 +11,6 @@ detector through the server's scorer and of the recovered model in fp32 on the s
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
 import tempfile
 import time
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stream_guard.eval.cli import machine_info
+from stream_guard.eval.cli import machine_info, results_parser, write_report
 from stream_guard.train import calibrate, export
 from stream_guard.train.cli import _backbone, load_sets
 from stream_guard.train.crossencoder import load_classifier, support_fn
@@ -32,9 +30,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "stream_guard" / "models" / "det
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p = results_parser(__doc__)
     args = p.parse_args()
     started = time.time()
     base = _backbone("minilm", None)
@@ -77,8 +73,7 @@ def main() -> None:
                     f"--out {args.out}"),
         "machine": machine_info(),
         "elapsed_s": round(time.time() - started, 1)}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 if __name__ == "__main__":

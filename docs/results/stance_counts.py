@@ -14,13 +14,11 @@ for edited summaries and not built.
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 from collections import Counter
-from pathlib import Path
 
+from stream_guard.eval.cli import results_parser, write_report
 from stream_guard.scoring.fusion import STANCE_FEATURES, window_support
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.train import calibrate
@@ -32,9 +30,7 @@ _WORD = re.compile(r"[a-z]+")
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p = results_parser(__doc__)
     args = p.parse_args()
     scorer = calibrate.WindowScorer.load()  # the shipped detector, its fusion and policy
     assert scorer.engine.fusion is not None
@@ -78,8 +74,7 @@ def main() -> None:
     result = {"command": "python docs/results/stance_counts.py " + " ".join(sys.argv[1:]),
               "threshold": threshold, "windows": dict(windows), "begin_answers": dict(begin),
               "summedits_antonym_rule": dict(antonym)}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_report(args.out, result)
 
 
 if __name__ == "__main__":

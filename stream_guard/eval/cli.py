@@ -8,6 +8,7 @@ record travels the real WebSocket path, so the figures are those of the deployed
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shlex
@@ -236,6 +237,24 @@ def _record_line(r: StreamResult) -> dict[str, Any]:
             "halt_reason": r.halt_reason, "chars_at_halt": r.chars_at_halt,
             "min_score": r.min_score, "windows": r.windows, "seconds": r.seconds,
             "error": r.error}
+
+
+def results_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command line every script that writes a result JSON from the dev data shares:
+    ``--data`` (the records' folder) and ``--out`` (the JSON); its description is the first
+    paragraph of ``doc`` (the script's docstring). Scripts add their own options to it."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    return parser
+
+
+def write_report(path: Path, report: Any) -> None:
+    """Write a result (a benchmark's, a docs/results script's) as indented JSON, and show it."""
+    text = json.dumps(report, indent=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")
+    print(text)
 
 
 def machine_info() -> dict[str, Any]:

@@ -56,8 +56,8 @@ class Signals:
     novel_specifics: float  # share of the window's numbers and names absent from the evidence
     speaker: bool  # speaks of its speaker ("I", "my"): no evidence attests that
     asks_listener: bool  # a question put to the listener ("you")
-    # The premise sentence it copies says the opposite (text.polarity); no fusion feature: it
-    # caps the score when the detector agrees (``capped``).
+    # It is a premise clause with "not" added or dropped (text.polarity); no fusion feature:
+    # it caps the score when the detector agrees (``capped``).
     polarity_flip: bool = False
 
     def features(self, model_support: float | None = None) -> list[float]:

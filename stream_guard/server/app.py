@@ -44,7 +44,6 @@ from stream_guard.state.memory import MemoryStateStore
 
 log = logging.getLogger("stream_guard.server")
 
-
 # websockets closes oversize messages itself (1009) beyond this multiple of the configured
 # limit; between the two the connection answers with a typed error frame first.
 _HARD_SIZE_FACTOR = 4
@@ -54,7 +53,6 @@ _LOCAL_LEASE_S = 24 * 3600.0
 # After the state store hung (a call failed only once its timeout was spent), handshakes skip it
 # for this long: the store's own timeout.
 _STORE_RETRY_S = 1.0
-
 _MAX_HELD_REFUSALS = 256
 # How often the readiness gauges are refreshed without a probe: a scrape must not read a
 # fresh server as unready, nor a lost store as up, just because no one asked /readyz.
