@@ -15,7 +15,9 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidStatus
 
 from stream_guard.config import Settings
+from stream_guard.server.app import Server
 from stream_guard.server.http import STREAM_PATH
+from stream_guard.state.memory import MemoryStateStore
 from tests.conftest import running_server
 from tests.wsclient import (
     API_KEY,
@@ -256,6 +258,50 @@ async def test_graceful_shutdown(settings_factory: Callable[..., Settings]) -> N
                     "windows": kinds.count("verdict"), "drained": True}
         await asyncio.wait_for(stopping, 30)
         assert server.metrics.streams_done._value.get() == 3
+
+
+class SlowSlots(MemoryStateStore):
+    """The in-memory store with a slot lease that takes as long as a slow Redis round trip,
+    and a way to see that one is being taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leasing = asyncio.Event()
+        self.lease_done = asyncio.Event()
+
+    async def acquire_slot(self, scope: str, holder: str, limit: int, ttl_s: float) -> bool:
+        self.leasing.set()
+        await self.lease_done.wait()
+        return await super().acquire_slot(scope, holder, limit, ttl_s)
+
+
+async def test_a_connection_whose_slots_are_leased_as_the_drain_begins_is_closed(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A connection upgraded before the drain but still leasing its slots when it began used
+    to join the server's connections after the drain had taken them: it was never drained,
+    could open streams, and the process exit cut it without a close frame."""
+    store = SlowSlots()
+    server = Server(settings_factory(shutdown_grace_s=2), store=store)
+    await server.start()
+    await server.wait_ready()
+    stopping: asyncio.Task[None] | None = None
+    try:
+        async with open_ws(server.port) as ws:
+            await asyncio.wait_for(store.leasing.wait(), 10)
+            stopping = asyncio.create_task(server.shutdown())
+            await eventually(lambda: server.draining)
+            store.lease_done.set()
+            await send(ws, {"type": "start", "stream_id": "late", "context": CONTEXT})
+            frames, code, reason = await until_closed(ws)
+        assert frames == [] and (code, reason) == (1001, "server shutting down")
+        await asyncio.wait_for(stopping, 10)
+        assert not server.connections
+        # its slots were given back, not left to expire
+        assert await store.acquire_slot(f"node:{server.node}", "probe", 1, 1.0)
+    finally:
+        store.lease_done.set()
+        if stopping is None:
+            await server.shutdown(grace=1.0)
 
 
 async def test_a_client_that_hangs_up_mid_stream_is_released(

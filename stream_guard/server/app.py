@@ -288,6 +288,10 @@ class Server:
         if refusal is not None:
             await ws.close(CloseCode.TRY_AGAIN_LATER, refusal)
             return
+        if self.draining:  # the drain began while the slots were leased (a store round trip)
+            await self._release_slots(holder)
+            await ws.close(CloseCode.GOING_AWAY, "server shutting down")
+            return
         assert isinstance(ws, CallbackConnection)  # serve(create_connection=...)
         conn = Connection(self, engine, ws, admitted)
         self.connections.add(conn)
