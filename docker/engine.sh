@@ -11,7 +11,7 @@
 # answers is used as it is and never stopped by this script.
 set -euo pipefail
 
-state_dir="${STREAM_GUARD_DOCKERD_DIR:-${XDG_RUNTIME_DIR:-/tmp}/stream-guard-dockerd}"
+state_dir="${STREAM_GUARD_BUILD_DOCKERD_DIR:-${XDG_RUNTIME_DIR:-/tmp}/stream-guard-dockerd}"
 pidfile="$state_dir/dockerd.pid"
 logfile="$state_dir/dockerd.log"
 

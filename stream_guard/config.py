@@ -315,8 +315,8 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
         if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
             continue
         name = key[len(ENV_PREFIX):].lower()
-        if name.startswith("test_") or name in CLIENT_VARIABLES:
-            continue  # the test suite's and the clients' own variables
+        if name.startswith(("test_", "build_")) or name in CLIENT_VARIABLES:
+            continue  # the test suite's, the image build scripts' and the clients' own
         if name not in known:
             raise SettingsError(f"{key}: unknown setting")
         values[name] = value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -515,3 +516,25 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
     finally:
         os.close(write)
     assert done.returncode == 141 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_every_variable_the_repository_names_is_a_setting_or_not_the_servers() -> None:
+    """A variable the docs, scripts or deploy files name, exported in the shell a server starts
+    from, must not stop it as an unknown setting: the image build scripts' own
+    (``STREAM_GUARD_BUILD_*``) once did."""
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "README.md", *root.glob("docs/*.md"), *root.glob("docker/**/*"),
+             *root.glob("deploy/**/*"), *root.glob("clients/**/*.py"), *root.glob(".ci/*")]
+    named = set()
+    for f in files:
+        if f.is_file():
+            named |= set(re.findall(r"STREAM_GUARD_[A-Z0-9_]*[A-Z0-9]", f.read_text("utf-8")))
+    assert "STREAM_GUARD_BUILD_BASE_REFRESH" in named and "STREAM_GUARD_PORT" in named
+    unknown = []
+    for name in sorted(named - {"STREAM_GUARD_CONFIG"}):
+        try:
+            load_settings(environ={name: "1"})
+        except SettingsError as exc:
+            if "unknown setting" in str(exc):
+                unknown.append(name)
+    assert unknown == []

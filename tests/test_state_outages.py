@@ -71,7 +71,10 @@ async def test_a_full_redis_counts_as_unavailable(tmp_path: Path, redis: RedisSe
         try:
             with pytest.raises(StateUnavailable):
                 await store.acquire_slot("scope", "holder", 10, 30.0)
-            assert (await http(server.port, "GET", "/readyz")).status == 503
+            ready = await http(server.port, "GET", "/readyz")
+            # closed fail mode: not ready, and the checks say why ("degraded" is open mode's)
+            assert ready.status == 503 and ready.json()["checks"]["state"] is False
+            assert "degraded" not in ready.json()
             assert await admitted(stack, server.port) is None
             assert rejections(server, "state_unavailable") == 1
         finally:

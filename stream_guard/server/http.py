@@ -176,8 +176,9 @@ class Router:
         checks = await self.server.readiness()
         ok = all(checks.values())
         body: dict[str, Any] = {"status": "ready" if ok else "not_ready", "checks": checks}
-        if not self.server.state_ok:
-            # Open fail mode: ready all the same, but say what is missing.
+        if ok and not self.server.state_ok:
+            # Open fail mode: ready all the same, but say what is missing (closed mode is not
+            # ready, and its checks say why).
             body["degraded"] = ["state"]
         return json_response(200 if ok else 503, body)
 
