@@ -222,3 +222,13 @@ def test_compose_file_is_valid() -> None:
                           check=False, env={"STREAM_GUARD_API_KEYS": "k" * 16 + ":t",
                                             "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_redis_refuses_writes_when_full_instead_of_evicting_leases() -> None:
+    """The caps count leases in Redis: an evicting policy (these files once said volatile-ttl)
+    would drop them when memory runs out and admit past every cap; noeviction refuses the
+    writes, which the server counts as an outage (its fail mode)."""
+    (redis,) = _k8s("Deployment", "stream-guard-redis")["spec"]["template"]["spec"]["containers"]
+    for args in (redis["args"], _compose()["services"]["redis"]["command"]):
+        assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
+

@@ -263,6 +263,23 @@ def _worker_pids(parent: psutil.Process) -> set[int]:
     return pids
 
 
+async def _stream_when_ready(port: int, sid: str, timeout: float = 60) -> None:
+    """Stream one answer to completion, again while the worker the kernel picked is still
+    loading its scorer (1013): /readyz may have been answered by the other one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            async with open_ws(port) as ws:
+                frames = await stream_text(ws, sid, GOOD, context=CONTEXT)
+        except ConnectionClosed as exc:
+            if exc.rcvd is None or exc.rcvd.code != 1013 or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+            continue
+        assert frames[-1]["type"] == "done"
+        return
+
+
 async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
         tmp_path: Path, redis: RedisServer) -> None:
     port = free_port()
@@ -274,7 +291,10 @@ async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
         while len(workers := _worker_pids(parent)) < 2:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.2)
+        for i in range(2):  # counted before a worker dies: they must stay counted
+            await _stream_when_ready(port, f"before{i}")
         victim = next(iter(workers))
+        metrics_dir = Path(psutil.Process(victim).environ()["PROMETHEUS_MULTIPROC_DIR"])
         os.kill(victim, signal.SIGKILL)
         while True:
             now = _worker_pids(parent)
@@ -284,13 +304,15 @@ async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
             await asyncio.sleep(0.2)
         await _wait_ready(port)
         for i in range(4):  # new connections land on either worker
-            async with open_ws(port) as ws:
-                frames = await stream_text(ws, f"s{i}", GOOD, context=CONTEXT)
-                assert frames[-1]["type"] == "done"
-        # whichever worker answers, /metrics reports the streams of all of them
+            await _stream_when_ready(port, f"s{i}")
+        # whichever worker answers, /metrics reports the streams of all of them, the dead
+        # worker's too; and the restarted worker counts on in its slot's files, so a restart
+        # leaves no files behind for every scrape to read
         for _ in range(4):
             body = (await http(port, "GET", "/metrics")).body.decode()
-            assert "stream_guard_streams_started_total 4.0" in body
+            assert "stream_guard_streams_started_total 6.0" in body
+        slots = {f.rsplit("_", 1)[-1] for f in os.listdir(metrics_dir)}
+        assert slots <= {"worker0.db", "worker1.db"}, slots
         sup.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(sup.wait, 30) == 0
         for pid in _worker_pids(parent) if parent.is_running() else ():
@@ -299,6 +321,40 @@ async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
         if sup.poll() is None:
             sup.kill()
             sup.wait()
+
+
+async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """Workers bind with SO_REUSEPORT, so a second ``serve --workers`` on a port already served
+    used to start and take half its connections, and the workers of a supervisor killed with
+    SIGKILL kept serving for ever. Now the second is refused like a single server, and orphans
+    drain and exit."""
+    port = free_port()
+    first = _spawn(port, redis, "--workers", "2")
+    try:
+        await _wait_ready(port)
+        second = _spawn(port, redis, "--workers", "2")
+        _, err = await asyncio.to_thread(second.communicate, timeout=60)
+        assert second.returncode == 2, err.decode()
+        assert f"cannot listen on 127.0.0.1:{port}" in err.decode()
+        assert "Traceback" not in err.decode()
+
+        parent = psutil.Process(first.pid)
+        deadline = time.monotonic() + 60
+        while len(workers := _worker_pids(parent)) < 2:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        first.kill()
+        first.wait()
+        _, alive = await asyncio.to_thread(
+            psutil.wait_procs, [psutil.Process(pid) for pid in workers], timeout=20)
+        assert alive == [], "orphaned workers kept serving"
+        with pytest.raises(OSError):
+            await http(port, "GET", "/livez")
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
 
 
 def _detector_that_is_not_onnx(path: Path) -> Path:

@@ -14,6 +14,7 @@ import logging
 import math
 import mimetypes
 import os
+import secrets
 import signal
 import socket
 import time
@@ -90,7 +91,7 @@ class Server:
         self._stop_requested = asyncio.Event()  # SIGTERM, SIGINT, or a scorer that cannot load
         # This replica: its connection cap (MAX_CONNECTIONS) is its own, shared by its workers
         # (the supervisor names them all after itself) and by no other replica.
-        self.node = node or f"{socket.gethostname()}:{os.getpid()}"
+        self.node = node or node_name()
         self.leases = SlotLeases(self.store, settings.lease_ttl_s)
         self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
         self._store_hung_at = -math.inf  # when a state store call last timed out
@@ -461,6 +462,13 @@ class Server:
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         return Response(200, "OK", Headers([("Content-Type", ctype),
                                             ("Content-Length", str(len(body)))]), body)
+
+
+def node_name() -> str:
+    """This replica's name in the shared caps: host and process, and a random part, since
+    containers on the host's network share its host name and all run as process 1 (two such
+    replicas used to share one connection cap)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def _demo_dir() -> Path | None:

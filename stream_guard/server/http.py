@@ -8,6 +8,7 @@ costs an upgrade.
 
 from __future__ import annotations
 
+import asyncio
 import http
 import logging
 import math
@@ -183,7 +184,8 @@ class Router:
         return json_response(200 if ok else 503, body)
 
     async def _metrics(self, connection: ServerConnection, request: Request) -> Response:
-        body = self.server.metrics.render()
+        # Off the loop: with several workers it reads every worker's metric files.
+        body = await asyncio.to_thread(self.server.metrics.render)
         headers = Headers([("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
                            ("Content-Length", str(len(body)))])
         return Response(200, "OK", headers, body)

@@ -21,26 +21,45 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from stream_guard.config import Settings, SettingsError
-from stream_guard.metrics import MULTIPROC_ENV
+from stream_guard.metrics import MULTIPROC_ENV, worker_died, write_as_worker
+from stream_guard.server.app import node_name
 
 log = logging.getLogger("stream_guard.workers")
 
 RESTART_BACKOFF_MAX_S = 30.0
 SETTINGS_ERROR_EXIT = 2  # the status of ``stream-guard`` on a settings error
+_ORPHAN_POLL_S = 1.0
 
 
-def _worker_main(settings: Settings, index: int, node: str) -> None:
+def _stop_when_orphaned(supervisor: int) -> None:
+    """SIGTERM this worker (a graceful drain) once its supervisor is gone, even killed with
+    SIGKILL: orphaned workers used to keep serving the port beside a new supervisor's, each set
+    with its own settings, caps and metrics folder. Polled from a daemon thread (portable; a
+    second's delay is nothing beside the drain)."""
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(_ORPHAN_POLL_S)
+        log.error("supervisor gone; draining", extra={"pid": os.getpid()})
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
+def _worker_main(settings: Settings, index: int, node: str, supervisor: int) -> None:
     from stream_guard import logs
     from stream_guard.loop import run
     from stream_guard.server.app import Server
 
+    write_as_worker(index)
     logs.configure(settings.log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
+    _stop_when_orphaned(supervisor)
     logging.getLogger("stream_guard").info("worker started",
                                            extra={"worker": index, "pid": os.getpid()})
     try:
@@ -48,6 +67,30 @@ def _worker_main(settings: Settings, index: int, node: str) -> None:
     except SettingsError as exc:
         print(f"stream-guard: invalid settings: {exc}", file=sys.stderr)
         sys.exit(SETTINGS_ERROR_EXIT)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port something already listens on. Workers bind with SO_REUSEPORT, which lets
+    any other process of the same user that also asks for it share the port: a second
+    ``serve --workers`` (or a dead supervisor's workers) took half the connections without a
+    word. A plain bind, as a single server's, is refused while anyone listens there."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise SettingsError(f"cannot listen on {host}:{port} (STREAM_GUARD_HOST): "
+                            f"{exc.strerror or exc}") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's listen
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise SettingsError(
+                    f"cannot listen on {host}:{port} (STREAM_GUARD_HOST, STREAM_GUARD_PORT): "
+                    f"{exc.strerror or exc}; is another stream-guard serving it?") from None
 
 
 class Supervisor:
@@ -64,11 +107,12 @@ class Supervisor:
         # Workers inherit the environment: each writes its metrics here, any of them reports all.
         self._metrics_dir = tempfile.mkdtemp(prefix="stream-guard-metrics-")
         # The replica its workers serve as: they share its connection cap (MAX_CONNECTIONS).
-        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        self.node = node_name()
         os.environ[MULTIPROC_ENV] = self._metrics_dir
 
     def _start(self, index: int) -> None:
-        proc = self._ctx.Process(target=_worker_main, args=(self.settings, index, self.node),
+        proc = self._ctx.Process(target=_worker_main,
+                                 args=(self.settings, index, self.node, os.getpid()),
                                  name=f"stream-guard-worker-{index}", daemon=False)
         proc.start()
         self._procs[index] = proc
@@ -77,6 +121,7 @@ class Supervisor:
         self._stopping = True
 
     def run(self) -> int:
+        _check_port_free(self.settings.host, self.settings.port)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         for i in range(self.count):
@@ -90,11 +135,7 @@ class Supervisor:
             for index, proc in list(self._procs.items()):
                 if proc.is_alive() or index in pending_restart:
                     continue
-                if proc.pid is not None:  # its live gauges (connections) no longer count
-                    from prometheus_client import multiprocess
-
-                    multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
-                        proc.pid, self._metrics_dir)
+                worker_died(index, self._metrics_dir)
                 if proc.exitcode == SETTINGS_ERROR_EXIT:
                     log.error("worker stopped on a settings error; stopping",
                               extra={"worker": index})
