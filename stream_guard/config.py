@@ -396,10 +396,15 @@ def _coerce(f: dataclasses.Field[Any], raw: Any, label: str) -> Any:
             if not isinstance(raw, str) or not raw.strip():  # "" would bind every interface
                 raise ValueError
             value = raw.strip()
+            if f.name in _MODEL_PATHS and value.startswith("~"):  # as the Path settings
+                value = os.path.expanduser(value)
     except SettingsError:
         raise
     except (TypeError, ValueError, OverflowError):  # OverflowError: float(10**400)
         raise SettingsError(f"{label}: invalid value {raw!r} (expected {kind})") from None
+    if isinstance(value, int) and not isinstance(value, bool) and meta["maximum"] is None \
+            and abs(value) > _INT_MAX:  # past what JSON readers and Redis's Lua hold exactly
+        raise SettingsError(f"{label}: {value} is above the maximum {_INT_MAX}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if meta["minimum"] is not None and value < meta["minimum"]:
             raise SettingsError(f"{label}: {value} is below the minimum {meta['minimum']}")
@@ -541,6 +546,10 @@ def _check_cross_field(s: Settings) -> None:
             "would be multiplied by the number of workers")
 
 
+_INT_MAX = 2**53
+_MODEL_PATHS = frozenset({"detector", "embedder"})  # a name ("default", "minilm") or a path
+
+
 def _check_model_paths(s: Settings) -> None:
     """A model named by path must be there now, with the files its kind of model has: the
     server loads models after it starts listening, and a wrong path or a directory that holds
@@ -553,6 +562,15 @@ def _check_model_paths(s: Settings) -> None:
         _check_model_path("DETECTOR", s.detector, Path(s.detector).exists(),
                           '"default" nor an existing model directory or ONNX file',
                           check_detector)
+    if s.detector_labels:
+        from stream_guard.models.labels import LabelMap, parse_label_map
+
+        try:
+            # the form only: how many outputs the model has is known when it loads
+            LabelMap.from_config(None, parse_label_map(s.detector_labels), num_labels=1 << 16)
+        except GuardError as exc:
+            raise SettingsError(f"{ENV_PREFIX}DETECTOR_LABELS: {exc} (write it as "
+                                "support=INDEX or support=INDEX,contradiction=INDEX)") from None
     if s.embedder not in ("minilm", "none"):
         from stream_guard.models.embedder import check_embedder
 

@@ -538,3 +538,25 @@ def test_every_variable_the_repository_names_is_a_setting_or_not_the_servers() -
             if "unknown setting" in str(exc):
                 unknown.append(name)
     assert unknown == []
+
+
+@pytest.mark.parametrize(("env", "fragment"), [
+    ({"STREAM_GUARD_DETECTOR_LABELS": "garbage"}, "STREAM_GUARD_DETECTOR_LABELS: label map"),
+    ({"STREAM_GUARD_DETECTOR_LABELS": "sup=1"}, "write it as support=INDEX"),
+    ({"STREAM_GUARD_RATE_BURST": "1" + "0" * 26}, "is above the maximum 9007199254740992"),
+])
+def test_settings_found_wrong_only_when_used_are_refused_at_start(env: dict[str, str],
+                                                                  fragment: str) -> None:
+    """These passed ``stream-guard settings`` and failed later: the label map only when the
+    model loaded (after the port opened), a huge number when written as JSON (a traceback)."""
+    with pytest.raises(SettingsError, match=re.escape(fragment)):
+        load_settings(environ=env)
+
+
+def test_a_model_path_may_start_with_the_home_directory(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
+    shutil.copytree(shipped, tmp_path / "det")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    settings = load_settings(environ={"STREAM_GUARD_DETECTOR": "~/det"})
+    assert settings.detector == str(tmp_path / "det")

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stream_guard.models.cross_encoder import CrossEncoderScorer, load_detector
+from stream_guard.models.cross_encoder import CrossEncoderScorer, check_detector, load_detector
 from stream_guard.models.hf import ModelFormatError, open_model_dir
 from stream_guard.models.labels import LabelMap, LabelMapError, parse_label_map
 from stream_guard.models.onnx_cache import cached_onnx
-from stream_guard.models.packaged import ModelNotFoundError, minilm_dir
+from stream_guard.models.packaged import ModelIntegrityError, ModelNotFoundError, minilm_dir
 from stream_guard.models.tokenization import TextTokenizer
 from stream_guard.scores import Pair, PairScore, PairScorer
+from stream_guard.scoring.engine import load_fusion
 
 pytestmark = pytest.mark.slow  # real models
 
@@ -296,3 +297,63 @@ def test_a_quantized_detector_scores_each_pair_as_if_alone(
     assert detector.score_pairs([short, long])[0] == alone
     assert detector.score_pairs([long, short, short])[1:] == [alone, alone]
     assert not nli_onnx._runner.per_row  # type: ignore[attr-defined]  # float: still batched
+
+
+def _shipped_copy(tmp_path: Path) -> Path:
+    shipped = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
+    return Path(shutil.copytree(shipped, tmp_path / "detector"))
+
+
+def test_a_detector_that_loads_but_cannot_score_is_refused_at_load(
+        tmp_path: Path, model_cache: Path) -> None:
+    """A config naming three classes for a head of two used to load; every window then failed
+    on its own, nothing was checked, and /readyz said ready. One pair is scored at load."""
+    detector = _shipped_copy(tmp_path)
+    config = json.loads((detector / "config.json").read_text())
+    config["id2label"] = {"0": "contradiction", "1": "neutral", "2": "entailment"}
+    (detector / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError,
+                       match=r"loads but cannot score a pair: .*logits of shape"):
+        load_detector(str(detector), cache_dir=model_cache, device="cpu")
+
+
+def test_the_shipped_detectors_recorded_hash_is_checked(tmp_path: Path,
+                                                        model_cache: Path) -> None:
+    detector = _shipped_copy(tmp_path)
+    assert load_detector(str(detector), cache_dir=model_cache).threshold is not None
+    meta = json.loads((detector / "detector.json").read_text())
+    meta["model_sha256"] = "0" * 64  # as if model.onnx had been changed after the export
+    (detector / "detector.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelIntegrityError, match="model_sha256"):
+        load_detector(str(detector), cache_dir=model_cache)
+
+
+@pytest.mark.parametrize(("key", "value"), [("clear_margin", "0.1x"), ("run_at_end", "false"),
+                                            ("max_length", 0), ("fusion", [1, 2])])
+def test_detector_json_fields_are_checked_before_loading(tmp_path: Path, key: str,
+                                                         value: object) -> None:
+    detector = _shipped_copy(tmp_path)
+    meta = json.loads((detector / "detector.json").read_text())
+    (detector / "detector.json").write_text(json.dumps({**meta, key: value}))
+    with pytest.raises(ModelFormatError, match=key):
+        check_detector(str(detector))
+
+
+def test_a_malformed_fusion_names_detector_json() -> None:
+    with pytest.raises(ModelFormatError, match=r"detector\.json fusion"):
+        load_fusion({"model": {"weights": [1.0]}, "lexical": {}})
+
+
+def test_the_label_setting_serves_a_model_without_id2label(tmp_path: Path,
+                                                           model_cache: Path) -> None:
+    """transformers leaves id2label out of a config whose labels have default names; the
+    detector_labels setting, which the error names, used to be refused for it too."""
+    detector = _shipped_copy(tmp_path)
+    config = json.loads((detector / "config.json").read_text())
+    del config["id2label"], config["label2id"]
+    (detector / "config.json").write_text(json.dumps(config))
+    with pytest.raises(LabelMapError, match="STREAM_GUARD_DETECTOR_LABELS=support=1"):
+        load_detector(str(detector), cache_dir=model_cache)
+    scorer = load_detector(str(detector), cache_dir=model_cache, label_map={"support": 1})
+    shipped = load_detector("default", cache_dir=model_cache)
+    assert scorer.score_pairs(PAIRS) == shipped.score_pairs(PAIRS)

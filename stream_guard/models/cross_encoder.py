@@ -20,7 +20,7 @@ from stream_guard.models.devices import resolve_backend, resolve_device
 from stream_guard.models.hf import ModelDir, ModelFormatError, open_model_dir, read_json
 from stream_guard.models.labels import LabelMap
 from stream_guard.models.onnx_cache import cached_onnx
-from stream_guard.models.packaged import ModelNotFoundError
+from stream_guard.models.packaged import ModelIntegrityError, ModelNotFoundError, sha256_file
 from stream_guard.models.runtime import OnnxRunner, Runner
 from stream_guard.models.tokenization import TextTokenizer
 from stream_guard.scores import Pair, PairScore
@@ -100,7 +100,15 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
     """
     cache_dir = Path(cache_dir)
     onnx_file, model, extra = _detector_files(spec)
-    labels = LabelMap.from_config(model.config.get("id2label"), label_map)
+    expected = extra.get("model_sha256")
+    if onnx_file is not None and expected is not None and sha256_file(onnx_file) != expected:
+        raise ModelIntegrityError(
+            f"{onnx_file}: its sha256 is not the model_sha256 its detector.json records (the "
+            "file was changed or swapped after export); export it again with "
+            "`stream-guard train --out`, or remove model_sha256 if the change is yours")
+    configured = model.config.get("num_labels")
+    labels = LabelMap.from_config(model.config.get("id2label"), label_map,
+                                  configured if type(configured) is int else None)
     max_len = extra.get("max_length", model.config.get("max_length"))
     if use_context is None:
         use_context = bool(model.config.get("context_used", True))
@@ -126,13 +134,32 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
                             max_length=tokenizer.max_length)
     threshold = extra.get("threshold")
     margin = extra.get("clear_margin")
-    at_end = extra.get("run_at_end")
-    return CrossEncoderScorer(runner, tokenizer, labels, name=str(extra.get("name", model.name)),
-                              batch_size=batch_size, use_context=use_context,
-                              threshold=None if threshold is None else float(threshold),
-                              clear_margin=None if margin is None else float(margin),
-                              run_at_end=None if at_end is None else bool(at_end),
-                              fusion=extra.get("fusion"))
+    scorer = CrossEncoderScorer(runner, tokenizer, labels,
+                                name=str(extra.get("name", model.name)),
+                                batch_size=batch_size, use_context=use_context,
+                                threshold=None if threshold is None else float(threshold),
+                                clear_margin=None if margin is None else float(margin),
+                                run_at_end=extra.get("run_at_end"), fusion=extra.get("fusion"))
+    _trial(scorer, onnx_file or model.path)
+    return scorer
+
+
+def _trial(scorer: CrossEncoderScorer, source: Path) -> None:
+    """Score one pair now: a model that loads but cannot score (a head with another number of
+    outputs than ``id2label`` names, token ids past its vocabulary) used to pass the start, and
+    then every window failed on its own, so nothing was ever checked while ``/readyz`` said
+    ready."""
+    try:
+        (score,) = scorer.score_pairs([Pair("The sky is blue.", "The sky is blue.")])
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{source}: the model loads but cannot score a pair: "
+                               f"{exc}") from None
+    except Exception as exc:  # the runtime's own errors (onnxruntime, torch) have no one type
+        raise ModelFormatError(f"{source}: the model loads but cannot score a pair: "
+                               f"{type(exc).__name__}: {exc}") from None
+    if not 0.0 <= score.support <= 1.0:  # NaN too: weights that are not numbers
+        raise ModelFormatError(f"{source}: the model loads but scores a pair "
+                               f"{score.support} (not a probability)")
 
 
 def check_detector(spec: str) -> None:
@@ -158,10 +185,23 @@ def _detector_json(directory: Path) -> dict[str, Any]:
     data = read_json(path)
     if not isinstance(data, dict):
         raise ModelFormatError(f"{path}: not a JSON object")
-    threshold = data.get("threshold")
-    if threshold is not None and not (isinstance(threshold, (int, float))
-                                      and 0.0 <= threshold <= 1.0):
-        raise ModelFormatError(f"{path}: threshold must be a number in [0, 1]")
+    for key in ("threshold", "clear_margin"):
+        value = data.get(key)
+        if value is not None and not (isinstance(value, (int, float))
+                                      and not isinstance(value, bool) and 0.0 <= value <= 1.0):
+            raise ModelFormatError(f"{path}: {key} must be a number in [0, 1]")
+    checks: dict[str, tuple[type, str]] = {
+        "run_at_end": (bool, "true or false"), "name": (str, "a string"),
+        "model_sha256": (str, "a sha256"),
+        "fusion": (dict, "an object (what `stream-guard train --out` writes)")}
+    for key, (kind, what) in checks.items():
+        value = data.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise ModelFormatError(f"{path}: {key} must be {what}, not {value!r}")
+    length = data.get("max_length")
+    if length is not None and (type(length) is not int or length < 8):
+        raise ModelFormatError(f"{path}: max_length must be a whole number of tokens, "
+                               f"not {length!r}")
     return data
 
 

@@ -48,20 +48,26 @@ class LabelMap:
 
     @classmethod
     def from_config(cls, id2label: Mapping[str | int, str] | None,
-                    override: Mapping[str, int] | None = None) -> LabelMap:
-        """From a config's ``id2label``, or ``override`` ({"support": i, "contradiction": j})."""
+                    override: Mapping[str, int] | None = None,
+                    num_labels: int | None = None) -> LabelMap:
+        """From a config's ``id2label``, or ``override`` ({"support": i, "contradiction": j});
+        ``num_labels``: the config's, for a config without ``id2label``."""
         labels = {int(k): str(v) for k, v in (id2label or {}).items()}
-        if not labels:
-            raise LabelMapError("the model config has no id2label: add one to config.json, or "
-                                "say which output means supported with the detector_labels "
-                                "setting (STREAM_GUARD_DETECTOR_LABELS)")
-        num = max(labels) + 1
         if override:
             unknown = set(override) - {"support", "contradiction"}
             if unknown or "support" not in override:
                 raise LabelMapError('a label map override needs "support" and optionally '
                                     f'"contradiction"; got {sorted(override)}')
+            # Without id2label (transformers leaves it out for default names) the outputs are
+            # the config's num_labels, else transformers' default of 2; a model with another
+            # number fails its trial pair at load, naming the shape.
+            num = max(labels) + 1 if labels else (num_labels or 2)
             return cls(num, int(override["support"]), _opt_int(override.get("contradiction")))
+        if not labels:
+            raise LabelMapError("the model config has no id2label: add one to config.json, or "
+                                "say which output means supported with the detector_labels "
+                                "setting (STREAM_GUARD_DETECTOR_LABELS=support=1)")
+        num = max(labels) + 1
         if num == 1:
             return cls(1, 0)
         support = _find(labels, SUPPORT_NAMES)
@@ -71,8 +77,8 @@ class LabelMap:
         if support is None or unplaced:
             raise LabelMapError(
                 f"cannot tell which of the labels {[labels[i] for i in sorted(labels)]} means "
-                "supported/entailed: pass the map explicitly, e.g. "
-                '{"support": 1, "contradiction": 0}')
+                "supported/entailed: pass the map explicitly, e.g. the detector_labels setting "
+                "STREAM_GUARD_DETECTOR_LABELS=support=1,contradiction=0")
         return cls(num, support, contradiction)
 
 
