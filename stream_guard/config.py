@@ -12,6 +12,7 @@ import dataclasses
 import ipaddress
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -27,6 +28,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ENV_PREFIX = "STREAM_GUARD_"
+# A tenant's or a collection's name (a folder under data_dir, so no "/", "..", or newline):
+# matched whole (fullmatch).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 # Read by the clients and tools (eval, load tests), not by the server: never "unknown settings".
 CLIENT_VARIABLES = frozenset({"api_key", "url", "ticket_url"})
 
@@ -463,6 +468,8 @@ def _to_key_map(raw: Any, label: str) -> dict[str, str]:
             raise SettingsError(f"{label}: API keys must be at least 16 characters")
         if key in out:
             raise SettingsError(f"{label}: a key is listed twice")
+        if not NAME_PATTERN.fullmatch(tenant):  # else index add could never serve it
+            raise SettingsError(f"{label}: tenant name {tenant!r} must be {NAME_RULE}")
         out[key] = tenant
     return out
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from stream_guard.evidence.cli import add_index_commands
+from stream_guard.evidence.store import DOCS_FILE, VersionInfo, collection_dir, connect_readonly
 from stream_guard.models.embedder import SentenceEmbedder
 
 pytestmark = pytest.mark.slow  # real models
@@ -171,3 +172,117 @@ def test_ids_follow_the_path_named_and_hidden_files_are_left_out(
     out, err = capsys.readouterr()
     assert f"skipped {dup}:1: document id 'p1' is given again at {dup}:2" in err
     assert "default/dup: 1 document(s), +1 chunk(s)" in out
+
+
+def _doc_ids(data: str, collection: str) -> set[str]:
+    """The document ids of the collection's live version, chunks and shared chunks."""
+    cdir = collection_dir(Path(data), "default", collection)
+    info = VersionInfo.read(cdir)
+    assert info is not None
+    db = connect_readonly(cdir / info.dir / DOCS_FILE)
+    try:
+        ids = {d for (d,) in db.execute("SELECT doc_id FROM chunks")}
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'shared_chunks'").fetchone():
+            ids |= {d for (d,) in db.execute("SELECT doc_id FROM shared_chunks")}
+        return ids
+    finally:
+        db.close()
+
+
+def test_sync_removes_the_documents_of_deleted_renamed_and_emptied_files(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Re-adding a folder never removed anything: a renamed policy's old text stayed evidence
+    beside the new one, and an emptied file's old text too (a review found both)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "refund-2023.md").write_text("Refunds are accepted within 30 days of purchase.")
+    (docs / "hours.md").write_text("The shop opens at 9 am.")
+    (docs / "gifts.md").write_text("Gift cards cannot be refunded.")
+    data = str(tmp_path / "data")
+    add = ["index", "add", "--config", str(env), "--data-dir", data, "--collection", "p",
+           "--no-progress"]
+    assert _run(*add, str(docs)) == 0
+    (docs / "refund-2023.md").unlink()
+    (docs / "refund-2024.md").write_text("Refunds are accepted within 14 days of purchase.")
+    (docs / "gifts.md").write_text("")
+    assert _run(*add, str(docs)) == 0  # without --sync: added, nothing removed, and said so
+    _, err = capsys.readouterr()
+    assert "ignored 1 empty file(s)" in err and "--sync removes it" in err
+    assert _doc_ids(data, "p") == {"refund-2023.md", "refund-2024.md", "hours.md", "gifts.md"}
+    assert _run(*add, "--sync", str(docs)) == 0
+    out, _ = capsys.readouterr()
+    assert "2 removed" in out
+    assert _doc_ids(data, "p") == {"refund-2024.md", "hours.md"}
+    (docs / "hours.md").chmod(0)  # unreadable (as root too? then it reads; skip the check)
+    if not os.access(docs / "hours.md", os.R_OK):
+        (docs / "refund-2024.md").unlink()
+        (docs / "new.md").write_text("New text.")
+        assert _run(*add, "--sync", str(docs)) == 1
+        _, err = capsys.readouterr()
+        assert "--sync removes nothing this time" in err
+        assert "refund-2024.md" in _doc_ids(data, "p")
+
+
+def test_files_that_are_not_utf8_text_are_skipped_by_name(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """UTF-16 without a byte-order mark was indexed as text full of NULs (and halted faithful
+    answers); a file name that is not UTF-8, or a JSONL line with a lone surrogate, crashed the
+    whole add after embedding; JSONL holding U+2028 raw was split into broken lines."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "utf16.txt").write_bytes("Refunds within 30 days.\n".encode("utf-16-le"))
+    with open(os.fsencode(docs) + b"/caf\xe9.txt", "wb") as fh:
+        fh.write(b"The cafe opens at 9 am.\n")
+    records = [{"id": "sep", "text": "Line one\u2028still line one.", "note": "\u2029"},
+               {"id": "ok", "text": "A plain record."}]
+    (docs / "kb.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False)
+                                             for r in records) + "\n"
+                                   + '{"id": "bad", "text": "Bad \\ud800 record."}\n')
+    (docs / "good.md").write_text("The Eiffel Tower is in Paris.")
+    data = str(tmp_path / "data")
+    assert _run("index", "add", "--config", str(env), "--data-dir", data, "--collection", "u",
+                "--no-progress", str(docs)) == 1
+    _, err = capsys.readouterr()
+    assert "utf16.txt: not UTF-8 text (it holds NUL bytes" in err
+    assert "the file name is not UTF-8" in err
+    assert "kb.jsonl:3: holds a lone surrogate" in err
+    assert err.count("kb.jsonl") == 1  # the U+2028 line is one good record, line numbers right
+    assert _doc_ids(data, "u") == {"sep", "ok", "good.md"}
+
+
+def test_links_and_special_files_in_a_folder_are_named_and_a_bad_data_dir_is_one_line(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "w.txt").write_text("Linked text.")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Some text.")
+    (docs / "linked").symlink_to(other, target_is_directory=True)
+    (docs / "broken.txt").symlink_to(tmp_path / "nowhere.txt")
+    os.mkfifo(docs / "pipe.txt")
+    base = ["index", "add", "--config", str(env), "--collection", "l", "--no-progress"]
+    assert _run(*base, "--data-dir", str(tmp_path / "data"), str(docs)) == 0
+    _, err = capsys.readouterr()
+    assert "ignored 3 link(s) to folders, broken link(s) or special file(s)" in err
+    assert _run(*base, "--data-dir", str(tmp_path / "data"), str(docs / "pipe.txt")) == 2
+    _, err = capsys.readouterr()
+    assert "pipe.txt: not a regular file or folder" in err
+    (tmp_path / "afile").write_text("")
+    assert _run(*base, "--data-dir", str(tmp_path / "afile" / "data"), str(docs)) == 2
+    _, err = capsys.readouterr()
+    assert "cannot create" in err and "data_dir" in err and "Traceback" not in err
+
+
+def test_names_are_matched_whole_and_tenants_checked_where_they_are_listed(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = tmp_path / "a.txt"
+    docs.write_text("Some text.")
+    common = ["--config", str(env), "--data-dir", str(tmp_path / "data")]
+    assert _run("index", "add", *common, "--collection", "nl\n", "--no-progress",
+                str(docs)) == 2
+    _, err = capsys.readouterr()
+    assert "collection name 'nl\\n' must be" in err
+    assert _run("index", "ls", *common, "--tenant", "..") == 2
+    _, err = capsys.readouterr()
+    assert "tenant name '..' must be" in err

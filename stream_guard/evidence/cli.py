@@ -45,10 +45,16 @@ def add_index_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         "(docs/ holding policies/refund.md gives policies/refund.md); a file named itself, its "
         "file name (refund.md); a JSONL record, its \"id\" field, else that name and its line "
         "(kb.jsonl:12). Adding a document whose id is in the collection replaces it, so name "
-        "the same folder (from wherever it now lies) to update it. Hidden files and folders "
+        "the same folder (from wherever it now lies) to update it, with --sync to remove the "
+        "documents of files deleted or renamed since. Hidden files and folders "
         "(.git, .venv, ...) inside a folder are left out; name one to add it.")
     add.add_argument("--collection", required=True)
     add.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .md, .jsonl or folders")
+    add.add_argument("--sync", action="store_true",
+                     help="make the collection hold exactly the documents these paths hold now: "
+                     "documents it holds that are not among them (files since deleted, "
+                     "renamed or emptied) are removed. Nothing is removed when a file could "
+                     "not be read")
     add.add_argument("--no-progress", action="store_true", help="no progress output")
     add.set_defaults(func=_cmd_add)
 
@@ -62,8 +68,16 @@ def add_index_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     search = commands.add_parser("search", parents=[common], help="query a collection")
     search.add_argument("--collection", required=True)
     search.add_argument("query")
-    search.add_argument("-k", type=int, default=None, help="results (default: evidence_top_k)")
+    search.add_argument("-k", type=_positive, default=None,
+                        help="results (default: evidence_top_k)")
     search.set_defaults(func=_cmd_search)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of results")
+    return value
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -103,19 +117,33 @@ def _cmd_add(args: argparse.Namespace) -> int:
         if report.hidden:
             print(f"ignored {len(report.hidden)} hidden file(s) or folder(s) (e.g. "
                   f"{report.hidden[0]}); name one to add it", file=sys.stderr)
+        if report.not_files:
+            print(f"ignored {len(report.not_files)} link(s) to folders, broken link(s) or "
+                  f"special file(s) (e.g. {report.not_files[0]}); name a linked folder to add "
+                  "it", file=sys.stderr)
+        if report.empty:
+            kept = "" if args.sync else ("; a document added from one before stays (--sync "
+                                         "removes it)")
+            print(f"ignored {len(report.empty)} empty file(s) (e.g. {report.empty[0]}){kept}",
+                  file=sys.stderr)
         if not report.documents:
             return _fail("no documents to add")
+        sync = args.sync and not report.errors
+        if args.sync and report.errors:
+            print("--sync removes nothing this time: some files could not be read (above)",
+                  file=sys.stderr)
         tenant = args.tenant or DEFAULT_TENANT
         result = add_documents(settings.data_dir, tenant, args.collection, report.documents,
                                _embedder(settings), index_flat_max=settings.index_flat_max,
-                               progress=not args.no_progress)
+                               progress=not args.no_progress, sync=sync)
     except (SettingsError, StoreError) as exc:
         return _fail(str(exc))
     unchanged = (f", {result.documents_unchanged} unchanged" if result.documents_unchanged
                  else "")
+    removed = f", {result.documents_removed} removed" if sync else ""
     print(f"{tenant}/{args.collection}: {len(report.documents)} document(s), "
           f"+{result.chunks_added} chunk(s), {result.duplicates} duplicate(s) skipped, "
-          f"{result.documents_replaced} document(s) replaced{unchanged}; "
+          f"{result.documents_replaced} document(s) replaced{unchanged}{removed}; "
           f"{result.total_chunks} chunk(s) in version {result.version}")
     if report.errors:
         print(f"{len(report.errors)} file(s) or line(s) had errors (listed above)",

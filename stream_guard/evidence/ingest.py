@@ -44,6 +44,8 @@ class IngestReport:
     errors: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)  # hidden files and folders left out
+    empty: list[str] = field(default_factory=list)  # files with no text (nothing to add)
+    not_files: list[str] = field(default_factory=list)  # symlinked folders, FIFOs, dead links
 
 
 def read_paths(paths: Sequence[str | Path]) -> IngestReport:
@@ -62,6 +64,8 @@ def read_paths(paths: Sequence[str | Path]) -> IngestReport:
                     _read_file(file, name, report, found)
                 else:
                     report.skipped_files.append(str(file))
+        elif path.exists() and not path.is_file():
+            report.errors.append(f"{path}: not a regular file or folder")
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED:
                 _read_file(path, path.name, report, found)
@@ -85,10 +89,19 @@ def _walk(folder: Path, report: IngestReport) -> Iterator[tuple[Path, str]]:
             file = here / name
             if file.is_file():
                 yield file, file.relative_to(folder).as_posix()
+            else:  # a broken link, a FIFO, a socket: said, not read (a FIFO would block)
+                report.not_files.append(str(file))
+        for name in dirs:  # os.walk does not follow links to folders: said, not descended
+            if (here / name).is_symlink():
+                report.not_files.append(str(here / name))
 
 
 def _read_file(path: Path, name: str, report: IngestReport,
                found: dict[str, tuple[Document, str]]) -> None:
+    shown = str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    if not _is_text(name):  # a file name that is not UTF-8: no id a collection can store
+        report.errors.append(f"{shown}: the file name is not UTF-8; rename it")
+        return
     try:
         content = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no text
     except UnicodeDecodeError as exc:
@@ -96,6 +109,10 @@ def _read_file(path: Path, name: str, report: IngestReport,
         return
     except OSError as exc:
         report.errors.append(f"{path}: cannot read ({exc.strerror})")
+        return
+    if "\x00" in content:  # UTF-16 without a byte-order mark decodes as UTF-8 with NULs
+        report.errors.append(f"{path}: not UTF-8 text (it holds NUL bytes: UTF-16? save it "
+                             "as UTF-8)")
         return
     if path.suffix.lower() in JSONL_SUFFIXES:
         for where, doc_or_error in _jsonl_documents(content, path, name):
@@ -105,6 +122,18 @@ def _read_file(path: Path, name: str, report: IngestReport,
                 _keep(doc_or_error, where, report, found)
     elif content.strip():
         _keep(Document(id=name, text=content, source=name), str(path), report, found)
+    else:
+        report.empty.append(str(path))
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` can be stored as UTF-8: not a lone surrogate (a JSON "\\ud800", or a
+    file name's undecodable byte as Python keeps it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _keep(doc: Document, where: str, report: IngestReport,
@@ -117,7 +146,9 @@ def _keep(doc: Document, where: str, report: IngestReport,
 
 
 def _jsonl_documents(content: str, path: Path, name: str) -> Iterator[tuple[str, Document | str]]:
-    for lineno, line in enumerate(content.splitlines(), start=1):
+    # Lines end at "\n" only: JSON may hold U+2028, U+2029 or U+0085 raw (json.dumps with
+    # ensure_ascii=False writes them so), which str.splitlines() would take for line breaks.
+    for lineno, line in enumerate(content.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -134,4 +165,8 @@ def _jsonl_documents(content: str, path: Path, name: str) -> Iterator[tuple[str,
         doc_id = str(record["id"]) if record.get("id") is not None else f"{name}:{lineno}"
         source = str(record.get("source") or f"{name}:{lineno}")
         metadata = {k: v for k, v in record.items() if k not in {"id", "text", "source"}}
+        if not all(map(_is_text, (record["text"], doc_id, source,
+                                  json.dumps(metadata, ensure_ascii=False)))):
+            yield where, f"{where}: holds a lone surrogate (an unpaired \\ud800-\\udfff escape)"
+            continue
         yield where, Document(id=doc_id, text=record["text"], source=source, metadata=metadata)

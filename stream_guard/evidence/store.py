@@ -25,7 +25,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -40,6 +39,7 @@ from typing import Any, get_args
 import faiss
 import numpy as np
 
+from stream_guard.config import NAME_PATTERN, NAME_RULE
 from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_text, content_hash
 from stream_guard.evidence.faiss_index import IndexKind, extend_or_build
 from stream_guard.evidence.ingest import Document
@@ -51,7 +51,6 @@ VERSION_FILE = "VERSION"
 DOCS_FILE = "docs.sqlite"
 VECTORS_FILE = "vectors.npy"
 INDEX_FILE = "index.faiss"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _EMBED_BATCH = 256
 _SCHEMA = """
 CREATE TABLE chunks (
@@ -153,34 +152,41 @@ class AddResult:
     version: int
     errors: list[str] = field(default_factory=list)
     documents_unchanged: int = 0  # documents that were in the collection just as they are now
+    documents_removed: int = 0  # documents ``sync`` took out: not among those given
 
 
 def collection_dir(data_dir: Path, tenant: str, name: str) -> Path:
     """Where a collection lives; names are checked so no tenant can reach another's files."""
     for what, value in (("tenant", tenant), ("collection", name)):
-        if not _NAME.match(value):
-            raise StoreError(f"{what} name {value!r} must be 1-64 letters, digits, '.', '_' or "
-                             "'-', starting with a letter or digit")
+        if not NAME_PATTERN.fullmatch(value):  # match()'s "$" let a trailing newline through
+            raise StoreError(f"{what} name {value!r} must be {NAME_RULE}")
     return Path(data_dir) / tenant / name
 
 
 def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Document],
                   embedder: Embedder, *, index_flat_max: int,
-                  chunk_chars: int = DEFAULT_MAX_CHARS, progress: bool = False) -> AddResult:
+                  chunk_chars: int = DEFAULT_MAX_CHARS, progress: bool = False,
+                  sync: bool = False) -> AddResult:
     """Add ``documents`` to the collection (creating it), publishing a new version.
 
     A document whose id is already in the collection replaces that document's chunks (one that
     is there just as it is now changes nothing, and when no document changes no version is
     published). A chunk whose content is already stored (from any document) is stored once:
     the other documents holding it are recorded beside it, so replacing one of them never takes
-    the chunk from the rest. Ids must be unique within ``documents``.
+    the chunk from the rest. Ids must be unique within ``documents``. ``sync``: the collection
+    holds exactly ``documents`` afterwards; the others it held are removed (a document removed
+    is one replaced by no chunks).
     """
     repeated = sorted(i for i, n in Counter(d.id for d in documents).items() if n > 1)
     if repeated:
         raise StoreError(f"document id(s) given more than once: {', '.join(repeated[:5])}")
     chunks = _chunks(documents, chunk_chars)
     cdir = collection_dir(data_dir, tenant, name)
-    cdir.mkdir(parents=True, exist_ok=True)
+    try:
+        cdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a data_dir below a file, on a read-only disk, not ours to write
+        raise StoreError(f"cannot create {cdir} ({exc.strerror or exc}): check data_dir "
+                         "(STREAM_GUARD_DATA_DIR, --data-dir)") from None
     with _locked(cdir):
         try:
             current = VersionInfo.read(cdir)
@@ -195,6 +201,11 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                 f"(dim {current.dim}); the configured embedder is {embedder.name} (dim "
                 f"{embedder.dim}). Remove and rebuild the collection to switch embedders.")
         old_dir = cdir / current.dir if current else None
+        removed: set[str] = set()
+        if sync and old_dir is not None:
+            with _reading_live(tenant, name, old_dir):
+                removed = _live_ids(old_dir) - set(chunks)
+            chunks.update({doc_id: [] for doc_id in removed})
         with _reading_live(tenant, name, old_dir):
             live = _read_live(old_dir, set(chunks))
             plan = _plan(chunks, live, old_dir)
@@ -217,8 +228,18 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
             raise StoreError(f"collection {tenant}/{name}: version {version} could not be "
                              f"written ({type(exc).__name__}: {exc}); nothing was "
                              "published") from None
-        return AddResult(len(fresh), plan.duplicates, plan.replaced, info.count, info.version,
-                         documents_unchanged=plan.unchanged)
+        return AddResult(len(fresh), plan.duplicates, plan.replaced - len(removed), info.count,
+                         info.version, documents_unchanged=plan.unchanged,
+                         documents_removed=len(removed))
+
+
+def _live_ids(old_dir: Path) -> set[str]:
+    """Every document id the live version holds (a chunk's own or a shared one's)."""
+    with contextlib.closing(connect_readonly(old_dir / DOCS_FILE)) as db:
+        ids = {d for (d,) in db.execute("SELECT DISTINCT doc_id FROM chunks")}
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'shared_chunks'").fetchone():
+            ids |= {d for (d,) in db.execute("SELECT DISTINCT doc_id FROM shared_chunks")}
+    return ids
 
 
 @contextlib.contextmanager
@@ -265,11 +286,13 @@ def scan_collections(data_dir: Path, tenant: str | None = None
     root = Path(data_dir)
     if root.exists() and not root.is_dir():
         raise StoreError(f"data_dir {root} is not a directory")
+    if tenant is not None and not NAME_PATTERN.fullmatch(tenant):
+        raise StoreError(f"tenant name {tenant!r} must be {NAME_RULE}")
     tenants = [root / tenant] if tenant else sorted(p for p in root.glob("*") if p.is_dir())
     out: list[tuple[str, str, VersionInfo | DamagedCollectionError]] = []
     for tdir in tenants:
         for cdir in sorted(tdir.glob("*")):
-            if not (cdir.is_dir() and _NAME.match(cdir.name)):
+            if not (cdir.is_dir() and NAME_PATTERN.fullmatch(cdir.name)):
                 continue
             try:
                 info = VersionInfo.read(cdir)
