@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from stream_guard.models.cross_encoder import CrossEncoderScorer, check_detector, load_detector
@@ -357,3 +359,25 @@ def test_the_label_setting_serves_a_model_without_id2label(tmp_path: Path,
     scorer = load_detector(str(detector), cache_dir=model_cache, label_map={"support": 1})
     shipped = load_detector("default", cache_dir=model_cache)
     assert scorer.score_pairs(PAIRS) == shipped.score_pairs(PAIRS)
+
+
+def test_a_cached_graph_changed_after_it_was_written_is_built_again(
+        nli_dir: Path, tmp_path: Path, nli_onnx: CrossEncoderScorer) -> None:
+    """The embedder and every Hugging Face detector run from the cache's ONNX graph, which was
+    never checked: a graph whose weights were changed on disk ran as it was. Each cached file
+    now has its sha256 beside it and is built again when they differ."""
+    cache = tmp_path / "cache"
+    model = open_model_dir(nli_dir)
+    path = cached_onnx(model, "classifier", cache)
+    good = path.read_bytes()
+    assert (path.parent / (path.name + ".sha256")).read_text() == hashlib.sha256(good).hexdigest()
+    proto = onnx.load(str(path))
+    weights = max(proto.graph.initializer, key=lambda t: len(t.raw_data))
+    assert weights.raw_data
+    weights.raw_data = bytes(len(weights.raw_data))  # zeroed, as damage or a swap would leave
+    path.write_bytes(proto.SerializeToString())
+    assert path.read_bytes() != good
+    assert cached_onnx(model, "classifier", cache) == path
+    assert path.read_bytes() == good
+    scorer = load_detector(str(nli_dir), cache_dir=cache, device="cpu", batch_size=2)
+    assert scorer.score_pairs(PAIRS) == nli_onnx.score_pairs(PAIRS)

@@ -3,13 +3,17 @@
 The file name carries a hash of everything the graph depends on (weights, config, head, builder
 version), so a changed model or a new builder never reuses a stale graph, and several workers
 starting at once either find the finished file or write their own copy and rename it into place
-(the rename is atomic, the copies identical).
+(the rename is atomic, the copies identical). Each file is written with its sha256 beside it
+(``.sha256``) and checked against it on every load: a cached graph changed after it was written
+(a bad disk, a hand edit) used to be run as it was, so a model whose source passed its integrity
+check could still run other weights; such a file is now built again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -20,6 +24,8 @@ from stream_guard.models.devices import torch_installed
 from stream_guard.models.hf import BERT_LIKE, ModelDir, ModelFormatError
 from stream_guard.models.onnx_bert import Head, build_bert_onnx
 from stream_guard.models.packaged import sha256_file
+
+log = logging.getLogger("stream_guard.models")
 
 # Bump when the graph the builder writes changes, so cached files are rebuilt.
 BUILDER_VERSION = 1
@@ -40,7 +46,7 @@ def cached_onnx(model: ModelDir, head: Head, cache_dir: Path) -> Path:
         "version": BUILDER_VERSION,
     }, sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache_dir) / "onnx" / f"{model.name}-{head}-{key}.onnx"
-    if path.is_file():
+    if _intact(path):
         return path
     if builder == "builder":
         proto = build_bert_onnx(model, head)
@@ -52,7 +58,7 @@ def cached_onnx(model: ModelDir, head: Head, cache_dir: Path) -> Path:
         raise ModelFormatError(
             f"{model.path}: model_type {model.model_type!r} needs torch to be exported to ONNX "
             "(pip install 'stream-guard[torch]'), or run it with backend=torch")
-    save_atomic(proto, path)
+    save_atomic(proto, path, cached=True)
     return path
 
 
@@ -65,27 +71,56 @@ def cached_fp16(path: Path, cache_dir: Path) -> Path:
     """
     key = sha256_file(path)[:16]
     target = Path(cache_dir) / "onnx" / f"{path.stem}-{key}-fp16.onnx"
-    if target.is_file():
+    if _intact(target):
         return target
     proto = onnx.load(str(path))
     if any(node.op_type in _QUANTIZED_OPS for node in proto.graph.node):
         return path
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    save_atomic(convert_float_to_float16(proto, keep_io_types=True), target)
+    save_atomic(convert_float_to_float16(proto, keep_io_types=True), target, cached=True)
     return target
 
 
-def save_atomic(proto: onnx.ModelProto, path: Path) -> None:
+def _seal_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _intact(path: Path) -> bool:
+    """Whether a cached file is there and is what was written (its recorded sha256)."""
+    if not path.is_file():
+        return False
+    try:
+        recorded = _seal_path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        recorded = ""
+    if recorded == sha256_file(path):
+        return True
+    log.warning("cached model file changed since it was written (or has no recorded hash); "
+                "building it again", extra={"path": str(path)})
+    return False
+
+
+def save_atomic(proto: onnx.ModelProto, path: Path, *, cached: bool = False) -> None:
+    """Write an ONNX graph in one rename. ``cached``: a file of the cache, with its sha256
+    beside it, written first, so a reader that finds the graph finds its hash (the graph may be
+    another writer's: the copies are identical, and a mismatch only costs one more build)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if proto.ByteSize() >= 2**31 - 1:
         raise ModelFormatError(
             f"{path.name}: the model is over 2 GB, beyond what a single ONNX file holds; "
             "run it with backend=torch")
+    data = proto.SerializeToString()
+    if cached:
+        _write_atomic(_seal_path(path), hashlib.sha256(data).hexdigest().encode("ascii"))
+    _write_atomic(path, data)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(proto.SerializeToString())
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is shared by service users
