@@ -13,6 +13,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
+from safetensors.numpy import load_file, save_file
 
 from stream_guard.evidence.ingest import Document
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
@@ -27,7 +28,8 @@ from stream_guard.evidence.store import (
     remove_collection,
     scan_collections,
 )
-from stream_guard.models.embedder import SentenceEmbedder
+from stream_guard.models.embedder import SentenceEmbedder, load_embedder
+from stream_guard.models.packaged import minilm_dir
 
 pytestmark = pytest.mark.slow  # real models
 
@@ -118,6 +120,7 @@ class _Counting:
 
     def __init__(self, inner: SentenceEmbedder) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.fingerprint = inner.fingerprint
         self.texts: list[str] = []
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -364,12 +367,47 @@ def test_embedder_mismatch_is_refused(tmp_path: Path, minilm: SentenceEmbedder) 
     class OtherEmbedder:
         name = "other-model"
         dim = 384
+        fingerprint = "0" * 64
 
         def embed(self, texts: list[str]) -> np.ndarray:
             return minilm.embed(texts)
 
     with pytest.raises(StoreError, match="built with embedder all-MiniLM-L6-v2"):
         add_documents(tmp_path, "acme", "kb", FACTS[1:], OtherEmbedder(), index_flat_max=10)
+
+
+def test_an_embedder_is_known_by_its_weights_not_its_folder_name(
+        tmp_path: Path, minilm: SentenceEmbedder, model_cache: Path) -> None:
+    """The packaged MiniLM copied to a folder of another name was refused against a collection
+    it built, and another model in a folder named all-MiniLM-L6-v2 was accepted."""
+    data, cache = tmp_path / "data", tmp_path / "cache"  # the session's cache stays as it is
+    _add(data, FACTS[:1], minilm)
+    copy = Path(shutil.copytree(minilm_dir(model_cache), tmp_path / "models" / "minilm"))
+    renamed = load_embedder(str(copy), cache_dir=cache)
+    assert renamed.name == "minilm" and renamed.fingerprint == minilm.fingerprint
+    add_documents(data, "acme", "kb", FACTS[1:2], renamed, index_flat_max=10)
+    info = VersionInfo.read(collection_dir(data, "acme", "kb"))
+    assert info is not None and info.embedder_sha256 == minilm.fingerprint
+
+    _add(data, FACTS[:1], minilm, name="kb2")
+    impostor = Path(shutil.copytree(copy, tmp_path / "other" / "all-MiniLM-L6-v2"))
+    weights = load_file(str(impostor / "model.safetensors"))
+    save_file({k: v * 0.5 for k, v in weights.items()}, str(impostor / "model.safetensors"))
+    other = load_embedder(str(impostor), cache_dir=cache)
+    assert other.name == minilm.name and other.fingerprint != minilm.fingerprint
+    with pytest.raises(StoreError, match="other weights under the same name"):
+        add_documents(data, "acme", "kb2", FACTS[2:3], other, index_flat_max=10)
+
+
+def test_a_version_file_of_before_the_weights_hash_is_read_and_matched_by_name(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    _add(tmp_path, FACTS[:1], minilm)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    data = json.loads((cdir / "VERSION").read_text())
+    del data["embedder_sha256"]
+    (cdir / "VERSION").write_text(json.dumps(data))
+    info = VersionInfo.read(cdir)
+    assert info is not None and info.embedder_sha256 == "" and info.built_with(minilm)
 
 
 def test_remove(tmp_path: Path, minilm: SentenceEmbedder) -> None:

@@ -203,9 +203,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
         settings = _settings(args)
         collection = _open(settings, tenant, args.collection)
         embedder = _embedder(settings)
-        if embedder.name != collection.info.embedder:
+        if not collection.info.built_with(embedder):
             return _fail(f"{tenant}/{args.collection} was built with {collection.info.embedder}"
-                         f", the configured embedder is {embedder.name}")
+                         f", the configured embedder is "
+                         f"{collection.info.embedder_named(embedder)}")
         hits = collection.search(embedder.embed([args.query]), args.k or settings.evidence_top_k,
                                  [args.query])
     except (SettingsError, StoreError) as exc:

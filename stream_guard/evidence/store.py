@@ -95,6 +95,24 @@ class VersionInfo:
     embedder: str
     index: IndexKind
     created: float
+    # The embedder's weights' sha256; collections built before it was recorded have "", and
+    # are then matched by the embedder's name alone.
+    embedder_sha256: str = ""
+
+    def built_with(self, embedder: Embedder) -> bool:
+        """Whether ``embedder`` is the one this version's vectors came from: by the weights'
+        hash where both know it (a folder's name is no identity: the same model under another
+        name was refused, another model under the same name accepted), else by name."""
+        if self.dim != embedder.dim:
+            return False
+        if self.embedder_sha256 and embedder.fingerprint:
+            return self.embedder_sha256 == embedder.fingerprint
+        return self.embedder == embedder.name
+
+    def embedder_named(self, embedder: Embedder) -> str:
+        """How to name ``embedder`` beside this version's, when it is not the one."""
+        same = embedder.name == self.embedder and embedder.dim == self.dim
+        return f"{embedder.name}" + (" (other weights under the same name)" if same else "")
 
     @classmethod
     def read(cls, collection: Path) -> VersionInfo | None:
@@ -122,7 +140,7 @@ def _version_problem(data: object) -> str | None:
     if not isinstance(data, dict):
         return "not a JSON object"
     names = {f.name for f in fields(VersionInfo)}
-    if set(data) != names:
+    if set(data) | _VERSION_OPTIONAL != names:
         missing, unknown = sorted(names - set(data)), sorted(set(data) - names)
         return "; ".join(([f"missing {', '.join(missing)}"] if missing else [])
                          + ([f"unknown {', '.join(unknown)}"] if unknown else []))
@@ -134,9 +152,13 @@ def _version_problem(data: object) -> str | None:
         "embedder": isinstance(data["embedder"], str) and bool(data["embedder"]),
         "index": data["index"] in get_args(IndexKind),
         "created": (_is_int(data["created"]) or isinstance(data["created"], float)),
+        "embedder_sha256": isinstance(data.get("embedder_sha256", ""), str),
     }
     bad = [name for name, ok in checks.items() if not ok]
     return f"bad {', '.join(bad)}" if bad else None
+
+
+_VERSION_OPTIONAL = frozenset({"embedder_sha256"})  # absent from older VERSION files
 
 
 def _is_int(value: object) -> bool:
@@ -195,10 +217,11 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                 f"{exc}; nothing was added. Restore the file, or remove the collection (stream-"
                 f"guard index rm --tenant {tenant} --collection {name}) and add its documents "
                 "again") from None
-        if current and (current.dim != embedder.dim or current.embedder != embedder.name):
+        if current and not current.built_with(embedder):
             raise StoreError(
                 f"collection {tenant}/{name} was built with embedder {current.embedder} "
-                f"(dim {current.dim}); the configured embedder is {embedder.name} (dim "
+                f"(dim {current.dim}); the configured embedder is "
+                f"{current.embedder_named(embedder)} (dim "
                 f"{embedder.dim}). Remove and rebuild the collection to switch embedders.")
         old_dir = cdir / current.dir if current else None
         removed: set[str] = set()
@@ -496,7 +519,8 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     info = VersionInfo(version=version, dir=final.name, count=len(vectors), dim=embedder.dim,
-                       embedder=embedder.name, index=kind, created=time.time())
+                       embedder=embedder.name, index=kind, created=time.time(),
+                       embedder_sha256=embedder.fingerprint)
     _write_atomic(cdir / VERSION_FILE, json.dumps(asdict(info), indent=1))
     _prune(cdir, keep={final.name, old_dir.name if old_dir else ""})
     return info

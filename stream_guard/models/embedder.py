@@ -17,7 +17,7 @@ from stream_guard.models.batching import length_sorted_batches
 from stream_guard.models.devices import resolve_backend, resolve_device
 from stream_guard.models.hf import ModelDir, ModelFormatError, open_model_dir, read_json
 from stream_guard.models.onnx_cache import cached_onnx
-from stream_guard.models.packaged import minilm_dir
+from stream_guard.models.packaged import minilm_dir, sha256_file
 from stream_guard.models.runtime import OnnxRunner, Runner
 from stream_guard.models.tokenization import TextTokenizer
 
@@ -30,6 +30,9 @@ class Embedder(Protocol):
 
     name: str
     dim: int
+    # The sha256 of its weights ("" when it has none to hash): what a collection records of the
+    # embedder it was built with, since a folder's name says nothing of what it holds.
+    fingerprint: str
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
         """float32 ``[len(texts), dim]``, rows L2-normalised (no texts give ``[0, dim]``)."""
@@ -40,9 +43,10 @@ class SentenceEmbedder:
     """An encoder run by any :class:`Runner`, pooled the way sentence-transformers pools it."""
 
     def __init__(self, runner: Runner, tokenizer: TextTokenizer, *, name: str, dim: int,
-                 pooling: Pooling = "mean", batch_size: int = 64) -> None:
+                 fingerprint: str = "", pooling: Pooling = "mean", batch_size: int = 64) -> None:
         self.name = name
         self.dim = dim
+        self.fingerprint = fingerprint
         self.device = runner.device
         self._runner = runner
         self._tokenizer = tokenizer
@@ -84,8 +88,9 @@ def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto
                             device=where, cache_dir=cache_dir, intra_op_threads=intra_op_threads,
                             max_batch=batch_size, max_length=tokenizer.max_length)
     return SentenceEmbedder(runner, tokenizer, name=model.name,
-                            dim=int(model.config["hidden_size"]), pooling=pooling,
-                            batch_size=batch_size)
+                            dim=int(model.config["hidden_size"]),
+                            fingerprint=sha256_file(model.weights_file) if model.weights_file
+                            else "", pooling=pooling, batch_size=batch_size)
 
 
 def check_embedder(path: str | Path) -> None:

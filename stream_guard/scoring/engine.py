@@ -217,10 +217,11 @@ class GroundingEngine:
             except UnknownCollectionError:
                 raise NoEvidence(f"collection {collection!r} does not exist",
                                  ErrorCode.UNKNOWN_COLLECTION) from None
-            if self.embedder is not None and found.info.embedder != self.embedder.name:
+            if self.embedder is not None and not found.info.built_with(self.embedder):
                 raise NoEvidence(
                     f"collection {collection!r} was indexed with embedder "
-                    f"{found.info.embedder!r}, this server embeds with {self.embedder.name!r}; "
+                    f"{found.info.embedder!r}, this server embeds with "
+                    f"{found.info.embedder_named(self.embedder)}; "
                     "re-index it", ErrorCode.UNKNOWN_COLLECTION)
         elif not any(item.text.strip() for item in context):
             raise NoEvidence("a stream needs 'context' or a 'collection': there is nothing to "
