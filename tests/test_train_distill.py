@@ -137,3 +137,40 @@ def test_dump_train_predict_distil_and_export_without_segment_ids(
     [score] = scorer.score_pairs([Pair(CONTEXT, "The bridge opened in 1932.")])
     assert 0.0 < score.support < 1.0
 
+
+
+def test_resume_refuses_what_it_cannot_continue(data_dir: Path, tiny_mpnet: Path,
+                                                tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """--resume in a folder without a checkpoint used to start afresh without a word, a damaged
+    or foreign checkpoint gave a traceback, and other options (batch size, seed, learning rate)
+    went on with other batches than the docstring promises; a tune sample of one label trained
+    to the end with a NaN metric and kept no checkpoint; a --base-model that is no model folder
+    failed with a bare "No such file or directory" that named no file."""
+    pairs = tmp_path / "pairs.jsonl.gz"
+    common = ["--data", str(data_dir), "--threads", "1", "--tune-records", "8"]
+    assert cli.main([*common, "--work-dir", str(tmp_path / "dump"), "--records-per-dataset", "4",
+                     "--dump-examples", str(pairs)]) == 0
+    run = [*common, "--examples", str(pairs), "--base-model", str(tiny_mpnet),
+           "--epochs", "0.5", "--batch-size", "8"]
+    work = tmp_path / "run"
+    capsys.readouterr()
+
+    def refused(*argv: str) -> str:
+        assert cli.main([*run, *argv]) == 2
+        return capsys.readouterr().err
+
+    assert "holds no checkpoint (state.pt) to resume" in refused("--work-dir", str(work),
+                                                                  "--resume")
+    assert cli.main([*run, "--work-dir", str(work)]) == 0
+    assert (work / "best").is_dir()
+    assert cli.main([*run, "--work-dir", str(work), "--resume"]) == 0  # the same: resumes
+    assert "the run was started with batch_size 8 (now 4)" in refused(
+        "--work-dir", str(work), "--resume", "--batch-size", "4")
+    (work / "state.pt").write_bytes(b"not a checkpoint")
+    err = refused("--work-dir", str(work), "--resume")
+    assert "is not a checkpoint of this model" in err and "Traceback" not in err
+    err = refused("--work-dir", str(tmp_path / "b"), "--base-model", str(tmp_path / "nowhere"))
+    assert "--base-model" in err and "config.json, tokenizer.json not found" in err
+    err = refused("--work-dir", str(tmp_path / "c"), "--tune-records", "1")
+    assert "has records of one label only" in err

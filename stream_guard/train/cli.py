@@ -187,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
 
     from stream_guard.train.crossencoder import (
         TrainConfig,
+        TrainingError,
         device,
         load_classifier,
         support_fn,
@@ -252,6 +253,11 @@ def run(args: argparse.Namespace) -> int:
     model = load_classifier(start)
     score = support_fn(model, tok)
     tune_sample = _subsample(tune, args.tune_records, args.seed)
+    one_class = [name for name, records in tune_sample.items()
+                 if len({r.label for r in records}) < 2]
+    if one_class:  # its AUROC would be NaN: no checkpoint could ever be kept as the best
+        raise TrainingError(f"the tune sample of {', '.join(one_class)} has records of one "
+                                "label only: give more --tune-records or another --seed")
 
     def tune_metric() -> float:
         results = score_datasets(tune_sample, score)
@@ -370,7 +376,13 @@ def _backbone(base_model: str, cache_dir: Path | None) -> Path:
     from stream_guard.models.packaged import PACKAGED_BACKBONES, packaged_dir
 
     if base_model not in PACKAGED_BACKBONES:
-        return Path(base_model)
+        path = Path(base_model).expanduser()
+        missing = [f for f in ("config.json", "tokenizer.json") if not (path / f).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"--base-model {base_model}: neither one of {', '.join(PACKAGED_BACKBONES)} nor "
+                f"a Hugging Face model directory ({', '.join(missing)} not found in {path})")
+        return path
     from stream_guard.config import load_settings
 
     return packaged_dir(base_model,

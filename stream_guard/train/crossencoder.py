@@ -24,6 +24,7 @@ import torch
 from tokenizers import Tokenizer
 from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
+from stream_guard.exceptions import GuardError
 from stream_guard.train.encoding import encode_pairs, length_order
 from stream_guard.train.pairs import ID2LABEL, Example
 
@@ -42,6 +43,18 @@ class TrainConfig:
     eval_every_s: float = 15 * 60.0
     checkpoint_every_s: float = 5 * 60.0
     seed: int = 13
+
+
+class TrainingError(GuardError):
+    """The run cannot start or go on (nothing to resume, a checkpoint of another run, a tune
+    metric that is not a number); the message says why."""
+
+
+# What fixes the batches and their schedule: a run resumed with another value of one of them
+# would not see "exactly the batches it had not seen" (and the optimizer state restored would
+# override a new learning rate without a word).
+_RUN_FIELDS = ("batch_size", "learning_rate", "warmup_fraction", "weight_decay",
+               "label_smoothing", "epochs", "seed")
 
 
 def device() -> torch.device:
@@ -136,13 +149,28 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
     best = -math.inf
     seen = 0
     spent = 0.0
-    if resume and state_path.is_file():
-        state = torch.load(state_path, map_location=device(), weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        done, history, best = state["step"], state["history"], state["best"]
-        seen, spent = state["pairs_seen"], state["train_seconds"]
+    run = {name: getattr(cfg, name) for name in _RUN_FIELDS} | {"examples": len(examples)}
+    if resume:
+        if not state_path.is_file():
+            raise TrainingError(f"--resume: {work_dir} holds no checkpoint (state.pt) to resume; "
+                              "run without --resume to start, or name the run's --work-dir")
+        try:
+            state = torch.load(state_path, map_location=device(), weights_only=False)
+            if not isinstance(state, dict):
+                raise TypeError(f"a {type(state).__name__}, not a checkpoint")
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            done, history, best = state["step"], state["history"], state["best"]
+            seen, spent = state["pairs_seen"], state["train_seconds"]
+        except Exception as exc:  # torch's unpickling and shape errors have no one type
+            raise TrainingError(f"--resume: {state_path} is not a checkpoint of this model "
+                              f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        changed = {k: (v, run[k]) for k, v in state.get("run", run).items() if run.get(k) != v}
+        if changed:
+            raise TrainingError("--resume: the run was started with " + ", ".join(
+                f"{k} {was} (now {now})" for k, (was, now) in changed.items())
+                + "; resume it with the same options, or start afresh in another --work-dir")
         log.write(event="resume", step=done, of=total)
         logger.info("resumed at step %d/%d", done, total)
 
@@ -150,13 +178,18 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
         tmp = state_path.with_suffix(".tmp")
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(), "step": step, "history": history,
-                    "best": best, "pairs_seen": seen, "train_seconds": elapsed}, tmp)
+                    "best": best, "pairs_seen": seen, "train_seconds": elapsed, "run": run},
+                   tmp)
         tmp.replace(state_path)
         log.write(event="checkpoint", step=step)
 
     def run_eval(step: int, elapsed: float) -> None:
         nonlocal best
         metric = evaluate()
+        if not math.isfinite(metric):  # no best could ever be kept, and log.jsonl would hold NaN
+            raise TrainingError(f"the tune metric is {metric} at step {step}: a tune sample "
+                              "needs both supported and unsupported records in every set "
+                              "(more --tune-records, or another --seed)")
         history.append({"step": step, "pairs_seen": seen, "elapsed_s": round(elapsed, 1),
                         "tune_metric": metric})
         log.write(event="eval", step=step, pairs_seen=seen, tune_metric=metric)
