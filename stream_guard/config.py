@@ -569,6 +569,11 @@ def _check_model_paths(s: Settings) -> None:
         _check_model_path("DETECTOR", s.detector, Path(s.detector).exists(),
                           '"default" nor an existing model directory or ONNX file',
                           check_detector)
+    if s.backend == "torch" and s.tier == "cascade" and _onnx_only(s.detector):
+        raise SettingsError(f"{ENV_PREFIX}BACKEND: torch cannot run the detector "
+                            f"{s.detector!r}, an ONNX file (the shipped one is); use "
+                            "backend=onnx or auto, or a detector in Hugging Face layout "
+                            "(model.safetensors)")
     if s.detector_labels:
         from stream_guard.models.labels import LabelMap, parse_label_map
 
@@ -583,6 +588,16 @@ def _check_model_paths(s: Settings) -> None:
 
         _check_model_path("EMBEDDER", s.embedder, Path(s.embedder).is_dir(),
                           '"minilm", "none" nor an existing model directory', check_embedder)
+
+
+def _onnx_only(detector: str) -> bool:
+    """Whether the detector setting names an ONNX file (the shipped detector is one), which
+    only onnxruntime runs, the way the loader resolves it."""
+    if detector == "default":
+        return True
+    path = Path(detector)
+    return path.suffix == ".onnx" or ((path / "model.onnx").is_file()
+                                      and not (path / "model.safetensors").is_file())
 
 
 def _check_model_path(name: str, value: str, found: bool, otherwise: str,

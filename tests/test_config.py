@@ -545,6 +545,7 @@ def test_every_variable_the_repository_names_is_a_setting_or_not_the_servers() -
     ({"STREAM_GUARD_DETECTOR_LABELS": "sup=1"}, "write it as support=INDEX"),
     ({"STREAM_GUARD_RATE_BURST": "1" + "0" * 26}, "is above the maximum 9007199254740992"),
     ({"STREAM_GUARD_API_KEYS": "k" * 16 + ":Acme Corp"}, "tenant name 'Acme Corp' must be"),
+    ({"STREAM_GUARD_BACKEND": "torch"}, "STREAM_GUARD_BACKEND: torch cannot run the detector"),
 ])
 def test_settings_found_wrong_only_when_used_are_refused_at_start(env: dict[str, str],
                                                                   fragment: str) -> None:

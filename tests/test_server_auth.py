@@ -163,6 +163,16 @@ async def test_auth_disabled_dev_flag(settings_factory: Callable[..., Settings],
 async def test_auth_is_on_by_default(caplog: pytest.LogCaptureFixture, server: Server) -> None:
     assert not server.settings.auth_disabled
     assert "authentication is DISABLED" not in caplog.text
+    assert "no API keys" not in caplog.text
+
+
+async def test_a_server_without_keys_says_it_will_refuse_everyone(
+        settings_factory: Callable[..., Settings], caplog: pytest.LogCaptureFixture) -> None:
+    """It came up "ready" without a word, and every client was refused 401."""
+    caplog.set_level(logging.WARNING, logger="stream_guard")
+    async with running_server(settings_factory(api_keys={})) as server:
+        assert "no API keys (STREAM_GUARD_API_KEYS): every client" in caplog.text
+        await refused(server.port, 401)
 
 
 async def test_http_routes(server: Server) -> None:

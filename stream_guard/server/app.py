@@ -103,6 +103,9 @@ class Server:
         if s.auth_disabled:
             log.warning("authentication is DISABLED (auth_disabled): any client may connect; "
                         "never run like this outside development")
+        elif not s.api_keys:
+            log.warning("no API keys (STREAM_GUARD_API_KEYS): every client, and every ticket "
+                        "request, will be refused 401")
         if s.serve_demo:
             self.demo_dir = _demo_dir()
             if self.demo_dir is None:
