@@ -7,6 +7,7 @@ where a process must die, real ``stream-guard serve`` processes are started and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -331,6 +332,8 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
     drain and exit."""
     port = free_port()
     first = _spawn(port, redis, "--workers", "2")
+    second: subprocess.Popen[bytes] | None = None
+    workers: set[int] = set()
     try:
         await _wait_ready(port)
         second = _spawn(port, redis, "--workers", "2")
@@ -351,10 +354,17 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
         assert alive == [], "orphaned workers kept serving"
         with pytest.raises(OSError):
             await http(port, "GET", "/livez")
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
+    finally:  # every process: a failing run must not leave workers serving
+        for proc in (first, second):
+            if proc is not None:
+                with contextlib.suppress(psutil.Error):
+                    workers |= {c.pid for c in psutil.Process(proc.pid).children()}
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        for pid in workers:
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(pid).kill()
 
 
 def _detector_that_is_not_onnx(path: Path) -> Path:
