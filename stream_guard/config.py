@@ -111,7 +111,7 @@ class Settings:
     max_connections: int = field(default=256, metadata=_meta(
         "Open connections per server (per node with Redis).", minimum=1))
     max_connections_per_ip: int = field(default=16, metadata=_meta(
-        "Open connections per client IP.", minimum=1))
+        "Open connections per client IP (an IPv6 client's /64).", minimum=1))
     rate_per_s: float = field(default=200.0, metadata=_meta(
         "Messages per second per connection (token bucket refill); at most 1e9 (no limit in "
         "practice).", minimum=0.1, maximum=RATE_MAX))

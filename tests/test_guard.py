@@ -8,7 +8,13 @@ import re
 import pytest
 from websockets.datastructures import Headers
 
-from stream_guard.guard.auth import KeyRing, api_key_from_headers, client_ip, origin_allowed
+from stream_guard.guard.auth import (
+    KeyRing,
+    api_key_from_headers,
+    client_ip,
+    client_key,
+    origin_allowed,
+)
 from stream_guard.guard.limits import Admission, CharBudget, MessageLimiter, PenaltyBox
 from stream_guard.guard.tickets import (
     TICKET_BYTES,
@@ -201,3 +207,17 @@ def test_penalty_box() -> None:
     off = PenaltyBox(0.0)
     off.add("192.0.2.1", now=0.0)
     assert off.remaining("192.0.2.1", now=0.0) == 0.0
+
+
+@pytest.mark.parametrize(("ip", "key"), [
+    ("198.51.100.7", "198.51.100.7"),
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),  # the same /64: one client
+    ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+    ("::ffff:198.51.100.7", "198.51.100.7"),
+    ("unknown", "unknown"),
+])
+def test_limits_count_an_ipv6_client_by_its_64(ip: str, key: str) -> None:
+    """Caps counted by full IPv6 address let one host, which holds a whole /64, take any
+    number of them (a review found it)."""
+    assert client_key(ip) == key

@@ -90,3 +90,21 @@ def client_ip(peer: str, forwarded_for: str | None, trusted_proxies: tuple[str, 
             break
         current = hop
     return current
+
+
+def client_key(ip: str) -> str:
+    """What the per-address limits (connection cap, handshake rate, abuse penalties) count a
+    client by: its IPv4 address, or its IPv6 address's /64. One subscriber or host is given a
+    whole /64 (RFC 6177), so counted by full address a single client could take 2^64 caps; an
+    IPv4 address mapped into IPv6 is the IPv4 one. A peer that is no address (a Unix socket)
+    is itself."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
+

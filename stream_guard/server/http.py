@@ -31,6 +31,7 @@ from stream_guard.guard.auth import (
     Principal,
     api_key_from_headers,
     client_ip,
+    client_key,
     origin_allowed,
 )
 from stream_guard.guard.limits import PenaltyBox
@@ -221,7 +222,7 @@ class Router:
         peer = connection.remote_address[0] if connection.remote_address else "unknown"
         # Several X-Forwarded-For lines are one list (RFC 9110 5.3), never an error.
         forwarded = ", ".join(headers.get_all("X-Forwarded-For")) or None
-        ip = client_ip(peer, forwarded, settings.trusted_proxies)
+        ip = client_key(client_ip(peer, forwarded, settings.trusted_proxies))
         penalty = server.penalties.remaining(ip, time.monotonic())
         if penalty > 0:
             server.metrics.rejections.labels("penalty").inc()
