@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -615,3 +618,38 @@ def test_a_rare_name_made_of_common_words_is_still_searched_by_keyword(
     _add(tmp_path, greek, minilm, name="gr")
     collection = Collection.open(tmp_path, "acme", "gr")
     assert len(collection.search(far, 1, ["Η Αθήνας έχει πολλά καταστήματα."])[0]) == 1
+
+
+def test_an_add_that_waited_for_a_remove_creates_the_collection_again(
+        tmp_path: Path, minilm: SentenceEmbedder, capsys: pytest.CaptureFixture[str]) -> None:
+    """An add waiting for the lock while ``index rm`` moved the collection away used to embed
+    everything and then fail to write into the folder being deleted."""
+    _add(tmp_path, FACTS[:1], minilm)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    result: list[AddResult | BaseException] = []
+
+    def add() -> None:
+        try:
+            result.append(_add(tmp_path, FACTS[1:2], minilm))
+        except BaseException as exc:
+            result.append(exc)
+
+    with open(cdir / ".lock", "a") as lock:  # as remove_collection holds it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        writer = threading.Thread(target=add)
+        writer.start()
+        waited = ""
+        for _ in range(500):
+            waited += capsys.readouterr().err
+            if "waiting for another writer of acme/kb" in waited:
+                break
+            time.sleep(0.01)
+        assert "waiting for another writer of acme/kb" in waited
+        graveyard = cdir.with_name(".removed-kb")
+        os.replace(cdir, graveyard)
+    shutil.rmtree(graveyard)
+    writer.join(30)
+    assert len(result) == 1 and isinstance(result[0], AddResult), result
+    assert result[0].version == 1 and result[0].total_chunks == 1
+    assert [d.id for d in Collection.open(tmp_path, "acme", "kb").search(
+        minilm.embed([FACTS[1].text]), k=5)[0]] == [f"{FACTS[1].id}#0"]

@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 import uuid
@@ -566,13 +567,40 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
 @contextlib.contextmanager
 def _locked(cdir: Path) -> Iterator[None]:
     """One writer per collection at a time (two ``index add`` runs would lose each other's
-    documents otherwise); readers never take this lock."""
-    with open(cdir / ".lock", "a") as fh:
+    documents otherwise); readers never take this lock. A writer that waited while
+    ``index rm`` moved the collection away holds the lock of a folder being deleted: it takes
+    the lock of the collection's folder as it is now instead (an add after a remove used to
+    embed everything, then fail to write into the removed folder)."""
+    while True:
+        cdir.mkdir(parents=True, exist_ok=True)
+        with open(cdir / ".lock", "a") as fh:
+            if not _flock_waiting(fh, cdir):
+                continue
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+            return
+
+
+def _flock_waiting(fh: Any, cdir: Path) -> bool:
+    """Take the lock (saying so when another writer holds it); False when, by then, the file
+    locked is no longer the collection's."""
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"waiting for another writer of {cdir.parent.name}/{cdir.name} to finish ...",
+              file=sys.stderr)
         fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    try:
+        current = os.stat(cdir / ".lock")
+    except FileNotFoundError:
+        current = None
+    mine = os.fstat(fh.fileno())
+    if current is None or (current.st_dev, current.st_ino) != (mine.st_dev, mine.st_ino):
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+    return True
 
 
 def _write_atomic(path: Path, text: str) -> None:
