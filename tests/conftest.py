@@ -19,6 +19,7 @@ import pytest
 from stream_guard.config import Settings, load_settings
 from stream_guard.models.embedder import SentenceEmbedder, load_embedder
 from stream_guard.server.app import Server
+from stream_guard.state.base import StateStore
 from tests.redis_server import RedisServer, redis_server_binary
 from tests.wsclient import API_KEY, API_KEY_2
 
@@ -55,9 +56,9 @@ def _remove_model_cache() -> Iterator[None]:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings, *, node: str | None = None
-                         ) -> AsyncIterator[Server]:
-    server = Server(settings, node=node)
+async def running_server(settings: Settings, *, node: str | None = None,
+                         store: StateStore | None = None) -> AsyncIterator[Server]:
+    server = Server(settings, node=node, store=store)
     await server.start()
     await server.wait_ready()
     try:

@@ -23,6 +23,7 @@ from tests.wsclient import (
     API_KEY,
     FILLER,
     eventually,
+    http,
     open_ws,
     recv,
     scheduled,
@@ -261,17 +262,23 @@ async def test_graceful_shutdown(settings_factory: Callable[..., Settings]) -> N
 
 
 class SlowSlots(MemoryStateStore):
-    """The in-memory store with a slot lease that takes as long as a slow Redis round trip,
-    and a way to see that one is being taken."""
+    """The in-memory store whose connection slot leases take as long as a slow Redis round
+    trip (until ``lease_done``), with a way to see that one is being taken; and a count of the
+    readiness probes it answered."""
 
     def __init__(self) -> None:
         super().__init__()
         self.leasing = asyncio.Event()
         self.lease_done = asyncio.Event()
+        self.probes = 0
 
     async def acquire_slot(self, scope: str, holder: str, limit: int, ttl_s: float) -> bool:
-        self.leasing.set()
-        await self.lease_done.wait()
+        if scope == "ready-probe":
+            self.probes += 1
+            await asyncio.sleep(0.05)
+        else:
+            self.leasing.set()
+            await self.lease_done.wait()
         return await super().acquire_slot(scope, holder, limit, ttl_s)
 
 
@@ -302,6 +309,19 @@ async def test_a_connection_whose_slots_are_leased_as_the_drain_begins_is_closed
         store.lease_done.set()
         if stopping is None:
             await server.shutdown(grace=1.0)
+
+
+async def test_concurrent_readiness_probes_share_one_store_probe(
+        settings_factory: Callable[..., Settings]) -> None:
+    """/readyz, which the shipped proxies expose to anyone, took and let go a slot lease in
+    the store for every request: a flood of probes was a flood of store writes."""
+    store = SlowSlots()
+    async with running_server(settings_factory(), store=store) as server:
+        before = store.probes
+        answers = await asyncio.gather(*(http(server.port, "GET", "/readyz")
+                                         for _ in range(20)))
+        assert {a.status for a in answers} == {200}
+        assert store.probes - before <= 2  # one, and perhaps the watcher's own in flight
 
 
 async def test_a_client_that_hangs_up_mid_stream_is_released(

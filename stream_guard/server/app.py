@@ -74,6 +74,7 @@ class Server:
         self.local = MemoryStateStore()
         self.fallback_tickets = FallbackTickets(settings.api_keys)
         self.state_ok = True  # as of the last readiness check
+        self._store_probe: asyncio.Future[tuple[bool, bool]] | None = None
         self._held_refusals = 0
         self.penalties = PenaltyBox(settings.abuse_penalty_s)
         self.engine = engine
@@ -179,19 +180,11 @@ class Server:
         from a wipe, fails it. In open fail mode neither makes the
         server unready: it still admits connections (per-worker caps) and issues tickets
         (signed fallback tickets), so a load balancer must keep sending it traffic."""
-        store_up = admitting = False
-        probe = f"{self.node}/probe"
-        try:
-            # The lease is a real one, let go at once: the store takes its TTL as the settle
-            # period after a wipe, so a shorter probe lease would end that period early.
-            await asyncio.wait_for(self.store.acquire_slot(
-                "ready-probe", probe, 1 << 30, self.settings.lease_ttl_s), 1.0)
-            await asyncio.wait_for(self.store.release_slot("ready-probe", probe), 1.0)
-            store_up = admitting = True
-        except SlotsRecovering:
-            store_up = True
-        except (StateUnavailable, TimeoutError):
-            pass
+        if self._store_probe is None or self._store_probe.done():
+            self._store_probe = asyncio.ensure_future(self._probe_store())
+        # Shared by every check that comes while it runs (a flood of /readyz, which the shipped
+        # proxies expose, costs the store one probe at a time), and not cancelled with one.
+        store_up, admitting = await asyncio.shield(self._store_probe)
         self.state_ok = store_up
         self.metrics.state_up.set(1 if store_up else 0)
         ready = {"scorer": self.engine is not None, "state": admitting or self.fails_open,
@@ -199,6 +192,21 @@ class Server:
                  "load": not self.load.overloaded}
         self.metrics.ready.set(1 if all(ready.values()) else 0)
         return ready
+
+    async def _probe_store(self) -> tuple[bool, bool]:
+        """(the store answers, it admits): a slot lease taken and let go."""
+        probe = f"{self.node}/probe"
+        try:
+            # The lease is a real one, let go at once: the store takes its TTL as the settle
+            # period after a wipe, so a shorter probe lease would end that period early.
+            await asyncio.wait_for(self.store.acquire_slot(
+                "ready-probe", probe, 1 << 30, self.settings.lease_ttl_s), 1.0)
+            await asyncio.wait_for(self.store.release_slot("ready-probe", probe), 1.0)
+            return True, True
+        except SlotsRecovering:
+            return True, False
+        except (StateUnavailable, TimeoutError):
+            return False, False
 
     async def _watch_readiness(self) -> None:
         while True:
