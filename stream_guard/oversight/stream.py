@@ -31,9 +31,11 @@ from stream_guard.protocol.server_frames import (
 )
 from stream_guard.scores import Evidence, WindowScore
 
-# Characters of a delta segmented in one go (about 10 ms of the event loop for the most costly
-# text, one-letter sentences "A. A. A."); the rest waits for segment_more.
-SEGMENT_SLICE = 4096
+# Characters of a delta segmented in one go, with the lexical checks of the windows they close
+# (another client's worst ping while one sends 60 KB deltas of the most costly text, one-letter
+# sentences "A. A. A.": 21 ms at 4,096, 6-9 ms at 1,024; docs/benchmarks.md); the rest waits
+# for segment_more, a loop turn a slice.
+SEGMENT_SLICE = 1024
 
 
 class Phase(enum.Enum):
