@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from stream_guard import __version__
-from stream_guard.config import Settings, SettingsError, describe, load_settings
+from stream_guard.config import Settings, SettingsError, check_serving, describe, load_settings
 from stream_guard.loop import run
 
 
@@ -27,6 +27,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from stream_guard import logs
 
     settings = _settings_from(args, host=args.host, port=args.port, workers=args.workers)
+    check_serving(settings)
     logs.configure(settings.log_level)
     logging.getLogger("stream_guard").info("settings", extra={"settings": settings.redacted()})
     if settings.workers > 1:

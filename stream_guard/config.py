@@ -468,8 +468,6 @@ def _to_key_map(raw: Any, label: str) -> dict[str, str]:
             raise SettingsError(f"{label}: API keys must be at least 16 characters")
         if key in out:
             raise SettingsError(f"{label}: a key is listed twice")
-        if not NAME_PATTERN.fullmatch(tenant):  # else index add could never serve it
-            raise SettingsError(f"{label}: tenant name {tenant!r} must be {NAME_RULE}")
         out[key] = tenant
     return out
 
@@ -569,11 +567,6 @@ def _check_model_paths(s: Settings) -> None:
         _check_model_path("DETECTOR", s.detector, Path(s.detector).exists(),
                           '"default" nor an existing model directory or ONNX file',
                           check_detector)
-    if s.backend == "torch" and s.tier == "cascade" and _onnx_only(s.detector):
-        raise SettingsError(f"{ENV_PREFIX}BACKEND: torch cannot run the detector "
-                            f"{s.detector!r}, an ONNX file (the shipped one is); use "
-                            "backend=onnx or auto, or a detector in Hugging Face layout "
-                            "(model.safetensors)")
     if s.detector_labels:
         from stream_guard.models.labels import LabelMap, parse_label_map
 
@@ -590,14 +583,18 @@ def _check_model_paths(s: Settings) -> None:
                           '"minilm", "none" nor an existing model directory', check_embedder)
 
 
-def _onnx_only(detector: str) -> bool:
-    """Whether the detector setting names an ONNX file (the shipped detector is one), which
-    only onnxruntime runs, the way the loader resolves it."""
-    if detector == "default":
-        return True
-    path = Path(detector)
-    return path.suffix == ".onnx" or ((path / "model.onnx").is_file()
-                                      and not (path / "model.safetensors").is_file())
+def check_serving(s: Settings) -> None:
+    """What only serving needs of the settings, checked before the port opens (the other
+    commands, ``index`` with its embedder, never load the detector): a detector the backend
+    can run."""
+    if s.backend == "torch" and s.tier == "cascade":
+        from stream_guard.models.cross_encoder import detector_is_onnx
+
+        if detector_is_onnx(s.detector):
+            raise SettingsError(f"{ENV_PREFIX}BACKEND: torch cannot run the detector "
+                                f"{s.detector!r}, an ONNX file (the shipped one is); use "
+                                "backend=onnx or auto, or a detector in Hugging Face layout "
+                                "(model.safetensors)")
 
 
 def _check_model_path(name: str, value: str, found: bool, otherwise: str,

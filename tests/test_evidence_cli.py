@@ -237,7 +237,8 @@ def test_files_that_are_not_utf8_text_are_skipped_by_name(
                {"id": "ok", "text": "A plain record."}]
     (docs / "kb.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False)
                                              for r in records) + "\n"
-                                   + '{"id": "bad", "text": "Bad \\ud800 record."}\n')
+                                   + '{"id": "bad", "text": "Bad \\ud800 record."}\n'
+                                   + '{"id": "nul", "text": "A raw \x00 byte."}\n')
     (docs / "good.md").write_text("The Eiffel Tower is in Paris.")
     data = str(tmp_path / "data")
     assert _run("index", "add", "--config", str(env), "--data-dir", data, "--collection", "u",
@@ -246,7 +247,8 @@ def test_files_that_are_not_utf8_text_are_skipped_by_name(
     assert "utf16.txt: not UTF-8 text (it holds NUL bytes" in err
     assert "the file name is not UTF-8" in err
     assert "kb.jsonl:3: holds a lone surrogate" in err
-    assert err.count("kb.jsonl") == 1  # the U+2028 line is one good record, line numbers right
+    assert "kb.jsonl:4: invalid JSON" in err  # a raw NUL costs its line, not the file
+    assert err.count("kb.jsonl") == 2  # the U+2028 line is one good record, line numbers right
     assert _doc_ids(data, "u") == {"sep", "ok", "good.md"}
 
 

@@ -402,13 +402,18 @@ def test_an_embedder_is_known_by_its_weights_not_its_folder_name(
         add_documents(data, "acme", "kb2", FACTS[2:3], other, index_flat_max=10)
 
 
-def test_a_version_file_of_before_the_weights_hash_is_read_and_matched_by_name(
+def test_the_weights_hash_leaves_version_as_earlier_releases_read_it(
         tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """VERSION keeps exactly its fields (a reader of an earlier release refuses any other, so a
+    rollback, or old and new pods sharing data_dir, would lose the collection); the hash is a
+    file of the version's folder, and a version without it is matched by name."""
     _add(tmp_path, FACTS[:1], minilm)
     cdir = collection_dir(tmp_path, "acme", "kb")
-    data = json.loads((cdir / "VERSION").read_text())
-    del data["embedder_sha256"]
-    (cdir / "VERSION").write_text(json.dumps(data))
+    assert set(json.loads((cdir / "VERSION").read_text())) == {
+        "version", "dir", "count", "dim", "embedder", "index", "created"}
+    info = VersionInfo.read(cdir)
+    assert info is not None and info.embedder_sha256 == minilm.fingerprint
+    (cdir / info.dir / "embedder.sha256").unlink()  # a version built before it was recorded
     info = VersionInfo.read(cdir)
     assert info is not None and info.embedder_sha256 == "" and info.built_with(minilm)
 

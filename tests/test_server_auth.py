@@ -175,6 +175,20 @@ async def test_a_server_without_keys_says_it_will_refuse_everyone(
         await refused(server.port, 401)
 
 
+async def test_a_tenant_no_collection_can_belong_to_is_named_at_start(
+        settings_factory: Callable[..., Settings], caplog: pytest.LogCaptureFixture) -> None:
+    """`index add --tenant "Acme Corp"` is refused (a tenant is a folder), so such a key's
+    streams only ever got unknown_collection for a collection: said at start, still served."""
+    caplog.set_level(logging.WARNING, logger="stream_guard")
+    async with running_server(settings_factory(api_keys={API_KEY: "Acme Corp"})) as server:
+        assert "tenants that can own no evidence collection" in caplog.text
+        assert "'Acme Corp'" in caplog.text
+        async with open_ws(server.port) as ws:
+            frames = await stream_text(ws, "s", "The Eiffel Tower was completed in 1889. ",
+                                       context=CONTEXT)
+            assert frames[-1]["type"] == "done"
+
+
 async def test_http_routes(server: Server) -> None:
     live = await http(server.port, "GET", "/livez")
     assert (live.status, live.json()) == (200, {"status": "ok"})

@@ -275,7 +275,7 @@ class SlowSlots(MemoryStateStore):
     async def acquire_slot(self, scope: str, holder: str, limit: int, ttl_s: float) -> bool:
         if scope == "ready-probe":
             self.probes += 1
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # long enough for every request of a burst to come
         else:
             self.leasing.set()
             await self.lease_done.wait()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from stream_guard.server.app import Server
 from tests.wsclient import http, open_ws, recv, send, stream_text
 
@@ -46,3 +49,22 @@ async def test_ping_pong(server: Server) -> None:
     async with open_ws(server.port) as ws:
         await send(ws, {"type": "ping"})
         assert await recv(ws) == {"type": "pong"}
+
+
+async def test_scrapes_that_come_together_share_one_render(server: Server) -> None:
+    """A render runs in the thread pool that stream set-up uses too; a flood of scrapes used
+    to start one render each."""
+    renders = 0
+    render = server.metrics.render
+
+    def counted() -> bytes:
+        nonlocal renders
+        renders += 1
+        time.sleep(0.3)  # a render reading many workers' files
+        return render()
+
+    server.metrics.render = counted  # type: ignore[method-assign]
+    answers = await asyncio.gather(*(http(server.port, "GET", "/metrics") for _ in range(10)))
+    assert {a.status for a in answers} == {200}
+    assert len({a.body for a in answers}) == 1 and b"stream_guard_" in answers[0].body
+    assert renders == 1

@@ -110,16 +110,15 @@ def _read_file(path: Path, name: str, report: IngestReport,
     except OSError as exc:
         report.errors.append(f"{path}: cannot read ({exc.strerror})")
         return
-    if "\x00" in content:  # UTF-16 without a byte-order mark decodes as UTF-8 with NULs
-        report.errors.append(f"{path}: not UTF-8 text (it holds NUL bytes: UTF-16? save it "
-                             "as UTF-8)")
-        return
-    if path.suffix.lower() in JSONL_SUFFIXES:
+    if path.suffix.lower() in JSONL_SUFFIXES:  # a NUL there fails its own line's JSON
         for where, doc_or_error in _jsonl_documents(content, path, name):
             if isinstance(doc_or_error, str):
                 report.errors.append(doc_or_error)
             else:
                 _keep(doc_or_error, where, report, found)
+    elif "\x00" in content:  # UTF-16 without a byte-order mark decodes as UTF-8 with NULs
+        report.errors.append(f"{path}: not UTF-8 text (it holds NUL bytes: UTF-16? save it "
+                             "as UTF-8)")
     elif content.strip():
         _keep(Document(id=name, text=content, source=name), str(path), report, found)
     else:

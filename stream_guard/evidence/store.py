@@ -52,6 +52,7 @@ VERSION_FILE = "VERSION"
 DOCS_FILE = "docs.sqlite"
 VECTORS_FILE = "vectors.npy"
 INDEX_FILE = "index.faiss"
+EMBEDDER_FILE = "embedder.sha256"
 _EMBED_BATCH = 256
 _SCHEMA = """
 CREATE TABLE chunks (
@@ -96,8 +97,10 @@ class VersionInfo:
     embedder: str
     index: IndexKind
     created: float
-    # The embedder's weights' sha256; collections built before it was recorded have "", and
-    # are then matched by the embedder's name alone.
+    # The embedder's weights' sha256, kept in the version's folder (EMBEDDER_FILE), not in
+    # VERSION, whose fields a reader of an earlier release checks exactly (a rollback, or old
+    # and new pods sharing data_dir, must still read it). Versions built before it was recorded
+    # have "", and are matched by the embedder's name alone.
     embedder_sha256: str = ""
 
     def built_with(self, embedder: Embedder) -> bool:
@@ -128,7 +131,16 @@ class VersionInfo:
         problem = _version_problem(data)
         if problem:
             raise _damaged(collection, problem)
-        return cls(**data)
+        try:
+            sha = (collection / data["dir"] / EMBEDDER_FILE).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):  # a version built before it was recorded
+            sha = ""
+        return cls(**data, embedder_sha256=sha)
+
+    def to_json(self) -> str:
+        """The ``VERSION`` file's text: the fields :func:`_version_problem` checks."""
+        return json.dumps({k: v for k, v in asdict(self).items() if k in _VERSION_FIELDS},
+                          indent=1)
 
 
 def _damaged(collection: Path, why: str) -> DamagedCollectionError:
@@ -140,8 +152,8 @@ def _version_problem(data: object) -> str | None:
     """What is wrong with a parsed ``VERSION`` file, or None when it is what a writer wrote."""
     if not isinstance(data, dict):
         return "not a JSON object"
-    names = {f.name for f in fields(VersionInfo)}
-    if set(data) | _VERSION_OPTIONAL != names:
+    names = _VERSION_FIELDS
+    if set(data) != names:
         missing, unknown = sorted(names - set(data)), sorted(set(data) - names)
         return "; ".join(([f"missing {', '.join(missing)}"] if missing else [])
                          + ([f"unknown {', '.join(unknown)}"] if unknown else []))
@@ -153,13 +165,12 @@ def _version_problem(data: object) -> str | None:
         "embedder": isinstance(data["embedder"], str) and bool(data["embedder"]),
         "index": data["index"] in get_args(IndexKind),
         "created": (_is_int(data["created"]) or isinstance(data["created"], float)),
-        "embedder_sha256": isinstance(data.get("embedder_sha256", ""), str),
     }
     bad = [name for name, ok in checks.items() if not ok]
     return f"bad {', '.join(bad)}" if bad else None
 
 
-_VERSION_OPTIONAL = frozenset({"embedder_sha256"})  # absent from older VERSION files
+_VERSION_FIELDS = frozenset(f.name for f in fields(VersionInfo)) - {"embedder_sha256"}
 
 
 def _is_int(value: object) -> bool:
@@ -504,9 +515,10 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
             raise StoreError("document store and vectors disagree; nothing was published")
         _write_shared(tmp / DOCS_FILE, shared)
         np.save(tmp / VECTORS_FILE, vectors)
+        (tmp / EMBEDDER_FILE).write_text(embedder.fingerprint + "\n", encoding="ascii")
         index, kind = extend_or_build(live_index, vectors, kept, index_flat_max)
         faiss.write_index(index, str(tmp / INDEX_FILE))
-        for name in (VECTORS_FILE, INDEX_FILE):
+        for name in (VECTORS_FILE, INDEX_FILE, EMBEDDER_FILE):
             _fsync(tmp / name)
         final = cdir / f"v{version:06d}"
         os.chmod(tmp, 0o755)
@@ -522,7 +534,7 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
     info = VersionInfo(version=version, dir=final.name, count=len(vectors), dim=embedder.dim,
                        embedder=embedder.name, index=kind, created=time.time(),
                        embedder_sha256=embedder.fingerprint)
-    _write_atomic(cdir / VERSION_FILE, json.dumps(asdict(info), indent=1))
+    _write_atomic(cdir / VERSION_FILE, info.to_json())
     _prune(cdir, keep={final.name, old_dir.name if old_dir else ""})
     return info
 

@@ -170,6 +170,12 @@ def check_detector(spec: str) -> None:
     _detector_files(spec)
 
 
+def detector_is_onnx(spec: str) -> bool:
+    """Whether ``spec`` resolves to an ONNX file (the shipped detector does), which only the
+    onnx backend runs."""
+    return _resolve(spec)[0] is not None
+
+
 def _detector_files(spec: str) -> tuple[Path | None, ModelDir, dict[str, Any]]:
     """(ONNX file or None, the directory with its config and tokenizer, its detector.json)."""
     onnx_file, model = _resolve(spec)

@@ -6,11 +6,13 @@ starting at once either find the finished file or write their own copy and renam
 (the rename is atomic, the copies identical). Each file is written with its sha256 beside it
 (``.sha256``) and checked against it on every load: a cached graph changed after it was written
 (a bad disk, a hand edit) used to be run as it was, so a model whose source passed its integrity
-check could still run other weights; such a file is now built again.
+check could still run other weights; such a file is now built again. (A file from before hashes
+were recorded is trusted once and sealed.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -87,17 +89,25 @@ def _seal_path(path: Path) -> Path:
 
 
 def _intact(path: Path) -> bool:
-    """Whether a cached file is there and is what was written (its recorded sha256)."""
+    """Whether a cached file is there and is what was written (its recorded sha256). A file
+    of an earlier release, written before hashes were recorded, is trusted as it is and sealed
+    now where the cache is writable: building it again could need what this runtime lacks
+    (torch, for a model that is not BERT-like) or a cache it may not write."""
     if not path.is_file():
         return False
+    digest = sha256_file(path)
     try:
         recorded = _seal_path(path).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        with contextlib.suppress(OSError):
+            _write_atomic(_seal_path(path), digest.encode("ascii"))
+        return True
     except (OSError, UnicodeDecodeError):
         recorded = ""
-    if recorded == sha256_file(path):
+    if recorded == digest:
         return True
-    log.warning("cached model file changed since it was written (or has no recorded hash); "
-                "building it again", extra={"path": str(path)})
+    log.warning("cached model file changed since it was written; building it again",
+                extra={"path": str(path)})
     return False
 
 

@@ -13,10 +13,7 @@ import contextlib
 import logging
 import math
 import mimetypes
-import os
-import secrets
 import signal
-import socket
 import time
 import weakref
 from pathlib import Path
@@ -26,7 +23,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from stream_guard.config import Settings, SettingsError
+from stream_guard.config import NAME_PATTERN, NAME_RULE, Settings, SettingsError
 from stream_guard.exceptions import GuardError
 from stream_guard.guard.auth import KeyRing
 from stream_guard.guard.limits import PenaltyBox
@@ -40,7 +37,7 @@ from stream_guard.server.http import Admitted, Router, json_response
 from stream_guard.server.transport import CallbackConnection
 from stream_guard.state.base import Lease, SlotsRecovering, StateStore, StateUnavailable
 from stream_guard.state.factory import create_store
-from stream_guard.state.leases import SlotLeases
+from stream_guard.state.leases import SlotLeases, node_name
 from stream_guard.state.memory import MemoryStateStore
 
 log = logging.getLogger("stream_guard.server")
@@ -107,6 +104,11 @@ class Server:
         elif not s.api_keys:
             log.warning("no API keys (STREAM_GUARD_API_KEYS): every client, and every ticket "
                         "request, will be refused 401")
+        unnamed = sorted({t for t in s.api_keys.values() if not NAME_PATTERN.fullmatch(t)})
+        if unnamed:  # served with inline context; refusing them would break a running setup
+            log.warning(f"tenants that can own no evidence collection (a tenant name must be "
+                        f"{NAME_RULE}): {', '.join(map(repr, unnamed))}; their streams can "
+                        "use inline context only", extra={"tenants": unnamed})
         if s.serve_demo:
             self.demo_dir = _demo_dir()
             if self.demo_dir is None:
@@ -182,6 +184,9 @@ class Server:
         (signed fallback tickets), so a load balancer must keep sending it traffic."""
         if self._store_probe is None or self._store_probe.done():
             self._store_probe = asyncio.ensure_future(self._probe_store())
+            # its callers all gone (a balancer that hung up) is no unretrieved exception
+            self._store_probe.add_done_callback(
+                lambda f: None if f.cancelled() else f.exception())
         # Shared by every check that comes while it runs (a flood of /readyz, which the shipped
         # proxies expose, costs the store one probe at a time), and not cancelled with one.
         store_up, admitting = await asyncio.shield(self._store_probe)
@@ -473,13 +478,6 @@ class Server:
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         return Response(200, "OK", Headers([("Content-Type", ctype),
                                             ("Content-Length", str(len(body)))]), body)
-
-
-def node_name() -> str:
-    """This replica's name in the shared caps: host and process, and a random part, since
-    containers on the host's network share its host name and all run as process 1 (two such
-    replicas used to share one connection cap)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def _demo_dir() -> Path | None:

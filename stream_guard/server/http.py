@@ -136,6 +136,7 @@ class Router:
 
     def __init__(self, server: RouterHost) -> None:
         self.server = server
+        self._render: asyncio.Future[bytes] | None = None  # the /metrics render in flight
         self._routes: dict[tuple[str, str], Callable[[ServerConnection, Request],
                                                      Awaitable[Response | None]]] = {
             ("GET", "/livez"): self._livez,
@@ -185,8 +186,12 @@ class Router:
         return json_response(200 if ok else 503, body)
 
     async def _metrics(self, connection: ServerConnection, request: Request) -> Response:
-        # Off the loop: with several workers it reads every worker's metric files.
-        body = await asyncio.to_thread(self.server.metrics.render)
+        # Off the loop (with several workers it reads every worker's metric files), and one
+        # render at a time: scrapes that come while one runs share it, so a flood of them
+        # cannot fill the thread pool that stream set-up uses too.
+        if self._render is None or self._render.done():
+            self._render = asyncio.ensure_future(asyncio.to_thread(self.server.metrics.render))
+        body = await asyncio.shield(self._render)
         headers = Headers([("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
                            ("Content-Length", str(len(body)))])
         return Response(200, "OK", headers, body)

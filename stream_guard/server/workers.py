@@ -28,7 +28,7 @@ from types import FrameType
 
 from stream_guard.config import Settings, SettingsError
 from stream_guard.metrics import MULTIPROC_ENV, worker_died, write_as_worker
-from stream_guard.server.app import node_name
+from stream_guard.state.leases import node_name
 
 log = logging.getLogger("stream_guard.workers")
 
@@ -81,7 +81,11 @@ def _check_port_free(host: str, port: int) -> None:
         raise SettingsError(f"cannot listen on {host}:{port} (STREAM_GUARD_HOST): "
                             f"{exc.strerror or exc}") from None
     for family, kind, proto, _, address in addresses:
-        with socket.socket(family, kind, proto) as probe:
+        try:
+            probe = socket.socket(family, kind, proto)
+        except OSError:  # a family this host cannot open (no IPv6): nothing to take there
+            continue
+        with probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's listen
             if family == socket.AF_INET6:
                 probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 
 from stream_guard.state.base import Lease, SlotsRecovering, StateStore, StateUnavailable
 
@@ -96,3 +99,10 @@ class SlotLeases:
     def stop(self) -> None:
         """End :meth:`run` (after the renewal round in flight, if any)."""
         self._stopped.set()
+
+
+def node_name() -> str:
+    """This replica's name in the shared caps: host and process, and a random part, since
+    containers on the host's network share its host name and all run as process 1 (two such
+    replicas used to share one connection cap)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
