@@ -94,7 +94,9 @@ class Settings:
 
     # --- auth -----------------------------------------------------------------------------
     api_keys: dict[str, str] = field(default_factory=dict, metadata=_meta(
-        'API keys (16 characters or more) and their tenants, "key1:tenant1,key2:tenant2".',
+        'API keys (16 characters or more) and their tenants, "key1:tenant1,key2:tenant2"; a '
+        "tenant that owns evidence collections is named like one (letters, digits, '.', '_', "
+        "'-').",
         secret=True))
     auth_disabled: bool = field(default=False, metadata=_meta(
         "Development only: accept connections without credentials (logs a warning)."))
