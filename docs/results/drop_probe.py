@@ -72,8 +72,19 @@ def probe(records: Sequence[Record], scorer: calibrate.WindowScorer) -> dict[str
     scores = {"detector": base, "max_gain_alone": [-g for g in gain]}
     for a in ALPHAS:
         scores[f"logit_minus_{a}_gain"] = [b - a * g for b, g in zip(base, gain, strict=True)]
+    return {"windows": len(windows), "pairs": len(pairs),
+            **rankings(records, windows, scores, labels)}
+
+
+def rankings(records: Sequence[Record], windows: Sequence[calibrate.ScoredWindow],
+             scores: dict[str, list[float]], labels: Sequence[int | None] | None = None
+             ) -> dict[str, dict[str, float]]:
+    """Per score (one a window, higher = more supported): the window AUROC of unsupported
+    against supported windows, and the stream AUROC of each record's least supported window
+    (also second_opinion.py's)."""
+    labels = calibrate.window_labels(records, windows) if labels is None else labels
     labelled = [i for i, y in enumerate(labels) if y is not None]
-    out: dict[str, object] = {"windows": len(windows), "pairs": len(pairs)}
+    out = {}
     for name, s in scores.items():
         least: dict[int, float] = {}
         for w, v in zip(windows, s, strict=True):

@@ -21,19 +21,17 @@ the shipped fusion's (in-sample for both: an upper bound for what the second mod
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from drop_probe import logit, rankings
 
 from stream_guard.eval.cli import machine_info, results_parser, write_report
 from stream_guard.scoring.fusion import MODEL_FEATURES, STANCE_FEATURES, Fusion, capped
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
-from stream_guard.train.metrics import auroc
-from stream_guard.train.pairs import UNSUPPORTED
 
 MAX_TOKENS = 160  # the ONNX graph's fixed sequence length
 CAP = 0.03  # the shipped policy's false-halt cap per set
@@ -70,29 +68,6 @@ def row(w: calibrate.ScoredWindow, second: float) -> list[float]:
     features = w.aligned.signals.features(w.model_support)
     stance = len(STANCE_FEATURES)
     return [*features[:-stance], second, *features[-stance:]]
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
-def rankings(records: list, windows: list[calibrate.ScoredWindow],
-             scores: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    labels = calibrate.window_labels(records, windows)
-    labelled = [i for i, y in enumerate(labels) if y is not None]
-    out = {}
-    for name, s in scores.items():
-        least: dict[int, float] = {}
-        for w, v in zip(windows, s, strict=True):
-            least[w.record] = min(least.get(w.record, math.inf), v)
-        streams = sorted(least)
-        out[name] = {
-            "window_auroc": round(auroc([s[i] for i in labelled],
-                                       [int(labels[i] == UNSUPPORTED) for i in labelled]), 4),
-            "stream_auroc": round(auroc([least[n] for n in streams],
-                                        [records[n].label for n in streams]), 4)}
-    return out
 
 
 def main() -> None:
