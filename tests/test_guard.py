@@ -215,6 +215,8 @@ def test_penalty_box() -> None:
     ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),  # the same /64: one client
     ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
     ("::ffff:198.51.100.7", "198.51.100.7"),
+    ("64:ff9b::c633:6407", "198.51.100.7"),  # NAT64: every IPv4 client shares one /64
+    ("64:ff9b::c633:6408", "198.51.100.8"),
     ("unknown", "unknown"),
 ])
 def test_limits_count_an_ipv6_client_by_its_64(ip: str, key: str) -> None:

@@ -92,12 +92,15 @@ def client_ip(peer: str, forwarded_for: str | None, trusted_proxies: tuple[str, 
     return current
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix
+
+
 def client_key(ip: str) -> str:
     """What the per-address limits (connection cap, handshake rate, abuse penalties) count a
     client by: its IPv4 address, or its IPv6 address's /64. One subscriber or host is given a
     whole /64 (RFC 6177), so counted by full address a single client could take 2^64 caps; an
-    IPv4 address mapped into IPv6 is the IPv4 one. A peer that is no address (a Unix socket)
-    is itself."""
+    IPv4 address mapped into IPv6, or translated by NAT64 (whose clients all share one /64),
+    is the IPv4 one. A peer that is no address (a Unix socket) is itself."""
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -105,6 +108,8 @@ def client_key(ip: str) -> str:
     if isinstance(addr, ipaddress.IPv6Address):
         if addr.ipv4_mapped is not None:
             return str(addr.ipv4_mapped)
+        if addr in _NAT64:  # an IPv4 client seen through NAT64: each is its own
+            return str(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF))
         return str(ipaddress.IPv6Network((addr, 64), strict=False))
     return str(addr)
 
