@@ -357,3 +357,19 @@ async def test_cli_evaluates_a_running_server_by_url(
     assert await asyncio.to_thread(main, [*argv[:3], base, *argv[4:]]) == 0
     assert orjson.loads(out.read_bytes())["server"]["url"] == ws_url(server.port)
     assert await asyncio.to_thread(main, [*argv[:3], "ftp://x", *argv[4:]]) == 2
+
+
+def test_a_run_where_every_record_failed_is_no_success(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """It exited 0 with a table of dashes (a detector that could not score did that)."""
+    monkeypatch.setenv("STREAM_GUARD_TIER", "lexical")
+    monkeypatch.setenv("STREAM_GUARD_DATA_DIR", str(tmp_path / "data"))
+    records = tmp_path / "no-context.jsonl"  # every start is refused: nothing to check against
+    records.write_text("".join(json.dumps({"id": f"r{i}", "dataset": "toy", "context": "",
+                                           "response": "The sky is green.", "label": 1,
+                                           "onset": 0}) + "\n" for i in range(3)))
+    out = tmp_path / "report.json"
+    assert main([str(records), "--report", str(out)]) == 1
+    assert "every record failed (the first: bad_frame)" in capsys.readouterr().err
+    assert orjson.loads(out.read_bytes())["overall"]["errors"] == 3  # the report is written

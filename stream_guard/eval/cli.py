@@ -145,6 +145,11 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.per_record is not None:
         args.per_record.write_bytes(b"".join(
             orjson.dumps(_record_line(r)) + b"\n" for r in outcome.results))
+    failed = [r for r in outcome.results if r.error is not None]
+    if failed and len(failed) == len(outcome.results):  # no figure above measures anything
+        print(f"stream-guard eval: every record failed (the first: {failed[0].error})",
+              file=sys.stderr)
+        return 1
     return 0
 
 
