@@ -200,6 +200,29 @@ def test_short_intro_joins_the_code_block() -> None:
         ("code", "Example:\n```\nx = 1\n```"), ("text", "That is all for now.")]
 
 
+def test_a_short_statement_before_code_is_scored_on_its_own() -> None:
+    """A short text joined the code block after it and took its kind, so "It's $999." before
+    a fence was never checked (a review found it); an introduction still joins its code."""
+    text = ("The K-200 costs $249. It's $999.\n```\npip install k200\n```\n"
+            "That is the install command.")
+    assert [(w.kind, w.text) for w in stream([text])] == [
+        ("text", "The K-200 costs $249."), ("text", "It's $999."),
+        ("code", "```\npip install k200\n```"), ("text", "That is the install command.")]
+    assert [w.kind for w in stream(["Price: $999\n```\nx = 1\n```"])] == ["text", "code"]
+    assert [w.kind for w in stream(["Run this\n```\nx = 1\n```"])] == ["code"]
+
+
+def test_chinese_japanese_and_arabic_sentences_end_at_their_marks() -> None:
+    """。！？ (with no space after them), ؟, ۔ and । end sentences: a whole Chinese answer
+    was one window, cut only at max_chars, and its fabrication went unseen."""
+    text = "埃菲尔铁塔于1889年在巴黎建成。它是用铁建造的！它高450米吗？高450米。"
+    assert texts(stream([text], min_chars=0)) == [
+        "埃菲尔铁塔于1889年在巴黎建成。", "它是用铁建造的！", "它高450米吗？", "高450米。"]
+    assert texts(stream(list(text), min_chars=0)) == texts(stream([text], min_chars=0))
+    assert texts(stream(["هل هو طويل؟ نعم هو طويل۔ ठीक है। Done."], min_chars=0)) == [
+        "هل هو طويل؟", "نعم هو طويل۔", "ठीक है।", "Done."]
+
+
 def test_separate_code_blocks_are_not_packed_together() -> None:
     windows = stream(["```\na = 1\n```\n```\nb = 2\n```"])
     assert texts(windows) == ["```\na = 1\n```", "```\nb = 2\n```"]
@@ -241,7 +264,7 @@ _TOKENS = [
     "Paris", "word", "x" * 45, ".", "!", "?", "...", "…", "?!", '"', "'", ")", "(", " ", " ", " ",
     "  ", "\n", "\n", "\n\n", "\n \n", "\t", "\r\n", "```", "```py", "````", "~~~", "- ", "* ",
     "1. ", "12. ", "2) ", "Steps:", "# ", "## ", "| ", "---", "Yes.", "ok", "élan", "Ünïcode",
-    "中文。",
+    "中文。", "它是铁。", "高吗？", "好！", "。」", "مرحبا؟", "جيد۔", "ठीक।",
     # Near the limits: words about _HEAD long, space runs about max_chars long.
     "-" * 14 + "x", "`" * 15, "#" * 7, "Furthermore", "I", "a", " " * 6, " " * 17, " " * 37,
 ]

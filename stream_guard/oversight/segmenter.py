@@ -8,10 +8,20 @@ protocol objects: a decision never depends on how the text was cut into deltas.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from stream_guard.text.sentences import QUIET_BREAKS, Segment, SentenceScanner, WindowKind
+from stream_guard.text.sentences import (
+    QUIET_BREAKS,
+    TERMINALS,
+    Segment,
+    SentenceScanner,
+    WindowKind,
+)
 from stream_guard.text.stance import is_service_talk
+
+# A number anywhere, or sentence-final punctuation at the end (before closing quotes).
+_STATEMENT = re.compile(f"\\d|[{TERMINALS}][\"'’”)\\]]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +134,9 @@ class WindowSegmenter:
                 if fits and seg.kind == "code" and not seg.opens_block:
                     self._held = Segment(held.start, seg.end, "code", held.opens_block)
                     return
-            elif fits:  # a short text takes the kind of the window it joins
+            elif fits and (seg.kind != "code" or not self._states_something(held)):
+                # a short text takes the kind of the window it joins: an introduction
+                # ("Example:") joins the code it introduces and is not scored
                 seg = Segment(held.start, seg.end, seg.kind, seg.opens_block)
                 self._held = None
             if self._held is not None:
@@ -134,6 +146,13 @@ class WindowSegmenter:
             self._held = seg
         else:
             self._emit(seg, out)
+
+    def _states_something(self, seg: Segment) -> bool:
+        """Whether a short text says something to check (a number, or a whole sentence): then
+        it is scored on its own rather than joining the code after it ("It's $999." before a
+        fence was dropped unchecked)."""
+        text = self._buf[seg.start - self._base: seg.end - self._base]
+        return _STATEMENT.search(text) is not None
 
     def _emit(self, seg: Segment, out: list[Window]) -> None:
         text = self._buf[seg.start - self._base: seg.end - self._base]

@@ -36,19 +36,24 @@ WindowKind = Literal["text", "code", "talk"]
 _HEAD = 16
 
 _SPACE = re.compile(r"\s*")
-_WORD = re.compile(r"\S*")
+# Chinese and Japanese end sentences with full-width marks and no space after them: a word
+# (a run of non-space) ends right after one, so the sentence rule sees it as it sees ". ".
+_CJK_TERMINALS = "。！？"
+_WORD = re.compile(f"[^\\s{_CJK_TERMINALS}]*[{_CJK_TERMINALS}]?")
 _LETTER = re.compile(r"[^\W\d_]")
 _LIST_MARKER = re.compile(r"[-*+•]|\d{1,9}[.)]")
 _HEADING = re.compile(r"#{1,6}")
 _RULE = re.compile(r"[-*_=]{3,}")
 _DOTTED = re.compile(r"(?:[A-Za-z]{1,3}\.)+[A-Za-z]{1,3}")  # U.S, e.g, a.m, Ph.D
 
-_TERMINALS = ".!?…"
+# Sentence-final marks: Latin, the full-width ones of Chinese and Japanese, the Arabic question
+# mark and Urdu full stop, the Devanagari danda.
+TERMINALS = ".!?…" + _CJK_TERMINALS + "؟۔।"
 # Text without these can close no segment by itself (:meth:`SentenceScanner.quiet_until`).
-QUIET_BREAKS = re.compile(r"[\n.!?…]")
-_TERMINAL_TUPLE = tuple(_TERMINALS)
+QUIET_BREAKS = re.compile(f"[\\n{TERMINALS}]")
+_TERMINAL_TUPLE = tuple(TERMINALS)
 # Space without a newline, then a word with no terminal punctuation, complete (space follows).
-_PLAIN_RUN = re.compile(r"(?:[^\S\n]+[^\s.!?…]+(?=\s))*")
+_PLAIN_RUN = re.compile(f"(?:[^\\S\\n]+[^\\s{TERMINALS}]+(?=\\s))*")
 _CLOSERS = "\"')]}»”’*_"
 _OPENERS = "\"'([{«“‘¿¡"
 # A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
@@ -222,7 +227,9 @@ class SentenceScanner:
         start = self._pos - base
         end = _run_end(_WORD, buf, start)
         chunk = buf[start:end]
-        complete = final or end < len(buf)
+        # A full-width terminal ends the word whatever follows, so a delta ending on one
+        # decides as the whole text would.
+        complete = final or end < len(buf) or chunk.endswith(tuple(_CJK_TERMINALS))
         self._pos += len(chunk)
         self._word_len += len(chunk)
         if len(self._head) < _HEAD:
@@ -297,7 +304,7 @@ class SentenceScanner:
     def _sentence_ends(self, next_head: str) -> bool:
         """Does the open text segment end with a sentence, given the word that follows?"""
         tail = self._prev_tail.rstrip(_CLOSERS)
-        stem = tail.rstrip(_TERMINALS)
+        stem = tail.rstrip(TERMINALS)
         punct = tail[len(stem):]
         if not punct or not self._seg_letter or not _starts_sentence(next_head):
             return False  # "1." alone is a list number, not a sentence
