@@ -67,3 +67,26 @@ async def test_the_protocol_docs_example_is_what_the_server_answers(
                 assert key in frame
                 frame.pop(key), doc.pop(key)
         assert frame == doc
+
+
+CURIE = ["Marie Curie was a physicist and chemist born in Warsaw in 1867. She won the Nobel "
+         "Prize in Physics in 1903 with Pierre Curie and Henri Becquerel, and the Nobel Prize "
+         "in Chemistry in 1911."]
+
+
+@pytest.mark.parametrize("opener", [
+    "A few highlights:", "Great question! Let me explain.", "### Key achievements",
+    "Based on the provided context, here is the answer."])
+async def test_an_answers_opener_is_not_a_claim(opener: str, tmp_path: Path,
+                                                model_cache: Path) -> None:
+    """Openers like these halted faithful answers at offset 0, before their first fact (a
+    review found it); a false claim after one halts at its own first character."""
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    async with running_server(settings) as server:
+        for claim, halts in (("She won the Nobel Prize in Physics in 1903.", False),
+                             ("She won the Nobel Prize in Physics in 1925.", True)):
+            answer = f"{opener}\n{claim} "
+            async with open_ws(server.port) as ws:
+                frames = await stream_text(ws, "s", answer, context=CURIE, piece=5)
+            halt = [f for f in frames if f["type"] == "halt"]
+            assert [h["at"] for h in halt] == ([answer.index(claim)] if halts else [])

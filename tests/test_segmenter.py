@@ -337,7 +337,7 @@ def test_windows_agree_with_sentence_spans_without_cap_or_merge(text: str) -> No
     windows = stream([text], max_chars=10**9, min_chars=0)
     spans = sentence_spans(text)
     code = [(w.start, w.end) for w in windows if w.kind == "code"]
-    text_windows = [(w.start, w.end) for w in windows if w.kind == "text"]
+    text_windows = [(w.start, w.end) for w in windows if w.kind != "code"]  # talk is text
     assert text_windows == [s for s in spans if not any(a <= s[0] < b for a, b in code)]
     for a, b in code:  # code windows are whole code lines
         lines = [s for s in spans if a <= s[0] < b]

@@ -96,8 +96,25 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Feel free to ask!", True),
     ("I hope this helps: shipping is free over $50.", False),  # a claim besides
     ("Let me check the warranty terms.", False),  # says what it will talk about
-    ("Great question!", False),  # no formula: scored as before
     ("Shipping is free on orders over $50.", False),
+    # An answer's scaffolding, which halted faithful answers at offset 0 (a review found it)
+    ("Great question!", True),
+    ("Here are the key points:", True),
+    ("A few highlights:", True),
+    ("Here's a breakdown:", True),
+    ("Let's dive in!", True),
+    ("Certainly! Let me walk you through it.", True),
+    ("Based on the provided context, here is the answer.", True),
+    ("According to the document:", True),
+    ("### Key achievements", True),
+    ("**Highlights**", True),
+    # ... and what only looks like it: a fact besides, a name or number in the heading
+    ("Great question, the tower is 330 metres tall.", False),
+    ("According to the document, refunds take 30 days.", False),
+    ("Here are the key points of the 1903 Nobel Prize.", False),
+    ("### Marie Curie's Nobel Prizes", False),
+    ("**Price: $999**", False),
+    ("That's interesting!", False),  # no formula: BEGIN counts it as not attributable
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

@@ -16,8 +16,11 @@ a listener would take as a claim; so the first person inside such a formula is n
 a question that offers is not one put to the listener.
 
 A window that is nothing but service talk ("I hope this helps!", "Let me know if you have any
-other questions.") states no claim at all: the segmenter marks it ``kind="talk"`` and, like code,
-it is not scored (:func:`is_service_talk`).
+other questions."), or the scaffolding of an answer ("Here are the key points:", "Based on the
+provided context, here is the answer.", "Great question!", a heading with no name or number),
+states no claim at all: the segmenter marks it ``kind="talk"`` and, like code, it is not scored
+(:func:`is_service_talk`). Halted at offset 0, such an opener stopped faithful answers before
+their first fact.
 
 The first person of someone quoted is theirs, not the speaker's: a report attests "'I was
 terrified,' she said", so a first person after a quotation mark or a "Name:" colon is not
@@ -55,6 +58,17 @@ _SERVICE = re.compile("|".join([
     r"\bhere(?:'s| is) what I found\b", r"\bdo you want me to\b", r"\bwould you like\b",
     r"\bshall I\b", r"\banything else\b", r"\bany other questions\b", r"\bfeel free\b",
     r"\bI (?:can |could |would |'d )?(?:also )?(?:recommend|suggest)\b", r"\bwhat else can I\b",
+    # An answer's scaffolding: what introduces the facts, not a fact ("Here are the key
+    # points:", "Based on the provided context, ...", "Great question!", "Let's dive in!").
+    r"\bhere(?:'s| is| are) (?:a |an |the |some |my )?(?:few |quick |brief |short )?"
+    r"(?:key |main )?(?:points?|highlights?|summary|overview|breakdown|rundown|recap|details|"
+    r"takeaways|answer|facts|steps)\b",
+    r"^\W*(?:a few |some |the )?(?:key |main )?(?:points|highlights|takeaways|details|facts|"
+    r"summary|overview)\W*:\W*$",
+    r"\b(?:great|good|excellent) question\b", r"^\W*(?:certainly|absolutely|of course)\b",
+    r"\blet(?:'s| us) (?:dive in|take a look|break (?:it|this) down|look at|start|begin|explore)\b",
+    r"\b(?:based on|according to) (?:the |this )?(?:provided |given |above |available )?"
+    r"(?:context|information|documents?|text|sources?|passages?|article)\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
 # Where someone else's words begin: a quotation mark, or the colon of "Name: words". A first
 # person after it is the quoted person's, and a report can attest it ("'I was terrified,' she
@@ -63,7 +77,8 @@ _QUOTED = re.compile(r"[\"“”‘:]|(?<!\w)'")
 # A word of each service formula: text with none of them needs no scan for the formulas.
 _SERVICE_WORDS = frozenset("""happy glad delighted pleased let hope help assist how sorry afraid
 sure certain far recall remember confirm found want like shall else questions free recommend
-suggest""".split())  # noqa: SIM905 - a word list reads better as text
+suggest here question certainly absolutely course based according points highlights takeaways
+details facts summary overview""".split())  # noqa: SIM905 - a word list reads better as text
 _FIRST_PERSON_WORDS = frozenset(["i", "me", "my", "myself"])
 _WORD = re.compile(r"[a-z]+")
 # Closing quotes and brackets a question mark may hide behind.
@@ -106,12 +121,21 @@ def asks_listener(text: str) -> bool:
 # Words of politeness: with service formulas, all a window of service talk may say.
 POLITENESS = frozenset("""welcome thank thanks hello hi hey bye goodbye great glad sorry enjoy
 nice cool awesome fun pleasure cheer cheers wow interesting hope luck problem good day sound sure
-okay help assist question ask know""".split())  # noqa: SIM905 - a word list reads better as text
+okay help assist question ask know explain walk excellent certainly absolutely course quick brief
+few provided context document information text source passage article answer""".split())  # noqa: SIM905
 
 
 def is_service_talk(text: str) -> bool:
     """Whether the text is only service talk: a formula of it, and besides nothing but words of
-    politeness (no name, number or other content word)."""
+    politeness (no name, number or other content word); or a label, a markdown heading or a
+    line all in bold ("### Key achievements", "**Highlights**") with no number or name in it,
+    which titles what follows and states nothing."""
+    if _LABEL.match(text):
+        return all(t.weight <= 1.0 for t in terms(text))  # numbers and names weigh more
     if _words(text).isdisjoint(_SERVICE_WORDS) or _SERVICE.search(text) is None:
         return False
     return all(t.key in POLITENESS for t in terms(_SERVICE.sub(" ", text)))
+
+
+# A markdown heading, or a line that is bold as a whole.
+_LABEL = re.compile(r"#{1,6}\s|(\*\*|__)[^*_\n]+\1\s*:?\s*$")
