@@ -157,6 +157,9 @@ class Connection:
             for tasks in self._tasks.values():
                 for task in tasks:
                     task.cancel()
+            for opening in self._evidence.values():  # set-up no stream will use
+                opening.cancel()
+            self._evidence.clear()
 
     def _finish(self, close: Close | None) -> None:
         """The connection is over: ``close`` is what to send, None when the client is gone.
@@ -325,8 +328,13 @@ class Connection:
 
     def _stop(self, sid: str) -> None:
         """Cancel a stream's scoring (the session has no use for it any more), except the task
-        that delivered the score which ended it: that one is finishing anyway."""
-        self._evidence.pop(sid, None)
+        that delivered the score which ended it: that one is finishing anyway. Its evidence
+        set-up is cancelled too if it has not run yet: set-up is one queue for every stream of
+        the server (``engine.open_stream``), and a client opening and cancelling streams in a
+        loop used to fill it with work for no one, delaying everyone's next stream."""
+        opening = self._evidence.pop(sid, None)
+        if opening is not None and not opening.done():
+            opening.cancel()
         if self._backlog:
             self._backlog = collections.deque(w for w in self._backlog if w[0].stream_id != sid)
         current = asyncio.current_task()
