@@ -14,7 +14,17 @@ from websockets.exceptions import InvalidStatus
 from stream_guard.config import Settings
 from stream_guard.server.app import Server
 from tests.conftest import running_server
-from tests.wsclient import API_KEY, API_KEY_2, eventually, http, open_ws, recv, send, stream_text
+from tests.wsclient import (
+    API_KEY,
+    API_KEY_2,
+    eventually,
+    http,
+    open_ws,
+    raw_request,
+    recv,
+    send,
+    stream_text,
+)
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
 
@@ -338,3 +348,24 @@ async def test_a_handshake_that_fails_after_admission_leaves_nothing_behind(
                           {"Authorization": f"Bearer {API_KEY}"})
     assert response.status == 426
     await eventually(lambda: (gc.collect(), len(server.admitted) == 0)[1])
+
+
+@pytest.mark.parametrize(("route", "header"), [
+    ("POST /v1/tickets", "Authorization: Bearer {key}"), ("POST /v1/tickets", "X-API-Key: {key}"),
+    ("GET /v1/stream", "Authorization: Bearer {key}"), ("GET /v1/stream", "X-API-Key: {key}"),
+    ("GET /v1/stream", "Origin: https://app.example.com")])
+async def test_a_header_given_twice_is_a_bad_request(server: Server, route: str, header: str,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """websockets raises for a header read as one value: two Authorization, X-API-Key or
+    Origin headers were a 500 with a traceback in the log, for anyone (a review found it)."""
+    line = header.format(key=API_KEY)
+    request = [f"{route} HTTP/1.1", "Host: x", line, line, "Content-Length: 0"]
+    if route.startswith("GET"):
+        request[-1:] = ["Upgrade: websocket", "Connection: Upgrade",
+                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                        "Sec-WebSocket-Version: 13"]
+    status, body = await raw_request(*await asyncio.open_connection("127.0.0.1", server.port),
+                                     request)
+    assert (status, body["error"]) == (400, "bad_request")
+    assert "given more than once" in body["message"]
+    assert "Traceback" not in caplog.text and "process_request failed" not in caplog.text

@@ -25,6 +25,7 @@ from tests.wsclient import (
     eventually,
     http,
     open_ws,
+    raw_request,
     recv,
     scheduled,
     schema_errors,
@@ -186,17 +187,6 @@ async def test_a_hundred_concurrent_streams_without_cross_talk(
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
 IN_FLIGHT = "The Eiffel Tower was completed in 1889. It is 330 metres tall. It was"
-
-
-async def raw_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                      request: list[str]) -> tuple[int, dict[str, Any]]:
-    """Send an HTTP request on an already open socket; the status and the JSON body."""
-    writer.write(("\r\n".join(request) + "\r\n\r\n").encode())
-    await writer.drain()
-    raw = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
-    status_line, _, rest = raw.partition(b"\r\n")
-    return int(status_line.split()[1]), orjson.loads(rest.partition(b"\r\n\r\n")[2])
 
 
 async def open_streams(ws: ClientConnection, sids: list[str]) -> None:

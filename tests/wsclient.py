@@ -148,3 +148,14 @@ def scheduled(context: list[str]) -> list[str]:
     """``context`` padded with :data:`FILLER`, so that its windows go through the scheduler
     (whose batch wait a test can stretch to keep windows in flight)."""
     return [*context, FILLER]
+
+
+async def raw_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      request: list[str]) -> tuple[int, dict[str, Any]]:
+    """Send an HTTP request on an already open socket; the status and the JSON body."""
+    writer.write(("\r\n".join(request) + "\r\n\r\n").encode())
+    await writer.drain()
+    raw = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    status_line, _, rest = raw.partition(b"\r\n")
+    return int(status_line.split()[1]), orjson.loads(rest.partition(b"\r\n\r\n")[2])

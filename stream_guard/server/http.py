@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 from websockets.asyncio.server import ServerConnection
-from websockets.datastructures import Headers
+from websockets.datastructures import Headers, MultipleValuesError
 from websockets.http11 import Request, Response
 
 from stream_guard.config import Settings
@@ -150,7 +150,12 @@ class Router:
         }
 
     async def __call__(self, connection: ServerConnection, request: Request) -> Response | None:
-        response = await self._route(connection, request)
+        try:
+            response = await self._route(connection, request)
+        except MultipleValuesError as exc:  # two Authorization, X-API-Key or Origin headers
+            # websockets raises it for a header read as one; it was a 500 and a traceback
+            response = _error(400, "bad_request", f"the {exc.args[0]} header is given more "
+                              "than once; send it once")
         if request.method == "HEAD" and response is not None and response.body:
             # RFC 9110 9.3.2: the status and headers GET would get (its Content-Length
             # included), without the body.
