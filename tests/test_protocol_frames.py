@@ -361,3 +361,14 @@ def test_parser_accepts_exactly_what_the_schema_allows(frame: dict[str, Any]) ->
         assert not schema_ok, f"schema allows {frame!r} but the parser says {exc.message}"
     else:
         assert schema_ok, f"the parser accepts {frame!r} which the schema refuses"
+
+
+@pytest.mark.parametrize("cid", ["I" * 129, "", "tab\there"])
+def test_a_context_id_is_short_and_printable(cid: str) -> None:
+    """Every verdict echoes its evidence's ids: a 60 KB id made each verdict 60 KB (a review
+    measured 6 MB of output for one 3,000-character answer)."""
+    frame = {"type": "start", "stream_id": "s", "context": [{"id": cid, "text": "A fact."}]}
+    with pytest.raises(ProtocolError, match=r"context\[0\]\.id must be 1 to 128 printable"):
+        parse(frame)
+    ok = parse({**frame, "context": [{"id": "I" * 128, "text": "A fact."}]})
+    assert isinstance(ok, Start) and ok.context[0].id == "I" * 128

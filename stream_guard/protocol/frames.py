@@ -151,7 +151,11 @@ def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
         elif isinstance(item, dict) and set(item) <= {"id", "text"} and isinstance(
                 item.get("text"), str) and isinstance(item.get("id", ""), (str, int)) and not (
                 isinstance(item.get("id"), bool)):  # JSON true is not an integer id
-            items.append(ContextItem(str(item.get("id", f"ctx-{i}")), item["text"]))
+            cid = str(item.get("id", f"ctx-{i}"))
+            # Echoed in every verdict's evidence: an id of 60 KB made each verdict one.
+            if not (0 < len(cid) <= MAX_STREAM_ID and cid.isprintable()):
+                f.fail(f"context[{i}].id must be 1 to {MAX_STREAM_ID} printable characters")
+            items.append(ContextItem(cid, item["text"]))
         else:
             f.fail(f"context[{i}] must be a string or an object with string 'text' and 'id'")
     return tuple(items)
