@@ -6,6 +6,7 @@ check went through the worker thread.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 from stream_guard.metrics import Metrics
@@ -13,6 +14,7 @@ from stream_guard.protocol.frames import ContextItem
 from stream_guard.scores import WindowScore
 from stream_guard.scoring.engine import (
     INLINE_LEXICAL_MAX_SENTENCES,
+    ON_LOOP_CHECKS_PER_TURN,
     CheckJob,
     EngineConfig,
     GroundingEngine,
@@ -57,5 +59,20 @@ async def test_the_lexical_tier_checks_small_inline_contexts_on_the_loop() -> No
         assert far.support > engine.threshold
         assert len(threads) == 2  # not checked in check() itself: the scheduler ran one batch
         assert _batches(metrics) == 1
+
+        # Figures: each window's are compared with every one the evidence states, which cost
+        # 5-11 ms a window on the loop for 64 sentences dense with them (a review).
+        figures = " ".join(f"Item {i} costs {i}.5 million dollars." for i in range(40))
+        dense = engine.prepare(StreamRequest("t", [ContextItem("c", figures)], None))
+        assert len(dense.sentences) <= INLINE_LEXICAL_MAX_SENTENCES
+        assert engine.check_at_once(dense, "Item 3 costs 3.5 million dollars.", "") is None
+
+        # Checks that wake together (their stream's evidence arrived) share a budget a turn.
+        scores = await asyncio.gather(*(engine.check(small, f"The tower has {i} floors.", "")
+                                        for i in range(ON_LOOP_CHECKS_PER_TURN + 4)))
+        assert len(scores) == ON_LOOP_CHECKS_PER_TURN + 4
+        # (the scheduler calls the engine's own _process, which this test does not record)
+        assert threads[2:] == [threading.current_thread().name] * ON_LOOP_CHECKS_PER_TURN
+        assert _batches(metrics) >= 2  # the rest went to the scheduler
     finally:
         await engine.close()
