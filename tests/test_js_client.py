@@ -114,7 +114,8 @@ guard.close();
 
 async def test_sends_split_at_any_size_without_splitting_a_character(tmp_path: Path) -> None:
     """``maxDeltaChars: 1`` and a character outside the BMP (two UTF-16 units) used to loop
-    for ever sending empty deltas; 0 or a fraction was accepted, with the same end."""
+    for ever sending empty deltas; 0 or a fraction was accepted, with the same end. An app's
+    own pieces cut between a character's halves were refused as not text (a review)."""
     async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
         probe = await node(tmp_path, srv, """
 const errors = [];
@@ -128,13 +129,21 @@ const text = "It is 😀 in 1889 😀😀";
 stream.send(text);
 stream.end();
 const done = await stream.finished;
-out({ errors, chars: done.chars, expected: [...text].length });
+// An app's pieces cut between the two halves of a character (UTF-16 units): each half alone
+// is no text, and the server refused the delta.
+const split = await guard.start({ context: CONTEXT });
+for (let k = 0; k < text.length; k++) split.send(text[k]);  // by UTF-16 unit
+split.end();
+const splitDone = await split.finished;
+out({ errors, chars: done.chars, expected: [...text].length, split: splitDone.chars,
+      sent: split.text === text });
 guard.close();
 """)
         result = await probe.line()
         await probe.finish()
     assert result["errors"] == ["RangeError"] * 4
-    assert result["chars"] == result["expected"]
+    assert result["chars"] == result["expected"] == result["split"]
+    assert result["sent"] is True
 
 
 async def test_a_runtime_without_websocket_is_told_so_at_once(tmp_path: Path) -> None:

@@ -163,6 +163,9 @@ export class GuardStream {
     this._options = options;
     this._seq = 0;
     this._astral = false; // any surrogate pair sent: offsets need converting
+    // A high surrogate a send() ended on: the first half of a character whose second half the
+    // next send() brings (a delta with a lone half is refused as not text).
+    this._half = "";
     this.finished = new Promise((resolve, reject) => {
       this._resolve = resolve;
       this._reject = reject;
@@ -181,13 +184,24 @@ export class GuardStream {
     return this.text.slice(utf16Index(this.text, start), utf16Index(this.text, end));
   }
 
-  /** Send the next piece of output; `seq` is numbered for you. Throws once halted or ended. */
+  /**
+   * Send the next piece of output; `seq` is numbered for you. Throws once halted or ended.
+   * Pieces may be cut anywhere, between the two halves of a character too.
+   */
   send(text) {
     if (this.lost) throw this.lost;
     if (this.ended) throw new Error(`stream ${this.id} was already ended or cancelled`);
     if (this.halt) {
       throw new StreamGuardError("stream_halted",
         `stream was halted at offset ${this.halt.at}; end it`, this.id);
+    }
+    text = this._half + text;
+    this._half = "";
+    const tail = text.charCodeAt(text.length - 1);
+    if (tail >= 0xd800 && tail <= 0xdbff) {
+      this._half = text.slice(-1);
+      text = text.slice(0, -1);
+      if (!text) return;
     }
     const max = this._link.maxDeltaChars;
     let i = 0;
@@ -219,6 +233,10 @@ export class GuardStream {
   _close(type) {
     if (this.lost) throw this.lost;
     if (this.ended) throw new Error(`stream ${this.id} was already ended or cancelled`);
+    if (type === "end" && this._half) {
+      this._half = "";
+      this.send("\ufffd"); // a half that never got its pair: the replacement character
+    }
     this.ended = true;
     if (!this.done) this._link.sendFrame({ type, stream_id: this.id });
   }
