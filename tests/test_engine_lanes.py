@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
+
+import pytest
 
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.frames import ContextItem
@@ -76,3 +79,52 @@ async def test_the_lexical_tier_checks_small_inline_contexts_on_the_loop() -> No
         assert _batches(metrics) >= 2  # the rest went to the scheduler
     finally:
         await engine.close()
+
+
+async def test_cancelled_set_ups_never_run_more_at_once_than_the_lane_allows() -> None:
+    """Cancelling a stream's set-up while its thread ran freed the lane at once, so streams
+    opened and cancelled in a loop ran more set-ups at once than ``setup_concurrency`` (a
+    review found 3 against 2); one waiting for the lane still leaves it at once."""
+    engine = GroundingEngine(EngineConfig(tier="lexical", setup_concurrency=1), Metrics())
+    running = peak = 0
+    lock = threading.Lock()
+    release = threading.Event()
+    prepare = engine.prepare
+
+    def slow(request: StreamRequest) -> Any:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        release.wait(5)
+        with lock:
+            running -= 1
+        return prepare(request)
+
+    engine.prepare = slow  # type: ignore[method-assign]
+    request = StreamRequest("t", [ContextItem("c", SMALL)], None)
+    try:
+        first = asyncio.ensure_future(engine.open_stream(request))
+        waiting = asyncio.ensure_future(engine.open_stream(request))
+        await asyncio.sleep(0.1)  # the first runs in its thread, the second waits for the lane
+        first.cancel()
+        waiting.cancel()
+        third = asyncio.ensure_future(engine.open_stream(request))
+        await asyncio.sleep(0.1)
+        assert peak == 1  # the third has not started beside the cancelled first
+        release.set()
+        assert (await third).sentences is not None
+        for task in (first, waiting):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert peak == 1
+    finally:
+        release.set()
+        await engine.close()
+
+
+def test_a_check_at_once_outside_an_event_loop_is_still_made() -> None:
+    engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
+    small = engine.prepare(StreamRequest("t", [ContextItem("c", SMALL)], None))
+    score = engine.check_at_once(small, "The Eiffel Tower was completed in 1889.", "")
+    assert score is not None and score.support > engine.threshold

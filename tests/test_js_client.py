@@ -146,6 +146,29 @@ guard.close();
     assert result["sent"] is True
 
 
+async def test_ending_a_halted_stream_holding_half_a_character(tmp_path: Path) -> None:
+    """A stream halted while a send() had ended on half a character: end() tried to send the
+    half's replacement, which a halted stream refuses, so it threw, no end frame went out and
+    the stream held its slot (a review found it)."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+let halted;
+const halt = new Promise((resolve) => { halted = resolve; });
+const stream = await guard.start({ context: CONTEXT, onHalt: (h) => halted(h) });
+stream.send("The Eiffel Tower is 450 metres tall. Great \\uD83D");
+const h = await halt;
+let error = null;
+try { stream.end(); } catch (e) { error = String(e); }
+const done = await stream.finished;
+out({ at: h.at, error, halted: done.halted, ended: stream.ended });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"at": 0, "error": None, "halted": True, "ended": True}
+
+
 async def test_a_runtime_without_websocket_is_told_so_at_once(tmp_path: Path) -> None:
     """Node 20 has no global WebSocket without a flag: the client used to retry its whole
     backoff and end on "this._WebSocket is not a constructor"."""

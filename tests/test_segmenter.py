@@ -210,6 +210,9 @@ def test_a_short_statement_before_code_is_scored_on_its_own() -> None:
         ("code", "```\npip install k200\n```"), ("text", "That is the install command.")]
     assert [w.kind for w in stream(["Price: $999\n```\nx = 1\n```"])] == ["text", "code"]
     assert [w.kind for w in stream(["Run this\n```\nx = 1\n```"])] == ["code"]
+    # a numbered introduction still introduces: "Step 1:" scored alone halted faithful answers
+    for intro in ("Step 1:", "Python 3:", "Option 2:"):
+        assert [w.kind for w in stream([f"{intro}\n```\npip install foo\n```"])] == ["code"]
 
 
 def test_chinese_japanese_and_arabic_sentences_end_at_their_marks() -> None:

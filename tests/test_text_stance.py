@@ -115,6 +115,25 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("### Marie Curie's Nobel Prizes", False),
     ("**Price: $999**", False),
     ("That's interesting!", False),  # no formula: BEGIN counts it as not attributable
+    # a title is short, with no verb, no end; a heading with the sentence under it is that
+    # sentence; an answer is a claim whatever surrounds it (a review of the rule found each)
+    ("## Warranty\nThe warranty covers water damage.", False),
+    ("**The warranty covers water damage.**", False),
+    ("### The device is fully waterproof", False),
+    ("**Aspirin is safe**", False),
+    ("Based on the provided context, the answer is no.", False),
+    ("Great question! The answer is no.", False),
+    ("Here is the answer: no.", False),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected
+
+
+def test_scaffolding_does_not_change_the_conversation_checks() -> None:
+    """The scaffolding formulas are only for windows of nothing else: "Of course, do you like
+    jazz?" still asks the listener, "Here are my details: I grew up in Ohio." still speaks of
+    the speaker (they briefly did not)."""
+    assert asks_listener("Of course, do you like jazz?")
+    assert asks_listener("Absolutely, have you tried it yourself?")
+    assert speaks_of_self("Here are my details: I grew up in Ohio.")
+

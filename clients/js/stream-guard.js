@@ -233,8 +233,9 @@ export class GuardStream {
   _close(type) {
     if (this.lost) throw this.lost;
     if (this.ended) throw new Error(`stream ${this.id} was already ended or cancelled`);
-    if (type === "end" && this._half) {
-      this._half = "";
+    const half = this._half;
+    this._half = "";
+    if (type === "end" && half && !this.halt && !this.done) {
       this.send("\ufffd"); // a half that never got its pair: the replacement character
     }
     this.ended = true;

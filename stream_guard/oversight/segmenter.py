@@ -20,8 +20,9 @@ from stream_guard.text.sentences import (
 )
 from stream_guard.text.stance import is_service_talk
 
-# A number anywhere, or sentence-final punctuation at the end (before closing quotes).
-_STATEMENT = re.compile(f"\\d|[{TERMINALS}][\"'’”)\\]]*$")
+# Sentence-final punctuation at the end (before closing quotes), or a number in a text that
+# does not end in a colon ("Price: $999", not "Step 1:", which introduces what follows).
+_STATEMENT = re.compile(f"[{TERMINALS}][\"'’”)\\]]*$|^(?=.*\\d)(?!.*:\\s*$)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)

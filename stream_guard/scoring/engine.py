@@ -239,9 +239,18 @@ class GroundingEngine:
 
     async def open_stream(self, request: StreamRequest) -> StreamEvidence:
         """Split and index the stream's inline evidence once, in the set-up lane (a worker
-        thread of its own, never the model thread)."""
+        thread of its own, never the model thread). Cancelled while it waits for the lane, it
+        leaves at once; cancelled while its thread runs, it keeps the lane until the thread is
+        done, so cancelled streams never run more set-ups at once than ``setup_concurrency``."""
         async with self._setup:
-            return await asyncio.to_thread(self.prepare, request)
+            work = asyncio.ensure_future(asyncio.to_thread(self.prepare, request))
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                await asyncio.wait({work})
+                if not work.cancelled():
+                    work.exception()  # the stream is gone: nobody else will read it
+                raise
 
     def check_at_once(self, evidence: StreamEvidence, text: str,
                       previous: str) -> WindowScore | None:
@@ -259,8 +268,12 @@ class GroundingEngine:
         """One of the :data:`ON_LOOP_CHECKS_PER_TURN` checks the event loop may run in one turn,
         for all connections together; the rest go to the scheduler. Checks that waited for
         the same evidence all wake in one turn: 64 of them held the loop 0.7 s (a review)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside an event loop: there is no turn to hold up
+            return True
         if self._on_loop_used == 0:
-            asyncio.get_running_loop().call_soon(self._new_turn)  # runs after this turn
+            loop.call_soon(self._new_turn)  # runs after this turn
         if self._on_loop_used >= ON_LOOP_CHECKS_PER_TURN:
             return False
         self._on_loop_used += 1

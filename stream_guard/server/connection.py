@@ -329,9 +329,10 @@ class Connection:
     def _stop(self, sid: str) -> None:
         """Cancel a stream's scoring (the session has no use for it any more), except the task
         that delivered the score which ended it: that one is finishing anyway. Its evidence
-        set-up is cancelled too if it has not run yet: set-up is one queue for every stream of
-        the server (``engine.open_stream``), and a client opening and cancelling streams in a
-        loop used to fill it with work for no one, delaying everyone's next stream."""
+        set-up is cancelled too (it leaves the queue if it has not started; one already running
+        finishes in its thread): set-up is one queue for every stream of the server
+        (``engine.open_stream``), and a client opening and cancelling streams in a loop used to
+        fill it with work for no one, delaying everyone's next stream."""
         opening = self._evidence.pop(sid, None)
         if opening is not None and not opening.done():
             opening.cancel()

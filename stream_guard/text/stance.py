@@ -58,8 +58,12 @@ _SERVICE = re.compile("|".join([
     r"\bhere(?:'s| is) what I found\b", r"\bdo you want me to\b", r"\bwould you like\b",
     r"\bshall I\b", r"\banything else\b", r"\bany other questions\b", r"\bfeel free\b",
     r"\bI (?:can |could |would |'d )?(?:also )?(?:recommend|suggest)\b", r"\bwhat else can I\b",
-    # An answer's scaffolding: what introduces the facts, not a fact ("Here are the key
-    # points:", "Based on the provided context, ...", "Great question!", "Let's dive in!").
+]).replace("'", "['’]"), re.IGNORECASE)
+# An answer's scaffolding: what introduces the facts, not a fact ("Here are the key points:",
+# "Based on the provided context, ...", "Great question!", "Let's dive in!"). Only for
+# windows of nothing else (is_service_talk): unlike the formulas above, these do not change
+# whether a sentence speaks of its speaker or asks its listener.
+_SCAFFOLD = re.compile("|".join([
     r"\bhere(?:'s| is| are) (?:a |an |the |some |my )?(?:few |quick |brief |short )?"
     r"(?:key |main )?(?:points?|highlights?|summary|overview|breakdown|rundown|recap|details|"
     r"takeaways|answer|facts|steps)\b",
@@ -70,6 +74,13 @@ _SERVICE = re.compile("|".join([
     r"\b(?:based on|according to) (?:the |this )?(?:provided |given |above |available )?"
     r"(?:context|information|documents?|text|sources?|passages?|article)\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
+# Words that answer a question by themselves ("the answer is no"): a window holding one is a
+# claim, whatever formulas surround it.
+_VERDICT_WORDS = frozenset("""yes no not true false correct incorrect right wrong never none
+nothing nobody neither nor""".split())  # noqa: SIM905 - a word list reads better as text
+# Words that make a short heading or bold line a statement rather than a title.
+_STATEMENT_WORDS = frozenset("""is are was were be been being has have had does do did can
+cannot could will would may might must should shall not no never""".split())  # noqa: SIM905
 # Where someone else's words begin: a quotation mark, or the colon of "Name: words". A first
 # person after it is the quoted person's, and a report can attest it ("'I was terrified,' she
 # said"; news highlights are full of them, often with the closing quote cut off).
@@ -77,8 +88,9 @@ _QUOTED = re.compile(r"[\"“”‘:]|(?<!\w)'")
 # A word of each service formula: text with none of them needs no scan for the formulas.
 _SERVICE_WORDS = frozenset("""happy glad delighted pleased let hope help assist how sorry afraid
 sure certain far recall remember confirm found want like shall else questions free recommend
-suggest here question certainly absolutely course based according points highlights takeaways
-details facts summary overview""".split())  # noqa: SIM905 - a word list reads better as text
+suggest""".split())  # noqa: SIM905 - a word list reads better as text
+_SCAFFOLD_WORDS = frozenset("""here question certainly absolutely course let based according
+points highlights takeaways details facts summary overview""".split())  # noqa: SIM905
 _FIRST_PERSON_WORDS = frozenset(["i", "me", "my", "myself"])
 _WORD = re.compile(r"[a-z]+")
 # Closing quotes and brackets a question mark may hide behind.
@@ -122,7 +134,7 @@ def asks_listener(text: str) -> bool:
 POLITENESS = frozenset("""welcome thank thanks hello hi hey bye goodbye great glad sorry enjoy
 nice cool awesome fun pleasure cheer cheers wow interesting hope luck problem good day sound sure
 okay help assist question ask know explain walk excellent certainly absolutely course quick brief
-few provided context document information text source passage article answer""".split())  # noqa: SIM905
+few provided context document information text source passage article""".split())  # noqa: SIM905
 
 
 def is_service_talk(text: str) -> bool:
@@ -130,12 +142,21 @@ def is_service_talk(text: str) -> bool:
     politeness (no name, number or other content word); or a label, a markdown heading or a
     line all in bold ("### Key achievements", "**Highlights**") with no number or name in it,
     which titles what follows and states nothing."""
-    if _LABEL.match(text):
-        return all(t.weight <= 1.0 for t in terms(text))  # numbers and names weigh more
-    if _words(text).isdisjoint(_SERVICE_WORDS) or _SERVICE.search(text) is None:
+    words = _words(text)
+    if _LABEL.fullmatch(text.strip()):  # a title: short, no verb, no end, no name or number
+        return (len(words) <= _LABEL_WORDS and words.isdisjoint(_STATEMENT_WORDS)
+                and not text.strip(" \t*_:#").endswith((".", "!", "?"))
+                and all(t.weight <= 1.0 for t in terms(text)))  # numbers and names weigh more
+    service = not words.isdisjoint(_SERVICE_WORDS) and _SERVICE.search(text) is not None
+    scaffold = not words.isdisjoint(_SCAFFOLD_WORDS) and _SCAFFOLD.search(text) is not None
+    if not (service or scaffold):
         return False
-    return all(t.key in POLITENESS for t in terms(_SERVICE.sub(" ", text)))
+    rest = _SCAFFOLD.sub(" ", _SERVICE.sub(" ", text))
+    return (_words(rest).isdisjoint(_VERDICT_WORDS)
+            and all(t.key in POLITENESS for t in terms(rest)))
 
 
-# A markdown heading, or a line that is bold as a whole.
-_LABEL = re.compile(r"#{1,6}\s|(\*\*|__)[^*_\n]+\1\s*:?\s*$")
+# One line: a markdown heading, or bold as a whole (a heading merged with the sentence after it
+# is a sentence to check).
+_LABEL = re.compile(r"#{1,6}[ \t][^\n]*|(\*\*|__)[^*_\n]+\1[ \t]*:?")
+_LABEL_WORDS = 4
