@@ -213,6 +213,22 @@ def test_a_short_statement_before_code_is_scored_on_its_own() -> None:
     # a numbered introduction still introduces: "Step 1:" scored alone halted faithful answers
     for intro in ("Step 1:", "Python 3:", "Option 2:"):
         assert [w.kind for w in stream([f"{intro}\n```\npip install foo\n```"])] == ["code"]
+    # ... and an answer before its code is an answer
+    for answer in ("No. Use:", "Yes, run:"):
+        assert [w.kind for w in stream([f"{answer}\n```\nx = 1\n```"])] == ["text", "code"]
+
+
+def test_an_openers_line_is_split_off_and_a_predicate_is_not() -> None:
+    """An answer's opener on a line of its own is talk, apart from the claim under it, so
+    that claim halts at its own first character; a sentence that only wraps after its colon
+    ("The capital of Australia is:\nCanberra.") stays one claim (cutting at every line-end
+    colon judged "Canberra." without its subject)."""
+    text = "A few highlights:\nShe won the Nobel Prize in 1903."
+    for pieces in ([text], list(text)):
+        assert [(w.kind, w.text) for w in stream(pieces)] == [
+            ("talk", "A few highlights:"), ("text", "She won the Nobel Prize in 1903.")]
+    assert [(w.kind, w.text) for w in stream(["The capital of Australia is:\nCanberra."])] == [
+        ("text", "The capital of Australia is:\nCanberra.")]
 
 
 def test_chinese_japanese_and_arabic_sentences_end_at_their_marks() -> None:

@@ -124,6 +124,20 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Based on the provided context, the answer is no.", False),
     ("Great question! The answer is no.", False),
     ("Here is the answer: no.", False),
+    # ... a negation written short, an answer of pronouns and a verb, a title that is a verdict
+    ("Based on the provided documents, it doesn't.", False),
+    ("According to the text, it cannot.", False),
+    ("Certainly, he did.", False),
+    ("According to the passage, it was.", False),
+    ("According to the text, there was a problem.", False),
+    ("**Answer: Yes**", False),
+    ("**False**", False),
+    ("### Ineffective", False),
+    ("**Side effects: none**", False),
+    ("## Banned in france", False),
+    # Title Case section titles are titles
+    ("### Key Points", True),
+    ("## Frequently Asked Questions", True),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

@@ -20,9 +20,12 @@ from stream_guard.text.sentences import (
 )
 from stream_guard.text.stance import is_service_talk
 
-# Sentence-final punctuation at the end (before closing quotes), or a number in a text that
-# does not end in a colon ("Price: $999", not "Step 1:", which introduces what follows).
-_STATEMENT = re.compile(f"[{TERMINALS}][\"'’”)\\]]*$|^(?=.*\\d)(?!.*:\\s*$)", re.DOTALL)
+# A sentence in it (sentence-final punctuation, before closing quotes, at its end or before a
+# space: "No. Use:"), an answer word ("Yes, run:"), or a number in a text that does not end in
+# a colon ("Price: $999", not "Step 1:", which introduces what follows).
+_STATEMENT = re.compile(
+    f"[{TERMINALS}][\"'’”)\\]]*(?:$|\\s)|\\b(?:yes|no|not|never|true|false)\\b|n['’]t\\b"
+    "|^(?=.*\\d)(?!.*:\\s*$)", re.DOTALL | re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +160,21 @@ class WindowSegmenter:
 
     def _emit(self, seg: Segment, out: list[Window]) -> None:
         text = self._buf[seg.start - self._base: seg.end - self._base]
+        if seg.kind == "text":
+            # An opener on a line of its own, ending in a colon ("A few highlights:\nShe won
+            # ..."): the talk apart, so the claim after it is judged, and halts, on its own.
+            # Only scaffolding is split off: "The capital is:\nCanberra." stays one claim.
+            line, colon, rest = text.partition(":\n")
+            if colon and rest.strip() and is_service_talk(line + ":"):
+                self._append(Window(self._index, seg.start, seg.start + len(line) + 1,
+                                    line + ":", self._previous, "talk"), out)
+                skipped = len(text) - len(rest.lstrip())  # the opener, its newline, spaces
+                seg = Segment(seg.start + skipped, seg.end, seg.kind, seg.opens_block)
+                text = text[skipped:]
         kind = "talk" if seg.kind == "text" and is_service_talk(text) else seg.kind
-        out.append(Window(self._index, seg.start, seg.end, text, self._previous, kind))
+        self._append(Window(self._index, seg.start, seg.end, text, self._previous, kind), out)
+
+    def _append(self, window: Window, out: list[Window]) -> None:
+        out.append(window)
         self._index += 1
-        self._previous = text
+        self._previous = window.text

@@ -291,12 +291,8 @@ class SentenceScanner:
             if line_first:
                 single = bool(head.startswith("|") or _HEADING.fullmatch(head)
                               or _RULE.fullmatch(head))
-                # A line ending in a colon introduces the next ("Key points:\nShe won ..."):
-                # judged apart, an introduction is not scored and a claim after it halts at
-                # its own first character.
                 break_before = (break_before or self._single_line or single
-                                or bool(_LIST_MARKER.fullmatch(head))
-                                or self._prev_tail.rstrip(_CLOSERS).endswith(":"))
+                                or bool(_LIST_MARKER.fullmatch(head)))
                 self._single_line = single
         if self._seg_open and (
                 break_before or kind != self._seg_kind

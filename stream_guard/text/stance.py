@@ -74,13 +74,23 @@ _SCAFFOLD = re.compile("|".join([
     r"\b(?:based on|according to) (?:the |this )?(?:provided |given |above |available )?"
     r"(?:context|information|documents?|text|sources?|passages?|article)\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
-# Words that answer a question by themselves ("the answer is no"): a window holding one is a
-# claim, whatever formulas surround it.
-_VERDICT_WORDS = frozenset("""yes no not true false correct incorrect right wrong never none
-nothing nobody neither nor""".split())  # noqa: SIM905 - a word list reads better as text
-# Words that make a short heading or bold line a statement rather than a title.
-_STATEMENT_WORDS = frozenset("""is are was were be been being has have had does do did can
-cannot could will would may might must should shall not no never""".split())  # noqa: SIM905
+# What may stand beside the scaffolding formulas in a window of nothing else: words of
+# politeness and these. Not pronouns with a verb ("Certainly, he did.", "According to the
+# passage, it was." answer a question), not yes or no, not a negation.
+_SCAFFOLD_FILLER = frozenset("""you your me us it this that through with a an the to of for in
+on some few more below following further here""".split())  # noqa: SIM905
+# Section titles: a heading or bold line of these words alone ("### Key achievements",
+# "**Highlights**") titles what follows; any other word may be a claim ("**False**",
+# "### Ineffective", "**Approved**").
+_TITLE_WORDS = frozenset("""key main points point highlights highlight summary overview
+introduction conclusion conclusions background details detail notes note steps step examples
+example features feature achievements achievement takeaways takeaway answer answers explanation
+context sources source references faq frequently asked questions question tips options usage
+installation setup requirements prerequisites next what how why more information quick short
+brief final thoughts recap breakdown comparison differences difference findings pros cons and
+the a of to in for with your our my about further reading related topics section part history
+definition description method methods approach analysis discussion considerations
+""".split())  # noqa: SIM905
 # Where someone else's words begin: a quotation mark, or the colon of "Name: words". A first
 # person after it is the quoted person's, and a report can attest it ("'I was terrified,' she
 # said"; news highlights are full of them, often with the closing quote cut off).
@@ -143,20 +153,21 @@ def is_service_talk(text: str) -> bool:
     line all in bold ("### Key achievements", "**Highlights**") with no number or name in it,
     which titles what follows and states nothing."""
     words = _words(text)
-    if _LABEL.fullmatch(text.strip()):  # a title: short, no verb, no end, no name or number
-        return (len(words) <= _LABEL_WORDS and words.isdisjoint(_STATEMENT_WORDS)
-                and not text.strip(" \t*_:#").endswith((".", "!", "?"))
-                and all(t.weight <= 1.0 for t in terms(text)))  # numbers and names weigh more
+    if _LABEL.fullmatch(text.strip()):  # a section title: its words are title words alone
+        return bool(words) and words <= _TITLE_WORDS and ":" not in text.strip(" \t*_:")
     service = not words.isdisjoint(_SERVICE_WORDS) and _SERVICE.search(text) is not None
     scaffold = not words.isdisjoint(_SCAFFOLD_WORDS) and _SCAFFOLD.search(text) is not None
-    if not (service or scaffold):
+    if service and not scaffold:
+        # service talk: besides its formulas, politeness only (no name, number, content word)
+        return all(t.key in POLITENESS for t in terms(_SERVICE.sub(" ", text)))
+    if not scaffold:
         return False
-    rest = _SCAFFOLD.sub(" ", _SERVICE.sub(" ", text))
-    return (_words(rest).isdisjoint(_VERDICT_WORDS)
-            and all(t.key in POLITENESS for t in terms(rest)))
+    # scaffolding: besides its formulas (and any service formula), only politeness and filler,
+    # counting every word, stopwords and the halves of "n't" too
+    rest = _words(_SCAFFOLD.sub(" ", _SERVICE.sub(" ", text)))
+    return rest <= POLITENESS | _SCAFFOLD_FILLER
 
 
 # One line: a markdown heading, or bold as a whole (a heading merged with the sentence after it
 # is a sentence to check).
 _LABEL = re.compile(r"#{1,6}[ \t][^\n]*|(\*\*|__)[^*_\n]+\1[ \t]*:?")
-_LABEL_WORDS = 4
