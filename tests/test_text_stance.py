@@ -138,6 +138,17 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     # Title Case section titles are titles
     ("### Key Points", True),
     ("## Frequently Asked Questions", True),
+    # more openers (a probe's list), and the same with a fact
+    ("Here's what you need to know:", True),
+    ("In summary:", True),
+    ("Hope this helps!", True),
+    ("Thanks for asking!", True),
+    ("Let's take a closer look.", True),
+    ("Based on the search results:", True),
+    ("From the provided context:", True),
+    ("From the provided context, refunds take 30 days.", False),
+    ("In summary: the warranty covers water damage.", False),
+    ("In short, no.", False),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

@@ -66,19 +66,26 @@ _SERVICE = re.compile("|".join([
 _SCAFFOLD = re.compile("|".join([
     r"\bhere(?:'s| is| are) (?:a |an |the |some |my )?(?:few |quick |brief |short )?"
     r"(?:key |main )?(?:points?|highlights?|summary|overview|breakdown|rundown|recap|details|"
-    r"takeaways|answer|facts|steps)\b",
+    r"takeaways|answer|facts|steps(?: to follow)?|differences|examples|results|comparison|"
+    r"tips|options)\b",
+    r"\bhere(?:'s| is) (?:what you need to know|how it works)\b",
     r"^\W*(?:a few |some |the )?(?:key |main )?(?:points|highlights|takeaways|details|facts|"
     r"summary|overview)\W*:\W*$",
+    r"^\W*(?:in summary|to summarize|in conclusion|in short|tl;?dr|(?:the )?short answer)"
+    r"\W*:?\W*$",
     r"\b(?:great|good|excellent) question\b", r"^\W*(?:certainly|absolutely|of course)\b",
-    r"\blet(?:'s| us) (?:dive in|take a look|break (?:it|this) down|look at|start|begin|explore)\b",
-    r"\b(?:based on|according to) (?:the |this )?(?:provided |given |above |available )?"
-    r"(?:context|information|documents?|text|sources?|passages?|article)\b",
+    r"\b(?:thanks|thank you) for asking\b", r"^\W*(?:I )?hope (?:this|that|it) helps\b",
+    r"\blet(?:'s| us) (?:dive in|take a (?:closer |quick )?look|break (?:it|this) down|look at|"
+    r"start|begin|explore|get started)\b",
+    r"\b(?:based on|according to|from) (?:the |this )?(?:provided |given |above |available |"
+    r"retrieved |search )?(?:context|information|documents?|text|sources?|passages?|article|"
+    r"results|evidence)\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
 # What may stand beside the scaffolding formulas in a window of nothing else: words of
 # politeness and these. Not pronouns with a verb ("Certainly, he did.", "According to the
 # passage, it was." answer a question), not yes or no, not a negation.
 _SCAFFOLD_FILLER = frozenset("""you your me us it this that through with a an the to of for in
-on some few more below following further here""".split())  # noqa: SIM905
+on some few more below following further here basics details closer""".split())  # noqa: SIM905
 # Section titles: a heading or bold line of these words alone ("### Key achievements",
 # "**Highlights**") titles what follows; any other word may be a claim ("**False**",
 # "### Ineffective", "**Approved**").
@@ -100,7 +107,8 @@ _SERVICE_WORDS = frozenset("""happy glad delighted pleased let hope help assist 
 sure certain far recall remember confirm found want like shall else questions free recommend
 suggest""".split())  # noqa: SIM905 - a word list reads better as text
 _SCAFFOLD_WORDS = frozenset("""here question certainly absolutely course let based according
-points highlights takeaways details facts summary overview""".split())  # noqa: SIM905
+from points highlights takeaways details facts summary overview summarize conclusion short tl
+dr tldr asking hope""".split())  # noqa: SIM905
 _FIRST_PERSON_WORDS = frozenset(["i", "me", "my", "myself"])
 _WORD = re.compile(r"[a-z]+")
 # Closing quotes and brackets a question mark may hide behind.
