@@ -409,16 +409,17 @@ def _coerce(f: dataclasses.Field[Any], raw: Any, label: str) -> Any:
         raise
     except (TypeError, ValueError, OverflowError):  # OverflowError: float(10**400)
         raise SettingsError(f"{label}: invalid value {raw!r} (expected {kind})") from None
-    if isinstance(value, int) and not isinstance(value, bool) and meta["maximum"] is None \
-            and abs(value) > _INT_MAX:  # past what JSON readers and Redis's Lua hold exactly
-        raise SettingsError(f"{label}: {value} is above the maximum {_INT_MAX}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if meta["minimum"] is not None and value < meta["minimum"]:
-            raise SettingsError(f"{label}: {value} is below the minimum {meta['minimum']}")
-        if meta["maximum"] is not None and value > meta["maximum"]:
+        minimum, maximum = meta["minimum"], meta["maximum"]
+        if isinstance(value, int):  # bounded at least by what JSON readers and Lua hold exactly
+            minimum = -_INT_MAX if minimum is None else minimum
+            maximum = _INT_MAX if maximum is None else maximum
+        if minimum is not None and value < minimum:
+            raise SettingsError(f"{label}: {value} is below the minimum {minimum}")
+        if maximum is not None and value > maximum:
             note = f" ({meta['maximum_note']})" if meta["maximum_note"] else ""
             raise SettingsError(
-                f"{label}: {value} is above the maximum {_number(meta['maximum'])}{note}")
+                f"{label}: {value} is above the maximum {_number(maximum)}{note}")
     if meta["choices"] and value not in meta["choices"]:
         raise SettingsError(f"{label}: {value!r} is not one of {', '.join(meta['choices'])}")
     return value
@@ -570,11 +571,10 @@ def _check_model_paths(s: Settings) -> None:
                           '"default" nor an existing model directory or ONNX file',
                           check_detector)
     if s.detector_labels:
-        from stream_guard.models.labels import LabelMap, parse_label_map
+        from stream_guard.models.labels import check_override, parse_label_map
 
-        try:
-            # the form only: how many outputs the model has is known when it loads
-            LabelMap.from_config(None, parse_label_map(s.detector_labels), num_labels=1 << 16)
+        try:  # the form only: whether an index fits the model is known when it loads
+            check_override(parse_label_map(s.detector_labels))
         except GuardError as exc:
             raise SettingsError(f"{ENV_PREFIX}DETECTOR_LABELS: {exc} (write it as "
                                 "support=INDEX or support=INDEX,contradiction=INDEX)") from None

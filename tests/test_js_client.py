@@ -77,6 +77,19 @@ async def node(tmp_path: Path, server: Server, script: str) -> Node:
     return Node(proc)
 
 
+async def _drained_after_sent(probe: Node, server: Server) -> Any:
+    """Once the script says "sent", drain ``server``, tell the script, and return what it
+    prints next (the script then ends, and so does the drain)."""
+    assert await probe.line() == "sent"
+    drain = asyncio.create_task(server.shutdown(grace=10))
+    await eventually(lambda: server.draining)
+    await probe.go()
+    result = await probe.line()
+    await probe.finish()
+    await drain
+    return result
+
+
 async def test_a_draining_server_lets_the_streams_on_the_connection_finish(
         tmp_path: Path) -> None:
     """protocol.md "Shutdown": streams already open go on through the drain. A start refused
@@ -99,13 +112,7 @@ const done = await first.finished;
 out({ refused, done, verdicts });
 guard.close();
 """)
-        assert await probe.line() == "sent"
-        drain = asyncio.create_task(srv.shutdown(grace=10))
-        await eventually(lambda: srv.draining)
-        await probe.go()
-        result = await probe.line()
-        await probe.finish()
-        await drain
+        result = await _drained_after_sent(probe, srv)
     assert result["refused"] == "ConnectError"  # nowhere else to start it
     assert result["done"] == {"streamId": "first", "halted": False, "chars": 63, "windows": 2,
                               "cancelled": False, "drained": False}
@@ -214,11 +221,5 @@ await new Promise((resolve) => setTimeout(resolve, 500));
 out({{ events, connected: guard.connected }});
 guard.close();
 """)
-        assert await probe.line() == "sent"
-        drain = asyncio.create_task(a.shutdown(grace=10))
-        await eventually(lambda: a.draining)
-        await probe.go()
-        result = await probe.line()
-        await probe.finish()
-        await drain
+        result = await _drained_after_sent(probe, a)
     assert result == {"events": ["connecting", "open", "connecting", "open"], "connected": True}

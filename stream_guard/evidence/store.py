@@ -216,11 +216,6 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
         raise StoreError(f"document id(s) given more than once: {', '.join(repeated[:5])}")
     chunks = _chunks(documents, chunk_chars)
     cdir = collection_dir(data_dir, tenant, name)
-    try:
-        cdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # a data_dir below a file, on a read-only disk, not ours to write
-        raise StoreError(f"cannot create {cdir} ({exc.strerror or exc}): check data_dir "
-                         "(STREAM_GUARD_DATA_DIR, --data-dir)") from None
     with _locked(cdir):
         try:
             current = VersionInfo.read(cdir)
@@ -584,7 +579,11 @@ def _locked(cdir: Path) -> Iterator[None]:
     the lock of the collection's folder as it is now instead (an add after a remove used to
     embed everything, then fail to write into the removed folder)."""
     while True:
-        cdir.mkdir(parents=True, exist_ok=True)
+        try:
+            cdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a data_dir below a file, on a read-only disk, not ours
+            raise StoreError(f"cannot create {cdir} ({exc.strerror or exc}): check data_dir "
+                             "(STREAM_GUARD_DATA_DIR, --data-dir)") from None
         with open(cdir / ".lock", "a") as fh:
             if not _flock_waiting(fh, cdir):
                 continue

@@ -54,10 +54,7 @@ class LabelMap:
         ``num_labels``: the config's, for a config without ``id2label``."""
         labels = {int(k): str(v) for k, v in (id2label or {}).items()}
         if override:
-            unknown = set(override) - {"support", "contradiction"}
-            if unknown or "support" not in override:
-                raise LabelMapError('a label map override needs "support" and optionally '
-                                    f'"contradiction"; got {sorted(override)}')
+            check_override(override)
             # Without id2label (transformers leaves it out for default names) the outputs are
             # the config's num_labels, else transformers' default of 2; a model with another
             # number fails its trial pair at load, naming the shape.
@@ -80,6 +77,16 @@ class LabelMap:
                 "supported/entailed: pass the map explicitly, e.g. the detector_labels setting "
                 "STREAM_GUARD_DETECTOR_LABELS=support=1,contradiction=0")
         return cls(num, support, contradiction)
+
+
+def check_override(override: Mapping[str, int]) -> None:
+    """Raise unless ``override`` names the roles a map takes: "support", and optionally
+    "contradiction" (the settings check it at start, before any model is loaded)."""
+    if set(override) - {"support", "contradiction"} or "support" not in override:
+        raise LabelMapError('a label map override needs "support" and optionally '
+                            f'"contradiction"; got {sorted(override)}')
+    if override.get("contradiction") == override["support"]:
+        raise LabelMapError("support and contradiction must be different outputs")
 
 
 def parse_label_map(text: str) -> dict[str, int]:

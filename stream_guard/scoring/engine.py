@@ -346,9 +346,12 @@ class GroundingEngine:
             text = resolve_hedged_numbers(job.text, quantities)
             if text is not job.text:
                 window = terms(text)
+            # The polarity check only caps what the detector scored (fusion.capped): the
+            # lexical tier, checked on the event loop too, has no use for it.
             out.append(Alignment(job.text, premise, signals(
                 window, text, index.keys, premise_keys, quantities,
-                [(s.text, s.keys) for s in premise.sentences])))
+                [(s.text, s.keys) for s in premise.sentences] if self.model is not None
+                else ())))
         return out
 
     # --- on the model thread ------------------------------------------------------------------

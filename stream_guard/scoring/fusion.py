@@ -73,7 +73,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
             premise_keys: frozenset[str], quantities: Mapping[str, frozenset[str]],
             premise_sentences: Sequence[tuple[str, frozenset[str]]] = ()) -> Signals:
     """The lexical signals of one window against its evidence and its premise (its sentences'
-    text and keys, for the polarity check)."""
+    text and keys, for the polarity check; none: the check is not made)."""
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
     missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
@@ -84,7 +84,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         novel_specifics=missing / weight if weight else 0.0,
         speaker=speaks_of_self(window_text),
         asks_listener=asks_listener(window_text),
-        polarity_flip=flips_polarity({t.key for t in window}, window_text, premise_sentences),
+        polarity_flip=bool(premise_sentences) and flips_polarity(
+            {t.key for t in window}, window_text, premise_sentences),
     )
 
 

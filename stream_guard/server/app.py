@@ -29,6 +29,7 @@ from stream_guard.guard.auth import KeyRing
 from stream_guard.guard.limits import PenaltyBox
 from stream_guard.guard.overload import LoadGauge
 from stream_guard.guard.tickets import FallbackTickets
+from stream_guard.loop import SingleFlight
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.errors import CloseCode
 from stream_guard.scoring.engine import GroundingEngine
@@ -71,7 +72,7 @@ class Server:
         self.local = MemoryStateStore()
         self.fallback_tickets = FallbackTickets(settings.api_keys)
         self.state_ok = True  # as of the last readiness check
-        self._store_probe: asyncio.Future[tuple[bool, bool]] | None = None
+        self._store_probe = SingleFlight(self._probe_store)
         self._held_refusals = 0
         self.penalties = PenaltyBox(settings.abuse_penalty_s)
         self.engine = engine
@@ -182,14 +183,8 @@ class Server:
         from a wipe, fails it. In open fail mode neither makes the
         server unready: it still admits connections (per-worker caps) and issues tickets
         (signed fallback tickets), so a load balancer must keep sending it traffic."""
-        if self._store_probe is None or self._store_probe.done():
-            self._store_probe = asyncio.ensure_future(self._probe_store())
-            # its callers all gone (a balancer that hung up) is no unretrieved exception
-            self._store_probe.add_done_callback(
-                lambda f: None if f.cancelled() else f.exception())
-        # Shared by every check that comes while it runs (a flood of /readyz, which the shipped
-        # proxies expose, costs the store one probe at a time), and not cancelled with one.
-        store_up, admitting = await asyncio.shield(self._store_probe)
+        # shared by every check that comes while it runs: each probe is two store writes
+        store_up, admitting = await self._store_probe()
         self.state_ok = store_up
         self.metrics.state_up.set(1 if store_up else 0)
         ready = {"scorer": self.engine is not None, "state": admitting or self.fails_open,

@@ -42,6 +42,7 @@ from stream_guard.guard.tickets import (
     plausible_ticket,
     ticket_hash,
 )
+from stream_guard.loop import SingleFlight
 from stream_guard.metrics import Metrics
 from stream_guard.state.base import StateStore, StateUnavailable
 
@@ -136,7 +137,10 @@ class Router:
 
     def __init__(self, server: RouterHost) -> None:
         self.server = server
-        self._render: asyncio.Future[bytes] | None = None  # the /metrics render in flight
+        # /metrics renders off the loop (with several workers it reads every worker's metric
+        # files), one at a time: a flood of scrapes must not fill the thread pool that stream
+        # set-up uses too
+        self._render = SingleFlight(lambda: asyncio.to_thread(server.metrics.render))
         self._routes: dict[tuple[str, str], Callable[[ServerConnection, Request],
                                                      Awaitable[Response | None]]] = {
             ("GET", "/livez"): self._livez,
@@ -191,12 +195,7 @@ class Router:
         return json_response(200 if ok else 503, body)
 
     async def _metrics(self, connection: ServerConnection, request: Request) -> Response:
-        # Off the loop (with several workers it reads every worker's metric files), and one
-        # render at a time: scrapes that come while one runs share it, so a flood of them
-        # cannot fill the thread pool that stream set-up uses too.
-        if self._render is None or self._render.done():
-            self._render = asyncio.ensure_future(asyncio.to_thread(self.server.metrics.render))
-        body = await asyncio.shield(self._render)
+        body = await self._render()
         headers = Headers([("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
                            ("Content-Length", str(len(body)))])
         return Response(200, "OK", headers, body)
