@@ -20,7 +20,7 @@ from stream_guard.models.devices import resolve_backend, resolve_device
 from stream_guard.models.hf import ModelDir, ModelFormatError, open_model_dir, read_json
 from stream_guard.models.labels import LabelMap
 from stream_guard.models.onnx_cache import cached_onnx
-from stream_guard.models.packaged import ModelIntegrityError, ModelNotFoundError, sha256_file
+from stream_guard.models.packaged import ModelNotFoundError, check_sha256
 from stream_guard.models.runtime import OnnxRunner, Runner
 from stream_guard.models.tokenization import TextTokenizer
 from stream_guard.scores import Pair, PairScore
@@ -101,11 +101,11 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
     cache_dir = Path(cache_dir)
     onnx_file, model, extra = _detector_files(spec)
     expected = extra.get("model_sha256")
-    if onnx_file is not None and expected is not None and sha256_file(onnx_file) != expected:
-        raise ModelIntegrityError(
-            f"{onnx_file}: its sha256 is not the model_sha256 its detector.json records (the "
-            "file was changed or swapped after export); export it again with "
-            "`stream-guard train --out`, or remove model_sha256 if the change is yours")
+    if onnx_file is not None and expected is not None:
+        check_sha256(onnx_file, expected, what="the model_sha256 its detector.json records",
+                     remedy="the file was changed or swapped after export: export it again "
+                            "with `stream-guard train --out`, or remove model_sha256 if the "
+                            "change is yours")
     configured = model.config.get("num_labels")
     labels = LabelMap.from_config(model.config.get("id2label"), label_map,
                                   configured if type(configured) is int else None)

@@ -128,13 +128,18 @@ def packaged_dir(key: str, cache_dir: Path) -> Path:
     return minilm_dir(cache_dir) if key == "minilm" else mpnet_dir(cache_dir)
 
 
-def _verify(target: Path, name: str, expected: str) -> None:
-    weights = target / "model.safetensors"
-    actual = sha256_file(weights)
+def check_sha256(path: Path, expected: str, *, what: str, remedy: str) -> None:
+    """Refuse a model file whose sha256 is not the one recorded for it (``what`` names the
+    record, ``remedy`` says how to get a good copy): a changed file would serve silently."""
+    actual = sha256_file(path)
     if actual != expected:
         raise ModelIntegrityError(
-            f"{weights}: sha256 {actual} does not match the published {name} weights "
-            f"{expected}; delete the file to re-extract it from the package")
+            f"{path}: sha256 {actual} does not match {what} {expected}; {remedy}")
+
+
+def _verify(target: Path, name: str, expected: str) -> None:
+    check_sha256(target / "model.safetensors", expected, what=f"the published {name} weights",
+                 remedy="delete the file to re-extract it from the package")
 
 
 def _extract(zip_path: Path, target: Path, root: str = "") -> None:
