@@ -268,7 +268,7 @@ class Settings:
     log_level: str = field(default="info", metadata=_meta(
         "Log level.", choices=("debug", "info", "warning", "error")))
     log_text: bool = field(default=False, metadata=_meta(
-        "Include streamed text in logs (off: text may be personal data)."))
+        "Log the halted window's text with each halt (off: text may be personal data)."))
     serve_demo: bool = field(default=False, metadata=_meta(
         "Serve the browser demo page at /demo/ (development)."))
 

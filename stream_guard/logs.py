@@ -1,7 +1,7 @@
 """JSON logs: one line per event, machine-parseable, with a connection id where there is one.
 
-Tickets, keys and streamed text are never passed to the logger by the server (text only with the
-``log_text`` setting), so nothing here has to scrub them.
+Tickets, keys and streamed text are never passed to the logger by the server (a halted window's
+text only with the ``log_text`` setting), so nothing here has to scrub them.
 """
 
 from __future__ import annotations

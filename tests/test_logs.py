@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
 
 from stream_guard import logs
+from tests.conftest import make_settings, running_server
+from tests.wsclient import open_ws, stream_text
 
 
 @pytest.fixture
@@ -48,3 +51,26 @@ def test_websockets_failures_are_json_lines_and_its_chatter_is_not(
         ("websockets.server", "connection handler failed"), ("stream_guard.server", "listening")]
     assert "RuntimeError: boom" in entries[0]["exc"] and entries[0]["level"] == "error"
     assert entries[1]["port"] == 8765
+
+
+@pytest.mark.parametrize("log_text", [False, True])
+async def test_a_halt_is_logged_with_its_text_only_when_log_text_is_on(
+        log_output: io.StringIO, tmp_path: Path, log_text: bool) -> None:
+    """``STREAM_GUARD_LOG_TEXT`` was documented but read by nothing: the halt line never
+    carried the text. Off, no streamed text reaches the log (it may be personal data); on, the
+    halted window's text does, for an operator investigating a halt."""
+    text = ("The Eiffel Tower was completed in 1889. Napoleon Bonaparte designed its golden "
+            "spiral staircases in 1712 for Venetian merchants. ")
+    async with running_server(make_settings(tmp_path, log_text=log_text)) as server, \
+            open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", text, context=[
+            "The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."])
+    assert frames[-1]["halted"] is True
+    entries = [orjson.loads(line) for line in log_output.getvalue().splitlines()]
+    halts = [e for e in entries if e["event"] == "stream halted"]
+    assert len(halts) == 1 and halts[0]["at"] == text.index("Napoleon")
+    if log_text:
+        assert halts[0]["text"].startswith("Napoleon Bonaparte designed")
+    else:
+        assert "text" not in halts[0]
+        assert "Napoleon" not in log_output.getvalue()

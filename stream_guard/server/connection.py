@@ -419,8 +419,11 @@ class Connection:
         metrics = self.server.metrics
         if isinstance(frame, Halt):
             metrics.streams_halted.labels(frame.reason).inc()
-            log.info("stream halted", extra={**self._log_extra, "stream": frame.stream_id,
-                                             "reason": frame.reason, "at": frame.at})
+            extra = {**self._log_extra, "stream": frame.stream_id, "reason": frame.reason,
+                     "at": frame.at}
+            if self.server.settings.log_text:  # off by default: the text may be personal data
+                extra["text"] = frame.text
+            log.info("stream halted", extra=extra)
             if self._write(frame) and arrived is not None:
                 metrics.halt_latency.observe(time.perf_counter() - arrived)
             return
