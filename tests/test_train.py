@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stream_guard.config import load_settings
 from stream_guard.dataset import (
     Record,
     RecordError,
@@ -28,6 +29,7 @@ from stream_guard.train.pairs import (
     training_examples,
 )
 
+PIPELINE = TextPipeline.from_settings(load_settings(environ={}))
 DETECTOR = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
 
 ROW = {"id": "x-1", "dataset": "unit", "context": "The bridge opened in 1932.",
@@ -140,7 +142,7 @@ def test_pairs_label_windows_by_onset_and_least_covered_window() -> None:
                     "The museum opened in 1901 in Leeds. It holds 5000 paintings.", 1,
                     len("The museum opened in 1901 in Leeds. It holds "))
     none = Mix(edit_window=0, context_sentence=0, edit_context=0, off_topic=0)
-    examples = training_examples([right, wrong, edited], random.Random(1), mix=none)
+    examples = training_examples([right, wrong, edited], random.Random(1), PIPELINE, mix=none)
     got = {(e.group, e.hypothesis): e.label for e in examples}
     assert got == {
         ("a", "The museum opened in 1901 in Leeds."): SUPPORTED,
@@ -149,7 +151,7 @@ def test_pairs_label_windows_by_onset_and_least_covered_window() -> None:
         ("c", "The museum opened in 1901 in Leeds."): SUPPORTED,
         ("c", "It holds 5000 paintings."): UNSUPPORTED,
     }
-    every = training_examples([right, wrong], random.Random(1),
+    every = training_examples([right, wrong], random.Random(1), PIPELINE,
                               mix=Mix(edit_window=1, context_sentence=1, edit_context=1))
     assert all(e.label == UNSUPPORTED for e in every if e.kind.startswith("edit-"))
     assert all(e.label == SUPPORTED for e in every if e.kind.startswith("context"))
@@ -169,7 +171,7 @@ def test_trainer_pairs_are_exactly_what_the_server_scores() -> None:
     response = ("The bridge opened in 1937. Its span of 1,280 metres was the longest until 1964. "
                 "Around 112,000 cars cross daily, says the city.")
     record = _record(response, 0, context)
-    pipeline = TextPipeline()
+    pipeline = PIPELINE
     engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
     evidence = engine.prepare(StreamRequest("t", [ContextItem("context", context)], None))
     windows = pipeline.windows(response)
@@ -178,6 +180,30 @@ def test_trainer_pairs_are_exactly_what_the_server_scores() -> None:
     assert [a.window.text for a in trained] == [a.text for a in served]
     assert [a.premise.text for a in trained] == [a.premise.text for a in served]
     assert all(a.premise.text and len(a.premise.text) <= 400 for a in trained)
+
+
+async def test_trainer_windows_follow_the_window_settings_as_the_server_does(
+        tmp_path: Path) -> None:
+    """Training, evaluation and calibration cut windows by the same settings as serving: the
+    trainer's pipeline had 400/12 built in, so a server run with other window sizes scored
+    windows of shapes its detector was never trained or calibrated on. Here a real server with
+    60/20 and the trainer's pipeline from the same settings agree on every window."""
+    from tests.conftest import make_settings, running_server
+    from tests.wsclient import open_ws, stream_text
+
+    settings = make_settings(tmp_path, window_max_chars=60, window_min_chars=20)
+    pipeline = TextPipeline.from_settings(settings)
+    context = "The bridge opened to traffic in 1937. Its main span is 1,280 metres long."
+    response = ("Yes. The bridge opened to traffic in 1937, and its main span is 1,280 metres "
+                "long. It opened in 1937.")
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", response, context=[context])
+    served = [(f["start"], f["end"]) for f in frames if f["type"] == "verdict"]
+    assert served == [(w.start, w.end) for w in pipeline.windows(response)]
+    assert frames[-1]["halted"] is False
+    assert len(served) >= 3 and max(end - start for start, end in served) <= 60
+    assert TextPipeline.from_settings(load_settings(environ={})).windows(response) != \
+        pipeline.windows(response)
 
 
 def test_stream_score_is_the_least_supported_window() -> None:
@@ -189,7 +215,7 @@ def test_stream_score_is_the_least_supported_window() -> None:
         seen.extend(pairs)
         return [0.9, 0.2][: len(pairs)]
 
-    assert score_streams([rec], support) == [0.2]  # type: ignore[arg-type]
+    assert score_streams([rec], support, PIPELINE) == [0.2]  # type: ignore[arg-type]
     assert [h for _, h in seen] == ["The museum opened in 1901.", "It holds 4000 paintings."]
 
 

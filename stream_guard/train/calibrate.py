@@ -76,7 +76,7 @@ class WindowScorer:
                                    model_clear_margin=detector.clear_margin,
                                    model_run_at_end=detector.run_at_end,
                                    fusion=load_fusion(detector.fusion)),
-                   TextPipeline(settings.window_max_chars, settings.window_min_chars))
+                   TextPipeline.from_settings(settings))
 
     def groups(self, sets: Mapping[str, list[Record]]) -> Groups:
         return {name: (records, score_windows(self.engine, records, self.pipeline))

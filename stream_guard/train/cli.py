@@ -185,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
     """Build pairs, train, predict or export, as ``args`` say."""
     import torch  # training-only dependency: imported here so `--help` works without it
 
+    from stream_guard.config import load_settings
     from stream_guard.train.crossencoder import (
         TrainConfig,
         TrainingError,
@@ -195,7 +196,12 @@ def run(args: argparse.Namespace) -> int:
     )
     from stream_guard.train.encoding import pair_tokenizer
     from stream_guard.train.evaluate import score_datasets
-    from stream_guard.train.pairs import read_examples, training_examples, write_examples
+    from stream_guard.train.pairs import (
+        TextPipeline,
+        read_examples,
+        training_examples,
+        write_examples,
+    )
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -211,10 +217,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     rng = random.Random(args.seed)
+    pipeline = TextPipeline.from_settings(load_settings())
     if args.examples is None:
         records = sample_training(train_sets, args.records_per_dataset, rng,
                                   args.summedits_repeats)
-        examples = training_examples(records, rng)
+        examples = training_examples(records, rng, pipeline)
         n_records: int | str = len(records)
     else:
         examples = read_examples(args.examples)
@@ -260,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
                                 "label only: give more --tune-records or another --seed")
 
     def tune_metric() -> float:
-        results = score_datasets(tune_sample, score)
+        results = score_datasets(tune_sample, score, pipeline)
         for r in results:
             log.info("  tune %s AUROC %.4f", r.dataset, r.auroc)
         return float(np.mean([r.auroc for r in results]))

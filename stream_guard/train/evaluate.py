@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from stream_guard.dataset import Record
 from stream_guard.train.metrics import Operating, auroc, operating_point
-from stream_guard.train.pairs import DEFAULT_PIPELINE, TextPipeline
+from stream_guard.train.pairs import TextPipeline
 
 SupportFn = Callable[[Sequence[tuple[str, str]]], Sequence[float]]
 
@@ -33,7 +33,7 @@ class DatasetScores:
 
 
 def score_streams(records: Sequence[Record], support: SupportFn,
-                  pipeline: TextPipeline = DEFAULT_PIPELINE) -> list[float]:
+                  pipeline: TextPipeline) -> list[float]:
     """Min over each record's windows of P(supported | premise, window); 1.0 for no window."""
     owners: list[int] = []
     pairs: list[tuple[str, str]] = []
@@ -48,7 +48,7 @@ def score_streams(records: Sequence[Record], support: SupportFn,
 
 
 def score_datasets(groups: dict[str, list[Record]], support: SupportFn,
-                   pipeline: TextPipeline = DEFAULT_PIPELINE) -> list[DatasetScores]:
+                   pipeline: TextPipeline) -> list[DatasetScores]:
     """Stream scores per dataset, scoring all pairs in one call so batches stay full."""
     names = list(groups)
     flat = [r for name in names for r in groups[name]]

@@ -3,8 +3,10 @@
 The server scores one (premise, window) pair per claim window: windows come from
 :class:`~stream_guard.oversight.segmenter.WindowSegmenter`, the premise from the stream's
 evidence through :class:`~stream_guard.evidence.premise.SentenceIndex`. Training builds its pairs
-with exactly those objects (:func:`align`), so the detector learns the pair shapes it will be
-asked to score; ``tests/test_train_pairs.py`` holds the two paths equal.
+with exactly those objects (:class:`TextPipeline`, sized by the same settings), so the detector
+learns the pair shapes it will be asked to score;
+``tests/test_train.py::test_trainer_pairs_are_exactly_what_the_server_scores`` holds the two
+paths equal.
 
 Labels. A record's label says that *some* part of a hallucinated response is wrong. When the
 record gives the onset of the first wrong span (SummEdits), windows ending before it are
@@ -28,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from stream_guard.config import Settings
 from stream_guard.dataset import Record
 from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import PREMISE_MAX_CHARS, Premise, SentenceIndex
@@ -71,9 +74,15 @@ class Aligned:
 class TextPipeline:
     """The server's windowing and premise settings, as the trainer must use them."""
 
-    window_max_chars: int = 400
-    window_min_chars: int = 12
+    window_max_chars: int
+    window_min_chars: int
     premise_max_chars: int = PREMISE_MAX_CHARS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TextPipeline:
+        """The windows the server with these settings cuts: training, evaluation and
+        calibration read them where serving does, so a changed window size changes all four."""
+        return cls(settings.window_max_chars, settings.window_min_chars)
 
     def windows(self, response: str) -> list[Window]:
         """The text windows the server cuts ``response`` into (fenced code and service talk are
@@ -90,9 +99,6 @@ class TextPipeline:
     def align(self, record: Record) -> list[Aligned]:
         index = self.index(record.context)
         return [Aligned(w, self.premise(index, w.text)) for w in self.windows(record.response)]
-
-
-DEFAULT_PIPELINE = TextPipeline()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +173,8 @@ def record_examples(record: Record, pipeline: TextPipeline, rng: random.Random,
     return out
 
 
-def training_examples(records: Sequence[Record], rng: random.Random,
-                      pipeline: TextPipeline = DEFAULT_PIPELINE, mix: Mix = DEFAULT_MIX
-                      ) -> list[Example]:
+def training_examples(records: Sequence[Record], rng: random.Random, pipeline: TextPipeline,
+                      mix: Mix = DEFAULT_MIX) -> list[Example]:
     out: list[Example] = []
     for record in records:
         out.extend(record_examples(record, pipeline, rng, records, mix))

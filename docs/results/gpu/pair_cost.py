@@ -28,7 +28,7 @@ from stream_guard.models.packaged import mpnet_dir
 from stream_guard.scores import Pair
 from stream_guard.train import export
 from stream_guard.train.encoding import pair_tokenizer
-from stream_guard.train.pairs import DEFAULT_PIPELINE
+from stream_guard.train.pairs import TextPipeline
 
 
 def mpnet_detectors(out: Path, cache_dir: Path) -> dict[str, str]:
@@ -56,10 +56,12 @@ def main() -> None:
     p.add_argument("--mpnet-dir", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    cache_dir = load_settings().cache_dir
+    settings = load_settings()
+    cache_dir = settings.cache_dir
+    pipeline = TextPipeline.from_settings(settings)
     records = split_records(read_records(args.data / "summedits_dev.jsonl"), "tune")[:40]
     pairs = [Pair(a.premise.text, a.window.text)
-             for r in records for a in DEFAULT_PIPELINE.align(r)][:96]
+             for r in records for a in pipeline.align(r)][:96]
     detectors = {"minilm-int8 (shipped)": "default", **mpnet_detectors(args.mpnet_dir, cache_dir)}
     out: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
                               "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
