@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from stream_guard.scores import Pair, PairScore
 from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION
-from stream_guard.text.terms import coverage, number_conflict, term_keys
+from stream_guard.text.terms import coverage, quantity_conflict, quantity_index, term_keys
 
 
 class LexicalScorer:
@@ -21,5 +21,6 @@ class LexicalScorer:
 
     def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]:
         return [PairScore(coverage(p.hypothesis, term_keys(p.premise)),
-                          CONFLICT_CONTRADICTION if number_conflict(p.hypothesis, p.premise)
+                          CONFLICT_CONTRADICTION if quantity_conflict(
+                              p.hypothesis, quantity_index(p.premise))
                           else 0.0) for p in pairs]

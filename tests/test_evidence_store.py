@@ -27,7 +27,6 @@ from stream_guard.evidence.store import (
     VersionInfo,
     add_documents,
     collection_dir,
-    list_collections,
     remove_collection,
     scan_collections,
 )
@@ -198,7 +197,7 @@ def test_an_unchanged_document_is_not_embedded_or_published_again(
 def test_a_damaged_version_file_costs_only_its_collection(
         tmp_path: Path, minilm: SentenceEmbedder, damage: bytes,
         caplog: pytest.LogCaptureFixture) -> None:
-    """Before, a damaged VERSION raised out of list_collections: `index ls` and the server's
+    """Before, a damaged VERSION raised out of the collection scan: `index ls` and the server's
     start died on it, for every collection of every tenant."""
     _add(tmp_path, FACTS[:1], minilm, tenant="alice")
     _add(tmp_path, FACTS[1:], minilm, tenant="bob", name="bad")
@@ -208,7 +207,6 @@ def test_a_damaged_version_file_costs_only_its_collection(
     assert isinstance(scanned[0][2], VersionInfo)
     assert isinstance(scanned[1][2], DamagedCollectionError)
     assert "collection bob/bad: its VERSION file is damaged" in str(scanned[1][2])
-    assert [(t, n) for t, n, _ in list_collections(tmp_path)] == [("alice", "kb")]
     with pytest.raises(DamagedCollectionError,
                        match=r"nothing was added.*index rm --tenant bob --collection bad"):
         _add(tmp_path, FACTS[:1], minilm, tenant="bob", name="bad")
@@ -217,7 +215,8 @@ def test_a_damaged_version_file_costs_only_its_collection(
     caplog.set_level(logging.INFO, logger="stream_guard")
     library = EvidenceLibrary(tmp_path)
     assert library.poll() == ["alice/kb"]  # what a server's start does
-    assert library.names("bob") == []
+    with pytest.raises(UnknownCollectionError):
+        library.get("bob", "bad")
     warned = [r for r in caplog.records if getattr(r, "collection", None) == "bob/bad"]
     assert len(warned) == 1 and warned[0].levelno == logging.WARNING
     assert remove_collection(tmp_path, "bob", "bad")  # the way out it names
@@ -326,7 +325,8 @@ def test_versions_are_swapped_atomically_and_old_ones_pruned(tmp_path: Path,
 def test_index_type_follows_size(tmp_path: Path, minilm: SentenceEmbedder) -> None:
     _add(tmp_path, FACTS, minilm, name="small", flat_max=3)
     _add(tmp_path, FACTS, minilm, name="big", flat_max=2)
-    kinds = {name: info.index for _, name, info in list_collections(tmp_path, "acme")}
+    kinds = {name: info.index for _, name, info in scan_collections(tmp_path, "acme")
+             if isinstance(info, VersionInfo)}
     assert kinds == {"small": "flat", "big": "hnsw"}
     index = faiss.read_index(str(collection_dir(tmp_path, "acme", "big") / "v000001" /
                                  "index.faiss"))
@@ -422,7 +422,7 @@ def test_remove(tmp_path: Path, minilm: SentenceEmbedder) -> None:
     _add(tmp_path, FACTS, minilm)
     assert remove_collection(tmp_path, "acme", "kb")
     assert not remove_collection(tmp_path, "acme", "kb")
-    assert list_collections(tmp_path) == []
+    assert scan_collections(tmp_path) == []
     with pytest.raises(UnknownCollectionError):
         Collection.open(tmp_path, "acme", "kb")
 
@@ -454,11 +454,11 @@ def test_library_polls_swaps_and_survives_restart(tmp_path: Path,
     # A search holding the old version still completes after the swap.
     assert old.search(minilm.embed(["Paris"]), k=1)[0][0].id == "eiffel#0"
     assert library.reload() == ["acme/kb"]  # forced, e.g. on SIGHUP
-    assert library.names("acme") == ["kb"]
+    assert library.get("acme", "kb").count == 3
     # A new process (restart) sees the same collection.
     restarted = EvidenceLibrary(tmp_path)
     restarted.reload()
-    hits = restarted.search("acme", "kb", minilm.embed(["Nepal"]), k=1)
+    hits = restarted.get("acme", "kb").search(minilm.embed(["Nepal"]), k=1)
     assert hits[0][0].id == "everest#0"
     remove_collection(tmp_path, "acme", "kb")
     assert library.poll() == ["acme/kb"]
@@ -478,7 +478,7 @@ def test_background_polling_picks_up_changes_while_searching(
     def reader() -> None:
         try:
             while not stop.is_set():
-                assert library.search("acme", "kb", query, k=1)[0][0].id == "eiffel#0"
+                assert library.get("acme", "kb").search(query, k=1)[0][0].id == "eiffel#0"
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 

@@ -213,13 +213,6 @@ class EvidenceLibrary:
             raise UnknownCollectionError(f"{tenant}/{name}")
         return loaded.collection
 
-    def names(self, tenant: str) -> list[str]:
-        return sorted(name for t, name in self._loaded if t == tenant)
-
-    def search(self, tenant: str, name: str, vectors: npt.NDArray[np.float32],
-               k: int, texts: Sequence[str] | None = None) -> list[list[Evidence]]:
-        return self.get(tenant, name).search(vectors, k, texts)
-
     def poll(self) -> list[str]:
         """Load collections whose ``VERSION`` changed, drop removed ones; returns the
         ``tenant/collection`` names that changed. Cheap when nothing did (one stat each)."""

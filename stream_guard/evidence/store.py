@@ -299,14 +299,6 @@ def remove_collection(data_dir: Path, tenant: str, name: str) -> bool:
     return True
 
 
-def list_collections(data_dir: Path, tenant: str | None = None
-                     ) -> list[tuple[str, str, VersionInfo]]:
-    """(tenant, collection, version info) of every published collection that can be read,
-    sorted; :func:`scan_collections` names the damaged ones too."""
-    return [(t, name, info) for t, name, info in scan_collections(data_dir, tenant)
-            if isinstance(info, VersionInfo)]
-
-
 def scan_collections(data_dir: Path, tenant: str | None = None
                      ) -> list[tuple[str, str, VersionInfo | DamagedCollectionError]]:
     """(tenant, collection, version info) of every published collection, sorted; a collection

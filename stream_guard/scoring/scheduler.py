@@ -134,10 +134,6 @@ class BatchScheduler(Generic[J, R]):
         self._wakeup.set()
         return await future
 
-    async def run_exclusive(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the model thread between batches (model reloads, per-stream setup)."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
-
     async def close(self) -> None:
         """Finish queued work, then stop the thread."""
         self._closed = True

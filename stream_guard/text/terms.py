@@ -714,7 +714,3 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     return any(unit in evidence and number not in evidence[unit] and number not in stated
                for number, unit in quantities(window))
 
-
-def number_conflict(window: str, evidence: str) -> bool:
-    """:func:`quantity_conflict` against evidence given as text."""
-    return quantity_conflict(window, quantity_index(evidence))
