@@ -149,6 +149,30 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("From the provided context, refunds take 30 days.", False),
     ("In summary: the warranty covers water damage.", False),
     ("In short, no.", False),
+    # a support answer's closings, offers, apologies and empathy (a review's answers halted on
+    # them: the last window, or the first), and the same lines holding a claim or a figure
+    ("Would you like me to start a return for you?", True),
+    ("Want me to check the status of your order?", True),
+    ("Do you have your order number handy?", True),
+    ("Feel free to reach out if you need anything else.", True),
+    ("If you have more questions, our support team is happy to help.", True),
+    ("Sorry for the inconvenience!", True),
+    ("We apologize for any inconvenience caused.", True),
+    ("I understand your frustration.", True),
+    ("I understand how frustrating this must be.", True),
+    ("I can see why that would be confusing.", True),
+    ("Happy shopping!", True),
+    ("Have a great day!", True),
+    ("Would you like me to process your $500 refund?", False),
+    ("Sorry, gift cards cannot be returned.", False),
+    ("Sorry, we do not ship to Canada.", False),
+    ("I understand that refunds take five days.", False),
+    ("I see that your order shipped yesterday.", False),
+    ("I know Paris well, I lived there for ten years.", False),
+    ("If you have questions, call 555-0100.", False),
+    ("Feel free to use the express lane, which is free for members.", False),
+    ("Do you like jazz?", False),
+    ("Have you ever tried cod liver oil?", False),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

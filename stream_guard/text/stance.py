@@ -81,6 +81,41 @@ _SCAFFOLD = re.compile("|".join([
     r"retrieved |search )?(?:context|information|documents?|text|sources?|passages?|article|"
     r"results|evidence)\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
+# A support answer's closing, apology, empathy and pleasantry: "Would you like me to start a
+# return for you?", "Feel free to reach out if you need anything else.", "Sorry for the
+# inconvenience!", "I understand your frustration.", "Happy shopping!". Whole windows only,
+# with no figure in them (_closing_talk); a review's support answers halted on 9 of 15 such
+# closers (the last window: a run the output ends in) and on empathy openers at offset 0.
+_OFFER = re.compile(
+    r"^\W*(?:(?:so|ok(?:ay)?|now),? )?(?:would you like(?: me| us)? to|do you want(?: me| us)? to|"
+    r"want me to|shall (?:I|we)|should (?:I|we)|(?:can|could|may) (?:I|we)|would it help if "
+    r"(?:I|we)|do you have your|(?:can|could) you (?:share|send|provide|confirm|tell me|give me))\b"
+    r"[^.!?\n]*\?[\s\"')\]]*$", re.IGNORECASE)
+_CLOSING = re.compile("|".join([
+    r"^\W*(?:please )?(?:feel free|don't hesitate|do not hesitate) to\b",
+    r"^\W*if you (?:have|need|got) (?:any )?(?:more|other|further|additional|follow-up)? ?"
+    r"(?:questions?|help|assistance|problems?|issues?|concerns?)\b",
+    r"^\W*(?:(?:I|we)(?:'m|'re| am| are)? )?(?:so |very |really |truly )?"
+    r"(?:sorry|apologi[sz]e|apologies)\b",
+    r"^\W*(?:I|we) (?:completely |totally |fully |really |can )?(?:understand|know|see|hear|"
+    r"imagine|appreciate)\b",
+    r"^\W*(?:happy \w+ing|have a (?:great|good|nice|wonderful|lovely) \w+|enjoy your \w+|"
+    r"take care|best regards|kind regards|all the best)\W*$",
+]).replace("'", "['’]"), re.IGNORECASE)
+# Besides its formula, a closing holds words of politeness, of these and the filler alone.
+_CLOSING_WORDS = frozenset("""reach out contact get touch free need needs questions question help
+assistance support team happy anything else further additional more other ask let know hesitate
+please just again always here if we our us i me my your you day great nice wonderful lovely
+inconvenience inconvenient sorry apologize apologise apologies understand understanding
+frustrating frustration frustrated confusing confused annoying concern concerns worry worried
+disappointing upsetting situation must be how why that this would could can see feel s m re ll
+d t don do not completely totally fully really so very truly any caused delay delays trouble
+hear glad shopping day evening weekend week care best regards all and or is are was am will
+there be been have has had""".split())  # noqa: SIM905
+_CLOSING_TRIGGERS = frozenset("""would want shall should can could may do feel don hesitate if
+sorry apologize apologise apologies understand know see hear imagine appreciate happy have enjoy
+take best kind all""".split())  # noqa: SIM905
+_DIGIT = re.compile(r"\d")
 # What may stand beside the scaffolding formulas in a window of nothing else: words of
 # politeness and these. Not pronouns with a verb ("Certainly, he did.", "According to the
 # passage, it was." answer a question), not yes or no, not a negation.
@@ -161,6 +196,8 @@ def is_service_talk(text: str) -> bool:
     line all in bold ("### Key achievements", "**Highlights**") with no number or name in it,
     which titles what follows and states nothing."""
     words = _words(text)
+    if _closing_talk(text, words):
+        return True
     if _LABEL.fullmatch(text.strip()):  # a section title: its words are title words alone
         return bool(words) and words <= _TITLE_WORDS and ":" not in text.strip(" \t*_:")
     service = not words.isdisjoint(_SERVICE_WORDS) and _SERVICE.search(text) is not None
@@ -174,6 +211,18 @@ def is_service_talk(text: str) -> bool:
     # counting every word, stopwords and the halves of "n't" too
     rest = _words(_SCAFFOLD.sub(" ", _SERVICE.sub(" ", text)))
     return rest <= POLITENESS | _SCAFFOLD_FILLER
+
+
+def _closing_talk(text: str, words: set[str]) -> bool:
+    """An offer or request to the user ("Want me to check the status of your order?"), or a
+    closing, apology, empathy line or pleasantry of nothing else: no figure, and no word but
+    politeness and the closing's own (``_CLOSING_WORDS``)."""
+    if words.isdisjoint(_CLOSING_TRIGGERS) or _DIGIT.search(text):
+        return False
+    if _OFFER.search(text):
+        return True
+    return (_CLOSING.search(text) is not None
+            and words <= _CLOSING_WORDS | POLITENESS | _SCAFFOLD_FILLER)
 
 
 # One line: a markdown heading, or bold as a whole (a heading merged with the sentence after it
