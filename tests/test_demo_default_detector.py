@@ -90,3 +90,35 @@ async def test_an_answers_opener_is_not_a_claim(opener: str, tmp_path: Path,
                 frames = await stream_text(ws, "s", answer, context=CURIE, piece=5)
             halt = [f for f in frames if f["type"] == "halt"]
             assert [h["at"] for h in halt] == ([answer.index(claim)] if halts else [])
+
+
+REFUNDS = ["Refunds: you can return items within 30 days of delivery for a full refund, "
+           "provided they are unused and in their original packaging. Q3 2024 results: "
+           "revenue rose 12% to $4.8 billion and the operating margin was 18.5%."]
+
+
+@pytest.mark.parametrize("answer, wrong", [
+    # a markdown table's head (column names) halted faithful tables at offset 0
+    ("| Metric | Value |\n|---|---|\n| Revenue | $4.8 billion |\n"
+     "| Operating margin | 18.5% |\n", None),
+    ("Here is a summary:\n\n| Metric | Value |\n| :--- | ---: |\n| Revenue | $4.8 billion |\n",
+     None),
+    ("| Metric | Value |\n|---|---|\n| Revenue | $9.1 billion |\n", "| Revenue | $9.1"),
+    # a support answer's empathy opener and closers halted it at offset 0 or at its end
+    ("I understand your frustration. You can return items within 30 days of delivery. "
+     "Would you like me to start a return for you?", None),
+    ("You can return items within 30 days of delivery. Sorry for the inconvenience! "
+     "Feel free to reach out if you need anything else.", None),
+    ("I understand your frustration. You can return items within 90 days of delivery. "
+     "Happy shopping!", "You can return items within 90"),
+])
+async def test_table_heads_and_support_closers_are_not_claims(
+        answer: str, wrong: str | None, tmp_path: Path, model_cache: Path) -> None:
+    """A review's realistic answers halted on what states nothing: a table's column names,
+    a support answer's empathy line, offer or closer. They pass; a false row or claim beside
+    them still halts at its own first character."""
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s", answer, context=REFUNDS, piece=5)
+    halt = [f for f in frames if f["type"] == "halt"]
+    assert [h["at"] for h in halt] == ([] if wrong is None else [answer.index(wrong)])

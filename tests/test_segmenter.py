@@ -434,3 +434,28 @@ def test_words_in_mid_sentence_are_held_unscanned() -> None:
     assert segmenter._scanner._pos == scanned  # held, not scanned
     assert segmenter.feed(". It") == []
     assert [w.text for w in segmenter.feed(" stands.")] == ["The tower is very tall and old."]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("| Metric | Value |\n|---|---|\n| Revenue | $4.8 billion |\n",
+     [("| Metric | Value |", "talk"), ("|---|---|", "talk"),
+      ("| Revenue | $4.8 billion |", "text")]),
+    ("Yes.\n| A | B |\n| :-- | --: |\n| x | y |",
+     [("Yes.", "text"), ("| A | B |", "talk"), ("| :-- | --: |", "talk"), ("| x | y |", "text")]),
+    # a first row with no delimiter row under it heads no table: it is a row like any other
+    ("| Warranty | covers water damage |\n", [("| Warranty | covers water damage |", "text")]),
+    ("| Warranty | covers water damage |\nIt is great.",
+     [("| Warranty | covers water damage |", "text"), ("It is great.", "text")]),
+    # rows under the head are claims, a second table has a head of its own
+    ("| A | B |\n|---|---|\n| x is 1 | y |\n\nNext:\n| C | D |\n|---|---|\n| z | w |",
+     [("| A | B |", "talk"), ("|---|---|", "talk"), ("| x is 1 | y |", "text"),
+      ("Next:", "text"), ("| C | D |", "talk"), ("|---|---|", "talk"), ("| z | w |", "text")]),
+])
+def test_a_tables_head_is_talk_and_its_rows_are_claims(
+        text: str, expected: list[tuple[str, str]]) -> None:
+    """Column names state nothing (they halted faithful tables at their first character); the
+    first row is held until the line under it shows it heads a table, the same however the
+    text is cut."""
+    for size in (1, 3, 7, len(text)):
+        pieces = [text[i:i + size] for i in range(0, len(text), size)]
+        assert [(w.text, w.kind) for w in stream(pieces)] == expected

@@ -27,6 +27,9 @@ _STATEMENT = re.compile(
     f"[{TERMINALS}][\"'’”)\\]]*(?:$|\\s)|\\b(?:yes|no|not|never|true|false)\\b|n['’]t\\b"
     "|^(?=.*\\d)(?!.*:\\s*$)", re.DOTALL | re.IGNORECASE)
 
+# A markdown table's delimiter row ("|---|:---:|").
+_TABLE_RULE = re.compile(r"\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
+
 
 @dataclass(frozen=True, slots=True)
 class Window:
@@ -64,7 +67,11 @@ class WindowSegmenter:
     * a text window shorter than ``min_chars`` ("Yes.", "1.") is merged into the following window
       when the result fits in ``max_chars``: alone it has too little content to be judged;
       the last one is flushed alone by :meth:`finish`;
-    * fenced code becomes ``kind="code"`` windows of whole lines, packed up to ``max_chars``.
+    * fenced code becomes ``kind="code"`` windows of whole lines, packed up to ``max_chars``;
+    * a markdown table's head, its first row followed by a delimiter row ("| Metric | Value |",
+      "|---|---|"), is ``kind="talk"``: column names state nothing, and they halted faithful
+      tables at their first character. A first row is held until the next line shows whether
+      it heads a table; without a delimiter row under it, it is a row like any other.
     """
 
     def __init__(self, max_chars: int = 400, min_chars: int = 12) -> None:
@@ -83,6 +90,8 @@ class WindowSegmenter:
         self._previous = ""
         # The window being held back: a short text not yet merged, or a code block being packed.
         self._held: Segment | None = None
+        # A table's first row, held until the next line says whether it is the table's head.
+        self._head: Segment | None = None
         self._finished = False
 
     @property
@@ -119,16 +128,47 @@ class WindowSegmenter:
         self._buf += text
         out: list[Window] = []
         for segment in self._scanner.advance(self._buf, self._base, final):
-            self._place(segment, out)
+            self._place_row(segment, out)
+        if final and self._head is not None:  # no line came under it: a row like any other
+            head, self._head = self._head, None
+            self._place(head, out)
         frontier = self._scanner.keep_from
         # Nothing still to come can fit with the held window within max_chars.
         if self._held is not None and (final or frontier - self._held.start >= self.max_chars):
             self._emit(self._held, out)
             self._held = None
-        keep = frontier if self._held is None else self._held.start
+        keep = min([frontier] + [seg.start for seg in (self._held, self._head) if seg is not None])
         self._buf = self._buf[keep - self._base:]
         self._base = keep
         return out
+
+    def _place_row(self, seg: Segment, out: list[Window]) -> None:
+        """Place a segment, deciding a held first row of a table by the line after it."""
+        head, self._head = self._head, None
+        if head is not None:
+            if seg.kind == "text" and _TABLE_RULE.fullmatch(self._text(seg)):
+                self._flush(out)
+                self._append(self._window(head, "talk"), out)
+                self._append(self._window(seg, "talk"), out)
+                return
+            self._place(head, out)
+        before = self._text(self._held) if self._held is not None else self._previous
+        if (seg.kind == "text" and self._text(seg).startswith("|")
+                and not before.rpartition("\n")[2].lstrip().startswith("|")):
+            self._head = seg  # a table's first row, maybe: the next line decides
+            return
+        self._place(seg, out)
+
+    def _text(self, seg: Segment) -> str:
+        return self._buf[seg.start - self._base: seg.end - self._base]
+
+    def _window(self, seg: Segment, kind: WindowKind) -> Window:
+        return Window(self._index, seg.start, seg.end, self._text(seg), self._previous, kind)
+
+    def _flush(self, out: list[Window]) -> None:
+        if self._held is not None:
+            self._emit(self._held, out)
+            self._held = None
 
     def _place(self, seg: Segment, out: list[Window]) -> None:
         held = self._held
