@@ -127,7 +127,8 @@ class Settings:
         "on a message over 4 times this, unread.", minimum=256, maximum=FRAME_BYTES_MAX,
         maximum_note="16 MiB"))
     max_chars_per_connection: int = field(default=5_000_000, metadata=_meta(
-        "Characters of delta text a connection may send in its lifetime.", minimum=1))
+        "Characters of delta text a connection may send; then it drains (no new streams, "
+        "those on it may send as many again to finish) and closes 1001.", minimum=1))
     max_streams_per_connection: int = field(default=8, metadata=_meta(
         "Streams open at once on one connection.", minimum=1))
     max_windows_in_flight: int = field(default=64, metadata=_meta(
@@ -139,7 +140,8 @@ class Settings:
         "Close a connection that sent nothing for this long while the server owed it "
         "nothing.", minimum=0.1))
     max_lifetime_s: float = field(default=3600.0, metadata=_week(
-        "Close any connection after this long.", minimum=1))
+        "A connection's lifetime: then it drains (no new streams, those on it have "
+        "shutdown_grace_s to finish) and closes 1001.", minimum=1))
     compression: bool = field(default=False, metadata=_meta(
         "Accept permessage-deflate when a client offers it. Off by default: frames are a few "
         "dozen to a few hundred bytes, so it saves little bandwidth, and every compressed "
@@ -168,8 +170,9 @@ class Settings:
         "How long the server waits for the client's answer to its close frame before it drops "
         "the socket; the connection's slots are held until then.", minimum=0.1))
     shutdown_grace_s: float = field(default=10.0, metadata=_day(
-        "On SIGTERM, time for open streams to end (their deltas are still taken and scored) "
-        "before each gets done and its socket closes 1001.", minimum=0))
+        "On SIGTERM (or a connection's drain), time for open streams to end (their deltas are "
+        "still taken and scored) before each gets done and its socket closes 1001.",
+        minimum=0))
 
     # --- oversight ------------------------------------------------------------------------
     threshold: float | None = field(default=None, metadata=_meta(

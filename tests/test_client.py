@@ -377,26 +377,42 @@ async def test_bad_api_key_raises_auth_error(server: Server) -> None:
         await GuardClient(url(server)).connect()  # no credential on an authenticated server
 
 
-async def test_spent_budget_loses_stream_then_reconnects(tmp_path: Path) -> None:
+async def test_spent_budget_lets_the_stream_finish_then_reconnects(tmp_path: Path) -> None:
+    """A spent character budget drains the connection: the stream on it finishes; the next
+    start is refused ``draining`` there and goes to a new connection by itself. (It lost every
+    stream in flight with a 1009.)"""
     settings = make_settings(tmp_path, max_chars_per_connection=len(SUPPORTED) + 5)
     async with running_server(settings) as srv, \
             GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
         stream = await client.start(stream_id="s", context=CONTEXT)
         await stream.send(SUPPORTED)
-        await stream.send(SUPPORTED)  # over budget: error frame, then close 1009
+        await stream.send(" " + SUPPORTED)  # past the budget: the connection drains
+        again = await client.start(context=CONTEXT)  # refused there: a new connection
+        await stream.end()
+        events = await collect(stream)
+        assert isinstance(events[-1], Done) and not events[-1].halted
+        assert events[-1].chars == 2 * len(SUPPORTED) + 1
+        await again.send(GOOD)
+        await again.end()
+        assert isinstance((await collect(again))[-1], Done)
+        assert client.connections_opened == 2
+
+
+async def test_twice_the_budget_loses_the_stream(tmp_path: Path) -> None:
+    """Past twice the budget a delta is refused and the connection closed 1009: the stream
+    on it is lost, with the error said."""
+    settings = make_settings(tmp_path, max_chars_per_connection=len(SUPPORTED))
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
+        stream = await client.start(stream_id="s", context=CONTEXT)
+        for _ in range(3):
+            await stream.send(SUPPORTED)
         seen: list[object] = []
         with pytest.raises(MessageTooBigError) as lost:
             async for event in stream:
                 seen.append(event)
         assert lost.value.code == 1009 and lost.value.stream_id == "s"
         assert any(isinstance(e, ErrorEvent) and e.code == "budget_exceeded" for e in seen)
-        with pytest.raises(MessageTooBigError):
-            await stream.send("more")
-        again = await client.start(context=CONTEXT)  # a new connection for a new stream
-        await again.send(GOOD)
-        await again.end()
-        assert isinstance((await collect(again))[-1], Done)
-        assert client.connections_opened == 2
 
 
 async def test_reconnects_after_server_restart_on_same_port(tmp_path: Path) -> None:

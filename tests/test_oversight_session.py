@@ -14,6 +14,7 @@ import pytest
 
 from stream_guard.oversight.session import (
     Close,
+    Drain,
     Expiry,
     Outcome,
     ScoreJob,
@@ -286,11 +287,22 @@ def test_a_late_score_for_a_forgotten_stream_is_dropped_even_when_its_id_is_reus
 
 # --- limits that close the connection -----------------------------------------------------------
 
-def test_budget_exceeded_closes_1009() -> None:
-    session, _ = new_session(max_chars=len(OPENING) + 5)
+def test_a_spent_budget_drains_the_connection_and_twice_the_budget_closes_1009() -> None:
+    """Spending the budget cut every stream on the connection (1009): a chat backend lost
+    every answer in flight. Now the connection drains: no new stream, those on it may take as
+    many characters again to finish; past that, 1009 as before."""
+    budget = len(OPENING) + 5
+    session, _ = new_session(max_chars=budget)
     start(session)
-    delta(session, OPENING)
-    out = delta(session, "123456", seq=1)
+    assert delta(session, OPENING).drain is None
+    out = delta(session, "12345", seq=1)  # exactly the budget: spent
+    assert out.drain is Drain.BUDGET and out.chars == 5 and out.close is None
+    assert session.draining
+    refused = start(session, "s2")
+    assert error_code(refused) is ErrorCode.DRAINING
+    assert "spent its character budget" in refused.frames[0].message  # type: ignore[union-attr]
+    assert delta(session, "x" * budget, seq=2).chars == budget  # as much again: taken
+    out = delta(session, "1", seq=3)
     [frame] = out.frames
     assert isinstance(frame, Error) and frame.code is ErrorCode.BUDGET_EXCEEDED
     assert frame.stream_id == "s1" and out.chars == 0 and not out.score
@@ -376,6 +388,21 @@ def test_finish_drain_ends_open_streams_with_what_was_taken_then_closes_1001() -
     assert out.close == Close(CloseCode.GOING_AWAY, "server shutting down")
     # A frame for a stream the drain ended says why it was not taken.
     assert error_code(delta(session, "more", sid="a", seq=1)) is ErrorCode.DRAINING
+
+
+@pytest.mark.parametrize(("cause", "reason"), [
+    (Drain.LIFETIME, "connection lifetime reached"), (Drain.BUDGET, "character budget spent")])
+def test_a_connections_own_drain_names_its_cause(cause: Drain, reason: str) -> None:
+    """A lifetime or a spent budget drains the connection like a shutdown, and says so: the
+    client opens a new connection for its next stream."""
+    session, _ = new_session()
+    start(session)
+    session.start_drain(cause)
+    session.start_drain()  # a shutdown during it keeps the first cause
+    refused = start(session, "s2")
+    assert error_code(refused) is ErrorCode.DRAINING
+    assert "start it on a new connection" in refused.frames[0].message  # type: ignore[union-attr]
+    assert session.finish_drain().close == Close(CloseCode.GOING_AWAY, reason)
 
 
 def test_finish_drain_without_streams_only_closes() -> None:

@@ -102,20 +102,60 @@ async def test_frame_too_large(settings_factory: Callable[..., Settings]) -> Non
 
 
 async def test_character_budget(settings_factory: Callable[..., Settings]) -> None:
+    """A spent budget drains the connection: the stream on it goes on (as many characters
+    again) and ends with its done, a new stream is refused (``draining``), then 1001; beyond
+    twice the budget a delta is refused and the connection closed 1009."""
     async with serve(settings_factory, max_chars_per_connection=100) as server:
         async with open_ws(server.port) as ws:
             await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
             assert (await recv(ws))["type"] == "started"
             await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": "a" * 60})
             await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": "b" * 40})
-            await ping(ws)  # exactly the budget is fine
-            await send(ws, {"type": "delta", "stream_id": "s", "seq": 2, "text": "c"})
+            await send(ws, {"type": "start", "stream_id": "s2", "context": CONTEXT})
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 2, "text": " c."})
+            await send(ws, {"type": "end", "stream_id": "s"})
             frames, code, reason = await until_closed(ws)
-        assert [(f["type"], f.get("code"), f.get("stream_id")) for f in frames] == [
-            ("error", "budget_exceeded", "s")]
+        errors = [(f["code"], f["stream_id"]) for f in frames if f["type"] == "error"]
+        assert errors == [("draining", "s2")]
+        assert frames[-1]["type"] == "done" and frames[-1]["chars"] == 103
+        assert "drained" not in frames[-1]
+        assert (code, reason) == (1001, "character budget spent")
+        async with open_ws(server.port) as ws:
+            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+            for seq in range(3):
+                await send(ws, {"type": "delta", "stream_id": "s", "seq": seq, "text": "a" * 70})
+            frames, code, reason = await until_closed(ws)
+        assert [(f["type"], f.get("code")) for f in frames if f["type"] == "error"] == [
+            ("error", "budget_exceeded")]
         assert (code, reason) == (1009, "character budget spent")
         assert rejections(server, "budget") == 1
-        assert server.metrics.chars_received._value.get() == 100
+        assert server.metrics.chars_received._value.get() == 103 + 140
+
+
+async def test_connection_lifetime_lets_its_streams_finish(
+        settings_factory: Callable[..., Settings]) -> None:
+    """The lifetime's close cut every stream in flight: a chat backend on one long-lived
+    connection lost its answers once an hour. Now the connection drains: its stream goes on
+    to its done, a new stream is refused (``draining``: start it on a new connection)."""
+    async with serve(settings_factory, max_lifetime_s=1, idle_timeout_s=30) as server:
+        async with open_ws(server.port) as ws:
+            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+            text = "The Eiffel Tower was completed in 1889. It is 330 metres tall. "
+            for seq, i in enumerate(range(0, len(text), 4)):
+                await send(ws, {"type": "delta", "stream_id": "s", "seq": seq,
+                                "text": text[i:i + 4]})
+                await asyncio.sleep(0.1)  # past the lifetime while the answer streams
+            await send(ws, {"type": "start", "stream_id": "s2", "context": CONTEXT})
+            await send(ws, {"type": "end", "stream_id": "s"})
+            frames, code, reason = await until_closed(ws)
+        assert [(f["code"], f["stream_id"]) for f in frames if f["type"] == "error"] == [
+            ("draining", "s2")]
+        assert frames[-1] == {"type": "done", "stream_id": "s", "halted": False,
+                              "chars": len(text), "windows": 2}
+        assert (code, reason) == (1001, "connection lifetime reached")
+        assert rejections(server, "lifetime") == 1
 
 
 async def test_a_single_excess_message_is_rate_limited(

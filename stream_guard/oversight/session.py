@@ -50,7 +50,9 @@ class SessionConfig:
     ``end`` count against a table of four times that, so a client cannot pile them up."""
 
     max_streams: int
-    max_chars: int  # delta characters over the connection's life
+    # Delta characters over the connection's life: once spent, the connection drains (no new
+    # streams; those on it may take as many characters again to finish), then closes.
+    max_chars: int
     max_frame_bytes: int
     policy: PolicyConfig
 
@@ -72,6 +74,24 @@ class Expiry(enum.Enum):
     LIFETIME = "lifetime"
 
 
+class Drain(enum.Enum):
+    """Why a connection takes no new stream and closes once the streams on it are done (a
+    GOAWAY): its streams in flight are not cut. Only a server shutdown is the server's; a
+    lifetime or a budget is the connection's, and the client opens a new one."""
+
+    SHUTDOWN = "shutdown"
+    LIFETIME = "lifetime"
+    BUDGET = "budget"
+
+
+_DRAIN_WHY = {Drain.SHUTDOWN: "the server is shutting down",
+              Drain.LIFETIME: "this connection reached its maximum lifetime",
+              Drain.BUDGET: "this connection spent its character budget"}
+_DRAIN_CLOSE = {Drain.SHUTDOWN: "server shutting down",
+                Drain.LIFETIME: "connection lifetime reached",
+                Drain.BUDGET: "character budget spent"}
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreJob:
     """A window to score. It remembers its stream, so a late score for a stream that was
@@ -91,7 +111,8 @@ class Outcome(Generic[P]):
     ``chars``: delta characters taken. ``labels``: the labels of the windows applied (metrics).
     ``received``: the kind of client frame parsed, if one was (metrics). ``more``: a stream
     whose delta still has text to segment: call :meth:`Session.segment_more` for it, after
-    letting other work run, before handing this connection its next message.
+    letting other work run, before handing this connection its next message. ``drain``: the
+    connection now drains (its budget was spent): run the drain for it.
     """
 
     frames: list[ServerFrame] = field(default_factory=list)
@@ -103,6 +124,7 @@ class Outcome(Generic[P]):
     labels: list[Label] = field(default_factory=list)
     received: type[ClientFrame] | None = None
     more: str | None = None
+    drain: Drain | None = None
 
 
 class Session(Generic[P]):
@@ -111,9 +133,14 @@ class Session(Generic[P]):
     def __init__(self, config: SessionConfig, admission: StreamAdmission[P]) -> None:
         self.config = config
         self._admission = admission
-        self._budget = CharBudget(config.max_chars)
+        # The hard limit: the budget, and as much again for the streams open when it is spent.
+        self._budget = CharBudget(2 * config.max_chars)
         self._streams: dict[str, StreamState] = {}  # open streams; forgotten at ``done``
-        self.draining = False
+        self.drained_by: Drain | None = None
+
+    @property
+    def draining(self) -> bool:
+        return self.drained_by is not None
 
     @property
     def open_streams(self) -> int:
@@ -173,9 +200,9 @@ class Session(Generic[P]):
     def _on_start(self, frame: Start, out: Outcome[P]) -> None:
         sid = frame.stream_id
         cap = self.config.max_streams
-        if self.draining:
-            raise ProtocolError(ErrorCode.DRAINING, "the server is shutting down and takes no "
-                                "new streams; start it on a new connection", sid)
+        if self.drained_by is not None:
+            raise ProtocolError(ErrorCode.DRAINING, f"{_DRAIN_WHY[self.drained_by]} and takes "
+                                "no new streams; start it on a new connection", sid)
         if sid in self._streams:
             raise ProtocolError(ErrorCode.DUPLICATE_STREAM, f"stream {sid!r} is already open", sid)
         active = sum(1 for state in self._streams.values() if not state.halted)
@@ -205,6 +232,8 @@ class Session(Generic[P]):
         windows = state.on_delta(frame.seq, frame.text)  # charged only once taken
         self._budget.charge(n)
         out.chars = n
+        if self._budget.used >= self.config.max_chars and self.drained_by is None:
+            self.drained_by = out.drain = Drain.BUDGET
         self._schedule(state, windows, out)
         if state.unsegmented:
             out.more = state.stream_id
@@ -222,9 +251,10 @@ class Session(Generic[P]):
     def _stream(self, sid: str) -> StreamState:
         state = self._streams.get(sid)
         if state is None:
-            if self.draining:  # most likely ended by the drain: say so, not "unknown"
-                raise ProtocolError(ErrorCode.DRAINING, f"stream {sid!r} is not open: the "
-                                    "server is shutting down; this frame was not taken", sid)
+            if self.drained_by is not None:  # most likely ended by the drain: say so
+                raise ProtocolError(ErrorCode.DRAINING, f"stream {sid!r} is not open: "
+                                    f"{_DRAIN_WHY[self.drained_by]}; this frame was not taken",
+                                    sid)
             raise ProtocolError(ErrorCode.UNKNOWN_STREAM, f"no open stream {sid!r}", sid)
         return state
 
@@ -259,18 +289,21 @@ class Session(Generic[P]):
                 self._emit(state.force_halt("operator"), out)
         return out
 
-    def start_drain(self) -> None:
-        """Shutdown begins: no new streams; the open ones go on (their deltas are taken)."""
-        self.draining = True
+    def start_drain(self, cause: Drain = Drain.SHUTDOWN) -> None:
+        """The drain begins: no new streams; the open ones go on (their deltas are taken). A
+        connection already draining keeps its first cause."""
+        if self.drained_by is None:
+            self.drained_by = cause
 
     def finish_drain(self) -> Outcome[P]:
-        """The drain's grace is over: ``done`` for every stream still open (its ``chars`` is
-        exactly the text taken), then close 1001."""
+        """The drain's grace is over, or its streams are done: ``done`` for every stream still
+        open (its ``chars`` is exactly the text taken), then close 1001."""
         out: Outcome[P] = Outcome()
-        self.draining = True
+        self.start_drain()
         for state in list(self._streams.values()):
             self._emit([state.drain()], out)
-        out.close = Close(CloseCode.GOING_AWAY, "server shutting down")
+        assert self.drained_by is not None
+        out.close = Close(CloseCode.GOING_AWAY, _DRAIN_CLOSE[self.drained_by])
         return out
 
     # --- internals ----------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from stream_guard.guard.overload import LoadGauge
 from stream_guard.metrics import Metrics
 from stream_guard.oversight.session import (
     Close,
+    Drain,
     Expiry,
     Outcome,
     ScoreJob,
@@ -128,6 +129,7 @@ class Connection:
         self._backlog: collections.deque[tuple[ScoreJob, float]] = collections.deque()
         self._segmenting = False  # a delta's text is being segmented a slice at a time
         self._streams_ended: asyncio.Event | None = None  # set by drain(), fired by _apply()
+        self._drain_task: asyncio.Future[None] | None = None  # a lifetime's or budget's drain
         self._log_extra = {"conn": self.cid, "tenant": self.principal.tenant}
         # Labelled children looked up once, not per message (a labels() call takes a lock).
         self._frames_received = {kind: server.metrics.frames_received.labels(
@@ -152,6 +154,8 @@ class Connection:
                 await self._close(close)
         finally:
             self._watchdog.cancel()
+            if self._drain_task is not None:
+                self._drain_task.cancel()
             self._backlog.clear()
             self._flush_counts()
             for tasks in self._tasks.values():
@@ -180,19 +184,24 @@ class Connection:
         except TimeoutError:
             self.ws.transport.abort()
 
-    async def drain(self, grace: float) -> None:
-        """Shutdown: open streams may go on for up to ``grace`` (the session still takes their
-        deltas and refuses a new ``start``), then the session ends every stream still open and
-        the connection closes 1001.
+    async def drain(self, grace: float, cause: Drain = Drain.SHUTDOWN) -> None:
+        """Shutdown, or this connection's lifetime or budget spent: open streams may go on for
+        up to ``grace`` (the session still takes their deltas and refuses a new ``start``),
+        then the session ends every stream still open and the connection closes 1001.
 
         Taking nothing more at once would drop deltas the client sent before it could know,
-        with no answer for them; this way every delta read is either scored or refused.
+        with no answer for them; this way every delta read is either scored or refused. A
+        connection already draining (its lifetime ran out) is drained by whichever grace ends
+        first.
         """
-        self.session.start_drain()
+        self.session.start_drain(cause)
         if self.session.open_streams:
-            self._streams_ended = asyncio.Event()
+            if self._streams_ended is None:
+                self._streams_ended = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._streams_ended.wait(), grace)
+        if self._finished.done():
+            return
         outcome = self.session.finish_drain()
         self._apply(outcome)
         if outcome.close is not None:
@@ -269,11 +278,22 @@ class Connection:
             self._last_active = now
         idle_end = self._last_active + self.server.settings.idle_timeout_s
         if now >= self._lifetime_end:
-            self._finish(self._expired(Expiry.LIFETIME))
+            close = self._expired(Expiry.LIFETIME)
+            if self.session.open_streams:  # they may finish first (no re-arm: the drain ends)
+                self._begin_drain(Drain.LIFETIME)
+            else:
+                self._finish(close)
         elif now >= idle_end:
             self._finish(self._expired(Expiry.IDLE))
         else:
             self._watchdog = self._loop.call_at(min(idle_end, self._lifetime_end), self._watch)
+
+    def _begin_drain(self, cause: Drain) -> None:
+        """This connection drains on its own (lifetime, budget): streams in flight finish
+        within ``shutdown_grace_s``, as in a shutdown, and new ones go to a new connection."""
+        if self._drain_task is None:
+            self._drain_task = asyncio.ensure_future(
+                self.drain(self.server.settings.shutdown_grace_s, cause))
 
     def _expired(self, expiry: Expiry) -> Close:
         self.server.metrics.rejections.labels(expiry.value).inc()
@@ -295,6 +315,8 @@ class Connection:
             metrics.windows.labels(label).inc()
         for sid in outcome.stop:
             self._stop(sid)
+        if outcome.drain is not None:
+            self._begin_drain(outcome.drain)
         if outcome.opened is not None:
             sid, request = outcome.opened
             opening = asyncio.ensure_future(self.engine.open_stream(request))
