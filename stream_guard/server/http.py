@@ -60,13 +60,17 @@ class Admitted:
     ip: str
 
 
-def request_path(target: str) -> str:
+def request_path(target: str) -> str | None:
     """The path of a request target as sent. An origin-form target ("/livez?x=1", RFC 9112
     3.2.1) is cut at its query; urlsplit alone would read "//livez" as a host and no path. An
-    absolute-form one ("http://host/livez", as proxies may send) is the path of that URL."""
+    absolute-form one ("http://host/livez", as proxies may send) is the path of that URL; None
+    when it is no URL ("http://[/v1/stream": an unclosed IPv6 host)."""
     if target.startswith("/"):
         return target.partition("?")[0]
-    return urlsplit(target).path
+    try:
+        return urlsplit(target).path
+    except ValueError:
+        return None
 
 
 def json_response(status: int, body: dict[str, Any],
@@ -168,6 +172,8 @@ class Router:
 
     async def _route(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request_path(request.path)
+        if path is None:  # was a 500 and a traceback in the log, for anyone, at any rate
+            return _error(400, "bad_request", "the request target is not a valid URL")
         handler = self._routes.get((request.method, path))
         if handler is not None:
             return await handler(connection, request)
@@ -202,22 +208,42 @@ class Router:
 
     # --- tickets --------------------------------------------------------------------------
     async def _tickets(self, connection: ServerConnection, request: Request) -> Response:
-        tenant = self.server.keys.tenant(api_key_from_headers(request.headers))
+        server = self.server
+        if server.draining:  # a ticket is for a connection this server would refuse
+            server.metrics.rejections.labels("draining").inc()
+            return _error(503, "draining", "the server is shutting down; get a ticket "
+                          "elsewhere")
+        ip = self._client_key(connection, request)
+        penalty = server.penalties.remaining(ip, time.monotonic())
+        if penalty > 0:
+            server.metrics.rejections.labels("penalty").inc()
+            return _error(429, "too_many_handshakes", "a connection from this address was "
+                          "closed for abuse; retry after the delay in Retry-After",
+                          retry_after_s=penalty)
+        tenant = server.keys.tenant(api_key_from_headers(request.headers))
         if tenant is None:
-            self.server.metrics.rejections.labels("unauthorized").inc()
+            # A wrong key spends the address's handshake budget: keys cannot be guessed
+            # faster than connections may be attempted (a valid key's mint spends nothing).
+            if not await server.handshake_allowed(ip):
+                server.metrics.rejections.labels("handshake_rate").inc()
+                await server.hold_refusal()
+                return _error(429, "too_many_handshakes", "too many failed attempts from "
+                              "this address; retry after the delay in Retry-After",
+                              retry_after_s=1 / server.settings.handshake_rate_per_s)
+            server.metrics.rejections.labels("unauthorized").inc()
             return _error(401, "unauthorized", "tickets are issued to a valid API key "
                           "(Authorization: Bearer KEY or X-API-Key: KEY)")
         ticket = new_ticket()
-        ttl = self.server.settings.ticket_ttl_s
+        ttl = server.settings.ticket_ttl_s
         try:
-            await self.server.store.put_ticket(ticket_hash(ticket), tenant, ttl)
+            await server.store.put_ticket(ticket_hash(ticket), tenant, ttl)
         except StateUnavailable:
-            self.server.metrics.state_failures.labels("put_ticket").inc()
-            if not self.server.fails_open:
+            server.metrics.state_failures.labels("put_ticket").inc()
+            if not server.fails_open:
                 return _error(503, "unavailable", "tickets cannot be issued right now; retry",
                               retry_after_s=1)
             # Open mode: a signed ticket any worker accepts, single use per worker.
-            ticket = self.server.fallback_tickets.issue(tenant, ttl, time.time())
+            ticket = server.fallback_tickets.issue(tenant, ttl, time.time())
         return json_response(200, {"ticket": ticket, "expires_in": int(ttl)})
 
     # --- WebSocket gatekeeping ------------------------------------------------------------
@@ -228,10 +254,7 @@ class Router:
             server.metrics.rejections.labels("draining").inc()
             return _error(503, "draining", "the server is shutting down; reconnect elsewhere")
         headers = request.headers
-        peer = connection.remote_address[0] if connection.remote_address else "unknown"
-        # Several X-Forwarded-For lines are one list (RFC 9110 5.3), never an error.
-        forwarded = ", ".join(headers.get_all("X-Forwarded-For")) or None
-        ip = client_key(client_ip(peer, forwarded, settings.trusted_proxies))
+        ip = self._client_key(connection, request)
         penalty = server.penalties.remaining(ip, time.monotonic())
         if penalty > 0:
             server.metrics.rejections.labels("penalty").inc()
@@ -255,6 +278,14 @@ class Router:
             return principal
         server.admitted[connection] = Admitted(principal, ip)
         return None
+
+    def _client_key(self, connection: ServerConnection, request: Request) -> str:
+        """The address the per-address limits count: the peer, or the client a trusted proxy
+        names; an IPv6 client by its /64 (:func:`~stream_guard.guard.auth.client_key`)."""
+        peer = connection.remote_address[0] if connection.remote_address else "unknown"
+        # Several X-Forwarded-For lines are one list (RFC 9110 5.3), never an error.
+        forwarded = ", ".join(request.headers.get_all("X-Forwarded-For")) or None
+        return client_key(client_ip(peer, forwarded, self.server.settings.trusted_proxies))
 
     async def _authenticate(self, request: Request) -> Principal | Response:
         server = self.server
