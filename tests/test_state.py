@@ -454,3 +454,77 @@ async def test_kills_published_while_a_subscriber_reconnects_are_not_lost(
     await publisher._r.client_kill_filter(_type="normal", skipme=True)
     await publisher.publish_kill(KillTarget(stream_id="k2"))
     assert await _next_kill(subscription) == KillTarget(stream_id="k2")
+
+
+class _Outage:
+    """A store that is away while ``down`` (as Redis unreachable or refusing writes)."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self.down = False
+
+    async def acquire_slot(self, scope: str, holder: str, limit: int, ttl_s: float) -> bool:
+        if self.down:
+            raise StateUnavailable("down")
+        return await self.store.acquire_slot(scope, holder, limit, ttl_s)
+
+    async def renew_slots(self, leases: list[tuple[str, str]], ttl_s: float
+                          ) -> list[tuple[str, str]]:
+        if self.down:
+            raise StateUnavailable("down")
+        return await self.store.renew_slots(leases, ttl_s)
+
+
+async def test_after_an_outage_the_first_admission_counts_this_workers_leases_first() -> None:
+    """Connections admitted while the store was away (open fail mode), or leases that lapsed
+    in an outage longer than their TTL, were counted again only at the next renewal round (up
+    to ttl/3 later): an address at its cap was admitted past it as soon as the store was back
+    (a review saw 12 open against a cap of 4). Now the next admission renews first."""
+    memory = MemoryStateStore()
+    outage = _Outage(memory)
+    leases = SlotLeases(outage, ttl_s=30)  # type: ignore[arg-type]
+    assert await leases.acquire("ip:a", "c1", 2)
+    outage.down = True
+    with pytest.raises(StateUnavailable):
+        await leases.acquire("ip:a", "c2", 2)
+    leases.track("ip:a", "c2", 2)  # admitted anyway: open fail mode
+    await memory.release_slot("ip:a", "c1")  # and c1's lease lapsed meanwhile
+    outage.down = False
+    assert not await leases.acquire("ip:a", "c3", 2)  # c1 and c2 hold the cap again
+    assert sorted(h for (_, h) in leases._limits) == ["c1", "c2"]
+
+
+async def test_renewal_rounds_come_every_second_until_one_succeeds() -> None:
+    """After a failed round the keeper retries within a second, not ttl/3, so the counts are
+    true again soon after the store is back, on workers with no admissions too; and a keeper
+    that raised anything else went on (one unexpected error stopped it for good)."""
+    memory = MemoryStateStore()
+    outage = _Outage(memory)
+    leases = SlotLeases(outage, ttl_s=30)  # type: ignore[arg-type]
+    assert await leases.acquire("global", "c1", 1)
+    outage.down = True
+    await leases.renew()
+    await memory.release_slot("global", "c1")  # lapsed during the outage
+    outage.down = False
+    keeper = asyncio.create_task(leases.run())
+    try:
+        await asyncio.sleep(1.3)
+        assert not await memory.acquire_slot("global", "other", 1, 30)  # c1 counted again
+    finally:
+        leases.stop()
+        await asyncio.wait_for(keeper, 2)
+
+    calls = 0
+
+    async def broken(leases_: list[tuple[str, str]], ttl_s: float) -> list[tuple[str, str]]:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("not a Redis reply")
+
+    flaky = SlotLeases(outage, ttl_s=0.3)  # type: ignore[arg-type]
+    outage.renew_slots = broken  # type: ignore[method-assign]
+    keeper = asyncio.create_task(flaky.run())
+    await asyncio.sleep(0.5)
+    flaky.stop()
+    await asyncio.wait_for(keeper, 1)
+    assert calls >= 3

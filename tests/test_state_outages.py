@@ -22,7 +22,7 @@ from stream_guard.state.redis_store import RedisStateStore
 from tests.conftest import make_settings, running_server
 from tests.redis_server import RedisServer
 from tests.test_reliability import admitted, rejections
-from tests.wsclient import http, open_ws, recv, send
+from tests.wsclient import API_KEY, http, open_ws, recv, send
 
 pytestmark = pytest.mark.redis
 
@@ -125,3 +125,35 @@ async def test_a_hung_redis_costs_a_handshake_one_timeout(tmp_path: Path,
             redis.resume()
         await asyncio.sleep(1.0)  # the skip lapses; Redis answers again
         assert await admitted(stack, server.port) is not None
+
+
+async def test_an_address_that_answers_no_redis_is_a_store_unavailable(tmp_path: Path) -> None:
+    """A Redis URL that reaches another service (a wrong port, a failover address pointing
+    elsewhere) made redis-py raise InvalidResponse, which escaped the store as itself: every
+    handshake and /readyz was a 500, and the lease keeper died for good. It is the store
+    being unavailable, and the fail mode answers it."""
+    async def not_redis(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            await reader.read(100)
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+    fake = await asyncio.start_server(not_redis, "127.0.0.1", 0)
+    url = f"redis://127.0.0.1:{fake.sockets[0].getsockname()[1]}/0"
+    try:
+        store = RedisStateStore.from_url(url)
+        with pytest.raises(StateUnavailable):
+            await store.acquire_slot("scope", "holder", 10, 30.0)
+        await store.close()
+        async with running_server(make_settings(tmp_path, redis_url=url)) as server:
+            ready = await http(server.port, "GET", "/readyz")
+            assert ready.status == 503 and ready.json()["checks"]["state"] is False
+            upgrade = await http(server.port, "GET", "/v1/stream", {
+                "Authorization": f"Bearer {API_KEY}", "Upgrade": "websocket",
+                "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+            assert upgrade.status != 500
+    finally:
+        fake.close()
+        await fake.wait_closed()

@@ -210,7 +210,10 @@ class Server:
 
     async def _watch_readiness(self) -> None:
         while True:
-            await self.readiness()
+            try:
+                await self.readiness()
+            except Exception:  # the gauges and the ready flag must keep being refreshed
+                log.exception("readiness check failed")
             await asyncio.sleep(_READINESS_EVERY_S)
 
     async def shutdown(self, grace: float | None = None) -> None:

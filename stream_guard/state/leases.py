@@ -26,6 +26,12 @@ class SlotLeases:
     over its cap admits no one until enough of its connections close. After a wipe the store
     refuses new holders (:class:`SlotsRecovering`) until every worker has had a round; the
     worker that runs into that renews at once instead of waiting for its next round.
+
+    After a failed round, or a connection admitted while the store was away (``track``), the
+    leases are out of sync with the store: then the next admission renews first (its own
+    leases counted before it is measured against the cap: the caps overshot by every
+    connection admitted during an outage until the next round), and rounds come every second
+    until one succeeds, so the other workers' counts come back within about a second too.
     """
 
     def __init__(self, store: StateStore, ttl_s: float) -> None:
@@ -33,12 +39,15 @@ class SlotLeases:
         self._ttl_s = ttl_s
         self._limits: dict[Lease, int] = {}
         self._stopped = asyncio.Event()
+        self._synced = True  # the store holds every lease in _limits (as of the last round)
 
     def __len__(self) -> int:
         return len(self._limits)
 
     async def acquire(self, scope: str, holder: str, limit: int) -> bool:
         """Take a slot (raises :class:`StateUnavailable` like the store)."""
+        if not self._synced:
+            await self.renew()
         try:
             if not await self._store.acquire_slot(scope, holder, limit, self._ttl_s):
                 return False
@@ -53,6 +62,7 @@ class SlotLeases:
         open``): the next renewal round finds it missing and takes its slot, past the limit
         if need be, so the shared count includes it once the store is back."""
         self._limits[(scope, holder)] = limit
+        self._synced = False
 
     async def release(self, scope: str, holder: str) -> None:
         """Give a slot back. Never raises for an unavailable store: the lease then simply
@@ -70,9 +80,12 @@ class SlotLeases:
         try:  # with no leases too: the store may learn of a wipe from the round (Redis epoch)
             lost = await self._store.renew_slots(leases, self._ttl_s)
         except StateUnavailable as exc:
+            self._synced = False
             if leases:
                 log.warning("could not renew %d slot lease(s): %s", len(leases), exc)
             return
+        # in sync, unless a connection was admitted (track) while the round was in flight
+        self._synced = set(self._limits) <= set(leases)
         if lost:
             log.warning("%d slot lease(s) had been lost (store wiped or renewed too late); "
                         "taken again", len(lost))
@@ -90,11 +103,15 @@ class SlotLeases:
         a cancellation that lands mid-command, which would leave this loop running.
         """
         while True:
+            period = self._ttl_s / 3 if self._synced else min(1.0, self._ttl_s / 3)
             try:
-                await asyncio.wait_for(self._stopped.wait(), self._ttl_s / 3)
+                await asyncio.wait_for(self._stopped.wait(), period)
                 return
             except asyncio.TimeoutError:
-                await self.renew()
+                try:
+                    await self.renew()
+                except Exception:  # a keeper that dies lets every cap lapse, silently
+                    log.exception("slot lease renewal failed; the next round tries again")
 
     def stop(self) -> None:
         """End :meth:`run` (after the renewal round in flight, if any)."""

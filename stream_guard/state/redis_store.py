@@ -24,8 +24,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError, ResponseError
 
 from stream_guard.state.base import (
     KillSubscription,
@@ -42,7 +41,10 @@ log = logging.getLogger(__name__)
 # (READONLY until clients move), memory full under noeviction (OOM), a failed snapshot
 # (MISCONF), an ACL that denies it (NOPERM), a foreign value under one of our keys (WRONGTYPE).
 # Either way the store cannot do its job, and the server's fail mode says what happens then.
-_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ResponseError)
+# So is anything else redis-py raises: a reply that is not Redis's (InvalidResponse: the
+# address reaches another service, as a wrong port or a failover address briefly may) escaped
+# as itself, killed the lease keeper for good and made every handshake a 500.
+_UNAVAILABLE = (RedisError, OSError)
 # A refusal is a fault an operator must fix (Redis away is already logged by readiness and the
 # lease keeper); it is logged, at most once per this many seconds, so a refused write per
 # handshake cannot flood the log.
