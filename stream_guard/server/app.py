@@ -345,9 +345,11 @@ class Server:
         tracks it, so the shared count includes it once the store is back.
         """
         s = self.settings
-        wanted = [(f"node:{self.node}", s.max_connections, "capacity", "server at capacity"),
-                  (f"ip:{ip}", s.max_connections_per_ip, "ip_capacity",
-                   "too many connections from this address")]
+        # The address first: a burst from one address over its cap took node slots while it
+        # was being refused, and other clients were turned away "at capacity" meanwhile.
+        wanted = [(f"ip:{ip}", s.max_connections_per_ip, "ip_capacity",
+                   "too many connections from this address"),
+                  (f"node:{self.node}", s.max_connections, "capacity", "server at capacity")]
         taken: list[Lease] = []
         self._held[holder] = taken
         began = time.monotonic()
