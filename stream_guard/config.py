@@ -114,10 +114,13 @@ class Settings:
         "Open connections per server (per node with Redis).", minimum=1))
     max_connections_per_ip: int = field(default=16, metadata=_meta(
         "Open connections per client IP (an IPv6 client's /64).", minimum=1))
-    rate_per_s: float = field(default=200.0, metadata=_meta(
+    # A connection's 8 streams (max_streams_per_connection) at 125 tokens a second each, one
+    # delta a token: the limit is for floods, not for an LLM's own pace (200 cut off 8 streams
+    # of 30 tokens a second, one delta each, a few seconds in).
+    rate_per_s: float = field(default=1000.0, metadata=_meta(
         "Messages per second per connection (token bucket refill); at most 1e9 (no limit in "
         "practice).", minimum=0.1, maximum=RATE_MAX))
-    rate_burst: int = field(default=1000, metadata=_meta(
+    rate_burst: int = field(default=2000, metadata=_meta(
         "Token bucket size for messages per connection.", minimum=1))
     rate_strikes: int = field(default=100, metadata=_meta(
         "The rate-limited message that closes a connection 1008: the first rate_strikes - 1 "

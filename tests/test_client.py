@@ -652,3 +652,28 @@ async def test_a_ticket_provider_failure_that_may_pass_is_retried(
             await stream.end()
             assert isinstance((await collect(stream))[-1], Done)
         assert calls >= 2
+
+
+async def test_a_rate_limited_delta_fails_its_own_stream_only(tmp_path: Path) -> None:
+    """The error of a dropped message named no stream, so the client gave it to every stream
+    on the connection and a guarded relay failed them all; it names its stream now."""
+    settings = make_settings(tmp_path, rate_per_s=0.1, rate_burst=6, rate_strikes=50)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
+        a = await client.start(stream_id="a", context=CONTEXT)
+        b = await client.start(stream_id="b", context=CONTEXT)
+        await b.send(GOOD)
+        await b.end()
+        b_events = await collect(b)
+        for _ in range(3):  # the third is over the burst: dropped
+            await a.send(GOOD)
+        a_errors = []
+        async with asyncio.timeout(10):
+            async for event in a:
+                if isinstance(event, ErrorEvent):
+                    a_errors.append(event)
+                    break
+    assert not any(isinstance(e, ErrorEvent) for e in b_events)
+    assert isinstance(b_events[-1], Done) and not b_events[-1].halted
+    assert [e.code for e in a_errors] == ["rate_limited"]
+    assert a_errors[0].stream_id == "a" and "delta seq 2 was dropped" in a_errors[0].message

@@ -39,7 +39,7 @@ def test_defaults_without_any_source() -> None:
     s = load_settings(environ={})
     assert s == Settings()
     assert (s.port, s.max_connections, s.max_connections_per_ip) == (8765, 256, 16)
-    assert (s.rate_per_s, s.rate_burst, s.max_frame_bytes) == (200.0, 1000, 65536)
+    assert (s.rate_per_s, s.rate_burst, s.max_frame_bytes) == (1000.0, 2000, 65536)
     assert (s.max_chars_per_connection, s.max_streams_per_connection) == (5_000_000, 8)
     assert (s.idle_timeout_s, s.max_lifetime_s, s.handshake_timeout_s) == (300.0, 3600.0, 10.0)
     assert s.ticket_ttl_s == 30.0 and s.api_keys == {} and not s.auth_disabled

@@ -346,11 +346,31 @@ def test_a_frame_of_exactly_the_limit_is_taken() -> None:
 
 def test_a_throttled_message_is_answered_then_flooding_closes_1008_as_abuse() -> None:
     session, _ = new_session()
-    out = session.throttled(abusive=False)
+    out = session.throttled('{"type":"ping"}', abusive=False)
     assert error_code(out) is ErrorCode.RATE_LIMITED and out.frames[0].stream_id is None
-    out = session.throttled(abusive=True)
+    out = session.throttled(b"\xff not json", abusive=False)
+    assert error_code(out) is ErrorCode.RATE_LIMITED and out.frames[0].stream_id is None
+    out = session.throttled('{"type":"ping"}', abusive=True)
     assert out.frames == [] and out.close == Close(
         CloseCode.POLICY_VIOLATION, "too many rate-limited messages", "rate_abuse")
+
+
+def test_a_throttled_streams_message_names_its_stream_and_takes_nothing() -> None:
+    """Unnamed, a dropped delta's error went to every stream of the connection, and a client
+    failed them all; it names its stream (and its seq, which the stream still expects)."""
+    session, _ = new_session()
+    start(session)
+    dropped = orjson.dumps({"type": "delta", "stream_id": "s1", "seq": 0, "text": OPENING}
+                           ).decode()
+    out = session.throttled(dropped, abusive=False)
+    [frame] = out.frames
+    assert isinstance(frame, Error) and frame.code is ErrorCode.RATE_LIMITED
+    assert frame.stream_id == "s1" and "delta seq 0 was dropped" in frame.message
+    assert out.chars == 0 and not out.score
+    assert delta(session, OPENING).chars == len(OPENING)  # seq 0 is still expected
+    out = session.throttled('{"type":"end","stream_id":"s1"}', abusive=False)
+    assert out.frames[0].stream_id == "s1" and "this end was dropped" in \
+        out.frames[0].message  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("expiry", "reason"), [(Expiry.IDLE, "idle timeout"),

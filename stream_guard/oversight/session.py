@@ -24,6 +24,7 @@ from stream_guard.protocol.frames import (
     ClientFrame,
     Delta,
     End,
+    Ping,
     Start,
     parse_client_frame,
 )
@@ -163,16 +164,31 @@ class Session(Generic[P]):
             out.frames.append(Error.refusing(exc))
         return out
 
-    def throttled(self, *, abusive: bool) -> Outcome[P]:
-        """The rate limiter dropped a message: say so, or close 1008 once the client has been
-        told often enough (``abusive``) and keeps flooding."""
+    def throttled(self, message: str | bytes, *, abusive: bool) -> Outcome[P]:
+        """The rate limiter dropped a message: say so, naming the stream it was for, or close
+        1008 once the client has been told often enough (``abusive``) and keeps flooding.
+
+        The message is parsed only to name its stream (nothing of it is taken): unnamed, the
+        error reached every stream of the connection, and a client failed them all."""
         out: Outcome[P] = Outcome()
         if abusive:
             out.close = Close(CloseCode.POLICY_VIOLATION, "too many rate-limited messages",
                               "rate_abuse")
-        else:
-            out.frames.append(Error(ErrorCode.RATE_LIMITED,
-                                    "message rate limit exceeded; this message was dropped"))
+            return out
+        sid, what = None, "this message was dropped"
+        if _wire_size(message) <= self.config.max_frame_bytes:
+            try:
+                frame = parse_client_frame(message)
+            except ProtocolError:
+                frame = None
+            if isinstance(frame, Delta):
+                sid, what = frame.stream_id, (f"delta seq {frame.seq} was dropped (its text was "
+                                              f"not taken: the stream still expects seq "
+                                              f"{frame.seq})")
+            elif frame is not None and not isinstance(frame, Ping):
+                sid, what = frame.stream_id, f"this {type(frame).__name__.lower()} was dropped"
+        out.frames.append(Error(ErrorCode.RATE_LIMITED, f"message rate limit exceeded; {what}",
+                                sid))
         return out
 
     def expired(self, expiry: Expiry) -> Close:

@@ -150,7 +150,7 @@ class Pong:
 @dataclass(frozen=True, slots=True)
 class Error:
     """A refused frame or a failed window; the connection stays open. ``stream_id`` is None for
-    connection-level errors (``rate_limited``, ``frame_too_large``, unparseable frames)."""
+    connection-level errors (``frame_too_large``, unparseable frames, a rate-limited ``ping``)."""
 
     code: ErrorCode
     message: str

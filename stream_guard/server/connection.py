@@ -220,7 +220,8 @@ class Connection:
         admission = self.limiter.admit()
         outcome = self._decide(
             (lambda: self.session.receive(message)) if admission is Admission.OK else
-            (lambda: self.session.throttled(abusive=admission is Admission.ABUSE)), arrived)
+            (lambda: self.session.throttled(message, abusive=admission is Admission.ABUSE)),
+            arrived)
         close = outcome.close if outcome is not None else None
         if close is not None:
             if close.abuse is not None:
