@@ -132,7 +132,7 @@ class ConnectionDriver:
             self.rec.counts["connect_failures"] += 1
             self.rec.close_codes[f"http_{exc.response.status_code}"] += 1
             return
-        except (OSError, asyncio.TimeoutError, RuntimeError):
+        except (TimeoutError, OSError, RuntimeError):
             self.rec.counts["connect_failures"] += 1
             return
         self.rec.counts["connections"] += 1

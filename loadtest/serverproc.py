@@ -92,7 +92,7 @@ async def _terminate(process: asyncio.subprocess.Process | None, timeout: float)
     process.send_signal(signal.SIGTERM)
     try:
         return await asyncio.wait_for(process.wait(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         process.kill()
         return await process.wait()
 

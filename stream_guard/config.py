@@ -13,7 +13,7 @@ import ipaddress
 import math
 import os
 import re
-import sys
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -21,11 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stream_guard.exceptions import GuardError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ENV_PREFIX = "STREAM_GUARD_"
 # A tenant's or a collection's name (a folder under data_dir, so no "/", "..", or newline):

@@ -27,6 +27,7 @@ from stream_guard.client import (
     OverloadedError,
     Release,
     Started,
+    StartTimeoutError,
     StreamGuardError,
     StreamHaltedError,
     TooManyStreamsError,
@@ -562,7 +563,7 @@ async def test_a_start_retried_at_once_with_its_id_is_not_hit_by_the_first_ones_
     async with GuardClient(url(server), api_key=API_KEY, start_timeout=0) as client:
         await client.connect()
         for _ in range(3):
-            with pytest.raises(TimeoutError):
+            with pytest.raises(StartTimeoutError):  # a GuardClientError and a TimeoutError
                 await client.start(stream_id="x", context=CONTEXT)
             client.start_timeout = 10.0
             stream = await client.start(stream_id="x", context=CONTEXT)
@@ -677,3 +678,39 @@ async def test_a_rate_limited_delta_fails_its_own_stream_only(tmp_path: Path) ->
     assert isinstance(b_events[-1], Done) and not b_events[-1].halted
     assert [e.code for e in a_errors] == ["rate_limited"]
     assert a_errors[0].stream_id == "a" and "delta seq 2 was dropped" in a_errors[0].message
+
+
+async def test_cancelling_a_start_as_its_answer_arrives_cancels_it(server: Server) -> None:
+    """Before Python 3.12, asyncio.wait_for swallows a cancellation that lands in the same
+    turn as the future it waits for: a relay cancelled just as ``started`` came went on and
+    streamed the whole answer (a review: 4 of 200). The start waits with asyncio.timeout."""
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        await client.connect()
+        for n in range(20):
+            task = asyncio.create_task(client.start(stream_id=f"s{n}", context=CONTEXT))
+            link = client._link
+            assert link is not None
+            while f"s{n}" not in link.streams:
+                await asyncio.sleep(0)
+            await asyncio.sleep(0)  # the start is on the wire, waiting for its answer
+            link.streams[f"s{n}"].started.set_result(None)  # the answer, and in the same turn
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+
+async def test_a_start_refused_overloaded_is_retried_with_backoff(tmp_path: Path) -> None:
+    """The client's docstrings promised retries while the server is over capacity, but an
+    ``overloaded`` start raised at once; it is retried within the backoff policy now."""
+    settings = make_settings(tmp_path, overload_lag_ms=100)
+    patient = Backoff(initial=0.05, maximum=0.2, attempts=150)  # up to ~30 s
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=patient) as client:
+        await client.connect()
+        srv.load.observe_lag(10.0)  # as if the loop had stalled: decays within seconds
+        assert srv.load.overloaded
+        stream = await client.start(stream_id="later", context=CONTEXT)
+        assert not srv.load.overloaded
+        await stream.send(GOOD)
+        await stream.end()
+        assert isinstance((await collect(stream))[-1], Done)

@@ -23,6 +23,7 @@ from stream_guard.client.errors import (
     ConnectionClosedError,
     DrainingError,
     MessageTooBigError,
+    OverloadedError,
     StreamClosedError,
     TicketUnavailableError,
 )
@@ -96,7 +97,10 @@ class GuardClient:
 
         ``stream_id`` defaults to a random UUID. A refused start raises its typed error
         (:class:`UnknownCollectionError`, :class:`BadFrameError`, ...); a connection that ends
-        before ``started`` is replaced and the start retried, within the backoff policy.
+        before ``started`` is replaced and the start retried, and a start refused
+        ``overloaded`` or ``draining`` is retried (on a new connection when draining), within
+        the backoff policy; no answer within ``start_timeout`` is a
+        :class:`StartTimeoutError`.
         """
         sid = uuid.uuid4().hex if stream_id is None else stream_id
         frame = _start_frame(sid, context, collection, prompt, mode, threshold, verdicts)
@@ -115,6 +119,13 @@ class GuardClient:
                         or too_big > 1):
                     raise
                 await _pause(delays, exc)
+            except OverloadedError:
+                # The server takes no new stream until its load falls (the connection is
+                # fine): the same start after a backoff, as the docstring of the class says.
+                delay = next(delays, None)
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
             except DrainingError as exc:
                 # This server is shutting down: start elsewhere. Its connection stays open for
                 # the streams already on it, which the drain lets finish (the server closes it

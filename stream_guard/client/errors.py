@@ -17,6 +17,11 @@ class StreamClosedError(GuardClientError, RuntimeError):
     """A use of a stream that this client already ended or cancelled, or that is done."""
 
 
+class StartTimeoutError(GuardClientError, TimeoutError):
+    """The server did not answer a ``start`` within ``start_timeout`` (the start is then
+    cancelled there, so it holds no stream slot); a ``TimeoutError`` too."""
+
+
 # --- error frames ---------------------------------------------------------------------------
 
 class StreamGuardError(GuardClientError):

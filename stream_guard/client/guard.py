@@ -72,7 +72,16 @@ class Guarded:
         self._mode: Mode = mode
         self._on_event = on_event
         self._gen = self._run()
-        self.result: GuardResult | None = None
+        self._result: GuardResult | None = None
+
+    @property
+    def result(self) -> GuardResult:
+        """What happened, once the output is exhausted or its ``async with`` block was left
+        (typed as always there, so a caller's code needs no None check)."""
+        if self._result is None:
+            raise RuntimeError("the guarded output is not finished: iterate it to its end, or "
+                               "leave its `async with` block, first")
+        return self._result
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self
@@ -139,7 +148,7 @@ class Guarded:
             if stream.done is None and done is None:
                 with contextlib.suppress(Exception):
                     await stream.cancel()
-            self.result = GuardResult(stream.halt is not None, stream.halt, "".join(shown),
+            self._result = GuardResult(stream.halt is not None, stream.halt, "".join(shown),
                                       stream.text, done)
 
     def _visible(self, event: Event, stream: GuardStream, shown_chars: int) -> str:

@@ -24,6 +24,7 @@ from stream_guard.client.errors import (
     ConnectionClosedError,
     DuplicateStreamError,
     HandshakeRefusedError,
+    StartTimeoutError,
     closed_error,
 )
 from stream_guard.client.events import Done, ErrorEvent, Event, MalformedFrame, parse_event
@@ -151,7 +152,16 @@ class Link:
         try:
             await self.send_frame(start)
             sent = True
-            await asyncio.wait_for(stream.started, timeout)
+            try:
+                # asyncio.timeout, not wait_for: before 3.12 wait_for swallows a cancellation
+                # that lands as ``started`` arrives, and the cancelled task went on streaming
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(stream.started)
+            except TimeoutError:
+                if stream.started.done():  # it came as the timer fired: take it
+                    stream.started.result()
+                else:
+                    raise StartTimeoutError(f"no answer to start within {timeout} s") from None
         except BaseException:
             if self.streams.get(sid) is stream:
                 del self.streams[sid]

@@ -128,7 +128,8 @@ class GuardStream:
     async def next_event(self, timeout: float | None = None) -> Event:
         """The next event, waiting at most ``timeout`` seconds (``TimeoutError`` after)."""
         try:
-            return await asyncio.wait_for(self.__anext__(), timeout)
+            async with asyncio.timeout(timeout):  # a cancellation is never swallowed (wait_for)
+                return await self.__anext__()
         except StopAsyncIteration:
             raise StreamClosedError(f"stream {self.stream_id!r} is done") from None
 

@@ -107,7 +107,7 @@ class SlotLeases:
             try:
                 await asyncio.wait_for(self._stopped.wait(), period)
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 try:
                     await self.renew()
                 except Exception:  # a keeper that dies lets every cap lapse, silently
