@@ -408,3 +408,20 @@ async def test_a_header_given_twice_is_a_bad_request(server: Server, route: str,
     assert (status, body["error"]) == (400, "bad_request")
     assert "given more than once" in body["message"]
     assert "Traceback" not in caplog.text and "process_request failed" not in caplog.text
+
+
+async def test_a_request_head_over_64_kib_is_refused_at_once(server: Server) -> None:
+    """websockets takes 128 header lines of 8 KiB: a connection sending such a head slowly
+    held about 1 MiB for the handshake timeout, and a few hundred of them hundreds of MB. The
+    head is refused 431 as soon as it passes 64 KiB, before it ends."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\n")
+    for n in range(10):
+        writer.write(f"X-Pad-{n}: {'a' * 8000}\r\n".encode())
+    await writer.drain()  # no blank line: the head never ends
+    raw = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    status_line, _, rest = raw.partition(b"\r\n")
+    assert int(status_line.split()[1]) == 431
+    assert orjson.loads(rest.partition(b"\r\n\r\n")[2])["error"] == \
+        "request_header_fields_too_large"

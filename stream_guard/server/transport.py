@@ -56,7 +56,9 @@ MAX_EARLY_MESSAGES = 16
 # Messages held for an owner with too much of this client's work in hand (their characters or
 # bytes) past which reading pauses: a few of the largest messages.
 MAX_HELD_BYTES = 2**20
-# Past this, the request head is websockets' to refuse (its own limits are smaller).
+# The largest request head taken (431 past it). websockets' own limits allow 128 lines of 8 KiB,
+# about 1 MiB a connection for handshake_timeout_s: a few hundred slow heads held the server's
+# memory at several hundred MB (a review).
 MAX_HEAD_BYTES = 64 * 1024
 
 _FIN_NO_RSV, _FLAGS = 0x80, 0xF0  # first byte: FIN set, RSV1-3 clear
@@ -247,14 +249,21 @@ class CallbackConnection(ServerConnection):
             self._partial = bytearray(data[pos:])
 
     def _refuses_body(self, data: bytes) -> bool:
-        """Watch the request head go by; True when it announces a body and was answered."""
+        """Watch the request head go by; True when it announces a body, or is too long, and
+        was answered."""
         assert self._head is not None
         self._head += data
         end = self._head.find(b"\r\n\r\n")
         if end < 0:
-            if len(self._head) > MAX_HEAD_BYTES:
-                self._head = None  # websockets refuses a head this long itself
-            return False
+            if len(self._head) <= MAX_HEAD_BYTES:
+                return False
+            self._head = None
+            refusal = json_response(431, {"error": "request_header_fields_too_large",
+                                          "message": f"the request head is over "
+                                          f"{MAX_HEAD_BYTES} bytes"}, [("Connection", "close")])
+            self.transport.write(refusal.serialize())
+            self.transport.close()
+            return True
         request, *lines = bytes(self._head[:end]).split(b"\r\n")
         self._head = None
         fields = {name.strip().lower(): value.strip() for name, _, value in
