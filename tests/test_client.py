@@ -690,8 +690,7 @@ async def test_cancelling_a_start_as_its_answer_arrives_cancels_it(server: Serve
             task = asyncio.create_task(client.start(stream_id=f"s{n}", context=CONTEXT))
             link = client._link
             assert link is not None
-            while f"s{n}" not in link.streams:
-                await asyncio.sleep(0)
+            await eventually(lambda: f"s{n}" in link.streams)  # noqa: B023 - awaited here
             await asyncio.sleep(0)  # the start is on the wire, waiting for its answer
             link.streams[f"s{n}"].started.set_result(None)  # the answer, and in the same turn
             task.cancel()

@@ -94,7 +94,9 @@ async def test_an_answers_opener_is_not_a_claim(opener: str, tmp_path: Path,
 
 REFUNDS = ["Refunds: you can return items within 30 days of delivery for a full refund, "
            "provided they are unused and in their original packaging. Q3 2024 results: "
-           "revenue rose 12% to $4.8 billion and the operating margin was 18.5%."]
+           "revenue rose 12% to $4.8 billion and the operating margin was 18.5%.",
+           "The XR-7 battery charges fully in 2 hours; a quick charge to 50% takes 35 minutes. "
+           "The XR-7 weighs 1.2 kg."]
 
 
 @pytest.mark.parametrize("answer, wrong", [
@@ -111,12 +113,16 @@ REFUNDS = ["Refunds: you can return items within 30 days of delivery for a full 
      "Feel free to reach out if you need anything else.", None),
     ("I understand your frustration. You can return items within 90 days of delivery. "
      "Happy shopping!", "You can return items within 90"),
+    # a figure in another unit is the evidence's (it was halted as contradicted)
+    ("The XR-7 battery charges fully in 120 minutes. The XR-7 weighs 1,200 grams.", None),
+    ("The XR-7 battery charges fully in 150 minutes.", "The XR-7 battery charges fully in 150"),
 ])
-async def test_table_heads_and_support_closers_are_not_claims(
+async def test_realistic_answers_halt_only_at_their_false_claim(
         answer: str, wrong: str | None, tmp_path: Path, model_cache: Path) -> None:
-    """A review's realistic answers halted on what states nothing: a table's column names,
-    a support answer's empathy line, offer or closer. They pass; a false row or claim beside
-    them still halts at its own first character."""
+    """A review's realistic answers halted on what states nothing new: a table's column
+    names, a support answer's empathy line, offer or closer, a figure converted to another
+    unit. They pass; a false row or claim beside them still halts at its own first
+    character."""
     settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "s", answer, context=REFUNDS, piece=5)

@@ -232,6 +232,33 @@ def test_a_rounded_figure_is_read_as_the_one_it_rounds(window: str, read: str) -
         assert not quantity_conflict(read, known)
 
 
+@pytest.mark.parametrize(("window", "read"), [
+    # a conversion is the evidence's figure (a review's answers were halted "contradicted")
+    ("The battery charges in 120 minutes.", "The battery charges in 2 hour."),
+    ("Allow 1.5 hours.", "Allow 90 minute."),
+    ("The XR-7 weighs 1,200 grams.", "The XR-7 weighs 1.2 kg."),
+    ("Take 0.5 g.", "Take 500 mg."),
+    ("It is a 5,000-metre race.", "It is a 5 km race."),
+    ("Delivery takes 4 months.", "Delivery takes 16 week."),  # a month has no fixed length
+    # a figure the evidence states as written, or no conversion of any, stays
+    ("A quick charge takes 35 minutes.", "A quick charge takes 35 minutes."),
+    ("The battery charges in 150 minutes.", "The battery charges in 150 minutes."),
+    ("Delivery takes 6 months.", "Delivery takes 6 months."),
+    ("The race is 5 miles.", "The race is 5 miles."),  # another system: another claim
+    ("It costs 120 dollars.", "It costs 120 dollars."),
+])
+def test_a_figure_in_another_unit_is_read_as_the_evidences(window: str, read: str) -> None:
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    known = quantity_index("The battery charges in 2 hours. A quick charge takes 35 minutes. "
+                           "The XR-7 weighs 1.2 kg. Allow 90 minutes. Dose: 500 mg. Delivery "
+                           "takes 16 weeks. The race is 5 km.")
+    assert resolve_hedged_numbers(window, known) == read
+    if read != window:
+        assert not quantity_conflict(read, known)
+    assert quantity_conflict("The battery charges in 150 minutes.", known)
+
+
 def test_a_typeset_hyphen_makes_the_same_numbered_name() -> None:
     # Evidence set in type writes "K‑221" with U+2011 (non-breaking hyphen), U+2010 or U+2012;
     # the window's "K-221" is the same model, not a new name and a bare number.

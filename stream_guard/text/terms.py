@@ -609,11 +609,15 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     1,234,567; failing one, as the figure it writes. A figure whose "k", "m" or "b" may be a unit
     ("1.5m") is read as scaled only where the evidence states the scaled number.
 
-    ``text`` is a window: the scans are two regexes over it.
+    A figure in another unit of the same measure ("120 minutes", "1,200 grams") is read as
+    the evidence's figure it equals ("2 hours", "1.2 kg"): a conversion is no new number, and
+    read as minutes against the evidence's other minutes it was a contradiction.
+
+    ``text`` is a window: the scans are a few regexes over it.
     """
     if ANY_UNIT not in evidence:
         return text
-    text = _resolve_scaled(text, evidence)
+    text = _resolve_converted(_resolve_scaled(text, evidence), evidence)
 
     def closest(match: re.Match[str]) -> str | None:
         figure = _value(match.group(2))
@@ -628,6 +632,64 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         return best if best != match.group(2) else None
 
     return _rewrite(text, _HEDGED, closest, group=2)
+
+
+# Units one figure converts between: (measure, size in the measure's base unit), by the unit
+# word as _unit reads it. Only unambiguous words: not "m" (metres, minutes or millions), "s",
+# "h", "l", "t", nor miles or pounds against metric (a different system is another claim).
+_MEASURES: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("second", "sec", "secs"), ("time", 1.0)),
+    **dict.fromkeys(("minute", "min"), ("time", 60.0)),
+    **dict.fromkeys(("hour", "hr", "hrs"), ("time", 3600.0)),
+    "day": ("time", 86400.0), "week": ("time", 604800.0), "fortnight": ("time", 1209600.0),
+    "month": ("time", 2629800.0), "year": ("time", 31557600.0), "yrs": ("time", 31557600.0),
+    **dict.fromkeys(("mg", "milligram", "milligramme"), ("mass", 0.001)),
+    **dict.fromkeys(("g", "gram", "gramme"), ("mass", 1.0)),
+    **dict.fromkeys(("kg", "kgs", "kilogram", "kilogramme", "kilo"), ("mass", 1000.0)),
+    "tonne": ("mass", 1e6),
+    **dict.fromkeys(("mm", "millimetre", "millimeter"), ("length", 0.001)),
+    **dict.fromkeys(("cm", "centimetre", "centimeter"), ("length", 0.01)),
+    **dict.fromkeys(("metre", "meter"), ("length", 1.0)),
+    **dict.fromkeys(("km", "kilometre", "kilometer"), ("length", 1000.0)),
+    **dict.fromkeys(("ml", "millilitre", "milliliter"), ("volume", 0.001)),
+    **dict.fromkeys(("litre", "liter"), ("volume", 1.0)),
+}
+# Months and years have no fixed length in days or weeks: "4 months" for "16 weeks" is the same
+# span, rounded. Other conversions are exact, within rounding.
+_LOOSE_UNITS = frozenset({"month", "year", "yrs"})
+_DIGIT = re.compile(r"\d")
+_CONVERTIBLE = re.compile(_FIGURE_RUN + r"[ \t-]?([a-z]+)\b")
+
+
+def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` with each figure the evidence states in another unit of its measure written
+    as the evidence writes it ("120 minutes" as "2 hours"); see :func:`resolve_hedged_numbers`."""
+    if not _DIGIT.search(text):
+        return text
+    stated = [(unit, _MEASURES[unit], v) for unit, numbers in evidence.items()
+              if unit in _MEASURES for n in numbers if (v := _value(n)) is not None]
+    if not stated:
+        return text
+    figures = {(unit, v): n for unit, numbers in evidence.items() if unit in _MEASURES
+               for n in numbers if (v := _value(n)) is not None}
+
+    def converted(match: re.Match[str]) -> str | None:
+        unit = _unit(match.group(2))
+        measure = _MEASURES.get(unit)
+        value = _value(match.group(1))
+        if measure is None or not value or match.group(1).replace(",", "") in evidence.get(
+                unit, ()):
+            return None
+        size = value * measure[1]
+        for other, (kind, factor), v in stated:
+            if kind != measure[0] or other == unit or not v:
+                continue
+            slack = 0.1 if unit in _LOOSE_UNITS or other in _LOOSE_UNITS else 0.005
+            if abs(v * factor - size) <= slack * size:
+                return f"{figures[(other, v)]} {other}"
+        return None
+
+    return _rewrite(text, _CONVERTIBLE, converted)
 
 
 def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
