@@ -96,7 +96,8 @@ REFUNDS = ["Refunds: you can return items within 30 days of delivery for a full 
            "provided they are unused and in their original packaging. Q3 2024 results: "
            "revenue rose 12% to $4.8 billion and the operating margin was 18.5%.",
            "The XR-7 battery charges fully in 2 hours; a quick charge to 50% takes 35 minutes. "
-           "The XR-7 weighs 1.2 kg."]
+           "The XR-7 weighs 1.2 kg.",
+           "The community library opened on 2024-07-09. It lends books for 21 days."]
 
 
 @pytest.mark.parametrize("answer, wrong", [
@@ -116,6 +117,9 @@ REFUNDS = ["Refunds: you can return items within 30 days of delivery for a full 
     # a figure in another unit is the evidence's (it was halted as contradicted)
     ("The XR-7 battery charges fully in 120 minutes. The XR-7 weighs 1,200 grams.", None),
     ("The XR-7 battery charges fully in 150 minutes.", "The XR-7 battery charges fully in 150"),
+    # a date written another way is the same date (an ISO date in words halted at once)
+    ("The community library opened on July 9, 2024.", None),
+    ("The community library opened on July 9, 2023.", "The community library opened on July 9"),
 ])
 async def test_realistic_answers_halt_only_at_their_false_claim(
         answer: str, wrong: str | None, tmp_path: Path, model_cache: Path) -> None:

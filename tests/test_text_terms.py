@@ -425,3 +425,30 @@ def test_figures_cost_linear_time_and_never_raise() -> None:
     huge = "9" * 100_000
     assert canonical_figures(huge + " trillion").startswith(huge)
     assert resolve_hedged_numbers("it was 5 million", quantity_index(huge)) == "it was 5 million"
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("opened on 2024-07-09.", "opened on July 9, 2024."),
+    ("opened on 2024-7-9", "opened on July 9, 2024"),
+    ("on 03/03/2024", "on March 3, 2024"),
+    ("on 15/01/2025 or 01/15/2025", "on January 15, 2025 or January 15, 2025"),
+    ("on 09.07.2024", "on July 9, 2024"),  # dotted: day first
+    # which is day and which is month is unknown: left as written
+    ("on 07/09/2024", "on 07/09/2024"),
+    # no date: years, versions, ranges, codes
+    ("in 2019-2020", "in 2019-2020"), ("version 1.2.2024", "version 1.2.2024"),
+    ("part 2024-07-09-A", "part 2024-07-09-A"), ("2024-13-01", "2024-13-01"),
+])
+def test_a_date_in_digits_is_read_in_words(written: str, read: str) -> None:
+    from stream_guard.text.terms import canonical_dates
+
+    assert canonical_dates(written) == read
+    if read == written:
+        assert canonical_dates(written) is written
+
+
+def test_a_date_meets_itself_however_it_is_written() -> None:
+    keys = [t.key for t in terms("The library opened on July 9, 2024.")]
+    assert [t.key for t in terms("The library opened on 2024-07-09.")] == keys
+    assert [t.key for t in terms("The library opened on 09.07.2024.")] == keys
+    assert set(keys) - {t.key for t in terms("The library opened on 2023-07-09.")} == {"2024"}

@@ -230,6 +230,47 @@ def _scale_of(text: str, match: re.Match[str]) -> tuple[int, bool] | None:
     return _SCALE_EXPONENTS[word], certain
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+# A date in digits: ISO ("2024-07-09"), or day and month either way round before a four-digit
+# year ("03/03/2024", "09.07.2024"). Not a range of years ("2019-2020") nor a version.
+_ISO_DATE = re.compile(r"(?<![\w.-])(1[89]\d\d|20\d\d)-(0?[1-9]|1[0-2])-(0?[1-9]|[12]\d|3[01])"
+                       r"(?![\w-]|\.\d)")
+_DMY_DATE = re.compile(r"(?<![\w./-])(\d{1,2})([/.])(\d{1,2})\2(1[89]\d\d|20\d\d)(?![\w/-]|\.\d)")
+_DATE_HINT = re.compile(r"\d[-/.]\d")
+
+
+def canonical_dates(text: str) -> str:
+    """``text`` with each date in digits written as words ("2024-07-09" -> "July 9, 2024"), so
+    a date meets itself however it is written (a review's faithful answers that wrote an ISO
+    date in words halted at once). Day and month in either order ("03/03/2024") only where the
+    numbers say which is which (one over 12, or both the same): "07/09/2024" is July or
+    September; but "09.07.2024" is 9 July (dotted dates put the day first wherever they are
+    written). Unchanged text is returned as the same object."""
+    if not _DATE_HINT.search(text):
+        return text
+
+    def iso(match: re.Match[str]) -> str:
+        year, month, day = match.groups()
+        return f"{_MONTHS[int(month) - 1]} {int(day)}, {year}"
+
+    def either(match: re.Match[str]) -> str | None:
+        first, second, year = int(match.group(1)), int(match.group(3)), match.group(4)
+        dotted = match.group(2) == "." and len(match.group(1)) == len(match.group(3)) == 2
+        if first == second or (first > 12 >= second) or (dotted and second <= 12):
+            day, month = first, second  # "09.07.2024": dots are day first wherever used
+        elif second > 12 >= first:
+            day, month = second, first
+        else:
+            return None
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return None
+        return f"{_MONTHS[month - 1]} {day}, {year}"
+
+    text = _ISO_DATE.sub(iso, text)
+    return _rewrite(text, _DMY_DATE, either)
+
+
 def canonical_figures(text: str, *, scale_as_unit: bool = False,
                       both_readings: bool = False) -> str:
     """``text`` with each scaled figure written in full ("2.5 billion" -> "2500000000"; a range's
@@ -238,7 +279,9 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     word ("$2.5bn" -> "2500000000 billion"): the unit :func:`quantities` compares, as it did when
     the figure was "2.5 billion". A figure whose "k", "m" or "b" may be a unit ("10k", "1.5m")
     stays as written; with ``both_readings`` (evidence: a reading more can only support) its
-    scaled reading follows it ("10k 10000"). Unchanged text is returned as the same object."""
+    scaled reading follows it ("10k 10000"); dates in digits are written in words
+    (:func:`canonical_dates`). Unchanged text is returned as the same object."""
+    text = canonical_dates(text)
     if not _FIGURE_HINT.search(text):
         return text
     ranged, low = text, text.lower()  # the patterns are lower case (see _rewrite)
