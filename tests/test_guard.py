@@ -136,32 +136,24 @@ def test_implausible_tickets(junk: str) -> None:
 
 # --- per-connection limits ----------------------------------------------------------------------
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_message_limiter_burst_refill_and_strikes() -> None:
-    clock = FakeClock()
-    limiter = MessageLimiter(rate_per_s=2.0, burst=3, strikes=3, clock=clock)
-    assert [limiter.admit() for _ in range(3)] == [Admission.OK] * 3
-    assert limiter.admit() is Admission.RATE_LIMITED  # strike 1
-    clock.now += 0.5  # one token back
-    assert limiter.admit() is Admission.OK
-    assert limiter.admit() is Admission.RATE_LIMITED  # strike 2
-    clock.now += 100  # refills to the burst, never beyond
-    assert [limiter.admit() for _ in range(3)] == [Admission.OK] * 3
-    assert limiter.admit() is Admission.ABUSE  # strike 3: strikes never reset
-    assert limiter.admit() is Admission.ABUSE
+    now = 1000.0
+    limiter = MessageLimiter(rate_per_s=2.0, burst=3, strikes=3, now=now)
+    assert [limiter.admit(now) for _ in range(3)] == [Admission.OK] * 3
+    assert limiter.admit(now) is Admission.RATE_LIMITED  # strike 1
+    now += 0.5  # one token back
+    assert limiter.admit(now) is Admission.OK
+    assert limiter.admit(now) is Admission.RATE_LIMITED  # strike 2
+    now += 100  # refills to the burst, never beyond
+    assert [limiter.admit(now) for _ in range(3)] == [Admission.OK] * 3
+    assert limiter.admit(now) is Admission.ABUSE  # strike 3: strikes never reset
+    assert limiter.admit(now) is Admission.ABUSE
 
 
 def test_message_limiter_single_strike() -> None:
-    limiter = MessageLimiter(rate_per_s=1.0, burst=1, strikes=1, clock=FakeClock())
-    assert limiter.admit() is Admission.OK
-    assert limiter.admit() is Admission.ABUSE
+    limiter = MessageLimiter(rate_per_s=1.0, burst=1, strikes=1, now=0.0)
+    assert limiter.admit(0.0) is Admission.OK
+    assert limiter.admit(0.0) is Admission.ABUSE
 
 
 def test_char_budget() -> None:

@@ -9,10 +9,15 @@ they are dependencies all the same.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "stream_guard"
 
+# The layers with no I/O: the protocol, the rules of a connection and of its streams, the
+# limits and credentials, the text measurements (docs/architecture.md).
+PURE_LAYERS = ("protocol", "oversight", "text", "scores", "guard")
 # None left; a cycle that must be tolerated for a while is listed here with why.
 KNOWN_MODULE_CYCLES: list[set[str]] = []
 
@@ -106,5 +111,21 @@ def test_the_pure_layers_import_no_io_layer() -> None:
     scorer, the stores or the client."""
     io_layers = {"server", "scoring", "state", "evidence", "models", "client", "eval", "train"}
     for module, targets in _graph().items():
-        if _layer(module) in ("protocol", "oversight", "text", "scores"):
+        if _layer(module) in PURE_LAYERS:
             assert not {_layer(t) for t in targets} & io_layers, module
+
+
+def test_importing_the_pure_layers_loads_no_io_layer() -> None:
+    """What importing them really loads, package ``__init__`` files included: the static graph
+    above saw guard.limits import state.bucket, a module with no I/O, while importing it ran
+    the state package's ``__init__``, which loads the stores, the settings and asyncio."""
+    pure = [name for name in _modules() if _layer(name) in PURE_LAYERS]
+    code = ("import sys\n" + "".join(f"import {name}\n" for name in pure)
+            + "print('\\n'.join(sorted(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=PACKAGE.parent).stdout.split()
+    io_layers = {"server", "scoring", "state", "evidence", "models", "client", "eval", "train",
+                 "config"}
+    assert sorted(m for m in loaded if m.startswith("stream_guard.")
+                  and _layer(m) in io_layers) == []
+    assert "asyncio" not in loaded

@@ -8,10 +8,8 @@ are leases in the state store.)
 from __future__ import annotations
 
 import enum
-import time
-from collections.abc import Callable
 
-from stream_guard.state.bucket import TokenBucket
+from stream_guard.guard.bucket import TokenBucket
 
 
 class Admission(enum.Enum):
@@ -21,16 +19,15 @@ class Admission(enum.Enum):
 
 
 class MessageLimiter:
-    """Token bucket per connection; ``strikes`` rate-limited messages make it abuse."""
+    """Token bucket per connection; ``strikes`` rate-limited messages make it abuse. The time
+    comes from the caller (the connection's event-loop clock), as for every limit here."""
 
-    def __init__(self, rate_per_s: float, burst: int, strikes: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._bucket = TokenBucket.full(rate_per_s, burst, clock())
-        self._clock = clock
+    def __init__(self, rate_per_s: float, burst: int, strikes: int, now: float) -> None:
+        self._bucket = TokenBucket.full(rate_per_s, burst, now)
         self._strikes_left = strikes
 
-    def admit(self) -> Admission:
-        if self._bucket.take(self._clock()):
+    def admit(self, now: float) -> Admission:
+        if self._bucket.take(now):
             return Admission.OK
         self._strikes_left -= 1
         return Admission.ABUSE if self._strikes_left <= 0 else Admission.RATE_LIMITED

@@ -116,7 +116,8 @@ class Connection:
         self.ip = admitted.ip
         self.cid = f"c{next(_ids)}"
         s = server.settings
-        self.limiter = MessageLimiter(s.rate_per_s, s.rate_burst, s.rate_strikes)
+        self.limiter = MessageLimiter(s.rate_per_s, s.rate_burst, s.rate_strikes,
+                                      asyncio.get_running_loop().time())
         self.session: Session[StreamRequest] = Session(SessionConfig(
             s.max_streams_per_connection, s.max_chars_per_connection, s.max_frame_bytes,
             PolicyConfig(engine.threshold, s.contradiction_threshold, s.halt_consecutive,
@@ -217,7 +218,7 @@ class Connection:
         """One client message, handed over by the transport as soon as it is parsed."""
         self._last_active = self._loop.time()
         arrived = time.perf_counter()
-        admission = self.limiter.admit()
+        admission = self.limiter.admit(self._last_active)
         outcome = self._decide(
             (lambda: self.session.receive(message)) if admission is Admission.OK else
             (lambda: self.session.throttled(message, abusive=admission is Admission.ABUSE)),

@@ -43,6 +43,7 @@ connections keep running. Nothing needs restarting when Redis returns: the next 
 reconnects, and kill subscriptions resume by themselves.
 """
 
+from stream_guard.guard.bucket import TokenBucket
 from stream_guard.state.base import (
     KillSubscription,
     KillTarget,
@@ -51,7 +52,6 @@ from stream_guard.state.base import (
     StateStore,
     StateUnavailable,
 )
-from stream_guard.state.bucket import TokenBucket
 from stream_guard.state.factory import create_store
 from stream_guard.state.leases import SlotLeases
 from stream_guard.state.memory import MemoryStateStore

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from stream_guard.guard.bucket import TokenBucket
 from stream_guard.state.base import KillSubscription, KillTarget, Lease, StateStore
-from stream_guard.state.bucket import TokenBucket
 
 
 class _MemoryKillSubscription(KillSubscription):

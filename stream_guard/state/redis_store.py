@@ -124,7 +124,7 @@ return renewed
 """
 
 # KEYS[1] bucket hash {tokens, ts}; ARGV rate per s, burst, cost. The same arithmetic as
-# stream_guard.state.bucket.TokenBucket, in milliseconds. A bucket expires when it would be full
+# stream_guard.guard.bucket.TokenBucket, in milliseconds. A bucket expires when it would be full
 # again, which is exactly when forgetting it changes nothing.
 _TAKE = _NOW_MS + """
 local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])

@@ -1,7 +1,9 @@
 """Token-bucket arithmetic, with no clock and no I/O.
 
 The caller passes the time in, so one implementation serves the in-memory store (monotonic
-clock), a per-connection message limiter (the event loop's clock) and the tests (any numbers).
+clock), a per-connection message limiter (the event loop's clock, which the connection passes)
+and the tests (any numbers). It lives with the other limits (pure, like them), and the state
+stores use it from here.
 The Redis store cannot call Python from inside its Lua script, so it repeats these few lines in
 Lua; the shared test suite keeps the two in step.
 """
