@@ -25,9 +25,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
     from stream_guard import logs
+    from stream_guard.scoring.factory import check_engine
 
     settings = _settings_from(args, host=args.host, port=args.port, workers=args.workers)
     check_serving(settings)
+    check_engine(settings)
     logs.configure(settings.log_level)
     logging.getLogger("stream_guard").info("settings", extra={"settings": settings.redacted()})
     if settings.workers > 1:

@@ -589,7 +589,7 @@ def _check_model_paths(s: Settings) -> None:
 def check_serving(s: Settings) -> None:
     """What only serving needs of the settings, checked before the port opens (the other
     commands, ``index`` with its embedder, never load the detector): a detector the backend
-    can run."""
+    can run (its fusion: :func:`stream_guard.scoring.factory.check_engine`)."""
     if s.backend == "torch" and s.tier == "cascade":
         from stream_guard.models.cross_encoder import detector_is_onnx
 

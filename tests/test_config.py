@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import json
 import shutil
 import subprocess
 import sys
@@ -579,3 +580,22 @@ def test_backend_torch_with_an_onnx_detector_is_refused_before_serving_only(
     assert run.returncode == 2 and "STREAM_GUARD_BACKEND: torch cannot" in run.stderr
     assert '"event":"listening"' not in run.stderr
 
+
+
+def test_a_detector_whose_fusion_this_version_cannot_read_is_refused_before_serving(
+        tmp_path: Path) -> None:
+    """detector.json's fusion was read only by the engine, once the port was open: the server
+    listened and never got ready. `serve` now refuses it first, naming the file."""
+    shipped = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
+    det = tmp_path / "det"
+    shutil.copytree(shipped, det)
+    meta = json.loads((det / "detector.json").read_text())
+    meta["fusion"] = {"model": {"weights": [1.0]}, "lexical": {}}
+    (det / "detector.json").write_text(json.dumps(meta))
+    run = subprocess.run([sys.executable, "-m", "stream_guard", "serve", "--port", "0"],
+                         env={**os.environ, "STREAM_GUARD_DETECTOR": str(det),
+                              "STREAM_GUARD_API_KEYS": f"{API_KEY}:t"},
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert "STREAM_GUARD_DETECTOR" in run.stderr and "fusion" in run.stderr
+    assert '"event":"listening"' not in run.stderr

@@ -18,7 +18,7 @@ from stream_guard.models.onnx_cache import cached_onnx
 from stream_guard.models.packaged import ModelIntegrityError, ModelNotFoundError, minilm_dir
 from stream_guard.models.tokenization import TextTokenizer
 from stream_guard.scores import Pair, PairScore, PairScorer
-from stream_guard.scoring.engine import load_fusion
+from stream_guard.scoring.fusion import load_fusion
 
 pytestmark = pytest.mark.slow  # real models
 

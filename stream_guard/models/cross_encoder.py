@@ -170,6 +170,11 @@ def check_detector(spec: str) -> None:
     _detector_files(spec)
 
 
+def detector_metadata(spec: str) -> dict[str, Any]:
+    """The ``detector.json`` beside the detector ``spec`` names ({} when it has none)."""
+    return _detector_files(spec)[2]
+
+
 def detector_is_onnx(spec: str) -> bool:
     """Whether ``spec`` resolves to an ONNX file (the shipped detector does), which only the
     onnx backend runs."""

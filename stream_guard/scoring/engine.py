@@ -50,13 +50,10 @@ from stream_guard.evidence.scope import numbered_names, scoped_sentences
 from stream_guard.exceptions import GuardError
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
-from stream_guard.models.hf import ModelFormatError
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scores import Pair, PairScorer, WindowScore
 from stream_guard.scoring.fusion import (
-    LEXICAL_FEATURES,
-    MODEL_FEATURES,
     STANCE_FEATURES,
     Fusion,
     Signals,
@@ -412,15 +409,3 @@ def _scored(a: Alignment, support: float, contradiction: float, *,
             degraded: bool = False) -> WindowScore:
     """The window's score, citing the passages its premise came from."""
     return WindowScore(support, contradiction, a.premise.passages(), degraded)
-
-
-def load_fusion(data: object) -> tuple[Fusion, Fusion] | None:
-    """The detector's fused calibration (``detector.json`` ``fusion``), if it ships one."""
-    if not isinstance(data, dict):
-        return None
-    try:
-        return (Fusion.from_json(data["model"], MODEL_FEATURES),
-                Fusion.from_json(data["lexical"], LEXICAL_FEATURES))
-    except (KeyError, TypeError, ValueError) as exc:  # a message naming it, not a traceback
-        raise ModelFormatError(f"detector.json fusion is not one this version reads "
-                               f"({type(exc).__name__}: {exc})") from None

@@ -6,11 +6,27 @@ import asyncio
 import logging
 from typing import Any
 
-from stream_guard.config import Settings
+from stream_guard.config import ENV_PREFIX, Settings, SettingsError
+from stream_guard.exceptions import GuardError
 from stream_guard.metrics import Metrics
-from stream_guard.scoring.engine import EngineConfig, GroundingEngine, load_fusion
+from stream_guard.scoring.engine import EngineConfig, GroundingEngine
+from stream_guard.scoring.fusion import load_fusion
 
 log = logging.getLogger("stream_guard.engine")
+
+
+def check_engine(settings: Settings) -> None:
+    """What the engine would refuse of a detector short of loading it, checked before the port
+    opens: a ``detector.json`` fusion this version cannot read (the engine reads it only once
+    the port is open, and the server then never got ready)."""
+    if settings.tier != "cascade" or settings.detector == "default":
+        return
+    from stream_guard.models.cross_encoder import detector_metadata
+
+    try:
+        load_fusion(detector_metadata(settings.detector).get("fusion"))
+    except GuardError as exc:
+        raise SettingsError(f"{ENV_PREFIX}DETECTOR: {settings.detector}: {exc}") from None
 
 
 async def build_engine(settings: Settings, metrics: Metrics) -> GroundingEngine:

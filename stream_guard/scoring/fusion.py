@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from stream_guard.models.hf import ModelFormatError
 from stream_guard.text.polarity import flips_polarity
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known, quantity_conflict
@@ -216,3 +217,18 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
         return (min(support, 1.0 - CONFLICT_CONTRADICTION),
                 max(contradiction, CONFLICT_CONTRADICTION))
     return support, contradiction
+
+
+def load_fusion(data: object) -> tuple[Fusion, Fusion] | None:
+    """The detector's fused calibration (``detector.json`` ``fusion``), if it ships one: the
+    statement fusion and the lexical-only one. Checked before the server's port opens
+    (``scoring.factory.check_engine``), as the engine reads it only once the port is open."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return (Fusion.from_json(data["model"], MODEL_FEATURES),
+                Fusion.from_json(data["lexical"], LEXICAL_FEATURES))
+    except (KeyError, TypeError, ValueError) as exc:  # a message naming it, not a traceback
+        raise ModelFormatError(f"detector.json fusion is not one this version reads "
+                               f"({type(exc).__name__}: {exc})") from None
+

@@ -22,13 +22,13 @@ from stream_guard.scoring.engine import (
     EngineConfig,
     GroundingEngine,
     StreamRequest,
-    load_fusion,
 )
 from stream_guard.scoring.fusion import (
     LEXICAL_FEATURES,
     MODEL_FEATURES,
     STANCE_FEATURES,
     Fusion,
+    load_fusion,
     window_support,
 )
 from stream_guard.train.pairs import SUPPORTED, UNSUPPORTED, TextPipeline
