@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
-import json
 import shutil
 import subprocess
 import sys
