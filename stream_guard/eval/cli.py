@@ -37,8 +37,7 @@ from stream_guard.eval.selection import Selection, load_selection
 from stream_guard.exceptions import GuardError
 from stream_guard.loop import run
 
-# Read by the client only: load_settings refuses unknown STREAM_GUARD_* variables, so it is
-# taken out of the environment the settings are loaded from.
+# Read by the client only (the server's settings skip it: config.CLIENT_VARIABLES).
 API_KEY_ENV = "STREAM_GUARD_API_KEY"
 PROGRESS_EVERY_S = 5.0
 
@@ -106,8 +105,7 @@ def run_eval(args: argparse.Namespace) -> int:
         if args.url is not None:
             args.url = _remote_url(args.url)
         api_key = _remote_key(args)
-        settings = load_settings(args.config, environ={
-            k: v for k, v in os.environ.items() if k != API_KEY_ENV})
+        settings = load_settings(args.config)
         selection = load_selection(args.data, split=args.split, sample=args.sample,
                                    seed=args.seed, limit=args.limit)
         if not selection.records:

@@ -1,9 +1,11 @@
 """Grounding: evidence for each window, then one calibrated support score.
 
-The server knows only two calls: ``open_stream`` (prepare a stream's inline evidence once) and
-``check`` (score one window by a deadline). Window checks from every stream go through one
-scheduler, which orders them by deadline and micro-batches them onto the model thread, so a
-window from one stream and a window from another share a forward pass.
+The server's calls: ``validate`` (refuse a stream that could never be checked, before
+``started``), ``open_stream`` (prepare a stream's inline evidence once), ``check`` (score one
+window by a deadline) and ``check_at_once`` (the lexical tier's small checks, below). Window
+checks from every stream go through one scheduler, which orders them by deadline and
+micro-batches them onto the model thread, so a window from one stream and a window from another
+share a forward pass.
 
 Per window: the stream's evidence sentences (inline context, plus the passages dense retrieval
 finds in its collection, less the sibling documents of another numbered thing than the one
