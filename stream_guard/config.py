@@ -273,6 +273,12 @@ class Settings:
     serve_demo: bool = field(default=False, metadata=_meta(
         "Serve the browser demo page at /demo/ (development)."))
 
+    def model_runtime(self) -> dict[str, Any]:
+        """Where and how models run, as every model loader takes it (the detector and the
+        embedder, for serving and for ``index`` alike)."""
+        return {"backend": self.backend, "device": self.device, "cache_dir": self.cache_dir,
+                "intra_op_threads": self.intra_op_threads}
+
     def redacted(self) -> dict[str, Any]:
         """The effective settings as plain data, secrets replaced, for the start-up log."""
         out: dict[str, Any] = {}

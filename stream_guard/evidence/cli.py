@@ -91,9 +91,7 @@ def _embedder(settings: Settings) -> SentenceEmbedder:
         raise SettingsError("collections need an embedder, and embedder (STREAM_GUARD_EMBEDDER) "
                             "is 'none': set it to minilm or a sentence-embedding model directory")
     try:
-        return load_embedder(settings.embedder, cache_dir=settings.cache_dir,
-                             backend=settings.backend, device=settings.device,
-                             intra_op_threads=settings.intra_op_threads)
+        return load_embedder(settings.embedder, **settings.model_runtime())
     except (GuardError, OSError) as exc:  # a model directory that holds no usable model
         raise SettingsError(f"collections need an embedder, and embedder "
                             f"(STREAM_GUARD_EMBEDDER) {settings.embedder!r} cannot be loaded: "

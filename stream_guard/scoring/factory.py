@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from stream_guard.config import ENV_PREFIX, Settings, SettingsError
 from stream_guard.exceptions import GuardError
@@ -34,9 +33,7 @@ async def build_engine(settings: Settings, metrics: Metrics) -> GroundingEngine:
 
 
 def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
-    common: dict[str, Any] = {"backend": settings.backend, "device": settings.device,
-                              "cache_dir": settings.cache_dir,
-                              "intra_op_threads": settings.intra_op_threads}
+    common = settings.model_runtime()
     embedder = library = None
     if settings.embedder != "none":
         from stream_guard.evidence.reader import EvidenceLibrary
