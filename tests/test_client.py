@@ -39,10 +39,10 @@ from stream_guard.client import (
     guard,
     mint_ticket,
 )
-from stream_guard.client.client import MAX_STREAM_ID
 from stream_guard.client.events import parse_event
 from stream_guard.protocol import frames
 from stream_guard.protocol.errors import CloseCode, ErrorCode
+from stream_guard.protocol.frames import MAX_STREAM_ID
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
 from tests.redis_server import RedisServer
@@ -714,3 +714,13 @@ async def test_a_start_refused_overloaded_is_retried_with_backoff(tmp_path: Path
         await stream.send(GOOD)
         await stream.end()
         assert isinstance((await collect(stream))[-1], Done)
+
+
+def test_every_error_and_close_code_of_the_protocol_has_its_exception() -> None:
+    """The client takes its codes from the protocol's enums, so a code added there without a
+    class here is caught: it would surface as a bare StreamGuardError."""
+    from stream_guard.client.errors import _BY_CLOSE, _BY_CODE
+
+    assert set(_BY_CODE) == {code.value for code in ErrorCode}
+    assert set(_BY_CLOSE) >= {code for code in CloseCode if code not in (
+        CloseCode.NORMAL, CloseCode.UNSUPPORTED_DATA)}

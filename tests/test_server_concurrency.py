@@ -16,8 +16,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidStatus
 
 from stream_guard.config import Settings
+from stream_guard.protocol.paths import STREAM_PATH
 from stream_guard.server.app import Server
-from stream_guard.server.http import STREAM_PATH
 from stream_guard.state.memory import MemoryStateStore
 from tests.conftest import running_server
 from tests.wsclient import (

@@ -60,8 +60,9 @@ from stream_guard.client.events import (
     Verdict,
 )
 from stream_guard.client.guard import Guarded, GuardResult, guard
-from stream_guard.client.stream import GuardStream, Mode
+from stream_guard.client.stream import GuardStream
 from stream_guard.client.tickets import mint_ticket, mint_ticket_sync
+from stream_guard.protocol.frames import Mode
 
 __all__ = [
     "AuthError", "Backoff", "BadFrameError", "BadSeqError", "BudgetExceededError",

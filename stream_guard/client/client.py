@@ -28,12 +28,10 @@ from stream_guard.client.errors import (
     TicketUnavailableError,
 )
 from stream_guard.client.link import Link, TransientConnectFailure, open_link
-from stream_guard.client.stream import GuardStream, Mode
+from stream_guard.client.stream import GuardStream
+from stream_guard.protocol.frames import MAX_STREAM_ID, Mode
+from stream_guard.protocol.paths import STREAM_PATH
 
-STREAM_PATH = "/v1/stream"
-# The server's limit (stream_guard.protocol.frames.MAX_STREAM_ID: the client imports nothing of
-# the server's).
-MAX_STREAM_ID = 128
 TicketProvider = Callable[[], Awaitable[str]]
 ContextItem = str | Mapping[str, str]
 

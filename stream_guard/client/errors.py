@@ -8,6 +8,8 @@ exact class such as ``UnknownCollectionError`` or ``TryAgainLaterError``.
 
 from __future__ import annotations
 
+from stream_guard.protocol.errors import CloseCode, ErrorCode
+
 
 class GuardClientError(Exception):
     """Root of every exception raised by ``stream_guard.client``."""
@@ -40,54 +42,54 @@ class StreamGuardError(GuardClientError):
 
 
 class BadFrameError(StreamGuardError):
-    code = "bad_frame"
+    code = ErrorCode.BAD_FRAME.value
 
 
 class UnknownTypeError(StreamGuardError):
-    code = "unknown_type"
+    code = ErrorCode.UNKNOWN_TYPE.value
 
 
 class UnknownStreamError(StreamGuardError):
-    code = "unknown_stream"
+    code = ErrorCode.UNKNOWN_STREAM.value
 
 
 class UnknownCollectionError(StreamGuardError):
-    code = "unknown_collection"
+    code = ErrorCode.UNKNOWN_COLLECTION.value
 
 
 class DuplicateStreamError(StreamGuardError):
-    code = "duplicate_stream"
+    code = ErrorCode.DUPLICATE_STREAM.value
 
 
 class BadSeqError(StreamGuardError):
-    code = "bad_seq"
+    code = ErrorCode.BAD_SEQ.value
 
 
 class TooManyStreamsError(StreamGuardError):
-    code = "too_many_streams"
+    code = ErrorCode.TOO_MANY_STREAMS.value
 
 
 class RateLimitedError(StreamGuardError):
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED.value
     retryable = True
 
 
 class BudgetExceededError(StreamGuardError):
-    code = "budget_exceeded"
+    code = ErrorCode.BUDGET_EXCEEDED.value
 
 
 class FrameTooLargeError(StreamGuardError):
-    code = "frame_too_large"
+    code = ErrorCode.FRAME_TOO_LARGE.value
 
 
 class StreamHaltedError(StreamGuardError):
-    code = "stream_halted"
+    code = ErrorCode.STREAM_HALTED.value
 
 
 class OverloadedError(StreamGuardError):
     """The server takes no new streams until its load falls: retry after a short backoff."""
 
-    code = "overloaded"
+    code = ErrorCode.OVERLOADED.value
     retryable = True
 
 
@@ -95,12 +97,12 @@ class DrainingError(StreamGuardError):
     """The server is shutting down and did not take this frame: start the stream again on a new
     connection (``GuardClient.start`` does so by itself)."""
 
-    code = "draining"
+    code = ErrorCode.DRAINING.value
     retryable = True
 
 
 class InternalServerError(StreamGuardError):
-    code = "internal"
+    code = ErrorCode.INTERNAL.value
 
 
 _BY_CODE: dict[str, type[StreamGuardError]] = {cls.code: cls for cls in (
@@ -164,8 +166,10 @@ class TryAgainLaterError(ConnectionClosedError):
 
 
 _BY_CLOSE: dict[int, type[ConnectionClosedError]] = {
-    1001: GoingAwayError, 1007: InvalidDataError, 1008: PolicyViolationError,
-    1009: MessageTooBigError, 1011: ServerFailureError, 1013: TryAgainLaterError}
+    CloseCode.GOING_AWAY: GoingAwayError, CloseCode.INVALID_DATA: InvalidDataError,
+    CloseCode.POLICY_VIOLATION: PolicyViolationError,
+    CloseCode.MESSAGE_TOO_BIG: MessageTooBigError, CloseCode.INTERNAL_ERROR: ServerFailureError,
+    CloseCode.TRY_AGAIN_LATER: TryAgainLaterError}
 
 # Close codes after which a new connection is expected to work (possibly after a pause); the
 # others (1007, 1008) mean this client misbehaved and would only be closed again. 1006 is an

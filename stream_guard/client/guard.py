@@ -23,7 +23,8 @@ from typing import Any
 from stream_guard.client.client import ContextItem, GuardClient
 from stream_guard.client.errors import DrainingError
 from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release
-from stream_guard.client.stream import GuardStream, Mode
+from stream_guard.client.stream import GuardStream
+from stream_guard.protocol.frames import Mode
 
 # Error frames after which the stream goes on: a window that could not be scored, and a delta
 # that crossed the halt on the wire.

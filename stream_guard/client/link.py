@@ -28,7 +28,8 @@ from stream_guard.client.errors import (
     closed_error,
 )
 from stream_guard.client.events import Done, ErrorEvent, Event, MalformedFrame, parse_event
-from stream_guard.client.stream import GuardStream, Mode
+from stream_guard.client.stream import GuardStream
+from stream_guard.protocol.frames import Mode
 
 log = logging.getLogger("stream_guard.client")
 

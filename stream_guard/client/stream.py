@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from stream_guard.client.errors import ConnectionClosedError, StreamClosedError, StreamHaltedError
 from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release, Started
-
-Mode = Literal["observe", "holdback"]
+from stream_guard.protocol.frames import Mode
 
 
 class _Sender(Protocol):

@@ -19,8 +19,8 @@ from stream_guard.client.errors import (
     GuardClientError,
     TicketUnavailableError,
 )
+from stream_guard.protocol.paths import TICKETS_PATH
 
-TICKETS_PATH = "/v1/tickets"
 _HTTP_SCHEME = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 
 

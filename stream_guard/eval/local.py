@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from stream_guard.config import Settings
+from stream_guard.protocol.paths import STREAM_PATH
 from stream_guard.server.app import Server
-from stream_guard.server.http import STREAM_PATH
 
 EVAL_TENANT = "eval"
 _UNTHROTTLED = {"rate_per_s": 1e9, "rate_burst": 10**9, "verdict_deadline_ms": 0.0,

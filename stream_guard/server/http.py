@@ -44,11 +44,11 @@ from stream_guard.guard.tickets import (
 )
 from stream_guard.loop import SingleFlight
 from stream_guard.metrics import Metrics
+from stream_guard.protocol.paths import STREAM_PATH, TICKETS_PATH
 from stream_guard.state.base import StateStore, StateUnavailable
 
 log = logging.getLogger("stream_guard.http")
 
-STREAM_PATH = "/v1/stream"
 DEV_TENANT = "default"  # unauthenticated dev connections see the collections indexed by default
 
 
@@ -153,7 +153,7 @@ class Router:
             ("HEAD", "/readyz"): self._readyz,
             ("GET", "/metrics"): self._metrics,
             ("HEAD", "/metrics"): self._metrics,
-            ("POST", "/v1/tickets"): self._tickets,
+            ("POST", TICKETS_PATH): self._tickets,
             ("GET", STREAM_PATH): self._stream,
         }
 

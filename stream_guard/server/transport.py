@@ -39,6 +39,7 @@ from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import Protocol, State
 from websockets.streams import StreamReader
 
+from stream_guard.protocol.paths import TICKETS_PATH
 from stream_guard.server.http import json_response
 
 try:
@@ -273,7 +274,7 @@ class CallbackConnection(ServerConnection):
         method, _, rest = request.decode("latin-1").partition(" ")
         target = rest.rpartition(" ")[0] or rest
         message = ("requests take no body: POST /v1/tickets is authorised by its Authorization "
-                   "header alone" if target.split("?", 1)[0].endswith("/v1/tickets")
+                   "header alone" if target.split("?", 1)[0].endswith(TICKETS_PATH)
                    else f"requests take no body, and {method} {target:.100} sent one")
         refusal = json_response(400, {"error": "bad_request", "message": message},
                                 [("Connection", "close")])
