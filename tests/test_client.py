@@ -298,14 +298,35 @@ async def test_refused_starts_raise_typed_errors(tmp_path: Path) -> None:
         first = await client.start(stream_id="one", context=CONTEXT)
         with pytest.raises(DuplicateStreamError):
             await client.start(stream_id="one", context=CONTEXT)
-        with pytest.raises(TooManyStreamsError):
-            await client.start(stream_id="two", context=CONTEXT)
         await first.cancel()
         events = await collect(first)
         assert isinstance(events[-1], Done) and events[-1].cancelled
         second = await client.start(stream_id="two", context=CONTEXT)  # the slot is free again
         await second.end()
         assert client.connections_opened == 1  # refusals leave the connection open
+
+
+async def test_a_start_over_the_streams_per_connection_cap_opens_another_connection(
+        tmp_path: Path) -> None:
+    """The 9th stream of a client with 8 open raised TooManyStreamsError (a review): the
+    client opens another connection for it; the first keeps its streams. With a single ticket
+    (no new connection possible) the error is raised."""
+    settings = make_settings(tmp_path, max_streams_per_connection=2)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY) as client:
+        streams = [await client.start(stream_id=f"s{n}", context=CONTEXT) for n in range(5)]
+        assert client.connections_opened == 3
+        for stream in streams:
+            await stream.send(GOOD)
+            await stream.end()
+            done = (await collect(stream))[-1]
+            assert isinstance(done, Done) and not done.halted
+        ticket = await mint_ticket(url(srv), API_KEY)
+        async with GuardClient(url(srv), ticket=ticket) as single:
+            await single.start(stream_id="a", context=CONTEXT)
+            await single.start(stream_id="b", context=CONTEXT)
+            with pytest.raises(TooManyStreamsError):
+                await single.start(stream_id="c", context=CONTEXT)
 
 
 async def test_bad_arguments_fail_at_once_and_leave_the_stream_usable(server: Server) -> None:

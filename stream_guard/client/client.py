@@ -26,6 +26,7 @@ from stream_guard.client.errors import (
     OverloadedError,
     StreamClosedError,
     TicketUnavailableError,
+    TooManyStreamsError,
 )
 from stream_guard.client.link import Link, TransientConnectFailure, open_link
 from stream_guard.client.stream import GuardStream
@@ -97,8 +98,9 @@ class GuardClient:
         (:class:`UnknownCollectionError`, :class:`BadFrameError`, ...); a connection that ends
         before ``started`` is replaced and the start retried, and a start refused
         ``overloaded`` or ``draining`` is retried (on a new connection when draining), within
-        the backoff policy; no answer within ``start_timeout`` is a
-        :class:`StartTimeoutError`.
+        the backoff policy; one refused ``too_many_streams`` (the connection holds the
+        server's cap of streams) goes to another connection at once; no answer within
+        ``start_timeout`` is a :class:`StartTimeoutError`.
         """
         sid = uuid.uuid4().hex if stream_id is None else stream_id
         frame = _start_frame(sid, context, collection, prompt, mode, threshold, verdicts)
@@ -117,6 +119,12 @@ class GuardClient:
                         or too_big > 1):
                     raise
                 await _pause(delays, exc)
+            except TooManyStreamsError:
+                # This connection holds the server's streams-per-connection cap: new streams
+                # go to another connection, this one keeps its streams until they end.
+                if not self._can_reconnect():
+                    raise
+                self._retire(link)
             except OverloadedError:
                 # The server takes no new stream until its load falls (the connection is
                 # fine): the same start after a backoff, as the docstring of the class says.
