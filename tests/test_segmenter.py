@@ -459,3 +459,13 @@ def test_a_tables_head_is_talk_and_its_rows_are_claims(
     for size in (1, 3, 7, len(text)):
         pieces = [text[i:i + size] for i in range(0, len(text), size)]
         assert [(w.text, w.kind) for w in stream(pieces)] == expected
+
+
+@pytest.mark.parametrize("text", ["Parise.g. |       Mr.\nMr.\n",
+                                  "Yes.\n| A | B |\n|---|---|\n| x | y |\n"])
+def test_a_held_first_row_keeps_the_windows_independent_of_the_cutting(text: str) -> None:
+    """Hypothesis found it: a short text held before a table's first row was emitted when the
+    text moved on past it, which depended on how the text was cut."""
+    whole = stream([text], 8, 3)
+    assert stream(list(text), 8, 3) == whole
+    assert stream([text[:20], text[20:]], 8, 3) == whole

@@ -36,6 +36,7 @@ export const HANDSHAKE_STATUSES = Object.freeze({
   405: false, // wrong method
   426: false, // not a WebSocket upgrade
   429: true, // too many handshakes from this address: wait Retry-After
+  431: false, // request head over 64 KiB
   502: true, // proxy
   503: true, // draining, or shared state unavailable / ticket not checkable: wait Retry-After
   504: true, // proxy

@@ -155,7 +155,11 @@ class WindowSegmenter:
         before = self._text(self._held) if self._held is not None else self._previous
         if (seg.kind == "text" and self._text(seg).startswith("|")
                 and not before.rpartition("\n")[2].lstrip().startswith("|")):
-            self._head = seg  # a table's first row, maybe: the next line decides
+            # A table's first row, maybe: the next line decides. A short text before it is
+            # emitted now, alone, whatever the row turns out to be: held on, it would be
+            # emitted when the text moved on, which depends on how the text was cut.
+            self._flush(out)
+            self._head = seg
             return
         self._place(seg, out)
 
