@@ -173,6 +173,16 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Feel free to use the express lane, which is free for members.", False),
     ("Do you like jazz?", False),
     ("Have you ever tried cod liver oil?", False),
+    # ... and what a review of the rule hid: a claim in an offer's clause, a negation or a
+    # policy word beside an apology
+    ("Would you like me to issue the full refund now, since your product was recalled?", False),
+    ("Shall I book the free upgrade that comes with every premium plan?", False),
+    ("Want me to send the replacement, which ships free worldwide?", False),
+    ("Sorry, this is not free.", False),
+    ("We apologize: this is always free.", False),
+    ("I'm sorry, we don't have a support team.", False),
+    ("Do not hesitate to contact us.", True),
+    ("I am sorry to hear that.", True),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

@@ -239,7 +239,13 @@ def test_a_rounded_figure_is_read_as_the_one_it_rounds(window: str, read: str) -
     ("The XR-7 weighs 1,200 grams.", "The XR-7 weighs 1.2 kg."),
     ("Take 0.5 g.", "Take 500 mg."),
     ("It is a 5,000-metre race.", "It is a 5 km race."),
-    ("Delivery takes 4 months.", "Delivery takes 16 week."),  # a month has no fixed length
+    ("Delivery takes 112 days.", "Delivery takes 16 week."),
+    ("It is covered for 12 months.", "It is covered for 1 year."),
+    ("Returns within 30 days.", "Returns within 1 month."),  # a month has no fixed length
+    # a near miss is a wrong figure, not a rounding (a review of the first, looser version)
+    ("It is covered for 13 months.", "It is covered for 13 months."),
+    ("Returns within 28 days.", "Returns within 28 days."),
+    ("Delivery takes 4 months.", "Delivery takes 4 months."),
     # a figure the evidence states as written, or no conversion of any, stays
     ("A quick charge takes 35 minutes.", "A quick charge takes 35 minutes."),
     ("The battery charges in 150 minutes.", "The battery charges in 150 minutes."),
@@ -252,7 +258,8 @@ def test_a_figure_in_another_unit_is_read_as_the_evidences(window: str, read: st
 
     known = quantity_index("The battery charges in 2 hours. A quick charge takes 35 minutes. "
                            "The XR-7 weighs 1.2 kg. Allow 90 minutes. Dose: 500 mg. Delivery "
-                           "takes 16 weeks. The race is 5 km.")
+                           "takes 16 weeks. The race is 5 km. It is covered for 1 year. "
+                           "Returns within 1 month.")
     assert resolve_hedged_numbers(window, known) == read
     if read != window:
         assert not quantity_conflict(read, known)

@@ -87,10 +87,10 @@ _SCAFFOLD = re.compile("|".join([
 # with no figure in them (_closing_talk); a review's support answers halted on 9 of 15 such
 # closers (the last window: a run the output ends in) and on empathy openers at offset 0.
 _OFFER = re.compile(
-    r"^\W*(?:(?:so|ok(?:ay)?|now),? )?(?:would you like(?: me| us)? to|do you want(?: me| us)? to|"
+    r"^\W*(?:(?:so|ok(?:ay)?|now),? )?(would you like(?: me| us)? to|do you want(?: me| us)? to|"
     r"want me to|shall (?:I|we)|should (?:I|we)|(?:can|could|may) (?:I|we)|would it help if "
-    r"(?:I|we)|do you have your|(?:can|could) you (?:share|send|provide|confirm|tell me|give me))\b"
-    r"[^.!?\n]*\?[\s\"')\]]*$", re.IGNORECASE)
+    r"(?:I|we)|do you have your|(?:can|could) you (?:share|send|provide|confirm|tell me|give me)"
+    r")\b[^.!?\n]*\?[\s\"')\]]*$", re.IGNORECASE)
 _CLOSING = re.compile("|".join([
     r"^\W*(?:please )?(?:feel free|don't hesitate|do not hesitate) to\b",
     r"^\W*if you (?:have|need|got) (?:any )?(?:more|other|further|additional|follow-up)? ?"
@@ -102,16 +102,24 @@ _CLOSING = re.compile("|".join([
     r"^\W*(?:happy \w+ing|have a (?:great|good|nice|wonderful|lovely) \w+|enjoy your \w+|"
     r"take care|best regards|kind regards|all the best)\W*$",
 ]).replace("'", "['’]"), re.IGNORECASE)
-# Besides its formula, a closing holds words of politeness, of these and the filler alone.
-_CLOSING_WORDS = frozenset("""reach out contact get touch free need needs questions question help
-assistance support team happy anything else further additional more other ask let know hesitate
-please just again always here if we our us i me my your you day great nice wonderful lovely
+# Besides its formula, a closing holds words of politeness, of these and the filler alone: no
+# negation, and nothing a policy says ("Sorry, this is not free.", "We apologize: this is
+# always free.", "I'm sorry, we don't have a support team." state what the evidence must
+# attest; a review found them hidden by a looser list).
+_CLOSING_WORDS = frozenset("""reach out contact get touch need needs questions question help
+assistance support team happy anything else further additional more other ask let know
+please just again here if we our us i me my your you day great nice wonderful lovely
 inconvenience inconvenient sorry apologize apologise apologies understand understanding
 frustrating frustration frustrated confusing confused annoying concern concerns worry worried
 disappointing upsetting situation must be how why that this would could can see feel s m re ll
-d t don do not completely totally fully really so very truly any caused delay delays trouble
-hear glad shopping day evening weekend week care best regards all and or is are was am will
-there be been have has had""".split())  # noqa: SIM905
+d completely totally fully really so very truly any caused delay delays trouble hear glad
+shopping day evening weekend week care best regards all and or is are am""".split())  # noqa: SIM905
+# An offer is one short clause: a comma or a clause word brings a claim along ("Would you like
+# me to issue the refund now, since your product was recalled?", "Shall I book the upgrade that
+# comes with every plan?"), and so may more than a few content words.
+_OFFER_CLAUSE = re.compile(r"[,;:]|\b(?:since|because|which|that|who|whom|whose|as|so|but|"
+                           r"although|though|unless|when|where|while|and|or)\b", re.IGNORECASE)
+_OFFER_MAX_TERMS = 4
 _CLOSING_TRIGGERS = frozenset("""would want shall should can could may do feel don hesitate if
 sorry apologize apologise apologies understand know see hear imagine appreciate happy have enjoy
 take best kind all""".split())  # noqa: SIM905
@@ -219,10 +227,15 @@ def _closing_talk(text: str, words: set[str]) -> bool:
     politeness and the closing's own (``_CLOSING_WORDS``)."""
     if words.isdisjoint(_CLOSING_TRIGGERS) or _DIGIT.search(text):
         return False
-    if _OFFER.search(text):
-        return True
-    return (_CLOSING.search(text) is not None
-            and words <= _CLOSING_WORDS | POLITENESS | _SCAFFOLD_FILLER)
+    offer = _OFFER.search(text)
+    if offer is not None:
+        request = text[offer.end(1):]  # what is offered or asked, after the formula
+        return (_OFFER_CLAUSE.search(request) is None
+                and len(terms(request)) <= _OFFER_MAX_TERMS)
+    if _CLOSING.search(text) is None:
+        return False
+    rest = _words(_CLOSING.sub(" ", text))
+    return rest <= _CLOSING_WORDS | POLITENESS | _SCAFFOLD_FILLER
 
 
 # One line: a markdown heading, or bold as a whole (a heading merged with the sentence after it

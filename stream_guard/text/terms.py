@@ -697,16 +697,24 @@ _MEASURES: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("ml", "millilitre", "milliliter"), ("volume", 0.001)),
     **dict.fromkeys(("litre", "liter"), ("volume", 1.0)),
 }
-# Months and years have no fixed length in days or weeks: "4 months" for "16 weeks" is the same
-# span, rounded. Other conversions are exact, within rounding.
+# Months and years have no fixed length in days or weeks: "30 days" or "31 days" is a month,
+# "52 weeks" or "365 days" a year, within this share. Not "4 weeks" for a month, nor "13
+# months" for a year (a review found a looser share read such wrong figures as the evidence's);
+# months and years between themselves, and every other conversion, are exact within rounding.
 _LOOSE_UNITS = frozenset({"month", "year", "yrs"})
+_LOOSE_SHARE = 0.035
 _DIGIT = re.compile(r"\d")
 _CONVERTIBLE = re.compile(_FIGURE_RUN + r"[ \t-]?([a-z]+)\b")
 
 
 def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` with each figure the evidence states in another unit of its measure written
-    as the evidence writes it ("120 minutes" as "2 hours"); see :func:`resolve_hedged_numbers`."""
+    as the evidence writes it ("120 minutes" as "2 hours"); see :func:`resolve_hedged_numbers`.
+
+    Like a number the evidence states anywhere (:func:`quantity_conflict`), a figure equal to
+    any of the evidence's figures of its measure is read as that one, whichever fact the
+    evidence states it of: "charges in 120 minutes" against "charges in 90 minutes; shipping
+    takes 2 hours" is then no contradiction (the words, and the detector, still judge it)."""
     if not _DIGIT.search(text):
         return text
     stated = [(unit, _MEASURES[unit], v) for unit, numbers in evidence.items()
@@ -727,7 +735,8 @@ def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str
         for other, (kind, factor), v in stated:
             if kind != measure[0] or other == unit or not v:
                 continue
-            slack = 0.1 if unit in _LOOSE_UNITS or other in _LOOSE_UNITS else 0.005
+            loose = (unit in _LOOSE_UNITS) != (other in _LOOSE_UNITS)  # month vs days, weeks
+            slack = _LOOSE_SHARE if loose else 0.005
             if abs(v * factor - size) <= slack * size:
                 return f"{figures[(other, v)]} {other}"
         return None
