@@ -446,6 +446,14 @@ def test_words_in_mid_sentence_are_held_unscanned() -> None:
     ("| Warranty | covers water damage |\n", [("| Warranty | covers water damage |", "text")]),
     ("| Warranty | covers water damage |\nIt is great.",
      [("| Warranty | covers water damage |", "text"), ("It is great.", "text")]),
+    # a head of periods is a head; one of prices, sentences, or a rule without pipes is not
+    ("| Metric | Q3 2024 | FY2023 |\n|---|---|---|\n| Revenue | $4.8bn | $4.3bn |",
+     [("| Metric | Q3 2024 | FY2023 |", "talk"), ("|---|---|---|", "talk"),
+      ("| Revenue | $4.8bn | $4.3bn |", "text")]),
+    ("| Basic costs $5 | Pro costs $9 |\n|---|---|\n| a | b |",
+     [("| Basic costs $5 | Pro costs $9 |", "text"), ("|---|---|\n| a | b |", "text")]),
+    ("| The XR-7 is waterproof to 100 m |\n---\nNext one.",
+     [("| The XR-7 is waterproof to 100 m |", "text"), ("---\nNext one.", "text")]),
     # rows under the head are claims, a second table has a head of its own
     ("| A | B |\n|---|---|\n| x is 1 | y |\n\nNext:\n| C | D |\n|---|---|\n| z | w |",
      [("| A | B |", "talk"), ("|---|---|", "talk"), ("| x is 1 | y |", "text"),
@@ -469,3 +477,12 @@ def test_a_held_first_row_keeps_the_windows_independent_of_the_cutting(text: str
     whole = stream([text], 8, 3)
     assert stream(list(text), 8, 3) == whole
     assert stream([text[:20], text[20:]], 8, 3) == whole
+
+
+def test_a_held_first_row_as_long_as_a_window_keeps_the_cutting_invariant() -> None:
+    """A review's case at the default sizes: a short text, a row of 391 characters, the text
+    cut inside what follows."""
+    text = "Yes.\n| " + "Plan " * 77 + "|\n\n\n\nIt has 3 rows. It is new."
+    whole = stream([text])
+    for cut in (403, 300, 410):
+        assert stream([text[:cut], text[cut:]]) == whole

@@ -27,8 +27,25 @@ _STATEMENT = re.compile(
     f"[{TERMINALS}][\"'’”)\\]]*(?:$|\\s)|\\b(?:yes|no|not|never|true|false)\\b|n['’]t\\b"
     "|^(?=.*\\d)(?!.*:\\s*$)", re.DOTALL | re.IGNORECASE)
 
-# A markdown table's delimiter row ("|---|:---:|").
-_TABLE_RULE = re.compile(r"\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
+# A markdown table's delimiter row ("|---|:---:|"): with a pipe, or it is a rule ("---").
+_TABLE_RULE = re.compile(r"(?=[^|]*\|)\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
+# A column name's figures: years and periods alone ("2024", "Q3 2024", "FY2023", "H1").
+_HEAD_FIGURE = re.compile(r"\d+")
+_PERIOD = re.compile(r"(?:(?:q[1-4]|h[12]|fy)\s*)?(?:(?:19|20)\d\d)?|q[1-4]|h[12]", re.IGNORECASE)
+_HEAD_CELL_WORDS = 4
+
+
+def _column_names(line: str) -> bool:
+    """Whether a table row could be a head: short cells of names, no figure but a period.
+    "| Basic costs $5 | Pro costs $9 |" over a delimiter row states prices."""
+    for cell in line.strip().strip("|").split("|"):
+        if len(cell.split()) > _HEAD_CELL_WORDS:
+            return False
+        if _HEAD_FIGURE.search(cell) and not all(
+                _PERIOD.fullmatch(word.strip("()")) for word in cell.split()
+                if _HEAD_FIGURE.search(word)):
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +146,11 @@ class WindowSegmenter:
         out: list[Window] = []
         for segment in self._scanner.advance(self._buf, self._base, final):
             self._place_row(segment, out)
-        if final and self._head is not None:  # no line came under it: a row like any other
+        frontier = self._scanner.keep_from
+        if self._head is not None and (final or frontier - self._head.start > self.max_chars):
+            # no line came under it, or none can come near it: a row like any other
             head, self._head = self._head, None
             self._place(head, out)
-        frontier = self._scanner.keep_from
         # Nothing still to come can fit with the held window within max_chars.
         if self._held is not None and (final or frontier - self._held.start >= self.max_chars):
             self._emit(self._held, out)
@@ -146,14 +164,19 @@ class WindowSegmenter:
         """Place a segment, deciding a held first row of a table by the line after it."""
         head, self._head = self._head, None
         if head is not None:
-            if seg.kind == "text" and _TABLE_RULE.fullmatch(self._text(seg)):
+            # A delimiter row heads a table only right under the row (within max_chars of its
+            # start, as _run decides while it waits for the next line: the same however the
+            # text is cut, and the row is not held for ever).
+            if (seg.kind == "text" and seg.start - head.start <= self.max_chars
+                    and _TABLE_RULE.fullmatch(self._text(seg))):
                 self._flush(out)
                 self._append(self._window(head, "talk"), out)
                 self._append(self._window(seg, "talk"), out)
                 return
             self._place(head, out)
         before = self._text(self._held) if self._held is not None else self._previous
-        if (seg.kind == "text" and self._text(seg).startswith("|")
+        text = self._text(seg)
+        if (seg.kind == "text" and text.startswith("|") and _column_names(text)
                 and not before.rpartition("\n")[2].lstrip().startswith("|")):
             # A table's first row, maybe: the next line decides. A short text before it is
             # emitted now, alone, whatever the row turns out to be: held on, it would be
