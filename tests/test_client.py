@@ -321,6 +321,19 @@ async def test_a_start_over_the_streams_per_connection_cap_opens_another_connect
             await stream.end()
             done = (await collect(stream))[-1]
             assert isinstance(done, Done) and not done.halted
+        # A steady 3 streams in flight over 12 turns: the full connections are used again
+        # once a stream on them ends (a first version opened one more every turn or two).
+        before = client.connections_opened
+        flight = [await client.start(context=CONTEXT) for _ in range(3)]
+        for _ in range(12):
+            oldest = flight.pop(0)
+            await oldest.end()
+            await collect(oldest)
+            flight.append(await client.start(context=CONTEXT))
+        for stream in flight:
+            await stream.end()
+            await collect(stream)
+        assert client.connections_opened - before <= 1
         ticket = await mint_ticket(url(srv), API_KEY)
         async with GuardClient(url(srv), ticket=ticket) as single:
             await single.start(stream_id="a", context=CONTEXT)

@@ -68,6 +68,9 @@ class GuardClient:
         self._ticket_provider = ticket_provider
         self._link: Link | None = None
         self._retired: list[Link] = []  # draining connections with streams still on them
+        # Connections that refused a stream for holding the server's cap of streams, with how
+        # many they held then: a new stream goes to one of them again once one has ended.
+        self._full: dict[Link, int] = {}
         self._lock = asyncio.Lock()
         self._closed = False
 
@@ -107,7 +110,7 @@ class GuardClient:
         delays = self.backoff.delays()
         too_big = 0
         while True:
-            link = await self._live_link(delays)
+            link = self._link_with_room() or await self._live_link(delays)
             try:
                 return await link.open_stream(frame, mode, self.start_timeout)
             except ConnectionClosedError as exc:
@@ -121,10 +124,13 @@ class GuardClient:
                 await _pause(delays, exc)
             except TooManyStreamsError:
                 # This connection holds the server's streams-per-connection cap: new streams
-                # go to another connection, this one keeps its streams until they end.
+                # go to another connection, this one keeps its streams, and gets new ones
+                # again once one of them has ended (connections are not piled up).
                 if not self._can_reconnect():
                     raise
-                self._retire(link)
+                self._full[link] = len(link.streams)
+                if self._link is link:
+                    self._link = None
             except OverloadedError:
                 # The server takes no new stream until its load falls (the connection is
                 # fine): the same start after a backoff, as the docstring of the class says.
@@ -148,15 +154,27 @@ class GuardClient:
     async def close(self) -> None:
         """Close the connection; streams still open end with a ``ConnectionClosedError``."""
         self._closed = True
-        links = [*self._retired, *([self._link] if self._link is not None else [])]
+        links = [*self._retired, *self._full,
+                 *([self._link] if self._link is not None else [])]
         self._retired.clear()
+        self._full.clear()
         for link in links:
             await link.close()
+
+    def _link_with_room(self) -> Link | None:
+        """A connection that was full and has had a stream end since, if there is one."""
+        for link, held in list(self._full.items()):
+            if not link.alive:
+                del self._full[link]
+            elif len(link.streams) < held:
+                return link
+        return None
 
     def _retire(self, link: Link) -> None:
         """New streams go to a new connection; ``link`` keeps its streams until it ends."""
         if self._link is link:
             self._link = None
+        self._full.pop(link, None)
         self._retired = [old for old in self._retired if old.alive]
         if link.alive:
             self._retired.append(link)
