@@ -213,17 +213,20 @@ class Router:
             server.metrics.rejections.labels("draining").inc()
             return _error(503, "draining", "the server is shutting down; get a ticket "
                           "elsewhere")
-        ip = self._client_key(connection, request)
-        penalty = server.penalties.remaining(ip, time.monotonic())
-        if penalty > 0:
-            server.metrics.rejections.labels("penalty").inc()
-            return _error(429, "too_many_handshakes", "a connection from this address was "
-                          "closed for abuse; retry after the delay in Retry-After",
-                          retry_after_s=penalty)
         tenant = server.keys.tenant(api_key_from_headers(request.headers))
         if tenant is None:
             # A wrong key spends the address's handshake budget: keys cannot be guessed
-            # faster than connections may be attempted (a valid key's mint spends nothing).
+            # faster than connections may be attempted. A valid key's mints spend nothing and
+            # are not held back by a penalty either: the page's backend mints for all of its
+            # users from one address, and one abusive connection from it would stop them all.
+            ip = self._client_key(connection, request)
+            penalty = server.penalties.remaining(ip, time.monotonic())
+            if penalty > 0:
+                server.metrics.rejections.labels("penalty").inc()
+                await server.hold_refusal()
+                return _error(429, "too_many_handshakes", "a connection from this address "
+                              "was closed for abuse; retry after the delay in Retry-After",
+                              retry_after_s=penalty)
             if not await server.handshake_allowed(ip):
                 server.metrics.rejections.labels("handshake_rate").inc()
                 await server.hold_refusal()

@@ -255,8 +255,8 @@ class CallbackConnection(ServerConnection):
         assert self._head is not None
         self._head += data
         end = self._head.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self._head) <= MAX_HEAD_BYTES:
+        if end < 0 or end > MAX_HEAD_BYTES:  # a whole head in one read is measured too
+            if end < 0 and len(self._head) <= MAX_HEAD_BYTES:
                 return False
             self._head = None
             refusal = json_response(431, {"error": "request_header_fields_too_large",
