@@ -758,3 +758,18 @@ def test_every_error_and_close_code_of_the_protocol_has_its_exception() -> None:
     assert set(_BY_CODE) == {code.value for code in ErrorCode}
     assert set(_BY_CLOSE) >= {code for code in CloseCode if code not in (
         CloseCode.NORMAL, CloseCode.UNSUPPORTED_DATA)}
+
+
+async def test_a_guarded_output_left_before_iterating_has_an_empty_result(
+        server: Server) -> None:
+    """Its result raised "not finished" after the block was left (a review); it says nothing
+    was sent or shown."""
+    async def tokens() -> AsyncIterator[str]:
+        yield GOOD
+
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        async with guard(tokens(), client, context=CONTEXT) as pieces:
+            pass
+        result = pieces.result
+    assert (result.halted, result.halt, result.text_shown, result.text_sent, result.done) == (
+        False, None, "", "", None)

@@ -77,8 +77,10 @@ class Guarded:
 
     @property
     def result(self) -> GuardResult:
-        """What happened, once the output is exhausted or its ``async with`` block was left
-        (typed as always there, so a caller's code needs no None check)."""
+        """What happened, once the output is exhausted or closed (its ``async with`` block
+        left, even before iterating: then nothing was sent or shown). Typed as always there,
+        so a caller's code needs no None check; read while the output is still being
+        iterated, it raises ``RuntimeError``."""
         if self._result is None:
             raise RuntimeError("the guarded output is not finished: iterate it to its end, or "
                                "leave its `async with` block, first")
@@ -92,6 +94,8 @@ class Guarded:
 
     async def aclose(self) -> None:
         await self._gen.aclose()
+        if self._result is None:  # closed before it started: nothing was sent or shown
+            self._result = GuardResult(False, None, "", "", None)
 
     async def __aenter__(self) -> Guarded:
         return self
