@@ -528,3 +528,29 @@ async def test_renewal_rounds_come_every_second_until_one_succeeds() -> None:
     flaky.stop()
     await asyncio.wait_for(keeper, 1)
     assert calls >= 3
+
+
+async def test_admissions_that_come_together_after_an_outage_share_one_renewal() -> None:
+    """Every admission out of sync ran a whole renewal round of its own (a review: 50 at once
+    after the store came back), and every handshake one more, logged, during an outage."""
+    memory = MemoryStateStore()
+    outage = _Outage(memory)
+    rounds = 0
+    renew_slots = outage.renew_slots
+
+    async def counted(leases_: list[tuple[str, str]], ttl_s: float) -> list[tuple[str, str]]:
+        nonlocal rounds
+        rounds += 1
+        return await renew_slots(leases_, ttl_s)
+
+    outage.renew_slots = counted  # type: ignore[method-assign]
+    leases = SlotLeases(outage, ttl_s=30)  # type: ignore[arg-type]
+    leases.track("global", "admitted-while-down", 100)
+    admitted = await asyncio.gather(*(leases.acquire("global", f"c{n}", 100) for n in range(50)))
+    assert all(admitted) and rounds == 1
+    outage.down = True
+    for n in range(20):  # an outage: admissions fail without a round each
+        with pytest.raises(StateUnavailable):
+            leases.track("global", f"d{n}", 100)
+            await leases.acquire("global", f"e{n}", 100)
+    assert rounds <= 2

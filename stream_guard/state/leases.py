@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import secrets
 import socket
+import time
 
 from stream_guard.state.base import Lease, SlotsRecovering, StateStore, StateUnavailable
 
 log = logging.getLogger(__name__)
+
+# While out of sync (a round failed), rounds come at most this often: the keeper's, and an
+# admission's before it is measured against a cap.
+_RESYNC_EVERY_S = 1.0
 
 
 class SlotLeases:
@@ -40,6 +46,8 @@ class SlotLeases:
         self._limits: dict[Lease, int] = {}
         self._stopped = asyncio.Event()
         self._synced = True  # the store holds every lease in _limits (as of the last round)
+        self._resync = asyncio.Lock()  # one re-sync at a time for the admissions that wait
+        self._last_round = -math.inf  # when the last renewal round began (monotonic)
 
     def __len__(self) -> int:
         return len(self._limits)
@@ -47,7 +55,7 @@ class SlotLeases:
     async def acquire(self, scope: str, holder: str, limit: int) -> bool:
         """Take a slot (raises :class:`StateUnavailable` like the store)."""
         if not self._synced:
-            await self.renew()
+            await self._sync()
         try:
             if not await self._store.acquire_slot(scope, holder, limit, self._ttl_s):
                 return False
@@ -74,8 +82,16 @@ class SlotLeases:
             log.debug("slot %s/%s not released (store unavailable); it will expire", scope,
                       holder)
 
+    async def _sync(self) -> None:
+        """Renew before admitting, once for all the admissions that come together, and at most
+        once a second while the store stays away (every handshake tried, and logged, a round)."""
+        async with self._resync:
+            if not self._synced and time.monotonic() - self._last_round >= _RESYNC_EVERY_S:
+                await self.renew()
+
     async def renew(self) -> None:
         """One renewal round; an unavailable store is logged, and the next round tries again."""
+        self._last_round = time.monotonic()
         leases = list(self._limits)
         try:  # with no leases too: the store may learn of a wipe from the round (Redis epoch)
             lost = await self._store.renew_slots(leases, self._ttl_s)
@@ -103,7 +119,7 @@ class SlotLeases:
         a cancellation that lands mid-command, which would leave this loop running.
         """
         while True:
-            period = self._ttl_s / 3 if self._synced else min(1.0, self._ttl_s / 3)
+            period = self._ttl_s / 3 if self._synced else min(_RESYNC_EVERY_S, self._ttl_s / 3)
             try:
                 await asyncio.wait_for(self._stopped.wait(), period)
                 return
