@@ -418,11 +418,13 @@ def test_a_connections_own_drain_names_its_cause(cause: Drain, reason: str) -> N
     session, _ = new_session()
     start(session)
     session.start_drain(cause)
-    session.start_drain()  # a shutdown during it keeps the first cause
-    refused = start(session, "s2")
+    session.start_drain(Drain.BUDGET if cause is Drain.LIFETIME else Drain.LIFETIME)
+    refused = start(session, "s2")  # the first cause stays
     assert error_code(refused) is ErrorCode.DRAINING
     assert "start it on a new connection" in refused.frames[0].message  # type: ignore[union-attr]
     assert session.finish_drain().close == Close(CloseCode.GOING_AWAY, reason)
+    session.start_drain()  # a shutdown is said over it
+    assert session.finish_drain().close == Close(CloseCode.GOING_AWAY, "server shutting down")
 
 
 def test_finish_drain_without_streams_only_closes() -> None:

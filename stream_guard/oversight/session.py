@@ -307,8 +307,9 @@ class Session(Generic[P]):
 
     def start_drain(self, cause: Drain = Drain.SHUTDOWN) -> None:
         """The drain begins: no new streams; the open ones go on (their deltas are taken). A
-        connection already draining keeps its first cause."""
-        if self.drained_by is None:
+        shutdown is said over a connection's own cause (the client should start elsewhere,
+        not merely on a new connection here); otherwise the first cause stays."""
+        if self.drained_by is None or cause is Drain.SHUTDOWN:
             self.drained_by = cause
 
     def finish_drain(self) -> Outcome[P]:
