@@ -316,11 +316,10 @@ class Session(Generic[P]):
         """The drain's grace is over, or its streams are done: ``done`` for every stream still
         open (its ``chars`` is exactly the text taken), then close 1001."""
         out: Outcome[P] = Outcome()
-        self.start_drain()
+        cause = self.drained_by = self.drained_by or Drain.SHUTDOWN
         for state in list(self._streams.values()):
             self._emit([state.drain()], out)
-        assert self.drained_by is not None
-        out.close = Close(CloseCode.GOING_AWAY, _DRAIN_CLOSE[self.drained_by])
+        out.close = Close(CloseCode.GOING_AWAY, _DRAIN_CLOSE[cause])
         return out
 
     # --- internals ----------------------------------------------------------------------------
