@@ -384,11 +384,15 @@ async def test_lost_redis_fails_fast_and_recovers(own_redis: RedisServer,
 @pytest.mark.redis
 async def test_redis_that_refuses_writes_is_unavailable(
         own_redis: RedisServer, redis_stores: RedisStores,
-        caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Redis that answers PING but refuses every write (memory full under noeviction; the
     same for a failed snapshot or an ACL) serves no handshake: it must read as unavailable, so
     the fail mode, readiness and the state metrics apply, and it is logged."""
     from redis.asyncio import Redis
+
+    from stream_guard.state import redis_store
+
+    monkeypatch.setattr(redis_store, "_last_refusal_log", {})  # logged by an earlier test
 
     store = redis_stores(own_redis.url)
     assert await store.ping()

@@ -25,6 +25,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from stream_guard.state.base import (
     KillSubscription,
@@ -44,12 +45,14 @@ log = logging.getLogger(__name__)
 # So is anything else redis-py raises: a reply that is not Redis's (InvalidResponse: the
 # address reaches another service, as a wrong port or a failover address briefly may) escaped
 # as itself, killed the lease keeper for good and made every handshake a 500.
-_UNAVAILABLE = (RedisError, OSError)
+# Away (no answer) is logged by readiness and the lease keeper; the rest, a refusal or a reply
+# not understood, is a fault an operator must fix, and is logged here.
+_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)
 # A refusal is a fault an operator must fix (Redis away is already logged by readiness and the
 # lease keeper); it is logged, at most once per this many seconds, so a refused write per
 # handshake cannot flood the log.
 _REFUSAL_LOG_EVERY_S = 30.0
-_last_refusal_log = -math.inf
+_last_refusal_log: dict[str, float] = {}  # by kind of fault
 
 # Shared preamble: the server's clock in milliseconds.
 _NOW_MS = """
@@ -156,20 +159,22 @@ return ok
 def _unavailable_on_error() -> Iterator[None]:
     try:
         yield
-    except ResponseError as exc:
-        _log_refusal(exc)
-        raise StateUnavailable(f"redis refused the command: {exc}") from exc
-    except _UNAVAILABLE as exc:
+    except _AWAY as exc:
         raise StateUnavailable(f"redis unavailable: {exc}") from exc
+    except ResponseError as exc:
+        _log_refusal(exc, "redis refuses stream-guard's commands")
+        raise StateUnavailable(f"redis refused the command: {exc}") from exc
+    except RedisError as exc:
+        _log_refusal(exc, "the redis address answers what redis-py cannot read (is it Redis?)")
+        raise StateUnavailable(f"redis answer not understood: {exc}") from exc
 
 
-def _log_refusal(exc: ResponseError) -> None:
-    global _last_refusal_log
+def _log_refusal(exc: RedisError, what: str) -> None:
     now = time.monotonic()
-    if now - _last_refusal_log >= _REFUSAL_LOG_EVERY_S:
-        _last_refusal_log = now
-        log.error("redis refuses stream-guard's commands; shared state is unavailable until "
-                  "it accepts them", extra={"error": str(exc)})
+    if now - _last_refusal_log.get(what, -math.inf) >= _REFUSAL_LOG_EVERY_S:
+        _last_refusal_log[what] = now
+        log.error(f"{what}; shared state is unavailable until it is fixed",
+                  extra={"error": f"{type(exc).__name__}: {exc}"})
 
 
 def _ms(seconds: float) -> int:
