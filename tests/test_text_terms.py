@@ -95,7 +95,8 @@ def test_a_function_word_after_a_number_is_no_unit() -> None:
     known = quantity_index("He called 911 to report the shooting. It took 20 minutes.")
     assert known == {ANY_UNIT: frozenset({"911", "20"}), "minute": frozenset({"20"})}
     assert not quantity_conflict("He called 911 on January 1 to say he shot his wife.", known)
-    assert quantities("On January 1 to 3 of them") == set()
+    # "to" is no unit; the day is its month's figure, a date (canonical_dates)
+    assert quantities("On January 1 to 3 of them") == {("0101", "date")}
     assert quantity_conflict("It took 30 minutes.", known)
     assert quantities("$0.15 per share") == {("0.15", "per")}
 
@@ -435,16 +436,20 @@ def test_figures_cost_linear_time_and_never_raise() -> None:
 
 
 @pytest.mark.parametrize(("written", "read"), [
-    ("opened on 2024-07-09.", "opened on July 9, 2024."),
-    ("opened on 2024-7-9", "opened on July 9, 2024"),
-    ("on 03/03/2024", "on March 3, 2024"),
-    ("on 15/01/2025 or 01/15/2025", "on January 15, 2025 or January 15, 2025"),
-    ("on 09.07.2024", "on July 9, 2024"),  # dotted: day first
+    ("opened on 2024-07-09.", "opened on 9 July 2024."),
+    ("opened on 2024-7-9", "opened on 9 July 2024"),
+    ("on 03/03/2024", "on 3 March 2024"),
+    ("on 15/01/2025 or 01/15/2025", "on 15 January 2025 or 15 January 2025"),
+    ("on 09.07.2024", "on 9 July 2024"),  # dotted: day first
+    # in words, the day goes before its month
+    ("on July 9th, 2024", "on 9 July, 2024"), ("the 9th of July 2024", "the 9 July 2024"),
+    ("from June 1 to June 30", "from 1 June to 30 June"),
     # which is day and which is month is unknown: left as written
     ("on 07/09/2024", "on 07/09/2024"),
-    # no date: years, versions, ranges, codes
+    # no date: years, versions, ranges, codes, a month and its year
     ("in 2019-2020", "in 2019-2020"), ("version 1.2.2024", "version 1.2.2024"),
     ("part 2024-07-09-A", "part 2024-07-09-A"), ("2024-13-01", "2024-13-01"),
+    ("in November 2023", "in November 2023"),
 ])
 def test_a_date_in_digits_is_read_in_words(written: str, read: str) -> None:
     from stream_guard.text.terms import canonical_dates
@@ -458,4 +463,19 @@ def test_a_date_meets_itself_however_it_is_written() -> None:
     keys = [t.key for t in terms("The library opened on July 9, 2024.")]
     assert [t.key for t in terms("The library opened on 2024-07-09.")] == keys
     assert [t.key for t in terms("The library opened on 09.07.2024.")] == keys
+    assert [t.key for t in terms("The library opened on the 9th of July 2024.")] == keys
     assert set(keys) - {t.key for t in terms("The library opened on 2023-07-09.")} == {"2024"}
+
+
+def test_a_changed_day_of_a_month_is_a_changed_figure() -> None:
+    """A wrong day read in words against an ISO date was no longer a new word once the date
+    was read in words (a review's probe lost two catches): the day is its month's figure."""
+    from stream_guard.text.terms import quantity_conflict, quantity_index
+
+    known = quantity_index("The community library opened on 2024-11-15.")
+    assert quantity_conflict("The community library opened on November 16, 2024.", known)
+    assert not quantity_conflict("The community library opened on November 15, 2024.", known)
+    assert not quantity_conflict("The community library opened on 15 Nov 2024.", known)
+    assert not quantity_conflict("It opened in November 2024.", known)
+    # the month changed, the day kept: a changed date too
+    assert quantity_conflict("The community library opened on August 15, 2024.", known)

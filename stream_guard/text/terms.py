@@ -238,21 +238,37 @@ _ISO_DATE = re.compile(r"(?<![\w.-])(1[89]\d\d|20\d\d)-(0?[1-9]|1[0-2])-(0?[1-9]
                        r"(?![\w-]|\.\d)")
 _DMY_DATE = re.compile(r"(?<![\w./-])(\d{1,2})([/.])(\d{1,2})\2(1[89]\d\d|20\d\d)(?![\w/-]|\.\d)")
 _DATE_HINT = re.compile(r"\d[-/.]\d")
+_MONTH_NAMES = "|".join(_MONTHS)
+_MONTH_NUMBER = {name.lower(): n for n, name in enumerate(_MONTHS, start=1)}
+DATE_UNIT = "date"  # the unit of a day of a month: its figure is MMDD
+# A day written after its month, or as an ordinal ("July 9", "July 9th", "the 9th of July").
+_MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b(?![\d:.,]\d)")
+_DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? ({_MONTH_NAMES})\b")
+_DAY_HINT = re.compile(rf"\d|{_MONTH_NAMES}")
 
 
 def canonical_dates(text: str) -> str:
-    """``text`` with each date in digits written as words ("2024-07-09" -> "July 9, 2024"), so
-    a date meets itself however it is written (a review's faithful answers that wrote an ISO
-    date in words halted at once). Day and month in either order ("03/03/2024") only where the
-    numbers say which is which (one over 12, or both the same): "07/09/2024" is July or
-    September; but "09.07.2024" is 9 July (dotted dates put the day first wherever they are
-    written). Unchanged text is returned as the same object."""
-    if not _DATE_HINT.search(text):
+    """``text`` with each date written one way, day before month in words ("2024-07-09",
+    "July 9th, 2024" and "the 9th of July 2024" -> "9 July 2024"), so a date meets itself
+    however it is written (a review's faithful answers that wrote an ISO date in words halted
+    at once), and its day is a figure of its month: "16 November" against the evidence's "15
+    November" is a changed figure (:func:`quantity_conflict`), as "16 km" against "15 km" is.
+    Day and month in digits either way round ("03/03/2024") only where the numbers say which
+    is which (one over 12, or both the same): "07/09/2024" is July or September; but
+    "09.07.2024" is 9 July (dotted dates put the day first wherever they are written).
+    Unchanged text is returned as the same object."""
+    if _DATE_HINT.search(text):
+        text = _digit_dates(text)
+    if not _DAY_HINT.search(text):
         return text
+    text = _MONTH_DAY.sub(lambda m: f"{m.group(2)} {m.group(1)}", text)
+    return _DAY_OF_MONTH.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
 
+
+def _digit_dates(text: str) -> str:
     def iso(match: re.Match[str]) -> str:
         year, month, day = match.groups()
-        return f"{_MONTHS[int(month) - 1]} {int(day)}, {year}"
+        return f"{int(day)} {_MONTHS[int(month) - 1]} {year}"
 
     def either(match: re.Match[str]) -> str | None:
         first, second, year = int(match.group(1)), int(match.group(3)), match.group(4)
@@ -265,7 +281,7 @@ def canonical_dates(text: str) -> str:
             return None
         if not (1 <= month <= 12 and 1 <= day <= 31):
             return None
-        return f"{_MONTHS[month - 1]} {day}, {year}"
+        return f"{day} {_MONTHS[month - 1]} {year}"
 
     text = _ISO_DATE.sub(iso, text)
     return _rewrite(text, _DMY_DATE, either)
@@ -594,7 +610,14 @@ def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]
     :func:`canonical_figures`)."""
     for number, word in _NUMBER_AND_UNIT.findall(canonical_figures(
             spell_out_numbers(text), scale_as_unit=True, both_readings=both_readings)):
-        yield number.replace(",", ""), _unit(word) if word else ANY_UNIT
+        unit = _unit(word) if word else ANY_UNIT
+        month = _MONTH_NUMBER.get(word.lower()) if word[:1].isupper() else None  # "May", not "may"
+        if month is not None and number.isdigit() and 1 <= int(number) <= 31:
+            # a day of a month is one figure of dates: "9 August" against "9 July" is a
+            # changed date, as "16 November" against "15 November" is (canonical_dates)
+            yield f"{month:02d}{int(number):02d}", DATE_UNIT
+        else:
+            yield number.replace(",", ""), unit
 
 
 def _unit(word: str) -> str:
