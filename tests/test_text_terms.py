@@ -479,3 +479,11 @@ def test_a_changed_day_of_a_month_is_a_changed_figure() -> None:
     assert not quantity_conflict("It opened in November 2024.", known)
     # the month changed, the day kept: a changed date too
     assert quantity_conflict("The community library opened on August 15, 2024.", known)
+
+
+@pytest.mark.parametrize("written", ["The deposit is GBP 500.", "The deposit is 500 GBP.",
+                                     "The deposit is £500."])
+def test_an_amount_with_its_currency_code_is_the_amount(written: str) -> None:
+    """A code is no word the evidence lacks: "GBP 500" against the evidence's "£500" halted."""
+    assert [t.key for t in terms(written)] == ["deposit", "500"]
+    assert [t.key for t in terms("The GBP fell.")] == ["gbp", "fell"]  # no amount: a word

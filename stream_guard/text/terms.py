@@ -287,6 +287,24 @@ def _digit_dates(text: str) -> str:
     return _rewrite(text, _DMY_DATE, either)
 
 
+# An amount with its currency's code ("GBP 500", "500 EUR") is the amount with its symbol
+# ("£500"): the evidence's "£500" has no word "GBP", so the code read as a word the evidence
+# lacks (a review's faithful answer halted on it). Dollars of any country are "$".
+_SYMBOL_OF = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "HKD": "$", "SGD": "$",
+              "GBP": "£", "EUR": "€", "JPY": "¥", "CNY": "¥"}
+_CODES = "|".join(_SYMBOL_OF)
+_CODE_BEFORE = re.compile(rf"\b({_CODES}) ?(?=\d)")
+_CODE_AFTER = re.compile(rf"(\d[\d,.]*) ?({_CODES})\b")
+_CODE_HINT = re.compile(rf"\b(?:{_CODES})\b")
+
+
+def _currency_codes(text: str) -> str:
+    if not _CODE_HINT.search(text):
+        return text
+    text = _CODE_BEFORE.sub(lambda m: _SYMBOL_OF[m.group(1)], text)
+    return _CODE_AFTER.sub(lambda m: _SYMBOL_OF[m.group(2)] + m.group(1), text)
+
+
 def canonical_figures(text: str, *, scale_as_unit: bool = False,
                       both_readings: bool = False) -> str:
     """``text`` with each scaled figure written in full ("2.5 billion" -> "2500000000"; a range's
@@ -297,7 +315,7 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     stays as written; with ``both_readings`` (evidence: a reading more can only support) its
     scaled reading follows it ("10k 10000"); dates in digits are written in words
     (:func:`canonical_dates`). Unchanged text is returned as the same object."""
-    text = canonical_dates(text)
+    text = _currency_codes(canonical_dates(text))
     if not _FIGURE_HINT.search(text):
         return text
     ranged, low = text, text.lower()  # the patterns are lower case (see _rewrite)
