@@ -183,6 +183,18 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("I'm sorry, we don't have a support team.", False),
     ("Do not hesitate to contact us.", True),
     ("I am sorry to hear that.", True),
+    ("Shall I connect you with an agent?", True),
+    # ... and what a second probe hid: when support is open, who caused a delay, an offer
+    # that presupposes what is offered
+    ("If you need help, our support team is here all weekend.", False),
+    ("Feel free to contact our support team any day of the week.", False),
+    ("I'm so sorry our team caused this delay.", False),
+    ("We apologize for the delays our support team caused.", False),
+    ("Would you like me to refund the shipping fee?", False),
+    ("Would you like me to extend your warranty?", False),
+    ("Shall I file an accidental damage claim?", False),
+    ("Would you like me to start a return for your gift card?", False),
+    ("Shall I remind you every two hours?", False),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

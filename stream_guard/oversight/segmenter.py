@@ -29,23 +29,28 @@ _STATEMENT = re.compile(
 
 # A markdown table's delimiter row ("|---|:---:|"): with a pipe, or it is a rule ("---").
 _TABLE_RULE = re.compile(r"(?=[^|]*\|)\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
-# A column name's figures: years and periods alone ("2024", "Q3 2024", "FY2023", "H1").
-_HEAD_FIGURE = re.compile(r"\d+")
-_PERIOD = re.compile(r"(?:(?:q[1-4]|h[12]|fy)\s*)?(?:(?:19|20)\d\d)?|q[1-4]|h[12]", re.IGNORECASE)
-_HEAD_CELL_WORDS = 4
+# Column names that name no attribute of what the table is about ("| Metric | Value |", "| Item |
+# Details |"): a head of these alone states nothing. A head of attributes ("| Product | Lifetime
+# warranty |" over "| TrailPro 45 | Included |") makes its rows' claims: it is scored (a review's
+# probe hid false heads and column swaps when any short head was talk).
+_GENERIC_COLUMNS = frozenset("""metric metrics value values item items detail details feature
+features description descriptions field fields info information key keys topic topics answer
+answers name names type types option options setting settings default defaults note notes
+category categories property properties attribute attributes parameter parameters result
+results step steps action actions question questions response responses aspect aspects point
+points summary source sources example examples term terms definition meaning explanation
+comment comments what where when who how why figure figures number data fact facts
+particulars specification specifications spec specs column entry entries label labels
+description""".split())  # noqa: SIM905
+_CELL_WORD = re.compile(r"[a-z]+")
 
 
 def _column_names(line: str) -> bool:
-    """Whether a table row could be a head: short cells of names, no figure but a period.
-    "| Basic costs $5 | Pro costs $9 |" over a delimiter row states prices."""
-    for cell in line.strip().strip("|").split("|"):
-        if len(cell.split()) > _HEAD_CELL_WORDS:
-            return False
-        if _HEAD_FIGURE.search(cell) and not all(
-                _PERIOD.fullmatch(word.strip("()")) for word in cell.split()
-                if _HEAD_FIGURE.search(word)):
-            return False
-    return True
+    """Whether a table row could be a head that states nothing: every cell a generic column
+    name ("Metric", "Value", "Details", "Notes")."""
+    words = _CELL_WORD.findall(line.lower())
+    return (bool(words) and not any(c.isdigit() for c in line)
+            and all(w in _GENERIC_COLUMNS for w in words))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +179,11 @@ class WindowSegmenter:
                 self._append(self._window(seg, "talk"), out)
                 return
             self._place(head, out)
+        if seg.kind == "text" and _TABLE_RULE.fullmatch(self._text(seg)):
+            # a delimiter row states nothing, under any row: never scored, never merged
+            self._flush(out)
+            self._append(self._window(seg, "talk"), out)
+            return
         before = self._text(self._held) if self._held is not None else self._previous
         text = self._text(seg)
         if (seg.kind == "text" and text.startswith("|") and _column_names(text)
