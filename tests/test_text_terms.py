@@ -477,8 +477,12 @@ def test_a_changed_day_of_a_month_is_a_changed_figure() -> None:
     assert not quantity_conflict("The community library opened on November 15, 2024.", known)
     assert not quantity_conflict("The community library opened on 15 Nov 2024.", known)
     assert not quantity_conflict("It opened in November 2024.", known)
-    # the month changed, the day kept: a changed date too
+    # the month changed, the day kept: a changed date too; and the year, with its day
     assert quantity_conflict("The community library opened on August 15, 2024.", known)
+    assert quantity_conflict("The community library opened on November 15, 2023.", known)
+    undated = quantity_index("The store closes on 15 June.")
+    assert not quantity_conflict("It closes on June 15, 2025.", undated)  # a new year, no change
+    assert quantity_conflict("It closes on June 16, 2025.", undated)
 
 
 @pytest.mark.parametrize("written", ["The deposit is GBP 500.", "The deposit is 500 GBP.",

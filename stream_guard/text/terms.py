@@ -626,16 +626,27 @@ def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]
     """Each number ``text`` states (numbers in words read as digits), with its unit, or
     :data:`ANY_UNIT` where no word after it names one (``both_readings``: see
     :func:`canonical_figures`)."""
-    for number, word in _NUMBER_AND_UNIT.findall(canonical_figures(
-            spell_out_numbers(text), scale_as_unit=True, both_readings=both_readings)):
-        unit = _unit(word) if word else ANY_UNIT
+    matches = list(_NUMBER_AND_UNIT.finditer(canonical_figures(
+        spell_out_numbers(text), scale_as_unit=True, both_readings=both_readings)))
+    for k, match in enumerate(matches):
+        number, word = match.group(1), match.group(2) or ""
         month = _MONTH_NUMBER.get(word.lower()) if word[:1].isupper() else None  # "May", not "may"
-        if month is not None and number.isdigit() and 1 <= int(number) <= 31:
-            # a day of a month is one figure of dates: "9 August" against "9 July" is a
-            # changed date, as "16 November" against "15 November" is (canonical_dates)
-            yield f"{month:02d}{int(number):02d}", DATE_UNIT
+        if month is None or not number.isdigit() or not 1 <= int(number) <= 31:
+            yield number.replace(",", ""), _unit(word) if word else ANY_UNIT
+            continue
+        # A day of a month is one figure of dates, with its year where one follows ("9 July
+        # 2024" is 20240709): "9 August" against "9 July", "16 November" against "15
+        # November" or "1 March 2024" against "1 March 2025" is a changed date, as "16 km"
+        # against "15 km" is (canonical_dates). The evidence's date is also its day alone.
+        day = f"{month:02d}{int(number):02d}"
+        after = matches[k + 1] if k + 1 < len(matches) else None
+        if (after is not None and _YEAR.fullmatch(after.group(1))
+                and after.start() - match.end() <= 2):  # "9 July 2024", "9 July, 2024"
+            yield after.group(1) + day, DATE_UNIT
+            if both_readings:
+                yield day, DATE_UNIT
         else:
-            yield number.replace(",", ""), unit
+            yield day, DATE_UNIT
 
 
 def _unit(word: str) -> str:
@@ -867,5 +878,13 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     """
     stated = evidence.get(ANY_UNIT, frozenset())
     return any(unit in evidence and number not in evidence[unit] and number not in stated
+               and not _undated_day(number, unit, evidence[unit])
                for number, unit in quantities(window))
+
+
+def _undated_day(number: str, unit: str, dates: frozenset[str]) -> bool:
+    """A window's date with a year whose day the evidence states with no year at all: the
+    year is new, not a changed one."""
+    return (unit == DATE_UNIT and len(number) == 8 and number[4:] in dates
+            and not any(len(d) == 8 and d.endswith(number[4:]) for d in dates))
 
