@@ -443,6 +443,9 @@ def test_words_in_mid_sentence_are_held_unscanned() -> None:
     ("Yes.\n| Item | Details |\n| :-- | --: |\n| x | y |",
      [("Yes.", "text"), ("| Item | Details |", "talk"), ("| :-- | --: |", "talk"),
       ("| x | y |", "text")]),
+    ("| Plan | Monthly | Yearly |\n|---|---|---|\n| Plus | $9.99 | $99 |",
+     [("| Plan | Monthly | Yearly |", "talk"), ("|---|---|---|", "talk"),
+      ("| Plus | $9.99 | $99 |", "text")]),
     # a first row with no delimiter row under it heads no table: it is a row like any other
     ("| Key | Value |\n", [("| Key | Value |", "text")]),
     ("| Key | Value |\nIt is great.", [("| Key | Value |", "text"), ("It is great.", "text")]),

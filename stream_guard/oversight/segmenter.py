@@ -41,7 +41,12 @@ results step steps action actions question questions response responses aspect a
 points summary source sources example examples term terms definition meaning explanation
 comment comments what where when who how why figure figures number data fact facts
 particulars specification specifications spec specs column entry entries label labels
-description""".split())  # noqa: SIM905
+plan plans product products model models service services ticket tickets version versions
+price prices cost costs fee fees charge charges amount amounts total totals rate rates limit
+limits duration time times date dates deadline period frequency quantity size weight length
+height width capacity range speed unit units level tier status availability valid until from
+to start end monthly yearly annual annually daily weekly per dose dosage age day days month
+months year years hour hours minute minutes week weeks""".split())  # noqa: SIM905
 _CELL_WORD = re.compile(r"[a-z]+")
 
 
