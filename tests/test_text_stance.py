@@ -195,6 +195,7 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Shall I file an accidental damage claim?", False),
     ("Would you like me to start a return for your gift card?", False),
     ("Shall I remind you every two hours?", False),
+    ("Feel free to contact our support team any day.", False),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

@@ -491,3 +491,32 @@ def test_an_amount_with_its_currency_code_is_the_amount(written: str) -> None:
     """A code is no word the evidence lacks: "GBP 500" against the evidence's "£500" halted."""
     assert [t.key for t in terms(written)] == ["deposit", "500"]
     assert [t.key for t in terms("The GBP fell.")] == ["gbp", "fell"]  # no amount: a word
+
+
+@pytest.mark.parametrize(("evidence", "window", "conflict"), [
+    # a date of the evidence's range or list is its date (a review: these halted)
+    ("The conference is 1 to 3 March 2025.", "The conference starts on 1 March 2025.", False),
+    ("Offices closed on 25 and 26 December.", "They are closed on 25 December and 26 December.",
+     False),
+    ("The festival runs May 5–7.", "The festival ends on May 7.", False),
+    ("The festival runs 5–7 May.", "The festival starts on 5 May.", False),
+    ("Deliveries on June 3, 10 and 17.", "Deliveries on June 10.", False),
+    ("The store is closed December 24 through 26.", "It is closed on December 26.", False),
+    ("The store is closed December 24 through 26.", "It is closed on December 27.", True),
+    ("The conference is 1 to 3 March 2025.", "The conference starts on 4 March 2025.", True),
+    # a count after a month is no day, a sentence's end no date, a hedged date no rounding
+    ("In March, 3 people resigned.", "In March 4 people resigned.", True),
+    ("The sale ends on 20 March. 19 stores take part.", "The sale ends on 20 March.", False),
+    ("The offer is valid up to 31 December for orders of 30 items or more.",
+     "The offer is valid up to 31 December for orders of 30 items or more.", False),
+])
+def test_dates_in_ranges_lists_and_sentences(evidence: str, window: str, conflict: bool) -> None:
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    known = quantity_index(evidence)
+    assert quantity_conflict(resolve_hedged_numbers(window, known), known) is conflict
+
+
+def test_a_currency_code_is_mapped_only_where_its_symbol_is_its_own() -> None:
+    assert [t.key for t in terms("The fee is CAD 500.")] == ["fee", "cad", "500"]
+    assert [t.key for t in terms("The fee is USD 500.")] == ["fee", "500"]

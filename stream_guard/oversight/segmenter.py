@@ -43,10 +43,10 @@ comment comments what where when who how why figure figures number data fact fac
 particulars specification specifications spec specs column entry entries label labels
 plan plans product products model models service services ticket tickets version versions
 price prices cost costs fee fees charge charges amount amounts total totals rate rates limit
-limits duration time times date dates deadline period frequency quantity size weight length
-height width capacity range speed unit units level tier status availability valid until from
-to start end monthly yearly annual annually daily weekly per dose dosage age day days month
-months year years hour hours minute minutes week weeks""".split())  # noqa: SIM905
+limits duration time times date dates deadline period quantity size weight length height
+width capacity range speed unit units level tier status availability age""".split())  # noqa: SIM905
+# (Not "monthly", "annual", "daily", "per", "valid until" or "dose": "| Plan | Annual price |"
+# over "| Pro | $20 |" states the price is annual, against evidence of $20 a month.)
 _CELL_WORD = re.compile(r"[a-z]+")
 
 

@@ -227,6 +227,10 @@ def is_service_talk(text: str) -> bool:
     return rest <= POLITENESS | _SCAFFOLD_FILLER
 
 
+# What a closing may hold besides its formula ("any day": when support is open is a claim).
+_CLOSING_ALLOWED = (_CLOSING_WORDS | POLITENESS | _SCAFFOLD_FILLER) - {"day"}
+
+
 def _closing_talk(text: str, words: set[str]) -> bool:
     """An offer or request to the user ("Want me to check the status of your order?"), or a
     closing, apology, empathy line or pleasantry of nothing else: no figure, and no word but
@@ -240,7 +244,7 @@ def _closing_talk(text: str, words: set[str]) -> bool:
     if _CLOSING.search(text) is None:
         return False
     rest = _words(_CLOSING.sub(" ", text))
-    return rest <= _CLOSING_WORDS | POLITENESS | _SCAFFOLD_FILLER
+    return rest <= _CLOSING_ALLOWED
 
 
 # One line: a markdown heading, or bold as a whole (a heading merged with the sentence after it

@@ -242,7 +242,10 @@ _MONTH_NAMES = "|".join(_MONTHS)
 _MONTH_NUMBER = {name.lower(): n for n, name in enumerate(_MONTHS, start=1)}
 DATE_UNIT = "date"  # the unit of a day of a month: its figure is MMDD
 # A day written after its month, or as an ordinal ("July 9", "July 9th", "the 9th of July").
-_MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b(?![\d:.,]\d)")
+# The day must end the date: "March 4 people" is a count in March, not the 4th.
+_MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) (\d{{1,2}})(?:st|nd|rd|th)?\b(?![\d:.,]\d)"
+                        r"(?=[,.;:!?)\]–-]|\s*$|\s+(?:(?:19|20)\d\d|at|to|and|or|through|"
+                        r"until|till|from|in|on|is|was|were|will|by)\b)")
 _DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? ({_MONTH_NAMES})\b")
 _DAY_HINT = re.compile(rf"\d|{_MONTH_NAMES}")
 
@@ -289,9 +292,9 @@ def _digit_dates(text: str) -> str:
 
 # An amount with its currency's code ("GBP 500", "500 EUR") is the amount with its symbol
 # ("£500"): the evidence's "£500" has no word "GBP", so the code read as a word the evidence
-# lacks (a review's faithful answer halted on it). Dollars of any country are "$".
-_SYMBOL_OF = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "HKD": "$", "SGD": "$",
-              "GBP": "£", "EUR": "€", "JPY": "¥", "CNY": "¥"}
+# lacks (a review's faithful answer halted on it). Only the codes whose symbol names no other
+# currency: "CAD 500" against "USD 500" is another amount.
+_SYMBOL_OF = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥"}  # not CAD for "$": another currency
 _CODES = "|".join(_SYMBOL_OF)
 _CODE_BEFORE = re.compile(rf"\b({_CODES}) ?(?=\d)")
 _CODE_AFTER = re.compile(rf"(\d[\d,.]*) ?({_CODES})\b")
@@ -626,8 +629,9 @@ def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]
     """Each number ``text`` states (numbers in words read as digits), with its unit, or
     :data:`ANY_UNIT` where no word after it names one (``both_readings``: see
     :func:`canonical_figures`)."""
-    matches = list(_NUMBER_AND_UNIT.finditer(canonical_figures(
-        spell_out_numbers(text), scale_as_unit=True, both_readings=both_readings)))
+    canonical = canonical_figures(spell_out_numbers(text), scale_as_unit=True,
+                                  both_readings=both_readings)
+    matches = list(_NUMBER_AND_UNIT.finditer(canonical))
     for k, match in enumerate(matches):
         number, word = match.group(1), match.group(2) or ""
         month = _MONTH_NUMBER.get(word.lower()) if word[:1].isupper() else None  # "May", not "may"
@@ -638,15 +642,48 @@ def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]
         # 2024" is 20240709): "9 August" against "9 July", "16 November" against "15
         # November" or "1 March 2024" against "1 March 2025" is a changed date, as "16 km"
         # against "15 km" is (canonical_dates). The evidence's date is also its day alone.
-        day = f"{month:02d}{int(number):02d}"
         after = matches[k + 1] if k + 1 < len(matches) else None
-        if (after is not None and _YEAR.fullmatch(after.group(1))
-                and after.start() - match.end() <= 2):  # "9 July 2024", "9 July, 2024"
-            yield after.group(1) + day, DATE_UNIT
-            if both_readings:
-                yield day, DATE_UNIT
-        else:
-            yield day, DATE_UNIT
+        year = (after.group(1) if after is not None and _YEAR.fullmatch(after.group(1))
+                and after.start() - match.end() <= 2 else "")  # "9 July 2024", "9 July, 2024"
+        days = [int(number)]
+        if both_readings:  # the evidence's ranges and lists: "1 to 3 March", "June 3, 10 and 17"
+            days += _listed_days(canonical, matches, k, year)
+        for d in days:
+            yield f"{year}{month:02d}{d:02d}", DATE_UNIT
+            if year and both_readings:
+                yield f"{month:02d}{d:02d}", DATE_UNIT
+
+
+# What joins the days of a range or list of dates: "1 to 3 March", "25 and 26 December",
+# "5 May–7", "3 June, 10 and 17", "24 December through 26".
+_DAY_JOINER = re.compile(r"\s*(?:,\s*(?:and\s+)?|[–—-]|to|and|or|&|through|thru|until|till)\s*",
+                         re.IGNORECASE)
+
+
+def _listed_days(text: str, matches: Sequence[re.Match[str]], k: int, year: str) -> list[int]:
+    """The other days of a range or list around the date ``matches[k]`` (bare numbers joined
+    to it, before it or after its month and year), so that each is one of the evidence's
+    dates: "starts on 1 March" is the evidence's "1 to 3 March". (A number's "unit" may be the
+    joining word itself: "1 to 3 March" reads "1 to", then "3 March".)"""
+    days: list[int] = []
+    for step in (-1, 1):
+        j = k + step + (1 if step == 1 and year else 0)  # forward: past the year
+        end = matches[j - 1].end() if step == 1 else 0  # where the last date or day ended
+        start = matches[k].start()
+        while 0 <= j < len(matches):
+            near = matches[j]
+            number, word = near.group(1), (near.group(2) or "").lower()
+            if word and not _DAY_JOINER.fullmatch(word):
+                break  # a unit, or a month of its own: no day of this date
+            gap = text[near.end(1):start] if step < 0 else text[end:near.start()]
+            if gap.strip() and not _DAY_JOINER.fullmatch(gap):
+                break
+            if not number.isdigit() or not 1 <= int(number) <= 31:
+                break
+            days.append(int(number))
+            start, end = near.start(), near.end(1)
+            j += step
+    return days
 
 
 def _unit(word: str) -> str:
@@ -716,8 +753,8 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
 
     def closest(match: re.Match[str]) -> str | None:
         figure = _value(match.group(2))
-        if figure is None or figure <= 0:
-            return None
+        if figure is None or figure <= 0 or (match.group(3) or "") in _MONTH_NUMBER:
+            return None  # "up to 31 December" is a date, not a rounded 30
         word = match.group(3)
         lo, hi = _HEDGES[match.group(1)]
         allowed = [(abs(v - figure), n)
