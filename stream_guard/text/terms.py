@@ -237,7 +237,7 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 _ISO_DATE = re.compile(r"(?<![\w.-])(1[89]\d\d|20\d\d)-(0?[1-9]|1[0-2])-(0?[1-9]|[12]\d|3[01])"
                        r"(?![\w-]|\.\d)")
 _DMY_DATE = re.compile(r"(?<![\w./-])(\d{1,2})([/.])(\d{1,2})\2(1[89]\d\d|20\d\d)(?![\w/-]|\.\d)")
-_DATE_HINT = re.compile(r"\d[-/.]\d")
+_DATE_HINT = re.compile(r"\d[-/.]\d{1,2}[-/.]\d")  # cheap: most text has no such date
 _MONTH_NAMES = "|".join(_MONTHS)
 _MONTH_NUMBER = {name.lower(): n for n, name in enumerate(_MONTHS, start=1)}
 DATE_UNIT = "date"  # the unit of a day of a month: its figure is MMDD
@@ -247,7 +247,7 @@ _MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) (\d{{1,2}})(?:st|nd|rd|th)?\b(?![\
                         r"(?=[,.;:!?)\]–-]|\s*$|\s+(?:(?:19|20)\d\d|at|to|and|or|through|"
                         r"until|till|from|in|on|is|was|were|will|by)\b)")
 _DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? ({_MONTH_NAMES})\b")
-_DAY_HINT = re.compile(rf"\d|{_MONTH_NAMES}")
+_DAY_HINT = re.compile(_MONTH_NAMES)
 
 
 def canonical_dates(text: str) -> str:
