@@ -248,6 +248,7 @@ _MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) (\d{{1,2}})(?:st|nd|rd|th)?\b(?![\
                         r"until|till|from|in|on|is|was|were|will|by)\b)")
 _DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? ({_MONTH_NAMES})\b")
 _DAY_HINT = re.compile(_MONTH_NAMES)
+_ORDINAL_DAY = re.compile(r"\b([1-9]|[12]\d|3[01])(?:st|nd|rd|th)\b")
 
 
 def canonical_dates(text: str) -> str:
@@ -264,7 +265,10 @@ def canonical_dates(text: str) -> str:
         text = _digit_dates(text)
     if not _DAY_HINT.search(text):
         return text
-    text = _MONTH_DAY.sub(lambda m: f"{m.group(2)} {m.group(1)}", text)
+    text = _ORDINAL_DAY.sub(r"\1", text)  # "June 3rd and 10th", "the 3rd and 10th of June"
+    # "June 3-5" -> "3 June -5": the range's other day stays a number of its own
+    text = _MONTH_DAY.sub(lambda m: f"{m.group(2)} {m.group(1)}" + (
+        " " if m.end() < len(text) and text[m.end()] in "–—-" else ""), text)
     return _DAY_OF_MONTH.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
 
 
@@ -275,7 +279,7 @@ def _digit_dates(text: str) -> str:
 
     def either(match: re.Match[str]) -> str | None:
         first, second, year = int(match.group(1)), int(match.group(3)), match.group(4)
-        dotted = match.group(2) == "." and len(match.group(1)) == len(match.group(3)) == 2
+        dotted = match.group(2) == "."
         if first == second or (first > 12 >= second) or (dotted and second <= 12):
             day, month = first, second  # "09.07.2024": dots are day first wherever used
         elif second > 12 >= first:
@@ -656,6 +660,7 @@ def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]
 
 # What joins the days of a range or list of dates: "1 to 3 March", "25 and 26 December",
 # "5 May–7", "3 June, 10 and 17", "24 December through 26".
+_DAY_RANGE = re.compile(r"[–—-]|to|through|thru|until|till", re.IGNORECASE)
 _DAY_JOINER = re.compile(r"\s*(?:,\s*(?:and\s+)?|[–—-]|to|and|or|&|through|thru|until|till)\s*",
                          re.IGNORECASE)
 
@@ -673,7 +678,7 @@ def _listed_days(text: str, matches: Sequence[re.Match[str]], k: int, year: str)
         while 0 <= j < len(matches):
             near = matches[j]
             number, word = near.group(1), (near.group(2) or "").lower()
-            if word and not _DAY_JOINER.fullmatch(word):
+            if word and not _DAY_JOINER.fullmatch(word) and _unit(word) != ANY_UNIT:
                 break  # a unit, or a month of its own: no day of this date
             gap = text[near.end(1):start] if step < 0 else text[end:near.start()]
             if gap.strip() and not _DAY_JOINER.fullmatch(gap):
@@ -681,6 +686,9 @@ def _listed_days(text: str, matches: Sequence[re.Match[str]], k: int, year: str)
             if not number.isdigit() or not 1 <= int(number) <= 31:
                 break
             days.append(int(number))
+            if _DAY_RANGE.fullmatch(gap.strip() or word):  # "3 to 5 June": the 4th too
+                low, high = sorted((int(number), int(matches[k].group(1))))
+                days += range(low + 1, high)
             start, end = near.start(), near.end(1)
             j += step
     return days
@@ -706,7 +714,8 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     every number it states at all; built once per evidence."""
     by_unit: dict[str, set[str]] = {ANY_UNIT: set()}
     for number, unit in _numbers(text, both_readings=True):
-        by_unit[ANY_UNIT].add(number)
+        if unit != DATE_UNIT:  # a date is no amount a rounded figure could be ("$20 million")
+            by_unit[ANY_UNIT].add(number)
         if unit:
             by_unit.setdefault(unit, set()).add(number)
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
@@ -915,13 +924,20 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     """
     stated = evidence.get(ANY_UNIT, frozenset())
     return any(unit in evidence and number not in evidence[unit] and number not in stated
-               and not _undated_day(number, unit, evidence[unit])
+               and not _undated_day(number, unit, evidence[unit], stated)
                for number, unit in quantities(window))
 
 
-def _undated_day(number: str, unit: str, dates: frozenset[str]) -> bool:
-    """A window's date with a year whose day the evidence states with no year at all: the
-    year is new, not a changed one."""
-    return (unit == DATE_UNIT and len(number) == 8 and number[4:] in dates
+def _undated_day(number: str, unit: str, dates: frozenset[str],
+                 stated: frozenset[str] = frozenset()) -> bool:
+    """A window's date that is no changed date: one with a year whose day the evidence states
+    with no year at all (the year is new), or whose day the evidence states as a number of
+    its own, in a form not read as a date ("June 3 for renovations", "Nov. 16", "3.6.2024"):
+    as for any number the evidence states (see :func:`quantity_conflict`)."""
+    if unit != DATE_UNIT:
+        return False
+    if str(int(number[-2:])) in stated or number[-2:] in stated:
+        return True
+    return (len(number) == 8 and number[4:] in dates
             and not any(len(d) == 8 and d.endswith(number[4:]) for d in dates))
 
