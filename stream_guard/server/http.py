@@ -219,20 +219,10 @@ class Router:
             # faster than connections may be attempted. A valid key's mints spend nothing and
             # are not held back by a penalty either: the page's backend mints for all of its
             # users from one address, and one abusive connection from it would stop them all.
-            ip = self._client_key(connection, request)
-            penalty = server.penalties.remaining(ip, time.monotonic())
-            if penalty > 0:
-                server.metrics.rejections.labels("penalty").inc()
-                await server.hold_refusal()
-                return _error(429, "too_many_handshakes", "a connection from this address "
-                              "was closed for abuse; retry after the delay in Retry-After",
-                              retry_after_s=penalty)
-            if not await server.handshake_allowed(ip):
-                server.metrics.rejections.labels("handshake_rate").inc()
-                await server.hold_refusal()
-                return _error(429, "too_many_handshakes", "too many failed attempts from "
-                              "this address; retry after the delay in Retry-After",
-                              retry_after_s=1 / server.settings.handshake_rate_per_s)
+            refusal = await self._held_back(self._client_key(connection, request),
+                                            "failed attempts")
+            if refusal is not None:
+                return refusal
             server.metrics.rejections.labels("unauthorized").inc()
             return _error(401, "unauthorized", "tickets are issued to a valid API key "
                           "(Authorization: Bearer KEY or X-API-Key: KEY)")
@@ -258,6 +248,24 @@ class Router:
             return _error(503, "draining", "the server is shutting down; reconnect elsewhere")
         headers = request.headers
         ip = self._client_key(connection, request)
+        refusal = await self._held_back(ip, "connection attempts")
+        if refusal is not None:
+            return refusal
+        origin = headers.get("Origin")
+        checks_origin = not settings.auth_disabled or settings.allowed_origins
+        if checks_origin and not origin_allowed(origin, settings.allowed_origins):
+            server.metrics.rejections.labels("origin").inc()
+            return _error(403, "forbidden_origin", f"origin {origin!r} is not allowed")
+        principal = await self._authenticate(request)
+        if isinstance(principal, Response):
+            return principal
+        server.admitted[connection] = Admitted(principal, ip)
+        return None
+
+    async def _held_back(self, ip: str, attempts: str) -> Response | None:
+        """The 429 for an address held back for abuse, or over its handshake budget (which
+        this attempt spends), answered after the tarpit delay; None when it may go on."""
+        server = self.server
         penalty = server.penalties.remaining(ip, time.monotonic())
         if penalty > 0:
             server.metrics.rejections.labels("penalty").inc()
@@ -268,18 +276,9 @@ class Router:
         if not await server.handshake_allowed(ip):
             server.metrics.rejections.labels("handshake_rate").inc()
             await server.hold_refusal()
-            return _error(429, "too_many_handshakes", "too many connection attempts from this "
+            return _error(429, "too_many_handshakes", f"too many {attempts} from this "
                           "address; retry after the delay in Retry-After",
-                          retry_after_s=1 / settings.handshake_rate_per_s)
-        origin = headers.get("Origin")
-        checks_origin = not settings.auth_disabled or settings.allowed_origins
-        if checks_origin and not origin_allowed(origin, settings.allowed_origins):
-            server.metrics.rejections.labels("origin").inc()
-            return _error(403, "forbidden_origin", f"origin {origin!r} is not allowed")
-        principal = await self._authenticate(request)
-        if isinstance(principal, Response):
-            return principal
-        server.admitted[connection] = Admitted(principal, ip)
+                          retry_after_s=1 / server.settings.handshake_rate_per_s)
         return None
 
     def _client_key(self, connection: ServerConnection, request: Request) -> str:
