@@ -95,10 +95,12 @@ class WindowSegmenter:
       when the result fits in ``max_chars``: alone it has too little content to be judged;
       the last one is flushed alone by :meth:`finish`;
     * fenced code becomes ``kind="code"`` windows of whole lines, packed up to ``max_chars``;
-    * a markdown table's head, its first row followed by a delimiter row ("| Metric | Value |",
-      "|---|---|"), is ``kind="talk"``: column names state nothing, and they halted faithful
-      tables at their first character. A first row is held until the next line shows whether
-      it heads a table; without a delimiter row under it, it is a row like any other.
+    * a markdown table's delimiter row ("|---|---|") is ``kind="talk"``, and so is a head of
+      generic column names over one ("| Metric | Value |"): such names state nothing, and
+      they halted faithful tables at their first character (a head of attributes, "| Product |
+      Lifetime warranty |", states its rows' claims and is scored). A first row that could be
+      such a head is held until the next line shows whether it heads a table; without a
+      delimiter row under it, it is a row like any other.
     """
 
     def __init__(self, max_chars: int = 400, min_chars: int = 12) -> None:
