@@ -96,7 +96,7 @@ def test_a_function_word_after_a_number_is_no_unit() -> None:
     assert known == {ANY_UNIT: frozenset({"911", "20"}), "minute": frozenset({"20"})}
     assert not quantity_conflict("He called 911 on January 1 to say he shot his wife.", known)
     # "to" is no unit; the day is its month's figure, a date (canonical_dates)
-    assert quantities("On January 1 to 3 of them") == {("0101", "date")}
+    assert quantities("On January 1 to 3 of them") == {("0101", "@date")}
     assert quantity_conflict("It took 30 minutes.", known)
     assert quantities("$0.15 per share") == {("0.15", "per")}
 
@@ -552,3 +552,29 @@ def test_a_date_is_no_amount_a_rounded_figure_is_read_as() -> None:
 def test_a_currency_code_is_mapped_only_where_its_symbol_is_its_own() -> None:
     assert [t.key for t in terms("The fee is CAD 500.")] == ["fee", "cad", "500"]
     assert [t.key for t in terms("The fee is USD 500.")] == ["fee", "500"]
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    # an ordinal away from a month is no day: it stays what it was (a review of the rule)
+    ("The first phase opens in June; 3 phases are planned.", "The 1st phase opens in June."),
+    ("The second floor reopens on June 3; the building has 5 floors.",
+     "The 2nd floor reopens June 3."),
+    ("The team won its third title in May after 2 titles in earlier years.",
+     "In May the team won its 3rd title."),
+])
+def test_an_ordinal_away_from_a_month_is_no_day(evidence: str, window: str) -> None:
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    known = quantity_index(evidence)
+    assert not quantity_conflict(resolve_hedged_numbers(window, known), known)
+
+
+def test_a_count_of_dates_is_no_date() -> None:
+    """"2.5 dates" has the unit "date" (a count): it was taken for a date figure and crashed."""
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    known = quantity_index("Since June 3, members averaged 2.47 dates a month.")
+    window = "Members averaged 2.5 dates a month."
+    quantity_conflict(resolve_hedged_numbers(window, known), known)  # no exception
+    # a changed count of dates is a changed count
+    assert quantity_conflict(resolve_hedged_numbers("It had 10.5 dates.", known), known)

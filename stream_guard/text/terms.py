@@ -240,7 +240,9 @@ _DMY_DATE = re.compile(r"(?<![\w./-])(\d{1,2})([/.])(\d{1,2})\2(1[89]\d\d|20\d\d
 _DATE_HINT = re.compile(r"\d[-/.]\d{1,2}[-/.]\d")  # cheap: most text has no such date
 _MONTH_NAMES = "|".join(_MONTHS)
 _MONTH_NUMBER = {name.lower(): n for n, name in enumerate(_MONTHS, start=1)}
-DATE_UNIT = "date"  # the unit of a day of a month: its figure is MMDD
+# The unit of a day of a month, its figure MMDD or YYYYMMDD: no word ("2.5 dates" has the unit
+# "date", a count of dates).
+DATE_UNIT = "@date"
 # A day written after its month, or as an ordinal ("July 9", "July 9th", "the 9th of July").
 # The day must end the date: "March 4 people" is a count in March, not the 4th.
 _MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) (\d{{1,2}})(?:st|nd|rd|th)?\b(?![\d:.,]\d)"
@@ -248,7 +250,6 @@ _MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) (\d{{1,2}})(?:st|nd|rd|th)?\b(?![\
                         r"until|till|from|in|on|is|was|were|will|by)\b)")
 _DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? ({_MONTH_NAMES})\b")
 _DAY_HINT = re.compile(_MONTH_NAMES)
-_ORDINAL_DAY = re.compile(r"\b([1-9]|[12]\d|3[01])(?:st|nd|rd|th)\b")
 
 
 def canonical_dates(text: str) -> str:
@@ -265,7 +266,6 @@ def canonical_dates(text: str) -> str:
         text = _digit_dates(text)
     if not _DAY_HINT.search(text):
         return text
-    text = _ORDINAL_DAY.sub(r"\1", text)  # "June 3rd and 10th", "the 3rd and 10th of June"
     # "June 3-5" -> "3 June -5": the range's other day stays a number of its own
     text = _MONTH_DAY.sub(lambda m: f"{m.group(2)} {m.group(1)}" + (
         " " if m.end() < len(text) and text[m.end()] in "–—-" else ""), text)
@@ -934,7 +934,7 @@ def _undated_day(number: str, unit: str, dates: frozenset[str],
     with no year at all (the year is new), or whose day the evidence states as a number of
     its own, in a form not read as a date ("June 3 for renovations", "Nov. 16", "3.6.2024"):
     as for any number the evidence states (see :func:`quantity_conflict`)."""
-    if unit != DATE_UNIT:
+    if unit != DATE_UNIT or not number.isdigit():
         return False
     if str(int(number[-2:])) in stated or number[-2:] in stated:
         return True
