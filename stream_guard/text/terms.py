@@ -246,7 +246,7 @@ DATE_UNIT = "@date"
 # A day written after its month, or as an ordinal ("July 9", "July 9th", "the 9th of July").
 # The day must end the date: "March 4 people" is a count in March, not the 4th.
 _MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) (\d{{1,2}})(?:st|nd|rd|th)?\b(?![\d:.,]\d)"
-                        r"(?=[,.;:!?)\]–-]|\s*$|\s+(?:(?:19|20)\d\d|at|to|and|or|through|"
+                        r"(?=\s*[,.;:!?)\]–—-]|\s*$|\s+(?:(?:19|20)\d\d|at|to|and|or|through|"
                         r"until|till|from|in|on|is|was|were|will|by)\b)")
 _DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? ({_MONTH_NAMES})\b")
 _DAY_HINT = re.compile(_MONTH_NAMES)
@@ -266,7 +266,9 @@ def canonical_dates(text: str) -> str:
         text = _digit_dates(text)
     if not _DAY_HINT.search(text):
         return text
-    # "June 3-5" -> "3 June -5": the range's other day stays a number of its own
+    # "1st-3rd March" -> "1st - 3rd March", "June 3-5" -> "3 June -5": the range's other day
+    # stays a number of its own (a unit word "st-3" took it)
+    text = _DAY_DASH.sub(r"\1 - \2", text)
     text = _MONTH_DAY.sub(lambda m: f"{m.group(2)} {m.group(1)}" + (
         " " if m.end() < len(text) and text[m.end()] in "–—-" else ""), text)
     return _DAY_OF_MONTH.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
@@ -660,6 +662,8 @@ def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]
 
 # What joins the days of a range or list of dates: "1 to 3 March", "25 and 26 December",
 # "5 May–7", "3 June, 10 and 17", "24 December through 26".
+_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
+_DAY_DASH = re.compile(r"\b(\d{1,2}(?:st|nd|rd|th)?)[–—-](\d{1,2}(?:st|nd|rd|th)?)\b")
 _DAY_RANGE = re.compile(r"[–—-]|to|through|thru|until|till", re.IGNORECASE)
 _DAY_JOINER = re.compile(r"\s*(?:,\s*(?:and\s+)?|[–—-]|to|and|or|&|through|thru|until|till)\s*",
                          re.IGNORECASE)
@@ -678,9 +682,12 @@ def _listed_days(text: str, matches: Sequence[re.Match[str]], k: int, year: str)
         while 0 <= j < len(matches):
             near = matches[j]
             number, word = near.group(1), (near.group(2) or "").lower()
-            if word and not _DAY_JOINER.fullmatch(word) and _unit(word) != ANY_UNIT:
+            ordinal = word in _ORDINAL_SUFFIXES  # "1st-3rd March"
+            if word and not ordinal and not _DAY_JOINER.fullmatch(word) \
+                    and _unit(word) != ANY_UNIT:
                 break  # a unit, or a month of its own: no day of this date
-            gap = text[near.end(1):start] if step < 0 else text[end:near.start()]
+            gap = (text[(near.end() if ordinal else near.end(1)):start] if step < 0
+                   else text[end:near.start()])
             if gap.strip() and not _DAY_JOINER.fullmatch(gap):
                 break
             if not number.isdigit() or not 1 <= int(number) <= 31:
