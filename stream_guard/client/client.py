@@ -131,13 +131,10 @@ class GuardClient:
                 self._full[link] = len(link.streams)
                 if self._link is link:
                     self._link = None
-            except OverloadedError:
+            except OverloadedError as exc:
                 # The server takes no new stream until its load falls (the connection is
                 # fine): the same start after a backoff, as the docstring of the class says.
-                delay = next(delays, None)
-                if delay is None:
-                    raise
-                await asyncio.sleep(delay)
+                await _pause(delays, exc, give_up_with_cause=True)
             except DrainingError as exc:
                 # This server is shutting down: start elsewhere. Its connection stays open for
                 # the streams already on it, which the drain lets finish (the server closes it
@@ -219,11 +216,15 @@ class GuardClient:
         return _with_query(self.url, ticket=ticket), {}
 
 
-async def _pause(delays: Iterator[float], cause: Exception,
-                 retry_after: float | None = None) -> None:
-    """The next backoff delay, but never less than the server's Retry-After."""
+async def _pause(delays: Iterator[float], cause: Exception, retry_after: float | None = None,
+                 *, give_up_with_cause: bool = False) -> None:
+    """The next backoff delay, but never less than the server's Retry-After. When the policy's
+    attempts are spent: a ConnectError, or ``cause`` itself (``give_up_with_cause``: a refusal
+    the connection did not cause, such as ``overloaded``)."""
     delay = next(delays, None)
     if delay is None:
+        if give_up_with_cause:
+            raise cause
         raise ConnectError(f"giving up after the backoff policy's attempts: {cause}") from cause
     await asyncio.sleep(max(delay, retry_after or 0.0))
 

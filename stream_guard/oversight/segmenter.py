@@ -174,25 +174,24 @@ class WindowSegmenter:
 
     def _place_row(self, seg: Segment, out: list[Window]) -> None:
         """Place a segment, deciding a held first row of a table by the line after it."""
+        text = self._text(seg)
+        rule = seg.kind == "text" and _TABLE_RULE.fullmatch(text) is not None
         head, self._head = self._head, None
         if head is not None:
             # A delimiter row heads a table only right under the row (within max_chars of its
             # start, as _run decides while it waits for the next line: the same however the
             # text is cut, and the row is not held for ever).
-            if (seg.kind == "text" and seg.start - head.start <= self.max_chars
-                    and _TABLE_RULE.fullmatch(self._text(seg))):
+            if rule and seg.start - head.start <= self.max_chars:
                 self._flush(out)
                 self._append(self._window(head, "talk"), out)
-                self._append(self._window(seg, "talk"), out)
-                return
-            self._place(head, out)
-        if seg.kind == "text" and _TABLE_RULE.fullmatch(self._text(seg)):
+            else:
+                self._place(head, out)
+        if rule:
             # a delimiter row states nothing, under any row: never scored, never merged
             self._flush(out)
             self._append(self._window(seg, "talk"), out)
             return
         before = self._text(self._held) if self._held is not None else self._previous
-        text = self._text(seg)
         if (seg.kind == "text" and text.startswith("|") and _column_names(text)
                 and not before.rpartition("\n")[2].lstrip().startswith("|")):
             # A table's first row, maybe: the next line decides. A short text before it is
@@ -239,11 +238,10 @@ class WindowSegmenter:
         """Whether a short text says something to check (a number, or a whole sentence): then
         it is scored on its own rather than joining the code after it ("It's $999." before a
         fence was dropped unchecked)."""
-        text = self._buf[seg.start - self._base: seg.end - self._base]
-        return _STATEMENT.search(text) is not None
+        return _STATEMENT.search(self._text(seg)) is not None
 
     def _emit(self, seg: Segment, out: list[Window]) -> None:
-        text = self._buf[seg.start - self._base: seg.end - self._base]
+        text = self._text(seg)
         if seg.kind == "text":
             # An opener on a line of its own, ending in a colon ("A few highlights:\nShe won
             # ..."): the talk apart, so the claim after it is judged, and halts, on its own.

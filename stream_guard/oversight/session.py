@@ -191,11 +191,14 @@ class Session(Generic[P]):
                                 sid))
         return out
 
-    def expired(self, expiry: Expiry) -> Close:
+    def expired(self, expiry: Expiry) -> Close | Drain:
         """The connection was idle too long, or reached its maximum lifetime: 1001 either way
-        (the client reconnects), with the reason named."""
+        (the client reconnects), with the reason named; at its lifetime with streams open, it
+        drains first (:class:`Drain`: the connection runs the drain), as for a shutdown."""
         if expiry is Expiry.LIFETIME:
-            return Close(CloseCode.GOING_AWAY, "connection lifetime reached")
+            if self._streams:
+                return Drain.LIFETIME
+            return Close(CloseCode.GOING_AWAY, _DRAIN_CLOSE[Drain.LIFETIME])
         return Close(CloseCode.GOING_AWAY, "idle timeout")
 
     def _dispatch(self, frame: ClientFrame, out: Outcome[P]) -> None:

@@ -279,14 +279,12 @@ class Connection:
         if self._in_flight or self._backlog:  # the server owes the client frames
             self._last_active = now
         idle_end = self._last_active + self.server.settings.idle_timeout_s
-        if now >= self._lifetime_end:
-            close = self._expired(Expiry.LIFETIME)
-            if self.session.open_streams:  # they may finish first (no re-arm: the drain ends)
-                self._begin_drain(Drain.LIFETIME)
+        if now >= self._lifetime_end or now >= idle_end:
+            ending = self._expired(Expiry.LIFETIME if now >= self._lifetime_end else Expiry.IDLE)
+            if isinstance(ending, Drain):  # no re-arm: the drain ends the connection
+                self._begin_drain(ending)
             else:
-                self._finish(close)
-        elif now >= idle_end:
-            self._finish(self._expired(Expiry.IDLE))
+                self._finish(ending)
         else:
             self._watchdog = self._loop.call_at(min(idle_end, self._lifetime_end), self._watch)
 
@@ -297,7 +295,7 @@ class Connection:
             self._drain_task = asyncio.ensure_future(
                 self.drain(self.server.settings.shutdown_grace_s, cause))
 
-    def _expired(self, expiry: Expiry) -> Close:
+    def _expired(self, expiry: Expiry) -> Close | Drain:
         self.server.metrics.rejections.labels(expiry.value).inc()
         return self.session.expired(expiry)
 

@@ -255,16 +255,11 @@ class CallbackConnection(ServerConnection):
         assert self._head is not None
         self._head += data
         end = self._head.find(b"\r\n\r\n")
+        if end < 0 and len(self._head) <= MAX_HEAD_BYTES:
+            return False
         if end < 0 or end > MAX_HEAD_BYTES:  # a whole head in one read is measured too
-            if end < 0 and len(self._head) <= MAX_HEAD_BYTES:
-                return False
-            self._head = None
-            refusal = json_response(431, {"error": "request_header_fields_too_large",
-                                          "message": f"the request head is over "
-                                          f"{MAX_HEAD_BYTES} bytes"}, [("Connection", "close")])
-            self.transport.write(refusal.serialize())
-            self.transport.close()
-            return True
+            return self._refuse(431, "request_header_fields_too_large",
+                                f"the request head is over {MAX_HEAD_BYTES} bytes")
         request, *lines = bytes(self._head[:end]).split(b"\r\n")
         self._head = None
         fields = {name.strip().lower(): value.strip() for name, _, value in
@@ -276,7 +271,12 @@ class CallbackConnection(ServerConnection):
         message = ("requests take no body: POST /v1/tickets is authorised by its Authorization "
                    "header alone" if target.split("?", 1)[0].endswith(TICKETS_PATH)
                    else f"requests take no body, and {method} {target:.100} sent one")
-        refusal = json_response(400, {"error": "bad_request", "message": message},
+        return self._refuse(400, "bad_request", message)
+
+    def _refuse(self, status: int, error: str, message: str) -> bool:
+        """Answer the request with a JSON error and close (before websockets reads it)."""
+        self._head = None
+        refusal = json_response(status, {"error": error, "message": message},
                                 [("Connection", "close")])
         self.transport.write(refusal.serialize())
         self.transport.close()

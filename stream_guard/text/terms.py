@@ -822,12 +822,10 @@ def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str
     takes 2 hours" is then no contradiction (the words, and the detector, still judge it)."""
     if not _DIGIT.search(text):
         return text
-    stated = [(unit, _MEASURES[unit], v) for unit, numbers in evidence.items()
+    stated = [(unit, _MEASURES[unit], v, n) for unit, numbers in evidence.items()
               if unit in _MEASURES for n in numbers if (v := _value(n)) is not None]
     if not stated:
         return text
-    figures = {(unit, v): n for unit, numbers in evidence.items() if unit in _MEASURES
-               for n in numbers if (v := _value(n)) is not None}
 
     def converted(match: re.Match[str]) -> str | None:
         unit = _unit(match.group(2))
@@ -837,13 +835,13 @@ def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str
                 unit, ()):
             return None
         size = value * measure[1]
-        for other, (kind, factor), v in stated:
+        for other, (kind, factor), v, written in stated:
             if kind != measure[0] or other == unit or not v:
                 continue
             loose = (unit in _LOOSE_UNITS) != (other in _LOOSE_UNITS)  # month vs days, weeks
             slack = _LOOSE_SHARE if loose else 0.005
             if abs(v * factor - size) <= slack * size:
-                return f"{figures[(other, v)]} {other}"
+                return f"{written} {other}"
         return None
 
     return _rewrite(text, _CONVERTIBLE, converted)
@@ -935,8 +933,7 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
                for number, unit in quantities(window))
 
 
-def _undated_day(number: str, unit: str, dates: frozenset[str],
-                 stated: frozenset[str] = frozenset()) -> bool:
+def _undated_day(number: str, unit: str, dates: frozenset[str], stated: frozenset[str]) -> bool:
     """A window's date that is no changed date: one with a year whose day the evidence states
     with no year at all (the year is new), or whose day the evidence states as a number of
     its own, in a form not read as a date ("June 3 for renovations", "Nov. 16", "3.6.2024"):
