@@ -30,7 +30,7 @@ from stream_guard.client.errors import (
 )
 from stream_guard.client.link import Link, TransientConnectFailure, open_link
 from stream_guard.client.stream import GuardStream
-from stream_guard.protocol.frames import MAX_STREAM_ID, Mode
+from stream_guard.protocol.frames import MAX_STREAM_ID, Mode, is_name
 from stream_guard.protocol.paths import STREAM_PATH
 
 TicketProvider = Callable[[], Awaitable[str]]
@@ -232,8 +232,7 @@ async def _pause(delays: Iterator[float], cause: Exception, retry_after: float |
 def _start_frame(stream_id: str, context: Sequence[ContextItem] | None, collection: str | None,
                  prompt: str | None, mode: Mode, threshold: float | None,
                  verdicts: bool) -> dict[str, Any]:
-    if not isinstance(stream_id, str) or not 0 < len(stream_id) <= MAX_STREAM_ID \
-            or not stream_id.isprintable():
+    if not isinstance(stream_id, str) or not is_name(stream_id, MAX_STREAM_ID):
         raise ValueError(f"stream_id must be a printable str of 1 to {MAX_STREAM_ID} characters")
     frame: dict[str, Any] = {"type": "start", "stream_id": stream_id}
     if context is not None:

@@ -231,13 +231,10 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                 f"{current.embedder_named(embedder)} (dim "
                 f"{embedder.dim}). Remove and rebuild the collection to switch embedders.")
         old_dir = cdir / current.dir if current else None
-        removed: set[str] = set()
-        if sync and old_dir is not None:
-            with _reading_live(tenant, name, old_dir):
-                removed = _live_ids(old_dir) - set(chunks)
-            chunks.update({doc_id: [] for doc_id in removed})
         with _reading_live(tenant, name, old_dir):
-            live = _read_live(old_dir, set(chunks))
+            live = _read_live(old_dir, None if sync else set(chunks))
+            removed = live.documents() - set(chunks) if sync else set()
+            chunks.update({doc_id: [] for doc_id in removed})  # replaced by no chunks
             plan = _plan(chunks, live, old_dir)
         if current and not plan.changed:
             return AddResult(0, 0, 0, current.count, current.version,
@@ -261,15 +258,6 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
         return AddResult(len(fresh), plan.duplicates, plan.replaced - len(removed), info.count,
                          info.version, documents_unchanged=plan.unchanged,
                          documents_removed=len(removed))
-
-
-def _live_ids(old_dir: Path) -> set[str]:
-    """Every document id the live version holds (a chunk's own or a shared one's)."""
-    with contextlib.closing(connect_readonly(old_dir / DOCS_FILE)) as db:
-        ids = {d for (d,) in db.execute("SELECT DISTINCT doc_id FROM chunks")}
-        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'shared_chunks'").fetchone():
-            ids |= {d for (d,) in db.execute("SELECT DISTINCT doc_id FROM shared_chunks")}
-    return ids
 
 
 @contextlib.contextmanager
@@ -352,6 +340,10 @@ class _Live:
     members: dict[str, set[_Member]] = field(default_factory=dict)  # added ids' chunks there
     shared: list[_Member] = field(default_factory=list)  # every shared_chunks row
 
+    def documents(self) -> set[str]:
+        """Every document id the live version holds (a chunk's own or a shared one's)."""
+        return {d for _, d, _ in self.rows} | {member[2] for member in self.shared}
+
 
 @dataclass
 class _Plan:
@@ -367,27 +359,32 @@ class _Plan:
     duplicates: int
 
 
-def _read_live(old_dir: Path | None, doc_ids: set[str]) -> _Live:
+def _read_live(old_dir: Path | None, doc_ids: set[str] | None) -> _Live:
+    """The live version's rows and shared chunks, with the chunks of ``doc_ids`` (of every
+    document when None: a sync reads the live version once to find what it removes)."""
     live = _Live()
     if old_dir is None:
         return live
+    select = "SELECT content_hash, chunk_id, doc_id, source, metadata FROM chunks"
     with contextlib.closing(connect_readonly(old_dir / DOCS_FILE)) as db:
         live.rows = [(int(r), d, h) for r, d, h in db.execute(
             "SELECT row, doc_id, content_hash FROM chunks ORDER BY row")]
-        ids = sorted(doc_ids & {d for _, d, _ in live.rows})
-        for start in range(0, len(ids), 500):  # below SQLite's bound-parameter limit
-            part = ids[start:start + 500]
-            for member in db.execute(
-                    "SELECT content_hash, chunk_id, doc_id, source, metadata FROM chunks "
-                    f"WHERE doc_id IN ({','.join('?' * len(part))})", part):
-                live.members.setdefault(member[2], set()).add(member)
+        if doc_ids is None:
+            members = list(db.execute(select))
+        else:
+            members = []
+            ids = sorted(doc_ids & {d for _, d, _ in live.rows})
+            for start in range(0, len(ids), 500):  # below SQLite's bound-parameter limit
+                part = ids[start:start + 500]
+                members += db.execute(f"{select} WHERE doc_id IN ({','.join('?' * len(part))})",
+                                      part)
         if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'shared_chunks'").fetchone():
             live.shared = list(db.execute(
                 "SELECT content_hash, chunk_id, doc_id, source, metadata FROM shared_chunks "
                 "ORDER BY rowid"))
-    for member in live.shared:
-        if member[2] in doc_ids:
-            live.members.setdefault(member[2], set()).add(member)
+    members += [m for m in live.shared if doc_ids is None or m[2] in doc_ids]
+    for member in members:
+        live.members.setdefault(member[2], set()).add(member)
     return live
 
 

@@ -19,6 +19,7 @@ Mode = Literal["observe", "holdback"]
 MAX_STREAM_ID = 128
 MAX_CONTEXT_ITEMS = 256
 MAX_SEQ = 2**53 - 1  # exactly representable in every client's JSON numbers
+MAX_COLLECTION = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,11 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
     return parser(data)
 
 
+def is_name(value: str, limit: int) -> bool:
+    """An id or name the server echoes or keys by: 1 to ``limit`` printable characters."""
+    return 0 < len(value) <= limit and value.isprintable()
+
+
 def _stream_id_hint(data: Mapping[str, Any]) -> str | None:
     sid = data.get("stream_id")
     return sid if isinstance(sid, str) and 0 < len(sid) <= MAX_STREAM_ID else None
@@ -111,7 +117,7 @@ class _Fields:
         if not isinstance(sid, str) or not sid:
             self.fail("field 'stream_id' must be a non-empty string")
         assert isinstance(sid, str)
-        if len(sid) > MAX_STREAM_ID or not sid.isprintable():
+        if not is_name(sid, MAX_STREAM_ID):
             self.fail(f"field 'stream_id' must be printable and at most {MAX_STREAM_ID} characters")
         return sid
 
@@ -130,8 +136,8 @@ def _parse_start(data: Mapping[str, Any]) -> Start:
     sid = f.stream()
     prompt = f.text("prompt", optional=True)
     collection = f.text("collection", optional=True)
-    if collection is not None and not (0 < len(collection) <= 64 and collection.isprintable()):
-        f.fail("field 'collection' must be 1 to 64 printable characters")
+    if collection is not None and not is_name(collection, MAX_COLLECTION):
+        f.fail(f"field 'collection' must be 1 to {MAX_COLLECTION} printable characters")
     return Start(sid, prompt, _parse_context(f), collection, _parse_options(f))
 
 
@@ -153,7 +159,7 @@ def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
                 isinstance(item.get("id"), bool)):  # JSON true is not an integer id
             cid = str(item.get("id", f"ctx-{i}"))
             # Echoed in every verdict's evidence: an id of 60 KB made each verdict one.
-            if not (0 < len(cid) <= MAX_STREAM_ID and cid.isprintable()):
+            if not is_name(cid, MAX_STREAM_ID):
                 f.fail(f"context[{i}].id must be 1 to {MAX_STREAM_ID} printable characters")
             items.append(ContextItem(cid, item["text"]))
         else:
@@ -191,9 +197,8 @@ def _parse_delta(data: Mapping[str, Any]) -> Delta:
     # The frame of the hot path: a well-formed delta is taken with one check per field; the
     # checks below run only to name what is wrong with one that is not.
     sid, seq, text = data.get("stream_id"), data.get("seq"), data.get("text")
-    if (type(sid) is str and 0 < len(sid) <= MAX_STREAM_ID and type(seq) is int
-            and 0 <= seq <= MAX_SEQ and type(text) is str and data.keys() <= _DELTA_FIELDS
-            and sid.isprintable()):
+    if (type(sid) is str and type(seq) is int and 0 <= seq <= MAX_SEQ and type(text) is str
+            and data.keys() <= _DELTA_FIELDS and is_name(sid, MAX_STREAM_ID)):
         return Delta(sid, seq, text)
     f = _Fields(data, frozenset({"stream_id", "seq", "text"}))
     sid = f.stream()

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 
-from stream_guard.text.terms import terms
+from stream_guard.text.terms import has_digit, terms
 
 # I, me, my, myself, in any case; "I'm", "I 've" (tokenised dialogue) match by their "I". Not
 # "mine": news has more mines than possessions. Nor a hyphenated name ("I-95"), nor "i.e.".
@@ -129,7 +129,6 @@ now right away for you your me us the a an of with on in to""".split())  # noqa:
 _CLOSING_TRIGGERS = frozenset("""would want shall should can could may do feel don hesitate if
 sorry apologize apologise apologies understand know see hear imagine appreciate happy have enjoy
 take best kind all""".split())  # noqa: SIM905
-_DIGIT = re.compile(r"\d")
 # What may stand beside the scaffolding formulas in a window of nothing else: words of
 # politeness and these. Not pronouns with a verb ("Certainly, he did.", "According to the
 # passage, it was." answer a question), not yes or no, not a negation.
@@ -235,7 +234,7 @@ def _closing_talk(text: str, words: set[str]) -> bool:
     """An offer or request to the user ("Want me to check the status of your order?"), or a
     closing, apology, empathy line or pleasantry of nothing else: no figure, and no word but
     politeness and the closing's own (``_CLOSING_WORDS``)."""
-    if words.isdisjoint(_CLOSING_TRIGGERS) or _DIGIT.search(text):
+    if words.isdisjoint(_CLOSING_TRIGGERS) or has_digit(text):
         return False
     offer = _OFFER.search(text)
     if offer is not None:

@@ -809,6 +809,13 @@ _MEASURES: dict[str, tuple[str, float]] = {
 _LOOSE_UNITS = frozenset({"month", "year", "yrs"})
 _LOOSE_SHARE = 0.035
 _DIGIT = re.compile(r"\d")
+
+
+def has_digit(text: str) -> bool:
+    """Whether ``text`` writes any figure in digits (a cheap test before the figure rules)."""
+    return _DIGIT.search(text) is not None
+
+
 _CONVERTIBLE = re.compile(_FIGURE_RUN + r"[ \t-]?([a-z]+)\b")
 
 
@@ -820,7 +827,7 @@ def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str
     any of the evidence's figures of its measure is read as that one, whichever fact the
     evidence states it of: "charges in 120 minutes" against "charges in 90 minutes; shipping
     takes 2 hours" is then no contradiction (the words, and the detector, still judge it)."""
-    if not _DIGIT.search(text):
+    if not has_digit(text):
         return text
     stated = [(unit, _MEASURES[unit], v, n) for unit, numbers in evidence.items()
               if unit in _MEASURES for n in numbers if (v := _value(n)) is not None]
