@@ -199,7 +199,9 @@ class Settings:
         "A run-on sentence is cut into windows of at most this many characters.",
         minimum=40, maximum=4000))
     window_min_chars: int = field(default=12, metadata=_meta(
-        "Shorter sentences are merged into the next window.", minimum=1, maximum=400))
+        "Shorter sentences are merged into the next window, as is a short one that leans on "
+        "what came before and states almost nothing (\"They moved fast.\").",
+        minimum=1, maximum=400))
 
     # --- scoring --------------------------------------------------------------------------
     tier: str = field(default="cascade", metadata=_meta(

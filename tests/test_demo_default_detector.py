@@ -132,3 +132,52 @@ async def test_realistic_answers_halt_only_at_their_false_claim(
         frames = await stream_text(ws, "s", answer, context=REFUNDS, piece=5)
     halt = [f for f in frames if f["type"] == "halt"]
     assert [h["at"] for h in halt] == ([] if wrong is None else [answer.index(wrong)])
+
+
+MANUALS = ["Do not use aerosol cooking sprays in the basket; they damage the non-stick coating. "
+           "Use a pump oil mister or brush oil on the food instead. Let the appliance cool for "
+           "30 minutes before cleaning.",
+           "Compute (x86): $0.0000166667 per GB-second. Compute (Arm): $0.0000133334 per "
+           "GB-second. The Pro plan costs $866 per month.",
+           "Parliament responded quickly. Within 18 days it passed legislation enabling the "
+           "Metropolitan Board of Works to fund a new sewer system."]
+
+
+@pytest.mark.parametrize("answer, wrong", [
+    # a short sentence leaning on what follows still halts with it where that one is false
+    ("Yes. Let it cool for 10 minutes before cleaning.", "Yes. Let"),
+    ("No. Let it cool for 10 minutes before cleaning.", "No. Let"),
+    ("It's best not to. Let it cool for 10 minutes before cleaning.", "It's best not"),
+    # figures written to fewer places, or money after a hedge, are the evidence's
+    ("Arm compute costs $0.0000133 per GB-second against $0.0000167 for x86.", None),
+    ("The Pro plan costs about $870 per month.", None),
+    ("The Pro plan costs about $620 per month.", "The Pro plan costs about $620"),
+])
+async def test_leaning_sentences_and_rounded_figures_halt_only_when_false(
+        answer: str, wrong: str | None, tmp_path: Path, model_cache: Path) -> None:
+    """A second set of realistic answers (docs/results/realistic-probe2.jsonl) halted on a
+    short sentence that leans on the question ("It's best not to.") and on figures rounded
+    to fewer places or money after a hedge ("about $870"). They pass; a false claim halts."""
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s", answer, context=MANUALS, piece=5)
+    halt = [f for f in frames if f["type"] == "halt"]
+    assert [h["at"] for h in halt] == ([] if wrong is None else [answer.index(wrong)])
+
+
+PROBE2 = Path(__file__).resolve().parents[1] / "docs" / "results" / "realistic-probe2.jsonl"
+
+
+@pytest.mark.parametrize("record_id", ["p2-appliance-07", "p2-history-07"])
+async def test_a_short_sentence_leaning_on_the_question_is_judged_with_the_next(
+        record_id: str, tmp_path: Path, model_cache: Path) -> None:
+    """Faithful answers of the probe that opened with "It's best not to." and "They moved
+    fast." halted there: alone, such a sentence lacks the words its evidence uses."""
+    record = next(r for r in map(json.loads, PROBE2.read_text().splitlines())
+                  if r["id"] == record_id)
+    assert record["label"] == 0
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s", record["response"], context=[record["context"]],
+                                   piece=5)
+    assert [f for f in frames if f["type"] == "halt"] == []

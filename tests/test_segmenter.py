@@ -129,6 +129,29 @@ def test_spans_are_trimmed_offsets() -> None:
 
 # --- windows ----------------------------------------------------------------------------------
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # a short sentence that leans on the question or on what follows joins the next one
+    ("They moved fast. Within 18 days, Parliament passed a law.",
+     ["They moved fast. Within 18 days, Parliament passed a law."]),
+    ("It\u2019s best not to. Aerosol sprays damage the coating.",
+     ["It\u2019s best not to. Aerosol sprays damage the coating."]),
+    ("- That's unfortunate.\n- The shop closed in May.",
+     ["- That's unfortunate.\n- The shop closed in May."]),
+    # one that states something of its own is judged on its own
+    ("Snow is white. Grass is green.", ["Snow is white.", "Grass is green."]),
+    ("Paris is in Spain. It has a tower.", ["Paris is in Spain.", "It has a tower."]),
+    ("It costs $5. Returns are free.", ["It costs $5.", "Returns are free."]),
+    ("They rebuilt Westminster Abbey. It took years.",
+     ["They rebuilt Westminster Abbey.", "It took years."]),
+])
+def test_a_short_sentence_that_says_little_joins_the_next(text: str,
+                                                         expected: list[str]) -> None:
+    assert texts(stream([text])) == expected
+    assert texts(stream(list(text))) == expected  # however the text is cut
+    # min_chars=0 merges nothing
+    assert len(stream([text], min_chars=0)) == len(sentence_spans(text))
+
+
 def test_windows_carry_offsets_previous_and_index() -> None:
     text = "The sky is blue today. Grass is green in May. Snow is white."
     windows = stream([text])

@@ -234,6 +234,37 @@ def test_a_rounded_figure_is_read_as_the_one_it_rounds(window: str, read: str) -
 
 
 @pytest.mark.parametrize(("window", "read"), [
+    # money after the hedge (a probe's faithful "about $870" was contradicted)
+    ("It costs about $870 per month.", "It costs about $866 per month."),
+    ("It costs around £ 870 per month.", "It costs around £ 866 per month."),
+    ("It costs about $700 per month.", "It costs about $700 per month."),  # 866 is not near 700
+    # a decimal to fewer places is the evidence's figure it rounds to (a probe's faithful
+    # "$0.0000133 per GB-second" for $0.0000133334 was contradicted)
+    ("Arm costs $0.0000133 per GB-second.", "Arm costs $0.0000133334 per GB-second."),
+    ("x86 costs $0.0000167 per GB-second.", "x86 costs $0.0000166667 per GB-second."),
+    ("It weighs 1.23 kg.", "It weighs 1.23456 kg."),
+    ("It weighs 1.2 kg.", "It weighs 1.23456 kg."),
+    ("Growth was 2.3 %.", "Growth was 2.34 %."),
+    # not a rounding: another last digit, or a whole number for a decimal
+    ("x86 costs $0.0000166 per GB-second.", "x86 costs $0.0000166 per GB-second."),
+    ("It weighs 1.24 kg.", "It weighs 1.24 kg."),
+    ("Growth was 2.4 %.", "Growth was 2.4 %."),
+    ("It weighs 1 kg.", "It weighs 1 kg."),
+    ("Held on 13.06.2025.", "Held on 13.06.2025."),
+])
+def test_money_and_decimals_are_read_as_the_figures_they_round(window: str, read: str) -> None:
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    known = quantity_index("The plan is $866 per month. Arm: $0.0000133334 per GB-second; x86: "
+                           "$0.0000166667 per GB-second. It weighs 1.23456 kg. Growth was "
+                           "2.34 %.")
+    assert resolve_hedged_numbers(window, known) == read
+    if read != window:  # as read, the figure is the evidence's: no conflict
+        assert quantity_conflict(window, known)
+        assert not quantity_conflict(read, known)
+
+
+@pytest.mark.parametrize(("window", "read"), [
     # a conversion is the evidence's figure (a review's answers were halted "contradicted")
     ("The battery charges in 120 minutes.", "The battery charges in 2 hour."),
     ("Allow 1.5 hours.", "Allow 90 minute."),

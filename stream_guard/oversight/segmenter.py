@@ -19,6 +19,7 @@ from stream_guard.text.sentences import (
     WindowKind,
 )
 from stream_guard.text.stance import is_service_talk
+from stream_guard.text.terms import has_digit, terms
 
 # A sentence in it (sentence-final punctuation, before closing quotes, at its end or before a
 # space: "No. Use:"), an answer word ("Yes, run:"), or a number in a text that does not end in
@@ -91,9 +92,12 @@ class WindowSegmenter:
 
     * a sentence longer than ``max_chars`` is cut at its last space that fits (hard-cut inside a
       longer word), so a run-on sentence is still checked promptly;
-    * a text window shorter than ``min_chars`` ("Yes.", "1.") is merged into the following window
-      when the result fits in ``max_chars``: alone it has too little content to be judged;
-      the last one is flushed alone by :meth:`finish`;
+    * a text window shorter than ``min_chars`` ("Yes.", "1."), or a short one that leans on
+      what came before and states almost nothing on its own (a pronoun or answer word first,
+      no figure, at most two content words: "They moved fast.", "It's best not to."), is
+      merged into the following window when the result fits in ``max_chars``: alone it has too
+      little content to be judged; the last one is flushed alone by :meth:`finish`
+      (``min_chars=0`` merges nothing);
     * fenced code becomes ``kind="code"`` windows of whole lines, packed up to ``max_chars``;
     * a markdown table's delimiter row ("|---|---|") is ``kind="talk"``, and so is a head of
       generic column names over one ("| Metric | Value |"): such names state nothing, and
@@ -229,7 +233,8 @@ class WindowSegmenter:
             if self._held is not None:
                 self._emit(held, out)
                 self._held = None
-        if seg.kind == "code" or seg.end - seg.start < self.min_chars:
+        if seg.kind == "code" or seg.end - seg.start < self.min_chars or (
+                seg.kind == "text" and self.min_chars and _says_little(self._text(seg))):
             self._held = seg
         else:
             self._emit(seg, out)
@@ -260,3 +265,19 @@ class WindowSegmenter:
         out.append(window)
         self._index += 1
         self._previous = window.text
+
+
+# A sentence that leans on what came before and states almost nothing on its own: short, no
+# figure, a pronoun or an answer word first, at most two content words ("They moved fast.",
+# "It's best not to."). Scored alone it lacked the words its evidence uses ("Parliament
+# responded quickly") and halted faithful answers; "Snow is white." is judged on its own.
+_LITTLE_CHARS = 40
+_LITTLE_TERMS = 2
+_LEANING = re.compile(r"(?:it|it's|its|that|that's|this|these|those|they|they're|he|she|we|"
+                      r"you|there|yes|no|yeah|nope|sure|so)\b", re.IGNORECASE)
+
+
+def _says_little(text: str) -> bool:
+    text = text.lstrip(" \t\n-*>\"'(").replace("\u2019", "'")
+    return (len(text) < _LITTLE_CHARS and _LEANING.match(text) is not None
+            and not has_digit(text) and len(terms(text)) <= _LITTLE_TERMS)

@@ -740,8 +740,9 @@ _HEDGES = {
     "about": _NEAR, "around": _NEAR, "roughly": _NEAR, "approximately": _NEAR, "some": _NEAR,
     "an estimated": _NEAR, "close to": _NEAR, "circa": _NEAR,
 }
+# The figure may be money: "about $870" (a review's faithful answers halted on it).
 _HEDGED = re.compile(r"\b(" + "|".join(sorted(_HEDGES, key=len, reverse=True)) + r")\s+"
-                     + _NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?")
+                     + r"(?:[$£€¥]\s?)?" + _NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?")
 
 
 def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
@@ -757,6 +758,9 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     1,234,567; failing one, as the figure it writes. A figure whose "k", "m" or "b" may be a unit
     ("1.5m") is read as scaled only where the evidence states the scaled number.
 
+    A decimal written to fewer places than the evidence's ("$0.0000133" for $0.0000133334,
+    "2.3 %" for 2.34 %) is read as the evidence's figure it rounds to at its own precision.
+
     A figure in another unit of the same measure ("120 minutes", "1,200 grams") is read as
     the evidence's figure it equals ("2 hours", "1.2 kg"): a conversion is no new number, and
     read as minutes against the evidence's other minutes it was a contradiction.
@@ -765,7 +769,8 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     """
     if ANY_UNIT not in evidence:
         return text
-    text = _resolve_converted(_resolve_scaled(text, evidence), evidence)
+    text = _resolve_converted(_resolve_scaled(_resolve_decimals(text, evidence), evidence),
+                              evidence)
 
     def closest(match: re.Match[str]) -> str | None:
         figure = _value(match.group(2))
@@ -885,6 +890,31 @@ def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
 
 
 _YEAR = re.compile(r"1[89]\d\d|20\d\d")
+_DECIMAL = re.compile(_FIGURE_RUN + r"(?![\d.])")
+
+
+def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` with each decimal the evidence does not state replaced by the evidence's number
+    it rounds to at its own precision (within half its last digit), which the evidence writes
+    to more places: an answer writes "$0.0000133" or "1.23 kg" for the evidence's
+    "$0.0000133334" or "1.23456 kg", and that is no changed figure."""
+    if "." not in text or not has_digit(text):
+        return text
+    stated = evidence[ANY_UNIT]
+
+    def closest(match: re.Match[str]) -> str | None:
+        number = match.group(1).replace(",", "")
+        places = len(number.partition(".")[2])
+        value = _decimal(number) if places and number not in stated else None
+        if value is None:
+            return None
+        slack = Decimal(5).scaleb(-places - 1)
+        near = [(abs(v - value), n) for n in stated
+                if len(n.partition(".")[2]) > places and (v := _decimal(n)) is not None
+                and abs(v - value) <= slack]
+        return min(near)[1] if near else None
+
+    return _rewrite(text, _DECIMAL, closest, group=1)
 
 
 def _hedge_before(text: str, start: int) -> tuple[float, float] | None:
