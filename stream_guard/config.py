@@ -200,7 +200,7 @@ class Settings:
         minimum=40, maximum=4000))
     window_min_chars: int = field(default=12, metadata=_meta(
         "Shorter sentences are merged into the next window, as is a short one that leans on "
-        "what came before and states almost nothing (\"They moved fast.\").",
+        "what came before and states almost nothing (\"It's best not to.\").",
         minimum=1, maximum=400))
 
     # --- scoring --------------------------------------------------------------------------

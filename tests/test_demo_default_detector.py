@@ -168,11 +168,11 @@ async def test_leaning_sentences_and_rounded_figures_halt_only_when_false(
 PROBE2 = Path(__file__).resolve().parents[1] / "docs" / "results" / "realistic-probe2.jsonl"
 
 
-@pytest.mark.parametrize("record_id", ["p2-appliance-07", "p2-history-07"])
+@pytest.mark.parametrize("record_id", ["p2-appliance-07", "p2-course-05"])
 async def test_a_short_sentence_leaning_on_the_question_is_judged_with_the_next(
         record_id: str, tmp_path: Path, model_cache: Path) -> None:
-    """Faithful answers of the probe that opened with "It's best not to." and "They moved
-    fast." halted there: alone, such a sentence lacks the words its evidence uses."""
+    """Faithful answers of the probe that opened with "It's best not to." and "Not
+    necessarily." halted there: alone, such a sentence lacks the words its evidence uses."""
     record = next(r for r in map(json.loads, PROBE2.read_text().splitlines())
                   if r["id"] == record_id)
     assert record["label"] == 0

@@ -131,8 +131,7 @@ def test_spans_are_trimmed_offsets() -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     # a short sentence that leans on the question or on what follows joins the next one
-    ("They moved fast. Within 18 days, Parliament passed a law.",
-     ["They moved fast. Within 18 days, Parliament passed a law."]),
+    ("Not necessarily. Older editions work.", ["Not necessarily. Older editions work."]),
     ("It\u2019s best not to. Aerosol sprays damage the coating.",
      ["It\u2019s best not to. Aerosol sprays damage the coating."]),
     ("- That's unfortunate.\n- The shop closed in May.",
@@ -140,9 +139,18 @@ def test_spans_are_trimmed_offsets() -> None:
     # one that states something of its own is judged on its own
     ("Snow is white. Grass is green.", ["Snow is white.", "Grass is green."]),
     ("Paris is in Spain. It has a tower.", ["Paris is in Spain.", "It has a tower."]),
+    # two content words are often a whole claim (a review)
+    ("They moved fast. Within 18 days, Parliament passed a law.",
+     ["They moved fast.", "Within 18 days, Parliament passed a law."]),
+    ("It's fully waterproof. It has a tower.", ["It's fully waterproof.", "It has a tower."]),
     ("It costs $5. Returns are free.", ["It costs $5.", "Returns are free."]),
     ("They rebuilt Westminster Abbey. It took years.",
      ["They rebuilt Westminster Abbey.", "It took years."]),
+    # no talk swallows a claim: "No, it isn't." was merged into the closer and never scored
+    ("No, it isn't. Let me know if you have any other questions!",
+     ["No, it isn't.", "Let me know if you have any other questions!"]),
+    ("Yes. Is there anything else I can help you with?",
+     ["Yes.", "Is there anything else I can help you with?"]),
 ])
 def test_a_short_sentence_that_says_little_joins_the_next(text: str,
                                                          expected: list[str]) -> None:

@@ -251,6 +251,12 @@ def test_a_rounded_figure_is_read_as_the_one_it_rounds(window: str, read: str) -
     ("Growth was 2.4 %.", "Growth was 2.4 %."),
     ("It weighs 1 kg.", "It weighs 1 kg."),
     ("Held on 13.06.2025.", "Held on 13.06.2025."),
+    # a review: money is rounded, not banded; a decimal is of its own unit and within 5 %
+    ("It costs about $760 per month.", "It costs about $760 per month."),
+    ("It costs roughly $990 per month.", "It costs roughly $990 per month."),
+    ("It costs around $900 per month.", "It costs around $866 per month."),
+    ("It weighs 2.3 kg.", "It weighs 2.3 kg."),  # 2.34 is a percentage
+    ("Arm costs $0.00001 per GB-second.", "Arm costs $0.00001 per GB-second."),
 ])
 def test_money_and_decimals_are_read_as_the_figures_they_round(window: str, read: str) -> None:
     from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
@@ -262,6 +268,8 @@ def test_money_and_decimals_are_read_as_the_figures_they_round(window: str, read
     if read != window:  # as read, the figure is the evidence's: no conflict
         assert quantity_conflict(window, known)
         assert not quantity_conflict(read, known)
+    # at a sentence's end too (the first version matched no decimal before a full stop)
+    assert resolve_hedged_numbers("Arm costs $0.0000133.", known) == "Arm costs $0.0000133334."
 
 
 @pytest.mark.parametrize(("window", "read"), [
@@ -609,3 +617,36 @@ def test_a_count_of_dates_is_no_date() -> None:
     quantity_conflict(resolve_hedged_numbers(window, known), known)  # no exception
     # a changed count of dates is a changed count
     assert quantity_conflict(resolve_hedged_numbers("It had 10.5 dates.", known), known)
+
+
+@pytest.mark.parametrize(("evidence", "window", "figure", "worked_out"), [
+    # realistic answers compute, and the result, stated nowhere, halted them (a probe)
+    ("Standard storage is $0.021 per GB-month.",
+     "At $0.021 per GB-month, 2,000 GB comes to about $42 a month.", "42", True),
+    ("Day ticket €18. Under-18s free.",
+     "Buy two adult tickets at €18 each — €36 in total.", "36", True),
+    ("The limit for a household of four is $5,838; add $934 for each additional member.",
+     "The limit for four is $5,838 and you add $934 for each additional member, so for five "
+     "people the maximum is $6,772.", "6772", True),
+    ("Balance capped at 1.5 times annual accrual.",
+     "It is capped at 1.5 times your accrual: for 20 days a year, that's 30 days.", "30", True),
+    ("The benefit is 1/26 of base-period wages.", "$13,000 ÷ 26 = $500 a week.", "500", True),
+    # a miscalculation is no combination; a figure not given as a result is not worked out
+    ("Day ticket €18.", "Two adult tickets at €18 each come to €38 in total.", "38", False),
+    ("Shipping takes 5 to 10 days.", "Shipping takes 5 to 10 days and costs $15.", "15", False),
+    # of a few small figures some quotient or product lands near almost any number (a probe:
+    # the evidence's unit is 5 × 8 ft)
+    ("Lockers: $40 per month for a small (4 × 4 ft) unit, $65 for a large (5 × 8 ft) unit.",
+     "There are two sizes: a 4 × 4 ft unit for $40 a month and a 5 × 10 ft unit for $65.", "10",
+     False),
+    ("The limit for four is $5,838; add $934 per member.",
+     "For four it is $5,838 and $934 is added per member, so five people have 6 months.", "6",
+     False),  # 5,838 / 934 = 6.25 is no 6
+])
+def test_a_figure_worked_out_of_the_windows_own_is_not_new(
+        evidence: str, window: str, figure: str, worked_out: bool) -> None:
+    from stream_guard.text.terms import quantity_index, resolve_hedged_numbers
+
+    read = resolve_hedged_numbers(window, quantity_index(evidence))
+    assert figure in term_keys(window)
+    assert (figure not in term_keys(read)) is worked_out

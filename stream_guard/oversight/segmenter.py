@@ -94,7 +94,7 @@ class WindowSegmenter:
       longer word), so a run-on sentence is still checked promptly;
     * a text window shorter than ``min_chars`` ("Yes.", "1."), or a short one that leans on
       what came before and states almost nothing on its own (a pronoun or answer word first,
-      no figure, at most two content words: "They moved fast.", "It's best not to."), is
+      no figure, at most one content word: "It's best not to.", "Not necessarily."), is
       merged into the following window when the result fits in ``max_chars``: alone it has too
       little content to be judged; the last one is flushed alone by :meth:`finish`
       (``min_chars=0`` merges nothing);
@@ -225,9 +225,13 @@ class WindowSegmenter:
                 if fits and seg.kind == "code" and not seg.opens_block:
                     self._held = Segment(held.start, seg.end, "code", held.opens_block)
                     return
-            elif fits and (seg.kind != "code" or not self._states_something(held)):
+            elif fits and (seg.kind != "code" or not self._states_something(held)) and not (
+                    seg.kind == "text" and is_service_talk(self._text(seg))
+                    and not is_service_talk(self._text(held))):
                 # a short text takes the kind of the window it joins: an introduction
-                # ("Example:") joins the code it introduces and is not scored
+                # ("Example:") joins the code it introduces and is not scored; but no talk
+                # swallows what is not ("No, it isn't." before "Let me know if you have any
+                # other questions!" was never scored: a review)
                 seg = Segment(held.start, seg.end, seg.kind, seg.opens_block)
                 self._held = None
             if self._held is not None:
@@ -268,13 +272,14 @@ class WindowSegmenter:
 
 
 # A sentence that leans on what came before and states almost nothing on its own: short, no
-# figure, a pronoun or an answer word first, at most two content words ("They moved fast.",
-# "It's best not to."). Scored alone it lacked the words its evidence uses ("Parliament
-# responded quickly") and halted faithful answers; "Snow is white." is judged on its own.
+# figure, a pronoun or an answer word first, at most one content word ("It's best not to.",
+# "Not necessarily."). Scored alone it lacked the words its evidence uses and halted faithful
+# answers. Two content words are often a whole claim ("It's fully waterproof.", "It stands in
+# Paris."): judged on their own, as "Snow is white." is (a review).
 _LITTLE_CHARS = 40
-_LITTLE_TERMS = 2
+_LITTLE_TERMS = 1
 _LEANING = re.compile(r"(?:it|it's|its|that|that's|this|these|those|they|they're|he|she|we|"
-                      r"you|there|yes|no|yeah|nope|sure|so)\b", re.IGNORECASE)
+                      r"you|there|yes|no|not|yeah|nope|sure|so)\b", re.IGNORECASE)
 
 
 def _says_little(text: str) -> bool:

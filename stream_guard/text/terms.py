@@ -778,13 +778,85 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
             return None  # "up to 31 December" is a date, not a rounded 30
         word = match.group(3)
         lo, hi = _HEDGES[match.group(1)]
+        if any(c in _CURRENCY for c in match.group(0)):
+            # money is rounded, not banded: "about $870" or "around $900" for $866, not "about
+            # $760" (a review: the hedge's band let a price 15 % off through)
+            whole, _, places = match.group(2).replace(",", "").partition(".")
+            step = 10.0 ** (-len(places) if places else len(whole) - len(whole.rstrip("0") or "0"))
+            lo, hi = max(lo, 1 - step / 2 / figure), min(hi, 1 + step / 2 / figure)
         allowed = [(abs(v - figure), n)
                    for n in evidence.get(_unit(word) if word else ANY_UNIT, evidence[ANY_UNIT])
                    if (v := _value(n)) is not None and lo * figure <= v <= hi * figure]
         best = min(allowed)[1] if allowed else match.group(2)
         return best if best != match.group(2) else None
 
-    return _rewrite(text, _HEDGED, closest, group=2)
+    return _drop_worked_out(_rewrite(text, _HEDGED, closest, group=2), evidence)
+
+
+# What introduces a worked-out figure ("= $500", "comes to about $42", "that's 30 days", "so
+# ... is $6,772"), within _CUE_CHARS before it, or follows it ("€36 in total").
+_RESULT_BEFORE = re.compile(r"=|\b(?:totals?|comes? to|works? out|adds? up|that's|that is|"
+                            r"which is|which means|so|gives|leaves|remaining)\b")
+_RESULT_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+)?(?:in total|in all|altogether)\b")
+_CUE_CHARS = 60
+# A quotient only where the text divides: of a few small figures, some quotient lands near
+# almost any number ("a 4 × 4 ft unit for $40 ... a 5 × 10 ft unit": 40 / 4).
+_DIVIDING = re.compile(r"[÷/]|\b(?:divided|split|shared)\b")
+_WORKED_FIGURES = 12  # more figures than this in one window: no search for worked-out ones
+
+
+def _drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` without the figures it works out from two figures it wrote before them (a sum,
+    difference, product, or a quotient where it divides; to the result's own precision and
+    within 1 %, or within its hedge's band):
+    realistic answers compute ("two adult tickets at €18 each, €36 in total") and the result,
+    stated nowhere in the evidence, halted them. Its operands stay and are checked like any
+    figure, so a wrong rate still halts; a miscalculated result is no combination, and halts.
+    Only a figure the text gives as a result ("= $500", "that's 30 days", "€36 in total"), and
+    never a year: "5 to 10 days for $15" is no worked-out sum."""
+    low = text.lower()
+    if not has_digit(text) or not (_RESULT_BEFORE.search(low) or _RESULT_AFTER.search(low)):
+        return text
+    spelled = spell_out_numbers(text)
+    cased = spelled.lower()
+    figures = [(m, v) for m in _WHOLE_FIGURE.finditer(spelled)
+               if not _YEAR.fullmatch(m.group(1))
+               and (v := _decimal(m.group(1).replace(",", ""))) is not None]
+    if len(figures) < 3 or len(figures) > _WORKED_FIGURES:
+        return text
+    stated = evidence.get(ANY_UNIT, frozenset())
+    dividing = _DIVIDING.search(cased) is not None
+
+    def worked_out(k: int) -> bool:
+        match, result = figures[k]
+        if result <= 0 or match.group(1).replace(",", "") in stated:
+            return False
+        start, end = match.span()
+        if not (_RESULT_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
+                or _RESULT_AFTER.match(cased, end, end + 25)):
+            return False
+        places = len(match.group(1).partition(".")[2])
+        band = _hedge_before(spelled, match.start())
+        # to its own last digit, and within 1 %: 5,838 / 934 = 6.25 is no "6"
+        slack = min(Decimal(5).scaleb(-places - 1), result / 100)
+        lo, hi = ((result - slack, result + slack) if band is None
+                  else (result * Decimal(str(band[0])), result * Decimal(str(band[1]))))
+        before = [v for _, v in figures[:k]]
+        for i, a in enumerate(before):
+            for b in before[i + 1:]:
+                found = [a + b, abs(a - b)]
+                if 1 not in (a, b) and 0 not in (a, b):
+                    found += [a * b, a / b, b / a] if dividing else [a * b]
+                if any(lo <= x <= hi for x in found):
+                    return True
+        return False
+
+    drop = {figures[k][0].span(1) for k in range(2, len(figures)) if worked_out(k)}
+    if not drop:
+        return text
+    for start, end in sorted(drop, reverse=True):
+        spelled = spelled[:start] + spelled[end:]
+    return spelled
 
 
 # Units one figure converts between: (measure, size in the measure's base unit), by the unit
@@ -890,7 +962,8 @@ def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
 
 
 _YEAR = re.compile(r"1[89]\d\d|20\d\d")
-_DECIMAL = re.compile(_FIGURE_RUN + r"(?![\d.])")
+_WHOLE_FIGURE = re.compile(_FIGURE_RUN + r"(?!\.?\d)")  # whole: "6,772." is 6772, not 6
+_DECIMAL_AND_UNIT = re.compile(_WHOLE_FIGURE.pattern + r"(?:\s*" + _UNIT_WORD + ")?")
 
 
 def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
@@ -908,13 +981,18 @@ def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
         value = _decimal(number) if places and number not in stated else None
         if value is None:
             return None
-        slack = Decimal(5).scaleb(-places - 1)
-        near = [(abs(v - value), n) for n in stated
+        # within 5 % too, and of its unit where the evidence gives the unit figures, as for a
+        # hedge: "3.6 seconds" is no rounded "3.55 miles per kWh", "0.2 mg" no "0.15 mg" (a
+        # review of the first version)
+        slack = min(Decimal(5).scaleb(-places - 1), value / 20)
+        word = match.group(2)
+        pool = evidence.get(_unit(word), stated) if word else stated
+        near = [(abs(v - value), n) for n in pool
                 if len(n.partition(".")[2]) > places and (v := _decimal(n)) is not None
                 and abs(v - value) <= slack]
         return min(near)[1] if near else None
 
-    return _rewrite(text, _DECIMAL, closest, group=1)
+    return _rewrite(text, _DECIMAL_AND_UNIT, closest, group=1)
 
 
 def _hedge_before(text: str, start: int) -> tuple[float, float] | None:
