@@ -65,6 +65,7 @@ from stream_guard.scoring.fusion import (
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
 from stream_guard.text.terms import (
     ANY_UNIT,
+    drop_worked_out,
     merge_quantities,
     quantity_index,
     resolve_hedged_numbers,
@@ -340,9 +341,10 @@ class GroundingEngine:
                     index, quantities = scoped
             premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))
-            # The signals read a rounded figure ("more than 60") as the one it rounds (62);
-            # the premise and the model see the window as written.
-            text = resolve_hedged_numbers(job.text, quantities)
+            # The signals read a rounded figure ("more than 60") as the one it rounds (62),
+            # and not a figure worked out of others the window writes ("€18 each, €36 in
+            # total"); the premise and the model see the window as written.
+            text = drop_worked_out(resolve_hedged_numbers(job.text, quantities), quantities)
             if text is not job.text:
                 window = terms(text)
             # The polarity check only caps what the detector scored (fusion.capped): the

@@ -790,7 +790,7 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         best = min(allowed)[1] if allowed else match.group(2)
         return best if best != match.group(2) else None
 
-    return _drop_worked_out(_rewrite(text, _HEDGED, closest, group=2), evidence)
+    return _rewrite(text, _HEDGED, closest, group=2)
 
 
 # What introduces a worked-out figure ("= $500", "comes to about $42", "that's 30 days", "so
@@ -803,9 +803,40 @@ _CUE_CHARS = 60
 # almost any number ("a 4 × 4 ft unit for $40 ... a 5 × 10 ft unit": 40 / 4).
 _DIVIDING = re.compile(r"[÷/]|\b(?:divided|split|shared)\b")
 _WORKED_FIGURES = 12  # more figures than this in one window: no search for worked-out ones
+# A time of day or a day of a month is no amount ("runs 10:30 to 12:00, so the fee is $40" is
+# no 10 + 30; "from March 5 to March 20, so 25% off" no 5 + 20): it combines only with its own
+# kind into a duration ("10:00 to 18:00, which is 8 hours"; "ends April 30, so from April 25
+# that's 5 days") or with an amount into its own kind. A percentage combines with a
+# percentage, or is taken of an amount ("20% off $150, so $120"); never added to one ("$50
+# with 20% off, so $30") nor multiplied by a count into a percentage ("6% over 5 years, 30%").
+_CLOCK = re.compile(r"(?<![\d.:,])(\d{1,2}):(\d\d)(?!\d)(?:\s*([ap])\.?m\b\.?)?"
+                    r"|(?<![\d.:,])(\d{1,2})\s*([ap])\.?m\b\.?", re.IGNORECASE)
+_DATE_DAY = re.compile(rf"\b(?:{_MONTH_NAMES})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b"
+                       rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH_NAMES})\b")
+_PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
+_DURATION_AFTER = {"clock": re.compile(r"[\s-]*(?:hours?|hrs?)\b"),
+                   "date": re.compile(r"[\s-]*(?:days?|nights?)\b")}
 
 
-def _drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+def _figure_kinds(spelled: str) -> dict[int, tuple[str, Decimal | None]]:
+    """Where a figure of ``spelled`` starts: ("clock", its hour on a 24-hour clock), ("minute",
+    None) for the minutes of a time, or ("date", None) for a day of a month."""
+    kinds: dict[int, tuple[str, Decimal | None]] = {}
+    for m in _CLOCK.finditer(spelled):
+        hour_group, half = (1, m.group(3)) if m.group(1) else (4, m.group(5))
+        hour = Decimal(m.group(hour_group))
+        if half and half.lower() == "p" and hour < 12:
+            hour += 12
+        kinds[m.start(hour_group)] = ("clock", hour)
+        if m.group(2):
+            kinds[m.start(2)] = ("minute", None)
+    for m in _DATE_DAY.finditer(spelled):
+        group = 1 if m.group(1) else 2
+        kinds.setdefault(m.start(group), ("date", None))
+    return kinds
+
+
+def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` without the figures it works out from two figures it wrote before them (a sum,
     difference, product, or a quotient where it divides; to the result's own precision and
     within 1 %, or within its hedge's band):
@@ -813,7 +844,13 @@ def _drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     stated nowhere in the evidence, halted them. Its operands stay and are checked like any
     figure, so a wrong rate still halts; a miscalculated result is no combination, and halts.
     Only a figure the text gives as a result ("= $500", "that's 30 days", "€36 in total"), and
-    never a year: "5 to 10 days for $15" is no worked-out sum."""
+    never a year: "5 to 10 days for $15" is no worked-out sum.
+
+    Right arithmetic on the wrong rule passes the lexical signals: adding up parts where the
+    evidence prices the bundle, or leave days where it caps the carry-over at 5 (a review);
+    only the detector can see it. Keeping such a result in the contradiction check halted
+    faithful sums again: a figure of any unit the evidence gives other figures of ("that's 30
+    days", "$500 per week") is a conflict there."""
     low = text.lower()
     if not has_digit(text) or not (_RESULT_BEFORE.search(low) or _RESULT_AFTER.search(low)):
         return text
@@ -824,6 +861,11 @@ def _drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
                and (v := _decimal(m.group(1).replace(",", ""))) is not None]
     if len(figures) < 3 or len(figures) > _WORKED_FIGURES:
         return text
+    at = _figure_kinds(spelled)
+    kinds = [("percent" if _PERCENT_AFTER.match(spelled, m.end(1)) else None)
+             if (kind := at.get(m.start(1))) is None else kind[0] for m, _ in figures]
+    figures = [(m, v if (kind := at.get(m.start(1))) is None or kind[1] is None else kind[1])
+               for m, v in figures]
     stated = evidence.get(ANY_UNIT, frozenset())
     dividing = _DIVIDING.search(cased) is not None
 
@@ -841,13 +883,14 @@ def _drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
         slack = min(Decimal(5).scaleb(-places - 1), result / 100)
         lo, hi = ((result - slack, result + slack) if band is None
                   else (result * Decimal(str(band[0])), result * Decimal(str(band[1]))))
-        before = [v for _, v in figures[:k]]
-        for i, a in enumerate(before):
-            for b in before[i + 1:]:
-                found = [a + b, abs(a - b)]
-                if 1 not in (a, b) and 0 not in (a, b):
-                    found += [a * b, a / b, b / a] if dividing else [a * b]
-                if any(lo <= x <= hi for x in found):
+        kind = kinds[k]
+        if kind == "minute":
+            return False
+        for i in range(k):
+            for j in range(i + 1, k):
+                if any(lo <= x <= hi for x in _combinations(
+                        figures[i][1], kinds[i], figures[j][1], kinds[j], kind, dividing,
+                        spelled, end)):
                     return True
         return False
 
@@ -857,6 +900,35 @@ def _drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     for start, end in sorted(drop, reverse=True):
         spelled = spelled[:start] + spelled[end:]
     return spelled
+
+
+def _combinations(a: Decimal, kind_a: str | None, b: Decimal, kind_b: str | None,
+                  kind: str | None, dividing: bool, text: str, end: int) -> list[Decimal]:
+    """What two figures of these kinds (see :func:`_figure_kinds`; "percent") can work out to
+    a result of ``kind`` that ends at ``end`` of ``text``."""
+    if "minute" in (kind_a, kind_b):
+        return []
+    when = {kind_a, kind_b} & {"clock", "date"}
+    if when:
+        if kind_a is not None and kind_a == kind_b:  # "10:00 to 18:00, which is 8 hours"
+            duration = _DURATION_AFTER[kind_a].match(text, end)
+            return [abs(a - b)] if kind is None and duration else []
+        if len(when) == 1 and None in (kind_a, kind_b) and kind == when.pop():
+            return [a + b, abs(a - b)]  # "arrives 3 days after March 5, so March 8"
+        return []
+    if "percent" in (kind_a, kind_b):
+        if kind_a == kind_b:  # "6% plus 2% is 8%"
+            return [a + b, abs(a - b)] if kind == "percent" else []
+        amount, share = (b, a) if kind_a == "percent" else (a, b)
+        return ([] if kind is not None
+                else [amount * share / 100, amount * (100 - share) / 100,
+                      amount * (100 + share) / 100])
+    if kind is not None:  # no date, time or percentage is worked out of two amounts
+        return []
+    found = [a + b, abs(a - b)]
+    if 1 not in (a, b) and 0 not in (a, b):
+        found += [a * b, a / b, b / a] if dividing else [a * b]
+    return found
 
 
 # Units one figure converts between: (measure, size in the measure's base unit), by the unit
