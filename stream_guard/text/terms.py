@@ -838,11 +838,12 @@ def _figure_kinds(spelled: str) -> dict[int, tuple[str, Decimal | None]]:
 
 def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` without the figures it works out from two figures it wrote before them (a sum,
-    difference, product, or a quotient where it divides; to the result's own precision and
-    within 1 %, or within its hedge's band):
-    realistic answers compute ("two adult tickets at €18 each, €36 in total") and the result,
-    stated nowhere in the evidence, halted them. Its operands stay and are checked like any
-    figure, so a wrong rate still halts; a miscalculated result is no combination, and halts.
+    difference, product, a quotient where it divides, a percentage of an amount, a duration
+    between two times or days: :func:`_combinations`; to the result's own precision and
+    within 1 %, or within its hedge's band): realistic answers compute ("two adult tickets at
+    €18 each, €36 in total") and the result, stated nowhere in the evidence, halted them. Its
+    operands stay and are checked like any figure, so a wrong rate still halts; a
+    miscalculated result is no combination, and halts.
     Only a figure the text gives as a result ("= $500", "that's 30 days", "€36 in total"), and
     never a year: "5 to 10 days for $15" is no worked-out sum.
 
