@@ -13,12 +13,21 @@ from pathlib import Path
 
 import pytest
 
+from stream_guard.config import Settings
 from tests.conftest import make_settings, running_server
 from tests.wsclient import open_ws, recv, send, stream_text
 
 pytestmark = pytest.mark.slow  # the shipped detector
 
 SCENARIO = Path(__file__).resolve().parents[1] / "clients" / "js" / "demo" / "scenario.json"
+
+
+def _default_settings(tmp_path: Path, model_cache: Path) -> Settings:
+    """The default settings, without verdict deadlines: these tests pin what the shipped
+    detector decides, and on a loaded test machine a window past its deadline gets the lexical
+    tier's verdict instead (a CI run under load missed a halt that way); as `stream-guard eval`
+    replays."""
+    return make_settings(tmp_path, tier="cascade", cache_dir=model_cache, verdict_deadline_ms=0)
 CLAIM = "Every purchase also comes with a lifetime warranty"
 
 
@@ -26,7 +35,7 @@ async def test_default_detector_halts_the_demo_fabrication(tmp_path: Path,
                                                            model_cache: Path) -> None:
     scenario = json.loads(SCENARIO.read_text())
     answer: str = scenario["answer"]
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    settings = _default_settings(tmp_path, model_cache)
     assert settings.detector == "default" and settings.threshold is None
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "demo", answer, context=scenario["evidence"], piece=5)
@@ -51,7 +60,7 @@ async def test_the_protocol_docs_example_is_what_the_server_answers(
     lines = [line.split(" ", 1) for line in block.strip().splitlines()]
     sent = [json.loads(text) for arrow, text in lines if arrow == "→"]
     shown = [json.loads(text.replace("[…]", "null")) for arrow, text in lines if arrow == "←"]
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    settings = _default_settings(tmp_path, model_cache)
     async with running_server(settings) as server, open_ws(server.port) as ws:
         got = []
         for frame in sent:
@@ -81,7 +90,7 @@ async def test_an_answers_opener_is_not_a_claim(opener: str, tmp_path: Path,
                                                 model_cache: Path) -> None:
     """Openers like these halted faithful answers at offset 0, before their first fact (a
     review found it); a false claim after one halts at its own first character."""
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    settings = _default_settings(tmp_path, model_cache)
     async with running_server(settings) as server:
         for claim, halts in (("She won the Nobel Prize in Physics in 1903.", False),
                              ("She won the Nobel Prize in Physics in 1925.", True)):
@@ -127,7 +136,7 @@ async def test_realistic_answers_halt_only_at_their_false_claim(
     names, a support answer's empathy line, offer or closer, a figure converted to another
     unit. They pass; a false row or claim beside them still halts at its own first
     character."""
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    settings = _default_settings(tmp_path, model_cache)
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "s", answer, context=REFUNDS, piece=5)
     halt = [f for f in frames if f["type"] == "halt"]
@@ -158,7 +167,7 @@ async def test_leaning_sentences_and_rounded_figures_halt_only_when_false(
     """A second set of realistic answers (docs/results/realistic-probe2.jsonl) halted on a
     short sentence that leans on the question ("It's best not to.") and on figures rounded
     to fewer places or money after a hedge ("about $870"). They pass; a false claim halts."""
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    settings = _default_settings(tmp_path, model_cache)
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "s", answer, context=MANUALS, piece=5)
     halt = [f for f in frames if f["type"] == "halt"]
@@ -176,7 +185,7 @@ async def test_a_short_sentence_leaning_on_the_question_is_judged_with_the_next(
     record = next(r for r in map(json.loads, PROBE2.read_text().splitlines())
                   if r["id"] == record_id)
     assert record["label"] == 0
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache)
+    settings = _default_settings(tmp_path, model_cache)
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "s", record["response"], context=[record["context"]],
                                    piece=5)
