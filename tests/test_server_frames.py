@@ -262,3 +262,40 @@ async def test_spoken_and_rounded_figures_are_read_as_the_evidence_states_them(
         frames = await stream_text(ws, "bad", "They got 25 machines that ran for more than "
                                    "400 hours. ", context=context)
         assert next(f for f in frames if f["type"] == "halt")["reason"] == "contradicted"
+
+
+class RecordingScorer:
+    """The lexical scorer as the model tier, keeping every pair the engine sends it."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.pairs: list[Pair] = []
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]:
+        self.pairs += pairs
+        return LexicalScorer().score_pairs(pairs)
+
+
+async def test_the_detector_is_given_the_window_before_as_context(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A detector trained with context (a model a user brings, or STREAM_GUARD_DETECTOR_CONTEXT)
+    judges "It was completed in 1889." with the sentence before it; the engine sent every pair
+    bare, so the setting did nothing."""
+    settings = settings_factory(tier="cascade", batch_max_wait_ms=0)
+    metrics = Metrics()
+    scorer = RecordingScorer()
+    engine = GroundingEngine(EngineConfig.from_settings(settings), metrics, model=scorer,
+                             model_threshold=0.5)
+    server = Server(settings, engine=engine, metrics=metrics)
+    await server.start()
+    try:
+        async with open_ws(server.port) as ws:
+            await stream_text(ws, "s", "The Eiffel Tower is in Paris. It was completed in 1889.",
+                              context=["The Eiffel Tower is in Paris. It was completed in 1889."],
+                              piece=7)
+    finally:
+        await server.shutdown(grace=1.0)
+    assert [(p.hypothesis, p.context) for p in scorer.pairs] == [
+        ("The Eiffel Tower is in Paris.", ""),
+        ("It was completed in 1889.", "The Eiffel Tower is in Paris.")]

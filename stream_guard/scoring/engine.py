@@ -155,6 +155,12 @@ class Alignment:
     text: str
     premise: Premise
     signals: Signals
+    previous: str = ""  # the window before it: a detector trained with context reads it
+
+    def pair(self) -> Pair:
+        """What the detector judges: the premise against the window, with the window before
+        it as context (``Pair.context``; prepended only for a detector trained with it)."""
+        return Pair(self.premise.text, self.text, self.previous)
 
 
 class NoEvidence(GuardError, ValueError):
@@ -352,7 +358,7 @@ class GroundingEngine:
             out.append(Alignment(job.text, premise, signals(
                 window, text, index.keys, premise_keys, quantities,
                 [(s.text, s.keys) for s in premise.sentences] if self.model is not None
-                else ())))
+                else ()), job.previous))
         return out
 
     # --- on the model thread ------------------------------------------------------------------
@@ -361,8 +367,7 @@ class GroundingEngine:
         if self.model is None:
             return [self._lexical(a) for a in aligned]
         to_model = [i for i, a in enumerate(aligned) if a.premise.sentences]
-        scores = self.model.score_pairs([Pair(aligned[i].premise.text, aligned[i].text)
-                                         for i in to_model])
+        scores = self.model.score_pairs([aligned[i].pair() for i in to_model])
         by_job = dict(zip(to_model, scores, strict=True))
         out = []
         for i, a in enumerate(aligned):

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from stream_guard.dataset import Record
 from stream_guard.oversight.policy import HaltPolicy
 from stream_guard.protocol.frames import ContextItem
-from stream_guard.scores import Pair
 from stream_guard.scoring.engine import (
     Alignment,
     CheckJob,
@@ -94,7 +93,7 @@ def score_windows(engine: GroundingEngine, records: Sequence[Record],
         for w in pipeline.windows(record.response):
             jobs.append((n, w.start, w.end, CheckJob(evidence, w.text, w.previous)))
     aligned = engine.align([j for *_, j in jobs])
-    scored = engine.model.score_pairs([Pair(a.premise.text, a.text) for a in aligned])
+    scored = engine.model.score_pairs([a.pair() for a in aligned])
     return [ScoredWindow(n, start, end, a, s.support)
             for (n, start, end, _), a, s in zip(jobs, aligned, scored, strict=True)]
 
