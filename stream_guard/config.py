@@ -177,7 +177,9 @@ class Settings:
         "Support below this halts; unset takes the detector's calibrated threshold.",
         minimum=0, maximum=1))
     contradiction_threshold: float = field(default=0.8, metadata=_meta(
-        "A single window with contradiction probability above this halts at once.",
+        "A window below the support threshold whose contradiction probability is at least "
+        "this halts at once, as contradicted (the shipped detector has no contradiction class: "
+        "a changed figure or a flipped negation gives 0.9, anything else 0).",
         minimum=0, maximum=1))
     halt_consecutive: int = field(default=2, metadata=_meta(
         "Consecutive unsupported windows that halt (1 = halt on the first).", minimum=1,
@@ -194,13 +196,15 @@ class Settings:
         "Sentences about the conversation rather than the world (the speaker's own experience "
         "or opinions, a question put to the listener) count against support, as "
         "knowledge-grounded dialogue benchmarks count them; off for a persona or companion bot "
-        "whose small talk is expected (the detector's calibration holds either way)."))
+        "whose small talk is expected (the detector's calibration holds either way). Cascade "
+        "tier only: the lexical tier scores word coverage and never counts them."))
     window_max_chars: int = field(default=400, metadata=_meta(
         "A run-on sentence is cut into windows of at most this many characters.",
         minimum=40, maximum=4000))
     window_min_chars: int = field(default=12, metadata=_meta(
-        "Shorter sentences are merged into the next window, as is a short one that leans on "
-        "what came before and states almost nothing (\"It's best not to.\").",
+        "Shorter sentences are merged into the next window where the two fit in "
+        "WINDOW_MAX_CHARS, as is a short one that leans on what came before and states almost "
+        "nothing (\"It's best not to.\").",
         minimum=1, maximum=400))
 
     # --- scoring --------------------------------------------------------------------------
@@ -210,14 +214,15 @@ class Settings:
     detector: str = field(default="default", metadata=_meta(
         '"default" (the shipped detector), a Hugging Face model directory or an ONNX file.'))
     detector_context: bool | None = field(default=None, metadata=_meta(
-        "Prepend the previous sentence to the window for the detector; unset follows the model "
+        "Prepend the previous window to the window for the detector; unset follows the model "
         "(the shipped detector was trained on bare windows)."))
     detector_labels: str | None = field(default=None, metadata=_meta(
         'Explicit detector classes, "support=I,contradiction=J", when id2label has no usable '
         "names."))
     embedder: str = field(default="minilm", metadata=_meta(
         '"minilm" (the packaged all-MiniLM-L6-v2), a sentence-embedding model directory, or '
-        '"none" (no dense retrieval, no collections: inline context is searched with BM25).'))
+        '"none" (no dense retrieval, so no collections; inline context is matched by its '
+        "words either way)."))
     backend: str = field(default="auto", metadata=_meta(
         "Model runtime.", choices=("auto", "onnx", "torch")))
     device: str = field(default="auto", metadata=_meta(
@@ -227,8 +232,8 @@ class Settings:
     batch_max_wait_ms: float = field(default=4.0, metadata=_meta(
         "Longest a window waits for its batch to fill.", minimum=0, maximum=1000))
     evidence_top_k: int = field(default=3, metadata=_meta(
-        "Collection passages retrieved per window (their sentences join the premise "
-        "candidates).", minimum=1, maximum=50))
+        "Collection passages retrieved per window by vector search, and as many more by "
+        "keywords (their sentences join the premise candidates).", minimum=1, maximum=50))
     verdict_deadline_ms: float = field(default=150.0, metadata=_meta(
         "A window's verdict is due this long after the delta that completed it arrived; a "
         "window the model cannot score in time gets the lexical tier's verdict, marked "
@@ -240,7 +245,8 @@ class Settings:
         "Event-loop lag above which new streams get error overloaded and new connections close "
         "1013, and /readyz answers 503. 0 disables the check.", minimum=0, maximum=60000))
     overload_queue: int = field(default=1024, metadata=_meta(
-        "Scorer queue depth above which new streams are refused as overloaded.",
+        "Scorer queue depth above which new streams get error overloaded, new connections "
+        "close 1013 and /readyz answers 503.",
         minimum=1, maximum=1_000_000))
     intra_op_threads: int = field(default=0, metadata=_meta(
         "Model runtime threads (0 = the runtime's choice).", minimum=0, maximum=1024))
@@ -555,6 +561,9 @@ def _check_cross_field(s: Settings) -> None:
             "redis", "rediss", "unix"):
         raise SettingsError(f"{ENV_PREFIX}REDIS_URL: {s.redis_url!r} is not a redis://, "
                             "rediss:// or unix:// URL")
+    if s.workers > 1 and s.port == 0:
+        raise SettingsError(f"{ENV_PREFIX}WORKERS: {s.workers} workers need a fixed "
+                            f"{ENV_PREFIX}PORT: with port 0 each would listen on another one")
     if s.workers > 1 and not s.redis_url:
         raise SettingsError(
             f"{ENV_PREFIX}WORKERS: {s.workers} workers need {ENV_PREFIX}REDIS_URL: with the "

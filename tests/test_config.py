@@ -124,6 +124,9 @@ def test_precedence_file_then_environment_then_overrides(tmp_path: Path) -> None
     ({"STREAM_GUARD_API_KEYS": f"{KEY_A}:t1,{KEY_A}:t2"}, "listed twice"),
     # several workers cannot share in-memory state
     ({"STREAM_GUARD_WORKERS": "4"}, "STREAM_GUARD_WORKERS: 4 workers need STREAM_GUARD_REDIS_URL"),
+    # ... nor one port picked at random (it was a traceback from the supervisor)
+    ({"STREAM_GUARD_WORKERS": "2", "STREAM_GUARD_REDIS_URL": "redis://127.0.0.1:1",
+      "STREAM_GUARD_PORT": "0"}, "STREAM_GUARD_WORKERS: 2 workers need a fixed STREAM_GUARD_PORT"),
     ({"STREAM_GUARD_DETECTOR": "/nonexistent/detector"},
      "STREAM_GUARD_DETECTOR: '/nonexistent/detector' is neither \"default\" nor an existing"),
     ({"STREAM_GUARD_EMBEDDER": "/nonexistent/embedder"},

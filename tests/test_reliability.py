@@ -323,3 +323,16 @@ async def test_an_address_over_its_cap_is_refused_for_that_before_any_server_slo
         _, code, reason = await until_closed(ws)
         assert (code, reason) == (1013, "too many connections from this address")
         assert rejections(server, "ip_capacity") == 1 and rejections(server, "capacity") == 0
+
+
+def test_a_refused_handshake_is_held_up_to_its_retry_after(tmp_path: Path) -> None:
+    """The tarpit holds a 429 for handshake_refusal_delay_s, at most the Retry-After it sends
+    (whole seconds): it was capped at the unrounded 1 / rate, 0.25 s at the default rate, while
+    the docs, the setting and Retry-After all said 1 s."""
+    from stream_guard.server.app import refusal_delay
+
+    assert refusal_delay(make_settings(tmp_path)) == 1.0
+    assert refusal_delay(make_settings(tmp_path, handshake_refusal_delay_s=5)) == 1.0
+    assert refusal_delay(make_settings(tmp_path, handshake_refusal_delay_s=5,
+                                       handshake_rate_per_s=0.2)) == 5.0
+    assert refusal_delay(make_settings(tmp_path, handshake_refusal_delay_s=0)) == 0.0

@@ -34,7 +34,7 @@ from stream_guard.metrics import Metrics
 from stream_guard.protocol.errors import CloseCode
 from stream_guard.scoring.engine import GroundingEngine
 from stream_guard.server.connection import Connection
-from stream_guard.server.http import Admitted, Router, json_response
+from stream_guard.server.http import Admitted, Router, json_response, retry_after
 from stream_guard.server.transport import CallbackConnection
 from stream_guard.state.base import Lease, SlotsRecovering, StateStore, StateUnavailable
 from stream_guard.state.factory import create_store
@@ -56,6 +56,13 @@ _MAX_HELD_REFUSALS = 256
 # How often the readiness gauges are refreshed without a probe: a scrape must not read a
 # fresh server as unready, nor a lost store as up, just because no one asked /readyz.
 _READINESS_EVERY_S = 5.0
+
+
+def refusal_delay(settings: Settings) -> float:
+    """How long a 429 for the handshake rate is held: the setting, at most the Retry-After it
+    sends (whole seconds; capped at the unrounded interval, the default 1 s was 0.25 s)."""
+    return min(settings.handshake_refusal_delay_s,
+               retry_after(1.0 / settings.handshake_rate_per_s))
 
 
 class Server:
@@ -405,8 +412,7 @@ class Server:
         otherwise cost a handshake per round trip, all refused; held, it costs one per
         ``handshake_refusal_delay_s`` and an idle socket. Bounded, so holding cannot become
         the resource an attacker exhausts: beyond the bound refusals are answered at once."""
-        s = self.settings
-        delay = min(s.handshake_refusal_delay_s, 1.0 / s.handshake_rate_per_s)
+        delay = refusal_delay(self.settings)
         if delay <= 0 or self._held_refusals >= _MAX_HELD_REFUSALS:
             return
         self._held_refusals += 1

@@ -82,10 +82,14 @@ def json_response(status: int, body: dict[str, Any],
     return Response(status, http.HTTPStatus(status).phrase, headers, payload)
 
 
+def retry_after(seconds: float) -> int:
+    """The Retry-After a refusal sends for a wait of ``seconds``: whole seconds, at least 1."""
+    return max(1, math.ceil(seconds))
+
+
 def _error(status: int, error: str, message: str, retry_after_s: float | None = None
            ) -> Response:
-    extra = None if retry_after_s is None else [
-        ("Retry-After", str(max(1, math.ceil(retry_after_s))))]
+    extra = None if retry_after_s is None else [("Retry-After", str(retry_after(retry_after_s)))]
     return json_response(status, {"error": error, "message": message}, extra)
 
 

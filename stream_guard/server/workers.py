@@ -99,10 +99,7 @@ def _check_port_free(host: str, port: int) -> None:
 
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
-        if settings.port == 0:
-            raise ValueError("--workers needs a fixed port: with port 0 every worker would "
-                             "listen on a different one")
-        self.settings = settings
+        self.settings = settings  # a fixed port: load_settings refuses workers on port 0
         self.count = settings.workers
         self._ctx = mp.get_context("spawn")  # no inherited event loop, threads or model state
         self._procs: dict[int, BaseProcess] = {}
