@@ -203,8 +203,8 @@ class Settings:
         minimum=40, maximum=4000))
     window_min_chars: int = field(default=12, metadata=_meta(
         "Shorter sentences are merged into the next window where the two fit in "
-        "WINDOW_MAX_CHARS, as is a short one that leans on what came before and states almost "
-        "nothing (\"It's best not to.\").",
+        "WINDOW_MAX_CHARS and it is no service talk, as is a short one that leans on what came "
+        "before and states almost nothing (\"It's best not to.\").",
         minimum=1, maximum=400))
 
     # --- scoring --------------------------------------------------------------------------

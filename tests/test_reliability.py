@@ -329,7 +329,7 @@ def test_a_refused_handshake_is_held_up_to_its_retry_after(tmp_path: Path) -> No
     """The tarpit holds a 429 for handshake_refusal_delay_s, at most the Retry-After it sends
     (whole seconds): it was capped at the unrounded 1 / rate, 0.25 s at the default rate, while
     the docs, the setting and Retry-After all said 1 s."""
-    from stream_guard.server.app import refusal_delay
+    from stream_guard.server.http import refusal_delay
 
     assert refusal_delay(make_settings(tmp_path)) == 1.0
     assert refusal_delay(make_settings(tmp_path, handshake_refusal_delay_s=5)) == 1.0

@@ -257,6 +257,9 @@ def test_a_rounded_figure_is_read_as_the_one_it_rounds(window: str, read: str) -
     ("It costs around $900 per month.", "It costs around $866 per month."),
     ("It weighs 2.3 kg.", "It weighs 2.3 kg."),  # 2.34 is a percentage
     ("Arm costs $0.00001 per GB-second.", "Arm costs $0.00001 per GB-second."),
+    # of its own unit only, even where the evidence gives that unit no figure (a review)
+    ("It reaches 60 mph in 1.2 seconds.", "It reaches 60 mph in 1.2 seconds."),
+    ("It costs about 760 dollars per month.", "It costs about 760 dollars per month."),
 ])
 def test_money_and_decimals_are_read_as_the_figures_they_round(window: str, read: str) -> None:
     from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
@@ -631,6 +634,21 @@ def test_a_count_of_dates_is_no_date() -> None:
     ("Balance capped at 1.5 times annual accrual.",
      "It is capped at 1.5 times your accrual: for 20 days a year, that's 30 days.", "30", True),
     ("The benefit is 1/26 of base-period wages.", "$13,000 ÷ 26 = $500 a week.", "500", True),
+    # a review: an amount of another unit than its operands is no arithmetic; a hedged total
+    # is rounded like any money; a duration counts minutes and months
+    ("The Basic plan is $10 per month for up to 2 users. The free trial lasts 14 days.",
+     "The Basic plan is $10 per month for up to 2 users, so the free trial lasts 12 days.",
+     "12", False),
+    ("Standard storage is $0.021 per GB-month.",
+     "At $0.021 per GB-month, 2,000 GB comes to about $48 a month.", "48", False),
+    ("The class runs from 10:30 to 12:00.",
+     "The class runs from 10:30 to 12:00, which is 2 hours.", "2", False),
+    ("The class runs from 10:30 to 12:00.",
+     "The class runs from 10:30 to 12:00, which is 1.5 hours.", "1.5", True),
+    ("The sale runs from March 20 to April 5.",
+     "The sale runs from March 20 to April 5, so that's 16 days.", "16", True),
+    ("The sale runs from March 20 to April 5.",
+     "The sale runs from March 20 to April 5, so that's 15 days.", "15", False),
     # a miscalculation is no combination; a figure not given as a result is not worked out
     ("Day ticket €18.", "Two adult tickets at €18 each come to €38 in total.", "38", False),
     ("Shipping takes 5 to 10 days.", "Shipping takes 5 to 10 days and costs $15.", "15", False),

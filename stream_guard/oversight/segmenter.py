@@ -55,7 +55,7 @@ def _column_names(line: str) -> bool:
     """Whether a table row could be a head that states nothing: every cell a generic column
     name ("Metric", "Value", "Details", "Notes")."""
     words = _CELL_WORD.findall(line.lower())
-    return (bool(words) and not any(c.isdigit() for c in line)
+    return (bool(words) and not has_digit(line)
             and all(w in _GENERIC_COLUMNS for w in words))
 
 
@@ -278,11 +278,11 @@ class WindowSegmenter:
 # Paris."): judged on their own, as "Snow is white." is (a review).
 _LITTLE_CHARS = 40
 _LITTLE_TERMS = 1
-_LEANING = re.compile(r"(?:it|it's|its|that|that's|this|these|those|they|they're|he|she|we|"
-                      r"you|there|yes|no|not|yeah|nope|sure|so)\b", re.IGNORECASE)
+_LEANING = re.compile(r"(?:it|its|that|this|these|those|they|he|she|we|you|there|yes|no|not|"
+                      r"yeah|nope|sure|so)\b", re.IGNORECASE)  # "it" takes "it's" and "it’s"
 
 
 def _says_little(text: str) -> bool:
-    text = text.lstrip(" \t\n-*>\"'(").replace("\u2019", "'")
+    text = text.lstrip(" \t\n-*>\"'(")
     return (len(text) < _LITTLE_CHARS and _LEANING.match(text) is not None
             and not has_digit(text) and len(terms(text)) <= _LITTLE_TERMS)

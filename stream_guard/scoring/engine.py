@@ -155,7 +155,7 @@ class Alignment:
     text: str
     premise: Premise
     signals: Signals
-    previous: str = ""  # the window before it: a detector trained with context reads it
+    previous: str  # the window before it: a detector trained with context reads it
 
     def pair(self) -> Pair:
         """What the detector judges: the premise against the window, with the window before

@@ -34,7 +34,7 @@ from stream_guard.metrics import Metrics
 from stream_guard.protocol.errors import CloseCode
 from stream_guard.scoring.engine import GroundingEngine
 from stream_guard.server.connection import Connection
-from stream_guard.server.http import Admitted, Router, json_response, retry_after
+from stream_guard.server.http import Admitted, Router, json_response, refusal_delay
 from stream_guard.server.transport import CallbackConnection
 from stream_guard.state.base import Lease, SlotsRecovering, StateStore, StateUnavailable
 from stream_guard.state.factory import create_store
@@ -57,12 +57,6 @@ _MAX_HELD_REFUSALS = 256
 # fresh server as unready, nor a lost store as up, just because no one asked /readyz.
 _READINESS_EVERY_S = 5.0
 
-
-def refusal_delay(settings: Settings) -> float:
-    """How long a 429 for the handshake rate is held: the setting, at most the Retry-After it
-    sends (whole seconds; capped at the unrounded interval, the default 1 s was 0.25 s)."""
-    return min(settings.handshake_refusal_delay_s,
-               retry_after(1.0 / settings.handshake_rate_per_s))
 
 
 class Server:

@@ -87,6 +87,17 @@ def retry_after(seconds: float) -> int:
     return max(1, math.ceil(seconds))
 
 
+def refusal_delay(settings: Settings) -> float:
+    """How long a 429 for the handshake rate is held: the setting, at most the Retry-After it
+    sends (whole seconds; capped at the unrounded interval, the default 1 s was 0.25 s)."""
+    return min(settings.handshake_refusal_delay_s, retry_after(handshake_interval(settings)))
+
+
+def handshake_interval(settings: Settings) -> float:
+    """Seconds until an address over its handshake budget earns its next handshake."""
+    return 1.0 / settings.handshake_rate_per_s
+
+
 def _error(status: int, error: str, message: str, retry_after_s: float | None = None
            ) -> Response:
     extra = None if retry_after_s is None else [("Retry-After", str(retry_after(retry_after_s)))]
@@ -282,7 +293,7 @@ class Router:
             await server.hold_refusal()
             return _error(429, "too_many_handshakes", f"too many {attempts} from this "
                           "address; retry after the delay in Retry-After",
-                          retry_after_s=1 / server.settings.handshake_rate_per_s)
+                          retry_after_s=handshake_interval(server.settings))
         return None
 
     def _client_key(self, connection: ServerConnection, request: Request) -> str:

@@ -10,6 +10,7 @@ is the typical hallucination, a changed common word rarely is.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -777,13 +778,9 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         if figure is None or figure <= 0 or (match.group(3) or "") in _MONTH_NUMBER:
             return None  # "up to 31 December" is a date, not a rounded 30
         word = match.group(3)
-        lo, hi = _HEDGES[match.group(1)]
-        if any(c in _CURRENCY for c in match.group(0)):
-            # money is rounded, not banded: "about $870" or "around $900" for $866, not "about
-            # $760" (a review: the hedge's band let a price 15 % off through)
-            whole, _, places = match.group(2).replace(",", "").partition(".")
-            step = 10.0 ** (-len(places) if places else len(whole) - len(whole.rstrip("0") or "0"))
-            lo, hi = max(lo, 1 - step / 2 / figure), min(hi, 1 + step / 2 / figure)
+        money = any(c in _CURRENCY for c in match.group(0)) or bool(
+            word and _unit(word) in _MONEY_WORDS)
+        lo, hi = _hedge_band(_HEDGES[match.group(1)], match.group(2), money)
         allowed = [(abs(v - figure), n)
                    for n in evidence.get(_unit(word) if word else ANY_UNIT, evidence[ANY_UNIT])
                    if (v := _value(n)) is not None and lo * figure <= v <= hi * figure]
@@ -791,6 +788,21 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         return best if best != match.group(2) else None
 
     return _rewrite(text, _HEDGED, closest, group=2)
+
+
+_MONEY_WORDS = frozenset({"dollar", "euro", "yen", "usd", "eur", "gbp", "jpy"})
+
+
+def _hedge_band(band: tuple[float, float], number: str, money: bool) -> tuple[float, float]:
+    """What a hedge allows of the figure ``number`` it stands before, as shares of it: its band,
+    but money is rounded, not banded: "about $870" or "around $900" for $866, not "about $760"
+    (a review: the band let a price 15 % off through)."""
+    figure = _value(number)
+    if not money or not figure:
+        return band
+    whole, _, places = number.replace(",", "").partition(".")
+    step = 10.0 ** (-len(places) if places else len(whole) - len(whole.rstrip("0") or "0"))
+    return max(band[0], 1 - step / 2 / figure), min(band[1], 1 + step / 2 / figure)
 
 
 # What introduces a worked-out figure ("= $500", "comes to about $42", "that's 30 days", "so
@@ -811,41 +823,61 @@ _WORKED_FIGURES = 12  # more figures than this in one window: no search for work
 # with 20% off, so $30") nor multiplied by a count into a percentage ("6% over 5 years, 30%").
 _CLOCK = re.compile(r"(?<![\d.:,])(\d{1,2}):(\d\d)(?!\d)(?:\s*([ap])\.?m\b\.?)?"
                     r"|(?<![\d.:,])(\d{1,2})\s*([ap])\.?m\b\.?", re.IGNORECASE)
-_DATE_DAY = re.compile(rf"\b(?:{_MONTH_NAMES})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b"
-                       rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH_NAMES})\b")
+_DATE_DAY = re.compile(rf"\b({_MONTH_NAMES})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b"
+                       rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_NAMES})\b")
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
+_UNIT_AFTER = re.compile(r"\s*(%|per\s?cent\b|[^\W\d_][\w-]*)")
 _DURATION_AFTER = {"clock": re.compile(r"[\s-]*(?:hours?|hrs?)\b"),
                    "date": re.compile(r"[\s-]*(?:days?|nights?)\b")}
 
 
 def _figure_kinds(spelled: str) -> dict[int, tuple[str, Decimal | None]]:
-    """Where a figure of ``spelled`` starts: ("clock", its hour on a 24-hour clock), ("minute",
-    None) for the minutes of a time, or ("date", None) for a day of a month."""
+    """Where a figure of ``spelled`` starts: ("clock", its time in hours on a 24-hour clock,
+    minutes included), ("minute", None) for the minutes of a time, or ("date", its day of a
+    common year) for a day of a month."""
     kinds: dict[int, tuple[str, Decimal | None]] = {}
     for m in _CLOCK.finditer(spelled):
         hour_group, half = (1, m.group(3)) if m.group(1) else (4, m.group(5))
         hour = Decimal(m.group(hour_group))
-        if half and half.lower() == "p" and hour < 12:
+        if half and hour == 12:
+            hour = Decimal(0)  # 12 am is midnight, 12 pm noon
+        if half and half.lower() == "p":
             hour += 12
-        kinds[m.start(hour_group)] = ("clock", hour)
         if m.group(2):
+            hour += Decimal(m.group(2)) / 60
             kinds[m.start(2)] = ("minute", None)
+        kinds[m.start(hour_group)] = ("clock", hour)
     for m in _DATE_DAY.finditer(spelled):
-        group = 1 if m.group(1) else 2
-        kinds.setdefault(m.start(group), ("date", None))
+        day_group, month = (2, m.group(1)) if m.group(2) else (3, m.group(4))
+        try:
+            day = datetime.date(2001, _MONTH_NUMBER[month.lower()], int(m.group(day_group)))
+        except ValueError:  # "February 30"
+            continue
+        kinds.setdefault(m.start(day_group), ("date", Decimal(day.timetuple().tm_yday)))
     return kinds
+
+
+def _unit_of(text: str, match: re.Match[str]) -> str:
+    """The unit of the figure ``match`` (group 1) in ``text``: a currency sign before it, else
+    the word after it as :func:`_unit` reads it, else :data:`ANY_UNIT`."""
+    before = text[max(0, match.start(1) - 2):match.start(1)].rstrip()
+    if before[-1:] in _CURRENCY:
+        return before[-1]
+    after = _UNIT_AFTER.match(text, match.end(1))
+    return _unit(after.group(1)) if after else ANY_UNIT
 
 
 def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` without the figures it works out from two figures it wrote before them (a sum,
     difference, product, a quotient where it divides, a percentage of an amount, a duration
     between two times or days: :func:`_combinations`; to the result's own precision and
-    within 1 %, or within its hedge's band): realistic answers compute ("two adult tickets at
-    €18 each, €36 in total") and the result, stated nowhere in the evidence, halted them. Its
-    operands stay and are checked like any figure, so a wrong rate still halts; a
-    miscalculated result is no combination, and halts.
-    Only a figure the text gives as a result ("= $500", "that's 30 days", "€36 in total"), and
-    never a year: "5 to 10 days for $15" is no worked-out sum.
+    within 1 %, or within its hedge's band, money rounded): realistic answers compute ("two
+    adult tickets at €18 each, €36 in total") and the result, stated nowhere in the evidence,
+    halted them. Its operands stay and are checked like any figure, so a wrong rate still
+    halts; a miscalculated result is no combination, and halts. Only a figure the text gives
+    as a result ("= $500", "that's 30 days", "€36 in total"), of no unit or of an operand's
+    ("$10 per month for 2 users, so 12 days" is no sum: a review), and never a year: "5 to 10
+    days for $15" is no worked-out sum.
 
     Right arithmetic on the wrong rule passes the lexical signals: adding up parts where the
     evidence prices the bundle, or leave days where it caps the carry-over at 5 (a review);
@@ -867,12 +899,14 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
              if (kind := at.get(m.start(1))) is None else kind[0] for m, _ in figures]
     figures = [(m, v if (kind := at.get(m.start(1))) is None or kind[1] is None else kind[1])
                for m, v in figures]
+    units = [_unit_of(spelled, m) for m, _ in figures]
     stated = evidence.get(ANY_UNIT, frozenset())
     dividing = _DIVIDING.search(cased) is not None
 
     def worked_out(k: int) -> bool:
         match, result = figures[k]
-        if result <= 0 or match.group(1).replace(",", "") in stated:
+        kind, unit = kinds[k], units[k]
+        if kind == "minute" or result <= 0 or match.group(1).replace(",", "") in stated:
             return False
         start, end = match.span()
         if not (_RESULT_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
@@ -880,15 +914,17 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
             return False
         places = len(match.group(1).partition(".")[2])
         band = _hedge_before(spelled, match.start())
-        # to its own last digit, and within 1 %: 5,838 / 934 = 6.25 is no "6"
-        slack = min(Decimal(5).scaleb(-places - 1), result / 100)
-        lo, hi = ((result - slack, result + slack) if band is None
-                  else (result * Decimal(str(band[0])), result * Decimal(str(band[1]))))
-        kind = kinds[k]
-        if kind == "minute":
-            return False
+        if band is None:  # to its own last digit, and within 1 %: 5,838 / 934 = 6.25 is no 6
+            slack = min(Decimal(5).scaleb(-places - 1), result / 100)
+            lo, hi = result - slack, result + slack
+        else:
+            share = _hedge_band(band, match.group(1), unit in _CURRENCY or unit in _MONEY_WORDS)
+            lo, hi = result * Decimal(str(share[0])), result * Decimal(str(share[1]))
         for i in range(k):
             for j in range(i + 1, k):
+                if (kind is None and unit != ANY_UNIT and unit not in (units[i], units[j])
+                        and None is kinds[i] is kinds[j]):
+                    continue  # an amount of another unit than both: no arithmetic
                 if any(lo <= x <= hi for x in _combinations(
                         figures[i][1], kinds[i], figures[j][1], kinds[j], kind, dividing,
                         spelled, end)):
@@ -1054,12 +1090,12 @@ def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
         value = _decimal(number) if places and number not in stated else None
         if value is None:
             return None
-        # within 5 % too, and of its unit where the evidence gives the unit figures, as for a
-        # hedge: "3.6 seconds" is no rounded "3.55 miles per kWh", "0.2 mg" no "0.15 mg" (a
-        # review of the first version)
+        # within 5 % too, and of its unit: "3.6 seconds" is no rounded "3.55 miles per kWh",
+        # "0.2 mg" no "0.15 mg" (reviews of the first versions)
         slack = min(Decimal(5).scaleb(-places - 1), value / 20)
         word = match.group(2)
-        pool = evidence.get(_unit(word), stated) if word else stated
+        unit = _unit(word) if word else ANY_UNIT
+        pool = stated if unit == ANY_UNIT else evidence.get(unit, frozenset())
         near = [(abs(v - value), n) for n in pool
                 if len(n.partition(".")[2]) > places and (v := _decimal(n)) is not None
                 and abs(v - value) <= slack]
