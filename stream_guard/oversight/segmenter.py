@@ -18,7 +18,7 @@ from stream_guard.text.sentences import (
     SentenceScanner,
     WindowKind,
 )
-from stream_guard.text.stance import is_service_talk
+from stream_guard.text.stance import is_service_talk, lowercase_words
 from stream_guard.text.terms import has_digit, terms
 
 # A sentence in it (sentence-final punctuation, before closing quotes, at its end or before a
@@ -48,15 +48,13 @@ limits duration time times date dates deadline period quantity size weight lengt
 width capacity range speed unit units level tier status availability age""".split())  # noqa: SIM905
 # (Not "monthly", "annual", "daily", "per", "valid until" or "dose": "| Plan | Annual price |"
 # over "| Pro | $20 |" states the price is annual, against evidence of $20 a month.)
-_CELL_WORD = re.compile(r"[a-z]+")
 
 
 def _column_names(line: str) -> bool:
     """Whether a table row could be a head that states nothing: every cell a generic column
     name ("Metric", "Value", "Details", "Notes")."""
-    words = _CELL_WORD.findall(line.lower())
-    return (bool(words) and not has_digit(line)
-            and all(w in _GENERIC_COLUMNS for w in words))
+    words = lowercase_words(line)
+    return bool(words) and not has_digit(line) and words <= _GENERIC_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

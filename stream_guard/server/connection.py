@@ -116,8 +116,10 @@ class Connection:
         self.ip = admitted.ip
         self.cid = f"c{next(_ids)}"
         s = server.settings
+        self._loop = asyncio.get_running_loop()
+        self._last_active = self._loop.time()
         self.limiter = MessageLimiter(s.rate_per_s, s.rate_burst, s.rate_strikes,
-                                      asyncio.get_running_loop().time())
+                                      self._last_active)
         self.session: Session[StreamRequest] = Session(SessionConfig(
             s.max_streams_per_connection, s.max_chars_per_connection, s.max_frame_bytes,
             PolicyConfig(engine.threshold, s.contradiction_threshold, s.halt_consecutive,
@@ -139,9 +141,7 @@ class Connection:
         # (and at the end): a Prometheus counter takes a lock per increment.
         self._deltas_uncounted = 0
         self._chars_uncounted = 0
-        self._loop = asyncio.get_running_loop()
         self._finished: asyncio.Future[Close | None] = self._loop.create_future()
-        self._last_active = self._loop.time()
         self._lifetime_end = self._last_active + s.max_lifetime_s
         self._watchdog = self._loop.call_at(
             min(self._last_active + s.idle_timeout_s, self._lifetime_end), self._watch)

@@ -221,13 +221,15 @@ class Router:
                            ("Content-Length", str(len(body)))])
         return Response(200, "OK", headers, body)
 
+    def _draining(self, then: str) -> Response:
+        self.server.metrics.rejections.labels("draining").inc()
+        return _error(503, "draining", f"the server is shutting down; {then}")
+
     # --- tickets --------------------------------------------------------------------------
     async def _tickets(self, connection: ServerConnection, request: Request) -> Response:
         server = self.server
         if server.draining:  # a ticket is for a connection this server would refuse
-            server.metrics.rejections.labels("draining").inc()
-            return _error(503, "draining", "the server is shutting down; get a ticket "
-                          "elsewhere")
+            return self._draining("get a ticket elsewhere")
         tenant = server.keys.tenant(api_key_from_headers(request.headers))
         if tenant is None:
             # A wrong key spends the address's handshake budget: keys cannot be guessed
@@ -259,8 +261,7 @@ class Router:
         server = self.server
         settings = server.settings
         if server.draining:
-            server.metrics.rejections.labels("draining").inc()
-            return _error(503, "draining", "the server is shutting down; reconnect elsewhere")
+            return self._draining("reconnect elsewhere")
         headers = request.headers
         ip = self._client_key(connection, request)
         refusal = await self._held_back(ip, "connection attempts")

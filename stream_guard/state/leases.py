@@ -46,6 +46,7 @@ class SlotLeases:
         self._limits: dict[Lease, int] = {}
         self._stopped = asyncio.Event()
         self._synced = True  # the store holds every lease in _limits (as of the last round)
+        self._tracked = 0  # connections admitted unleased (track), counted to tell a round
         self._resync = asyncio.Lock()  # one re-sync at a time for the admissions that wait
         self._last_round = -math.inf  # when the last renewal round began (monotonic)
 
@@ -71,6 +72,7 @@ class SlotLeases:
         if need be, so the shared count includes it once the store is back."""
         self._limits[(scope, holder)] = limit
         self._synced = False
+        self._tracked += 1
 
     async def release(self, scope: str, holder: str) -> None:
         """Give a slot back. Never raises for an unavailable store: the lease then simply
@@ -93,6 +95,7 @@ class SlotLeases:
         """One renewal round; an unavailable store is logged, and the next round tries again."""
         self._last_round = time.monotonic()
         leases = list(self._limits)
+        tracked = self._tracked
         try:  # with no leases too: the store may learn of a wipe from the round (Redis epoch)
             lost = await self._store.renew_slots(leases, self._ttl_s)
         except StateUnavailable as exc:
@@ -100,8 +103,9 @@ class SlotLeases:
             if leases:
                 log.warning("could not renew %d slot lease(s): %s", len(leases), exc)
             return
-        # in sync, unless a connection was admitted (track) while the round was in flight
-        self._synced = set(self._limits) <= set(leases)
+        # in sync, unless a connection was admitted unleased (track) while the round was in
+        # flight; one admitted with its lease (acquire) meanwhile needs no round
+        self._synced = self._tracked == tracked
         if lost:
             log.warning("%d slot lease(s) had been lost (store wiped or renewed too late); "
                         "taken again", len(lost))

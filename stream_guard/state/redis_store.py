@@ -48,9 +48,7 @@ log = logging.getLogger(__name__)
 # Away (no answer) is logged by readiness and the lease keeper; the rest, a refusal or a reply
 # not understood, is a fault an operator must fix, and is logged here.
 _AWAY = (RedisConnectionError, RedisTimeoutError, OSError)
-# A refusal is a fault an operator must fix (Redis away is already logged by readiness and the
-# lease keeper); it is logged, at most once per this many seconds, so a refused write per
-# handshake cannot flood the log.
+# ... at most once per this many seconds, so a refused write per handshake cannot flood the log.
 _REFUSAL_LOG_EVERY_S = 30.0
 _last_refusal_log: dict[str, float] = {}  # by kind of fault
 

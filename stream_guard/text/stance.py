@@ -166,7 +166,7 @@ _CLOSERS = "\"')]}»”’ \t\r\n"
 def speaks_of_self(text: str) -> bool:
     """Whether the text speaks of its speaker (a first-person singular pronoun before any
     quotation and outside the formulas of service talk)."""
-    words = _words(text)
+    words = lowercase_words(text)
     if words.isdisjoint(_FIRST_PERSON_WORDS):
         return False
     quoted = _QUOTED.search(text)
@@ -179,7 +179,7 @@ def speaks_of_self(text: str) -> bool:
                    + sum(1 for _ in _TITLE_WORD.finditer(text)))
 
 
-def _words(text: str) -> set[str]:
+def lowercase_words(text: str) -> set[str]:
     """The text's lowercase words ("I'm" gives "i" and "m"): one cheap pass that spares the
     common text, which has neither a first person nor a service formula, every regex scan."""
     return set(_WORD.findall(text.lower()))
@@ -208,7 +208,7 @@ def is_service_talk(text: str) -> bool:
     politeness (no name, number or other content word); or a label, a markdown heading or a
     line all in bold ("### Key achievements", "**Highlights**") with no number or name in it,
     which titles what follows and states nothing."""
-    words = _words(text)
+    words = lowercase_words(text)
     if _closing_talk(text, words):
         return True
     if _LABEL.fullmatch(text.strip()):  # a section title: its words are title words alone
@@ -222,12 +222,13 @@ def is_service_talk(text: str) -> bool:
         return False
     # scaffolding: besides its formulas (and any service formula), only politeness and filler,
     # counting every word, stopwords and the halves of "n't" too
-    rest = _words(_SCAFFOLD.sub(" ", _SERVICE.sub(" ", text)))
+    rest = lowercase_words(_SCAFFOLD.sub(" ", _SERVICE.sub(" ", text)))
     return rest <= POLITENESS | _SCAFFOLD_FILLER
 
 
 # What a closing may hold besides its formula ("any day": when support is open is a claim).
 _CLOSING_ALLOWED = (_CLOSING_WORDS | POLITENESS | _SCAFFOLD_FILLER) - {"day"}
+_OFFER_ALLOWED = _OFFER_WORDS | POLITENESS
 
 
 def _closing_talk(text: str, words: set[str]) -> bool:
@@ -239,11 +240,9 @@ def _closing_talk(text: str, words: set[str]) -> bool:
     offer = _OFFER.search(text)
     if offer is not None:
         request = text[offer.end(1):]  # what is offered or asked, after the formula
-        return _words(request) <= _OFFER_WORDS | POLITENESS
-    if _CLOSING.search(text) is None:
-        return False
-    rest = _words(_CLOSING.sub(" ", text))
-    return rest <= _CLOSING_ALLOWED
+        return lowercase_words(request) <= _OFFER_ALLOWED
+    rest, found = _CLOSING.subn(" ", text)
+    return found > 0 and lowercase_words(rest) <= _CLOSING_ALLOWED
 
 
 # One line: a markdown heading, or bold as a whole (a heading merged with the sentence after it

@@ -241,15 +241,16 @@ _DMY_DATE = re.compile(r"(?<![\w./-])(\d{1,2})([/.])(\d{1,2})\2(1[89]\d\d|20\d\d
 _DATE_HINT = re.compile(r"\d[-/.]\d{1,2}[-/.]\d")  # cheap: most text has no such date
 _MONTH_NAMES = "|".join(_MONTHS)
 _MONTH_NUMBER = {name.lower(): n for n, name in enumerate(_MONTHS, start=1)}
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"  # a day of a month: "9", "9th"
 # The unit of a day of a month, its figure MMDD or YYYYMMDD: no word ("2.5 dates" has the unit
 # "date", a count of dates).
 DATE_UNIT = "@date"
 # A day written after its month, or as an ordinal ("July 9", "July 9th", "the 9th of July").
 # The day must end the date: "March 4 people" is a count in March, not the 4th.
-_MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) (\d{{1,2}})(?:st|nd|rd|th)?\b(?![\d:.,]\d)"
+_MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) {_DAY}\b(?![\d:.,]\d)"
                         r"(?=\s*[,.;:!?)\]–—-]|\s*$|\s+(?:(?:19|20)\d\d|at|to|and|or|through|"
                         r"until|till|from|in|on|is|was|were|will|by)\b)")
-_DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? ({_MONTH_NAMES})\b")
+_DAY_OF_MONTH = re.compile(rf"\b{_DAY}(?: of)? ({_MONTH_NAMES})\b")
 _DAY_HINT = re.compile(_MONTH_NAMES)
 
 
@@ -309,7 +310,7 @@ _CODE_HINT = re.compile(rf"\b(?:{_CODES})\b")
 
 
 def _currency_codes(text: str) -> str:
-    if not _CODE_HINT.search(text):
+    if not any(code in text for code in _SYMBOL_OF) or not _CODE_HINT.search(text):
         return text
     text = _CODE_BEFORE.sub(lambda m: _SYMBOL_OF[m.group(1)], text)
     return _CODE_AFTER.sub(lambda m: _SYMBOL_OF[m.group(2)] + m.group(1), text)
@@ -663,7 +664,6 @@ def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]
 
 # What joins the days of a range or list of dates: "1 to 3 March", "25 and 26 December",
 # "5 May–7", "3 June, 10 and 17", "24 December through 26".
-_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
 _DAY_DASH = re.compile(r"\b(\d{1,2}(?:st|nd|rd|th)?)[–—-](\d{1,2}(?:st|nd|rd|th)?)\b")
 _DAY_RANGE = re.compile(r"[–—-]|to|through|thru|until|till", re.IGNORECASE)
 _DAY_JOINER = re.compile(r"\s*(?:,\s*(?:and\s+)?|[–—-]|to|and|or|&|through|thru|until|till)\s*",
@@ -683,7 +683,7 @@ def _listed_days(text: str, matches: Sequence[re.Match[str]], k: int, year: str)
         while 0 <= j < len(matches):
             near = matches[j]
             number, word = near.group(1), (near.group(2) or "").lower()
-            ordinal = word in _ORDINAL_SUFFIXES  # "1st-3rd March"
+            ordinal = word in _ORDINAL_ENDINGS  # "1st-3rd March"
             if word and not ordinal and not _DAY_JOINER.fullmatch(word) \
                     and _unit(word) != ANY_UNIT:
                 break  # a unit, or a month of its own: no day of this date
@@ -809,7 +809,9 @@ def _hedge_band(band: tuple[float, float], number: str, money: bool) -> tuple[fl
 # ... is $6,772"), within _CUE_CHARS before it, or follows it ("€36 in total").
 _RESULT_BEFORE = re.compile(r"=|\b(?:totals?|comes? to|works? out|adds? up|that's|that is|"
                             r"which is|which means|so|gives|leaves|remaining)\b")
-_RESULT_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+)?(?:in total|in all|altogether)\b")
+_TOTAL = r"(?:in total|in all|altogether)\b"
+_RESULT_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+)?" + _TOTAL)
+_TOTAL_HINT = re.compile(_TOTAL)  # where _RESULT_AFTER can match at all: a literal scan
 _CUE_CHARS = 60
 # A quotient only where the text divides: of a few small figures, some quotient lands near
 # almost any number ("a 4 × 4 ft unit for $40 ... a 5 × 10 ft unit": 40 / 4).
@@ -823,8 +825,7 @@ _WORKED_FIGURES = 12  # more figures than this in one window: no search for work
 # with 20% off, so $30") nor multiplied by a count into a percentage ("6% over 5 years, 30%").
 _CLOCK = re.compile(r"(?<![\d.:,])(\d{1,2}):(\d\d)(?!\d)(?:\s*([ap])\.?m\b\.?)?"
                     r"|(?<![\d.:,])(\d{1,2})\s*([ap])\.?m\b\.?", re.IGNORECASE)
-_DATE_DAY = re.compile(rf"\b({_MONTH_NAMES})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b"
-                       rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_NAMES})\b")
+_DATE_DAY = re.compile(rf"\b({_MONTH_NAMES})\.?\s+{_DAY}\b|\b{_DAY}\s+(?:of\s+)?({_MONTH_NAMES})\b")
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
 _UNIT_AFTER = re.compile(r"\s*(%|per\s?cent\b|[^\W\d_][\w-]*)")
 _DURATION_AFTER = {"clock": re.compile(r"[\s-]*(?:hours?|hrs?)\b"),
@@ -885,7 +886,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     faithful sums again: a figure of any unit the evidence gives other figures of ("that's 30
     days", "$500 per week") is a conflict there."""
     low = text.lower()
-    if not has_digit(text) or not (_RESULT_BEFORE.search(low) or _RESULT_AFTER.search(low)):
+    if not has_digit(text) or not (_RESULT_BEFORE.search(low) or _TOTAL_HINT.search(low)):
         return text
     spelled = spell_out_numbers(text)
     cased = spelled.lower()
@@ -895,10 +896,11 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     if len(figures) < 3 or len(figures) > _WORKED_FIGURES:
         return text
     at = _figure_kinds(spelled)
-    kinds = [("percent" if _PERCENT_AFTER.match(spelled, m.end(1)) else None)
-             if (kind := at.get(m.start(1))) is None else kind[0] for m, _ in figures]
-    figures = [(m, v if (kind := at.get(m.start(1))) is None or kind[1] is None else kind[1])
-               for m, v in figures]
+    found = [at.get(m.start(1)) for m, _ in figures]
+    kinds = [k[0] if k else "percent" if _PERCENT_AFTER.match(spelled, m.end(1)) else None
+             for (m, _), k in zip(figures, found, strict=True)]
+    figures = [(m, k[1] if k and k[1] is not None else v)
+               for (m, v), k in zip(figures, found, strict=True)]
     units = [_unit_of(spelled, m) for m, _ in figures]
     stated = evidence.get(ANY_UNIT, frozenset())
     dividing = _DIVIDING.search(cased) is not None
