@@ -1,4 +1,5 @@
-"""Credentials, Origin, client address, tickets and per-connection limits (no sockets)."""
+"""Credentials, Origin, client address, tickets, per-connection limits and the hung-store breaker
+(no sockets)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from stream_guard.guard.auth import (
     client_key,
     origin_allowed,
 )
+from stream_guard.guard.breaker import StoreBreaker
 from stream_guard.guard.limits import Admission, CharBudget, MessageLimiter, PenaltyBox
 from stream_guard.guard.tickets import (
     TICKET_BYTES,
@@ -215,3 +217,16 @@ def test_limits_count_an_ipv6_client_by_its_64(ip: str, key: str) -> None:
     """Caps counted by full IPv6 address let one host, which holds a whole /64, take any
     number of them (a review found it)."""
     assert client_key(ip) == key
+
+
+def test_a_slow_store_failure_opens_the_breaker_for_one_timeout() -> None:
+    """A hung store (a call that failed only once most of its timeout was spent) is skipped for
+    one timeout, then asked again; a quick failure (a refused connection) never trips it."""
+    breaker = StoreBreaker(timeout_s=1.0)
+    assert not breaker.open(100.0)
+    breaker.failed(began=100.0, now=100.05)  # refused at once: a dead store, ask again freely
+    assert not breaker.open(100.06)
+    breaker.failed(began=100.0, now=100.98)  # waited out the timeout: hung
+    assert breaker.open(100.99)
+    assert breaker.open(101.97)
+    assert not breaker.open(101.98)  # one timeout later the next handshake asks again

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import mimetypes
 import signal
 import time
@@ -26,6 +25,7 @@ from websockets.http11 import Response
 from stream_guard.config import NAME_PATTERN, NAME_RULE, Settings, SettingsError
 from stream_guard.exceptions import GuardError
 from stream_guard.guard.auth import KeyRing
+from stream_guard.guard.breaker import StoreBreaker
 from stream_guard.guard.limits import PenaltyBox
 from stream_guard.guard.overload import LoadGauge
 from stream_guard.guard.tickets import FallbackTickets
@@ -36,7 +36,13 @@ from stream_guard.scoring.engine import GroundingEngine
 from stream_guard.server.connection import Connection
 from stream_guard.server.http import Admitted, Router, json_response, refusal_delay
 from stream_guard.server.transport import CallbackConnection
-from stream_guard.state.base import Lease, SlotsRecovering, StateStore, StateUnavailable
+from stream_guard.state.base import (
+    STORE_TIMEOUT_S,
+    Lease,
+    SlotsRecovering,
+    StateStore,
+    StateUnavailable,
+)
 from stream_guard.state.factory import create_store
 from stream_guard.state.leases import SlotLeases, node_name
 from stream_guard.state.memory import MemoryStateStore
@@ -49,9 +55,6 @@ _HARD_SIZE_FACTOR = 4
 # Open fail mode's per-worker slots are released when their connection closes; the lease only
 # bounds a leak should that ever not happen.
 _LOCAL_LEASE_S = 24 * 3600.0
-# After the state store hung (a call failed only once its timeout was spent), handshakes skip it
-# for this long: the store's own timeout.
-_STORE_RETRY_S = 1.0
 _MAX_HELD_REFUSALS = 256
 # How often the readiness gauges are refreshed without a probe: a scrape must not read a
 # fresh server as unready, nor a lost store as up, just because no one asked /readyz.
@@ -94,7 +97,7 @@ class Server:
         self.node = node or node_name()
         self.leases = SlotLeases(self.store, settings.lease_ttl_s)
         self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
-        self._store_hung_at = -math.inf  # when a state store call last timed out
+        self.store_breaker = StoreBreaker(STORE_TIMEOUT_S)
         self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -355,7 +358,7 @@ class Server:
         self._held[holder] = taken
         began = time.monotonic()
         try:
-            if self._store_hung_recently():
+            if self.store_breaker.open(began):
                 raise StateUnavailable("the state store did not answer a moment ago")
             for scope, limit, reason, message in wanted:
                 if not await self.leases.acquire(scope, holder, limit):
@@ -368,7 +371,7 @@ class Server:
                     # include the connections it admitted before.
                     await self.local.acquire_slot(scope, holder, 1 << 30, _LOCAL_LEASE_S)
         except StateUnavailable as exc:
-            self._note_store_failure(began)
+            self.store_breaker.failed(began, time.monotonic())
             recovering = isinstance(exc, SlotsRecovering)
             self.metrics.state_failures.labels(
                 "slots_recovering" if recovering else "acquire_slot").inc()
@@ -429,28 +432,15 @@ class Server:
         # only happens to an address that is already over the rate.)
         if not await self.local.take(key, s.handshake_rate_per_s, s.handshake_burst):
             return False
-        if self._store_hung_recently():
-            return True  # the local bucket admitted it
         began = time.monotonic()
+        if self.store_breaker.open(began):
+            return True  # the local bucket admitted it
         try:
             return await self.store.take(key, s.handshake_rate_per_s, s.handshake_burst)
         except StateUnavailable:
-            self._note_store_failure(began)
+            self.store_breaker.failed(began, time.monotonic())
             self.metrics.state_failures.labels("handshake_bucket").inc()
             return True  # the local bucket admitted it
-
-    def _note_store_failure(self, began: float) -> None:
-        """A store call that failed only after waiting out its timeout means a hung store. (A
-        refusal, a dead Redis's refused connection or a wipe's recovery come back at once.)"""
-        now = time.monotonic()
-        if now - began >= _STORE_RETRY_S / 2:
-            self._store_hung_at = now
-
-    def _store_hung_recently(self) -> bool:
-        """The store hung within the last ``_STORE_RETRY_S``: a handshake does not wait on it
-        again (each call would cost its whole timeout, and a handshake makes two), but takes
-        the fail mode's answer at once."""
-        return time.monotonic() - self._store_hung_at < _STORE_RETRY_S
 
     async def _follow_kills(self) -> None:
         """Operator kill switch: every worker follows the channel and halts what it holds."""

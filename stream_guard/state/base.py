@@ -12,6 +12,10 @@ import orjson
 
 from stream_guard.exceptions import GuardError
 
+# How long one call to a shared store may wait before it fails (Redis's socket timeout): a dead
+# store fails at once, a hung one after this (the server's StoreBreaker then skips it for as long).
+STORE_TIMEOUT_S = 1.0
+
 Lease = tuple[str, str]
 """A connection slot: ``(scope, holder)``, e.g. ``("ip:192.0.2.7", "worker-3/conn-812")``."""
 

@@ -28,6 +28,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from stream_guard.state.base import (
+    STORE_TIMEOUT_S,
     KillSubscription,
     KillTarget,
     Lease,
@@ -259,7 +260,7 @@ class RedisStateStore(StateStore):
         self._subscriptions: set[_RedisKillSubscription] = set()
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "sg:", socket_timeout_s: float = 1.0,
+    def from_url(cls, url: str, *, prefix: str = "sg:", socket_timeout_s: float = STORE_TIMEOUT_S,
                  connect_timeout_s: float = 1.0, retries: int = 2, max_connections: int = 64,
                  kill_stream_len: int = 1000) -> RedisStateStore:
         """A store with fail-fast connection settings.
