@@ -88,6 +88,33 @@ def test_a_number_the_evidence_states_is_no_conflict() -> None:
     assert quantity_conflict("Around 880 infections have been reported.", known)
 
 
+@pytest.mark.parametrize(("evidence", "window", "conflict"), [
+    # a unit under another of its names is still its unit (a review: "3 hrs" passed "2 hours")
+    ("The lift takes 2 hours.", "The lift takes 3 hrs.", True),
+    ("The lift takes 2 hours.", "The lift takes 2 hrs.", False),
+    ("The pier is 1.2 km long.", "The pier is 5 kilometres long.", True),
+    ("The pier is 1.2 kilometres long.", "The pier is 1.2 km long.", False),
+    ("The parcel weighs 3 kilograms.", "The parcel weighs 4 kg.", True),
+    # a bare "m" is metres or millions: "500 m tall" against "330 metres" halted only at end
+    (EIFFEL, "The Eiffel Tower is 500 m tall.", True),
+    (EIFFEL, "The Eiffel Tower is 330 m tall.", False),
+    (EIFFEL, "The Eiffel Tower is 330m tall.", False),
+    ("He ran 400m in 44 seconds.", "He ran 800 metres.", True),
+    ("He ran 400m in 44 seconds.", "He ran 400 meters.", False),
+    ("It drew 1.5 million visitors.", "It drew 1.2m visitors.", True),
+    ("It drew 1.5 million visitors.", "It drew 1.5m visitors.", False),
+    ("Revenue was $5 million.", "Revenue was 5m dollars.", False),
+    # still only where the evidence gives the unit a figure at all
+    ("It drew 1.5 million visitors.", "The hall is 40 km away.", False),
+])
+def test_a_unit_is_the_same_under_any_of_its_names(evidence: str, window: str,
+                                                    conflict: bool) -> None:
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    known = quantity_index(evidence)
+    assert quantity_conflict(resolve_hedged_numbers(window, known), known) is conflict
+
+
 def test_a_function_word_after_a_number_is_no_unit() -> None:
     # "911 to report" and "January 1 to say" give no unit "to": 1 is no swap of 911.
     from stream_guard.text.terms import ANY_UNIT, quantities, quantity_conflict, quantity_index

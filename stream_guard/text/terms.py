@@ -1152,11 +1152,44 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     only when the evidence talks about the same unit, which keeps it precise. A number the
     evidence does state is not a swap: documents give several figures of one unit ("870
     infected in all, 170 infections lately") and names carry numbers ("737 MAX 9 aircraft").
+    A unit is the same unit under any of its names ("3 hrs" against "2 hours", "500 km"
+    against "330 kilometres"), and a bare "m" is either of its units ("500 m" against "330
+    metres", "1.2m visitors" against "1.5 million").
     """
     stated = evidence.get(ANY_UNIT, frozenset())
-    return any(unit in evidence and number not in evidence[unit] and number not in stated
-               and not _undated_day(number, unit, evidence[unit], stated)
-               for number, unit in quantities(window))
+    for number, unit in quantities(window):
+        readings = [(n, known) for n, u in _readings(number, unit)
+                    for known in (evidence.get(name) for name in _UNIT_NAMES.get(u, (u,)))
+                    if known is not None]
+        if readings and not any(n in known or n in stated for n, known in readings) \
+                and not _undated_day(number, unit, evidence.get(unit, frozenset()), stated):
+            return True
+    return False
+
+
+# Every name of one unit, by each of its names as _unit reads them: a figure's unit under
+# another name is still its unit ("km", "kilometre"). From the measures' table, which lists a
+# unit's names next to each other with the same size.
+_UNIT_NAMES: dict[str, tuple[str, ...]] = {
+    name: tuple(other for other, size in _MEASURES.items() if size == _MEASURES[name])
+    for name in _MEASURES}
+# A bare "m" after a number ("500 m", "1.2m visitors") is metres or millions (or, rarely,
+# minutes): a conversion never reads it (_MEASURES), but a changed figure in either unit is,
+# and the evidence's "400m" is one of its figures in metres. (Its reading in millions the
+# evidence's index holds already: quantity_index reads both.)
+_METRES_OR_MILLIONS = "m"
+for _name in _UNIT_NAMES["metre"]:
+    _UNIT_NAMES[_name] += (_METRES_OR_MILLIONS,)
+
+
+def _readings(number: str, unit: str) -> list[tuple[str, str]]:
+    """What a window's figure may mean, as (number, unit) pairs: itself, and for a bare "m"
+    also its number in metres and in millions."""
+    if unit != _METRES_OR_MILLIONS:
+        return [(number, unit)]
+    millions = _scaled_value(number, 6)
+    return [(number, unit), (number, "metre"),
+            *([] if millions is None else [(_digits_of(millions), "million")])]
 
 
 def _undated_day(number: str, unit: str, dates: frozenset[str], stated: frozenset[str]) -> bool:
