@@ -75,8 +75,9 @@ def test_full_start() -> None:
 
 
 def test_null_prompt_and_collection_mean_absent() -> None:
-    frame = parse({"type": "start", "stream_id": "s", "prompt": None, "collection": None})
-    assert frame == Start("s")
+    frame = parse({"type": "start", "stream_id": "s", "prompt": None, "collection": None,
+                   "context": ["A fact."]})
+    assert frame == Start("s", context=(ContextItem("ctx-0", "A fact."),))
 
 
 def test_delta_end_cancel_ping() -> None:
@@ -95,7 +96,8 @@ def test_limits_are_inclusive() -> None:
     many = parse({"type": "start", "stream_id": "s", "context": ["c"] * MAX_CONTEXT_ITEMS})
     assert len(many.context) == MAX_CONTEXT_ITEMS
     for threshold in (0, 0.0, 0.5, 1.0):
-        opts = parse({"type": "start", "stream_id": "s", "options": {"threshold": threshold}})
+        opts = parse({"type": "start", "stream_id": "s", "context": ["c"],
+                      "options": {"threshold": threshold}})
         assert opts.options.threshold == float(threshold)
     assert parse({"type": "start", "stream_id": "s", "collection": "c" * 64}).collection == "c" * 64
 
@@ -343,16 +345,30 @@ frames = st.tuples(st.one_of(start_frames, delta_frames, other_frames),
 @example({"type": "start", "stream_id": "s", "options": {"threshold": None}})
 @example({"type": "start", "stream_id": "s", "context": [{"id": True, "text": "x"}]})
 @example({"type": "delta", "stream_id": "s", "seq": 1.0, "text": "x"})
+@example({"type": "start", "stream_id": "s"})  # no evidence
+@example({"type": "start", "stream_id": "s", "context": []})
+@example({"type": "start", "stream_id": "s", "context": [], "collection": "c"})
+@example({"type": "start", "stream_id": "a\nb", "context": ["x"]})
+@example({"type": "start", "stream_id": "s", "context": [{"id": 7, "text": "x"},
+                                                         {"id": "7", "text": "y"}]})
 def test_parser_accepts_exactly_what_the_schema_allows(frame: dict[str, Any]) -> None:
     """The schema is the public contract: a frame it allows must parse, one it refuses must not.
 
-    The parser adds one rule the schema cannot express: ids and collection names are printable.
+    The parser adds two rules the schema cannot express: ids and collection names are
+    printable (its pattern refuses control characters only), and context ids are unique once
+    read as strings.
     """
     validator = _validator("client_frame")
     schema_ok = validator.is_valid(frame)
     for name in ("stream_id", "collection"):
         value = frame.get(name)
         if isinstance(value, str) and not value.isprintable():
+            schema_ok = False
+    items = frame.get("context") if frame.get("type") == "start" else None
+    if schema_ok and isinstance(items, list):
+        ids = [str(item.get("id", f"ctx-{i}")) if isinstance(item, dict) else f"ctx-{i}"
+               for i, item in enumerate(items)]
+        if len(set(ids)) < len(ids) or not all(cid.isprintable() for cid in ids):
             schema_ok = False
     try:
         parse(frame)
@@ -361,6 +377,26 @@ def test_parser_accepts_exactly_what_the_schema_allows(frame: dict[str, Any]) ->
         assert not schema_ok, f"schema allows {frame!r} but the parser says {exc.message}"
     else:
         assert schema_ok, f"the parser accepts {frame!r} which the schema refuses"
+
+
+@pytest.mark.parametrize("context", [
+    [{"id": 7, "text": "A fact."}, {"id": "7", "text": "Another."}],
+    [{"id": "a", "text": "A fact."}, {"id": "a", "text": "Another."}],
+    ["A fact.", {"id": "ctx-0", "text": "Another."}],  # a string item's own id
+])
+def test_context_ids_are_unique(context: list[Any]) -> None:
+    """Verdicts cite evidence by id: two passages under one id could not be told apart (a
+    review saw '7#0' cited for two different passages)."""
+    with pytest.raises(ProtocolError, match=r"context\[1\]\.id '.+' is context\[0\]'s too"):
+        parse({"type": "start", "stream_id": "s", "context": context})
+
+
+def test_a_stream_needs_evidence() -> None:
+    for frame in ({"type": "start", "stream_id": "s"},
+                  {"type": "start", "stream_id": "s", "context": []}):
+        with pytest.raises(ProtocolError, match="needs 'context' or a 'collection'"):
+            parse(frame)
+    assert parse({"type": "start", "stream_id": "s", "context": [], "collection": "c"})
 
 
 @pytest.mark.parametrize("cid", ["I" * 129, "", "tab\there"])

@@ -138,7 +138,11 @@ def _parse_start(data: Mapping[str, Any]) -> Start:
     collection = f.text("collection", optional=True)
     if collection is not None and not is_name(collection, MAX_COLLECTION):
         f.fail(f"field 'collection' must be 1 to {MAX_COLLECTION} printable characters")
-    return Start(sid, prompt, _parse_context(f), collection, _parse_options(f))
+    context, options = _parse_context(f), _parse_options(f)
+    if not context and collection is None:
+        f.fail("a stream needs 'context' or a 'collection': there is nothing to check its "
+               "output against")
+    return Start(sid, prompt, context, collection, options)
 
 
 def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
@@ -150,7 +154,8 @@ def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
     assert isinstance(raw, list)
     if len(raw) > MAX_CONTEXT_ITEMS:
         f.fail(f"field 'context' has more than {MAX_CONTEXT_ITEMS} items")
-    items = []
+    items: list[ContextItem] = []
+    first: dict[str, int] = {}  # id -> the item that gave it first
     for i, item in enumerate(raw):
         if isinstance(item, str):
             items.append(ContextItem(f"ctx-{i}", item))
@@ -164,6 +169,12 @@ def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
             items.append(ContextItem(cid, item["text"]))
         else:
             f.fail(f"context[{i}] must be a string or an object with string 'text' and 'id'")
+        # Verdicts cite evidence by id: two passages under one id (7 and "7" included) could
+        # not be told apart.
+        cid = items[-1].id
+        if cid in first:
+            f.fail(f"context[{i}].id {cid!r} is context[{first[cid]}]'s too: ids must be unique")
+        first[cid] = i
     return tuple(items)
 
 
