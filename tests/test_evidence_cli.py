@@ -121,6 +121,12 @@ def test_a_damaged_file_of_the_live_version_is_one_line(
             assert _run("index", *command[:1], *common, *command[1:]) == 2
             _, err = capsys.readouterr()
             assert err.count("\n") == 1 and "default/kb" in err and "cannot be read" in err
+        # `ls` named only a damaged VERSION file, and listed this collection as served
+        assert _run("index", "ls", *common[:4]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1
+        assert f"collection default/kb: v000001{'' if damaged == 'docs.sqlite' else '/'}" in err
+        assert "not served" in err
 
 
 def test_collections_need_an_embedder(tmp_path: Path, env: Path,

@@ -248,6 +248,22 @@ def test_a_library_keeps_refreshing_the_others_while_one_collection_is_damaged(
     assert "evidence collection bob/other loaded again" in caplog.text
 
 
+def test_a_collection_damaged_before_it_was_ever_loaded_is_not_called_missing(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A review: a stream naming it was told "collection 't2' does not exist"."""
+    _add(tmp_path, FACTS[:1], minilm, name="t2")
+    live = collection_dir(tmp_path, "acme", "t2") / "v000001"
+    (live / "docs.sqlite").write_bytes(b"garbage")
+    library = EvidenceLibrary(tmp_path)
+    library.poll()
+    with pytest.raises(UnknownCollectionError) as damaged:
+        library.get("acme", "t2")
+    assert damaged.value.damaged
+    with pytest.raises(UnknownCollectionError) as missing:
+        library.get("acme", "nothing")
+    assert not missing.value.damaged
+
+
 def test_the_poller_logs_a_failed_poll_and_goes_on(
         tmp_path: Path, minilm: SentenceEmbedder, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="stream_guard")

@@ -15,11 +15,14 @@ from stream_guard.config import Settings, SettingsError, load_settings
 from stream_guard.evidence.ingest import read_paths
 from stream_guard.evidence.reader import Collection, UnknownCollectionError
 from stream_guard.evidence.store import (
+    DamagedCollectionError,
     StoreError,
     VersionInfo,
     add_documents,
+    collection_dir,
     remove_collection,
     scan_collections,
+    version_files_problem,
 )
 from stream_guard.exceptions import GuardError
 from stream_guard.models.embedder import SentenceEmbedder, load_embedder
@@ -162,14 +165,17 @@ def _cmd_ls(args: argparse.Namespace) -> int:
         print("no collections", file=sys.stderr)
     damaged = 0
     for tenant, name, info in rows:
-        if isinstance(info, VersionInfo):
+        problem = (version_files_problem(collection_dir(settings.data_dir, tenant, name), info)
+                   if isinstance(info, VersionInfo) else str(info))
+        if isinstance(info, VersionInfo) and problem is None:
             print(f"{tenant}/{name}\t{info.count} chunks\t{info.index}\tv{info.version}\t"
                   f"{info.embedder}")
-        else:
-            damaged += 1
-            print(f"stream-guard index: {info}: not served; restore it, or remove the collection "
-                  f"(stream-guard index rm --tenant {tenant} --collection {name}) and add its "
-                  "documents again", file=sys.stderr)
+            continue
+        damaged += 1
+        where = "" if isinstance(info, DamagedCollectionError) else f"collection {tenant}/{name}: "
+        print(f"stream-guard index: {where}{problem}: not served; restore it, or remove the "
+              f"collection (stream-guard index rm --tenant {tenant} --collection {name}) and "
+              "add its documents again", file=sys.stderr)
     return 1 if damaged else 0
 
 

@@ -40,7 +40,12 @@ log = logging.getLogger(__name__)
 
 
 class UnknownCollectionError(GuardError, KeyError):
-    """The tenant has no collection of that name (or it was removed)."""
+    """The tenant has no collection of that name to serve: none (or it was removed), or, with
+    ``damaged``, one whose files could not be loaded (the log said why)."""
+
+    def __init__(self, key: str, *, damaged: bool = False) -> None:
+        super().__init__(key)
+        self.damaged = damaged
 
 
 @dataclass(frozen=True)
@@ -210,7 +215,7 @@ class EvidenceLibrary:
     def get(self, tenant: str, name: str) -> Collection:
         loaded = self._loaded.get((tenant, name))
         if loaded is None:
-            raise UnknownCollectionError(f"{tenant}/{name}")
+            raise UnknownCollectionError(f"{tenant}/{name}", damaged=(tenant, name) in self._failed)
         return loaded.collection
 
     def poll(self) -> list[str]:

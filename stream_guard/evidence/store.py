@@ -143,6 +143,39 @@ class VersionInfo:
                           indent=1)
 
 
+# How each kind of index file begins (faiss's IndexFlatIP and IndexHNSWFlat, as build_index
+# makes them): enough to tell a whole file from garbage without loading the index.
+_INDEX_MAGIC: dict[str, bytes] = {"flat": b"IxFI", "hnsw": b"IHNf"}
+
+
+def version_files_problem(collection: Path, info: VersionInfo) -> str | None:
+    """What is wrong with the live version's files at a glance, or None: a file missing, an
+    index not of its kind or too short for its vectors, a database that is none or holds
+    another number of chunks. What ``index ls`` tells without loading every index (a server
+    loading the version finds the rest, and names it in its log)."""
+    version_dir = collection / info.dir
+    index, docs = version_dir / INDEX_FILE, version_dir / DOCS_FILE
+    for path in (index, docs):
+        if not path.is_file():
+            return f"{info.dir}/{path.name} is missing"
+    try:
+        with index.open("rb") as f:
+            if f.read(4) != _INDEX_MAGIC[info.index]:
+                return f"{info.dir}/{INDEX_FILE} is not a FAISS {info.index} index"
+        if index.stat().st_size < info.count * info.dim * 4:
+            return f"{info.dir}/{INDEX_FILE} is shorter than its {info.count} vectors"
+        db = connect_readonly(docs)
+        try:
+            rows = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        finally:
+            db.close()
+    except (OSError, sqlite3.Error) as exc:
+        return f"{info.dir} cannot be read ({type(exc).__name__}: {exc})"
+    if rows != info.count:
+        return f"{info.dir}/{DOCS_FILE} holds {rows} chunks, its VERSION says {info.count}"
+    return None
+
+
 def _damaged(collection: Path, why: str) -> DamagedCollectionError:
     return DamagedCollectionError(f"collection {collection.parent.name}/{collection.name}: its "
                                   f"{VERSION_FILE} file is damaged ({why})")

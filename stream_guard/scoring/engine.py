@@ -229,9 +229,12 @@ class GroundingEngine:
                                  "collections", ErrorCode.UNKNOWN_COLLECTION)
             try:
                 found = self.library.get(tenant, collection)
-            except UnknownCollectionError:
-                raise NoEvidence(f"collection {collection!r} does not exist",
-                                 ErrorCode.UNKNOWN_COLLECTION) from None
+            except UnknownCollectionError as exc:
+                raise NoEvidence(
+                    f"collection {collection!r} could not be loaded (damaged files, named in "
+                    "the server's log) and is not served until it is repaired" if exc.damaged
+                    else f"collection {collection!r} does not exist",
+                    ErrorCode.UNKNOWN_COLLECTION) from None
             if self.embedder is not None and not found.info.built_with(self.embedder):
                 raise NoEvidence(
                     f"collection {collection!r} was indexed with embedder "
