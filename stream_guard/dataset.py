@@ -64,7 +64,7 @@ def iter_records(path: Path) -> Iterator[Record]:
                 line = raw.decode("utf-8")  # per line, so an error names its line
                 if not line.strip():
                     continue
-                record = _parse(json.loads(line))
+                record = _parse(json.loads(line), _stem(path), lineno)
             except KeyError as exc:
                 raise RecordError(f"{path}:{lineno}: not a valid record: missing field {exc}"
                                   ) from None
@@ -130,7 +130,18 @@ def _open_binary(path: Path) -> BinaryIO:
     return open(path, "rb")
 
 
-def _parse(obj: Any) -> Record:
+def _stem(path: Path) -> str:
+    """A records file's name without its extension: the dataset of records that name none."""
+    name = path.name
+    for ext in (".jsonl.gz", ".jsonl"):
+        if name.endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+def _parse(obj: Any, file_stem: str, lineno: int) -> Record:
+    """One record; one without ``dataset`` is of its file's (``file_stem``), one without ``id``
+    is named by its file and line (``kb:12``)."""
     if not isinstance(obj, dict):
         raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
     label = obj["label"]
@@ -145,8 +156,8 @@ def _parse(obj: Any) -> Record:
     if onset is not None and not 0 <= onset <= len(response):
         raise ValueError(f"onset {onset} is outside the response (0 to {len(response)})")
     return Record(
-        id=_text(obj, "id"),
-        dataset=_text(obj, "dataset"),
+        id=_text(obj, "id") if "id" in obj else f"{file_stem}:{lineno}",
+        dataset=_text(obj, "dataset") if "dataset" in obj else file_stem,
         context=_text(obj, "context"),
         prompt=None if prompt is None else str(prompt),
         response=response,

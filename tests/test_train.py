@@ -52,6 +52,18 @@ def test_reads_jsonl_and_gz(tmp_path: Path) -> None:
     assert plain[1].onset == 3 and plain[1].label == 1 and plain[1].prompt == "When?"
 
 
+def test_id_and_dataset_are_optional(tmp_path: Path) -> None:
+    """The README names only context, response and label as required; a record without id or
+    dataset was refused ("missing field 'dataset'")."""
+    row = {"context": "A fact.", "response": "A fact.", "label": 0}
+    (tmp_path / "kb.jsonl.gz").write_bytes(gzip.compress((json.dumps(row) + "\n").encode()))
+    (tmp_path / "kb.jsonl").write_text("\n" + json.dumps({**row, "dataset": "mine"}) + "\n")
+    (plain,) = read_records(tmp_path / "kb.jsonl")
+    (packed,) = read_records(tmp_path / "kb.jsonl.gz")
+    assert (plain.id, plain.dataset) == ("kb:2", "mine")
+    assert (packed.id, packed.dataset) == ("kb:1", "kb")
+
+
 @pytest.mark.parametrize("bad", ["{not json", json.dumps({**ROW, "label": 2}),
                                  json.dumps({k: v for k, v in ROW.items() if k != "context"}),
                                  json.dumps({**ROW, "onset": "7"}), "[1, 2]"])

@@ -2,7 +2,11 @@
 
 By default the server runs in this process (the settings of ``--config`` and ``STREAM_GUARD_*``)
 and is reached over loopback; with ``--url`` a running server is evaluated instead. Either way each
-record travels the real WebSocket path, so the figures are those of the deployed configuration.
+record travels the real WebSocket path and is judged by the configuration's detector, policy and
+thresholds. In this process the records are replayed faster than real time, so the settings that
+only guard a live server's time are turned off (verdict deadlines, overload and rate limits: the
+report's ``overrides``) and the figures do not depend on the machine's load; against ``--url``
+they are on, and a loaded server degrades late windows to the lexical tier as it would in use.
 """
 
 from __future__ import annotations
