@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from stream_guard.server import transport
@@ -102,6 +103,36 @@ async def test_held_messages_wait_in_order_and_pings_are_answered_meanwhile(
         assert not rec.conn._paused
         await ws.close()
     assert rec.messages == ["first", "a" * 40, "b" * 40, "c" * 40, "d" * 40]
+
+
+async def test_a_pause_for_held_messages_does_not_count_against_the_keepalive(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With reading paused (held messages past ``MAX_HELD_BYTES``) the client's pong waits
+    unread behind its messages: websockets' keepalive closed such a client 1011 "keepalive
+    ping timeout" after ``ping_timeout``, and it lost what it had sent (a review). The pause
+    does not count; time reading does."""
+    monkeypatch.setattr(transport, "MAX_HELD_BYTES", 100)
+    rec = Recorder()
+    async with serve(rec, "127.0.0.1", 0,  # type: ignore[arg-type]
+                     create_connection=CallbackConnection, ping_interval=0.1,
+                     ping_timeout=0.2) as srv:
+        url = f"ws://127.0.0.1:{next(iter(srv.sockets)).getsockname()[1]}"
+        async with connect(url, ping_interval=None) as ws:
+            await ws.send("first")
+            await asyncio.wait_for(_until(lambda: rec.messages == ["first"]), 5)
+            assert rec.conn is not None
+            rec.conn.hold()
+            for part in "abc":
+                await ws.send(part * 40)  # 120 held: reading pauses
+            await asyncio.wait_for(_until(lambda: rec.conn is not None and rec.conn._paused), 5)
+            await asyncio.sleep(1.0)  # five ping timeouts with the pong unread
+            rec.conn.release()
+            await asyncio.wait_for(_until(lambda: len(rec.messages) == 4), 5)
+            await asyncio.sleep(0.5)  # reading again: pongs come back in time
+            assert rec.conn.protocol.state is State.OPEN
+            await ws.send("last")
+            await asyncio.wait_for(_until(lambda: rec.messages[-1:] == ["last"]), 5)
+    assert rec.messages == ["first", "a" * 40, "b" * 40, "c" * 40, "last"]
 
 
 async def _until(predicate: Callable[[], bool]) -> None:
