@@ -1,10 +1,13 @@
 """Running a coroutine on the event loop stream-guard prefers (uvloop where it is installed),
-and sharing one run of a coroutine among the callers that want it at once."""
+sharing one run of a coroutine among the callers that want it at once, and slots shared fairly
+among owners."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+import collections
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -35,3 +38,78 @@ class SingleFlight(Generic[T]):
             self._run.add_done_callback(lambda f: None if f.cancelled() else f.exception())
         return await asyncio.shield(self._run)
 
+
+
+class FairSlots:
+    """At most ``limit`` holders at once, waiters served one owner at a time, in turn.
+
+    A FIFO semaphore serves waiters in arrival order, so one owner (a connection) with many
+    waiting (stream set-ups with large contexts) delays every other owner's first by all of
+    its own: a review measured another client's first verdict 0.5-3 s late. Here a freed
+    slot goes to the waiting owner that holds the fewest slots, and of those to the one
+    served longest ago (never, for a newcomer), so a newcomer waits for one slot to free, not
+    for another owner's queue.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._free = limit
+        self._held: collections.Counter[Hashable] = collections.Counter()
+        self._waiting: dict[Hashable, collections.deque[asyncio.Future[None]]] = {}
+        self._grants = 0
+        self._served: dict[Hashable, int] = {}  # owner -> its last grant's number
+
+    @contextlib.asynccontextmanager
+    async def slot(self, owner: Hashable) -> AsyncIterator[None]:
+        """Hold one slot for the block; ``owner``'s waiters are served in their own order."""
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            self._grant(owner)
+        else:
+            granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiting.setdefault(owner, collections.deque()).append(granted)
+            try:
+                await granted  # the slot comes counted as this owner's (_release)
+            except asyncio.CancelledError:
+                if granted.done() and not granted.cancelled():
+                    self._release(owner)  # granted as it was cancelled: pass the slot on
+                else:
+                    self._forget(owner, granted)
+                raise
+        try:
+            yield
+        finally:
+            self._release(owner)
+
+    def _forget(self, owner: Hashable, granted: asyncio.Future[None]) -> None:
+        queue = self._waiting.get(owner)
+        if queue is not None and granted in queue:
+            queue.remove(granted)
+            if not queue:
+                del self._waiting[owner]
+        if owner not in self._waiting and not self._held[owner]:
+            self._served.pop(owner, None)
+
+    def _grant(self, owner: Hashable) -> None:
+        self._held[owner] += 1
+        self._grants += 1
+        self._served[owner] = self._grants
+
+    def _release(self, owner: Hashable) -> None:
+        """``owner`` gives a slot back: to the waiting owner holding fewest, served longest
+        ago, or to the pool."""
+        self._held[owner] -= 1
+        if not self._held[owner]:
+            del self._held[owner]
+            if owner not in self._waiting:
+                del self._served[owner]  # gone quiet: nothing of it is kept
+        while self._waiting:
+            turn = min(self._waiting, key=lambda o: (self._held[o], self._served.get(o, 0)))
+            queue = self._waiting[turn]
+            granted = queue.popleft()
+            if not queue:
+                del self._waiting[turn]
+            if not granted.done():
+                self._grant(turn)
+                granted.set_result(None)
+                return
+        self._free += 1

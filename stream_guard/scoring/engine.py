@@ -50,6 +50,7 @@ from stream_guard.evidence.premise import (
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.evidence.scope import numbered_names, scoped_sentences
 from stream_guard.exceptions import GuardError
+from stream_guard.loop import FairSlots
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
 from stream_guard.protocol.errors import ErrorCode
@@ -207,7 +208,7 @@ class GroundingEngine:
                       else None),
             on_batch=self._observe_batch, on_depth=metrics.queue_depth.set)
         # Stream set-up never runs on the model thread: it must not delay other streams' checks.
-        self._setup = asyncio.Semaphore(max(1, settings.setup_concurrency))
+        self._setup = FairSlots(max(1, settings.setup_concurrency))
         self._on_loop_used = 0  # checks the event loop ran in this turn (_on_loop_slot)
 
     @property
@@ -246,12 +247,15 @@ class GroundingEngine:
                              "check its output against")
         return StreamRequest(tenant, context, found)
 
-    async def open_stream(self, request: StreamRequest) -> StreamEvidence:
+    async def open_stream(self, request: StreamRequest,
+                          owner: Hashable = None) -> StreamEvidence:
         """Split and index the stream's inline evidence once, in the set-up lane (a worker
-        thread of its own, never the model thread). Cancelled while it waits for the lane, it
-        leaves at once; cancelled while its thread runs, it keeps the lane until the thread is
-        done, so cancelled streams never run more set-ups at once than ``setup_concurrency``."""
-        async with self._setup:
+        thread of its own, never the model thread), where ``owner`` (the connection) waits its
+        turn among the owners waiting (:class:`~stream_guard.loop.FairSlots`). Cancelled while
+        it waits for the lane, it leaves at once; cancelled while its thread runs, it keeps
+        the lane until the thread is done, so cancelled streams never run more set-ups at once
+        than ``setup_concurrency``."""
+        async with self._setup.slot(owner):
             work = asyncio.ensure_future(asyncio.to_thread(self.prepare, request))
             try:
                 return await asyncio.shield(work)

@@ -319,7 +319,7 @@ class Connection:
             self._begin_drain(outcome.drain)
         if outcome.opened is not None:
             sid, request = outcome.opened
-            opening = asyncio.ensure_future(self.engine.open_stream(request))
+            opening = asyncio.ensure_future(self.engine.open_stream(request, owner=self))
             opening.add_done_callback(_consume_exception)
             self._evidence[sid] = opening
         for frame in outcome.frames:
