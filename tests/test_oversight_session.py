@@ -252,8 +252,11 @@ def test_stream_halted_then_end_gives_done_and_forgets() -> None:
     session, _ = new_session()
     start(session)
     [job] = delta(session, OPENING).score
-    frames = session.scored(job, FAR).frames
+    halted = session.scored(job, FAR)
+    frames = halted.frames
     assert isinstance(frames[-1], Halt) and frames[-1].reason == "unsupported"
+    # its queued windows are moot: scored after the halt, for no one (a review)
+    assert halted.stop == ["s1"]
     assert error_code(delta(session, "more", seq=1)) is ErrorCode.STREAM_HALTED
     out = end(session)
     assert out.frames == [Done("s1", True, len(OPENING), 1)] and out.stop == ["s1"]

@@ -28,7 +28,15 @@ from stream_guard.protocol.frames import (
     Start,
     parse_client_frame,
 )
-from stream_guard.protocol.server_frames import Done, Error, Label, Pong, ServerFrame, Started
+from stream_guard.protocol.server_frames import (
+    Done,
+    Error,
+    Halt,
+    Label,
+    Pong,
+    ServerFrame,
+    Started,
+)
 from stream_guard.scores import WindowScore
 
 P = TypeVar("P")
@@ -108,7 +116,8 @@ class Outcome(Generic[P]):
     """What the connection must do after one input to the session.
 
     ``opened``: a new stream's id and its prepared evidence request. ``stop``: streams whose
-    in-flight scoring is moot (cancelled, killed or done): their tasks may be cancelled.
+    in-flight scoring is moot (halted, cancelled, killed or done): their tasks may be cancelled
+    and their queued windows dropped.
     ``chars``: delta characters taken. ``labels``: the labels of the windows applied (metrics).
     ``received``: the kind of client frame parsed, if one was (metrics). ``more``: a stream
     whose delta still has text to segment: call :meth:`Session.segment_more` for it, after
@@ -340,6 +349,8 @@ class Session(Generic[P]):
         is written, because the very next client frame may reuse its id."""
         for frame in frames:
             out.frames.append(frame)
+            if isinstance(frame, Halt) and frame.stream_id not in out.stop:
+                out.stop.append(frame.stream_id)  # its queued windows would be scored for no one
             if isinstance(frame, Done):
                 state = self._streams.get(frame.stream_id)
                 if state is not None and state.phase is Phase.DONE:
