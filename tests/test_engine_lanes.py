@@ -128,3 +128,21 @@ def test_a_check_at_once_outside_an_event_loop_is_still_made() -> None:
     small = engine.prepare(StreamRequest("t", [ContextItem("c", SMALL)], None))
     score = engine.check_at_once(small, "The Eiffel Tower was completed in 1889.", "")
     assert score is not None and score.support > engine.threshold
+
+
+async def test_a_late_window_of_the_lexical_tier_is_not_marked_degraded() -> None:
+    """Degraded means the model was given up for the lexical tier's verdict; on the lexical
+    tier a window past its deadline gets the verdict it would have had (a review saw most of a
+    loaded lexical server's verdicts flagged degraded and counted)."""
+    metrics = Metrics()
+    engine = GroundingEngine(EngineConfig(tier="lexical"), metrics)
+    try:
+        large = engine.prepare(StreamRequest("t", [ContextItem("c", LARGE)], None))
+        text = "Exhibit 3 of the museum shows painting number 3."
+        late = await engine.check(large, text, "", deadline=0.0)  # long past
+        on_time = await engine.check(large, text, "")
+        assert not late.degraded and late == on_time
+        (family,) = metrics.degraded_windows.collect()
+        assert all(s.value == 0 for s in family.samples if s.name.endswith("_total"))
+    finally:
+        await engine.close()

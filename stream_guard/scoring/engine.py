@@ -388,7 +388,11 @@ class GroundingEngine:
         return out
 
     def _degrade(self, jobs: list[CheckJob]) -> list[WindowScore]:
-        """Windows past their deadline: the lexical tier's verdict, marked degraded."""
+        """Windows past their deadline: the lexical tier's verdict, marked degraded. On the
+        lexical tier that is the verdict they would have had: not marked, nor counted (a review
+        saw most of a loaded lexical server's verdicts flagged)."""
+        if self.model is None:
+            return self._process(jobs)
         self.metrics.degraded_windows.inc(len(jobs))
         return [self._lexical(a, degraded=True) for a in self.align(jobs)]
 
