@@ -415,6 +415,31 @@ async def test_a_header_given_twice_is_a_bad_request(server: Server, route: str,
     assert "Traceback" not in caplog.text and "process_request failed" not in caplog.text
 
 
+@pytest.mark.parametrize(("request_bytes", "status", "says"), [
+    # bytes after a whole head were read by websockets as a WebSocket frame: no answer at all
+    (b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n\r\n", 200, None),
+    (b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", 200, None),
+    # heads websockets cannot read were closed without a word
+    (b"GET /livez HTTP/1.1\r\nHost x\r\n\r\n", 400, "a header line is not NAME: VALUE"),
+    ("GET /liv\u00e9z HTTP/1.1\r\nHost: x\r\n\r\n".encode(), 400, "in ASCII"),
+    (b"GET /livez HTTP/1.1\nHost: x\n\n", 400, "end in CRLF"),
+    (b"GET /livez\r\n\r\n", 400, "METHOD TARGET HTTP/1.1"),
+])
+async def test_every_request_head_gets_an_answer(server: Server, request_bytes: bytes,
+                                                 status: int, says: str | None) -> None:
+    """A review: a stray line end or a pipelined request after the head, a header line with no
+    colon, a non-ASCII path or bare LF line ends got the connection closed unanswered."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(request_bytes)
+    await writer.drain()
+    raw = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    status_line, _, rest = raw.partition(b"\r\n")
+    assert int(status_line.split()[1]) == status
+    body = orjson.loads(rest.partition(b"\r\n\r\n")[2])
+    assert body == {"status": "ok"} if says is None else says in body["message"]
+
+
 async def test_a_request_head_over_64_kib_is_refused_at_once(server: Server) -> None:
     """websockets takes 128 header lines of 8 KiB: a connection sending such a head slowly
     held about 1 MiB for the handshake timeout, and a few hundred of them hundreds of MB. The

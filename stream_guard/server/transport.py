@@ -103,6 +103,18 @@ def waits_for_frame(parser: Any) -> bool:
     return Protocol.parse.__code__ in codes and codes[-1] is StreamReader.at_eof.__code__
 
 
+def _malformed(request: bytes, lines: list[bytes]) -> str | None:
+    """Why a request head is not HTTP/1.1 that websockets can read, or None: websockets closed
+    such a request without a word (a review), where a client deserves a 400 saying why."""
+    parts = request.split(b" ")
+    if len(parts) != 3 or not parts[2].startswith(b"HTTP/") or not request.isascii():
+        return "the request line is not METHOD TARGET HTTP/1.1 in ASCII (encode the path)"
+    for line in lines:
+        if b":" not in line or not line.partition(b":")[0].strip():
+            return f"a header line is not NAME: VALUE: {line[:60].decode('latin-1')!r}"
+    return None
+
+
 class CallbackConnection(ServerConnection):
     """A server connection whose data messages go to a handler instead of a ``recv()`` queue.
 
@@ -242,8 +254,11 @@ class CallbackConnection(ServerConnection):
 
     # --- websockets hooks ---------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
-        if self._head is not None and self._refuses_body(data):
-            return
+        if self._head is not None:
+            taken = self._take_head(data)
+            if taken is None:
+                return
+            data = taken
         if not self._direct:
             super().data_received(data)
             self._direct = self._can_frame_directly()
@@ -283,38 +298,50 @@ class CallbackConnection(ServerConnection):
         if pos < end:
             self._partial = bytearray(data[pos:])
 
-    def _refuses_body(self, data: bytes) -> bool:
-        """Watch the request head go by; True when it announces a body, or is too long, and
-        was answered."""
+    def _take_head(self, data: bytes) -> bytes | None:
+        """Watch the request head go by: None when it was answered here (too long, malformed,
+        or announcing a body), else what of ``data`` websockets is to parse: bytes after a
+        whole head (a stray line end, a pipelined request) are dropped, since websockets read
+        them as a WebSocket frame and closed without answering the request at all."""
         assert self._head is not None
         self._head += data
         end = self._head.find(b"\r\n\r\n")
-        if end < 0 and len(self._head) <= MAX_HEAD_BYTES:
-            return False
+        bare_lf = self._head.count(b"\n") != self._head.count(b"\r\n")
+        if end < 0 and len(self._head) <= MAX_HEAD_BYTES and not bare_lf:
+            return data
         if end < 0 or end > MAX_HEAD_BYTES:  # a whole head in one read is measured too
-            return self._refuse(431, "request_header_fields_too_large",
-                                f"the request head is over {MAX_HEAD_BYTES} bytes")
+            if bare_lf and len(self._head) <= MAX_HEAD_BYTES:
+                self._refuse(400, "bad_request", "HTTP request lines end in CRLF")
+            else:
+                self._refuse(431, "request_header_fields_too_large",
+                             f"the request head is over {MAX_HEAD_BYTES} bytes")
+            return None
+        extra = len(self._head) - (end + 4)
         request, *lines = bytes(self._head[:end]).split(b"\r\n")
         self._head = None
+        problem = _malformed(request, lines)
+        if problem is not None:
+            self._refuse(400, "bad_request", problem)
+            return None
         fields = {name.strip().lower(): value.strip() for name, _, value in
                   (line.partition(b":") for line in lines)}
         if fields.get(b"content-length", b"0") == b"0" and b"transfer-encoding" not in fields:
-            return False
+            return data[:len(data) - extra] if extra else data
         method, _, rest = request.decode("latin-1").partition(" ")
         target = rest.rpartition(" ")[0] or rest
         message = ("requests take no body: POST /v1/tickets is authorised by its Authorization "
                    "header alone" if target.split("?", 1)[0].endswith(TICKETS_PATH)
                    else f"requests take no body, and {method} {target:.100} sent one")
-        return self._refuse(400, "bad_request", message)
+        self._refuse(400, "bad_request", message)
+        return None
 
-    def _refuse(self, status: int, error: str, message: str) -> bool:
+    def _refuse(self, status: int, error: str, message: str) -> None:
         """Answer the request with a JSON error and close (before websockets reads it)."""
         self._head = None
         refusal = json_response(status, {"error": error, "message": message},
                                 [("Connection", "close")])
         self.transport.write(refusal.serialize())
         self.transport.close()
-        return True
 
     def _can_frame_directly(self) -> bool:
         """Whether the connection can take over framing: open, no extension, and websockets'
