@@ -440,6 +440,16 @@ async def test_every_request_head_gets_an_answer(server: Server, request_bytes: 
     assert body == {"status": "ok"} if says is None else says in body["message"]
 
 
+async def test_tls_to_the_plain_port_is_closed_at_once(server: Server) -> None:
+    """A TLS ClientHello (a client configured for wss:// against a plain port) waited for the
+    handshake timeout; nothing it can read can answer it, so it is closed."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(32))
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 1) == b""
+    writer.close()
+
+
 async def test_a_request_head_over_64_kib_is_refused_at_once(server: Server) -> None:
     """websockets takes 128 header lines of 8 KiB: a connection sending such a head slowly
     held about 1 MiB for the handshake timeout, and a few hundred of them hundreds of MB. The

@@ -63,6 +63,9 @@ MAX_HELD_BYTES = 2**20
 # memory at several hundred MB (a review).
 MAX_HEAD_BYTES = 64 * 1024
 
+# A TLS record of a handshake (ClientHello) begins so: a client speaking TLS to this plain port
+# waited for the handshake timeout for an answer it could not read.
+_TLS_HANDSHAKE = b"\x16"
 _FIN_NO_RSV, _FLAGS = 0x80, 0xF0  # first byte: FIN set, RSV1-3 clear
 _MASKED, _LENGTH = 0x80, 0x7F  # second byte
 _TEXT = Opcode.TEXT.value
@@ -305,6 +308,10 @@ class CallbackConnection(ServerConnection):
         them as a WebSocket frame and closed without answering the request at all."""
         assert self._head is not None
         self._head += data
+        if self._head[:1] == _TLS_HANDSHAKE:  # TLS to a plain port: nothing to answer it in
+            self._head = None
+            self.transport.close()
+            return None
         end = self._head.find(b"\r\n\r\n")
         bare_lf = self._head.count(b"\n") != self._head.count(b"\r\n")
         if end < 0 and len(self._head) <= MAX_HEAD_BYTES and not bare_lf:
