@@ -1167,19 +1167,18 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     return False
 
 
-# Every name of one unit, by each of its names as _unit reads them: a figure's unit under
-# another name is still its unit ("km", "kilometre"). From the measures' table, which lists a
-# unit's names next to each other with the same size.
-_UNIT_NAMES: dict[str, tuple[str, ...]] = {
-    name: tuple(other for other, size in _MEASURES.items() if size == _MEASURES[name])
-    for name in _MEASURES}
 # A bare "m" after a number ("500 m", "1.2m visitors") is metres or millions (or, rarely,
 # minutes): a conversion never reads it (_MEASURES), but a changed figure in either unit is,
 # and the evidence's "400m" is one of its figures in metres. (Its reading in millions the
 # evidence's index holds already: quantity_index reads both.)
 _METRES_OR_MILLIONS = "m"
-for _name in _UNIT_NAMES["metre"]:
-    _UNIT_NAMES[_name] += (_METRES_OR_MILLIONS,)
+# Every name of one unit, by each of its names as _unit reads them: a figure's unit under
+# another name is still its unit ("km", "kilometre"). From the measures' table, which lists a
+# unit's names next to each other with the same size; metres also as the evidence's bare "m".
+_UNIT_NAMES: dict[str, tuple[str, ...]] = {
+    name: (*(other for other, size in _MEASURES.items() if size == _MEASURES[name]),
+           *((_METRES_OR_MILLIONS,) if _MEASURES[name] == _MEASURES["metre"] else ()))
+    for name in _MEASURES}
 
 
 def _readings(number: str, unit: str) -> list[tuple[str, str]]:
