@@ -114,8 +114,8 @@ async def test_a_pause_for_held_messages_does_not_count_against_the_keepalive(
     monkeypatch.setattr(transport, "MAX_HELD_BYTES", 100)
     rec = Recorder()
     async with serve(rec, "127.0.0.1", 0,  # type: ignore[arg-type]
-                     create_connection=CallbackConnection, ping_interval=0.1,
-                     ping_timeout=0.2) as srv:
+                     create_connection=CallbackConnection, ping_interval=0.25,
+                     ping_timeout=0.5) as srv:
         url = f"ws://127.0.0.1:{next(iter(srv.sockets)).getsockname()[1]}"
         async with connect(url, ping_interval=None) as ws:
             await ws.send("first")
@@ -125,10 +125,10 @@ async def test_a_pause_for_held_messages_does_not_count_against_the_keepalive(
             for part in "abc":
                 await ws.send(part * 40)  # 120 held: reading pauses
             await asyncio.wait_for(_until(lambda: rec.conn is not None and rec.conn._paused), 5)
-            await asyncio.sleep(1.0)  # five ping timeouts with the pong unread
+            await asyncio.sleep(2.0)  # four ping timeouts with the pong unread
             rec.conn.release()
             await asyncio.wait_for(_until(lambda: len(rec.messages) == 4), 5)
-            await asyncio.sleep(0.5)  # reading again: pongs come back in time
+            await asyncio.sleep(1.0)  # reading again: pongs come back in time
             assert rec.conn.protocol.state is State.OPEN
             await ws.send("last")
             await asyncio.wait_for(_until(lambda: rec.messages[-1:] == ["last"]), 5)

@@ -37,6 +37,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import CloseCode, Frame, Opcode
+from websockets.http11 import Request
 from websockets.protocol import Protocol, State
 from websockets.streams import StreamReader
 
@@ -106,16 +107,31 @@ def waits_for_frame(parser: Any) -> bool:
     return Protocol.parse.__code__ in codes and codes[-1] is StreamReader.at_eof.__code__
 
 
-def _malformed(request: bytes, lines: list[bytes]) -> str | None:
-    """Why a request head is not HTTP/1.1 that websockets can read, or None: websockets closed
-    such a request without a word (a review), where a client deserves a 400 saying why."""
-    parts = request.split(b" ")
-    if len(parts) != 3 or not parts[2].startswith(b"HTTP/") or not request.isascii():
-        return "the request line is not METHOD TARGET HTTP/1.1 in ASCII (encode the path)"
-    for line in lines:
-        if b":" not in line or not line.partition(b":")[0].strip():
-            return f"a header line is not NAME: VALUE: {line[:60].decode('latin-1')!r}"
-    return None
+def _unreadable(head: bytes) -> str | None:
+    """Why websockets' own parser refuses a whole request head (it would close the connection
+    without an answer), or None: its grammar, not a second copy of it."""
+    reader = StreamReader()
+    reader.feed_data(head)
+    reader.feed_eof()
+    try:
+        next(Request.parse(reader.read_line))
+    except StopIteration:
+        return None
+    except Exception as exc:  # websockets raises ValueError, EOFError, UnicodeDecodeError, ...
+        return str(exc)[:200]
+    return "incomplete"  # not reached: the whole head was given
+
+
+def _bare_lf(head: bytearray, start: int, stop: int) -> bool:
+    """Whether ``head[start:stop]`` (the bytes just read, up to the head's end) holds a line
+    feed without its carriage return: websockets waits for CRLF, so such a head was never
+    answered."""
+    at = head.find(b"\n", start, stop)
+    while at >= 0:
+        if at == 0 or head[at - 1] != 0x0D:  # "\r"
+            return True
+        at = head.find(b"\n", at + 1, stop)
+    return False
 
 
 class CallbackConnection(ServerConnection):
@@ -214,20 +230,24 @@ class CallbackConnection(ServerConnection):
         was closed 1011 "keepalive ping timeout" and lost them (a review)."""
         assert self.ping_interval is not None
         latency = 0.0
-        while True:
-            await asyncio.sleep(self.ping_interval - latency)
-            pong = asyncio.ensure_future(await self.ping())
-            if self.ping_timeout is None:
-                continue
-            sent, paused = self.loop.time(), self._paused_for()
-            while not pong.done():
-                waited = self.loop.time() - sent - (self._paused_for() - paused)
-                if waited >= self.ping_timeout:
-                    async with self.send_context():
-                        self.protocol.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
-                    return  # connection_lost() follows
-                await asyncio.wait([pong], timeout=self.ping_timeout - waited)
-            latency = pong.result()
+        try:
+            while True:
+                await asyncio.sleep(self.ping_interval - latency)
+                pong = asyncio.ensure_future(await self.ping())
+                if self.ping_timeout is None:
+                    continue
+                sent, paused = self.loop.time(), self._paused_for()
+                while not pong.done():
+                    waited = self.loop.time() - sent - (self._paused_for() - paused)
+                    if waited >= self.ping_timeout:
+                        async with self.send_context():
+                            self.protocol.fail(CloseCode.INTERNAL_ERROR,
+                                               "keepalive ping timeout")
+                        return  # connection_lost() follows
+                    await asyncio.wait([pong], timeout=self.ping_timeout - waited)
+                latency = pong.result()
+        except Exception:  # as websockets' own: logged, not left as a task's unread exception
+            self.logger.error("keepalive ping failed", exc_info=True)
 
     async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Close; a connection refused before any handler attached (held messages, reading
@@ -302,45 +322,52 @@ class CallbackConnection(ServerConnection):
             self._partial = bytearray(data[pos:])
 
     def _take_head(self, data: bytes) -> bytes | None:
-        """Watch the request head go by: None when it was answered here (too long, malformed,
-        or announcing a body), else what of ``data`` websockets is to parse: bytes after a
-        whole head (a stray line end, a pipelined request) are dropped, since websockets read
-        them as a WebSocket frame and closed without answering the request at all."""
-        assert self._head is not None
-        self._head += data
-        if self._head[:1] == _TLS_HANDSHAKE:  # TLS to a plain port: nothing to answer it in
+        """Watch the request head go by: None when it was answered here (TLS, too long, not
+        HTTP/1.1 websockets can read, or announcing a body), else what of ``data`` websockets
+        is to parse. websockets closed a head it could not read without a word; and it read
+        bytes after a whole non-upgrade head (a stray line end, a pipelined request) as a
+        WebSocket frame and closed without answering the request: they are dropped. (After an
+        upgrade request they are the client's first frame, and are kept.) Each read is
+        scanned once, not the whole head again: a head sent a byte at a time stays cheap."""
+        head = self._head
+        assert head is not None
+        seen = len(head)
+        head += data
+        if head[:1] == _TLS_HANDSHAKE:  # TLS to a plain port: nothing to answer it in
             self._head = None
             self.transport.close()
             return None
-        end = self._head.find(b"\r\n\r\n")
-        bare_lf = self._head.count(b"\n") != self._head.count(b"\r\n")
-        if end < 0 and len(self._head) <= MAX_HEAD_BYTES and not bare_lf:
+        end = head.find(b"\r\n\r\n", max(0, seen - 3))
+        if _bare_lf(head, seen, len(head) if end < 0 else end + 4):
+            self._refuse(400, "bad_request", "HTTP request lines end in CRLF")
+            return None
+        if end < 0 and len(head) <= MAX_HEAD_BYTES:
             return data
         if end < 0 or end > MAX_HEAD_BYTES:  # a whole head in one read is measured too
-            if bare_lf and len(self._head) <= MAX_HEAD_BYTES:
-                self._refuse(400, "bad_request", "HTTP request lines end in CRLF")
-            else:
-                self._refuse(431, "request_header_fields_too_large",
-                             f"the request head is over {MAX_HEAD_BYTES} bytes")
+            self._refuse(431, "request_header_fields_too_large",
+                         f"the request head is over {MAX_HEAD_BYTES} bytes")
             return None
-        extra = len(self._head) - (end + 4)
-        request, *lines = bytes(self._head[:end]).split(b"\r\n")
+        whole = bytes(head[:end + 4])
+        extra = len(head) - len(whole)
         self._head = None
-        problem = _malformed(request, lines)
-        if problem is not None:
-            self._refuse(400, "bad_request", problem)
-            return None
+        request, *lines = whole[:-4].split(b"\r\n")
         fields = {name.strip().lower(): value.strip() for name, _, value in
                   (line.partition(b":") for line in lines)}
-        if fields.get(b"content-length", b"0") == b"0" and b"transfer-encoding" not in fields:
-            return data[:len(data) - extra] if extra else data
-        method, _, rest = request.decode("latin-1").partition(" ")
-        target = rest.rpartition(" ")[0] or rest
-        message = ("requests take no body: POST /v1/tickets is authorised by its Authorization "
-                   "header alone" if target.split("?", 1)[0].endswith(TICKETS_PATH)
-                   else f"requests take no body, and {method} {target:.100} sent one")
-        self._refuse(400, "bad_request", message)
-        return None
+        if fields.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in fields:
+            method, _, rest = request.decode("latin-1").partition(" ")
+            target = rest.rpartition(" ")[0] or rest
+            self._refuse(400, "bad_request", (
+                "requests take no body: POST /v1/tickets is authorised by its Authorization "
+                "header alone" if target.split("?", 1)[0].endswith(TICKETS_PATH)
+                else f"requests take no body, and {method} {target:.100} sent one"))
+            return None
+        problem = _unreadable(whole)
+        if problem is not None:
+            self._refuse(400, "bad_request", f"not an HTTP/1.1 request head: {problem}")
+            return None
+        if extra and b"websocket" not in fields.get(b"upgrade", b"").lower():
+            return data[:len(data) - extra]
+        return data
 
     def _refuse(self, status: int, error: str, message: str) -> None:
         """Answer the request with a JSON error and close (before websockets reads it)."""
