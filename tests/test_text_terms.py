@@ -99,8 +99,20 @@ def test_a_number_the_evidence_states_is_no_conflict() -> None:
     (EIFFEL, "The Eiffel Tower is 500 m tall.", True),
     (EIFFEL, "The Eiffel Tower is 330 m tall.", False),
     (EIFFEL, "The Eiffel Tower is 330m tall.", False),
-    ("He ran 400m in 44 seconds.", "He ran 800 metres.", True),
     ("He ran 400m in 44 seconds.", "He ran 400 meters.", False),
+    ("The ramp is 12 m long.", "The ramp is 15 m long.", True),  # "m" and "m": as before
+    ("Contracts run 2 years.", "Contracts run 3 yr.", True),
+    ("The course lasts 6 weeks.", "The course lasts 8 wks.", True),
+    ("The wall is 3 ft high.", "The wall is 5 feet high.", True),
+    ("The wall is 3 ft high.", "The wall is 3 feet high.", False),
+    ("It weighs 10 lbs.", "It weighs 12 pounds.", True),
+    ("The trail is 5 mi long.", "The trail is 3 miles long.", True),
+    # a bare "m" is metres only before a length word: else an extra figure in millions would
+    # contradict any figure in metres (a review)
+    ("The tower is 330 metres tall.", "The tower drew 6.2m visitors.", False),
+    ("The sprint was 100 metres.", "He was paid 2m.", False),
+    ("The stadium is 300 metres long.", "It cost 500m to build.", False),
+    ("The museum drew 1.5m visitors last year.", "The museum is 30 metres tall.", False),
     ("It drew 1.5 million visitors.", "It drew 1.2m visitors.", True),
     ("It drew 1.5 million visitors.", "It drew 1.5m visitors.", False),
     ("Revenue was $5 million.", "Revenue was 5m dollars.", False),

@@ -726,6 +726,8 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
             by_unit[ANY_UNIT].add(number)
         if unit:
             by_unit.setdefault(unit, set()).add(number)
+    for number in _metres_by_length(text):  # "12 m long" is 12 metres
+        by_unit.setdefault("metre", set()).add(number)
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
 
@@ -977,8 +979,9 @@ _MEASURES: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("second", "sec", "secs"), ("time", 1.0)),
     **dict.fromkeys(("minute", "min"), ("time", 60.0)),
     **dict.fromkeys(("hour", "hr", "hrs"), ("time", 3600.0)),
-    "day": ("time", 86400.0), "week": ("time", 604800.0), "fortnight": ("time", 1209600.0),
-    "month": ("time", 2629800.0), "year": ("time", 31557600.0), "yrs": ("time", 31557600.0),
+    "day": ("time", 86400.0), **dict.fromkeys(("week", "wk", "wks"), ("time", 604800.0)),
+    "fortnight": ("time", 1209600.0), "month": ("time", 2629800.0),
+    **dict.fromkeys(("year", "yr", "yrs"), ("time", 31557600.0)),
     **dict.fromkeys(("mg", "milligram", "milligramme"), ("mass", 0.001)),
     **dict.fromkeys(("g", "gram", "gramme"), ("mass", 1.0)),
     **dict.fromkeys(("kg", "kgs", "kilogram", "kilogramme", "kilo"), ("mass", 1000.0)),
@@ -986,7 +989,7 @@ _MEASURES: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("mm", "millimetre", "millimeter"), ("length", 0.001)),
     **dict.fromkeys(("cm", "centimetre", "centimeter"), ("length", 0.01)),
     **dict.fromkeys(("metre", "meter"), ("length", 1.0)),
-    **dict.fromkeys(("km", "kilometre", "kilometer"), ("length", 1000.0)),
+    **dict.fromkeys(("km", "kms", "kilometre", "kilometer"), ("length", 1000.0)),
     **dict.fromkeys(("ml", "millilitre", "milliliter"), ("volume", 0.001)),
     **dict.fromkeys(("litre", "liter"), ("volume", 1.0)),
 }
@@ -994,7 +997,7 @@ _MEASURES: dict[str, tuple[str, float]] = {
 # "52 weeks" or "365 days" a year, within this share. Not "4 weeks" for a month, nor "13
 # months" for a year (a review found a looser share read such wrong figures as the evidence's);
 # months and years between themselves, and every other conversion, are exact within rounding.
-_LOOSE_UNITS = frozenset({"month", "year", "yrs"})
+_LOOSE_UNITS = frozenset({"month", "year", "yr", "yrs"})
 _LOOSE_SHARE = 0.035
 _DIGIT = re.compile(r"\d")
 
@@ -1153,12 +1156,13 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     evidence does state is not a swap: documents give several figures of one unit ("870
     infected in all, 170 infections lately") and names carry numbers ("737 MAX 9 aircraft").
     A unit is the same unit under any of its names ("3 hrs" against "2 hours", "500 km"
-    against "330 kilometres"), and a bare "m" is either of its units ("500 m" against "330
-    metres", "1.2m visitors" against "1.5 million").
+    against "330 kilometres", "3 ft" against "5 feet"), and a bare "m" is millions ("1.2m
+    visitors" against "1.5 million"), or metres before a length word ("500 m tall").
     """
     stated = evidence.get(ANY_UNIT, frozenset())
+    metres = _metres_by_length(window)
     for number, unit in quantities(window):
-        readings = [(n, known) for n, u in _readings(number, unit)
+        readings = [(n, known) for n, u in _readings(number, unit, metres)
                     for known in (evidence.get(name) for name in _UNIT_NAMES.get(u, (u,)))
                     if known is not None]
         if readings and not any(n in known or n in stated for n, known in readings) \
@@ -1167,28 +1171,42 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     return False
 
 
-# A bare "m" after a number ("500 m", "1.2m visitors") is metres or millions (or, rarely,
-# minutes): a conversion never reads it (_MEASURES), but a changed figure in either unit is,
-# and the evidence's "400m" is one of its figures in metres. (Its reading in millions the
-# evidence's index holds already: quantity_index reads both.)
-_METRES_OR_MILLIONS = "m"
+# Names of one unit that converts to no other (another system is another claim, _MEASURES):
+# still one unit under each name ("3 ft" against "5 feet" is a changed figure).
+_OTHER_UNITS = (("foot", "feet", "ft"), ("inch", "inches"), ("pound", "lb", "lbs"),
+                ("mile", "mi"), ("ounce", "oz"), ("gallon", "gal"), ("yard", "yd", "yds"))
 # Every name of one unit, by each of its names as _unit reads them: a figure's unit under
-# another name is still its unit ("km", "kilometre"). From the measures' table, which lists a
-# unit's names next to each other with the same size; metres also as the evidence's bare "m".
+# another name is still its unit ("km", "kilometre"); from the measures' table, which gives a
+# unit's names the same size, and the units above.
 _UNIT_NAMES: dict[str, tuple[str, ...]] = {
-    name: (*(other for other, size in _MEASURES.items() if size == _MEASURES[name]),
-           *((_METRES_OR_MILLIONS,) if _MEASURES[name] == _MEASURES["metre"] else ()))
-    for name in _MEASURES}
+    **{name: tuple(other for other, size in _MEASURES.items() if size == _MEASURES[name])
+       for name in _MEASURES},
+    **{name: names for names in _OTHER_UNITS for name in names}}
+# A bare "m" after a number ("1.2m visitors", "500 m") is millions or metres (or, rarely,
+# minutes): a changed figure in millions is read as one, and one in metres where a length
+# word follows ("500 m tall"); "2.1m people" against the evidence's "330 metres" is no
+# contradiction (a review). Conversions never read it (_MEASURES).
+_METRES_OR_MILLIONS = "m"
+_METRES_BY_LENGTH = re.compile(
+    r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s?m\b(?=\s+(?:tall|long|high|wide|deep|away|across|"
+    r"in (?:length|height|width|depth)))")
 
 
-def _readings(number: str, unit: str) -> list[tuple[str, str]]:
+def _metres_by_length(text: str) -> set[str]:
+    """The numbers ``text`` gives in a bare "m" before a length word: metres."""
+    if "m" not in text:
+        return set()
+    return {match.group(1).replace(",", "") for match in _METRES_BY_LENGTH.finditer(text)}
+
+
+def _readings(number: str, unit: str, metres: AbstractSet[str]) -> list[tuple[str, str]]:
     """What a window's figure may mean, as (number, unit) pairs: itself, and for a bare "m"
-    also its number in metres and in millions."""
+    also its number in millions, and in metres where it is one of ``metres``."""
     if unit != _METRES_OR_MILLIONS:
         return [(number, unit)]
     millions = _scaled_value(number, 6)
-    return [(number, unit), (number, "metre"),
-            *([] if millions is None else [(_digits_of(millions), "million")])]
+    return [(number, unit), *([] if millions is None else [(_digits_of(millions), "million")]),
+            *([(number, "metre")] if number in metres else [])]
 
 
 def _undated_day(number: str, unit: str, dates: frozenset[str], stated: frozenset[str]) -> bool:
