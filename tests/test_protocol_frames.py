@@ -338,6 +338,21 @@ frames = st.tuples(st.one_of(start_frames, delta_frames, other_frames),
                        json_values, max_size=1))).map(lambda pair: {**pair[0], **pair[1]})
 
 
+@pytest.mark.parametrize("frame", [
+    {"type": "start", "stream_id": "ab\n", "context": ["x"]},  # "$" matched before a final \n
+    {"type": "start", "stream_id": "a\tb", "context": ["x"]},
+    {"type": "start", "stream_id": "s", "collection": "kb\n"},
+    {"type": "start", "stream_id": "s", "context": [{"id": "a\u0085", "text": "x"}]},
+    {"type": "delta", "stream_id": "s\n", "seq": 0, "text": ""},
+])
+def test_the_schema_refuses_control_characters_in_ids(frame: dict[str, Any]) -> None:
+    assert not _validator("client_frame").is_valid(frame)
+    with pytest.raises(ProtocolError):
+        parse(frame)
+    assert _validator("client_frame").is_valid(  # an integer context id has no characters
+        {"type": "start", "stream_id": "s", "context": [{"id": 7, "text": "x"}]})
+
+
 @settings(max_examples=200, deadline=None)
 @given(frames)
 @example({"type": "start", "stream_id": "s", "context": None})
