@@ -140,8 +140,8 @@ def _stem(path: Path) -> str:
 
 
 def _parse(obj: Any, file_stem: str, lineno: int) -> Record:
-    """One record; one without ``dataset`` is of its file's (``file_stem``), one without ``id``
-    is named by its file and line (``kb:12``)."""
+    """One record; one without ``dataset`` (or with null) is of its file's (``file_stem``), one
+    without ``id`` is named by its file and line (``kb:12``)."""
     if not isinstance(obj, dict):
         raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
     label = obj["label"]
@@ -156,8 +156,8 @@ def _parse(obj: Any, file_stem: str, lineno: int) -> Record:
     if onset is not None and not 0 <= onset <= len(response):
         raise ValueError(f"onset {onset} is outside the response (0 to {len(response)})")
     return Record(
-        id=_text(obj, "id") if "id" in obj else f"{file_stem}:{lineno}",
-        dataset=_text(obj, "dataset") if "dataset" in obj else file_stem,
+        id=f"{file_stem}:{lineno}" if obj.get("id") is None else _text(obj, "id"),
+        dataset=file_stem if obj.get("dataset") is None else _text(obj, "dataset"),
         context=_text(obj, "context"),
         prompt=None if prompt is None else str(prompt),
         response=response,

@@ -222,3 +222,24 @@ async def test_a_false_claim_taking_a_neighbouring_products_figure_halts(
         halt = next((f for f in frames if f["type"] == "halt"), None)
         assert halt is not None and halt["reason"] == "contradicted", (m, frames)
         assert [e["id"] for e in halt["evidence"]] == [f"K-{m}#0"]
+
+
+async def test_a_stream_on_a_damaged_collection_is_told_it_is_damaged(
+        tmp_path: Path, model_cache: Path) -> None:
+    """A review: it was told "collection 'broken' does not exist", though `index ls` and the
+    log named it."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tower.txt").write_text(TOWER)
+    data_dir = tmp_path / "data"
+    await asyncio.to_thread(_index, data_dir, "tenant-a", "broken", docs / "tower.txt")
+    (data_dir / "tenant-a" / "broken" / "v000001" / "docs.sqlite").write_bytes(b"garbage")
+    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
+                             cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        await send(ws, {"type": "start", "stream_id": "x", "collection": "broken"})
+        err = await recv(ws)
+        assert err["code"] == "unknown_collection"
+        assert "could not be loaded" in err["message"] and "does not exist" not in err["message"]
+        await send(ws, {"type": "start", "stream_id": "y", "collection": "nothing"})
+        assert "does not exist" in (await recv(ws))["message"]

@@ -373,3 +373,17 @@ def test_a_run_where_every_record_failed_is_no_success(
     assert main([str(records), "--report", str(out)]) == 1
     assert "every record failed (the first: bad_frame)" in capsys.readouterr().err
     assert orjson.loads(out.read_bytes())["overall"]["errors"] == 3  # the report is written
+
+
+async def test_the_in_process_server_turns_off_every_guard_of_a_live_servers_time(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A replay runs faster than real time: deadlines, rate limits and overload refusals would
+    make its figures depend on the machine's load. The overload queue was left on (a review):
+    a high --concurrency could get `overloaded` starts."""
+    from stream_guard.eval.local import local_server
+
+    async with local_server(settings_factory(tier="lexical"), connections=4) as local:
+        s = local.settings
+        assert s.verdict_deadline_ms == 0.0 and s.overload_lag_ms == 0.0
+        assert s.overload_queue == 1_000_000 and s.rate_per_s >= 1e9
+        assert local.overrides["overload_queue"] == 1_000_000  # said in the report

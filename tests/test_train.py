@@ -57,7 +57,8 @@ def test_id_and_dataset_are_optional(tmp_path: Path) -> None:
     dataset was refused ("missing field 'dataset'")."""
     row = {"context": "A fact.", "response": "A fact.", "label": 0}
     (tmp_path / "kb.jsonl.gz").write_bytes(gzip.compress((json.dumps(row) + "\n").encode()))
-    (tmp_path / "kb.jsonl").write_text("\n" + json.dumps({**row, "dataset": "mine"}) + "\n")
+    (tmp_path / "kb.jsonl").write_text("\n" + json.dumps({**row, "dataset": "mine", "id": None})
+                                       + "\n")
     (plain,) = read_records(tmp_path / "kb.jsonl")
     (packed,) = read_records(tmp_path / "kb.jsonl.gz")
     assert (plain.id, plain.dataset) == ("kb:2", "mine")
