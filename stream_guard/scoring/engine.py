@@ -201,7 +201,10 @@ class GroundingEngine:
         self.run_at_end: bool = _policy_knob(
             settings.run_at_end, model_run_at_end if calibrated else None, False)
         self.scheduler: BatchScheduler[CheckJob, WindowScore] = BatchScheduler(
-            self._process, fallback=self._degrade, max_batch=settings.batch_max_size,
+            # The lexical tier has nothing to give up for a late window: no fallback (a
+            # review saw most of a loaded lexical server's verdicts flagged degraded).
+            self._process, fallback=self._degrade if self.model is not None else None,
+            max_batch=settings.batch_max_size,
             max_wait=settings.batch_max_wait_ms / 1000.0,
             # A window arriving mid-turn waits for the turn: a third of its deadline at most.
             max_turn=(settings.verdict_deadline_ms / 3000.0 if settings.verdict_deadline_ms
@@ -388,11 +391,7 @@ class GroundingEngine:
         return out
 
     def _degrade(self, jobs: list[CheckJob]) -> list[WindowScore]:
-        """Windows past their deadline: the lexical tier's verdict, marked degraded. On the
-        lexical tier that is the verdict they would have had: not marked, nor counted (a review
-        saw most of a loaded lexical server's verdicts flagged)."""
-        if self.model is None:
-            return self._process(jobs)
+        """Windows past their deadline: the lexical tier's verdict, marked degraded."""
         self.metrics.degraded_windows.inc(len(jobs))
         return [self._lexical(a, degraded=True) for a in self.align(jobs)]
 
