@@ -349,6 +349,30 @@ async def test_a_connection_waits_with_its_windows_and_every_window_is_answered(
     assert 0 < deepest <= 4 + 1  # this client's four, and the other client's one window
 
 
+async def test_a_halt_behind_a_backlog_still_hands_over_the_messages_held(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A halt drops its stream's queued windows; the client's messages held behind them were
+    then never handed over: no error for its later deltas, no done, no pong (a review)."""
+    async with (serve(settings_factory, max_windows_in_flight=4,
+                      verdict_deadline_ms=0) as server, open_ws(server.port) as ws):
+        await send(ws, {"type": "start", "stream_id": "h",
+                        "context": [*LONG_CONTEXT, "The hall is 330 metres long."]})
+        assert (await recv(ws))["type"] == "started"
+        wrong = "The hall is 450 metres long. "  # contradicted: halts at once
+        await send(ws, {"type": "delta", "stream_id": "h", "seq": 0,
+                        "text": wrong + LONG_ANSWER})
+        await send(ws, {"type": "delta", "stream_id": "h", "seq": 1, "text": "More. "})
+        await send(ws, {"type": "end", "stream_id": "h"})
+        await send(ws, {"type": "ping"})
+        frames: list[dict[str, Any]] = []
+        while not frames or frames[-1]["type"] != "pong":
+            frames.append(await asyncio.wait_for(recv(ws), 10))
+    kinds = [f["type"] for f in frames]
+    assert "halt" in kinds and kinds.index("halt") < kinds.index("done")
+    assert [f["code"] for f in frames if f["type"] == "error"] == ["stream_halted"]
+    assert frames[-2]["type"] == "done" and frames[-2]["halted"] is True
+
+
 async def test_no_idle_close_while_the_server_owes_verdicts(
         settings_factory: Callable[..., Settings]) -> None:
     """The idle clock is for clients that leave a connection open with nothing to do: one

@@ -392,8 +392,11 @@ class Connection:
 
     def _check_ended(self, _: asyncio.Task[None]) -> None:
         self._in_flight -= 1
-        if self._backlog:
-            self._start_checks()
+        # The next waiting window, or the held messages once none waits; also when a stop (a
+        # halt, a cancel) emptied the backlog: they were held for good (a review: after a halt
+        # behind 64 windows, no done and no pong). A done callback, so never re-entrant: a
+        # message handed over from inside _apply would be answered before its frames.
+        self._start_checks()
 
     def _check_at_once(self, job: ScoreJob, evidence: asyncio.Future[StreamEvidence],
                        arrived: float) -> bool:
