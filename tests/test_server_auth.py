@@ -476,6 +476,28 @@ async def test_a_first_message_sent_with_the_upgrade_request_is_kept(server: Ser
     writer.close()
 
 
+async def test_a_head_at_the_size_limit_is_taken_however_it_is_split(server: Server) -> None:
+    """A head whose end comes right at 64 KiB was taken in one write and refused 431 when its
+    last bytes came in a write of their own (a review)."""
+    from stream_guard.server.transport import MAX_HEAD_BYTES
+
+    lines = [b"GET /livez HTTP/1.1", b"Host: x"] + [
+        f"X-Pad-{n}: ".encode() + b"a" * 6400 for n in range(10)]  # lines under 8 KiB
+    short = MAX_HEAD_BYTES - len(b"\r\n".join(lines))
+    lines[-1] += b"a" * short  # the head's end right at the limit
+    head = b"\r\n".join(lines) + b"\r\n\r\n"
+    assert head.find(b"\r\n\r\n") == MAX_HEAD_BYTES
+    for cut in (len(head), len(head) - 3, len(head) - 1):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(head[:cut])
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(head[cut:])
+        raw = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        assert raw.split(b" ", 2)[1] != b"431", cut
+
+
 async def test_tls_to_the_plain_port_is_closed_at_once(server: Server) -> None:
     """A TLS ClientHello (a client configured for wss:// against a plain port) waited for the
     handshake timeout; nothing it can read can answer it, so it is closed."""

@@ -341,7 +341,7 @@ class CallbackConnection(ServerConnection):
         if _bare_lf(head, seen, len(head) if end < 0 else end + 4):
             self._refuse(400, "bad_request", "HTTP request lines end in CRLF")
             return None
-        if end < 0 and len(head) <= MAX_HEAD_BYTES:
+        if end < 0 and len(head) - 3 <= MAX_HEAD_BYTES:  # its end may still come at the limit
             return data
         if end < 0 or end > MAX_HEAD_BYTES:  # a whole head in one read is measured too
             self._refuse(431, "request_header_fields_too_large",
