@@ -360,6 +360,12 @@ class Connection:
             opening.cancel()
         if self._backlog:
             self._backlog = collections.deque(w for w in self._backlog if w[0].stream_id != sid)
+            if not self._backlog:
+                # The client's held messages are due now; after the frames of this outcome
+                # (call_soon: handed over from inside _apply they would be answered first).
+                # They were held for good (a review: after a halt behind 64 windows, no done
+                # and no pong).
+                asyncio.get_running_loop().call_soon(self._start_checks)
         current = asyncio.current_task()
         for task in self._tasks.pop(sid, ()):
             if task is not current:
@@ -392,11 +398,8 @@ class Connection:
 
     def _check_ended(self, _: asyncio.Task[None]) -> None:
         self._in_flight -= 1
-        # The next waiting window, or the held messages once none waits; also when a stop (a
-        # halt, a cancel) emptied the backlog: they were held for good (a review: after a halt
-        # behind 64 windows, no done and no pong). A done callback, so never re-entrant: a
-        # message handed over from inside _apply would be answered before its frames.
-        self._start_checks()
+        if self._backlog:
+            self._start_checks()
 
     def _check_at_once(self, job: ScoreJob, evidence: asyncio.Future[StreamEvidence],
                        arrived: float) -> bool:
