@@ -86,7 +86,12 @@ class FairSlots:
             queue.remove(granted)
             if not queue:
                 del self._waiting[owner]
-        if owner not in self._waiting and not self._held[owner]:
+        self._forget_if_quiet(owner)
+
+    def _forget_if_quiet(self, owner: Hashable) -> None:
+        """An owner holding and awaiting nothing is kept nowhere."""
+        if not self._held[owner] and owner not in self._waiting:
+            self._held.pop(owner, None)
             self._served.pop(owner, None)
 
     def _grant(self, owner: Hashable) -> None:
@@ -98,10 +103,7 @@ class FairSlots:
         """``owner`` gives a slot back: to the waiting owner holding fewest, served longest
         ago, or to the pool."""
         self._held[owner] -= 1
-        if not self._held[owner]:
-            del self._held[owner]
-            if owner not in self._waiting:
-                del self._served[owner]  # gone quiet: nothing of it is kept
+        self._forget_if_quiet(owner)
         while self._waiting:
             turn = min(self._waiting, key=lambda o: (self._held[o], self._served.get(o, 0)))
             queue = self._waiting[turn]

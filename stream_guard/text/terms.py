@@ -1160,9 +1160,8 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     visitors" against "1.5 million"), or metres before a length word ("500 m tall").
     """
     stated = evidence.get(ANY_UNIT, frozenset())
-    metres = _metres_by_length(window)
     for number, unit in quantities(window):
-        readings = [(n, known) for n, u in _readings(number, unit, metres)
+        readings = [(n, known) for n, u in _readings(number, unit, window)
                     for known in (evidence.get(name) for name in _UNIT_NAMES.get(u, (u,)))
                     if known is not None]
         if readings and not any(n in known or n in stated for n, known in readings) \
@@ -1194,19 +1193,18 @@ _METRES_BY_LENGTH = re.compile(
 
 def _metres_by_length(text: str) -> set[str]:
     """The numbers ``text`` gives in a bare "m" before a length word: metres."""
-    if "m" not in text:
-        return set()
     return {match.group(1).replace(",", "") for match in _METRES_BY_LENGTH.finditer(text)}
 
 
-def _readings(number: str, unit: str, metres: AbstractSet[str]) -> list[tuple[str, str]]:
+def _readings(number: str, unit: str, window: str) -> list[tuple[str, str]]:
     """What a window's figure may mean, as (number, unit) pairs: itself, and for a bare "m"
-    also its number in millions, and in metres where it is one of ``metres``."""
+    also its number in millions, and in metres where the window writes a length word after
+    it (looked for only then: most windows have no bare "m")."""
     if unit != _METRES_OR_MILLIONS:
         return [(number, unit)]
     millions = _scaled_value(number, 6)
     return [(number, unit), *([] if millions is None else [(_digits_of(millions), "million")]),
-            *([(number, "metre")] if number in metres else [])]
+            *([(number, "metre")] if number in _metres_by_length(window) else [])]
 
 
 def _undated_day(number: str, unit: str, dates: frozenset[str], stated: frozenset[str]) -> bool:
