@@ -18,7 +18,7 @@ from stream_guard.dataset import (
     read_records,
     split_rank,
 )
-from stream_guard.train.edits import compress, entities, local_edit
+from stream_guard.train.edits import compress, entities, local_edit, nouns
 from stream_guard.train.evaluate import score_streams
 from stream_guard.train.metrics import auroc, choose_threshold
 from stream_guard.train.pairs import (
@@ -28,6 +28,7 @@ from stream_guard.train.pairs import (
     TextPipeline,
     training_examples,
 )
+from stream_guard.train.wordnet import LEXICON, build
 
 PIPELINE = TextPipeline.from_settings(load_settings(environ={}))
 DETECTOR = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
@@ -133,7 +134,60 @@ def test_local_edits_change_one_fact() -> None:
         assert edited[0] != "Alice Brown paid 120 dollars to Carol White and was happy."
         seen.add(edited[1])
     assert {"number", "number-swap", "entity", "negation", "roles"} <= seen
-    assert local_edit("ok fine", [], rng) is None
+    assert local_edit("ok then", [], rng) is None
+
+
+def test_common_nouns_and_antonyms_are_edited_from_the_lexicon() -> None:
+    context = ("The hotel replaced the curtains and the carpets in every room. "
+               "The manager responded quickly to the complaint.")
+    pool = entities(context) + nouns(context)
+    assert {"hotel", "curtains", "carpets", "manager", "complaint"} <= set(pool)
+    assert "every" not in pool and "responded" not in pool
+    rng = random.Random(3)
+    edits: dict[str, set[str]] = {}
+    for _ in range(60):
+        edited = local_edit("The manager responded quickly to the complaint.", pool, rng)
+        assert edited is not None
+        edits.setdefault(edited[1], set()).add(edited[0])
+    # A noun of the same document, singular for singular; WordNet's antonym of the adverb.
+    assert edits["noun-swap"] <= {f"The {noun} responded quickly to the complaint."
+                                  for noun in ("hotel", "room")} | {
+        f"The manager responded quickly to the {noun}." for noun in ("hotel", "room")}
+    assert len(edits["noun-swap"]) >= 2
+    assert edits["antonym"] == {"The manager responded slowly to the complaint."}
+    # Plural for plural: the only other plural is in the sentence already, so no noun swap.
+    for _ in range(30):
+        edited = local_edit("They cleaned the curtains and the carpets.", pool, rng)
+        assert edited is None or edited[1] != "noun-swap"
+
+
+def test_lexicon_is_built_from_wordnet_files(tmp_path: Path) -> None:
+    """The committed lexicon's builder reads WordNet's data files: antonym pointers resolved
+    to the target synset's word, inflected alike, kept to the vocabulary; nouns that are never
+    adjectives."""
+    header = "  1 This software and database is being provided to you\n"
+    (tmp_path / "data.adj").write_text(
+        header + "00000001 00 a 01 quick 0 001 ! 00000002 a 0101 | fast\n"
+        "00000002 00 a 01 slow 0 001 ! 00000001 a 0101 | not fast\n"
+        "00000005 00 a 01 green 0 000 | a colour\n")
+    (tmp_path / "data.verb").write_text(
+        header + "00000003 00 v 01 gain 0 001 ! 00000004 v 0101 | come to have\n"
+        "00000004 00 v 01 lose 0 001 ! 00000003 v 0101 | fail to keep\n")
+    (tmp_path / "data.noun").write_text(
+        header + "00000006 00 n 02 curtain 0 green 0 000 | a hanging cloth\n")
+    (tmp_path / "data.adv").write_text(header)
+    (tmp_path / "verb.exc").write_text("lost lose\nlosing lose\n")
+    vocabulary = {"quick", "slow", "gain", "lose", "gains", "loses", "gained", "lost", "gaining",
+                  "losing", "curtain", "green"}
+    built = build(tmp_path, vocabulary)
+    assert built["antonyms"] == {"quick": ["slow"], "slow": ["quick"], "gain": ["lose"],
+                                 "lose": ["gain"], "gains": ["loses"], "loses": ["gains"],
+                                 "gaining": ["losing"], "losing": ["gaining"],
+                                 "gained": ["lost"], "lost": ["gained"]}
+    assert built["nouns"] == ["curtain"]
+    committed = json.loads(LEXICON.read_text(encoding="utf-8"))
+    assert "Princeton University" in committed["license"]
+    assert committed["antonyms"]["quickly"] == ["slowly"]
 
 
 def test_compression_drops_a_clause_and_keeps_the_claim() -> None:

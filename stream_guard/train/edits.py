@@ -1,9 +1,10 @@
 """Synthetic local edits: a supported sentence made unsupported by one small change.
 
 HaluEval's hallucinated answers often differ from the right ones in style, which a classifier can
-learn without checking facts. A supported sentence with one number, entity, negation or antonym
-changed, paired with the same evidence, differs only in the fact, so the detector has to compare
-the window with the evidence token by token: exactly the kind of error a streaming halt must catch.
+learn without checking facts. A supported sentence with one number, name, common noun, negation
+or antonym changed, paired with the same evidence, differs only in the fact, so the detector has
+to compare the window with the evidence token by token: exactly the kind of error a streaming
+halt must catch. Antonyms and nouns come from WordNet (:mod:`stream_guard.train.wordnet`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
+
+from stream_guard.train.wordnet import load as load_lexicon
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
 _ENTITY = re.compile(r"(?<![\w])(?:[A-Z][a-z]+|[A-Z]{2,})(?:\s+(?:[A-Z][a-z]+|[A-Z]{2,}))*")
@@ -33,8 +36,17 @@ _ANTONYMS = [
 ]
 # Each word of a curated antonym pair, to its antonym.
 ANTONYM = {a: b for pair in _ANTONYMS for a, b in (pair, pair[::-1])}
-_ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(ANTONYM, key=len, reverse=True)) + r")\b",
+_WORDNET_ANTONYMS, _NOUNS = load_lexicon()
+# Every antonym an edit may use: the curated pairs (inflected forms WordNet lacks: "rose",
+# "fell", "higher") and WordNet's.
+_ALL_ANTONYMS = {w: sorted({*_WORDNET_ANTONYMS.get(w, []), *([ANTONYM[w]] if w in ANTONYM else [])})
+                 for w in {*ANTONYM, *_WORDNET_ANTONYMS}}
+_ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(_ALL_ANTONYMS, key=len, reverse=True)) + r")\b",
                          re.IGNORECASE)
+# A lower-case word right after a determiner or possessive: where a common noun sits ("the
+# curtains", "their budget"); WordNet then says whether it is a noun.
+_DETERMINED = re.compile(r"\b(?:the|a|an|this|that|these|those|its|their|his|her|our|your|my|"
+                         r"each|every|some|any|no)\s+([a-z]{4,})\b", re.IGNORECASE)
 _NEGATE = re.compile(r"\b(is|are|was|were|has|have|had|can|will|would|could|should|does|did|do)"
                      r"\b(?! not\b)(?!n't)")
 _UNNEGATE = re.compile(r"\b(is|are|was|were|has|have|had|can|will|would|could|should|does|did|do)"
@@ -46,9 +58,9 @@ Edit = Callable[[str, list[str], random.Random], "str | None"]
 def local_edit(sentence: str, entity_pool: list[str], rng: random.Random) -> tuple[str, str] | None:
     """One edited, no longer supported version of ``sentence`` and the kind of edit, or None.
 
-    ``entity_pool`` holds names and numbers from the same evidence (:func:`entities`): swapping
-    in one the evidence does mention makes the hardest negatives, as a lexical-overlap check
-    alone cannot catch them.
+    ``entity_pool`` holds names, numbers and common nouns from the same evidence
+    (:func:`entities`, :func:`nouns`): swapping in one the evidence does mention makes the
+    hardest negatives, as a lexical-overlap check alone cannot catch them.
     """
     kinds = list(_EDITS)
     rng.shuffle(kinds)
@@ -74,6 +86,21 @@ def entities(text: str) -> list[str]:
         if match.group(0) not in found:
             found.append(match.group(0))
     return found
+
+
+def nouns(text: str) -> list[str]:
+    """The common nouns of ``text`` as written (singular or plural), in order of first use."""
+    found: list[str] = []
+    for match in _DETERMINED.finditer(text):
+        word = match.group(1)
+        if _is_noun(word) and word not in found:
+            found.append(word)
+    return found
+
+
+def _is_noun(word: str) -> bool:
+    return (word in _NOUNS or (word.endswith("s") and word[:-1] in _NOUNS)
+            or (word.endswith("es") and word[:-2] in _NOUNS))
 
 
 _CLAUSE = re.compile(r"\s*(?:\([^()]*\)|,\s*(?:which|who|where|while|although|according to)"
@@ -149,7 +176,7 @@ def _swap_entity(sentence: str, pool: list[str], rng: random.Random) -> str | No
         return None
     target = rng.choice(present)
     candidates = [e for e in pool if e != target and e not in sentence and target not in e
-                  and not _NUMBER.fullmatch(e)]
+                  and e[0].isupper()]
     if not candidates:
         return None
     return sentence.replace(target, rng.choice(candidates), 1)
@@ -167,13 +194,29 @@ def _flip_negation(sentence: str, _pool: list[str], rng: random.Random) -> str |
     return None
 
 
+def _swap_noun(sentence: str, pool: list[str], rng: random.Random) -> str | None:
+    """A common noun replaced by another of the same document, singular for singular and
+    plural for plural ("the carpets" for "the curtains")."""
+    present = [m for m in _DETERMINED.finditer(sentence) if _is_noun(m.group(1))]
+    if not present:
+        return None
+    match = rng.choice(present)
+    word = match.group(1)
+    plural = word.endswith("s")
+    candidates = [n for n in pool if n[0].islower() and n.endswith("s") == plural
+                  and n != word and not n.startswith(word[:4]) and n not in sentence]
+    if not candidates:
+        return None
+    return sentence[:match.start(1)] + rng.choice(candidates) + sentence[match.end(1):]
+
+
 def _antonym(sentence: str, _pool: list[str], rng: random.Random) -> str | None:
     matches = list(_ANTONYM_RE.finditer(sentence))
     if not matches:
         return None
     match = rng.choice(matches)
     word = match.group(0)
-    other = ANTONYM[word.lower()]
+    other = rng.choice(_ALL_ANTONYMS[word.lower()])
     if word[0].isupper():
         other = other[0].upper() + other[1:]
     return sentence[:match.start()] + other + sentence[match.end():]
@@ -185,6 +228,7 @@ _EDITS: dict[str, Edit] = {
     "entity": _swap_entity,
     "entity-swap": _swap_entity,
     "roles": _swap_roles,
+    "noun-swap": _swap_noun,
     "negation": _flip_negation,
     "antonym": _antonym,
 }

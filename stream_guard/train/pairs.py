@@ -36,7 +36,7 @@ from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import PREMISE_MAX_CHARS, Premise, SentenceIndex
 from stream_guard.oversight.segmenter import Window, WindowSegmenter
 from stream_guard.text.terms import coverage, terms
-from stream_guard.train.edits import compress, entities, local_edit
+from stream_guard.train.edits import compress, entities, local_edit, nouns
 
 SUPPORTED = 1
 UNSUPPORTED = 0
@@ -145,7 +145,7 @@ def record_examples(record: Record, pipeline: TextPipeline, rng: random.Random,
         if premise:
             out.append(Example(premise, hypothesis, label, kind, record.id))
 
-    pool = entities(record.context)
+    pool = entities(record.context) + nouns(record.context)
     aligned = [Aligned(w, pipeline.premise(index, w.text))
                for w in pipeline.windows(record.response)]
     for a, label in labelled_windows(record, aligned, index):

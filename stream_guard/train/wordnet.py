@@ -1,0 +1,143 @@
+"""The trainer's word lists, drawn once from Princeton WordNet 3.0, committed as ``lexicon.json``.
+
+SummEdits' edits the detector accepts are antonyms ("responded slowly" for "quickly") and a
+common noun swapped for another of the same document ("carpets" for "curtains"):
+``docs/results/detector-pairs.json``. A hand-written list of 47 antonym pairs and name-only swaps
+could not teach those. WordNet lists every direct antonym of its adjectives, adverbs, verbs and
+nouns, and tells which words are nouns; kept to the words the base model's tokenizer
+knows whole (common words, not WordNet's rare senses), they make the hard negatives of
+:mod:`stream_guard.train.edits`.
+
+The list is built here, once, from Debian's ``wordnet-base`` files (``/usr/share/wordnet``), so
+training never depends on a system package and gives the same pairs everywhere:
+
+    python -m stream_guard.train.wordnet /usr/share/wordnet stream_guard/train/lexicon.json
+
+WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved. (Its licence allows
+use, copying and distribution with this notice; the full text is in ``lexicon.json``.)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+LEXICON = Path(__file__).with_name("lexicon.json")
+_POS_FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
+_LICENSE = (
+    "WordNet Release 3.0. This software and database is being provided to you, the LICENSEE, by "
+    "Princeton University under the following license. By obtaining, using and/or copying this "
+    "software and database, you agree that you have read, understood, and will comply with these "
+    "terms and conditions: Permission to use, copy, modify and distribute this software and "
+    "database and its documentation for any purpose and without fee or royalty is hereby granted, "
+    "provided that you agree to comply with the following copyright notice and statements, "
+    "including the disclaimer, and that the same appear on ALL copies of the software, database "
+    "and documentation, including modifications that you make for internal use or for "
+    "distribution. WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved. THIS "
+    "SOFTWARE AND DATABASE IS PROVIDED \"AS IS\" AND PRINCETON UNIVERSITY MAKES NO "
+    "REPRESENTATIONS OR WARRANTIES, EXPRESS OR IMPLIED. BY WAY OF EXAMPLE, BUT NOT LIMITATION, "
+    "PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES OF MERCHANT- ABILITY OR FITNESS "
+    "FOR ANY PARTICULAR PURPOSE OR THAT THE USE OF THE LICENSED SOFTWARE, DATABASE OR "
+    "DOCUMENTATION WILL NOT INFRINGE ANY THIRD PARTY PATENTS, COPYRIGHTS, TRADEMARKS OR OTHER "
+    "RIGHTS. The name of Princeton University or Princeton may not be used in advertising or "
+    "publicity pertaining to distribution of the software and/or database. Title to copyright in "
+    "this software, database and any associated documentation shall at all times remain with "
+    "Princeton University and LICENSEE agrees to preserve same."
+)
+# Words too common to edit: an antonym edit of "in" or "up" would be most edits' only kind.
+_MIN_LETTERS = 4
+
+
+Pointer = tuple[str, str, int, int]
+
+
+def _synsets(wordnet: Path, pos: str) -> Iterator[tuple[str, list[str], list[Pointer]]]:
+    """(offset, words, antonym pointers as (target offset, target pos, source no., target no.))."""
+    for line in (wordnet / f"data.{_POS_FILES[pos]}").read_text(encoding="latin-1").splitlines():
+        if line.startswith("  "):  # the licence header
+            continue
+        fields = line.split(" | ")[0].split()
+        offset, count = fields[0], int(fields[3], 16)
+        words = [w.split("(")[0].lower() for w in fields[4:4 + 2 * count:2]]
+        at = 4 + 2 * count
+        pointers = []
+        for i in range(int(fields[at])):
+            symbol, target, target_pos, numbers = fields[at + 1 + 4 * i:at + 5 + 4 * i]
+            if symbol == "!":
+                pointers.append((target, "a" if target_pos == "s" else target_pos,
+                                 int(numbers[:2], 16), int(numbers[2:], 16)))
+        yield offset, words, pointers
+
+
+def _inflections(base: str, pos: str, irregular: dict[str, list[str]]) -> list[str]:
+    """The forms a text writes ``base`` in, in a fixed order: the base first."""
+    if pos == "n":
+        return [base, base + ("es" if base.endswith(("s", "x", "ch", "sh")) else "s")]
+    if pos != "v":
+        return [base]
+    stem = base[:-1] if base.endswith("e") else base
+    third = base + ("es" if base.endswith(("s", "x", "ch", "sh")) else "s")
+    past = irregular.get(base) or [stem + "ed"]
+    return [base, third, stem + "ing", past[0]]
+
+
+def build(wordnet: Path, vocabulary: set[str]) -> dict[str, object]:
+    """Antonyms (each inflected form to its antonym's same form) and the nouns that are never
+    adjectives or adverbs, both kept to ``vocabulary``."""
+    irregular: dict[str, list[str]] = {}
+    for line in (wordnet / "verb.exc").read_text(encoding="latin-1").splitlines():
+        form, base = line.split()[:2]
+        if not form.endswith("ing") and not form.endswith("s"):
+            irregular.setdefault(base, []).append(form)
+    words: dict[tuple[str, str], list[str]] = {}
+    pointers: list[tuple[str, str, list[str], list[Pointer]]] = []
+    lemmas: dict[str, set[str]] = {p: set() for p in _POS_FILES}
+    for pos in _POS_FILES:
+        for offset, synset_words, to_antonyms in _synsets(wordnet, pos):
+            words[(offset, pos)] = synset_words
+            lemmas[pos].update(synset_words)
+            if to_antonyms:
+                pointers.append((offset, pos, synset_words, to_antonyms))
+    antonyms: dict[str, set[str]] = {}
+    for _offset, pos, synset_words, targets in pointers:
+        for target, target_pos, source_no, target_no in targets:
+            a, b = synset_words[source_no - 1], words[(target, target_pos)][target_no - 1]
+            if "_" in a + b or len(a) < _MIN_LETTERS or len(b) < _MIN_LETTERS:
+                continue
+            for form_a, form_b in zip(_inflections(a, pos, irregular),
+                                      _inflections(b, pos, irregular), strict=True):
+                if form_a in vocabulary and form_b in vocabulary and form_a != form_b:
+                    antonyms.setdefault(form_a, set()).add(form_b)
+    # A verb's lemma may still be a noun after a determiner ("the report"): the edit looks for
+    # nouns there, so only words that may be adjectives or adverbs ("the new") are left out.
+    noun_like = lemmas["n"] - lemmas["a"] - lemmas["r"]
+    nouns = sorted(n for n in noun_like if n.isalpha() and len(n) >= _MIN_LETTERS
+                   and n in vocabulary)
+    return {"source": "Princeton WordNet 3.0 (Debian wordnet-base), words the all-MiniLM-L6-v2 "
+                      "tokenizer knows whole; built by stream_guard.train.wordnet",
+            "license": _LICENSE,
+            "antonyms": {w: sorted(others) for w, others in sorted(antonyms.items())},
+            "nouns": nouns}
+
+
+def load(path: Path = LEXICON) -> tuple[dict[str, list[str]], frozenset[str]]:
+    """The committed antonyms and nouns."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data["antonyms"], frozenset(data["nouns"])
+
+
+def main(argv: list[str]) -> int:
+    wordnet, out = Path(argv[0]), Path(argv[1])
+    # The shipped detector's tokenizer is all-MiniLM-L6-v2's (uncased BERT) one.
+    tokenizer = Path(__file__).parents[1] / "models" / "detector" / "tokenizer.json"
+    vocab = json.loads(tokenizer.read_text(encoding="utf-8"))
+    whole = {w for w in vocab["model"]["vocab"] if w.isalpha()}
+    out.write_text(json.dumps(build(wordnet, whole), indent=0, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
