@@ -155,6 +155,11 @@ def test_common_nouns_and_antonyms_are_edited_from_the_lexicon() -> None:
         f"The manager responded quickly to the {noun}." for noun in ("hotel", "room")}
     assert len(edits["noun-swap"]) >= 2
     assert edits["antonym"] == {"The manager responded slowly to the complaint."}
+    # The article follows the noun put in.
+    swapped = {local_edit("An hour later a manager came.", ["hour", "answer", "report"],
+                          random.Random(seed)) for seed in range(40)}
+    assert ("A report later a manager came.", "noun-swap") in swapped
+    assert ("An hour later an answer came.", "noun-swap") in swapped
     # Plural for plural: the only other plural is in the sentence already, so no noun swap.
     for _ in range(30):
         edited = local_edit("They cleaned the curtains and the carpets.", pool, rng)

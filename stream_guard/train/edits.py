@@ -207,7 +207,14 @@ def _swap_noun(sentence: str, pool: list[str], rng: random.Random) -> str | None
                   and n != word and not n.startswith(word[:4]) and n not in sentence]
     if not candidates:
         return None
-    return sentence[:match.start(1)] + rng.choice(candidates) + sentence[match.end(1):]
+    noun = rng.choice(candidates)
+    determiner = sentence[match.start():match.start(1)]
+    if determiner.strip().lower() in ("a", "an"):  # "an range" would give the edit away
+        article = "an" if noun[0] in "aeiou" else "a"
+        if determiner[0].isupper():
+            article = article.capitalize()
+        determiner = article + determiner[len(determiner.strip()):]
+    return sentence[:match.start()] + determiner + noun + sentence[match.end(1):]
 
 
 def _antonym(sentence: str, _pool: list[str], rng: random.Random) -> str | None:
