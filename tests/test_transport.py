@@ -4,6 +4,7 @@ reassembly, UTF-8, fragment limit, the close handshake) holds when messages come
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -133,6 +134,33 @@ async def test_a_pause_for_held_messages_does_not_count_against_the_keepalive(
             await ws.send("last")
             await asyncio.wait_for(_until(lambda: rec.messages[-1:] == ["last"]), 5)
     assert rec.messages == ["first", "a" * 40, "b" * 40, "c" * 40, "last"]
+
+
+async def test_a_client_that_stops_reading_is_dropped_once_the_keepalive_gives_up() -> None:
+    """A client that stops reading (frozen, or cut off without a reset) with more unread than
+    the transport's high-water mark: websockets' keepalive failed it, then waited for the
+    write buffer to drain before its close timeout began, so the connection stayed open until
+    the idle timeout. Now it goes within ``ping_interval + ping_timeout + close_timeout``."""
+    rec = Recorder()
+    async with serve(rec, "127.0.0.1", 0,  # type: ignore[arg-type]
+                     create_connection=CallbackConnection, ping_interval=0.25,
+                     ping_timeout=0.25, close_timeout=0.5) as srv:
+        port = next(iter(srv.sockets)).getsockname()[1]
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        sock.setblocking(False)
+        # max_queue=1: the client library stops reading once one message waits unread
+        async with connect(f"ws://127.0.0.1:{port}", sock=sock, max_queue=1,
+                           ping_interval=None, close_timeout=0.1):
+            await asyncio.wait_for(_until(lambda: rec.conn is not None), 5)
+            assert rec.conn is not None
+            rec.conn.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            for _ in range(2000):  # 2 MB that do not compress, far more than sockets hold
+                rec.conn.write_text(os.urandom(500).hex().encode())
+            assert rec.conn.transport.get_write_buffer_size() > 2**16
+            await asyncio.wait_for(rec.lost.wait(), 5)
 
 
 async def _until(predicate: Callable[[], bool]) -> None:

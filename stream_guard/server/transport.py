@@ -227,27 +227,48 @@ class CallbackConnection(ServerConnection):
         ``ping_timeout`` fails the connection 1011), except that time with reading paused here
         does not count against the pong: it then waits unread in the socket behind messages
         the client sent, which it is owed verdicts for. A client merely ahead of its verdicts
-        was closed 1011 "keepalive ping timeout" and lost them (a review)."""
+        was closed 1011 "keepalive ping timeout" and lost them (a review). Sending the ping
+        counts too: it waits for the write buffer to drain, which a client that stopped
+        reading never lets happen."""
         assert self.ping_interval is not None
         latency = 0.0
         try:
             while True:
                 await asyncio.sleep(self.ping_interval - latency)
-                pong = asyncio.ensure_future(await self.ping())
                 if self.ping_timeout is None:
+                    await self.ping()
                     continue
+                pong = asyncio.ensure_future(self._round_trip())
                 sent, paused = self.loop.time(), self._paused_for()
                 while not pong.done():
                     waited = self.loop.time() - sent - (self._paused_for() - paused)
                     if waited >= self.ping_timeout:
-                        async with self.send_context():
-                            self.protocol.fail(CloseCode.INTERNAL_ERROR,
-                                               "keepalive ping timeout")
+                        pong.cancel()
+                        await self._fail_unresponsive()
                         return  # connection_lost() follows
                     await asyncio.wait([pong], timeout=self.ping_timeout - waited)
                 latency = pong.result()
         except Exception:  # as websockets' own: logged, not left as a task's unread exception
             self.logger.error("keepalive ping failed", exc_info=True)
+
+    async def _round_trip(self) -> float:
+        """Send a ping (waiting, like every send, for the write buffer to drain) and wait for
+        its pong: the latency."""
+        return await (await self.ping())
+
+    async def _fail_unresponsive(self) -> None:
+        """Fail the connection 1011 "keepalive ping timeout", within ``close_timeout``.
+
+        websockets waits for its write buffer to drain before its close timeout starts, and a
+        client that stopped reading (frozen, or cut off without a reset) never drains it: with
+        more unread than the transport's high-water mark, the connection and its slots stayed
+        until the idle timeout. Past ``close_timeout`` the socket is dropped instead."""
+        try:
+            async with asyncio.timeout(self.close_timeout):
+                async with self.send_context():
+                    self.protocol.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+        except TimeoutError:
+            self.transport.abort()
 
     async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Close; a connection refused before any handler attached (held messages, reading
