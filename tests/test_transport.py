@@ -161,6 +161,41 @@ async def test_a_client_that_stops_reading_is_dropped_once_the_keepalive_gives_u
                 rec.conn.write_text(os.urandom(500).hex().encode())
             assert rec.conn.transport.get_write_buffer_size() > 2**16
             await asyncio.wait_for(rec.lost.wait(), 5)
+            assert rec.conn.protocol.close_sent is not None
+            assert (rec.conn.protocol.close_sent.code,
+                    rec.conn.protocol.close_sent.reason) == (1011, "keepalive ping timeout")
+
+
+async def test_a_client_reading_a_long_backlog_slowly_is_kept() -> None:
+    """The pong of a ping queued behind a backlog comes back only once the client has read
+    the backlog, which may take longer than ``ping_timeout``: while the client takes what was
+    written, it is alive, and that time does not count (as in websockets, which sends the ping
+    only once the buffer drains)."""
+    rec = Recorder()
+    async with serve(rec, "127.0.0.1", 0,  # type: ignore[arg-type]
+                     create_connection=CallbackConnection, ping_interval=0.25,
+                     ping_timeout=0.75, close_timeout=0.5) as srv:
+        port = next(iter(srv.sockets)).getsockname()[1]
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        sock.setblocking(False)
+        async with connect(f"ws://127.0.0.1:{port}", sock=sock, max_queue=4,
+                           ping_interval=None) as ws:
+            await asyncio.wait_for(_until(lambda: rec.conn is not None), 5)
+            assert rec.conn is not None
+            rec.conn.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            backlog = [os.urandom(500).hex() for _ in range(800)]
+            for text in backlog:
+                rec.conn.write_text(text.encode())
+            started = asyncio.get_running_loop().time()
+            for text in backlog:  # about 2.5 s, more than three ping timeouts
+                assert await ws.recv() == text
+                await asyncio.sleep(0.003)
+            assert asyncio.get_running_loop().time() - started > 3 * 0.75
+            await asyncio.sleep(1.0)  # idle now: pongs come back at once
+            assert rec.conn.protocol.state is State.OPEN and not rec.lost.is_set()
 
 
 async def _until(predicate: Callable[[], bool]) -> None:

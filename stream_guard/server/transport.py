@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import random
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +58,8 @@ MessageHandler = Callable[[Message], None]
 # (1009), and at most this many messages wait for a handler before reading pauses.
 MAX_FRAGMENTS = 1024
 MAX_EARLY_MESSAGES = 16
+# How often the keepalive looks whether the client took any of what was written (seconds).
+_PROGRESS_EVERY = 1.0
 # Messages held for an owner with too much of this client's work in hand (their characters or
 # bytes) past which reading pauses: a few of the largest messages.
 MAX_HELD_BYTES = 2**20
@@ -224,12 +228,18 @@ class CallbackConnection(ServerConnection):
 
     async def keepalive(self) -> None:
         """websockets' keepalive (a ping every ``ping_interval``; no pong within
-        ``ping_timeout`` fails the connection 1011), except that time with reading paused here
-        does not count against the pong: it then waits unread in the socket behind messages
-        the client sent, which it is owed verdicts for. A client merely ahead of its verdicts
-        was closed 1011 "keepalive ping timeout" and lost them (a review). Sending the ping
-        counts too: it waits for the write buffer to drain, which a client that stopped
-        reading never lets happen."""
+        ``ping_timeout`` fails the connection 1011), except that the pong's wait counts only
+        time the client could have answered and shows no sign of life:
+
+        * not while reading is paused here: the pong then waits unread in the socket behind
+          messages the client sent, which it is owed verdicts for (a client merely ahead of its
+          verdicts was closed 1011 and lost them: a review);
+        * not while the write buffer shrinks: the ping waits behind frames the client is still
+          reading, however slowly. websockets does not count that either, by sending the ping
+          only once the buffer drains, which a client that stopped reading never lets happen:
+          its keepalive then waited for ever, and such a client (frozen, or cut off without a
+          reset) kept its connection until the idle timeout. Here the ping is queued at once.
+        """
         assert self.ping_interval is not None
         latency = 0.0
         try:
@@ -238,23 +248,43 @@ class CallbackConnection(ServerConnection):
                 if self.ping_timeout is None:
                     await self.ping()
                     continue
-                pong = asyncio.ensure_future(self._round_trip())
-                sent, paused = self.loop.time(), self._paused_for()
+                pong = self._queue_ping()
+                if pong is None:  # closing already: whoever closes it bounds that
+                    return
+                waited = 0.0
+                last, paused, unread = self.loop.time(), self._paused_for(), self.unread_bytes()
                 while not pong.done():
-                    waited = self.loop.time() - sent - (self._paused_for() - paused)
-                    if waited >= self.ping_timeout:
-                        pong.cancel()
+                    await asyncio.wait([pong], timeout=min(self.ping_timeout - waited,
+                                                            _PROGRESS_EVERY))
+                    now, now_paused, now_unread = (self.loop.time(), self._paused_for(),
+                                                   self.unread_bytes())
+                    if now_unread >= unread:  # the client took nothing written since
+                        waited += (now - last) - (now_paused - paused)
+                    last, paused, unread = now, now_paused, now_unread
+                    if waited >= self.ping_timeout and not pong.done():
                         await self._fail_unresponsive()
                         return  # connection_lost() follows
-                    await asyncio.wait([pong], timeout=self.ping_timeout - waited)
                 latency = pong.result()
         except Exception:  # as websockets' own: logged, not left as a task's unread exception
             self.logger.error("keepalive ping failed", exc_info=True)
 
-    async def _round_trip(self) -> float:
-        """Send a ping (waiting, like every send, for the write buffer to drain) and wait for
-        its pong: the latency."""
-        return await (await self.ping())
+    def _queue_ping(self) -> asyncio.Future[float] | None:
+        """websockets' ``ping()`` without its drain: the ping goes behind whatever is unread,
+        and the future is its pong's latency. None once the connection is no longer open."""
+        if self.protocol.state is not State.OPEN:
+            return None
+        data = struct.pack("!I", random.getrandbits(32))
+        while data in self.pending_pings:
+            data = struct.pack("!I", random.getrandbits(32))
+        pong: asyncio.Future[float] = self.loop.create_future()
+        self.pending_pings[data] = (pong, self.loop.time())
+        self.protocol.send_ping(data)
+        try:
+            self.send_data()
+        except Exception as exc:  # the transport failed: the connection is lost
+            self.set_connection_exc(exc)
+            self.transport.abort()
+        return pong
 
     async def _fail_unresponsive(self) -> None:
         """Fail the connection 1011 "keepalive ping timeout", within ``close_timeout``.
