@@ -8,10 +8,11 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -144,58 +145,97 @@ async def test_a_client_that_stops_reading_is_dropped_once_the_keepalive_gives_u
     rec = Recorder()
     async with serve(rec, "127.0.0.1", 0,  # type: ignore[arg-type]
                      create_connection=CallbackConnection, ping_interval=0.25,
-                     ping_timeout=0.25, close_timeout=0.5) as srv:
-        port = next(iter(srv.sockets)).getsockname()[1]
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", port))
-        sock.setblocking(False)
+                     ping_timeout=0.25, close_timeout=0.5) as srv, \
+            _small_buffered_client(srv, max_queue=1, close_timeout=0.1):
         # max_queue=1: the client library stops reading once one message waits unread
-        async with connect(f"ws://127.0.0.1:{port}", sock=sock, max_queue=1,
-                           ping_interval=None, close_timeout=0.1):
-            await asyncio.wait_for(_until(lambda: rec.conn is not None), 5)
-            assert rec.conn is not None
-            rec.conn.transport.get_extra_info("socket").setsockopt(
-                socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-            for _ in range(2000):  # 2 MB that do not compress, far more than sockets hold
-                rec.conn.write_text(os.urandom(500).hex().encode())
-            assert rec.conn.transport.get_write_buffer_size() > 2**16
-            await asyncio.wait_for(rec.lost.wait(), 5)
-            assert rec.conn.protocol.close_sent is not None
-            assert (rec.conn.protocol.close_sent.code,
-                    rec.conn.protocol.close_sent.reason) == (1011, "keepalive ping timeout")
+        await asyncio.wait_for(_until(lambda: rec.conn is not None), 5)
+        assert rec.conn is not None
+        rec.conn.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        for _ in range(2000):  # 2 MB that do not compress, far more than sockets hold
+            rec.conn.write_text(os.urandom(500).hex().encode())
+        assert rec.conn.transport.get_write_buffer_size() > 2**16
+        await asyncio.wait_for(rec.lost.wait(), 5)
+        assert rec.conn.protocol.close_sent is not None
+        assert (rec.conn.protocol.close_sent.code,
+                rec.conn.protocol.close_sent.reason) == (1011, "keepalive ping timeout")
 
 
 async def test_a_client_reading_a_long_backlog_slowly_is_kept() -> None:
     """The pong of a ping queued behind a backlog comes back only once the client has read
     the backlog, which may take longer than ``ping_timeout``: while the client takes what was
     written, it is alive, and that time does not count (as in websockets, which sends the ping
-    only once the buffer drains)."""
+    only once the buffer drains). The server writing meanwhile, faster than the client reads,
+    does not hide the reading (the buffer grows, the client still takes bytes)."""
     rec = Recorder()
     async with serve(rec, "127.0.0.1", 0,  # type: ignore[arg-type]
                      create_connection=CallbackConnection, ping_interval=0.25,
-                     ping_timeout=0.75, close_timeout=0.5) as srv:
-        port = next(iter(srv.sockets)).getsockname()[1]
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", port))
-        sock.setblocking(False)
-        async with connect(f"ws://127.0.0.1:{port}", sock=sock, max_queue=4,
-                           ping_interval=None) as ws:
-            await asyncio.wait_for(_until(lambda: rec.conn is not None), 5)
-            assert rec.conn is not None
-            rec.conn.transport.get_extra_info("socket").setsockopt(
-                socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-            backlog = [os.urandom(500).hex() for _ in range(800)]
-            for text in backlog:
-                rec.conn.write_text(text.encode())
-            started = asyncio.get_running_loop().time()
-            for text in backlog:  # about 2.5 s, more than three ping timeouts
-                assert await ws.recv() == text
-                await asyncio.sleep(0.003)
-            assert asyncio.get_running_loop().time() - started > 3 * 0.75
-            await asyncio.sleep(1.0)  # idle now: pongs come back at once
-            assert rec.conn.protocol.state is State.OPEN and not rec.lost.is_set()
+                     ping_timeout=0.75, close_timeout=0.5) as srv, \
+            _small_buffered_client(srv, max_queue=4) as ws:
+        await asyncio.wait_for(_until(lambda: rec.conn is not None), 5)
+        conn = rec.conn
+        assert conn is not None
+        conn.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        written = 0
+
+        def write(count: int) -> None:
+            nonlocal written
+            for _ in range(count):
+                assert conn.write_text(f"{written:06d}{os.urandom(497).hex()}".encode())
+                written += 1
+
+        write(300)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        read = 0
+        while loop.time() - started < 3 * 0.75:
+            message = await ws.recv()
+            assert message[:6] == f"{read:06d}"
+            read += 1
+            await asyncio.sleep(0.003)
+            if read % 2 == 0:
+                write(3)  # 1.5 written for each one read: the buffer never shrinks
+        assert conn.unread_bytes() > 0
+        while read < written:
+            assert (await ws.recv())[:6] == f"{read:06d}"
+            read += 1
+        await asyncio.sleep(1.0)  # idle now: pongs come back at once
+        assert conn.protocol.state is State.OPEN and not rec.lost.is_set()
+
+
+async def test_a_close_a_frozen_client_leaves_stalled_is_ended_at_the_close_deadline() -> None:
+    """A client that stopped reading sends a close frame, then nothing: the server's close
+    frame cannot reach it. websockets' ``ping()`` ended such a close at its deadline on the
+    keepalive's way; queueing pings without it must not lose that."""
+    rec = Recorder()
+    async with serve(rec, "127.0.0.1", 0,  # type: ignore[arg-type]
+                     create_connection=CallbackConnection, ping_interval=0.25,
+                     ping_timeout=0.25, close_timeout=0.5) as srv, \
+            _small_buffered_client(srv, max_queue=1, close_timeout=100) as ws:
+        await asyncio.wait_for(_until(lambda: rec.conn is not None), 5)
+        assert rec.conn is not None
+        rec.conn.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        for _ in range(2000):
+            rec.conn.write_text(os.urandom(500).hex().encode())
+        ws.protocol.send_close(1000, "bye")
+        ws.send_data()
+        await asyncio.wait_for(rec.lost.wait(), 5)
+        ws.transport.abort()
+
+
+@asynccontextmanager
+async def _small_buffered_client(srv: Server, **options: Any) -> AsyncIterator[ClientConnection]:
+    """A client whose socket receives into 4 KiB: what it does not read stays on the server."""
+    port = next(iter(srv.sockets)).getsockname()[1]
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.setblocking(False)
+    async with connect(f"ws://127.0.0.1:{port}", sock=sock, ping_interval=None,
+                       **options) as ws:
+        yield ws
 
 
 async def _until(predicate: Callable[[], bool]) -> None:

@@ -168,6 +168,7 @@ class CallbackConnection(ServerConnection):
         self._need = 0  # ... and the bytes that frame needs, once its header is known
         self._max_frame: int | None = None
         self._head: bytearray | None = bytearray()  # the request head, until it is whole
+        self._written = 0  # bytes handed to the transport, in all (see keepalive)
 
     def deliver_to(self, handler: MessageHandler, on_lost: Callable[[], None]) -> None:
         """From now on, hand every message to ``handler`` (first those that already arrived),
@@ -234,11 +235,14 @@ class CallbackConnection(ServerConnection):
         * not while reading is paused here: the pong then waits unread in the socket behind
           messages the client sent, which it is owed verdicts for (a client merely ahead of its
           verdicts was closed 1011 and lost them: a review);
-        * not while the write buffer shrinks: the ping waits behind frames the client is still
-          reading, however slowly. websockets does not count that either, by sending the ping
-          only once the buffer drains, which a client that stopped reading never lets happen:
-          its keepalive then waited for ever, and such a client (frozen, or cut off without a
-          reset) kept its connection until the idle timeout. Here the ping is queued at once.
+        * not while the client takes what was written: the ping waits behind frames it is
+          still reading, however slowly (bytes taken from the write buffer, not its size, which
+          the server's own writes move too). websockets does not count that either, by sending
+          the ping only once the buffer drains, which a client that stopped reading never lets
+          happen: its keepalive then waited for ever, and such a client (frozen, or cut off
+          without a reset) kept its connection until the idle timeout. Here the ping is queued
+          at once. (What waits in the kernel's socket buffers is out of sight, as in
+          websockets: a client slowly reading a backlog held there is timed as usual.)
         """
         assert self.ping_interval is not None
         latency = 0.0
@@ -249,18 +253,19 @@ class CallbackConnection(ServerConnection):
                     await self.ping()
                     continue
                 pong = self._queue_ping()
-                if pong is None:  # closing already: whoever closes it bounds that
+                if pong is None:  # closing already
+                    await self._close_within_deadline()
                     return
                 waited = 0.0
-                last, paused, unread = self.loop.time(), self._paused_for(), self.unread_bytes()
+                last, paused, taken = self.loop.time(), self._paused_for(), self._taken()
                 while not pong.done():
                     await asyncio.wait([pong], timeout=min(self.ping_timeout - waited,
                                                             _PROGRESS_EVERY))
-                    now, now_paused, now_unread = (self.loop.time(), self._paused_for(),
-                                                   self.unread_bytes())
-                    if now_unread >= unread:  # the client took nothing written since
+                    now, now_paused, now_taken = (self.loop.time(), self._paused_for(),
+                                                  self._taken())
+                    if now_taken <= taken:  # the client took nothing written since
                         waited += (now - last) - (now_paused - paused)
-                    last, paused, unread = now, now_paused, now_unread
+                    last, paused, taken = now, now_paused, now_taken
                     if waited >= self.ping_timeout and not pong.done():
                         await self._fail_unresponsive()
                         return  # connection_lost() follows
@@ -285,6 +290,28 @@ class CallbackConnection(ServerConnection):
             self.set_connection_exc(exc)
             self.transport.abort()
         return pong
+
+    async def _close_within_deadline(self) -> None:
+        """A closing connection's socket is dropped at its close deadline (``close_timeout``
+        from now if none is set yet). websockets' ``ping()`` did this on the way, so its
+        keepalive also ended a close that a frozen client left stalled (a close frame it sent,
+        or a frame the server refused, then nothing read)."""
+        if self.close_deadline is None and self.close_timeout is not None:
+            self.close_deadline = self.loop.time() + self.close_timeout
+        try:
+            async with asyncio.timeout_at(self.close_deadline):
+                await asyncio.shield(self.connection_lost_waiter)
+        except TimeoutError:
+            self.transport.abort()
+
+    def _taken(self) -> int:
+        """Bytes written that the client has taken (or the kernel's buffers, which hide it)."""
+        return self._written - self.unread_bytes()
+
+    def send_data(self) -> None:
+        """websockets' ``send_data``, counting the bytes it hands to the transport."""
+        self._written += sum(len(data) for data in self.protocol.writes)
+        super().send_data()
 
     async def _fail_unresponsive(self) -> None:
         """Fail the connection 1011 "keepalive ping timeout", within ``close_timeout``.
