@@ -284,11 +284,7 @@ class CallbackConnection(ServerConnection):
         pong: asyncio.Future[float] = self.loop.create_future()
         self.pending_pings[data] = (pong, self.loop.time())
         self.protocol.send_ping(data)
-        try:
-            self.send_data()
-        except Exception as exc:  # the transport failed: the connection is lost
-            self.set_connection_exc(exc)
-            self.transport.abort()
+        self._send_now()
         return pong
 
     async def _close_within_deadline(self) -> None:
@@ -341,9 +337,14 @@ class CallbackConnection(ServerConnection):
         if self.protocol.state is not State.OPEN:
             return False
         self.protocol.send_text(data)
+        return self._send_now()
+
+    def _send_now(self) -> bool:
+        """Hand what the protocol has to send to the transport, without a drain. False when
+        the transport failed: the connection is then lost."""
         try:
             self.send_data()
-        except Exception as exc:  # the transport failed: the connection is lost
+        except Exception as exc:
             self.set_connection_exc(exc)
             self.transport.abort()
             return False
