@@ -160,6 +160,21 @@ def test_common_nouns_and_antonyms_are_edited_from_the_lexicon() -> None:
                           random.Random(seed)) for seed in range(40)}
     assert ("A report later a manager came.", "noun-swap") in swapped
     assert ("An hour later an answer came.", "noun-swap") in swapped
+    # "loss" is singular though it ends in "s", "people" plural though it does not; a word
+    # after "that" is no noun slot ("that have" is a verb).
+    rng2 = random.Random(5)
+    pool2 = ["losses", "loss", "budget", "people", "workers", "have"]
+    seen2 = {local_edit("The loss hit the people that have jobs.", pool2, rng2)
+             for _ in range(60)}
+    swaps = {e[0] for e in seen2 if e is not None and e[1] == "noun-swap"}
+    assert swaps == {"The budget hit the people that have jobs.",
+                     "The loss hit the workers that have jobs.",
+                     "The loss hit the losses that have jobs."}
+    # Names and hyphenated words keep their parts: only "cheap" here is an antonym's.
+    antonyms = {local_edit("The Very Large Telescope needs a follow-up, cheap and soon.", [],
+                           random.Random(seed)) for seed in range(20)}
+    assert {e for e in antonyms if e is not None and e[1] == "antonym"} == {
+        ("The Very Large Telescope needs a follow-up, expensive and soon.", "antonym")}
     # Plural for plural: the only other plural is in the sentence already, so no noun swap.
     for _ in range(30):
         edited = local_edit("They cleaned the curtains and the carpets.", pool, rng)
@@ -167,29 +182,40 @@ def test_common_nouns_and_antonyms_are_edited_from_the_lexicon() -> None:
 
 
 def test_lexicon_is_built_from_wordnet_files(tmp_path: Path) -> None:
-    """The committed lexicon's builder reads WordNet's data files: antonym pointers resolved
-    to the target synset's word, inflected alike, kept to the vocabulary; nouns that are never
-    adjectives."""
+    """The committed lexicon's builder reads WordNet's files: antonym pointers resolved to the
+    target synset's word (a satellite's too), kept to words read one way only; nouns that are
+    never adjectives, compared adjectives, modals, mostly verbs or a verb's form."""
     header = "  1 This software and database is being provided to you\n"
     (tmp_path / "data.adj").write_text(
-        header + "00000001 00 a 01 quick 0 001 ! 00000002 a 0101 | fast\n"
-        "00000002 00 a 01 slow 0 001 ! 00000001 a 0101 | not fast\n"
-        "00000005 00 a 01 green 0 000 | a colour\n")
+        header + "00000001 00 a 01 quick(a) 0 001 ! 00000002 s 0101 | fast\n"
+        "00000002 00 s 01 slow 0 001 ! 00000001 a 0101 | not fast\n"
+        "00000005 00 a 01 green 0 000 | a colour\n"
+        "00000007 00 a 01 fine 0 001 ! 00000008 a 0101 | thin\n"
+        "00000008 00 a 01 coarse 0 001 ! 00000007 a 0101 | thick\n"
+        "00000009 00 a 01 touched 0 001 ! 00000010 a 0101 | moved\n"
+        "00000010 00 a 01 untouched 0 001 ! 00000009 a 0101 | not moved\n"
+        "00000011 00 a 01 low 0 000 | not high\n")
     (tmp_path / "data.verb").write_text(
         header + "00000003 00 v 01 gain 0 001 ! 00000004 v 0101 | come to have\n"
-        "00000004 00 v 01 lose 0 001 ! 00000003 v 0101 | fail to keep\n")
+        "00000004 00 v 01 lose 0 001 ! 00000003 v 0101 | fail to keep\n"
+        "00000012 00 v 02 touch 0 have 0 000 | feel\n"
+        "00000013 00 v 01 report 0 000 | tell\n")
     (tmp_path / "data.noun").write_text(
-        header + "00000006 00 n 02 curtain 0 green 0 000 | a hanging cloth\n")
+        header + "00000006 00 n 07 curtain 0 green 0 fine 0 lower 0 will 0 have 0 report 0 000 "
+        "| a hanging cloth\n")
     (tmp_path / "data.adv").write_text(header)
-    (tmp_path / "verb.exc").write_text("lost lose\nlosing lose\n")
-    vocabulary = {"quick", "slow", "gain", "lose", "gains", "loses", "gained", "lost", "gaining",
-                  "losing", "curtain", "green"}
+    (tmp_path / "index.noun").write_text(
+        header + "have n 1 0 1 0 00000006\nreport n 1 0 1 4 00000006\n")
+    (tmp_path / "index.verb").write_text(
+        header + "have v 1 0 1 19 00000012\nreport v 1 0 1 6 00000013\n")
+    for name in ("adj.exc", "adv.exc"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "verb.exc").write_text("lost lose\n")
+    vocabulary = {"quick", "slow", "gain", "lose", "fine", "coarse", "touched", "untouched",
+                  "curtain", "green", "lower", "will", "have", "report"}
     built = build(tmp_path, vocabulary)
-    assert built["antonyms"] == {"quick": ["slow"], "slow": ["quick"], "gain": ["lose"],
-                                 "lose": ["gain"], "gains": ["loses"], "loses": ["gains"],
-                                 "gaining": ["losing"], "losing": ["gaining"],
-                                 "gained": ["lost"], "lost": ["gained"]}
-    assert built["nouns"] == ["curtain"]
+    assert built["antonyms"] == {"quick": ["slow"], "slow": ["quick"]}
+    assert built["nouns"] == ["curtain", "report"]
     committed = json.loads(LEXICON.read_text(encoding="utf-8"))
     assert "Princeton University" in committed["license"]
     assert committed["antonyms"]["quickly"] == ["slowly"]

@@ -43,10 +43,19 @@ _ALL_ANTONYMS = {w: sorted({*_WORDNET_ANTONYMS.get(w, []), *([ANTONYM[w]] if w i
                  for w in {*ANTONYM, *_WORDNET_ANTONYMS}}
 _ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(_ALL_ANTONYMS, key=len, reverse=True)) + r")\b",
                          re.IGNORECASE)
-# A lower-case word right after a determiner or possessive: where a common noun sits ("the
-# curtains", "their budget"); WordNet then says whether it is a noun.
-_DETERMINED = re.compile(r"\b(?:the|a|an|this|that|these|those|its|their|his|her|our|your|my|"
-                         r"each|every|some|any|no)\s+([a-z]{4,})\b", re.IGNORECASE)
+# A lower-case word right after an article or possessive: where a common noun sits ("the
+# curtains", "their budget"); WordNet then says whether it is a noun. Not after words that
+# may stand alone ("that", "this", "some"): "that have", "some will" are verbs.
+_DETERMINED = re.compile(r"\b(?:[Tt]he|[Aa]n?|[Ii]ts|[Tt]heir|[Hh]is|[Oo]ur|[Yy]our|[Mm]y|[Ee]ach|"
+                         r"[Ee]very)\s+([a-z]{4,})\b")
+# Plurals WordNet's nouns do not spell with an "s", and singulars ending in one.
+_PLURAL_NOUNS = frozenset({"people", "police", "data", "media", "children", "men", "women",
+                           "staff", "cattle"})
+_SINGULAR_ENDINGS = ("ss", "us", "is", "ics")
+_SINGULAR_NOUNS = frozenset({"news", "series", "species", "means"})
+# Words whose first letter is a vowel but not the sound "an" needs, and the reverse.
+_A_BEFORE = re.compile(r"^(?:uni|use|usu|uti|eu|one)")
+_AN_BEFORE = re.compile(r"^(?:hour|honest|honou?r|heir)")
 _NEGATE = re.compile(r"\b(is|are|was|were|has|have|had|can|will|would|could|should|does|did|do)"
                      r"\b(?! not\b)(?!n't)")
 _UNNEGATE = re.compile(r"\b(is|are|was|were|has|have|had|can|will|would|could|should|does|did|do)"
@@ -99,8 +108,18 @@ def nouns(text: str) -> list[str]:
 
 
 def _is_noun(word: str) -> bool:
-    return (word in _NOUNS or (word.endswith("s") and word[:-1] in _NOUNS)
-            or (word.endswith("es") and word[:-2] in _NOUNS))
+    return word in _NOUNS or word in _PLURAL_NOUNS or _is_plural(word)
+
+
+def _is_plural(word: str) -> bool:
+    """A plural: one of the irregular ones, or a noun's "-s" form ("losses"; not "loss",
+    "status", "analysis", "economics" or "news")."""
+    if word in _PLURAL_NOUNS:
+        return True
+    if not word.endswith("s") or word.endswith(_SINGULAR_ENDINGS) or word in _SINGULAR_NOUNS:
+        return False
+    return (word[:-1] in _NOUNS or (word.endswith("es") and word[:-2] in _NOUNS)
+            or (word.endswith("ies") and word[:-3] + "y" in _NOUNS))
 
 
 _CLAUSE = re.compile(r"\s*(?:\([^()]*\)|,\s*(?:which|who|where|while|although|according to)"
@@ -202,15 +221,16 @@ def _swap_noun(sentence: str, pool: list[str], rng: random.Random) -> str | None
         return None
     match = rng.choice(present)
     word = match.group(1)
-    plural = word.endswith("s")
-    candidates = [n for n in pool if n[0].islower() and n.endswith("s") == plural
+    plural = _is_plural(word)
+    candidates = [n for n in pool if n[0].islower() and _is_plural(n) == plural
                   and n != word and not n.startswith(word[:4]) and n not in sentence]
     if not candidates:
         return None
     noun = rng.choice(candidates)
     determiner = sentence[match.start():match.start(1)]
     if determiner.strip().lower() in ("a", "an"):  # "an range" would give the edit away
-        article = "an" if noun[0] in "aeiou" else "a"
+        vowel = noun[0] in "aeiou" and not _A_BEFORE.match(noun)
+        article = "an" if vowel or _AN_BEFORE.match(noun) else "a"
         if determiner[0].isupper():
             article = article.capitalize()
         determiner = article + determiner[len(determiner.strip()):]
@@ -218,7 +238,11 @@ def _swap_noun(sentence: str, pool: list[str], rng: random.Random) -> str | None
 
 
 def _antonym(sentence: str, _pool: list[str], rng: random.Random) -> str | None:
-    matches = list(_ANTONYM_RE.finditer(sentence))
+    # A capitalised word inside the sentence is a name's ("Very Large Telescope"), and a part
+    # of a hyphenated word is no word of its own ("follow-up"): both are left as they are.
+    matches = [m for m in _ANTONYM_RE.finditer(sentence)
+               if (m.start() == 0 or not m.group(0)[0].isupper())
+               and "-" not in sentence[max(m.start() - 1, 0):m.end() + 1]]
     if not matches:
         return None
     match = rng.choice(matches)

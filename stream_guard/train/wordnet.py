@@ -3,9 +3,9 @@
 SummEdits' edits the detector accepts are antonyms ("responded slowly" for "quickly") and a
 common noun swapped for another of the same document ("carpets" for "curtains"):
 ``docs/results/detector-pairs.json``. A hand-written list of 47 antonym pairs and name-only swaps
-could not teach those. WordNet lists every direct antonym of its adjectives, adverbs, verbs and
-nouns, and tells which words are nouns; kept to the words the base model's tokenizer
-knows whole (common words, not WordNet's rare senses), they make the hard negatives of
+could not teach those. WordNet lists the direct antonyms of its adjectives and adverbs, and
+tells which words are nouns; kept to the words the base model's tokenizer knows whole (common
+words, not WordNet's rare senses), they make the hard negatives of
 :mod:`stream_guard.train.edits`.
 
 The list is built here, once, from Debian's ``wordnet-base`` files (``/usr/share/wordnet``), so
@@ -46,8 +46,14 @@ _LICENSE = (
     "this software, database and any associated documentation shall at all times remain with "
     "Princeton University and LICENSEE agrees to preserve same."
 )
-# Words too common to edit: an antonym edit of "in" or "up" would be most edits' only kind.
-_MIN_LETTERS = 4
+# Shorter words are function words ("in", "up"), which would be most edits' only kind.
+_MIN_LETTERS = 3
+_MIN_NOUN_LETTERS = 4
+# Modal verbs WordNet also lists as nouns: after "that" or "this" they are the verb.
+_MODALS = frozenset({"will", "might", "must", "shall", "would", "could", "should", "can", "may"})
+# A noun whose verb reading was tagged this many times more often is read as the verb ("have",
+# "know", "make"); "report" or "help", nouns often enough, stay.
+_VERB_READINGS = 5
 
 
 Pointer = tuple[str, str, int, int]
@@ -71,55 +77,91 @@ def _synsets(wordnet: Path, pos: str) -> Iterator[tuple[str, list[str], list[Poi
         yield offset, words, pointers
 
 
-def _inflections(base: str, pos: str, irregular: dict[str, list[str]]) -> list[str]:
-    """The forms a text writes ``base`` in, in a fixed order: the base first."""
-    if pos == "n":
-        return [base, base + ("es" if base.endswith(("s", "x", "ch", "sh")) else "s")]
-    if pos != "v":
-        return [base]
-    stem = base[:-1] if base.endswith("e") else base
-    third = base + ("es" if base.endswith(("s", "x", "ch", "sh")) else "s")
-    past = irregular.get(base) or [stem + "ed"]
-    return [base, third, stem + "ing", past[0]]
-
-
 def build(wordnet: Path, vocabulary: set[str]) -> dict[str, object]:
-    """Antonyms (each inflected form to its antonym's same form) and the nouns that are never
-    adjectives or adverbs, both kept to ``vocabulary``."""
-    irregular: dict[str, list[str]] = {}
-    for line in (wordnet / "verb.exc").read_text(encoding="latin-1").splitlines():
-        form, base = line.split()[:2]
-        if not form.endswith("ing") and not form.endswith("s"):
-            irregular.setdefault(base, []).append(form)
+    """Antonyms and nouns, kept to ``vocabulary``.
+
+    An edit finds a word by its spelling, not its sense, so only words that can be read one way
+    are taken (a review of a first, broader list found half its edits nonsense: "hold a
+    hearing" made "hold a deaf", "your home" "your away", "like" "unlike"):
+
+    * antonyms: direct antonyms of adjectives and adverbs ("quickly" and "slowly",
+      "possible" and "impossible") whose words are never nouns, verbs or a verb's form
+      ("touched"), so every use in a text is the one WordNet opposes;
+    * nouns: words that are never adjectives or adverbs, nor their compared forms ("lower"),
+      nor modal verbs ("will", "might": nouns in WordNet, rarely in a text), nor far more
+      often verbs ("have", "know"), nor a verb's inflected form ("touched").
+    """
     words: dict[tuple[str, str], list[str]] = {}
-    pointers: list[tuple[str, str, list[str], list[Pointer]]] = []
+    pointers: list[tuple[list[str], list[Pointer]]] = []
     lemmas: dict[str, set[str]] = {p: set() for p in _POS_FILES}
     for pos in _POS_FILES:
         for offset, synset_words, to_antonyms in _synsets(wordnet, pos):
             words[(offset, pos)] = synset_words
             lemmas[pos].update(synset_words)
-            if to_antonyms:
-                pointers.append((offset, pos, synset_words, to_antonyms))
+            if to_antonyms and pos in ("a", "r"):
+                pointers.append((synset_words, to_antonyms))
+    verb_forms = _verb_forms(wordnet, lemmas["v"])
+    one_reading = (lemmas["a"] | lemmas["r"]) - lemmas["n"] - verb_forms
     antonyms: dict[str, set[str]] = {}
-    for _offset, pos, synset_words, targets in pointers:
+    for synset_words, targets in pointers:
         for target, target_pos, source_no, target_no in targets:
             a, b = synset_words[source_no - 1], words[(target, target_pos)][target_no - 1]
-            if "_" in a + b or len(a) < _MIN_LETTERS or len(b) < _MIN_LETTERS:
-                continue
-            for form_a, form_b in zip(_inflections(a, pos, irregular),
-                                      _inflections(b, pos, irregular), strict=True):
-                if form_a in vocabulary and form_b in vocabulary and form_a != form_b:
-                    antonyms.setdefault(form_a, set()).add(form_b)
-    # A verb's lemma may still be a noun after a determiner ("the report"): the edit looks for
-    # nouns there, so only words that may be adjectives or adverbs ("the new") are left out.
-    noun_like = lemmas["n"] - lemmas["a"] - lemmas["r"]
-    nouns = sorted(n for n in noun_like if n.isalpha() and len(n) >= _MIN_LETTERS
+            if all(w in one_reading and w in vocabulary and len(w) >= _MIN_LETTERS
+                   for w in (a, b)) and a != b:
+                antonyms.setdefault(a, set()).add(b)
+                antonyms.setdefault(b, set()).add(a)
+    compared = {line.split()[0] for name in ("adj.exc", "adv.exc")
+                for line in (wordnet / name).read_text(encoding="latin-1").splitlines()}
+    compared |= {w for w in lemmas["n"] if _compares(w, lemmas["a"])}
+    tagged = {pos: _tagged(wordnet, pos) for pos in ("n", "v")}
+    mostly_verbs = {w for w in lemmas["n"]
+                    if tagged["v"].get(w, 0) > _VERB_READINGS * tagged["n"].get(w, 0)}
+    noun_like = (lemmas["n"] - lemmas["a"] - lemmas["r"] - compared - _MODALS - mostly_verbs
+                 - (verb_forms - lemmas["v"]))
+    nouns = sorted(n for n in noun_like if n.isalpha() and len(n) >= _MIN_NOUN_LETTERS
                    and n in vocabulary)
     return {"source": "Princeton WordNet 3.0 (Debian wordnet-base), words the all-MiniLM-L6-v2 "
                       "tokenizer knows whole; built by stream_guard.train.wordnet",
             "license": _LICENSE,
             "antonyms": {w: sorted(others) for w, others in sorted(antonyms.items())},
             "nouns": nouns}
+
+
+def _verb_forms(wordnet: Path, verbs: set[str]) -> set[str]:
+    """Every form a text may write a verb in: its lemma, regular endings ("touched",
+    "touches", "touching", "stopped") and WordNet's irregular ones ("took")."""
+    forms = set(verbs)
+    for verb in verbs:
+        stem = verb[:-1] if verb.endswith("e") else verb
+        forms.update((verb + "s", verb + "es", verb + "ed", stem + "ed", stem + "ing",
+                      verb + verb[-1:] + "ed", verb + verb[-1:] + "ing"))
+    for line in (wordnet / "verb.exc").read_text(encoding="latin-1").splitlines():
+        forms.add(line.split()[0])
+    return forms
+
+
+def _compares(word: str, adjectives: set[str]) -> bool:
+    """Whether ``word`` is a regular comparative or superlative of an adjective ("lower")."""
+    for ending in ("er", "est"):
+        if word.endswith(ending):
+            stem = word[:-len(ending)]
+            if {stem, stem + "e", stem[:-1]} & adjectives or (
+                    stem.endswith("i") and stem[:-1] + "y" in adjectives):
+                return True
+    return False
+
+
+def _tagged(wordnet: Path, pos: str) -> dict[str, int]:
+    """How often each lemma was tagged in this part of speech in WordNet's sense-tagged corpus
+    (``index.*``: lemma, pos, synsets, pointer count, pointers, senses, tagged senses)."""
+    counts: dict[str, int] = {}
+    for line in (wordnet / f"index.{_POS_FILES[pos]}").read_text(encoding="latin-1").splitlines():
+        if line.startswith("  "):  # the licence header
+            continue
+        fields = line.split()
+        at = 4 + int(fields[3])
+        counts[fields[0]] = int(fields[at + 1])
+    return counts
 
 
 def load(path: Path = LEXICON) -> tuple[dict[str, list[str]], frozenset[str]]:
