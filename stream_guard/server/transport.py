@@ -278,9 +278,8 @@ class CallbackConnection(ServerConnection):
         and the future is its pong's latency. None once the connection is no longer open."""
         if self.protocol.state is not State.OPEN:
             return None
-        data = struct.pack("!I", random.getrandbits(32))
-        while data in self.pending_pings:
-            data = struct.pack("!I", random.getrandbits(32))
+        while (data := struct.pack("!I", random.getrandbits(32))) in self.pending_pings:
+            pass
         pong: asyncio.Future[float] = self.loop.create_future()
         self.pending_pings[data] = (pong, self.loop.time())
         self.protocol.send_ping(data)
@@ -315,13 +314,11 @@ class CallbackConnection(ServerConnection):
         websockets waits for its write buffer to drain before its close timeout starts, and a
         client that stopped reading (frozen, or cut off without a reset) never drains it: with
         more unread than the transport's high-water mark, the connection and its slots stayed
-        until the idle timeout. Past ``close_timeout`` the socket is dropped instead."""
-        try:
-            async with asyncio.timeout(self.close_timeout):
-                async with self.send_context():
-                    self.protocol.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
-        except TimeoutError:
-            self.transport.abort()
+        until the idle timeout. Here the close frame is queued without a drain, and past
+        ``close_timeout`` the socket is dropped."""
+        self.protocol.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+        self._send_now()
+        await self._close_within_deadline()
 
     async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Close; a connection refused before any handler attached (held messages, reading

@@ -108,7 +108,7 @@ def nouns(text: str) -> list[str]:
 
 
 def _is_noun(word: str) -> bool:
-    return word in _NOUNS or word in _PLURAL_NOUNS or _is_plural(word)
+    return word in _NOUNS or _is_plural(word)
 
 
 def _is_plural(word: str) -> bool:
