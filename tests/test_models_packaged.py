@@ -69,6 +69,21 @@ def test_parts_are_joined_extracted_once_and_verified(tmp_path: Path) -> None:
         mpnet_dir(tmp_path / "cache", parts, expected_sha256=digest)
 
 
+def test_the_integrity_errors_remedy_works(tmp_path: Path) -> None:
+    """Deleting the corrupted weights, as the error says, re-extracts the model on the next
+    load, though the rest of its folder is still there."""
+    parts = _split_zip(tmp_path)
+    digest = hashlib.sha256(WEIGHTS).hexdigest()
+    model = mpnet_dir(tmp_path / "cache", parts, expected_sha256=digest)
+    (model / "model.safetensors").write_bytes(WEIGHTS[:-1] + b"!")
+    with pytest.raises(ModelIntegrityError, match="delete the file to re-extract it"):
+        mpnet_dir(tmp_path / "cache", parts, expected_sha256=digest)
+    (model / "model.safetensors").unlink()
+    assert mpnet_dir(tmp_path / "cache", parts, expected_sha256=digest) == model
+    assert (model / "model.safetensors").read_bytes() == WEIGHTS
+    assert [p.name for p in (tmp_path / "cache" / "models").iterdir()] == [MPNET_NAME]
+
+
 def test_a_missing_part_is_refused_and_leaves_nothing_behind(tmp_path: Path) -> None:
     parts = _split_zip(tmp_path)
     with pytest.raises(ModelIntegrityError, match="not a whole zip"):

@@ -10,6 +10,7 @@ producing wrong scores.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -164,7 +165,16 @@ def _extract(zip_path: Path, target: Path, root: str = "") -> None:
         try:
             os.replace(source, target)
         except OSError:
-            if not (target / "model.safetensors").is_file():  # lost a race to another worker
-                raise
+            if (target / "model.safetensors").is_file():  # lost a race to another worker
+                return
+            # A folder left without its weights (deleted as the integrity error advises, or an
+            # interrupted copy): set it aside into ``tmp``, which goes below, and install again.
+            with contextlib.suppress(FileNotFoundError):  # another worker set it aside first
+                os.replace(target, tmp / ".stale")
+            try:
+                os.replace(source, target)
+            except OSError:
+                if not (target / "model.safetensors").is_file():
+                    raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
