@@ -297,6 +297,33 @@ async def test_a_job_that_cannot_meet_its_deadline_goes_to_the_fallback() -> Non
     await sched.close()
 
 
+async def test_a_failing_model_batch_leaves_the_fallbacks_answers_of_its_turn_alone() -> None:
+    """A model batch that raises is retried job by job; the late jobs the fallback answered in
+    the same turn are answered once, not swept (and counted as degraded) a second time."""
+    rec = Recorder(open_gate=False)
+    quick: list[list[int]] = []
+
+    def fallback(jobs: list[int]) -> list[int]:
+        quick.append(list(jobs))
+        return [-j for j in jobs]
+
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, fallback=fallback, max_batch=4,
+                                                     max_wait=0)
+    first = await hold_first_batch(sched, rec)
+    now = time.perf_counter()
+    on_time = [asyncio.create_task(sched.submit(j, now + 1000)) for j in (1, -2)]
+    late = [asyncio.create_task(sched.submit(j, now - 1)) for j in (3, 4)]
+    await eventually(lambda: sched.depth == 4)
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        results = await asyncio.gather(first, *on_time, *late, return_exceptions=True)
+    assert results[:2] == [0, 10] and results[3:] == [-3, -4]
+    assert isinstance(results[2], ValueError)
+    assert quick == [[3, 4]]
+    assert rec.batches == [[0], [1, -2], [1], [-2]]
+    await sched.close()
+
+
 async def test_without_a_fallback_late_jobs_still_run_on_the_model() -> None:
     rec = Recorder()
     sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=4, max_wait=0)

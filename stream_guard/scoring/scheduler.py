@@ -223,32 +223,39 @@ class BatchScheduler(Generic[J, R]):
     async def _turn(self, loop: asyncio.AbstractEventLoop, on_time: list[_Queued[J, R]],
                     late: list[_Queued[J, R]]) -> tuple[float, float] | None:
         """One turn of the worker thread: the fallback for late jobs, then the batch. Returns
-        the seconds the fallback and ``process`` took (None when the turn failed and was retried
-        job by job)."""
+        the seconds the fallback and ``process`` took (None when part of the turn failed and
+        was retried job by job). The two parts fail apart: a model batch that raises leaves the
+        fallback's answers of the same turn as they are, not computed (and counted) twice."""
         fallback = self._fallback
 
-        def run() -> tuple[Sequence[R], Sequence[R], tuple[float, float]]:
+        def attempt(function: Callable[[list[J]], Sequence[R]] | None,
+                    batch: list[_Queued[J, R]]) -> Sequence[R] | None:
+            if not batch:
+                return []
+            assert function is not None
+            try:
+                results = function([q.job for q in batch])
+            except Exception:
+                return None
+            return results if len(results) == len(batch) else None
+
+        def run() -> tuple[Sequence[R] | None, Sequence[R] | None, tuple[float, float]]:
             began = time.perf_counter()
-            quick: Sequence[R] = []
-            if late:
-                assert fallback is not None
-                quick = fallback([q.job for q in late])
+            quick = attempt(fallback, late)
             swept = time.perf_counter()
-            results = self._process([q.job for q in on_time]) if on_time else []
+            results = attempt(self._process, on_time)
             return quick, results, (swept - began, time.perf_counter() - swept)
 
-        try:
-            quick, results, seconds = await loop.run_in_executor(self._executor, run)
-            if len(quick) != len(late) or len(results) != len(on_time):
-                raise RuntimeError("batch function returned the wrong number of results")
-        except Exception:
-            await self._isolate(loop, late, self._fallback)
-            await self._isolate(loop, on_time, self._process)
-            return None
-        for q, result in zip([*late, *on_time], [*quick, *results], strict=True):
-            if not q.future.done():
-                q.future.set_result(result)
-        return seconds
+        quick, results, seconds = await loop.run_in_executor(self._executor, run)
+        for batch, answers, function in ((late, quick, fallback),
+                                         (on_time, results, self._process)):
+            if answers is None:
+                await self._isolate(loop, batch, function)
+                continue
+            for q, result in zip(batch, answers, strict=True):
+                if not q.future.done():
+                    q.future.set_result(result)
+        return None if quick is None or results is None else seconds
 
     async def _isolate(self, loop: asyncio.AbstractEventLoop, batch: list[_Queued[J, R]],
                        process: Callable[[list[J]], Sequence[R]] | None) -> None:
