@@ -149,6 +149,22 @@ def test_only_the_premise_is_truncated(nli_dir: Path) -> None:
     assert len(enc.ids) <= 130 and enc.tokens.count("evidence") == 1
 
 
+def test_a_long_context_is_cut_before_the_claim_is(nli_dir: Path) -> None:
+    """The text before the window goes in front of it with the room the window leaves, cut
+    from its start: a long previous sentence never pushes the claim's own words out."""
+    tok = TextTokenizer(nli_dir / "tokenizer.json", max_length=open_model_dir(nli_dir).max_length())
+    claim = "Its headquarters moved to Zurich in 1998 after the merger with the rival group."
+    context = "The company was founded by two engineers in a small town. " * 20
+    enc = tok.encode_pairs(["evidence " * 500], [claim], [context + "It grew fast."])[0]
+    assert len(enc.ids) == 130
+    hypothesis = [t for t, kind in zip(enc.tokens, enc.type_ids, strict=True) if kind == 1]
+    assert hypothesis[-6:] == ["with", "the", "rival", "group", ".", "[SEP]"]
+    assert "zurich" in hypothesis and "1998" in hypothesis
+    assert hypothesis[:4] != ["the", "company", "was", "founded"]  # the context's start went
+    assert "fast" in hypothesis  # the end of the context, next to the claim, stays
+    assert "evidence" in enc.tokens  # and the premise keeps its few tokens
+
+
 @pytest.mark.parametrize(("id2label", "support", "contradiction"), [
     (THREE_WAY, 2, 0),
     ({0: "entailment", 1: "neutral", 2: "contradiction"}, 0, 2),

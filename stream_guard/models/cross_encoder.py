@@ -57,9 +57,9 @@ class CrossEncoderScorer:
     def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]:
         if not pairs:
             return []
-        hypotheses = [f"{p.context} {p.hypothesis}" if self._use_context and p.context
-                      else p.hypothesis for p in pairs]
-        encodings = self._tokenizer.encode_pairs([p.premise for p in pairs], hypotheses)
+        contexts = [p.context or "" for p in pairs] if self._use_context else None
+        encodings = self._tokenizer.encode_pairs([p.premise for p in pairs],
+                                                 [p.hypothesis for p in pairs], contexts)
         support = np.zeros(len(pairs))
         contradiction = np.zeros(len(pairs))
         for idx in length_sorted_batches([len(e.ids) for e in encodings], self._batch_size):

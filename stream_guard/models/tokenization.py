@@ -55,14 +55,28 @@ class TextTokenizer:
     def encode(self, texts: Sequence[str]) -> list[Encoding]:
         return list(self._single_tok.encode_batch(list(texts)))
 
-    def encode_pairs(self, premises: Sequence[str], hypotheses: Sequence[str]) -> list[Encoding]:
+    def encode_pairs(self, premises: Sequence[str], hypotheses: Sequence[str],
+                     contexts: Sequence[str] | None = None) -> list[Encoding]:
         """Encode pairs, cutting the premise to fit; a hypothesis too long even alone is cut too
-        (keeping room for a few premise tokens), since the model cannot see past its length."""
+        (keeping room for a few premise tokens), since the model cannot see past its length.
+        A ``context`` (the text before the window) goes in front of its hypothesis with what
+        the hypothesis leaves of that room, cut from its start: the claim itself is never the
+        part dropped for it."""
         budget = max(1, self.max_length - self._special_pair - 8)
         fitted = list(hypotheses)
+        room = [0] * len(fitted)
         for i, enc in enumerate(self._raw_tok.encode_batch(fitted, add_special_tokens=False)):
             if len(enc.ids) > budget:
                 fitted[i] = fitted[i][: enc.offsets[budget - 1][1]]
+            room[i] = max(0, budget - len(enc.ids) - 1)  # 1: the join may add a token
+        if contexts is not None:
+            encoded = self._raw_tok.encode_batch(list(contexts), add_special_tokens=False)
+            for i, (context, enc) in enumerate(zip(contexts, encoded, strict=True)):
+                if not context or not room[i]:
+                    continue
+                if len(enc.ids) > room[i]:
+                    context = context[enc.offsets[len(enc.ids) - room[i]][0]:]
+                fitted[i] = f"{context} {fitted[i]}"
         return list(self._pair_tok.encode_batch(list(zip(premises, fitted, strict=True))))
 
     def pad(self, encodings: Sequence[Encoding]) -> TokenBatch:
