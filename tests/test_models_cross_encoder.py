@@ -317,6 +317,30 @@ def test_a_quantized_detector_scores_each_pair_as_if_alone(
     assert not nli_onnx._runner.per_row  # type: ignore[attr-defined]  # float: still batched
 
 
+def test_a_graph_exported_for_one_pair_at_a_time_scores_batches(
+        nli_dir: Path, model_cache: Path, tmp_path: Path, nli_onnx: CrossEncoderScorer) -> None:
+    """An export with a fixed batch of one passed the one-pair check at load, then failed
+    every batch of two or more; it now runs row by row. Another fixed size is refused."""
+    import onnx
+
+    graph = onnx.load(str(cached_onnx(open_model_dir(nli_dir), "classifier", model_cache)))
+    for size in (1, 4):
+        for tensor in graph.graph.input:
+            tensor.type.tensor_type.shape.dim[0].dim_value = size
+        fixed = tmp_path / f"batch{size}"
+        fixed.mkdir()
+        onnx.save(graph, str(fixed / "model.onnx"))
+        for name in ("tokenizer.json", "config.json"):
+            shutil.copy(nli_dir / name, fixed / name)
+        if size == 4:
+            with pytest.raises(ModelFormatError, match=r"fixed batch size \[4\]"):
+                load_detector(str(fixed), cache_dir=model_cache, device="cpu")
+            continue
+        one = load_detector(str(fixed), cache_dir=model_cache, device="cpu")
+        np.testing.assert_allclose(_as_array(one.score_pairs(PAIRS)),
+                                   _as_array(nli_onnx.score_pairs(PAIRS)), atol=1e-5)
+
+
 def _shipped_copy(tmp_path: Path) -> Path:
     shipped = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
     return Path(shutil.copytree(shipped, tmp_path / "detector"))

@@ -139,6 +139,29 @@ def test_bad_model_directories_fail_clearly(model_cache: Path, tmp_path: Path) -
         load_embedder(str(not_a_dir), cache_dir=model_cache)
 
 
+def test_models_it_would_run_wrongly_are_refused_at_load(model_cache: Path,
+                                                         tmp_path: Path) -> None:
+    """A pipeline with a step the embedder skips, a config without a size it needs, and a
+    config that disagrees with the weights: each fails at load and names what is wrong."""
+    model = tmp_path / "model"
+    shutil.copytree(minilm_dir(model_cache), model)
+    modules = json.loads((model / "modules.json").read_text())
+    dense = {"idx": 2, "name": "2", "path": "2_Dense",
+             "type": "sentence_transformers.models.Dense"}
+    (model / "modules.json").write_text(json.dumps([*modules[:2], dense, *modules[2:]]))
+    with pytest.raises(ModelFormatError, match=r"sentence_transformers\.models\.Dense"):
+        load_embedder(str(model), cache_dir=model_cache)
+    (model / "modules.json").write_text(json.dumps(modules))
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({k: v for k, v in config.items()
+                                                   if k != "hidden_size"}))
+    with pytest.raises(ModelFormatError, match="hidden_size must be a positive integer"):
+        load_embedder(str(model), cache_dir=model_cache)
+    (model / "config.json").write_text(json.dumps({**config, "hidden_size": 768}))
+    with pytest.raises(ModelFormatError, match="loads but cannot embed a sentence"):
+        load_embedder(str(model), cache_dir=model_cache, backend="onnx")
+
+
 def test_builder_refuses_other_architectures(model_cache: Path, tmp_path: Path) -> None:
     other = tmp_path / "gpt"
     shutil.copytree(minilm_dir(model_cache), other)

@@ -22,6 +22,8 @@ from stream_guard.models.runtime import OnnxRunner, Runner
 from stream_guard.models.tokenization import TextTokenizer
 
 Pooling = Literal["mean", "cls"]
+# The sentence-transformers modules an embedder may list: what :class:`SentenceEmbedder` does.
+_MODULES = ("Transformer", "Pooling", "Normalize")
 
 
 @runtime_checkable
@@ -87,10 +89,25 @@ def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto
         runner = OnnxRunner(cached_onnx(model, "hidden", cache_dir), output="last_hidden_state",
                             device=where, cache_dir=cache_dir, intra_op_threads=intra_op_threads,
                             max_batch=batch_size, max_length=tokenizer.max_length)
-    return SentenceEmbedder(runner, tokenizer, name=model.name,
-                            dim=int(model.config["hidden_size"]),
-                            fingerprint=sha256_file(model.weights_file) if model.weights_file
-                            else "", pooling=pooling, batch_size=batch_size)
+    embedder = SentenceEmbedder(runner, tokenizer, name=model.name, dim=model.size("hidden_size"),
+                                fingerprint=sha256_file(model.weights_file)
+                                if model.weights_file else "", pooling=pooling,
+                                batch_size=batch_size)
+    _trial(embedder, model.path)
+    return embedder
+
+
+def _trial(embedder: SentenceEmbedder, source: Path) -> None:
+    """Embed one sentence now: weights whose shapes disagree with the config load, and then
+    every collection search and ingest would fail on its own with a numpy error."""
+    try:
+        vectors = embedder.embed(["The sky is blue."])
+    except Exception as exc:  # the runtime's own errors (onnxruntime, torch) have no one type
+        raise ModelFormatError(f"{source}: the model loads but cannot embed a sentence: "
+                               f"{type(exc).__name__}: {exc}") from None
+    if not np.isfinite(vectors).all():
+        raise ModelFormatError(f"{source}: the model loads but embeds a sentence as "
+                               "values that are not numbers")
 
 
 def check_embedder(path: str | Path) -> None:
@@ -113,6 +130,7 @@ def _sentence_transformers_config(model: ModelDir) -> tuple[Pooling, int | None]
     if st_config.is_file():
         value = read_json(st_config).get("max_seq_length")
         max_seq = int(value) if isinstance(value, int) else None
+    _check_modules(model.path / "modules.json")
     pooling_file = model.path / "1_Pooling" / "config.json"
     if not pooling_file.is_file():
         return "mean", max_seq
@@ -123,6 +141,23 @@ def _sentence_transformers_config(model: ModelDir) -> tuple[Pooling, int | None]
         return "cls", max_seq
     raise ModelFormatError(f"{pooling_file}: pooling {sorted(modes)} is not supported "
                            "(mean or cls token)")
+
+
+def _check_modules(modules_file: Path) -> None:
+    """Refuse a sentence-transformers pipeline with more than an encoder, its pooling and a
+    normalisation (a ``Dense`` projection, LaBSE's for one): run without it, the model would
+    give vectors of another space, silently."""
+    if not modules_file.is_file():
+        return
+    modules = read_json(modules_file)
+    if not isinstance(modules, list):
+        raise ModelFormatError(f"{modules_file}: not a JSON list of modules")
+    for module in modules:
+        kind = str(module.get("type", "")) if isinstance(module, dict) else ""
+        if kind.rsplit(".", 1)[-1] not in _MODULES:
+            raise ModelFormatError(
+                f"{modules_file}: module {kind or module!r} is not supported: stream-guard "
+                f"runs an encoder with its pooling and normalisation ({', '.join(_MODULES)})")
 
 
 def _pool(hidden: FloatArray, mask: np.ndarray, pooling: Pooling) -> FloatArray:

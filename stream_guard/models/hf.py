@@ -46,6 +46,15 @@ class ModelDir:
     def pad_token_id(self) -> int:
         return int(self.config.get("pad_token_id") or 0)
 
+    def size(self, key: str) -> int:
+        """A positive integer the config must give (``hidden_size``, ``num_hidden_layers``):
+        a config without it fails here with its name, not as a KeyError deep in a builder."""
+        value = self.config.get(key)
+        if type(value) is not int or value < 1:
+            raise ModelFormatError(f"{self.path / 'config.json'}: {key} must be a positive "
+                                   f"integer (it is {value!r})")
+        return value
+
     @property
     def token_types(self) -> bool:
         """Whether the model has more than one segment embedding (BERT yes, RoBERTa no)."""

@@ -116,14 +116,14 @@ class _Builder:
 
     # --- the model ------------------------------------------------------------------------
     def build(self, head: Head) -> onnx.ModelProto:
-        hidden = int(self.cfg["hidden_size"])
-        heads = int(self.cfg["num_attention_heads"])
+        hidden = self.model.size("hidden_size")
+        heads = self.model.size("num_attention_heads")
         if hidden % heads:
             raise ModelFormatError(f"{self.model.path}: hidden_size not divisible by heads")
         x = self.embeddings()
         mask_bias = self.attention_bias()
         self.mask_index = self.op("Cast", ["attention_mask"], to=TensorProto.INT32)
-        for i in range(int(self.cfg["num_hidden_layers"])):
+        for i in range(self.model.size("num_hidden_layers")):
             x = self.layer(x, mask_bias, i, hidden, heads)
         if head == "hidden":
             out_name, out = "last_hidden_state", x

@@ -64,9 +64,12 @@ class OnnxRunner:
             declared = [i.name for i in graph.input]  # TensorRT's profile needs them
             self.per_row = device == "cpu" and any(
                 node.op_type in _DYNAMIC_QUANT_OPS for node in graph.node)
+            self._one_row = _fixed_batch(path, graph) == 1
             providers = ort_providers(device, Path(cache_dir), inputs=declared,
                                       max_batch=max_batch, max_length=max_length)
             self._session = ort.InferenceSession(str(model_path), options, providers=providers)
+        except ModelFormatError:
+            raise
         except Exception as exc:  # onnx/onnxruntime raise their own untyped errors
             raise ModelFormatError(f"{path}: onnxruntime cannot load it ({exc})") from exc
         names = {i.name for i in self._session.get_inputs()}
@@ -82,8 +85,11 @@ class OnnxRunner:
         self._output = output
 
     def run(self, batch: TokenBatch) -> FloatArray:
-        if self.per_row and len(batch) > 1:
-            lengths = batch.attention_mask.sum(axis=1)
+        if len(batch) > 1 and (self.per_row or self._one_row):
+            # A graph exported for one row at a time keeps its padding (its outputs may be
+            # per token); a quantized classifier's rows go without theirs.
+            lengths = (batch.attention_mask.sum(axis=1) if self.per_row
+                       else np.full(len(batch), batch.input_ids.shape[1]))
             return np.concatenate([self._run({
                 name: getattr(batch, name)[i:i + 1, :int(lengths[i])] for name in self._inputs})
                 for i in range(len(batch))])
@@ -92,3 +98,17 @@ class OnnxRunner:
     def _run(self, feeds: dict[str, np.ndarray]) -> FloatArray:
         result = self._session.run([self._output], feeds)[0]
         return np.asarray(result, dtype=np.float32)
+
+
+def _fixed_batch(path: Path, graph: onnx.GraphProto) -> int | None:
+    """The batch size the graph's inputs fix (None: a dynamic batch axis). A graph exported
+    with a batch of one runs row by row; any other fixed size cannot take the batches the
+    scheduler forms, and is refused at load rather than failing every batch."""
+    sizes = {dims[0].dim_value for dims in (i.type.tensor_type.shape.dim for i in graph.input)
+             if dims and dims[0].HasField("dim_value")}
+    if not sizes:
+        return None
+    if sizes != {1}:
+        raise ModelFormatError(f"{path}: inputs with a fixed batch size {sorted(sizes)}; export "
+                               "it with a dynamic batch axis (or a batch of one)")
+    return 1
