@@ -25,11 +25,14 @@ from stream_guard.client import (
     MalformedFrame,
     MessageTooBigError,
     OverloadedError,
+    RateLimitedError,
     Release,
     Started,
     StartTimeoutError,
+    StreamClosedError,
     StreamGuardError,
     StreamHaltedError,
+    TicketUnavailableError,
     TooManyStreamsError,
     TryAgainLaterError,
     UnknownCollectionError,
@@ -536,8 +539,6 @@ async def test_ticket_unavailable_is_a_retryable_error(tmp_path: Path) -> None:
     client raises as a retryable TicketUnavailableError (not an AuthError)."""
     import socket
 
-    from stream_guard.client import TicketUnavailableError
-
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
@@ -712,6 +713,77 @@ async def test_a_rate_limited_delta_fails_its_own_stream_only(tmp_path: Path) ->
     assert isinstance(b_events[-1], Done) and not b_events[-1].halted
     assert [e.code for e in a_errors] == ["rate_limited"]
     assert a_errors[0].stream_id == "a" and "delta seq 2 was dropped" in a_errors[0].message
+
+
+async def test_a_ping_the_server_drops_fails_and_later_pings_get_their_own_pongs(
+        tmp_path: Path) -> None:
+    """A ping dropped for the message rate is answered by an error that names no stream, not by
+    a pong: its waiter stayed first in line, so that ping never returned and every later ping
+    got the pong of the one before (and the error went to every stream). It fails that ping."""
+    settings = make_settings(tmp_path, rate_per_s=2.0, rate_burst=3, rate_strikes=50)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
+        stream = await client.start(context=CONTEXT)
+        async with asyncio.timeout(10):
+            pings = await asyncio.gather(*(client.ping() for _ in range(3)),
+                                         return_exceptions=True)  # the third is over the burst
+            assert [type(p) for p in pings] == [float, float, RateLimitedError]
+            await asyncio.sleep(0.6)  # a message's worth of rate again
+            assert await client.ping() > 0  # answered by its own pong
+            await asyncio.sleep(0.6)
+            await stream.end()
+            events = await collect(stream)
+    assert not any(isinstance(e, ErrorEvent) for e in events) and isinstance(events[-1], Done)
+
+
+async def test_closing_the_client_while_starts_connect_closes_that_connection(
+        server: Server) -> None:
+    """close() (leaving ``async with GuardClient``) did not see a connection still being opened
+    by a start: the start went on, returned a live stream after close() and nobody ever closed
+    its socket. The starts raise as any use after close() does, and the socket is closed."""
+    client = GuardClient(url(server), api_key=API_KEY)
+    starts = [asyncio.create_task(client.start(context=CONTEXT)) for _ in range(2)]
+    await asyncio.sleep(0)  # the first is opening the connection, the second waits for it
+    await client.close()
+    for start in starts:
+        with pytest.raises(StreamClosedError):
+            await start
+    assert not client.connected and client.connections_opened == 1
+    await eventually(lambda: not server.connections)
+
+
+async def test_a_ticket_provider_is_retried_while_the_server_restarts(tmp_path: Path) -> None:
+    """The client retries while the server is restarting, but not with the documented
+    ``ticket_provider=lambda: mint_ticket(url, key)``: a ticket request nothing answered was a
+    final GuardClientError. It is a retryable TicketUnavailableError now; a refused key still
+    raises AuthError at once."""
+    async with running_server(make_settings(tmp_path)) as first:
+        port = first.port
+    address = f"ws://127.0.0.1:{port}"
+    with pytest.raises(TicketUnavailableError) as unanswered:
+        await mint_ticket(address, API_KEY)
+    assert unanswered.value.retryable and unanswered.value.status is None
+
+    async def restart_later() -> None:
+        await asyncio.sleep(0.3)  # the client meanwhile asks a closed port for tickets
+        async with running_server(make_settings(tmp_path, port=port)):
+            await restarted.wait()
+
+    restarted = asyncio.Event()
+    task = asyncio.create_task(restart_later())
+    try:
+        async with GuardClient(address, ticket_provider=lambda: mint_ticket(address, API_KEY),
+                               backoff=FAST) as client:
+            stream = await client.start(context=CONTEXT)
+            await stream.end()
+            assert isinstance((await collect(stream))[-1], Done)
+        refused = GuardClient(address, backoff=FAST, ticket_provider=lambda: mint_ticket(
+            address, "not-a-valid-key-at-all"))
+        with pytest.raises(AuthError):
+            await refused.start(context=CONTEXT)
+    finally:
+        restarted.set()
+        await task
 
 
 async def test_cancelling_a_start_as_its_answer_arrives_cancels_it(server: Server) -> None:

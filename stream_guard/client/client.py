@@ -145,7 +145,8 @@ class GuardClient:
                 await _pause(delays, exc)
 
     async def ping(self) -> float:
-        """Protocol round trip in seconds."""
+        """Protocol round trip in seconds; :class:`RateLimitedError` (retryable) when the server
+        dropped the ping for exceeding the connection's message rate."""
         return await (await self._live_link(self.backoff.delays())).ping()
 
     async def close(self) -> None:
@@ -178,10 +179,14 @@ class GuardClient:
 
     # --- connecting ---------------------------------------------------------------------------
     async def _live_link(self, delays: Iterator[float]) -> Link:
-        if self._closed:
-            raise StreamClosedError("this GuardClient was closed")
         async with self._lock:
-            while self._link is None or not self._link.alive:
+            while True:
+                # Checked on every attempt: close() may come while a call waits for the lock, a
+                # ticket, a backoff delay or a connection being opened.
+                if self._closed:
+                    raise StreamClosedError("this GuardClient was closed")
+                if self._link is not None and self._link.alive:
+                    return self._link
                 if self._link is not None and not self._can_reconnect():
                     raise ConnectError("the connection ended and a single-use ticket cannot "
                                        "open another; give api_key or ticket_provider")
@@ -190,8 +195,8 @@ class GuardClient:
                     self._link = await open_link(url, headers, open_timeout=self.open_timeout,
                                                  max_delta_chars=self.max_delta_chars)
                 except TicketUnavailableError as exc:
-                    # The ticket provider could not get one right now (the server's state
-                    # store away, a 503): retried like a refused connection.
+                    # The ticket provider could not get one right now (the server restarting,
+                    # or its state store away, a 503): retried like a refused connection.
                     await _pause(delays, exc, exc.retry_after)
                     continue
                 except TransientConnectFailure as exc:
@@ -200,7 +205,10 @@ class GuardClient:
                     await _pause(delays, exc, exc.retry_after)
                     continue
                 self.connections_opened += 1
-            return self._link
+                if self._closed:
+                    # close() came while this connection was being opened and could not see it:
+                    # nobody else would close it.
+                    await self._link.close()
 
     def _can_reconnect(self) -> bool:
         return self._ticket is None

@@ -16,7 +16,8 @@ class GuardClientError(Exception):
 
 
 class StreamClosedError(GuardClientError, RuntimeError):
-    """A use of a stream that this client already ended or cancelled, or that is done."""
+    """A use of a stream that this client already ended or cancelled, or that is done, or of a
+    ``GuardClient`` after its ``close()``."""
 
 
 class StartTimeoutError(GuardClientError, TimeoutError):
@@ -197,14 +198,17 @@ class AuthError(GuardClientError):
 
 
 class TicketUnavailableError(GuardClientError):
-    """``POST /v1/tickets`` answered 429, 502, 503 or 504: the server (or its shared state) is
-    briefly unable to issue one. Retry after ``retry_after`` seconds when the server sent it."""
+    """``POST /v1/tickets`` answered 429, 502, 503 or 504, or got no answer (``status`` None,
+    ``body`` says what failed: refused, timed out): the server (or its shared state) is briefly
+    unable to issue one, or restarting. Retry after ``retry_after`` seconds when the server sent
+    it."""
 
     retryable = True
 
-    def __init__(self, status: int, body: str, retry_after: float | None = None) -> None:
-        super().__init__(f"ticket request failed: HTTP {status}: {body}" if body
-                         else f"ticket request failed: HTTP {status}")
+    def __init__(self, status: int | None, body: str, retry_after: float | None = None) -> None:
+        what = "no answer" if status is None else f"HTTP {status}"
+        super().__init__(f"ticket request failed: {what}: {body}" if body
+                         else f"ticket request failed: {what}")
         self.status = status
         self.body = body
         self.retry_after = retry_after

@@ -33,9 +33,9 @@ __all__ = ["Done", "ErrorEvent", "Event", "EvidenceItem", "Halt", "HaltReason", 
 class ErrorEvent:
     """An ``error`` frame. The connection stays open; ``error`` is the matching typed exception.
 
-    ``stream_id`` is None for connection-level errors (a dropped ``ping``, an unparseable frame),
-    which are delivered to every stream open at the time because any of them may have lost a
-    message.
+    ``stream_id`` is None for connection-level errors (an unparseable frame), which are
+    delivered to every stream open at the time because any of them may have lost a message; a
+    dropped ``ping``'s fails that ping instead (``ping()`` raises :class:`RateLimitedError`).
     """
 
     stream_id: str | None

@@ -25,6 +25,7 @@ from stream_guard.client.errors import (
     DuplicateStreamError,
     HandshakeRefusedError,
     StartTimeoutError,
+    StreamGuardError,
     closed_error,
 )
 from stream_guard.client.events import Done, ErrorEvent, Event, MalformedFrame, parse_event
@@ -37,6 +38,8 @@ _PROTOCOL_ERROR = 1002
 # The error codes a cancel is answered with when the server has no such stream open.
 _CANCEL_ANSWERS = frozenset({"unknown_stream", "draining"})
 _INTERNAL_ERROR = 1011
+# The error code a ping the server dropped is answered with (it names no stream).
+_DROPPED = "rate_limited"
 
 
 class TransientConnectFailure(Exception):
@@ -202,9 +205,7 @@ class Link:
                     raise MalformedFrame(f"a frame must be a JSON object: {message!r:.80}")
                 if frame.get("type") == "pong":
                     if self._pongs:
-                        waiter = self._pongs.popleft()
-                        if not waiter.done():  # its caller may have given up
-                            waiter.set_result(None)
+                        self._answer_ping(None)
                     continue
                 event = parse_event(frame)
                 if event is None:
@@ -225,8 +226,25 @@ class Link:
         finally:
             self._ended()
 
+    def _answer_ping(self, error: StreamGuardError | None) -> None:
+        """The oldest ping's answer: its pong, or the error the server dropped it with."""
+        waiter = self._pongs.popleft()
+        if waiter.done():  # its caller gave up
+            return
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
+
     def _route(self, event: Event) -> None:
         if isinstance(event, ErrorEvent) and event.stream_id is None:
+            if event.code == _DROPPED and self._pongs:
+                # A dropped ping is answered with this error instead of its pong (the server
+                # names the stream of any other frame it drops, if the frame is readable): left
+                # queued, its waiter would take the next ping's pong, and every later ping its
+                # predecessor's. It is no stream's: they lost nothing.
+                self._answer_ping(event.error)
+                return
             # Not addressed: any started stream may have lost a message. A start still waiting
             # is not failed by it; if the start itself was dropped, its timeout says so.
             for open_stream in list(self.streams.values()):

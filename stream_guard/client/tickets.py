@@ -8,6 +8,7 @@ a worker thread, so minting needs no HTTP dependency and never blocks the event 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -38,7 +39,8 @@ async def mint_ticket(base_url: str, api_key: str, *, timeout: float = 10.0) -> 
 
     ``base_url`` may be the server's HTTP or WebSocket URL; only its scheme and host are used.
     Raises :class:`AuthError` when the key is refused, :class:`TicketUnavailableError`
-    (retryable) when the server cannot issue one right now, :class:`GuardClientError` otherwise.
+    (retryable) when the server cannot issue one right now or cannot be reached (restarting,
+    say), :class:`GuardClientError` otherwise.
     """
     return await asyncio.to_thread(mint_ticket_sync, base_url, api_key, timeout=timeout)
 
@@ -59,7 +61,11 @@ def mint_ticket_sync(base_url: str, api_key: str, *, timeout: float = 10.0) -> s
             raise TicketUnavailableError(exc.code, detail,
                                          _seconds(exc.headers.get("Retry-After"))) from None
         raise GuardClientError(f"ticket request failed: HTTP {exc.code}: {detail}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (OSError, http.client.HTTPException) as exc:
+        # No answer (refused, unreachable, timed out, cut off: URLError and TimeoutError are
+        # OSErrors): the server may be restarting, so a later request may get one.
+        raise TicketUnavailableError(None, f"{url}: {exc}") from exc
+    except ValueError as exc:  # an answer that is not JSON, a port that is not one: final
         raise GuardClientError(f"ticket request to {url} failed: {exc}") from exc
     ticket = body.get("ticket") if isinstance(body, dict) else None
     if not isinstance(ticket, str):
