@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -45,6 +46,36 @@ async def test_holdback_speaks_no_unverified_audio_and_observe_does(server: Serv
     assert observe.halt_delay_ms is not None
     assert observe.unverified_audio_ms <= observe.halt_delay_ms + 20
     assert not any("Zurich" in s for s in observe.spoken)  # dropped from the queue, never said
+
+
+async def test_an_answer_that_fails_midway_is_silenced(server: Server) -> None:
+    """When the guarded answer fails (the LLM's stream, or the connection to stream-guard),
+    the sentence playing is cut and nothing queued is spoken: it was never verified."""
+    plays: list[tuple[str, bool]] = []
+
+    class RecordingSink(voice.TimedSink):
+        async def play(self, audio: voice.Audio) -> None:
+            try:
+                await super().play(audio)
+            except asyncio.CancelledError:
+                plays.append((audio.text, True))
+                raise
+            plays.append((audio.text, False))
+
+    async def breaking_llm() -> AsyncIterator[str]:
+        for token in ("The warranty lasts two years. ", "Returns are free. ", "And"):
+            yield token
+            await asyncio.sleep(0.05)
+        raise RuntimeError("the LLM's stream broke")
+
+    scenario = voice.load_scenario()
+    async with GuardClient(f"ws://127.0.0.1:{server.port}", api_key=API_KEY) as client:
+        with pytest.raises(RuntimeError, match="stream broke"):
+            await asyncio.wait_for(voice.speak_guarded(
+                client, breaking_llm(), scenario["evidence"], mode="observe",
+                sink=RecordingSink(10.0)), 5)
+    await asyncio.sleep(0.2)
+    assert plays == [("The warranty lasts two years.", True)]
 
 
 async def test_cut_stops_the_sentence_playing_at_once() -> None:

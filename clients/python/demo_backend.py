@@ -3,7 +3,7 @@
 This is the shape of the real thing: the API key stays on the server side, and the page asks
 ``POST /ticket`` for a single-use ticket before each WebSocket connection. Standard library only.
 
-    STREAM_GUARD_API_KEY=devkey-aaaaaaaaaaaaaaaa \\
+    STREAM_GUARD_API_KEY=dev-key-change-me-0001 \\
         python clients/python/demo_backend.py --server http://127.0.0.1:8765 --port 8000
 
 then open the URL it prints. The stream-guard server must allow the page's Origin:

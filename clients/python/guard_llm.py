@@ -14,7 +14,7 @@ works in place of the scripted one, e.g. an OpenAI-style stream::
         finally:
             await stream.close()  # runs when guard() stops the stream on a halt
 
-    STREAM_GUARD_API_KEY=devkey-aaaaaaaaaaaaaaaa \\
+    STREAM_GUARD_API_KEY=dev-key-change-me-0001 \\
         python clients/python/guard_llm.py --server ws://127.0.0.1:8765 --mode observe
 """
 

@@ -16,7 +16,7 @@ Audio: ``espeak-ng`` when installed (``espeak-ng --stdout`` to WAV, played with 
 ``paplay`` or ``pw-play`` when one exists, otherwise timed by the WAV's length); without it a
 timed sink "plays" at a speaking rate of 15 characters per second.
 
-    STREAM_GUARD_API_KEY=devkey-aaaaaaaaaaaaaaaa \\
+    STREAM_GUARD_API_KEY=dev-key-change-me-0001 \\
         python clients/python/voice_frontend.py --server ws://127.0.0.1:8765 --mode both
 """
 
@@ -37,7 +37,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from stream_guard.client import AuthError, ConnectError, Event, GuardClient, Halt, Mode, guard
+from stream_guard.client import AuthError, Event, GuardClient, Halt, Mode, guard
+from stream_guard.client.errors import GuardClientError
 
 SCENARIO = Path(__file__).resolve().parents[1] / "js" / "demo" / "scenario.json"
 SPEAKING_RATE = 15.0  # characters per second, a typical TTS voice
@@ -206,6 +207,11 @@ class Speaker:
         self._wake.set()
         await self._task
 
+    async def stop(self) -> None:
+        """Silence at once: nothing queued is spoken, the sentence playing is cut."""
+        self.cut_from(-1)
+        await self.finish()
+
     async def _run(self) -> None:
         while True:
             if not self._queue:
@@ -272,13 +278,19 @@ async def speak_guarded(client: GuardClient, tokens: AsyncIterator[str],
             halt_seen.append((event, time.perf_counter()))
             speaker.cut_from(event.at)
 
-    async with guard(timed(tokens), client, context=context, mode=mode,
-                     on_event=on_event) as pieces:
-        async for piece in pieces:
-            # A release ends at a window (sentence) boundary: speak it without waiting for more.
-            ready = sentences.feed(piece) + (sentences.flush() if mode == "holdback" else [])
-            for utterance in ready:
-                speaker.say(utterance)
+    try:
+        async with guard(timed(tokens), client, context=context, mode=mode,
+                         on_event=on_event) as pieces:
+            async for piece in pieces:
+                # A release ends at a window (sentence) boundary: speak it without waiting.
+                ready = sentences.feed(piece) + (sentences.flush() if mode == "holdback" else [])
+                for utterance in ready:
+                    speaker.say(utterance)
+    except BaseException:
+        # Oversight lost mid-answer (the server gone, the task cancelled): what is queued was
+        # never verified, so it is not spoken, and the speaker's task does not outlive us.
+        await speaker.stop()
+        raise
     result = pieces.result
     assert result is not None
     if not result.halted:
@@ -361,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra seconds the scripted LLM waits after each sentence")
     try:
         return asyncio.run(_main(parser.parse_args(argv)))
-    except (AuthError, ConnectError) as exc:  # said in one line, not as a traceback
+    except GuardClientError as exc:  # said in one line, not as a traceback
         hint = " (STREAM_GUARD_API_KEY: a key of that server)" if isinstance(exc, AuthError) else ""
         print(f"\nerror: {exc}{hint}", file=sys.stderr)
         return 2
