@@ -537,6 +537,7 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
         faiss.write_index(index, str(tmp / INDEX_FILE))
         for name in (VECTORS_FILE, INDEX_FILE, EMBEDDER_FILE):
             _fsync(tmp / name)
+        _fsync(tmp)  # the files' names are the directory's: durable before it is published
         final = cdir / f"v{version:06d}"
         os.chmod(tmp, 0o755)
         if final.exists() and final != old_dir:
@@ -545,6 +546,7 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
             # would make this rename fail for good. We hold the lock: no writer is using it.
             shutil.rmtree(final)
         os.replace(tmp, final)
+        _fsync(cdir)  # the rename, before VERSION names it: never a VERSION without its dir
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -644,11 +646,16 @@ def _write_atomic(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
+    _fsync(path.parent)
 
 
 def _fsync(path: Path) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
+    """Flush a file, or a directory's entries (a rename is durable once its directory is)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _prune(cdir: Path, keep: set[str]) -> None:
