@@ -315,7 +315,8 @@ class GroundingEngine:
     async def close(self) -> None:
         await self.scheduler.close()
         if self.library is not None:
-            self.library.close()
+            # Off the loop: it joins the poller, which may be loading a large collection.
+            await asyncio.to_thread(self.library.close)
 
     # --- pure steps, shared with training and evaluation --------------------------------------
     def prepare(self, request: StreamRequest) -> StreamEvidence:
