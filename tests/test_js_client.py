@@ -223,3 +223,210 @@ guard.close();
 """)
         result = await _drained_after_sent(probe, a)
     assert result == {"events": ["connecting", "open", "connecting", "open"], "connected": True}
+
+
+async def test_a_start_retried_after_its_timeout_with_the_same_id_gets_its_own_frames(
+        tmp_path: Path) -> None:
+    """A start that timed out is cancelled; retried with the same id (a message id, say), the
+    cancelled attempt's ``started`` and ``done`` (cancelled) were taken for the new stream's,
+    which then read as done while open on the server: its halt never reached the app (a
+    review). Every frame reaches the client here 200 ms late, so the first start times out."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+class Laggy extends WebSocket {
+  addEventListener(type, listener, options) {
+    super.addEventListener(type, type !== "message" ? listener
+      : (event) => setTimeout(() => listener(event), 200), options);
+  }
+}
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Laggy, startTimeout: 100 });
+let first = null;
+try { await guard.start({ streamId: "msg-42", context: CONTEXT }); }
+catch (error) { first = error.message; }
+guard.startTimeout = 10000;
+const events = [];
+const stream = await guard.start({ streamId: "msg-42", context: CONTEXT,
+  onHalt: (h) => events.push("halt"), onDone: (d) => events.push(`done ${d.cancelled}`) });
+await new Promise((resolve) => setTimeout(resolve, 500));  // the first attempt's frames came
+const early = stream.done;
+stream.send("The Eiffel Tower was completed in 1889. It is 450 metres tall and made of gold. ");
+stream.end();
+const done = await stream.finished;
+out({ first, early, events, halted: done.halted });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"first": "no answer to start within 100 ms", "early": None,
+                      "events": ["halt", "done false"], "halted": True}
+
+
+async def test_sending_to_a_stream_the_drain_ended_throws(tmp_path: Path) -> None:
+    """A stream the server ended (``done`` with ``drained``) took further sends without a
+    word: the server refuses them ``unknown_stream``, and their text is never checked."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+let refused = "nothing thrown";
+const stream = await guard.start({ context: CONTEXT, onDone: () => {
+  try { stream.send("It is 330 metres tall. "); } catch (error) { refused = error.message; }
+} });
+stream.send("The Eiffel Tower was completed in 1889. ");
+out("sent");
+const done = await stream.finished;
+out({ drained: done.drained, refused });
+guard.close();
+""")
+        assert await probe.line() == "sent"
+        drain = asyncio.create_task(srv.shutdown(grace=0.2))
+        result = await probe.line()
+        await probe.finish()
+        await drain
+    assert result["drained"] is True
+    assert result["refused"].endswith("is done; start a new stream")
+
+
+async def test_a_start_refused_overloaded_is_retried_with_backoff(tmp_path: Path) -> None:
+    """protocol.md calls ``overloaded`` retryable (start again after a backoff), and the Python
+    client retries it; the JS client gave up at once. Once the policy's attempts are spent,
+    the refusal itself is thrown."""
+    settings = make_settings(tmp_path, auth_disabled=True, overload_lag_ms=100)
+    async with running_server(settings) as srv:
+        probe = await node(tmp_path, srv, """
+const hasty = new sg.StreamGuard({ url: URL, backoff: { initial: 10, maximum: 10, attempts: 2 } });
+const patient = new sg.StreamGuard({ url: URL,
+  backoff: { initial: 50, maximum: 200, attempts: 150 } });  // up to ~30 s
+await hasty.connect();
+await patient.connect();
+out("ready");
+await told();  // the server is overloaded now
+let refused = null;
+try { await hasty.start({ context: CONTEXT }); } catch (error) { refused = [error.name, error.code]; }
+const stream = await patient.start({ context: CONTEXT });
+stream.send("The Eiffel Tower was completed in 1889. ");
+stream.end();
+const done = await stream.finished;
+out({ refused, windows: done.windows });
+hasty.close();
+patient.close();
+""")
+        assert await probe.line() == "ready"
+        srv.load.observe_lag(10.0)  # as if the loop had stalled: decays within seconds
+        assert srv.load.overloaded
+        await probe.go()
+        result = await probe.line()
+        assert not srv.load.overloaded
+        await probe.finish()
+    assert result == {"refused": ["StreamGuardError", "overloaded"], "windows": 1}
+
+
+async def test_a_stream_past_the_cap_per_connection_opens_another_connection(
+        tmp_path: Path) -> None:
+    """The Python client opens another connection for a start refused ``too_many_streams``;
+    the JS client failed it. The full connection takes new streams again once one of its
+    streams has ended (no third connection here)."""
+    settings = make_settings(tmp_path, auth_disabled=True, max_streams_per_connection=2)
+    async with running_server(settings) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+const streams = [];
+for (let i = 0; i < 3; i++) streams.push(await guard.start({ context: CONTEXT }));
+const opened = guard.connectionsOpened;
+streams[0].end();  // the first connection has room for one again
+await streams[0].finished;
+for (let i = 0; i < 2; i++) streams.push(await guard.start({ context: CONTEXT }));
+out({ opened, after: guard.connectionsOpened, open: streams.filter((s) => !s.done).length });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"opened": 2, "after": 2, "open": 4}
+
+
+async def test_closing_while_a_start_connects_leaves_no_connection(tmp_path: Path) -> None:
+    """``close()`` while the connection of a start was opening: the connection was kept once
+    open, and the start returned a live stream of a closed client (a review)."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+const pending = guard.start({ context: CONTEXT });
+guard.close();  // a page unmounting its chat while the start connects
+let result = "started";
+try { await pending; } catch (error) { result = error.message; }
+await new Promise((resolve) => setTimeout(resolve, 300));
+out({ result, connected: guard.connected });
+await told();
+""")
+        result = await probe.line()
+        assert result == {"result": "this StreamGuard was closed", "connected": False}
+        await eventually(lambda: not srv.connections, timeout=5)
+        await probe.go()
+        await probe.finish()
+
+
+async def test_a_ping_the_server_dropped_fails_alone(tmp_path: Path) -> None:
+    """protocol.md: a message over the connection's rate is dropped and answered ``error
+    rate_limited``, naming the stream of any frame but a ping. A dropped ping's waiter stayed
+    first in line, so every later pong answered the ping before it and the last never got
+    one: every ping after it hung (a review)."""
+    settings = make_settings(tmp_path, auth_disabled=True, rate_per_s=2.0, rate_burst=2)
+    async with running_server(settings) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+await guard.connect();
+const answer = (ping) => Promise.race([ping.then(() => "pong", (e) => `${e.name} ${e.code}`),
+  new Promise((resolve) => setTimeout(() => resolve("no answer"), 2000))]);
+const first = await Promise.all([0, 1, 2].map(() => answer(guard.ping())));
+await new Promise((resolve) => setTimeout(resolve, 1500));  // the bucket refills
+const later = [await answer(guard.ping()), await answer(guard.ping())];
+out({ first, later });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"first": ["pong", "pong", "StreamGuardError rate_limited"],
+                      "later": ["pong", "pong"]}
+
+
+async def test_a_start_frame_over_the_size_limit_is_sent_twice_at_most(tmp_path: Path) -> None:
+    """A close 1009 is a spent character budget (a new connection resets it) or a frame over
+    the server's limit: the Python client gives up after the second, and the JS client kept
+    resending the frame for its whole backoff policy, each time an abuse penalty."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL, backoff: { initial: 10, maximum: 20, attempts: 5 } });
+let error = null;
+try { await guard.start({ context: ["word ".repeat(14000)] }); }  // a 70 kB frame
+catch (e) { error = [e.name, e.code]; }
+out({ error, opened: guard.connectionsOpened });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"error": ["ConnectionClosedError", 1009], "opened": 2}
+
+
+async def test_an_invalid_stream_id_is_refused_before_it_is_sent(tmp_path: Path) -> None:
+    """protocol.md: a ``stream_id`` is 1 to 128 printable characters. The server's refusal of
+    another cannot name it, so the start waited out its timeout; the Python client raises at
+    once, and so does this one now. Characters are code points, as the server counts them."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL, startTimeout: 2000 });
+const refused = [];
+for (const streamId of ["", "x".repeat(129), "😀".repeat(129), "a\\nb", "zero\\u200bwidth", 42]) {
+  const began = Date.now();
+  try { await guard.start({ streamId, context: CONTEXT }); refused.push(null); }
+  catch (error) { refused.push([error.name, Date.now() - began < 1000]); }
+}
+const taken = [];
+for (const streamId of ["😀".repeat(128), "msg 42 / é"]) {
+  taken.push((await guard.start({ streamId, context: CONTEXT })).id === streamId);
+}
+out({ refused, taken });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"refused": [["RangeError", True]] * 5 + [["TypeError", True]],
+                      "taken": [True, True]}

@@ -79,6 +79,8 @@ export interface StreamCallbacks {
 }
 
 export interface StartOptions extends StreamCallbacks {
+  /** 1 to 128 printable characters (code points), else `start` rejects with a RangeError;
+   *  defaults to a random UUID. */
   streamId?: string;
   context?: ContextItem[];
   collection?: string;
@@ -160,7 +162,7 @@ export class GuardStream {
   readonly finished: Promise<Done>;
   /** The stream's text between two code-point offsets. */
   slice(start: number, end?: number): string;
-  /** Send the next piece of output. Throws once halted, ended or lost. */
+  /** Send the next piece of output. Throws once halted, ended, done or lost. */
   send(text: string): void;
   end(): void;
   cancel(): void;
@@ -172,8 +174,13 @@ export class StreamGuard {
   readonly connected: boolean;
   readonly connectionsOpened: number;
   connect(): Promise<void>;
+  /** Resolves once the server accepted the stream. Retried within the backoff policy: a
+   *  connection lost first, a refusal `overloaded` (given up with that error) or `draining`
+   *  (on a new connection). A refusal `too_many_streams` opens another connection at once; a
+   *  second close 1009 rejects with it (the start frame is over the server's size limit). */
   start(options?: StartOptions): Promise<GuardStream>;
-  /** Protocol round trip, ms. */
+  /** Protocol round trip, ms. Rejects with a `StreamGuardError` `rate_limited` when the
+   *  server dropped the ping for the connection's message rate. */
   ping(): Promise<number>;
   close(): void;
 }

@@ -21,6 +21,12 @@ const RETRYABLE_CLOSE = new Set([1000, 1001, 1006, 1009, 1011, 1012, 1013]);
 const BENIGN_ERRORS = new Set(["internal", "stream_halted"]);
 /** Error codes after which the same request may succeed once the client backs off. */
 const RETRYABLE_ERRORS = new Set(["rate_limited", "overloaded", "draining"]);
+// The error codes a cancel is answered with when the server has no such stream open.
+const CANCEL_ANSWERS = new Set(["unknown_stream", "draining"]);
+const MAX_STREAM_ID = 128; // code points (docs/protocol.md): a longer one the server cannot name
+// Not printable, as the server judges it (Python's str.isprintable): Unicode's "Other" and
+// "Separator" categories, the ASCII space excepted.
+const UNPRINTABLE = /(?! )[\p{C}\p{Z}]/u;
 /**
  * HTTP statuses a refused upgrade can answer (docs/protocol.md, "Handshake answers"), and
  * whether a later attempt may succeed. Browsers hide them from pages (every refused upgrade is
@@ -102,6 +108,7 @@ export function* backoffDelays({ initial, maximum, factor, attempts } = DEFAULT_
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const closedClient = () => new Error("this StreamGuard was closed");
 
 function report(error) {
   if (typeof globalThis.reportError === "function") globalThis.reportError(error);
@@ -186,12 +193,16 @@ export class GuardStream {
   }
 
   /**
-   * Send the next piece of output; `seq` is numbered for you. Throws once halted or ended.
+   * Send the next piece of output; `seq` is numbered for you. Throws once halted, ended, done
+   * or lost.
    * Pieces may be cut anywhere, between the two halves of a character too.
    */
   send(text) {
     if (this.lost) throw this.lost;
     if (this.ended) throw new Error(`stream ${this.id} was already ended or cancelled`);
+    // The server forgot the stream at its done (a drain ends streams so): a delta would be
+    // refused unknown_stream, and its text never checked.
+    if (this.done) throw new Error(`stream ${this.id} is done; start a new stream`);
     if (this.halt) {
       throw new StreamGuardError("stream_halted",
         `stream was halted at offset ${this.halt.at}; end it`, this.id);
@@ -329,6 +340,7 @@ class Link {
     this.streams = new Map();
     this.closed = null;
     this._pongs = [];
+    this._ghosts = new Map(); // id -> cancelled starts whose frames are still to come
     ws.addEventListener("message", (event) => this._onMessage(event));
     ws.addEventListener("close", (event) => this._onClose(event.code, event.reason));
   }
@@ -340,6 +352,16 @@ class Link {
   sendFrame(frame) {
     if (this.closed) throw this.closed;
     this.ws.send(JSON.stringify(frame));
+  }
+
+  /**
+   * Cancel a start given up on while the server may take it (or has): else it holds a stream
+   * slot and its id until the connection ends. Its frames still to come are dropped, not
+   * taken for those of a new stream with its id (a start retried after a timeout, say).
+   */
+  cancelStart(id) {
+    this.sendFrame({ type: "cancel", stream_id: id });
+    this._ghosts.set(id, (this._ghosts.get(id) ?? 0) + 1);
   }
 
   _onMessage(event) {
@@ -356,8 +378,25 @@ class Link {
       return;
     }
     if (frame.type === "error" && frame.stream_id == null) {
+      if (frame.code === "rate_limited" && this._pongs.length) {
+        // A dropped ping: the server names the stream of any other frame it drops, and
+        // answers pings in order, so this is the oldest waiter's answer (no pong follows).
+        this._pongs.shift().reject(new StreamGuardError(frame.code, frame.message));
+        return;
+      }
       // Not addressed: any started stream may have lost a message.
       for (const stream of this.streams.values()) if (stream._isStarted) stream._deliver(frame);
+      return;
+    }
+    const ghosts = this._ghosts.get(frame.stream_id);
+    if (ghosts) {
+      // Frames of a cancelled start come before any of a new stream with its id (the cancel
+      // went out first): they end with its done, or with the error answering the cancel when
+      // the server no longer had it open.
+      if (frame.type === "done" || (frame.type === "error" && CANCEL_ANSWERS.has(frame.code))) {
+        if (ghosts === 1) this._ghosts.delete(frame.stream_id);
+        else this._ghosts.set(frame.stream_id, ghosts - 1);
+      }
       return;
     }
     const stream = this.streams.get(frame.stream_id);
@@ -409,6 +448,9 @@ export class StreamGuard {
     this._WebSocket = WS;
     this._link = null;
     this._retired = new Set(); // draining connections with streams still on them
+    // Connections that refused a stream for holding the server's cap of streams, with how many
+    // they held then: a new stream goes to one of them again once one has ended.
+    this._full = new Map();
     this._connecting = null;
     this._closed = false;
     this._streamIds = 0;
@@ -426,11 +468,18 @@ export class StreamGuard {
   /**
    * Open a stream and wait for the server to accept it. A refusal rejects with a
    * `StreamGuardError`; a connection that ends before `started` is replaced and the start
-   * retried within the backoff policy.
+   * retried, and a start refused `overloaded` or `draining` is retried (on a new connection
+   * when draining), within the backoff policy; one refused `too_many_streams` goes to another
+   * connection at once. An invalid `streamId` is a RangeError, thrown before anything is sent.
    */
   async start(options = {}) {
     const id = options.streamId ?? globalThis.crypto?.randomUUID?.() ??
       `s${Date.now().toString(36)}${(this._streamIds++).toString(36)}`;
+    // The server cannot name such an id in its refusal: the start would wait out its timeout.
+    if (typeof id !== "string") throw new TypeError(`streamId must be a string, got ${typeof id}`);
+    if (!id || [...id].length > MAX_STREAM_ID || UNPRINTABLE.test(id)) {
+      throw new RangeError(`streamId must be 1 to ${MAX_STREAM_ID} printable characters`);
+    }
     const frame = { type: "start", stream_id: id };
     if (options.context !== undefined) frame.context = options.context;
     if (options.collection !== undefined) frame.collection = options.collection;
@@ -444,16 +493,36 @@ export class StreamGuard {
     if (Object.keys(opts).length) frame.options = opts;
 
     const delays = backoffDelays(this.backoff);
+    let tooBig = 0;
     for (;;) {
-      const link = await this._liveLink(delays);
+      const link = this._linkWithRoom() ?? await this._liveLink(delays);
       try {
         return await this._open(link, frame, options);
       } catch (error) {
-        if (error instanceof StreamGuardError && error.code === "draining") {
+        const refusal = error instanceof StreamGuardError ? error.code : null;
+        if (refusal === "too_many_streams") {
+          // This connection holds the server's cap of streams: new streams go to another
+          // connection, and to this one again once one of its streams has ended.
+          this._full.set(link, link.streams.size);
+          if (this._link === link) this._link = null;
+          continue;
+        }
+        if (refusal === "overloaded") {
+          // No new stream until the server's load falls (the connection is fine): the same
+          // start after a backoff; this refusal itself once the policy's attempts are spent.
+          await this._pause(delays, error, true);
+          continue;
+        }
+        if (refusal === "draining") {
           // The server is shutting down: start elsewhere. Its connection stays open for the
           // streams already on it, which the drain lets finish (the server then closes it).
           this._retire(link);
         } else if (!(error instanceof ConnectionClosedError) || !RETRYABLE_CLOSE.has(error.code)) {
+          throw error;
+        } else if (error.code === 1009 && ++tooBig > 1) {
+          // 1009 is a spent character budget (a new connection resets it) or this start frame
+          // over the server's size limit: on a new connection too, it is the frame, and each
+          // resend would only earn this address another abuse penalty.
           throw error;
         }
         await this._pause(delays, error);
@@ -479,9 +548,7 @@ export class StreamGuard {
     } catch (error) {
       if (link.streams.get(id) === stream) {
         link.streams.delete(id);
-        if (link.alive && !(error instanceof StreamGuardError)) {
-          link.sendFrame({ type: "cancel", stream_id: id }); // a late start holds no slot
-        }
+        if (link.alive && !(error instanceof StreamGuardError)) link.cancelStart(id);
       }
       throw error;
     } finally {
@@ -490,7 +557,10 @@ export class StreamGuard {
     return stream;
   }
 
-  /** Protocol round trip in milliseconds. */
+  /**
+   * Protocol round trip in milliseconds. A ping the server dropped for the connection's rate
+   * rejects with a `StreamGuardError` `rate_limited` (retryable).
+   */
   async ping() {
     const link = await this._liveLink(backoffDelays(this.backoff));
     const began = performance.now();
@@ -504,19 +574,31 @@ export class StreamGuard {
   /** Close the connection; streams still open end with a `ConnectionClosedError`. */
   close() {
     this._closed = true;
-    for (const link of this._retired) link.ws.close(1000, "client closed");
+    for (const link of [...this._retired, ...this._full.keys(), this._link]) {
+      link?.ws.close(1000, "client closed");
+    }
     this._retired.clear();
-    this._link?.ws.close(1000, "client closed");
+    this._full.clear();
+  }
+
+  /** A connection that was full and has had a stream end since, if there is one. */
+  _linkWithRoom() {
+    for (const [link, held] of this._full) {
+      if (!link.alive) this._full.delete(link);
+      else if (link.streams.size < held) return link;
+    }
+    return null;
   }
 
   _retire(link) {
     if (this._link === link) this._link = null;
+    this._full.delete(link);
     for (const old of this._retired) if (!old.alive) this._retired.delete(old);
     if (link.alive) this._retired.add(link);
   }
 
   async _liveLink(delays) {
-    if (this._closed) throw new Error("this StreamGuard was closed");
+    if (this._closed) throw closedClient();
     if (this.connected) return this._link;
     // One connection attempt at a time, however many streams are starting.
     this._connecting ??= this._reconnect(delays).finally(() => {
@@ -527,24 +609,33 @@ export class StreamGuard {
 
   async _reconnect(delays) {
     for (;;) {
+      if (this._closed) throw closedClient(); // close() ran during the backoff's pause
       this._notify("connecting");
+      let ws;
       try {
         const url = this.getTicket ? withTicket(this.url, await this.getTicket()) : this.url;
-        const ws = await this._openSocket(url);
-        const link = new Link(ws, this.maxDeltaChars);
-        this._link = link;
-        this.connectionsOpened += 1;
-        this._notify("open");
-        // A retired (draining) connection closes after its replacement opened: not news.
-        ws.addEventListener("close", () => {
-          if (this._link === link) this._notify("closed");
-        });
-        return link;
+        ws = await this._openSocket(url);
       } catch (error) {
         this._notify("closed");
         if (error instanceof HandshakeError && !error.retryable) throw error;
         await this._pause(delays, error);
+        continue;
       }
+      if (this._closed) {
+        // close() ran while this connection was opening: it must not outlive the client.
+        ws.close(1000, "client closed");
+        this._notify("closed");
+        throw closedClient();
+      }
+      const link = new Link(ws, this.maxDeltaChars);
+      this._link = link;
+      this.connectionsOpened += 1;
+      this._notify("open");
+      // A retired (draining) or full connection closes after its replacement opened: not news.
+      ws.addEventListener("close", () => {
+        if (this._link === link) this._notify("closed");
+      });
+      return link;
     }
   }
 
@@ -577,9 +668,15 @@ export class StreamGuard {
     });
   }
 
-  async _pause(delays, cause) {
+  /**
+   * The next backoff delay, never less than the server's Retry-After. When the policy's
+   * attempts are spent: a ConnectError, or `cause` itself (`giveUpWithCause`: a refusal the
+   * connection did not cause, such as `overloaded`).
+   */
+  async _pause(delays, cause, giveUpWithCause = false) {
     const next = delays.next();
     if (next.done) {
+      if (giveUpWithCause) throw cause;
       throw new ConnectError(`giving up after ${this.backoff.attempts} attempts: ${cause.message}`,
         cause);
     }
