@@ -22,7 +22,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from stream_guard.client.errors import GuardClientError
+from stream_guard.client.errors import AuthError, GuardClientError, TicketUnavailableError
 from stream_guard.client.tickets import mint_ticket_sync
 
 STATIC_ROOT = Path(__file__).resolve().parents[1] / "js"
@@ -46,13 +46,20 @@ class DemoBackend(SimpleHTTPRequestHandler):
         if urlsplit(self.path).path != "/ticket":
             self.send_error(404)
             return
+        retry_after: float | None = None
         try:
             body = {"ticket": mint_ticket_sync(self.server.guard_url, self.server.api_key)}
             status = 200
+        except AuthError as exc:  # this backend's key: final, the page should not retry
+            body, status = {"error": f"stream-guard refused this backend's key: {exc}"}, 500
+        except TicketUnavailableError as exc:  # briefly unable, or restarting: retry
+            body, status, retry_after = {"error": str(exc)}, 503, exc.retry_after
         except GuardClientError as exc:
             body, status = {"error": str(exc)}, 502
         payload = json.dumps(body).encode()
         self.send_response(status)
+        if retry_after is not None:
+            self.send_header("Retry-After", str(max(1, round(retry_after))))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-store")

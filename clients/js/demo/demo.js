@@ -2,7 +2,7 @@
 // says about it, live. No build step: this file, ../stream-guard.js and ./scenario.js are served
 // as they are.
 
-import { StreamGuard } from "../stream-guard.js";
+import { HandshakeError, StreamGuard } from "../stream-guard.js";
 import { answer, evidence, question, tokens } from "./scenario.js";
 
 const params = new URLSearchParams(location.search);
@@ -21,7 +21,13 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function fetchTicket() {
   const response = await fetch(config.ticketUrl, { method: "POST" });
-  if (!response.ok) throw new Error(`ticket endpoint answered HTTP ${response.status}`);
+  if (!response.ok) {
+    // The backend's status says whether to retry (503: stream-guard cannot issue one right now)
+    // or to stop (its key refused: retrying would not change it).
+    const { error } = await response.json().catch(() => ({}));
+    const retryAfter = Number(response.headers.get("Retry-After")) || null;
+    throw new HandshakeError(response.status, `ticket endpoint: ${error ?? ""}`, retryAfter);
+  }
   return (await response.json()).ticket;
 }
 
