@@ -301,7 +301,8 @@ await patient.connect();
 out("ready");
 await told();  // the server is overloaded now
 let refused = null;
-try { await hasty.start({ context: CONTEXT }); } catch (error) { refused = [error.name, error.code]; }
+try { await hasty.start({ context: CONTEXT }); }
+catch (error) { refused = [error.name, error.code]; }
 const stream = await patient.start({ context: CONTEXT });
 stream.send("The Eiffel Tower was completed in 1889. ");
 stream.end();
