@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stream_guard.exceptions import GuardError
+from stream_guard.guard.tickets import MAX_TENANT_BYTES
 
 ENV_PREFIX = "STREAM_GUARD_"
 # A tenant's or a collection's name (a folder under data_dir, so no "/", "..", or newline):
@@ -90,8 +91,8 @@ class Settings:
     # --- auth -----------------------------------------------------------------------------
     api_keys: dict[str, str] = field(default_factory=dict, metadata=_meta(
         'API keys (16 characters or more) and their tenants, "key1:tenant1,key2:tenant2"; a '
-        "tenant that owns evidence collections is named like one (letters, digits, '.', '_', "
-        "'-').",
+        f"tenant name is at most {MAX_TENANT_BYTES} bytes (UTF-8), and one that owns evidence "
+        "collections is named like one (letters, digits, '.', '_', '-').",
         secret=True))
     auth_disabled: bool = field(default=False, metadata=_meta(
         "Development only: accept connections without credentials (logs a warning)."))
@@ -486,6 +487,9 @@ def _to_key_map(raw: Any, label: str) -> dict[str, str]:
             raise SettingsError(f"{label}: API keys must be at least 16 characters")
         if key in out:
             raise SettingsError(f"{label}: a key is listed twice")
+        if len(tenant.encode()) > MAX_TENANT_BYTES:  # open fail mode's tickets carry the name
+            raise SettingsError(f"{label}: tenant names must be at most {MAX_TENANT_BYTES} "
+                                f"bytes (UTF-8); {tenant[:32]!r}... is longer")
         out[key] = tenant
     return out
 

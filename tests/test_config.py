@@ -122,6 +122,8 @@ def test_precedence_file_then_environment_then_overrides(tmp_path: Path) -> None
     ({"STREAM_GUARD_API_KEYS": ":tenant"}, "each entry must be KEY:TENANT"),
     ({"STREAM_GUARD_API_KEYS": "short:tenant"}, "at least 16 characters"),
     ({"STREAM_GUARD_API_KEYS": f"{KEY_A}:t1,{KEY_A}:t2"}, "listed twice"),
+    # ... and tenant names an open-mode fallback ticket can carry (256 bytes, so 129 "é")
+    ({"STREAM_GUARD_API_KEYS": f"{KEY_A}:{'é' * 129}"}, "at most 256 bytes"),
     # several workers cannot share in-memory state
     ({"STREAM_GUARD_WORKERS": "4"}, "STREAM_GUARD_WORKERS: 4 workers need STREAM_GUARD_REDIS_URL"),
     # ... nor one port picked at random (it was a traceback from the supervisor)

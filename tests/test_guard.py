@@ -19,6 +19,7 @@ from stream_guard.guard.auth import (
 from stream_guard.guard.breaker import StoreBreaker
 from stream_guard.guard.limits import Admission, CharBudget, MessageLimiter, PenaltyBox
 from stream_guard.guard.tickets import (
+    MAX_TENANT_BYTES,
     TICKET_BYTES,
     FallbackTickets,
     is_fallback_ticket,
@@ -130,7 +131,7 @@ def test_ticket_hash_is_stable_salted_and_hides_the_ticket() -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", ticket_hash("\udcff"))  # never raises
 
 
-@pytest.mark.parametrize("junk", ["", "short", "x" * 257, "a" * 20 + "/", "a" * 20 + "=",
+@pytest.mark.parametrize("junk", ["", "short", "x" * 389, "a" * 20 + "/", "a" * 20 + "=",
                                   "a" * 20 + " ", "a" * 20 + "%00", "é" * 20])
 def test_implausible_tickets(junk: str) -> None:
     assert not plausible_ticket(junk)
@@ -185,6 +186,18 @@ def test_fallback_tickets_are_signed_expire_and_are_single_use_per_worker() -> N
     forged = ticket[:-2] + ("AA" if ticket[-2:] != "AA" else "BB")
     assert FallbackTickets(keys).redeem(forged, now=1010.0) is None
     assert one.redeem("sgf-!!!", now=1010.0) is None
+
+
+def test_a_fallback_ticket_of_the_longest_tenant_name_is_plausible() -> None:
+    """A fallback ticket carries its tenant, and one of 158 bytes or more made it longer than
+    the 256 characters plausible_ticket allowed: minted, then always refused. The cap now
+    follows the longest tenant name the settings accept (in bytes: "é" is two)."""
+    tenant = "é" * (MAX_TENANT_BYTES // 2)
+    tickets = FallbackTickets({"k" * 20: tenant})
+    ticket = tickets.issue(tenant, 30, now=1000.0)
+    assert len(ticket) == 388 and is_fallback_ticket(ticket) and plausible_ticket(ticket)
+    assert tickets.redeem(ticket, now=1010.0) == tenant
+    assert not plausible_ticket(ticket + "x")
 
 
 def test_penalty_box() -> None:

@@ -12,9 +12,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import InvalidStatus
 
 from stream_guard.config import Settings
+from stream_guard.guard.tickets import MAX_TENANT_BYTES, is_fallback_ticket
 from stream_guard.protocol.paths import STREAM_PATH
 from stream_guard.server.app import Server
 from tests.conftest import running_server
+from tests.redis_server import free_port
 from tests.wsclient import (
     API_KEY,
     API_KEY_2,
@@ -242,6 +244,23 @@ async def test_a_tenant_no_collection_can_belong_to_is_named_at_start(
             frames = await stream_text(ws, "s", "The Eiffel Tower was completed in 1889. ",
                                        context=CONTEXT)
             assert frames[-1]["type"] == "done"
+
+
+async def test_open_mode_fallback_tickets_serve_the_longest_tenant_name(
+        settings_factory: Callable[..., Settings]) -> None:
+    """With Redis away, open fail mode issues signed tickets that carry their tenant: a tenant
+    of 158 bytes or more got one (200) that every upgrade refused (401), as too long for a
+    ticket. Any tenant name the settings accept now gets a usable one."""
+    tenant = "t" * MAX_TENANT_BYTES
+    settings = settings_factory(api_keys={API_KEY: tenant}, redis_fail_mode="open",
+                                redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing there
+    async with running_server(settings) as server:
+        ticket = await mint(server.port, {"Authorization": f"Bearer {API_KEY}"})
+        assert is_fallback_ticket(ticket)
+        async with open_ws(server.port, key=None, query=f"ticket={ticket}") as ws:
+            await send(ws, {"type": "ping"})
+            assert await recv(ws) == {"type": "pong"}
+            assert principals(server) == [(tenant, "ticket")]
 
 
 async def test_http_routes(server: Server) -> None:

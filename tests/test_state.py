@@ -33,6 +33,7 @@ from stream_guard.state import (
 )
 from stream_guard.state.redis_store import RedisStateStore
 from tests.redis_server import RedisServer, redis_server_binary
+from tests.wsclient import eventually
 
 
 def _redis_missing(reason: str) -> NoReturn:
@@ -350,7 +351,6 @@ async def test_lost_redis_fails_fast_and_recovers(own_redis: RedisServer,
         lambda: store.release_slot("global", "c1"),
         lambda: store.take("k", 1, 1),
         lambda: store.publish_kill(KillTarget(tenant="acme")),
-        store.subscribe_kills,
     ]
     for call in calls:
         started = time.monotonic()
@@ -460,6 +460,21 @@ async def test_kills_published_while_a_subscriber_reconnects_are_not_lost(
     assert await _next_kill(subscription) == KillTarget(stream_id="k2")
 
 
+@pytest.mark.redis
+async def test_a_subscription_asked_for_while_redis_is_away_gets_the_kills_after_it(
+        own_redis: RedisServer, redis_stores: RedisStores) -> None:
+    """A worker started while Redis was away retried its subscription once a second, and a
+    subscription starts after the newest kill: a kill published in the second after Redis came
+    back was lost. A subscription asked for while Redis is away starts from that moment."""
+    subscriber = redis_stores(own_redis.url)
+    publisher = redis_stores(own_redis.url, prefix=subscriber._prefix)
+    own_redis.stop()
+    subscription = await subscriber.subscribe_kills()
+    own_redis.start()
+    await publisher.publish_kill(KillTarget(tenant="right-after"))
+    assert await _next_kill(subscription, 5.0) == KillTarget(tenant="right-after")
+
+
 class _Outage:
     """A store that is away while ``down`` (as Redis unreachable or refusing writes)."""
 
@@ -532,6 +547,37 @@ async def test_renewal_rounds_come_every_second_until_one_succeeds() -> None:
     flaky.stop()
     await asyncio.wait_for(keeper, 1)
     assert calls >= 3
+
+
+async def test_a_connection_admitted_during_an_outage_is_counted_within_a_second() -> None:
+    """deployment.md: connections admitted while the store was away (open fail mode) are in
+    the shared caps within about a second of its return. The keeper slept out its ttl/3 (20 s
+    here) first: track() marked the leases out of sync without waking it, so other workers
+    admitted past the cap meanwhile."""
+    memory = MemoryStateStore()
+    outage = _Outage(memory)
+    rounds = 0
+    renew_slots = outage.renew_slots
+
+    async def counted(leases_: list[tuple[str, str]], ttl_s: float) -> list[tuple[str, str]]:
+        nonlocal rounds
+        rounds += 1
+        return await renew_slots(leases_, ttl_s)
+
+    outage.renew_slots = counted  # type: ignore[method-assign]
+    leases = SlotLeases(outage, ttl_s=60)  # type: ignore[arg-type]
+    await leases.renew()  # as a server does before it starts the keeper
+    keeper = asyncio.create_task(leases.run())
+    await asyncio.sleep(0)  # the keeper starts its wait, in sync
+    try:
+        outage.down = True
+        leases.track("ip:a", "c1", 1)
+        await eventually(lambda: rounds >= 2, timeout=3)  # woken: a round, failed
+        outage.down = False
+        await eventually(lambda: "c1" in memory._slots.get("ip:a", {}), timeout=3)
+    finally:
+        leases.stop()
+        await asyncio.wait_for(keeper, 2)
 
 
 async def test_admissions_that_come_together_after_an_outage_share_one_renewal() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import struct
 from collections.abc import Mapping
@@ -25,14 +26,21 @@ def ticket_hash(ticket: str) -> str:
     return hashlib.sha256(b"stream-guard-ticket:" + ticket.encode("utf-8", "replace")).hexdigest()
 
 
-def plausible_ticket(ticket: str) -> bool:
-    """Cheap shape check before touching the store: refuses junk without a round trip."""
-    return 16 <= len(ticket) <= 256 and ticket.isascii() and all(
-        c.isalnum() or c in "-_" for c in ticket)
-
-
 FALLBACK_PREFIX = "sgf-"
 _MAC_BYTES = 16
+_EXPIRY_NONCE_BYTES = 16  # expiry (4) and nonce (12), between the MAC and the tenant
+# The longest tenant name the settings accept, in UTF-8 bytes: a fallback ticket carries its
+# tenant's, so this bounds the longest ticket there is.
+MAX_TENANT_BYTES = 256
+_MAX_TICKET_CHARS = len(FALLBACK_PREFIX) + math.ceil(
+    (_MAC_BYTES + _EXPIRY_NONCE_BYTES + MAX_TENANT_BYTES) * 4 / 3)  # unpadded base64
+
+
+def plausible_ticket(ticket: str) -> bool:
+    """Cheap shape check before touching the store: refuses junk without a round trip, and
+    passes every ticket issued (the longest: a fallback ticket of the longest tenant name)."""
+    return 16 <= len(ticket) <= _MAX_TICKET_CHARS and ticket.isascii() and all(
+        c.isalnum() or c in "-_" for c in ticket)
 
 
 class FallbackTickets:
@@ -69,10 +77,10 @@ class FallbackTickets:
         except ValueError:
             return None
         mac, body = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
-        if len(body) < 16 or not hmac.compare_digest(mac, self._mac(body)):
+        if len(body) < _EXPIRY_NONCE_BYTES or not hmac.compare_digest(mac, self._mac(body)):
             return None
         expires = float(struct.unpack(">I", body[:4])[0])
-        nonce = body[4:16]
+        nonce = body[4:_EXPIRY_NONCE_BYTES]
         if expires <= now:
             return None
         if len(self._used) > 1024:  # forget what has expired; bounded by live tickets
@@ -81,7 +89,7 @@ class FallbackTickets:
             return None
         self._used[nonce] = expires
         try:
-            return body[16:].decode()
+            return body[_EXPIRY_NONCE_BYTES:].decode()
         except UnicodeDecodeError:
             return None
 

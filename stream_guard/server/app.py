@@ -443,19 +443,13 @@ class Server:
             return True  # the local bucket admitted it
 
     async def _follow_kills(self) -> None:
-        """Operator kill switch: every worker follows the channel and halts what it holds."""
-        while True:
-            try:
-                async with await self.store.subscribe_kills() as kills:
-                    async for target in kills:
-                        log.info("kill", extra={"tenant": target.tenant,
-                                                "stream": target.stream_id})
-                        for conn in list(self.connections):
-                            conn.kill(target)
-                    return
-            except StateUnavailable:
-                self.metrics.state_failures.labels("subscribe_kills").inc()
-                await asyncio.sleep(1.0)
+        """Operator kill switch: every worker follows the channel and halts what it holds (the
+        subscription follows it through store outages, the first one included)."""
+        async with await self.store.subscribe_kills() as kills:
+            async for target in kills:
+                log.info("kill", extra={"tenant": target.tenant, "stream": target.stream_id})
+                for conn in list(self.connections):
+                    conn.kill(target)
 
     # --- demo page (development) --------------------------------------------------------------
     async def serve_demo_file(self, path: str) -> Response:

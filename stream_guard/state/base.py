@@ -120,7 +120,8 @@ class StateStore(ABC):
     """State that must agree across workers and nodes: single-use tickets, connection-slot
     leases, token buckets and the operator kill channel.
 
-    Every method may raise :class:`StateUnavailable` (except :meth:`ping` and :meth:`close`).
+    Every method may raise :class:`StateUnavailable` (except :meth:`subscribe_kills`,
+    :meth:`ping` and :meth:`close`).
     Times are durations in seconds; each store reads its own clock, so callers never pass
     timestamps that could disagree between machines.
     """
@@ -172,7 +173,13 @@ class StateStore(ABC):
 
     @abstractmethod
     async def subscribe_kills(self) -> KillSubscription:
-        """Start receiving kills; every kill published after this returns is delivered."""
+        """Start receiving kills; every kill published after this returns is delivered.
+
+        Never raises :class:`StateUnavailable`: with the store away, the subscription starts
+        from the moment it was asked for and delivers once the store is back, as one that
+        loses the store resumes where it stopped. (A caller retrying the subscription would
+        lose the kills published between the store's return and its retry.)
+        """
 
     # --- lifecycle --------------------------------------------------------------------------
     @abstractmethod

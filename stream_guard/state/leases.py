@@ -36,15 +36,17 @@ class SlotLeases:
     After a failed round, or a connection admitted while the store was away (``track``), the
     leases are out of sync with the store: then the next admission renews first (its own
     leases counted before it is measured against the cap: the caps overshot by every
-    connection admitted during an outage until the next round), and rounds come every second
-    until one succeeds, so the other workers' counts come back within about a second too.
+    connection admitted during an outage until the next round), and the keeper is woken to
+    renew within a second, then every second until a round succeeds, so the other workers'
+    counts come back within about a second too, not at the next scheduled round.
     """
 
     def __init__(self, store: StateStore, ttl_s: float) -> None:
         self._store = store
         self._ttl_s = ttl_s
         self._limits: dict[Lease, int] = {}
-        self._stopped = asyncio.Event()
+        self._stopped = False
+        self._wake = asyncio.Event()  # run() plans its wait again: stopped, or out of sync
         self._synced = True  # the store holds every lease in _limits (as of the last round)
         self._tracked = 0  # connections admitted unleased (track), counted to tell a round
         self._resync = asyncio.Lock()  # one re-sync at a time for the admissions that wait
@@ -73,6 +75,7 @@ class SlotLeases:
         self._limits[(scope, holder)] = limit
         self._synced = False
         self._tracked += 1
+        self._wake.set()
 
     async def release(self, scope: str, holder: str) -> None:
         """Give a slot back. Never raises for an unavailable store: the lease then simply
@@ -100,6 +103,7 @@ class SlotLeases:
             lost = await self._store.renew_slots(leases, self._ttl_s)
         except StateUnavailable as exc:
             self._synced = False
+            self._wake.set()
             if leases:
                 log.warning("could not renew %d slot lease(s): %s", len(leases), exc)
             return
@@ -117,25 +121,30 @@ class SlotLeases:
                     await self._store.release_slot(scope, holder)
 
     async def run(self) -> None:
-        """Renew every ``ttl_s / 3`` until :meth:`stop`.
+        """Renew every ``ttl_s / 3``, and every second while out of sync, until :meth:`stop`.
 
-        Stopped by an event rather than by cancelling: before Python 3.12 redis-py can swallow
-        a cancellation that lands mid-command, which would leave this loop running.
+        Each wait is planned from the last round and planned again when woken: falling out of
+        sync shortens it at once. Stopped by the wake-up rather than by cancelling: before
+        Python 3.12 redis-py can swallow a cancellation that lands mid-command, which would
+        leave this loop running.
         """
-        while True:
+        while not self._stopped:
+            self._wake.clear()
             period = self._ttl_s / 3 if self._synced else min(_RESYNC_EVERY_S, self._ttl_s / 3)
+            wait = self._last_round + period - time.monotonic()
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                continue
             try:
-                await asyncio.wait_for(self._stopped.wait(), period)
-                return
-            except TimeoutError:
-                try:
-                    await self.renew()
-                except Exception:  # a keeper that dies lets every cap lapse, silently
-                    log.exception("slot lease renewal failed; the next round tries again")
+                await self.renew()
+            except Exception:  # a keeper that dies lets every cap lapse, silently
+                log.exception("slot lease renewal failed; the next round tries again")
 
     def stop(self) -> None:
         """End :meth:`run` (after the renewal round in flight, if any)."""
-        self._stopped.set()
+        self._stopped = True
+        self._wake.set()
 
 
 def node_name() -> str:

@@ -52,6 +52,10 @@ _AWAY = (RedisConnectionError, RedisTimeoutError, OSError)
 # ... at most once per this many seconds, so a refused write per handshake cannot flood the log.
 _REFUSAL_LOG_EVERY_S = 30.0
 _last_refusal_log: dict[str, float] = {}  # by kind of fault
+# A kill subscription asked for while Redis was away starts this much before the moment it was
+# asked for (see RedisStateStore._kill_id_at): delivering a kill from just before that moment is
+# the lesser harm than missing one from just after it.
+_KILL_START_MARGIN_S = 1.0
 
 # Shared preamble: the server's clock in milliseconds.
 _NOW_MS = """
@@ -183,12 +187,17 @@ def _ms(seconds: float) -> int:
 
 class _RedisKillSubscription(KillSubscription):
     """Follows the kill stream from a known entry id, so a subscriber that loses Redis for a
-    while resumes where it stopped and misses nothing published meanwhile (unlike pub/sub)."""
+    while resumes where it stopped and misses nothing published meanwhile (unlike pub/sub).
 
-    def __init__(self, store: RedisStateStore, last_id: str) -> None:
+    Without ``last_id`` (Redis did not answer when the subscription was asked for, at
+    ``asked``) it starts from that moment once Redis answers: a worker started during an
+    outage gets the kills published after it started, however soon after the outage ends.
+    """
+
+    def __init__(self, store: RedisStateStore, last_id: str | None, asked: float) -> None:
         super().__init__()
         self._store = store
-        self._task = asyncio.create_task(self._follow(store, last_id),
+        self._task = asyncio.create_task(self._follow(store, last_id, asked),
                                          name="stream-guard-kill-subscription")
 
     async def _stop(self) -> None:
@@ -200,11 +209,13 @@ class _RedisKillSubscription(KillSubscription):
             self._task.cancel()
             await asyncio.wait({self._task}, timeout=0.05)
 
-    async def _follow(self, store: RedisStateStore, last_id: str) -> None:
+    async def _follow(self, store: RedisStateStore, last_id: str | None, asked: float) -> None:
         delay = store._kill_retry_min_s
         lost = False
         while not self._closed:
             try:
+                if last_id is None:
+                    last_id = await store._kill_id_at(asked)
                 entries = await store._read_kills(last_id)
             except Exception as exc:  # the kill switch must outlive any single failure
                 if not lost:
@@ -338,11 +349,26 @@ class RedisStateStore(StateStore):
                                maxlen=self._kill_stream_len, approximate=True)
 
     async def subscribe_kills(self) -> KillSubscription:
-        with _unavailable_on_error():
+        asked = time.monotonic()
+        last_id: str | None = None  # Redis away: the subscription finds its start once it is back
+        with contextlib.suppress(StateUnavailable), _unavailable_on_error():
             newest = await self._r.xrevrange(self._kill_key, count=1)
-        subscription = _RedisKillSubscription(self, cast(str, newest[0][0]) if newest else "0-0")
+            last_id = cast(str, newest[0][0]) if newest else "0-0"
+        subscription = _RedisKillSubscription(self, last_id, asked)
         self._subscriptions.add(subscription)
         return subscription
+
+    async def _kill_id_at(self, moment: float) -> str:
+        """The kill stream's id for ``moment`` (a ``time.monotonic()`` reading), less a margin.
+
+        Entry ids are Redis's time in milliseconds, so the moment is found on its clock:
+        Redis's time now less the time since by this process's clock; no two machines' clocks
+        are compared. The margin covers Redis's clock being adjusted meanwhile.
+        """
+        with _unavailable_on_error():
+            seconds, micros = await self._r.time()
+        since_s = time.monotonic() - moment + _KILL_START_MARGIN_S
+        return f"{max(0, seconds * 1000 + micros // 1000 - _ms(since_s))}-0"
 
     async def _read_kills(self, last_id: str) -> list[tuple[str, dict[str, str]]]:
         """Kill entries after ``last_id``, waiting up to the poll period for one."""
