@@ -69,6 +69,8 @@ def test_any_question() -> None:
     "As far as I know, express shipping costs $12.",
     "I’m sorry, the warranty does not cover drops.",
     "Sure, I can also recommend The Dangerous Lives of Altar Boys.",
+    "I'd recommend keeping the receipt until the refund arrives.",  # a review's false halt
+    "I’d suggest packing it in the original box.",
 ])
 def test_service_talk_is_not_the_speaker(text: str) -> None:
     assert not speaks_of_self(text)
@@ -99,6 +101,7 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Shipping is free on orders over $50.", False),
     # An answer's scaffolding, which halted faithful answers at offset 0 (a review found it)
     ("Great question!", True),
+    ("Thanks for your question!", True),  # a probe's answer halted at offset 0 on it
     ("Here are the key points:", True),
     ("A few highlights:", True),
     ("Here's a breakdown:", True),

@@ -57,7 +57,7 @@ _SERVICE = re.compile("|".join([
     r"\bif I (?:recall|remember)(?: correctly)?\b", r"\bI (?:can )?confirm\b",
     r"\bhere(?:'s| is) what I found\b", r"\bdo you want me to\b", r"\bwould you like\b",
     r"\bshall I\b", r"\banything else\b", r"\bany other questions\b", r"\bfeel free\b",
-    r"\bI (?:can |could |would |'d )?(?:also )?(?:recommend|suggest)\b", r"\bwhat else can I\b",
+    r"\bI(?: can| could| would|'d)? (?:also )?(?:recommend|suggest)\b", r"\bwhat else can I\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
 # An answer's scaffolding: what introduces the facts, not a fact ("Here are the key points:",
 # "Based on the provided context, ...", "Great question!", "Let's dive in!"). Only for
@@ -74,7 +74,8 @@ _SCAFFOLD = re.compile("|".join([
     r"^\W*(?:in summary|to summarize|in conclusion|in short|tl;?dr|(?:the )?short answer)"
     r"\W*:?\W*$",
     r"\b(?:great|good|excellent) question\b", r"^\W*(?:certainly|absolutely|of course)\b",
-    r"\b(?:thanks|thank you) for asking\b", r"^\W*(?:I )?hope (?:this|that|it) helps\b",
+    r"\b(?:thanks|thank you) for (?:asking|your (?:question|message|inquiry|enquiry))\b",
+    r"^\W*(?:I )?hope (?:this|that|it) helps\b",
     r"\blet(?:'s| us) (?:dive in|take a (?:closer |quick )?look|break (?:it|this) down|look at|"
     r"start|begin|explore|get started)\b",
     r"\b(?:based on|according to|from) (?:the |this )?(?:provided |given |above |available |"
