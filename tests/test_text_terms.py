@@ -334,6 +334,12 @@ def test_money_and_decimals_are_read_as_the_figures_they_round(window: str, read
     ("Delivery takes 6 months.", "Delivery takes 6 months."),
     ("The race is 5 miles.", "The race is 5 miles."),  # another system: another claim
     ("It costs 120 dollars.", "It costs 120 dollars."),
+    # in words too (a probe's faithful "two-week free trial" halted on "16 weeks")
+    ("It charges in one hundred and twenty minutes.", "It charges in 2 hour."),
+    ("It is covered for twelve months.", "It is covered for 1 year."),
+    ("Returns within thirty days.", "Returns within 1 month."),
+    ("Delivery takes sixteen weeks.", "Delivery takes sixteen weeks."),  # as the evidence has it
+    ("Allow one day.", "Allow one day."),  # none of the evidence's
 ])
 def test_a_figure_in_another_unit_is_read_as_the_evidences(window: str, read: str) -> None:
     from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
@@ -729,3 +735,58 @@ def test_a_figure_worked_out_of_the_windows_own_is_not_new(
     read = drop_worked_out(resolve_hedged_numbers(window, known), known)
     assert figure in term_keys(window)
     assert (figure not in term_keys(read)) is worked_out
+
+
+def test_a_figure_joined_to_its_unit_by_a_hyphen_has_that_unit() -> None:
+    """"A 14-day trial" states 14 days: a "two-week trial" is that figure, a "30-day trial" a
+    changed one (read without a unit, neither was compared)."""
+    from stream_guard.text.terms import (
+        quantities,
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
+
+    known = quantity_index("Every plan starts with a 14-day free trial.")
+    assert known["day"] == {"14"}
+    for faithful in ("You get a two-week free trial.", "You get a 2-week free trial.",
+                     "The trial lasts 14 days."):
+        assert not quantity_conflict(resolve_hedged_numbers(faithful, known), known)
+    assert quantity_conflict(resolve_hedged_numbers("You get a 30-day free trial.", known),
+                             known)
+    assert quantities("Ships in 2-3 days, a 24-hour line.") == {("3", "day"), ("24", "hour")}
+
+
+def test_percentage_points_are_no_percentage() -> None:
+    from stream_guard.text.terms import quantities, quantity_conflict, quantity_index
+
+    window = "Gross margin expanded by 1.7 percentage points, to 41.5%."
+    assert ("1.7", "%") not in quantities(window)
+    assert not quantity_conflict(window, quantity_index("Gross margin was 41.5%, from 39.8%."))
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("Add 1 1/2 cups of flour.", "Add 1.5 cups of flour."),
+    ("Add 1-1/2 cups.", "Add 1.5 cups."),
+    ("Add 3/4 cup and 1/3 cup.", "Add 0.75 cup and 0.333 cup."),
+    ("Add 1½ cups and ¾ cup.", "Add 1.5 cups and 0.75 cup."),
+    ("a 1/2-inch bolt", "a 0.5-inch bolt"),
+    # no amounts, or dates
+    ("Open 24/7, a 50/50 split, the 9/11 attacks.", "Open 24/7, a 50/50 split, the 9/11 attacks."),
+    ("On 3/4/2024 and 2024/3/4.", "On 3/4/2024 and 2024/3/4."),
+])
+def test_a_fraction_is_read_as_its_decimal(written: str, read: str) -> None:
+    from stream_guard.text.terms import canonical_figures
+
+    assert canonical_figures(written) == read
+
+
+def test_a_recipes_fractions_are_its_figures() -> None:
+    """Read as numbers, "1 1/2 cups" was 1 and 2 cups: "1.5 cups" halted as contradicted, and a
+    wrong "2 cups" passed (a probe of recipe answers)."""
+    from stream_guard.text.terms import quantity_conflict, quantity_index
+
+    known = quantity_index("Ingredients: 1 1/2 cups flour, 1/3 cup oil, 3/4 cup sugar.")
+    assert not quantity_conflict("Add 1.5 cups of flour and 1/3 cup of oil.", known)
+    assert quantity_conflict("Add 2 cups of flour.", known)
+    assert quantity_conflict("Add 1/2 cup of flour.", known)

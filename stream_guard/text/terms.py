@@ -327,6 +327,8 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     scaled reading follows it ("10k 10000"); dates in digits are written in words
     (:func:`canonical_dates`). Unchanged text is returned as the same object."""
     text = _currency_codes(canonical_dates(text))
+    if "/" in text or not text.isascii():
+        text = _fractions(text)
     if not _FIGURE_HINT.search(text):
         return text
     ranged, low = text, text.lower()  # the patterns are lower case (see _rewrite)
@@ -355,6 +357,34 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
         return digits if certain else f"{match.group()} {digits}"
 
     return _rewrite(text, _FIGURE, rewrite)
+
+
+# A fraction, with its whole number where one comes first ("1 1/2 cups", "1-1/2", "3/4 cup",
+# "1½", "¾"): recipes and specifications write them, and read as numbers "1 1/2 cups" was 1 and 2
+# cups, and "1.5 cups" a contradiction. Proper fractions of the denominators measures use
+# only: "24/7", "50/50" and "9/11" are no amounts, and a date's slashes ("3/4/2024") are not
+# read.
+_VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5),
+           "⅖": (2, 5), "⅗": (3, 5), "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8),
+           "⅜": (3, 8), "⅝": (5, 8), "⅞": (7, 8)}
+_FRACTION = re.compile(
+    r"(?<![\w/.,-])(?:(\d{1,3})(?:[ \t]+|-|(?=[" + "".join(_VULGAR) + r"])))?"
+    r"(?:([1-9]\d?)/([1-9]\d?)|([" + "".join(_VULGAR) + r"]))(?![\w/]|[.,]\d)")
+_DENOMINATORS = frozenset({2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64})
+
+
+def _fractions(text: str) -> str:
+    """``text`` with each fraction written as a decimal ("1 1/2" -> "1.5", "⅓" -> "0.333")."""
+
+    def decimal(match: re.Match[str]) -> str | None:
+        whole, top, bottom, vulgar = match.groups()
+        numerator, denominator = _VULGAR[vulgar] if vulgar else (int(top), int(bottom))
+        if denominator not in _DENOMINATORS or numerator >= denominator:
+            return None
+        value = int(whole or 0) + numerator / denominator
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+
+    return _rewrite(text, _FRACTION, decimal)
 
 
 def spell_out_numbers(text: str) -> str:
@@ -623,9 +653,11 @@ def numbered_name_of(numbered: str) -> str:
 
 # The key of a quantity index under which it keeps every number the text states, of any unit.
 ANY_UNIT = ""
-_UNIT_WORD = r"(%|percent|per cent|[^\W\d_][\w-]*)"
-# Each number, with the word after it when there is one (its unit: "330 metres", "15 %").
-_NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?", re.UNICODE)
+# ("percent" whole: "1.7 percentage points" is no percentage.)
+_UNIT_WORD = r"(%|percent\b|per cent\b|[^\W\d_][\w-]*)"
+# Each number, with the word after it when there is one (its unit: "330 metres", "15 %", a
+# "14-day trial").
+_NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:(?:-|\s*)" + _UNIT_WORD + ")?", re.UNICODE)
 
 
 def quantities(text: str) -> set[tuple[str, str]]:
@@ -1008,29 +1040,30 @@ def has_digit(text: str) -> bool:
 
 
 _CONVERTIBLE = re.compile(_FIGURE_RUN + r"[ \t-]?([a-z]+)\b")
+# A number in words before its unit ("two-week trial", "one year"): "one" too, since a unit
+# follows it (alone it is mostly a pronoun, see _spelled_number).
+_SPELLED_CONVERTIBLE = re.compile(r"(" + _SPELLED.pattern + r")[ \t-]?([a-z]+)\b")
 
 
 def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` with each figure the evidence states in another unit of its measure written
-    as the evidence writes it ("120 minutes" as "2 hours"); see :func:`resolve_hedged_numbers`.
+    as the evidence writes it ("120 minutes" as "2 hours", "a two-week trial" as "14 day");
+    see :func:`resolve_hedged_numbers`.
 
     Like a number the evidence states anywhere (:func:`quantity_conflict`), a figure equal to
     any of the evidence's figures of its measure is read as that one, whichever fact the
     evidence states it of: "charges in 120 minutes" against "charges in 90 minutes; shipping
     takes 2 hours" is then no contradiction (the words, and the detector, still judge it)."""
-    if not has_digit(text):
-        return text
     stated = [(unit, _MEASURES[unit], v, n) for unit, numbers in evidence.items()
               if unit in _MEASURES for n in numbers if (v := _value(n)) is not None]
     if not stated:
         return text
 
-    def converted(match: re.Match[str]) -> str | None:
-        unit = _unit(match.group(2))
+    def convert(number: str, word: str) -> str | None:
+        unit = _unit(word)
         measure = _MEASURES.get(unit)
-        value = _value(match.group(1))
-        if measure is None or not value or match.group(1).replace(",", "") in evidence.get(
-                unit, ()):
+        value = _value(number)
+        if measure is None or not value or number.replace(",", "") in evidence.get(unit, ()):
             return None
         size = value * measure[1]
         for other, (kind, factor), v, written in stated:
@@ -1042,7 +1075,14 @@ def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str
                 return f"{written} {other}"
         return None
 
-    return _rewrite(text, _CONVERTIBLE, converted)
+    def spelled(match: re.Match[str]) -> str | None:
+        run = text[slice(*match.span(1))]
+        number = "1" if run.lower() == "one" else _spelled_number(run)
+        return convert(number, match.group(2)) if number.isdigit() else None
+
+    if has_digit(text):
+        text = _rewrite(text, _CONVERTIBLE, lambda m: convert(m.group(1), m.group(2)))
+    return _rewrite(text, _SPELLED_CONVERTIBLE, spelled)
 
 
 def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
