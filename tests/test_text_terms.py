@@ -260,6 +260,9 @@ def test_list_numbers_state_nothing() -> None:
     ("More than 70 items were stored.", "More than 70 items were stored."),  # 62 is not > 70
     ("Nearly 100 items were stored.", "Nearly 100 items were stored."),  # 83 is a percentage
     ("It is over. 60 items were stored.", "It is over. 60 items were stored."),  # no hedge
+    # "up to" states a maximum, not a rounding: "up to 70 items" for 62 is a changed figure
+    # (a probe's "battery lasts up to 20 hours" passed for 14)
+    ("Up to 70 items were stored.", "Up to 70 items were stored."),
 ])
 def test_a_rounded_figure_is_read_as_the_one_it_rounds(window: str, read: str) -> None:
     from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers

@@ -765,11 +765,13 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
 
 # Words that make a figure approximate, and what they allow of the figure the evidence states:
 # "more than 60 items" for 62, "about 870" for 866, "nearly 10 years" for 9.5. Summaries round.
+# Not "up to": it states the figure as the maximum reached ("lasts up to 20 hours" for 14 is
+# false, where "less than 20 hours" is true).
 _ABOVE, _BELOW, _NEAR = (1.0, 1.5), (0.67, 1.0), (0.85, 1.15)
 _HEDGES = {
     "more than": _ABOVE, "over": _ABOVE, "above": _ABOVE, "at least": _ABOVE,
     "in excess of": _ABOVE, "upwards of": _ABOVE, "exceeding": _ABOVE,
-    "nearly": _BELOW, "almost": _BELOW, "just under": _BELOW, "up to": _BELOW,
+    "nearly": _BELOW, "almost": _BELOW, "just under": _BELOW,
     "less than": _BELOW, "under": _BELOW, "below": _BELOW, "fewer than": _BELOW,
     "at most": _BELOW,
     "about": _NEAR, "around": _NEAR, "roughly": _NEAR, "approximately": _NEAR, "some": _NEAR,
