@@ -324,6 +324,34 @@ async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
             sup.wait()
 
 
+async def test_sighup_reloads_every_workers_evidence_and_stops_nothing(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """The supervisor passes SIGHUP on to its workers: its default action ended the supervisor,
+    and then every worker, while a single server reloaded its evidence."""
+    port = free_port()
+    sup = _spawn(port, redis, "--workers", "2")
+    try:
+        await _wait_ready(port)
+        parent = psutil.Process(sup.pid)
+        deadline = time.monotonic() + 60
+        while len(workers := _worker_pids(parent)) < 2:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        for _ in range(2):
+            sup.send_signal(signal.SIGHUP)
+            await asyncio.sleep(0.5)
+        await _wait_ready(port)
+        assert sup.poll() is None and _worker_pids(parent) == workers
+        sup.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(sup.wait, 30) == 0
+        assert sup.stderr is not None
+        assert sup.stderr.read().decode().count("evidence reloaded") == 4  # 2 workers, twice
+    finally:
+        if sup.poll() is None:
+            sup.kill()
+            sup.wait()
+
+
 async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
         tmp_path: Path, redis: RedisServer) -> None:
     """Workers bind with SO_REUSEPORT, so a second ``serve --workers`` on a port already served

@@ -59,6 +59,9 @@ def _worker_main(settings: Settings, index: int, node: str, supervisor: int) -> 
     write_as_worker(index)
     logs.configure(settings.log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
+    # The supervisor passes SIGHUP on; one that comes before the server handles it (a worker
+    # starting loads its evidence afresh anyway) must not end the worker.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _stop_when_orphaned(supervisor)
     logging.getLogger("stream_guard").info("worker started",
                                            extra={"worker": index, "pid": os.getpid()})
@@ -121,10 +124,18 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stopping = True
 
+    def _on_reload(self, signum: int, frame: FrameType | None) -> None:
+        """SIGHUP: each worker re-reads its evidence collections (its default action would end
+        the supervisor, and with it every worker)."""
+        for proc in self._procs.values():
+            if proc.is_alive() and proc.pid is not None:
+                os.kill(proc.pid, signal.SIGHUP)
+
     def run(self) -> int:
         _check_port_free(self.settings.host, self.settings.port)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_reload)
         for i in range(self.count):
             self._start(i)
         log.info("supervisor started", extra={"workers": self.count, "port": self.settings.port})
