@@ -24,6 +24,9 @@ from stream_guard.exceptions import GuardError
 from stream_guard.guard.tickets import MAX_TENANT_BYTES
 
 ENV_PREFIX = "STREAM_GUARD_"
+# The variables Kubernetes adds for a Service named like "stream-guard..." (FOO_SERVICE_HOST,
+# FOO_SERVICE_PORT_HTTP, FOO_PORT_80_TCP_ADDR): an unknown setting worth naming as such.
+_SERVICE_LINK = re.compile(r"_SERVICE_(?:HOST|PORT)|_PORT_\d+_(?:TCP|UDP|SCTP)")
 # A tenant's or a collection's name (a folder under data_dir, so no "/", "..", or newline):
 # matched whole (fullmatch).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -341,7 +344,9 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
         if name.startswith(("test_", "build_")) or name in CLIENT_VARIABLES:
             continue  # the test suite's, the image build scripts' and the clients' own
         if name not in known:
-            raise SettingsError(f"{key}: unknown setting")
+            raise SettingsError(f"{key}: unknown setting" + (
+                " (a Kubernetes service link: set enableServiceLinks: false in the pod spec)"
+                if _SERVICE_LINK.search(key) else ""))
         values[name] = value
         labels.pop(name, None)  # the variable wins over the file, and errors name it
     for key, value in overrides.items():  # the command line's: named as the setting

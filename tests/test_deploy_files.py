@@ -77,6 +77,23 @@ def test_every_setting_named_exists() -> None:
     assert not unknown, f"not settings of stream_guard/config.py: {unknown}"
 
 
+def test_no_service_links_reach_the_settings(tmp_path: Path) -> None:
+    """Kubernetes names a variable after each Service in a pod's namespace; for the Services
+    of these files they are STREAM_GUARD_* ones, which the settings refuse as unknown (the
+    pods exited 2): the Deployment turns them off."""
+    from stream_guard.config import SettingsError, load_settings
+
+    pod = _k8s("Deployment", "stream-guard")["spec"]["template"]["spec"]
+    assert pod["enableServiceLinks"] is False
+    services = [d["metadata"]["name"] for path in K8S.glob("*.yaml") for d in _docs(path)
+                if d.get("kind") == "Service"]
+    injected = {f"{name.upper().replace('-', '_')}_SERVICE_HOST": "10.0.0.1"
+                for name in services}
+    assert any(key.startswith("STREAM_GUARD_") for key in injected)  # what it guards against
+    with pytest.raises(SettingsError, match="enableServiceLinks"):
+        load_settings(environ={**injected, "STREAM_GUARD_DATA_DIR": str(tmp_path)})
+
+
 def _probe_paths() -> dict[str, str]:
     c = _container()
     paths = {f"k8s {probe}": c[probe]["httpGet"]["path"]
