@@ -429,7 +429,8 @@ def _coerce(f: dataclasses.Field[Any], raw: Any, label: str) -> Any:
     except SettingsError:
         raise
     except (TypeError, ValueError, OverflowError):  # OverflowError: float(10**400)
-        raise SettingsError(f"{label}: invalid value {raw!r} (expected {kind})") from None
+        shown = "(a secret, not shown)" if meta.get("secret") else repr(raw)
+        raise SettingsError(f"{label}: invalid value {shown} (expected {kind})") from None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         minimum, maximum = meta["minimum"], meta["maximum"]
         if isinstance(value, int):  # bounded at least by what JSON readers and Lua hold exactly
@@ -472,6 +473,30 @@ def _to_tuple(raw: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in items if item.strip())
 
 
+def _check_redis_url(url: str) -> None:
+    """Refuse a Redis URL the client could not open, naming it without its password (the
+    error goes to stderr, and so to the logs of a container)."""
+    label, shown = f"{ENV_PREFIX}REDIS_URL", repr(_without_password(url))
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsed on access: a port that is no number raises here
+    except ValueError as exc:
+        raise SettingsError(f"{label}: {shown} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"{label}: {shown} is not a redis://, rediss:// or unix:// URL")
+
+
+def _without_password(url: str) -> str:
+    """``url`` with what it holds before its host's "@" past the user name hidden, however
+    malformed the rest ("rediss//:secret@host" too)."""
+    head, at, host = url.rpartition("@")
+    if not at:
+        return url
+    scheme, slashes, userinfo = head.rpartition("//")
+    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
+    return f"{scheme}{slashes}{user}:***@{host}"
+
+
 def _to_key_map(raw: Any, label: str) -> dict[str, str]:
     if isinstance(raw, dict):
         pairs = [(str(k), str(v)) for k, v in raw.items()]
@@ -483,7 +508,9 @@ def _to_key_map(raw: Any, label: str) -> dict[str, str]:
             key, sep, tenant = item.strip().rpartition(":")
             if not sep or not key or not tenant:
                 raise SettingsError(f"{label}: each entry must be KEY:TENANT")
-            pairs.append((key, tenant))
+            # "KEY : TENANT" means KEY: a key kept with its space could never authenticate
+            # (a request's header value is read without it).
+            pairs.append((key.strip(), tenant.strip()))
     else:
         raise ValueError
     out: dict[str, str] = {}
@@ -566,10 +593,8 @@ def _check_cross_field(s: Settings) -> None:
     if s.window_min_chars >= s.window_max_chars:
         raise SettingsError(f"{ENV_PREFIX}WINDOW_MIN_CHARS: must be below WINDOW_MAX_CHARS")
     _check_model_paths(s)
-    if s.redis_url is not None and urlsplit(s.redis_url).scheme not in (
-            "redis", "rediss", "unix"):
-        raise SettingsError(f"{ENV_PREFIX}REDIS_URL: {s.redis_url!r} is not a redis://, "
-                            "rediss:// or unix:// URL")
+    if s.redis_url is not None:
+        _check_redis_url(s.redis_url)
     if s.workers > 1 and s.port == 0:
         raise SettingsError(f"{ENV_PREFIX}WORKERS: {s.workers} workers need a fixed "
                             f"{ENV_PREFIX}PORT: with port 0 each would listen on another one")

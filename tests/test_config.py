@@ -135,11 +135,35 @@ def test_precedence_file_then_environment_then_overrides(tmp_path: Path) -> None
      "STREAM_GUARD_EMBEDDER: '/nonexistent/embedder' is neither \"minilm\", \"none\" nor"),
     ({"STREAM_GUARD_REDIS_URL": "notaurl"},
      "STREAM_GUARD_REDIS_URL: 'notaurl' is not a redis://, rediss:// or unix:// URL"),
+    # a URL the client cannot open fails here (it was a traceback at start), its password
+    # never shown (the error reaches a container's logs)
+    ({"STREAM_GUARD_REDIS_URL": "redis://:hunter2@redis:abc/0"},
+     "STREAM_GUARD_REDIS_URL: 'redis://:***@redis:abc/0' is not a valid URL"),
+    ({"STREAM_GUARD_REDIS_URL": "redis://[::1/0"}, "is not a valid URL (Invalid IPv6 URL)"),
+    ({"STREAM_GUARD_REDIS_URL": "rediss//user:hunter2@redis:6380"},
+     "'rediss//user:***@redis:6380' is not a redis://"),
 ])
 def test_invalid_values_name_the_setting(env: dict[str, str], fragment: str) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(environ=env)
     assert fragment in str(info.value)
+
+
+def test_a_secret_is_never_shown_in_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_text(f'api_keys = ["{KEY_A}:acme"]\n')
+    with pytest.raises(SettingsError) as info:
+        load_settings(config)
+    assert "api_keys" in str(info.value) and KEY_A not in str(info.value)
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={"STREAM_GUARD_REDIS_URL": "redis://:hunter2@redis:abc/0"})
+    assert "hunter2" not in str(info.value)
+
+
+def test_spaces_around_a_key_and_its_tenant_are_not_theirs() -> None:
+    """"KEY : TENANT" kept the key with its space, which no request could ever send."""
+    env = {"STREAM_GUARD_API_KEYS": f" {KEY_A} : acme , {KEY_B}:beta"}
+    assert load_settings(environ=env).api_keys == {KEY_A: "acme", KEY_B: "beta"}
 
 
 def _model_path(root: Path, case: str) -> Path:
