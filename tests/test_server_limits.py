@@ -270,9 +270,9 @@ async def test_a_client_that_does_not_read_is_closed_1008(
         settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
     # Frames are written at once, not queued: a client that stops reading fills the socket
     # buffers, then the server's; past the cap its connection is closed, and nobody else waits.
-    import stream_guard.server.connection as connection
+    import stream_guard.server.transport as transport
 
-    monkeypatch.setattr(connection, "MAX_UNREAD_BYTES", 16 * 1024)
+    monkeypatch.setattr(transport, "MAX_UNREAD_BYTES", 16 * 1024)
     async with serve(settings_factory, rate_per_s=1e6, rate_burst=10**6) as server, \
             _not_reading(server) as idle, open_ws(server.port) as other:
         await _ping_until_refused(server, idle)
@@ -288,9 +288,9 @@ async def test_a_client_that_never_reads_again_is_dropped_after_the_close_timeou
     # Unread frames past websockets' own write limit (32 KiB) stall its close handshake on the
     # buffer that never drains: the server must still let go within its close timeout, freeing
     # the connection slot.
-    import stream_guard.server.connection as connection
+    import stream_guard.server.transport as transport
 
-    monkeypatch.setattr(connection, "MAX_UNREAD_BYTES", 96 * 1024)
+    monkeypatch.setattr(transport, "MAX_UNREAD_BYTES", 96 * 1024)
     async with serve(settings_factory, rate_per_s=1e6, rate_burst=10**6,
                      close_timeout_s=1.0) as server:
         async with _not_reading(server) as idle:
@@ -298,6 +298,30 @@ async def test_a_client_that_never_reads_again_is_dropped_after_the_close_timeou
             await eventually(lambda: not server.connections, timeout=5)
         async with open_ws(server.port) as again:
             await ping(again)
+
+
+async def test_a_client_flooding_websocket_pings_unread_is_closed_1008(
+        settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    """websockets answers each WebSocket ping with a pong; a client that sends pings and reads
+    nothing piled those up in the server's memory (hundreds of MB, a review) until the
+    keepalive gave up, since only the server's own frames were checked: now reading checks
+    too, and the socket is dropped at the close deadline."""
+    import stream_guard.server.transport as transport
+
+    monkeypatch.setattr(transport, "MAX_UNREAD_BYTES", 16 * 1024)
+    async with serve(settings_factory, close_timeout_s=1.0) as server, \
+            _not_reading(server) as idle, open_ws(server.port) as other:
+        for _ in range(3):  # their pongs fill the client's queue: it reads no more
+            await send(idle, {"type": "ping"})
+        for n in range(400):
+            if rejections(server, "not_reading"):
+                break
+            for k in range(20):
+                await idle.ping(f"{n}-{k}".encode().ljust(125, b"x"))
+            await asyncio.sleep(0.01)
+        assert rejections(server, "not_reading") == 1
+        await eventually(lambda: len(server.connections) == 1, timeout=10)  # the other's
+        await ping(other)
 
 
 # --- one connection's backlog ---------------------------------------------------------------------

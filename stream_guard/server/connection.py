@@ -6,7 +6,8 @@ it. Messages arrive by callback from the transport (:mod:`stream_guard.server.tr
 task switch or timer per message; one timer per connection keeps the idle and lifetime clocks.
 Frames are written the moment they are produced, in that order, without a task switch or a
 lock per frame; a client that stops reading while its unread frames pile up past
-:data:`MAX_UNREAD_BYTES` is closed (1008), so it can pin neither memory nor anyone else's time.
+:data:`~stream_guard.server.transport.MAX_UNREAD_BYTES` is closed (1008), so it can pin
+neither memory nor anyone else's time.
 Scoring a window is a task of its own that awaits the engine's check (the shared scheduler),
 except where the engine can score it at once on the loop (the lexical tier, a small inline
 context): then the verdict goes out within the same callback that read the delta. At most
@@ -49,19 +50,17 @@ from stream_guard.protocol.server_frames import Done, Error, Halt, ServerFrame, 
 from stream_guard.scores import WindowScore
 from stream_guard.scoring.engine import GroundingEngine, NoEvidence, StreamEvidence, StreamRequest
 from stream_guard.server.http import Admitted
-from stream_guard.server.transport import CallbackConnection
+from stream_guard.server.transport import NOT_READING, CallbackConnection
 from stream_guard.state.base import KillTarget
 
 log = logging.getLogger("stream_guard.connection")
 
 _ids = itertools.count(1)
-# Frames written but not yet taken by the client past which it counts as not reading: far more
-# than any client that reads its verdicts ever leaves (a verdict frame is about 200 bytes).
-MAX_UNREAD_BYTES = 4 * 2**20
 # The most windows of one message checked right in its callback (about 70 µs each, lexical tier).
 MAX_WINDOWS_AT_ONCE = 8
 _LIBRARY_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
-                     CloseCode.MESSAGE_TOO_BIG: "frame_too_large"}
+                     CloseCode.MESSAGE_TOO_BIG: "frame_too_large",
+                     CloseCode.POLICY_VIOLATION: "not_reading"}  # pongs piled up, unread
 # Refusals counted as rejections (metrics only; the session decided them). Closes for abuse
 # are counted by their ``abuse`` label.
 _REJECTIONS: dict[ErrorCode, str] = {
@@ -473,9 +472,9 @@ class Connection:
         after the close are dropped, as the close says everything that is left)."""
         if self._finished.done() or not self.ws.write_text(encode(frame)):
             return False
-        if self.ws.unread_bytes() > MAX_UNREAD_BYTES:
+        if self.ws.not_reading():
             self.server.metrics.rejections.labels("not_reading").inc()
-            self._finish(Close(CloseCode.POLICY_VIOLATION, "the client does not read its frames"))
+            self._finish(Close(CloseCode.POLICY_VIOLATION, NOT_READING))
         return True
 
 

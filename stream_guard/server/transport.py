@@ -67,6 +67,13 @@ MAX_HELD_BYTES = 2**20
 # about 1 MiB a connection for handshake_timeout_s: a few hundred slow heads held the server's
 # memory at several hundred MB (a review).
 MAX_HEAD_BYTES = 64 * 1024
+# Frames written but not yet taken by the client past which it counts as not reading (1008):
+# far more than any client that reads its verdicts ever leaves (a verdict frame is about 200
+# bytes). The owner checks after its writes; reading checks after what the client's frames
+# make websockets write (pongs: a client flooding pings and reading nothing grew the server's
+# memory by hundreds of MB until the keepalive gave up, a review found).
+MAX_UNREAD_BYTES = 4 * 2**20
+NOT_READING = "the client does not read its frames"
 
 # A TLS record of a handshake (ClientHello) begins so: a client speaking TLS to this plain port
 # waited for the handshake timeout for an answer it could not read.
@@ -169,6 +176,7 @@ class CallbackConnection(ServerConnection):
         self._max_frame: int | None = None
         self._head: bytearray | None = bytearray()  # the request head, until it is whole
         self._written = 0  # bytes handed to the transport, in all (see keepalive)
+        self._closer: asyncio.Task[None] | None = None  # see data_received
 
     def deliver_to(self, handler: MessageHandler, on_lost: Callable[[], None]) -> None:
         """From now on, hand every message to ``handler`` (first those that already arrived),
@@ -351,8 +359,20 @@ class CallbackConnection(ServerConnection):
         """Bytes written that the client has not taken yet (the transport's write buffer)."""
         return int(self.transport.get_write_buffer_size())
 
+    def not_reading(self) -> bool:
+        """Whether the client left more than :data:`MAX_UNREAD_BYTES` of frames unread."""
+        return self.unread_bytes() > MAX_UNREAD_BYTES
+
     # --- websockets hooks ---------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
+        self._receive(data)
+        if self.not_reading() and self.protocol.state is State.OPEN:
+            self._fail(CloseCode.POLICY_VIOLATION, NOT_READING, None)
+            # The close frame waits behind what the client does not read: past the close
+            # deadline the socket is dropped.
+            self._closer = self.loop.create_task(self._close_within_deadline())
+
+    def _receive(self, data: bytes) -> None:
         if self._head is not None:
             taken = self._take_head(data)
             if taken is None:
