@@ -314,6 +314,27 @@ async def test_a_connection_whose_slots_are_leased_as_the_drain_begins_is_closed
             await server.shutdown(grace=1.0)
 
 
+async def test_a_client_gone_during_the_drain_does_not_hold_the_shutdown(
+        settings_factory: Callable[..., Settings]) -> None:
+    """The drain waited for the connection's streams to end, which a client that left never
+    does: shutdown then waited out its whole grace with no connection left."""
+    server = Server(settings_factory(shutdown_grace_s=120))
+    await server.start()
+    await server.wait_ready()
+    stopping: asyncio.Task[None] | None = None
+    try:
+        async with open_ws(server.port) as ws:
+            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+            stopping = asyncio.create_task(server.shutdown())
+            await eventually(lambda: server.draining)
+        await asyncio.wait_for(stopping, 60)  # half its grace: it ended with the connection
+        assert not server.connections
+    finally:
+        if stopping is None:
+            await server.shutdown(grace=1.0)
+
+
 async def test_concurrent_readiness_probes_share_one_store_probe(
         settings_factory: Callable[..., Settings]) -> None:
     """/readyz, which the shipped proxies expose to anyone, took and let go a slot lease in

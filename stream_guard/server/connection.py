@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import itertools
 import logging
 import time
@@ -195,11 +194,17 @@ class Connection:
         first.
         """
         self.session.start_drain(cause)
-        if self.session.open_streams:
+        if self.session.open_streams and not self._finished.done():
             if self._streams_ended is None:
                 self._streams_ended = asyncio.Event()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._streams_ended.wait(), grace)
+            # Or until the connection is over: a client gone mid-drain ends no stream, and the
+            # shutdown waited out the whole grace for it.
+            ended = asyncio.ensure_future(self._streams_ended.wait())
+            try:
+                await asyncio.wait((ended, self._finished), timeout=grace,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                ended.cancel()
         if self._finished.done():
             return
         outcome = self.session.finish_drain()
