@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -333,6 +334,31 @@ async def test_a_client_gone_during_the_drain_does_not_hold_the_shutdown(
     finally:
         if stopping is None:
             await server.shutdown(grace=1.0)
+
+
+async def test_messages_held_behind_a_backlog_are_charged_when_they_arrived(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A client within its message rate whose messages the server held (its windows waiting
+    for the scorer) lost them to rate_limited when they were released in one burst, and every
+    delta after a dropped one to bad_seq: the rate is the client's, by arrival."""
+    settings = settings_factory(max_windows_in_flight=1, batch_max_wait_ms=1000,
+                                batch_max_size=4096, verdict_deadline_ms=0,
+                                rate_per_s=12, rate_burst=2)
+    answer = ("The Eiffel Tower is in Paris, France. It is 330 metres tall. It was completed "
+              "in 1889. The tower is in Paris. ")
+    words = re.findall(r"\S+\s*", answer)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        await send(ws, {"type": "start", "stream_id": "s", "context": scheduled(CONTEXT)})
+        assert (await recv(ws))["type"] == "started"
+        for seq, word in enumerate(words):  # a word a delta, 10 a second: within the rate
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": seq, "text": word})
+            await asyncio.sleep(0.1)
+        await send(ws, {"type": "end", "stream_id": "s"})
+        frames = []
+        while not frames or frames[-1]["type"] != "done":
+            frames.append(await asyncio.wait_for(recv(ws), 30))
+    assert [f for f in frames if f["type"] == "error"] == []
+    assert frames[-1]["chars"] == len(answer)
 
 
 async def test_concurrent_readiness_probes_share_one_store_probe(

@@ -37,7 +37,7 @@ class Recorder:
         self.conn = ws
         await asyncio.sleep(self.delay)
 
-        def on_message(message: Message) -> None:
+        def on_message(message: Message, arrived: float) -> None:
             self.messages.append(message)
             if self.stop_after is not None and len(self.messages) >= self.stop_after:
                 ws.stop_delivery()

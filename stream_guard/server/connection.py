@@ -218,11 +218,15 @@ class Connection:
         self._apply(self.session.kill(lambda sid: target.matches(tenant, sid)))
 
     # --- reading ------------------------------------------------------------------------------
-    def _on_message(self, message: str | bytes) -> None:
-        """One client message, handed over by the transport as soon as it is parsed."""
+    def _on_message(self, message: str | bytes, received: float) -> None:
+        """One client message, handed over by the transport as soon as it is parsed, or once
+        released when it was held (``received``: when it arrived, by the loop's clock)."""
         self._last_active = self._loop.time()
         arrived = time.perf_counter()
-        admission = self.limiter.admit(self._last_active)
+        # Its rate by when the client sent it: charged when released, a backlog's held messages
+        # came in one burst, and a client within its rate lost deltas to rate_limited (then
+        # every later one to bad_seq) because the server had held them.
+        admission = self.limiter.admit(received)
         outcome = self._decide(
             (lambda: self.session.receive(message)) if admission is Admission.OK else
             (lambda: self.session.throttled(message, abusive=admission is Admission.ABUSE)),

@@ -52,7 +52,9 @@ except ImportError:  # pragma: no cover - a websockets build without its C exten
     from websockets.utils import apply_mask
 
 Message = str | bytes
-MessageHandler = Callable[[Message], None]
+# A message and when it arrived (the loop's clock): a message held for a while is still
+# judged by when the client sent it (its rate, see the connection).
+MessageHandler = Callable[[Message, float], None]
 
 # Bounds kept from websockets' own Assembler: a message of more fragments than this is refused
 # (1009), and at most this many messages wait for a handler before reading pauses.
@@ -162,7 +164,7 @@ class CallbackConnection(ServerConnection):
         super().__init__(*args, **kwargs)
         self._handler: MessageHandler | None = None
         self._on_lost: Callable[[], None] | None = None
-        self._early: collections.deque[Message] = collections.deque()
+        self._early: collections.deque[tuple[Message, float]] = collections.deque()
         self._held_size = 0  # characters or bytes of the messages in ``_early``
         self._paused = False
         self._paused_total = 0.0  # seconds reading was paused here, up to the last resume
@@ -201,9 +203,9 @@ class CallbackConnection(ServerConnection):
         handler = self._handler
         assert handler is not None
         while self._early and not self._holding and not self._dropping:
-            message = self._early.popleft()
+            message, arrived = self._early.popleft()
             self._held_size -= len(message)
-            handler(message)
+            handler(message, arrived)
         if self._held_size <= MAX_HELD_BYTES:
             self._resume_reading()
 
@@ -529,10 +531,11 @@ class CallbackConnection(ServerConnection):
             message = data
         if self._dropping:
             return
+        arrived = self.loop.time()
         if self._handler is not None and not self._holding:
-            self._handler(message)
+            self._handler(message, arrived)
             return
-        self._early.append(message)
+        self._early.append((message, arrived))
         self._held_size += len(message)
         if self._held_size > MAX_HELD_BYTES or (
                 self._handler is None and len(self._early) >= MAX_EARLY_MESSAGES):
