@@ -793,3 +793,31 @@ def test_a_recipes_fractions_are_its_figures() -> None:
     assert not quantity_conflict("Add 1.5 cups of flour and 1/3 cup of oil.", known)
     assert quantity_conflict("Add 2 cups of flour.", known)
     assert quantity_conflict("Add 1/2 cup of flour.", known)
+
+
+@pytest.mark.parametrize(("evidence", "window", "faithful"), [
+    ("64% use it, up from 51% in 2021. The margin of error is 2.2 percentage points.",
+     "Use rose 13 percentage points since 2021.", True),
+    ("64% use it, up from 51% in 2021. The margin of error is 2.2 percentage points.",
+     "Use rose 14 percentage points since 2021.", False),
+    ("Gross margin was 41.5%, up from 39.8% a year ago.",
+     "Gross margin expanded by 1.7 percentage points, to 41.5%.", True),
+    ("Gross margin was 41.5%, up from 39.8% a year ago.", "Margin grew 170 basis points.", True),
+    ("Gross margin was 41.5%, up from 39.8% a year ago.", "Margin grew 1.7pp.", True),
+    ("Gross margin was 41.5%, up from 39.8% a year ago.", "Margin grew 2.7pp.", False),
+])
+def test_a_change_in_points_between_the_evidences_percentages_is_worked_out(
+        evidence: str, window: str, faithful: bool) -> None:
+    """A probe's faithful summaries halted on "rose 13 percentage points" (64% against 51%):
+    read as a new figure, or against the evidence's 2.2 percentage points."""
+    from stream_guard.text.terms import (
+        drop_worked_out,
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
+
+    known = quantity_index(evidence)
+    read = drop_worked_out(resolve_hedged_numbers(window, known), known)
+    assert (read != window) is faithful
+    assert quantity_conflict(read, known) is (not faithful and "percentage" in window)

@@ -921,6 +921,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     only the detector can see it. Keeping such a result in the contradiction check halted
     faithful sums again: a figure of any unit the evidence gives other figures of ("that's 30
     days", "$500 per week") is a conflict there."""
+    text = _drop_point_changes(text, evidence)
     low = text.lower()
     if not has_digit(text) or not (_RESULT_BEFORE.search(low) or _TOTAL_HINT.search(low)):
         return text
@@ -975,6 +976,37 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     for start, end in sorted(drop, reverse=True):
         spelled = spelled[:start] + spelled[end:]
     return spelled
+
+
+# A change between two percentages, in points ("rose 13 percentage points", "up 170 basis
+# points", "a 1.7pp gain"): summaries of surveys and earnings write it, and it is no figure the
+# evidence states, nor a percentage ("1.7 percentage points" was read as 1.7 %).
+_POINT_CHANGE = re.compile(_FIGURE_RUN + r"[\s-]*(?:(percentage|basis)[\s-]+points?\b|(pp|bps?)\b)")
+
+
+def _drop_point_changes(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` without each change in points that is the difference of two percentages the
+    evidence states (to the figure's own precision): worked out of the evidence, like the
+    figures of :func:`drop_worked_out`; any other stays, and is checked as a new figure."""
+    if "point" not in text and "pp" not in text and "bp" not in text:
+        return text  # most text: a literal scan
+    shares = sorted({v for n in evidence.get("%", ()) if (v := _decimal(n)) is not None})
+    if len(shares) < 2:
+        return text
+
+    def dropped(match: re.Match[str]) -> str | None:
+        value = _decimal(match.group(1).replace(",", ""))
+        if value is None:
+            return None
+        basis = match.group(2) == "basis" or (match.group(3) or "").startswith("bp")
+        points = value / 100 if basis else value
+        places = len(match.group(1).partition(".")[2]) + (2 if basis else 0)
+        slack = Decimal(5).scaleb(-places - 1)
+        if any(abs(b - a - points) <= slack for i, a in enumerate(shares) for b in shares[i + 1:]):
+            return match.group()[len(match.group(1)):].lstrip()  # the unit stays, as words
+        return None
+
+    return _rewrite(text, _POINT_CHANGE, dropped)
 
 
 def _combinations(a: Decimal, kind_a: str | None, b: Decimal, kind_b: str | None,
