@@ -821,3 +821,11 @@ def test_a_change_in_points_between_the_evidences_percentages_is_worked_out(
     read = drop_worked_out(resolve_hedged_numbers(window, known), known)
     assert (read != window) is faithful
     assert quantity_conflict(read, known) is (not faithful and "percentage" in window)
+
+
+def test_a_time_zone_and_pm_meet_themselves_however_written() -> None:
+    evidence = term_keys("Orders placed before 2 p.m. ET ship the same day.")
+    for window in ("Order before 2 PM Eastern and it ships the same day.",
+                   "Order before 2pm EST and it ships the same day."):
+        assert coverage(window, evidence) == 1.0, window
+    assert coverage("Order before 2 PM Pacific and it ships the same day.", evidence) < 1.0

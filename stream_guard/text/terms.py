@@ -429,8 +429,16 @@ _KEYS_MAX = 100_000
 _KEY_TOKEN_MAX = 32
 
 
+# One key for each name of a time of day's zone ("2 PM Eastern" is the evidence's "2 p.m.
+# ET"), and none for "pm": "p.m." has no key (one-letter tokens), and "PM" was a new name.
+_ALIASES = {"pm": "", **dict.fromkeys(("eastern", "est", "edt"), "et"),
+            **dict.fromkeys(("pacific", "pst", "pdt"), "pt"),
+            **dict.fromkeys(("central", "cst", "cdt"), "ct")}
+
+
 def _key(token: str) -> str:
     key = _normalize(token)
+    key = _ALIASES.get(key, key)
     if key in STOPWORDS or (len(key) < 2 and not key.isdigit()):
         return ""
     return key
