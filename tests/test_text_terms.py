@@ -774,9 +774,13 @@ def test_percentage_points_are_no_percentage() -> None:
     ("Add 3/4 cup and 1/3 cup.", "Add 0.75 cup and 0.333 cup."),
     ("Add 1½ cups and ¾ cup.", "Add 1.5 cups and 0.75 cup."),
     ("a 1/2-inch bolt", "a 0.5-inch bolt"),
-    # no amounts, or dates
+    ("Cook for 1 1/2 hours.", "Cook for 1.5 hours."),
+    # no amounts of a measure: names, dates, scores, tallies (a review of the first version)
     ("Open 24/7, a 50/50 split, the 9/11 attacks.", "Open 24/7, a 50/50 split, the 9/11 attacks."),
     ("On 3/4/2024 and 2024/3/4.", "On 3/4/2024 and 2024/3/4."),
+    ("Rated 4/5 stars, it passed 8/10 tests.", "Rated 4/5 stars, it passed 8/10 tests."),
+    ("Page 1/2 shows 40 items, on May 3 1/2 of them.",
+     "Page 1/2 shows 40 items, on May 3 1/2 of them."),
 ])
 def test_a_fraction_is_read_as_its_decimal(written: str, read: str) -> None:
     from stream_guard.text.terms import canonical_figures
@@ -805,6 +809,10 @@ def test_a_recipes_fractions_are_its_figures() -> None:
     ("Gross margin was 41.5%, up from 39.8% a year ago.", "Margin grew 170 basis points.", True),
     ("Gross margin was 41.5%, up from 39.8% a year ago.", "Margin grew 1.7pp.", True),
     ("Gross margin was 41.5%, up from 39.8% a year ago.", "Margin grew 2.7pp.", False),
+    ("Gross margin was 41.5%, up from 39.8% a year ago.", "Margin grew 170 BPS.", True),
+    # two percentages of one sentence only: an approval rate less a disapproval rate is none
+    ("Approval rose from 40% to 52%, a 12 percentage point gain. Disapproval was 45%.",
+     "Approval rose 7 percentage points.", False),
 ])
 def test_a_change_in_points_between_the_evidences_percentages_is_worked_out(
         evidence: str, window: str, faithful: bool) -> None:
@@ -829,3 +837,6 @@ def test_a_time_zone_and_pm_meet_themselves_however_written() -> None:
                    "Order before 2pm EST and it ships the same day."):
         assert coverage(window, evidence) == 1.0, window
     assert coverage("Order before 2 PM Pacific and it ships the same day.", evidence) < 1.0
+    # elsewhere the words are their own: a prime minister is no time of day
+    assert [t.key for t in terms("The PM resigned.")] == ["pm", "resigned"]
+    assert "central" in term_keys("The European Central Bank raised rates.")

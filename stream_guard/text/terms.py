@@ -329,6 +329,8 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     text = _currency_codes(canonical_dates(text))
     if "/" in text or not text.isascii():
         text = _fractions(text)
+    if "m" in text:
+        text = _rewrite(text, _CLOCK_ZONE, _clock_zone)
     if not _FIGURE_HINT.search(text):
         return text
     ranged, low = text, text.lower()  # the patterns are lower case (see _rewrite)
@@ -359,17 +361,22 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     return _rewrite(text, _FIGURE, rewrite)
 
 
-# A fraction, with its whole number where one comes first ("1 1/2 cups", "1-1/2", "3/4 cup",
-# "1½", "¾"): recipes and specifications write them, and read as numbers "1 1/2 cups" was 1 and 2
-# cups, and "1.5 cups" a contradiction. Proper fractions of the denominators measures use
-# only: "24/7", "50/50" and "9/11" are no amounts, and a date's slashes ("3/4/2024") are not
-# read.
+# A fraction of a measure, with its whole number where one comes first ("1 1/2 cups", "1-1/2
+# inch", "3/4 cup", "1½", "¾"): recipes and specifications write them, and read as numbers
+# "1 1/2 cups" was 1 and 2 cups, and "1.5 cups" a contradiction. Only before a unit of measure
+# (or as a fraction character): "4/5 stars", "8/10 tests", "page 1/2", "24/7", "9/11" and a
+# date's "10/12" are scores, tallies and names, no amounts, and "8 tests" meets "8/10 tests".
 _VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5),
            "⅖": (2, 5), "⅗": (3, 5), "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8),
            "⅜": (3, 8), "⅝": (5, 8), "⅞": (7, 8)}
+_MEASURE_AFTER = (r"(?=[ \t-]*(?:cups?|tablespoons?|tbsps?|teaspoons?|tsps?|pints?|quarts?|"
+                  r"gallons?|ounces?|oz|pounds?|lbs?|inch(?:es)?|in\.|feet|foot|ft|yards?|miles?|"
+                  r"acres?|hours?|hrs?|days?|weeks?|months?|years?|kg|g|mm|cm|km|litres?|"
+                  r"liters?|ml|sticks?|cloves?|slices?|servings?)\b)")
 _FRACTION = re.compile(
     r"(?<![\w/.,-])(?:(\d{1,3})(?:[ \t]+|-|(?=[" + "".join(_VULGAR) + r"])))?"
-    r"(?:([1-9]\d?)/([1-9]\d?)|([" + "".join(_VULGAR) + r"]))(?![\w/]|[.,]\d)")
+    r"(?:([1-9]\d?)/([1-9]\d?)(?![\w/]|[.,]\d)" + _MEASURE_AFTER + r"|([" + "".join(_VULGAR)
+    + r"]))")
 _DENOMINATORS = frozenset({2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64})
 
 
@@ -385,6 +392,21 @@ def _fractions(text: str) -> str:
         return f"{value:.3f}".rstrip("0").rstrip(".")
 
     return _rewrite(text, _FRACTION, decimal)
+
+
+# A time of day's "a.m."/"PM" and its zone, one way however written: "2 PM Eastern" is "2 p.m.
+# ET" ("PM" was a new name, "p.m." nothing, "Eastern" another word). After a clock time only:
+# elsewhere "the PM" is a prime minister, "Central" a bank's.
+_ZONES = {**dict.fromkeys(("eastern", "est", "edt", "et"), "et"),
+          **dict.fromkeys(("pacific", "pst", "pdt", "pt"), "pt"),
+          **dict.fromkeys(("central", "cst", "cdt", "ct"), "ct")}
+_CLOCK_ZONE = re.compile(r"(?<=\d)[ \t]?([ap])\.?[ \t]?m\b\.?(?:[ \t]+(" + "|".join(_ZONES)
+                         + r")\b(?:[ \t]+time\b)?)?")
+
+
+def _clock_zone(match: re.Match[str]) -> str:
+    zone = match.group(2)
+    return f" {match.group(1)}m" + (f" {_ZONES[zone]}" if zone else "")
 
 
 def spell_out_numbers(text: str) -> str:
@@ -429,16 +451,8 @@ _KEYS_MAX = 100_000
 _KEY_TOKEN_MAX = 32
 
 
-# One key for each name of a time of day's zone ("2 PM Eastern" is the evidence's "2 p.m.
-# ET"), and none for "pm": "p.m." has no key (one-letter tokens), and "PM" was a new name.
-_ALIASES = {"pm": "", **dict.fromkeys(("eastern", "est", "edt"), "et"),
-            **dict.fromkeys(("pacific", "pst", "pdt"), "pt"),
-            **dict.fromkeys(("central", "cst", "cdt"), "ct")}
-
-
 def _key(token: str) -> str:
     key = _normalize(token)
-    key = _ALIASES.get(key, key)
     if key in STOPWORDS or (len(key) < 2 and not key.isdigit()):
         return ""
     return key
@@ -768,7 +782,26 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
             by_unit.setdefault(unit, set()).add(number)
     for number in _metres_by_length(text):  # "12 m long" is 12 metres
         by_unit.setdefault("metre", set()).add(number)
+    if len(by_unit.get("%", ())) > 1:
+        by_unit[POINT_CHANGES] = _point_changes(text)
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
+
+
+# The key of a quantity index under which it keeps the changes in points between two
+# percentages one sentence of the evidence states ("64%, up from 51%": 13), see
+# :func:`drop_worked_out`. One sentence: across sentences two percentages may be of anything
+# (an approval rate against a disapproval rate).
+POINT_CHANGES = "@points"
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def _point_changes(text: str) -> set[str]:
+    changes: set[str] = set()
+    for sentence in _SENTENCE_END.split(text):
+        shares = sorted({v for n, unit in _numbers(sentence) if unit == "%"
+                         and (v := _decimal(n)) is not None})
+        changes.update(str(b - a) for i, a in enumerate(shares) for b in shares[i + 1:])
+    return changes
 
 
 # Words that make a figure approximate, and what they allow of the figure the evidence states:
@@ -820,7 +853,7 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     def closest(match: re.Match[str]) -> str | None:
         figure = _value(match.group(2))
         if figure is None or figure <= 0 or (match.group(3) or "") in _MONTH_NUMBER:
-            return None  # "up to 31 December" is a date, not a rounded 30
+            return None  # "about 31 December" is a date, not a rounded 30
         word = match.group(3)
         money = any(c in _CURRENCY for c in match.group(0)) or bool(
             word and _unit(word) in _MONEY_WORDS)
@@ -993,14 +1026,13 @@ _POINT_CHANGE = re.compile(_FIGURE_RUN + r"[\s-]*(?:(percentage|basis)[\s-]+poin
 
 
 def _drop_point_changes(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
-    """``text`` without each change in points that is the difference of two percentages the
-    evidence states (to the figure's own precision): worked out of the evidence, like the
-    figures of :func:`drop_worked_out`; any other stays, and is checked as a new figure."""
-    if "point" not in text and "pp" not in text and "bp" not in text:
+    """``text`` without each change in points that is the difference of two percentages one
+    sentence of the evidence states (to the figure's own precision): worked out of the
+    evidence, like the figures of :func:`drop_worked_out`; any other stays, a new figure."""
+    changes = [v for n in evidence.get(POINT_CHANGES, ()) if (v := _decimal(n)) is not None]
+    low = text.lower()
+    if not changes or ("point" not in low and "pp" not in low and "bp" not in low):
         return text  # most text: a literal scan
-    shares = sorted({v for n in evidence.get("%", ()) if (v := _decimal(n)) is not None})
-    if len(shares) < 2:
-        return text
 
     def dropped(match: re.Match[str]) -> str | None:
         value = _decimal(match.group(1).replace(",", ""))
@@ -1010,7 +1042,7 @@ def _drop_point_changes(text: str, evidence: Mapping[str, frozenset[str]]) -> st
         points = value / 100 if basis else value
         places = len(match.group(1).partition(".")[2]) + (2 if basis else 0)
         slack = Decimal(5).scaleb(-places - 1)
-        if any(abs(b - a - points) <= slack for i, a in enumerate(shares) for b in shares[i + 1:]):
+        if any(abs(change - points) <= slack for change in changes):
             return match.group()[len(match.group(1)):].lstrip()  # the unit stays, as words
         return None
 
