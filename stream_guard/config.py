@@ -27,6 +27,7 @@ ENV_PREFIX = "STREAM_GUARD_"
 # The variables Kubernetes adds for a Service named like "stream-guard..." (FOO_SERVICE_HOST,
 # FOO_SERVICE_PORT_HTTP, FOO_PORT_80_TCP_ADDR): an unknown setting worth naming as such.
 _SERVICE_LINK = re.compile(r"_SERVICE_(?:HOST|PORT)|_PORT_\d+_(?:TCP|UDP|SCTP)")
+_SERVICE_ADDRESS = re.compile(r"(?:tcp|udp|sctp)://")  # FOO_PORT=tcp://10.0.0.1:80
 # A tenant's or a collection's name (a folder under data_dir, so no "/", "..", or newline):
 # matched whole (fullmatch).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -343,10 +344,11 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
         name = key[len(ENV_PREFIX):].lower()
         if name.startswith(("test_", "build_")) or name in CLIENT_VARIABLES:
             continue  # the test suite's, the image build scripts' and the clients' own
+        if _SERVICE_LINK.search(key) or _SERVICE_ADDRESS.match(value):
+            raise SettingsError(f"{key}: a Kubernetes service link, not a setting: set "
+                                "enableServiceLinks: false in the pod spec")
         if name not in known:
-            raise SettingsError(f"{key}: unknown setting" + (
-                " (a Kubernetes service link: set enableServiceLinks: false in the pod spec)"
-                if _SERVICE_LINK.search(key) else ""))
+            raise SettingsError(f"{key}: unknown setting")
         values[name] = value
         labels.pop(name, None)  # the variable wins over the file, and errors name it
     for key, value in overrides.items():  # the command line's: named as the setting
@@ -480,21 +482,23 @@ def _check_redis_url(url: str) -> None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsed on access: a port that is no number raises here
-    except ValueError as exc:
-        raise SettingsError(f"{label}: {shown} is not a valid URL ({exc})") from None
+    except ValueError:  # not its message: a password with a "/" or "#" in it ends up there
+        raise SettingsError(f"{label}: {shown} is not a valid URL (its host or port cannot be "
+                            "read; a password's reserved characters must be %-encoded)") from None
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise SettingsError(f"{label}: {shown} is not a redis://, rediss:// or unix:// URL")
 
 
 def _without_password(url: str) -> str:
     """``url`` with what it holds before its host's "@" past the user name hidden, however
-    malformed the rest ("rediss//:secret@host" too)."""
+    malformed the rest ("rediss//:secret@host" too), and without its query ("?password=")."""
+    url, query, _ = url.partition("?")
     head, at, host = url.rpartition("@")
-    if not at:
-        return url
-    scheme, slashes, userinfo = head.rpartition("//")
-    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
-    return f"{scheme}{slashes}{user}:***@{host}"
+    if at:
+        scheme, slashes, userinfo = head.rpartition("//")
+        user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
+        url = f"{scheme}{slashes}{user}:***@{host}"
+    return url + ("?***" if query else "")
 
 
 def _to_key_map(raw: Any, label: str) -> dict[str, str]:

@@ -92,6 +92,10 @@ def test_no_service_links_reach_the_settings(tmp_path: Path) -> None:
     assert any(key.startswith("STREAM_GUARD_") for key in injected)  # what it guards against
     with pytest.raises(SettingsError, match="enableServiceLinks"):
         load_settings(environ={**injected, "STREAM_GUARD_DATA_DIR": str(tmp_path)})
+    for name in services:  # FOO_PORT=tcp://...: for "stream-guard", a setting's own name
+        link = {f"{name.upper().replace('-', '_')}_PORT": "tcp://10.0.0.1:80"}
+        with pytest.raises(SettingsError, match="enableServiceLinks"):
+            load_settings(environ=link)
 
 
 def _probe_paths() -> dict[str, str]:
