@@ -60,15 +60,15 @@ class TextTokenizer:
         """Encode pairs, cutting the premise to fit; a hypothesis too long even alone is cut too
         (keeping room for a few premise tokens), since the model cannot see past its length.
         A ``context`` (the text before the window) goes in front of its hypothesis with what
-        the hypothesis leaves of that room, cut from its start: the claim itself is never the
-        part dropped for it."""
+        the hypothesis leaves of that room, at most a third of it, cut from its start: the
+        claim itself is never the part dropped for it, nor most of the premise."""
         budget = max(1, self.max_length - self._special_pair - 8)
         fitted = list(hypotheses)
         room = [0] * len(fitted)
         for i, enc in enumerate(self._raw_tok.encode_batch(fitted, add_special_tokens=False)):
             if len(enc.ids) > budget:
                 fitted[i] = fitted[i][: enc.offsets[budget - 1][1]]
-            room[i] = max(0, budget - len(enc.ids) - 1)  # 1: the join may add a token
+            room[i] = max(0, min(budget // 3, budget - len(enc.ids) - 1))  # 1: the join
         if contexts is not None:
             encoded = self._raw_tok.encode_batch(list(contexts), add_special_tokens=False)
             for i, (context, enc) in enumerate(zip(contexts, encoded, strict=True)):
