@@ -21,6 +21,7 @@ from stream_guard.client import (
     EvidenceItem,
     GoingAwayError,
     GuardClient,
+    GuardClientError,
     Halt,
     MalformedFrame,
     MessageTooBigError,
@@ -784,6 +785,14 @@ async def test_a_ticket_provider_is_retried_while_the_server_restarts(tmp_path: 
     finally:
         restarted.set()
         await task
+
+
+async def test_a_ticket_request_refused_by_tls_is_final(server: Server) -> None:
+    """TLS refused (here: https to a plain HTTP server) is no restart: retried, a wrong scheme
+    or certificate ran the whole backoff before failing as a misleading ConnectError."""
+    with pytest.raises(GuardClientError) as refused:
+        await mint_ticket(f"https://127.0.0.1:{server.port}", API_KEY)
+    assert not isinstance(refused.value, TicketUnavailableError)
 
 
 async def test_cancelling_a_start_as_its_answer_arrives_cancels_it(server: Server) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import ssl
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit, urlunsplit
@@ -45,6 +46,14 @@ async def mint_ticket(base_url: str, api_key: str, *, timeout: float = 10.0) -> 
     return await asyncio.to_thread(mint_ticket_sync, base_url, api_key, timeout=timeout)
 
 
+def _final(exc: Exception) -> bool:
+    """A failure no retry mends: TLS refused (a certificate, a protocol), or a URL urllib
+    cannot open ("unknown url type"), which would be retried through the whole backoff."""
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    return isinstance(reason, ssl.SSLError) or (isinstance(exc, urllib.error.URLError)
+                                                and not isinstance(reason, OSError))
+
+
 def mint_ticket_sync(base_url: str, api_key: str, *, timeout: float = 10.0) -> str:
     """:func:`mint_ticket` for synchronous backends (Flask, Django, a thread-per-request server)."""
     url = http_base(base_url) + TICKETS_PATH
@@ -62,6 +71,8 @@ def mint_ticket_sync(base_url: str, api_key: str, *, timeout: float = 10.0) -> s
                                          _seconds(exc.headers.get("Retry-After"))) from None
         raise GuardClientError(f"ticket request failed: HTTP {exc.code}: {detail}") from None
     except (OSError, http.client.HTTPException) as exc:
+        if _final(exc):
+            raise GuardClientError(f"ticket request to {url} failed: {exc}") from exc
         # No answer (refused, unreachable, timed out, cut off: URLError and TimeoutError are
         # OSErrors): the server may be restarting, so a later request may get one.
         raise TicketUnavailableError(None, f"{url}: {exc}") from exc
