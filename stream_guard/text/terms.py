@@ -329,7 +329,7 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     text = _currency_codes(canonical_dates(text))
     if "/" in text or not text.isascii():
         text = _fractions(text)
-    if "m" in text:
+    if has_digit(text):  # (not "m" in text: "2 PM ET" has none)
         text = _rewrite(text, _CLOCK_ZONE, _clock_zone)
     if not _FIGURE_HINT.search(text):
         return text
