@@ -328,7 +328,7 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     (:func:`canonical_dates`). Unchanged text is returned as the same object."""
     text = _currency_codes(canonical_dates(text))
     if "/" in text or not text.isascii():
-        text = _fractions(text)
+        text = _fractions(text, both_readings)
     if has_digit(text):  # (not "m" in text: "2 PM ET" has none)
         text = _rewrite(text, _CLOCK_ZONE, _clock_zone)
     if not _FIGURE_HINT.search(text):
@@ -361,37 +361,41 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     return _rewrite(text, _FIGURE, rewrite)
 
 
-# A fraction of a measure, with its whole number where one comes first ("1 1/2 cups", "1-1/2
-# inch", "3/4 cup", "1½", "¾"): recipes and specifications write them, and read as numbers
-# "1 1/2 cups" was 1 and 2 cups, and "1.5 cups" a contradiction. Only before a unit of measure
-# (or as a fraction character): "4/5 stars", "8/10 tests", "page 1/2", "24/7", "9/11" and a
-# date's "10/12" are scores, tallies and names, no amounts, and "8 tests" meets "8/10 tests".
+# A fraction, with its whole number where one comes first ("1 1/2 cups", "1-1/2 inch", "1 and
+# 1/2 cups", "3/4 cup", "1½", "¾"): recipes and specifications write them, and read as numbers
+# "1 1/2 cups" was 1 and 2 cups, and "1.5 cups" a contradiction. A window's only before a unit
+# of measure (or as a fraction character): "4/5 stars", "8/10 tests", "page 1/2", "24/7",
+# "9/11" and a date's "10/12" are scores, tallies and names, and "8 tests" meets "8/10 tests".
+# The evidence's with its decimal beside it whatever follows, so that it supports a window
+# that writes the amount either way ("1/4, 3/8 and 1/2 inch drive" and "1/4-inch").
 _VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5),
            "⅖": (2, 5), "⅗": (3, 5), "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8),
            "⅜": (3, 8), "⅝": (5, 8), "⅞": (7, 8)}
-_MEASURE_AFTER = (r"(?=[ \t-]*(?:cups?|tablespoons?|tbsps?|teaspoons?|tsps?|pints?|quarts?|"
-                  r"gallons?|ounces?|oz|pounds?|lbs?|inch(?:es)?|in\.|feet|foot|ft|yards?|miles?|"
-                  r"acres?|hours?|hrs?|days?|weeks?|months?|years?|kg|g|mm|cm|km|litres?|"
-                  r"liters?|ml|sticks?|cloves?|slices?|servings?)\b)")
-_FRACTION = re.compile(
-    r"(?<![\w/.,-])(?:(\d{1,3})(?:[ \t]+|-|(?=[" + "".join(_VULGAR) + r"])))?"
-    r"(?:([1-9]\d?)/([1-9]\d?)(?![\w/]|[.,]\d)" + _MEASURE_AFTER + r"|([" + "".join(_VULGAR)
-    + r"]))")
+_MEASURE_AFTER = (r"(?=[ \t-]*(?:(?:cups?|tablespoons?|tbsps?|teaspoons?|tsps?|pints?|quarts?|"
+                  r"gallons?|gal|ounces?|oz|pounds?|lbs?|inch(?:es)?|feet|foot|ft|yards?|miles?|"
+                  r"mi|acres?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|kg|g|mm|cm|"
+                  r"km|litres?|liters?|ml|sticks?|cloves?|slices?|servings?)\b|in\.|\"|″))")
+_FRACTION_RUN = (r"(?<![\w/.,-])(?:(\d{1,3})(?:[ \t]+(?:and[ \t]+)?|-|(?=["
+                 + "".join(_VULGAR) + r"])))?"
+                 r"(?:([1-9]\d?)/([1-9]\d?)(?![\w/]|[.,]\d)")
+_FRACTION = re.compile(_FRACTION_RUN + _MEASURE_AFTER + r"|([" + "".join(_VULGAR) + r"]))")
+_ANY_FRACTION = re.compile(_FRACTION_RUN + r"|([" + "".join(_VULGAR) + r"]))")
 _DENOMINATORS = frozenset({2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64})
 
 
-def _fractions(text: str) -> str:
-    """``text`` with each fraction written as a decimal ("1 1/2" -> "1.5", "⅓" -> "0.333")."""
+def _fractions(text: str, both_readings: bool) -> str:
+    """``text`` with each fraction written as a decimal ("1 1/2" -> "1.5", "⅓" -> "0.333");
+    ``both_readings`` (evidence): every fraction, followed by its decimal."""
 
     def decimal(match: re.Match[str]) -> str | None:
         whole, top, bottom, vulgar = match.groups()
         numerator, denominator = _VULGAR[vulgar] if vulgar else (int(top), int(bottom))
         if denominator not in _DENOMINATORS or numerator >= denominator:
             return None
-        value = int(whole or 0) + numerator / denominator
-        return f"{value:.3f}".rstrip("0").rstrip(".")
+        value = f"{int(whole or 0) + numerator / denominator:.3f}".rstrip("0").rstrip(".")
+        return f"{match.group()} {value}" if both_readings else value
 
-    return _rewrite(text, _FRACTION, decimal)
+    return _rewrite(text, _ANY_FRACTION if both_readings else _FRACTION, decimal)
 
 
 # A time of day's "a.m."/"PM" and its zone, one way however written: "2 PM Eastern" is "2 p.m.
@@ -401,12 +405,14 @@ _ZONES = {**dict.fromkeys(("eastern", "est", "edt", "et"), "et"),
           **dict.fromkeys(("pacific", "pst", "pdt", "pt"), "pt"),
           **dict.fromkeys(("central", "cst", "cdt", "ct"), "ct")}
 _CLOCK_ZONE = re.compile(r"(?<=\d)[ \t]?([ap])\.?[ \t]?m\b\.?(?:[ \t]+(" + "|".join(_ZONES)
-                         + r")\b(?:[ \t]+time\b)?)?")
+                         + r")\b(?![ \t]+(?:europe|africa|australia|asia))"
+                         + r"(?:[ \t]+(?:standard[ \t]+|daylight[ \t]+)?time\b)?)?")
 
 
 def _clock_zone(match: re.Match[str]) -> str:
+    """The time's "am"/"pm", and its zone as a name ("ET"): a changed zone is a new name."""
     zone = match.group(2)
-    return f" {match.group(1)}m" + (f" {_ZONES[zone]}" if zone else "")
+    return f" {match.group(1)}m" + (f" {_ZONES[zone].upper()}" if zone else "")
 
 
 def spell_out_numbers(text: str) -> str:
@@ -698,7 +704,7 @@ def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]
         number, word = match.group(1), match.group(2) or ""
         month = _MONTH_NUMBER.get(word.lower()) if word[:1].isupper() else None  # "May", not "may"
         if month is None or not number.isdigit() or not 1 <= int(number) <= 31:
-            yield number.replace(",", ""), _unit(word) if word else ANY_UNIT
+            yield _plain(number), _unit(word) if word else ANY_UNIT
             continue
         # A day of a month is one figure of dates, with its year where one follows ("9 July
         # 2024" is 20240709): "9 August" against "9 July", "16 November" against "15
@@ -714,6 +720,15 @@ def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]
             yield f"{year}{month:02d}{d:02d}", DATE_UNIT
             if year and both_readings:
                 yield f"{month:02d}{d:02d}", DATE_UNIT
+
+
+def _plain(number: str) -> str:
+    """A number as the figure it is: no thousands commas, no zeros ending its decimals ("2.0
+    liter" is the evidence's "2-liter", "4.50%" its "4.5%")."""
+    number = number.replace(",", "")
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
+    return number
 
 
 # What joins the days of a range or list of dates: "1 to 3 March", "25 and 26 December",
@@ -768,7 +783,9 @@ def _unit(word: str) -> str:
     return ANY_UNIT if unit in _NOT_UNITS else unit
 
 
-_NOT_UNITS = STOPWORDS - {"per"}
+# Nor is "pm" (nor "am", a stopword): times of day are written in too many ways ("noon",
+# "18:00", "6 p.m.") to be compared as amounts of a unit.
+_NOT_UNITS = (STOPWORDS - {"per"}) | {"pm"}
 
 
 def quantity_index(text: str) -> dict[str, frozenset[str]]:
@@ -782,37 +799,43 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
             by_unit.setdefault(unit, set()).add(number)
     for number in _metres_by_length(text):  # "12 m long" is 12 metres
         by_unit.setdefault("metre", set()).add(number)
-    if len(by_unit.get("%", ())) > 1:
-        by_unit[POINT_CHANGES] = _point_changes(text)
+    if len(by_unit.get("%", ())) > 1 and (changes := _point_changes(text)):
+        by_unit[POINT_CHANGES] = changes
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
 
 # The key of a quantity index under which it keeps the changes in points between two
-# percentages one sentence of the evidence states ("64%, up from 51%": 13), see
-# :func:`drop_worked_out`. One sentence: across sentences two percentages may be of anything
-# (an approval rate against a disapproval rate).
+# percentages the evidence compares ("64%, up from 51%": 13; "from 40% to 52%": 12; "42.5% vs.
+# 40.8%"), see :func:`drop_worked_out`. Compared, not merely near: two percentages of one
+# sentence may be of anything ("EPS rose 12% and margin was 42.5%", an approval rate and a
+# disapproval rate: a review of the first version).
 POINT_CHANGES = "@points"
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+_PERCENT = r"(\d+(?:\.\d+)?)%"
+_COMPARED = re.compile(_PERCENT + r"[^%\n]{0,60}?\b(?:from|vs\.?|versus|compared (?:with|to)|"
+                       r"against)[ \t]+" + _PERCENT)
+_FROM_TO = re.compile(r"\bfrom[ \t]+" + _PERCENT + r"[ \t]+to[ \t]+" + _PERCENT)
 
 
 def _point_changes(text: str) -> set[str]:
+    canonical = canonical_figures(spell_out_numbers(text))
     changes: set[str] = set()
-    for sentence in _SENTENCE_END.split(text):
-        shares = sorted({v for n, unit in _numbers(sentence) if unit == "%"
-                         and (v := _decimal(n)) is not None})
-        changes.update(str(b - a) for i, a in enumerate(shares) for b in shares[i + 1:])
+    for pattern in (_COMPARED, _FROM_TO):
+        for match in pattern.finditer(canonical):
+            a, b = _decimal(match.group(1)), _decimal(match.group(2))
+            if a is not None and b is not None and a != b:
+                changes.add(str(abs(a - b)))
     return changes
 
 
 # Words that make a figure approximate, and what they allow of the figure the evidence states:
 # "more than 60 items" for 62, "about 870" for 866, "nearly 10 years" for 9.5. Summaries round.
-# Not "up to": it states the figure as the maximum reached ("lasts up to 20 hours" for 14 is
-# false, where "less than 20 hours" is true).
-_ABOVE, _BELOW, _NEAR = (1.0, 1.5), (0.67, 1.0), (0.85, 1.15)
+# "up to" rounds up only: it states the figure as the maximum reached ("a range of up to 300
+# miles" for 298, but "lasts up to 20 hours" for 14 is false where "less than 20 hours" is true).
+_ABOVE, _BELOW, _NEAR, _ROUNDED_UP = (1.0, 1.5), (0.67, 1.0), (0.85, 1.15), (0.95, 1.0)
 _HEDGES = {
     "more than": _ABOVE, "over": _ABOVE, "above": _ABOVE, "at least": _ABOVE,
     "in excess of": _ABOVE, "upwards of": _ABOVE, "exceeding": _ABOVE,
-    "nearly": _BELOW, "almost": _BELOW, "just under": _BELOW,
+    "nearly": _BELOW, "almost": _BELOW, "just under": _BELOW, "up to": _ROUNDED_UP,
     "less than": _BELOW, "under": _BELOW, "below": _BELOW, "fewer than": _BELOW,
     "at most": _BELOW,
     "about": _NEAR, "around": _NEAR, "roughly": _NEAR, "approximately": _NEAR, "some": _NEAR,
