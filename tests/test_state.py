@@ -549,22 +549,27 @@ async def test_renewal_rounds_come_every_second_until_one_succeeds() -> None:
     assert calls >= 3
 
 
+def _counting_outage() -> tuple[MemoryStateStore, _Outage, list[int]]:
+    """A store that can be taken away, counting its renewal rounds (``rounds[0]``)."""
+    memory = MemoryStateStore()
+    outage = _Outage(memory)
+    rounds = [0]
+    renew_slots = outage.renew_slots
+
+    async def counted(leases_: list[tuple[str, str]], ttl_s: float) -> list[tuple[str, str]]:
+        rounds[0] += 1
+        return await renew_slots(leases_, ttl_s)
+
+    outage.renew_slots = counted  # type: ignore[method-assign]
+    return memory, outage, rounds
+
+
 async def test_a_connection_admitted_during_an_outage_is_counted_within_a_second() -> None:
     """deployment.md: connections admitted while the store was away (open fail mode) are in
     the shared caps within about a second of its return. The keeper slept out its ttl/3 (20 s
     here) first: track() marked the leases out of sync without waking it, so other workers
     admitted past the cap meanwhile."""
-    memory = MemoryStateStore()
-    outage = _Outage(memory)
-    rounds = 0
-    renew_slots = outage.renew_slots
-
-    async def counted(leases_: list[tuple[str, str]], ttl_s: float) -> list[tuple[str, str]]:
-        nonlocal rounds
-        rounds += 1
-        return await renew_slots(leases_, ttl_s)
-
-    outage.renew_slots = counted  # type: ignore[method-assign]
+    memory, outage, rounds = _counting_outage()
     leases = SlotLeases(outage, ttl_s=60)  # type: ignore[arg-type]
     await leases.renew()  # as a server does before it starts the keeper
     keeper = asyncio.create_task(leases.run())
@@ -572,7 +577,7 @@ async def test_a_connection_admitted_during_an_outage_is_counted_within_a_second
     try:
         outage.down = True
         leases.track("ip:a", "c1", 1)
-        await eventually(lambda: rounds >= 2, timeout=3)  # woken: a round, failed
+        await eventually(lambda: rounds[0] >= 2, timeout=3)  # woken: a round, failed
         outage.down = False
         await eventually(lambda: "c1" in memory._slots.get("ip:a", {}), timeout=3)
     finally:
@@ -583,24 +588,14 @@ async def test_a_connection_admitted_during_an_outage_is_counted_within_a_second
 async def test_admissions_that_come_together_after_an_outage_share_one_renewal() -> None:
     """Every admission out of sync ran a whole renewal round of its own (a review: 50 at once
     after the store came back), and every handshake one more, logged, during an outage."""
-    memory = MemoryStateStore()
-    outage = _Outage(memory)
-    rounds = 0
-    renew_slots = outage.renew_slots
-
-    async def counted(leases_: list[tuple[str, str]], ttl_s: float) -> list[tuple[str, str]]:
-        nonlocal rounds
-        rounds += 1
-        return await renew_slots(leases_, ttl_s)
-
-    outage.renew_slots = counted  # type: ignore[method-assign]
+    _, outage, rounds = _counting_outage()
     leases = SlotLeases(outage, ttl_s=30)  # type: ignore[arg-type]
     leases.track("global", "admitted-while-down", 100)
     admitted = await asyncio.gather(*(leases.acquire("global", f"c{n}", 100) for n in range(50)))
-    assert all(admitted) and rounds == 1
+    assert all(admitted) and rounds[0] == 1
     outage.down = True
     for n in range(20):  # an outage: admissions fail without a round each
         with pytest.raises(StateUnavailable):
             leases.track("global", f"d{n}", 100)
             await leases.acquire("global", f"e{n}", 100)
-    assert rounds <= 2
+    assert rounds[0] <= 2

@@ -281,17 +281,25 @@ async def _stream_when_ready(port: int, sid: str, timeout: float = 60) -> None:
         return
 
 
+async def _both_workers(sup: subprocess.Popen[bytes], port: int
+                       ) -> tuple[psutil.Process, set[int]]:
+    """The supervisor's process and its two workers' pids, once it serves."""
+    await _wait_ready(port)
+    parent = psutil.Process(sup.pid)
+    deadline = time.monotonic() + 60
+    while len(workers := _worker_pids(parent)) < 2:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.2)
+    return parent, workers
+
+
 async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
         tmp_path: Path, redis: RedisServer) -> None:
     port = free_port()
     sup = _spawn(port, redis, "--workers", "2")
     try:
-        await _wait_ready(port)
-        parent = psutil.Process(sup.pid)
+        parent, workers = await _both_workers(sup, port)
         deadline = time.monotonic() + 60
-        while len(workers := _worker_pids(parent)) < 2:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.2)
         for i in range(2):  # counted before a worker dies: they must stay counted
             await _stream_when_ready(port, f"before{i}")
         victim = next(iter(workers))
@@ -331,12 +339,7 @@ async def test_sighup_reloads_every_workers_evidence_and_stops_nothing(
     port = free_port()
     sup = _spawn(port, redis, "--workers", "2")
     try:
-        await _wait_ready(port)
-        parent = psutil.Process(sup.pid)
-        deadline = time.monotonic() + 60
-        while len(workers := _worker_pids(parent)) < 2:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.2)
+        parent, workers = await _both_workers(sup, port)
         for _ in range(2):
             sup.send_signal(signal.SIGHUP)
             await asyncio.sleep(0.5)
