@@ -117,11 +117,13 @@ async def test_wrong_keys_at_the_ticket_endpoint_spend_the_addresss_handshake_bu
 
 
 async def test_no_tickets_while_draining(server: Server) -> None:
-    """A ticket minted after SIGTERM was for a connection this server refuses (503)."""
+    """A ticket minted after SIGTERM was for a connection this server refuses (503), with a
+    Retry-After as protocol.md says (behind a balancer the retry finds another replica)."""
     server.draining = True
     response = await http(server.port, "POST", "/v1/tickets",
                           {"Authorization": f"Bearer {API_KEY}"})
     assert response.status == 503 and response.json()["error"] == "draining"
+    assert response.headers["retry-after"] == "1"
     server.draining = False
 
 

@@ -222,8 +222,10 @@ class Router:
         return Response(200, "OK", headers, body)
 
     def _draining(self, then: str) -> Response:
+        """503 with a Retry-After, as protocol.md says: behind a balancer the retry lands on
+        another replica (this one leaves the pool as its /readyz fails)."""
         self.server.metrics.rejections.labels("draining").inc()
-        return _error(503, "draining", f"the server is shutting down; {then}")
+        return _error(503, "draining", f"the server is shutting down; {then}", retry_after_s=1)
 
     # --- tickets --------------------------------------------------------------------------
     async def _tickets(self, connection: ServerConnection, request: Request) -> Response:
