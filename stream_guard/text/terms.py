@@ -817,6 +817,7 @@ _FROM_TO = re.compile(r"\bfrom[ \t]+" + _PERCENT + r"[ \t]+to[ \t]+" + _PERCENT)
 
 
 def _point_changes(text: str) -> set[str]:
+    """The changes in points between the percentages ``text`` compares (see above)."""
     canonical = canonical_figures(spell_out_numbers(text))
     changes: set[str] = set()
     for pattern in (_COMPARED, _FROM_TO):
@@ -1049,8 +1050,8 @@ _POINT_CHANGE = re.compile(_FIGURE_RUN + r"[\s-]*(?:(percentage|basis)[\s-]+poin
 
 
 def _drop_point_changes(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
-    """``text`` without each change in points that is the difference of two percentages one
-    sentence of the evidence states (to the figure's own precision): worked out of the
+    """``text`` without each change in points that is the difference of two percentages the
+    evidence compares (:data:`POINT_CHANGES`, to the figure's own precision): worked out of the
     evidence, like the figures of :func:`drop_worked_out`; any other stays, a new figure."""
     changes = [v for n in evidence.get(POINT_CHANGES, ()) if (v := _decimal(n)) is not None]
     low = text.lower()
