@@ -492,13 +492,13 @@ def _check_redis_url(url: str) -> None:
 def _without_password(url: str) -> str:
     """``url`` with what it holds before its host's "@" past the user name hidden, however
     malformed the rest ("rediss//:secret@host" too), and without its query ("?password=")."""
-    url, query, _ = url.partition("?")
-    head, at, host = url.rpartition("@")
-    if at:
-        scheme, slashes, userinfo = head.rpartition("//")
-        user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
-        url = f"{scheme}{slashes}{user}:***@{host}"
-    return url + ("?***" if query else "")
+    head, at, host = url.rpartition("@")  # first: a password may hold a "?"
+    host, query, _ = (host if at else url).partition("?")
+    if not at:
+        return host + ("?***" if query else "")
+    scheme, slashes, userinfo = head.rpartition("//")
+    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
+    return f"{scheme}{slashes}{user}:***@{host}" + ("?***" if query else "")
 
 
 def _to_key_map(raw: Any, label: str) -> dict[str, str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TypeVar
@@ -787,12 +789,33 @@ async def test_a_ticket_provider_is_retried_while_the_server_restarts(tmp_path: 
         await task
 
 
-async def test_a_ticket_request_refused_by_tls_is_final(server: Server) -> None:
-    """TLS refused (here: https to a plain HTTP server) is no restart: retried, a wrong scheme
-    or certificate ran the whole backoff before failing as a misleading ConnectError."""
-    with pytest.raises(GuardClientError) as refused:
-        await mint_ticket(f"https://127.0.0.1:{server.port}", API_KEY)
-    assert not isinstance(refused.value, TicketUnavailableError)
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl for a certificate")
+async def test_a_ticket_request_refused_by_tls_is_final(tmp_path: Path) -> None:
+    """A certificate the client does not trust is no restart: retried, it ran the whole backoff
+    before failing as a misleading ConnectError. (A connection cut during the handshake is
+    retried: a TLS front restarting.)"""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    made = await asyncio.create_subprocess_exec(
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    assert await made.wait() == 0
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    tls = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+    try:
+        port = tls.sockets[0].getsockname()[1]
+        with pytest.raises(GuardClientError) as refused:
+            await mint_ticket(f"https://127.0.0.1:{port}", API_KEY)
+        assert not isinstance(refused.value, TicketUnavailableError)
+        assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value)
+    finally:
+        tls.close()
+        await tls.wait_closed()
 
 
 async def test_cancelling_a_start_as_its_answer_arrives_cancels_it(server: Server) -> None:

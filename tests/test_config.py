@@ -159,7 +159,7 @@ def test_a_secret_is_never_shown_in_an_error(tmp_path: Path) -> None:
         load_settings(config)
     assert "api_keys" in str(info.value) and KEY_A not in str(info.value)
     for url in ("redis://:hunter2@redis:abc/0", "redis://:hun/ter2@redis:6379/0",
-                "rediss//redis:6379?password=hunter2"):
+                "rediss//redis:6379?password=hunter2", "rediss//user:hun?ter2@redis:6379"):
         with pytest.raises(SettingsError) as info:
             load_settings(environ={"STREAM_GUARD_REDIS_URL": url})
         assert "hunter2" not in str(info.value) and "hun" not in str(info.value), url

@@ -832,6 +832,8 @@ def test_a_recipes_fractions_are_its_figures() -> None:
      "Approval fell 7 percentage points.", True),
     ("Inflation eased to 3.2 percent in March from 3.7 percent.",
      "Inflation eased 0.5 percentage points.", True),
+    ("Support rose from 51% in May to 64% in June. A 3 percentage point swing elsewhere.",
+     "Support rose 13 percentage points.", True),
 ])
 def test_a_change_in_points_between_the_evidences_percentages_is_worked_out(
         evidence: str, window: str, faithful: bool) -> None:
@@ -863,7 +865,34 @@ def test_a_time_zone_and_pm_meet_themselves_however_written() -> None:
     assert coverage("Support is open 9am-5pm PT.", term_keys("Support is open 9am-5pm ET.")) < 1
     assert not quantity_conflict("Doors open at 12 PM, close at 6 PM.",
                                  quantity_index("Doors open at noon and close at 6 p.m."))
-    assert canonical_figures("at 9 a.m. Central European Time") == "at 9 am Central European Time"
+    assert canonical_figures("at 9 a.m. Central European Time") == "at 9 am. Central European Time"
     # elsewhere the words are their own: a prime minister is no time of day
     assert [t.key for t in terms("The PM resigned.")] == ["pm", "resigned"]
     assert "central" in term_keys("The European Central Bank raised rates.")
+
+
+def test_a_figure_ending_in_zeros_is_that_figure() -> None:
+    """"2.0-liter" is the evidence's "2-liter" (read with its unit since this session, the
+    zeros made it a changed figure); a version's or an address's zeros are its own."""
+    from stream_guard.text.terms import quantities, quantity_conflict, quantity_index
+
+    assert not quantity_conflict("The 2.0-liter engine gains 4.50%.",
+                                 quantity_index("The 2-liter engine gains 4.5%."))
+    assert quantities("It runs 1.2.10 hours.") != quantities("It runs 1.2.1 hours.")
+
+
+def test_up_to_a_rounded_figure_keeps_the_figures_own_precision() -> None:
+    """"up to $1.5 billion" for $1.52 billion rounds to its last digit; the hedge's narrow
+    band (up to a maximum reached) must not make it a change (a review)."""
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    known = quantity_index("The deal is worth up to $1.52 billion.")
+    assert not quantity_conflict(resolve_hedged_numbers(
+        "The deal is worth up to $1.5 billion.", known), known)
+
+
+def test_a_time_of_day_keeps_the_full_stop_that_ends_its_sentence() -> None:
+    from stream_guard.text.terms import canonical_figures
+
+    assert canonical_figures("It opens at 9 a.m. Staff greet you.") == (
+        "It opens at 9 am. Staff greet you.")

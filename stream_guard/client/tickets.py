@@ -50,6 +50,8 @@ def _final(exc: Exception) -> bool:
     """A failure no retry mends: TLS refused (a certificate, a protocol), or a URL urllib
     cannot open ("unknown url type"), which would be retried through the whole backoff."""
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)):
+        return False  # the connection cut during the handshake: a restart, say
     return isinstance(reason, ssl.SSLError) or (isinstance(exc, urllib.error.URLError)
                                                 and not isinstance(reason, OSError))
 

@@ -410,9 +410,12 @@ _CLOCK_ZONE = re.compile(r"(?<=\d)[ \t]?([ap])\.?[ \t]?m\b\.?(?:[ \t]+(" + "|".j
 
 
 def _clock_zone(match: re.Match[str]) -> str:
-    """The time's "am"/"pm", and its zone as a name ("ET"): a changed zone is a new name."""
+    """The time's "am"/"pm", and its zone as a name ("ET"): a changed zone is a new name. A
+    sentence's full stop stays ("opens at 9 a.m. Staff ..." ends there)."""
     zone = match.group(2)
-    return f" {match.group(1)}m" + (f" {_ZONES[zone].upper()}" if zone else "")
+    if zone:
+        return f" {match.group(1)}m {_ZONES[zone].upper()}"
+    return f" {match.group(1)}m" + ("." if match.group().endswith(".") else "")
 
 
 def spell_out_numbers(text: str) -> str:
@@ -726,7 +729,7 @@ def _plain(number: str) -> str:
     """A number as the figure it is: no thousands commas, no zeros ending its decimals ("2.0
     liter" is the evidence's "2-liter", "4.50%" its "4.5%")."""
     number = number.replace(",", "")
-    if "." in number:
+    if number.count(".") == 1:  # not a version's or an address's ("1.2.10", "10.0.0.10")
         number = number.rstrip("0").rstrip(".")
     return number
 
@@ -813,7 +816,7 @@ POINT_CHANGES = "@points"
 _PERCENT = r"(\d+(?:\.\d+)?)%"
 _COMPARED = re.compile(_PERCENT + r"[^%\n]{0,60}?\b(?:from|vs\.?|versus|compared (?:with|to)|"
                        r"against)[ \t]+" + _PERCENT)
-_FROM_TO = re.compile(r"\bfrom[ \t]+" + _PERCENT + r"[ \t]+to[ \t]+" + _PERCENT)
+_FROM_TO = re.compile(r"\bfrom[ \t]+" + _PERCENT + r"[^%\n,;]{0,40}?\bto[ \t]+" + _PERCENT)
 
 
 def _point_changes(text: str) -> set[str]:
@@ -1248,11 +1251,13 @@ def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
 
 
 def _hedge_before(text: str, start: int) -> tuple[float, float] | None:
-    """The band of the hedge right before the figure at ``start`` ("more than $1.5bn"), if any."""
+    """The band of the hedge right before the figure at ``start`` ("more than $1.5bn"), if any.
+    Not "up to"'s: narrower than a rounded figure's own precision, it would read "up to $1.5
+    billion" for $1.52 billion as a change."""
     before = text[max(0, start - 24):start].rstrip("".join(_CURRENCY) + " \t").lower()
     for hedge, band in _HEDGES.items():
         if before.endswith(hedge) and not before[:-len(hedge)][-1:].isalnum():
-            return band
+            return None if band is _ROUNDED_UP else band
     return None
 
 
