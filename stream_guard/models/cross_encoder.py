@@ -17,7 +17,7 @@ import numpy as np
 from stream_guard.models.arrays import FloatArray
 from stream_guard.models.batching import length_sorted_batches
 from stream_guard.models.devices import resolve_backend, resolve_device
-from stream_guard.models.hf import ModelDir, ModelFormatError, open_model_dir, read_json
+from stream_guard.models.hf import ModelDir, ModelFormatError, open_model_dir, read_json, trial_run
 from stream_guard.models.labels import LabelMap
 from stream_guard.models.onnx_cache import cached_onnx
 from stream_guard.models.packaged import ModelNotFoundError, check_sha256
@@ -149,14 +149,8 @@ def _trial(scorer: CrossEncoderScorer, source: Path) -> None:
     outputs than ``id2label`` names, token ids past its vocabulary) used to pass the start, and
     then every window failed on its own, so nothing was ever checked while ``/readyz`` said
     ready."""
-    try:
-        (score,) = scorer.score_pairs([Pair("The sky is blue.", "The sky is blue.")])
-    except ModelFormatError as exc:
-        raise ModelFormatError(f"{source}: the model loads but cannot score a pair: "
-                               f"{exc}") from None
-    except Exception as exc:  # the runtime's own errors (onnxruntime, torch) have no one type
-        raise ModelFormatError(f"{source}: the model loads but cannot score a pair: "
-                               f"{type(exc).__name__}: {exc}") from None
+    pair = Pair("The sky is blue.", "The sky is blue.")
+    score = trial_run(source, "score a pair", lambda: scorer.score_pairs([pair])[0])
     if not 0.0 <= score.support <= 1.0:  # NaN too: weights that are not numbers
         raise ModelFormatError(f"{source}: the model loads but scores a pair "
                                f"{score.support} (not a probability)")

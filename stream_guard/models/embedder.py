@@ -15,7 +15,13 @@ import numpy as np
 from stream_guard.models.arrays import FloatArray
 from stream_guard.models.batching import length_sorted_batches
 from stream_guard.models.devices import resolve_backend, resolve_device
-from stream_guard.models.hf import ModelDir, ModelFormatError, open_model_dir, read_json
+from stream_guard.models.hf import (
+    ModelDir,
+    ModelFormatError,
+    open_model_dir,
+    read_json,
+    trial_run,
+)
 from stream_guard.models.onnx_cache import cached_onnx
 from stream_guard.models.packaged import minilm_dir, sha256_file
 from stream_guard.models.runtime import OnnxRunner, Runner
@@ -100,11 +106,7 @@ def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto
 def _trial(embedder: SentenceEmbedder, source: Path) -> None:
     """Embed one sentence now: weights whose shapes disagree with the config load, and then
     every collection search and ingest would fail on its own with a numpy error."""
-    try:
-        vectors = embedder.embed(["The sky is blue."])
-    except Exception as exc:  # the runtime's own errors (onnxruntime, torch) have no one type
-        raise ModelFormatError(f"{source}: the model loads but cannot embed a sentence: "
-                               f"{type(exc).__name__}: {exc}") from None
+    vectors = trial_run(source, "embed a sentence", lambda: embedder.embed(["The sky is blue."]))
     if not np.isfinite(vectors).all():
         raise ModelFormatError(f"{source}: the model loads but embeds a sentence as "
                                "values that are not numbers")

@@ -9,9 +9,10 @@ the missing file, instead of deep inside a runtime with a shape error.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from stream_guard.exceptions import GuardError
 from stream_guard.models.packaged import ModelNotFoundError
@@ -19,6 +20,7 @@ from stream_guard.models.packaged import ModelNotFoundError
 # Architectures whose weights the built-in ONNX graph builder understands. Anything else in HF
 # layout still runs on the torch backend, or on onnxruntime after a torch export.
 BERT_LIKE = frozenset({"bert", "roberta", "xlm-roberta"})
+T = TypeVar("T")
 
 
 class ModelFormatError(GuardError, ValueError):
@@ -105,6 +107,20 @@ def open_model_dir(path: str | Path, *, need_weights: bool = True,
     if config is None or not isinstance(config, dict):
         raise ModelFormatError(f"{config_file}: not a JSON object")
     return ModelDir(path=path, config=config, tokenizer_file=tokenizer_file, weights_file=weights)
+
+
+def trial_run(source: Path, what: str, run: Callable[[], T]) -> T:
+    """``run()`` once at load, any failure a :class:`ModelFormatError` naming ``source`` and
+    ``what`` it could not do: a model that loads but cannot run (shapes its config disagrees
+    with, a head of another size) used to pass the start, and then every request failed on
+    its own while ``/readyz`` said ready."""
+    try:
+        return run()
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{source}: the model loads but cannot {what}: {exc}") from None
+    except Exception as exc:  # the runtime's own errors (onnxruntime, torch) have no one type
+        raise ModelFormatError(f"{source}: the model loads but cannot {what}: "
+                               f"{type(exc).__name__}: {exc}") from None
 
 
 def read_json(path: Path) -> Any:

@@ -693,15 +693,19 @@ _NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:(?:-|\s*)" + _UNIT_WORD + ")?",
 
 def quantities(text: str) -> set[tuple[str, str]]:
     """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
-    return {(number, unit) for number, unit in _numbers(text) if unit}
+    return {(number, unit) for number, unit in _numbers(_quantity_text(text)) if unit}
 
 
-def _numbers(text: str, both_readings: bool = False) -> Iterator[tuple[str, str]]:
-    """Each number ``text`` states (numbers in words read as digits), with its unit, or
-    :data:`ANY_UNIT` where no word after it names one (``both_readings``: see
-    :func:`canonical_figures`)."""
-    canonical = canonical_figures(spell_out_numbers(text), scale_as_unit=True,
-                                  both_readings=both_readings)
+def _quantity_text(text: str, both_readings: bool = False) -> str:
+    """``text`` as :func:`_numbers` reads it: numbers in words as digits, figures canonical
+    (``both_readings``: see :func:`canonical_figures`)."""
+    return canonical_figures(spell_out_numbers(text), scale_as_unit=True,
+                             both_readings=both_readings)
+
+
+def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str, str]]:
+    """Each number a :func:`_quantity_text` states, with its unit, or :data:`ANY_UNIT` where
+    no word after it names one."""
     matches = list(_NUMBER_AND_UNIT.finditer(canonical))
     for k, match in enumerate(matches):
         number, word = match.group(1), match.group(2) or ""
@@ -795,14 +799,15 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     """The numbers ``text`` states per unit, {"metre": {"330"}}, and under :data:`ANY_UNIT`
     every number it states at all; built once per evidence."""
     by_unit: dict[str, set[str]] = {ANY_UNIT: set()}
-    for number, unit in _numbers(text, both_readings=True):
+    canonical = _quantity_text(text, both_readings=True)
+    for number, unit in _numbers(canonical, both_readings=True):
         if unit != DATE_UNIT:  # a date is no amount a rounded figure could be ("$20 million")
             by_unit[ANY_UNIT].add(number)
         if unit:
             by_unit.setdefault(unit, set()).add(number)
     for number in _metres_by_length(text):  # "12 m long" is 12 metres
         by_unit.setdefault("metre", set()).add(number)
-    if len(by_unit.get("%", ())) > 1 and (changes := _point_changes(text)):
+    if len(by_unit.get("%", ())) > 1 and (changes := _point_changes(canonical)):
         by_unit[POINT_CHANGES] = changes
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
@@ -819,9 +824,8 @@ _COMPARED = re.compile(_PERCENT + r"[^%\n]{0,60}?\b(?:from|vs\.?|versus|compared
 _FROM_TO = re.compile(r"\bfrom[ \t]+" + _PERCENT + r"[^%\n,;]{0,40}?\bto[ \t]+" + _PERCENT)
 
 
-def _point_changes(text: str) -> set[str]:
-    """The changes in points between the percentages ``text`` compares (see above)."""
-    canonical = canonical_figures(spell_out_numbers(text))
+def _point_changes(canonical: str) -> set[str]:
+    """The changes in points between the percentages a :func:`_quantity_text` compares."""
     changes: set[str] = set()
     for pattern in (_COMPARED, _FROM_TO):
         for match in pattern.finditer(canonical):
