@@ -26,7 +26,16 @@ from websockets.exceptions import ConnectionClosed
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
 from tests.redis_server import RedisServer, free_port
-from tests.wsclient import API_KEY, http, open_ws, recv, recv_until, send, stream_text
+from tests.wsclient import (
+    API_KEY,
+    eventually,
+    http,
+    open_ws,
+    recv,
+    recv_until,
+    send,
+    stream_text,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -201,13 +210,13 @@ async def test_redis_lost_fail_open_admits_and_counts(tmp_path: Path,
 
 # --- real processes ---------------------------------------------------------------------------
 
-def _spawn(port: int, redis: RedisServer, *extra: str, **env_overrides: str) -> subprocess.Popen[
-        bytes]:
+def _spawn(port: int, redis: RedisServer, *extra: str, stderr: Any = subprocess.PIPE,
+           **env_overrides: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "STREAM_GUARD_REDIS_URL": redis.url, "STREAM_GUARD_TIER": "lexical",
            "STREAM_GUARD_API_KEYS": f"{API_KEY}:tenant-a", "STREAM_GUARD_PORT": str(port),
            "STREAM_GUARD_SHUTDOWN_GRACE_S": "2", **env_overrides}
     return subprocess.Popen([sys.executable, "-m", "stream_guard", "serve", *extra], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 async def _wait_ready(port: int, timeout: float = 60) -> None:
@@ -337,9 +346,14 @@ async def test_sighup_reloads_every_workers_evidence_and_stops_nothing(
     """The supervisor passes SIGHUP on to its workers: its default action ended the supervisor,
     and then every worker, while a single server reloaded its evidence."""
     port = free_port()
-    sup = _spawn(port, redis, "--workers", "2")
+    log = tmp_path / "serve.log"
+    sink = await asyncio.to_thread(log.open, "wb")
+    with sink:
+        sup = _spawn(port, redis, "--workers", "2", stderr=sink)
     try:
         parent, workers = await _both_workers(sup, port)
+        # Both serving (a worker still starting ignores SIGHUP: it loads its evidence afresh)
+        await eventually(lambda: log.read_text().count("scorer ready") == 2, timeout=60)
         for _ in range(2):
             sup.send_signal(signal.SIGHUP)
             await asyncio.sleep(0.5)
@@ -347,8 +361,7 @@ async def test_sighup_reloads_every_workers_evidence_and_stops_nothing(
         assert sup.poll() is None and _worker_pids(parent) == workers
         sup.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(sup.wait, 30) == 0
-        assert sup.stderr is not None
-        assert sup.stderr.read().decode().count("evidence reloaded") == 4  # 2 workers, twice
+        assert log.read_text().count("evidence reloaded") == 4  # 2 workers, twice
     finally:
         if sup.poll() is None:
             sup.kill()
