@@ -136,6 +136,10 @@ def test_spans_are_trimmed_offsets() -> None:
      ["It\u2019s best not to. Aerosol sprays damage the coating."]),
     ("- That's unfortunate.\n- The shop closed in May.",
      ["- That's unfortunate.\n- The shop closed in May."]),
+    # ... also after how the speaker feels about the answer (a probe's faithful answer halted)
+    ("Unfortunately not. Dogs over 9 years cannot be enrolled.",
+     ["Unfortunately not. Dogs over 9 years cannot be enrolled."]),
+    ("I'm afraid not. The shop closed in May.", ["I'm afraid not. The shop closed in May."]),
     # one that states something of its own is judged on its own
     ("Snow is white. Grass is green.", ["Snow is white.", "Grass is green."]),
     ("Paris is in Spain. It has a tower.", ["Paris is in Spain.", "It has a tower."]),
@@ -144,6 +148,8 @@ def test_spans_are_trimmed_offsets() -> None:
      ["They moved fast.", "Within 18 days, Parliament passed a law."]),
     ("It's fully waterproof. It has a tower.", ["It's fully waterproof.", "It has a tower."]),
     ("It costs $5. Returns are free.", ["It costs $5.", "Returns are free."]),
+    ("Unfortunately, drones are banned. It has a tower.",
+     ["Unfortunately, drones are banned.", "It has a tower."]),
     ("They rebuilt Westminster Abbey. It took years.",
      ["They rebuilt Westminster Abbey.", "It took years."]),
     # no talk swallows a claim: "No, it isn't." was merged into the closer and never scored

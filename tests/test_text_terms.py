@@ -896,3 +896,89 @@ def test_a_time_of_day_keeps_the_full_stop_that_ends_its_sentence() -> None:
 
     assert canonical_figures("It opens at 9 a.m. Staff greet you.") == (
         "It opens at 9 am. Staff greet you.")
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    ("Weather sealing: operates down to \u221210\u00b0C.",
+     "Weather sealing: it operates down to minus 10 degrees Celsius."),
+    ("Store at -10 \u00b0C or colder.", "Store at -10 deg C or colder."),
+    ("For the fourth quarter, Helixa expects revenue of $425 million.",
+     "For Q4, Helixa expects revenue of $425 million."),
+    ("Q3 revenue rose 14%.", "Third-quarter revenue rose 14%."),
+    ("Late problem sets receive no credit.", "Late problem sets get zero credit."),
+])
+def test_a_temperature_a_quarter_and_zero_meet_themselves_however_written(
+        evidence: str, window: str) -> None:
+    """A probe's faithful answers halted on each: "Celsius" and "Q4" were new names beside
+    "°C" and "fourth quarter", and "zero credit" a new figure 0 beside "no credit"."""
+    from stream_guard.text.terms import quantity_conflict, quantity_index
+
+    assert coverage(window, term_keys(evidence)) == 1.0
+    assert not quantity_conflict(window, quantity_index(evidence))
+
+
+def test_a_changed_temperature_or_quarter_is_still_changed() -> None:
+    from stream_guard.text.terms import canonical_figures, quantity_conflict, quantity_index
+
+    assert quantity_conflict("Store below 30 degrees Celsius.",
+                             quantity_index("Store below 25\u00b0C."))
+    assert coverage("Q3 revenue rose.", term_keys("Fourth-quarter revenue rose.")) < 1.0
+    # "zero" before a measure stays the number; "minus" before no number stays a word
+    assert canonical_figures("zero percent") != "no percent"
+    assert "0%" in term_keys("It pays zero percent interest.")
+    assert "minus" in term_keys("The price minus a fee.")
+
+
+def test_a_bound_is_not_read_as_another_bound() -> None:
+    """"below 30" was read as a rounding of the evidence's 25 when it says "below 25°C": a
+    bound is a limit, and another limit is another claim. A bound the window repeats, and a
+    rounded figure that is no bound of the evidence, are read as before."""
+    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+
+    known = quantity_index("Store below 25\u00b0C. Do not take more than 8 tablets in 24 hours. "
+                           "Not for patients over 65. The range is 298 miles.")
+
+    def conflict(window: str) -> bool:
+        return quantity_conflict(resolve_hedged_numbers(window, known), known)
+
+    assert conflict("Store below 30\u00b0C.")
+    assert conflict("Do not take more than 10 tablets in 24 hours.")
+    assert not conflict("Store below 25 degrees Celsius.")
+    assert resolve_hedged_numbers("safety in people over 65.", known) == (
+        "safety in people over 65.")  # not the nearest other figure in its band
+    assert not conflict("It has a range of up to 300 miles.")
+
+
+@pytest.mark.parametrize(("evidence", "window", "faithful"), [
+    ("From 1979 to 1994 she led the group, tracking cod for up to three years.",
+     "She led the group for 15 years.", True),
+    ("She chaired the board (2001\u20132007) and tracked cod for three years.",
+     "She chaired the board for six years, a 6-year term.", True),
+    ("Between 1995 and 2013 she taught in Oslo, on leave for two years.",
+     "She taught in Oslo for 18 years.", True),
+    ("From 1979 to 1994 she led the group, tracking cod for up to three years.",
+     "She led the group for 12 years.", False),
+    # two years of the text that no span joins are no span
+    ("She was born in 1948 and in 1971 spent two years abroad.",
+     "She spent 23 years abroad.", False),
+])
+def test_a_duration_in_years_of_a_span_the_evidence_gives_is_worked_out(
+        evidence: str, window: str, faithful: bool) -> None:
+    from stream_guard.text.terms import drop_worked_out, quantity_conflict, quantity_index
+
+    known = quantity_index(evidence)
+    read = drop_worked_out(window, known)
+    assert (read != window) is faithful
+    assert quantity_conflict(read, known) is not faithful
+
+
+def test_a_ranges_first_number_keeps_its_scale_when_the_last_is_resolved() -> None:
+    """"$425–435 million" was read as 425 and 435,000,000 once the rounded-figure reading
+    rewrote its last number: a probe's faithful guidance halted on a new figure 425."""
+    from stream_guard.text.terms import quantity_index, resolve_hedged_numbers
+
+    evidence = ("Revenue was $412.3 million. For the fourth quarter, Helixa expects revenue of "
+                "$425 million to $435 million.")
+    read = resolve_hedged_numbers("For Q4, Helixa expects revenue of $425–435 million.",
+                                  quantity_index(evidence))
+    assert coverage(read, term_keys(evidence)) == 1.0

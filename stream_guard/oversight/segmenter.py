@@ -276,7 +276,11 @@ class WindowSegmenter:
 # Paris."): judged on their own, as "Snow is white." is (a review).
 _LITTLE_CHARS = 40
 _LITTLE_TERMS = 1
-_LEANING = re.compile(r"(?:it|its|that|this|these|those|they|he|she|we|you|there|yes|no|not|"
+# An answer may open with how the speaker feels about it: "Unfortunately not.", "I'm afraid not."
+# (a review's probe halted a faithful answer on the first alone).
+_LEANING = re.compile(r"(?:(?:unfortunately|sadly|fortunately|luckily|happily|regrettably|"
+                      r"thankfully|i['’]m afraid|i am afraid)[,\s]+)?"
+                      r"(?:it|its|that|this|these|those|they|he|she|we|you|there|yes|no|not|"
                       r"yeah|nope|sure|so)\b", re.IGNORECASE)  # "it" takes "it's" and "it’s"
 
 

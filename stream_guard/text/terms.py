@@ -327,23 +327,14 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     scaled reading follows it ("10k 10000"); dates in digits are written in words
     (:func:`canonical_dates`). Unchanged text is returned as the same object."""
     text = _currency_codes(canonical_dates(text))
+    text = _temperatures_and_quarters(text, both_readings)
     if "/" in text or not text.isascii():
         text = _fractions(text, both_readings)
     if has_digit(text):  # (not "m" in text: "2 PM ET" has none)
         text = _rewrite(text, _CLOCK_ZONE, _clock_zone)
     if not _FIGURE_HINT.search(text):
         return text
-    ranged, low = text, text.lower()  # the patterns are lower case (see _rewrite)
-
-    def first_of_range(match: re.Match[str]) -> str | None:
-        second = _FIGURE.match(low, match.end()) if len(low) == len(ranged) else None
-        scale = None if second is None else _scale_of(ranged, second)
-        if scale is None or not scale[1]:
-            return None
-        value = _scaled_value(match.group(1), scale[0])
-        return None if value is None else _digits_of(value) + match.group(2)
-
-    text = _rewrite(ranged, _RANGE, first_of_range)
+    text = _range_firsts(text)
 
     def rewrite(match: re.Match[str]) -> str | None:
         number = match.group(1)
@@ -359,6 +350,64 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
         return digits if certain else f"{match.group()} {digits}"
 
     return _rewrite(text, _FIGURE, rewrite)
+
+
+# A temperature one way however written: "−10°C", "-10 °C", "10 deg C" and "minus 10 degrees
+# Celsius" are "-10 degrees celsius" (a review's faithful answer halted on "minus 10 degrees
+# Celsius" for the sheet's "−10°C": "Celsius" was a new name, and the sheet's 10 had no unit).
+# And a quarter of a year one way: "Q4", "fourth quarter" and "4th-quarter" are "Q4" (earnings
+# summaries write either; "Q4" was a new name beside "the fourth quarter"), and the evidence's
+# also "quarter", which a window's "the quarter" reads.
+_TEMPERATURE = re.compile(r"(?<=\d)[ \t]*(?:[°º]|degrees?\b|deg\b\.?)"
+                          r"(?:[ \t]*(c|celsius|centigrade|f|fahrenheit)\b)?")
+_TEMPERATURE_HINT = re.compile(r"[°º]|\d[ \t]*(?i:deg)")
+_MINUS = re.compile(r"(?:\bminus[ \t]+|\u2212)(?=\d)")
+_QUARTER = re.compile(r"\b(?:(first|second|third|fourth|1st|2nd|3rd|4th)[ \t-]+quarter"
+                      r"|q([1-4]))\b")
+_Q_NUMBER = re.compile(r"[Qq][1-4]\b")
+_QUARTER_NUMBER = {"first": "1", "second": "2", "third": "3", "fourth": "4",
+                   "1st": "1", "2nd": "2", "3rd": "3", "4th": "4"}
+
+
+def _temperatures_and_quarters(text: str, both_readings: bool = False) -> str:
+    """``text`` with its temperatures and quarters written one way (above; ``both_readings``:
+    the evidence's); unchanged text is returned as the same object."""
+    if "\u2212" in text or "inus" in text:
+        text = _rewrite(text, _MINUS, lambda match: "-")
+    if _TEMPERATURE_HINT.search(text):
+        text = _rewrite(text, _TEMPERATURE, _temperature)
+    if "uarter" in text or _Q_NUMBER.search(text):
+        text = _rewrite(text, _QUARTER, _evidence_quarter if both_readings else _quarter)
+    return text
+
+
+def _temperature(match: re.Match[str]) -> str:
+    scale = (match.group(1) or "")[:1]
+    return " degrees" + {"c": " celsius", "f": " fahrenheit"}.get(scale, "")
+
+
+def _quarter(match: re.Match[str]) -> str:
+    return f"Q{match.group(2) or _QUARTER_NUMBER[match.group(1)]}"
+
+
+def _evidence_quarter(match: re.Match[str]) -> str:
+    return _quarter(match) + " quarter"
+
+
+def _range_firsts(text: str) -> str:
+    """``text`` with the first number of each range with one scale written in full ("$1-2
+    billion" -> "$1000000000-2 billion")."""
+    low = text.lower()  # the patterns are lower case (see _rewrite)
+
+    def first_of_range(match: re.Match[str]) -> str | None:
+        second = _FIGURE.match(low, match.end()) if len(low) == len(text) else None
+        scale = None if second is None else _scale_of(text, second)
+        if scale is None or not scale[1]:
+            return None
+        value = _scaled_value(match.group(1), scale[0])
+        return None if value is None else _digits_of(value) + match.group(2)
+
+    return _rewrite(text, _RANGE, first_of_range)
 
 
 # A fraction, with its whole number where one comes first ("1 1/2 cups", "1-1/2 inch", "1 and
@@ -422,7 +471,19 @@ def spell_out_numbers(text: str) -> str:
     """``text`` with numbers written in words given in digits, so evidence that spells a number
     out ("twenty - five machines", as transcripts and speech do) supports a window that writes
     it in digits ("25 machines"), and the other way round."""
-    return _rewrite(text, _SPELLED, lambda match: _spelled_number(text[slice(*match.span())]))
+    return _rewrite(text, _SPELLED, lambda match: _spelled(text, match))
+
+
+# "zero" before a thing is "no" ("zero credit" is the evidence's "no credit"; as the number 0 it
+# was a new figure), but not before a measure: "zero percent", "zero degrees".
+_ZERO_AMOUNT = re.compile(r"[ \t-]*(?:%|per[ \t-]?cent\b|percent|pct\b|degrees?\b|[°º])")
+
+
+def _spelled(text: str, match: re.Match[str]) -> str:
+    run = text[slice(*match.span())]
+    if run.lower() == "zero" and not _ZERO_AMOUNT.match(text.lower(), match.end()):
+        return "no"
+    return _spelled_number(run)
 
 
 def _rewrite(text: str, pattern: re.Pattern[str],
@@ -809,6 +870,11 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
         by_unit.setdefault("metre", set()).add(number)
     if len(by_unit.get("%", ())) > 1 and (changes := _point_changes(canonical)):
         by_unit[POINT_CHANGES] = changes
+    if spans := _year_spans(text):
+        by_unit[YEAR_SPANS] = spans
+    if bounds := {_plain(m.group(2)) for m in _HEDGED.finditer(text.lower())
+                  if _HEDGES[m.group(1)] is not _NEAR}:
+        by_unit[BOUNDS] = bounds
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
 
@@ -822,6 +888,47 @@ _PERCENT = r"(\d+(?:\.\d+)?)%"
 _COMPARED = re.compile(_PERCENT + r"[^%\n]{0,60}?\b(?:from|vs\.?|versus|compared (?:with|to)|"
                        r"against)[ \t]+" + _PERCENT)
 _FROM_TO = re.compile(r"\bfrom[ \t]+" + _PERCENT + r"[^%\n,;]{0,40}?\bto[ \t]+" + _PERCENT)
+
+
+# The key of a quantity index under which it keeps the lengths in years of the spans the
+# evidence gives ("from 1979 to 1994", "1979–1994", "between 1979 and 1994": 15), so that "led
+# the group for 15 years" is worked out of the evidence, not a figure it states otherwise
+# (a review's faithful biography halted on it: the evidence's "up to three years" was the
+# year figure it contradicted). Only a span written as one, not any two years of the text.
+YEAR_SPANS = "@years"
+_YEAR_NUMBER = r"((?:1[5-9]|20)\d\d)"
+_YEAR_SPAN = re.compile(
+    r"(?:\b(?:from|between)[ \t]+" + _YEAR_NUMBER + r"[ \t]*(?:to|until|till|through|and|[–—-])"
+    r"[ \t]*" + _YEAR_NUMBER + r"|(?<![\w.,-])" + _YEAR_NUMBER + r"[ \t]*[–—-][ \t]*"
+    + _YEAR_NUMBER + r")(?![\w.,]\d|\d)", re.IGNORECASE)
+# The key of a quantity index under which it keeps the figures the evidence gives as bounds
+# ("store below 25°C", "children under 12", "up to 20 hours"): a hedged figure of a window is
+# not read as one of them (:func:`resolve_hedged_numbers`). A bound is a limit, not a rounded
+# figure: "below 30 degrees" for "below 25°C" is another limit, and was read as 25.
+BOUNDS = "@bounds"
+# A duration in years ("for 15 years", "a 15-year tenure").
+_YEARS = re.compile(_FIGURE_RUN + r"(?=[ \t-]+(?:years?|yrs?)\b)")
+
+
+def _year_spans(text: str) -> set[str]:
+    """The lengths in years of the spans ``text`` writes as spans (:data:`YEAR_SPANS`)."""
+    spans = set()
+    for match in _YEAR_SPAN.finditer(text):
+        first, last = (int(match.group(1) or match.group(3)), int(match.group(2) or match.group(4)))
+        if last > first:
+            spans.add(str(last - first))
+    return spans
+
+
+def _drop_year_spans(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` without each duration in years that is the length of a span the evidence
+    gives (:data:`YEAR_SPANS`): worked out of the evidence; any other stays."""
+    spans = evidence.get(YEAR_SPANS)
+    if not spans or "y" not in text:
+        return text
+    spelled = spell_out_numbers(text)  # "for six years"
+    dropped = _rewrite(spelled, _YEARS, lambda match: "" if match.group(1) in spans else None)
+    return text if dropped is spelled else dropped
 
 
 def _point_changes(canonical: str) -> set[str]:
@@ -878,6 +985,8 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     """
     if ANY_UNIT not in evidence:
         return text
+    # "below 30°C" has its unit in words ("30 degrees"), so it is read as a temperature
+    text = _temperatures_and_quarters(text)
     text = _resolve_converted(_resolve_scaled(_resolve_decimals(text, evidence), evidence),
                               evidence)
 
@@ -889,9 +998,11 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         money = any(c in _CURRENCY for c in match.group(0)) or bool(
             word and _unit(word) in _MONEY_WORDS)
         lo, hi = _hedge_band(_HEDGES[match.group(1)], match.group(2), money)
+        bounds = evidence.get(BOUNDS, frozenset())
         allowed = [(abs(v - figure), n)
                    for n in evidence.get(_unit(word) if word else ANY_UNIT, evidence[ANY_UNIT])
-                   if (v := _value(n)) is not None and lo * figure <= v <= hi * figure]
+                   if (v := _value(n)) is not None and lo * figure <= v <= hi * figure
+                   and (v == figure or n not in bounds)]
         best = min(allowed)[1] if allowed else match.group(2)
         return best if best != match.group(2) else None
 
@@ -993,7 +1104,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     only the detector can see it. Keeping such a result in the contradiction check halted
     faithful sums again: a figure of any unit the evidence gives other figures of ("that's 30
     days", "$500 per week") is a conflict there."""
-    text = _drop_point_changes(text, evidence)
+    text = _drop_year_spans(_drop_point_changes(text, evidence), evidence)
     low = text.lower()
     if not has_digit(text) or not (_RESULT_BEFORE.search(low) or _TOTAL_HINT.search(low)):
         return text
@@ -1193,9 +1304,10 @@ def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str
 def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` with each scaled figure replaced by the closest number of the evidence it
     rounds to (see :func:`resolve_hedged_numbers`): any the evidence states but a year (a
-    "$2k" is not 2019's)."""
+    "$2k" is not 2019's). A range's first number is scaled as its last ("$425–435 million")."""
     if not _FIGURE_HINT.search(text):
         return text
+    text = _range_firsts(text)
     candidates: list[tuple[str, Decimal]] = []  # the evidence's numbers, read at the first figure
 
     def closest(match: re.Match[str]) -> str | None:
