@@ -3,7 +3,9 @@
 Start-up order matters: the port opens first (so liveness probes answer), and readiness turns
 green only once the scorer and the evidence store are loaded (a scorer that cannot load stops
 the server instead: it would never be ready); shutdown is the mirror image: readiness goes red,
-the port stops accepting, streams drain, then everything closes.
+the port stops accepting, streams drain, then everything closes. A worker of ``serve
+--workers`` (``reuse_port``) opens its share of the port only once its scorer is loaded: the
+kernel gives a new connection to any worker that listens, and the others serve meanwhile.
 """
 
 from __future__ import annotations
@@ -120,6 +122,14 @@ class Server:
                 log.warning("serve_demo is set but the demo (clients/js) is not beside this "
                             "installation: it ships in the source checkout, so run the server "
                             "from one (pip install -e .); /demo/ answers 404")
+        if self.engine is None:
+            self._engine_task = asyncio.create_task(self._load_engine())
+            if self.reuse_port:
+                # Workers share the port, and the kernel hands each new connection to any of
+                # them that listens: one still loading its scorer could only refuse it (1013),
+                # while /readyz, answered by a worker that is ready, said 200 (a review). A
+                # worker listens once it can serve; the others serve meanwhile.
+                await asyncio.shield(self._engine_task)
         try:
             self._ws = await serve(
                 self._handle, s.host, s.port, process_request=Router(self),
@@ -134,8 +144,6 @@ class Server:
             raise SettingsError(f"cannot listen on {s.host}:{s.port} "
                                 f"(STREAM_GUARD_HOST, STREAM_GUARD_PORT): "
                                 f"{exc.strerror or exc}") from None
-        if self.engine is None:
-            self._engine_task = asyncio.create_task(self._load_engine())
         await self.leases.renew()  # learns the store's slot epoch, so a later wipe is noticed
         self._background += [asyncio.create_task(self.leases.run(), name="leases"),
                              asyncio.create_task(self._follow_kills(), name="kills"),
