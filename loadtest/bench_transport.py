@@ -47,7 +47,7 @@ async def _serve(port: int, compression: str | None) -> None:
     """Count messages until stdin closes, then print messages and CPU since listening."""
     received = 0
 
-    def on_message(_message: str | bytes) -> None:
+    def on_message(_message: str | bytes, _arrived: float) -> None:
         nonlocal received
         received += 1
 

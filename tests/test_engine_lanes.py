@@ -146,3 +146,17 @@ async def test_a_late_window_of_the_lexical_tier_is_not_marked_degraded() -> Non
         assert all(s.value == 0 for s in family.samples if s.name.endswith("_total"))
     finally:
         await engine.close()
+
+
+def test_a_turn_of_degraded_windows_alone_is_no_batch() -> None:
+    """A scorer turn whose windows all went to the lexical tier ran no model batch: it was
+    counted as a batch of size 0, dragging the dashboard's batch sizes down under overload."""
+    from stream_guard.scoring.scheduler import BatchStats
+
+    metrics = Metrics()
+    engine = GroundingEngine(EngineConfig(tier="lexical"), metrics)
+    engine._observe_batch(BatchStats(0, 0.01, 0.2, fallback=3, late=3))
+    engine._observe_batch(BatchStats(2, 0.01, 0.1))
+    (family,) = metrics.batch_size.collect()
+    assert {s.name: s.value for s in family.samples}["stream_guard_scorer_batch_size_count"] == 1
+    assert metrics.deadline_misses._value.get() == 3

@@ -102,3 +102,15 @@ def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> N
     assert "| latency_ms.halt.p99 |" in table.stdout
     rows = compare_rows(result, result)
     assert all(r is None or r == pytest.approx(1.0) for _, _, _, r in rows)
+
+
+def test_transport_floor_bench_writes_its_json(tmp_path: Path) -> None:
+    """The benchmark of the bare transport ran a handler of the transport's old signature and
+    crashed without a file (a review)."""
+    out = tmp_path / "transport.json"
+    proc = subprocess.run([sys.executable, "-m", "loadtest.bench_transport", "--duration", "1",
+                           "--connections", "2", "--rate", "200", "--out", str(out)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    result = orjson.loads(out.read_bytes())
+    assert result["received"] == result["sent"] > 0 and result["machine"]

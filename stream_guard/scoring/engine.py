@@ -402,8 +402,9 @@ class GroundingEngine:
                        degraded=degraded)
 
     def _observe_batch(self, stats: BatchStats) -> None:
-        self.metrics.batch_size.observe(stats.size)
-        self.metrics.scorer_latency.observe(stats.seconds)
+        if stats.size:  # a turn of degraded windows alone ran no batch (a review: size 0)
+            self.metrics.batch_size.observe(stats.size)
+            self.metrics.scorer_latency.observe(stats.seconds)
         self.metrics.queue_wait.observe(stats.waited)
         if stats.late:
             self.metrics.deadline_misses.inc(stats.late)
