@@ -275,8 +275,9 @@ def code_revision() -> str | None:
     """The git commit of the stream_guard package being measured, for a result's record (load
     tests, benchmarks, the scripts under docs/results).
 
-    ``$LOADTEST_SERVER_REVISION`` names it for a tree that is not a checkout (an exported
-    snapshot); otherwise git is asked.
+    ``$LOADTEST_SERVER_REVISION`` names it when set; otherwise git is asked, and in a tree that
+    is not a checkout, the package's ``REVISION`` file, which ``git archive`` fills in
+    (``export-subst`` in ``.gitattributes``): benchmarks run from such snapshots.
     """
     import stream_guard  # the package this process imported, wherever it lies
 
@@ -287,9 +288,14 @@ def code_revision() -> str | None:
     try:
         rev = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=5, check=True)
+        return rev.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        exported = (where / "REVISION").read_text(encoding="utf-8").strip()
+    except OSError:
         return None
-    return rev.stdout.strip() or None
+    return exported if exported and not exported.startswith("$Format") else None
 
 
 def redacted_command(argv: Sequence[str]) -> str:
