@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.metadata
 import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,13 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 import onnxruntime as ort
 from safetensors.numpy import load_file, save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stream_guard.eval.cli import machine_info as shared_machine_info
 from stream_guard.eval.cli import write_report
 from stream_guard.evidence.faiss_index import (
     build_index,
@@ -104,37 +102,10 @@ def main() -> None:
 
 
 def machine_info() -> dict[str, Any]:
-    def version(dist: str) -> str | None:
-        try:
-            return importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            return None
-
-    info: dict[str, Any] = {
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
-        "python": platform.python_version(),
-        "onnxruntime": ort.__version__, "onnxruntime_providers": ort.get_available_providers(),
-        "faiss": faiss.__version__, "faiss_gpu": gpu_available(), "numpy": np.__version__,
-        "tokenizers": version("tokenizers"), "torch": version("torch"),
-        # Other work on the machine skews every number; this says how busy it was.
-        "load_average_at_start": list(os.getloadavg()),
-    }
-    if shutil.which("nvidia-smi"):
-        query = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
-                                "--format=csv,noheader"], capture_output=True, text=True,
-                               check=False)
-        info["gpus"] = [line.strip() for line in query.stdout.splitlines() if line.strip()]
-    return info
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    """The shared description (:func:`stream_guard.eval.cli.machine_info`), with what the
+    scorers can run on here."""
+    return {**shared_machine_info(), "onnxruntime_providers": ort.get_available_providers(),
+            "faiss_gpu": gpu_available()}
 
 
 def cross_encoder(cache: Path, args: argparse.Namespace) -> tuple[CrossEncoderScorer, str]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from websockets.speedups import apply_mask  # what the transport uses (its C bui
 
 from loadtest import corpus
 from stream_guard.config import load_settings
+from stream_guard.eval.cli import code_revision, machine_info
 from stream_guard.metrics import Metrics
 from stream_guard.oversight.segmenter import WindowSegmenter
 from stream_guard.oversight.session import Session, SessionConfig
@@ -124,8 +124,7 @@ def run(streams: int, repeats: int, seed: int) -> dict[str, object]:
         "lexical_check_ms_per_window": round(check_us / 1000, 3),
         "us_per_delta_by_part": {k: round(v, 2) for k, v in shares.items()},
         "us_per_delta_sum": round(sum(shares.values()), 2),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "processor": platform.processor()},
+        "machine": machine_info(), "code_revision": code_revision(),
     }
 
 

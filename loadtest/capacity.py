@@ -27,6 +27,7 @@ import orjson
 
 from loadtest.run import build_parser as run_parser
 from loadtest.run import run_load
+from stream_guard.eval.cli import redacted_command
 
 
 def verdict(result: dict[str, Any], p99_ms: float, max_lag_ms: float,
@@ -96,14 +97,21 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     probes: list[dict[str, Any]] = []
+    machine: dict[str, Any] = {}
 
     def probe(n: int) -> bool:
         result = _probe(args, n)
         ok, why = verdict(result, args.p99_ms, args.max_send_lag_ms, args.max_degraded)
         server = result["resources"].get("server", {})
+        if not machine:  # the machine and revision, once: every probe runs on the same
+            machine.update(result["machine"])
         probes.append({"streams": n, "passed": ok, "why": why,
+                       "halt_p50_ms": result["latency_ms"]["halt"]["p50"],
                        "halt_p99_ms": result["latency_ms"]["halt"]["p99"],
+                       "verdict_p50_ms": result["latency_ms"]["verdict"]["p50"],
                        "verdict_p99_ms": result["latency_ms"]["verdict"]["p99"],
+                       "deltas_per_s": result["rates"]["deltas_per_s"],
+                       "streams_per_s": result["rates"]["streams_per_s"],
                        "degraded_share": result["streams"].get("degraded_share"),
                        "server_cpu_pct": server.get("cpu_mean_pct"),
                        "others_cpu_pct": result["resources"]["machine"]["others_cpu_mean_pct"],
@@ -132,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             worst = mid
     summary = {"tier": args.tier, "workers": args.workers, "rate_tokens_per_s": args.rate,
                "p99_target_ms": args.p99_ms, "max_streams_passing": best,
-               "first_failing": worst, "probes": probes}
+               "first_failing": worst, "duration_s": args.duration, "probes": probes,
+               "machine": machine, "command": redacted_command(sys.argv)}
     (args.out_dir / "capacity.json").write_bytes(
         orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import math
 import os
-import platform
 import random
 import secrets
 import sys
@@ -45,7 +44,7 @@ from loadtest.serverproc import (
 from loadtest.stats import compare_rows, format_table, summarize
 from loadtest.wire import is_loopback, mint_ticket
 from stream_guard.client.client import stream_url
-from stream_guard.eval.cli import code_revision
+from stream_guard.eval.cli import code_revision, machine_info
 
 DEFAULT_URL = "ws://127.0.0.1:8765/v1/stream"
 API_KEY_ENV = "LOADTEST_API_KEY"  # not STREAM_GUARD_*: the server refuses unknown settings
@@ -104,20 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")),
-                       cpu)
-    except OSError:
-        pass
     try:
         loop = f"uvloop {version('uvloop')}"
     except PackageNotFoundError:
         loop = "asyncio"
-    return {"cpu_model": cpu, "cpu_count": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "websockets": version("websockets"),
-            "loop": loop, "server_revision": code_revision()}
+    return {**machine_info(), "loop": loop, "server_revision": code_revision()}
 
 
 def _server_env() -> dict[str, str]:

@@ -12,6 +12,7 @@ they are on, and a loaded server degrades late windows to the lexical tier as it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -264,11 +265,53 @@ def write_report(path: Path, report: Any) -> None:
     print(text)
 
 
+# The libraries whose versions move the figures a result records (by distribution name).
+_MEASURED_PACKAGES = ("numpy", "onnxruntime", "onnxruntime-gpu", "faiss-cpu", "faiss-gpu",
+                      "tokenizers", "torch", "websockets", "uvloop", "orjson")
+
+
 def machine_info() -> dict[str, Any]:
+    """What a result ran on, one description for every benchmark and report: the CPU, the
+    cores this process may use, the memory, the GPUs, the versions of the libraries that move
+    the figures, and how busy the machine was (the load average when asked)."""
+    import importlib.metadata
+
     usable: Callable[[int], set[int]] | None = getattr(os, "sched_getaffinity", None)
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "usable_cpus": len(usable(0)) if usable else None}
+    versions = {}
+    for dist in _MEASURED_PACKAGES:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[dist] = importlib.metadata.version(dist)
+    info: dict[str, Any] = {
+        "cpu_model": _proc_field("/proc/cpuinfo", "model name")
+                     or platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(), "usable_cpus": len(usable(0)) if usable else None,
+        "memory_gb": _memory_gb(), "platform": platform.platform(),
+        "python": platform.python_version(), "packages": versions,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    try:
+        query = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
+                                "--format=csv,noheader"], capture_output=True, text=True,
+                               timeout=10, check=False)
+        if gpus := [line.strip() for line in query.stdout.splitlines() if line.strip()]:
+            info["gpus"] = gpus
+    except (OSError, subprocess.SubprocessError):
+        pass  # no NVIDIA driver: a CPU machine
+    return info
+
+
+def _proc_field(path: str, name: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return next((line.split(":", 1)[1].strip() for line in fh if line.startswith(name)),
+                        None)
+    except OSError:
+        return None
+
+
+def _memory_gb() -> float | None:
+    total = _proc_field("/proc/meminfo", "MemTotal")  # "131072000 kB"
+    return round(int(total.split()[0]) / 2**20, 1) if total else None
 
 
 def code_revision() -> str | None:
