@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import PREMISE_MAX_CHARS, SentenceIndex, split_passages
 from stream_guard.scores import Evidence
@@ -70,3 +72,40 @@ def test_a_sentence_longer_than_the_budget_is_clipped_at_a_word() -> None:
     long = "The report lists " + ", ".join(f"item {i}" for i in range(200)) + "."
     premise = _index(long).focus(terms("The report lists item 7."), max_chars=120)
     assert len(premise.text) <= 120 and not premise.text.endswith(" ")
+
+
+_PREMISES_DIGEST = """
+import hashlib, json, sys
+from pathlib import Path
+
+from stream_guard.evidence.context import context_sentences
+from stream_guard.evidence.premise import SentenceIndex
+from stream_guard.oversight.segmenter import WindowSegmenter
+from stream_guard.text.terms import terms
+digest = hashlib.sha256()
+for path in sys.argv[1:]:
+    for line in open(path, encoding="utf-8"):
+        record = json.loads(line)
+        index = SentenceIndex(context_sentences([("c", record["context"])]))
+        segmenter = WindowSegmenter()
+        for window in [*segmenter.feed(record["response"]), *segmenter.finish()]:
+            digest.update(index.focus(terms(window.text)).text.encode())
+print(digest.hexdigest())
+"""
+
+
+def test_premises_do_not_depend_on_the_hash_seed() -> None:
+    """The premise of a window is the same in every process: its sentences' shares were summed
+    in a set's order, which follows the hash seed, and ties broke differently from one worker
+    or training run to the next (a review: 8 of 6,590 training premises)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    probes = sorted(str(p) for p in (root / "docs" / "results").glob("realistic-probe*.jsonl"))
+    digests = {subprocess.run([sys.executable, "-c", _PREMISES_DIGEST, *probes],
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)}, cwd=root,
+                              capture_output=True, text=True, check=True).stdout
+               for seed in (1, 2, 3)}
+    assert len(digests) == 1

@@ -157,7 +157,11 @@ class SentenceIndex:
             return self._lead(max_chars)
 
         def share(i: int, of: set[str]) -> float:
-            return sum(weights[k] for k in of if k in self.sentences[i].keys) / total
+            # Summed in the window's order, not the set's: a set's order follows the process's
+            # hash seed, and the float sums it gave broke ties differently from one process
+            # (a worker, a training run) to the next (a review).
+            keys = self.sentences[i].keys
+            return sum(w for k, w in weights.items() if k in of and k in keys) / total
 
         relevance = {i: share(i, set(weights)) for i in candidates}
         chosen: list[int] = []
