@@ -174,3 +174,46 @@ def test_resume_refuses_what_it_cannot_continue(data_dir: Path, tiny_mpnet: Path
     assert "--base-model" in err and "config.json, tokenizer.json not found" in err
     err = refused("--work-dir", str(tmp_path / "c"), "--tune-records", "1")
     assert "has records of one label only" in err
+
+    # Mistakes of the starting point are refused before any pair is built (a review: a minute
+    # of building first), and broken inputs in one line, not a traceback.
+    err = refused("--work-dir", str(tmp_path / "d"), "--init-from", str(work))
+    assert f"its best state is {work / 'best'}" in err
+    err = refused("--work-dir", str(tmp_path / "d"), "--init-from", str(tmp_path / "nowhere"))
+    assert "no such file or folder" in err
+    (tmp_path / "broken.onnx").write_bytes(b"\x0a\xff\xff not a graph")
+    err = refused("--work-dir", str(tmp_path / "d"), "--init-from", str(tmp_path / "broken.onnx"))
+    assert "not an ONNX graph" in err and "Traceback" not in err
+    corrupt = tmp_path / "corrupt.jsonl"
+    corrupt.write_text('{"premise": "a"\n')
+    assert cli.main([*common, "--examples", str(corrupt), "--base-model", str(tiny_mpnet),
+                     "--work-dir", str(tmp_path / "e")]) == 2
+    assert cli.main(["--data", str(data_dir / "begin_dev.jsonl"), "--work-dir",
+                     str(tmp_path / "f"), "--base-model", str(tiny_mpnet)]) == 2
+
+
+def test_an_export_that_is_no_better_writes_nothing_and_says_so(
+        data_dir: Path, tiny_mpnet: Path, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An export refused for a tune AUROC no better than the detector already there said
+    "detector written" and exited 0 (a review), and the same model again was taken for a
+    gain, its AUROC compared unrounded against the stored, rounded one."""
+    pairs = tmp_path / "pairs.jsonl.gz"
+    common = ["--data", str(data_dir), "--threads", "1", "--tune-records", "8",
+              "--base-model", str(tiny_mpnet)]
+    assert cli.main([*common, "--work-dir", str(tmp_path / "dump"), "--records-per-dataset", "4",
+                     "--dump-examples", str(pairs)]) == 0
+    work, out = tmp_path / "run", tmp_path / "detector"
+    assert cli.main([*common, "--examples", str(pairs), "--work-dir", str(work),
+                     "--epochs", "0.5", "--batch-size", "8"]) == 0
+    export = [*common, "--examples", str(pairs), "--work-dir", str(work), "--out", str(out)]
+    assert cli.main(export) == 0
+    written = (out / "detector.json").read_bytes()
+    card = (out / "MODEL_CARD.md").read_text() if (out / "MODEL_CARD.md").is_file() else ""
+    assert "no GPU was lent" not in card and "../../../" not in card
+    caplog.clear()
+    assert cli.main([*export, "--detector-version", "again"]) == 1
+    assert "nothing written there" in caplog.text
+    assert (out / "detector.json").read_bytes() == written
+    assert cli.main([*export, "--detector-version", "again", "--force"]) == 0
+    assert json.loads((out / "detector.json").read_text())["version"] == "again"

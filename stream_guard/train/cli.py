@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import sys
 import time
@@ -77,7 +78,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="HaluEval items sampled from each subset (both answers of an item)")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--budget-minutes", type=float, default=110.0,
-                   help="wall-clock cap on the fine-tuning loop, evaluations included")
+                   help="wall-clock cap on the fine-tuning loop, evaluations included, over "
+                        "the run and its resumes together: raise it to go on with --resume")
     p.add_argument("--eval-minutes", type=float, default=15.0,
                    help="how often the tune halves are scored (the best state is kept)")
     p.add_argument("--tune-records", type=int, default=400,
@@ -141,6 +143,29 @@ def sample_training(train: dict[str, list[Record]], per_dataset: int,
     return out
 
 
+def _check_starting_points(args: argparse.Namespace) -> None:
+    """Refuse a ``--resume`` with nothing to resume, and an ``--init-from`` or ``--out``
+    checkpoint that is not there, at once: found out after the pairs were built, the mistake
+    cost a minute or more."""
+    from stream_guard.train.crossencoder import TrainingError
+
+    if args.out is not None:
+        if not (args.work_dir / "best" / "config.json").is_file():
+            raise TrainingError(f"--out: {args.work_dir / 'best'} holds no checkpoint; "
+                                "train first (without --out)")
+        return
+    if args.resume and not (args.work_dir / "state.pt").is_file():
+        raise TrainingError(f"--resume: {args.work_dir} holds no checkpoint (state.pt) to "
+                            "resume; start without --resume")
+    if args.init_from is not None and not args.init_from.exists():
+        raise TrainingError(f"--init-from {args.init_from}: no such file or folder")
+    if (args.init_from is not None and args.init_from.is_dir()
+            and (args.init_from / "best" / "config.json").is_file()
+            and not (args.init_from / "config.json").is_file()):
+        raise TrainingError(f"--init-from {args.init_from} is a work folder: its best state is "
+                            f"{args.init_from / 'best'}")
+
+
 def _init_weights(init_from: Path, backbone: Path, work_dir: Path) -> Path:
     """The checkpoint ``--init-from`` names: a torch checkpoint as it is, or, for a detector
     directory that ships only its ONNX graph, the weights recovered from that graph into the
@@ -170,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         return run(args)
-    except (GuardError, FileNotFoundError) as exc:  # a refusal, said in one line
+    except (GuardError, OSError, json.JSONDecodeError) as exc:  # a refusal, in one line
         print(f"stream-guard train: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
@@ -210,10 +235,13 @@ def run(args: argparse.Namespace) -> int:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     backbone = _backbone(args.base_model, args.cache_dir)
     tok = pair_tokenizer(backbone / "tokenizer.json", args.max_length)
+    _check_starting_points(args)  # before the data is read and the pairs are built
     train_sets, tune, holdout = load_sets(args.data, training=args.examples is None)
     if args.out is not None:
         results = finalize(args, args.work_dir / "best", tok, tune, holdout)
-        log.info("detector written to %s: %s", args.out, json.dumps(results["calibration"]))
+        if not results["written"]:
+            return 1
+        log.info("detector written to %s: %s", args.out, json.dumps(results["policy"]))
         return 0
 
     rng = random.Random(args.seed)
@@ -240,7 +268,19 @@ def run(args: argparse.Namespace) -> int:
         log.info("P(supported) for %d pairs written to %s", len(probs), args.predict)
         return 0
     soft = None if args.soft_labels is None else np.load(args.soft_labels).tolist()
+    from stream_guard.eval.cli import machine_info
+
+    # Each invocation of this run (the first, then every --resume) and where it ran: the
+    # model card's record of the compute.
+    earlier = args.work_dir / "train_summary.json"
+    commands = (json.loads(earlier.read_text()).get("commands", [])
+                if args.resume and earlier.is_file() else [])
+    commands.append("stream-guard train " + " ".join(
+        sys.argv[1:] if args.command_line is None else args.command_line))
     summary: dict[str, object] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                  "commands": commands,
+                                  "machine": {**machine_info(), "nice": os.nice(0),
+                                              "threads": args.threads},
                                   "base_model": args.base_model,
                                   "init_from": None if args.init_from is None
                                   else str(args.init_from),
@@ -349,9 +389,11 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
         results["training"] = json.loads(summary.read_text())
     shipped = out / "detector.json"
     previous = json.loads(shipped.read_text()).get("tune_auroc") if shipped.is_file() else None
-    if previous is not None and tune_auroc <= previous and not args.force:
-        log.warning("tune AUROC %.4f does not beat the shipped detector's %.4f: %s left as it "
-                    "is (--force to replace it)", tune_auroc, previous, out)
+    results["written"] = previous is None or round(tune_auroc, 4) > previous or args.force
+    if not results["written"]:  # compared as stored: the same model again is no gain
+        log.warning("tune AUROC %.4f does not beat the detector in %s (%.4f): nothing written "
+                    "there (--force to replace it); this model is in %s", tune_auroc, out,
+                    previous, staging)
         report.write_json(args.work_dir / "results.json", results)
         return results
     out.mkdir(parents=True, exist_ok=True)

@@ -63,9 +63,13 @@ def device() -> torch.device:
 
 def load_classifier(model_dir: Path) -> PreTrainedModel:
     """A 2-class head on the base model (BERT-family: MiniLM, MPNet, RoBERTa...)."""
-    model: PreTrainedModel = AutoModelForSequenceClassification.from_pretrained(
-        str(model_dir), num_labels=2, id2label=ID2LABEL,
-        label2id={v: k for k, v in ID2LABEL.items()})
+    try:
+        model: PreTrainedModel = AutoModelForSequenceClassification.from_pretrained(
+            str(model_dir), num_labels=2, id2label=ID2LABEL,
+            label2id={v: k for k, v in ID2LABEL.items()})
+    except RuntimeError as exc:  # a head of another size (an NLI model's 3 labels)
+        raise TrainingError(f"{model_dir}: cannot be loaded as a 2-label classifier: "
+                            f"{str(exc).splitlines()[0]}") from None
     torch.nn.Module.to(model, device())
     return model
 
@@ -235,7 +239,9 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
             save_state(step, elapsed)
             last_save = time.monotonic()
         if out_of_time:
-            logger.warning("budget of %.0fs reached at step %d/%d", cfg.budget_s, step, total)
+            logger.warning("budget of %.0fs reached at step %d/%d (counted over the run and "
+                           "its resumes): raise --budget-minutes and --resume to go on, or "
+                           "export the best state with --out", cfg.budget_s, step, total)
             break
     return {"steps_planned": total, "steps_run": step, "pairs_seen": seen,
             "train_seconds": round(time.monotonic() - started, 1), "history": history,

@@ -53,7 +53,10 @@ def graph_state(onnx_path: Path) -> dict[str, tuple[np.ndarray, float]]:
     import onnx
     from onnx import numpy_helper
 
-    proto = onnx.load(str(onnx_path))
+    try:
+        proto = onnx.load(str(onnx_path))
+    except Exception as exc:  # protobuf's DecodeError, and whatever else a broken file raises
+        raise ModelFormatError(f"{onnx_path}: not an ONNX graph ({exc})") from None
     tensors = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
     for node in proto.graph.node:  # the exporter shares one initializer between equal tensors
         if node.op_type == "Identity" and node.input[0] in tensors:  # (a fresh model's zero

@@ -175,21 +175,15 @@ halves were used only for reported figures.
 ## Recipe and compute
 
 AdamW, lr {lr:g}, batch {recipe.get('batch_size', 32)}, linear warm-up/decay, label smoothing 0.05,
-128 tokens, embeddings frozen, torch {r['torch_version']} on {r['threads']} CPU threads at nice 19
-on a shared 2-core machine (no GPU was lent). Run: {fit.get('steps_run', 'n/a')} of
-{fit.get('steps_planned', 'n/a')} steps, {fit.get('pairs_seen', 'n/a')} pairs,
-{fit.get('train_seconds', 'n/a')} s. Resumable (`--resume`), checkpoint every 5 minutes.
+128 tokens, embeddings frozen, torch {r['torch_version']}, {_compute(run)}.
+Run: {fit.get('steps_run', 'n/a')} of {fit.get('steps_planned', 'n/a')} steps,
+{fit.get('pairs_seen', 'n/a')} pairs, {fit.get('train_seconds', 'n/a')} s.
+Resumable (`--resume`), checkpoint every 5 minutes.
 {('Stopped ' + fit['stopped'] + '.') if fit.get('stopped') else ''}
 
 {hist}
 
-Training commands:
-
-```
-{chr(10).join(run.get('commands', []))}
-```
-
-Export command:
+{_commands(run)}Export command:
 
 ```
 {r['command']}
@@ -223,8 +217,30 @@ its ~100-token premise also holds):
 {_length_table(r['holdout_long_documents'])}
 
 The figures through the real server (streamed, default settings, threshold re-fitted on the tune
-half) are in [docs/quality.md](../../../docs/quality.md), with the commands that produce them.
+half) are measured with `stream-guard eval --split tune|holdout` (docs/quality.md in the
+stream-guard source has the commands).
 """
+
+
+def _compute(run: dict[str, Any]) -> str:
+    """Where the training ran, as its summary recorded it."""
+    machine = run.get("machine")
+    if not machine:
+        return "trained on a machine this run did not record"
+    gpus = machine.get("gpus") if run.get("recipe", {}).get("device") == "cuda" else None
+    where = (f"on {', '.join(gpus)}" if gpus
+             else f"on {machine.get('threads', 'n/a')} CPU threads of {machine.get('cpus')} "
+                  f"({machine.get('cpu_model')}), no GPU")
+    nice = machine.get("nice")
+    return f"trained {where}" + (f", at nice {nice}" if nice else "")
+
+
+def _commands(run: dict[str, Any]) -> str:
+    """The training commands of the run (the first, then each ``--resume``), if recorded."""
+    commands = run.get("commands") or []
+    if not commands:
+        return ""
+    return "Training commands:\n\n```\n" + "\n".join(commands) + "\n```\n\n"
 
 
 def _backbone(name: str) -> str:
