@@ -274,7 +274,8 @@ def test_in_process_run_reports_halts_on_planted_hallucinations(
     monkeypatch.setenv("STREAM_GUARD_TIER", "lexical")
     monkeypatch.setenv("STREAM_GUARD_DATA_DIR", str(tmp_path / "data"))
     plain, packed = _write(tmp_path)
-    out, per_record = tmp_path / "report.json", tmp_path / "records.jsonl"
+    # folders not made yet: the report was lost to a traceback after the whole run (a review)
+    out, per_record = tmp_path / "out" / "report.json", tmp_path / "rows" / "records.jsonl"
     assert main([str(plain), str(packed), "--report", str(out), "--per-record",
                  str(per_record), "--concurrency", "4"]) == 0
     report = orjson.loads(out.read_bytes())

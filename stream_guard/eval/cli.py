@@ -111,6 +111,9 @@ def run_eval(args: argparse.Namespace) -> int:
             args.url = _remote_url(args.url)
         api_key = _remote_key(args)
         settings = load_settings(args.config)
+        for out in (args.report, args.per_record):  # made now, not found missing after the run
+            if out is not None:
+                out.parent.mkdir(parents=True, exist_ok=True)
         selection = load_selection(args.data, split=args.split, sample=args.sample,
                                    seed=args.seed, limit=args.limit)
         if not selection.records:

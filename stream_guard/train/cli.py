@@ -236,7 +236,9 @@ def run(args: argparse.Namespace) -> int:
     backbone = _backbone(args.base_model, args.cache_dir)
     tok = pair_tokenizer(backbone / "tokenizer.json", args.max_length)
     _check_starting_points(args)  # before the data is read and the pairs are built
-    train_sets, tune, holdout = load_sets(args.data, training=args.examples is None)
+    # an export reads the validation sets alone
+    train_sets, tune, holdout = load_sets(args.data, training=args.examples is None
+                                          and args.out is None)
     if args.out is not None:
         results = finalize(args, args.work_dir / "best", tok, tune, holdout)
         if not results["written"]:
