@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidMessage
 
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
@@ -454,7 +454,12 @@ async def test_no_worker_refuses_a_connection_while_loading_its_scorer(
         # through the restart, and for as long again as a worker takes to load its model
         while restarted is None or time.monotonic() < restarted + 8:
             assert time.monotonic() < deadline, "dead worker was not restarted"
-            await _stream(port, f"restart{n}")
+            try:
+                await _stream(port, f"restart{n}")
+            except (InvalidMessage, OSError):
+                # A connection the kernel queued on the killed worker's socket in the moment
+                # it died is reset: that is SIGKILL, not a refusal (a 1013 close fails here).
+                assert restarted is None, "a connection was lost after the restart"
             n += 1
             pids = _worker_pids(parent)
             if restarted is None and victim not in pids and len(pids) == 2:

@@ -353,15 +353,20 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
 
 
 # A temperature one way however written: "−10°C", "-10 °C", "10 deg C" and "minus 10 degrees
-# Celsius" are "-10 degrees celsius" (a review's faithful answer halted on "minus 10 degrees
-# Celsius" for the sheet's "−10°C": "Celsius" was a new name, and the sheet's 10 had no unit).
+# Celsius" are "minus 10 degc" (a review's faithful answer halted on "minus 10 degrees Celsius"
+# for the sheet's "−10°C": "Celsius" was a new name, and the sheet's 10 had no unit). Celsius
+# and Fahrenheit are two units, so a conversion ("350°F" for "180°C") is no changed figure; the
+# sign stays a word, so "minus 10" is not "10". A degree of no scale ("45°", "5 deg.", an
+# angle, a coordinate) is left as written.
 # And a quarter of a year one way: "Q4", "fourth quarter" and "4th-quarter" are "Q4" (earnings
 # summaries write either; "Q4" was a new name beside "the fourth quarter"), and the evidence's
 # also "quarter", which a window's "the quarter" reads.
-_TEMPERATURE = re.compile(r"(?<=\d)[ \t]*(?:[°º]|degrees?\b|deg\b\.?)"
-                          r"(?:[ \t]*(c|celsius|centigrade|f|fahrenheit)\b)?")
+_TEMPERATURE = re.compile(r"(?<=\d)[ \t]*(?:[°º][ \t]*|degrees?[ \t]+|deg\.?[ \t]*)"
+                          r"(c|celsius|centigrade|f|fahrenheit)\b")
 _TEMPERATURE_HINT = re.compile(r"[°º]|\d[ \t]*(?i:deg)")
-_MINUS = re.compile(r"(?:\bminus[ \t]+|\u2212)(?=\d)")
+# The typographic minus before a number; a hyphen only before a temperature ("-10 °C"), since
+# elsewhere it joins ("2-8", "COVID-19").
+_MINUS = re.compile(r"(?:\u2212|(?<![\w.,)\]%-])-(?=\d[\d.,]*[ \t]*(?:[°º]|deg)))(?=\d)")
 _QUARTER = re.compile(r"\b(?:(first|second|third|fourth|1st|2nd|3rd|4th)[ \t-]+quarter"
                       r"|q([1-4]))\b")
 _Q_NUMBER = re.compile(r"[Qq][1-4]\b")
@@ -372,8 +377,8 @@ _QUARTER_NUMBER = {"first": "1", "second": "2", "third": "3", "fourth": "4",
 def _temperatures_and_quarters(text: str, both_readings: bool = False) -> str:
     """``text`` with its temperatures and quarters written one way (above; ``both_readings``:
     the evidence's); unchanged text is returned as the same object."""
-    if "\u2212" in text or "inus" in text:
-        text = _rewrite(text, _MINUS, lambda match: "-")
+    if "\u2212" in text or "-" in text:
+        text = _rewrite(text, _MINUS, lambda match: "minus ")
     if _TEMPERATURE_HINT.search(text):
         text = _rewrite(text, _TEMPERATURE, _temperature)
     if "uarter" in text or _Q_NUMBER.search(text):
@@ -382,8 +387,7 @@ def _temperatures_and_quarters(text: str, both_readings: bool = False) -> str:
 
 
 def _temperature(match: re.Match[str]) -> str:
-    scale = (match.group(1) or "")[:1]
-    return " degrees" + {"c": " celsius", "f": " fahrenheit"}.get(scale, "")
+    return " degf" if match.group(1).startswith("f") else " degc"
 
 
 def _quarter(match: re.Match[str]) -> str:
@@ -396,10 +400,15 @@ def _evidence_quarter(match: re.Match[str]) -> str:
 
 def _range_firsts(text: str) -> str:
     """``text`` with the first number of each range with one scale written in full ("$1-2
-    billion" -> "$1000000000-2 billion")."""
+    billion" -> "$1000000000-2 billion"). Only a number written at that scale: not a year, a
+    number with thousands commas or one of 1,000 or more ("in 2022 and 1.8 million", "from
+    900,000 to 1.2 million", a first number already in full: a review)."""
     low = text.lower()  # the patterns are lower case (see _rewrite)
 
     def first_of_range(match: re.Match[str]) -> str | None:
+        first = match.group(1)
+        if "," in first or (_value(first) or 0) >= 1000:
+            return None
         second = _FIGURE.match(low, match.end()) if len(low) == len(text) else None
         scale = None if second is None else _scale_of(text, second)
         if scale is None or not scale[1]:
@@ -467,23 +476,30 @@ def _clock_zone(match: re.Match[str]) -> str:
     return f" {match.group(1)}m" + ("." if match.group().endswith(".") else "")
 
 
-def spell_out_numbers(text: str) -> str:
+def spell_out_numbers(text: str, *, zero_as_no: bool = False) -> str:
     """``text`` with numbers written in words given in digits, so evidence that spells a number
     out ("twenty - five machines", as transcripts and speech do) supports a window that writes
-    it in digits ("25 machines"), and the other way round."""
-    return _rewrite(text, _SPELLED, lambda match: _spelled(text, match))
+    it in digits ("25 machines"), and the other way round. With ``zero_as_no`` (a window's
+    words, :func:`terms`), "zero" before a thing is "no" (below)."""
+    if not zero_as_no:
+        return _rewrite(text, _SPELLED,
+                        lambda match: _spelled_number(text[slice(*match.span())]))
+    low = text.lower()  # once: a text of many "zero"s was lowered for each (a review)
+
+    def spelled(match: re.Match[str]) -> str:
+        run = text[slice(*match.span())]
+        if match.group() == "zero" and _ZERO_THING.match(low, match.end()):
+            return "no"
+        return _spelled_number(run)
+
+    return _rewrite(text, _SPELLED, spelled)
 
 
-# "zero" before a thing is "no" ("zero credit" is the evidence's "no credit"; as the number 0 it
-# was a new figure), but not before a measure: "zero percent", "zero degrees".
-_ZERO_AMOUNT = re.compile(r"[ \t-]*(?:%|per[ \t-]?cent\b|percent|pct\b|degrees?\b|[°º])")
-
-
-def _spelled(text: str, match: re.Match[str]) -> str:
-    run = text[slice(*match.span())]
-    if run.lower() == "zero" and not _ZERO_AMOUNT.match(text.lower(), match.end()):
-        return "no"
-    return _spelled_number(run)
+# "zero" before a thing is "no" in a window's words: "zero credit" is the evidence's "no credit"
+# (as the number 0 it was a new figure). Not before a measure ("zero percent", "zero degrees"),
+# nor alone ("fell to zero"); and its figures (:func:`quantities`) keep the 0, so "zero deaths"
+# against "3 deaths" is still a changed figure (a review).
+_ZERO_THING = re.compile(r"[ \t]+(?!(?:per[ \t-]?cent|percent|pct|degrees?)\b)[a-z]")
 
 
 def _rewrite(text: str, pattern: re.Pattern[str],
@@ -542,8 +558,8 @@ def terms(text: str) -> list[Term]:
     """Content terms of ``text`` with their weights; stopwords dropped."""
     found = _terms(canonical_figures(text), spelled_out=False, weighted=True)
     if found is None:
-        found = _terms(canonical_figures(spell_out_numbers(text)), spelled_out=True,
-                       weighted=True) or []
+        found = _terms(canonical_figures(spell_out_numbers(text, zero_as_no=True)),
+                       spelled_out=True, weighted=True) or []
     return found
 
 
@@ -870,10 +886,8 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
         by_unit.setdefault("metre", set()).add(number)
     if len(by_unit.get("%", ())) > 1 and (changes := _point_changes(canonical)):
         by_unit[POINT_CHANGES] = changes
-    if spans := _year_spans(text):
-        by_unit[YEAR_SPANS] = spans
-    if bounds := {_plain(m.group(2)) for m in _HEDGED.finditer(text.lower())
-                  if _HEDGES[m.group(1)] is not _NEAR}:
+    by_unit.update(_year_spans(text))
+    if bounds := _limits(text):
         by_unit[BOUNDS] = bounds
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
@@ -890,45 +904,84 @@ _COMPARED = re.compile(_PERCENT + r"[^%\n]{0,60}?\b(?:from|vs\.?|versus|compared
 _FROM_TO = re.compile(r"\bfrom[ \t]+" + _PERCENT + r"[^%\n,;]{0,40}?\bto[ \t]+" + _PERCENT)
 
 
-# The key of a quantity index under which it keeps the lengths in years of the spans the
-# evidence gives ("from 1979 to 1994", "1979–1994", "between 1979 and 1994": 15), so that "led
-# the group for 15 years" is worked out of the evidence, not a figure it states otherwise
-# (a review's faithful biography halted on it: the evidence's "up to three years" was the
-# year figure it contradicted). Only a span written as one, not any two years of the text.
-YEAR_SPANS = "@years"
-_YEAR_NUMBER = r"((?:1[5-9]|20)\d\d)"
+# The keys of a quantity index (this, then the length) under which it keeps, for each span of
+# years the evidence writes as one ("from 1979 to 1994", "1979–1994", "between 1979 and 1994"),
+# the words of its sentence: "led the fisheries group for 15 years" is worked out of "From
+# 1979 to 1994 she led the fisheries ecology group", not a figure the evidence states
+# otherwise (a probe's faithful biography halted on its "up to three years"). Only a window
+# that shares at least _SPAN_WORDS words with that sentence: any "N years" of the length of
+# any span let changed durations of other things pass (a review: "Jones was CEO for 15 years"
+# beside Smith's 1979-1994).
+YEAR_SPANS = "@years:"
+_SPAN_WORDS = 3
+_YEAR_NUMBER = r"((?:18|19|20)\d\d)"
 _YEAR_SPAN = re.compile(
     r"(?:\b(?:from|between)[ \t]+" + _YEAR_NUMBER + r"[ \t]*(?:to|until|till|through|and|[–—-])"
     r"[ \t]*" + _YEAR_NUMBER + r"|(?<![\w.,-])" + _YEAR_NUMBER + r"[ \t]*[–—-][ \t]*"
     + _YEAR_NUMBER + r")(?![\w.,]\d|\d)", re.IGNORECASE)
-# The key of a quantity index under which it keeps the figures the evidence gives as bounds
-# ("store below 25°C", "children under 12", "up to 20 hours"): a hedged figure of a window is
-# not read as one of them (:func:`resolve_hedged_numbers`). A bound is a limit, not a rounded
-# figure: "below 30 degrees" for "below 25°C" is another limit, and was read as 25.
-BOUNDS = "@bounds"
-# A duration in years ("for 15 years", "a 15-year tenure").
-_YEARS = re.compile(_FIGURE_RUN + r"(?=[ \t-]+(?:years?|yrs?)\b)")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
+# A duration in years ("for 15 years", "a 15-year tenure"); not an age ("30 years old").
+_YEARS = re.compile(_FIGURE_RUN + r"(?=[ \t-]+(?:years?|yrs?)\b(?![ \t-]+old\b))")
 
 
-def _year_spans(text: str) -> set[str]:
-    """The lengths in years of the spans ``text`` writes as spans (:data:`YEAR_SPANS`)."""
-    spans = set()
+def _year_spans(text: str) -> dict[str, set[str]]:
+    """The words of each sentence that writes a span of years, by the span's length
+    (:data:`YEAR_SPANS`)."""
+    spans: dict[str, set[str]] = {}
     for match in _YEAR_SPAN.finditer(text):
         first, last = (int(match.group(1) or match.group(3)), int(match.group(2) or match.group(4)))
-        if last > first:
-            spans.add(str(last - first))
+        if not 0 < last - first <= 100:
+            continue
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, match.start())]
+        start = ends[-1] if ends else 0
+        after = _SENTENCE_END.search(text, match.end())
+        words = {k for k in term_keys(text[start:after.start() if after else len(text)])
+                 if not k[0].isdigit()}
+        spans.setdefault(f"{YEAR_SPANS}{last - first}", set()).update(words)
     return spans
 
 
 def _drop_year_spans(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
-    """``text`` without each duration in years that is the length of a span the evidence
-    gives (:data:`YEAR_SPANS`): worked out of the evidence; any other stays."""
-    spans = evidence.get(YEAR_SPANS)
-    if not spans or "y" not in text:
+    """``text`` without each duration in years that is the length of a span the evidence gives
+    in a sentence ``text`` shares :data:`_SPAN_WORDS` words with (:data:`YEAR_SPANS`): worked
+    out of the evidence; any other stays."""
+    if "y" not in text or not any(key.startswith(YEAR_SPANS) for key in evidence):
         return text
     spelled = spell_out_numbers(text)  # "for six years"
-    dropped = _rewrite(spelled, _YEARS, lambda match: "" if match.group(1) in spans else None)
-    return text if dropped is spelled else dropped
+    words = {t.key for t in terms(text)} - {"year", "yr"}  # not the duration's own unit
+
+    def dropped(match: re.Match[str]) -> str | None:
+        sentence = evidence.get(YEAR_SPANS + match.group(1))
+        return "" if sentence is not None and len(words & sentence) >= _SPAN_WORDS else None
+
+    out = _rewrite(spelled, _YEARS, dropped)
+    return text if out is spelled else out
+
+
+# The key of a quantity index under which it keeps the upper limits the evidence sets ("store
+# below 25°C", "children under 12", "do not take more than 8 tablets"), as "number unit": a
+# hedged figure of a window of that unit is not read as one of them (resolve_hedged_numbers).
+# A limit is no rounded figure: "below 30 degrees" for "below 25°C" is another limit, and was
+# read as 25. Only limits: "more than 6,000 employees" for "more than 6,200" is a rounding of
+# a count, as is "up to 360 miles" for "up to 358" (a review of a broader first version).
+BOUNDS = "@bounds"
+_UPPER_LIMITS = frozenset({"below", "under", "less than", "fewer than", "at most"})
+_NEGATED_LOWER = frozenset({"more than", "over", "above", "exceeding", "in excess of"})
+_NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|n't)\b[^.;:!?\n]{0,20}$")
+
+
+def _limits(text: str) -> set[str]:
+    """The upper limits ``text`` sets, as "number unit" (:data:`BOUNDS`)."""
+    canonical = _temperatures_and_quarters(text)
+    low = canonical.lower()
+    limits = set()
+    for match in _HEDGED.finditer(low):
+        hedge = match.group(1)
+        if hedge in _UPPER_LIMITS or (hedge in _NEGATED_LOWER and _NEGATION_BEFORE.search(
+                low, max(0, match.start() - 24), match.start())):
+            word = match.group(3)
+            limits.add(f"{_plain(match.group(2))} {_unit(word) if word else ANY_UNIT}")
+    return limits
 
 
 def _point_changes(canonical: str) -> set[str]:
@@ -998,11 +1051,12 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         money = any(c in _CURRENCY for c in match.group(0)) or bool(
             word and _unit(word) in _MONEY_WORDS)
         lo, hi = _hedge_band(_HEDGES[match.group(1)], match.group(2), money)
-        bounds = evidence.get(BOUNDS, frozenset())
+        limits = evidence.get(BOUNDS, frozenset())
+        unit = _unit(word) if word else ANY_UNIT
         allowed = [(abs(v - figure), n)
-                   for n in evidence.get(_unit(word) if word else ANY_UNIT, evidence[ANY_UNIT])
+                   for n in evidence.get(unit, evidence[ANY_UNIT])
                    if (v := _value(n)) is not None and lo * figure <= v <= hi * figure
-                   and (v == figure or n not in bounds)]
+                   and (v == figure or f"{n} {unit}" not in limits)]
         best = min(allowed)[1] if allowed else match.group(2)
         return best if best != match.group(2) else None
 
