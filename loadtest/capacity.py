@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     probes: list[dict[str, Any]] = []
     machine: dict[str, Any] = {}
+    duration: list[float] = []  # as the probes ran (an option after "--" may override it)
 
     def probe(n: int) -> bool:
         result = _probe(args, n)
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         server = result["resources"].get("server", {})
         if not machine:  # the machine and revision, once: every probe runs on the same
             machine.update(result["machine"])
+            duration.append(result["config"]["duration_s"])
         probes.append({"streams": n, "passed": ok, "why": why,
                        "halt_p50_ms": result["latency_ms"]["halt"]["p50"],
                        "halt_p99_ms": result["latency_ms"]["halt"]["p99"],
@@ -140,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             worst = mid
     summary = {"tier": args.tier, "workers": args.workers, "rate_tokens_per_s": args.rate,
                "p99_target_ms": args.p99_ms, "max_streams_passing": best,
-               "first_failing": worst, "duration_s": args.duration, "probes": probes,
+               "first_failing": worst,
+               "duration_s": duration[0] if duration else args.duration, "probes": probes,
                "machine": machine, "command": redacted_command(sys.argv)}
     (args.out_dir / "capacity.json").write_bytes(
         orjson.dumps(summary, option=orjson.OPT_INDENT_2))

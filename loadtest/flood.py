@@ -38,7 +38,6 @@ import contextlib
 import itertools
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -57,6 +56,7 @@ from loadtest.serverproc import MachineCpu, ResourceSampler, SpawnedServer
 from loadtest.stats import summarize
 from loadtest.wire import http_request
 from stream_guard.config import Settings
+from stream_guard.eval.cli import code_revision, machine_info, redacted_command
 
 API_KEY = "flood-benchmark-key-0001"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -86,7 +86,7 @@ def git_state() -> dict[str, Any]:
         except OSError:
             return ""
     # not stripped as a whole: a status line starts with a blank status column (" M path")
-    return {"commit": git("rev-parse", "HEAD").strip(),
+    return {"commit": git("rev-parse", "HEAD").strip() or code_revision(),  # or a snapshot's
             "modified": [line[3:] for line in git("status", "--short", "-uno").splitlines()]}
 
 
@@ -409,11 +409,9 @@ async def experiment(args: argparse.Namespace) -> dict[str, Any]:
     server = SpawnedServer(env=env)
     machine = MachineCpu()
     result: dict[str, Any] = {
-        "benchmark": "flood", "command": " ".join(sys.argv),
+        "benchmark": "flood", "command": redacted_command(sys.argv),
         "code": git_state(),
-        "machine": {"uptime_start": uptime(), "python": platform.python_version(),
-                    "platform": platform.platform(), "cores": os.cpu_count(),
-                    "nice": os.nice(0)},
+        "machine": {**machine_info(), "uptime_start": uptime(), "nice": os.nice(0)},
         "config": {"legit_streams": args.legit, "tokens_per_s": args.rate,
                    "phase_s": args.duration, "rounds": args.rounds, "tier": args.tier,
                    "workers": 1,

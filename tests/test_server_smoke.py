@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+
+from stream_guard.config import Settings
 from stream_guard.server.app import Server
 from tests.wsclient import http, open_ws, recv, send, stream_text
 
@@ -68,3 +73,29 @@ async def test_scrapes_that_come_together_share_one_render(server: Server) -> No
     assert {a.status for a in answers} == {200}
     assert len({a.body for a in answers}) == 1 and b"stream_guard_" in answers[0].body
     assert renders == 1
+
+
+async def test_a_worker_told_to_stop_while_loading_never_listens(
+        settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker of ``serve --workers`` opens the port once its scorer is loaded; one stopped
+    while loading opened it anyway once the load ended, took connections and only then
+    drained (a review). Now it stops without listening, and its store is closed."""
+    import stream_guard.scoring.factory as factory
+
+    gate = asyncio.Event()
+    build = factory.build_engine
+
+    async def slow(*args: Any) -> Any:
+        await gate.wait()
+        return await build(*args)
+
+    monkeypatch.setattr(factory, "build_engine", slow)
+    server = Server(settings_factory(), reuse_port=True)
+    starting = asyncio.create_task(server.start())
+    await asyncio.sleep(0.1)
+    assert server._ws is None  # loading: not listening
+    server._stop_requested.set()
+    await asyncio.wait_for(starting, 5)
+    assert server._ws is None
+    gate.set()
+    await server.shutdown()

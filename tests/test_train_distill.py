@@ -4,6 +4,7 @@ trainer's command line on tiny randomly initialised models."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -139,6 +140,11 @@ def test_dump_train_predict_distil_and_export_without_segment_ids(
 
 
 
+def read_gz(path: Path) -> list[bytes]:
+    """The lines of a gzipped file, each with its newline."""
+    return gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+
+
 def test_resume_refuses_what_it_cannot_continue(data_dir: Path, tiny_mpnet: Path,
                                                 tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,10 +190,17 @@ def test_resume_refuses_what_it_cannot_continue(data_dir: Path, tiny_mpnet: Path
     (tmp_path / "broken.onnx").write_bytes(b"\x0a\xff\xff not a graph")
     err = refused("--work-dir", str(tmp_path / "d"), "--init-from", str(tmp_path / "broken.onnx"))
     assert "not an ONNX graph" in err and "Traceback" not in err
-    corrupt = tmp_path / "corrupt.jsonl"
-    corrupt.write_text('{"premise": "a"\n')
-    assert cli.main([*common, "--examples", str(corrupt), "--base-model", str(tiny_mpnet),
-                     "--work-dir", str(tmp_path / "e")]) == 2
+    capsys.readouterr()
+    corrupt = tmp_path / "corrupt.jsonl.gz"
+    for body in (b'{"premise": "a"\n', b'{"premise": "a"}\n'):  # a cut line; fields missing
+        corrupt.write_bytes(gzip.compress(b"".join([*read_gz(pairs)[:1], body])))
+        assert cli.main([*common, "--examples", str(corrupt), "--base-model", str(tiny_mpnet),
+                         "--work-dir", str(tmp_path / "e")]) == 2
+        err = capsys.readouterr().err
+        assert f"{corrupt}:2: not training pairs" in err and "Traceback" not in err
+    (tmp_path / "plain.jsonl").write_text('{"premise": "a"}\n')  # not gzipped
+    assert "not training pairs" in refused("--work-dir", str(tmp_path / "e"), "--examples",
+                                           str(tmp_path / "plain.jsonl"))
     assert cli.main(["--data", str(data_dir / "begin_dev.jsonl"), "--work-dir",
                      str(tmp_path / "f"), "--base-model", str(tiny_mpnet)]) == 2
 

@@ -366,10 +366,20 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
     SIGKILL kept serving for ever. Now the second is refused like a single server, and orphans
     drain and exit."""
     port = free_port()
-    first = _spawn(port, redis, "--workers", "2")
+    first = _spawn(port, redis, "--workers", "2", STREAM_GUARD_TIER="cascade")
     second: subprocess.Popen[bytes] | None = None
     workers: set[int] = set()
     try:
+        # While the first's workers load their scorers, none holds the port yet: a second was
+        # let start beside it then (a review). Now the first holds it from its start.
+        deadline = time.monotonic() + 60
+        while not _worker_pids(psutil.Process(first.pid)):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        early = _spawn(port, redis, "--workers", "2")
+        _, err = await asyncio.to_thread(early.communicate, timeout=60)
+        assert early.returncode == 2, err.decode()
+        assert "holds it (its workers may still be loading)" in err.decode()
         await _wait_ready(port)
         second = _spawn(port, redis, "--workers", "2")
         _, err = await asyncio.to_thread(second.communicate, timeout=60)

@@ -296,7 +296,8 @@ def machine_info() -> dict[str, Any]:
         query = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
                                 "--format=csv,noheader"], capture_output=True, text=True,
                                timeout=10, check=False)
-        if gpus := [line.strip() for line in query.stdout.splitlines() if line.strip()]:
+        gpus = [line.strip() for line in query.stdout.splitlines() if line.strip()]
+        if query.returncode == 0 and gpus:  # not the failing driver's message
             info["gpus"] = gpus
     except (OSError, subprocess.SubprocessError):
         pass  # no NVIDIA driver: a CPU machine
@@ -321,9 +322,10 @@ def code_revision() -> str | None:
     """The git commit of the stream_guard package being measured, for a result's record (load
     tests, benchmarks, the scripts under docs/results).
 
-    ``$LOADTEST_SERVER_REVISION`` names it when set; otherwise git is asked, and in a tree that
-    is not a checkout, the package's ``REVISION`` file, which ``git archive`` fills in
-    (``export-subst`` in ``.gitattributes``): benchmarks run from such snapshots.
+    ``$LOADTEST_SERVER_REVISION`` names it when set; then the package's ``REVISION`` file,
+    which ``git archive`` fills in (``export-subst`` in ``.gitattributes``: benchmarks run from
+    such snapshots, and a package built from one knows it even inside another repository);
+    otherwise, in a checkout, git is asked.
     """
     import stream_guard  # the package this process imported, wherever it lies
 
@@ -331,17 +333,16 @@ def code_revision() -> str | None:
         return os.environ["LOADTEST_SERVER_REVISION"]
 
     where = Path(stream_guard.__file__).resolve().parent
+    with contextlib.suppress(OSError):
+        exported = (where / "REVISION").read_text(encoding="utf-8").strip()
+        if exported and not exported.startswith("$Format"):
+            return exported
     try:
         rev = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=5, check=True)
-        return rev.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        exported = (where / "REVISION").read_text(encoding="utf-8").strip()
-    except OSError:
         return None
-    return exported if exported and not exported.startswith("$Format") else None
+    return rev.stdout.strip() or None
 
 
 def redacted_command(argv: Sequence[str]) -> str:

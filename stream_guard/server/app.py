@@ -128,8 +128,17 @@ class Server:
                 # Workers share the port, and the kernel hands each new connection to any of
                 # them that listens: one still loading its scorer could only refuse it (1013),
                 # while /readyz, answered by a worker that is ready, said 200 (a review). A
-                # worker listens once it can serve; the others serve meanwhile.
-                await asyncio.shield(self._engine_task)
+                # worker listens once it can serve; the others serve meanwhile. One told to
+                # stop meanwhile never opens it.
+                stop = asyncio.ensure_future(self._stop_requested.wait())
+                try:
+                    await asyncio.wait({self._engine_task, stop},
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stop.cancel()
+                if self._stop_requested.is_set():
+                    return
+                self._engine_task.result()  # raises the load's failure
         try:
             self._ws = await serve(
                 self._handle, s.host, s.port, process_request=Router(self),
@@ -285,9 +294,11 @@ class Server:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop_requested.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload_evidence)
-        await self.start()
-        await self._stop_requested.wait()
-        await self.shutdown()
+        try:
+            await self.start()
+            await self._stop_requested.wait()
+        finally:  # a scorer that failed to load in start() too: the store is closed
+            await self.shutdown()
         task = self._engine_task
         if task is not None and task.done() and not task.cancelled():
             task.result()  # raises the load failure

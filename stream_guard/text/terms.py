@@ -364,9 +364,9 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
 _TEMPERATURE = re.compile(r"(?<=\d)[ \t]*(?:[°º][ \t]*|degrees?[ \t]+|deg\.?[ \t]*)"
                           r"(c|celsius|centigrade|f|fahrenheit)\b")
 _TEMPERATURE_HINT = re.compile(r"[°º]|\d[ \t]*(?i:deg)")
-# The typographic minus before a number; a hyphen only before a temperature ("-10 °C"), since
-# elsewhere it joins ("2-8", "COVID-19").
-_MINUS = re.compile(r"(?:\u2212|(?<![\w.,)\]%-])-(?=\d[\d.,]*[ \t]*(?:[°º]|deg)))(?=\d)")
+# A minus sign, typographic or a hyphen, before a temperature ("-10 °C", "−10°C"); elsewhere
+# both are one sign ("−5%" is the evidence's "-5%", "10−20 mg" its "10-20 mg": a review).
+_MINUS = re.compile(r"(?<![\w.,)\]%-])-(?=\d[\d.,]*[ \t]*(?:[°º]|deg))")
 _QUARTER = re.compile(r"\b(?:(first|second|third|fourth|1st|2nd|3rd|4th)[ \t-]+quarter"
                       r"|q([1-4]))\b")
 _Q_NUMBER = re.compile(r"[Qq][1-4]\b")
@@ -377,7 +377,9 @@ _QUARTER_NUMBER = {"first": "1", "second": "2", "third": "3", "fourth": "4",
 def _temperatures_and_quarters(text: str, both_readings: bool = False) -> str:
     """``text`` with its temperatures and quarters written one way (above; ``both_readings``:
     the evidence's); unchanged text is returned as the same object."""
-    if "\u2212" in text or "-" in text:
+    if "\u2212" in text:
+        text = text.replace("\u2212", "-")
+    if "-" in text:
         text = _rewrite(text, _MINUS, lambda match: "minus ")
     if _TEMPERATURE_HINT.search(text):
         text = _rewrite(text, _TEMPERATURE, _temperature)
@@ -484,11 +486,12 @@ def spell_out_numbers(text: str, *, zero_as_no: bool = False) -> str:
     if not zero_as_no:
         return _rewrite(text, _SPELLED,
                         lambda match: _spelled_number(text[slice(*match.span())]))
-    low = text.lower()  # once: a text of many "zero"s was lowered for each (a review)
 
+    # match.string is the copy _rewrite lowered once (a text of many "zero"s was lowered again
+    # for each one: a review)
     def spelled(match: re.Match[str]) -> str:
         run = text[slice(*match.span())]
-        if match.group() == "zero" and _ZERO_THING.match(low, match.end()):
+        if match.group() == "zero" and _ZERO_THING.match(match.string, match.end()):
             return "no"
         return _spelled_number(run)
 

@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         return run(args)
-    except (GuardError, OSError, json.JSONDecodeError) as exc:  # a refusal, in one line
+    except (GuardError, OSError) as exc:  # a refusal, in one line
         print(f"stream-guard train: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
@@ -299,6 +299,8 @@ def run(args: argparse.Namespace) -> int:
                                   "train_records": n_records,
                                   "train_examples": _counts(examples)}
     log.info("%d training pairs from %s records", len(examples), n_records)
+    # Written now too, so that a run killed before its end leaves its command for the resume.
+    (args.work_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
     model = load_classifier(start)
     score = support_fn(model, tok)
     tune_sample = _subsample(tune, args.tune_records, args.seed)
@@ -336,8 +338,6 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     from stream_guard.train import calibrate, export, report
     from stream_guard.train.evaluate import DatasetScores
 
-    if not (checkpoint / "config.json").is_file():
-        raise FileNotFoundError(f"{checkpoint}: no checkpoint; train first (without --out)")
     out = args.out
     staging = args.work_dir / "detector"
     staging.mkdir(parents=True, exist_ok=True)
@@ -394,8 +394,9 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
     results["written"] = previous is None or round(tune_auroc, 4) > previous or args.force
     if not results["written"]:  # compared as stored: the same model again is no gain
         log.warning("tune AUROC %.4f does not beat the detector in %s (%.4f): nothing written "
-                    "there (--force to replace it); this model is in %s", tune_auroc, out,
-                    previous, staging)
+                    "there; run again with --force to install this model anyway (its graph, "
+                    "tokenizer and config are staged in %s, its figures in %s)", tune_auroc,
+                    out, previous, staging, args.work_dir / "results.json")
         report.write_json(args.work_dir / "results.json", results)
         return results
     out.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,7 @@ from stream_guard.config import Settings
 from stream_guard.dataset import Record
 from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import PREMISE_MAX_CHARS, Premise, SentenceIndex
+from stream_guard.exceptions import GuardError
 from stream_guard.oversight.segmenter import Window, WindowSegmenter
 from stream_guard.text.terms import coverage, terms
 from stream_guard.train.edits import compress, entities, local_edit, nouns
@@ -189,7 +190,23 @@ def write_examples(path: Path, examples: Sequence[Example]) -> None:
             fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
 
 
+class ExamplesError(GuardError, ValueError):
+    """A ``--examples`` file that is not pairs as ``--dump-examples`` writes them."""
+
+
 def read_examples(path: Path) -> list[Example]:
-    """The pairs :func:`write_examples` wrote, in the same order."""
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return [Example(**json.loads(line)) for line in fh if line.strip()]
+    """The pairs :func:`write_examples` wrote, in the same order. A file that is not such pairs
+    is refused naming the file and line (:class:`ExamplesError`), not with a traceback."""
+    out = []
+    n = 0
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                n += 1  # the line at fault, should one be
+                if line.strip():
+                    out.append(Example(**json.loads(line)))
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+        where = f"{path}:{n}" if n else str(path)
+        raise ExamplesError(f"{where}: not training pairs as --dump-examples writes them "
+                         f"(gzipped JSON lines): {exc}") from None
+    return out
