@@ -907,6 +907,10 @@ def test_a_time_of_day_keeps_the_full_stop_that_ends_its_sentence() -> None:
     ("Q3 revenue rose 14%.", "Third-quarter revenue rose 14%."),
     ("Late problem sets receive no credit.", "Late problem sets get zero credit."),
     ("The Gold plan has a $0 deductible.", "The Gold plan has a zero deductible."),
+    # a minus sign however written (a review: "−5%" against "-5%" gained a new word)
+    ("Margins fell -5%.", "Margins fell \u22125%."),
+    ("Margins fell \u22125%.", "Margins fell minus 5%."),
+    ("A dose of 10\u221220 mg.", "A dose of 10-20 mg."),
 ])
 def test_a_temperature_a_quarter_and_zero_meet_themselves_however_written(
         evidence: str, window: str) -> None:

@@ -173,6 +173,12 @@ def test_resume_refuses_what_it_cannot_continue(data_dir: Path, tiny_mpnet: Path
     assert cli.main([*run, "--work-dir", str(work), "--resume"]) == 0  # the same: resumes
     assert "the run was started with batch_size 8 (now 4)" in refused(
         "--work-dir", str(work), "--resume", "--batch-size", "4")
+    # the model card's commands: the two that trained, not the refused one (a review)
+    from stream_guard.train.crossencoder import started_commands
+
+    assert [c.count("--resume") for c in started_commands(work)] == [0, 1]
+    summary = json.loads((work / "train_summary.json").read_text())
+    assert summary["recipe"]["batch_size"] == 8 and "training" in summary
     (work / "state.pt").write_bytes(b"not a checkpoint")
     err = refused("--work-dir", str(work), "--resume")
     assert "is not a checkpoint of this model" in err and "Traceback" not in err

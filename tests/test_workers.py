@@ -384,7 +384,7 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
         second = _spawn(port, redis, "--workers", "2")
         _, err = await asyncio.to_thread(second.communicate, timeout=60)
         assert second.returncode == 2, err.decode()
-        assert f"cannot listen on 127.0.0.1:{port}" in err.decode()
+        assert f"cannot listen on port {port}" in err.decode()
         assert "Traceback" not in err.decode()
 
         parent = psutil.Process(first.pid)

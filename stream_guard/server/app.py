@@ -247,7 +247,8 @@ class Server:
             return
         grace = self.settings.shutdown_grace_s if grace is None else grace
         self.draining = True
-        log.info("draining", extra={"connections": len(self.connections), "grace_s": grace})
+        if self._ws is not None:  # a server that never listened has nothing to drain
+            log.info("draining", extra={"connections": len(self.connections), "grace_s": grace})
         if self.connections:
             await asyncio.wait([asyncio.create_task(c.drain(grace)) for c in self.connections],
                                timeout=grace + 1)

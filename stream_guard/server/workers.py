@@ -13,10 +13,10 @@ restart cannot fix it: the supervisor stops every worker and exits with the same
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing as mp
 import os
-import re
 import shutil
 import signal
 import socket
@@ -101,29 +101,30 @@ def _check_port_free(host: str, port: int) -> None:
                     f"{exc.strerror or exc}; is another stream-guard serving it?") from None
 
 
-def _lock_port(host: str, port: int) -> int | None:
-    """Hold an exclusive lock on ``host:port`` for the supervisor's life (the descriptor, kept
-    open; None where another user's lock file is in the way, who could not share the port
-    anyway). Workers open the port only once their scorer is loaded, so for all that time
-    nothing is bound there and :func:`_check_port_free` let a second supervisor start beside
-    the first (a review): the lock is held from the start."""
-    import fcntl
-
-    name = re.sub(r"[^\w.-]", "_", host or "all")
-    path = os.path.join(tempfile.gettempdir(), f"stream-guard-{name}-{port}.lock")
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except PermissionError:
+def _lock_port(port: int) -> socket.socket | None:
+    """Hold ``port`` for this supervisor's life: a Unix socket bound to a name of the abstract
+    namespace (Linux) made of the user and the port, which the kernel frees when the process
+    dies, no child inherits, and which is scoped, as the port is, to the network namespace.
+    Workers open the port only once their scorer is loaded, so for all that time nothing is
+    bound there and :func:`_check_port_free` let a second supervisor start beside the first (a
+    review). Per port, whatever the host: two supervisors of one user on one port are refused
+    even on two addresses (a host name and its address were two names for one). None where
+    there is no abstract namespace: the bind check alone, as before."""
+    if not sys.platform.startswith("linux"):
         return None
+    holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise SettingsError(
-            f"cannot listen on {host}:{port} (STREAM_GUARD_HOST, STREAM_GUARD_PORT): another "
-            "stream-guard serve --workers on this machine holds it (its workers may still be "
-            "loading)") from None
-    return fd
+        holder.bind(f"\0stream-guard-{os.getuid()}-port-{port}")
+    except OSError as exc:
+        holder.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SettingsError(
+                f"cannot listen on port {port} (STREAM_GUARD_PORT): another stream-guard serve "
+                "--workers of this user holds it (its workers may still be loading)") from None
+        log.warning("port not locked; only the bind check guards it",
+                    extra={"error": str(exc)})
+        return None
+    return holder
 
 
 class Supervisor:
@@ -134,7 +135,7 @@ class Supervisor:
         self._procs: dict[int, BaseProcess] = {}
         self._failures: dict[int, list[float]] = {}
         self._stopping = False
-        self._port_lock: int | None = None  # held from run() on, for the supervisor's life
+        self._port_lock: socket.socket | None = None  # held from run() on, for its life
         # Workers inherit the environment: each writes its metrics here, any of them reports all.
         self._metrics_dir = tempfile.mkdtemp(prefix="stream-guard-metrics-")
         # The replica its workers serve as: they share its connection cap (MAX_CONNECTIONS).
@@ -159,7 +160,7 @@ class Supervisor:
                 os.kill(proc.pid, signal.SIGHUP)
 
     def run(self) -> int:
-        self._port_lock = _lock_port(self.settings.host, self.settings.port)
+        self._port_lock = _lock_port(self.settings.port)
         _check_port_free(self.settings.host, self.settings.port)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)

@@ -367,6 +367,7 @@ _TEMPERATURE_HINT = re.compile(r"[°º]|\d[ \t]*(?i:deg)")
 # A minus sign, typographic or a hyphen, before a temperature ("-10 °C", "−10°C"); elsewhere
 # both are one sign ("−5%" is the evidence's "-5%", "10−20 mg" its "10-20 mg": a review).
 _MINUS = re.compile(r"(?<![\w.,)\]%-])-(?=\d[\d.,]*[ \t]*(?:[°º]|deg))")
+_SIGN = re.compile(r"(?<![\w.,)\]%-])-(?=\d)")
 _QUARTER = re.compile(r"\b(?:(first|second|third|fourth|1st|2nd|3rd|4th)[ \t-]+quarter"
                       r"|q([1-4]))\b")
 _Q_NUMBER = re.compile(r"[Qq][1-4]\b")
@@ -381,6 +382,8 @@ def _temperatures_and_quarters(text: str, both_readings: bool = False) -> str:
         text = text.replace("\u2212", "-")
     if "-" in text:
         text = _rewrite(text, _MINUS, lambda match: "minus ")
+        if both_readings:  # the evidence's "-5%" supports a window's "minus 5%" too
+            text = _rewrite(text, _SIGN, lambda match: "minus -")
     if _TEMPERATURE_HINT.search(text):
         text = _rewrite(text, _TEMPERATURE, _temperature)
     if "uarter" in text or _Q_NUMBER.search(text):

@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         return run(args)
-    except (GuardError, OSError) as exc:  # a refusal, in one line
+    except (GuardError, OSError, json.JSONDecodeError) as exc:  # a refusal, in one line
         print(f"stream-guard train: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
@@ -216,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
         TrainingError,
         device,
         load_classifier,
+        started_commands,
         support_fn,
         train,
     )
@@ -272,15 +273,9 @@ def run(args: argparse.Namespace) -> int:
     soft = None if args.soft_labels is None else np.load(args.soft_labels).tolist()
     from stream_guard.eval.cli import machine_info
 
-    # Each invocation of this run (the first, then every --resume) and where it ran: the
-    # model card's record of the compute.
-    earlier = args.work_dir / "train_summary.json"
-    commands = (json.loads(earlier.read_text()).get("commands", [])
-                if args.resume and earlier.is_file() else [])
-    commands.append("stream-guard train " + " ".join(
-        sys.argv[1:] if args.command_line is None else args.command_line))
+    command = "stream-guard train " + " ".join(
+        sys.argv[1:] if args.command_line is None else args.command_line)
     summary: dict[str, object] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                  "commands": commands,
                                   "machine": {**machine_info(), "nice": os.nice(0),
                                               "threads": args.threads},
                                   "base_model": args.base_model,
@@ -299,8 +294,6 @@ def run(args: argparse.Namespace) -> int:
                                   "train_records": n_records,
                                   "train_examples": _counts(examples)}
     log.info("%d training pairs from %s records", len(examples), n_records)
-    # Written now too, so that a run killed before its end leaves its command for the resume.
-    (args.work_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
     model = load_classifier(start)
     score = support_fn(model, tok)
     tune_sample = _subsample(tune, args.tune_records, args.seed)
@@ -321,7 +314,10 @@ def run(args: argparse.Namespace) -> int:
                       eval_every_s=args.eval_minutes * 60.0, seed=args.seed)
     summary["training"] = train(model, tok, examples, cfg, tune_metric, args.work_dir,
                                 resume=args.resume, soft_labels=soft,
-                                distill_weight=args.distill_weight)
+                                distill_weight=args.distill_weight, command=command)
+    # Each invocation that trained (the first, then every --resume, a killed one too; not one
+    # refused): the model card's record of the commands.
+    summary["commands"] = started_commands(args.work_dir)
     (args.work_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
     return 0
 

@@ -115,10 +115,20 @@ class Log:
             fh.write(json.dumps(row) + "\n")
 
 
+def started_commands(work_dir: Path) -> list[str]:
+    """The commands of the invocations that trained in ``work_dir``, in order (their "start"
+    events in its log)."""
+    path = work_dir / "log.jsonl"
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [r["command"] for r in rows if r.get("event") == "start" and r.get("command")]
+
+
 def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
           cfg: TrainConfig, evaluate: Callable[[], float], work_dir: Path, *,
           resume: bool = False, soft_labels: Sequence[float] | None = None,
-          distill_weight: float = 0.0) -> dict[str, object]:
+          distill_weight: float = 0.0, command: str | None = None) -> dict[str, object]:
     """Fine-tune over ``examples`` for ``cfg.epochs``, resumably.
 
     Distillation: with ``soft_labels`` (a teacher's P(supported) per example), each example's
@@ -177,6 +187,7 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
                 + "; resume it with the same options, or start afresh in another --work-dir")
         log.write(event="resume", step=done, of=total)
         logger.info("resumed at step %d/%d", done, total)
+    log.write(event="start", step=done, of=total, command=command)  # past every refusal
 
     def save_state(step: int, elapsed: float) -> None:
         tmp = state_path.with_suffix(".tmp")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -205,7 +206,10 @@ def read_examples(path: Path) -> list[Example]:
                 n += 1  # the line at fault, should one be
                 if line.strip():
                     out.append(Example(**json.loads(line)))
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+    except (FileNotFoundError, IsADirectoryError):
+        raise  # said as it is: the path is wrong, not its content
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError,
+            TypeError) as exc:
         where = f"{path}:{n}" if n else str(path)
         raise ExamplesError(f"{where}: not training pairs as --dump-examples writes them "
                          f"(gzipped JSON lines): {exc}") from None
