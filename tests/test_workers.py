@@ -368,6 +368,7 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
     port = free_port()
     first = _spawn(port, redis, "--workers", "2", STREAM_GUARD_TIER="cascade")
     second: subprocess.Popen[bytes] | None = None
+    early: subprocess.Popen[bytes] | None = None
     workers: set[int] = set()
     try:
         # While the first's workers load their scorers, none holds the port yet: a second was
@@ -400,7 +401,7 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
         with pytest.raises(OSError):
             await http(port, "GET", "/livez")
     finally:  # every process: a failing run must not leave workers serving
-        for proc in (first, second):
+        for proc in (first, early, second):
             if proc is not None:
                 with contextlib.suppress(psutil.Error):
                     workers |= {c.pid for c in psutil.Process(proc.pid).children()}
