@@ -893,7 +893,7 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     if len(by_unit.get("%", ())) > 1 and (changes := _point_changes(canonical)):
         by_unit[POINT_CHANGES] = changes
     by_unit.update(_year_spans(text))
-    if bounds := _limits(text):
+    if bounds := _limits(canonical):
         by_unit[BOUNDS] = bounds
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
@@ -976,9 +976,9 @@ _NEGATED_LOWER = frozenset({"more than", "over", "above", "exceeding", "in exces
 _NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|n't)\b[^.;:!?\n]{0,20}$")
 
 
-def _limits(text: str) -> set[str]:
-    """The upper limits ``text`` sets, as "number unit" (:data:`BOUNDS`)."""
-    canonical = _temperatures_and_quarters(text)
+def _limits(canonical: str) -> set[str]:
+    """The upper limits a :func:`_quantity_text` sets, as "number unit" (:data:`BOUNDS`): its
+    figures as the index keeps them ("under $2.5 million" is 2500000 million)."""
     low = canonical.lower()
     limits = set()
     for match in _HEDGED.finditer(low):

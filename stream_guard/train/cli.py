@@ -156,7 +156,8 @@ def _check_starting_points(args: argparse.Namespace) -> None:
         return
     if args.resume and not (args.work_dir / "state.pt").is_file():
         raise TrainingError(f"--resume: {args.work_dir} holds no checkpoint (state.pt) to "
-                            "resume; start without --resume")
+                            "resume; run without --resume to start, or name the run's "
+                            "--work-dir")
     if args.init_from is not None and not args.init_from.exists():
         raise TrainingError(f"--init-from {args.init_from}: no such file or folder")
     if (args.init_from is not None and args.init_from.is_dir()

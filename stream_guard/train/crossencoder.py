@@ -164,10 +164,7 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
     seen = 0
     spent = 0.0
     run = {name: getattr(cfg, name) for name in _RUN_FIELDS} | {"examples": len(examples)}
-    if resume:
-        if not state_path.is_file():
-            raise TrainingError(f"--resume: {work_dir} holds no checkpoint (state.pt) to resume; "
-                              "run without --resume to start, or name the run's --work-dir")
+    if resume:  # (a work dir without state.pt is refused by the CLI before any pair is built)
         try:
             state = torch.load(state_path, map_location=device(), weights_only=False)
             if not isinstance(state, dict):
