@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from stream_guard.models.hf import ModelFormatError
+from stream_guard.text.absence import borne_out
 from stream_guard.text.polarity import flips_polarity
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known, quantity_conflict
@@ -45,6 +46,8 @@ _LOGIT_CLIP = 8.0
 CONFLICT_CONTRADICTION = 0.9
 # ... and so is a polarity flip the detector scores below this (it reads the negation).
 POLARITY_MODEL_MAX = 0.1
+# An absence statement the evidence bears out is scored at least this supported.
+ABSENCE_SUPPORT = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,9 @@ class Signals:
     # It is a premise clause with "not" added or dropped (text.polarity); no fusion feature:
     # it caps the score when the detector agrees (``capped``).
     polarity_flip: bool = False
+    # It says the evidence leaves something out, and the evidence does (text.absence); no
+    # fusion feature: it floors the score (``capped``).
+    absence_borne_out: bool = False
 
     def features(self, model_support: float | None = None) -> list[float]:
         row = [self.coverage, self.premise_coverage, float(self.conflict), self.novel_specifics,
@@ -78,15 +84,17 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
     missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
+    conflict = quantity_conflict(window_text, quantities)
     return Signals(
         coverage=coverage(window, evidence_keys),
         premise_coverage=coverage(window, premise_keys),
-        conflict=quantity_conflict(window_text, quantities),
+        conflict=conflict,
         novel_specifics=missing / weight if weight else 0.0,
         speaker=speaks_of_self(window_text),
         asks_listener=asks_listener(window_text),
         polarity_flip=bool(premise_sentences) and flips_polarity(
             {t.key for t in window}, window_text, premise_sentences),
+        absence_borne_out=not conflict and borne_out(window_text, evidence_keys),
     )
 
 
@@ -210,12 +218,19 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     window less than ``POLARITY_MODEL_MAX``: the fusion weighs the detector lightly against word
     coverage, which a flipped statement keeps whole, so "Gift cards can be refunded." against
     "Gift cards cannot be refunded." fused to 0.44 with the detector at 0.05.
+
+    An absence statement the evidence bears out ("The policy doesn't say whether ...", with
+    what it names missing from the evidence: :mod:`stream_guard.text.absence`) is floored at
+    ``ABSENCE_SUPPORT`` instead: it is a claim about the evidence, which neither word coverage
+    nor the detector reads as one (both find the missing thing unsupported).
     """
     flipped = (signals.polarity_flip and model_support is not None
                and model_support < POLARITY_MODEL_MAX)
     if signals.conflict or flipped:
         return (min(support, 1.0 - CONFLICT_CONTRADICTION),
                 max(contradiction, CONFLICT_CONTRADICTION))
+    if signals.absence_borne_out:
+        return max(support, ABSENCE_SUPPORT), min(contradiction, 1.0 - ABSENCE_SUPPORT)
     return support, contradiction
 
 

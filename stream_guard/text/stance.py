@@ -210,7 +210,7 @@ def is_service_talk(text: str) -> bool:
     line all in bold ("### Key achievements", "**Highlights**") with no number or name in it,
     which titles what follows and states nothing."""
     words = lowercase_words(text)
-    if _closing_talk(text, words):
+    if _closing_talk(text, words) or is_referral(text):
         return True
     if _LABEL.fullmatch(text.strip()):  # a section title: its words are title words alone
         return bool(words) and words <= _TITLE_WORDS and ":" not in text.strip(" \t*_:")
@@ -244,6 +244,33 @@ def _closing_talk(text: str, words: set[str]) -> bool:
         return lowercase_words(request) <= _OFFER_ALLOWED
     rest, found = _CLOSING.subn(" ", text)
     return found > 0 and lowercase_words(rest) <= _CLOSING_ALLOWED
+
+
+# A referral: "I'd check with HR on that", "You may want to contact sales.", "I'd suggest
+# contacting the front desk directly." It sends the user elsewhere and states nothing, when its
+# words are these alone (no figure, no other content word: "Call us before 5 pm for a refund."
+# is a claim).
+_REFERRAL = re.compile(
+    r"\b(?:check|confirm|verify|ask|contact|reach out|call|e-?mail|consult|speak|talk|get in "
+    r"touch|follow up)", re.IGNORECASE)
+_REFERRAL_WORDS = frozenset("""so i you we d ll would will may might could can should want
+need best worth it its is be to a an the your our their with on about that this directly
+first please recommend suggest check checking confirm confirming verify ask asking contact
+contacting reach reaching out call calling email emailing e mail consult consulting speak
+speaking talk talking get getting in touch follow up hr human resources manager supervisor
+team support sales service customer desk front office staff store shop hotel venue host
+organizer organizers organiser organisers landlord agent agency provider vendor seller
+manufacturer pharmacist doctor physician clinic school bank airline department administrator
+admin it help helpdesk representative them someone directly details more information info
+before booking buying ordering
+management reception concierge property owner start starting proceeding visit visiting
+going""".split())  # noqa: SIM905 - a word list reads better as text
+
+
+def is_referral(text: str) -> bool:
+    """Whether the text only sends the user elsewhere ("I'd check with HR on that")."""
+    return (_REFERRAL.search(text) is not None and not has_digit(text)
+            and lowercase_words(text) <= _REFERRAL_WORDS)
 
 
 # One line: a markdown heading, or bold as a whole (a heading merged with the sentence after it

@@ -1,0 +1,181 @@
+"""Absence statements: a window that says its source leaves something out, or that the speaker
+cannot answer from it.
+
+An assistant that answers from documents says so when they do not hold the answer: "The policy
+doesn't say whether international orders have a different return window.", "A fitness center
+isn't listed here.", "I couldn't find anything about student discounts in this policy.",
+"Sorry, I don't have that information." That is the right answer, and it is a claim about the
+evidence, not about the world: it is borne out when the evidence indeed lacks what the window
+says it lacks. Word coverage reads the opposite (the missing thing is a word the evidence does
+not have), the detector finds no sentence that says it, and so such answers halted: half the
+faithful abstentions of a probe written for this (``docs/results/abstention-probe.jsonl``).
+
+So this module finds the statements, and :func:`borne_out` checks what they say is left out
+against the evidence: every figure of it present (a presupposed figure, "beyond the 16 weeks",
+is still a claim), and less than half of its other words (none at all: "I can't tell from the
+syllabus." states nothing to check). A false abstention about something the evidence covers
+("The policy doesn't mention a restocking fee." beside its 15 % fee) is scored as any window.
+
+Every clause of the window must be such a statement or a referral ("so I'd check with HR on
+that"): "The policy doesn't say, but returns are free." states something besides and is scored.
+A clause is an absence statement when it has a negation and either the source is its subject
+or what it leaves a thing out of ("the policy doesn't say", "nothing in the letter about"), or
+its verb is one only text has ("isn't mentioned", "doesn't come up"); or when it opens with the
+speaker's inability to find or tell ("I can't find", "I don't know whether", "Sorry, I don't
+have that information") and goes on to nothing but what is sought. The window must name the
+source or use such a verb somewhere: the speaker's "I'm not sure what else I can say about it"
+alone is talk about the speaker, which knowledge-grounded dialogue counts as unattributable
+(BEGIN; :mod:`stream_guard.text.stance`). Not when the negation bears on what the source
+*rules* ("The policy doesn't cover flood damage.", "Pets aren't allowed."): that is the
+source's term, which the evidence must attest. Pure regular expressions over one window.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Set as AbstractSet
+
+from stream_guard.text.stance import is_referral
+from stream_guard.text.terms import STOPWORDS, known, terms
+
+# What a source is called: the document the answer was given, or a part of it.
+_SOURCE_WORDS = """documents document docs doc documentation policy policies spec specs
+specification specifications sheet datasheet information info context article articles text
+page pages passage passages excerpt excerpts snippet snippets section sections paragraph
+paragraphs guide manual faq faqs terms conditions rules guidelines listing description menu
+source sources notes minutes report contract agreement lease website site handbook brochure post
+email e-mail message announcement summary transcript notice instructions label records record
+schedule recipe itinerary materials material details print results letter invitation agenda
+timetable catalogue catalog readme changelog wording syllabus leaflet flyer form table
+chart""".split()  # noqa: SIM905
+_SOURCE = r"(?:" + "|".join(sorted(_SOURCE_WORDS, key=len, reverse=True)) + r")"
+_SOURCE_REF = re.compile(
+    r"\b(?:the|this|these|that|those|your|our|its|their|my)\s+(?:[\w'-]+\s+){0,2}?" + _SOURCE
+    + r"\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|no|nothing|none|neither|nor|never|silent)\b|n't\b",
+                       re.IGNORECASE)
+_NEGATED = (r"(?:doesn't|does not|don't|do not|didn't|did not|isn't|is not|aren't|are not"
+            r"|wasn't|was not|has no|have no|had no|says nothing|say nothing|is silent|are silent"
+            r"|contains no|gives no|lists no|makes no|has nothing|have nothing|mentions nothing)")
+# The source as the subject of a negated verb ("the policy doesn't say", "the FAQ has no
+# information", "this excerpt is silent on"), or what a negation leaves out of it ("No noise
+# level is given on the spec sheet", "there's nothing in the letter about").
+_SOURCE_SAYS_NOT = re.compile(
+    _SOURCE_REF.pattern + r"(?:\s+(?:I|you|we)\s+(?:have|had|got|shared|sent|was given))?"
+    r"\s+(?:[\w'-]+\s+){0,2}?" + _NEGATED + r"\b"
+    r"|(?:\bno|\bnothing|\bnone|\bnot|n't)\b.{0,80}?\b(?:in|on|from|within|anywhere in)\s+"
+    + _SOURCE_REF.pattern, re.IGNORECASE)
+# Verbs only text has, in the passive (an active "did not mention" may be a person's, a claim
+# about the world): "isn't mentioned", "aren't referred to", "isn't listed here", "No
+# children's menu is listed"; and "doesn't come up", "it doesn't say".
+_TEXT_VERB = re.compile(
+    r"(?:n't|\bnot)\s+(?:\w+ly\s+)?(?:(?:been\s+)?(?:mentioned|specified|stated|spelled out"
+    r"|referred to|dealt with|(?:listed|shown|given|included|provided) here)|come up)\b"
+    r"|\bit (?:doesn't|does not|didn't|did not) (?:say|mention|specify|state|list)\b"
+    r"|^no\b.*\b(?:is|are|was|were) (?:listed|given|shown|specified|provided|stated)\b",
+    re.IGNORECASE)
+# The speaker cannot answer, at the start of a clause: "I can't find", "I couldn't see
+# anything about", "I don't know whether", "I'm not sure", "Sorry, I don't have that
+# information"; followed by nothing, or by what is sought ("whether ...", "anything about
+# ...", "from the syllabus"), not by a claim of its own ("I'm not sure, they had a funny story
+# about it").
+_LEAD = (r"^\W*(?:(?:unfortunately|sadly|sorry|however|also|and|but|so|hmm+|well|oh|no)\W+"
+         r"|I(?:'m| am) (?:afraid|sorry)(?: that| but)?\W+)*")
+_CANNOT = re.compile(
+    _LEAD + r"(?:I|we)(?:'m| am|'re| are)? (?:(?:can't|cannot|can not|couldn't|could not"
+    r"|don't|do not|didn't|did not|wasn't able to|was not able to|weren't able to|(?:'m|am|are"
+    r"|'re) not able to|(?:'m|am|are|'re|was|were) unable to|have no way to)\s+(?:\w+ly\s+)?"
+    r"(?:find|see|tell|say|confirm|answer|know|locate|spot|determine|verify|give you)|(?:don't"
+    r"|do not) have (?:that|this|the|any|enough|specific|more|those)?\s*(?:information|info"
+    r"|details?|data|answer|specifics)|not (?:sure|certain|aware))"
+    r"(?:$|\s+(?:whether|if|what|how|who|when|where|why|which|anything|any|a|an|the|that|this"
+    r"|it|mention|information|details|from|about|in|on|there|of|for sure|yet)\b)",
+    re.IGNORECASE)
+# A negation that bears on what the source rules, not on what it says: a term of its, to attest.
+_RULES = re.compile(
+    r"(?:n't|\bnot|\bno longer|\bnever)\s+(?:\w+ly\s+)?(?:be\s+)?(?:cover(?:s|ed)?"
+    r"|allow(?:s|ed)?|permit(?:s|ted)?|accept(?:s|ed)?|require(?:s|d)?|charge(?:s|d)?|appl(?:y"
+    r"|ies|ied)|support(?:s|ed)?|exclude(?:s|d)?|refund(?:s|ed)?|work(?:s)?|need(?:s|ed)?"
+    r"|eligible|available|free|open|included in (?:the|your) (?:price|fee|rate|cost))\b",
+    re.IGNORECASE)
+# Words of the statement itself, not of what it says is missing.
+_STATEMENT_WORDS = """mention mentions mentioned say says said specify specifies specified
+state states stated list lists listed spell spelled refer refers referred reference references
+come comes up bring brings feature features appear appears talk talks about discuss discusses
+discussed describe describes described detail details detailed address addresses addressed deal
+deals dealt include includes included give gives given provide provides provided show shows
+shown cover covers covered part silent anything something nothing information info data find
+found see tell know sure certain aware able unable confirm answer locate spot determine verify
+way sorry afraid unfortunately hmm well oh specifically explicitly anywhere here there either
+also any
+specifics whether""".split()  # noqa: SIM905
+_IGNORED_KEYS = frozenset(t.key for t in terms(" ".join(_STATEMENT_WORDS + _SOURCE_WORDS)))
+# Where a window turns from one clause to the next.
+_CLAUSE = re.compile(r"\s*(?:[;:]|\s[-–—]\s|\.\s+(?=(?-i:[A-Z]))|,?\s+(?:so|but|while|whereas"
+                     r"|although|though|yet|and so)\b|,\s+and\b)\s*", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+# Less than this share of what an absence statement names may be in the evidence.
+_BORNE_OUT_SHARE = 0.5
+
+
+def left_out(text: str) -> str | None:
+    """What ``text`` says its source leaves out (the absence clauses, their statement words
+    still in them: :func:`borne_out` sets those aside), when every clause of it is an absence
+    statement or a referral and it names the source or a verb only text has (the speaker's
+    "I'm not sure" alone is talk about the speaker: see the module docstring); None
+    otherwise."""
+    low = text.lower()
+    if "n't" not in low and "\u2019t" not in low and _NEGATION.search(text) is None:
+        return None
+    text = text.replace("\u2019", "'")
+    parts = []
+    for clause in _CLAUSE.split(text.strip()):
+        clause = clause.strip(" ,.!()")
+        if not clause:
+            continue
+        if _absence(clause):
+            parts.append(clause)
+        elif not is_referral(clause):
+            return None
+    if not parts or (_SOURCE_REF.search(text) is None and _TEXT_VERB.search(text) is None):
+        return None
+    return "; ".join(parts)
+
+
+def _absence(clause: str) -> bool:
+    """Whether the clause says the source leaves something out, or the speaker cannot tell."""
+    if _RULES.search(clause) is not None:
+        return False
+    return _CANNOT.match(clause) is not None or (
+        _NEGATION.search(clause) is not None
+        and (_SOURCE_SAYS_NOT.search(clause) is not None
+             or _TEXT_VERB.search(clause) is not None))
+
+
+def borne_out(text: str, evidence_keys: AbstractSet[str]) -> bool:
+    """Whether ``text`` is an absence statement the evidence (its content-term keys) bears
+    out: every figure it names is in the evidence (a figure it presupposes, "beyond the 16
+    weeks", is still a claim), and of the words it names (less the statement's own) less than
+    half are, or it names none. A name the evidence has does not count: it is what the
+    statement is about ("whether the Aero 14 has a touchscreen"), and what it asks of it is
+    the rest.
+
+    Less than half, not "a word of it": a false abstention names what the evidence holds with
+    a word or two of its own ("duplex printing" for "two-sided printing", "accepted" for
+    "accept", "early cancellation fees" for "cancel within 30 days ... fee"), and one new word
+    let 6 of the abstention probes' 17 false ones through; at half, 2, while 90 of 115 faithful
+    abstentions are still borne out."""
+    absent = left_out(text)
+    if absent is None:
+        return False
+    named = [t for t in terms(absent) if t.key not in _IGNORED_KEYS and t.key not in STOPWORDS]
+    if any(_DIGIT.search(t.key) and not known(t.key, evidence_keys) for t in named):
+        return False
+    words = [t for t in named if not _DIGIT.search(t.key)]
+    if not words:
+        return True
+    # a name the evidence has is what the statement is about: not counted either way
+    asked = [t for t in words if t.weight <= 1.0 or not known(t.key, evidence_keys)]
+    total = sum(t.weight for t in asked)
+    stated = sum(t.weight for t in asked if known(t.key, evidence_keys))
+    return stated < _BORNE_OUT_SHARE * total

@@ -1,0 +1,156 @@
+"""Absence statements ("The policy doesn't say whether ..."): what they say is left out, the
+check against the evidence, the floor on the fused score, and a real server that lets a
+faithful abstention through on the default detector while a false one still halts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stream_guard.scoring.fusion import (
+    ABSENCE_SUPPORT,
+    CONFLICT_CONTRADICTION,
+    Signals,
+    capped,
+    signals,
+)
+from stream_guard.text.absence import borne_out, left_out
+from stream_guard.text.stance import is_referral, is_service_talk
+from stream_guard.text.terms import quantity_index, term_keys, terms
+from tests.conftest import make_settings, running_server
+from tests.wsclient import open_ws, stream_text
+
+SPECS = ("Aero 14 laptop. Display: 14-inch OLED, 2880 x 1800, 90 Hz. Ports: 2x USB-C "
+         "(Thunderbolt 4), 1x USB-A, headphone jack. Battery: 75 Wh, up to 12 hours. "
+         "Weight: 1.3 kg.")
+LEAVE = ("Employees with one year of service receive 16 weeks of paid parental leave. Leave "
+         "must be taken within 12 months of the birth or adoption.")
+
+
+@pytest.mark.parametrize("window", [
+    "The policy doesn't say whether international orders have a different return window.",
+    "I don't know whether the Aero 14 has a touchscreen; the spec sheet doesn't mention it.",
+    "I'm afraid the information I have doesn't mention an airport shuttle.",
+    "The policy doesn't mention whether leave can be extended unpaid beyond the 16 weeks, so "
+    "I'd check with HR on that.",
+    "Unfortunately, the context provided doesn't specify the parking fee. You may want to "
+    "contact the hotel directly.",
+    "There's no HDMI port listed in the specs.",
+    "An airport shuttle isn't mentioned in the hotel's information.",
+    "A fitness center isn't listed here.",
+    "No children's menu is listed, so I can't say whether one is available.",
+    "This excerpt is silent on cross-border travel, so I can't say whether driving into Canada "
+    "is allowed.",
+    "I couldn't find that — public computers don't come up in the policy.",
+    "Sorry, I don't have that information.",
+    "I can't tell from the syllabus.",
+    "Lockers and storage don't feature in the house rules.",
+])
+def test_absence_statements_are_found(window: str) -> None:
+    assert left_out(window) is not None
+
+
+@pytest.mark.parametrize("window", [
+    # claims about the world: not the source's subject, or a verb that is a term, not saying
+    "The warranty does not cover accidental damage.",
+    "It doesn't cover damage from improper use.",
+    "The plan does not include dental care.",
+    "They did not discuss any way to reduce costs.",
+    "The company did not state its revenue.",
+    # something stated besides the absence
+    "The policy doesn't say, but returns are free.",
+    "There's no HDMI port listed in the specs, so you'd need an adapter for HDMI.",
+    # the speaker's ignorance with no source named: talk about the speaker, as knowledge-
+    # grounded dialogue counts it (BEGIN: "i'm not sure what else i can say about it.")
+    "I don't see anything about coffee or other refreshments.",
+    "I'm not sure what else I can say about it.",
+    "I don't know anything about her.",
+    # the speaker's ignorance with a claim beside it
+    "I'm not sure, they had a funny story about how football was different in the 1960s.",
+    "The page doesn't mention TV bundles, and the price stays fixed for 24 months.",
+    "If you do not meet the rules for women players, you would not have to take them out.",
+    # no source, no verb only text has: a claim about the world
+    "Refunds are not given for sale items.",
+    "There is no parking at the hotel.",
+    # a negation that bears on what the source rules is the source's term
+    "The policy doesn't cover flood damage.",
+    "Pets aren't allowed here.",
+    "Breakfast isn't included in the rate, according to the page.",
+])
+def test_other_sentences_are_no_absence_statements(window: str) -> None:
+    assert left_out(window) is None
+
+
+@pytest.mark.parametrize(("window", "evidence", "expected"), [
+    ("I don't know whether the Aero 14 has a touchscreen; the spec sheet doesn't mention it.",
+     SPECS, True),
+    ("The spec sheet doesn't list an HDMI port.", SPECS, True),
+    # what it calls missing is there: a false abstention, scored as any window
+    ("The spec sheet doesn't mention the battery life.", SPECS + " Battery life is good.",
+     False),
+    ("The spec sheet doesn't list a USB-A port.", SPECS, False),
+    # nothing named to check: it states nothing
+    ("Sorry, I can't tell from the spec sheet.", SPECS, True),
+    # what it names is all there: a false abstention, scored as any window
+    ("I couldn't find the battery capacity in the specs.", SPECS + " Capacity: 75 Wh.", False),
+    # a presupposed figure is still a claim: 20 weeks where the policy gives 16
+    ("The policy doesn't mention whether leave can be extended beyond the 20 weeks.", LEAVE,
+     False),
+    ("The policy doesn't mention whether leave can be extended unpaid beyond the 16 weeks, so "
+     "I'd check with HR on that.", LEAVE, True),
+])
+def test_the_evidence_must_bear_the_absence_out(window: str, evidence: str,
+                                                expected: bool) -> None:
+    assert borne_out(window, term_keys(evidence)) is expected
+
+
+def test_the_floor_lifts_an_absence_borne_out_and_yields_to_a_conflict() -> None:
+    window = "The policy doesn't mention whether leave can be extended unpaid beyond the 16 weeks."
+    found = signals(terms(window), window, term_keys(LEAVE), term_keys(LEAVE),
+                    quantity_index(LEAVE))
+    assert found.absence_borne_out
+    support, contradiction = capped(found, 0.05, 0.6)
+    assert support == ABSENCE_SUPPORT and contradiction == pytest.approx(1 - ABSENCE_SUPPORT)
+    assert capped(found, 0.97, 0.0) == (0.97, 0.0)
+    conflicting = Signals(0.5, 0.5, True, 0.0, False, False, absence_borne_out=True)
+    support, contradiction = capped(conflicting, 0.5)
+    assert support == pytest.approx(1 - CONFLICT_CONTRADICTION)
+    assert contradiction == CONFLICT_CONTRADICTION
+    wrong = "The policy doesn't mention whether leave can be extended beyond the 20 weeks."
+    assert not signals(terms(wrong), wrong, term_keys(LEAVE), term_keys(LEAVE),
+                       quantity_index(LEAVE)).absence_borne_out
+
+
+@pytest.mark.parametrize(("text", "referral"), [
+    ("You may want to contact sales.", True),
+    ("I'd suggest contacting the front desk directly.", True),
+    ("I'd check with HR on that.", True),
+    ("Please call the hotel to confirm.", True),
+    ("Call us before 5 pm for a refund.", False),  # a figure and a claim
+    ("You should contact your doctor if symptoms persist.", False),
+    ("Contact sales for a free upgrade.", False),
+])
+def test_a_referral_alone_is_service_talk(text: str, referral: bool) -> None:
+    assert is_referral(text) is referral
+    assert is_service_talk(text) is referral
+
+
+@pytest.mark.slow  # the shipped detector
+async def test_a_faithful_abstention_passes_and_a_false_claim_halts(
+        tmp_path: Path, model_cache: Path) -> None:
+    """Through a real server on the default detector: an answer that says what the spec sheet
+    does not hold is not halted; the same start with a made-up port is."""
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
+                             verdict_deadline_ms=0)
+    honest = ("The Aero 14 has a 14-inch OLED display and weighs 1.3 kg. I don't know whether "
+              "it has a touchscreen; the spec sheet doesn't mention it.")
+    made_up = ("The Aero 14 has a 14-inch OLED display and weighs 1.3 kg. It also has a "
+               "full-size HDMI 2.1 port and an SD card reader.")
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        passed = await stream_text(ws, "honest", honest, context=[SPECS], piece=7)
+        halted = await stream_text(ws, "made-up", made_up, context=[SPECS], piece=7)
+    assert not [f for f in passed if f["type"] == "halt"]
+    assert [f["label"] for f in passed if f["type"] == "verdict"] == ["supported", "supported"]
+    halt = next(f for f in halted if f["type"] == "halt")
+    assert halt["at"] == made_up.index("It also")
