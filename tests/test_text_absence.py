@@ -122,6 +122,45 @@ def test_the_floor_lifts_an_absence_borne_out_and_yields_to_a_conflict() -> None
                        quantity_index(LEAVE)).absence_borne_out
 
 
+LEASE = ("Residential Lease, 14 Alder St. Rent of $1,450 is due on the 1st of each month. "
+         "Tenants may not sublease the unit without the landlord's written consent. No animals "
+         "other than service animals are permitted.")
+MENU = ("Lunch menu. Chicken satay with peanut sauce, $14. Pad thai with crushed cashews and "
+        "tamarind, $13. Green curry with tofu, $12.")
+TRIAL = ("In a 12-week trial of 400 adults with moderate asthma, those given Breathex had 30% "
+         "fewer flare-ups than those on placebo.")
+
+
+@pytest.mark.parametrize(("window", "evidence"), [
+    # a review's false claims that an earlier version floored: a negated term of the source's
+    ("The lease doesn't prohibit subletting.", LEASE),
+    ("Nothing in the lease forbids dogs.", LEASE),
+    # a claim after the absence
+    ("The lease doesn't say, which means dogs are fine.", LEASE),
+    ("The lease doesn't mention it, meaning cats are welcome.", LEASE),
+    ("The spec sheet doesn't list a fan because the Aero 14 is fanless.", SPECS),
+    ("I can't find the fee in the lease, it was removed last year.", LEASE),
+    # a world claim about what the source describes
+    ("There are no nuts in any dish on the menu.", MENU),
+    ("No improvement was shown.", TRIAL),
+    # what a "why" takes for granted
+    ("The lease doesn't say why the landlord sold the building.", LEASE),
+])
+def test_claims_beside_or_inside_an_absence_are_not_floored(window: str, evidence: str) -> None:
+    assert not borne_out(window, term_keys(evidence))
+
+
+def test_a_long_run_of_blanks_reads_as_one_space() -> None:
+    """A padded table cell with a negation: the clause pattern took 0.65 s on 330 blanks (a
+    review), on the event loop for the lexical tier; on these 5,000 it would not return. The
+    blanks are read as one space."""
+    assert left_out("The FAQ" + " " * 5000 + "doesn't list it.") == "The FAQ doesn't list it"
+    cell = "| HDMI | isn't listed"
+    assert left_out(cell + " " * 5000 + "|") == left_out(cell + " |")
+    # a clause of many negations is no absence statement, and is not scanned after each one
+    assert left_out("no " * 200 + "mention in the policy") is None
+
+
 @pytest.mark.parametrize(("text", "referral"), [
     ("You may want to contact sales.", True),
     ("I'd suggest contacting the front desk directly.", True),
@@ -130,6 +169,10 @@ def test_the_floor_lifts_an_absence_borne_out_and_yields_to_a_conflict() -> None
     ("Call us before 5 pm for a refund.", False),  # a figure and a claim
     ("You should contact your doctor if symptoms persist.", False),
     ("Contact sales for a free upgrade.", False),
+    # the user is not the one sent: a claim about someone else
+    ("The bank will call you.", False),
+    ("The front desk will contact you directly.", False),
+    ("You need to speak to your pharmacist first.", False),
 ])
 def test_a_referral_alone_is_service_talk(text: str, referral: bool) -> None:
     assert is_referral(text) is referral

@@ -54,25 +54,48 @@ _SOURCE_REF = re.compile(
     + r"\b", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:not|no|nothing|none|neither|nor|never|silent)\b|n't\b",
                        re.IGNORECASE)
+# The source, as the subject, says nothing of it: a verb of saying ("the policy doesn't say",
+# "the spec sheet doesn't list"), not one of what it rules ("the lease doesn't prohibit
+# subletting" is a term of the lease); or a negation that is the saying ("the FAQ has no
+# information", "this excerpt is silent on").
+_SAYING = (r"(?:say|says|said|mention|mentions|mentioned|specify|specifies|specified|state"
+           r"|states|stated|list|lists|listed|include|includes|included|give|gives|given"
+           r"|provide|provides|provided|contain|contains|address|addresses|discuss|discusses"
+           r"|detail|details|describe|describes|indicate|indicates|note|notes|explain|explains"
+           r"|go into|goes into|talk about|talks about|refer to|refers to|spell out|spells out"
+           r"|clarify|clarifies|touch on|touches on|get into|set out|sets out|lay out|lays out"
+           r"|(?:make|makes|seem to|appear to) (?:it )?(?:clear|mention|say)|clear|specific"
+           r"|explicit)")
 _NEGATED = (r"(?:doesn't|does not|don't|do not|didn't|did not|isn't|is not|aren't|are not"
-            r"|wasn't|was not|has no|have no|had no|says nothing|say nothing|is silent|are silent"
-            r"|contains no|gives no|lists no|makes no|has nothing|have nothing|mentions nothing)")
-# The source as the subject of a negated verb ("the policy doesn't say", "the FAQ has no
-# information", "this excerpt is silent on"), or what a negation leaves out of it ("No noise
-# level is given on the spec sheet", "there's nothing in the letter about").
+            r"|wasn't|was not)\s+(?:\w+ly\s+)?" + _SAYING
+            + r"|(?:has|have|had|contains|gives|lists|makes|provides|offers) no (?:mention"
+            r"|information|info|details?|data|word|specifics|reference)|(?:says|say|mentions"
+            r"|has|have) nothing|(?:is|are) silent")
+# What a negation says is not in the source: "nothing in the letter about", "no mention of a
+# shuttle in the guide", "No noise level is given on the spec sheet", "not in the specs"; not
+# a world claim about what a source describes ("There are no nuts in any dish on the menu.",
+# "No one died in the crash described in the article.").
+_STATEMENT_NOUN = (r"(?:mention|information|info|details?|reference|word|data|anything|something"
+                   r"|listed|mentioned|specified|stated|included|noted|about|regarding"
+                   r"|concerning|addressed|covered|featured?|answered|discussed|given"
+                   r"|dealt with|referred to)")
+_IN_SOURCE = (r"(?:\bnothing\b.{0,80}?|(?:\bno|\bnone|\bnot|n't)\b.{0,80}?\b" + _STATEMENT_NOUN
+              + r"\b.{0,80}?|\bno\s+(?:(?!(?:is|are|was|were|be|been|in|on|at|of|for|with|to"
+              r"|any|every|each)\b)[\w'-]+\s+){0,4}?|(?:n't|\bnot)\s+(?:(?:really|even"
+              r"|anywhere)\s+)?)\b(?:in|on|from|within|anywhere in)\s+")
 _SOURCE_SAYS_NOT = re.compile(
     _SOURCE_REF.pattern + r"(?:\s+(?:I|you|we)\s+(?:have|had|got|shared|sent|was given))?"
-    r"\s+(?:[\w'-]+\s+){0,2}?" + _NEGATED + r"\b"
-    r"|(?:\bno|\bnothing|\bnone|\bnot|n't)\b.{0,80}?\b(?:in|on|from|within|anywhere in)\s+"
-    + _SOURCE_REF.pattern, re.IGNORECASE)
+    r"\s+(?:[\w'-]+\s+){0,2}?(?:" + _NEGATED + r")\b|" + _IN_SOURCE + _SOURCE_REF.pattern,
+    re.IGNORECASE)
 # Verbs only text has, in the passive (an active "did not mention" may be a person's, a claim
-# about the world): "isn't mentioned", "aren't referred to", "isn't listed here", "No
-# children's menu is listed"; and "doesn't come up", "it doesn't say".
+# about the world; "No improvement was shown", "Tips aren't included here" are the world's):
+# "isn't mentioned", "isn't listed here", "No children's menu is listed"; and "doesn't come
+# up", "it doesn't say".
 _TEXT_VERB = re.compile(
     r"(?:n't|\bnot)\s+(?:\w+ly\s+)?(?:(?:been\s+)?(?:mentioned|specified|stated|spelled out"
-    r"|referred to|dealt with|(?:listed|shown|given|included|provided) here)|come up)\b"
+    r"|listed here)|come up)\b"
     r"|\bit (?:doesn't|does not|didn't|did not) (?:say|mention|specify|state|list)\b"
-    r"|^no\b.*\b(?:is|are|was|were) (?:listed|given|shown|specified|provided|stated)\b",
+    r"|^no\b.*\b(?:is|are|was|were) (?:listed|specified|stated)\b",
     re.IGNORECASE)
 # The speaker cannot answer, at the start of a clause: "I can't find", "I couldn't see
 # anything about", "I don't know whether", "I'm not sure", "Sorry, I don't have that
@@ -91,13 +114,16 @@ _CANNOT = re.compile(
     r"(?:$|\s+(?:whether|if|what|how|who|when|where|why|which|anything|any|a|an|the|that|this"
     r"|it|mention|information|details|from|about|in|on|there|of|for sure|yet)\b)",
     re.IGNORECASE)
-# A negation that bears on what the source rules, not on what it says: a term of its, to attest.
+# A negation that bears on what the source rules, not on what it says: a term of its, to attest
+# ("doesn't cover", "isn't allowed", "nothing in the lease forbids dogs").
+_RULE_VERB = (r"(?:cover|allow|permit|accept|require|charge|appl(?:y|ies|ied)|support|exclude"
+              r"|refund|work|need|prohibit|forbid|forbade|ban|bar|restrict|limit|prevent|oblig"
+              r"|mandate|penali[sz]e|impose|cap|entitle|guarantee|waive|void)\w*")
 _RULES = re.compile(
-    r"(?:n't|\bnot|\bno longer|\bnever)\s+(?:\w+ly\s+)?(?:be\s+)?(?:cover(?:s|ed)?"
-    r"|allow(?:s|ed)?|permit(?:s|ted)?|accept(?:s|ed)?|require(?:s|d)?|charge(?:s|d)?|appl(?:y"
-    r"|ies|ied)|support(?:s|ed)?|exclude(?:s|d)?|refund(?:s|ed)?|work(?:s)?|need(?:s|ed)?"
-    r"|eligible|available|free|open|included in (?:the|your) (?:price|fee|rate|cost))\b",
-    re.IGNORECASE)
+    r"(?:n't|\bnot|\bno longer|\bnever)\s+(?:\w+ly\s+)?(?:be\s+)?(?:" + _RULE_VERB
+    + r"|eligible|available|free|open|included in (?:the|your) (?:price|fee|rate|cost))\b"
+    r"|\b(?:nothing|no \w+)\b(?:(?!\b(?:whether|if|about|on|regarding)\b).){0,80}?\b"
+    + _RULE_VERB + r"\b", re.IGNORECASE)
 # Words of the statement itself, not of what it says is missing.
 _STATEMENT_WORDS = """mention mentions mentioned say says said specify specifies specified
 state states stated list lists listed spell spelled refer refers referred reference references
@@ -110,10 +136,22 @@ way sorry afraid unfortunately hmm well oh specifically explicitly anywhere here
 also any
 specifics whether""".split()  # noqa: SIM905
 _IGNORED_KEYS = frozenset(t.key for t in terms(" ".join(_STATEMENT_WORDS + _SOURCE_WORDS)))
-# Where a window turns from one clause to the next.
-_CLAUSE = re.compile(r"\s*(?:[;:]|\s[-–—]\s|\.\s+(?=(?-i:[A-Z]))|,?\s+(?:so|but|while|whereas"
-                     r"|although|though|yet|and so)\b|,\s+and\b)\s*", re.IGNORECASE)
+# Where a window turns from one clause to the next: a claim after "which", "meaning",
+# "because" or a comma splice ("I can't find the fee in the policy, it was removed last year.")
+# is a clause of its own, and must be an absence statement too.
+_CLAUSE = re.compile(
+    r"(?:[;:]|\s[-–—]\s|\.\s+(?=(?-i:[A-Z]))|,?\s+(?:so|but|while|whereas|although|though|yet"
+    r"|and so|meaning|because|since|as|therefore|hence|thus|given that)\b|,\s+and\b"
+    r"|,\s+(?:which|who)\b|,\s+(?=(?:it|they|he|she|this|that|there|we)\s+(?:is|are|was|were"
+    r"|has|had|have|will|would|can|did|does|\w+ed)\b))", re.IGNORECASE)
+# What a "why" or "how long" clause presupposes is a claim: "doesn't say why the driver fell
+# asleep" where nobody fell asleep.
+_PRESUPPOSES = re.compile(r"\b(?:why|how long)\b\s+(.*)$", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
+# An absence statement has a negation or two ("No, the FAQ doesn't list it"); a clause of many
+# is something else, and each one costs the patterns above a scan of what follows it (a window
+# of "no no no ..." took 10 ms).
+_MAX_NEGATIONS = 4
 # Less than this share of what an absence statement names may be in the evidence.
 _BORNE_OUT_SHARE = 0.5
 
@@ -127,9 +165,11 @@ def left_out(text: str) -> str | None:
     low = text.lower()
     if "n't" not in low and "\u2019t" not in low and _NEGATION.search(text) is None:
         return None
-    text = text.replace("\u2019", "'")
+    # one space between words: the clause pattern is slow on long runs of blanks (a padded
+    # table cell), and the window may be scored on the event loop
+    text = " ".join(text.replace("\u2019", "'").split())
     parts = []
-    for clause in _CLAUSE.split(text.strip()):
+    for clause in _CLAUSE.split(text):
         clause = clause.strip(" ,.!()")
         if not clause:
             continue
@@ -144,7 +184,7 @@ def left_out(text: str) -> str | None:
 
 def _absence(clause: str) -> bool:
     """Whether the clause says the source leaves something out, or the speaker cannot tell."""
-    if _RULES.search(clause) is not None:
+    if len(_NEGATION.findall(clause)) > _MAX_NEGATIONS or _RULES.search(clause) is not None:
         return False
     return _CANNOT.match(clause) is not None or (
         _NEGATION.search(clause) is not None
@@ -178,4 +218,16 @@ def borne_out(text: str, evidence_keys: AbstractSet[str]) -> bool:
     asked = [t for t in words if t.weight <= 1.0 or not known(t.key, evidence_keys)]
     total = sum(t.weight for t in asked)
     stated = sum(t.weight for t in asked if known(t.key, evidence_keys))
-    return stated < _BORNE_OUT_SHARE * total
+    return stated < _BORNE_OUT_SHARE * total and all(
+        _presupposed(clause, evidence_keys) for clause in absent.split("; "))
+
+
+def _presupposed(clause: str, evidence_keys: AbstractSet[str]) -> bool:
+    """Whether what a "why" or "how long" in the clause takes for granted is mostly in the
+    evidence (no such clause: True)."""
+    match = _PRESUPPOSES.search(clause)
+    if match is None:
+        return True
+    named = [t for t in terms(match.group(1))
+             if t.key not in _IGNORED_KEYS and t.key not in STOPWORDS]
+    return sum(known(t.key, evidence_keys) for t in named) >= _BORNE_OUT_SHARE * len(named)

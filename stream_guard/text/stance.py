@@ -247,14 +247,20 @@ def _closing_talk(text: str, words: set[str]) -> bool:
 
 
 # A referral: "I'd check with HR on that", "You may want to contact sales.", "I'd suggest
-# contacting the front desk directly." It sends the user elsewhere and states nothing, when its
-# words are these alone (no figure, no other content word: "Call us before 5 pm for a refund."
-# is a claim).
+# contacting the front desk directly." It sends the user elsewhere and states nothing, when the
+# user is the one sent (the speaker's advice, a "you may want to", an imperative: "The bank will
+# call you." and "You need to speak to your pharmacist first." are claims) and its words are
+# these alone (no figure, no other content word: "Call us before 5 pm for a refund." is a
+# claim).
 _REFERRAL = re.compile(
-    r"\b(?:check|confirm|verify|ask|contact|reach out|call|e-?mail|consult|speak|talk|get in "
-    r"touch|follow up)", re.IGNORECASE)
-_REFERRAL_WORDS = frozenset("""so i you we d ll would will may might could can should want
-need best worth it its is be to a an the your our their with on about that this directly
+    r"^\W*(?:(?:so|then|otherwise|also|or),?\s+)?(?:(?:I|we)(?:'d| would)?\s+(?:recommend"
+    r"|suggest|advise)(?:\s+(?:that\s+)?you)?\s+|I(?:'d| would)\s+|(?:you|you'd|you would)\s+"
+    r"(?:(?:may|might|could|can)\s+)?(?:(?:want|wish|like)\s+)?(?:to\s+)?|(?:please|it's best to"
+    r"|it would be best to|best to|try|consider|feel free to)\s+)?(?:check|confirm|verify|ask"
+    r"|contact|reach out|call|e-?mail|consult|speak|talk|get in touch|follow up)(?:ing)?\b",
+    re.IGNORECASE)
+_REFERRAL_WORDS = frozenset("""so i you we d would may might could can want best worth it its
+is be to a an the your our their with on about that this directly
 first please recommend suggest check checking confirm confirming verify ask asking contact
 contacting reach reaching out call calling email emailing e mail consult consulting speak
 speaking talk talking get getting in touch follow up hr human resources manager supervisor
@@ -269,7 +275,7 @@ going""".split())  # noqa: SIM905 - a word list reads better as text
 
 def is_referral(text: str) -> bool:
     """Whether the text only sends the user elsewhere ("I'd check with HR on that")."""
-    return (_REFERRAL.search(text) is not None and not has_digit(text)
+    return (_REFERRAL.match(text.replace("\u2019", "'")) is not None and not has_digit(text)
             and lowercase_words(text) <= _REFERRAL_WORDS)
 
 
