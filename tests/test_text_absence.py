@@ -44,6 +44,8 @@ LEAVE = ("Employees with one year of service receive 16 weeks of paid parental l
     "is allowed.",
     "I couldn't find that — public computers don't come up in the policy.",
     "Sorry, I don't have that information.",
+    "I\u2019m unable to find shuttle information in the guide.",
+    "I'm not able to find anything about cancellations in this policy.",
     "I can't tell from the syllabus.",
     "Lockers and storage don't feature in the house rules.",
 ])

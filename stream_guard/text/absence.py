@@ -52,8 +52,9 @@ _SOURCE = r"(?:" + "|".join(sorted(_SOURCE_WORDS, key=len, reverse=True)) + r")"
 _SOURCE_REF = re.compile(
     r"\b(?:the|this|these|that|those|your|our|its|their|my)\s+(?:[\w'-]+\s+){0,2}?" + _SOURCE
     + r"\b", re.IGNORECASE)
-_NEGATION = re.compile(r"\b(?:not|no|nothing|none|neither|nor|never|silent)\b|n't\b",
+_NEGATION = re.compile(r"\b(?:not|no|nothing|none|neither|nor|never|silent|unable)\b|n't\b",
                        re.IGNORECASE)
+_NEGATION_HINTS = ("no", "n't", "never", "neither", "silent", "unable")
 # The source, as the subject, says nothing of it: a verb of saying ("the policy doesn't say",
 # "the spec sheet doesn't list"), not one of what it rules ("the lease doesn't prohibit
 # subletting" is a term of the lease); or a negation that is the saying ("the FAQ has no
@@ -104,15 +105,18 @@ _TEXT_VERB = re.compile(
 # about it").
 _LEAD = (r"^\W*(?:(?:unfortunately|sadly|sorry|however|also|and|but|so|hmm+|well|oh|no)\W+"
          r"|I(?:'m| am) (?:afraid|sorry)(?: that| but)?\W+)*")
+_CANNOT_ = (r"(?:I|we)(?:'m| am|'re| are)? (?:can't|cannot|can not|couldn't|could not|don't"
+            r"|do not|didn't|did not|wasn't able to|was not able to|weren't able to|not able to"
+            r"|unable to|was unable to|were unable to|have no way to)\s+(?:\w+ly\s+)?")
 _CANNOT = re.compile(
-    _LEAD + r"(?:I|we)(?:'m| am|'re| are)? (?:(?:can't|cannot|can not|couldn't|could not"
-    r"|don't|do not|didn't|did not|wasn't able to|was not able to|weren't able to|(?:'m|am|are"
-    r"|'re) not able to|(?:'m|am|are|'re|was|were) unable to|have no way to)\s+(?:\w+ly\s+)?"
-    r"(?:find|see|tell|say|confirm|answer|know|locate|spot|determine|verify|give you)|(?:don't"
-    r"|do not) have (?:that|this|the|any|enough|specific|more|those)?\s*(?:information|info"
-    r"|details?|data|answer|specifics)|not (?:sure|certain|aware))"
+    _LEAD + r"(?:" + _CANNOT_ + r"(?:tell|say|confirm|answer|know|determine|verify|give you)"
+    r"|(?:I|we) (?:don't|do not) have (?:that|this|the|any|enough|specific|more|those)?\s*"
+    r"(?:information|info|details?|data|answer|specifics)|(?:I|we)(?:'m| am|'re| are) not "
+    r"(?:sure|certain|aware))"
     r"(?:$|\s+(?:whether|if|what|how|who|when|where|why|which|anything|any|a|an|the|that|this"
-    r"|it|mention|information|details|from|about|in|on|there|of|for sure|yet)\b)",
+    r"|it|mention|information|details|from|about|in|on|there|of|for sure|yet)\b)"
+    # what one cannot find is whatever follows ("I can't find shuttle information here")
+    r"|" + _LEAD + _CANNOT_ + r"(?:find|see|locate|spot)\b",
     re.IGNORECASE)
 # A negation that bears on what the source rules, not on what it says: a term of its, to attest
 # ("doesn't cover", "isn't allowed", "nothing in the lease forbids dogs").
@@ -162,12 +166,16 @@ def left_out(text: str) -> str | None:
     statement or a referral and it names the source or a verb only text has (the speaker's
     "I'm not sure" alone is talk about the speaker: see the module docstring); None
     otherwise."""
-    low = text.lower()
-    if "n't" not in low and "\u2019t" not in low and _NEGATION.search(text) is None:
-        return None
     # one space between words: the clause pattern is slow on long runs of blanks (a padded
     # table cell), and the window may be scored on the event loop
     text = " ".join(text.replace("\u2019", "'").split())
+    low = text.lower()
+    # most windows have no negation ("not", "none", "nothing", "nor" hold "no"): a substring
+    # test finds that before any pattern runs
+    if not any(word in low for word in _NEGATION_HINTS) or _NEGATION.search(text) is None:
+        return None
+    if _SOURCE_REF.search(text) is None and _TEXT_VERB.search(text) is None:
+        return None
     parts = []
     for clause in _CLAUSE.split(text):
         clause = clause.strip(" ,.!()")
@@ -177,19 +185,19 @@ def left_out(text: str) -> str | None:
             parts.append(clause)
         elif not is_referral(clause):
             return None
-    if not parts or (_SOURCE_REF.search(text) is None and _TEXT_VERB.search(text) is None):
-        return None
-    return "; ".join(parts)
+    return "; ".join(parts) if parts else None
 
 
 def _absence(clause: str) -> bool:
     """Whether the clause says the source leaves something out, or the speaker cannot tell."""
-    if len(_NEGATION.findall(clause)) > _MAX_NEGATIONS or _RULES.search(clause) is not None:
+    negations = len(_NEGATION.findall(clause))
+    if negations > _MAX_NEGATIONS:
         return False
-    return _CANNOT.match(clause) is not None or (
-        _NEGATION.search(clause) is not None
-        and (_SOURCE_SAYS_NOT.search(clause) is not None
-             or _TEXT_VERB.search(clause) is not None))
+    # the cheap patterns first: most negated clauses name no source
+    says = _TEXT_VERB.search(clause) is not None or (
+        _SOURCE_REF.search(clause) is not None and _SOURCE_SAYS_NOT.search(clause) is not None)
+    stated = _CANNOT.match(clause) is not None or (negations > 0 and says)
+    return stated and _RULES.search(clause) is None
 
 
 def borne_out(text: str, evidence_keys: AbstractSet[str]) -> bool:
