@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from stream_guard.scoring.fusion import (
+    ABSENCE_MAX_CONTRADICTION,
     ABSENCE_SUPPORT,
     CONFLICT_CONTRADICTION,
     Signals,
@@ -46,6 +47,9 @@ LEAVE = ("Employees with one year of service receive 16 weeks of paid parental l
     "Sorry, I don't have that information.",
     "I\u2019m unable to find shuttle information in the guide.",
     "I'm not able to find anything about cancellations in this policy.",
+    "I cannot find anything about pets in the lease.",
+    "The lease isn\u2018t clear about parking.",
+    "Lockers and storage don't feature in the house rules.",
     "I can't tell from the syllabus.",
     "Lockers and storage don't feature in the house rules.",
 ])
@@ -112,8 +116,9 @@ def test_the_floor_lifts_an_absence_borne_out_and_yields_to_a_conflict() -> None
     found = signals(terms(window), window, term_keys(LEAVE), term_keys(LEAVE),
                     quantity_index(LEAVE))
     assert found.absence_borne_out
-    support, contradiction = capped(found, 0.05, 0.6)
-    assert support == ABSENCE_SUPPORT and contradiction == pytest.approx(1 - ABSENCE_SUPPORT)
+    assert capped(found, 0.05, 0.2) == (ABSENCE_SUPPORT, 0.2)
+    # a detector with a contradiction class that finds it contradicted: no floor
+    assert capped(found, 0.05, ABSENCE_MAX_CONTRADICTION) == (0.05, ABSENCE_MAX_CONTRADICTION)
     assert capped(found, 0.97, 0.0) == (0.97, 0.0)
     conflicting = Signals(0.5, 0.5, True, 0.0, False, False, absence_borne_out=True)
     support, contradiction = capped(conflicting, 0.5)
@@ -145,8 +150,23 @@ TRIAL = ("In a 12-week trial of 400 adults with moderate asthma, those given Bre
     # a world claim about what the source describes
     ("There are no nuts in any dish on the menu.", MENU),
     ("No improvement was shown.", TRIAL),
-    # what a "why" takes for granted
+    # what a question word takes for granted
     ("The lease doesn't say why the landlord sold the building.", LEASE),
+    ("The lease doesn't say who caused the flood damage in the basement.", LEASE),
+    # a second review's: a claim joined by "and", a comma or a parenthesis
+    ("The lease doesn't mention pets and says dogs are welcome.", LEASE),
+    ("The lease says nothing about pets, dogs are welcome.", LEASE),
+    ("There's no mention of pets in the lease and cats are welcome.", LEASE),
+    ("The lease doesn't mention pets (dogs are fine).", LEASE),
+    ("The lease doesn't mention pets, dogs being fine.", LEASE),
+    ("I can't say for sure, the landlord usually lets tenants keep cats per the lease.", LEASE),
+    # the world's claims in the source's words
+    ("The results don't indicate any benefit from Breathex.", TRIAL),
+    ("The report says he didn't mention the bribe.", TRIAL),
+    ("The CEO was not worried about the quarterly losses in the report.", TRIAL),
+    ("No one was hurt in the warehouse fire mentioned in the article.", TRIAL),
+    ("Nothing was stolen from the house in the burglary described in the report.", TRIAL),
+    ("The policy doesn't provide coverage for floods.", LEASE),
 ])
 def test_claims_beside_or_inside_an_absence_are_not_floored(window: str, evidence: str) -> None:
     assert not borne_out(window, term_keys(evidence))
@@ -156,9 +176,9 @@ def test_a_long_run_of_blanks_reads_as_one_space() -> None:
     """A padded table cell with a negation: the clause pattern took 0.65 s on 330 blanks (a
     review), on the event loop for the lexical tier; on these 5,000 it would not return. The
     blanks are read as one space."""
-    assert left_out("The FAQ" + " " * 5000 + "doesn't list it.") == "The FAQ doesn't list it"
-    cell = "| HDMI | isn't listed"
-    assert left_out(cell + " " * 5000 + "|") == left_out(cell + " |")
+    assert left_out("The FAQ" + " " * 5000 + "doesn't list it.") == ("The FAQ doesn't list it",)
+    cell = "| HDMI | the FAQ doesn't list it"
+    assert left_out(cell + " " * 5000 + "|") == left_out(cell + " |") is not None
     # a clause of many negations is no absence statement, and is not scanned after each one
     assert left_out("no " * 200 + "mention in the policy") is None
 
@@ -175,6 +195,10 @@ def test_a_long_run_of_blanks_reads_as_one_space() -> None:
     ("The bank will call you.", False),
     ("The front desk will contact you directly.", False),
     ("You need to speak to your pharmacist first.", False),
+    ("Try contacting support.", True),
+    ("You may wish to contact sales.", True),
+    ("It's best to contact the hotel.", True),
+    ("I'd suggest reaching out to HR.", True),
 ])
 def test_a_referral_alone_is_service_talk(text: str, referral: bool) -> None:
     assert is_referral(text) is referral
@@ -195,6 +219,8 @@ async def test_a_faithful_abstention_passes_and_a_false_claim_halts(
     async with running_server(settings) as server, open_ws(server.port) as ws:
         passed = await stream_text(ws, "honest", honest, context=[SPECS], piece=7)
         halted = await stream_text(ws, "made-up", made_up, context=[SPECS], piece=7)
+    # it passes by the floor, not by chance: the abstention is read as one
+    assert borne_out(honest[honest.index("I don't"):], term_keys(SPECS))
     assert not [f for f in passed if f["type"] == "halt"]
     assert [f["label"] for f in passed if f["type"] == "verdict"] == ["supported", "supported"]
     halt = next(f for f in halted if f["type"] == "halt")

@@ -46,8 +46,11 @@ _LOGIT_CLIP = 8.0
 CONFLICT_CONTRADICTION = 0.9
 # ... and so is a polarity flip the detector scores below this (it reads the negation).
 POLARITY_MODEL_MAX = 0.1
-# An absence statement the evidence bears out is scored at least this supported.
+# An absence statement the evidence bears out is scored at least this supported, unless a
+# detector that reads contradiction (an NLI model's class; the shipped one has none) finds it
+# contradicted at least this likely.
 ABSENCE_SUPPORT = 0.9
+ABSENCE_MAX_CONTRADICTION = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,15 +225,16 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     An absence statement the evidence bears out ("The policy doesn't say whether ...", with
     what it names missing from the evidence: :mod:`stream_guard.text.absence`) is floored at
     ``ABSENCE_SUPPORT`` instead: it is a claim about the evidence, which neither word coverage
-    nor the detector reads as one (both find the missing thing unsupported).
+    nor the detector reads as one (both find the missing thing unsupported). Not where a
+    detector with a contradiction class finds it contradicted: that is no abstention.
     """
     flipped = (signals.polarity_flip and model_support is not None
                and model_support < POLARITY_MODEL_MAX)
     if signals.conflict or flipped:
         return (min(support, 1.0 - CONFLICT_CONTRADICTION),
                 max(contradiction, CONFLICT_CONTRADICTION))
-    if signals.absence_borne_out:
-        return max(support, ABSENCE_SUPPORT), min(contradiction, 1.0 - ABSENCE_SUPPORT)
+    if signals.absence_borne_out and contradiction < ABSENCE_MAX_CONTRADICTION:
+        return max(support, ABSENCE_SUPPORT), contradiction
     return support, contradiction
 
 

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
-from stream_guard.text.terms import term_keys
+from stream_guard.text.terms import APOSTROPHES, term_keys
 
 # The negations a flip adds or drops.
 _NEGATION = re.compile(r"\b(?:not|no|never|cannot)\b|n't\b", re.IGNORECASE)
@@ -48,8 +48,6 @@ _NO_NEGATION = re.compile(
     r"\b(?:whether or not|not (?:only|just|merely)|no doubt)"
     r"|\b(?-i:No)\.?(?=\s*\d)"
     r"|^\W*(?:no|nope|not really|not exactly|not at all)\s*[,.!;:]", re.IGNORECASE)
-# Apostrophes a "n't" may be written with.
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 # Where a sentence turns to another claim: its clauses are compared one by one.
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+\b(?:but|while|whereas|although|though|yet)\b\s+",
                            re.IGNORECASE)
@@ -62,7 +60,7 @@ _WORD = re.compile(r"[\w'-]+")
 
 
 def _plain(text: str) -> str:
-    return _NO_NEGATION.sub(" ", text.translate(_APOSTROPHES))
+    return _NO_NEGATION.sub(" ", text.translate(APOSTROPHES))
 
 
 def negated(text: str) -> bool:

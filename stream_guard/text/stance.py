@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 
-from stream_guard.text.terms import has_digit, terms
+from stream_guard.text.terms import APOSTROPHES, has_digit, terms
 
 # I, me, my, myself, in any case; "I'm", "I 've" (tokenised dialogue) match by their "I". Not
 # "mine": news has more mines than possessions. Nor a hyphenated name ("I-95"), nor "i.e.".
@@ -257,17 +257,18 @@ _REFERRAL = re.compile(
     r"|suggest|advise)(?:\s+(?:that\s+)?you)?\s+|I(?:'d| would)\s+|(?:you|you'd|you would)\s+"
     r"(?:(?:may|might|could|can)\s+)?(?:(?:want|wish|like)\s+)?(?:to\s+)?|(?:please|it's best to"
     r"|it would be best to|best to|try|consider|feel free to)\s+)?(?:check|confirm|verify|ask"
-    r"|contact|reach out|call|e-?mail|consult|speak|talk|get in touch|follow up)(?:ing)?\b",
+    r"|contact|reach(?:ing)? out|call|e-?mail|consult|speak|talk|get(?:ting)? in touch"
+    r"|follow(?:ing)? up)(?:ing)?\b",
     re.IGNORECASE)
-_REFERRAL_WORDS = frozenset("""so i you we d would may might could can want best worth it its
-is be to a an the your our their with on about that this directly
+_REFERRAL_WORDS = frozenset("""so i you we d would may might could can want wish like best worth
+try consider advise feel free s it its is be to a an the your our their with on about that this
 first please recommend suggest check checking confirm confirming verify ask asking contact
 contacting reach reaching out call calling email emailing e mail consult consulting speak
 speaking talk talking get getting in touch follow up hr human resources manager supervisor
 team support sales service customer desk front office staff store shop hotel venue host
 organizer organizers organiser organisers landlord agent agency provider vendor seller
 manufacturer pharmacist doctor physician clinic school bank airline department administrator
-admin it help helpdesk representative them someone directly details more information info
+admin help helpdesk representative them someone directly details more information info
 before booking buying ordering
 management reception concierge property owner start starting proceeding visit visiting
 going""".split())  # noqa: SIM905 - a word list reads better as text
@@ -275,7 +276,7 @@ going""".split())  # noqa: SIM905 - a word list reads better as text
 
 def is_referral(text: str) -> bool:
     """Whether the text only sends the user elsewhere ("I'd check with HR on that")."""
-    return (_REFERRAL.match(text.replace("\u2019", "'")) is not None and not has_digit(text)
+    return (_REFERRAL.match(text.translate(APOSTROPHES)) is not None and not has_digit(text)
             and lowercase_words(text) <= _REFERRAL_WORDS)
 
 

@@ -59,6 +59,10 @@ NAME_WEIGHT = 1.5
 WORD_WEIGHT = 1.0
 
 
+# The apostrophes a "n't" or "I'd" may be written with, as the ASCII one.
+APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     key: str
