@@ -12,9 +12,12 @@ faithful abstentions of a probe written for this (``docs/results/abstention-prob
 
 So this module finds the statements, and :func:`borne_out` checks what they say is left out
 against the evidence: every figure of it present (a presupposed figure, "beyond the 16 weeks",
-is still a claim), and less than half of its other words (none at all: "I can't tell from the
-syllabus." states nothing to check). A false abstention about something the evidence covers
-("The policy doesn't mention a restocking fee." beside its 15 % fee) is scored as any window.
+is still a claim), at least half of what a question word takes for granted ("who will work on
+dark mode when it is revisited"), and less than half of its other words (none at all: "I can't
+tell from the syllabus." states nothing to check). A false abstention about something the
+evidence covers ("The policy doesn't mention a restocking fee." beside its 15 % fee) is scored
+as any window; one that names it in other words ("any fee for returning opened gadgets" beside
+a restocking charge) is not caught.
 
 Every clause of the window must be such a statement or a referral ("so I'd check with HR on
 that"): "The policy doesn't say, but returns are free." states something besides and is scored.
@@ -22,8 +25,10 @@ A clause is an absence statement when it has a negation and either the source is
 or what it leaves a thing out of ("the policy doesn't say", "nothing in the letter about"), or
 its verb is one only text has ("isn't mentioned", "doesn't come up"); or when it opens with the
 speaker's inability to find or tell ("I can't find", "I don't know whether", "Sorry, I don't
-have that information") and goes on to nothing but what is sought. The window must name the
-source or use such a verb somewhere: the speaker's "I'm not sure what else I can say about it"
+have that information") and goes on to nothing but what is sought (a question, or what one
+cannot find with no verb of its own). The window must name the source as what says or was
+searched ("the FAQ doesn't list", "in this policy") or use such a verb: the speaker's "I'm not
+sure what else I can say about it"
 alone is talk about the speaker, which knowledge-grounded dialogue counts as unattributable
 (BEGIN; :mod:`stream_guard.text.stance`). Not when the negation bears on what the source
 *rules* ("The policy doesn't cover flood damage.", "Pets aren't allowed."): that is the
