@@ -244,7 +244,7 @@ def borne_out(text: str, evidence_keys: AbstractSet[str]) -> bool:
     Less than half, not "a word of it": a false abstention names what the evidence holds with
     a word or two of its own ("duplex printing" for "two-sided printing", "accepted" for
     "accept"), and one new word let a third of the abstention probes' false ones through; at
-    half, 2 of 14, while 66 of 80 faithful ones are borne out
+    half, 1 of 15, while 58 of 71 faithful ones are borne out
     (``docs/results/absence-sentences.json``)."""
     clauses = left_out(text)
     if clauses is None:
