@@ -52,9 +52,9 @@ agreement lease website site post handbook brochure email e-mail message announc
 transcript notice instructions label recipe itinerary materials letter invitation agenda
 timetable schedule catalogue catalog readme changelog wording syllabus leaflet flyer terms
 conditions rules guidelines notes""".split()  # noqa: SIM905
-# (Not "information", "details", "results", "records": "The results don't show any benefit" is
-# a claim. A source word alone names no source either: "I'm not sure about the rules of cricket"
-# is talk, and left_out wants the source searched, "in the house rules".)
+# (Not "details", "results", "records": "The results don't show any benefit" is a claim. A
+# source word alone names no source either: "I'm not sure about the rules of cricket" is talk,
+# and left_out wants the source searched, "in the house rules".)
 _SOURCE = r"(?:" + "|".join(sorted(_SOURCE_WORDS, key=len, reverse=True)) + r")"
 _SOURCE_REF = re.compile(
     r"\b(?:the|this|these|that|those|your|our|its|their|my)\s+(?:[\w'-]+\s+){0,2}?" + _SOURCE
