@@ -17,7 +17,6 @@ from stream_guard.scoring.fusion import (
     signals,
 )
 from stream_guard.text.absence import borne_out, left_out
-from stream_guard.text.stance import is_referral, is_service_talk
 from stream_guard.text.terms import quantity_index, term_keys, terms
 from tests.conftest import make_settings, running_server
 from tests.wsclient import open_ws, stream_text
@@ -181,28 +180,6 @@ def test_a_long_run_of_blanks_reads_as_one_space() -> None:
     assert left_out(cell + " " * 5000 + "|") == left_out(cell + " |") is not None
     # a clause of many negations is no absence statement, and is not scanned after each one
     assert left_out("no " * 200 + "mention in the policy") is None
-
-
-@pytest.mark.parametrize(("text", "referral"), [
-    ("You may want to contact sales.", True),
-    ("I'd suggest contacting the front desk directly.", True),
-    ("I'd check with HR on that.", True),
-    ("Please call the hotel to confirm.", True),
-    ("Call us before 5 pm for a refund.", False),  # a figure and a claim
-    ("You should contact your doctor if symptoms persist.", False),
-    ("Contact sales for a free upgrade.", False),
-    # the user is not the one sent: a claim about someone else
-    ("The bank will call you.", False),
-    ("The front desk will contact you directly.", False),
-    ("You need to speak to your pharmacist first.", False),
-    ("Try contacting support.", True),
-    ("You may wish to contact sales.", True),
-    ("It's best to contact the hotel.", True),
-    ("I'd suggest reaching out to HR.", True),
-])
-def test_a_referral_alone_is_service_talk(text: str, referral: bool) -> None:
-    assert is_referral(text) is referral
-    assert is_service_talk(text) is referral
 
 
 @pytest.mark.slow  # the shipped detector

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from stream_guard.text.stance import asks_listener, is_question, is_service_talk, speaks_of_self
+from stream_guard.text.stance import (
+    asks_listener,
+    is_question,
+    is_referral,
+    is_service_talk,
+    speaks_of_self,
+)
 
 
 @pytest.mark.parametrize("text", [
@@ -212,3 +218,24 @@ def test_scaffolding_does_not_change_the_conversation_checks() -> None:
     assert asks_listener("Absolutely, have you tried it yourself?")
     assert speaks_of_self("Here are my details: I grew up in Ohio.")
 
+
+@pytest.mark.parametrize(("text", "referral"), [
+    ("You may want to contact sales.", True),
+    ("I'd suggest contacting the front desk directly.", True),
+    ("I'd check with HR on that.", True),
+    ("Please call the hotel to confirm.", True),
+    ("Call us before 5 pm for a refund.", False),  # a figure and a claim
+    ("You should contact your doctor if symptoms persist.", False),
+    ("Contact sales for a free upgrade.", False),
+    # the user is not the one sent: a claim about someone else
+    ("The bank will call you.", False),
+    ("The front desk will contact you directly.", False),
+    ("You need to speak to your pharmacist first.", False),
+    ("Try contacting support.", True),
+    ("You may wish to contact sales.", True),
+    ("It's best to contact the hotel.", True),
+    ("I'd suggest reaching out to HR.", True),
+])
+def test_a_referral_alone_is_service_talk(text: str, referral: bool) -> None:
+    assert is_referral(text) is referral
+    assert is_service_talk(text) is referral

@@ -41,7 +41,7 @@ import re
 from collections.abc import Set as AbstractSet
 
 from stream_guard.text.stance import is_referral
-from stream_guard.text.terms import APOSTROPHES, Term, known, terms
+from stream_guard.text.terms import APOSTROPHES, Term, has_digit, known, terms
 
 # What a source is called: the document the answer was given, or a part of it.
 _SOURCE_WORDS = """documents document docs doc documentation policy policies spec specs
@@ -180,7 +180,6 @@ _CLAUSE = re.compile(
 # evidence; the answer is what is missing, which the evidence cannot be searched for.
 _WH = re.compile(r"\b(?:why|how long|how much|how many|how often|who|when|where|what|which)\b",
                  re.IGNORECASE)
-_DIGIT = re.compile(r"\d")
 # An absence statement has a negation or two ("No, the FAQ doesn't list it"); a clause of many
 # is something else, and each one costs the patterns above a scan of what follows it (a window
 # of "no no no ..." took 10 ms).
@@ -202,8 +201,7 @@ def left_out(text: str) -> tuple[str, ...] | None:
     # test finds that before any pattern runs
     if not any(word in low for word in _NEGATION_HINTS) or _NEGATION.search(text) is None:
         return None
-    if (_TEXT_VERB.search(text) is None and _NAMES_SOURCE.search(text) is None
-            and (_SOURCE_REF.search(text) is None or _SOURCE_SAYS_NOT.search(text) is None)):
+    if not _says_not(text) and _NAMES_SOURCE.search(text) is None:
         return None
     parts = []
     for clause in _CLAUSE.split(text):
@@ -227,9 +225,14 @@ def _absence(clause: str) -> bool:
     find = _CANNOT_FIND.match(clause)
     if find is not None:
         return _FINITE.search(clause, find.end()) is None
-    # the cheap patterns first: most negated clauses name no source
-    return _TEXT_VERB.search(clause) is not None or (
-        _SOURCE_REF.search(clause) is not None and _SOURCE_SAYS_NOT.search(clause) is not None)
+    return _says_not(clause)
+
+
+def _says_not(text: str) -> bool:
+    """Whether the text has a verb only text has in the negative, or the source saying nothing
+    of something (the cheap patterns first: most negated text names no source)."""
+    return _TEXT_VERB.search(text) is not None or (
+        _SOURCE_REF.search(text) is not None and _SOURCE_SAYS_NOT.search(text) is not None)
 
 
 def borne_out(text: str, evidence_keys: AbstractSet[str]) -> bool:
@@ -262,7 +265,7 @@ def borne_out(text: str, evidence_keys: AbstractSet[str]) -> bool:
     if _unknown_figure(asked, evidence_keys):
         return False
     # a name the evidence has is what the statement is about: not counted either way
-    words = [t for t in asked if not _DIGIT.search(t.key)
+    words = [t for t in asked if not has_digit(t.key)
              and (t.weight <= 1.0 or not known(t.key, evidence_keys))]
     return not words or _share_known(words, evidence_keys) < _BORNE_OUT_SHARE
 
@@ -273,7 +276,7 @@ def _named(text: str) -> list[Term]:
 
 
 def _unknown_figure(named: list[Term], evidence_keys: AbstractSet[str]) -> bool:
-    return any(_DIGIT.search(t.key) and not known(t.key, evidence_keys) for t in named)
+    return any(has_digit(t.key) and not known(t.key, evidence_keys) for t in named)
 
 
 def _share_known(named: list[Term], evidence_keys: AbstractSet[str]) -> float:

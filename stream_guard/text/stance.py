@@ -210,7 +210,7 @@ def is_service_talk(text: str) -> bool:
     line all in bold ("### Key achievements", "**Highlights**") with no number or name in it,
     which titles what follows and states nothing."""
     words = lowercase_words(text)
-    if _closing_talk(text, words) or is_referral(text):
+    if _closing_talk(text, words) or _referral(text, words):
         return True
     if _LABEL.fullmatch(text.strip()):  # a section title: its words are title words alone
         return bool(words) and words <= _TITLE_WORDS and ":" not in text.strip(" \t*_:")
@@ -269,15 +269,20 @@ team support sales service customer desk front office staff store shop hotel ven
 organizer organizers organiser organisers landlord agent agency provider vendor seller
 manufacturer pharmacist doctor physician clinic school bank airline department administrator
 admin help helpdesk representative them someone directly details more information info
-before booking buying ordering
-management reception concierge property owner start starting proceeding visit visiting
-going""".split())  # noqa: SIM905 - a word list reads better as text
+before booking buying ordering management reception concierge property owner start starting
+proceeding visit visiting going""".split())  # noqa: SIM905 - a word list reads better as text
 
 
 def is_referral(text: str) -> bool:
     """Whether the text only sends the user elsewhere ("I'd check with HR on that")."""
-    return (_REFERRAL.match(text.translate(APOSTROPHES)) is not None and not has_digit(text)
-            and lowercase_words(text) <= _REFERRAL_WORDS)
+    return _referral(text, lowercase_words(text))
+
+
+def _referral(text: str, words: set[str]) -> bool:
+    """:func:`is_referral` given the text's lowercase words: their test first, which fails at
+    once for almost every window the segmenter asks about."""
+    return (words <= _REFERRAL_WORDS and not has_digit(text)
+            and _REFERRAL.match(text.translate(APOSTROPHES)) is not None)
 
 
 # One line: a markdown heading, or bold as a whole (a heading merged with the sentence after it
