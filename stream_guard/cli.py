@@ -1,8 +1,9 @@
-"""``stream-guard`` command line: serve, index, eval, train, streams, settings."""
+"""``stream-guard`` command line: serve, health, index, eval, train, streams, settings."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -68,6 +69,47 @@ def _cmd_kill(args: argparse.Namespace) -> int:
     return 0
 
 
+def probe_address(settings: Settings) -> tuple[str, int]:
+    """Where a probe on this machine reaches the server these settings run: a wildcard bind
+    is reached on loopback, a named interface on itself."""
+    if settings.port == 0:
+        raise SettingsError("port 0 picks a free port at start: a probe needs the fixed port "
+                            "the server listens on (STREAM_GUARD_PORT)")
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.host,
+                                                                     settings.host)
+    return host, settings.port
+
+
+def probe_path(ready: bool) -> str:
+    """The route a probe asks: ready for streams, or merely alive (what a restart cures)."""
+    return "/readyz" if ready else "/livez"
+
+
+def _cmd_health(args: argparse.Namespace) -> int:
+    """A probe for container runtimes (Docker's HEALTHCHECK): the server's own settings say
+    where it listens, so a port set in the TOML file (``STREAM_GUARD_CONFIG``) is found too,
+    where a probe that read ``STREAM_GUARD_PORT`` alone knocked on the wrong port."""
+    import http.client
+
+    host, port = probe_address(_settings_from(args))
+    path = probe_path(args.ready)
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        probe = http.client.HTTPConnection(host, port, timeout=args.timeout)
+        try:
+            probe.request("GET", path)
+            status = probe.getresponse().status
+        finally:
+            probe.close()
+    except OSError as exc:
+        print(f"stream-guard: {path} on {shown}: {exc}", file=sys.stderr)
+        return 1
+    if status != 200:
+        print(f"stream-guard: {path} on {shown}: HTTP {status}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_settings(args: argparse.Namespace) -> int:
     if args.table:
         print("| variable | default | meaning |\n| --- | --- | --- |")
@@ -78,6 +120,30 @@ def _cmd_settings(args: argparse.Namespace) -> int:
 
     print(orjson.dumps(_settings_from(args).redacted(), option=orjson.OPT_INDENT_2).decode())
     return 0
+
+
+_HEALTH_HELP = "probe the server these settings run (exit 0 when it answers 200)"
+
+
+def health_parser() -> argparse.ArgumentParser:
+    """``stream-guard health``'s own parser: a probe runs every few seconds, so it is parsed
+    before the full command line, whose eval and index commands import the server (1.5 s)."""
+    parser = argparse.ArgumentParser(prog="stream-guard health", description=(
+        _HEALTH_HELP + ": for container health checks (Docker's HEALTHCHECK)."))
+    _add_config(parser)
+    parser.add_argument("--ready", action="store_true",
+                        help="probe /readyz (ready for streams) instead of /livez (alive)")
+    parser.add_argument("--timeout", type=_positive_seconds, default=2.0, metavar="S",
+                        help="seconds to wait for the answer (default 2)")
+    parser.set_defaults(func=_cmd_health)
+    return parser
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (STREAM_GUARD_PORT)")
     serve.add_argument("--workers", type=int, help="worker processes (STREAM_GUARD_WORKERS)")
     serve.set_defaults(func=_cmd_serve)
+
+    sub.add_parser("health", help=_HEALTH_HELP + "; see `stream-guard health --help`")
 
     streams = sub.add_parser("streams", help="operate on live streams")
     streams_sub = streams.add_subparsers(dest="streams_command", required=True)
@@ -123,8 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from stream_guard.train.cli import main as train_main
 
         return train_main(argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser = health_parser() if argv[:1] == ["health"] else build_parser()
+    args = parser.parse_args(argv[1:] if argv[:1] == ["health"] else argv)
     if getattr(args, "func", None) is _cmd_kill and not (args.stream or args.tenant):
         parser.error("streams kill needs --stream ID, --tenant T or both")
     try:

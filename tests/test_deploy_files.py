@@ -7,17 +7,21 @@ in the dashboard against the metrics registry, ports and grace periods across fi
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from stream_guard.cli import health_parser, probe_path
 from stream_guard.config import ENV_PREFIX, Settings
 from stream_guard.metrics import Metrics
 from tests.conftest import make_settings, running_server
@@ -104,7 +108,8 @@ def _probe_paths() -> dict[str, str]:
              for probe in ("livenessProbe", "readinessProbe", "startupProbe")}
     for dockerfile in DOCKERFILES:
         (check,) = re.findall(r"HEALTHCHECK[^\n]*\n\s*CMD (.*)", dockerfile.read_text())
-        (paths[dockerfile.name],) = re.findall(r"(/\w+)'", check)
+        assert json.loads(check) == ["stream-guard", "health"], check
+        paths[dockerfile.name] = probe_path(health_parser().parse_args([]).ready)
     (paths["haproxy httpchk"],) = re.findall(r"option httpchk GET (\S+)",
                                              (DOCKER / "haproxy.cfg").read_text())
     prom = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
@@ -119,6 +124,35 @@ def test_probes_are_the_right_routes() -> None:
     assert paths["k8s livenessProbe"] == "/livez" and paths["k8s startupProbe"] == "/livez"
     assert paths["k8s readinessProbe"] == "/readyz" and paths["haproxy httpchk"] == "/readyz"
     assert paths["Dockerfile"] == paths["Dockerfile.cuda"] == "/livez"
+
+
+async def _health(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """``stream-guard health`` as the container runs it: its own process, the environment only."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "stream_guard", "health", *args, env={**os.environ, **env},
+        stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()
+
+
+async def test_health_finds_the_port_of_the_toml_file(tmp_path: Path) -> None:
+    """The image's HEALTHCHECK read STREAM_GUARD_PORT alone: a server whose port was set in
+    its TOML file (STREAM_GUARD_CONFIG) was reported unhealthy, and restarted, for ever."""
+    async with running_server(make_settings(tmp_path)) as server:
+        port = server.port
+        config = tmp_path / "sg.toml"
+        config.write_text(f'[server]\nhost = "0.0.0.0"\nport = {port}\n')
+        env = {"STREAM_GUARD_CONFIG": str(config)}
+        assert await _health(env=env) == (0, "")
+        assert await _health("--ready", env=env) == (0, "")
+        # the environment wins over the file, as for the server
+        status, err = await _health(env={**env, "STREAM_GUARD_PORT": "1"})
+        assert status == 1 and err.startswith("stream-guard: /livez on 127.0.0.1:1: "), err
+    status, err = await _health(env={"STREAM_GUARD_CONFIG": str(config)})  # it stopped
+    assert status == 1 and f"127.0.0.1:{port}: " in err, err
+    status, err = await _health(env={"STREAM_GUARD_PORT": "0"})
+    assert status == 2 and "a probe needs the fixed port" in err, err
 
 
 async def test_probe_paths_answer_200_on_a_real_server(tmp_path: Path) -> None:

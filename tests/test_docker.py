@@ -196,7 +196,7 @@ def test_image_is_offline_built_non_root_with_a_healthcheck(image: Image,
     # exec form, so stream-guard itself is PID 1 and receives SIGTERM (checked live below)
     assert entrypoint == '["stream-guard"]' and cmd == '["serve"]'
     assert stop_signal == "SIGTERM"
-    assert "/livez" in healthcheck
+    assert healthcheck == '["CMD","stream-guard","health"]'  # /livez where the settings say
     # The light CPU install: no torch, the packaged MiniLM and the shipped detector are there.
     probe = ("import importlib.util as u, stream_guard, pathlib; "
              "assert u.find_spec('torch') is None and u.find_spec('sentence_transformers') is None;"
