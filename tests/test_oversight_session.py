@@ -502,3 +502,63 @@ def test_a_halt_between_slices_stops_segmenting() -> None:
     assert any(isinstance(f, Halt) for f in score_all(session, out.score[:2], FAR))
     assert session.segment_more("s1").score == []
     assert session.segment_more("s1").more is None
+
+
+# --- a cancel read while the connection's messages wait -------------------------------------------
+
+def _wire(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame).decode()
+
+
+CANCEL_S1 = _wire({"type": "cancel", "stream_id": "s1"})
+
+
+def test_a_cancel_withdraws_its_streams_waiting_deltas_and_end_only() -> None:
+    session, _ = new_session()
+    start(session, "s1")
+    start(session, "s2")
+    waiting: list[str | bytes] = [
+        _wire({"type": "delta", "stream_id": "s1", "seq": 1, "text": "More. "}),
+        _wire({"type": "delta", "stream_id": "s2", "seq": 0, "text": "Other. "}),
+        _wire({"type": "ping"}),
+        "{not json",
+        _wire({"type": "end", "stream_id": "s1"}),
+        _wire({"type": "end", "stream_id": "s2"}).encode()]
+    assert session.cancel_ahead(CANCEL_S1, waiting) == [0, 4]
+    assert session.cancel_ahead(CANCEL_S1.encode(), waiting) is None  # binary: refused in turn
+    assert session.cancel_ahead(CANCEL_S1, []) == []  # nothing waits for it: taken all the same
+
+
+@pytest.mark.parametrize("message", [
+    _wire({"type": "cancel", "stream_id": "nope"}),  # not open: refused in its turn
+    _wire({"type": "end", "stream_id": "s1"}),  # only a cancel goes first
+    _wire({"type": "delta", "stream_id": "s1", "seq": 1, "text": '"cancel"'}),
+    '{"type": "cancel"}',  # malformed: its error comes in its turn
+    _wire({"type": "cancel", "stream_id": "s1", "pad": "x" * 5000}),  # over the frame limit
+])
+def test_other_messages_wait_their_turn(message: str) -> None:
+    session, _ = new_session()
+    start(session, "s1")
+    assert session.cancel_ahead(message, [_wire({"type": "end", "stream_id": "s1"})]) is None
+
+
+@pytest.mark.parametrize("earlier", [
+    {"type": "start", "stream_id": "s1", "context": ["x"]},  # a duplicate, refused in order
+    {"type": "cancel", "stream_id": "s1"},  # the cancel that waits ends it first
+])
+def test_a_cancel_waits_when_a_frame_that_changes_its_meaning_waits_before_it(
+        earlier: dict[str, Any]) -> None:
+    session, _ = new_session()
+    start(session, "s1")
+    waiting = [_wire({"type": "delta", "stream_id": "s1", "seq": 0, "text": "A. "}),
+               _wire(earlier)]
+    assert session.cancel_ahead(CANCEL_S1, waiting) is None
+
+
+def test_an_oversize_waiting_message_is_not_parsed_and_keeps_its_place() -> None:
+    session, _ = new_session(max_frame_bytes=200)
+    start(session, "s1")
+    big = _wire({"type": "delta", "stream_id": "s1", "seq": 0, "text": "x" * 300})
+    assert session.cancel_ahead(CANCEL_S1, [big]) == []
+    outcome = session.receive(CANCEL_S1)  # then taken as usual: done, cancelled
+    assert outcome.frames == [Done("s1", halted=False, chars=0, windows=0, cancelled=True)]

@@ -397,6 +397,42 @@ async def test_a_halt_behind_a_backlog_still_hands_over_the_messages_held(
     assert frames[-2]["type"] == "done" and frames[-2]["halted"] is True
 
 
+async def test_a_cancel_behind_a_backlog_is_taken_at_once_with_its_held_frames(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A cancel used to wait its turn behind every window its stream had sent ahead, so a
+    client that abandoned an answer still paid for (and waited out) all of them. Now it is
+    taken as it arrives: ``done`` (cancelled) comes before most verdicts, the stream's held
+    delta and end go with it (not taken: ``chars`` says so, and no error answers them), and
+    the other stream's held frames and the ping keep their order."""
+    async with (serve(settings_factory, max_windows_in_flight=4, verdict_deadline_ms=0,
+                      batch_max_wait_ms=50) as server, open_ws(server.port) as ws):
+        for sid in ("a", "b"):
+            await send(ws, {"type": "start", "stream_id": sid, "context": LONG_CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+        await send(ws, {"type": "delta", "stream_id": "a", "seq": 0, "text": LONG_ANSWER})
+        await send(ws, {"type": "delta", "stream_id": "a", "seq": 1, "text": "More. "})
+        await send(ws, {"type": "delta", "stream_id": "b", "seq": 0,
+                        "text": "Filler fact 3 concerns item 3. "})
+        await send(ws, {"type": "end", "stream_id": "a"})
+        await send(ws, {"type": "cancel", "stream_id": "a"})
+        await send(ws, {"type": "end", "stream_id": "b"})
+        await send(ws, {"type": "ping"})
+        frames: list[dict[str, Any]] = []
+        while {"type": "pong"} not in frames or not any(
+                f["type"] == "done" and f["stream_id"] == "b" for f in frames):
+            frames.append(await asyncio.wait_for(recv(ws), 30))
+    done_a = next(f for f in frames if f["type"] == "done" and f["stream_id"] == "a")
+    before = frames[:frames.index(done_a)]
+    scored = [f for f in before if f["type"] == "verdict"]
+    assert done_a == {"type": "done", "stream_id": "a", "halted": False, "cancelled": True,
+                      "chars": len(LONG_ANSWER), "windows": len(scored)}
+    assert len(scored) < 100  # of 300: it did not wait for them (4 at a time, 50 ms batches)
+    after = frames[frames.index(done_a) + 1:]
+    assert not any(f.get("stream_id") == "a" for f in after)  # nothing more, no error
+    assert [f["type"] for f in after if f.get("stream_id") == "b"] == ["verdict", "done"]
+    assert {"type": "pong"} in after and not any(f["type"] == "error" for f in frames)
+
+
 async def test_no_idle_close_while_the_server_owes_verdicts(
         settings_factory: Callable[..., Settings]) -> None:
     """The idle clock is for clients that leave a connection open with nothing to do: one

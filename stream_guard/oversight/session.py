@@ -11,7 +11,7 @@ streams on one connection lives here and is tested without a socket
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -200,6 +200,45 @@ class Session(Generic[P]):
                                 sid))
         return out
 
+    def cancel_ahead(self, message: str | bytes,
+                     waiting: Iterable[str | bytes]) -> list[int] | None:
+        """Whether ``message``, read while the connection's earlier messages still ``waiting``
+        (behind its backlog of windows), is a cancel to take before them: the positions of the
+        waiting messages it withdraws, or None when it waits its turn like any other.
+
+        A cancel abandons its stream, so what the client sent for it before, and the windows it
+        would cost, are moot: making it wait made a client pay for every window it had sent
+        ahead. It goes first only when that changes nothing else: a cancel for a stream that
+        is open, where the stream's waiting frames are deltas and an ``end`` (dropped with it,
+        not taken: ``done``'s ``chars`` says what was); a waiting ``start`` or ``cancel`` of
+        the same id would give the cancel another meaning, so then it waits. Frames of other
+        streams, pings and messages that do not parse keep their place. Only a message naming
+        a cancel is parsed, and the waiting ones only for it (at most once per open stream).
+        """
+        if (not isinstance(message, str) or _CANCEL_MARK not in message
+                or _wire_size(message) > self.config.max_frame_bytes):
+            return None  # binary frames are refused, in their turn
+        try:
+            frame = parse_client_frame(message)
+        except ProtocolError:
+            return None
+        if not isinstance(frame, Cancel) or frame.stream_id not in self._streams:
+            return None
+        withdrawn = []
+        for position, earlier in enumerate(waiting):
+            if _wire_size(earlier) > self.config.max_frame_bytes:
+                continue  # refused in its turn, unparsed
+            try:
+                other = parse_client_frame(earlier)
+            except ProtocolError:
+                continue
+            if isinstance(other, Ping) or other.stream_id != frame.stream_id:
+                continue
+            if not isinstance(other, Delta | End):
+                return None
+            withdrawn.append(position)
+        return withdrawn
+
     def expired(self, expiry: Expiry) -> Close | Drain:
         """The connection was idle too long, or reached its maximum lifetime: 1001 either way
         (the client reconnects), with the reason named; at its lifetime with streams open, it
@@ -357,6 +396,11 @@ class Session(Generic[P]):
                     del self._streams[frame.stream_id]
                     if frame.stream_id not in out.stop:
                         out.stop.append(frame.stream_id)
+
+
+# In every cancel's text ("type" is "cancel"); a message without it is no cancel and is not parsed
+# for one. A cancel spelled with escapes ("\\u0063ancel") is still taken, in its turn.
+_CANCEL_MARK = '"cancel"'
 
 
 def _wire_size(message: str | bytes) -> int:

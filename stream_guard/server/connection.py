@@ -14,7 +14,8 @@ context): then the verdict goes out within the same callback that read the delta
 ``max_windows_in_flight`` windows of one connection wait for the scheduler; the rest wait here,
 in order, and the client's further messages wait unread (TCP backpressure) until its windows are
 answered (past about a megabyte of them; see the transport), so one client's backlog can
-fill neither the shared queue nor memory, and every message read is still scored.
+fill neither the shared queue nor memory, and every message read is still scored. The one
+exception is a cancel, which abandons what waits for its stream and so is taken as it arrives.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class Connection:
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
-        self.ws.deliver_to(self._on_message, self._on_lost)
+        self.ws.deliver_to(self._on_message, self._on_lost, self._on_held)
         try:
             close = await self._finished
             if close is not None:  # else the client is gone: nothing more can be written
@@ -218,15 +219,19 @@ class Connection:
         self._apply(self.session.kill(lambda sid: target.matches(tenant, sid)))
 
     # --- reading ------------------------------------------------------------------------------
-    def _on_message(self, message: str | bytes, received: float) -> None:
+    def _on_message(self, message: str | bytes, received: float,
+                    withdraws: list[int] | None = None) -> None:
         """One client message, handed over by the transport as soon as it is parsed, or once
-        released when it was held (``received``: when it arrived, by the loop's clock)."""
+        released when it was held (``received``: when it arrived, by the loop's clock).
+        ``withdraws``: the held messages it makes moot, dropped once it is admitted."""
         self._last_active = self._loop.time()
         arrived = time.perf_counter()
         # Its rate by when the client sent it: charged when released, a backlog's held messages
         # came in one burst, and a client within its rate lost deltas to rate_limited (then
         # every later one to bad_seq) because the server had held them.
         admission = self.limiter.admit(received)
+        if withdraws and admission is Admission.OK:
+            self.ws.withdraw(withdraws)
         outcome = self._decide(
             (lambda: self.session.receive(message)) if admission is Admission.OK else
             (lambda: self.session.throttled(message, abusive=admission is Admission.ABUSE)),
@@ -237,6 +242,19 @@ class Connection:
                 self.server.metrics.rejections.labels(close.abuse).inc()
                 self.server.penalize(self.ip, close.abuse)
             self._finish(close)
+
+    def _on_held(self, message: str | bytes, received: float) -> bool:
+        """A message that arrived while this client's messages are held: a cancel for an open
+        stream is taken at once, with the stream's held deltas and end (the session decides,
+        :meth:`Session.cancel_ahead`), instead of waiting while the windows it abandons are
+        scored; True when it was taken."""
+        if self._finished.done():
+            return False
+        withdraws = self.session.cancel_ahead(message, self.ws.waiting())
+        if withdraws is None:
+            return False
+        self._on_message(message, received, withdraws)
+        return True
 
     def _decide(self, session_step: Callable[[], Outcome[StreamRequest]],
                 arrived: float) -> Outcome[StreamRequest] | None:

@@ -34,7 +34,7 @@ import asyncio
 import collections
 import random
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -55,6 +55,9 @@ Message = str | bytes
 # A message and when it arrived (the loop's clock): a message held for a while is still
 # judged by when the client sent it (its rate, see the connection).
 MessageHandler = Callable[[Message, float], None]
+# Offered each message that arrives while messages are held; True when it took the message
+# there and then (it must not be held).
+HeldHandler = Callable[[Message, float], bool]
 
 # Bounds kept from websockets' own Assembler: a message of more fragments than this is refused
 # (1009), and at most this many messages wait for a handler before reading pauses.
@@ -163,6 +166,7 @@ class CallbackConnection(ServerConnection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._handler: MessageHandler | None = None
+        self._on_held: HeldHandler | None = None
         self._on_lost: Callable[[], None] | None = None
         self._early: collections.deque[tuple[Message, float]] = collections.deque()
         self._held_size = 0  # characters or bytes of the messages in ``_early``
@@ -180,10 +184,13 @@ class CallbackConnection(ServerConnection):
         self._written = 0  # bytes handed to the transport, in all (see keepalive)
         self._closer: asyncio.Task[None] | None = None  # see data_received
 
-    def deliver_to(self, handler: MessageHandler, on_lost: Callable[[], None]) -> None:
+    def deliver_to(self, handler: MessageHandler, on_lost: Callable[[], None],
+                   on_held: HeldHandler | None = None) -> None:
         """From now on, hand every message to ``handler`` (first those that already arrived),
-        and call ``on_lost`` once the connection is closed, right away if it already is."""
-        self._handler, self._on_lost = handler, on_lost
+        and call ``on_lost`` once the connection is closed, right away if it already is.
+        ``on_held`` is offered each message that arrives while the owner holds them, and may
+        take it at once (a cancel need not wait behind the messages it makes moot)."""
+        self._handler, self._on_lost, self._on_held = handler, on_lost, on_held
         self._deliver_held()
         if self.connection_lost_waiter.done():
             on_lost()
@@ -198,6 +205,22 @@ class CallbackConnection(ServerConnection):
         if self._holding:
             self._holding = False
             self._deliver_held()
+
+    def waiting(self) -> list[Message]:
+        """The messages held now, in order."""
+        return [message for message, _ in self._early]
+
+    def withdraw(self, positions: Collection[int]) -> None:
+        """Drop the held messages at ``positions`` of :meth:`waiting`: the owner took a later
+        message that makes them moot. Reading resumes if they held it up."""
+        if not positions:
+            return
+        dropped = set(positions)
+        self._early = collections.deque(
+            held for position, held in enumerate(self._early) if position not in dropped)
+        self._held_size = sum(len(message) for message, _ in self._early)
+        if self._held_size <= MAX_HELD_BYTES:
+            self._resume_reading()
 
     def _deliver_held(self) -> None:
         handler = self._handler
@@ -534,6 +557,9 @@ class CallbackConnection(ServerConnection):
         arrived = self.loop.time()
         if self._handler is not None and not self._holding:
             self._handler(message, arrived)
+            return
+        if self._on_held is not None and self._handler is not None and self._on_held(
+                message, arrived):
             return
         self._early.append((message, arrived))
         self._held_size += len(message)
