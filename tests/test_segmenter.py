@@ -166,6 +166,35 @@ def test_a_short_sentence_that_says_little_joins_the_next(text: str,
     assert len(stream([text], min_chars=0)) == len(sentence_spans(text))
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # a sentence that announces what the next gives joins it (a long-answer probe's faithful
+    # answers halted on it at their first character)
+    ("The article points to several limitations. First, the study was observational.",
+     ["The article points to several limitations. First, the study was observational."]),
+    ("It names two main factors, one natural and one commercial. The river silted up.",
+     ["It names two main factors, one natural and one commercial. The river silted up."]),
+    ("The reviewer likes the characters, with one notable exception. Anton is flat.",
+     ["The reviewer likes the characters, with one notable exception. Anton is flat."]),
+    # the last sentence is judged alone, as any held one
+    ("Snow is white. The report raises a few key concerns.",
+     ["Snow is white.", "The report raises a few key concerns."]),
+    # not an announcement: a bare count is a figure, the things listed in the sentence, a
+    # figure in digits, one exception that does not end it
+    ("Bent scored seven goals. He left.", ["Bent scored seven goals.", "He left."]),
+    ("It made three decisions. They stand.", ["It made three decisions.", "They stand."]),
+    ("It covers various aspects of life, including faith. It is long.",
+     ["It covers various aspects of life, including faith.", "It is long."]),
+    ("The report lists 3 main risks. Rates rose.", ["The report lists 3 main risks.",
+                                                    "Rates rose."]),
+    ("One exception is the bridge. It was closed.", ["One exception is the bridge.",
+                                                     "It was closed."]),
+])
+def test_a_sentence_that_announces_what_follows_joins_the_next(text: str,
+                                                               expected: list[str]) -> None:
+    assert texts(stream([text])) == expected
+    assert texts(stream(list(text))) == expected  # however the text is cut
+
+
 def test_windows_carry_offsets_previous_and_index() -> None:
     text = "The sky is blue today. Grass is green in May. Snow is white."
     windows = stream([text])

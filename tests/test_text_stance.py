@@ -121,6 +121,13 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Great question, the tower is 330 metres tall.", False),
     ("According to the document, refunds take 30 days.", False),
     ("Here are the key points of the 1903 Nobel Prize.", False),
+    # what the summary is of: a document (a long answer halted at offset 0 on it)
+    ("Here's a summary of the obituary.", True),
+    ("Here's a summary of the study described in the article.", True),
+    ("Here's a quick recap of the latest earnings call.", True),
+    ("Here's a summary of the 2023 study.", False),  # a figure: the evidence must have it
+    ("Here's a summary of the merger.", False),  # a merger is no document: it states one
+    ("Here's a summary of the article, which says sales rose.", False),
     ("### Marie Curie's Nobel Prizes", False),
     ("**Price: $999**", False),
     ("That's interesting!", False),  # no formula: BEGIN counts it as not attributable

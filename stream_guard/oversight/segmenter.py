@@ -236,7 +236,8 @@ class WindowSegmenter:
                 self._emit(held, out)
                 self._held = None
         if seg.kind == "code" or seg.end - seg.start < self.min_chars or (
-                seg.kind == "text" and self.min_chars and _says_little(self._text(seg))):
+                seg.kind == "text" and self.min_chars and (
+                    _says_little(text := self._text(seg)) or _announces(text))):
             self._held = seg
         else:
             self._emit(seg, out)
@@ -288,3 +289,42 @@ def _says_little(text: str) -> bool:
     text = text.lstrip(" \t\n-*>\"'(")
     return (len(text) < _LITTLE_CHARS and _LEANING.match(text) is not None
             and not has_digit(text) and len(terms(text)) <= _LITTLE_TERMS)
+
+
+# A sentence that announces what the next ones give: how many things there are, not what they
+# are ("The article points to several limitations.", "The reviewer is mostly impressed by the
+# characters, with one notable exception."). The evidence has no sentence that says it, so
+# alone it halted faithful long answers at their first character (five of the six false halts
+# of a probe of long answers, docs/results/long-answer-probe.jsonl); joined to the next
+# sentence it is judged with what it announces, and nothing goes unscored. Short, and no
+# figure ("The report lists 3 risks." states its count in a figure the evidence must have).
+_ANNOUNCING_CHARS = 160
+# What may stand between the count and what it counts: "two main factors", "several key
+# risks". A bare count ("six goals", "three decisions") is a figure of the report, not an
+# announcement: a number word must be qualified so. What is counted must not follow in the
+# same sentence ("various aspects of life, including ..."); a single exception or caveat ends
+# it ("..., with one notable exception.").
+_QUALITY = (r"(?:main|key|major|notable|important|significant|distinct|broad|specific|clear"
+            r"|separate|practical|central|core|primary|potential|possible|further|other"
+            r"|additional|general|big|concrete|different|related|competing)")
+# What an announcement counts: kinds of points an answer goes on to list.
+_ANNOUNCED = (r"(?:factors|reasons|limitations|changes|issues|concerns|steps|findings|risks"
+              r"|challenges|benefits|advantages|drawbacks|themes|aspects|ways|options"
+              r"|measures|recommendations|lessons|questions|problems|priorities|developments"
+              r"|updates|decisions|causes|effects|components|elements|stages|phases"
+              r"|categories|features|improvements|criticisms|caveats|takeaways|highlights"
+              r"|outcomes|trends|arguments|objections|conditions|requirements|exceptions"
+              r"|strengths|weaknesses|milestones|initiatives|proposals|actions|explanations"
+              r"|things|parts)\b")
+_ANNOUNCING = re.compile(
+    r"\b(?:(?:several|a few|a number of|a couple of|a handful of|various|multiple)"
+    r"(?:\s+" + _QUALITY + r"){0,2}|(?:two|three|four|five|six|seven)(?:\s+" + _QUALITY
+    + r"){1,2})\s+" + _ANNOUNCED + r"(?![^.!?]*(?::|\bincluding\b|\bsuch as\b|\bnamely\b))"
+    r"|\b(?:one|a)\s+(?:" + _QUALITY + r"\s+)?(?:exception|caveat|drawback|limitation"
+    r"|reservation)\W*$",
+    re.IGNORECASE)
+
+
+def _announces(text: str) -> bool:
+    return (len(text) <= _ANNOUNCING_CHARS and not has_digit(text)
+            and _ANNOUNCING.search(text) is not None)

@@ -59,11 +59,24 @@ _SERVICE = re.compile("|".join([
     r"\bshall I\b", r"\banything else\b", r"\bany other questions\b", r"\bfeel free\b",
     r"\bI(?: can| could| would|'d)? (?:also )?(?:recommend|suggest)\b", r"\bwhat else can I\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
+# What an answer may be a summary of: a document, or what one records.
+_DOCUMENT = (r"(?:article|obituary|study|report|review|paper|interview|transcript|meeting|call"
+             r"|podcast|document|text|passage|story|release|announcement|minutes|discussion"
+             r"|conversation|chat|episode|email|letter|post|piece|policy|guide|book|novel"
+             r"|chapter|lecture|speech|presentation|ruling|findings|research|survey|analysis"
+             r"|proposal|agreement|contract|page|thread|profile|essay|editorial|memo|statement"
+             r"|filing|postmortem|exhibition|keynote|handbook|account)s?\b")
 # An answer's scaffolding: what introduces the facts, not a fact ("Here are the key points:",
 # "Based on the provided context, ...", "Great question!", "Let's dive in!"). Only for
 # windows of nothing else (is_service_talk): unlike the formulas above, these do not change
 # whether a sentence speaks of its speaker or asks its listener.
 _SCAFFOLD = re.compile("|".join([
+    # "Here's a summary of the obituary.", "... of the study described in the article." (a
+    # long-answer probe's faithful summary halted at its first character on it)
+    r"\bhere(?:'s| is) (?:a |an |the |my )?(?:quick |brief |short |concise )?(?:summary|"
+    r"overview|recap|rundown|breakdown) of (?:the |this |that |your )?(?:[^\W\d][\w-]* ){0,2}"
+    + _DOCUMENT + r"(?: (?:described|discussed|reported|mentioned|covered) in (?:the |this )?"
+    + _DOCUMENT + r")?",
     r"\bhere(?:'s| is| are) (?:a |an |the |some |my )?(?:few |quick |brief |short )?"
     r"(?:key |main )?(?:points?|highlights?|summary|overview|breakdown|rundown|recap|details|"
     r"takeaways|answer|facts|steps(?: to follow)?|differences|examples|results|comparison|"

@@ -1019,8 +1019,13 @@ _HEDGES = {
     "about": _NEAR, "around": _NEAR, "roughly": _NEAR, "approximately": _NEAR, "some": _NEAR,
     "an estimated": _NEAR, "close to": _NEAR, "circa": _NEAR,
 }
+_HEDGE_WORDS = "|".join(sorted(_HEDGES, key=len, reverse=True))
+# A number in words after a hedge ("just over eight years" for 8.3 years, as summaries write
+# it): given in digits, so the hedge reads it as it reads "over 8 years"; as "eight" it was
+# the evidence's 8.3 changed, a contradiction that halted a faithful summary.
+_HEDGED_SPELLED = re.compile(r"\b(?:" + _HEDGE_WORDS + r")\s+(" + _SPELLED.pattern + ")")
 # The figure may be money: "about $870" (a review's faithful answers halted on it).
-_HEDGED = re.compile(r"\b(" + "|".join(sorted(_HEDGES, key=len, reverse=True)) + r")\s+"
+_HEDGED = re.compile(r"\b(" + _HEDGE_WORDS + r")\s+"
                      + r"(?:[$£€¥]\s?)?" + _NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?")
 
 
@@ -1050,6 +1055,8 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         return text
     # "below 30°C" has its unit in words ("30 degrees"), so it is read as a temperature
     text = _temperatures_and_quarters(text)
+    text = _rewrite(text, _HEDGED_SPELLED, lambda match: _spelled_number(match.group(1)),
+                    group=1)
     text = _resolve_converted(_resolve_scaled(_resolve_decimals(text, evidence), evidence),
                               evidence)
 
