@@ -192,20 +192,23 @@ async def test_a_short_sentence_leaning_on_the_question_is_judged_with_the_next(
     assert [f for f in frames if f["type"] == "halt"] == []
 
 
-LONG_PROBE = Path(__file__).resolve().parents[1] / "docs" / "results" / "long-answer-probe.jsonl"
+LONG_PROBES = [Path(__file__).resolve().parents[1] / "docs" / "results" / name
+               for name in ("long-answer-probe.jsonl", "long-answer-probe2.jsonl")]
 
 
 @pytest.mark.parametrize("record_id", [
     "lp1-walkingstudy-f1", "lp1-walkingstudy-f2", "lp1-obituary-f1",
-    "lp2-marrowick-history-f2", "lp2-salt-archive-review-f2", "lp2-marrowick-history-e2"])
+    "lp2-marrowick-history-f2", "lp2-salt-archive-review-f2", "lp2-marrowick-history-e2",
+    "lp3-keynote-f1", "lp3-railway-f2"])
 async def test_long_answers_open_without_halting_on_what_they_announce(
         record_id: str, tmp_path: Path, model_cache: Path) -> None:
-    """Faithful long answers (docs/results/long-answer-probe.jsonl) halted at their first
-    character on an opener: "Here's a summary of the obituary.", a sentence announcing what
-    follows ("The article points to several limitations."), or "just over eight years" for
-    8.3 read as a changed figure. They pass; a planted error right after such an opener
-    still halts, in a window that holds it."""
-    record = next(r for r in map(json.loads, LONG_PROBE.read_text().splitlines())
+    """Faithful long answers (docs/results/long-answer-probe*.jsonl) halted on an opener:
+    "Here's a summary of the obituary.", a sentence announcing what follows ("The article
+    points to several limitations."), a paragraph's short topic sentence ("Money was also a
+    problem."), or "just over eight years" for 8.3 read as a changed figure. They pass; a
+    planted error right after such an opener still halts, in a window that holds it."""
+    record = next(r for probe in LONG_PROBES
+                  for r in map(json.loads, probe.read_text().splitlines())
                   if r["id"] == record_id)
     settings = _default_settings(tmp_path, model_cache)
     async with running_server(settings) as server, open_ws(server.port) as ws:

@@ -195,6 +195,40 @@ def test_a_sentence_that_announces_what_follows_joins_the_next(text: str,
     assert texts(stream(list(text))) == expected  # however the text is cut
 
 
+OPENED = "The line opened in 1845.\n\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a paragraph's short first sentence is its topic: judged with the sentence that spells it
+    # out (a long-answer probe's faithful answers halted on "Money was also a problem.")
+    (OPENED + "Money was also a problem. The company overspent by £40,000.",
+     ["The line opened in 1845.", "Money was also a problem. The company overspent by £40,000."]),
+    (OPENED + "Not everything went down well.\nPrices rose by 20%.",  # one newline: same paragraph
+     ["The line opened in 1845.", "Not everything went down well.\nPrices rose by 20%."]),
+    (OPENED + "  \n  Her preparation also changed. She ran more.",
+     ["The line opened in 1845.", "Her preparation also changed. She ran more."]),
+    # the answer's first sentence is its claim; a paragraph's last sentence is judged alone
+    ("Money was also a problem. The company overspent.",
+     ["Money was also a problem.", "The company overspent."]),
+    (OPENED + "Money was also a problem.", ["The line opened in 1845.",
+                                           "Money was also a problem."]),
+    # a claim with a figure or a name, a long one, a list item: on its own
+    (OPENED + "It cost £40,000 more. Nobody paid.",
+     ["The line opened in 1845.", "It cost £40,000 more.", "Nobody paid."]),
+    (OPENED + "The engineer was Joseph Locke. He resigned.",
+     ["The line opened in 1845.", "The engineer was Joseph Locke.", "He resigned."]),
+    (OPENED + "Costs rose sharply after the tunnel collapsed in the wet winter. It closed.",
+     ["The line opened in 1845.", "Costs rose sharply after the tunnel collapsed in the wet "
+      "winter.", "It closed."]),
+    (OPENED + "- Money was a problem.\n- Time was short.",
+     ["The line opened in 1845.", "- Money was a problem.", "- Time was short."]),
+])
+def test_a_paragraphs_short_topic_sentence_joins_the_next(text: str,
+                                                         expected: list[str]) -> None:
+    assert texts(stream([text])) == expected
+    assert texts(stream(list(text))) == expected  # however the text is cut
+
+
 def test_windows_carry_offsets_previous_and_index() -> None:
     text = "The sky is blue today. Grass is green in May. Snow is white."
     windows = stream([text])

@@ -124,6 +124,10 @@ class WindowSegmenter:
         # A table's first row, held until the next line says whether it is the table's head.
         self._head: Segment | None = None
         self._finished = False
+        # Where the last segment ended, and the newlines after it that left the buffer: a blank
+        # line before a segment opens a paragraph (see _opens_paragraph).
+        self._last_end = 0
+        self._newlines_dropped = 0
 
     @property
     def buffered_chars(self) -> int:
@@ -170,6 +174,9 @@ class WindowSegmenter:
             self._emit(self._held, out)
             self._held = None
         keep = min([frontier] + [seg.start for seg in (self._held, self._head) if seg is not None])
+        if keep > self._last_end:
+            self._newlines_dropped += self._buf.count(
+                "\n", max(self._last_end - self._base, 0), keep - self._base)
         self._buf = self._buf[keep - self._base:]
         self._base = keep
         return out
@@ -177,6 +184,10 @@ class WindowSegmenter:
     def _place_row(self, seg: Segment, out: list[Window]) -> None:
         """Place a segment, deciding a held first row of a table by the line after it."""
         text = self._text(seg)
+        newlines = self._newlines_dropped + self._buf.count(
+            "\n", max(self._last_end - self._base, 0), max(seg.start - self._base, 0))
+        opens_paragraph = self._last_end > 0 and newlines >= 2
+        self._last_end, self._newlines_dropped = seg.end, 0
         rule = seg.kind == "text" and _TABLE_RULE.fullmatch(text) is not None
         head, self._head = self._head, None
         if head is not None:
@@ -202,7 +213,7 @@ class WindowSegmenter:
             self._flush(out)
             self._head = seg
             return
-        self._place(seg, out)
+        self._place(seg, out, opens_paragraph)
 
     def _text(self, seg: Segment) -> str:
         return self._buf[seg.start - self._base: seg.end - self._base]
@@ -215,7 +226,7 @@ class WindowSegmenter:
             self._emit(self._held, out)
             self._held = None
 
-    def _place(self, seg: Segment, out: list[Window]) -> None:
+    def _place(self, seg: Segment, out: list[Window], opens_paragraph: bool = False) -> None:
         held = self._held
         if held is not None:
             fits = seg.end - held.start <= self.max_chars
@@ -237,7 +248,8 @@ class WindowSegmenter:
                 self._held = None
         if seg.kind == "code" or seg.end - seg.start < self.min_chars or (
                 seg.kind == "text" and self.min_chars and (
-                    _says_little(text := self._text(seg)) or _announces(text))):
+                    _says_little(text := self._text(seg)) or _announces(text)
+                    or (opens_paragraph and _topic(text)))):
             self._held = seg
         else:
             self._emit(seg, out)
@@ -323,6 +335,26 @@ _ANNOUNCING = re.compile(
     r"|\b(?:one|a)\s+(?:" + _QUALITY + r"\s+)?(?:exception|caveat|drawback|limitation"
     r"|reservation)\W*$",
     re.IGNORECASE)
+
+
+# A paragraph's first sentence, short and with no figure or name ("Money was also a problem.",
+# "Not everything went down well.", "Her preparation also changed."), is its topic: the
+# sentences after it spell it out, and the evidence has none that says it. Alone it halted
+# faithful long answers (a second probe of them, docs/results/long-answer-probe2.jsonl: both
+# of its false halts); joined to the next sentence it is judged with what it sums up. Not the
+# answer's first paragraph: a short answer's first sentence is its claim ("Snow is white."), and
+# BEGIN's and SummEdits' answers are one paragraph. Not a list item or heading (their own
+# lines), and at most a few content words: "The utility replaced 212 lead lines." is a claim.
+_TOPIC_CHARS = 60
+_TOPIC_TERMS = 4
+# A capitalised word inside the sentence: a name, a claim about someone or something named.
+_NAME_INSIDE = re.compile(r"(?<=\S)\s+[A-Z]")
+
+
+def _topic(text: str) -> bool:
+    return (len(text) < _TOPIC_CHARS and text[:1].isalpha() and not has_digit(text)
+            and _NAME_INSIDE.search(text.replace(" I ", " i ")) is None
+            and len(terms(text)) <= _TOPIC_TERMS)
 
 
 def _announces(text: str) -> bool:
