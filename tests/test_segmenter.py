@@ -207,6 +207,10 @@ OPENED = "The line opened in 1845.\n\n"
      ["The line opened in 1845.", "Not everything went down well.\nPrices rose by 20%."]),
     (OPENED + "  \n  Her preparation also changed. She ran more.",
      ["The line opened in 1845.", "Her preparation also changed. She ran more."]),
+    # words about the document itself are not counted: it says three things of its own
+    (OPENED + "The article also covers criticism and wider impacts. Farmers objected.",
+     ["The line opened in 1845.",
+      "The article also covers criticism and wider impacts. Farmers objected."]),
     # the answer's first sentence is its claim; a paragraph's last sentence is judged alone
     ("Money was also a problem. The company overspent.",
      ["Money was also a problem.", "The company overspent."]),

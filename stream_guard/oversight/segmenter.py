@@ -351,10 +351,17 @@ _TOPIC_TERMS = 4
 _NAME_INSIDE = re.compile(r"(?<=\S)\s+[A-Z]")
 
 
+# Words about the document and what it does, not about the world ("The article also covers
+# criticism and wider impacts." says three things of its own): not counted.
+_DOCUMENT_TERMS = frozenset(t.key for t in terms(
+    "article report story review study paper document text transcript interview minutes "
+    "covers discusses describes mentions notes outlines addresses turns"))
+
+
 def _topic(text: str) -> bool:
     return (len(text) < _TOPIC_CHARS and text[:1].isalpha() and not has_digit(text)
             and _NAME_INSIDE.search(text.replace(" I ", " i ")) is None
-            and len(terms(text)) <= _TOPIC_TERMS)
+            and sum(t.key not in _DOCUMENT_TERMS for t in terms(text)) <= _TOPIC_TERMS)
 
 
 def _announces(text: str) -> bool:
