@@ -94,8 +94,10 @@ class WindowSegmenter:
       what came before and states almost nothing on its own (a pronoun or answer word first,
       no figure, at most one content word: "It's best not to.", "Not necessarily."), is
       merged into the following window when the result fits in ``max_chars``: alone it has too
-      little content to be judged; the last one is flushed alone by :meth:`finish`
-      (``min_chars=0`` merges nothing);
+      little content to be judged; so is a sentence that announces what follows ("The article
+      points to several limitations.") and a paragraph's short topic sentence ("Money was also
+      a problem."), which sum up what the next sentences say; the last one is flushed alone by
+      :meth:`finish` (``min_chars=0`` merges nothing);
     * fenced code becomes ``kind="code"`` windows of whole lines, packed up to ``max_chars``;
     * a markdown table's delimiter row ("|---|---|") is ``kind="talk"``, and so is a head of
       generic column names over one ("| Metric | Value |"): such names state nothing, and
