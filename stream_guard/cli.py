@@ -91,7 +91,11 @@ def _cmd_health(args: argparse.Namespace) -> int:
     where a probe that read ``STREAM_GUARD_PORT`` alone knocked on the wrong port."""
     import http.client
 
-    host, port = probe_address(_settings_from(args))
+    try:
+        host, port = probe_address(_settings_from(args, host=args.host, port=args.port))
+    except SettingsError as exc:  # Docker reserves exit status 2: unhealthy is 1
+        print(f"stream-guard: invalid settings: {exc}", file=sys.stderr)
+        return 1
     path = probe_path(args.ready)
     shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
@@ -101,8 +105,10 @@ def _cmd_health(args: argparse.Namespace) -> int:
             status = probe.getresponse().status
         finally:
             probe.close()
-    except OSError as exc:
-        print(f"stream-guard: {path} on {shown}: {exc}", file=sys.stderr)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        # refused, timed out, or something that is not an HTTP server answered the port
+        said = " ".join(str(exc).split())  # one line, whatever the peer sent
+        print(f"stream-guard: {path} on {shown}: {type(exc).__name__}: {said}", file=sys.stderr)
         return 1
     if status != 200:
         print(f"stream-guard: {path} on {shown}: HTTP {status}", file=sys.stderr)
@@ -131,6 +137,10 @@ def health_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stream-guard health", description=(
         _HEALTH_HELP + ": for container health checks (Docker's HEALTHCHECK)."))
     _add_config(parser)
+    parser.add_argument("--host", help="the server's interface, when not in its settings "
+                        "(as `serve --host`)")
+    parser.add_argument("--port", type=int, help="the server's port, when not in its settings "
+                        "(as `serve --port`)")
     parser.add_argument("--ready", action="store_true",
                         help="probe /readyz (ready for streams) instead of /livez (alive)")
     parser.add_argument("--timeout", type=_positive_seconds, default=2.0, metavar="S",

@@ -152,7 +152,27 @@ async def test_health_finds_the_port_of_the_toml_file(tmp_path: Path) -> None:
     status, err = await _health(env={"STREAM_GUARD_CONFIG": str(config)})  # it stopped
     assert status == 1 and f"127.0.0.1:{port}: " in err, err
     status, err = await _health(env={"STREAM_GUARD_PORT": "0"})
-    assert status == 2 and "a probe needs the fixed port" in err, err
+    assert status == 1 and "a probe needs the fixed port" in err, err  # Docker reserves 2
+
+
+async def test_health_takes_the_port_serve_was_given_and_refuses_what_is_not_http(
+        tmp_path: Path) -> None:
+    """A review: `serve --port 9000` could not be probed (health had no --port), and a port
+    that answers something else than HTTP printed a traceback."""
+    async with running_server(make_settings(tmp_path)) as server:
+        assert await _health("--port", str(server.port), env={}) == (0, "")
+
+    async def not_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(not_http, "127.0.0.1", 0)
+    async with listener:
+        port = listener.sockets[0].getsockname()[1]
+        status, err = await _health("--port", str(port), env={})
+    assert status == 1 and err == (f"stream-guard: /livez on 127.0.0.1:{port}: BadStatusLine: "
+                                   "SSH-2.0-OpenSSH_9.6\n"), err
 
 
 async def test_probe_paths_answer_200_on_a_real_server(tmp_path: Path) -> None:

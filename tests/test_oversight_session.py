@@ -562,3 +562,43 @@ def test_an_oversize_waiting_message_is_not_parsed_and_keeps_its_place() -> None
     assert session.cancel_ahead(CANCEL_S1, [big]) == []
     outcome = session.receive(CANCEL_S1)  # then taken as usual: done, cancelled
     assert outcome.frames == [Done("s1", halted=False, chars=0, windows=0, cancelled=True)]
+
+
+def _untouchable() -> Any:
+    """Waiting messages that must not be looked at."""
+    raise AssertionError("the waiting messages were scanned")
+    yield ""  # pragma: no cover - makes this a generator
+
+
+def test_a_blocked_cancel_is_remembered_until_its_blocker_is_taken() -> None:
+    """A review: a client could hold a duplicate start, then send thousands of cancels, each of
+    which parsed every waiting message again. Once blocked, a cancel of that id waits without
+    a scan until the start or cancel that blocked it is taken."""
+    session, _ = new_session()
+    start(session, "s1")
+    waiting: list[str | bytes] = [_wire({"type": "ping"}),
+                                  _wire({"type": "start", "stream_id": "s1", "context": ["x"]})]
+    assert session.cancel_ahead(CANCEL_S1, waiting) is None
+    assert session.cancel_ahead(CANCEL_S1, _untouchable()) is None
+    start(session, "s1")  # the duplicate start, taken in its turn (refused)
+    assert session.cancel_ahead(CANCEL_S1, []) == []
+
+
+def test_no_cancel_goes_first_while_the_connection_drains() -> None:
+    """The drain closes the connection once its last stream is done: a cancel taken ahead of
+    a ping and a start left them unanswered (a review)."""
+    session, _ = new_session()
+    start(session, "s1")
+    session.start_drain()
+    assert session.cancel_ahead(CANCEL_S1, _untouchable()) is None
+
+
+def test_waiting_messages_of_other_streams_are_not_parsed() -> None:
+    session, _ = new_session()
+    start(session, "s1")
+    # another stream's frame that would block if it were read as s1's: the id is not in it
+    waiting: list[str | bytes] = ['{"type":"start","stream_id":"s10","context":["x"]}',
+                                  # an escaped id is parsed: it may spell s1
+                                  '{"type":"start","stream_id":"\\u0073\\u0031","context":["x"]}']
+    assert session.cancel_ahead(CANCEL_S1, waiting[:1]) == []
+    assert session.cancel_ahead(CANCEL_S1, waiting) is None

@@ -226,11 +226,35 @@ OPENED = "The line opened in 1845.\n\n"
       "winter.", "It closed."]),
     (OPENED + "- Money was a problem.\n- Time was short.",
      ["The line opened in 1845.", "- Money was a problem.", "- Time was short."]),
+    # a name anywhere but first, in any script, or inside a word (a review)
+    (OPENED + "The deal went to Ørsted. It was signed.",
+     ["The line opened in 1845.", "The deal went to Ørsted.", "It was signed."]),
+    (OPENED + "The iPhone was recalled. It overheated.",
+     ["The line opened in 1845.", "The iPhone was recalled.", "It overheated."]),
 ])
+
 def test_a_paragraphs_short_topic_sentence_joins_the_next(text: str,
                                                          expected: list[str]) -> None:
     assert texts(stream([text])) == expected
     assert texts(stream(list(text))) == expected  # however the text is cut
+
+def test_a_held_topic_or_announcement_is_a_sentence_and_joins_no_code() -> None:
+    """A review: a topic line with no full stop was held, then joined the code block after it,
+    and code is not scored."""
+    text = OPENED + "This function is deprecated\n```python\nclient.send(x)\n```\n"
+    windows = stream([text])
+    assert [(w.kind, w.text) for w in windows][1] == ("text", "This function is deprecated")
+    assert [(w.kind, w.text) for w in stream(list(text))] == [(w.kind, w.text) for w in windows]
+
+
+def test_a_joined_announcement_does_not_hold_the_sentences_after_it() -> None:
+    """A review: the joined window was held again for the announcement in it, and a false lead
+    absorbed every sentence after it up to 160 characters."""
+    text = ("Doctors raised several major concerns. It cost a lot of money. Most liked it. "
+            "The most common side effect was a mild headache.")
+    assert texts(stream([text])) == [
+        "Doctors raised several major concerns. It cost a lot of money.", "Most liked it.",
+        "The most common side effect was a mild headache."]
 
 
 def test_windows_carry_offsets_previous_and_index() -> None:

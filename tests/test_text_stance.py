@@ -127,6 +127,8 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Here's a quick recap of the latest earnings call.", True),
     ("Here's a summary of the 2023 study.", False),  # a figure: the evidence must have it
     ("Here's a summary of the merger.", False),  # a merger is no document: it states one
+    ("Here's a summary of the retracted study.", False),  # a claim about it (a review)
+    ("Here's a summary of the Supreme Court ruling.", False),  # a name: the evidence's
     ("Here's a summary of the article, which says sales rose.", False),
     ("### Marie Curie's Nobel Prizes", False),
     ("**Price: $999**", False),

@@ -230,6 +230,7 @@ class WindowSegmenter:
 
     def _place(self, seg: Segment, out: list[Window], opens_paragraph: bool = False) -> None:
         held = self._held
+        own = self._text(seg)  # this segment's own text, before any join
         if held is not None:
             fits = seg.end - held.start <= self.max_chars
             if held.kind == "code":
@@ -250,8 +251,10 @@ class WindowSegmenter:
                 self._held = None
         if seg.kind == "code" or seg.end - seg.start < self.min_chars or (
                 seg.kind == "text" and self.min_chars and (
-                    _says_little(text := self._text(seg)) or _announces(text)
-                    or (opens_paragraph and _topic(text)))):
+                    _says_little(self._text(seg)) or _announces(own)
+                    # (its own text: a joined window holds what it announced, and is not held
+                    # again for that announcement, which absorbed the sentences after it)
+                    or (opens_paragraph and _topic(own)))):
             self._held = seg
         else:
             self._emit(seg, out)
@@ -349,8 +352,22 @@ _ANNOUNCING = re.compile(
 # lines), and at most a few content words: "The utility replaced 212 lead lines." is a claim.
 _TOPIC_CHARS = 60
 _TOPIC_TERMS = 4
-# A capitalised word inside the sentence: a name, a claim about someone or something named.
-_NAME_INSIDE = re.compile(r"(?<=\S)\s+[A-Z]")
+_OPENING_MARKS = "\"'“‘([*_"
+
+
+def _names_something(text: str) -> bool:
+    """Whether a word after the first starts with a capital ("the deal went to Ørsted", any
+    script; "I" is no name), or any word has one after its first letter ("the iPhone"): a
+    claim about someone or something named."""
+    words = [word.lstrip(_OPENING_MARKS) for word in text.split()]
+    return any(any(c.isupper() for c in word[1:]) for word in words) or any(
+        word[:1].isupper() and word != "I" and not word.startswith(("I'", "I’"))
+        for word in words[1:])
+
+
+# A sentence's end: a held sentence must be one, or it joined a code block after it and went
+# unscored ("This function is deprecated" before a fence: a review).
+_SENTENCE_END = re.compile(r"[.!?][\"'’”)\]*_]*\s*$")
 
 
 # Words about the document and what it does, not about the world ("The article also covers
@@ -362,10 +379,10 @@ _DOCUMENT_TERMS = frozenset(t.key for t in terms(
 
 def _topic(text: str) -> bool:
     return (len(text) < _TOPIC_CHARS and text[:1].isalpha() and not has_digit(text)
-            and _NAME_INSIDE.search(text.replace(" I ", " i ")) is None
+            and _SENTENCE_END.search(text) is not None and not _names_something(text)
             and sum(t.key not in _DOCUMENT_TERMS for t in terms(text)) <= _TOPIC_TERMS)
 
 
 def _announces(text: str) -> bool:
     return (len(text) <= _ANNOUNCING_CHARS and not has_digit(text)
-            and _ANNOUNCING.search(text) is not None)
+            and _SENTENCE_END.search(text) is not None and _ANNOUNCING.search(text) is not None)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+import orjson
+
 from stream_guard.guard.limits import CharBudget
 from stream_guard.oversight.segmenter import Window
 from stream_guard.oversight.stream import Phase, PolicyConfig, StreamState
@@ -146,6 +148,8 @@ class Session(Generic[P]):
         # The hard limit: the budget, and as much again for the streams open when it is spent.
         self._budget = CharBudget(2 * config.max_chars)
         self._streams: dict[str, StreamState] = {}  # open streams; forgotten at ``done``
+        # Streams whose cancel waits behind a start or cancel of the same id (cancel_ahead)
+        self._cancel_blocked: set[str] = set()
         self.drained_by: Drain | None = None
 
     @property
@@ -211,30 +215,37 @@ class Session(Generic[P]):
         ahead. It goes first only when that changes nothing else: a cancel for a stream that
         is open, where the stream's waiting frames are deltas and an ``end`` (dropped with it,
         not taken: ``done``'s ``chars`` says what was); a waiting ``start`` or ``cancel`` of
-        the same id would give the cancel another meaning, so then it waits. Frames of other
-        streams, pings and messages that do not parse keep their place. Only a message naming
-        a cancel is parsed, and the waiting ones only for it (at most once per open stream).
+        the same id would give the cancel another meaning, so then it waits, and so does every
+        later cancel of that id until that frame is taken. Not while the connection drains:
+        the drain closes once its last stream is done, and the messages before the cancel
+        would go unanswered. Frames of other streams, pings and messages that do not parse
+        keep their place. Only a message naming a cancel is parsed, and of the waiting ones
+        only those that may be of its stream (the id in them, or an escape that may spell it).
         """
         if (not isinstance(message, str) or _CANCEL_MARK not in message
-                or _wire_size(message) > self.config.max_frame_bytes):
+                or _wire_size(message) > self.config.max_frame_bytes or self.draining):
             return None  # binary frames are refused, in their turn
         try:
             frame = parse_client_frame(message)
         except ProtocolError:
             return None
-        if not isinstance(frame, Cancel) or frame.stream_id not in self._streams:
+        sid = frame.stream_id if isinstance(frame, Cancel) else None
+        if sid is None or sid not in self._streams or sid in self._cancel_blocked:
             return None
+        quoted = orjson.dumps(sid).decode()
         withdrawn = []
         for position, earlier in enumerate(waiting):
-            if _wire_size(earlier) > self.config.max_frame_bytes:
-                continue  # refused in its turn, unparsed
+            if (not isinstance(earlier, str) or (quoted not in earlier and "\\" not in earlier)
+                    or _wire_size(earlier) > self.config.max_frame_bytes):
+                continue  # another stream's, or refused in its turn, unparsed
             try:
                 other = parse_client_frame(earlier)
             except ProtocolError:
                 continue
-            if isinstance(other, Ping) or other.stream_id != frame.stream_id:
+            if isinstance(other, Ping) or other.stream_id != sid:
                 continue
             if not isinstance(other, Delta | End):
+                self._cancel_blocked.add(sid)
                 return None
             withdrawn.append(position)
         return withdrawn
@@ -250,6 +261,8 @@ class Session(Generic[P]):
         return Close(CloseCode.GOING_AWAY, "idle timeout")
 
     def _dispatch(self, frame: ClientFrame, out: Outcome[P]) -> None:
+        if self._cancel_blocked and isinstance(frame, Start | Cancel):
+            self._cancel_blocked.discard(frame.stream_id)  # what blocked a cancel is taken
         if isinstance(frame, Delta):
             self._on_delta(frame, out)
         elif isinstance(frame, Start):

@@ -253,7 +253,11 @@ class Connection:
         withdraws = self.session.cancel_ahead(message, self.ws.waiting())
         if withdraws is None:
             return False
-        self._on_message(message, received, withdraws)
+        # Its rate as of the oldest message held: charged at its own later time, it took the
+        # refill of the time they waited, and they were then rate-limited (a review).
+        oldest = self.ws.held_since()
+        self._on_message(message, received if oldest is None else min(received, oldest),
+                         withdraws)
         return True
 
     def _decide(self, session_step: Callable[[], Outcome[StreamRequest]],

@@ -34,7 +34,7 @@ import asyncio
 import collections
 import random
 import struct
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -206,9 +206,13 @@ class CallbackConnection(ServerConnection):
             self._holding = False
             self._deliver_held()
 
-    def waiting(self) -> list[Message]:
-        """The messages held now, in order."""
-        return [message for message, _ in self._early]
+    def waiting(self) -> Iterator[Message]:
+        """The messages held now, in order: lazily, as most callers look at none of them."""
+        return (message for message, _ in self._early)
+
+    def held_since(self) -> float | None:
+        """When the oldest message held now arrived (the loop's clock); None when none is."""
+        return self._early[0][1] if self._early else None
 
     def withdraw(self, positions: Collection[int]) -> None:
         """Drop the held messages at ``positions`` of :meth:`waiting`: the owner took a later

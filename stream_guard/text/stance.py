@@ -66,6 +66,12 @@ _DOCUMENT = (r"(?:article|obituary|study|report|review|paper|interview|transcrip
              r"|chapter|lecture|speech|presentation|ruling|findings|research|survey|analysis"
              r"|proposal|agreement|contract|page|thread|profile|essay|editorial|memo|statement"
              r"|filing|postmortem|exhibition|keynote|handbook|account)s?\b")
+# What may say which document: words of kind and place only. Any other word is a claim the
+# evidence must bear ("the retracted study", "the Supreme Court ruling": a review).
+_DOCUMENT_KIND = (r"(?:latest|recent|above|provided|attached|following|full|whole|entire|"
+                  r"original|earnings|quarterly|annual|monthly|weekly|news|research|press|board|"
+                  r"team|sales|radio|podcast|meeting|council|court|case|product|policy|"
+                  r"interview|conference)")
 # An answer's scaffolding: what introduces the facts, not a fact ("Here are the key points:",
 # "Based on the provided context, ...", "Great question!", "Let's dive in!"). Only for
 # windows of nothing else (is_service_talk): unlike the formulas above, these do not change
@@ -74,7 +80,8 @@ _SCAFFOLD = re.compile("|".join([
     # "Here's a summary of the obituary.", "... of the study described in the article." (a
     # long-answer probe's faithful summary halted at its first character on it)
     r"\bhere(?:'s| is) (?:a |an |the |my )?(?:quick |brief |short |concise )?(?:summary|"
-    r"overview|recap|rundown|breakdown) of (?:the |this |that |your )?(?:[^\W\d][\w-]* ){0,2}"
+    r"overview|recap|rundown|breakdown) of (?:the |this |that |your )?(?:" + _DOCUMENT_KIND
+    + r" ){0,2}"
     + _DOCUMENT + r"(?: (?:described|discussed|reported|mentioned|covered) in (?:the |this )?"
     + _DOCUMENT + r")?",
     r"\bhere(?:'s| is| are) (?:a |an |the |some |my )?(?:few |quick |brief |short )?"

@@ -1021,9 +1021,33 @@ _HEDGES = {
 }
 _HEDGE_WORDS = "|".join(sorted(_HEDGES, key=len, reverse=True))
 # A number in words after a hedge ("just over eight years" for 8.3 years, as summaries write
-# it): given in digits, so the hedge reads it as it reads "over 8 years"; as "eight" it was
-# the evidence's 8.3 changed, a contradiction that halted a faithful summary.
-_HEDGED_SPELLED = re.compile(r"\b(?:" + _HEDGE_WORDS + r")\s+(" + _SPELLED.pattern + ")")
+# it): read as the evidence's figure of its unit within one of it, on the hedge's side (over
+# 8 and under 9; above 4 and under 5 for "nearly five"; within a half for "about"); as
+# "eight" it was the evidence's 8.3 changed, a contradiction that halted a faithful summary.
+# Not the hedge's own band, which for small numbers spans others ("nearly five years" for
+# four, "about nine years" for eight), and "over" may be no hedge at all ("spread over two
+# days" for three: a review).
+_HEDGED_SPELLED = re.compile(r"\b(" + _HEDGE_WORDS + r")\s+(" + _SPELLED.pattern + r")"
+                             r"(?:\s*" + _UNIT_WORD + ")?")
+_SPELLED_BANDS = {_ABOVE: (0.0, 1.0), _BELOW: (-1.0, 0.0), _NEAR: (-0.5, 0.5),
+                  _ROUNDED_UP: (-0.5, 0.0)}
+
+
+def _spelled_hedged(match: re.Match[str], evidence: Mapping[str, frozenset[str]]) -> str | None:
+    """The evidence's figure a hedged number in words stands for (see _HEDGED_SPELLED)."""
+    spelled = _spelled_number(match.group(2))
+    figure = _value(spelled)
+    if figure is None:
+        return None
+    lo, hi = _SPELLED_BANDS[_HEDGES[match.group(1)]]
+    word = match.group(3)
+    unit = _unit(word) if word else ANY_UNIT
+    near = [(abs(v - figure), n) for n in evidence.get(unit, evidence[ANY_UNIT])
+            if (v := _value(n)) is not None and figure + lo <= v <= figure + hi
+            and (v != figure + lo or lo == -0.5) and (v != figure + hi or hi <= 0.5)]
+    return min(near)[1] if near else None
+
+
 # The figure may be money: "about $870" (a review's faithful answers halted on it).
 _HEDGED = re.compile(r"\b(" + _HEDGE_WORDS + r")\s+"
                      + r"(?:[$£€¥]\s?)?" + _NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?")
@@ -1055,8 +1079,8 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         return text
     # "below 30°C" has its unit in words ("30 degrees"), so it is read as a temperature
     text = _temperatures_and_quarters(text)
-    text = _rewrite(text, _HEDGED_SPELLED, lambda match: _spelled_number(match.group(1)),
-                    group=1)
+    text = _rewrite(text, _HEDGED_SPELLED, lambda match: _spelled_hedged(match, evidence),
+                    group=2)
     text = _resolve_converted(_resolve_scaled(_resolve_decimals(text, evidence), evidence),
                               evidence)
 
