@@ -127,7 +127,7 @@ class WindowSegmenter:
         self._head: Segment | None = None
         self._finished = False
         # Where the last segment ended, and the newlines after it that left the buffer: a blank
-        # line before a segment opens a paragraph (see _opens_paragraph).
+        # line before a segment opens a paragraph (_place_row, for _topic).
         self._last_end = 0
         self._newlines_dropped = 0
 
