@@ -201,8 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from stream_guard.train.cli import main as train_main
 
         return train_main(argv[1:])
-    parser = health_parser() if argv[:1] == ["health"] else build_parser()
-    args = parser.parse_args(argv[1:] if argv[:1] == ["health"] else argv)
+    health = argv[:1] == ["health"]  # its own parser: see health_parser
+    parser = health_parser() if health else build_parser()
+    args = parser.parse_args(argv[1:] if health else argv)
     if getattr(args, "func", None) is _cmd_kill and not (args.stream or args.tenant):
         parser.error("streams kill needs --stream ID, --tenant T or both")
     try:

@@ -562,8 +562,7 @@ class CallbackConnection(ServerConnection):
         if self._handler is not None and not self._holding:
             self._handler(message, arrived)
             return
-        if self._on_held is not None and self._handler is not None and self._on_held(
-                message, arrived):
+        if self._on_held is not None and self._on_held(message, arrived):  # set with _handler
             return
         self._early.append((message, arrived))
         self._held_size += len(message)

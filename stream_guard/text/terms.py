@@ -1029,22 +1029,24 @@ _HEDGE_WORDS = "|".join(sorted(_HEDGES, key=len, reverse=True))
 # days" for three: a review).
 _HEDGED_SPELLED = re.compile(r"\b(" + _HEDGE_WORDS + r")\s+(" + _SPELLED.pattern + r")"
                              r"(?:\s*" + _UNIT_WORD + ")?")
-_SPELLED_BANDS = {_ABOVE: (0.0, 1.0), _BELOW: (-1.0, 0.0), _NEAR: (-0.5, 0.5),
-                  _ROUNDED_UP: (-0.5, 0.0)}
+# How far the evidence's figure may lie from the number in words (evidence minus words), per
+# hedge: over 8 and under 9 for "over eight"; above 4, up to 5 for "nearly five"; within a half
+# for "about"; up to a half below for "up to".
+_SPELLED_WITHIN: dict[tuple[float, float], Callable[[float], bool]] = {
+    _ABOVE: lambda d: 0.0 < d < 1.0, _BELOW: lambda d: -1.0 < d <= 0.0,
+    _NEAR: lambda d: -0.5 <= d <= 0.5, _ROUNDED_UP: lambda d: -0.5 <= d <= 0.0}
 
 
 def _spelled_hedged(match: re.Match[str], evidence: Mapping[str, frozenset[str]]) -> str | None:
     """The evidence's figure a hedged number in words stands for (see _HEDGED_SPELLED)."""
-    spelled = _spelled_number(match.group(2))
-    figure = _value(spelled)
+    figure = _value(_spelled_number(match.group(2)))
     if figure is None:
         return None
-    lo, hi = _SPELLED_BANDS[_HEDGES[match.group(1)]]
+    within = _SPELLED_WITHIN[_HEDGES[match.group(1)]]
     word = match.group(3)
     unit = _unit(word) if word else ANY_UNIT
     near = [(abs(v - figure), n) for n in evidence.get(unit, evidence[ANY_UNIT])
-            if (v := _value(n)) is not None and figure + lo <= v <= figure + hi
-            and (v != figure + lo or lo == -0.5) and (v != figure + hi or hi <= 0.5)]
+            if (v := _value(n)) is not None and within(v - figure)]
     return min(near)[1] if near else None
 
 
