@@ -51,6 +51,45 @@ LEAVE = ("Employees with one year of service receive 16 weeks of paid parental l
     "Lockers and storage don't feature in the house rules.",
     "I can't tell from the syllabus.",
     "Lockers and storage don't feature in the house rules.",
+    # a search for anything of the kind, or information said to be missing: only a source
+    # holds information, so it need not be named
+    "I don't see anything about coffee or other refreshments.",
+    "I'm not seeing anything about accommodation.",
+    "I can't find any reference to telehealth or video visits here.",
+    "There's no mention of a mobile app for any of the plans.",
+    "Unfortunately there's no information on water temperature.",
+    "Nothing on fireworks there, sorry.",
+    "There's no student discount listed.",
+    # a verb of saying in the passive, with the source: covered *in* a handbook is not covered
+    # *by* a policy
+    "Nap times aren't covered in this part of the handbook, so I can't say.",
+    "Accessibility information isn't included on this page, so I can't confirm wheelchair "
+    "access.",
+    "I don't know — voltage and plug type aren't part of this spec sheet.",
+    "Home office or business equipment isn't specifically dealt with in the summary.",
+    "No noise level is given on the spec sheet, so I can't tell you how many decibels it runs "
+    "at.",
+    "Not covered, sorry: AirPrint and other mobile printing standards don't appear in the "
+    "specs.",
+    # the speaker's inability, then what is sought or nothing: "tell you", "answer that one"
+    "The visitor information page doesn't mention ski lessons or a ski school at all, so I "
+    "can't tell you whether beginner lessons are available.",
+    "There's nothing in the rider FAQ about accidents or insurance cover, so I'm not able to "
+    "answer that one.",
+    "I couldn't tell you; the price list doesn't say how long any service takes.",
+    "I don't know of one — student pricing isn't mentioned.",
+    "I don't know whether the venue has its own parking — the FAQ doesn't bring it up.",
+    # naming nothing at all, an abstention states nothing to halt (a knowledge-grounded
+    # dialogue benchmark, BEGIN, counts "i am not sure." as unattributable; an answer that
+    # stops there has told the user nothing false)
+    "I don't know.",
+    "Not sure, sorry.",
+    "No idea, I'm afraid.",
+    "I couldn't tell you.",
+    "I'm not sure what else I can say about it.",
+    # a referral to who would know
+    "Nap times aren't covered in the handbook. The centre director should be able to tell you.",
+    "The page doesn't say. HR or the finance team would know.",
 ])
 def test_absence_statements_are_found(window: str) -> None:
     assert left_out(window) is not None
@@ -66,11 +105,11 @@ def test_absence_statements_are_found(window: str) -> None:
     # something stated besides the absence
     "The policy doesn't say, but returns are free.",
     "There's no HDMI port listed in the specs, so you'd need an adapter for HDMI.",
-    # the speaker's ignorance with no source named: talk about the speaker, as knowledge-
-    # grounded dialogue counts it (BEGIN: "i'm not sure what else i can say about it.")
-    "I don't see anything about coffee or other refreshments.",
-    "I'm not sure what else I can say about it.",
-    "I don't know anything about her.",
+    # the speaker's ignorance of something named, with no source: talk about the speaker, as
+    # knowledge-grounded dialogue counts it (BEGIN: "I'm not sure how good they are.")
+    "I'm not sure how good they are.",
+    "I can't say how much you'd receive.",
+    "I don't know whether the Aero 14 has a touchscreen.",
     # the speaker's ignorance with a claim beside it
     "I'm not sure, they had a funny story about how football was different in the 1960s.",
     "The page doesn't mention TV bundles, and the price stays fixed for 24 months.",
@@ -82,6 +121,13 @@ def test_absence_statements_are_found(window: str) -> None:
     "The policy doesn't cover flood damage.",
     "Pets aren't allowed here.",
     "Breakfast isn't included in the rate, according to the page.",
+    "Flood damage isn't covered in the policy.",
+    "Flood damage isn't covered by the policy.",
+    "Flood damage isn't covered, and the page doesn't mention earthquakes.",
+    # what someone will do is a claim, not a referral
+    "The policy doesn't say. The team will know more next week.",
+    "The page doesn't list it. Staff will help you load the car.",
+    "The page doesn't list it. The bank will call you.",
 ])
 def test_other_sentences_are_no_absence_statements(window: str) -> None:
     assert left_out(window) is None

@@ -244,6 +244,15 @@ def test_scaffolding_does_not_change_the_conversation_checks() -> None:
     ("You may wish to contact sales.", True),
     ("It's best to contact the hotel.", True),
     ("I'd suggest reaching out to HR.", True),
+    # who would know: the user is sent there, nothing is said of them
+    ("HR or the finance team would know.", True),
+    ("The centre director should be able to tell you.", True),
+    ("Guest services would be the best place to ask.", True),
+    ("It'd be worth raising with the venue coordinator.", True),
+    # what they will do or hold is a claim
+    ("The team will know more next week.", False),
+    ("Staff will help you load the car.", False),
+    ("The front desk can confirm your booking by 6 pm.", False),
 ])
 def test_a_referral_alone_is_service_talk(text: str, referral: bool) -> None:
     assert is_referral(text) is referral

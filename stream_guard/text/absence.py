@@ -51,14 +51,16 @@ paragraphs guide manual faq faqs listing description menu source sources minutes
 agreement lease website site post handbook brochure email e-mail message announcement summary
 transcript notice instructions label recipe itinerary materials letter invitation agenda
 timetable schedule catalogue catalog readme changelog wording syllabus leaflet flyer terms
-conditions rules guidelines notes""".split()  # noqa: SIM905
+conditions rules guidelines notes pack packet booklet pamphlet bulletin newsletter""".split()  # noqa: SIM905
 # (Not "details", "results", "records": "The results don't show any benefit" is a claim. A
 # source word alone names no source either: "I'm not sure about the rules of cricket" is talk,
 # and left_out wants the source searched, "in the house rules".)
-_SOURCE = r"(?:" + "|".join(sorted(_SOURCE_WORDS, key=len, reverse=True)) + r")"
-_SOURCE_REF = re.compile(
-    r"\b(?:the|this|these|that|those|your|our|its|their|my)\s+(?:[\w'-]+\s+){0,2}?" + _SOURCE
-    + r"\b", re.IGNORECASE)
+_SOURCE = r"(?:" + "|".join(sorted([*_SOURCE_WORDS, "price list"], key=len, reverse=True)) + r")"
+# A source's name is one of those words after a determiner and at most two words ("the spec
+# sheet", "this visitor information page", "this part of the handbook").
+_REF = (r"\b(?:the|this|these|that|those|your|our|its|their|my)\s+(?:(?:part|section|portion|bit"
+        r"|version|page|excerpt)s?\s+of\s+(?:the|this|that|your|our)\s+)?(?:[\w'-]+\s+){0,2}?")
+_SOURCE_REF = re.compile(_REF + _SOURCE + r"\b", re.IGNORECASE)
 _NEGATION = re.compile(
     r"\b(?:not|no|nothing|none|neither|nor|never|silent|unable|cannot)\b|n't\b", re.IGNORECASE)
 _NEGATION_HINTS = ("no", "n't", "never", "neither", "silent", "unable", "cannot")
@@ -73,6 +75,7 @@ _SAYING = (r"(?:say|says|said|mention|mentions|mentioned|specify|specifies|speci
            r"|discusses|detail|details|describe|describes|note|notes|explain|explains"
            r"|go into|goes into|talk about|talks about|refer to|refers to|spell out|spells out"
            r"|clarify|clarifies|touch on|touches on|get into|set out|sets out|lay out|lays out"
+           r"|bring (?:it |this |that )?up|brings (?:it |this |that )?up"
            r"|(?:make|makes|seem to|appear to) (?:it )?(?:clear|mention|say)|clear|specific"
            r"|explicit)")
 _NEGATED = (r"(?:doesn't|does not|don't|do not|didn't|did not|isn't|is not|aren't|are not"
@@ -127,14 +130,51 @@ _UNABLE = (r"(?:I|we)(?:'m| am|'re| are)? (?:can't|cannot|can not|couldn't|could
 _HAVE_NO_INFORMATION = (r"(?:I|we) (?:don't|do not) have (?:that|this|the|any|enough|specific"
                         r"|more|those)?\s*(?:information|info|details?|data|answer|specifics)")
 _LEAD_ONLY = re.compile(_LEAD + r"\W*$", re.IGNORECASE)
+# What "tell" or "answer" may take before what is sought: "so I can't tell you whether ...", "so
+# I'm not able to answer that one", "I can't say for sure".
+_TOLD = r"(?:\s+(?:you|for (?:sure|certain)|either way|that(?: one)?|this(?: one)?|it|much|more))*"
 _CANNOT_TELL = re.compile(
-    _LEAD + r"(?:" + _UNABLE + r"(?:tell|say|confirm|answer|know|determine|verify|give you)|"
-    + _HAVE_NO_INFORMATION + r"|(?:I|we)(?:'m| am|'re| are) not (?:sure|certain|aware))"
+    _LEAD + r"(?:" + _UNABLE + r"(?:tell|say|confirm|answer|know|determine|verify|give you)"
+    + _TOLD + "|" + _HAVE_NO_INFORMATION + r"|(?:I|we)(?:'m| am|'re| are) not (?:sure|certain"
+    r"|aware)|(?:not sure|not certain|no idea|no clue)(?:,? (?:I'm afraid|sorry))?"
+    r"|(?:I|we) (?:don't|do not) know of (?:one|any))"
     r"(?:$|\s+(?:whether|if|what|how|who|when|where|why|which|anything|any|mention"
     r"|information|details|from|about|in|on|yet)\b)", re.IGNORECASE)
 # What one cannot find is whatever follows ("I can't find shuttle information here"), if it is
 # no clause of its own (_FINITE).
-_CANNOT_FIND = re.compile(_LEAD + _UNABLE + r"(?:find|see|locate|spot)\b", re.IGNORECASE)
+_CANNOT_FIND = re.compile(
+    _LEAD + r"(?:" + _UNABLE + r"|(?:I|we)(?:'m| am|'re| are) not\s+)(?:find|finding|see|seeing"
+    r"|locate|spot|confirm|verify)\b", re.IGNORECASE)
+# A search for anything of the kind, which can only be of the source the answer was given ("I
+# couldn't find anything about a shuttle.", "I'm not seeing any mention of airport transfers.",
+# "I can't see a price for that here."): it need not name the source.
+_SEARCHED = re.compile(_CANNOT_FIND.pattern + r"\s+(?:(?:any(?:thing)?|a single)\b|.*\b(?:here"
+                       r"|there)$)", re.IGNORECASE)
+# Information said to be missing, which only a source holds: "There's no mention of a mobile
+# app.", "Unfortunately there's no information on water temperature.", "Nothing on fireworks
+# there, sorry.", "There's no student discount listed."
+_NO_INFORMATION = re.compile(
+    _LEAD + r"(?:there(?:'s| is| are| was| were)\s+)?(?:no\s+(?:(?:specific|further|other|clear"
+    r"|more|real)\s+)?(?:mention|information|info|details?|reference|word|data|specifics)\s+"
+    r"(?:of|on|about|regarding|concerning|as to|given|provided|listed)\b|nothing\s+(?:(?:listed"
+    r"|mentioned|stated|said|at all)\s+)?(?:about|on|regarding|concerning|as to)\b)"
+    r"|^\W*there(?:'s| is| are)\s+no\s+[^,;]{1,60}?\s+(?:listed|mentioned|specified|stated)$",
+    re.IGNORECASE)
+# Saying, in the passive, that the source leaves it out: "Nap times aren't covered in this part of
+# the handbook.", "Accessibility information isn't included on this page.", "E-books aren't part
+# of this card policy.", "AirPrint doesn't appear in the specs." Covered or included *by* a
+# policy is its term ("Flood damage isn't covered by the policy."), and so is covered or included
+# in one that rules (a policy, contract, lease, terms): "isn't covered in the policy" is read as
+# insurance.
+_RULING_SOURCES = r"(?:policy|policies|contract|agreement|lease|terms|conditions|rules|warranty)"
+_LEFT_OUT_OF = re.compile(
+    r"(?:n't|\bnot)\s+(?:\w+ly\s+)?(?:(?:(?:been\s+)?(?:covered|included)\s+(?:\w+ly\s+)?"
+    r"(?:anywhere\s+)?(?:in|on|within)\s+(?!" + _REF + _RULING_SOURCES + r"\b))"
+    r"|(?:been\s+)?(?:dealt with|addressed|discussed|featured|given|provided|shown|explained"
+    r"|described|detailed|found)\s+(?:\w+ly\s+)?(?:anywhere\s+)?(?:in|on|within)\s+|(?:a\s+)?part"
+    r"\s+of\s+|(?:appear|show up|feature|figure)\s+(?:anywhere\s+)?(?:in|on|within)\s+)"
+    + _SOURCE_REF.pattern + r"|^\W*no\b[^,;]{0,60}?\b(?:is|are|was|were)\s+(?:given|provided|shown"
+    r"|included)\s+(?:in|on|within)\s+" + _SOURCE_REF.pattern, re.IGNORECASE)
 # A verb that makes what follows a clause of its own: "I can't see the landlord objecting" is
 # a search, "I can't find it, the fee was removed" is not.
 _FINITE = re.compile(r"\b(?:is|are|was|were|has|have|had|will|would|can|could|should|must|may"
@@ -162,7 +202,7 @@ describe describes described detail detailed address addresses addressed deal de
 include includes included give gives given provide provides provided show shows shown cover
 covers covered part silent anything something nothing data find found see tell know certain
 aware able unable confirm answer locate spot determine verify sorry afraid unfortunately hmm
-specifically explicitly anywhere specifics""".split()  # noqa: SIM905
+specifically explicitly anywhere specifics idea clue sure""".split()  # noqa: SIM905
 _IGNORED_KEYS = frozenset(t.key for t in terms(" ".join(_STATEMENT_WORDS + _SOURCE_WORDS)))
 # Where a window turns from one clause to the next: a claim after "which", "meaning",
 # "because", an "and" or a comma before a verb, a parenthesis ("I can't find the fee in the
@@ -190,9 +230,11 @@ _BORNE_OUT_SHARE = 0.5
 
 def left_out(text: str) -> tuple[str, ...] | None:
     """The clauses of ``text`` that say its source leaves something out, when every clause of
-    it is such a statement or a referral and it names the source, what it searched ("in this
-    policy") or a verb only text has (the speaker's "I'm not sure" alone is talk about the
-    speaker: see the module docstring); None otherwise."""
+    it is such a statement or a referral, and the window names the source or what it searched
+    ("in this policy"), uses a verb or noun only text has ("isn't mentioned", "no information
+    on"), searches ("I couldn't find anything about"), or names nothing at all ("I don't know.",
+    "Not sure, sorry."); None otherwise. "I'm not sure how good they are" names what the speaker
+    does not know with no source: talk about the speaker (see the module docstring)."""
     # one space between words: the clause pattern is slow on long runs of blanks (a padded
     # table cell), and the window may be scored on the event loop
     text = " ".join(text.translate(APOSTROPHES).split())
@@ -200,8 +242,6 @@ def left_out(text: str) -> tuple[str, ...] | None:
     # most windows have no negation ("not", "none", "nothing", "nor" hold "no"): a substring
     # test finds that before any pattern runs
     if not any(word in low for word in _NEGATION_HINTS) or _NEGATION.search(text) is None:
-        return None
-    if not _says_not(text) and _NAMES_SOURCE.search(text) is None:
         return None
     parts = []
     for clause in _CLAUSE.split(text):
@@ -212,20 +252,38 @@ def left_out(text: str) -> tuple[str, ...] | None:
             parts.append(clause)
         elif not is_referral(clause):
             return None
-    return tuple(parts) or None
+    if not parts:
+        return None
+    if (_says_not(text) or _NAMES_SOURCE.search(text) is not None
+            or any(_of_the_source(clause) for clause in parts)
+            or not any(_named(clause) for clause in parts)):
+        return tuple(parts)
+    return None
 
 
 def _absence(clause: str) -> bool:
     """Whether the clause says the source leaves something out, or the speaker cannot tell."""
     negations = len(_NEGATION.findall(clause))
-    if negations == 0 or negations > _MAX_NEGATIONS or _RULES.search(clause) is not None:
+    if negations == 0 or negations > _MAX_NEGATIONS:
         return False
-    if _CANNOT_TELL.match(clause) is not None:
+    if _LEFT_OUT_OF.search(clause) is not None:
+        return True  # before the rules: "isn't covered in this part of the handbook"
+    if _RULES.search(clause) is not None:
+        return False
+    if _CANNOT_TELL.match(clause) is not None or _NO_INFORMATION.match(clause) is not None:
         return True
     find = _CANNOT_FIND.match(clause)
     if find is not None:
         return _FINITE.search(clause, find.end()) is None
     return _says_not(clause)
+
+
+def _of_the_source(clause: str) -> bool:
+    """Whether an absence clause can only be about the source, though it does not name it: a
+    search for anything of the kind, information said to be missing, a verb of saying in the
+    passive."""
+    return (_SEARCHED.match(clause) is not None or _NO_INFORMATION.match(clause) is not None
+            or _LEFT_OUT_OF.search(clause) is not None)
 
 
 def _says_not(text: str) -> bool:

@@ -278,7 +278,17 @@ _REFERRAL = re.compile(
     r"(?:(?:may|might|could|can)\s+)?(?:(?:want|wish|like)\s+)?(?:to\s+)?|(?:please|it's best to"
     r"|it would be best to|best to|try|consider|feel free to)\s+)?(?:check|confirm|verify|ask"
     r"|contact|reach(?:ing)? out|call|e-?mail|consult|speak|talk|get(?:ting)? in touch"
-    r"|follow(?:ing)? up)(?:ing)?\b",
+    r"|follow(?:ing)? up)(?:ing)?\b"
+    # who would know: "HR or the finance team would know.", "The centre director should be
+    # able to tell you.", "Guest services would be the best place to ask.", "It'd be worth
+    # raising with the venue coordinator."
+    r"|^\W*(?:(?:so|then|otherwise|or),?\s+)?(?:[\w'-]+\s+){1,6}?(?:would|should|will|can|could"
+    r"|might)\s+(?:(?:probably|definitely|certainly|likely|be able to)\s+)*(?:know|tell you"
+    r"|confirm|answer that|have (?:it|that|them|those|this|the details|more details"
+    r"|that information|more information)|be (?:the|a) (?:best |right )?(?:place|people"
+    r"|person) to (?:ask|check|contact))\W*$"
+    r"|^\W*(?:it(?:'d| would| might)|it's|it is)\s+(?:be\s+)?(?:worth|best)\s+(?:raising(?: it)?"
+    r"|asking|checking|confirming)\b",
     re.IGNORECASE)
 _REFERRAL_WORDS = frozenset("""so i you we d would may might could can want wish like best worth
 try consider advise feel free s it its is be to a an the your our their with on about that this
@@ -290,7 +300,12 @@ organizer organizers organiser organisers landlord agent agency provider vendor 
 manufacturer pharmacist doctor physician clinic school bank airline department administrator
 admin help helpdesk representative them someone directly details more information info
 before booking buying ordering management reception concierge property owner start starting
-proceeding visit visiting going""".split())  # noqa: SIM905 - a word list reads better as text
+proceeding visit visiting going or know tell help have able should will might probably
+definitely certainly likely raising raise place people person right coordinator director centre
+center services dining housing finance accounts billing professional advisor adviser accountant
+lawyer attorney officer counselor counsellor registrar insurer broker dealer technician dentist
+vet veterinarian nurse teacher instructor coach ranger crew operator company carrier
+council authority tax guest guests dept those them that""".split())  # noqa: SIM905 - a word list reads better as text
 
 
 def is_referral(text: str) -> bool:
