@@ -26,13 +26,19 @@ or what it leaves a thing out of ("the policy doesn't say", "nothing in the lett
 its verb is one only text has ("isn't mentioned", "doesn't come up"); or when it opens with the
 speaker's inability to find or tell ("I can't find", "I don't know whether", "Sorry, I don't
 have that information") and goes on to nothing but what is sought (a question, or what one
-cannot find with no verb of its own). The window must name the source as what says or was
-searched ("the FAQ doesn't list", "in this policy") or use such a verb: the speaker's "I'm not
-sure what else I can say about it"
-alone is talk about the speaker, which knowledge-grounded dialogue counts as unattributable
-(BEGIN; :mod:`stream_guard.text.stance`). Not when the negation bears on what the source
-*rules* ("The policy doesn't cover flood damage.", "Pets aren't allowed."): that is the
-source's term, which the evidence must attest. Pure regular expressions over one window.
+cannot find with no verb of its own). The window must also show that it speaks of the source:
+name it as what says or was searched ("the FAQ doesn't list", "in this policy"), use a verb or
+noun only text has ("isn't mentioned", "there's no information on"), search for anything of the
+kind ("I couldn't find anything about a shuttle"), or name nothing at all ("I don't know.",
+"Not sure, sorry."). The speaker's ignorance of something named with no source ("I'm not sure
+how good they are") is talk about the speaker, which knowledge-grounded dialogue counts as
+unattributable (BEGIN; :mod:`stream_guard.text.stance`). BEGIN counts a bare "i'm not sure
+what else i can say about it." so too (one answer of its tune half, which now passes); it is
+read as an abstention all the same, since an answer that stops there has told the user nothing
+false, and half the faithful abstentions of a second probe halted on such phrasings
+(``docs/quality.md``). Not when the negation bears on what the source *rules* ("The policy
+doesn't cover flood damage.", "Pets aren't allowed."): that is the source's term, which the
+evidence must attest. Pure regular expressions over one window.
 """
 
 from __future__ import annotations
