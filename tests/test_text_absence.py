@@ -59,18 +59,12 @@ LEAVE = ("Employees with one year of service receive 16 weeks of paid parental l
     "There's no mention of a mobile app for any of the plans.",
     "Unfortunately there's no information on water temperature.",
     "Nothing on fireworks there, sorry.",
-    "There's no student discount listed.",
-    # a verb of saying in the passive, with the source: covered *in* a handbook is not covered
-    # *by* a policy
+    # a verb of saying in the passive, with a source that only tells: covered *in* a handbook
+    # is not covered *by* a policy
     "Nap times aren't covered in this part of the handbook, so I can't say.",
-    "Accessibility information isn't included on this page, so I can't confirm wheelchair "
-    "access.",
-    "I don't know — voltage and plug type aren't part of this spec sheet.",
     "Home office or business equipment isn't specifically dealt with in the summary.",
     "No noise level is given on the spec sheet, so I can't tell you how many decibels it runs "
     "at.",
-    "Not covered, sorry: AirPrint and other mobile printing standards don't appear in the "
-    "specs.",
     # the speaker's inability, then what is sought or nothing: "tell you", "answer that one"
     "The visitor information page doesn't mention ski lessons or a ski school at all, so I "
     "can't tell you whether beginner lessons are available.",
@@ -79,14 +73,11 @@ LEAVE = ("Employees with one year of service receive 16 weeks of paid parental l
     "I couldn't tell you; the price list doesn't say how long any service takes.",
     "I don't know of one — student pricing isn't mentioned.",
     "I don't know whether the venue has its own parking — the FAQ doesn't bring it up.",
-    # naming nothing at all, an abstention states nothing to halt (a knowledge-grounded
-    # dialogue benchmark, BEGIN, counts "i am not sure." as unattributable; an answer that
-    # stops there has told the user nothing false)
+    # naming nothing at all, and nothing else, an abstention states nothing to halt
     "I don't know.",
     "Not sure, sorry.",
     "No idea, I'm afraid.",
     "I couldn't tell you.",
-    "I'm not sure what else I can say about it.",
     # a referral to who would know
     "Nap times aren't covered in the handbook. The centre director should be able to tell you.",
     "The page doesn't say. HR or the finance team would know.",
@@ -109,6 +100,7 @@ def test_absence_statements_are_found(window: str) -> None:
     # knowledge-grounded dialogue counts it (BEGIN: "I'm not sure how good they are.")
     "I'm not sure how good they are.",
     "I can't say how much you'd receive.",
+    "I'm not sure what else I can say about it.",
     "I don't know whether the Aero 14 has a touchscreen.",
     # the speaker's ignorance with a claim beside it
     "I'm not sure, they had a funny story about how football was different in the 1960s.",
@@ -215,6 +207,47 @@ TRIAL = ("In a 12-week trial of 400 adults with moderate asthma, those given Bre
 ])
 def test_claims_beside_or_inside_an_absence_are_not_floored(window: str, evidence: str) -> None:
     assert not borne_out(window, term_keys(evidence))
+
+
+COUNCIL = ("The council met on Tuesday. The budget for 2024 was approved at 3.2 million. The new "
+           "library opens in June.")
+ORDER = ("Your order #4417 shipped on May 3 via UPS. Returns are accepted within 30 days. Contact "
+         "support@shop.com for help.")
+RECIPE = ("Ingredients: 2 cups wheat flour, 1 cup whole milk, 100 g butter, 2 eggs, a handful of "
+          "almonds.")
+INSURANCE = ("Your travel insurance documents: medical cover up to 1 million, baggage cover up to "
+             "2,000, trip cancellation.")
+
+
+@pytest.mark.parametrize(("window", "evidence"), [
+    # a review's false claims shaped like the phrasings read since: the world's news
+    ("No details about the suspect were released by police.", COUNCIL),
+    ("Nothing about the merger was announced.", COUNCIL),
+    ("There was no information about casualties given by police.", COUNCIL),
+    ("There is no word on the ceasefire from Israel.", COUNCIL),
+    ("There is no information on refunds as they were discontinued.", COUNCIL),
+    ("There are no survivors listed.", COUNCIL),
+    # what a company or a person found or did, not a search of the source
+    ("We are not seeing any outages right now.", ORDER),
+    ("I am not seeing any charges on your account.", ORDER),
+    ("We did not find any defects in the batch.", ORDER),
+    ("I do not see any issue with returning it.", ORDER),
+    ("I cannot see a problem there.", ORDER),
+    ("We did not confirm that.", ORDER),
+    ("I did not see it.", ORDER),
+    ("I do not know of any.", ORDER),
+    # what a recipe, a listing or an insurance holds, not what a text says
+    ("Dairy is not included in this recipe.", RECIPE),
+    ("Nuts are not part of this recipe.", RECIPE),
+    ("Gluten is not found in this recipe.", RECIPE),
+    ("Pre-existing conditions are not covered in your insurance documents.", INSURANCE),
+    ("Overtime pay is not part of the contract.", INSURANCE),
+    ("Bills are not included in the listing.", INSURANCE),
+    ("Nap times aren't covered in the handbook as they were dropped last year.", INSURANCE),
+])
+def test_a_review_s_false_claims_are_not_floored(window: str, evidence: str) -> None:
+    assert not borne_out(window, term_keys(evidence))
+
 
 
 def test_a_long_run_of_blanks_reads_as_one_space() -> None:

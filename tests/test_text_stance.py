@@ -253,6 +253,9 @@ def test_scaffolding_does_not_change_the_conversation_checks() -> None:
     ("The team will know more next week.", False),
     ("Staff will help you load the car.", False),
     ("The front desk can confirm your booking by 6 pm.", False),
+    ("Reception will have those.", False),
+    ("We can confirm.", False),
+    ("It is worth asking, you can get it free.", False),
 ])
 def test_a_referral_alone_is_service_talk(text: str, referral: bool) -> None:
     assert is_referral(text) is referral

@@ -28,17 +28,17 @@ speaker's inability to find or tell ("I can't find", "I don't know whether", "So
 have that information") and goes on to nothing but what is sought (a question, or what one
 cannot find with no verb of its own). The window must also show that it speaks of the source:
 name it as what says or was searched ("the FAQ doesn't list", "in this policy"), use a verb or
-noun only text has ("isn't mentioned", "there's no information on"), search for anything of the
-kind ("I couldn't find anything about a shuttle"), or name nothing at all ("I don't know.",
-"Not sure, sorry."). The speaker's ignorance of something named with no source ("I'm not sure
-how good they are") is talk about the speaker, which knowledge-grounded dialogue counts as
-unattributable (BEGIN; :mod:`stream_guard.text.stance`). BEGIN counts a bare "i'm not sure
-what else i can say about it." so too (one answer of its tune half, which now passes); it is
-read as an abstention all the same, since an answer that stops there has told the user nothing
-false, and half the faithful abstentions of a second probe halted on such phrasings
-(``docs/quality.md``). Not when the negation bears on what the source *rules* ("The policy
-doesn't cover flood damage.", "Pets aren't allowed."): that is the source's term, which the
-evidence must attest. Pure regular expressions over one window.
+noun only text has ("isn't mentioned", "there's no information on"), be the speaker's own search
+for anything of the kind ("I couldn't find anything about a shuttle"), or be the speaker's "I
+don't know." and nothing else ("Not sure, sorry."): an answer that stops there has told the user
+nothing false, and half the faithful abstentions of a second probe halted on such phrasings
+(``docs/quality.md``). The speaker's ignorance of something named with no source ("I'm not sure
+how good they are", "I'm not sure what else I can say about it") is talk about the speaker,
+which knowledge-grounded dialogue counts as unattributable (BEGIN;
+:mod:`stream_guard.text.stance`); "we" and a past "didn't" report what someone found in the
+world ("We did not find any defects."). Not when the negation bears on what the source *rules*
+("The policy doesn't cover flood damage.", "Pets aren't allowed."): that is the source's term,
+which the evidence must attest. Pure regular expressions over one window.
 """
 
 from __future__ import annotations
@@ -151,36 +151,51 @@ _CANNOT_TELL = re.compile(
 _CANNOT_FIND = re.compile(
     _LEAD + r"(?:" + _UNABLE + r"|(?:I|we)(?:'m| am|'re| are) not\s+)(?:find|finding|see|seeing"
     r"|locate|spot|confirm|verify)\b", re.IGNORECASE)
-# A search for anything of the kind, which can only be of the source the answer was given ("I
-# couldn't find anything about a shuttle.", "I'm not seeing any mention of airport transfers.",
-# "I can't see a price for that here."): it need not name the source.
-_SEARCHED = re.compile(_CANNOT_FIND.pattern + r"\s+(?:(?:any(?:thing)?|a single)\b|.*\b(?:here"
-                       r"|there)$)", re.IGNORECASE)
+# The speaker's own search for anything of the kind, which can only be of the source the answer
+# was given ("I couldn't find anything about a shuttle.", "I'm not seeing any mention of airport
+# transfers."): it need not name the source. Not a "we" nor a past "didn't", which report what
+# was found in the world ("We did not find any defects in the batch."), nor "any" of a thing
+# ("I'm not seeing any charges on your account.").
+_SEARCHED = re.compile(
+    _LEAD + r"I(?:'m| am)? (?:can't|cannot|can not|couldn't|could not|don't|do not|not|wasn't able"
+    r" to|was unable to|am unable to|unable to)\s+(?:find|finding|see|seeing|locate|spot)\s+"
+    r"(?:anything\s+(?:about|on|regarding|concerning|related to|mentioned|listed)\b|any\s+"
+    r"(?:mention|reference|information|info|details?)\b)", re.IGNORECASE)
 # Information said to be missing, which only a source holds: "There's no mention of a mobile
 # app.", "Unfortunately there's no information on water temperature.", "Nothing on fireworks
-# there, sorry.", "There's no student discount listed."
+# there, sorry." Not a "word" or "data" (the world's: "There is no word on the ceasefire"), nor
+# in the past ("There was no information about casualties given by police."), nor with a verb
+# after it ("No details about the suspect were released.": _FINITE).
 _NO_INFORMATION = re.compile(
-    _LEAD + r"(?:there(?:'s| is| are| was| were)\s+)?(?:no\s+(?:(?:specific|further|other|clear"
-    r"|more|real)\s+)?(?:mention|information|info|details?|reference|word|data|specifics)\s+"
-    r"(?:of|on|about|regarding|concerning|as to|given|provided|listed)\b|nothing\s+(?:(?:listed"
-    r"|mentioned|stated|said|at all)\s+)?(?:about|on|regarding|concerning|as to)\b)"
-    r"|^\W*there(?:'s| is| are)\s+no\s+[^,;]{1,60}?\s+(?:listed|mentioned|specified|stated)$",
-    re.IGNORECASE)
-# Saying, in the passive, that the source leaves it out: "Nap times aren't covered in this part of
-# the handbook.", "Accessibility information isn't included on this page.", "E-books aren't part
-# of this card policy.", "AirPrint doesn't appear in the specs." Covered or included *by* a
-# policy is its term ("Flood damage isn't covered by the policy."), and so is covered or included
-# in one that rules (a policy, contract, lease, terms): "isn't covered in the policy" is read as
-# insurance.
-_RULING_SOURCES = r"(?:policy|policies|contract|agreement|lease|terms|conditions|rules|warranty)"
+    _LEAD + r"(?:there(?:'s| is| are)\s+)?(?:no\s+(?:(?:specific|further|other|clear"
+    r"|more|real)\s+)?(?:mention|information|info|details?|reference|specifics)\s+(?:of|on|about"
+    r"|regarding|concerning|as to)\b|nothing\s+(?:(?:listed|mentioned|stated|said|at all)\s+)?"
+    r"(?:about|on|regarding|concerning|as to)\b)", re.IGNORECASE)
+# Sources that only tell, not rule nor hold things: "covered in" one says nothing of the world
+# ("Nap times aren't covered in this part of the handbook."), while "isn't covered in your
+# insurance documents", "isn't included in the listing", "isn't part of this recipe" state a
+# term or a fact (a review).
+_TELLING_SOURCES = (r"(?:page|pages|section|sections|excerpt|summary|faq|faqs|guide|handbook|notes"
+                    r"|article|text|information|info|spec sheet|specs|brochure|leaflet|flyer|pack"
+                    r"|packet|booklet|pamphlet|changelog|readme|manual|documentation|email"
+                    r"|message|letter|transcript|minutes|release notes|visitor information)")
+# Saying, in the passive, that such a source leaves it out: "Nap times aren't covered in this part
+# of the handbook.", "Home office equipment isn't specifically dealt with in the summary.", "No
+# noise level is given on the spec sheet."
 _LEFT_OUT_OF = re.compile(
-    r"(?:n't|\bnot)\s+(?:\w+ly\s+)?(?:(?:(?:been\s+)?(?:covered|included)\s+(?:\w+ly\s+)?"
-    r"(?:anywhere\s+)?(?:in|on|within)\s+(?!" + _REF + _RULING_SOURCES + r"\b))"
-    r"|(?:been\s+)?(?:dealt with|addressed|discussed|featured|given|provided|shown|explained"
-    r"|described|detailed|found)\s+(?:\w+ly\s+)?(?:anywhere\s+)?(?:in|on|within)\s+|(?:a\s+)?part"
-    r"\s+of\s+|(?:appear|show up|feature|figure)\s+(?:anywhere\s+)?(?:in|on|within)\s+)"
-    + _SOURCE_REF.pattern + r"|^\W*no\b[^,;]{0,60}?\b(?:is|are|was|were)\s+(?:given|provided|shown"
-    r"|included)\s+(?:in|on|within)\s+" + _SOURCE_REF.pattern, re.IGNORECASE)
+    r"(?:(?:n't|\bnot)\s+(?:\w+ly\s+)?(?:been\s+)?(?:covered|mentioned|addressed|discussed"
+    r"|described|detailed|dealt with|explained|given)|^\W*no\b[^,;]{0,60}?\b(?:is|are|was|were)\s+"
+    r"(?:given|stated|mentioned|specified))\s+(?:\w+ly\s+)?(?:anywhere\s+)?(?:in|on|within)\s+"
+    + _REF + _TELLING_SOURCES + r"\b", re.IGNORECASE)
+# What the speaker alone can say of nothing named, and nothing else: "I don't know.", "Not sure,
+# sorry.", "No idea, I'm afraid." Not a "we" nor a past "didn't" ("We did not confirm that."
+# reports an event), nor "I do not know of any" (side effects, say: it implies there are none),
+# nor "I'm not sure what else I can say about it" (talk about the speaker, as BEGIN counts it).
+_BARE = re.compile(
+    _LEAD + r"(?:I (?:really |honestly |just )?(?:can't|cannot|can not|couldn't|could not|don't"
+    r"|do not) (?:know|tell|say|answer)|I(?:'m| am) (?:really |honestly )?not (?:sure|certain"
+    r"|able to (?:tell|say|answer))|I have no idea|not sure|not certain|no idea|no clue)" + _TOLD
+    + r"(?:,?\s+(?:sorry|I'm afraid))?\W*$", re.IGNORECASE)
 # A verb that makes what follows a clause of its own: "I can't see the landlord objecting" is
 # a search, "I can't find it, the fee was removed" is not.
 _FINITE = re.compile(r"\b(?:is|are|was|were|has|have|had|will|would|can|could|should|must|may"
@@ -262,7 +277,7 @@ def left_out(text: str) -> tuple[str, ...] | None:
         return None
     if (_says_not(text) or _NAMES_SOURCE.search(text) is not None
             or any(_of_the_source(clause) for clause in parts)
-            or not any(_named(clause) for clause in parts)):
+            or all(_BARE.match(clause) and not _named(clause) for clause in parts)):
         return tuple(parts)
     return None
 
@@ -272,15 +287,17 @@ def _absence(clause: str) -> bool:
     negations = len(_NEGATION.findall(clause))
     if negations == 0 or negations > _MAX_NEGATIONS:
         return False
-    if _LEFT_OUT_OF.search(clause) is not None:
-        return True  # before the rules: "isn't covered in this part of the handbook"
-    if _RULES.search(clause) is not None:
+    # what follows these is what is left out, if it is no clause of its own ("Nap times aren't
+    # covered in the handbook as they were dropped."); the passive first, before the rules:
+    # "isn't covered in this part of the handbook"
+    told = _LEFT_OUT_OF.search(clause)
+    if told is None and _RULES.search(clause) is not None:
         return False
-    if _CANNOT_TELL.match(clause) is not None or _NO_INFORMATION.match(clause) is not None:
+    if told is None and _CANNOT_TELL.match(clause) is not None:
         return True
-    find = _CANNOT_FIND.match(clause)
-    if find is not None:
-        return _FINITE.search(clause, find.end()) is None
+    told = told or _NO_INFORMATION.match(clause) or _CANNOT_FIND.match(clause)
+    if told is not None:
+        return _FINITE.search(clause, told.end()) is None
     return _says_not(clause)
 
 

@@ -281,14 +281,14 @@ _REFERRAL = re.compile(
     r"|follow(?:ing)? up)(?:ing)?\b"
     # who would know: "HR or the finance team would know.", "The centre director should be
     # able to tell you.", "Guest services would be the best place to ask.", "It'd be worth
-    # raising with the venue coordinator."
-    r"|^\W*(?:(?:so|then|otherwise|or),?\s+)?(?:[\w'-]+\s+){1,6}?(?:would|should|will|can|could"
-    r"|might)\s+(?:(?:probably|definitely|certainly|likely|be able to)\s+)*(?:know|tell you"
-    r"|confirm|answer that|have (?:it|that|them|those|this|the details|more details"
-    r"|that information|more information)|be (?:the|a) (?:best |right )?(?:place|people"
-    r"|person) to (?:ask|check|contact))\W*$"
-    r"|^\W*(?:it(?:'d| would| might)|it's|it is)\s+(?:be\s+)?(?:worth|best)\s+(?:raising(?: it)?"
-    r"|asking|checking|confirming)\b",
+    # raising with the venue coordinator." Someone else, not "we" or "you", and only who knows or
+    # tells: "Reception will have those." and "We can confirm." are claims (a review).
+    r"|^[^\w'-]*(?:(?:so|then|otherwise|or),?\s+)?(?!(?:we|you|I)\b)(?:\w[\w'-]*\s+){1,6}?"
+    r"(?:would|should|will|can|could|might)\s+(?:(?:probably|definitely|certainly|likely|be able"
+    r" to)\s+)*(?:know|tell you|be (?:the|a) (?:best |right )?(?:place|people|person) to (?:ask"
+    r"|check|contact))\W*$"
+    r"|^[^\w'-]*(?:it(?:'d| would| might)|it's|it is)\s+(?:be\s+)?(?:worth|best)\s+(?:raising"
+    r"(?: it)?|asking|checking)(?:\s+(?:with|about it with)(?:\s+\w[\w'-]*){1,5})?\W*$",
     re.IGNORECASE)
 _REFERRAL_WORDS = frozenset("""so i you we d would may might could can want wish like best worth
 try consider advise feel free s it its is be to a an the your our their with on about that this
@@ -300,7 +300,7 @@ organizer organizers organiser organisers landlord agent agency provider vendor 
 manufacturer pharmacist doctor physician clinic school bank airline department administrator
 admin help helpdesk representative them someone directly details more information info
 before booking buying ordering management reception concierge property owner start starting
-proceeding visit visiting going or know tell help have able should will might probably
+proceeding visit visiting going or know tell able should will might probably
 definitely certainly likely raising raise place people person right coordinator director centre
 center services dining housing finance accounts billing professional advisor adviser accountant
 lawyer attorney officer counselor counsellor registrar insurer broker dealer technician dentist
