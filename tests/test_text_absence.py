@@ -58,10 +58,8 @@ LEAVE = ("Employees with one year of service receive 16 weeks of paid parental l
     "I can't find any reference to telehealth or video visits here.",
     "There's no mention of a mobile app for any of the plans.",
     "Unfortunately there's no information on water temperature.",
-    "Nothing on fireworks there, sorry.",
-    # a verb of saying in the passive, with a source that only tells: covered *in* a handbook
-    # is not covered *by* a policy
-    "Nap times aren't covered in this part of the handbook, so I can't say.",
+    # a verb of saying in the passive, with a source that only tells
+    "Nap times aren't mentioned in this part of the handbook, so I can't say.",
     "Home office or business equipment isn't specifically dealt with in the summary.",
     "No noise level is given on the spec sheet, so I can't tell you how many decibels it runs "
     "at.",
@@ -70,7 +68,7 @@ LEAVE = ("Employees with one year of service receive 16 weeks of paid parental l
     "can't tell you whether beginner lessons are available.",
     "There's nothing in the rider FAQ about accidents or insurance cover, so I'm not able to "
     "answer that one.",
-    "I couldn't tell you; the price list doesn't say how long any service takes.",
+    "I couldn't tell you; the FAQ doesn't say how long any service takes.",
     "I don't know of one — student pricing isn't mentioned.",
     "I don't know whether the venue has its own parking — the FAQ doesn't bring it up.",
     # naming nothing at all, and nothing else, an abstention states nothing to halt
@@ -79,7 +77,8 @@ LEAVE = ("Employees with one year of service receive 16 weeks of paid parental l
     "No idea, I'm afraid.",
     "I couldn't tell you.",
     # a referral to who would know
-    "Nap times aren't covered in the handbook. The centre director should be able to tell you.",
+    "Nap times aren't mentioned in the handbook. The centre director should be able to tell "
+    "you.",
     "The page doesn't say. HR or the finance team would know.",
 ])
 def test_absence_statements_are_found(window: str) -> None:
@@ -244,6 +243,21 @@ INSURANCE = ("Your travel insurance documents: medical cover up to 1 million, ba
     ("Overtime pay is not part of the contract.", INSURANCE),
     ("Bills are not included in the listing.", INSURANCE),
     ("Nap times aren't covered in the handbook as they were dropped last year.", INSURANCE),
+    # a second review's: a telling source of a policy's terms, a claim before the passive, a
+    # place of the user's or the world's, a second clause that reports what someone found
+    ("Pre-existing conditions are not covered in your policy summary.", INSURANCE),
+    ("Cosmetic surgery is not covered in the benefits guide.", INSURANCE),
+    ("Lunch isn't covered in the guide's fee.", INSURANCE),
+    ("Pets aren't allowed and aren't mentioned in the handbook.", INSURANCE),
+    ("Flood damage was excluded last year and isn't mentioned in the handbook.", INSURANCE),
+    ("There is no information on the ceasefire from Israel.", COUNCIL),
+    ("I couldn't find anything about the suspect online.", COUNCIL),
+    ("There is nothing on your account.", ORDER),
+    ("I don't see anything on your account.", ORDER),
+    ("I can't find any details on your reservation.", ORDER),
+    ("There's no information on that; we did not find any defects in the batch.", ORDER),
+    ("There's no mention of outages, and we're not seeing any right now.", ORDER),
+    ("Batteries are not in the pack.", RECIPE),
 ])
 def test_a_review_s_false_claims_are_not_floored(window: str, evidence: str) -> None:
     assert not borne_out(window, term_keys(evidence))

@@ -256,6 +256,9 @@ def test_scaffolding_does_not_change_the_conversation_checks() -> None:
     ("Reception will have those.", False),
     ("We can confirm.", False),
     ("It is worth asking, you can get it free.", False),
+    ("So we can tell you.", False),
+    ("HR or we will know.", False),
+    ("Check-in will probably start before the visit.", False),
 ])
 def test_a_referral_alone_is_service_talk(text: str, referral: bool) -> None:
     assert is_referral(text) is referral

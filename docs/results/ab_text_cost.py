@@ -1,9 +1,11 @@
-"""The text rules' cost, old against new in one process: a module file of an older tree (a
-``git worktree``) and this tree's are loaded side by side and timed on the same sentences, so
-the host's drift between processes (bench_session's runs differ by half on this machine) does
-not enter. Sentences: the dev sets' responses and four probes', cut at ``.!?``; "negated" are
-those with a negation, the only ones the absence rule reads past its substring test. Writes
-JSON (microseconds a sentence, best of 5, two rounds).
+"""The text rules' cost, old against new in one process: an older tree's ``text/stance.py`` and
+``text/absence.py`` (from a ``git worktree``; its absence module made to import its own stance
+module) and this tree's are loaded side by side and timed on the same sentences, in alternating
+order, so the host's drift between processes (bench_session's runs differ by half on this
+machine) does not enter. ``text/terms.py``, which both import, must be the same in both trees.
+Sentences: the dev sets' responses and four probes', cut at ``.!?``; "negated" are those with a
+negation (any case), the only ones the absence rule reads past its substring test. Writes JSON
+(microseconds a sentence, best of 5, two rounds).
 
     python docs/results/ab_text_cost.py /tmp/base --data ../shared/data/dev \
         --out loadtest/results/v20/ab-text-cost.json
@@ -12,7 +14,6 @@ JSON (microseconds a sentence, best of 5, two rounds).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 import sys
@@ -23,19 +24,33 @@ from types import ModuleType
 
 from stream_guard.eval.cli import machine_info, write_report
 
-_MODULES = (("stream_guard/text/absence.py", "left_out"),
-            ("stream_guard/text/stance.py", "is_service_talk"))
 _PROBES = ("realistic-probe", "realistic-probe4", "abstention-probe2", "long-answer-probe")
-_NEGATION = re.compile(r"\b(?:not|no|nothing|never)\b|n't")
+_NEGATION = re.compile(r"\b(?:not|no|nothing|never|cannot)\b|n't", re.IGNORECASE)
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+def _load(name: str, path: Path, source: str | None = None) -> ModuleType:
+    """The module at ``path`` under ``name``, from ``source`` when given (its text rewritten)."""
+    module = ModuleType(name)
+    module.__file__ = str(path)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    exec(compile(source if source is not None else path.read_text(), str(path), "exec"),
+         module.__dict__)
     return module
+
+
+def _trees(old_tree: Path, here: Path) -> dict[str, dict[str, ModuleType]]:
+    """Each tree's stance and absence modules, its absence importing its own stance."""
+    terms = "stream_guard/text/terms.py"
+    if (old_tree / terms).read_bytes() != (here / terms).read_bytes():
+        raise SystemExit(f"{terms} differs between the trees: the comparison would mix them")
+    trees = {}
+    for side, root in (("old", old_tree), ("new", here)):
+        stance = _load(f"{side}_stance", root / "stream_guard/text/stance.py")
+        absence_path = root / "stream_guard/text/absence.py"
+        absence = _load(f"{side}_absence", absence_path, absence_path.read_text().replace(
+            "from stream_guard.text.stance import", f"from {side}_stance import"))
+        trees[side] = {"is_service_talk": stance, "left_out": absence}
+    return trees
 
 
 def _best_us(function: Callable[[str], object], sentences: list[str]) -> float:
@@ -63,12 +78,13 @@ def main() -> None:
     sets = {"all": sentences, "negated": [s for s in sentences if _NEGATION.search(s)]}
     report: dict[str, object] = {"command": " ".join(sys.argv), "machine": machine_info(),
                                  "sentences": {k: len(v) for k, v in sets.items()}}
-    for file, function in _MODULES:
-        old = getattr(_load(f"old_{function}", args.old_tree / file), function)
-        new = getattr(_load(f"new_{function}", here / file), function)
-        report[function] = [{f"{side} {name}": _best_us(f, xs)
-                             for side, f in (("old", old), ("new", new))
-                             for name, xs in sets.items()} for _ in range(2)]
+    trees = _trees(args.old_tree, here)
+    for function in ("left_out", "is_service_talk"):
+        rounds = []
+        for order in (("old", "new"), ("new", "old")):
+            rounds.append({f"{side} {name}": _best_us(getattr(trees[side][function], function), xs)
+                           for side in order for name, xs in sets.items()})
+        report[function] = rounds
     write_report(args.out, report)
 
 

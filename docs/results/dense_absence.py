@@ -22,7 +22,7 @@ from stream_guard.dataset import read_records
 from stream_guard.eval.cli import write_report
 from stream_guard.eval.metrics import auroc
 from stream_guard.models.embedder import load_embedder
-from stream_guard.text.absence import borne_out, left_out
+from stream_guard.text.absence import borne_out
 from stream_guard.text.terms import term_keys
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -41,19 +41,22 @@ def main() -> None:
         for record in read_records(path):
             evidence = [s for s in _EVIDENCE_SENTENCE.split(record.context) if s.strip()]
             keys = term_keys(record.context)
+            evidence_vectors = None
             at = 0
             for sentence in _SENTENCE.split(record.response):
                 start = record.response.index(sentence, at)
                 at = start + len(sentence)
-                if left_out(sentence) is None or not borne_out(sentence, keys):
+                if not borne_out(sentence, keys):  # (which reads left_out first)
                     continue
                 wrong = (record.label == 1 and record.onset is not None
                          and start <= record.onset < at)
                 if record.label == 1 and not wrong:
                     continue
-                vectors = embedder.embed([sentence, *evidence])
+                if evidence_vectors is None:  # once a record, for its first floored sentence
+                    evidence_vectors = embedder.embed(evidence)
+                vector = embedder.embed([sentence])[0]
                 rows.append({"id": record.id, "wrong": wrong, "sentence": sentence,
-                             "cosine": round(float((vectors[1:] @ vectors[0]).max()), 4)})
+                             "cosine": round(float((evidence_vectors @ vector).max()), 4)})
     labels = [int(r["wrong"]) for r in rows]
     cosines = [float(r["cosine"]) for r in rows]
     write_report(args.out, {

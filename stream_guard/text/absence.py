@@ -36,9 +36,11 @@ nothing false, and half the faithful abstentions of a second probe halted on suc
 how good they are", "I'm not sure what else I can say about it") is talk about the speaker,
 which knowledge-grounded dialogue counts as unattributable (BEGIN;
 :mod:`stream_guard.text.stance`); "we" and a past "didn't" report what someone found in the
-world ("We did not find any defects."). Not when the negation bears on what the source *rules*
-("The policy doesn't cover flood damage.", "Pets aren't allowed."): that is the source's term,
-which the evidence must attest. Pure regular expressions over one window.
+world ("We did not find any defects."), and without the source named they do not count as
+searches of it. (BEGIN's bare "i am not sure." is service talk already and never scored.) Not
+when the negation bears on what the source *rules* ("The policy doesn't cover flood damage.",
+"Pets aren't allowed."): that is the source's term, which the evidence must attest. Pure
+regular expressions over one window.
 """
 
 from __future__ import annotations
@@ -57,11 +59,11 @@ paragraphs guide manual faq faqs listing description menu source sources minutes
 agreement lease website site post handbook brochure email e-mail message announcement summary
 transcript notice instructions label recipe itinerary materials letter invitation agenda
 timetable schedule catalogue catalog readme changelog wording syllabus leaflet flyer terms
-conditions rules guidelines notes pack packet booklet pamphlet bulletin newsletter""".split()  # noqa: SIM905
+conditions rules guidelines notes booklet pamphlet bulletin newsletter""".split()  # noqa: SIM905
 # (Not "details", "results", "records": "The results don't show any benefit" is a claim. A
 # source word alone names no source either: "I'm not sure about the rules of cricket" is talk,
 # and left_out wants the source searched, "in the house rules".)
-_SOURCE = r"(?:" + "|".join(sorted([*_SOURCE_WORDS, "price list"], key=len, reverse=True)) + r")"
+_SOURCE = r"(?:" + "|".join(sorted(_SOURCE_WORDS, key=len, reverse=True)) + r")"
 # A source's name is one of those words after a determiner and at most two words ("the spec
 # sheet", "this visitor information page", "this part of the handbook").
 _REF = (r"\b(?:the|this|these|that|those|your|our|its|their|my)\s+(?:(?:part|section|portion|bit"
@@ -135,7 +137,9 @@ _UNABLE = (r"(?:I|we)(?:'m| am|'re| are)? (?:can't|cannot|can not|couldn't|could
            r"|unable to|was unable to|were unable to|have no way to)\s+(?:\w+ly\s+)?")
 _HAVE_NO_INFORMATION = (r"(?:I|we) (?:don't|do not) have (?:that|this|the|any|enough|specific"
                         r"|more|those)?\s*(?:information|info|details?|data|answer|specifics)")
-_LEAD_ONLY = re.compile(_LEAD + r"\W*$", re.IGNORECASE)
+# (Not _LEAD + r"\W*$": a clause of 600 dashes after a "no" took 6 ms there, \W+ and \W*
+# trading the dashes; the clause is matched with a space after it, which _LEAD's \W+ takes.)
+_LEAD_ONLY = re.compile(_LEAD + r"$", re.IGNORECASE)
 # What "tell" or "answer" may take before what is sought: "so I can't tell you whether ...", "so
 # I'm not able to answer that one", "I can't say for sure".
 _TOLD = r"(?:\s+(?:you|for (?:sure|certain)|either way|that(?: one)?|this(?: one)?|it|much|more))*"
@@ -146,51 +150,66 @@ _CANNOT_TELL = re.compile(
     r"|(?:I|we) (?:don't|do not) know of (?:one|any))"
     r"(?:$|\s+(?:whether|if|what|how|who|when|where|why|which|anything|any|mention"
     r"|information|details|from|about|in|on|yet)\b)", re.IGNORECASE)
-# What one cannot find is whatever follows ("I can't find shuttle information here"), if it is
-# no clause of its own (_FINITE).
+# What one cannot find (or confirm) is whatever follows ("I can't find shuttle information
+# here"), if it is no clause of its own (_FINITE).
 _CANNOT_FIND = re.compile(
     _LEAD + r"(?:" + _UNABLE + r"|(?:I|we)(?:'m| am|'re| are) not\s+)(?:find|finding|see|seeing"
     r"|locate|spot|confirm|verify)\b", re.IGNORECASE)
-# The speaker's own search for anything of the kind, which can only be of the source the answer
-# was given ("I couldn't find anything about a shuttle.", "I'm not seeing any mention of airport
-# transfers."): it need not name the source. Not a "we" nor a past "didn't", which report what
-# was found in the world ("We did not find any defects in the batch."), nor "any" of a thing
-# ("I'm not seeing any charges on your account.").
-_SEARCHED = re.compile(
+# The speaker's own search, "I" and unable, not a "we" nor a past "didn't", which report what
+# someone found in the world ("We did not find any defects in the batch."): such a clause
+# searched the source the answer was given, and need not name it, and another clause may lean on
+# it ("I couldn't find that — public computers don't come up.").
+_OWN_SEARCH = re.compile(
     _LEAD + r"I(?:'m| am)? (?:can't|cannot|can not|couldn't|could not|don't|do not|not|wasn't able"
-    r" to|was unable to|am unable to|unable to)\s+(?:find|finding|see|seeing|locate|spot)\s+"
-    r"(?:anything\s+(?:about|on|regarding|concerning|related to|mentioned|listed)\b|any\s+"
-    r"(?:mention|reference|information|info|details?)\b)", re.IGNORECASE)
+    r" to|was unable to|unable to)\s+(?:\w+ly\s+)?(?:find|finding|see|seeing|locate|spot|confirm"
+    r"|verify)\b", re.IGNORECASE)
+# ... for anything of the kind ("I couldn't find anything about a shuttle.", "I'm not seeing any
+# mention of airport transfers."), not "any" of a thing ("I'm not seeing any charges"), nor in a
+# place of the user's or the world's ("anything on your account", "about the suspect online").
+_SEARCHED = re.compile(_OWN_SEARCH.pattern + r"\s+(?:anything\s+(?:about|on|regarding|concerning"
+                       r"|related to)\b|any\s+(?:mention|reference|information|info|details?)\b)",
+                       re.IGNORECASE)
+_ELSEWHERE = re.compile(r"\b(?:your|our|my|his|her|their|online|on file|in the system|records?"
+                        r"|account|database|news)\b", re.IGNORECASE)
 # Information said to be missing, which only a source holds: "There's no mention of a mobile
-# app.", "Unfortunately there's no information on water temperature.", "Nothing on fireworks
-# there, sorry." Not a "word" or "data" (the world's: "There is no word on the ceasefire"), nor
-# in the past ("There was no information about casualties given by police."), nor with a verb
-# after it ("No details about the suspect were released.": _FINITE).
+# app.", "Unfortunately there's no information on water temperature.", "There's nothing about
+# fees." Not a "word" or "data" (the world's: "There is no word on the ceasefire"), not in the
+# past ("There was no information about casualties given by police."), not "nothing on" ("There's
+# nothing on your account."), nor with a verb after it ("No details about the suspect were
+# released.": _FINITE) or a source or time in the world (_WORLD_TAIL).
 _NO_INFORMATION = re.compile(
     _LEAD + r"(?:there(?:'s| is| are)\s+)?(?:no\s+(?:(?:specific|further|other|clear"
     r"|more|real)\s+)?(?:mention|information|info|details?|reference|specifics)\s+(?:of|on|about"
     r"|regarding|concerning|as to)\b|nothing\s+(?:(?:listed|mentioned|stated|said|at all)\s+)?"
-    r"(?:about|on|regarding|concerning|as to)\b)", re.IGNORECASE)
-# Sources that only tell, not rule nor hold things: "covered in" one says nothing of the world
-# ("Nap times aren't covered in this part of the handbook."), while "isn't covered in your
-# insurance documents", "isn't included in the listing", "isn't part of this recipe" state a
-# term or a fact (a review).
+    r"(?:about|regarding|concerning|as to)\b)", re.IGNORECASE)
+_WORLD_TAIL = re.compile(r"\b(?:from|by|yet|so far|until|since|released|announced|reported)\b",
+                         re.IGNORECASE)
+# Sources that only tell, neither rule nor hold things: "mentioned in" one says nothing of the
+# world, while "isn't covered in your policy summary", "isn't included in the listing", "isn't
+# part of this recipe" state a term or a fact (two reviews); so no "covered", "included" or "part
+# of" at all, and no policy, contract, lease or terms.
 _TELLING_SOURCES = (r"(?:page|pages|section|sections|excerpt|summary|faq|faqs|guide|handbook|notes"
-                    r"|article|text|information|info|spec sheet|specs|brochure|leaflet|flyer|pack"
-                    r"|packet|booklet|pamphlet|changelog|readme|manual|documentation|email"
-                    r"|message|letter|transcript|minutes|release notes|visitor information)")
-# Saying, in the passive, that such a source leaves it out: "Nap times aren't covered in this part
-# of the handbook.", "Home office equipment isn't specifically dealt with in the summary.", "No
-# noise level is given on the spec sheet."
+                    r"|article|text|information|info|spec sheet|specs|brochure|leaflet|flyer"
+                    r"|booklet|pamphlet|changelog|readme|manual|documentation|email|message"
+                    r"|letter|transcript|minutes)")
+# Saying, in the passive, that such a source leaves it out: "Home office equipment isn't
+# specifically dealt with in the summary.", "No noise level is given on the spec sheet."
 _LEFT_OUT_OF = re.compile(
-    r"(?:(?:n't|\bnot)\s+(?:\w+ly\s+)?(?:been\s+)?(?:covered|mentioned|addressed|discussed"
-    r"|described|detailed|dealt with|explained|given)|^\W*no\b[^,;]{0,60}?\b(?:is|are|was|were)\s+"
+    r"(?:(?:n't|\bnot)\s+(?:\w+ly\s+)?(?:been\s+)?(?:mentioned|addressed|discussed|described"
+    r"|detailed|dealt with|explained|given)|^\W*no\b[^,;]{0,60}?\b(?:is|are|was|were)\s+"
     r"(?:given|stated|mentioned|specified))\s+(?:\w+ly\s+)?(?:anywhere\s+)?(?:in|on|within)\s+"
-    + _REF + _TELLING_SOURCES + r"\b", re.IGNORECASE)
+    + _REF + _TELLING_SOURCES + r"\b(?!['’]s)", re.IGNORECASE)
+# The auxiliary a passive's negation is written on ("are" of "aren't mentioned"): what comes
+# before it is the thing left out, with no verb of its own ("Pets aren't allowed and aren't
+# mentioned in the handbook." states a rule first).
+_AUXILIARY_AT_END = re.compile(r"\b(?:is|are|was|were|has|have|had|been|be|do|does|did)\s*$",
+                               re.IGNORECASE)
 # What the speaker alone can say of nothing named, and nothing else: "I don't know.", "Not sure,
 # sorry.", "No idea, I'm afraid." Not a "we" nor a past "didn't" ("We did not confirm that."
-# reports an event), nor "I do not know of any" (side effects, say: it implies there are none),
-# nor "I'm not sure what else I can say about it" (talk about the speaker, as BEGIN counts it).
+# reports an event), nor "I do not know of any" alone (side effects, say: it implies there are
+# none; beside another absence statement it is one, "I don't know of one — student pricing isn't
+# mentioned."), nor "I'm not sure what else I can say about it" (talk about the speaker, as
+# BEGIN counts it).
 _BARE = re.compile(
     _LEAD + r"(?:I (?:really |honestly |just )?(?:can't|cannot|can not|couldn't|could not|don't"
     r"|do not) (?:know|tell|say|answer)|I(?:'m| am) (?:really |honestly )?not (?:sure|certain"
@@ -264,49 +283,67 @@ def left_out(text: str) -> tuple[str, ...] | None:
     # test finds that before any pattern runs
     if not any(word in low for word in _NEGATION_HINTS) or _NEGATION.search(text) is None:
         return None
-    parts = []
+    parts: list[tuple[str, str]] = []
     for clause in _CLAUSE.split(text):
         clause = clause.strip(" ,.!?")
         if not clause or _LEAD_ONLY.match(clause + " "):
             continue  # "Sorry," "Unfortunately," before a comma
-        if _absence(clause):
-            parts.append(clause)
+        kind = _absence(clause)
+        if kind is not None:
+            parts.append((clause, kind))
         elif not is_referral(clause):
             return None
     if not parts:
         return None
-    if (_says_not(text) or _NAMES_SOURCE.search(text) is not None
-            or any(_of_the_source(clause) for clause in parts)
-            or all(_BARE.match(clause) and not _named(clause) for clause in parts)):
-        return tuple(parts)
+    kinds = {kind for _, kind in parts}
+    # where the source is not named, a search of someone else's ("we did not find", "we're
+    # not seeing any") is a report of the world, not of the source
+    named = _says_not(text) or _NAMES_SOURCE.search(text) is not None
+    if "search" in kinds and not named:
+        return None
+    if (named or kinds & {"own search", "no information", "left out"}
+            or all(_BARE.match(clause) and not _named(clause) for clause, _ in parts)):
+        return tuple(clause for clause, _ in parts)
     return None
 
 
-def _absence(clause: str) -> bool:
-    """Whether the clause says the source leaves something out, or the speaker cannot tell."""
+def _absence(clause: str) -> str | None:
+    """What kind of absence statement the clause is, or None: "left out" (a verb of saying in
+    the passive, :data:`_LEFT_OUT_OF`), "tell" (the speaker cannot tell), "no information",
+    "own search" (the speaker's, for anything of the kind), "search" (anyone's), "says" (the
+    source or a verb only text has says nothing of it)."""
     negations = len(_NEGATION.findall(clause))
     if negations == 0 or negations > _MAX_NEGATIONS:
-        return False
-    # what follows these is what is left out, if it is no clause of its own ("Nap times aren't
-    # covered in the handbook as they were dropped."); the passive first, before the rules:
-    # "isn't covered in this part of the handbook"
-    told = _LEFT_OUT_OF.search(clause)
-    if told is None and _RULES.search(clause) is not None:
-        return False
-    if told is None and _CANNOT_TELL.match(clause) is not None:
-        return True
-    told = told or _NO_INFORMATION.match(clause) or _CANNOT_FIND.match(clause)
-    if told is not None:
-        return _FINITE.search(clause, told.end()) is None
-    return _says_not(clause)
-
-
-def _of_the_source(clause: str) -> bool:
-    """Whether an absence clause can only be about the source, though it does not name it: a
-    search for anything of the kind, information said to be missing, a verb of saying in the
-    passive."""
-    return (_SEARCHED.match(clause) is not None or _NO_INFORMATION.match(clause) is not None
-            or _LEFT_OUT_OF.search(clause) is not None)
+        return None
+    # The passive first, before the rules ("isn't dealt with in the summary"), when what it
+    # leaves out has no verb of its own; what follows any of these is what is left out, if it is
+    # no clause of its own ("... in the handbook as they were dropped").
+    passive = _LEFT_OUT_OF.search(clause) or _TEXT_VERB.search(clause)
+    if passive is not None:
+        before = _AUXILIARY_AT_END.sub("", clause[:passive.start()])
+        if _FINITE.search(before) is None and _RULES.search(before) is None:
+            if _LEFT_OUT_OF.search(clause) is not None:
+                return "left out" if _FINITE.search(clause, passive.end()) is None else None
+        elif _CANNOT_TELL.match(clause) is None and _CANNOT_FIND.match(clause) is None:
+            return None  # a claim, then what is not mentioned ("was excluded and isn't ...")
+    if _RULES.search(clause) is not None:
+        return None
+    if _CANNOT_TELL.match(clause) is not None:
+        return "tell"
+    found = _NO_INFORMATION.match(clause)
+    if found is not None:
+        rest = clause[found.end():]
+        return ("no information" if _FINITE.search(rest) is None
+                and _WORLD_TAIL.search(rest) is None else None)
+    found = _CANNOT_FIND.match(clause)
+    if found is not None:
+        if _FINITE.search(clause, found.end()) is not None:
+            return None
+        if _OWN_SEARCH.match(clause) is None:
+            return "search"
+        return ("own search" if _SEARCHED.match(clause) is not None
+                and _ELSEWHERE.search(clause) is None else "search by me")
+    return "says" if _says_not(clause) else None
 
 
 def _says_not(text: str) -> bool:

@@ -278,17 +278,7 @@ _REFERRAL = re.compile(
     r"(?:(?:may|might|could|can)\s+)?(?:(?:want|wish|like)\s+)?(?:to\s+)?|(?:please|it's best to"
     r"|it would be best to|best to|try|consider|feel free to)\s+)?(?:check|confirm|verify|ask"
     r"|contact|reach(?:ing)? out|call|e-?mail|consult|speak|talk|get(?:ting)? in touch"
-    r"|follow(?:ing)? up)(?:ing)?\b"
-    # who would know: "HR or the finance team would know.", "The centre director should be
-    # able to tell you.", "Guest services would be the best place to ask.", "It'd be worth
-    # raising with the venue coordinator." Someone else, not "we" or "you", and only who knows or
-    # tells: "Reception will have those." and "We can confirm." are claims (a review).
-    r"|^[^\w'-]*(?:(?:so|then|otherwise|or),?\s+)?(?!(?:we|you|I)\b)(?:\w[\w'-]*\s+){1,6}?"
-    r"(?:would|should|will|can|could|might)\s+(?:(?:probably|definitely|certainly|likely|be able"
-    r" to)\s+)*(?:know|tell you|be (?:the|a) (?:best |right )?(?:place|people|person) to (?:ask"
-    r"|check|contact))\W*$"
-    r"|^[^\w'-]*(?:it(?:'d| would| might)|it's|it is)\s+(?:be\s+)?(?:worth|best)\s+(?:raising"
-    r"(?: it)?|asking|checking)(?:\s+(?:with|about it with)(?:\s+\w[\w'-]*){1,5})?\W*$",
+    r"|follow(?:ing)? up)(?:ing)?\b",
     re.IGNORECASE)
 _REFERRAL_WORDS = frozenset("""so i you we d would may might could can want wish like best worth
 try consider advise feel free s it its is be to a an the your our their with on about that this
@@ -300,12 +290,31 @@ organizer organizers organiser organisers landlord agent agency provider vendor 
 manufacturer pharmacist doctor physician clinic school bank airline department administrator
 admin help helpdesk representative them someone directly details more information info
 before booking buying ordering management reception concierge property owner start starting
-proceeding visit visiting going or know tell able should will might probably
-definitely certainly likely raising raise place people person right coordinator director centre
-center services dining housing finance accounts billing professional advisor adviser accountant
-lawyer attorney officer counselor counsellor registrar insurer broker dealer technician dentist
-vet veterinarian nurse teacher instructor coach ranger crew operator company carrier
-council authority tax guest guests dept those them that""".split())  # noqa: SIM905 - a word list reads better as text
+proceeding visit visiting going""".split())  # noqa: SIM905 - a word list reads better as text
+
+
+# Or it names someone else who would know or tell: "HR or the finance team would know.", "The
+# centre director should be able to tell you.", "Guest services would be the best place to
+# ask.", "It'd be worth raising with the venue coordinator." Not "we", "you" or "I" (our own
+# knowledge is a claim: "We can confirm."), and only who knows or tells: what they will do or
+# hold is a claim ("Reception will have those.", "The team will know more next week."). Its
+# own words, so that the patterns above take no more than they did ("Check-in will probably
+# start before the visit." is a claim).
+_WHO_KNOWS = re.compile(
+    r"^[^\w'-]*(?:(?:so|then|otherwise|or),?\s+)?(?P<who>(?:\w[\w'-]*\s+){1,6}?)(?:would|should"
+    r"|will|can"
+    r"|could|might)\s+(?:(?:probably|definitely|certainly|likely|be able to)\s+)*(?:know|tell you"
+    r"|be (?:the|a) (?:best |right )?(?:place|people|person) to (?:ask|check|contact))\W*$"
+    r"|^[^\w'-]*(?:it(?:'d| would| might)|it's|it is)\s+(?:be\s+)?(?:worth|best)\s+(?:raising"
+    r"(?: it)?|asking|checking)(?:\s+(?:with|about it with)(?:\s+\w[\w'-]*){1,5})?\W*$",
+    re.IGNORECASE)
+_WHO_KNOWS_WORDS = _REFERRAL_WORDS | frozenset("""
+then otherwise or should will probably definitely certainly likely able know tell place people
+person right raising raise coordinator director centre center services dining housing finance
+accounts billing professional advisor adviser accountant lawyer attorney officer counselor
+counsellor registrar insurer broker dealer technician dentist vet veterinarian nurse teacher
+instructor coach ranger crew operator company carrier council authority tax guest guests""".split())  # noqa: SIM905
+_WE_YOU_I = frozenset(["we", "you", "i", "us"])
 
 
 def is_referral(text: str) -> bool:
@@ -316,8 +325,15 @@ def is_referral(text: str) -> bool:
 def _referral(text: str, words: set[str]) -> bool:
     """:func:`is_referral` given the text's lowercase words: their test first, which fails at
     once for almost every window the segmenter asks about."""
-    return (words <= _REFERRAL_WORDS and not has_digit(text)
-            and _REFERRAL.match(text.translate(APOSTROPHES)) is not None)
+    if has_digit(text):
+        return False
+    if words <= _REFERRAL_WORDS and _REFERRAL.match(text.translate(APOSTROPHES)) is not None:
+        return True
+    if not words <= _WHO_KNOWS_WORDS:
+        return False
+    who = _WHO_KNOWS.match(text.translate(APOSTROPHES))
+    return who is not None and (who["who"] is None
+                                or lowercase_words(who["who"]).isdisjoint(_WE_YOU_I))
 
 
 # One line: a markdown heading, or bold as a whole (a heading merged with the sentence after it
