@@ -310,8 +310,9 @@ def left_out(text: str) -> tuple[str, ...] | None:
 def _absence(clause: str) -> str | None:
     """What kind of absence statement the clause is, or None: "left out" (a verb of saying in
     the passive, :data:`_LEFT_OUT_OF`), "tell" (the speaker cannot tell), "no information",
-    "own search" (the speaker's, for anything of the kind), "search" (anyone's), "says" (the
-    source or a verb only text has says nothing of it)."""
+    "own search" (the speaker's, for anything of the kind), "search by me" (the speaker's, for
+    something named), "search" (anyone else's, or a past "didn't"), "says" (the source or a
+    verb only text has says nothing of it)."""
     negations = len(_NEGATION.findall(clause))
     if negations == 0 or negations > _MAX_NEGATIONS:
         return None
