@@ -6,11 +6,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-from stream_guard.eval.cli import write_report
+from stream_guard.eval.cli import read_per_record, write_report
 
 
 def _counts(rows: dict[str, dict[str, Any]]) -> dict[str, int]:
@@ -26,8 +25,7 @@ def main() -> None:
     p.add_argument("after", type=Path)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    before, after = ({row["id"]: row for line in path.read_text().splitlines()
-                      if line and (row := json.loads(line))} for path in (args.before, args.after))
+    before, after = read_per_record(args.before), read_per_record(args.after)
     changed = sorted(i for i in before if i in after
                      and (before[i]["halted"], before[i]["halt_at"])
                      != (after[i]["halted"], after[i]["halt_at"]))

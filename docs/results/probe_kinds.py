@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from stream_guard.eval.cli import write_report
+from stream_guard.eval.cli import read_per_record, write_report
 
 
 def main() -> None:
@@ -26,8 +26,8 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     kinds: dict[str, str] = json.loads(args.kinds.read_text())
-    halted = {row["id"]: row["halted"] for line in args.per_record.read_text().splitlines()
-              if line and (row := json.loads(line))["id"] in kinds}
+    halted = {i: row["halted"] for i, row in read_per_record(args.per_record).items()
+              if i in kinds}
     planted, caught = Counter(kinds.values()), Counter(kinds[i] for i, h in halted.items() if h)
     write_report(args.out, {"per_record": str(args.per_record), "records": len(halted),
                             "caught": {k: f"{caught[k]} of {n}"

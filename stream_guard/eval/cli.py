@@ -268,6 +268,12 @@ def write_report(path: Path, report: Any) -> None:
     print(text)
 
 
+def read_per_record(path: Path) -> dict[str, dict[str, Any]]:
+    """The rows of an ``eval --per-record`` file, by record id."""
+    return {row["id"]: row for line in path.read_text().splitlines()
+            if line and (row := json.loads(line))}
+
+
 # The libraries whose versions move the figures a result records (by distribution name).
 _MEASURED_PACKAGES = ("numpy", "onnxruntime", "onnxruntime-gpu", "faiss-cpu", "faiss-gpu",
                       "tokenizers", "torch", "websockets", "uvloop", "orjson")

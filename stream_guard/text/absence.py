@@ -301,7 +301,8 @@ def left_out(text: str) -> tuple[str, ...] | None:
     named = _says_not(text) or _NAMES_SOURCE.search(text) is not None
     if "search" in kinds and not named:
         return None
-    if (named or kinds & {"own search", "no information", "left out"}
+    # ("left out" names its source, always one of _SOURCE_WORDS: ``named`` covers it)
+    if (named or kinds & {"own search", "no information"}
             or all(_BARE.match(clause) and not _named(clause) for clause, _ in parts)):
         return tuple(clause for clause, _ in parts)
     return None
@@ -319,11 +320,12 @@ def _absence(clause: str) -> str | None:
     # The passive first, before the rules ("isn't dealt with in the summary"), when what it
     # leaves out has no verb of its own; what follows any of these is what is left out, if it is
     # no clause of its own ("... in the handbook as they were dropped").
-    passive = _LEFT_OUT_OF.search(clause) or _TEXT_VERB.search(clause)
+    left_out_of = _LEFT_OUT_OF.search(clause)
+    passive = left_out_of or _TEXT_VERB.search(clause)
     if passive is not None:
         before = _AUXILIARY_AT_END.sub("", clause[:passive.start()])
         if _FINITE.search(before) is None and _RULES.search(before) is None:
-            if _LEFT_OUT_OF.search(clause) is not None:
+            if left_out_of is not None:
                 return "left out" if _FINITE.search(clause, passive.end()) is None else None
         elif _CANNOT_TELL.match(clause) is None and _CANNOT_FIND.match(clause) is None:
             return None  # a claim, then what is not mentioned ("was excluded and isn't ...")
