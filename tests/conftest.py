@@ -21,7 +21,7 @@ from stream_guard.models.embedder import SentenceEmbedder, load_embedder
 from stream_guard.server.app import Server
 from stream_guard.state.base import StateStore
 from tests.redis_server import RedisServer, redis_server_binary
-from tests.wsclient import API_KEY, API_KEY_2
+from tests.wsclient import API_KEY, API_KEY_2, open_ws, stream_text
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -65,6 +65,17 @@ async def running_server(settings: Settings, *, node: str | None = None,
         yield server
     finally:
         await server.shutdown(grace=1.0)
+
+
+async def stream_on_detector(tmp_path: Path, model_cache: Path, answer: str,
+                             context: list[str]) -> list[dict[str, Any]]:
+    """Stream ``answer`` against ``context`` through a real server on the shipped detector
+    (cascade tier) with no verdict deadline (past one on a loaded machine, a window gets the
+    lexical verdict); every frame the client received."""
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
+                             verdict_deadline_ms=0)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        return await stream_text(ws, "answer", answer, context=context, piece=5)
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from stream_guard.scoring.fusion import (
 )
 from stream_guard.text.polarity import flips_polarity, judged, negated
 from stream_guard.text.terms import term_keys
-from tests.conftest import make_settings, running_server
-from tests.wsclient import open_ws, stream_text
+from tests.conftest import stream_on_detector
 
 POLICY = ("Customers may request a refund within 30 days of purchase. Refunds are paid to the "
           "original payment method within 5 business days. Gift cards cannot be refunded.")
@@ -39,7 +38,8 @@ def test_negations_are_read(text: str) -> None:
                                   "He is deciding whether or not to sue.",
                                   "It is not only fast but cheap.",
                                   "Not really, it is a formal language.",
-                                  "No, it opened in 1889.", "There is no doubt it opened."])
+                                  "No, it opened in 1889.", "No \u2014 it opened in 1889.",
+                                  "No - it opened in 1889.", "There is no doubt it opened."])
 def test_words_that_only_contain_a_negation_are_not_one(text: str) -> None:
     assert not negated(text)
 
@@ -80,11 +80,7 @@ async def test_a_negated_policy_is_halted_as_contradicted(tmp_path: Path,
     """A new user's first collection: "Gift cards can be refunded." against "Gift cards cannot
     be refunded." passed (fused 0.44: every content word is in the evidence)."""
     answer = "Refunds are paid within 5 business days. Gift cards can be refunded."
-    # no verdict deadline: past one on a loaded machine, a window gets the lexical verdict
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
-                             verdict_deadline_ms=0)
-    async with running_server(settings) as server, open_ws(server.port) as ws:
-        frames = await stream_text(ws, "neg", answer, context=[POLICY], piece=5)
+    frames = await stream_on_detector(tmp_path, model_cache, answer, [POLICY])
     halt = next(f for f in frames if f["type"] == "halt")
     assert halt["at"] == answer.index("Gift cards") and halt["reason"] == "contradicted"
     assert "Gift cards cannot be refunded." in halt["evidence"][0]["text"]

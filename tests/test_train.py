@@ -18,6 +18,7 @@ from stream_guard.dataset import (
     read_records,
     split_rank,
 )
+from stream_guard.text.opposites import OPPOSITES
 from stream_guard.train.edits import compress, entities, local_edit, nouns
 from stream_guard.train.evaluate import score_streams
 from stream_guard.train.metrics import auroc, choose_threshold
@@ -28,7 +29,7 @@ from stream_guard.train.pairs import (
     TextPipeline,
     training_examples,
 )
-from stream_guard.train.wordnet import LEXICON, build
+from stream_guard.train.wordnet import LEXICON, build, opposites
 
 PIPELINE = TextPipeline.from_settings(load_settings(environ={}))
 DETECTOR = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
@@ -219,6 +220,35 @@ def test_lexicon_is_built_from_wordnet_files(tmp_path: Path) -> None:
     committed = json.loads(LEXICON.read_text(encoding="utf-8"))
     assert "Princeton University" in committed["license"]
     assert committed["antonyms"]["quickly"] == ["slowly"]
+
+
+def test_opposites_are_built_from_wordnet_files(tmp_path: Path) -> None:
+    """The server's opposites: antonyms in any part of speech, those of a derived word, those
+    of an adjective cluster's head (not its satellites), and irregular forms of the words."""
+    header = "  1 This software and database is being provided to you\n"
+    (tmp_path / "data.adj").write_text(
+        header + "00000001 00 a 01 wide 0 002 ! 00000002 a 0101 & 00000003 s 0000 | broad\n"
+        "00000002 00 a 01 narrow 0 002 ! 00000001 a 0101 & 00000004 s 0000 | not wide\n"
+        "00000003 00 s 01 spacious 0 001 & 00000001 a 0000 | roomy\n"
+        "00000004 00 s 01 cramped 0 001 & 00000002 a 0000 | tight\n")
+    (tmp_path / "data.verb").write_text(
+        header + "00000005 00 v 01 rise 0 002 ! 00000006 v 0101 + 00000007 n 0101 | go up\n"
+        "00000006 00 v 01 fall 0 001 ! 00000005 v 0101 | go down\n")
+    (tmp_path / "data.noun").write_text(
+        header + "00000007 00 n 01 riser 0 001 + 00000005 v 0101 | one who rises\n")
+    (tmp_path / "data.adv").write_text(header)
+    for name in ("noun", "adj", "adv"):
+        (tmp_path / f"{name}.exc").write_text("")
+    (tmp_path / "verb.exc").write_text("rose rise\nfell fall\nwent go\n")
+    built = opposites(tmp_path, {"wide", "narrow", "spacious", "cramped", "rise", "fall",
+                                 "riser"})
+    assert built["opposites"] == {"wide": ["narrow"], "narrow": ["wide"],
+                                  "spacious": ["narrow"], "cramped": ["wide"],
+                                  "rise": ["fall"], "fall": ["rise"], "riser": ["fall"]}
+    assert built["irregular"] == {"fell": ["fall"], "rose": ["rise"]}
+    committed = json.loads(OPPOSITES.read_text(encoding="utf-8"))
+    assert "Princeton University" in committed["license"]
+    assert "decrease" in committed["opposites"]["increase"]
 
 
 def test_compression_drops_a_clause_and_keeps_the_claim() -> None:

@@ -31,6 +31,8 @@ from stream_guard.text.terms import Term, term_keys
 
 PREMISE_MAX_CHARS = 400  # about 100 MiniLM tokens: the pair stays within 128 with its window
 MIN_GAIN = 0.05  # a sentence adding less of the window's weight than this is not "covering"
+# The evidence sentences a window is compared with word by word (``Premise.nearest``).
+NEAREST = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +51,16 @@ class EvidenceSentence:
 
 @dataclass(frozen=True, slots=True)
 class Premise:
-    """The sentences chosen for a window (best first) and their relevance to it (0-1)."""
+    """The sentences chosen for a window (best first) and their relevance to it (0-1).
+
+    ``nearest``: the evidence's most relevant sentences, whether or not they fit the premise:
+    the ones a window copying a sentence most likely copied, for the word-by-word comparison of
+    :mod:`stream_guard.text.opposites` (a long window's cover may spend its budget elsewhere).
+    """
 
     sentences: tuple[EvidenceSentence, ...]
     relevance: tuple[float, ...]
+    nearest: tuple[EvidenceSentence, ...] = ()
 
     @property
     def text(self) -> str:
@@ -183,8 +191,10 @@ class SentenceIndex:
             if self._fits(i, used, max_chars):
                 chosen.append(i)
                 used += len(self.sentences[i].text) + 1
+        nearest = sorted(candidates, key=lambda i: (-relevance[i], i))[:NEAREST]
         return Premise(tuple(_clip(self.sentences[i], max_chars) for i in chosen),
-                       tuple(min(1.0, relevance[i]) for i in chosen))
+                       tuple(min(1.0, relevance[i]) for i in chosen),
+                       tuple(self.sentences[i] for i in nearest))
 
     def _lead(self, max_chars: int) -> Premise:
         picked: list[EvidenceSentence] = []

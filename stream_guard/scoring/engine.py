@@ -365,11 +365,14 @@ class GroundingEngine:
             if text is not job.text:
                 window = terms(text)
             # The polarity check only caps what the detector scored (fusion.capped): the
-            # lexical tier, checked on the event loop too, has no use for it.
+            # lexical tier, checked on the event loop too, has no use for it; nor, to keep that
+            # tier as cheap, for the opposites check.
+            model = self.model is not None
             out.append(Alignment(job.text, premise, signals(
                 window, text, index.keys, premise_keys, quantities,
-                [(s.text, s.keys) for s in premise.sentences] if self.model is not None
-                else ()), job.previous))
+                [(s.text, s.keys) for s in premise.sentences] if model else (),
+                list(dict.fromkeys(s.text for s in (*premise.sentences, *premise.nearest)))
+                if model else ()), job.previous))
         return out
 
     # --- on the model thread ------------------------------------------------------------------

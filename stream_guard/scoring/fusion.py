@@ -31,6 +31,7 @@ import numpy as np
 
 from stream_guard.models.hf import ModelFormatError
 from stream_guard.text.absence import borne_out
+from stream_guard.text.opposites import swaps_opposite
 from stream_guard.text.polarity import flips_polarity
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known, quantity_conflict
@@ -66,6 +67,9 @@ class Signals:
     # It is a premise clause with "not" added or dropped (text.polarity); no fusion feature:
     # it caps the score when the detector agrees (``capped``).
     polarity_flip: bool = False
+    # It is a premise sentence with one word swapped for its opposite (text.opposites); no
+    # fusion feature: it caps the score (``capped``).
+    opposite_swap: bool = False
     # It says the evidence leaves something out, and the evidence does (text.absence); no
     # fusion feature: it floors the score (``capped``).
     absence_borne_out: bool = False
@@ -81,9 +85,12 @@ class Signals:
 
 def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[str],
             premise_keys: frozenset[str], quantities: Mapping[str, frozenset[str]],
-            premise_sentences: Sequence[tuple[str, frozenset[str]]] = ()) -> Signals:
+            premise_sentences: Sequence[tuple[str, frozenset[str]]] = (),
+            nearest: Sequence[str] = ()) -> Signals:
     """The lexical signals of one window against its evidence and its premise (its sentences'
-    text and keys, for the polarity check; none: the check is not made)."""
+    text and keys, for the polarity check; none: the check is not made) and the evidence
+    sentences nearest it (:attr:`~stream_guard.evidence.premise.Premise.nearest`, for the
+    opposites check; none: not made)."""
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
     missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
@@ -97,6 +104,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         asks_listener=asks_listener(window_text),
         polarity_flip=bool(premise_sentences) and flips_polarity(
             {t.key for t in window}, window_text, premise_sentences),
+        opposite_swap=bool(nearest) and swaps_opposite(window_text, nearest, evidence_keys),
         absence_borne_out=not conflict and borne_out(window_text, evidence_keys),
     )
 
@@ -222,6 +230,10 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     coverage, which a flipped statement keeps whole, so "Gift cards can be refunded." against
     "Gift cards cannot be refunded." fused to 0.44 with the detector at 0.05.
 
+    A swap of one word for its opposite in a premise sentence the window otherwise copies
+    (:mod:`stream_guard.text.opposites`) is capped without the detector's agreement: the
+    detector does not read antonyms, which is why the check exists.
+
     An absence statement the evidence bears out ("The policy doesn't say whether ...", with
     what it names missing from the evidence: :mod:`stream_guard.text.absence`) is floored at
     ``ABSENCE_SUPPORT`` instead: it is a claim about the evidence, which neither word coverage
@@ -230,7 +242,7 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     """
     flipped = (signals.polarity_flip and model_support is not None
                and model_support < POLARITY_MODEL_MAX)
-    if signals.conflict or flipped:
+    if signals.conflict or flipped or signals.opposite_swap:
         return (min(support, 1.0 - CONFLICT_CONTRADICTION),
                 max(contradiction, CONFLICT_CONTRADICTION))
     if signals.absence_borne_out and contradiction < ABSENCE_MAX_CONTRADICTION:

@@ -42,12 +42,13 @@ _ABSTAIN = re.compile(
     r"|non-?\w+)\b", re.IGNORECASE)
 # Phrases with a negation word that negate nothing: "whether or not", "not only ... but", "no
 # doubt", the number sign "No. 10" or "world No 1" (capitalised, before a number), and a reply
-# that opens a turn ("No, ...", "Not really, ..."): it answers the listener, and the clause
-# after it keeps its own polarity.
+# that opens a turn ("No, ...", "Not really, ...", "No \u2014 ...", "No - ..."): it answers the
+# listener, and the clause after it keeps its own polarity.
 _NO_NEGATION = re.compile(
     r"\b(?:whether or not|not (?:only|just|merely)|no doubt)"
     r"|\b(?-i:No)\.?(?=\s*\d)"
-    r"|^\W*(?:no|nope|not really|not exactly|not at all)\s*[,.!;:]", re.IGNORECASE)
+    r"|^\W*(?:no|nope|not really|not exactly|not at all)(?:\s*[,.!;:\u2014\u2013]|\s+-\s)",
+    re.IGNORECASE)
 # Where a sentence turns to another claim: its clauses are compared one by one.
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+\b(?:but|while|whereas|although|though|yet)\b\s+",
                            re.IGNORECASE)

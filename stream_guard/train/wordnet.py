@@ -11,7 +11,10 @@ words, not WordNet's rare senses), they make the hard negatives of
 The list is built here, once, from Debian's ``wordnet-base`` files (``/usr/share/wordnet``), so
 training never depends on a system package and gives the same pairs everywhere:
 
-    python -m stream_guard.train.wordnet /usr/share/wordnet stream_guard/train/lexicon.json
+    python -m stream_guard.train.wordnet /usr/share/wordnet stream_guard/train/lexicon.json \
+        stream_guard/text/opposites.json
+
+(the second file is the server's: :func:`opposites`).
 
 WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved. (Its licence allows
 use, copying and distribution with this notice; the full text is in ``lexicon.json``.)
@@ -56,11 +59,12 @@ _MODALS = frozenset({"will", "might", "must", "shall", "would", "could", "should
 _VERB_READINGS = 5
 
 
-Pointer = tuple[str, str, int, int]
+Pointer = tuple[str, str, str, int, int]
 
 
 def _synsets(wordnet: Path, pos: str) -> Iterator[tuple[str, list[str], list[Pointer]]]:
-    """(offset, words, antonym pointers as (target offset, target pos, source no., target no.))."""
+    """(offset, words, pointers as (symbol, target offset, target pos, source no., target
+    no.)); a satellite adjective's pos "s" is read as "a", as pointers name both."""
     for line in (wordnet / f"data.{_POS_FILES[pos]}").read_text(encoding="latin-1").splitlines():
         if line.startswith("  "):  # the licence header
             continue
@@ -71,9 +75,8 @@ def _synsets(wordnet: Path, pos: str) -> Iterator[tuple[str, list[str], list[Poi
         pointers = []
         for i in range(int(fields[at])):
             symbol, target, target_pos, numbers = fields[at + 1 + 4 * i:at + 5 + 4 * i]
-            if symbol == "!":
-                pointers.append((target, "a" if target_pos == "s" else target_pos,
-                                 int(numbers[:2], 16), int(numbers[2:], 16)))
+            pointers.append((symbol, target, "a" if target_pos == "s" else target_pos,
+                             int(numbers[:2], 16), int(numbers[2:], 16)))
         yield offset, words, pointers
 
 
@@ -95,16 +98,17 @@ def build(wordnet: Path, vocabulary: set[str]) -> dict[str, object]:
     pointers: list[tuple[list[str], list[Pointer]]] = []
     lemmas: dict[str, set[str]] = {p: set() for p in _POS_FILES}
     for pos in _POS_FILES:
-        for offset, synset_words, to_antonyms in _synsets(wordnet, pos):
+        for offset, synset_words, pointers_of in _synsets(wordnet, pos):
             words[(offset, pos)] = synset_words
             lemmas[pos].update(synset_words)
+            to_antonyms = [p for p in pointers_of if p[0] == "!"]
             if to_antonyms and pos in ("a", "r"):
                 pointers.append((synset_words, to_antonyms))
     verb_forms = _verb_forms(wordnet, lemmas["v"])
     one_reading = (lemmas["a"] | lemmas["r"]) - lemmas["n"] - verb_forms
     antonyms: dict[str, set[str]] = {}
     for synset_words, targets in pointers:
-        for target, target_pos, source_no, target_no in targets:
+        for _, target, target_pos, source_no, target_no in targets:
             a, b = synset_words[source_no - 1], words[(target, target_pos)][target_no - 1]
             if all(w in one_reading and w in vocabulary and len(w) >= _MIN_LETTERS
                    for w in (a, b)) and a != b:
@@ -125,6 +129,67 @@ def build(wordnet: Path, vocabulary: set[str]) -> dict[str, object]:
             "license": _LICENSE,
             "antonyms": {w: sorted(others) for w, others in sorted(antonyms.items())},
             "nouns": nouns}
+
+
+def opposites(wordnet: Path, vocabulary: set[str]) -> dict[str, object]:
+    """Each word's opposites, for :mod:`stream_guard.text.opposites`, kept to ``vocabulary``,
+    and the irregular forms of those words (WordNet's ``*.exc``: "rose" is "rise").
+
+    Unlike the trainer's antonyms, which make edits and so must read one way only, these judge
+    a swap an answer made in a sentence it otherwise copies, so every part of speech counts: a
+    word's direct antonyms in any of its senses ("increase", "decrease"), the antonyms of the
+    word it is derived from or derives ("gain" and "loss"), and for an adjective in a cluster
+    the antonyms of the cluster's head ("limited", a satellite of "finite": "infinite",
+    "unlimited"). Not the satellites of the opposite cluster: they made "small" the opposite
+    of "accumulated" and "good" of "angry".
+    """
+    synsets: dict[tuple[str, str], tuple[list[str], list[Pointer]]] = {}
+    of_word: dict[str, list[tuple[str, str]]] = {}
+    for pos in _POS_FILES:
+        for offset, synset_words, pointers in _synsets(wordnet, pos):
+            synsets[(offset, pos)] = (synset_words, pointers)
+            for w in synset_words:
+                of_word.setdefault(w, []).append((offset, pos))
+
+    def lexical(key: tuple[str, str], number: int, symbol: str) -> list[tuple[tuple[str, str],
+                                                                           int]]:
+        return [((target, target_pos), target_no)
+                for sym, target, target_pos, source_no, target_no in synsets[key][1]
+                if sym == symbol and source_no == number]
+
+    def antonyms(key: tuple[str, str], number: int) -> set[str]:
+        return {synsets[t][0][n - 1] for t, n in lexical(key, number, "!")}
+
+    table: dict[str, list[str]] = {}
+    for word, keys in of_word.items():
+        if word not in vocabulary:
+            continue
+        found: set[str] = set()
+        for key in keys:
+            number = synsets[key][0].index(word) + 1
+            found |= antonyms(key, number)
+            for derived, n in lexical(key, number, "+"):
+                found |= antonyms(derived, n)
+            if key[1] == "a":
+                for sym, target, target_pos, _, _ in synsets[key][1]:
+                    head = (target, target_pos)
+                    if sym == "&" and any(p[0] == "!" for p in synsets[head][1]):
+                        for n in range(1, len(synsets[head][0]) + 1):
+                            found |= antonyms(head, n)
+        kept = sorted(w for w in found - {word} if w in vocabulary)
+        if kept:
+            table[word] = kept
+    irregular: dict[str, set[str]] = {}
+    for name in _POS_FILES.values():
+        for line in (wordnet / f"{name}.exc").read_text(encoding="latin-1").splitlines():
+            form, *bases = line.split()
+            if form.isalpha() and any(b in table for b in bases):
+                irregular.setdefault(form, set()).update(b for b in bases if b in table)
+    return {"source": "Princeton WordNet 3.0 (Debian wordnet-base), common words (ones the "
+                      "all-MiniLM-L6-v2 tokenizer knows whole or WordNet's sense-tagged corpus "
+                      "holds); built by stream_guard.train.wordnet",
+            "license": _LICENSE, "opposites": table,
+            "irregular": {form: sorted(bases) for form, bases in sorted(irregular.items())}}
 
 
 def _verb_forms(wordnet: Path, verbs: set[str]) -> set[str]:
@@ -171,6 +236,7 @@ def load(path: Path = LEXICON) -> tuple[dict[str, list[str]], frozenset[str]]:
 
 
 def main(argv: list[str]) -> int:
+    """``WORDNET_DIR LEXICON_OUT [OPPOSITES_OUT]``."""
     wordnet, out = Path(argv[0]), Path(argv[1])
     # The shipped detector's tokenizer is all-MiniLM-L6-v2's (uncased BERT) one.
     tokenizer = Path(__file__).parents[1] / "models" / "detector" / "tokenizer.json"
@@ -178,6 +244,12 @@ def main(argv: list[str]) -> int:
     whole = {w for w in vocab["model"]["vocab"] if w.isalpha()}
     out.write_text(json.dumps(build(wordnet, whole), indent=0, ensure_ascii=False) + "\n",
                    encoding="utf-8")
+    if len(argv) > 2:
+        # Judging swaps needs common words the tokenizer splits too ("worsen", "unaccompanied").
+        common = whole | {w for pos in _POS_FILES
+                          for w, count in _tagged(wordnet, pos).items() if count and w.isalpha()}
+        Path(argv[2]).write_text(json.dumps(opposites(wordnet, common), indent=0,
+                                            ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 
 

@@ -1,0 +1,162 @@
+"""A claim that copies an evidence sentence with one word swapped for one that excludes it: the
+lexical mark, the cap it earns, and the halt through a real server with the shipped detector
+(which scores such a swap as supported)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION, Signals, capped
+from stream_guard.text.opposites import are_opposites, base_forms, excludes, swaps_opposite
+from stream_guard.text.terms import term_keys
+from tests.conftest import stream_on_detector
+
+OFFER = ("The agent called Mr. Johnson to offer him a wide range of insurance plans that fit his "
+         "specific needs. Premiums increased by 4 percent at the beginning of the year.")
+
+
+def swaps(window: str, evidence: str = OFFER) -> bool:
+    return swaps_opposite(window, evidence.split(". "), term_keys(evidence))
+
+
+@pytest.mark.parametrize(("a", "b"), [("wide", "narrow"), ("increased", "decrease"),
+                                      ("gains", "loss"), ("oldest", "newer"),
+                                      ("general", "specific"), ("beginning", "end"),
+                                      ("bigger", "smaller"), ("rose", "fell"),
+                                      ("disabled", "enable"), ("unaccompanied", "accompanied")])
+def test_wordnet_opposes_the_words_in_any_of_their_forms(a: str, b: str) -> None:
+    assert are_opposites(a, b) and are_opposites(b, a)
+
+
+@pytest.mark.parametrize(("a", "b"), [("wide", "broad"), ("small", "accumulated"),
+                                      ("good", "angry"), ("increase", "rise")])
+def test_synonyms_and_distant_words_are_no_opposites(a: str, b: str) -> None:
+    """Not the satellites of an opposite cluster: they made "small" the opposite of
+    "accumulated" and "good" of "angry"."""
+    assert not are_opposites(a, b)
+
+
+def test_base_forms_undo_inflections() -> None:
+    assert {"old", "big", "widen", "decrease", "rise"} <= (
+        base_forms("oldest") | base_forms("bigger") | base_forms("widened")
+        | base_forms("decreasing") | base_forms("rose"))
+
+
+@pytest.mark.parametrize(("new", "old"), [("after", "before"), ("without", "with"),
+                                          ("under", "over"), ("fewer", "more"),
+                                          ("third", "second"), ("green", "blue"),
+                                          ("tuesday", "monday"), ("13.1", "13.8"),
+                                          ("rejected", "approved"), ("banned", "allowed"),
+                                          ("losses", "profit"), ("four", "five"),
+                                          ("07", "8"), ("western", "east")])
+def test_function_words_closed_classes_and_figures_exclude_one_another(new: str,
+                                                                       old: str) -> None:
+    assert excludes(new, old)
+
+
+@pytest.mark.parametrize(("new", "old"), [("13.8", "13.8"), ("after", "after"),
+                                          ("the", "a"), ("cliff", "clifftop"),
+                                          ("verification", "validation"), ("5", "km"),
+                                          ("07", "7"), ("7th", "7"), ("western", "west")])
+def test_words_that_do_not_exclude(new: str, old: str) -> None:
+    assert not excludes(new, old)
+
+
+def test_a_swap_needs_the_sentence_otherwise_copied() -> None:
+    assert swaps("The agent offered him a narrow range of insurance plans.")
+    assert swaps("Premiums increased by 4 percent at the end of the year.")
+    assert swaps("Premiums decreased by 4 percent at the beginning of the year.")
+    assert not swaps("The agent offered him a wide range of insurance plans.")  # the same
+    assert not swaps("Premiums increased by 4 percent.")
+    # an opposite with nothing copied around it is no swap this check can judge
+    assert not swaps("Narrow plans are rare.")
+
+
+EARNINGS = ("The capital ratio was 13.8 percent at the end of the third quarter. The bundle is "
+            "offered for $90 a month to the first 20 customers, and 30 more get a discount. "
+            "The route is 5 km long. The phone was unveiled on June 7, 2010, and released on "
+            "June 24, 2010.")
+
+
+@pytest.mark.parametrize("window", [
+    "The capital ratio was 13.8 percent at the end of the second quarter.",
+    "The capital ratio was 13.1 percent at the end of the third quarter.",
+    "The phone was released on June 25, 2010.",
+])
+def test_an_ordinal_or_a_figure_swapped_for_another_is_a_swap(window: str) -> None:
+    assert swaps(window, EARNINGS)
+
+
+@pytest.mark.parametrize("window", [
+    "The capital ratio was 13.8 percent at the end of the third quarter.",
+    # the other figure is the source's too ("30 more"), and so is the date's day
+    "The bundle is offered for $90 a month to the first 30 customers.",
+    "The phone was released on June 7th 2010.",
+    # a figure beside another unit is a conversion, the quantity check's to judge
+    "The route is 3.1 miles long.",
+])
+def test_a_figure_the_source_states_or_in_another_unit_is_no_swap(window: str) -> None:
+    assert not swaps(window, EARNINGS)
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    ("Take the tablets with or after food.", "Take the tablets with or before food."),
+    ("Contractor bids came in well over budget.", "Contractor bids came in well under budget."),
+    ("Mean blood pressure fell by 8.4 mmHg in the low-sodium group.",
+     "Mean blood pressure rose by 8.4 mmHg in the low-sodium group."),
+    ("Both nap groups recalled more word pairs than the wake group.",
+     "Both nap groups recalled fewer word pairs than the wake group."),
+    ("An Australian pleaded guilty in the death of an American who fell from a cliff.",
+     "An Australian pleaded guilty in the death of a Canadian who fell from a cliff."),
+    ("The late opening takes place on the first Thursday of each month.",
+     "The late opening takes place on the first Friday of each month."),
+])
+def test_swaps_of_every_kind(evidence: str, window: str) -> None:
+    assert swaps(window, evidence)
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    # the swapped-in word is the evidence's too, said of something else
+    ("Prices rose in the first quarter and fell in the second quarter.",
+     "Prices fell in the first quarter."),
+    # a comparison turned round states the same fact
+    ("The new tank is larger than the old one.", "The old tank is smaller than the new one."),
+    ("Sales in March were higher than in May.", "Sales in May were lower than in March."),
+    # a title for a first name, a name the evidence holds in another form
+    ("The agent told John Johnson about the plan.", "The agent told Mr. Johnson about the plan."),
+    ("The striker joined a club in Belgium last year.",
+     "The striker joined a Belgian club last year."),
+    # the opposite under a negation is a paraphrase
+    ("The hotel is closed on Mondays.", "The hotel is not open on Mondays."),
+    # ... also where a reply's "No" opens it (a fresh probe's faithful answer)
+    ("Rent is 1,150 pounds per calendar month, excluding council tax and utilities.",
+     "No \u2014 the 1,150 pounds a month doesn't include council tax or utilities."),
+    # a question to the listener states nothing
+    ("The store opens early on Saturdays.", "Would you like to know if the store opens late on "
+                                            "Saturdays?"),
+])
+def test_paraphrases_with_opposite_words_are_no_swap(evidence: str, window: str) -> None:
+    assert not swaps(window, evidence)
+
+
+def test_the_cap_needs_no_detector() -> None:
+    """The detector does not read antonyms, which is why the check exists: the window is
+    capped as contradicted whatever it scores, and on the lexical path too."""
+    swap = Signals(1.0, 1.0, False, 0.0, False, False, opposite_swap=True)
+    for model in (0.95, None):
+        assert capped(swap, 0.8, 0.0, model) == (
+            pytest.approx(1 - CONFLICT_CONTRADICTION), CONFLICT_CONTRADICTION)
+
+
+@pytest.mark.slow  # the shipped detector
+async def test_an_opposite_swap_is_halted_as_contradicted(tmp_path: Path,
+                                                          model_cache: Path) -> None:
+    """SummEdits' edit the default tier let through: the offer's "wide range" made "narrow"."""
+    answer = ("The agent called Mr. Johnson about insurance. He offered him a narrow range of "
+              "insurance plans that fit his specific needs.")
+    frames = await stream_on_detector(tmp_path, model_cache, answer, [OFFER])
+    halt = next(f for f in frames if f["type"] == "halt")
+    assert halt["at"] == answer.index("He offered") and halt["reason"] == "contradicted"
+    assert "wide range" in halt["evidence"][0]["text"]
