@@ -307,3 +307,20 @@ def test_redis_refuses_writes_when_full_instead_of_evicting_leases() -> None:
     for args in (redis["args"], _compose()["services"]["redis"]["command"]):
         assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
 
+
+
+def test_every_data_file_the_package_reads_is_installed() -> None:
+    """A file the server reads beside its code (a model, a word table) must be package data,
+    or an installed server (the images) fails on first use: the swap check's ``opposites.json``
+    was missing from the list until this test."""
+    import tomllib
+
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["stream_guard"]
+    package = ROOT / "stream_guard"
+    data = [p for p in package.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")
+            and "__pycache__" not in p.parts]
+    assert data
+    for path in data:
+        relative = path.relative_to(package).as_posix()
+        assert any(Path(relative).match(pattern) for pattern in listed), relative
