@@ -45,9 +45,10 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from difflib import SequenceMatcher
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from stream_guard.text.polarity import negated
@@ -156,41 +157,82 @@ def swaps_opposite(window_text: str, sentences: Iterable[str],
     if asks_listener(window_text) or (is_question(window_text)
                                       and _ASKS_WHETHER.match(window_text)):
         return False
-    window, window_names = _tokens(window_text)
-    if len(window) < _MIN_MATCHED:
+    window = _reading(window_text)
+    # Cheap first: only a word that can exclude another (a figure, a name, a word with an
+    # opposite, one of a closed class) can be swapped in; most windows have none a sentence
+    # lacks, and need no alignment.
+    swappable = {t for i, t in enumerate(window.tokens)
+                 if i in window.names or _figure(t) or _excluded_by(t)}
+    if len(window.tokens) < _MIN_MATCHED or not swappable:
         return False
-    window_negated = negated(window_text)
-    window_compares = _COMPARES.search(window_text) is not None
-    for sentence in sentences:
-        if negated(sentence) != window_negated:
+    for sentence in map(_sentence_reading, sentences):
+        if sentence.negated != window.negated or not _may_swap(window, swappable, sentence):
             continue
-        words, names = _tokens(sentence)
-        matcher = SequenceMatcher(None, window, words, autojunk=False)
+        matcher = SequenceMatcher(None, window.tokens, sentence.tokens, autojunk=False)
         matched = sum(block.size for block in matcher.get_matching_blocks())
         if matched < _MIN_MATCHED:
             continue
         ops = matcher.get_opcodes()
-        compares = window_compares or _COMPARES.search(sentence) is not None
+        compares = window.compares or sentence.compares
         # A window that copies less than half of its content words from the sentence may have
         # found it by a few common words: there a swap must sit between copied stretches that
         # place it.
-        loose = _copied(window, matcher) < _COPIED
+        loose = _copied(window.tokens, matcher) < _COPIED
         for k in range(1, len(ops) - 1):
             tag, i1, i2, j1, j2 = ops[k]
             if (tag != "replace" or i2 - i1 > _SWAP_TOKENS or j2 - j1 > _SWAP_TOKENS
                     or ops[k - 1][0] != "equal" or ops[k + 1][0] != "equal"
-                    or (loose and not (_places(window, ops[k - 1])
-                                      and _places(window, ops[k + 1])))):
+                    or (loose and not (_places(window.tokens, ops[k - 1])
+                                      and _places(window.tokens, ops[k + 1])))):
                 continue
             if compares and not _only_change(ops, k):
                 continue
-            if _swapped(window, window_names, (i1, i2), words, names, (j1, j2),
-                        evidence_keys):
+            if _swapped(window, (i1, i2), sentence, (j1, j2), evidence_keys):
                 return True
     return False
 
 
-def _copied(window: list[str], matcher: SequenceMatcher[str]) -> float:
+def _may_swap(window: _Reading, swappable: set[str], sentence: _Reading) -> bool:
+    """Whether the sentence holds a word some swappable word of the window that it lacks
+    could have replaced (a figure, a name, or one :func:`excludes` may find it excluding): the
+    alignment, which costs most, only where a swap can be found."""
+    new = swappable - sentence.vocabulary
+    return (any(_figure(t) for t in new) and sentence.figures) or (
+        bool(sentence.names) and any(window.tokens[i] in new for i in window.names)) or any(
+        not _excluded_by(t).isdisjoint(sentence.bases) for t in new)
+
+
+@cache
+def _excluded_by(word: str) -> frozenset[str]:
+    """The words (in base forms) :func:`excludes` may find ``word`` excluding: its opposites
+    either way round, its listed partners, the rest of its closed class."""
+    table, _ = _tables()
+    forms = base_forms(word)
+    found: set[str] = set()
+    for form in forms:
+        found |= table.get(form, frozenset()) | _opposed_to().get(form, frozenset())
+    for pair in _LISTED_OPPOSITES:
+        if not pair.isdisjoint(forms):
+            found |= pair
+    point = _POINTS.get(word, word)
+    for members in _CLASSES:
+        if point in members:
+            found |= members | {p for p, base in _POINTS.items() if base in members}
+    return frozenset(found - {word, point})
+
+
+@cache
+def _opposed_to() -> dict[str, frozenset[str]]:
+    """The opposites table read the other way round (a cluster's satellite names its head's
+    antonyms, which need not name it back)."""
+    reverse: dict[str, set[str]] = {}
+    for word, others in _tables()[0].items():
+        for other in others:
+            reverse.setdefault(other, set()).add(word)
+    return {word: frozenset(words) for word, words in reverse.items()}
+
+
+def _copied(window: tuple[str, ...], matcher: SequenceMatcher[str]) -> float:
     """The share of the window's content tokens (no stopwords) the alignment copies."""
     content = sum(t not in STOPWORDS for t in window)
     copied = sum(t not in STOPWORDS for block in matcher.get_matching_blocks()
@@ -198,29 +240,31 @@ def _copied(window: list[str], matcher: SequenceMatcher[str]) -> float:
     return copied / content if content else 0.0
 
 
-def _places(window: list[str], op: tuple[str, int, int, int, int]) -> bool:
+def _places(window: tuple[str, ...], op: tuple[str, int, int, int, int]) -> bool:
     """Whether the copied stretch ``op`` places a swap: two tokens, or one that is no stopword
     ("... the first quarter" for "... the third quarter" places nothing by "the" alone)."""
     _, i1, i2, _, _ = op
     return i2 - i1 >= 2 or window[i1] not in STOPWORDS
 
 
-def _swapped(window: list[str], window_names: set[int], at: tuple[int, int], words: list[str],
-             names: set[int], of: tuple[int, int], evidence_keys: AbstractSet[str]) -> bool:
-    """Whether ``window[at]`` in the place of ``words[of]`` swaps a word for one that excludes
-    it, unknown to the evidence."""
-    if any(negated(t) for t in (*window[slice(*at)], *words[slice(*of)])):
+def _swapped(window: _Reading, at: tuple[int, int], sentence: _Reading, of: tuple[int, int],
+             evidence_keys: AbstractSet[str]) -> bool:
+    """Whether ``window.tokens[at]`` in the place of ``sentence.tokens[of]`` swaps a word for
+    one that excludes it, unknown to the evidence."""
+    new_words, old_words = window.tokens[slice(*at)], sentence.tokens[slice(*of)]
+    if any(negated(t) for t in (*new_words, *old_words)):
         return False  # "doesn't include" for "excluding": a paraphrase
-    new_at = [i for i in range(*at) if window[i] not in _ARTICLES]
-    old_at = [j for j in range(*of) if words[j] not in _ARTICLES]
+    new_at = [i for i in range(*at) if window.tokens[i] not in _ARTICLES]
+    old_at = [j for j in range(*of) if sentence.tokens[j] not in _ARTICLES]
     if len(new_at) == len(old_at) == 1:  # one word for one ("a Canadian", "an American")
         i, j = new_at[0], old_at[0]
-        if i in window_names and j in names:
-            return (_other_name(window[i], words[j])
-                    and not any(known(k, evidence_keys) for k in term_keys(window[i])))
-        pairs = [(window[i], words[j])]
+        new, old = window.tokens[i], sentence.tokens[j]
+        if i in window.names and j in sentence.names:
+            return _other_name(new, old) and not any(known(k, evidence_keys)
+                                                     for k in term_keys(new))
+        pairs = [(new, old)]
     else:  # figures only one for one: beside a word, the word may be its unit
-        pairs = [(n, o) for n in window[slice(*at)] for o in words[slice(*of)]
+        pairs = [(n, o) for n in new_words for o in old_words
                  if not _figure(n) and not _figure(o)]
     return any(excludes(new, old) and not _stated(new, evidence_keys) for new, old in pairs)
 
@@ -238,22 +282,48 @@ def _only_change(ops: Sequence[tuple[str, int, int, int, int]], k: int) -> bool:
     return all(op[0] == "equal" or n in (0, k, len(ops) - 1) for n, op in enumerate(ops))
 
 
-def _tokens(text: str) -> tuple[list[str], set[int]]:
-    """The text's words and figures in lower case, and which of them are names: capitalised
-    mid-sentence ("an American who fell from a Sydney clifftop"), not an acronym ("UK" for
-    "British" is a paraphrase), not the first word of a sentence or a list item ("2. Build")."""
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """A text as the check reads it: its words and figures in lower case, which of them are
+    names (capitalised mid-sentence: "an American who fell from a Sydney clifftop"; not an
+    acronym, "UK" for "British" being a paraphrase; not a sentence's or a list item's first
+    word, "2. Build"), whether it is negated and whether it compares."""
+
+    tokens: tuple[str, ...]
+    names: frozenset[int]
+    negated: bool
+    compares: bool
+    vocabulary: frozenset[str]
+    bases: frozenset[str]  # every base form of every token
+    figures: bool
+
+
+def _reading(text: str) -> _Reading:
     plain = text.translate(APOSTROPHES)
     tokens: list[str] = []
     names: set[int] = set()
     for match in _TOKEN.finditer(plain):
         token = match.group()
-        before = plain[:match.start()].rstrip()
+        before = match.start() - 1
+        while before >= 0 and plain[before].isspace():
+            before -= 1
         if (token[0].isupper() and len(token) > 1 and sum(c.isupper() for c in token) == 1
-                and before and (before[-1].isalpha() or before[-1] == ",")
+                and before >= 0 and (plain[before].isalpha() or plain[before] == ",")
                 and token.lower() not in _TITLES and token.lower() not in STOPWORDS):
             names.add(len(tokens))
         tokens.append(token.lower())
-    return tokens, names
+    vocabulary = frozenset(tokens)
+    return _Reading(tuple(tokens), frozenset(names), negated(text),
+                    _COMPARES.search(text) is not None, vocabulary,
+                    frozenset().union(*map(base_forms, vocabulary)),
+                    any(map(_figure, vocabulary)))
+
+
+@lru_cache(maxsize=4096)
+def _sentence_reading(text: str) -> _Reading:
+    """An evidence sentence's reading: sentences recur from window to window of a stream (a
+    window is read once, uncached)."""
+    return _reading(text)
 
 
 def _figure(token: str) -> bool:
