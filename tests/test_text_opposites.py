@@ -108,8 +108,6 @@ def test_a_figure_the_source_states_or_in_another_unit_is_no_swap(window: str) -
      "Mean blood pressure rose by 8.4 mmHg in the low-sodium group."),
     ("Both nap groups recalled more word pairs than the wake group.",
      "Both nap groups recalled fewer word pairs than the wake group."),
-    ("An Australian pleaded guilty in the death of an American who fell from a cliff.",
-     "An Australian pleaded guilty in the death of a Canadian who fell from a cliff."),
     ("The late opening takes place on the first Thursday of each month.",
      "The late opening takes place on the first Friday of each month."),
 ])
@@ -124,8 +122,10 @@ def test_swaps_of_every_kind(evidence: str, window: str) -> None:
     # a comparison turned round states the same fact
     ("The new tank is larger than the old one.", "The old tank is smaller than the new one."),
     ("Sales in March were higher than in May.", "Sales in May were lower than in March."),
-    # a title for a first name, a name the evidence holds in another form
+    # names are the detector's: a nickname, a title, a variant spelling
     ("The agent told John Johnson about the plan.", "The agent told Mr. Johnson about the plan."),
+    ("Robert Smith chairs the board.", "Bob Smith chairs the board."),
+    ("An American fell from the clifftop.", "A Canadian fell from the clifftop."),
     ("The striker joined a club in Belgium last year.",
      "The striker joined a Belgian club last year."),
     # the opposite under a negation is a paraphrase
@@ -139,6 +139,49 @@ def test_swaps_of_every_kind(evidence: str, window: str) -> None:
 ])
 def test_paraphrases_with_opposite_words_are_no_swap(evidence: str, window: str) -> None:
     assert not swaps(window, evidence)
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    # a review's faithful answers a broader version marked; the first, a copy of the second
+    # sentence, whose "after" has no term key to find it by
+    (["Orders placed before 2 pm ship the same day.",
+      "Orders placed after 2 pm ship the next business day."],
+     "Orders placed after 2 pm ship the next business day."),
+    (["The older model has a larger screen and a heavier body."],
+     "The newer model has a smaller screen and a lighter body."),
+    (["On Monday the dollar rose against the euro."],
+     "On Monday the euro fell against the dollar."),
+    (["Keep the door closed at night."], "Avoid leaving the door open at night."),
+    (["Nothing is open after 10 pm in the village."],
+     "Everything is closed after 10 pm in the village."),
+    (["The offer is invalid after June 30."], "The offer is valid until June 30."),
+    (["The museum isnt open on Mondays."], "The museum is closed on Mondays."),
+    (["Refunds are not available after 30 days."],
+     "Sorry, no \u2014 refunds are available only before 30 days."),
+    (["The shop closes at 7:00 pm."], "The shop closes at 19:00."),
+    (["Revenue for FY2024 rose 4%."], "Revenue for FY24 rose 4%."),
+    (["The salary is $85,000 a year."], "The salary is $85k a year."),
+    (["The price is 1.000 euros."], "The price is 1,000 euros."),
+    (["The bag is grey with a red strap."], "The bag is gray with a red strap."),
+    (["Storms moved north-east across the region."], "Storms moved northeast across the region."),
+    (["The village lies on the Rhine near Basel."], "The village sits on the Rhine near Basel."),
+    (["The results will be published shortly."], "The results will be published before long."),
+    (["The fees are listed in the table below for reference."],
+     "The fees are listed in the table above for reference."),
+    (["Orders placed before 2 pm ship the same day."], "What about orders placed after 2 pm?"),
+])
+def test_what_a_review_found_marked_is_no_swap(evidence: list[str], window: str) -> None:
+    assert not swaps_opposite(window, evidence, term_keys(" ".join(evidence)))
+
+
+def test_text_past_the_cap_is_not_aligned() -> None:
+    """The alignment's cost grows with the product of the lengths (worse on repetitive text:
+    a review's 800-word window took 16 s): a window or sentence past 120 tokens is not
+    aligned, even where it would be a swap."""
+    sentence = " ".join(["buy low sell high"] * 40) + " and prices rose."
+    assert swaps_opposite("Prices fell, buy low sell high.", ["Prices rose, buy low sell high."],
+                          term_keys("Prices rose, buy low sell high."))
+    assert not swaps_opposite(sentence.replace("rose", "fell"), [sentence], term_keys(sentence))
 
 
 def test_the_cap_needs_no_detector() -> None:
@@ -160,3 +203,12 @@ async def test_an_opposite_swap_is_halted_as_contradicted(tmp_path: Path,
     halt = next(f for f in frames if f["type"] == "halt")
     assert halt["at"] == answer.index("He offered") and halt["reason"] == "contradicted"
     assert "wide range" in halt["evidence"][0]["text"]
+
+
+def test_the_word_caches_are_bounded() -> None:
+    """A client chooses the words a window holds: what is kept of them must not grow with
+    the server's uptime (a review's stress of 20,000 windows of random words)."""
+    from stream_guard.text import opposites
+
+    for cached in (opposites.base_forms, opposites._excluded_by, opposites._sentence_reading):
+        assert cached.cache_info().maxsize is not None

@@ -67,8 +67,8 @@ class Signals:
     # It is a premise clause with "not" added or dropped (text.polarity); no fusion feature:
     # it caps the score when the detector agrees (``capped``).
     polarity_flip: bool = False
-    # It is a premise sentence with one word swapped for its opposite (text.opposites); no
-    # fusion feature: it caps the score (``capped``).
+    # It is an evidence sentence near it with one word swapped for one that excludes it
+    # (text.opposites); no fusion feature: it caps the score (``capped``).
     opposite_swap: bool = False
     # It says the evidence leaves something out, and the evidence does (text.absence); no
     # fusion feature: it floors the score (``capped``).
@@ -230,9 +230,10 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     coverage, which a flipped statement keeps whole, so "Gift cards can be refunded." against
     "Gift cards cannot be refunded." fused to 0.44 with the detector at 0.05.
 
-    A swap of one word for its opposite in a premise sentence the window otherwise copies
-    (:mod:`stream_guard.text.opposites`) is capped without the detector's agreement: the
-    detector does not read antonyms, which is why the check exists.
+    A swap of one word for one that excludes it (an antonym, another ordinal or figure) in an
+    evidence sentence the window otherwise copies (:mod:`stream_guard.text.opposites`) is
+    capped without the detector's agreement: the detector does not read antonyms, which is why
+    the check exists.
 
     An absence statement the evidence bears out ("The policy doesn't say whether ...", with
     what it names missing from the evidence: :mod:`stream_guard.text.absence`) is floored at

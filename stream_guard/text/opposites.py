@@ -1,42 +1,57 @@
 """Swaps: whether a claim copies an evidence sentence but says the opposite in one place.
 
 "The agent offered him a narrow range of plans" against "... offered him a wide range of plans",
-"Breakfast is served in the top-floor restaurant" against "... ground-floor restaurant", "at the
-end of the second quarter" against "... third quarter": every other word is the evidence's, so
-word coverage misses one term in ten, and the cross-encoder, which does not read antonyms (a
-fresh probe of 60 such swaps: it halted none, ``docs/results/opposites-probe.jsonl``), scores
-the pair as supported. Yet the claim states the opposite of its source. So a window is marked
-when it aligns word by word with one of the evidence sentences nearest it
+"Mean blood pressure rose by 8.4 mmHg" against "... fell by 8.4 mmHg", "at the end of the
+second quarter" against "... third quarter": every other word is the evidence's, so word
+coverage misses one word in ten, and the cross-encoder, which does not read antonyms (a fresh
+probe of 60 such swaps: it halted none, ``docs/results/opposites-probe.jsonl``), scores the pair
+as supported. Yet the claim states the opposite of its source. So a window is marked when it
+aligns word by word with one of the evidence sentences nearest it
 (:attr:`~stream_guard.evidence.premise.Premise.nearest`) and differs from it, between words that
 match on both sides, by one word that excludes the word in that place of the sentence:
 
 * its opposite in WordNet (``opposites.json``, built once by :mod:`stream_guard.train.wordnet`):
   direct antonyms, those of the word it derives from ("decrease" for "increase"), and for an
   adjective in a cluster those of the cluster's head ("limited", "unlimited"); in any
-  inflection, irregular ones included ("rose" and "fell");
+  inflection, irregular ones included ("rose" and "fell"); not the senses answers rarely mean
+  (posture and converse verbs: "sits" for "lies", "come" and "go");
 * a few opposites WordNet leaves out: function words ("before" and "after", "with" and
   "without") and words of rules and accounts ("approve" and "reject", "profit" and "loss");
 * another of a closed class: ordinals, small numbers in words, colours, days, months, seasons,
-  compass points;
-* another figure, one token for one (so of the same unit: "3.1 miles" for "5 km" is a
-  conversion, the quantity check's to judge), where the other figure is stated elsewhere in the
-  source or is not one :func:`~stream_guard.text.terms.quantity_conflict` can place;
-* another name ("a Canadian" for "an American").
+  compass points (one spelling of each: "gray", "north-east", "western" are "grey",
+  "northeast", "west");
+* another figure, one token for one and written alike (so of the same unit: "3.1 miles" for
+  "5 km", "$85k" for "$85,000", "1h" for "60min" are conversions, the quantity check's), not
+  the same digits under another locale's separators, an hour on the other clock ("7" pm and
+  "19") or a year in two digits ("FY24"). The other figure may be stated elsewhere in the
+  source, or be one :func:`~stream_guard.text.terms.quantity_conflict` cannot place.
 
 The fused score then treats the window as contradicted (:func:`stream_guard.scoring.fusion.capped`).
 The mark is narrow, since answers paraphrase:
 
-* the swapped-in word must be absent from the whole evidence: a source that says "smaller" of
-  one thing and "larger" of another is not contradicted by either, and an entity swapped for
-  another of the same source is left to the detector;
-* both texts must have the same polarity ("isn't open" for "closed" is a paraphrase);
-* where either compares ("than", "compared", "versus"), the window must be a clean copy of part
-  of the sentence, the swap its only change: "B is smaller than A" for "A is larger than B"
-  swaps two opposites and states the same;
-* a question that asks whether, or asks the listener, states nothing (one that asks how or why
-  states what it asks about: "How can agents that decrease their payoffs ...?").
+* the swapped-in word must be absent from the whole evidence (its term keys, and every word of
+  the sentences compared): a source that says "smaller" of one thing and "larger" of another is
+  not contradicted by either, and an entity swapped for another of the same source is left to
+  the detector, as is any name (nicknames, titles, spellings: "Bob", "Senator", "Kiev");
+* both texts must have the same polarity ("isn't open" for "closed" is a paraphrase), the same
+  words that negate without "not" ("avoid leaving the door open" for "keep the door closed"),
+  and the swap may hold no negation ("doesn't include" for "excluding");
+* where either compares or sets two things against each other ("than", "versus", "against",
+  "of the two"), or a word meets its negative ("valid" and "invalid"), the window must be a
+  clean copy with the swap its only change: "B is smaller than A" for "A is larger than B" and
+  "the euro fell against the dollar" swap and state the same;
+* two swaps in one alignment restate one fact the other way round ("the newer model has a
+  smaller screen" for "the older model has a larger screen");
+* a window that copies less than half of its content words from the sentence must have copied
+  stretches on both sides that place the swap ("the first quarter" against "the third
+  quarter" of another sentence places nothing by "the" alone);
+* a question states nothing, and "above" or "below" beside "table" or "list" points within a
+  document;
+* a window or sentence of over 120 tokens is not aligned (the alignment's cost grows with the
+  product of the lengths, and worse on repetitive text).
 
-Pure and cheap: a sequence alignment of two short token lists per nearest sentence.
+Pure and cheap: most windows hold no word that a nearest sentence lacks and could have swapped,
+and need no alignment; the rest, a sequence alignment of two short token lists.
 """
 
 from __future__ import annotations
@@ -52,14 +67,23 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from stream_guard.text.polarity import negated
-from stream_guard.text.stance import asks_listener, is_question
-from stream_guard.text.terms import APOSTROPHES, STOPWORDS, known, term_keys
+from stream_guard.text.stance import is_question
+from stream_guard.text.terms import APOSTROPHES, STOPWORDS, term_keys
 
 OPPOSITES = Path(__file__).with_name("opposites.json")
-_TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d[\d.,]*[a-z%]*")
-# Words that compare: where either text has one, the window must be a clean copy.
-_COMPARES = re.compile(r"\b(?:than|compared|comparison|versus|vs|relative|whereas)\b",
-                       re.IGNORECASE)
+_TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d[\d.,]*[A-Za-z%]*")
+# Words that compare or set two things against each other: where either text has one, the
+# window must be a clean copy ("the euro fell against the dollar" for "the dollar rose against
+# the euro" swaps two opposites and states the same).
+_COMPARES = re.compile(r"\b(?:than|compared|comparison|versus|vs|relative|whereas|against"
+                       r"|of the two|of both)\b", re.IGNORECASE)
+# Words that negate without "not": in either text, outside the swap, they may be what turns an
+# opposite into a paraphrase ("avoid leaving the door open" for "keep the door closed").
+_NEGATING = frozenset(("avoid", "avoids", "avoided", "avoiding", "nothing", "none",
+                       "nobody", "nowhere", "neither", "nor", "except", "unless", "lack",
+                       "lacks", "lacking", "fail", "fails", "failed", "unable", "refuse",
+                       "refused", "deny", "denied", "prevent", "prevents", "prevented", "stop",
+                       "stops", "stopped", "everything", "all"))
 # Opposites WordNet does not list: function words (stopwords all), and words of rules and
 # accounts ("approve" and "reject", "profit" and "loss"), in any inflection.
 _LISTED_OPPOSITES = frozenset(frozenset(p.split()) for p in (
@@ -69,27 +93,31 @@ _LISTED_OPPOSITES = frozenset(frozenset(p.split()) for p in (
     "permit prohibit", "permit forbid", "permit forbidden", "profit loss", "surplus deficit",
     "compulsory voluntary", "compulsory optional", "permanent temporary", "full partial",
     "online offline", "busy quiet"))
+# WordNet opposes them in a sense answers rarely mean: posture and converse verbs ("the village
+# sits on the Rhine" for "lies"), "old" for "early" ("the older versions", "the earlier").
+_NOT_OPPOSED = frozenset(frozenset(p.split()) for p in (
+    "sit stand", "sit lie", "stand lie", "come go", "give take", "early old", "late new",
+    "near right"))
 # Closed classes: two of one in one place are alternatives, like opposites.
 _CLASSES = tuple(frozenset(c.split()) for c in (
-    "first second third fourth fifth sixth seventh eighth ninth tenth last",
+    "first second third fourth fifth sixth seventh eighth ninth tenth",
     "one two three four five six seven eight nine ten eleven twelve", "once twice thrice",
-    "red orange yellow green blue purple violet pink brown black white grey gray silver gold",
+    "red orange yellow green blue purple pink brown black white grey silver gold",
     "monday tuesday wednesday thursday friday saturday sunday",
     "january february march april may june july august september october november december",
     "spring summer autumn winter",
     "north south east west northeast northwest southeast southwest"))
-# "western" is "west": one point of the compass.
-_POINTS = {p + "ern": p for p in ("north", "south", "east", "west", "northeast", "northwest",
-                                  "southeast", "southwest")}
+# One word of a closed class under another spelling: "western" is "west", "gray" "grey".
+_SPELLED = {"gray": "grey", **{p + "ern": p for p in (
+    "north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest")}}
+# "north-east", "South East": one point.
+_JOINED_POINTS = re.compile(r"\b(north|south)[\s-](east|west)", re.IGNORECASE)
+# Where "above" or "below" points within a document ("the table below").
+_DOCUMENT_PARTS = frozenset(("table", "list", "section", "figure", "chart", "see", "shown",
+                             "noted", "mentioned", "listed", "example", "link"))
 _ARTICLES = frozenset(("a", "an"))
+_NEGATIVE_PREFIXES = frozenset(("un", "in", "im", "il", "ir", "dis", "non", "non-"))
 _LEADING_FIGURE = re.compile(r"\d[\d.,]*")
-# Two names this alike are one name misspelt.
-_SPELLING = 0.8
-# Titles before a name: "Mr. Johnson" for "John Johnson" swaps no name.
-_TITLES = frozenset(("mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "st", "mt"))
-# A question that asks whether: it states nothing.
-_ASKS_WHETHER = re.compile(r"^\W*(?:is|are|was|were|do|does|did|can|could|will|would|should"
-                           r"|shall|may|might|has|have|had|must)\b", re.IGNORECASE)
 # At most this many tokens on either side of a swap: a word, or a word and its article.
 _SWAP_TOKENS = 2
 # The alignment must match at least this many tokens: a claim about that sentence.
@@ -97,10 +125,16 @@ _MIN_MATCHED = 4
 # ... and this share of the window's content words, or place the swap between stretches that
 # say where.
 _COPIED = 0.5
-# Inflections a window may write a word in: stripped to find the word WordNet lists.
+# Longer windows or sentences (a table row, a transcript without stops) are not aligned: the
+# alignment's cost grows with the product of the lengths, and worse on repetitive text.
+_MAX_TOKENS = 120
+# Words whose forms and opposites are kept: a stream's vocabulary, a few MB at most.
+_WORDS_CACHED = 8192
+# Inflections a window may write a word in: stripped to find the word WordNet lists (not "-ly":
+# "shortly" is no "short").
 _ENDINGS = (("iest", "y"), ("ier", "y"), ("ies", "y"), ("est", ""), ("est", "e"), ("er", ""),
             ("er", "e"), ("ing", ""), ("ing", "e"), ("ied", "y"), ("ed", ""), ("ed", "e"),
-            ("es", ""), ("s", ""), ("ly", ""))
+            ("es", ""), ("s", ""))
 
 
 @cache
@@ -110,7 +144,7 @@ def _tables() -> tuple[dict[str, frozenset[str]], dict[str, tuple[str, ...]]]:
             {form: tuple(words) for form, words in data["irregular"].items()})
 
 
-@cache
+@lru_cache(maxsize=_WORDS_CACHED)  # bounded: windows bring any words a client sends
 def base_forms(word: str) -> frozenset[str]:
     """``word`` and the words it may be an inflection of ("oldest": "old"; "rose": "rise"): a
     superset, looked up in WordNet's words, never a word's sense."""
@@ -125,21 +159,22 @@ def base_forms(word: str) -> frozenset[str]:
 
 
 def are_opposites(a: str, b: str) -> bool:
-    """Whether WordNet opposes a form of ``a`` to a form of ``b`` (lower-case words)."""
+    """Whether WordNet opposes a form of ``a`` to a form of ``b`` (lower-case words), in a
+    sense answers mean."""
     table = _tables()[0]
     forms_a, forms_b = base_forms(a), base_forms(b)
+    if any(frozenset((x, y)) in _NOT_OPPOSED for x in forms_a for y in forms_b):
+        return False
     return (any(not table.get(f, frozenset()).isdisjoint(forms_b) for f in forms_a)
             or any(not table.get(f, frozenset()).isdisjoint(forms_a) for f in forms_b))
 
 
 def excludes(new: str, old: str) -> bool:
     """Whether ``new`` in the place of ``old`` says otherwise: two figures that differ, two of
-    a closed class, function-word opposites, or opposites in WordNet."""
+    a closed class, listed opposites, or opposites in WordNet."""
     if _figure(new) or _figure(old):
-        return _figure(new) and _figure(old) and _value(new) != _value(old)
-    if new == old:
-        return False
-    new, old = _POINTS.get(new, new), _POINTS.get(old, old)
+        return _figure(new) and _figure(old) and _other_figure(new, old)
+    new, old = _SPELLED.get(new, new), _SPELLED.get(old, old)
     if new == old:
         return False
     if any(new in c and old in c for c in _CLASSES) or any(
@@ -152,25 +187,27 @@ def excludes(new: str, old: str) -> bool:
 def swaps_opposite(window_text: str, sentences: Iterable[str],
                    evidence_keys: AbstractSet[str]) -> bool:
     """Whether the window is one of ``sentences`` with one word swapped for one that excludes
-    it, the swapped-in word absent from the evidence (its term keys). See the module docstring
-    for what counts and where it abstains."""
-    if asks_listener(window_text) or (is_question(window_text)
-                                      and _ASKS_WHETHER.match(window_text)):
+    it, the swapped-in word absent from the evidence (its term keys, and every word of
+    ``sentences``). See the module docstring for what counts and where it abstains."""
+    if is_question(window_text):
         return False
     window = _reading(window_text)
-    # Cheap first: only a word that can exclude another (a figure, a name, a word with an
-    # opposite, one of a closed class) can be swapped in; most windows have none a sentence
-    # lacks, and need no alignment.
-    swappable = {t for i, t in enumerate(window.tokens)
-                 if i in window.names or _figure(t) or _excluded_by(t)}
-    if len(window.tokens) < _MIN_MATCHED or not swappable:
+    # Cheap first: only a word that can exclude another (a figure, a word with an opposite, one
+    # of a closed class) can be swapped in; most windows have none a sentence lacks, and need
+    # no alignment.
+    swappable = {t for t in window.tokens if _figure(t) or _excluded_by(t)}
+    if not _MIN_MATCHED <= len(window.tokens) <= _MAX_TOKENS or not swappable:
         return False
-    for sentence in map(_sentence_reading, sentences):
-        if sentence.negated != window.negated or not _may_swap(window, swappable, sentence):
+    readings = [_sentence_reading(s) for s in sentences]
+    # What any of them says is stated: "after" in one sentence is no swap for "before" in
+    # another (function words have no term keys to look up).
+    said = frozenset().union(*(r.vocabulary for r in readings))
+    for sentence in readings:
+        if (len(sentence.tokens) > _MAX_TOKENS or sentence.negations != window.negations
+                or not _may_swap(swappable, sentence)):
             continue
         matcher = SequenceMatcher(None, window.tokens, sentence.tokens, autojunk=False)
-        matched = sum(block.size for block in matcher.get_matching_blocks())
-        if matched < _MIN_MATCHED:
+        if sum(block.size for block in matcher.get_matching_blocks()) < _MIN_MATCHED:
             continue
         ops = matcher.get_opcodes()
         compares = window.compares or sentence.compares
@@ -178,31 +215,45 @@ def swaps_opposite(window_text: str, sentences: Iterable[str],
         # found it by a few common words: there a swap must sit between copied stretches that
         # place it.
         loose = _copied(window.tokens, matcher) < _COPIED
+        swaps = 0
         for k in range(1, len(ops) - 1):
             tag, i1, i2, j1, j2 = ops[k]
             if (tag != "replace" or i2 - i1 > _SWAP_TOKENS or j2 - j1 > _SWAP_TOKENS
                     or ops[k - 1][0] != "equal" or ops[k + 1][0] != "equal"
                     or (loose and not (_places(window.tokens, ops[k - 1])
-                                      and _places(window.tokens, ops[k + 1])))):
+                                       and _places(window.tokens, ops[k + 1])))):
                 continue
-            if compares and not _only_change(ops, k):
+            pairs = [(new, old) for new, old in _pairs(window, (i1, i2), sentence, (j1, j2))
+                     if excludes(new, old)]
+            if not pairs:
                 continue
-            if _swapped(window, (i1, i2), sentence, (j1, j2), evidence_keys):
-                return True
+            # In a comparison, or where a word meets its negative ("suitable only ... over 12"
+            # for "unsuitable ... under 12"), the rest may turn a swap back: it is one only as
+            # the clean copy's single change, the word alone for its negative.
+            prefixed = any(_prefixed(new, old) for new, old in pairs)
+            if ((compares or prefixed) and not _only_change(ops, k)) or (
+                    prefixed and not _one_for_one(window.tokens[i1:i2], sentence.tokens[j1:j2])):
+                swaps += 2
+            else:  # one the evidence states elsewhere is no new claim, but still a swap
+                swaps += 1 if any(_unstated(new, old, window.tokens, i1, said, evidence_keys)
+                                  for new, old in pairs) else 2
+        # Two opposites swapped restate one fact the other way round ("the newer model has a
+        # smaller screen" for "the older model has a larger screen").
+        if swaps == 1:
+            return True
     return False
 
 
-def _may_swap(window: _Reading, swappable: set[str], sentence: _Reading) -> bool:
+def _may_swap(swappable: set[str], sentence: _Reading) -> bool:
     """Whether the sentence holds a word some swappable word of the window that it lacks
-    could have replaced (a figure, a name, or one :func:`excludes` may find it excluding): the
+    could have replaced (a figure, or one :func:`excludes` may find it excluding): the
     alignment, which costs most, only where a swap can be found."""
     new = swappable - sentence.vocabulary
-    return (any(_figure(t) for t in new) and sentence.figures) or (
-        bool(sentence.names) and any(window.tokens[i] in new for i in window.names)) or any(
+    return (any(_figure(t) for t in new) and sentence.figures) or any(
         not _excluded_by(t).isdisjoint(sentence.bases) for t in new)
 
 
-@cache
+@lru_cache(maxsize=_WORDS_CACHED)
 def _excluded_by(word: str) -> frozenset[str]:
     """The words (in base forms) :func:`excludes` may find ``word`` excluding: its opposites
     either way round, its listed partners, the rest of its closed class."""
@@ -214,11 +265,11 @@ def _excluded_by(word: str) -> frozenset[str]:
     for pair in _LISTED_OPPOSITES:
         if not pair.isdisjoint(forms):
             found |= pair
-    point = _POINTS.get(word, word)
+    spelled = _SPELLED.get(word, word)
     for members in _CLASSES:
-        if point in members:
-            found |= members | {p for p, base in _POINTS.items() if base in members}
-    return frozenset(found - {word, point})
+        if spelled in members:
+            found |= members | {s for s, base in _SPELLED.items() if base in members}
+    return frozenset(found - {word, spelled})
 
 
 @cache
@@ -247,51 +298,63 @@ def _places(window: tuple[str, ...], op: tuple[str, int, int, int, int]) -> bool
     return i2 - i1 >= 2 or window[i1] not in STOPWORDS
 
 
-def _swapped(window: _Reading, at: tuple[int, int], sentence: _Reading, of: tuple[int, int],
-             evidence_keys: AbstractSet[str]) -> bool:
-    """Whether ``window.tokens[at]`` in the place of ``sentence.tokens[of]`` swaps a word for
-    one that excludes it, unknown to the evidence."""
+def _pairs(window: _Reading, at: tuple[int, int], sentence: _Reading,
+           of: tuple[int, int]) -> list[tuple[str, str]]:
+    """The (new, old) word pairs a replacement may swap: one word for one ("a narrow" for "a
+    wide": the article follows the word), and figures only so (beside a word, the word may be
+    its unit); none where the replacement holds a negation or a word that negates ("doesn't
+    include" for "excluding")."""
     new_words, old_words = window.tokens[slice(*at)], sentence.tokens[slice(*of)]
-    if any(negated(t) for t in (*new_words, *old_words)):
-        return False  # "doesn't include" for "excluding": a paraphrase
-    new_at = [i for i in range(*at) if window.tokens[i] not in _ARTICLES]
-    old_at = [j for j in range(*of) if sentence.tokens[j] not in _ARTICLES]
-    if len(new_at) == len(old_at) == 1:  # one word for one ("a Canadian", "an American")
-        i, j = new_at[0], old_at[0]
-        new, old = window.tokens[i], sentence.tokens[j]
-        if i in window.names and j in sentence.names:
-            return _other_name(new, old) and not any(known(k, evidence_keys)
-                                                     for k in term_keys(new))
-        pairs = [(new, old)]
-    else:  # figures only one for one: beside a word, the word may be its unit
-        pairs = [(n, o) for n in new_words for o in old_words
-                 if not _figure(n) and not _figure(o)]
-    return any(excludes(new, old) and not _stated(new, evidence_keys) for new, old in pairs)
+    if any(negated(t) or t in _NEGATING for t in (*new_words, *old_words)):
+        return []
+    if _one_for_one(new_words, old_words):
+        return [(_word(new_words), _word(old_words))]
+    return [(n, o) for n in new_words for o in old_words if not _figure(n) and not _figure(o)]
 
 
-def _other_name(new: str, old: str) -> bool:
-    """Whether ``new`` names someone or somewhere else than ``old``: not another form of it
-    ("Prizes", "Prize"), nor a misspelling ("Churtsey" for "Chertsey")."""
-    return (base_forms(new).isdisjoint(base_forms(old))
-            and SequenceMatcher(None, new, old).ratio() < _SPELLING)
+def _one_for_one(new_words: Sequence[str], old_words: Sequence[str]) -> bool:
+    """Whether a replacement is one word for one, articles aside."""
+    return (sum(t not in _ARTICLES for t in new_words) == 1
+            and sum(t not in _ARTICLES for t in old_words) == 1)
+
+
+def _word(words: Sequence[str]) -> str:
+    return next(t for t in words if t not in _ARTICLES)
+
+
+def _unstated(new: str, old: str, window: tuple[str, ...], at: int, said: frozenset[str],
+              evidence_keys: AbstractSet[str]) -> bool:
+    """Whether the swap of ``old`` for ``new`` (at ``window[at]``) is a claim the evidence
+    nowhere states: ``new`` is in no sentence compared and in no form among the evidence's
+    terms, and is not "above" or "below" pointing within a document ("the table below")."""
+    if new in said or _stated(new, evidence_keys):
+        return False
+    return not ({new, old} == {"above", "below"}
+                and not _DOCUMENT_PARTS.isdisjoint(window[max(0, at - 2):at + 3]))
+
+
+def _prefixed(a: str, b: str) -> bool:
+    """Whether one word is the other with a negative prefix ("invalid", "unsuitable")."""
+    short, long = sorted((a, b), key=len)
+    return long.endswith(short) and long[:len(long) - len(short)] in _NEGATIVE_PREFIXES
 
 
 def _only_change(ops: Sequence[tuple[str, int, int, int, int]], k: int) -> bool:
-    """Whether ``ops[k]`` is the alignment's only change but for text before or after the
-    copied part."""
-    return all(op[0] == "equal" or n in (0, k, len(ops) - 1) for n, op in enumerate(ops))
+    """Whether ``ops[k]`` is the alignment's only change but for text either side has before
+    or after the copied part."""
+    return all(op[0] == "equal" or n == k or (n in (0, len(ops) - 1) and op[0] != "replace")
+               for n, op in enumerate(ops))
 
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
-    """A text as the check reads it: its words and figures in lower case, which of them are
-    names (capitalised mid-sentence: "an American who fell from a Sydney clifftop"; not an
-    acronym, "UK" for "British" being a paraphrase; not a sentence's or a list item's first
-    word, "2. Build"), whether it is negated and whether it compares."""
+    """A text as the check reads it: its words and figures in lower case (a compass point
+    written in two words joined: "north-east"), its polarity (whether it is negated,
+    :func:`~stream_guard.text.polarity.negated`, and which words that negate it holds:
+    "avoid", "nothing", "without"), and whether it compares."""
 
     tokens: tuple[str, ...]
-    names: frozenset[int]
-    negated: bool
+    negations: tuple[bool, frozenset[str]]
     compares: bool
     vocabulary: frozenset[str]
     bases: frozenset[str]  # every base form of every token
@@ -299,21 +362,10 @@ class _Reading:
 
 
 def _reading(text: str) -> _Reading:
-    plain = text.translate(APOSTROPHES)
-    tokens: list[str] = []
-    names: set[int] = set()
-    for match in _TOKEN.finditer(plain):
-        token = match.group()
-        before = match.start() - 1
-        while before >= 0 and plain[before].isspace():
-            before -= 1
-        if (token[0].isupper() and len(token) > 1 and sum(c.isupper() for c in token) == 1
-                and before >= 0 and (plain[before].isalpha() or plain[before] == ",")
-                and token.lower() not in _TITLES and token.lower() not in STOPWORDS):
-            names.add(len(tokens))
-        tokens.append(token.lower())
+    plain = _JOINED_POINTS.sub(r"\1\2", text.translate(APOSTROPHES))
+    tokens = tuple(t.lower() for t in _TOKEN.findall(plain))
     vocabulary = frozenset(tokens)
-    return _Reading(tuple(tokens), frozenset(names), negated(text),
+    return _Reading(tokens, (negated(text), vocabulary & _NEGATING),
                     _COMPARES.search(text) is not None, vocabulary,
                     frozenset().union(*map(base_forms, vocabulary)),
                     any(map(_figure, vocabulary)))
@@ -328,6 +380,26 @@ def _sentence_reading(text: str) -> _Reading:
 
 def _figure(token: str) -> bool:
     return token[0].isdigit()
+
+
+def _other_figure(new: str, old: str) -> bool:
+    """Whether two figures in one place differ: of the same written form (the same suffix:
+    "85k" and "85,000", "1h" and "60min" are conversions, the quantity check's to judge), and
+    not the same digits under another locale's separators ("1.000", "1,000"), an hour on the
+    other clock ("7" pm, "19"), or a year in two digits ("FY24", "2024")."""
+    suffix_new, suffix_old = (f[len(m.group()):] if (m := _LEADING_FIGURE.match(f)) else f
+                              for f in (new, old))
+    if suffix_new != suffix_old:
+        return False
+    a, b = _value(new), _value(old)
+    if not isinstance(a, Decimal) or not isinstance(b, Decimal) or a == b:
+        return False
+    digits = [f.replace(",", "").replace(".", "").lstrip("0") for f in (new, old)]
+    if digits[0] == digits[1]:
+        return False
+    if abs(a - b) == 12 and max(a, b) <= 24:
+        return False
+    return not any(x >= 1900 and x <= 2099 and x % 100 == y for x, y in ((a, b), (b, a)))
 
 
 def _value(figure: str) -> Decimal | str:

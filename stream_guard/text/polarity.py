@@ -29,8 +29,10 @@ from collections.abc import Set as AbstractSet
 
 from stream_guard.text.terms import APOSTROPHES, term_keys
 
-# The negations a flip adds or drops.
-_NEGATION = re.compile(r"\b(?:not|no|never|cannot)\b|n't\b", re.IGNORECASE)
+# The negations a flip adds or drops (also a contraction written without its apostrophe).
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot)\b|n't\b"
+                       r"|\b(?:is|are|was|were|do|does|did|could|would|should|has|have|had)nt\b",
+                       re.IGNORECASE)
 # Company that changes what a negation reaches, or negates without one of the words above: where
 # either text has any, polarity is not judged here (see the module docstring).
 _ABSTAIN = re.compile(
@@ -42,12 +44,13 @@ _ABSTAIN = re.compile(
     r"|non-?\w+)\b", re.IGNORECASE)
 # Phrases with a negation word that negate nothing: "whether or not", "not only ... but", "no
 # doubt", the number sign "No. 10" or "world No 1" (capitalised, before a number), and a reply
-# that opens a turn ("No, ...", "Not really, ...", "No \u2014 ...", "No - ..."): it answers the
-# listener, and the clause after it keeps its own polarity.
+# that opens a turn ("No, ...", "Not really, ...", "No \u2014 ...", "Sorry, no - ..."): it answers
+# the listener, and the clause after it keeps its own polarity.
 _NO_NEGATION = re.compile(
     r"\b(?:whether or not|not (?:only|just|merely)|no doubt)"
     r"|\b(?-i:No)\.?(?=\s*\d)"
-    r"|^\W*(?:no|nope|not really|not exactly|not at all)(?:\s*[,.!;:\u2014\u2013]|\s+-\s)",
+    r"|^\W*(?:(?:sorry|unfortunately|i'm afraid|afraid|well|oh|ah)\W+)?"
+    r"(?:no|nope|not really|not exactly|not at all)(?:\s*[,.!;:\u2014\u2013]|\s+-\s)",
     re.IGNORECASE)
 # Where a sentence turns to another claim: its clauses are compared one by one.
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+\b(?:but|while|whereas|although|though|yet)\b\s+",
