@@ -116,7 +116,7 @@ _JOINED_POINTS = re.compile(r"\b(north|south)[\s-](east|west)", re.IGNORECASE)
 _DOCUMENT_PARTS = frozenset(("table", "list", "section", "figure", "chart", "see", "shown",
                              "noted", "mentioned", "listed", "example", "link"))
 _ARTICLES = frozenset(("a", "an"))
-_NEGATIVE_PREFIXES = frozenset(("un", "in", "im", "il", "ir", "dis", "non", "non-"))
+_NEGATIVE_PREFIXES = frozenset(("un", "in", "im", "il", "ir", "dis", "non"))
 _LEADING_FIGURE = re.compile(r"\d[\d.,]*")
 # At most this many tokens on either side of a swap: a word, or a word and its article.
 _SWAP_TOKENS = 2
