@@ -21,6 +21,7 @@ evidence sentence (``docs/results/raw_ranking.py``).
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -191,7 +192,7 @@ class SentenceIndex:
             if self._fits(i, used, max_chars):
                 chosen.append(i)
                 used += len(self.sentences[i].text) + 1
-        nearest = sorted(candidates, key=lambda i: (-relevance[i], i))[:NEAREST]
+        nearest = heapq.nsmallest(NEAREST, candidates, key=lambda i: (-relevance[i], i))
         return Premise(tuple(_clip(self.sentences[i], max_chars) for i in chosen),
                        tuple(min(1.0, relevance[i]) for i in chosen),
                        tuple(self.sentences[i] for i in nearest))

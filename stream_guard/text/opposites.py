@@ -60,7 +60,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from difflib import SequenceMatcher
 from functools import cache, lru_cache
@@ -357,8 +357,9 @@ class _Reading:
     negations: tuple[bool, frozenset[str]]
     compares: bool
     vocabulary: frozenset[str]
-    bases: frozenset[str]  # every base form of every token
-    figures: bool
+    # An evidence sentence's only (what a window may have swapped out, for ``_may_swap``):
+    bases: frozenset[str] = frozenset()  # every base form of every token
+    figures: bool = False
 
 
 def _reading(text: str) -> _Reading:
@@ -366,16 +367,17 @@ def _reading(text: str) -> _Reading:
     tokens = tuple(t.lower() for t in _TOKEN.findall(plain))
     vocabulary = frozenset(tokens)
     return _Reading(tokens, (negated(text), vocabulary & _NEGATING),
-                    _COMPARES.search(text) is not None, vocabulary,
-                    frozenset().union(*map(base_forms, vocabulary)),
-                    any(map(_figure, vocabulary)))
+                    _COMPARES.search(text) is not None, vocabulary)
 
 
 @lru_cache(maxsize=4096)
 def _sentence_reading(text: str) -> _Reading:
-    """An evidence sentence's reading: sentences recur from window to window of a stream (a
-    window is read once, uncached)."""
-    return _reading(text)
+    """An evidence sentence's reading, with the base forms and figures a window's swap is
+    looked for among: sentences recur from window to window of a stream (a window is read
+    once, uncached)."""
+    reading = _reading(text)
+    return replace(reading, bases=frozenset().union(*map(base_forms, reading.vocabulary)),
+                   figures=any(map(_figure, reading.vocabulary)))
 
 
 def _figure(token: str) -> bool:
