@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION, Signals, capped
-from stream_guard.text.opposites import are_opposites, base_forms, excludes, swaps_opposite
+from stream_guard.text.opposites import (
+    are_opposites,
+    base_forms,
+    excludes,
+    negates_sentence,
+    swaps_opposite,
+)
 from stream_guard.text.terms import term_keys
 from tests.conftest import stream_on_detector
 
@@ -212,3 +218,64 @@ def test_the_word_caches_are_bounded() -> None:
 
     for cached in (opposites.base_forms, opposites._excluded_by, opposites._sentence_reading):
         assert cached.cache_info().maxsize is not None
+
+
+POISON = ("But the authorities, which have launched an investigation into the mysterious wave of "
+          "illnesses, have not found any evidence of poison.")
+
+
+@pytest.mark.parametrize(("window", "sentence"), [
+    ("The authorities, which have launched an investigation, have found evidence of poison.",
+     POISON),  # dropped, with its determiner
+    ("The company did not discuss the merger with its board.",
+     "The company discussed the merger with its board."),  # added, the verb inflected
+    ("Gift cards can be refunded at any store.", "Gift cards cannot be refunded at any store."),
+    ("The issue could not result in a loss of propulsion while driving.",
+     "The issue could result in a loss of propulsion while driving."),
+    ("The plan has no annual fee for members.", "The plan has an annual fee for members."),
+    ("The method extracts the uncertainties of features in no layers of the network.",
+     "The method extracts the uncertainties of features in each layer of the network."),
+])
+def test_a_copy_with_a_negation_added_or_dropped_negates_its_sentence(window: str,
+                                                                     sentence: str) -> None:
+    assert negates_sentence(window, [sentence])
+
+
+@pytest.mark.parametrize(("window", "sentence"), [
+    ("The museum is not open on Mondays.", "The museum is closed on Mondays."),  # an antonym
+    ("Both have unlimited data and 24/7 phone support.",  # not what "no" denied
+     "Both plans: no data caps, 24/7 phone support, and a 30-day guarantee."),
+    ("Clean the filter and make sure the drain hose isn't kinked.",
+     "Clean the filter and check the drain hose for kinks."),
+    ("The film was due to be broadcast by Sky earlier this month.",
+     "The film might not be broadcast by Sky Atlantic."),  # a possibility
+    ("The store does not open until 10 on Sundays.", "The store opens at 10 on Sundays."),
+    ("The average selling price is not expected to exceed $460,000.",
+     "We expect the average selling price to stay below $460,000."),
+    ("Did the company not discuss the merger with its board?",
+     "The company discussed the merger with its board."),  # a question
+    ("The company did not discuss the merger with its board.",
+     "The company failed to discuss the merger with its board."),  # negated otherwise
+])
+def test_a_negation_in_other_words_or_with_company_is_no_denial(window: str,
+                                                                sentence: str) -> None:
+    assert not negates_sentence(window, [sentence])
+
+
+def test_the_sentence_that_says_what_the_window_says_is_its_source() -> None:
+    """Of two sentences the window copies as much of, the one of its polarity wins."""
+    window = "The company did not discuss the merger with its board."
+    assert not negates_sentence(window, ["The company discussed the merger with its board.",
+                                         "The company did not discuss the merger with its board."])
+
+
+@pytest.mark.slow  # the shipped detector
+async def test_a_dropped_negation_is_halted_as_contradicted(tmp_path: Path,
+                                                            model_cache: Path) -> None:
+    """SummEdits' edit the default tier let through: "have not found any evidence of poison"
+    made "have found evidence of poison"."""
+    answer = ("Authorities have launched an investigation into the wave of illnesses. The "
+              "authorities, which have launched an investigation, have found evidence of poison.")
+    frames = await stream_on_detector(tmp_path, model_cache, answer, [POISON])
+    halt = next(f for f in frames if f["type"] == "halt")
+    assert halt["at"] == answer.index("The authorities") and halt["reason"] == "contradicted"

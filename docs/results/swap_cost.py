@@ -3,30 +3,42 @@
 Every window of the dev sets' responses (tune and holdout halves), aligned by the server's
 engine as the cascade aligns it, is checked against the evidence sentences nearest it, as
 ``scoring.fusion.signals`` does; microseconds a window (p50, p99, mean; best of 3 passes) and
-how many windows the check marks.
+how many windows the check marks. ``--check opposite`` times the whole opposites check (a word
+swapped, or a negation added or dropped: ``says_opposite``), ``--check direction`` the
+direction check (``text.direction.moved_otherwise``, against the record's quantity index).
 
     python docs/results/swap_cost.py --data ../shared/data/dev \
         --out loadtest/results/v21/swap-cost.json
+    python docs/results/swap_cost.py --data ../shared/data/dev --check opposite \
+        --out loadtest/results/v22/opposite-cost.json
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
 from stream_guard.eval.cli import machine_info, results_parser, write_report
-from stream_guard.text.opposites import swaps_opposite
-from stream_guard.text.terms import term_keys
+from stream_guard.text.direction import moved_otherwise
+from stream_guard.text.opposites import says_opposite, swaps_opposite
+from stream_guard.text.terms import quantity_index, term_keys
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
 
 
 def main() -> None:
-    args = results_parser(__doc__).parse_args()
+    parser = results_parser(__doc__)
+    parser.add_argument("--check", choices=("swap", "opposite", "direction"), default="swap")
+    args = parser.parse_args()
+    index: dict[str, dict[str, frozenset[str]]] = {}
+    checks = {"swap": swaps_opposite, "opposite": says_opposite,
+              "direction": lambda text, _, context: moved_otherwise(
+                  text, index.setdefault(context, quantity_index(context)))}
     scorer = calibrate.WindowScorer.load()
     _, tune, holdout = load_sets(args.data)
-    jobs: list[tuple[str, list[str], frozenset[str]]] = []
+    jobs: list[tuple[str, list[str], frozenset[str], str]] = []
     for sets in (tune, holdout):
         for records, windows in scorer.groups(sets).values():
             evidence: dict[int, frozenset[str]] = {}
@@ -35,19 +47,22 @@ def main() -> None:
                 nearest = list(dict.fromkeys(s.text for s in (*premise.sentences,
                                                               *premise.nearest)))
                 keys = evidence.setdefault(w.record, term_keys(records[w.record].context))
-                jobs.append((records[w.record].response[w.start:w.end], nearest, keys))
+                jobs.append((records[w.record].response[w.start:w.end], nearest, keys,
+                             records[w.record].context))
     best = np.full(len(jobs), np.inf)
     marked = 0
+    check: Any = checks[args.check]
     for _ in range(3):
         marked = 0
-        for n, (text, nearest, keys) in enumerate(jobs):
+        for n, (text, nearest, keys, context) in enumerate(jobs):
             start = time.perf_counter()
-            marked += swaps_opposite(text, nearest, keys)
+            marked += check(text, nearest, context if args.check == "direction" else keys)
             best[n] = min(best[n], time.perf_counter() - start)
     micros = best * 1e6
     write_report(args.out, {
-        "command": " ".join(["docs/results/swap_cost.py", "--data", str(args.data), "--out",
-                             str(args.out)]),
+        "command": " ".join(["docs/results/swap_cost.py", "--data", str(args.data), "--check",
+                             args.check, "--out", str(args.out)]),
+        "check": args.check,
         "machine": machine_info(),
         "windows": len(jobs), "marked": marked,
         "microseconds_per_window": {"p50": round(float(np.percentile(micros, 50)), 1),

@@ -31,7 +31,8 @@ import numpy as np
 
 from stream_guard.models.hf import ModelFormatError
 from stream_guard.text.absence import borne_out
-from stream_guard.text.opposites import swaps_opposite
+from stream_guard.text.direction import moved_otherwise
+from stream_guard.text.opposites import says_opposite
 from stream_guard.text.polarity import flips_polarity
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known, quantity_conflict
@@ -60,15 +61,16 @@ class Signals:
 
     coverage: float  # weighted share of the window's terms found anywhere in the evidence
     premise_coverage: float  # ... found in the premise the model reads
-    conflict: bool  # a quantity the evidence states with another number
+    conflict: bool  # a quantity the evidence states with another number, or moving otherwise
     novel_specifics: float  # share of the window's numbers and names absent from the evidence
     speaker: bool  # speaks of its speaker ("I", "my"): no evidence attests that
     asks_listener: bool  # a question put to the listener ("you")
     # It is a premise clause with "not" added or dropped (text.polarity); no fusion feature:
     # it caps the score when the detector agrees (``capped``).
     polarity_flip: bool = False
-    # It is an evidence sentence near it with one word swapped for one that excludes it
-    # (text.opposites); no fusion feature: it caps the score (``capped``).
+    # It is an evidence sentence near it with one word swapped for one that excludes it, or
+    # with a negation added or dropped (text.opposites); no fusion feature: it caps the score
+    # (``capped``).
     opposite_swap: bool = False
     # It says the evidence leaves something out, and the evidence does (text.absence); no
     # fusion feature: it floors the score (``capped``).
@@ -94,7 +96,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
     missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
-    conflict = quantity_conflict(window_text, quantities)
+    conflict = (quantity_conflict(window_text, quantities)
+                or moved_otherwise(window_text, quantities))
     return Signals(
         coverage=coverage(window, evidence_keys),
         premise_coverage=coverage(window, premise_keys),
@@ -104,7 +107,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         asks_listener=asks_listener(window_text),
         polarity_flip=bool(premise_sentences) and flips_polarity(
             {t.key for t in window}, window_text, premise_sentences),
-        opposite_swap=bool(nearest) and swaps_opposite(window_text, nearest, evidence_keys),
+        opposite_swap=bool(nearest) and says_opposite(window_text, nearest, evidence_keys),
         absence_borne_out=not conflict and borne_out(window_text, evidence_keys),
     )
 

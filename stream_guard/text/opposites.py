@@ -1,4 +1,4 @@
-"""Swaps: whether a claim copies an evidence sentence but says the opposite in one place.
+"""Opposites: whether a claim copies an evidence sentence but says the opposite in one place.
 
 "The agent offered him a narrow range of plans" against "... offered him a wide range of plans",
 "Mean blood pressure rose by 8.4 mmHg" against "... fell by 8.4 mmHg", "at the end of the
@@ -49,6 +49,23 @@ The mark is narrow, since answers paraphrase:
   document;
 * a window or sentence of over 120 tokens is not aligned (the alignment's cost grows with the
   product of the lengths, and worse on repetitive text).
+
+The same alignment finds the other way a copy says the opposite: a negation added or dropped
+(:func:`negates_sentence`). "The authorities have found evidence of poison" against "... have
+not found any evidence of poison", "could not result in a loss" against "could result": the
+detector, which reads "not" beside a paraphrase, scores many such copies of SummEdits and of a
+fresh probe (``docs/results/negation-probe.jsonl``) as supported. A window is marked when the
+sentence it copies most of (at least half its content words) has the other polarity, by one
+negation ("not", "no", "never", "n't") that is the alignment's change before a copied word:
+
+* the negation comes with helpers only ("did not", "will not be"), or with the word it bears on
+  inflected ("didn't discuss" for "discussed"); the other side has helpers, articles, or for
+  "no" a determiner ("no layers" for "each layer") in its place;
+* the word it bears on, and the word after that, are copied: "no data caps" is not denied by
+  "unlimited data", nor "check the hose for kinks" by "make sure the hose isn't kinked";
+* it abstains where a word changes a negation's reach or negates without one ("until", "only",
+  "than", "without", "failed", "unless", "non-"...), where an opposite is swapped too ("isn't
+  open" for "closed"), for a possibility ("might not be broadcast"), and for a question.
 
 Pure and cheap: most windows hold no word that a nearest sentence lacks and could have swapped,
 and need no alignment; the rest, a sequence alignment of two short token lists.
@@ -118,6 +135,20 @@ _DOCUMENT_PARTS = frozenset(("table", "list", "section", "figure", "chart", "see
 _ARTICLES = frozenset(("a", "an"))
 _NEGATIVE_PREFIXES = frozenset(("un", "in", "im", "il", "ir", "dis", "non"))
 _LEADING_FIGURE = re.compile(r"\d[\d.,]*")
+# Words that change what a negation reaches, or negate without one: where either text has one,
+# a negation added or dropped is not judged (``negates_sentence``; a review of polarity.py's
+# first version found such company in a quarter of faithful answers written around negation).
+_REACH = re.compile(
+    r"\b(?:none|nobody|nothing|nowhere|neither|nor|without|except|excluding|unless|until"
+    r"|only|than|other|either|least|most|fewer|less|more|longer|zero|free|too|lack\w*|fail\w*"
+    r"|unable|refus\w*|den(?:y|ies|ied|ying)|prohibit\w*|forbid\w*|forbade|ban|banned|ceas\w*"
+    r"|stop\w*|absent|impossible|unlikely|unknown|unavailable|unclear|ever|yet|still|whether"
+    r"|if|non-?\w+)\b", re.IGNORECASE)
+# Words a negation comes with that say nothing of what it denies ("did not", "will not be").
+_HELPERS = frozenset(("do", "does", "did", "is", "are", "was", "were", "will", "would", "can",
+                      "could", "should", "has", "have", "had", "be", "been", "being", "may",
+                      "might", "must", "shall", "to"))
+_DETERMINERS = frozenset(("a", "an", "the", "any", "some", "each", "every", "all"))
 # At most this many tokens on either side of a swap: a word, or a word and its article.
 _SWAP_TOKENS = 2
 # The alignment must match at least this many tokens: a claim about that sentence.
@@ -182,6 +213,15 @@ def excludes(new: str, old: str) -> bool:
             for b in base_forms(old)):
         return True
     return new not in STOPWORDS and old not in STOPWORDS and are_opposites(new, old)
+
+
+def says_opposite(window_text: str, sentences: Sequence[str],
+                  evidence_keys: AbstractSet[str]) -> bool:
+    """Whether the window copies one of ``sentences`` but says the opposite in one place: a
+    word swapped (:func:`swaps_opposite`) or a negation added or dropped
+    (:func:`negates_sentence`)."""
+    return (swaps_opposite(window_text, sentences, evidence_keys)
+            or negates_sentence(window_text, sentences))
 
 
 def swaps_opposite(window_text: str, sentences: Iterable[str],
@@ -427,3 +467,96 @@ def _stated(word: str, evidence_keys: AbstractSet[str]) -> bool:
         forms.update((base, base + "s", base + "es", base + "d", base + "ed", stem + "ing",
                       base + "er", base + "est", base + "ly"))
     return not term_keys(" ".join(forms)).isdisjoint(evidence_keys)
+
+
+
+def negates_sentence(window_text: str, sentences: Iterable[str]) -> bool:
+    """Whether the window is the one of ``sentences`` it aligns with best, with a negation added
+    or dropped before a word both copy. See the module docstring for where it abstains."""
+    if is_question(window_text) or _REACH.search(window_text.translate(APOSTROPHES)):
+        return False
+    window = _reading(window_text)
+    if not _MIN_MATCHED <= len(window.tokens) <= _MAX_TOKENS:
+        return False
+    # Cheap first: most windows and sentences say yes, and none of the other polarity needs
+    # no alignment.
+    readings = [_sentence_reading(text) for text in sentences]
+    if all(r.negations[0] == window.negations[0] for r in readings):
+        return False
+    aligned = _best_aligned(window, readings)
+    if aligned is None:
+        return False
+    sentence, matcher = aligned
+    if (sentence.negations[0] == window.negations[0]
+            or sentence.negations[1] != window.negations[1]
+            or _REACH.search(" ".join(sentence.tokens))
+            or _copied(window.tokens, matcher) < _COPIED):
+        return False
+    ops = matcher.get_opcodes()
+    # An opposite swapped beside the negation restates the fact ("isn't open" for "closed").
+    if any(tag == "replace" and any(excludes(new, old) for new in window.tokens[i1:i2]
+                                    for old in sentence.tokens[j1:j2])
+           for tag, i1, i2, j1, j2 in ops):
+        return False
+    # The negations outside copied stretches ("... but said the cuts were not necessary" may be
+    # copied beside the one added): one, on either side.
+    in_window = [i for tag, i1, i2, _, _ in ops if tag != "equal" for i in range(i1, i2)
+                 if negated(window.tokens[i])]
+    in_sentence = [j for tag, _, _, j1, j2 in ops if tag != "equal" for j in range(j1, j2)
+                   if negated(sentence.tokens[j])]
+    if len(in_window) + len(in_sentence) != 1:
+        return False
+    if in_window:
+        return _denies_a_copied_word(window.tokens, sentence.tokens, ops, in_window[0])
+    return _denies_a_copied_word(sentence.tokens, window.tokens,
+                                 [(tag, j1, j2, i1, i2) for tag, i1, i2, j1, j2 in ops],
+                                 in_sentence[0])
+
+
+def _best_aligned(window: _Reading, sentences: Iterable[_Reading]
+                  ) -> tuple[_Reading, SequenceMatcher[str]] | None:
+    """The sentence the window copies most tokens of (of two as close, one of the window's
+    polarity: a sentence that says what the window says is its source), if it copies
+    :data:`_MIN_MATCHED`."""
+    best: tuple[int, bool, _Reading, SequenceMatcher[str]] | None = None
+    for sentence in sentences:
+        if len(sentence.tokens) > _MAX_TOKENS:
+            continue
+        matcher = SequenceMatcher(None, window.tokens, sentence.tokens, autojunk=False)
+        matched = sum(block.size for block in matcher.get_matching_blocks())
+        agrees = sentence.negations[0] == window.negations[0]
+        if best is None or (matched, agrees) > best[:2]:
+            best = (matched, agrees, sentence, matcher)
+    return None if best is None or best[0] < _MIN_MATCHED else best[2:]
+
+
+def _denies_a_copied_word(tokens: tuple[str, ...], other: tuple[str, ...],
+                          ops: Sequence[tuple[str, int, int, int, int]], at: int) -> bool:
+    """Whether the negation at ``tokens[at]`` is the alignment's change before a copied word:
+    its replacement holds helpers ("did", "be") and maybe the word it bears on inflected
+    ("didn't discuss" for "discussed"), the other side's only helpers, articles (any
+    determiner for "no": "no layers" for "each layer"), "also", or that word; and the word,
+    and the one after it (past determiners), are copied."""
+    if at > 0 and tokens[at - 1] in ("might", "may"):
+        return False  # a possibility denied ("might not be broadcast") is none asserted
+    head = next((h for h in range(at + 1, min(at + 4, len(tokens)))
+                 if tokens[h] not in _HELPERS and tokens[h] not in _ARTICLES), None)
+    if head is None:
+        return False
+    _, lo, hi, other_lo, other_hi = next(op for op in ops if op[1] <= at < op[2])
+    own = [t for t in tokens[lo:hi] if not negated(t) and t not in _HELPERS]
+    dropped = _DETERMINERS if tokens[at] == "no" else _ARTICLES
+    theirs = [t for t in other[other_lo:other_hi]
+              if t not in _HELPERS and t not in dropped and t != "also"]
+    if own and not (own == [tokens[head]] and hi == head + 1 and len(theirs) == 1
+                    and not base_forms(own[0]).isdisjoint(base_forms(theirs[0]))):
+        return False
+    if theirs and not own:
+        return False
+    copied = {i for tag, i1, i2, _, _ in ops if tag == "equal" for i in range(i1, i2)}
+    if head >= hi and head not in copied:
+        return False
+    after = head + 1
+    while after < len(tokens) and tokens[after] in _DETERMINERS:
+        after += 1
+    return after >= len(tokens) or after in copied

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from stream_guard.text.direction import changes
+
 # Words split at hyphens, so "Go-there" meets the "Go - there" of a transcript and "well-known"
 # meets "well known". A capitalised name with a number after its hyphen ("COVID-19", "CoV-2",
 # "F-35") stays one token: a numbered name (see :func:`known`).
@@ -894,11 +896,13 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
             by_unit.setdefault(unit, set()).add(number)
     for number in _metres_by_length(text):  # "12 m long" is 12 metres
         by_unit.setdefault("metre", set()).add(number)
-    if len(by_unit.get("%", ())) > 1 and (changes := _point_changes(canonical)):
-        by_unit[POINT_CHANGES] = changes
+    if len(by_unit.get("%", ())) > 1 and (points := _point_changes(canonical)):
+        by_unit[POINT_CHANGES] = points
     by_unit.update(_year_spans(text))
     if bounds := _limits(canonical):
         by_unit[BOUNDS] = bounds
+    for direction, figures in changes(text).items():  # which way the figures it moves went
+        by_unit[direction] = set(figures)
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
 
 
