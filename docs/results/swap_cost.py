@@ -34,8 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     index: dict[str, dict[str, frozenset[str]]] = {}
     checks = {"swap": swaps_opposite, "opposite": says_opposite,
-              "direction": lambda text, _, context: moved_otherwise(
-                  text, index.setdefault(context, quantity_index(context)))}
+              "direction": lambda text, _, context: moved_otherwise(text, index[context])}
     scorer = calibrate.WindowScorer.load()
     _, tune, holdout = load_sets(args.data)
     jobs: list[tuple[str, list[str], frozenset[str], str]] = []
@@ -47,8 +46,10 @@ def main() -> None:
                 nearest = list(dict.fromkeys(s.text for s in (*premise.sentences,
                                                               *premise.nearest)))
                 keys = evidence.setdefault(w.record, term_keys(records[w.record].context))
-                jobs.append((records[w.record].response[w.start:w.end], nearest, keys,
-                             records[w.record].context))
+                context = records[w.record].context
+                if context not in index:  # once a stream, at its start, as the server does
+                    index[context] = quantity_index(context)
+                jobs.append((records[w.record].response[w.start:w.end], nearest, keys, context))
     best = np.full(len(jobs), np.inf)
     marked = 0
     check: Any = checks[args.check]

@@ -87,6 +87,8 @@ def changes(text: str) -> dict[str, frozenset[str]]:
     """The figures ``text`` says rose (:data:`ROSE`) and fell (:data:`FELL`), each as a key of
     its currency, number and unit ("$5M", "17%"); a year (1900 to 2099 with no unit) is none."""
     found: dict[str, set[str]] = {ROSE: set(), FELL: set()}
+    if not any(c.isdigit() for c in text):
+        return {}
     for shape in _SHAPES:
         for match in shape.finditer(text):
             if _NEGATION_BEFORE.search(text, max(0, match.start() - 30), match.start()):
@@ -128,13 +130,15 @@ def moved_otherwise(window: str, evidence: Mapping[str, frozenset[str]]) -> bool
     """Whether the window says a figure rose that the evidence (its quantity index) says only
     fell, or fell that it says only rose, or that something went from one figure to another
     that the evidence says went the other way ("from 211 to 263" for "from 263 to 211")."""
-    said = changes(window)
+    up, down = evidence.get(ROSE, frozenset()), evidence.get(FELL, frozenset())
     pairs = evidence.get(FROM_TO, frozenset())
+    if not (up or down or pairs):  # evidence that moves no figure: most, and no regex
+        return False
+    said = changes(window)
     if any(_reversed(pair) in pairs and pair not in pairs
            for pair in said.get(FROM_TO, frozenset())):
         return True
     rose, fell = said.get(ROSE, frozenset()), said.get(FELL, frozenset())
-    up, down = evidence.get(ROSE, frozenset()), evidence.get(FELL, frozenset())
     return any(key not in fell and key in down and key not in up for key in rose) or any(
         key not in rose and key in up and key not in down for key in fell)
 

@@ -219,9 +219,9 @@ def says_opposite(window_text: str, sentences: Sequence[str],
                   evidence_keys: AbstractSet[str]) -> bool:
     """Whether the window copies one of ``sentences`` but says the opposite in one place: a
     word swapped (:func:`swaps_opposite`) or a negation added or dropped
-    (:func:`negates_sentence`)."""
-    return (swaps_opposite(window_text, sentences, evidence_keys)
-            or negates_sentence(window_text, sentences))
+    (:func:`negates_sentence`). The window is read once for both."""
+    read = _read(window_text, sentences)
+    return read is not None and (_swaps(*read, evidence_keys) or _negates(window_text, *read))
 
 
 def swaps_opposite(window_text: str, sentences: Iterable[str],
@@ -229,16 +229,36 @@ def swaps_opposite(window_text: str, sentences: Iterable[str],
     """Whether the window is one of ``sentences`` with one word swapped for one that excludes
     it, the swapped-in word absent from the evidence (its term keys, and every word of
     ``sentences``). See the module docstring for what counts and where it abstains."""
+    read = _read(window_text, sentences)
+    return read is not None and _swaps(*read, evidence_keys)
+
+
+def negates_sentence(window_text: str, sentences: Iterable[str]) -> bool:
+    """Whether the window is the one of ``sentences`` it aligns with best, with a negation added
+    or dropped before a word both copy. See the module docstring for where it abstains."""
+    read = _read(window_text, sentences)
+    return read is not None and _negates(window_text, *read)
+
+
+def _read(window_text: str, sentences: Iterable[str]) -> tuple[_Reading, list[_Reading]] | None:
+    """The window's reading and its sentences', unless it is a question (which states
+    nothing) or of a length not aligned."""
     if is_question(window_text):
-        return False
+        return None
     window = _reading(window_text)
+    if not _MIN_MATCHED <= len(window.tokens) <= _MAX_TOKENS:
+        return None
+    return window, [_sentence_reading(s) for s in sentences]
+
+
+def _swaps(window: _Reading, readings: Sequence[_Reading],
+           evidence_keys: AbstractSet[str]) -> bool:
     # Cheap first: only a word that can exclude another (a figure, a word with an opposite, one
     # of a closed class) can be swapped in; most windows have none a sentence lacks, and need
     # no alignment.
     swappable = {t for t in window.tokens if _figure(t) or _excluded_by(t)}
-    if not _MIN_MATCHED <= len(window.tokens) <= _MAX_TOKENS or not swappable:
+    if not swappable:
         return False
-    readings = [_sentence_reading(s) for s in sentences]
     # What any of them says is stated: "after" in one sentence is no swap for "before" in
     # another (function words have no term keys to look up).
     said = frozenset().union(*(r.vocabulary for r in readings))
@@ -470,18 +490,11 @@ def _stated(word: str, evidence_keys: AbstractSet[str]) -> bool:
 
 
 
-def negates_sentence(window_text: str, sentences: Iterable[str]) -> bool:
-    """Whether the window is the one of ``sentences`` it aligns with best, with a negation added
-    or dropped before a word both copy. See the module docstring for where it abstains."""
-    if is_question(window_text) or _REACH.search(window_text.translate(APOSTROPHES)):
-        return False
-    window = _reading(window_text)
-    if not _MIN_MATCHED <= len(window.tokens) <= _MAX_TOKENS:
-        return False
+def _negates(window_text: str, window: _Reading, readings: Sequence[_Reading]) -> bool:
     # Cheap first: most windows and sentences say yes, and none of the other polarity needs
     # no alignment.
-    readings = [_sentence_reading(text) for text in sentences]
-    if all(r.negations[0] == window.negations[0] for r in readings):
+    if (all(r.negations[0] == window.negations[0] for r in readings)
+            or _REACH.search(window_text.translate(APOSTROPHES))):
         return False
     aligned = _best_aligned(window, readings)
     if aligned is None:
