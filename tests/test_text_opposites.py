@@ -4,6 +4,7 @@ lexical mark, the cap it earns, and the halt through a real server with the ship
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,14 @@ async def test_a_dropped_negation_is_halted_as_contradicted(tmp_path: Path,
     frames = await stream_on_detector(tmp_path, model_cache, answer, [POISON])
     halt = next(f for f in frames if f["type"] == "halt")
     assert halt["at"] == answer.index("The authorities") and halt["reason"] == "contradicted"
+
+
+def test_a_reviews_faithful_answers_are_not_negations_and_its_wrong_ones_are() -> None:
+    """A review wrote 151 faithful answers to trip the negation check (merges of two
+    sentences, "not X but Y", "no pool and gym", "NO" for nitric oxide, "case no. 3", a vote of
+    no confidence, counterfactuals, paraphrases, answers opened with "No") and 24 wrong ones;
+    the first version marked 18 of the faithful."""
+    review = Path(__file__).with_name("data") / "direction_negation_review.jsonl"
+    cases = [json.loads(line) for line in review.read_text(encoding="utf-8").splitlines()]
+    for case in (c for c in cases if c["rule"] == "negation"):
+        assert negates_sentence(case["window"], case["evidence"]) != case["faithful"], case

@@ -18,6 +18,15 @@ to 40%" (a limit) and "more than 300" (a comparison) are left alone, as are "hig
 higher than X"). A figure the evidence says moved both ways (two measures each rose or fell
 5%) or none is no conflict, nor is a change after a negation ("did not fall 5%").
 
+Where the evidence also writes the figure outside the changes read ("shed 4%", "closed 4%
+lower", "make up 40%"), it may state the window's change in words not read here, so the check
+abstains; as it does where a sentence sets one thing against its complement ("the euro rose 1%
+against the dollar", "churn dropped 3 points", "the net loss widened") or undoes a change
+("gave up those gains", "reversing January's rise"), and for "improvement" (of a loss, a fall),
+negative growth, a phrasal "make up", and a bare number before a span of time ("over 15
+years"). A review wrote 103 faithful answers to trip the check; none is marked
+(``tests/data/direction_negation_review.jsonl``).
+
 Levels count in one shape: the two a verb of change goes from and to. "Hospitalisations rose
 from 211 to 263" against "dropped to 211 from 263" has both figures right and the change
 reversed. A span is no change ("stretched from 8,000 to 5,000 BC" may be written "from 5,000
@@ -28,24 +37,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 # The keys of a quantity index (:func:`~stream_guard.text.terms.quantity_index`) under which
 # the figures its text says rose, and those it says fell, are kept.
 ROSE, FELL = "@rose", "@fell"
-# ... and under which the figures it says something went from and to, as "from>to".
+# ... under which the figures it says something went from and to, as "from>to" ...
 FROM_TO = "@from-to"
+# ... and under which the numbers it writes outside any change read (plain values: "17"): a
+# figure the evidence also writes otherwise ("shed 4%", "4% lower", "make up 40%") may be
+# stated there the window's way, in words this module does not read.
+UNPLACED = "@unplaced"
 
 _UP_VERBS = ("increase|increased|increases|increasing|rise|rises|rose|risen|rising|grow|grows"
              "|grew|grown|growing|gain|gained|gains|gaining|jump|jumped|jumps|climb|climbed"
              "|climbs|surge|surged|surges|soar|soared|soars|up|advanced|rallied|widen|widened"
-             "|widens|widening|expanded")
+             "|widens|widening|expanded|added|hiked")
 _DOWN_VERBS = ("decrease|decreased|decreases|decreasing|fall|falls|fell|fallen|falling|decline"
                "|declined|declines|declining|drop|dropped|drops|dropping|slid|slide|slides"
                "|slip|slipped|slips|shrank|shrink|shrinks|shrunk|plunge|plunged|plunges|tumble"
                "|tumbled|tumbles|sank|sink|sinks|dip|dipped|dips|down|reduce|reduced|reduces"
-               "|cut|cuts|lowered|contracted|narrow|narrowed|narrows|narrowing")
-_UP_NOUNS = "increase|increases|rise|rises|gain|gains|jump|growth|improvement|surge|climb|hike"
+               "|cut|cuts|lowered|contracted|narrow|narrowed|narrows|narrowing|lost|shed|eased"
+               "|slumped|retreated|trimmed|slashed")
+# Not "improvement": an improvement in a bad measure (a loss, response times) is a fall.
+_UP_NOUNS = "increase|increases|rise|rises|gain|gains|jump|growth|surge|climb|hike"
 _DOWN_NOUNS = ("decrease|decreases|decline|declines|drop|drops|fall|reduction|reductions|cut"
                "|cuts|dip|slide|contraction")
 _UP = frozenset((_UP_VERBS + "|" + _UP_NOUNS).split("|"))
@@ -78,31 +94,108 @@ _FROM_TO_SHAPES = (
 )
 _NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|n't|without)\b[^.;:!?\n]{0,24}$",
                               re.IGNORECASE)
+# Where a sentence may say a change of one thing as the opposite change of its complement or
+# counterpart ("the euro rose 1% against the dollar", "churn dropped 3 points" for retention,
+# "the net loss widened" for income, "the lead narrowed"), or a change undone ("rallied 2% but
+# gave up those gains", "fell 5%, reversing January's rise"): its changes are not read.
+_INVERSE = re.compile(r"\b(?:against|versus|vs|lead|gap|spread|deficits?|loss|losses|churn"
+                      r"|vacanc\w*|errors?|uninsured|unemploy\w*|debts?|shortfalls?|revers\w*"
+                      r"|eras\w*|back|gave up|giving up|rebound\w*|recover\w*|recoup\w*"
+                      r"|pared)\b", re.IGNORECASE)
+# "up" and "down" of a phrasal verb ("services make up 40%") are no change.
+_PHRASAL = re.compile(r"\b(?:make|makes|made|making|take|takes|took|taking|taken|set|sets|shut"
+                      r"|turn|turns|turned|pay|pays|paid|break|broke|broken|sign|signed|end"
+                      r"|ended|ends)\s+$", re.IGNORECASE)
+# A bare number before a span of time is a duration or a count of times, no amount ("rose over
+# 15 years", "raised rates 9 times").
+_TIME_AFTER = re.compile(r"\s*(?:-\s*\d|(?:straight\s+|consecutive\s+)?(?:years?|months?"
+                         r"|quarters?|weeks?|days?|sessions?|times|hours?|minutes?)\b)",
+                         re.IGNORECASE)
+# ... and a pair of figures before one is a span ("fell across maturities from 10 to 2 years").
+_SPAN_AFTER = re.compile(r"\s*(?:years?|months?|days?|ago|BCE?|AD|CE|am|pm|a\.m\.|p\.m\.)"
+                         r"(?!\w)", re.IGNORECASE)
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n")
 _UNITS = {"%": "%", "percent": "%", "per cent": "%", "percentage point": "pt",
           "percentage points": "pt", "point": "pt", "points": "pt", "basis points": "bp",
           "bps": "bp", "million": "M", "m": "M", "billion": "B", "bn": "B", "k": "k"}
 
 
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A figure moved: which way (:data:`ROSE`, :data:`FELL`), its key ("$5M", "17%") and its
+    plain value ("5")."""
+
+    way: str
+    key: str
+    value: str
+
+
 def changes(text: str) -> dict[str, frozenset[str]]:
     """The figures ``text`` says rose (:data:`ROSE`) and fell (:data:`FELL`), each as a key of
-    its currency, number and unit ("$5M", "17%"); a year (1900 to 2099 with no unit) is none."""
-    found: dict[str, set[str]] = {ROSE: set(), FELL: set()}
+    its currency, number and unit ("$5M", "17%"; a year, 1900 to 2099 with no unit, is none),
+    the pairs it says something went from and to (:data:`FROM_TO`), and the numbers it writes
+    outside all of them (:data:`UNPLACED`)."""
+    moved, pairs, unplaced = _read(text)
+    found = {ROSE: {c.key for c in moved if c.way == ROSE},
+             FELL: {c.key for c in moved if c.way == FELL}, FROM_TO: pairs, UNPLACED: unplaced}
+    return {k: frozenset(v) for k, v in found.items() if v}
+
+
+def _read(text: str) -> tuple[list[_Change], set[str], set[str]]:
+    """The changes, from-to pairs and unplaced numbers of ``text``, sentence by sentence."""
+    moved: list[_Change] = []
+    pairs: set[str] = set()
+    unplaced: set[str] = set()
     if not any(c.isdigit() for c in text):
-        return {}
+        return moved, pairs, unplaced
+    for sentence in _SENTENCE_BREAK.split(text):
+        placed: set[int] = set()
+        if not _INVERSE.search(sentence):
+            moved += _changes_of(sentence, placed)
+            pairs |= _pairs_of(sentence, placed)
+        unplaced |= {f"{value:f}" for match in _NUMBER.finditer(sentence)
+                     if match.start() not in placed
+                     and (value := _number(match.group())) is not None}
+    return moved, pairs, unplaced
+
+
+def _changes_of(sentence: str, placed: set[int]) -> list[_Change]:
+    """A sentence's changes; the offsets of their amounts are added to ``placed``."""
+    found = []
     for shape in _SHAPES:
-        for match in shape.finditer(text):
-            if _NEGATION_BEFORE.search(text, max(0, match.start() - 30), match.start()):
+        for match in shape.finditer(sentence):
+            word = match.group("w").lower()
+            before = sentence[max(0, match.start() - 30):match.start()]
+            if (_NEGATION_BEFORE.search(before)
+                    or (word == "growth"  # "-17% growth", "negative growth of 2%"
+                        and re.search(r"(?:-|\bnegative\s+)$", sentence[:match.start()]))
+                    or (word in ("up", "down") and _PHRASAL.search(before))
+                    or (word in ("gain", "gains") and re.match(r"\s+(?:on|from)\b", sentence[
+                        match.end():]))
+                    or (not match.group("c") and not match.group("u")
+                        and _TIME_AFTER.match(sentence, match.end()))):
                 continue
             key = _key(match)
             if key is not None:
-                found[ROSE if match.group("w").lower() in _UP else FELL].add(key)
-    pairs = found.setdefault(FROM_TO, set())
+                placed.add(match.start("n"))
+                found.append(_Change(ROSE if word in _UP else FELL, key,
+                                     f"{_number(match.group('n')):f}"))
+    return found
+
+
+def _pairs_of(sentence: str, placed: set[int]) -> set[str]:
+    """A sentence's from-to pairs, as "from>to"; their figures' offsets added to ``placed``."""
+    pairs = set()
     for shape, start, end in _FROM_TO_SHAPES:
-        for match in shape.finditer(text):
+        for match in shape.finditer(sentence):
             values = [_number(match.group(start)), _number(match.group(end))]
-            if None not in values and not all(_year(v) for v in values if v is not None):
-                pairs.add(f"{values[0]:f}>{values[1]:f}")
-    return {k: frozenset(v) for k, v in found.items() if v}
+            if (None in values or all(_year(v) for v in values if v is not None)
+                    or _SPAN_AFTER.match(sentence, match.end())):
+                continue
+            placed.update((match.start(start), match.start(end)))
+            pairs.add(f"{values[0]:f}>{values[1]:f}")
+    return pairs
 
 
 def _number(text: str) -> Decimal | None:
@@ -129,18 +222,26 @@ def _key(match: re.Match[str]) -> str | None:
 def moved_otherwise(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
     """Whether the window says a figure rose that the evidence (its quantity index) says only
     fell, or fell that it says only rose, or that something went from one figure to another
-    that the evidence says went the other way ("from 211 to 263" for "from 263 to 211")."""
+    that the evidence says went the other way ("from 211 to 263" for "from 263 to 211"); never
+    of a figure the evidence also writes outside the changes read, nor one the window itself
+    moves both ways (a round trip)."""
     up, down = evidence.get(ROSE, frozenset()), evidence.get(FELL, frozenset())
     pairs = evidence.get(FROM_TO, frozenset())
     if not (up or down or pairs):  # evidence that moves no figure: most, and no regex
         return False
-    said = changes(window)
-    if any(_reversed(pair) in pairs and pair not in pairs
-           for pair in said.get(FROM_TO, frozenset())):
-        return True
-    rose, fell = said.get(ROSE, frozenset()), said.get(FELL, frozenset())
-    return any(key not in fell and key in down and key not in up for key in rose) or any(
-        key not in rose and key in up and key not in down for key in fell)
+    unplaced = evidence.get(UNPLACED, frozenset())
+    moved, said, _ = _read(window)
+    for pair in said:
+        if (_reversed(pair) in pairs and pair not in pairs and _reversed(pair) not in said
+                and unplaced.isdisjoint(pair.split(">"))):
+            return True
+    ways = {(c.key, c.way) for c in moved}
+    for change in moved:
+        same, other = (up, down) if change.way == ROSE else (down, up)
+        if (change.key in other and change.key not in same and change.value not in unplaced
+                and len({way for key, way in ways if key == change.key}) == 1):
+            return True
+    return False
 
 
 def _reversed(pair: str) -> str:

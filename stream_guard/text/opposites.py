@@ -64,8 +64,17 @@ negation ("not", "no", "never", "n't") that is the alignment's change before a c
 * the word it bears on, and the word after that, are copied: "no data caps" is not denied by
   "unlimited data", nor "check the hose for kinks" by "make sure the hose isn't kinked";
 * it abstains where a word changes a negation's reach or negates without one ("until", "only",
-  "than", "without", "failed", "unless", "non-"...), where an opposite is swapped too ("isn't
-  open" for "closed"), for a possibility ("might not be broadcast"), and for a question.
+  "than", "without", "failed", "unless", "non-", "would have"...), where an opposite is swapped
+  too ("isn't open" for "closed"), for a possibility ("might not be broadcast"), a contrast
+  ("not by the pilot, but by the weather"), a list's second "no" ("no pool and [no] gym"), a
+  "no" that negates nothing ("nitric oxide (NO)", "case no. 3", "a no-confidence vote"), and
+  a question;
+* it abstains where the window may have taken its negation from another sentence near it
+  ("The drug did not reduce symptoms in children" against "... reduced symptoms in adults"
+  and "... it did not reduce symptoms in children"): another sentence says the window's way
+  of the denied word, or holds a content word the window has and the aligned sentence lacks.
+  A review wrote 151 faithful answers to trip the check; none is marked
+  (``tests/data/direction_negation_review.jsonl``).
 
 Pure and cheap: most windows hold no word that a nearest sentence lacks and could have swapped,
 and need no alignment; the rest, a sequence alignment of two short token lists.
@@ -143,7 +152,14 @@ _REACH = re.compile(
     r"|only|than|other|either|least|most|fewer|less|more|longer|zero|free|too|lack\w*|fail\w*"
     r"|unable|refus\w*|den(?:y|ies|ied|ying)|prohibit\w*|forbid\w*|forbade|ban|banned|ceas\w*"
     r"|stop\w*|absent|impossible|unlikely|unknown|unavailable|unclear|ever|yet|still|whether"
-    r"|if|non-?\w+)\b", re.IGNORECASE)
+    r"|if|non-?\w+|would have|had it|were it)\b", re.IGNORECASE)
+# A negation set against what follows ("not caused by the pilot, but by the weather"): the
+# window may keep the second part.
+_CONTRAST = re.compile(r"(?:\bnot|n't)\b[^.;:!?]*\b(?:but|rather|instead)\b", re.IGNORECASE)
+# A "no" or "NO" that negates nothing: an acronym ("nitric oxide (NO)"), a name ("the No
+# campaign"), a number sign ("case no. 3"), a compound ("a no-confidence vote").
+_NOT_A_NEGATION = re.compile(r"\bNOT?\b|(?<=[a-z,] )No\b|\b[Nn]o\.\s*\d|\b[Nn]o-\w"
+                             r"|\b[Nn]o confidence\b")
 # Words a negation comes with that say nothing of what it denies ("did not", "will not be").
 _HELPERS = frozenset(("do", "does", "did", "is", "are", "was", "were", "will", "would", "can",
                       "could", "should", "has", "have", "had", "be", "been", "being", "may",
@@ -420,6 +436,7 @@ class _Reading:
     # An evidence sentence's only (what a window may have swapped out, for ``_may_swap``):
     bases: frozenset[str] = frozenset()  # every base form of every token
     figures: bool = False
+    text: str = ""  # as written (for the negation check's phrases)
 
 
 def _reading(text: str) -> _Reading:
@@ -437,7 +454,7 @@ def _sentence_reading(text: str) -> _Reading:
     once, uncached)."""
     reading = _reading(text)
     return replace(reading, bases=frozenset().union(*map(base_forms, reading.vocabulary)),
-                   figures=any(map(_figure, reading.vocabulary)))
+                   figures=any(map(_figure, reading.vocabulary)), text=text)
 
 
 def _figure(token: str) -> bool:
@@ -494,7 +511,7 @@ def _negates(window_text: str, window: _Reading, readings: Sequence[_Reading]) -
     # Cheap first: most windows and sentences say yes, and none of the other polarity needs
     # no alignment.
     if (all(r.negations[0] == window.negations[0] for r in readings)
-            or _REACH.search(window_text.translate(APOSTROPHES))):
+            or _abstains(window_text.translate(APOSTROPHES))):
         return False
     aligned = _best_aligned(window, readings)
     if aligned is None:
@@ -502,7 +519,7 @@ def _negates(window_text: str, window: _Reading, readings: Sequence[_Reading]) -
     sentence, matcher = aligned
     if (sentence.negations[0] == window.negations[0]
             or sentence.negations[1] != window.negations[1]
-            or _REACH.search(" ".join(sentence.tokens))
+            or _abstains(sentence.text.translate(APOSTROPHES))
             or _copied(window.tokens, matcher) < _COPIED):
         return False
     ops = matcher.get_opcodes()
@@ -519,11 +536,27 @@ def _negates(window_text: str, window: _Reading, readings: Sequence[_Reading]) -
                    if negated(sentence.tokens[j])]
     if len(in_window) + len(in_sentence) != 1:
         return False
-    if in_window:
-        return _denies_a_copied_word(window.tokens, sentence.tokens, ops, in_window[0])
-    return _denies_a_copied_word(sentence.tokens, window.tokens,
-                                 [(tag, j1, j2, i1, i2) for tag, i1, i2, j1, j2 in ops],
-                                 in_sentence[0])
+    head = (_denied_word(window.tokens, sentence.tokens, ops, in_window[0]) if in_window else
+            _denied_word(sentence.tokens, window.tokens,
+                         [(tag, j1, j2, i1, i2) for tag, i1, i2, j1, j2 in ops], in_sentence[0]))
+    if head is None:
+        return False
+    # A window may take its words from one sentence and its negation from another ("The drug
+    # did not reduce symptoms in children" from "... reduced symptoms in adults" and "... it
+    # did not reduce symptoms in children"): not where another sentence says the window's way
+    # of that word, or holds a content word the window has and the aligned sentence lacks.
+    others = [r for r in readings if r is not sentence]
+    forms = base_forms(head)
+    added = {t for tag, i1, i2, _, _ in ops if tag != "equal" for t in window.tokens[i1:i2]
+             if t not in STOPWORDS and not negated(t) and base_forms(t).isdisjoint(forms)}
+    return not any((r.negations[0] == window.negations[0] and not forms.isdisjoint(r.bases))
+                   or not added.isdisjoint(r.vocabulary) for r in others)
+
+
+def _abstains(text: str) -> bool:
+    """Whether a negation in ``text`` is not judged: a word that changes its reach, a contrast
+    ("not by the pilot, but by the weather"), or a "no" that negates nothing."""
+    return any(p.search(text) for p in (_REACH, _CONTRAST, _NOT_A_NEGATION))
 
 
 def _best_aligned(window: _Reading, sentences: Iterable[_Reading]
@@ -543,19 +576,23 @@ def _best_aligned(window: _Reading, sentences: Iterable[_Reading]
     return None if best is None or best[0] < _MIN_MATCHED else best[2:]
 
 
-def _denies_a_copied_word(tokens: tuple[str, ...], other: tuple[str, ...],
-                          ops: Sequence[tuple[str, int, int, int, int]], at: int) -> bool:
-    """Whether the negation at ``tokens[at]`` is the alignment's change before a copied word:
+def _denied_word(tokens: tuple[str, ...], other: tuple[str, ...],
+                 ops: Sequence[tuple[str, int, int, int, int]], at: int) -> str | None:
+    """The copied word the negation at ``tokens[at]`` denies, if it is the alignment's change
+    before it:
     its replacement holds helpers ("did", "be") and maybe the word it bears on inflected
     ("didn't discuss" for "discussed"), the other side's only helpers, articles (any
     determiner for "no": "no layers" for "each layer"), "also", or that word; and the word,
-    and the one after it (past determiners), are copied."""
+    and the one after it (past determiners), are copied; and it is no second "no" of a list
+    ("no pool and [no] gym")."""
     if at > 0 and tokens[at - 1] in ("might", "may"):
-        return False  # a possibility denied ("might not be broadcast") is none asserted
+        return None  # a possibility denied ("might not be broadcast") is none asserted
+    if at > 0 and tokens[at - 1] in ("and", "or", "nor") and tokens[at] in tokens[:at - 1]:
+        return None
     head = next((h for h in range(at + 1, min(at + 4, len(tokens)))
                  if tokens[h] not in _HELPERS and tokens[h] not in _ARTICLES), None)
     if head is None:
-        return False
+        return None
     _, lo, hi, other_lo, other_hi = next(op for op in ops if op[1] <= at < op[2])
     own = [t for t in tokens[lo:hi] if not negated(t) and t not in _HELPERS]
     dropped = _DETERMINERS if tokens[at] == "no" else _ARTICLES
@@ -563,13 +600,13 @@ def _denies_a_copied_word(tokens: tuple[str, ...], other: tuple[str, ...],
               if t not in _HELPERS and t not in dropped and t != "also"]
     if own and not (own == [tokens[head]] and hi == head + 1 and len(theirs) == 1
                     and not base_forms(own[0]).isdisjoint(base_forms(theirs[0]))):
-        return False
+        return None
     if theirs and not own:
-        return False
+        return None
     copied = {i for tag, i1, i2, _, _ in ops if tag == "equal" for i in range(i1, i2)}
     if head >= hi and head not in copied:
-        return False
+        return None
     after = head + 1
     while after < len(tokens) and tokens[after] in _DETERMINERS:
         after += 1
-    return after >= len(tokens) or after in copied
+    return tokens[head] if after >= len(tokens) or after in copied else None
