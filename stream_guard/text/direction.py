@@ -5,9 +5,10 @@ up 17% from $0.29": the figure is the evidence's, so the quantity check
 (:func:`~stream_guard.text.terms.quantity_conflict`) finds nothing changed; word coverage misses
 one word in ten; the cross-encoder does not compare directions; and the sentences are too far
 apart for the opposites check (:mod:`stream_guard.text.opposites`) to align. Yet the claim
-reverses the source, the edit financial summaries get most often wrong. So the evidence's
-changes are indexed once, as the figures it says rose and those it says fell, and a window is
-marked when it says a figure moved one way that the evidence says moved only the other.
+reverses the source (SummEdits' earnings-call summaries are edited this way often). So the
+evidence's changes are indexed once, as the figures it says rose and those it says fell, and a
+window is marked when it says a figure moved one way that the evidence says moved only the
+other.
 
 Only a figure that is the amount of a change counts, in three shapes: a verb of change and its
 amount ("rose 17%", "was up by $5 million", "rose slightly, by 3%", "widened 120 basis
