@@ -48,8 +48,8 @@ def test_the_figures_a_change_went_from_and_to_are_read_in_order() -> None:
     assert changes("Admissions dropped to 211 from 263.")[FROM_TO] == {"263>211"}
     assert changes("Revenue rose by 12% from $5 million to $5.6 million.")[FROM_TO] == {"5>5.6"}
     # a span, and years, are no change
-    assert FROM_TO not in changes("The period stretched from 8,000 to 5,000 BC.")
-    assert FROM_TO not in changes("Sales grew from 2019 to 2021.")
+    assert not changes("The period stretched from 8,000 to 5,000 BC.")
+    assert not changes("Sales grew from 2019 to 2021.")
 
 
 def test_a_change_said_to_go_the_other_way_between_the_same_figures_conflicts() -> None:
@@ -71,9 +71,7 @@ def test_a_change_said_to_go_the_other_way_between_the_same_figures_conflicts() 
     "Sales grew in 2019.",  # a year, no amount
 ])
 def test_levels_limits_comparisons_and_denials_are_no_changes(text: str) -> None:
-    found = changes(text)
-    assert not {ROSE, FELL, FROM_TO} & found.keys()
-    assert found[UNPLACED]  # its figures are written outside any change read
+    assert not changes(text)
 
 
 def test_a_figure_said_to_move_the_other_way_conflicts() -> None:
@@ -140,3 +138,11 @@ def test_a_reviews_faithful_answers_are_not_marked_and_its_wrong_ones_are() -> N
     for case in (c for c in cases if c["rule"] == "direction"):
         marked = moved_otherwise(case["window"], quantity_index(case["evidence"]))
         assert marked == (not case["faithful"] and case["window"] not in LEFT_ALONE), case
+
+
+def test_a_figure_the_evidence_also_writes_outside_a_change_is_no_conflict() -> None:
+    """"closed 4% lower" is not read as a change (its subject may be turned round elsewhere),
+    so the evidence may say the window's "fell 4%" there: the check abstains."""
+    evidence = quantity_index("Shares closed 4% lower on Friday after rising 4% on Thursday.")
+    assert "4" in evidence[UNPLACED] and "4%" in evidence[ROSE]
+    assert not moved_otherwise("Shares fell 4% on Friday.", evidence)

@@ -136,8 +136,10 @@ def changes(text: str) -> dict[str, frozenset[str]]:
     """The figures ``text`` says rose (:data:`ROSE`) and fell (:data:`FELL`), each as a key of
     its currency, number and unit ("$5M", "17%"; a year, 1900 to 2099 with no unit, is none),
     the pairs it says something went from and to (:data:`FROM_TO`), and the numbers it writes
-    outside all of them (:data:`UNPLACED`)."""
+    outside all of them (:data:`UNPLACED`); nothing for a text that moves no figure."""
     moved, pairs, unplaced = _read(text)
+    if not (moved or pairs):
+        return {}
     found = {ROSE: {c.key for c in moved if c.way == ROSE},
              FELL: {c.key for c in moved if c.way == FELL}, FROM_TO: pairs, UNPLACED: unplaced}
     return {k: frozenset(v) for k, v in found.items() if v}
