@@ -1,6 +1,6 @@
-"""A claim that copies an evidence sentence with one word swapped for one that excludes it: the
-lexical mark, the cap it earns, and the halt through a real server with the shipped detector
-(which scores such a swap as supported)."""
+"""A claim that copies an evidence sentence with one word swapped for one that excludes it, or
+with a negation added or dropped: the lexical mark, the cap it earns, and the halt through a
+real server with the shipped detector (which scores such a swap as supported)."""
 
 from __future__ import annotations
 
