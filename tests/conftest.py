@@ -78,6 +78,14 @@ async def stream_on_detector(tmp_path: Path, model_cache: Path, answer: str,
         return await stream_text(ws, "answer", answer, context=context, piece=5)
 
 
+async def halt_on_detector(tmp_path: Path, model_cache: Path, answer: str,
+                           context: list[str]) -> dict[str, Any]:
+    """The ``halt`` frame of ``answer`` streamed as :func:`stream_on_detector` streams it (a
+    StopIteration where none came)."""
+    frames = await stream_on_detector(tmp_path, model_cache, answer, context)
+    return next(f for f in frames if f["type"] == "halt")
+
+
 @pytest.fixture
 def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
     return lambda **kw: make_settings(tmp_path, **kw)

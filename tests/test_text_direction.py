@@ -19,7 +19,7 @@ from stream_guard.text.direction import (
     moved_otherwise,
 )
 from stream_guard.text.terms import quantity_index, term_keys, terms
-from tests.conftest import stream_on_detector
+from tests.conftest import halt_on_detector
 
 EARNINGS = ("Third quarter adjusted earnings per share was $0.34, up 17% from $0.29 in the third "
             "quarter of last year. Net sales fell by $3 million to $441 million. Gross margin "
@@ -116,8 +116,7 @@ async def test_a_reversed_change_is_halted_as_contradicted(tmp_path: Path,
     """SummEdits' earnings-call edit the default tier let through: "up 17%" made "decreased"."""
     answer = ("The company's adjusted earnings per share were $0.34 in the third quarter. "
               "Adjusted earnings per share decreased by 17% from the third quarter of last year.")
-    frames = await stream_on_detector(tmp_path, model_cache, answer, [EARNINGS])
-    halt = next(f for f in frames if f["type"] == "halt")
+    halt = await halt_on_detector(tmp_path, model_cache, answer, [EARNINGS])
     assert halt["at"] == answer.index("Adjusted earnings per share decreased")
     assert halt["reason"] == "contradicted"
 

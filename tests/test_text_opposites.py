@@ -18,7 +18,7 @@ from stream_guard.text.opposites import (
     swaps_opposite,
 )
 from stream_guard.text.terms import term_keys
-from tests.conftest import stream_on_detector
+from tests.conftest import halt_on_detector
 
 OFFER = ("The agent called Mr. Johnson to offer him a wide range of insurance plans that fit his "
          "specific needs. Premiums increased by 4 percent at the beginning of the year.")
@@ -206,8 +206,7 @@ async def test_an_opposite_swap_is_halted_as_contradicted(tmp_path: Path,
     """SummEdits' edit the default tier let through: the offer's "wide range" made "narrow"."""
     answer = ("The agent called Mr. Johnson about insurance. He offered him a narrow range of "
               "insurance plans that fit his specific needs.")
-    frames = await stream_on_detector(tmp_path, model_cache, answer, [OFFER])
-    halt = next(f for f in frames if f["type"] == "halt")
+    halt = await halt_on_detector(tmp_path, model_cache, answer, [OFFER])
     assert halt["at"] == answer.index("He offered") and halt["reason"] == "contradicted"
     assert "wide range" in halt["evidence"][0]["text"]
 
@@ -277,8 +276,7 @@ async def test_a_dropped_negation_is_halted_as_contradicted(tmp_path: Path,
     made "have found evidence of poison"."""
     answer = ("Authorities have launched an investigation into the wave of illnesses. The "
               "authorities, which have launched an investigation, have found evidence of poison.")
-    frames = await stream_on_detector(tmp_path, model_cache, answer, [POISON])
-    halt = next(f for f in frames if f["type"] == "halt")
+    halt = await halt_on_detector(tmp_path, model_cache, answer, [POISON])
     assert halt["at"] == answer.index("The authorities") and halt["reason"] == "contradicted"
 
 

@@ -16,7 +16,7 @@ direction check (``text.direction.moved_otherwise``, against the record's quanti
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -33,8 +33,10 @@ def main() -> None:
     parser.add_argument("--check", choices=("swap", "opposite", "direction"), default="swap")
     args = parser.parse_args()
     index: dict[str, dict[str, frozenset[str]]] = {}
-    checks = {"swap": swaps_opposite, "opposite": says_opposite,
-              "direction": lambda text, _, context: moved_otherwise(text, index[context])}
+    checks: dict[str, Callable[[str, list[str], frozenset[str], str], bool]] = {
+        "swap": lambda text, nearest, keys, _: swaps_opposite(text, nearest, keys),
+        "opposite": lambda text, nearest, keys, _: says_opposite(text, nearest, keys),
+        "direction": lambda text, _, __, context: moved_otherwise(text, index[context])}
     scorer = calibrate.WindowScorer.load()
     _, tune, holdout = load_sets(args.data)
     jobs: list[tuple[str, list[str], frozenset[str], str]] = []
@@ -52,12 +54,12 @@ def main() -> None:
                 jobs.append((records[w.record].response[w.start:w.end], nearest, keys, context))
     best = np.full(len(jobs), np.inf)
     marked = 0
-    check: Any = checks[args.check]
+    check = checks[args.check]
     for _ in range(3):
         marked = 0
-        for n, (text, nearest, keys, context) in enumerate(jobs):
+        for n, job in enumerate(jobs):
             start = time.perf_counter()
-            marked += check(text, nearest, context if args.check == "direction" else keys)
+            marked += check(*job)
             best[n] = min(best[n], time.perf_counter() - start)
     micros = best * 1e6
     write_report(args.out, {

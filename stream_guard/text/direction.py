@@ -179,11 +179,10 @@ def _changes_of(sentence: str, placed: set[int]) -> list[_Change]:
                     or (not match.group("c") and not match.group("u")
                         and _TIME_AFTER.match(sentence, match.end()))):
                 continue
-            key = _key(match)
-            if key is not None:
+            amount = _amount(match)
+            if amount is not None:
                 placed.add(match.start("n"))
-                found.append(_Change(ROSE if word in _UP else FELL, key,
-                                     f"{_number(match.group('n')):f}"))
+                found.append(_Change(ROSE if word in _UP else FELL, *amount))
     return found
 
 
@@ -212,14 +211,14 @@ def _year(value: Decimal) -> bool:
     return 1900 <= value <= 2099 and value == value.to_integral()
 
 
-def _key(match: re.Match[str]) -> str | None:
-    """The amount's key: currency, number (as a plain decimal) and unit."""
+def _amount(match: re.Match[str]) -> tuple[str, str] | None:
+    """The amount's key (currency, number as a plain decimal, unit) and plain value."""
     currency, number, unit = match.group("c", "n", "u")
     value = _number(number)
     unit_key = _UNITS.get((unit or "").strip().lower(), "")
     if value is None or (not currency and not unit_key and _year(value)):
         return None  # a year, no amount
-    return f"{(currency or '').strip()}{value:f}{unit_key}"
+    return f"{(currency or '').strip()}{value:f}{unit_key}", f"{value:f}"
 
 
 def moved_otherwise(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
@@ -238,11 +237,12 @@ def moved_otherwise(window: str, evidence: Mapping[str, frozenset[str]]) -> bool
         if (_reversed(pair) in pairs and pair not in pairs and _reversed(pair) not in said
                 and unplaced.isdisjoint(pair.split(">"))):
             return True
-    ways = {(c.key, c.way) for c in moved}
+    both_ways = ({c.key for c in moved if c.way == ROSE}
+                 & {c.key for c in moved if c.way == FELL})
     for change in moved:
         same, other = (up, down) if change.way == ROSE else (down, up)
         if (change.key in other and change.key not in same and change.value not in unplaced
-                and len({way for key, way in ways if key == change.key}) == 1):
+                and change.key not in both_ways):
             return True
     return False
 

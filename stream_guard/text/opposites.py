@@ -92,7 +92,7 @@ from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from pathlib import Path
 
-from stream_guard.text.polarity import negated
+from stream_guard.text.polarity import REACH, negated
 from stream_guard.text.stance import is_question
 from stream_guard.text.terms import APOSTROPHES, STOPWORDS, term_keys
 
@@ -144,15 +144,12 @@ _DOCUMENT_PARTS = frozenset(("table", "list", "section", "figure", "chart", "see
 _ARTICLES = frozenset(("a", "an"))
 _NEGATIVE_PREFIXES = frozenset(("un", "in", "im", "il", "ir", "dis", "non"))
 _LEADING_FIGURE = re.compile(r"\d[\d.,]*")
-# Words that change what a negation reaches, or negate without one: where either text has one,
-# a negation added or dropped is not judged (``negates_sentence``; a review of polarity.py's
-# first version found such company in a quarter of faithful answers written around negation).
-_REACH = re.compile(
-    r"\b(?:none|nobody|nothing|nowhere|neither|nor|without|except|excluding|unless|until"
-    r"|only|than|other|either|least|most|fewer|less|more|longer|zero|free|too|lack\w*|fail\w*"
-    r"|unable|refus\w*|den(?:y|ies|ied|ying)|prohibit\w*|forbid\w*|forbade|ban|banned|ceas\w*"
-    r"|stop\w*|absent|impossible|unlikely|unknown|unavailable|unclear|ever|yet|still|whether"
-    r"|if|non-?\w+|would have|had it|were it)\b", re.IGNORECASE)
+# Words that change what a negation reaches, or negate without one (the polarity check's, and
+# time words and counterfactuals): where either text has one, a negation added or dropped is
+# not judged (``negates_sentence``; a review of polarity.py's first version found such company
+# in a quarter of faithful answers written around negation).
+_REACH = re.compile(r"\b(?:" + REACH + r"|longer|ever|yet|still|would have|had it|were it)\b",
+                    re.IGNORECASE)
 # A negation set against what follows ("not caused by the pilot, but by the weather"): the
 # window may keep the second part.
 _CONTRAST = re.compile(r"(?:\bnot|n't)\b[^.;:!?]*\b(?:but|rather|instead)\b", re.IGNORECASE)

@@ -33,15 +33,18 @@ from stream_guard.text.terms import APOSTROPHES, term_keys
 _NEGATION = re.compile(r"\b(?:not|no|never|cannot)\b|n't\b"
                        r"|\b(?:is|are|was|were|do|does|did|could|would|should|has|have|had)nt\b",
                        re.IGNORECASE)
-# Company that changes what a negation reaches, or negates without one of the words above: where
-# either text has any, polarity is not judged here (see the module docstring).
-_ABSTAIN = re.compile(
-    r"\b(?:none|nobody|nothing|nowhere|neither|nor|without|except|excluding|unless|until"
-    r"|before|after|only|than|other|if|whether|either|all|every|any|some|least|most|under"
-    r"|over|below|above|fewer|less|more|zero|0|free|too|lack\w*|fail\w*|unable|refus\w*"
-    r"|declin\w*|den(?:y|ies|ied|ying)|prohibit\w*|forbid\w*|forbade|ban|banned|ceas\w*"
-    r"|stop\w*|remov\w*|exclud\w*|absent|impossible|unlikely|unknown|unavailable|unclear"
-    r"|non-?\w+)\b", re.IGNORECASE)
+# Words that change what a negation reaches, or negate without one of the words above (a
+# regular expression's alternatives): also the aligned negation check's
+# (:mod:`stream_guard.text.opposites`), which adds its own.
+REACH = (r"none|nobody|nothing|nowhere|neither|nor|without|except|excluding|unless|until|only"
+         r"|than|other|if|whether|either|least|most|fewer|less|more|zero|free|too|lack\w*"
+         r"|fail\w*|unable|refus\w*|den(?:y|ies|ied|ying)|prohibit\w*|forbid\w*|forbade|ban"
+         r"|banned|ceas\w*|stop\w*|absent|impossible|unlikely|unknown|unavailable|unclear"
+         r"|non-?\w+")
+# Where either text has one, or a word that bounds or quantifies, polarity is not judged here
+# (see the module docstring).
+_ABSTAIN = re.compile(r"\b(?:" + REACH + r"|before|after|all|every|any|some|under|over|below"
+                      r"|above|0|declin\w*|remov\w*|exclud\w*)\b", re.IGNORECASE)
 # Phrases with a negation word that negate nothing: "whether or not", "not only ... but", "no
 # doubt", the number sign "No. 10" or "world No 1" (capitalised, before a number), and a reply
 # that opens a turn ("No, ...", "Not really, ...", "No \u2014 ...", "Sorry, no - ..."): it answers
