@@ -537,6 +537,52 @@ async def test_ticket_flow(server: Server) -> None:
         await mint_ticket(url(server), "not-a-valid-key-at-all")
 
 
+async def test_a_redirected_ticket_request_is_not_followed() -> None:
+    """urllib follows a redirect by default, carrying the Authorization header to whatever host
+    it names and returning that host's "ticket": found by a review, with a 302 to another host.
+    The key must reach no one but the server asked."""
+    import http.server
+    import threading
+
+    seen: list[str | None] = []
+
+    class Elsewhere(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"ticket": "not-from-stream-guard"}')
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    elsewhere = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    target = f"http://localhost:{elsewhere.server_address[1]}/elsewhere"
+
+    class Redirecting(Elsewhere):
+        def do_POST(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    redirecting = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    for httpd in (elsewhere, redirecting):
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(GuardClientError, match="redirected") as refused:
+            await mint_ticket(f"http://127.0.0.1:{redirecting.server_address[1]}", API_KEY)
+        assert not isinstance(refused.value, AuthError | TicketUnavailableError)
+        assert target in str(refused.value)
+        assert seen == []
+    finally:
+        for httpd in (elsewhere, redirecting):
+            httpd.shutdown()
+            httpd.server_close()
+
+
 async def test_ticket_unavailable_is_a_retryable_error(tmp_path: Path) -> None:
     """Shared state down in closed fail mode: the ticket endpoint answers 503, which the
     client raises as a retryable TicketUnavailableError (not an AuthError)."""

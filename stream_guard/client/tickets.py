@@ -56,15 +56,32 @@ def _final(exc: Exception) -> bool:
                                                 and not isinstance(reason, OSError))
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Answers a redirect as the error it is here. urllib would follow it with the API key in
+    the request, to whatever host it names (over plain HTTP too), and return that host's
+    "ticket"; the server never redirects a ticket request."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def mint_ticket_sync(base_url: str, api_key: str, *, timeout: float = 10.0) -> str:
     """:func:`mint_ticket` for synchronous backends (Flask, Django, a thread-per-request server)."""
     url = http_base(base_url) + TICKETS_PATH
     request = urllib.request.Request(url, data=b"", method="POST",
                                      headers={"Authorization": f"Bearer {api_key}"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             body = json.loads(response.read())
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise GuardClientError(
+                f"ticket request to {url} was redirected (HTTP {exc.code}) to "
+                f"{exc.headers.get('Location')!r}; not followed, since it would carry the API "
+                "key there: use the server's own URL") from None
         detail = exc.read().decode("utf-8", "replace")
         if exc.code in (401, 403):
             raise AuthError(exc.code, detail) from None
