@@ -270,6 +270,9 @@ class Settings:
     redis_url: str | None = field(default=None, metadata=_meta(
         "Redis for state shared by workers and nodes; unset keeps state in memory.",
         secret=True))
+    redis_prefix: str = field(default="sg:", metadata=_meta(
+        "Prefix of every Redis key and channel stream-guard uses: deployments sharing one Redis "
+        "database need different ones, or they share tickets, caps and kills."))
     redis_fail_mode: str = field(default="closed", metadata=_meta(
         "With Redis lost: refuse new connections (closed, 1013; tickets 503) or stay available "
         "with per-worker caps and signed fallback tickets (open; /readyz stays 200).",
@@ -599,6 +602,9 @@ def _check_cross_field(s: Settings) -> None:
     _check_model_paths(s)
     if s.redis_url is not None:
         _check_redis_url(s.redis_url)
+    if not s.redis_prefix or any(c.isspace() for c in s.redis_prefix):
+        raise SettingsError(f"{ENV_PREFIX}REDIS_PREFIX: {s.redis_prefix!r} must be non-empty, "
+                            "without spaces")
     if s.workers > 1 and s.port == 0:
         raise SettingsError(f"{ENV_PREFIX}WORKERS: {s.workers} workers need a fixed "
                             f"{ENV_PREFIX}PORT: with port 0 each would listen on another one")

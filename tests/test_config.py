@@ -145,6 +145,8 @@ def test_precedence_file_then_environment_then_overrides(tmp_path: Path) -> None
      "'redis://default:***@redis:6379' is not a valid URL (its host or port cannot be read"),
     ({"STREAM_GUARD_REDIS_URL": "rediss//user:hunter2@redis:6380"},
      "'rediss//user:***@redis:6380' is not a redis://"),
+    ({"STREAM_GUARD_REDIS_PREFIX": ""}, "STREAM_GUARD_REDIS_PREFIX: invalid value ''"),
+    ({"STREAM_GUARD_REDIS_PREFIX": "my app:"}, "'my app:' must be non-empty, without spaces"),
 ])
 def test_invalid_values_name_the_setting(env: dict[str, str], fragment: str) -> None:
     with pytest.raises(SettingsError) as info:

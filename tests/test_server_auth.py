@@ -9,6 +9,7 @@ from collections.abc import Callable
 import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
 from websockets.exceptions import InvalidStatus
 
 from stream_guard.config import Settings
@@ -16,7 +17,7 @@ from stream_guard.guard.tickets import MAX_TENANT_BYTES, is_fallback_ticket
 from stream_guard.protocol.paths import STREAM_PATH
 from stream_guard.server.app import Server
 from tests.conftest import running_server
-from tests.redis_server import free_port
+from tests.redis_server import RedisServer, free_port
 from tests.wsclient import (
     API_KEY,
     API_KEY_2,
@@ -114,6 +115,38 @@ async def test_wrong_keys_at_the_ticket_endpoint_spend_the_addresss_handshake_bu
         server.penalize("127.0.0.1", "rate_abuse")
         assert (await http(server.port, "POST", "/v1/tickets", key)).status == 200
         assert (await http(server.port, "POST", "/v1/tickets", wrong)).status == 429
+
+
+async def test_deployments_sharing_a_redis_keep_their_tickets_apart(
+        settings_factory: Callable[..., Settings], redis: RedisServer) -> None:
+    """Found by a review: every deployment wrote under one fixed key prefix, so two sharing a
+    Redis database shared tickets, caps and kills, and a server opened a stream for a tenant
+    none of its keys serve. Each deployment now has its prefix (REDIS_PREFIX), and a ticket
+    opens a stream only where a key serves its tenant."""
+    ours = settings_factory(redis_url=redis.url, redis_prefix="ours:")
+    theirs = settings_factory(redis_url=redis.url, redis_prefix="theirs:")
+    # a deployment of other tenants that kept the default prefix, like ours once did
+    foreign = settings_factory(redis_url=redis.url, redis_prefix="ours:",
+                               api_keys={"foreign-key-0123456789": "tenant-z"})
+    async with running_server(ours) as a, running_server(theirs) as b, \
+            running_server(foreign) as z:
+        key = {"Authorization": f"Bearer {API_KEY}"}
+        ticket = await mint(a.port, key)
+        await refused(b.port, 401, key=None, query=f"ticket={ticket}")  # another prefix
+        async with open_ws(a.port, key=None, query=f"ticket={ticket}") as ws:
+            frames = await stream_text(ws, "s", "The Eiffel Tower was completed in 1889. ",
+                                       context=CONTEXT)
+            assert frames[-1]["type"] == "done"
+            assert principals(a) == [("tenant-a", "ticket")]
+        ticket = await mint(z.port, {"Authorization": "Bearer foreign-key-0123456789"})
+        await refused(a.port, 401, key=None, query=f"ticket={ticket}")  # not our tenant
+        assert rejections(a, "bad_ticket") == 1
+        keys = Redis.from_url(redis.url)
+        try:
+            written = {k.split(b":")[0] for k in await keys.keys("*")}
+        finally:
+            await keys.aclose()
+        assert written == {b"ours", b"theirs"}
 
 
 async def test_no_tickets_while_draining(server: Server) -> None:

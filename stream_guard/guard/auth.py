@@ -24,6 +24,7 @@ class KeyRing:
 
     def __init__(self, keys: Mapping[str, str]) -> None:
         self._keys = [(k.encode(), t) for k, t in keys.items()]
+        self._tenants = frozenset(keys.values())
 
     def __bool__(self) -> bool:
         return bool(self._keys)
@@ -37,6 +38,11 @@ class KeyRing:
             if hmac.compare_digest(known, candidate):
                 found = tenant
         return found
+
+    def serves(self, tenant: str) -> bool:
+        """Whether one of these keys is ``tenant``'s: a ticket names its tenant, and one minted
+        by another deployment sharing the Redis (its own keys) must not open a stream here."""
+        return tenant in self._tenants
 
 
 def api_key_from_headers(headers: Mapping[str, str]) -> str | None:

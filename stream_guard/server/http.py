@@ -327,7 +327,7 @@ class Router:
                     server.metrics.rejections.labels("state_unavailable").inc()
                     return _error(503, "unavailable", "tickets cannot be checked right now; "
                                   "get a new ticket and retry", retry_after_s=1)
-            if tenant is None:
+            if tenant is None or not server.keys.serves(tenant):
                 server.metrics.rejections.labels("bad_ticket").inc()
                 return _error(401, "unauthorized", "the ticket is invalid, expired or used")
             return Principal(tenant, "ticket")

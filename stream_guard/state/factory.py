@@ -16,5 +16,5 @@ def create_store(settings: Settings) -> StateStore:
     if settings.redis_url:
         from stream_guard.state.redis_store import RedisStateStore
 
-        return RedisStateStore.from_url(settings.redis_url)
+        return RedisStateStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
     return MemoryStateStore()
