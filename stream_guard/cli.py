@@ -65,7 +65,7 @@ def _cmd_kill(args: argparse.Namespace) -> int:
     except StateUnavailable as exc:
         print(f"stream-guard: the kill was not published: {exc}", file=sys.stderr)
         return 1
-    print(f"kill published: tenant={args.tenant or '*'} stream={args.stream or '*'}")
+    print(f"kill published: tenant={args.tenant} stream={args.stream or '*'}")
     return 0
 
 
@@ -176,8 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     kill = streams_sub.add_parser("kill", help="halt streams with reason 'operator' on every "
                                   "worker (needs Redis)")
     _add_config(kill)
-    kill.add_argument("--stream", metavar="ID", help="stream id")
     kill.add_argument("--tenant", metavar="T", help="every stream of this tenant")
+    kill.add_argument("--stream", metavar="ID", help="only this tenant's streams of this id "
+                      "(needs --tenant: clients choose ids, and other tenants use the same)")
     kill.set_defaults(func=_cmd_kill)
 
     from stream_guard.eval.cli import add_eval_command
@@ -204,8 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     health = argv[:1] == ["health"]  # its own parser: see health_parser
     parser = health_parser() if health else build_parser()
     args = parser.parse_args(argv[1:] if health else argv)
-    if getattr(args, "func", None) is _cmd_kill and not (args.stream or args.tenant):
-        parser.error("streams kill needs --stream ID, --tenant T or both")
+    if getattr(args, "func", None) is _cmd_kill and not args.tenant:
+        # A stream id alone would halt every tenant's stream of that id: clients choose them,
+        # and the README's own example names its stream "s1".
+        parser.error("streams kill needs --tenant T (and --stream ID for only that tenant's "
+                     "streams of that id)")
     try:
         return int(args.func(args))
     except SettingsError as exc:

@@ -118,13 +118,23 @@ async def test_kill_switch_reaches_the_worker_holding_the_stream(
         await send(ws, {"type": "delta", "stream_id": "victim", "seq": 0, "text": GOOD})
         env = {**os.environ, "STREAM_GUARD_REDIS_URL": redis.url}
         out = await asyncio.to_thread(subprocess.run, [
-            sys.executable, "-m", "stream_guard", "streams", "kill", "--stream", "victim"],
+            sys.executable, "-m", "stream_guard", "streams", "kill", "--tenant", "tenant-a",
+            "--stream", "victim"],
             env=env, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         frames = await recv_until(ws, "halt", "victim")
         assert frames[-1]["reason"] == "operator"
         await send(ws, {"type": "delta", "stream_id": "victim", "seq": 1, "text": "More."})
         assert (await recv(ws))["code"] == "stream_halted"
+
+
+def test_a_kill_by_stream_id_alone_is_refused() -> None:
+    """Clients choose stream ids (the README's example uses "s1"), so an id alone named every
+    tenant's stream of that id, cluster-wide (found by a review): a kill needs its tenant."""
+    out = subprocess.run([sys.executable, "-m", "stream_guard", "streams", "kill", "--stream",
+                          "s1"], env={**os.environ, "STREAM_GUARD_REDIS_URL": "redis://x:1"},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "needs --tenant T" in out.stderr
 
 
 async def test_redis_lost_then_back_fail_closed(tmp_path: Path, redis: RedisServer) -> None:
