@@ -242,6 +242,10 @@ def test_refusal_carries_the_stream_id_when_it_is_valid() -> None:
     assert exc.stream_id is None
     exc = refused(json.dumps({"type": "end", "stream_id": "x" * 500}))
     assert exc.stream_id is None
+    # an id refused for its characters is not echoed either (a review saw "a\x00b" sent back)
+    for frame in ({"type": "start", "stream_id": "a\x00b", "context": ["x"]},
+                  {"type": "nope", "stream_id": "tab\there"}):
+        assert refused(json.dumps(frame)).stream_id is None
 
 
 # --- server frames ------------------------------------------------------------------------------

@@ -130,6 +130,9 @@ async def test_every_client_error_code_leaves_the_connection_open(server: Server
         await expect_error(ws, "bad_frame", "x")  # nothing to check against
         await send(ws, {"type": "start", "stream_id": "x", "context": ["  ", {"text": ""}]})
         await expect_error(ws, "bad_frame", "x")
+        # nor does text that is all zero-width or punctuation (a review found U+200B accepted)
+        await send(ws, {"type": "start", "stream_id": "x", "context": ["\u200b\u200b", "..."]})
+        await expect_error(ws, "bad_frame", "x")
         await send(ws, {"type": "start", "stream_id": "x", "collection": "wiki",
                         "context": CONTEXT})
         assert "wiki" in (await expect_error(ws, "unknown_collection", "x"))["message"]
@@ -154,7 +157,7 @@ async def test_every_client_error_code_leaves_the_connection_open(server: Server
         await send(ws, {"type": "ping"})
         assert await recv(ws) == {"type": "pong"}
     errors = server.metrics.errors_sent
-    assert errors.labels("bad_frame")._value.get() == 7
+    assert errors.labels("bad_frame")._value.get() == 8
     assert errors.labels("unknown_stream")._value.get() == 3
 
 

@@ -95,8 +95,10 @@ def is_name(value: str, limit: int) -> bool:
 
 
 def _stream_id_hint(data: Mapping[str, Any]) -> str | None:
+    """The stream an error about ``data`` names: its id if that is one the server would accept
+    (a refused id, control characters say, is not echoed back)."""
     sid = data.get("stream_id")
-    return sid if isinstance(sid, str) and 0 < len(sid) <= MAX_STREAM_ID else None
+    return sid if isinstance(sid, str) and is_name(sid, MAX_STREAM_ID) else None
 
 
 class _Fields:

@@ -245,7 +245,8 @@ class GroundingEngine:
                     f"{found.info.embedder!r}, this server embeds with "
                     f"{found.info.embedder_named(self.embedder)}; "
                     "re-index it", ErrorCode.UNKNOWN_COLLECTION)
-        elif not any(item.text.strip() for item in context):
+        elif not any(any(c.isalnum() for c in item.text) for item in context):
+            # blank, zero-width or punctuation-only text (str.strip keeps U+200B) states nothing
             raise NoEvidence("a stream needs 'context' or a 'collection': there is nothing to "
                              "check its output against")
         return StreamRequest(tenant, context, found)
