@@ -46,6 +46,7 @@ export const HANDSHAKE_STATUSES = Object.freeze({
   502: true, // proxy
   503: true, // draining, or shared state unavailable / ticket not checkable: wait Retry-After
   504: true, // proxy
+  505: false, // an upgrade sent as HTTP/1.0
 });
 
 /**
