@@ -212,7 +212,7 @@ async def _measure(args: argparse.Namespace, url: str, key: str, n_conns: int,
     resources["machine"]["others_cpu_mean_pct"] = round(
         max(0.0, resources["machine"]["cpu_mean_pct"] - measured), 1)
     result = _result(args, rec, t_end - t0, resources, len(pending), url)
-    if args.plot or args.out:
+    if (args.plot or args.out) and rec.timeline:  # nothing measured, nothing to draw
         from loadtest.plot import plot_run
 
         png = args.plot or args.out.with_suffix(".png")
@@ -274,6 +274,12 @@ def _result(args: argparse.Namespace, rec: Recorder, elapsed: float,
     }
 
 
+def _abnormal_closes(result: dict[str, Any]) -> dict[str, int]:
+    """Connections that ended otherwise than a normal close (1000): refused handshakes
+    (``http_401``: a wrong key), server closes, drops."""
+    return {code: n for code, n in result["close_codes"].items() if code != "1000"}
+
+
 def _headline(result: dict[str, Any]) -> str:
     lat, st, res = result["latency_ms"], result["streams"], result["resources"]
     server = res.get("server", {})
@@ -283,6 +289,8 @@ def _headline(result: dict[str, Any]) -> str:
             f"missed={st['missed_halts']} false={st['false_halts']} "
             f"degraded={st['degraded_share']} refused={st['refused']} "
             f"errors={sum(result['errors'].values())} "
+            f"connect_failures={result['connections']['connect_failures']} "
+            f"closes={_abnormal_closes(result) or 'none abnormal'} "
             f"server cpu={server.get('cpu_mean_pct')}% rss={server.get('rss_max_mb')} MB "
             f"generator cpu={res['generator']['cpu_mean_pct']}% "
             f"other jobs cpu={res['machine']['others_cpu_mean_pct']}%")
@@ -312,6 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     print(_headline(result), file=sys.stderr)
     if not args.out:
         print(payload.decode())
+    if result["connections"]["opened"] == 0:
+        # Nothing was measured: a wrong key or URL, or no server, must not read as a clean run.
+        print(f"loadtest: no connection was opened ({result['connections']['connect_failures']} "
+              f"failed; closes {_abnormal_closes(result) or 'none'}): check --url and the key",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -104,6 +104,20 @@ def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> N
     assert all(r is None or r == pytest.approx(1.0) for _, _, _, r in rows)
 
 
+def test_a_run_that_never_connects_fails_and_says_why(tmp_path: Path) -> None:
+    """A wrong key or URL used to end with exit 0 and a headline of zeros (a new user's walk):
+    the connect failures are in the headline, and a run that opened nothing exits 1."""
+    from tests.redis_server import free_port
+
+    out = tmp_path / "run.json"
+    proc = _run("--url", f"ws://127.0.0.1:{free_port()}/v1/stream", "--api-key",
+                "wrong-key-0000000000", "--streams", "2", "--duration", "0.5", "--corpus",
+                str(_corpus(tmp_path)), "--out", str(out))
+    assert proc.returncode == 1, proc.stderr
+    assert "connect_failures=1" in proc.stderr and "no connection was opened" in proc.stderr
+    assert orjson.loads(out.read_bytes())["connections"]["opened"] == 0
+
+
 def test_transport_floor_bench_writes_its_json(tmp_path: Path) -> None:
     """The benchmark of the bare transport ran a handler of the transport's old signature and
     crashed without a file (a review)."""
