@@ -77,6 +77,21 @@ def test_ingest_reads_formats_and_reports_bad_files(tmp_path: Path) -> None:
     assert report.skipped_files == [str(docs / "image.png")]
 
 
+def test_a_jsonl_file_of_other_records_is_named_a_few_times(tmp_path: Path) -> None:
+    """A dataset or log beside the documents cost one error line per record (a new user's walk:
+    2,821 lines for a folder of eval files): three are named, the rest counted."""
+    (tmp_path / "log.jsonl").write_text("\n".join(
+        json.dumps({"event": n}) for n in range(500)) + "\n" + json.dumps({"text": "Kept."}))
+    report = read_paths([tmp_path])
+    assert [d.text for d in report.documents] == ["Kept."]
+    assert len(report.errors) == 4
+    assert report.errors[2].endswith("log.jsonl:3: each line must be an object with a string "
+                                     '"text" field')
+    assert report.errors[3].endswith("log.jsonl: 497 more line(s) are not documents either "
+                                     '(each line must be a JSON object with a string "text" '
+                                     "field)")
+
+
 def test_explicit_unsupported_file_is_an_error(tmp_path: Path) -> None:
     pdf = tmp_path / "paper.pdf"
     pdf.write_bytes(b"%PDF")

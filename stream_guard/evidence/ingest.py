@@ -111,11 +111,18 @@ def _read_file(path: Path, name: str, report: IngestReport,
         report.errors.append(f"{path}: cannot read ({exc.strerror})")
         return
     if path.suffix.lower() in JSONL_SUFFIXES:  # a NUL there fails its own line's JSON
+        listed = unlisted = 0
         for where, doc_or_error in _jsonl_documents(content, path, name):
-            if isinstance(doc_or_error, str):
-                report.errors.append(doc_or_error)
-            else:
+            if not isinstance(doc_or_error, str):
                 _keep(doc_or_error, where, report, found)
+            elif listed < _LISTED:
+                report.errors.append(doc_or_error)
+                listed += 1
+            else:  # a file of other records (a log, a dataset) is not named thousands of times
+                unlisted += 1
+        if unlisted:
+            report.errors.append(f"{path}: {unlisted} more line(s) are not documents either "
+                                 '(each line must be a JSON object with a string "text" field)')
     elif "\x00" in content:  # UTF-16 without a byte-order mark decodes as UTF-8 with NULs
         report.errors.append(f"{path}: not UTF-8 text (it holds NUL bytes: UTF-16? save it "
                              "as UTF-8)")
@@ -142,6 +149,10 @@ def _keep(doc: Document, where: str, report: IngestReport,
         report.errors.append(f"{earlier[1]}: document id {doc.id!r} is given again at {where}; "
                              "the later one is kept")
     found[doc.id] = (doc, where)
+
+
+# The errors named line by line in one JSONL file; the rest are counted.
+_LISTED = 3
 
 
 def _jsonl_documents(content: str, path: Path, name: str) -> Iterator[tuple[str, Document | str]]:
