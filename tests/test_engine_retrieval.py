@@ -59,6 +59,8 @@ async def test_collections_are_searched_per_tenant_and_reloaded_without_restart(
             await send(other, {"type": "start", "stream_id": "x", "collection": "landmarks"})
             err = await recv(other)
             assert err["type"] == "error" and err["code"] == "unknown_collection"
+            # it names the caller's tenant: another tenant's collection is the likely mistake
+            assert "'landmarks' does not exist for tenant 'tenant-b'" in err["message"]
 
         # a document added to the collection is picked up by the running server
         (docs / "bridge.txt").write_text(BRIDGE)

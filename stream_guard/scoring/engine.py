@@ -237,7 +237,8 @@ class GroundingEngine:
                 raise NoEvidence(
                     f"collection {collection!r} could not be loaded (damaged files, named in "
                     "the server's log) and is not served until it is repaired" if exc.damaged
-                    else f"collection {collection!r} does not exist",
+                    else f"collection {collection!r} does not exist for tenant {tenant!r} "
+                    "(a collection belongs to the tenant given to `index add --tenant`)",
                     ErrorCode.UNKNOWN_COLLECTION) from None
             if self.embedder is not None and not found.info.built_with(self.embedder):
                 raise NoEvidence(
