@@ -193,6 +193,24 @@ out(error);
     assert name == "TypeError" and "WebSocket option" in message
 
 
+async def test_a_get_ticket_that_yields_no_ticket_fails_at_once(tmp_path: Path) -> None:
+    """A getTicket reading a refusal's body resolved to undefined, and the client connected with
+    "?ticket=undefined", retrying its whole backoff into "code 1006" (a new user's walk): it is
+    told at once, without a connection attempt."""
+    async with running_server(make_settings(tmp_path)) as srv:
+        probe = await node(tmp_path, srv, """
+let calls = 0;
+const guard = new sg.StreamGuard({ url: URL, getTicket: async () => { calls += 1; return undefined; } });
+let error = null;
+try { await guard.start({ context: CONTEXT }); } catch (e) { error = [e.name, e.message]; }
+out([calls, error]);
+""")
+        calls, (name, message) = await probe.line()
+        await probe.finish()
+        assert srv.metrics.rejections.labels("bad_ticket")._value.get() == 0
+    assert calls == 1 and name == "TypeError" and "getTicket must resolve" in message
+
+
 async def test_a_retired_connection_closing_later_is_not_reported_as_closed(
         tmp_path: Path) -> None:
     """After a drain refused a start, the old connection stays open for its streams and

@@ -136,6 +136,12 @@ function codePoints(text) {
 }
 
 function withTicket(url, ticket) {
+  if (typeof ticket !== "string" || ticket === "") {
+    // A getTicket that read a refusal's body (`.ticket` of {"error": ...}) would connect with
+    // "?ticket=undefined" and retry into an opaque 1006: this is the caller's bug, said at once.
+    throw new TypeError(`getTicket must resolve to a ticket string, not ${JSON.stringify(ticket)}; `
+      + "throw a HandshakeError when the ticket endpoint refuses");
+  }
   const u = new URL(url);
   u.searchParams.set("ticket", ticket);
   return u.toString();
@@ -619,6 +625,7 @@ export class StreamGuard {
       } catch (error) {
         this._notify("closed");
         if (error instanceof HandshakeError && !error.retryable) throw error;
+        if (error instanceof TypeError && error.message.startsWith("getTicket must")) throw error;
         await this._pause(delays, error);
         continue;
       }
