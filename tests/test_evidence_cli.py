@@ -258,6 +258,60 @@ def test_files_that_are_not_utf8_text_are_skipped_by_name(
     assert _doc_ids(data, "u") == {"sep", "ok", "good.md"}
 
 
+def test_sync_keeps_what_a_broken_link_or_a_path_too_long_held(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: --sync removed the document of a link whose target was away (an unmounted
+    share), and a folder tree deeper than PATH_MAX crashed the add with a traceback, losing the
+    readable files beside it. Both are files that could not be read: named, exit 1, and
+    nothing removed."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "kettle.md").write_text("The kettle has a two-year warranty.")
+    (docs / "kettle.md").symlink_to(share / "kettle.md")
+    (docs / "toaster.md").write_text("The toaster has a one-year warranty.")
+    data = str(tmp_path / "data")
+    add = ["index", "add", "--config", str(env), "--data-dir", data, "--collection", "k",
+           "--no-progress"]
+    assert _run(*add, str(docs)) == 0
+    share.rename(tmp_path / "unmounted")
+    fd = os.open(docs, os.O_RDONLY)  # a tree past PATH_MAX can only be made relative to a folder
+    try:
+        for _ in range(24):
+            os.mkdir("d" * 200, dir_fd=fd)
+            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+    assert _run(*add, "--sync", str(docs)) == 1
+    out, err = capsys.readouterr()
+    assert "kettle.md: a link to a missing file, not read" in err
+    assert "File name too long" in err and "Traceback" not in err
+    assert "--sync removes nothing this time" in err and "removed" not in out
+    assert _doc_ids(data, "k") == {"kettle.md", "toaster.md"}
+
+
+def test_a_collection_that_cannot_be_written_is_one_line(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: on a read-only disk, an add to an existing collection or a remove ended in a
+    traceback (the lock file could not be opened). A lock that cannot be opened stands in for
+    the read-only disk (root writes anywhere)."""
+    docs = tmp_path / "a.txt"
+    docs.write_text("Some text.")
+    data = tmp_path / "data"
+    common = ["--config", str(env), "--data-dir", str(data), "--collection", "ro"]
+    assert _run("index", "add", *common, "--no-progress", str(docs)) == 0
+    lock = collection_dir(data, "default", "ro") / ".lock"
+    lock.unlink()
+    lock.mkdir()
+    assert _run("index", "add", *common, "--no-progress", str(docs)) == 2
+    assert _run("index", "rm", *common) == 2
+    _, err = capsys.readouterr()
+    assert err.count("cannot write to") == 2 and "Traceback" not in err
+
+
 def test_links_and_special_files_in_a_folder_are_named_and_a_bad_data_dir_is_one_line(
         tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     other = tmp_path / "other"
@@ -270,9 +324,12 @@ def test_links_and_special_files_in_a_folder_are_named_and_a_bad_data_dir_is_one
     (docs / "broken.txt").symlink_to(tmp_path / "nowhere.txt")
     os.mkfifo(docs / "pipe.txt")
     base = ["index", "add", "--config", str(env), "--collection", "l", "--no-progress"]
-    assert _run(*base, "--data-dir", str(tmp_path / "data"), str(docs)) == 0
+    # a link to nothing is a file that could not be read (its target may be an unmounted
+    # share): named, exit 1, and no --sync removal (a review lost a document so)
+    assert _run(*base, "--data-dir", str(tmp_path / "data"), str(docs)) == 1
     _, err = capsys.readouterr()
-    assert "ignored 3 link(s) to folders, broken link(s) or special file(s)" in err
+    assert "ignored 2 link(s) to folders or special file(s)" in err
+    assert "broken.txt: a link to a missing file, not read" in err
     assert _run(*base, "--data-dir", str(tmp_path / "data"), str(docs / "pipe.txt")) == 2
     _, err = capsys.readouterr()
     assert "pipe.txt: not a regular file or folder" in err

@@ -222,6 +222,27 @@ def test_a_damaged_version_file_costs_only_its_collection(
     assert remove_collection(tmp_path, "bob", "bad")  # the way out it names
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root lists any folder")
+def test_a_tenant_folder_that_cannot_be_listed_is_not_an_empty_one(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A review: Path.glob read a folder the server could not list as empty, so a running
+    server stopped serving every collection of that tenant (and of all, for the data
+    directory) until it could read it again. The refresh now fails as a whole, and the library
+    keeps serving what it had loaded."""
+    _add(tmp_path, FACTS, minilm, tenant="alice")
+    library = EvidenceLibrary(tmp_path)
+    assert library.poll() == ["alice/kb"]
+    (tmp_path / "alice").chmod(0o311)  # enterable, not listable
+    try:
+        with pytest.raises(StoreError, match="cannot list"):
+            scan_collections(tmp_path)
+        with pytest.raises(StoreError):
+            library.poll()
+        assert library.get("alice", "kb") is not None
+    finally:
+        (tmp_path / "alice").chmod(0o755)
+
+
 def test_a_library_keeps_refreshing_the_others_while_one_collection_is_damaged(
         tmp_path: Path, minilm: SentenceEmbedder, caplog: pytest.LogCaptureFixture) -> None:
     """Before, one damaged VERSION on a running server stopped every collection's updates,

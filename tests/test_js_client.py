@@ -200,7 +200,8 @@ async def test_a_get_ticket_that_yields_no_ticket_fails_at_once(tmp_path: Path) 
     async with running_server(make_settings(tmp_path)) as srv:
         probe = await node(tmp_path, srv, """
 let calls = 0;
-const guard = new sg.StreamGuard({ url: URL, getTicket: async () => { calls += 1; return undefined; } });
+const getTicket = async () => { calls += 1; return undefined; };
+const guard = new sg.StreamGuard({ url: URL, getTicket });
 let error = null;
 try { await guard.start({ context: CONTEXT }); } catch (e) { error = [e.name, e.message]; }
 out([calls, error]);

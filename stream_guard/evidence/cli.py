@@ -119,9 +119,9 @@ def _cmd_add(args: argparse.Namespace) -> int:
             print(f"ignored {len(report.hidden)} hidden file(s) or folder(s) (e.g. "
                   f"{report.hidden[0]}); name one to add it", file=sys.stderr)
         if report.not_files:
-            print(f"ignored {len(report.not_files)} link(s) to folders, broken link(s) or "
-                  f"special file(s) (e.g. {report.not_files[0]}); name a linked folder to add "
-                  "it", file=sys.stderr)
+            print(f"ignored {len(report.not_files)} link(s) to folders or special file(s) "
+                  f"(e.g. {report.not_files[0]}); name a linked folder to add it",
+                  file=sys.stderr)
         if report.empty:
             kept = "" if args.sync else ("; a document added from one before stays (--sync "
                                          "removes it)")

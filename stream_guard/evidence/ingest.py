@@ -45,7 +45,7 @@ class IngestReport:
     skipped_files: list[str] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)  # hidden files and folders left out
     empty: list[str] = field(default_factory=list)  # files with no text (nothing to add)
-    not_files: list[str] = field(default_factory=list)  # symlinked folders, FIFOs, dead links
+    not_files: list[str] = field(default_factory=list)  # symlinked folders, FIFOs, sockets
 
 
 def read_paths(paths: Sequence[str | Path]) -> IngestReport:
@@ -58,42 +58,68 @@ def read_paths(paths: Sequence[str | Path]) -> IngestReport:
     found: dict[str, tuple[Document, str]] = {}  # id -> (document, where it was read)
     for raw in paths:
         path = Path(raw).expanduser()
-        if path.is_dir():
-            for file, name in _walk(path, report):
-                if file.suffix.lower() in SUPPORTED:
-                    _read_file(file, name, report, found)
-                else:
-                    report.skipped_files.append(str(file))
-        elif path.exists() and not path.is_file():
-            report.errors.append(f"{path}: not a regular file or folder")
-        elif path.is_file():
-            if path.suffix.lower() in SUPPORTED:
-                _read_file(path, path.name, report, found)
-            else:
-                report.errors.append(f"{path}: unsupported file type (use .txt, .md or .jsonl)")
-        else:
-            report.errors.append(f"{path}: no such file or directory")
+        try:
+            _read_path(path, report, found)
+        except OSError as exc:  # a path too long to look at, say
+            report.errors.append(f"{path}: cannot read ({exc.strerror})")
     report.documents = [doc for doc, _ in found.values()]
     return report
+
+
+def _read_path(path: Path, report: IngestReport,
+               found: dict[str, tuple[Document, str]]) -> None:
+    if path.is_dir():
+        for file, name in _walk(path, report):
+            if file.suffix.lower() in SUPPORTED:
+                _read_file(file, name, report, found)
+            else:
+                report.skipped_files.append(str(file))
+    elif path.exists() and not path.is_file():
+        report.errors.append(f"{path}: not a regular file or folder")
+    elif path.is_file():
+        if path.suffix.lower() in SUPPORTED:
+            _read_file(path, path.name, report, found)
+        else:
+            report.errors.append(f"{path}: unsupported file type (use .txt, .md or .jsonl)")
+    elif path.is_symlink():
+        report.errors.append(f"{path}: a link to a missing file, or a loop of links")
+    else:
+        report.errors.append(f"{path}: no such file or directory")
 
 
 def _walk(folder: Path, report: IngestReport) -> Iterator[tuple[Path, str]]:
     """Files below ``folder`` with their path relative to it, sorted, hidden ones left out
     (a hidden folder is not descended into: ``.git`` may hold more files than the docs)."""
-    for top, dirs, files in os.walk(folder):
+    def unlisted(exc: OSError) -> None:
+        # A folder that cannot be listed is a set of files that cannot be read: named, and
+        # --sync must not take its documents for deleted ones (os.walk drops it silently).
+        report.errors.append(f"{exc.filename}: cannot list the folder ({exc.strerror})")
+
+    for top, dirs, files in os.walk(folder, onerror=unlisted):
         here = Path(top)
         for hidden in sorted(n for n in dirs + files if n.startswith(".")):
             report.hidden.append(str(here / hidden))
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(f for f in files if not f.startswith(".")):
             file = here / name
-            if file.is_file():
-                yield file, file.relative_to(folder).as_posix()
-            else:  # a broken link, a FIFO, a socket: said, not read (a FIFO would block)
-                report.not_files.append(str(file))
+            try:
+                if file.is_file():
+                    yield file, file.relative_to(folder).as_posix()
+                elif file.is_symlink():  # to nothing: an unmounted share, say; not a deletion
+                    report.errors.append(f"{file}: a link to a missing file, not read")
+                else:  # a FIFO, a socket: said, not read (a FIFO would block)
+                    report.not_files.append(str(file))
+            except OSError as exc:  # a path too long to open, say: the rest is still read
+                report.errors.append(f"{file}: cannot read ({exc.strerror})")
+        kept = []
         for name in dirs:  # os.walk does not follow links to folders: said, not descended
-            if (here / name).is_symlink():
-                report.not_files.append(str(here / name))
+            try:
+                if (here / name).is_symlink():
+                    report.not_files.append(str(here / name))
+                kept.append(name)
+            except OSError as exc:
+                report.errors.append(f"{here / name}: cannot list the folder ({exc.strerror})")
+        dirs[:] = kept
 
 
 def _read_file(path: Path, name: str, report: IngestReport,

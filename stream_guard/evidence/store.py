@@ -331,10 +331,10 @@ def scan_collections(data_dir: Path, tenant: str | None = None
         raise StoreError(f"data_dir {root} is not a directory")
     if tenant is not None and not NAME_PATTERN.fullmatch(tenant):
         raise StoreError(f"tenant name {tenant!r} must be {NAME_RULE}")
-    tenants = [root / tenant] if tenant else sorted(p for p in root.glob("*") if p.is_dir())
+    tenants = [root / tenant] if tenant else [p for p in _listing(root) if p.is_dir()]
     out: list[tuple[str, str, VersionInfo | DamagedCollectionError]] = []
     for tdir in tenants:
-        for cdir in sorted(tdir.glob("*")):
+        for cdir in _listing(tdir):
             if not (cdir.is_dir() and NAME_PATTERN.fullmatch(cdir.name)):
                 continue
             try:
@@ -345,6 +345,18 @@ def scan_collections(data_dir: Path, tenant: str | None = None
             if info:
                 out.append((tdir.name, cdir.name, info))
     return out
+
+
+def _listing(folder: Path) -> list[Path]:
+    """``folder``'s entries, sorted; none when it does not exist. One that cannot be listed is a
+    :class:`StoreError`, not an empty folder (``Path.glob`` says nothing): a server reading it
+    as empty would stop serving every collection in it until it could read it again."""
+    try:
+        return sorted(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise StoreError(f"cannot list {folder} ({exc.strerror or exc})") from None
 
 
 # --- building a version -------------------------------------------------------------------
@@ -608,7 +620,12 @@ def _locked(cdir: Path) -> Iterator[None]:
         except OSError as exc:  # a data_dir below a file, on a read-only disk, not ours
             raise StoreError(f"cannot create {cdir} ({exc.strerror or exc}): check data_dir "
                              "(STREAM_GUARD_DATA_DIR, --data-dir)") from None
-        with open(cdir / ".lock", "a") as fh:
+        try:
+            fh = open(cdir / ".lock", "a")  # noqa: SIM115 - the with below closes it
+        except OSError as exc:  # a read-only disk: the collection cannot be written at all
+            raise StoreError(f"cannot write to {cdir} ({exc.strerror or exc}): check data_dir "
+                             "(STREAM_GUARD_DATA_DIR, --data-dir)") from None
+        with fh:
             if not _flock_waiting(fh, cdir):
                 continue
             try:
