@@ -297,6 +297,57 @@ async def test_a_job_that_cannot_meet_its_deadline_goes_to_the_fallback() -> Non
     await sched.close()
 
 
+async def test_the_fallbacks_answers_do_not_wait_for_the_turns_model_batch() -> None:
+    """A review: a late window's degraded verdict was held until the same turn's model batch
+    ended, arriving up to a turn after its deadline. It is answered when the sweep ends; and
+    the stats give the batch's own time apart from the sweep's (the scorer latency metric
+    reported a 5 ms batch as 107 ms)."""
+    hold = threading.Event()
+
+    def process(jobs: list[int]) -> list[int]:
+        if not hold.wait(TIMEOUT):
+            raise TimeoutError("never released")
+        return [10 * j for j in jobs]
+
+    def fallback(jobs: list[int]) -> list[int]:
+        time.sleep(0.3)  # a sweep against a large evidence set
+        return [-j for j in jobs]
+
+    stats: list[BatchStats] = []
+    sched: BatchScheduler[int, int] = BatchScheduler(
+        process, fallback=fallback, max_batch=4, max_wait=0, on_batch=stats.append)
+    now = time.perf_counter()
+    model = asyncio.create_task(sched.submit(1, now + 1000))
+    late = asyncio.create_task(sched.submit(2, now - 1))
+    async with asyncio.timeout(TIMEOUT):
+        assert await late == -2
+        assert not model.done()
+        assert sched.oldest_wait(time.perf_counter()) == 0.0  # both taken by the turn
+        hold.set()
+        assert await model == 10
+    (turn,) = stats
+    assert (turn.size, turn.fallback, turn.late) == (1, 1, 1)
+    assert turn.seconds >= 0.3 > turn.model_seconds + 0.25
+    await sched.close()
+
+
+async def test_the_oldest_wait_is_how_long_the_first_job_still_waiting_has_queued() -> None:
+    rec = Recorder(open_gate=False)
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=1, max_wait=0)
+    first = await hold_first_batch(sched, rec)
+    assert sched.oldest_wait(time.perf_counter()) == 0.0  # job 0 runs, nothing waits
+    queued = time.perf_counter()
+    waiting = asyncio.create_task(sched.submit(1))
+    await eventually(lambda: sched.depth == 1)
+    slack = time.perf_counter() - queued  # the job was queued within this of ``queued``
+    assert 5.0 - slack <= sched.oldest_wait(queued + 5.0) <= 5.0
+    rec.gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        assert await asyncio.gather(first, waiting) == [0, 10]
+    assert sched.oldest_wait(time.perf_counter()) == 0.0
+    await sched.close()
+
+
 async def test_a_failing_model_batch_leaves_the_fallbacks_answers_of_its_turn_alone() -> None:
     """A model batch that raises is retried job by job; the late jobs the fallback answered in
     the same turn are answered once, not swept (and counted as degraded) a second time."""

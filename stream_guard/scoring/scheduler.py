@@ -13,8 +13,9 @@ idle a lone window pays at most ``max_wait`` of extra latency.
 Deadlines, not an unbounded queue: every job may carry a deadline. Waiting work is taken
 earliest-deadline-first, and a job that can no longer get through the model in time (at its place
 in the batch, by the recent cost per item) is not started there: it goes to ``fallback`` (the
-lexical tier), which runs on the same thread at the start of the same turn, so its answer is
-still on time. A model batch is also kept within ``max_turn`` seconds, because work that arrives
+lexical tier), which runs on the same thread at the start of the same turn, and its answers
+are delivered as soon as the sweep ends, not after the turn's model batch, so they are still on
+time. A model batch is also kept within ``max_turn`` seconds, because work that arrives
 while a batch runs waits for the batch: a short turn bounds that wait. So is the fallback's sweep:
 against a large evidence set the fallback itself costs milliseconds a job, and one client's
 hundreds of late windows swept back to back would make everyone else's on-time work wait.
@@ -59,6 +60,7 @@ class BatchStats:
     waited: float  # the longest any job of the turn had queued
     fallback: int = 0  # jobs sent to ``fallback`` instead
     late: int = 0  # jobs answered after their deadline even so
+    model_seconds: float = 0.0  # of ``seconds``, the batch through ``process`` (no sweep)
 
 
 @dataclass(order=True, slots=True)
@@ -114,6 +116,12 @@ class BatchScheduler(Generic[J, R]):
     def depth(self) -> int:
         return len(self._queue)
 
+    def oldest_wait(self, now: float) -> float:
+        """How long the oldest job still waiting has queued (0 when none): what says the
+        deadline fallback no longer keeps up, which depth cannot (a queue of a hundred jobs
+        may be a turn's work or seconds of it)."""
+        return max((now - q.queued for q in self._queue if not q.future.done()), default=0.0)
+
     def start(self) -> None:
         if self._runner is None:
             self._wakeup = asyncio.Event()
@@ -168,8 +176,10 @@ class BatchScheduler(Generic[J, R]):
             backlog = True
             seconds = await self._turn(loop, on_time, late)
             finished = time.perf_counter()
+            swept = finished
+            fallback_seconds = model_seconds = 0.0
             if seconds is not None:
-                fallback_seconds, model_seconds = seconds
+                fallback_seconds, model_seconds, swept = seconds
                 if late:
                     self.fallback_cost = _average(self.fallback_cost,
                                                   fallback_seconds / len(late))
@@ -183,7 +193,8 @@ class BatchScheduler(Generic[J, R]):
             if self._on_batch is not None:
                 self._on_batch(BatchStats(
                     len(on_time), finished - started, started - min(q.queued for q in live),
-                    len(late), sum(1 for q in live if q.deadline < finished)))
+                    len(late), sum(1 for q in late if q.deadline < swept)
+                    + sum(1 for q in on_time if q.deadline < finished), model_seconds))
 
     def _select(self, now: float) -> tuple[list[_Queued[J, R]], list[_Queued[J, R]]]:
         """This turn's (fallback, model) jobs, earliest deadline first.
@@ -221,11 +232,14 @@ class BatchScheduler(Generic[J, R]):
         return late, on_time
 
     async def _turn(self, loop: asyncio.AbstractEventLoop, on_time: list[_Queued[J, R]],
-                    late: list[_Queued[J, R]]) -> tuple[float, float] | None:
-        """One turn of the worker thread: the fallback for late jobs, then the batch. Returns
-        the seconds the fallback and ``process`` took (None when part of the turn failed and
-        was retried job by job). The two parts fail apart: a model batch that raises leaves the
-        fallback's answers of the same turn as they are, not computed (and counted) twice."""
+                    late: list[_Queued[J, R]]) -> tuple[float, float, float] | None:
+        """One turn of the worker thread: the fallback for late jobs, then the batch. The
+        fallback's answers go to their callers the moment the sweep ends (they were held for
+        the batch, up to ``max_turn`` past their deadline: a review). Returns the seconds the
+        fallback and ``process`` took and the instant the sweep ended (None when part of the
+        turn failed and was retried job by job). The two parts fail apart: a model batch that
+        raises leaves the fallback's answers of the same turn as they are, not computed (and
+        counted) twice."""
         fallback = self._fallback
 
         def attempt(function: Callable[[list[J]], Sequence[R]] | None,
@@ -239,25 +253,25 @@ class BatchScheduler(Generic[J, R]):
                 return None
             return results if len(results) == len(batch) else None
 
-        def run() -> tuple[Sequence[R] | None, Sequence[R] | None, tuple[float, float]]:
+        def run() -> tuple[Sequence[R] | None, Sequence[R] | None, tuple[float, float, float]]:
             began = time.perf_counter()
             quick = attempt(fallback, late)
             swept = time.perf_counter()
+            if quick and on_time:  # else the turn ends now anyway
+                loop.call_soon_threadsafe(_answer, late, quick)
             results = attempt(self._process, on_time)
-            return quick, results, (swept - began, time.perf_counter() - swept)
+            return quick, results, (swept - began, time.perf_counter() - swept, swept)
 
         try:
             quick, results, seconds = await loop.run_in_executor(self._executor, run)
         except Exception:  # the executor itself failed: each job answered on its own
-            quick, results, seconds = None, None, (0.0, 0.0)
+            quick, results, seconds = None, None, (0.0, 0.0, 0.0)
         for batch, answers, function in ((late, quick, fallback),
                                          (on_time, results, self._process)):
             if answers is None:
                 await self._isolate(loop, batch, function)
-                continue
-            for q, result in zip(batch, answers, strict=True):
-                if not q.future.done():
-                    q.future.set_result(result)
+            else:
+                _answer(batch, answers)
         return None if quick is None or results is None else seconds
 
     async def _isolate(self, loop: asyncio.AbstractEventLoop, batch: list[_Queued[J, R]],
@@ -302,6 +316,13 @@ class BatchScheduler(Generic[J, R]):
     def _report_depth(self) -> None:
         if self._on_depth is not None:
             self._on_depth(len(self._queue))
+
+
+def _answer(batch: Sequence[_Queued[J, R]], answers: Sequence[R]) -> None:
+    """Each waiting caller of ``batch`` gets its answer (one gone already is skipped)."""
+    for q, result in zip(batch, answers, strict=True):
+        if not q.future.done():
+            q.future.set_result(result)
 
 
 def _average(recent: float, sample: float) -> float:
