@@ -36,7 +36,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "handshake_burst": 100_000, "abuse_penalty_s": 0,
         # a test machine's event loop lags whenever a model loads or another test hogs the CPU:
         # overload refusals are tested on their own (test_client.py), elsewhere they are noise
-        "overload_lag_ms": 0,
+        "overload_lag_ms": 0, "overload_wait_ms": 0,
     }
     base.update(overrides)
     return load_settings(environ={}, **base)

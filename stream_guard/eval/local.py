@@ -23,7 +23,8 @@ from stream_guard.server.app import Server
 
 EVAL_TENANT = "eval"
 _UNTHROTTLED = {"rate_per_s": 1e9, "rate_burst": 10**9, "verdict_deadline_ms": 0.0,
-                "overload_lag_ms": 0.0, "overload_queue": 1_000_000}
+                "overload_lag_ms": 0.0, "overload_queue": 1_000_000,
+                "overload_wait_ms": 0.0}
 
 
 @dataclass(frozen=True, slots=True)

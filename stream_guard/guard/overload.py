@@ -1,21 +1,27 @@
 """When to refuse new work: event-loop lag and scorer backlog, with hysteresis.
 
 Deadlines keep each accepted window's verdict on time by degrading it to the lexical tier; this
-is the step after that. When even the lexical path falls behind (the event loop itself lags, or
-the scorer queue is deeper than a turn can sweep), admitting more streams would make every stream
-late at once, so new streams get ``error overloaded`` and new connections close 1013 until the
-load is back under half the limits. Pure: the server feeds it lag samples and queue depths.
+is the step after that. When even the lexical path falls behind (the event loop itself lags, the
+scorer queue is deeper than a turn can sweep, or a window has waited for the scorer far past its
+deadline), admitting more streams would make every stream late at once, so new streams get
+``error overloaded`` and new connections close 1013 until the load is back under half the
+limits. The wait is the signal that trips in practice: a review ran 200 streams on 2 cores into
+seconds of halt latency with the queue never near its depth limit (each connection's windows in
+flight are capped, so the queue cannot grow that deep) and the loop never lagging. Pure: the
+server feeds it lag samples, queue depths and waits.
 """
 
 from __future__ import annotations
 
 
 class LoadGauge:
-    def __init__(self, max_lag_s: float, max_queue: int) -> None:
+    def __init__(self, max_lag_s: float, max_queue: int, max_wait_s: float = 0.0) -> None:
         self.max_lag_s = max_lag_s
         self.max_queue = max_queue
+        self.max_wait_s = max_wait_s  # 0: the wait is not checked
         self.lag_s = 0.0  # moving average of recent samples (about the last quarter second)
         self._queue = 0
+        self._wait_s = 0.0
         self._overloaded = False
 
     def observe_lag(self, lag_s: float) -> None:
@@ -24,8 +30,10 @@ class LoadGauge:
         self.lag_s = 0.8 * self.lag_s + 0.2 * max(0.0, lag_s)
         self._update()
 
-    def observe_queue(self, depth: int) -> None:
+    def observe_queue(self, depth: int, oldest_wait_s: float = 0.0) -> None:
+        """The scorer's queue depth, and how long its oldest waiting window has queued."""
         self._queue = depth
+        self._wait_s = oldest_wait_s
         self._update()
 
     @property
@@ -35,8 +43,10 @@ class LoadGauge:
     def _update(self) -> None:
         lag_on = self.max_lag_s > 0 and self.lag_s > self.max_lag_s
         queue_on = self._queue > self.max_queue
-        if lag_on or queue_on:
+        wait_on = self.max_wait_s > 0 and self._wait_s > self.max_wait_s
+        if lag_on or queue_on or wait_on:
             self._overloaded = True
         elif ((self.max_lag_s <= 0 or self.lag_s < self.max_lag_s / 2)
-              and self._queue < self.max_queue / 2):
+              and self._queue < self.max_queue / 2
+              and (self.max_wait_s <= 0 or self._wait_s < self.max_wait_s / 2)):
             self._overloaded = False

@@ -100,7 +100,8 @@ class Server:
         self.leases = SlotLeases(self.store, settings.lease_ttl_s)
         self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
         self.store_breaker = StoreBreaker(STORE_TIMEOUT_S)
-        self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue)
+        self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue,
+                              settings.overload_wait_ms / 1000.0)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -354,7 +355,9 @@ class Server:
             await asyncio.sleep(interval)
             self.load.observe_lag(loop.time() - before - interval)
             if self.engine is not None:
-                self.load.observe_queue(self.engine.scheduler.depth)
+                scheduler = self.engine.scheduler
+                self.load.observe_queue(scheduler.depth,
+                                        scheduler.oldest_wait(time.perf_counter()))
 
     # --- shared caps --------------------------------------------------------------------------
     async def _take_slots(self, holder: str, ip: str) -> str | None:
