@@ -92,6 +92,18 @@ def test_a_jsonl_file_of_other_records_is_named_a_few_times(tmp_path: Path) -> N
                                      "field)")
 
 
+
+def test_a_jsonl_id_that_is_no_string_or_number_is_refused(tmp_path: Path) -> None:
+    """A review: an object id was stored as Python's text of it ("{'a': [1, 2]}")."""
+    (tmp_path / "kb.jsonl").write_text("\n".join(json.dumps(r) for r in (
+        {"id": {"a": [1, 2]}, "text": "One."}, {"id": True, "text": "Two."},
+        {"id": 7, "text": "Three."})))
+    report = read_paths([tmp_path / "kb.jsonl"])
+    assert [d.id for d in report.documents] == ["7"]
+    refused = ' "id" must be a string or a number'
+    assert [e.rsplit(":", 1)[-1] for e in report.errors] == [refused] * 2
+
+
 def test_explicit_unsupported_file_is_an_error(tmp_path: Path) -> None:
     pdf = tmp_path / "paper.pdf"
     pdf.write_bytes(b"%PDF")

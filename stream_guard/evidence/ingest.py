@@ -198,6 +198,9 @@ def _jsonl_documents(content: str, path: Path, name: str) -> Iterator[tuple[str,
             continue
         if not record["text"].strip():
             continue
+        if isinstance(record.get("id"), dict | list | bool):  # str() would store "{'a': 1}"
+            yield where, f'{where}: "id" must be a string or a number'
+            continue
         doc_id = str(record["id"]) if record.get("id") is not None else f"{name}:{lineno}"
         source = str(record.get("source") or f"{name}:{lineno}")
         metadata = {k: v for k, v in record.items() if k not in {"id", "text", "source"}}
