@@ -254,9 +254,9 @@ class Settings:
         "close 1013 and /readyz answers 503.",
         minimum=1, maximum=1_000_000))
     overload_wait_ms: float = field(default=500.0, metadata=_meta(
-        "How long the oldest window may wait for the scorer before new streams get error "
-        "overloaded, new connections close 1013 and /readyz answers 503: past it even the "
-        "deadline fallback no longer keeps up. 0 disables the check.", minimum=0,
+        "How far past its verdict deadline a window may still wait for the scorer before new "
+        "streams get error overloaded, new connections close 1013 and /readyz answers 503: "
+        "past it even the deadline fallback no longer keeps up. 0 disables the check.", minimum=0,
         maximum=60000))
     intra_op_threads: int = field(default=0, metadata=_meta(
         "Model runtime threads (0 = the runtime's choice).", minimum=0, maximum=1024))

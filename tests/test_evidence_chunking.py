@@ -87,9 +87,7 @@ def test_a_jsonl_file_of_other_records_is_named_a_few_times(tmp_path: Path) -> N
     assert len(report.errors) == 4
     assert report.errors[2].endswith("log.jsonl:3: each line must be an object with a string "
                                      '"text" field')
-    assert report.errors[3].endswith("log.jsonl: 497 more line(s) are not documents either "
-                                     '(each line must be a JSON object with a string "text" '
-                                     "field)")
+    assert report.errors[3].endswith("log.jsonl: 497 more line(s) with errors, not listed")
 
 
 

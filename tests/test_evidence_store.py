@@ -226,21 +226,34 @@ def test_a_damaged_version_file_costs_only_its_collection(
 def test_a_tenant_folder_that_cannot_be_listed_is_not_an_empty_one(
         tmp_path: Path, minilm: SentenceEmbedder) -> None:
     """A review: Path.glob read a folder the server could not list as empty, so a running
-    server stopped serving every collection of that tenant (and of all, for the data
-    directory) until it could read it again. The refresh now fails as a whole, and the library
-    keeps serving what it had loaded."""
+    server stopped serving every collection of that tenant until it could read it again. The
+    tenant's collections now stay as loaded, and the other tenants are refreshed."""
     _add(tmp_path, FACTS, minilm, tenant="alice")
+    _add(tmp_path, FACTS, minilm, tenant="bob")
     library = EvidenceLibrary(tmp_path)
-    assert library.poll() == ["alice/kb"]
+    assert library.poll() == ["alice/kb", "bob/kb"]
     (tmp_path / "alice").chmod(0o311)  # enterable, not listable
     try:
         with pytest.raises(StoreError, match="cannot list"):
             scan_collections(tmp_path)
-        with pytest.raises(StoreError):
-            library.poll()
+        unlisted: list[str] = []
+        assert [(t, n) for t, n, _ in scan_collections(tmp_path, unlisted=unlisted)] == [
+            ("bob", "kb")]
+        assert unlisted == ["alice"]
+        remove_collection(tmp_path, "bob", "kb")
+        assert library.poll() == ["bob/kb"]  # bob's removal seen, alice's collection kept
         assert library.get("alice", "kb") is not None
     finally:
         (tmp_path / "alice").chmod(0o755)
+
+
+def test_folders_that_are_no_tenant_name_are_not_scanned(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A data_dir at a volume's root holds lost+found, which a server running as another
+    user cannot list (a review): it is no tenant, so it is never listed."""
+    _add(tmp_path, FACTS, minilm, tenant="alice")
+    (tmp_path / "lost+found" / "x").mkdir(parents=True)
+    assert [(t, n) for t, n, _ in scan_collections(tmp_path)] == [("alice", "kb")]
 
 
 def test_a_library_keeps_refreshing_the_others_while_one_collection_is_damaged(

@@ -139,8 +139,8 @@ function withTicket(url, ticket) {
   if (typeof ticket !== "string" || ticket === "") {
     // A getTicket that read a refusal's body (`.ticket` of {"error": ...}) would connect with
     // "?ticket=undefined" and retry into an opaque 1006: this is the caller's bug, said at once.
-    throw new TypeError(`getTicket must resolve to a ticket string, not ${JSON.stringify(ticket)}; `
-      + "throw a HandshakeError when the ticket endpoint refuses");
+    throw new TypeError(`getTicket must resolve to a ticket string, not ${ticket === "" ? "\"\""
+      : typeof ticket}; throw a HandshakeError when the ticket endpoint refuses`);
   }
   const u = new URL(url);
   u.searchParams.set("ticket", ticket);

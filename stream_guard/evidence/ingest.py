@@ -147,8 +147,7 @@ def _read_file(path: Path, name: str, report: IngestReport,
             else:  # a file of other records (a log, a dataset) is not named thousands of times
                 unlisted += 1
         if unlisted:
-            report.errors.append(f"{path}: {unlisted} more line(s) are not documents either "
-                                 '(each line must be a JSON object with a string "text" field)')
+            report.errors.append(f"{path}: {unlisted} more line(s) with errors, not listed")
     elif "\x00" in content:  # UTF-16 without a byte-order mark decodes as UTF-8 with NULs
         report.errors.append(f"{path}: not UTF-8 text (it holds NUL bytes: UTF-16? save it "
                              "as UTF-8)")

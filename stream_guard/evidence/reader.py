@@ -267,7 +267,8 @@ class EvidenceLibrary:
             current = dict(self._loaded)
             found: dict[tuple[str, str], _Loaded] = {}
             changed = []
-            listed = scan_collections(self.data_dir)
+            unlisted: list[str] = []
+            listed = scan_collections(self.data_dir, unlisted=unlisted)
             self._failed = {k: v for k, v in self._failed.items()
                             if k in {(t, n) for t, n, _ in listed}}
             for tenant, name, _info in listed:
@@ -279,6 +280,11 @@ class EvidenceLibrary:
                 found[key] = loaded
                 if loaded is not old:
                     changed.append(f"{tenant}/{name}")
+            if unlisted:  # unreadable for now (permissions, a mount): not removed
+                log.warning("tenant folders cannot be listed; their collections stay as loaded",
+                            extra={"tenants": unlisted})
+                found.update({k: v for k, v in current.items()
+                              if k[0] in unlisted and k not in found})
             changed += [f"{t}/{n}" for t, n in current if (t, n) not in found]
             self._loaded = found  # the swap: one reference assignment
             return sorted(changed)

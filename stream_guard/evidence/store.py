@@ -320,21 +320,32 @@ def remove_collection(data_dir: Path, tenant: str, name: str) -> bool:
     return True
 
 
-def scan_collections(data_dir: Path, tenant: str | None = None
+def scan_collections(data_dir: Path, tenant: str | None = None, *,
+                     unlisted: list[str] | None = None
                      ) -> list[tuple[str, str, VersionInfo | DamagedCollectionError]]:
     """(tenant, collection, version info) of every published collection, sorted; a collection
     whose ``VERSION`` cannot be read has the error naming it in place of its info, so one
-    damaged collection costs only itself. A ``data_dir`` that is not a directory is a
-    :class:`StoreError` (a missing one holds no collections yet)."""
+    damaged collection costs only itself. A ``data_dir`` that is not a directory, or cannot be
+    listed, is a :class:`StoreError` (a missing one holds no collections yet); so is a tenant's
+    folder that cannot be listed, unless ``unlisted`` is given: its name is added there and the
+    other tenants are scanned. Folders that are no tenant name (``lost+found``) are left out."""
     root = Path(data_dir)
     if root.exists() and not root.is_dir():
         raise StoreError(f"data_dir {root} is not a directory")
     if tenant is not None and not NAME_PATTERN.fullmatch(tenant):
         raise StoreError(f"tenant name {tenant!r} must be {NAME_RULE}")
-    tenants = [root / tenant] if tenant else [p for p in _listing(root) if p.is_dir()]
+    tenants = [root / tenant] if tenant else [
+        p for p in _listing(root) if NAME_PATTERN.fullmatch(p.name) and p.is_dir()]
     out: list[tuple[str, str, VersionInfo | DamagedCollectionError]] = []
     for tdir in tenants:
-        for cdir in _listing(tdir):
+        try:
+            entries = _listing(tdir)
+        except StoreError:
+            if unlisted is None:
+                raise
+            unlisted.append(tdir.name)
+            continue
+        for cdir in entries:
             if not (cdir.is_dir() and NAME_PATTERN.fullmatch(cdir.name)):
                 continue
             try:

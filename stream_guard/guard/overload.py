@@ -2,8 +2,8 @@
 
 Deadlines keep each accepted window's verdict on time by degrading it to the lexical tier; this
 is the step after that. When even the lexical path falls behind (the event loop itself lags, the
-scorer queue is deeper than a turn can sweep, or a window has waited for the scorer far past its
-deadline), admitting more streams would make every stream late at once, so new streams get
+scorer queue is deeper than a turn can sweep, or a window is still waiting for the scorer far
+past its deadline), admitting more streams would make every stream late at once, so new streams get
 ``error overloaded`` and new connections close 1013 until the load is back under half the
 limits. The wait is the signal that trips in practice: a review ran 200 streams on 2 cores into
 seconds of halt latency with the queue never near its depth limit (each connection's windows in
@@ -30,10 +30,11 @@ class LoadGauge:
         self.lag_s = 0.8 * self.lag_s + 0.2 * max(0.0, lag_s)
         self._update()
 
-    def observe_queue(self, depth: int, oldest_wait_s: float = 0.0) -> None:
-        """The scorer's queue depth, and how long its oldest waiting window has queued."""
+    def observe_queue(self, depth: int, overdue_s: float = 0.0) -> None:
+        """The scorer's queue depth, and how far past its deadline its latest waiting window
+        is (:meth:`~stream_guard.scoring.scheduler.BatchScheduler.overdue`)."""
         self._queue = depth
-        self._wait_s = oldest_wait_s
+        self._wait_s = overdue_s
         self._update()
 
     @property

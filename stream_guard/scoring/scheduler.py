@@ -60,7 +60,8 @@ class BatchStats:
     waited: float  # the longest any job of the turn had queued
     fallback: int = 0  # jobs sent to ``fallback`` instead
     late: int = 0  # jobs answered after their deadline even so
-    model_seconds: float = 0.0  # of ``seconds``, the batch through ``process`` (no sweep)
+    # of ``seconds``, the batch through ``process`` (no sweep); None when the turn failed
+    model_seconds: float | None = None
 
 
 @dataclass(order=True, slots=True)
@@ -116,11 +117,13 @@ class BatchScheduler(Generic[J, R]):
     def depth(self) -> int:
         return len(self._queue)
 
-    def oldest_wait(self, now: float) -> float:
-        """How long the oldest job still waiting has queued (0 when none): what says the
-        deadline fallback no longer keeps up, which depth cannot (a queue of a hundred jobs
-        may be a turn's work or seconds of it)."""
-        return max((now - q.queued for q in self._queue if not q.future.done()), default=0.0)
+    def overdue(self, now: float) -> float:
+        """How far past its deadline the latest job still waiting is (how long it has queued,
+        for one without a deadline; 0 when none): what says the deadline fallback no longer
+        keeps up, which depth cannot (a queue of a hundred jobs may be a turn's work or seconds
+        of it), and which a long deadline's on-time wait does not trip."""
+        return max((now - (q.queued if q.deadline == math.inf else q.deadline)
+                    for q in self._queue if not q.future.done()), default=0.0)
 
     def start(self) -> None:
         if self._runner is None:
@@ -177,7 +180,7 @@ class BatchScheduler(Generic[J, R]):
             seconds = await self._turn(loop, on_time, late)
             finished = time.perf_counter()
             swept = finished
-            fallback_seconds = model_seconds = 0.0
+            model_seconds: float | None = None
             if seconds is not None:
                 fallback_seconds, model_seconds, swept = seconds
                 if late:
@@ -257,7 +260,7 @@ class BatchScheduler(Generic[J, R]):
             began = time.perf_counter()
             quick = attempt(fallback, late)
             swept = time.perf_counter()
-            if quick and on_time:  # else the turn ends now anyway
+            if quick is not None and late and on_time:  # else the turn ends now anyway
                 loop.call_soon_threadsafe(_answer, late, quick)
             results = attempt(self._process, on_time)
             return quick, results, (swept - began, time.perf_counter() - swept, swept)

@@ -357,7 +357,7 @@ class Server:
             if self.engine is not None:
                 scheduler = self.engine.scheduler
                 self.load.observe_queue(scheduler.depth,
-                                        scheduler.oldest_wait(time.perf_counter()))
+                                        scheduler.overdue(time.perf_counter()))
 
     # --- shared caps --------------------------------------------------------------------------
     async def _take_slots(self, holder: str, ip: str) -> str | None:

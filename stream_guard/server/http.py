@@ -327,9 +327,14 @@ class Router:
                     server.metrics.rejections.labels("state_unavailable").inc()
                     return _error(503, "unavailable", "tickets cannot be checked right now; "
                                   "get a new ticket and retry", retry_after_s=1)
-            if tenant is None or not server.keys.serves(tenant):
+            if tenant is None:
                 server.metrics.rejections.labels("bad_ticket").inc()
                 return _error(401, "unauthorized", "the ticket is invalid, expired or used")
+            if not server.keys.serves(tenant):  # minted by a server with other keys
+                server.metrics.rejections.labels("bad_ticket").inc()
+                return _error(401, "unauthorized", "the ticket is for a tenant none of this "
+                              "server's keys serve (another deployment sharing its Redis, or a "
+                              "key not yet on every replica)")
             return Principal(tenant, "ticket")
         key = api_key_from_headers(request.headers)
         if key is not None:
