@@ -135,11 +135,14 @@ function codePoints(text) {
   return n;
 }
 
+/** A `getTicket` that resolved to no ticket: the caller's bug, never retried. */
+class NoTicketError extends TypeError {}
+
 function withTicket(url, ticket) {
   if (typeof ticket !== "string" || ticket === "") {
     // A getTicket that read a refusal's body (`.ticket` of {"error": ...}) would connect with
     // "?ticket=undefined" and retry into an opaque 1006: this is the caller's bug, said at once.
-    throw new TypeError(`getTicket must resolve to a ticket string, not ${ticket === "" ? "\"\""
+    throw new NoTicketError(`getTicket must resolve to a ticket string, not ${ticket === "" ? "\"\""
       : typeof ticket}; throw a HandshakeError when the ticket endpoint refuses`);
   }
   const u = new URL(url);
@@ -625,7 +628,7 @@ export class StreamGuard {
       } catch (error) {
         this._notify("closed");
         if (error instanceof HandshakeError && !error.retryable) throw error;
-        if (error instanceof TypeError && error.message.startsWith("getTicket must")) throw error;
+        if (error instanceof NoTicketError) throw error;
         await this._pause(delays, error);
         continue;
       }

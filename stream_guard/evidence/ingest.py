@@ -90,12 +90,12 @@ def _read_path(path: Path, report: IngestReport,
 def _walk(folder: Path, report: IngestReport) -> Iterator[tuple[Path, str]]:
     """Files below ``folder`` with their path relative to it, sorted, hidden ones left out
     (a hidden folder is not descended into: ``.git`` may hold more files than the docs)."""
-    def unlisted(exc: OSError) -> None:
+    def cannot_list(path: object, exc: OSError) -> None:
         # A folder that cannot be listed is a set of files that cannot be read: named, and
         # --sync must not take its documents for deleted ones (os.walk drops it silently).
-        report.errors.append(f"{exc.filename}: cannot list the folder ({exc.strerror})")
+        report.errors.append(f"{path}: cannot list the folder ({exc.strerror})")
 
-    for top, dirs, files in os.walk(folder, onerror=unlisted):
+    for top, dirs, files in os.walk(folder, onerror=lambda exc: cannot_list(exc.filename, exc)):
         here = Path(top)
         for hidden in sorted(n for n in dirs + files if n.startswith(".")):
             report.hidden.append(str(here / hidden))
@@ -118,7 +118,7 @@ def _walk(folder: Path, report: IngestReport) -> Iterator[tuple[Path, str]]:
                     report.not_files.append(str(here / name))
                 kept.append(name)
             except OSError as exc:
-                report.errors.append(f"{here / name}: cannot list the folder ({exc.strerror})")
+                cannot_list(here / name, exc)
         dirs[:] = kept
 
 

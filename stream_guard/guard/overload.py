@@ -5,10 +5,10 @@ is the step after that. When even the lexical path falls behind (the event loop 
 scorer queue is deeper than a turn can sweep, or a window is still waiting for the scorer far
 past its deadline), admitting more streams would make every stream late at once, so new streams get
 ``error overloaded`` and new connections close 1013 until the load is back under half the
-limits. The wait is the signal that trips in practice: a review ran 200 streams on 2 cores into
-seconds of halt latency with the queue never near its depth limit (each connection's windows in
-flight are capped, so the queue cannot grow that deep) and the loop never lagging. Pure: the
-server feeds it lag samples, queue depths and waits.
+limits. How overdue the waiting windows are is the signal that trips in practice: a review ran
+200 streams on 2 cores into seconds of halt latency with the queue never near its depth limit
+(each connection's windows in flight are capped, so the queue cannot grow that deep) and the
+loop never lagging. Pure: the server feeds it lag samples, queue depths and overdue times.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ class LoadGauge:
     def __init__(self, max_lag_s: float, max_queue: int, max_wait_s: float = 0.0) -> None:
         self.max_lag_s = max_lag_s
         self.max_queue = max_queue
-        self.max_wait_s = max_wait_s  # 0: the wait is not checked
+        self.max_wait_s = max_wait_s  # how overdue a waiting window may be; 0: not checked
         self.lag_s = 0.0  # moving average of recent samples (about the last quarter second)
         self._queue = 0
-        self._wait_s = 0.0
+        self._overdue_s = 0.0
         self._overloaded = False
 
     def observe_lag(self, lag_s: float) -> None:
@@ -34,7 +34,7 @@ class LoadGauge:
         """The scorer's queue depth, and how far past its deadline its latest waiting window
         is (:meth:`~stream_guard.scoring.scheduler.BatchScheduler.overdue`)."""
         self._queue = depth
-        self._wait_s = overdue_s
+        self._overdue_s = overdue_s
         self._update()
 
     @property
@@ -42,12 +42,13 @@ class LoadGauge:
         return self._overloaded
 
     def _update(self) -> None:
-        lag_on = self.max_lag_s > 0 and self.lag_s > self.max_lag_s
-        queue_on = self._queue > self.max_queue
-        wait_on = self.max_wait_s > 0 and self._wait_s > self.max_wait_s
-        if lag_on or queue_on or wait_on:
+        """On past any limit; off again once every signal is under half its limit (a limit of
+        0 turns its check off)."""
+        checked = [(value, limit) for value, limit in ((self.lag_s, self.max_lag_s),
+                                                       (self._queue, self.max_queue),
+                                                       (self._overdue_s, self.max_wait_s))
+                   if limit > 0]
+        if any(value > limit for value, limit in checked):
             self._overloaded = True
-        elif ((self.max_lag_s <= 0 or self.lag_s < self.max_lag_s / 2)
-              and self._queue < self.max_queue / 2
-              and (self.max_wait_s <= 0 or self._wait_s < self.max_wait_s / 2)):
+        elif all(value < limit / 2 for value, limit in checked):
             self._overloaded = False

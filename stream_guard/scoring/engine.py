@@ -409,10 +409,10 @@ class GroundingEngine:
     def _observe_batch(self, stats: BatchStats) -> None:
         if stats.size:  # a turn of degraded windows alone ran no batch (a review: size 0)
             self.metrics.batch_size.observe(stats.size)
-        if stats.size and stats.model_seconds is not None:  # None: the turn failed, retried
-            # the batch's own time: a turn's fallback sweep is not the model's (a review saw a
-            # 5 ms batch reported as 107 ms)
-            self.metrics.scorer_latency.observe(stats.model_seconds)
+            if stats.model_seconds is not None:  # None: the turn failed and was retried
+                # the batch's own time: a turn's fallback sweep is not the model's (a review
+                # saw a 5 ms batch reported as 107 ms)
+                self.metrics.scorer_latency.observe(stats.model_seconds)
         self.metrics.queue_wait.observe(stats.waited)
         if stats.late:
             self.metrics.deadline_misses.inc(stats.late)
