@@ -430,15 +430,19 @@ async def test_a_large_delta_lets_other_clients_in_and_keeps_its_own_order(
     """A 60 KB delta of one-letter sentences ("A. A. A.", the costliest text to segment)
     used to be segmented in one go, holding the event loop for over 100 ms. It is segmented a
     slice per loop turn: another client's ping sent after it is answered before it is done,
-    and the big delta's own later messages (its end, a ping) wait for it, in order."""
-    text = "A. " * 20_000
+    and the big delta's own later messages (its end, a ping) wait for it, in order. Four such
+    deltas queue up first, so the other client's ping has their whole time to arrive in (one
+    left a race with a slow client, once, right after a load test)."""
+    delta = "A. " * 20_000
+    text = delta * 4
     async with running_server(settings_factory(tier="lexical")) as server, \
             open_ws(server.port) as big, open_ws(server.port) as other:
         await send(big, {"type": "start", "stream_id": "big", "context": ["A. B. C."]})
         assert (await recv(big))["type"] == "started"
         await send(other, {"type": "ping"})
         assert await recv(other) == {"type": "pong"}  # connected and answered
-        await send(big, {"type": "delta", "stream_id": "big", "seq": 0, "text": text})
+        for seq in range(4):
+            await send(big, {"type": "delta", "stream_id": "big", "seq": seq, "text": delta})
         await send(big, {"type": "end", "stream_id": "big"})
         await send(big, {"type": "ping"})
         await send(other, {"type": "ping"})
