@@ -381,6 +381,50 @@ def test_unclosed_code_block_runs_to_the_end() -> None:
         ("text", "Intro sentence here."), ("code", "```\nx. Y = 1")]
 
 
+def test_a_fence_indented_four_spaces_is_no_fence_outside_a_list() -> None:
+    """A review: an indented ``` opened a code block that never closed, so the false sentences
+    after it were never checked (CommonMark renders them as a paragraph)."""
+    text = "It is tall.\n\n    ```\n\nIt is made of gold. It was built in 1925."
+    assert [(w.kind, w.text) for w in stream([text])] == [("text", text)]
+    assert stream(list(text)) == stream([text])
+    # ... while a list item's fence, indented under it, still opens code
+    listed = "1. Install it:\n\n    ```\n    pip install x\n    ```\n\nThat is all there is to it."
+    assert [(w.kind, w.text) for w in stream([listed])] == [
+        ("text", "1. Install it:"), ("code", "```\n    pip install x\n    ```"),
+        ("text", "That is all there is to it.")]
+    assert [w.kind for w in stream(["Run it:\n   ```\nx = 1\n   ```\nDone with it now."])] == [
+        "code", "text"]
+
+
+def test_a_backtick_fence_with_a_backtick_later_on_its_line_is_inline_code() -> None:
+    """A review: "``` `x` ```" opened a code block (only the first word was read), and the rest
+    of the answer went unchecked."""
+    text = "It is tall.\n``` `x` ``` marks inline code.\n\nIt is made of gold."
+    for pieces in ([text], list(text)):
+        assert [(w.kind, w.text) for w in stream(pieces)] == [
+            ("text", "It is tall.\n``` `x` ``` marks inline code."),
+            ("text", "It is made of gold.")]
+    long_info = "Intro line.\n```" + "p" * 20 + "`x\nIt is made of gold."
+    assert [(w.kind, w.text) for w in stream([long_info])] == [("text", long_info)]
+    assert [w.kind for w in stream(["Intro line.\n```python\nx = `y`\n```"])][-1] == "code"
+
+
+@pytest.mark.parametrize("pause", ["\n\n", "\n \n", "\n\n\n  "])
+def test_a_paragraph_break_completes_the_sentence_before_the_next_word(pause: str) -> None:
+    """A review: a false sentence followed by a paragraph break waited for the next word, so a
+    stream that paused there (a voice answer, a tool call) kept it unchecked for the pause."""
+    segmenter = WindowSegmenter()
+    assert texts(segmenter.feed("The tower is in Paris. It is 900 metres tall.")) == [
+        "The tower is in Paris."]
+    assert texts(segmenter.feed(pause)) == ["It is 900 metres tall."]
+
+
+def test_a_heading_is_complete_at_its_newline() -> None:
+    segmenter = WindowSegmenter(min_chars=0)
+    assert texts(segmenter.feed("## The tower has 900 floors\n")) == [
+        "## The tower has 900 floors"]
+
+
 def test_finish_ends_the_stream() -> None:
     segmenter = WindowSegmenter()
     assert texts(segmenter.feed("No stop at the end")) == []
@@ -414,6 +458,8 @@ _TOKENS = [
     "中文。", "它是铁。", "高吗？", "好！", "。」", "مرحبا؟", "جيد۔", "ठीक।",
     # Near the limits: words about _HEAD long, space runs about max_chars long.
     "-" * 14 + "x", "`" * 15, "#" * 7, "Furthermore", "I", "a", " " * 6, " " * 17, " " * 37,
+    # Fences CommonMark does not open: indented four spaces; with a backtick in the info.
+    "    ```", "``` `x` ```", "```" + "p" * 14 + "`",
 ]
 
 _token = st.sampled_from(_TOKENS)
@@ -440,6 +486,9 @@ def _cut(draw: st.DrawFn, text: str) -> list[str]:
     # A line-start word exactly around the classification length.
     ("Hello there\n" + "-" * 14 + "x more", 40, 0),
     ("Hello there\n" + "`" * 15 + "\ncode\n" + "`" * 15 + "\nText.", 40, 0),
+    # An indented fence, a fence in a list, a fence that is inline code after all.
+    ("Tall.\n\n    ```\n\nGold here.\n- item\n    ```\ncode\n    ```\nText.", 40, 0),
+    ("It is.\n``` `x` ``` code.\n```" + "p" * 16 + "`q\nMore text.", 20, 3),
     # Space runs crossing the cap; a word crossing it; a cut inside a long word.
     ("One two." + " " * 30 + "Three four five.", 20, 0),
     ("Alpha beta gamma delta epsilon zeta", 20, 0),

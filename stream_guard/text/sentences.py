@@ -112,10 +112,15 @@ class SentenceScanner:
         self._tail = ""
         self._word_len = 0
         self._word_letter = False
+        self._word_ticks = 0  # backticks in it
         self._classified = False
         # The whitespace run before the current or next word: newlines in it, capped at 2.
         # The text start counts as a paragraph start.
         self._newlines = 2
+        # Columns of space before the word on its line (a tab counts 4): a fence indented 4 or
+        # more is no fence (CommonMark: indented code or a paragraph's text) outside a list.
+        self._indent = 0
+        self._in_list = False  # a list item opened since the last line at column 0
         # The last completed word of the open segment, for the sentence rule.
         self._prev_tail = ""
         self._prev_len = 0
@@ -124,6 +129,9 @@ class SentenceScanner:
         self._code = False
         self._fence = ""  # fence character of the open code block
         self._fence_len = 0
+        # The line of a backtick fence is open: a backtick later on it makes it inline code
+        # (CommonMark: a backtick fence's info string holds none), so the line is text after all.
+        self._fence_line = False
         self._single_line = False  # the current line is a heading, table row or rule
         # Open segment.
         self._seg_open = False
@@ -209,9 +217,20 @@ class SentenceScanner:
     def _scan_space(self, buf: str, base: int) -> None:
         start = self._pos - base
         end = _run_end(_SPACE, buf, start)
-        if self._newlines < 2 and (newlines := buf.count("\n", start, end)):
-            self._newlines = min(2, self._newlines + newlines)
+        line = buf.rfind("\n", start, end)
+        if line >= 0:
+            self._indent = _columns(buf[line + 1:end])
+            self._newlines = min(2, self._newlines + buf.count("\n", start, end))
+        else:
+            self._indent += _columns(buf[start:end])
         self._pos = base + end
+        # A segment that ends whatever word comes next is closed now, not when that word
+        # arrives: a paragraph's last sentence (and a line of code, a heading, a table row) is
+        # checked while the stream pauses after it (a review: a false sentence followed by a
+        # paragraph break went unchecked until the next word was complete).
+        if self._seg_open and (self._newlines >= 2 or (
+                self._newlines and (self._code or self._single_line))):
+            self._close()
         # Any word still to come ends past the cap: the open segment cannot grow any more.
         if self._seg_open and self._max is not None and self._pos - self._seg_start >= self._max:
             self._close()
@@ -221,6 +240,7 @@ class SentenceScanner:
             self._head = self._tail = ""
             self._word_len = 0
             self._word_letter = False
+            self._word_ticks = 0
             self._classified = False
 
     def _scan_word(self, buf: str, base: int, final: bool) -> None:
@@ -237,6 +257,7 @@ class SentenceScanner:
         self._tail = (self._tail + chunk[-_HEAD:])[-_HEAD:]
         if not self._word_letter and _LETTER.search(chunk):
             self._word_letter = True
+        self._word_ticks += chunk.count("`")
         if not self._classified:
             if self._seg_open and self._max is not None and self._pos - self._seg_start > self._max:
                 self._close()  # this word cannot join the open segment in any case
@@ -245,6 +266,9 @@ class SentenceScanner:
         if self._classified and self._max is not None:
             self._cap()
         if complete:
+            if self._fence_line and self._word_ticks > (
+                    self._fence_len if self._word_start == self._seg_start else 0):
+                self._unfence()
             self._in_word = False
             self._newlines = 0
             self._seg_end = self._pos  # a classified word is always in the open segment
@@ -274,21 +298,29 @@ class SentenceScanner:
         head = self._head
         line_first = self._newlines >= 1
         opens_block = False
+        if line_first:
+            self._fence_line = False
         if self._code:
             kind: WindowKind = "code"
             break_before = line_first
             if line_first and _is_closing_fence(head, self._fence, self._fence_len):
                 self._code = False
-        elif line_first and (fence := _opening_fence(head)):
+        elif (line_first and (self._indent < 4 or self._in_list)
+              and (fence := _opening_fence(head))):
             kind = "code"
             break_before = opens_block = True
             self._code = True
             self._fence, self._fence_len = fence[0], len(fence)
+            self._fence_line = fence[0] == "`"
             self._single_line = False
         else:
             kind = "text"
             break_before = self._newlines >= 2
             if line_first:
+                if _LIST_MARKER.fullmatch(head):
+                    self._in_list = True
+                elif self._indent == 0:
+                    self._in_list = False
                 single = bool(head.startswith("|") or _HEADING.fullmatch(head)
                               or _RULE.fullmatch(head))
                 break_before = (break_before or self._single_line or single
@@ -322,6 +354,14 @@ class SentenceScanner:
             return _leading_word(next_head) in _SENTENCE_OPENERS
         return True
 
+    def _unfence(self) -> None:
+        """The open fence line holds a backtick in its info string: it is a paragraph with
+        inline code, and the text after it is prose to check, not a code block."""
+        self._code = self._fence_line = False
+        if self._seg_kind == "code":  # the line's segment, still open: it was never emitted
+            self._seg_kind = "text"
+            self._seg_block = False
+
     def _open(self, start: int, kind: WindowKind, opens_block: bool) -> None:
         self._seg_open = True
         self._seg_start = self._seg_end = start
@@ -339,6 +379,10 @@ def _run_end(pattern: re.Pattern[str], buf: str, start: int) -> int:
     match = pattern.match(buf, start)
     assert match is not None  # both patterns match the empty string
     return match.end()
+
+
+def _columns(space: str) -> int:
+    return len(space) + 3 * space.count("\t")
 
 
 def _starts_sentence(head: str) -> bool:
