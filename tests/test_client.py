@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,6 +30,7 @@ from stream_guard.client import (
     OverloadedError,
     RateLimitedError,
     Release,
+    ServerFailureError,
     Started,
     StartTimeoutError,
     StreamClosedError,
@@ -46,8 +47,9 @@ from stream_guard.client import (
     mint_ticket,
 )
 from stream_guard.client.events import parse_event
+from stream_guard.client.stream import GuardStream
 from stream_guard.protocol import frames
-from stream_guard.protocol.errors import CloseCode, ErrorCode
+from stream_guard.protocol.errors import BUDGET_SPENT_REASON, CloseCode, ErrorCode
 from stream_guard.protocol.frames import MAX_STREAM_ID
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
@@ -374,13 +376,16 @@ async def test_bad_arguments_fail_at_once_and_leave_the_stream_usable(server: Se
 
 
 async def test_a_start_over_the_frame_limit_is_not_retried_for_ever(tmp_path: Path) -> None:
-    """1009 on a start is retried once (a spent budget is reset by a new connection); on a new
-    connection too it is the frame itself, and the client raises instead of getting locked out."""
+    """A start over the frame limit is closed 1009 "frame too large": it would be refused again,
+    each refusal locking the client's address out for the abuse penalty, so the client raises
+    at once (a review: it retried once, waiting out the penalty, and earned a second one). A
+    1009 for a spent budget (a new connection resets it) is told apart by its reason."""
     async with running_server(make_settings(tmp_path, max_frame_bytes=1024)) as srv, \
             GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
-        with pytest.raises(MessageTooBigError):
+        with pytest.raises(MessageTooBigError) as refused:
             await client.start(context=["word " * 1000])
-        assert client.connections_opened == 2
+        assert refused.value.reason != BUDGET_SPENT_REASON  # the frame is refused, by its size
+        assert client.connections_opened == 1
     assert MAX_STREAM_ID == frames.MAX_STREAM_ID  # the client's copy of the server's limit
 
 
@@ -416,6 +421,44 @@ async def test_bad_api_key_raises_auth_error(server: Server) -> None:
     assert exc.value.status == 401
     with pytest.raises(AuthError):
         await GuardClient(url(server)).connect()  # no credential on an authenticated server
+
+
+async def test_a_send_or_end_given_up_before_its_turn_changes_nothing(tmp_path: Path) -> None:
+    """A review: a send that timed out waiting for the connection's send lock (another
+    stream's large send held it, under backpressure) had taken its seq and recorded its text,
+    so the stream's next delta was refused ``bad_seq``; an end given up so marked the stream
+    ended, no done ever came and the server kept it. They are taken as the frame is written."""
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
+        stream = await client.start(context=CONTEXT)
+        assert client._link is not None
+        async with client._link._send_lock:  # as if a frame of another stream were being written
+            for give_up in (stream.send(GOOD), stream.end(), stream.cancel()):
+                with pytest.raises(TimeoutError):
+                    async with asyncio.timeout(0.05):
+                        await give_up
+                assert (stream.text, stream.chars, stream.ended) == ("", 0, False)
+        await stream.send(GOOD)
+        await stream.end()
+        events = await collect(stream)
+        assert not [e for e in events if isinstance(e, ErrorEvent)]
+        assert isinstance(events[-1], Done) and events[-1].chars == len(GOOD) == stream.chars
+        assert stream.ended
+
+
+async def test_a_send_cut_by_the_connection_closing_names_its_stream() -> None:
+    """A review: a send that met the socket closing raised the connection's error, with no
+    ``stream_id``, when the reader had not yet told the stream (a race); the stream's own
+    error is promised."""
+    class ClosingLink:
+        async def send_frame(self, frame: Callable[[], dict[str, object]]) -> None:
+            frame()  # written, and the socket closed under the write
+            raise closed_error(1011, "scripted")
+
+    stream = GuardStream(ClosingLink(), "s1", "observe", 100)
+    with pytest.raises(ServerFailureError) as lost:
+        await stream.send("The Eiffel Tower was completed in 1889. ")
+    assert (lost.value.stream_id, lost.value.code) == ("s1", 1011)
 
 
 async def test_spent_budget_lets_the_stream_finish_then_reconnects(tmp_path: Path) -> None:

@@ -35,9 +35,10 @@ async def test_holdback_speaks_no_unverified_audio_and_observe_does(server: Serv
     assert holdback.unverified_audio_ms == 0
     assert holdback.spoken and not any("lifetime" in s for s in holdback.spoken)
     assert holdback.spoken[-1].startswith("Standard shipping")
-    # Holdback waits for the first sentence's verdict before speaking; observe does not.
+    # (Holdback's first audio waits for the first sentence's verdict, observe's does not: a
+    # cost of milliseconds, measured by the example itself, not asserted between two runs,
+    # whose token timings differ by as much under load.)
     assert observe.first_audio_ms is not None and holdback.first_audio_ms is not None
-    assert holdback.first_audio_ms >= observe.first_audio_ms
 
     assert observe.halted and observe.halt_at == holdback.halt_at
     assert any(s.startswith(claim) for s in observe.spoken)
@@ -88,6 +89,26 @@ async def test_cut_stops_the_sentence_playing_at_once() -> None:
     await asyncio.wait_for(speaker.finish(), 1)
     [played] = speaker.played
     assert played.cut and 0.05 < played.played_s < 0.5 and played.duration_s == 3.0
+
+
+@pytest.mark.parametrize("silence", ["cut", "stop"])
+async def test_a_sentence_cut_while_it_is_synthesized_is_not_played(silence: str) -> None:
+    """A review: a halt (or a stop) that came while the sentence was being synthesized (0.2 s
+    for espeak-ng) let it play in full."""
+    class SlowSynthesis(voice.TimedSink):
+        async def synthesize(self, text: str) -> voice.Audio:
+            await asyncio.sleep(0.2)
+            return await super().synthesize(text)
+
+    speaker = voice.Speaker(SlowSynthesis(100.0))
+    speaker.say(voice.Utterance(0, 30, "A" * 30))
+    await asyncio.sleep(0.05)
+    if silence == "cut":
+        speaker.cut_from(0)
+        await asyncio.wait_for(speaker.finish(), 1)
+    else:
+        await asyncio.wait_for(speaker.stop(), 1)
+    assert speaker.played == []
 
 
 def test_sentences_keep_their_offsets() -> None:

@@ -188,6 +188,8 @@ class Speaker:
         self._queue: deque[Utterance] = deque()
         self._wake = asyncio.Event()
         self._current: tuple[Utterance, asyncio.Task[None]] | None = None
+        # Text from here on is silenced, the sentence being synthesized too (None: nothing is)
+        self._cut_at: int | None = None
         self._closed = False
         self._task = asyncio.create_task(self._run())
 
@@ -196,7 +198,9 @@ class Speaker:
         self._wake.set()
 
     def cut_from(self, offset: int) -> None:
-        """Drop queued sentences reaching ``offset`` and stop the one playing if it does."""
+        """Drop queued sentences reaching ``offset`` and stop the one playing if it does; one
+        being synthesized is not played (a review: it was, in full, after a halt)."""
+        self._cut_at = offset if self._cut_at is None else min(self._cut_at, offset)
         self._queue = deque(u for u in self._queue if u.end <= offset)
         if self._current is not None and self._current[0].end > offset:
             self._current[1].cancel()
@@ -222,6 +226,8 @@ class Speaker:
                 continue
             utterance = self._queue.popleft()
             audio = await self.sink.synthesize(utterance.text)
+            if self._cut_at is not None and utterance.end > self._cut_at:
+                continue  # cut while it was synthesized
             if self._on_speak is not None:
                 self._on_speak(utterance)
             playing = asyncio.create_task(self.sink.play(audio))

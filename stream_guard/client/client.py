@@ -30,6 +30,7 @@ from stream_guard.client.errors import (
 )
 from stream_guard.client.link import Link, TransientConnectFailure, open_link
 from stream_guard.client.stream import GuardStream
+from stream_guard.protocol.errors import BUDGET_SPENT_REASON
 from stream_guard.protocol.frames import MAX_STREAM_ID, Mode, is_name
 from stream_guard.protocol.paths import STREAM_PATH
 
@@ -115,9 +116,12 @@ class GuardClient:
                 return await link.open_stream(frame, mode, self.start_timeout)
             except ConnectionClosedError as exc:
                 # 1009 is a spent character budget (a new connection resets it) or this start
-                # frame over the server's size limit: once on a new connection too, it is the
-                # frame, and sending it again would only get the client locked out.
-                too_big += isinstance(exc, MessageTooBigError)
+                # frame over the server's size limit, told apart by the close reason: the frame
+                # would be refused again, and each refusal locks the client's address out for
+                # the server's abuse penalty (a review: 11 s, twice). A budget spent once more
+                # on a new connection is this start's doing as well.
+                if isinstance(exc, MessageTooBigError):
+                    too_big += 1 if exc.reason == BUDGET_SPENT_REASON else 2
                 if (exc.code not in RETRYABLE_CLOSE_CODES or not self._can_reconnect()
                         or too_big > 1):
                     raise

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -29,7 +30,7 @@ from stream_guard.client.errors import (
     closed_error,
 )
 from stream_guard.client.events import Done, ErrorEvent, Event, MalformedFrame, parse_event
-from stream_guard.client.stream import GuardStream
+from stream_guard.client.stream import Frame, GuardStream
 from stream_guard.protocol.frames import Mode
 
 log = logging.getLogger("stream_guard.client")
@@ -105,16 +106,24 @@ class Link:
         return self.closed is None
 
     # --- sending ------------------------------------------------------------------------------
-    async def send_frame(self, frame: dict[str, Any],
+    async def send_frame(self, frame: Frame | Callable[[], Frame],
                          pong: asyncio.Future[None] | None = None) -> None:
         """Send one frame. The lock keeps frames in call order, which ``seq`` relies on.
-        ``pong``: a ping's waiter, queued as its frame goes out (see :meth:`ping`)."""
+        A callable is called for the frame under the lock, just before it is written, so a
+        caller cancelled (or timed out) while it waits for its turn has changed nothing: a
+        stream takes its ``seq`` and records its text there (a review: a timed-out send had
+        taken a seq that never went out, and the stream's next delta was refused). It may
+        raise to send nothing. ``pong``: a ping's waiter, queued as its frame goes out (see
+        :meth:`ping`)."""
         if self.closed is not None:
             raise self.closed
         async with self._send_lock:
             await self._send_cancels()  # owed before anything sent after them
+            if callable(frame):
+                frame = frame()
             if pong is not None:
                 self._pongs.append(pong)
+            # websockets writes the frame before its first await: from here it is sent
             await self._send(frame)
 
     async def _send(self, frame: dict[str, Any]) -> None:
@@ -153,9 +162,14 @@ class Link:
         stream = GuardStream(self, sid, mode, self._max_delta)
         self.streams[sid] = stream
         sent = False
+
+        def start_frame() -> Frame:
+            nonlocal sent
+            sent = True  # written at once: a cancellation in its drain leaves it on the wire
+            return start
+
         try:
-            await self.send_frame(start)
-            sent = True
+            await self.send_frame(start_frame)
             try:
                 # asyncio.timeout, not wait_for: before 3.12 wait_for swallows a cancellation
                 # that lands as ``started`` arrives, and the cancelled task went on streaming

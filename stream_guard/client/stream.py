@@ -8,18 +8,27 @@ latest verdict without having consumed the events in between.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
-from stream_guard.client.errors import ConnectionClosedError, StreamClosedError, StreamHaltedError
+from stream_guard.client.errors import (
+    ConnectionClosedError,
+    StreamClosedError,
+    StreamHaltedError,
+    closed_error,
+)
 from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release, Started
 from stream_guard.protocol.frames import Mode
 
+Frame = dict[str, Any]
+
 
 class _Sender(Protocol):
-    """What a stream needs from its connection."""
+    """What a stream needs from its connection: a frame built as it is written (see
+    :meth:`stream_guard.client.link.Link.send_frame`)."""
 
-    async def send_frame(self, frame: dict[str, Any]) -> None: ...
+    async def send_frame(self, frame: Callable[[], Frame]) -> None: ...
 
 
 class GuardStream:
@@ -44,6 +53,7 @@ class GuardStream:
         self._text = ""
         self._chars = 0
         self._ended = False
+        self._closing = False  # an end or cancel waits for its turn to be written
         self._lost: ConnectionClosedError | None = None
         self._queue: asyncio.Queue[Event | ConnectionClosedError] = asyncio.Queue()
         self._finished = False
@@ -76,21 +86,39 @@ class GuardStream:
         chunk never trips the server's frame limit (which would close the connection). Raises
         :class:`StreamHaltedError` once a halt has arrived: the server would refuse the delta.
         """
+        self._check_open()
+        _check_text(text)  # before a seq is taken: a refused piece leaves the stream as it was
+        for i in range(0, len(text), self._max_delta) if text else (0,):
+            await self._send(functools.partial(self._delta, text[i:i + self._max_delta]))
+
+    def _check_open(self, *, closing: bool = True) -> None:
+        """Raise if no delta may follow; ``closing``: an end or cancel not yet written counts."""
         if self._lost is not None:
             raise self._lost
-        if self._ended:
+        if self._ended or (closing and self._closing):
             raise StreamClosedError(f"stream {self.stream_id!r} was already ended or cancelled")
         if self.halt is not None:
             raise StreamHaltedError(f"stream {self.stream_id!r} was halted at offset "
                                     f"{self.halt.at}; end it", self.stream_id)
-        _check_text(text)  # before a seq is taken: a refused piece leaves the stream as it was
-        for i in range(0, len(text), self._max_delta) if text else (0,):
-            piece = text[i:i + self._max_delta]
-            seq, self._seq = self._seq, self._seq + 1  # taken before the await: call order
-            self._parts.append(piece)
-            self._chars += len(piece)
-            await self._link.send_frame({"type": "delta", "stream_id": self.stream_id,
-                                         "seq": seq, "text": piece})
+
+    def _delta(self, piece: str) -> Frame:
+        """The delta frame of ``piece``, built as it is written: its seq is taken and its text
+        recorded only then, so a send given up while it waited for its turn changed nothing."""
+        # A halt or the loss may have come while it waited; an end called after it was, and
+        # waits behind it.
+        self._check_open(closing=False)
+        seq, self._seq = self._seq, self._seq + 1
+        self._parts.append(piece)
+        self._chars += len(piece)
+        return {"type": "delta", "stream_id": self.stream_id, "seq": seq, "text": piece}
+
+    async def _send(self, frame: Callable[[], Frame]) -> None:
+        try:
+            await self._link.send_frame(frame)
+        except ConnectionClosedError as exc:
+            # The connection's own error when the socket closed under the write: the stream's
+            # (with its id) once the reader has told it, as its docstring promises.
+            raise self._lost or closed_error(exc.code, exc.reason, self.stream_id) from None
 
     async def end(self) -> None:
         """The output is complete: the server scores the last window, then sends ``done``."""
@@ -103,11 +131,23 @@ class GuardStream:
     async def _close(self, kind: str) -> None:
         if self._lost is not None:
             raise self._lost
-        if self._ended:
+        if self._ended or self._closing:
             raise StreamClosedError(f"stream {self.stream_id!r} was already ended or cancelled")
+        if self.done is not None:
+            self._ended = True
+            return
+        self._closing = True
+        try:
+            await self._send(functools.partial(self._closed, kind))
+        finally:
+            self._closing = False
+
+    def _closed(self, kind: str) -> Frame:
+        """The end or cancel frame, built as it is written: a call given up before leaves the
+        stream open, to be ended or cancelled again (a review: it was marked ended, no done
+        ever came, and the server kept the stream)."""
         self._ended = True
-        if self.done is None:
-            await self._link.send_frame({"type": kind, "stream_id": self.stream_id})
+        return {"type": kind, "stream_id": self.stream_id}
 
     # --- server events ------------------------------------------------------------------------
     def __aiter__(self) -> AsyncIterator[Event]:

@@ -20,7 +20,7 @@ import orjson
 from stream_guard.guard.limits import CharBudget
 from stream_guard.oversight.segmenter import Window
 from stream_guard.oversight.stream import Phase, PolicyConfig, StreamState
-from stream_guard.protocol.errors import CloseCode, ErrorCode, ProtocolError
+from stream_guard.protocol.errors import BUDGET_SPENT_REASON, CloseCode, ErrorCode, ProtocolError
 from stream_guard.protocol.frames import (
     Cancel,
     ClientFrame,
@@ -100,7 +100,7 @@ _DRAIN_WHY = {Drain.SHUTDOWN: "the server is shutting down",
               Drain.BUDGET: "this connection spent its character budget"}
 _DRAIN_CLOSE = {Drain.SHUTDOWN: "server shutting down",
                 Drain.LIFETIME: "connection lifetime reached",
-                Drain.BUDGET: "character budget spent"}
+                Drain.BUDGET: BUDGET_SPENT_REASON}
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +307,7 @@ class Session(Generic[P]):
             out.frames.append(Error(
                 ErrorCode.BUDGET_EXCEEDED, f"this connection may send at most "
                 f"{self._budget.limit} characters; open a new connection", frame.stream_id))
-            out.close = Close(CloseCode.MESSAGE_TOO_BIG, "character budget spent")
+            out.close = Close(CloseCode.MESSAGE_TOO_BIG, BUDGET_SPENT_REASON)
             return
         windows = state.on_delta(frame.seq, frame.text)  # charged only once taken
         self._budget.charge(n)

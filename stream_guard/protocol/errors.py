@@ -39,6 +39,11 @@ class CloseCode(enum.IntEnum):
     TRY_AGAIN_LATER = 1013  # over capacity, shared state unavailable or recovering
 
 
+# The reason of a 1009 close for a spent character budget: a new connection resets it, so a
+# client may start there. Any other 1009 is a frame too large, refused again wherever it goes.
+BUDGET_SPENT_REASON = "character budget spent"
+
+
 class ProtocolError(GuardError):
     """A client frame was refused; becomes an ``error`` frame, the connection stays open."""
 
