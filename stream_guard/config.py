@@ -393,12 +393,22 @@ def _build(values: Mapping[str, Any], *, source: str,
         settings = Settings(**kwargs)
     except TypeError as exc:  # pragma: no cover - guarded by the lookup above
         raise SettingsError(str(exc)) from exc
-    _check_cross_field(settings)
+    named = dict(labels or {})
+    _check_cross_field(settings, lambda name: named.get(name, _variable(name)))
     return settings
 
 
 def _setting_label(f: dataclasses.Field[Any]) -> str:
-    return f"{ENV_PREFIX}{f.name.upper()}"
+    return _variable(f.name)
+
+
+def _variable(name: str) -> str:
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
+# How an error names a setting: its variable, or where the value came from (a TOML file's
+# key; a review: a bad redis_url in the file was blamed on an unset STREAM_GUARD_REDIS_URL).
+Label = Callable[[str], str]
 
 
 def _coerce(f: dataclasses.Field[Any], raw: Any, label: str) -> Any:
@@ -483,10 +493,10 @@ def _to_tuple(raw: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in items if item.strip())
 
 
-def _check_redis_url(url: str) -> None:
+def _check_redis_url(url: str, label: str) -> None:
     """Refuse a Redis URL the client could not open, naming it without its password (the
     error goes to stderr, and so to the logs of a container)."""
-    label, shown = f"{ENV_PREFIX}REDIS_URL", repr(_without_password(url))
+    shown = repr(_without_password(url))
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsed on access: a port that is no number raises here
@@ -542,14 +552,13 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _EXAMPLE_ORIGIN = "https://app.example.com"
 
 
-def _check_origin(origin: str) -> None:
+def _check_origin(origin: str, label: str) -> None:
     """An allowed origin must be one a browser can send: guard/auth.py compares the Origin header
     with each entry as text (a trailing "/" aside), and "*" is its only wildcard. A browser
     sends scheme://host[:port], lower case, with no default port and no path, so anything else
     on the list (a bare host, a path, a port of 443 on https) would refuse every browser 403."""
     if origin == "*":
         return
-    label = f"{ENV_PREFIX}ALLOWED_ORIGINS"
     head = f"{label}: {origin!r} can never match a browser's Origin header"
     if origin == "null":
         raise SettingsError(f"{label}: 'null' is the Origin of sandboxed and file:// pages, "
@@ -557,7 +566,7 @@ def _check_origin(origin: str) -> None:
     if "://" not in origin:
         suggestion = f"https://{origin.rstrip('/')}"
         try:
-            _check_origin(suggestion)
+            _check_origin(suggestion, label)
         except SettingsError:
             suggestion = _EXAMPLE_ORIGIN
         raise SettingsError(f"{head}, which is scheme://host[:port]; write e.g. {suggestion!r}")
@@ -593,29 +602,30 @@ def _check_origin(origin: str) -> None:
                             f"default port, path, query or user: write {canonical!r}")
 
 
-def _check_cross_field(s: Settings) -> None:
+def _check_cross_field(s: Settings, label: Label) -> None:
     for origin in s.allowed_origins:
-        _check_origin(origin)
+        _check_origin(origin, label("allowed_origins"))
     for proxy in s.trusted_proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)
         except ValueError:
             raise SettingsError(
-                f"{ENV_PREFIX}TRUSTED_PROXIES: {proxy!r} is not an address or CIDR") from None
+                f"{label('trusted_proxies')}: {proxy!r} is not an address or CIDR") from None
     if s.window_min_chars >= s.window_max_chars:
-        raise SettingsError(f"{ENV_PREFIX}WINDOW_MIN_CHARS: must be below WINDOW_MAX_CHARS")
-    _check_model_paths(s)
+        raise SettingsError(f"{label('window_min_chars')}: must be below "
+                            f"{label('window_max_chars')}")
+    _check_model_paths(s, label)
     if s.redis_url is not None:
-        _check_redis_url(s.redis_url)
+        _check_redis_url(s.redis_url, label("redis_url"))
     if not s.redis_prefix or any(c.isspace() for c in s.redis_prefix):
-        raise SettingsError(f"{ENV_PREFIX}REDIS_PREFIX: {s.redis_prefix!r} must be non-empty, "
+        raise SettingsError(f"{label('redis_prefix')}: {s.redis_prefix!r} must be non-empty, "
                             "without spaces")
     if s.workers > 1 and s.port == 0:
-        raise SettingsError(f"{ENV_PREFIX}WORKERS: {s.workers} workers need a fixed "
-                            f"{ENV_PREFIX}PORT: with port 0 each would listen on another one")
+        raise SettingsError(f"{label('workers')}: {s.workers} workers need a fixed "
+                            f"{label('port')}: with port 0 each would listen on another one")
     if s.workers > 1 and not s.redis_url:
         raise SettingsError(
-            f"{ENV_PREFIX}WORKERS: {s.workers} workers need {ENV_PREFIX}REDIS_URL: with the "
+            f"{label('workers')}: {s.workers} workers need {label('redis_url')}: with the "
             "in-memory store each worker would keep its own tickets, caps and rate limits, so "
             "a ticket minted on one worker could not be redeemed on another and every cap "
             "would be multiplied by the number of workers")
@@ -625,7 +635,7 @@ _INT_MAX = 2**53
 _MODEL_PATHS = frozenset({"detector", "embedder"})  # a name ("default", "minilm") or a path
 
 
-def _check_model_paths(s: Settings) -> None:
+def _check_model_paths(s: Settings, label: Label) -> None:
     """A model named by path must be there now, with the files its kind of model has: the
     server loads models after it starts listening, and a wrong path or a directory that holds
     no model would leave it up and never ready. The models' own checks (what ``load_detector``
@@ -634,7 +644,7 @@ def _check_model_paths(s: Settings) -> None:
     if s.detector != "default":
         from stream_guard.models.cross_encoder import check_detector
 
-        _check_model_path("DETECTOR", s.detector, Path(s.detector).exists(),
+        _check_model_path(label("detector"), s.detector, Path(s.detector).exists(),
                           '"default" nor an existing model directory or ONNX file',
                           check_detector)
     if s.detector_labels:
@@ -643,12 +653,12 @@ def _check_model_paths(s: Settings) -> None:
         try:  # the form only: whether an index fits the model is known when it loads
             check_override(parse_label_map(s.detector_labels))
         except GuardError as exc:
-            raise SettingsError(f"{ENV_PREFIX}DETECTOR_LABELS: {exc} (write it as "
+            raise SettingsError(f"{label('detector_labels')}: {exc} (write it as "
                                 "support=INDEX or support=INDEX,contradiction=INDEX)") from None
     if s.embedder not in ("minilm", "none"):
         from stream_guard.models.embedder import check_embedder
 
-        _check_model_path("EMBEDDER", s.embedder, Path(s.embedder).is_dir(),
+        _check_model_path(label("embedder"), s.embedder, Path(s.embedder).is_dir(),
                           '"minilm", "none" nor an existing model directory', check_embedder)
 
 
@@ -666,14 +676,14 @@ def check_serving(s: Settings) -> None:
                                 "(model.safetensors)")
 
 
-def _check_model_path(name: str, value: str, found: bool, otherwise: str,
+def _check_model_path(label: str, value: str, found: bool, otherwise: str,
                       check: Callable[[str], object]) -> None:
     if not found:
-        raise SettingsError(f"{ENV_PREFIX}{name}: {value!r} is neither {otherwise}")
+        raise SettingsError(f"{label}: {value!r} is neither {otherwise}")
     try:
         check(value)
     except (GuardError, OSError) as exc:  # OSError: a file it cannot read
-        raise SettingsError(f"{ENV_PREFIX}{name}: {exc}") from None
+        raise SettingsError(f"{label}: {exc}") from None
 
 
 def describe() -> list[tuple[str, str, str]]:

@@ -102,10 +102,6 @@ class Metrics:
         self.deadline_misses = Counter(
             "stream_guard_deadline_misses_total",
             "Windows whose verdict came after their deadline even so.", registry=r)
-        self.overloaded = Counter(
-            "stream_guard_overload_refusals_total",
-            "Streams or connections refused because the server is overloaded.", ["what"],
-            registry=r)
         self.chars_received = Counter(
             "stream_guard_received_chars_total", "Characters of delta text accepted.", registry=r)
         self.frames_received = Counter(

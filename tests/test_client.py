@@ -412,6 +412,8 @@ async def test_an_overloaded_server_refuses_new_streams_with_a_retryable_error(
         await open_before.end()
         events = await collect(open_before)
         assert isinstance(events[-1], Done) and not events[-1].halted
+        # counted where operators graph refusals (a review: only in an undocumented counter)
+        assert srv.metrics.rejections.labels("overloaded")._value.get() >= 2  # start, upgrade
 
 
 async def test_bad_api_key_raises_auth_error(server: Server) -> None:

@@ -106,9 +106,7 @@ def load_detector(spec: str = "default", *, cache_dir: Path, backend: str = "aut
                      remedy="the file was changed or swapped after export: export it again "
                             "with `stream-guard train --out`, or remove model_sha256 if the "
                             "change is yours")
-    configured = model.config.get("num_labels")
-    labels = LabelMap.from_config(model.config.get("id2label"), label_map,
-                                  configured if type(configured) is int else None)
+    labels = _label_map(model, label_map)
     max_len = extra.get("max_length", model.config.get("max_length"))
     if use_context is None:
         use_context = bool(model.config.get("context_used", True))
@@ -162,6 +160,18 @@ def check_detector(spec: str) -> None:
     without reading the weights or starting a runtime: cheap enough for settings time. A file
     that is there but not a model (an ONNX file that is not one) is found only when it loads."""
     _detector_files(spec)
+
+
+def detector_labels(spec: str, label_map: Mapping[str, int] | None = None) -> LabelMap:
+    """The outputs of the detector ``spec`` as :func:`load_detector` places them, short of
+    loading it: a ``detector_labels`` override is checked before the port opens."""
+    return _label_map(_detector_files(spec)[1], label_map)
+
+
+def _label_map(model: ModelDir, label_map: Mapping[str, int] | None) -> LabelMap:
+    configured = model.config.get("num_labels")
+    return LabelMap.from_config(model.config.get("id2label"), label_map,
+                                configured if type(configured) is int else None)
 
 
 def detector_metadata(spec: str) -> dict[str, Any]:

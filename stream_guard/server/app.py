@@ -320,7 +320,7 @@ class Server:
             await ws.close(CloseCode.TRY_AGAIN_LATER, "scorer is still loading")
             return
         if self.load.overloaded:
-            self.metrics.overloaded.labels("connection").inc()
+            self.metrics.rejections.labels("overloaded").inc()
             await ws.close(CloseCode.TRY_AGAIN_LATER, "overloaded; retry shortly")
             return
         holder = f"{self.node}/{ws.id}"

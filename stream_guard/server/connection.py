@@ -65,7 +65,7 @@ _LIBRARY_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
 # are counted by their ``abuse`` label.
 _REJECTIONS: dict[ErrorCode, str] = {
     ErrorCode.RATE_LIMITED: "rate_limited", ErrorCode.BUDGET_EXCEEDED: "budget",
-    ErrorCode.DRAINING: "draining"}
+    ErrorCode.DRAINING: "draining", ErrorCode.OVERLOADED: "overloaded"}
 
 
 class ConnectionHost(Protocol):
@@ -490,8 +490,6 @@ class Connection:
             rejection = _REJECTIONS.get(frame.code)
             if rejection is not None:
                 metrics.rejections.labels(rejection).inc()
-            if frame.code is ErrorCode.OVERLOADED:
-                metrics.overloaded.labels("stream").inc()
         elif isinstance(frame, Started):
             metrics.streams_started.inc()
         elif isinstance(frame, Done):
