@@ -19,7 +19,7 @@ import pytest
 
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
-from tests.wsclient import eventually
+from tests.wsclient import API_KEY, eventually
 
 NODE = shutil.which("node")
 if NODE is None:
@@ -450,3 +450,220 @@ guard.close();
         await probe.finish()
     assert result == {"refused": [["RangeError", True]] * 5 + [["TypeError", True]],
                       "taken": [True, True]}
+
+
+async def test_a_delta_the_server_dropped_fails_the_stream(tmp_path: Path) -> None:
+    """protocol.md: a delta dropped ``rate_limited`` is not taken, and every later one is
+    refused ``bad_seq``. The client counted it all the same: send() went on accepting text the
+    server never checked, and ``finished`` resolved ``halted: false`` over it (a review). The
+    stream is failed now: send() throws, ``finished`` rejects, and end() cancels it."""
+    settings = make_settings(tmp_path, auth_disabled=True, rate_per_s=2.0, rate_burst=2)
+    async with running_server(settings) as srv:
+        probe = await node(tmp_path, srv, """
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const guard = new sg.StreamGuard({ url: URL });
+const errors = [];
+let doneSeen;
+const done = new Promise((resolve) => { doneSeen = resolve; });
+const stream = await guard.start({ context: CONTEXT, onDone: (d) => doneSeen(d),
+  onError: (e) => errors.push([e.code, e.fatal]) });
+await sleep(1500);  // the bucket refills: two messages
+for (let i = 0; i < 4; i++) stream.send("word ");  // the last two are dropped
+await sleep(1500);  // their errors came, and the bucket refilled
+let threw = null;
+try { stream.send("more "); } catch (e) { threw = [e.name, e.code]; }
+stream.end();
+const finished = await Promise.race([
+  stream.finished.then((d) => ({ halted: d.halted, chars: d.chars }), (e) => [e.name, e.code]),
+  sleep(3000).then(() => "pending")]);
+const d = await Promise.race([done, sleep(3000).then(() => null)]);
+out({ threw, finished, failed: stream.failed?.code ?? null, errors,
+      done: d && { cancelled: d.cancelled, chars: d.chars } });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"threw": ["StreamGuardError", "rate_limited"],
+                      "finished": ["StreamGuardError", "rate_limited"], "failed": "rate_limited",
+                      "errors": [["rate_limited", True]] * 2,
+                      "done": {"cancelled": True, "chars": 10}}
+
+
+async def test_an_end_the_server_dropped_can_be_sent_again(tmp_path: Path) -> None:
+    """An ``end`` dropped ``rate_limited`` left ``finished`` pending for ever, and end() and
+    cancel() both threw "already ended or cancelled", so the stream held its slot on the
+    server (a review). ``finished`` rejects now, and the stream can be closed."""
+    settings = make_settings(tmp_path, auth_disabled=True, rate_per_s=2.0, rate_burst=2)
+    async with running_server(settings) as srv:
+        probe = await node(tmp_path, srv, """
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const guard = new sg.StreamGuard({ url: URL });
+let doneSeen;
+const done = new Promise((resolve) => { doneSeen = resolve; });
+const stream = await guard.start({ context: CONTEXT, onDone: (d) => doneSeen(d) });
+await sleep(1500);  // the bucket refills: two messages
+stream.send("word ");
+stream.send("word ");
+stream.end();  // dropped
+const finished = await Promise.race([
+  stream.finished.then((d) => `done ${d.chars}`, (e) => [e.name, e.code]),
+  sleep(3000).then(() => "pending")]);
+await sleep(1000);  // the bucket refills
+let again = null;
+try { stream.end(); } catch (e) { again = e.message; }
+const d = await Promise.race([done, sleep(3000).then(() => null)]);
+out({ finished, again, done: d && { cancelled: d.cancelled, chars: d.chars } });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+        await eventually(lambda: not srv.connections, timeout=5)
+    assert result == {"finished": ["StreamGuardError", "rate_limited"], "again": None,
+                      "done": {"cancelled": True, "chars": 10}}
+
+
+async def test_a_lone_surrogate_is_sent_as_a_replacement_character(tmp_path: Path) -> None:
+    """A lone half of a character inside a piece (a string cut by UTF-16 index upstream) made
+    the frame unreadable JSON: the server's ``bad_frame`` could not name the stream, so it
+    reached every stream of the connection, and the stream itself was refused ``bad_seq``
+    from then on (a review). A half at a piece's end still waits for its pair."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+const errors = { a: [], b: [] };
+const a = await guard.start({ streamId: "a", context: CONTEXT,
+                              onError: (e) => errors.a.push(e.code) });
+const b = await guard.start({ streamId: "b", context: CONTEXT,
+                              onError: (e) => errors.b.push(e.code) });
+a.send("The Eiffel \\uDC00Tower was completed in 1889. ");
+a.send("It is 330 \\uD800metres tall \\uD83D");
+a.send("\\uDE00 in Paris. ");
+b.send("The Eiffel Tower was completed in 1889. ");
+a.end();
+b.end();
+const [da, db] = await Promise.all([a.finished, b.finished]);
+out({ errors, text: a.text, sent: a.chars, taken: da.chars, b: db.chars === b.chars });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    text = "The Eiffel \ufffdTower was completed in 1889. It is 330 \ufffdmetres tall 😀 in Paris. "
+    assert result == {"errors": {"a": [], "b": []}, "text": text, "sent": len(text),
+                      "taken": len(text), "b": True}
+
+
+async def test_an_unreadable_frame_fails_the_connection_without_killing_node(
+        tmp_path: Path) -> None:
+    """On a frame it could not parse (a proxy's HTML, say) the client closed with 1002, which
+    the WebSocket API forbids a client: close() threw InvalidAccessError in the message
+    listener, which ended the Node process (a review). The connection's streams fail now, and
+    the next start opens a new connection."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const sockets = [];
+const Tracked = class extends WebSocket {
+  constructor(url) { super(url); sockets.push(this); }
+};
+const reported = [];
+console.error = (error) => reported.push(error?.name);
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Tracked });
+const errors = [];
+const stream = await guard.start({ context: CONTEXT,
+  onError: (e) => errors.push([e.name, e.code]) });
+sockets[0].dispatchEvent(new MessageEvent("message", { data: "<html>502 Bad Gateway</html>" }));
+let threw = null;
+try { stream.send("The Eiffel Tower was completed in 1889. "); } catch (e) { threw = e.name; }
+const finished = await stream.finished.then(() => "done", (e) => [e.name, e.code]);
+const next = await guard.start({ context: CONTEXT });
+next.end();
+await next.finished;
+out({ reported, errors, threw, finished, opened: guard.connectionsOpened });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"reported": ["SyntaxError"],
+                      "errors": [["ConnectionClosedError", 1002]],
+                      "threw": "ConnectionClosedError",
+                      "finished": ["ConnectionClosedError", 1002], "opened": 2}
+
+
+async def test_cancel_after_end_and_on_a_closed_stream(tmp_path: Path) -> None:
+    """The server takes a cancel after ``end`` until its ``done`` (a user's Stop while the
+    last windows are scored), but cancel() threw after end(), and on a lost stream (a review).
+    It is sent after end, and does nothing on a stream done or lost; end after cancel still
+    throws."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+const thrown = [];
+const attempt = (f) => { try { f(); thrown.push(null); } catch (e) { thrown.push(e.message); } };
+const stopped = await guard.start({ context: CONTEXT });
+stopped.send("The Eiffel Tower was completed in 1889. ".repeat(20));
+stopped.end();
+attempt(() => stopped.cancel());  // Stop, while its windows are scored
+attempt(() => stopped.cancel());  // pressed twice
+attempt(() => stopped.end());
+const done = await stopped.finished;
+attempt(() => stopped.cancel());  // done
+const lost = await guard.start({ context: CONTEXT });
+guard.close();
+await lost.finished.catch(() => {});
+attempt(() => lost.cancel());  // lost
+out({ thrown: thrown.map((m) => m && m.replace(/stream \\S+/, "stream X")),
+      done: done.chars, lost: lost.lost?.name });
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"thrown": [None, None, "stream X was already ended or cancelled", None,
+                                 None],
+                      "done": 800, "lost": "ConnectionClosedError"}
+
+
+async def test_sending_what_is_not_a_string_throws(tmp_path: Path) -> None:
+    """send(undefined) sent the word "undefined" to be checked as output, send(null) "null"
+    (a review): a TypeError, and nothing sent."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+const stream = await guard.start({ context: CONTEXT });
+const thrown = [];
+for (const text of [undefined, null, 42, { text: "x" }]) {
+  try { stream.send(text); thrown.push(null); } catch (e) { thrown.push(e.name); }
+}
+stream.send("The Eiffel Tower was completed in 1889. ");
+stream.end();
+const done = await stream.finished;
+out({ thrown, text: stream.text, chars: done.chars });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"thrown": ["TypeError"] * 4,
+                      "text": "The Eiffel Tower was completed in 1889. ", "chars": 40}
+
+
+async def test_a_get_ticket_that_never_answers_is_retried(tmp_path: Path) -> None:
+    """``getTicket`` had no timeout: a ticket endpoint that never answered left start()
+    pending for ever, whatever ``openTimeout`` said (a review). It is a failed connection
+    attempt after ``openTimeout``, retried with a fresh ticket."""
+    async with running_server(make_settings(tmp_path)) as srv:
+        probe = await node(tmp_path, srv, f"""
+let calls = 0;
+const getTicket = async () => {{
+  if (++calls === 1) return new Promise(() => {{}});  // a backend that hangs
+  const response = await fetch("http://127.0.0.1:{srv.port}/v1/tickets",
+    {{ method: "POST", headers: {{ Authorization: "Bearer {API_KEY}" }} }});
+  return (await response.json()).ticket;
+}};
+const guard = new sg.StreamGuard({{ url: URL, getTicket, openTimeout: 300,
+  backoff: {{ initial: 10, maximum: 20, attempts: 3 }} }});
+const started = await Promise.race([
+  guard.start({{ context: CONTEXT }}).then(() => "started", (e) => e.message),
+  new Promise((resolve) => setTimeout(() => resolve("pending"), 5000))]);
+out({{ started, calls }});
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"started": "started", "calls": 2}

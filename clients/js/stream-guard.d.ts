@@ -11,7 +11,8 @@ export interface EvidenceItem {
   score: number;
 }
 
-export type ContextItem = string | { id?: string; text: string };
+/** A string, or an item with its own id: 1 to 128 printable characters, or an integer. */
+export type ContextItem = string | { id?: string | number; text: string };
 
 export interface Verdict {
   streamId: string;
@@ -102,7 +103,8 @@ export interface StreamGuardOptions {
   maxDeltaChars?: number;
   /** ms to wait for `started`. */
   startTimeout?: number;
-  /** Milliseconds to wait for a connection to open before it counts as failed (10000). */
+  /** Milliseconds to wait for a connection to open before it counts as failed (10000); a
+   *  `getTicket` that has not answered within it counts as a failed attempt too (retried). */
   openTimeout?: number;
   onConnectionChange?: ((state: ConnectionState) => void) | null;
   /** A WebSocket implementation (defaults to globalThis.WebSocket). */
@@ -116,7 +118,9 @@ export class StreamGuardError extends Error {
   /** `rate_limited`, `overloaded` and `draining`: the same request may succeed after a
    *  backoff (`draining`: on a new connection, which `start` opens by itself). */
   readonly retryable: boolean;
-  /** Set on errors delivered to onError: false when the stream goes on regardless. */
+  /** Set on errors delivered to onError: false when the stream goes on regardless. True for
+   *  any other: when it names the stream, a frame of it was not taken and the stream failed
+   *  (`GuardStream.failed`). */
   fatal?: boolean;
 }
 
@@ -158,13 +162,24 @@ export class GuardStream {
   readonly done: Done | null;
   readonly ended: boolean;
   readonly lost: ConnectionClosedError | null;
-  /** Resolves with `done`; rejects with a ConnectionClosedError if the connection is lost. */
+  /** The fatal error that failed the stream: the server did not take a frame of it (dropped
+   *  `rate_limited`, refused `bad_seq`, `bad_frame`, `budget_exceeded`, ...), so its text is
+   *  not all checked. `send` then throws it; `end` and `cancel` may be called (again) to close
+   *  the stream on the server, and both cancel it. */
+  readonly failed: StreamGuardError | null;
+  /** Resolves with `done`; rejects with a ConnectionClosedError if the connection is lost, or
+   *  with the StreamGuardError that failed the stream (never a `done` over unchecked text). */
   readonly finished: Promise<Done>;
   /** The stream's text between two code-point offsets. */
   slice(start: number, end?: number): string;
-  /** Send the next piece of output. Throws once halted, ended, done or lost. */
+  /** Send the next piece of output. Throws once halted, ended, done, lost or failed, and a
+   *  TypeError when `text` is not a string. Lone surrogates are sent as U+FFFD (a trailing
+   *  high one waits for its pair in the next piece). */
   send(text: string): void;
+  /** The output is complete. Throws once ended (unless failed since) or lost. */
   end(): void;
+  /** Abandon the stream, also after `end` until `done`; does nothing once done, lost or
+   *  cancelled. */
   cancel(): void;
 }
 

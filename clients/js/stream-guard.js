@@ -18,12 +18,19 @@ const DEFAULT_BACKOFF = Object.freeze({ initial: 100, maximum: 5000, factor: 2, 
 // Close codes after which a new connection is expected to work, possibly after a pause:
 // 1006 is a drop without a close frame, 1009 a spent budget that a new connection resets.
 const RETRYABLE_CLOSE = new Set([1000, 1001, 1006, 1009, 1011, 1012, 1013]);
+// Error frames after which a stream goes on (as the Python client's guard judges them): a window
+// that could not be scored, and a delta that crossed the halt on the wire. Any other error
+// addressed to a started stream means a frame of it was not taken (dropped rate_limited,
+// refused bad_seq, bad_frame, budget_exceeded, ...): the stream is failed.
 const BENIGN_ERRORS = new Set(["internal", "stream_halted"]);
 /** Error codes after which the same request may succeed once the client backs off. */
 const RETRYABLE_ERRORS = new Set(["rate_limited", "overloaded", "draining"]);
 // The error codes a cancel is answered with when the server has no such stream open.
 const CANCEL_ANSWERS = new Set(["unknown_stream", "draining"]);
 const MAX_STREAM_ID = 128; // code points (docs/protocol.md): a longer one the server cannot name
+// The close a page sends for a frame it cannot read: WHATWG's close() takes only 1000 and
+// 3000-4999 (1002 throws InvalidAccessError, which in a listener kills a Node process).
+const UNREADABLE_CLOSE = 4002;
 // Not printable, as the server judges it (Python's str.isprintable): Unicode's "Other" and
 // "Separator" categories, the ASCII space excepted.
 const UNPRINTABLE = /(?! )[\p{C}\p{Z}]/u;
@@ -126,6 +133,14 @@ function utf16Index(text, offset) {
   return index;
 }
 
+/** A surrogate pair, or a lone half of one (not text: a frame with one is unreadable JSON). */
+const SURROGATES = /[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]/g;
+
+/** `text` with every lone surrogate replaced by U+FFFD, as toWellFormed() (not everywhere yet). */
+function wellFormed(text) {
+  return text.replace(SURROGATES, (match) => (match.length === 2 ? match : "\ufffd"));
+}
+
 function codePoints(text) {
   let n = text.length;
   for (let i = 0; i < text.length; i++) {
@@ -161,7 +176,9 @@ function streamUrl(url) {
 /**
  * One guarded stream. Send text with `send`, finish with `end`; events arrive through the
  * callbacks given to `StreamGuard.start`. `finished` resolves with the `done` frame, or rejects
- * with a `ConnectionClosedError` when the connection is lost first.
+ * with a `ConnectionClosedError` when the connection is lost first, or with the
+ * `StreamGuardError` of a frame of the stream the server did not take (`failed`): its text is
+ * then not all checked, so no `done` can vouch for it.
  */
 export class GuardStream {
   constructor(link, id, options) {
@@ -177,6 +194,9 @@ export class GuardStream {
     this.done = null;
     this.ended = false;
     this.lost = null;
+    /** The fatal error that failed the stream: a frame of it the server did not take. */
+    this.failed = null;
+    this._cancelled = false; // a cancel is sent: the done it brings is all that is left
     this._link = link;
     this._options = options;
     this._seq = 0;
@@ -203,12 +223,17 @@ export class GuardStream {
   }
 
   /**
-   * Send the next piece of output; `seq` is numbered for you. Throws once halted, ended, done
-   * or lost.
+   * Send the next piece of output; `seq` is numbered for you. Throws once halted, ended, done,
+   * lost or failed, and a TypeError for a `text` that is not a string.
    * Pieces may be cut anywhere, between the two halves of a character too.
    */
   send(text) {
+    // String(undefined) would send the word "undefined", and have it checked as output.
+    if (typeof text !== "string") throw new TypeError(`text must be a string, not ${typeof text}`);
     if (this.lost) throw this.lost;
+    // The server did not take a frame of this stream: a delta after it would be refused bad_seq
+    // and its text never checked.
+    if (this.failed) throw this.failed;
     if (this.ended) throw new Error(`stream ${this.id} was already ended or cancelled`);
     // The server forgot the stream at its done (a drain ends streams so): a delta would be
     // refused unknown_stream, and its text never checked.
@@ -225,6 +250,9 @@ export class GuardStream {
       text = text.slice(0, -1);
       if (!text) return;
     }
+    // A lone half anywhere else (a string cut by UTF-16 index upstream) makes the frame
+    // unreadable JSON to the server, refused with an error that cannot name the stream.
+    text = wellFormed(text);
     const max = this._link.maxDeltaChars;
     let i = 0;
     do {
@@ -242,26 +270,38 @@ export class GuardStream {
     } while (i < text.length);
   }
 
-  /** The output is complete: the last window is scored, then `onDone`. */
+  /**
+   * The output is complete: the last window is scored, then `onDone`. On a failed stream its
+   * output can no longer be checked: `end` cancels it, which frees its place on the server.
+   */
   end() {
-    this._close("end");
-  }
-
-  /** Abandon the stream: pending windows are dropped, `onDone` follows at once. */
-  cancel() {
-    this._close("cancel");
-  }
-
-  _close(type) {
     if (this.lost) throw this.lost;
     if (this.ended) throw new Error(`stream ${this.id} was already ended or cancelled`);
+    if (this.failed && !this.done) {
+      this.cancel();
+      return;
+    }
     const half = this._half;
     this._half = "";
-    if (type === "end" && half && !this.halt && !this.done) {
+    if (half && !this.halt && !this.done) {
       this.send("\ufffd"); // a half that never got its pair: the replacement character
     }
     this.ended = true;
-    if (!this.done) this._link.sendFrame({ type, stream_id: this.id });
+    if (!this.done) this._link.sendFrame({ type: "end", stream_id: this.id });
+  }
+
+  /**
+   * Abandon the stream: pending windows are dropped, `onDone` follows at once. The server
+   * takes a cancel after `end` until its `done` (a user's Stop while the last windows are
+   * scored); on a stream that is done, lost or already cancelled there is nothing to abandon,
+   * and it does nothing.
+   */
+  cancel() {
+    if (this.lost || this.done || this._cancelled) return;
+    this._half = "";
+    this.ended = true;
+    this._cancelled = true;
+    this._link.sendFrame({ type: "cancel", stream_id: this.id });
   }
 
   _call(name, ...args) {
@@ -322,12 +362,29 @@ export class GuardStream {
           return;
         }
         error.fatal = !BENIGN_ERRORS.has(frame.code);
+        // An error no stream id names (say, a frame the server could not read) may be any
+        // stream's: reported, but it fails none; the stream whose frame it was is told again
+        // by name (bad_seq at its next delta).
+        if (error.fatal && frame.stream_id != null && !this.done) this._fail(error);
         this._call("onError", error);
+        if (this.failed === error) this._reject(error);
         break;
       }
       default:
         break;
     }
+  }
+
+  /**
+   * The server did not take a frame of this stream (a dropped or refused delta, end or cancel):
+   * its text is no longer all checked, so `send` throws and `finished` rejects with `error`.
+   * It is still open on the server: `end` and `cancel` may be called again (the one that was
+   * dropped may have been theirs) to close it there.
+   */
+  _fail(error) {
+    this.failed ??= error;
+    this.ended = false;
+    this._cancelled = false;
   }
 
   _lose(error) {
@@ -375,12 +432,20 @@ class Link {
   }
 
   _onMessage(event) {
+    if (this.closed) return; // failed for an unreadable frame: what follows is not read either
     let frame;
     try {
       frame = JSON.parse(event.data);
     } catch (error) {
       report(error);
-      this.ws.close(1002, "unreadable frame");
+      // Which stream's frame it was is unknown, and so whether any stream lost a frame: every
+      // one on this connection is failed now, not when (or if) the close completes.
+      try {
+        this.ws.close(UNREADABLE_CLOSE, "unreadable frame");
+      } catch (closing) {
+        report(closing);
+      }
+      this._onClose(1002, "unreadable frame from the server");
       return;
     }
     if (frame.type === "pong") {
@@ -623,7 +688,7 @@ export class StreamGuard {
       this._notify("connecting");
       let ws;
       try {
-        const url = this.getTicket ? withTicket(this.url, await this.getTicket()) : this.url;
+        const url = this.getTicket ? withTicket(this.url, await this._ticket()) : this.url;
         ws = await this._openSocket(url);
       } catch (error) {
         this._notify("closed");
@@ -648,6 +713,21 @@ export class StreamGuard {
       });
       return link;
     }
+  }
+
+  /**
+   * A ticket from `getTicket`, within `openTimeout`: a ticket endpoint that never answers is a
+   * failed connection attempt (retried with backoff), not a start that waits for ever.
+   */
+  _ticket() {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new ConnectionClosedError(1006,
+        `no ticket from getTicket within ${this.openTimeout} ms`)), this.openTimeout);
+    });
+    const ticket = Promise.resolve().then(() => this.getTicket());
+    ticket.catch(() => {}); // a late refusal, after the timeout, is nobody's
+    return Promise.race([ticket, timeout]).finally(() => clearTimeout(timer));
   }
 
   _openSocket(url) {
