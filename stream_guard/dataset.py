@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,25 +59,24 @@ def read_records(path: Path) -> list[Record]:
 
 def iter_records(path: Path) -> Iterator[Record]:
     path = Path(path)
-    with _open_binary(path) as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8")  # per line, so an error names its line
-                if not line.strip():
-                    continue
-                record = _parse(json.loads(line), _stem(path), lineno)
-            except KeyError as exc:
-                raise RecordError(f"{path}:{lineno}: not a valid record: missing field {exc}"
-                                  ) from None
-            except UnicodeDecodeError as exc:
-                raise RecordError(f"{path}:{lineno}: not UTF-8 text ({exc.reason} at byte "
-                                  f"{exc.start} of the line)") from None
-            except (ValueError, TypeError) as exc:
-                raise RecordError(f"{path}:{lineno}: not a valid record: {exc}") from exc
-            except RecursionError:
-                raise RecordError(f"{path}:{lineno}: not a valid record: JSON nested too deeply"
-                                  ) from None
-            yield record
+    for lineno, raw in _numbered_lines(path):
+        try:
+            line = raw.decode("utf-8")  # per line, so an error names its line
+            if not line.strip():
+                continue
+            record = _parse(json.loads(line), _stem(path), lineno)
+        except KeyError as exc:
+            raise RecordError(f"{path}:{lineno}: not a valid record: missing field {exc}"
+                              ) from None
+        except UnicodeDecodeError as exc:
+            raise RecordError(f"{path}:{lineno}: not UTF-8 text ({exc.reason} at byte "
+                              f"{exc.start} of the line)") from None
+        except (ValueError, TypeError) as exc:
+            raise RecordError(f"{path}:{lineno}: not a valid record: {exc}") from exc
+        except RecursionError:
+            raise RecordError(f"{path}:{lineno}: not a valid record: JSON nested too deeply"
+                              ) from None
+        yield record
 
 
 def data_files(data_dir: Path) -> list[Path]:
@@ -122,6 +122,19 @@ def split_records(records: Sequence[Record], split: Split) -> list[Record]:
     """The records of one side of :func:`assign_splits`, in their original order."""
     sides = assign_splits(records)
     return [r for r in records if sides[r.split_key] == split]
+
+
+def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The file's lines, numbered from 1. Damaged gzip data (a truncated download, flipped
+    bits, a file that is not gzip at all) is a :class:`RecordError` naming the file and the line
+    it broke at: zlib's and gzip's own errors name neither."""
+    lineno = 0
+    try:
+        with _open_binary(path) as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                yield lineno, raw
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise RecordError(f"{path}:{lineno + 1}: not readable gzip data ({exc})") from None
 
 
 def _open_binary(path: Path) -> BinaryIO:

@@ -7,6 +7,8 @@ import asyncio
 import gzip
 import itertools
 import json
+import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stream_guard.config import Settings
-from stream_guard.dataset import Record, assign_splits
+from stream_guard.dataset import Record, RecordError, assign_splits, read_records
 from stream_guard.eval.cli import main, redacted_command
 from stream_guard.eval.metrics import (
     Confusion,
@@ -374,6 +376,101 @@ def test_a_run_where_every_record_failed_is_no_success(
     assert main([str(records), "--report", str(out)]) == 1
     assert "every record failed (the first: bad_frame)" in capsys.readouterr().err
     assert orjson.loads(out.read_bytes())["overall"]["errors"] == 3  # the report is written
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A directory or an unwritable place as --report / --per-record: the whole replay ran,
+    then a traceback, and the results were lost. Now one line and exit 2, before any record
+    is replayed, and nothing is left behind."""
+    monkeypatch.setenv("STREAM_GUARD_TIER", "lexical")
+    monkeypatch.setenv("STREAM_GUARD_DATA_DIR", str(tmp_path / "data"))
+    plain, _ = _write(tmp_path)
+    folder, report = tmp_path / "a-folder", tmp_path / "out" / "report.json"
+    folder.mkdir()
+    for args, why in ((["--report", str(folder)], f"--report {folder}: is a directory"),
+                      (["--report", "/proc/sg-report.json"],
+                       "--report /proc/sg-report.json: cannot be written"),
+                      (["--report", str(report), "--per-record", str(folder)],
+                       f"--per-record {folder}: is a directory")):
+        assert main([str(plain), *args]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.splitlines() == [captured.err.splitlines()[0]]
+        assert captured.err.startswith(f"stream-guard eval: {why}")
+        assert "records in" not in captured.out  # refused before the replay
+    assert not report.exists() and list(report.parent.iterdir()) == []  # no temporary file
+
+
+def test_results_are_renamed_into_place_and_a_late_write_error_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The results go through a temporary file renamed over the old one; a folder that went
+    away during the run is one line at the end (exit 1), not a traceback."""
+    from stream_guard.eval import cli
+
+    monkeypatch.setenv("STREAM_GUARD_TIER", "lexical")
+    monkeypatch.setenv("STREAM_GUARD_DATA_DIR", str(tmp_path / "data"))
+    plain, _ = _write(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    report = out / "report.json"
+    report.write_text("the last run's report")
+    assert main([str(plain), "--report", str(report)]) == 0
+    assert orjson.loads(report.read_bytes())["overall"]["n"] == 5
+    assert [p.name for p in out.iterdir()] == ["report.json"]
+
+    real_report = cli.quality_report
+
+    def folder_removed_during_the_run(*args: Any) -> dict[str, Any]:
+        shutil.rmtree(out)
+        return real_report(*args)
+
+    monkeypatch.setattr(cli, "quality_report", folder_removed_during_the_run)
+    assert main([str(plain), "--report", str(report)]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(f"\nstream-guard eval: --report {report}: cannot be written (No such "
+                        "file or directory); the results are lost\n")
+    assert err.count("stream-guard eval:") == 1 and "Traceback" not in err
+
+
+def _gzipped_records() -> bytes:
+    """Records as gzip data whose header is its 10 fixed bytes (no file name in it)."""
+    return gzip.compress("".join(json.dumps(r) + "\n" for r in _planted_records() * 40)
+                         .encode())
+
+
+def test_damaged_gzip_records_name_the_file_and_line(tmp_path: Path) -> None:
+    """A truncated or corrupt .jsonl.gz was an EOFError or zlib.error traceback, and a file
+    that is not gzip at all a message without the file's name."""
+    whole = _gzipped_records()
+    (tmp_path / "whole.jsonl.gz").write_bytes(whole)
+    corrupt = bytearray(whole)
+    corrupt[10] = 0b111  # the first deflate block's header: a block type that does not exist
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text(json.dumps(_planted_records()[0]) + "\n")
+    cases = {"truncated.jsonl.gz": (whole[: len(whole) // 2], r":\d+: not readable gzip data "
+                                    r"\(Compressed file ended before the end-of-stream marker"),
+             "corrupt.jsonl.gz": (bytes(corrupt), r":1: not readable gzip data \(Error -3 while "
+                                  r"decompressing data: invalid block type\)"),
+             "not-gzip.jsonl.gz": (plain.read_bytes(), r":1: not readable gzip data \(Not a "
+                                   r"gzipped file")}
+    for name, (data, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(RecordError, match=re.escape(str(path)) + message):
+            read_records(path)
+    assert len(read_records(tmp_path / "whole.jsonl.gz")) == 8 * 40  # the whole file reads
+
+
+def test_eval_reports_a_damaged_gzip_file_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    truncated = tmp_path / "truncated.jsonl.gz"
+    whole = _gzipped_records()
+    truncated.write_bytes(whole[: len(whole) // 2])
+    assert main([str(truncated)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"stream-guard eval: {truncated}:") and err.count("\n") == 1
 
 
 async def test_the_in_process_server_turns_off_every_guard_of_a_live_servers_time(

@@ -31,7 +31,7 @@ from stream_guard.evidence.store import (
     scan_collections,
 )
 from stream_guard.models.embedder import SentenceEmbedder, load_embedder
-from stream_guard.models.packaged import minilm_dir
+from stream_guard.models.packaged import MINILM_SHA256, minilm_dir
 
 pytestmark = pytest.mark.slow  # real models
 
@@ -448,8 +448,33 @@ def test_an_embedder_is_known_by_its_weights_not_its_folder_name(
     save_file({k: v * 0.5 for k, v in weights.items()}, str(impostor / "model.safetensors"))
     other = load_embedder(str(impostor), cache_dir=cache)
     assert other.name == minilm.name and other.fingerprint != minilm.fingerprint
-    with pytest.raises(StoreError, match="other weights under the same name"):
+    with pytest.raises(StoreError, match="other weights, tokenizer, pooling or length under"):
         add_documents(data, "acme", "kb2", FACTS[2:3], other, index_flat_max=10)
+
+
+def test_the_same_weights_pooled_or_cut_otherwise_are_another_embedder(
+        tmp_path: Path, minilm: SentenceEmbedder, model_cache: Path) -> None:
+    """A copy of MiniLM with CLS pooling, or a shorter max_seq_length, was taken for the model
+    that built a collection (the fingerprint was the weights' hash alone), and mixed vectors of
+    another space into its index. The packaged model's fingerprint is still its weights' hash,
+    so the collections it built before stay loadable."""
+    assert minilm.fingerprint == MINILM_SHA256
+    data, cache = tmp_path / "data", tmp_path / "cache"  # the session's cache stays as it is
+    _add(data, FACTS[:1], minilm)
+    cls = Path(shutil.copytree(minilm_dir(model_cache), tmp_path / "cls" / minilm.name))
+    pooling = json.loads((cls / "1_Pooling" / "config.json").read_text())
+    (cls / "1_Pooling" / "config.json").write_text(json.dumps(
+        {**pooling, "pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}))
+    short = Path(shutil.copytree(minilm_dir(model_cache), tmp_path / "short" / minilm.name))
+    (short / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128}))
+    fingerprints = {minilm.fingerprint}
+    for variant in (cls, short):
+        embedder = load_embedder(str(variant), cache_dir=cache)
+        assert embedder.name == minilm.name and embedder.fingerprint not in fingerprints
+        fingerprints.add(embedder.fingerprint)
+        with pytest.raises(StoreError, match="pooling or length under the same name"):
+            add_documents(data, "acme", "kb", FACTS[1:2], embedder, index_flat_max=10)
+    assert Collection.open(data, "acme", "kb").count == 1
 
 
 def test_the_weights_hash_leaves_version_as_earlier_releases_read_it(

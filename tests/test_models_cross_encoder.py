@@ -14,7 +14,7 @@ import pytest
 from stream_guard.models.cross_encoder import CrossEncoderScorer, check_detector, load_detector
 from stream_guard.models.hf import ModelFormatError, open_model_dir
 from stream_guard.models.labels import LabelMap, LabelMapError, parse_label_map
-from stream_guard.models.onnx_cache import cached_onnx
+from stream_guard.models.onnx_cache import cached_fp16, cached_onnx
 from stream_guard.models.packaged import ModelIntegrityError, ModelNotFoundError, minilm_dir
 from stream_guard.models.tokenization import TextTokenizer
 from stream_guard.scores import Pair, PairScore, PairScorer
@@ -344,6 +344,21 @@ def test_a_graph_exported_for_one_pair_at_a_time_scores_batches(
 def _shipped_copy(tmp_path: Path) -> Path:
     shipped = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
     return Path(shutil.copytree(shipped, tmp_path / "detector"))
+
+
+def test_a_corrupt_onnx_file_is_one_line_on_the_cuda_path_too(tmp_path: Path) -> None:
+    """On CUDA the float16 conversion read the file before the runner's check and a damaged
+    graph was a protobuf traceback (exit 1), where a CPU gave one settings error (exit 2).
+    The conversion is the only CUDA-specific step, so it is called here without a GPU."""
+    shipped = (_shipped_copy(tmp_path) / "model.onnx").read_bytes()
+    truncated, garbage = tmp_path / "truncated.onnx", tmp_path / "garbage.onnx"
+    truncated.write_bytes(shipped[: len(shipped) // 2])
+    garbage.write_bytes(b"not an onnx graph\n" * 64)
+    for path in (truncated, garbage):
+        with pytest.raises(ModelFormatError, match=rf"{path.name}: not an ONNX graph that can "
+                           r"be converted to float16 for CUDA \(Error parsing message"):
+            cached_fp16(path, tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("onnx/*.onnx"))  # nothing half-made is cached
 
 
 def test_a_detector_that_loads_but_cannot_score_is_refused_at_load(

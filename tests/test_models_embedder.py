@@ -113,6 +113,19 @@ def test_torch_backend_agrees_with_onnx(minilm: SentenceEmbedder, model_cache: P
                                atol=1e-4)
 
 
+def test_the_torch_backend_writes_no_progress_bar(model_cache: Path,
+                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    """transformers' "Loading weights: 100%|..." bar went to stderr between the server's JSON
+    log lines."""
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    transformers.utils.logging.enable_progress_bar()  # as a process starts, whatever ran before
+    capfd.readouterr()
+    load_embedder("minilm", cache_dir=model_cache, backend="torch", device="cpu")
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err and "%|" not in err
+
+
 def test_user_directory_in_hf_layout_loads(model_cache: Path, tmp_path: Path) -> None:
     copy = tmp_path / "my-embedder"
     shutil.copytree(minilm_dir(model_cache), copy)

@@ -20,6 +20,7 @@ import shlex
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -104,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as outputs:  # the result files' temporaries go, whatever ends it
+        return _run_eval(args, outputs)
+
+
+def _run_eval(args: argparse.Namespace, outputs: contextlib.ExitStack) -> int:
     t0 = time.perf_counter()
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
@@ -111,9 +117,9 @@ def run_eval(args: argparse.Namespace) -> int:
             args.url = _remote_url(args.url)
         api_key = _remote_key(args)
         settings = load_settings(args.config)
-        for out in (args.report, args.per_record):  # made now, not found missing after the run
-            if out is not None:
-                out.parent.mkdir(parents=True, exist_ok=True)
+        report_out, rows_out = (
+            None if path is None else outputs.enter_context(_Output(option, path))
+            for option, path in (("--report", args.report), ("--per-record", args.per_record)))
         selection = load_selection(args.data, split=args.split, sample=args.sample,
                                    seed=args.seed, limit=args.limit)
         if not selection.records:
@@ -146,17 +152,63 @@ def run_eval(args: argparse.Namespace) -> int:
         "started_at": started_at,
         "elapsed_s": time.perf_counter() - t0,
     }
-    if args.report is not None:
-        args.report.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    if args.per_record is not None:
-        args.per_record.write_bytes(b"".join(
-            orjson.dumps(_record_line(r)) + b"\n" for r in outcome.results))
+    try:
+        if report_out is not None:
+            report_out.commit(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        if rows_out is not None:
+            rows_out.commit(b"".join(orjson.dumps(_record_line(r)) + b"\n"
+                                     for r in outcome.results))
+    except _WriteError as exc:
+        print(f"stream-guard eval: {exc}", file=sys.stderr)
+        return 1
     failed = [r for r in outcome.results if r.error is not None]
     if failed and len(failed) == len(outcome.results):  # no figure above measures anything
         print(f"stream-guard eval: every record failed (the first: {failed[0].error})",
               file=sys.stderr)
         return 1
     return 0
+
+
+class _WriteError(GuardError, OSError):
+    """A result file could not be written after the run; the message names it."""
+
+
+class _Output:
+    """A result file, opened before the replay: one that cannot be written (a directory, a
+    folder without write access) is refused in one line before the run, not found after it
+    with the results lost. It is written to a temporary file beside it and renamed into place,
+    so an interrupted run never leaves half a report under its name; leaving the context
+    removes the temporary file if it was not renamed."""
+
+    def __init__(self, option: str, path: Path) -> None:
+        if path.is_dir():
+            raise EvalUsageError(f"{option} {path}: is a directory")
+        self._path = path
+        self._label = f"{option} {path}"
+        self._tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self._tmp, "xb")  # noqa: SIM115 (closed by commit or __exit__)
+        except OSError as exc:
+            raise EvalUsageError(f"{self._label}: cannot be written "
+                                 f"({exc.strerror or exc})") from None
+
+    def __enter__(self) -> _Output:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._fh.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def commit(self, data: bytes) -> None:
+        """Write ``data`` and put it in place of the file in one rename."""
+        try:
+            with self._fh:
+                self._fh.write(data)
+            os.replace(self._tmp, self._path)
+        except OSError as exc:
+            raise _WriteError(f"{self._label}: cannot be written ({exc.strerror or exc}); "
+                              "the results are lost") from None
 
 
 async def _evaluate(records: list[Record], settings: Settings, args: argparse.Namespace,

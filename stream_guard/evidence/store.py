@@ -97,16 +97,18 @@ class VersionInfo:
     embedder: str
     index: IndexKind
     created: float
-    # The embedder's weights' sha256, kept in the version's folder (EMBEDDER_FILE), not in
+    # The embedder's fingerprint (a sha256 of its weights, tokenizer, pooling and length:
+    # Embedder.fingerprint), kept in the version's folder (EMBEDDER_FILE), not in
     # VERSION, whose fields a reader of an earlier release checks exactly (a rollback, or old
     # and new pods sharing data_dir, must still read it). Versions built before it was recorded
     # have "", and are matched by the embedder's name alone.
     embedder_sha256: str = ""
 
     def built_with(self, embedder: Embedder) -> bool:
-        """Whether ``embedder`` is the one this version's vectors came from: by the weights'
-        hash where both know it (a folder's name is no identity: the same model under another
-        name was refused, another model under the same name accepted), else by name."""
+        """Whether ``embedder`` is the one this version's vectors came from: by its
+        fingerprint where both know it (a folder's name is no identity: the same model under
+        another name was refused, another model under the same name accepted, and the same
+        weights pooled otherwise give another space), else by name."""
         if self.dim != embedder.dim:
             return False
         if self.embedder_sha256 and embedder.fingerprint:
@@ -116,7 +118,8 @@ class VersionInfo:
     def embedder_named(self, embedder: Embedder) -> str:
         """How to name ``embedder`` beside this version's, when it is not the one."""
         same = embedder.name == self.embedder and embedder.dim == self.dim
-        return f"{embedder.name}" + (" (other weights under the same name)" if same else "")
+        return f"{embedder.name}" + (" (other weights, tokenizer, pooling or length under "
+                                     "the same name)" if same else "")
 
     @classmethod
     def read(cls, collection: Path) -> VersionInfo | None:

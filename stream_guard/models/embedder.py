@@ -6,6 +6,8 @@ indexes (IndexFlatIP / HNSW inner product) and the inline context search rely on
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -30,6 +32,11 @@ from stream_guard.models.tokenization import TextTokenizer
 Pooling = Literal["mean", "cls"]
 # The sentence-transformers modules an embedder may list: what :class:`SentenceEmbedder` does.
 _MODULES = ("Transformer", "Pooling", "Normalize")
+# The packaged MiniLM's recipe (see :func:`_fingerprint`). Fingerprints were the weights' hash
+# alone before the recipe counted, so an embedder with this recipe keeps that fingerprint: the
+# collections built with the packaged model (or a fine-tune of it) stay loadable.
+_PACKAGED_RECIPE = {"pooling": "mean", "max_length": 256,
+                    "tokenizer": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"}
 
 
 @runtime_checkable
@@ -38,8 +45,10 @@ class Embedder(Protocol):
 
     name: str
     dim: int
-    # The sha256 of its weights ("" when it has none to hash): what a collection records of the
-    # embedder it was built with, since a folder's name says nothing of what it holds.
+    # A sha256 of what makes its vectors (weights, tokenizer, pooling, length; "" when it has
+    # no weights to hash): what a collection records of the embedder it was built with, since a
+    # folder's name says nothing of what it holds, and the same weights pooled or cut otherwise
+    # give vectors of another space.
     fingerprint: str
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
@@ -96,11 +105,29 @@ def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto
                             device=where, cache_dir=cache_dir, intra_op_threads=intra_op_threads,
                             max_batch=batch_size, max_length=tokenizer.max_length)
     embedder = SentenceEmbedder(runner, tokenizer, name=model.name, dim=model.size("hidden_size"),
-                                fingerprint=sha256_file(model.weights_file)
-                                if model.weights_file else "", pooling=pooling,
-                                batch_size=batch_size)
+                                fingerprint=_fingerprint(model, pooling, tokenizer.max_length),
+                                pooling=pooling, batch_size=batch_size)
     _trial(embedder, model.path)
     return embedder
+
+
+def _fingerprint(model: ModelDir, pooling: Pooling, max_length: int) -> str:
+    """The sha256 of everything this loader lets shape a vector: the weights, the tokenizer, the
+    pooling and the length texts are cut to. Normalisation and the module list are not in it:
+    every embedder is normalised, and a ``modules.json`` with another step is refused.
+    With the packaged MiniLM's recipe it is the weights' hash alone, as before the recipe
+    counted, so no collection built with that model has to be rebuilt (a collection built
+    before then with the same weights and another recipe is taken for this one: nothing
+    recorded its recipe)."""
+    if model.weights_file is None:
+        return ""
+    weights = sha256_file(model.weights_file)
+    recipe = {"pooling": pooling, "max_length": max_length,
+              "tokenizer": sha256_file(model.tokenizer_file)}
+    if recipe == _PACKAGED_RECIPE:
+        return weights
+    return hashlib.sha256(json.dumps({"weights": weights, **recipe}, sort_keys=True)
+                          .encode()).hexdigest()
 
 
 def _trial(embedder: SentenceEmbedder, source: Path) -> None:

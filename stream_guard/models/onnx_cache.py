@@ -75,12 +75,18 @@ def cached_fp16(path: Path, cache_dir: Path) -> Path:
     target = Path(cache_dir) / "onnx" / f"{path.stem}-{key}-fp16.onnx"
     if _intact(target):
         return target
-    proto = onnx.load(str(path))
-    if any(node.op_type in _QUANTIZED_OPS for node in proto.graph.node):
-        return path
-    from onnxruntime.transformers.float16 import convert_float_to_float16
+    try:
+        proto = onnx.load(str(path))
+        if any(node.op_type in _QUANTIZED_OPS for node in proto.graph.node):
+            return path
+        from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    save_atomic(convert_float_to_float16(proto, keep_io_types=True), target, cached=True)
+        half = convert_float_to_float16(proto, keep_io_types=True)
+    except Exception as exc:  # onnx and the converter raise their own untyped errors
+        # A model the settings name that is no graph is refused in one line, as on a CPU.
+        raise ModelFormatError(f"{path}: not an ONNX graph that can be converted to float16 "
+                               f"for CUDA ({exc})") from exc
+    save_atomic(half, target, cached=True)
     return target
 
 

@@ -25,6 +25,9 @@ def load_hf_model(model: ModelDir, head: Head, *, dtype: Any = None) -> Any:
     """The transformers model for ``head`` in eval mode (eager attention, so it also exports)."""
     import transformers
 
+    # Its "Loading weights: 100%|..." bar went to stderr between the server's JSON log lines
+    # (a log collector takes it for a broken record); nothing reads it there.
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     cls = (transformers.AutoModel if head == "hidden"
            else transformers.AutoModelForSequenceClassification)
     try:
