@@ -123,3 +123,18 @@ def test_run_at_end_comes_from_settings_else_the_detector(
     engine = GroundingEngine(EngineConfig(tier=tier, run_at_end=setting), Metrics(),
                              model=LexicalScorer(), model_run_at_end=detector)
     assert engine.run_at_end is expected
+
+
+async def test_the_opposites_table_is_read_as_the_engine_is_built(tmp_path: Path) -> None:
+    """A review: the 213 KB word table was read by the first window the model checked, on the
+    scheduler's thread and inside that window's verdict deadline."""
+    from stream_guard.scoring.factory import build_engine
+    from stream_guard.text import opposites
+
+    opposites._tables.cache_clear()
+    engine = await build_engine(make_settings(tmp_path, tier="cascade", embedder="none"),
+                                Metrics())
+    try:
+        assert opposites._tables.cache_info().currsize == 1
+    finally:
+        await engine.close()

@@ -60,6 +60,9 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
                                library=library)
     from stream_guard.models.cross_encoder import load_detector
     from stream_guard.models.labels import parse_label_map
+    from stream_guard.text import opposites
+
+    opposites.load()  # the opposites check runs with the model: its table is read here
 
     detector = load_detector(
         settings.detector, batch_size=max(8, settings.batch_max_size),
