@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stream_guard.eval.metrics import auroc as risk_auroc
+
 
 @dataclass(frozen=True, slots=True)
 class Operating:
@@ -22,14 +24,11 @@ class Operating:
 
 
 def auroc(scores: Sequence[float], hallucinated: Sequence[int]) -> float:
-    """Probability a hallucinated stream scores lower support than a supported one (ties half)."""
-    s = np.asarray(scores, dtype=np.float64)
-    y = np.asarray(hallucinated, dtype=bool)
-    pos, neg = s[y], s[~y]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    below = (pos[:, None] < neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
-    return float(below / (len(pos) * len(neg)))
+    """Probability a hallucinated stream scores lower support than a supported one (ties half):
+    :func:`stream_guard.eval.metrics.auroc` of the negated support, the one implementation;
+    NaN when a class is missing."""
+    value = risk_auroc([-float(v) for v in scores], hallucinated)
+    return float("nan") if value is None else value
 
 
 def operating_point(scores: Sequence[float], hallucinated: Sequence[int],
