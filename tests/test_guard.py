@@ -10,11 +10,17 @@ import pytest
 from websockets.datastructures import Headers
 
 from stream_guard.guard.auth import (
+    DEV_TENANT,
     KeyRing,
+    Principal,
+    Refusal,
     api_key_from_headers,
     client_ip,
     client_key,
+    key_principal,
     origin_allowed,
+    ticket_in,
+    ticket_principal,
 )
 from stream_guard.guard.breaker import StoreBreaker
 from stream_guard.guard.limits import Admission, CharBudget, MessageLimiter, PenaltyBox
@@ -40,6 +46,41 @@ def test_keyring_maps_keys_to_tenants() -> None:
     assert ring.tenant(KEY_A) == "tenant-a" and ring.tenant(KEY_B) == "tenant-b"
     for wrong in (None, "", KEY_A[:-1], KEY_A + "x", KEY_A.upper(), "ключ", "\udcff"):
         assert ring.tenant(wrong) is None
+
+
+KEYS = KeyRing({"k" * 16: "acme"})
+
+
+@pytest.mark.parametrize(("query", "ticket"), [
+    ("ticket=abc", "abc"), ("x=1&ticket=abc&ticket=def", "abc"), ("", None), ("ticket=", None),
+    ("tickets=abc", None)])
+def test_the_ticket_of_a_query(query: str, ticket: str | None) -> None:
+    assert ticket_in(query) == ticket
+
+
+def test_a_redeemed_ticket_acts_for_its_tenant_if_a_key_here_serves_it() -> None:
+    assert ticket_principal("acme", KEYS) == Principal("acme", "ticket")
+    assert ticket_principal(None, KEYS) == Refusal(
+        "bad_ticket", "the ticket is invalid, expired or used")
+    other = ticket_principal("globex", KEYS)  # minted by a deployment with other keys
+    assert isinstance(other, Refusal) and other.reason == "bad_ticket"
+    assert "none of this server's keys serve" in other.message
+
+
+@pytest.mark.parametrize(("headers", "auth_disabled", "expected"), [
+    ({"X-API-Key": "k" * 16}, False, Principal("acme", "api_key")),
+    ({"Authorization": "Bearer " + "k" * 16}, True, Principal("acme", "api_key")),
+    ({"X-API-Key": "x" * 16}, True, "bad_key"),  # a wrong key is refused, dev mode or not
+    ({}, True, Principal(DEV_TENANT, "dev")),
+    ({}, False, "unauthorized"),
+])
+def test_a_handshake_without_a_ticket_acts_for_its_key(
+        headers: dict[str, str], auth_disabled: bool, expected: Principal | str) -> None:
+    decided = key_principal(Headers(headers), KEYS, auth_disabled)
+    if isinstance(expected, str):
+        assert isinstance(decided, Refusal) and decided.reason == expected
+    else:
+        assert decided == expected
 
 
 @pytest.mark.parametrize(("headers", "key"), [

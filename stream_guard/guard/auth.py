@@ -7,8 +7,14 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import parse_qs
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+# Unauthenticated dev connections (auth_disabled) act for this tenant: they see the
+# collections indexed by default.
+DEV_TENANT = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +23,15 @@ class Principal:
 
     tenant: str
     via: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A handshake refused 401: ``reason`` is what ``stream_guard_rejections_total`` counts,
+    ``message`` what the client is told."""
+
+    reason: str
+    message: str
 
 
 class KeyRing:
@@ -43,6 +58,40 @@ class KeyRing:
         """Whether one of these keys is ``tenant``'s: a ticket names its tenant, and one minted
         by another deployment sharing the Redis (its own keys) must not open a stream here."""
         return tenant in self._tenants
+
+
+def ticket_in(query: str) -> str | None:
+    """The ``ticket`` of a request target's query string (the first, if sent twice)."""
+    tickets = parse_qs(query).get("ticket")
+    return tickets[0] if tickets else None
+
+
+def ticket_principal(tenant: str | None, keys: KeyRing) -> Principal | Refusal:
+    """Who a redeemed ticket acts for: ``tenant`` is what redeeming it gave (None: invalid,
+    expired or used)."""
+    if tenant is None:
+        return Refusal("bad_ticket", "the ticket is invalid, expired or used")
+    if not keys.serves(tenant):  # minted by a server with other keys
+        return Refusal("bad_ticket", "the ticket is for a tenant none of this server's keys "
+                       "serve (another deployment sharing its Redis, or a key not yet on "
+                       "every replica)")
+    return Principal(tenant, "ticket")
+
+
+def key_principal(headers: Mapping[str, str], keys: KeyRing,
+                  auth_disabled: bool) -> Principal | Refusal:
+    """Who a handshake without a ticket acts for: its API key's tenant; with no key, the dev
+    tenant when authentication is off. A ticket, when one is sent, is judged instead (a
+    browser cannot send headers, so a ticket is never overridden by them)."""
+    key = api_key_from_headers(headers)
+    if key is not None:
+        tenant = keys.tenant(key)
+        return Refusal("bad_key", "unknown API key") if tenant is None else Principal(
+            tenant, "api_key")
+    if auth_disabled:
+        return Principal(DEV_TENANT, "dev")
+    return Refusal("unauthorized", "a ticket (?ticket=) or an API key (Authorization: Bearer "
+                   "KEY or X-API-Key: KEY) is required")
 
 
 def api_key_from_headers(headers: Mapping[str, str]) -> str | None:

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 from websockets.asyncio.server import ServerConnection
@@ -29,10 +29,14 @@ from stream_guard.config import Settings
 from stream_guard.guard.auth import (
     KeyRing,
     Principal,
+    Refusal,
     api_key_from_headers,
     client_ip,
     client_key,
+    key_principal,
     origin_allowed,
+    ticket_in,
+    ticket_principal,
 )
 from stream_guard.guard.limits import PenaltyBox
 from stream_guard.guard.tickets import (
@@ -48,9 +52,6 @@ from stream_guard.protocol.paths import STREAM_PATH, TICKETS_PATH
 from stream_guard.state.base import StateStore, StateUnavailable
 
 log = logging.getLogger("stream_guard.http")
-
-DEV_TENANT = "default"  # unauthenticated dev connections see the collections indexed by default
-
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
@@ -308,43 +309,35 @@ class Router:
         return client_key(client_ip(peer, forwarded, self.server.settings.trusted_proxies))
 
     async def _authenticate(self, request: Request) -> Principal | Response:
+        """Who the handshake acts for, as :mod:`stream_guard.guard.auth` judges it; here only
+        the ticket's redemption (the state store) and the response."""
         server = self.server
-        query = parse_qs(urlsplit(request.path).query)
-        tickets = query.get("ticket")
-        if tickets:
-            ticket = tickets[0]
-            tenant = None
-            if not plausible_ticket(ticket):
-                pass
-            elif is_fallback_ticket(ticket):
-                if server.fails_open:  # only ever issued in open mode
-                    tenant = server.fallback_tickets.redeem(ticket, time.time())
-            else:
-                try:
-                    tenant = await server.store.redeem_ticket(ticket_hash(ticket))
-                except StateUnavailable:
-                    server.metrics.state_failures.labels("redeem_ticket").inc()
-                    server.metrics.rejections.labels("state_unavailable").inc()
-                    return _error(503, "unavailable", "tickets cannot be checked right now; "
-                                  "get a new ticket and retry", retry_after_s=1)
-            if tenant is None:
-                server.metrics.rejections.labels("bad_ticket").inc()
-                return _error(401, "unauthorized", "the ticket is invalid, expired or used")
-            if not server.keys.serves(tenant):  # minted by a server with other keys
-                server.metrics.rejections.labels("bad_ticket").inc()
-                return _error(401, "unauthorized", "the ticket is for a tenant none of this "
-                              "server's keys serve (another deployment sharing its Redis, or a "
-                              "key not yet on every replica)")
-            return Principal(tenant, "ticket")
-        key = api_key_from_headers(request.headers)
-        if key is not None:
-            tenant = server.keys.tenant(key)
-            if tenant is None:
-                server.metrics.rejections.labels("bad_key").inc()
-                return _error(401, "unauthorized", "unknown API key")
-            return Principal(tenant, "api_key")
-        if server.settings.auth_disabled:
-            return Principal(DEV_TENANT, "dev")
-        server.metrics.rejections.labels("unauthorized").inc()
-        return _error(401, "unauthorized", "a ticket (?ticket=) or an API key (Authorization: "
-                      "Bearer KEY or X-API-Key: KEY) is required")
+        ticket = ticket_in(urlsplit(request.path).query)
+        if ticket is not None:
+            tenant = await self._redeem(ticket)
+            if isinstance(tenant, Response):
+                return tenant
+            decided = ticket_principal(tenant, server.keys)
+        else:
+            decided = key_principal(request.headers, server.keys, server.settings.auth_disabled)
+        if isinstance(decided, Refusal):
+            server.metrics.rejections.labels(decided.reason).inc()
+            return _error(401, "unauthorized", decided.message)
+        return decided
+
+    async def _redeem(self, ticket: str) -> str | Response | None:
+        """The tenant a ticket was minted for, using it up (None: invalid, expired or used); a
+        503 when the state store cannot say."""
+        server = self.server
+        if not plausible_ticket(ticket):
+            return None
+        if is_fallback_ticket(ticket):  # only ever issued in open mode
+            return server.fallback_tickets.redeem(ticket, time.time()) if server.fails_open \
+                else None
+        try:
+            return await server.store.redeem_ticket(ticket_hash(ticket))
+        except StateUnavailable:
+            server.metrics.state_failures.labels("redeem_ticket").inc()
+            server.metrics.rejections.labels("state_unavailable").inc()
+            return _error(503, "unavailable", "tickets cannot be checked right now; get a new "
+                          "ticket and retry", retry_after_s=1)
