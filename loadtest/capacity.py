@@ -26,20 +26,22 @@ from typing import Any
 import orjson
 
 from loadtest.run import build_parser as run_parser
-from loadtest.run import run_load
+from loadtest.run import run_load, unmeasured
 from stream_guard.eval.cli import redacted_command
 
 
 def verdict(result: dict[str, Any], p99_ms: float, max_lag_ms: float,
-            max_degraded: float = 1.0) -> tuple[bool, str]:
-    """(passed, why) for one probe."""
+            max_degraded: float = 1.0, min_halts: int = 1) -> tuple[bool, str]:
+    """(passed, why) for one probe. Fewer than ``min_halts`` halts measure no p99: such a probe
+    does not pass, and says it was inconclusive (a review: two probes passed on one halt)."""
     st = result["streams"]
     degraded = st.get("degraded_share", 0.0)
     halt_p99 = result["latency_ms"]["halt"]["p99"]
+    halts = result["latency_ms"]["halt"]["count"]
     lag_p99 = result["send_lag_ms"]["p99"]
-    if halt_p99 is None:
-        return False, "no halts measured"
-    problems = []
+    if halt_p99 is None or halts < min_halts:
+        return False, f"inconclusive: {halts} halts measured, fewer than {min_halts}"
+    problems = unmeasured(result)
     if halt_p99 >= p99_ms:
         problems.append(f"halt p99 {halt_p99:.1f} ms")
     if st["missed_halts"] or st["false_halts"]:
@@ -66,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-send-lag-ms", type=float, default=25.0)
     p.add_argument("--max-degraded", type=float, default=0.01,
                    help="largest share of degraded verdicts a passing probe may have")
+    p.add_argument("--min-halts", type=int, default=10,
+                   help="fewest halts a probe's p99 is taken from; fewer: inconclusive, no pass")
     p.add_argument("--duration", type=float, default=30.0)
     p.add_argument("--rate", type=float, default=30.0)
     p.add_argument("--out-dir", type=Path, required=True)
@@ -102,12 +106,15 @@ def main(argv: list[str] | None = None) -> int:
 
     def probe(n: int) -> bool:
         result = _probe(args, n)
-        ok, why = verdict(result, args.p99_ms, args.max_send_lag_ms, args.max_degraded)
+        ok, why = verdict(result, args.p99_ms, args.max_send_lag_ms, args.max_degraded,
+                          args.min_halts)
         server = result["resources"].get("server", {})
         if not machine:  # the machine and revision, once: every probe runs on the same
             machine.update(result["machine"])
             duration.append(result["config"]["duration_s"])
         probes.append({"streams": n, "passed": ok, "why": why,
+                       "halts": result["latency_ms"]["halt"]["count"],
+                       "verdicts": result["latency_ms"]["verdict"]["count"],
                        "halt_p50_ms": result["latency_ms"]["halt"]["p50"],
                        "halt_p99_ms": result["latency_ms"]["halt"]["p99"],
                        "verdict_p50_ms": result["latency_ms"]["verdict"]["p50"],
@@ -127,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         if not probe(n):
             worst = n
             break
-        best, n = n, n * 2
+        # the last doubling past --max probes --max itself (it was never probed)
+        best, n = n, (n * 2 if n * 2 <= args.max or n == args.max else args.max)
     while best == 0 and worst is not None and worst > 1:  # even the start failed: halve
         n = worst // 2
         if probe(n):

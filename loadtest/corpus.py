@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stream_guard.config import Settings
+from stream_guard.config import Settings, SettingsError, load_settings
 from stream_guard.dataset import data_files, iter_records
 from stream_guard.oversight.segmenter import WindowSegmenter
 from stream_guard.text.sentences import sentence_spans
@@ -131,6 +131,18 @@ class ScriptBuilder:
     window_min_chars: int = Settings.window_min_chars
     min_sentences: int = 4
     max_sentences: int = 7
+
+    @classmethod
+    def for_server(cls, paragraphs: Sequence[str]) -> ScriptBuilder:
+        """With the window settings of this environment (``STREAM_GUARD_WINDOW_*``, the
+        ``STREAM_GUARD_CONFIG`` file): a spawned server inherits them, so the windows a latency
+        is measured from are the ones it cuts (a review: with other sizes most windows were
+        unmatched and some latencies negative). Against ``--url``, set them as that server's."""
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            raise SystemExit(f"loadtest: {exc}") from None
+        return cls(paragraphs, settings.window_max_chars, settings.window_min_chars)
 
     def build(self, rng: random.Random, bad: bool) -> StreamScript:
         context = rng.choice(self.paragraphs)

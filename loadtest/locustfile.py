@@ -11,6 +11,8 @@ a ``ping`` every ``--ping-every`` deltas. Reported as locust requests (type ``WS
   the frame's arrival (a planted-claim stream's halt; a halt of a clean stream is a failure);
 - ``pong``: app-level ping round trip, interleaved with the deltas on the same connection;
 - ``missed_halt`` (failure): a stream with a planted claim finished without a halt;
+- ``unmatched_verdict`` / ``unmatched_halt`` (failure): a frame for a window the script does not
+  cut (the server's window settings differ from this environment's): no latency is recorded;
 - ``error:<code>`` (failure): an ``error`` frame (``stream_halted``, the answer to deltas that
   were already on their way when the halt left, is expected and not reported);
 - ``closed:<code>`` (failure): the server closed the connection (e.g. 1013 over capacity).
@@ -60,6 +62,10 @@ class MissedHalt(Exception):
     """A stream with a planted claim finished without a halt."""
 
 
+class UnmatchedWindow(Exception):
+    """A verdict or halt for a window the script does not cut: its latency cannot be known."""
+
+
 class ServerError(Exception):
     """The server sent an ``error`` frame."""
 
@@ -86,8 +92,8 @@ def _load_corpus(environment: Any, **_: Any) -> None:
     global _builder
     opts = environment.parsed_options
     if opts is not None:
-        _builder = ScriptBuilder(load_paragraphs(corpus_files(Path(opts.corpus)),
-                                                 opts.corpus_per_file))
+        _builder = ScriptBuilder.for_server(load_paragraphs(corpus_files(Path(opts.corpus)),
+                                                            opts.corpus_per_file))
         # The hub's cached clock stood still while the corpus was read; timers set from it
         # (locust's --run-time) would fire early.
         gevent.get_hub().loop.update_now()
@@ -215,12 +221,17 @@ class StreamUser(User):
         if kind in ("verdict", "halt"):
             window = frame if kind == "verdict" else frame.get("window") or {}
             idx = cur.script.completes.get((window.get("start", -1), window.get("end", -1)))
-            since = cur.scheduled[idx] if idx is not None else now
-            exc = None
             if kind == "halt":
                 cur.halted = True
-                if not cur.script.bad:
-                    exc = FalseHalt(f"halted at {frame['at']} without a planted claim")
+            if idx is None:  # not a window the script expects: no latency to measure
+                self._fire(f"unmatched_{kind}", now, now=now, exc=UnmatchedWindow(
+                    f"{kind} for window {window} the script does not cut (other window "
+                    "settings on the server?)"))
+                return
+            since = cur.scheduled[idx]
+            exc = None
+            if kind == "halt" and not cur.script.bad:
+                exc = FalseHalt(f"halted at {frame['at']} without a planted claim")
             self._fire(kind, since, now=now, length=length, exc=exc)
         elif kind == "done":
             if cur.script.bad and not cur.halted:

@@ -146,7 +146,7 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"{args.url}: not a loopback address (use --allow-remote on purpose)")
     paragraphs = await asyncio.to_thread(
         load_paragraphs, corpus_files(args.corpus), args.corpus_per_file)
-    builder = ScriptBuilder(paragraphs)
+    builder = ScriptBuilder.for_server(paragraphs)
     bad_share = args.bad_share
 
     def make_script(rng: random.Random) -> Any:
@@ -208,7 +208,9 @@ async def _measure(args: argparse.Namespace, url: str, key: str, n_conns: int,
     resources = {"generator": samplers[0].summary(), "machine": machine.summary()}
     if len(samplers) > 1:
         resources["server"] = samplers[1].summary()
+    # Without --server-pid the server is not measured apart: "others" then includes it.
     measured = sum(r["cpu_mean_pct"] for k, r in resources.items() if k != "machine")
+    resources["machine"]["others_include_server"] = "server" not in resources
     resources["machine"]["others_cpu_mean_pct"] = round(
         max(0.0, resources["machine"]["cpu_mean_pct"] - measured), 1)
     result = _result(args, rec, t_end - t0, resources, len(pending), url)
@@ -255,8 +257,11 @@ def _result(args: argparse.Namespace, rec: Recorder, elapsed: float,
                                     4),
         },
         "rates": {
+            # over the whole run, ramp and drain included; offered: what the schedule asks at
+            # full load (streams x rate)
             "streams_per_s": round(c["streams_done"] / elapsed, 2),
             "deltas_per_s": round(c["deltas_sent"] / elapsed, 1),
+            "offered_deltas_per_s": round(args.streams * args.rate, 1),
             "frames_received_per_s": round(c["frames_received"] / elapsed, 1),
         },
         "latency_ms": {
@@ -274,6 +279,26 @@ def _result(args: argparse.Namespace, rec: Recorder, elapsed: float,
     }
 
 
+def unmeasured(result: dict[str, Any]) -> list[str]:
+    """What makes a run's figures no measure of the server: streams cut off by the drain
+    timeout (a server that stopped answering: their claims were neither halted nor missed),
+    frames for windows the script does not cut (another window setting: their latencies are
+    unknown), halts at another offset than the planted claim's. Empty: every stream was
+    followed to its end (a review: a server frozen mid-run passed with a clean headline)."""
+    st, cut = result["streams"], result["connections"]["cut_at_drain_timeout"]
+    out = []
+    if st["aborted"] or cut:
+        out.append(f"{st['aborted']} streams aborted, {cut} connections cut at the drain "
+                   "timeout")
+    if st["windows_unmatched"]:
+        out.append(f"{st['windows_unmatched']} frames for windows the script does not cut "
+                   "(the server's window settings differ from this environment's?)")
+    if st["halts_wrong_offset"]:
+        out.append(f"{st['halts_wrong_offset']} halts at another offset than the planted "
+                   "claim's")
+    return out
+
+
 def _abnormal_closes(result: dict[str, Any]) -> dict[str, int]:
     """Connections that ended otherwise than a normal close (1000): refused handshakes
     (``http_401``: a wrong key), server closes, drops."""
@@ -287,13 +312,16 @@ def _headline(result: dict[str, Any]) -> str:
             f"halt p50/p99={lat['halt']['p50']}/{lat['halt']['p99']} ms "
             f"verdict p50/p99={lat['verdict']['p50']}/{lat['verdict']['p99']} ms "
             f"missed={st['missed_halts']} false={st['false_halts']} "
+            f"wrong_offset={st['halts_wrong_offset']} aborted={st['aborted']} "
+            f"unmatched={st['windows_unmatched']} "
             f"degraded={st['degraded_share']} refused={st['refused']} "
             f"errors={sum(result['errors'].values())} "
             f"connect_failures={result['connections']['connect_failures']} "
             f"closes={_abnormal_closes(result) or 'none abnormal'} "
             f"server cpu={server.get('cpu_mean_pct')}% rss={server.get('rss_max_mb')} MB "
             f"generator cpu={res['generator']['cpu_mean_pct']}% "
-            f"other jobs cpu={res['machine']['others_cpu_mean_pct']}%")
+            f"other jobs cpu={res['machine']['others_cpu_mean_pct']}% "
+            f"steal={res['machine']['steal_mean_pct']}%")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
     print(_headline(result), file=sys.stderr)
     if not args.out:
         print(payload.decode())
+    invalid = unmeasured(result)
+    if invalid:
+        print(f"loadtest: not a clean measurement: {'; '.join(invalid)}", file=sys.stderr)
+        return 1
     if result["connections"]["opened"] == 0:
         # Nothing was measured: a wrong key or URL, or no server, must not read as a clean run.
         print(f"loadtest: no connection was opened ({result['connections']['connect_failures']} "

@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -491,7 +492,6 @@ def test_an_exported_tree_knows_its_revision(monkeypatch: pytest.MonkeyPatch) ->
     """Benchmarks are run from `git archive` snapshots, where git cannot say the revision (a
     review: `server_revision` was null in every result): the archive fills the package's
     REVISION file in; a checkout's unfilled file says nothing."""
-    import subprocess
 
     from stream_guard.eval import cli
 
@@ -510,3 +510,31 @@ def test_an_exported_tree_knows_its_revision(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("LOADTEST_SERVER_REVISION", raising=False)
     monkeypatch.setattr(subprocess, "run", no_git)
     assert cli.code_revision() is None  # this checkout's file is not filled in
+
+
+def test_a_revision_with_uncommitted_changes_says_so(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: a load test of uncommitted code was credited to the commit below it."""
+    import stream_guard
+    from stream_guard.eval import cli
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    package = tmp_path / "stream_guard"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c",
+                               "user.email=t@t", *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "one")
+    monkeypatch.delenv("LOADTEST_SERVER_REVISION", raising=False)
+    monkeypatch.setattr(stream_guard, "__file__", str(package / "__init__.py"))
+    head = git("rev-parse", "--short", "HEAD")
+    assert cli.code_revision() == head
+    (package / "__init__.py").write_text("x = 1\n")
+    assert cli.code_revision() == f"{head}-dirty"

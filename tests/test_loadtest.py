@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -68,10 +69,11 @@ def test_summary_percentiles() -> None:
     assert summarize([])["p99"] is None
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     # The generator is under test, not retrieval: BM25 over the inline context keeps the spawned
     # server from loading the embedder.
-    env = {**os.environ, "STREAM_GUARD_EMBEDDER": "none"}
+    env = {**os.environ, "STREAM_GUARD_EMBEDDER": "none",
+           **{f"STREAM_GUARD_{k.upper()}": v for k, v in settings.items()}}
     return subprocess.run([sys.executable, "-m", "loadtest.run", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60, check=False)
 
@@ -102,6 +104,74 @@ def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> N
     assert "| latency_ms.halt.p99 |" in table.stdout
     rows = compare_rows(result, result)
     assert all(r is None or r == pytest.approx(1.0) for _, _, _, r in rows)
+
+
+def test_the_generator_cuts_windows_as_the_spawned_server_is_set_to(tmp_path: Path) -> None:
+    """A review: with STREAM_GUARD_WINDOW_MAX_CHARS=150 (which reaches the spawned server) the
+    generator kept cutting 400-character windows: most frames were unmatched and some latencies
+    negative, and the run still exited 0."""
+    out = tmp_path / "run.json"
+    proc = _run("--spawn", "--tier", "lexical", "--streams", "4", "--duration", "1",
+                "--rate", "120", "--bad-share", "0.5", "--seed", "1", "--ramp", "0.3",
+                "--drain-timeout", "15", "--corpus", str(_corpus(tmp_path)), "--out", str(out),
+                window_max_chars="60", window_min_chars="20")
+    assert proc.returncode == 0, proc.stderr
+    streams = orjson.loads(out.read_bytes())["streams"]
+    assert streams["windows_unmatched"] == 0 and streams["halts_wrong_offset"] == 0
+    assert streams["halts_correct"] == streams["bad"] >= 1
+
+
+def _probe_result(**streams: int) -> dict[str, Any]:
+    """A run's result as the capacity search reads it (its own fields only)."""
+    counts = {"missed_halts": 0, "false_halts": 0, "aborted": 0, "windows_unmatched": 0,
+              "halts_wrong_offset": 0, "degraded_share": 0.0, **streams}
+    halts = counts.pop("halts", 20)
+    return {"streams": counts, "errors": {}, "close_codes": {},
+            "connections": {"connect_failures": 0, "cut_at_drain_timeout": counts.pop("cut", 0)},
+            "latency_ms": {"halt": {"count": halts, "p99": 50.0 if halts else None},
+                           "verdict": {"count": 100}},
+            "send_lag_ms": {"p99": 1.0}}
+
+
+@pytest.mark.parametrize(("streams", "passed", "why"), [
+    ({}, True, "halt p99 50.0 ms"),
+    ({"aborted": 3, "cut": 1}, False, "3 streams aborted, 1 connections cut"),
+    ({"windows_unmatched": 5}, False, "5 frames for windows the script does not cut"),
+    ({"halts_wrong_offset": 1}, False, "1 halts at another offset"),
+    ({"halts": 1}, False, "inconclusive: 1 halts measured, fewer than 10"),
+])
+def test_a_capacity_probe_passes_only_a_clean_measurement(
+        streams: dict[str, int], passed: bool, why: str) -> None:
+    """A review: a server frozen mid-run (streams aborted, cut at the drain timeout), halts at
+    the wrong offset, unmatched windows and a p99 of one halt all passed."""
+    from loadtest.capacity import verdict
+
+    ok, said = verdict(_probe_result(**streams), 100.0, 25.0, 0.01, min_halts=10)
+    assert ok is passed and said.startswith(why), said
+
+
+def test_the_capacity_search_probes_its_maximum(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: doubling from 3 with --max 8 probed 3 and 6 and stopped, never trying 8. (The
+    probes' results are made up: the search, not a server, is under test here.)"""
+    from loadtest import capacity
+
+    probed: list[int] = []
+
+    def probe(args: object, n: int) -> dict[str, Any]:
+        probed.append(n)
+        result = _probe_result()
+        result.update(resources={"machine": {"others_cpu_mean_pct": 0.0}},
+                      machine={}, config={"duration_s": 1.0},
+                      rates={"deltas_per_s": 1.0, "streams_per_s": 1.0})
+        result["latency_ms"].update(halt={"count": 20, "p50": 1.0, "p99": 50.0},
+                                    verdict={"count": 100, "p50": 1.0, "p99": 2.0})
+        return result
+
+    monkeypatch.setattr(capacity, "_probe", probe)
+    assert capacity.main(["--start", "3", "--max", "8", "--out-dir", str(tmp_path)]) == 0
+    assert probed == [3, 6, 8]
+    assert orjson.loads((tmp_path / "capacity.json").read_bytes())["max_streams_passing"] == 8
 
 
 def test_a_run_that_never_connects_fails_and_says_why(tmp_path: Path) -> None:

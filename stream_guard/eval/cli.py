@@ -383,7 +383,8 @@ def code_revision() -> str | None:
     ``$LOADTEST_SERVER_REVISION`` names it when set; then the package's ``REVISION`` file,
     which ``git archive`` fills in (``export-subst`` in ``.gitattributes``: benchmarks run from
     such snapshots, and a package built from one knows it even inside another repository);
-    otherwise, in a checkout, git is asked.
+    otherwise, in a checkout, git is asked, and a tree with changes to tracked files is marked
+    ``-dirty`` (a review: a run of uncommitted code was credited to the commit below it).
     """
     import stream_guard  # the package this process imported, wherever it lies
 
@@ -398,9 +399,12 @@ def code_revision() -> str | None:
     try:
         rev = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=5, check=True)
+        changed = subprocess.run(["git", "-C", str(where), "diff-index", "--quiet", "HEAD",
+                                  "--"], capture_output=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    return rev.stdout.strip() or None
+    head = rev.stdout.strip()
+    return (head + "-dirty" if changed.returncode == 1 else head) or None
 
 
 def redacted_command(argv: Sequence[str]) -> str:
