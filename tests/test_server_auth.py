@@ -548,7 +548,7 @@ async def test_a_first_message_sent_with_the_upgrade_request_is_kept(server: Ser
 async def test_a_head_at_the_size_limit_is_taken_however_it_is_split(server: Server) -> None:
     """A head whose end comes right at 64 KiB was taken in one write and refused 431 when its
     last bytes came in a write of their own (a review)."""
-    from stream_guard.server.transport import MAX_HEAD_BYTES
+    from stream_guard.protocol.http_head import MAX_HEAD_BYTES
 
     lines = [b"GET /livez HTTP/1.1", b"Host: x"] + [
         f"X-Pad-{n}: ".encode() + b"a" * 6400 for n in range(10)]  # lines under 8 KiB

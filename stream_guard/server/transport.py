@@ -23,9 +23,9 @@ refuse a bad frame from its header as before; framing comes back once its parser
 frames again. For one-token deltas, websockets' generator-based parser was the largest part of
 receiving a message (``loadtest.bench_transport``: 21.7 -> 14.1 us of server CPU a message).
 
-A request with a body (``POST /v1/tickets`` with ``{}``, as an HTTP client library sends by
-default) is answered 400 with a JSON error here: websockets parses no request body and would
-drop the connection without a word.
+The request head is judged before websockets reads it
+(:class:`~stream_guard.protocol.http_head.HeadReader`: a head websockets would drop without a
+word, such as one announcing a body, is answered with a JSON error here).
 """
 
 from __future__ import annotations
@@ -39,11 +39,10 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import CloseCode, Frame, Opcode
-from websockets.http11 import Request
 from websockets.protocol import Protocol, State
 from websockets.streams import StreamReader
 
-from stream_guard.protocol.paths import TICKETS_PATH
+from stream_guard.protocol.http_head import HangUp, HeadReader, HeadRefusal
 from stream_guard.server.http import json_response
 
 try:
@@ -68,10 +67,6 @@ _PROGRESS_EVERY = 1.0
 # Messages held for an owner with too much of this client's work in hand (their characters or
 # bytes) past which reading pauses: a few of the largest messages.
 MAX_HELD_BYTES = 2**20
-# The largest request head taken (431 past it). websockets' own limits allow 128 lines of 8 KiB,
-# about 1 MiB a connection for handshake_timeout_s: a few hundred slow heads held the server's
-# memory at several hundred MB (a review).
-MAX_HEAD_BYTES = 64 * 1024
 # Frames written but not yet taken by the client past which it counts as not reading (1008):
 # far more than any client that reads its verdicts ever leaves (a verdict frame is about 200
 # bytes). The owner checks after its writes; reading checks after what the client's frames
@@ -80,9 +75,6 @@ MAX_HEAD_BYTES = 64 * 1024
 MAX_UNREAD_BYTES = 4 * 2**20
 NOT_READING = "the client does not read its frames"
 
-# A TLS record of a handshake (ClientHello) begins so: a client speaking TLS to this plain port
-# waited for the handshake timeout for an answer it could not read.
-_TLS_HANDSHAKE = b"\x16"
 _FIN_NO_RSV, _FLAGS = 0x80, 0xF0  # first byte: FIN set, RSV1-3 clear
 _MASKED, _LENGTH = 0x80, 0x7F  # second byte
 _TEXT = Opcode.TEXT.value
@@ -123,33 +115,6 @@ def waits_for_frame(parser: Any) -> bool:
     return Protocol.parse.__code__ in codes and codes[-1] is StreamReader.at_eof.__code__
 
 
-def _unreadable(head: bytes) -> str | None:
-    """Why websockets' own parser refuses a whole request head (it would close the connection
-    without an answer), or None: its grammar, not a second copy of it."""
-    reader = StreamReader()
-    reader.feed_data(head)
-    reader.feed_eof()
-    try:
-        next(Request.parse(reader.read_line))
-    except StopIteration:
-        return None
-    except Exception as exc:  # websockets raises ValueError, EOFError, UnicodeDecodeError, ...
-        return str(exc)[:200]
-    return "incomplete"  # not reached: the whole head was given
-
-
-def _bare_lf(head: bytearray, start: int, stop: int) -> bool:
-    """Whether ``head[start:stop]`` (the bytes just read, up to the head's end) holds a line
-    feed without its carriage return: websockets waits for CRLF, so such a head was never
-    answered."""
-    at = head.find(b"\n", start, stop)
-    while at >= 0:
-        if at == 0 or head[at - 1] != 0x0D:  # "\r"
-            return True
-        at = head.find(b"\n", at + 1, stop)
-    return False
-
-
 class CallbackConnection(ServerConnection):
     """A server connection whose data messages go to a handler instead of a ``recv()`` queue.
 
@@ -180,7 +145,7 @@ class CallbackConnection(ServerConnection):
         self._partial = bytearray()  # in direct mode: the start of a frame not yet complete
         self._need = 0  # ... and the bytes that frame needs, once its header is known
         self._max_frame: int | None = None
-        self._head: bytearray | None = bytearray()  # the request head, until it is whole
+        self._head: HeadReader | None = HeadReader()  # the request head, until it is judged
         self._written = 0  # bytes handed to the transport, in all (see keepalive)
         self._closer: asyncio.Task[None] | None = None  # see data_received
 
@@ -447,59 +412,28 @@ class CallbackConnection(ServerConnection):
             self._partial = bytearray(data[pos:])
 
     def _take_head(self, data: bytes) -> bytes | None:
-        """Watch the request head go by: None when it was answered here (TLS, too long, not
-        HTTP/1.1 websockets can read, or announcing a body), else what of ``data`` websockets
-        is to parse. websockets closed a head it could not read without a word; and it read
-        bytes after a whole non-upgrade head (a stray line end, a pipelined request) as a
-        WebSocket frame and closed without answering the request: they are dropped. (After an
-        upgrade request they are the client's first frame, and are kept.) Each read is
-        scanned once, not the whole head again: a head sent a byte at a time stays cheap."""
-        head = self._head
-        assert head is not None
-        seen = len(head)
-        head += data
-        if head[:1] == _TLS_HANDSHAKE:  # TLS to a plain port: nothing to answer it in
+        """What of ``data`` websockets is to parse while the request head goes by (judged by
+        :class:`~stream_guard.protocol.http_head.HeadReader`); None when it was answered
+        here: refused with a JSON error, or hung up on."""
+        reader = self._head
+        assert reader is not None
+        taken = reader.feed(data)
+        if reader.done:
             self._head = None
+        if isinstance(taken, HangUp):
             self.transport.close()
             return None
-        end = head.find(b"\r\n\r\n", max(0, seen - 3))
-        if _bare_lf(head, seen, len(head) if end < 0 else end + 4):
-            self._refuse(400, "bad_request", "HTTP request lines end in CRLF")
+        if isinstance(taken, HeadRefusal):
+            self._refuse(taken)
             return None
-        if end < 0 and len(head) - 3 <= MAX_HEAD_BYTES:  # its end may still come at the limit
-            return data
-        if end < 0 or end > MAX_HEAD_BYTES:  # a whole head in one read is measured too
-            self._refuse(431, "request_header_fields_too_large",
-                         f"the request head is over {MAX_HEAD_BYTES} bytes")
-            return None
-        whole = bytes(head[:end + 4])
-        extra = len(head) - len(whole)
-        self._head = None
-        request, *lines = whole[:-4].split(b"\r\n")
-        fields = {name.strip().lower(): value.strip() for name, _, value in
-                  (line.partition(b":") for line in lines)}
-        if fields.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in fields:
-            method, _, rest = request.decode("latin-1").partition(" ")
-            target = rest.rpartition(" ")[0] or rest
-            self._refuse(400, "bad_request", (
-                "requests take no body: POST /v1/tickets is authorised by its Authorization "
-                "header alone" if target.split("?", 1)[0].endswith(TICKETS_PATH)
-                else f"requests take no body, and {method} {target:.100} sent one"))
-            return None
-        problem = _unreadable(whole)
-        if problem is not None:
-            self._refuse(400, "bad_request", f"not an HTTP/1.1 request head: {problem}")
-            return None
-        if extra and b"websocket" not in fields.get(b"upgrade", b"").lower():
-            return data[:len(data) - extra]
-        return data
+        return taken
 
-    def _refuse(self, status: int, error: str, message: str) -> None:
+    def _refuse(self, refusal: HeadRefusal) -> None:
         """Answer the request with a JSON error and close (before websockets reads it)."""
-        self._head = None
-        refusal = json_response(status, {"error": error, "message": message},
-                                [("Connection", "close")])
-        self.transport.write(refusal.serialize())
+        response = json_response(refusal.status, {"error": refusal.error,
+                                                  "message": refusal.message},
+                                 [("Connection", "close")])
+        self.transport.write(response.serialize())
         self.transport.close()
 
     def _can_frame_directly(self) -> bool:

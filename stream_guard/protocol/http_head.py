@@ -1,0 +1,122 @@
+"""The HTTP request head of a new connection, judged as it arrives, before websockets reads it.
+
+websockets closes a head it cannot read without a word, and reads bytes after a whole
+non-upgrade head (a stray line end, a pipelined request) as a WebSocket frame. So the head is
+watched here first: what cannot be answered by websockets is refused with a status (or, for TLS
+spoken to this plain port, hung up on), and what follows a whole non-upgrade head is dropped.
+Sans-I/O, like websockets' own protocol objects: :class:`HeadReader` takes bytes and says what
+to do; the transport (:mod:`stream_guard.server.transport`) writes and closes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from websockets.http11 import Request
+from websockets.streams import StreamReader
+
+from stream_guard.protocol.paths import TICKETS_PATH
+
+# The largest request head taken (431 past it). websockets' own limits allow 128 lines of 8 KiB,
+# about 1 MiB a connection for handshake_timeout_s: a few hundred slow heads held the server's
+# memory at several hundred MB (a review).
+MAX_HEAD_BYTES = 64 * 1024
+# A TLS record of a handshake (ClientHello) begins so: a client speaking TLS to this plain port
+# waited for the handshake timeout for an answer it could not read.
+_TLS_HANDSHAKE = b"\x16"
+
+
+@dataclass(frozen=True, slots=True)
+class HeadRefusal:
+    """Answer the request with this JSON error and close."""
+
+    status: int
+    error: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """Close without an answer: the client cannot read one (TLS to a plain port)."""
+
+
+class HeadReader:
+    """Watches one request head go by. :meth:`feed` each read until :attr:`done`.
+
+    Each read is scanned once, not the whole head again: a head sent a byte at a time stays
+    cheap.
+    """
+
+    def __init__(self) -> None:
+        self._head = bytearray()
+        self.done = False  # the head was whole, refused or hung up on: feed no more
+
+    def feed(self, data: bytes) -> bytes | HeadRefusal | HangUp:
+        """What of ``data`` websockets is to parse, or the refusal to send instead."""
+        assert not self.done, "the head was already judged"
+        head = self._head
+        seen = len(head)
+        head += data
+        if head[:1] == _TLS_HANDSHAKE:
+            self._finish()
+            return HangUp()
+        end = head.find(b"\r\n\r\n", max(0, seen - 3))
+        if _bare_lf(head, seen, len(head) if end < 0 else end + 4):
+            self._finish()
+            return HeadRefusal(400, "bad_request", "HTTP request lines end in CRLF")
+        if end < 0 and len(head) - 3 <= MAX_HEAD_BYTES:  # its end may still come at the limit
+            return data
+        if end < 0 or end > MAX_HEAD_BYTES:  # a whole head in one read is measured too
+            self._finish()
+            return HeadRefusal(431, "request_header_fields_too_large",
+                               f"the request head is over {MAX_HEAD_BYTES} bytes")
+        whole = bytes(head[:end + 4])
+        extra = len(head) - len(whole)
+        self._finish()
+        request, *lines = whole[:-4].split(b"\r\n")
+        fields = {name.strip().lower(): value.strip() for name, _, value in
+                  (line.partition(b":") for line in lines)}
+        if fields.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in fields:
+            method, _, rest = request.decode("latin-1").partition(" ")
+            target = rest.rpartition(" ")[0] or rest
+            return HeadRefusal(400, "bad_request", (
+                "requests take no body: POST /v1/tickets is authorised by its Authorization "
+                "header alone" if target.split("?", 1)[0].endswith(TICKETS_PATH)
+                else f"requests take no body, and {method} {target:.100} sent one"))
+        problem = _unreadable(whole)
+        if problem is not None:
+            return HeadRefusal(400, "bad_request", f"not an HTTP/1.1 request head: {problem}")
+        if extra and b"websocket" not in fields.get(b"upgrade", b"").lower():
+            return data[:len(data) - extra]  # after an upgrade they are its first frame: kept
+        return data
+
+    def _finish(self) -> None:
+        self.done = True
+        self._head = bytearray()
+
+
+def _unreadable(head: bytes) -> str | None:
+    """Why websockets' own parser refuses a whole request head (it would close the connection
+    without an answer), or None: its grammar, not a second copy of it."""
+    reader = StreamReader()
+    reader.feed_data(head)
+    reader.feed_eof()
+    try:
+        next(Request.parse(reader.read_line))
+    except StopIteration:
+        return None
+    except Exception as exc:  # websockets raises ValueError, EOFError, UnicodeDecodeError, ...
+        return str(exc)[:200]
+    return "incomplete"  # not reached: the whole head was given
+
+
+def _bare_lf(head: bytearray, start: int, stop: int) -> bool:
+    """Whether ``head[start:stop]`` (the bytes just read, up to the head's end) holds a line
+    feed without its carriage return: websockets waits for CRLF, so such a head was never
+    answered."""
+    at = head.find(b"\n", start, stop)
+    while at >= 0:
+        if at == 0 or head[at - 1] != 0x0D:  # "\r"
+            return True
+        at = head.find(b"\n", at + 1, stop)
+    return False

@@ -1,0 +1,59 @@
+"""The request head judged before websockets reads it (sans-I/O; through a socket in
+tests/test_server_auth.py and tests/test_server_fuzz.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from stream_guard.protocol.http_head import MAX_HEAD_BYTES, HangUp, HeadReader, HeadRefusal
+
+UPGRADE = (b"GET /v1/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+
+
+def feed_all(pieces: list[bytes]) -> list[bytes | HeadRefusal | HangUp]:
+    reader = HeadReader()
+    out = []
+    for piece in pieces:
+        out.append(reader.feed(piece))
+        if reader.done:
+            break
+    return out
+
+
+def test_a_head_a_byte_at_a_time_passes_through_unchanged() -> None:
+    pieces = [UPGRADE[i:i + 1] for i in range(len(UPGRADE))]
+    assert b"".join(feed_all(pieces)) == UPGRADE  # type: ignore[arg-type]
+
+
+def test_after_an_upgrade_its_first_frame_is_kept_after_a_plain_request_dropped() -> None:
+    frame = b"\x81\x85abcd" + b"12345"
+    assert feed_all([UPGRADE + frame]) == [UPGRADE + frame]
+    probe = b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert feed_all([probe + b"\r\n"]) == [probe]  # a stray line end after a probe
+
+
+@pytest.mark.parametrize(("head", "status", "says"), [
+    (b"GET / HTTP/1.1\nHost: x\n\n", 400, "CRLF"),
+    (b"POST /v1/tickets HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", 400,
+     "authorised by its Authorization header alone"),
+    (b"PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "PUT /x sent one"),
+    (b"GET / HTTP/1.1\r\nbad header line\r\n\r\n", 400, "not an HTTP/1.1 request head"),
+    (b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_HEAD_BYTES + b"\r\n\r\n", 431, "over 65536 bytes"),
+])
+def test_heads_websockets_would_drop_without_a_word_are_refused(
+        head: bytes, status: int, says: str) -> None:
+    [refusal] = feed_all([head])
+    assert isinstance(refusal, HeadRefusal) and refusal.status == status
+    assert says in refusal.message
+
+
+def test_tls_to_the_plain_port_is_hung_up_on() -> None:
+    assert feed_all([b"\x16\x03\x01\x02\x00"]) == [HangUp()]
+
+
+def test_a_head_growing_past_the_limit_is_refused_as_it_arrives() -> None:
+    reader = HeadReader()
+    assert reader.feed(b"GET / HTTP/1.1\r\nX: ") == b"GET / HTTP/1.1\r\nX: "
+    refusal = reader.feed(b"a" * MAX_HEAD_BYTES)
+    assert isinstance(refusal, HeadRefusal) and refusal.status == 431 and reader.done
