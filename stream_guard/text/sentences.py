@@ -117,9 +117,11 @@ class SentenceScanner:
         # The whitespace run before the current or next word: newlines in it, capped at 2.
         # The text start counts as a paragraph start.
         self._newlines = 2
-        # Columns of space before the word on its line (a tab counts 4): a fence indented 4 or
-        # more is no fence (CommonMark: indented code or a paragraph's text) outside a list.
-        self._indent = 0
+        # Where the current line starts, and whether a tab indents it: a fence indented 4
+        # columns or more is no fence (CommonMark: indented code or a paragraph's text) outside
+        # a list. Kept without slicing the text: every space run passes here.
+        self._line_start = 0
+        self._indent_tab = False
         self._in_list = False  # a list item opened since the last line at column 0
         # The last completed word of the open segment, for the sentence rule.
         self._prev_tail = ""
@@ -219,10 +221,12 @@ class SentenceScanner:
         end = _run_end(_SPACE, buf, start)
         line = buf.rfind("\n", start, end)
         if line >= 0:
-            self._indent = _columns(buf[line + 1:end])
-            self._newlines = min(2, self._newlines + buf.count("\n", start, end))
-        else:
-            self._indent += _columns(buf[start:end])
+            if self._newlines < 2:
+                self._newlines = min(2, self._newlines + buf.count("\n", start, line + 1))
+            self._line_start = base + line + 1
+            self._indent_tab = buf.find("\t", line + 1, end) >= 0
+        elif self._newlines and not self._indent_tab:
+            self._indent_tab = buf.find("\t", start, end) >= 0
         self._pos = base + end
         # A segment that ends whatever word comes next is closed now, not when that word
         # arrives: a paragraph's last sentence (and a line of code, a heading, a table row) is
@@ -305,7 +309,7 @@ class SentenceScanner:
             break_before = line_first
             if line_first and _is_closing_fence(head, self._fence, self._fence_len):
                 self._code = False
-        elif (line_first and (self._indent < 4 or self._in_list)
+        elif (line_first and (self._in_list or not self._indented())
               and (fence := _opening_fence(head))):
             kind = "code"
             break_before = opens_block = True
@@ -319,7 +323,7 @@ class SentenceScanner:
             if line_first:
                 if _LIST_MARKER.fullmatch(head):
                     self._in_list = True
-                elif self._indent == 0:
+                elif self._word_start == self._line_start:
                     self._in_list = False
                 single = bool(head.startswith("|") or _HEADING.fullmatch(head)
                               or _RULE.fullmatch(head))
@@ -354,6 +358,10 @@ class SentenceScanner:
             return _leading_word(next_head) in _SENTENCE_OPENERS
         return True
 
+    def _indented(self) -> bool:
+        """The current word is indented four columns or more on its line (a tab counts four)."""
+        return self._indent_tab or self._word_start - self._line_start >= 4
+
     def _unfence(self) -> None:
         """The open fence line holds a backtick in its info string: it is a paragraph with
         inline code, and the text after it is prose to check, not a code block."""
@@ -379,10 +387,6 @@ def _run_end(pattern: re.Pattern[str], buf: str, start: int) -> int:
     match = pattern.match(buf, start)
     assert match is not None  # both patterns match the empty string
     return match.end()
-
-
-def _columns(space: str) -> int:
-    return len(space) + 3 * space.count("\t")
 
 
 def _starts_sentence(head: str) -> bool:
