@@ -27,7 +27,6 @@ from websockets.http11 import Response
 from stream_guard.config import NAME_PATTERN, NAME_RULE, Settings, SettingsError
 from stream_guard.exceptions import GuardError
 from stream_guard.guard.auth import KeyRing
-from stream_guard.guard.breaker import StoreBreaker
 from stream_guard.guard.limits import PenaltyBox
 from stream_guard.guard.overload import LoadGauge
 from stream_guard.guard.tickets import FallbackTickets
@@ -38,25 +37,16 @@ from stream_guard.scoring.engine import GroundingEngine
 from stream_guard.server.connection import Connection
 from stream_guard.server.http import Admitted, Router, json_response, refusal_delay
 from stream_guard.server.transport import CallbackConnection
-from stream_guard.state.base import (
-    STORE_TIMEOUT_S,
-    Lease,
-    SlotsRecovering,
-    StateStore,
-    StateUnavailable,
-)
+from stream_guard.state.admission import ConnectionGate
+from stream_guard.state.base import SlotsRecovering, StateStore, StateUnavailable
 from stream_guard.state.factory import create_store
 from stream_guard.state.leases import SlotLeases, node_name
-from stream_guard.state.memory import MemoryStateStore
 
 log = logging.getLogger("stream_guard.server")
 
 # websockets closes oversize messages itself (1009) beyond this multiple of the configured
 # limit; between the two the connection answers with a typed error frame first.
 _HARD_SIZE_FACTOR = 4
-# Open fail mode's per-worker slots are released when their connection closes; the lease only
-# bounds a leak should that ever not happen.
-_LOCAL_LEASE_S = 24 * 3600.0
 _MAX_HELD_REFUSALS = 256
 # How often the readiness gauges are refreshed without a probe: a scrape must not read a
 # fresh server as unready, nor a lost store as up, just because no one asked /readyz.
@@ -73,9 +63,6 @@ class Server:
         self.metrics = metrics or Metrics()
         self.keys = KeyRing(settings.api_keys)
         self.store = store if store is not None else create_store(settings)
-        # This worker's own state, for when the shared store cannot answer: handshake buckets
-        # (both fail modes: a per-worker limit beats none) and, in open mode, per-worker caps.
-        self.local = MemoryStateStore()
         self.fallback_tickets = FallbackTickets(settings.api_keys)
         self.state_ok = True  # as of the last readiness check
         self._store_probe = SingleFlight(self._probe_store)
@@ -98,8 +85,7 @@ class Server:
         # (the supervisor names them all after itself) and by no other replica.
         self.node = node or node_name()
         self.leases = SlotLeases(self.store, settings.lease_ttl_s)
-        self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
-        self.store_breaker = StoreBreaker(STORE_TIMEOUT_S)
+        self.gate = ConnectionGate(settings, self.store, self.leases, self.metrics, self.node)
         self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue,
                               settings.overload_wait_ms / 1000.0)
 
@@ -195,7 +181,7 @@ class Server:
 
     @property
     def fails_open(self) -> bool:
-        return self.settings.redis_fail_mode == "open"
+        return self.gate.fails_open
 
     async def readiness(self) -> dict[str, bool]:
         """The readiness checks, which also set the ``ready`` and ``state_store_up`` gauges.
@@ -324,12 +310,12 @@ class Server:
             await ws.close(CloseCode.TRY_AGAIN_LATER, "overloaded; retry shortly")
             return
         holder = f"{self.node}/{ws.id}"
-        refusal = await self._take_slots(holder, admitted.ip)
+        refusal = await self.gate.take_slots(holder, admitted.ip)
         if refusal is not None:
             await ws.close(CloseCode.TRY_AGAIN_LATER, refusal)
             return
         if self.draining:  # the drain began while the slots were leased (a store round trip)
-            await self._release_slots(holder)
+            await self.gate.release_slots(holder)
             await ws.close(CloseCode.GOING_AWAY, "server shutting down")
             return
         assert isinstance(ws, CallbackConnection)  # serve(create_connection=...)
@@ -345,7 +331,7 @@ class Server:
         finally:
             self.connections.discard(conn)
             self.metrics.connections_active.dec()
-            await self._release_slots(holder)
+            await self.gate.release_slots(holder)
 
     async def _watch_load(self, interval: float = 0.05) -> None:
         """Samples event-loop lag (how late a short timer fires) and the scorer backlog."""
@@ -360,68 +346,6 @@ class Server:
                                         scheduler.overdue(time.perf_counter()))
 
     # --- shared caps --------------------------------------------------------------------------
-    async def _take_slots(self, holder: str, ip: str) -> str | None:
-        """Lease a slot of this replica's and of the client address's; the reason for
-        refusal, or None when admitted.
-
-        Caps are leases in the state store, so a replica's cap holds across its workers and
-        an address's across every replica, and so a worker that dies gives its slots back
-        after ``lease_ttl_s`` instead of leaking them.
-        When the store cannot give true counts (unavailable, or recovering from a wipe), closed
-        fail mode refuses; open mode counts the connection against this worker's own caps and
-        tracks it, so the shared count includes it once the store is back.
-        """
-        s = self.settings
-        # The address first: a burst from one address over its cap took node slots while it
-        # was being refused, and other clients were turned away "at capacity" meanwhile.
-        wanted = [(f"ip:{ip}", s.max_connections_per_ip, "ip_capacity",
-                   "too many connections from this address"),
-                  (f"node:{self.node}", s.max_connections, "capacity", "server at capacity")]
-        taken: list[Lease] = []
-        self._held[holder] = taken
-        began = time.monotonic()
-        try:
-            if self.store_breaker.open(began):
-                raise StateUnavailable("the state store did not answer a moment ago")
-            for scope, limit, reason, message in wanted:
-                if not await self.leases.acquire(scope, holder, limit):
-                    self.metrics.rejections.labels(reason).inc()
-                    await self._release_slots(holder)
-                    return message
-                taken.append((scope, holder))
-                if self.fails_open:
-                    # Counted here too, so this worker's own caps, if the store goes away,
-                    # include the connections it admitted before.
-                    await self.local.acquire_slot(scope, holder, 1 << 30, _LOCAL_LEASE_S)
-        except StateUnavailable as exc:
-            self.store_breaker.failed(began, time.monotonic())
-            recovering = isinstance(exc, SlotsRecovering)
-            self.metrics.state_failures.labels(
-                "slots_recovering" if recovering else "acquire_slot").inc()
-            if not self.fails_open:
-                await self._release_slots(holder)
-                self.metrics.rejections.labels(
-                    "state_recovering" if recovering else "state_unavailable").inc()
-                return ("shared state recovering; retry later" if recovering
-                        else "shared state unavailable; retry later")
-            for scope, limit, reason, message in wanted:
-                # Open mode: this worker's own count. Held until the connection closes.
-                if (scope, holder) in taken:
-                    continue  # taken from the store (and recorded here) before it failed
-                if not await self.local.acquire_slot(scope, holder, limit, _LOCAL_LEASE_S):
-                    self.metrics.rejections.labels(reason).inc()
-                    await self._release_slots(holder)
-                    return message
-            for scope, limit, _, _ in wanted[len(taken):]:
-                self.leases.track(scope, holder, limit)  # counted once the store is back
-                taken.append((scope, holder))
-        return None
-
-    async def _release_slots(self, holder: str) -> None:
-        for scope, _ in self._held.pop(holder, []):
-            await self.leases.release(scope, holder)
-            await self.local.release_slot(scope, holder)
-
     def penalize(self, ip: str, reason: str) -> None:
         """A connection from ``ip`` was closed for abuse: hold the address back for a while."""
         self.penalties.add(ip, time.monotonic())
@@ -440,30 +364,6 @@ class Server:
             await asyncio.sleep(delay)
         finally:
             self._held_refusals -= 1
-
-    async def handshake_allowed(self, ip: str) -> bool:
-        """Spend one token of the client IP's handshake bucket: churn (connect, close, connect)
-        costs the server a handshake each time, and open-connection caps never see it. Shared
-        through the store; this worker's own bucket decides alone while the store cannot
-        answer."""
-        s = self.settings
-        key = f"handshake:{ip}"
-        # This worker's own bucket first, with the same rate: an address over the rate on this
-        # worker alone is over it overall, so a flood from one address is refused without a
-        # round trip to Redis per attempt. The shared bucket then holds the rate across
-        # workers. (The local one is also charged for attempts the shared one refuses, which
-        # only happens to an address that is already over the rate.)
-        if not await self.local.take(key, s.handshake_rate_per_s, s.handshake_burst):
-            return False
-        began = time.monotonic()
-        if self.store_breaker.open(began):
-            return True  # the local bucket admitted it
-        try:
-            return await self.store.take(key, s.handshake_rate_per_s, s.handshake_burst)
-        except StateUnavailable:
-            self.store_breaker.failed(began, time.monotonic())
-            self.metrics.state_failures.labels("handshake_bucket").inc()
-            return True  # the local bucket admitted it
 
     async def _follow_kills(self) -> None:
         """Operator kill switch: every worker follows the channel and halts what it holds (the

@@ -49,6 +49,7 @@ from stream_guard.guard.tickets import (
 from stream_guard.loop import SingleFlight
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.paths import STREAM_PATH, TICKETS_PATH
+from stream_guard.state.admission import ConnectionGate
 from stream_guard.state.base import StateStore, StateUnavailable
 
 log = logging.getLogger("stream_guard.http")
@@ -147,7 +148,8 @@ class RouterHost(Protocol):
 
     async def hold_refusal(self) -> None: ...
 
-    async def handshake_allowed(self, ip: str) -> bool: ...
+    @property
+    def gate(self) -> ConnectionGate: ...
 
     async def serve_demo_file(self, path: str) -> Response: ...
 
@@ -292,7 +294,7 @@ class Router:
             return _error(429, "too_many_handshakes", "a connection from this address was "
                           "closed for abuse; retry after the delay in Retry-After",
                           retry_after_s=penalty)
-        if not await server.handshake_allowed(ip):
+        if not await server.gate.handshake_allowed(ip):
             server.metrics.rejections.labels("handshake_rate").inc()
             await server.hold_refusal()
             return _error(429, "too_many_handshakes", f"too many {attempts} from this "
