@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from stream_guard.exceptions import GuardError
 from stream_guard.guard.tickets import MAX_TENANT_BYTES
+from stream_guard.oversight.policy import CLEAR_MARGIN, CONTRADICTION_THRESHOLD, HALT_CONSECUTIVE
 
 ENV_PREFIX = "STREAM_GUARD_"
 # The variables Kubernetes adds for a Service named like "stream-guard..." (FOO_SERVICE_HOST,
@@ -181,17 +182,17 @@ class Settings:
     threshold: float | None = field(default=None, metadata=_meta(
         "Support below this halts; unset takes the detector's calibrated threshold.",
         minimum=0, maximum=1))
-    contradiction_threshold: float = field(default=0.8, metadata=_meta(
+    contradiction_threshold: float = field(default=CONTRADICTION_THRESHOLD, metadata=_meta(
         "A window below the support threshold whose contradiction probability is at least "
         "this halts at once, as contradicted (the shipped detector has no contradiction class: "
         "a changed figure or a flipped negation gives 0.9, anything else 0).",
         minimum=0, maximum=1))
-    halt_consecutive: int = field(default=2, metadata=_meta(
+    halt_consecutive: int = field(default=HALT_CONSECUTIVE, metadata=_meta(
         "Consecutive unsupported windows that halt (1 = halt on the first).", minimum=1,
         maximum=16))
     clear_margin: float | None = field(default=None, metadata=_meta(
         "A lone window this far below the threshold halts at once; unset takes the detector's "
-        "calibrated margin (0.15 for the lexical tier or a detector without one).",
+        f"calibrated margin ({CLEAR_MARGIN} for the lexical tier or a detector without one).",
         minimum=0, maximum=1))
     halt_run_at_end: bool | None = field(default=None, metadata=_meta(
         "Halt on a run of unsupported windows that the output ends in, shorter than "

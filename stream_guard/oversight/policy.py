@@ -33,6 +33,12 @@ from dataclasses import dataclass
 
 from stream_guard.protocol.server_frames import HaltReason, Label
 
+# The policy's defaults, here only: the settings (``contradiction_threshold``,
+# ``halt_consecutive``, ``clear_margin``), the engine and the calibration read them from here.
+CONTRADICTION_THRESHOLD = 0.8
+HALT_CONSECUTIVE = 2
+CLEAR_MARGIN = 0.15  # when neither the settings nor the detector's calibration give one
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -51,8 +57,8 @@ class HaltPolicy:
     ``halt=False``, so a stream can never be halted twice.
     """
 
-    def __init__(self, threshold: float, contradiction_threshold: float = 0.8,
-                 consecutive: int = 2, clear_margin: float = 0.15,
+    def __init__(self, threshold: float, contradiction_threshold: float = CONTRADICTION_THRESHOLD,
+                 consecutive: int = HALT_CONSECUTIVE, clear_margin: float = CLEAR_MARGIN,
                  run_at_end: bool = False) -> None:
         _check_unit("threshold", threshold)
         _check_unit("contradiction_threshold", contradiction_threshold)

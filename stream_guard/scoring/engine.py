@@ -53,6 +53,7 @@ from stream_guard.exceptions import GuardError
 from stream_guard.loop import FairSlots
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
+from stream_guard.oversight.policy import CLEAR_MARGIN
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scores import Pair, PairScorer, WindowScore
@@ -86,7 +87,6 @@ ON_LOOP_CHECKS_PER_TURN = 8
 # few products, and each is an index of up to the stream's whole context (memory).
 SCOPES_PER_STREAM = 4
 LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content must be in evidence
-CLEAR_MARGIN = 0.15  # the halt policy's margin when neither settings nor detector give one
 K = TypeVar("K", float, bool)
 
 

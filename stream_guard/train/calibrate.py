@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stream_guard.dataset import Record
-from stream_guard.oversight.policy import HaltPolicy
+from stream_guard.oversight.policy import CONTRADICTION_THRESHOLD, HALT_CONSECUTIVE, HaltPolicy
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scoring.engine import (
     Alignment,
@@ -187,8 +187,9 @@ class PolicyFit:
 
 
 def halts(records: Sequence[Record], windows: Sequence[ScoredWindow], fusion: Fusion | None,
-          point: OperatingPoint, consecutive: int = 2,
-          contradiction_threshold: float = 0.8, rule: WindowRule | None = None) -> list[bool]:
+          point: OperatingPoint, consecutive: int = HALT_CONSECUTIVE,
+          contradiction_threshold: float = CONTRADICTION_THRESHOLD,
+          rule: WindowRule | None = None) -> list[bool]:
     """Whether the server's halt policy halts each record, window by window in stream order,
     then at the end of the output. ``rule``: score the windows by it instead of ``fusion``."""
     policies = [HaltPolicy(point.threshold, contradiction_threshold, consecutive,
