@@ -134,8 +134,9 @@ class ScriptBuilder:
 
     @classmethod
     def for_server(cls, paragraphs: Sequence[str]) -> ScriptBuilder:
-        """With the window settings of this environment (``STREAM_GUARD_WINDOW_*``, the
-        ``STREAM_GUARD_CONFIG`` file): a spawned server inherits them, so the windows a latency
+        """With the window settings of this environment (``STREAM_GUARD_WINDOW_MAX_CHARS``,
+        ``STREAM_GUARD_WINDOW_MIN_CHARS``, the ``STREAM_GUARD_CONFIG`` file): a spawned server
+        inherits them, so the windows a latency
         is measured from are the ones it cuts (a review: with other sizes most windows were
         unmatched and some latencies negative). Against ``--url``, set them as that server's."""
         try:
