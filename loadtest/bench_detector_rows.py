@@ -18,7 +18,7 @@ import time
 from loadtest.bench_scoring import machine_info
 from stream_guard.config import load_settings
 from stream_guard.dataset import read_records
-from stream_guard.eval.cli import results_parser, write_report
+from stream_guard.eval.results import results_parser, write_report
 from stream_guard.models.cross_encoder import CrossEncoderScorer, load_detector
 from stream_guard.scores import Pair
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from stream_guard.config import load_settings
-from stream_guard.eval.cli import code_revision, machine_info, write_report
+from stream_guard.eval.results import code_revision, machine_info, write_report
 from stream_guard.evidence.faiss_index import build_index
 from stream_guard.evidence.ingest import Document
 from stream_guard.evidence.reader import Collection

@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 
 from loadtest.serverproc import SpawnedServer
 from loadtest.stats import summarize
-from stream_guard.eval.cli import code_revision, machine_info, write_report
+from stream_guard.eval.results import code_revision, machine_info, write_report
 
 _PINGER = """
 import asyncio, json, sys, time

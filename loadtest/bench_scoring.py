@@ -33,8 +33,8 @@ from safetensors.numpy import load_file, save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stream_guard.eval.cli import machine_info as shared_machine_info
-from stream_guard.eval.cli import write_report
+from stream_guard.eval.results import machine_info as shared_machine_info
+from stream_guard.eval.results import write_report
 from stream_guard.evidence.faiss_index import (
     build_index,
     gpu_available,
@@ -102,7 +102,7 @@ def main() -> None:
 
 
 def machine_info() -> dict[str, Any]:
-    """The shared description (:func:`stream_guard.eval.cli.machine_info`), with what the
+    """The shared description (:func:`stream_guard.eval.results.machine_info`), with what the
     scorers can run on here."""
     return {**shared_machine_info(), "onnxruntime_providers": ort.get_available_providers(),
             "faiss_gpu": gpu_available()}

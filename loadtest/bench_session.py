@@ -32,7 +32,7 @@ from websockets.speedups import apply_mask  # what the transport uses (its C bui
 
 from loadtest import corpus
 from stream_guard.config import load_settings
-from stream_guard.eval.cli import code_revision, machine_info
+from stream_guard.eval.results import code_revision, machine_info
 from stream_guard.metrics import Metrics
 from stream_guard.oversight.segmenter import WindowSegmenter
 from stream_guard.oversight.session import Session, SessionConfig

@@ -33,7 +33,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from loadtest.bench_scoring import machine_info
-from stream_guard.eval.cli import write_report
+from stream_guard.eval.results import write_report
 from stream_guard.server.transport import CallbackConnection
 
 

@@ -27,7 +27,7 @@ import orjson
 
 from loadtest.run import build_parser as run_parser
 from loadtest.run import run_load, unmeasured
-from stream_guard.eval.cli import redacted_command
+from stream_guard.eval.results import redacted_command
 
 
 def verdict(result: dict[str, Any], p99_ms: float, max_lag_ms: float,

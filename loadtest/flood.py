@@ -56,7 +56,7 @@ from loadtest.serverproc import MachineCpu, ResourceSampler, SpawnedServer
 from loadtest.stats import summarize
 from loadtest.wire import http_request
 from stream_guard.config import Settings
-from stream_guard.eval.cli import code_revision, machine_info, redacted_command
+from stream_guard.eval.results import code_revision, machine_info, redacted_command
 
 API_KEY = "flood-benchmark-key-0001"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

@@ -44,7 +44,7 @@ from loadtest.serverproc import (
 from loadtest.stats import compare_rows, format_table, summarize
 from loadtest.wire import is_loopback, mint_ticket
 from stream_guard.client.client import stream_url
-from stream_guard.eval.cli import code_revision, machine_info
+from stream_guard.eval.results import code_revision, machine_info
 
 DEFAULT_URL = "ws://127.0.0.1:8765/v1/stream"
 API_KEY_ENV = "LOADTEST_API_KEY"  # not STREAM_GUARD_*: the server refuses unknown settings

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from stream_guard.config import Settings
 from stream_guard.dataset import Record, RecordError, assign_splits, read_records
-from stream_guard.eval.cli import main, redacted_command
+from stream_guard.eval.cli import main
 from stream_guard.eval.metrics import (
     Confusion,
     auroc,
@@ -33,6 +33,7 @@ from stream_guard.eval.metrics import (
 )
 from stream_guard.eval.replay import Replayer, ReplayError, ReplayOptions, StreamResult
 from stream_guard.eval.report import quality_report, summarize
+from stream_guard.eval.results import redacted_command
 from stream_guard.eval.selection import select_records, stratified_sample
 from stream_guard.eval.tokens import LONG_WORD, split_tokens
 from stream_guard.server.app import Server
@@ -493,7 +494,7 @@ def test_an_exported_tree_knows_its_revision(monkeypatch: pytest.MonkeyPatch) ->
     review: `server_revision` was null in every result): the archive fills the package's
     REVISION file in; a checkout's unfilled file says nothing."""
 
-    from stream_guard.eval import cli
+    from stream_guard.eval import results
 
     root = Path(__file__).resolve().parent.parent
     head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
@@ -509,14 +510,14 @@ def test_an_exported_tree_knows_its_revision(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.delenv("LOADTEST_SERVER_REVISION", raising=False)
     monkeypatch.setattr(subprocess, "run", no_git)
-    assert cli.code_revision() is None  # this checkout's file is not filled in
+    assert results.code_revision() is None  # this checkout's file is not filled in
 
 
 def test_a_revision_with_uncommitted_changes_says_so(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A review: a load test of uncommitted code was credited to the commit below it."""
     import stream_guard
-    from stream_guard.eval import cli
+    from stream_guard.eval import results
 
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
@@ -535,6 +536,6 @@ def test_a_revision_with_uncommitted_changes_says_so(tmp_path: Path,
     monkeypatch.delenv("LOADTEST_SERVER_REVISION", raising=False)
     monkeypatch.setattr(stream_guard, "__file__", str(package / "__init__.py"))
     head = git("rev-parse", "--short", "HEAD")
-    assert cli.code_revision() == head
+    assert results.code_revision() == head
     (package / "__init__.py").write_text("x = 1\n")
-    assert cli.code_revision() == f"{head}-dirty"
+    assert results.code_revision() == f"{head}-dirty"

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from stream_guard.eval.cli import machine_info, write_report
+from stream_guard.eval.results import machine_info, write_report
 
 _PROBES = ("realistic-probe", "realistic-probe4", "abstention-probe2", "long-answer-probe")
 _NEGATION = re.compile(r"\b(?:not|no|nothing|never|cannot)\b|n't", re.IGNORECASE)

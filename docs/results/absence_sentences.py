@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from stream_guard.dataset import read_records
-from stream_guard.eval.cli import write_report
+from stream_guard.eval.results import write_report
 from stream_guard.text.absence import borne_out, left_out
 from stream_guard.text.terms import term_keys
 

@@ -32,7 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from stream_guard.cli import main as cli
 from stream_guard.config import load_settings
-from stream_guard.eval.cli import code_revision, machine_info, write_report
+from stream_guard.eval.results import code_revision, machine_info, write_report
 from stream_guard.server.app import Server
 
 KEY = "catalog-bench-key-0001"

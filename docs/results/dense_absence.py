@@ -19,8 +19,8 @@ from pathlib import Path
 
 from stream_guard.config import load_settings
 from stream_guard.dataset import read_records
-from stream_guard.eval.cli import write_report
 from stream_guard.eval.metrics import auroc
+from stream_guard.eval.results import write_report
 from stream_guard.models.embedder import load_embedder
 from stream_guard.text.absence import borne_out
 from stream_guard.text.terms import term_keys

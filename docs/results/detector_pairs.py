@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from stream_guard.config import load_settings
-from stream_guard.eval.cli import machine_info, write_report
+from stream_guard.eval.results import machine_info, write_report
 from stream_guard.models.cross_encoder import load_detector
 from stream_guard.scores import Pair
 

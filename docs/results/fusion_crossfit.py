@@ -43,7 +43,7 @@ from collections.abc import Callable
 import numpy as np
 
 from stream_guard.dataset import Record, read_records
-from stream_guard.eval.cli import results_parser, write_report
+from stream_guard.eval.results import results_parser, write_report
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scoring.engine import StreamRequest
 from stream_guard.scoring.fusion import (

@@ -23,7 +23,7 @@ import fusion_crossfit as fc  # the sibling script's cross-fitting helpers
 import numpy as np
 
 from stream_guard.dataset import Record
-from stream_guard.eval.cli import machine_info, results_parser, write_report
+from stream_guard.eval.results import machine_info, results_parser, write_report
 from stream_guard.scoring.fusion import capped
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets

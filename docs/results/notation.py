@@ -35,7 +35,7 @@ import time
 from dataclasses import asdict
 
 from stream_guard.dataset import Record, read_records
-from stream_guard.eval.cli import code_revision, machine_info, results_parser, write_report
+from stream_guard.eval.results import code_revision, machine_info, results_parser, write_report
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
 

@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from stream_guard.eval.cli import read_per_record, write_report
+from stream_guard.eval.results import read_per_record, write_report
 
 
 def _counts(rows: dict[str, dict[str, Any]]) -> dict[str, int]:

@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from stream_guard.dataset import Record, read_records
-from stream_guard.eval.cli import code_revision, machine_info, results_parser, write_report
+from stream_guard.eval.results import code_revision, machine_info, results_parser, write_report
 from stream_guard.scoring.fusion import POLARITY_MODEL_MAX, capped
 from stream_guard.train import calibrate
 from stream_guard.train.cli import TRAIN_DATASETS, load_sets, sample_training

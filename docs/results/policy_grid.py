@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stream_guard.eval.cli import results_parser
+from stream_guard.eval.results import results_parser
 from stream_guard.scoring.fusion import MODEL_FEATURES, Fusion
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets

@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from stream_guard.eval.cli import read_per_record, write_report
+from stream_guard.eval.results import read_per_record, write_report
 
 
 def main() -> None:

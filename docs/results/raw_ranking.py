@@ -45,7 +45,7 @@ import numpy as np
 
 from stream_guard.config import load_settings
 from stream_guard.dataset import Record
-from stream_guard.eval.cli import machine_info, write_report
+from stream_guard.eval.results import machine_info, write_report
 from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex
 from stream_guard.models.embedder import Embedder, load_embedder
 from stream_guard.protocol.frames import ContextItem

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stream_guard.eval.cli import machine_info, results_parser, write_report
+from stream_guard.eval.results import machine_info, results_parser, write_report
 from stream_guard.train import calibrate, export
 from stream_guard.train.cli import _backbone, load_sets
 from stream_guard.train.crossencoder import load_classifier, support_fn

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from drop_probe import logit, rankings
 
-from stream_guard.eval.cli import machine_info, results_parser, write_report
+from stream_guard.eval.results import machine_info, results_parser, write_report
 from stream_guard.scoring.fusion import MODEL_FEATURES, STANCE_FEATURES, Fusion, capped
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets

@@ -18,7 +18,7 @@ import re
 import sys
 from collections import Counter
 
-from stream_guard.eval.cli import results_parser, write_report
+from stream_guard.eval.results import results_parser, write_report
 from stream_guard.scoring.fusion import STANCE_FEATURES, window_support
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.train import calibrate

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from stream_guard.eval.cli import machine_info, results_parser, write_report
+from stream_guard.eval.results import machine_info, results_parser, write_report
 from stream_guard.text.direction import moved_otherwise
 from stream_guard.text.opposites import says_opposite, swaps_opposite
 from stream_guard.text.terms import quantity_index, term_keys

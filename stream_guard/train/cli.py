@@ -272,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("P(supported) for %d pairs written to %s", len(probs), args.predict)
         return 0
     soft = None if args.soft_labels is None else np.load(args.soft_labels).tolist()
-    from stream_guard.eval.cli import machine_info
+    from stream_guard.eval.results import machine_info
 
     command = "stream-guard train " + " ".join(
         sys.argv[1:] if args.command_line is None else args.command_line)
