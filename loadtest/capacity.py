@@ -31,16 +31,16 @@ from stream_guard.eval.results import redacted_command
 
 
 def verdict(result: dict[str, Any], p99_ms: float, max_lag_ms: float,
-            max_degraded: float = 1.0, min_halts: int = 1) -> tuple[bool, str]:
-    """(passed, why) for one probe. Fewer than ``min_halts`` halts measure no p99: such a probe
-    does not pass, and says it was inconclusive (a review: two probes passed on one halt)."""
+            max_degraded: float = 1.0, min_halts: int = 1) -> tuple[bool | None, str]:
+    """(passed, why) for one probe; passed is None when it measured no p99: fewer than
+    ``min_halts`` halts (a review: two probes passed on one halt)."""
     st = result["streams"]
     degraded = st.get("degraded_share", 0.0)
     halt_p99 = result["latency_ms"]["halt"]["p99"]
     halts = result["latency_ms"]["halt"]["count"]
     lag_p99 = result["send_lag_ms"]["p99"]
     if halt_p99 is None or halts < min_halts:
-        return False, f"inconclusive: {halts} halts measured, fewer than {min_halts}"
+        return None, f"inconclusive: {halts} halts measured, fewer than {min_halts}"
     problems = unmeasured(result)
     if halt_p99 >= p99_ms:
         problems.append(f"halt p99 {halt_p99:.1f} ms")
@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     duration: list[float] = []  # as the probes ran (an option after "--" may override it)
 
     def probe(n: int) -> bool:
+        """Whether N streams pass; an inconclusive probe ends the search (:class:`_Unmeasured`):
+        fewer streams would only give fewer halts."""
         result = _probe(args, n)
         ok, why = verdict(result, args.p99_ms, args.max_send_lag_ms, args.max_degraded,
                           args.min_halts)
@@ -125,38 +127,56 @@ def main(argv: list[str] | None = None) -> int:
                        "server_cpu_pct": server.get("cpu_mean_pct"),
                        "others_cpu_pct": result["resources"]["machine"]["others_cpu_mean_pct"],
                        "file": f"n{n}.json"})
-        print(f"N={n}: {'pass' if ok else 'FAIL'} ({why})", file=sys.stderr)
+        print(f"N={n}: {'pass' if ok else 'FAIL' if ok is False else 'INCONCLUSIVE'} ({why})",
+              file=sys.stderr)
+        if ok is None:
+            raise _Unmeasured(n)
         return ok
 
-    best, worst = 0, None
-    n = args.start
-    while n <= args.max:
-        if not probe(n):
-            worst = n
-            break
-        # the last doubling past --max probes --max itself (it was never probed)
-        best, n = n, (n * 2 if n * 2 <= args.max or n == args.max else args.max)
-    while best == 0 and worst is not None and worst > 1:  # even the start failed: halve
-        n = worst // 2
-        if probe(n):
-            best = n
-        else:
-            worst = n
-    while worst is not None and best and worst - best > 1 and worst / best - 1 > args.resolution:
-        mid = (best + worst) // 2
-        if probe(mid):
-            best = mid
-        else:
-            worst = mid
+    best, worst, unmeasured_at = 0, None, None
+    try:
+        n = args.start
+        while n <= args.max:
+            if not probe(n):
+                worst = n
+                break
+            # the last doubling past --max probes --max itself (it was never probed)
+            best, n = n, (n * 2 if n * 2 <= args.max or n == args.max else args.max)
+        while best == 0 and worst is not None and worst > 1:  # even the start failed: halve
+            n = worst // 2
+            if probe(n):
+                best = n
+            else:
+                worst = n
+        while (worst is not None and best and worst - best > 1
+               and worst / best - 1 > args.resolution):
+            mid = (best + worst) // 2
+            if probe(mid):
+                best = mid
+            else:
+                worst = mid
+    except _Unmeasured as stop:
+        unmeasured_at = stop.streams
     summary = {"tier": args.tier, "workers": args.workers, "rate_tokens_per_s": args.rate,
                "p99_target_ms": args.p99_ms, "max_streams_passing": best,
-               "first_failing": worst,
+               "first_failing": worst, "inconclusive_at": unmeasured_at,
                "duration_s": duration[0] if duration else args.duration, "probes": probes,
                "machine": machine, "command": redacted_command(sys.argv)}
     (args.out_dir / "capacity.json").write_bytes(
         orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+    if unmeasured_at is not None:
+        print(f"loadtest.capacity: the search stopped at N={unmeasured_at}, which measured too "
+              f"few halts for a p99 (--min-halts {args.min_halts}): run longer (--duration) or "
+              "plant more claims (-- --bad-share 0.5)", file=sys.stderr)
+        return 1
     return 0
+
+
+class _Unmeasured(Exception):
+    def __init__(self, streams: int) -> None:
+        super().__init__(streams)
+        self.streams = streams
 
 
 if __name__ == "__main__":

@@ -651,11 +651,19 @@ def _check_model_paths(s: Settings, label: Label) -> None:
     if s.detector_labels:
         from stream_guard.models.labels import check_override, parse_label_map
 
-        try:  # the form only: whether an index fits the model is known when it loads
-            check_override(parse_label_map(s.detector_labels))
+        try:
+            override = parse_label_map(s.detector_labels)
+            check_override(override)
         except GuardError as exc:
             raise SettingsError(f"{label('detector_labels')}: {exc} (write it as "
                                 "support=INDEX or support=INDEX,contradiction=INDEX)") from None
+        if s.tier == "cascade":  # the detector is loaded: its outputs must hold the indices
+            from stream_guard.models.cross_encoder import detector_labels
+
+            try:
+                detector_labels(s.detector, override)
+            except (GuardError, OSError) as exc:
+                raise SettingsError(f"{label('detector_labels')}: {exc}") from None
     if s.embedder not in ("minilm", "none"):
         from stream_guard.models.embedder import check_embedder
 

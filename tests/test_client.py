@@ -448,6 +448,37 @@ async def test_a_send_or_end_given_up_before_its_turn_changes_nothing(tmp_path: 
         assert stream.ended
 
 
+async def test_an_end_whose_stream_is_done_while_it_waits_sends_nothing() -> None:
+    """A review: an end waiting behind another stream's large send went out after the drain's
+    done had come, and the server answered unknown_stream. (The link here only holds the
+    frame back; the server's part of a drain is tested in test_reliability.)"""
+    class HeldLink:
+        def __init__(self) -> None:
+            self.sent: list[dict[str, object]] = []
+            self.go = asyncio.Event()
+
+        async def send_frame(self, frame: Callable[[], dict[str, object] | None]) -> None:
+            await self.go.wait()
+            built = frame()
+            if built is not None:
+                self.sent.append(built)
+
+    link = HeldLink()
+    stream = GuardStream(link, "s1", "observe", 100)
+    ending = asyncio.create_task(stream.end())
+    await asyncio.sleep(0)
+    assert stream.ended  # asked for: a second end() is refused, not sent twice
+    with pytest.raises(StreamClosedError):
+        await stream.end()
+    done = parse_event({"type": "done", "stream_id": "s1", "halted": False, "chars": 0,
+                        "windows": 0, "drained": True})
+    assert done is not None
+    stream.deliver(done)
+    link.go.set()
+    await ending
+    assert link.sent == [] and stream.ended
+
+
 async def test_a_send_cut_by_the_connection_closing_names_its_stream() -> None:
     """A review: a send that met the socket closing raised the connection's error, with no
     ``stream_id``, when the reader had not yet told the stream (a race); the stream's own

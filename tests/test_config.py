@@ -601,17 +601,20 @@ def test_settings_found_wrong_only_when_used_are_refused_at_start(env: dict[str,
         load_settings(environ=env)
 
 
-def test_a_label_index_the_detector_lacks_is_refused_before_the_port_opens() -> None:
+def test_a_label_index_the_detector_lacks_is_refused_before_the_port_opens(
+        tmp_path: Path) -> None:
     """A review: it was refused once the model loaded, after the port had opened, and the
-    message named no setting."""
-    from stream_guard.scoring.factory import check_engine
-
+    message named no setting (then, a second review: named the variable for a file's value)."""
     with pytest.raises(SettingsError, match=r"^STREAM_GUARD_DETECTOR_LABELS: label indices "
                                             r"\[5\] out of range for 2 outputs"):
-        check_engine(load_settings(environ={"STREAM_GUARD_DETECTOR_LABELS": "support=5"}))
-    check_engine(load_settings(environ={"STREAM_GUARD_DETECTOR_LABELS": "support=1"}))
-    check_engine(load_settings(environ={"STREAM_GUARD_DETECTOR_LABELS": "support=5",
-                                        "STREAM_GUARD_TIER": "lexical"}))  # no detector
+        load_settings(environ={"STREAM_GUARD_DETECTOR_LABELS": "support=5"})
+    path = tmp_path / "sg.toml"
+    path.write_text("detector_labels = 'support=5'\n")
+    with pytest.raises(SettingsError, match=r"^detector_labels \(config file .*\): label "):
+        load_settings(path, environ={})
+    load_settings(environ={"STREAM_GUARD_DETECTOR_LABELS": "support=1"})
+    load_settings(environ={"STREAM_GUARD_DETECTOR_LABELS": "support=5",
+                           "STREAM_GUARD_TIER": "lexical"})  # no detector is loaded
 
 
 def test_a_model_path_may_start_with_the_home_directory(tmp_path: Path,

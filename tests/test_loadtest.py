@@ -138,10 +138,10 @@ def _probe_result(**streams: int) -> dict[str, Any]:
     ({"aborted": 3, "cut": 1}, False, "3 streams aborted, 1 connections cut"),
     ({"windows_unmatched": 5}, False, "5 frames for windows the script does not cut"),
     ({"halts_wrong_offset": 1}, False, "1 halts at another offset"),
-    ({"halts": 1}, False, "inconclusive: 1 halts measured, fewer than 10"),
+    ({"halts": 1}, None, "inconclusive: 1 halts measured, fewer than 10"),
 ])
 def test_a_capacity_probe_passes_only_a_clean_measurement(
-        streams: dict[str, int], passed: bool, why: str) -> None:
+        streams: dict[str, int], passed: bool | None, why: str) -> None:
     """A review: a server frozen mid-run (streams aborted, cut at the drain timeout), halts at
     the wrong offset, unmatched windows and a p99 of one halt all passed."""
     from loadtest.capacity import verdict
@@ -160,18 +160,46 @@ def test_the_capacity_search_probes_its_maximum(tmp_path: Path,
 
     def probe(args: object, n: int) -> dict[str, Any]:
         probed.append(n)
-        result = _probe_result()
-        result.update(resources={"machine": {"others_cpu_mean_pct": 0.0}},
-                      machine={}, config={"duration_s": 1.0},
-                      rates={"deltas_per_s": 1.0, "streams_per_s": 1.0})
-        result["latency_ms"].update(halt={"count": 20, "p50": 1.0, "p99": 50.0},
-                                    verdict={"count": 100, "p50": 1.0, "p99": 2.0})
-        return result
+        return _search_result(halts=20)
 
     monkeypatch.setattr(capacity, "_probe", probe)
     assert capacity.main(["--start", "3", "--max", "8", "--out-dir", str(tmp_path)]) == 0
     assert probed == [3, 6, 8]
     assert orjson.loads((tmp_path / "capacity.json").read_bytes())["max_streams_passing"] == 8
+
+
+def test_the_capacity_search_stops_at_a_probe_that_measured_no_p99(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: an inconclusive probe counted as a failure, the search halved on, and fewer
+    streams gave fewer halts, ending at "0 streams" with exit 0."""
+    from loadtest import capacity
+
+    probed: list[int] = []
+
+    def probe(args: object, n: int) -> dict[str, Any]:
+        probed.append(n)
+        return _search_result(halts=30 if n >= 16 else 5, p99=150.0 if n >= 16 else 50.0)
+
+    monkeypatch.setattr(capacity, "_probe", probe)
+    assert capacity.main(["--start", "16", "--out-dir", str(tmp_path)]) == 1
+    assert probed == [16, 8]
+    summary = orjson.loads((tmp_path / "capacity.json").read_bytes())
+    assert (summary["max_streams_passing"], summary["first_failing"],
+            summary["inconclusive_at"]) == (0, 16, 8)
+    assert "too few halts for a p99" in capsys.readouterr().err
+
+
+def _search_result(halts: int, p99: float = 50.0) -> dict[str, Any]:
+    """A probe's result with what the search records of it (made up: the search, not a server,
+    is under test)."""
+    result = _probe_result(halts=halts)
+    result.update(resources={"machine": {"others_cpu_mean_pct": 0.0}},
+                  machine={}, config={"duration_s": 1.0},
+                  rates={"deltas_per_s": 1.0, "streams_per_s": 1.0})
+    result["latency_ms"].update(halt={"count": halts, "p50": 1.0, "p99": p99},
+                                verdict={"count": 100, "p50": 1.0, "p99": 2.0})
+    return result
 
 
 def test_a_run_that_never_connects_fails_and_says_why(tmp_path: Path) -> None:

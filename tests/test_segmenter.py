@@ -396,6 +396,18 @@ def test_a_fence_indented_four_spaces_is_no_fence_outside_a_list() -> None:
         "code", "text"]
 
 
+def test_a_fence_indented_four_spaces_inside_a_block_does_not_close_it() -> None:
+    """A review: the indented fence of a markdown example inside a code block closed the
+    block, and the block's real closing fence then opened one that took in the rest of the
+    answer, unchecked."""
+    text = ("Write it so:\n\n```markdown\n1. Install:\n    ```bash\n    pip install x\n    ```\n"
+            "```\n\nThe package was released in 1999 by Google.")
+    for pieces in ([text], list(text)):
+        windows = stream(pieces)
+        assert (windows[-1].kind, windows[-1].text) == (
+            "text", "The package was released in 1999 by Google.")
+
+
 def test_a_backtick_fence_with_a_backtick_later_on_its_line_is_inline_code() -> None:
     """A review: "``` `x` ```" opened a code block (only the first word was read), and the rest
     of the answer went unchecked."""

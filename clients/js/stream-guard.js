@@ -18,6 +18,9 @@ const DEFAULT_BACKOFF = Object.freeze({ initial: 100, maximum: 5000, factor: 2, 
 // Close codes after which a new connection is expected to work, possibly after a pause:
 // 1006 is a drop without a close frame, 1009 a spent budget that a new connection resets.
 const RETRYABLE_CLOSE = new Set([1000, 1001, 1006, 1009, 1011, 1012, 1013]);
+// The reason of a 1009 close for a spent character budget (protocol/errors.py's
+// BUDGET_SPENT_REASON); any other 1009 is a frame over the size limit.
+const BUDGET_SPENT = "character budget spent";
 // Error frames after which a stream goes on (as the Python client's guard judges them): a window
 // that could not be scored, and a delta that crossed the halt on the wire. Any other error
 // addressed to a started stream means a frame of it was not taken (dropped rate_limited,
@@ -594,10 +597,11 @@ export class StreamGuard {
           this._retire(link);
         } else if (!(error instanceof ConnectionClosedError) || !RETRYABLE_CLOSE.has(error.code)) {
           throw error;
-        } else if (error.code === 1009 && ++tooBig > 1) {
+        } else if (error.code === 1009 && (tooBig += error.reason === BUDGET_SPENT ? 1 : 2) > 1) {
           // 1009 is a spent character budget (a new connection resets it) or this start frame
-          // over the server's size limit: on a new connection too, it is the frame, and each
-          // resend would only earn this address another abuse penalty.
+          // over the server's size limit, told apart by the close reason: the frame would be
+          // refused again, each time earning this address the abuse penalty (the Python client
+          // does the same). A budget spent once more on a new connection is this start's too.
           throw error;
         }
         await this._pause(delays, error);

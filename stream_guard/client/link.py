@@ -106,21 +106,24 @@ class Link:
         return self.closed is None
 
     # --- sending ------------------------------------------------------------------------------
-    async def send_frame(self, frame: Frame | Callable[[], Frame],
+    async def send_frame(self, frame: Frame | Callable[[], Frame | None],
                          pong: asyncio.Future[None] | None = None) -> None:
         """Send one frame. The lock keeps frames in call order, which ``seq`` relies on.
         A callable is called for the frame under the lock, just before it is written, so a
         caller cancelled (or timed out) while it waits for its turn has changed nothing: a
         stream takes its ``seq`` and records its text there (a review: a timed-out send had
         taken a seq that never went out, and the stream's next delta was refused). It may
-        raise to send nothing. ``pong``: a ping's waiter, queued as its frame goes out (see
-        :meth:`ping`)."""
+        raise, or answer None, to send nothing. ``pong``: a ping's waiter, queued as its frame
+        goes out (see :meth:`ping`)."""
         if self.closed is not None:
             raise self.closed
         async with self._send_lock:
             await self._send_cancels()  # owed before anything sent after them
             if callable(frame):
-                frame = frame()
+                built = frame()
+                if built is None:
+                    return
+                frame = built
             if pong is not None:
                 self._pongs.append(pong)
             # websockets writes the frame before its first await: from here it is sent

@@ -28,7 +28,7 @@ class _Sender(Protocol):
     """What a stream needs from its connection: a frame built as it is written (see
     :meth:`stream_guard.client.link.Link.send_frame`)."""
 
-    async def send_frame(self, frame: Callable[[], Frame]) -> None: ...
+    async def send_frame(self, frame: Callable[[], Frame | None]) -> None: ...
 
 
 class GuardStream:
@@ -75,8 +75,8 @@ class GuardStream:
 
     @property
     def ended(self) -> bool:
-        """This client sent ``end`` or ``cancel``."""
-        return self._ended
+        """This client sent ``end`` or ``cancel``, or one waits for its turn to be written."""
+        return self._ended or self._closing
 
     # --- client frames ------------------------------------------------------------------------
     async def send(self, text: str) -> None:
@@ -112,7 +112,7 @@ class GuardStream:
         self._chars += len(piece)
         return {"type": "delta", "stream_id": self.stream_id, "seq": seq, "text": piece}
 
-    async def _send(self, frame: Callable[[], Frame]) -> None:
+    async def _send(self, frame: Callable[[], Frame | None]) -> None:
         try:
             await self._link.send_frame(frame)
         except ConnectionClosedError as exc:
@@ -142,11 +142,14 @@ class GuardStream:
         finally:
             self._closing = False
 
-    def _closed(self, kind: str) -> Frame:
+    def _closed(self, kind: str) -> Frame | None:
         """The end or cancel frame, built as it is written: a call given up before leaves the
         stream open, to be ended or cancelled again (a review: it was marked ended, no done
-        ever came, and the server kept the stream)."""
+        ever came, and the server kept the stream). None when the stream's ``done`` came while
+        it waited (a drain): the server no longer has it, and would answer unknown_stream."""
         self._ended = True
+        if self.done is not None:
+            return None
         return {"type": kind, "stream_id": self.stream_id}
 
     # --- server events ------------------------------------------------------------------------

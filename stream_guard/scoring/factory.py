@@ -16,22 +16,11 @@ log = logging.getLogger("stream_guard.engine")
 
 def check_engine(settings: Settings) -> None:
     """What the engine would refuse of a detector short of loading it, checked before the port
-    opens: a ``detector_labels`` override naming an output the detector does not have, and a
-    ``detector.json`` fusion this version cannot read (the engine reads them only once the port
-    is open, and the server then never got ready; a review: the label error named no setting)."""
-    if settings.tier != "cascade":
+    opens: a ``detector.json`` fusion this version cannot read (the engine reads it only once
+    the port is open, and the server then never got ready)."""
+    if settings.tier != "cascade" or settings.detector == "default":
         return
-    from stream_guard.models.cross_encoder import detector_labels, detector_metadata
-
-    if settings.detector_labels:
-        from stream_guard.models.labels import parse_label_map
-
-        try:
-            detector_labels(settings.detector, parse_label_map(settings.detector_labels))
-        except GuardError as exc:
-            raise SettingsError(f"{ENV_PREFIX}DETECTOR_LABELS: {exc}") from None
-    if settings.detector == "default":
-        return
+    from stream_guard.models.cross_encoder import detector_metadata
 
     try:
         load_fusion(detector_metadata(settings.detector).get("fusion"))

@@ -307,7 +307,11 @@ class SentenceScanner:
         if self._code:
             kind: WindowKind = "code"
             break_before = line_first
-            if line_first and _is_closing_fence(head, self._fence, self._fence_len):
+            # A fence indented four columns or more (outside a list) is the block's content, not
+            # its end (a review: it closed the block, and the real closing fence then opened one
+            # that took in the rest of the answer).
+            if (line_first and (self._in_list or not self._indented())
+                    and _is_closing_fence(head, self._fence, self._fence_len)):
                 self._code = False
         elif (line_first and (self._in_list or not self._indented())
               and (fence := _opening_fence(head))):
