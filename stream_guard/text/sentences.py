@@ -229,9 +229,10 @@ class SentenceScanner:
             self._indent_tab = buf.find("\t", start, end) >= 0
         self._pos = base + end
         # A segment that ends whatever word comes next is closed now, not when that word
-        # arrives: a paragraph's last sentence (and a line of code, a heading, a table row) is
-        # checked while the stream pauses after it (a review: a false sentence followed by a
-        # paragraph break went unchecked until the next word was complete).
+        # arrives: a paragraph's last sentence (and a line of code, a heading, a table row)
+        # reaches the segmenter while the stream pauses after it, which checks it then unless it
+        # holds it to join the next (too short, or an announcement) (a review: a false sentence
+        # followed by a paragraph break went unchecked until the next word was complete).
         if self._seg_open and (self._newlines >= 2 or (
                 self._newlines and (self._code or self._single_line))):
             self._close()
