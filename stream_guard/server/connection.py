@@ -56,8 +56,6 @@ from stream_guard.state.base import KillTarget
 log = logging.getLogger("stream_guard.connection")
 
 _ids = itertools.count(1)
-# The most windows of one message checked right in its callback (about 70 µs each, lexical tier).
-MAX_WINDOWS_AT_ONCE = 8
 _LIBRARY_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
                      CloseCode.MESSAGE_TOO_BIG: "frame_too_large",
                      CloseCode.POLICY_VIOLATION: "not_reading"}  # pongs piled up, unread
@@ -356,14 +354,14 @@ class Connection:
             self._send(frame, arrived)
         if outcome.score:
             assert arrived is not None, "windows come only from client messages"
-            # A delta that completes many windows (a whole answer at once) has them checked as
-            # tasks, so one message does not hold the loop for all of them in one go.
-            at_once = len(outcome.score) <= MAX_WINDOWS_AT_ONCE
+            # Windows the engine can check right here (its per-turn budget, for all connections:
+            # engine.check_at_once) are; a delta that completes more (a whole answer at once)
+            # has the rest checked as tasks, so one message does not hold the loop for all.
             for job in outcome.score:
                 evidence = self._evidence.get(job.stream_id)
                 if evidence is None or self._finished.done():  # the stream or connection ended
                     continue
-                if at_once and self._check_at_once(job, evidence, arrived):
+                if self._check_at_once(job, evidence, arrived):
                     continue
                 self._backlog.append((job, arrived))
             self._start_checks()
