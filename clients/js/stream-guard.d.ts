@@ -192,7 +192,9 @@ export class StreamGuard {
   /** Resolves once the server accepted the stream. Retried within the backoff policy: a
    *  connection lost first, a refusal `overloaded` (given up with that error) or `draining`
    *  (on a new connection). A refusal `too_many_streams` opens another connection at once; a
-   *  second close 1009 rejects with it (the start frame is over the server's size limit). */
+   *  close 1009 for a frame too large rejects with it at once (the start frame is over the
+   *  server's size limit), one for a spent character budget is retried once on a new
+   *  connection. */
   start(options?: StartOptions): Promise<GuardStream>;
   /** Protocol round trip, ms. Rejects with a `StreamGuardError` `rate_limited` when the
    *  server dropped the ping for the connection's message rate. */

@@ -30,11 +30,11 @@ class ErrorCode(str, enum.Enum):
 
 class CloseCode(enum.IntEnum):
     NORMAL = 1000
-    GOING_AWAY = 1001  # idle, lifetime, shutdown
+    GOING_AWAY = 1001  # idle, lifetime, shutdown, character budget spent (after its drain)
     UNSUPPORTED_DATA = 1003
     INVALID_DATA = 1007  # invalid UTF-8 (sent by the websockets library itself)
     POLICY_VIOLATION = 1008  # repeated rate-limit abuse
-    MESSAGE_TOO_BIG = 1009  # frame too large, character budget spent
+    MESSAGE_TOO_BIG = 1009  # frame too large, too many fragments, twice the character budget
     INTERNAL_ERROR = 1011
     TRY_AGAIN_LATER = 1013  # over capacity, shared state unavailable or recovering
 
