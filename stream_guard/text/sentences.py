@@ -311,11 +311,10 @@ class SentenceScanner:
             # A fence indented four columns or more (outside a list) is the block's content, not
             # its end (a review: it closed the block, and the real closing fence then opened one
             # that took in the rest of the answer).
-            if (line_first and (self._in_list or not self._indented())
+            if (line_first and self._fence_may_stand()
                     and _is_closing_fence(head, self._fence, self._fence_len)):
                 self._code = False
-        elif (line_first and (self._in_list or not self._indented())
-              and (fence := _opening_fence(head))):
+        elif line_first and self._fence_may_stand() and (fence := _opening_fence(head)):
             kind = "code"
             break_before = opens_block = True
             self._code = True
@@ -363,9 +362,11 @@ class SentenceScanner:
             return _leading_word(next_head) in _SENTENCE_OPENERS
         return True
 
-    def _indented(self) -> bool:
-        """The current word is indented four columns or more on its line (a tab counts four)."""
-        return self._indent_tab or self._word_start - self._line_start >= 4
+    def _fence_may_stand(self) -> bool:
+        """A fence may open or close at the current word: it is indented less than four
+        columns (a tab counts four), or it is inside a list, whose items indent their code."""
+        return self._in_list or not (
+            self._indent_tab or self._word_start - self._line_start >= 4)
 
     def _unfence(self) -> None:
         """The open fence line holds a backtick in its info string: it is a paragraph with
