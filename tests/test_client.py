@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from stream_guard.client import (
     Backoff,
     BadFrameError,
     ConnectError,
+    ConnectionClosedError,
     Done,
     DrainingError,
     DuplicateStreamError,
@@ -488,6 +490,13 @@ async def test_a_send_cut_by_the_connection_closing_names_its_stream() -> None:
             frame()  # written, and the socket closed under the write
             raise closed_error(1011, "scripted")
 
+        async def send_delta(self, key: object, piece: str,
+                             delta: Callable[[str], dict[str, object]]) -> None:
+            await self.send_frame(functools.partial(delta, piece))
+
+        def discard(self, key: object) -> None:
+            raise AssertionError("nothing is cancelled here")
+
     stream = GuardStream(ClosingLink(), "s1", "observe", 100)
     with pytest.raises(ServerFailureError) as lost:
         await stream.send("The Eiffel Tower was completed in 1889. ")
@@ -813,6 +822,116 @@ async def test_a_ticket_provider_failure_that_may_pass_is_retried(
             await stream.end()
             assert isinstance((await collect(stream))[-1], Done)
         assert calls >= 2
+
+
+def delta_frames(server: Server) -> float:
+    return server.metrics.frames_received.labels(type="delta")._value.get()
+
+
+@pytest.mark.parametrize("paced", [True, False])
+async def test_a_sender_faster_than_the_servers_message_rate_loses_nothing(
+        tmp_path: Path, paced: bool) -> None:
+    """One delta per character, far past the server's message rate: unpaced, the server drops
+    deltas (rate_limited) and the stream's text past them is not checked; paced, the deltas
+    that wait are joined, every character arrives and is checked, in fewer frames."""
+    text = (GOOD * 60)[:2000]
+    settings = make_settings(tmp_path, rate_per_s=200.0, rate_burst=100, rate_strikes=10_000)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST,
+                        max_messages_per_second=150.0 if paced else None,
+                        message_burst=50) as client:
+        stream = await client.start(context=CONTEXT)
+        for char in text:
+            await stream.send(char)
+        if not paced:  # the server dropped most of it, and would drop the end as well
+            first = await stream.next_event(timeout=20)
+            while not isinstance(first, ErrorEvent):
+                first = await stream.next_event(timeout=20)
+            assert first.code == "rate_limited"
+            return
+        await stream.end()
+        async with asyncio.timeout(20):
+            events = await collect(stream)
+    assert not [e for e in events if isinstance(e, ErrorEvent)]
+    done = events[-1]
+    assert isinstance(done, Done) and not done.halted
+    assert done.chars == len(text) and stream.text == text
+    assert delta_frames(srv) < 100  # 49 at once (the start took one of 50), the rest joined
+
+
+async def test_an_end_behind_waiting_deltas_goes_after_them(tmp_path: Path) -> None:
+    """Deltas past the client's rate wait, joined, and an end waits behind them: the server
+    gets all the text, then the end."""
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=5.0,
+                        message_burst=2) as client:
+        stream = await client.start(context=CONTEXT)  # the first frame of the burst
+        pieces = tokens_of(SUPPORTED)
+        for piece in pieces:  # the first goes at once, the rest wait and are joined
+            await stream.send(piece)
+        assert stream.text == pieces[0]  # what is written so far
+        await stream.end()  # waits for its turn
+        async with asyncio.timeout(10):
+            events = await collect(stream)
+    assert not [e for e in events if isinstance(e, ErrorEvent)]
+    assert isinstance(events[-1], Done) and events[-1].chars == len(SUPPORTED)
+    assert stream.text == SUPPORTED and delta_frames(srv) == 2
+
+
+async def test_a_cancel_drops_the_deltas_still_waiting(tmp_path: Path) -> None:
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=5.0,
+                        message_burst=2) as client:
+        stream = await client.start(context=CONTEXT)
+        await stream.send(GOOD)  # written
+        await stream.send(BAD)  # waits
+        await stream.cancel()
+        async with asyncio.timeout(10):
+            events = await collect(stream)
+    assert not [e for e in events if isinstance(e, ErrorEvent)]
+    assert isinstance(events[-1], Done) and events[-1].cancelled
+    assert events[-1].chars == len(GOOD) == len(stream.text) and delta_frames(srv) == 1
+
+
+async def test_an_end_given_up_while_it_waits_leaves_the_stream_open(tmp_path: Path) -> None:
+    """A caller that gives up an end waiting for the rate (a timeout) takes it back: the
+    stream can still be ended, once."""
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=2.0,
+                        message_burst=2) as client:
+        stream = await client.start(context=CONTEXT)
+        await stream.send(GOOD)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await stream.end()
+        assert not stream.ended
+        await stream.end()
+        async with asyncio.timeout(10):
+            events = await collect(stream)
+    assert isinstance(events[-1], Done) and events[-1].chars == len(GOOD)
+    assert not [e for e in events if isinstance(e, ErrorEvent)]
+    assert srv.metrics.frames_received.labels(type="end")._value.get() == 1
+
+
+async def test_an_end_waiting_when_the_connection_closes_raises_the_streams_error(
+        server: Server) -> None:
+    client = GuardClient(url(server), api_key=API_KEY, max_messages_per_second=1.0,
+                         message_burst=2)
+    stream = await client.start(stream_id="s1", context=CONTEXT)
+    await stream.send(GOOD)
+    ending = asyncio.create_task(stream.end())
+    await asyncio.sleep(0.05)  # it waits for the rate
+    await client.close()
+    with pytest.raises(ConnectionClosedError) as lost:
+        await ending
+    assert lost.value.stream_id == "s1"
+
+
+@pytest.mark.parametrize("rate, burst", [(0.0, 10), (-1.0, 10), (float("nan"), 10),
+                                         (float("inf"), 10), (10.0, 0), (10.0, True)])
+def test_pacing_options_are_checked(rate: float, burst: int) -> None:
+    with pytest.raises(ValueError):
+        GuardClient("ws://127.0.0.1:1", max_messages_per_second=rate, message_burst=burst)
 
 
 async def test_a_rate_limited_delta_fails_its_own_stream_only(tmp_path: Path) -> None:

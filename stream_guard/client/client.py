@@ -28,7 +28,14 @@ from stream_guard.client.errors import (
     TicketUnavailableError,
     TooManyStreamsError,
 )
-from stream_guard.client.link import Link, TransientConnectFailure, open_link
+from stream_guard.client.link import (
+    DEFAULT_MESSAGE_BURST,
+    DEFAULT_MESSAGES_PER_SECOND,
+    Link,
+    Pacing,
+    TransientConnectFailure,
+    open_link,
+)
 from stream_guard.client.stream import GuardStream
 from stream_guard.protocol.errors import BUDGET_SPENT_REASON
 from stream_guard.protocol.frames import MAX_STREAM_ID, Mode, is_name
@@ -48,16 +55,23 @@ class GuardClient:
 
     ``url`` is ``ws(s)://host:port`` (or ``http(s)://``, converted) with or without the
     ``/v1/stream`` path.
+
+    ``max_messages_per_second`` and ``message_burst`` pace each connection's frames under the
+    server's message rate (``rate_per_s``, whose excess it drops): past them a stream's deltas
+    wait and are joined into one (:meth:`GuardStream.send`). None sends each frame at once.
     """
 
     def __init__(self, url: str, *, api_key: str | None = None, ticket: str | None = None,
                  ticket_provider: TicketProvider | None = None,
                  backoff: Backoff | None = None, open_timeout: float = 10.0,
-                 start_timeout: float = 10.0, max_delta_chars: int = 8192) -> None:
+                 start_timeout: float = 10.0, max_delta_chars: int = 8192,
+                 max_messages_per_second: float | None = DEFAULT_MESSAGES_PER_SECOND,
+                 message_burst: int = DEFAULT_MESSAGE_BURST) -> None:
         if sum(c is not None for c in (api_key, ticket, ticket_provider)) > 1:
             raise ValueError("give at most one of api_key, ticket and ticket_provider")
         if max_delta_chars < 1:
             raise ValueError("max_delta_chars must be at least 1")
+        self.pacing = Pacing(max_messages_per_second, message_burst)
         self.url = stream_url(url)
         self.backoff = backoff or Backoff()
         self.open_timeout = open_timeout
@@ -197,7 +211,8 @@ class GuardClient:
                 try:
                     url, headers = await self._credentials()
                     self._link = await open_link(url, headers, open_timeout=self.open_timeout,
-                                                 max_delta_chars=self.max_delta_chars)
+                                                 max_delta_chars=self.max_delta_chars,
+                                                 pacing=self.pacing)
                 except TicketUnavailableError as exc:
                     # The ticket provider could not get one right now (the server restarting,
                     # or its state store away, a 503): retried like a refused connection.

@@ -3,16 +3,25 @@
 A single reader task owns the socket's receiving side and routes every frame to its stream, so
 streams never compete for ``recv`` and a stream nobody is iterating cannot stall the others. When
 the socket ends, every stream still open learns it at once: their state is gone server-side.
+
+Sending is paced (:class:`Pacing`): the server drops a connection's messages past its rate
+(``rate_per_s``, 1,000 a second by default) with ``rate_limited``, and the stream whose delta
+was dropped is no longer checked. A backend that sends one delta per token reaches that with a
+few fast streams, so past this client's own rate frames wait in an outbox, and the deltas a
+stream sends meanwhile are joined into one: the text goes out as soon as the rate allows,
+in fewer messages, instead of being dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -31,6 +40,7 @@ from stream_guard.client.errors import (
 )
 from stream_guard.client.events import Done, ErrorEvent, Event, MalformedFrame, parse_event
 from stream_guard.client.stream import Frame, GuardStream
+from stream_guard.guard.bucket import TokenBucket
 from stream_guard.protocol.frames import Mode
 
 log = logging.getLogger("stream_guard.client")
@@ -53,7 +63,7 @@ class TransientConnectFailure(Exception):
 
 
 async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
-                    max_delta_chars: int) -> Link:
+                    max_delta_chars: int, pacing: Pacing | None = None) -> Link:
     """Open a connection; raise :class:`AuthError`, :class:`ConnectError` or a transient failure."""
     try:
         ws = await connect(url, additional_headers=headers, open_timeout=open_timeout,
@@ -70,7 +80,7 @@ async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
         raise HandshakeRefusedError(response.status_code, body) from exc
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         raise TransientConnectFailure(f"cannot connect to {_redacted(url)}: {exc!r}") from exc
-    return Link(ws, max_delta_chars)
+    return Link(ws, max_delta_chars, pacing or Pacing())
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -86,15 +96,81 @@ def _redacted(url: str) -> str:
     return url.split("?", 1)[0]
 
 
+DEFAULT_MESSAGES_PER_SECOND = 900.0
+DEFAULT_MESSAGE_BURST = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """How many frames a second this client writes on one connection (``rate_per_s`` None:
+    each at once), with bursts of up to ``burst``. The defaults stay under the server's
+    defaults (1,000 a second, bursts of 2,000) with room for the network bunching frames up."""
+
+    rate_per_s: float | None = DEFAULT_MESSAGES_PER_SECOND
+    burst: int = DEFAULT_MESSAGE_BURST
+
+    def __post_init__(self) -> None:
+        if self.rate_per_s is not None and not 0 < self.rate_per_s < float("inf"):
+            raise ValueError(f"max_messages_per_second must be a positive number or None, "
+                             f"got {self.rate_per_s!r}")
+        if isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
+            raise ValueError(f"message_burst must be a positive int, got {self.burst!r}")
+
+
+class _Budget:
+    """A connection's send budget: :class:`Pacing` as a token bucket on the loop's clock."""
+
+    def __init__(self, pacing: Pacing) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._bucket = None if pacing.rate_per_s is None else TokenBucket.full(
+            pacing.rate_per_s, pacing.burst, self._loop.time())
+
+    def take(self) -> bool:
+        return self._bucket is None or self._bucket.take(self._loop.time())
+
+    def wait(self) -> float:
+        """Seconds until a frame may be written (0: now)."""
+        if self._bucket is None:
+            return 0.0
+        self._bucket.refill(self._loop.time())
+        return max(0.0, (1.0 - self._bucket.tokens) / self._bucket.rate_per_s)
+
+
+@dataclass(eq=False, slots=True)
+class _Outgoing:
+    """A frame waiting in the outbox, built when it is written (as :meth:`Link.send_frame`
+    builds every frame). A delta's is built from its ``pieces``, joined: later deltas of its
+    stream are added to it while it waits."""
+
+    frame: Frame | Callable[[], Frame | None] | None = None
+    pong: asyncio.Future[None] | None = None
+    written: asyncio.Future[None] | None = None  # its sender's waiter; a delta has none
+    delta: Callable[[str], Frame] | None = None
+    key: object = None  # a delta's stream
+    pieces: list[str] = field(default_factory=list)
+    chars: int = 0
+
+    def build(self) -> Frame | None:
+        if self.delta is not None:
+            return self.delta("".join(self.pieces))
+        return self.frame() if callable(self.frame) else self.frame
+
+
 class Link:
     """A live connection: sends frames in call order, routes received frames to streams."""
 
-    def __init__(self, ws: ClientConnection, max_delta_chars: int) -> None:
+    def __init__(self, ws: ClientConnection, max_delta_chars: int,
+                 pacing: Pacing = Pacing()) -> None:
         self.ws = ws
         self.streams: dict[str, GuardStream] = {}
         self.closed: ConnectionClosedError | None = None
         self._max_delta = max_delta_chars
         self._send_lock = asyncio.Lock()
+        self._budget = _Budget(pacing)
+        # Frames past the budget, in call order; a stream's unwritten delta, to add to.
+        self._outbox: deque[_Outgoing] = deque()
+        self._unwritten: dict[object, _Outgoing] = {}
+        self._flusher: asyncio.Task[None] | None = None
         self._pongs: deque[asyncio.Future[None]] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
         self._cancels: deque[str] = deque()  # streams to cancel before the next frame
@@ -117,17 +193,122 @@ class Link:
         goes out (see :meth:`ping`)."""
         if self.closed is not None:
             raise self.closed
+        if self._outbox or not self._budget.take():
+            await self._wait_in_outbox(_Outgoing(frame, pong))
+            return
         async with self._send_lock:
-            await self._send_cancels()  # owed before anything sent after them
-            if callable(frame):
-                built = frame()
-                if built is None:
+            await self._write(frame, pong)
+
+    async def send_delta(self, key: object, piece: str, delta: Callable[[str], Frame]) -> None:
+        """Send ``delta(piece)`` as :meth:`send_frame` would, or, past the budget, leave
+        ``piece`` in the outbox and return: the delta of ``key`` (its stream) still waiting
+        there takes it if it stays within the delta size, so a stream's pieces go out joined,
+        one frame where the budget allows one. The stream learns of a write that failed as it
+        learns of the connection's end."""
+        if self.closed is not None:
+            raise self.closed
+        if not self._outbox and self._budget.take():
+            async with self._send_lock:
+                await self._write(functools.partial(delta, piece))
+            return
+        entry = self._unwritten.get(key)
+        if entry is None or entry.chars + len(piece) > self._max_delta:
+            entry = _Outgoing(delta=delta, key=key)
+            self._unwritten[key] = entry
+            self._queue(entry)
+        entry.pieces.append(piece)
+        entry.chars += len(piece)
+
+    def discard(self, key: object) -> None:
+        """Drop the deltas of ``key`` not yet written (its stream is being cancelled)."""
+        self._unwritten.pop(key, None)
+        kept = [e for e in self._outbox if e.delta is None or e.key is not key]
+        self._outbox.clear()
+        self._outbox.extend(kept)
+
+    async def _write(self, frame: Frame | Callable[[], Frame | None],
+                     pong: asyncio.Future[None] | None = None) -> None:
+        """Write one frame; the caller holds the send lock and has taken from the budget."""
+        await self._send_cancels()  # owed before anything sent after them
+        if callable(frame):
+            built = frame()
+            if built is None:
+                return
+            frame = built
+        if pong is not None:
+            self._pongs.append(pong)
+        # websockets writes the frame before its first await: from here it is sent
+        await self._send(frame)
+
+    # --- the outbox ---------------------------------------------------------------------------
+    async def _wait_in_outbox(self, entry: _Outgoing) -> None:
+        """Queue ``entry`` and wait until it is written; a caller that gives up first (a
+        timeout, a cancellation) takes it out again, so nothing it would have sent changes."""
+        entry.written = asyncio.get_running_loop().create_future()
+        self._queue(entry)
+        try:
+            await entry.written
+        except asyncio.CancelledError:
+            with contextlib.suppress(ValueError):
+                self._outbox.remove(entry)
+            raise
+
+    def _queue(self, entry: _Outgoing) -> None:
+        self._outbox.append(entry)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="stream-guard-client-outbox")
+
+    async def _flush(self) -> None:
+        """Write the outbox in order, one frame as the budget allows each."""
+        while self._outbox and self.closed is None:
+            wait = self._budget.wait()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            async with self._send_lock:
+                if not self._outbox or self.closed is not None:
                     return
-                frame = built
-            if pong is not None:
-                self._pongs.append(pong)
-            # websockets writes the frame before its first await: from here it is sent
-            await self._send(frame)
+                entry = self._outbox.popleft()
+                if self._unwritten.get(entry.key) is entry:
+                    del self._unwritten[entry.key]  # from here its stream's pieces go after it
+                await self._write_queued(entry)
+
+    async def _write_queued(self, entry: _Outgoing) -> None:
+        waiter = entry.written
+        if waiter is not None and waiter.done():  # its caller gave up as it was taken
+            return
+        try:
+            frame = entry.build()
+            if frame is not None:
+                self._budget.take()
+                await self._write(frame, entry.pong)
+        except Exception as exc:
+            # A delta nobody waits for is dropped with its error: one refused for a halt that
+            # came since (the stream raises it to its next send), or lost with the connection
+            # (its streams learn that from the reader).
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(exc)
+            return
+        except asyncio.CancelledError:  # the connection ended under the write
+            if waiter is not None and not waiter.done():
+                if self.closed is None:
+                    waiter.cancel()
+                else:
+                    waiter.set_exception(self.closed)
+            raise
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _drop_outbox(self) -> None:
+        """The connection ended: nothing waiting will be written."""
+        assert self.closed is not None
+        for entry in self._outbox:
+            if entry.written is not None and not entry.written.done():
+                entry.written.set_exception(self.closed)
+        self._outbox.clear()
+        self._unwritten.clear()
+        if self._flusher is not None and self._flusher is not asyncio.current_task():
+            self._flusher.cancel()
 
     async def _send(self, frame: dict[str, Any]) -> None:
         try:
@@ -292,6 +473,7 @@ class Link:
     def _ended(self) -> None:
         code, reason = self.ws.close_code, self.ws.close_reason or ""
         self.closed = closed_error(code, reason)
+        self._drop_outbox()
         for sid, stream in self.streams.items():
             stream.lose(closed_error(code, reason, sid))
         self.streams.clear()

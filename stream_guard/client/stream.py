@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 from stream_guard.client.errors import (
@@ -25,10 +25,16 @@ Frame = dict[str, Any]
 
 
 class _Sender(Protocol):
-    """What a stream needs from its connection: a frame built as it is written (see
-    :meth:`stream_guard.client.link.Link.send_frame`)."""
+    """What a stream needs from its connection (:class:`stream_guard.client.link.Link`): a
+    frame built as it is written, deltas joined while they wait for the connection's message
+    rate, and those dropped when the stream is cancelled."""
 
     async def send_frame(self, frame: Callable[[], Frame | None]) -> None: ...
+
+    async def send_delta(self, key: object, piece: str,
+                         delta: Callable[[str], Frame]) -> None: ...
+
+    def discard(self, key: object) -> None: ...
 
 
 class GuardStream:
@@ -63,7 +69,8 @@ class GuardStream:
     # --- what was sent ------------------------------------------------------------------------
     @property
     def text(self) -> str:
-        """Everything sent on this stream so far (offsets in events index into it)."""
+        """Everything sent on this stream so far (offsets in events index into it). A piece
+        waiting for the connection's message rate is added once it is written."""
         if self._parts:
             self._text += "".join(self._parts)
             self._parts.clear()
@@ -83,13 +90,17 @@ class GuardStream:
         """Send the next piece of output; ``seq`` is numbered for you.
 
         Text longer than the client's ``max_delta_chars`` goes out as several deltas, so a large
-        chunk never trips the server's frame limit (which would close the connection). Raises
-        :class:`StreamHaltedError` once a halt has arrived: the server would refuse the delta.
+        chunk never trips the server's frame limit (which would close the connection). Past the
+        client's message rate (``max_messages_per_second``) it returns at once and the text
+        waits, joined with the stream's next pieces, for the rate to allow a frame; a halt that
+        comes meanwhile drops it. Raises :class:`StreamHaltedError` once a halt has arrived:
+        the server would refuse the delta.
         """
         self._check_open()
         _check_text(text)  # before a seq is taken: a refused piece leaves the stream as it was
         for i in range(0, len(text), self._max_delta) if text else (0,):
-            await self._send(functools.partial(self._delta, text[i:i + self._max_delta]))
+            await self._sent(self._link.send_delta(self, text[i:i + self._max_delta],
+                                                   self._delta))
 
     def _check_open(self, *, closing: bool = True) -> None:
         """Raise if no delta may follow; ``closing``: an end or cancel not yet written counts."""
@@ -103,7 +114,8 @@ class GuardStream:
 
     def _delta(self, piece: str) -> Frame:
         """The delta frame of ``piece``, built as it is written: its seq is taken and its text
-        recorded only then, so a send given up while it waited for its turn changed nothing."""
+        recorded only then, so a send given up while it waited for its turn changed nothing,
+        and pieces joined while they waited take one seq."""
         # A halt or the loss may have come while it waited; an end called after it was, and
         # waits behind it.
         self._check_open(closing=False)
@@ -112,9 +124,9 @@ class GuardStream:
         self._chars += len(piece)
         return {"type": "delta", "stream_id": self.stream_id, "seq": seq, "text": piece}
 
-    async def _send(self, frame: Callable[[], Frame | None]) -> None:
+    async def _sent(self, sending: Awaitable[None]) -> None:
         try:
-            await self._link.send_frame(frame)
+            await sending
         except ConnectionClosedError as exc:
             # The connection's own error when the socket closed under the write: the stream's
             # (with its id) once the reader has told it, as its docstring promises.
@@ -136,9 +148,11 @@ class GuardStream:
         if self.done is not None:
             self._ended = True
             return
+        if kind == "cancel":
+            self._link.discard(self)  # abandoned: its pieces still waiting need not go out
         self._closing = True
         try:
-            await self._send(functools.partial(self._closed, kind))
+            await self._sent(self._link.send_frame(functools.partial(self._closed, kind)))
         finally:
             self._closing = False
 
