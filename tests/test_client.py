@@ -893,6 +893,26 @@ async def test_a_cancel_drops_the_deltas_still_waiting(tmp_path: Path) -> None:
     assert events[-1].chars == len(GOOD) == len(stream.text) and delta_frames(srv) == 1
 
 
+async def test_a_halt_drops_the_deltas_still_waiting(tmp_path: Path) -> None:
+    """Text waiting for the rate when the halt comes is not sent: the server would refuse it
+    (the rate here leaves two seconds for the halt to come first)."""
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=0.5,
+                        message_burst=2) as client:
+        stream = await client.start(context=CONTEXT)
+        await stream.send(BAD + GOOD + "It")  # written, and halted (windows end with the next)
+        await stream.send(GOOD)  # waits
+        halt = await stream.next_event(timeout=10)
+        while not isinstance(halt, Halt):
+            halt = await stream.next_event(timeout=10)
+        await stream.end()
+        async with asyncio.timeout(10):
+            events = await collect(stream)
+    assert not [e for e in events if isinstance(e, ErrorEvent)]
+    assert isinstance(events[-1], Done) and events[-1].halted
+    assert stream.text == BAD + GOOD + "It" and delta_frames(srv) == 1
+
+
 async def test_an_end_given_up_while_it_waits_leaves_the_stream_open(tmp_path: Path) -> None:
     """A caller that gives up an end waiting for the rate (a timeout) takes it back: the
     stream can still be ended, once."""
