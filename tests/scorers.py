@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from stream_guard.scores import Pair, PairScore
 from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION
-from stream_guard.text.terms import coverage, quantity_conflict, quantity_index, term_keys
+from stream_guard.text.quantities import quantity_conflict, quantity_index
+from stream_guard.text.terms import coverage, term_keys
 
 
 class LexicalScorer:

@@ -8,7 +8,8 @@ import random
 import pytest
 
 from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES, Fusion, signals
-from stream_guard.text.terms import quantity_index, term_keys, terms
+from stream_guard.text.quantities import quantity_index
+from stream_guard.text.terms import term_keys, terms
 
 EVIDENCE = "The Eiffel Tower is 330 metres tall. It was completed in 1889 by Gustave Eiffel."
 

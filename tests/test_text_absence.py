@@ -17,7 +17,8 @@ from stream_guard.scoring.fusion import (
     signals,
 )
 from stream_guard.text.absence import borne_out, left_out
-from stream_guard.text.terms import quantity_index, term_keys, terms
+from stream_guard.text.quantities import quantity_index
+from stream_guard.text.terms import term_keys, terms
 from tests.conftest import make_settings, running_server
 from tests.wsclient import open_ws, stream_text
 

@@ -18,7 +18,8 @@ from stream_guard.text.direction import (
     changes,
     moved_otherwise,
 )
-from stream_guard.text.terms import quantity_index, term_keys, terms
+from stream_guard.text.quantities import quantity_index
+from stream_guard.text.terms import term_keys, terms
 from tests.conftest import halt_on_detector
 
 EARNINGS = ("Third quarter adjusted earnings per share was $0.34, up 17% from $0.29 in the third "

@@ -61,7 +61,7 @@ def test_lexical_scorer_scores_each_pair() -> None:
 
 
 def test_quantities_of_several_sources_are_merged_per_unit() -> None:
-    from stream_guard.text.terms import (
+    from stream_guard.text.quantities import (
         ANY_UNIT,
         merge_quantities,
         quantity_conflict,
@@ -79,7 +79,7 @@ def test_quantities_of_several_sources_are_merged_per_unit() -> None:
 
 def test_a_number_the_evidence_states_is_no_conflict() -> None:
     # Totals and subsets of one unit, and numbers that are part of a name, are not swaps.
-    from stream_guard.text.terms import quantity_conflict, quantity_index
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
 
     known = quantity_index("In total, 870 people have been infected. Lately only around 170 "
                            "infections were reported. We took 5 aircraft and 12 737 MAX 9 jets.")
@@ -121,7 +121,11 @@ def test_a_number_the_evidence_states_is_no_conflict() -> None:
 ])
 def test_a_unit_is_the_same_under_any_of_its_names(evidence: str, window: str,
                                                     conflict: bool) -> None:
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index(evidence)
     assert quantity_conflict(resolve_hedged_numbers(window, known), known) is conflict
@@ -129,7 +133,7 @@ def test_a_unit_is_the_same_under_any_of_its_names(evidence: str, window: str,
 
 def test_a_function_word_after_a_number_is_no_unit() -> None:
     # "911 to report" and "January 1 to say" give no unit "to": 1 is no swap of 911.
-    from stream_guard.text.terms import ANY_UNIT, quantities, quantity_conflict, quantity_index
+    from stream_guard.text.quantities import ANY_UNIT, quantities, quantity_conflict, quantity_index
 
     known = quantity_index("He called 911 to report the shooting. It took 20 minutes.")
     assert known == {ANY_UNIT: frozenset({"911", "20"}), "minute": frozenset({"20"})}
@@ -145,7 +149,8 @@ def test_a_numbered_name_is_known_where_the_evidence_names_it_without_a_number()
     # evidence numbers the name itself ("SARS-CoV-2"), another number is new; and a lower-case
     # prefix ("pre-1960", "top-10") is no name: its number stays a number.
     from stream_guard.scoring.fusion import signals
-    from stream_guard.text.terms import known, quantity_index
+    from stream_guard.text.quantities import quantity_index
+    from stream_guard.text.terms import known
 
     call = term_keys("COVID hit our sales this quarter.")
     assert known("covid-19", call) and coverage("COVID-19 hit sales.", call) == 1.0
@@ -195,7 +200,7 @@ def test_the_token_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     ("İstanbul has six towers, ſix", "İstanbul has 6 towers, ſix"),  # odd lower cases
 ])
 def test_numbers_spelled_out_are_read_as_digits(text: str, said: str) -> None:
-    from stream_guard.text.terms import spell_out_numbers
+    from stream_guard.text.figures import spell_out_numbers
 
     assert spell_out_numbers(text) == said
 
@@ -210,7 +215,7 @@ def test_spoken_transcripts_support_written_summaries() -> None:
                "needs a node.")
     assert coverage(summary, keys) == 1.0
     assert coverage("Professor C got 25 machines.", term_keys("He got 24 machines.")) < 1.0
-    from stream_guard.text.terms import quantity_conflict, quantity_index
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
 
     known = quantity_index(transcript)
     assert not quantity_conflict("They had 25 machines.", known)
@@ -231,7 +236,7 @@ def test_number_words_are_read_on_both_paths() -> None:
 
 
 def test_spelled_and_written_millions_agree() -> None:
-    from stream_guard.text.terms import quantity_conflict, quantity_index
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
 
     written = quantity_index("The app has 2 million users. Last month 500 users complained.")
     assert not quantity_conflict("The app has two million users.", written)
@@ -267,7 +272,11 @@ def test_list_numbers_state_nothing() -> None:
     ("Up to 900 people came.", "Up to 866 people came."),
 ])
 def test_a_rounded_figure_is_read_as_the_one_it_rounds(window: str, read: str) -> None:
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index("All 62 items were stored. 83 percent go into remission. "
                            "In total 866 people came.")
@@ -291,7 +300,11 @@ def test_a_rounded_figure_is_read_as_the_one_it_rounds(window: str, read: str) -
 ])
 def test_a_hedged_number_in_words_is_read_as_the_figure_it_rounds(window: str, read: str,
                                                                   conflict: bool) -> None:
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index("They followed 12,480 adults for an average of 8.3 years. "
                            "Only 24 people came. It was spread over 3 days.")
@@ -329,7 +342,11 @@ def test_a_hedged_number_in_words_is_read_as_the_figure_it_rounds(window: str, r
     ("It costs about 760 dollars per month.", "It costs about 760 dollars per month."),
 ])
 def test_money_and_decimals_are_read_as_the_figures_they_round(window: str, read: str) -> None:
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index("The plan is $866 per month. Arm: $0.0000133334 per GB-second; x86: "
                            "$0.0000166667 per GB-second. It weighs 1.23456 kg. Growth was "
@@ -370,7 +387,11 @@ def test_money_and_decimals_are_read_as_the_figures_they_round(window: str, read
     ("Allow one day.", "Allow one day."),  # none of the evidence's
 ])
 def test_a_figure_in_another_unit_is_read_as_the_evidences(window: str, read: str) -> None:
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index("The battery charges in 2 hours. A quick charge takes 35 minutes. "
                            "The XR-7 weighs 1.2 kg. Allow 90 minutes. Dose: 500 mg. Delivery "
@@ -412,7 +433,7 @@ def test_a_figure_meets_itself_however_it_is_written() -> None:
     # An ordinal's ending is no word of its own: "April 12th" says what "12 April" says; but
     # it still tells one ordinal from another, and "St" or "Rd" alone are names.
     assert same("on April 12th", "on 12 April") and same("the 3rd round", "round 3")
-    from stream_guard.text.terms import quantity_conflict, quantity_index
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
 
     assert quantity_conflict("It is on the 12th floor.", quantity_index("on the 14th floor"))
     assert not same("Baker St", "Baker Rd")
@@ -424,7 +445,7 @@ def test_a_figure_meets_itself_however_it_is_written() -> None:
 
 
 def test_scaled_figures_keep_their_quantities() -> None:
-    from stream_guard.text.terms import quantity_conflict, quantity_index
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
 
     # The scale stays the unit a figure is compared under, as when "2.5 billion" was read as 2.5.
     evidence = quantity_index("Revenue was $2.4 billion in 2020, up 15 per cent.")
@@ -435,7 +456,11 @@ def test_scaled_figures_keep_their_quantities() -> None:
 
 
 def test_a_scaled_figure_is_read_as_the_figure_it_rounds() -> None:
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     evidence = quantity_index("The city has 1,234,567 people. Its budget is $2.4 billion.")
     # "1.2 million" rounds 1,234,567 at its precision: the evidence's number, not a new one.
@@ -481,12 +506,12 @@ def test_figures_written_otherwise_raise_no_false_conflict() -> None:
     # Cases an adversarial review found in the first version: each is a faithful window that
     # halted (a quantity conflict) or stated a new number, where evidence and window wrote one
     # figure differently.
-    from stream_guard.text.terms import (
-        known,
+    from stream_guard.text.quantities import (
         quantity_conflict,
         quantity_index,
         resolve_hedged_numbers,
     )
+    from stream_guard.text.terms import known
 
     def faithful(window: str, evidence: str) -> bool:
         index, keys = quantity_index(evidence), term_keys(evidence)
@@ -538,7 +563,8 @@ def test_figures_written_otherwise_raise_no_false_conflict() -> None:
 
 
 def test_figures_cost_linear_time_and_never_raise() -> None:
-    from stream_guard.text.terms import canonical_figures, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.figures import canonical_figures
+    from stream_guard.text.quantities import quantity_index, resolve_hedged_numbers
 
     # A long run of comma-separated digits before a figure was quadratic (seconds at 20 KB).
     for text in ("1," * 20_000 + "1 x 5%", "1,1." * 5_000 + "1 5%"):
@@ -567,7 +593,7 @@ def test_figures_cost_linear_time_and_never_raise() -> None:
     ("in November 2023", "in November 2023"),
 ])
 def test_a_date_in_digits_is_read_in_words(written: str, read: str) -> None:
-    from stream_guard.text.terms import canonical_dates
+    from stream_guard.text.figures import canonical_dates
 
     assert canonical_dates(written) == read
     if read == written:
@@ -585,7 +611,7 @@ def test_a_date_meets_itself_however_it_is_written() -> None:
 def test_a_changed_day_of_a_month_is_a_changed_figure() -> None:
     """A wrong day read in words against an ISO date was no longer a new word once the date
     was read in words (a review's probe lost two catches): the day is its month's figure."""
-    from stream_guard.text.terms import quantity_conflict, quantity_index
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
 
     known = quantity_index("The community library opened on 2024-11-15.")
     assert quantity_conflict("The community library opened on November 16, 2024.", known)
@@ -626,7 +652,11 @@ def test_an_amount_with_its_currency_code_is_the_amount(written: str) -> None:
      "The offer is valid up to 31 December for orders of 30 items or more.", False),
 ])
 def test_dates_in_ranges_lists_and_sentences(evidence: str, window: str, conflict: bool) -> None:
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index(evidence)
     assert quantity_conflict(resolve_hedged_numbers(window, known), known) is conflict
@@ -647,7 +677,11 @@ def test_dates_in_ranges_lists_and_sentences(evidence: str, window: str, conflic
 def test_a_date_stated_in_any_form_is_no_changed_date(evidence: str, window: str) -> None:
     """A review's probe: 45 of 211 faithful answers were halted as contradicted where the
     evidence's day was not read as a date and the answer's was."""
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index(evidence)
     assert not quantity_conflict(resolve_hedged_numbers(window, known), known)
@@ -656,7 +690,11 @@ def test_a_date_stated_in_any_form_is_no_changed_date(evidence: str, window: str
 def test_a_date_is_no_amount_a_rounded_figure_is_read_as() -> None:
     """'$20 million' was read as the evidence's date 20240603 (a rounded figure snaps to the
     closest stated number)."""
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index("Revenue was $25 million; results were reported on 3 June 2024.")
     window = "Revenue was $20 million."
@@ -678,7 +716,11 @@ def test_a_currency_code_is_mapped_only_where_its_symbol_is_its_own() -> None:
      "In May the team won its 3rd title."),
 ])
 def test_an_ordinal_away_from_a_month_is_no_day(evidence: str, window: str) -> None:
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index(evidence)
     assert not quantity_conflict(resolve_hedged_numbers(window, known), known)
@@ -686,7 +728,11 @@ def test_an_ordinal_away_from_a_month_is_no_day(evidence: str, window: str) -> N
 
 def test_a_count_of_dates_is_no_date() -> None:
     """"2.5 dates" has the unit "date" (a count): it was taken for a date figure and crashed."""
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index("Since June 3, members averaged 2.47 dates a month.")
     window = "Members averaged 2.5 dates a month."
@@ -757,7 +803,7 @@ def test_a_count_of_dates_is_no_date() -> None:
 ])
 def test_a_figure_worked_out_of_the_windows_own_is_not_new(
         evidence: str, window: str, figure: str, worked_out: bool) -> None:
-    from stream_guard.text.terms import drop_worked_out, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import drop_worked_out, quantity_index, resolve_hedged_numbers
 
     known = quantity_index(evidence)
     read = drop_worked_out(resolve_hedged_numbers(window, known), known)
@@ -768,7 +814,7 @@ def test_a_figure_worked_out_of_the_windows_own_is_not_new(
 def test_a_figure_joined_to_its_unit_by_a_hyphen_has_that_unit() -> None:
     """"A 14-day trial" states 14 days: a "two-week trial" is that figure, a "30-day trial" a
     changed one (read without a unit, neither was compared)."""
-    from stream_guard.text.terms import (
+    from stream_guard.text.quantities import (
         quantities,
         quantity_conflict,
         quantity_index,
@@ -786,7 +832,7 @@ def test_a_figure_joined_to_its_unit_by_a_hyphen_has_that_unit() -> None:
 
 
 def test_percentage_points_are_no_percentage() -> None:
-    from stream_guard.text.terms import quantities, quantity_conflict, quantity_index
+    from stream_guard.text.quantities import quantities, quantity_conflict, quantity_index
 
     window = "Gross margin expanded by 1.7 percentage points, to 41.5%."
     assert ("1.7", "%") not in quantities(window)
@@ -810,7 +856,7 @@ def test_percentage_points_are_no_percentage() -> None:
      "Page 1/2 shows 40 items, on May 3 1/2 of them."),
 ])
 def test_a_fraction_is_read_as_its_decimal(written: str, read: str) -> None:
-    from stream_guard.text.terms import canonical_figures
+    from stream_guard.text.figures import canonical_figures
 
     assert canonical_figures(written) == read
 
@@ -818,7 +864,7 @@ def test_a_fraction_is_read_as_its_decimal(written: str, read: str) -> None:
 def test_a_recipes_fractions_are_its_figures() -> None:
     """Read as numbers, "1 1/2 cups" was 1 and 2 cups: "1.5 cups" halted as contradicted, and a
     wrong "2 cups" passed (a probe of recipe answers)."""
-    from stream_guard.text.terms import quantity_conflict, quantity_index
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
 
     known = quantity_index("Ingredients: 1 1/2 cups flour, 1/3 cup oil, 3/4 cup sugar.")
     assert not quantity_conflict("Add 1.5 cups of flour and 1/3 cup of oil.", known)
@@ -862,7 +908,7 @@ def test_a_change_in_points_between_the_evidences_percentages_is_worked_out(
         evidence: str, window: str, faithful: bool) -> None:
     """A probe's faithful summaries halted on "rose 13 percentage points" (64% against 51%):
     read as a new figure, or against the evidence's 2.2 percentage points."""
-    from stream_guard.text.terms import (
+    from stream_guard.text.quantities import (
         drop_worked_out,
         quantity_conflict,
         quantity_index,
@@ -877,7 +923,8 @@ def test_a_change_in_points_between_the_evidences_percentages_is_worked_out(
 
 
 def test_a_time_zone_and_pm_meet_themselves_however_written() -> None:
-    from stream_guard.text.terms import canonical_figures, quantity_conflict, quantity_index
+    from stream_guard.text.figures import canonical_figures
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
 
     evidence = term_keys("Orders placed before 2 p.m. ET ship the same day.")
     for window in ("Order before 2 PM Eastern and it ships the same day.",
@@ -897,7 +944,7 @@ def test_a_time_zone_and_pm_meet_themselves_however_written() -> None:
 def test_a_figure_ending_in_zeros_is_that_figure() -> None:
     """"2.0-liter" is the evidence's "2-liter" (read with its unit since this session, the
     zeros made it a changed figure); a version's or an address's zeros are its own."""
-    from stream_guard.text.terms import quantities, quantity_conflict, quantity_index
+    from stream_guard.text.quantities import quantities, quantity_conflict, quantity_index
 
     assert not quantity_conflict("The 2.0-liter engine gains 4.50%.",
                                  quantity_index("The 2-liter engine gains 4.5%."))
@@ -907,7 +954,11 @@ def test_a_figure_ending_in_zeros_is_that_figure() -> None:
 def test_up_to_a_rounded_figure_keeps_the_figures_own_precision() -> None:
     """"up to $1.5 billion" for $1.52 billion rounds to its last digit; the hedge's narrow
     band (up to a maximum reached) must not make it a change (a review)."""
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index("The deal is worth up to $1.52 billion.")
     assert not quantity_conflict(resolve_hedged_numbers(
@@ -915,7 +966,7 @@ def test_up_to_a_rounded_figure_keeps_the_figures_own_precision() -> None:
 
 
 def test_a_time_of_day_keeps_the_full_stop_that_ends_its_sentence() -> None:
-    from stream_guard.text.terms import canonical_figures
+    from stream_guard.text.figures import canonical_figures
 
     assert canonical_figures("It opens at 9 a.m. Staff greet you.") == (
         "It opens at 9 am. Staff greet you.")
@@ -939,7 +990,7 @@ def test_a_temperature_a_quarter_and_zero_meet_themselves_however_written(
         evidence: str, window: str) -> None:
     """A probe's faithful answers halted on each: "Celsius" and "Q4" were new names beside
     "°C" and "fourth quarter", and "zero credit" a new figure 0 beside "no credit"."""
-    from stream_guard.text.terms import quantity_conflict, quantity_index
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
 
     assert coverage(window, term_keys(evidence)) == 1.0
     assert not quantity_conflict(window, quantity_index(evidence))
@@ -958,7 +1009,8 @@ def test_what_the_temperature_and_zero_rules_leave_as_they_were() -> None:
     """A review of the first version: "zero" read as "no" everywhere hid changed counts, a
     conversion between scales became a changed figure, a degree of no scale (an angle, a
     coordinate, "5 deg.") was rewritten into the next word."""
-    from stream_guard.text.terms import canonical_figures, quantity_conflict, quantity_index
+    from stream_guard.text.figures import canonical_figures
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
 
     assert quantity_conflict("There were zero deaths reported.",
                              quantity_index("There were 3 deaths reported."))
@@ -992,14 +1044,18 @@ def test_a_limit_is_not_read_as_a_rounding_of_another(evidence: str, window: str
                                                       conflict: bool) -> None:
     """"below 30" was read as a rounding of the evidence's 25 when it says "below 25°C": a
     limit is no rounded figure, and another limit is another claim."""
-    from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
 
     known = quantity_index(evidence)
     assert quantity_conflict(resolve_hedged_numbers(window, known), known) is conflict
 
 
 def test_a_limit_the_window_repeats_is_not_read_as_another_figure() -> None:
-    from stream_guard.text.terms import quantity_index, resolve_hedged_numbers
+    from stream_guard.text.quantities import quantity_index, resolve_hedged_numbers
 
     known = quantity_index("Not for patients over 65. The study ran 95 weeks.")
     assert resolve_hedged_numbers("safety in people over 65.", known) == (
@@ -1030,7 +1086,7 @@ _BIO = ("From 1979 to 1994 she led the fisheries ecology group at the Institute 
 ])
 def test_a_duration_in_years_of_a_span_the_evidence_gives_is_worked_out(
         evidence: str, window: str, faithful: bool) -> None:
-    from stream_guard.text.terms import drop_worked_out, quantity_conflict, quantity_index
+    from stream_guard.text.quantities import drop_worked_out, quantity_conflict, quantity_index
 
     known = quantity_index(evidence)
     read = drop_worked_out(window, known)
@@ -1042,7 +1098,8 @@ def test_a_ranges_first_number_keeps_its_scale_when_the_last_is_resolved() -> No
     """"$425–435 million" was read as 425 and 435,000,000 once the rounded-figure reading
     rewrote its last number: a probe's faithful guidance halted on a new figure 425. A year
     or a number in full before "and"/"to" is no range's first number (a review)."""
-    from stream_guard.text.terms import canonical_figures, quantity_index, resolve_hedged_numbers
+    from stream_guard.text.figures import canonical_figures
+    from stream_guard.text.quantities import quantity_index, resolve_hedged_numbers
 
     evidence = ("Revenue was $412.3 million. For the fourth quarter, Helixa expects revenue of "
                 "$425 million to $435 million.")

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import stream_guard
-from stream_guard.text.terms import quantity_conflict, quantity_index, resolve_hedged_numbers
+from stream_guard.text.quantities import quantity_conflict, quantity_index, resolve_hedged_numbers
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,7 +1,7 @@
 """Halts on answers that write what their source says in another form; one JSON file.
 
 News summaries write "15%" for an article's "15 per cent", "£100k" for its "£100,000" and "the
-Belgian striker" for its "the Belgium international"; before ``text.terms.canonical_figures``
+Belgian striker" for its "the Belgium international"; before ``text.figures.canonical_figures``
 and the place forms of ``text.terms.known`` such an answer stated a "new" number or name to the
 lexical signals. Every HaluEval summarization record (the whole file, not a sample; the detector
 trained on a quarter of its items, so these are counts of a fault, not a quality figure) whose

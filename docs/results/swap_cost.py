@@ -23,7 +23,8 @@ import numpy as np
 from stream_guard.eval.results import machine_info, results_parser, write_report
 from stream_guard.text.direction import moved_otherwise
 from stream_guard.text.opposites import says_opposite, swaps_opposite
-from stream_guard.text.terms import quantity_index, term_keys
+from stream_guard.text.quantities import quantity_index
+from stream_guard.text.terms import term_keys
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from stream_guard.text.figures import has_digit
 from stream_guard.text.sentences import (
     QUIET_BREAKS,
     TERMINALS,
@@ -19,7 +20,7 @@ from stream_guard.text.sentences import (
     WindowKind,
 )
 from stream_guard.text.stance import is_service_talk, lowercase_words
-from stream_guard.text.terms import has_digit, terms
+from stream_guard.text.terms import terms
 
 # A sentence in it (sentence-final punctuation, before closing quotes, at its end or before a
 # space: "No. Use:"), an answer word ("Yes, run:"), or a number in a text that does not end in

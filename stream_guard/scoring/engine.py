@@ -65,14 +65,14 @@ from stream_guard.scoring.fusion import (
     window_support,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
-from stream_guard.text.terms import (
+from stream_guard.text.quantities import (
     ANY_UNIT,
     drop_worked_out,
     merge_quantities,
     quantity_index,
     resolve_hedged_numbers,
-    terms,
 )
+from stream_guard.text.terms import terms
 
 log = logging.getLogger("stream_guard.engine")
 

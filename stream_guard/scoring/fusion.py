@@ -34,8 +34,9 @@ from stream_guard.text.absence import borne_out
 from stream_guard.text.direction import moved_otherwise
 from stream_guard.text.opposites import says_opposite
 from stream_guard.text.polarity import flips_polarity
+from stream_guard.text.quantities import quantity_conflict
 from stream_guard.text.stance import asks_listener, speaks_of_self
-from stream_guard.text.terms import Term, coverage, known, quantity_conflict
+from stream_guard.text.terms import Term, coverage, known
 
 # Whether a window is about the conversation rather than the world (text.stance); last in every
 # row.

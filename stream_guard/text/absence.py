@@ -48,8 +48,9 @@ from __future__ import annotations
 import re
 from collections.abc import Set as AbstractSet
 
+from stream_guard.text.figures import has_digit
 from stream_guard.text.stance import is_referral
-from stream_guard.text.terms import APOSTROPHES, Term, has_digit, known, terms
+from stream_guard.text.terms import APOSTROPHES, Term, known, terms
 
 # What a source is called: the document the answer was given, or a part of it.
 _SOURCE_WORDS = """documents document docs doc documentation policy policies spec specs

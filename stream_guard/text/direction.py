@@ -2,7 +2,7 @@
 
 "Adjusted earnings per share decreased by 17%" against "Adjusted earnings per share was $0.34,
 up 17% from $0.29": the figure is the evidence's, so the quantity check
-(:func:`~stream_guard.text.terms.quantity_conflict`) finds nothing changed; word coverage misses
+(:func:`~stream_guard.text.quantities.quantity_conflict`) finds nothing changed; word coverage misses
 one word in ten; the cross-encoder does not compare directions; and the sentences are too far
 apart for the opposites check (:mod:`stream_guard.text.opposites`) to align. Yet the claim
 reverses the source (SummEdits' earnings-call summaries are edited this way often). So the
@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-# The keys of a quantity index (:func:`~stream_guard.text.terms.quantity_index`) under which
+# The keys of a quantity index (:func:`~stream_guard.text.quantities.quantity_index`) under which
 # the figures its text says rose, and those it says fell, are kept.
 ROSE, FELL = "@rose", "@fell"
 # ... under which the figures it says something went from and to, as "from>to" ...

@@ -24,7 +24,7 @@ match on both sides, by one word that excludes the word in that place of the sen
   "5 km", "$85k" for "$85,000", "1h" for "60min" are conversions, the quantity check's), not
   the same digits under another locale's separators, an hour on the other clock ("7" pm and
   "19") or a year in two digits ("FY24"). The other figure may be stated elsewhere in the
-  source, or be one :func:`~stream_guard.text.terms.quantity_conflict` cannot place.
+  source, or be one :func:`~stream_guard.text.quantities.quantity_conflict` cannot place.
 
 The fused score then treats the window as contradicted (:func:`stream_guard.scoring.fusion.capped`).
 The mark is narrow, since answers paraphrase:

@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import re
 
-from stream_guard.text.terms import APOSTROPHES, has_digit, terms
+from stream_guard.text.figures import has_digit
+from stream_guard.text.terms import APOSTROPHES, terms
 
 # I, me, my, myself, in any case; "I'm", "I 've" (tokenised dialogue) match by their "I". Not
 # "mine": news has more mines than possessions. Nor a hyphenated name ("I-95"), nor "i.e.".

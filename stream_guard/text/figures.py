@@ -1,0 +1,495 @@
+"""Numbers however they are written, as one canonical form: what terms and quantities compare.
+
+"twenty - five" is "25", "$2.5bn" is "2,500,000,000", "15 per cent" is "15%", "9th of March" is
+the date of "March 9", "Q3" is the third quarter and "1 1/2 cups" is "1.5 cups": an answer that
+rewrites a figure of its source in another notation states the same figure, and one that
+changes it states another. Pure text rewriting, shared by :mod:`stream_guard.text.terms` (keys)
+and :mod:`stream_guard.text.quantities` (numbers with their units), which also read its
+patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+
+_SMALL = {w: n for n, w in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"))}
+_TENS = {w: 10 * n for n, w in enumerate(
+    ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), start=2)}
+_SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_NUMBER_WORD = "|".join([*_SMALL, *_TENS, "hundred", *_SCALES])
+_ORDINAL = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+# A run of number words on one line, joined by spaces or hyphens (transcripts write "twenty -
+# five"), with "and" allowed after "hundred" or a scale ("one hundred and five"), and not the
+# start of an ordinal ("twenty-first"). Matched on lower-cased text: case-insensitive matching
+# is ten times slower, and stream set-up runs it over whole contexts. (The lookahead on the
+# first letter lets the scan skip most positions.)
+_SPELLED = re.compile(
+    rf"\b(?=[befhmnostz])(?:{_NUMBER_WORD})"
+    rf"(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_NUMBER_WORD}))*\b"
+    rf"(?![ \t]*-?[ \t]*(?:{_ORDINAL})\b)")
+
+
+def _digits(value: int) -> str:
+    """A number as digits would write it: whole millions and billions keep their scale word
+    ("2 million", as text in digits says it, so the scale stays the unit :func:`quantities`
+    compares; :func:`canonical_figures` then writes it in full), anything else in full
+    ("20000", which is how "20,000" is read)."""
+    for scale, word in ((1_000_000_000, "billion"), (1_000_000, "million")):
+        if value >= scale and value % scale == 0:
+            return f"{value // scale} {word}"
+    return str(value)
+
+
+def _spelled_number(run: str) -> str:
+    """The numbers a run of number words says: "twenty - five" -> "25", "twelve fifty" (a price
+    read aloud) -> "12 50". A word that cannot continue the number so far starts the next one;
+    "one" alone (mostly a pronoun) and a "and" that joins nothing stay words."""
+    out: list[str] = []
+    words: list[str] = []  # the words of the number being read
+    total = current = 0
+    last = ""  # kind of the previous word: small, tens, hundred, scale, and
+
+    def close() -> None:
+        nonlocal total, current, last
+        if last == "and":
+            words.pop()
+        if words:
+            out.append("one" if words == ["one"] else _digits(total + current))
+            if last == "and":
+                out.append("and")
+        words.clear()
+        total = current = 0
+        last = ""
+
+    for word in re.findall(r"[a-z]+", run.lower()):
+        if word == "and":
+            if last not in ("hundred", "scale"):
+                close()
+                out.append("and")
+                continue
+            last = "and"
+        elif word in _SMALL:
+            value = _SMALL[word]
+            if not ((last in ("", "hundred", "scale", "and") and current % 100 == 0)
+                    or (last == "tens" and value < 10)):
+                close()
+            current += value
+            last = "small"
+        elif word in _TENS:
+            if not (last in ("", "hundred", "scale", "and") and current % 100 == 0):
+                close()
+            current += _TENS[word]
+            last = "tens"
+        elif word == "hundred":
+            if last not in ("small", "tens") or current >= 100:
+                close()
+                out.append(word)
+                continue
+            current *= 100
+            last = "hundred"
+        elif word in _SCALES:
+            scale = _SCALES[word]
+            if last in ("", "scale", "and") or total % (scale * 1000) != 0:
+                close()
+                out.append(word)
+                continue
+            total += current * scale
+            current = 0
+            last = "scale"
+        else:  # not a number word (the run matched on text lower-cased differently)
+            close()
+            out.append(word)
+            continue
+        words.append(word)
+    close()
+    said = " ".join(out)
+    return said if any(c.isdigit() for c in said) else run
+
+
+# A figure written with a scale ("2.5 billion", "$1.2bn", "£5m") or as a percentage in words ("15
+# per cent", "15 percent", "15-per-cent"): sources and answers write the same figure both ways
+# ("£100,000 a week" and "£100k-a-week"; British news "per cent", answers "%"), and read token by
+# token "100k" was a new number 100 and "15%" a new number beside "15 per cent". A lone "k", "m"
+# or "b" scales for certain only straight after a currency amount ("$5m"); elsewhere it may be a
+# unit ("100m" sprint, "10k" run, "401k", "7B model") or a scale ("1.5m people"), and both
+# readings are kept where that is safe (see :func:`canonical_figures`).
+_SCALE_EXPONENTS = {"thousand": 3, "k": 3, "million": 6, "mn": 6, "mln": 6, "m": 6,
+                    "billion": 9, "bn": 9, "bln": 9, "b": 9, "trillion": 12, "tn": 12}
+_SCALE_WORDS = {3: "thousand", 6: "million", 9: "billion", 12: "trillion"}
+_CURRENCY = frozenset("$£€¥")
+# A number not inside a word or after a point ("v2", ".5" are not). The check on what precedes
+# comes after the first digit, so the scan can jump from digit to digit: twice as fast as a
+# leading lookbehind, on every window and every stream's evidence.
+_NUMBER_RUN = r"(\d(?<![\w.]\d)\d*(?:[.,]\d+)*)"
+# The same, not starting after a comma either: a pattern that needs something after the number
+# would otherwise try again from each group of "1,1,1,...", quadratic in the run's length.
+_FIGURE_RUN = r"(\d(?<![\w.,]\d)\d*(?:[.,]\d+)*)"
+_SCALES_AFTER = r"\s*(thousand|million|billion|trillion|bn|tn|mn|mln|bln)|(k|m|b)"
+_SCALE = r"(?:" + _SCALES_AFTER + ")"
+_FIGURE = re.compile(_FIGURE_RUN + r"(?:" + _SCALES_AFTER
+                     + r"|(?:\s*|-)(%|per[\s-]?cent|percent|pct))(?![^\W_])")
+# A range with one scale ("$1-2 billion", "1.5 to 2 million", "between 1.5 and 2 million"): its
+# first number is scaled too, as "$1 billion to $2 billion" writes it.
+_RANGE = re.compile(_FIGURE_RUN + r"(\s*(?:-|\u2013|to|and)\s*[$£€¥]?)(?=\d[\d.,]*" + _SCALE
+                    + r"(?![^\W_]))")
+# What every figure :data:`_FIGURE` rewrites has, searched first on the text as it is: most
+# sentences have none, and the rewrite's pass over a lower-cased copy costs more (terms() runs on
+# every evidence sentence).
+_FIGURE_HINT = re.compile(r"\d(?:\s*(?i:thousand|million|billion|trillion|bn|tn|mn|mln|bln|%|per"
+                          r"|pct)|-(?i:per|pct)|[kmbKMB](?![^\W_]))")
+_LONGEST_FIGURE = 30  # digits; a longer run is no figure anyone scales (and Decimal has limits)
+
+
+def _scaled_value(number: str, exponent: int) -> Decimal | None:
+    value = _decimal(number.replace(",", ""))
+    return None if value is None else value.scaleb(exponent)
+
+
+def _digits_of(value: Decimal) -> str:
+    """A value as the digits a figure written in full has: "2500000000", "1234.5"."""
+    return format(value.normalize(), "f")
+
+
+def _scale_of(text: str, match: re.Match[str]) -> tuple[int, bool] | None:
+    """The power of ten a :data:`_FIGURE` match scales its number by, and whether that is
+    certain (a scale word, or "k"/"m"/"b" after a currency sign); None for a percentage."""
+    word = match.group(2) or match.group(3)
+    if word is None:
+        return None
+    certain = match.group(3) is None or text[match.start() - 1:match.start()] in _CURRENCY
+    return _SCALE_EXPONENTS[word], certain
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+# A date in digits: ISO ("2024-07-09"), or day and month either way round before a four-digit
+# year ("03/03/2024", "09.07.2024"). Not a range of years ("2019-2020") nor a version.
+_ISO_DATE = re.compile(r"(?<![\w.-])(1[89]\d\d|20\d\d)-(0?[1-9]|1[0-2])-(0?[1-9]|[12]\d|3[01])"
+                       r"(?![\w-]|\.\d)")
+_DMY_DATE = re.compile(r"(?<![\w./-])(\d{1,2})([/.])(\d{1,2})\2(1[89]\d\d|20\d\d)(?![\w/-]|\.\d)")
+_DATE_HINT = re.compile(r"\d[-/.]\d{1,2}[-/.]\d")  # cheap: most text has no such date
+_MONTH_NAMES = "|".join(_MONTHS)
+_MONTH_NUMBER = {name.lower(): n for n, name in enumerate(_MONTHS, start=1)}
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"  # a day of a month: "9", "9th"
+# The unit of a day of a month, its figure MMDD or YYYYMMDD: no word ("2.5 dates" has the unit
+# "date", a count of dates).
+DATE_UNIT = "@date"
+# A day written after its month, or as an ordinal ("July 9", "July 9th", "the 9th of July").
+# The day must end the date: "March 4 people" is a count in March, not the 4th.
+_MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) {_DAY}\b(?![\d:.,]\d)"
+                        r"(?=\s*[,.;:!?)\]–—-]|\s*$|\s+(?:(?:19|20)\d\d|at|to|and|or|through|"
+                        r"until|till|from|in|on|is|was|were|will|by)\b)")
+_DAY_OF_MONTH = re.compile(rf"\b{_DAY}(?: of)? ({_MONTH_NAMES})\b")
+_DAY_HINT = re.compile(_MONTH_NAMES)
+
+
+def canonical_dates(text: str) -> str:
+    """``text`` with each date written one way, day before month in words ("2024-07-09",
+    "July 9th, 2024" and "the 9th of July 2024" -> "9 July 2024"), so a date meets itself
+    however it is written (a review's faithful answers that wrote an ISO date in words halted
+    at once), and its day is a figure of its month: "16 November" against the evidence's "15
+    November" is a changed figure (:func:`quantity_conflict`), as "16 km" against "15 km" is.
+    Day and month in digits either way round ("03/03/2024") only where the numbers say which
+    is which (one over 12, or both the same): "07/09/2024" is July or September; but
+    "09.07.2024" is 9 July (dotted dates put the day first wherever they are written).
+    Unchanged text is returned as the same object."""
+    if _DATE_HINT.search(text):
+        text = _digit_dates(text)
+    if not _DAY_HINT.search(text):
+        return text
+    # "1st-3rd March" -> "1st - 3rd March", "June 3-5" -> "3 June -5": the range's other day
+    # stays a number of its own (a unit word "st-3" took it)
+    text = _DAY_DASH.sub(r"\1 - \2", text)
+    text = _MONTH_DAY.sub(lambda m: f"{m.group(2)} {m.group(1)}" + (
+        " " if m.end() < len(text) and text[m.end()] in "–—-" else ""), text)
+    return _DAY_OF_MONTH.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
+
+
+def _digit_dates(text: str) -> str:
+    def iso(match: re.Match[str]) -> str:
+        year, month, day = match.groups()
+        return f"{int(day)} {_MONTHS[int(month) - 1]} {year}"
+
+    def either(match: re.Match[str]) -> str | None:
+        first, second, year = int(match.group(1)), int(match.group(3)), match.group(4)
+        dotted = match.group(2) == "."
+        if first == second or (first > 12 >= second) or (dotted and second <= 12):
+            day, month = first, second  # "09.07.2024": dots are day first wherever used
+        elif second > 12 >= first:
+            day, month = second, first
+        else:
+            return None
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return None
+        return f"{day} {_MONTHS[month - 1]} {year}"
+
+    text = _ISO_DATE.sub(iso, text)
+    return _rewrite(text, _DMY_DATE, either)
+
+
+# An amount with its currency's code ("GBP 500", "500 EUR") is the amount with its symbol
+# ("£500"): the evidence's "£500" has no word "GBP", so the code read as a word the evidence
+# lacks (a review's faithful answer halted on it). Only the codes whose symbol names no other
+# currency: "CAD 500" against "USD 500" is another amount.
+_SYMBOL_OF = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥"}  # not CAD for "$": another currency
+_CODES = "|".join(_SYMBOL_OF)
+_CODE_BEFORE = re.compile(rf"\b({_CODES}) ?(?=\d)")
+_CODE_AFTER = re.compile(rf"(\d[\d,.]*) ?({_CODES})\b")
+_CODE_HINT = re.compile(rf"\b(?:{_CODES})\b")
+
+
+def _currency_codes(text: str) -> str:
+    if not any(code in text for code in _SYMBOL_OF) or not _CODE_HINT.search(text):
+        return text
+    text = _CODE_BEFORE.sub(lambda m: _SYMBOL_OF[m.group(1)], text)
+    return _CODE_AFTER.sub(lambda m: _SYMBOL_OF[m.group(2)] + m.group(1), text)
+
+
+def canonical_figures(text: str, *, scale_as_unit: bool = False,
+                      both_readings: bool = False) -> str:
+    """``text`` with each scaled figure written in full ("2.5 billion" -> "2500000000"; a range's
+    first number too, "$1-2 billion") and each percentage in words as "15%", so a figure meets
+    itself however it is written. With ``scale_as_unit`` the scale stays after the number as its
+    word ("$2.5bn" -> "2500000000 billion"): the unit :func:`quantities` compares, as it did when
+    the figure was "2.5 billion". A figure whose "k", "m" or "b" may be a unit ("10k", "1.5m")
+    stays as written; with ``both_readings`` (evidence: a reading more can only support) its
+    scaled reading follows it ("10k 10000"); dates in digits are written in words
+    (:func:`canonical_dates`). Unchanged text is returned as the same object."""
+    text = _currency_codes(canonical_dates(text))
+    text = _temperatures_and_quarters(text, both_readings)
+    if "/" in text or not text.isascii():
+        text = _fractions(text, both_readings)
+    if has_digit(text):  # (not "m" in text: "2 PM ET" has none)
+        text = _rewrite(text, _CLOCK_ZONE, _clock_zone)
+    if not _FIGURE_HINT.search(text):
+        return text
+    text = _range_firsts(text)
+
+    def rewrite(match: re.Match[str]) -> str | None:
+        number = match.group(1)
+        if match.group(4):
+            return number + "%"
+        exponent, certain = _scale_of(text, match) or (0, False)
+        value = _scaled_value(number, exponent)
+        if value is None or not (certain or both_readings):
+            return None
+        digits = _digits_of(value)
+        if scale_as_unit:
+            digits += " " + _SCALE_WORDS[exponent]
+        return digits if certain else f"{match.group()} {digits}"
+
+    return _rewrite(text, _FIGURE, rewrite)
+
+
+# A temperature one way however written: "−10°C", "-10 °C", "10 deg C" and "minus 10 degrees
+# Celsius" are "minus 10 degc" (a review's faithful answer halted on "minus 10 degrees Celsius"
+# for the sheet's "−10°C": "Celsius" was a new name, and the sheet's 10 had no unit). Celsius
+# and Fahrenheit are two units, so a conversion ("350°F" for "180°C") is no changed figure; the
+# sign stays a word, so "minus 10" is not "10". A degree of no scale ("45°", "5 deg.", an
+# angle, a coordinate) is left as written.
+# And a quarter of a year one way: "Q4", "fourth quarter" and "4th-quarter" are "Q4" (earnings
+# summaries write either; "Q4" was a new name beside "the fourth quarter"), and the evidence's
+# also "quarter", which a window's "the quarter" reads.
+_TEMPERATURE = re.compile(r"(?<=\d)[ \t]*(?:[°º][ \t]*|degrees?[ \t]+|deg\.?[ \t]*)"
+                          r"(c|celsius|centigrade|f|fahrenheit)\b")
+_TEMPERATURE_HINT = re.compile(r"[°º]|\d[ \t]*(?i:deg)")
+# A minus sign, typographic or a hyphen, before a temperature ("-10 °C", "−10°C"); elsewhere
+# both are one sign ("−5%" is the evidence's "-5%", "10−20 mg" its "10-20 mg": a review).
+_MINUS = re.compile(r"(?<![\w.,)\]%-])-(?=\d[\d.,]*[ \t]*(?:[°º]|deg))")
+_SIGN = re.compile(r"(?<![\w.,)\]%-])-(?=\d)")
+_QUARTER = re.compile(r"\b(?:(first|second|third|fourth|1st|2nd|3rd|4th)[ \t-]+quarter"
+                      r"|q([1-4]))\b")
+_Q_NUMBER = re.compile(r"[Qq][1-4]\b")
+_QUARTER_NUMBER = {"first": "1", "second": "2", "third": "3", "fourth": "4",
+                   "1st": "1", "2nd": "2", "3rd": "3", "4th": "4"}
+
+
+def _temperatures_and_quarters(text: str, both_readings: bool = False) -> str:
+    """``text`` with its temperatures and quarters written one way (above; ``both_readings``:
+    the evidence's); unchanged text is returned as the same object."""
+    if "\u2212" in text:
+        text = text.replace("\u2212", "-")
+    if "-" in text:
+        text = _rewrite(text, _MINUS, lambda match: "minus ")
+        if both_readings:  # the evidence's "-5%" supports a window's "minus 5%" too
+            text = _rewrite(text, _SIGN, lambda match: "minus -")
+    if _TEMPERATURE_HINT.search(text):
+        text = _rewrite(text, _TEMPERATURE, _temperature)
+    if "uarter" in text or _Q_NUMBER.search(text):
+        text = _rewrite(text, _QUARTER, _evidence_quarter if both_readings else _quarter)
+    return text
+
+
+def _temperature(match: re.Match[str]) -> str:
+    return " degf" if match.group(1).startswith("f") else " degc"
+
+
+def _quarter(match: re.Match[str]) -> str:
+    return f"Q{match.group(2) or _QUARTER_NUMBER[match.group(1)]}"
+
+
+def _evidence_quarter(match: re.Match[str]) -> str:
+    return _quarter(match) + " quarter"
+
+
+def _range_firsts(text: str) -> str:
+    """``text`` with the first number of each range with one scale written in full ("$1-2
+    billion" -> "$1000000000-2 billion"). Only a number written at that scale: not a year, a
+    number with thousands commas or one of 1,000 or more ("in 2022 and 1.8 million", "from
+    900,000 to 1.2 million", a first number already in full: a review)."""
+    low = text.lower()  # the patterns are lower case (see _rewrite)
+
+    def first_of_range(match: re.Match[str]) -> str | None:
+        first = match.group(1)
+        if "," in first or (_value(first) or 0) >= 1000:
+            return None
+        second = _FIGURE.match(low, match.end()) if len(low) == len(text) else None
+        scale = None if second is None else _scale_of(text, second)
+        if scale is None or not scale[1]:
+            return None
+        value = _scaled_value(match.group(1), scale[0])
+        return None if value is None else _digits_of(value) + match.group(2)
+
+    return _rewrite(text, _RANGE, first_of_range)
+
+
+# A fraction, with its whole number where one comes first ("1 1/2 cups", "1-1/2 inch", "1 and
+# 1/2 cups", "3/4 cup", "1½", "¾"): recipes and specifications write them, and read as numbers
+# "1 1/2 cups" was 1 and 2 cups, and "1.5 cups" a contradiction. A window's only before a unit
+# of measure (or as a fraction character): "4/5 stars", "8/10 tests", "page 1/2", "24/7",
+# "9/11" and a date's "10/12" are scores, tallies and names, and "8 tests" meets "8/10 tests".
+# The evidence's with its decimal beside it whatever follows, so that it supports a window
+# that writes the amount either way ("1/4, 3/8 and 1/2 inch drive" and "1/4-inch").
+_VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5),
+           "⅖": (2, 5), "⅗": (3, 5), "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8),
+           "⅜": (3, 8), "⅝": (5, 8), "⅞": (7, 8)}
+_MEASURE_AFTER = (r"(?=[ \t-]*(?:(?:cups?|tablespoons?|tbsps?|teaspoons?|tsps?|pints?|quarts?|"
+                  r"gallons?|gal|ounces?|oz|pounds?|lbs?|inch(?:es)?|feet|foot|ft|yards?|miles?|"
+                  r"mi|acres?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|kg|g|mm|cm|"
+                  r"km|litres?|liters?|ml|sticks?|cloves?|slices?|servings?)\b|in\.|\"|″))")
+_FRACTION_RUN = (r"(?<![\w/.,-])(?:(\d{1,3})(?:[ \t]+(?:and[ \t]+)?|-|(?=["
+                 + "".join(_VULGAR) + r"])))?"
+                 r"(?:([1-9]\d?)/([1-9]\d?)(?![\w/]|[.,]\d)")
+_FRACTION = re.compile(_FRACTION_RUN + _MEASURE_AFTER + r"|([" + "".join(_VULGAR) + r"]))")
+_ANY_FRACTION = re.compile(_FRACTION_RUN + r"|([" + "".join(_VULGAR) + r"]))")
+_DENOMINATORS = frozenset({2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64})
+
+
+def _fractions(text: str, both_readings: bool) -> str:
+    """``text`` with each fraction written as a decimal ("1 1/2" -> "1.5", "⅓" -> "0.333");
+    ``both_readings`` (evidence): every fraction, followed by its decimal."""
+
+    def decimal(match: re.Match[str]) -> str | None:
+        whole, top, bottom, vulgar = match.groups()
+        numerator, denominator = _VULGAR[vulgar] if vulgar else (int(top), int(bottom))
+        if denominator not in _DENOMINATORS or numerator >= denominator:
+            return None
+        value = f"{int(whole or 0) + numerator / denominator:.3f}".rstrip("0").rstrip(".")
+        return f"{match.group()} {value}" if both_readings else value
+
+    return _rewrite(text, _ANY_FRACTION if both_readings else _FRACTION, decimal)
+
+
+# A time of day's "a.m."/"PM" and its zone, one way however written: "2 PM Eastern" is "2 p.m.
+# ET" ("PM" was a new name, "p.m." nothing, "Eastern" another word). After a clock time only:
+# elsewhere "the PM" is a prime minister, "Central" a bank's.
+_ZONES = {**dict.fromkeys(("eastern", "est", "edt", "et"), "et"),
+          **dict.fromkeys(("pacific", "pst", "pdt", "pt"), "pt"),
+          **dict.fromkeys(("central", "cst", "cdt", "ct"), "ct")}
+_CLOCK_ZONE = re.compile(r"(?<=\d)[ \t]?([ap])\.?[ \t]?m\b\.?(?:[ \t]+(" + "|".join(_ZONES)
+                         + r")\b(?![ \t]+(?:europe|africa|australia|asia))"
+                         + r"(?:[ \t]+(?:standard[ \t]+|daylight[ \t]+)?time\b)?)?")
+
+
+def _clock_zone(match: re.Match[str]) -> str:
+    """The time's "am"/"pm", and its zone as a name ("ET"): a changed zone is a new name. A
+    sentence's full stop stays ("opens at 9 a.m. Staff ..." ends there)."""
+    zone = match.group(2)
+    if zone:
+        return f" {match.group(1)}m {_ZONES[zone].upper()}"
+    return f" {match.group(1)}m" + ("." if match.group().endswith(".") else "")
+
+
+def spell_out_numbers(text: str, *, zero_as_no: bool = False) -> str:
+    """``text`` with numbers written in words given in digits, so evidence that spells a number
+    out ("twenty - five machines", as transcripts and speech do) supports a window that writes
+    it in digits ("25 machines"), and the other way round. With ``zero_as_no`` (a window's
+    words, :func:`terms`), "zero" before a thing is "no" (below)."""
+    if not zero_as_no:
+        return _rewrite(text, _SPELLED,
+                        lambda match: _spelled_number(text[slice(*match.span())]))
+
+    # match.string is the copy _rewrite lowered once (a text of many "zero"s was lowered again
+    # for each one: a review)
+    def spelled(match: re.Match[str]) -> str:
+        run = text[slice(*match.span())]
+        if match.group() == "zero" and _ZERO_THING.match(match.string, match.end()):
+            return "no"
+        return _spelled_number(run)
+
+    return _rewrite(text, _SPELLED, spelled)
+
+
+# "zero" before a thing is "no" in a window's words: "zero credit" is the evidence's "no credit"
+# (as the number 0 it was a new figure). Not before a measure ("zero percent", "zero degrees"),
+# nor alone ("fell to zero"); and its figures (:func:`quantities`) keep the 0, so "zero deaths"
+# against "3 deaths" is still a changed figure (a review).
+_ZERO_THING = re.compile(r"[ \t]+(?!(?:per[ \t-]?cent|percent|pct|degrees?)\b)[a-z]")
+
+
+def _rewrite(text: str, pattern: re.Pattern[str],
+             replace: Callable[[re.Match[str]], str | None], group: int = 0) -> str:
+    """``text`` with each match of ``pattern`` (``group`` of it) replaced by ``replace(match)``
+    (None: left as it is). The pattern runs case-sensitively over a lower-cased copy, ten times
+    faster than case-insensitive matching; a letter whose lower case is longer ("İ") stays as
+    it is, so the copy's offsets are the text's. Unchanged text is returned as the same object.
+    """
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    out: list[str] = []
+    done = 0
+    for match in pattern.finditer(low):
+        new = replace(match)
+        if new is not None:
+            start, end = match.span(group)
+            out += (text[done:start], new)
+            done = end
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
+
+
+
+
+_DAY_DASH = re.compile(r"\b(\d{1,2}(?:st|nd|rd|th)?)[–—-](\d{1,2}(?:st|nd|rd|th)?)\b")
+
+_DIGIT = re.compile(r"\d")
+
+
+def has_digit(text: str) -> bool:
+    """Whether ``text`` writes any figure in digits (a cheap test before the figure rules)."""
+    return _DIGIT.search(text) is not None
+
+def _decimal(number: str) -> Decimal | None:
+    """``number`` (digits and a point) as a Decimal; None for no number, or one too long to be
+    a figure anyone scales."""
+    if len(number) > _LONGEST_FIGURE:
+        return None
+    try:
+        return Decimal(number)
+    except ArithmeticError:
+        return None
+
+
+def _value(number: str) -> float | None:
+    try:
+        return float(number.replace(",", ""))
+    except ValueError:
+        return None
+

@@ -1,0 +1,826 @@
+"""Numbers with their units, and whether a window states one its evidence states otherwise.
+
+A quantity index maps each unit word to the numbers a text states with it ("330 metres", "15 %",
+a "14-day trial"), in the canonical notation of :mod:`stream_guard.text.figures`. A window
+conflicts with its evidence when it gives a number, for a unit the evidence measures, that the
+evidence never gives for it: allowing what answers legitimately do with figures (round them,
+hedge them, convert units, add them up, list the days of a range).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
+
+from stream_guard.text.direction import changes
+from stream_guard.text.figures import (
+    _CURRENCY,
+    _DAY,
+    _FIGURE,
+    _FIGURE_HINT,
+    _FIGURE_RUN,
+    _MONTH_NAMES,
+    _MONTH_NUMBER,
+    _NUMBER_RUN,
+    _SPELLED,
+    DATE_UNIT,
+    _decimal,
+    _digits_of,
+    _range_firsts,
+    _rewrite,
+    _scale_of,
+    _scaled_value,
+    _spelled_number,
+    _temperatures_and_quarters,
+    _value,
+    canonical_figures,
+    has_digit,
+    spell_out_numbers,
+)
+from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, term_keys, terms
+
+# The key of a quantity index under which it keeps every number the text states, of any unit.
+ANY_UNIT = ""
+# ("percent" whole: "1.7 percentage points" is no percentage.)
+_UNIT_WORD = r"(%|percent\b|per cent\b|[^\W\d_][\w-]*)"
+# Each number, with the word after it when there is one (its unit: "330 metres", "15 %", a
+# "14-day trial").
+_NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:(?:-|\s*)" + _UNIT_WORD + ")?", re.UNICODE)
+
+
+def quantities(text: str) -> set[tuple[str, str]]:
+    """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
+    return {(number, unit) for number, unit in _numbers(_quantity_text(text)) if unit}
+
+
+def _quantity_text(text: str, both_readings: bool = False) -> str:
+    """``text`` as :func:`_numbers` reads it: numbers in words as digits, figures canonical
+    (``both_readings``: see :func:`canonical_figures`)."""
+    return canonical_figures(spell_out_numbers(text), scale_as_unit=True,
+                             both_readings=both_readings)
+
+
+def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str, str]]:
+    """Each number a :func:`_quantity_text` states, with its unit, or :data:`ANY_UNIT` where
+    no word after it names one."""
+    matches = list(_NUMBER_AND_UNIT.finditer(canonical))
+    for k, match in enumerate(matches):
+        number, word = match.group(1), match.group(2) or ""
+        month = _MONTH_NUMBER.get(word.lower()) if word[:1].isupper() else None  # "May", not "may"
+        if month is None or not number.isdigit() or not 1 <= int(number) <= 31:
+            yield _plain(number), _unit(word) if word else ANY_UNIT
+            continue
+        # A day of a month is one figure of dates, with its year where one follows ("9 July
+        # 2024" is 20240709): "9 August" against "9 July", "16 November" against "15
+        # November" or "1 March 2024" against "1 March 2025" is a changed date, as "16 km"
+        # against "15 km" is (canonical_dates). The evidence's date is also its day alone.
+        after = matches[k + 1] if k + 1 < len(matches) else None
+        year = (after.group(1) if after is not None and _YEAR.fullmatch(after.group(1))
+                and after.start() - match.end() <= 2 else "")  # "9 July 2024", "9 July, 2024"
+        days = [int(number)]
+        if both_readings:  # the evidence's ranges and lists: "1 to 3 March", "June 3, 10 and 17"
+            days += _listed_days(canonical, matches, k, year)
+        for d in days:
+            yield f"{year}{month:02d}{d:02d}", DATE_UNIT
+            if year and both_readings:
+                yield f"{month:02d}{d:02d}", DATE_UNIT
+
+
+def _plain(number: str) -> str:
+    """A number as the figure it is: no thousands commas, no zeros ending its decimals ("2.0
+    liter" is the evidence's "2-liter", "4.50%" its "4.5%")."""
+    number = number.replace(",", "")
+    if number.count(".") == 1:  # not a version's or an address's ("1.2.10", "10.0.0.10")
+        number = number.rstrip("0").rstrip(".")
+    return number
+
+
+# What joins the days of a range or list of dates: "1 to 3 March", "25 and 26 December",
+# "5 May–7", "3 June, 10 and 17", "24 December through 26".
+_DAY_RANGE = re.compile(r"[–—-]|to|through|thru|until|till", re.IGNORECASE)
+_DAY_JOINER = re.compile(r"\s*(?:,\s*(?:and\s+)?|[–—-]|to|and|or|&|through|thru|until|till)\s*",
+                         re.IGNORECASE)
+
+
+def _listed_days(text: str, matches: Sequence[re.Match[str]], k: int, year: str) -> list[int]:
+    """The other days of a range or list around the date ``matches[k]`` (bare numbers joined
+    to it, before it or after its month and year), so that each is one of the evidence's
+    dates: "starts on 1 March" is the evidence's "1 to 3 March". (A number's "unit" may be the
+    joining word itself: "1 to 3 March" reads "1 to", then "3 March".)"""
+    days: list[int] = []
+    for step in (-1, 1):
+        j = k + step + (1 if step == 1 and year else 0)  # forward: past the year
+        end = matches[j - 1].end() if step == 1 else 0  # where the last date or day ended
+        start = matches[k].start()
+        while 0 <= j < len(matches):
+            near = matches[j]
+            number, word = near.group(1), (near.group(2) or "").lower()
+            ordinal = word in _ORDINAL_ENDINGS  # "1st-3rd March"
+            if word and not ordinal and not _DAY_JOINER.fullmatch(word) \
+                    and _unit(word) != ANY_UNIT:
+                break  # a unit, or a month of its own: no day of this date
+            gap = (text[(near.end() if ordinal else near.end(1)):start] if step < 0
+                   else text[end:near.start()])
+            if gap.strip() and not _DAY_JOINER.fullmatch(gap):
+                break
+            if not number.isdigit() or not 1 <= int(number) <= 31:
+                break
+            days.append(int(number))
+            if _DAY_RANGE.fullmatch(gap.strip() or word):  # "3 to 5 June": the 4th too
+                low, high = sorted((int(number), int(matches[k].group(1))))
+                days += range(low + 1, high)
+            start, end = near.start(), near.end(1)
+            j += step
+    return days
+
+
+def _unit(word: str) -> str:
+    """The unit a word after a number names, or :data:`ANY_UNIT` for a function word: in
+    "called 911 to say" or "on January 1 to say", "to" counts nothing, and taking it for a unit
+    set one number against another that merely also preceded "to". ("per" stays a unit: "$0.15
+    per share" against "$0.12 per share" is the commonest edit of an earnings summary.)"""
+    unit = word.lower()
+    if unit in {"percent", "per cent"}:
+        return "%"
+    unit = _normalize(unit)
+    return ANY_UNIT if unit in _NOT_UNITS else unit
+
+
+# Nor is "pm" (nor "am", a stopword): times of day are written in too many ways ("noon",
+# "18:00", "6 p.m.") to be compared as amounts of a unit.
+_NOT_UNITS = (STOPWORDS - {"per"}) | {"pm"}
+
+
+def quantity_index(text: str) -> dict[str, frozenset[str]]:
+    """The numbers ``text`` states per unit, {"metre": {"330"}}, and under :data:`ANY_UNIT`
+    every number it states at all; built once per evidence."""
+    by_unit: dict[str, set[str]] = {ANY_UNIT: set()}
+    canonical = _quantity_text(text, both_readings=True)
+    for number, unit in _numbers(canonical, both_readings=True):
+        if unit != DATE_UNIT:  # a date is no amount a rounded figure could be ("$20 million")
+            by_unit[ANY_UNIT].add(number)
+        if unit:
+            by_unit.setdefault(unit, set()).add(number)
+    for number in _metres_by_length(text):  # "12 m long" is 12 metres
+        by_unit.setdefault("metre", set()).add(number)
+    if len(by_unit.get("%", ())) > 1 and (points := _point_changes(canonical)):
+        by_unit[POINT_CHANGES] = points
+    by_unit.update(_year_spans(text))
+    if bounds := _limits(canonical):
+        by_unit[BOUNDS] = bounds
+    for direction, figures in changes(text).items():  # which way the figures it moves went
+        by_unit[direction] = set(figures)
+    return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
+
+
+# The key of a quantity index under which it keeps the changes in points between two
+# percentages the evidence compares ("64%, up from 51%": 13; "from 40% to 52%": 12; "42.5% vs.
+# 40.8%"), see :func:`drop_worked_out`. Compared, not merely near: two percentages of one
+# sentence may be of anything ("EPS rose 12% and margin was 42.5%", an approval rate and a
+# disapproval rate: a review of the first version).
+POINT_CHANGES = "@points"
+_PERCENT = r"(\d+(?:\.\d+)?)%"
+_COMPARED = re.compile(_PERCENT + r"[^%\n]{0,60}?\b(?:from|vs\.?|versus|compared (?:with|to)|"
+                       r"against)[ \t]+" + _PERCENT)
+_FROM_TO = re.compile(r"\bfrom[ \t]+" + _PERCENT + r"[^%\n,;]{0,40}?\bto[ \t]+" + _PERCENT)
+
+
+# The keys of a quantity index (this, then the length) under which it keeps, for each span of
+# years the evidence writes as one ("from 1979 to 1994", "1979–1994", "between 1979 and 1994"),
+# the words of its sentence: "led the fisheries group for 15 years" is worked out of "From
+# 1979 to 1994 she led the fisheries ecology group", not a figure the evidence states
+# otherwise (a probe's faithful biography halted on its "up to three years"). Only a window
+# that shares at least _SPAN_WORDS words with that sentence: any "N years" of the length of
+# any span let changed durations of other things pass (a review: "Jones was CEO for 15 years"
+# beside Smith's 1979-1994).
+YEAR_SPANS = "@years:"
+_SPAN_WORDS = 3
+_YEAR_NUMBER = r"((?:18|19|20)\d\d)"
+_YEAR_SPAN = re.compile(
+    r"(?:\b(?:from|between)[ \t]+" + _YEAR_NUMBER + r"[ \t]*(?:to|until|till|through|and|[–—-])"
+    r"[ \t]*" + _YEAR_NUMBER + r"|(?<![\w.,-])" + _YEAR_NUMBER + r"[ \t]*[–—-][ \t]*"
+    + _YEAR_NUMBER + r")(?![\w.,]\d|\d)", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
+# A duration in years ("for 15 years", "a 15-year tenure"); not an age ("30 years old").
+_YEARS = re.compile(_FIGURE_RUN + r"(?=[ \t-]+(?:years?|yrs?)\b(?![ \t-]+old\b))")
+
+
+def _year_spans(text: str) -> dict[str, set[str]]:
+    """The words of each sentence that writes a span of years, by the span's length
+    (:data:`YEAR_SPANS`)."""
+    spans: dict[str, set[str]] = {}
+    for match in _YEAR_SPAN.finditer(text):
+        first, last = (int(match.group(1) or match.group(3)), int(match.group(2) or match.group(4)))
+        if not 0 < last - first <= 100:
+            continue
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, match.start())]
+        start = ends[-1] if ends else 0
+        after = _SENTENCE_END.search(text, match.end())
+        words = {k for k in term_keys(text[start:after.start() if after else len(text)])
+                 if not k[0].isdigit()}
+        spans.setdefault(f"{YEAR_SPANS}{last - first}", set()).update(words)
+    return spans
+
+
+def _drop_year_spans(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` without each duration in years that is the length of a span the evidence gives
+    in a sentence ``text`` shares :data:`_SPAN_WORDS` words with (:data:`YEAR_SPANS`): worked
+    out of the evidence; any other stays."""
+    if "y" not in text or not any(key.startswith(YEAR_SPANS) for key in evidence):
+        return text
+    spelled = spell_out_numbers(text)  # "for six years"
+    words = {t.key for t in terms(text)} - {"year", "yr"}  # not the duration's own unit
+
+    def dropped(match: re.Match[str]) -> str | None:
+        sentence = evidence.get(YEAR_SPANS + match.group(1))
+        return "" if sentence is not None and len(words & sentence) >= _SPAN_WORDS else None
+
+    out = _rewrite(spelled, _YEARS, dropped)
+    return text if out is spelled else out
+
+
+# The key of a quantity index under which it keeps the upper limits the evidence sets ("store
+# below 25°C", "children under 12", "do not take more than 8 tablets"), as "number unit": a
+# hedged figure of a window of that unit is not read as one of them (resolve_hedged_numbers).
+# A limit is no rounded figure: "below 30 degrees" for "below 25°C" is another limit, and was
+# read as 25. Only limits: "more than 6,000 employees" for "more than 6,200" is a rounding of
+# a count, as is "up to 360 miles" for "up to 358" (a review of a broader first version).
+BOUNDS = "@bounds"
+_UPPER_LIMITS = frozenset({"below", "under", "less than", "fewer than", "at most"})
+_NEGATED_LOWER = frozenset({"more than", "over", "above", "exceeding", "in excess of"})
+_NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|n't)\b[^.;:!?\n]{0,20}$")
+
+
+def _limits(canonical: str) -> set[str]:
+    """The upper limits a :func:`_quantity_text` sets, as "number unit" (:data:`BOUNDS`): its
+    figures as the index keeps them ("under $2.5 million" is 2500000 million)."""
+    low = canonical.lower()
+    limits = set()
+    for match in _HEDGED.finditer(low):
+        hedge = match.group(1)
+        if hedge in _UPPER_LIMITS or (hedge in _NEGATED_LOWER and _NEGATION_BEFORE.search(
+                low, max(0, match.start() - 24), match.start())):
+            word = match.group(3)
+            limits.add(f"{_plain(match.group(2))} {_unit(word) if word else ANY_UNIT}")
+    return limits
+
+
+def _point_changes(canonical: str) -> set[str]:
+    """The changes in points between the percentages a :func:`_quantity_text` compares."""
+    changes: set[str] = set()
+    for pattern in (_COMPARED, _FROM_TO):
+        for match in pattern.finditer(canonical):
+            a, b = _decimal(match.group(1)), _decimal(match.group(2))
+            if a is not None and b is not None and a != b:
+                changes.add(str(abs(a - b)))
+    return changes
+
+
+# Words that make a figure approximate, and what they allow of the figure the evidence states:
+# "more than 60 items" for 62, "about 870" for 866, "nearly 10 years" for 9.5. Summaries round.
+# "up to" rounds up only: it states the figure as the maximum reached ("a range of up to 300
+# miles" for 298, but "lasts up to 20 hours" for 14 is false where "less than 20 hours" is true).
+_ABOVE, _BELOW, _NEAR, _ROUNDED_UP = (1.0, 1.5), (0.67, 1.0), (0.85, 1.15), (0.95, 1.0)
+_HEDGES = {
+    "more than": _ABOVE, "over": _ABOVE, "above": _ABOVE, "at least": _ABOVE,
+    "in excess of": _ABOVE, "upwards of": _ABOVE, "exceeding": _ABOVE,
+    "nearly": _BELOW, "almost": _BELOW, "just under": _BELOW, "up to": _ROUNDED_UP,
+    "less than": _BELOW, "under": _BELOW, "below": _BELOW, "fewer than": _BELOW,
+    "at most": _BELOW,
+    "about": _NEAR, "around": _NEAR, "roughly": _NEAR, "approximately": _NEAR, "some": _NEAR,
+    "an estimated": _NEAR, "close to": _NEAR, "circa": _NEAR,
+}
+_HEDGE_WORDS = "|".join(sorted(_HEDGES, key=len, reverse=True))
+# A number in words after a hedge ("just over eight years" for 8.3 years, as summaries write
+# it): read as the evidence's figure of its unit within one of it, on the hedge's side (over
+# 8 and under 9; above 4 and under 5 for "nearly five"; within a half for "about"); as
+# "eight" it was the evidence's 8.3 changed, a contradiction that halted a faithful summary.
+# Not the hedge's own band, which for small numbers spans others ("nearly five years" for
+# four, "about nine years" for eight), and "over" may be no hedge at all ("spread over two
+# days" for three: a review).
+_HEDGED_SPELLED = re.compile(r"\b(" + _HEDGE_WORDS + r")\s+(" + _SPELLED.pattern + r")"
+                             r"(?:\s*" + _UNIT_WORD + ")?")
+# How far the evidence's figure may lie from the number in words (evidence minus words), per
+# hedge: over 8 and under 9 for "over eight"; above 4, up to 5 for "nearly five"; within a half
+# for "about"; up to a half below for "up to".
+_SPELLED_WITHIN: dict[tuple[float, float], Callable[[float], bool]] = {
+    _ABOVE: lambda d: 0.0 < d < 1.0, _BELOW: lambda d: -1.0 < d <= 0.0,
+    _NEAR: lambda d: -0.5 <= d <= 0.5, _ROUNDED_UP: lambda d: -0.5 <= d <= 0.0}
+
+
+def _spelled_hedged(match: re.Match[str], evidence: Mapping[str, frozenset[str]]) -> str | None:
+    """The evidence's figure a hedged number in words stands for (see _HEDGED_SPELLED)."""
+    figure = _value(_spelled_number(match.group(2)))
+    if figure is None:
+        return None
+    within = _SPELLED_WITHIN[_HEDGES[match.group(1)]]
+    word = match.group(3)
+    unit = _unit(word) if word else ANY_UNIT
+    near = [(abs(v - figure), n) for n in evidence.get(unit, evidence[ANY_UNIT])
+            if (v := _value(n)) is not None and within(v - figure)]
+    return min(near)[1] if near else None
+
+
+# The figure may be money: "about $870" (a review's faithful answers halted on it).
+_HEDGED = re.compile(r"\b(" + _HEDGE_WORDS + r")\s+"
+                     + r"(?:[$£€¥]\s?)?" + _NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?")
+
+
+def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` with each hedged figure ("more than 60 items", "about 870") replaced by the
+    closest number the evidence states (``evidence``, a :func:`quantity_index`) that the hedge
+    allows, of the same unit where the evidence gives that unit a number; so a rounded figure
+    is read as the one it rounds, not as a new number or a contradiction. Unchanged (the same
+    object) when there is none.
+
+    A scaled figure ("1.2 million", "$2.5bn") is a rounded one too: it is read as the number the
+    evidence states that it rounds to at its own precision (within half its last digit, and 5
+    %; a hedge's own band where one comes before it), "1.2 million" as the evidence's
+    1,234,567; failing one, as the figure it writes. A figure whose "k", "m" or "b" may be a unit
+    ("1.5m") is read as scaled only where the evidence states the scaled number.
+
+    A decimal written to fewer places than the evidence's ("$0.0000133" for $0.0000133334,
+    "2.3 %" for 2.34 %) is read as the evidence's figure it rounds to at its own precision.
+
+    A figure in another unit of the same measure ("120 minutes", "1,200 grams") is read as
+    the evidence's figure it equals ("2 hours", "1.2 kg"): a conversion is no new number, and
+    read as minutes against the evidence's other minutes it was a contradiction.
+
+    ``text`` is a window: the scans are a few regexes over it.
+    """
+    if ANY_UNIT not in evidence:
+        return text
+    # "below 30°C" has its unit in words ("30 degrees"), so it is read as a temperature
+    text = _temperatures_and_quarters(text)
+    text = _rewrite(text, _HEDGED_SPELLED, lambda match: _spelled_hedged(match, evidence),
+                    group=2)
+    text = _resolve_converted(_resolve_scaled(_resolve_decimals(text, evidence), evidence),
+                              evidence)
+
+    def closest(match: re.Match[str]) -> str | None:
+        figure = _value(match.group(2))
+        if figure is None or figure <= 0 or (match.group(3) or "") in _MONTH_NUMBER:
+            return None  # "about 31 December" is a date, not a rounded 30
+        word = match.group(3)
+        money = any(c in _CURRENCY for c in match.group(0)) or bool(
+            word and _unit(word) in _MONEY_WORDS)
+        lo, hi = _hedge_band(_HEDGES[match.group(1)], match.group(2), money)
+        limits = evidence.get(BOUNDS, frozenset())
+        unit = _unit(word) if word else ANY_UNIT
+        allowed = [(abs(v - figure), n)
+                   for n in evidence.get(unit, evidence[ANY_UNIT])
+                   if (v := _value(n)) is not None and lo * figure <= v <= hi * figure
+                   and (v == figure or f"{n} {unit}" not in limits)]
+        best = min(allowed)[1] if allowed else match.group(2)
+        return best if best != match.group(2) else None
+
+    return _rewrite(text, _HEDGED, closest, group=2)
+
+
+_MONEY_WORDS = frozenset({"dollar", "euro", "yen", "usd", "eur", "gbp", "jpy"})
+
+
+def _hedge_band(band: tuple[float, float], number: str, money: bool) -> tuple[float, float]:
+    """What a hedge allows of the figure ``number`` it stands before, as shares of it: its band,
+    but money is rounded, not banded: "about $870" or "around $900" for $866, not "about $760"
+    (a review: the band let a price 15 % off through)."""
+    figure = _value(number)
+    if not money or not figure:
+        return band
+    whole, _, places = number.replace(",", "").partition(".")
+    step = 10.0 ** (-len(places) if places else len(whole) - len(whole.rstrip("0") or "0"))
+    return max(band[0], 1 - step / 2 / figure), min(band[1], 1 + step / 2 / figure)
+
+
+# What introduces a worked-out figure ("= $500", "comes to about $42", "that's 30 days", "so
+# ... is $6,772"), within _CUE_CHARS before it, or follows it ("€36 in total").
+_RESULT_BEFORE = re.compile(r"=|\b(?:totals?|comes? to|works? out|adds? up|that's|that is|"
+                            r"which is|which means|so|gives|leaves|remaining)\b")
+_TOTAL = r"(?:in total|in all|altogether)\b"
+_RESULT_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+)?" + _TOTAL)
+_TOTAL_HINT = re.compile(_TOTAL)  # where _RESULT_AFTER can match at all: a literal scan
+_CUE_CHARS = 60
+# A quotient only where the text divides: of a few small figures, some quotient lands near
+# almost any number ("a 4 × 4 ft unit for $40 ... a 5 × 10 ft unit": 40 / 4).
+_DIVIDING = re.compile(r"[÷/]|\b(?:divided|split|shared)\b")
+_WORKED_FIGURES = 12  # more figures than this in one window: no search for worked-out ones
+# A time of day or a day of a month is no amount ("runs 10:30 to 12:00, so the fee is $40" is
+# no 10 + 30; "from March 5 to March 20, so 25% off" no 5 + 20): it combines only with its own
+# kind into a duration ("10:00 to 18:00, which is 8 hours"; "ends April 30, so from April 25
+# that's 5 days") or with an amount into its own kind. A percentage combines with a
+# percentage, or is taken of an amount ("20% off $150, so $120"); never added to one ("$50
+# with 20% off, so $30") nor multiplied by a count into a percentage ("6% over 5 years, 30%").
+_CLOCK = re.compile(r"(?<![\d.:,])(\d{1,2}):(\d\d)(?!\d)(?:\s*([ap])\.?m\b\.?)?"
+                    r"|(?<![\d.:,])(\d{1,2})\s*([ap])\.?m\b\.?", re.IGNORECASE)
+_DATE_DAY = re.compile(rf"\b({_MONTH_NAMES})\.?\s+{_DAY}\b|\b{_DAY}\s+(?:of\s+)?({_MONTH_NAMES})\b")
+_PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
+_UNIT_AFTER = re.compile(r"\s*(%|per\s?cent\b|[^\W\d_][\w-]*)")
+_DURATION_AFTER = {"clock": re.compile(r"[\s-]*(?:hours?|hrs?)\b"),
+                   "date": re.compile(r"[\s-]*(?:days?|nights?)\b")}
+
+
+def _figure_kinds(spelled: str) -> dict[int, tuple[str, Decimal | None]]:
+    """Where a figure of ``spelled`` starts: ("clock", its time in hours on a 24-hour clock,
+    minutes included), ("minute", None) for the minutes of a time, or ("date", its day of a
+    common year) for a day of a month."""
+    kinds: dict[int, tuple[str, Decimal | None]] = {}
+    for m in _CLOCK.finditer(spelled):
+        hour_group, half = (1, m.group(3)) if m.group(1) else (4, m.group(5))
+        hour = Decimal(m.group(hour_group))
+        if half and hour == 12:
+            hour = Decimal(0)  # 12 am is midnight, 12 pm noon
+        if half and half.lower() == "p":
+            hour += 12
+        if m.group(2):
+            hour += Decimal(m.group(2)) / 60
+            kinds[m.start(2)] = ("minute", None)
+        kinds[m.start(hour_group)] = ("clock", hour)
+    for m in _DATE_DAY.finditer(spelled):
+        day_group, month = (2, m.group(1)) if m.group(2) else (3, m.group(4))
+        try:
+            day = datetime.date(2001, _MONTH_NUMBER[month.lower()], int(m.group(day_group)))
+        except ValueError:  # "February 30"
+            continue
+        kinds.setdefault(m.start(day_group), ("date", Decimal(day.timetuple().tm_yday)))
+    return kinds
+
+
+def _unit_of(text: str, match: re.Match[str]) -> str:
+    """The unit of the figure ``match`` (group 1) in ``text``: a currency sign before it, else
+    the word after it as :func:`_unit` reads it, else :data:`ANY_UNIT`."""
+    before = text[max(0, match.start(1) - 2):match.start(1)].rstrip()
+    if before[-1:] in _CURRENCY:
+        return before[-1]
+    after = _UNIT_AFTER.match(text, match.end(1))
+    return _unit(after.group(1)) if after else ANY_UNIT
+
+
+def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` without the figures it works out from two figures it wrote before them (a sum,
+    difference, product, a quotient where it divides, a percentage of an amount, a duration
+    between two times or days: :func:`_combinations`; to the result's own precision and
+    within 1 %, or within its hedge's band, money rounded): realistic answers compute ("two
+    adult tickets at €18 each, €36 in total") and the result, stated nowhere in the evidence,
+    halted them. Its operands stay and are checked like any figure, so a wrong rate still
+    halts; a miscalculated result is no combination, and halts. Only a figure the text gives
+    as a result ("= $500", "that's 30 days", "€36 in total"), of no unit or of an operand's
+    ("$10 per month for 2 users, so 12 days" is no sum: a review), and never a year: "5 to 10
+    days for $15" is no worked-out sum.
+
+    Right arithmetic on the wrong rule passes the lexical signals: adding up parts where the
+    evidence prices the bundle, or leave days where it caps the carry-over at 5 (a review);
+    only the detector can see it. Keeping such a result in the contradiction check halted
+    faithful sums again: a figure of any unit the evidence gives other figures of ("that's 30
+    days", "$500 per week") is a conflict there."""
+    text = _drop_year_spans(_drop_point_changes(text, evidence), evidence)
+    low = text.lower()
+    if not has_digit(text) or not (_RESULT_BEFORE.search(low) or _TOTAL_HINT.search(low)):
+        return text
+    spelled = spell_out_numbers(text)
+    cased = spelled.lower()
+    figures = [(m, v) for m in _WHOLE_FIGURE.finditer(spelled)
+               if not _YEAR.fullmatch(m.group(1))
+               and (v := _decimal(m.group(1).replace(",", ""))) is not None]
+    if len(figures) < 3 or len(figures) > _WORKED_FIGURES:
+        return text
+    at = _figure_kinds(spelled)
+    found = [at.get(m.start(1)) for m, _ in figures]
+    kinds = [k[0] if k else "percent" if _PERCENT_AFTER.match(spelled, m.end(1)) else None
+             for (m, _), k in zip(figures, found, strict=True)]
+    figures = [(m, k[1] if k and k[1] is not None else v)
+               for (m, v), k in zip(figures, found, strict=True)]
+    units = [_unit_of(spelled, m) for m, _ in figures]
+    stated = evidence.get(ANY_UNIT, frozenset())
+    dividing = _DIVIDING.search(cased) is not None
+
+    def worked_out(k: int) -> bool:
+        match, result = figures[k]
+        kind, unit = kinds[k], units[k]
+        if kind == "minute" or result <= 0 or match.group(1).replace(",", "") in stated:
+            return False
+        start, end = match.span()
+        if not (_RESULT_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
+                or _RESULT_AFTER.match(cased, end, end + 25)):
+            return False
+        places = len(match.group(1).partition(".")[2])
+        band = _hedge_before(spelled, match.start())
+        if band is None:  # to its own last digit, and within 1 %: 5,838 / 934 = 6.25 is no 6
+            slack = min(Decimal(5).scaleb(-places - 1), result / 100)
+            lo, hi = result - slack, result + slack
+        else:
+            share = _hedge_band(band, match.group(1), unit in _CURRENCY or unit in _MONEY_WORDS)
+            lo, hi = result * Decimal(str(share[0])), result * Decimal(str(share[1]))
+        for i in range(k):
+            for j in range(i + 1, k):
+                if (kind is None and unit != ANY_UNIT and unit not in (units[i], units[j])
+                        and None is kinds[i] is kinds[j]):
+                    continue  # an amount of another unit than both: no arithmetic
+                if any(lo <= x <= hi for x in _combinations(
+                        figures[i][1], kinds[i], figures[j][1], kinds[j], kind, dividing,
+                        spelled, end)):
+                    return True
+        return False
+
+    drop = {figures[k][0].span(1) for k in range(2, len(figures)) if worked_out(k)}
+    if not drop:
+        return text
+    for start, end in sorted(drop, reverse=True):
+        spelled = spelled[:start] + spelled[end:]
+    return spelled
+
+
+# A change between two percentages, in points ("rose 13 percentage points", "up 170 basis
+# points", "a 1.7pp gain"): summaries of surveys and earnings write it, and it is no figure the
+# evidence states, nor a percentage ("1.7 percentage points" was read as 1.7 %).
+_POINT_CHANGE = re.compile(_FIGURE_RUN + r"[\s-]*(?:(percentage|basis)[\s-]+points?\b|(pp|bps?)\b)")
+
+
+def _drop_point_changes(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` without each change in points that is the difference of two percentages the
+    evidence compares (:data:`POINT_CHANGES`, to the figure's own precision): worked out of the
+    evidence, like the figures of :func:`drop_worked_out`; any other stays, a new figure."""
+    changes = [v for n in evidence.get(POINT_CHANGES, ()) if (v := _decimal(n)) is not None]
+    low = text.lower()
+    if not changes or ("point" not in low and "pp" not in low and "bp" not in low):
+        return text  # most text: a literal scan
+
+    def dropped(match: re.Match[str]) -> str | None:
+        value = _decimal(match.group(1).replace(",", ""))
+        if value is None:
+            return None
+        basis = match.group(2) == "basis" or (match.group(3) or "").startswith("bp")
+        points = value / 100 if basis else value
+        places = len(match.group(1).partition(".")[2]) + (2 if basis else 0)
+        slack = Decimal(5).scaleb(-places - 1)
+        if any(abs(change - points) <= slack for change in changes):
+            return match.group()[len(match.group(1)):].lstrip()  # the unit stays, as words
+        return None
+
+    return _rewrite(text, _POINT_CHANGE, dropped)
+
+
+def _combinations(a: Decimal, kind_a: str | None, b: Decimal, kind_b: str | None,
+                  kind: str | None, dividing: bool, text: str, end: int) -> list[Decimal]:
+    """What two figures of these kinds (see :func:`_figure_kinds`; "percent") can work out to
+    a result of ``kind`` that ends at ``end`` of ``text``."""
+    if "minute" in (kind_a, kind_b):
+        return []
+    when = {kind_a, kind_b} & {"clock", "date"}
+    if when:
+        if kind_a is not None and kind_a == kind_b:  # "10:00 to 18:00, which is 8 hours"
+            duration = _DURATION_AFTER[kind_a].match(text, end)
+            return [abs(a - b)] if kind is None and duration else []
+        if len(when) == 1 and None in (kind_a, kind_b) and kind == when.pop():
+            return [a + b, abs(a - b)]  # "arrives 3 days after March 5, so March 8"
+        return []
+    if "percent" in (kind_a, kind_b):
+        if kind_a == kind_b:  # "6% plus 2% is 8%"
+            return [a + b, abs(a - b)] if kind == "percent" else []
+        amount, share = (b, a) if kind_a == "percent" else (a, b)
+        return ([] if kind is not None
+                else [amount * share / 100, amount * (100 - share) / 100,
+                      amount * (100 + share) / 100])
+    if kind is not None:  # no date, time or percentage is worked out of two amounts
+        return []
+    found = [a + b, abs(a - b)]
+    if 1 not in (a, b) and 0 not in (a, b):
+        found += [a * b, a / b, b / a] if dividing else [a * b]
+    return found
+
+
+# Units one figure converts between: (measure, size in the measure's base unit), by the unit
+# word as _unit reads it. Only unambiguous words: not "m" (metres, minutes or millions), "s",
+# "h", "l", "t", nor miles or pounds against metric (a different system is another claim).
+_MEASURES: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("second", "sec", "secs"), ("time", 1.0)),
+    **dict.fromkeys(("minute", "min"), ("time", 60.0)),
+    **dict.fromkeys(("hour", "hr", "hrs"), ("time", 3600.0)),
+    "day": ("time", 86400.0), **dict.fromkeys(("week", "wk", "wks"), ("time", 604800.0)),
+    "fortnight": ("time", 1209600.0), "month": ("time", 2629800.0),
+    **dict.fromkeys(("year", "yr", "yrs"), ("time", 31557600.0)),
+    **dict.fromkeys(("mg", "milligram", "milligramme"), ("mass", 0.001)),
+    **dict.fromkeys(("g", "gram", "gramme"), ("mass", 1.0)),
+    **dict.fromkeys(("kg", "kgs", "kilogram", "kilogramme", "kilo"), ("mass", 1000.0)),
+    "tonne": ("mass", 1e6),
+    **dict.fromkeys(("mm", "millimetre", "millimeter"), ("length", 0.001)),
+    **dict.fromkeys(("cm", "centimetre", "centimeter"), ("length", 0.01)),
+    **dict.fromkeys(("metre", "meter"), ("length", 1.0)),
+    **dict.fromkeys(("km", "kms", "kilometre", "kilometer"), ("length", 1000.0)),
+    **dict.fromkeys(("ml", "millilitre", "milliliter"), ("volume", 0.001)),
+    **dict.fromkeys(("litre", "liter"), ("volume", 1.0)),
+}
+# Months and years have no fixed length in days or weeks: "30 days" or "31 days" is a month,
+# "52 weeks" or "365 days" a year, within this share. Not "4 weeks" for a month, nor "13
+# months" for a year (a review found a looser share read such wrong figures as the evidence's);
+# months and years between themselves, and every other conversion, are exact within rounding.
+_LOOSE_UNITS = frozenset({"month", "year", "yr", "yrs"})
+_LOOSE_SHARE = 0.035
+
+_CONVERTIBLE = re.compile(_FIGURE_RUN + r"[ \t-]?([a-z]+)\b")
+# A number in words before its unit ("two-week trial", "one year"): "one" too, since a unit
+# follows it (alone it is mostly a pronoun, see _spelled_number).
+_SPELLED_CONVERTIBLE = re.compile(r"(" + _SPELLED.pattern + r")[ \t-]?([a-z]+)\b")
+
+
+def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` with each figure the evidence states in another unit of its measure written
+    as the evidence writes it ("120 minutes" as "2 hours", "a two-week trial" as "14 day");
+    see :func:`resolve_hedged_numbers`.
+
+    Like a number the evidence states anywhere (:func:`quantity_conflict`), a figure equal to
+    any of the evidence's figures of its measure is read as that one, whichever fact the
+    evidence states it of: "charges in 120 minutes" against "charges in 90 minutes; shipping
+    takes 2 hours" is then no contradiction (the words, and the detector, still judge it)."""
+    stated = [(unit, _MEASURES[unit], v, n) for unit, numbers in evidence.items()
+              if unit in _MEASURES for n in numbers if (v := _value(n)) is not None]
+    if not stated:
+        return text
+
+    def convert(number: str, word: str) -> str | None:
+        unit = _unit(word)
+        measure = _MEASURES.get(unit)
+        value = _value(number)
+        if measure is None or not value or number.replace(",", "") in evidence.get(unit, ()):
+            return None
+        size = value * measure[1]
+        for other, (kind, factor), v, written in stated:
+            if kind != measure[0] or other == unit or not v:
+                continue
+            loose = (unit in _LOOSE_UNITS) != (other in _LOOSE_UNITS)  # month vs days, weeks
+            slack = _LOOSE_SHARE if loose else 0.005
+            if abs(v * factor - size) <= slack * size:
+                return f"{written} {other}"
+        return None
+
+    def spelled(match: re.Match[str]) -> str | None:
+        run = text[slice(*match.span(1))]
+        number = "1" if run.lower() == "one" else _spelled_number(run)
+        return convert(number, match.group(2)) if number.isdigit() else None
+
+    if has_digit(text):
+        text = _rewrite(text, _CONVERTIBLE, lambda m: convert(m.group(1), m.group(2)))
+    return _rewrite(text, _SPELLED_CONVERTIBLE, spelled)
+
+
+def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` with each scaled figure replaced by the closest number of the evidence it
+    rounds to (see :func:`resolve_hedged_numbers`): any the evidence states but a year (a
+    "$2k" is not 2019's). A range's first number is scaled as its last ("$425–435 million")."""
+    if not _FIGURE_HINT.search(text):
+        return text
+    text = _range_firsts(text)
+    candidates: list[tuple[str, Decimal]] = []  # the evidence's numbers, read at the first figure
+
+    def closest(match: re.Match[str]) -> str | None:
+        scale = _scale_of(text, match)
+        number = match.group(1).replace(",", "")
+        value = None if scale is None else _scaled_value(number, scale[0])
+        if scale is None or value is None or value <= 0:
+            return None
+        if not candidates:
+            candidates.extend((n, v) for n in evidence[ANY_UNIT]
+                              if not _YEAR.fullmatch(n) and (v := _decimal(n)) is not None)
+        band = _hedge_before(text, match.start())
+        if band is None:
+            decimals = len(number.partition(".")[2])
+            slack = min(Decimal(5).scaleb(scale[0] - decimals - 1), value / 20)
+            lo, hi = value - slack, value + slack
+        else:
+            lo, hi = value * Decimal(str(band[0])), value * Decimal(str(band[1]))
+        near = [(abs(v - value), n) for n, v in candidates if lo <= v <= hi]
+        return min(near)[1] if near else None
+
+    return _rewrite(text, _FIGURE, closest)
+
+
+_YEAR = re.compile(r"1[89]\d\d|20\d\d")
+_WHOLE_FIGURE = re.compile(_FIGURE_RUN + r"(?!\.?\d)")  # whole: "6,772." is 6772, not 6
+_DECIMAL_AND_UNIT = re.compile(_WHOLE_FIGURE.pattern + r"(?:\s*" + _UNIT_WORD + ")?")
+
+
+def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` with each decimal the evidence does not state replaced by the evidence's number
+    it rounds to at its own precision (within half its last digit), which the evidence writes
+    to more places: an answer writes "$0.0000133" or "1.23 kg" for the evidence's
+    "$0.0000133334" or "1.23456 kg", and that is no changed figure."""
+    if "." not in text or not has_digit(text):
+        return text
+    stated = evidence[ANY_UNIT]
+
+    def closest(match: re.Match[str]) -> str | None:
+        number = match.group(1).replace(",", "")
+        places = len(number.partition(".")[2])
+        value = _decimal(number) if places and number not in stated else None
+        if value is None:
+            return None
+        # within 5 % too, and of its unit: "3.6 seconds" is no rounded "3.55 miles per kWh",
+        # "0.2 mg" no "0.15 mg" (reviews of the first versions)
+        slack = min(Decimal(5).scaleb(-places - 1), value / 20)
+        word = match.group(2)
+        unit = _unit(word) if word else ANY_UNIT
+        pool = stated if unit == ANY_UNIT else evidence.get(unit, frozenset())
+        near = [(abs(v - value), n) for n in pool
+                if len(n.partition(".")[2]) > places and (v := _decimal(n)) is not None
+                and abs(v - value) <= slack]
+        return min(near)[1] if near else None
+
+    return _rewrite(text, _DECIMAL_AND_UNIT, closest, group=1)
+
+
+def _hedge_before(text: str, start: int) -> tuple[float, float] | None:
+    """The band of the hedge right before the figure at ``start`` ("more than $1.5bn"), if any.
+    Not "up to"'s: narrower than a rounded figure's own precision, it would read "up to $1.5
+    billion" for $1.52 billion as a change."""
+    before = text[max(0, start - 24):start].rstrip("".join(_CURRENCY) + " \t").lower()
+    for hedge, band in _HEDGES.items():
+        if before.endswith(hedge) and not before[:-len(hedge)][-1:].isalnum():
+            return None if band is _ROUNDED_UP else band
+    return None
+
+
+
+def merge_quantities(*indexes: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """One index for evidence from several places: every number each states, per unit (a
+    number one source states is not a conflict because another source states a different one)."""
+    merged: dict[str, frozenset[str]] = {}
+    for index in indexes:
+        for unit, numbers in index.items():
+            merged[unit] = merged.get(unit, frozenset()) | numbers
+    return merged
+
+
+def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
+    """The window gives a quantity of a unit for which the evidence gives a different one, and
+    the evidence never states the window's number at all.
+
+    "450 metres" against evidence saying "330 metres" (and never 450) is a contradiction, not
+    merely missing support: swapped numbers are the commonest factual edit, and this rule fires
+    only when the evidence talks about the same unit, which keeps it precise. A number the
+    evidence does state is not a swap: documents give several figures of one unit ("870
+    infected in all, 170 infections lately") and names carry numbers ("737 MAX 9 aircraft").
+    A unit is the same unit under any of its names ("3 hrs" against "2 hours", "500 km"
+    against "330 kilometres", "3 ft" against "5 feet"), and a bare "m" is millions ("1.2m
+    visitors" against "1.5 million"), or metres before a length word ("500 m tall").
+    """
+    stated = evidence.get(ANY_UNIT, frozenset())
+    for number, unit in quantities(window):
+        readings = [(n, known) for n, u in _readings(number, unit, window)
+                    for known in (evidence.get(name) for name in _UNIT_NAMES.get(u, (u,)))
+                    if known is not None]
+        if readings and not any(n in known or n in stated for n, known in readings) \
+                and not _undated_day(number, unit, evidence.get(unit, frozenset()), stated):
+            return True
+    return False
+
+
+# Names of one unit that converts to no other (another system is another claim, _MEASURES):
+# still one unit under each name ("3 ft" against "5 feet" is a changed figure).
+_OTHER_UNITS = (("foot", "feet", "ft"), ("inch", "inches"), ("pound", "lb", "lbs"),
+                ("mile", "mi"), ("ounce", "oz"), ("gallon", "gal"), ("yard", "yd", "yds"))
+# Every name of one unit, by each of its names as _unit reads them: a figure's unit under
+# another name is still its unit ("km", "kilometre"); from the measures' table, which gives a
+# unit's names the same size, and the units above.
+_UNIT_NAMES: dict[str, tuple[str, ...]] = {
+    **{name: tuple(other for other, size in _MEASURES.items() if size == _MEASURES[name])
+       for name in _MEASURES},
+    **{name: names for names in _OTHER_UNITS for name in names}}
+# A bare "m" after a number ("1.2m visitors", "500 m") is millions or metres (or, rarely,
+# minutes): a changed figure in millions is read as one, and one in metres where a length
+# word follows ("500 m tall"); "2.1m people" against the evidence's "330 metres" is no
+# contradiction (a review). Conversions never read it (_MEASURES).
+_METRES_OR_MILLIONS = "m"
+_METRES_BY_LENGTH = re.compile(
+    r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s?m\b(?=\s+(?:tall|long|high|wide|deep|away|across|"
+    r"in (?:length|height|width|depth)))")
+
+
+def _metres_by_length(text: str) -> set[str]:
+    """The numbers ``text`` gives in a bare "m" before a length word: metres."""
+    return {match.group(1).replace(",", "") for match in _METRES_BY_LENGTH.finditer(text)}
+
+
+def _readings(number: str, unit: str, window: str) -> list[tuple[str, str]]:
+    """What a window's figure may mean, as (number, unit) pairs: itself, and for a bare "m"
+    also its number in millions, and in metres where the window writes a length word after
+    it (looked for only then: most windows have no bare "m")."""
+    if unit != _METRES_OR_MILLIONS:
+        return [(number, unit)]
+    millions = _scaled_value(number, 6)
+    return [(number, unit), *([] if millions is None else [(_digits_of(millions), "million")]),
+            *([(number, "metre")] if number in _metres_by_length(window) else [])]
+
+
+def _undated_day(number: str, unit: str, dates: frozenset[str], stated: frozenset[str]) -> bool:
+    """A window's date that is no changed date: one with a year whose day the evidence states
+    with no year at all (the year is new), or whose day the evidence states as a number of
+    its own, in a form not read as a date ("June 3 for renovations", "Nov. 16", "3.6.2024"):
+    as for any number the evidence states (see :func:`quantity_conflict`)."""
+    if unit != DATE_UNIT or not number.isdigit():
+        return False
+    if str(int(number[-2:])) in stated or number[-2:] in stated:
+        return True
+    return (len(number) == 8 and number[4:] in dates
+            and not any(len(d) == 8 and d.endswith(number[4:]) for d in dates))
+
