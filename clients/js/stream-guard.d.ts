@@ -101,6 +101,15 @@ export interface StreamGuardOptions {
   /** Longer sends are split into several deltas (the server limits frame size); a positive
    *  integer, in UTF-16 code units (a surrogate pair is never split). */
   maxDeltaChars?: number;
+  /** Frames written per second on a connection (900), under the server's `rate_per_s` (1000
+   *  by default), over which it drops a frame and the stream it was for is no longer checked.
+   *  Frames over it wait in order, a stream's waiting deltas joined into one (up to
+   *  `maxDeltaChars`); every frame counts (start, delta, end, cancel, ping). A positive
+   *  finite number, or null to write every frame at once. */
+  maxMessagesPerSecond?: number | null;
+  /** Frames a connection may write at once before `maxMessagesPerSecond` paces them (1000,
+   *  under the server's `rate_burst`); a positive integer. */
+  messageBurst?: number;
   /** ms to wait for `started`. */
   startTimeout?: number;
   /** Milliseconds to wait for a connection to open before it counts as failed (10000); a
@@ -152,9 +161,12 @@ export function backoffDelays(backoff?: Backoff): Generator<number, void, unknow
 export class GuardStream {
   readonly id: string;
   readonly mode: Mode;
-  /** Everything sent so far. */
+  /** Everything sent so far, as given to `send`: also text still waiting to be written for
+   *  `maxMessagesPerSecond`, so the server's offsets always index into it. Waiting text a
+   *  halt, cancel or lost connection kept from being written stays here, after every offset
+   *  the server reports (`Halt.retracted` includes it). */
   readonly text: string;
-  /** Code points sent so far. */
+  /** Code points sent so far (of `text`); `Done.chars` counts those the server took. */
   readonly chars: number;
   /** Holdback: text before this offset is verified. */
   readonly released: number;
@@ -174,12 +186,13 @@ export class GuardStream {
   slice(start: number, end?: number): string;
   /** Send the next piece of output. Throws once halted, ended, done, lost or failed, and a
    *  TypeError when `text` is not a string. Lone surrogates are sent as U+FFFD (a trailing
-   *  high one waits for its pair in the next piece). */
+   *  high one waits for its pair in the next piece). Over `maxMessagesPerSecond` the piece
+   *  waits, joined to the stream's pieces waiting before it, and goes before its `end`. */
   send(text: string): void;
   /** The output is complete. Throws once ended (unless failed since) or lost. */
   end(): void;
   /** Abandon the stream, also after `end` until `done`; does nothing once done, lost or
-   *  cancelled. */
+   *  cancelled. Its pieces still waiting for `maxMessagesPerSecond` are not sent. */
   cancel(): void;
 }
 
@@ -196,8 +209,9 @@ export class StreamGuard {
    *  server's size limit), one for a spent character budget is retried once on a new
    *  connection. */
   start(options?: StartOptions): Promise<GuardStream>;
-  /** Protocol round trip, ms. Rejects with a `StreamGuardError` `rate_limited` when the
-   *  server dropped the ping for the connection's message rate. */
+  /** Protocol round trip, ms, any wait for `maxMessagesPerSecond` included. Rejects with a
+   *  `StreamGuardError` `rate_limited` when the server dropped the ping for the connection's
+   *  message rate. */
   ping(): Promise<number>;
   close(): void;
 }

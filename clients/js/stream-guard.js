@@ -187,6 +187,9 @@ export class GuardStream {
   constructor(link, id, options) {
     this.id = id;
     this.mode = options.mode ?? "observe";
+    // Text counts as sent at send(), also while it waits in the connection's outbox: the
+    // server's offsets index into the whole text, and text that waits only ever follows what
+    // the server has (dropped from the outbox, it stays at the end, after every offset).
     /** Everything sent so far. */
     this.text = "";
     /** Characters (code points) sent so far. */
@@ -202,7 +205,8 @@ export class GuardStream {
     this._cancelled = false; // a cancel is sent: the done it brings is all that is left
     this._link = link;
     this._options = options;
-    this._seq = 0;
+    this._seq = 0; // the next delta's seq, taken when the delta is written
+    this._queued = null; // the newest of its deltas still in the outbox, not written yet
     this._astral = false; // any surrogate pair sent: offsets need converting
     // A high surrogate a send() ended on: the first half of a character whose second half the
     // next send() brings (a delta with a lone half is refused as not text).
@@ -228,7 +232,9 @@ export class GuardStream {
   /**
    * Send the next piece of output; `seq` is numbered for you. Throws once halted, ended, done,
    * lost or failed, and a TypeError for a `text` that is not a string.
-   * Pieces may be cut anywhere, between the two halves of a character too.
+   * Pieces may be cut anywhere, between the two halves of a character too. Over the
+   * connection's message rate a piece waits, joined to the stream's pieces waiting before it;
+   * it counts in `text` and `chars` at once all the same.
    */
   send(text) {
     // String(undefined) would send the word "undefined", and have it checked as output.
@@ -265,7 +271,7 @@ export class GuardStream {
         j += j - 1 > i ? -1 : 1; // keep pairs whole: a lone pair is one character, sent whole
       }
       const piece = text.slice(i, j);
-      this._link.sendFrame({ type: "delta", stream_id: this.id, seq: this._seq++, text: piece });
+      this._link.sendDelta(this, piece);
       this.text += piece;
       this.chars += codePoints(piece);
       this._astral ||= this.chars !== this.text.length;
@@ -304,6 +310,8 @@ export class GuardStream {
     this._half = "";
     this.ended = true;
     this._cancelled = true;
+    // Its deltas still waiting are abandoned with it: they never leave.
+    this._link.dropDeltas(this);
     this._link.sendFrame({ type: "cancel", stream_id: this.id });
   }
 
@@ -347,10 +355,16 @@ export class GuardStream {
           degraded: frame.degraded === true,
           valid: this.slice(0, frame.at), retracted: this.slice(frame.at),
         };
+        // The server refuses deltas after a halt (send throws now): those still waiting never
+        // leave. Their text stays in `text`, after `at`: retracted with the rest.
+        this._link.dropDeltas(this);
         this._call("onHalt", this.halt);
         break;
       }
       case "done":
+        // A done before this client's end (a drain's) forgot the stream: its deltas still
+        // waiting would be refused unknown_stream.
+        this._link.dropDeltas(this);
         this.done = {
           streamId: this.id, halted: frame.halted, chars: frame.chars, windows: frame.windows,
           cancelled: frame.cancelled === true, drained: frame.drained === true,
@@ -385,6 +399,8 @@ export class GuardStream {
    * dropped may have been theirs) to close it there.
    */
   _fail(error) {
+    // The server refuses its later deltas bad_seq: those still waiting never leave.
+    this._link.dropDeltas(this);
     this.failed ??= error;
     this.ended = false;
     this._cancelled = false;
@@ -402,15 +418,33 @@ export class GuardStream {
   }
 }
 
-/** One WebSocket and the streams multiplexed on it. */
+/**
+ * One WebSocket and the streams multiplexed on it.
+ *
+ * The server drops a message over the connection's rate (`rate_limited`), and the stream it was
+ * for is no longer checked: a fast model sending a delta per token trips it. So frames are
+ * paced here by a token bucket like the server's (`maxMessagesPerSecond`, `messageBurst`; null
+ * rate: none), one token a frame. A frame without a token waits in the outbox, first in first
+ * out, and goes when a token comes; a delta that waits takes in its stream's next ones, so a
+ * stream sends one delta per token however many sends it gets, and text waits no longer than
+ * the rate makes it.
+ */
 class Link {
-  constructor(ws, maxDeltaChars) {
+  constructor(ws, maxDeltaChars, maxMessagesPerSecond, messageBurst) {
     this.ws = ws;
     this.maxDeltaChars = maxDeltaChars;
     this.streams = new Map();
     this.closed = null;
     this._pongs = [];
     this._ghosts = new Map(); // id -> cancelled starts whose frames are still to come
+    this._rate = maxMessagesPerSecond;
+    this._burst = messageBurst;
+    this._tokens = messageBurst; // full, as the server's bucket starts
+    this._refilled = performance.now();
+    // Entries { frame, stream } not written yet; `stream` is set for a delta, whose seq is
+    // taken when written. Never holds one without a timer set to write it.
+    this._outbox = [];
+    this._timer = null;
     ws.addEventListener("message", (event) => this._onMessage(event));
     ws.addEventListener("close", (event) => this._onClose(event.code, event.reason));
   }
@@ -419,9 +453,80 @@ class Link {
     return this.closed === null;
   }
 
+  /** Write `frame` now if the rate allows and nothing waits before it, else after what waits. */
   sendFrame(frame) {
+    this._post({ frame, stream: null });
+  }
+
+  /**
+   * A delta of `stream`. One that has to wait joins the stream's delta already waiting while
+   * both fit in one (`maxDeltaChars`; send cut both at whole characters): it goes as one
+   * frame, with one seq.
+   */
+  sendDelta(stream, text) {
     if (this.closed) throw this.closed;
+    const waiting = stream._queued;
+    if (waiting && waiting.frame.text.length + text.length <= this.maxDeltaChars) {
+      waiting.frame.text += text;
+      return;
+    }
+    const entry = { frame: { type: "delta", stream_id: stream.id, text }, stream };
+    if (!this._post(entry)) stream._queued = entry;
+  }
+
+  /** Take `stream`'s deltas not written yet out of the outbox: they are never sent. */
+  dropDeltas(stream) {
+    // Entries are written in order: with its newest delta written, all of them are.
+    if (stream._queued === null) return;
+    stream._queued = null;
+    this._outbox = this._outbox.filter((entry) => entry.stream !== stream);
+  }
+
+  /** Write `entry` at once (true) or queue it (false). */
+  _post(entry) {
+    if (this.closed) throw this.closed;
+    if (this._outbox.length === 0 && this._take()) {
+      this._write(entry);
+      return true;
+    }
+    this._outbox.push(entry);
+    this._schedule();
+    return false;
+  }
+
+  _write({ frame, stream }) {
+    if (stream) {
+      // Numbered as written, not as sent: a delta that took in others is one number, and one
+      // dropped from the outbox leaves no gap the server would refuse bad_seq.
+      frame.seq = stream._seq++;
+      if (stream._queued?.frame === frame) stream._queued = null;
+    }
     this.ws.send(JSON.stringify(frame));
+  }
+
+  /** Whether a frame may be written now, spending the token if so. */
+  _take() {
+    if (this._rate === null) return true;
+    const now = performance.now();
+    this._tokens = Math.min(this._burst,
+      this._tokens + (now - this._refilled) * this._rate / 1000);
+    this._refilled = now;
+    if (this._tokens < 1) return false;
+    this._tokens -= 1;
+    return true;
+  }
+
+  _flush() {
+    this._timer = null;
+    while (this._outbox.length && this._take()) this._write(this._outbox.shift());
+    this._schedule();
+  }
+
+  _schedule() {
+    if (this._timer !== null || this._outbox.length === 0) return;
+    // Wake when the next token is due (the last _take just counted them), not before.
+    const wait = Math.ceil((1 - this._tokens) * 1000 / this._rate);
+    this._timer = setTimeout(() => this._flush(), wait);
   }
 
   /**
@@ -487,6 +592,10 @@ class Link {
   _onClose(code, reason) {
     if (this.closed) return;
     this.closed = new ConnectionClosedError(code, reason);
+    // What waits has no connection to go on: its streams and pings learn the loss below.
+    clearTimeout(this._timer);
+    this._timer = null;
+    this._outbox = [];
     const streams = [...this.streams.values()];
     this.streams.clear();
     for (const stream of streams) stream._lose(new ConnectionClosedError(code, reason, stream.id));
@@ -497,6 +606,12 @@ class Link {
 /**
  * A connection to a stream-guard server, opened on demand and reopened (with backoff and a fresh
  * ticket) for new streams after it drops.
+ *
+ * Frames are paced to `maxMessagesPerSecond` per connection (bursts of `messageBurst`), under
+ * the server's limit (1,000 a second, bursts of 2,000, by default), over which it drops a
+ * stream's message and stops checking the stream. Frames over the pace wait, in order, and a
+ * stream's deltas that wait go as one: a stream sending a token at a time sends fewer, larger
+ * deltas under load. A `maxMessagesPerSecond` of null writes every frame at once.
  */
 export class StreamGuard {
   /**
@@ -504,6 +619,7 @@ export class StreamGuard {
    */
   constructor({
     url, getTicket = null, backoff = DEFAULT_BACKOFF, maxDeltaChars = 8192,
+    maxMessagesPerSecond = 900, messageBurst = 1000,
     startTimeout = 10000, openTimeout = 10000, onConnectionChange = null,
     WebSocket: WS = globalThis.WebSocket,
   }) {
@@ -514,11 +630,21 @@ export class StreamGuard {
     if (!Number.isInteger(maxDeltaChars) || maxDeltaChars < 1) {
       throw new RangeError(`maxDeltaChars must be a positive integer, got ${maxDeltaChars}`);
     }
+    if (maxMessagesPerSecond !== null &&
+        !(Number.isFinite(maxMessagesPerSecond) && maxMessagesPerSecond > 0)) {
+      throw new RangeError("maxMessagesPerSecond must be a positive number or null, got " +
+        `${maxMessagesPerSecond}`);
+    }
+    if (!Number.isInteger(messageBurst) || messageBurst < 1) {
+      throw new RangeError(`messageBurst must be a positive integer, got ${messageBurst}`);
+    }
     this.url = streamUrl(url);
     this.openTimeout = openTimeout;
     this.getTicket = getTicket;
     this.backoff = { ...DEFAULT_BACKOFF, ...backoff };
     this.maxDeltaChars = maxDeltaChars;
+    this.maxMessagesPerSecond = maxMessagesPerSecond;
+    this.messageBurst = messageBurst;
     this.startTimeout = startTimeout;
     this.onConnectionChange = onConnectionChange;
     /** How many connections this client has opened. */
@@ -637,13 +763,16 @@ export class StreamGuard {
   }
 
   /**
-   * Protocol round trip in milliseconds. A ping the server dropped for the connection's rate
-   * rejects with a `StreamGuardError` `rate_limited` (retryable).
+   * Protocol round trip in milliseconds, any wait for the message rate included. A ping the
+   * server dropped for the connection's rate rejects with a `StreamGuardError` `rate_limited`
+   * (retryable).
    */
   async ping() {
     const link = await this._liveLink(backoffDelays(this.backoff));
     const began = performance.now();
     await new Promise((resolve, reject) => {
+      // Waiters line up as their pings are written (the outbox keeps the order of frames),
+      // which is the order the server answers them in.
       link._pongs.push({ resolve, reject });
       link.sendFrame({ type: "ping" });
     });
@@ -707,7 +836,8 @@ export class StreamGuard {
         this._notify("closed");
         throw closedClient();
       }
-      const link = new Link(ws, this.maxDeltaChars);
+      const link = new Link(ws, this.maxDeltaChars, this.maxMessagesPerSecond,
+        this.messageBurst);
       this._link = link;
       this.connectionsOpened += 1;
       this._notify("open");
