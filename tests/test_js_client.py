@@ -668,3 +668,200 @@ guard.close();
         result = await probe.line()
         await probe.finish()
     assert result == {"started": "started", "calls": 2}
+
+
+# A WebSocket that counts the frames the client writes, by type (pacing tests).
+COUNTED = """
+const written = {};
+class Counted extends WebSocket {
+  send(data) {
+    const type = JSON.parse(data).type;
+    written[type] = (written[type] ?? 0) + 1;
+    super.send(data);
+  }
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const SENTENCE = "The Eiffel Tower was completed in 1889. ";
+"""
+
+
+async def test_a_burst_of_sends_is_paced_under_the_servers_rate(tmp_path: Path) -> None:
+    """The server drops a message over the connection's rate (``rate_limited``) and stops
+    checking its stream; a model sending a delta per token trips it (a review). The client
+    paces its frames now, joining a stream's waiting deltas: every character reaches the
+    server in fewer frames than sends. Unpaced, the same sends are dropped."""
+    settings = make_settings(tmp_path, auth_disabled=True, rate_per_s=200.0, rate_burst=100)
+    async with running_server(settings) as srv:
+        probe = await node(tmp_path, srv, COUNTED + """
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Counted, maxMessagesPerSecond: 200,
+                                   messageBurst: 50 });
+const errors = [];
+const stream = await guard.start({ context: CONTEXT, onError: (e) => errors.push(e.code) });
+const text = SENTENCE.repeat(100);
+for (let k = 0; k < 3000; k++) stream.send(text[k]);  // one synchronous burst
+const burst = written.delta;  // written at once; the rest waits, joined
+for (let k = 3000; k < text.length; k++) {  // then a token at a time, faster than the pace
+  stream.send(text[k]);
+  if (k % 2) await sleep(1);
+}
+stream.end();
+const done = await stream.finished;
+out({ errors, halted: done.halted, chars: done.chars, sent: stream.chars, burst,
+      deltas: written.delta });
+guard.close();
+// The same server unpaced: what is over its burst is dropped.
+const unpaced = new sg.StreamGuard({ url: URL, maxMessagesPerSecond: null });
+const dropped = await unpaced.start({ context: CONTEXT });
+for (let k = 0; k < 150; k++) dropped.send(text[k]);
+out({ failed: await dropped.finished.then(() => null, (e) => e.code) });
+unpaced.close();
+""")
+        paced = await probe.line()
+        unpaced = await probe.line()
+        await probe.finish()
+    assert paced["errors"] == [] and paced["halted"] is False
+    assert paced["chars"] == paced["sent"] == 4000
+    # The bucket's 50 tokens at once (and the few it refills while they are written), well
+    # within the server's burst of 100; then a delta per token, the pieces between joined:
+    # over 100 in the half second or more that the last thousand sends take.
+    assert paced["burst"] < 100 < paced["deltas"] < 4000
+    assert unpaced == {"failed": "rate_limited"}
+
+
+async def test_an_end_goes_after_the_deltas_waiting_before_it(tmp_path: Path) -> None:
+    """Pieces waiting for the message rate are joined per stream, streams side by side, and
+    an ``end`` sent while they wait goes after them: ``done`` counts every character."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, COUNTED + """
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Counted, maxMessagesPerSecond: 10,
+                                   messageBurst: 2 });
+const errors = [];
+const onError = (e) => errors.push(e.code);
+const a = await guard.start({ streamId: "a", context: CONTEXT, onError });
+const b = await guard.start({ streamId: "b", context: CONTEXT, onError });
+const words = SENTENCE.split(/(?<= )/);
+for (const word of words) {
+  a.send(word);
+  b.send(word);
+}
+a.end();
+b.end();
+const done = await Promise.all([a.finished, b.finished]);
+out({ errors, chars: done.map((d) => d.chars), sent: [a.chars, b.chars], sends: 2 * words.length,
+      written });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result["errors"] == [] and result["chars"] == result["sent"] == [40, 40]
+    written = result["written"]
+    assert written["start"] == written["end"] == 2
+    # Each stream's first piece may find a token left (the starts took the bucket's two, but it
+    # refills while they are answered); every later one waits, joined to its stream's.
+    assert 2 <= written["delta"] <= 4 < result["sends"]
+
+
+async def test_cancelling_drops_the_streams_waiting_deltas(tmp_path: Path) -> None:
+    """A cancel while the stream's deltas wait for the message rate: they are not sent (the
+    seq of the next delta is taken when written, so nothing is out of order), the cancel
+    is, and ``done`` follows."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, COUNTED + """
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Counted, maxMessagesPerSecond: 1,
+                                   messageBurst: 2 });
+const errors = [];
+const stream = await guard.start({ context: CONTEXT, onError: (e) => errors.push(e.code) });
+stream.send(SENTENCE);  // the bucket's last token
+for (let i = 0; i < 5; i++) stream.send("word ");  // waiting
+stream.cancel();
+const done = await stream.finished;
+await sleep(300);  // nothing else goes
+out({ errors, cancelled: done.cancelled, chars: done.chars, sent: stream.chars, written });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"errors": [], "cancelled": True, "chars": 40, "sent": 65,
+                      "written": {"start": 1, "delta": 1, "cancel": 1}}
+
+
+async def test_a_halt_drops_the_streams_waiting_deltas(tmp_path: Path) -> None:
+    """Deltas of a halted stream are refused (``stream_halted``): those waiting for the
+    message rate when the halt comes are not sent. Their text was sent as far as the app
+    knows, so the halt's ``retracted`` has it."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, COUNTED + """
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Counted, maxMessagesPerSecond: 1,
+                                   messageBurst: 2 });
+const errors = [];
+let halted;
+const halt = new Promise((resolve) => { halted = resolve; });
+const stream = await guard.start({ context: CONTEXT, onError: (e) => errors.push(e.code),
+                                   onHalt: (h) => halted(h) });
+stream.send("The Eiffel Tower is 450 metres tall. Great ");  // the bucket's last token
+for (let i = 0; i < 3; i++) stream.send("more ");  // waiting a second
+const h = await halt;
+stream.end();
+const done = await stream.finished;
+out({ errors, at: h.at, retracted: h.retracted, halted: done.halted, written });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"errors": [], "at": 0,
+                      "retracted": "The Eiffel Tower is 450 metres tall. Great more more more ",
+                      "halted": True, "written": {"start": 1, "delta": 1, "end": 1}}
+
+
+async def test_closing_drops_the_waiting_frames(tmp_path: Path) -> None:
+    """Frames waiting for the message rate when the connection closes are never written:
+    their streams are lost and their pings rejected, as for frames in flight."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, COUNTED + """
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Counted, maxMessagesPerSecond: 1,
+                                   messageBurst: 2 });
+const stream = await guard.start({ context: CONTEXT });
+stream.send(SENTENCE);  // the bucket's last token
+stream.send("word ");  // waiting
+const ping = guard.ping().then(() => "pong", (e) => e.name);  // waiting behind it
+guard.close();
+const lost = await stream.finished.then(() => "done", (e) => e.name);
+await sleep(1200);  // a token came: nothing is written
+out({ lost, ping: await ping, written });
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"lost": "ConnectionClosedError", "ping": "ConnectionClosedError",
+                      "written": {"start": 1, "delta": 1}}
+
+
+async def test_pacing_off_writes_a_frame_per_send_and_options_are_checked(
+        tmp_path: Path) -> None:
+    """``maxMessagesPerSecond: null`` writes every frame at once, as before pacing; a rate or
+    burst that cannot pace is a RangeError at construction."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, COUNTED + """
+const errors = [];
+for (const maxMessagesPerSecond of [0, -1, NaN, Infinity, "x", "5"]) {
+  try { new sg.StreamGuard({ url: URL, maxMessagesPerSecond }); errors.push(null); }
+  catch (error) { errors.push(error.name); }
+}
+for (const messageBurst of [0, -1, 1.5, "8", null]) {
+  try { new sg.StreamGuard({ url: URL, messageBurst }); errors.push(null); }
+  catch (error) { errors.push(error.name); }
+}
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Counted, maxMessagesPerSecond: null,
+                                   messageBurst: 1 });
+const stream = await guard.start({ context: CONTEXT });
+const words = SENTENCE.split(/(?<= )/);
+for (const word of words) stream.send(word);
+stream.end();
+const done = await stream.finished;
+out({ errors, sends: words.length, chars: done.chars, written });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result["errors"] == ["RangeError"] * 11
+    assert result["chars"] == 40
+    assert result["written"] == {"start": 1, "delta": result["sends"], "end": 1}
