@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
@@ -465,3 +468,165 @@ async def test_a_frame_in_many_small_reads_is_appended_not_joined_again() -> Non
         await asyncio.sleep(0.05)
         assert not conn._partial
     assert rec.messages == ["a", "b", "y" * 3000, "z"]
+
+
+# --- direct framing against websockets' own parser, however the reads split ------------------
+_HEAD = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+_MAX = 2**16 + 100  # max_size: the 65535/65536 length forms fit, one more byte does not
+
+
+class _Transport:
+    """Enough of an asyncio transport for a connection fed by hand."""
+
+    def __init__(self) -> None:
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def abort(self) -> None:
+        self.closing = True
+
+    close = abort
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        pass
+
+
+def _open_protocol() -> tuple[ServerProtocol, Request]:
+    protocol = ServerProtocol(max_size=_MAX)
+    protocol.receive_data(_HEAD)
+    request = protocol.events_received()[0]
+    assert isinstance(request, Request)
+    protocol.send_response(protocol.accept(request))
+    protocol.data_to_send()
+    return protocol, request
+
+
+def _parsed_by_websockets(data: bytes) -> tuple[list[Message], int | None]:
+    """The messages websockets' own parser finds in ``data`` (fed at once), up to the first
+    invalid text message, and the close code it sends (1007 for that message)."""
+    protocol, _ = _open_protocol()
+    protocol.receive_data(data)
+    messages: list[Message] = []
+    fragments: list[Frame] = []
+    for event in protocol.events_received():
+        if not isinstance(event, Frame) or event.opcode not in (Opcode.TEXT, Opcode.BINARY,
+                                                                Opcode.CONT):
+            continue
+        fragments.append(event)
+        if not event.fin:
+            continue
+        payload = b"".join(fragment.data for fragment in fragments)
+        opcode, fragments = fragments[0].opcode, []
+        if opcode is Opcode.BINARY:
+            messages.append(payload)
+            continue
+        try:
+            messages.append(payload.decode())
+        except UnicodeDecodeError:
+            return messages, protocol.close_sent.code if protocol.close_sent else 1007
+    return messages, protocol.close_sent.code if protocol.close_sent else None
+
+
+def _delivered(data: bytes, cuts: list[int]) -> tuple[list[Message], int | None]:
+    """What a CallbackConnection delivers of ``data`` read in pieces split at ``cuts``; after
+    each read, all that websockets parses of what was read so far (nothing waits for more)."""
+    protocol, request = _open_protocol()
+    conn = CallbackConnection(protocol, None, ping_interval=None, ping_timeout=None)
+    # websockets' Connection's: ServerConnection's would start a handler (there is no server)
+    Connection.connection_made(conn, cast(asyncio.Transport, _Transport()))
+    conn.request, conn._head = request, None
+    conn._direct = conn._can_frame_directly()
+    assert conn._direct
+    messages: list[Message] = []
+    conn.deliver_to(lambda message, _: messages.append(message), lambda: None)
+    for start, stop in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        conn.data_received(data[start:stop])
+        delivered = messages, protocol.close_sent.code if protocol.close_sent else None
+        assert delivered == _parsed_by_websockets(data[:stop]), stop
+    return delivered
+
+
+def _client_frames(rng: random.Random) -> bytes:
+    """A client's frames: data frames of every length form, pings and pongs, fragmented
+    messages (with control frames between fragments, text split inside a character), and at
+    most one bad frame at the end, followed by one that must not be delivered."""
+
+    def size(cap: int = _MAX) -> int:
+        return min(cap, rng.choice([0, 1, 2, 125, 126, 127, 65535, 65536, rng.randint(0, 300),
+                                    rng.randint(0, 3000), rng.randint(0, cap)]))
+
+    def payload(text: bool, n: int) -> bytes:
+        if not text:
+            return rng.randbytes(min(n, 500)) + bytes(max(0, n - 500))
+        unit = "".join(rng.choice("aé€😀@ ") for _ in range(50)).encode()
+        return (unit * (n // len(unit) + 1))[:n].decode(errors="ignore").encode()
+
+    def control() -> Frame:
+        return Frame(rng.choice([Opcode.PING, Opcode.PONG]), rng.randbytes(rng.choice([0, 4, 125])))
+
+    frames: list[Frame] = []
+    for _ in range(rng.randint(1, 10)):
+        text, kind = rng.random() < 0.6, rng.random()
+        if kind < 0.6:
+            frames.append(Frame(Opcode.TEXT if text else Opcode.BINARY, payload(text, size())))
+        elif kind < 0.75:
+            frames.append(control())
+        else:
+            whole = payload(text, size(20_000))
+            cuts = sorted(rng.randint(0, len(whole)) for _ in range(rng.randint(0, 3)))
+            parts = [whole[a:b] for a, b in zip([0, *cuts], [*cuts, len(whole)], strict=True)]
+            for i, part in enumerate(parts):
+                first = Opcode.TEXT if text else Opcode.BINARY
+                frames.append(Frame(first if i == 0 else Opcode.CONT, part,
+                                    fin=i == len(parts) - 1))
+                if i < len(parts) - 1 and rng.random() < 0.3:
+                    frames.append(control())
+    raw = [f.serialize(mask=True, extensions=[]) for f in frames]
+    if rng.random() < 0.6:
+        raw.append(rng.choice([
+            frame(Opcode.TEXT, payload(True, size(300)) + rng.choice([b"\xc3", b"\xed\xa0\x80"])),
+            frame(Opcode.TEXT, b"ok", fin=False) + frame(Opcode.CONT, b"\xc3"),
+            frame(Opcode.BINARY, bytes(_MAX + 1)),
+            frame(Opcode.TEXT, b"unmasked", mask=False),
+            frame(Opcode.TEXT, b"rsv1", rsv1=True),
+            frame(Opcode.CONT, b"no start")]))
+        raw.append(frame(Opcode.TEXT, b"never"))
+    return b"".join(raw)
+
+
+async def test_direct_framing_delivers_what_websockets_parses_however_reads_split() -> None:
+    """A differential check of the direct framing (written while looking for a fuzz-test flake
+    that turned out to be the test's own): random client frames, read whole, a byte at a time
+    (where short), and split at random points (inside headers, masking keys, payloads, between
+    frames), give the messages and close code websockets' own parser gives."""
+    rng = random.Random(6455)
+    for _ in range(60):
+        data = _client_frames(rng)
+        expected = _parsed_by_websockets(data)
+        splits = [[], *([list(range(1, len(data)))] if len(data) < 400 else []),
+                  list(range(1, min(len(data), 24)))]
+        splits += [sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(1, 30))))
+                   for _ in range(4)]
+        for cuts in splits:
+            assert _delivered(data, cuts) == expected, (data[:64], cuts[:20])
