@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import shutil
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -48,6 +49,7 @@ from stream_guard.client import (
     guard,
     mint_ticket,
 )
+from stream_guard.client import link as link_module
 from stream_guard.client.events import parse_event
 from stream_guard.client.stream import GuardStream
 from stream_guard.protocol import frames
@@ -945,6 +947,91 @@ async def test_an_end_waiting_when_the_connection_closes_raises_the_streams_erro
     with pytest.raises(ConnectionClosedError) as lost:
         await ending
     assert lost.value.stream_id == "s1"
+
+
+async def test_a_cancel_given_up_keeps_the_text_it_would_have_dropped(tmp_path: Path) -> None:
+    """A review: a cancel whose caller gave up while it waited had dropped the stream's waiting
+    deltas anyway, and the stream went on with a gap in its text nobody checked."""
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=2.0,
+                        message_burst=2) as client:
+        stream = await client.start(context=CONTEXT)
+        await stream.send(GOOD)  # written
+        await stream.send(BAD)  # waits
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await stream.cancel()
+        assert not stream.ended
+        await stream.send("It is in Paris. ")
+        await stream.end()
+        async with asyncio.timeout(10):
+            events = await collect(stream)
+    text = GOOD + BAD + "It is in Paris. "
+    assert isinstance(events[-1], Done) and events[-1].halted and events[-1].chars == len(text)
+    assert stream.text == text and not [e for e in events if isinstance(e, ErrorEvent)]
+
+
+async def test_a_send_waits_for_room_when_the_outbox_is_full(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text past the rate waits in the outbox; a connection that takes less than is sent (a
+    stalled reader) must hold the sender back, not grow the outbox without bound. A send given
+    up while it waits for room leaves nothing queued."""
+    monkeypatch.setattr(link_module, "OUTBOX_MAX_CHARS", 100)
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=0.5,
+                        message_burst=2) as client:
+        stream = await client.start(context=CONTEXT)  # the burst's first frame
+        await stream.send(GOOD)  # its second: written; the next frame is two seconds away
+        await stream.send("a" * 60)
+        await stream.send("b" * 40)  # the outbox holds 100 characters now
+        blocked = asyncio.create_task(stream.send("c" * 10))
+        await asyncio.sleep(0.3)
+        assert not blocked.done()
+        blocked.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await blocked
+        waiting = asyncio.create_task(stream.send("d" * 10))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        async with asyncio.timeout(10):
+            await waiting  # room once the waiting delta is written
+            await stream.end()
+            events = await collect(stream)
+    text = GOOD + "a" * 60 + "b" * 40 + "d" * 10
+    assert isinstance(events[-1], Done) and events[-1].chars == len(text) and stream.text == text
+
+
+async def test_a_ping_given_up_as_it_is_written_leaves_no_unretrieved_error(
+        server: Server) -> None:
+    """A review: a ping that waited for the rate, given up in the turn its frame was written,
+    left its pong waiter queued with nobody awaiting it; the connection's end then set an
+    error on it that was never retrieved."""
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: unhandled.append(context))
+    try:
+        client = GuardClient(url(server), api_key=API_KEY, max_messages_per_second=50.0,
+                             message_burst=1)
+        await client.connect()
+        link = client._link
+        assert link is not None
+        await client.ping()  # spends the burst
+        ping = asyncio.create_task(client.ping())  # waits in the outbox
+        while not link._pongs:  # noqa: ASYNC110 (the turn it is written, not a later one)
+            await asyncio.sleep(0)
+        ping.cancel()  # written just now; its caller gives up in this turn
+        with pytest.raises(asyncio.CancelledError):
+            await ping
+        link.ws.transport.abort()  # the connection ends before the pong is read
+        await eventually(lambda: not link.alive)
+        await client.close()
+        del ping
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert unhandled == []
 
 
 @pytest.mark.parametrize("rate, burst", [(0.0, 10), (-1.0, 10), (float("nan"), 10),

@@ -36,11 +36,13 @@ _EXHAUSTED: Any = object()
 class GuardResult:
     """How a guarded stream ended.
 
-    ``text_shown`` is everything the guard yielded; ``text_sent`` everything taken from the
-    upstream (and sent to the server). In observe mode, ``text_shown[retract_from:]`` was shown
-    but must now be taken back; in holdback mode ``retract_from`` is always None because only
-    verified text was yielded. ``done`` is None when iteration stopped before the server
-    closed the stream (the consumer broke out, or an error was raised).
+    ``text_shown`` is everything the guard yielded; ``text_sent`` everything the server was
+    sent (:attr:`GuardStream.text`: in observe mode a token shown while it waited for the
+    connection's message rate, and dropped by the halt, is not in it). In observe mode,
+    ``text_shown[retract_from:]`` was shown but must now be taken back; in holdback mode
+    ``retract_from`` is always None because only verified text was yielded. ``done`` is None
+    when iteration stopped before the server closed the stream (the consumer broke out, or an
+    error was raised).
     """
 
     halted: bool

@@ -98,6 +98,10 @@ def _redacted(url: str) -> str:
 
 DEFAULT_MESSAGES_PER_SECOND = 900.0
 DEFAULT_MESSAGE_BURST = 1000
+# Text a connection's outbox holds before a send waits for room: far more than the rate lets
+# wait in normal use (a stream's pieces join into one frame per token), bounded when the
+# connection takes nothing (the server pauses reading once it holds 1 MiB of a client's).
+OUTBOX_MAX_CHARS = 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,9 @@ class Link:
         # Frames past the budget, in call order; a stream's unwritten delta, to add to.
         self._outbox: deque[_Outgoing] = deque()
         self._unwritten: dict[object, _Outgoing] = {}
+        self._waiting_chars = 0  # the deltas' text in the outbox
+        self._room = asyncio.Event()  # set while the outbox has room for more text
+        self._room.set()
         self._flusher: asyncio.Task[None] | None = None
         self._pongs: deque[asyncio.Future[None]] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -211,6 +218,14 @@ class Link:
             async with self._send_lock:
                 await self._write(functools.partial(delta, piece))
             return
+        while self._waiting_chars >= OUTBOX_MAX_CHARS:
+            # The connection takes less than is sent (a stalled reader, a server pausing its
+            # reads): the sender waits for room, as it waits for the socket on the direct path,
+            # with nothing of this piece queued yet.
+            self._room.clear()
+            await self._room.wait()
+            if self.closed is not None:
+                raise self.closed
         entry = self._unwritten.get(key)
         if entry is None or entry.chars + len(piece) > self._max_delta:
             entry = _Outgoing(delta=delta, key=key)
@@ -218,13 +233,35 @@ class Link:
             self._queue(entry)
         entry.pieces.append(piece)
         entry.chars += len(piece)
+        self._waiting_chars += len(piece)
 
-    def discard(self, key: object) -> None:
-        """Drop the deltas of ``key`` not yet written (its stream is being cancelled)."""
+    def discard(self, key: object) -> Callable[[], None]:
+        """Drop the deltas of ``key`` not yet written (its stream is being cancelled); the
+        callable returned puts them back, for a cancel given up before it was written (a
+        review: the stream went on with a gap in its text that nobody checked)."""
+        dropped = [e for e in self._outbox if e.delta is not None and e.key is key]
+        if not dropped:
+            return lambda: None
         self._unwritten.pop(key, None)
         kept = [e for e in self._outbox if e.delta is None or e.key is not key]
         self._outbox.clear()
         self._outbox.extend(kept)
+        self._taken_out(sum(e.chars for e in dropped))
+
+        def put_back() -> None:
+            # Nothing of the stream was queued since: its sends wait for the cancel.
+            if self.closed is None:
+                for entry in dropped:
+                    self._queue(entry)
+                    self._waiting_chars += entry.chars
+                self._unwritten[key] = dropped[-1]
+        return put_back
+
+    def _taken_out(self, chars: int) -> None:
+        """``chars`` of waiting text left the outbox (written or dropped)."""
+        self._waiting_chars -= chars
+        if self._waiting_chars < OUTBOX_MAX_CHARS:
+            self._room.set()
 
     async def _write(self, frame: Frame | Callable[[], Frame | None],
                      pong: asyncio.Future[None] | None = None) -> None:
@@ -271,6 +308,7 @@ class Link:
                 entry = self._outbox.popleft()
                 if self._unwritten.get(entry.key) is entry:
                     del self._unwritten[entry.key]  # from here its stream's pieces go after it
+                self._taken_out(entry.chars)
                 await self._write_queued(entry)
 
     async def _write_queued(self, entry: _Outgoing) -> None:
@@ -307,6 +345,8 @@ class Link:
                 entry.written.set_exception(self.closed)
         self._outbox.clear()
         self._unwritten.clear()
+        self._waiting_chars = 0
+        self._room.set()  # senders waiting for room learn of the end
         if self._flusher is not None and self._flusher is not asyncio.current_task():
             self._flusher.cancel()
 
@@ -385,8 +425,13 @@ class Link:
         # taken for the next ping's.
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         began = time.perf_counter()
-        await self.send_frame({"type": "ping"}, pong=waiter)
-        await waiter
+        try:
+            await self.send_frame({"type": "ping"}, pong=waiter)
+            await waiter
+        finally:
+            # Given up, even as its frame was written: nobody awaits the waiter, so the
+            # connection's end must not set an error on it (never retrieved, a review found).
+            waiter.cancel()
         return time.perf_counter() - began
 
     async def close(self) -> None:

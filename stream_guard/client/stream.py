@@ -34,7 +34,7 @@ class _Sender(Protocol):
     async def send_delta(self, key: object, piece: str,
                          delta: Callable[[str], Frame]) -> None: ...
 
-    def discard(self, key: object) -> None: ...
+    def discard(self, key: object) -> Callable[[], None]: ...
 
 
 class GuardStream:
@@ -111,6 +111,8 @@ class GuardStream:
         if self.halt is not None:
             raise StreamHaltedError(f"stream {self.stream_id!r} was halted at offset "
                                     f"{self.halt.at}; end it", self.stream_id)
+        if self.done is not None:  # the server forgot it (a drain): it would refuse the delta
+            raise StreamClosedError(f"stream {self.stream_id!r} is done; start a new stream")
 
     def _delta(self, piece: str) -> Frame:
         """The delta frame of ``piece``, built as it is written: its seq is taken and its text
@@ -148,13 +150,15 @@ class GuardStream:
         if self.done is not None:
             self._ended = True
             return
-        if kind == "cancel":
-            self._link.discard(self)  # abandoned: its pieces still waiting need not go out
+        # Abandoned: its pieces still waiting need not go out, unless the cancel is given up.
+        put_back = self._link.discard(self) if kind == "cancel" else None
         self._closing = True
         try:
             await self._sent(self._link.send_frame(functools.partial(self._closed, kind)))
         finally:
             self._closing = False
+            if put_back is not None and not self._ended:
+                put_back()
 
     def _closed(self, kind: str) -> Frame | None:
         """The end or cancel frame, built as it is written: a call given up before leaves the

@@ -2,8 +2,8 @@
 
 "Adjusted earnings per share decreased by 17%" against "Adjusted earnings per share was $0.34,
 up 17% from $0.29": the figure is the evidence's, so the quantity check
-(:func:`~stream_guard.text.quantities.quantity_conflict`) finds nothing changed; word coverage misses
-one word in ten; the cross-encoder does not compare directions; and the sentences are too far
+(:func:`~stream_guard.text.quantities.quantity_conflict`) finds nothing changed; word coverage
+misses one word in ten; the cross-encoder does not compare directions; and the sentences are too far
 apart for the opposites check (:mod:`stream_guard.text.opposites`) to align. Yet the claim
 reverses the source (SummEdits' earnings-call summaries are edited this way often). So the
 evidence's changes are indexed once, as the figures it says rose and those it says fell, and a
