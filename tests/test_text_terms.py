@@ -1119,3 +1119,26 @@ def test_many_zeros_are_read_in_one_pass() -> None:
     from stream_guard.text.terms import terms as read
 
     assert [t.key for t in read("zero a " * 20_000)] == []
+
+
+def test_spans_of_years_read_each_sentence_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: each span of years rescanned the text from its start and read its sentence's
+    words again, so a context of many spans ("1999-2000 1999-2000 ...", one sentence) cost
+    minutes, on the event loop for a small context. Each sentence is read once now, and what
+    the index keeps is the same."""
+    from stream_guard.text import quantities
+
+    reads: list[str] = []
+    term_keys = quantities.term_keys
+
+    def counted(text: str) -> frozenset[str]:
+        reads.append(text)
+        return term_keys(text)
+
+    monkeypatch.setattr(quantities, "term_keys", counted)
+    many = ("Her tenure at the club ran " + "1999-2000, " * 2000
+            + "then ended. She coached from 1980 to 1990.")
+    spans = quantities._year_spans(many)
+    assert len(reads) == 2  # one per sentence, not one per span
+    assert {"tenure", "club", "ended"} <= spans[quantities.YEAR_SPANS + "1"]
+    assert spans[quantities.YEAR_SPANS + "10"] == {"she", "coached"} - quantities.STOPWORDS
