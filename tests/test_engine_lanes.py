@@ -70,12 +70,21 @@ async def test_the_lexical_tier_checks_small_inline_contexts_on_the_loop() -> No
         assert len(dense.sentences) <= INLINE_LEXICAL_MAX_SENTENCES
         assert engine.check_at_once(dense, "Item 3 costs 3.5 million dollars.", "") is None
 
+        # And length: a few long sentences are read whole when a window is scoped (a review
+        # held the loop for seconds with 57 sentences of 31 KB).
+        long = engine.prepare(StreamRequest("t", [ContextItem("c", "The K-1 heater ran " + (
+            "from 1999 to 2000, " * 500) + "then stopped.")], None))
+        assert len(long.sentences) <= INLINE_LEXICAL_MAX_SENTENCES and long.chars > 8_000
+        assert engine.check_at_once(long, "The K-1 heater ran from 1999 to 2000.", "") is None
+        assert engine.check_at_once(small, "The K-1 heater ran from 1999 to 2000.", "") \
+            is not None
+
         # Checks that wake together (their stream's evidence arrived) share a budget a turn.
         scores = await asyncio.gather(*(engine.check(small, f"The tower has {i} floors.", "")
                                         for i in range(ON_LOOP_CHECKS_PER_TURN + 4)))
         assert len(scores) == ON_LOOP_CHECKS_PER_TURN + 4
         # (the scheduler calls the engine's own _process, which this test does not record)
-        assert threads[2:] == [threading.current_thread().name] * ON_LOOP_CHECKS_PER_TURN
+        assert threads[3:] == [threading.current_thread().name] * ON_LOOP_CHECKS_PER_TURN
         assert _batches(metrics) >= 2  # the rest went to the scheduler
     finally:
         await engine.close()

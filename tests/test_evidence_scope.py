@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex, split_passages
 from stream_guard.evidence.scope import numbered_names, scoped_sentences
@@ -166,3 +168,34 @@ def test_a_stream_scopes_its_evidence_once_per_set_of_names() -> None:
     assert first is not None and {s.passage.document for s in first[0].sentences} == {"K-123"}
     engine.align([CheckJob(evidence, "The K-123 ships with a warranty.", "")])
     assert evidence.scoped[frozenset({"k-123"})] is first
+
+
+def test_each_passage_is_read_for_quantities_once_however_many_names_are_scoped(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: every new set of names read the quantities of all the text it kept again (a
+    third of a second a window over a 60 KB table shared by every sheet), and a stream could
+    name another in every window. Passages are read once; a scope merges theirs."""
+    from stream_guard.scoring import engine as engine_module
+
+    table = " ".join(f"Part {i} weighs {i}.5 kg." for i in range(30))
+    items = [*SHEETS, ("parts", table)]
+    reads: list[str] = []
+    read = engine_module.quantity_index
+
+    def counted(text: str) -> dict[str, frozenset[str]]:
+        reads.append(text)
+        return read(text)
+
+    monkeypatch.setattr(engine_module, "quantity_index", counted)
+    monkeypatch.setattr(engine_module, "SCOPES_PER_STREAM", 1)  # every new name, a new scope
+    engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
+    evidence = engine.prepare(StreamRequest("t", [ContextItem(i, t) for i, t in items], None))
+    reads.clear()
+    for _ in range(3):
+        for model in ("K-200", "K-123", "K-310"):
+            engine.align([CheckJob(evidence, f"The {model} weighs 9 kg.", "")])
+    assert len([text for text in reads if text.startswith("Part 0")]) == 1
+    assert len(reads) == len(set(reads))  # each passage (sheets, the table's chunks), once
+    scope = evidence.scoped[frozenset({"k-310"})]
+    assert scope is not None and scope[1]["kg"] >= {"4.4", "0.5", "29.5"}
+    assert "5.1" not in scope[1]["kg"]  # the K-200's weight is no figure of the K-310's

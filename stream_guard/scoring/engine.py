@@ -17,8 +17,9 @@ support. A window the scheduler can no longer get through the model before its d
 scored by the lexical half alone and marked ``degraded``.
 
 One exception to "every check goes through the scheduler": on the lexical tier, a window whose
-evidence is a small inline context (at most :data:`INLINE_LEXICAL_MAX_SENTENCES` sentences and
-:data:`INLINE_LEXICAL_MAX_NUMBERS` numbers) is scored right away on the event loop
+evidence is a small inline context (at most :data:`INLINE_LEXICAL_MAX_SENTENCES` sentences,
+:data:`INLINE_LEXICAL_MAX_NUMBERS` numbers and :data:`INLINE_LEXICAL_MAX_CHARS` characters) is
+scored right away on the event loop
 (``check_at_once``, which the connection calls before it would start a task for the check).
 That check is pure Python over a few dozen sentences, about 80 µs (``loadtest.bench_session``),
 no more than parsing the frames that completed the window, while the two thread hand-offs it
@@ -81,6 +82,10 @@ log = logging.getLogger("stream_guard.engine")
 # 64 sentences dense with figures cost 5-11 ms a window).
 INLINE_LEXICAL_MAX_SENTENCES = 64
 INLINE_LEXICAL_MAX_NUMBERS = 32
+# And characters: a scoped window's quantities are read again from its evidence's whole text
+# (_scoped), which a few dozen long sentences make far longer than a window's check (a review
+# held the loop for seconds with 57 sentences of 31 KB).
+INLINE_LEXICAL_MAX_CHARS = 8_000
 # The most such checks one turn of the event loop runs, all connections together.
 ON_LOOP_CHECKS_PER_TURN = 8
 # Scoped evidence kept per stream, one per set of numbered names: an answer is about one or a
@@ -137,9 +142,12 @@ class StreamEvidence:
     sentences: SentenceIndex
     quantities: dict[str, frozenset[str]]
     collection: Collection | None
+    chars: int = 0  # of the inline context
     # The inline evidence scoped for windows naming these numbered things (engine._scoped):
     # a stream about the K-123 names it in window after window.
     scoped: dict[frozenset[str], _Scoped] = field(default_factory=dict)
+    # Each passage's quantities, read once: a scope's are theirs merged (engine._scoped).
+    passage_quantities: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +286,7 @@ class GroundingEngine:
         if (self.model is None and evidence.collection is None
                 and len(evidence.sentences) <= INLINE_LEXICAL_MAX_SENTENCES
                 and len(evidence.quantities.get(ANY_UNIT, ())) <= INLINE_LEXICAL_MAX_NUMBERS
+                and evidence.chars <= INLINE_LEXICAL_MAX_CHARS
                 and self._on_loop_slot()):
             return self._process([CheckJob(evidence, text, previous)])[0]
         return None
@@ -325,7 +334,7 @@ class GroundingEngine:
         items = [(item.id, item.text) for item in request.context]
         return StreamEvidence(SentenceIndex(context_sentences(items)),
                               quantity_index("\n".join(item.text for item in request.context)),
-                              request.collection)
+                              request.collection, sum(len(text) for _, text in items))
 
     def align(self, jobs: Sequence[CheckJob]) -> list[Alignment]:
         """Premise and lexical signals per window (collections searched with the embedder)."""
@@ -349,10 +358,10 @@ class GroundingEngine:
             numbered = numbered_names(window)
             if numbered:  # another numbered thing's documents may be left out
                 if index is not ev.sentences:  # collection hits: this window's own evidence
-                    scoped = _scoped(index, numbered)
+                    scoped = _scoped(index, numbered, {})
                 elif (scoped := ev.scoped.get(numbered, _UNSCOPED)) is _UNSCOPED:
                     # inline evidence alone: scoped once per stream and set of names
-                    scoped = _scoped(index, numbered)
+                    scoped = _scoped(index, numbered, ev.passage_quantities)
                     if len(ev.scoped) >= SCOPES_PER_STREAM:
                         ev.scoped.clear()
                     ev.scoped[numbered] = scoped
@@ -418,14 +427,23 @@ class GroundingEngine:
             self.metrics.deadline_misses.inc(stats.late)
 
 
-def _scoped(index: SentenceIndex, numbered: frozenset[str]) -> _Scoped:
+def _scoped(index: SentenceIndex, numbered: frozenset[str],
+            read: dict[str, dict[str, frozenset[str]]]) -> _Scoped:
     """The evidence of a window naming ``numbered``, less other numbered things' documents
-    (:mod:`stream_guard.evidence.scope`), and its quantities; None when nothing is left out."""
+    (:mod:`stream_guard.evidence.scope`), and its quantities; None when nothing is left out.
+    The quantities are its passages' merged, each passage read once into ``read``: reading
+    the kept text again for each new set of names cost a window a third of a second over a
+    60 KB table, and a stream could name a new one in every window (a review)."""
     kept = scoped_sentences(index, numbered)
     if kept is None:
         return None
-    texts = dict.fromkeys(s.passage.text for s in kept)
-    return SentenceIndex(kept), quantity_index("\n".join(texts))
+    indexes = []
+    for text in dict.fromkeys(s.passage.text for s in kept):
+        quantities = read.get(text)
+        if quantities is None:
+            quantities = read[text] = quantity_index(text)
+        indexes.append(quantities)
+    return SentenceIndex(kept), merge_quantities(*indexes)
 
 
 def _policy_knob(setting: K | None, calibrated: K | None, default: K) -> K:

@@ -762,11 +762,11 @@ def _hedge_before(text: str, start: int) -> tuple[float, float] | None:
 def merge_quantities(*indexes: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
     """One index for evidence from several places: every number each states, per unit (a
     number one source states is not a conflict because another source states a different one)."""
-    merged: dict[str, frozenset[str]] = {}
+    merged: dict[str, set[str]] = {}
     for index in indexes:
         for unit, numbers in index.items():
-            merged[unit] = merged.get(unit, frozenset()) | numbers
-    return merged
+            merged.setdefault(unit, set()).update(numbers)
+    return {unit: frozenset(numbers) for unit, numbers in merged.items()}
 
 
 def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
