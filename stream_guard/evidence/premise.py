@@ -177,11 +177,20 @@ class SentenceIndex:
         used = 0
         uncovered = set(weights)
         remaining = set(candidates)
-        # Cover: each pick adds the most of what the premise still lacks.
-        while remaining:
-            gains = {i: share(i, uncovered) for i in remaining}
-            best = max(sorted(remaining), key=lambda i: (gains[i], relevance[i]))
-            if chosen and (gains[best] < MIN_GAIN or not self._fits(best, used, max_chars)):
+        # Cover: each pick adds the most of what the premise still lacks (the most relevant,
+        # then the first, of equal gains). Lazily: a sentence's gain only falls as the premise
+        # covers more, so one whose gain, worked out again, still leads every other's last
+        # known gain is the pick. Working out every gain for every pick cost a window 0.4 s
+        # against thousands of matching sentences (a review).
+        known = [(-relevance[i], -relevance[i], i) for i in candidates]
+        heapq.heapify(known)
+        while known:
+            _, minus_relevance, best = heapq.heappop(known)
+            gain = share(best, uncovered)
+            if known and (-gain, minus_relevance, best) > known[0]:
+                heapq.heappush(known, (-gain, minus_relevance, best))  # another may lead now
+                continue
+            if chosen and (gain < MIN_GAIN or not self._fits(best, used, max_chars)):
                 break
             chosen.append(best)
             remaining.discard(best)
