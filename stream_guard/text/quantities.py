@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import functools
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from stream_guard.text.direction import changes
 from stream_guard.text.figures import (
@@ -346,6 +348,36 @@ _HEDGED = re.compile(r"\b(" + _HEDGE_WORDS + r")\s+"
                      + r"(?:[$£€¥]\s?)?" + _NUMBER_RUN + r"(?:\s*" + _UNIT_WORD + ")?")
 
 
+_Ordered = tuple[list[Any], list[str]]
+
+
+@functools.lru_cache(maxsize=64)
+def _decimals(numbers: frozenset[str]) -> _Ordered:
+    """An index's numbers as Decimals, in order, with the numbers as written: the figures a
+    window's figure may round are a range of them (:func:`_between`). Every number compared
+    with every figure of every window cost a window 0.4 s against a context of thousands of
+    numbers (a review); kept per index (a stream's, reused by each of its windows)."""
+    return _in_order((v, n) for n in numbers if (v := _decimal(n)) is not None)
+
+
+@functools.lru_cache(maxsize=64)
+def _values(numbers: frozenset[str]) -> _Ordered:
+    """As :func:`_decimals`, as floats (what a hedge's band is compared in)."""
+    return _in_order((v, n) for n in numbers if (v := _value(n)) is not None)
+
+
+def _in_order(pairs: Iterable[tuple[Any, str]]) -> _Ordered:
+    ordered = sorted(pairs, key=lambda pair: pair[0])
+    return [v for v, _ in ordered], [n for _, n in ordered]
+
+
+def _between(ordered: _Ordered, lo: Any, hi: Any) -> Iterator[tuple[Any, str]]:
+    """The (value, number) pairs of ``ordered`` with ``lo <= value <= hi``."""
+    values, numbers = ordered
+    for i in range(bisect.bisect_left(values, lo), bisect.bisect_right(values, hi)):
+        yield values[i], numbers[i]
+
+
 def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` with each hedged figure ("more than 60 items", "about 870") replaced by the
     closest number the evidence states (``evidence``, a :func:`quantity_index`) that the hedge
@@ -387,10 +419,9 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         lo, hi = _hedge_band(_HEDGES[match.group(1)], match.group(2), money)
         limits = evidence.get(BOUNDS, frozenset())
         unit = _unit(word) if word else ANY_UNIT
-        allowed = [(abs(v - figure), n)
-                   for n in evidence.get(unit, evidence[ANY_UNIT])
-                   if (v := _value(n)) is not None and lo * figure <= v <= hi * figure
-                   and (v == figure or f"{n} {unit}" not in limits)]
+        allowed = [(abs(v - figure), n) for v, n in _between(
+                       _values(evidence.get(unit, evidence[ANY_UNIT])), lo * figure, hi * figure)
+                   if v == figure or f"{n} {unit}" not in limits]
         best = min(allowed)[1] if allowed else match.group(2)
         return best if best != match.group(2) else None
 
@@ -689,7 +720,6 @@ def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     if not _FIGURE_HINT.search(text):
         return text
     text = _range_firsts(text)
-    candidates: list[tuple[str, Decimal]] = []  # the evidence's numbers, read at the first figure
 
     def closest(match: re.Match[str]) -> str | None:
         scale = _scale_of(text, match)
@@ -697,9 +727,6 @@ def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
         value = None if scale is None else _scaled_value(number, scale[0])
         if scale is None or value is None or value <= 0:
             return None
-        if not candidates:
-            candidates.extend((n, v) for n in evidence[ANY_UNIT]
-                              if not _YEAR.fullmatch(n) and (v := _decimal(n)) is not None)
         band = _hedge_before(text, match.start())
         if band is None:
             decimals = len(number.partition(".")[2])
@@ -707,7 +734,8 @@ def _resolve_scaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
             lo, hi = value - slack, value + slack
         else:
             lo, hi = value * Decimal(str(band[0])), value * Decimal(str(band[1]))
-        near = [(abs(v - value), n) for n, v in candidates if lo <= v <= hi]
+        near = [(abs(v - value), n) for v, n in _between(_decimals(evidence[ANY_UNIT]), lo, hi)
+                if not _YEAR.fullmatch(n)]
         return min(near)[1] if near else None
 
     return _rewrite(text, _FIGURE, closest)
@@ -739,9 +767,9 @@ def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
         word = match.group(2)
         unit = _unit(word) if word else ANY_UNIT
         pool = stated if unit == ANY_UNIT else evidence.get(unit, frozenset())
-        near = [(abs(v - value), n) for n in pool
-                if len(n.partition(".")[2]) > places and (v := _decimal(n)) is not None
-                and abs(v - value) <= slack]
+        near = [(abs(v - value), n)
+                for v, n in _between(_decimals(pool), value - slack, value + slack)
+                if len(n.partition(".")[2]) > places]
         return min(near)[1] if near else None
 
     return _rewrite(text, _DECIMAL_AND_UNIT, closest, group=1)
