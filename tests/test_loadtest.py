@@ -226,3 +226,16 @@ def test_transport_floor_bench_writes_its_json(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     result = orjson.loads(out.read_bytes())
     assert result["received"] == result["sent"] > 0 and result["machine"]
+
+
+def test_hostile_context_bench_writes_its_json(tmp_path: Path) -> None:
+    out = tmp_path / "hostile.json"
+    proc = subprocess.run([sys.executable, "-m", "loadtest.bench_hostile_context", "--chars",
+                           "2000", "--repeats", "1", "--out", str(out)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    result = orjson.loads(out.read_bytes())
+    assert set(result["cases"]) == {"year_spans", "many_numbers", "matching_sentences",
+                                    "scoped_names", "reference"}
+    assert all(case["sentences"] > 0 and case["windows"] > 0
+               for case in result["cases"].values())
