@@ -476,6 +476,7 @@ def has_digit(text: str) -> bool:
     """Whether ``text`` writes any figure in digits (a cheap test before the figure rules)."""
     return _DIGIT.search(text) is not None
 
+
 def _decimal(number: str) -> Decimal | None:
     """``number`` (digits and a point) as a Decimal; None for no number, or one too long to be
     a figure anyone scales."""
