@@ -163,8 +163,9 @@ class GuardClient:
                 await _pause(delays, exc)
 
     async def ping(self) -> float:
-        """Protocol round trip in seconds; :class:`RateLimitedError` (retryable) when the server
-        dropped the ping for exceeding the connection's message rate."""
+        """Protocol round trip in seconds (a wait for this client's message rate included);
+        :class:`RateLimitedError` (retryable) when the server dropped the ping for exceeding
+        the connection's message rate."""
         return await (await self._live_link(self.backoff.delays())).ping()
 
     async def close(self) -> None:
