@@ -935,6 +935,40 @@ async def test_an_end_given_up_while_it_waits_leaves_the_stream_open(tmp_path: P
     assert srv.metrics.frames_received.labels(type="end")._value.get() == 1
 
 
+async def test_a_drains_done_while_a_guarded_token_waits_is_a_draining_error(
+        tmp_path: Path) -> None:
+    """A review: a drain's done arriving while a guarded token waited for its turn to be
+    written made the send raise StreamClosedError (a stream that is done takes no delta),
+    not the retryable DrainingError a guarded output cut short by a drain promises."""
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY) as client:
+        tasks: list[asyncio.Task[None]] = []
+
+        async def tokens() -> AsyncIterator[str]:
+            yield "The Eiffel Tower "
+            link = client._link
+            assert link is not None
+            (stream,) = link.streams.values()
+            await link._send_lock.acquire()  # another stream's frame being written
+
+            async def drain_then_release() -> None:
+                await srv.shutdown(grace=0.2)
+
+            async def release() -> None:
+                await eventually(lambda: stream.done is not None)
+                link._send_lock.release()
+
+            tasks.extend([asyncio.create_task(drain_then_release()),
+                          asyncio.create_task(release())])
+            yield "was completed "
+            await asyncio.sleep(30)
+
+        with pytest.raises(DrainingError):
+            async for _ in guard(tokens(), client, context=CONTEXT):
+                pass
+        await asyncio.gather(*tasks)
+
+
 async def test_an_end_waiting_when_the_connection_closes_raises_the_streams_error(
         server: Server) -> None:
     client = GuardClient(url(server), api_key=API_KEY, max_messages_per_second=1.0,
@@ -969,6 +1003,32 @@ async def test_a_cancel_given_up_keeps_the_text_it_would_have_dropped(tmp_path: 
     text = GOOD + BAD + "It is in Paris. "
     assert isinstance(events[-1], Done) and events[-1].halted and events[-1].chars == len(text)
     assert stream.text == text and not [e for e in events if isinstance(e, ErrorEvent)]
+
+
+async def test_text_put_back_by_a_cancel_given_up_goes_before_what_was_sent_since(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: a send waiting for room in a full outbox was let in by the cancel's discard,
+    and the text the given-up cancel put back went after it: the server checked the stream's
+    text out of order."""
+    monkeypatch.setattr(link_module, "OUTBOX_MAX_CHARS", 10)
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=2.0,
+                        message_burst=1, max_delta_chars=4) as client:
+        stream = await client.start(context=CONTEXT)  # the only token: the rest wait
+        await stream.send("AAAA")
+        await stream.send("BBBBCCCC")
+        await stream.send("DDDD")  # the outbox holds 12 characters
+        waiting = asyncio.create_task(stream.send("EEEE"))  # waits for room
+        await asyncio.sleep(0)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await stream.cancel()  # drops A-D (room for E), then is given up
+        await waiting
+        await stream.end()
+        async with asyncio.timeout(20):
+            events = await collect(stream)
+    assert isinstance(events[-1], Done) and events[-1].chars == 20
+    assert stream.text == "AAAABBBBCCCCDDDDEEEE"
 
 
 async def test_a_send_waits_for_room_when_the_outbox_is_full(

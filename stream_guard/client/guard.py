@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from stream_guard.client.client import ContextItem, GuardClient
-from stream_guard.client.errors import DrainingError
+from stream_guard.client.errors import DrainingError, StreamClosedError, StreamHaltedError
 from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release
 from stream_guard.client.stream import GuardStream
 from stream_guard.protocol.frames import Mode
@@ -141,9 +141,17 @@ class Guarded:
                     if token is _EXHAUSTED:
                         await _end(stream)
                         continue
-                    if stream.halt is not None:
-                        continue  # raced a halt still on its way here: neither sent nor shown
-                    await stream.send(token)
+                    if stream.halt is not None or stream.done is not None:
+                        continue  # raced a halt (or a drain's done) on its way here: neither
+                        # sent nor shown; its event ends the loop
+                    try:
+                        await stream.send(token)
+                    except (StreamClosedError, StreamHaltedError):
+                        # It came while the send waited its turn (a review: a drain's done
+                        # raised StreamClosedError here, not the promised DrainingError).
+                        if stream.halt is None and stream.done is None:
+                            raise
+                        continue
                     if self._mode == "observe" and token:
                         shown.append(token)
                         shown_chars += len(token)

@@ -249,12 +249,20 @@ class Link:
         self._taken_out(sum(e.chars for e in dropped))
 
         def put_back() -> None:
-            # Nothing of the stream was queued since: its sends wait for the cancel.
-            if self.closed is None:
+            # Ahead of any piece of the stream queued since (a send that was waiting for room
+            # when the discard made some; a review found the text put back out of order).
+            if self.closed is not None:
+                return
+            since = next((n for n, e in enumerate(self._outbox)
+                          if e.delta is not None and e.key is key), None)
+            if since is None:
                 for entry in dropped:
                     self._queue(entry)
-                    self._waiting_chars += entry.chars
                 self._unwritten[key] = dropped[-1]
+            else:
+                for entry in reversed(dropped):
+                    self._outbox.insert(since, entry)
+            self._waiting_chars += sum(e.chars for e in dropped)
         return put_back
 
     def _taken_out(self, chars: int) -> None:

@@ -93,8 +93,9 @@ class GuardStream:
         chunk never trips the server's frame limit (which would close the connection). Past the
         client's message rate (``max_messages_per_second``) it returns at once and the text
         waits, joined with the stream's next pieces, for the rate to allow a frame; a halt that
-        comes meanwhile drops it. Raises :class:`StreamHaltedError` once a halt has arrived:
-        the server would refuse the delta.
+        comes meanwhile drops it. Raises :class:`StreamHaltedError` once a halt has arrived,
+        and :class:`StreamClosedError` once the stream is done (a drain ends streams so): the
+        server would refuse the delta.
         """
         self._check_open()
         _check_text(text)  # before a seq is taken: a refused piece leaves the stream as it was
