@@ -199,3 +199,28 @@ def test_each_passage_is_read_for_quantities_once_however_many_names_are_scoped(
     scope = evidence.scoped[frozenset({"k-310"})]
     assert scope is not None and scope[1]["kg"] >= {"4.4", "0.5", "29.5"}
     assert "5.1" not in scope[1]["kg"]  # the K-200's weight is no figure of the K-310's
+
+
+def test_a_figure_split_between_two_chunks_of_a_document_is_read_whole() -> None:
+    """A review: read passage by passage, a scope lost the unit of a figure whose document was
+    chunked mid-phrase ("$30 | million"), and the true claim conflicted. A scope reads each
+    document it keeps whole, as the stream's evidence is read."""
+    from stream_guard.scoring.engine import _scoped
+    from stream_guard.text.quantities import (
+        drop_worked_out,
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
+
+    items = [(f"d{i}", f"The K-{i} sheet. " + " ".join(
+        f"variant {j} weighs {j * 7} kg and costs ${j * 3} million and is {j} m tall"
+        for j in range(1, 14))) for i in range(1, 4)]
+    index = SentenceIndex(context_sentences(items))
+    scope = _scoped(index, frozenset({"k-2"}), {})
+    assert scope is not None and len({s.passage.id for s in scope[0].sentences}) > 1
+    assert scope[1] == quantity_index(
+        "\n".join(dict.fromkeys(s.passage.text for s in scope[0].sentences)))
+    window = "The K-2 variant 10 costs $30 million."
+    read = drop_worked_out(resolve_hedged_numbers(window, scope[1]), scope[1])
+    assert not quantity_conflict(read, scope[1])

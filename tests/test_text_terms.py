@@ -1142,3 +1142,13 @@ def test_spans_of_years_read_each_sentence_once(monkeypatch: pytest.MonkeyPatch)
     assert len(reads) == 2  # one per sentence, not one per span
     assert {"tenure", "club", "ended"} <= spans[quantities.YEAR_SPANS + "1"]
     assert spans[quantities.YEAR_SPANS + "10"] == {"she", "coached"} - quantities.STOPWORDS
+
+
+def test_a_long_decimal_rounds_to_the_evidences_figure_to_its_last_digit() -> None:
+    """A review: the range a rounded decimal may stand for was worked out at Decimal's default
+    28 digits, and a figure of 28 digits or more missed the evidence's figure it rounds."""
+    from stream_guard.text.quantities import _resolve_decimals, quantity_index
+
+    evidence = quantity_index("The constant is 1234567890.1234567890123456775 exactly.")
+    assert _resolve_decimals("The constant is 1234567890.123456789012345678 here.", evidence) \
+        == "The constant is 1234567890.1234567890123456775 here."

@@ -146,7 +146,7 @@ class StreamEvidence:
     # The inline evidence scoped for windows naming these numbered things (engine._scoped):
     # a stream about the K-123 names it in window after window.
     scoped: dict[frozenset[str], _Scoped] = field(default_factory=dict)
-    # Each passage's quantities, read once: a scope's are theirs merged (engine._scoped).
+    # Each document's quantities, read once: a scope's are theirs merged (engine._scoped).
     passage_quantities: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
 
 
@@ -431,14 +431,19 @@ def _scoped(index: SentenceIndex, numbered: frozenset[str],
             read: dict[str, dict[str, frozenset[str]]]) -> _Scoped:
     """The evidence of a window naming ``numbered``, less other numbered things' documents
     (:mod:`stream_guard.evidence.scope`), and its quantities; None when nothing is left out.
-    The quantities are its passages' merged, each passage read once into ``read``: reading
-    the kept text again for each new set of names cost a window a third of a second over a
-    60 KB table, and a stream could name a new one in every window (a review)."""
+    The quantities are its documents' merged (scoping keeps or leaves out whole documents),
+    each document read once into ``read``: reading the kept text again for each new set of
+    names cost a window a third of a second over a 60 KB table, and a stream could name a new
+    one in every window (a review)."""
     kept = scoped_sentences(index, numbered)
     if kept is None:
         return None
+    documents: dict[str, list[str]] = {}  # a document's passages, read together as before:
+    for passage in dict.fromkeys(s.passage for s in kept):  # a figure may span two chunks
+        documents.setdefault(passage.document, []).append(passage.text)
     indexes = []
-    for text in dict.fromkeys(s.passage.text for s in kept):
+    for passages in documents.values():
+        text = "\n".join(passages)
         quantities = read.get(text)
         if quantities is None:
             quantities = read[text] = quantity_index(text)

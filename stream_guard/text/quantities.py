@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import decimal
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -24,6 +25,7 @@ from stream_guard.text.figures import (
     _FIGURE,
     _FIGURE_HINT,
     _FIGURE_RUN,
+    _LONGEST_FIGURE,
     _MONTH_NAMES,
     _MONTH_NUMBER,
     _NUMBER_RUN,
@@ -349,9 +351,13 @@ _HEDGED = re.compile(r"\b(" + _HEDGE_WORDS + r")\s+"
 
 
 _Ordered = tuple[list[Any], list[str]]
+# Orderings kept, process-wide: a stream's windows reuse its own, and a few streams at a time
+# are being scored. Few, since one of a context of thousands of numbers holds megabytes after
+# its stream is gone (a review: 116 MB for 128).
+_ORDERINGS_KEPT = 16
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=_ORDERINGS_KEPT)
 def _decimals(numbers: frozenset[str]) -> _Ordered:
     """An index's numbers as Decimals, in order, with the numbers as written: the figures a
     window's figure may round are a range of them (:func:`_between`). Every number compared
@@ -360,7 +366,7 @@ def _decimals(numbers: frozenset[str]) -> _Ordered:
     return _in_order((v, n) for n in numbers if (v := _decimal(n)) is not None)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=_ORDERINGS_KEPT)
 def _values(numbers: frozenset[str]) -> _Ordered:
     """As :func:`_decimals`, as floats (what a hedge's band is compared in)."""
     return _in_order((v, n) for n in numbers if (v := _value(n)) is not None)
@@ -746,6 +752,10 @@ _WHOLE_FIGURE = re.compile(_FIGURE_RUN + r"(?!\.?\d)")  # whole: "6,772." is 677
 _DECIMAL_AND_UNIT = re.compile(_WHOLE_FIGURE.pattern + r"(?:\s*" + _UNIT_WORD + ")?")
 
 
+# Digits that hold the sum of two figures of up to _LONGEST_FIGURE digits exactly.
+_EXACT_DIGITS = 2 * _LONGEST_FIGURE + 2
+
+
 def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` with each decimal the evidence does not state replaced by the evidence's number
     it rounds to at its own precision (within half its last digit), which the evidence writes
@@ -763,12 +773,13 @@ def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
             return None
         # within 5 % too, and of its unit: "3.6 seconds" is no rounded "3.55 miles per kWh",
         # "0.2 mg" no "0.15 mg" (reviews of the first versions)
-        slack = min(Decimal(5).scaleb(-places - 1), value / 20)
+        with decimal.localcontext(prec=_EXACT_DIGITS):  # the bounds exact, to the last digit
+            slack = min(Decimal(5).scaleb(-places - 1), value / 20)
+            lo, hi = value - slack, value + slack
         word = match.group(2)
         unit = _unit(word) if word else ANY_UNIT
         pool = stated if unit == ANY_UNIT else evidence.get(unit, frozenset())
-        near = [(abs(v - value), n)
-                for v, n in _between(_decimals(pool), value - slack, value + slack)
+        near = [(abs(v - value), n) for v, n in _between(_decimals(pool), lo, hi)
                 if len(n.partition(".")[2]) > places]
         return min(near)[1] if near else None
 
