@@ -2,7 +2,8 @@
 ``text/absence.py`` (from a ``git worktree``; its absence module made to import its own stance
 module) and this tree's are loaded side by side and timed on the same sentences, in alternating
 order, so the host's drift between processes (bench_session's runs differ by half on this
-machine) does not enter. ``text/terms.py``, which both import, must be the same in both trees.
+machine) does not enter. ``text/terms.py``, ``figures.py`` and ``quantities.py``, which both import,
+must be the same in both trees.
 Sentences: the dev sets' responses and four probes', cut at ``.!?``; "negated" are those with a
 negation (any case), the only ones the absence rule reads past its substring test. Writes JSON
 (microseconds a sentence, best of 5, two rounds).
@@ -40,9 +41,12 @@ def _load(name: str, path: Path, source: str | None = None) -> ModuleType:
 
 def _trees(old_tree: Path, here: Path) -> dict[str, dict[str, ModuleType]]:
     """Each tree's stance and absence modules, its absence importing its own stance."""
-    terms = "stream_guard/text/terms.py"
-    if (old_tree / terms).read_bytes() != (here / terms).read_bytes():
-        raise SystemExit(f"{terms} differs between the trees: the comparison would mix them")
+    for shared in ("terms.py", "figures.py", "quantities.py"):
+        path = f"stream_guard/text/{shared}"
+        sides = [(root / path).read_bytes() if (root / path).exists() else None
+                 for root in (old_tree, here)]
+        if sides[0] != sides[1]:
+            raise SystemExit(f"{path} differs between the trees: the comparison would mix them")
     trees = {}
     for side, root in (("old", old_tree), ("new", here)):
         stance = _load(f"{side}_stance", root / "stream_guard/text/stance.py")
