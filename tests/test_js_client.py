@@ -865,3 +865,55 @@ guard.close();
     assert result["errors"] == ["RangeError"] * 11
     assert result["chars"] == 40
     assert result["written"] == {"start": 1, "delta": result["sends"], "end": 1}
+
+
+async def test_a_start_timed_out_while_it_waits_for_the_rate_is_never_sent(
+        tmp_path: Path) -> None:
+    """A review: a start that timed out while still waiting in the client's outbox was
+    written later anyway, and then cancelled: two messages and a stream slot for nothing. It
+    is taken back; a retry with its id starts normally."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, COUNTED + """
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Counted, maxMessagesPerSecond: 1,
+                                   messageBurst: 1, startTimeout: 300 });
+await guard.start({ streamId: "A", context: CONTEXT });  // the only token
+let first;
+try { await guard.start({ streamId: "B", context: CONTEXT }); } catch (e) { first = e.message; }
+await sleep(1500);  // a token came meanwhile: nothing of B's went out
+const before = { ...written };
+guard.startTimeout = 5000;
+const b = await guard.start({ streamId: "B", context: CONTEXT });
+b.send(SENTENCE);
+b.end();
+const done = await b.finished;
+out({ first, before, chars: done.chars, ghosts: guard._link._ghosts.size });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result["first"].startswith("no answer to start")
+    assert result["before"] == {"start": 1} and result["chars"] == 40 and result["ghosts"] == 0
+
+
+async def test_a_frame_that_cannot_be_json_throws_to_its_caller_and_the_rest_go_on(
+        tmp_path: Path) -> None:
+    """A review: frames were made JSON as they were written, so one waiting for the rate that
+    could not be (a BigInt in a start's context) threw from the timer (killing Node) and the
+    frames behind it were left with no timer. It throws to its caller; the others go."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, COUNTED + """
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Counted, maxMessagesPerSecond: 5,
+                                   messageBurst: 1 });
+const a = await guard.start({ streamId: "A", context: CONTEXT });  // the only token
+let refused;
+try { await guard.start({ streamId: "X", context: [1n] }); } catch (e) { refused = e.name; }
+a.send(SENTENCE);  // waits for the rate
+a.end();
+const done = await a.finished;
+out({ refused, chars: done.chars, written });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"refused": "TypeError", "chars": 40,
+                      "written": {"start": 1, "delta": 1, "end": 1}}

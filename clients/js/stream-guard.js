@@ -453,9 +453,23 @@ class Link {
     return this.closed === null;
   }
 
-  /** Write `frame` now if the rate allows and nothing waits before it, else after what waits. */
+  /**
+   * Write `frame` now if the rate allows and nothing waits before it, else after what waits.
+   * It is made JSON here, so a frame that cannot be throws to its caller, not later from the
+   * timer (a review: that stalled every frame behind it). Returns the waiting entry (for
+   * `withdraw`), or null when written.
+   */
   sendFrame(frame) {
-    this._post({ frame, stream: null });
+    const entry = { frame, data: JSON.stringify(frame), stream: null };
+    return this._post(entry) ? null : entry;
+  }
+
+  /** Take a waiting entry back before it is written: true if it was still waiting. */
+  withdraw(entry) {
+    const at = this._outbox.indexOf(entry);
+    if (at < 0) return false;
+    this._outbox.splice(at, 1);
+    return true;
   }
 
   /**
@@ -494,14 +508,14 @@ class Link {
     return false;
   }
 
-  _write({ frame, stream }) {
+  _write({ frame, data, stream }) {
     if (stream) {
       // Numbered as written, not as sent: a delta that took in others is one number, and one
       // dropped from the outbox leaves no gap the server would refuse bad_seq.
       frame.seq = stream._seq++;
       if (stream._queued?.frame === frame) stream._queued = null;
     }
-    this.ws.send(JSON.stringify(frame));
+    this.ws.send(data ?? JSON.stringify(frame));
   }
 
   /** Whether a frame may be written now, spending the token if so. */
@@ -518,14 +532,18 @@ class Link {
 
   _flush() {
     this._timer = null;
-    while (this._outbox.length && this._take()) this._write(this._outbox.shift());
-    this._schedule();
+    try {
+      while (this._outbox.length && this._take()) this._write(this._outbox.shift());
+    } finally {
+      this._schedule(); // whatever a write did, what waits behind it keeps its timer
+    }
   }
 
   _schedule() {
     if (this._timer !== null || this._outbox.length === 0) return;
-    // Wake when the next token is due (the last _take just counted them), not before.
-    const wait = Math.ceil((1 - this._tokens) * 1000 / this._rate);
+    // Wake when the next token is due (the last _take just counted them), not before; at most
+    // setTimeout's longest delay, past which it fires at once (a tiny rate woke it every ms).
+    const wait = Math.min(Math.ceil((1 - this._tokens) * 1000 / this._rate), 2 ** 31 - 1);
     this._timer = setTimeout(() => this._flush(), wait);
   }
 
@@ -747,13 +765,21 @@ export class StreamGuard {
       timer = setTimeout(() => reject(new Error(`no answer to start within ${this.startTimeout} ms`)),
         this.startTimeout);
     });
+    let waiting = null;
+    let posted = false; // a frame that cannot be made JSON is never posted, nor cancelled
     try {
-      link.sendFrame(frame);
+      waiting = link.sendFrame(frame);
+      posted = true;
       await Promise.race([stream.started, timeout]);
     } catch (error) {
       if (link.streams.get(id) === stream) {
         link.streams.delete(id);
-        if (link.alive && !(error instanceof StreamGuardError)) link.cancelStart(id);
+        // A start still waiting for the rate is taken back: the server never saw it, and a
+        // cancel would only cost two messages (a review). One written may be taken there.
+        const withdrawn = waiting !== null && link.withdraw(waiting);
+        if (posted && !withdrawn && link.alive && !(error instanceof StreamGuardError)) {
+          link.cancelStart(id);
+        }
       }
       throw error;
     } finally {
