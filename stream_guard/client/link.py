@@ -154,6 +154,9 @@ class _Outgoing:
     pieces: list[str] = field(default_factory=list)
     chars: int = 0
 
+    def is_delta_of(self, key: object) -> bool:
+        return self.delta is not None and self.key is key
+
     def build(self) -> Frame | None:
         if self.delta is not None:
             return self.delta("".join(self.pieces))
@@ -239,11 +242,11 @@ class Link:
         """Drop the deltas of ``key`` not yet written (its stream is being cancelled); the
         callable returned puts them back, for a cancel given up before it was written (a
         review: the stream went on with a gap in its text that nobody checked)."""
-        dropped = [e for e in self._outbox if e.delta is not None and e.key is key]
+        dropped = [e for e in self._outbox if e.is_delta_of(key)]
         if not dropped:
             return lambda: None
         self._unwritten.pop(key, None)
-        kept = [e for e in self._outbox if e.delta is None or e.key is not key]
+        kept = [e for e in self._outbox if not e.is_delta_of(key)]
         self._outbox.clear()
         self._outbox.extend(kept)
         self._taken_out(sum(e.chars for e in dropped))
@@ -254,7 +257,7 @@ class Link:
             if self.closed is not None:
                 return
             since = next((n for n, e in enumerate(self._outbox)
-                          if e.delta is not None and e.key is key), None)
+                          if e.is_delta_of(key)), None)
             if since is None:
                 for entry in dropped:
                     self._queue(entry)
