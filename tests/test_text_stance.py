@@ -214,6 +214,41 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Would you like me to start a return for your gift card?", False),
     ("Shall I remind you every two hours?", False),
     ("Feel free to contact our support team any day.", False),
+    # a chat's pleasantries (12 of 18 faithful chat answers halted on one), also several in
+    # one window, and a typo'd "you're"
+    ("Glad I could help!", True),
+    ("Happy to help!", True),
+    ("Thanks for chatting with me!", True),
+    ("You're welcome! Have a good day.", True),
+    ("You'r welcome. Have a good day.", True),
+    ("You are welcome, have a nice evening.", True),
+    ("Thanks for the chat, have a good one!", True),
+    ("It was nice chatting with you.", True),
+    ("Anytime!", True),
+    ("Cheers!", True),
+    ("Bye, see you later!", True),
+    ("My pleasure!", True),
+    ("Good luck with your trip!", True),
+    ("Hope you enjoy your visit!", True),
+    ("I hope you have a great time!", True),
+    ("That's a great question!", True),
+    ("Sorry for the inconvenience! Have a great day!", True),
+    ("Alright, thanks!", True),
+    # ... and what they do not cover: a formula inside a claim, a claim beside one, a wish
+    # that presupposes, an answer word that can say yes or no
+    ("Members enjoy free shipping.", False),
+    ("You are welcome to bring pets.", False),
+    ("Thanks to the new law, prices fell.", False),
+    ("Thank you for your patience, the refund is on its way.", False),
+    ("Thanks! The refund is on its way.", False),
+    ("It is free. Enjoy!", False),
+    ("Enjoy the free upgrade!", False),
+    ("Good luck with your refund claim!", False),
+    ("Thanks for your order of 3 items!", False),
+    ("Yes. Thanks!", False),
+    ("Sure thing!", False),
+    ("No problem!", False),
+    ("Okay!", False),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected
