@@ -234,6 +234,23 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("That's a great question!", True),
     ("Sorry for the inconvenience! Have a great day!", True),
     ("Alright, thanks!", True),
+    # farewells, wishes, sympathy and a word on the choice, in the words of goodwill
+    ("Safe travels!", True),
+    ("Ride safe!", True),
+    ("Catch you later!", True),
+    ("Hope this clears things up!", True),
+    ("Hope that's useful!", True),
+    ("Hope your pup has a wonderful stay!", True),
+    ("Hope the kids have fun!", True),
+    ("Hope she loves it!", True),
+    ("Enjoy the ride!", True),
+    ("Sorry to see you go!", True),
+    ("You're welcome, glad you asked!", True),
+    ("Great choice!", True),
+    ("Sounds like fun!", True),
+    ("Congratulations!", True),
+    ("Thanks, Maria!", True),  # the listener called by name
+    ("Hi Sam, thanks for reaching out.", True),
     # ... and what they do not cover: a formula inside a claim, a claim beside one, a wish
     # that presupposes, an answer word that can say yes or no
     ("Members enjoy free shipping.", False),
@@ -244,6 +261,14 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("It is free. Enjoy!", False),
     ("Enjoy the free upgrade!", False),
     ("Good luck with your refund claim!", False),
+    # ... a wish for what a business offers states that it is there; a name; an answer
+    ("Enjoy the rooftop pool!", False),
+    ("Enjoy the cooking class!", False),
+    ("Hope you have a great time at the spa!", False),
+    ("Hope you get the refund soon!", False),
+    ("Enjoy the Sunday market!", False),
+    ("Have a good trip home, and mind the platform change!", False),
+    ("Hey Monday", False),  # a band's name, answering which band
     ("Thanks for your order of 3 items!", False),
     ("Yes. Thanks!", False),
     ("Sure thing!", False),
