@@ -20,9 +20,8 @@ pytestmark = pytest.mark.slow  # the shipped detector
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris."]
 FACT = "It was completed in 1889 in Paris. "
-CLOSINGS = ["Glad I could help!", "Thanks for chatting with me!",
-            "You're welcome! Have a good day.", "Hope you enjoy your visit!", "Cheers!",
-            "Safe travels, Maria!", "Oh no, so sorry to hear that! Hang in there!"]
+CLOSINGS = ["Glad I could help!", "Thanks for chatting with me!", "You're welcome! Have a good day.",
+            "Hope you enjoy your visit!", "Cheers!", "Safe travels, Maria!"]
 
 
 @pytest.mark.parametrize("closing", CLOSINGS)
@@ -53,10 +52,10 @@ async def test_a_false_claim_beside_a_pleasantry_still_halts(tmp_path: Path,
 
 async def test_a_wish_for_what_the_evidence_never_mentions_halts(tmp_path: Path,
                                                                  model_cache: Path) -> None:
-    """A wish presupposes what it wishes for: "Enjoy the rooftop pool!" says there is one."""
+    """A wish presupposes what it wishes for: "Enjoy the free breakfast!" says there is one."""
     settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
                              verdict_deadline_ms=0)
-    answer = FACT + "Enjoy the rooftop pool!"
+    answer = FACT + "Enjoy the free rooftop breakfast!"
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "chat", answer, context=CONTEXT, piece=4)
     halt = next(f for f in frames if f["type"] == "halt")

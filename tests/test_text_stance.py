@@ -251,18 +251,6 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Congratulations!", True),
     ("Thanks, Maria!", True),  # the listener called by name
     ("Hi Sam, thanks for reaching out.", True),
-    # goodwill in words no list holds: a wish, thanks or sympathy, or an imperative of
-    # goodwill, naming no thing but the listener's own
-    ("Treat yourself!", True),
-    ("Hang in there!", True),
-    ("Stay dry out there!", True),
-    ("Oh no, so sorry to hear that!", True),
-    ("Sorry you're in pain!", True),
-    ("Wishing you a beautiful day!", True),
-    ("Congrats on the engagement!!", True),
-    ("Have a delicious time!", True),
-    ("Give your pup a pat from me!", True),
-    ("Relax and enjoy the ride!", True),
     # ... and what they do not cover: a formula inside a claim, a claim beside one, a wish
     # that presupposes, an answer word that can say yes or no
     ("Members enjoy free shipping.", False),
@@ -281,26 +269,6 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Enjoy the Sunday market!", False),
     ("Have a good trip home, and mind the platform change!", False),
     ("Hey Monday", False),  # a band's name, answering which band
-    # ... and goodwill that states something: a thing it wishes for (WordNet's things, terms,
-    # services), a statement about anything but the listener, a negation, the business's
-    # voice, advice, a quotation, a question
-    ("Enjoy the dolphins that follow the ferry!", False),
-    ("Relax in the hot tub!", False),
-    ("Enjoy free parking!", False),
-    ("Enjoy access to all classes!", False),
-    ("Treat yourself to the hot stone massage!", False),
-    ("Sorry, it's closed today!", False),
-    ("Good news, it's open late tonight!", False),
-    ("Sounds like it would be a good comedy movie.", False),
-    ("Sorry, I don't know the genre.", False),
-    ("I'm so sorry our team caused this delay.", False),
-    ("Bring your own skates!", False),
-    ("Have your passport ready!", False),
-    ("'Thanks again for your kindness,' wrote the golfer.", False),
-    ("Thanks to the new law, prices fell.", False),
-    ("Enjoy the pool?", False),
-    ("He was deaf!", False),
-    ("Love that movie!", False),
     ("Thanks for your order of 3 items!", False),
     ("Yes. Thanks!", False),
     ("Sure thing!", False),

@@ -19,7 +19,6 @@ from stream_guard.dataset import (
     split_rank,
 )
 from stream_guard.text.opposites import OPPOSITES
-from stream_guard.text.stance import THINGS
 from stream_guard.train.edits import compress, entities, local_edit, nouns
 from stream_guard.train.evaluate import score_streams
 from stream_guard.train.metrics import auroc, choose_threshold
@@ -30,7 +29,7 @@ from stream_guard.train.pairs import (
     TextPipeline,
     training_examples,
 )
-from stream_guard.train.wordnet import LEXICON, build, opposites, things
+from stream_guard.train.wordnet import LEXICON, build, opposites
 
 PIPELINE = TextPipeline.from_settings(load_settings(environ={}))
 DETECTOR = Path(__file__).resolve().parents[1] / "stream_guard" / "models" / "detector"
@@ -250,34 +249,6 @@ def test_opposites_are_built_from_wordnet_files(tmp_path: Path) -> None:
     committed = json.loads(OPPOSITES.read_text(encoding="utf-8"))
     assert "Princeton University" in committed["license"]
     assert "decrease" in committed["opposites"]["increase"]
-
-
-def test_things_are_built_from_wordnet_files(tmp_path: Path) -> None:
-    """The things a wish presupposes: nouns whose commonest sense (the first index.noun lists)
-    is in a lexicographer file of things (06 noun.artifact, 13 noun.food), not one of feeling
-    or time (12, 28), nor a word that is also an adjective, mostly a verb, or short."""
-    header = "  1 This software and database is being provided to you\n"
-    (tmp_path / "data.noun").write_text(
-        header + "00000001 06 n 01 pool 0 000 | a swimming pool\n"
-        "00000002 28 n 01 pool 0 000 | a period\n"
-        "00000003 12 n 01 joy 0 000 | a feeling\n"
-        "00000004 13 n 01 delicious 0 000 | an apple\n"
-        "00000005 13 n 01 treat 0 000 | a delicacy\n"
-        "00000006 06 n 01 me 0 000 | a state\n"
-        "00000007 28 n 01 stay 0 000 | a visit\n"
-        "00000008 06 n 01 stay 0 000 | a rope\n")
-    (tmp_path / "data.adj").write_text(header + "00000009 00 a 01 delicious 0 000 | tasty\n")
-    (tmp_path / "data.adv").write_text(header)
-    (tmp_path / "index.noun").write_text(
-        header + "pool n 2 0 2 1 00000001 00000002\njoy n 1 0 1 1 00000003\n"
-        "delicious n 1 0 1 0 00000004\ntreat n 1 0 1 1 00000005\nme n 1 0 1 0 00000006\n"
-        "stay n 2 0 2 1 00000007 00000008\n")
-    (tmp_path / "index.verb").write_text(header + "treat v 1 0 1 9 00000010\n")
-    assert things(tmp_path)["things"] == ["pool"]
-    committed = json.loads(THINGS.read_text(encoding="utf-8"))
-    assert "Princeton University" in committed["license"]
-    assert {"sauna", "cocktail", "dolphin"} <= set(committed["things"])
-    assert not {"time", "luck", "day", "stay", "well", "treat"} & set(committed["things"])
 
 
 def test_compression_drops_a_clause_and_keeps_the_claim() -> None:

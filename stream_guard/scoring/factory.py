@@ -10,7 +10,6 @@ from stream_guard.exceptions import GuardError
 from stream_guard.metrics import Metrics
 from stream_guard.scoring.engine import EngineConfig, GroundingEngine
 from stream_guard.scoring.fusion import load_fusion
-from stream_guard.text import stance
 
 log = logging.getLogger("stream_guard.engine")
 
@@ -34,7 +33,6 @@ async def build_engine(settings: Settings, metrics: Metrics) -> GroundingEngine:
 
 
 def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
-    stance.load()  # the segmenter asks about every window on the event loop: its table, here
     common = settings.model_runtime()
     embedder = library = None
     if settings.embedder != "none":

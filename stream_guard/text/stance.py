@@ -35,10 +35,7 @@ the listener ("you can reset it from the menu") is attested by a manual.
 
 from __future__ import annotations
 
-import json
 import re
-from functools import cache
-from pathlib import Path
 
 from stream_guard.text.figures import has_digit
 from stream_guard.text.terms import APOSTROPHES, terms
@@ -292,8 +289,7 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 def _talk(text: str) -> bool:
     """:func:`is_service_talk` for text read as one piece."""
     words = lowercase_words(text)
-    if (_closing_talk(text, words) or _referral(text, words) or _pleasantry(text, words)
-            or _goodwill(text, words)):
+    if _closing_talk(text, words) or _referral(text, words) or _pleasantry(text, words):
         return True
     if _LABEL.fullmatch(text.strip()):  # a section title: its words are title words alone
         return bool(words) and words <= _TITLE_WORDS and ":" not in text.strip(" \t*_:")
@@ -353,94 +349,6 @@ def _pleasantry(text: str, words: set[str]) -> bool:
         return False
     rest, found = _PLEASANTRY.subn(" ", text)
     return found > 0 and lowercase_words(rest) <= _PLEASANTRY_ALLOWED
-
-
-# Goodwill in words no list holds ("Chin up!", "Hope your plans work out!", "Treat yourself!",
-# "Oh no, so sorry you're in pain!"): a line that opens as a wish, thanks, sympathy or praise
-# of the listener's choice, or as an imperative of goodwill and ends "!". Of no figure, name,
-# question or offer of terms ("Enjoy free parking!"), no statement about anything but the
-# listener ("Sorry, it's closed today!"), and no thing (WordNet's, ``things.json``) that is not
-# the listener's own ("Enjoy the rooftop pool!", but "Give your pup a pat!"): a wish for a
-# thing states that it is there.
-_GOODWILL_OPENER = re.compile(
-    r"^\W*(?:(?:oh|ooh|aw+|wow|yay|well|so|and)\W+)*(?:(?:I |we )?(?:hope|wish)(?= (?:you|your"
-    r"|this|that|it|everything|all)\b)|hoping|wishing|(?:good|best of) luck|congrat\w*"
-    r"|thanks(?! to)|thank you|thx|(?:I'm |I am )?(?:so |really |very )?(?:sorry|glad)"
-    r"(?= to (?:hear|see|help|be)| (?:about|for|you|your|I)\b|\W*$)|oh no|sounds|cheers|bye"
-    r"|happy|safe|(?:great|good|nice|excellent) (?:choice|pick|plan|idea)"
-    r"|have (?:a|an|fun|the time)|enjoy)\b"
-    .replace("'", "['’]"), re.IGNORECASE)
-_GOODWILL_LEAD = re.compile(r"^\W*(?:(?:oh|ooh|aw+|wow|yay|well|so|and|now)\W+)*([a-z]+)",
-                            re.IGNORECASE)
-_GOODWILL_VERBS = frozenset("""enjoy stay relax treat give dance hang rock rest sleep
-savour savor soak chill celebrate drive ride travel fly feel break knock breathe unwind
-smash ace nail crush say""".split())  # noqa: SIM905
-# A statement about something else than the listener: a verb of being, or a third person
-# with a verb ("Sorry, it's closed today!", "Sounds like it would be a good comedy.").
-_STATED = re.compile(r"\b(?:is|are|was|were|isn't|aren't|wasn't|weren't)\b|\b(?:it|there|they"
-                     r"|he|she)(?:'s|'re|'ll|'d|\s+[a-z])|\b(?:that|this)(?:'s|'ll|'d| will"
-                     r"| would| could| has| had| does| did)\b".replace("'", "['’]"),
-                     re.IGNORECASE)
-# Terms and services, which a wish presupposes as WordNet's things are ("Enjoy the cooking
-# class!"): such a line is left to the detector, which reads it against the evidence.
-_OFFERS = frozenset("""free complimentary included include includes including unlimited
-discounted discount discounts extra bonus refundable refund refunds guaranteed waived covered
-exclusive upgrade upgraded voucher coupon trial access member members membership loyalty
-points reward rewards premium vip class classes lesson lessons course courses tour tours
-session sessions workshop workshops show shows performance performances event events
-tasting tastings massage massages treatment treatments facial program programs programme
-programmes package packages deal deals offer offers special specials promotion sale
-concert concerts screening screenings""".split())  # noqa: SIM905
-# What a line of goodwill never holds: a negation ("Sorry, I don't know the genre.", "the movie
-# never existed"), the business's voice ("so sorry our team caused this delay"), a quotation
-# (a report's "'Thanks again,' wrote the golfer").
-_NOT_GOODWILL = frozenset("""not no never nothing none nobody t our ours us""".split())  # noqa: SIM905
-_QUOTED_SPEECH = re.compile(r"[\"“”‘]|(?<!\w)'|'(?!\w)")
-_OWN = re.compile(r"\byour(?:self|selves)?\s+([a-z]+)(?:\s+([a-z]+))?", re.IGNORECASE)
-THINGS = Path(__file__).with_name("things.json")
-
-
-def load() -> None:
-    """Read the table of things now (once; about 10 ms): the server calls it as its engine is
-    built, off the event loop, so that the first window the segmenter asks about does not pay
-    for it."""
-    _things()
-
-
-@cache
-def _things() -> frozenset[str]:
-    return frozenset(json.loads(THINGS.read_text(encoding="utf-8"))["things"])
-
-
-def _goodwill(text: str, words: set[str]) -> bool:
-    """Goodwill to the listener of nothing else (``_GOODWILL_OPENER``)."""
-    if ("?" in text or has_digit(text) or not words.isdisjoint(_OFFERS)
-            or _QUOTED_SPEECH.search(text) is not None):
-        return False
-    text = _CALLED.sub(lambda m: m.group(1) or "", text)
-    if _INNER_CAPITAL.search(text) is not None or _STATED.search(text) is not None:
-        return False
-    opens = _GOODWILL_OPENER.match(text) or _GOODWILL_LEAD.match(text)
-    if opens is None or (opens.re is _GOODWILL_LEAD and (
-            opens.group(1).lower() not in _GOODWILL_VERBS
-            or not text.rstrip(_CLOSERS).endswith("!"))):
-        return False
-    rest = lowercase_words(text[opens.end():])
-    if not rest.isdisjoint(_NOT_GOODWILL):
-        return False
-    own = {w.lower() for m in _OWN.finditer(text) for w in m.groups() if w}
-    things = _things()
-    # after its opening word ("Rock on!", "Treat yourself!": verbs, not a rock or a treat)
-    return not any(w in things or _singular(w) in things for w in rest - own)
-
-
-def _singular(word: str) -> str:
-    """A plural's singular as WordNet lists it ("dolphins", "buses", "berries"), else the word."""
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith(("ses", "xes", "ches", "shes")):
-        return word[:-2]
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def _closing_talk(text: str, words: set[str]) -> bool:

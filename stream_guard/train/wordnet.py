@@ -12,9 +12,9 @@ The list is built here, once, from Debian's ``wordnet-base`` files (``/usr/share
 training never depends on a system package and gives the same pairs everywhere:
 
     python -m stream_guard.train.wordnet /usr/share/wordnet stream_guard/train/lexicon.json \
-        stream_guard/text/opposites.json stream_guard/text/things.json
+        stream_guard/text/opposites.json
 
-(the second and third files are the server's: :func:`opposites`, :func:`things`).
+(the second file is the server's: :func:`opposites`).
 
 WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved. (Its licence allows
 use, copying and distribution with this notice; the full text is in ``lexicon.json``.)
@@ -192,44 +192,6 @@ def opposites(wordnet: Path, vocabulary: set[str]) -> dict[str, object]:
             "irregular": {form: sorted(bases) for form, bases in sorted(irregular.items())}}
 
 
-# WordNet's lexicographer files of things one can be offered, sold, shown or kept from: what a
-# wish presupposes ("Enjoy the rooftop pool!"; noun.artifact, noun.food, noun.object,
-# noun.location, noun.possession, noun.substance, noun.animal, noun.plant).
-_THING_FILES = frozenset((5, 6, 13, 15, 17, 20, 21, 27))
-_MIN_THING_LETTERS = 3
-
-
-def things(wordnet: Path) -> dict[str, object]:
-    """The nouns whose commonest sense (the first ``index.noun`` lists) is a thing
-    (:data:`_THING_FILES`), for :mod:`stream_guard.text.stance`: a wish for one states that it
-    is there, a wish for an occasion ("a wonderful stay") or a feeling does not. Rare words too:
-    a rare noun in a wish ("the sauna", "a souvenir") is most often a thing. Only words read as
-    nouns: never adjectives or adverbs ("delicious" is an apple, "well" a hole), not far more
-    often verbs ("treat"), of three letters or more ("me" is Maine)."""
-    others = {w for pos in ("a", "r") for _, synset_words, _ in _synsets(wordnet, pos)
-              for w in synset_words}
-    tagged = {pos: _tagged(wordnet, pos) for pos in ("n", "v")}
-    files: dict[str, int] = {}
-    for line in (wordnet / "data.noun").read_text(encoding="latin-1").splitlines():
-        if not line.startswith("  "):
-            offset, number = line.split(maxsplit=2)[:2]
-            files[offset] = int(number)
-    kept: set[str] = set()
-    for line in (wordnet / "index.noun").read_text(encoding="latin-1").splitlines():
-        if line.startswith("  "):
-            continue
-        fields = line.split()
-        first = fields[6 + int(fields[3])]  # lemma, pos, synsets, pointers..., senses, tagged
-        word = fields[0]
-        if (word.isalpha() and len(word) >= _MIN_THING_LETTERS and word not in others
-                and tagged["v"].get(word, 0) <= _VERB_READINGS * tagged["n"].get(word, 0)
-                and files.get(first) in _THING_FILES):
-            kept.add(word)
-    return {"source": "Princeton WordNet 3.0 (Debian wordnet-base), every noun; built by "
-                      "stream_guard.train.wordnet",
-            "license": _LICENSE, "things": sorted(kept)}
-
-
 def _verb_forms(wordnet: Path, verbs: set[str]) -> set[str]:
     """Every form a text may write a verb in: its lemma, regular endings ("touched",
     "touches", "touching", "stopped") and WordNet's irregular ones ("took")."""
@@ -274,7 +236,7 @@ def load(path: Path = LEXICON) -> tuple[dict[str, list[str]], frozenset[str]]:
 
 
 def main(argv: list[str]) -> int:
-    """``WORDNET_DIR LEXICON_OUT [OPPOSITES_OUT THINGS_OUT]``."""
+    """``WORDNET_DIR LEXICON_OUT [OPPOSITES_OUT]``."""
     wordnet, out = Path(argv[0]), Path(argv[1])
     # The shipped detector's tokenizer is all-MiniLM-L6-v2's (uncased BERT) one.
     tokenizer = Path(__file__).parents[1] / "models" / "detector" / "tokenizer.json"
@@ -287,9 +249,6 @@ def main(argv: list[str]) -> int:
         common = whole | {w for pos in _POS_FILES
                           for w, count in _tagged(wordnet, pos).items() if count and w.isalpha()}
         Path(argv[2]).write_text(json.dumps(opposites(wordnet, common), indent=0,
-                                            ensure_ascii=False) + "\n", encoding="utf-8")
-    if len(argv) > 3:
-        Path(argv[3]).write_text(json.dumps(things(wordnet), indent=0,
                                             ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 
