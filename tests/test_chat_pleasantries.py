@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow  # the shipped detector
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris."]
 FACT = "It was completed in 1889 in Paris. "
-CLOSINGS = ["Glad I could help!", "Thanks for chatting with me!", "You're welcome! Have a good day.",
-            "Hope you enjoy your visit!", "Cheers!", "Safe travels, Maria!"]
+CLOSINGS = ["Glad I could help!", "Thanks for chatting with me!",
+            "You're welcome! Have a good day.", "Hope you enjoy your visit!", "Cheers!",
+            "Safe travels, Maria!", "Oh no, so sorry to hear that! Hang in there!"]
 
 
 @pytest.mark.parametrize("closing", CLOSINGS)

@@ -251,6 +251,17 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Congratulations!", True),
     ("Thanks, Maria!", True),  # the listener called by name
     ("Hi Sam, thanks for reaching out.", True),
+    ("Good luck with your interview!", True),
+    ("Congratulations on your new job!", True),
+    ("Congrats to you both!", True),
+    ("Hope you feel better soon!", True),
+    ("Hope your pup has a wonderful stay!", True),
+    ("So sorry to hear about your cat.", True),
+    ("Sorry for the wait!", True),
+    ("Welcome back!", True),
+    ("Good morning, Alex!", True),
+    ("Treat yourself!", True),
+    ("Have a fantastic time at the wedding!", True),
     # ... and what they do not cover: a formula inside a claim, a claim beside one, a wish
     # that presupposes, an answer word that can say yes or no
     ("Members enjoy free shipping.", False),
@@ -269,6 +280,21 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Enjoy the Sunday market!", False),
     ("Have a good trip home, and mind the platform change!", False),
     ("Hey Monday", False),  # a band's name, answering which band
+    # ... and what a review wrote to pass as pleasantries: how a trip is offered, the state of
+    # the user's order or booking, a permission, the business's voice, a second clause
+    ("Have a great nonstop flight!", False),
+    ("Have a wonderful complimentary stay!", False),
+    ("Enjoy your complimentary stay!", False),
+    ("Congratulations, your loan has been approved!", False),
+    ("Thanks, your payment went through!", False),
+    ("Congratulations, you're eligible for priority boarding!", False),
+    ("You're welcome to visit anytime!", False),
+    ("Enjoy the long weekend, we're closed on the holiday!", False),
+    ("Sorry about the delay, the technician arrives tomorrow!", False),
+    ("Treat yourself, everything's half price today!", False),
+    ("Thanks, your visit is today!", False),
+    ("Enjoy your stay, you have it all week!", False),
+    ("Have fun with your instructor, Mike!", False),
     ("Thanks for your order of 3 items!", False),
     ("Yes. Thanks!", False),
     ("Sure thing!", False),

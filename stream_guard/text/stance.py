@@ -162,8 +162,15 @@ sorry apologize apologise apologies understand know see hear imagine appreciate"
 # an occasion ("the ride", "your stay"): "Enjoy the free upgrade!" and "Have fun at the rooftop
 # bar!" presuppose what the evidence must attest. Not "sure", "okay" or "no problem" alone:
 # each can answer a question ("Is it free?" "Sure!").
+# The occasions a wish may name: the listener's day, trip or event, not a thing a business
+# offers ("Have a great direct flight!" and "a complimentary stay" say how it is offered).
+_OCCASIONS = frozenset("""day one time trip journey travels flight drive ride visit stay weekend
+evening night morning afternoon week holiday holidays vacation birthday anniversary wedding
+party celebration graduation interview exam exams move""".split())  # noqa: SIM905
+_OCCASION = "(?:" + "|".join(sorted(_OCCASIONS)) + ")(?: home)?"
 _PLEASANTRY = re.compile("|".join([
-    r"\b(?:you(?:'re| are|'r|r| re)|your) (?:very |so |most |always )?welcome\b",
+    r"\b(?:you(?:'re| are|'r|r| re)|your) (?:very |so |most |always )?welcome\b(?! to)",
+    r"\bwelcome (?:back|aboard)\b",
     r"\b(?:(?:many )?thanks|thank you|thx|much appreciated|(?:I )?appreciate it)"
     r"(?: (?:so|very) much| a lot| again)?\b",
     r"\b(?:(?:it|this)(?:'s| was| has been|'s been) )?(?:so |really |very )?(?:nice|great|good|"
@@ -172,26 +179,35 @@ _PLEASANTRY = re.compile("|".join([
     r"\b(?:(?:it(?:'s| was|'s been) )?(?:my|a|the) pleasure|anytime|any time|no worries|cheers"
     r"|bye(?: for now)?|goodbye|good-bye|(?:see|catch) (?:you|ya)(?: (?:later|soon|around|next"
     r" time))?|talk (?:to you )?(?:soon|later)|until next time|you too|same to you"
-    r"|(?:hi|hello|hey)(?: there)?|take care|best regards|kind regards|all the best)\b",
+    r"|(?:hi|hello|hey)(?: there)?|good (?:morning|afternoon|evening)|take care|best regards"
+    r"|kind regards|all the best)\b",
     r"\b(?:I(?:'m| am|'d be| would be) )?(?:so |really |very |always )?(?:glad|happy|delighted)"
     r" (?:to|(?:I|we) (?:could|was able to|were able to)) (?:help|assist)(?: (?:you|out))?\b",
-    r"\b(?:(?:I'm |I am |so |really )?(?:glad|happy) (?:you asked|to hear (?:it|that))"
-    r"|(?:(?:I'm |I am |so )?sorry|sad) to (?:see you go|hear (?:that|it))"
-    r"|(?:great|good|nice|excellent) (?:choice|pick|plan|idea)"
-    r"|sounds? (?:like )?(?:fun|great|lovely|amazing|wonderful|like a plan|good)"
+    r"\b(?:(?:I'm |I am |so )?(?:glad|happy) (?:you asked|to hear (?:it|that))"
+    r"|(?:(?:I'm |I am |so )?sorry|sad) to (?:see you go|hear (?:that|it|about (?:your|the) \w+"
+    r"(?=\W*$)))|(?:I'm |I am )?(?:so |really |very )?sorry (?:for|about) the (?:wait|trouble"
+    r"|delay|confusion|mix-up|hassle)|(?:I'm |I am )?(?:so |really |very )?sorry(?= you\b)"
+    r"|oh no|(?:great|good|nice|excellent) (?:choice|pick|plan|idea)"
+    r"|sounds? (?:like )?(?:a |an )?(?:fun|great|lovely|amazing|wonderful|like a plan|good)"
     r"|how (?:exciting|fun|lovely|wonderful))\b",
-    # wishes
+    # wishes: an object of the listener's own, one word and the line's last ("Enjoy your
+    # coffee!", not "Enjoy your complimentary stay!")
+    r"\b(?:enjoy|good luck with|best of luck (?:with|on)|(?:congrats|congratulations) on)"
+    r" your (?:new )?\w+(?=\W*$)",
     r"\b(?:(?:good|best of) luck|enjoy|have fun|have a blast|fingers crossed|bon voyage"
-    r"|sleep (?:well|tight)|get well soon|(?:congrats|congratulations)|break a leg"
+    r"|sleep (?:well|tight)|get well soon|feel better(?: soon)?|rest up|treat yourself"
+    r"|hang in there|(?:congrats|congratulations)(?: to (?:you|both of you)(?: both| all)?)?"
+    r"|break a leg"
     r"|safe (?:travels|travel|trip|journey|flight|drive|ride|trip home|journey home)"
-    r"|(?:ride|drive|travel|fly|stay) safe|(?:wishing|I wish|we wish) you)\b",
-    r"\b(?:enjoy|good luck with|best of luck with) your \w+\b",
+    r"|(?:ride|drive|travel|fly|stay) safe|(?:wishing|I wish|we wish) you"
+    r"|give (?:your \w+|them|him|her) a (?:hug|pat|cuddle|scratch))\b",
     r"\b(?:I |we )?hope (?:this|that|it)(?: (?:helps|clears (?:things|it|that) up|makes sense"
     r"|answers your question)|(?:'s| is) (?:useful|helpful))\b",
-    r"\b(?:I |we )?hope (?:that )?(?:you|your \w+|they|she|he|it|the \w+)(?: all)?"
-    r" (?:enjoys?|likes?|loves?|have|has|gets?|finds?)\b",
-    r"\b(?:(?:I )?hope you )?have (?:a |an )?(?:great|good|nice|wonderful|lovely|fun|safe"
-    r"|brilliant|fantastic|relaxing|splendid|terrific|super|happy) \w+\b",
+    # a hope for the listener: what follows it is read word by word (``_PLEASANTRY_ALLOWED``)
+    r"\b(?:I |we )?hope(?: that)?\b",
+    r"\b(?:(?:I )?hope you )?have (?:a |an )?(?:(?:great|good|nice|wonderful|lovely|fun|safe"
+    r"|brilliant|fantastic|relaxing|splendid|terrific|super|happy|magical|beautiful|fab"
+    r"|amazing|restful|smooth) )+" + _OCCASION + r"\b",
     r"\bhappy (?:\w+ing|birthday|holidays|anniversary|new year)\b",
     r"(?:^|\b(?:that's|that is|what) )(?:a |an )?(?:great|good|excellent|interesting) question\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
@@ -308,28 +324,28 @@ def _talk(text: str) -> bool:
 
 # What a closing may hold besides its formula ("any day": when support is open is a claim).
 _CLOSING_ALLOWED = (_CLOSING_WORDS | POLITENESS | _SCAFFOLD_FILLER) - {"day"}
-# What a pleasantry may hold besides its formulas: the words of a thanks ("for chatting with
-# me", "for your patience") and politeness.
-# What a pleasantry may hold besides its formulas: the words of a thanks ("for chatting with
-# me", "for your patience"), politeness, and goodwill: who is wished well, the occasion, how
-# well ("Hope your pup has a wonderful stay!", "Enjoy the rest of your weekend!"). No offering
-# a business makes or withholds (a meal, a class, a show, an upgrade): a wish for one states
-# that it is there ("Enjoy the cooking class!"); no name (a capital inside the sentence).
-_PLEASANTRY_ALLOWED = POLITENESS | frozenset("""for the a an your you me us with and too so
-very really much all again today chat chatting talking speaking reaching out patience
-understanding asking checking waiting writing ok okay alright it its this that they them
-their she her he him we our everyone
-kids kid children family friends pup puppy dog cat pet little one ones has have is are be will
-get gets time times day days trip journey travels travel flight ride drive visit stay weekend
-evening night morning afternoon week holiday holidays vacation birthday anniversary rest of
-wonderful brilliant good fun safe lovely amazing fantastic relaxing restful happy splendid
-terrific awesome perfect smooth pleasant memorable super well soon now later""".split())  # noqa: SIM905
+# What a pleasantry may hold besides its formulas: politeness, the words of a thanks ("for
+# chatting with me", "for your patience") and of goodwill: who is wished well, the occasion
+# (``_OCCASIONS``), how well ("Hope your pup has a wonderful stay!"). No offering a business
+# makes or withholds (a meal, a class, an upgrade): a wish for one states that it is there
+# ("Enjoy the cooking class!"). No "to", "we", "our" or a verb of being: "You're welcome to stay
+# all day!", "we're open" and "your visit is today" are claims.
+_PLEASANTRY_ALLOWED = POLITENESS | _OCCASIONS | frozenset("""for the a an your you me us with
+and too so very really much all again today chat chatting talking speaking reaching out
+patience understanding asking checking waiting writing getting touch bearing dealing ok okay
+alright it its this that they them their she her he him everyone both kids kid children family
+friends pup puppy dog cat pet little ones has had goes go feel
+feels better times days rest of every minute wonderful brilliant good fun safe lovely amazing
+fantastic relaxing restful happy splendid terrific awesome perfect smooth smoothly pleasant
+memorable super well soon now later plan plans work out from in at home love loves like likes
+enjoy enjoys re aw aww oh ooh wow yay""".split())  # noqa: SIM905
 # A word of each pleasantry formula: text with none of them needs no scan for the formulas.
 _PLEASANTRY_TRIGGERS = frozenset("""welcome thanks thank thx appreciated appreciate talking
 chatting speaking talk chat pleasure anytime time worries cheers bye goodbye see catch next hi
 hello hey too same care regards best help assist asked hear sorry sad choice pick plan idea
-sounds sound exciting fun lovely wonderful luck enjoy blast crossed voyage sleep well
-congrats congratulations leg safe wishing wish hope have happy question""".split())  # noqa: SIM905
+sounds sound exciting fun lovely wonderful luck enjoy blast crossed voyage sleep well better
+rest treat hang give congrats congratulations leg safe wishing wish hope have happy question
+morning afternoon evening no""".split())  # noqa: SIM905
 # A capital inside a sentence: a name, which a wish presupposes ("Enjoy the Sunday market!");
 # but not the listener's, called by it after a greeting or at the end ("Hi Sam!", "Thanks,
 # Maria!").
