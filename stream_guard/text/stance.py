@@ -167,7 +167,14 @@ sorry apologize apologise apologies understand know see hear imagine appreciate"
 _OCCASIONS = frozenset("""day one time trip journey travels flight drive ride visit stay weekend
 evening night morning afternoon week holiday holidays vacation birthday anniversary wedding
 party celebration graduation interview exam exams move""".split())  # noqa: SIM905
-_OCCASION = "(?:" + "|".join(sorted(_OCCASIONS)) + ")(?: home)?"
+# What a business grants, which a congratulation or wish for "your ..." says was granted
+# ("Congrats on your approval!", "Enjoy your upgrade!").
+_GRANTED = frozenset("""upgrade upgrades refund refunds voucher vouchers reward rewards cashback
+membership card approval win prize acceptance replacement suite room credit discount points
+bonus loan order booking reservation ticket tickets seat seats package subscription plan trial
+account coverage claim perks benefits gift""".split())  # noqa: SIM905
+# "one" only as "have a good one" at the line's end ("a great one night stay" is a claim).
+_OCCASION = ("(?:" + "|".join(sorted(_OCCASIONS - {"one"})) + r"|one(?=\W*$))(?: home)?")
 _PLEASANTRY = re.compile("|".join([
     r"\b(?:you(?:'re| are|'r|r| re)|your) (?:very |so |most |always )?welcome\b(?! to)",
     r"\bwelcome (?:back|aboard)\b",
@@ -176,9 +183,10 @@ _PLEASANTRY = re.compile("|".join([
     r"\b(?:(?:it|this)(?:'s| was| has been|'s been) )?(?:so |really |very )?(?:nice|great|good|"
     r"lovely|fun|a pleasure|always a pleasure) (?:talking|chatting|speaking|to talk|to chat)"
     r"(?: (?:to|with) (?:you|ya))?\b",
-    r"\b(?:(?:it(?:'s| was|'s been) )?(?:my|a|the) pleasure|anytime|any time|no worries|cheers"
+    r"\b(?:(?:it(?:'s| was|'s been) )?(?:my|a|the) pleasure|no worries|cheers"
     r"|bye(?: for now)?|goodbye|good-bye|(?:see|catch) (?:you|ya)(?: (?:later|soon|around|next"
-    r" time))?|talk (?:to you )?(?:soon|later)|until next time|you too|same to you"
+    r" time))?(?=\W*$)|talk (?:to you )?(?:soon|later)(?=\W*$)|until next time|you too"
+    r"|same to you"
     r"|(?:hi|hello|hey)(?: there)?|good (?:morning|afternoon|evening)|take care|best regards"
     r"|kind regards|all the best)\b",
     r"\b(?:I(?:'m| am|'d be| would be) )?(?:so |really |very |always )?(?:glad|happy|delighted)"
@@ -187,13 +195,13 @@ _PLEASANTRY = re.compile("|".join([
     r"|(?:(?:I'm |I am |so )?sorry|sad) to (?:see you go|hear (?:that|it|about (?:your|the) \w+"
     r"(?=\W*$)))|(?:I'm |I am )?(?:so |really |very )?sorry (?:for|about) the (?:wait|trouble"
     r"|delay|confusion|mix-up|hassle)|(?:I'm |I am )?(?:so |really |very )?sorry(?= you\b)"
-    r"|oh no|(?:great|good|nice|excellent) (?:choice|pick|plan|idea)"
+    r"|(?:great|good|nice|excellent) (?:choice|pick|plan|idea)"
     r"|sounds? (?:like )?(?:a |an )?(?:fun|great|lovely|amazing|wonderful|like a plan|good)"
     r"|how (?:exciting|fun|lovely|wonderful))\b",
     # wishes: an object of the listener's own, one word and the line's last ("Enjoy your
     # coffee!", not "Enjoy your complimentary stay!")
     r"\b(?:enjoy|good luck with|best of luck (?:with|on)|(?:congrats|congratulations) on)"
-    r" your (?:new )?\w+(?=\W*$)",
+    r" your (?:new )?(?!(?:" + "|".join(sorted(_GRANTED)) + r")\b)\w+(?=\W*$)",
     r"\b(?:(?:good|best of) luck|enjoy|have fun|have a blast|fingers crossed|bon voyage"
     r"|sleep (?:well|tight)|get well soon|feel better(?: soon)?|rest up|treat yourself"
     r"|hang in there|(?:congrats|congratulations)(?: to (?:you|both of you)(?: both| all)?)?"
@@ -330,8 +338,8 @@ _CLOSING_ALLOWED = (_CLOSING_WORDS | POLITENESS | _SCAFFOLD_FILLER) - {"day"}
 # makes or withholds (a meal, a class, an upgrade): a wish for one states that it is there
 # ("Enjoy the cooking class!"). No "to", "we", "our" or a verb of being: "You're welcome to stay
 # all day!", "we're open" and "your visit is today" are claims.
-_PLEASANTRY_ALLOWED = POLITENESS | _OCCASIONS | frozenset("""for the a an your you me us with
-and too so very really much all again today chat chatting talking speaking reaching out
+_PLEASANTRY_ALLOWED = POLITENESS | (_OCCASIONS - {"one"}) | frozenset("""for the a an your you me
+us with and too so very really much all again today chat chatting talking speaking reaching out
 patience understanding asking checking waiting writing getting touch bearing dealing ok okay
 alright it its this that they them their she her he him everyone both kids kid children family
 friends pup puppy dog cat pet little ones has had goes go feel
@@ -351,20 +359,59 @@ morning afternoon evening no""".split())  # noqa: SIM905
 # Maria!").
 _INNER_CAPITAL = re.compile(r"(?<=[\w,;:] )(?!I\b)[A-Z]")
 _CALLED = re.compile(r"^(\W*(?i:hi|hello|hey|dear|thanks|thank you)),?(?: [A-Z][a-z]+){1,2}(?=[,!])"
-                     r"|, [A-Z][a-z]+(?: [A-Z][a-z]+)?(?=\W*$)")
+                     r"|, [A-Z][a-z]+(?=\W*$)")
 _OFFER_ALLOWED = _OFFER_WORDS | POLITENESS
 
 
+# Where a pleasantry's clauses meet: each must hold a formula of its own, or be an
+# interjection; a clause of allowed words without one is a claim ("Thanks! You're in.",
+# "Thanks for checking! Your dog goes home today.": a second review).
+_CLAUSE = re.compile(r"[,;:!?.\u2026\u2014\u2013()]+|\s-\s|\b(?:and|but)\b", re.IGNORECASE)
+_INTERJECTIONS = frozenset("""oh aw aww ooh wow yay ok okay alright great perfect awesome lovely
+wonderful cool nice super so again too welcome""".split())  # noqa: SIM905
+# "Oh no" is sympathy only beside it ("Oh no, so sorry to hear that!"); alone it answers.
+_SYMPATHY = re.compile(r"\bsorry\b|\bhang in there\b|\bfeel better\b|\bget well\b",
+                       re.IGNORECASE)
+# Words that state (a verb, a when): in a hope's clause only ("Hope your pup has a wonderful
+# stay!"), never in a thanks or a greeting ("Thanks, it goes out today").
+_HOPE_ONLY = frozenset("""has had goes go feel feels love loves like likes enjoys work re days
+times now later soon""".split())  # noqa: SIM905
+_HOPE = re.compile(r"\b(?:hope|wishing|wish)\b", re.IGNORECASE)
+# "Your little one" is the listener's child: "one" alone is a count ("your one night stay").
+_LITTLE_ONE = re.compile(r"\blittle ones?\b", re.IGNORECASE)
+# Words of politeness that answer a question or name a document ("Thanks for asking! Kids
+# welcome all day.", "Great question! In the text, ..."): not beside a pleasantry.
+_ANSWER_WORDS = frozenset("""welcome sure okay ok certainly absolutely course few quick brief
+article text passage source document context information provided walk know explain
+problem""".split())  # noqa: SIM905
+
+
 def _pleasantry(text: str, words: set[str]) -> bool:
-    """Pleasantries of nothing else (``_PLEASANTRY``): no figure, and besides the formulas
-    only politeness and the words of a thanks."""
+    """Pleasantries of nothing else (``_PLEASANTRY``): no figure, and each clause a formula with
+    only politeness and the words of goodwill beside it, or an interjection."""
     if words.isdisjoint(_PLEASANTRY_TRIGGERS) or has_digit(text):
         return False
     text = _CALLED.sub(lambda m: m.group(1) or "", text)
     if _INNER_CAPITAL.search(text) is not None:
         return False
-    rest, found = _PLEASANTRY.subn(" ", text)
-    return found > 0 and lowercase_words(rest) <= _PLEASANTRY_ALLOWED
+    found_any = False
+    for clause in _CLAUSE.split(text):
+        clause_words = lowercase_words(clause)
+        if not clause_words:
+            continue
+        rest, found = _PLEASANTRY.subn(" ", _LITTLE_ONE.sub(" kids ", clause))
+        if not found:
+            if clause_words <= _INTERJECTIONS or (clause_words == {"oh", "no"}
+                                                   and _SYMPATHY.search(text)):
+                continue
+            return False
+        allowed = _PLEASANTRY_ALLOWED - _ANSWER_WORDS
+        if _HOPE.search(clause) is None:
+            allowed = allowed - _HOPE_ONLY
+        if not lowercase_words(rest) <= allowed:
+            return False
+        found_any = True
+    return found_any
 
 
 def _closing_talk(text: str, words: set[str]) -> bool:
