@@ -307,6 +307,8 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Enjoy your upgrade!", False),
     ("Congrats on your approval!", False),
     ("Have a wonderful stay with us, Grand Hyatt!", False),
+    ("As far as I know, yes. Thanks for asking!", False),  # sentences each talk, one answers
+    ("Certainly! Enjoy the afternoon.", False),
     ("Hope your little one feels better soon!", True),
     ("Oh no, so sorry to hear that!", True),
     ("Thanks for your order of 3 items!", False),

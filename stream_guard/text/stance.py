@@ -154,14 +154,14 @@ sorry apologize apologise apologies understand know see hear imagine appreciate"
 # enjoy it!", "Safe travels!", "Have a great day!"). They state nothing the evidence could
 # attest, and scored they halted: 12 of 18 faithful chat answers with one ("Glad I could
 # help!", "Thanks for chatting with me!", "Cheers!") halted on it (the detector gives such a
-# line 0.01-0.08). Found anywhere in a window, as a window may hold several ("You're welcome,
-# have a good day!"); what is left must be politeness and the words of goodwill
-# (``_PLEASANTRY_ALLOWED``), so a formula inside a claim ("Members enjoy free shipping.", "You
-# are welcome to bring pets.") or beside one ("Enjoy, and breakfast is free!") leaves the
-# claim's words. A wish's object is the listener's own thing ("your trip", one word of it) or
-# an occasion ("the ride", "your stay"): "Enjoy the free upgrade!" and "Have fun at the rooftop
-# bar!" presuppose what the evidence must attest. Not "sure", "okay" or "no problem" alone:
-# each can answer a question ("Is it free?" "Sure!").
+# line 0.01-0.08). Each clause of a window must hold one (:func:`_pleasantry`), and what is
+# left beside it must be politeness and the words of goodwill (``_PLEASANTRY_ALLOWED``), so a
+# formula inside a claim ("Members enjoy free shipping.", "You are welcome to bring pets.") or
+# beside one ("Enjoy, and breakfast is free!") leaves the claim's words. A wish's object is an
+# occasion of the listener's ("your trip", "the ride") or, as a line's last word, a thing of
+# theirs ("Enjoy your coffee!"): "Enjoy the free upgrade!" and "Have fun at the rooftop bar!"
+# presuppose what the evidence must attest. Not "sure", "okay", "anytime" or "no problem"
+# alone: each can answer a question ("Is it free?" "Sure!").
 # The occasions a wish may name: the listener's day, trip or event, not a thing a business
 # offers ("Have a great direct flight!" and "a complimentary stay" say how it is offered).
 _OCCASIONS = frozenset("""day one time trip journey travels flight drive ride visit stay weekend
@@ -303,11 +303,17 @@ def is_service_talk(text: str) -> bool:
     if _talk(text):
         return True
     sentences = _SENTENCE_BREAK.split(text.strip())
-    return len(sentences) > 1 and all(_talk(sentence) for sentence in sentences)
+    return (len(sentences) > 1 and _ANSWER.search(_NO_TROUBLE.sub(" ", text)) is None
+            and all(_talk(sentence) for sentence in sentences))
 
 
 # Where a window's sentences meet.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
+# An answer: of a window of sentences each talk, one may answer the question asked ("As far as
+# I know, yes. Thanks for asking!", "Certainly! Enjoy the afternoon.": a second review).
+_ANSWER = re.compile(r"\b(?:yes|yeah|yep|no|nope|not|certainly|absolutely|of course|sure)\b"
+                     r"|n['’]t\b", re.IGNORECASE)
+_NO_TROUBLE = re.compile(r"\bno (?:problem|worries)\b", re.IGNORECASE)
 
 
 def _talk(text: str) -> bool:
@@ -340,16 +346,16 @@ _CLOSING_ALLOWED = (_CLOSING_WORDS | POLITENESS | _SCAFFOLD_FILLER) - {"day"}
 # all day!", "we're open" and "your visit is today" are claims.
 _PLEASANTRY_ALLOWED = POLITENESS | (_OCCASIONS - {"one"}) | frozenset("""for the a an your you me
 us with and too so very really much all again today chat chatting talking speaking reaching out
-patience understanding asking checking waiting writing getting touch bearing dealing ok okay
-alright it its this that they them their she her he him everyone both kids kid children family
-friends pup puppy dog cat pet little ones has had goes go feel
-feels better times days rest of every minute wonderful brilliant good fun safe lovely amazing
-fantastic relaxing restful happy splendid terrific awesome perfect smooth smoothly pleasant
-memorable super well soon now later plan plans work out from in at home love loves like likes
-enjoy enjoys re aw aww oh ooh wow yay""".split())  # noqa: SIM905
+patience understanding asking checking waiting writing getting touch bearing dealing alright it
+its this that they them their she her he him everyone both kids kid children family friends pup
+puppy dog cat pet ones has had goes go feel feels better times days rest of every minute
+wonderful brilliant good fun safe lovely amazing fantastic relaxing restful happy splendid
+terrific awesome perfect smooth smoothly pleasant memorable super well soon now later plan plans
+work out from in at home love loves like likes enjoy enjoys re aw aww oh ooh wow
+yay""".split())  # noqa: SIM905
 # A word of each pleasantry formula: text with none of them needs no scan for the formulas.
 _PLEASANTRY_TRIGGERS = frozenset("""welcome thanks thank thx appreciated appreciate talking
-chatting speaking talk chat pleasure anytime time worries cheers bye goodbye see catch next hi
+chatting speaking talk chat pleasure time worries cheers bye goodbye see catch next hi
 hello hey too same care regards best help assist asked hear sorry sad choice pick plan idea
 sounds sound exciting fun lovely wonderful luck enjoy blast crossed voyage sleep well better
 rest treat hang give congrats congratulations leg safe wishing wish hope have happy question
@@ -384,6 +390,8 @@ _LITTLE_ONE = re.compile(r"\blittle ones?\b", re.IGNORECASE)
 _ANSWER_WORDS = frozenset("""welcome sure okay ok certainly absolutely course few quick brief
 article text passage source document context information provided walk know explain
 problem""".split())  # noqa: SIM905
+_BESIDE_HOPE = _PLEASANTRY_ALLOWED - _ANSWER_WORDS
+_BESIDE_FORMULA = _BESIDE_HOPE - _HOPE_ONLY
 
 
 def _pleasantry(text: str, words: set[str]) -> bool:
@@ -405,9 +413,7 @@ def _pleasantry(text: str, words: set[str]) -> bool:
                                                    and _SYMPATHY.search(text)):
                 continue
             return False
-        allowed = _PLEASANTRY_ALLOWED - _ANSWER_WORDS
-        if _HOPE.search(clause) is None:
-            allowed = allowed - _HOPE_ONLY
+        allowed = _BESIDE_HOPE if _HOPE.search(clause) else _BESIDE_FORMULA
         if not lowercase_words(rest) <= allowed:
             return False
         found_any = True
