@@ -309,6 +309,8 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Have a wonderful stay with us, Grand Hyatt!", False),
     ("As far as I know, yes. Thanks for asking!", False),  # sentences each talk, one answers
     ("Certainly! Enjoy the afternoon.", False),
+    ("Thanks! Happy upgrading!", False),  # what a business grants, as an activity
+    ("Enjoy! Happy snorkeling!", True),
     ("Hope your little one feels better soon!", True),
     ("Oh no, so sorry to hear that!", True),
     ("Thanks for your order of 3 items!", False),

@@ -173,6 +173,9 @@ _GRANTED = frozenset("""upgrade upgrades refund refunds voucher vouchers reward 
 membership card approval win prize acceptance replacement suite room credit discount points
 bonus loan order booking reservation ticket tickets seat seats package subscription plan trial
 account coverage claim perks benefits gift""".split())  # noqa: SIM905
+# ... and as what the listener does ("Happy upgrading!", "Happy booking!").
+_GRANTING = ({g.removesuffix("e") + "ing" for g in _GRANTED}
+             | {g for g in _GRANTED if g.endswith("ing")})
 # "one" only as "have a good one" at the line's end ("a great one night stay" is a claim).
 _OCCASION = ("(?:" + "|".join(sorted(_OCCASIONS - {"one"})) + r"|one(?=\W*$))(?: home)?")
 _PLEASANTRY = re.compile("|".join([
@@ -216,7 +219,8 @@ _PLEASANTRY = re.compile("|".join([
     r"\b(?:(?:I )?hope you )?have (?:a |an )?(?:(?:great|good|nice|wonderful|lovely|fun|safe"
     r"|brilliant|fantastic|relaxing|splendid|terrific|super|happy|magical|beautiful|fab"
     r"|amazing|restful|smooth) )+" + _OCCASION + r"\b",
-    r"\bhappy (?:\w+ing|birthday|holidays|anniversary|new year)\b",
+    r"\bhappy (?:(?!(?:" + "|".join(sorted(_GRANTING)) + r")\b)\w+ing|birthday|holidays"
+    r"|anniversary|new year)\b",
     r"(?:^|\b(?:that's|that is|what) )(?:a |an )?(?:great|good|excellent|interesting) question\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
 
