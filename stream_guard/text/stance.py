@@ -38,6 +38,7 @@ from __future__ import annotations
 import re
 
 from stream_guard.text.figures import has_digit
+from stream_guard.text.sentences import QUIET_BREAKS, sentence_spans
 from stream_guard.text.terms import APOSTROPHES, terms
 
 # I, me, my, myself, in any case; "I'm", "I 've" (tokenised dialogue) match by their "I". Not
@@ -306,13 +307,16 @@ def is_service_talk(text: str) -> bool:
     ("Sorry for the inconvenience! Have a great day!")."""
     if _talk(text):
         return True
-    sentences = _SENTENCE_BREAK.split(text.strip())
-    return (len(sentences) > 1 and _ANSWER.search(_NO_TROUBLE.sub(" ", text)) is None
-            and all(_talk(sentence) for sentence in sentences))
+    body = text.rstrip()
+    # a sentence can end before the last character only at a terminal or a line break: most
+    # windows are one sentence, and need no scan
+    if QUIET_BREAKS.search(body, 0, len(body) - 1) is None:
+        return False
+    spans = sentence_spans(text)
+    return (len(spans) > 1 and _ANSWER.search(_NO_TROUBLE.sub(" ", text)) is None
+            and all(_talk(text[start:end]) for start, end in spans))
 
 
-# Where a window's sentences meet.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 # An answer: of a window of sentences each talk, one may answer the question asked ("As far as
 # I know, yes. Thanks for asking!", "Certainly! Enjoy the afternoon.": a second review).
 _ANSWER = re.compile(r"\b(?:yes|yeah|yep|no|nope|not|certainly|absolutely|of course|sure)\b"
