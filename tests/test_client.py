@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import shutil
 import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -830,6 +831,16 @@ def delta_frames(server: Server) -> float:
     return server.metrics.frames_received.labels(type="delta")._value.get()
 
 
+@contextlib.asynccontextmanager
+async def paced(tmp_path: Path, rate: float, burst: int = 2,
+                **options: Any) -> AsyncIterator[tuple[Server, GuardClient]]:
+    """A server on the default settings, and a client paced at ``rate`` messages a second."""
+    async with running_server(make_settings(tmp_path)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=rate,
+                        message_burst=burst, **options) as client:
+        yield srv, client
+
+
 @pytest.mark.parametrize("paced", [True, False])
 async def test_a_sender_faster_than_the_servers_message_rate_loses_nothing(
         tmp_path: Path, paced: bool) -> None:
@@ -864,9 +875,7 @@ async def test_a_sender_faster_than_the_servers_message_rate_loses_nothing(
 async def test_an_end_behind_waiting_deltas_goes_after_them(tmp_path: Path) -> None:
     """Deltas past the client's rate wait, joined, and an end waits behind them: the server
     gets all the text, then the end."""
-    async with running_server(make_settings(tmp_path)) as srv, \
-            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=5.0,
-                        message_burst=2) as client:
+    async with paced(tmp_path, 5.0) as (srv, client):
         stream = await client.start(context=CONTEXT)  # the first frame of the burst
         pieces = tokens_of(SUPPORTED)
         for piece in pieces:  # the first goes at once, the rest wait and are joined
@@ -881,9 +890,7 @@ async def test_an_end_behind_waiting_deltas_goes_after_them(tmp_path: Path) -> N
 
 
 async def test_a_cancel_drops_the_deltas_still_waiting(tmp_path: Path) -> None:
-    async with running_server(make_settings(tmp_path)) as srv, \
-            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=5.0,
-                        message_burst=2) as client:
+    async with paced(tmp_path, 5.0) as (srv, client):
         stream = await client.start(context=CONTEXT)
         await stream.send(GOOD)  # written
         await stream.send(BAD)  # waits
@@ -898,9 +905,7 @@ async def test_a_cancel_drops_the_deltas_still_waiting(tmp_path: Path) -> None:
 async def test_a_halt_drops_the_deltas_still_waiting(tmp_path: Path) -> None:
     """Text waiting for the rate when the halt comes is not sent: the server would refuse it
     (the rate here leaves two seconds for the halt to come first)."""
-    async with running_server(make_settings(tmp_path)) as srv, \
-            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=0.5,
-                        message_burst=2) as client:
+    async with paced(tmp_path, 0.5) as (srv, client):
         stream = await client.start(context=CONTEXT)
         await stream.send(BAD + GOOD + "It")  # written, and halted (windows end with the next)
         await stream.send(GOOD)  # waits
@@ -918,9 +923,7 @@ async def test_a_halt_drops_the_deltas_still_waiting(tmp_path: Path) -> None:
 async def test_an_end_given_up_while_it_waits_leaves_the_stream_open(tmp_path: Path) -> None:
     """A caller that gives up an end waiting for the rate (a timeout) takes it back: the
     stream can still be ended, once."""
-    async with running_server(make_settings(tmp_path)) as srv, \
-            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=2.0,
-                        message_burst=2) as client:
+    async with paced(tmp_path, 2.0) as (srv, client):
         stream = await client.start(context=CONTEXT)
         await stream.send(GOOD)
         with pytest.raises(TimeoutError):
@@ -986,9 +989,7 @@ async def test_an_end_waiting_when_the_connection_closes_raises_the_streams_erro
 async def test_a_cancel_given_up_keeps_the_text_it_would_have_dropped(tmp_path: Path) -> None:
     """A review: a cancel whose caller gave up while it waited had dropped the stream's waiting
     deltas anyway, and the stream went on with a gap in its text nobody checked."""
-    async with running_server(make_settings(tmp_path)) as srv, \
-            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=2.0,
-                        message_burst=2) as client:
+    async with paced(tmp_path, 2.0) as (_, client):
         stream = await client.start(context=CONTEXT)
         await stream.send(GOOD)  # written
         await stream.send(BAD)  # waits
@@ -1011,9 +1012,7 @@ async def test_text_put_back_by_a_cancel_given_up_goes_before_what_was_sent_sinc
     and the text the given-up cancel put back went after it: the server checked the stream's
     text out of order."""
     monkeypatch.setattr(link_module, "OUTBOX_MAX_CHARS", 10)
-    async with running_server(make_settings(tmp_path)) as srv, \
-            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=2.0,
-                        message_burst=1, max_delta_chars=4) as client:
+    async with paced(tmp_path, 2.0, burst=1, max_delta_chars=4) as (_, client):
         stream = await client.start(context=CONTEXT)  # the only token: the rest wait
         await stream.send("AAAA")
         await stream.send("BBBBCCCC")
@@ -1037,9 +1036,7 @@ async def test_a_send_waits_for_room_when_the_outbox_is_full(
     stalled reader) must hold the sender back, not grow the outbox without bound. A send given
     up while it waits for room leaves nothing queued."""
     monkeypatch.setattr(link_module, "OUTBOX_MAX_CHARS", 100)
-    async with running_server(make_settings(tmp_path)) as srv, \
-            GuardClient(url(srv), api_key=API_KEY, max_messages_per_second=0.5,
-                        message_burst=2) as client:
+    async with paced(tmp_path, 0.5) as (_, client):
         stream = await client.start(context=CONTEXT)  # the burst's first frame
         await stream.send(GOOD)  # its second: written; the next frame is two seconds away
         await stream.send("a" * 60)
