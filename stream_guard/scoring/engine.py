@@ -44,6 +44,7 @@ from stream_guard.config import Settings
 from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import (
     PREMISE_MAX_CHARS,
+    EvidenceSentence,
     Premise,
     SentenceIndex,
     split_passages,
@@ -66,6 +67,7 @@ from stream_guard.scoring.fusion import (
     window_support,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
+from stream_guard.text.places import sentence_places
 from stream_guard.text.quantities import (
     ANY_UNIT,
     drop_worked_out,
@@ -143,6 +145,7 @@ class StreamEvidence:
     quantities: dict[str, frozenset[str]]
     collection: Collection | None
     chars: int = 0  # of the inline context
+    places: frozenset[str] = frozenset()  # the places it names (text.places.named)
     # The inline evidence scoped for windows naming these numbered things (engine._scoped):
     # a stream about the K-123 names it in window after window.
     scoped: dict[frozenset[str], _Scoped] = field(default_factory=dict)
@@ -332,9 +335,11 @@ class GroundingEngine:
     # --- pure steps, shared with training and evaluation --------------------------------------
     def prepare(self, request: StreamRequest) -> StreamEvidence:
         items = [(item.id, item.text) for item in request.context]
-        return StreamEvidence(SentenceIndex(context_sentences(items)),
+        sentences = context_sentences(items)
+        return StreamEvidence(SentenceIndex(sentences),
                               quantity_index("\n".join(item.text for item in request.context)),
-                              request.collection, sum(len(text) for _, text in items))
+                              request.collection, sum(len(text) for _, text in items),
+                              _places(sentences))
 
     def align(self, jobs: Sequence[CheckJob]) -> list[Alignment]:
         """Premise and lexical signals per window (collections searched with the embedder)."""
@@ -346,14 +351,16 @@ class GroundingEngine:
         out = []
         for i, job in enumerate(jobs):
             ev = job.evidence
-            index, quantities = ev.sentences, ev.quantities
+            index, quantities, places = ev.sentences, ev.quantities, ev.places
             if ev.collection is not None and i in row:
                 hits = ev.collection.search(vectors[row[i]: row[i] + 1],
                                             self.settings.evidence_top_k, [job.text])[0]
                 if hits:
-                    index = SentenceIndex(index.sentences + split_passages(hits))
+                    found = split_passages(hits)
+                    index = SentenceIndex(index.sentences + found)
                     quantities = merge_quantities(
                         quantities, quantity_index("\n".join(h.text for h in hits)))
+                    places = places | _places(found)
             window = terms(job.text)
             numbered = numbered_names(window)
             if numbered:  # another numbered thing's documents may be left out
@@ -383,7 +390,7 @@ class GroundingEngine:
                 window, text, index.keys, premise_keys, quantities,
                 [(s.text, s.keys) for s in premise.sentences] if model else (),
                 list(dict.fromkeys(s.text for s in (*premise.sentences, *premise.nearest)))
-                if model else ()), job.previous))
+                if model else (), places), job.previous))
         return out
 
     # --- on the model thread ------------------------------------------------------------------
@@ -425,6 +432,11 @@ class GroundingEngine:
         self.metrics.queue_wait.observe(stats.waited)
         if stats.late:
             self.metrics.deadline_misses.inc(stats.late)
+
+
+def _places(sentences: Sequence[EvidenceSentence]) -> frozenset[str]:
+    """The places evidence sentences name (:func:`~stream_guard.text.places.named`)."""
+    return frozenset().union(*(sentence_places(s.text) for s in sentences))
 
 
 def _scoped(index: SentenceIndex, numbered: frozenset[str],

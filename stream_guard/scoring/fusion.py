@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +34,9 @@ from stream_guard.models.hf import ModelFormatError
 from stream_guard.text.absence import borne_out
 from stream_guard.text.direction import moved_otherwise
 from stream_guard.text.opposites import says_opposite
+from stream_guard.text.places import names_another_place
 from stream_guard.text.polarity import flips_polarity
-from stream_guard.text.quantities import quantity_conflict
+from stream_guard.text.quantities import quantity_conflict, unit_swapped
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known
 
@@ -62,7 +64,8 @@ class Signals:
 
     coverage: float  # weighted share of the window's terms found anywhere in the evidence
     premise_coverage: float  # ... found in the premise the model reads
-    conflict: bool  # a quantity the evidence states with another number, or moving otherwise
+    # a quantity the evidence states with another number or unit, or moving otherwise
+    conflict: bool
     novel_specifics: float  # share of the window's numbers and names absent from the evidence
     speaker: bool  # speaks of its speaker ("I", "my"): no evidence attests that
     asks_listener: bool  # a question put to the listener ("you")
@@ -76,6 +79,9 @@ class Signals:
     # It says the evidence leaves something out, and the evidence does (text.absence); no
     # fusion feature: it floors the score (``capped``).
     absence_borne_out: bool = False
+    # It names a place the evidence does not, where the evidence names another of its kind
+    # (text.places); no fusion feature: it caps the score (``capped``).
+    other_place: bool = False
 
     def features(self, model_support: float | None = None) -> list[float]:
         row = [self.coverage, self.premise_coverage, float(self.conflict), self.novel_specifics,
@@ -89,16 +95,19 @@ class Signals:
 def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[str],
             premise_keys: frozenset[str], quantities: Mapping[str, frozenset[str]],
             premise_sentences: Sequence[tuple[str, frozenset[str]]] = (),
-            nearest: Sequence[str] = ()) -> Signals:
+            nearest: Sequence[str] = (),
+            evidence_places: AbstractSet[str] = frozenset()) -> Signals:
     """The lexical signals of one window against its evidence and its premise (its sentences'
-    text and keys, for the polarity check; none: the check is not made) and the evidence
+    text and keys, for the polarity check; none: the check is not made), the evidence
     sentences nearest it (:attr:`~stream_guard.evidence.premise.Premise.nearest`, for the
-    opposites check; none: not made)."""
+    opposites check; none: not made) and the places the evidence names
+    (:func:`~stream_guard.text.places.named`; none: the places check is not made)."""
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
     missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
     conflict = (quantity_conflict(window_text, quantities)
-                or moved_otherwise(window_text, quantities))
+                or moved_otherwise(window_text, quantities)
+                or unit_swapped(window_text, quantities, nearest))
     return Signals(
         coverage=coverage(window, evidence_keys),
         premise_coverage=coverage(window, premise_keys),
@@ -110,6 +119,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
             {t.key for t in window}, window_text, premise_sentences),
         opposite_swap=bool(nearest) and says_opposite(window_text, nearest, evidence_keys),
         absence_borne_out=not conflict and borne_out(window_text, evidence_keys),
+        other_place=names_another_place(window_text, evidence_places, evidence_keys),
     )
 
 
@@ -234,10 +244,12 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     coverage, which a flipped statement keeps whole, so "Gift cards can be refunded." against
     "Gift cards cannot be refunded." fused to 0.44 with the detector at 0.05.
 
-    A swap of one word for one that excludes it (an antonym, another ordinal or figure) in an
-    evidence sentence the window otherwise copies (:mod:`stream_guard.text.opposites`) is
-    capped without the detector's agreement: the detector does not read antonyms, which is why
-    the check exists.
+    A swap of one word for one that excludes it (an antonym, another ordinal or figure, another
+    place) in an evidence sentence the window otherwise copies
+    (:mod:`stream_guard.text.opposites`) is capped without the detector's agreement: the
+    detector does not read antonyms, which is why the check exists. So is a place the evidence
+    does not name where it names another of its kind (:mod:`stream_guard.text.places`): the
+    detector reads "in London" for "in Paris" as one more detail.
 
     An absence statement the evidence bears out ("The policy doesn't say whether ...", with
     what it names missing from the evidence: :mod:`stream_guard.text.absence`) is floored at
@@ -247,7 +259,7 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     """
     flipped = (signals.polarity_flip and model_support is not None
                and model_support < POLARITY_MODEL_MAX)
-    if signals.conflict or flipped or signals.opposite_swap:
+    if signals.conflict or flipped or signals.opposite_swap or signals.other_place:
         return (min(support, 1.0 - CONFLICT_CONTRADICTION),
                 max(contradiction, CONFLICT_CONTRADICTION))
     if signals.absence_borne_out and contradiction < ABSENCE_MAX_CONTRADICTION:

@@ -25,6 +25,11 @@ match on both sides, by one word that excludes the word in that place of the sen
   the same digits under another locale's separators, an hour on the other clock ("7" pm and
   "19") or a year in two digits ("FY24"). The other figure may be stated elsewhere in the
   source, or be one :func:`~stream_guard.text.quantities.quantity_conflict` cannot place.
+* another place, of one or two capitalised words (:func:`~stream_guard.text.places.other_places`:
+  a city for a city, neither within the other: "Berlin" for "Paris", not "France"); a place
+  may also be the sentence's first or last words ("... in 1889 in Berlin." for "... in
+  Paris."), where no other swap is judged (a word there may open or close a clause the other
+  text lacks), with the copied stretch beside it of a claim's length in a loose alignment.
 
 The fused score then treats the window as contradicted (:func:`stream_guard.scoring.fusion.capped`).
 The mark is narrow, since answers paraphrase:
@@ -32,7 +37,8 @@ The mark is narrow, since answers paraphrase:
 * the swapped-in word must be absent from the whole evidence (its term keys, and every word of
   the sentences compared): a source that says "smaller" of one thing and "larger" of another is
   not contradicted by either, and an entity swapped for another of the same source is left to
-  the detector, as is any name (nicknames, titles, spellings: "Bob", "Senator", "Kiev");
+  the detector, as is any name but a place's (nicknames, titles, spellings: "Bob",
+  "Senator"; WordNet gives a place's names as one: "Kiev", "Kyyiv");
 * both texts must have the same polarity ("isn't open" for "closed" is a paraphrase), the same
   words that negate without "not" ("avoid leaving the door open" for "keep the door closed"),
   and the swap may hold no negation ("doesn't include" for "excluding");
@@ -92,6 +98,7 @@ from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from pathlib import Path
 
+from stream_guard.text import places
 from stream_guard.text.polarity import REACH, negated
 from stream_guard.text.stance import is_question
 from stream_guard.text.terms import APOSTROPHES, STOPWORDS, term_keys
@@ -182,10 +189,11 @@ _ENDINGS = (("iest", "y"), ("ier", "y"), ("ies", "y"), ("est", ""), ("est", "e")
 
 
 def load() -> None:
-    """Read the word table now (once; about 14 ms of file reading and parsing): the engine
-    calls it as it is built, off the event loop, so that the first window checked does not
-    pay for it inside its verdict deadline (a review measured it there)."""
+    """Read the word and place tables now (once; about 14 ms of file reading and parsing):
+    the engine calls it as it is built, off the event loop, so that the first window checked
+    does not pay for it inside its verdict deadline (a review measured it there)."""
     _tables()
+    places.load()
 
 
 @cache
@@ -276,7 +284,7 @@ def _swaps(window: _Reading, readings: Sequence[_Reading],
     # Cheap first: only a word that can exclude another (a figure, a word with an opposite, one
     # of a closed class) can be swapped in; most windows have none a sentence lacks, and need
     # no alignment.
-    swappable = {t for t in window.tokens if _figure(t) or _excluded_by(t)}
+    swappable = {t for t in window.tokens if _figure(t) or _excluded_by(t)} | window.names
     if not swappable:
         return False
     # What any of them says is stated: "after" in one sentence is no swap for "before" in
@@ -284,7 +292,7 @@ def _swaps(window: _Reading, readings: Sequence[_Reading],
     said = frozenset().union(*(r.vocabulary for r in readings))
     for sentence in readings:
         if (len(sentence.tokens) > _MAX_TOKENS or sentence.negations != window.negations
-                or not _may_swap(swappable, sentence)):
+                or not _may_swap(swappable, window.names, sentence)):
             continue
         matcher = SequenceMatcher(None, window.tokens, sentence.tokens, autojunk=False)
         if sum(block.size for block in matcher.get_matching_blocks()) < _MIN_MATCHED:
@@ -296,15 +304,28 @@ def _swaps(window: _Reading, readings: Sequence[_Reading],
         # place it.
         loose = _copied(window.tokens, matcher) < _COPIED
         swaps = 0
-        for k in range(1, len(ops) - 1):
-            tag, i1, i2, j1, j2 = ops[k]
+        for k, (tag, i1, i2, j1, j2) in enumerate(ops):
+            before, after = ops[k - 1] if k else None, ops[k + 1] if k + 1 < len(ops) else None
             if (tag != "replace" or i2 - i1 > _SWAP_TOKENS or j2 - j1 > _SWAP_TOKENS
-                    or ops[k - 1][0] != "equal" or ops[k + 1][0] != "equal"
-                    or (loose and not (_places(window.tokens, ops[k - 1])
-                                       and _places(window.tokens, ops[k + 1])))):
+                    or any(op is not None and op[0] != "equal" for op in (before, after))):
                 continue
-            pairs = [(new, old) for new, old in _pairs(window, (i1, i2), sentence, (j1, j2))
-                     if excludes(new, old)]
+            if before is None or after is None:
+                # A sentence's first or last words: only a place is judged there ("... in
+                # 1889 in Berlin." for "... in Paris."), whose kind says it is one thing for
+                # another; a word there may begin or end a clause the other text lacks. A
+                # loose copy's swap is placed by the stretch beside it, of a claim's length.
+                beside = before or after
+                if beside is None or (loose and beside[2] - beside[1] < _MIN_MATCHED):
+                    continue
+                pairs = _place_pairs(window, (i1, i2), sentence, (j1, j2))
+            elif loose and not (_places(window.tokens, before)
+                                and _places(window.tokens, after)):
+                continue
+            else:
+                pairs = [(new, old)
+                         for new, old in _pairs(window, (i1, i2), sentence, (j1, j2))
+                         if excludes(new, old)]
+                pairs += _place_pairs(window, (i1, i2), sentence, (j1, j2))
             if not pairs:
                 continue
             # In a comparison, or where a word meets its negative ("suitable only ... over 12"
@@ -324,13 +345,14 @@ def _swaps(window: _Reading, readings: Sequence[_Reading],
     return False
 
 
-def _may_swap(swappable: set[str], sentence: _Reading) -> bool:
+def _may_swap(swappable: set[str], window_names: frozenset[str], sentence: _Reading) -> bool:
     """Whether the sentence holds a word some swappable word of the window that it lacks
-    could have replaced (a figure, or one :func:`excludes` may find it excluding): the
-    alignment, which costs most, only where a swap can be found."""
+    could have replaced (a figure, a place's name, or one :func:`excludes` may find it
+    excluding): the alignment, which costs most, only where a swap can be found."""
     new = swappable - sentence.vocabulary
-    return (any(_figure(t) for t in new) and sentence.figures) or any(
-        not _excluded_by(t).isdisjoint(sentence.bases) for t in new)
+    return ((any(_figure(t) for t in new) and sentence.figures)
+            or (bool(sentence.names) and not new.isdisjoint(window_names))
+            or any(not _excluded_by(t).isdisjoint(sentence.bases) for t in new))
 
 
 @lru_cache(maxsize=_WORDS_CACHED)
@@ -392,6 +414,17 @@ def _pairs(window: _Reading, at: tuple[int, int], sentence: _Reading,
     return [(n, o) for n in new_words for o in old_words if not _figure(n) and not _figure(o)]
 
 
+def _place_pairs(window: _Reading, at: tuple[int, int], sentence: _Reading,
+                 of: tuple[int, int]) -> list[tuple[str, str]]:
+    """The (new, old) pair of a replacement that is one place's name for another's
+    (:func:`~stream_guard.text.places.other_places`): "Berlin" for "Paris", "Los Angeles" for
+    "New York"; none for a place within the other ("England" for "London") or of another kind
+    ("France" for "Europe")."""
+    new = places.name_at(window.cased, *at)
+    old = places.name_at(sentence.cased, *of)
+    return [(new, old)] if new and old and places.other_places(new, old) else []
+
+
 def _one_for_one(new_words: Sequence[str], old_words: Sequence[str]) -> bool:
     """Whether a replacement is one word for one, articles aside."""
     return (sum(t not in _ARTICLES for t in new_words) == 1
@@ -437,6 +470,8 @@ class _Reading:
     negations: tuple[bool, frozenset[str]]
     compares: bool
     vocabulary: frozenset[str]
+    cased: tuple[str, ...]  # the tokens as written
+    names: frozenset[str]  # tokens of the places it names (:func:`_names`)
     # An evidence sentence's only (what a window may have swapped out, for ``_may_swap``):
     bases: frozenset[str] = frozenset()  # every base form of every token
     figures: bool = False
@@ -445,10 +480,18 @@ class _Reading:
 
 def _reading(text: str) -> _Reading:
     plain = _JOINED_POINTS.sub(r"\1\2", text.translate(APOSTROPHES))
-    tokens = tuple(t.lower() for t in _TOKEN.findall(plain))
+    cased = tuple(_TOKEN.findall(plain))
+    tokens = tuple(t.lower() for t in cased)
     vocabulary = frozenset(tokens)
     return _Reading(tokens, (negated(text), vocabulary & _NEGATING),
-                    _COMPARES.search(text) is not None, vocabulary)
+                    _COMPARES.search(text) is not None, vocabulary, cased, _names(cased))
+
+
+def _names(cased: tuple[str, ...]) -> frozenset[str]:
+    """The tokens (lower case) of the places a text names
+    (:func:`~stream_guard.text.places.name_at`), one word or two."""
+    return frozenset(t.lower() for i in range(len(cased)) for n in (1, 2)
+                     if places.name_at(cased, i, i + n) is not None for t in cased[i:i + n])
 
 
 @lru_cache(maxsize=4096)

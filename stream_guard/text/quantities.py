@@ -832,6 +832,58 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     return False
 
 
+def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],
+                 near: Sequence[str]) -> bool:
+    """The window gives a figure in one unit of a measure where an evidence sentence near it
+    (``near``: the sentences its premise was chosen from) gives the same figure of the same
+    thing in another unit of that measure, and the evidence (``evidence``, its whole index)
+    never gives it in the window's.
+
+    "330 feet tall" against "330 metres tall", "takes 30 hours" against "takes 30 minutes",
+    "30 years in detention" against "30 days in detention": the number is the evidence's, so
+    :func:`quantity_conflict` (which lets a number the evidence states anywhere pass) finds
+    nothing, and word coverage and the detector see one word changed. A unit of another system
+    counts here (its figure would be another number, not this one), and a figure the evidence
+    also gives in the window's unit does not ("330 metres (1,083 ft)" states both). "Of the
+    same thing": a content word beside the figure is the same on both sides (two words before
+    it, two after its unit); a policy's "4 weeks' notice" says nothing of an answer's "4 years
+    of service", though both are near it.
+    """
+    found = [(number, measure) for number, unit in quantities(window)
+             if (measure := _MEASURE_OF.get(unit)) is not None
+             and not any(number in evidence.get(name, ())
+                         for name in _UNIT_NAMES.get(unit, (unit,)))]
+    for number, measure in found:
+        for sentence in near:
+            if any(number in numbers and (other := _MEASURE_OF.get(unit_of)) is not None
+                   and other[0] == measure[0] and other[1] != measure[1]
+                   for unit_of, numbers in _sentence_quantities(sentence).items()) \
+                    and not _beside(window, number).isdisjoint(_beside(sentence, number)):
+                return True
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _sentence_quantities(sentence: str) -> dict[str, frozenset[str]]:
+    """:func:`quantity_index` of one evidence sentence (they recur from window to window)."""
+    return quantity_index(sentence)
+
+
+_WORD_OR_FIGURE = re.compile(r"[A-Za-z]+|\d[\d,]*(?:\.\d+)?")
+_BESIDE = 2
+
+
+def _beside(text: str, number: str) -> frozenset[str]:
+    """The term keys of the content words beside ``number`` (as :func:`quantities` writes it)
+    wherever ``text`` gives it: two words before it, and two after the unit that follows it;
+    no unit's name."""
+    tokens = _WORD_OR_FIGURE.findall(text)
+    words = [w for i, t in enumerate(tokens) if t.replace(",", "") == number
+             for w in (*tokens[max(0, i - _BESIDE):i], *tokens[i + 2:i + 2 + _BESIDE])]
+    return frozenset(k for k in term_keys(" ".join(words)) if k not in _MEASURE_OF
+                     and not k[:1].isdigit())
+
+
 # Names of one unit that converts to no other (another system is another claim, _MEASURES):
 # still one unit under each name ("3 ft" against "5 feet" is a changed figure).
 _OTHER_UNITS = (("foot", "feet", "ft"), ("inch", "inches"), ("pound", "lb", "lbs"),
@@ -843,6 +895,18 @@ _UNIT_NAMES: dict[str, tuple[str, ...]] = {
     **{name: tuple(other for other, size in _MEASURES.items() if size == _MEASURES[name])
        for name in _MEASURES},
     **{name: names for names in _OTHER_UNITS for name in names}}
+# Each unit's measure and size, the other systems' units too (for :func:`unit_swapped`, which
+# only tells sizes apart: their figures are never converted).
+_MEASURE_OF: dict[str, tuple[str, float]] = {
+    **_MEASURES,
+    **dict.fromkeys(("foot", "feet", "ft"), ("length", 0.3048)),
+    **dict.fromkeys(("inch", "inches"), ("length", 0.0254)),
+    **dict.fromkeys(("yard", "yd", "yds"), ("length", 0.9144)),
+    **dict.fromkeys(("mile", "mi"), ("length", 1609.344)),
+    **dict.fromkeys(("pound", "lb", "lbs"), ("mass", 453.59237)),
+    **dict.fromkeys(("ounce", "oz"), ("mass", 28.349523125)),
+    **dict.fromkeys(("gallon", "gal"), ("volume", 3.785411784)),
+}
 # A bare "m" after a number ("1.2m visitors", "500 m") is millions or metres (or, rarely,
 # minutes): a changed figure in millions is read as one, and one in metres where a length
 # word follows ("500 m tall"); "2.1m people" against the evidence's "330 metres" is no

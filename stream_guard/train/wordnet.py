@@ -12,9 +12,9 @@ The list is built here, once, from Debian's ``wordnet-base`` files (``/usr/share
 training never depends on a system package and gives the same pairs everywhere:
 
     python -m stream_guard.train.wordnet /usr/share/wordnet stream_guard/train/lexicon.json \
-        stream_guard/text/opposites.json
+        stream_guard/text/opposites.json stream_guard/text/places.json
 
-(the second file is the server's: :func:`opposites`).
+(the second and third files are the server's: :func:`opposites`, :func:`places`).
 
 WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved. (Its licence allows
 use, copying and distribution with this notice; the full text is in ``lexicon.json``.)
@@ -23,6 +23,7 @@ use, copying and distribution with this notice; the full text is in ``lexicon.js
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,21 +64,27 @@ Pointer = tuple[str, str, str, int, int]
 
 
 def _synsets(wordnet: Path, pos: str) -> Iterator[tuple[str, list[str], list[Pointer]]]:
-    """(offset, words, pointers as (symbol, target offset, target pos, source no., target
-    no.)); a satellite adjective's pos "s" is read as "a", as pointers name both."""
+    """(offset, words in lower case, pointers as (symbol, target offset, target pos, source
+    no., target no.)); a satellite adjective's pos "s" is read as "a", as pointers name both."""
+    for offset, _, words, pointers in _records(wordnet, pos):
+        yield offset, [w.lower() for w in words], pointers
+
+
+def _records(wordnet: Path, pos: str) -> Iterator[tuple[str, int, list[str], list[Pointer]]]:
+    """(offset, lexicographer file, words as written, pointers) of each synset."""
     for line in (wordnet / f"data.{_POS_FILES[pos]}").read_text(encoding="latin-1").splitlines():
         if line.startswith("  "):  # the licence header
             continue
         fields = line.split(" | ")[0].split()
         offset, count = fields[0], int(fields[3], 16)
-        words = [w.split("(")[0].lower() for w in fields[4:4 + 2 * count:2]]
+        words = [w.split("(")[0] for w in fields[4:4 + 2 * count:2]]
         at = 4 + 2 * count
         pointers = []
         for i in range(int(fields[at])):
             symbol, target, target_pos, numbers = fields[at + 1 + 4 * i:at + 5 + 4 * i]
             pointers.append((symbol, target, "a" if target_pos == "s" else target_pos,
                              int(numbers[:2], 16), int(numbers[2:], 16)))
-        yield offset, words, pointers
+        yield offset, int(fields[1]), words, pointers
 
 
 def build(wordnet: Path, vocabulary: set[str]) -> dict[str, object]:
@@ -192,6 +199,92 @@ def opposites(wordnet: Path, vocabulary: set[str]) -> dict[str, object]:
             "irregular": {form: sorted(bases) for form, bases in sorted(irregular.items())}}
 
 
+# WordNet's lexicographer files of places ("noun.location") and people ("noun.person").
+_LOCATIONS = 15
+_PEOPLE = 18
+# Names of places that are directions or sides far more often ("the North", "the Union").
+_NOT_PLACES = frozenset(("north", "south", "east", "west", "union"))
+# A place's kind, by the first of these its hypernyms reach (a national capital is a city, a
+# European country a country); places of no such kind (continents, regions, rivers, parks, a
+# city's districts) are left out: "Europe" for "France", "Hollywood" for "Los Angeles" widen or
+# narrow a place, and WordNet does not say which is within which.
+_PLACE_KINDS = (("country", "country"), ("municipality", "city"), ("state", "state"),
+                ("county", "county"))
+# A name of one or two capitalised words, as the swap check's tokens read it (no "U.K.", no
+# "UK": an abbreviation names too many places).
+_PLACE_NAME = re.compile(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?")
+
+
+def places(wordnet: Path) -> dict[str, object]:
+    """The places WordNet names, for :mod:`stream_guard.text.places`: each name (lower case)
+    with the places it may name, each place's kind, and the places each lies within (part
+    holonyms, followed up: London is in England, the United Kingdom, the British Isles).
+
+    A place is an instance in WordNet's locations (London, France, Texas, Essex) of a kind the
+    check compares (``_PLACE_KINDS``). Names it also writes in lower case (``nice``,
+    ``reading``, ``china``, ``turkey``) are marked, so a check can ask for them capitalised
+    and not first in a sentence; and so are names it also gives people ("Jackson",
+    "Hamilton", "Paris"), so a check can ask for a word of place before them ("in Jackson").
+    """
+    synsets: dict[str, tuple[int, list[str], list[Pointer]]] = {}
+    lower: set[str] = set()
+    people: set[str] = set()
+    for pos in _POS_FILES:
+        for offset, lexfile, words, pointers in _records(wordnet, pos):
+            lower.update(w.replace("_", " ") for w in words if w.islower())
+            if pos == "n":
+                synsets[offset] = (lexfile, words, pointers)
+                if lexfile == _PEOPLE:
+                    people.update(w.replace("_", " ").lower() for w in words
+                                  if w[:1].isupper())
+
+    def kind(offset: str) -> str | None:
+        seen, frontier = set(), [offset]
+        while frontier:  # breadth first: the nearest anchor decides
+            reached = []
+            for at in frontier:
+                for symbol, target, *_ in synsets[at][2]:
+                    if symbol in ("@", "@i") and target not in seen:
+                        seen.add(target)
+                        reached.append(target)
+            for target in reached:
+                word = synsets[target][1][0]
+                for anchor, name in _PLACE_KINDS:
+                    if word == anchor:
+                        return name
+            frontier = reached
+        return None
+
+    def within(offset: str) -> set[str]:
+        found: set[str] = set()
+        frontier = [offset]
+        while frontier:
+            frontier = [t for at in frontier for symbol, t, *_ in synsets[at][2]
+                        if symbol == "#p" and t not in found and synsets[t][0] == _LOCATIONS]
+            found.update(frontier)
+        return found
+
+    kinds = {offset: k for offset, (lexfile, _, pointers) in synsets.items()
+             if lexfile == _LOCATIONS and any(p[0] == "@i" for p in pointers)
+             and (k := kind(offset)) is not None}
+    ids = {offset: i for i, offset in enumerate(sorted(kinds))}
+    names: dict[str, set[int]] = {}
+    for offset in kinds:
+        for word in synsets[offset][1]:
+            name = word.replace("_", " ")
+            if _PLACE_NAME.fullmatch(name) and name.lower() not in _NOT_PLACES:
+                names.setdefault(name.lower(), set()).add(ids[offset])
+    return {"source": "Princeton WordNet 3.0 (Debian wordnet-base), instances of its locations "
+                      "of the kinds listed; built by stream_guard.train.wordnet",
+            "license": _LICENSE,
+            "names": {name: sorted(found) for name, found in sorted(names.items())},
+            "common": sorted(name for name in names if name in lower),
+            "people": sorted(name for name in names if name in people),
+            "kinds": [kinds[offset] for offset in sorted(kinds)],
+            "within": [sorted(ids[t] for t in within(offset) if t in ids)
+                       for offset in sorted(kinds)]}
+
+
 def _verb_forms(wordnet: Path, verbs: set[str]) -> set[str]:
     """Every form a text may write a verb in: its lemma, regular endings ("touched",
     "touches", "touching", "stopped") and WordNet's irregular ones ("took")."""
@@ -236,7 +329,7 @@ def load(path: Path = LEXICON) -> tuple[dict[str, list[str]], frozenset[str]]:
 
 
 def main(argv: list[str]) -> int:
-    """``WORDNET_DIR LEXICON_OUT [OPPOSITES_OUT]``."""
+    """``WORDNET_DIR LEXICON_OUT [OPPOSITES_OUT [PLACES_OUT]]``."""
     wordnet, out = Path(argv[0]), Path(argv[1])
     # The shipped detector's tokenizer is all-MiniLM-L6-v2's (uncased BERT) one.
     tokenizer = Path(__file__).parents[1] / "models" / "detector" / "tokenizer.json"
@@ -250,6 +343,9 @@ def main(argv: list[str]) -> int:
                           for w, count in _tagged(wordnet, pos).items() if count and w.isalpha()}
         Path(argv[2]).write_text(json.dumps(opposites(wordnet, common), indent=0,
                                             ensure_ascii=False) + "\n", encoding="utf-8")
+    if len(argv) > 3:
+        Path(argv[3]).write_text(json.dumps(places(wordnet), indent=0, ensure_ascii=False)
+                                 + "\n", encoding="utf-8")
     return 0
 
 
