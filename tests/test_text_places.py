@@ -12,7 +12,14 @@ import pytest
 
 from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION, Signals, capped
 from stream_guard.text.opposites import swaps_opposite
-from stream_guard.text.places import PLACES, named, names_another_place, other_places
+from stream_guard.text.places import (
+    PLACES,
+    UNLISTED,
+    named,
+    names_another_place,
+    other_places,
+    sentence_places,
+)
 from stream_guard.text.quantities import quantity_index, unit_swapped
 from stream_guard.text.terms import term_keys
 from stream_guard.train.wordnet import places
@@ -22,7 +29,7 @@ TOWER = ["The Eiffel Tower is 330 metres tall.", "It was completed in 1889 in Pa
 
 
 def _names_another(window: str, evidence: list[str] = TOWER) -> bool:
-    found = frozenset().union(*map(named, evidence))
+    found = frozenset().union(*map(sentence_places, evidence))
     return names_another_place(window, found, term_keys(" ".join(evidence)))
 
 
@@ -82,6 +89,22 @@ def test_a_place_the_evidence_does_not_name_beside_one_it_does(window: str) -> N
     ("The town is in Switzerland.", ["The draw was made in Nyon, in the Swiss canton."]),
     ("It is in London.", ["The museum holds 4000 paintings."]),  # the evidence names no place
     ("The Eiffel Tower is in Europe.", TOWER),  # another level
+    # a capital or a city for its government or team: no word of place before it
+    ("Beijing said the talks in Geneva had been constructive.",
+     ["Chinese officials said the talks in Geneva had been constructive."]),
+    ("Boston beat the Heat 110-98 in Miami on Saturday.",
+     ["The Celtics beat the Heat 110-98 in Miami on Saturday."]),
+    # the evidence names it by its people, an abbreviation or with its accents
+    ("Negotiators from the United States met their counterparts in Mexico.",
+     ["American negotiators met their counterparts in Mexico on Tuesday."]),
+    ("The deal was signed in the United Kingdom and in Norway.",
+     ["The UK and Norway signed a new fishing deal in Oslo."]),
+    ("The bank has offices in Zurich and Geneva.", ["The bank has offices in Zürich and Geneva."]),
+    # the evidence names a place the table does not list: the window's may be it, or hold it
+    ("The summit was held in Kiev, and delegates then travelled to Warsaw.",
+     ["The summit was held in Kyiv, and delegates then travelled to Warsaw."]),
+    ("The company is based in New York.",
+     ["The company is based in Brooklyn and opened an office in Boston last year."]),
 ])
 def test_a_place_the_evidence_names_holds_or_does_not_compare_is_not(
         window: str, evidence: list[str]) -> None:
@@ -109,13 +132,20 @@ def test_a_place_within_the_other_or_no_place_is_no_swap(window: str) -> None:
     assert not swaps_opposite(window, TOWER, term_keys(" ".join(TOWER)))
 
 
+def test_an_evidence_sentence_names_places_by_people_abbreviation_or_unlisted() -> None:
+    assert sentence_places("American negotiators met in Mexico.") == {"america", "mexico"}
+    assert sentence_places("The US and Canada signed.") == {"united states", "canada"}
+    assert sentence_places("The summit was held in Kyiv in March.") == {UNLISTED}
+    assert sentence_places("It opened in March in Paris.") == {"paris"}
+
+
 NEAR = ["Delivery takes 30 minutes.", "The bag weighs 2 kg.", "The trail is 12 km long.",
         "He spent 30 days in detention.", "Requests longer than 3 days need 4 weeks' notice.",
         "The tower is 330 metres (1,083 ft) tall."]
 
 
 @pytest.mark.parametrize("window", [
-    "Delivery takes 30 hours.", "The bag weighs 2 pounds.", "The trail is 12 miles long.",
+    "Delivery takes 30 hours.", "The bag weighs 2 lbs.", "The trail is 12 miles long.",
     "He was ordered to spend another 30 years in detention.",
 ])
 def test_a_figure_in_another_unit_of_its_measure_is_swapped(window: str) -> None:
@@ -128,6 +158,8 @@ def test_a_figure_in_another_unit_of_its_measure_is_swapped(window: str) -> None
     "With 4 years of service you earn 20 days.",  # "4 weeks' notice" is another thing
     "The trail is 12 kilometres long.",  # one unit's two names
     "The trail is 12 m long.",  # a bare "m" is no unit here
+    "Sending the bag costs 2 pounds.",  # money as often as mass
+    "Drive at 20 miles per hour within 20 metres of the trail.",  # the metres' words
 ])
 def test_a_figure_the_evidence_gives_so_or_of_another_thing_is_not(window: str) -> None:
     assert not unit_swapped(window, quantity_index(" ".join(NEAR)), NEAR)

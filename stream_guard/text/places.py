@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Set as AbstractSet
 from functools import cache, lru_cache
 from pathlib import Path
 
 from stream_guard.text.stance import is_question
-from stream_guard.text.terms import STOPWORDS, known, term_keys
+from stream_guard.text.terms import STOPWORDS, known, place_forms, term_keys
 
 PLACES = Path(__file__).with_name("places.json")
 _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
@@ -47,6 +48,21 @@ _SENTENCES_CACHED = 4096
 # "London" for Jack London) names a place only so.
 _AT = frozenset(("in", "at", "from", "near", "to", "into", "outside", "across", "around",
                  "through", "toward", "towards", "via"))
+# Abbreviations an evidence may name a place by (never read in a window: "US" and "WA" name
+# too many things there): "The US and Canada" holds "the United States".
+_ABBREVIATIONS = {"US": "united states", "U.S.": "united states", "USA": "united states",
+                  "U.S.A.": "united states", "UK": "united kingdom", "U.K.": "united kingdom",
+                  "UAE": "united arab emirates", "NYC": "new york", "LA": "los angeles",
+                  "D.C.": "washington", "DC": "washington"}
+_ABBREVIATION = re.compile(r"(?<![\w.])(?:" + "|".join(
+    re.escape(a) for a in sorted(_ABBREVIATIONS, key=len, reverse=True)) + r")(?![\w])")
+# What an evidence names after a word of place that no listed place is ("in Kyiv", "in
+# Brooklyn", "at Hampden"): the window's place may be it, or hold it, so no place is judged
+# other. Months and days are times ("in March").
+UNLISTED = "<unlisted>"
+_TIMES = frozenset(("january", "february", "march", "april", "may", "june", "july", "august",
+                    "september", "october", "november", "december", "monday", "tuesday",
+                    "wednesday", "thursday", "friday", "saturday", "sunday"))
 
 
 class _Table:
@@ -107,16 +123,45 @@ def name_at(cased: tuple[str, ...], start: int, end: int) -> str | None:
 
 @lru_cache(maxsize=_SENTENCES_CACHED)
 def sentence_places(sentence: str) -> frozenset[str]:
-    """:func:`named` of an evidence sentence, kept: a collection's passages recur from window
-    to window of a stream (a window is read once, uncached)."""
-    return named(sentence)
+    """The places an evidence sentence names, for :func:`names_another_place`: by name
+    (:func:`named`), by its people ("American", "Swiss": the words
+    :func:`~stream_guard.text.terms.known` reads as their places), by an abbreviation ("the
+    US", "the U.K."), and :data:`UNLISTED` where it names after a word of place something no
+    listed place is ("in Kyiv", "in Brooklyn"). Kept: a collection's passages recur from
+    window to window of a stream (a window is read once, uncached)."""
+    found = set(named(sentence))
+    for key in term_keys(sentence):
+        found.update(form for place in place_forms(key)
+                     for form in (place, place + "s") if is_place(form))
+    found.update(_ABBREVIATIONS[m.group()] for m in _ABBREVIATION.finditer(sentence))
+    folded = _ascii(sentence)
+    words = [m.group() for m in _WORD.finditer(folded)]
+    for i, word in enumerate(words[1:], 1):
+        if (words[i - 1].lower() in _AT and word[:1].isupper()
+                and word.lower() not in STOPWORDS and word.lower() not in _TIMES
+                and name_at(tuple(words), i, i + 1) is None
+                and name_at(tuple(words), i, i + 2) is None
+                and _ABBREVIATION.fullmatch(word) is None):
+            found.add(UNLISTED)
+            break
+    return frozenset(found)
 
 
-def named(text: str) -> frozenset[str]:
+def _ascii(text: str) -> str:
+    """``text`` with its accents dropped ("Zürich" is "Zurich", WordNet's spelling)."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def named(text: str, placed: bool = False) -> frozenset[str]:
     """The places ``text`` names on their own (lower case): not as part of another name ("Real
     Madrid", "AC Milan", "Bank of India", "New York Times") or of a word ("London-based"), and
     a name also given to people only after a word of place ("in Jackson", not "Jackson
-    said")."""
+    said"). ``placed``: every name only so ("in Paris", "from the United States"), not as a
+    subject ("Beijing said", "Boston beat the Heat", "Britain and Norway signed": a capital
+    or a city for its government or team)."""
+    text = _ascii(text)
     words = list(_WORD.finditer(text))
     cased = tuple(m.group() for m in words)
     found: set[str] = set()
@@ -130,9 +175,11 @@ def named(text: str) -> frozenset[str]:
         before = cased[i - 1] if i else ""
         after = cased[i + n] if i + n < len(cased) else ""
         joined = text[words[i + n - 1].end():words[i + n - 1].end() + 1] == "-"
+        at = before.lower() in _AT or (before.lower() == "the" and i > 1
+                                       and cased[i - 2].lower() in _AT)
         if not (joined or _in_name(before) or _in_name(after)
                 or (before == "of" and i > 1 and _in_name(cased[i - 2]))
-                or (name in _table().people and before.lower() not in _AT)):
+                or ((placed or name in _table().people) and not at)):
             found.add(name)
         i += n
     return frozenset(found)
@@ -146,14 +193,16 @@ def _in_name(word: str) -> bool:
 
 def names_another_place(window_text: str, evidence_places: AbstractSet[str],
                         evidence_keys: AbstractSet[str]) -> bool:
-    """Whether the window names a place the evidence does not (by name, or by its people:
-    ``evidence_keys``, :func:`~stream_guard.text.terms.known`), where the evidence names
-    another of its kind (``evidence_places``, :func:`named` of its sentences) and no place the
-    evidence names is, lies within, or holds it. A question states nothing."""
-    if not evidence_places or is_question(window_text):
+    """Whether the window puts something in a place (after a word of place: "in London") the
+    evidence does not name (by name, or by its people: ``evidence_keys``,
+    :func:`~stream_guard.text.terms.known`), where the evidence names another of its kind
+    (``evidence_places``, :func:`sentence_places` of its sentences) and no place the evidence
+    names is, lies within, or holds it. Not where the evidence names a place the table does not
+    list (:data:`UNLISTED`). A question states nothing."""
+    if not evidence_places or UNLISTED in evidence_places or is_question(window_text):
         return False
     table = _table()
-    for name in named(window_text) - evidence_places:
+    for name in named(window_text, placed=True) - evidence_places:
         if all(known(key, evidence_keys) for key in term_keys(name)):
             continue
         ids = table.names[name]

@@ -849,17 +849,18 @@ def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],
     it, two after its unit); a policy's "4 weeks' notice" says nothing of an answer's "4 years
     of service", though both are near it.
     """
-    found = [(number, measure) for number, unit in quantities(window)
+    found = [(number, unit, measure) for number, unit in quantities(window)
              if (measure := _MEASURE_OF.get(unit)) is not None
              and not any(number in evidence.get(name, ())
                          for name in _UNIT_NAMES.get(unit, (unit,)))]
-    for number, measure in found:
+    for number, unit, measure in found:
+        beside = _beside(window, number, unit)
         for sentence in near:
-            if any(number in numbers and (other := _MEASURE_OF.get(unit_of)) is not None
-                   and other[0] == measure[0] and other[1] != measure[1]
-                   for unit_of, numbers in _sentence_quantities(sentence).items()) \
-                    and not _beside(window, number).isdisjoint(_beside(sentence, number)):
-                return True
+            for unit_of, numbers in _sentence_quantities(sentence).items():
+                if (number in numbers and (other := _MEASURE_OF.get(unit_of)) is not None
+                        and other[0] == measure[0] and other[1] != measure[1]
+                        and not beside.isdisjoint(_beside(sentence, number, unit_of))):
+                    return True
     return False
 
 
@@ -873,12 +874,14 @@ _WORD_OR_FIGURE = re.compile(r"[A-Za-z]+|\d[\d,]*(?:\.\d+)?")
 _BESIDE = 2
 
 
-def _beside(text: str, number: str) -> frozenset[str]:
-    """The term keys of the content words beside ``number`` (as :func:`quantities` writes it)
-    wherever ``text`` gives it: two words before it, and two after the unit that follows it;
-    no unit's name."""
+def _beside(text: str, number: str, unit: str) -> frozenset[str]:
+    """The term keys of the content words beside ``number`` in ``unit`` (as :func:`quantities`
+    writes them) wherever ``text`` gives it so: two words before it, and two after the unit;
+    no unit's name. ("20 miles per hour within 20 metres": the miles' words are not the
+    metres'.)"""
     tokens = _WORD_OR_FIGURE.findall(text)
     words = [w for i, t in enumerate(tokens) if t.replace(",", "") == number
+             and i + 1 < len(tokens) and _unit(tokens[i + 1]) == unit
              for w in (*tokens[max(0, i - _BESIDE):i], *tokens[i + 2:i + 2 + _BESIDE])]
     return frozenset(k for k in term_keys(" ".join(words)) if k not in _MEASURE_OF
                      and not k[:1].isdigit())
@@ -903,7 +906,7 @@ _MEASURE_OF: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("inch", "inches"), ("length", 0.0254)),
     **dict.fromkeys(("yard", "yd", "yds"), ("length", 0.9144)),
     **dict.fromkeys(("mile", "mi"), ("length", 1609.344)),
-    **dict.fromkeys(("pound", "lb", "lbs"), ("mass", 453.59237)),
+    **dict.fromkeys(("lb", "lbs"), ("mass", 453.59237)),  # "pound" is money as often
     **dict.fromkeys(("ounce", "oz"), ("mass", 28.349523125)),
     **dict.fromkeys(("gallon", "gal"), ("volume", 3.785411784)),
 }

@@ -234,7 +234,7 @@ def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
     if key in evidence_keys:
         return True
     if "-" not in key:
-        return any(form in evidence_keys for form in _place_forms(key))
+        return any(form in evidence_keys for form in place_forms(key))
     name = numbered_name_of(key)
     return name in evidence_keys and name + _NUMBERED not in evidence_keys
 
@@ -298,7 +298,7 @@ def _place_table(table: str) -> dict[str, tuple[str, ...]]:
 _PLACE_OF = _place_table(_PLACES)
 
 
-def _place_forms(key: str) -> tuple[str, ...]:
+def place_forms(key: str) -> tuple[str, ...]:
     """The other words for the place or people ``key`` names; a people's plural in "-is" keeps
     its "s" as a key ("Israelis"), so it is read as its singular here."""
     forms = _PLACE_OF.get(key)
