@@ -67,7 +67,7 @@ _TIMES = frozenset(("january", "february", "march", "april", "may", "june", "jul
 
 class _Table:
     """``places.json`` as lookups: each name's places, each place's kind and what it lies
-    within, and the names WordNet also writes in lower case."""
+    within, and the names WordNet also writes in lower case or gives people."""
 
     def __init__(self, data: dict[str, object]) -> None:
         names = data["names"]
