@@ -23,7 +23,8 @@ from stream_guard.text.places import (
 from stream_guard.text.quantities import quantity_index, unit_swapped
 from stream_guard.text.terms import term_keys
 from stream_guard.train.wordnet import places
-from tests.conftest import halt_on_detector
+from tests.conftest import halt_on_detector, make_settings, running_server
+from tests.wsclient import open_ws, stream_text
 
 TOWER = ["The Eiffel Tower is 330 metres tall.", "It was completed in 1889 in Paris."]
 
@@ -132,6 +133,20 @@ def test_a_place_within_the_other_or_no_place_is_no_swap(window: str) -> None:
     assert not swaps_opposite(window, TOWER, term_keys(" ".join(TOWER)))
 
 
+def test_a_place_the_user_named_is_no_other_place() -> None:
+    """The prompt is no evidence, but an answer that puts the user's own place back ("From
+    Denver, ...") contradicts nothing; another place beside it still does."""
+    evidence = ["The nonstop flight to Chicago takes 2 hours 30 minutes.",
+                "Flights to Boston and Miami leave every hour."]
+    places = frozenset().union(*map(sentence_places, evidence))
+    keys = term_keys(" ".join(evidence))
+    window = "From Denver, the nonstop flight to Chicago takes 2 hours 30 minutes."
+    assert names_another_place(window, places, keys)
+    assert not names_another_place(window, places, keys, asked=named("I'm flying from Denver."))
+    assert names_another_place("It leaves from Dallas.", places, keys,
+                               asked=named("I'm flying from Denver."))
+
+
 def test_an_evidence_sentence_names_places_by_people_abbreviation_or_unlisted() -> None:
     assert sentence_places("American negotiators met in Mexico.") == {"america", "mexico"}
     assert sentence_places("The US and Canada signed.") == {"united states", "canada"}
@@ -233,3 +248,21 @@ async def test_the_quickstarts_tower_moved_or_measured_otherwise_halts(
     halt = await halt_on_detector(tmp_path, model_cache, answer,
                                   [" ".join(TOWER)])
     assert halt["at"] == answer.index(wrong) and halt["reason"] == "contradicted"
+
+
+@pytest.mark.slow  # the shipped detector
+async def test_the_users_own_place_in_the_answer_does_not_halt(tmp_path: Path,
+                                                               model_cache: Path) -> None:
+    """The ``start`` frame's prompt reaches the place check: "From Denver" answers "I'm flying
+    from Denver"; without the prompt the same answer halts as another place."""
+    context = ["The nonstop flight to Chicago takes 2 hours 30 minutes. Flights to Boston and "
+               "Miami leave every hour."]
+    answer = "From Denver, the nonstop flight to Chicago takes 2 hours 30 minutes."
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
+                             verdict_deadline_ms=0)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        asked = await stream_text(ws, "a", answer, context=context, piece=5,
+                                  prompt="I'm flying from Denver. How long is the flight?")
+        bare = await stream_text(ws, "b", answer, context=context, piece=5)
+    assert not [f for f in asked if f["type"] == "halt"]
+    assert [(f["at"], f["reason"]) for f in bare if f["type"] == "halt"] == [(0, "contradicted")]

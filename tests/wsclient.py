@@ -85,11 +85,14 @@ async def recv_until(ws: ClientConnection, type_: str, stream_id: str | None = N
 
 async def stream_text(ws: ClientConnection, sid: str, text: str, *, context: list[Any],
                       piece: int = 7, options: dict[str, Any] | None = None,
-                      end: bool = True, collection: str | None = None) -> list[dict[str, Any]]:
+                      end: bool = True, collection: str | None = None,
+                      prompt: str | None = None) -> list[dict[str, Any]]:
     """Start a stream, send ``text`` in ``piece``-sized deltas, end it; frames until done."""
     start: dict[str, Any] = {"type": "start", "stream_id": sid, "context": context}
     if collection is not None:
         start["collection"] = collection
+    if prompt is not None:
+        start["prompt"] = prompt
     if options:
         start["options"] = options
     await send(ws, start)

@@ -67,7 +67,7 @@ from stream_guard.scoring.fusion import (
     window_support,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
-from stream_guard.text.places import sentence_places
+from stream_guard.text.places import named, sentence_places
 from stream_guard.text.quantities import (
     ANY_UNIT,
     drop_worked_out,
@@ -128,6 +128,7 @@ class StreamRequest:
     tenant: str
     context: Sequence[ContextItem]
     collection: Collection | None
+    prompt: str | None = None  # no evidence, but the places it names are the user's own
 
 
 # A window's evidence scoped to the numbered things it names, and its quantities; None when
@@ -145,7 +146,10 @@ class StreamEvidence:
     quantities: dict[str, frozenset[str]]
     collection: Collection | None
     chars: int = 0  # of the inline context
-    places: frozenset[str] = frozenset()  # the places it names (text.places.named)
+    places: frozenset[str] = frozenset()  # the places it names (text.places.sentence_places)
+    # The places the user's prompt names: an answer may put them back ("From Denver, the
+    # flight ..."), which is no other place than the evidence's (text.places).
+    asked: frozenset[str] = frozenset()
     # The inline evidence scoped for windows naming these numbered things (engine._scoped):
     # a stream about the K-123 names it in window after window.
     scoped: dict[frozenset[str], _Scoped] = field(default_factory=dict)
@@ -234,7 +238,7 @@ class GroundingEngine:
         return f"{tiers}, collection retrieval {retrieval}"
 
     def validate(self, tenant: str, context: Sequence[ContextItem],
-                 collection: str | None) -> StreamRequest:
+                 collection: str | None, prompt: str | None = None) -> StreamRequest:
         """Refuse, before ``started`` is sent, a stream that could never be checked."""
         found = None
         if collection is not None:
@@ -261,7 +265,7 @@ class GroundingEngine:
             # blank, zero-width or punctuation-only text (str.strip keeps U+200B) states nothing
             raise NoEvidence("a stream needs 'context' or a 'collection': there is nothing to "
                              "check its output against")
-        return StreamRequest(tenant, context, found)
+        return StreamRequest(tenant, context, found, prompt)
 
     async def open_stream(self, request: StreamRequest,
                           owner: Hashable = None) -> StreamEvidence:
@@ -339,7 +343,8 @@ class GroundingEngine:
         return StreamEvidence(SentenceIndex(sentences),
                               quantity_index("\n".join(item.text for item in request.context)),
                               request.collection, sum(len(text) for _, text in items),
-                              _places(sentences))
+                              _places(sentences),
+                              named(request.prompt) if request.prompt else frozenset())
 
     def align(self, jobs: Sequence[CheckJob]) -> list[Alignment]:
         """Premise and lexical signals per window (collections searched with the embedder)."""
@@ -390,7 +395,7 @@ class GroundingEngine:
                 window, text, index.keys, premise_keys, quantities,
                 [(s.text, s.keys) for s in premise.sentences] if model else (),
                 list(dict.fromkeys(s.text for s in (*premise.sentences, *premise.nearest)))
-                if model else (), places), job.previous))
+                if model else (), places, ev.asked), job.previous))
         return out
 
     # --- on the model thread ------------------------------------------------------------------

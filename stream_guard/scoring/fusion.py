@@ -96,12 +96,14 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
             premise_keys: frozenset[str], quantities: Mapping[str, frozenset[str]],
             premise_sentences: Sequence[tuple[str, frozenset[str]]] = (),
             nearest: Sequence[str] = (),
-            evidence_places: AbstractSet[str] = frozenset()) -> Signals:
+            evidence_places: AbstractSet[str] = frozenset(),
+            asked_places: AbstractSet[str] = frozenset()) -> Signals:
     """The lexical signals of one window against its evidence and its premise (its sentences'
     text and keys, for the polarity check; none: the check is not made), the evidence
     sentences nearest it (:attr:`~stream_guard.evidence.premise.Premise.nearest`, for the
-    opposites check; none: not made) and the places the evidence names
-    (:func:`~stream_guard.text.places.named`; none: the places check is not made)."""
+    opposites check; none: not made), the places the evidence names
+    (:func:`~stream_guard.text.places.sentence_places`; none: the places check is not made)
+    and those the user's prompt names (which the window may put back)."""
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
     missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
@@ -119,7 +121,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
             {t.key for t in window}, window_text, premise_sentences),
         opposite_swap=bool(nearest) and says_opposite(window_text, nearest, evidence_keys),
         absence_borne_out=not conflict and borne_out(window_text, evidence_keys),
-        other_place=names_another_place(window_text, evidence_places, evidence_keys),
+        other_place=names_another_place(window_text, evidence_places, evidence_keys,
+                                        asked_places),
     )
 
 

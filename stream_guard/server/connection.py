@@ -98,7 +98,8 @@ class _Admission:
 
     def prepare(self, frame: Start) -> StreamRequest:
         try:
-            return self._engine.validate(self._tenant, frame.context, frame.collection)
+            return self._engine.validate(self._tenant, frame.context, frame.collection,
+                                         frame.prompt)
         except NoEvidence as exc:
             raise ProtocolError(exc.code, str(exc), frame.stream_id) from None
 

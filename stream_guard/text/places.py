@@ -192,17 +192,21 @@ def _in_name(word: str) -> bool:
 
 
 def names_another_place(window_text: str, evidence_places: AbstractSet[str],
-                        evidence_keys: AbstractSet[str]) -> bool:
+                        evidence_keys: AbstractSet[str],
+                        asked: AbstractSet[str] = frozenset()) -> bool:
     """Whether the window puts something in a place (after a word of place: "in London") the
     evidence does not name (by name, or by its people: ``evidence_keys``,
     :func:`~stream_guard.text.terms.known`), where the evidence names another of its kind
     (``evidence_places``, :func:`sentence_places` of its sentences) and no place the evidence
     names is, lies within, or holds it. Not where the evidence names a place the table does not
-    list (:data:`UNLISTED`). A question states nothing."""
+    list (:data:`UNLISTED`), nor for a place the user's prompt names (``asked``: "From Denver,
+    the flight to Chicago takes ..." answers "I'm flying from Denver"; the prompt is no
+    evidence, but an answer that puts the user's place back contradicts nothing). A question
+    states nothing."""
     if not evidence_places or UNLISTED in evidence_places or is_question(window_text):
         return False
     table = _table()
-    for name in named(window_text, placed=True) - evidence_places:
+    for name in named(window_text, placed=True) - evidence_places - asked:
         if all(known(key, evidence_keys) for key in term_keys(name)):
             continue
         ids = table.names[name]
