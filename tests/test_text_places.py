@@ -152,6 +152,12 @@ def test_an_evidence_sentence_names_places_by_people_abbreviation_or_unlisted() 
     assert sentence_places("The US and Canada signed.") == {"united states", "canada"}
     assert sentence_places("The summit was held in Kyiv in March.") == {UNLISTED}
     assert sentence_places("It opened in March in Paris.") == {"paris"}
+    # an abbreviation of a place the table does not list names none (it raised KeyError
+    # in the check that reads the evidence's places)
+    evidence = "Flights from the UAE land in Paris."
+    assert sentence_places(evidence) == {"paris"}
+    assert names_another_place("It lands in London.", sentence_places(evidence),
+                               term_keys(evidence))
 
 
 NEAR = ["Delivery takes 30 minutes.", "The bag weighs 2 kg.", "The trail is 12 km long.",

@@ -133,7 +133,8 @@ def sentence_places(sentence: str) -> frozenset[str]:
     for key in term_keys(sentence):
         found.update(form for place in place_forms(key)
                      for form in (place, place + "s") if is_place(form))
-    found.update(_ABBREVIATIONS[m.group()] for m in _ABBREVIATION.finditer(sentence))
+    found.update(name for m in _ABBREVIATION.finditer(sentence)
+                 if is_place(name := _ABBREVIATIONS[m.group()]))
     folded = _ascii(sentence)
     words = [m.group() for m in _WORD.finditer(folded)]
     for i, word in enumerate(words[1:], 1):
