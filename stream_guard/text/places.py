@@ -136,12 +136,11 @@ def sentence_places(sentence: str) -> frozenset[str]:
     found.update(name for m in _ABBREVIATION.finditer(sentence)
                  if is_place(name := _ABBREVIATIONS[m.group()]))
     folded = _ascii(sentence)
-    words = [m.group() for m in _WORD.finditer(folded)]
+    words = tuple(m.group() for m in _WORD.finditer(folded))
     for i, word in enumerate(words[1:], 1):
         if (words[i - 1].lower() in _AT and word[:1].isupper()
                 and word.lower() not in STOPWORDS and word.lower() not in _TIMES
-                and name_at(tuple(words), i, i + 1) is None
-                and name_at(tuple(words), i, i + 2) is None
+                and name_at(words, i, i + 1) is None and name_at(words, i, i + 2) is None
                 and _ABBREVIATION.fullmatch(word) is None):
             found.add(UNLISTED)
             break
@@ -210,9 +209,7 @@ def names_another_place(window_text: str, evidence_places: AbstractSet[str],
     for name in named(window_text, placed=True) - evidence_places - asked:
         if all(known(key, evidence_keys) for key in term_keys(name)):
             continue
-        ids = table.names[name]
-        if any(x == y or x in table.within[y] or y in table.within[x]
-               for other in evidence_places for x in ids for y in table.names[other]):
+        if any(_related(table.names[name], table.names[other]) for other in evidence_places):
             continue
         if any(other_places(name, other) for other in evidence_places):
             return True
@@ -228,5 +225,10 @@ def other_places(a: str, b: str) -> bool:
         return False
     if {table.kinds[i] for i in ids_a}.isdisjoint(table.kinds[i] for i in ids_b):
         return False
-    return not any(x == y or x in table.within[y] or y in table.within[x]
-                   for x in ids_a for y in ids_b)
+    return not _related(ids_a, ids_b)
+
+
+def _related(ids_a: tuple[int, ...], ids_b: tuple[int, ...]) -> bool:
+    """Whether a reading of one name is a reading of the other, or lies within or holds one."""
+    within = _table().within
+    return any(x == y or x in within[y] or y in within[x] for x in ids_a for y in ids_b)
