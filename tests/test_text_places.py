@@ -81,6 +81,14 @@ def test_a_place_the_evidence_does_not_name_beside_one_it_does(window: str) -> N
     assert _names_another(window)
 
 
+def test_a_word_of_a_name_stands_for_no_place_the_evidence_names_otherwise() -> None:
+    """"Carolina" is in both Carolinas' names: beside South Carolina, North Carolina is
+    another state, not the one the word stood for."""
+    evidence = ["The plant moved from South Carolina to Texas, where Carolina growers sell."]
+    assert _names_another("The plant moved from North Carolina to Texas.", evidence)
+    assert not _names_another("The plant moved from South Carolina to Texas.", evidence)
+
+
 @pytest.mark.parametrize(("window", "evidence"), [
     ("The Eiffel Tower is in Paris.", TOWER),
     ("The Eiffel Tower is in France.", TOWER),  # Paris lies within it
@@ -106,6 +114,11 @@ def test_a_place_the_evidence_does_not_name_beside_one_it_does(window: str) -> N
      ["The summit was held in Kyiv, and delegates then travelled to Warsaw."]),
     ("The company is based in New York.",
      ["The company is based in Brooklyn and opened an office in Boston last year."]),
+    # the evidence names it by a word of its name alone
+    ("Officials from Saudi Arabia met Iranian diplomats in Iraq last week.",
+     ["Saudi officials met Iranian diplomats in Iraq last week."]),
+    ("Carmakers from South Korea have opened three plants in Mexico since 2015.",
+     ["Korean carmakers have opened three plants in Mexico since 2015."]),
 ])
 def test_a_place_the_evidence_names_holds_or_does_not_compare_is_not(
         window: str, evidence: list[str]) -> None:

@@ -65,6 +65,18 @@ _TIMES = frozenset(("january", "february", "march", "april", "may", "june", "jul
                     "wednesday", "thursday", "friday", "saturday", "sunday"))
 
 
+# A word of a place's name may stand for it alone where it is in at most this many names.
+_PARTS_NAMED = 3
+# Words of names that stand for no one place: directions, ranks, forms of state.
+_NOT_PARTS = frozenset(("north", "south", "east", "west", "northern", "southern", "eastern",
+                        "western", "central", "new", "old", "upper", "lower", "great", "united",
+                        "republic", "kingdom", "state", "states", "island", "islands", "city",
+                        "county", "saint", "st", "democratic", "federal", "free", "people",
+                        "peoples", "commonwealth", "union", "territory", "province", "coast",
+                        "cape", "el", "la", "al", "de", "san", "santa", "sao", "fort", "port",
+                        "mount", "beach", "falls", "springs", "bay"))
+
+
 class _Table:
     """``places.json`` as lookups: each name's places, each place's kind and what it lies
     within, and the names WordNet also writes in lower case or gives people."""
@@ -81,6 +93,22 @@ class _Table:
         assert isinstance(common, list) and isinstance(people, list)
         self.common = frozenset(str(c) for c in common)
         self.people = frozenset(str(p) for p in people)
+        self.by_part = _by_part(self.names)
+
+
+def _by_part(names: dict[str, tuple[int, ...]]) -> dict[str, frozenset[str]]:
+    """The names a word of theirs may stand for alone ("Saudi" officials for Saudi Arabia,
+    "Korean" carmakers for the Koreas, "Carolina" for either): a word no place is by itself,
+    no word of direction, rank or form of state ("north", "new", "united"), in at most
+    :data:`_PARTS_NAMED` names."""
+    parts: dict[str, set[str]] = {}
+    for name in names:
+        if " " in name:
+            for word in name.split():
+                parts.setdefault(word, set()).add(name)
+    return {word: frozenset(named) for word, named in parts.items()
+            if len(named) <= _PARTS_NAMED and word not in names and word not in _NOT_PARTS
+            and word not in STOPWORDS}
 
 
 def load() -> None:
@@ -209,11 +237,24 @@ def names_another_place(window_text: str, evidence_places: AbstractSet[str],
     for name in named(window_text, placed=True) - evidence_places - asked:
         if all(known(key, evidence_keys) for key in term_keys(name)):
             continue
+        if _alluded(name, evidence_places, evidence_keys):
+            continue
         if any(_related(table.names[name], table.names[other]) for other in evidence_places):
             continue
         if any(other_places(name, other) for other in evidence_places):
             return True
     return False
+
+
+def _alluded(name: str, evidence_places: AbstractSet[str],
+             evidence_keys: AbstractSet[str]) -> bool:
+    """Whether the evidence names the place ``name`` by a word of its name alone ("Saudi
+    officials" for Saudi Arabia, "Korean carmakers" for South Korea) and names no other place
+    that word may stand for ("South Carolina" beside "North Carolina" is another state)."""
+    by_part = _table().by_part
+    return any(name in (names := by_part.get(word, frozenset()))
+               and names.isdisjoint(evidence_places) and known(word, evidence_keys)
+               for word in name.split())
 
 
 def other_places(a: str, b: str) -> bool:
