@@ -935,7 +935,7 @@ def test_a_time_zone_and_pm_meet_themselves_however_written() -> None:
     assert coverage("Support is open 9am-5pm PT.", term_keys("Support is open 9am-5pm ET.")) < 1
     assert not quantity_conflict("Doors open at 12 PM, close at 6 PM.",
                                  quantity_index("Doors open at noon and close at 6 p.m."))
-    assert canonical_figures("at 9 a.m. Central European Time") == "at 9 am. Central European Time"
+    assert canonical_figures("at 9 a.m. Central European Time") == "at 9:00. Central European Time"
     # elsewhere the words are their own: a prime minister is no time of day
     assert [t.key for t in terms("The PM resigned.")] == ["pm", "resigned"]
     assert "central" in term_keys("The European Central Bank raised rates.")
@@ -969,7 +969,7 @@ def test_a_time_of_day_keeps_the_full_stop_that_ends_its_sentence() -> None:
     from stream_guard.text.figures import canonical_figures
 
     assert canonical_figures("It opens at 9 a.m. Staff greet you.") == (
-        "It opens at 9 am. Staff greet you.")
+        "It opens at 9:00. Staff greet you.")
 
 
 @pytest.mark.parametrize(("evidence", "window"), [

@@ -10,6 +10,7 @@ patterns.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -265,6 +266,8 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
         text = _fractions(text, both_readings)
     if has_digit(text):  # (not "m" in text: "2 PM ET" has none)
         text = _rewrite(text, _CLOCK_ZONE, _clock_zone)
+        if ":" in text or "m" in text:
+            text = _rewrite(text, _CLOCK, _clock)
     if not _FIGURE_HINT.search(text):
         return text
     text = _range_firsts(text)
@@ -403,6 +406,62 @@ _ZONES = {**dict.fromkeys(("eastern", "est", "edt", "et"), "et"),
 _CLOCK_ZONE = re.compile(r"(?<=\d)[ \t]?([ap])\.?[ \t]?m\b\.?(?:[ \t]+(" + "|".join(_ZONES)
                          + r")\b(?![ \t]+(?:europe|africa|australia|asia))"
                          + r"(?:[ \t]+(?:standard[ \t]+|daylight[ \t]+)?time\b)?)?")
+
+
+# A time of day on the 24-hour clock, its hour without a leading zero: "5 pm", "5:00 pm" and
+# "17:00" are "17:00", "08:00" and "8 am" are "8:00" (a blind probe of answers written from a
+# tool's data halted on "open 5 pm to 10:30 pm" for its "17:00-22:30": "5" and "10" were new
+# figures). A time without "am"/"pm" keeps its hour (:func:`evidence_readings` reads an
+# evidence's afternoon hour on the 12-hour clock too).
+_CLOCK = re.compile(r"(?<![\w.:,/])(?:(\d{1,2}):([0-5]\d)(?:[ \t]?([ap])m\b\.?)?"
+                    r"|(\d{1,2})[ \t]?([ap])m\b\.?)(?![\w:/]|\.\d)")
+
+
+def _clock(match: re.Match[str]) -> str | None:
+    hour = int(match.group(1) or match.group(4))
+    minutes = match.group(2) or "00"
+    half = match.group(3) or match.group(5)
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "p" else 0)
+    elif hour > 23:
+        return None
+    stop = "." if half and match.group().endswith(".") else ""
+    return f"{hour}:{minutes}{stop}"
+
+
+def evidence_readings(canonical: str) -> str:
+    """Evidence's canonical text (:func:`canonical_figures`) with the readings an answer may
+    give of its times and dates: an afternoon hour on the 12-hour clock too ("15:45 3:45"),
+    a date's day of the week after it ("21 September 2024 Saturday"). For its words only
+    (:func:`~stream_guard.text.terms.term_keys`): as figures, the added ones would be read as
+    a time's or a year's quantities."""
+    if ":" in canonical:
+        canonical = _rewrite(canonical, _AFTERNOON, lambda m: f"{m.group()} "
+                             f"{int(m.group(1)) - 12}:{m.group(2)}")
+    if _DATE_IN_WORDS_HINT.search(canonical):
+        canonical = _rewrite(canonical, _DATE_IN_WORDS, _weekday)
+    return canonical
+
+
+_AFTERNOON = re.compile(r"(?<![\w.:,/])(1[3-9]|2[0-3]):([0-5]\d)(?![\w:/]|\.\d)")
+# A date in words with its year (as :func:`canonical_dates` writes every date) names its day of
+# the week: an answer writes "on Saturday" for a forecast's "2024-09-21".
+_DATE_IN_WORDS = re.compile(r"\b(\d{1,2}) (" + "|".join(_MONTH_NUMBER)
+                            + r")(,? )(1[89]\d\d|20\d\d)\b")
+_DATE_IN_WORDS_HINT = re.compile(r"\d (?:" + "|".join(_MONTHS) + r"),? \d")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _weekday(match: re.Match[str]) -> str | None:
+    month = _MONTH_NUMBER[match.group(2)]
+    try:
+        day = datetime.date(int(match.group(4)), month, int(match.group(1)))
+    except ValueError:  # "30 February 2024"
+        return None
+    return (f"{match.group(1)} {_MONTHS[month - 1]}{match.group(3)}{match.group(4)} "
+            f"{_WEEKDAYS[day.weekday()]}")
 
 
 def _clock_zone(match: re.Match[str]) -> str:
