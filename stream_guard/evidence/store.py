@@ -45,6 +45,7 @@ from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_text, conten
 from stream_guard.evidence.faiss_index import IndexKind, extend_or_build
 from stream_guard.evidence.ingest import Document
 from stream_guard.evidence.progress import Progress
+from stream_guard.evidence.structured import as_prose
 from stream_guard.exceptions import GuardError
 from stream_guard.models.embedder import Embedder
 
@@ -455,7 +456,7 @@ def _chunks(documents: Sequence[Document], chunk_chars: int) -> _Chunks:
     for doc in documents:
         metadata = json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True)
         out[doc.id] = [((content_hash(text), f"{doc.id}#{n}", doc.id, doc.source, metadata),
-                        text) for n, text in enumerate(chunk_text(doc.text, chunk_chars))]
+                        text) for n, text in enumerate(chunk_text(as_prose(doc.text), chunk_chars))]
     return out
 
 

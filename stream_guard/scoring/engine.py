@@ -51,6 +51,7 @@ from stream_guard.evidence.premise import (
 )
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.evidence.scope import numbered_names, scoped_sentences
+from stream_guard.evidence.structured import as_prose
 from stream_guard.exceptions import GuardError
 from stream_guard.loop import FairSlots
 from stream_guard.metrics import Metrics
@@ -338,10 +339,10 @@ class GroundingEngine:
 
     # --- pure steps, shared with training and evaluation --------------------------------------
     def prepare(self, request: StreamRequest) -> StreamEvidence:
-        items = [(item.id, item.text) for item in request.context]
+        items = [(item.id, as_prose(item.text)) for item in request.context]
         sentences = context_sentences(items)
         return StreamEvidence(SentenceIndex(sentences),
-                              quantity_index("\n".join(item.text for item in request.context)),
+                              quantity_index("\n".join(text for _, text in items)),
                               request.collection, sum(len(text) for _, text in items),
                               _places(sentences),
                               named(request.prompt) if request.prompt else frozenset())

@@ -529,7 +529,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     only the detector can see it. Keeping such a result in the contradiction check halted
     faithful sums again: a figure of any unit the evidence gives other figures of ("that's 30
     days", "$500 per week") is a conflict there."""
-    text = _drop_year_spans(_drop_point_changes(text, evidence), evidence)
+    text = _drop_year_spans(_drop_point_changes(_drop_conversions(text, evidence), evidence),
+                            evidence)
     low = text.lower()
     if not has_digit(text) or not (_RESULT_BEFORE.search(low) or _TOTAL_HINT.search(low)):
         return text
@@ -590,6 +591,52 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
 # points", "a 1.7pp gain"): summaries of surveys and earnings write it, and it is no figure the
 # evidence states, nor a percentage ("1.7 percentage points" was read as 1.7 %).
 _POINT_CHANGE = re.compile(_FIGURE_RUN + r"[\s-]*(?:(percentage|basis)[\s-]+points?\b|(pp|bps?)\b)")
+
+
+
+
+def _drop_conversions(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` without each figure that converts one the evidence gives in another unit of its
+    measure ("22°C, about 72°F", "1.09 kg (2.4 lb)", "19 km/h, roughly 12 mph"): worked out of
+    the evidence, as the figures of :func:`drop_worked_out` are (a blind probe of answers from
+    tools' data halted on such conversions). A conversion that is wrong ("22°C, about 62°F")
+    stays, a new figure; so does any figure the evidence gives in its own unit, checked as
+    written. The number goes, its unit stays as a word."""
+    if not has_digit(text) or not any(unit in _CONVERTS for unit in evidence):
+        return text
+    found = [(number, unit) for number, unit in _numbers(_quantity_text(text))
+             if unit in _CONVERTS and number not in evidence.get(unit, frozenset())]
+    measures = {_CONVERTS[unit][0] for _, unit in found}
+    given = [(unit, value) for unit, numbers in evidence.items()
+             if unit in _CONVERTS and _CONVERTS[unit][0] in measures
+             for number in numbers if (value := _decimal(number)) is not None]
+    converted = {number for number, unit in found
+                 if (value := _decimal(number)) is not None
+                 and any(_converts(value, unit, amount, other)
+                         for other, amount in given if other != unit)}
+    if not converted:
+        return text
+    return _rewrite(text, _CONVERTED_FIGURE,
+                    lambda m: "" if _plain(m.group(1)) in converted else None)
+
+
+_CONVERTED_FIGURE = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?![\d,.]\d)")
+
+
+def _converts(value: Decimal, unit: str, amount: Decimal, other: str) -> bool:
+    """Whether ``value`` ``unit`` is ``amount`` ``other`` converted (see :data:`_CONVERTS`)."""
+    measure, size = _CONVERTS[unit]
+    other_measure, other_size = _CONVERTS[other]
+    if measure != other_measure:
+        return False
+    if measure == "temperature":
+        exact = amount * 9 / 5 + 32 if unit == "degf" else (amount - 32) * 5 / 9
+    else:
+        exact = amount * Decimal(str(other_size)) / Decimal(str(size))
+    exponent = value.as_tuple().exponent
+    places = max(-exponent, 0) if isinstance(exponent, int) else 0
+    slack = max(Decimal(5).scaleb(-places - 1), abs(exact) * _CONVERSION_SLACK)
+    return abs(value - exact) <= slack
 
 
 def _drop_point_changes(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
@@ -910,6 +957,18 @@ _MEASURE_OF: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("ounce", "oz"), ("mass", 28.349523125)),
     **dict.fromkeys(("gallon", "gal"), ("volume", 3.785411784)),
 }
+# Units a figure converts between (their measure and size in its base unit): the lengths,
+# masses, volumes and times of _MEASURE_OF, speeds by their distance ("19 km/h" is read with
+# the unit "km", "12 mph" with "mph"), and temperatures (:func:`_converts`).
+_CONVERTS: dict[str, tuple[str, float]] = {
+    **_MEASURE_OF,
+    **dict.fromkeys(("mph",), ("length", 1609.344)),
+    **dict.fromkeys(("kph", "kmh"), ("length", 1000.0)),
+    **dict.fromkeys(("degc", "degf"), ("temperature", 1.0)),
+}
+# A converted figure is its conversion rounded to its own last digit, or within this share of it
+# ("about 1,100 feet" for 330 metres, 1,083 feet).
+_CONVERSION_SLACK = Decimal("0.02")
 # A bare "m" after a number ("1.2m visitors", "500 m") is millions or metres (or, rarely,
 # minutes): a changed figure in millions is read as one, and one in metres where a length
 # word follows ("500 m tall"); "2.1m people" against the evidence's "330 metres" is no

@@ -35,6 +35,7 @@ from stream_guard.config import Settings
 from stream_guard.dataset import Record
 from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import PREMISE_MAX_CHARS, Premise, SentenceIndex
+from stream_guard.evidence.structured import as_prose
 from stream_guard.exceptions import GuardError
 from stream_guard.oversight.segmenter import Window, WindowSegmenter
 from stream_guard.text.terms import coverage, terms
@@ -93,7 +94,7 @@ class TextPipeline:
         return [w for w in seg.feed(response) + seg.finish() if w.kind == "text"]
 
     def index(self, context: str) -> SentenceIndex:
-        return SentenceIndex(context_sentences([(CONTEXT_ID, context)]))
+        return SentenceIndex(context_sentences([(CONTEXT_ID, as_prose(context))]))
 
     def premise(self, index: SentenceIndex, text: str) -> Premise:
         return index.focus(terms(text), self.premise_max_chars)

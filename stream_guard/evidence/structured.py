@@ -1,0 +1,327 @@
+"""Structured evidence as sentences: a tool's JSON, a table, a record of "key: value" lines.
+
+An agent answers from what its tools returned: a flight-status API's JSON, a CSV of
+transactions, a markdown table of nutrition facts, a listing's "Rent: $2,150/month" lines. The
+premise builder (:mod:`stream_guard.evidence.premise`) chooses *sentences*, and the detector was
+trained to compare a claim with sentences; raw structure gives it neither. A JSON document is
+one "sentence" of braces and quotes cut at 600 characters; a table's rows lose their header (a
+row "| Heat | 25 | 22 |" says nothing of quarters); "key: value" lines without full stops run
+together into one sentence of every field. A blind probe of answers written from such data
+(``docs/results/structured-probe.jsonl``) had 60 % of its faithful answers halted.
+
+So structure is read as what it states, one field per sentence, with what the field belongs
+to: ``{"flights": [{"flight_number": "BA117", "gate": "B42"}]}`` is "BA117 gate: B42.", a
+table's cell is its row's first cell, its column's header and its value ("Heat Q1: 25."), and
+a "key: value" line ends as a sentence. Booleans are "yes" and "no" (an answer says "has free
+WiFi", not "true"); a number in a field named as a percentage carries its "%" ("Disk pct:
+94%.", which an answer's "94% full" meets). Text that is not structured is returned as it is
+(the same object), so prose evidence is read exactly as before; a text that mixes prose with a
+table or a block of fields has only those parts rewritten.
+
+Pure: the server reads a stream's context through it (:mod:`stream_guard.scoring.engine`), a
+collection's documents as they are chunked (:mod:`stream_guard.evidence.store`), and the trainer
+its records' contexts (:mod:`stream_guard.train.pairs`): one reading everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from typing import Any
+
+import orjson
+
+# A value that names the object it belongs to, by its field's name (or its name's last word):
+# a list's items are told apart by these ("BA117 gate: B42.", not "Gate: B42." five times).
+_NAMING = ("name", "title", "label", "id", "code", "number", "day", "date", "symbol", "sku",
+           "item", "product", "team", "player", "host", "hostname", "city", "station", "type")
+# A field whose number is a percentage ("precip_probability": 20 is "20%").
+_PERCENT_WORDS = frozenset(("pct", "percent", "percentage", "probability", "%"))
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# The units an API writes at the end of a field's name, as a text writes them with the number
+# ("temp_c": 22 is "Temp: 22 °C.", "msrp_usd": 47990 "Msrp: $47990."): an answer's "22°C,
+# about 72°F" then meets a temperature (text.quantities converts it), its "$47,990" an amount.
+# Not the letters that name several units ("m": metres, minutes, months, millions).
+_UNITS = {
+    **dict.fromkeys(("c", "celsius"), "{} °C"), **dict.fromkeys(("f", "fahrenheit"), "{} °F"),
+    **dict.fromkeys(("kmh", "kph"), "{} km/h"), "mph": "{} mph", "km": "{} km",
+    **dict.fromkeys(("mi", "miles"), "{} miles"), "kg": "{} kg", "g": "{} g",
+    **dict.fromkeys(("lb", "lbs"), "{} lb"), "cm": "{} cm", "mm": "{} mm",
+    **dict.fromkeys(("usd", "dollars"), "${}"), "eur": "€{}", "gbp": "£{}",
+    **dict.fromkeys(("min", "mins", "minutes"), "{} minutes"),
+    **dict.fromkeys(("hrs", "hours"), "{} hours"), "days": "{} days",
+    **dict.fromkeys(("s", "sec", "secs", "seconds"), "{} seconds"), "ms": "{} ms",
+    "kwh": "{} kWh", "kw": "{} kW", "wh": "{} Wh", "gb": "{} GB", "mb": "{} MB", "tb": "{} TB",
+}
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_SEPARATORS = re.compile(r"[_\s]+")
+# "| a | b |" rows and their "|---|:--:|" separator.
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+# "Rent: $2,150/month", "  - name: db-01", "cpu_pct: 92.4": a short key, then a value.
+_FIELD = re.compile(r"^(?P<indent>\s*)(?P<dash>-\s+)?(?P<key>[A-Za-z][\w .()/#&%'-]{0,39}?)"
+                    r"\s*:(?:\s+(?P<value>\S.{0,199})|\s*)$")
+_KEY_WORDS = 5  # a key of more words than this is a sentence with a colon, not a field
+# A block of "key: value" lines is a record with at least this many fields, none repeated (a
+# transcript's "Anna: ..." lines repeat their speakers: they are not rewritten).
+_RECORD_FIELDS = 3
+_TERMINAL = (".", "!", "?", ":", ";")
+_CSV_ROWS = 3  # a header and two rows at least
+_CSV_HEADER_WORDS = 4  # a header cell of more words is prose with commas
+
+
+def as_prose(text: str) -> str:
+    """``text`` with its structured parts as sentences (see the module docstring); ``text``
+    itself where it has none."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        data = _json(stripped)
+        if data is not None:
+            return _block(_json_sentences(data))
+        rows = _json_lines(stripped)
+        if rows is not None:
+            return _block([s for row in rows for s in _json_sentences(row)])
+    if "\n" not in stripped:
+        return text
+    table = _csv(stripped)
+    if table is not None:
+        return _block(_table_sentences(table[0], table[1:]))
+    lines = text.split("\n")
+    out = _tables_and_records(lines)
+    return text if out is None else "\n".join(out)
+
+
+def _block(sentences: list[str]) -> str:
+    """Sentences a paragraph apart: the splitter ends a sentence at a line's full stop only
+    after a word ("Beds: 2.\nBaths: 1." is one sentence to it: "2." may be a list's number)."""
+    return "\n\n".join(sentences)
+
+
+def _json(text: str) -> Any:
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, (dict, list)) else None
+
+
+def _json_lines(text: str) -> list[Any] | None:
+    """JSON Lines: each line an object (an API's log, a tool's rows)."""
+    rows = []
+    for line in text.splitlines():
+        if line.strip():
+            data = _json(line.strip())
+            if data is None:
+                return None
+            rows.append(data)
+    return rows or None
+
+
+def _json_sentences(data: Any) -> list[str]:
+    out: list[str] = []
+    _walk(data, "", out, named=False)
+    return out
+
+
+def _walk(value: Any, owner: str, out: list[str], *, named: bool) -> None:
+    """Each scalar of ``value`` as one sentence, after ``owner`` (the words of what holds it).
+    An object in a list (``named``) is named by its naming field where it has one."""
+    if isinstance(value, dict):
+        name = _name_of(value) if named else None
+        prefix = name if name is not None else owner
+        for key, field in value.items():
+            words = _key_words(str(key))
+            if isinstance(field, (dict, list)):
+                _walk(field, _join(prefix, words), out, named=False)
+            elif name is not None and field == name:
+                out.append(_sentence(_join(owner, words), _scalar(field, words)))
+            else:
+                out.append(_sentence(_join(prefix, words), _scalar(field, words)))
+    elif isinstance(value, list):
+        if all(not isinstance(item, (dict, list)) for item in value):
+            out.append(_sentence(owner, ", ".join(_scalar(item, owner) for item in value)
+                                 or "none"))
+        else:
+            for item in value:
+                _walk(item, owner, out, named=True)
+    else:
+        out.append(_sentence(owner, _scalar(value, owner)))
+
+
+def _name_of(obj: dict[str, Any]) -> str | None:
+    for key, value in obj.items():
+        words = _key_words(str(key)).lower().split()
+        if (words and words[-1] in _NAMING and isinstance(value, (str, int))
+                and not isinstance(value, bool) and str(value).strip()):
+            return str(value).strip()
+    return None
+
+
+def _key_words(key: str) -> str:
+    """A field's name as words: "delay_minutes" and "delayMinutes" are "delay minutes"."""
+    if _CAMEL.search(key):
+        key = _CAMEL.sub(" ", key).lower()
+    return _SEPARATORS.sub(" ", key).strip()
+
+
+def _join(owner: str, words: str) -> str:
+    return f"{owner} {words}".strip()
+
+
+def _scalar(value: Any, field: str) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if value is None:
+        return "none"
+    return _percent(" ".join(str(value).split()), field)
+
+
+def _percent(value: str, field: str) -> str:
+    """A bare number in a field named as a percentage, with its "%"."""
+    if _NUMBER.fullmatch(value) and not _PERCENT_WORDS.isdisjoint(
+            field.lower().replace("%", " % ").split()):
+        return value + "%"
+    return value
+
+
+def _value(value: str, field: str) -> str:
+    """A table's or a record's value: "true"/"false" as "yes"/"no", a percentage's "%"."""
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return "yes" if lowered == "true" else "no"
+    return _percent(value, field)
+
+
+def _sentence(subject: str, value: str) -> str:
+    """``subject: value.``, a sentence of its own: capitalised (the splitter starts sentences
+    at capitals) and closed; a unit its field's name ends in goes with its number."""
+    words = subject.rsplit(" ", 1)
+    unit = _UNITS.get(words[-1].lower()) if len(words) == 2 else None
+    if unit is not None and _NUMBER.fullmatch(value):
+        sign, number = ("-", value[1:]) if value.startswith("-") else ("", value)
+        subject, value = words[0], sign + unit.format(number)
+    text = f"{subject}: {value}" if subject else value
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(_TERMINAL[:3]) else text + "."
+
+
+def _csv(text: str) -> list[list[str]] | None:
+    """A CSV (or tab-separated) text: a header of short cells, every row as wide."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < _CSV_ROWS:
+        return None
+    delimiter = "\t" if "\t" in lines[0] else ","
+    if delimiter not in lines[0]:
+        return None
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    width = len(rows[0])
+    if width < 2 or any(len(row) != width for row in rows):
+        return None
+    if any(not cell.strip() or len(cell.split()) > _CSV_HEADER_WORDS or cell.strip()[-1] in "."
+           for cell in rows[0]):
+        return None
+    return rows
+
+
+def _table_sentences(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Each cell as "<row's first cell> <column>: <value>." (a row of one cell as it is)."""
+    columns = [_key_words(h.strip()) for h in header]
+    out: list[str] = []
+    for row in rows:
+        cells = [c.strip() for c in row]
+        if len(cells) < 2:
+            out.extend(_sentence("", c) for c in cells if c)
+            continue
+        if len(columns) == 2:  # a sheet of fields ("| Spec | Value |"): the row is the field
+            out.append(_sentence(cells[0], _value(cells[1], cells[0])))
+            continue
+        for column, cell in zip(columns[1:], cells[1:], strict=False):
+            if cell:
+                out.append(_sentence(_join(cells[0], column), _value(cell, column)))
+    return out
+
+
+def _cells(line: str) -> list[str]:
+    return line.strip().strip("|").split("|")
+
+
+def _tables_and_records(lines: list[str]) -> list[str] | None:
+    """The lines with their markdown tables and "key: value" records as sentences; None where
+    there are neither."""
+    out: list[str] = []
+    changed = False
+    speakers = _speakers(lines)
+    i = 0
+    while i < len(lines):
+        if (_TABLE_ROW.match(lines[i]) and i + 1 < len(lines)
+                and _TABLE_RULE.match(lines[i + 1])):
+            end = i + 2
+            while end < len(lines) and _TABLE_ROW.match(lines[end]):
+                end += 1
+            out.extend(("", _block(_table_sentences(_cells(lines[i]),
+                                                    [_cells(r) for r in lines[i + 2:end]])), ""))
+            changed, i = True, end
+            continue
+        end = i
+        while end < len(lines) and _field(lines[end]) is not None:
+            end += 1
+        if _is_record(lines[i:end], speakers):
+            out.extend(("", _block(_record_sentences(lines[i:end])), ""))
+            changed, i = True, end
+            continue
+        out.append(lines[i])
+        i += 1
+    return out if changed else None
+
+
+def _field(line: str) -> re.Match[str] | None:
+    match = _FIELD.match(line)
+    if match is None or len(match.group("key").split()) > _KEY_WORDS:
+        return None
+    return match
+
+
+def _speakers(lines: list[str]) -> frozenset[str]:
+    """The keys of top-level "key: value" lines that recur in the text: a transcript's
+    speakers ("Project Manager: ..."), whose turns are no record's fields however they fall."""
+    keys = [m.group("key").lower() for line in lines
+            if (m := _field(line)) is not None and not m.group("dash")
+            and not m.group("indent") and m.group("value")]
+    return frozenset(k for k in keys if keys.count(k) > 1)
+
+
+def _is_record(lines: list[str], speakers: frozenset[str]) -> bool:
+    """Enough fields with values, none repeated, or repeated only by the items of a list;
+    none a speaker's turn."""
+    fields = [m for line in lines if (m := _field(line)) is not None and m.group("value")]
+    keys = [m.group("key").lower() for m in fields]
+    return len(keys) >= _RECORD_FIELDS and speakers.isdisjoint(keys) and (
+        len(set(keys)) == len(keys) or any(m.group("dash") for m in fields))
+
+
+def _record_sentences(lines: list[str]) -> list[str]:
+    """Each "key: value" line as a sentence, after what holds it: the section a "key:" line
+    opens ("thresholds:", then "  disk_pct: 90"), or the list item a "- name: db-01" line
+    opens (then "    disk_pct: 94")."""
+    out: list[str] = []
+    owners: list[tuple[int, str]] = []  # (indent, words) of the open sections and items
+    for line in lines:
+        match = _field(line)
+        assert match is not None
+        indent = len(match.group("indent"))
+        while owners and owners[-1][0] >= indent + (1 if match.group("dash") else 0):
+            owners.pop()
+        words = _key_words(match.group("key"))
+        raw = match.group("value")
+        owner = owners[-1][1] if owners else ""
+        if match.group("dash"):
+            owners.append((indent + 1, raw.strip() if raw else words))
+        elif raw is None:
+            owners.append((indent, _join(owner, words)))
+            continue
+        if raw is not None:
+            out.append(_sentence(_join(owner, words) if not match.group("dash") else words,
+                                 _value(raw.strip(), words)))
+    return out

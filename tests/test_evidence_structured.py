@@ -1,0 +1,165 @@
+"""Structured evidence (a tool's JSON, a table, "key: value" records) read as sentences."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stream_guard.evidence.context import context_sentences
+from stream_guard.evidence.premise import SentenceIndex
+from stream_guard.evidence.structured import as_prose
+from stream_guard.text.sentences import sentence_spans
+from stream_guard.text.terms import coverage, term_keys, terms
+
+FLIGHTS = json.dumps({"request_id": "fs-8a21c9", "flights": [
+    {"flight_number": "BA1442", "gate": "A10", "delayed": False},
+    {"flight_number": "BA117", "gate": "B42", "delayMinutes": 45, "delayed": True}]}, indent=2)
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def test_json_is_one_sentence_per_field_named_by_its_item() -> None:
+    assert _sentences(as_prose(FLIGHTS)) == [
+        "Request id: fs-8a21c9.", "Flights flight number: BA1442.", "BA1442 gate: A10.",
+        "BA1442 delayed: no.", "Flights flight number: BA117.", "BA117 gate: B42.",
+        "BA117 delay: 45 minutes.", "BA117 delayed: yes."]
+
+
+def test_json_lines_nested_objects_lists_and_percentages() -> None:
+    lines = "\n".join(json.dumps(row) for row in (
+        {"city": "Lisbon", "current": {"temp_c": 22, "humidity_pct": 58}, "tags": ["clear", "dry"]},
+        {"city": "Porto", "current": {"temp_c": 19, "humidity_pct": 71}, "tags": []}))
+    assert _sentences(as_prose(lines)) == [
+        "City: Lisbon.", "Current temp: 22 °C.", "Current humidity pct: 58%.",
+        "Tags: clear, dry.", "City: Porto.", "Current temp: 19 °C.", "Current humidity pct: 71%.",
+        "Tags: none."]
+
+
+def test_a_markdown_table_reads_each_cell_with_its_row_and_column() -> None:
+    text = ("Final: Heat at Celtics\n\n| Team | Q1 | Final |\n|---|:-:|---|\n"
+            "| Heat | 25 | 104 |\n| Celtics | 28 | 112 |\n\nA close game.")
+    assert _sentences(as_prose(text)) == [
+        "Final: Heat at Celtics", "Heat Q1: 25.", "Heat Final: 104.", "Celtics Q1: 28.",
+        "Celtics Final: 112.", "A close game."]
+    sheet = "| Spec | Value |\n|---|---|\n| Weight | 1.09 kg |\n| HDMI | true |"
+    assert _sentences(as_prose(sheet)) == ["Weight: 1.09 kg.", "HDMI: yes."]
+
+
+def test_csv_rows_and_a_record_of_fields() -> None:
+    text = "date,description,amount_usd\n2024-05-03,CHIPOTLE,-14.85\n2024-05-06,BLUE BOTTLE,-6.75\n"
+    assert _sentences(as_prose(text)) == [
+        "2024-05-03 description: CHIPOTLE.", "2024-05-03 amount: -$14.85.",
+        "2024-05-06 description: BLUE BOTTLE.", "2024-05-06 amount: -$6.75."]
+    record = "Rent: $2,150/month\nBeds: 2\nOutdoor_seating: false\nBroker fee: none"
+    assert _sentences(as_prose(record)) == [
+        "Rent: $2,150/month.", "Beds: 2.", "Outdoor seating: no.", "Broker fee: none."]
+
+
+def test_a_yaml_like_list_names_each_items_fields() -> None:
+    text = ("cluster: prod\nthresholds:\n  disk_critical_pct: 90\nhosts:\n"
+            "  - name: db-01\n    disk_pct: 94\n  - name: web-01\n    disk_pct: 61\nchecked: today")
+    assert _sentences(as_prose(text)) == [
+        "Cluster: prod.", "Thresholds disk critical pct: 90%.", "Name: db-01.",
+        "Db-01 disk pct: 94%.", "Name: web-01.", "Web-01 disk pct: 61%.", "Checked: today."]
+
+
+@pytest.mark.parametrize("text", [
+    "The Eiffel Tower is 330 metres tall. It was completed in 1889.",
+    "Anna: are you coming\nBen: yes\nAnna: great\nBen: see you",  # a transcript repeats keys
+    "Note: the museum is closed on Mondays.\nIt opens at 9.",  # one field is no record
+    "However, this was not the case, as the report shows.\nBut the board, in turn, agreed.\n"
+    "Then, at last, the vote.",  # commas are no CSV
+    "[citation needed] The claim stands.",
+    "{not json} at all",
+])
+def test_prose_is_returned_as_it_is(text: str) -> None:
+    assert as_prose(text) is text
+
+
+def test_the_server_and_the_trainer_read_structure_the_same_way() -> None:
+    """A faithful answer's words are found in the premise built from the fields: the one
+    reading the engine, the collections and the trainer share."""
+    from stream_guard.train.pairs import TextPipeline
+
+    pipeline = TextPipeline(window_max_chars=400, window_min_chars=20)
+    index = pipeline.index(FLIGHTS)
+    served = SentenceIndex(context_sentences([("ctx", as_prose(FLIGHTS))]))
+    assert [s.text for s in index.sentences] == [s.text for s in served.sentences]
+    premise = pipeline.premise(index, "Flight BA117 leaves from gate B42, 45 minutes late.")
+    assert "BA117 gate: B42." in premise.text
+
+
+def test_times_and_weekdays_an_answer_gives_of_the_datas() -> None:
+    evidence = term_keys(as_prose(json.dumps(
+        {"date": "2024-09-21", "open": "08:00", "close": "17:00", "last_entry": "15:45"})))
+    for window in ("On Saturday it opens at 8 am and closes at 5 pm.",
+                   "Saturday: open 8:00 a.m. to 5:00 p.m., last entry 3:45."):
+        assert coverage(terms(window), evidence) == 1.0, window
+    assert coverage(terms("On Sunday it opens at 9 am."), evidence) < 1.0
+
+
+FIELDS = ["Outdoor seating: no.", "Good for groups: yes.", "BA1442 delayed: no.",
+          "BA117 delayed: yes.", "Attributes showers: yes.", "Attributes towel service: no."]
+
+
+@pytest.mark.parametrize(("window", "otherwise"), [
+    ("Yes, Casa Olivo has outdoor seating.", True),
+    ("It is not good for groups.", True),
+    ("They have showers and towel service.", True),
+    ("BA1442 is delayed.", True),
+    ("Unfortunately, Casa Olivo doesn't have outdoor seating.", False),
+    ("No outdoor seating there, I'm afraid.", False),
+    ("They have showers but no towel service.", False),
+    ("BA117 is delayed.", False),  # BA1442's "no" says nothing of BA117
+    ("If you want outdoor seating, try elsewhere.", False),  # supposes
+    ("Does it have outdoor seating?", False),  # asks
+    ("The food is excellent.", False),  # names no field
+])
+def test_a_field_answered_yes_or_no_said_the_other_way(window: str, otherwise: bool) -> None:
+    from stream_guard.text.fields import answers_otherwise
+
+    assert answers_otherwise(window, FIELDS) is otherwise
+
+
+@pytest.mark.parametrize(("window", "dropped"), [
+    ("It's 22°C, which is about 72°F.", True),
+    ("It weighs 1.09 kg (about 2.4 lb).", True),
+    ("Wind around 12 mph.", True),
+    ("It is about 1,100 feet tall.", True),
+    ("It takes 2 hours.", True),
+    ("It's about 62°F.", False),  # a wrong conversion is a new figure
+    ("It takes 3 hours.", False),
+    ("It is 330 feet tall.", False),  # the evidence's number in another unit: no conversion
+])
+def test_a_figure_converted_from_the_evidences_is_worked_out(window: str, dropped: bool) -> None:
+    from stream_guard.text.quantities import drop_worked_out, quantity_index
+
+    evidence = quantity_index(as_prose(json.dumps({
+        "temp_c": 22, "wind_kmh": 19, "weight_kg": 1.09, "height": "330 metres",
+        "duration_minutes": 120})))
+    assert (drop_worked_out(window, evidence) != window) is dropped
+
+
+@pytest.mark.slow  # the shipped detector
+async def test_a_tools_json_halts_a_flipped_field_and_passes_its_times(
+        tmp_path: Path, model_cache: Path) -> None:
+    """A restaurant listing as a tool returns it: the blind probe's faithful answer (its
+    "5:00 pm to 10:30 pm" for "17:00-22:30" halted it before) streams through, and its wrong
+    one halts at the flipped field (it passed at fused support 0.15)."""
+    from tests.conftest import stream_on_detector
+
+    listing = json.dumps({"name": "Casa Olivo", "address": "418 Alder St, Portland, OR 97205",
+                          "rating": 4.6, "hours_today": "17:00-22:30", "reservations": True,
+                          "outdoor_seating": False, "good_for_groups": True}, indent=2)
+    right = ("Casa Olivo doesn't have outdoor seating. It takes reservations and is good for "
+             "groups. They're open today from 5:00 pm to 10:30 pm at 418 Alder St.")
+    frames = await stream_on_detector(tmp_path, model_cache, right, [listing])
+    assert not [f for f in frames if f["type"] == "halt"]
+    wrong = "Yes, Casa Olivo has outdoor seating. They're open today from 5:00 pm to 10:30 pm."
+    frames = await stream_on_detector(tmp_path, model_cache, wrong, [listing])
+    halt = next(f for f in frames if f["type"] == "halt")
+    assert halt["at"] == 0 and halt["reason"] == "contradicted"
+    assert "Outdoor seating: no." in [e["text"] for e in halt["evidence"]][0]
