@@ -266,7 +266,7 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
         text = _fractions(text, both_readings)
     if has_digit(text):  # (not "m" in text: "2 PM ET" has none)
         text = _rewrite(text, _CLOCK_ZONE, _clock_zone)
-        if ":" in text or "m" in text:
+        if _CLOCK_HINT.search(text):
             text = _rewrite(text, _CLOCK, _clock)
     if not _FIGURE_HINT.search(text):
         return text
@@ -415,6 +415,9 @@ _CLOCK_ZONE = re.compile(r"(?<=\d)[ \t]?([ap])\.?[ \t]?m\b\.?(?:[ \t]+(" + "|".j
 # evidence's afternoon hour on the 12-hour clock too).
 _CLOCK = re.compile(r"(?<![\w.:,/])(?:(\d{1,2}):([0-5]\d)(?:[ \t]?([ap])m\b\.?)?"
                     r"|(\d{1,2})[ \t]?([ap])m\b\.?)(?![\w:/]|\.\d)")
+
+
+_CLOCK_HINT = re.compile(r"\d(?::[0-5]\d|[ \t]?[AaPp]\.?[ \t]?[Mm]\b)")
 
 
 def _clock(match: re.Match[str]) -> str | None:
