@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -102,17 +103,20 @@ def test_times_and_weekdays_an_answer_gives_of_the_datas() -> None:
 
 
 FIELDS = ["Outdoor seating: no.", "Good for groups: yes.", "BA1442 delayed: no.",
-          "BA117 delayed: yes.", "Attributes showers: yes.", "Attributes towel service: no."]
+          "BA117 delayed: yes.", "Towel service: no.", "Wireless charging Nova X5: no."]
 
 
 @pytest.mark.parametrize(("window", "otherwise"), [
     ("Yes, Casa Olivo has outdoor seating.", True),
     ("It is not good for groups.", True),
     ("They have showers and towel service.", True),
+    ("The Nova X5 only does wired charging.", False),  # "wired" names no "Wireless charging"
+    ("- Outdoor seating", False),  # a list's item: its polarity is the lead line's
     ("BA1442 is delayed.", True),
     ("Unfortunately, Casa Olivo doesn't have outdoor seating.", False),
     ("No outdoor seating there, I'm afraid.", False),
     ("They have showers but no towel service.", False),
+    ("The Nova X5 has no wireless charging.", False),
     ("BA117 is delayed.", False),  # BA1442's "no" says nothing of BA117
     ("If you want outdoor seating, try elsewhere.", False),  # supposes
     ("Does it have outdoor seating?", False),  # asks
@@ -162,4 +166,15 @@ async def test_a_tools_json_halts_a_flipped_field_and_passes_its_times(
     frames = await stream_on_detector(tmp_path, model_cache, wrong, [listing])
     halt = next(f for f in frames if f["type"] == "halt")
     assert halt["at"] == 0 and halt["reason"] == "contradicted"
-    assert "Outdoor seating: no." in [e["text"] for e in halt["evidence"]][0]
+    assert "Outdoor seating: no." in halt["evidence"][0]["text"]
+
+
+@pytest.mark.parametrize(("window", "evidence"), [
+    ("Gareth Oyelaran defended the charge.", ["GARETH OYELARAN: No."]),  # a speaker's turn
+    ("Anna agreed to come.", ["Anna: No"]),
+    ("Anna agreed to come.", ["Anna: No."]),
+])
+def test_a_transcripts_turn_is_no_field(window: str, evidence: list[str]) -> None:
+    from stream_guard.text.fields import answers_otherwise
+
+    assert not answers_otherwise(window, evidence)

@@ -7,8 +7,11 @@ how many windows the check marks. ``--check opposite`` times the whole opposites
 swapped, or a negation added or dropped: ``says_opposite``), ``--check direction`` the
 direction check (``text.direction.moved_otherwise``, against the record's quantity index),
 ``--check place`` the place check (``text.places.names_another_place``, against the places its
-evidence sentences name, read once a record as the server reads them once a stream) and
-``--check unit`` the unit check (``text.quantities.unit_swapped``).
+evidence sentences name, read once a record as the server reads them once a stream),
+``--check unit`` the unit check (``text.quantities.unit_swapped``), ``--check field`` the
+field check (``text.fields.answers_otherwise``) and ``--check worked`` the figures worked out
+of others (``text.quantities.drop_worked_out``, conversions included; marked: a figure
+dropped).
 
     python docs/results/swap_cost.py --data ../shared/data/dev \
         --out loadtest/results/v21/swap-cost.json
@@ -16,6 +19,8 @@ evidence sentences name, read once a record as the server reads them once a stre
         --out loadtest/results/v22/opposite-cost.json
     python docs/results/swap_cost.py --data ../shared/data/dev --check place \
         --out loadtest/results/v27/place-cost.json
+    python docs/results/swap_cost.py --data ../shared/data/dev --check field \
+        --out loadtest/results/v28/field-cost.json
 """
 
 from __future__ import annotations
@@ -28,9 +33,10 @@ import numpy as np
 from stream_guard.eval.results import machine_info, results_parser, write_report
 from stream_guard.evidence.context import context_sentences
 from stream_guard.text.direction import moved_otherwise
+from stream_guard.text.fields import answers_otherwise
 from stream_guard.text.opposites import says_opposite, swaps_opposite
 from stream_guard.text.places import names_another_place, sentence_places
-from stream_guard.text.quantities import quantity_index, unit_swapped
+from stream_guard.text.quantities import drop_worked_out, quantity_index, unit_swapped
 from stream_guard.text.terms import term_keys
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
@@ -38,8 +44,8 @@ from stream_guard.train.cli import load_sets
 
 def main() -> None:
     parser = results_parser(__doc__)
-    parser.add_argument("--check", choices=("swap", "opposite", "direction", "place", "unit"),
-                        default="swap")
+    parser.add_argument("--check", choices=("swap", "opposite", "direction", "place", "unit",
+                                            "field", "worked"), default="swap")
     args = parser.parse_args()
     index: dict[str, dict[str, frozenset[str]]] = {}
     places: dict[str, frozenset[str]] = {}
@@ -48,7 +54,9 @@ def main() -> None:
         "opposite": lambda text, nearest, keys, _: says_opposite(text, nearest, keys),
         "direction": lambda text, _, __, context: moved_otherwise(text, index[context]),
         "place": lambda text, _, keys, context: names_another_place(text, places[context], keys),
-        "unit": lambda text, nearest, _, context: unit_swapped(text, index[context], nearest)}
+        "unit": lambda text, nearest, _, context: unit_swapped(text, index[context], nearest),
+        "field": lambda text, nearest, _, __: answers_otherwise(text, nearest),
+        "worked": lambda text, _, __, context: drop_worked_out(text, index[context]) != text}
     scorer = calibrate.WindowScorer.load()
     _, tune, holdout = load_sets(args.data)
     jobs: list[tuple[str, list[str], frozenset[str], str]] = []

@@ -65,6 +65,7 @@ _KEY_WORDS = 5  # a key of more words than this is a sentence with a colon, not 
 # A block of "key: value" lines is a record with at least this many fields, none repeated (a
 # transcript's "Anna: ..." lines repeat their speakers: they are not rewritten).
 _RECORD_FIELDS = 3
+_SHORT_VALUE_WORDS = 6  # a field's value; longer ones are sentences
 _TERMINAL = (".", "!", "?", ":", ";")
 _CSV_ROWS = 3  # a header and two rows at least
 _CSV_HEADER_WORDS = 4  # a header cell of more words is prose with commas
@@ -187,10 +188,11 @@ def _percent(value: str, field: str) -> str:
 
 
 def _value(value: str, field: str) -> str:
-    """A table's or a record's value: "true"/"false" as "yes"/"no", a percentage's "%"."""
+    """A table's or a record's value: "true"/"false" (or "Yes"/"No") as "yes"/"no", a
+    percentage's "%"."""
     lowered = value.lower()
-    if lowered in ("true", "false"):
-        return "yes" if lowered == "true" else "no"
+    if lowered in ("true", "false", "yes", "no"):
+        return "yes" if lowered in ("true", "yes") else "no"
     return _percent(value, field)
 
 
@@ -293,11 +295,13 @@ def _speakers(lines: list[str]) -> frozenset[str]:
 
 
 def _is_record(lines: list[str], speakers: frozenset[str]) -> bool:
-    """Enough fields with values, none repeated, or repeated only by the items of a list;
-    none a speaker's turn."""
+    """Enough fields with values, most of them short (a list of "Mei: restore the rate limit
+    and add a test." actions is sentences already), none repeated, or repeated only by the
+    items of a list; none a speaker's turn."""
     fields = [m for line in lines if (m := _field(line)) is not None and m.group("value")]
     keys = [m.group("key").lower() for m in fields]
-    return len(keys) >= _RECORD_FIELDS and speakers.isdisjoint(keys) and (
+    short = sum(len(m.group("value").split()) <= _SHORT_VALUE_WORDS for m in fields)
+    return len(keys) >= _RECORD_FIELDS and 2 * short > len(keys) and speakers.isdisjoint(keys) and (
         len(set(keys)) == len(keys) or any(m.group("dash") for m in fields))
 
 
