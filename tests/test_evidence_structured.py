@@ -178,3 +178,13 @@ def test_a_transcripts_turn_is_no_field(window: str, evidence: list[str]) -> Non
     from stream_guard.text.fields import answers_otherwise
 
     assert not answers_otherwise(window, evidence)
+
+
+def test_a_conversion_rounded_past_its_measure_is_a_new_figure() -> None:
+    """"1 hour" for the evidence's 45 minutes is no conversion (it rounds a third off), as
+    a probe's wrong answer had it; 2 hours for 120 minutes is."""
+    from stream_guard.text.quantities import drop_worked_out, quantity_index
+
+    evidence = quantity_index("The audio guide lasts 45 minutes. The tour lasts 120 minutes.")
+    assert drop_worked_out("The audio guide runs for 1 hour.", evidence).endswith("1 hour.")
+    assert drop_worked_out("The tour takes 2 hours.", evidence) == "The tour takes  hours."

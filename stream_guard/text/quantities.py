@@ -610,9 +610,10 @@ def _drop_conversions(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     given = [(unit, value) for unit, numbers in evidence.items()
              if unit in _CONVERTS and _CONVERTS[unit][0] in measures
              for number in numbers if (value := _decimal(number)) is not None]
+    slack = _HEDGED_CONVERSION_SLACK if _HEDGE.search(text) else _CONVERSION_SLACK
     converted = {number for number, unit in found
                  if (value := _decimal(number)) is not None
-                 and any(_converts(value, unit, amount, other)
+                 and any(_converts(value, unit, amount, other, slack)
                          for other, amount in given if other != unit)}
     if not converted:
         return text
@@ -623,8 +624,9 @@ def _drop_conversions(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
 _CONVERTED_FIGURE = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?![\d,.]\d)")
 
 
-def _converts(value: Decimal, unit: str, amount: Decimal, other: str) -> bool:
-    """Whether ``value`` ``unit`` is ``amount`` ``other`` converted (see :data:`_CONVERTS`)."""
+def _converts(value: Decimal, unit: str, amount: Decimal, other: str, slack: Decimal) -> bool:
+    """Whether ``value`` ``unit`` is ``amount`` ``other`` converted (see :data:`_CONVERTS`),
+    within ``slack`` of it."""
     measure, size = _CONVERTS[unit]
     other_measure, other_size = _CONVERTS[other]
     if measure != other_measure:
@@ -633,10 +635,7 @@ def _converts(value: Decimal, unit: str, amount: Decimal, other: str) -> bool:
         exact = amount * 9 / 5 + 32 if unit == "degf" else (amount - 32) * 5 / 9
     else:
         exact = amount * Decimal(str(other_size)) / Decimal(str(size))
-    exponent = value.as_tuple().exponent
-    places = max(-exponent, 0) if isinstance(exponent, int) else 0
-    slack = max(Decimal(5).scaleb(-places - 1), abs(exact) * _CONVERSION_SLACK)
-    return abs(value - exact) <= slack
+    return abs(value - exact) <= abs(exact) * slack
 
 
 def _drop_point_changes(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
@@ -966,9 +965,13 @@ _CONVERTS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("kph", "kmh"), ("length", 1000.0)),
     **dict.fromkeys(("degc", "degf"), ("temperature", 1.0)),
 }
-# A converted figure is its conversion rounded to its own last digit, or within this share of it
-# ("about 1,100 feet" for 330 metres, 1,083 feet).
-_CONVERSION_SLACK = Decimal("0.02")
+# A converted figure is within this share of its conversion ("72°F" for 22°C, 71.6°F; "12 mph"
+# for 19 km/h, 11.8 mph), or of the wider one where the text hedges ("about 1,100 feet" for
+# 330 metres, 1,083 feet); not rounded to its own last digit: "1 hour" for 45 minutes is wrong.
+_CONVERSION_SLACK = Decimal("0.025")
+_HEDGED_CONVERSION_SLACK = Decimal("0.06")
+_HEDGE = re.compile(r"\b(?:about|around|roughly|approximately|approx|nearly|almost|some|"
+                    r"just (?:over|under))\b|~", re.IGNORECASE)
 # A bare "m" after a number ("1.2m visitors", "500 m") is millions or metres (or, rarely,
 # minutes): a changed figure in millions is read as one, and one in metres where a length
 # word follows ("500 m tall"); "2.1m people" against the evidence's "330 metres" is no
