@@ -188,3 +188,25 @@ def test_a_conversion_rounded_past_its_measure_is_a_new_figure() -> None:
     evidence = quantity_index("The audio guide lasts 45 minutes. The tour lasts 120 minutes.")
     assert drop_worked_out("The audio guide runs for 1 hour.", evidence).endswith("1 hour.")
     assert drop_worked_out("The tour takes 2 hours.", evidence) == "The tour takes  hours."
+
+
+@pytest.mark.parametrize(("window", "conflict"), [
+    ("It should arrive on Friday, May 16.", True),  # 2024-05-16 was a Thursday
+    ("On Wednesday, 15 October, it starts.", True),
+    ("It should arrive on Thursday, May 16.", False),
+    ("Arrives Thu 16th May.", False),
+    ("It arrives Friday.", False),  # no date beside it: a new word, not a conflict
+    ("On Friday, May 17.", False),  # a date the evidence does not give
+])
+def test_a_dates_weekday_the_date_was_not(window: str, conflict: bool) -> None:
+    from stream_guard.text.quantities import quantity_index, weekday_conflict
+
+    evidence = quantity_index(as_prose(json.dumps(
+        {"estimated_delivery": "2024-05-16", "event": {"date": "2024-10-15"}})))
+    assert weekday_conflict(window, evidence) is conflict
+
+
+def test_a_timestamp_is_its_date_and_time_of_day() -> None:
+    text = as_prose(json.dumps({"arrived_at": "2024-05-15T14:17:00-04:00"}))
+    assert text == "Arrived at: 2024-05-15 14:17."
+    assert coverage(terms("It arrived at 2:17 pm on May 15."), term_keys(text)) == 1.0

@@ -53,6 +53,8 @@ _UNITS = {
     **dict.fromkeys(("s", "sec", "secs", "seconds"), "{} seconds"), "ms": "{} ms",
     "kwh": "{} kWh", "kw": "{} kW", "wh": "{} Wh", "gb": "{} GB", "mb": "{} MB", "tb": "{} TB",
 }
+_TIMESTAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?"
+                        r"(?:Z|[+-]\d{2}:?\d{2})?\b")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[_\s]+")
 # "| a | b |" rows and their "|---|:--:|" separator.
@@ -176,7 +178,14 @@ def _scalar(value: Any, field: str) -> str:
         return "no"
     if value is None:
         return "none"
-    return _percent(" ".join(str(value).split()), field)
+    return _value(" ".join(str(value).split()), field)
+
+
+def _timestamps(value: str) -> str:
+    """An ISO timestamp as its date and its time of day, as the API's reader says them
+    ("2024-05-15T14:17:00-04:00" is "2024-05-15 14:17": "2:17 pm on May 15"); the offset
+    goes, the time is the one written."""
+    return _TIMESTAMP.sub(r"\1 \2", value) if "T" in value else value
 
 
 def _percent(value: str, field: str) -> str:
@@ -193,7 +202,7 @@ def _value(value: str, field: str) -> str:
     lowered = value.lower()
     if lowered in ("true", "false", "yes", "no"):
         return "yes" if lowered in ("true", "yes") else "no"
-    return _percent(value, field)
+    return _percent(_timestamps(value), field)
 
 
 def _sentence(subject: str, value: str) -> str:

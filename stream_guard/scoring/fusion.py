@@ -37,7 +37,7 @@ from stream_guard.text.fields import answers_otherwise
 from stream_guard.text.opposites import says_opposite
 from stream_guard.text.places import names_another_place
 from stream_guard.text.polarity import flips_polarity
-from stream_guard.text.quantities import quantity_conflict, unit_swapped
+from stream_guard.text.quantities import quantity_conflict, unit_swapped, weekday_conflict
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known
 
@@ -113,7 +113,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
     conflict = (quantity_conflict(window_text, quantities)
                 or moved_otherwise(window_text, quantities)
-                or unit_swapped(window_text, quantities, nearest))
+                or unit_swapped(window_text, quantities, nearest)
+                or weekday_conflict(window_text, quantities))
     return Signals(
         coverage=coverage(window, evidence_keys),
         premise_coverage=coverage(window, premise_keys),

@@ -40,6 +40,7 @@ from stream_guard.text.figures import (
     _spelled_number,
     _temperatures_and_quarters,
     _value,
+    canonical_dates,
     canonical_figures,
     has_digit,
     spell_out_numbers,
@@ -852,6 +853,43 @@ def merge_quantities(*indexes: Mapping[str, frozenset[str]]) -> dict[str, frozen
         for unit, numbers in index.items():
             merged.setdefault(unit, set()).update(numbers)
     return {unit: frozenset(numbers) for unit, numbers in merged.items()}
+
+
+# A day of the week before a date ("Friday, May 16", "Thu 16th May"), read after
+# canonical_dates has written the date day first.
+_WEEKDAY_NAMES = {**dict.fromkeys(("monday", "mon"), 0),
+                  **dict.fromkeys(("tuesday", "tues", "tue"), 1),
+                  **dict.fromkeys(("wednesday", "wed"), 2),
+                  **dict.fromkeys(("thursday", "thurs", "thur", "thu"), 3),
+                  **dict.fromkeys(("friday", "fri"), 4),
+                  **dict.fromkeys(("saturday", "sat"), 5),
+                  **dict.fromkeys(("sunday", "sun"), 6)}
+_WEEKDAY_WORD = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)", re.IGNORECASE)
+_WEEKDAY_DATE = re.compile(r"\b(" + "|".join(sorted(_WEEKDAY_NAMES, key=len, reverse=True))
+                           + r")\b\.?,?\s+(?:the\s+)?(\d{1,2}) (" + _MONTH_NAMES + r")\b",
+                           re.IGNORECASE)
+
+
+def weekday_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
+    """The window gives a date a day of the week ("Friday, May 16") that the date is not in
+    any year the evidence gives it ("2024-05-16" was a Thursday): a blind probe's answer from
+    a tracking API misnamed the day, which no word or figure shows (the evidence's dates are
+    also read with their weekdays, :func:`~stream_guard.text.figures.evidence_readings`, so
+    an answer's "Friday" elsewhere is only a new word)."""
+    dates = [d for d in evidence.get(DATE_UNIT, ()) if len(d) == 8]
+    if not dates or not _WEEKDAY_WORD.search(window):
+        return False
+    for match in _WEEKDAY_DATE.finditer(canonical_dates(window)):
+        month = _MONTH_NUMBER[match.group(3).lower()]
+        day = int(match.group(2))
+        years = {int(d[:4]) for d in dates if d[4:] == f"{month:02d}{day:02d}"}
+        try:
+            weekdays = {datetime.date(year, month, day).weekday() for year in years}
+        except ValueError:
+            continue
+        if weekdays and _WEEKDAY_NAMES[match.group(1).lower()] not in weekdays:
+            return True
+    return False
 
 
 def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
