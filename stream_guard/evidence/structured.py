@@ -68,7 +68,7 @@ _KEY_WORDS = 5  # a key of more words than this is a sentence with a colon, not 
 # transcript's "Anna: ..." lines repeat their speakers: they are not rewritten).
 _RECORD_FIELDS = 3
 _SHORT_VALUE_WORDS = 6  # a field's value; longer ones are sentences
-_TERMINAL = (".", "!", "?", ":", ";")
+_TERMINAL = (".", "!", "?")  # a value ending so ends its sentence already
 _CSV_ROWS = 3  # a header and two rows at least
 _CSV_HEADER_WORDS = 4  # a header cell of more words is prose with commas
 
@@ -215,7 +215,7 @@ def _sentence(subject: str, value: str) -> str:
         subject, value = words[0], sign + unit.format(number)
     text = f"{subject}: {value}" if subject else value
     text = text[:1].upper() + text[1:]
-    return text if text.endswith(_TERMINAL[:3]) else text + "."
+    return text if text.endswith(_TERMINAL) else text + "."
 
 
 def _csv(text: str) -> list[list[str]] | None:

@@ -37,7 +37,12 @@ from stream_guard.text.fields import answers_otherwise
 from stream_guard.text.opposites import says_opposite
 from stream_guard.text.places import names_another_place
 from stream_guard.text.polarity import flips_polarity
-from stream_guard.text.quantities import quantity_conflict, unit_swapped, weekday_conflict
+from stream_guard.text.quantities import (
+    clock_conflict,
+    quantity_conflict,
+    unit_swapped,
+    weekday_conflict,
+)
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known
 
@@ -114,7 +119,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     conflict = (quantity_conflict(window_text, quantities)
                 or moved_otherwise(window_text, quantities)
                 or unit_swapped(window_text, quantities, nearest)
-                or weekday_conflict(window_text, quantities))
+                or weekday_conflict(window_text, quantities)
+                or clock_conflict(window_text, quantities))
     return Signals(
         coverage=coverage(window, evidence_keys),
         premise_coverage=coverage(window, premise_keys),

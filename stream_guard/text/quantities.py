@@ -174,6 +174,8 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     if len(by_unit.get("%", ())) > 1 and (points := _point_changes(canonical)):
         by_unit[POINT_CHANGES] = points
     by_unit.update(_year_spans(text))
+    if clocks := {f"{m.group(1)}:{m.group(2)}" for m in _CANONICAL_CLOCK.finditer(canonical)}:
+        by_unit[CLOCK_UNIT] = clocks
     if bounds := _limits(canonical):
         by_unit[BOUNDS] = bounds
     for direction, figures in changes(text).items():  # which way the figures it moves went
@@ -868,6 +870,59 @@ _WEEKDAY_WORD = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)", re.IGNORECASE)
 _WEEKDAY_DATE = re.compile(r"\b(" + "|".join(sorted(_WEEKDAY_NAMES, key=len, reverse=True))
                            + r")\b\.?,?\s+(?:the\s+)?(\d{1,2}) (" + _MONTH_NAMES + r")\b",
                            re.IGNORECASE)
+
+
+# The key of a quantity index under which it keeps the times of day the evidence gives, on the
+# 24-hour clock as canonical_figures writes them ("17:00", "9:30").
+CLOCK_UNIT = "@clock"
+_CANONICAL_CLOCK = re.compile(r"(?<![\w.:,/])(\d{1,2}):([0-5]\d)(?![\w:/]|\.\d)")
+# ... and under which :func:`with_asked_clocks` keeps the times the user's prompt gives: an
+# answer may put those back ("for your 7 a.m. departure"), contradicting nothing.
+ASKED_CLOCK_UNIT = "@asked-clock"
+# A time of day stated as a bound, an estimate or the listener's own ("get in before 10:15",
+# "around 10:01", "by 9 pm"): no time the evidence must give.
+_CLOCK_BOUND = re.compile(r"(?:\b(?:before|after|by|until|till|around|about|roughly|"
+                          r"approximately|approx|nearly|almost|past)|~)\s*$", re.IGNORECASE)
+
+
+def with_asked_clocks(evidence: dict[str, frozenset[str]], prompt: str) -> None:
+    """Keep the times of day the user's ``prompt`` gives in the evidence's quantity index, for
+    :func:`clock_conflict` alone: the prompt is no evidence."""
+    asked = quantity_index(prompt).get(CLOCK_UNIT)
+    if asked:
+        evidence[ASKED_CLOCK_UNIT] = asked
+
+
+def clock_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
+    """The window gives a time of day the evidence never gives, where the evidence gives times
+    of day: "open daily from 7 a.m. to 9 p.m." against "from 7:00 to 19:00" (a time misread is
+    no other figure to word coverage: both answers' times are numbers). Only a time that is
+    one beyond doubt, with its "am"/"pm" or past 12:59 ("3:53 behind", a race's gap, and
+    "6:45", a class's end worked out, are not); not one the user's prompt gives, nor one given
+    as a bound or an estimate ("before 10:15", "around 10:01")."""
+    stated = evidence.get(CLOCK_UNIT)
+    if not stated or not _CLOCK_HINT_IN_WINDOW.search(window):
+        return False
+    stated = stated | evidence.get(ASKED_CLOCK_UNIT, frozenset())
+    for match in _WINDOW_CLOCK.finditer(window):
+        hour, minutes, half = int(match.group(1)), match.group(2) or "00", match.group(3)
+        if half:
+            if not 1 <= hour <= 12:
+                continue
+            hour = hour % 12 + (12 if half in "pP" else 0)
+        elif not (match.group(2) and 13 <= hour <= 23):
+            continue  # "6:45", "3:53": a time of day, a duration or a pace
+        if _CLOCK_BOUND.search(window, max(0, match.start() - 16), match.start()):
+            continue
+        if f"{hour}:{minutes}" not in stated:
+            return True
+    return False
+
+
+# A time of day as a window writes it: "9 p.m.", "10:30pm", "18:00" (its hour, minutes, half).
+_WINDOW_CLOCK = re.compile(r"(?<![\w.:,/])(\d{1,2})(?::([0-5]\d))?(?:[ \t]?([AaPp])\.?[ \t]?"
+                           r"[Mm]\b\.?)?(?![\w:/]|\.\d)")
+_CLOCK_HINT_IN_WINDOW = re.compile(r"\d(?::[0-5]\d|[ \t]?[AaPp]\.?[ \t]?[Mm]\b)")
 
 
 def weekday_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
