@@ -9,9 +9,10 @@ direction check (``text.direction.moved_otherwise``, against the record's quanti
 ``--check place`` the place check (``text.places.names_another_place``, against the places its
 evidence sentences name, read once a record as the server reads them once a stream),
 ``--check unit`` the unit check (``text.quantities.unit_swapped``), ``--check field`` the
-field check (``text.fields.answers_otherwise``) and ``--check worked`` the figures worked out
-of others (``text.quantities.drop_worked_out``, conversions included; marked: a figure
-dropped).
+field check (``text.fields.answers_otherwise``), ``--check clock`` the time-of-day and weekday
+conflicts (``text.quantities.clock_conflict``, ``weekday_conflict``) and ``--check worked`` the
+figures worked out of others (``text.quantities.drop_worked_out``, conversions included;
+marked: a figure dropped).
 
     python docs/results/swap_cost.py --data ../shared/data/dev \
         --out loadtest/results/v21/swap-cost.json
@@ -36,7 +37,13 @@ from stream_guard.text.direction import moved_otherwise
 from stream_guard.text.fields import answers_otherwise
 from stream_guard.text.opposites import says_opposite, swaps_opposite
 from stream_guard.text.places import names_another_place, sentence_places
-from stream_guard.text.quantities import drop_worked_out, quantity_index, unit_swapped
+from stream_guard.text.quantities import (
+    clock_conflict,
+    drop_worked_out,
+    quantity_index,
+    unit_swapped,
+    weekday_conflict,
+)
 from stream_guard.text.terms import term_keys
 from stream_guard.train import calibrate
 from stream_guard.train.cli import load_sets
@@ -45,7 +52,7 @@ from stream_guard.train.cli import load_sets
 def main() -> None:
     parser = results_parser(__doc__)
     parser.add_argument("--check", choices=("swap", "opposite", "direction", "place", "unit",
-                                            "field", "worked"), default="swap")
+                                            "field", "clock", "worked"), default="swap")
     args = parser.parse_args()
     index: dict[str, dict[str, frozenset[str]]] = {}
     places: dict[str, frozenset[str]] = {}
@@ -56,6 +63,8 @@ def main() -> None:
         "place": lambda text, _, keys, context: names_another_place(text, places[context], keys),
         "unit": lambda text, nearest, _, context: unit_swapped(text, index[context], nearest),
         "field": lambda text, nearest, _, __: answers_otherwise(text, nearest),
+        "clock": lambda text, _, __, context: (clock_conflict(text, index[context])
+                                               or weekday_conflict(text, index[context])),
         "worked": lambda text, _, __, context: drop_worked_out(text, index[context]) != text}
     scorer = calibrate.WindowScorer.load()
     _, tune, holdout = load_sets(args.data)
