@@ -24,8 +24,8 @@ def _sentences(text: str) -> list[str]:
 
 def test_json_is_one_sentence_per_field_named_by_its_item() -> None:
     assert _sentences(as_prose(FLIGHTS)) == [
-        "Request id: fs-8a21c9.", "Flights flight number: BA1442.", "BA1442 gate: A10.",
-        "BA1442 delayed: no.", "Flights flight number: BA117.", "BA117 gate: B42.",
+        "request id: fs-8a21c9.", "flights flight number: BA1442.", "BA1442 gate: A10.",
+        "BA1442 delayed: no.", "flights flight number: BA117.", "BA117 gate: B42.",
         "BA117 delay: 45 minutes.", "BA117 delayed: yes."]
 
 
@@ -34,9 +34,9 @@ def test_json_lines_nested_objects_lists_and_percentages() -> None:
         {"city": "Lisbon", "current": {"temp_c": 22, "humidity_pct": 58}, "tags": ["clear", "dry"]},
         {"city": "Porto", "current": {"temp_c": 19, "humidity_pct": 71}, "tags": []}))
     assert _sentences(as_prose(lines)) == [
-        "City: Lisbon.", "Current temp: 22 °C.", "Current humidity pct: 58%.",
-        "Tags: clear, dry.", "City: Porto.", "Current temp: 19 °C.", "Current humidity pct: 71%.",
-        "Tags: none."]
+        "city: Lisbon.", "current temp: 22 °C.", "current humidity pct: 58%.",
+        "tags: clear, dry.", "city: Porto.", "current temp: 19 °C.", "current humidity pct: 71%.",
+        "tags: none."]
 
 
 def test_a_markdown_table_reads_each_cell_with_its_row_and_column() -> None:
@@ -63,8 +63,8 @@ def test_a_yaml_like_list_names_each_items_fields() -> None:
     text = ("cluster: prod\nthresholds:\n  disk_critical_pct: 90\nhosts:\n"
             "  - name: db-01\n    disk_pct: 94\n  - name: web-01\n    disk_pct: 61\nchecked: today")
     assert _sentences(as_prose(text)) == [
-        "Cluster: prod.", "Thresholds disk critical pct: 90%.", "Name: db-01.",
-        "Db-01 disk pct: 94%.", "Name: web-01.", "Web-01 disk pct: 61%.", "Checked: today."]
+        "cluster: prod.", "thresholds disk critical pct: 90%.", "name: db-01.",
+        "db-01 disk pct: 94%.", "name: web-01.", "web-01 disk pct: 61%.", "checked: today."]
 
 
 @pytest.mark.parametrize("text", [
@@ -74,6 +74,9 @@ def test_a_yaml_like_list_names_each_items_fields() -> None:
     "However, this was not the case, as the report shows.\nBut the board, in turn, agreed.\n"
     "Then, at last, the vote.",  # commas are no CSV
     "[citation needed] The claim stands.",
+    "2 cups flour, sifted\n1 cup sugar, packed\n3 eggs, beaten",  # shared commas, no table
+    "Paris, France\nRome, Italy\nBerlin, Germany",
+    "[" * 1000 + "1" + "]" * 1000,  # nested past what a walk follows
     "{not json} at all",
 ])
 def test_prose_is_returned_as_it_is(text: str) -> None:
@@ -102,32 +105,6 @@ def test_times_and_weekdays_an_answer_gives_of_the_datas() -> None:
     assert coverage(terms("On Sunday it opens at 9 am."), evidence) < 1.0
 
 
-FIELDS = ["Outdoor seating: no.", "Good for groups: yes.", "BA1442 delayed: no.",
-          "BA117 delayed: yes.", "Towel service: no.", "Wireless charging Nova X5: no."]
-
-
-@pytest.mark.parametrize(("window", "otherwise"), [
-    ("Yes, Casa Olivo has outdoor seating.", True),
-    ("It is not good for groups.", True),
-    ("They have showers and towel service.", True),
-    ("The Nova X5 only does wired charging.", False),  # "wired" names no "Wireless charging"
-    ("- Outdoor seating", False),  # a list's item: its polarity is the lead line's
-    ("BA1442 is delayed.", True),
-    ("Unfortunately, Casa Olivo doesn't have outdoor seating.", False),
-    ("No outdoor seating there, I'm afraid.", False),
-    ("They have showers but no towel service.", False),
-    ("The Nova X5 has no wireless charging.", False),
-    ("BA117 is delayed.", False),  # BA1442's "no" says nothing of BA117
-    ("If you want outdoor seating, try elsewhere.", False),  # supposes
-    ("Does it have outdoor seating?", False),  # asks
-    ("The food is excellent.", False),  # names no field
-])
-def test_a_field_answered_yes_or_no_said_the_other_way(window: str, otherwise: bool) -> None:
-    from stream_guard.text.fields import answers_otherwise
-
-    assert answers_otherwise(window, FIELDS) is otherwise
-
-
 @pytest.mark.parametrize(("window", "dropped"), [
     ("It's 22°C, which is about 72°F.", True),
     ("It weighs 1.09 kg (about 2.4 lb).", True),
@@ -147,39 +124,6 @@ def test_a_figure_converted_from_the_evidences_is_worked_out(window: str, droppe
     assert (drop_worked_out(window, evidence) != window) is dropped
 
 
-@pytest.mark.slow  # the shipped detector
-async def test_a_tools_json_halts_a_flipped_field_and_passes_its_times(
-        tmp_path: Path, model_cache: Path) -> None:
-    """A restaurant listing as a tool returns it: the blind probe's faithful answer (its
-    "5:00 pm to 10:30 pm" for "17:00-22:30" halted it before) streams through, and its wrong
-    one halts at the flipped field (it passed at fused support 0.15)."""
-    from tests.conftest import stream_on_detector
-
-    listing = json.dumps({"name": "Casa Olivo", "address": "418 Alder St, Portland, OR 97205",
-                          "rating": 4.6, "hours_today": "17:00-22:30", "reservations": True,
-                          "outdoor_seating": False, "good_for_groups": True}, indent=2)
-    right = ("Casa Olivo doesn't have outdoor seating. It takes reservations and is good for "
-             "groups. They're open today from 5:00 pm to 10:30 pm at 418 Alder St.")
-    frames = await stream_on_detector(tmp_path, model_cache, right, [listing])
-    assert not [f for f in frames if f["type"] == "halt"]
-    wrong = "Yes, Casa Olivo has outdoor seating. They're open today from 5:00 pm to 10:30 pm."
-    frames = await stream_on_detector(tmp_path, model_cache, wrong, [listing])
-    halt = next(f for f in frames if f["type"] == "halt")
-    assert halt["at"] == 0 and halt["reason"] == "contradicted"
-    assert "Outdoor seating: no." in halt["evidence"][0]["text"]
-
-
-@pytest.mark.parametrize(("window", "evidence"), [
-    ("Gareth Oyelaran defended the charge.", ["GARETH OYELARAN: No."]),  # a speaker's turn
-    ("Anna agreed to come.", ["Anna: No"]),
-    ("Anna agreed to come.", ["Anna: No."]),
-])
-def test_a_transcripts_turn_is_no_field(window: str, evidence: list[str]) -> None:
-    from stream_guard.text.fields import answers_otherwise
-
-    assert not answers_otherwise(window, evidence)
-
-
 def test_a_conversion_rounded_past_its_measure_is_a_new_figure() -> None:
     """"1 hour" for the evidence's 45 minutes is no conversion (it rounds a third off), as
     a probe's wrong answer had it; 2 hours for 120 minutes is."""
@@ -197,6 +141,9 @@ def test_a_conversion_rounded_past_its_measure_is_a_new_figure() -> None:
     ("Arrives Thu 16th May.", False),
     ("It arrives Friday.", False),  # no date beside it: a new word, not a conflict
     ("On Friday, May 17.", False),  # a date the evidence does not give
+    ("Ana and Ben wed 16 May 2024 in Rome.", False),  # married, no Wednesday
+    ("The interview ran in The Sun, 16 May 2024.", False),
+    ("Open Tuesday to Friday, 16 May to 30 June.", False),  # a range's last day
 ])
 def test_a_dates_weekday_the_date_was_not(window: str, conflict: bool) -> None:
     from stream_guard.text.quantities import quantity_index, weekday_conflict
@@ -208,5 +155,39 @@ def test_a_dates_weekday_the_date_was_not(window: str, conflict: bool) -> None:
 
 def test_a_timestamp_is_its_date_and_time_of_day() -> None:
     text = as_prose(json.dumps({"arrived_at": "2024-05-15T14:17:00-04:00"}))
-    assert text == "Arrived at: 2024-05-15 14:17."
+    assert text == "arrived at: 2024-05-15 14:17."
     assert coverage(terms("It arrived at 2:17 pm on May 15."), term_keys(text)) == 1.0
+
+
+@pytest.mark.slow  # the shipped detector
+async def test_a_tools_json_passes_its_times_and_halts_a_misnamed_day(
+        tmp_path: Path, model_cache: Path) -> None:
+    """A restaurant listing as a tool returns it: the blind probe's faithful answer (its
+    "5:00 pm to 10:30 pm" for "17:00-22:30" halted it before) streams through, and one that
+    gives its date another weekday halts there."""
+    from tests.conftest import stream_on_detector
+
+    listing = json.dumps({"name": "Casa Olivo", "address": "418 Alder St, Portland, OR 97205",
+                          "date": "2024-09-21", "hours": "17:00-22:30", "reservations": True,
+                          "outdoor_seating": False, "good_for_groups": True}, indent=2)
+    right = ("Casa Olivo doesn't have outdoor seating. It takes reservations and is good for "
+             "groups. On Saturday they're open from 5:00 pm to 10:30 pm at 418 Alder St.")
+    frames = await stream_on_detector(tmp_path, model_cache, right, [listing])
+    assert not [f for f in frames if f["type"] == "halt"]
+    wrong = ("Casa Olivo takes reservations. On Friday, September 21 they're open from 5:00 pm "
+             "to 10:30 pm.")
+    frames = await stream_on_detector(tmp_path, model_cache, wrong, [listing])
+    halt = next(f for f in frames if f["type"] == "halt")
+    assert halt["at"] == wrong.index("On Friday") and halt["reason"] == "contradicted"
+
+
+def test_fields_keep_their_names_numbers_and_columns() -> None:
+    """A suffix that names no one unit stays a word ("salary_min", "vitamin_c"), a number
+    stays as written (a tracking number past 64 bits), a name keeps its case, and a
+    two-column table's header names its values unless it is a generic "Value"."""
+    text = as_prose(json.dumps({"salary_min": 85000, "vitamin_c": 90, "temp_c": 20,
+                                "tracking": 9400111899223344556677, "host": "db-02"}))
+    assert _sentences(text) == ["salary min: 85000.", "vitamin c: 90.", "temp: 20 °C.",
+                                "tracking: 9400111899223344556677.", "host: db-02."]
+    rsvp = "| Guest | Attending |\n|---|---|\n| Ben | No |\n| Ann | Yes |"
+    assert _sentences(as_prose(rsvp)) == ["Ben Attending: no.", "Ann Attending: yes."]

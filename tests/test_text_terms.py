@@ -1152,33 +1152,3 @@ def test_a_long_decimal_rounds_to_the_evidences_figure_to_its_last_digit() -> No
     evidence = quantity_index("The constant is 1234567890.1234567890123456775 exactly.")
     assert _resolve_decimals("The constant is 1234567890.123456789012345678 here.", evidence) \
         == "The constant is 1234567890.1234567890123456775 here."
-
-
-@pytest.mark.parametrize(("window", "conflict"), [
-    ("It is open daily from 7 a.m. to 9 p.m.", True),  # 19:00 misread
-    ("It opens at 8 am.", True),
-    ("It is open from 7 am to 7 pm.", False),
-    ("Tours at 9:30 am and 3:45 pm.", False),
-    ("A tour at 3:45.", False),  # either reading of a bare time
-    ("Get there before 8:15.", False),  # a bound, not a time the evidence must give
-    ("Arrive around 10:01.", False),  # an estimate
-])
-def test_a_time_of_day_the_evidence_never_gives(window: str, conflict: bool) -> None:
-    from stream_guard.text.quantities import clock_conflict, quantity_index
-
-    evidence = quantity_index("It is open daily from 7:00 to 19:00. Tours at 09:30 and 15:45.")
-    assert clock_conflict(window, evidence) is conflict
-    assert not clock_conflict(window, quantity_index("It is open daily."))  # no times given
-
-
-def test_a_time_of_day_the_user_gave_or_of_no_doubt_is_no_conflict() -> None:
-    from stream_guard.text.quantities import clock_conflict, quantity_index, with_asked_clocks
-
-    evidence = quantity_index("Red-eye flights depart between 21:00 and 05:00.")
-    window = "A 10:30 p.m. departure falls in that window."
-    assert clock_conflict(window, evidence)
-    with_asked_clocks(evidence, "Can my 9-year-old take the 10:30 pm flight on her own?")
-    assert not clock_conflict(window, evidence)
-    # a pace, a race's gap, a class's end worked out: no time of day beyond doubt
-    assert not clock_conflict("Hannah was 3:53 behind, at a 3:38 pace; HIIT ends at 6:45.",
-                              evidence)

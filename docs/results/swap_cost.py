@@ -8,11 +8,10 @@ swapped, or a negation added or dropped: ``says_opposite``), ``--check direction
 direction check (``text.direction.moved_otherwise``, against the record's quantity index),
 ``--check place`` the place check (``text.places.names_another_place``, against the places its
 evidence sentences name, read once a record as the server reads them once a stream),
-``--check unit`` the unit check (``text.quantities.unit_swapped``), ``--check field`` the
-field check (``text.fields.answers_otherwise``), ``--check clock`` the time-of-day and weekday
-conflicts (``text.quantities.clock_conflict``, ``weekday_conflict``) and ``--check worked`` the
-figures worked out of others (``text.quantities.drop_worked_out``, conversions included;
-marked: a figure dropped).
+``--check unit`` the unit check (``text.quantities.unit_swapped``), ``--check weekday`` the
+weekday conflict (``text.quantities.weekday_conflict``) and ``--check worked`` the figures
+worked out of others (``text.quantities.drop_worked_out``, conversions included; marked: a
+figure dropped).
 
     python docs/results/swap_cost.py --data ../shared/data/dev \
         --out loadtest/results/v21/swap-cost.json
@@ -20,8 +19,8 @@ marked: a figure dropped).
         --out loadtest/results/v22/opposite-cost.json
     python docs/results/swap_cost.py --data ../shared/data/dev --check place \
         --out loadtest/results/v27/place-cost.json
-    python docs/results/swap_cost.py --data ../shared/data/dev --check field \
-        --out loadtest/results/v28/field-cost.json
+    python docs/results/swap_cost.py --data ../shared/data/dev --check weekday \
+        --out loadtest/results/v28/weekday-cost.json
 """
 
 from __future__ import annotations
@@ -34,11 +33,9 @@ import numpy as np
 from stream_guard.eval.results import machine_info, results_parser, write_report
 from stream_guard.evidence.context import context_sentences
 from stream_guard.text.direction import moved_otherwise
-from stream_guard.text.fields import answers_otherwise
 from stream_guard.text.opposites import says_opposite, swaps_opposite
 from stream_guard.text.places import names_another_place, sentence_places
 from stream_guard.text.quantities import (
-    clock_conflict,
     drop_worked_out,
     quantity_index,
     unit_swapped,
@@ -52,7 +49,7 @@ from stream_guard.train.cli import load_sets
 def main() -> None:
     parser = results_parser(__doc__)
     parser.add_argument("--check", choices=("swap", "opposite", "direction", "place", "unit",
-                                            "field", "clock", "worked"), default="swap")
+                                            "weekday", "worked"), default="swap")
     args = parser.parse_args()
     index: dict[str, dict[str, frozenset[str]]] = {}
     places: dict[str, frozenset[str]] = {}
@@ -62,9 +59,7 @@ def main() -> None:
         "direction": lambda text, _, __, context: moved_otherwise(text, index[context]),
         "place": lambda text, _, keys, context: names_another_place(text, places[context], keys),
         "unit": lambda text, nearest, _, context: unit_swapped(text, index[context], nearest),
-        "field": lambda text, nearest, _, __: answers_otherwise(text, nearest),
-        "clock": lambda text, _, __, context: (clock_conflict(text, index[context])
-                                               or weekday_conflict(text, index[context])),
+        "weekday": lambda text, _, __, context: weekday_conflict(text, index[context]),
         "worked": lambda text, _, __, context: drop_worked_out(text, index[context]) != text}
     scorer = calibrate.WindowScorer.load()
     _, tune, holdout = load_sets(args.data)

@@ -26,10 +26,9 @@ its records' contexts (:mod:`stream_guard.train.pairs`): one reading everywhere.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from typing import Any
-
-import orjson
 
 # A value that names the object it belongs to, by its field's name (or its name's last word):
 # a list's items are told apart by these ("BA117 gate: B42.", not "Gate: B42." five times).
@@ -41,18 +40,27 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # The units an API writes at the end of a field's name, as a text writes them with the number
 # ("temp_c": 22 is "Temp: 22 °C.", "msrp_usd": 47990 "Msrp: $47990."): an answer's "22°C,
 # about 72°F" then meets a temperature (text.quantities converts it), its "$47,990" an amount.
-# Not the letters that name several units ("m": metres, minutes, months, millions).
+# Not the letters or words that name several things ("m": metres, minutes, months, millions;
+# "min": "salary_min"; "s"); "c" and "f" only after a temperature's word ("temp_c", not
+# "vitamin_c"), "min" after a duration's ("runtime_min").
 _UNITS = {
-    **dict.fromkeys(("c", "celsius"), "{} °C"), **dict.fromkeys(("f", "fahrenheit"), "{} °F"),
+    "celsius": "{} °C", "fahrenheit": "{} °F",
     **dict.fromkeys(("kmh", "kph"), "{} km/h"), "mph": "{} mph", "km": "{} km",
     **dict.fromkeys(("mi", "miles"), "{} miles"), "kg": "{} kg", "g": "{} g",
     **dict.fromkeys(("lb", "lbs"), "{} lb"), "cm": "{} cm", "mm": "{} mm",
     **dict.fromkeys(("usd", "dollars"), "${}"), "eur": "€{}", "gbp": "£{}",
-    **dict.fromkeys(("min", "mins", "minutes"), "{} minutes"),
+    **dict.fromkeys(("mins", "minutes"), "{} minutes"),
     **dict.fromkeys(("hrs", "hours"), "{} hours"), "days": "{} days",
-    **dict.fromkeys(("s", "sec", "secs", "seconds"), "{} seconds"), "ms": "{} ms",
+    **dict.fromkeys(("sec", "secs", "seconds"), "{} seconds"), "ms": "{} ms",
     "kwh": "{} kWh", "kw": "{} kW", "wh": "{} Wh", "gb": "{} GB", "mb": "{} MB", "tb": "{} TB",
 }
+_DURATION_WORDS = frozenset(("runtime", "duration", "delay", "time", "length", "wait", "eta",
+                             "travel", "drive", "walk", "cook", "prep", "total", "layover"))
+_TEMPERATURE_WORDS = frozenset(("temp", "temperature", "like", "point", "high", "low", "max",
+                                "min", "avg", "mean", "water", "air", "surface"))
+# The header of a two-column table whose rows are fields: the row's first cell names it.
+_GENERIC_VALUE = frozenset(("", "value", "values", "detail", "details", "description", "spec",
+                            "specs", "specification", "info", "information", "data", "setting"))
 _TIMESTAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?"
                         r"(?:Z|[+-]\d{2}:?\d{2})?\b")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -71,6 +79,9 @@ _SHORT_VALUE_WORDS = 6  # a field's value; longer ones are sentences
 _TERMINAL = (".", "!", "?")  # a value ending so ends its sentence already
 _CSV_ROWS = 3  # a header and two rows at least
 _CSV_HEADER_WORDS = 4  # a header cell of more words is prose with commas
+_PLAIN_FIGURE = re.compile(r"[-+]?[$€£]?-?\d[\d,]*(?:\.\d+)?%?")  # no header's name
+_FIGURE_CELL = re.compile(r"[-+]?[$€£]?-?\d[\d,]*(?:\.\d+)?%?"
+                          r"|\d{4}-\d{2}-\d{2}(?:[T ][\d:.+\-Z]*)?")
 
 
 def as_prose(text: str) -> str:
@@ -78,12 +89,15 @@ def as_prose(text: str) -> str:
     itself where it has none."""
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
-        data = _json(stripped)
-        if data is not None:
-            return _block(_json_sentences(data))
-        rows = _json_lines(stripped)
-        if rows is not None:
-            return _block([s for row in rows for s in _json_sentences(row)])
+        try:
+            data = _json(stripped)
+            if data is not None:
+                return _block(_json_sentences(data))
+            rows = _json_lines(stripped)
+            if rows is not None:
+                return _block([s for row in rows for s in _json_sentences(row)])
+        except RecursionError:  # nested past what a walk may follow: read as it is
+            return text
     if "\n" not in stripped:
         return text
     table = _csv(stripped)
@@ -101,9 +115,11 @@ def _block(sentences: list[str]) -> str:
 
 
 def _json(text: str) -> Any:
+    """The JSON ``text`` holds, its numbers as written ("9400111899223344556677" stays a
+    tracking number, "2910000000000.0" is not re-printed)."""
     try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        data = json.loads(text, parse_float=str)
+    except (ValueError, RecursionError):
         return None
     return data if isinstance(data, (dict, list)) else None
 
@@ -206,15 +222,19 @@ def _value(value: str, field: str) -> str:
 
 
 def _sentence(subject: str, value: str) -> str:
-    """``subject: value.``, a sentence of its own: capitalised (the splitter starts sentences
-    at capitals) and closed; a unit its field's name ends in goes with its number."""
+    """``subject: value.``, closed (a paragraph of its own: :func:`_block`; its names keep their
+    case, "db-02", "iPhone"); a unit its field's name ends in goes with its number."""
     words = subject.rsplit(" ", 1)
     unit = _UNITS.get(words[-1].lower()) if len(words) == 2 else None
+    before = words[0].rsplit(" ", 1)[-1].lower() if len(words) == 2 else ""
+    if words[-1].lower() in ("c", "f") and before in _TEMPERATURE_WORDS:
+        unit = "{} °" + words[-1].upper()
+    elif words[-1].lower() == "min" and before in _DURATION_WORDS:
+        unit = "{} minutes"
     if unit is not None and _NUMBER.fullmatch(value):
         sign, number = ("-", value[1:]) if value.startswith("-") else ("", value)
         subject, value = words[0], sign + unit.format(number)
     text = f"{subject}: {value}" if subject else value
-    text = text[:1].upper() + text[1:]
     return text if text.endswith(_TERMINAL) else text + "."
 
 
@@ -231,7 +251,12 @@ def _csv(text: str) -> list[list[str]] | None:
     if width < 2 or any(len(row) != width for row in rows):
         return None
     if any(not cell.strip() or len(cell.split()) > _CSV_HEADER_WORDS or cell.strip()[-1] in "."
-           for cell in rows[0]):
+           or _PLAIN_FIGURE.fullmatch(cell.strip()) for cell in rows[0]):
+        return None
+    # A header names its columns, and some column below it is figures: lines that merely
+    # share their commas ("2 cups flour, sifted", "Paris, France") are no table.
+    if not any(all(_FIGURE_CELL.fullmatch(row[k].strip()) for row in rows[1:])
+               for k in range(width)):
         return None
     return rows
 
@@ -245,7 +270,7 @@ def _table_sentences(header: list[str], rows: list[list[str]]) -> list[str]:
         if len(cells) < 2:
             out.extend(_sentence("", c) for c in cells if c)
             continue
-        if len(columns) == 2:  # a sheet of fields ("| Spec | Value |"): the row is the field
+        if len(columns) == 2 and columns[1].lower() in _GENERIC_VALUE:  # "| Spec | Value |"
             out.append(_sentence(cells[0], _value(cells[1], cells[0])))
             continue
         for column, cell in zip(columns[1:], cells[1:], strict=False):
@@ -282,8 +307,9 @@ def _tables_and_records(lines: list[str]) -> list[str] | None:
             out.extend(("", _block(_record_sentences(lines[i:end])), ""))
             changed, i = True, end
             continue
-        out.append(lines[i])
-        i += 1
+        # a block that is no record is kept whole (read once: not again from each line)
+        out.extend(lines[i:max(end, i + 1)])
+        i = max(end, i + 1)
     return out if changed else None
 
 

@@ -75,7 +75,6 @@ from stream_guard.text.quantities import (
     merge_quantities,
     quantity_index,
     resolve_hedged_numbers,
-    with_asked_clocks,
 )
 from stream_guard.text.terms import terms
 
@@ -130,8 +129,7 @@ class StreamRequest:
     tenant: str
     context: Sequence[ContextItem]
     collection: Collection | None
-    # no evidence, but the places and times of day it names are the user's own
-    prompt: str | None = None
+    prompt: str | None = None  # no evidence, but the places it names are the user's own
 
 
 # A window's evidence scoped to the numbered things it names, and its quantities; None when
@@ -343,10 +341,8 @@ class GroundingEngine:
     def prepare(self, request: StreamRequest) -> StreamEvidence:
         items = [(item.id, as_prose(item.text)) for item in request.context]
         sentences = context_sentences(items)
-        quantities = quantity_index("\n".join(text for _, text in items))
-        if request.prompt:
-            with_asked_clocks(quantities, request.prompt)
-        return StreamEvidence(SentenceIndex(sentences), quantities,
+        return StreamEvidence(SentenceIndex(sentences),
+                              quantity_index("\n".join(text for _, text in items)),
                               request.collection, sum(len(text) for _, text in items),
                               _places(sentences),
                               named(request.prompt) if request.prompt else frozenset())

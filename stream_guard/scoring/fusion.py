@@ -33,12 +33,10 @@ import numpy as np
 from stream_guard.models.hf import ModelFormatError
 from stream_guard.text.absence import borne_out
 from stream_guard.text.direction import moved_otherwise
-from stream_guard.text.fields import answers_otherwise
 from stream_guard.text.opposites import says_opposite
 from stream_guard.text.places import names_another_place
 from stream_guard.text.polarity import flips_polarity
 from stream_guard.text.quantities import (
-    clock_conflict,
     quantity_conflict,
     unit_swapped,
     weekday_conflict,
@@ -88,9 +86,6 @@ class Signals:
     # It names a place the evidence does not, where the evidence names another of its kind
     # (text.places); no fusion feature: it caps the score (``capped``).
     other_place: bool = False
-    # A clause of it names a field the evidence answers yes or no ("Outdoor seating: no.") and
-    # says it the other way (text.fields); no fusion feature: it caps the score (``capped``).
-    field_otherwise: bool = False
 
     def features(self, model_support: float | None = None) -> list[float]:
         row = [self.coverage, self.premise_coverage, float(self.conflict), self.novel_specifics,
@@ -119,8 +114,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     conflict = (quantity_conflict(window_text, quantities)
                 or moved_otherwise(window_text, quantities)
                 or unit_swapped(window_text, quantities, nearest)
-                or weekday_conflict(window_text, quantities)
-                or clock_conflict(window_text, quantities))
+                or weekday_conflict(window_text, quantities))
     return Signals(
         coverage=coverage(window, evidence_keys),
         premise_coverage=coverage(window, premise_keys),
@@ -134,8 +128,6 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         absence_borne_out=not conflict and borne_out(window_text, evidence_keys),
         other_place=names_another_place(window_text, evidence_places, evidence_keys,
                                         asked_places),
-        field_otherwise=answers_otherwise(
-            window_text, (*nearest, *(text for text, _ in premise_sentences))),
     )
 
 
@@ -265,9 +257,7 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     (:mod:`stream_guard.text.opposites`) is capped without the detector's agreement: the
     detector does not read antonyms, which is why the check exists. So is a place the evidence
     does not name where it names another of its kind (:mod:`stream_guard.text.places`): the
-    detector reads "in London" for "in Paris" as one more detail. And so is a field the
-    evidence answers yes or no, said the other way (:mod:`stream_guard.text.fields`): the
-    detector reads a field's bare "no" as no statement.
+    detector reads "in London" for "in Paris" as one more detail.
 
     An absence statement the evidence bears out ("The policy doesn't say whether ...", with
     what it names missing from the evidence: :mod:`stream_guard.text.absence`) is floored at
@@ -277,8 +267,7 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     """
     flipped = (signals.polarity_flip and model_support is not None
                and model_support < POLARITY_MODEL_MAX)
-    if (signals.conflict or flipped or signals.opposite_swap or signals.other_place
-            or signals.field_otherwise):
+    if signals.conflict or flipped or signals.opposite_swap or signals.other_place:
         return (min(support, 1.0 - CONFLICT_CONTRADICTION),
                 max(contradiction, CONFLICT_CONTRADICTION))
     if signals.absence_borne_out and contradiction < ABSENCE_MAX_CONTRADICTION:

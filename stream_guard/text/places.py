@@ -93,17 +93,19 @@ class _Table:
         assert isinstance(common, list) and isinstance(people, list)
         self.common = frozenset(str(c) for c in common)
         self.people = frozenset(str(p) for p in people)
-        self.by_part = _by_part(self.names)
+        self.by_part = _by_part(self.names, self.kinds)
 
 
-def _by_part(names: dict[str, tuple[int, ...]]) -> dict[str, frozenset[str]]:
-    """The names a word of theirs may stand for alone ("Saudi" officials for Saudi Arabia,
-    "Korean" carmakers for the Koreas, "Carolina" for either): a word no place is by itself,
+def _by_part(names: dict[str, tuple[int, ...]],
+             kinds: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """The countries and states a word of their name may stand for alone ("Saudi" officials
+    for Saudi Arabia, "Korean" carmakers for the Koreas, "Carolina" for either; not a city's:
+    "rock" is no Little Rock): a word no place is by itself,
     no word of direction, rank or form of state ("north", "new", "united"), in at most
     :data:`_PARTS_NAMED` names."""
     parts: dict[str, set[str]] = {}
-    for name in names:
-        if " " in name:
+    for name, ids in names.items():
+        if " " in name and any(kinds[i] in ("country", "state") for i in ids):
             for word in name.split():
                 parts.setdefault(word, set()).add(name)
     return {word: frozenset(named) for word, named in parts.items()

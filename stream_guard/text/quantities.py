@@ -174,8 +174,6 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     if len(by_unit.get("%", ())) > 1 and (points := _point_changes(canonical)):
         by_unit[POINT_CHANGES] = points
     by_unit.update(_year_spans(text))
-    if clocks := {f"{m.group(1)}:{m.group(2)}" for m in _CANONICAL_CLOCK.finditer(canonical)}:
-        by_unit[CLOCK_UNIT] = clocks
     if bounds := _limits(canonical):
         by_unit[BOUNDS] = bounds
     for direction, figures in changes(text).items():  # which way the figures it moves went
@@ -859,70 +857,23 @@ def merge_quantities(*indexes: Mapping[str, frozenset[str]]) -> dict[str, frozen
 
 # A day of the week before a date ("Friday, May 16", "Thu 16th May"), read after
 # canonical_dates has written the date day first.
-_WEEKDAY_NAMES = {**dict.fromkeys(("monday", "mon"), 0),
-                  **dict.fromkeys(("tuesday", "tues", "tue"), 1),
-                  **dict.fromkeys(("wednesday", "wed"), 2),
-                  **dict.fromkeys(("thursday", "thurs", "thur", "thu"), 3),
-                  **dict.fromkeys(("friday", "fri"), 4),
-                  **dict.fromkeys(("saturday", "sat"), 5),
-                  **dict.fromkeys(("sunday", "sun"), 6)}
-_WEEKDAY_WORD = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)", re.IGNORECASE)
-_WEEKDAY_DATE = re.compile(r"\b(" + "|".join(sorted(_WEEKDAY_NAMES, key=len, reverse=True))
-                           + r")\b\.?,?\s+(?:the\s+)?(\d{1,2}) (" + _MONTH_NAMES + r")\b",
-                           re.IGNORECASE)
-
-
-# The key of a quantity index under which it keeps the times of day the evidence gives, on the
-# 24-hour clock as canonical_figures writes them ("17:00", "9:30").
-CLOCK_UNIT = "@clock"
-_CANONICAL_CLOCK = re.compile(r"(?<![\w.:,/])(\d{1,2}):([0-5]\d)(?![\w:/]|\.\d)")
-# ... and under which :func:`with_asked_clocks` keeps the times the user's prompt gives: an
-# answer may put those back ("for your 7 a.m. departure"), contradicting nothing.
-ASKED_CLOCK_UNIT = "@asked-clock"
-# A time of day stated as a bound, an estimate or the listener's own ("get in before 10:15",
-# "around 10:01", "by 9 pm"): no time the evidence must give.
-_CLOCK_BOUND = re.compile(r"(?:\b(?:before|after|by|until|till|around|about|roughly|"
-                          r"approximately|approx|nearly|almost|past)|~)\s*$", re.IGNORECASE)
-
-
-def with_asked_clocks(evidence: dict[str, frozenset[str]], prompt: str) -> None:
-    """Keep the times of day the user's ``prompt`` gives in the evidence's quantity index, for
-    :func:`clock_conflict` alone: the prompt is no evidence."""
-    asked = quantity_index(prompt).get(CLOCK_UNIT)
-    if asked:
-        evidence[ASKED_CLOCK_UNIT] = asked
-
-
-def clock_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
-    """The window gives a time of day the evidence never gives, where the evidence gives times
-    of day: "open daily from 7 a.m. to 9 p.m." against "from 7:00 to 19:00" (a time misread is
-    no other figure to word coverage: both answers' times are numbers). Only a time that is
-    one beyond doubt, with its "am"/"pm" or past 12:59 ("3:53 behind", a race's gap, and
-    "6:45", a class's end worked out, are not); not one the user's prompt gives, nor one given
-    as a bound or an estimate ("before 10:15", "around 10:01")."""
-    stated = evidence.get(CLOCK_UNIT)
-    if not stated or not _CLOCK_HINT_IN_WINDOW.search(window):
-        return False
-    stated = stated | evidence.get(ASKED_CLOCK_UNIT, frozenset())
-    for match in _WINDOW_CLOCK.finditer(window):
-        hour, minutes, half = int(match.group(1)), match.group(2) or "00", match.group(3)
-        if half:
-            if not 1 <= hour <= 12:
-                continue
-            hour = hour % 12 + (12 if half in "pP" else 0)
-        elif not (match.group(2) and 13 <= hour <= 23):
-            continue  # "6:45", "3:53": a time of day, a duration or a pace
-        if _CLOCK_BOUND.search(window, max(0, match.start() - 16), match.start()):
-            continue
-        if f"{hour}:{minutes}" not in stated:
-            return True
-    return False
-
-
-# A time of day as a window writes it: "9 p.m.", "10:30pm", "18:00" (its hour, minutes, half).
-_WINDOW_CLOCK = re.compile(r"(?<![\w.:,/])(\d{1,2})(?::([0-5]\d))?(?:[ \t]?([AaPp])\.?[ \t]?"
-                           r"[Mm]\b\.?)?(?![\w:/]|\.\d)")
-_CLOCK_HINT_IN_WINDOW = re.compile(r"\d(?::[0-5]\d|[ \t]?[AaPp]\.?[ \t]?[Mm]\b)")
+_WEEKDAY_NAMES = {**dict.fromkeys(("Monday", "Mon"), 0),
+                  **dict.fromkeys(("Tuesday", "Tues", "Tue"), 1),
+                  **dict.fromkeys(("Wednesday", "Wed"), 2),
+                  **dict.fromkeys(("Thursday", "Thurs", "Thur", "Thu"), 3),
+                  **dict.fromkeys(("Friday", "Fri"), 4),
+                  **dict.fromkeys(("Saturday", "Sat"), 5),
+                  **dict.fromkeys(("Sunday",), 6)}  # not "Sun": "The Sun, 16 May 2024"
+# Capitalised, so "wed 16 May" (married) is no Wednesday; not the end of a range of days
+# ("open Tuesday to Sunday, 9 May to 30 June").
+_WEEKDAY_WORD = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sunday)")
+_WEEKDAY_BEFORE = (r"(?<!to )(?<!through )(?<!until )(?<![-\u2013] )(?<![-\u2013])\b("
+                   + "|".join(sorted(_WEEKDAY_NAMES, key=len, reverse=True)) + r")\b\.?,?\s+")
+_WEEKDAY_DATE = re.compile(_WEEKDAY_BEFORE + r"(?:the\s+)?(\d{1,2}) (" + _MONTH_NAMES + r")\b")
+# ... or its month first, as it is written before any other word ("Friday, September 21 they
+# open"), which canonical_dates leaves as it is
+_WEEKDAY_MONTH_DAY = re.compile(_WEEKDAY_BEFORE + r"(" + _MONTH_NAMES
+                                + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?![\d:])")
 
 
 def weekday_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
@@ -934,15 +885,18 @@ def weekday_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> boo
     dates = [d for d in evidence.get(DATE_UNIT, ()) if len(d) == 8]
     if not dates or not _WEEKDAY_WORD.search(window):
         return False
-    for match in _WEEKDAY_DATE.finditer(canonical_dates(window)):
-        month = _MONTH_NUMBER[match.group(3).lower()]
-        day = int(match.group(2))
+    found = [(m.group(1), m.group(3), m.group(2))
+             for m in _WEEKDAY_DATE.finditer(canonical_dates(window))]
+    found += [(m.group(1), m.group(2), m.group(3)) for m in _WEEKDAY_MONTH_DAY.finditer(window)]
+    for weekday, month_name, day_written in found:
+        month = _MONTH_NUMBER[month_name.lower()]
+        day = int(day_written)
         years = {int(d[:4]) for d in dates if d[4:] == f"{month:02d}{day:02d}"}
         try:
             weekdays = {datetime.date(year, month, day).weekday() for year in years}
         except ValueError:
             continue
-        if weekdays and _WEEKDAY_NAMES[match.group(1).lower()] not in weekdays:
+        if weekdays and _WEEKDAY_NAMES[weekday] not in weekdays:
             return True
     return False
 
