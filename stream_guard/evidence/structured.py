@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections import Counter
 from typing import Any
 
 # A value that names the object it belongs to, by its field's name (or its name's last word):
@@ -285,10 +286,11 @@ def _cells(line: str) -> list[str]:
 
 def _tables_and_records(lines: list[str]) -> list[str] | None:
     """The lines with their markdown tables and "key: value" records as sentences; None where
-    there are neither."""
+    there are neither. Each line is read as a field once."""
     out: list[str] = []
     changed = False
-    speakers = _speakers(lines)
+    fields = [_field(line) for line in lines]
+    speakers = _speakers(fields)
     i = 0
     while i < len(lines):
         if (_TABLE_ROW.match(lines[i]) and i + 1 < len(lines)
@@ -301,10 +303,11 @@ def _tables_and_records(lines: list[str]) -> list[str] | None:
             changed, i = True, end
             continue
         end = i
-        while end < len(lines) and _field(lines[end]) is not None:
+        while end < len(lines) and fields[end] is not None:
             end += 1
-        if _is_record(lines[i:end], speakers):
-            out.extend(("", _block(_record_sentences(lines[i:end])), ""))
+        block = [m for m in fields[i:end] if m is not None]
+        if _is_record(block, speakers):
+            out.extend(("", _block(_record_sentences(block)), ""))
             changed, i = True, end
             continue
         # a block that is no record is kept whole (read once: not again from each line)
@@ -320,35 +323,34 @@ def _field(line: str) -> re.Match[str] | None:
     return match
 
 
-def _speakers(lines: list[str]) -> frozenset[str]:
+def _speakers(fields: list[re.Match[str] | None]) -> frozenset[str]:
     """The keys of top-level "key: value" lines that recur in the text: a transcript's
     speakers ("Project Manager: ..."), whose turns are no record's fields however they fall."""
-    keys = [m.group("key").lower() for line in lines
-            if (m := _field(line)) is not None and not m.group("dash")
-            and not m.group("indent") and m.group("value")]
-    return frozenset(k for k in keys if keys.count(k) > 1)
+    keys = Counter(m.group("key").lower() for m in fields
+                   if m is not None and not m.group("dash") and not m.group("indent")
+                   and m.group("value"))
+    return frozenset(k for k, n in keys.items() if n > 1)
 
 
-def _is_record(lines: list[str], speakers: frozenset[str]) -> bool:
+def _is_record(fields: list[re.Match[str]], speakers: frozenset[str]) -> bool:
     """Enough fields with values, most of them short (a list of "Mei: restore the rate limit
     and add a test." actions is sentences already), none repeated, or repeated only by the
     items of a list; none a speaker's turn."""
-    fields = [m for line in lines if (m := _field(line)) is not None and m.group("value")]
-    keys = [m.group("key").lower() for m in fields]
-    short = sum(len(m.group("value").split()) <= _SHORT_VALUE_WORDS for m in fields)
-    return len(keys) >= _RECORD_FIELDS and 2 * short > len(keys) and speakers.isdisjoint(keys) and (
-        len(set(keys)) == len(keys) or any(m.group("dash") for m in fields))
+    valued = [m for m in fields if m.group("value")]
+    keys = [m.group("key").lower() for m in valued]
+    short = sum(len(m.group("value").split()) <= _SHORT_VALUE_WORDS for m in valued)
+    return (len(keys) >= _RECORD_FIELDS and 2 * short > len(keys)
+            and speakers.isdisjoint(keys)
+            and (len(set(keys)) == len(keys) or any(m.group("dash") for m in valued)))
 
 
-def _record_sentences(lines: list[str]) -> list[str]:
+def _record_sentences(fields: list[re.Match[str]]) -> list[str]:
     """Each "key: value" line as a sentence, after what holds it: the section a "key:" line
     opens ("thresholds:", then "  disk_pct: 90"), or the list item a "- name: db-01" line
     opens (then "    disk_pct: 94")."""
     out: list[str] = []
     owners: list[tuple[int, str]] = []  # (indent, words) of the open sections and items
-    for line in lines:
-        match = _field(line)
-        assert match is not None
+    for match in fields:
         indent = len(match.group("indent"))
         while owners and owners[-1][0] >= indent + (1 if match.group("dash") else 0):
             owners.pop()
@@ -357,10 +359,10 @@ def _record_sentences(lines: list[str]) -> list[str]:
         owner = owners[-1][1] if owners else ""
         if match.group("dash"):
             owners.append((indent + 1, raw.strip() if raw else words))
+            if raw is not None:
+                out.append(_sentence(words, _value(raw.strip(), words)))
         elif raw is None:
             owners.append((indent, _join(owner, words)))
-            continue
-        if raw is not None:
-            out.append(_sentence(_join(owner, words) if not match.group("dash") else words,
-                                 _value(raw.strip(), words)))
+        else:
+            out.append(_sentence(_join(owner, words), _value(raw.strip(), words)))
     return out

@@ -30,6 +30,7 @@ from stream_guard.text.figures import (
     _MONTH_NUMBER,
     _NUMBER_RUN,
     _SPELLED,
+    _WEEKDAYS,
     DATE_UNIT,
     _decimal,
     _digits_of,
@@ -594,8 +595,6 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
 _POINT_CHANGE = re.compile(_FIGURE_RUN + r"[\s-]*(?:(percentage|basis)[\s-]+points?\b|(pp|bps?)\b)")
 
 
-
-
 def _drop_conversions(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` without each figure that converts one the evidence gives in another unit of its
     measure ("22°C, about 72°F", "1.09 kg (2.4 lb)", "19 km/h, roughly 12 mph"): worked out of
@@ -857,13 +856,9 @@ def merge_quantities(*indexes: Mapping[str, frozenset[str]]) -> dict[str, frozen
 
 # A day of the week before a date ("Friday, May 16", "Thu 16th May"), read after
 # canonical_dates has written the date day first.
-_WEEKDAY_NAMES = {**dict.fromkeys(("Monday", "Mon"), 0),
-                  **dict.fromkeys(("Tuesday", "Tues", "Tue"), 1),
-                  **dict.fromkeys(("Wednesday", "Wed"), 2),
-                  **dict.fromkeys(("Thursday", "Thurs", "Thur", "Thu"), 3),
-                  **dict.fromkeys(("Friday", "Fri"), 4),
-                  **dict.fromkeys(("Saturday", "Sat"), 5),
-                  **dict.fromkeys(("Sunday",), 6)}  # not "Sun": "The Sun, 16 May 2024"
+_WEEKDAY_NAMES = {**{name: n for n, name in enumerate(_WEEKDAYS)},
+                  "Mon": 0, "Tues": 1, "Tue": 1, "Wed": 2, "Thurs": 3, "Thur": 3, "Thu": 3,
+                  "Fri": 4, "Sat": 5}  # not "Sun": "The Sun, 16 May 2024"
 # Capitalised, so "wed 16 May" (married) is no Wednesday; not the end of a range of days
 # ("open Tuesday to Sunday, 9 May to 30 June").
 _WEEKDAY_WORD = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sunday)")
@@ -1008,7 +1003,7 @@ _MEASURE_OF: dict[str, tuple[str, float]] = {
 # the unit "km", "12 mph" with "mph"), and temperatures (:func:`_converts`).
 _CONVERTS: dict[str, tuple[str, float]] = {
     **_MEASURE_OF,
-    **dict.fromkeys(("mph",), ("length", 1609.344)),
+    "mph": ("length", 1609.344),
     **dict.fromkeys(("kph", "kmh"), ("length", 1000.0)),
     **dict.fromkeys(("degc", "degf"), ("temperature", 1.0)),
 }
@@ -1017,8 +1012,7 @@ _CONVERTS: dict[str, tuple[str, float]] = {
 # 330 metres, 1,083 feet); not rounded to its own last digit: "1 hour" for 45 minutes is wrong.
 _CONVERSION_SLACK = Decimal("0.025")
 _HEDGED_CONVERSION_SLACK = Decimal("0.06")
-_HEDGE = re.compile(r"\b(?:about|around|roughly|approximately|approx|nearly|almost|some|"
-                    r"just (?:over|under))\b|~", re.IGNORECASE)
+_HEDGE = re.compile(r"\b(?:" + _HEDGE_WORDS + r")\b|~", re.IGNORECASE)
 # A bare "m" after a number ("1.2m visitors", "500 m") is millions or metres (or, rarely,
 # minutes): a changed figure in millions is read as one, and one in metres where a length
 # word follows ("500 m tall"); "2.1m people" against the evidence's "330 metres" is no
