@@ -26,17 +26,17 @@ def test_json_is_one_sentence_per_field_named_by_its_item() -> None:
     assert _sentences(as_prose(FLIGHTS)) == [
         "request id: fs-8a21c9.", "flights flight number: BA1442.", "BA1442 gate: A10.",
         "BA1442 delayed: no.", "flights flight number: BA117.", "BA117 gate: B42.",
-        "BA117 delay: 45 minutes.", "BA117 delayed: yes."]
+        "BA117 delay: 45 minutes.", "BA117 delayed: yes.", "flights count: 2."]
 
 
 def test_json_lines_nested_objects_lists_and_percentages() -> None:
     lines = "\n".join(json.dumps(row) for row in (
         {"city": "Lisbon", "current": {"temp_c": 22, "humidity_pct": 58}, "tags": ["clear", "dry"]},
         {"city": "Porto", "current": {"temp_c": 19, "humidity_pct": 71}, "tags": []}))
-    assert _sentences(as_prose(lines)) == [
-        "city: Lisbon.", "current temp: 22 °C.", "current humidity pct: 58%.",
-        "tags: clear, dry.", "city: Porto.", "current temp: 19 °C.", "current humidity pct: 71%.",
-        "tags: none."]
+    assert _sentences(as_prose(lines)) == [  # each line a list's item, named by its city
+        "city: Lisbon.", "Lisbon current temp: 22 °C.", "Lisbon current humidity pct: 58%.",
+        "Lisbon tags: clear, dry.", "city: Porto.", "Porto current temp: 19 °C.",
+        "Porto current humidity pct: 71%.", "Porto tags: none.", "count: 2."]
 
 
 def test_a_markdown_table_reads_each_cell_with_its_row_and_column() -> None:
@@ -44,7 +44,7 @@ def test_a_markdown_table_reads_each_cell_with_its_row_and_column() -> None:
             "| Heat | 25 | 104 |\n| Celtics | 28 | 112 |\n\nA close game.")
     assert _sentences(as_prose(text)) == [
         "Final: Heat at Celtics", "Heat Q1: 25.", "Heat Final: 104.", "Celtics Q1: 28.",
-        "Celtics Final: 112.", "A close game."]
+        "Celtics Final: 112.", "count: 2.", "total Q1: 53.", "total Final: 216.", "A close game."]
     sheet = "| Spec | Value |\n|---|---|\n| Weight | 1.09 kg |\n| HDMI | true |"
     assert _sentences(as_prose(sheet)) == ["Weight: 1.09 kg.", "HDMI: yes."]
 
@@ -53,7 +53,8 @@ def test_csv_rows_and_a_record_of_fields() -> None:
     text = "date,description,amount_usd\n2024-05-03,CHIPOTLE,-14.85\n2024-05-06,BLUE BOTTLE,-6.75\n"
     assert _sentences(as_prose(text)) == [
         "2024-05-03 description: CHIPOTLE.", "2024-05-03 amount: -$14.85.",
-        "2024-05-06 description: BLUE BOTTLE.", "2024-05-06 amount: -$6.75."]
+        "2024-05-06 description: BLUE BOTTLE.", "2024-05-06 amount: -$6.75.", "count: 2.",
+        "total amount: -$21.60."]
     record = "Rent: $2,150/month\nBeds: 2\nOutdoor_seating: false\nBroker fee: none"
     assert _sentences(as_prose(record)) == [
         "Rent: $2,150/month.", "Beds: 2.", "Outdoor seating: no.", "Broker fee: none."]
@@ -64,7 +65,8 @@ def test_a_yaml_like_list_names_each_items_fields() -> None:
             "  - name: db-01\n    disk_pct: 94\n  - name: web-01\n    disk_pct: 61\nchecked: today")
     assert _sentences(as_prose(text)) == [
         "cluster: prod.", "thresholds disk critical pct: 90%.", "name: db-01.",
-        "db-01 disk pct: 94%.", "name: web-01.", "web-01 disk pct: 61%.", "checked: today."]
+        "db-01 disk pct: 94%.", "name: web-01.", "web-01 disk pct: 61%.", "checked: today.",
+        "hosts count: 2."]
 
 
 @pytest.mark.parametrize("text", [
@@ -165,20 +167,26 @@ async def test_a_tools_json_passes_its_times_and_halts_a_misnamed_day(
     """A restaurant listing as a tool returns it: the blind probe's faithful answer (its
     "5:00 pm to 10:30 pm" for "17:00-22:30" halted it before) streams through, and one that
     gives its date another weekday halts there."""
-    from tests.conftest import stream_on_detector
-
     listing = json.dumps({"name": "Casa Olivo", "address": "418 Alder St, Portland, OR 97205",
                           "date": "2024-09-21", "hours": "17:00-22:30", "reservations": True,
                           "outdoor_seating": False, "good_for_groups": True}, indent=2)
     right = ("Casa Olivo doesn't have outdoor seating. It takes reservations and is good for "
              "groups. On Saturday they're open from 5:00 pm to 10:30 pm at 418 Alder St.")
-    frames = await stream_on_detector(tmp_path, model_cache, right, [listing])
-    assert not [f for f in frames if f["type"] == "halt"]
     wrong = ("Casa Olivo takes reservations. On Friday, September 21 they're open from 5:00 pm "
              "to 10:30 pm.")
-    frames = await stream_on_detector(tmp_path, model_cache, wrong, [listing])
-    halt = next(f for f in frames if f["type"] == "halt")
-    assert halt["at"] == wrong.index("On Friday") and halt["reason"] == "contradicted"
+    await _passes_and_halts(tmp_path, model_cache, listing, right, wrong, "On Friday")
+
+
+async def _passes_and_halts(tmp_path: Path, model_cache: Path, context: str, right: str,
+                            wrong: str, wrong_from: str) -> None:
+    """``right`` streams through on the shipped detector; ``wrong`` halts as contradicted at
+    the window that starts with ``wrong_from``."""
+    from tests.conftest import halt_on_detector, stream_on_detector
+
+    frames = await stream_on_detector(tmp_path, model_cache, right, [context])
+    assert not [f for f in frames if f["type"] == "halt"]
+    halt = await halt_on_detector(tmp_path, model_cache, wrong, [context])
+    assert halt["at"] == wrong.index(wrong_from) and halt["reason"] == "contradicted"
 
 
 def test_fields_keep_their_names_numbers_and_columns() -> None:
@@ -190,4 +198,94 @@ def test_fields_keep_their_names_numbers_and_columns() -> None:
     assert _sentences(text) == ["salary min: 85000.", "vitamin c: 90.", "temp: 20 °C.",
                                 "tracking: 9400111899223344556677.", "host: db-02."]
     rsvp = "| Guest | Attending |\n|---|---|\n| Ben | No |\n| Ann | Yes |"
-    assert _sentences(as_prose(rsvp)) == ["Ben Attending: no.", "Ann Attending: yes."]
+    assert _sentences(as_prose(rsvp)) == ["Ben Attending: no.", "Ann Attending: yes.",
+                                          "count: 2."]
+
+
+HOSTS = ("cluster: prod\nhosts:\n" + "".join(
+    f"  - name: {name}\n    role: {role}\n    cpu_pct: {cpu}\n    mem_used_gb: {mem}\n"
+    f"    status: {status}\n" for name, role, cpu, mem, status in (
+        ("web-01", "web", 92.4, 11.2, "WARNING"), ("web-02", "web", 47.9, 9.8, "OK"),
+        ("web-03", "web", 88.1, 12.6, "WARNING"), ("db-01", "postgres", 35.2, 58.7, "CRITICAL"),
+        ("cache-01", "redis", 12.6, 5.1, "OK"))))
+SPENDING = ("date,description,category,amount,order_id,year\n"
+            "2024-05-01,PAYROLL,Income,3250.00,1001,2024\n"
+            "2024-05-03,CHIPOTLE,Dining,-14.85,1002,2024\n"
+            "2024-05-06,BLUE BOTTLE,Dining,-6.75,1003,2024\n"
+            "2024-05-07,SAFEWAY,Groceries,-112.64,1004,2024\n"
+            "2024-05-10,SUSHI RAN,Dining,-78.39,1005,2024\n")
+
+
+def test_a_lists_rows_are_counted_and_added_up() -> None:
+    """An answer's count of rows, of rows holding a value, a column's total and a category's
+    total are worked out of the rows, as the blind probes' faithful answers wrote them."""
+    hosts = _sentences(as_prose(HOSTS))
+    assert {"hosts count: 5.", "hosts status OK: 2 of 5.", "hosts status WARNING: 2 of 5.",
+            "hosts role web: 3 of 5.", "hosts total mem used: 97.4 GB."} <= set(hosts)
+    evidence = term_keys(as_prose(HOSTS))
+    assert coverage(terms("Of the 5 hosts, 2 are OK and 3 are web hosts."), evidence) == 1.0
+    assert coverage(terms("Of the 5 hosts, 4 are OK."), evidence) < 1.0
+    spending = _sentences(as_prose(SPENDING))
+    assert {"count: 5.", "total amount: 3037.37.", "Dining total amount: -99.99.",
+            "category Dining: 3 of 5."} <= set(spending)
+    evidence = term_keys(as_prose(SPENDING))
+    assert coverage(terms("Your dining total is $99.99."), evidence) == 1.0
+    assert coverage(terms("Your dining total is $106.75."), evidence) < 1.0
+
+
+def test_what_is_not_added_up_or_counted() -> None:
+    """Names, ids, years, dates and percentages are not added up, amounts of two currencies
+    not together; a column of distinct or long values is no category."""
+    spending = " ".join(_sentences(as_prose(SPENDING)))
+    assert "total order id" not in spending and "total year" not in spending
+    assert "description" not in spending.split("total amount")[-1]  # no counts of names
+    mixed = json.dumps({"fees": [{"name": "a", "fee": "$5", "share_pct": 40, "note": n}
+                                 for n in ("paid on the first of the month", "x", "y")]
+                        + [{"name": "b", "fee": "€7", "share_pct": 60, "note": "x"}]})
+    text = " ".join(_sentences(as_prose(mixed)))
+    assert "fees total fee" not in text and "total share" not in text
+    assert "fees share pct 40%: 3 of 4." in text and "fees note" not in text  # a long note
+
+
+def test_a_tables_own_total_rows_are_not_added_up_again() -> None:
+    invoice = ("| Item | Amount |\n|---|---|\n| Consulting | $1,500.00 |\n| Hosting | $240.00 |\n"
+               "| Subtotal | $1,740.00 |\n| Tax (8%) | $139.20 |\n| Total | $1,879.20 |")
+    sentences = _sentences(as_prose(invoice))
+    assert sentences[-2:] == ["count: 3.", "total Amount: $1879.20."]
+
+
+def test_a_headers_unit_in_brackets_and_a_pathological_key() -> None:
+    """"Produced (kWh)" carries its unit; a key of thousands of spaces in brackets is read at
+    once (a review: a backtracking pattern took 32 s over it)."""
+    table = "| Month | Produced (kWh) |\n|---|---|\n| Jun | 812 |\n| Jul | 845 |"
+    assert _sentences(as_prose(table))[:2] == ["Jun Produced: 812 kWh.", "Jul Produced: 845 kWh."]
+    key = "(" + " " * 20000 + "x"
+    assert as_prose(json.dumps({key: 1, "b": 2})) != ""
+
+
+@pytest.mark.parametrize(("window", "known"), [
+    ("Storage costs $960.", True),  # "960.00"
+    ("The total is $12,960.", True),  # "$12,960.00"
+    ("Your share is 3.1%.", True),  # "3.10%"
+    ("The change is 12.5.", True),  # "12.50"
+    ("Storage costs $96.", False),
+    ("Your share is 31%.", False),
+    ("It was built in 2 BC.", False),  # "2000" is no "2"
+])
+def test_a_figure_is_known_without_its_trailing_zeros(window: str, known: bool) -> None:
+    evidence = term_keys(as_prose("| Item | Cost | Share | Change | Year |\n|---|---|---|---|---|\n"
+                                  "| Storage | $960.00 | 3.10% | 12.50 | 2000 |\n"
+                                  "| Total | $12,960.00 | 100% | 0 | 2000 |"))
+    assert (coverage(terms(window), evidence) == 1.0) is known
+
+
+@pytest.mark.slow  # the shipped detector
+async def test_a_tools_list_passes_its_counts_and_totals_and_halts_another_rows_value(
+        tmp_path: Path, model_cache: Path) -> None:
+    """Hosts as a monitoring tool lists them: an answer that counts them and adds up their
+    memory streams through; one that gives web-02 the CPU figure of web-01 halts there."""
+    right = ("Of the 5 hosts, 2 are OK and 2 show warnings. db-01 is critical at 35.2% CPU. "
+             "Together the hosts use 97.4 GB of memory.")
+    wrong = ("Of the 5 hosts in the prod cluster, 2 are OK, 2 show warnings and 1 is critical. "
+             "Meanwhile web-02 is running hot at 92.4% CPU.")
+    await _passes_and_halts(tmp_path, model_cache, HOSTS, right, wrong, "Meanwhile")

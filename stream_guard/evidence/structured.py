@@ -18,6 +18,12 @@ WiFi", not "true"); a number in a field named as a percentage carries its "%" ("
 (the same object), so prose evidence is read exactly as before; a text that mixes prose with a
 table or a block of fields has only those parts rewritten.
 
+A list's items and a table's rows are also what an answer works out of them: after them come
+sentences of how many there are, how many hold each value of a column of categories, and each
+amount column's total, in all and per category (:func:`_aggregates`). :func:`read` gives, beside
+the sentences, each row's values (:class:`Field`), for the check that an answer does not give
+one row another's (:mod:`stream_guard.text.rows`).
+
 Pure: the server reads a stream's context through it (:mod:`stream_guard.scoring.engine`), a
 collection's documents as they are chunked (:mod:`stream_guard.evidence.store`), and the trainer
 its records' contexts (:mod:`stream_guard.train.pairs`): one reading everywhere.
@@ -29,7 +35,8 @@ import csv
 import json
 import re
 from collections import Counter
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 # A value that names the object it belongs to, by its field's name (or its name's last word):
 # a list's items are told apart by these ("BA117 gate: B42.", not "Gate: B42." five times).
@@ -65,6 +72,7 @@ _GENERIC_VALUE = frozenset(("", "value", "values", "detail", "details", "descrip
 _TIMESTAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?"
                         r"(?:Z|[+-]\d{2}:?\d{2})?\b")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_UNIT_IN_BRACKETS = re.compile(r"([^()]*)\(([^()]+)\)")
 _SEPARATORS = re.compile(r"[_\s]+")
 # "| a | b |" rows and their "|---|:--:|" separator.
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
@@ -83,30 +91,71 @@ _CSV_HEADER_WORDS = 4  # a header cell of more words is prose with commas
 _PLAIN_FIGURE = re.compile(r"[-+]?[$€£]?-?\d[\d,]*(?:\.\d+)?%?")  # no header's name
 _FIGURE_CELL = re.compile(r"[-+]?[$€£]?-?\d[\d,]*(?:\.\d+)?%?"
                           r"|\d{4}-\d{2}-\d{2}(?:[T ][\d:.+\-Z]*)?")
+# A cell that is an amount a column may be added up over: a number, a currency sign before it.
+_AMOUNT = re.compile(r"(?P<sign>-?)(?P<currency>[$€£]?)(?P<minus>-?)(?P<number>\d[\d,]*(?:\.\d+)?)")
+# Columns whose numbers are no amounts to add up: names, years, ranks, positions ("order_id",
+# "zip"), temperatures, ratings, shares.
+_NO_TOTAL = frozenset((*_NAMING, "year", "zip", "postcode", "phone", "rank", "version", "lat",
+                       "latitude", "lon", "lng", "longitude", "seed", "position", "pos", "no",
+                       "c", "f", "celsius", "fahrenheit", "temp", "temperature", "rating",
+                       "score", "aqi", "index", "humidity", "pct", "percent", "percentage",
+                       "port", "max", "min", "high", "low", "like", "pressure"))
+# A table's row of its own total ("Total", "Grand total", "Subtotal"), by any of its values.
+_TOTAL_ROW = re.compile(r"(?:grand |sub-?)?totals?\b", re.IGNORECASE)
+_AGGREGATE_ROWS = 2  # a column is added up over at least this many rows
+_COUNT_ROWS = 3  # ... and its values counted over at least this many
+_COUNT_VALUES = 12  # a column of more distinct values than this is no category
+_COUNT_WORDS = 3  # nor one of longer values
+
+
+class Field(NamedTuple):
+    """One value of a list's item or a table's row: the row's name, the column's words, the
+    value as its sentence gives it."""
+
+    row: str
+    column: str
+    value: str
+
+
+class Reading(NamedTuple):
+    """A text's structure as sentences (``prose``: the text itself where it has none) and the
+    values of the rows it lists (``fields``: :mod:`stream_guard.text.rows` checks an answer
+    does not give one row's value for another)."""
+
+    prose: str
+    fields: tuple[Field, ...] = ()
 
 
 def as_prose(text: str) -> str:
     """``text`` with its structured parts as sentences (see the module docstring); ``text``
     itself where it has none."""
+    return read(text).prose
+
+
+def read(text: str) -> Reading:
+    """``text`` read as :func:`as_prose` reads it, with its rows' fields."""
+    found: list[Field] = []
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
         try:
             data = _json(stripped)
             if data is not None:
-                return _block(_json_sentences(data))
+                return Reading(_block(_json_sentences(data, found)), tuple(found))
             rows = _json_lines(stripped)
             if rows is not None:
-                return _block([s for row in rows for s in _json_sentences(row)])
+                sentences = [s for row in rows for s in _json_sentences(row, found, named=True)]
+                aggregates = _aggregates("", [_row(r) for r in rows if isinstance(r, dict)])
+                return Reading(_block(sentences + aggregates), tuple(found))
         except RecursionError:  # nested past what a walk may follow: read as it is
-            return text
+            return Reading(text)
     if "\n" not in stripped:
-        return text
+        return Reading(text)
     table = _csv(stripped)
     if table is not None:
-        return _block(_table_sentences(table[0], table[1:]))
+        return Reading(_block(_table_sentences(table[0], table[1:], found)), tuple(found))
     lines = text.split("\n")
-    out = _tables_and_records(lines)
-    return text if out is None else "\n".join(out)
+    out = _tables_and_records(lines, found)
+    return Reading(text if out is None else "\n".join(out), tuple(found))
 
 
 def _block(sentences: list[str]) -> str:
@@ -137,35 +186,115 @@ def _json_lines(text: str) -> list[Any] | None:
     return rows or None
 
 
-def _json_sentences(data: Any) -> list[str]:
+def _json_sentences(data: Any, found: list[Field], *, named: bool = False) -> list[str]:
     out: list[str] = []
-    _walk(data, "", out, named=False)
+    _walk(data, "", out, found, named=named)
     return out
 
 
-def _walk(value: Any, owner: str, out: list[str], *, named: bool) -> None:
+def _walk(value: Any, owner: str, out: list[str], found: list[Field], *, named: bool) -> None:
     """Each scalar of ``value`` as one sentence, after ``owner`` (the words of what holds it).
-    An object in a list (``named``) is named by its naming field where it has one."""
+    An object in a list (``named``) is named by its naming field where it has one; its
+    scalars are that row's ``found`` fields."""
     if isinstance(value, dict):
         name = _name_of(value) if named else None
         prefix = name if name is not None else owner
         for key, field in value.items():
             words = _key_words(str(key))
             if isinstance(field, (dict, list)):
-                _walk(field, _join(prefix, words), out, named=False)
+                _walk(field, _join(prefix, words), out, found, named=False)
             elif name is not None and field == name:
                 out.append(_sentence(_join(owner, words), _scalar(field, words)))
             else:
-                out.append(_sentence(_join(prefix, words), _scalar(field, words)))
+                given = _scalar(field, words)
+                if name is not None:
+                    found.append(Field(name, words, given))
+                out.append(_sentence(_join(prefix, words), given))
     elif isinstance(value, list):
         if all(not isinstance(item, (dict, list)) for item in value):
             out.append(_sentence(owner, ", ".join(_scalar(item, owner) for item in value)
                                  or "none"))
         else:
             for item in value:
-                _walk(item, owner, out, named=True)
+                _walk(item, owner, out, found, named=True)
+            out.extend(_aggregates(owner, [_row(item) for item in value
+                                           if isinstance(item, dict)]))
     else:
         out.append(_sentence(owner, _scalar(value, owner)))
+
+
+def _row(obj: dict[str, Any]) -> dict[str, str]:
+    """An object's scalar fields as a table's row: its fields' words, their values as read."""
+    out = {}
+    for key, field in obj.items():
+        if not isinstance(field, (dict, list)):
+            words = _key_words(str(key))
+            out[words] = _scalar(field, words)
+    return out
+
+
+def _aggregates(owner: str, rows: list[dict[str, str]]) -> list[str]:
+    """What an answer works out of a list's rows, as sentences after them: how many rows there
+    are ("hosts count: 5."), each amount column's total ("total amount: -$21.60.") and how many
+    rows hold each value of a column of categories ("hosts status OK: 2 of 5.").
+
+    Realistic answers from a tool's rows add them up ("your dining total is $106.75") and count
+    them ("2 of the 5 hosts are OK"); the result, stated nowhere, halted them as a new figure
+    (a blind probe: ``docs/results/structured-probe*.jsonl``). A wrong total or count is still
+    a figure the data does not give. Only amounts are added (no names, years, dates, ports,
+    temperatures or percentages), only short repeated values counted; the sentences name what
+    they count, so an answer's "5 hosts" meets "hosts count: 5". A table's own total rows
+    ("Subtotal", "Total") are neither counted nor added (an invoice's lines and its "Total"
+    would add up to twice the bill)."""
+    rows = [row for row in rows if not any(_TOTAL_ROW.match(v) for v in row.values())]
+    if len(rows) < _AGGREGATE_ROWS:
+        return []
+    n = len(rows)
+    out = [_sentence(_join(owner, "count"), str(n))]
+    amounts: dict[str, list[tuple[dict[str, str], re.Match[str]]]] = {}
+    categories: list[tuple[str, Counter[str]]] = []
+    columns: dict[str, list[tuple[dict[str, str], str]]] = {}  # one pass: rows' keys may differ
+    for row in rows:
+        for key, v in row.items():
+            if v not in ("", "none"):
+                columns.setdefault(key, []).append((row, v))
+    for column, values in columns.items():
+        if len(values) < _AGGREGATE_ROWS:
+            continue
+        found = [(row, m) for row, v in values if (m := _AMOUNT.fullmatch(v)) is not None]
+        if len(found) == len(values) and column.lower().rsplit(" ", 1)[-1] not in _NO_TOTAL:
+            amounts[column] = found
+            continue
+        counted = Counter(v for _, v in values)
+        if len(counted) < len(values) and len(counted) <= _COUNT_VALUES:  # rows in groups
+            categories.append((column, counted))
+            if n >= _COUNT_ROWS and all(len(v.split()) <= _COUNT_WORDS for v in counted):
+                out.extend(_sentence(_join(owner, f"{column} {value}"), f"{k} of {n}")
+                           for value, k in counted.items())
+    for column, found in amounts.items():
+        places = max(len(m["number"].partition(".")[2]) for _, m in found)
+        total = _total([m for _, m in found], places)
+        if total is not None:
+            out.append(_sentence(_join(owner, f"total {column}"), total))
+        for category, counted in categories:  # "Dining total amount: -$106.75."
+            out.extend(_sentence(_join(owner, f"{value} total {column}"), total)
+                       for value, k in counted.items() if k > 1 and (total := _total(
+                           [m for row, m in found if row.get(category) == value], places))
+                       is not None)
+    return out
+
+
+def _total(amounts: list[re.Match[str]], places: int) -> str | None:
+    """The sum of amounts of one currency (or none), to ``places`` (their column's most),
+    written as they are: "-$21.60"; None for amounts of several currencies."""
+    if len({m["currency"] for m in amounts}) != 1:
+        return None
+    if amounts[0]["currency"] and places:
+        places = max(places, 2)  # "$18.50", not "$18.5"
+    total = sum((-1 if m["sign"] or m["minus"] else 1) * Decimal(m["number"].replace(",", ""))
+                for m in amounts)
+    sign = "-" if total < 0 else ""
+    return f"{sign}{amounts[0]['currency']}{abs(total):.{places}f}"
 
 
 def _name_of(obj: dict[str, Any]) -> str | None:
@@ -178,7 +307,13 @@ def _name_of(obj: dict[str, Any]) -> str | None:
 
 
 def _key_words(key: str) -> str:
-    """A field's name as words: "delay_minutes" and "delayMinutes" are "delay minutes"."""
+    """A field's name as words: "delay_minutes" and "delayMinutes" are "delay minutes", a
+    header's "Produced (kWh)" is "produced kwh" (its unit last, as :func:`_sentence` reads
+    it)."""
+    unit = _UNIT_IN_BRACKETS.fullmatch(key.strip()) if key.rstrip().endswith(")") else None
+    symbol = unit.group(2).strip().lower().lstrip("°") if unit is not None else ""
+    if unit is not None and symbol in (*_UNITS, "c", "f"):
+        return f"{_key_words(unit.group(1).strip())} {symbol}"
     if _CAMEL.search(key):
         key = _CAMEL.sub(" ", key).lower()
     return _SEPARATORS.sub(" ", key).strip()
@@ -262,8 +397,9 @@ def _csv(text: str) -> list[list[str]] | None:
     return rows
 
 
-def _table_sentences(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Each cell as "<row's first cell> <column>: <value>." (a row of one cell as it is)."""
+def _table_sentences(header: list[str], rows: list[list[str]], found: list[Field]) -> list[str]:
+    """Each cell as "<row's first cell> <column>: <value>." (a row of one cell as it is), and
+    one of the row's ``found`` fields."""
     columns = [_key_words(h.strip()) for h in header]
     out: list[str] = []
     for row in rows:
@@ -276,15 +412,21 @@ def _table_sentences(header: list[str], rows: list[list[str]]) -> list[str]:
             continue
         for column, cell in zip(columns[1:], cells[1:], strict=False):
             if cell:
-                out.append(_sentence(_join(cells[0], column), _value(cell, column)))
-    return out
+                given = _value(cell, column)
+                found.append(Field(cells[0], column, given))
+                out.append(_sentence(_join(cells[0], column), given))
+    if len(columns) == 2 and columns[1].lower() in _GENERIC_VALUE:
+        return out
+    return out + _aggregates("", [{column: _value(cell.strip(), column)
+                                   for column, cell in zip(columns, row, strict=False)}
+                                  for row in rows if len(row) >= 2])
 
 
 def _cells(line: str) -> list[str]:
     return line.strip().strip("|").split("|")
 
 
-def _tables_and_records(lines: list[str]) -> list[str] | None:
+def _tables_and_records(lines: list[str], found: list[Field]) -> list[str] | None:
     """The lines with their markdown tables and "key: value" records as sentences; None where
     there are neither. Each line is read as a field once."""
     out: list[str] = []
@@ -299,7 +441,8 @@ def _tables_and_records(lines: list[str]) -> list[str] | None:
             while end < len(lines) and _TABLE_ROW.match(lines[end]):
                 end += 1
             out.extend(("", _block(_table_sentences(_cells(lines[i]),
-                                                    [_cells(r) for r in lines[i + 2:end]])), ""))
+                                                    [_cells(r) for r in lines[i + 2:end]],
+                                                    found)), ""))
             changed, i = True, end
             continue
         end = i
@@ -307,7 +450,7 @@ def _tables_and_records(lines: list[str]) -> list[str] | None:
             end += 1
         block = [m for m in fields[i:end] if m is not None]
         if _is_record(block, speakers):
-            out.extend(("", _block(_record_sentences(block)), ""))
+            out.extend(("", _block(_record_sentences(block, found)), ""))
             changed, i = True, end
             continue
         # a block that is no record is kept whole (read once: not again from each line)
@@ -344,25 +487,34 @@ def _is_record(fields: list[re.Match[str]], speakers: frozenset[str]) -> bool:
             and (len(set(keys)) == len(keys) or any(m.group("dash") for m in valued)))
 
 
-def _record_sentences(fields: list[re.Match[str]]) -> list[str]:
+def _record_sentences(fields: list[re.Match[str]], found: list[Field]) -> list[str]:
     """Each "key: value" line as a sentence, after what holds it: the section a "key:" line
     opens ("thresholds:", then "  disk_pct: 90"), or the list item a "- name: db-01" line
-    opens (then "    disk_pct: 94")."""
+    opens (then "    disk_pct: 94"); a list's items are a table's rows (:func:`_aggregates`,
+    after the record)."""
     out: list[str] = []
-    owners: list[tuple[int, str]] = []  # (indent, words) of the open sections and items
+    # (indent, words, the row of a list's item) of the open sections and items
+    owners: list[tuple[int, str, dict[str, str] | None]] = []
+    lists: dict[str, list[dict[str, str]]] = {}  # a list's items' rows, by what holds it
     for match in fields:
         indent = len(match.group("indent"))
         while owners and owners[-1][0] >= indent + (1 if match.group("dash") else 0):
             owners.pop()
         words = _key_words(match.group("key"))
         raw = match.group("value")
-        owner = owners[-1][1] if owners else ""
+        owner, row = (owners[-1][1], owners[-1][2]) if owners else ("", None)
+        value = _value(raw.strip(), words) if raw is not None else None
         if match.group("dash"):
-            owners.append((indent + 1, raw.strip() if raw else words))
-            if raw is not None:
-                out.append(_sentence(words, _value(raw.strip(), words)))
-        elif raw is None:
-            owners.append((indent, _join(owner, words)))
+            item = {} if value is None else {words: value}
+            lists.setdefault(owner, []).append(item)
+            owners.append((indent + 1, raw.strip() if raw else words, item))
+            if value is not None:
+                out.append(_sentence(words, value))
+        elif value is None:
+            owners.append((indent, _join(owner, words), None))
         else:
-            out.append(_sentence(_join(owner, words), _value(raw.strip(), words)))
-    return out
+            if row is not None:
+                row[words] = value
+                found.append(Field(owners[-1][1], words, value))
+            out.append(_sentence(_join(owner, words), value))
+    return out + [s for owner, rows in lists.items() for s in _aggregates(owner, rows)]

@@ -51,7 +51,7 @@ from stream_guard.evidence.premise import (
 )
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.evidence.scope import numbered_names, scoped_sentences
-from stream_guard.evidence.structured import as_prose
+from stream_guard.evidence.structured import read
 from stream_guard.exceptions import GuardError
 from stream_guard.loop import FairSlots
 from stream_guard.metrics import Metrics
@@ -76,6 +76,7 @@ from stream_guard.text.quantities import (
     quantity_index,
     resolve_hedged_numbers,
 )
+from stream_guard.text.rows import RowIndex
 from stream_guard.text.terms import terms
 
 log = logging.getLogger("stream_guard.engine")
@@ -156,6 +157,8 @@ class StreamEvidence:
     scoped: dict[frozenset[str], _Scoped] = field(default_factory=dict)
     # Each document's quantities, read once: a scope's are theirs merged (engine._scoped).
     passage_quantities: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    # The rows of the lists and tables it gives (text.rows); None: it gives none.
+    rows: RowIndex | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,13 +342,16 @@ class GroundingEngine:
 
     # --- pure steps, shared with training and evaluation --------------------------------------
     def prepare(self, request: StreamRequest) -> StreamEvidence:
-        items = [(item.id, as_prose(item.text)) for item in request.context]
+        readings = [(item.id, read(item.text)) for item in request.context]
+        items = [(item_id, reading.prose) for item_id, reading in readings]
         sentences = context_sentences(items)
+        rows = RowIndex(f for _, reading in readings for f in reading.fields)
         return StreamEvidence(SentenceIndex(sentences),
                               quantity_index("\n".join(text for _, text in items)),
                               request.collection, sum(len(text) for _, text in items),
                               _places(sentences),
-                              named(request.prompt) if request.prompt else frozenset())
+                              named(request.prompt) if request.prompt else frozenset(),
+                              rows=rows if rows else None)
 
     def align(self, jobs: Sequence[CheckJob]) -> list[Alignment]:
         """Premise and lexical signals per window (collections searched with the embedder)."""
@@ -396,7 +402,7 @@ class GroundingEngine:
                 window, text, index.keys, premise_keys, quantities,
                 [(s.text, s.keys) for s in premise.sentences] if model else (),
                 list(dict.fromkeys(s.text for s in (*premise.sentences, *premise.nearest)))
-                if model else (), places, ev.asked), job.previous))
+                if model else (), places, ev.asked, ev.rows), job.previous))
         return out
 
     # --- on the model thread ------------------------------------------------------------------

@@ -41,6 +41,7 @@ from stream_guard.text.quantities import (
     unit_swapped,
     weekday_conflict,
 )
+from stream_guard.text.rows import RowIndex
 from stream_guard.text.stance import asks_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known
 
@@ -86,6 +87,9 @@ class Signals:
     # It names a place the evidence does not, where the evidence names another of its kind
     # (text.places); no fusion feature: it caps the score (``capped``).
     other_place: bool = False
+    # It names one row of a list the evidence gives and another row's value (text.rows); no
+    # fusion feature: it caps the score (``capped``).
+    other_row: bool = False
 
     def features(self, model_support: float | None = None) -> list[float]:
         row = [self.coverage, self.premise_coverage, float(self.conflict), self.novel_specifics,
@@ -101,13 +105,15 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
             premise_sentences: Sequence[tuple[str, frozenset[str]]] = (),
             nearest: Sequence[str] = (),
             evidence_places: AbstractSet[str] = frozenset(),
-            asked_places: AbstractSet[str] = frozenset()) -> Signals:
+            asked_places: AbstractSet[str] = frozenset(),
+            rows: RowIndex | None = None) -> Signals:
     """The lexical signals of one window against its evidence and its premise (its sentences'
     text and keys, for the polarity check; none: the check is not made), the evidence
     sentences nearest it (:attr:`~stream_guard.evidence.premise.Premise.nearest`, for the
     opposites check; none: not made), the places the evidence names
-    (:func:`~stream_guard.text.places.sentence_places`; none: the places check is not made)
-    and those the user's prompt names (which the window may put back)."""
+    (:func:`~stream_guard.text.places.sentence_places`; none: the places check is not made),
+    those the user's prompt names (which the window may put back) and the rows of its lists
+    (:class:`~stream_guard.text.rows.RowIndex`; none: the rows check is not made)."""
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
     missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
@@ -128,6 +134,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         absence_borne_out=not conflict and borne_out(window_text, evidence_keys),
         other_place=names_another_place(window_text, evidence_places, evidence_keys,
                                         asked_places),
+        other_row=rows is not None and rows.other_row(frozenset(t.key for t in window),
+                                                     window_text),
     )
 
 
@@ -257,7 +265,8 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     (:mod:`stream_guard.text.opposites`) is capped without the detector's agreement: the
     detector does not read antonyms, which is why the check exists. So is a place the evidence
     does not name where it names another of its kind (:mod:`stream_guard.text.places`): the
-    detector reads "in London" for "in Paris" as one more detail.
+    detector reads "in London" for "in Paris" as one more detail; and another row's value
+    (:mod:`stream_guard.text.rows`), which it reads as one more sentence of the same shape.
 
     An absence statement the evidence bears out ("The policy doesn't say whether ...", with
     what it names missing from the evidence: :mod:`stream_guard.text.absence`) is floored at
@@ -267,7 +276,8 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     """
     flipped = (signals.polarity_flip and model_support is not None
                and model_support < POLARITY_MODEL_MAX)
-    if signals.conflict or flipped or signals.opposite_swap or signals.other_place:
+    if (signals.conflict or flipped or signals.opposite_swap or signals.other_place
+            or signals.other_row):
         return (min(support, 1.0 - CONFLICT_CONTRADICTION),
                 max(contradiction, CONFLICT_CONTRADICTION))
     if signals.absence_borne_out and contradiction < ABSENCE_MAX_CONTRADICTION:

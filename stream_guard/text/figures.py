@@ -445,9 +445,16 @@ def evidence_readings(canonical: str) -> str:
                              f"{int(m.group(1)) - 12}:{m.group(2)}")
     if _DATE_IN_WORDS_HINT.search(canonical):
         canonical = _rewrite(canonical, _DATE_IN_WORDS, _weekday)
+    if "0" in canonical:
+        canonical = _rewrite(canonical, _TRAILING_ZEROS, lambda m: f"{m.group()} {m.group(1)}"
+                             + (f".{m.group(2)}" if m.group(2) else "") + m.group(3))
     return canonical
 
 
+# A figure written with trailing zeros ("960.00", "18.50") is also the figure without them: an
+# answer's "$960" for a bill's "960.00", its "$18.5" for a total worked out as "$18.50".
+_TRAILING_ZEROS = re.compile(r"(?<![\w.:,/])(\d{1,3}(?:,\d{3})+|\d+)\.(\d*?)0+(%?)"
+                             r"(?![\w:/%]|[.,]\d)")
 _AFTERNOON = re.compile(r"(?<![\w.:,/])(1[3-9]|2[0-3]):([0-5]\d)(?![\w:/]|\.\d)")
 # A date in words with its year (as :func:`canonical_dates` writes every date) names its day of
 # the week: an answer writes "on Saturday" for a forecast's "2024-09-21".

@@ -57,6 +57,9 @@ _UNIT_WORD = r"(%|percent\b|per cent\b|[^\W\d_][\w-]*)"
 _NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:(?:-|\s*)" + _UNIT_WORD + ")?", re.UNICODE)
 
 
+_CODE_BEFORE = re.compile(r"[^\W\d_]-$")
+
+
 def quantities(text: str) -> set[tuple[str, str]]:
     """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
     return {(number, unit) for number, unit in _numbers(_quantity_text(text)) if unit}
@@ -75,6 +78,8 @@ def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str,
     matches = list(_NUMBER_AND_UNIT.finditer(canonical))
     for k, match in enumerate(matches):
         number, word = match.group(1), match.group(2) or ""
+        if _CODE_BEFORE.search(canonical, max(0, match.start() - 2), match.start()):
+            word = ""  # a code's number ("OUT-88412 customers", "COVID-19 cases") counts nothing
         month = _MONTH_NUMBER.get(word.lower()) if word[:1].isupper() else None  # "May", not "may"
         if month is None or not number.isdigit() or not 1 <= int(number) <= 31:
             yield _plain(number), _unit(word) if word else ANY_UNIT
