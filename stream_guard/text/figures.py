@@ -541,6 +541,15 @@ _DAY_DASH = re.compile(r"\b(\d{1,2}(?:st|nd|rd|th)?)[–—-](\d{1,2}(?:st|nd|rd
 _DIGIT = re.compile(r"\d")
 
 
+def plain_number(number: str) -> str:
+    """A number as the figure it is: no thousands commas, no zeros ending its decimals ("2.0
+    liter" is the evidence's "2-liter", "4.50%" its "4.5%")."""
+    number = number.replace(",", "")
+    if number.count(".") == 1:  # not a version's or an address's ("1.2.10", "10.0.0.10")
+        number = number.rstrip("0").rstrip(".")
+    return number
+
+
 def has_digit(text: str) -> bool:
     """Whether ``text`` writes any figure in digits (a cheap test before the figure rules)."""
     return _DIGIT.search(text) is not None

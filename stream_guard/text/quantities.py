@@ -44,6 +44,7 @@ from stream_guard.text.figures import (
     canonical_dates,
     canonical_figures,
     has_digit,
+    plain_number,
     spell_out_numbers,
 )
 from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, term_keys, terms
@@ -82,7 +83,7 @@ def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str,
             word = ""  # a code's number ("OUT-88412 customers", "COVID-19 cases") counts nothing
         month = _MONTH_NUMBER.get(word.lower()) if word[:1].isupper() else None  # "May", not "may"
         if month is None or not number.isdigit() or not 1 <= int(number) <= 31:
-            yield _plain(number), _unit(word) if word else ANY_UNIT
+            yield plain_number(number), _unit(word) if word else ANY_UNIT
             continue
         # A day of a month is one figure of dates, with its year where one follows ("9 July
         # 2024" is 20240709): "9 August" against "9 July", "16 November" against "15
@@ -98,15 +99,6 @@ def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str,
             yield f"{year}{month:02d}{d:02d}", DATE_UNIT
             if year and both_readings:
                 yield f"{month:02d}{d:02d}", DATE_UNIT
-
-
-def _plain(number: str) -> str:
-    """A number as the figure it is: no thousands commas, no zeros ending its decimals ("2.0
-    liter" is the evidence's "2-liter", "4.50%" its "4.5%")."""
-    number = number.replace(",", "")
-    if number.count(".") == 1:  # not a version's or an address's ("1.2.10", "10.0.0.10")
-        number = number.rstrip("0").rstrip(".")
-    return number
 
 
 # What joins the days of a range or list of dates: "1 to 3 March", "25 and 26 December",
@@ -292,7 +284,7 @@ def _limits(canonical: str) -> set[str]:
         if hedge in _UPPER_LIMITS or (hedge in _NEGATED_LOWER and _NEGATION_BEFORE.search(
                 low, max(0, match.start() - 24), match.start())):
             word = match.group(3)
-            limits.add(f"{_plain(match.group(2))} {_unit(word) if word else ANY_UNIT}")
+            limits.add(f"{plain_number(match.group(2))} {_unit(word) if word else ANY_UNIT}")
     return limits
 
 
@@ -623,7 +615,7 @@ def _drop_conversions(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     if not converted:
         return text
     return _rewrite(text, _CONVERTED_FIGURE,
-                    lambda m: "" if _plain(m.group(1)) in converted else None)
+                    lambda m: "" if plain_number(m.group(1)) in converted else None)
 
 
 _CONVERTED_FIGURE = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?![\d,.]\d)")
@@ -846,7 +838,6 @@ def _hedge_before(text: str, start: int) -> tuple[float, float] | None:
         if before.endswith(hedge) and not before[:-len(hedge)][-1:].isalnum():
             return None if band is _ROUNDED_UP else band
     return None
-
 
 
 def merge_quantities(*indexes: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:

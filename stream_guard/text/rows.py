@@ -34,7 +34,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
-from stream_guard.text.figures import canonical_figures
+from stream_guard.text.figures import canonical_figures, plain_number
 from stream_guard.text.terms import term_keys
 
 # A window that sets its row against others, or against a condition, is not judged: "except on
@@ -68,7 +68,6 @@ _DAY_OF_MONTH = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
 _TOKEN = re.compile(r"(?<![\w.])\w*\d[\w.:%/-]*")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _LETTERS = re.compile(r"[^\W\d_]+")
-_DECIMAL = re.compile(r"\d+\.\d+")  # "98.50" is "98.5", "1870.00" "1870"
 
 
 class RowIndex:
@@ -148,5 +147,4 @@ def _words(keys: AbstractSet[str]) -> frozenset[str]:
 def value_tokens(text: str) -> list[str]:
     """The figures and codes ``text`` gives, as :data:`_TOKEN` reads them."""
     canonical = _THOUSANDS.sub("", canonical_figures(text).lower())
-    tokens = [m.group().rstrip(".:-/") for m in _TOKEN.finditer(canonical)]
-    return [t.rstrip("0").rstrip(".") if _DECIMAL.fullmatch(t) else t for t in tokens]
+    return [plain_number(m.group().rstrip(".:-/")) for m in _TOKEN.finditer(canonical)]

@@ -24,6 +24,7 @@ from stream_guard.text.figures import (
     _TENS,
     canonical_figures,
     evidence_readings,
+    plain_number,
     spell_out_numbers,
 )
 
@@ -231,9 +232,6 @@ def coverage(window: str | Sequence[Term], evidence_keys: AbstractSet[str]) -> f
     return covered / total
 
 
-_TRAILING_ZEROS = re.compile(r"(\d+\.\d*?)0+(%?)")
-
-
 def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
     """Whether the evidence (its :func:`term_keys`) states the term ``key``.
 
@@ -244,10 +242,12 @@ def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
     """
     if key in evidence_keys:
         return True
-    if key[:1].isdigit() and "0" in key and (zeros := _TRAILING_ZEROS.fullmatch(key)):
+    if key[:1].isdigit() and "." in key and key.rstrip("%").endswith("0"):
         # "$412.80" for a tool's 412.8 (the evidence's "960.00" is read as "960" too:
         # figures.evidence_readings)
-        return f"{zeros.group(1).rstrip('.')}{zeros.group(2)}" in evidence_keys
+        number = key.removesuffix("%")
+        if plain_number(number) + key[len(number):] in evidence_keys:
+            return True
     if "-" not in key:
         return any(form in evidence_keys for form in place_forms(key))
     name = numbered_name_of(key)
