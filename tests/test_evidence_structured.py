@@ -9,7 +9,8 @@ import pytest
 
 from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import SentenceIndex
-from stream_guard.evidence.structured import as_prose
+from stream_guard.evidence.structured import as_prose, read
+from stream_guard.text.figures import canonical_figures
 from stream_guard.text.sentences import sentence_spans
 from stream_guard.text.terms import coverage, term_keys, terms
 
@@ -289,3 +290,45 @@ async def test_a_tools_list_passes_its_counts_and_totals_and_halts_another_rows_
     wrong = ("Of the 5 hosts in the prod cluster, 2 are OK, 2 show warnings and 1 is critical. "
              "Meanwhile web-02 is running hot at 92.4% CPU.")
     await _passes_and_halts(tmp_path, model_cache, HOSTS, right, wrong, "Meanwhile")
+
+
+def test_short_month_names_are_months_and_a_csv_may_follow_a_line_or_two() -> None:
+    """"Jun 2024" is the answer's "June" (a blind probe halted "Over June–August you
+    generated 2,435 kWh" on words the data lacked; chat answers write "Oct 4" for the data's
+    2024-10-04); a CSV after a line of its own ("billing cycle: ...", "# handoff every
+    Monday") is still read as rows, its lines kept as sentences."""
+    table = "| Month | Produced (kWh) |\n|---|---:|\n| Jun 2024 | 812 |\n| Sep 2024 | 651 |\n"
+    assert coverage(terms("In June you produced 812 kWh."), term_keys(as_prose(table))) == 1.0
+    paid = term_keys(as_prose(json.dumps({"pay_date": "2024-09-20", "net": 3216.4})))
+    for window in ("The pay date is Sept 20.", "The pay date is Sep. 20, 2024.",
+                   "The pay date is 20 Sep."):
+        assert coverage(terms(window), paid) == 1.0, window
+    assert coverage(terms("The pay date is Sept 27."), paid) < 1.0
+    assert canonical_figures("In 1999 Oct rain fell. On 5th Oct. We left.") == (
+        "In 1999 Oct rain fell. On 5 October. We left.")  # a year is no day; a full stop stays
+    usage = ("billing_cycle: 2024-10-05 to 2024-11-04\napp,cellular_mb,wifi_mb\n"
+             "YouTube,4820,18230\nSpotify,1380,2950\n")
+    reading = read(usage)
+    assert _sentences(reading.prose)[:3] == [
+        "billing_cycle: 2024-10-05 to 2024-11-04.", "YouTube cellular: 4820 MB.",
+        "YouTube wifi: 18230 MB."]
+    assert ("YouTube", "cellular mb", "4820") in reading.fields
+    # a title and prose with commas stay prose
+    prose = "Notes\nWe met, talked, and left.\nThen, later, we ate.\nAnd so, again, on."
+    assert as_prose(prose) == prose
+
+
+SOLAR = ("| Month | Produced (kWh) | Exported (kWh) |\n|---|---:|---:|\n"
+         "| Jun 2024 | 812 | 341 |\n| Jul 2024 | 845 | 332 |\n| Aug 2024 | 778 | 290 |\n"
+         "| Sep 2024 | 651 | 214 |\n")
+
+
+@pytest.mark.slow  # the shipped detector
+async def test_an_answer_that_computes_over_a_tools_rows_passes_and_a_wrong_sum_halts(
+        tmp_path: Path, model_cache: Path) -> None:
+    """Sums of some months, a difference between two and a share, worked out of the rows the
+    answer names, stream through; the same answer with a wrong sum halts at it."""
+    right = ("Over June–August you generated 2,435 kWh. July produced 67 kWh more than August, "
+             "and June's 812 kWh was about 26% of the four months' output.")
+    wrong = ("July produced 67 kWh more than August. Over June–August you generated 2,535 kWh.")
+    await _passes_and_halts(tmp_path, model_cache, SOLAR, right, wrong, "Over June")

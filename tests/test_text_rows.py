@@ -99,3 +99,51 @@ def test_small_counts_and_prose_have_no_rows() -> None:
 def test_value_tokens_read_figures_as_the_evidence_writes_them() -> None:
     assert value_tokens("It leaves at 5 pm from gate A10, $1,870.00, 92.4%.") == [
         "17:00", "a10", "1870", "92.4%"]
+
+
+SOLAR = ("| Month | Produced (kWh) | Exported (kWh) | Bill |\n|---|---:|---:|---:|\n"
+         "| Jun 2024 | 812 | 341 | $41.20 |\n| Jul 2024 | 845 | 332 | $39.80 |\n"
+         "| Aug 2024 | 778 | 290 | $44.10 |\n| Sep 2024 | 651 | 214 | $52.60 |\n")
+READINGS = "\n".join(json.dumps({"sensor_id": "GH3", "ts": f"2024-04-14T{h:02d}:00:00Z",
+                                 "temp_c": t, "battery_v": 3.7})
+                     for h, t in ((6, 14.2), (8, 17.8), (10, 21.5), (12, 24.9)))
+
+
+def _derived(context: str, window: str, previous: str = "") -> tuple[set[str], set[str]]:
+    """The amounts (of any unit) and the percentages a window works out of ``context``'s
+    rows, written as their plain numbers to two places."""
+    from stream_guard.evidence.structured import column_use
+    from stream_guard.text.quantities import quantity_index
+
+    reading = read(context)
+    index = RowIndex(reading.fields, column_use, quantity_index(reading.prose))
+    amounts, shares = index.derived(frozenset(t.key for t in terms(window)), window, previous)
+    return ({f"{x:.2f}" for pool in amounts.values() for x in pool},
+            {f"{x:.1f}" for x in shares})
+
+
+def test_what_a_window_works_out_of_the_rows_it_points_at() -> None:
+    """A run of months named by their full names, a difference between two rows, a row's
+    share of its column, a row's amounts of one unit against each other, and a measure's
+    average; rows quoted by a value in the window before count as pointed at."""
+    amounts, shares = _derived(SOLAR, "Over June–August you generated 2,435 kWh.")
+    assert {"2435.00", "811.67", "34.00", "125.10"} <= amounts  # sums, averages, differences
+    assert "26.3" in shares  # June's 812 of 3,086
+    amounts, _ = _derived(SOLAR, "July exported 513 kWh less than it produced.")
+    assert "513.00" in amounts  # 845 - 332, one row's two amounts of one unit
+    amounts, _ = _derived(SOLAR, "Together they cost $80.90.", previous="June and August")
+    assert "85.30" in amounts and "80.90" not in amounts  # 41.20 + 44.10; a wrong sum is not
+    amounts, _ = _derived(READINGS, "The average was 19.6°C.")
+    assert "19.60" in amounts  # a temperature is averaged, not added up
+    amounts, _ = _derived(READINGS, "The highest was 24.9°C.")
+    assert "78.40" not in amounts  # ... never its total
+
+
+def test_no_derivation_without_rows_pointed_at_nor_of_small_whole_numbers() -> None:
+    """Without a row named or quoted only a column's average is worked out; no whole number
+    below 10 ever is (of a few rows some difference is 2), nor anything of ids or years."""
+    amounts, shares = _derived(SOLAR, "You generated 2,435 kWh.")
+    assert amounts == {"771.50", "294.25", "44.42"} and not shares
+    amounts, _ = _derived(FLIGHTS, "BA117 is 45 minutes late.")
+    assert not {x for x in amounts if float(x) < 10 and float(x).is_integer()}
+    assert not RowIndex(read(FLIGHTS).fields).derived(frozenset({"ba117"}), "BA117")[0]

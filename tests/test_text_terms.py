@@ -811,6 +811,75 @@ def test_a_figure_worked_out_of_the_windows_own_is_not_new(
     assert (figure not in term_keys(read)) is worked_out
 
 
+@pytest.mark.parametrize(("evidence", "window", "previous", "figure", "worked_out"), [
+    # blind probes of answers from tools' data: a result before its operands, a difference
+    # given as one, a share of two amounts, an average, and operands in the window before
+    ("EV6: 282 miles. Ioniq 5: 260 miles.",
+     "The EV6 is rated at 282 miles versus 260 for the Ioniq 5, 22 miles more.", "", "22", True),
+    ("This period: 969 kWh. Last period: 1,104 kWh.",
+     "Usage was 969 kWh, down 135 kWh from last period's 1,104 kWh.", "", "135", True),
+    ("August: $3,305.22. July: $3,381.59.",
+     "It was $3,305.22 in August versus $3,381.59 in July, a decrease of $76.37.", "", "76.37",
+     True),
+    ("Gross: $2,817.28. Deductions: $853.98.",
+     "About 30% of your gross went to deductions: $853.98 out of $2,817.28.", "", "30%", True),
+    ("Downloads: 41,250; 36,700; 48,900; 21,340.",
+     "The four episodes had 148,190 downloads, so about 37,000 each on average.", "", "37000",
+     True),
+    ("Balance: 512.44 USDC. Pending deposit: 150 USDC.",
+     "If the pending deposit of 150 USDC confirms, that becomes 662.44.",
+     "Your balance is 512.44 USDC.", "662.44", True),
+    # ... but a figure that is no share of two of the window's amounts to 1 % stays, and a
+    # change in percent needs a cue ("grew by 1%" is no 11,250 against 11,100: a review)
+    ("EPS grew 9% to $1.63. Revenue guidance: $11,100 million to $11,250 million.",
+     "EPS grew by 1% to $1.63, with revenue of $11,100 million to $11,250 million.", "", "1%",
+     False),
+    ("Gross: $2,817.28. Deductions: $853.98.",
+     "About 35% of your gross went to deductions: $853.98 out of $2,817.28.", "", "35%", False),
+    ("Usage was 969 kWh, down from 1,104 kWh.",
+     "Usage was 969 kWh, down 125 kWh from last period's 1,104 kWh.", "", "125", False),
+])
+def test_a_figure_worked_out_of_figures_around_it_is_not_new(
+        evidence: str, window: str, previous: str, figure: str, worked_out: bool) -> None:
+    from stream_guard.text.quantities import drop_worked_out, quantity_index
+
+    known = quantity_index(evidence)
+    read = drop_worked_out(window, known, previous)
+    assert figure in term_keys(window)
+    assert (figure not in term_keys(read)) is worked_out
+
+
+def test_a_figure_worked_out_of_a_lists_rows_is_of_their_column_and_its_own_digits() -> None:
+    """Of the rows a window points at (text.rows): a sum of months passes and a wrong one does
+    not, a gigabyte figure is not a difference of prices (a blind probe's wrong "20 GB
+    hotspot" passed as $75 - $55), and a hedged figure is matched to its own last digit, not
+    to its hedge's band ("roughly 271 million" is no average of prices)."""
+    from stream_guard.evidence.structured import column_use, read
+    from stream_guard.text.quantities import drop_worked_out, quantity_index
+    from stream_guard.text.rows import RowIndex
+
+    def dropped(context: str, window: str, figure: str) -> bool:
+        reading = read(context)
+        known = quantity_index(reading.prose)
+        derived = RowIndex(reading.fields, column_use, known).derived(
+            frozenset(t.key for t in terms(window)), window)
+        return figure not in term_keys(drop_worked_out(window, known, "", derived))
+
+    solar = ("| Month | Produced (kWh) |\n|---|---:|\n| Jun 2024 | 812 |\n| Jul 2024 | 845 |\n"
+             "| Aug 2024 | 778 |\n| Sep 2024 | 651 |\n")
+    assert dropped(solar, "Over June–August you generated 2,435 kWh.", "2435")
+    assert not dropped(solar, "Over June–August you generated 2,453 kWh.", "2453")
+    plans = ("| plan | monthly_price_usd | hotspot_gb |\n|---|---|---|\n| Basic | 30 | 0 |\n"
+             "| Plus Unlimited | 55 | 15 |\n| Premium Unlimited | 75 | 50 |\n")
+    assert dropped(plans, "Premium Unlimited costs $20 more than Plus Unlimited.", "20")
+    assert not dropped(plans, "Plus Unlimited at $55 meets your 20 GB hotspot need.", "20")
+    quotes = ("symbol,last,volume\nNVDA,121.40,271008400\nTSLA,260.46,116304200\n"
+              "AAPL,227.52,48213900\n")
+    assert not dropped(quotes, "NVDA traded about 271 million shares.", "271000000")
+    assert dropped(quotes, "NVDA closed about $140 below TSLA.", "140")  # 139.06
+    assert not dropped(quotes, "NVDA closed about $160 below TSLA.", "160")  # in the band
+
+
 def test_a_figure_joined_to_its_unit_by_a_hyphen_has_that_unit() -> None:
     """"A 14-day trial" states 14 days: a "two-week trial" is that figure, a "30-day trial" a
     changed one (read without a unit, neither was compared)."""

@@ -87,6 +87,7 @@ _RECORD_FIELDS = 3
 _SHORT_VALUE_WORDS = 6  # a field's value; longer ones are sentences
 _TERMINAL = (".", "!", "?")  # a value ending so ends its sentence already
 _CSV_ROWS = 3  # a header and two rows at least
+_CSV_PREAMBLE = 2  # lines a CSV may follow (a title, "period: ..."), read as they are
 _CSV_HEADER_WORDS = 4  # a header cell of more words is prose with commas
 _PLAIN_FIGURE = re.compile(r"[-+]?[$€£]?-?\d[\d,]*(?:\.\d+)?%?")  # no header's name
 _FIGURE_CELL = re.compile(r"[-+]?[$€£]?-?\d[\d,]*(?:\.\d+)?%?"
@@ -100,6 +101,10 @@ _NO_TOTAL = frozenset((*_NAMING, "year", "zip", "postcode", "phone", "rank", "ve
                        "c", "f", "celsius", "fahrenheit", "temp", "temperature", "rating",
                        "score", "aqi", "index", "humidity", "pct", "percent", "percentage",
                        "port", "max", "min", "high", "low", "like", "pressure"))
+# ... of which these are measures, averaged and compared but not added up.
+_MEASURED = frozenset(("c", "f", "celsius", "fahrenheit", "temp", "temperature", "rating",
+                       "score", "aqi", "index", "humidity", "pressure", "max", "min", "high",
+                       "low"))
 # A table's row of its own total ("Total", "Grand total", "Subtotal"), by any of its values.
 _TOTAL_ROW = re.compile(r"(?:grand |sub-?)?totals?\b", re.IGNORECASE)
 _AGGREGATE_ROWS = 2  # a column is added up over at least this many rows
@@ -150,9 +155,16 @@ def read(text: str) -> Reading:
             return Reading(text)
     if "\n" not in stripped:
         return Reading(text)
-    table = _csv(stripped)
-    if table is not None:
-        return Reading(_block(_table_sentences(table[0], table[1:], found)), tuple(found))
+    lines = stripped.split("\n")
+    for start in range(min(_CSV_PREAMBLE, len(lines) - _CSV_ROWS) + 1):
+        # a CSV, or one after a line or two of its own ("billing_cycle: 2024-10-05 to
+        # 2024-11-04", a title): a blind probe's report of data by app was read as prose
+        table = _csv("\n".join(lines[start:]))
+        if table is not None:
+            preamble = [line.strip() for line in lines[:start] if line.strip()]
+            return Reading(_block([line if line.endswith(_TERMINAL) else line + "."
+                                   for line in preamble]
+                                  + _table_sentences(table[0], table[1:], found)), tuple(found))
     lines = text.split("\n")
     out = _tables_and_records(lines, found)
     return Reading(text if out is None else "\n".join(out), tuple(found))
@@ -262,7 +274,7 @@ def _aggregates(owner: str, rows: list[dict[str, str]]) -> list[str]:
         if len(values) < _AGGREGATE_ROWS:
             continue
         found = [(row, m) for row, v in values if (m := _AMOUNT.fullmatch(v)) is not None]
-        if len(found) == len(values) and column.lower().rsplit(" ", 1)[-1] not in _NO_TOTAL:
+        if len(found) == len(values) and adds_up(column):
             amounts[column] = found
             continue
         counted = Counter(v for _, v in values)
@@ -282,6 +294,21 @@ def _aggregates(owner: str, rows: list[dict[str, str]]) -> list[str]:
                            [m for row, m in found if row.get(category) == value], places))
                        is not None)
     return out
+
+
+def adds_up(column: str) -> bool:
+    """Whether a column of numbers, by its name, holds amounts an answer adds up or takes
+    apart (not names, ids, years, ports, temperatures, ratings, percentages, bounds)."""
+    return column.lower().rsplit(" ", 1)[-1] not in _NO_TOTAL
+
+
+def column_use(column: str) -> str:
+    """What an answer works out of a column of numbers, by its name: "amount" (sums,
+    differences, shares, averages), "measure" (a temperature, a score, a high: differences and
+    averages) or "" (nothing: names, ids, years, ports, percentages)."""
+    if adds_up(column):
+        return "amount"
+    return "measure" if column.lower().rsplit(" ", 1)[-1] in _MEASURED else ""
 
 
 def _total(amounts: list[re.Match[str]], places: int) -> str | None:

@@ -51,7 +51,7 @@ from stream_guard.evidence.premise import (
 )
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.evidence.scope import numbered_names, scoped_sentences
-from stream_guard.evidence.structured import read
+from stream_guard.evidence.structured import column_use, read
 from stream_guard.exceptions import GuardError
 from stream_guard.loop import FairSlots
 from stream_guard.metrics import Metrics
@@ -68,6 +68,7 @@ from stream_guard.scoring.fusion import (
     window_support,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
+from stream_guard.text.figures import has_digit
 from stream_guard.text.places import named, sentence_places
 from stream_guard.text.quantities import (
     ANY_UNIT,
@@ -345,9 +346,10 @@ class GroundingEngine:
         readings = [(item.id, read(item.text)) for item in request.context]
         items = [(item_id, reading.prose) for item_id, reading in readings]
         sentences = context_sentences(items)
-        rows = RowIndex(f for _, reading in readings for f in reading.fields)
-        return StreamEvidence(SentenceIndex(sentences),
-                              quantity_index("\n".join(text for _, text in items)),
+        quantities = quantity_index("\n".join(text for _, text in items))
+        rows = RowIndex((f for _, reading in readings for f in reading.fields), column_use,
+                        quantities)
+        return StreamEvidence(SentenceIndex(sentences), quantities,
                               request.collection, sum(len(text) for _, text in items),
                               _places(sentences),
                               named(request.prompt) if request.prompt else frozenset(),
@@ -391,7 +393,10 @@ class GroundingEngine:
             # The signals read a rounded figure ("more than 60") as the one it rounds (62),
             # and not a figure worked out of others the window writes ("€18 each, €36 in
             # total"); the premise and the model see the window as written.
-            text = drop_worked_out(resolve_hedged_numbers(job.text, quantities), quantities)
+            text = resolve_hedged_numbers(drop_worked_out(
+                job.text, quantities, job.previous,
+                ev.rows.derived(frozenset(t.key for t in window), job.text, job.previous)
+                if ev.rows is not None and has_digit(job.text) else ({}, [])), quantities)
             if text is not job.text:
                 window = terms(text)
             # The polarity check only caps what the detector scored (fusion.capped): the

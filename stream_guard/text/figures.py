@@ -186,6 +186,12 @@ _MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) {_DAY}\b(?![\d:.,]\d)"
                         r"until|till|from|in|on|is|was|were|will|by)\b)")
 _DAY_OF_MONTH = re.compile(rf"\b{_DAY}(?: of)? ({_MONTH_NAMES})\b")
 _DAY_HINT = re.compile(_MONTH_NAMES)
+# A month's short name (capitalised: "mar" is a verb) before a day or a year, or after a day.
+_SHORT_NAMES = r"(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)"
+_SHORT_MONTH = re.compile(rf"\b{_SHORT_NAMES}\.?(?= \d)"
+                          rf"|(?:(?<=\d )(?<!\d\d\d )|(?<=\d(?:st|nd|rd|th) )){_SHORT_NAMES}\b")
+_SHORT_HINT = re.compile(rf"\b{_SHORT_NAMES}\b")
+_MONTH_OF = {**{name[:3]: name for name in _MONTHS}, "Sept": "September"}
 
 
 def canonical_dates(text: str) -> str:
@@ -200,6 +206,8 @@ def canonical_dates(text: str) -> str:
     Unchanged text is returned as the same object."""
     if _DATE_HINT.search(text):
         text = _digit_dates(text)
+    if _SHORT_HINT.search(text):  # "Oct 4", "4 Oct.", "Sept. 20", "Jun 2024": a chat's dates
+        text = _SHORT_MONTH.sub(lambda m: _MONTH_OF[m.group(1) or m.group(2)], text)
     if not _DAY_HINT.search(text):
         return text
     # "1st-3rd March" -> "1st - 3rd March", "June 3-5" -> "3 June -5": the range's other day

@@ -450,15 +450,27 @@ def _hedge_band(band: tuple[float, float], number: str, money: bool) -> tuple[fl
 
 # What introduces a worked-out figure ("= $500", "comes to about $42", "that's 30 days", "so
 # ... is $6,772"), within _CUE_CHARS before it, or follows it ("€36 in total").
-_RESULT_BEFORE = re.compile(r"=|\b(?:totals?|comes? to|works? out|adds? up|that's|that is|"
-                            r"which is|which means|so|gives|leaves|remaining)\b")
+_RESULT_BEFORE = re.compile(r"=|\b(?:totals?|comes? to|works? out|adds? up|that's|that is|costs?|"
+                            r"becomes?|would be|which is|which means|so|gives|leaves|remaining|"
+                            r"each|apiece|average)\b")
+# ... or a difference or a quotient: right before it ("down 135 kWh", "a decrease of $76.37",
+# "cheaper by $360"), or after it and its unit ("22 miles more", "37,000 each on average").
+_RESULT_JUST_BEFORE = re.compile(
+    r"(?:\b(?:up|down|by|saves?|saving)|\b(?:difference|decrease|increase|drop|rise|gain|loss|"
+    r"savings?|reduction|change|jump|dip|fall|swing|gap) of)\s+(?:" + "|".join(
+        ("about", "around", "roughly", "nearly", "almost", "approximately", "some",
+         r"just (?:over|under)")) + r"\s+)?\W?$")
+_AS_RESULT = (r"(?:more|less|fewer|higher|lower|cheaper|longer|shorter|faster|slower|bigger|"
+             r"smaller|larger|greater|extra|apart|each|apiece|on average|per serving)\b")
 _TOTAL = r"(?:in total|in all|altogether)\b"
-_RESULT_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+)?" + _TOTAL)
+_RESULT_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+)?(?:" + _TOTAL + "|" + _AS_RESULT + ")")
 _TOTAL_HINT = re.compile(_TOTAL)  # where _RESULT_AFTER can match at all: a literal scan
+_RESULT_AFTER_HINT = re.compile(_AS_RESULT + r"|\b(?:up|down|by|of)\b")
 _CUE_CHARS = 60
 # A quotient only where the text divides: of a few small figures, some quotient lands near
 # almost any number ("a 4 × 4 ft unit for $40 ... a 5 × 10 ft unit": 40 / 4).
-_DIVIDING = re.compile(r"[÷/]|\b(?:divided|split|shared)\b")
+_DIVIDING = re.compile(r"[÷/]|\b(?:divided|split|shared|each|apiece|average|averages|averaging"
+                       r"|per (?:serving|person|head|portion))\b")
 _WORKED_FIGURES = 12  # more figures than this in one window: no search for worked-out ones
 # A time of day or a day of a month is no amount ("runs 10:30 to 12:00, so the fee is $40" is
 # no 10 + 30; "from March 5 to March 20, so 25% off" no 5 + 20): it combines only with its own
@@ -511,17 +523,28 @@ def _unit_of(text: str, match: re.Match[str]) -> str:
     return _unit(after.group(1)) if after else ANY_UNIT
 
 
-def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
-    """``text`` without the figures it works out from two figures it wrote before them (a sum,
-    difference, product, a quotient where it divides, a percentage of an amount, a duration
-    between two times or days: :func:`_combinations`; to the result's own precision and
-    within 1 %, or within its hedge's band, money rounded): realistic answers compute ("two
-    adult tickets at €18 each, €36 in total") and the result, stated nowhere in the evidence,
-    halted them. Its operands stay and are checked like any figure, so a wrong rate still
-    halts; a miscalculated result is no combination, and halts. Only a figure the text gives
-    as a result ("= $500", "that's 30 days", "€36 in total"), of no unit or of an operand's
-    ("$10 per month for 2 users, so 12 days" is no sum: a review), and never a year: "5 to 10
-    days for $15" is no worked-out sum.
+def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous: str = "",
+                    derived: tuple[Mapping[str, Sequence[Decimal]], Sequence[Decimal]] = (
+                        {}, ())) -> str:
+    """``text`` without the figures it works out from two other figures (a sum, difference,
+    product, a quotient where it divides or averages, a share or change in percent of two
+    amounts, a percentage of an amount, a duration between two times or days:
+    :func:`_combinations`; to the result's own precision and within 1 %, or within its
+    hedge's band, money rounded): realistic answers compute ("two adult tickets at €18 each,
+    €36 in total") and the result, stated nowhere in the evidence, halted them. The operands
+    are the window's other figures, before or after the result ("about 30% of your gross:
+    $853.98 out of $2,817.28", "down 135 kWh from 1,104"), and the ``previous`` window's ("For
+    the 4 days:" then "$250.00 ($62.50/day)"). Its operands stay and are checked like any
+    figure, so a wrong rate still halts; a miscalculated result is no combination, and halts.
+    Only a figure the text gives as a result ("= $500", "that's 30 days", "€36 in total", "22
+    miles more", "a decrease of $76.37", "cheaper by $360"; a percentage of two amounts needs
+    no cue: it is one), of no unit or of an operand's ("$10 per month for 2 users, so 12
+    days" is no sum: a review), and never a year: "5 to 10 days for $15" is no worked-out sum.
+    ``derived`` are the amounts by unit and the percentages the window works out of the rows
+    of the evidence's lists it points at (:meth:`~stream_guard.text.rows.RowIndex.derived`,
+    sorted): a figure that is one of them, of its unit (money and bare numbers: no unit; a
+    word the evidence counts nothing in, "148,190 downloads", is no unit either), is worked
+    out too, cue or not.
 
     Right arithmetic on the wrong rule passes the lexical signals: adding up parts where the
     evidence prices the bundle, or leave days where it caps the carry-over at 5 (a review);
@@ -531,59 +554,104 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     text = _drop_year_spans(_drop_point_changes(_drop_conversions(text, evidence), evidence),
                             evidence)
     low = text.lower()
-    if not has_digit(text) or not (_RESULT_BEFORE.search(low) or _TOTAL_HINT.search(low)):
+    amounts, shares = derived
+    if not has_digit(text) or not (amounts or shares or _RESULT_BEFORE.search(low)
+                                   or _TOTAL_HINT.search(low) or _RESULT_AFTER_HINT.search(low)
+                                   or "%" in low or "percent" in low):
         return text
     spelled = spell_out_numbers(text)
-    cased = spelled.lower()
-    figures = [(m, v) for m in _WHOLE_FIGURE.finditer(spelled)
-               if not _YEAR.fullmatch(m.group(1))
-               and (v := _decimal(m.group(1).replace(",", ""))) is not None]
-    if len(figures) < 3 or len(figures) > _WORKED_FIGURES:
+    figures = _worked_figures(spelled)
+    earlier = _worked_figures(spell_out_numbers(previous)) if has_digit(previous) else []
+    if len(earlier) > _WORKED_FIGURES:
+        earlier = []
+    if not figures or len(figures) > _WORKED_FIGURES:
         return text
-    at = _figure_kinds(spelled)
-    found = [at.get(m.start(1)) for m, _ in figures]
-    kinds = [k[0] if k else "percent" if _PERCENT_AFTER.match(spelled, m.end(1)) else None
-             for (m, _), k in zip(figures, found, strict=True)]
-    figures = [(m, k[1] if k and k[1] is not None else v)
-               for (m, v), k in zip(figures, found, strict=True)]
-    units = [_unit_of(spelled, m) for m, _ in figures]
+    cased = spelled.lower()
     stated = evidence.get(ANY_UNIT, frozenset())
     dividing = _DIVIDING.search(cased) is not None
+    operands = [*figures, *earlier]
 
     def worked_out(k: int) -> bool:
-        match, result = figures[k]
-        kind, unit = kinds[k], units[k]
+        match, result, kind, unit = figures[k]
         if kind == "minute" or result <= 0 or match.group(1).replace(",", "") in stated:
             return False
         start, end = match.span()
-        if not (_RESULT_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
-                or _RESULT_AFTER.match(cased, end, end + 25)):
-            return False
         places = len(match.group(1).partition(".")[2])
+        # Rounded to its last digit, and within 1 %; after a hedge to its last digit, or to
+        # its last but zeros past its first two digits ("about 30%" for 30.3 %, "roughly 280
+        # ... 14 g", "about $140" for $139.06, "about 37,000" for 37,047.5)
+        whole = match.group(1).replace(",", "").partition(".")[0]
+        if not _HEDGE.search(spelled, max(0, start - _CUE_CHARS), start):
+            own = min(Decimal(5).scaleb(-places - 1), result / 100)
+        else:
+            zeros = min(len(whole) - len(whole.rstrip("0")), len(whole) - 2)
+            own = Decimal(5).scaleb(-places - 1 if places or zeros < 1 else zeros - 1)
+        cued = (_RESULT_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
+                or _RESULT_JUST_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
+                or _RESULT_AFTER.match(cased, end, end + 25))
+        # Of the rows (derived): to its own last digit, whatever the hedge ("about 37,000 each"
+        # for 37,047.5; "roughly 271 million" is no average of prices in the band of its hedge)
+        key = ANY_UNIT if unit in _CURRENCY else unit
+        pools: list[Sequence[Decimal]] = (
+            [shares] if kind == "percent" else [] if kind is not None
+            else list(amounts.values()) if unit == ANY_UNIT  # a bare figure: of any column
+            else [amounts.get(key, ())] if key in evidence or key in _CONVERTS
+            else [amounts.get(key, ()), amounts.get(ANY_UNIT, ())])  # a word, no unit
+        if any(bisect.bisect_left(pool, result - own) < bisect.bisect_right(pool, result + own)
+               for pool in pools):
+            return True
         band = _hedge_before(spelled, match.start())
-        if band is None:  # to its own last digit, and within 1 %: 5,838 / 934 = 6.25 is no 6
-            slack = min(Decimal(5).scaleb(-places - 1), result / 100)
-            lo, hi = result - slack, result + slack
+        if kind == "percent" or band is None:  # else within 1 %: 5,838 / 934 = 6.25 is no 6
+            lo, hi = result - own, result + own
         else:
             share = _hedge_band(band, match.group(1), unit in _CURRENCY or unit in _MONEY_WORDS)
             lo, hi = result * Decimal(str(share[0])), result * Decimal(str(share[1]))
-        for i in range(k):
-            for j in range(i + 1, k):
-                if (kind is None and unit != ANY_UNIT and unit not in (units[i], units[j])
-                        and None is kinds[i] is kinds[j]):
+        if (not cued and kind != "percent") or len(operands) < 3:
+            return False
+        for i, (_, a, kind_a, unit_a) in enumerate(operands):
+            for j in range(i + 1, len(operands)):
+                _, b, kind_b, unit_b = operands[j]
+                if k in (i, j):
+                    continue
+                if (kind is None and unit != ANY_UNIT and unit not in (unit_a, unit_b)
+                        and None is kind_a is kind_b):
                     continue  # an amount of another unit than both: no arithmetic
-                if any(lo <= x <= hi for x in _combinations(
-                        figures[i][1], kinds[i], figures[j][1], kinds[j], kind, dividing,
-                        spelled, end)):
+                if kind == "percent" and not cued and not (
+                        None is kind_a is kind_b and j < len(figures)):
+                    continue  # uncued, only a share of two of the window's amounts
+                found = _combinations(a, kind_a, b, kind_b, kind, dividing, spelled, end)
+                if any(lo <= x <= hi for x in (found if cued else found[:1])):
                     return True
         return False
 
-    drop = {figures[k][0].span(1) for k in range(2, len(figures)) if worked_out(k)}
+    drop = {figures[k][0].span(1) for k in range(len(figures)) if worked_out(k)}
     if not drop:
         return text
     for start, end in sorted(drop, reverse=True):
         spelled = spelled[:start] + spelled[end:]
     return spelled
+
+
+_Figure = tuple[re.Match[str], Decimal, "str | None", str]
+
+
+def _worked_figures(spelled: str) -> list[_Figure]:
+    """The figures of ``spelled`` (numbers in digits) that arithmetic may combine, each with
+    its value, its kind (:func:`_figure_kinds`, or "percent") and its unit; not years."""
+    figures = [(m, v) for m in _WHOLE_FIGURE.finditer(spelled)
+               if not _YEAR.fullmatch(m.group(1))
+               and (v := _decimal(m.group(1).replace(",", ""))) is not None]
+    if not figures:
+        return []
+    at = _figure_kinds(spelled)
+    out: list[_Figure] = []
+    for m, value in figures:
+        found = at.get(m.start(1))
+        kind = (found[0] if found else
+                "percent" if _PERCENT_AFTER.match(spelled, m.end(1)) else None)
+        out.append((m, found[1] if found and found[1] is not None else value, kind,
+                    _unit_of(spelled, m)))
+    return out
 
 
 # A change between two percentages, in points ("rose 13 percentage points", "up 170 basis
@@ -680,7 +748,10 @@ def _combinations(a: Decimal, kind_a: str | None, b: Decimal, kind_b: str | None
         return ([] if kind is not None
                 else [amount * share / 100, amount * (100 - share) / 100,
                       amount * (100 + share) / 100])
-    if kind is not None:  # no date, time or percentage is worked out of two amounts
+    if kind == "percent" and None is kind_a is kind_b:  # a share, then a change, in percent
+        low, high = min(a, b), max(a, b)
+        return [low * 100 / high, (high - low) * 100 / low] if low > 0 else []
+    if kind is not None:  # no date or time is worked out of two amounts
         return []
     found = [a + b, abs(a - b)]
     if 1 not in (a, b) and 0 not in (a, b):

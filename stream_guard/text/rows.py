@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
+from decimal import Decimal, InvalidOperation
+from itertools import combinations
 
 from stream_guard.text.figures import canonical_figures, plain_number
-from stream_guard.text.terms import term_keys
+from stream_guard.text.terms import STOPWORDS, _normalize, term_keys
 
 # A window that sets its row against others, or against a condition, is not judged: "except on
 # Friday it closes at 9:30", "more than double the $49 plan", "if you need more than 10 GB",
@@ -74,11 +76,20 @@ class RowIndex:
     """The rows of a stream's structured evidence: their names' term keys, their values'
     tokens by column."""
 
-    __slots__ = ("_by_key", "_by_value", "_names", "_values", "_words")
+    __slots__ = ("_by_key", "_by_value", "_columns", "_names", "_row_amounts", "_rows_by_amount",
+                 "_values", "_words")
 
-    def __init__(self, fields: Iterable[tuple[str, str, str]]) -> None:
+    def __init__(self, fields: Iterable[tuple[str, str, str]],
+                 column_use: Callable[[str], str] | None = None,
+                 quantities: Mapping[str, frozenset[str]] | None = None) -> None:
         """``fields``: (row's name, column, value), as
-        :class:`~stream_guard.evidence.structured.Field` gives them."""
+        :class:`~stream_guard.evidence.structured.Field` gives them; ``column_use``: what an
+        answer works out of a column of numbers, by its name ("amount": sums, differences,
+        shares, averages; "measure", a temperature or a score: differences and averages; "":
+        nothing, an id or a year), for :meth:`derived` (None: it works nothing out);
+        ``quantities``: the evidence's numbers by unit
+        (:func:`~stream_guard.text.quantities.quantity_index`), which tell a column's unit."""
+        fields = list(fields)
         names: dict[str, frozenset[str]] = {}
         values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         holders: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -108,6 +119,17 @@ class RowIndex:
         self._by_key = dict(by_key)
         self._values = values
         self._by_value = dict(holders)  # a value's (row, column) holders
+        self._columns = (_number_columns(fields, column_use, quantities or {})
+                         if column_use is not None else {})
+        rows_by_amount: dict[str, set[str]] = defaultdict(set)
+        row_amounts: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+        for (_, units, adds), cells in self._columns.items():
+            for row, token, number in cells:
+                rows_by_amount[token].add(row)
+                if adds:
+                    row_amounts[row].append((units[0], number))
+        self._rows_by_amount = dict(rows_by_amount)
+        self._row_amounts = dict(row_amounts)
 
     def __bool__(self) -> bool:
         return bool(self._by_value)
@@ -136,6 +158,99 @@ class RowIndex:
                     and not any(own[column] & given for _, column in held)):
                 return True
         return False
+
+
+    def derived(self, window_keys: AbstractSet[str], window_text: str,
+                previous: str = "") -> tuple[dict[str, list[Decimal]], list[Decimal]]:
+        """The amounts, by unit, and the percentages (each sorted) a window works out of the
+        evidence's rows: each column's average ("the class average on the final was 83"), and
+        of the rows it, or the ``previous`` window, names or quotes a value of, per column:
+        the difference between such a row's value and any other row's ("2,232 miles since the
+        August 9 oil change"), the average of such rows ("an average score of 4.15" for the
+        two named), and of amounts also the sum of the rows from one such row to another in
+        the data's order ("over June–August you generated 2,435 kWh") or of all of them
+        ("together they're worth $393.03") and each one's share of the column's total
+        ("YouTube alone is roughly 46%"); and the differences between such a row's amounts of
+        one unit ("East beat its target by $21,980"). An amount's unit is its column's
+        (:data:`~stream_guard.text.quantities.ANY_UNIT` for money and bare numbers), so a
+        gigabyte figure is not worked out of prices.
+
+        Realistic answers from a tool's rows compute, and the result, stated nowhere, halted
+        them (blind probes: ``docs/results/structured-probe*.jsonl``). Only rows the window
+        points at take part, and no whole number below 10 is worked out (of any few rows some
+        difference is 2): a wrong figure is still new unless the rows it speaks of give it."""
+        if not self._columns:
+            return {}, []
+        keys = set(window_keys) | (term_keys(previous) if previous else set())
+        pointed = {row for key in keys for row in self._by_key.get(key, ())}
+        for token in value_tokens(f"{previous}\n{window_text}"):
+            holders = self._rows_by_amount.get(token, ())
+            if len(holders) <= _ANCHORS and not (token.isdigit() and len(token) == 1):
+                pointed.update(holders)
+        if len(pointed) > _ANCHORS:
+            pointed = set()
+        by_unit: dict[str, set[Decimal]] = defaultdict(set)
+        shares: set[Decimal] = set()
+        for (_, units, adds), cells in self._columns.items():
+            values = [value for _, _, value in cells]
+            found = {sum(values, Decimal(0)) / len(values)}
+            anchors = [i for i, (row, _, _) in enumerate(cells) if row in pointed]
+            for i in anchors:
+                found.update(abs(values[i] - v) for j, v in enumerate(values) if j != i)
+            runs = [[values[i] for i in anchors]] if len(anchors) > 1 else []
+            if adds:
+                total = sum(values, Decimal(0))
+                runs += [values[a:b + 1] for a, b in combinations(anchors, 2)]
+                shares.update(values[i] * 100 / total for i in anchors if total > 0)
+            for run in runs:
+                found.update((sum(run, Decimal(0)), sum(run, Decimal(0)) / len(run))
+                             if adds else (sum(run, Decimal(0)) / len(run),))
+            for unit in units:
+                by_unit[unit] |= found
+        for row in pointed:  # a row's amounts of one unit against each other
+            for (unit, a), (other, b) in combinations(self._row_amounts.get(row, ()), 2):
+                if unit == other:
+                    by_unit[unit].add(abs(a - b))
+        return ({unit: sorted(x for x in found if x > 0 and not (x < 10 and x == x.to_integral()))
+                 for unit, found in by_unit.items()}, sorted(shares))
+
+
+_ANCHORS = 8  # more rows pointed at (a figure common to many): none is
+_NUMBER_ROWS = 500  # a longer column is no list an answer works figures out of by hand
+
+
+def _number_columns(fields: list[tuple[str, str, str]], column_use: Callable[[str], str],
+                    quantities: Mapping[str, frozenset[str]],
+                    ) -> dict[tuple[str, tuple[str, ...], bool], list[tuple[str, str, Decimal]]]:
+    """Each column whose every value is one plain number, of two rows or more up to
+    :data:`_NUMBER_ROWS`, that ``column_use`` works something out of, with its units and
+    whether it adds up: its (row, value token, value) in order. Its unit is the one
+    ``quantities`` give every value of it under ("Produced: 812 kWh."), else none (money, bare
+    numbers: ""), which is also read as each word of its name ("cellular mb", "kwh used")."""
+    columns: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
+    broken: set[str] = set()
+    for row, column, value in fields:
+        if column in broken:
+            continue
+        found = value_tokens(value)
+        try:
+            number = Decimal(found[0]) if len(found) == 1 else None
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or not column_use(column):
+            broken.add(column)
+            continue
+        columns[column].append((row, found[0], number))
+    out: dict[tuple[str, tuple[str, ...], bool], list[tuple[str, str, Decimal]]] = {}
+    for column, cells in columns.items():
+        if column in broken or not 2 <= len(cells) <= _NUMBER_ROWS:
+            continue
+        tokens = {token for _, token, _ in cells}
+        unit = min((u for u, numbers in quantities.items() if u and tokens <= numbers),
+                   default="")
+        words = [] if unit else [w for w in map(_normalize, column.split()) if w not in STOPWORDS]
+        out[column, (unit, *dict.fromkeys(words)), column_use(column) == "amount"] = cells
+    return out
 
 
 def _words(keys: AbstractSet[str]) -> frozenset[str]:
