@@ -33,6 +33,7 @@ detection on the lexical tier rests on the event loop's lag.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -68,7 +69,6 @@ from stream_guard.scoring.fusion import (
     window_support,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
-from stream_guard.text.figures import has_digit
 from stream_guard.text.places import named, sentence_places
 from stream_guard.text.quantities import (
     ANY_UNIT,
@@ -395,8 +395,9 @@ class GroundingEngine:
             # total"); the premise and the model see the window as written.
             text = resolve_hedged_numbers(drop_worked_out(
                 job.text, quantities, job.previous,
-                ev.rows.derived(frozenset(t.key for t in window), job.text, job.previous)
-                if ev.rows is not None and has_digit(job.text) else ({}, [])), quantities)
+                None if ev.rows is None else functools.partial(
+                    ev.rows.derived, frozenset(t.key for t in window), job.text, job.previous)),
+                quantities)
             if text is not job.text:
                 window = terms(text)
             # The polarity check only caps what the detector scored (fusion.capped): the

@@ -523,9 +523,13 @@ def _unit_of(text: str, match: re.Match[str]) -> str:
     return _unit(after.group(1)) if after else ANY_UNIT
 
 
+_Figure = tuple[re.Match[str], Decimal, "str | None", str]
+# What a window works out of a list's rows: amounts by unit and percentages, each sorted.
+Derived = tuple[Mapping[str, Sequence[float]], Sequence[float]]
+
+
 def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous: str = "",
-                    derived: tuple[Mapping[str, Sequence[Decimal]], Sequence[Decimal]] = (
-                        {}, ())) -> str:
+                    derived: Callable[[], Derived] | None = None) -> str:
     """``text`` without the figures it works out from two other figures (a sum, difference,
     product, a quotient where it divides or averages, a share or change in percent of two
     amounts, a percentage of an amount, a duration between two times or days:
@@ -540,11 +544,12 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     miles more", "a decrease of $76.37", "cheaper by $360"; a percentage of two amounts needs
     no cue: it is one), of no unit or of an operand's ("$10 per month for 2 users, so 12
     days" is no sum: a review), and never a year: "5 to 10 days for $15" is no worked-out sum.
-    ``derived`` are the amounts by unit and the percentages the window works out of the rows
-    of the evidence's lists it points at (:meth:`~stream_guard.text.rows.RowIndex.derived`,
-    sorted): a figure that is one of them, of its unit (money and bare numbers: no unit; a
-    word the evidence counts nothing in, "148,190 downloads", is no unit either), is worked
-    out too, cue or not.
+    ``derived`` gives the amounts by unit and the percentages the window works out of the
+    rows of the evidence's lists it points at (:meth:`~stream_guard.text.rows.RowIndex.derived`,
+    sorted; asked for only where the window has a figure the evidence does not state): a
+    figure that is one of them, of its unit (money and bare numbers: no unit; a word the
+    evidence counts nothing in, "148,190 downloads", is no unit either), is worked out too,
+    cue or not.
 
     Right arithmetic on the wrong rule passes the lexical signals: adding up parts where the
     evidence prices the bundle, or leave days where it caps the carry-over at 5 (a review);
@@ -554,8 +559,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     text = _drop_year_spans(_drop_point_changes(_drop_conversions(text, evidence), evidence),
                             evidence)
     low = text.lower()
-    amounts, shares = derived
-    if not has_digit(text) or not (amounts or shares or _RESULT_BEFORE.search(low)
+    if not has_digit(text) or not (derived or _RESULT_BEFORE.search(low)
                                    or _TOTAL_HINT.search(low) or _RESULT_AFTER_HINT.search(low)
                                    or "%" in low or "percent" in low):
         return text
@@ -570,6 +574,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     stated = evidence.get(ANY_UNIT, frozenset())
     dividing = _DIVIDING.search(cased) is not None
     operands = [*figures, *earlier]
+    of_rows: list[Derived] = []  # derived(), once asked for
 
     def worked_out(k: int) -> bool:
         match, result, kind, unit = figures[k]
@@ -591,15 +596,19 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                 or _RESULT_AFTER.match(cased, end, end + 25))
         # Of the rows (derived): to its own last digit, whatever the hedge ("about 37,000 each"
         # for 37,047.5; "roughly 271 million" is no average of prices in the band of its hedge)
-        key = ANY_UNIT if unit in _CURRENCY else unit
-        pools: list[Sequence[Decimal]] = (
-            [shares] if kind == "percent" else [] if kind is not None
-            else list(amounts.values()) if unit == ANY_UNIT  # a bare figure: of any column
-            else [amounts.get(key, ())] if key in evidence or key in _CONVERTS
-            else [amounts.get(key, ()), amounts.get(ANY_UNIT, ())])  # a word, no unit
-        if any(bisect.bisect_left(pool, result - own) < bisect.bisect_right(pool, result + own)
-               for pool in pools):
-            return True
+        if derived is not None and kind in (None, "percent"):
+            if not of_rows:
+                of_rows.append(derived())
+            amounts, shares = of_rows[0]
+            key = ANY_UNIT if unit in _CURRENCY else unit
+            pools: list[Sequence[float]] = (
+                [shares] if kind == "percent"
+                else list(amounts.values()) if unit == ANY_UNIT  # a bare figure: any column's
+                else [amounts.get(key, ())] if key in evidence or key in _CONVERTS
+                else [amounts.get(key, ()), amounts.get(ANY_UNIT, ())])  # a word, no unit
+            if any(bisect.bisect_left(pool, result - own) < bisect.bisect_right(pool, result + own)
+                   for pool in pools):
+                return True
         band = _hedge_before(spelled, match.start())
         if kind == "percent" or band is None:  # else within 1 %: 5,838 / 934 = 6.25 is no 6
             lo, hi = result - own, result + own
@@ -630,9 +639,6 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     for start, end in sorted(drop, reverse=True):
         spelled = spelled[:start] + spelled[end:]
     return spelled
-
-
-_Figure = tuple[re.Match[str], Decimal, "str | None", str]
 
 
 def _worked_figures(spelled: str) -> list[_Figure]:

@@ -122,7 +122,7 @@ class RowIndex:
         self._columns = (_number_columns(fields, column_use, quantities or {})
                          if column_use is not None else {})
         rows_by_amount: dict[str, set[str]] = defaultdict(set)
-        row_amounts: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+        row_amounts: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for (_, units, adds), cells in self._columns.items():
             for row, token, number in cells:
                 rows_by_amount[token].add(row)
@@ -161,7 +161,7 @@ class RowIndex:
 
 
     def derived(self, window_keys: AbstractSet[str], window_text: str,
-                previous: str = "") -> tuple[dict[str, list[Decimal]], list[Decimal]]:
+                previous: str = "") -> tuple[dict[str, list[float]], list[float]]:
         """The amounts, by unit, and the percentages (each sorted) a window works out of the
         evidence's rows: each column's average ("the class average on the final was 83"), and
         of the rows it, or the ``previous`` window, names or quotes a value of, per column:
@@ -189,45 +189,45 @@ class RowIndex:
                 pointed.update(holders)
         if len(pointed) > _ANCHORS:
             pointed = set()
-        by_unit: dict[str, set[Decimal]] = defaultdict(set)
-        shares: set[Decimal] = set()
+        by_unit: dict[str, set[float]] = defaultdict(set)
+        shares: set[float] = set()
         for (_, units, adds), cells in self._columns.items():
             values = [value for _, _, value in cells]
-            found = {sum(values, Decimal(0)) / len(values)}
+            found = {sum(values) / len(values)}
             anchors = [i for i, (row, _, _) in enumerate(cells) if row in pointed]
             for i in anchors:
                 found.update(abs(values[i] - v) for j, v in enumerate(values) if j != i)
             runs = [[values[i] for i in anchors]] if len(anchors) > 1 else []
             if adds:
-                total = sum(values, Decimal(0))
+                total = sum(values)
                 runs += [values[a:b + 1] for a, b in combinations(anchors, 2)]
                 shares.update(values[i] * 100 / total for i in anchors if total > 0)
             for run in runs:
-                found.update((sum(run, Decimal(0)), sum(run, Decimal(0)) / len(run))
-                             if adds else (sum(run, Decimal(0)) / len(run),))
+                found.update((sum(run), sum(run) / len(run)) if adds else (sum(run) / len(run),))
             for unit in units:
                 by_unit[unit] |= found
         for row in pointed:  # a row's amounts of one unit against each other
             for (unit, a), (other, b) in combinations(self._row_amounts.get(row, ()), 2):
                 if unit == other:
                     by_unit[unit].add(abs(a - b))
-        return ({unit: sorted(x for x in found if x > 0 and not (x < 10 and x == x.to_integral()))
+        return ({unit: sorted(x for x in found if x > 0 and not (x < 10 and x.is_integer()))
                  for unit, found in by_unit.items()}, sorted(shares))
 
 
 _ANCHORS = 8  # more rows pointed at (a figure common to many): none is
+_LARGEST = Decimal(10) ** 15  # a number this long is an id, not an amount (and floats hold it)
 _NUMBER_ROWS = 500  # a longer column is no list an answer works figures out of by hand
 
 
 def _number_columns(fields: list[tuple[str, str, str]], column_use: Callable[[str], str],
                     quantities: Mapping[str, frozenset[str]],
-                    ) -> dict[tuple[str, tuple[str, ...], bool], list[tuple[str, str, Decimal]]]:
+                    ) -> dict[tuple[str, tuple[str, ...], bool], list[tuple[str, str, float]]]:
     """Each column whose every value is one plain number, of two rows or more up to
     :data:`_NUMBER_ROWS`, that ``column_use`` works something out of, with its units and
     whether it adds up: its (row, value token, value) in order. Its unit is the one
     ``quantities`` give every value of it under ("Produced: 812 kWh."), else none (money, bare
     numbers: ""), which is also read as each word of its name ("cellular mb", "kwh used")."""
-    columns: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
+    columns: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
     broken: set[str] = set()
     for row, column, value in fields:
         if column in broken:
@@ -237,11 +237,12 @@ def _number_columns(fields: list[tuple[str, str, str]], column_use: Callable[[st
             number = Decimal(found[0]) if len(found) == 1 else None
         except InvalidOperation:
             number = None
-        if number is None or not number.is_finite() or not column_use(column):
+        if (number is None or not number.is_finite() or abs(number) >= _LARGEST
+                or not column_use(column)):
             broken.add(column)
             continue
-        columns[column].append((row, found[0], number))
-    out: dict[tuple[str, tuple[str, ...], bool], list[tuple[str, str, Decimal]]] = {}
+        columns[column].append((row, found[0], float(number)))
+    out: dict[tuple[str, tuple[str, ...], bool], list[tuple[str, str, float]]] = {}
     for column, cells in columns.items():
         if column in broken or not 2 <= len(cells) <= _NUMBER_ROWS:
             continue
