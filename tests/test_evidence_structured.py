@@ -306,6 +306,12 @@ def test_short_month_names_are_months_and_a_csv_may_follow_a_line_or_two() -> No
     assert coverage(terms("The pay date is Sept 27."), paid) < 1.0
     assert canonical_figures("In 1999 Oct rain fell. On 5th Oct. We left.") == (
         "In 1999 Oct rain fell. On 5 October. We left.")  # a year is no day; a full stop stays
+    # "Jan", "Jun" and "Mar" are names too: months only with a year, an ordinal or a dating
+    # word (an adversarial review: "Action items: Jan 2, Jun 4" lost its names)
+    for names in ("Action items: Jan 2, Jun 4, Ola 1.", "Jan 12 tickets, Mar 9."):
+        assert canonical_figures(names) == names
+    assert canonical_figures("Paid on Jan 5; due Mar 3rd; since Jun 2024.") == (
+        "Paid on 5 January; due 3 March; since June 2024.")
     usage = ("billing_cycle: 2024-10-05 to 2024-11-04\napp,cellular_mb,wifi_mb\n"
              "YouTube,4820,18230\nSpotify,1380,2950\n")
     reading = read(usage)
@@ -313,6 +319,8 @@ def test_short_month_names_are_months_and_a_csv_may_follow_a_line_or_two() -> No
         "billing_cycle: 2024-10-05 to 2024-11-04.", "YouTube cellular: 4820 MB.",
         "YouTube wifi: 18230 MB."]
     assert ("YouTube", "cellular mb", "4820") in reading.fields
+    # a line with a comma is no preamble: the table's own header, or a sentence
+    assert not read("Attendees: Ana, Ben, Chloe\nBudget,120000\nTravel,3\nFood,5\n").fields
     # a title and prose with commas stay prose
     prose = "Notes\nWe met, talked, and left.\nThen, later, we ate.\nAnd so, again, on."
     assert as_prose(prose) == prose

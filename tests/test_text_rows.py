@@ -109,41 +109,49 @@ READINGS = "\n".join(json.dumps({"sensor_id": "GH3", "ts": f"2024-04-14T{h:02d}:
                      for h, t in ((6, 14.2), (8, 17.8), (10, 21.5), (12, 24.9)))
 
 
-def _derived(context: str, window: str, previous: str = "") -> tuple[set[str], set[str]]:
-    """The amounts (of any unit) and the percentages a window works out of ``context``'s
-    rows, written as their plain numbers to two places."""
+def _derived(context: str, window: str,
+             previous: str = "") -> tuple[set[str], set[str], set[str]]:
+    """What a window works out of ``context``'s rows, over all columns: as it is, only as a
+    result, and shares in percent; written as plain numbers to two places (shares to one)."""
     from stream_guard.evidence.structured import column_use
     from stream_guard.text.quantities import quantity_index
 
     reading = read(context)
     index = RowIndex(reading.fields, column_use, quantity_index(reading.prose))
-    amounts, shares = index.derived(frozenset(t.key for t in terms(window)), window, previous)
-    return ({f"{x:.2f}" for pool in amounts.values() for x in pool},
-            {f"{x:.1f}" for x in shares})
+    works = index.derived(frozenset(t.key for t in terms(window)), window, previous)
+    return ({f"{x:.2f}" for w in works for x in w.plain},
+            {f"{x:.2f}" for w in works for x in w.cued},
+            {f"{x:.1f}" for w in works for x in w.shares})
 
 
 def test_what_a_window_works_out_of_the_rows_it_points_at() -> None:
-    """A run of months named by their full names, a difference between two rows, a row's
-    share of its column, a row's amounts of one unit against each other, and a measure's
-    average; rows quoted by a value in the window before count as pointed at."""
-    amounts, shares = _derived(SOLAR, "Over June–August you generated 2,435 kWh.")
-    assert {"2435.00", "811.67", "34.00", "125.10"} <= amounts  # sums, averages, differences
+    """A run of months named by their full names, a difference between two named rows, a
+    row's share of its column, and a measure's average, as they are; a row's difference with
+    any other row's, and its amounts of one unit against each other, only as a result; rows
+    the window before points at count for a sum of all of them."""
+    plain, _, shares = _derived(SOLAR, "Over June–August you generated 2,435 kWh.")
+    assert {"2435.00", "811.67", "34.00", "125.10"} <= plain  # sums, averages, differences
     assert "26.3" in shares  # June's 812 of 3,086
-    amounts, _ = _derived(SOLAR, "July exported 513 kWh less than it produced.")
-    assert "513.00" in amounts  # 845 - 332, one row's two amounts of one unit
-    amounts, _ = _derived(SOLAR, "Together they cost $80.90.", previous="June and August")
-    assert "85.30" in amounts and "80.90" not in amounts  # 41.20 + 44.10; a wrong sum is not
-    amounts, _ = _derived(READINGS, "The average was 19.6°C.")
-    assert "19.60" in amounts  # a temperature is averaged, not added up
-    amounts, _ = _derived(READINGS, "The highest was 24.9°C.")
-    assert "78.40" not in amounts  # ... never its total
+    plain, cued, _ = _derived(SOLAR, "July exported 513 kWh less than it produced.")
+    assert "513.00" in cued and "513.00" not in plain  # 845 - 332, one row's two amounts
+    assert "194.00" in cued  # July's 845 against September's 651
+    plain, _, _ = _derived(SOLAR, "Together they cost $80.90.", previous="June and August")
+    assert "85.30" in plain and "80.90" not in plain  # 41.20 + 44.10; a wrong sum is not
+    plain, _, _ = _derived(READINGS, "The average was 19.6°C.")
+    assert "19.60" in plain  # a temperature is averaged, not added up
+    plain, _, _ = _derived(READINGS, "The highest was 24.9°C.")
+    assert "78.40" not in plain  # ... never its total
 
 
 def test_no_derivation_without_rows_pointed_at_nor_of_small_whole_numbers() -> None:
     """Without a row named or quoted only a column's average is worked out; no whole number
-    below 10 ever is (of a few rows some difference is 2), nor anything of ids or years."""
-    amounts, shares = _derived(SOLAR, "You generated 2,435 kWh.")
-    assert amounts == {"771.50", "294.25", "44.42"} and not shares
-    amounts, _ = _derived(FLIGHTS, "BA117 is 45 minutes late.")
-    assert not {x for x in amounts if float(x) < 10 and float(x).is_integer()}
-    assert not RowIndex(read(FLIGHTS).fields).derived(frozenset({"ba117"}), "BA117")[0]
+    below 10 ever is (of a few rows some difference is 2), nor anything of ids or years; a
+    negative amount keeps its sign."""
+    plain, cued, shares = _derived(SOLAR, "You generated 2,435 kWh.")
+    assert plain == {"771.50", "294.25", "44.42"} and not cued and not shares
+    plain, cued, _ = _derived(FLIGHTS, "BA117 is 45 minutes late.")
+    assert not {x for x in plain | cued if float(x) < 10 and float(x).is_integer()}
+    assert not RowIndex(read(FLIGHTS).fields).derived(frozenset({"ba117"}), "BA117")
+    spending = ("item,amount\nGroceries,-84.20\nRefund,45.00\nCafe,-12.40\n")
+    plain, _, _ = _derived(spending, "Groceries, the refund and the cafe came to $51.60.")
+    assert "51.60" in plain and "141.60" not in plain  # the net, not the sum of sizes

@@ -878,6 +878,18 @@ def test_a_figure_worked_out_of_a_lists_rows_is_of_their_column_and_its_own_digi
     assert not dropped(quotes, "NVDA traded about 271 million shares.", "271000000")
     assert dropped(quotes, "NVDA closed about $140 below TSLA.", "140")  # 139.06
     assert not dropped(quotes, "NVDA closed about $160 below TSLA.", "160")  # in the band
+    # an adversarial review: a wrong count that is another column's difference, a wrong
+    # difference of two named months that is another pair's, a share of another column
+    players = ("| Player | Goals | Assists | Appearances |\n|---|---|---|---|\n"
+               "| Palmer | 22 | 11 | 34 |\n| Saka | 16 | 9 | 35 |\n| Isak | 21 | 2 | 30 |\n")
+    assert not dropped(players, "Palmer has 12 assists.", "12")
+    energy = ("| Month | Produced (kWh) |\n|---|---:|\n| Jan 2024 | 692 |\n| Apr 2024 | 949 |\n"
+              "| Aug 2024 | 440 |\n")
+    assert dropped(energy, "April produced 257 kWh more than January.", "257")
+    assert not dropped(energy, "April produced 252 kWh more than January.", "252")
+    usage = "app,cellular_mb,wifi_mb\nMaps,615,2100\nYouTube,2340,8000\nMail,1000,950\n"
+    assert dropped(usage, "Maps used about 16% of your cellular data.", "16%")  # 615 / 3955
+    assert not dropped(usage, "Maps used 19% of your cellular data.", "19%")  # of wifi
 
 
 def test_a_figure_joined_to_its_unit_by_a_hyphen_has_that_unit() -> None:

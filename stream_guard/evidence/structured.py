@@ -158,7 +158,11 @@ def read(text: str) -> Reading:
     lines = stripped.split("\n")
     for start in range(min(_CSV_PREAMBLE, len(lines) - _CSV_ROWS) + 1):
         # a CSV, or one after a line or two of its own ("billing_cycle: 2024-10-05 to
-        # 2024-11-04", a title): a blind probe's report of data by app was read as prose
+        # 2024-11-04", a title): a blind probe's report of data by app was read as prose. No
+        # line with a comma or a tab is one: it is the table's own header, or a sentence
+        # ("Attendees: Ana, Ben, Chloe"; a CSV whose first row has no number: a review)
+        if start and any("," in line or "\t" in line for line in lines[:start]):
+            break
         table = _csv("\n".join(lines[start:]))
         if table is not None:
             preamble = [line.strip() for line in lines[:start] if line.strip()]

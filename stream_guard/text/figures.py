@@ -187,10 +187,17 @@ _MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) {_DAY}\b(?![\d:.,]\d)"
 _DAY_OF_MONTH = re.compile(rf"\b{_DAY}(?: of)? ({_MONTH_NAMES})\b")
 _DAY_HINT = re.compile(_MONTH_NAMES)
 # A month's short name (capitalised: "mar" is a verb) before a day or a year, or after a day.
-_SHORT_NAMES = r"(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)"
-_SHORT_MONTH = re.compile(rf"\b{_SHORT_NAMES}\.?(?= \d)"
-                          rf"|(?:(?<=\d )(?<!\d\d\d )|(?<=\d(?:st|nd|rd|th) )){_SHORT_NAMES}\b")
-_SHORT_HINT = re.compile(rf"\b{_SHORT_NAMES}\b")
+# "Jan", "Jun" and "Mar" are also names ("Action items: Jan 2, Jun 4": an adversarial review):
+# a month only before a year or an ordinal day, or after a word that dates ("on Jan 5").
+_SHORT_NAMES = r"(Feb|Apr|Jul|Aug|Sept?|Oct|Nov|Dec)"
+_NAME_LIKE = r"(Jan|Jun|Mar)"
+_DATING = r"(?:on|by|since|until|till|from|to|before|after|through|of|due|in|starting|ending)"
+_SHORT_MONTH = re.compile(
+    rf"\b{_SHORT_NAMES}\.?(?= \d)"
+    rf"|(?:(?<=\d )(?<!\d\d\d )|(?<=\d(?:st|nd|rd|th) )){_SHORT_NAMES}\b"
+    rf"|\b{_NAME_LIKE}\.?(?= (?:\d{{4}}\b|\d{{1,2}}(?:st|nd|rd|th)\b|\d{{1,2}}, \d{{4}}\b))"
+    rf"|\b(?P<dating>{_DATING} ){_NAME_LIKE}\.?(?= \d{{1,2}}\b)")
+_SHORT_HINT = re.compile(rf"\b(?:{_SHORT_NAMES}|{_NAME_LIKE})\b")
 _MONTH_OF = {**{name[:3]: name for name in _MONTHS}, "Sept": "September"}
 
 
@@ -207,7 +214,7 @@ def canonical_dates(text: str) -> str:
     if _DATE_HINT.search(text):
         text = _digit_dates(text)
     if _SHORT_HINT.search(text):  # "Oct 4", "4 Oct.", "Sept. 20", "Jun 2024": a chat's dates
-        text = _SHORT_MONTH.sub(lambda m: _MONTH_OF[m.group(1) or m.group(2)], text)
+        text = _SHORT_MONTH.sub(_month_written_out, text)
     if not _DAY_HINT.search(text):
         return text
     # "1st-3rd March" -> "1st - 3rd March", "June 3-5" -> "3 June -5": the range's other day
@@ -216,6 +223,12 @@ def canonical_dates(text: str) -> str:
     text = _MONTH_DAY.sub(lambda m: f"{m.group(2)} {m.group(1)}" + (
         " " if m.end() < len(text) and text[m.end()] in "–—-" else ""), text)
     return _DAY_OF_MONTH.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
+
+
+def _month_written_out(match: re.Match[str]) -> str:
+    """A :data:`_SHORT_MONTH` match with its month's name written out."""
+    dating = match.group("dating") or ""
+    return dating + _MONTH_OF[next(name for name in match.groups() if name and name != dating)]
 
 
 def _digit_dates(text: str) -> str:

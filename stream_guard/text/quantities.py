@@ -47,6 +47,7 @@ from stream_guard.text.figures import (
     plain_number,
     spell_out_numbers,
 )
+from stream_guard.text.rows import ColumnWork
 from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, term_keys, terms
 
 # The key of a quantity index under which it keeps every number the text states, of any unit.
@@ -524,12 +525,10 @@ def _unit_of(text: str, match: re.Match[str]) -> str:
 
 
 _Figure = tuple[re.Match[str], Decimal, "str | None", str]
-# What a window works out of a list's rows: amounts by unit and percentages, each sorted.
-Derived = tuple[Mapping[str, Sequence[float]], Sequence[float]]
 
 
 def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous: str = "",
-                    derived: Callable[[], Derived] | None = None) -> str:
+                    derived: Callable[[], list[ColumnWork]] | None = None) -> str:
     """``text`` without the figures it works out from two other figures (a sum, difference,
     product, a quotient where it divides or averages, a share or change in percent of two
     amounts, a percentage of an amount, a duration between two times or days:
@@ -544,12 +543,13 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     miles more", "a decrease of $76.37", "cheaper by $360"; a percentage of two amounts needs
     no cue: it is one), of no unit or of an operand's ("$10 per month for 2 users, so 12
     days" is no sum: a review), and never a year: "5 to 10 days for $15" is no worked-out sum.
-    ``derived`` gives the amounts by unit and the percentages the window works out of the
-    rows of the evidence's lists it points at (:meth:`~stream_guard.text.rows.RowIndex.derived`,
-    sorted; asked for only where the window has a figure the evidence does not state): a
-    figure that is one of them, of its unit (money and bare numbers: no unit; a word the
-    evidence counts nothing in, "148,190 downloads", is no unit either), is worked out too,
-    cue or not.
+    ``derived`` gives what the window works out of each column of the evidence's lists
+    (:meth:`~stream_guard.text.rows.RowIndex.derived`; asked for only where the window has a
+    figure the evidence does not state): a figure that is one of a column's, of the column
+    its unit or its words name (a figure of money, of no unit, or of a word the evidence
+    counts nothing in, "148,190 downloads", of a column the window names, else of money and
+    bare numbers), is worked out too; a percentage only as a share of a column the window or
+    the one before names.
 
     Right arithmetic on the wrong rule passes the lexical signals: adding up parts where the
     evidence prices the bundle, or leave days where it caps the carry-over at 5 (a review);
@@ -574,7 +574,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     stated = evidence.get(ANY_UNIT, frozenset())
     dividing = _DIVIDING.search(cased) is not None
     operands = [*figures, *earlier]
-    of_rows: list[Derived] = []  # derived(), once asked for
+    of_rows: list[list[ColumnWork]] = []  # derived(), once asked for
 
     def worked_out(k: int) -> bool:
         match, result, kind, unit = figures[k]
@@ -599,15 +599,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
         if derived is not None and kind in (None, "percent"):
             if not of_rows:
                 of_rows.append(derived())
-            amounts, shares = of_rows[0]
-            key = ANY_UNIT if unit in _CURRENCY else unit
-            pools: list[Sequence[float]] = (
-                [shares] if kind == "percent"
-                else list(amounts.values()) if unit == ANY_UNIT  # a bare figure: any column's
-                else [amounts.get(key, ())] if key in evidence or key in _CONVERTS
-                else [amounts.get(key, ()), amounts.get(ANY_UNIT, ())])  # a word, no unit
             if any(bisect.bisect_left(pool, result - own) < bisect.bisect_right(pool, result + own)
-                   for pool in pools):
+                   for pool in _pools(of_rows[0], kind, unit, evidence, cued is not None)):
                 return True
         band = _hedge_before(spelled, match.start())
         if kind == "percent" or band is None:  # else within 1 %: 5,838 / 934 = 6.25 is no 6
@@ -639,6 +632,24 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     for start, end in sorted(drop, reverse=True):
         spelled = spelled[:start] + spelled[end:]
     return spelled
+
+
+def _pools(works: list[ColumnWork], kind: str | None, unit: str,
+           evidence: Mapping[str, frozenset[str]], cued: bool) -> list[list[float]]:
+    """The values of ``works`` (:meth:`~stream_guard.text.rows.RowIndex.derived`) a figure of
+    ``kind`` and ``unit`` may be (see :func:`drop_worked_out`)."""
+    if kind == "percent":
+        return [w.shares for w in works if w.named]
+    money = unit in _CURRENCY
+    if not money and unit != ANY_UNIT:
+        columns = [w for w in works if unit in w.units]
+        if columns or unit in evidence or unit in _CONVERTS:
+            return [w.plain for w in columns] + ([w.cued for w in columns] if cued else [])
+    # money, no unit, or a word the evidence counts nothing in: a column the window names, of
+    # money and bare numbers where it is money
+    candidates = [w for w in works if w.units[0] == ANY_UNIT] if money else works
+    columns = [w for w in candidates if w.named] or candidates
+    return [w.plain for w in columns] + ([w.cued for w in columns] if cued else [])
 
 
 def _worked_figures(spelled: str) -> list[_Figure]:
