@@ -313,6 +313,27 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Enjoy! Happy snorkeling!", True),
     ("Hope your little one feels better soon!", True),
     ("Oh no, so sorry to hear that!", True),
+    # a chat probe's small talk on the listener's news: who it is for, an ordinal, an
+    # exclamation, a hope that runs on past "and"
+    ("How lovely, congratulations to your sister!", True),
+    ("Happy 70th to your mum, what a special celebration!", True),
+    ("Happy 10th anniversary, what a lovely way to celebrate!", True),
+    ("Happy anniversary to you both — what a lovely way to celebrate!", True),
+    ("I'm so sorry about your grandad's fall; I hope he's comfortable and on the mend.", True),
+    ("That's fantastic news for your friend, what a lovely way to celebrate her!", True),
+    ("Woohoo, congratulations!", True),
+    ("What a treat for you!", True),
+    ("Stay well!", True),
+    # ... and what they do not cover: a figure that is no ordinal, a claim after "and" or
+    # beside the exclamation, what a business grants for "your" person
+    ("Happy 3rd birthday, and your 2nd night is free!", False),
+    ("Happy birthday to your son, your refund is approved!", False),
+    ("What a treat, breakfast is free!", False),
+    ("I hope you enjoy it and breakfast is free!", False),
+    ("Hope you have fun and the pool is open!", False),
+    ("Sorry about your refund!", False),
+    ("Well done, your order shipped!", False),
+    ("Congratulations to your sister on the free upgrade!", False),
     ("Thanks for your order of 3 items!", False),
     ("Yes. Thanks!", False),
     ("Sure thing!", False),
@@ -367,3 +388,36 @@ def test_scaffolding_does_not_change_the_conversation_checks() -> None:
 def test_a_referral_alone_is_service_talk(text: str, referral: bool) -> None:
     assert is_referral(text) is referral
     assert is_service_talk(text) is referral
+
+
+RINK = ("The rink is open 10am to 8pm. Skate hire costs £5, and groups of 10 or more get 10% "
+        "off. Birthday parties include skate hire and a reserved table.")
+
+
+@pytest.mark.parametrize(("window", "talk"), [
+    # small talk on the listener's life, in words of its own (a blind chat probe halted 56 of
+    # its 80 faithful answers, most on such a line)
+    ("Have a wonderful time in Malaga, all three of you!", True),
+    ("Congratulations to your sister!", True),
+    ("Happy 8th birthday to your son!", True),  # "birthday" is the evidence's word too
+    ("Enjoy the weekend!", True),
+    ("What a lovely way to celebrate, how exciting!", True),
+    # ... and what it does not cover: a claim in a friendly line on what the business offers,
+    # allows or charges, a wish that presupposes it, a figure, a word of the evidence's
+    ("Happy birthday, and enjoy the free dessert we give birthday guests!", False),
+    ("Enjoy a hot chocolate by the rink-side fire afterwards!", False),
+    ("Enjoy the clubhouse bar after your match!", False),
+    ("Enjoy browsing the cactus greenhouse when you visit!", False),
+    ("Enjoy your visit, and be sure to catch the cannon firing at noon!", False),
+    ("Congratulations, your group gets 20% off!", False),
+    ("Happy birthday, skate hire is on us!", False),
+    ("Have a wonderful time at the rink!", False),
+    ("Flowers are welcome on the ward.", False),
+    ("The rink is lovely at night.", False),  # no mark of goodwill
+])
+def test_small_talk_on_the_listeners_life(window: str, talk: bool) -> None:
+    from stream_guard.text.stance import chats_about_listener
+    from stream_guard.text.terms import term_keys, terms
+
+    keys = {t.key for t in terms(window)}
+    assert chats_about_listener(window, keys, term_keys(RINK)) is talk

@@ -42,7 +42,7 @@ from stream_guard.text.quantities import (
     weekday_conflict,
 )
 from stream_guard.text.rows import RowIndex
-from stream_guard.text.stance import asks_listener, speaks_of_self
+from stream_guard.text.stance import asks_listener, chats_about_listener, speaks_of_self
 from stream_guard.text.terms import Term, coverage, known
 
 # Whether a window is about the conversation rather than the world (text.stance); last in every
@@ -90,6 +90,9 @@ class Signals:
     # It names one row of a list the evidence gives and another row's value (text.rows); no
     # fusion feature: it caps the score (``capped``).
     other_row: bool = False
+    # It is small talk on the listener's life that touches nothing the evidence says
+    # (text.stance); no fusion feature: it floors the score (``capped``).
+    small_talk: bool = False
 
     def features(self, model_support: float | None = None) -> list[float]:
         row = [self.coverage, self.premise_coverage, float(self.conflict), self.novel_specifics,
@@ -136,6 +139,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
                                         asked_places),
         other_row=rows is not None and rows.other_row(frozenset(t.key for t in window),
                                                      window_text),
+        small_talk=not conflict and chats_about_listener(
+            window_text, {t.key for t in window}, evidence_keys),
     )
 
 
@@ -272,7 +277,10 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     what it names missing from the evidence: :mod:`stream_guard.text.absence`) is floored at
     ``ABSENCE_SUPPORT`` instead: it is a claim about the evidence, which neither word coverage
     nor the detector reads as one (both find the missing thing unsupported). Not where a
-    detector with a contradiction class finds it contradicted: that is no abstention.
+    detector with a contradiction class finds it contradicted: that is no abstention. So is
+    small talk on the listener's life that touches nothing the evidence says ("Have a
+    wonderful time in Malaga!": :func:`~stream_guard.text.stance.chats_about_listener`): no
+    evidence attests it, and none could contradict it.
     """
     flipped = (signals.polarity_flip and model_support is not None
                and model_support < POLARITY_MODEL_MAX)
@@ -280,7 +288,8 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
             or signals.other_row):
         return (min(support, 1.0 - CONFLICT_CONTRADICTION),
                 max(contradiction, CONFLICT_CONTRADICTION))
-    if signals.absence_borne_out and contradiction < ABSENCE_MAX_CONTRADICTION:
+    if ((signals.absence_borne_out or signals.small_talk)
+            and contradiction < ABSENCE_MAX_CONTRADICTION):
         return max(support, ABSENCE_SUPPORT), contradiction
     return support, contradiction
 
