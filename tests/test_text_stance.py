@@ -414,6 +414,15 @@ RINK = ("The rink is open 10am to 8pm. Skate hire costs £5, and groups of 10 or
     ("Have a wonderful time at the rink!", False),
     ("Flowers are welcome on the ward.", False),
     ("The rink is lovely at night.", False),  # no mark of goodwill
+    # ... and a review's: a claim after a friendly opener, in words of its own; an hour in
+    # words
+    ("Happy birthday — the rooftop pool is heated all year round!", False),
+    ("Happy birthday, and the chef will bake you a cake to celebrate!", False),
+    ("How cool, Tom Hardy played the lead role!", False),
+    ("Happy birthday to your son — kids under twelve go in for nothing!", False),
+    ("How fun — late openings on Thursdays last until nine!", False),
+    ("Have a wonderful time in Malaga, all three of you!", True),
+    ("Happy birthday to your daughter — I hope she has a wonderful day!", True),
 ])
 def test_small_talk_on_the_listeners_life(window: str, talk: bool) -> None:
     from stream_guard.text.stance import chats_about_listener

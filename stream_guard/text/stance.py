@@ -588,7 +588,8 @@ offer offers offered discount discounts deal deals bonus upgrade upgrades refund
 voucher vouchers price prices cost costs fee fees charge charges charged pay paid book booked
 booking available open opens closed close closes allowed permitted welcome can cannot can't
 must mustn't need needs required require requires policy policies eligible guarantee
-guaranteed get gets provide provides give gives always never every each per only""".split())  # noqa: SIM905
+guaranteed get gets provide provides give gives always never every each per only midnight noon
+hourly daily weekly until till half house nothing""".split())  # noqa: SIM905
 # The words of goodwill and of the listener's occasions, which the evidence may use too (a
 # bakery's "birthday cakes"; a venue's "wedding parties") without making a wish a claim.
 _GOODWILL_WORDS = frozenset("""congratulation congratulations congrats happy birthday anniversary
@@ -607,6 +608,12 @@ _PRESUPPOSING = re.compile(
     r"|\b(?:be sure|make sure|don't forget|do remember|remember) to\b", re.IGNORECASE)
 _SMALL_TALK_CHARS = 200
 _AGE = re.compile(r"\b\d{1,3}(?:st|nd|rd|th)\b")  # "Happy 70th!": an age, no figure to check
+# Where a line of small talk's clauses part, and how a clause said of the listener or the
+# speaker opens.
+_TALK_BREAK = re.compile(r"\s*(?:[\u2014\u2013;:,]|\s-\s)\s*(?:and\s+|so\s+|but\s+)?|\s+and\s+")
+_OF_US = re.compile(r"(?:you|your|yours|you're|you'll|you've|I|I'm|I'd|I've|I'll|she|she's|he"
+                    r"|he's|they|they're|all|both|what|how|that's|here's|please|safe|many)\b"
+                    .replace("'", "['’]"), re.IGNORECASE)
 
 
 def chats_about_listener(text: str, window_keys: AbstractSet[str],
@@ -624,5 +631,14 @@ def chats_about_listener(text: str, window_keys: AbstractSet[str],
         return False
     if not lowercase_words(text).isdisjoint(_CLAIMS) or _PRESUPPOSING.search(text):
         return False
-    return all(key in _GOODWILL_WORDS or key not in evidence_keys or key.isdigit()  # an age
+    # After its first clause each is goodwill again, or said of the listener or the speaker
+    # ("..., all three of you!", "... — I hope she has a wonderful day!"): a review slipped
+    # claims past the words above after a friendly opener ("Happy birthday — the rooftop pool
+    # is heated all year round!", "How cool, Tom Hardy played the lead role!").
+    for clause in _TALK_BREAK.split(text)[1:]:
+        clause = clause.strip(" !.")
+        if clause and _GOODWILL.search(clause) is None and not _OF_US.match(clause):
+            return False
+    # its only figures are ages and numbers in words ("Happy 70th!", "all three of you")
+    return all(key in _GOODWILL_WORDS or key.isdigit() or key not in evidence_keys
                for key in window_keys)
