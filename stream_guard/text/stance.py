@@ -560,7 +560,7 @@ _LABEL = re.compile(r"#{1,6}[ \t][^\n]*|(\*\*|__)[^*_\n]+\1[ \t]*:?")
 
 # Small talk on the listener's life: a chat assistant congratulates, wishes well and
 # sympathises about what the user said ("Have a wonderful time in Malaga, all three of you!",
-# "I'm so sorry Biscuit isn't well."). A blind probe of such answers had 56 of its 80 faithful
+# "I'm so sorry about your dad."). A blind probe of such answers had 56 of its 80 faithful
 # answers halted on it: the formulas above cover its commonest words only, and the rest say
 # things of the user's life the evidence never mentions, in words of their own. Read here as
 # talk where nothing in it could be a claim on the evidence (:func:`chats_about_listener`).
@@ -623,9 +623,10 @@ def chats_about_listener(text: str, window_keys: AbstractSet[str],
     of goodwill (``_GOODWILL``), no figure but an ordinal, none of the words of a claim on
     what a business offers or allows (``_CLAIMS``) nor a wish that presupposes it, and no
     content word the evidence (its ``evidence_keys``) uses but those of goodwill and
-    occasions. What it says is the user's (their sister's
-    wedding, their dog's illness), which no evidence could attest and none contradicts; a
-    friendly line that touches the evidence's subject at all is judged as any other."""
+    occasions; each clause after the first goodwill again or said of the listener or the
+    speaker. What it says is the user's (their sister's wedding, their dog's illness), which
+    no evidence could attest and none contradicts; a friendly line that touches the evidence's
+    subject at all is judged as any other."""
     if (len(text) > _SMALL_TALK_CHARS or has_digit(_AGE.sub(" ", text))
             or text.rstrip(_CLOSERS).endswith("?") or _GOODWILL.search(text) is None):
         return False
