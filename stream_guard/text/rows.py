@@ -1,4 +1,4 @@
-"""Rows: whether an answer gives one row's value for another's.
+"""Rows: whether an answer gives one row's value for another's, and what it works out of them.
 
 An agent answers from a list its tool returned: flights and their gates, hosts and their disks,
 a bill's lines. Mixing two rows up is an error such answers make (blind probes of answers
@@ -22,6 +22,11 @@ is not judged, nor one that sets its row against others or a condition ("except 
 "more than double the $49 plan": :data:`_CONTRASTING`), nor a value in a clause that relates it
 to another or to a bound, or negates it ("free until 2 pm", "peaked at 1,350 before dipping":
 :data:`_RELATING`).
+
+The rows also give what an answer works out of them (:meth:`RowIndex.derived`): a difference,
+a sum or an average of the rows it names, a share of a column's total. Such a figure is stated
+nowhere, and read as a new one it halted faithful answers ("Over June–August you generated
+2,435 kWh").
 
 Pure: built once per stream from the fields :func:`stream_guard.evidence.structured.read` finds,
 looked up per window.
