@@ -26,6 +26,7 @@ import json
 import random
 import re
 import time
+import timeit
 from typing import Any
 
 from stream_guard.eval.results import machine_info, results_parser, write_report
@@ -61,8 +62,8 @@ def _rows(rng: random.Random) -> dict[str, Any]:
         f"{name},{price},{rng.randrange(100)}" for name, price in products)
     reading = read(csv)
     quantities = quantity_index(reading.prose)
-    build = min(_seconds(lambda: RowIndex(reading.fields, column_use, quantities))
-                for _ in range(3))
+    build = min(timeit.repeat(lambda: RowIndex(reading.fields, column_use, quantities),
+                              number=1, repeat=3))
     index = RowIndex(reading.fields, column_use, quantities)
     micros, dropped_wrong = [], 0
     for k in range(WINDOWS):
@@ -101,12 +102,6 @@ def _prose(data: Any) -> dict[str, Any]:
     micros.sort()
     return {"windows": len(windows), "p50_us": round(micros[len(micros) // 2], 1),
             "p99_us": round(micros[int(len(micros) * 0.99)], 1)}
-
-
-def _seconds(call: Any) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

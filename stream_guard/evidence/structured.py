@@ -94,17 +94,16 @@ _FIGURE_CELL = re.compile(r"[-+]?[$€£]?-?\d[\d,]*(?:\.\d+)?%?"
                           r"|\d{4}-\d{2}-\d{2}(?:[T ][\d:.+\-Z]*)?")
 # A cell that is an amount a column may be added up over: a number, a currency sign before it.
 _AMOUNT = re.compile(r"(?P<sign>-?)(?P<currency>[$€£]?)(?P<minus>-?)(?P<number>\d[\d,]*(?:\.\d+)?)")
-# Columns whose numbers are no amounts to add up: names, years, ranks, positions ("order_id",
-# "zip"), temperatures, ratings, shares.
-_NO_TOTAL = frozenset((*_NAMING, "year", "zip", "postcode", "phone", "rank", "version", "lat",
-                       "latitude", "lon", "lng", "longitude", "seed", "position", "pos", "no",
-                       "c", "f", "celsius", "fahrenheit", "temp", "temperature", "rating",
-                       "score", "aqi", "index", "humidity", "pct", "percent", "percentage",
-                       "port", "max", "min", "high", "low", "like", "pressure"))
-# ... of which these are measures, averaged and compared but not added up.
+# Columns of measures, averaged and compared but not added up: temperatures, ratings, bounds.
 _MEASURED = frozenset(("c", "f", "celsius", "fahrenheit", "temp", "temperature", "rating",
                        "score", "aqi", "index", "humidity", "pressure", "max", "min", "high",
                        "low"))
+# Columns whose numbers are no amounts to add up: names, years, ranks, positions ("order_id",
+# "zip"), shares, and the measures.
+_NO_TOTAL = frozenset((*_NAMING, *_MEASURED, "year", "zip", "postcode", "phone", "rank",
+                       "version", "lat", "latitude", "lon", "lng", "longitude", "seed",
+                       "position", "pos", "no", "pct", "percent", "percentage", "port",
+                       "like"))
 # A table's row of its own total ("Total", "Grand total", "Subtotal"), by any of its values.
 _TOTAL_ROW = re.compile(r"(?:grand |sub-?)?totals?\b", re.IGNORECASE)
 _AGGREGATE_ROWS = 2  # a column is added up over at least this many rows

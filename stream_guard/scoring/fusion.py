@@ -117,6 +117,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     (:func:`~stream_guard.text.places.sentence_places`; none: the places check is not made),
     those the user's prompt names (which the window may put back) and the rows of its lists
     (:class:`~stream_guard.text.rows.RowIndex`; none: the rows check is not made)."""
+    keys = frozenset(t.key for t in window)
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
     missing = sum(t.weight for t in specifics if not known(t.key, evidence_keys))
@@ -132,15 +133,13 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         speaker=speaks_of_self(window_text),
         asks_listener=asks_listener(window_text),
         polarity_flip=bool(premise_sentences) and flips_polarity(
-            {t.key for t in window}, window_text, premise_sentences),
+            keys, window_text, premise_sentences),
         opposite_swap=bool(nearest) and says_opposite(window_text, nearest, evidence_keys),
         absence_borne_out=not conflict and borne_out(window_text, evidence_keys),
         other_place=names_another_place(window_text, evidence_places, evidence_keys,
                                         asked_places),
-        other_row=rows is not None and rows.other_row(frozenset(t.key for t in window),
-                                                     window_text),
-        small_talk=not conflict and chats_about_listener(
-            window_text, {t.key for t in window}, evidence_keys),
+        other_row=rows is not None and rows.other_row(keys, window_text),
+        small_talk=not conflict and chats_about_listener(window_text, keys, evidence_keys),
     )
 
 

@@ -456,9 +456,11 @@ _RESULT_BEFORE = re.compile(r"=|\b(?:totals?|comes? to|works? out|adds? up|that'
                             r"each|apiece|average)\b")
 # ... or a difference or a quotient: right before it ("down 135 kWh", "a decrease of $76.37",
 # "cheaper by $360"), or after it and its unit ("22 miles more", "37,000 each on average").
+_BY = r"up|down|by|saves?|saving"
+_CHANGE = (r"difference|decrease|increase|drop|rise|gain|loss|savings?|reduction|change|jump|dip"
+           r"|fall|swing|gap")
 _RESULT_JUST_BEFORE = re.compile(
-    r"(?:\b(?:up|down|by|saves?|saving)|\b(?:difference|decrease|increase|drop|rise|gain|loss|"
-    r"savings?|reduction|change|jump|dip|fall|swing|gap) of)\s+(?:" + "|".join(
+    rf"(?:\b(?:{_BY})|\b(?:{_CHANGE}) of)\s+(?:" + "|".join(
         ("about", "around", "roughly", "nearly", "almost", "approximately", "some",
          r"just (?:over|under)")) + r"\s+)?\W?$")
 _AS_RESULT = (r"(?:more|less|fewer|higher|lower|cheaper|longer|shorter|faster|slower|bigger|"
@@ -466,7 +468,8 @@ _AS_RESULT = (r"(?:more|less|fewer|higher|lower|cheaper|longer|shorter|faster|sl
 _TOTAL = r"(?:in total|in all|altogether)\b"
 _RESULT_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+)?(?:" + _TOTAL + "|" + _AS_RESULT + ")")
 _TOTAL_HINT = re.compile(_TOTAL)  # where _RESULT_AFTER can match at all: a literal scan
-_RESULT_AFTER_HINT = re.compile(_AS_RESULT + r"|\b(?:up|down|by|of)\b")
+# Where either can match at all: a scan of words, not of every figure's surroundings.
+_RESULT_HINT = re.compile(_AS_RESULT + rf"|\b(?:{_BY}|{_CHANGE})\b")
 _CUE_CHARS = 60
 # A quotient only where the text divides: of a few small figures, some quotient lands near
 # almost any number ("a 4 × 4 ft unit for $40 ... a 5 × 10 ft unit": 40 / 4).
@@ -560,7 +563,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                             evidence)
     low = text.lower()
     if not has_digit(text) or not (derived or _RESULT_BEFORE.search(low)
-                                   or _TOTAL_HINT.search(low) or _RESULT_AFTER_HINT.search(low)
+                                   or _TOTAL_HINT.search(low) or _RESULT_HINT.search(low)
                                    or "%" in low or "percent" in low):
         return text
     spelled = spell_out_numbers(text)
@@ -641,14 +644,13 @@ def _pools(works: list[ColumnWork], kind: str | None, unit: str,
     if kind == "percent":
         return [w.shares for w in works if w.named]
     money = unit in _CURRENCY
-    if not money and unit != ANY_UNIT:
-        columns = [w for w in works if unit in w.units]
-        if columns or unit in evidence or unit in _CONVERTS:
-            return [w.plain for w in columns] + ([w.cued for w in columns] if cued else [])
-    # money, no unit, or a word the evidence counts nothing in: a column the window names, of
-    # money and bare numbers where it is money
-    candidates = [w for w in works if w.units[0] == ANY_UNIT] if money else works
-    columns = [w for w in candidates if w.named] or candidates
+    columns = [] if money or unit == ANY_UNIT else [w for w in works if unit in w.units]
+    if not columns and (money or unit == ANY_UNIT or (unit not in evidence
+                                                      and unit not in _CONVERTS)):
+        # money, no unit, or a word the evidence counts nothing in: a column the window
+        # names, of money and bare numbers where it is money
+        candidates = [w for w in works if w.units[0] == ANY_UNIT] if money else works
+        columns = [w for w in candidates if w.named] or candidates
     return [w.plain for w in columns] + ([w.cued for w in columns] if cued else [])
 
 

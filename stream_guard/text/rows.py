@@ -125,14 +125,11 @@ class RowIndex:
         self._by_key = dict(by_key)
         self._values = values
         self._by_value = dict(holders)  # a value's (row, column) holders
-        columns = (_number_columns(fields, column_use, quantities or {})
-                   if column_use is not None else {})
-        self._columns = {column: (cells, sum(v for _, _, v in cells) / len(cells),
-                                  sum(v for _, _, v in cells))
-                         for column, cells in columns.items()}
+        self._columns = (_number_columns(fields, read, column_use, quantities or {})
+                         if column_use is not None else {})
         rows_by_amount: dict[str, set[str]] = defaultdict(set)
         row_amounts: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for (_, units, adds), cells in columns.items():
+        for (_, units, adds), cells in self._columns.items():
             for row, token, number in cells:
                 rows_by_amount[token].add(row)
                 if adds:
@@ -190,31 +187,36 @@ class RowIndex:
         difference of months as another pair's."""
         if not self._columns:
             return []
+        previous_keys = term_keys(previous) if previous else frozenset()
         now = self._pointed(window_keys, window_text)
-        before = self._pointed(term_keys(previous), previous) if previous else set()
         if len(now) > _ANCHORS:
             now = set()
-        if len(now | before) > _ANCHORS:
-            before = set()
-        named_keys = set(window_keys) | (term_keys(previous) if previous else set())
+        pointed = now | self._pointed(previous_keys, previous)
+        if len(pointed) > _ANCHORS:
+            pointed = now
+        named_keys = window_keys | previous_keys
         out = []
-        for (_, units, adds), (cells, mean, total) in self._columns.items():
+        for (_, units, adds), cells in self._columns.items():
             values = [value for _, _, value in cells]
+            total = sum(values)
             anchors = [i for i, (row, _, _) in enumerate(cells) if row in now]
-            together = [values[i] for i, (row, _, _) in enumerate(cells) if row in now | before]
-            plain = {mean}
+            together = [values[i] for i, (row, _, _) in enumerate(cells) if row in pointed]
+            plain = {total / len(values)}
             plain.update(abs(values[a] - values[b]) for a, b in combinations(anchors, 2))
             runs = [values[a:b + 1] for a, b in combinations(anchors, 2)] if adds else []
             if len(together) > 1:
                 runs.append(together)
-            for run in runs:
-                plain.update((sum(run), sum(run) / len(run)) if adds else (sum(run) / len(run),))
+            sums = [sum(run) for run in runs]
+            plain.update(run_total / len(run) for run_total, run in zip(sums, runs, strict=True))
             cued: set[float] = set()
             if len(anchors) == 1 and len(values) <= _DIFFERENCE_ROWS:  # two: theirs alone
                 cued.update(abs(values[anchors[0]] - v) for v in values)
-            shares = ([run_total * 100 / total for run_total in
-                       [values[i] for i in anchors] + [sum(run) for run in runs]]
-                      if adds and total > 0 else [])
+            shares: list[float] = []
+            if adds:
+                plain.update(sums)
+                if total > 0:
+                    shares = [part * 100 / total
+                              for part in [values[i] for i in anchors] + sums]
             out.append(ColumnWork(units, not named_keys.isdisjoint(units), _worked(plain),
                                   _worked(cued), sorted(shares)))
         for row in now:  # a row's amounts of one unit against each other, as a result
@@ -225,6 +227,8 @@ class RowIndex:
 
     def _pointed(self, keys: AbstractSet[str], text: str) -> set[str]:
         """The rows ``text`` (its term ``keys``) names, or quotes a number of."""
+        if not text:
+            return set()
         pointed = {row for key in keys for row in self._by_key.get(key, ())}
         for token in value_tokens(text):
             holders = self._rows_by_amount.get(token, ())
@@ -256,11 +260,12 @@ _LARGEST = Decimal(10) ** 15  # a number this long is an id, not an amount (and 
 _NUMBER_ROWS = 500  # a longer column is no list an answer works figures out of by hand
 
 
-def _number_columns(fields: list[tuple[str, str, str]], column_use: Callable[[str], str],
-                    quantities: Mapping[str, frozenset[str]],
+def _number_columns(fields: list[tuple[str, str, str]], tokens_of: Mapping[str, list[str]],
+                    column_use: Callable[[str], str], quantities: Mapping[str, frozenset[str]],
                     ) -> dict[tuple[str, tuple[str, ...], bool], list[tuple[str, str, float]]]:
     """Each column whose every value is one plain number, of two rows or more up to
-    :data:`_NUMBER_ROWS`, that ``column_use`` works something out of, with its units and
+    :data:`_NUMBER_ROWS` (``tokens_of``: each value's :func:`value_tokens`), that ``column_use``
+    works something out of, with its units and
     whether it adds up: its (row, value token, value) in order. Its unit is the one
     ``quantities`` give every value of it under ("Produced: 812 kWh."), else none (money, bare
     numbers: ""), then each word of its name ("cellular mb", "kwh used")."""
@@ -269,7 +274,7 @@ def _number_columns(fields: list[tuple[str, str, str]], column_use: Callable[[st
     for row, column, value in fields:
         if column in broken:
             continue
-        found = value_tokens(value)
+        found = tokens_of[value]
         try:
             number = Decimal(found[0]) if len(found) == 1 else None
         except InvalidOperation:

@@ -409,8 +409,8 @@ _OFFER_ALLOWED = _OFFER_WORDS | POLITENESS
 # Where a pleasantry's clauses meet: each must hold a formula of its own, or be an
 # interjection; a clause of allowed words without one is a claim ("Thanks! You're in.",
 # "Thanks for checking! Your dog goes home today.": a second review).
-_CLAUSE = re.compile(r"[,;:!?.\u2026\u2014\u2013()]+|\s-\s|\b(?:and|but)\b", re.IGNORECASE)
 _PUNCTUATION = re.compile(r"[,;:!?.\u2026\u2014\u2013()]+|\s-\s")
+_CLAUSE = re.compile(_PUNCTUATION.pattern + r"|\b(?:and|but)\b", re.IGNORECASE)
 # An ordinal is no figure in a wish ("Happy 70th to your mum!", "Happy 10th anniversary!").
 _ORDINAL = re.compile(r"\b\d{1,3}(?:st|nd|rd|th)\b")
 _INTERJECTIONS = frozenset("""oh aw aww ooh wow yay ok okay alright great perfect awesome lovely
@@ -607,7 +607,6 @@ _PRESUPPOSING = re.compile(
     # ... or a tip: "be sure to catch the cannon firing at noon", "don't forget to ..."
     r"|\b(?:be sure|make sure|don't forget|do remember|remember) to\b", re.IGNORECASE)
 _SMALL_TALK_CHARS = 200
-_AGE = re.compile(r"\b\d{1,3}(?:st|nd|rd|th)\b")  # "Happy 70th!": an age, no figure to check
 # Where a line of small talk's clauses part, and how a clause said of the listener or the
 # speaker opens.
 _TALK_BREAK = re.compile(r"\s*(?:[\u2014\u2013;:,]|\s-\s)\s*(?:and\s+|so\s+|but\s+)?|\s+and\s+")
@@ -627,7 +626,7 @@ def chats_about_listener(text: str, window_keys: AbstractSet[str],
     speaker. What it says is the user's (their sister's wedding, their dog's illness), which
     no evidence could attest and none contradicts; a friendly line that touches the evidence's
     subject at all is judged as any other."""
-    if (len(text) > _SMALL_TALK_CHARS or has_digit(_AGE.sub(" ", text))
+    if (len(text) > _SMALL_TALK_CHARS or has_digit(_ORDINAL.sub(" ", text))
             or text.rstrip(_CLOSERS).endswith("?") or _GOODWILL.search(text) is None):
         return False
     if not lowercase_words(text).isdisjoint(_CLAIMS) or _PRESUPPOSING.search(text):
