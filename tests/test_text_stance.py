@@ -430,3 +430,41 @@ def test_small_talk_on_the_listeners_life(window: str, talk: bool) -> None:
 
     keys = {t.key for t in terms(window)}
     assert chats_about_listener(window, keys, term_keys(RINK)) is talk
+
+
+CAKES = ("Custom cakes must be ordered at least 72 hours in advance. A 6-inch cake serves 8-10 "
+         "people and costs £32. Collection is from our Mill Street shop on Saturday mornings.")
+ASKED = "My daughter turns 7 on Saturday and 18 kids are coming. Which cake should I order?"
+
+
+@pytest.mark.parametrize(("window", "shape"), [
+    # the shape of small talk: the user's own figures and words may come back
+    ("Happy early 7th birthday — 18 little guests sounds like a lively Saturday!", True),
+    ("I'm so sorry Biscuit isn't well — that must be really worrying.", True),
+    ("Welcome home, Biscuit!", True),
+    ("Congratulations on buying your first house!", True),
+    # ... not a figure the user never wrote, a question, a claim's words or phrases, or a word
+    # of the evidence's the user did not use
+    ("Happy birthday — 20 guests sounds like a lively party!", False),
+    ("Are you excited for the big day?", False),
+    ("Happy birthday, and enjoy the free sparkler we add!", False),
+    ("Flowers are welcome on the ward.", False),
+    ("You're welcome to bring a guest.", False),
+    ("Drinks are on the house for birthdays!", False),
+    ("What a treat — Mill Street is lovely in the morning!", False),
+])
+def test_the_shape_of_small_talk(window: str, shape: bool) -> None:
+    from stream_guard.text.stance import could_be_small_talk
+    from stream_guard.text.terms import term_keys, terms
+
+    keys = {t.key for t in terms(window)}
+    assert could_be_small_talk(window, keys, term_keys(CAKES), term_keys(ASKED)) is shape
+
+
+def test_clauses_of_small_talk() -> None:
+    from stream_guard.text.stance import talk_clauses
+
+    assert talk_clauses("Congratulations — newlyweds get a free bottle of prosecco!") == [
+        "Congratulations", "newlyweds get a free bottle of prosecco"]
+    assert talk_clauses("I'm so sorry about your mum, and please take your time.") == [
+        "I'm so sorry about your mum", "please take your time"]

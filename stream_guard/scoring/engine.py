@@ -33,6 +33,7 @@ detection on the lexical tier rests on the event loop's lag.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 from collections.abc import Hashable, Sequence
@@ -57,6 +58,7 @@ from stream_guard.exceptions import GuardError
 from stream_guard.loop import FairSlots
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
+from stream_guard.models.small_talk import SmallTalkHead
 from stream_guard.oversight.policy import CLEAR_MARGIN
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
@@ -78,6 +80,7 @@ from stream_guard.text.quantities import (
     resolve_hedged_numbers,
 )
 from stream_guard.text.rows import RowIndex
+from stream_guard.text.stance import could_be_small_talk
 from stream_guard.text.terms import terms
 
 log = logging.getLogger("stream_guard.engine")
@@ -153,6 +156,9 @@ class StreamEvidence:
     # The places the user's prompt names: an answer may put them back ("From Denver, the
     # flight ..."), which is no other place than the evidence's (text.places).
     asked: frozenset[str] = frozenset()
+    # The term keys of the user's prompt: small talk may give its figures back ("after 40
+    # years"), which are the user's, not the evidence's (text.stance).
+    prompt_keys: frozenset[str] = frozenset()
     # The inline evidence scoped for windows naming these numbered things (engine._scoped):
     # a stream about the K-123 names it in window after window.
     scoped: dict[frozenset[str], _Scoped] = field(default_factory=dict)
@@ -199,7 +205,8 @@ class GroundingEngine:
                  model_run_at_end: bool | None = None,
                  fusion: tuple[Fusion, Fusion] | None = None,
                  embedder: Embedder | None = None,
-                 library: EvidenceLibrary | None = None) -> None:
+                 library: EvidenceLibrary | None = None,
+                 small_talk: SmallTalkHead | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
         self.model = model if settings.tier == "cascade" else None
@@ -210,6 +217,9 @@ class GroundingEngine:
         self.fusion = fusion if self.model is not None else None
         self.embedder = embedder
         self.library = library
+        # Read with the model only, on its thread, and only on the vectors it was fitted on.
+        self.small_talk = (small_talk if self.model is not None and embedder is not None
+                           and small_talk is not None and small_talk.reads(embedder) else None)
         self.premise_chars = PREMISE_MAX_CHARS
         # The halt policy's knobs: the operator's setting, else the detector's calibration (it
         # holds only for the model tier), else the lexical tier's default.
@@ -353,6 +363,8 @@ class GroundingEngine:
                               request.collection, sum(len(text) for _, text in items),
                               _places(sentences),
                               named(request.prompt) if request.prompt else frozenset(),
+                              frozenset(t.key for t in terms(request.prompt))
+                              if request.prompt else frozenset(),
                               rows=rows if rows else None)
 
     def align(self, jobs: Sequence[CheckJob]) -> list[Alignment]:
@@ -362,7 +374,8 @@ class GroundingEngine:
                    if self.embedder is not None and with_collection
                    else np.zeros((0, 0), np.float32))
         row = {job_index: r for r, job_index in enumerate(with_collection)}
-        out = []
+        out: list[Alignment] = []
+        talk: list[int] = []  # windows for the small-talk head
         for i, job in enumerate(jobs):
             ev = job.evidence
             index, quantities, places = ev.sentences, ev.quantities, ev.places
@@ -404,12 +417,31 @@ class GroundingEngine:
             # lexical tier, checked on the event loop too, has no use for it; nor, to keep that
             # tier as cheap, for the opposites check.
             model = self.model is not None
-            out.append(Alignment(job.text, premise, signals(
+            window_signals = signals(
                 window, text, index.keys, premise_keys, quantities,
                 [(s.text, s.keys) for s in premise.sentences] if model else (),
                 list(dict.fromkeys(s.text for s in (*premise.sentences, *premise.nearest)))
-                if model else (), places, ev.asked, ev.rows), job.previous))
+                if model else (), places, ev.asked, ev.rows, ev.prompt_keys)
+            if (model and self.small_talk is not None and not window_signals.small_talk
+                    and not window_signals.conflict and could_be_small_talk(
+                        job.text, frozenset(t.key for t in window), index.keys,
+                        ev.prompt_keys)):
+                talk.append(i)
+            out.append(Alignment(job.text, premise, window_signals, job.previous))
+        if talk:
+            self._read_small_talk(out, talk)
         return out
+
+    def _read_small_talk(self, out: list[Alignment], talk: list[int]) -> None:
+        """Windows with the shape of small talk that its words did not show: the small-talk
+        head reads what they mean (one embedder batch), and those it reads as small talk are
+        marked so (``Signals.small_talk``), in place."""
+        assert self.small_talk is not None and self.embedder is not None
+        verdicts = self.small_talk.small_talk(self.embedder, [out[i].text for i in talk])
+        for i, is_talk in zip(talk, verdicts, strict=True):
+            if is_talk:
+                out[i] = dataclasses.replace(
+                    out[i], signals=dataclasses.replace(out[i].signals, small_talk=True))
 
     # --- on the model thread ------------------------------------------------------------------
     def _process(self, jobs: list[CheckJob]) -> list[WindowScore]:

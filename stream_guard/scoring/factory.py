@@ -49,6 +49,7 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
                                library=library)
     from stream_guard.models.cross_encoder import load_detector
     from stream_guard.models.labels import parse_label_map
+    from stream_guard.models.small_talk import load_small_talk_head
     from stream_guard.text import opposites
 
     opposites.load()  # the opposites check runs with the model: its table is read here
@@ -62,4 +63,5 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
                            model_threshold=detector.threshold,
                            model_clear_margin=detector.clear_margin,
                            model_run_at_end=detector.run_at_end,
-                           fusion=load_fusion(detector.fusion), embedder=embedder, library=library)
+                           fusion=load_fusion(detector.fusion), embedder=embedder, library=library,
+                           small_talk=load_small_talk_head() if embedder is not None else None)

@@ -109,14 +109,16 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
             nearest: Sequence[str] = (),
             evidence_places: AbstractSet[str] = frozenset(),
             asked_places: AbstractSet[str] = frozenset(),
-            rows: RowIndex | None = None) -> Signals:
+            rows: RowIndex | None = None,
+            prompt_keys: AbstractSet[str] = frozenset()) -> Signals:
     """The lexical signals of one window against its evidence and its premise (its sentences'
     text and keys, for the polarity check; none: the check is not made), the evidence
     sentences nearest it (:attr:`~stream_guard.evidence.premise.Premise.nearest`, for the
     opposites check; none: not made), the places the evidence names
     (:func:`~stream_guard.text.places.sentence_places`; none: the places check is not made),
     those the user's prompt names (which the window may put back) and the rows of its lists
-    (:class:`~stream_guard.text.rows.RowIndex`; none: the rows check is not made)."""
+    (:class:`~stream_guard.text.rows.RowIndex`; none: the rows check is not made), and the
+    term keys of the prompt (figures small talk may give back)."""
     keys = frozenset(t.key for t in window)
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
@@ -139,7 +141,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         other_place=names_another_place(window_text, evidence_places, evidence_keys,
                                         asked_places),
         other_row=rows is not None and rows.other_row(keys, window_text),
-        small_talk=not conflict and chats_about_listener(window_text, keys, evidence_keys),
+        small_talk=not conflict and chats_about_listener(window_text, keys, evidence_keys,
+                                                                 prompt_keys),
     )
 
 

@@ -586,10 +586,16 @@ _GOODWILL = re.compile(
 _CLAIMS = frozenset("""we our ours us free complimentary included include includes including
 offer offers offered discount discounts deal deals bonus upgrade upgrades refund refunds
 voucher vouchers price prices cost costs fee fees charge charges charged pay paid book booked
-booking available open opens closed close closes allowed permitted welcome can cannot can't
-must mustn't need needs required require requires policy policies eligible guarantee
+booking available open opens closed close closes allowed permitted can cannot can't
+mustn't need needs required require requires policy policies eligible guarantee
 guaranteed get gets provide provides give gives always never every each per only midnight noon
-hourly daily weekly until till half house nothing""".split())  # noqa: SIM905
+hourly daily weekly until till half nothing""".split())  # noqa: SIM905
+# ... nor these phrases of one: "flowers are welcome on the ward", "you're welcome to bring a
+# guest", "drinks on the house", "you must book" (a greeting, "Welcome home, Biscuit!", the
+# listener's own "first house" and "that must be worrying" are no claim).
+_CLAIM_PHRASES = re.compile(r"\b(?:is|are|be|re|s|always|very|most|more than) welcome\b"
+                            r"|\bwelcome to (?!(?:the|our|your)\b|(?-i:[A-Z]))\w+"
+                            r"|\bon the house\b|\bmust\b(?! (?:be|have|feel)\b)", re.IGNORECASE)
 # The words of goodwill and of the listener's occasions, which the evidence may use too (a
 # bakery's "birthday cakes"; a venue's "wedding parties") without making a wish a claim.
 _GOODWILL_WORDS = frozenset("""congratulation congratulations congrats happy birthday anniversary
@@ -615,30 +621,53 @@ _OF_US = re.compile(r"(?:you|your|yours|you're|you'll|you've|I|I'm|I'd|I've|I'll
                     .replace("'", "['’]"), re.IGNORECASE)
 
 
-def chats_about_listener(text: str, window_keys: AbstractSet[str],
-                         evidence_keys: AbstractSet[str]) -> bool:
-    """Whether ``text`` (its content term keys ``window_keys``) is small talk on the
-    listener's life that no evidence has a part in: a short window, no question, with a mark
-    of goodwill (``_GOODWILL``), no figure but an ordinal, none of the words of a claim on
-    what a business offers or allows (``_CLAIMS``) nor a wish that presupposes it, and no
-    content word the evidence (its ``evidence_keys``) uses but those of goodwill and
-    occasions; each clause after the first goodwill again or said of the listener or the
-    speaker. What it says is the user's (their sister's wedding, their dog's illness), which
-    no evidence could attest and none contradicts; a friendly line that touches the evidence's
-    subject at all is judged as any other."""
-    if (len(text) > _SMALL_TALK_CHARS or has_digit(_ORDINAL.sub(" ", text))
-            or text.rstrip(_CLOSERS).endswith("?") or _GOODWILL.search(text) is None):
+def could_be_small_talk(text: str, window_keys: AbstractSet[str],
+                        evidence_keys: AbstractSet[str],
+                        prompt_keys: AbstractSet[str] = frozenset()) -> bool:
+    """Whether ``text`` (its content term keys ``window_keys``) has the shape of small talk on
+    the listener's life that no evidence has a part in: a short window, no question, no figure
+    but an ordinal or one the user's prompt (its term keys ``prompt_keys``) wrote ("after 40
+    years"), none of the words or phrases of a claim on what a business offers or allows
+    (``_CLAIMS``, ``_CLAIM_PHRASES``) nor a wish that presupposes it, and no content word the
+    evidence (its ``evidence_keys``) uses but those of goodwill and occasions and the
+    prompt's. Whether it is goodwill is read apart: by its words
+    (:func:`chats_about_listener`) or by its meaning (the engine's small-talk head)."""
+    if len(text) > _SMALL_TALK_CHARS or text.rstrip(_CLOSERS).endswith("?"):
         return False
-    if not lowercase_words(text).isdisjoint(_CLAIMS) or _PRESUPPOSING.search(text):
+    figures = _ORDINAL.sub(" ", text)
+    if has_digit(figures) and not all(
+            key in prompt_keys for key in (t.key for t in terms(figures)) if has_digit(key)):
+        return False
+    if (not lowercase_words(text).isdisjoint(_CLAIMS) or _PRESUPPOSING.search(text)
+            or _CLAIM_PHRASES.search(text.translate(APOSTROPHES))):
+        return False
+    # a word the evidence uses is the user's own where their prompt uses it too ("Happy
+    # birthday - enjoy your first big bike!" to a question about bike servicing)
+    return all(key in _GOODWILL_WORDS or key.isdigit() or key not in evidence_keys
+               or key in prompt_keys for key in window_keys)
+
+
+def talk_clauses(text: str) -> list[str]:
+    """The clauses of a line of small talk (cut at dashes, semicolons, colons, commas and
+    "and"), without their closing marks; empty ones dropped."""
+    return [c for c in (part.strip(" !.") for part in _TALK_BREAK.split(text)) if c]
+
+
+def chats_about_listener(text: str, window_keys: AbstractSet[str],
+                         evidence_keys: AbstractSet[str],
+                         prompt_keys: AbstractSet[str] = frozenset()) -> bool:
+    """Whether ``text`` is small talk on the listener's life (:func:`could_be_small_talk`) that
+    says so in words of goodwill: a mark of goodwill (``_GOODWILL``), and each clause after the
+    first goodwill again or said of the listener or the speaker. What it says is the user's
+    (their sister's wedding, their dog's illness), which no evidence could attest and none
+    contradicts; a friendly line that touches the evidence's subject at all is judged as any
+    other."""
+    if _GOODWILL.search(text) is None or not could_be_small_talk(
+            text, window_keys, evidence_keys, prompt_keys):
         return False
     # After its first clause each is goodwill again, or said of the listener or the speaker
     # ("..., all three of you!", "... — I hope she has a wonderful day!"): a review slipped
     # claims past the words above after a friendly opener ("Happy birthday — the rooftop pool
     # is heated all year round!", "How cool, Tom Hardy played the lead role!").
-    for clause in _TALK_BREAK.split(text)[1:]:
-        clause = clause.strip(" !.")
-        if clause and _GOODWILL.search(clause) is None and not _OF_US.match(clause):
-            return False
-    # its only figures are ages and numbers in words ("Happy 70th!", "all three of you")
-    return all(key in _GOODWILL_WORDS or key.isdigit() or key not in evidence_keys
-               for key in window_keys)
+    return all(_GOODWILL.search(clause) is not None or _OF_US.match(clause)
+               for clause in talk_clauses(text)[1:])
