@@ -443,6 +443,10 @@ ASKED = "My daughter turns 7 on Saturday and 18 kids are coming. Which cake shou
     ("I'm so sorry Biscuit isn't well — that must be really worrying.", True),
     ("Welcome home, Biscuit!", True),
     ("Congratulations on buying your first house!", True),
+    # idioms of goodwill in a claim's words
+    ("I'm so sorry for your loss; please accept our condolences.", True),
+    ("Wishing you both every happiness, and look after each other!", True),
+    ("That's a lot to deal with — get well soon!", True),
     # ... not a figure the user never wrote, a question, a claim's words or phrases, or a word
     # of the evidence's the user did not use
     ("Happy birthday — 20 guests sounds like a lively party!", False),
@@ -451,6 +455,8 @@ ASKED = "My daughter turns 7 on Saturday and 18 kids are coming. Which cake shou
     ("Flowers are welcome on the ward.", False),
     ("You're welcome to bring a guest.", False),
     ("Drinks are on the house for birthdays!", False),
+    ("Every birthday guest gets a sparkler!", False),
+    ("Enjoy every moment of our rooftop terrace!", False),
     ("What a treat — Mill Street is lovely in the morning!", False),
 ])
 def test_the_shape_of_small_talk(window: str, shape: bool) -> None:

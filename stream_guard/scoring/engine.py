@@ -367,8 +367,10 @@ class GroundingEngine:
                               if request.prompt else frozenset(),
                               rows=rows if rows else None)
 
-    def align(self, jobs: Sequence[CheckJob]) -> list[Alignment]:
-        """Premise and lexical signals per window (collections searched with the embedder)."""
+    def align(self, jobs: Sequence[CheckJob], *, read_talk: bool = True) -> list[Alignment]:
+        """Premise and lexical signals per window (collections searched with the embedder);
+        ``read_talk``: the small-talk head reads the windows of its shape (not for the deadline
+        fallback, which must stay as cheap as the lexical tier)."""
         with_collection = [i for i, job in enumerate(jobs) if job.evidence.collection is not None]
         vectors = (self.embedder.embed([jobs[i].text for i in with_collection])
                    if self.embedder is not None and with_collection
@@ -422,7 +424,8 @@ class GroundingEngine:
                 [(s.text, s.keys) for s in premise.sentences] if model else (),
                 list(dict.fromkeys(s.text for s in (*premise.sentences, *premise.nearest)))
                 if model else (), places, ev.asked, ev.rows, ev.prompt_keys)
-            if (model and self.small_talk is not None and not window_signals.small_talk
+            if (model and read_talk and self.small_talk is not None
+                    and not window_signals.small_talk
                     and not window_signals.conflict and could_be_small_talk(
                         job.text, frozenset(t.key for t in window), index.keys,
                         ev.prompt_keys)):
@@ -465,7 +468,7 @@ class GroundingEngine:
     def _degrade(self, jobs: list[CheckJob]) -> list[WindowScore]:
         """Windows past their deadline: the lexical tier's verdict, marked degraded."""
         self.metrics.degraded_windows.inc(len(jobs))
-        return [self._lexical(a, degraded=True) for a in self.align(jobs)]
+        return [self._lexical(a, degraded=True) for a in self.align(jobs, read_talk=False)]
 
     def _lexical(self, a: Alignment, *, degraded: bool = False) -> WindowScore:
         self.metrics.tier_decisions.labels("lexical").inc()

@@ -596,6 +596,13 @@ hourly daily weekly until till half nothing""".split())  # noqa: SIM905
 _CLAIM_PHRASES = re.compile(r"\b(?:is|are|be|re|s|always|very|most|more than) welcome\b"
                             r"|\bwelcome to (?!(?:the|our|your)\b|(?-i:[A-Z]))\w+"
                             r"|\bon the house\b|\bmust\b(?! (?:be|have|feel)\b)", re.IGNORECASE)
+# Idioms of goodwill whose words are a claim's elsewhere ("look after each other", "a lot to
+# deal with", "get well soon", "please accept our condolences", "every happiness"): left out
+# before the claim words are looked for.
+_GOODWILL_IDIOMS = re.compile(
+    r"\beach other\b|\bdeal with\b|\bget (?:engaged|married|better|well|settled|through)\b"
+    r"|\bour (?:condolences|sympathies|thoughts|best wishes|congratulations)\b"
+    r"|\bevery (?:happiness|success|moment|minute|bit)\b", re.IGNORECASE)
 # The words of goodwill and of the listener's occasions, which the evidence may use too (a
 # bakery's "birthday cakes"; a venue's "wedding parties") without making a wish a claim.
 _GOODWILL_WORDS = frozenset("""congratulation congratulations congrats happy birthday anniversary
@@ -638,7 +645,8 @@ def could_be_small_talk(text: str, window_keys: AbstractSet[str],
     if has_digit(figures) and not all(
             key in prompt_keys for key in (t.key for t in terms(figures)) if has_digit(key)):
         return False
-    if (not lowercase_words(text).isdisjoint(_CLAIMS) or _PRESUPPOSING.search(text)
+    if (not lowercase_words(_GOODWILL_IDIOMS.sub(" ", text)).isdisjoint(_CLAIMS)
+            or _PRESUPPOSING.search(text)
             or _CLAIM_PHRASES.search(text.translate(APOSTROPHES))):
         return False
     # a word the evidence uses is the user's own where their prompt uses it too ("Happy
