@@ -141,8 +141,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         other_place=names_another_place(window_text, evidence_places, evidence_keys,
                                         asked_places),
         other_row=rows is not None and rows.other_row(keys, window_text),
-        small_talk=not conflict and chats_about_listener(window_text, keys, evidence_keys,
-                                                                 prompt_keys),
+        small_talk=not conflict and chats_about_listener(
+            window_text, keys, evidence_keys, prompt_keys),
     )
 
 
