@@ -401,12 +401,15 @@ RINK = ("The rink is open 10am to 8pm. Skate hire costs £5, and groups of 10 or
     ("Congratulations to your sister!", True),
     ("Happy 8th birthday to your son!", True),  # "birthday" is the evidence's word too
     ("Enjoy the weekend!", True),
+    ("Enjoy a well-earned retirement!", True),  # an occasion, a big or well-earned one
+    ("Safe travels, and enjoy the celebrations!", True),
     ("What a lovely way to celebrate, how exciting!", True),
     # ... and what it does not cover: a claim in a friendly line on what the business offers,
     # allows or charges, a wish that presupposes it, a figure, a word of the evidence's
     ("Happy birthday, and enjoy the free dessert we give birthday guests!", False),
     ("Enjoy a hot chocolate by the rink-side fire afterwards!", False),
     ("Enjoy the clubhouse bar after your match!", False),
+    ("Enjoy the family suite!", False),
     ("Enjoy browsing the cactus greenhouse when you visit!", False),
     ("Enjoy your visit, and be sure to catch the cannon firing at noon!", False),
     ("Congratulations, your group gets 20% off!", False),

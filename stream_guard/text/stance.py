@@ -614,9 +614,12 @@ perfect new big first little""".split())  # noqa: SIM905
 # occasion of the listener's ("Enjoy the weekend!").
 _PRESUPPOSING = re.compile(
     r"\b(?:enjoy|try|grab|check out|visit|make the most of|don't miss|pick up|catch|see"
-    r"|look out for)(?:\s+\w+ing)?\s+(?:the|a|an|some|our|their|its)\s+(?!(?:"
+    r"|look out for)(?:\s+\w+ing)?\s+(?:the|a|an|some|our|their|its)\s+"
+    # ... not an occasion of the listener's, a big or well-earned one ("Enjoy a well-earned
+    # retirement!", "Enjoy the family week away!", "Enjoy the planning!")
+    r"(?!(?:(?:well-earned|big|special|long|whole|family)\s+)?(?:"
     + "|".join(sorted(_OCCASIONS - {"one"})) + r"|moment|moments|sunshine|weather|rest|view"
-    r"|views)\b)"
+    r"|views|celebrations|festivities|planning|preparations|reunion|honeymoon)\b)"
     # ... or a tip: "be sure to catch the cannon firing at noon", "don't forget to ..."
     r"|\b(?:be sure|make sure|don't forget|do remember|remember) to\b", re.IGNORECASE)
 _SMALL_TALK_CHARS = 200
