@@ -424,6 +424,16 @@ RINK = ("The rink is open 10am to 8pm. Skate hire costs £5, and groups of 10 or
     ("How cool, Tom Hardy played the lead role!", False),
     ("Happy birthday to your son — kids under twelve go in for nothing!", False),
     ("How fun — late openings on Thursdays last until nine!", False),
+    # ... and the second review's: a promise after a friendly opener, what staff will do, a
+    # short opener joined to a claim, "congratulate"
+    ("Happy anniversary, and you'll find rose petals scattered across the bed!", False),
+    ("Congratulations, and you'll be seated together with extra legroom!", False),
+    ("Happy 7th birthday to your daughter — she'll receive a unicorn badge!", False),
+    ("Congrats! The trainers will put together a plan for you.", False),
+    ("How sweet! The unicorn cake serves twenty kids comfortably.", False),
+    ("What a milestone! The chef will come out to congratulate her.", False),
+    ("Good luck, you'll smash it!", True),
+    ("Oh no, poor Biscuit!", True),
     ("Have a wonderful time in Malaga, all three of you!", True),
     ("Happy birthday to your daughter — I hope she has a wonderful day!", True),
 ])

@@ -567,7 +567,9 @@ _LABEL = re.compile(r"#{1,6}[ \t][^\n]*|(\*\*|__)[^*_\n]+\1[ \t]*:?")
 # Each such window holds one of these marks of goodwill.
 _GOODWILL = re.compile(
     # congratulations, condolences, wishes, sympathy for the listener's news
-    r"\b(?:congrat\w*|condolences|(?:I'm |I am |so |really |very )*sorry (?:about|for|to hear"
+    r"\b(?:congrat(?:s|ulations?)\b|condolences"
+    r"|poor (?:thing|baby|boy|girl|love|(?-i:[A-Z])\w+)"
+    r"|(?:I'm |I am |so |really |very )*sorry (?:about|for|to hear"
     r"|you|your|that)|wish(?:es|ing)? (?:you|her|him|them|your)|best wishes"
     r"|happy (?:\d{1,3}(?:st|nd|rd|th)|birthday|anniversary|belated|early|almost|retirement"
     r"|holidays|new year)|(?:good|best of) luck|fingers crossed|well done|oh no|what a shame"
@@ -592,10 +594,23 @@ guaranteed get gets provide provides give gives always never every each per only
 hourly daily weekly until till half nothing""".split())  # noqa: SIM905
 # ... nor these phrases of one: "flowers are welcome on the ward", "you're welcome to bring a
 # guest", "drinks on the house", "you must book" (a greeting, "Welcome home, Biscuit!", the
-# listener's own "first house" and "that must be worrying" are no claim).
+# listener's own "first house" and "that must be worrying" are no claim); an adversarial
+# review's promises are the rest.
 _CLAIM_PHRASES = re.compile(r"\b(?:is|are|be|re|s|always|very|most|more than) welcome\b"
                             r"|\bwelcome to (?!(?:the|our|your)\b|(?-i:[A-Z]))\w+"
-                            r"|\bon the house\b|\bmust\b(?! (?:be|have|feel)\b)", re.IGNORECASE)
+                            r"|\bon the house\b|\bmust\b(?! (?:be|have|feel)\b)"
+                            # a promise of what the listener will be given or find ("you'll be
+                            # seated together", "she'll receive a badge", "you'll find rose
+                            # petals"), not a wish ("you'll smash it", "you'll be back on your
+                            # feet")
+                            r"|\b(?:you|she|he|they|it)(?:'ll|\s+will)\s+(?:be\s+(?:\w+ed|seen"
+                            r"|given|shown|met|taken|first)\b|find|receive|get|land|board"
+                            r"|have\s+it)\b"
+                            # ... and what staff will do ("the chef will come out")
+                            r"|\b(?:staff|crew|chefs?|reception|housekeeping|manager|concierge"
+                            r"|waiters?|trainers?|instructors?|coach(?:es)?|drivers?|pilots?"
+                            r"|nurses?|bakers?|movers|pharmacists?|team)\s+(?:will|'ll|would"
+                            r"|always|usually)\b", re.IGNORECASE)
 # Idioms of goodwill whose words are a claim's elsewhere ("look after each other", "a lot to
 # deal with", "get well soon", "please accept our condolences", "every happiness"): left out
 # before the claim words are looked for.
@@ -623,9 +638,11 @@ _PRESUPPOSING = re.compile(
     # ... or a tip: "be sure to catch the cannon firing at noon", "don't forget to ..."
     r"|\b(?:be sure|make sure|don't forget|do remember|remember) to\b", re.IGNORECASE)
 _SMALL_TALK_CHARS = 200
-# Where a line of small talk's clauses part, and how a clause said of the listener or the
+# Where a line of small talk's clauses part (a sentence's end too: the segmenter joins a short
+# opener, "Congrats!", to the sentence after it), and how a clause said of the listener or the
 # speaker opens.
-_TALK_BREAK = re.compile(r"\s*(?:[\u2014\u2013;:,]|\s-\s)\s*(?:and\s+|so\s+|but\s+)?|\s+and\s+")
+_TALK_BREAK = re.compile(r"\s*(?:[.!?]+\s+|[\u2014\u2013;:,]|\s-\s)\s*(?:and\s+|so\s+|but\s+)?"
+                         r"|\s+and\s+")
 _OF_US = re.compile(r"(?:you|your|yours|you're|you'll|you've|I|I'm|I'd|I've|I'll|she|she's|he"
                     r"|he's|they|they're|all|both|what|how|that's|here's|please|safe|many)\b"
                     .replace("'", "['’]"), re.IGNORECASE)
