@@ -80,11 +80,10 @@ def dev_windows(data: Path, pipeline: TextPipeline, seed: int) -> list[tuple[str
     for name, records in chosen:
         for record in records:
             evidence = pipeline.index(record.context).keys
-            asked = frozenset(t.key for t in terms(record.prompt or ""))
+            asked = _keys(record.prompt or "")
             for window in pipeline.windows(record.response):
-                keys = frozenset(t.key for t in terms(window.text))
-                out.append((window.text, name,
-                            could_be_small_talk(window.text, keys, evidence, asked)))
+                out.append((window.text, name, could_be_small_talk(
+                    window.text, _keys(window.text), evidence, asked)))
     return out
 
 
@@ -93,14 +92,18 @@ def examples(data: Path, pipeline: TextPipeline, seed: int) -> list[Example]:
     out = []
     for i, row in enumerate(written):
         text, label = str(row["text"]), int(row["label"])
-        keys = frozenset(t.key for t in terms(text))
         out.append(Example(text, label, f"written-{row['kind']}",
-                           could_be_small_talk(text, keys, frozenset()), i % FOLDS))
+                           could_be_small_talk(text, _keys(text), frozenset()), i % FOLDS))
         if label == 1:  # each clause of small talk is small talk
             out.extend(Example(c, 1, "clause", False, i % FOLDS) for c in pieces(text)[1:])
     for i, (text, name, asked) in enumerate(dev_windows(data, pipeline, seed)):
         out.append(Example(text, 0, f"dev-{name}", asked, i % FOLDS))
     return out
+
+
+def _keys(text: str) -> frozenset[str]:
+    """A text's term keys as the engine reads a window's and a prompt's."""
+    return frozenset(t.key for t in terms(text))
 
 
 def fit(x: FloatArray, y: np.ndarray) -> tuple[FloatArray, float]:
@@ -124,7 +127,9 @@ def head(w: FloatArray, b: float, fingerprint: str, threshold: float) -> SmallTa
 
 def pass_rates(scores: Sequence[float], rows: Sequence[Example],
                threshold: float) -> dict[str, tuple[int, int]]:
-    """Per kind: (let through as small talk, asked about) under the server's decision."""
+    """Per kind: (let through as small talk, counted) under the server's decision; a kind of
+    claims counts the rows the head would be asked about, a kind of small talk all its rows (the
+    ones the shape rules keep from the head are not let through)."""
     through: Counter[str] = Counter()
     asked: Counter[str] = Counter()
     for score, row in zip(scores, rows, strict=True):
