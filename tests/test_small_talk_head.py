@@ -110,3 +110,31 @@ def test_the_written_data_and_the_fit() -> None:
     y = np.array([1.0] * 40 + [0.0] * 200)
     w, b = fit(x.astype(np.float32), y)
     assert ((x @ w + b > 0) == (y == 1)).all()
+
+
+async def test_calibration_scores_windows_as_the_server_does(tmp_path: Path,
+                                                              model_cache: Path) -> None:
+    """The policy is fitted on supports the calibration computes (``train.calibrate``): they
+    must be the server's, small-talk head and prompt included. The calibration built its engine
+    without the head and without the prompt, so the tune simulation halted the friendly line
+    below where the server passes it."""
+    from stream_guard.dataset import Record
+    from stream_guard.train.calibrate import WindowScorer, score_windows, window_support
+
+    answer = ("Poor Biscuit, that must be really worrying for you. A consultation costs £48, "
+              "and it includes a weight check.")
+    settings = make_settings(tmp_path, tier="cascade", embedder="minilm",
+                             cache_dir=model_cache, verdict_deadline_ms=0)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "vet", answer, context=[VET], prompt=PROMPT)
+    served = [(f["start"], f["end"], f["score"]) for f in frames if f["type"] == "verdict"]
+    scorer = WindowScorer.load(cache_dir=model_cache)
+    record = Record("vet", "probe", VET, PROMPT, answer, 0, None)
+    windows = score_windows(scorer.engine, [record], scorer.pipeline)
+    fusion = scorer.engine.fusion[0] if scorer.engine.fusion else None
+    computed = [(w.start, w.end, window_support(w.aligned.signals, w.model_support, fusion)[0])
+                for w in windows]
+    assert [(s, e) for s, e, _ in served] == [(s, e) for s, e, _ in computed]
+    assert served[0][2] >= 0.9  # the friendly line, read as small talk
+    for (_, _, got), (_, _, want) in zip(served, computed, strict=True):
+        assert got == pytest.approx(want, abs=1e-3)

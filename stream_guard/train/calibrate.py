@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from stream_guard.dataset import Record
 from stream_guard.oversight.policy import CONTRADICTION_THRESHOLD, HALT_CONSECUTIVE, HaltPolicy
@@ -51,21 +52,32 @@ WindowRule = Callable[[Record, ScoredWindow], "tuple[float, float] | None"]
 
 @dataclass(frozen=True, slots=True)
 class WindowScorer:
-    """The server's cascade engine (no embedder: inline context only) and its windowing around
-    one detector: what the export, the policy grid and the fusion cross-fit score sets with."""
+    """The server's cascade engine (inline context only: no collections) and its windowing
+    around one detector: what the export, the policy grid and the fusion cross-fit score sets
+    with. The default embedder is loaded for what the server reads with it on inline context
+    too, the small-talk head (:mod:`stream_guard.models.small_talk`), so that the policy is
+    chosen on the supports the server computes."""
 
     engine: GroundingEngine
     pipeline: TextPipeline
 
     @classmethod
-    def load(cls, model: str = "default", *, threads: int = 0) -> WindowScorer:
-        """``model``: a detector's ``model.onnx`` path, or ``"default"`` (the shipped one)."""
-        from stream_guard.config import load_settings
+    def load(cls, model: str = "default", *, threads: int = 0,
+             cache_dir: Path | None = None) -> WindowScorer:
+        """``model``: a detector's ``model.onnx`` path, or ``"default"`` (the shipped one);
+        ``cache_dir``: where the packaged MiniLM is extracted (default: the settings')."""
+        from stream_guard.config import Settings, load_settings
         from stream_guard.metrics import Metrics
         from stream_guard.models.cross_encoder import load_detector
+        from stream_guard.models.embedder import load_embedder
+        from stream_guard.models.small_talk import load_small_talk_head
 
-        settings = load_settings().replace(tier="cascade", embedder="none")
+        settings = load_settings().replace(tier="cascade")
+        if cache_dir is not None:
+            settings = settings.replace(cache_dir=cache_dir)
         detector = load_detector(model, cache_dir=settings.cache_dir, backend="onnx",
+                                 intra_op_threads=threads)
+        embedder = load_embedder(Settings().embedder, cache_dir=settings.cache_dir,
                                  intra_op_threads=threads)
         # The engine holds the detector's own calibration, where it ships one, as the server's
         # does (scripts judging the shipped operating point read it there); scoring windows
@@ -74,7 +86,8 @@ class WindowScorer:
                                    model=detector, model_threshold=detector.threshold,
                                    model_clear_margin=detector.clear_margin,
                                    model_run_at_end=detector.run_at_end,
-                                   fusion=load_fusion(detector.fusion)),
+                                   fusion=load_fusion(detector.fusion), embedder=embedder,
+                                   small_talk=load_small_talk_head()),
                    TextPipeline.from_settings(settings))
 
     def groups(self, sets: Mapping[str, list[Record]]) -> Groups:
@@ -88,8 +101,8 @@ def score_windows(engine: GroundingEngine, records: Sequence[Record],
     assert engine.model is not None, "calibration needs the detector loaded"
     jobs: list[tuple[int, int, int, CheckJob]] = []
     for n, record in enumerate(records):
-        evidence = engine.prepare(StreamRequest("calibrate", [ContextItem("context",
-                                                                          record.context)], None))
+        evidence = engine.prepare(StreamRequest(
+            "calibrate", [ContextItem("context", record.context)], None, record.prompt))
         for w in pipeline.windows(record.response):
             jobs.append((n, w.start, w.end, CheckJob(evidence, w.text, w.previous)))
     aligned = engine.align([j for *_, j in jobs])

@@ -348,7 +348,8 @@ def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
         export.copy_file(fp32, staging / "model.onnx")
     export.write_tokenizer(tok, staging)
     export.write_config(checkpoint, staging, args.max_length, inputs)
-    scorer = calibrate.WindowScorer.load(str(staging / "model.onnx"), threads=args.threads)
+    scorer = calibrate.WindowScorer.load(str(staging / "model.onnx"), threads=args.threads,
+                                         cache_dir=args.cache_dir)
     tune_w = scorer.groups(tune)
     fusion, lexical = calibrate.fit_fusion(tune_w)
 
