@@ -459,6 +459,19 @@ def test_invalid_limits_are_rejected(max_chars: object, min_chars: object) -> No
         WindowSegmenter(max_chars, min_chars)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("mark", ["\u200b", "\u200d", "\u202e", "\u2060", "\ufeff"])
+def test_an_invisible_format_character_leaves_a_sentence_boundary(mark: str) -> None:
+    """A fuzzing review: a zero-width or direction mark before a fabricated sentence joined it
+    to the true sentence before it, and the joined window passed (no halt). Such a mark before
+    a sentence's first letter, or after its last stop, is read as not there."""
+    true, false = "The Eiffel Tower was completed in 1889.", "It is made of gold."
+    for text in (f"{true} {mark}{false}", f"{true}{mark} {false}"):
+        windows = texts(stream([text]))
+        assert len(windows) == 2 and windows[1].endswith(false)
+        assert texts(stream(list(text))) == windows
+    assert sentences(f"Mr. {mark}Smith came.") == [f"Mr. {mark}Smith came."]  # still a title
+
+
 # --- properties -------------------------------------------------------------------------------
 
 _TOKENS = [
@@ -472,6 +485,8 @@ _TOKENS = [
     "-" * 14 + "x", "`" * 15, "#" * 7, "Furthermore", "I", "a", " " * 6, " " * 17, " " * 37,
     # Fences CommonMark does not open: indented four spaces; with a backtick in the info.
     "    ```", "``` `x` ```", "```" + "p" * 14 + "`",
+    # Format characters (zero-width space, joiner, byte-order and direction marks).
+    "\u200b", "\u200bThe", ".\u200b", "\ufeff", "\u202e", "\u2060It",
 ]
 
 _token = st.sampled_from(_TOKENS)

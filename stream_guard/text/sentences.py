@@ -23,6 +23,7 @@ Design (sans-I/O, like h11's protocol objects):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -195,7 +196,7 @@ class SentenceScanner:
         no terminal punctuation in them or before them): they simply join the open segment.
         Skipping them gives exactly what the word-by-word path would, only faster."""
         if (not self._seg_open or self._code or self._newlines or self._seg_kind != "text"
-                or self._prev_tail.rstrip(_CLOSERS).endswith(_TERMINAL_TUPLE)):
+                or _visible(self._prev_tail).rstrip(_CLOSERS).endswith(_TERMINAL_TUPLE)):
             # (newlines: the space run before the next word, begun earlier, had some; a code
             # segment still open after its closing fence ends at the next word, a text one)
             return
@@ -343,7 +344,7 @@ class SentenceScanner:
 
     def _sentence_ends(self, next_head: str) -> bool:
         """Does the open text segment end with a sentence, given the word that follows?"""
-        tail = self._prev_tail.rstrip(_CLOSERS)
+        tail = _visible(self._prev_tail).rstrip(_CLOSERS)
         stem = tail.rstrip(TERMINALS)
         punct = tail[len(stem):]
         if not punct or not self._seg_letter or not _starts_sentence(next_head):
@@ -357,7 +358,7 @@ class SentenceScanner:
         if stem.isdigit() and len(stem) <= 2 and self._colon_before:
             return False  # an inline enumeration ("Steps: 1. Open it.")
         if low in _ABBREV_NUMERIC:
-            return not next_head.lstrip(_OPENERS)[:1].isdigit()
+            return not _visible(next_head).lstrip(_OPENERS)[:1].isdigit()
         if low in _ABBREV_AMBIGUOUS or _DOTTED.fullmatch(stem):
             return _leading_word(next_head) in _SENTENCE_OPENERS
         return True
@@ -395,14 +396,23 @@ def _run_end(pattern: re.Pattern[str], buf: str, start: int) -> int:
     return match.end()
 
 
+def _visible(word: str) -> str:
+    """``word`` without Unicode's format characters (zero-width space and joiners, byte-order
+    and direction marks): one beside a sentence's last or first character leaves the boundary
+    a boundary (one before a fabricated sentence joined it to the true one before it)."""
+    if word.isascii():
+        return word
+    return "".join(c for c in word if unicodedata.category(c) != "Cf")
+
+
 def _starts_sentence(head: str) -> bool:
-    first = head[:1]
+    first = _visible(head)[:1]
     return bool(first) and (first.isdigit() or (first.isalpha() and not first.islower())
                             or first in _STARTS)
 
 
 def _leading_word(head: str) -> str:
-    match = re.match(r"[^\W\d_]+", head.lstrip(_OPENERS))
+    match = re.match(r"[^\W\d_]+", _visible(head).lstrip(_OPENERS))
     return match.group() if match else ""
 
 
