@@ -430,6 +430,27 @@ def test_a_connections_own_drain_names_its_cause(cause: Drain, reason: str) -> N
     assert session.finish_drain().close == Close(CloseCode.GOING_AWAY, "server shutting down")
 
 
+def test_a_close_for_the_clients_doing_ends_its_streams_and_scores_what_was_taken() -> None:
+    """The connection closes for something the client did (a message too large, a flood,
+    twice its budget): its open streams are ended by the server, so the text taken is scored
+    (the unfinished sentence becomes the last window) and a halt can still come; ``done`` says
+    ``drained``. A stream with nothing left to score is done at once."""
+    session, _ = new_session()
+    start(session, "a")
+    start(session, "b")
+    taken = delta(session, OPENING, sid="a")
+    out = session.end_for_close()
+    assert [j.window.text for j in out.score] == ["Ships came"]
+    assert out.frames == [Done("b", False, 0, 0, drained=True)] and session.open_streams == 1
+    frames = session.scored(taken.score[0], SUPPORTED).frames
+    frames += session.scored(out.score[0], FAR).frames
+    assert [type(f) for f in frames] == [Verdict, Verdict, Halt, Done]
+    assert frames[-1] == Done("a", True, len(OPENING), 2, drained=True)
+    assert session.open_streams == 0
+    closing = Close(CloseCode.MESSAGE_TOO_BIG, "frame too large", "frame_too_large")
+    assert session.finish_drain(closing).close is closing
+
+
 def test_finish_drain_without_streams_only_closes() -> None:
     session, _ = new_session()
     session.start_drain()

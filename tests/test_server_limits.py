@@ -133,6 +133,42 @@ async def test_character_budget(settings_factory: Callable[..., Settings]) -> No
         assert server.metrics.chars_received._value.get() == 103 + 140
 
 
+FALSE_TAIL = "It is 450 metres tall"  # no full stop: only the stream's end makes it a window
+
+
+@pytest.mark.parametrize(("violation", "code"), [
+    ("oversize", 1009), ("flood", 1008), ("budget", 1009)])
+async def test_a_connection_closed_for_the_clients_doing_still_answers_what_it_took(
+        settings_factory: Callable[..., Settings], violation: str, code: int) -> None:
+    """A fuzzing review: a message too large on another stream (or a flood, or twice the
+    budget) closed the connection at once; the halt owed for a fabrication already taken was
+    dropped and no ``done`` came, so an observe-mode client kept it on screen. Now nothing more
+    is taken, the server ends each open stream itself (its last words become its last window),
+    scores it, and sends its halt and ``done`` (``drained``) before the close."""
+    limits = {"oversize": {"max_frame_bytes": 2048},
+              "flood": {"rate_per_s": 0.1, "rate_burst": 3, "rate_strikes": 2},
+              "budget": {"max_chars_per_connection": 40}}[violation]
+    true = "The Eiffel Tower was completed in 1889. "
+    async with serve(settings_factory, **limits) as server, open_ws(server.port) as ws:
+        await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+        assert (await recv(ws))["type"] == "started"
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": true})
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": FALSE_TAIL})
+        if violation == "oversize":
+            await send(ws, {"type": "start", "stream_id": "t", "context": ["x " * 1500]})
+        elif violation == "flood":
+            for _ in range(6):
+                await send(ws, {"type": "ping"})
+        else:
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 2, "text": "y" * 30})
+        frames, closed, _ = await until_closed(ws)
+    assert closed == code
+    halts = [f for f in frames if f["type"] == "halt"]
+    assert [(h["stream_id"], h["at"]) for h in halts] == [("s", len(true))]
+    assert frames[-1] == {"type": "done", "stream_id": "s", "halted": True,
+                          "chars": len(true) + len(FALSE_TAIL), "windows": 2, "drained": True}
+
+
 async def test_connection_lifetime_lets_its_streams_finish(
         settings_factory: Callable[..., Settings]) -> None:
     """The lifetime's close cut every stream in flight: a chat backend on one long-lived

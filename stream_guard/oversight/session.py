@@ -376,14 +376,33 @@ class Session(Generic[P]):
         if self.drained_by is None or cause is Drain.SHUTDOWN:
             self.drained_by = cause
 
-    def finish_drain(self) -> Outcome[P]:
-        """The drain's grace is over, or its streams are done: ``done`` for every stream still
-        open (its ``chars`` is exactly the text taken), then close 1001."""
+    def end_for_close(self) -> Outcome[P]:
+        """The connection closes for something the client did (a message too large, a flood,
+        twice its budget): nothing more of it is taken, but the text already taken is still
+        checked. Every open stream is ended here as its own ``end`` would end it (the rest of
+        its text becomes its last window); its ``done`` (``drained``) follows once its windows
+        are scored, or from :meth:`finish_drain` when the grace runs out. Closing at once
+        dropped the halts owed for text already on the user's screen (a fuzzing review: one
+        oversized message on another stream took the guard off the stream it fabricated on)."""
         out: Outcome[P] = Outcome()
-        cause = self.drained_by = self.drained_by or Drain.SHUTDOWN
+        for state in list(self._streams.values()):
+            if state.phase in (Phase.OPEN, Phase.HALTED):
+                windows, frames = state.on_end(by_server=True)
+                self._schedule(state, windows, out)
+                self._emit(frames, out)
+        return out
+
+    def finish_drain(self, close: Close | None = None) -> Outcome[P]:
+        """The drain's grace is over, or its streams are done: ``done`` for every stream still
+        open (its ``chars`` is exactly the text taken), then close 1001, or ``close`` when the
+        connection closes for the client's doing (:meth:`end_for_close`)."""
+        out: Outcome[P] = Outcome()
+        if close is None:
+            cause = self.drained_by = self.drained_by or Drain.SHUTDOWN
+            close = Close(CloseCode.GOING_AWAY, _DRAIN_CLOSE[cause])
         for state in list(self._streams.values()):
             self._emit([state.drain()], out)
-        out.close = Close(CloseCode.GOING_AWAY, _DRAIN_CLOSE[cause])
+        out.close = close
         return out
 
     # --- internals ----------------------------------------------------------------------------

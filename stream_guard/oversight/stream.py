@@ -83,6 +83,7 @@ class StreamState:
         self._verified = 0  # text before this offset has passed the policy
         self._run: list[tuple[Window, WindowScore]] = []  # unsupported windows not yet cleared
         self._labels: list[Label] = []
+        self._ended_by_server = False  # on_end(by_server=True): its done says drained
 
     @property
     def halted(self) -> bool:
@@ -129,8 +130,10 @@ class StreamState:
             raise ProtocolError(ErrorCode.BAD_SEQ,
                                 f"expected seq {self.next_seq}, got {seq}", self.stream_id)
 
-    def on_end(self) -> tuple[list[Window], list[ServerFrame]]:
-        """The output is complete: flush the last window; ``done`` follows once all are scored."""
+    def on_end(self, *, by_server: bool = False) -> tuple[list[Window], list[ServerFrame]]:
+        """The output is complete: flush the last window; ``done`` follows once all are scored.
+        ``by_server``: the client did not end it, the server did (its connection is closing
+        for something the client did): its ``done`` says ``drained``."""
         if self.phase in (Phase.ENDED, Phase.DONE):
             raise ProtocolError(ErrorCode.BAD_FRAME,
                                 f"stream {self.stream_id!r} has already ended", self.stream_id)
@@ -140,6 +143,7 @@ class StreamState:
             rest, self._unsegmented = self._unsegmented, ""
             windows = self._track([*self._segmenter.feed(rest), *self._segmenter.finish()])
         self.phase = Phase.ENDED
+        self._ended_by_server = by_server
         return windows, self._maybe_done()
 
     def cancel(self) -> Done:
@@ -270,7 +274,7 @@ class StreamState:
 
     def _done_frame(self, *, cancelled: bool = False, drained: bool = False) -> Done:
         return Done(self.stream_id, self.halted, self.chars, self.windows_scored, cancelled,
-                    drained)
+                    drained or self._ended_by_server)
 
 
 def _evidence(evidence: Sequence[Evidence]) -> tuple[EvidenceItem, ...]:

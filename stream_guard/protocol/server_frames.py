@@ -123,7 +123,8 @@ class Done:
     chars: int
     windows: int
     cancelled: bool = False
-    # Ended by the server's drain, not by the client: windows still being scored were dropped.
+    # Ended by the server (a drain, or a close for the client's doing), not by the client:
+    # windows still being scored when the grace ran out were dropped.
     drained: bool = False
     type: ClassVar[str] = "done"
 

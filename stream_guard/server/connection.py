@@ -131,6 +131,8 @@ class Connection:
         self._segmenting = False  # a delta's text is being segmented a slice at a time
         self._streams_ended: asyncio.Event | None = None  # set by drain(), fired by _apply()
         self._drain_task: asyncio.Future[None] | None = None  # a lifetime's or budget's drain
+        # Set when the client broke a limit: nothing more is taken, what was is still checked.
+        self._closing: Close | None = None
         self._log_extra = {"conn": self.cid, "tenant": self.principal.tenant}
         # Labelled children looked up once, not per message (a labels() call takes a lock).
         self._frames_received = {kind: server.metrics.frames_received.labels(
@@ -193,7 +195,14 @@ class Connection:
         connection already draining (its lifetime ran out) is drained by whichever grace ends
         first.
         """
+        if self._closing is not None:  # closing already, for the client's doing
+            return
         self.session.start_drain(cause)
+        await self._end_streams_within(grace)
+
+    async def _end_streams_within(self, grace: float, close: Close | None = None) -> None:
+        """Wait up to ``grace`` for the open streams to end, then ``done`` for each still open
+        and close (1001, or ``close``)."""
         if self.session.open_streams and not self._finished.done():
             if self._streams_ended is None:
                 self._streams_ended = asyncio.Event()
@@ -207,10 +216,26 @@ class Connection:
                 ended.cancel()
         if self._finished.done():
             return
-        outcome = self.session.finish_drain()
+        outcome = self.session.finish_drain(close)
         self._apply(outcome)
         if outcome.close is not None:
             self._finish(outcome.close)
+
+    def _close_after_owed(self, close: Close) -> None:
+        """The client broke a limit (a message too large, a flood, twice its budget): nothing
+        more of it is taken, but the session ends its open streams (:meth:`Session.
+        end_for_close`), their windows are scored within ``shutdown_grace_s`` and their
+        verdicts, halts and ``done`` sent; then the connection closes with ``close``."""
+        if self._closing is not None or self._finished.done():
+            return
+        self._closing = close
+        self.ws.stop_delivery()
+        self._segmenting = False  # the session's end takes the rest of a delta being sliced
+        if self._drain_task is not None:  # a budget's or lifetime's drain: this one ends it
+            self._drain_task.cancel()
+        self._apply(self.session.end_for_close(), time.perf_counter())
+        self._drain_task = asyncio.ensure_future(
+            self._end_streams_within(self.server.settings.shutdown_grace_s, close))
 
     def kill(self, target: KillTarget) -> None:
         """Operator kill switch: the session halts the streams ``target`` names."""
@@ -240,14 +265,14 @@ class Connection:
             if close.abuse is not None:
                 self.server.metrics.rejections.labels(close.abuse).inc()
                 self.server.penalize(self.ip, close.abuse)
-            self._finish(close)
+            self._close_after_owed(close)
 
     def _on_held(self, message: str | bytes, received: float) -> bool:
         """A message that arrived while this client's messages are held: a cancel for an open
         stream is taken at once, with the stream's held deltas and end (the session decides,
         :meth:`Session.cancel_ahead`), instead of waiting while the windows it abandons are
         scored; True when it was taken."""
-        if self._finished.done():
+        if self._finished.done() or self._closing is not None:
             return False
         withdraws = self.session.cancel_ahead(message, self.ws.waiting())
         if withdraws is None:
@@ -281,7 +306,7 @@ class Connection:
     def _segment_more(self, sid: str, arrived: float) -> None:
         """The next slice of a large delta: one per turn of the event loop, so other
         connections run in between."""
-        if self._finished.done():
+        if self._finished.done() or self._closing is not None:
             return
         outcome = self._decide(lambda: self.session.segment_more(sid), arrived)
         if outcome is None or outcome.more is not None:
