@@ -347,9 +347,14 @@ async def test_overdue_is_how_far_past_its_deadline_the_latest_waiting_job_is() 
     await eventually(lambda: sched.depth == 2)
     slack = time.perf_counter() - queued  # job 2 was queued within this of ``queued``
     assert 5.0 - slack <= sched.overdue(queued + 5.0) <= 5.0  # its whole wait
+    # A job submitted past its deadline (it waited in its connection's backlog) counts from
+    # its submission: the scheduler is not behind for it.
+    late = asyncio.create_task(sched.submit(3, queued - 60.0))
+    await eventually(lambda: sched.depth == 3)
+    assert sched.overdue(queued + 5.0) <= 5.0
     rec.gate.set()
     async with asyncio.timeout(TIMEOUT):
-        assert await asyncio.gather(first, on_time, unbounded) == [0, 10, 20]
+        assert await asyncio.gather(first, on_time, unbounded, late) == [0, 10, 20, 30]
     assert sched.overdue(time.perf_counter()) == 0.0
     await sched.close()
 

@@ -121,8 +121,14 @@ class BatchScheduler(Generic[J, R]):
         """How far past its deadline the latest job still waiting is (how long it has queued,
         for one without a deadline; 0 when none): what says the deadline fallback no longer
         keeps up, which depth cannot (a queue of a hundred jobs may be a turn's work or seconds
-        of it), and which a long deadline's on-time wait does not trip."""
-        return max((now - (q.queued if q.deadline == math.inf else q.deadline)
+        of it), and which a long deadline's on-time wait does not trip.
+
+        Counted from the job's submission at the earliest: a job that comes already past its
+        deadline (a window that waited in its own connection's backlog) is late by its
+        client's doing, not the scheduler's. Counted from the deadline, one connection's
+        backlog read as server-wide overload, and every other client was refused (a fuzzing
+        review)."""
+        return max((now - (q.queued if q.deadline == math.inf else max(q.deadline, q.queued))
                     for q in self._queue if not q.future.done()), default=0.0)
 
     def start(self) -> None:
