@@ -218,11 +218,17 @@ async def test_no_or_wrong_credential_is_refused_before_the_upgrade(server: Serv
         assert principals(server) == [("tenant-b", "api_key")]
 
 
-async def test_origin_allow_list(settings_factory: Callable[..., Settings]) -> None:
+async def test_origin_allow_list(settings_factory: Callable[..., Settings],
+                                 caplog: pytest.LogCaptureFixture) -> None:
     settings = settings_factory(allowed_origins="https://app.example")
+    caplog.set_level(logging.WARNING, logger="stream_guard.http")
     async with running_server(settings) as server:
         body = await refused(server.port, 403, origin="https://evil.example")
         assert body["error"] == "forbidden_origin"
+        # A browser sees only a failed connection: the log names the origin, once.
+        await refused(server.port, 403, origin="https://evil.example")
+        logged = [r for r in caplog.records if r.getMessage() == "websocket origin refused"]
+        assert [getattr(r, "origin", None) for r in logged] == ["https://evil.example"]
         ticket = await mint(server.port, {"Authorization": f"Bearer {API_KEY}"})
         # the Origin is judged before the ticket, which is therefore not spent
         await refused(server.port, 403, key=None, query=f"ticket={ticket}",
@@ -234,7 +240,7 @@ async def test_origin_allow_list(settings_factory: Callable[..., Settings]) -> N
         async with open_ws(server.port) as backend:  # no Origin: judged by the key alone
             await send(backend, {"type": "ping"})
             assert await recv(backend) == {"type": "pong"}
-        assert rejections(server, "origin") == 2
+        assert rejections(server, "origin") == 3
 
 
 async def test_auth_disabled_dev_flag(settings_factory: Callable[..., Settings],

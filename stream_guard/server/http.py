@@ -163,6 +163,7 @@ class Router:
         # files), one at a time: a flood of scrapes must not fill the thread pool that stream
         # set-up uses too
         self._render = SingleFlight(lambda: asyncio.to_thread(server.metrics.render))
+        self._origins_logged: set[str | None] = set()  # each refused origin is logged once
         self._routes: dict[tuple[str, str], Callable[[ServerConnection, Request],
                                                      Awaitable[Response | None]]] = {
             ("GET", "/livez"): self._livez,
@@ -276,12 +277,24 @@ class Router:
         checks_origin = not settings.auth_disabled or settings.allowed_origins
         if checks_origin and not origin_allowed(origin, settings.allowed_origins):
             server.metrics.rejections.labels("origin").inc()
+            self._log_refused_origin(origin)
             return _error(403, "forbidden_origin", f"origin {origin!r} is not allowed")
         principal = await self._authenticate(request)
         if isinstance(principal, Response):
             return principal
         server.admitted[connection] = Admitted(principal, ip)
         return None
+
+    def _log_refused_origin(self, origin: str | None) -> None:
+        """Say in the log which page origin was refused, once per origin (up to 64): a browser
+        sees only a failed connection (1006), not the 403's body, so a demo opened as
+        ``localhost`` where ``127.0.0.1`` is allowed failed with no hint anywhere (a review)."""
+        if origin in self._origins_logged or len(self._origins_logged) >= 64:
+            return
+        self._origins_logged.add(origin)
+        log.warning("websocket origin refused", extra={
+            "origin": origin, "allowed_origins": list(self.server.settings.allowed_origins),
+            "hint": "add it to STREAM_GUARD_ALLOWED_ORIGINS"})
 
     async def _held_back(self, ip: str, attempts: str) -> Response | None:
         """The 429 for an address held back for abuse, or over its handshake budget (which
