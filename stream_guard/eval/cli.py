@@ -214,12 +214,14 @@ async def _evaluate(records: list[Record], settings: Settings, args: argparse.Na
     if args.url is not None:
         assert api_key is not None
         options = _replay_options(args, settings, throttle=True)
+        on_result.start()
         outcome = await Replayer(records, args.url, api_key, options, on_result).run()
         return outcome, {"mode": "remote", "url": args.url}
     options = _replay_options(args, settings, throttle=False)
     t0 = time.perf_counter()
     async with local_server(settings, connections=options.connections) as local:
         startup = time.perf_counter() - t0
+        on_result.start()
         outcome = await Replayer(records, local.url, local.api_key, options, on_result).run()
     return outcome, {"mode": "in-process", "tier": local.tier, "threshold": local.threshold,
                      "startup_s": startup, "overrides": local.overrides,
@@ -272,8 +274,13 @@ class _Progress:
         self.total = total
         self.done = 0
         self.errors = 0
-        self.t0 = time.perf_counter()
-        self.last = self.t0
+        self.start()
+
+    def start(self) -> None:
+        """The replay begins: its rate is of the replay alone, as the report's (a review saw
+        11.6/s here against the report's 16.8/s: this clock had run while the in-process
+        server loaded its models)."""
+        self.t0 = self.last = time.perf_counter()
 
     def __call__(self, result: StreamResult) -> None:
         self.done += 1
