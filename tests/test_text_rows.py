@@ -50,6 +50,41 @@ def test_a_value_of_another_row(context: str, window: str, other: bool) -> None:
     assert _other_row(context, window) is other
 
 
+STATUS_ROWS = (("web1", "OK"), ("web2", "DOWN"), ("db1", "OK"), ("db2", "DOWN"),
+               ("cache1", "DOWN"))
+STATUSES = {
+    "json": json.dumps({"hosts": [{"name": h, "status": v} for h, v in STATUS_ROWS]}),
+    "csv": "hostname,status\n" + "".join(f"{h},{v}\n" for h, v in STATUS_ROWS),
+    "markdown": "| host | status |\n|---|---|\n" + "".join(
+        f"| {h} | {v} |\n" for h, v in STATUS_ROWS)}
+
+
+@pytest.mark.parametrize("shape", sorted(STATUSES))
+@pytest.mark.parametrize(("window", "other"), [
+    ("web1 is DOWN.", True),  # web2's status: a review found it passing (a word, no code)
+    ("web1 has been down since Tuesday.", True),
+    ("web1 is OK.", False),
+    ("web2 is down.", False),
+    ("web1 was down yesterday but is OK now.", False),  # its own status said too
+    ("web1 is not down.", False),
+    ("web1 is OK, unlike web2, which is DOWN.", False),
+    ("web2 and db2 are DOWN.", False),  # two rows
+    ("It is DOWN.", False),  # none named
+])
+def test_a_category_of_another_row(shape: str, window: str, other: bool) -> None:
+    """A status, a tier: a column of words of a few values, some rows sharing one. A CSV of
+    such columns is a table too (it had to have a column of figures)."""
+    assert _other_row(STATUSES[shape], window) is other
+
+
+def test_a_column_of_answers_or_of_distinct_words_is_no_category() -> None:
+    backups = json.dumps({"hosts": [{"name": h, "backed_up": b} for h, b in (
+        ("web1", "yes"), ("web2", "no"), ("db1", "yes"))]})
+    assert not _other_row(backups, "Yes, web2 is fine.")
+    recipe = "Ingredients,how\nflour,sifted\nsugar,packed\nbutter,softened\n"
+    assert not read(recipe).fields  # no word said twice: commas, not a table
+
+
 CALENDAR = json.dumps({"events": [
     {"title": "Standup", "start": "09:30", "end": "09:45"},
     {"title": "Lunch", "start": "12:30", "end": "13:30"},

@@ -87,6 +87,7 @@ _RECORD_FIELDS = 3
 _SHORT_VALUE_WORDS = 6  # a field's value; longer ones are sentences
 _TERMINAL = (".", "!", "?")  # a value ending so ends its sentence already
 _CSV_ROWS = 3  # a header and two rows at least
+_CATEGORY_CELL = re.compile(r"[^\W\d_]{2,20}")  # a status, a tier: "OK", "pending"
 _CSV_PREAMBLE = 2  # lines a CSV may follow (a title, "period: ..."), read as they are
 _CSV_HEADER_WORDS = 4  # a header cell of more words is prose with commas
 _PLAIN_FIGURE = re.compile(r"[-+]?[$€£]?-?\d[\d,]*(?:\.\d+)?%?")  # no header's name
@@ -419,12 +420,19 @@ def _csv(text: str) -> list[list[str]] | None:
     if any(not cell.strip() or len(cell.split()) > _CSV_HEADER_WORDS or cell.strip()[-1] in "."
            or _PLAIN_FIGURE.fullmatch(cell.strip()) for cell in rows[0]):
         return None
-    # A header names its columns, and some column below it is figures: lines that merely
+    # A header names its columns, and some column below it is figures, or categories (one
+    # word each, some of them the same: "web1,OK" "web2,DOWN" "db1,OK"): lines that merely
     # share their commas ("2 cups flour, sifted", "Paris, France") are no table.
     if not any(all(_FIGURE_CELL.fullmatch(row[k].strip()) for row in rows[1:])
-               for k in range(width)):
+               or _categories([row[k].strip() for row in rows[1:]]) for k in range(width)):
         return None
     return rows
+
+
+def _categories(cells: list[str]) -> bool:
+    """A column of categories: one word of letters a cell, a word said in two cells or more."""
+    return (all(_CATEGORY_CELL.fullmatch(cell) for cell in cells)
+            and len({cell.lower() for cell in cells}) < len(cells))
 
 
 def _table_sentences(header: list[str], rows: list[list[str]], found: list[Field]) -> list[str]:

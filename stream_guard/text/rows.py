@@ -13,8 +13,9 @@ where the window gives none of the named row's own values of that column and no 
 other row's name but those the two names share, gives the other row's value
 (:meth:`RowIndex.other_row`): an enumeration names its rows in part ("the vendor lunch at 12:30,
 the dentist at 5:30" for "Lunch with vendor (Datadog)" and "Dentist"), a comparison names them
-by kind ("db-01 is critical, unlike the web hosts at 92.4%" for web-01). Only figures and codes
-are read as values (a word such as "OK" or "web" is every other row's), not a whole number below
+by kind ("db-01 is critical, unlike the web hosts at 92.4%" for web-01). Figures and codes are
+read as values (a word such as "web" is every other row's), and the words of a column of
+categories (a status, a tier: "web1 is DOWN" for a list in which web1 is OK), not a whole number below
 10 (a count, a rank, a number of days is any row's), not a day beside a month's name, and only
 where every row that holds it is another row ("closes at 9:30 pm on Friday" for a week whose
 other days close at 21:30). A window that names two rows (a comparison) or none (a pronoun's)
@@ -82,8 +83,8 @@ class RowIndex:
     """The rows of a stream's structured evidence: their names' term keys, their values'
     tokens by column."""
 
-    __slots__ = ("_by_key", "_by_value", "_columns", "_names", "_row_amounts", "_rows_by_amount",
-                 "_values", "_words")
+    __slots__ = ("_by_key", "_by_value", "_categories", "_columns", "_names", "_row_amounts",
+                 "_rows_by_amount", "_values", "_words")
 
     def __init__(self, fields: Iterable[tuple[str, str, str]],
                  column_use: Callable[[str], str] | None = None,
@@ -125,6 +126,7 @@ class RowIndex:
         self._by_key = dict(by_key)
         self._values = values
         self._by_value = dict(holders)  # a value's (row, column) holders
+        self._categories = _category_columns(fields)
         self._columns = (_number_columns(fields, read, column_use, quantities or {})
                          if column_use is not None else {})
         rows_by_amount: dict[str, set[str]] = defaultdict(set)
@@ -138,12 +140,12 @@ class RowIndex:
         self._row_amounts = dict(row_amounts)
 
     def __bool__(self) -> bool:
-        return bool(self._by_value)
+        return bool(self._by_value or self._categories)
 
     def other_row(self, window_keys: AbstractSet[str], window_text: str) -> bool:
         """Whether a window of these term keys and this text names one row and gives another's
         value of a column the named row has its own value in (see the module docstring)."""
-        if not self._by_value or _CONTRASTING.search(window_text):
+        if not (self._by_value or self._categories) or _CONTRASTING.search(window_text):
             return False
         named = {row for key in window_keys for row in self._by_key.get(key, ())
                  if self._names[row] <= window_keys}
@@ -152,6 +154,8 @@ class RowIndex:
         (row,) = named
         own = self._values[row]
         text = _DAY_OF_MONTH.sub(" ", window_text)
+        if self._other_category(row, text):
+            return True
         given = set(value_tokens(text))  # the window's values; those judged are in plain clauses
         judged = {token for clause in _CLAUSES.split(text) if not _RELATING.search(clause)
                   for token in value_tokens(clause)}
@@ -165,6 +169,22 @@ class RowIndex:
                 return True
         return False
 
+
+    def _other_category(self, row: str, text: str) -> bool:
+        """Whether ``text``, naming ``row``, gives it another value of a column of categories
+        (:func:`_category_columns`): "web1 is DOWN" for a list in which web1 is OK and web2
+        DOWN, in a plain clause, where it says none of the row's own values (a review found
+        such a swap passing: a status is no figure or code, so the rule above never read it)."""
+        said = {w.lower() for w in _LETTERS.findall(text)}
+        if not said:
+            return False
+        own = {values[row] for values in self._categories.values() if row in values}
+        if own & said:
+            return False
+        judged = {w.lower() for clause in _CLAUSES.split(text) if not _RELATING.search(clause)
+                  for w in _LETTERS.findall(clause)}
+        return any(row in values and (set(values.values()) - own) & judged
+                   for values in self._categories.values())
 
     def derived(self, window_keys: AbstractSet[str], window_text: str,
                 previous: str = "") -> list[ColumnWork]:
@@ -295,6 +315,34 @@ def _number_columns(fields: list[tuple[str, str, str]], tokens_of: Mapping[str, 
         words = [w for w in map(_normalize, column.split()) if w not in STOPWORDS and w != unit]
         out[column, (unit, *dict.fromkeys(words)), column_use(column) == "amount"] = cells
     return out
+
+
+def _category_columns(fields: Iterable[tuple[str, str, str]]) -> dict[str, dict[str, str]]:
+    """The columns of categories: each row's value a word of letters (a status, a tier: "OK",
+    "DOWN", "pending"), of three rows or more, with two values or more and one shared by
+    several rows; by column, each row's value in lower case. Not a column of answers to a
+    question ("yes", "none", "true": a window says them in passing)."""
+    columns: dict[str, dict[str, str]] = defaultdict(dict)
+    broken: set[str] = set()
+    for row, column, value in fields:
+        word = value.strip().lower()
+        if (column in broken or not _CATEGORY.fullmatch(word) or word in _NOT_CATEGORIES
+                or row in columns[column]):
+            broken.add(column)
+            continue
+        columns[column][row] = word
+    out = {}
+    for column, values in columns.items():
+        counts = Counter(values.values())
+        if (column not in broken and len(values) >= _CATEGORY_ROWS and len(counts) >= 2
+                and max(counts.values()) >= 2):
+            out[column] = values
+    return out
+
+
+_CATEGORY = re.compile(r"[^\W\d_]{2,20}")  # one word of letters, as _LETTERS reads a window
+_CATEGORY_ROWS = 3
+_NOT_CATEGORIES = frozenset({"yes", "no", "true", "false", "none", "null", "unknown"})
 
 
 def _words(keys: AbstractSet[str]) -> frozenset[str]:
