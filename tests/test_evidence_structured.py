@@ -292,6 +292,20 @@ async def test_a_tools_list_passes_its_counts_and_totals_and_halts_another_rows_
     await _passes_and_halts(tmp_path, model_cache, HOSTS, right, wrong, "Meanwhile")
 
 
+@pytest.mark.slow  # the shipped detector
+async def test_a_status_list_passes_its_counts_and_halts_a_status_or_count_given_otherwise(
+        tmp_path: Path, model_cache: Path) -> None:
+    """A CSV of hosts and their status (no column of figures): an answer that counts them
+    streams through; one that gives web1 web2's status, or counts the OK hosts wrong, halts
+    there (a README walk found both passing)."""
+    status = "hostname,status\nweb1,OK\nweb2,DOWN\ndb1,OK\ndb2,DOWN\ncache1,DOWN\n"
+    right = "2 of the 5 hosts are OK. web1 is OK and web2 is DOWN."
+    await _passes_and_halts(tmp_path, model_cache, status, right,
+                            "2 of the 5 hosts are OK. Right now web1 is DOWN.", "Right now")
+    await _passes_and_halts(tmp_path, model_cache, status, right,
+                            "web2 is DOWN. In all, 3 of the 5 hosts are OK.", "In all")
+
+
 def test_short_month_names_are_months_and_a_csv_may_follow_a_line_or_two() -> None:
     """"Jun 2024" is the answer's "June" (a blind probe halted "Over June–August you
     generated 2,435 kWh" on words the data lacked; chat answers write "Oct 4" for the data's

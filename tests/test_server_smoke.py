@@ -99,3 +99,19 @@ async def test_a_worker_told_to_stop_while_loading_never_listens(
     assert server._ws is None
     gate.set()
     await server.shutdown()
+
+
+async def test_the_demo_files_are_served_with_their_types(
+        settings_factory: Callable[..., Settings]) -> None:
+    """The demo's files as a browser needs them (a README walk saw the client's type
+    declarations served as Qt Linguist's ``.ts``); nothing outside ``clients/js``."""
+    from tests.conftest import running_server
+
+    async with running_server(settings_factory(serve_demo=True)) as srv:
+        page = await http(srv.port, "GET", "/demo/demo/index.html")
+        assert page.status == 200 and page.headers["content-type"] == "text/html"
+        script = await http(srv.port, "GET", "/demo/demo/demo.js")
+        assert script.status == 200 and script.headers["content-type"] == "text/javascript"
+        types = await http(srv.port, "GET", "/demo/stream-guard.d.ts")
+        assert types.status == 200 and types.headers["content-type"].startswith("text/plain")
+        assert (await http(srv.port, "GET", "/demo/../../pyproject.toml")).status == 404

@@ -77,6 +77,35 @@ def test_a_category_of_another_row(shape: str, window: str, other: bool) -> None
     assert _other_row(STATUSES[shape], window) is other
 
 
+@pytest.mark.parametrize("shape", sorted(STATUSES))
+@pytest.mark.parametrize(("window", "wrong"), [
+    ("3 of the 5 hosts are OK.", True),  # 2 are: a review found it passing
+    ("Three out of five hosts are OK.", True),
+    ("All 5 hosts are OK.", True),
+    ("2 of the 5 hosts are OK.", False),
+    ("3 of the 5 hosts are DOWN.", False),
+    ("3 of the 5 hosts are not OK.", False),  # counts the others
+    ("3 of the 4 disks are OK.", False),  # another list's count
+    ("All hosts are OK.", False),  # a column's name may be two lists': not judged
+    ("2 of the 5 hosts are OK and 3 are DOWN.", False),
+    ("Not quite: 3 of the 5 hosts answered. web2 is DOWN.", False),  # a count, then a status
+])
+def test_a_category_counted_otherwise(shape: str, window: str, wrong: bool) -> None:
+    index = RowIndex(read(STATUSES[shape]).fields)
+    assert index.miscounts(window) is wrong
+    assert index.contradicts(frozenset(t.key for t in terms(window)), window) is wrong
+
+
+def test_a_category_that_is_a_word_of_rows_names() -> None:
+    """A role of "web" for web-01 and web-02: the word names rows by kind, and a row's own name
+    does not say its role."""
+    from tests.test_evidence_structured import HOSTS
+
+    assert _other_row(HOSTS, "web-02 is CRITICAL.")  # db-01's status
+    assert not _other_row(HOSTS, "cache-01 sits behind the web hosts.")
+    assert not _other_row(HOSTS, "web-02 is OK.")
+
+
 def test_a_column_of_answers_or_of_distinct_words_is_no_category() -> None:
     backups = json.dumps({"hosts": [{"name": h, "backed_up": b} for h, b in (
         ("web1", "yes"), ("web2", "no"), ("db1", "yes"))]})

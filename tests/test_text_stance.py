@@ -471,6 +471,26 @@ ASKED = "My daughter turns 7 on Saturday and 18 kids are coming. Which cake shou
     ("Every birthday guest gets a sparkler!", False),
     ("Enjoy every moment of our rooftop terrace!", False),
     ("What a treat — Mill Street is lovely in the morning!", False),
+    # ... nor a fact of the listener's world the speaker cannot know: a prediction of what
+    # someone else will do or be, an outcome reported done, a superlative fact (a review: 15
+    # of 50 such claims passed as small talk)
+    ("Your mum will be out of intensive care by Monday.", False),
+    ("Biscuit's going to be fully house-trained within a fortnight!", False),
+    ("Don't worry — your mum's blood tests came back normal.", False),
+    ("Congratulations — your visa application has been approved.", False),
+    ("Your account's been upgraded to premium — enjoy!", False),
+    ("Your new flat has the best view in the building.", False),
+    # ... but how someone will feel, or what it will be like, is small talk
+    ("Nine years old and penguin-mad — Maisie's going to love it!", True),
+    ("She'll be over the moon, and it'll be worth the wait.", True),
+    ("Happy birthday — the best way to spend it!", True),
+    ("You've been married forty years — what a thing to celebrate!", True),
+    # (a first version read these as facts: a prediction with no time bound, "the best ...
+    # ever")
+    ("Congratulations — I'm so glad it was the best day ever!", True),
+    ("A cocker spaniel puppy is going to keep you busy!", True),
+    ("I'm so sorry about Bella — losing her will be very hard.", True),
+    ("Seeing the sea for the first time — that's going to be a lovely weekend!", True),
 ])
 def test_the_shape_of_small_talk(window: str, shape: bool) -> None:
     from stream_guard.text.stance import could_be_small_talk

@@ -87,9 +87,10 @@ class Signals:
     # It names a place the evidence does not, where the evidence names another of its kind
     # (text.places); no fusion feature: it caps the score (``capped``).
     other_place: bool = False
-    # It names one row of a list the evidence gives and another row's value (text.rows); no
-    # fusion feature: it caps the score (``capped``).
-    other_row: bool = False
+    # It says otherwise than the rows of a list the evidence gives: one row named with another
+    # row's value, or a category counted otherwise (text.rows); no fusion feature: it caps the
+    # score (``capped``).
+    against_rows: bool = False
     # It is small talk on the listener's life that touches nothing the evidence says
     # (text.stance); no fusion feature: it floors the score (``capped``).
     small_talk: bool = False
@@ -140,7 +141,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         absence_borne_out=not conflict and borne_out(window_text, evidence_keys),
         other_place=names_another_place(window_text, evidence_places, evidence_keys,
                                         asked_places),
-        other_row=rows is not None and rows.other_row(keys, window_text),
+        against_rows=rows is not None and rows.contradicts(keys, window_text),
         small_talk=not conflict and chats_about_listener(
             window_text, keys, evidence_keys, prompt_keys),
     )
@@ -287,7 +288,7 @@ def capped(signals: Signals, support: float, contradiction: float = 0.0,
     flipped = (signals.polarity_flip and model_support is not None
                and model_support < POLARITY_MODEL_MAX)
     if (signals.conflict or flipped or signals.opposite_swap or signals.other_place
-            or signals.other_row):
+            or signals.against_rows):
         return (min(support, 1.0 - CONFLICT_CONTRADICTION),
                 max(contradiction, CONFLICT_CONTRADICTION))
     if ((signals.absence_borne_out or signals.small_talk)

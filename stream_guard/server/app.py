@@ -382,9 +382,15 @@ class Server:
         if not target.is_relative_to(self.demo_dir.resolve()) or not target.is_file():
             return json_response(404, {"error": "not_found", "message": path})
         body = await asyncio.to_thread(target.read_bytes)
-        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        ctype = (_DEMO_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
+                 or "application/octet-stream")
         return Response(200, "OK", Headers([("Content-Type", ctype),
                                             ("Content-Length", str(len(body)))]), body)
+
+
+# The platform's table may lack these or say otherwise (".ts" is Qt Linguist's there).
+_DEMO_TYPES = {".js": "text/javascript", ".mjs": "text/javascript",
+               ".ts": "text/plain; charset=utf-8", ".json": "application/json"}
 
 
 def _demo_dir() -> Path | None:

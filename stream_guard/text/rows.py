@@ -15,10 +15,12 @@ other row's name but those the two names share, gives the other row's value
 the dentist at 5:30" for "Lunch with vendor (Datadog)" and "Dentist"), a comparison names them
 by kind ("db-01 is critical, unlike the web hosts at 92.4%" for web-01). Figures and codes are
 read as values (a word such as "web" is every other row's), and the words of a column of
-categories (a status, a tier: "web1 is DOWN" for a list in which web1 is OK), not a whole number below
-10 (a count, a rank, a number of days is any row's), not a day beside a month's name, and only
-where every row that holds it is another row ("closes at 9:30 pm on Friday" for a week whose
-other days close at 21:30). A window that names two rows (a comparison) or none (a pronoun's)
+categories (a status, a tier: "web1 is DOWN" for a list in which web1 is OK), not a whole
+number below 10 (a count, a rank, a number of days is any row's), not a day beside a month's
+name, and only where every row that holds it is another row ("closes at 9:30 pm on Friday" for
+a week whose other days close at 21:30). A count of a category given otherwise than the rows
+give it ("3 of the 5 hosts are OK" where 2 are) contradicts them too (:meth:`RowIndex.
+miscounts`). A window that names two rows (a comparison) or none (a pronoun's)
 is not judged, nor one that sets its row against others or a condition ("except on Friday",
 "more than double the $49 plan": :data:`_CONTRASTING`), nor a value in a clause that relates it
 to another or to a bound, or negates it ("free until 2 pm", "peaked at 1,350 before dipping":
@@ -43,7 +45,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import combinations
 from typing import NamedTuple
 
-from stream_guard.text.figures import canonical_figures, plain_number
+from stream_guard.text.figures import canonical_figures, plain_number, spell_out_numbers
 from stream_guard.text.terms import STOPWORDS, _normalize, term_keys
 
 # A window that sets its row against others, or against a condition, is not judged: "except on
@@ -170,12 +172,48 @@ class RowIndex:
         return False
 
 
+    def contradicts(self, window_keys: AbstractSet[str], window_text: str) -> bool:
+        """Whether the window says otherwise than the rows: another row's value
+        (:meth:`other_row`) or a count of a category they give otherwise (:meth:`miscounts`)."""
+        return self.other_row(window_keys, window_text) or self.miscounts(window_text)
+
+    def miscounts(self, window_text: str) -> bool:
+        """Whether a clause counts the rows of one category otherwise than the rows do: "3 of
+        the 5 hosts are OK" or "all 5 hosts are OK" where 2 of the 5 are (a README walk found
+        both passing; the count sentences, "hosts status OK: 2 of 5.", state the 3 of DOWN too,
+        so no other check reads the 3 as new). Judged only where the clause names one value of
+        one column of categories, counts out of all the column's rows, and negates nothing ("3
+        of the 5 hosts are not OK" counts the others)."""
+        if not self._categories or _CONTRASTING.search(window_text):
+            return False
+        for clause in _COUNT_CLAUSES.split(window_text):
+            if _NEGATED.search(clause):
+                continue
+            said = {w.lower() for w in _LETTERS.findall(clause)}
+            for values in self._categories.values():
+                named = said & set(values.values())
+                if len(named) != 1:
+                    continue
+                (value,) = named
+                total = len(values)
+                count = sum(v == value for v in values.values())
+                counted = spell_out_numbers(clause)
+                for match in _COUNT_OF.finditer(counted):
+                    if int(match["whole"]) == total and int(match["part"]) != count:
+                        return True
+                every = _ALL_OF.match(counted)
+                if every is not None and count != total and int(every["whole"]) == total:
+                    return True
+        return False
+
     def _other_category(self, row: str, text: str) -> bool:
         """Whether ``text``, naming ``row``, gives it another value of a column of categories
         (:func:`_category_columns`): "web1 is DOWN" for a list in which web1 is OK and web2
         DOWN, in a plain clause, where it says none of the row's own values (a review found
-        such a swap passing: a status is no figure or code, so the rule above never read it)."""
-        said = {w.lower() for w in _LETTERS.findall(text)}
+        such a swap passing: a status is no figure or code, so the rule above never read it).
+        A value that is a word of rows' names ("web" of web-01, a role) may name rows by kind
+        ("cache-01 sits behind the web hosts"): it is not judged."""
+        said = {w.lower() for w in _LETTERS.findall(text)} - self._words[row]  # not its name
         if not said:
             return False
         own = {values[row] for values in self._categories.values() if row in values}
@@ -183,6 +221,7 @@ class RowIndex:
             return False
         judged = {w.lower() for clause in _CLAUSES.split(text) if not _RELATING.search(clause)
                   for w in _LETTERS.findall(clause)}
+        judged -= {w.lower() for words in self._words.values() for w in words}
         return any(row in values and (set(values.values()) - own) & judged
                    for values in self._categories.values())
 
@@ -315,6 +354,21 @@ def _number_columns(fields: list[tuple[str, str, str]], tokens_of: Mapping[str, 
         words = [w for w in map(_normalize, column.split()) if w not in STOPWORDS and w != unit]
         out[column, (unit, *dict.fromkeys(words)), column_use(column) == "amount"] = cells
     return out
+
+
+_COUNT = r"\d+"  # counts in words are read as digits first (spell_out_numbers)
+# "3 of the 5", "two out of five", "3/5"
+_COUNT_OF = re.compile(rf"\b(?P<part>{_COUNT})\s*(?:(?:out\s+)?of\s+(?:the\s+|your\s+|all\s+)?"
+                       rf"|/\s*)(?P<whole>{_COUNT})\b", re.IGNORECASE)
+# A clause that opens with "all 5 hosts", "all of the 5 hosts" (not "after all"; not "all hosts":
+# a column of one name may be two lists' ("hosts" and "disks" both have a "status"), whose
+# count together is no list's)
+_ALL_OF = re.compile(rf"\W*(?:and\s+|so\s+|but\s+)?all\s+(?:of\s+)?(?:the\s+|your\s+)?"
+                     rf"(?P<whole>{_COUNT})\b", re.IGNORECASE)
+# A count and the category it counts are in one clause of one sentence ("four of the six jobs
+# succeeded. mail-archive failed" counts no failure).
+_COUNT_CLAUSES = re.compile(rf"{_CLAUSES.pattern}|[.!?](?=\s|$)", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:not|no|never|none|nothing|without)\b|n['’]t\b", re.IGNORECASE)
 
 
 def _category_columns(fields: Iterable[tuple[str, str, str]]) -> dict[str, dict[str, str]]:

@@ -611,6 +611,32 @@ _CLAIM_PHRASES = re.compile(r"\b(?:is|are|be|re|s|always|very|most|more than) we
                             r"|waiters?|trainers?|instructors?|coach(?:es)?|drivers?|pilots?"
                             r"|nurses?|bakers?|movers|pharmacists?|team)\s+(?:will|'ll|would"
                             r"|always|usually)\b", re.IGNORECASE)
+# What a friendly line states as a fact about the listener's world, which the speaker cannot
+# know and no evidence attests: helper-written claims about the user passed as small talk
+# (15 of 50 at the session-26 head: "Don't worry — your mum's blood tests came back normal.",
+# "Your knee will be back to normal by Christmas.", "Congratulations — your visa application
+# has been approved.", "Your new flat has the best view in the building.").
+_STATED_AS_FACT = re.compile(
+    # a prediction of what someone or something else will do or be by when ("your knee will be
+    # back to normal by Christmas", "Biscuit's going to be house-trained within a fortnight"),
+    # but how they will feel ("Maisie's going to love it on Saturday"); one with no time bound
+    # is a wish's or a sympathy's ("a spaniel is going to keep you busy", "losing her will be
+    # hard"), one of what it all will be ("that's going to be a lovely weekend") is a
+    # comment, and one to the listener is the claim phrases' to judge ("you'll smash it")
+    r"\b(?!(?:you|we|i|it|that|this|there)\b)\w+(?:'ll|\s+will|(?:\s+is|\s+are|'s|'re)\s+going\s+to|\s+shall)"
+    r"\s+(?!(?:love|adore|enjoy|like|treasure|cherish|remember|miss|be\s+(?:so\s+|very\s+)?"
+    r"(?:thrilled|delighted|chuffed|proud|excited|happy|glad|over\s+the\s+moon)))\w+"
+    r"(?=[^.!?;\u2014]*\b(?:by|within|before|until|tomorrow|tonight|next|monday|tuesday"
+    r"|wednesday|thursday|friday|saturday|sunday|morning|weekend|fortnight|christmas)\b)"
+    # an outcome reported done ("your account's been upgraded", "the results came back clear")
+    r"|\b(?:your\s+\w+(?:\s+\w+)?|it|this|that)(?:'s|\s+has|\s+have)\s+been\s+\w+(?:ed|en)\b"
+    r"|\bcame\s+back\s+(?:negative|positive|normal|clear|fine|ok|okay|good|great|clean)\b"
+    # a superlative fact about a thing ("the best view in the building", "the strongest
+    # application they received"), not "the best news", "the best way to celebrate", "the best
+    # day ever", "the happiest couple in the world"
+    r"|\bthe\s+(?:best|worst|\w+est)\s+\w+(?:\s+\w+)?\s+(?:they\b|in\s+(?:the|this|our)\s+"
+    r"(?!(?:world|universe|country|land|family|history|house)\b))",
+    re.IGNORECASE)
 # Idioms of goodwill whose words are a claim's elsewhere ("look after each other", "a lot to
 # deal with", "get well soon", "please accept our condolences", "every happiness"): left out
 # before the claim words are looked for.
@@ -655,7 +681,8 @@ def could_be_small_talk(text: str, window_keys: AbstractSet[str],
     the listener's life that no evidence has a part in: a short window, no question, no figure
     but an ordinal or one the user's prompt (its term keys ``prompt_keys``) wrote ("after 40
     years"), none of the words or phrases of a claim on what a business offers or allows
-    (``_CLAIMS``, ``_CLAIM_PHRASES``) nor a wish that presupposes it, and no content word the
+    (``_CLAIMS``, ``_CLAIM_PHRASES``) nor a wish that presupposes it, nothing stated as a fact
+    of the listener's world (``_STATED_AS_FACT``), and no content word the
     evidence (its ``evidence_keys``) uses but those of goodwill and occasions and the
     prompt's. Whether it is goodwill is read apart: by its words
     (:func:`chats_about_listener`) or by its meaning (the engine's small-talk head)."""
@@ -667,7 +694,8 @@ def could_be_small_talk(text: str, window_keys: AbstractSet[str],
         return False
     if (not lowercase_words(_GOODWILL_IDIOMS.sub(" ", text)).isdisjoint(_CLAIMS)
             or _PRESUPPOSING.search(text)
-            or _CLAIM_PHRASES.search(text.translate(APOSTROPHES))):
+            or _CLAIM_PHRASES.search(text.translate(APOSTROPHES))
+            or _STATED_AS_FACT.search(text.translate(APOSTROPHES))):
         return False
     # a word the evidence uses is the user's own where their prompt uses it too ("Happy
     # birthday - enjoy your first big bike!" to a question about bike servicing)
