@@ -23,7 +23,6 @@ Design (sans-I/O, like h11's protocol objects):
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,11 +35,15 @@ WindowKind = Literal["text", "code", "talk"]
 # be judged from its first/last _HEAD characters without holding it whole.
 _HEAD = 16
 
-_SPACE = re.compile(r"\s*")
+# Invisible format characters (soft hyphen, zero-width space and joiners, direction marks and
+# embeddings, word joiner, byte-order mark) are read as space: one before a fabricated sentence,
+# or alone between two spaces, joined it to the true sentence before it (a fuzzing review).
+_INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+_SPACE = re.compile(f"[\\s{_INVISIBLE}]*")
 # Chinese and Japanese end sentences with full-width marks and no space after them: a word
 # (a run of non-space) ends right after one, so the sentence rule sees it as it sees ". ".
 _CJK_TERMINALS = "。！？"
-_WORD = re.compile(f"[^\\s{_CJK_TERMINALS}]*[{_CJK_TERMINALS}]?")
+_WORD = re.compile(f"[^\\s{_INVISIBLE}{_CJK_TERMINALS}]*[{_CJK_TERMINALS}]?")
 _LETTER = re.compile(r"[^\W\d_]")
 _LIST_MARKER = re.compile(r"[-*+•]|\d{1,9}[.)]")
 _HEADING = re.compile(r"#{1,6}")
@@ -54,7 +57,8 @@ TERMINALS = ".!?…" + _CJK_TERMINALS + "؟۔।"
 QUIET_BREAKS = re.compile(f"[\\n{TERMINALS}]")
 _TERMINAL_TUPLE = tuple(TERMINALS)
 # Space without a newline, then a word with no terminal punctuation, complete (space follows).
-_PLAIN_RUN = re.compile(f"(?:[^\\S\\n]+[^\\s{TERMINALS}]+(?=\\s))*")
+_PLAIN_RUN = re.compile(f"(?:(?:[^\\S\\n]|[{_INVISIBLE}])+[^\\s{_INVISIBLE}{TERMINALS}]+"
+                        f"(?=[\\s{_INVISIBLE}]))*")
 _CLOSERS = "\"')]}»”’*_"
 _OPENERS = "\"'([{«“‘¿¡"
 # A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
@@ -196,7 +200,7 @@ class SentenceScanner:
         no terminal punctuation in them or before them): they simply join the open segment.
         Skipping them gives exactly what the word-by-word path would, only faster."""
         if (not self._seg_open or self._code or self._newlines or self._seg_kind != "text"
-                or _visible(self._prev_tail).rstrip(_CLOSERS).endswith(_TERMINAL_TUPLE)):
+                or self._prev_tail.rstrip(_CLOSERS).endswith(_TERMINAL_TUPLE)):
             # (newlines: the space run before the next word, begun earlier, had some; a code
             # segment still open after its closing fence ends at the next word, a text one)
             return
@@ -207,7 +211,7 @@ class SentenceScanner:
         if match is None or match.end() == start:
             return
         end = word = match.end()
-        while not buf[word - 1].isspace():  # back to the start of the last word
+        while _SPACE.fullmatch(buf[word - 1]) is None:  # back to the start of the last word
             word -= 1
         # _colon_before is left stale: it is only read after a word with terminal punctuation,
         # which this path never skips, and that word's completion sets it afresh.
@@ -344,7 +348,7 @@ class SentenceScanner:
 
     def _sentence_ends(self, next_head: str) -> bool:
         """Does the open text segment end with a sentence, given the word that follows?"""
-        tail = _visible(self._prev_tail).rstrip(_CLOSERS)
+        tail = self._prev_tail.rstrip(_CLOSERS)
         stem = tail.rstrip(TERMINALS)
         punct = tail[len(stem):]
         if not punct or not self._seg_letter or not _starts_sentence(next_head):
@@ -358,7 +362,7 @@ class SentenceScanner:
         if stem.isdigit() and len(stem) <= 2 and self._colon_before:
             return False  # an inline enumeration ("Steps: 1. Open it.")
         if low in _ABBREV_NUMERIC:
-            return not _visible(next_head).lstrip(_OPENERS)[:1].isdigit()
+            return not next_head.lstrip(_OPENERS)[:1].isdigit()
         if low in _ABBREV_AMBIGUOUS or _DOTTED.fullmatch(stem):
             return _leading_word(next_head) in _SENTENCE_OPENERS
         return True
@@ -396,23 +400,14 @@ def _run_end(pattern: re.Pattern[str], buf: str, start: int) -> int:
     return match.end()
 
 
-def _visible(word: str) -> str:
-    """``word`` without Unicode's format characters (zero-width space and joiners, byte-order
-    and direction marks): one beside a sentence's last or first character leaves the boundary
-    a boundary (one before a fabricated sentence joined it to the true one before it)."""
-    if word.isascii():
-        return word
-    return "".join(c for c in word if unicodedata.category(c) != "Cf")
-
-
 def _starts_sentence(head: str) -> bool:
-    first = _visible(head)[:1]
+    first = head[:1]
     return bool(first) and (first.isdigit() or (first.isalpha() and not first.islower())
                             or first in _STARTS)
 
 
 def _leading_word(head: str) -> str:
-    match = re.match(r"[^\W\d_]+", _visible(head).lstrip(_OPENERS))
+    match = re.match(r"[^\W\d_]+", head.lstrip(_OPENERS))
     return match.group() if match else ""
 
 
