@@ -89,6 +89,8 @@ def test_a_category_of_another_row(shape: str, window: str, other: bool) -> None
     ("All hosts are OK.", False),  # a column's name may be two lists': not judged
     ("2 of the 5 hosts are OK and 3 are DOWN.", False),
     ("Not quite: 3 of the 5 hosts answered. web2 is DOWN.", False),  # a count, then a status
+    ("At least 1 of the 5 hosts is DOWN.", False),  # a bound
+    ("web2 has been DOWN since 4/5.", False),  # a date
 ])
 def test_a_category_counted_otherwise(shape: str, window: str, wrong: bool) -> None:
     index = RowIndex(read(STATUSES[shape]).fields)
@@ -104,6 +106,43 @@ def test_a_category_that_is_a_word_of_rows_names() -> None:
     assert _other_row(HOSTS, "web-02 is CRITICAL.")  # db-01's status
     assert not _other_row(HOSTS, "cache-01 sits behind the web hosts.")
     assert not _other_row(HOSTS, "web-02 is OK.")
+
+
+USERS = json.dumps({"users": [{"name": n, "country": c, "plan": plan} for n, c, plan in (
+    ("Priya Shah", "IN", "pro"), ("Hans Weber", "DE", "free"), ("Maria Rossi", "IT", "pro"),
+    ("John Smith", "US", "team"), ("Emily Brown", "US", "team"), ("Raj Patel", "IN", "free"))]})
+CLASSES = json.dumps({"classes": [{"class": c, "day": d} for c, d in (
+    ("Yoga", "Tuesday"), ("Pilates", "Sunday"), ("Spin", "Tuesday"), ("Boxing", "Sunday"))]})
+
+
+@pytest.mark.parametrize(("context", "window", "other"), [
+    # a category word that is a word of speech, not said of the row (a review of the first
+    # version: each halted)
+    (USERS, "Hans Weber signed up in March.", False),
+    (USERS, "John Smith's invoice is in your inbox.", False),
+    (USERS, "Raj Patel asked us about an invoice last week.", False),
+    (USERS, "Maria Rossi can log in with her email address.", False),
+    (USERS, "Maria Rossi is in Rome this week.", False),
+    (STATUSES["json"], "It's OK to restart web1 now.", False),
+    (STATUSES["json"], "web2 needs its backups set up again.", False),
+    (CLASSES, "Yoga starts at 6 pm; book your spot by Sunday.", False),
+    # ... and said of it
+    (USERS, "Hans Weber is on the pro plan.", False),  # "pro" not right after the verb
+    (USERS, "Hans Weber (pro) asked about invoices.", True),
+    (CLASSES, "Yoga is on Sunday.", False),  # "on": a preposition between
+    (STATUSES["json"], "web1 (DOWN) needs a look.", True),
+])
+def test_a_category_said_of_its_row_only(context: str, window: str, other: bool) -> None:
+    assert _other_row(context, window) is other
+
+
+@pytest.mark.parametrize("text", [
+    "Mon, closed\nTue, open\nWed, open\nThu, open\n",  # no header: its first line is a row
+    "Springfield, IL\nChicago, IL\nPeoria, IL\n",
+    "Attendees\nAna, Ben, Chloe\nDan, Ben, Eve\nFay, Gus, Eve\n",
+])
+def test_lines_of_commas_with_no_header_stay_prose(text: str) -> None:
+    assert not read(text).fields
 
 
 def test_a_column_of_answers_or_of_distinct_words_is_no_category() -> None:

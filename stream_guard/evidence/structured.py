@@ -38,6 +38,8 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from stream_guard.text.rows import is_category_column
+
 # A value that names the object it belongs to, by its field's name (or its name's last word):
 # a list's items are told apart by these ("BA117 gate: B42.", not "Gate: B42." five times).
 _NAMING = ("name", "title", "label", "id", "code", "number", "day", "date", "symbol", "sku",
@@ -87,7 +89,6 @@ _RECORD_FIELDS = 3
 _SHORT_VALUE_WORDS = 6  # a field's value; longer ones are sentences
 _TERMINAL = (".", "!", "?")  # a value ending so ends its sentence already
 _CSV_ROWS = 3  # a header and two rows at least
-_CATEGORY_CELL = re.compile(r"[^\W\d_]{2,20}")  # a status, a tier: "OK", "pending"
 _CSV_PREAMBLE = 2  # lines a CSV may follow (a title, "period: ..."), read as they are
 _CSV_HEADER_WORDS = 4  # a header cell of more words is prose with commas
 _PLAIN_FIGURE = re.compile(r"[-+]?[$€£]?-?\d[\d,]*(?:\.\d+)?%?")  # no header's name
@@ -424,15 +425,17 @@ def _csv(text: str) -> list[list[str]] | None:
     # word each, some of them the same: "web1,OK" "web2,DOWN" "db1,OK"): lines that merely
     # share their commas ("2 cups flour, sifted", "Paris, France") are no table.
     if not any(all(_FIGURE_CELL.fullmatch(row[k].strip()) for row in rows[1:])
-               or _categories([row[k].strip() for row in rows[1:]]) for k in range(width)):
+               or _categories(rows[0][k].strip(), [row[k].strip() for row in rows[1:]])
+               for k in range(width)):
         return None
     return rows
 
 
-def _categories(cells: list[str]) -> bool:
-    """A column of categories: one word of letters a cell, a word said in two cells or more."""
-    return (all(_CATEGORY_CELL.fullmatch(cell) for cell in cells)
-            and len({cell.lower() for cell in cells}) < len(cells))
+def _categories(header: str, cells: list[str]) -> bool:
+    """A column of categories under a header that names it, not one of them: "Mon, closed"
+    over "Tue, open" is a list with no header, whose first line a table would lose."""
+    return (header.lower() not in {cell.lower() for cell in cells}
+            and is_category_column(cells))
 
 
 def _table_sentences(header: list[str], rows: list[list[str]], found: list[Field]) -> list[str]:

@@ -187,7 +187,7 @@ class RowIndex:
         if not self._categories or _CONTRASTING.search(window_text):
             return False
         for clause in _COUNT_CLAUSES.split(window_text):
-            if _NEGATED.search(clause):
+            if _NEGATED.search(clause) or _HEDGED.search(clause):
                 continue
             said = {w.lower() for w in _LETTERS.findall(clause)}
             for values in self._categories.values():
@@ -207,23 +207,35 @@ class RowIndex:
         return False
 
     def _other_category(self, row: str, text: str) -> bool:
-        """Whether ``text``, naming ``row``, gives it another value of a column of categories
+        """Whether ``text``, naming ``row``, says it is of another category of a column of them
         (:func:`_category_columns`): "web1 is DOWN" for a list in which web1 is OK and web2
-        DOWN, in a plain clause, where it says none of the row's own values (a review found
-        such a swap passing: a status is no figure or code, so the rule above never read it).
-        A value that is a word of rows' names ("web" of web-01, a role) may name rows by kind
-        ("cache-01 sits behind the web hosts"): it is not judged."""
+        DOWN (a review found such a swap passing: a status is no figure or code, so the rule
+        above never read it). Only a value said of the row (its name, then at most a verb of
+        being or a mark: "web1 is DOWN", "web1 has been down since Tuesday", "web1 (DOWN)"), in
+        a plain clause, where the window says none of the row's own values: category words are
+        words of speech too, and a country code "IN" or a status "OK" stands in any sentence
+        ("Hans signed up in March", "It's OK to restart web1 now"). A word of speech ("in",
+        "up", "down") is judged only as the end of what is said of the row ("web1 is down
+        since Tuesday", not "Maria is in Rome"); a value that is a word of rows' names ("web" of
+        web-01, a role) is not judged."""
         said = {w.lower() for w in _LETTERS.findall(text)} - self._words[row]  # not its name
-        if not said:
-            return False
         own = {values[row] for values in self._categories.values() if row in values}
-        if own & said:
+        if not said or own & said:
             return False
-        judged = {w.lower() for clause in _CLAUSES.split(text) if not _RELATING.search(clause)
-                  for w in _LETTERS.findall(clause)}
-        judged -= {w.lower() for words in self._words.values() for w in words}
-        return any(row in values and (set(values.values()) - own) & judged
-                   for values in self._categories.values())
+        names = {w.lower() for words in self._words.values() for w in words}
+        others = {v for values in self._categories.values() if row in values
+                  for v in values.values()} - own - names
+        last = re.escape(row.split()[-1])
+        breaks = [0, *(m.end() for m in _CLAUSES.finditer(text)), len(text)]
+        for match in re.finditer(rf"{last}\W*?{_OF_ROW}(?P<value>[^\W\d_]+)", text,
+                                 re.IGNORECASE):
+            value = match["value"].lower()
+            at = match.start("value")
+            clause = text[max(b for b in breaks if b <= at):min(b for b in breaks if b > at)]
+            if (value in others and not _RELATING.search(clause)
+                    and (value not in STOPWORDS or _SAID_LAST.match(text, match.end()))):
+                return True
+        return False
 
     def derived(self, window_keys: AbstractSet[str], window_text: str,
                 previous: str = "") -> list[ColumnWork]:
@@ -357,9 +369,13 @@ def _number_columns(fields: list[tuple[str, str, str]], tokens_of: Mapping[str, 
 
 
 _COUNT = r"\d+"  # counts in words are read as digits first (spell_out_numbers)
-# "3 of the 5", "two out of five", "3/5"
-_COUNT_OF = re.compile(rf"\b(?P<part>{_COUNT})\s*(?:(?:out\s+)?of\s+(?:the\s+|your\s+|all\s+)?"
-                       rf"|/\s*)(?P<whole>{_COUNT})\b", re.IGNORECASE)
+# "3 of the 5", "two out of five" (not "3/5": a date as often)
+_COUNT_OF = re.compile(rf"\b(?P<part>{_COUNT})\s+(?:out\s+)?of\s+(?:the\s+|your\s+|all\s+)?"
+                       rf"(?P<whole>{_COUNT})\b", re.IGNORECASE)
+# A count given as a bound, not as the count ("at least 1 of the 5 hosts is down")
+_HEDGED = re.compile(r"\b(?:at\s+least|at\s+most|more\s+than|fewer\s+than|less\s+than|over"
+                     r"|under|about|around|roughly|nearly|almost|up\s+to|approximately)\b",
+                     re.IGNORECASE)
 # A clause that opens with "all 5 hosts", "all of the 5 hosts" (not "after all"; not "all hosts":
 # a column of one name may be two lists' ("hosts" and "disks" both have a "status"), whose
 # count together is no list's)
@@ -379,22 +395,37 @@ def _category_columns(fields: Iterable[tuple[str, str, str]]) -> dict[str, dict[
     columns: dict[str, dict[str, str]] = defaultdict(dict)
     broken: set[str] = set()
     for row, column, value in fields:
-        word = value.strip().lower()
-        if (column in broken or not _CATEGORY.fullmatch(word) or word in _NOT_CATEGORIES
-                or row in columns[column]):
+        if column in broken or row in columns[column]:
             broken.add(column)
             continue
-        columns[column][row] = word
-    out = {}
-    for column, values in columns.items():
-        counts = Counter(values.values())
-        if (column not in broken and len(values) >= _CATEGORY_ROWS and len(counts) >= 2
-                and max(counts.values()) >= 2):
-            out[column] = values
-    return out
+        columns[column][row] = value.strip()
+    return {column: {row: v.lower() for row, v in values.items()}
+            for column, values in columns.items()
+            if column not in broken and len(values) >= _CATEGORY_ROWS
+            and is_category_column(list(values.values()))}
+
+
+def is_category_column(values: list[str]) -> bool:
+    """Whether a column's values are categories: each a word of letters (a status, a tier),
+    not an answer to a question ("yes", "none", "true"), two values or more, one of them
+    shared by several rows. A CSV is read as a table by such a column too
+    (:func:`stream_guard.evidence.structured.read`)."""
+    words = [v.lower() for v in values]
+    if not all(_CATEGORY.fullmatch(w) and w not in _NOT_CATEGORIES for w in words):
+        return False
+    counts = Counter(words)
+    return len(counts) >= 2 and max(counts.values()) >= 2
 
 
 _CATEGORY = re.compile(r"[^\W\d_]{2,20}")  # one word of letters, as _LETTERS reads a window
+# Between a row's name and the category said of it: verbs of being, "now", "still", marks.
+_OF_ROW = (r"(?:\s*(?:['’]s|is|are|was|were|has|have|had|been|being|now|still|currently"
+           r"|shows?|showing|reports?|reported|marked|listed|as|status|went|goes|stays?"
+           r"|remains?|[:(\-\u2013\u2014])\s*)+")
+# A word of speech as a category is the end of what is said of the row: a clause's end, or
+# only a time after it ("web1 is down since Tuesday").
+_SAID_LAST = re.compile(r"\s*(?:$|[.,;:!?)]|(?:since|for|again|now|today|currently|right now"
+                        r"|at the moment)\b)", re.IGNORECASE)
 _CATEGORY_ROWS = 3
 _NOT_CATEGORIES = frozenset({"yes", "no", "true", "false", "none", "null", "unknown"})
 
