@@ -169,6 +169,39 @@ async def test_a_connection_closed_for_the_clients_doing_still_answers_what_it_t
                           "chars": len(true) + len(FALSE_TAIL), "windows": 2, "drained": True}
 
 
+async def test_a_close_for_the_clients_doing_during_a_drain_says_its_own_code(
+        settings_factory: Callable[..., Settings]) -> None:
+    """The budget spent (a drain, which would close 1001), then a message too large: the
+    close is the message's (1009), after the stream's halt and done."""
+    true = "The Eiffel Tower was completed in 1889. "
+    async with serve(settings_factory, max_chars_per_connection=40,
+                     max_frame_bytes=2048) as server, open_ws(server.port) as ws:
+        await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+        assert (await recv(ws))["type"] == "started"
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": true})  # spent
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": FALSE_TAIL})
+        await send(ws, {"type": "start", "stream_id": "t", "context": ["x " * 1500]})
+        frames, closed, reason = await until_closed(ws)
+    assert (closed, reason) == (1009, "frame too large")
+    assert [(h["stream_id"], h["at"]) for h in frames if h["type"] == "halt"] == [("s", len(true))]
+    assert frames[-1]["type"] == "done" and frames[-1]["drained"] is True
+
+
+async def test_a_client_gone_during_a_close_for_its_doing_leaves_nothing_behind(
+        settings_factory: Callable[..., Settings]) -> None:
+    async with serve(settings_factory, max_frame_bytes=2048) as server:
+        async with open_ws(server.port) as ws:
+            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 0,
+                            "text": "The Eiffel Tower was completed in 1889. " * 30})
+            await send(ws, {"type": "start", "stream_id": "t", "context": ["x " * 1500]})
+            ws.transport.abort()  # gone without a close handshake
+        await eventually(lambda: server.metrics.connections_active._value.get() == 0)
+        async with open_ws(server.port) as again:  # the server serves on
+            await ping(again)
+
+
 async def test_connection_lifetime_lets_its_streams_finish(
         settings_factory: Callable[..., Settings]) -> None:
     """The lifetime's close cut every stream in flight: a chat backend on one long-lived

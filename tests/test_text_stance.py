@@ -507,3 +507,40 @@ def test_clauses_of_small_talk() -> None:
         "Congratulations", "newlyweds get a free bottle of prosecco"]
     assert talk_clauses("I'm so sorry about your mum, and please take your time.") == [
         "I'm so sorry about your mum", "please take your time"]
+
+
+@pytest.mark.parametrize(("line", "fact"), [
+    ("Your mum will be out of intensive care by Monday.", True),
+    ("Your knee will be back to normal by Christmas.", True),
+    ("Don't worry — your mum's blood tests came back normal.", True),
+    ("Congratulations — your visa application has been approved.", True),
+    ("Your account's been upgraded to premium — enjoy!", True),
+    ("Your new flat has the best view in the building.", True),
+    ("Yours was the strongest application they received this year.", True),
+    # a review of the first version: hopes, feelings, sympathy, compliments, wishes
+    ("I hope your mum will be feeling better by the weekend.", False),
+    ("Fingers crossed she'll be home before Christmas!", False),
+    ("The kids are going to have a blast at the party on Saturday!", False),
+    ("Grandma is going to be so surprised on Sunday!", False),
+    ("It's been fifteen years already — happy anniversary to you both!", False),
+    ("I'm so sorry — your whole world has been turned upside down.", False),
+    ("Have the best time in the Lake District!", False),
+    ("Enjoy the rest of it in the sun!", False),
+    ("It's the nicest gift they could ask for!", False),
+])
+def test_a_fact_of_the_listeners_world(line: str, fact: bool) -> None:
+    from stream_guard.text.stance import states_a_fact
+    from stream_guard.text.terms import APOSTROPHES
+
+    assert states_a_fact(line.translate(APOSTROPHES)) is fact
+
+
+def test_the_users_own_news_is_no_fact_of_ours() -> None:
+    """An outcome the prompt reports, said back ("So glad your scan came back clear!")."""
+    from stream_guard.text.stance import states_a_fact
+    from stream_guard.text.terms import term_keys
+
+    for line, prompt in (("I'm thrilled your visa has been approved!", "My visa's been approved!"),
+                         ("So glad your scan came back clear!", "My scan came back clear!")):
+        assert states_a_fact(line, term_keys(prompt)) is False
+        assert states_a_fact(line) is True

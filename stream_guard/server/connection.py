@@ -195,7 +195,10 @@ class Connection:
         connection already draining (its lifetime ran out) is drained by whichever grace ends
         first.
         """
-        if self._closing is not None:  # closing already, for the client's doing
+        if self._closing is not None:  # closing for the client's doing: that drain, bounded
+            if self._drain_task is not None:
+                await asyncio.wait((self._drain_task, self._finished), timeout=grace,
+                                   return_when=asyncio.FIRST_COMPLETED)
             return
         self.session.start_drain(cause)
         await self._end_streams_within(grace)
@@ -216,7 +219,8 @@ class Connection:
                 ended.cancel()
         if self._finished.done():
             return
-        outcome = self.session.finish_drain(close)
+        # A close for the client's doing that came during this drain says its own code.
+        outcome = self.session.finish_drain(close or self._closing)
         self._apply(outcome)
         if outcome.close is not None:
             self._finish(outcome.close)
@@ -233,7 +237,12 @@ class Connection:
         self._segmenting = False  # the session's end takes the rest of a delta being sliced
         if self._drain_task is not None:  # a budget's or lifetime's drain: this one ends it
             self._drain_task.cancel()
-        self._apply(self.session.end_for_close(), time.perf_counter())
+        try:
+            self._apply(self.session.end_for_close(), time.perf_counter())
+        except Exception:
+            log.exception("ending the streams for a close failed", extra=self._log_extra)
+            self._finish(Close(CloseCode.INTERNAL_ERROR, "internal error"))
+            return
         self._drain_task = asyncio.ensure_future(
             self._end_streams_within(self.server.settings.shutdown_grace_s, close))
 
@@ -379,7 +388,7 @@ class Connection:
         for frame in outcome.frames:
             self._send(frame, arrived)
         if outcome.score:
-            assert arrived is not None, "windows come only from client messages"
+            assert arrived is not None, "windows come from client messages or their close"
             # Windows the engine can check right here (its per-turn budget, for all connections:
             # engine.check_at_once) are; a delta that completes more (a whole answer at once)
             # has the rest checked as tasks, so one message does not hold the loop for all.

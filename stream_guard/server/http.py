@@ -53,6 +53,8 @@ from stream_guard.state.admission import ConnectionGate
 from stream_guard.state.base import StateStore, StateUnavailable
 
 log = logging.getLogger("stream_guard.http")
+_ORIGIN_LOG_EVERY_S = 600.0
+_ORIGINS_REMEMBERED = 256
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
@@ -163,7 +165,8 @@ class Router:
         # files), one at a time: a flood of scrapes must not fill the thread pool that stream
         # set-up uses too
         self._render = SingleFlight(lambda: asyncio.to_thread(server.metrics.render))
-        self._origins_logged: set[str | None] = set()  # each refused origin is logged once
+        # When each refused origin was last logged (the loop's clock), the latest 256 of them
+        self._origins_logged: dict[str | None, float] = {}
         self._routes: dict[tuple[str, str], Callable[[ServerConnection, Request],
                                                      Awaitable[Response | None]]] = {
             ("GET", "/livez"): self._livez,
@@ -286,12 +289,18 @@ class Router:
         return None
 
     def _log_refused_origin(self, origin: str | None) -> None:
-        """Say in the log which page origin was refused, once per origin (up to 64): a browser
-        sees only a failed connection (1006), not the 403's body, so a demo opened as
-        ``localhost`` where ``127.0.0.1`` is allowed failed with no hint anywhere (a review)."""
-        if origin in self._origins_logged or len(self._origins_logged) >= 64:
+        """Say in the log which page origin was refused, at most once in ten minutes per
+        origin: a browser sees only a failed connection (1006), not the 403's body, so a demo
+        opened as ``localhost`` where ``127.0.0.1`` is allowed failed with no hint anywhere (a
+        review). Junk origins cannot use the lines up: the oldest of 256 is forgotten first."""
+        now = time.monotonic()
+        last = self._origins_logged.pop(origin, None)
+        if last is not None and now - last < _ORIGIN_LOG_EVERY_S:
+            self._origins_logged[origin] = last
             return
-        self._origins_logged.add(origin)
+        self._origins_logged[origin] = now
+        if len(self._origins_logged) > _ORIGINS_REMEMBERED:
+            del self._origins_logged[next(iter(self._origins_logged))]
         log.warning("websocket origin refused", extra={
             "origin": origin, "allowed_origins": list(self.server.settings.allowed_origins),
             "hint": "add it to STREAM_GUARD_ALLOWED_ORIGINS"})

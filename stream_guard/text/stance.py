@@ -40,7 +40,7 @@ from collections.abc import Set as AbstractSet
 
 from stream_guard.text.figures import has_digit
 from stream_guard.text.sentences import QUIET_BREAKS, sentence_spans
-from stream_guard.text.terms import APOSTROPHES, terms
+from stream_guard.text.terms import APOSTROPHES, term_keys, terms
 
 # I, me, my, myself, in any case; "I'm", "I 've" (tokenised dialogue) match by their "I". Not
 # "mine": news has more mines than possessions. Nor a hyphenated name ("I-95"), nor "i.e.".
@@ -612,31 +612,66 @@ _CLAIM_PHRASES = re.compile(r"\b(?:is|are|be|re|s|always|very|most|more than) we
                             r"|nurses?|bakers?|movers|pharmacists?|team)\s+(?:will|'ll|would"
                             r"|always|usually)\b", re.IGNORECASE)
 # What a friendly line states as a fact about the listener's world, which the speaker cannot
-# know and no evidence attests: helper-written claims about the user passed as small talk
-# (15 of 50 at the session-26 head: "Don't worry — your mum's blood tests came back normal.",
-# "Your knee will be back to normal by Christmas.", "Congratulations — your visa application
-# has been approved.", "Your new flat has the best view in the building.").
-_STATED_AS_FACT = re.compile(
-    # a prediction of what someone or something else will do or be by when ("your knee will be
-    # back to normal by Christmas", "Biscuit's going to be house-trained within a fortnight"),
-    # but how they will feel ("Maisie's going to love it on Saturday"); one with no time bound
-    # is a wish's or a sympathy's ("a spaniel is going to keep you busy", "losing her will be
-    # hard"), one of what it all will be ("that's going to be a lovely weekend") is a
-    # comment, and one to the listener is the claim phrases' to judge ("you'll smash it")
-    r"\b(?!(?:you|we|i|it|that|this|there)\b)\w+(?:'ll|\s+will|(?:\s+is|\s+are|'s|'re)\s+going\s+to|\s+shall)"
-    r"\s+(?!(?:love|adore|enjoy|like|treasure|cherish|remember|miss|be\s+(?:so\s+|very\s+)?"
-    r"(?:thrilled|delighted|chuffed|proud|excited|happy|glad|over\s+the\s+moon)))\w+"
-    r"(?=[^.!?;\u2014]*\b(?:by|within|before|until|tomorrow|tonight|next|monday|tuesday"
-    r"|wednesday|thursday|friday|saturday|sunday|morning|weekend|fortnight|christmas)\b)"
-    # an outcome reported done ("your account's been upgraded", "the results came back clear")
-    r"|\b(?:your\s+\w+(?:\s+\w+)?|it|this|that)(?:'s|\s+has|\s+have)\s+been\s+\w+(?:ed|en)\b"
-    r"|\bcame\s+back\s+(?:negative|positive|normal|clear|fine|ok|okay|good|great|clean)\b"
-    # a superlative fact about a thing ("the best view in the building", "the strongest
-    # application they received"), not "the best news", "the best way to celebrate", "the best
-    # day ever", "the happiest couple in the world"
-    r"|\bthe\s+(?:best|worst|\w+est)\s+\w+(?:\s+\w+)?\s+(?:they\b|in\s+(?:the|this|our)\s+"
-    r"(?!(?:world|universe|country|land|family|history|house)\b))",
+# know and no evidence attests (:func:`states_a_fact`): helper-written claims about the user
+# passed as small talk (15 of 50 at the session-26 head: "Don't worry — your mum's blood tests
+# came back normal.", "Your knee will be back to normal by Christmas.", "Congratulations —
+# your visa application has been approved.", "Your new flat has the best view in the
+# building.").
+#
+# A prediction of what someone or something else will do or be by when ("your knee will be
+# back to normal by Christmas", "Biscuit's going to be house-trained within a fortnight"), not
+# how they will feel or fare ("Maisie's going to love it on Saturday", "the kids are going to
+# have a blast on Saturday", "Grandma is going to be so surprised on Sunday"); one with no time
+# bound is a wish's or a sympathy's ("a spaniel is going to keep you busy", "losing her will
+# be hard"), one of what it all will be ("that's going to be a lovely weekend") a comment, one
+# to the listener the claim phrases' to judge ("you'll smash it").
+_PREDICTION = re.compile(
+    r"\b(?!(?:you|we|i|it|that|this|there)\b)\w+(?:'ll|\s+will|(?:\s+is|\s+are|'s|'re)\s+"
+    r"going\s+to|\s+shall)\s+(?!(?:love|adore|enjoy|like|treasure|cherish|remember|miss|have"
+    r"|feel|look|be\s+(?:so|such|very|absolutely|thrilled|delighted|chuffed|proud|excited"
+    r"|happy|glad|over\s+the\s+moon))\b)\w+(?=[^.!?;\u2014]*\b(?:by|within|before|until"
+    r"|tomorrow|tonight|next|monday|tuesday|wednesday|thursday|friday|saturday|sunday|morning"
+    r"|weekend|fortnight|christmas)\b)", re.IGNORECASE)
+# ... said as a hope, not as a fact ("I hope your mum will be feeling better by the weekend",
+# "Fingers crossed she'll be home before Christmas!")
+_HOPED = re.compile(r"\b(?:hope|hoping|hopefully|fingers\s+crossed|wish|wishing|pray|praying"
+                    r"|i'm\s+sure|i\s+bet|can't\s+wait)\b", re.IGNORECASE)
+# An outcome reported done ("your account's been upgraded", "the results came back clear"),
+# unless the user's prompt said it ("So glad your scan came back clear!")
+_DONE = re.compile(
+    r"\b(?:your\s+\w+(?:\s+\w+)?|it|this|that)(?:'s|\s+has|\s+have)\s+been\s+(?P<done>approved"
+    r"|accepted|confirmed|upgraded|granted|cleared|processed|refunded|credited|renewed|issued"
+    r"|released|shipped|dispatched|delivered|booked|reserved|cancell?ed|canceled|paid|sent"
+    r"|fixed|resolved|scheduled|rescheduled|arranged|completed|signed|verified|activated"
+    r"|reinstated|waived|repaired|replaced|awarded|selected|offered)\b"
+    r"|\bcame\s+back\s+(?P<result>negative|positive|normal|clear|fine|ok|okay|good|great|clean)"
+    r"\b", re.IGNORECASE)
+# A superlative fact of a thing or a judgement ("Your new flat has the best view in the
+# building", "Yours was the strongest application they received"), not a wish or a compliment
+# ("Have the best time in the Lake District!", "the nicest gift they could ask for", "the best
+# day ever", "the happiest couple in the world")
+_SUPERLATIVE = re.compile(
+    r"\b(?:is|are|was|were|has|had|'s)\s+the\s+(?:best|worst|(?!(?:rest|interest|honest|forest"
+    r"|request|contest|harvest|modest|guest|priest|conquest|protest|west|chest|test|quest)\b)"
+    r"\w{2,}est)\s+\w+(?:\s+\w+)?\s+(?:they\s+(?!(?:could|would|can|might|'d|ever)\b)\w+|in\s+"
+    r"(?:the|this|our)\s+(?!(?:world|universe|country|land|family|history|house)\b))",
     re.IGNORECASE)
+
+
+def states_a_fact(text: str, prompt_keys: AbstractSet[str] = frozenset()) -> bool:
+    """Whether a friendly line states a fact of the listener's world: a prediction of someone
+    else's by a time (not hoped for), an outcome reported done (not the prompt's own news), a
+    superlative fact (see the patterns above). ``text`` with its apostrophes plain."""
+    prediction = _PREDICTION.search(text)
+    if prediction is not None and _HOPED.search(text, 0, prediction.start()) is None:
+        return True
+    for done in _DONE.finditer(text):
+        word = done["done"] or done["result"]
+        if not term_keys(word) <= prompt_keys:
+            return True
+    return _SUPERLATIVE.search(text) is not None
+
+
 # Idioms of goodwill whose words are a claim's elsewhere ("look after each other", "a lot to
 # deal with", "get well soon", "please accept our condolences", "every happiness"): left out
 # before the claim words are looked for.
@@ -682,7 +717,7 @@ def could_be_small_talk(text: str, window_keys: AbstractSet[str],
     but an ordinal or one the user's prompt (its term keys ``prompt_keys``) wrote ("after 40
     years"), none of the words or phrases of a claim on what a business offers or allows
     (``_CLAIMS``, ``_CLAIM_PHRASES``) nor a wish that presupposes it, nothing stated as a fact
-    of the listener's world (``_STATED_AS_FACT``), and no content word the
+    of the listener's world (:func:`states_a_fact`), and no content word the
     evidence (its ``evidence_keys``) uses but those of goodwill and occasions and the
     prompt's. Whether it is goodwill is read apart: by its words
     (:func:`chats_about_listener`) or by its meaning (the engine's small-talk head)."""
@@ -695,7 +730,7 @@ def could_be_small_talk(text: str, window_keys: AbstractSet[str],
     if (not lowercase_words(_GOODWILL_IDIOMS.sub(" ", text)).isdisjoint(_CLAIMS)
             or _PRESUPPOSING.search(text)
             or _CLAIM_PHRASES.search(text.translate(APOSTROPHES))
-            or _STATED_AS_FACT.search(text.translate(APOSTROPHES))):
+            or states_a_fact(text.translate(APOSTROPHES), prompt_keys)):
         return False
     # a word the evidence uses is the user's own where their prompt uses it too ("Happy
     # birthday - enjoy your first big bike!" to a question about bike servicing)
