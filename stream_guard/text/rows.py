@@ -171,7 +171,6 @@ class RowIndex:
                 return True
         return False
 
-
     def contradicts(self, window_keys: AbstractSet[str], window_text: str) -> bool:
         """Whether the window says otherwise than the rows: another row's value
         (:meth:`other_row`) or a count of a category they give otherwise (:meth:`miscounts`)."""
