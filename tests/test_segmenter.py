@@ -460,7 +460,8 @@ def test_invalid_limits_are_rejected(max_chars: object, min_chars: object) -> No
         WindowSegmenter(max_chars, min_chars)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("mark", ["\u200b", "\u200d", "\u202e", "\u2060", "\ufeff", "\u00ad"])
+@pytest.mark.parametrize("mark", ["\u200b", "\u200d", "\u202e", "\u2060", "\ufeff", "\u00ad",
+                                  "\u2066", "\u061c", "\U000e0041"])
 def test_an_invisible_format_character_leaves_a_sentence_boundary(mark: str) -> None:
     """A fuzzing review: a zero-width or direction mark before a fabricated sentence joined it
     to the true sentence before it, and the joined window passed (no halt). Such a mark before
@@ -471,6 +472,8 @@ def test_an_invisible_format_character_leaves_a_sentence_boundary(mark: str) -> 
         assert len(windows) == 2 and windows[1].endswith(false)
         assert texts(stream(list(text))) == windows
     assert sentences(f"Mr. {mark}Smith came.") == [f"Mr. {mark}Smith came."]  # still a title
+    opener = f"A few highlights:\n{mark}She won the Nobel Prize in 1903."
+    assert texts(stream([opener])) == ["A few highlights:", "She won the Nobel Prize in 1903."]
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -487,7 +490,7 @@ _TOKENS = [
     # Fences CommonMark does not open: indented four spaces; with a backtick in the info.
     "    ```", "``` `x` ```", "```" + "p" * 14 + "`",
     # Format characters (zero-width space, joiner, byte-order and direction marks).
-    "\u200b", "\u200bThe", ".\u200b", "\ufeff", "\u202e", "\u2060It",
+    "\u200b", "\u200bThe", ".\u200b", "\ufeff", "\u202e", "\u2060It", "\u2066", ":\n\u200b",
 ]
 
 _token = st.sampled_from(_TOKENS)
@@ -540,7 +543,8 @@ def _check_windows(text: str, windows: list[Window], max_chars: int) -> None:
     covered = 0
     for index, w in enumerate(windows):
         assert w.index == index and w.previous == previous
-        assert w.text == text[w.start:w.end] and w.text and not _blank(w.text[0] + w.text[-1])
+        assert w.text == text[w.start:w.end] and w.text
+        assert not _blank(w.text[0]) and not _blank(w.text[-1])
         assert w.end - w.start <= max_chars
         assert w.start >= covered  # in order, no overlap
         assert _blank(text[covered:w.start])  # nothing skipped

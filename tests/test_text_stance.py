@@ -527,6 +527,13 @@ def test_clauses_of_small_talk() -> None:
     ("Have the best time in the Lake District!", False),
     ("Enjoy the rest of it in the sun!", False),
     ("It's the nicest gift they could ask for!", False),
+    # a second review
+    ("I hope so. Your mum will be out of intensive care by Monday.", True),
+    ("Your mum will be out of intensive care by Monday, I hope!", False),
+    ("It's the best birthday they have ever had!", False),
+    ("She's the happiest girl in the whole world!", False),
+    ("Your refund will have cleared by Monday.", True),
+    ("Your test came back OK.", True),
 ])
 def test_a_fact_of_the_listeners_world(line: str, fact: bool) -> None:
     from stream_guard.text.stance import states_a_fact

@@ -424,18 +424,27 @@ def _csv(text: str) -> list[list[str]] | None:
     # A header names its columns, and some column below it is figures, or categories (one
     # word each, some of them the same: "web1,OK" "web2,DOWN" "db1,OK"): lines that merely
     # share their commas ("2 cups flour, sifted", "Paris, France") are no table.
-    if not any(all(_FIGURE_CELL.fullmatch(row[k].strip()) for row in rows[1:])
-               or _categories(rows[0][k].strip(), [row[k].strip() for row in rows[1:]])
-               for k in range(width)):
+    columns = [[row[k].strip() for row in rows] for k in range(width)]
+    if not any(all(_FIGURE_CELL.fullmatch(cell) for cell in column[1:]) for column in columns) \
+            and not (_heads(columns) and any(is_category_column(c[1:]) for c in columns)):
         return None
     return rows
 
 
-def _categories(header: str, cells: list[str]) -> bool:
-    """A column of categories under a header that names it, not one of them: "Mon, closed"
-    over "Tue, open" is a list with no header, whose first line a table would lose."""
-    return (header.lower() not in {cell.lower() for cell in cells}
-            and is_category_column(cells))
+def _heads(columns: list[list[str]]) -> bool:
+    """Whether the first line is a header, not a row: some cell of it is shaped as no cell
+    below it ("host" over "web1", "status" over "OK"). "web1, DOWN" over "web2, OK" (or "Mon,
+    closed" over "Tue, open") is a list with no header, whose first line a table would lose."""
+    return any(_shape(column[0]) not in {_shape(cell) for cell in column[1:]}
+               and column[0].lower() not in {cell.lower() for cell in column[1:]}
+               for column in columns)
+
+
+def _shape(cell: str) -> str:
+    """A cell's shape: its runs of capitals, small letters and digits ("web1" "a9", "DOWN" "A",
+    "Closed" "Aa")."""
+    return re.sub(r"([Aa9])\1+", r"\1", re.sub(r"\d", "9", re.sub(r"[a-z]", "a", re.sub(
+        r"[A-Z]", "A", cell.strip()))))
 
 
 def _table_sentences(header: list[str], rows: list[list[str]], found: list[Field]) -> list[str]:

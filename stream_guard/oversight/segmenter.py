@@ -18,6 +18,7 @@ from stream_guard.text.sentences import (
     Segment,
     SentenceScanner,
     WindowKind,
+    leading_blank,
 )
 from stream_guard.text.stance import is_service_talk, lowercase_words
 from stream_guard.text.terms import terms
@@ -276,7 +277,8 @@ class WindowSegmenter:
             if colon and rest.strip() and is_service_talk(line + ":"):
                 self._append(Window(self._index, seg.start, seg.start + len(line) + 1,
                                     line + ":", self._previous, "talk"), out)
-                skipped = len(text) - len(rest.lstrip())  # the opener, its newline, spaces
+                # the opener, its newline, spaces (and invisible characters, read as space)
+                skipped = len(text) - len(rest) + leading_blank(rest)
                 seg = Segment(seg.start + skipped, seg.end, seg.kind, seg.opens_block)
                 text = text[skipped:]
         kind = "talk" if seg.kind == "text" and is_service_talk(text) else seg.kind

@@ -197,9 +197,9 @@ class RowIndex:
                 total = len(values)
                 count = sum(v == value for v in values.values())
                 counted = spell_out_numbers(clause)
-                for match in _COUNT_OF.finditer(counted):
-                    if int(match["whole"]) == total and int(match["part"]) != count:
-                        return True
+                of = _COUNT_OF.match(counted)  # what the clause is about: "3 of the 5 hosts"
+                if of is not None and int(of["whole"]) == total and int(of["part"]) != count:
+                    return True
                 every = _ALL_OF.match(counted)
                 if every is not None and count != total and int(every["whole"]) == total:
                     return True
@@ -226,7 +226,7 @@ class RowIndex:
                   for v in values.values()} - own - names
         last = re.escape(row.split()[-1])
         breaks = [0, *(m.end() for m in _CLAUSES.finditer(text)), len(text)]
-        for match in re.finditer(rf"{last}\W*?{_OF_ROW}(?P<value>[^\W\d_]+)", text,
+        for match in re.finditer(rf"(?<!\w){last}(?!\w){_OF_ROW}(?P<value>[^\W\d_]+)", text,
                                  re.IGNORECASE):
             value = match["value"].lower()
             at = match.start("value")
@@ -368,8 +368,10 @@ def _number_columns(fields: list[tuple[str, str, str]], tokens_of: Mapping[str, 
 
 
 _COUNT = r"\d+"  # counts in words are read as digits first (spell_out_numbers)
-# "3 of the 5", "two out of five" (not "3/5": a date as often)
-_COUNT_OF = re.compile(rf"\b(?P<part>{_COUNT})\s+(?:out\s+)?of\s+(?:the\s+|your\s+|all\s+)?"
+# A clause that opens with "3 of the 5", "only two out of five" (not "3/5": a date as often;
+# not "web2 is DOWN as 1 of the 5 hosts", a row among the others)
+_COUNT_OF = re.compile(rf"\W*(?:(?:and|so|but|only|just|exactly|in\s+all|overall)\s+)*"
+                       rf"(?P<part>{_COUNT})\s+(?:out\s+)?of\s+(?:the\s+|your\s+|all\s+)?"
                        rf"(?P<whole>{_COUNT})\b", re.IGNORECASE)
 # A count given as a bound, not as the count ("at least 1 of the 5 hosts is down")
 _HEDGED = re.compile(r"\b(?:at\s+least|at\s+most|more\s+than|fewer\s+than|less\s+than|over"
@@ -417,14 +419,16 @@ def is_category_column(values: list[str]) -> bool:
 
 
 _CATEGORY = re.compile(r"[^\W\d_]{2,20}")  # one word of letters, as _LETTERS reads a window
-# Between a row's name and the category said of it: verbs of being, "now", "still", marks.
-_OF_ROW = (r"(?:\s*(?:['’]s|is|are|was|were|has|have|had|been|being|now|still|currently"
-           r"|shows?|showing|reports?|reported|marked|listed|as|status|went|goes|stays?"
-           r"|remains?|[:(\-\u2013\u2014])\s*)+")
-# A word of speech as a category is the end of what is said of the row: a clause's end, or
-# only a time after it ("web1 is down since Tuesday").
-_SAID_LAST = re.compile(r"\s*(?:$|[.,;:!?)]|(?:since|for|again|now|today|currently|right now"
-                        r"|at the moment)\b)", re.IGNORECASE)
+# Between a row's name and the category said of it: verbs of being, "now", "still", marks;
+# each such word apart, with no backtracking into them (a review: a run of " - - -" after a
+# name took seconds, and the server's loop with it).
+_OF_ROW = (r"(?>(?:[^\w\n]+(?:is|are|was|were|(?:has|have|had)\s+been|being|now|still|currently"
+           r"|shows?|showing|reports?|reported|(?:marked|listed)\s+as|went|goes|stays?"
+           r"|remains?)\b)*)(?:\s*[:(\-\u2013\u2014]\s*|\s+)")
+# A word of speech as a category is the end of what is said of the row: a clause's end, or a
+# time from when after it ("web1 is down since Tuesday"; not "Hans is in today").
+_SAID_LAST = re.compile(r"\s*(?:$|[.,;:!?)]|(?:since|again|right now|at the moment)\b)",
+                        re.IGNORECASE)
 _CATEGORY_ROWS = 3
 _NOT_CATEGORIES = frozenset({"yes", "no", "true", "false", "none", "null", "unknown"})
 

@@ -35,10 +35,13 @@ WindowKind = Literal["text", "code", "talk"]
 # be judged from its first/last _HEAD characters without holding it whole.
 _HEAD = 16
 
-# Invisible format characters (soft hyphen, zero-width space and joiners, direction marks and
-# embeddings, word joiner, byte-order mark) are read as space: one before a fabricated sentence,
-# or alone between two spaces, joined it to the true sentence before it (a fuzzing review).
-_INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+# Invisible format characters (Unicode's Cf outside the Arabic and Syriac number signs: soft
+# hyphen, the Arabic letter mark, zero-width space and joiners, direction marks, embeddings and
+# isolates, word joiner, byte-order mark, interlinear annotation marks, tags) are read as space:
+# one before a fabricated sentence, or alone between two spaces, joined it to the true sentence
+# before it (a fuzzing review).
+_INVISIBLE = ("\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+              "\ufeff\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
 _SPACE = re.compile(f"[\\s{_INVISIBLE}]*")
 # Chinese and Japanese end sentences with full-width marks and no space after them: a word
 # (a run of non-space) ends right after one, so the sentence rule sees it as it sees ". ".
@@ -398,6 +401,12 @@ def _run_end(pattern: re.Pattern[str], buf: str, start: int) -> int:
     match = pattern.match(buf, start)
     assert match is not None  # both patterns match the empty string
     return match.end()
+
+
+def leading_blank(text: str) -> int:
+    """How many characters ``text`` opens with that the scanner reads as space (whitespace and
+    invisible format characters)."""
+    return _run_end(_SPACE, text, 0)
 
 
 def _starts_sentence(head: str) -> bool:

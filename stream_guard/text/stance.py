@@ -627,9 +627,10 @@ _CLAIM_PHRASES = re.compile(r"\b(?:is|are|be|re|s|always|very|most|more than) we
 # to the listener the claim phrases' to judge ("you'll smash it").
 _PREDICTION = re.compile(
     r"\b(?!(?:you|we|i|it|that|this|there)\b)\w+(?:'ll|\s+will|(?:\s+is|\s+are|'s|'re)\s+"
-    r"going\s+to|\s+shall)\s+(?!(?:love|adore|enjoy|like|treasure|cherish|remember|miss|have"
-    r"|feel|look|be\s+(?:so|such|very|absolutely|thrilled|delighted|chuffed|proud|excited"
-    r"|happy|glad|over\s+the\s+moon))\b)\w+(?=[^.!?;\u2014]*\b(?:by|within|before|until"
+    r"going\s+to|\s+shall)\s+(?!(?:love|adore|enjoy|like|treasure|cherish|remember|miss"
+    r"|have\s+(?:a|an|the|such|so|fun|lots|plenty|great|wonderful)|feel|look|be\s+(?:so|such"
+    r"|very|absolutely|thrilled|delighted|chuffed|proud|excited|happy|glad|over\s+the\s+moon))"
+    r"\b)\w+(?=[^.!?;\u2014]*\b(?:by|within|before|until"
     r"|tomorrow|tonight|next|monday|tuesday|wednesday|thursday|friday|saturday|sunday|morning"
     r"|weekend|fortnight|christmas)\b)", re.IGNORECASE)
 # ... said as a hope, not as a fact ("I hope your mum will be feeling better by the weekend",
@@ -653,8 +654,9 @@ _DONE = re.compile(
 _SUPERLATIVE = re.compile(
     r"\b(?:is|are|was|were|has|had|'s)\s+the\s+(?:best|worst|(?!(?:rest|interest|honest|forest"
     r"|request|contest|harvest|modest|guest|priest|conquest|protest|west|chest|test|quest)\b)"
-    r"\w{2,}est)\s+\w+(?:\s+\w+)?\s+(?:they\s+(?!(?:could|would|can|might|'d|ever)\b)\w+|in\s+"
-    r"(?:the|this|our)\s+(?!(?:world|universe|country|land|family|history|house)\b))",
+    r"\w{2,}est)\s+\w+(?:\s+\w+)?\s+(?:they\s+(?!(?:could|would|can|might|'d|'ve|have|had|ever)\b)"
+    r"\w+|in\s+(?:the|this|our)\s+(?!(?:whole\s+|wide\s+)?(?:world|universe|country|land|family"
+    r"|history|house)\b))",
     re.IGNORECASE)
 
 
@@ -662,12 +664,15 @@ def states_a_fact(text: str, prompt_keys: AbstractSet[str] = frozenset()) -> boo
     """Whether a friendly line states a fact of the listener's world: a prediction of someone
     else's by a time (not hoped for), an outcome reported done (not the prompt's own news), a
     superlative fact (see the patterns above). ``text`` with its apostrophes plain."""
-    prediction = _PREDICTION.search(text)
-    if prediction is not None and _HOPED.search(text, 0, prediction.start()) is None:
-        return True
+    for prediction in _PREDICTION.finditer(text):
+        # hoped for in its own sentence, before it or after it ("..., I hope!")
+        start = max(text.rfind(end, 0, prediction.start()) for end in ".!?") + 1
+        stops = [i for i in (text.find(end, prediction.end()) for end in ".!?") if i >= 0]
+        if _HOPED.search(text, start, min(stops, default=len(text))) is None:
+            return True
     for done in _DONE.finditer(text):
-        word = done["done"] or done["result"]
-        if not term_keys(word) <= prompt_keys:
+        keys = term_keys(done["done"] or done["result"])  # "ok" has none: not the prompt's
+        if not keys or not keys <= prompt_keys:
             return True
     return _SUPERLATIVE.search(text) is not None
 
