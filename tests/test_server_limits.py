@@ -187,6 +187,25 @@ async def test_a_close_for_the_clients_doing_during_a_drain_says_its_own_code(
     assert frames[-1]["type"] == "done" and frames[-1]["drained"] is True
 
 
+async def test_a_shutdown_during_a_close_for_the_clients_doing_lets_it_finish(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A shutdown that comes while a connection closes for its client's doing waits for that
+    close: the stream's halt and done arrive, and the close says the client's code."""
+    true = "The Eiffel Tower was completed in 1889. "
+    async with serve(settings_factory, max_frame_bytes=2048) as server, \
+            open_ws(server.port) as ws:
+        await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+        assert (await recv(ws))["type"] == "started"
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": true + FALSE_TAIL})
+        await send(ws, {"type": "start", "stream_id": "t", "context": ["x " * 1500]})
+        stopping = asyncio.ensure_future(server.shutdown(grace=5.0))
+        frames, closed, _ = await until_closed(ws)
+        await stopping
+    assert closed == 1009
+    assert [(h["stream_id"], h["at"]) for h in frames if h["type"] == "halt"] == [("s", len(true))]
+    assert frames[-1]["type"] == "done" and frames[-1]["drained"] is True
+
+
 async def test_a_client_gone_during_a_close_for_its_doing_leaves_nothing_behind(
         settings_factory: Callable[..., Settings]) -> None:
     async with serve(settings_factory, max_frame_bytes=2048) as server:
