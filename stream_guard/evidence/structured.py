@@ -443,8 +443,11 @@ def _heads(columns: list[list[str]]) -> bool:
 def _shape(cell: str) -> str:
     """A cell's shape: its runs of capitals, small letters and digits ("web1" "a9", "DOWN" "A",
     "Closed" "Aa")."""
-    return re.sub(r"([Aa9])\1+", r"\1", re.sub(r"\d", "9", re.sub(r"[a-z]", "a", re.sub(
-        r"[A-Z]", "A", cell.strip()))))
+    return _SHAPE_RUN.sub(lambda run: "A" if run[0][0].isupper() else "a" if run[0][0].islower()
+                          else "9", cell.strip())
+
+
+_SHAPE_RUN = re.compile(r"[A-Z]+|[a-z]+|\d+")
 
 
 def _table_sentences(header: list[str], rows: list[list[str]], found: list[Field]) -> list[str]:

@@ -85,8 +85,8 @@ class RowIndex:
     """The rows of a stream's structured evidence: their names' term keys, their values'
     tokens by column."""
 
-    __slots__ = ("_by_key", "_by_value", "_categories", "_columns", "_names", "_row_amounts",
-                 "_rows_by_amount", "_values", "_words")
+    __slots__ = ("_by_key", "_by_value", "_categories", "_category_counts", "_columns",
+                 "_name_words", "_names", "_row_amounts", "_rows_by_amount", "_values", "_words")
 
     def __init__(self, fields: Iterable[tuple[str, str, str]],
                  column_use: Callable[[str], str] | None = None,
@@ -119,6 +119,7 @@ class RowIndex:
         self._names = {row: keys for row, keys in names.items()
                        if any(c.isalpha() for key in keys for c in key)}
         self._words = {row: _words(keys) for row, keys in self._names.items()}
+        self._name_words = frozenset(w.lower() for words in self._words.values() for w in words)
         # Each row under the rarest key of its name: a window names it only if it gives that key
         # ("17" of "Item 17", not "item", which names every row).
         rows_of = Counter(key for keys in self._names.values() for key in keys)
@@ -129,6 +130,8 @@ class RowIndex:
         self._values = values
         self._by_value = dict(holders)  # a value's (row, column) holders
         self._categories = _category_columns(fields)
+        self._category_counts = {column: Counter(values.values())
+                                 for column, values in self._categories.items()}
         self._columns = (_number_columns(fields, read, column_use, quantities or {})
                          if column_use is not None else {})
         rows_by_amount: dict[str, set[str]] = defaultdict(set)
@@ -189,14 +192,13 @@ class RowIndex:
             if _NEGATED.search(clause) or _HEDGED.search(clause):
                 continue
             said = {w.lower() for w in _LETTERS.findall(clause)}
-            for values in self._categories.values():
-                named = said & set(values.values())
+            counted = spell_out_numbers(clause)
+            for column, counts in self._category_counts.items():
+                named = said & counts.keys()
                 if len(named) != 1:
                     continue
                 (value,) = named
-                total = len(values)
-                count = sum(v == value for v in values.values())
-                counted = spell_out_numbers(clause)
+                total, count = len(self._categories[column]), counts[value]
                 of = _COUNT_OF.match(counted)  # what the clause is about: "3 of the 5 hosts"
                 if of is not None and int(of["whole"]) == total and int(of["part"]) != count:
                     return True
@@ -221,9 +223,8 @@ class RowIndex:
         own = {values[row] for values in self._categories.values() if row in values}
         if not said or own & said:
             return False
-        names = {w.lower() for words in self._words.values() for w in words}
         others = {v for values in self._categories.values() if row in values
-                  for v in values.values()} - own - names
+                  for v in values.values()} - own - self._name_words
         last = re.escape(row.split()[-1])
         breaks = [0, *(m.end() for m in _CLAUSES.finditer(text)), len(text)]
         for match in re.finditer(rf"(?<!\w){last}(?!\w){_OF_ROW}(?P<value>[^\W\d_]+)", text,
