@@ -432,7 +432,9 @@ async def test_a_large_delta_lets_other_clients_in_and_keeps_its_own_order(
     slice per loop turn: another client's ping sent after it is answered before it is done,
     and the big delta's own later messages (its end, a ping) wait for it, in order. Four such
     deltas queue up first, so the other client's ping has their whole time to arrive in (one
-    left a race with a slow client, once, right after a load test)."""
+    left a race with a slow client, once, right after a load test). The big stream's own pong
+    may come before or after its ``done``: a ping read while the last windows are in flight is
+    answered at once (docs/protocol.md); asserting ``done`` first failed once in CI."""
     delta = "A. " * 20_000
     text = delta * 4
     async with running_server(settings_factory(tier="lexical")) as server, \
@@ -454,15 +456,17 @@ async def test_a_large_delta_lets_other_clients_in_and_keeps_its_own_order(
 
         async def big_frames() -> list[dict[str, Any]]:
             frames: list[dict[str, Any]] = []
-            while not frames or frames[-1]["type"] != "pong":
+            while {"done", "pong"} - {f["type"] for f in frames}:
                 frames.append(await recv(big))
                 if frames[-1]["type"] in ("done", "pong"):
                     arrivals.append(f"big {frames[-1]['type']}")
             return frames
 
         _, frames = await asyncio.gather(other_pong(), big_frames())
-        assert arrivals == ["other pong", "big done", "big pong"]
-        done = frames[-2]
+        assert arrivals[0] == "other pong"
+        assert sorted(arrivals[1:]) == ["big done", "big pong"]
+        frames = [f for f in frames if f["type"] != "pong"]
+        done = frames[-1]
         assert done["type"] == "done" and done["chars"] == len(text) and not done["halted"]
         verdicts = [f for f in frames if f["type"] == "verdict"]
         assert len(verdicts) == done["windows"] > 100
