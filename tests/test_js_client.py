@@ -917,3 +917,28 @@ guard.close();
         await probe.finish()
     assert result == {"refused": "TypeError", "chars": 40,
                       "written": {"start": 1, "delta": 1, "end": 1}}
+
+
+async def test_the_package_resolves_by_its_name_with_its_types(tmp_path: Path) -> None:
+    """``clients/js/package.json``: a project that installs the folder (here linked into its
+    ``node_modules``, as ``npm install ./clients/js`` does) imports the client by the package's
+    name, and the types it names ship beside the module."""
+    package = MODULE.parent
+    manifest = json.loads((package / "package.json").read_text())
+    assert (package / manifest["types"]).is_file()
+    assert sorted(manifest["files"]) == sorted(
+        [manifest["exports"]["."]["default"].removeprefix("./"),
+         manifest["exports"]["."]["types"].removeprefix("./")])
+    modules = tmp_path / "app" / "node_modules"
+    modules.mkdir(parents=True)
+    (modules / manifest["name"]).symlink_to(package, target_is_directory=True)
+    script = tmp_path / "app" / "main.mjs"
+    name = json.dumps(manifest["name"])
+    script.write_text(f"import {{ StreamGuard, HandshakeError }} from {name};\n"
+                      "console.log(typeof StreamGuard, typeof HandshakeError);\n")
+    proc = await asyncio.create_subprocess_exec(
+        NODE or "node", "--no-warnings", str(script), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().split() == ["function", "function"]
