@@ -11,6 +11,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from stream_guard.config import Settings, SettingsError
+from stream_guard.oversight.session import Session
 from stream_guard.server.app import Server
 from tests.conftest import running_server
 from tests.wsclient import eventually, open_ws, recv, send, stream_text, until_closed
@@ -99,6 +100,30 @@ async def test_frame_too_large(settings_factory: Callable[..., Settings]) -> Non
             frames, code, _ = await until_closed(ws)
         assert (frames, code) == ([], 1009)
         await eventually(lambda: rejections(server, "frame_too_large") == 3)
+
+
+async def test_a_fault_ending_the_streams_for_a_close_closes_1011(
+        settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A message too large ends the connection's open streams before it closes 1009; should
+    ending them fail (a fault of ours), the connection closes 1011 at once, the fault is
+    logged, and the server goes on serving."""
+    def broken(self: Session[Any]) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(Session, "end_for_close", broken)
+    async with serve(settings_factory, max_frame_bytes=1024) as server:
+        async with open_ws(server.port) as ws:
+            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+            await ws.send("x" * 2000)
+            frames, code, reason = await until_closed(ws)
+        assert [f.get("code") for f in frames] == ["frame_too_large"]
+        assert (code, reason) == (1011, "internal error")
+        assert "ending the streams for a close failed" in caplog.text
+        async with open_ws(server.port) as ws:
+            frames = await stream_text(ws, "next", "It is 330 metres tall. ", context=CONTEXT)
+            assert frames[-1]["type"] == "done"
 
 
 async def test_character_budget(settings_factory: Callable[..., Settings]) -> None:
