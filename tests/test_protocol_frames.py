@@ -235,6 +235,33 @@ def test_unknown_type(kind: str) -> None:
     assert len(exc.message) < 80  # the echoed type is truncated
 
 
+@pytest.mark.parametrize(("raw", "name"), [
+    ('{"type": "delta", "stream_id": "s1", "seq": 1, "seq": 2, "text": "x"}', "seq"),
+    ('{"type": "start", "stream_id": "s1", "context": [{"id": "a", "text": "x", "text": "y"}]}',
+     "text"),
+    ('{"type": "start", "stream_id": "s1", "context": ["x"], '
+     '"options": {"mode": "observe", "mode": "holdback"}}', "mode"),
+])
+def test_a_field_given_twice_is_refused(raw: str, name: str) -> None:
+    """JSON parsers differ on which of two same-named members they keep (orjson the last):
+    such a frame means nothing certain, so it is refused, with its stream's id."""
+    exc = refused(raw)
+    assert exc.code is ErrorCode.BAD_FRAME
+    assert exc.message == f"field {name!r} is given twice"
+    assert exc.stream_id == "s1"
+
+
+def test_a_stream_id_given_twice_names_no_stream() -> None:
+    exc = refused('{"type":"end","stream_id":"s1","stream_id":"s2"}')
+    assert (exc.message, exc.stream_id) == ("field 'stream_id' is given twice", None)
+
+
+@pytest.mark.parametrize("text", ['{"seq": 2}', 'say "seq": twice, "seq":', '\\"seq": 1'])
+def test_a_name_inside_a_string_is_no_field(text: str) -> None:
+    raw = json.dumps({"type": "delta", "stream_id": "s", "seq": 1, "text": text})
+    assert parse_client_frame(raw) == Delta("s", 1, text)
+
+
 def test_refusal_carries_the_stream_id_when_it_is_valid() -> None:
     exc = refused('{"type": "delta", "stream_id": "s7", "seq": -1, "text": ""}')
     assert exc.stream_id == "s7"

@@ -1,12 +1,16 @@
 """Client frames parsed into typed objects (server frames: :mod:`.server_frames`).
 
-Parsing is strict: an unknown field, a wrong type or an out-of-range value is a ``bad_frame``
-error naming the field. Being strict now keeps v1 extensible later: a field we ignore today could
-not be given a meaning tomorrow without breaking clients that already send it.
+Parsing is strict: an unknown field, a field given twice, a wrong type or an out-of-range value
+is a ``bad_frame`` error naming the field. Being strict now keeps v1 extensible later: a field we
+ignore today could not be given a meaning tomorrow without breaking clients that already send
+it; and a field given twice (``"seq": 1, "seq": 2``) means whatever one JSON parser or another
+keeps, so it means nothing.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -79,6 +83,15 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
         raise ProtocolError(ErrorCode.BAD_FRAME, f"invalid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.BAD_FRAME, "a frame must be a JSON object")
+    names = _names(data)
+    # A name given twice, or a colon inside a string: counted cheaply first.
+    if raw.count(":") > names and len(_NAME.findall(raw)) > names:
+        try:
+            json.loads(raw, object_pairs_hook=_unique)
+        except _Repeated as exc:  # which of two stream ids is meant is not known either
+            raise ProtocolError(ErrorCode.BAD_FRAME, f"field {exc.name[:40]!r} is given twice",
+                                None if exc.name == "stream_id" else _stream_id_hint(data)
+                                ) from None
     kind = data.get("type")
     if not isinstance(kind, str):
         raise ProtocolError(ErrorCode.BAD_FRAME, "field 'type' must be a string")
@@ -87,6 +100,40 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown frame type {kind[:40]!r}",
                             _stream_id_hint(data))
     return parser(data)
+
+
+# The end of a member's name: every name has one, and so may a string ('"a": b'), so the
+# raw text holds at least as many as the parsed objects hold names, more if one is repeated.
+_NAME = re.compile(r'"\s*:')
+
+
+def _names(value: dict[str, Any] | list[Any]) -> int:
+    """How many members the parsed objects of ``value`` hold, nested ones too."""
+    if isinstance(value, dict):
+        count, children = len(value), value.values()
+    else:
+        count, children = 0, value
+    for child in children:
+        if isinstance(child, (dict, list)):
+            count += _names(child)
+    return count
+
+
+class _Repeated(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """One JSON object's members, refusing a name given twice (the slow path, taken only when
+    the raw text holds more names than the parsed objects do)."""
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise _Repeated(name)
+        seen.add(name)
+    return dict(pairs)
 
 
 def is_name(value: str, limit: int) -> bool:
