@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -109,10 +109,8 @@ _NAME = re.compile(r'"\s*:')
 
 def _names(value: dict[str, Any] | list[Any]) -> int:
     """How many members the parsed objects of ``value`` hold, nested ones too."""
-    if isinstance(value, dict):
-        count, children = len(value), value.values()
-    else:
-        count, children = 0, value
+    children: Iterable[Any] = value.values() if isinstance(value, dict) else value
+    count = len(value) if isinstance(value, dict) else 0
     for child in children:
         if isinstance(child, (dict, list)):
             count += _names(child)
