@@ -163,11 +163,12 @@ def test_a_stream_scopes_its_evidence_once_per_set_of_names() -> None:
     engine.align([CheckJob(evidence, "The K-123 weighs 3.2 kg.", ""),
                   CheckJob(evidence, "The K-123 is rated at 800 watts.", ""),
                   CheckJob(evidence, "Blenders are loud.", "")])
-    assert list(evidence.scoped) == [frozenset({"k-123"})]
-    first = evidence.scoped[frozenset({"k-123"})]
+    # keyed by the names, and whether the user's own words are in (no prompt here)
+    assert list(evidence.scoped) == [(frozenset({"k-123"}), False)]
+    first = evidence.scoped[(frozenset({"k-123"}), False)]
     assert first is not None and {s.passage.document for s in first[0].sentences} == {"K-123"}
     engine.align([CheckJob(evidence, "The K-123 ships with a warranty.", "")])
-    assert evidence.scoped[frozenset({"k-123"})] is first
+    assert evidence.scoped[(frozenset({"k-123"}), False)] is first
 
 
 def test_each_passage_is_read_for_quantities_once_however_many_names_are_scoped(
@@ -196,7 +197,7 @@ def test_each_passage_is_read_for_quantities_once_however_many_names_are_scoped(
             engine.align([CheckJob(evidence, f"The {model} weighs 9 kg.", "")])
     assert len([text for text in reads if text.startswith("Part 0")]) == 1
     assert len(reads) == len(set(reads))  # each passage (sheets, the table's chunks), once
-    scope = evidence.scoped[frozenset({"k-310"})]
+    scope = evidence.scoped[(frozenset({"k-310"}), False)]
     assert scope is not None and scope[1]["kg"] >= {"4.4", "0.5", "29.5"}
     assert "5.1" not in scope[1]["kg"]  # the K-200's weight is no figure of the K-310's
 

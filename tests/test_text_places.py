@@ -147,8 +147,9 @@ def test_a_place_within_the_other_or_no_place_is_no_swap(window: str) -> None:
 
 
 def test_a_place_the_user_named_is_no_other_place() -> None:
-    """The prompt is no evidence, but an answer that puts the user's own place back ("From
-    Denver, ...") contradicts nothing; another place beside it still does."""
+    """An answer that puts a place the user's prompt names back ("From Denver, ..." for "I'm
+    flying from Denver", a plan and so no evidence) contradicts nothing; another place beside
+    it still does."""
     evidence = ["The nonstop flight to Chicago takes 2 hours 30 minutes.",
                 "Flights to Boston and Miami leave every hour."]
     places = frozenset().union(*map(sentence_places, evidence))

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import itertools
 import logging
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ from stream_guard.text.quantities import (
     resolve_hedged_numbers,
 )
 from stream_guard.text.rows import RowIndex
+from stream_guard.text.self_report import self_reports, told_names, user_may_attest
 from stream_guard.text.stance import could_be_small_talk
 from stream_guard.text.terms import terms
 
@@ -134,13 +136,33 @@ class StreamRequest:
     tenant: str
     context: Sequence[ContextItem]
     collection: Collection | None
-    prompt: str | None = None  # no evidence, but the places it names are the user's own
+    prompt: str | None = None  # evidence only where the user reports their own situation
 
 
 # A window's evidence scoped to the numbered things it names, and its quantities; None when
 # nothing is left out (engine._scoped).
 _Scoped = tuple[SentenceIndex, dict[str, frozenset[str]]] | None
 _UNSCOPED: _Scoped = (SentenceIndex(()), {})  # not scoped yet
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """The inline evidence with what the user says of themselves (text.self_report): its
+    sentences indexed, its quantities (the user's own figures count for a window about them:
+    "At 7 kg, Bramble is in our small-dog band" beside a context's "up to 10 kg"), the names the
+    user gave, and its size."""
+
+    sentences: SentenceIndex
+    quantities: dict[str, frozenset[str]]
+    names: frozenset[str]
+    chars: int
+
+    @classmethod
+    def of(cls, context: list[EvidenceSentence], quantities: dict[str, frozenset[str]],
+           chars: int, item_id: str, told: str) -> Told:
+        return cls(SentenceIndex(context + context_sentences([(item_id, told)])),
+                   merge_quantities(quantities, quantity_index(told)), told_names(told),
+                   chars + len(told))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +183,15 @@ class StreamEvidence:
     prompt_keys: frozenset[str] = frozenset()
     # The inline evidence scoped for windows naming these numbered things (engine._scoped):
     # a stream about the K-123 names it in window after window.
-    scoped: dict[frozenset[str], _Scoped] = field(default_factory=dict)
+    # Keyed by the names and whether the user's prompt is in (``told``).
+    scoped: dict[tuple[frozenset[str], bool], _Scoped] = field(default_factory=dict)
     # Each document's quantities, read once: a scope's are theirs merged (engine._scoped).
     passage_quantities: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
     # The rows of the lists and tables it gives (text.rows); None: it gives none.
     rows: RowIndex | None = None
+    # What the user's prompt says of themselves (text.self_report): the inline evidence with
+    # it, for a window the user may attest.
+    told: Told | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,10 +331,11 @@ class GroundingEngine:
         """The window's score when it is cheap enough to compute right here on the event loop
         (the lexical tier against a small inline context: about 70 µs, less than two thread
         hand-offs); None when it must go through the scheduler (:meth:`check`)."""
+        inline = evidence.told or evidence  # the larger: with what the user told
         if (self.model is None and evidence.collection is None
-                and len(evidence.sentences) <= INLINE_LEXICAL_MAX_SENTENCES
-                and len(evidence.quantities.get(ANY_UNIT, ())) <= INLINE_LEXICAL_MAX_NUMBERS
-                and evidence.chars <= INLINE_LEXICAL_MAX_CHARS
+                and len(inline.sentences) <= INLINE_LEXICAL_MAX_SENTENCES
+                and len(inline.quantities.get(ANY_UNIT, ())) <= INLINE_LEXICAL_MAX_NUMBERS
+                and inline.chars <= INLINE_LEXICAL_MAX_CHARS
                 and self._on_loop_slot()):
             return self._process([CheckJob(evidence, text, previous)])[0]
         return None
@@ -359,13 +386,17 @@ class GroundingEngine:
         quantities = quantity_index("\n".join(text for _, text in items))
         rows = RowIndex((f for _, reading in readings for f in reading.fields), column_use,
                         quantities)
-        return StreamEvidence(SentenceIndex(sentences), quantities,
-                              request.collection, sum(len(text) for _, text in items),
+        told = self_reports(request.prompt) if request.prompt else ""
+        chars = sum(len(text) for _, text in items)
+        return StreamEvidence(SentenceIndex(sentences), quantities, request.collection, chars,
                               _places(sentences),
                               named(request.prompt) if request.prompt else frozenset(),
                               frozenset(t.key for t in terms(request.prompt))
                               if request.prompt else frozenset(),
-                              rows=rows if rows else None)
+                              rows=rows if rows else None,
+                              told=Told.of(sentences, quantities, chars,
+                                           _prompt_id(request.context), told)
+                              if told else None)
 
     def align(self, jobs: Sequence[CheckJob], *, read_talk: bool = True) -> list[Alignment]:
         """Premise and lexical signals per window (collections searched with the embedder);
@@ -380,7 +411,11 @@ class GroundingEngine:
         talk: list[int] = []  # windows for the small-talk head
         for i, job in enumerate(jobs):
             ev = job.evidence
-            index, quantities, places = ev.sentences, ev.quantities, ev.places
+            told = ev.told is not None and user_may_attest(job.text, ev.told.names)
+            inline, quantities = ((ev.told.sentences, ev.told.quantities)
+                                  if told and ev.told is not None
+                                  else (ev.sentences, ev.quantities))
+            index, places = inline, ev.places
             if ev.collection is not None and i in row:
                 hits = ev.collection.search(vectors[row[i]: row[i] + 1],
                                             self.settings.evidence_top_k, [job.text])[0]
@@ -393,14 +428,14 @@ class GroundingEngine:
             window = terms(job.text)
             numbered = numbered_names(window)
             if numbered:  # another numbered thing's documents may be left out
-                if index is not ev.sentences:  # collection hits: this window's own evidence
+                if index is not inline:  # collection hits: this window's own evidence
                     scoped = _scoped(index, numbered, {})
-                elif (scoped := ev.scoped.get(numbered, _UNSCOPED)) is _UNSCOPED:
+                elif (scoped := ev.scoped.get((numbered, told), _UNSCOPED)) is _UNSCOPED:
                     # inline evidence alone: scoped once per stream and set of names
                     scoped = _scoped(index, numbered, ev.passage_quantities)
                     if len(ev.scoped) >= SCOPES_PER_STREAM:
                         ev.scoped.clear()
-                    ev.scoped[numbered] = scoped
+                    ev.scoped[(numbered, told)] = scoped
                 if scoped is not None:
                     index, quantities = scoped
             premise = index.focus(window, self.premise_chars)
@@ -485,6 +520,14 @@ class GroundingEngine:
         self.metrics.queue_wait.observe(stats.waited)
         if stats.late:
             self.metrics.deadline_misses.inc(stats.late)
+
+
+def _prompt_id(context: Sequence[ContextItem]) -> str:
+    """The id evidence from the user's prompt is cited by: ``prompt``, or ``prompt-N`` when a
+    context item of the client's has that id already."""
+    taken = {item.id for item in context}
+    return next(name for n in itertools.count()
+                if (name := "prompt" if n == 0 else f"prompt-{n}") not in taken)
 
 
 def _places(sentences: Sequence[EvidenceSentence]) -> frozenset[str]:

@@ -1,0 +1,328 @@
+"""What the user says of themselves: the only evidence there is for an answer that restates it.
+
+A user writes "My daughter Maisie just turned 7 and lost her first tooth last night" and the
+assistant answers "Maisie turning 7 and losing her first tooth, no wonder she's proud!". No
+document can attest the user's own news; the user's message is its one source, and a detector
+that held the prompt to be no evidence at all halted such answers (blind chat probe 8: 29 of
+its 40 answers that restate the user's details). Nor is the user's whole message evidence: what
+a user asks, believes, has heard, wants or plans is not attested by their saying it ("The tower
+is 500 m tall, right?" must not let "Yes, it is 500 m tall" through, nor "I'd like a refund for
+order 4471" let "Your refund has been processed" through), and a claim about the world inside a
+sentence about themselves ("I'm a doctor and aspirin cures cancer") is not theirs to attest.
+
+So what counts is read narrowly, as an allow-list of one shape rather than a list of what to
+leave out. The prompt (at most :data:`MAX_TURN_CHARS` of each of its last
+:data:`MAX_TURNS` user turns) is cut into clauses at every comma, colon, bracket, dash and
+conjunction; a clause counts when its subject is the user (it opens with I, we, my or our), and
+so does one that goes on with that subject's predicate in the same sentence ("... and lost her
+first tooth", "... to the seaside next weekend"); any other clause does not ("... and aspirin
+cures cancer", "... the capital of Germany"). A clause that counts must not be a question, say
+anything to or of the listener ("you"), or state a belief, hearsay, liking, wish, plan, request,
+condition or possibility (:data:`_NOT_A_REPORT`). A conversation history counts only in the
+user's turns, and one whose turns cannot be told apart counts not at all; what the user quotes
+or pastes for a task ("Summarize this note from our CEO: We grew ...") is not their news.
+The clauses kept are put in the second person ("you lost your first tooth"), as an answer
+restates them.
+
+They are evidence only for a window that restates the user's news (:func:`user_may_attest`):
+one that speaks to or of them ("you", "your") or names someone they named (Maisie), that is not
+a question, does not have its speaker speak of itself, does not agree with the user ("You're
+right, ..."), and promises them nothing (:func:`promises`): a perk or what they qualify for
+("free", "20% off", "eligible", "includes"), or what they asked for reported done ("I've
+renewed your books", "Your table is all set"). What a business gives, and what it has done, is
+for its documents and its systems' results to attest. And the user's figures never override
+the context's: a figure of a unit the context states is the context's (engine).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Set as AbstractSet
+
+from stream_guard.text.places import named
+from stream_guard.text.sentences import sentence_spans
+from stream_guard.text.stance import is_question, speaks_of_self
+from stream_guard.text.terms import STOPWORDS
+
+MAX_TURNS = 4
+MAX_TURN_CHARS = 2000
+
+# --- reading the prompt ------------------------------------------------------------------------
+_APOSTROPHES = str.maketrans({c: "'" for c in "\u2019\u2018\u02bc\u2032\u0060\u00b4"})
+# A speaker's turn that can be told apart: the user's, and the others' ("[Human]:", "User:",
+# "Assistant:").
+_SPEAKERS = r"(human|user|customer|assistant|ai|bot|agent|system)"
+_TURN = re.compile(r"\[" + _SPEAKERS + r"\]\s*:|^[ \t]*" + _SPEAKERS + r"[ \t]*:",
+                   re.IGNORECASE | re.MULTILINE)
+_USER_TURNS = frozenset(("human", "user", "customer"))
+# Marks of a transcript this reader cannot take apart: chat-template tokens, markdown or JSON
+# roles, other speakers' names. A prompt with one is read as no news at all (fail closed).
+_OTHER_TRANSCRIPT = re.compile(
+    r"<\|[^|>]{1,30}\|>|\[/?INST\]|\"role\"\s*:|^\s*#+\s*(?:user|assistant|system|human)\b"
+    r"|^\s*(?:q|a|me|model|chatgpt|gpt|claude|gemini|llm|support|representative|rep"
+    r"|operator|staff|advisor|adviser|helper|assistant|ai|bot|agent|system|user|human"
+    r"|customer)\s*(?:\([^)]{0,30}\))?\s*(?:[:：>]|-\s)",
+    re.IGNORECASE | re.MULTILINE)
+# What the user hands over for a task is not their news ("Summarize this note: We grew ...").
+_TASK = re.compile(
+    r"\b(?:summari[sz]e|translate|rewrite|re-write|proofread|paraphrase|edit|correct|fix|check"
+    r"|improve|shorten|polish|reword|draft|write|reply to|respond to|answer)\b[^:\n]{0,80}:",
+    re.IGNORECASE)
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|«[^»]*»")
+
+# --- clauses ------------------------------------------------------------------------------------
+# Where a sentence's clauses part: punctuation within it, a stop before a lower-case word (chat
+# text: "i like him too. i moved ..."), and conjunctions (anchored, so that a run of spaces is
+# not tried from each of its places).
+_CLAUSE = re.compile(
+    r"([,;:()\[\]{}/&|]|(?<!\s)\s+[-–—]+\s+|[–—]|(?<=[a-z]{2}[.!?])\s+(?=[a-z])"
+    r"|(?<!\s)\s+(?:and|but|or|so|because|cos|cause|since|although|though|yet|while|whereas"
+    r"|which|who|whom|whose|where|that|when|especially|particularly)\s+)",
+    re.IGNORECASE)
+# A clause whose subject is the user: I, we, my or our first (after a word of greeting or
+# linking).
+_OPENER = (r"^\W*(?:(?:oh|hi|hello|hey|well|ok|okay|so|yes|yeah|and|but|also|now|just|finally"
+           r"|actually|basically|honestly|anyway|um|uh|big news|good news|great news)\W+)*")
+_SELF_SUBJECT = re.compile(
+    _OPENER + r"(?:i|we|my|our|it(?:'s| is| was) (?:my|our)"
+    # ... or I or we after a short phrase of time or purpose ("To celebrate turning 60 I'm ...")
+    r"|(?:to|after|before|since|for|in|on|at|this|last|next|over)\b[^,;:]{0,60}?\b(?:i|we)"
+    r"(?='|\s))\b", re.IGNORECASE)
+# A sentence of a condition or a supposition: none of it is a report ("If I cancel today, I
+# get my deposit back").
+_SUPPOSED = re.compile(r"\b(?:if|unless|whether|in case|suppose|supposing|assuming"
+                       r"|hypothetically|imagine)\b", re.IGNORECASE)
+# An appositive beside a kept clause: a name or a short figure ("my cat, Biscuit,", "Oliver
+# (8)", "7 kg").
+# After a dash, a phrase with no verb that tells more of the news ("our first dog — a
+# 9-week-old spaniel called Pickle!", "our first holiday abroad — Disneyland Paris in August!");
+# not one about the world ("I'm a historian — the Battle of Hastings was in 1067").
+_TELLS_MORE = re.compile(r"^\W*(?:an?\s|[A-Z])")
+_VERB = re.compile(r"\b(?:is|are|was|were|am|be|been|being|has|have|had|do|does|did|will"
+                   r"|would|can|could|shall|should|may|might|must)\b|'(?:s|re|ve|d|ll)\b"
+                   r"|\b[a-z]+[^su\W]s\b")
+_APPOSITIVE = re.compile(r"^\W*(?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}|\d[\d.,]*(?:\s+\S+)?)"
+                         r"\W*$")
+# A clause that goes on with the kept subject's predicate: a verb, an adverb or a preposition
+# first ("... and lost her first tooth", "... to the seaside next weekend").
+_GOES_ON = re.compile(
+    r"^\W*(?:am|is|are|was|were|be|been|has|have|had|got|get|gets|did|do|does|just|never|still"
+    r"|also|already|finally|recently|now|then|only|even|really|lost|left|made|took|went|came"
+    r"|found|bought|sold|paid|gave|broke|fell|ran|met|began|became|grew|flew|drove|wrote|kept"
+    r"|spent|sent|won|moved|started|turned|finished|passed|retired|joined|adopted|married"
+    r"|booked|ordered|arrived|returned|graduated|born|to|for|in|on|at|with|from|after|before"
+    r"|by|of|into|over|around|during|since|until|last|next|this|every|\w+ed)\b",
+    re.IGNORECASE)
+# "I" the Roman numeral ("World War I", "Type I"), "i.e.", and "ME", "US", "Us" mid-sentence
+# as names: no first person.
+_NOT_PRONOUN = re.compile(r"[A-Z][a-z]+ I(?=\s*(?:[,.;:)!?]|$))|\bi\.e\b|\b(?:ME|US|MY|OUR)\b"
+                          r"|(?<=\w )(?:Us|Me|My|Our)\b|\bthe us\b")
+_FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours|ourselves)\b"
+                           r"(?:'(?:m|ve|ll|d|re))?(?![-\w])", re.IGNORECASE)
+_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves|u|ur|ya)\b", re.IGNORECASE)
+# What a user believes, has heard, likes, wants, plans, supposes, asks, or what may be: no
+# report of their situation ("I like the action" is no report that "it's so action packed").
+_NOT_A_REPORT = re.compile(r"\b(?:" + "|".join("""
+think thinks thought believe believes believed heard hear hears read reading told tell tells
+say says said saying claim claims claimed according apparently supposedly reportedly allegedly
+rumou?red? rumou?rs guess guessing assume assuming assumed suppose supposed supposing wonder
+wondering know knows knew understand understood understanding reali[sz]e reali[sz]ed
+remember recall bet reckon figure figured suspect suspected gather noticed notice saw
+seen confirmed informed announced mentioned stated states certain convinced confident opinion
+iirc idk imo imho hypothetically pretend imagine
+like likes liked love loves loved prefer prefers preferred enjoy enjoys enjoyed hate hates hated
+dislike dislikes disliked feel feels felt fan favou?rite interested doubt maybe perhaps probably
+possibly might could should would will shall won't 'd 'll want wants wanted wanting wish wishes
+wishing hope hopes hoped hoping need needs needed plan plans planned planning going gonna
+intend intending expect expects expected expecting try trying tried if unless whether whenever
+sure seem seems seemed let please kindly ask asking asked request requesting requested can
+cannot can't right correct""".split())  # noqa: SIM905
+    + r"|found out|get (?:that|it|what)|in (?:my|our) (?:dreams?|novel|story|game|book)"
+    r"|my character|learn(?:ed|t)(?! to\b)|(?-i:may|MAY))\b", re.IGNORECASE)
+_SWAPS = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself",
+          "we": "you", "us": "you", "our": "your", "ours": "yours", "ourselves": "yourselves"}
+_AGREE = re.compile(r"\b(you) (am|was|wasn't)\b", re.IGNORECASE)
+_AGREED = {"am": "are", "was": "were", "wasn't": "weren't"}
+_DASH = re.compile(r"\s*[-–—]+\s*")
+# Where a sentence starts: a word there is capitalised for that alone.
+_STARTS = re.compile(r"(?:^|[.!?\n])\W*$")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]{2,}\b")
+# Capitalised words that name no one.
+_NO_ONE = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february
+march april june july august september october november december christmas easter""".split())  # noqa: SIM905
+
+# --- windows ------------------------------------------------------------------------------------
+# What a business grants, and who qualifies for it, or what a plan includes.
+_GRANT = re.compile(r"\b(?:" + "|".join([
+    r"(?<!feel )free(?! to\b)", r"complimentary", r"waiv(?:e|ed|es|ing)", r"on the house",
+    r"on us", r"no (?:extra |additional )?(?:charge|cost|fee)s?", r"at no cost",
+    r"discount(?:s|ed)?", r"\d+ ?%(?= off\b)", r"\d+ (?:percent|per cent) off",
+    r"(?<=[£$€])\d[\d,.]* off", r"half[- ](?:price|off)", r"refund(?:s|ed)?", r"reimburs\w*",
+    r"money back", r"returned in full", r"(?:won't|will not|wouldn't) be charged",
+    r"upgrad(?:e|es|ed)", r"priority",
+    r"(?:top|front|head) of the (?:waiting |wait )?(?:list|queue|line)",
+    r"(?:jump|jumps|skip|skips) the (?:queue|line|list|waiting list)", r"fast[- ]track\w*",
+    r"qualif(?:y|ies|ied)", r"eligible", r"entitled", r"exempt\w*", r"bonus(?:es)?",
+    r"rewards?", r"vouchers?", r"perks?", r"credit(?:s|ed)?", r"compensat\w+",
+    r"goodwill", r"covered in full", r"fully covered", r"includ(?:e|es|ed|ing)",
+    r"cover(?:s|ed)", r"owed", r"gives? you", r"allowed",
+]) + r")(?:\b|(?<=%))", re.IGNORECASE)
+# What the assistant, or the business, has done for the user: a transaction reported done.
+_ACTS = ("added|booked|renewed|reserved|cancell?ed|processed|refunded|issued|scheduled"
+         "|rescheduled|arranged|confirmed|upgraded|waived|applied|credited|sent|shipped|sorted"
+         "|updated|changed|moved|swapped|registered|enrolled|submitted|ordered|extended"
+         "|transferred|approved|fixed|reset|unlocked|activated|emailed|placed|logged|noted"
+         "|signed (?:you|them|him|her) up|set (?:you|it|that|this|them) up"
+         "|put (?:you|them|him|her|it) (?:down|through)|taken care of|took care of")
+_DONE = re.compile(
+    r"\b(?:I|we)(?:'ve| have)?\s+(?:just\s+|now\s+|already\s+|also\s+|successfully\s+"
+    r"|went ahead and\s+|gone ahead and\s+)?(?:" + _ACTS + r")\b"
+    r"|\b(?:is|are|'s|'re|has been|have been|'s been|'ve been)\s+(?:now\s+|all\s+"
+    r"|already\s+|been\s+|successfully\s+|fully\s+)?(?:confirmed|booked|reserved|renewed"
+    r"|processed|scheduled|rescheduled|registered|enrolled|approved|cancell?ed|refunded"
+    r"|arranged|added|upgraded|issued|sorted|shipped|sent|dispatched|delivered|paid|credited"
+    r"|released|activated|resolved|replaced|repaired|completed|set up|signed up|locked in"
+    r"|set|due|taken care of|on (?:its|the|their) way)\b"
+    r"|\byou(?:'re| are)\s+(?:now\s+|all\s+)?(?:down for|booked in|in for|all set)\b"
+    r"|\bgot you (?:booked|in|down|sorted|covered)\b",
+    re.IGNORECASE)
+# The answer agreeing with the user: what the user said is then what is claimed.
+_AGREES = re.compile(r"\b(?:you(?:'re| are) (?:right|correct|spot on)|as you (?:said|say|mention"
+                     r"(?:ed)?|note[d]?|suggest(?:ed)?|thought)|that(?:'s| is) (?:right|correct"
+                     r"|true)|(?:yes|yep|yeah|indeed|correct),)", re.IGNORECASE)
+
+
+def self_reports(prompt: str) -> str:
+    """The clauses of ``prompt`` in which the user reports their own situation, put in the
+    second person, one per line; ``""`` when there are none."""
+    kept: list[str] = []
+    for turn in _user_turns(_normal(prompt)):
+        task = _TASK.search(turn)
+        if task is not None:  # what follows is handed over, not told
+            turn = turn[:task.start()]
+        turn = _QUOTED.sub(" ", turn)
+        for start, end in sentence_spans(turn):
+            sentence = turn[start:end]
+            if is_question(sentence) or _SUPPOSED.search(sentence):
+                continue
+            run: list[tuple[str, str]] = []  # kept clauses in a row, and what parts them
+            going_on = False  # the clause before in this sentence was kept
+            pieces = _CLAUSE.split(sentence)
+            previous = ""  # the mark before the clause
+            for clause, mark in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
+                text = clause.strip(" -–—.,!")
+                if not text:
+                    if run:
+                        run.append((clause, mark))
+                    previous = mark
+                    continue
+                going_on = _counts(text, going_on, after_dash=_DASH.fullmatch(previous)
+                                   is not None)
+                if going_on:
+                    run.append((_second_person(clause), mark))
+                elif run:
+                    kept.append(_joined(run))
+                    run = []
+                previous = mark
+            if run:
+                kept.append(_joined(run))
+    return "\n".join(kept)
+
+
+def _joined(run: list[tuple[str, str]]) -> str:
+    """Kept clauses that stood together, as they stood: one line, a sentence's start."""
+    text = ("".join(c + m for c, m in run[:-1]) + run[-1][0]).strip(" -–—,;:(")
+    return text[:1].upper() + text[1:]
+
+
+def told_names(told: str) -> frozenset[str]:
+    """The names of people (and pets) the user's news gives ("Maisie", "Graham"), lower case:
+    capitalised words inside a clause that name no place."""
+    return (frozenset(m.group().lower() for m in _CAPITALISED.finditer(told)
+                      if not _STARTS.search(told, 0, m.start()))
+            - named(told) - _NO_ONE - STOPWORDS)
+
+
+def user_may_attest(window: str, names: AbstractSet[str] = frozenset()) -> bool:
+    """Whether what the user says of themselves may be the window's evidence: it speaks to
+    or of them, or names one of ``names`` (:func:`told_names`); and it is no question, its
+    speaker does not speak of itself (the user's "my favourite colour is green" attests nothing
+    of the assistant's), it does not agree with the user, and it promises nothing
+    (:func:`promises`)."""
+    about_user = _SECOND_PERSON.search(window) is not None or any(
+        name.lower() in names for name in _CAPITALISED.findall(window))
+    return (about_user and not is_question(window) and not speaks_of_self(window)
+            and _AGREES.search(window) is None and not promises(window))
+
+
+def promises(window: str) -> bool:
+    """Whether the window grants the user something, says what they qualify for or what their
+    plan includes, or reports done what they asked for: its evidence is the context alone,
+    never what the user says of themselves."""
+    window = window.translate(_APOSTROPHES)
+    return _GRANT.search(window) is not None or _DONE.search(window) is not None
+
+
+def _normal(text: str) -> str:
+    """Compatibility forms folded (NFKC: full-width letters), format characters (zero-width
+    space, joiners) dropped and apostrophes made one, so that each list sees the words."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").translate(_APOSTROPHES)
+
+
+def _user_turns(prompt: str) -> list[str]:
+    """The user's turns (the last :data:`MAX_TURNS`, each cut to :data:`MAX_TURN_CHARS`): the
+    whole prompt when it names no speaker, none when it is a transcript whose turns this
+    reader cannot tell apart."""
+    marks = list(_TURN.finditer(prompt))
+    rest = _TURN.sub(" ", prompt)
+    if _OTHER_TRANSCRIPT.search(rest) is not None:
+        return []
+    if not marks:
+        turns = [prompt]
+    else:
+        turns = [prompt[mark.end():after.start() if after is not None else len(prompt)]
+                 for mark, after in zip(marks, [*marks[1:], None], strict=True)
+                 if (mark.group(1) or mark.group(2)).lower() in _USER_TURNS]
+        if prompt[:marks[0].start()].strip():  # text before the first speaker: whose?
+            return []
+    return [turn[:MAX_TURN_CHARS] for turn in turns[-MAX_TURNS:] if turn.strip()]
+
+
+def _counts(clause: str, going_on: bool, *, after_dash: bool = False) -> bool:
+    """Whether the clause reports the user's situation: its subject is the user (or it goes on
+    with the predicate of the clause before, which was kept, or tells more of it after a dash),
+    and it is nothing else."""
+    masked = _NOT_PRONOUN.sub(" ", clause)
+    subject = _SELF_SUBJECT.search(masked) is not None and (
+        _FIRST_PERSON.search(masked) is not None)
+    goes_on = going_on and (_GOES_ON.search(clause) is not None
+                            or _APPOSITIVE.search(clause) is not None
+                            or (after_dash and _TELLS_MORE.search(clause) is not None
+                                and _VERB.search(clause) is None))
+    return ((subject or goes_on)
+            and not is_question(clause)
+            and _SECOND_PERSON.search(clause) is None
+            and _NOT_A_REPORT.search(clause) is None)
+
+
+def _second_person(clause: str) -> str:
+    def swap(match: re.Match[str]) -> str:
+        word = match.group()
+        stem, _, contraction = word.partition("'")
+        you = _SWAPS[stem.lower()]
+        if contraction.lower() == "m":
+            you += "'re"
+        elif contraction:
+            you += "'" + contraction.lower()
+        return you
+
+    masked = _NOT_PRONOUN.sub(lambda m: "\0" * len(m.group()), clause)
+    out, last = [], 0
+    for match in _FIRST_PERSON.finditer(masked):
+        out.append(clause[last:match.start()])
+        out.append(swap(match))
+        last = match.end()
+    out.append(clause[last:])
+    return _AGREE.sub(lambda m: f"{m.group(1)} {_AGREED[m.group(2).lower()]}", "".join(out))
