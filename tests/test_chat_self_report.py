@@ -83,3 +83,4 @@ async def test_what_the_user_heard_or_asks_for_is_no_evidence(
         wrong: str) -> None:
     halt = _halt(await _stream(tmp_path, model_cache, answer, prompt, context))
     assert halt is not None and halt["at"] == answer.index(wrong)
+

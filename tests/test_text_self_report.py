@@ -67,6 +67,10 @@ def test_what_the_user_asks_believes_wants_or_hands_over_does_not_count(prompt: 
     ("I live in Paris, the capital of Germany.", "You live in Paris"),
     ("I moved to Leeds in 2019, Leeds has 5 million people.", "You moved to Leeds in 2019"),
     ("I'm a historian — the Battle of Hastings was in 1067.", "You're a historian"),
+    ("I work for Acme, which invented the telephone in 1790.", "You work for Acme"),
+    ("I drive a Tesla that has 900 miles of range.", "You drive a Tesla"),
+    ("After aspirin cured my cancer in 2019 I stopped chemo.", ""),
+    ("My son's cancer was cured by aspirin.", ""),  # a cause is not the user's to attest
     ("The traps are great, but I still have the poster from 1990.",
      "You still have the poster from 1990."),
     ("My dog Rex is 9. He is the world's oldest dog.", "Your dog Rex is 9."),
@@ -85,8 +89,8 @@ def test_a_conversation_history_counts_only_in_the_users_turns() -> None:
     assert self_reports(history) == "Your dog Rex is 9.\nYou adopted him in 2019."
     assert self_reports("User: I live in Leeds.\nAssistant: We deliver to Leeds.") == (
         "You live in Leeds.")
-    assert self_reports("My note to the agent: my dog Rex is 9.") == (
-        "Your note to the agent: your dog Rex is 9.")  # "agent:" inside a line is no turn
+    # "agent:" inside a line is no turn; what follows a note's colon is handed over
+    assert self_reports("My note to the agent: my dog Rex is 9.") == ""
     # a full-width colon is read as a colon
     assert self_reports("User： my dog is 9\nAssistant： we have a dog called Rex too.") == (
         "Your dog is 9")
@@ -96,6 +100,7 @@ def test_a_conversation_history_counts_only_in_the_users_turns() -> None:
     "Q: my dog is 9\nA: We have a dog called Rex too.",
     "Me: my dog is 9\nChatGPT: We have a dog called Rex too.",
     "<|im_start|>user\nMy dog is 9<|im_end|><|im_start|>assistant\nWe have Rex.<|im_end|>",
+    "Dave: my dog is 9\nAcme Support: We have a dog called Rex too.",
     "[INST] My dog is 9 [/INST] We have a dog called Rex too.",
     '[{"role": "user", "content": "My dog is 9"}, {"role": "assistant", "content": "We too"}]',
     "### User\nMy dog is 9\n### Assistant\nWe have a dog called Rex too.",
@@ -104,19 +109,37 @@ def test_a_transcript_whose_turns_cannot_be_told_apart_counts_not_at_all(history
     assert self_reports(history) == ""
 
 
+def test_other_speakers_lines_inside_the_users_turn_are_not_the_users() -> None:
+    history = "User: my kettle broke\n- Assistant: Our warranty lasts 5 years.\nUser: ok"
+    assert self_reports(history) == "Your kettle broke"
+    assert self_reports("User: my kettle broke\n**Acme Support:** We cover 5 years.") == (
+        "Your kettle broke")
+    # what someone replied is passed on, not told
+    assert self_reports("my kettle broke\n\nThey replied: Our warranty lasts 5 years.") == (
+        "Your kettle broke")
+
+
 def test_a_long_or_spaced_out_prompt_is_read_in_bounded_time() -> None:
     started = time.perf_counter()
-    for filler in (" " * 50_000, "\u00a0" * 50_000):
+    for filler in (" " * 50_000, "\u00a0" * 50_000, "\n" * 32_000, "\t" * 50_000):
         self_reports("I am " + filler + "x.")
         self_reports("I want" + filler + "x.")
+        self_reports("User: my dog\n" + filler + "Dave: hi")
     self_reports("My daughter Maisie just turned 7 and we went to the park. " * 1000)
     # a regression to the quadratic splits took seconds per call; generous for slow machines
     assert time.perf_counter() - started < 5.0
 
 
-def test_the_names_the_user_gave_are_people_not_places_or_days() -> None:
-    told = self_reports("I'm surprising my husband, Graham, in Lisbon on Friday.")
-    assert told_names(told) == {"graham"}
+@pytest.mark.parametrize(("prompt", "names"), [
+    ("I'm surprising my husband, Graham, in Lisbon on Friday.", {"graham"}),
+    ("We've adopted a greyhound called Blue.", {"blue"}),
+    ("My twins, Ella and Sam, are 6.", {"ella", "sam"}),
+    ("I've had my Acme kettle for 5 years.", set()),  # a company's name names no one
+    ("My grandfather Napoleon won the Battle of Waterloo.", {"napoleon"}),
+])
+def test_the_names_the_user_gave_are_their_people_and_pets(prompt: str,
+                                                          names: set[str]) -> None:
+    assert told_names(self_reports(prompt)) == names
 
 
 @pytest.mark.parametrize(("window", "granted"), [
@@ -151,6 +174,9 @@ def test_a_window_that_promises_something_is_told_apart(window: str, granted: bo
     ("Aspirin cures cancer.", False),  # of the world: neither "you" nor a name the user gave
     ("A check-up costs £35.", False),
     ("You're right that aspirin cures cancer.", False),  # agreeing with the user
+    ("You're absolutely right, your son's cancer was cured by aspirin.", False),
+    ("Exactly, your balance is £500.", False),
+    ("Like you said, your flight leaves at 5pm.", False),
     ("As you said, check-ups are £5.", False),
     ("My favorite color is green, I like how it is between blue and yellow.", False),
     ("Do you like to watch football?", False),  # a question restates nothing
@@ -159,3 +185,9 @@ def test_a_window_that_promises_something_is_told_apart(window: str, granted: bo
 def test_what_the_user_says_of_themselves_may_attest_only_a_restatement(
         window: str, attests: bool) -> None:
     assert user_may_attest(window, frozenset({"maisie"})) is attests
+
+
+def test_an_agreement_in_the_sentence_before_governs_the_window() -> None:
+    window = "Your son Leo's allergy is gone."
+    assert user_may_attest(window, frozenset({"leo"}), previous="Thanks for the update.")
+    assert not user_may_attest(window, frozenset({"leo"}), previous="Oh, you're right.")

@@ -148,9 +148,9 @@ _UNSCOPED: _Scoped = (SentenceIndex(()), {})  # not scoped yet
 @dataclass(frozen=True, slots=True)
 class Told:
     """The inline evidence with what the user says of themselves (text.self_report): its
-    sentences indexed, its quantities (the user's own figures count for a window about them:
-    "At 7 kg, Bramble is in our small-dog band" beside a context's "up to 10 kg"), the names the
-    user gave, and its size."""
+    sentences indexed, its quantities (the user's figures only of units the context states
+    none of: where both state one, "13 kg" against "10 kg", the context's record wins; a sum
+    of money is no unit), the names the user gave, and its size."""
 
     sentences: SentenceIndex
     quantities: dict[str, frozenset[str]]
@@ -160,9 +160,10 @@ class Told:
     @classmethod
     def of(cls, context: list[EvidenceSentence], quantities: dict[str, frozenset[str]],
            chars: int, item_id: str, told: str) -> Told:
+        own = quantity_index(told)
         return cls(SentenceIndex(context + context_sentences([(item_id, told)])),
-                   merge_quantities(quantities, quantity_index(told)), told_names(told),
-                   chars + len(told))
+                   {**{unit: n for unit, n in own.items() if unit != ANY_UNIT}, **quantities},
+                   told_names(told), chars + len(told))
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,7 +412,7 @@ class GroundingEngine:
         talk: list[int] = []  # windows for the small-talk head
         for i, job in enumerate(jobs):
             ev = job.evidence
-            told = ev.told is not None and user_may_attest(job.text, ev.told.names)
+            told = ev.told is not None and user_may_attest(job.text, ev.told.names, job.previous)
             inline, quantities = ((ev.told.sentences, ev.told.quantities)
                                   if told and ev.told is not None
                                   else (ev.sentences, ev.quantities))

@@ -16,18 +16,24 @@ leave out. The prompt (at most :data:`MAX_TURN_CHARS` of each of its last
 conjunction; a clause counts when its subject is the user (it opens with I, we, my or our), and
 so does one that goes on with that subject's predicate in the same sentence ("... and lost her
 first tooth", "... to the seaside next weekend"); any other clause does not ("... and aspirin
-cures cancer", "... the capital of Germany"). A clause that counts must not be a question, say
-anything to or of the listener ("you"), or state a belief, hearsay, liking, wish, plan, request,
-condition or possibility (:data:`_NOT_A_REPORT`). A conversation history counts only in the
-user's turns, and one whose turns cannot be told apart counts not at all; what the user quotes
-or pastes for a task ("Summarize this note from our CEO: We grew ...") is not their news.
-The clauses kept are put in the second person ("you lost your first tooth"), as an answer
-restates them.
+cures cancer", "... the capital of Germany", "..., which invented the telephone"). A clause
+that counts must not be a question, say anything to or of the listener ("you"), or state a
+belief, hearsay, liking, wish, plan, request, cause, condition or possibility
+(:data:`_NOT_A_REPORT`). A conversation history counts only in the user's turns, up to a line
+another speaker opens, and one whose turns cannot be told apart counts not at all; what the
+user quotes, passes on or hands over for a task ("Summarize this note from our CEO: We grew
+...", "They replied: ...") is not their news. Every pattern here is linear in its input (two
+reviews found runs of spaces and newlines that took seconds, holding the GIL). The clauses
+kept are put in the second person ("you lost your first tooth"), as an answer restates them.
+A claim inside the user's own clause stays theirs ("My grandfather Napoleon won the Battle of
+Waterloo"): a client that must not take the user's word for their own situation sends no
+prompt.
 
 They are evidence only for a window that restates the user's news (:func:`user_may_attest`):
-one that speaks to or of them ("you", "your") or names someone they named (Maisie), that is not
-a question, does not have its speaker speak of itself, does not agree with the user ("You're
-right, ..."), and promises them nothing (:func:`promises`): a perk or what they qualify for
+one that speaks to or of them ("you", "your") or names one of their people or pets
+(:func:`told_names`: Maisie, not "Acme"), that is not a question, does not have its speaker
+speak of itself, does not agree with the user nor follow a sentence that does ("You're right,
+...", "Exactly."), and promises them nothing (:func:`promises`): a perk or what they qualify for
 ("free", "20% off", "eligible", "includes"), or what they asked for reported done ("I've
 renewed your books", "Your table is all set"). What a business gives, and what it has done, is
 for its documents and its systems' results to attest. And the user's figures never override
@@ -40,13 +46,12 @@ import re
 import unicodedata
 from collections.abc import Set as AbstractSet
 
-from stream_guard.text.places import named
 from stream_guard.text.sentences import sentence_spans
 from stream_guard.text.stance import is_question, speaks_of_self
-from stream_guard.text.terms import STOPWORDS
 
 MAX_TURNS = 4
 MAX_TURN_CHARS = 2000
+MAX_READ_CHARS = 16384  # of the prompt's end: no more is scanned for turns
 
 # --- reading the prompt ------------------------------------------------------------------------
 _APOSTROPHES = str.maketrans({c: "'" for c in "\u2019\u2018\u02bc\u2032\u0060\u00b4"})
@@ -59,16 +64,23 @@ _USER_TURNS = frozenset(("human", "user", "customer"))
 # Marks of a transcript this reader cannot take apart: chat-template tokens, markdown or JSON
 # roles, other speakers' names. A prompt with one is read as no news at all (fail closed).
 _OTHER_TRANSCRIPT = re.compile(
-    r"<\|[^|>]{1,30}\|>|\[/?INST\]|\"role\"\s*:|^\s*#+\s*(?:user|assistant|system|human)\b"
-    r"|^\s*(?:q|a|me|model|chatgpt|gpt|claude|gemini|llm|support|representative|rep"
+    r"<\|[^|>]{1,30}\|>|\[/?INST\]|\"role\"\s*:|^[ \t]*#+[ \t]*(?:user|assistant|system|human)\b"
+    r"|</?(?:assistant|bot|ai|system|model)>"
+    r"|^[ \t]*(?:q|a|me|model|chatgpt|gpt|claude|gemini|llm|support|representative|rep"
     r"|operator|staff|advisor|adviser|helper|assistant|ai|bot|agent|system|user|human"
-    r"|customer)\s*(?:\([^)]{0,30}\))?\s*(?:[:：>]|-\s)",
+    r"|customer)[ \t]*(?:\([^)]{0,30}\))?[ \t]*(?:[:：>]|-\s)",
     re.IGNORECASE | re.MULTILINE)
-# What the user hands over for a task is not their news ("Summarize this note: We grew ...").
+# A line that opens with a speaker's name ("Dave:", "**Assistant:**", "- Acme Support:"): in a
+# prompt with turns, one not the user's is another speaker's.
+_SPEAKER_LINE = re.compile(r"^[ \t]*(?:[-*>#•]+[ \t]*)?\**[A-Z][\w .()'-]{0,30}?\**[ \t]*[:：]",
+                           re.MULTILINE)
+# What the user hands over for a task, or passes on, is not their news ("Summarize this note:
+# We grew ...", "They replied: our warranty lasts 5 years").
 _TASK = re.compile(
     r"\b(?:summari[sz]e|translate|rewrite|re-write|proofread|paraphrase|edit|correct|fix|check"
-    r"|improve|shorten|polish|reword|draft|write|reply to|respond to|answer)\b[^:\n]{0,80}:",
-    re.IGNORECASE)
+    r"|improve|shorten|polish|reword|draft|write|reply to|respond to|answer|wrote|replied"
+    r"|reply|said|says|emailed|email|message|response|letter|note|post)\b[^:\n]{0,60}"
+    r"(?:[:：]|\s[-–—]\s)", re.IGNORECASE)
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|«[^»]*»")
 
 # --- clauses ------------------------------------------------------------------------------------
@@ -84,11 +96,8 @@ _CLAUSE = re.compile(
 # linking).
 _OPENER = (r"^\W*(?:(?:oh|hi|hello|hey|well|ok|okay|so|yes|yeah|and|but|also|now|just|finally"
            r"|actually|basically|honestly|anyway|um|uh|big news|good news|great news)\W+)*")
-_SELF_SUBJECT = re.compile(
-    _OPENER + r"(?:i|we|my|our|it(?:'s| is| was) (?:my|our)"
-    # ... or I or we after a short phrase of time or purpose ("To celebrate turning 60 I'm ...")
-    r"|(?:to|after|before|since|for|in|on|at|this|last|next|over)\b[^,;:]{0,60}?\b(?:i|we)"
-    r"(?='|\s))\b", re.IGNORECASE)
+_SELF_SUBJECT = re.compile(_OPENER + r"(?:i|we|my|our|it(?:'s| is| was) (?:my|our))\b",
+                           re.IGNORECASE)
 # A sentence of a condition or a supposition: none of it is a report ("If I cancel today, I
 # get my deposit back").
 _SUPPOSED = re.compile(r"\b(?:if|unless|whether|in case|suppose|supposing|assuming"
@@ -134,6 +143,7 @@ iirc idk imo imho hypothetically pretend imagine
 like likes liked love loves loved prefer prefers preferred enjoy enjoys enjoyed hate hates hated
 dislike dislikes disliked feel feels felt fan favou?rite interested doubt maybe perhaps probably
 possibly might could should would will shall won't 'd 'll want wants wanted wanting wish wishes
+cure cured cures cause caused causes prevent prevented prevents prove proved proven proves
 wishing hope hopes hoped hoping need needs needed plan plans planned planning going gonna
 intend intending expect expects expected expecting try trying tried if unless whether whenever
 sure seem seems seemed let please kindly ask asking asked request requesting requested can
@@ -144,13 +154,26 @@ _SWAPS = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "you
           "we": "you", "us": "you", "our": "your", "ours": "yours", "ourselves": "yourselves"}
 _AGREE = re.compile(r"\b(you) (am|was|wasn't)\b", re.IGNORECASE)
 _AGREED = {"am": "are", "was": "were", "wasn't": "weren't"}
+_WORDS = re.compile(r"\w+\W+\w")
 _DASH = re.compile(r"\s*[-–—]+\s*")
-# Where a sentence starts: a word there is capitalised for that alone.
-_STARTS = re.compile(r"(?:^|[.!?\n])\W*$")
+# A relative word: what follows it is said of the noun before, whoever that is ("I work for
+# Acme, which invented ..."); only a clause with the user as its own subject counts after it.
+_RELATIVE = re.compile(r"\s*(?:which|who|whom|whose|where|that|when)\s*", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]{2,}\b")
-# Capitalised words that name no one.
-_NO_ONE = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february
-march april june july august september october november december christmas easter""".split())  # noqa: SIM905
+# Who the user's news names: their people and pets, by relation, or what they called them.
+_KIN = ("sisters?|brothers?|mum|mom|mother|dad|father|parents|sons?|daughters?|grandad|grandpa"
+        "|grandma|gran|granny|nan|grandparents|grandfather|grandmother|granddad|grandsons?"
+        "|granddaughters?|grandchild|grandchildren|stepson|stepdaughter|in-laws?"
+        "|wife|husband|partner|fianc[eé]e?|friends?|boyfriend|girlfriend|baby|babies|niece|nephew"
+        "|aunt|uncle|cousin|kids?|children|child|twins|boy|girl|guy|lad|toddler|teenager"
+        "|dog|dogs|cat|cats|puppy|kitten|pet|pets|horse|pony|rabbit|hamster|parrot|spaniel|terrier"
+        "|labrador|collie|greyhound|retriever")
+_NAME_WORD = r"[A-Z][a-z]{2,}"
+_NAMED = re.compile(
+    r"\b(?i:your|our|my)\s+(?:[\w-]+\s+){0,3}?(?i:" + _KIN + r"),?\s+(" + _NAME_WORD
+    + r"(?:(?:,\s*|\s+and\s+)" + _NAME_WORD + r"){0,4})"
+    r"|\b(?i:called|named)\s+(" + _NAME_WORD + r")")
+_NAME_LIST = re.compile(_NAME_WORD)
 
 # --- windows ------------------------------------------------------------------------------------
 # What a business grants, and who qualifies for it, or what a plan includes.
@@ -188,9 +211,13 @@ _DONE = re.compile(
     r"|\bgot you (?:booked|in|down|sorted|covered)\b",
     re.IGNORECASE)
 # The answer agreeing with the user: what the user said is then what is claimed.
-_AGREES = re.compile(r"\b(?:you(?:'re| are) (?:right|correct|spot on)|as you (?:said|say|mention"
-                     r"(?:ed)?|note[d]?|suggest(?:ed)?|thought)|that(?:'s| is) (?:right|correct"
-                     r"|true)|(?:yes|yep|yeah|indeed|correct),)", re.IGNORECASE)
+_AGREES = re.compile(
+    r"\byou(?:'re| are| were|'ve| have)(?: \w+)? (?:right|correct|spot on|got it)\b"
+    r"|\b(?:as|like|just as) you(?:'ve| have)? (?:said|say|mention\w*|note\w*|suggest\w*"
+    r"|thought|pointed out|described|know|put it)\b|\byou said it\b"
+    r"|\bthat(?:'s| is) (?:right|correct|true)\b|\bgood point\b|\bof course\b"
+    r"|^\W*(?:yes|yep|yeah|indeed|correct|exactly|absolutely|agreed|right|true|sure)\b",
+    re.IGNORECASE)
 
 
 def self_reports(prompt: str) -> str:
@@ -212,13 +239,16 @@ def self_reports(prompt: str) -> str:
             previous = ""  # the mark before the clause
             for clause, mark in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
                 text = clause.strip(" -–—.,!")
+                if not _WORDS.search(text):  # a mark alone, or a pronoun with no news
+                    text = ""
                 if not text:
                     if run:
                         run.append((clause, mark))
                     previous = mark
                     continue
-                going_on = _counts(text, going_on, after_dash=_DASH.fullmatch(previous)
-                                   is not None)
+                relative = _RELATIVE.fullmatch(previous) is not None
+                going_on = _counts(text, going_on and not relative,
+                                   after_dash=_DASH.fullmatch(previous) is not None)
                 if going_on:
                     run.append((_second_person(clause), mark))
                 elif run:
@@ -237,14 +267,15 @@ def _joined(run: list[tuple[str, str]]) -> str:
 
 
 def told_names(told: str) -> frozenset[str]:
-    """The names of people (and pets) the user's news gives ("Maisie", "Graham"), lower case:
-    capitalised words inside a clause that name no place."""
-    return (frozenset(m.group().lower() for m in _CAPITALISED.finditer(told)
-                      if not _STARTS.search(told, 0, m.start()))
-            - named(told) - _NO_ONE - STOPWORDS)
+    """The names of people and pets the user's news gives, lower case: a name after one of
+    the user's own ("your daughter Maisie", "your husband, Graham") or after "called" or
+    "named"; not a company's, a place's or a battle's ("your Acme kettle")."""
+    return frozenset(name.lower() for match in _NAMED.finditer(told)
+                     for name in _NAME_LIST.findall(match.group(1) or match.group(2)))
 
 
-def user_may_attest(window: str, names: AbstractSet[str] = frozenset()) -> bool:
+def user_may_attest(window: str, names: AbstractSet[str] = frozenset(),
+                    previous: str = "") -> bool:
     """Whether what the user says of themselves may be the window's evidence: it speaks to
     or of them, or names one of ``names`` (:func:`told_names`); and it is no question, its
     speaker does not speak of itself (the user's "my favourite colour is green" attests nothing
@@ -253,7 +284,15 @@ def user_may_attest(window: str, names: AbstractSet[str] = frozenset()) -> bool:
     about_user = _SECOND_PERSON.search(window) is not None or any(
         name.lower() in names for name in _CAPITALISED.findall(window))
     return (about_user and not is_question(window) and not speaks_of_self(window)
-            and _AGREES.search(window) is None and not promises(window))
+            and _AGREES.search(window) is None and _AGREES.search(_last_sentence(previous)) is None
+            and not promises(window))
+
+
+def _last_sentence(text: str) -> str:
+    """The last sentence of the text before a window: an agreement there ("You're right.")
+    governs the window after it."""
+    spans = sentence_spans(text[-400:]) if text else []
+    return text[-400:][spans[-1][0]:spans[-1][1]] if spans else ""
 
 
 def promises(window: str) -> bool:
@@ -275,19 +314,28 @@ def _user_turns(prompt: str) -> list[str]:
     """The user's turns (the last :data:`MAX_TURNS`, each cut to :data:`MAX_TURN_CHARS`): the
     whole prompt when it names no speaker, none when it is a transcript whose turns this
     reader cannot tell apart."""
+    prompt = prompt[-MAX_READ_CHARS:]
     marks = list(_TURN.finditer(prompt))
-    rest = _TURN.sub(" ", prompt)
-    if _OTHER_TRANSCRIPT.search(rest) is not None:
+    if _OTHER_TRANSCRIPT.search(_TURN.sub(" ", prompt)) is not None:
         return []
     if not marks:
+        if len(_SPEAKER_LINE.findall(prompt)) >= 2:  # lines of speakers this reader cannot name
+            return []
         turns = [prompt]
     else:
-        turns = [prompt[mark.end():after.start() if after is not None else len(prompt)]
-                 for mark, after in zip(marks, [*marks[1:], None], strict=True)
-                 if (mark.group(1) or mark.group(2)).lower() in _USER_TURNS]
         if prompt[:marks[0].start()].strip():  # text before the first speaker: whose?
             return []
+        turns = [_own_lines(prompt[mark.end():after.start() if after is not None else None])
+                 for mark, after in zip(marks, [*marks[1:], None], strict=True)
+                 if (mark.group(1) or mark.group(2)).lower() in _USER_TURNS]
     return [turn[:MAX_TURN_CHARS] for turn in turns[-MAX_TURNS:] if turn.strip()]
+
+
+def _own_lines(turn: str) -> str:
+    """A user's turn up to a line that opens with another speaker's name."""
+    newline = turn.find("\n")
+    other = _SPEAKER_LINE.search(turn, newline + 1) if newline >= 0 else None
+    return turn if other is None else turn[:other.start()]
 
 
 def _counts(clause: str, going_on: bool, *, after_dash: bool = False) -> bool:
