@@ -69,6 +69,7 @@ def test_what_the_user_asks_believes_wants_or_hands_over_does_not_count(prompt: 
     ("I'm a historian — the Battle of Hastings was in 1067.", "You're a historian"),
     ("I work for Acme, which invented the telephone in 1790.", "You work for Acme"),
     ("I drive a Tesla that has 900 miles of range.", "You drive a Tesla"),
+    ("I'm a nurse and infected people die within days.", "You're a nurse"),
     ("After aspirin cured my cancer in 2019 I stopped chemo.", ""),
     ("My son's cancer was cured by aspirin.", ""),  # a cause is not the user's to attest
     ("The traps are great, but I still have the poster from 1990.",

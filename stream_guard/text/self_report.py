@@ -102,8 +102,6 @@ _SELF_SUBJECT = re.compile(_OPENER + r"(?:i|we|my|our|it(?:'s| is| was) (?:my|ou
 # get my deposit back").
 _SUPPOSED = re.compile(r"\b(?:if|unless|whether|in case|suppose|supposing|assuming"
                        r"|hypothetically|imagine)\b", re.IGNORECASE)
-# An appositive beside a kept clause: a name or a short figure ("my cat, Biscuit,", "Oliver
-# (8)", "7 kg").
 # After a dash, a phrase with no verb that tells more of the news ("our first dog — a
 # 9-week-old spaniel called Pickle!", "our first holiday abroad — Disneyland Paris in August!");
 # not one about the world ("I'm a historian — the Battle of Hastings was in 1067").
@@ -111,17 +109,22 @@ _TELLS_MORE = re.compile(r"^\W*(?:an?\s|[A-Z])")
 _VERB = re.compile(r"\b(?:is|are|was|were|am|be|been|being|has|have|had|do|does|did|will"
                    r"|would|can|could|shall|should|may|might|must)\b|'(?:s|re|ve|d|ll)\b"
                    r"|\b[a-z]+[^su\W]s\b")
+# An appositive beside a kept clause: a name or a short figure ("my cat, Biscuit,", "Oliver
+# (8)", "7 kg").
 _APPOSITIVE = re.compile(r"^\W*(?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}|\d[\d.,]*(?:\s+\S+)?)"
                          r"\W*$")
 # A clause that goes on with the kept subject's predicate: a verb, an adverb or a preposition
-# first ("... and lost her first tooth", "... to the seaside next weekend").
+# first ("... and lost her first tooth", "... to the seaside next weekend"); listed, not any
+# word in -ed, which may open a clause of its own ("... and infected people die ...").
 _GOES_ON = re.compile(
     r"^\W*(?:am|is|are|was|were|be|been|has|have|had|got|get|gets|did|do|does|just|never|still"
     r"|also|already|finally|recently|now|then|only|even|really|lost|left|made|took|went|came"
     r"|found|bought|sold|paid|gave|broke|fell|ran|met|began|became|grew|flew|drove|wrote|kept"
     r"|spent|sent|won|moved|started|turned|finished|passed|retired|joined|adopted|married"
-    r"|booked|ordered|arrived|returned|graduated|born|to|for|in|on|at|with|from|after|before"
-    r"|by|of|into|over|around|during|since|until|last|next|this|every|\w+ed)\b",
+    r"|booked|ordered|arrived|returned|graduated|born|celebrated|visited|stayed|lived|worked"
+    r"|studied|trained|decided|signed|received|applied|waited|changed|missed|opened|closed"
+    r"|completed|bought|got|had|to|for|in|on|at|with|from|after|before|by|of|into|over|around"
+    r"|during|since|until|last|next|this|every)\b",
     re.IGNORECASE)
 # "I" the Roman numeral ("World War I", "Type I"), "i.e.", and "ME", "US", "Us" mid-sentence
 # as names: no first person.
