@@ -123,7 +123,9 @@ BAD_FRAMES: list[tuple[str, str]] = [
     ("{", "invalid JSON"),
     ("{'type': 'ping'}", "invalid JSON"),
     ('{"type": "ping"} trailing', "invalid JSON"),
-    ('"\\ud800"', "invalid JSON"),  # lone surrogate escape
+    ('"\\ud800"', "JSON object"),  # a lone surrogate escape is read, as U+FFFD
+    ('{"type": "ping", "x": NaN, "y": "\\ud800"}', "invalid JSON"),  # but NaN still is not
+    ('{"type": "delta", "stream_id": "s", "seq": 1e400, "text": "\\ud800"}', "invalid JSON"),
     ("NaN", "invalid JSON"),
     ("[]", "JSON object"),
     ('"ping"', "JSON object"),
@@ -260,6 +262,18 @@ def test_a_stream_id_given_twice_names_no_stream() -> None:
 def test_a_name_inside_a_string_is_no_field(text: str) -> None:
     raw = json.dumps({"type": "delta", "stream_id": "s", "seq": 1, "text": text})
     assert parse_client_frame(raw) == Delta("s", 1, text)
+
+
+@pytest.mark.parametrize(("escaped", "text"), [
+    ("a \\ud83d", "a \ufffd"),  # a JavaScript string cut inside an emoji
+    ("\\ude00 b", "\ufffd b"),
+    ("\\ud83d\\ude00", "\U0001f600"),  # a pair is the character it encodes
+])
+def test_a_lone_surrogate_is_read_as_a_replacement_character(escaped: str, text: str) -> None:
+    """orjson refuses a lone escaped surrogate; refusing the frame lost the delta of a client
+    that cut its text inside an emoji, and every later one then got bad_seq."""
+    raw = '{"type": "delta", "stream_id": "s", "seq": 3, "text": "' + escaped + '"}'
+    assert parse_client_frame(raw) == Delta("s", 3, text)
 
 
 def test_refusal_carries_the_stream_id_when_it_is_valid() -> None:

@@ -96,6 +96,26 @@ async def test_halt_then_stream_halted_then_done(server: Server) -> None:
         assert await recv(ws) == {"type": "started", "stream_id": "s1"}
 
 
+async def test_a_delta_cut_inside_an_emoji_is_taken_and_the_stream_goes_on(
+        server: Server) -> None:
+    """A client that cuts its text between the two halves of an emoji sends each half as a
+    lone escaped surrogate (JavaScript's JSON.stringify does); the frame was refused as
+    invalid JSON, its text lost and every later delta refused bad_seq. Each half is read as
+    U+FFFD, and the stream's offsets count it as one character, as the client's did."""
+    async with open_ws(server.port) as ws:
+        await send(ws, {"type": "start", "stream_id": "e", "context": CONTEXT})
+        assert (await recv(ws))["type"] == "started"
+        pieces = ['"The tower is 330 metres tall. \\ud83d"',
+                  '"\\ude00 It was completed in 1889."']
+        for seq, piece in enumerate(pieces):
+            await ws.send(f'{{"type": "delta", "stream_id": "e", "seq": {seq}, "text": {piece}}}')
+        await send(ws, {"type": "end", "stream_id": "e"})
+        frames = await recv_until(ws, "done", "e")
+    assert not [f for f in frames if f["type"] == "error"]
+    assert frames[-1]["chars"] == len("The tower is 330 metres tall. ") + 2 + len(
+        " It was completed in 1889.")
+
+
 async def test_ping_and_cancel(server: Server) -> None:
     async with open_ws(server.port) as ws:
         await send(ws, {"type": "ping"})

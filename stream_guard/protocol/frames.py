@@ -80,7 +80,9 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise ProtocolError(ErrorCode.BAD_FRAME, f"invalid JSON: {exc}") from None
+        data = _with_lone_surrogates(raw)
+        if data is None:
+            raise ProtocolError(ErrorCode.BAD_FRAME, f"invalid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.BAD_FRAME, "a frame must be a JSON object")
     names = _names(data)
@@ -100,6 +102,49 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown frame type {kind[:40]!r}",
                             _stream_id_hint(data))
     return parser(data)
+
+
+# An escaped UTF-16 surrogate: alone, it is what a JavaScript string cut inside an emoji
+# serialises to ("\ud83d").
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _with_lone_surrogates(raw: str) -> Any:
+    """The frame, where the JSON is valid but for an escaped lone surrogate, with each one read
+    as U+FFFD; None otherwise. orjson refuses such a string, and refusing the frame lost a
+    delta a client cut inside an emoji (every later one then refused ``bad_seq``): it is taken,
+    as the JavaScript client's own pieces are sent (U+FFFD). Only the frames that have one are
+    parsed again; what orjson refuses besides (NaN, an infinite number) stays refused."""
+    if _SURROGATE_ESCAPE.search(raw) is None:
+        return None
+    try:
+        data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except ValueError:
+        return None
+    return _replaced(data)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
+
+
+def _replaced(value: Any) -> Any:
+    """``value`` with every surrogate code point in its strings (keys too) read as U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATES.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replaced(v) for v in value]
+    if isinstance(value, dict):
+        return {_replaced(k): _replaced(v) for k, v in value.items()}
+    return value
 
 
 # The end of a member's name: every name has one, and so may a string ('"a": b'), so the
