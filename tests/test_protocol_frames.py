@@ -126,6 +126,9 @@ BAD_FRAMES: list[tuple[str, str]] = [
     ('"\\ud800"', "JSON object"),  # a lone surrogate escape is read, as U+FFFD
     ('{"type": "ping", "x": NaN, "y": "\\ud800"}', "invalid JSON"),  # but NaN still is not
     ('{"type": "delta", "stream_id": "s", "seq": 1e400, "text": "\\ud800"}', "invalid JSON"),
+    # orjson's rules stand beside a lone surrogate: a 64-bit id overflows the same way
+    ('{"type": "start", "stream_id": "s", "context": [{"id": 18446744073709551616, '
+     '"text": "\\ud800"}]}', "context[0]"),
     ("NaN", "invalid JSON"),
     ("[]", "JSON object"),
     ('"ping"', "JSON object"),
@@ -274,6 +277,15 @@ def test_a_lone_surrogate_is_read_as_a_replacement_character(escaped: str, text:
     that cut its text inside an emoji, and every later one then got bad_seq."""
     raw = '{"type": "delta", "stream_id": "s", "seq": 3, "text": "' + escaped + '"}'
     assert parse_client_frame(raw) == Delta("s", 3, text)
+
+
+@pytest.mark.parametrize("surrogate", ["", '"y": "\\ud800", '])
+def test_a_deeply_nested_frame_is_refused_not_a_crash(surrogate: str) -> None:
+    """A review: 1,000 nested lists (orjson takes 1,023) overflowed a recursive count of the
+    frame's names, and with a lone surrogate a recursive re-read; a RecursionError closed the
+    connection 1011 where the frame had been refused bad_frame."""
+    raw = '{"type": "ping", ' + surrogate + '"x": ' + "[" * 1000 + "]" * 1000 + "}"
+    assert refused(raw).code is ErrorCode.BAD_FRAME
 
 
 def test_refusal_carries_the_stream_id_when_it_is_valid() -> None:

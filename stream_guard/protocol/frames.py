@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -80,20 +80,16 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        data = _with_lone_surrogates(raw)
-        if data is None:
+        mended = _LONE_SURROGATE.sub(_mend_surrogate, raw)
+        if mended == raw:
             raise ProtocolError(ErrorCode.BAD_FRAME, f"invalid JSON: {exc}") from None
+        try:
+            data = orjson.loads(mended)
+        except orjson.JSONDecodeError as again:
+            raise ProtocolError(ErrorCode.BAD_FRAME, f"invalid JSON: {again}") from None
+        raw = mended
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.BAD_FRAME, "a frame must be a JSON object")
-    names = _names(data)
-    # A name given twice, or a colon inside a string: counted cheaply first.
-    if raw.count(":") > names and len(_NAME.findall(raw)) > names:
-        try:
-            json.loads(raw, object_pairs_hook=_unique)
-        except _Repeated as exc:  # which of two stream ids is meant is not known either
-            raise ProtocolError(ErrorCode.BAD_FRAME, f"field {exc.name[:40]!r} is given twice",
-                                None if exc.name == "stream_id" else _stream_id_hint(data)
-                                ) from None
     kind = data.get("type")
     if not isinstance(kind, str):
         raise ProtocolError(ErrorCode.BAD_FRAME, "field 'type' must be a string")
@@ -101,50 +97,33 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
     if parser is None:
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown frame type {kind[:40]!r}",
                             _stream_id_hint(data))
-    return parser(data)
+    frame = parser(data)
+    # A name given twice, checked once the frame is one of ours (a small shape, walked
+    # quickly): counted cheaply first, colons, then name ends.
+    names = _names(data)
+    if raw.count(":") > names and len(_NAME.findall(raw)) > names:
+        try:
+            json.loads(raw, object_pairs_hook=_unique)
+        except _Repeated as exc:  # which of two stream ids is meant is not known either
+            raise ProtocolError(ErrorCode.BAD_FRAME, f"field {exc.name[:40]!r} is given twice",
+                                None if exc.name == "stream_id" else _stream_id_hint(data)
+                                ) from None
+    return frame
 
 
-# An escaped UTF-16 surrogate: alone, it is what a JavaScript string cut inside an emoji
-# serialises to ("\ud83d").
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_SURROGATES = re.compile("[\ud800-\udfff]")
+# An escaped backslash, an escaped surrogate pair, or an escaped UTF-16 surrogate alone: what a
+# JavaScript string cut inside an emoji serialises to ("\ud83d"), which orjson refuses.
+# Refusing the frame lost a delta a client cut so (and every later one was then refused
+# bad_seq); each lone one is read as U+FFFD, as the JavaScript client sends its own pieces, and
+# the text is parsed again by orjson, whose rules for everything else stand.
+_LONE_SURROGATE = re.compile(r"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+                             r"|\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def _with_lone_surrogates(raw: str) -> Any:
-    """The frame, where the JSON is valid but for an escaped lone surrogate, with each one read
-    as U+FFFD; None otherwise. orjson refuses such a string, and refusing the frame lost a
-    delta a client cut inside an emoji (every later one then refused ``bad_seq``): it is taken,
-    as the JavaScript client's own pieces are sent (U+FFFD). Only the frames that have one are
-    parsed again; what orjson refuses besides (NaN, an infinite number) stays refused."""
-    if _SURROGATE_ESCAPE.search(raw) is None:
-        return None
-    try:
-        data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
-    except ValueError:
-        return None
-    return _replaced(data)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError("number out of range")
-    return value
-
-
-def _replaced(value: Any) -> Any:
-    """``value`` with every surrogate code point in its strings (keys too) read as U+FFFD."""
-    if isinstance(value, str):
-        return _SURROGATES.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_replaced(v) for v in value]
-    if isinstance(value, dict):
-        return {_replaced(k): _replaced(v) for k, v in value.items()}
-    return value
+def _mend_surrogate(match: re.Match[str]) -> str:
+    """A lone surrogate's escape (six characters) as U+FFFD's; a backslash's or a pair's kept."""
+    text = match.group()
+    return "\\ufffd" if len(text) == 6 else text
 
 
 # The end of a member's name: every name has one, and so may a string ('"a": b'), so the
@@ -152,13 +131,18 @@ def _replaced(value: Any) -> Any:
 _NAME = re.compile(r'"\s*:')
 
 
-def _names(value: dict[str, Any] | list[Any]) -> int:
-    """How many members the parsed objects of ``value`` hold, nested ones too."""
-    children: Iterable[Any] = value.values() if isinstance(value, dict) else value
-    count = len(value) if isinstance(value, dict) else 0
-    for child in children:
-        if isinstance(child, (dict, list)):
-            count += _names(child)
+def _names(value: dict[str, Any]) -> int:
+    """How many members the parsed objects of ``value`` hold, nested ones too (a walk with a
+    stack of its own: no depth of nesting exhausts Python's)."""
+    count = 0
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            count += len(node)
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
     return count
 
 
