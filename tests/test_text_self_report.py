@@ -25,6 +25,9 @@ from stream_guard.text.self_report import promises, self_reports, told_names, us
     ("Our Jack Russell, Bramble, is 13 and 7 kg.", "Your Jack Russell, Bramble, is 13 and 7 kg."),
     ("Thank you, my order arrived.", "Your order arrived."),
     ("I’m 40 and I wasn’t ready.", "You're 40 and you weren't ready."),  # curly apostrophes
+    ("Last week my daughter passed her driving test.",
+     "Last week your daughter passed her driving test."),
+    ("Sadly, my dad passed away in March.", "Your dad passed away in March."),
 ])
 def test_a_report_of_the_users_own_situation_counts_in_the_second_person(
         prompt: str, told: str) -> None:

@@ -92,10 +92,13 @@ _CLAUSE = re.compile(
     r"|(?<!\s)\s+(?:and|but|or|so|because|cos|cause|since|although|though|yet|while|whereas"
     r"|which|who|whom|whose|where|that|when|especially|particularly)\s+)",
     re.IGNORECASE)
-# A clause whose subject is the user: I, we, my or our first (after a word of greeting or
-# linking).
+# A clause whose subject is the user: I, we, my or our first (after a word of greeting,
+# linking, feeling or time: "Sadly, my dad ...", "Last week I ...").
 _OPENER = (r"^\W*(?:(?:oh|hi|hello|hey|well|ok|okay|so|yes|yeah|and|but|also|now|just|finally"
-           r"|actually|basically|honestly|anyway|um|uh|big news|good news|great news)\W+)*")
+           r"|actually|basically|honestly|anyway|um|uh|big news|good news|great news|sadly"
+           r"|unfortunately|luckily|fortunately|recently|yesterday|today|tonight|this morning"
+           r"|(?:last|this) (?:week|month|year|night|weekend|spring|summer|autumn|fall|winter"
+           r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\W+)*")
 _SELF_SUBJECT = re.compile(_OPENER + r"(?:i|we|my|our|it(?:'s| is| was) (?:my|our))\b",
                            re.IGNORECASE)
 # A sentence of a condition or a supposition: none of it is a report ("If I cancel today, I
