@@ -70,9 +70,12 @@ class WindowScore:
     """What the grounding engine found for one window.
 
     ``degraded``: the model had no time for it before its deadline; the lexical tier scored it.
+    ``firm``: the window reports a transaction done for the user (``text.self_report.
+    reports_done``): unsupported, it halts at once rather than wait for a second window.
     """
 
     support: float
     contradiction: float
     evidence: Sequence[Evidence]
     degraded: bool = False
+    firm: bool = False

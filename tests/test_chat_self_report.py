@@ -10,6 +10,7 @@ reported done.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ CLINIC = ["Routine check-ups for children under 16 cost £28 and include a clean
           "varnish. Appointments run Monday to Friday, 8:30am-5:30pm, and Saturdays 9am-1pm."]
 MAISIE = ("My daughter Maisie just turned 7 and lost her very first tooth last night. How "
           "much is a check-up?")
+PROBE2 = Path(__file__).resolve().parents[1] / "docs" / "results" / "self-report-probe2.jsonl"
 PRICE = "A check-up for children under 16 costs £28 and includes a clean and fluoride varnish."
 
 
@@ -84,3 +86,19 @@ async def test_what_the_user_heard_or_asks_for_is_no_evidence(
     halt = _halt(await _stream(tmp_path, model_cache, answer, prompt, context))
     assert halt is not None and halt["at"] == answer.index(wrong)
 
+
+
+
+async def test_an_action_reported_done_halts_though_the_next_line_is_true(
+        tmp_path: Path, model_cache: Path) -> None:
+    """Blind self-report probe 2, ``selfb-26-d``: the assistant says it put the twins on the
+    Saturday list, which nothing attests. The window scores 0.09, below the threshold but not
+    clearly, and the next line (the price) is supported, which reset the run: no halt. A
+    transaction reported done halts at once (``WindowScore.firm``)."""
+    record = next(r for r in map(json.loads, PROBE2.read_text().splitlines())
+                  if r["id"] == "selfb-26-d")
+    frames = await _stream(tmp_path, model_cache, record["response"], record["prompt"],
+                           [record["context"]])
+    halt = _halt(frames)
+    assert halt is not None and halt["at"] == record["onset"]
+    assert 0.05 < halt["score"] < 0.18  # not clearly unsupported: the firm rule halted it

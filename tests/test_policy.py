@@ -40,6 +40,15 @@ def test_clearly_unsupported_halts_at_once_strictly_below_the_margin() -> None:
     assert policy().observe(0.25, 0.0) == Decision("unsupported", False, None)
 
 
+def test_a_firm_window_below_the_threshold_halts_at_once() -> None:
+    """A transaction reported done for the user ("I've added them to the Saturday list") is
+    not waited on: the supported line after it would reset the run, and the user acts on it."""
+    assert policy().observe(0.4, 0.0, firm=True) == Decision("unsupported", True, "unsupported")
+    assert policy().observe(0.5, 0.0, firm=True) == Decision("supported", False, None)
+    assert policy().observe(0.4, 0.8, firm=True) == Decision("contradicted", True,
+                                                              "contradicted")
+
+
 def test_consecutive_borderline_windows_halt_as_a_run() -> None:
     p = policy(consecutive=3)
     assert p.observe(0.4, 0.1) == Decision("unsupported", False, None)

@@ -7,7 +7,13 @@ import time
 
 import pytest
 
-from stream_guard.text.self_report import promises, self_reports, told_names, user_may_attest
+from stream_guard.text.self_report import (
+    promises,
+    reports_done,
+    self_reports,
+    told_names,
+    user_may_attest,
+)
 
 
 @pytest.mark.parametrize(("prompt", "told"), [
@@ -195,3 +201,20 @@ def test_an_agreement_in_the_sentence_before_governs_the_window() -> None:
     window = "Your son Leo's allergy is gone."
     assert user_may_attest(window, frozenset({"leo"}), previous="Thanks for the update.")
     assert not user_may_attest(window, frozenset({"leo"}), previous="Oh, you're right.")
+
+
+@pytest.mark.parametrize(("window", "done"), [
+    ("I've added them both to the Saturday morning waiting list.", True),
+    ("I just booked your table for Friday.", True),
+    ("We've signed you up for Tuesday.", True),
+    ("They're now enrolled in group lessons for the spring session.", True),
+    ("Your refund has been processed.", True),
+    ("We have added 20 new stores.", False),  # a company's voice in a summary
+    ("I booked a table for us last week.", False),  # a speaker's story, not a transaction
+    ("The merger has been approved by regulators.", False),  # others' news
+    ('"We have approved your plan," the CEO said.', False),  # a quotation
+    ("Your order was delivered on Monday.", False),
+])
+def test_a_transaction_reported_done_for_the_user_is_told_apart(window: str,
+                                                                done: bool) -> None:
+    assert reports_done(window) is done

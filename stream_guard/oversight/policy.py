@@ -18,6 +18,9 @@ Why these rules:
 * One *clearly* unsupported window (support below ``threshold - clear_margin``) halts at once.
 * A window just below the threshold alone does not: a single borderline score is the model's
   noise more often than a hallucination, while ``consecutive`` such windows in a row are not.
+  Except a *firm* one, a transaction reported done for the user ("I've added them to the
+  Saturday list"): the user acts on it at once, and the supported line after it (the price
+  of the lessons) is no reason to believe it; it halts at once, below the threshold.
   A supported window in between resets the run.
 * With ``run_at_end``, a run the output ends in halts too (:meth:`HaltPolicy.finish`): waiting
   for more windows to confirm it cannot help once there are none, and short answers (one or two
@@ -83,7 +86,7 @@ class HaltPolicy:
         """Unsupported windows in a row, up to the latest one observed."""
         return self._run
 
-    def observe(self, support: float, contradiction: float) -> Decision:
+    def observe(self, support: float, contradiction: float, *, firm: bool = False) -> Decision:
         """Judge the next window of the stream (in stream order). Scores are probabilities;
         a NaN or out-of-range score is a scorer bug and raises ``ValueError`` rather than
         passing as "supported" (every comparison with NaN is false)."""
@@ -98,7 +101,7 @@ class HaltPolicy:
         reason: HaltReason | None = None
         if label == "contradicted":
             reason = "contradicted"
-        elif support < self._clear_below:
+        elif support < self._clear_below or firm:
             reason = "unsupported"
         elif self._run >= self.consecutive:
             reason = "unsupported_run"

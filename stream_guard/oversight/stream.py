@@ -213,7 +213,7 @@ class StreamState:
                 return self._release(window.end)
             return []
         self.windows_scored += 1
-        decision = self._policy.observe(score.support, score.contradiction)
+        decision = self._policy.observe(score.support, score.contradiction, firm=score.firm)
         self._labels.append(decision.label)
         frames: list[ServerFrame] = []
         if self.options.verdicts:

@@ -81,7 +81,12 @@ from stream_guard.text.quantities import (
     resolve_hedged_numbers,
 )
 from stream_guard.text.rows import RowIndex
-from stream_guard.text.self_report import self_reports, told_names, user_may_attest
+from stream_guard.text.self_report import (
+    reports_done,
+    self_reports,
+    told_names,
+    user_may_attest,
+)
 from stream_guard.text.stance import could_be_small_talk
 from stream_guard.text.terms import terms
 
@@ -210,6 +215,7 @@ class Alignment:
     premise: Premise
     signals: Signals
     previous: str  # the window before it: a detector trained with context reads it
+    firm: bool = False  # it reports a transaction done for the user (WindowScore.firm)
 
     def pair(self) -> Pair:
         """What the detector judges: the premise against the window, with the window before
@@ -466,7 +472,8 @@ class GroundingEngine:
                         job.text, frozenset(t.key for t in window), index.keys,
                         ev.prompt_keys)):
                 talk.append(i)
-            out.append(Alignment(job.text, premise, window_signals, job.previous))
+            out.append(Alignment(job.text, premise, window_signals, job.previous,
+                                 reports_done(job.text)))
         if talk:
             self._read_small_talk(out, talk)
         return out
@@ -569,4 +576,4 @@ def _policy_knob(setting: K | None, calibrated: K | None, default: K) -> K:
 def _scored(a: Alignment, support: float, contradiction: float, *,
             degraded: bool = False) -> WindowScore:
     """The window's score, citing the passages its premise came from."""
-    return WindowScore(support, contradiction, a.premise.passages(), degraded)
+    return WindowScore(support, contradiction, a.premise.passages(), degraded, a.firm)

@@ -216,6 +216,22 @@ _DONE = re.compile(
     r"|\byou(?:'re| are)\s+(?:now\s+|all\s+)?(?:down for|booked in|in for|all set)\b"
     r"|\bgot you (?:booked|in|down|sorted|covered)\b",
     re.IGNORECASE)
+# A transaction reported done for the user: the assistant's own act in the perfect ("I've
+# added", "I just booked", "we've signed you up": "we" only with the user as the object, it is a
+# company's voice in a summary), the user's people now enrolled, or the user's things now
+# processed.
+_DONE_FOR_USER = re.compile(
+    r"\bI(?:'ve| have)\s+(?:just\s+|now\s+|already\s+|also\s+|successfully\s+"
+    r"|gone ahead and\s+)?(?:" + _ACTS + r")\b"
+    r"|\bI\s+(?:just|went ahead and)\s+(?:" + _ACTS + r")\b"
+    r"|\b(?i:we)(?:'ve| have)\s+(?:just\s+|now\s+|already\s+|also\s+|successfully\s+"
+    r"|gone ahead and\s+)?(?=[^.!?]{0,40}\b(?i:you|your|them|him|her)\b)(?:" + _ACTS + r")\b"
+    r"|\b(?i:you|they|he|she|it)(?:'re| are| is|'s)\s+now\s+(?:enrolled|booked|registered"
+    r"|confirmed|signed up|scheduled|reserved|set up|all set)\b"
+    r"|\b(?i:your)\s+(?:[\w'-]+\s+){0,4}?(?:is|are|has been|have been|'s been)\s+(?:now\s+"
+    r"|all\s+|already\s+|successfully\s+)?(?:confirmed|booked|reserved|renewed|processed"
+    r"|scheduled|rescheduled|registered|enrolled|approved|cancell?ed|refunded|credited|upgraded"
+    r"|issued|set up|all set)\b")
 # The answer agreeing with the user: what the user said is then what is claimed.
 _AGREES = re.compile(
     r"\byou(?:'re| are| were|'ve| have)(?: \w+)? (?:right|correct|spot on|got it)\b"
@@ -299,6 +315,16 @@ def _last_sentence(text: str) -> str:
     governs the window after it."""
     spans = sentence_spans(text[-400:]) if text else []
     return text[-400:][spans[-1][0]:spans[-1][1]] if spans else ""
+
+
+def reports_done(window: str) -> bool:
+    """Whether the assistant reports done for the user a transaction ("I've added them to the
+    Saturday list", "They're now enrolled", "Your refund has been processed"): a claim the user
+    acts on at once, which the halt policy does not wait on (``WindowScore.firm``). In the
+    assistant's voice or of the user's own things only, not a report of others' ("The merger
+    has been approved") nor a quotation."""
+    window = window.translate(_APOSTROPHES)
+    return '"' not in window and _DONE_FOR_USER.search(window) is not None
 
 
 def promises(window: str) -> bool:

@@ -211,7 +211,7 @@ def halts(records: Sequence[Record], windows: Sequence[ScoredWindow], fusion: Fu
         scored = (window_support(w.aligned.signals, w.model_support, fusion) if rule is None
                   else rule(records[w.record], w))
         if scored is not None:
-            policies[w.record].observe(*scored)
+            policies[w.record].observe(*scored, firm=w.aligned.firm)
     for p in policies:
         p.finish()
     return [p.halted for p in policies]
