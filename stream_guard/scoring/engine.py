@@ -418,9 +418,9 @@ class GroundingEngine:
         talk: list[int] = []  # windows for the small-talk head
         for i, job in enumerate(jobs):
             ev = job.evidence
-            told = ev.told is not None and user_may_attest(job.text, ev.told.names, job.previous)
-            inline, quantities = ((ev.told.sentences, ev.told.quantities)
-                                  if told and ev.told is not None
+            told = (ev.told if ev.told is not None
+                    and user_may_attest(job.text, ev.told.names, job.previous) else None)
+            inline, quantities = ((told.sentences, told.quantities) if told is not None
                                   else (ev.sentences, ev.quantities))
             index, places = inline, ev.places
             if ev.collection is not None and i in row:
@@ -434,15 +434,16 @@ class GroundingEngine:
                     places = places | _places(found)
             window = terms(job.text)
             numbered = numbered_names(window)
+            key = (numbered, told is not None)
             if numbered:  # another numbered thing's documents may be left out
                 if index is not inline:  # collection hits: this window's own evidence
                     scoped = _scoped(index, numbered, {})
-                elif (scoped := ev.scoped.get((numbered, told), _UNSCOPED)) is _UNSCOPED:
+                elif (scoped := ev.scoped.get(key, _UNSCOPED)) is _UNSCOPED:
                     # inline evidence alone: scoped once per stream and set of names
                     scoped = _scoped(index, numbered, ev.passage_quantities)
                     if len(ev.scoped) >= SCOPES_PER_STREAM:
                         ev.scoped.clear()
-                    ev.scoped[(numbered, told)] = scoped
+                    ev.scoped[key] = scoped
                 if scoped is not None:
                     index, quantities = scoped
             premise = index.focus(window, self.premise_chars)

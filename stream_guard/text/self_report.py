@@ -204,15 +204,17 @@ _ACTS = ("added|booked|renewed|reserved|cancell?ed|processed|refunded|issued|sch
          "|transferred|approved|fixed|reset|unlocked|activated|emailed|placed|logged|noted"
          "|signed (?:you|them|him|her) up|set (?:you|it|that|this|them) up"
          "|put (?:you|them|him|her|it) (?:down|through)|taken care of|took care of")
+# ... how soon ("I've just added"), and the states a thing of the user's is then in.
+_SO_WORDS = "just|now|already|also|successfully|gone ahead and"
+_SO = rf"(?:(?:{_SO_WORDS})\s+)?"
+_STATES = ("confirmed|booked|reserved|renewed|processed|scheduled|rescheduled|registered"
+           "|enrolled|approved|cancell?ed|refunded|credited|upgraded|issued|set up")
 _DONE = re.compile(
-    r"\b(?:I|we)(?:'ve| have)?\s+(?:just\s+|now\s+|already\s+|also\s+|successfully\s+"
-    r"|went ahead and\s+|gone ahead and\s+)?(?:" + _ACTS + r")\b"
+    rf"\b(?:I|we)(?:'ve| have)?\s+(?:(?:{_SO_WORDS}|went ahead and)\s+)?(?:{_ACTS})\b"
     r"|\b(?:is|are|'s|'re|has been|have been|'s been|'ve been)\s+(?:now\s+|all\s+"
-    r"|already\s+|been\s+|successfully\s+|fully\s+)?(?:confirmed|booked|reserved|renewed"
-    r"|processed|scheduled|rescheduled|registered|enrolled|approved|cancell?ed|refunded"
-    r"|arranged|added|upgraded|issued|sorted|shipped|sent|dispatched|delivered|paid|credited"
-    r"|released|activated|resolved|replaced|repaired|completed|set up|signed up|locked in"
-    r"|set|due|taken care of|on (?:its|the|their) way)\b"
+    r"|already\s+|been\s+|successfully\s+|fully\s+)?(?:" + _STATES + r"|arranged|added"
+    r"|sorted|shipped|sent|dispatched|delivered|paid|released|activated|resolved|replaced"
+    r"|repaired|completed|signed up|locked in|set|due|taken care of|on (?:its|the|their) way)\b"
     r"|\byou(?:'re| are)\s+(?:now\s+|all\s+)?(?:down for|booked in|in for|all set)\b"
     r"|\bgot you (?:booked|in|down|sorted|covered)\b",
     re.IGNORECASE)
@@ -221,17 +223,14 @@ _DONE = re.compile(
 # company's voice in a summary), the user's people now enrolled, or the user's things now
 # processed.
 _DONE_FOR_USER = re.compile(
-    r"\bI(?:'ve| have)\s+(?:just\s+|now\s+|already\s+|also\s+|successfully\s+"
-    r"|gone ahead and\s+)?(?:" + _ACTS + r")\b"
+    r"\bI(?:'ve| have)\s+" + _SO + r"(?:" + _ACTS + r")\b"
     r"|\bI\s+(?:just|went ahead and)\s+(?:" + _ACTS + r")\b"
-    r"|\b(?i:we)(?:'ve| have)\s+(?:just\s+|now\s+|already\s+|also\s+|successfully\s+"
-    r"|gone ahead and\s+)?(?=[^.!?]{0,40}\b(?i:you|your|them|him|her)\b)(?:" + _ACTS + r")\b"
+    r"|\b(?i:we)(?:'ve| have)\s+" + _SO
+    + r"(?=[^.!?]{0,40}\b(?i:you|your|them|him|her)\b)(?:" + _ACTS + r")\b"
     r"|\b(?i:you|they|he|she|it)(?:'re| are| is|'s)\s+now\s+(?:enrolled|booked|registered"
     r"|confirmed|signed up|scheduled|reserved|set up|all set)\b"
     r"|\b(?i:your)\s+(?:[\w'-]+\s+){0,4}?(?:is|are|has been|have been|'s been)\s+(?:now\s+"
-    r"|all\s+|already\s+|successfully\s+)?(?:confirmed|booked|reserved|renewed|processed"
-    r"|scheduled|rescheduled|registered|enrolled|approved|cancell?ed|refunded|credited|upgraded"
-    r"|issued|set up|all set)\b")
+    r"|all\s+|already\s+|successfully\s+)?(?:" + _STATES + r"|all set)\b")
 # The answer agreeing with the user: what the user said is then what is claimed.
 _AGREES = re.compile(
     r"\byou(?:'re| are| were|'ve| have)(?: \w+)? (?:right|correct|spot on|got it)\b"
@@ -262,8 +261,6 @@ def self_reports(prompt: str) -> str:
             for clause, mark in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
                 text = clause.strip(" -–—.,!")
                 if not _WORDS.search(text):  # a mark alone, or a pronoun with no news
-                    text = ""
-                if not text:
                     if run:
                         run.append((clause, mark))
                     previous = mark
