@@ -40,6 +40,12 @@ def test_after_an_upgrade_its_first_frame_is_kept_after_a_plain_request_dropped(
     (b"PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "PUT /x sent one"),
     (b"GET / HTTP/1.1\r\nbad header line\r\n\r\n", 400, "not an HTTP/1.1 request head"),
     (b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_HEAD_BYTES + b"\r\n\r\n", 431, "over 65536 bytes"),
+    # Under the head's limit, past websockets' own: answered as RFC 9110 and RFC 6585 name them.
+    (b"GET / HTTP/1.1\r\nCookie: " + b"a" * 9000 + b"\r\n\r\n", 431,
+     "a header line is over 8192 bytes"),
+    (b"GET / HTTP/1.1\r\n" + b"X: 1\r\n" * 129 + b"\r\n", 431, "more than 128 header fields"),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+     "the request line is over 8192 bytes"),
 ])
 def test_heads_websockets_would_drop_without_a_word_are_refused(
         head: bytes, status: int, says: str) -> None:

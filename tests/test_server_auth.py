@@ -599,3 +599,21 @@ async def test_a_request_head_over_64_kib_is_refused_at_once(server: Server) -> 
         assert int(status_line.split()[1]) == 431
         assert orjson.loads(rest.partition(b"\r\n\r\n")[2])["error"] == \
             "request_header_fields_too_large"
+
+
+async def test_a_header_line_over_8_kib_is_answered_431_not_dropped(server: Server) -> None:
+    """websockets reads header lines of at most 8 KiB and hangs up on a longer one without an
+    answer; a browser with an oversized cookie then saw only a failed connection. It is
+    answered 431 (a request line that long 414), with the JSON error."""
+    for head, status, error in (
+            (b"GET /livez HTTP/1.1\r\nHost: x\r\nCookie: " + b"a" * 9000 + b"\r\n\r\n", 431,
+             "request_header_fields_too_large"),
+            (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long")):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(head)
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        status_line, _, rest = raw.partition(b"\r\n")
+        assert int(status_line.split()[1]) == status
+        assert orjson.loads(rest.partition(b"\r\n\r\n")[2])["error"] == error

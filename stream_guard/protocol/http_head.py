@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from websockets.http11 import Request
+from websockets.exceptions import HeaderLineTooLong, RequestLineTooLong, TooManyHeaders
+from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS, Request
 from websockets.streams import StreamReader
 
 from stream_guard.protocol.paths import TICKETS_PATH
@@ -83,9 +84,9 @@ class HeadReader:
                 "requests take no body: POST /v1/tickets is authorised by its Authorization "
                 "header alone" if target.split("?", 1)[0].endswith(TICKETS_PATH)
                 else f"requests take no body, and {method} {target:.100} sent one"))
-        problem = _unreadable(whole)
-        if problem is not None:
-            return HeadRefusal(400, "bad_request", f"not an HTTP/1.1 request head: {problem}")
+        refusal = _unreadable(whole)
+        if refusal is not None:
+            return refusal
         if extra and b"websocket" not in fields.get(b"upgrade", b"").lower():
             return data[:len(data) - extra]  # after an upgrade they are its first frame: kept
         return data
@@ -95,9 +96,11 @@ class HeadReader:
         self._head = bytearray()
 
 
-def _unreadable(head: bytes) -> str | None:
-    """Why websockets' own parser refuses a whole request head (it would close the connection
-    without an answer), or None: its grammar, not a second copy of it."""
+def _unreadable(head: bytes) -> HeadRefusal | None:
+    """The answer to a whole request head websockets' own parser refuses (it would close the
+    connection without one), or None: its grammar and limits, not a second copy of them. A line
+    or a count of fields past its limits is answered as RFC 9110 and RFC 6585 name it (414 for
+    the request line, 431 for the fields), anything else it cannot read 400."""
     reader = StreamReader()
     reader.feed_data(head)
     reader.feed_eof()
@@ -105,9 +108,19 @@ def _unreadable(head: bytes) -> str | None:
         next(Request.parse(reader.read_line))
     except StopIteration:
         return None
+    except RequestLineTooLong:
+        return HeadRefusal(414, "uri_too_long",
+                           f"the request line is over {MAX_LINE_LENGTH} bytes")
+    except HeaderLineTooLong:
+        return HeadRefusal(431, "request_header_fields_too_large",
+                           f"a header line is over {MAX_LINE_LENGTH} bytes")
+    except TooManyHeaders:
+        return HeadRefusal(431, "request_header_fields_too_large",
+                           f"the request has more than {MAX_NUM_HEADERS} header fields")
     except Exception as exc:  # websockets raises ValueError, EOFError, UnicodeDecodeError, ...
-        return str(exc)[:200]
-    return "incomplete"  # not reached: the whole head was given
+        return HeadRefusal(400, "bad_request", f"not an HTTP/1.1 request head: {str(exc)[:200]}")
+    return HeadRefusal(400, "bad_request", "not an HTTP/1.1 request head: incomplete")  # not
+    # reached: the whole head was given
 
 
 def _bare_lf(head: bytearray, start: int, stop: int) -> bool:
