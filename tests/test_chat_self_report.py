@@ -55,6 +55,20 @@ async def test_restating_the_users_own_news_streams_to_its_end(tmp_path: Path,
     assert _halt(frames) is not None
 
 
+async def test_news_told_without_its_i_is_the_users_too(tmp_path: Path,
+                                                        model_cache: Path) -> None:
+    """Chat leaves the "I" out ("Just got back from Japan"): such a sentence is the user's
+    news as much as one that says it."""
+    prompt = "Just got back from two weeks in Japan with my son Kenji! How much is a check-up?"
+    answer = "Welcome back from your two weeks in Japan with Kenji! " + PRICE
+    frames = await _stream(tmp_path, model_cache, answer, prompt, CLINIC)
+    assert _halt(frames) is None
+    first = next(f for f in frames if f["type"] == "verdict")
+    assert first["label"] == "supported" and first["evidence"][0]["id"] == "prompt#0"
+    frames = await _stream(tmp_path, model_cache, answer, None, CLINIC)
+    assert _halt(frames) is not None
+
+
 async def test_a_perk_made_up_for_the_users_news_is_not_supported_by_it(tmp_path: Path,
                                                              model_cache: Path) -> None:
     answer = ("Children who have just lost their first tooth get their check-up free this "

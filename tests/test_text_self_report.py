@@ -34,6 +34,12 @@ from stream_guard.text.self_report import (
     ("Last week my daughter passed her driving test.",
      "Last week your daughter passed her driving test."),
     ("Sadly, my dad passed away in March.", "Your dad passed away in March."),
+    # The "I" chat leaves out, put back before a listed verb of what happened.
+    ("Got married last weekend! Any tips for Lisbon?", "You got married last weekend!"),
+    ("Just got back from Japan. Any tips for jet lag?", "You just got back from Japan."),
+    ("So, just adopted a puppy called Biscuit!", "You just adopted a puppy called Biscuit!"),
+    ("Yesterday got my results back.", "Yesterday you got your results back."),
+    ("Turned 40 yesterday and started running.", "You turned 40 yesterday and started running."),
 ])
 def test_a_report_of_the_users_own_situation_counts_in_the_second_person(
         prompt: str, told: str) -> None:
@@ -66,6 +72,11 @@ def test_a_report_of_the_users_own_situation_counts_in_the_second_person(
     "The tower, i.e. the Eiffel Tower, is 500 m tall.",
     "Summarize this note from our CEO: We grew revenue 300% in 2023.",  # handed over
     'The CEO wrote "our revenue tripled" in the memo.',  # quoted
+    "Got told the tower is 500 m tall.",  # hearsay, its "I" left out
+    "Looks like the museum is free on Sundays.",  # a present: its subject is the world's
+    "Going to Paris next week.",  # a plan
+    "The bridge fell and got rebuilt in 1990.",  # "got" after a subject of its own
+    "Last week, got married in Rome.",  # a clause before the verb: fails closed
 ])
 def test_what_the_user_asks_believes_wants_or_hands_over_does_not_count(prompt: str) -> None:
     assert self_reports(prompt) == ""

@@ -101,6 +101,18 @@ _OPENER = (r"^\W*(?:(?:oh|hi|hello|hey|well|ok|okay|so|yes|yeah|and|but|also|now
            r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\W+)*")
 _SELF_SUBJECT = re.compile(_OPENER + r"(?:i|we|my|our|it(?:'s| is| was) (?:my|our))\b",
                            re.IGNORECASE)
+# A sentence that opens with the user's deed in the past, its "I" left out as chat leaves it
+# ("Got married last weekend!", "Just adopted a puppy called Biscuit"): a listed verb of what
+# happened to someone, not any word in -ed, nor a present or a gerund, whose subject is as often
+# the world ("Looks like rain", "Going to be sunny"). The sentence's first clause only: later
+# ones have a subject before them ("The bridge fell and got rebuilt").
+_UNSAID_I = re.compile(_OPENER + r"(?=(?:got|lost|left|took|went|came|bought|sold|paid|broke|fell"
+                       r"|met|began|flew|drove|spent|won|moved|started|turned|finished|passed"
+                       r"|retired|joined|adopted|married|booked|ordered|arrived|returned"
+                       r"|graduated|celebrated|visited|stayed|signed|received|applied|had)\b)",
+                       re.IGNORECASE)
+_ADVERBS_ONLY = re.compile(r"(?:(?:just|finally|recently|also|actually|now|only|so)\W+)*",
+                           re.IGNORECASE)
 # A sentence of a condition or a supposition: none of it is a report ("If I cancel today, I
 # get my deposit back").
 _SUPPOSED = re.compile(r"\b(?:if|unless|whether|in case|suppose|supposing|assuming"
@@ -258,6 +270,7 @@ def self_reports(prompt: str) -> str:
             going_on = False  # the clause before in this sentence was kept
             pieces = _CLAUSE.split(sentence)
             previous = ""  # the mark before the clause
+            opened = False  # a clause with words came before in this sentence
             for clause, mark in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
                 text = clause.strip(" -–—.,!")
                 if not _WORDS.search(text):  # a mark alone, or a pronoun with no news
@@ -266,10 +279,15 @@ def self_reports(prompt: str) -> str:
                     previous = mark
                     continue
                 relative = _RELATIVE.fullmatch(previous) is not None
-                going_on = _counts(text, going_on and not relative,
-                                   after_dash=_DASH.fullmatch(previous) is not None)
+                unsaid = (not opened
+                          and _UNSAID_I.match(_NOT_PRONOUN.sub(" ", clause)) is not None)
+                opened = True
+                going_on = unsaid or _counts(text, going_on and not relative,
+                                             after_dash=_DASH.fullmatch(previous) is not None)
+                if going_on and unsaid:
+                    going_on = _is_report(text)
                 if going_on:
-                    run.append((_second_person(clause), mark))
+                    run.append((_second_person(_said(clause) if unsaid else clause), mark))
                 elif run:
                     kept.append(_joined(run))
                     run = []
@@ -378,10 +396,26 @@ def _counts(clause: str, going_on: bool, *, after_dash: bool = False) -> bool:
                             or _APPOSITIVE.search(clause) is not None
                             or (after_dash and _TELLS_MORE.search(clause) is not None
                                 and _VERB.search(clause) is None))
-    return ((subject or goes_on)
-            and not is_question(clause)
+    return (subject or goes_on) and _is_report(clause)
+
+
+def _is_report(clause: str) -> bool:
+    """Whether a clause of the user's says nothing but their situation: no question, nothing
+    to or of the listener, no belief, hearsay, wish or plan."""
+    return (not is_question(clause)
             and _SECOND_PERSON.search(clause) is None
             and _NOT_A_REPORT.search(clause) is None)
+
+
+def _said(clause: str) -> str:
+    """A clause opening with the user's deed, the "I" that chat leaves out put back before its
+    verb ("Just got married" -> "Just I got married", then "you")."""
+    match = _UNSAID_I.match(_NOT_PRONOUN.sub(" ", clause))
+    assert match is not None
+    lead = len(clause) - len(clause.lstrip(" -–—.,!\"'(“‘"))
+    if _ADVERBS_ONLY.fullmatch(clause[lead:match.end()]):  # "I just got back", not "Just I"
+        return clause[:lead] + "I " + clause[lead].lower() + clause[lead + 1:]
+    return clause[:match.end()] + "I " + clause[match.end():]  # "Last week I got married"
 
 
 def _second_person(clause: str) -> str:
