@@ -279,13 +279,11 @@ def self_reports(prompt: str) -> str:
                     previous = mark
                     continue
                 relative = _RELATIVE.fullmatch(previous) is not None
-                unsaid = (not opened
-                          and _UNSAID_I.match(_NOT_PRONOUN.sub(" ", clause)) is not None)
+                unsaid = not opened and _UNSAID_I.match(clause) is not None
                 opened = True
-                going_on = unsaid or _counts(text, going_on and not relative,
-                                             after_dash=_DASH.fullmatch(previous) is not None)
-                if going_on and unsaid:
-                    going_on = _is_report(text)
+                going_on = _is_report(text) if unsaid else _counts(
+                    text, going_on and not relative,
+                    after_dash=_DASH.fullmatch(previous) is not None)
                 if going_on:
                     run.append((_second_person(_said(clause) if unsaid else clause), mark))
                 elif run:
@@ -408,9 +406,10 @@ def _is_report(clause: str) -> bool:
 
 
 def _said(clause: str) -> str:
-    """A clause opening with the user's deed, the "I" that chat leaves out put back before its
-    verb ("Just got married" -> "Just I got married", then "you")."""
-    match = _UNSAID_I.match(_NOT_PRONOUN.sub(" ", clause))
+    """A clause opening with the user's deed, the "I" that chat leaves out put back: before
+    the adverbs it opens with ("Just got married" -> "I just got married"), else before its
+    verb ("Yesterday got my results" -> "Yesterday I got my results"); then "you"."""
+    match = _UNSAID_I.match(clause)
     assert match is not None
     lead = len(clause) - len(clause.lstrip(" -–—.,!\"'(“‘"))
     if _ADVERBS_ONLY.fullmatch(clause[lead:match.end()]):  # "I just got back", not "Just I"
