@@ -50,9 +50,10 @@ export const HANDSHAKE_STATUSES = Object.freeze({
   403: false, // Origin not allowed
   404: false, // wrong path
   405: false, // wrong method
+  414: false, // request line over 8 KiB
   426: false, // not a WebSocket upgrade
   429: true, // too many handshakes from this address: wait Retry-After
-  431: false, // request head over 64 KiB
+  431: false, // request head over 64 KiB, a header line over 8 KiB or over 128 header fields
   502: true, // proxy
   503: true, // draining, or shared state unavailable / ticket not checkable: wait Retry-After
   504: true, // proxy
