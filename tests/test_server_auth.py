@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 import pytest
@@ -476,6 +477,17 @@ async def test_a_header_given_twice_is_a_bad_request(server: Server, route: str,
     assert "Traceback" not in caplog.text and "process_request failed" not in caplog.text
 
 
+async def _answer(port: int, head: bytes) -> tuple[int, Any]:
+    """Send ``head`` whole on a new connection; the status of the answer and its JSON body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(head)
+    await writer.drain()
+    raw = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    status_line, _, rest = raw.partition(b"\r\n")
+    return int(status_line.split()[1]), orjson.loads(rest.partition(b"\r\n\r\n")[2])
+
+
 @pytest.mark.parametrize(("request_bytes", "status", "says"), [
     # bytes after a whole head were read by websockets as a WebSocket frame: no answer at all
     (b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n\r\n", 200, None),
@@ -498,14 +510,8 @@ async def test_every_request_head_gets_an_answer(server: Server, request_bytes: 
     colon, a non-ASCII path or bare LF line ends got the connection closed unanswered; so did
     every head websockets' parser refuses (it is the judge here too). Sent a byte at a time,
     the head is answered the same."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(request_bytes)
-    await writer.drain()
-    raw = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
-    status_line, _, rest = raw.partition(b"\r\n")
-    assert int(status_line.split()[1]) == status
-    body = orjson.loads(rest.partition(b"\r\n\r\n")[2])
+    answered, body = await _answer(server.port, request_bytes)
+    assert answered == status
     assert body == {"status": "ok"} if says is None else says in body["message"]
 
 
@@ -587,18 +593,12 @@ async def test_a_request_head_over_64_kib_is_refused_at_once(server: Server) -> 
     """websockets takes 128 header lines of 8 KiB: a connection sending such a head slowly
     held about 1 MiB for the handshake timeout, and a few hundred of them hundreds of MB. The
     head is refused 431 as soon as it passes 64 KiB, before it ends."""
+    head = b"GET /livez HTTP/1.1\r\nHost: x\r\n" + b"".join(
+        f"X-Pad-{n}: {'a' * 8000}\r\n".encode() for n in range(10))
     for ends in (False, True):  # a head that never ends, and a whole one in one write
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        head = b"GET /livez HTTP/1.1\r\nHost: x\r\n" + b"".join(
-            f"X-Pad-{n}: {'a' * 8000}\r\n".encode() for n in range(10))
-        writer.write(head + (b"\r\n" if ends else b""))
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.read(), 5)
-        writer.close()
-        status_line, _, rest = raw.partition(b"\r\n")
-        assert int(status_line.split()[1]) == 431
-        assert orjson.loads(rest.partition(b"\r\n\r\n")[2])["error"] == \
-            "request_header_fields_too_large"
+        status, body = await _answer(server.port, head + (b"\r\n" if ends else b""))
+        assert status == 431
+        assert body["error"] == "request_header_fields_too_large"
 
 
 async def test_a_header_line_over_8_kib_is_answered_431_not_dropped(server: Server) -> None:
@@ -609,11 +609,6 @@ async def test_a_header_line_over_8_kib_is_answered_431_not_dropped(server: Serv
             (b"GET /livez HTTP/1.1\r\nHost: x\r\nCookie: " + b"a" * 9000 + b"\r\n\r\n", 431,
              "request_header_fields_too_large"),
             (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long")):
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(head)
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.read(), 5)
-        writer.close()
-        status_line, _, rest = raw.partition(b"\r\n")
-        assert int(status_line.split()[1]) == status
-        assert orjson.loads(rest.partition(b"\r\n\r\n")[2])["error"] == error
+        answered, body = await _answer(server.port, head)
+        assert answered == status
+        assert body["error"] == error

@@ -119,8 +119,8 @@ def _unreadable(head: bytes) -> HeadRefusal | None:
                            f"the request has more than {MAX_NUM_HEADERS} header fields")
     except Exception as exc:  # websockets raises ValueError, EOFError, UnicodeDecodeError, ...
         return HeadRefusal(400, "bad_request", f"not an HTTP/1.1 request head: {str(exc)[:200]}")
-    return HeadRefusal(400, "bad_request", "not an HTTP/1.1 request head: incomplete")  # not
-    # reached: the whole head was given
+    # not reached: the whole head was given
+    return HeadRefusal(400, "bad_request", "not an HTTP/1.1 request head: incomplete")
 
 
 def _bare_lf(head: bytearray, start: int, stop: int) -> bool:

@@ -101,16 +101,18 @@ _OPENER = (r"^\W*(?:(?:oh|hi|hello|hey|well|ok|okay|so|yes|yeah|and|but|also|now
            r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\W+)*")
 _SELF_SUBJECT = re.compile(_OPENER + r"(?:i|we|my|our|it(?:'s| is| was) (?:my|our))\b",
                            re.IGNORECASE)
+# What happened to the user, in the past: a verb that opens a sentence whose "I" chat leaves
+# out (_UNSAID_I), or goes on with a kept subject's predicate (_GOES_ON, which lists more).
+_DEEDS = ("got|lost|left|took|went|came|bought|sold|paid|broke|fell|met|began|flew|drove|spent"
+          "|won|moved|started|turned|finished|passed|retired|joined|adopted|married|booked"
+          "|ordered|arrived|returned|graduated|celebrated|visited|stayed|signed|received|applied"
+          "|had")
 # A sentence that opens with the user's deed in the past, its "I" left out as chat leaves it
 # ("Got married last weekend!", "Just adopted a puppy called Biscuit"): a listed verb of what
 # happened to someone, not any word in -ed, nor a present or a gerund, whose subject is as often
 # the world ("Looks like rain", "Going to be sunny"). The sentence's first clause only: later
 # ones have a subject before them ("The bridge fell and got rebuilt").
-_UNSAID_I = re.compile(_OPENER + r"(?=(?:got|lost|left|took|went|came|bought|sold|paid|broke|fell"
-                       r"|met|began|flew|drove|spent|won|moved|started|turned|finished|passed"
-                       r"|retired|joined|adopted|married|booked|ordered|arrived|returned"
-                       r"|graduated|celebrated|visited|stayed|signed|received|applied|had)\b)",
-                       re.IGNORECASE)
+_UNSAID_I = re.compile(_OPENER + r"(?=(?:" + _DEEDS + r")\b)", re.IGNORECASE)
 _ADVERBS_ONLY = re.compile(r"(?:(?:just|finally|recently|also|actually|now|only|so)\W+)*",
                            re.IGNORECASE)
 # A sentence of a condition or a supposition: none of it is a report ("If I cancel today, I
@@ -132,13 +134,11 @@ _APPOSITIVE = re.compile(r"^\W*(?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2}|\d[\d.,]*(?
 # first ("... and lost her first tooth", "... to the seaside next weekend"); listed, not any
 # word in -ed, which may open a clause of its own ("... and infected people die ...").
 _GOES_ON = re.compile(
-    r"^\W*(?:am|is|are|was|were|be|been|has|have|had|got|get|gets|did|do|does|just|never|still"
-    r"|also|already|finally|recently|now|then|only|even|really|lost|left|made|took|went|came"
-    r"|found|bought|sold|paid|gave|broke|fell|ran|met|began|became|grew|flew|drove|wrote|kept"
-    r"|spent|sent|won|moved|started|turned|finished|passed|retired|joined|adopted|married"
-    r"|booked|ordered|arrived|returned|graduated|born|celebrated|visited|stayed|lived|worked"
-    r"|studied|trained|decided|signed|received|applied|waited|changed|missed|opened|closed"
-    r"|completed|bought|got|had|to|for|in|on|at|with|from|after|before|by|of|into|over|around"
+    r"^\W*(?:am|is|are|was|were|be|been|has|have|get|gets|did|do|does|just|never|still"
+    r"|also|already|finally|recently|now|then|only|even|really|" + _DEEDS
+    + r"|made|found|gave|ran|became|grew|wrote|kept|sent|born|lived|worked|studied|trained"
+    r"|decided|waited|changed|missed|opened|closed|completed"
+    r"|to|for|in|on|at|with|from|after|before|by|of|into|over|around"
     r"|during|since|until|last|next|this|every)\b",
     re.IGNORECASE)
 # "I" the Roman numeral ("World War I", "Type I"), "i.e.", and "ME", "US", "Us" mid-sentence
