@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stream_guard.scores import Pair
+from stream_guard.text.quantities import quantity_conflict, quantity_index
 from stream_guard.text.terms import (
     NAME_WEIGHT,
     NUMBER_WEIGHT,
@@ -51,6 +52,49 @@ def test_coverage() -> None:
     assert 0 < wrong_number < wrong_word < 1
     # tower(1) metres(1) tall(1) covered, 450 (2) not
     assert wrong_number == pytest.approx(3 / 5)
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    # Japanese: a script's piece as pairs of letters, hiragana (particles, endings) dropped
+    ("貸切風呂は予約制です", ["貸切", "切風", "風呂", "予約", "約制"]),
+    ("1回45分で1,500円", ["1", "回", "45", "分", "1500", "円"]),
+    ("ペットボトル", ["ペッ", "ット", "トボ", "ボト", "トル"]),
+    # Chinese: no spaces, no kana; a figure beside the letters is a figure of its own
+    ("洗牙价格是280元", ["洗牙", "牙价", "价格", "格是", "280", "元"]),
+    # Korean: words with their particles attached; Latin letters apart from Hangul
+    ("메모리는 16GB가", ["메모", "모리", "리는", "16", "gb", "가"]),
+    # full-width figures and letters are the ASCII ones
+    ("１，５００円でＸ５", ["1500", "円", "x5"]),
+])
+def test_cjk_text_is_read_as_pairs_of_letters(text: str, keys: list[str]) -> None:
+    """Chinese and Japanese put no spaces between words: read as whole runs, a faithful
+    paraphrase shared no term with its source (a blind probe: 6 of 8 faithful Japanese answers
+    halted)."""
+    assert [t.key for t in terms(text)] == keys
+    assert term_keys(text) == set(keys)
+    assert all(t.weight == WORD_WEIGHT for t in terms(text) if t.key[0] >= "\u1100")
+
+
+def test_a_cjk_paraphrase_is_covered_and_a_changed_word_is_not() -> None:
+    evidence = term_keys("大浴場は5:00〜24:00までご利用いただけます。"
+                         "貸切風呂は1回45分、1,500円で、予約制です。")
+    assert coverage("貸切風呂は予約制で、1回45分のご利用で1,500円です。", evidence) == 1.0
+    assert coverage("貸切風呂は予約不要で、1回45分のご利用で1,500円です。", evidence) < 1.0
+
+
+@pytest.mark.parametrize(("evidence", "window", "conflict"), [
+    ("洗牙价格为280元，儿童涂氟每次120元。", "洗牙价格是380元", True),
+    ("洗牙价格为280元，儿童涂氟每次120元。", "洗牙是280元", False),
+    ("貸切風呂は1回45分、1,500円です。", "1回45分で2,500円", True),
+    ("2024年11月22日（金）発", "11月23日に出発", True),
+    ("2024年11月22日（金）発", "11月22日に出発", False),
+    ("가격은 3,000원입니다.", "가격은 5,000원이에요", True),
+    ("メモリ16GB、重さ1.2キロ", "重さは1.5キロ", True),
+])
+def test_a_cjk_figures_unit_is_the_letter_after_it(evidence: str, window: str,
+                                                     conflict: bool) -> None:
+    """A figure glued to CJK letters ("为280元") is a quantity, its unit the letter after it."""
+    assert quantity_conflict(window, quantity_index(evidence)) is conflict
 
 
 def test_lexical_scorer_scores_each_pair() -> None:

@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
+from stream_guard.text.cjk import CJK
+
 _SMALL = {w: n for n, w in enumerate((
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
     "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"))}
@@ -122,10 +124,11 @@ _SCALE_EXPONENTS = {"thousand": 3, "k": 3, "million": 6, "mn": 6, "mln": 6, "m":
                     "billion": 9, "bn": 9, "bln": 9, "b": 9, "trillion": 12, "tn": 12}
 _SCALE_WORDS = {3: "thousand", 6: "million", 9: "billion", 12: "trillion"}
 _CURRENCY = frozenset("$£€¥")
-# A number not inside a word or after a point ("v2", ".5" are not). The check on what precedes
-# comes after the first digit, so the scan can jump from digit to digit: twice as fast as a
-# leading lookbehind, on every window and every stream's evidence.
-_NUMBER_RUN = r"(\d(?<![\w.]\d)\d*(?:[.,]\d+)*)"
+# A number not inside a word or after a point ("v2", ".5" are not); CJK letters are no word
+# it is inside ("为280元": :mod:`stream_guard.text.cjk`). The check on what precedes comes
+# after the first digit, so the scan can jump from digit to digit: twice as fast as a leading
+# lookbehind, on every window and every stream's evidence.
+_NUMBER_RUN = rf"(\d(?<![^\W{CJK}]\d)(?<!\.\d)\d*(?:[.,]\d+)*)"
 # The same, not starting after a comma either: a pattern that needs something after the number
 # would otherwise try again from each group of "1,1,1,...", quadratic in the run's length.
 _FIGURE_RUN = r"(\d(?<![\w.,]\d)\d*(?:[.,]\d+)*)"

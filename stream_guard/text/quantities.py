@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from stream_guard.text.cjk import CJK
+from stream_guard.text.cjk import UNIT as CJK_UNIT
 from stream_guard.text.direction import changes
 from stream_guard.text.figures import (
     _CURRENCY,
@@ -52,8 +54,9 @@ from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, ter
 
 # The key of a quantity index under which it keeps every number the text states, of any unit.
 ANY_UNIT = ""
-# ("percent" whole: "1.7 percentage points" is no percentage.)
-_UNIT_WORD = r"(%|percent\b|per cent\b|[^\W\d_][\w-]*)"
+# A unit word ("percent" whole: "1.7 percentage points" is no percentage); in CJK text the
+# letter after the figure, or a katakana word (text.cjk).
+_UNIT_WORD = rf"(%|percent\b|per cent\b|{CJK_UNIT}|[^\W\d_{CJK}](?:[^\W{CJK}]|-)*)"
 # Each number, with the word after it when there is one (its unit: "330 metres", "15 %", a
 # "14-day trial").
 _NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:(?:-|\s*)" + _UNIT_WORD + ")?", re.UNICODE)
@@ -486,7 +489,7 @@ _CLOCK = re.compile(r"(?<![\d.:,])(\d{1,2}):(\d\d)(?!\d)(?:\s*([ap])\.?m\b\.?)?"
                     r"|(?<![\d.:,])(\d{1,2})\s*([ap])\.?m\b\.?", re.IGNORECASE)
 _DATE_DAY = re.compile(rf"\b({_MONTH_NAMES})\.?\s+{_DAY}\b|\b{_DAY}\s+(?:of\s+)?({_MONTH_NAMES})\b")
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
-_UNIT_AFTER = re.compile(r"\s*(%|per\s?cent\b|[^\W\d_][\w-]*)")
+_UNIT_AFTER = re.compile(rf"\s*(%|per\s?cent\b|{CJK_UNIT}|[^\W\d_{CJK}](?:[^\W{CJK}]|-)*)")
 _DURATION_AFTER = {"clock": re.compile(r"[\s-]*(?:hours?|hrs?)\b"),
                    "date": re.compile(r"[\s-]*(?:days?|nights?)\b")}
 

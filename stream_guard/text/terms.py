@@ -18,6 +18,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
+from stream_guard.text.cjk import CJK, is_cjk, letter_pairs, narrow
 from stream_guard.text.figures import (
     _SCALES,
     _SMALL,
@@ -35,8 +36,11 @@ from stream_guard.text.figures import (
 # (figure dash): the same numbered name, keyed with "-". ASCII first, so that it opens a
 # character class (no range).
 HYPHENS = "-\u2010\u2011\u2012"
+# A run of Chinese, Japanese or Korean letters is one token, read as pairs of letters
+# (:mod:`stream_guard.text.cjk`); a word of any other script stops where one starts.
 _TOKEN = re.compile(rf"[A-Z][^\W_]*[{HYPHENS}]\d+(?!\w)|\d+(?:[.,]\d+)*%?"
-                    r"|[^\W\d_](?:[\w'’]*\w)?", re.UNICODE)
+                    rf"|[^\W\d_{CJK}](?:(?:[^\W{CJK}]|['’])*[^\W{CJK}])?|[{CJK}]+",
+                    re.UNICODE)
 _TO_ASCII = str.maketrans({"’": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-"})
 # The key that says evidence names some numbered variant of a name: "covid-#" for "COVID-19".
 _NUMBERED = "-#"
@@ -125,6 +129,7 @@ _SCALE_KEYS = frozenset(["hundred", *_SCALES])
 
 def terms(text: str) -> list[Term]:
     """Content terms of ``text`` with their weights; stopwords dropped."""
+    text = narrow(text)
     found = _terms(canonical_figures(text), spelled_out=False, weighted=True)
     if found is None:
         found = _terms(canonical_figures(spell_out_numbers(text, zero_as_no=True)),
@@ -135,6 +140,7 @@ def terms(text: str) -> list[Term]:
 def term_keys(text: str) -> frozenset[str]:
     """The keys of :func:`terms` alone: what an evidence sentence is indexed by. Skips the
     weights, about a third of the work, on every sentence of every stream's evidence."""
+    text = narrow(text)
     found = _terms(evidence_readings(canonical_figures(text, both_readings=True)),
                    spelled_out=False, weighted=False)
     if found is None:
@@ -168,6 +174,11 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool) -> list[Any] | None:
     after_one = False
     for i, match in enumerate(_TOKEN.finditer(text)):
         token = match.group()
+        if is_cjk(token):
+            pairs = letter_pairs(token)
+            out += [_term(k, WORD_WEIGHT, words) for k in pairs] if weighted else pairs
+            after_one = False
+            continue
         key = keys.get(token)
         if key is None:
             norm = _normalize(token)  # "five's" is a number word too
