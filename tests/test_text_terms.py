@@ -90,6 +90,9 @@ def test_a_cjk_paraphrase_is_covered_and_a_changed_word_is_not() -> None:
     ("2024年11月22日（金）発", "11月22日に出発", False),
     ("가격은 3,000원입니다.", "가격은 5,000원이에요", True),
     ("メモリ16GB、重さ1.2キロ", "重さは1.5キロ", True),
+    # "第" makes an ordinal, as "th" does: the 4th payment is no count of payments
+    ("跨行取现每笔收取2元，每月前3笔免费。", "从第4笔开始，每笔收取2元。", False),
+    ("跨行取现每笔收取2元，每月前3笔免费。", "每月前5笔免费。", True),
 ])
 def test_a_cjk_figures_unit_is_the_letter_after_it(evidence: str, window: str,
                                                      conflict: bool) -> None:

@@ -8,7 +8,7 @@ engines index it (Lucene's ``CJKBigramFilter``), after cutting it where its scri
 katakana, Hangul): "予約制で" and "予約制です" share "予約" and "約制". Hiragana is dropped: in
 Japanese it writes mostly particles and verb endings ("は", "します"), which a paraphrase changes
 freely. The unit of a figure is the letter after it ("280元", "45分", "3,000원입니다": "원"), or a
-katakana word ("5キロ").
+katakana word ("5キロ"); "第" before it makes it an ordinal ("从第4笔开始", from the 4th).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ HANGUL = "\u1100-\u11ff\u3131-\u318e\uac00-\ud7a3"
 CJK = HIRAGANA + KATAKANA + HAN + HANGUL
 # The unit of a figure written in CJK: one Han letter or Hangul syllable, or a katakana word.
 UNIT = rf"[{HAN}{HANGUL}]|[{KATAKANA}]+"
+# What makes the figure after it an ordinal ("第4笔", the 4th payment), as "th" after it does.
+ORDINAL = "第"
 
 _SCRIPT_RUNS = re.compile(rf"[{HAN}]+|[{KATAKANA}]+|[{HANGUL}]+")
 _LETTER = re.compile(rf"[{CJK}]")

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from stream_guard.text.cjk import CJK
+from stream_guard.text.cjk import ORDINAL as CJK_ORDINAL
 from stream_guard.text.cjk import UNIT as CJK_UNIT
 from stream_guard.text.direction import changes
 from stream_guard.text.figures import (
@@ -85,6 +86,8 @@ def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str,
         number, word = match.group(1), match.group(2) or ""
         if _CODE_BEFORE.search(canonical, max(0, match.start() - 2), match.start()):
             word = ""  # a code's number ("OUT-88412 customers", "COVID-19 cases") counts nothing
+        elif canonical[match.start() - 1:match.start()] == CJK_ORDINAL:
+            word = "th"  # "第4笔" is the 4th payment, as "4th" is: no count of payments
         month = _MONTH_NUMBER.get(word.lower()) if word[:1].isupper() else None  # "May", not "may"
         if month is None or not number.isdigit() or not 1 <= int(number) <= 31:
             yield plain_number(number), _unit(word) if word else ANY_UNIT
@@ -1000,13 +1003,31 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     """
     stated = evidence.get(ANY_UNIT, frozenset())
     for number, unit in quantities(window):
-        readings = [(n, known) for n, u in _readings(number, unit, window)
+        readings = [(n, u, known) for n, u in _readings(number, unit, window)
                     for known in (evidence.get(name) for name in _UNIT_NAMES.get(u, (u,)))
                     if known is not None]
-        if readings and not any(n in known or n in stated for n, known in readings) \
+        if readings and not any(n in known or _stated(n, u, evidence, stated)
+                                for n, u, known in readings) \
                 and not _undated_day(number, unit, evidence.get(unit, frozenset()), stated):
             return True
     return False
+
+
+def _stated(number: str, unit: str, evidence: Mapping[str, frozenset[str]],
+            stated: frozenset[str]) -> bool:
+    """Whether the evidence states ``number`` in a way that may be the window's ``unit``: at
+    all, unless the window's unit is a measure and the evidence gives the number only as
+    amounts of other measures. A recipe's "200 g of cheese" says nothing of an oven at
+    "200 °C" where it says "180 °C" (it passed), while "170 infections" may well be the
+    window's "170 infected" (nouns are no measures)."""
+    if number not in stated:
+        return False
+    measure = _CONVERTS.get(unit)
+    if measure is None:
+        return True
+    units = [u for u, numbers in evidence.items() if u != ANY_UNIT and number in numbers]
+    return not units or any((m := _CONVERTS.get(u)) is None or m[0] == measure[0]
+                            for u in units)
 
 
 def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],
