@@ -17,6 +17,8 @@ from stream_guard.text.terms import (
 from tests.scorers import LexicalScorer
 
 EIFFEL = "The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."
+RECIPE = ("Bake in a preheated oven at 180 °C for 25 minutes. You need 500 g of tapioca starch "
+          "and 200 g of grated cheese.")
 
 
 def test_terms_drop_stopwords_and_weigh_numbers_and_names() -> None:
@@ -100,6 +102,24 @@ def test_a_cjk_figures_unit_is_the_letter_after_it(evidence: str, window: str,
     assert quantity_conflict(window, quantity_index(evidence)) is conflict
 
 
+def test_a_time_of_day_is_one_figure() -> None:
+    """Read as its hour and minutes, "leaves at 10:35" passed against a departure at 09:35 that
+    a 10 kg bag and a 35-euro fee stood beside."""
+    assert [t.key for t in terms("Your flight leaves at 10:35.")] == ["flight", "leave", "10:35"]
+    assert terms("It leaves at 10:35.")[-1].weight == 2 * NUMBER_WEIGHT  # hour and minutes
+    evidence = term_keys("The flight leaves at 09:35. A 10 kg bag costs 35 euros.")
+    assert {"9:35", "9", "35", "10", "kg"} <= evidence  # "open at 9" for "9:00" still passes
+    assert coverage("It leaves at 10:35.", evidence) == pytest.approx(1 / 5)
+    assert coverage("It leaves at 9:35 am.", evidence) == 1.0
+    assert coverage("It leaves at 9.", evidence) == 1.0
+    # not a time of day: a time with seconds, a lap's minutes, a ratio; they are their figures
+    assert [t.key for t in terms("2:05:30 in a 16:9 frame")] == ["2", "05", "30", "16", "9",
+                                                                  "frame"]
+    assert [t.key for t in terms("Lap 28:25")] == ["lap", "28", "25"]
+    # a split's "0:05:38" states the "5:38" an answer writes for it
+    assert coverage("The split took 5:38.", term_keys("Split took 0:05:38.")) == 1.0
+
+
 def test_lexical_scorer_scores_each_pair() -> None:
     scores = LexicalScorer().score_pairs([
         Pair(EIFFEL, "Completed in 1889."), Pair(EIFFEL, "Completed in 1999."), Pair("", "x")])
@@ -133,6 +153,22 @@ def test_a_number_the_evidence_states_is_no_conflict() -> None:
     assert not quantity_conflict("Around 870 infections have been reported.", known)
     assert not quantity_conflict("It will accelerate 12 737 MAX 9 aircraft deliveries.", known)
     assert quantity_conflict("Around 880 infections have been reported.", known)
+
+
+@pytest.mark.parametrize(("evidence", "window", "conflict"), [
+    # a recipe's "200 g" says nothing of an oven at "200 °C" where it says "180 °C"
+    (RECIPE, "Bake at 200 °C for 25 minutes.", True),
+    (RECIPE, "Bake at 180 degrees Celsius for 25 minutes.", False),
+    (RECIPE, "Bake for 200 minutes.", True),  # 200 is only grams, and 25 the minutes
+    # ... while a number the evidence gives with a noun may be the window's measure
+    ("Serves 200 guests; the hall is 180 metres long.", "The hall is 200 metres long.", False),
+    ("The hall seats 200; it is 180 metres long.", "The hall is 200 metres long.", False),
+    # and an amount of the same measure in another unit may be a conversion
+    ("The bag weighs 2 kg; the box 500 g.", "The box weighs 2 kg.", False),
+])
+def test_a_number_stated_only_as_another_measure_is_no_excuse(evidence: str, window: str,
+                                                              conflict: bool) -> None:
+    assert quantity_conflict(window, quantity_index(evidence)) is conflict
 
 
 @pytest.mark.parametrize(("evidence", "window", "conflict"), [

@@ -9,6 +9,8 @@ closing line halted, not the error caught).
 
     python docs/results/chat_probe_stats.py docs/results/chat-probe3.jsonl \\
         base=BASE.jsonl head=HEAD.jsonl --out docs/results/chat-probe3-stats.json
+
+``--by-dataset`` adds the same counts for each of the probe's datasets (a language, a domain).
 """
 
 from __future__ import annotations
@@ -21,9 +23,8 @@ from typing import Any
 
 
 def stats(records: dict[str, dict[str, Any]], kinds: dict[str, str],
-          run: Path) -> dict[str, Any]:
-    """One run's counts."""
-    per = [json.loads(line) for line in run.read_text().splitlines() if line.strip()]
+          per: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run's counts (``per``: its per-record rows)."""
     total: Counter[str] = Counter()
     halted: Counter[str] = Counter()
     landed: Counter[str] = Counter()
@@ -48,12 +49,19 @@ def main() -> None:
     parser.add_argument("probe", type=Path)
     parser.add_argument("runs", nargs="+", help="NAME=PER_RECORD.jsonl")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--by-dataset", action="store_true")
     args = parser.parse_args()
     records = {r["id"]: r for r in map(json.loads, args.probe.read_text().splitlines())}
     meta = args.probe.with_name(args.probe.name.replace(".jsonl", ".meta.jsonl"))
     kinds = {m["id"]: m["kind"] for m in map(json.loads, meta.read_text().splitlines())}
-    out = {name: stats(records, kinds, Path(path))
-           for name, path in (run.split("=", 1) for run in args.runs)}
+    out: dict[str, Any] = {}
+    for name, path in (run.split("=", 1) for run in args.runs):
+        per = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+        out[name] = stats(records, kinds, per)
+        if args.by_dataset:
+            out[name]["by_dataset"] = {
+                ds: stats(records, kinds, [r for r in per if r["dataset"] == ds])
+                for ds in sorted({r["dataset"] for r in per})}
     text = json.dumps(out, indent=1)
     if args.out:
         args.out.write_text(text + "\n")

@@ -990,7 +990,8 @@ def weekday_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> boo
 
 def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
     """The window gives a quantity of a unit for which the evidence gives a different one, and
-    the evidence never states the window's number at all.
+    the evidence never states the window's number at all, or only as amounts of other measures
+    (:func:`_stated`).
 
     "450 metres" against evidence saying "330 metres" (and never 450) is a contradiction, not
     merely missing support: swapped numbers are the commonest factual edit, and this rule fires

@@ -12,6 +12,7 @@ is the typical hallucination, a changed common word rarely is. The notation of f
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
@@ -37,8 +38,10 @@ from stream_guard.text.figures import (
 # character class (no range).
 HYPHENS = "-\u2010\u2011\u2012"
 # A run of Chinese, Japanese or Korean letters is one token, read as pairs of letters
-# (:mod:`stream_guard.text.cjk`); a word of any other script stops where one starts.
-_TOKEN = re.compile(rf"[A-Z][^\W_]*[{HYPHENS}]\d+(?!\w)|\d+(?:[.,]\d+)*%?"
+# (:mod:`stream_guard.text.cjk`); a word of any other script stops where one starts. Figures
+# joined by colons are one token (:func:`_colon_keys`).
+_TOKEN = re.compile(rf"[A-Z][^\W_]*[{HYPHENS}]\d+(?!\w)|(?<![\d:.])\d{{1,2}}(?::\d\d)+(?![\d:])"
+                    r"|\d+(?:[.,]\d+)*%?"
                     rf"|[^\W\d_{CJK}](?:(?:[^\W{CJK}]|['’])*[^\W{CJK}])?|[{CJK}]+",
                     re.UNICODE)
 _TO_ASCII = str.maketrans({"’": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-"})
@@ -198,7 +201,15 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool) -> list[Any] | None:
         after_one = False
         if not key or (key in _ORDINAL_ENDINGS and text[match.start() - 1:match.start()].isdigit()):
             continue
-        if token[0].isdigit():
+        if ":" in token:
+            clock, parts = _colon_keys(token, evidence=not weighted)
+            if not weighted:
+                out += [*clock, *parts]
+            elif clock:  # a time is two figures, its hour and its minutes
+                out.append(_term(clock[0], 2 * NUMBER_WEIGHT, numbers))
+            else:
+                out += [_term(part, NUMBER_WEIGHT, numbers) for part in parts]
+        elif token[0].isdigit():
             if _list_marker(text, match.start(), match.end()):
                 continue
             out.append(_term(key, NUMBER_WEIGHT, numbers) if weighted else key)
@@ -216,6 +227,23 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool) -> list[Any] | None:
         else:
             out.append(_term(key, WORD_WEIGHT, words))
     return out
+
+
+def _colon_keys(token: str, *, evidence: bool) -> tuple[list[str], list[str]]:
+    """The keys of figures joined by colons: (the time of day it is, or none; its figures).
+
+    A time of day ("10:35", as :mod:`stream_guard.text.figures` writes every clock time) is one
+    term, and a window's time stands for it alone: read as its hour and its minutes apart,
+    "leaves at 10:35" passed against "Departure 09:35" beside "10 kg" and "35 euros". Anything
+    else ("0:24:45", a lap's "28:25") is its figures, as before. The evidence's keys also hold
+    its figures ("open at 9" for "9:00") and each time of day inside a longer run, so a
+    split's "0:05:38" states the "5:38" an answer writes for it."""
+    parts = token.split(":")
+    times = [f"{int(hour)}:{minutes}" for hour, minutes in itertools.pairwise(parts)
+             if int(hour) <= 23 and int(minutes) <= 59]
+    if len(parts) == 2:
+        return times, (parts if evidence or not times else [])
+    return (times if evidence else []), parts
 
 
 def _list_marker(text: str, start: int, end: int) -> bool:
