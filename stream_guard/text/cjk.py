@@ -8,7 +8,8 @@ engines index it (Lucene's ``CJKBigramFilter``), after cutting it where its scri
 katakana, Hangul): "予約制で" and "予約制です" share "予約" and "約制". Hiragana is dropped: in
 Japanese it writes mostly particles and verb endings ("は", "します"), which a paraphrase changes
 freely. The unit of a figure is the letter after it ("280元", "45分", "3,000원입니다": "원"), or a
-katakana word ("5キロ"); "第" before it makes it an ordinal ("从第4笔开始", from the 4th).
+katakana word ("5キロ"), but for a counter or a clock's hour (:data:`NOT_UNITS`); "第" before
+it makes it an ordinal ("从第4笔开始", from the 4th).
 """
 
 from __future__ import annotations
@@ -23,13 +24,24 @@ HANGUL = "\u1100-\u11ff\u3131-\u318e\uac00-\ud7a3"
 CJK = HIRAGANA + KATAKANA + HAN + HANGUL
 # The unit of a figure written in CJK: one Han letter or Hangul syllable, or a katakana word.
 UNIT = rf"[{HAN}{HANGUL}]|[{KATAKANA}]+"
+# Letters after a figure that name no unit: counters of things in general ("3个小时" is three
+# hours, "2个停车场" two car parks), and the hour of a clock, which is also the first letter of
+# "hours" ("9時から" at nine, "2時間" two hours; "12点", "9시부터", "8시간"). Read as units,
+# each set unrelated amounts against one another.
+NOT_UNITS = frozenset("个個개ヶケ箇つ時时시点點")
 # What makes the figure after it an ordinal ("第4笔", the 4th payment), as "th" after it does.
 ORDINAL = "第"
 
-_SCRIPT_RUNS = re.compile(rf"[{HAN}]+|[{KATAKANA}]+|[{HANGUL}]+")
+# A katakana run opens with a letter: a lone long-vowel mark ("すごーい") is no word.
+_SCRIPT_RUNS = re.compile(rf"[{HAN}]+|[\u30a1-\u30fa\uff66-\uff9d][{KATAKANA}]*|[{HANGUL}]+")
 _LETTER = re.compile(rf"[{CJK}]")
-# The full-width forms of ASCII that CJK text types ("１，５００", "ＯＫ"), as ASCII.
-_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+# The full-width digits, letters, "％" and "．" that CJK text types ("１５００円", "ＯＫ"), as
+# ASCII; not its punctuation, which has its own use ("：" opens a value, "，" parts a list), but
+# for a full-width comma that groups thousands ("１，５００") and a colon between figures
+# ("９：００").
+_FULL_WIDTH = {code: code - 0xFEE0 for code in (0xFF05, 0xFF0E, *range(0xFF10, 0xFF1A),
+                                                *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))}
+_FIGURE_PUNCTUATION = re.compile(r"(?<=\d)(?:，(?=\d{3}(?!\d))|：(?=\d))")
 
 
 def is_cjk(token: str) -> bool:
@@ -47,5 +59,9 @@ def letter_pairs(run: str) -> list[str]:
 
 
 def narrow(text: str) -> str:
-    """``text`` with full-width ASCII forms as ASCII (a no-op check for most text)."""
-    return text.translate(_FULL_WIDTH) if text and max(text) >= "\uff01" else text
+    """``text`` with full-width figures and letters as ASCII (:data:`_FULL_WIDTH`), each
+    character for one, so offsets hold (a no-op check for most text)."""
+    if not text or max(text) < "\uff01":
+        return text
+    text = text.translate(_FULL_WIDTH)
+    return _FIGURE_PUNCTUATION.sub(lambda m: "," if m.group() == "，" else ":", text)

@@ -131,7 +131,7 @@ _CURRENCY = frozenset("$£€¥")
 _NUMBER_RUN = rf"(\d(?<![^\W{CJK}]\d)(?<!\.\d)\d*(?:[.,]\d+)*)"
 # The same, not starting after a comma either: a pattern that needs something after the number
 # would otherwise try again from each group of "1,1,1,...", quadratic in the run's length.
-_FIGURE_RUN = r"(\d(?<![\w.,]\d)\d*(?:[.,]\d+)*)"
+_FIGURE_RUN = rf"(\d(?<![^\W{CJK}]\d)(?<![.,]\d)\d*(?:[.,]\d+)*)"
 _SCALES_AFTER = r"\s*(thousand|million|billion|trillion|bn|tn|mn|mln|bln)|(k|m|b)"
 _SCALE = r"(?:" + _SCALES_AFTER + ")"
 _FIGURE = re.compile(_FIGURE_RUN + r"(?:" + _SCALES_AFTER

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from stream_guard.text.cjk import CJK
+from stream_guard.text.cjk import CJK, narrow
+from stream_guard.text.cjk import NOT_UNITS as CJK_NOT_UNITS
 from stream_guard.text.cjk import ORDINAL as CJK_ORDINAL
 from stream_guard.text.cjk import UNIT as CJK_UNIT
 from stream_guard.text.direction import changes
@@ -74,7 +75,7 @@ def quantities(text: str) -> set[tuple[str, str]]:
 def _quantity_text(text: str, both_readings: bool = False) -> str:
     """``text`` as :func:`_numbers` reads it: numbers in words as digits, figures canonical
     (``both_readings``: see :func:`canonical_figures`)."""
-    return canonical_figures(spell_out_numbers(text), scale_as_unit=True,
+    return canonical_figures(spell_out_numbers(narrow(text)), scale_as_unit=True,
                              both_readings=both_readings)
 
 
@@ -160,8 +161,9 @@ def _unit(word: str) -> str:
 
 
 # Nor is "pm" (nor "am", a stopword): times of day are written in too many ways ("noon",
-# "18:00", "6 p.m.") to be compared as amounts of a unit.
-_NOT_UNITS = (STOPWORDS - {"per"}) | {"pm"}
+# "18:00", "6 p.m.") to be compared as amounts of a unit; nor a CJK counter or clock hour
+# (text.cjk).
+_NOT_UNITS = (STOPWORDS - {"per"}) | {"pm"} | CJK_NOT_UNITS
 
 
 def quantity_index(text: str) -> dict[str, frozenset[str]]:

@@ -40,7 +40,8 @@ HYPHENS = "-\u2010\u2011\u2012"
 # A run of Chinese, Japanese or Korean letters is one token, read as pairs of letters
 # (:mod:`stream_guard.text.cjk`); a word of any other script stops where one starts. Figures
 # joined by colons are one token (:func:`_colon_keys`).
-_TOKEN = re.compile(rf"[A-Z][^\W_]*[{HYPHENS}]\d+(?!\w)|(?<![\d:.])\d{{1,2}}(?::\d\d)+(?![\d:])"
+_TOKEN = re.compile(rf"[A-Z][^\W_]*[{HYPHENS}]\d+(?![^\W{CJK}])"
+                    r"|(?<![\d:.])\d{1,2}(?::\d\d)+(?![\d:]|\.\d)"
                     r"|\d+(?:[.,]\d+)*%?"
                     rf"|[^\W\d_{CJK}](?:(?:[^\W{CJK}]|['’])*[^\W{CJK}])?|[{CJK}]+",
                     re.UNICODE)
