@@ -35,6 +35,7 @@ ORDINAL = "第"
 # A katakana run opens with a letter: a lone long-vowel mark ("すごーい") is no word.
 _SCRIPT_RUNS = re.compile(rf"[{HAN}]+|[\u30a1-\u30fa\uff66-\uff9d][{KATAKANA}]*|[{HANGUL}]+")
 _LETTER = re.compile(rf"[{CJK}]")
+_CJK_TEXT = re.compile(rf"[{CJK}\uff01-\uff5e]")
 # The full-width digits, letters, "％" and "．" that CJK text types ("１５００円", "ＯＫ"), as
 # ASCII; not its punctuation, which has its own use ("：" opens a value, "，" parts a list), but
 # for a full-width comma that groups thousands ("１，５００") and a colon between figures
@@ -42,6 +43,12 @@ _LETTER = re.compile(rf"[{CJK}]")
 _FULL_WIDTH = {code: code - 0xFEE0 for code in (0xFF05, 0xFF0E, *range(0xFF10, 0xFF1A),
                                                 *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))}
 _FIGURE_PUNCTUATION = re.compile(r"(?<=\d)(?:，(?=\d{3}(?!\d))|：(?=\d))")
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` has a CJK letter or a full-width form, and so needs reading as such
+    (one scan; most text has neither)."""
+    return _CJK_TEXT.search(text) is not None
 
 
 def is_cjk(token: str) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from stream_guard.text.cjk import CJK, is_cjk, letter_pairs, narrow
+from stream_guard.text.cjk import CJK, has_cjk, is_cjk, letter_pairs, narrow
 from stream_guard.text.figures import (
     _SCALES,
     _SMALL,
@@ -37,14 +37,16 @@ from stream_guard.text.figures import (
 # (figure dash): the same numbered name, keyed with "-". ASCII first, so that it opens a
 # character class (no range).
 HYPHENS = "-\u2010\u2011\u2012"
-# A run of Chinese, Japanese or Korean letters is one token, read as pairs of letters
-# (:mod:`stream_guard.text.cjk`); a word of any other script stops where one starts. Figures
-# joined by colons are one token (:func:`_colon_keys`).
-_TOKEN = re.compile(rf"[A-Z][^\W_]*[{HYPHENS}]\d+(?![^\W{CJK}])"
-                    r"|(?<![\d:.])\d{1,2}(?::\d\d)+(?![\d:]|\.\d)"
-                    r"|\d+(?:[.,]\d+)*%?"
-                    rf"|[^\W\d_{CJK}](?:(?:[^\W{CJK}]|['’])*[^\W{CJK}])?|[{CJK}]+",
-                    re.UNICODE)
+# Figures joined by colons are one token (:func:`_colon_keys`).
+_NUMBERED_NAME = rf"[A-Z][^\W_]*[{HYPHENS}]\d+"
+_COLON_FIGURES = r"(?<![\d:.])\d{1,2}(?::\d\d)+(?![\d:]|\.\d)"
+_NUMBER = r"\d+(?:[.,]\d+)*%?"
+_TOKEN = re.compile(rf"{_NUMBERED_NAME}(?!\w)|{_COLON_FIGURES}|{_NUMBER}|[^\W\d_](?:[\w'’]*\w)?")
+# In text with Chinese, Japanese or Korean letters a run of them is one token, read as pairs of
+# letters (:mod:`stream_guard.text.cjk`), and a word of any other script stops where one starts.
+# A pattern of its own: telling the scripts apart costs every other text a third more.
+_CJK_TOKEN = re.compile(rf"{_NUMBERED_NAME}(?![^\W{CJK}])|{_COLON_FIGURES}|{_NUMBER}"
+                        rf"|[^\W\d_{CJK}](?:(?:[^\W{CJK}]|['’])*[^\W{CJK}])?|[{CJK}]+")
 _TO_ASCII = str.maketrans({"’": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-"})
 # The key that says evidence names some numbered variant of a name: "covid-#" for "COVID-19".
 _NUMBERED = "-#"
@@ -133,24 +135,28 @@ _SCALE_KEYS = frozenset(["hundred", *_SCALES])
 
 def terms(text: str) -> list[Term]:
     """Content terms of ``text`` with their weights; stopwords dropped."""
-    text = narrow(text)
-    found = _terms(canonical_figures(text), spelled_out=False, weighted=True)
+    cjk = has_cjk(text)
+    if cjk:
+        text = narrow(text)
+    found = _terms(canonical_figures(text), spelled_out=False, weighted=True, cjk=cjk)
     if found is None:
         found = _terms(canonical_figures(spell_out_numbers(text, zero_as_no=True)),
-                       spelled_out=True, weighted=True) or []
+                       spelled_out=True, weighted=True, cjk=cjk) or []
     return found
 
 
 def term_keys(text: str) -> frozenset[str]:
     """The keys of :func:`terms` alone: what an evidence sentence is indexed by. Skips the
     weights, about a third of the work, on every sentence of every stream's evidence."""
-    text = narrow(text)
+    cjk = has_cjk(text)
+    if cjk:
+        text = narrow(text)
     found = _terms(evidence_readings(canonical_figures(text, both_readings=True)),
-                   spelled_out=False, weighted=False)
+                   spelled_out=False, weighted=False, cjk=cjk)
     if found is None:
         found = _terms(evidence_readings(canonical_figures(spell_out_numbers(text),
                                                            both_readings=True)),
-                       spelled_out=True, weighted=False) or []
+                       spelled_out=True, weighted=False, cjk=cjk) or []
     return frozenset(found)
 
 
@@ -168,17 +174,17 @@ def _term(key: str, weight: float, table: dict[str, Term]) -> Term:
     return term
 
 
-def _terms(text: str, *, spelled_out: bool, weighted: bool) -> list[Any] | None:
+def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[Any] | None:
     """The terms (``weighted``) or just their keys, or None (before spelling out) where the text
     writes a number in words: most text does not, and finding that out here costs a comparison
-    or two a token, not a regex pass."""
+    or two a token, not a regex pass. ``cjk``: the text has CJK letters (:func:`has_cjk`)."""
     out: list[Any] = []
     keys = _KEYS
     numbers, names, words = _TERMS
     after_one = False
-    for i, match in enumerate(_TOKEN.finditer(text)):
+    for i, match in enumerate((_CJK_TOKEN if cjk else _TOKEN).finditer(text)):
         token = match.group()
-        if is_cjk(token):
+        if cjk and is_cjk(token):
             pairs = letter_pairs(token)
             out += [_term(k, WORD_WEIGHT, words) for k in pairs] if weighted else pairs
             after_one = False
