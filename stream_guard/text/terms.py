@@ -177,7 +177,9 @@ def _term(key: str, weight: float, table: dict[str, Term]) -> Term:
 def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[Any] | None:
     """The terms (``weighted``) or just their keys, or None (before spelling out) where the text
     writes a number in words: most text does not, and finding that out here costs a comparison
-    or two a token, not a regex pass. ``cjk``: the text has CJK letters (:func:`has_cjk`)."""
+    or two a token, not a regex pass. ``cjk``: the text has CJK letters or full-width forms
+    (:func:`~stream_guard.text.cjk.has_cjk`), and is read with the pattern that tells them
+    apart."""
     out: list[Any] = []
     keys = _KEYS
     numbers, names, words = _TERMS
