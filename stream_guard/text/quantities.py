@@ -56,9 +56,11 @@ from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, ter
 
 # The key of a quantity index under which it keeps every number the text states, of any unit.
 ANY_UNIT = ""
-# A unit word ("percent" whole: "1.7 percentage points" is no percentage); in CJK text the
-# letter after the figure, or a katakana word (text.cjk).
-_UNIT_WORD = rf"(%|percent\b|per cent\b|{CJK_UNIT}|[^\W\d_{CJK}](?:[^\W{CJK}]|-)*)"
+# The word after a figure that names its unit; in CJK text the letter after the figure, or a
+# katakana word (text.cjk).
+_UNIT_NAME = rf"{CJK_UNIT}|[^\W\d_{CJK}](?:[^\W{CJK}]|-)*"
+# A unit ("percent" whole: "1.7 percentage points" is no percentage).
+_UNIT_WORD = rf"(%|percent\b|per cent\b|{_UNIT_NAME})"
 # Each number, with the word after it when there is one (its unit: "330 metres", "15 %", a
 # "14-day trial").
 _NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:(?:-|\s*)" + _UNIT_WORD + ")?", re.UNICODE)
@@ -494,7 +496,7 @@ _CLOCK = re.compile(r"(?<![\d.:,])(\d{1,2}):(\d\d)(?!\d)(?:\s*([ap])\.?m\b\.?)?"
                     r"|(?<![\d.:,])(\d{1,2})\s*([ap])\.?m\b\.?", re.IGNORECASE)
 _DATE_DAY = re.compile(rf"\b({_MONTH_NAMES})\.?\s+{_DAY}\b|\b{_DAY}\s+(?:of\s+)?({_MONTH_NAMES})\b")
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
-_UNIT_AFTER = re.compile(rf"\s*(%|per\s?cent\b|{CJK_UNIT}|[^\W\d_{CJK}](?:[^\W{CJK}]|-)*)")
+_UNIT_AFTER = re.compile(rf"\s*(%|per\s?cent\b|{_UNIT_NAME})")
 _DURATION_AFTER = {"clock": re.compile(r"[\s-]*(?:hours?|hrs?)\b"),
                    "date": re.compile(r"[\s-]*(?:days?|nights?)\b")}
 

@@ -279,13 +279,14 @@ def self_reports(prompt: str) -> str:
                     previous = mark
                     continue
                 relative = _RELATIVE.fullmatch(previous) is not None
-                unsaid = not opened and _UNSAID_I.match(clause) is not None
+                unsaid = None if opened else _UNSAID_I.match(clause)
                 opened = True
                 going_on = _is_report(text) if unsaid else _counts(
                     text, going_on and not relative,
                     after_dash=_DASH.fullmatch(previous) is not None)
                 if going_on:
-                    run.append((_second_person(_said(clause) if unsaid else clause), mark))
+                    run.append((_second_person(_said(clause, unsaid) if unsaid else clause),
+                                mark))
                 elif run:
                     kept.append(_joined(run))
                     run = []
@@ -405,12 +406,11 @@ def _is_report(clause: str) -> bool:
             and _NOT_A_REPORT.search(clause) is None)
 
 
-def _said(clause: str) -> str:
-    """A clause opening with the user's deed, the "I" that chat leaves out put back: before
-    the adverbs it opens with ("Just got married" -> "I just got married"), else before its
-    verb ("Yesterday got my results" -> "Yesterday I got my results"); then "you"."""
-    match = _UNSAID_I.match(clause)
-    assert match is not None
+def _said(clause: str, match: re.Match[str]) -> str:
+    """A clause opening with the user's deed (``match``: :data:`_UNSAID_I`'s), the "I" that
+    chat leaves out put back: before the adverbs it opens with ("Just got married" -> "I just
+    got married"), else before its verb ("Yesterday got my results" -> "Yesterday I got my
+    results"); then "you"."""
     lead = len(clause) - len(clause.lstrip(" -–—.,!\"'(“‘"))
     if _ADVERBS_ONLY.fullmatch(clause[lead:match.end()]):  # "I just got back", not "Just I"
         return clause[:lead] + "I " + clause[lead].lower() + clause[lead + 1:]
