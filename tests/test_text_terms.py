@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from stream_guard.scores import Pair
@@ -105,6 +107,27 @@ def test_a_time_of_day_is_one_figure() -> None:
     assert [t.key for t in terms("Lap 28:25")] == ["lap", "28", "25"]
     # a split's "0:05:38" states the "5:38" an answer writes for it
     assert coverage("The split took 5:38.", term_keys("Split took 0:05:38.")) == 1.0
+
+
+@pytest.mark.parametrize(("hour", "minutes", "half", "time"), [
+    (9, 35, None, (9, 35)), (23, 59, None, (23, 59)), (0, 5, None, (0, 5)),
+    (12, 0, "a", (0, 0)), (12, 30, "p", (12, 30)), (5, 0, "P", (17, 0)), (11, 15, "a", (11, 15)),
+    (24, 0, None, None), (28, 25, None, None), (9, 60, None, None),  # a lap, no minute 60
+    (13, 0, "p", None), (0, 30, "a", None),  # no hour 13 or 0 on the 12-hour clock
+])
+def test_one_test_says_what_is_a_time_of_day(
+        hour: int, minutes: int, half: str | None, time: tuple[int, int] | None) -> None:
+    """The figures, the quantities and the terms all ask :func:`time_of_day`."""
+    from stream_guard.text.figures import canonical_figures, time_of_day
+    from stream_guard.text.quantities import _figure_kinds
+
+    assert time_of_day(hour, minutes, half) == time
+    # "28:25" is a lap's figures to every reader: no time to the terms or the figures, and
+    # amounts (not a clock's hour and its minutes) to the quantities' worked-out figures
+    assert [t.key for t in terms("Lap 28:25")] == ["lap", "28", "25"]
+    assert "28:25" in canonical_figures("Lap 28:25")
+    assert _figure_kinds("Lap 28:25") == {}
+    assert _figure_kinds("At 5:30 pm") == {3: ("clock", Decimal("17.5")), 5: ("minute", None)}
 
 
 def test_lexical_scorer_scores_each_pair() -> None:

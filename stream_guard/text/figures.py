@@ -444,18 +444,28 @@ _CLOCK = re.compile(r"(?<![\w.:,/])(?:(\d{1,2}):([0-5]\d)(?:[ \t]?([ap])m\b\.?)?
 _CLOCK_HINT = re.compile(r"\d(?::[0-5]\d|[ \t]?[AaPp]\.?[ \t]?[Mm]\b)")
 
 
-def _clock(match: re.Match[str]) -> str | None:
-    hour = int(match.group(1) or match.group(4))
-    minutes = match.group(2) or "00"
-    half = match.group(3) or match.group(5)
+def time_of_day(hour: int, minutes: int = 0, half: str | None = None) -> tuple[int, int] | None:
+    """The (hour, minutes) on the 24-hour clock of a time written with ``hour`` and
+    ``minutes`` and, on the 12-hour clock, ``half`` ("a" or "p", either case); None where it
+    is no time of day ("28:25" is a lap, "13 pm" nothing). The one test of a time's validity
+    for the figures, the quantities and the terms: each read times its own way before, and
+    only two of them refused an hour past 23."""
+    if minutes > 59:
+        return None
     if half:
         if not 1 <= hour <= 12:
             return None
-        hour = hour % 12 + (12 if half == "p" else 0)
-    elif hour > 23:
+        return hour % 12 + (12 if half.lower() == "p" else 0), minutes
+    return (hour, minutes) if hour <= 23 else None
+
+
+def _clock(match: re.Match[str]) -> str | None:
+    half = match.group(3) or match.group(5)
+    time = time_of_day(int(match.group(1) or match.group(4)), int(match.group(2) or 0), half)
+    if time is None:
         return None
     stop = "." if half and match.group().endswith(".") else ""
-    return f"{hour}:{minutes}{stop}"
+    return f"{time[0]}:{time[1]:02d}{stop}"
 
 
 def evidence_readings(canonical: str) -> str:

@@ -50,6 +50,7 @@ from stream_guard.text.figures import (
     has_digit,
     plain_number,
     spell_out_numbers,
+    time_of_day,
 )
 from stream_guard.text.rows import ColumnWork
 from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, term_keys, terms
@@ -508,15 +509,12 @@ def _figure_kinds(spelled: str) -> dict[int, tuple[str, Decimal | None]]:
     kinds: dict[int, tuple[str, Decimal | None]] = {}
     for m in _CLOCK.finditer(spelled):
         hour_group, half = (1, m.group(3)) if m.group(1) else (4, m.group(5))
-        hour = Decimal(m.group(hour_group))
-        if half and hour == 12:
-            hour = Decimal(0)  # 12 am is midnight, 12 pm noon
-        if half and half.lower() == "p":
-            hour += 12
+        time = time_of_day(int(m.group(hour_group)), int(m.group(2) or 0), half)
+        if time is None:  # "28:25": a lap's figures are amounts
+            continue
         if m.group(2):
-            hour += Decimal(m.group(2)) / 60
             kinds[m.start(2)] = ("minute", None)
-        kinds[m.start(hour_group)] = ("clock", hour)
+        kinds[m.start(hour_group)] = ("clock", time[0] + Decimal(time[1]) / 60)
     for m in _DATE_DAY.finditer(spelled):
         day_group, month = (2, m.group(1)) if m.group(2) else (3, m.group(4))
         try:

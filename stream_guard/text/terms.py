@@ -28,6 +28,7 @@ from stream_guard.text.figures import (
     evidence_readings,
     plain_number,
     spell_out_numbers,
+    time_of_day,
 )
 
 # Words split at hyphens, so "Go-there" meets the "Go - there" of a transcript and "well-known"
@@ -249,7 +250,7 @@ def _colon_keys(token: str, *, evidence: bool) -> tuple[list[str], list[str]]:
     split's "0:05:38" states the "5:38" an answer writes for it."""
     parts = token.split(":")
     times = [f"{int(hour)}:{minutes}" for hour, minutes in itertools.pairwise(parts)
-             if int(hour) <= 23 and int(minutes) <= 59]
+             if time_of_day(int(hour), int(minutes))]
     if len(parts) == 2:
         return times, (parts if evidence or not times else [])
     return (times if evidence else []), parts
