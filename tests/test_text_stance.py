@@ -85,6 +85,7 @@ def test_service_talk_is_not_the_speaker(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "Would you like to know more about express shipping?",
     "Do you want me to check your order status?",
+    "Want me to help you submit a meter reading?",  # a voice answer's offer, said short
     "Is there anything else I can help you with?",
 ])
 def test_an_offer_is_not_a_question_to_the_listener(text: str) -> None:
@@ -173,6 +174,10 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Want me to check the status of your order?", True),
     ("Do you have your order number handy?", True),
     ("Feel free to reach out if you need anything else.", True),
+    ("Need anything else?", True),  # a voice answer's closing, said short
+    ("Do you need anything else?", True),
+    ("You need to bring your passport.", False),
+    ("Need anything else for the trip, like the 5 kg bag?", False),
     ("If you have more questions, our support team is happy to help.", True),
     ("Sorry for the inconvenience!", True),
     ("We apologize for any inconvenience caused.", True),

@@ -302,7 +302,30 @@ def test_the_token_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     ("seven hundred hundred", "700 hundred"),
     ("two million users", "2 million users"),  # as "2 million" is written in digits
     ("twenty thousand", "20000"),  # as "20,000" is read
-    ("the twenty-first century", "the twenty-first century"),  # an ordinal, not 20
+    ("the twenty-first century", "the 21st century"),  # an ordinal, not 20
+    # read aloud (a voice answer): a hundred, decimals, days, times, money, years, halves
+    ("a hundred and eighty degrees", "180 degrees"),
+    ("a hundred times", "a hundred times"),  # no number or money goes on
+    ("four point one five percent", "4.15 percent"),
+    ("on the twenty-eighth of February", "on the 28th of February"),
+    ("the sixth of June, June first", "the 6th of June, June 1st"),
+    ("the first year, a second time", "the first year, a second time"),  # no month: words
+    ("open at half past six in the evening", "open at 6:30 pm"),
+    ("at quarter to eight, at twenty to one", "at 7:45, at 12:40"),
+    ("twenty-one minutes past eight", "8:21"),
+    ("the seven twenty-five express", "the 7:25 express"),
+    ("five o'clock, nine oh five", "5:00, 9:05"),
+    ("from ten to four", "from 10 to 4"),  # a range
+    ("for 30 minutes after five failed attempts", "for 30 minutes after 5 failed attempts"),
+    ("the two fifty dollar fee, at one point", "the 2 50 dollar fee, at one point"),
+    ("between eight thirty and nine", "between 8:30 and 9"),
+    ("eight in the morning to twelve at night", "8 am to 12 am"),
+    ("twenty-four pounds sixty", "£24.60"),
+    ("twelve dollars and fifty cents", "$12.50"),
+    ("five pounds three ounces", "5 pounds 3 ounces"),  # a weight
+    ("until the eleventh of January, twenty twenty-six", "until the 11th of January, 2026"),
+    ("since nineteen ninety-nine", "since 1999"),
+    ("two and a half hours", "2.5 hours"),
     ("chapter twenty\nFive people", "chapter 20\n5 people"),  # a line break ends a number
     ("İstanbul has six towers, ſix", "İstanbul has 6 towers, ſix"),  # odd lower cases
 ])

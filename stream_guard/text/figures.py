@@ -30,9 +30,16 @@ _ORDINAL = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
 # start of an ordinal ("twenty-first"). Matched on lower-cased text: case-insensitive matching
 # is ten times slower, and stream set-up runs it over whole contexts. (The lookahead on the
 # first letter lets the scan skip most positions.)
+# Read aloud, a number may also start with "a" ("a hundred and eighty degrees", where a number
+# or money goes on: "a hundred times" stays words) and end in a decimal ("four point one five";
+# not "at one point", an idiom).
+_DIGIT_VALUE = {**{w: str(n) for w, n in _SMALL.items() if n < 10}, "oh": "0"}
+_A_HUNDRED = (r"(?:a[ \t]+(?=(?:hundred|thousand)[ \t]+(?:and[ \t]+)?(?:"
+              + _NUMBER_WORD + r"|pounds?|dollars?|euros?|quid)\b))?")
+_POINT = r"(?:[ \t]+point(?:[ \t]+(?:" + "|".join(_DIGIT_VALUE) + r"))+\b)?"
 _SPELLED = re.compile(
-    rf"\b(?=[befhmnostz])(?:{_NUMBER_WORD})"
-    rf"(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_NUMBER_WORD}))*\b"
+    rf"\b(?=[abefhmnostz])(?!(?<=\bat )one[ \t]+point\b){_A_HUNDRED}(?:{_NUMBER_WORD})"
+    rf"(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_NUMBER_WORD}))*\b{_POINT}"
     rf"(?![ \t]*-?[ \t]*(?:{_ORDINAL})\b)")
 
 
@@ -49,26 +56,43 @@ def _digits(value: int) -> str:
 
 def _spelled_number(run: str) -> str:
     """The numbers a run of number words says: "twenty - five" -> "25", "twelve fifty" (a price
-    read aloud) -> "12 50". A word that cannot continue the number so far starts the next one;
-    "one" alone (mostly a pronoun) and a "and" that joins nothing stay words."""
+    read aloud) -> "12 50", "a hundred and eighty" -> "180", "four point one five" -> "4.15".
+    A word that cannot continue the number so far starts the next one; "one" alone (mostly a
+    pronoun) and a "and" that joins nothing stay words."""
     out: list[str] = []
     words: list[str] = []  # the words of the number being read
     total = current = 0
     last = ""  # kind of the previous word: small, tens, hundred, scale, and
+    decimals: str | None = None  # the digits read after "point"
 
     def close() -> None:
-        nonlocal total, current, last
+        nonlocal total, current, last, decimals
         if last == "and":
             words.pop()
-        if words:
+        if decimals:
+            out.append(f"{total + current}.{decimals}")
+        elif words:
             out.append("one" if words == ["one"] else _digits(total + current))
             if last == "and":
                 out.append("and")
         words.clear()
         total = current = 0
         last = ""
+        decimals = None
 
     for word in re.findall(r"[a-z]+", run.lower()):
+        if decimals is not None:
+            if word in _DIGIT_VALUE:
+                decimals += _DIGIT_VALUE[word]
+                continue
+            close()
+        if word == "point" and words and last != "and":
+            decimals = ""
+            continue
+        if word == "a" and not words:  # "a hundred"
+            current, last = 1, "small"
+            words.append(word)
+            continue
         if word == "and":
             if last not in ("hundred", "scale"):
                 close()
@@ -189,6 +213,11 @@ _MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) {_DAY}\b(?![\d:.,]\d)"
                         r"until|till|from|in|on|is|was|were|will|by)\b)")
 _DAY_OF_MONTH = re.compile(rf"\b{_DAY}(?: of)? ({_MONTH_NAMES})\b")
 _DAY_HINT = re.compile(_MONTH_NAMES)
+
+
+def has_month(text: str) -> bool:
+    """Whether ``text`` names a month (capitalised, as dates write it)."""
+    return _DAY_HINT.search(text) is not None
 # A month's short name (capitalised: "mar" is a verb) before a day or a year, or after a day.
 # "Jan", "Jun" and "Mar" are also names ("Action items: Jan 2, Jun 4": an adversarial review):
 # a month only before a year or an ordinal day, or after a word that dates ("on Jan 5").
@@ -438,7 +467,7 @@ _CLOCK_ZONE = re.compile(r"(?<=\d)[ \t]?([ap])\.?[ \t]?m\b\.?(?:[ \t]+(" + "|".j
 # figures). A time without "am"/"pm" keeps its hour (:func:`evidence_readings` reads an
 # evidence's afternoon hour on the 12-hour clock too).
 _CLOCK = re.compile(r"(?<![\w.:,/])(?:(\d{1,2}):([0-5]\d)(?:[ \t]?([ap])m\b\.?)?"
-                    r"|(\d{1,2})[ \t]?([ap])m\b\.?)(?![\w:/]|\.\d)")
+                    r"|(\d{1,2})[ \t]?([ap])m\b\.?)(?![\w/]|[:.]\d)")
 
 
 _CLOCK_HINT = re.compile(r"\d(?::[0-5]\d|[ \t]?[AaPp]\.?[ \t]?[Mm]\b)")
@@ -489,7 +518,7 @@ def evidence_readings(canonical: str) -> str:
 # answer's "$960" for a bill's "960.00", its "$18.5" for a total worked out as "$18.50".
 _TRAILING_ZEROS = re.compile(r"(?<![\w.:,/])(\d{1,3}(?:,\d{3})+|\d+)\.(\d*?)0+(%?)"
                              r"(?![\w:/%]|[.,]\d)")
-_AFTERNOON = re.compile(r"(?<![\w.:,/])(1[3-9]|2[0-3]):([0-5]\d)(?![\w:/]|\.\d)")
+_AFTERNOON = re.compile(r"(?<![\w.:,/])(1[3-9]|2[0-3]):([0-5]\d)(?![\w/]|[:.]\d)")
 # A date in words with its year (as :func:`canonical_dates` writes every date) names its day of
 # the week: an answer writes "on Saturday" for a forecast's "2024-09-21".
 _DATE_IN_WORDS = re.compile(r"\b(\d{1,2}) (" + "|".join(_MONTH_NUMBER)
@@ -521,20 +550,131 @@ def spell_out_numbers(text: str, *, zero_as_no: bool = False) -> str:
     """``text`` with numbers written in words given in digits, so evidence that spells a number
     out ("twenty - five machines", as transcripts and speech do) supports a window that writes
     it in digits ("25 machines"), and the other way round. With ``zero_as_no`` (a window's
-    words, :func:`terms`), "zero" before a thing is "no" (below)."""
+    words, :func:`terms`), "zero" before a thing is "no" (below). Figures read aloud are
+    written as text writes them (:func:`_written_figures`): a voice answer's "half past six in
+    the evening" is its source's "18:30"."""
+    ordinals = _rewrite(text, _ORDINAL_WORD, _ordinal)
     if not zero_as_no:
-        return _rewrite(text, _SPELLED,
-                        lambda match: _spelled_number(text[slice(*match.span())]))
+        spelled = _rewrite(ordinals, _SPELLED,
+                           lambda match: _spelled_number(ordinals[slice(*match.span())]))
+    else:
+        # match.string is the copy _rewrite lowered once (a text of many "zero"s was lowered
+        # again for each one: a review)
+        def read(match: re.Match[str]) -> str:
+            run = ordinals[slice(*match.span())]
+            if match.group() == "zero" and _ZERO_THING.match(match.string, match.end()):
+                return "no"
+            return _spelled_number(run)
 
-    # match.string is the copy _rewrite lowered once (a text of many "zero"s was lowered again
-    # for each one: a review)
-    def spelled(match: re.Match[str]) -> str:
-        run = text[slice(*match.span())]
-        if match.group() == "zero" and _ZERO_THING.match(match.string, match.end()):
-            return "no"
-        return _spelled_number(run)
+        spelled = _rewrite(ordinals, _SPELLED, read)
+    return text if spelled is text else _written_figures(spelled)
 
-    return _rewrite(text, _SPELLED, spelled)
+
+# Ordinals in words: "the twenty-eighth of February" is its source's "28 February", "the
+# eleventh" its "11th". "first" to "ninth" alone are a day only next to a month's name ("the
+# sixth of February", "June first"): elsewhere "the first year" and "a second time" stay words.
+_ORDINAL_VALUE = {**{w: n for n, w in enumerate(_ORDINAL.split("|"), start=1)},
+                  **{w: n for n, w in enumerate(
+                      ("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
+                       "sixteenth", "seventeenth", "eighteenth", "nineteenth"), start=10)},
+                  "twentieth": 20, "thirtieth": 30}
+ORDINAL_WORDS = frozenset(_ORDINAL_VALUE)
+_LOW_MONTHS = "|".join(_MONTH_NUMBER)
+_ORDINAL_WORD = re.compile(
+    r"\b(?=[efnst])(?:(twenty|thirty)[ \t]*-?[ \t]*)?(" + "|".join(_ORDINAL_VALUE) + r")\b"
+    r"(?P<month>(?=[ \t]+(?:of[ \t]+)?(?:" + _LOW_MONTHS + r")\b))?")
+_MONTH_BEFORE = re.compile(r"\b(?:" + _LOW_MONTHS + r")[ \t]+(?:the[ \t]+)?$")
+
+
+def _ordinal(match: re.Match[str]) -> str | None:
+    tens, unit = match.group(1), _ORDINAL_VALUE[match.group(2)]
+    if tens and unit >= 10:  # "twenty tenth"
+        return None
+    value = unit + (_TENS[tens] if tens else 0)
+    if value < 10 and match.group("month") is None and not _MONTH_BEFORE.search(
+            match.string, max(0, match.start() - 16), match.start()):
+        return None
+    ending = "th" if 10 <= value % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
+    return f"{value}{ending}"
+
+
+# Figures as a voice answer speaks them, once its number words are digits, written as text
+# writes them (a blind probe of answers written for speech: 19 of 60 faithful ones halted, each
+# on a figure read aloud):
+# - a time: "half past 6", "quarter to 8", "21 minutes past 8", "at 20 to 5", "5 o'clock",
+#   "9 oh 5", "the 7 25 (express)", and "in the morning" / "in the evening" after one, as
+#   "am" / "pm" (the clock then writes it on the 24-hour clock: "18:30");
+# - money with its pence or cents: "24 pounds 60", "368 pounds and 96 pence", "12 dollars and
+#   50 cents" are "£24.60", "£368.96", "$12.50";
+# - a year read in two halves after a month or a word that dates: "January 20 26" is
+#   "January 2026";
+# - a half: "2 and a half hours" is "2.5 hours".
+# Each form is one a writer does not use for anything else; a bare "20 to 5" is a time only
+# after a word that times ("at", "by", "until"), since "from 10 to 4" is a range, and "the 2 50"
+# only before what ends or times it ("the 7 25 express", "at 9 30 on Friday"), since "the 2 50
+# dollar fee" is a price.
+
+
+def _after(*words: str) -> str:
+    """A lookbehind: straight after one of ``words`` and a space (each fixed-width)."""
+    return "(?:" + "|".join(rf"(?<=\b{word} )" for word in words) + ")"
+
+
+_HOUR = r"(1[0-2]|[1-9]|one)"  # "one" stays a word when spelled out (a pronoun, mostly)
+# What may follow a spoken time: its end, its part of the day, a day, another time, or what
+# runs at it ("30 minutes after 5 failed attempts" is no 5:30).
+_TIME_ENDS = (r"(?![:.,]\d)(?=[ \t]*(?:[.,;!?)]|$|(?:am|pm|a\.m|p\.m|in[ \t]+the|at[ \t]+night|"
+              r"tonight|today|tomorrow|on|and|or|to|from|until|till|train|bus|express|service|"
+              r"flight|ferry|sailing|departure|arrival|show|showing|screening|performance|slot|"
+              r"appointment|tram|coach|boat|one)s?\b))")
+_SPOKEN_TIME = re.compile(
+    r"\b(?:(half|quarter)[ \t]+(past|after|to)|(\d{1,2})[ \t]+minutes?[ \t]+(past|to)|"
+    + _after("at", "by", "until", "till", "around", "about", "before", "after", "it's", "is",
+             "and") + r"(5|10|20|25)[ \t]+(past|to))[ \t]+" + _HOUR + r"\b" + _TIME_ENDS
+    + r"|\b" + _HOUR + r"(?:[ \t]+o'?clock\b|[ \t]+oh[ \t]+(\d)\b" + _TIME_ENDS + ")"
+    r"|" + _after("at", "by", "until", "till", "from", "between", "the", "and", "or") + _HOUR
+    + r"[ \t]+([1-5]\d)\b" + _TIME_ENDS)
+_DAY_PART = re.compile(r"\b((?:1[0-2]|[1-9])(?::[0-5]\d)?)[ \t]+(?:in[ \t]+the[ \t]+"
+                       r"(morning|afternoon|evening)|at[ \t]+night)\b")
+_MONEY_NAMES = {"pound": "£", "quid": "£", "dollar": "$", "buck": "$", "euro": "€"}
+_SPOKEN_MONEY = re.compile(
+    r"\b(\d[\d,]*)[ \t]+(pound|quid|dollar|buck|euro)s?[ \t]+(?:and[ \t]+)?(\d{1,2})"
+    r"(?:[ \t]+(?:pence|p|cents?))?\b(?![ \t]*(?:[-%]|[.,]\d|ounces?|oz|percent|per|times)\b)")
+_SPOKEN_YEAR = re.compile(
+    "(?:" + _after("in", "by", "of", "since", "until", "till", "from") + r"|\b(?:" + _LOW_MONTHS
+    + r")(?:[ \t]+\d{1,2}(?:st|nd|rd|th)?)?,?[ \t]+)((?:19|20)[ \t]+\d\d)\b(?![:.,]\d|-)")
+_AND_A_HALF = re.compile(r"\b(\d+)[ \t]+and[ \t]+a[ \t]+half\b")
+
+
+def _written_figures(text: str) -> str:
+    """``text`` (its number words in digits) with the figures it reads aloud written as text
+    writes them (see above)."""
+    text = _rewrite(text, _SPOKEN_TIME, _spoken_time)
+    text = _rewrite(text, _DAY_PART, lambda m: m.group(1) + (
+        " am" if m.group(2) == "morning" or (m.group(2) is None and m.group(1) == "12")
+        else " pm"))
+    text = _rewrite(text, _SPOKEN_MONEY, lambda m: (
+        f"{_MONEY_NAMES[m.group(2)]}{m.group(1)}.{int(m.group(3)):02d}"))
+    text = _rewrite(text, _SPOKEN_YEAR, lambda m: "".join(m.group(1).split()), group=1)
+    return _rewrite(text, _AND_A_HALF, lambda m: m.group(1) + ".5")
+
+
+def _spoken_time(match: re.Match[str]) -> str | None:
+    (part, part_way, minutes, minutes_way, bare, bare_way, hour, clock_hour, oh, hour_before,
+     tens) = ("1" if group == "one" else group for group in match.groups())
+    if clock_hour:  # "5 o'clock", "9 oh 5"
+        return f"{clock_hour}:0{oh or 0}"
+    if hour_before:  # "at 7 25"
+        return f"{hour_before}:{tens}"
+    way = part_way or minutes_way or bare_way
+    past = {"half": 30, "quarter": 15}[part] if part else int(minutes or bare)
+    if not 1 <= past <= 59:
+        return None
+    if way == "to":
+        if past > 30:
+            return None
+        return f"{(int(hour) - 2) % 12 + 1}:{60 - past:02d}"
+    return f"{hour}:{past:02d}"
 
 
 # "zero" before a thing is "no" in a window's words: "zero credit" is the evidence's "no credit"

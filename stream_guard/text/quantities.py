@@ -63,8 +63,9 @@ _UNIT_NAME = rf"{CJK_UNIT}|[^\W\d_{CJK}](?:[^\W{CJK}]|-)*"
 # A unit ("percent" whole: "1.7 percentage points" is no percentage).
 _UNIT_WORD = rf"(%|percent\b|per cent\b|{_UNIT_NAME})"
 # Each number, with the word after it when there is one (its unit: "330 metres", "15 %", a
-# "14-day trial").
-_NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:(?:-|\s*)" + _UNIT_WORD + ")?", re.UNICODE)
+# "14-day trial"), on its line: a timetable's "18:05" names no unit of the "Sunday" that opens
+# the next line.
+_NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:(?:-|[^\S\n]*)" + _UNIT_WORD + ")?", re.UNICODE)
 
 
 _CODE_BEFORE = re.compile(r"[^\W\d_]-$")

@@ -58,7 +58,7 @@ _SERVICE = re.compile("|".join([
     r"\bhow (?:can|may|could) I\b", r"\bI(?:'m| am) (?:sorry|afraid)\b",
     r"\bI(?:'m| am) not (?:sure|certain)\b", r"\bas far as I (?:know|can tell)\b",
     r"\bif I (?:recall|remember)(?: correctly)?\b", r"\bI (?:can )?confirm\b",
-    r"\bhere(?:'s| is) what I found\b", r"\bdo you want me to\b", r"\bwould you like\b",
+    r"\bhere(?:'s| is) what I found\b", r"\bwant me to\b", r"\bwould you like\b",
     r"\bshall I\b", r"\banything else\b", r"\bany other questions\b", r"\bfeel free\b",
     r"\bI(?: can| could| would|'d)? (?:also )?(?:recommend|suggest)\b", r"\bwhat else can I\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
@@ -119,6 +119,7 @@ _CLOSING = re.compile("|".join([
     r"^\W*(?:please )?(?:feel free|don't hesitate|do not hesitate) to\b",
     r"^\W*if you (?:have|need|got) (?:any )?(?:more|other|further|additional|follow-up)? ?"
     r"(?:questions?|help|assistance|problems?|issues?|concerns?)\b",
+    r"^\W*(?:(?:do )?you )?need (?:anything|something) else\b",  # "Need anything else?"
     r"^\W*(?:(?:I|we)(?:'m|'re| am| are)? )?(?:so |very |really |truly )?"
     r"(?:sorry|apologi[sz]e|apologies)(?: for (?:any|the) (?:inconvenience|trouble|confusion)"
     r"(?: (?:this )?(?:may have )?caused)?)?\b",
@@ -149,7 +150,7 @@ details detail information info status order orders return returns request ticke
 account number handy steps options someone agent specialist human email link copy summary
 now right away for you your me us the a an of with on in to""".split())  # noqa: SIM905
 _CLOSING_TRIGGERS = frozenset("""would want shall should can could may do feel don hesitate if
-sorry apologize apologise apologies understand know see hear imagine appreciate""".split())  # noqa: SIM905
+sorry apologize apologise apologies understand know see hear imagine appreciate need""".split())  # noqa: SIM905
 # A chat's pleasantries: thanks and "you're welcome", greetings and farewells, "glad I could
 # help", "nice talking to you", sympathy ("sorry to see you go"), a word on the listener's
 # choice ("great choice!"), and wishes to the listener ("Good luck with your exam!", "Hope you

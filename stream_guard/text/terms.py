@@ -21,11 +21,14 @@ from typing import Any
 
 from stream_guard.text.cjk import CJK, has_cjk, is_cjk, letter_pairs, narrow
 from stream_guard.text.figures import (
+    _ORDINAL,
     _SCALES,
     _SMALL,
     _TENS,
+    ORDINAL_WORDS,
     canonical_figures,
     evidence_readings,
+    has_month,
     plain_number,
     spell_out_numbers,
     time_of_day,
@@ -38,9 +41,10 @@ from stream_guard.text.figures import (
 # (figure dash): the same numbered name, keyed with "-". ASCII first, so that it opens a
 # character class (no range).
 HYPHENS = "-\u2010\u2011\u2012"
-# Figures joined by colons are one token (:func:`_colon_keys`).
 _NUMBERED_NAME = rf"[A-Z][^\W_]*[{HYPHENS}]\d+"
-_COLON_FIGURES = r"(?<![\d:.])\d{1,2}(?::\d\d)+(?![\d:]|\.\d)"
+# Figures joined by colons are one token (:func:`_colon_keys`); a colon after them is a label's
+# ("Late pick-up until 17:30: £8").
+_COLON_FIGURES = r"(?<![\d:.])\d{1,2}(?::\d\d)+(?!\d|[:.]\d)"
 _NUMBER = r"\d+(?:[.,]\d+)*%?"
 _TOKEN = re.compile(rf"{_NUMBERED_NAME}(?!\w)|{_COLON_FIGURES}|{_NUMBER}|[^\W\d_](?:[\w'’]*\w)?")
 # In text with Chinese, Japanese or Korean letters a run of them is one token, read as pairs of
@@ -130,7 +134,11 @@ def _key(token: str) -> str:
 # any other number they belong to has a word of the first kind ("twenty-one", "two million").
 _SPELLED_KEY = "#"
 _ONE_KEY = "#1"
-_NUMBER_WORDS = frozenset([*_SMALL, *_TENS]) - {"one"}
+# An ordinal in words ("eleventh") is a day to read in digits too; "first" to "ninth" only
+# where a month's name says it is a day (:data:`~stream_guard.text.figures.ORDINAL_WORDS`).
+_DAY_KEY = "#d"
+_NUMBER_WORDS = frozenset([*_SMALL, *_TENS, *ORDINAL_WORDS]) - {"one", *_ORDINAL.split("|")}
+_DAY_WORDS = frozenset(_ORDINAL.split("|"))
 _SCALE_KEYS = frozenset(["hundred", *_SCALES])
 
 
@@ -195,8 +203,8 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[A
         key = keys.get(token)
         if key is None:
             norm = _normalize(token)  # "five's" is a number word too
-            key = (_SPELLED_KEY if norm in _NUMBER_WORDS else _ONE_KEY if norm == "one"
-                   else _key(token))
+            key = (_SPELLED_KEY if norm in _NUMBER_WORDS else _ONE_KEY if norm in ("one", "a")
+                   else _DAY_KEY if norm in _DAY_WORDS else _key(token))
             if len(token) <= _KEY_TOKEN_MAX:
                 if len(keys) >= _KEYS_MAX:
                     keys.clear()
@@ -204,10 +212,13 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[A
         if key == _ONE_KEY:
             after_one = True
             continue
-        if key == _SPELLED_KEY or (after_one and key in _SCALE_KEYS):
+        if key == _SPELLED_KEY or (after_one and key in _SCALE_KEYS) or (
+                key == _DAY_KEY and has_month(text)):
             if not spelled_out:
                 return None
             key = _key(token)  # what spelling out left as a word: "thousand" alone
+        elif key == _DAY_KEY:
+            key = _key(token)
         after_one = False
         if not key or (key in _ORDINAL_ENDINGS and text[match.start() - 1:match.start()].isdigit()):
             continue
