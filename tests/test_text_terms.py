@@ -91,6 +91,14 @@ def test_a_cjk_paraphrase_is_covered_and_a_changed_word_is_not() -> None:
     assert coverage("貸切風呂は予約不要で、1回45分のご利用で1,500円です。", evidence) < 1.0
 
 
+def test_twice_in_the_evidence_is_two() -> None:
+    """A voice answer's "two renewals" for "can be renewed twice" (a blind probe halted it)."""
+    evidence = term_keys("Books are lent for 3 weeks and can be renewed twice.")
+    assert "2" in evidence and "twice" in evidence
+    assert (coverage("Books are lent for three weeks with two renewals.", evidence)
+            > coverage("Books are lent for three weeks with four renewals.", evidence))
+
+
 def test_a_time_of_day_is_one_figure() -> None:
     """Read as its hour and minutes, "leaves at 10:35" passed against a departure at 09:35 that
     a 10 kg bag and a 35-euro fee stood beside."""

@@ -500,7 +500,8 @@ def _clock(match: re.Match[str]) -> str | None:
 def evidence_readings(canonical: str) -> str:
     """Evidence's canonical text (:func:`canonical_figures`) with the readings an answer may
     give of its times and dates: an afternoon hour on the 12-hour clock too ("15:45 3:45"),
-    a date's day of the week after it ("21 September 2024 Saturday"). For its words only
+    a date's day of the week after it ("21 September 2024 Saturday"), and of "twice" ("twice
+    2": "renewed twice" is an answer's "two renewals"). For its words only
     (:func:`~stream_guard.text.terms.term_keys`): as figures, the added ones would be read as
     a time's or a year's quantities."""
     if ":" in canonical:
@@ -511,7 +512,12 @@ def evidence_readings(canonical: str) -> str:
     if "0" in canonical:
         canonical = _rewrite(canonical, _TRAILING_ZEROS, lambda m: f"{m.group()} {m.group(1)}"
                              + (f".{m.group(2)}" if m.group(2) else "") + m.group(3))
+    if "wice" in canonical:
+        canonical = _rewrite(canonical, _TWICE, lambda m: f"{m.group()} 2")
     return canonical
+
+
+_TWICE = re.compile(r"\btwice\b")
 
 
 # A figure written with trailing zeros ("960.00", "18.50") is also the figure without them: an
