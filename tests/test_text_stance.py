@@ -93,6 +93,8 @@ def test_an_offer_is_not_a_question_to_the_listener(text: str) -> None:
 
 
 def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
+    assert speaks_of_self("They want me to pay twice.")  # no offer: "want me to" opens one
+    assert asks_listener("Why does your boss want me to sign it?")
     assert speaks_of_self("I love the NFL, let me tell you why.")
     assert speaks_of_self("My favorite film is My Girl.")
     assert speaks_of_self("I watched My Girl twice.")
@@ -177,6 +179,7 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Need anything else?", True),  # a voice answer's closing, said short
     ("Do you need anything else?", True),
     ("You need to bring your passport.", False),
+    ("You need something else.", False),  # a claim, no question
     ("Need anything else for the trip, like the 5 kg bag?", False),
     ("If you have more questions, our support team is happy to help.", True),
     ("Sorry for the inconvenience!", True),

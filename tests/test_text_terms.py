@@ -322,12 +322,24 @@ def test_the_token_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     ("at quarter to eight, at twenty to one", "at 7:45, at 12:40"),
     ("twenty-one minutes past eight", "8:21"),
     ("the seven twenty-five express", "the 7:25 express"),
-    ("five o'clock, nine oh five", "5:00, 9:05"),
+    ("five o'clock, at nine oh five", "5:00, at 9:05"),
     ("from ten to four", "from 10 to 4"),  # a range
     ("for 30 minutes after five failed attempts", "for 30 minutes after 5 failed attempts"),
     ("the two fifty dollar fee, at one point", "the 2 50 dollar fee, at one point"),
     ("between eight thirty and nine", "between 8:30 and 9"),
-    ("eight in the morning to twelve at night", "8 am to 12 am"),
+    ("from eight in the morning to twelve at night", "from 8 am to 12 am"),
+    ("between eight in the morning and six in the evening", "between 8 am and 6 pm"),
+    # ... and what a review found them to misread: counts, ratios, ranges, weights, durations
+    ("we sold five in the morning", "we sold 5 in the morning"),
+    ("the ratio is twenty to one, groups of about five to ten", "the ratio is 20 to one, "
+     "groups of about 5 to 10"),
+    ("cut in half to six, from twenty minutes to ten", "cut in half to 6, from 20 minutes to 10"),
+    ("room nine oh two", "room 9 oh 2"),
+    ("weighed seven pounds eight ounces, five dollars ten years ago",
+     "weighed 7 pounds 8 ounces, 5 dollars 10 years ago"),
+    ("a pound fifty each", "£1.50 each"),
+    ("you may first need the second may", "you may first need the second may"),
+    ("a thirty-second ad, the twenty-second of May", "a thirty-second ad, the 22nd of May"),
     ("twenty-four pounds sixty", "£24.60"),
     ("twelve dollars and fifty cents", "$12.50"),
     ("five pounds three ounces", "5 pounds 3 ounces"),  # a weight

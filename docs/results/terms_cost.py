@@ -1,9 +1,10 @@
-"""What ``terms`` and ``term_keys`` cost a sentence, one tree against another: each tree's
-``stream_guard`` is timed in its own process on the same English sentences (the dev sets'
-responses and contexts, cut at ``.!?``) and on the CJK sentences of the languages probe, the
-trees taking turns for ``--rounds`` rounds so that the host's drift between processes falls on
-both. ``terms`` runs for every window and ``term_keys`` for every evidence sentence of every
-stream. Writes JSON (microseconds a sentence, best round).
+"""What ``terms``, ``term_keys`` and ``quantity_index`` cost a sentence, one tree against
+another: each tree's ``stream_guard`` is timed in its own process on the same English sentences
+(the dev sets' responses and contexts, cut at ``.!?``), on the CJK sentences of the languages
+probe and on the spoken answers' sentences of the voice probe, the trees taking turns for
+``--rounds`` rounds so that the host's drift between processes falls on both. ``terms`` runs for
+every window, ``term_keys`` for every evidence sentence of every stream, and the quantity reader
+for each window and each stream's evidence. Writes JSON (microseconds a sentence, best round).
 
     python docs/results/terms_cost.py /tmp/base /work/main --data ../shared/data/dev \\
         --out loadtest/results/v34/terms-cost.json
@@ -24,10 +25,11 @@ from stream_guard.eval.results import machine_info, write_report
 _TIMER = """
 import json, sys, time
 from stream_guard.text.terms import terms, term_keys
+from stream_guard.text.quantities import quantity_index
 sets = json.loads(sys.stdin.read())
 out = {}
 for name, sentences in sets.items():
-    for fn in (terms, term_keys):
+    for fn in (terms, term_keys, quantity_index):
         for s in sentences[:200]:
             fn(s)  # warm the key tables, as a serving process has them
         t = time.perf_counter()
@@ -36,20 +38,22 @@ for name, sentences in sets.items():
         out[f"{name}/{fn.__name__}"] = (time.perf_counter() - t) / len(sentences) * 1e6
 print(json.dumps(out))
 """
-_CJK = re.compile(r"[\\u3040-\\u30ff\\u4e00-\\u9fff\\uac00-\\ud7a3]")
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7a3]")
 
 
-def _sentences(data: Path, probe: Path) -> dict[str, list[str]]:
+def _sentences(data: Path, probe: Path, spoken: Path) -> dict[str, list[str]]:
     english: list[str] = []
     for name in ("summedits_dev.jsonl", "begin_dev.jsonl"):
         for line in (data / name).read_text().splitlines():
             record = json.loads(line)
             for text in (record["response"], record["context"]):
-                english += [s.strip() for s in re.split(r"(?<=[.!?])\\s+", text) if s.strip()]
+                english += [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
     cjk = [s for line in probe.read_text().splitlines()
            for text in (json.loads(line)["context"], json.loads(line)["response"])
            if _CJK.search(text) for s in re.split(r"(?<=[。！？])", text) if s.strip()]
-    return {"english": english, "cjk": cjk}
+    voice = [s.strip() for line in spoken.read_text().splitlines()
+             for s in re.split(r"(?<=[.!?])\s+", json.loads(line)["response"]) if s.strip()]
+    return {"english": english, "cjk": cjk, "spoken": voice}
 
 
 def main() -> None:
@@ -58,10 +62,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/dev"))
     parser.add_argument("--probe", type=Path,
                         default=Path(__file__).with_name("lang-probe.jsonl"))
+    parser.add_argument("--spoken", type=Path,
+                        default=Path(__file__).with_name("voice-probe.jsonl"))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    sets = json.dumps(_sentences(args.data, args.probe))
+    sets = json.dumps(_sentences(args.data, args.probe, args.spoken))
     runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for _ in range(args.rounds):
         for name, tree in zip(runs, args.trees, strict=True):

@@ -81,12 +81,10 @@ def _spelled_number(run: str) -> str:
         decimals = None
 
     for word in re.findall(r"[a-z]+", run.lower()):
-        if decimals is not None:
-            if word in _DIGIT_VALUE:
-                decimals += _DIGIT_VALUE[word]
-                continue
-            close()
-        if word == "point" and words and last != "and":
+        if decimals is not None:  # after "point" a run holds digits only (_POINT)
+            decimals += _DIGIT_VALUE[word]
+            continue
+        if word == "point":
             decimals = ""
             continue
         if word == "a" and not words:  # "a hundred"
@@ -213,11 +211,6 @@ _MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) {_DAY}\b(?![\d:.,]\d)"
                         r"until|till|from|in|on|is|was|were|will|by)\b)")
 _DAY_OF_MONTH = re.compile(rf"\b{_DAY}(?: of)? ({_MONTH_NAMES})\b")
 _DAY_HINT = re.compile(_MONTH_NAMES)
-
-
-def has_month(text: str) -> bool:
-    """Whether ``text`` names a month (capitalised, as dates write it)."""
-    return _DAY_HINT.search(text) is not None
 # A month's short name (capitalised: "mar" is a verb) before a day or a year, or after a day.
 # "Jan", "Jun" and "Mar" are also names ("Action items: Jan 2, Jun 4": an adversarial review):
 # a month only before a year or an ordinal day, or after a word that dates ("on Jan 5").
@@ -231,6 +224,11 @@ _SHORT_MONTH = re.compile(
     rf"|\b(?P<dating>{_DATING} ){_NAME_LIKE}\.?(?= \d{{1,2}}\b)")
 _SHORT_HINT = re.compile(rf"\b(?:{_SHORT_NAMES}|{_NAME_LIKE})\b")
 _MONTH_OF = {**{name[:3]: name for name in _MONTHS}, "Sept": "September"}
+
+
+def has_month(text: str) -> bool:
+    """Whether ``text`` names a month (capitalised, as dates write it)."""
+    return _DAY_HINT.search(text) is not None
 
 
 def canonical_dates(text: str) -> str:
@@ -559,7 +557,7 @@ def spell_out_numbers(text: str, *, zero_as_no: bool = False) -> str:
     words, :func:`terms`), "zero" before a thing is "no" (below). Figures read aloud are
     written as text writes them (:func:`_written_figures`): a voice answer's "half past six in
     the evening" is its source's "18:30"."""
-    ordinals = _rewrite(text, _ORDINAL_WORD, _ordinal)
+    ordinals = _rewrite(text, _ORDINAL_WORD, lambda match: _ordinal(match, text))
     if not zero_as_no:
         spelled = _rewrite(ordinals, _SPELLED,
                            lambda match: _spelled_number(ordinals[slice(*match.span())]))
@@ -578,7 +576,8 @@ def spell_out_numbers(text: str, *, zero_as_no: bool = False) -> str:
 
 # Ordinals in words: "the twenty-eighth of February" is its source's "28 February", "the
 # eleventh" its "11th". "first" to "ninth" alone are a day only next to a month's name ("the
-# sixth of February", "June first"): elsewhere "the first year" and "a second time" stay words.
+# sixth of February", "June first"), capitalised ("you may first" names no May): elsewhere
+# "the first year" and "a second time" stay words; so does a "thirty-second ad" but after "the".
 _ORDINAL_VALUE = {**{w: n for n, w in enumerate(_ORDINAL.split("|"), start=1)},
                   **{w: n for n, w in enumerate(
                       ("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
@@ -588,17 +587,22 @@ ORDINAL_WORDS = frozenset(_ORDINAL_VALUE)
 _LOW_MONTHS = "|".join(_MONTH_NUMBER)
 _ORDINAL_WORD = re.compile(
     r"\b(?=[efnst])(?:(twenty|thirty)[ \t]*-?[ \t]*)?(" + "|".join(_ORDINAL_VALUE) + r")\b"
-    r"(?P<month>(?=[ \t]+(?:of[ \t]+)?(?:" + _LOW_MONTHS + r")\b))?")
-_MONTH_BEFORE = re.compile(r"\b(?:" + _LOW_MONTHS + r")[ \t]+(?:the[ \t]+)?$")
+    r"(?=[ \t]+(?:of[ \t]+)?(?P<month>" + _LOW_MONTHS + r")\b)?")
+_MONTH_BEFORE = re.compile(r"\b(?:" + _MONTH_NAMES + r")[ \t]+(?:the[ \t]+)?$")
+_THE_BEFORE = re.compile(r"\bthe[ \t]+$", re.IGNORECASE)
 
 
-def _ordinal(match: re.Match[str]) -> str | None:
+def _ordinal(match: re.Match[str], text: str) -> str | None:
+    """The ordinal ``match`` (over ``text`` lower-cased) in digits, where it is one."""
     tens, unit = match.group(1), _ORDINAL_VALUE[match.group(2)]
     if tens and unit >= 10:  # "twenty tenth"
         return None
     value = unit + (_TENS[tens] if tens else 0)
-    if value < 10 and match.group("month") is None and not _MONTH_BEFORE.search(
-            match.string, max(0, match.start() - 16), match.start()):
+    start = match.start()
+    named_month = match.group("month") and text[match.start("month")].isupper()
+    if unit < 10 and not (named_month or _MONTH_BEFORE.search(text, max(0, start - 16), start)
+                          or (tens and (unit != 2 or _THE_BEFORE.search(
+                              text, max(0, start - 8), start)))):
         return None
     ending = "th" if 10 <= value % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
     return f"{value}{ending}"
@@ -608,17 +612,21 @@ def _ordinal(match: re.Match[str]) -> str | None:
 # writes them (a blind probe of answers written for speech: 19 of 60 faithful ones halted, each
 # on a figure read aloud):
 # - a time: "half past 6", "quarter to 8", "21 minutes past 8", "at 20 to 5", "5 o'clock",
-#   "9 oh 5", "the 7 25 (express)", and "in the morning" / "in the evening" after one, as
+#   "at 9 oh 5", "the 7 25 (express)", and "in the morning" / "in the evening" after one, as
 #   "am" / "pm" (the clock then writes it on the 24-hour clock: "18:30");
 # - money with its pence or cents: "24 pounds 60", "368 pounds and 96 pence", "12 dollars and
-#   50 cents" are "£24.60", "£368.96", "$12.50";
+#   50 cents", "a pound 50" are "£24.60", "£368.96", "$12.50", "£1.50";
 # - a year read in two halves after a month or a word that dates: "January 20 26" is
 #   "January 2026";
 # - a half: "2 and a half hours" is "2.5 hours".
-# Each form is one a writer does not use for anything else; a bare "20 to 5" is a time only
-# after a word that times ("at", "by", "until"), since "from 10 to 4" is a range, and "the 2 50"
-# only before what ends or times it ("the 7 25 express", "at 9 30 on Friday"), since "the 2 50
-# dollar fee" is a price.
+# Each form is one a writer does not use for anything else, and where one could be, the reading
+# needs a word that times it: a bare "20 to 5", "9 oh 5" or "8 in the evening" only after "at",
+# "by", "until" ("from 10 to 4" and "about five to ten" are ranges, "twenty to one" a ratio,
+# "room nine oh two" a number, "five in the morning" a count; a review found them), "the 2 50"
+# only before what ends or times it ("the 7 25 express", "at 9 30 on Friday": "the 2 50 dollar
+# fee" is a price), and money's last figure not before a measure or a count ("5 dollars 10
+# years ago" is no $5.10, "2 pounds 50 grams" a weight), nor after "and" without its pence ("20
+# dollars and 3 of us").
 
 
 def _after(*words: str) -> str:
@@ -627,6 +635,10 @@ def _after(*words: str) -> str:
 
 
 _HOUR = r"(1[0-2]|[1-9]|one)"  # "one" stays a word when spelled out (a pronoun, mostly)
+_TIMING_WORDS = ("at", "by", "until", "till", "before", "after", "at about", "at around", "it's",
+                 "it’s")
+_TIMED = _after(*_TIMING_WORDS)
+_TIMED_SPAN = _after(*_TIMING_WORDS, "from", "between")  # "from 9 in the morning"
 # What may follow a spoken time: its end, its part of the day, a day, another time, or what
 # runs at it ("30 minutes after 5 failed attempts" is no 5:30).
 _TIME_ENDS = (r"(?![:.,]\d)(?=[ \t]*(?:[.,;!?)]|$|(?:am|pm|a\.m|p\.m|in[ \t]+the|at[ \t]+night|"
@@ -634,46 +646,67 @@ _TIME_ENDS = (r"(?![:.,]\d)(?=[ \t]*(?:[.,;!?)]|$|(?:am|pm|a\.m|p\.m|in[ \t]+the
               r"flight|ferry|sailing|departure|arrival|show|showing|screening|performance|slot|"
               r"appointment|tram|coach|boat|one)s?\b))")
 _SPOKEN_TIME = re.compile(
-    r"\b(?:(half|quarter)[ \t]+(past|after|to)|(\d{1,2})[ \t]+minutes?[ \t]+(past|to)|"
-    + _after("at", "by", "until", "till", "around", "about", "before", "after", "it's", "is",
-             "and") + r"(5|10|20|25)[ \t]+(past|to))[ \t]+" + _HOUR + r"\b" + _TIME_ENDS
-    + r"|\b" + _HOUR + r"(?:[ \t]+o'?clock\b|[ \t]+oh[ \t]+(\d)\b" + _TIME_ENDS + ")"
-    r"|" + _after("at", "by", "until", "till", "from", "between", "the", "and", "or") + _HOUR
+    r"\b(?:(half)[ \t]+(past|after)|(quarter)[ \t]+(past|after|to)|(?<!from )(\d{1,2})[ \t]+"
+    r"minutes?[ \t]+(past|to)|" + _TIMED + r"(5|10|20|25)[ \t]+(past|to))[ \t]+" + _HOUR + r"\b"
+    + _TIME_ENDS + r"|\b" + _HOUR + r"[ \t]+o'?clock\b|" + _TIMED_SPAN + _HOUR
+    + r"[ \t]+oh[ \t]+(\d)\b" + _TIME_ENDS
+    + r"|" + _after("at", "by", "until", "till", "from", "between", "the", "and", "or") + _HOUR
     + r"[ \t]+([1-5]\d)\b" + _TIME_ENDS)
-_DAY_PART = re.compile(r"\b((?:1[0-2]|[1-9])(?::[0-5]\d)?)[ \t]+(?:in[ \t]+the[ \t]+"
-                       r"(morning|afternoon|evening)|at[ \t]+night)\b")
+# A part of the day after a time, or after an hour a word times (the second pass reads the
+# hour after a first: "between 8 am and 6 in the evening").
+_DAY_PART = re.compile(
+    r"(?:(?<![\d.,:])(?=(?:1[0-2]|[1-9]):)|" + _TIMED_SPAN + "|"
+    + _after("am and", "pm and", "am to", "pm to", "am until", "pm until") + r")"
+    r"((?:1[0-2]|[1-9])(?::[0-5]\d)?)[ \t]+(?:in[ \t]+the[ \t]+(morning|afternoon|evening)"
+    r"|at[ \t]+night)\b")
 _MONEY_NAMES = {"pound": "£", "quid": "£", "dollar": "$", "buck": "$", "euro": "€"}
 _SPOKEN_MONEY = re.compile(
-    r"\b(\d[\d,]*)[ \t]+(pound|quid|dollar|buck|euro)s?[ \t]+(?:and[ \t]+)?(\d{1,2})"
-    r"(?:[ \t]+(?:pence|p|cents?))?\b(?![ \t]*(?:[-%]|[.,]\d|ounces?|oz|percent|per|times)\b)")
+    r"\b(\d[\d,]*|one|a)[ \t]+(pound|quid|dollar|buck|euro)s?[ \t]+(?:(\d{1,2})[ \t]+"
+    r"(?:pence|p|cents?)\b|and[ \t]+(\d{1,2})[ \t]+(?:pence|p|cents?)\b|(\d{1,2})\b(?![.,]\d)"
+    r"(?![ \t]*(?:[-%]|(?:ounces?|oz|grams?|g|kilos?|kg|lbs?|stone|years?|months?|weeks?|days?|"
+    r"hours?|minutes?|seconds?|times|people|of|percent|per[ \t]?cent|miles?|km|metres?|meters?|"
+    r"feet|foot|inches)\b)))")
 _SPOKEN_YEAR = re.compile(
-    "(?:" + _after("in", "by", "of", "since", "until", "till", "from") + r"|\b(?:" + _LOW_MONTHS
-    + r")(?:[ \t]+\d{1,2}(?:st|nd|rd|th)?)?,?[ \t]+)((?:19|20)[ \t]+\d\d)\b(?![:.,]\d|-)")
-_AND_A_HALF = re.compile(r"\b(\d+)[ \t]+and[ \t]+a[ \t]+half\b")
+    "(?:" + _after("in", "by", "of", "since", "until", "till", "from", "to") + r"|\b(?:"
+    + _LOW_MONTHS + r")(?:[ \t]+\d{1,2}(?:st|nd|rd|th)?)?,?[ \t]+)((?:19|20)[ \t]+\d\d)\b"
+    r"(?![:.,]\d|-)")
+_AND_A_HALF = re.compile(r"\b(\d+|one)[ \t]+and[ \t]+a[ \t]+half\b")
 
 
 def _written_figures(text: str) -> str:
     """``text`` (its number words in digits) with the figures it reads aloud written as text
     writes them (see above)."""
     text = _rewrite(text, _SPOKEN_TIME, _spoken_time)
-    text = _rewrite(text, _DAY_PART, lambda m: m.group(1) + (
-        " am" if m.group(2) == "morning" or (m.group(2) is None and m.group(1) == "12")
-        else " pm"))
+    for _ in range(2):  # "between 8 in the morning and 6 in the evening": the second after
+        text = _rewrite(text, _DAY_PART, _day_part)
     text = _rewrite(text, _SPOKEN_MONEY, lambda m: (
-        f"{_MONEY_NAMES[m.group(2)]}{m.group(1)}.{int(m.group(3)):02d}"))
+        f"{_MONEY_NAMES[m.group(2)]}{1 if m.group(1) in ('one', 'a') else m.group(1)}."
+        f"{int(m.group(3) or m.group(4) or m.group(5)):02d}"))
     text = _rewrite(text, _SPOKEN_YEAR, lambda m: "".join(m.group(1).split()), group=1)
-    return _rewrite(text, _AND_A_HALF, lambda m: m.group(1) + ".5")
+    return _rewrite(text, _AND_A_HALF, lambda m: (
+        "1" if m.group(1) == "one" else m.group(1)) + ".5")
+
+
+def _day_part(match: re.Match[str]) -> str:
+    """The time with "am" or "pm": the morning's, and the night's before 5 or at 12, are am."""
+    hour = int(match.group(1).split(":")[0])
+    part = match.group(2)
+    morning = part == "morning" or (part is None and (hour == 12 or hour < 5))
+    return match.group(1) + (" am" if morning else " pm")
 
 
 def _spoken_time(match: re.Match[str]) -> str | None:
-    (part, part_way, minutes, minutes_way, bare, bare_way, hour, clock_hour, oh, hour_before,
-     tens) = ("1" if group == "one" else group for group in match.groups())
-    if clock_hour:  # "5 o'clock", "9 oh 5"
-        return f"{clock_hour}:0{oh or 0}"
+    (half, half_way, quarter, quarter_way, minutes, minutes_way, bare, bare_way, hour,
+     clock_hour, oh_hour, oh, hour_before, tens) = (
+        "1" if group == "one" else group for group in match.groups())
+    if clock_hour:  # "5 o'clock"
+        return f"{clock_hour}:00"
+    if oh_hour:  # "at 9 oh 5"
+        return f"{oh_hour}:0{oh}"
     if hour_before:  # "at 7 25"
         return f"{hour_before}:{tens}"
-    way = part_way or minutes_way or bare_way
-    past = {"half": 30, "quarter": 15}[part] if part else int(minutes or bare)
+    way = half_way or quarter_way or minutes_way or bare_way
+    past = 30 if half else 15 if quarter else int(minutes or bare)
     if not 1 <= past <= 59:
         return None
     if way == "to":

@@ -58,7 +58,7 @@ _SERVICE = re.compile("|".join([
     r"\bhow (?:can|may|could) I\b", r"\bI(?:'m| am) (?:sorry|afraid)\b",
     r"\bI(?:'m| am) not (?:sure|certain)\b", r"\bas far as I (?:know|can tell)\b",
     r"\bif I (?:recall|remember)(?: correctly)?\b", r"\bI (?:can )?confirm\b",
-    r"\bhere(?:'s| is) what I found\b", r"\bwant me to\b", r"\bwould you like\b",
+    r"\bhere(?:'s| is) what I found\b", r"(?:\bdo you |^\W*)want me to\b", r"\bwould you like\b",
     r"\bshall I\b", r"\banything else\b", r"\bany other questions\b", r"\bfeel free\b",
     r"\bI(?: can| could| would|'d)? (?:also )?(?:recommend|suggest)\b", r"\bwhat else can I\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
@@ -119,7 +119,7 @@ _CLOSING = re.compile("|".join([
     r"^\W*(?:please )?(?:feel free|don't hesitate|do not hesitate) to\b",
     r"^\W*if you (?:have|need|got) (?:any )?(?:more|other|further|additional|follow-up)? ?"
     r"(?:questions?|help|assistance|problems?|issues?|concerns?)\b",
-    r"^\W*(?:(?:do )?you )?need (?:anything|something) else\b",  # "Need anything else?"
+    r"^\W*(?:do you )?need anything else\b(?=[^.!\n]*\?)",  # "Need anything else?"
     r"^\W*(?:(?:I|we)(?:'m|'re| am| are)? )?(?:so |very |really |truly )?"
     r"(?:sorry|apologi[sz]e|apologies)(?: for (?:any|the) (?:inconvenience|trouble|confusion)"
     r"(?: (?:this )?(?:may have )?caused)?)?\b",

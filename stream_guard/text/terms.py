@@ -193,6 +193,7 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[A
     keys = _KEYS
     numbers, names, words = _TERMS
     after_one = False
+    month: bool | None = None  # whether the text names a month: read once, when asked
     for i, match in enumerate((_CJK_TOKEN if cjk else _TOKEN).finditer(text)):
         token = match.group()
         if cjk and is_cjk(token):
@@ -212,13 +213,15 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[A
         if key == _ONE_KEY:
             after_one = True
             continue
-        if key == _SPELLED_KEY or (after_one and key in _SCALE_KEYS) or (
-                key == _DAY_KEY and has_month(text)):
+        if key == _DAY_KEY:
+            if month is None:
+                month = has_month(text)
+            if not month:
+                key = _key(token)
+        if key in (_SPELLED_KEY, _DAY_KEY) or (after_one and key in _SCALE_KEYS):
             if not spelled_out:
                 return None
             key = _key(token)  # what spelling out left as a word: "thousand" alone
-        elif key == _DAY_KEY:
-            key = _key(token)
         after_one = False
         if not key or (key in _ORDINAL_ENDINGS and text[match.start() - 1:match.start()].isdigit()):
             continue
