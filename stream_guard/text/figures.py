@@ -557,7 +557,9 @@ def spell_out_numbers(text: str, *, zero_as_no: bool = False) -> str:
     words, :func:`terms`), "zero" before a thing is "no" (below). Figures read aloud are
     written as text writes them (:func:`_written_figures`): a voice answer's "half past six in
     the evening" is its source's "18:30"."""
-    ordinals = _rewrite(text, _ORDINAL_WORD, lambda match: _ordinal(match, text))
+    low = text.lower()
+    ordinals = (_rewrite(text, _ORDINAL_WORD, lambda match: _ordinal(match, text))
+                if any(hint in low for hint in _ORDINAL_HINTS) else text)
     if not zero_as_no:
         spelled = _rewrite(ordinals, _SPELLED,
                            lambda match: _spelled_number(ordinals[slice(*match.span())]))
@@ -645,17 +647,17 @@ _TIME_ENDS = (r"(?![:.,]\d)(?=[ \t]*(?:[.,;!?)]|$|(?:am|pm|a\.m|p\.m|in[ \t]+the
               r"tonight|today|tomorrow|on|and|or|to|from|until|till|train|bus|express|service|"
               r"flight|ferry|sailing|departure|arrival|show|showing|screening|performance|slot|"
               r"appointment|tram|coach|boat|one)s?\b))")
-_SPOKEN_TIME = re.compile(
-    r"\b(?:(half)[ \t]+(past|after)|(quarter)[ \t]+(past|after|to)|(?<!from )(\d{1,2})[ \t]+"
-    r"minutes?[ \t]+(past|to)|" + _TIMED + r"(5|10|20|25)[ \t]+(past|to))[ \t]+" + _HOUR + r"\b"
-    + _TIME_ENDS + r"|\b" + _HOUR + r"[ \t]+o'?clock\b|" + _TIMED_SPAN + _HOUR
+_SPOKEN_TIME = re.compile(  # (the lookahead spares most positions the lookbehinds' tests)
+    r"(?=[hqo\d])(?:\b(?:(half)[ \t]+(past|after)|(quarter)[ \t]+(past|after|to)|(?<!from )"
+    r"(\d{1,2})[ \t]+minutes?[ \t]+(past|to)|" + _TIMED + r"(5|10|20|25)[ \t]+(past|to))[ \t]+"
+    + _HOUR + r"\b" + _TIME_ENDS + r"|\b" + _HOUR + r"[ \t]+o'?clock\b|" + _TIMED_SPAN + _HOUR
     + r"[ \t]+oh[ \t]+(\d)\b" + _TIME_ENDS
     + r"|" + _after("at", "by", "until", "till", "from", "between", "the", "and", "or") + _HOUR
-    + r"[ \t]+([1-5]\d)\b" + _TIME_ENDS)
+    + r"[ \t]+([1-5]\d)\b" + _TIME_ENDS + ")")
 # A part of the day after a time, or after an hour a word times (the second pass reads the
 # hour after a first: "between 8 am and 6 in the evening").
 _DAY_PART = re.compile(
-    r"(?:(?<![\d.,:])(?=(?:1[0-2]|[1-9]):)|" + _TIMED_SPAN + "|"
+    r"(?=\d)(?:(?<![\d.,:])(?=(?:1[0-2]|[1-9]):)|" + _TIMED_SPAN + "|"
     + _after("am and", "pm and", "am to", "pm to", "am until", "pm until") + r")"
     r"((?:1[0-2]|[1-9])(?::[0-5]\d)?)[ \t]+(?:in[ \t]+the[ \t]+(morning|afternoon|evening)"
     r"|at[ \t]+night)\b")
@@ -676,15 +678,31 @@ _AND_A_HALF = re.compile(r"\b(\d+|one)[ \t]+and[ \t]+a[ \t]+half\b")
 def _written_figures(text: str) -> str:
     """``text`` (its number words in digits) with the figures it reads aloud written as text
     writes them (see above)."""
-    text = _rewrite(text, _SPOKEN_TIME, _spoken_time)
-    for _ in range(2):  # "between 8 in the morning and 6 in the evening": the second after
-        text = _rewrite(text, _DAY_PART, _day_part)
-    text = _rewrite(text, _SPOKEN_MONEY, lambda m: (
-        f"{_MONEY_NAMES[m.group(2)]}{1 if m.group(1) in ('one', 'a') else m.group(1)}."
-        f"{int(m.group(3) or m.group(4) or m.group(5)):02d}"))
-    text = _rewrite(text, _SPOKEN_YEAR, lambda m: "".join(m.group(1).split()), group=1)
-    return _rewrite(text, _AND_A_HALF, lambda m: (
-        "1" if m.group(1) == "one" else m.group(1)) + ".5")
+    # Each pattern only where a word it needs is in the text: most text with a number in words
+    # reads none aloud, and five scans cost every such sentence of every stream's evidence.
+    low = text.lower()
+    if _TIME_HINT.search(low):
+        text = _rewrite(text, _SPOKEN_TIME, _spoken_time)
+    if "in the " in low or "night" in low:
+        for _ in range(2):  # "between 8 in the morning and 6 in the evening": the second after
+            text = _rewrite(text, _DAY_PART, _day_part)
+    if any(name in low for name in _MONEY_NAMES):
+        text = _rewrite(text, _SPOKEN_MONEY, lambda m: (
+            f"{_MONEY_NAMES[m.group(2)]}{1 if m.group(1) in ('one', 'a') else m.group(1)}."
+            f"{int(m.group(3) or m.group(4) or m.group(5)):02d}"))
+    if _YEAR_HINT.search(low):
+        text = _rewrite(text, _SPOKEN_YEAR, lambda m: "".join(m.group(1).split()), group=1)
+    if "and a half" in low:
+        text = _rewrite(text, _AND_A_HALF, lambda m: (
+            "1" if m.group(1) == "one" else m.group(1)) + ".5")
+    return text
+
+
+_TIME_HINT = re.compile(r"past|after|\bto\b|clock|\boh\b|\d[ \t]+[1-5]\d\b")
+_YEAR_HINT = re.compile(r"\b(?:19|20)[ \t]+\d\d\b")
+# The ordinals' own letters: a cheaper test than the pattern's scan, on every text.
+_ORDINAL_HINTS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                  "ninth", "tenth", "eleventh", "twelfth", "teenth", "tieth")
 
 
 def _day_part(match: re.Match[str]) -> str:
