@@ -46,7 +46,7 @@ class ScoredWindow:
 # Each named set: its records, and every window of them scored.
 Groups = dict[str, tuple[list[Record], list[ScoredWindow]]]
 # A window's (support, contradiction) under a rule being tried instead of the fused score, or
-# None for a window the rule does not check (``docs/results/tried_rules.py``).
+# None for a window the rule does not check (``docs/results/fusion_crossfit.py``, ``polarity.py``).
 WindowRule = Callable[[Record, ScoredWindow], "tuple[float, float] | None"]
 
 
