@@ -498,8 +498,9 @@ def _clock(match: re.Match[str]) -> str | None:
 def evidence_readings(canonical: str) -> str:
     """Evidence's canonical text (:func:`canonical_figures`) with the readings an answer may
     give of its times and dates: an afternoon hour on the 12-hour clock too ("15:45 3:45"),
-    a date's day of the week after it ("21 September 2024 Saturday"), and of "twice" ("twice
-    2": "renewed twice" is an answer's "two renewals"). For its words only
+    a date's day of the week after it ("21 September 2024 Saturday"), a currency's names
+    after an amount in its symbol ("£436.40 pound quid": an answer says "436.40 pounds"), and
+    of "twice" ("twice 2": "renewed twice" is an answer's "two renewals"). For its words only
     (:func:`~stream_guard.text.terms.term_keys`): as figures, the added ones would be read as
     a time's or a year's quantities."""
     if ":" in canonical:
@@ -510,12 +511,17 @@ def evidence_readings(canonical: str) -> str:
     if "0" in canonical:
         canonical = _rewrite(canonical, _TRAILING_ZEROS, lambda m: f"{m.group()} {m.group(1)}"
                              + (f".{m.group(2)}" if m.group(2) else "") + m.group(3))
+    if any(symbol in canonical for symbol in _CURRENCY_NAMES):
+        canonical = _rewrite(canonical, _SYMBOL_AMOUNT, lambda m: (
+            f"{m.group()} {_CURRENCY_NAMES[m.group()[0]]}"))
     if "wice" in canonical:
         canonical = _rewrite(canonical, _TWICE, lambda m: f"{m.group()} 2")
     return canonical
 
 
 _TWICE = re.compile(r"\btwice\b")
+_CURRENCY_NAMES = {"$": "dollar buck", "£": "pound quid", "€": "euro", "¥": "yen"}
+_SYMBOL_AMOUNT = re.compile(r"[$£€¥]\d[\d,]*(?:\.\d+)?")
 
 
 # A figure written with trailing zeros ("960.00", "18.50") is also the figure without them: an
@@ -617,7 +623,8 @@ def _ordinal(match: re.Match[str], text: str) -> str | None:
 #   "at 9 oh 5", "the 7 25 (express)", and "in the morning" / "in the evening" after one, as
 #   "am" / "pm" (the clock then writes it on the 24-hour clock: "18:30");
 # - money with its pence or cents: "24 pounds 60", "368 pounds and 96 pence", "12 dollars and
-#   50 cents", "a pound 50" are "£24.60", "£368.96", "$12.50", "£1.50";
+#   50 cents", "a pound 50" are "24.60 pounds", "368.96 pounds", "12.50 dollars", "1.50 pounds"
+#   (the currency stays a word: "436 dollars 40" for "£436.40" names another currency);
 # - a year read in two halves after a month or a word that dates: "January 20 26" is
 #   "January 2026";
 # - a half: "2 and a half hours" is "2.5 hours".
@@ -661,7 +668,7 @@ _DAY_PART = re.compile(
     + _after("am and", "pm and", "am to", "pm to", "am until", "pm until") + r")"
     r"((?:1[0-2]|[1-9])(?::[0-5]\d)?)[ \t]+(?:in[ \t]+the[ \t]+(morning|afternoon|evening)"
     r"|at[ \t]+night)\b")
-_MONEY_NAMES = {"pound": "£", "quid": "£", "dollar": "$", "buck": "$", "euro": "€"}
+_MONEY_NAMES = ("pound", "quid", "dollar", "buck", "euro")
 _SPOKEN_MONEY = re.compile(
     r"\b(\d[\d,]*|one|a)[ \t]+(pound|quid|dollar|buck|euro)s?[ \t]+(?:(\d{1,2})[ \t]+"
     r"(?:pence|p|cents?)\b|and[ \t]+(\d{1,2})[ \t]+(?:pence|p|cents?)\b|(\d{1,2})\b(?![.,]\d)"
@@ -688,8 +695,8 @@ def _written_figures(text: str) -> str:
             text = _rewrite(text, _DAY_PART, _day_part)
     if any(name in low for name in _MONEY_NAMES):
         text = _rewrite(text, _SPOKEN_MONEY, lambda m: (
-            f"{_MONEY_NAMES[m.group(2)]}{1 if m.group(1) in ('one', 'a') else m.group(1)}."
-            f"{int(m.group(3) or m.group(4) or m.group(5)):02d}"))
+            f"{1 if m.group(1) in ('one', 'a') else m.group(1)}."
+            f"{int(m.group(3) or m.group(4) or m.group(5)):02d} {m.group(2)}s"))
     if _YEAR_HINT.search(low):
         text = _rewrite(text, _SPOKEN_YEAR, lambda m: "".join(m.group(1).split()), group=1)
     if "and a half" in low:
