@@ -349,6 +349,18 @@ def test_the_token_key_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     ("a pound fifty each", "1.50 pounds each"),
     ("you may first need the second may", "you may first need the second may"),
     ("a thirty-second ad, the twenty-second of May", "a thirty-second ad, the 22nd of May"),
+    # ... and a second review: a delay, a list, a fraction, lower-case "may", "our second
+    # March", a count after "to"
+    ("pushed back thirty minutes to two pm", "pushed back 30 minutes to 2 pm"),
+    ("at ten minutes to six, at one thirty", "at 5:50, at 1:30"),
+    ("two or three twenty or thirty people", "2 or 3 20 or 30 people"),
+    ("a tenth of the budget, one sixteenth of an inch",
+     "a tenth of the budget, one sixteenth of an inch"),
+    ("you may twenty twenty-five, our second March meeting",
+     "you may 20 25, our second March meeting"),
+    ("up to twenty thirty people, from twenty ten to twenty twenty",
+     "up to 20 30 people, from 2010 to 2020"),
+    ("five o’clock, two quid fifty", "5:00, 2.50 quid"),
     ("twenty-four pounds sixty", "24.60 pounds"),
     ("twelve dollars and fifty cents", "12.50 dollars"),
     ("five pounds three ounces", "5 pounds 3 ounces"),  # a weight

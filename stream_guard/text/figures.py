@@ -11,6 +11,7 @@ patterns.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -35,7 +36,7 @@ _ORDINAL = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
 # not "at one point", an idiom).
 _DIGIT_VALUE = {**{w: str(n) for w, n in _SMALL.items() if n < 10}, "oh": "0"}
 _A_HUNDRED = (r"(?:a[ \t]+(?=(?:hundred|thousand)[ \t]+(?:and[ \t]+)?(?:"
-              + _NUMBER_WORD + r"|pounds?|dollars?|euros?|quid)\b))?")
+              + _NUMBER_WORD + r"|pounds?|dollars?|euros?|quid|bucks?)\b))?")
 _POINT = r"(?:[ \t]+point(?:[ \t]+(?:" + "|".join(_DIGIT_VALUE) + r"))+\b)?"
 _SPELLED = re.compile(
     rf"\b(?=[abefhmnostz])(?!(?<=\bat )one[ \t]+point\b){_A_HUNDRED}(?:{_NUMBER_WORD})"
@@ -595,9 +596,11 @@ ORDINAL_WORDS = frozenset(_ORDINAL_VALUE)
 _LOW_MONTHS = "|".join(_MONTH_NUMBER)
 _ORDINAL_WORD = re.compile(
     r"\b(?=[efnst])(?:(twenty|thirty)[ \t]*-?[ \t]*)?(" + "|".join(_ORDINAL_VALUE) + r")\b"
-    r"(?=[ \t]+(?:of[ \t]+)?(?P<month>" + _LOW_MONTHS + r")\b)?")
+    r"(?=[ \t]+(?P<of>of[ \t]+)?(?P<month>" + _LOW_MONTHS + r")\b)?")
 _MONTH_BEFORE = re.compile(r"\b(?:" + _MONTH_NAMES + r")[ \t]+(?:the[ \t]+)?$")
 _THE_BEFORE = re.compile(r"\bthe[ \t]+$", re.IGNORECASE)
+_A_BEFORE = re.compile(r"\b(?:an?|one)[ \t]+$", re.IGNORECASE)  # "a tenth of": a fraction
+_OF_AFTER = re.compile(r"[ \t]+of\b", re.IGNORECASE)
 
 
 def _ordinal(match: re.Match[str], text: str) -> str | None:
@@ -607,10 +610,13 @@ def _ordinal(match: re.Match[str], text: str) -> str | None:
         return None
     value = unit + (_TENS[tens] if tens else 0)
     start = match.start()
-    named_month = match.group("month") and text[match.start("month")].isupper()
+    if _A_BEFORE.search(text, max(0, start - 4), start) and _OF_AFTER.match(text, match.end(2)):
+        return None
+    the = _THE_BEFORE.search(text, max(0, start - 8), start)
+    named_month = (match.group("month") and text[match.start("month")].isupper()
+                   and (match.group("of") or the))  # "the sixth of May", not "our second May"
     if unit < 10 and not (named_month or _MONTH_BEFORE.search(text, max(0, start - 16), start)
-                          or (tens and (unit != 2 or _THE_BEFORE.search(
-                              text, max(0, start - 8), start)))):
+                          or (tens and (unit != 2 or the))):
         return None
     ending = "th" if 10 <= value % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
     return f"{value}{ending}"
@@ -629,13 +635,16 @@ def _ordinal(match: re.Match[str], text: str) -> str | None:
 #   "January 2026";
 # - a half: "2 and a half hours" is "2.5 hours".
 # Each form is one a writer does not use for anything else, and where one could be, the reading
-# needs a word that times it: a bare "20 to 5", "9 oh 5" or "8 in the evening" only after "at",
-# "by", "until" ("from 10 to 4" and "about five to ten" are ranges, "twenty to one" a ratio,
-# "room nine oh two" a number, "five in the morning" a count; a review found them), "the 2 50"
-# only before what ends or times it ("the 7 25 express", "at 9 30 on Friday": "the 2 50 dollar
-# fee" is a price), and money's last figure not before a measure or a count ("5 dollars 10
-# years ago" is no $5.10, "2 pounds 50 grams" a weight), nor after "and" without its pence ("20
-# dollars and 3 of us").
+# needs a word that times it: a bare "20 to 5", "30 minutes to 2", "9 oh 5" or "8 in the
+# evening" only after "at", "by", "until" ("from 10 to 4" and "about five to ten" are ranges,
+# "twenty to one" a ratio, "room nine oh two" a number, "five in the morning" a count, "pushed
+# back 30 minutes to 2 pm" a delay; reviews found them), "the 2 50" only before what ends or
+# times it ("the 7 25 express", "at 9 30 on Friday": "the 2 50 dollar fee" is a price), and
+# money's last figure not before a measure or a unit of time ("5 dollars 10 years ago" is no
+# $5.10, "2 pounds 50 grams" a weight), nor after "and" without its pence ("20 dollars and 3 of
+# us"). A weight in pounds and ounces with the ounces unsaid ("weighed 7 pounds 8.") reads as
+# money. Only text with a number in words is read for these (:func:`spell_out_numbers`):
+# a figure read aloud is said in words.
 
 
 def _after(*words: str) -> str:
@@ -656,10 +665,11 @@ _TIME_ENDS = (r"(?![:.,]\d)(?=[ \t]*(?:[.,;!?)]|$|(?:am|pm|a\.m|p\.m|in[ \t]+the
               r"appointment|tram|coach|boat|one)s?\b))")
 _SPOKEN_TIME = re.compile(  # (the lookahead spares most positions the lookbehinds' tests)
     r"(?=[hqo\d])(?:\b(?:(half)[ \t]+(past|after)|(quarter)[ \t]+(past|after|to)|(?<!from )"
-    r"(\d{1,2})[ \t]+minutes?[ \t]+(past|to)|" + _TIMED + r"(5|10|20|25)[ \t]+(past|to))[ \t]+"
-    + _HOUR + r"\b" + _TIME_ENDS + r"|\b" + _HOUR + r"[ \t]+o'?clock\b|" + _TIMED_SPAN + _HOUR
+    r"(\d{1,2})[ \t]+minutes?[ \t]+(past)|" + _TIMED + r"(\d{1,2})[ \t]+minutes?[ \t]+(to)|"
+    + _TIMED + r"(5|10|20|25)[ \t]+(past|to))[ \t]+"
+    + _HOUR + r"\b" + _TIME_ENDS + r"|\b" + _HOUR + r"[ \t]+o['’]?clock\b|" + _TIMED_SPAN + _HOUR
     + r"[ \t]+oh[ \t]+(\d)\b" + _TIME_ENDS
-    + r"|" + _after("at", "by", "until", "till", "from", "between", "the", "and", "or") + _HOUR
+    + r"|" + _after("at", "by", "until", "till", "from", "between", "the", "and") + _HOUR
     + r"[ \t]+([1-5]\d)\b" + _TIME_ENDS + ")")
 # A part of the day after a time, or after an hour a word times (the second pass reads the
 # hour after a first: "between 8 am and 6 in the evening").
@@ -670,15 +680,15 @@ _DAY_PART = re.compile(
     r"|at[ \t]+night)\b")
 _MONEY_NAMES = ("pound", "quid", "dollar", "buck", "euro")
 _SPOKEN_MONEY = re.compile(
-    r"\b(\d[\d,]*|one|a)[ \t]+(pound|quid|dollar|buck|euro)s?[ \t]+(?:(\d{1,2})[ \t]+"
+    r"\b(\d(?<![\d,]\d)[\d,]*|one|a)[ \t]+(pound|quid|dollar|buck|euro)s?[ \t]+(?:(\d{1,2})[ \t]+"
     r"(?:pence|p|cents?)\b|and[ \t]+(\d{1,2})[ \t]+(?:pence|p|cents?)\b|(\d{1,2})\b(?![.,]\d)"
     r"(?![ \t]*(?:[-%]|(?:ounces?|oz|grams?|g|kilos?|kg|lbs?|stone|years?|months?|weeks?|days?|"
     r"hours?|minutes?|seconds?|times|people|of|percent|per[ \t]?cent|miles?|km|metres?|meters?|"
     r"feet|foot|inches)\b)))")
 _SPOKEN_YEAR = re.compile(
-    "(?:" + _after("in", "by", "of", "since", "until", "till", "from", "to") + r"|\b(?:"
-    + _LOW_MONTHS + r")(?:[ \t]+\d{1,2}(?:st|nd|rd|th)?)?,?[ \t]+)((?:19|20)[ \t]+\d\d)\b"
-    r"(?![:.,]\d|-)")
+    "(?:" + _after("in", "by", "of", "since", "until", "till", "from") + r"|(?<=\d\d\d\d to )"
+    r"|\b(?P<month>" + _LOW_MONTHS + r")(?:[ \t]+\d{1,2}(?:st|nd|rd|th)?)?,?[ \t]+)"
+    r"((?:19|20)[ \t]+\d\d)\b(?![:.,]\d|-)")
 _AND_A_HALF = re.compile(r"\b(\d+|one)[ \t]+and[ \t]+a[ \t]+half\b")
 
 
@@ -690,26 +700,37 @@ def _written_figures(text: str) -> str:
     low = text.lower()
     if _TIME_HINT.search(low):
         text = _rewrite(text, _SPOKEN_TIME, _spoken_time)
-    if "in the " in low or "night" in low:
+    if _DAY_PART_HINT.search(low):
         for _ in range(2):  # "between 8 in the morning and 6 in the evening": the second after
             text = _rewrite(text, _DAY_PART, _day_part)
     if any(name in low for name in _MONEY_NAMES):
         text = _rewrite(text, _SPOKEN_MONEY, lambda m: (
             f"{1 if m.group(1) in ('one', 'a') else m.group(1)}."
-            f"{int(m.group(3) or m.group(4) or m.group(5)):02d} {m.group(2)}s"))
+            f"{int(m.group(3) or m.group(4) or m.group(5)):02d} {m.group(2)}"
+            + ("" if m.group(2) == "quid" else "s")))
     if _YEAR_HINT.search(low):
-        text = _rewrite(text, _SPOKEN_YEAR, lambda m: "".join(m.group(1).split()), group=1)
-    if "and a half" in low:
+        for _ in range(2):  # "from 2010 to 20 20": the second after the first
+            text = _rewrite(text, _SPOKEN_YEAR, functools.partial(_year, text), group=2)
+    if "half" in low:
         text = _rewrite(text, _AND_A_HALF, lambda m: (
             "1" if m.group(1) == "one" else m.group(1)) + ".5")
     return text
 
 
-_TIME_HINT = re.compile(r"past|after|\bto\b|clock|\boh\b|\d[ \t]+[1-5]\d\b")
+_TIME_HINT = re.compile(r"past|after|\bto\b|clock|\boh\b|(?:\d|\bone)[ \t]+[1-5]\d\b")
+_DAY_PART_HINT = re.compile(r"in[ \t]+the[ \t]|night")
 _YEAR_HINT = re.compile(r"\b(?:19|20)[ \t]+\d\d\b")
 # The ordinals' own letters: a cheaper test than the pattern's scan, on every text.
 _ORDINAL_HINTS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
                   "ninth", "tenth", "eleventh", "twelfth", "teenth", "tieth")
+
+
+def _year(text: str, match: re.Match[str]) -> str | None:
+    """The year read in halves, after a word that dates it or a month's name (capitalised:
+    "you may 20 25" names no May)."""
+    if match.group("month") and not text[match.start("month")].isupper():
+        return None
+    return "".join(match.group(2).split())
 
 
 def _day_part(match: re.Match[str]) -> str:
@@ -721,8 +742,8 @@ def _day_part(match: re.Match[str]) -> str:
 
 
 def _spoken_time(match: re.Match[str]) -> str | None:
-    (half, half_way, quarter, quarter_way, minutes, minutes_way, bare, bare_way, hour,
-     clock_hour, oh_hour, oh, hour_before, tens) = (
+    (half, half_way, quarter, quarter_way, minutes, minutes_way, minutes_to, to_way, bare,
+     bare_way, hour, clock_hour, oh_hour, oh, hour_before, tens) = (
         "1" if group == "one" else group for group in match.groups())
     if clock_hour:  # "5 o'clock"
         return f"{clock_hour}:00"
@@ -730,8 +751,8 @@ def _spoken_time(match: re.Match[str]) -> str | None:
         return f"{oh_hour}:0{oh}"
     if hour_before:  # "at 7 25"
         return f"{hour_before}:{tens}"
-    way = half_way or quarter_way or minutes_way or bare_way
-    past = 30 if half else 15 if quarter else int(minutes or bare)
+    way = half_way or quarter_way or minutes_way or to_way or bare_way
+    past = 30 if half else 15 if quarter else int(minutes or minutes_to or bare)
     if not 1 <= past <= 59:
         return None
     if way == "to":
