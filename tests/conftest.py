@@ -68,14 +68,14 @@ async def running_server(settings: Settings, *, node: str | None = None,
 
 
 async def stream_on_detector(tmp_path: Path, model_cache: Path, answer: str,
-                             context: list[str]) -> list[dict[str, Any]]:
+                             context: list[Any], *, piece: int = 5) -> list[dict[str, Any]]:
     """Stream ``answer`` against ``context`` through a real server on the shipped detector
     (cascade tier) with no verdict deadline (past one on a loaded machine, a window gets the
-    lexical verdict); every frame the client received."""
+    lexical verdict), ``piece`` characters a frame; every frame the client received."""
     settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
                              verdict_deadline_ms=0)
     async with running_server(settings) as server, open_ws(server.port) as ws:
-        return await stream_text(ws, "answer", answer, context=context, piece=5)
+        return await stream_text(ws, "answer", answer, context=context, piece=piece)
 
 
 async def halt_on_detector(tmp_path: Path, model_cache: Path, answer: str,

@@ -12,12 +12,10 @@ evidence's price in the same unit (:mod:`stream_guard.text.cjk`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import make_settings, running_server
-from tests.wsclient import open_ws, stream_text
+from tests.conftest import stream_on_detector
 
 pytestmark = pytest.mark.slow  # the shipped detector
 
@@ -27,13 +25,6 @@ INN = ["湯宿ひなたのご利用案内。チェックインは15:00〜18:00�
 CLINIC = ["康宁口腔诊所营业时间：周一至周五9:00—18:00，周六9:00—12:00，周日休息。"
           "洗牙价格为280元，首次就诊患者可享8折优惠。儿童涂氟每次120元。"]
 
-
-async def _stream(tmp_path: Path, model_cache: Path, answer: str,
-                  context: list[Any]) -> list[dict[str, Any]]:
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
-                             verdict_deadline_ms=0)
-    async with running_server(settings) as server, open_ws(server.port) as ws:
-        return await stream_text(ws, "cjk", answer, context=context, piece=3)
 
 
 @pytest.mark.parametrize(("context", "faithful", "wrong", "changed"), [
@@ -45,10 +36,10 @@ async def _stream(tmp_path: Path, model_cache: Path, answer: str,
 async def test_a_faithful_cjk_answer_streams_to_its_end_and_a_changed_figure_halts(
         tmp_path: Path, model_cache: Path, context: list[str], faithful: str, wrong: str,
         changed: str) -> None:
-    frames = await _stream(tmp_path, model_cache, faithful, context)
+    frames = await stream_on_detector(tmp_path, model_cache, faithful, context, piece=3)
     assert not [f for f in frames if f["type"] == "halt"]
     assert frames[-1]["type"] == "done" and frames[-1]["halted"] is False
-    frames = await _stream(tmp_path, model_cache, wrong, context)
+    frames = await stream_on_detector(tmp_path, model_cache, wrong, context, piece=3)
     halt = next(f for f in frames if f["type"] == "halt")
     assert halt["reason"] == "contradicted"  # the evidence states another price
     assert halt["window"]["start"] <= wrong.index(changed) < halt["window"]["end"]

@@ -12,6 +12,7 @@ from stream_guard.text.terms import (
     NUMBER_WEIGHT,
     WORD_WEIGHT,
     coverage,
+    known,
     term_keys,
     terms,
 )
@@ -89,6 +90,38 @@ def test_a_cjk_paraphrase_is_covered_and_a_changed_word_is_not() -> None:
                          "貸切風呂は1回45分、1,500円で、予約制です。")
     assert coverage("貸切風呂は予約制で、1回45分のご利用で1,500円です。", evidence) == 1.0
     assert coverage("貸切風呂は予約不要で、1回45分のご利用で1,500円です。", evidence) < 1.0
+
+
+@pytest.mark.parametrize(("said", "times"), [
+    # a call names the hour bare; its summary writes the time (a blind probe of call and
+    # meeting summaries halted "Wednesday at 10 a.m." for "Wednesday at ten works")
+    ("Olivia: Wednesday at ten works.", {"10:00", "22:00"}),
+    ("Nadia: Fine, I'll look at it after two.", {"2:00", "14:00"}),
+    ("Let's meet at 5 tomorrow, then.", {"5:00", "17:00"}),
+    ("Lunch at 12.", {"12:00"}),
+    ("Marcus: van's booked 9 till 2, I'm picking it up.", {"9:00", "21:00", "2:00", "14:00"}),
+    ("Sophie: I can do 10 onwards.", {"10:00", "22:00"}),
+    ("Josh: around half 1 then probably.", {"1:30", "13:30"}),
+    ("Robert: Make it half 11, I've got the dentist.", {"11:30", "23:30"}),
+    ("Cut half 6 of them.", set()),
+    # a count, a rate, an amount: no hour
+    ("We sold it at 10 people a table.", set()),
+    ("Sales fell by 5 percent.", set()),
+    ("They finished 3 at a time.", set()),
+    ("Your A1c came back at 7.4.", set()),
+    ("It closed at 9,500.", set()),
+])
+def test_an_hour_said_bare_in_the_evidence_is_that_time(said: str, times: set[str]) -> None:
+    assert {k for k in term_keys(said) if ":" in k} == times
+
+
+def test_a_time_of_an_hour_said_bare_is_known_and_another_is_not() -> None:
+    evidence = term_keys("Hank: Maureen's out Tuesday. Let's do Wednesday. Olivia: Wednesday "
+                         "at ten works.")
+    assert all(known(t.key, evidence) for t in terms("Wednesday at 10 a.m.")
+               if t.key[:1].isdigit())
+    assert not all(known(t.key, evidence) for t in terms("Wednesday at 11 a.m.")
+                   if t.key[:1].isdigit())
 
 
 def test_twice_in_the_evidence_is_two() -> None:
@@ -257,10 +290,17 @@ def test_a_quantity_conflicts_where_the_evidence_gives_its_unit_other_figures(
 
 def test_a_function_word_after_a_number_is_no_unit() -> None:
     # "911 to report" and "January 1 to say" give no unit "to": 1 is no swap of 911.
-    from stream_guard.text.quantities import ANY_UNIT, quantities, quantity_conflict, quantity_index
+    from stream_guard.text.quantities import (
+        ANY_UNIT,
+        UNSCALED,
+        quantities,
+        quantity_conflict,
+        quantity_index,
+    )
 
     known = quantity_index("He called 911 to report the shooting. It took 20 minutes.")
-    assert known == {ANY_UNIT: frozenset({"911", "20"}), "minute": frozenset({"20"})}
+    assert known == {ANY_UNIT: frozenset({"911", "20"}), "minute": frozenset({"20"}),
+                     UNSCALED: frozenset({"911"})}
     assert not quantity_conflict("He called 911 on January 1 to say he shot his wife.", known)
     # "to" is no unit; the day is its month's figure, a date (canonical_dates)
     assert quantities("On January 1 to 3 of them") == {("0101", "@date")}
@@ -1406,3 +1446,119 @@ def test_a_long_decimal_rounds_to_the_evidences_figure_to_its_last_digit() -> No
     evidence = quantity_index("The constant is 1234567890.1234567890123456775 exactly.")
     assert _resolve_decimals("The constant is 1234567890.123456789012345678 here.", evidence) \
         == "The constant is 1234567890.1234567890123456775 here."
+
+
+CALL = ("Felix: So, Q3 marketing, we budgeted $180,000. We're tracking to spend about 196. "
+        "Grace: Okay, so paid search goes from 30 to 38. Karen: The band for this role is 48 to "
+        "55. Call 0800 014 2290 before 15:30 on 5 May. That deposit was five thousand.")
+
+
+@pytest.mark.parametrize(("window", "read"), [
+    # a summary writes back the thousands a call leaves unsaid (a blind probe of call and
+    # meeting summaries: 4 of its 6 false halts)
+    ("Spend is tracking at about $196,000 against a $180,000 budget.",
+     "Spend is tracking at about 196 against a $180,000 budget."),
+    ("Spend is tracking at $196K.", "Spend is tracking at 196."),
+    ("A £48,000–£55,000 band.", "A 48–55 band."),
+    ("It is 196 thousand dollars.", "It is 196."),
+    # once the window is at the call's scale, a sum worked out of its figures reads at it too
+    ("Paid search rose from $30,000 to $38,000, $8,000 more.",
+     "Paid search rose from 30 to 38, 8 more."),
+    # the evidence states the sum, or no figure of it unsaid: as written
+    ("The deposit was $5,000.", "The deposit was $5,000."),
+    ("The budget is $180K.", "The budget is $180K."),
+    ("Spend is tracking at $206,000.", "Spend is tracking at $206,000."),
+    # not money, or not a figure said bare: a time's, a phone number's, a date's
+    ("They hired 196,000 people.", "They hired 196,000 people."),
+    ("It cost $15,000.", "It cost $15,000."),
+    ("It cost $800,000.", "It cost $800,000."),
+    ("It cost $5,000,000.", "It cost $5,000,000."),
+])
+def test_a_sum_at_a_scale_the_call_left_unsaid_is_read_as_said(window: str, read: str) -> None:
+    from stream_guard.text.quantities import UNSCALED, quantity_index, read_unscaled
+
+    known = quantity_index(CALL)
+    assert known[UNSCALED] == {"196", "30", "38", "48", "55"}
+    assert read_unscaled(window, known) == read
+    if read == window:
+        assert read_unscaled(window, known) is window
+
+
+def test_evidence_that_says_no_figure_bare_reads_every_sum_as_written() -> None:
+    from stream_guard.text.quantities import UNSCALED, quantity_index, read_unscaled
+
+    known = quantity_index("The fee is $196. Delivery takes 3 days.")
+    assert UNSCALED not in known
+    window = "The fee is $196,000."
+    assert read_unscaled(window, known) is window
+    # a lone digit is no call's shorthand: "$2,000" is no "2" (a SummEdits edit passed so)
+    known = quantity_index("I picked 2 for you. Sign up today.")
+    assert UNSCALED not in known
+    window = "A minimum purchase of $2,000 applies."
+    assert read_unscaled(window, known) is window
+
+
+@pytest.mark.parametrize(("said", "figures"), [
+    # a roofer's quote said in pairs; the summary writes "£1,850", "£350", "£380" (a blind
+    # probe of call summaries)
+    ("I had it at eighteen fifty including the scaffold.", {"1850", "18.50"}),
+    ("That's another three fifty.", {"350", "3.50"}),
+    ("Twenty percent, so three eighty, and the rest when it's done.", {"380", "3.80"}),
+    # a run of more figures, a phone number, a decimal: no pair
+    ("The scores were 3 2 1.", set()),
+    ("Call 555 0142 now.", set()),
+    ("It read 3 50.5 on the gauge.", set()),
+])
+def test_a_sum_said_in_pairs_in_the_evidence_is_the_figure_it_is(said: str,
+                                                                 figures: set[str]) -> None:
+    keys = term_keys(said)
+    assert {k for k in keys if k in {"1850", "18.50", "350", "3.50", "380", "3.80",
+                                     "32", "3.2", "5550142", "350.5", "3.50.5"}} == figures
+
+
+@pytest.mark.parametrize(("said", "read"), [
+    # a code said digit by digit, a time in a pair, a sum in "grand" (a blind probe of call
+    # summaries: "error 809", "ticket INC44712", "2:30 pm", "$2,000")
+    ("Dana: it says, uh, error eight-oh-nine.", {"809"}),
+    ("Marcus: Ticket number is I-N-C, four-four-seven-one-two.", {"44712"}),
+    ("Dana: My cell ends six-six-oh-one.", {"6601"}),
+    ("Marcus: Let's say two-thirty? Dana: Two-thirty works.", {"2:30", "14:30"}),
+    ("Jeff: I've got like two grand left with Ally.", {"2000"}),
+    ("Rosa: Flat-leaf parsley, one case.", {"1"}),
+])
+def test_figures_said_aloud_in_the_evidence_are_read_as_written(said: str,
+                                                                 read: set[str]) -> None:
+    assert read <= term_keys(said)
+
+
+def test_one_of_a_unit_in_the_evidence_is_no_other_count_of_it() -> None:
+    from stream_guard.text.quantities import ANY_UNIT, quantity_conflict, quantity_index
+
+    known = quantity_index("Rosa: Romas, make it six cases. Flat-leaf parsley, one case.")
+    assert not quantity_conflict("Flat-leaf parsley: 1 case.", known)
+    assert quantity_conflict("Flat-leaf parsley: 2 cases.", known)
+    assert "1" not in known[ANY_UNIT]  # no 1 that every sum could be worked out with
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    # a word that goes on with the sentence names no unit of the figure before it, nor does
+    # a time's minutes take one (a blind probe's faithful call summaries were contradicted)
+    ("Anjali: They'll be ready after 2 today.", "His wife can collect them after 2 pm today."),
+    ("Gary: So it's sixteen fifty including the scaffold.",
+     "The repairs come to £1,650 including £400 of scaffolding."),
+    ("The room costs $120 plus tax.", "The room is $120 plus $15 tax."),
+])
+def test_a_word_that_goes_on_with_the_sentence_is_no_unit(evidence: str, window: str) -> None:
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
+
+    assert not quantity_conflict(window, quantity_index(evidence))
+
+
+def test_a_changed_figure_of_a_unit_is_still_contradicted() -> None:
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
+
+    known = quantity_index("Anjali: They'll be ready after 2 today. It takes 10 minutes.")
+    assert quantity_conflict("It takes 15 minutes.", known)
+    # a time's minutes keep the zone after them: another minute is a changed time
+    known = quantity_index("customer_comms: status page updated 02:31 UTC")
+    assert quantity_conflict("The status page was updated at 2:41 am UTC.", known)

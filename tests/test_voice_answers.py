@@ -11,12 +11,10 @@ streams to its end, and a changed time is a figure the evidence does not state.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import make_settings, running_server
-from tests.wsclient import open_ws, stream_text
+from tests.conftest import stream_on_detector
 
 pytestmark = pytest.mark.slow  # the shipped detector
 
@@ -28,13 +26,6 @@ VET = ["Appointment reminder: Biscuit is booked for Wednesday 21 January 2026 at
 BILL = ["BrightSpark Energy electricity bill. Total due: £368.96. Your Direct Debit of £115.00 "
         "will be taken on or after 28 February 2025."]
 
-
-async def _stream(tmp_path: Path, model_cache: Path, answer: str,
-                  context: list[Any]) -> list[dict[str, Any]]:
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
-                             verdict_deadline_ms=0)
-    async with running_server(settings) as server, open_ws(server.port) as ws:
-        return await stream_text(ws, "voice", answer, context=context, piece=4)
 
 
 @pytest.mark.parametrize(("context", "faithful", "wrong", "changed"), [
@@ -57,14 +48,14 @@ async def _stream(tmp_path: Path, model_cache: Path, answer: str,
 async def test_a_faithful_spoken_answer_streams_to_its_end_and_a_changed_time_is_unsupported(
         tmp_path: Path, model_cache: Path, context: list[str], faithful: str,
         wrong: str | None, changed: str | None) -> None:
-    frames = await _stream(tmp_path, model_cache, faithful, context)
+    frames = await stream_on_detector(tmp_path, model_cache, faithful, context, piece=4)
     verdicts = [f for f in frames if f["type"] == "verdict"]
     assert not [f for f in frames if f["type"] == "halt"]
     assert verdicts and all(f["label"] == "supported" for f in verdicts)
     assert frames[-1]["type"] == "done" and frames[-1]["halted"] is False
     if wrong is None or changed is None:
         return
-    frames = await _stream(tmp_path, model_cache, wrong, context)
+    frames = await stream_on_detector(tmp_path, model_cache, wrong, context, piece=4)
     at = wrong.index(changed)
     verdict = next(f for f in frames if f["type"] == "verdict" and f["start"] <= at < f["end"])
     # The time the evidence does not state marks its window; whether one window below the

@@ -78,6 +78,7 @@ from stream_guard.text.quantities import (
     drop_worked_out,
     merge_quantities,
     quantity_index,
+    read_unscaled,
     resolve_hedged_numbers,
 )
 from stream_guard.text.rows import RowIndex
@@ -449,10 +450,11 @@ class GroundingEngine:
             premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))
             # The signals read a rounded figure ("more than 60") as the one it rounds (62),
-            # and not a figure worked out of others the window writes ("€18 each, €36 in
-            # total"); the premise and the model see the window as written.
+            # a sum at the scale a call left unsaid ("$196,000" for "about 196") as said, and
+            # not a figure worked out of others the window writes ("€18 each, €36 in total");
+            # the premise and the model see the window as written.
             text = resolve_hedged_numbers(drop_worked_out(
-                job.text, quantities, job.previous,
+                read_unscaled(job.text, quantities), quantities, job.previous,
                 None if ev.rows is None else functools.partial(
                     ev.rows.derived, frozenset(t.key for t in window), job.text, job.previous)),
                 quantities)

@@ -500,8 +500,10 @@ def evidence_readings(canonical: str) -> str:
     """Evidence's canonical text (:func:`canonical_figures`) with the readings an answer may
     give of its times and dates: an afternoon hour on the 12-hour clock too ("15:45 3:45"),
     a date's day of the week after it ("21 September 2024 Saturday"), a currency's names
-    after an amount in its symbol ("£436.40 pound quid": an answer says "436.40 pounds"), and
-    of "twice" ("twice 2": "renewed twice" is an answer's "two renewals"). For its words only
+    after an amount in its symbol ("£436.40 pound quid": an answer says "436.40 pounds"), of
+    "twice" ("twice 2": "renewed twice" is an answer's "two renewals"), of an hour a
+    speaker names bare ("at 10 10:00 22:00 works") and of a sum said in pairs ("18 50 1850
+    18.50"). For its words only
     (:func:`~stream_guard.text.terms.term_keys`): as figures, the added ones would be read as
     a time's or a year's quantities."""
     if ":" in canonical:
@@ -517,7 +519,67 @@ def evidence_readings(canonical: str) -> str:
             f"{m.group()} {_CURRENCY_NAMES[m.group()[0]]}"))
     if "wice" in canonical:
         canonical = _rewrite(canonical, _TWICE, lambda m: f"{m.group()} 2")
+    if _BARE_HOUR_HINT.search(canonical):
+        canonical = _rewrite(canonical, _BARE_HOUR, _hour_readings)
+    if _SAID_IN_PAIRS_HINT.search(canonical):
+        canonical = _rewrite(canonical, _SAID_IN_PAIRS, _pair_readings)
+    if "grand" in canonical:
+        canonical = _rewrite(canonical, _GRAND, lambda m: (
+            f"{m.group()} {_digits_of(Decimal(m.group(1)) * 1000)}"))
+    if _DIGIT_BY_DIGIT_HINT.search(canonical):
+        canonical = _rewrite(canonical, _DIGIT_BY_DIGIT, lambda m: f"{m.group()} " + "".join(
+            _SAID_DIGITS.get(part, part) for part in re.split(r"[ \t-]+", m.group())))
     return canonical
+
+
+def _pair_readings(match: re.Match[str]) -> str:
+    first, second = match.group(1), match.group(2)
+    said = f"{match.group()} {first}{second} {first}.{second}"
+    if int(first) <= 12 and int(second) < 60:  # "two-thirty": 2:30, on either half of the day
+        said += f" {first}:{second} {int(first) + 12}:{second}"
+    return said
+
+
+# A sum said in pairs ("eighteen fifty", "three eighty", read "18 50", "3 80"): a summary
+# writes it as the figure it is, £1,850 or £3.80 (which, the call's scale says); a time too
+# ("two-thirty works": 2:30 pm). "Two grand" is 2,000.
+_GRAND = re.compile(r"(?<![\w.,])(\d{1,3}(?:\.\d+)?)[ \t]+grand\b")
+# A number said digit by digit, as a ticket, a phone number or an error code is ("error
+# eight-oh-nine", "four-four-seven-one-two", read "8-oh-9", "4 4 7 one 2"): the summary writes
+# the code, 809, INC44712.
+_SAID_DIGIT = r"(?:\d|oh|one|zero)"
+_DIGIT_BY_DIGIT = re.compile(rf"(?<![\w.,-]){_SAID_DIGIT}(?:[ \t-]+{_SAID_DIGIT}){{2,}}"
+                             r"(?![\w-]|[.,]\d)")
+_DIGIT_BY_DIGIT_HINT = re.compile(r"\d[ \t-]+(?:\d|oh|one|zero)[ \t-]|-oh-|\boh[ \t-]\d")
+_SAID_DIGITS = {"oh": "0", "one": "1", "zero": "0"}
+_SAID_IN_PAIRS = re.compile(r"(?<![\w.,:/$£€¥-])(?<!\d )([1-9]\d?) ([1-9]\d)"
+                            r"(?![\w:/%-]|[.,]\d|[ \t]\d)")
+_SAID_IN_PAIRS_HINT = re.compile(r"\d \d")
+
+
+# An hour a speaker names bare ("Wednesday at ten works", "I'll look at it after two", "I'm in
+# from 9", "booked 9 till 2", "10 onwards", "around half 1"): a summary of the call writes it as
+# the time it is ("10 a.m.", "2 p.m.", "1:30 pm"), on either half of the clock. Only after a
+# word that places it in time, or before one that goes on with a time, and then before the end
+# of its clause or a word that goes on with it ("at 10 people" is no time, nor "at 7.4");
+# "half 11" (British: half past) is a time wherever it stands, but before "of".
+_HOUR_GOES_ON = (r"(?=[ \t]*(?:[.,;!?)\n]|$)|[ \t]+(?:on|then|tomorrow|today|tonight|works?|is"
+                 r"|or|and|so|sharp|ok|okay|latest|onwards|ish|till|until|tho|though|if)\b)")
+_BARE_HOUR = re.compile(
+    r"\b(?:(?:at|after|before|by|till|until|til|around|from|about|like)[ \t]+(half[ \t]+)?"
+    r"(1[0-2]|[1-9])(?![.,:]\d)" + _HOUR_GOES_ON
+    + r"|(half[ \t]+)?(1[0-2]|[1-9])(?=[ \t]+(?:till|until|onwards|sharp|ish)\b|-ish\b)"
+    r"|(half[ \t]+)(1[0-2]|[1-9])(?![.,:]\d|\d|[ \t]+of\b))")
+_BARE_HOUR_HINT = re.compile(r"\b(?i:at|after|before|by|till|until|til|around|from|about|like"
+                             r"|half) \d|\d(?: till| until| onwards| sharp| ish|-ish)\b")
+
+
+def _hour_readings(match: re.Match[str]) -> str:
+    half, hour_text = next((match.group(g), match.group(g + 1)) for g in (1, 3, 5)
+                           if match.group(g + 1))
+    hour, minutes = int(hour_text), "30" if half else "00"
+    return (f"{match.group()} {hour}:{minutes}"
+            + (f" {hour + 12}:{minutes}" if hour < 12 else ""))
 
 
 _TWICE = re.compile(r"\btwice\b")

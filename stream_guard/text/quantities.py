@@ -166,8 +166,13 @@ def _unit(word: str) -> str:
 
 # Nor is "pm" (nor "am", a stopword): times of day are written in too many ways ("noon",
 # "18:00", "6 p.m.") to be compared as amounts of a unit; nor a CJK counter or clock hour
-# (text.cjk).
-_NOT_UNITS = (STOPWORDS - {"per"}) | {"pm"} | CJK_NOT_UNITS
+# (text.cjk); nor a word that goes on with the sentence, not with the figure: a call's "ready
+# after 2 today" counts no "today"s, and its "sixteen fifty including the scaffold" no
+# "including"s (their summaries' "2 pm today" and "£1,650 including £400" were contradicted).
+_NOT_UNITS = (STOPWORDS - {"per"}) | {"pm"} | CJK_NOT_UNITS | {
+    "today", "tomorrow", "tonight", "yesterday", "later", "ago", "including", "excluding",
+    "plus", "apiece", "total", "altogether", "overall", "instead", "respectively",
+    "approximately", "roughly", "exactly", "sharp", "onwards", "ish"}
 
 
 def quantity_index(text: str) -> dict[str, frozenset[str]]:
@@ -182,11 +187,21 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
             by_unit.setdefault(unit, set()).add(number)
     for number in _metres_by_length(text):  # "12 m long" is 12 metres
         by_unit.setdefault("metre", set()).add(number)
+    if "one" in canonical:
+        # "one case" is 1 of its unit, as "6 cases" is 6 of it: an answer's "1 case" is none
+        # of the 6 (the number word "one" stays a word, mostly a pronoun, so it is read here,
+        # for its unit alone: as a figure of any unit it would be a 1 every sum is worked out
+        # with)
+        for match in _ONE_OF_A_UNIT.finditer(canonical):
+            if (unit := _unit(match.group(1))) != ANY_UNIT:
+                by_unit.setdefault(unit, set()).add("1")
     if len(by_unit.get("%", ())) > 1 and (points := _point_changes(canonical)):
         by_unit[POINT_CHANGES] = points
     by_unit.update(_year_spans(text))
     if bounds := _limits(canonical):
         by_unit[BOUNDS] = bounds
+    if unscaled := _unscaled(canonical):
+        by_unit[UNSCALED] = unscaled
     for direction, figures in changes(text).items():  # which way the figures it moves went
         by_unit[direction] = set(figures)
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
@@ -273,6 +288,75 @@ def _drop_year_spans(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
 
     out = _rewrite(spelled, _YEARS, dropped)
     return text if out is spelled else out
+
+
+_ONE_OF_A_UNIT = re.compile(r"\b[Oo]ne[ \t]+([^\W\d_][\w-]*)")
+
+
+# The key of a quantity index under which it keeps the small figures the evidence says with no
+# unit, scale or currency ("we're tracking to spend about 196", "list it at 525", "the band is
+# 48 to 55"): people talking money leave off the thousands that everyone in the room knows, and
+# a summary of the call writes them back ("$196,000", "a £48,000-£55,000 band"); see
+# :func:`read_unscaled`. Whole numbers of up to three digits and one decimal ("2.5" said for
+# $2.5 million), not a time's, a phone number's or a date's; from 10, or with its decimal: a
+# lone digit is too common a figure ("2 products") to stand for the "$2,000" a summary writes.
+UNSCALED = "@unscaled"
+_UNSCALED_FIGURE = re.compile(r"[1-9]\d{1,2}(?:\.\d)?|[1-9]\.\d")
+_NOT_UNSCALED_BEFORE = frozenset("$£€¥:.,/#+-")
+
+
+def _unscaled(canonical: str) -> set[str]:
+    """The figures of a :func:`_quantity_text` with no word of a unit after them and no
+    currency or other figure around them (:data:`UNSCALED`)."""
+    found = set()
+    for match in _NUMBER_AND_UNIT.finditer(canonical):
+        number, word = match.group(1), match.group(2) or ""
+        if ((word and (_unit(word) != ANY_UNIT or (word[:1].isupper()
+                      and word.lower() in _MONTH_NUMBER)))
+                or not _UNSCALED_FIGURE.fullmatch(number)
+                or (canonical[match.start() - 1:match.start()] in _NOT_UNSCALED_BEFORE
+                and match.start() > 0)
+                or canonical[match.end(1):match.end(1) + 1] in {":", "/", "-"}):
+            continue
+        found.add(number)
+    return found
+
+
+# A sum of money written with its scale, in a window: "$196,000", "£48K", "€2.5 million", "196
+# thousand dollars". Groups: the currency symbol, the figure, the scale, the currency word.
+_SCALED_MONEY = re.compile(
+    r"(?<![\w.,])([$£€¥])?[ \t]?([1-9]\d{0,2}(?:\.\d)?)(,000(?![,.]?\d)|[ \t]?(?:[kK]|[mM]n?"
+    r"|thousand|million)\b)(?:[ \t]+(dollars?|pounds?|euros?|bucks|quid))?")
+
+
+def read_unscaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
+    """``text`` (a window) with the sums of money it writes at a scale the evidence leaves
+    unsaid written as the evidence says them: "$196,000" as "196" where a call says "we're
+    tracking to spend about 196" and states no 196,000 (:data:`UNSCALED`). Once one sum reads
+    so, the window's other scaled sums that the evidence does not state are read at the call's
+    scale too, so that one worked out of the call's figures ("raising it from $30,000 to
+    $38,000, $8,000 more") is read as such (:func:`drop_worked_out`). Only money: a count
+    ("4,000 users") is no figure a speaker shortens. Unchanged (the same object) when none."""
+    unscaled = evidence.get(UNSCALED)
+    if not unscaled or not has_digit(text):
+        return text
+    stated = evidence[ANY_UNIT]
+    sums = [m for m in _SCALED_MONEY.finditer(text) if m.group(1) or m.group(4)]
+    said = [m for m in sums if _scaled_sum(m) not in stated]
+    if not any(m.group(2) in unscaled for m in said):
+        return text
+    out, end = [], 0
+    for m in said:
+        out.append(text[end:m.start()] + m.group(2))
+        end = m.end()
+    return "".join(out) + text[end:]
+
+
+def _scaled_sum(match: re.Match[str]) -> str:
+    """The sum a :data:`_SCALED_MONEY` match writes, as the index keeps it ("196000")."""
+    scale = match.group(3).strip().lower()
+    exponent = 6 if scale[:1] == "m" else 3
+    return plain_number(str(Decimal(match.group(2)).scaleb(exponent).normalize().quantize(1)))
 
 
 # The key of a quantity index under which it keeps the upper limits the evidence sets ("store

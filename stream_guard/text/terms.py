@@ -212,6 +212,8 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[A
                 keys[token] = key
         if key == _ONE_KEY:
             after_one = True
+            if not weighted and token.lower() == "one":
+                out.append("1")  # the evidence's "one case" is an answer's "1 case"
             continue
         if key == _DAY_KEY:
             if month is None:
