@@ -292,15 +292,13 @@ def test_a_function_word_after_a_number_is_no_unit() -> None:
     # "911 to report" and "January 1 to say" give no unit "to": 1 is no swap of 911.
     from stream_guard.text.quantities import (
         ANY_UNIT,
-        UNSCALED,
         quantities,
         quantity_conflict,
         quantity_index,
     )
 
     known = quantity_index("He called 911 to report the shooting. It took 20 minutes.")
-    assert known == {ANY_UNIT: frozenset({"911", "20"}), "minute": frozenset({"20"}),
-                     UNSCALED: frozenset({"911"})}
+    assert known == {ANY_UNIT: frozenset({"911", "20"}), "minute": frozenset({"20"})}
     assert not quantity_conflict("He called 911 on January 1 to say he shot his wife.", known)
     # "to" is no unit; the day is its month's figure, a date (canonical_dates)
     assert quantities("On January 1 to 3 of them") == {("0101", "@date")}
@@ -1448,9 +1446,10 @@ def test_a_long_decimal_rounds_to_the_evidences_figure_to_its_last_digit() -> No
         == "The constant is 1234567890.1234567890123456775 here."
 
 
-CALL = ("Felix: So, Q3 marketing, we budgeted $180,000. We're tracking to spend about 196. "
-        "Grace: Okay, so paid search goes from 30 to 38. Karen: The band for this role is 48 to "
-        "55. Call 0800 014 2290 before 15:30 on 5 May. That deposit was five thousand.")
+CALL = ("Felix: So, Q3 marketing, we budgeted $180,000.\nGrace: And where are we now?\n"
+        "Felix: We're tracking to spend about 196.\nGrace: Okay, so paid search goes from 30 to "
+        "38.\nKaren: The band for this role is 48 to 55.\nFelix: Call 0800 014 2290 before "
+        "15:30 on 5 May.\nKaren: That deposit was five thousand. The licence is $45 a seat.")
 
 
 @pytest.mark.parametrize(("window", "read"), [
@@ -1473,6 +1472,10 @@ CALL = ("Felix: So, Q3 marketing, we budgeted $180,000. We're tracking to spend 
     ("It cost $15,000.", "It cost $15,000."),
     ("It cost $800,000.", "It cost $800,000."),
     ("It cost $5,000,000.", "It cost $5,000,000."),
+    # only thousands, and not a figure the call states in another sense (a review)
+    ("Spend is tracking at $196 million.", "Spend is tracking at $196 million."),
+    ("Spend is at $196,000 and the licence is $45,000 a seat.",
+     "Spend is at 196 and the licence is $45,000 a seat."),
 ])
 def test_a_sum_at_a_scale_the_call_left_unsaid_is_read_as_said(window: str, read: str) -> None:
     from stream_guard.text.quantities import UNSCALED, quantity_index, read_unscaled
@@ -1492,8 +1495,14 @@ def test_evidence_that_says_no_figure_bare_reads_every_sum_as_written() -> None:
     window = "The fee is $196,000."
     assert read_unscaled(window, known) is window
     # a lone digit is no call's shorthand: "$2,000" is no "2" (a SummEdits edit passed so)
-    known = quantity_index("I picked 2 for you. Sign up today.")
+    known = quantity_index("Ann: I picked 2 for you.\nBo: Thanks.\nAnn: Sign up today.\n"
+                           "Bo: Will do.")
     assert UNSCALED not in known
+    # nor is a written text's bare figure ("page 45", "aged 45"): only speakers' turns
+    known = quantity_index("See page 45 of the report. Hours: 9-5. Price: $3 million. Ages: 45.")
+    assert UNSCALED not in known
+    window = "The deal was worth $45,000."
+    assert read_unscaled(window, known) is window
     window = "A minimum purchase of $2,000 applies."
     assert read_unscaled(window, known) is window
 
@@ -1525,10 +1534,32 @@ def test_a_sum_said_in_pairs_in_the_evidence_is_the_figure_it_is(said: str,
     ("Marcus: Let's say two-thirty? Dana: Two-thirty works.", {"2:30", "14:30"}),
     ("Jeff: I've got like two grand left with Ally.", {"2000"}),
     ("Rosa: Flat-leaf parsley, one case.", {"1"}),
+    # an hour with its half of the day, and no count in "no one" (a review)
+    ("Dinner at 7 tonight.", {"19:00"}),
+    ("Let's meet at 10 tomorrow morning.", {"10:00"}),
 ])
 def test_figures_said_aloud_in_the_evidence_are_read_as_written(said: str,
                                                                  read: set[str]) -> None:
     assert read <= term_keys(said)
+
+
+@pytest.mark.parametrize("written", [
+    "No one was injured in the fire.", "One of them left.",  # "one" counting nothing
+    "Item Qty Price\nWidget 3 45\nGadget 2 99",  # a table's digits are no pair said aloud
+    "Federer won 20 grand slam titles.",
+    "Dinner at 7 tonight.",  # no 7 am
+])
+def test_text_that_says_no_such_figure_gives_no_reading(written: str) -> None:
+    assert not {"1", "3.45", "345", "2.99", "20000", "7:00"} & term_keys(written)
+
+
+def test_a_code_said_digit_by_digit_is_read_in_runs_of_bounded_length() -> None:
+    # unbounded, a long run of "1- 1- ..." was rescanned from every start: quadratic (a
+    # review: 48 KB took 20 s); bounded, each start reads at most 16 digits
+    from stream_guard.text.figures import _DIGIT_BY_DIGIT
+
+    runs = [m.group() for m in _DIGIT_BY_DIGIT.finditer("1 " * 100)]
+    assert runs and max(len(r.split()) for r in runs) <= 16
 
 
 def test_one_of_a_unit_in_the_evidence_is_no_other_count_of_it() -> None:

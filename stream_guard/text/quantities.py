@@ -200,7 +200,7 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     by_unit.update(_year_spans(text))
     if bounds := _limits(canonical):
         by_unit[BOUNDS] = bounds
-    if unscaled := _unscaled(canonical):
+    if _is_conversation(text) and (unscaled := _unscaled(canonical)):
         by_unit[UNSCALED] = unscaled
     for direction, figures in changes(text).items():  # which way the figures it moves went
         by_unit[direction] = set(figures)
@@ -298,10 +298,27 @@ _ONE_OF_A_UNIT = re.compile(r"\b[Oo]ne[ \t]+([^\W\d_][\w-]*)")
 # 48 to 55"): people talking money leave off the thousands that everyone in the room knows, and
 # a summary of the call writes them back ("$196,000", "a £48,000-£55,000 band"); see
 # :func:`read_unscaled`. Whole numbers of up to three digits and one decimal ("2.5" said for
-# $2.5 million), not a time's, a phone number's or a date's; from 10, or with its decimal: a
-# lone digit is too common a figure ("2 products") to stand for the "$2,000" a summary writes.
+# "19.5" said for $19,500), not a time's, a phone number's or a date's; from 10: a lone digit
+# is too common a figure ("2 products") to stand for the "$2,000" a summary writes. Only in a
+# conversation (speakers taking turns): a written text's bare figures are a page's, an age's,
+# a version's, and "$45,000" for its "page 45" is a changed figure (a review).
 UNSCALED = "@unscaled"
-_UNSCALED_FIGURE = re.compile(r"[1-9]\d{1,2}(?:\.\d)?|[1-9]\.\d")
+_UNSCALED_FIGURE = re.compile(r"[1-9]\d{1,2}(?:\.\d)?")
+# A speaker's turn: "Felix: ...", "Dr. Okafor: ...", "[14:02] Callum (FitHub Support): ...".
+_TURN = re.compile(r"^[ \t]*(?:\[[^\]\n]{1,20}\][ \t]*)?([A-Z][\w.'’ -]{0,30}?)"
+                   r"(?:[ \t]*\([^)\n]{1,40}\))?:[ \t]", re.MULTILINE)
+
+
+def _is_conversation(text: str) -> bool:
+    """Whether ``text`` is speakers taking turns: two labels that each open two lines or more
+    (a form's "Hours:" and "Price:" open one each)."""
+    if text.count(":") < 4:
+        return False
+    counts: dict[str, int] = {}
+    for label in _TURN.findall(text):
+        counts[label] = counts.get(label, 0) + 1
+    return sum(1 for n in counts.values() if n >= 2) >= 2
+
 _NOT_UNSCALED_BEFORE = frozenset("$£€¥:.,/#+-")
 
 
@@ -322,11 +339,12 @@ def _unscaled(canonical: str) -> set[str]:
     return found
 
 
-# A sum of money written with its scale, in a window: "$196,000", "£48K", "€2.5 million", "196
-# thousand dollars". Groups: the currency symbol, the figure, the scale, the currency word.
+# A sum of money written in thousands, in a window: "$196,000", "£48K", "196 thousand
+# dollars" (the scale calls leave unsaid: "$196 million" for "about 196" is another figure).
+# Groups: the currency symbol, the figure, the scale, the currency word.
 _SCALED_MONEY = re.compile(
-    r"(?<![\w.,])([$£€¥])?[ \t]?([1-9]\d{0,2}(?:\.\d)?)(,000(?![,.]?\d)|[ \t]?(?:[kK]|[mM]n?"
-    r"|thousand|million)\b)(?:[ \t]+(dollars?|pounds?|euros?|bucks|quid))?")
+    r"(?<![\w.,])([$£€¥])?[ \t]?([1-9]\d{0,2}(?:\.\d)?)(,000(?![,.]?\d)|[ \t]?(?:[kK]"
+    r"|thousand)\b)(?:[ \t]+(dollars?|pounds?|euros?|bucks|quid))?")
 
 
 def read_unscaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
@@ -335,14 +353,17 @@ def read_unscaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     tracking to spend about 196" and states no 196,000 (:data:`UNSCALED`). Once one sum reads
     so, the window's other scaled sums that the evidence does not state are read at the call's
     scale too, so that one worked out of the call's figures ("raising it from $30,000 to
-    $38,000, $8,000 more") is read as such (:func:`drop_worked_out`). Only money: a count
-    ("4,000 users") is no figure a speaker shortens. Unchanged (the same object) when none."""
+    $38,000, $8,000 more") is read as such (:func:`drop_worked_out`); not one whose figure
+    the evidence states in another sense ("$45 a seat" is no $45,000). Only money, and only
+    thousands: a count ("4,000 users") is no figure a speaker shortens. Unchanged (the same
+    object) when none."""
     unscaled = evidence.get(UNSCALED)
     if not unscaled or not has_digit(text):
         return text
     stated = evidence[ANY_UNIT]
     sums = [m for m in _SCALED_MONEY.finditer(text) if m.group(1) or m.group(4)]
-    said = [m for m in sums if _scaled_sum(m) not in stated]
+    said = [m for m in sums if _scaled_sum(m) not in stated
+            and (m.group(2) in unscaled or m.group(2) not in stated)]
     if not any(m.group(2) in unscaled for m in said):
         return text
     out, end = [], 0
@@ -354,9 +375,7 @@ def read_unscaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
 
 def _scaled_sum(match: re.Match[str]) -> str:
     """The sum a :data:`_SCALED_MONEY` match writes, as the index keeps it ("196000")."""
-    scale = match.group(3).strip().lower()
-    exponent = 6 if scale[:1] == "m" else 3
-    return plain_number(str(Decimal(match.group(2)).scaleb(exponent).normalize().quantize(1)))
+    return plain_number(str(Decimal(match.group(2)).scaleb(3).normalize().quantize(1)))
 
 
 # The key of a quantity index under which it keeps the upper limits the evidence sets ("store

@@ -164,7 +164,8 @@ def term_keys(text: str) -> frozenset[str]:
                    spelled_out=False, weighted=False, cjk=cjk)
     if found is None:
         found = _terms(evidence_readings(canonical_figures(spell_out_numbers(text),
-                                                           both_readings=True)),
+                                                           both_readings=True),
+                                         spelled_out=True),
                        spelled_out=True, weighted=False, cjk=cjk) or []
     return frozenset(found)
 
@@ -183,6 +184,10 @@ def _term(key: str, weight: float, table: dict[str, Term]) -> Term:
     return term
 
 
+# Words before "one" that make it no count: "no one", "each one", "any one", "every one".
+_NOT_A_COUNT_BEFORE = frozenset({"no", "each", "any", "every", "which", "this", "that"})
+
+
 def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[Any] | None:
     """The terms (``weighted``) or just their keys, or None (before spelling out) where the text
     writes a number in words: most text does not, and finding that out here costs a comparison
@@ -192,7 +197,7 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[A
     out: list[Any] = []
     keys = _KEYS
     numbers, names, words = _TERMS
-    after_one = False
+    after_one = one_counts = False
     month: bool | None = None  # whether the text names a month: read once, when asked
     for i, match in enumerate((_CJK_TOKEN if cjk else _TOKEN).finditer(text)):
         token = match.group()
@@ -212,9 +217,15 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[A
                 keys[token] = key
         if key == _ONE_KEY:
             after_one = True
-            if not weighted and token.lower() == "one":
-                out.append("1")  # the evidence's "one case" is an answer's "1 case"
+            # the evidence's "one case" is an answer's "1 case"; not "no one", "one of"
+            one_counts = not weighted and token.lower() == "one" and text[
+                max(0, match.start() - 5):match.start()].lower().rstrip().rpartition(" ")[2] \
+                not in _NOT_A_COUNT_BEFORE
             continue
+        if one_counts:
+            one_counts = False
+            if key and key not in STOPWORDS and token[0].isalpha():
+                out.append("1")
         if key == _DAY_KEY:
             if month is None:
                 month = has_month(text)
