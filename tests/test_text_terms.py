@@ -1476,6 +1476,9 @@ CALL = ("Felix: So, Q3 marketing, we budgeted $180,000.\nGrace: And where are we
     ("Spend is tracking at $196 million.", "Spend is tracking at $196 million."),
     ("Spend is at $196,000 and the licence is $45,000 a seat.",
      "Spend is at 196 and the licence is $45,000 a seat."),
+    # a sum worked out at the call's scale reads at it too, though its figure is stated
+    ("Spend is at $196,000, $16,000 over the $180,000 budget.",
+     "Spend is at 196, 16 over the $180,000 budget."),
 ])
 def test_a_sum_at_a_scale_the_call_left_unsaid_is_read_as_said(window: str, read: str) -> None:
     from stream_guard.text.quantities import UNSCALED, quantity_index, read_unscaled

@@ -200,8 +200,12 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     by_unit.update(_year_spans(text))
     if bounds := _limits(canonical):
         by_unit[BOUNDS] = bounds
-    if _is_conversation(text) and (unscaled := _unscaled(canonical)):
-        by_unit[UNSCALED] = unscaled
+    if _is_conversation(text):
+        unscaled, money = _unscaled(canonical)
+        if unscaled:
+            by_unit[UNSCALED] = unscaled
+        if money:
+            by_unit[UNSCALED_MONEY] = money
     for direction, figures in changes(text).items():  # which way the figures it moves went
         by_unit[direction] = set(figures)
     return {unit: frozenset(numbers) for unit, numbers in by_unit.items()}
@@ -303,6 +307,8 @@ _ONE_OF_A_UNIT = re.compile(r"\b[Oo]ne[ \t]+([^\W\d_][\w-]*)")
 # conversation (speakers taking turns): a written text's bare figures are a page's, an age's,
 # a version's, and "$45,000" for its "page 45" is a changed figure (a review).
 UNSCALED = "@unscaled"
+# ... and the small sums it says with their currency ("$45 a seat"): no $45,000 it left unsaid.
+UNSCALED_MONEY = "@unscaled-money"
 _UNSCALED_FIGURE = re.compile(r"[1-9]\d{1,2}(?:\.\d)?")
 # A speaker's turn: "Felix: ...", "Dr. Okafor: ...", "[14:02] Callum (FitHub Support): ...".
 _TURN = re.compile(r"^[ \t]*(?:\[[^\]\n]{1,20}\][ \t]*)?([A-Z][\w.'’ -]{0,30}?)"
@@ -322,12 +328,16 @@ def _is_conversation(text: str) -> bool:
 _NOT_UNSCALED_BEFORE = frozenset("$£€¥:.,/#+-")
 
 
-def _unscaled(canonical: str) -> set[str]:
+def _unscaled(canonical: str) -> tuple[set[str], set[str]]:
     """The figures of a :func:`_quantity_text` with no word of a unit after them and no
-    currency or other figure around them (:data:`UNSCALED`)."""
-    found = set()
+    currency or other figure around them (:data:`UNSCALED`), and those of its size it gives a
+    currency (:data:`UNSCALED_MONEY`)."""
+    found, money = set(), set()
     for match in _NUMBER_AND_UNIT.finditer(canonical):
         number, word = match.group(1), match.group(2) or ""
+        if (canonical[match.start() - 1:match.start()] in _CURRENCY
+                and _UNSCALED_FIGURE.fullmatch(number)):
+            money.add(number)
         if ((word and (_unit(word) != ANY_UNIT or (word[:1].isupper()
                       and word.lower() in _MONTH_NUMBER)))
                 or not _UNSCALED_FIGURE.fullmatch(number)
@@ -336,7 +346,7 @@ def _unscaled(canonical: str) -> set[str]:
                 or canonical[match.end(1):match.end(1) + 1] in {":", "/", "-"}):
             continue
         found.add(number)
-    return found
+    return found, money
 
 
 # A sum of money written in thousands, in a window: "$196,000", "£48K", "196 thousand
@@ -363,7 +373,7 @@ def read_unscaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     stated = evidence[ANY_UNIT]
     sums = [m for m in _SCALED_MONEY.finditer(text) if m.group(1) or m.group(4)]
     said = [m for m in sums if _scaled_sum(m) not in stated
-            and (m.group(2) in unscaled or m.group(2) not in stated)]
+            and m.group(2) not in evidence.get(UNSCALED_MONEY, ())]
     if not any(m.group(2) in unscaled for m in said):
         return text
     out, end = [], 0
