@@ -600,7 +600,7 @@ def _hour_readings(match: re.Match[str]) -> str:
                            if match.group(g + 1))
     hour, minutes = int(hour_text), "30" if half else "00"
     part = _DAY_PART_AFTER.match(match.string, match.end())
-    said = f"{match.group()}"
+    said = match.group()
     if hour == 12 or part is None or part.group(1) == "morning":
         said += f" {hour}:{minutes}"
     if hour < 12 and (part is None or part.group(1) != "morning"):

@@ -301,8 +301,8 @@ _ONE_OF_A_UNIT = re.compile(r"\b[Oo]ne[ \t]+([^\W\d_][\w-]*)")
 # unit, scale or currency ("we're tracking to spend about 196", "list it at 525", "the band is
 # 48 to 55"): people talking money leave off the thousands that everyone in the room knows, and
 # a summary of the call writes them back ("$196,000", "a £48,000-£55,000 band"); see
-# :func:`read_unscaled`. Whole numbers of up to three digits and one decimal ("2.5" said for
-# "19.5" said for $19,500), not a time's, a phone number's or a date's; from 10: a lone digit
+# :func:`read_unscaled`. Whole numbers of up to three digits, with one decimal at most ("19.5"
+# said for $19,500), not a time's, a phone number's or a date's; from 10: a lone digit
 # is too common a figure ("2 products") to stand for the "$2,000" a summary writes. Only in a
 # conversation (speakers taking turns): a written text's bare figures are a page's, an age's,
 # a version's, and "$45,000" for its "page 45" is a changed figure (a review).
@@ -325,7 +325,8 @@ def _is_conversation(text: str) -> bool:
         counts[label] = counts.get(label, 0) + 1
     return sum(1 for n in counts.values() if n >= 2) >= 2
 
-_NOT_UNSCALED_BEFORE = frozenset("$£€¥:.,/#+-")
+
+_NOT_UNSCALED_BEFORE = _CURRENCY | frozenset(":.,/#+-")
 
 
 def _unscaled(canonical: str) -> tuple[set[str], set[str]]:
@@ -335,17 +336,16 @@ def _unscaled(canonical: str) -> tuple[set[str], set[str]]:
     found, money = set(), set()
     for match in _NUMBER_AND_UNIT.finditer(canonical):
         number, word = match.group(1), match.group(2) or ""
-        if (canonical[match.start() - 1:match.start()] in _CURRENCY
-                and _UNSCALED_FIGURE.fullmatch(number)):
-            money.add(number)
-        if ((word and (_unit(word) != ANY_UNIT or (word[:1].isupper()
-                      and word.lower() in _MONTH_NUMBER)))
-                or not _UNSCALED_FIGURE.fullmatch(number)
-                or (canonical[match.start() - 1:match.start()] in _NOT_UNSCALED_BEFORE
-                and match.start() > 0)
-                or canonical[match.end(1):match.end(1) + 1] in {":", "/", "-"}):
+        if not _UNSCALED_FIGURE.fullmatch(number):
             continue
-        found.add(number)
+        before = canonical[match.start() - 1:match.start()]  # "" at the start
+        if before in _CURRENCY:
+            money.add(number)
+        elif not (before in _NOT_UNSCALED_BEFORE
+                  or canonical[match.end(1):match.end(1) + 1] in {":", "/", "-"}
+                  or (word and (_unit(word) != ANY_UNIT
+                                or (word[:1].isupper() and word.lower() in _MONTH_NUMBER)))):
+            found.add(number)
     return found, money
 
 
@@ -370,10 +370,10 @@ def read_unscaled(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     unscaled = evidence.get(UNSCALED)
     if not unscaled or not has_digit(text):
         return text
-    stated = evidence[ANY_UNIT]
+    stated, with_currency = evidence[ANY_UNIT], evidence.get(UNSCALED_MONEY, frozenset())
     sums = [m for m in _SCALED_MONEY.finditer(text) if m.group(1) or m.group(4)]
-    said = [m for m in sums if _scaled_sum(m) not in stated
-            and m.group(2) not in evidence.get(UNSCALED_MONEY, ())]
+    said = [m for m in sums
+            if _scaled_sum(m) not in stated and m.group(2) not in with_currency]
     if not any(m.group(2) in unscaled for m in said):
         return text
     out, end = [], 0
