@@ -297,7 +297,7 @@ def test_in_process_run_reports_halts_on_planted_hallucinations(
     assert overall["n_onset_halts"] == 4 and overall["halt_delay_chars_median"] > 0
 
     assert report["settings"]["tier"] == "lexical"
-    assert report["settings"]["api_keys"]["tenants"] == ["eval"]  # generated, and redacted
+    assert report["settings"]["api_keys"]["tenants"] == ["default"]  # generated, redacted
     assert report["server"]["mode"] == "in-process"
     assert report["throughput"]["records_per_s"] > 0 and report["throughput"]["windows_per_s"] > 0
     assert report["selection"]["records_read"] == 9
@@ -308,6 +308,37 @@ def test_in_process_run_reports_halts_on_planted_hallucinations(
     assert set(halted) == {"h0", "h1", "h2", "h3"}
     assert all(h["halt_at"] == h["onset"] for h in halted.values())
     assert "overall" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_records_are_checked_against_a_collection_instead_of_their_own_context(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
+    """``--collection``: every stream names the collection and sends no context, so the run
+    measures retrieval too. The records' contexts here support nothing: streamed inline,
+    every supported record would halt."""
+    from stream_guard.cli import main as cli
+
+    data_dir = tmp_path / "data"
+    for name, value in (("TIER", "lexical"), ("EMBEDDER", "minilm"),
+                        ("DATA_DIR", str(data_dir)), ("CACHE_DIR", str(model_cache))):
+        monkeypatch.setenv(f"STREAM_GUARD_{name}", value)
+    facts = tmp_path / "facts.jsonl"
+    facts.write_text("".join(json.dumps({"id": f"fact-{i}", "text": context}) + "\n"
+                             for i, (context, _, _) in enumerate(FACTS)))
+    assert cli(["index", "add", "--collection", "facts", "--no-progress", str(facts)]) == 0
+    records = tmp_path / "records.jsonl"
+    records.write_text("".join(json.dumps({**r, "context": "Nothing to do with it."}) + "\n"
+                               for r in _planted_records()))
+    out = tmp_path / "report.json"
+    assert main([str(records), "--collection", "facts", "--report", str(out)]) == 0
+    report = orjson.loads(out.read_bytes())
+    overall = report["overall"]
+    assert (overall["tp"], overall["fp"], overall["tn"], overall["fn"]) == (4, 0, 4, 0)
+    assert report["replay"]["collection"] == "facts"
+    # another tenant's collection: every stream is refused, and the run says it measured nothing
+    assert main([str(records), "--collection", "facts", "--tenant", "someone-else"]) == 1
+    # --tenant names the in-process server's tenant; without --collection it means nothing
+    assert main([str(records), "--tenant", "someone-else"]) == 2
 
 
 async def test_remote_replay_keeps_to_limits_and_paces(
@@ -482,7 +513,8 @@ async def test_the_in_process_server_turns_off_every_guard_of_a_live_servers_tim
     a high --concurrency could get `overloaded` starts."""
     from stream_guard.eval.local import local_server
 
-    async with local_server(settings_factory(tier="lexical"), connections=4) as local:
+    async with local_server(settings_factory(tier="lexical"), connections=4,
+                            tenant="eval") as local:
         s = local.settings
         assert s.verdict_deadline_ms == 0.0 and s.overload_lag_ms == 0.0
         assert s.overload_queue == 1_000_000 and s.rate_per_s >= 1e9

@@ -10,7 +10,7 @@ import pytest
 from websockets.datastructures import Headers
 
 from stream_guard.guard.auth import (
-    DEV_TENANT,
+    DEFAULT_TENANT,
     KeyRing,
     Principal,
     Refusal,
@@ -71,7 +71,7 @@ def test_a_redeemed_ticket_acts_for_its_tenant_if_a_key_here_serves_it() -> None
     ({"X-API-Key": "k" * 16}, False, Principal("acme", "api_key")),
     ({"Authorization": "Bearer " + "k" * 16}, True, Principal("acme", "api_key")),
     ({"X-API-Key": "x" * 16}, True, "bad_key"),  # a wrong key is refused, dev mode or not
-    ({}, True, Principal(DEV_TENANT, "dev")),
+    ({}, True, Principal(DEFAULT_TENANT, "dev")),
     ({}, False, "unauthorized"),
 ])
 def test_a_handshake_without_a_ticket_acts_for_its_key(

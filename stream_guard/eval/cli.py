@@ -38,6 +38,7 @@ from stream_guard.eval.report import format_table, quality_report, throughput
 from stream_guard.eval.results import machine_info, redacted_command
 from stream_guard.eval.selection import Selection, load_selection
 from stream_guard.exceptions import GuardError
+from stream_guard.guard.auth import DEFAULT_TENANT
 from stream_guard.loop import run
 
 # Read by the client only (the server's settings skip it: config.CLIENT_VARIABLES).
@@ -74,6 +75,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", type=Path, metavar="OUT.json", help="write the full JSON report")
     p.add_argument("--per-record", type=Path, metavar="OUT.jsonl",
                    help="write one line per record (outcome, scores, errors)")
+    p.add_argument("--collection", metavar="NAME",
+                   help="check every record against this evidence collection instead of its "
+                   "own context, so retrieval is measured too (build it with `stream-guard "
+                   "index add`; the records' own contexts are not sent)")
+    p.add_argument("--tenant", metavar="T",
+                   help="the tenant whose collection --collection names, for the in-process "
+                   f"server (default: {DEFAULT_TENANT}, as `index add`; with --url the key's)")
     p.add_argument("--split", choices=("holdout", "tune", "all"), default="all",
                    help="the trainer's hash split to keep (default: all)")
     p.add_argument("--sample", type=_non_negative_int, metavar="N",
@@ -113,6 +121,9 @@ def _run_eval(args: argparse.Namespace, outputs: contextlib.ExitStack) -> int:
         if args.url is not None:
             args.url = _remote_url(args.url)
         api_key = _remote_key(args)
+        if args.tenant is not None and (args.url is not None or args.collection is None):
+            raise EvalUsageError("--tenant names the --collection's owner for the in-process "
+                                 "server (with --url the API key's tenant owns it)")
         settings = load_settings(args.config)
         report_out, rows_out = (
             None if path is None else outputs.enter_context(_Output(option, path))
@@ -141,7 +152,8 @@ def _run_eval(args: argparse.Namespace, outputs: contextlib.ExitStack) -> int:
         "selection": _selection_info(selection),
         "replay": {"concurrency": args.concurrency, "connections_opened":
                    outcome.connections_opened, "tokens_per_s": args.tokens_per_s,
-                   "threshold": args.threshold, "record_timeout_s": args.record_timeout},
+                   "threshold": args.threshold, "record_timeout_s": args.record_timeout,
+                   "collection": args.collection},
         "server": {k: v for k, v in server.items() if k != "settings"},
         "settings": server.get("settings"),
         "machine": machine_info(),
@@ -219,7 +231,8 @@ async def _evaluate(records: list[Record], settings: Settings, args: argparse.Na
         return outcome, {"mode": "remote", "url": args.url}
     options = _replay_options(args, settings, throttle=False)
     t0 = time.perf_counter()
-    async with local_server(settings, connections=options.connections) as local:
+    async with local_server(settings, connections=options.connections,
+                            tenant=args.tenant or DEFAULT_TENANT) as local:
         startup = time.perf_counter() - t0
         on_result.start()
         outcome = await Replayer(records, local.url, local.api_key, options, on_result).run()
@@ -244,7 +257,7 @@ def _replay_options(args: argparse.Namespace, settings: Settings, *,
         messages_per_s=0.9 * settings.rate_per_s if throttle else None,
         chars_per_connection=settings.max_chars_per_connection,
         max_frame_bytes=settings.max_frame_bytes, record_timeout_s=args.record_timeout,
-        threshold=args.threshold)
+        threshold=args.threshold, collection=args.collection)
 
 
 def _remote_url(url: str) -> str:

@@ -21,7 +21,6 @@ from stream_guard.config import Settings
 from stream_guard.protocol.paths import STREAM_PATH
 from stream_guard.server.app import Server
 
-EVAL_TENANT = "eval"
 _UNTHROTTLED = {"rate_per_s": 1e9, "rate_burst": 10**9, "verdict_deadline_ms": 0.0,
                 "overload_lag_ms": 0.0, "overload_queue": 1_000_000,
                 "overload_wait_ms": 0.0}
@@ -38,14 +37,15 @@ class LocalServer:
 
 
 @asynccontextmanager
-async def local_server(settings: Settings, *, connections: int,
+async def local_server(settings: Settings, *, connections: int, tenant: str,
                        ready_timeout_s: float = 600.0) -> AsyncIterator[LocalServer]:
-    """Serve ``settings`` on 127.0.0.1 with a fresh API key (auth always on) until the block
-    exits; ``connections`` is how many the client will hold open at once."""
+    """Serve ``settings`` on 127.0.0.1 with a fresh API key (auth always on) of ``tenant``
+    (the owner of the collections the streams may name) until the block exits;
+    ``connections`` is how many the client will hold open at once."""
     key = secrets.token_urlsafe(32)
     changes: dict[str, Any] = {
         "host": "127.0.0.1", "port": 0, "workers": 1, "auth_disabled": False,
-        "api_keys": {key: EVAL_TENANT},
+        "api_keys": {key: tenant},
         "max_connections": max(settings.max_connections, connections),
         "max_connections_per_ip": max(settings.max_connections_per_ip, connections),
         **_UNTHROTTLED}

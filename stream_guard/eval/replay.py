@@ -1,11 +1,12 @@
 """Replays labelled records as live token streams over real WebSocket connections.
 
 Every record goes through the same path as production traffic: ``start`` with its context as
-inline evidence, one ``delta`` per token, ``end``, and whatever verdicts and halt the server sends
-back. Streams are multiplexed on a few connections, never more per connection than the server
-allows, and a connection is replaced before its character budget would run out, so the client
-stays inside every limit a stock server enforces. A failure is recorded against the one record it
-hit; only an unreachable or refusing server ends the run.
+inline evidence (or naming an evidence collection instead), one ``delta`` per token, ``end``, and
+whatever verdicts and halt the server sends back. Streams are multiplexed on a few connections,
+never more per connection than the server allows, and a connection is replaced before its
+character budget would run out, so the client stays inside every limit a stock server enforces. A
+failure is recorded against the one record it hit; only an unreachable or refusing server ends
+the run.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class ReplayOptions:
     max_frame_bytes: int = 65_536
     record_timeout_s: float = 120.0
     threshold: float | None = None  # per-stream support threshold; None keeps the server's
+    # Evidence: each record's own context, or (named) this collection of the key's tenant instead,
+    # so what is measured includes retrieval: which passages a window's search finds.
+    collection: str | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.streams_per_connection < 1:
@@ -329,9 +333,11 @@ class Replayer:
         options: Frame = {"mode": "observe", "verdicts": True}
         if self.options.threshold is not None:
             options["threshold"] = self.options.threshold
-        start: Frame = {"type": "start", "stream_id": sid,
-                        "context": [{"id": "context", "text": record.context}],
-                        "options": options}
+        start: Frame = {"type": "start", "stream_id": sid, "options": options}
+        if self.options.collection is None:
+            start["context"] = [{"id": "context", "text": record.context}]
+        else:
+            start["collection"] = self.options.collection
         if record.prompt is not None:
             start["prompt"] = record.prompt
         payload = orjson.dumps(start)

@@ -25,9 +25,8 @@ from stream_guard.evidence.store import (
     version_files_problem,
 )
 from stream_guard.exceptions import GuardError
+from stream_guard.guard.auth import DEFAULT_TENANT
 from stream_guard.models.embedder import SentenceEmbedder, load_embedder
-
-DEFAULT_TENANT = "default"
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction[Any]) -> None:

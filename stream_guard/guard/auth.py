@@ -12,9 +12,10 @@ from urllib.parse import parse_qs
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-# Unauthenticated dev connections (auth_disabled) act for this tenant: they see the
-# collections indexed by default.
-DEV_TENANT = "default"
+# The tenant of unauthenticated dev connections (auth_disabled), of `stream-guard index`
+# without --tenant and of `stream-guard eval`'s in-process server: the collections indexed
+# by default are the ones they see.
+DEFAULT_TENANT = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ def key_principal(headers: Mapping[str, str], keys: KeyRing,
         return Refusal("bad_key", "unknown API key") if tenant is None else Principal(
             tenant, "api_key")
     if auth_disabled:
-        return Principal(DEV_TENANT, "dev")
+        return Principal(DEFAULT_TENANT, "dev")
     return Refusal("unauthorized", "a ticket (?ticket=) or an API key (Authorization: Bearer "
                    "KEY or X-API-Key: KEY) is required")
 
