@@ -238,8 +238,10 @@ class Settings:
     batch_max_wait_ms: float = field(default=4.0, metadata=_meta(
         "Longest a window waits for its batch to fill.", minimum=0, maximum=1000))
     evidence_top_k: int = field(default=3, metadata=_meta(
-        "Collection passages retrieved per window by vector search, and as many more by "
-        "keywords (their sentences join the premise candidates).", minimum=1, maximum=50))
+        "Collection passages retrieved per window by vector search (with the next as many "
+        "where they are parts of the same documents), and as many more by keywords; the "
+        "user's prompt is searched alike once per stream. Their sentences join the premise "
+        "candidates.", minimum=1, maximum=50))
     verdict_deadline_ms: float = field(default=150.0, metadata=_meta(
         "A window's verdict is due this long after the delta that completed it arrived; a "
         "window the model cannot score in time gets the lexical tier's verdict, marked "

@@ -245,3 +245,96 @@ async def test_a_stream_on_a_damaged_collection_is_told_it_is_damaged(
         assert "could not be loaded" in err["message"] and "does not exist" not in err["message"]
         await send(ws, {"type": "start", "stream_id": "y", "collection": "nothing"})
         assert "does not exist" in (await recv(ws))["message"]
+
+
+# Three letters of four parts each, every part a chunk of its own (the padding is the kind of
+# sentence such letters are full of).
+LETTERS = {
+    "energy": ["Dear Jason, EcoGrid's building system cuts energy costs by up to 30 percent.",
+               "Its sensors switch lights off in empty rooms and tune the heating by the hour.",
+               "Plans start at $300 a month for monitoring, $600 with heating control.",
+               "Try the premium plan free for 30 days; cancel any time without a fee."],
+    "dental": ["Dear patient, the Elm Street dental clinic opens a new wing in March.",
+               "A check-up costs $45 and includes a scale and polish by our hygienists.",
+               "Children under 12 are seen on Saturday mornings between 9 and 12.",
+               "Book online or call the front desk; we send a reminder two days before."],
+    "cycling": ["Hello riders, Spoke & Chain services every bike brand we sell or repair.",
+                "A full tune-up costs $89 and takes two working days in the spring.",
+                "Members get 15 percent off parts and a free safety check each year.",
+                "Our winter opening hours are 10 to 6 from Tuesday to Saturday."],
+}
+PADDING = ("We value every customer and are always glad to answer any question you may have "
+           "about our services, our people or the way we work. ")
+
+
+async def test_a_search_adds_the_other_parts_of_its_best_documents_and_no_others(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A summary's sentence draws on several parts of one document ("cuts energy costs by up
+    to 30 percent with a 30-day trial"); the parts it matches less well rank below other
+    documents' parts, so the top k alone miss them (SummEdits' sales emails false-halted 49
+    of 67 through a collection before). The next k are read too, and kept only from the top
+    k's documents."""
+    docs = tmp_path / "letters.jsonl"
+    docs.write_text("".join(
+        json.dumps({"id": name, "text": "\n\n".join(f"{part} {PADDING * 3}" for part in parts)})
+        + "\n" for name, parts in LETTERS.items()))
+    data_dir = tmp_path / "data"
+    await asyncio.to_thread(_index, data_dir, "tenant-a", "letters", docs)
+    collection = Collection.open(data_dir, "tenant-a", "letters")
+    assert collection.count == 12
+    claims = [f"{first} {last}" for parts in LETTERS.values()
+              for first in parts for last in parts if first != last]
+    k = 1
+    found = collection.search(minilm.embed(claims), k)
+    reference = collection.search(minilm.embed(claims), 2 * k)  # holds the plain top 2k
+    added = left_out = 0
+    for hits, deeper in zip(found, reference, strict=True):
+        plain = [h for h in deeper if h.score > 0][:2 * k]
+        assert [h.id for h in hits[:k]] == [h.id for h in plain[:k]]
+        documents = {h.document for h in hits[:k]}
+        assert [h.id for h in hits[k:]] == [h.id for h in plain[k:] if h.document in documents]
+        added += len(hits) - k
+        left_out += len(plain) - len(hits)
+    assert added and left_out  # both cases occur
+
+
+BRIDGES = ["Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "Hazel", "Holly",
+           "Juniper", "Larch", "Linden", "Maple", "Oak", "Olive", "Pine", "Poplar", "Rowan",
+           "Spruce", "Sycamore", "Walnut", "Willow", "Yew", "Aspen"]
+
+
+async def test_the_prompt_finds_what_an_answer_that_names_nothing_is_about(
+        tmp_path: Path, model_cache: Path, minilm: SentenceEmbedder) -> None:
+    """"It opened in 1951." names no bridge: its own search finds other bridges' sheets
+    and halted a true answer. The question ("When did the Hazel Bridge open?") is searched
+    once with the stream's first window, and what it finds is evidence for every window."""
+    docs = tmp_path / "bridges.jsonl"
+    docs.write_text("".join(json.dumps({"id": name, "text": (
+        f"The {name} Bridge crosses the river at {name}ford. It opened in {1930 + i}. "
+        f"Its main span is {400 + 10 * i} metres long.")}) + "\n"
+        for i, name in enumerate(BRIDGES)))
+    data_dir = tmp_path / "data"
+    await asyncio.to_thread(_index, data_dir, "tenant-a", "bridges", docs)
+    collection = Collection.open(data_dir, "tenant-a", "bridges")
+    answers = {name: f"It opened in {1930 + i}. Its main span is {400 + 10 * i} metres long. "
+               for i, name in enumerate(BRIDGES)}
+    alone = collection.search(minilm.embed(list(answers.values())), 3, list(answers.values()))
+    missed = [name for name, hits in zip(answers, alone, strict=True)
+              if name not in {h.document for h in hits}][:4]
+    assert missed  # the answer's own words do not find its bridge: the case this is for
+    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
+                             cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        for name in missed:
+            frames = await stream_text(ws, name, answers[name], context=[],
+                                       collection="bridges",
+                                       prompt=f"When did the {name} Bridge open, and how "
+                                              "long is it?")
+            assert frames[-1]["halted"] is False, (name, frames)
+            verdicts = [f for f in frames if f["type"] == "verdict"]
+            assert len(verdicts) == 2 and all(v["label"] == "supported" for v in verdicts)
+            assert all(v["evidence"][0]["id"] == f"{name}#0" for v in verdicts)
+            # without the question, the same answer halts
+            frames = await stream_text(ws, f"{name}-alone", answers[name], context=[],
+                                       collection="bridges")
+            assert frames[-1]["halted"] is True, (name, frames)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from stream_guard.scores import Evidence
@@ -88,18 +88,29 @@ class Premise:
 
 def split_passages(passages: Sequence[Evidence]) -> list[EvidenceSentence]:
     """The sentences of ``passages`` in order; a sentence repeated by overlapping chunks of one
+    document once (:func:`unique_sentences`)."""
+    return unique_sentences(passage_sentences(passage) for passage in passages)
+
+
+def passage_sentences(passage: Evidence) -> list[EvidenceSentence]:
+    """The sentences of one passage, in order (a stream keeps a collection passage's, split
+    once, for its later windows)."""
+    return [EvidenceSentence.of(passage.text[start:end], passage)
+            for start, end in sentence_spans(passage.text)]
+
+
+def unique_sentences(passages: Iterable[Sequence[EvidenceSentence]]) -> list[EvidenceSentence]:
+    """The passages' sentences in order, a sentence repeated by overlapping chunks of one
     document once. Documents keep their own copy of a sentence they share ("Its motor is rated
     at 800 watts."), so leaving one document out (:mod:`stream_guard.evidence.scope`) does not
     take the sentence from another (:class:`SentenceIndex` indexes one copy)."""
     out: list[EvidenceSentence] = []
     seen: set[tuple[str, str]] = set()
-    for passage in passages:
-        for start, end in sentence_spans(passage.text):
-            text = passage.text[start:end]
-            if (passage.document, text) in seen:
-                continue
-            seen.add((passage.document, text))
-            out.append(EvidenceSentence.of(text, passage))
+    for sentences in passages:
+        for sentence in sentences:
+            if (sentence.passage.document, sentence.text) not in seen:
+                seen.add((sentence.passage.document, sentence.text))
+                out.append(sentence)
     return out
 
 

@@ -91,25 +91,37 @@ class Collection:
     def search(self, vectors: npt.NDArray[np.float32], k: int,
                texts: Sequence[str] | None = None) -> list[list[Evidence]]:
         """The top-``k`` chunks per query vector (unit vectors from the collection's embedder),
-        best first, ``score`` = cosine similarity; with the queries' ``texts``, then up to ``k``
-        more by BM25 over their names that the vectors did not find (``score`` 0), so a passage
-        with the query's exact name or model number is not lost among near-identical ones.
-        Blocking: call it off the event loop."""
+        best first, ``score`` = cosine similarity, and of the next ``k`` those of a document
+        the top ``k`` come from (:data:`_SAME_DOCUMENT_DEPTH`); with the queries' ``texts``,
+        then up to ``k`` more by BM25 over their names that the vectors did not find
+        (``score`` 0), so a passage with the query's exact name or model number is not lost
+        among near-identical ones. Blocking: call it off the event loop."""
         if vectors.ndim != 2 or vectors.shape[1] != self.info.dim:
             raise ValueError(f"query vectors must be [n, {self.info.dim}], got {vectors.shape}")
         if texts is not None and len(texts) != len(vectors):
             raise ValueError(f"{len(texts)} query texts for {len(vectors)} vectors")
-        scores, ids = search(self._index, vectors, k)
-        found: list[list[tuple[int, float]]] = [
+        scores, ids = search(self._index, vectors, _SAME_DOCUMENT_DEPTH * k)
+        dense: list[list[tuple[int, float]]] = [
             [(int(i), float(s)) for s, i in zip(row_scores, row_ids, strict=True) if i >= 0]
             for row_scores, row_ids in zip(scores, ids, strict=True)]
-        if texts is not None and self.keyword_search:
-            for hits, text in zip(found, texts, strict=True):
-                dense = {row for row, _ in hits}
-                hits += [(row, 0.0) for row in self._keyword_rows(text, k) if row not in dense]
-        rows = self._fetch(sorted({row for hits in found for row, _ in hits}))
-        return [[Evidence(id=rows[i][0], text=rows[i][1], score=s, source=rows[i][2])
-                 for i, s in hits] for hits in found]
+        keyword = ([self._keyword_rows(text, k) for text in texts]
+                   if texts is not None and self.keyword_search else [[] for _ in dense])
+        rows = self._fetch(sorted({row for hits in dense for row, _ in hits}
+                                  | {row for hits in keyword for row in hits}))
+
+        def evidence(row: int, score: float) -> Evidence:
+            chunk_id, text, source = rows[row]
+            return Evidence(id=chunk_id, text=text, score=score, source=source)
+
+        out: list[list[Evidence]] = []
+        for hits, by_name in zip(dense, keyword, strict=True):
+            documents = {evidence(row, s).document for row, s in hits[:k]}
+            kept = hits[:k] + [(row, s) for row, s in hits[k:]
+                               if evidence(row, s).document in documents]
+            seen = {row for row, _ in kept}
+            kept += [(row, 0.0) for row in by_name if row not in seen]
+            out.append([evidence(row, s) for row, s in kept])
+        return out
 
     def _keyword_rows(self, text: str, k: int) -> list[int]:
         """Up to ``k`` chunks that best match ``text``'s names by BM25, best first.
@@ -162,6 +174,12 @@ class Collection:
                     out[row] = (chunk_id, text, source)
         return out
 
+
+# How deep a search reads for more chunks of its best hits' documents: a summary's sentence
+# draws on several parts of its source ("cuts energy costs by up to 30 %" and "a 30-day
+# trial" are two chunks of one email), which rank just below the top ``k`` while another
+# document's chunks fill it. 2: the next ``k``.
+_SAME_DOCUMENT_DEPTH = 2
 
 # Words as FTS5 reads them, a hyphenated or dotted name ("K-221", "U.S.") kept as one phrase,
 # typeset hyphens (U+2010-U+2012: "K‑221") too.

@@ -50,7 +50,8 @@ from stream_guard.evidence.premise import (
     EvidenceSentence,
     Premise,
     SentenceIndex,
-    split_passages,
+    passage_sentences,
+    unique_sentences,
 )
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.evidence.scope import numbered_names, scoped_sentences
@@ -63,7 +64,7 @@ from stream_guard.models.small_talk import SmallTalkHead
 from stream_guard.oversight.policy import CLEAR_MARGIN
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
-from stream_guard.scores import Pair, PairScorer, WindowScore
+from stream_guard.scores import Evidence, Pair, PairScorer, WindowScore
 from stream_guard.scoring.fusion import (
     STANCE_FEATURES,
     Fusion,
@@ -107,6 +108,11 @@ ON_LOOP_CHECKS_PER_TURN = 8
 # Scoped evidence kept per stream, one per set of numbered names: an answer is about one or a
 # few products, and each is an index of up to the stream's whole context (memory).
 SCOPES_PER_STREAM = 4
+# The end of the user's prompt searches the collection once, with the stream's first window,
+# and what it finds is evidence for all its windows: an answer's words seldom name what it
+# answers ("It was released in 1994."), the question does. Its last characters, where the
+# question is (the embedder reads a query's first tokens only).
+PROMPT_QUERY_CHARS = 600
 LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content must be in evidence
 K = TypeVar("K", float, bool)
 
@@ -149,6 +155,19 @@ class StreamRequest:
 # nothing is left out (engine._scoped).
 _Scoped = tuple[SentenceIndex, dict[str, frozenset[str]]] | None
 _UNSCOPED: _Scoped = (SentenceIndex(()), {})  # not scoped yet
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPassage:
+    """A collection passage a search found, read: its sentences and quantities."""
+
+    passage: Evidence
+    sentences: list[EvidenceSentence]
+    quantities: dict[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, passage: Evidence) -> FoundPassage:
+        return cls(passage, passage_sentences(passage), quantity_index(passage.text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +218,10 @@ class StreamEvidence:
     # What the user's prompt says of themselves (text.self_report): the inline evidence with
     # it, for a window the user may attest.
     told: Told | None = None
+    # The prompt's query (:data:`PROMPT_QUERY_CHARS`) until a window's search takes it, and
+    # the collection passages it found.
+    prompt_query: list[str] = field(default_factory=list)
+    prompt_passages: list[FoundPassage] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +425,8 @@ class GroundingEngine:
                               frozenset(t.key for t in terms(request.prompt))
                               if request.prompt else frozenset(),
                               rows=rows if rows else None,
+                              prompt_query=[_prompt_query(request.prompt)]
+                              if request.prompt and request.collection is not None else [],
                               told=Told.of(sentences, quantities, chars,
                                            _prompt_id(request.context), told)
                               if told else None)
@@ -411,8 +436,13 @@ class GroundingEngine:
         ``read_talk``: the small-talk head reads the windows of its shape (not for the deadline
         fallback, which must stay as cheap as the lexical tier)."""
         with_collection = [i for i, job in enumerate(jobs) if job.evidence.collection is not None]
-        vectors = (self.embedder.embed([jobs[i].text for i in with_collection])
-                   if self.embedder is not None and with_collection
+        queries = [jobs[i].text for i in with_collection]
+        asked = {}  # job index -> row of its stream's prompt query, searched with it
+        for i in with_collection:
+            if jobs[i].evidence.prompt_query:
+                asked[i] = len(queries)
+                queries.append(jobs[i].evidence.prompt_query.pop())
+        vectors = (self.embedder.embed(queries) if self.embedder is not None and queries
                    else np.zeros((0, 0), np.float32))
         row = {job_index: r for r, job_index in enumerate(with_collection)}
         out: list[Alignment] = []
@@ -425,13 +455,19 @@ class GroundingEngine:
                                   else (ev.sentences, ev.quantities))
             index, places = inline, ev.places
             if ev.collection is not None and i in row:
+                if i in asked:
+                    ev.prompt_passages.extend(map(FoundPassage.of, ev.collection.search(
+                        vectors[asked[i]: asked[i] + 1], self.settings.evidence_top_k,
+                        [queries[asked[i]]])[0]))
                 hits = ev.collection.search(vectors[row[i]: row[i] + 1],
                                             self.settings.evidence_top_k, [job.text])[0]
-                if hits:
-                    found = split_passages(hits)
+                ids = {h.id for h in hits}
+                passages = [*map(FoundPassage.of, hits),
+                            *(f for f in ev.prompt_passages if f.passage.id not in ids)]
+                if passages:
+                    found = unique_sentences(f.sentences for f in passages)
                     index = SentenceIndex(index.sentences + found)
-                    quantities = merge_quantities(
-                        quantities, quantity_index("\n".join(h.text for h in hits)))
+                    quantities = merge_quantities(quantities, *(f.quantities for f in passages))
                     places = places | _places(found)
             window = terms(job.text)
             numbered = numbered_names(window)
@@ -539,6 +575,15 @@ def _prompt_id(context: Sequence[ContextItem]) -> str:
     taken = {item.id for item in context}
     return next(name for n in itertools.count()
                 if (name := "prompt" if n == 0 else f"prompt-{n}") not in taken)
+
+
+def _prompt_query(prompt: str) -> str:
+    """The end of ``prompt`` (:data:`PROMPT_QUERY_CHARS`), from a word's start."""
+    if len(prompt) <= PROMPT_QUERY_CHARS:
+        return prompt
+    tail = prompt[-PROMPT_QUERY_CHARS:]
+    _, space, words = tail.partition(" ")
+    return words if space else tail
 
 
 def _places(sentences: Sequence[EvidenceSentence]) -> frozenset[str]:
