@@ -303,30 +303,41 @@ BRIDGES = ["Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "Hazel"
            "Spruce", "Sycamore", "Walnut", "Willow", "Yew", "Aspen"]
 
 
+def _bridge_sentences(i: int) -> tuple[str, str]:
+    """A true answer about the i-th bridge, in two sentences that name no bridge."""
+    return f"It opened in {1930 + i}.", f"Its main span is {400 + 10 * i} metres long."
+
+
+async def _bridges(tmp_path: Path, minilm: SentenceEmbedder) -> tuple[Path, list[list[bool]]]:
+    """Near-identical sheets of bridges as tenant-a's collection "bridges"; per bridge, whether
+    each sentence of its answer (:func:`_bridge_sentences`) alone misses its sheet."""
+    docs = tmp_path / "bridges.jsonl"
+    docs.write_text("".join(json.dumps({"id": name, "text": (
+        f"The {name} Bridge crosses the river at {name}ford. " + " ".join(
+            _bridge_sentences(i)))}) + "\n" for i, name in enumerate(BRIDGES)))
+    data_dir = tmp_path / "data"
+    await asyncio.to_thread(_index, data_dir, "tenant-a", "bridges", docs)
+    collection = Collection.open(data_dir, "tenant-a", "bridges")
+    sentences = [s for i in range(len(BRIDGES)) for s in _bridge_sentences(i)]
+    found = collection.search(minilm.embed(sentences), 3, sentences)
+    return data_dir, [[name not in {h.document for h in hits}
+                       for hits in found[2 * i: 2 * i + 2]] for i, name in enumerate(BRIDGES)]
+
+
 async def test_the_prompt_finds_what_an_answer_that_names_nothing_is_about(
         tmp_path: Path, model_cache: Path, minilm: SentenceEmbedder) -> None:
     """"It opened in 1951." names no bridge: its own search finds other bridges' sheets
     and halted a true answer. The question ("When did the Hazel Bridge open?") is searched
     once with the stream's first window, and what it finds is evidence for every window."""
-    docs = tmp_path / "bridges.jsonl"
-    docs.write_text("".join(json.dumps({"id": name, "text": (
-        f"The {name} Bridge crosses the river at {name}ford. It opened in {1930 + i}. "
-        f"Its main span is {400 + 10 * i} metres long.")}) + "\n"
-        for i, name in enumerate(BRIDGES)))
-    data_dir = tmp_path / "data"
-    await asyncio.to_thread(_index, data_dir, "tenant-a", "bridges", docs)
-    collection = Collection.open(data_dir, "tenant-a", "bridges")
-    answers = {name: f"It opened in {1930 + i}. Its main span is {400 + 10 * i} metres long. "
-               for i, name in enumerate(BRIDGES)}
-    alone = collection.search(minilm.embed(list(answers.values())), 3, list(answers.values()))
-    missed = [name for name, hits in zip(answers, alone, strict=True)
-              if name not in {h.document for h in hits}][:4]
-    assert missed  # the answer's own words do not find its bridge: the case this is for
+    data_dir, misses = await _bridges(tmp_path, minilm)
+    missed = [i for i, (first, second) in enumerate(misses) if first and second][:4]
+    assert missed  # neither sentence finds its bridge's sheet: the case this is for
     settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
                              cache_dir=model_cache)
     async with running_server(settings) as server, open_ws(server.port) as ws:
-        for name in missed:
-            frames = await stream_text(ws, name, answers[name], context=[],
+        for i in missed:
+            name, answer = BRIDGES[i], " ".join(_bridge_sentences(i))
+            frames = await stream_text(ws, name, answer, context=[],
                                        collection="bridges",
                                        prompt=f"When did the {name} Bridge open, and how "
                                               "long is it?")
@@ -335,6 +346,27 @@ async def test_the_prompt_finds_what_an_answer_that_names_nothing_is_about(
             assert len(verdicts) == 2 and all(v["label"] == "supported" for v in verdicts)
             assert all(v["evidence"][0]["id"] == f"{name}#0" for v in verdicts)
             # without the question, the same answer halts
-            frames = await stream_text(ws, f"{name}-alone", answers[name], context=[],
+            frames = await stream_text(ws, f"{name}-alone", answer, context=[],
                                        collection="bridges")
             assert frames[-1]["halted"] is True, (name, frames)
+
+
+async def test_a_window_keeps_what_the_window_before_it_found(
+        tmp_path: Path, model_cache: Path, minilm: SentenceEmbedder) -> None:
+    """A summary's next sentence goes on about what the last one named ("It opened in
+    1951." after "The Hazel Bridge crosses the river at Hazelford."): the passages the last
+    window found are evidence for it too. HaluEval's news summaries through a collection
+    false-halted 16 % before, 7.5 % after (docs/quality.md)."""
+    data_dir, misses = await _bridges(tmp_path, minilm)
+    missed = [i for i, (_, second) in enumerate(misses) if second][:4]
+    assert missed  # the second sentence alone does not find its bridge's sheet
+    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
+                             cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        for i in missed:
+            name = BRIDGES[i]
+            text = f"The {name} Bridge crosses the river at {name}ford. {_bridge_sentences(i)[1]}"
+            frames = await stream_text(ws, name, text, context=[], collection="bridges")
+            assert frames[-1]["halted"] is False, (name, frames)
+            verdicts = [f for f in frames if f["type"] == "verdict"]
+            assert len(verdicts) >= 2 and all(v["label"] == "supported" for v in verdicts)

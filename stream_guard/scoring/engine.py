@@ -222,6 +222,10 @@ class StreamEvidence:
     # the collection passages it found.
     prompt_query: list[str] = field(default_factory=list)
     prompt_passages: list[FoundPassage] = field(default_factory=list)
+    # The collection passages the stream's last searched window found: evidence for the next
+    # one too, which goes on about what it named ("Di Maria was axed after ..." follows the
+    # sentence that named the club). Only the scoring thread touches these lists.
+    last_passages: list[FoundPassage] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,9 +465,9 @@ class GroundingEngine:
                         [queries[asked[i]]])[0]))
                 hits = ev.collection.search(vectors[row[i]: row[i] + 1],
                                             self.settings.evidence_top_k, [job.text])[0]
-                ids = {h.id for h in hits}
-                passages = [*map(FoundPassage.of, hits),
-                            *(f for f in ev.prompt_passages if f.passage.id not in ids)]
+                own = list(map(FoundPassage.of, hits))
+                passages = _distinct([*own, *ev.last_passages, *ev.prompt_passages])
+                ev.last_passages[:] = own
                 if passages:
                     found = unique_sentences(f.sentences for f in passages)
                     index = SentenceIndex(index.sentences + found)
@@ -575,6 +579,14 @@ def _prompt_id(context: Sequence[ContextItem]) -> str:
     taken = {item.id for item in context}
     return next(name for n in itertools.count()
                 if (name := "prompt" if n == 0 else f"prompt-{n}") not in taken)
+
+
+def _distinct(passages: Sequence[FoundPassage]) -> list[FoundPassage]:
+    """``passages`` in order, a chunk found again (by another search) once."""
+    first: dict[str, FoundPassage] = {}
+    for f in passages:
+        first.setdefault(f.passage.id, f)
+    return list(first.values())
 
 
 def _prompt_query(prompt: str) -> str:
