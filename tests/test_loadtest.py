@@ -239,3 +239,31 @@ def test_hostile_context_bench_writes_its_json(tmp_path: Path) -> None:
                                     "scoped_names", "reference"}
     assert all(case["sentences"] > 0 and case["windows"] > 0
                for case in result["cases"].values())
+
+
+@pytest.mark.slow
+def test_retrieval_bench_writes_its_json(tmp_path: Path, model_cache: Path) -> None:
+    """Every window of the records is timed, alone and in batches, against a real collection."""
+    import json
+
+    facts = [("The Eiffel Tower is 330 metres tall. It was completed in 1889.",
+              "The tower is 330 metres tall. It was finished in 1889."),
+             ("The Golden Gate Bridge opened in 1937.", "The bridge opened in 1937.")]
+    docs, records = tmp_path / "docs.jsonl", tmp_path / "records.jsonl"
+    docs.write_text("".join(json.dumps({"text": c}) + "\n" for c, _ in facts))
+    records.write_text("".join(json.dumps({"context": c, "prompt": "Tell me.", "response": r,
+                                           "label": 0}) + "\n" for c, r in facts))
+    env = {**os.environ, "STREAM_GUARD_CACHE_DIR": str(model_cache)}
+    data_dir, out = tmp_path / "data", tmp_path / "retrieval.json"
+    subprocess.run([sys.executable, "-m", "stream_guard", "index", "add", "--data-dir",
+                    str(data_dir), "--collection", "facts", "--no-progress", str(docs)],
+                   env=env, check=True, capture_output=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "loadtest.bench_retrieval", str(records),
+                           "--data-dir", str(data_dir), "--collection", "facts", "--every", "1",
+                           "--batch", "2", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    result = orjson.loads(out.read_bytes())
+    assert result["records"] == 2 and result["lone_window"]["windows"] == 3
+    assert result["batches_of_2"]["windows"] == 3 and result["batches_of_2"]["calls"] == 2
+    assert result["lone_window"]["ms_per_window_mean"] > 0 and result["machine"]
