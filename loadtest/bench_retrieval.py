@@ -4,8 +4,10 @@ Times ``GroundingEngine.align`` (the embedding of the window, and of its stream'
 the first window; the vector and keyword searches; the premise and the lexical signals; not the
 cross-encoder) for every window of labelled records streamed against a collection, in order,
 one window at a time (a lone window's batch) and in batches of ``--batch`` windows of as many
-streams (a loaded server's). The collection is one ``stream-guard index add`` built, such as
-the records' own contexts (``docs/results/contexts_collection.py``):
+streams (a loaded server's), each with the engine's cache of chunks read emptied first (a server
+that has run a while has read its collection's common chunks already). The collection is one
+``stream-guard index add`` built, such as the records' own contexts
+(``docs/results/contexts_collection.py``):
 
     python -m loadtest.bench_retrieval ../shared/data/dev/summedits_dev.jsonl \
         ../shared/data/dev/begin_dev.jsonl --data-dir DIR --collection dev \
@@ -28,7 +30,7 @@ from stream_guard.eval.results import code_revision, machine_info, write_report
 from stream_guard.guard.auth import DEFAULT_TENANT
 from stream_guard.metrics import Metrics
 from stream_guard.oversight.segmenter import WindowSegmenter
-from stream_guard.scoring.engine import CheckJob, GroundingEngine
+from stream_guard.scoring.engine import CheckJob, GroundingEngine, read_passage
 from stream_guard.scoring.factory import build_engine
 
 
@@ -62,12 +64,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     try:
         records = [r for path in args.data for r in read_records(path)][::args.every]
         lone: list[float] = []
+        read_passage.cache_clear()  # each phase reads its chunks anew
         for jobs in _streams(engine, records, args.collection, settings):
             for job in jobs:
                 t0 = time.perf_counter()
                 engine.align([job])
                 lone.append(time.perf_counter() - t0)
         batched: list[float] = []
+        read_passage.cache_clear()
         streams = _streams(engine, records, args.collection, settings)
         windows = 0
         for start in range(0, len(streams), args.batch):  # window n of each of --batch streams

@@ -90,6 +90,19 @@ def test_batching_and_order_do_not_change_vectors(minilm: SentenceEmbedder) -> N
     np.testing.assert_allclose(together, reversed_, atol=1e-5)
 
 
+def test_batches_are_length_sorted_and_cut_where_padding_would_grow() -> None:
+    from stream_guard.models.batching import length_sorted_batches
+
+    lengths = [40, 4, 5, 38, 6, 12, 16, 17]
+    assert list(length_sorted_batches(lengths, 3)) == [[1, 2, 4], [5, 6, 7], [3, 0]]
+    # a batch ends before an input 4 times as long as its first: the answers (4-6 tokens) are
+    # not padded to the questions' 38-40
+    assert list(length_sorted_batches(lengths, 8, max_growth=4.0)) == [[1, 2, 4, 5, 6],
+                                                                        [7, 3, 0]]
+    assert sorted(i for b in length_sorted_batches(lengths, 2, max_growth=1.5)
+                  for i in b) == list(range(8))
+
+
 def test_empty_and_overlong_input(minilm: SentenceEmbedder) -> None:
     assert minilm.embed([]).shape == (0, 384)
     long_text = "word " * 2000  # far beyond the 256-token training length: truncated, not an error

@@ -32,6 +32,9 @@ from stream_guard.models.tokenization import TextTokenizer
 Pooling = Literal["mean", "cls"]
 # The sentence-transformers modules an embedder may list: what :class:`SentenceEmbedder` does.
 _MODULES = ("Transformer", "Pooling", "Normalize")
+# A batch of texts to embed ends before one four times as long as its shortest
+# (batching.length_sorted_batches): short windows are not padded to a long prompt's length.
+PAD_GROWTH = 4.0
 # The packaged MiniLM's recipe (see :func:`_fingerprint`). Fingerprints were the weights' hash
 # alone before the recipe counted, so an embedder with this recipe keeps that fingerprint: the
 # collections built with the packaged model (or a fine-tune of it) stay loadable.
@@ -75,7 +78,8 @@ class SentenceEmbedder:
         if not texts:
             return out
         encodings = self._tokenizer.encode(texts)
-        for idx in length_sorted_batches([len(e.ids) for e in encodings], self._batch_size):
+        for idx in length_sorted_batches([len(e.ids) for e in encodings], self._batch_size,
+                                         max_growth=PAD_GROWTH):
             batch = self._tokenizer.pad([encodings[i] for i in idx])
             hidden = self._runner.run(batch)
             out[idx] = _normalise(_pool(hidden, batch.attention_mask, self._pooling))

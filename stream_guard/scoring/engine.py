@@ -41,8 +41,6 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import numpy as np
-
 from stream_guard.config import Settings
 from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import (
@@ -113,6 +111,10 @@ SCOPES_PER_STREAM = 4
 # answers ("It was released in 1994."), the question does. Its last characters, where the
 # question is (the embedder reads a query's first tokens only).
 PROMPT_QUERY_CHARS = 600
+# Collection passages read (split into sentences, their quantities found), kept for every
+# stream and window that finds them again: a knowledge base answers most questions from a few
+# of its chunks, and reading a chunk costs more than finding it. About 10 KB each.
+PASSAGES_READ = 2048
 LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content must be in evidence
 K = TypeVar("K", float, bool)
 
@@ -167,7 +169,16 @@ class FoundPassage:
 
     @classmethod
     def of(cls, passage: Evidence) -> FoundPassage:
-        return cls(passage, passage_sentences(passage), quantity_index(passage.text))
+        """``passage`` read, or read before (:data:`PASSAGES_READ`); its retrieval score is
+        not kept (a window's evidence is scored by its premise's relevance)."""
+        return read_passage(passage.id, passage.text, passage.source)
+
+
+@functools.lru_cache(maxsize=PASSAGES_READ)
+def read_passage(chunk_id: str, text: str, source: str) -> FoundPassage:
+    """A collection chunk read (:meth:`FoundPassage.of`), cached for the process."""
+    passage = Evidence(chunk_id, text, 0.0, source)
+    return FoundPassage(passage, passage_sentences(passage), quantity_index(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,16 +450,7 @@ class GroundingEngine:
         """Premise and lexical signals per window (collections searched with the embedder);
         ``read_talk``: the small-talk head reads the windows of its shape (not for the deadline
         fallback, which must stay as cheap as the lexical tier)."""
-        with_collection = [i for i, job in enumerate(jobs) if job.evidence.collection is not None]
-        queries = [jobs[i].text for i in with_collection]
-        asked = {}  # job index -> row of its stream's prompt query, searched with it
-        for i in with_collection:
-            if jobs[i].evidence.prompt_query:
-                asked[i] = len(queries)
-                queries.append(jobs[i].evidence.prompt_query.pop())
-        vectors = (self.embedder.embed(queries) if self.embedder is not None and queries
-                   else np.zeros((0, 0), np.float32))
-        row = {job_index: r for r, job_index in enumerate(with_collection)}
+        hits = self._search_collections(jobs)
         out: list[Alignment] = []
         talk: list[int] = []  # windows for the small-talk head
         for i, job in enumerate(jobs):
@@ -458,14 +460,8 @@ class GroundingEngine:
             inline, quantities = ((told.sentences, told.quantities) if told is not None
                                   else (ev.sentences, ev.quantities))
             index, places = inline, ev.places
-            if ev.collection is not None and i in row:
-                if i in asked:
-                    ev.prompt_passages.extend(map(FoundPassage.of, ev.collection.search(
-                        vectors[asked[i]: asked[i] + 1], self.settings.evidence_top_k,
-                        [queries[asked[i]]])[0]))
-                hits = ev.collection.search(vectors[row[i]: row[i] + 1],
-                                            self.settings.evidence_top_k, [job.text])[0]
-                own = list(map(FoundPassage.of, hits))
+            if i in hits:
+                own = list(map(FoundPassage.of, hits[i]))
                 passages = _distinct([*own, *ev.last_passages, *ev.prompt_passages])
                 ev.last_passages[:] = own
                 if passages:
@@ -520,6 +516,39 @@ class GroundingEngine:
         if talk:
             self._read_small_talk(out, talk)
         return out
+
+    def _search_collections(self, jobs: Sequence[CheckJob]) -> dict[int, list[Evidence]]:
+        """The passages each window of a collection stream finds (by job index); a stream's
+        first window searches its prompt too (:attr:`StreamEvidence.prompt_passages`). One
+        embedding batch for all, and one search per collection: FAISS answers a batch of
+        queries at a fraction of their cost one by one."""
+        if self.embedder is None:  # no collection is served (validate refuses one)
+            return {}
+        queries: list[tuple[int, str, bool]] = []  # job index, text, whether its prompt's
+        for i, job in enumerate(jobs):
+            if job.evidence.collection is not None:
+                queries.append((i, job.text, False))
+                if job.evidence.prompt_query:
+                    queries.append((i, job.evidence.prompt_query.pop(), True))
+        if not queries:
+            return {}
+        vectors = self.embedder.embed([text for _, text, _ in queries])
+        rows: dict[int, list[int]] = {}  # per collection (a version is one object): its queries
+        for r, (i, _, _) in enumerate(queries):
+            rows.setdefault(id(jobs[i].evidence.collection), []).append(r)
+        hits: dict[int, list[Evidence]] = {}
+        for mine in rows.values():
+            collection = jobs[queries[mine[0]][0]].evidence.collection
+            assert collection is not None
+            found = collection.search(vectors[mine], self.settings.evidence_top_k,
+                                      [queries[r][1] for r in mine])
+            for r, passages in zip(mine, found, strict=True):
+                i, _, prompt = queries[r]
+                if prompt:
+                    jobs[i].evidence.prompt_passages.extend(map(FoundPassage.of, passages))
+                else:
+                    hits[i] = passages
+        return hits
 
     def _read_small_talk(self, out: list[Alignment], talk: list[int]) -> None:
         """Windows with the shape of small talk that its words did not show: the small-talk
