@@ -7,9 +7,10 @@ checks from every stream go through one scheduler, which orders them by deadline
 micro-batches them onto the model thread, so a window from one stream and a window from another
 share a forward pass.
 
-Per window: the stream's evidence sentences (inline context, plus the passages dense retrieval
-finds in its collection, less the sibling documents of another numbered thing than the one
-the window names: :mod:`stream_guard.evidence.scope`) are focused into one short premise
+Per window: the stream's evidence sentences (inline context, plus the passages its collection's
+search finds for the window, for the window before it and, once, for the stream's prompt, less
+the sibling documents of another numbered thing than the one the window names:
+:mod:`stream_guard.evidence.scope`) are focused into one short premise
 (:class:`~stream_guard.evidence.premise.SentenceIndex`); the lexical signals (coverage, number
 conflicts, unknown names) are measured; the detector reads the one (premise, window) pair; and a
 small calibrated model (:mod:`stream_guard.scoring.fusion`) fuses the two into the window's
