@@ -29,24 +29,21 @@ from stream_guard.dataset import read_records
 from stream_guard.eval.results import code_revision, machine_info, write_report
 from stream_guard.guard.auth import DEFAULT_TENANT
 from stream_guard.metrics import Metrics
-from stream_guard.oversight.segmenter import WindowSegmenter
 from stream_guard.scoring.engine import CheckJob, GroundingEngine, read_passage
 from stream_guard.scoring.factory import build_engine
+from stream_guard.train.pairs import TextPipeline
 
 
 def _streams(engine: GroundingEngine, records: list[Any], collection: str,
-             settings: Any) -> list[list[CheckJob]]:
-    """Each record as its stream's window checks, in order, on fresh stream evidence."""
+             pipeline: TextPipeline) -> list[list[CheckJob]]:
+    """Each record as the window checks the server would make of it, in order, on fresh
+    stream evidence."""
     out = []
     for record in records:
         evidence = engine.prepare(engine.validate(DEFAULT_TENANT, [], collection,
                                                   record.prompt))
-        segmenter = WindowSegmenter(settings.window_max_chars, settings.window_min_chars)
-        jobs, previous = [], ""
-        for window in segmenter.feed(record.response) + segmenter.finish():
-            jobs.append(CheckJob(evidence, window.text, previous))
-            previous = window.text
-        out.append(jobs)
+        out.append([CheckJob(evidence, window.text, window.previous)
+                    for window in pipeline.windows(record.response)])
     return out
 
 
@@ -63,16 +60,17 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     engine = await build_engine(settings, Metrics())
     try:
         records = [r for path in args.data for r in read_records(path)][::args.every]
+        pipeline = TextPipeline.from_settings(settings)
         lone: list[float] = []
         read_passage.cache_clear()  # each phase reads its chunks anew
-        for jobs in _streams(engine, records, args.collection, settings):
+        for jobs in _streams(engine, records, args.collection, pipeline):
             for job in jobs:
                 t0 = time.perf_counter()
                 engine.align([job])
                 lone.append(time.perf_counter() - t0)
         batched: list[float] = []
         read_passage.cache_clear()
-        streams = _streams(engine, records, args.collection, settings)
+        streams = _streams(engine, records, args.collection, pipeline)
         windows = 0
         for start in range(0, len(streams), args.batch):  # window n of each of --batch streams
             group = streams[start:start + args.batch]

@@ -115,12 +115,12 @@ class Collection:
 
         out: list[list[Evidence]] = []
         for hits, by_name in zip(dense, keyword, strict=True):
-            documents = {evidence(row, s).document for row, s in hits[:k]}
-            kept = hits[:k] + [(row, s) for row, s in hits[k:]
-                               if evidence(row, s).document in documents]
+            found = [(row, evidence(row, s)) for row, s in hits]
+            documents = {e.document for _, e in found[:k]}
+            kept = found[:k] + [(row, e) for row, e in found[k:] if e.document in documents]
             seen = {row for row, _ in kept}
-            kept += [(row, 0.0) for row in by_name if row not in seen]
-            out.append([evidence(row, s) for row, s in kept])
+            kept += [(row, evidence(row, 0.0)) for row in by_name if row not in seen]
+            out.append([e for _, e in kept])
         return out
 
     def _keyword_rows(self, text: str, k: int) -> list[int]:
