@@ -52,19 +52,25 @@ class Record:
         return self.doc_id if self.doc_id is not None else self.id
 
 
-def read_records(path: Path) -> list[Record]:
-    """All records of a ``.jsonl`` or ``.jsonl.gz`` file, refusing the first malformed line."""
-    return list(iter_records(path))
+def read_records(path: Path, *, context_required: bool = True) -> list[Record]:
+    """All records of a ``.jsonl`` or ``.jsonl.gz`` file, refusing the first malformed line.
+
+    ``context_required=False`` reads a record without ``context`` as one with an empty context:
+    records checked against an evidence collection (``stream-guard eval --collection``) carry
+    no evidence of their own. Everywhere else a missing context is a mistake in the file, and
+    an empty one would have every response scored against nothing.
+    """
+    return list(iter_records(path, context_required=context_required))
 
 
-def iter_records(path: Path) -> Iterator[Record]:
+def iter_records(path: Path, *, context_required: bool = True) -> Iterator[Record]:
     path = Path(path)
     for lineno, raw in _numbered_lines(path):
         try:
             line = raw.decode("utf-8")  # per line, so an error names its line
             if not line.strip():
                 continue
-            record = _parse(json.loads(line), _stem(path), lineno)
+            record = _parse(json.loads(line), _stem(path), lineno, context_required)
         except KeyError as exc:
             raise RecordError(f"{path}:{lineno}: not a valid record: missing field {exc}"
                               ) from None
@@ -152,7 +158,7 @@ def _stem(path: Path) -> str:
     return name
 
 
-def _parse(obj: Any, file_stem: str, lineno: int) -> Record:
+def _parse(obj: Any, file_stem: str, lineno: int, context_required: bool) -> Record:
     """One record; one without ``dataset`` (or with null) is of its file's (``file_stem``), one
     without ``id`` is named by its file and line (``kb:12``)."""
     if not isinstance(obj, dict):
@@ -171,7 +177,7 @@ def _parse(obj: Any, file_stem: str, lineno: int) -> Record:
     return Record(
         id=f"{file_stem}:{lineno}" if obj.get("id") is None else _text(obj, "id"),
         dataset=file_stem if obj.get("dataset") is None else _text(obj, "dataset"),
-        context=_text(obj, "context"),
+        context=_text(obj, "context") if context_required or "context" in obj else "",
         prompt=None if prompt is None else str(prompt),
         response=response,
         label=int(label),

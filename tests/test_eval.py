@@ -312,10 +312,12 @@ def test_in_process_run_reports_halts_on_planted_hallucinations(
 
 @pytest.mark.slow
 def test_records_are_checked_against_a_collection_instead_of_their_own_context(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     """``--collection``: every stream names the collection and sends no context, so the run
     measures retrieval too. The records' contexts here support nothing: streamed inline,
-    every supported record would halt."""
+    every supported record would halt. Records checked against a collection need no context
+    of their own; without ``--collection`` a record that has none is refused."""
     from stream_guard.cli import main as cli
 
     data_dir = tmp_path / "data"
@@ -339,6 +341,14 @@ def test_records_are_checked_against_a_collection_instead_of_their_own_context(
     assert main([str(records), "--collection", "facts", "--tenant", "someone-else"]) == 1
     # --tenant names the in-process server's tenant; without --collection it means nothing
     assert main([str(records), "--tenant", "someone-else"]) == 2
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "context"}) + "\n"
+                            for r in _planted_records()))
+    assert main([str(bare), "--collection", "facts", "--report", str(out)]) == 0
+    overall = orjson.loads(out.read_bytes())["overall"]
+    assert (overall["tp"], overall["fp"], overall["tn"], overall["fn"]) == (4, 0, 4, 0)
+    assert main([str(bare)]) == 2
+    assert "missing field 'context'" in capsys.readouterr().err
 
 
 async def test_remote_replay_keeps_to_limits_and_paces(

@@ -78,7 +78,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--collection", metavar="NAME",
                    help="check every record against this evidence collection instead of its "
                    "own context, so retrieval is measured too (build it with `stream-guard "
-                   "index add`; the records' own contexts are not sent)")
+                   "index add`; the records' own contexts are not sent, and may be left out)")
     p.add_argument("--tenant", metavar="T",
                    help="the tenant whose collection --collection names, for the in-process "
                    f"server (default: {DEFAULT_TENANT}, as `index add`; with --url the key's)")
@@ -129,7 +129,8 @@ def _run_eval(args: argparse.Namespace, outputs: contextlib.ExitStack) -> int:
             None if path is None else outputs.enter_context(_Output(option, path))
             for option, path in (("--report", args.report), ("--per-record", args.per_record)))
         selection = load_selection(args.data, split=args.split, sample=args.sample,
-                                   seed=args.seed, limit=args.limit)
+                                   seed=args.seed, limit=args.limit,
+                                   context_required=args.collection is None)
         if not selection.records:
             raise EvalUsageError("no records selected")
         outcome, server = run(_evaluate(selection.records, settings, args, api_key))

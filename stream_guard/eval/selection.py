@@ -32,9 +32,11 @@ class Selection:
 
 def load_selection(paths: Sequence[Path], *, split: SplitChoice = "all",
                    sample: int | None = None, seed: int = 0,
-                   limit: int | None = None) -> Selection:
-    """Read every file (``.jsonl`` or ``.jsonl.gz``) and select from their union."""
-    records = [r for path in paths for r in read_records(path)]
+                   limit: int | None = None, context_required: bool = True) -> Selection:
+    """Read every file (``.jsonl`` or ``.jsonl.gz``) and select from their union
+    (``context_required``: as :func:`~stream_guard.dataset.read_records`)."""
+    records = [r for path in paths for r in read_records(path,
+                                                         context_required=context_required)]
     chosen = select_records(records, split=split, sample=sample, seed=seed, limit=limit)
     return Selection(chosen, [str(p) for p in paths], len(records), split, sample, seed, limit)
 
