@@ -14,6 +14,12 @@ fell behind its own schedule (send lag p99 over ``--max-send-lag-ms``) is report
 generator-bound: its latencies would say as much about the generator as about the server.
 
     python -m loadtest.capacity --tier lexical --workers 1 --out-dir loadtest/results/lexical-1w
+
+Streams that name an evidence collection instead of sending their context (the corpus indexed
+once, see ``loadtest.kb``)::
+
+    python -m loadtest.capacity --tier cascade --out-dir loadtest/results/cascade-kb \
+        -- --collection
 """
 
 from __future__ import annotations
@@ -103,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     probes: list[dict[str, Any]] = []
     machine: dict[str, Any] = {}
     duration: list[float] = []  # as the probes ran (an option after "--" may override it)
+    collection: dict[str, Any] = {}  # what -- --collection indexed (the same for every probe)
 
     def probe(n: int) -> bool:
         """Whether N streams pass; an inconclusive probe ends the search (:class:`_Unmeasured`):
@@ -114,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         if not machine:  # the machine and revision, once: every probe runs on the same
             machine.update(result["machine"])
             duration.append(result["config"]["duration_s"])
+            collection.update(result["config"].get("collection") or {})
         probes.append({"streams": n, "passed": ok, "why": why,
                        "halts": result["latency_ms"]["halt"]["count"],
                        "verdicts": result["latency_ms"]["verdict"]["count"],
@@ -160,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"tier": args.tier, "workers": args.workers, "rate_tokens_per_s": args.rate,
                "p99_target_ms": args.p99_ms, "max_streams_passing": best,
                "first_failing": worst, "inconclusive_at": unmeasured_at,
-               "duration_s": duration[0] if duration else args.duration, "probes": probes,
+               "duration_s": duration[0] if duration else args.duration,
+               "collection": collection or None, "probes": probes,
                "machine": machine, "command": redacted_command(sys.argv)}
     (args.out_dir / "capacity.json").write_bytes(
         orjson.dumps(summary, option=orjson.OPT_INDENT_2))

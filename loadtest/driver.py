@@ -71,6 +71,7 @@ class DriverConfig:
     ping_interval: float
     compression: bool
     ticket: Callable[[], Any] | None = None  # async () -> str, one ticket per connection
+    collection: str | None = None  # streams name it instead of sending their context
 
 
 @dataclass(slots=True)
@@ -205,8 +206,9 @@ class ConnectionDriver:
         self.rec.counts["streams_started"] += 1
         if script.bad:
             self.rec.counts["streams_bad"] += 1
-        await ws.send(orjson.dumps({"type": "start", "stream_id": sid,
-                                    "context": [script.context]}), text=True)
+        evidence: dict[str, Any] = ({"context": [script.context]} if self.cfg.collection is None
+                                    else {"collection": self.cfg.collection})
+        await ws.send(orjson.dumps({"type": "start", "stream_id": sid, **evidence}), text=True)
         self._push(scheduled[0], slot)
 
     # --- reading ------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import orjson
 
 from loadtest.corpus import DEFAULT_CORPUS, ScriptBuilder, corpus_files, load_paragraphs
 from loadtest.driver import ConnectionDriver, DriverConfig, Recorder
+from loadtest.kb import COLLECTION, TENANT, ensure_collection, kb_dir
 from loadtest.serverproc import (
     MachineCpu,
     ResourceSampler,
@@ -95,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="JSONL file or directory of records (default: shared dev data)")
     corpus.add_argument("--corpus-per-file", type=int, default=300,
                         help="contexts taken from each corpus file")
+    corpus.add_argument("--collection", action="store_true",
+                        help="streams name an evidence collection that holds every corpus "
+                        "context instead of sending theirs inline, so each window is searched "
+                        "for too (needs --spawn; the collection is indexed once and kept)")
+    corpus.add_argument("--kb-root", type=Path, default=None,
+                        help="where --collection keeps its indexed collections (default: the "
+                        "system's temporary directory)")
     out = p.add_argument_group("output")
     out.add_argument("--out", type=Path, help="result JSON")
     out.add_argument("--plot", type=Path, help="latency PNG (default: --out with .png)")
@@ -121,7 +129,7 @@ def _spawn_env(args: argparse.Namespace, key: str, connections: int) -> dict[str
     """Server settings for the run; guards that would cap the load itself are raised."""
     messages_per_conn = args.streams_per_conn * args.rate + 2 / args.ping_interval
     return {
-        "STREAM_GUARD_API_KEYS": f"{key}:loadtest",
+        "STREAM_GUARD_API_KEYS": f"{key}:{TENANT}",
         "STREAM_GUARD_TIER": args.tier,
         "STREAM_GUARD_LOG_LEVEL": os.environ.get("STREAM_GUARD_LOG_LEVEL", "warning"),
         "STREAM_GUARD_MAX_CONNECTIONS": str(max(256, connections + 16)),
@@ -144,10 +152,17 @@ def _stream_url(url: str) -> str:
 async def run_load(args: argparse.Namespace) -> dict[str, Any]:
     if not args.allow_remote and not is_loopback(args.url):
         raise SystemExit(f"{args.url}: not a loopback address (use --allow-remote on purpose)")
+    if args.collection and not args.spawn:
+        raise SystemExit("--collection needs --spawn: the spawned server is given the "
+                         "collection indexed from the corpus")
     paragraphs = await asyncio.to_thread(
         load_paragraphs, corpus_files(args.corpus), args.corpus_per_file)
     builder = ScriptBuilder.for_server(paragraphs)
     bad_share = args.bad_share
+    kb: dict[str, object] | None = None
+    if args.collection:
+        kb = await asyncio.to_thread(
+            ensure_collection, paragraphs, kb_dir(paragraphs, _server_env(), args.kb_root))
 
     def make_script(rng: random.Random) -> Any:
         return builder.build(rng, rng.random() < bad_share)
@@ -157,7 +172,10 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
     url, key = args.url, args.api_key
     if args.spawn:
         key = key or "loadtest-" + secrets.token_hex(12)
-        server = SpawnedServer(_spawn_env(args, key, n_conns), workers=args.workers)
+        env = _spawn_env(args, key, n_conns)
+        if kb is not None:
+            env["STREAM_GUARD_DATA_DIR"] = str(kb["data_dir"])
+        server = SpawnedServer(env, workers=args.workers)
         await server.start(args.ready_timeout)
         assert server.process is not None
         url = f"ws://127.0.0.1:{server.port}/v1/stream"
@@ -165,10 +183,12 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
     if not key:
         raise SystemExit(f"an API key is needed: --api-key or ${API_KEY_ENV}")
     try:
-        return await _measure(args, url, key, n_conns, make_script, server)
+        result = await _measure(args, url, key, n_conns, make_script, server)
     finally:
         if server is not None:
             await server.stop()
+    result["config"]["collection"] = kb
+    return result
 
 
 async def _measure(args: argparse.Namespace, url: str, key: str, n_conns: int,
@@ -185,7 +205,7 @@ async def _measure(args: argparse.Namespace, url: str, key: str, n_conns: int,
     cfg = DriverConfig(url=url, headers={} if ticket else {"Authorization": f"Bearer {key}"},
                        rate=args.rate, deadline=t0 + args.duration,
                        ping_interval=args.ping_interval, compression=not args.no_compression,
-                       ticket=ticket)
+                       ticket=ticket, collection=COLLECTION if args.collection else None)
     drivers = []
     for c in range(n_conns):
         first = c * args.streams_per_conn
@@ -335,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.streams < 1 or args.rate <= 0 or args.duration <= 0:
         raise SystemExit("--streams, --rate and --duration must be positive")
+
     try:
         import uvloop
     except ImportError:  # pragma: no cover - Windows

@@ -75,7 +75,7 @@ def _run(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "STREAM_GUARD_EMBEDDER": "none",
            **{f"STREAM_GUARD_{k.upper()}": v for k, v in settings.items()}}
     return subprocess.run([sys.executable, "-m", "loadtest.run", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+                          capture_output=True, text=True, timeout=180, check=False)
 
 
 def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> None:
@@ -104,6 +104,34 @@ def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> N
     assert "| latency_ms.halt.p99 |" in table.stdout
     rows = compare_rows(result, result)
     assert all(r is None or r == pytest.approx(1.0) for _, _, _, r in rows)
+
+
+@pytest.mark.slow
+def test_collection_streams_find_their_context_in_an_indexed_corpus(
+        tmp_path: Path, model_cache: Path) -> None:
+    """``--collection``: no stream sends its context; the spawned server searches a collection
+    of every corpus context, indexed once and reused by the next run (capacity's probes)."""
+    args = ("--spawn", "--tier", "lexical", "--collection", "--kb-root", str(tmp_path / "kb"),
+            "--streams", "4", "--duration", "1", "--rate", "120", "--bad-share", "0.5",
+            "--seed", "1", "--ramp", "0.3", "--drain-timeout", "30",
+            "--corpus", str(_corpus(tmp_path)))
+    settings = {"embedder": "minilm", "cache_dir": str(model_cache)}
+    results = []
+    for name in ("first", "second"):
+        out = tmp_path / f"{name}.json"
+        proc = _run(*args, "--out", str(out), **settings)
+        assert proc.returncode == 0, proc.stderr
+        results.append(orjson.loads(out.read_bytes()))
+    for result in results:
+        streams = result["streams"]
+        assert streams["bad"] >= 1 and streams["halts_correct"] == streams["bad"]
+        assert streams["missed_halts"] == 0 and streams["false_halts"] == 0
+        assert result["errors"] == {} and streams["windows_unmatched"] == 0
+    first, second = (r["config"]["collection"] for r in results)
+    assert first == second and first["documents"] == len(PARAGRAPHS)
+    assert [p.name for p in (tmp_path / "kb").iterdir()] == [Path(first["data_dir"]).name]
+    alone = _run("--collection", "--corpus", str(_corpus(tmp_path)))  # no server of its own
+    assert alone.returncode != 0 and "--collection needs --spawn" in alone.stderr
 
 
 def test_the_generator_cuts_windows_as_the_spawned_server_is_set_to(tmp_path: Path) -> None:
