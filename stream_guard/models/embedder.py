@@ -107,7 +107,8 @@ def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto
     else:
         runner = OnnxRunner(cached_onnx(model, "hidden", cache_dir), output="last_hidden_state",
                             device=where, cache_dir=cache_dir, intra_op_threads=intra_op_threads,
-                            max_batch=batch_size, max_length=tokenizer.max_length)
+                            max_batch=batch_size, max_length=tokenizer.max_length,
+                            spin=False)  # the detector runs next: its threads get the cores
     embedder = SentenceEmbedder(runner, tokenizer, name=model.name, dim=model.size("hidden_size"),
                                 fingerprint=_fingerprint(model, pooling, tokenizer.max_length),
                                 pooling=pooling, batch_size=batch_size)

@@ -50,14 +50,26 @@ class OnnxRunner:
     """
 
     def __init__(self, path: Path, *, output: str, device: Device, cache_dir: Path,
-                 intra_op_threads: int = 0, max_batch: int = 128, max_length: int = 512) -> None:
+                 intra_op_threads: int = 0, max_batch: int = 128, max_length: int = 512,
+                 spin: bool = True) -> None:
         """``max_batch``/``max_length`` bound the shapes the runner will see (used to plan
-        TensorRT engines on GPUs that have it)."""
+        TensorRT engines on GPUs that have it).
+
+        ``spin=False`` lets the session's threads sleep as soon as a run ends. By default they
+        spin a while, waiting for the next run, which pays where runs of one model follow each
+        other (the detector, row by row) and costs where another model runs next: its threads
+        then share the cores with the spinning ones. The embedder is such a stage (a
+        collection stream's window is embedded and searched, then scored by the detector):
+        sleeping, it took a window from evidence to score in 28 ms against 45 ms (2 cores;
+        docs/benchmarks.md).
+        """
         self.device = device
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads:
             options.intra_op_num_threads = intra_op_threads
+        if not spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model_path = cached_fp16(path, cache_dir) if device == "cuda" else path
         try:
             graph = onnx.load(str(model_path), load_external_data=False).graph
