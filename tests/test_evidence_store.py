@@ -733,3 +733,36 @@ def test_an_add_that_waited_for_a_remove_creates_the_collection_again(
     assert result[0].version == 1 and result[0].total_chunks == 1
     assert [d.id for d in Collection.open(tmp_path, "acme", "kb").search(
         minilm.embed([FACTS[1].text]), k=5)[0]] == [f"{FACTS[1].id}#0"]
+
+
+
+def _calls(n: int = 80) -> list[Document]:
+    """Earnings calls that read alike and differ in their figures, as a knowledge base of
+    them does."""
+    return [Document(f"call-{q}", f"As a result, net income increased {20 + q % 60}% to "
+                     f"${40 + q}.{q % 10} million, or ${1 + q % 3}.{10 + q % 89} per diluted "
+                     f"share, on revenue of ${300 + q}.{q % 7} million. Revenue grew in every "
+                     "segment.", f"call-{q}.txt")
+            for q in range(n)]
+
+
+def test_a_sentence_is_found_by_two_of_its_figures_among_alike_passages(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A sentence copied from one earnings call is as close, in words and vector, to every
+    other call: two of its figures in one chunk single out its source, and a claim that changes
+    one of three figures still finds it by the other two (its changed figure then conflicts
+    with the source). One figure alone, or two-digit ones, are not searched for: they are in
+    too many chunks, and would bring a wrong figure's passage in as if it were about it."""
+    _add(tmp_path, _calls(), minilm)
+    collection = Collection.open(tmp_path, "acme", "kb")
+    far = minilm.embed(["Photosynthesis converts light into chemical energy."])
+
+    def keyword_hits(text: str) -> list[str]:
+        return [h.id for h in collection.search(far, 1, [text])[0]][1:]
+
+    copied = "Net income increased 57% to $77.7 million, or $2.47 per diluted share."
+    assert keyword_hits(copied) == ["call-37#0"]
+    changed = "Net income was $77.7 million, or $2.47 a share, on revenue of $399.1 million."
+    assert keyword_hits(changed) == ["call-37#0"]  # by 77.7 and 2.47; 399.1 is no call's
+    assert keyword_hits("Net income rose to $77.7 million.") == []  # one figure
+    assert keyword_hits("Net income rose 57% and revenue 37%.") == []  # two-digit figures

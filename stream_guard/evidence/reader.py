@@ -8,6 +8,7 @@ version and no search ever waits for a load.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import sqlite3
@@ -93,9 +94,10 @@ class Collection:
         """The top-``k`` chunks per query vector (unit vectors from the collection's embedder),
         best first, ``score`` = cosine similarity, and of the next ``k`` those of a document
         the top ``k`` come from (:data:`_SAME_DOCUMENT_DEPTH`); with the queries' ``texts``,
-        then up to ``k`` more by BM25 over their names that the vectors did not find
-        (``score`` 0), so a passage with the query's exact name or model number is not lost
-        among near-identical ones. Blocking: call it off the event loop."""
+        then up to ``k`` more by BM25 over their names, and ``k`` more holding two of their
+        figures, that the vectors did not find (``score`` 0), so a passage with the query's
+        exact name, model number or figures is not lost among near-identical ones. Blocking:
+        call it off the event loop."""
         if vectors.ndim != 2 or vectors.shape[1] != self.info.dim:
             raise ValueError(f"query vectors must be [n, {self.info.dim}], got {vectors.shape}")
         if texts is not None and len(texts) != len(vectors):
@@ -124,24 +126,33 @@ class Collection:
         return out
 
     def _keyword_rows(self, text: str, k: int) -> list[int]:
-        """Up to ``k`` chunks that best match ``text``'s names by BM25, best first.
+        """Up to ``k`` chunks that best match ``text``'s names by BM25, best first, then up to
+        ``k`` more that hold two of its figures at once (:func:`_figure_pairs_query`).
 
         Only names that single out a few chunks are searched: BM25 scores every chunk that
         matches the query, so a name most chunks hold (the company's, in its own knowledge
         base) made each search a scan of the collection (50 ms a window at 55,000 chunks in
         ``loadtest.bench_index``, on the scoring thread), and it ranks nothing: a chunk
         sharing only that name is noise (``_KEYWORD_SHARE``)."""
-        names = _names(text)
-        if not names:
-            return []
+        rows: list[int] = []
         with self._db_lock:
-            most = min(_KEYWORD_MAX_CHUNKS, self.count // 2)
-            query = _match_query([n for n in names if self._chunks_with(n, most) <= most])
-            if query is None:
-                return []
-            ranked = self._db.execute(
-                "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
-                "ORDER BY rank LIMIT ?", (query, k)).fetchall()
+            names = _names(text)
+            if names:
+                most = min(_KEYWORD_MAX_CHUNKS, self.count // 2)
+                rows = self._ranked(_match_query(
+                    [n for n in names if self._chunks_with(n, most) <= most]), k)
+            rows += [row for row in self._ranked(_figure_pairs_query(_figures(text)), k)
+                     if row not in rows]
+        return rows
+
+    def _ranked(self, query: str | None, k: int) -> list[int]:
+        """The best ``k`` chunks for an FTS5 ``query`` by BM25, those far below the best left
+        out (``_KEYWORD_SHARE``). Holding the lock."""
+        if query is None:
+            return []
+        ranked = self._db.execute(
+            "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+            "ORDER BY rank LIMIT ?", (query, k)).fetchall()
         best = ranked[0][1] if ranked else 0.0  # FTS5's BM25 is negative: lower is better
         return [row for row, rank in ranked if rank <= best * _KEYWORD_SHARE]
 
@@ -185,6 +196,11 @@ _SAME_DOCUMENT_DEPTH = 2
 # typeset hyphens (U+2010-U+2012: "K‑221") too.
 _WORD = re.compile(rf"[^\W_]+(?:[{HYPHENS}'’.][^\W_]+)*")  # (a leading "-" is no range)
 _MAX_QUERY_NAMES = 16
+# Figures as FTS5's tokenizer cuts them too ("98.9" is the phrase "98" "9", in the query as in
+# the chunk); at most this many a window, so at most six pairs (_figure_pairs_query).
+# A figure stands alone: the digits of a name ("K-150", "COVID-19") are the name's.
+_FIGURE = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)*(?![\w-])")
+_MAX_QUERY_FIGURES = 4
 # A name held by more chunks than this (or than half the collection) is not searched for.
 _KEYWORD_MAX_CHUNKS = 1000
 _NAME_COUNTS_MAX = 100_000
@@ -205,6 +221,31 @@ def _names(text: str) -> list[str]:
     plain words and numbers would find the chunks that share its wrong number ("weighs 3.2 kg"
     is some other product's weight), and put them in its premise as if they were about it."""
     return list(dict.fromkeys(w for w in _WORD.findall(text) if _is_name(w)))[:_MAX_QUERY_NAMES]
+
+
+def _figures(text: str) -> list[str]:
+    """``text``'s specific figures, each once, at most :data:`_MAX_QUERY_FIGURES`: those of
+    three digits or more, or with a decimal part ("2020", "1,250", "98.9", "8.6"). Two-digit
+    ones are in too many chunks: "up to 20 % and a 15-day trial", an edit of "30 %" and
+    "30-day", found another sales email that has both, and read as supported."""
+    return list(dict.fromkeys(
+        f for f in _FIGURE.findall(text)
+        if sum(c.isdigit() for c in f) >= 3 or "." in f))[:_MAX_QUERY_FIGURES]
+
+
+def _figure_pairs_query(figures: Sequence[str]) -> str | None:
+    """An FTS5 query for chunks that hold two of ``figures`` (None: fewer than two).
+
+    One figure alone is not searched for (:func:`_names`), but two in one chunk single out the
+    passage a sentence took them from: "net income increased 96 % to $98.9 million, or $1.49
+    per diluted share" copies one earnings call, and its words and vector are as close to
+    every other call's (a load test's copied sentence halted, "contradicted" by another
+    call's figures its search found instead). A claim that changes one of three figures
+    still finds its source by the other two, and the changed one then conflicts with it."""
+    if len(figures) < 2:
+        return None
+    return " OR ".join(f"({_match_query([a])} AND {_match_query([b])})"
+                       for a, b in itertools.combinations(figures, 2))
 
 
 def _match_query(names: Sequence[str]) -> str | None:

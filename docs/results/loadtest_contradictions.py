@@ -1,0 +1,78 @@
+"""The supported windows of load-test streams that a collection's evidence contradicts; JSON.
+
+``loadtest.run --collection`` streams sentences copied from the corpus's contexts, each window
+searched for in a collection of all of them: no window before a planted sentence is wrong, so a
+contradiction signal on one (a figure, place, negation or opposite the evidence states
+otherwise) is a search that found another document instead of its own. This replays the
+scripts the generator's first connections make (their seeds, in order) through the engine's
+evidence step, without sockets or timing, and lists those windows. The collection is the one
+``loadtest.run --collection`` indexed (its ``config.collection.data_dir``):
+
+    python docs/results/loadtest_contradictions.py --data-dir /tmp/stream-guard-loadtest-kb-H \\
+        --connections 4 --streams 80 --out docs/results/loadtest-contradictions.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+from pathlib import Path
+from typing import Any
+
+from loadtest.corpus import DEFAULT_CORPUS, ScriptBuilder, corpus_files, load_paragraphs
+from loadtest.kb import COLLECTION, TENANT
+from stream_guard.config import load_settings
+from stream_guard.eval.results import code_revision, write_report
+from stream_guard.metrics import Metrics
+from stream_guard.scoring.engine import CheckJob
+from stream_guard.scoring.factory import build_engine
+from stream_guard.train.pairs import TextPipeline
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    settings = load_settings().replace(tier="cascade", data_dir=args.data_dir)
+    engine = await build_engine(settings, Metrics())
+    try:
+        builder = ScriptBuilder(load_paragraphs(corpus_files(args.corpus), args.per_file))
+        pipeline = TextPipeline.from_settings(settings)
+        windows, found = 0, []
+        for connection in range(args.connections):
+            rng = random.Random(args.seed * 100003 + connection)  # as loadtest.run seeds them
+            for _ in range(args.streams):
+                script = builder.build(rng, rng.random() < args.bad_share)
+                evidence = engine.prepare(engine.validate(TENANT, [], COLLECTION, None))
+                for window in pipeline.windows(script.text):
+                    if script.bad_at is not None and window.start >= script.bad_at:
+                        break
+                    aligned = engine.align([CheckJob(evidence, window.text, window.previous)])[0]
+                    windows += 1
+                    s = aligned.signals
+                    if (s.conflict or s.other_place or s.opposite_swap or s.polarity_flip
+                            or s.against_rows):
+                        found.append({"window": window.text, "signals": repr(s),
+                                      "premise": [x.text for x in aligned.premise.sentences]})
+    finally:
+        await engine.close()
+    return {"supported_windows": windows, "contradicted": len(found), "windows": found,
+            "connections": args.connections, "streams_per_connection": args.streams,
+            "code_revision": code_revision()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-dir", type=Path, required=True,
+                   help="the data directory loadtest.run --collection indexed")
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    p.add_argument("--per-file", type=int, default=300, help="as loadtest.run's default")
+    p.add_argument("--connections", type=int, default=4)
+    p.add_argument("--streams", type=int, default=80, help="scripts per connection")
+    p.add_argument("--bad-share", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args()
+    write_report(args.out, asyncio.run(measure(args)))
+
+
+if __name__ == "__main__":
+    main()
