@@ -162,11 +162,12 @@ _UNSCOPED: _Scoped = (SentenceIndex(()), {})  # not scoped yet
 
 @dataclass(frozen=True, slots=True)
 class FoundPassage:
-    """A collection passage a search found, read: its sentences and quantities."""
+    """A collection passage a search found, read: its sentences, quantities and places."""
 
     passage: Evidence
     sentences: list[EvidenceSentence]
     quantities: dict[str, frozenset[str]]
+    places: frozenset[str]
 
     @classmethod
     def of(cls, passage: Evidence) -> FoundPassage:
@@ -179,7 +180,8 @@ class FoundPassage:
 def read_passage(chunk_id: str, text: str, source: str) -> FoundPassage:
     """A collection chunk read (:meth:`FoundPassage.of`), cached for the process."""
     passage = Evidence(chunk_id, text, 0.0, source)
-    return FoundPassage(passage, passage_sentences(passage), quantity_index(text))
+    sentences = passage_sentences(passage)
+    return FoundPassage(passage, sentences, quantity_index(text), _places(sentences))
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,7 +471,7 @@ class GroundingEngine:
                     found = unique_sentences(f.sentences for f in passages)
                     index = SentenceIndex(index.sentences + found)
                     quantities = merge_quantities(quantities, *(f.quantities for f in passages))
-                    places = places | _places(found)
+                    places = places.union(*(f.places for f in passages))
             window = terms(job.text)
             numbered = numbered_names(window)
             key = (numbered, told is not None)
