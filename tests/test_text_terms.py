@@ -132,6 +132,30 @@ def test_twice_in_the_evidence_is_two() -> None:
             > coverage("Books are lent for three weeks with four renewals.", evidence))
 
 
+def test_counts_said_in_words_in_the_evidence_are_figures() -> None:
+    """A news highlight's "up to two minutes longer" for its article's "an extra couple of
+    minutes" was contradicted by the article's other minutes (HaluEval summarization); "a
+    dozen" and "half a dozen" are 12 and 6 of what they count. The evidence's only: an
+    answer's "a couple of days" for its source's 3 days is no figure to compare, as "a few"
+    is not, and neither is "the couple" or "dozens of"."""
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
+
+    evidence = ("Response times increased by an extra couple of minutes; in Bedfordshire from "
+                "7 to 11 minutes. The shop sold a dozen eggs and half a dozen apples.")
+    quantities = quantity_index(evidence)
+    assert {"2", "11"} <= quantities["minute"]
+    assert quantities["egg"] == {"12"} and quantities["apple"] == {"6"}
+    assert not quantity_conflict("Victims wait up to two minutes longer.", quantities)
+    assert quantity_conflict("Victims wait up to five minutes longer.", quantities)
+    keys = term_keys(evidence)
+    assert coverage("Victims wait two minutes longer.", keys) > coverage(
+        "Victims wait five minutes longer.", keys)
+    # an answer's count stays words (a window's terms are read without the evidence's readings)
+    assert "2" not in {t.key for t in terms("Stay a couple of days.")}
+    assert quantity_index("The couple renewed their vows before dozens of guests.") == \
+        quantity_index("The pair renewed their vows before many guests.")
+
+
 def test_money_read_aloud_keeps_its_currency() -> None:
     """"four hundred and thirty-six pounds forty" is the bill's "£436.40", and "... dollars
     forty" names another currency (a second voice probe: written "$436.40" it was the same

@@ -501,7 +501,8 @@ def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
     give of its times and dates: an afternoon hour on the 12-hour clock too ("15:45 3:45"),
     a date's day of the week after it ("21 September 2024 Saturday"), a currency's names
     after an amount in its symbol ("£436.40 pound quid": an answer says "436.40 pounds"), of
-    "twice" ("twice 2": "renewed twice" is an answer's "two renewals"), of an hour a
+    "twice" ("twice 2": "renewed twice" is an answer's "two renewals") and of counts said in
+    words ("couple of minutes 2", :data:`COUNT_WORDS`), of an hour a
     speaker names bare ("at 10 10:00 22:00 works") and of a sum said in pairs ("18 50 1850
     18.50"). For its words only
     (:func:`~stream_guard.text.terms.term_keys`): as figures, the added ones would be read as
@@ -519,6 +520,8 @@ def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
             f"{m.group()} {_CURRENCY_NAMES[m.group()[0]]}"))
     if "wice" in canonical:
         canonical = _rewrite(canonical, _TWICE, lambda m: f"{m.group()} 2")
+    if "couple" in canonical or "dozen" in canonical:
+        canonical = _rewrite(canonical, COUNT_WORDS, lambda m: f"{m.group()} {count_value(m)}")
     if has_digit(canonical):  # the readings of figures said aloud (most sentences have none)
         canonical = _said_aloud(canonical, spelled_out)
     return canonical
@@ -612,6 +615,18 @@ _DAY_PART_AFTER = re.compile(r"[ \t]+(?:\w+[ \t]+)?(morning|tonight|evening|afte
 
 
 _TWICE = re.compile(r"\btwice\b")
+# Counts said in words that are no number words: "couple of" (not "the couple"), "dozen" (not
+# "dozens of"), "half a dozen"; group 1 the count, group 2 the word it counts. Evidence's
+# only (its readings here, its quantities in text.quantities): an answer's "a couple of days"
+# for its source's 3 stays words, as "a few" does.
+COUNT_WORDS = re.compile(r"\b(half[ \t]+a[ \t]+dozen|dozen|couple[ \t]+of)[ \t]+"
+                         r"([^\W\d_][\w-]*)")
+_COUNT_VALUES = {"half": "6", "dozen": "12", "couple": "2"}
+
+
+def count_value(match: re.Match[str]) -> str:
+    """The figure a :data:`COUNT_WORDS` match says ("6" for "half a dozen")."""
+    return _COUNT_VALUES[match.group(1).split()[0]]
 _CURRENCY_NAMES = {"$": "dollar buck", "£": "pound quid", "€": "euro", "¥": "yen"}
 _SYMBOL_AMOUNT = re.compile(r"[$£€¥]\d[\d,]*(?:\.\d+)?")
 

@@ -35,6 +35,7 @@ from stream_guard.text.figures import (
     _NUMBER_RUN,
     _SPELLED,
     _WEEKDAYS,
+    COUNT_WORDS,
     DATE_UNIT,
     _decimal,
     _digits_of,
@@ -47,6 +48,7 @@ from stream_guard.text.figures import (
     _value,
     canonical_dates,
     canonical_figures,
+    count_value,
     has_digit,
     plain_number,
     spell_out_numbers,
@@ -195,6 +197,13 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
         for match in _ONE_OF_A_UNIT.finditer(canonical):
             if (unit := _unit(match.group(1))) != ANY_UNIT:
                 by_unit.setdefault(unit, set()).add("1")
+    if "couple" in canonical or "dozen" in canonical:
+        # "a couple of minutes" is 2 of them, "a dozen eggs" 12, "half a dozen" 6: a summary
+        # writes them as the figures ("up to two minutes longer" for "an extra couple of
+        # minutes" was contradicted by the source's other minutes)
+        for match in COUNT_WORDS.finditer(canonical):
+            if (unit := _unit(match.group(2))) != ANY_UNIT:
+                by_unit.setdefault(unit, set()).add(count_value(match))
     if len(by_unit.get("%", ())) > 1 and (points := _point_changes(canonical)):
         by_unit[POINT_CHANGES] = points
     by_unit.update(_year_spans(text))
