@@ -156,6 +156,23 @@ def test_counts_said_in_words_in_the_evidence_are_figures() -> None:
         quantity_index("The pair renewed their vows before many guests.")
 
 
+def test_a_figure_said_as_what_is_left_to_a_mark_is_that_figure() -> None:
+    """An article's "seven goals short of reaching 100" is its highlight's "93 goals" (HaluEval
+    summarization: contradicted by the article's 7). A shortfall as large as its mark says
+    nothing of what was reached, and an answer's own "short of" is its own figure."""
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
+
+    evidence = "Messi, Neymar and Suarez are seven goals short of reaching 100 this season."
+    quantities = quantity_index(evidence)
+    assert quantities["goal"] == {"7", "93"}
+    assert not quantity_conflict("The trio have scored 93 goals this season.", quantities)
+    assert quantity_conflict("The trio have scored 95 goals this season.", quantities)
+    assert coverage("The trio have scored 93 goals.", term_keys(evidence)) > coverage(
+        "The trio have scored 95 goals.", term_keys(evidence))
+    assert quantity_index("He was 120 votes short of 100.")["vote"] == {"120"}
+    assert "93" not in {t.key for t in terms("They are 7 goals short of 100.")}
+
+
 def test_money_read_aloud_keeps_its_currency() -> None:
     """"four hundred and thirty-six pounds forty" is the bill's "£436.40", and "... dollars
     forty" names another currency (a second voice probe: written "$436.40" it was the same

@@ -502,7 +502,8 @@ def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
     a date's day of the week after it ("21 September 2024 Saturday"), a currency's names
     after an amount in its symbol ("£436.40 pound quid": an answer says "436.40 pounds"), of
     "twice" ("twice 2": "renewed twice" is an answer's "two renewals") and of counts said in
-    words ("couple of minutes 2", :data:`COUNT_WORDS`), of an hour a
+    words ("couple of minutes 2", :data:`COUNT_WORDS`) or as what is left to a mark ("7 goals
+    short of 100 93", :data:`SHORT_OF`), of an hour a
     speaker names bare ("at 10 10:00 22:00 works") and of a sum said in pairs ("18 50 1850
     18.50"). For its words only
     (:func:`~stream_guard.text.terms.term_keys`): as figures, the added ones would be read as
@@ -522,6 +523,9 @@ def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
         canonical = _rewrite(canonical, _TWICE, lambda m: f"{m.group()} 2")
     if "couple" in canonical or "dozen" in canonical:
         canonical = _rewrite(canonical, COUNT_WORDS, lambda m: f"{m.group()} {count_value(m)}")
+    if "short of" in canonical:
+        canonical = _rewrite(canonical, SHORT_OF, lambda m: (
+            None if (left := short_of_value(m)) is None else f"{m.group()} {left}"))
     if has_digit(canonical):  # the readings of figures said aloud (most sentences have none)
         canonical = _said_aloud(canonical, spelled_out)
     return canonical
@@ -627,6 +631,21 @@ _COUNT_VALUES = {"half": "6", "dozen": "12", "couple": "2"}
 def count_value(match: re.Match[str]) -> str:
     """The figure a :data:`COUNT_WORDS` match says ("6" for "half a dozen")."""
     return _COUNT_VALUES[match.group(1).split()[0]]
+
+
+# A figure said as what is left to another: "7 goals short of reaching 100" is 93 goals (an
+# article's "seven goals short of a century", its highlight's "have scored 93 goals", was
+# contradicted). Group 1 the shortfall, group 2 what it counts, group 3 the mark. Evidence's
+# only, as :data:`COUNT_WORDS`.
+SHORT_OF = re.compile(r"(?<![\w.,])(\d+(?:\.\d+)?)[ \t]+([^\W\d_][\w-]*)[ \t]+short[ \t]+of"
+                      r"[ \t]+(?:(?:reaching|hitting|making|a|the)[ \t]+)?(\d+(?:\.\d+)?)"
+                      r"(?![\w.,]\d|[\w%])")
+
+
+def short_of_value(match: re.Match[str]) -> str | None:
+    """The figure a :data:`SHORT_OF` match says (None: a shortfall no smaller than its mark)."""
+    shortfall, mark = Decimal(match.group(1)), Decimal(match.group(3))
+    return _digits_of(mark - shortfall) if mark > shortfall else None
 _CURRENCY_NAMES = {"$": "dollar buck", "£": "pound quid", "€": "euro", "¥": "yen"}
 _SYMBOL_AMOUNT = re.compile(r"[$£€¥]\d[\d,]*(?:\.\d+)?")
 

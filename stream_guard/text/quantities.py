@@ -37,6 +37,7 @@ from stream_guard.text.figures import (
     _WEEKDAYS,
     COUNT_WORDS,
     DATE_UNIT,
+    SHORT_OF,
     _decimal,
     _digits_of,
     _range_firsts,
@@ -51,6 +52,7 @@ from stream_guard.text.figures import (
     count_value,
     has_digit,
     plain_number,
+    short_of_value,
     spell_out_numbers,
     time_of_day,
 )
@@ -204,6 +206,12 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
         for match in COUNT_WORDS.finditer(canonical):
             if (unit := _unit(match.group(2))) != ANY_UNIT:
                 by_unit.setdefault(unit, set()).add(count_value(match))
+    if "short of" in canonical:  # "7 goals short of reaching 100" is 93 goals
+        for match in SHORT_OF.finditer(canonical):
+            if (left := short_of_value(match)) is not None:
+                by_unit[ANY_UNIT].add(left)
+                if (unit := _unit(match.group(2))) != ANY_UNIT:
+                    by_unit.setdefault(unit, set()).add(left)
     if len(by_unit.get("%", ())) > 1 and (points := _point_changes(canonical)):
         by_unit[POINT_CHANGES] = points
     by_unit.update(_year_spans(text))
