@@ -145,6 +145,7 @@ def test_counts_said_in_words_in_the_evidence_are_figures() -> None:
     quantities = quantity_index(evidence)
     assert {"2", "11"} <= quantities["minute"]
     assert quantities["egg"] == {"12"} and quantities["apple"] == {"6"}
+    assert quantity_index("Half a dozen apples fell.")["apple"] == {"6"}  # not a dozen
     assert not quantity_conflict("Victims wait up to two minutes longer.", quantities)
     assert quantity_conflict("Victims wait up to five minutes longer.", quantities)
     keys = term_keys(evidence)

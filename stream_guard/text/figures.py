@@ -521,7 +521,7 @@ def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
             f"{m.group()} {_CURRENCY_NAMES[m.group()[0]]}"))
     if "wice" in canonical:
         canonical = _rewrite(canonical, _TWICE, lambda m: f"{m.group()} 2")
-    if "couple" in canonical or "dozen" in canonical:
+    if "ouple" in canonical or "ozen" in canonical:
         canonical = _rewrite(canonical, COUNT_WORDS, lambda m: f"{m.group()} {count_value(m)}")
     if "short of" in canonical:
         canonical = _rewrite(canonical, SHORT_OF, lambda m: (

@@ -199,15 +199,15 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
         for match in _ONE_OF_A_UNIT.finditer(canonical):
             if (unit := _unit(match.group(1))) != ANY_UNIT:
                 by_unit.setdefault(unit, set()).add("1")
-    if "couple" in canonical or "dozen" in canonical:
+    if "ouple" in canonical or "ozen" in canonical:
         # "a couple of minutes" is 2 of them, "a dozen eggs" 12, "half a dozen" 6: a summary
         # writes them as the figures ("up to two minutes longer" for "an extra couple of
         # minutes" was contradicted by the source's other minutes)
-        for match in COUNT_WORDS.finditer(canonical):
+        for match in COUNT_WORDS.finditer(canonical.lower()):  # "Half a dozen" starts one
             if (unit := _unit(match.group(2))) != ANY_UNIT:
                 by_unit.setdefault(unit, set()).add(count_value(match))
     if "short of" in canonical:  # "7 goals short of reaching 100" is 93 goals
-        for match in SHORT_OF.finditer(canonical):
+        for match in SHORT_OF.finditer(canonical.lower()):
             if (left := short_of_value(match)) is not None:
                 by_unit[ANY_UNIT].add(left)
                 if (unit := _unit(match.group(2))) != ANY_UNIT:
