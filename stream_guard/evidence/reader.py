@@ -135,14 +135,13 @@ class Collection:
         ``loadtest.bench_index``, on the scoring thread), and it ranks nothing: a chunk
         sharing only that name is noise (``_KEYWORD_SHARE``)."""
         rows: list[int] = []
+        names, pairs = _names(text), _figure_pairs_query(_figures(text))
         with self._db_lock:
-            names = _names(text)
             if names:
                 most = min(_KEYWORD_MAX_CHUNKS, self.count // 2)
                 rows = self._ranked(_match_query(
                     [n for n in names if self._chunks_with(n, most) <= most]), k)
-            rows += [row for row in self._ranked(_figure_pairs_query(_figures(text)), k)
-                     if row not in rows]
+            rows += [row for row in self._ranked(pairs, k) if row not in rows]
         return rows
 
     def _ranked(self, query: str | None, k: int) -> list[int]:

@@ -619,6 +619,10 @@ _DAY_PART_AFTER = re.compile(r"[ \t]+(?:\w+[ \t]+)?(morning|tonight|evening|afte
 
 
 _TWICE = re.compile(r"\btwice\b")
+_CURRENCY_NAMES = {"$": "dollar buck", "£": "pound quid", "€": "euro", "¥": "yen"}
+_SYMBOL_AMOUNT = re.compile(r"[$£€¥]\d[\d,]*(?:\.\d+)?")
+
+
 # Counts said in words that are no number words: "couple of" (not "the couple"), "dozen" (not
 # "dozens of"), "half a dozen"; group 1 the count, group 2 the word it counts. Evidence's
 # only (its readings here, its quantities in text.quantities): an answer's "a couple of days"
@@ -646,8 +650,6 @@ def short_of_value(match: re.Match[str]) -> str | None:
     """The figure a :data:`SHORT_OF` match says (None: a shortfall no smaller than its mark)."""
     shortfall, mark = Decimal(match.group(1)), Decimal(match.group(3))
     return _digits_of(mark - shortfall) if mark > shortfall else None
-_CURRENCY_NAMES = {"$": "dollar buck", "£": "pound quid", "€": "euro", "¥": "yen"}
-_SYMBOL_AMOUNT = re.compile(r"[$£€¥]\d[\d,]*(?:\.\d+)?")
 
 
 # A figure written with trailing zeros ("960.00", "18.50") is also the figure without them: an
