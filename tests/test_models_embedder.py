@@ -225,7 +225,7 @@ def test_float16_copy_for_cuda_is_cached_and_keeps_io_types(minilm: SentenceEmbe
 
 def test_the_embedder_lets_its_threads_sleep_for_the_detector(minilm: SentenceEmbedder) -> None:
     """The embedder's session does not spin its threads after a run: the detector runs next on
-    the same cores (a collection stream's window: 45 -> 28 ms from evidence to score)."""
+    the same cores (a collection stream's window: 39 -> 31 ms from evidence to score)."""
     runner = minilm._runner
     assert isinstance(runner, OnnxRunner)
     options = runner._session.get_session_options()

@@ -60,8 +60,8 @@ class OnnxRunner:
         other (the detector, row by row) and costs where another model runs next: its threads
         then share the cores with the spinning ones. The embedder is such a stage (a
         collection stream's window is embedded and searched, then scored by the detector):
-        sleeping, it took a window from evidence to score in 28 ms against 45 ms (2 cores;
-        docs/benchmarks.md).
+        sleeping, it took a window from evidence to score in 31 ms against 39 ms (median, 2
+        cores; docs/benchmarks.md).
         """
         self.device = device
         options = ort.SessionOptions()
