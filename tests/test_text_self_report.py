@@ -146,6 +146,9 @@ def test_a_long_or_spaced_out_prompt_is_read_in_bounded_time() -> None:
         self_reports("I am " + filler + "x.")
         self_reports("I want" + filler + "x.")
         self_reports("User: my dog\n" + filler + "Dave: hi")
+    for marks in ("*", "-", ">", "#", "•", "* "):  # a line of list or bold marks, no name
+        self_reports("User: hi\n" + marks * (16_000 // len(marks)) + "a")
+        self_reports(marks * (16_000 // len(marks)) + "A")
     self_reports("My daughter Maisie just turned 7 and we went to the park. " * 1000)
     # a regression to the quadratic splits took seconds per call; generous for slow machines
     assert time.perf_counter() - started < 5.0

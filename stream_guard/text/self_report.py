@@ -71,9 +71,11 @@ _OTHER_TRANSCRIPT = re.compile(
     r"|customer)[ \t]*(?:\([^)]{0,30}\))?[ \t]*(?:[:：>]|-\s)",
     re.IGNORECASE | re.MULTILINE)
 # A line that opens with a speaker's name ("Dave:", "**Assistant:**", "- Acme Support:"): in a
-# prompt with turns, one not the user's is another speaker's.
-_SPEAKER_LINE = re.compile(r"^[ \t]*(?:[-*>#•]+[ \t]*)?\**[A-Z][\w .()'-]{0,30}?\**[ \t]*[:：]",
-                           re.MULTILINE)
+# prompt with turns, one not the user's is another speaker's. The marks before the name are
+# taken whole (an atomic group): both parts read "*", and a line of thousands of them split
+# every way between the two held the event loop for seconds (a review).
+_SPEAKER_LINE = re.compile(
+    r"^[ \t]*(?>(?:[-*>#•]+[ \t]*)?)\**[A-Z][\w .()'-]{0,30}?\**[ \t]*[:：]", re.MULTILINE)
 # What the user hands over for a task, or passes on, is not their news ("Summarize this note:
 # We grew ...", "They replied: our warranty lasts 5 years").
 _TASK = re.compile(
