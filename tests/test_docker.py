@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.redis_server import RedisServer, free_port
 from tests.wsclient import (
     API_KEY,
     http,
+    metric_samples,
     open_ws,
     recv,
     schema_errors,
@@ -171,16 +171,6 @@ def containers(image: Image, n: int = 1, **env: str) -> Iterator[list[Container]
             container.remove()
 
 
-def _samples(body: str) -> dict[str, float]:
-    """``name{labels}`` -> value for every sample of a /metrics page."""
-    out: dict[str, float] = {}
-    for family in text_string_to_metric_families(body):
-        for s in family.samples:
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-            out[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
-    return out
-
-
 def test_image_is_offline_built_non_root_with_a_healthcheck(image: Image,
                                                             capsys: pytest.CaptureFixture[str]
                                                             ) -> None:
@@ -234,7 +224,7 @@ async def test_container_halts_a_stream_reports_metrics_and_drains_on_sigterm(
         # /metrics counts them.
         metrics = await http(c.port, "GET", "/metrics")
         assert metrics.status == 200
-        samples = _samples(metrics.body.decode())
+        samples = metric_samples(metrics.body.decode())
         assert samples["stream_guard_streams_started_total"] == 2
         assert samples["stream_guard_ready"] == 1
         halted = {k: v for k, v in samples.items()
@@ -310,7 +300,7 @@ async def test_two_replicas_share_one_redis(image: Image, redis: RedisServer) ->
             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
         assert replay.status == 401
         for c in (a, b):
-            samples = _samples((await http(c.port, "GET", "/metrics")).body.decode())
+            samples = metric_samples((await http(c.port, "GET", "/metrics")).body.decode())
             assert samples["stream_guard_state_store_up"] == 1
         await asyncio.gather(a.stop(), b.stop())
         assert [c.inspect("{{.State.ExitCode}}") for c in (a, b)] == ["0", "0"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -50,6 +51,16 @@ async def http(port: int, method: str, path: str, headers: dict[str, str] | None
         k, _, v = line.partition(":")
         hdrs[k.strip().lower()] = v.strip()
     return HttpResponse(int(status_line.split()[1]), hdrs, payload)
+
+
+def metric_samples(body: str) -> dict[str, float]:
+    """``name{labels}`` -> value for every sample of a /metrics page."""
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(body):
+        for s in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+            out[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
+    return out
 
 
 def ws_url(port: int, query: str = "") -> str:

@@ -168,6 +168,7 @@ class FoundPassage:
     sentences: list[EvidenceSentence]
     quantities: dict[str, frozenset[str]]
     places: frozenset[str]
+    keys: frozenset[str]  # its sentences' content-term keys, together
 
     @classmethod
     def of(cls, passage: Evidence) -> FoundPassage:
@@ -181,7 +182,8 @@ def read_passage(chunk_id: str, text: str, source: str) -> FoundPassage:
     """A collection chunk read (:meth:`FoundPassage.of`), cached for the process."""
     passage = Evidence(chunk_id, text, 0.0, source)
     sentences = passage_sentences(passage)
-    return FoundPassage(passage, sentences, quantity_index(text), _places(sentences))
+    return FoundPassage(passage, sentences, quantity_index(text), _places(sentences),
+                        frozenset().union(*(s.keys for s in sentences)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,7 +455,8 @@ class GroundingEngine:
         """Premise and lexical signals per window (collections searched with the embedder);
         ``read_talk``: the small-talk head reads the windows of its shape (not for the deadline
         fallback, which must stay as cheap as the lexical tier)."""
-        hits = self._search_collections(jobs)
+        windows = [terms(job.text) for job in jobs]
+        hits = self._search_collections(jobs, [frozenset(t.key for t in w) for w in windows])
         out: list[Alignment] = []
         talk: list[int] = []  # windows for the small-talk head
         for i, job in enumerate(jobs):
@@ -464,7 +467,7 @@ class GroundingEngine:
                                   else (ev.sentences, ev.quantities))
             index, places = inline, ev.places
             if i in hits:
-                own = list(map(FoundPassage.of, hits[i]))
+                own = hits[i]
                 passages = _distinct([*own, *ev.last_passages, *ev.prompt_passages])
                 ev.last_passages[:] = own
                 if passages:
@@ -472,7 +475,7 @@ class GroundingEngine:
                     index = SentenceIndex(index.sentences + found)
                     quantities = merge_quantities(quantities, *(f.quantities for f in passages))
                     places = places.union(*(f.places for f in passages))
-            window = terms(job.text)
+            window = windows[i]
             numbered = numbered_names(window)
             key = (numbered, told is not None)
             if numbered:  # another numbered thing's documents may be left out
@@ -520,38 +523,80 @@ class GroundingEngine:
             self._read_small_talk(out, talk)
         return out
 
-    def _search_collections(self, jobs: Sequence[CheckJob]) -> dict[int, list[Evidence]]:
-        """The passages each window of a collection stream finds (by job index); a stream's
-        first window searches its prompt too (:attr:`StreamEvidence.prompt_passages`). One
-        embedding batch for all, and one search per collection: FAISS answers a batch of
-        queries at a fraction of their cost one by one."""
+    def _search_collections(self, jobs: Sequence[CheckJob],
+                            windows: Sequence[frozenset[str]]) -> dict[int, list[FoundPassage]]:
+        """The collection passages each window of a collection stream has (by job index; its
+        content-term keys in ``windows``).
+
+        A window every content term of which is in the evidence its stream already holds (the
+        inline context, the passages its last searched window and its prompt found) is not
+        searched: it keeps those passages. A search is for what the evidence at hand does not
+        name, and an answer goes on about what it drew on; the embedding is most of what a
+        collection window costs beyond an inline one (``docs/results/window_turn_cost.py``). A
+        window that names anything new, a figure or a name the passages lack, is searched.
+        A stream's windows in one batch (a backlog, an unpaced replay) are taken in order, one
+        a round, each checked against what the one before it found, as when they come one by
+        one."""
         if self.embedder is None:  # no collection is served (validate refuses one)
             return {}
-        queries: list[tuple[int, str, bool]] = []  # job index, text, whether its prompt's
+        queue: dict[int, list[int]] = {}  # per stream (its evidence): its windows, in order
         for i, job in enumerate(jobs):
             if job.evidence.collection is not None:
-                queries.append((i, job.text, False))
-                if job.evidence.prompt_query:
-                    queries.append((i, job.evidence.prompt_query.pop(), True))
+                queue.setdefault(id(job.evidence), []).append(i)
+        held = {stream: jobs[mine[0]].evidence.last_passages for stream, mine in queue.items()}
+        found: dict[int, list[FoundPassage]] = {}
+        searched = 0
+        while queue:
+            ask: list[int] = []
+            for stream, mine in list(queue.items()):
+                i = mine.pop(0)
+                if not mine:
+                    del queue[stream]
+                ev, at_hand = jobs[i].evidence, held[stream]
+                if at_hand and windows[i] <= ev.sentences.keys.union(
+                        *(f.keys for f in (*at_hand, *ev.prompt_passages))):
+                    found[i] = list(at_hand)
+                else:
+                    ask.append(i)
+            searched += len(ask)
+            for i, passages in self._search(jobs, ask).items():
+                found[i] = held[id(jobs[i].evidence)] = passages
+        self.metrics.collection_windows.labels("searched").inc(searched)
+        self.metrics.collection_windows.labels("covered").inc(len(found) - searched)
+        return found
+
+    def _search(self, jobs: Sequence[CheckJob],
+                ask: Sequence[int]) -> dict[int, list[FoundPassage]]:
+        """What the windows ``ask`` (job indexes) find in their streams' collections; a
+        stream's first search asks its prompt too (:attr:`StreamEvidence.prompt_passages`).
+        One embedding batch for all, and one search per collection: FAISS answers a batch of
+        queries at a fraction of their cost one by one."""
+        assert self.embedder is not None
+        queries: list[tuple[int, str, bool]] = []  # job index, text, whether its prompt's
+        for i in ask:
+            queries.append((i, jobs[i].text, False))
+            if jobs[i].evidence.prompt_query:
+                queries.append((i, jobs[i].evidence.prompt_query.pop(), True))
         if not queries:
             return {}
         vectors = self.embedder.embed([text for _, text, _ in queries])
         rows: dict[int, list[int]] = {}  # per collection (a version is one object): its queries
         for r, (i, _, _) in enumerate(queries):
             rows.setdefault(id(jobs[i].evidence.collection), []).append(r)
-        hits: dict[int, list[Evidence]] = {}
+        found: dict[int, list[FoundPassage]] = {}
         for mine in rows.values():
             collection = jobs[queries[mine[0]][0]].evidence.collection
             assert collection is not None
-            found = collection.search(vectors[mine], self.settings.evidence_top_k,
-                                      [queries[r][1] for r in mine])
-            for r, passages in zip(mine, found, strict=True):
+            hits = collection.search(vectors[mine], self.settings.evidence_top_k,
+                                     [queries[r][1] for r in mine])
+            for r, passages in zip(mine, hits, strict=True):
                 i, _, prompt = queries[r]
+                read = list(map(FoundPassage.of, passages))
                 if prompt:
-                    jobs[i].evidence.prompt_passages.extend(map(FoundPassage.of, passages))
+                    jobs[i].evidence.prompt_passages.extend(read)
                 else:
-                    hits[i] = passages
-        return hits
+                    found[i] = read
+        return found
 
     def _read_small_talk(self, out: list[Alignment], talk: list[int]) -> None:
         """Windows with the shape of small talk that its words did not show: the small-talk
