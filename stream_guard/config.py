@@ -442,7 +442,9 @@ def _coerce(f: dataclasses.Field[Any], raw: Any, label: str) -> Any:
         elif kind.startswith("tuple"):
             value = _to_tuple(raw)
         elif kind.startswith("Path"):
-            value = Path(os.path.expanduser(str(raw)))
+            if not isinstance(raw, str | Path) or not str(raw).strip():  # "" would be the
+                raise ValueError  # working directory (a review)
+            value = Path(os.path.expanduser(raw))
         else:
             if not isinstance(raw, str) or not raw.strip():  # "" would bind every interface
                 raise ValueError

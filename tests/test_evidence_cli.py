@@ -78,6 +78,14 @@ def test_tenant_option_and_bad_names(tmp_path: Path, env: Path,
     assert _run("index", "add", *common, "--collection", "../escape", str(doc)) == 2
     assert "must be" in capsys.readouterr().err
     assert _run("index", "add", *common, "--collection", "x", str(tmp_path / "nothing")) == 2
+    # an empty tenant (an unset "$TENANT") is no name, not the default tenant (a review)
+    for command in (["add", "--no-progress", str(doc)], ["search", "note"], ["rm"]):
+        assert _run("index", command[0], *common, "--tenant", "", "--collection", "notes",
+                    *command[1:]) == 2
+        assert "tenant name '' must be" in capsys.readouterr().err
+    # nor is an empty data directory the working directory
+    assert _run("index", "ls", "--config", str(env), "--data-dir", "") == 2
+    assert "data_dir: invalid value ''" in capsys.readouterr().err
 
 
 def test_a_damaged_collection_is_named_and_the_others_still_listed(
@@ -213,7 +221,7 @@ def test_sync_removes_the_documents_of_deleted_renamed_and_emptied_files(
     (docs / "gifts.md").write_text("")
     assert _run(*add, str(docs)) == 0  # without --sync: added, nothing removed, and said so
     _, err = capsys.readouterr()
-    assert "ignored 1 empty file(s)" in err and "--sync removes it" in err
+    assert "ignored 1 empty file(s) or record(s)" in err and "--sync removes it" in err
     assert _doc_ids(data, "p") == {"refund-2023.md", "refund-2024.md", "hours.md", "gifts.md"}
     assert _run(*add, "--sync", str(docs)) == 0
     out, _ = capsys.readouterr()
@@ -227,6 +235,54 @@ def test_sync_removes_the_documents_of_deleted_renamed_and_emptied_files(
         _, err = capsys.readouterr()
         assert "--sync removes nothing this time" in err
         assert "refund-2024.md" in _doc_ids(data, "p")
+
+
+def test_sync_removes_every_document_when_every_file_is_emptied(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It said "no documents to add" and kept them all (a review); a collection it would
+    create empty is still refused."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "hours.md").write_text("The shop opens at 9 am.")
+    (docs / "kb.jsonl").write_text(json.dumps({"id": "gift", "text": "No gift refunds."}) + "\n")
+    data = str(tmp_path / "data")
+    add = ["index", "add", "--config", str(env), "--data-dir", data, "--no-progress"]
+    assert _run(*add, "--collection", "p", str(docs)) == 0
+    (docs / "hours.md").write_text("")
+    (docs / "kb.jsonl").write_text(json.dumps({"id": "gift", "text": " "}) + "\n")
+    assert _run(*add, "--collection", "p", str(docs)) == 2  # without --sync: nothing to do
+    assert "ignored 2 empty file(s) or record(s)" in capsys.readouterr().err
+    assert _run(*add, "--collection", "p", "--sync", str(docs)) == 0
+    assert "0 document(s), +0 chunk(s)" in capsys.readouterr().out
+    assert _doc_ids(data, "p") == set()
+    assert _run(*add, "--collection", "new", "--sync", str(docs)) == 2
+    assert "no documents to add" in capsys.readouterr().err
+
+
+def test_a_jsonl_record_with_an_empty_id_is_named_by_its_line(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Three records with "id": "" were one document, two of them reported as clashes."""
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text("".join(json.dumps({"id": i, "text": f"Fact number {n}."}) + "\n"
+                          for n, i in enumerate(["", " ", None])))
+    data = str(tmp_path / "data")
+    assert _run("index", "add", "--config", str(env), "--data-dir", data, "--collection", "p",
+                "--no-progress", str(kb)) == 0
+    assert _doc_ids(data, "p") == {"kb.jsonl:1", "kb.jsonl:2", "kb.jsonl:3"}
+
+
+def test_rm_removes_a_collection_whose_first_add_never_finished(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An `add` killed while building a new collection's first version leaves its folder
+    (a build of megabytes) that `ls` does not list; `rm` said there was none (a review)."""
+    data = tmp_path / "data"
+    left = collection_dir(data, "default", "fresh")
+    (left / ".build-1234").mkdir(parents=True)
+    (left / ".build-1234" / DOCS_FILE).write_bytes(b"x" * 1000)
+    common = ["--config", str(env), "--data-dir", str(data)]
+    assert _run("index", "rm", *common, "--collection", "fresh") == 0
+    assert not left.exists()
+    assert _run("index", "rm", *common, "--collection", "fresh") == 2  # now there is none
 
 
 def test_files_that_are_not_utf8_text_are_skipped_by_name(

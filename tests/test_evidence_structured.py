@@ -354,3 +354,14 @@ async def test_an_answer_that_computes_over_a_tools_rows_passes_and_a_wrong_sum_
              "and June's 812 kWh was about 26% of the four months' output.")
     wrong = ("July produced 67 kWh more than August. Over June–August you generated 2,535 kWh.")
     await _passes_and_halts(tmp_path, model_cache, SOLAR, right, wrong, "Over June")
+
+
+def test_prose_with_a_quote_left_open_past_the_csv_cell_limit_is_read_as_prose() -> None:
+    """A comma in the first line makes a text a CSV candidate; a straight quote closed by a
+    curly one then made one cell of the rest, past the csv module's 128 KiB, and its error
+    ended `index add` (and scoring a stream) with a traceback (a review)."""
+    text = "\n".join(["Chapter 1, The Beginning", '"We leave at dawn,” said the captain.',
+                      *(f"Paragraph {i} tells how they crossed the river." for i in range(4000))])
+    assert len(text) > 131_072
+    assert read(text).prose == text
+    assert as_prose(text) == text

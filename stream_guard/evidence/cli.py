@@ -124,15 +124,18 @@ def _cmd_add(args: argparse.Namespace) -> int:
         if report.empty:
             kept = "" if args.sync else ("; a document added from one before stays (--sync "
                                          "removes it)")
-            print(f"ignored {len(report.empty)} empty file(s) (e.g. {report.empty[0]}){kept}",
+            print(f"ignored {len(report.empty)} empty file(s) or record(s) "
+                  f"(e.g. {report.empty[0]}){kept}",
                   file=sys.stderr)
-        if not report.documents:
-            return _fail("no documents to add")
         sync = args.sync and not report.errors
+        tenant = _tenant(args)
+        if not report.documents and not (  # synced to none, every document it holds goes
+                sync and VersionInfo.read(collection_dir(settings.data_dir, tenant,
+                                                         args.collection)) is not None):
+            return _fail("no documents to add")
         if args.sync and report.errors:
             print("--sync removes nothing this time: some files could not be read (above)",
                   file=sys.stderr)
-        tenant = args.tenant or DEFAULT_TENANT
         result = add_documents(settings.data_dir, tenant, args.collection, report.documents,
                                _embedder(settings), index_flat_max=settings.index_flat_max,
                                progress=not args.no_progress, sync=sync)
@@ -179,7 +182,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 
 
 def _cmd_rm(args: argparse.Namespace) -> int:
-    tenant = args.tenant or DEFAULT_TENANT
+    tenant = _tenant(args)
     try:
         removed = remove_collection(_settings(args).data_dir, tenant, args.collection)
     except (SettingsError, StoreError) as exc:
@@ -188,6 +191,12 @@ def _cmd_rm(args: argparse.Namespace) -> int:
         return _fail(f"no collection {tenant}/{args.collection}")
     print(f"removed {tenant}/{args.collection}")
     return 0
+
+
+def _tenant(args: argparse.Namespace) -> str:
+    """The ``--tenant`` given, else the default one; an empty one is a name like any other,
+    refused by the store (an unset ``"$TENANT"`` is not the default tenant: a review)."""
+    return DEFAULT_TENANT if args.tenant is None else str(args.tenant)
 
 
 def _open(settings: Settings, tenant: str, name: str) -> Collection:
@@ -201,7 +210,7 @@ def _open(settings: Settings, tenant: str, name: str) -> Collection:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    tenant = args.tenant or DEFAULT_TENANT
+    tenant = _tenant(args)
     try:
         settings = _settings(args)
         collection = _open(settings, tenant, args.collection)

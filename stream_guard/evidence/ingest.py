@@ -44,7 +44,7 @@ class IngestReport:
     errors: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)  # hidden files and folders left out
-    empty: list[str] = field(default_factory=list)  # files with no text (nothing to add)
+    empty: list[str] = field(default_factory=list)  # files, JSONL records (FILE:LINE) of no text
     not_files: list[str] = field(default_factory=list)  # symlinked folders, FIFOs, sockets
 
 
@@ -139,7 +139,9 @@ def _read_file(path: Path, name: str, report: IngestReport,
     if path.suffix.lower() in JSONL_SUFFIXES:  # a NUL there fails its own line's JSON
         listed = unlisted = 0
         for where, doc_or_error in _jsonl_documents(content, path, name):
-            if not isinstance(doc_or_error, str):
+            if doc_or_error is None:  # a record with no text, named as an empty file is
+                report.empty.append(where)
+            elif not isinstance(doc_or_error, str):
                 _keep(doc_or_error, where, report, found)
             elif listed < _LISTED:
                 report.errors.append(doc_or_error)
@@ -180,7 +182,10 @@ def _keep(doc: Document, where: str, report: IngestReport,
 _LISTED = 3
 
 
-def _jsonl_documents(content: str, path: Path, name: str) -> Iterator[tuple[str, Document | str]]:
+def _jsonl_documents(content: str, path: Path,
+                     name: str) -> Iterator[tuple[str, Document | str | None]]:
+    """Each record's document, or the error that names its line, or None for a record with
+    no text; a record without an id (or an empty one) is named by the file and its line."""
     # Lines end at "\n" only: JSON may hold U+2028, U+2029 or U+0085 raw (json.dumps with
     # ensure_ascii=False writes them so), which str.splitlines() would take for line breaks.
     for lineno, line in enumerate(content.split("\n"), start=1):
@@ -196,11 +201,13 @@ def _jsonl_documents(content: str, path: Path, name: str) -> Iterator[tuple[str,
             yield where, f'{where}: each line must be an object with a string "text" field'
             continue
         if not record["text"].strip():
+            yield where, None
             continue
         if isinstance(record.get("id"), dict | list | bool):  # str() would store "{'a': 1}"
             yield where, f'{where}: "id" must be a string or a number'
             continue
-        doc_id = str(record["id"]) if record.get("id") is not None else f"{name}:{lineno}"
+        given = "" if record.get("id") is None else str(record["id"])
+        doc_id = given if given.strip() else f"{name}:{lineno}"
         source = str(record.get("source") or f"{name}:{lineno}")
         metadata = {k: v for k, v in record.items() if k not in {"id", "text", "source"}}
         if not all(map(_is_text, (record["text"], doc_id, source,

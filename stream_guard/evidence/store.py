@@ -313,9 +313,11 @@ def _reading_live(tenant: str, name: str, old_dir: Path | None) -> Iterator[None
 
 
 def remove_collection(data_dir: Path, tenant: str, name: str) -> bool:
-    """Delete a collection; False when there was none. Readers drop it at their next poll."""
+    """Delete a collection; False when there was none. Readers drop it at their next poll.
+    A folder whose first version was never published (its ``add`` killed mid-build) is removed
+    too: nothing else would take its files away (a review)."""
     cdir = collection_dir(data_dir, tenant, name)
-    if not (cdir / VERSION_FILE).is_file():
+    if not cdir.is_dir():
         return False
     graveyard = cdir.with_name(f".removed-{name}-{uuid.uuid4().hex[:8]}")
     with _locked(cdir):

@@ -414,7 +414,10 @@ def _csv(text: str) -> list[list[str]] | None:
     delimiter = "\t" if "\t" in lines[0] else ","
     if delimiter not in lines[0]:
         return None
-    rows = list(csv.reader(lines, delimiter=delimiter))
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter))
+    except csv.Error:  # a quote opened and never closed runs past the module's cell limit
+        return None  # (128 KiB): prose with a comma in its first line, no table (a review)
     width = len(rows[0])
     if width < 2 or any(len(row) != width for row in rows):
         return None
