@@ -1,11 +1,13 @@
 """One window's evidence and score on the scoring thread, inline or from a collection; JSON.
 
-Times ``GroundingEngine.align`` (evidence: for a collection stream the window's embedding and
-search) and the engine's whole turn for one window (``_process``: align, then the detector),
-one window at a time, for the windows of load-test scripts (``loadtest.corpus``), each stream
-either sending its paragraph inline or naming the collection ``loadtest.run --collection``
-indexed (its ``config.collection.data_dir``). Unlike ``loadtest.bench_retrieval`` the
-detector runs too, so what one model leaves behind for the next is in the figure:
+Times the engine's whole turn for one window (``_process``: evidence, then the detector) and,
+within it, ``GroundingEngine.align`` (evidence: for a collection stream the window's embedding
+and search, unless its stream's passages already hold its every content term: ``not_searched``
+counts those), each window once, a stream's in order, for the windows of load-test scripts
+(``loadtest.corpus``), each stream either sending its paragraph inline or naming the collection
+``loadtest.run --collection`` indexed (its ``config.collection.data_dir``). Unlike
+``loadtest.bench_retrieval`` the detector runs too, so what one model leaves behind for the
+next is in the figure:
 
     PYTHONPATH=. python docs/results/window_turn_cost.py \\
         --data-dir /tmp/stream-guard-loadtest-kb-H \\
@@ -47,6 +49,42 @@ def _jobs(engine: GroundingEngine, builder: ScriptBuilder, pipeline: TextPipelin
     return out
 
 
+def _turns(engine: GroundingEngine, jobs: list[CheckJob]) -> tuple[list[float], list[float]]:
+    """Seconds of each window's evidence step and of its whole turn: each window once, as the
+    server takes it (a stream's in order: a window's evidence depends on the one before)."""
+    align: list[float] = []
+    untimed = engine.align
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return untimed(*args, **kwargs)
+        finally:
+            align.append(time.perf_counter() - t0)
+
+    engine.align = timed  # type: ignore[method-assign]
+    turn = []
+    try:
+        for job in jobs:
+            t0 = time.perf_counter()
+            engine._process([job])
+            turn.append(time.perf_counter() - t0)
+    finally:
+        engine.align = untimed  # type: ignore[method-assign]
+    return align, turn
+
+
+def _covered(engine: GroundingEngine) -> float:
+    """Collection windows kept their stream's passages, unsearched, so far (0 before the
+    counter was)."""
+    counter = getattr(engine.metrics, "collection_windows", None)
+    if counter is None:
+        return 0.0
+    (family,) = counter.collect()
+    return sum(float(s.value) for s in family.samples
+               if s.name.endswith("_total") and s.labels["search"] == "covered")
+
+
 def _ms(seconds: list[float]) -> dict[str, float]:
     ms = 1000 * np.array(seconds)
     return {"p50": round(float(np.percentile(ms, 50)), 2),
@@ -62,17 +100,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, collection in (("collection", True), ("inline", False)):
             jobs = _jobs(engine, builder, pipeline, args.streams, collection)
-            for job in jobs[:5]:  # warm: sessions, caches
+            warm = _jobs(engine, builder, pipeline, 2, collection)
+            for job in warm:  # warm: sessions, caches
                 engine._process([job])
-            align, turn = [], []
-            for job in jobs:
-                t0 = time.perf_counter()
-                engine.align([job])
-                t1 = time.perf_counter()
-                engine._process([job])
-                align.append(t1 - t0)
-                turn.append(time.perf_counter() - t1)
+            before = _covered(engine)
+            align, turn = _turns(engine, jobs)
             out[name] = {"windows": len(jobs), "align_ms": _ms(align), "turn_ms": _ms(turn)}
+            if collection:
+                out[name]["not_searched"] = _covered(engine) - before
     finally:
         await engine.close()
     return {**out, "streams": args.streams, "code_revision": code_revision(),
