@@ -101,8 +101,8 @@ class Metrics:
             "deadline.", registry=r)
         self.collection_windows = Counter(
             "stream_guard_collection_windows_total",
-            "Windows of collection streams: searched, or covered by the passages their stream "
-            "already holds (every content term in them) and not searched.", ["search"],
+            "Windows of collection streams: searched, or covered (one passage their stream "
+            "already holds names their every content term) and not searched.", ["search"],
             registry=r)
         self.deadline_misses = Counter(
             "stream_guard_deadline_misses_total",

@@ -456,7 +456,8 @@ class GroundingEngine:
         ``read_talk``: the small-talk head reads the windows of its shape (not for the deadline
         fallback, which must stay as cheap as the lexical tier)."""
         windows = [terms(job.text) for job in jobs]
-        hits = self._search_collections(jobs, [frozenset(t.key for t in w) for w in windows])
+        hits, kept = self._search_collections(jobs,
+                                              [frozenset(t.key for t in w) for w in windows])
         out: list[Alignment] = []
         talk: list[int] = []  # windows for the small-talk head
         for i, job in enumerate(jobs):
@@ -468,7 +469,9 @@ class GroundingEngine:
             index, places = inline, ev.places
             if i in hits:
                 own = hits[i]
-                passages = _distinct([*own, *ev.last_passages, *ev.prompt_passages])
+                passages = _distinct(  # (a window kept: its document's, _search_collections)
+                    [*own, *ev.prompt_passages] if i in kept
+                    else [*own, *ev.last_passages, *ev.prompt_passages])
                 ev.last_passages[:] = own
                 if passages:
                     found = unique_sentences(f.sentences for f in passages)
@@ -523,28 +526,32 @@ class GroundingEngine:
             self._read_small_talk(out, talk)
         return out
 
-    def _search_collections(self, jobs: Sequence[CheckJob],
-                            windows: Sequence[frozenset[str]]) -> dict[int, list[FoundPassage]]:
+    def _search_collections(self, jobs: Sequence[CheckJob], windows: Sequence[frozenset[str]]
+                            ) -> tuple[dict[int, list[FoundPassage]], set[int]]:
         """The collection passages each window of a collection stream has (by job index; its
-        content-term keys in ``windows``).
+        content-term keys in ``windows``), and which of them kept their stream's passages.
 
-        A window every content term of which is in the evidence its stream already holds (the
-        inline context, the passages its last searched window and its prompt found) is not
-        searched: it keeps those passages. A search is for what the evidence at hand does not
-        name, and an answer goes on about what it drew on; the embedding is most of what a
-        collection window costs beyond an inline one (``docs/results/window_turn_cost.py``). A
-        window that names anything new, a figure or a name the passages lack, is searched.
-        A stream's windows in one batch (a backlog, an unpaced replay) are taken in order, one
-        a round, each checked against what the one before it found, as when they come one by
-        one."""
+        A window every content term of which one passage its stream holds already names (one
+        its last search found) is not searched: it keeps the passages of that passage's
+        document, and those alone are its evidence beside the prompt's (:meth:`align`). A
+        search is for what the evidence at hand does not name, and an answer goes on about
+        what it drew on; the embedding is most of what a collection window costs beyond an
+        inline one (``docs/results/window_turn_cost.py``). Other documents' passages are left
+        out because the window's words are all in one: kept, another earnings call's figures
+        for the same measure read as a conflict and took a copied sentence below the
+        threshold (a load test's false halt). A window that names anything new, a figure or a
+        name no one passage holds with the rest, is searched. A stream's windows in one batch
+        (a backlog, an unpaced replay) are taken in order, one a round, each checked against
+        what the one before it found, as when they come one by one."""
         if self.embedder is None:  # no collection is served (validate refuses one)
-            return {}
+            return {}, set()
         queue: dict[int, list[int]] = {}  # per stream (its evidence): its windows, in order
         for i, job in enumerate(jobs):
             if job.evidence.collection is not None:
                 queue.setdefault(id(job.evidence), []).append(i)
         held = {stream: jobs[mine[0]].evidence.last_passages for stream, mine in queue.items()}
         found: dict[int, list[FoundPassage]] = {}
+        kept: set[int] = set()
         searched = 0
         while queue:
             ask: list[int] = []
@@ -552,18 +559,21 @@ class GroundingEngine:
                 i = mine.pop(0)
                 if not mine:
                     del queue[stream]
-                ev, at_hand = jobs[i].evidence, held[stream]
-                if at_hand and windows[i] <= ev.sentences.keys.union(
-                        *(f.keys for f in (*at_hand, *ev.prompt_passages))):
-                    found[i] = list(at_hand)
-                else:
+                at_hand = held[stream]
+                source = next((f.passage.document for f in at_hand if windows[i] <= f.keys),
+                              None)
+                if source is None:
                     ask.append(i)
+                else:
+                    found[i] = held[stream] = [f for f in at_hand
+                                               if f.passage.document == source]
+                    kept.add(i)
             searched += len(ask)
             for i, passages in self._search(jobs, ask).items():
                 found[i] = held[id(jobs[i].evidence)] = passages
         self.metrics.collection_windows.labels("searched").inc(searched)
-        self.metrics.collection_windows.labels("covered").inc(len(found) - searched)
-        return found
+        self.metrics.collection_windows.labels("covered").inc(len(kept))
+        return found, kept
 
     def _search(self, jobs: Sequence[CheckJob],
                 ask: Sequence[int]) -> dict[int, list[FoundPassage]]:
