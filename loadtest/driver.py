@@ -60,6 +60,7 @@ class Recorder:
     errors: Counter[str] = field(default_factory=Counter)
     close_codes: Counter[str] = field(default_factory=Counter)
     missed: list[dict[str, Any]] = field(default_factory=list)  # a few missed halts, for triage
+    false: list[dict[str, Any]] = field(default_factory=list)  # a few halts of clean streams, too
 
 
 @dataclass(frozen=True)
@@ -279,6 +280,12 @@ class ConnectionDriver:
         self._latency(live, halt.window or (-1, -1), now, rec.halt, rec.halt_sent, True)
         if not live.script.bad:
             rec.counts["false_halts"] += 1
+            if len(rec.false) < MISSED_EXAMPLES:
+                rec.false.append({
+                    "stream_id": live.sid, "at": halt.at, "window": halt.window,
+                    "text": halt.text, "reason": halt.reason, "score": halt.score,
+                    "degraded": halt.degraded, "evidence": [e.id for e in halt.evidence],
+                    "before": live.script.text[max(0, halt.at - 240): halt.at]})
         elif halt.at == live.script.bad_at:
             rec.counts["halts_correct"] += 1
         else:

@@ -1,13 +1,10 @@
 """The evidence collection a ``--collection`` load test's streams name.
 
 Streams that name a collection instead of sending their context cost the server more than inline
-ones: a window is embedded and searched in a FAISS index of many documents before it is scored
-(all but those whose every content term one passage its stream found already holds; the
-generator's scripts copy their paragraphs, so far more of its windows are such than of real
-answers: docs/benchmarks.md). To measure that path the spawned server gets a data directory
-whose collection holds every context the generator builds streams from, indexed by the
-operator's own command (``stream-guard index add``), so retrieval has to find each stream's
-paragraph among all of them.
+ones: every window is embedded and searched in a FAISS index of many documents before it is
+scored. To measure that path the spawned server gets a data directory whose collection holds
+every context the generator builds streams from, indexed by the operator's own command
+(``stream-guard index add``), so retrieval has to find each stream's paragraph among all of them.
 
 Indexing a corpus takes minutes on a small machine, and ``loadtest.capacity`` spawns a server per
 probe, so the directory is kept and reused while the contexts, the code and the embedding

@@ -99,11 +99,6 @@ class Metrics:
             "stream_guard_degraded_windows_total",
             "Windows scored by the lexical tier alone because the model could not meet their "
             "deadline.", registry=r)
-        self.collection_windows = Counter(
-            "stream_guard_collection_windows_total",
-            "Windows of collection streams: searched, or covered (one passage their stream "
-            "already holds names their every content term) and not searched.", ["search"],
-            registry=r)
         self.deadline_misses = Counter(
             "stream_guard_deadline_misses_total",
             "Windows whose verdict came after their deadline even so.", registry=r)

@@ -14,16 +14,7 @@ from stream_guard.cli import main as cli
 from stream_guard.evidence.reader import Collection
 from stream_guard.models.embedder import SentenceEmbedder
 from tests.conftest import make_settings, running_server
-from tests.wsclient import (
-    API_KEY_2,
-    http,
-    metric_samples,
-    open_ws,
-    recv,
-    recv_until,
-    send,
-    stream_text,
-)
+from tests.wsclient import API_KEY_2, open_ws, recv, send, stream_text
 
 pytestmark = pytest.mark.slow
 
@@ -379,42 +370,3 @@ async def test_a_window_keeps_what_the_window_before_it_found(
             assert frames[-1]["halted"] is False, (name, frames)
             verdicts = [f for f in frames if f["type"] == "verdict"]
             assert len(verdicts) >= 2 and all(v["label"] == "supported" for v in verdicts)
-
-
-async def test_a_window_the_passages_at_hand_cover_is_not_searched_again(
-        tmp_path: Path, model_cache: Path, minilm: SentenceEmbedder) -> None:
-    """Embedding a window is most of what a collection window costs; one whose every content
-    term is in the passages its stream already holds keeps them and is not searched (the
-    metric says which), and one that names something new (another bridge) is; so when a
-    stream's windows reach the scorer together, each after the one before it."""
-    data_dir, _ = await _bridges(tmp_path, minilm)
-    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
-                             cache_dir=model_cache)
-    name, other = BRIDGES[7], BRIDGES[13]
-    sentences = [f"The {name} Bridge crosses the river at {name}ford.", " It opened in 1937.",
-                 f" The {name} Bridge crosses the river.", f" The {other} Bridge opened in 1943."]
-    async with running_server(settings) as server, open_ws(server.port) as ws:
-        await send(ws, {"type": "start", "stream_id": "s1", "collection": "bridges"})
-        verdicts = []
-        for seq, sentence in enumerate(sentences):  # one window at a time, as a stream goes:
-            await send(ws, {"type": "delta", "stream_id": "s1", "seq": seq, "text": sentence})
-            if seq:  # the next sentence's first word completes a window
-                verdicts.append((await recv_until(ws, "verdict", "s1"))[-1])
-        await send(ws, {"type": "end", "stream_id": "s1"})
-        frames = await recv_until(ws, "done", "s1")
-        # the same answer at once: its windows reach the scorer together, and are taken in
-        # order all the same
-        at_once = await stream_text(ws, "s2", "".join(sentences), context=[],
-                                    collection="bridges")
-        metrics = (await http(server.port, "GET", "/metrics")).body.decode()
-    verdicts += [f for f in frames if f["type"] == "verdict"]
-    done = frames[-1]
-    assert [v for v in at_once if v["type"] == "verdict"] == [
-        {**v, "stream_id": "s2"} for v in verdicts]
-    assert done["halted"] is False
-    assert [v["label"] for v in verdicts] == ["supported"] * 4
-    assert [v["evidence"][0]["id"] for v in verdicts] == [f"{name}#0"] * 3 + [f"{other}#0"]
-    samples = metric_samples(metrics)
-    assert samples['stream_guard_collection_windows_total{search="searched"}'] == 2 * 2
-    assert samples['stream_guard_collection_windows_total{search="covered"}'] == 2 * 2
-

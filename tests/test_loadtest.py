@@ -92,6 +92,7 @@ def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> N
     assert streams["bad"] >= 1
     assert streams["halts_correct"] == streams["bad"]
     assert streams["missed_halts"] == 0 and streams["false_halts"] == 0
+    assert result["missed_halt_examples"] == result["false_halt_examples"] == []
     assert streams["windows_unmatched"] == 0
     assert result["errors"] == {} and result["connections"]["connect_failures"] == 0
     halt = result["latency_ms"]["halt"]

@@ -2,8 +2,7 @@
 
 Times the engine's whole turn for one window (``_process``: evidence, then the detector) and,
 within it, ``GroundingEngine.align`` (evidence: for a collection stream the window's embedding
-and search, unless its stream's passages already hold its every content term: ``not_searched``
-counts those), each window once, a stream's in order, for the windows of load-test scripts
+and search), each window once, a stream's in order, for the windows of load-test scripts
 (``loadtest.corpus``), each stream either sending its paragraph inline or naming the collection
 ``loadtest.run --collection`` indexed (its ``config.collection.data_dir``). Unlike
 ``loadtest.bench_retrieval`` the detector runs too, so what one model leaves behind for the
@@ -74,17 +73,6 @@ def _turns(engine: GroundingEngine, jobs: list[CheckJob]) -> tuple[list[float], 
     return align, turn
 
 
-def _covered(engine: GroundingEngine) -> float:
-    """Collection windows kept their stream's passages, unsearched, so far (0 before the
-    counter was)."""
-    counter = getattr(engine.metrics, "collection_windows", None)
-    if counter is None:
-        return 0.0
-    (family,) = counter.collect()
-    return sum(float(s.value) for s in family.samples
-               if s.name.endswith("_total") and s.labels["search"] == "covered")
-
-
 def _ms(seconds: list[float]) -> dict[str, float]:
     ms = 1000 * np.array(seconds)
     return {"p50": round(float(np.percentile(ms, 50)), 2),
@@ -103,11 +91,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             warm = _jobs(engine, builder, pipeline, 2, collection)
             for job in warm:  # warm: sessions, caches
                 engine._process([job])
-            before = _covered(engine)
             align, turn = _turns(engine, jobs)
             out[name] = {"windows": len(jobs), "align_ms": _ms(align), "turn_ms": _ms(turn)}
-            if collection:
-                out[name]["not_searched"] = _covered(engine) - before
     finally:
         await engine.close()
     return {**out, "streams": args.streams, "code_revision": code_revision(),

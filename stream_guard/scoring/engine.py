@@ -168,7 +168,6 @@ class FoundPassage:
     sentences: list[EvidenceSentence]
     quantities: dict[str, frozenset[str]]
     places: frozenset[str]
-    keys: frozenset[str]  # its sentences' content-term keys, together
 
     @classmethod
     def of(cls, passage: Evidence) -> FoundPassage:
@@ -182,8 +181,7 @@ def read_passage(chunk_id: str, text: str, source: str) -> FoundPassage:
     """A collection chunk read (:meth:`FoundPassage.of`), cached for the process."""
     passage = Evidence(chunk_id, text, 0.0, source)
     sentences = passage_sentences(passage)
-    return FoundPassage(passage, sentences, quantity_index(text), _places(sentences),
-                        frozenset().union(*(s.keys for s in sentences)))
+    return FoundPassage(passage, sentences, quantity_index(text), _places(sentences))
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,9 +453,7 @@ class GroundingEngine:
         """Premise and lexical signals per window (collections searched with the embedder);
         ``read_talk``: the small-talk head reads the windows of its shape (not for the deadline
         fallback, which must stay as cheap as the lexical tier)."""
-        windows = [terms(job.text) for job in jobs]
-        hits, kept = self._search_collections(jobs,
-                                              [frozenset(t.key for t in w) for w in windows])
+        hits = self._search_collections(jobs)
         out: list[Alignment] = []
         talk: list[int] = []  # windows for the small-talk head
         for i, job in enumerate(jobs):
@@ -468,17 +464,15 @@ class GroundingEngine:
                                   else (ev.sentences, ev.quantities))
             index, places = inline, ev.places
             if i in hits:
-                own = hits[i]
-                passages = _distinct(  # (a window kept: its document's, _search_collections)
-                    [*own, *ev.prompt_passages] if i in kept
-                    else [*own, *ev.last_passages, *ev.prompt_passages])
+                own = list(map(FoundPassage.of, hits[i]))
+                passages = _distinct([*own, *ev.last_passages, *ev.prompt_passages])
                 ev.last_passages[:] = own
                 if passages:
                     found = unique_sentences(f.sentences for f in passages)
                     index = SentenceIndex(index.sentences + found)
                     quantities = merge_quantities(quantities, *(f.quantities for f in passages))
                     places = places.union(*(f.places for f in passages))
-            window = windows[i]
+            window = terms(job.text)
             numbered = numbered_names(window)
             key = (numbered, told is not None)
             if numbered:  # another numbered thing's documents may be left out
@@ -526,87 +520,38 @@ class GroundingEngine:
             self._read_small_talk(out, talk)
         return out
 
-    def _search_collections(self, jobs: Sequence[CheckJob], windows: Sequence[frozenset[str]]
-                            ) -> tuple[dict[int, list[FoundPassage]], set[int]]:
-        """The collection passages each window of a collection stream has (by job index; its
-        content-term keys in ``windows``), and which of them kept their stream's passages.
-
-        A window every content term of which one passage its stream holds already names (one
-        its last search found) is not searched: it keeps the passages of that passage's
-        document, and those alone are its evidence beside the prompt's (:meth:`align`). A
-        search is for what the evidence at hand does not name, and an answer goes on about
-        what it drew on; the embedding is most of what a collection window costs beyond an
-        inline one (``docs/results/window_turn_cost.py``). Other documents' passages are left
-        out because the window's words are all in one: kept, another earnings call's figures
-        for the same measure read as a conflict and took a copied sentence below the
-        threshold (a load test's false halt). A window that names anything new, a figure or a
-        name no one passage holds with the rest, is searched. A stream's windows in one batch
-        (a backlog, an unpaced replay) are taken in order, one a round, each checked against
-        what the one before it found, as when they come one by one."""
+    def _search_collections(self, jobs: Sequence[CheckJob]) -> dict[int, list[Evidence]]:
+        """The passages each window of a collection stream finds (by job index); a stream's
+        first window searches its prompt too (:attr:`StreamEvidence.prompt_passages`). One
+        embedding batch for all, and one search per collection: FAISS answers a batch of
+        queries at a fraction of their cost one by one."""
         if self.embedder is None:  # no collection is served (validate refuses one)
-            return {}, set()
-        queue: dict[int, list[int]] = {}  # per stream (its evidence): its windows, in order
+            return {}
+        queries: list[tuple[int, str, bool]] = []  # job index, text, whether its prompt's
         for i, job in enumerate(jobs):
             if job.evidence.collection is not None:
-                queue.setdefault(id(job.evidence), []).append(i)
-        held = {stream: jobs[mine[0]].evidence.last_passages for stream, mine in queue.items()}
-        found: dict[int, list[FoundPassage]] = {}
-        kept: set[int] = set()
-        searched = 0
-        while queue:
-            ask: list[int] = []
-            for stream, mine in list(queue.items()):
-                i = mine.pop(0)
-                if not mine:
-                    del queue[stream]
-                at_hand = held[stream]
-                source = next((f.passage.document for f in at_hand if windows[i] <= f.keys),
-                              None)
-                if source is None:
-                    ask.append(i)
-                else:
-                    found[i] = held[stream] = [f for f in at_hand
-                                               if f.passage.document == source]
-                    kept.add(i)
-            searched += len(ask)
-            for i, passages in self._search(jobs, ask).items():
-                found[i] = held[id(jobs[i].evidence)] = passages
-        self.metrics.collection_windows.labels("searched").inc(searched)
-        self.metrics.collection_windows.labels("covered").inc(len(kept))
-        return found, kept
-
-    def _search(self, jobs: Sequence[CheckJob],
-                ask: Sequence[int]) -> dict[int, list[FoundPassage]]:
-        """What the windows ``ask`` (job indexes) find in their streams' collections; a
-        stream's first search asks its prompt too (:attr:`StreamEvidence.prompt_passages`).
-        One embedding batch for all, and one search per collection: FAISS answers a batch of
-        queries at a fraction of their cost one by one."""
-        assert self.embedder is not None
-        queries: list[tuple[int, str, bool]] = []  # job index, text, whether its prompt's
-        for i in ask:
-            queries.append((i, jobs[i].text, False))
-            if jobs[i].evidence.prompt_query:
-                queries.append((i, jobs[i].evidence.prompt_query.pop(), True))
+                queries.append((i, job.text, False))
+                if job.evidence.prompt_query:
+                    queries.append((i, job.evidence.prompt_query.pop(), True))
         if not queries:
             return {}
         vectors = self.embedder.embed([text for _, text, _ in queries])
         rows: dict[int, list[int]] = {}  # per collection (a version is one object): its queries
         for r, (i, _, _) in enumerate(queries):
             rows.setdefault(id(jobs[i].evidence.collection), []).append(r)
-        found: dict[int, list[FoundPassage]] = {}
+        hits: dict[int, list[Evidence]] = {}
         for mine in rows.values():
             collection = jobs[queries[mine[0]][0]].evidence.collection
             assert collection is not None
-            hits = collection.search(vectors[mine], self.settings.evidence_top_k,
-                                     [queries[r][1] for r in mine])
-            for r, passages in zip(mine, hits, strict=True):
+            found = collection.search(vectors[mine], self.settings.evidence_top_k,
+                                      [queries[r][1] for r in mine])
+            for r, passages in zip(mine, found, strict=True):
                 i, _, prompt = queries[r]
-                read = list(map(FoundPassage.of, passages))
                 if prompt:
-                    jobs[i].evidence.prompt_passages.extend(read)
+                    jobs[i].evidence.prompt_passages.extend(map(FoundPassage.of, passages))
                 else:
-                    found[i] = read
-        return found
+                    hits[i] = passages
+        return hits
 
     def _read_small_talk(self, out: list[Alignment], talk: list[int]) -> None:
         """Windows with the shape of small talk that its words did not show: the small-talk
