@@ -370,32 +370,3 @@ async def test_a_window_keeps_what_the_window_before_it_found(
             assert frames[-1]["halted"] is False, (name, frames)
             verdicts = [f for f in frames if f["type"] == "verdict"]
             assert len(verdicts) >= 2 and all(v["label"] == "supported" for v in verdicts)
-
-
-async def test_a_sentence_is_found_by_two_of_its_rarest_plain_words(
-        tmp_path: Path, minilm: SentenceEmbedder) -> None:
-    """One sentence of a four-sentence chunk names no figure and one name every chunk has; the
-    chunk's vector is nearer the film's other chunks, so a load-test sentence copied from it
-    found it only when the sentence before had (and halted when that search was skipped).
-    Two of its rarest plain words in one chunk find it whatever its vector finds; words many
-    chunks share find nothing."""
-    sheets = {
-        "dunkirk-1": "Nolan wrote the script over many months. The film opened in July. It was "
-                     "praised by critics. Nolan also produced it.",
-        "dunkirk-2": "Dunkirk portrays the evacuation from land, sea and air. It has little "
-                     "dialogue, since Nolan sought to create suspense from cinematography and "
-                     "music. Filming began in May. Nolan shot it on large format film.",
-        **{f"other-{i}": f"Nolan directed film number {i}. It was praised by critics and opened "
-                         "in July." for i in range(8)},
-    }
-    docs = tmp_path / "films.jsonl"
-    docs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in sheets.items()))
-    data_dir = tmp_path / "data"
-    await asyncio.to_thread(_index, data_dir, "tenant-a", "films", docs)
-    collection = Collection.open(data_dir, "tenant-a", "films")
-    far = minilm.embed(["The weather in Oslo is cold in January."])  # finds no film by meaning
-    sentence = "It has little dialogue, since Nolan sought to create suspense from music."
-    (hits,) = collection.search(far, 1, [sentence])
-    assert "dunkirk-2#0" in [h.id for h in hits]
-    (hits,) = collection.search(far, 1, ["It was praised by critics when it opened."])
-    assert all(h.score > 0 for h in hits)  # by its vector alone: its words are everywhere

@@ -127,8 +127,7 @@ class Collection:
 
     def _keyword_rows(self, text: str, k: int) -> list[int]:
         """Up to ``k`` chunks that best match ``text``'s names by BM25, best first, then up to
-        ``k`` more that hold two of its figures at once, and ``k`` more that hold two of its
-        rarest plain words at once (:func:`_pairs_query`).
+        ``k`` more that hold two of its figures at once (:func:`_figure_pairs_query`).
 
         Only names that single out a few chunks are searched: BM25 scores every chunk that
         matches the query, so a name most chunks hold (the company's, in its own knowledge
@@ -136,19 +135,13 @@ class Collection:
         ``loadtest.bench_index``, on the scoring thread), and it ranks nothing: a chunk
         sharing only that name is noise (``_KEYWORD_SHARE``)."""
         rows: list[int] = []
-        names, plain = _names(text), _plain_words(text)
+        names, pairs = _names(text), _figure_pairs_query(_figures(text))
         with self._db_lock:
-            most = min(_KEYWORD_MAX_CHUNKS, self.count // 2)
             if names:
+                most = min(_KEYWORD_MAX_CHUNKS, self.count // 2)
                 rows = self._ranked(_match_query(
                     [n for n in names if self._chunks_with(n, most) <= most]), k)
-            rows += [row for row in self._ranked(_pairs_query(_figures(text)), k)
-                     if row not in rows]
-            scarce = min(most, max(_RARE_MIN_CHUNKS, self.count // 100))
-            rare = sorted((count, word) for word in plain
-                          if 0 < (count := self._chunks_with(word, scarce)) <= scarce)
-            rows += [row for row in self._ranked(_pairs_query(
-                [word for _, word in rare[:_MAX_QUERY_RARE]]), k) if row not in rows]
+            rows += [row for row in self._ranked(pairs, k) if row not in rows]
         return rows
 
     def _ranked(self, query: str | None, k: int) -> list[int]:
@@ -203,16 +196,10 @@ _SAME_DOCUMENT_DEPTH = 2
 _WORD = re.compile(rf"[^\W_]+(?:[{HYPHENS}'’.][^\W_]+)*")  # (a leading "-" is no range)
 _MAX_QUERY_NAMES = 16
 # Figures as FTS5's tokenizer cuts them too ("98.9" is the phrase "98" "9", in the query as in
-# the chunk); at most this many a window, so at most six pairs (_pairs_query).
+# the chunk); at most this many a window, so at most six pairs (_figure_pairs_query).
 # A figure stands alone: the digits of a name ("K-150", "COVID-19") are the name's.
 _FIGURE = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)*(?![\w-])")
 _MAX_QUERY_FIGURES = 4
-# A window's rarest plain words searched in pairs (_pairs_query): three, so three pairs; a plain
-# word is rare when at most 1 % of the chunks hold it (at least 20, at most as many as a name
-# may be in, _KEYWORD_MAX_CHUNKS): two common ones find chunks about something else.
-_MAX_QUERY_RARE = 3
-_RARE_MIN_CHUNKS = 20
-_PLAIN_MIN_LETTERS = 5
 # A name held by more chunks than this (or than half the collection) is not searched for.
 _KEYWORD_MAX_CHUNKS = 1000
 _NAME_COUNTS_MAX = 100_000
@@ -245,32 +232,19 @@ def _figures(text: str) -> list[str]:
         if sum(c.isdigit() for c in f) >= 3 or "." in f))[:_MAX_QUERY_FIGURES]
 
 
-def _plain_words(text: str) -> list[str]:
-    """``text``'s plain words (lower case, of five letters or more, no stopword), each once."""
-    return list(dict.fromkeys(
-        w for w in _WORD.findall(text)
-        if len(w) >= _PLAIN_MIN_LETTERS and w.isalpha() and w.islower()
-        and w not in STOPWORDS))
+def _figure_pairs_query(figures: Sequence[str]) -> str | None:
+    """An FTS5 query for chunks that hold two of ``figures`` (None: fewer than two).
 
-
-def _pairs_query(words: Sequence[str]) -> str | None:
-    """An FTS5 query for chunks that hold two of ``words`` at once (None: fewer than two).
-
-    One figure or plain word alone is not searched for (:func:`_names`), but two in one chunk
-    single out the passage a sentence took them from. Figures: "net income increased 96 % to
-    $98.9 million, or $1.49 per diluted share" copies one earnings call, and its words and
-    vector are as close to every other call's (a load test's copied sentence halted,
-    "contradicted" by another call's figures its search found instead); a claim that changes
-    one of three figures still finds its source by the other two, and the changed one then
-    conflicts with it. Rare plain words: "It has little dialogue, since Nolan sought to create
-    suspense from cinematography and music." is one sentence of a four-sentence chunk about a
-    film, whose vector is closer to the film's other chunks, which do not say it; it was found
-    only when the sentence before it had found the chunk (docs/benchmarks.md), and a first
-    sentence like it halted. "suspense" and "cinematography" together find it."""
-    if len(words) < 2:
+    One figure alone is not searched for (:func:`_names`), but two in one chunk single out the
+    passage a sentence took them from: "net income increased 96 % to $98.9 million, or $1.49
+    per diluted share" copies one earnings call, and its words and vector are as close to
+    every other call's (a load test's copied sentence halted, "contradicted" by another
+    call's figures its search found instead). A claim that changes one of three figures
+    still finds its source by the other two, and the changed one then conflicts with it."""
+    if len(figures) < 2:
         return None
     return " OR ".join(f"({_match_query([a])} AND {_match_query([b])})"
-                       for a, b in itertools.combinations(words, 2))
+                       for a, b in itertools.combinations(figures, 2))
 
 
 def _match_query(names: Sequence[str]) -> str | None:
