@@ -632,7 +632,7 @@ def _prompt_query(prompt: str) -> str:
 
 def _places(sentences: Sequence[EvidenceSentence]) -> frozenset[str]:
     """The places evidence sentences name (:func:`~stream_guard.text.places.named`)."""
-    return frozenset().union(*(sentence_places(s.text) for s in sentences))
+    return frozenset().union(*(sentence_places(s.text, s.keys) for s in sentences))
 
 
 def _scoped(index: SentenceIndex, numbered: frozenset[str],

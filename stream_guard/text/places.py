@@ -152,15 +152,17 @@ def name_at(cased: tuple[str, ...], start: int, end: int) -> str | None:
 
 
 @lru_cache(maxsize=_SENTENCES_CACHED)
-def sentence_places(sentence: str) -> frozenset[str]:
+def sentence_places(sentence: str, keys: frozenset[str] | None = None) -> frozenset[str]:
     """The places an evidence sentence names, for :func:`names_another_place`: by name
     (:func:`named`), by its people ("American", "Swiss": the words
     :func:`~stream_guard.text.terms.known` reads as their places), by an abbreviation ("the
     US", "the U.K."), and :data:`UNLISTED` where it names after a word of place something no
     listed place is ("in Kyiv", "in Brooklyn"). Kept: a collection's passages recur from
-    window to window of a stream (a window is read once, uncached)."""
+    window to window of a stream (a window is read once, uncached). ``keys``: the sentence's
+    :func:`~stream_guard.text.terms.term_keys` where the caller has them (an evidence
+    sentence is indexed by them: read again, they were a fifth of a large context's setup)."""
     found = set(named(sentence))
-    for key in term_keys(sentence):
+    for key in term_keys(sentence) if keys is None else keys:
         found.update(form for place in place_forms(key)
                      for form in (place, place + "s") if is_place(form))
     found.update(name for m in _ABBREVIATION.finditer(sentence)
