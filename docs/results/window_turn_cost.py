@@ -18,20 +18,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from loadtest.corpus import DEFAULT_CORPUS, ScriptBuilder, corpus_files, load_paragraphs
+from loadtest.corpus import ScriptBuilder
 from loadtest.kb import COLLECTION, TENANT
-from stream_guard.config import load_settings
+from loadtest.replay import add_arguments, replay, turn
 from stream_guard.eval.results import code_revision, machine_info, write_report
-from stream_guard.metrics import Metrics
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scoring.engine import CheckJob, GroundingEngine
-from stream_guard.scoring.factory import build_engine
 from stream_guard.train.pairs import TextPipeline
 
 
@@ -48,31 +45,6 @@ def _jobs(engine: GroundingEngine, builder: ScriptBuilder, pipeline: TextPipelin
     return out
 
 
-def _turns(engine: GroundingEngine, jobs: list[CheckJob]) -> tuple[list[float], list[float]]:
-    """Seconds of each window's evidence step and of its whole turn: each window once, as the
-    server takes it (a stream's in order: a window's evidence depends on the one before)."""
-    align: list[float] = []
-    untimed = engine.align
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return untimed(*args, **kwargs)
-        finally:
-            align.append(time.perf_counter() - t0)
-
-    engine.align = timed  # type: ignore[method-assign]
-    turn = []
-    try:
-        for job in jobs:
-            t0 = time.perf_counter()
-            engine._process([job])
-            turn.append(time.perf_counter() - t0)
-    finally:
-        engine.align = untimed  # type: ignore[method-assign]
-    return align, turn
-
-
 def _ms(seconds: list[float]) -> dict[str, float]:
     ms = 1000 * np.array(seconds)
     return {"p50": round(float(np.percentile(ms, 50)), 2),
@@ -80,31 +52,22 @@ def _ms(seconds: list[float]) -> dict[str, float]:
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
-    settings = load_settings().replace(tier="cascade", data_dir=args.data_dir)
-    engine = await build_engine(settings, Metrics())
-    try:
-        builder = ScriptBuilder(load_paragraphs(corpus_files(args.corpus), args.per_file))
-        pipeline = TextPipeline.from_settings(settings)
+    async with replay(args) as r:
         out: dict[str, Any] = {}
         for name, collection in (("collection", True), ("inline", False)):
-            jobs = _jobs(engine, builder, pipeline, args.streams, collection)
-            warm = _jobs(engine, builder, pipeline, 2, collection)
-            for job in warm:  # warm: sessions, caches
-                engine._process([job])
-            align, turn = _turns(engine, jobs)
-            out[name] = {"windows": len(jobs), "align_ms": _ms(align), "turn_ms": _ms(turn)}
-    finally:
-        await engine.close()
+            jobs = _jobs(r.engine, r.builder, r.pipeline, args.streams, collection)
+            for job in _jobs(r.engine, r.builder, r.pipeline, 2, collection):
+                r.engine._process([job])  # warm: sessions, caches
+            turns = [turn(r.engine, job) for job in jobs]
+            out[name] = {"windows": len(jobs), "align_ms": _ms([t.align_s for t in turns]),
+                         "turn_ms": _ms([t.turn_s for t in turns])}
     return {**out, "streams": args.streams, "code_revision": code_revision(),
             "machine": machine_info()}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-dir", type=Path, required=True,
-                   help="the data directory loadtest.run --collection indexed")
-    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    p.add_argument("--per-file", type=int, default=300, help="as loadtest.run's default")
+    add_arguments(p)
     p.add_argument("--streams", type=int, default=40)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
