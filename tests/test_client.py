@@ -25,6 +25,7 @@ from stream_guard.client import (
     DuplicateStreamError,
     ErrorEvent,
     EvidenceItem,
+    FrameTooLargeError,
     GoingAwayError,
     GuardClient,
     GuardClientError,
@@ -1283,3 +1284,145 @@ async def test_a_guarded_output_left_before_iterating_has_an_empty_result(
         result = pieces.result
     assert (result.halted, result.halt, result.text_shown, result.text_sent, result.done) == (
         False, None, "", "", None)
+
+
+# --- a review's findings (thirty-sixth session) --------------------------------------------
+
+@contextlib.asynccontextmanager
+async def quiet_relay(port: int) -> AsyncIterator[tuple[int, asyncio.Event]]:
+    """A TCP relay to ``port`` that, once its event is set, reads and drops everything in both
+    directions: a server process stopped (SIGSTOP), or a network path gone quiet with no FIN."""
+    quiet = asyncio.Event()
+    pipes: list[asyncio.Task[None]] = []
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                if not quiet.is_set():
+                    writer.write(data)
+                    await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()  # cancelled too: the server sees its client go
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", port)
+        pipes.extend([asyncio.ensure_future(pipe(reader, upstream_writer)),
+                      asyncio.ensure_future(pipe(upstream_reader, writer))])
+
+    relay = await asyncio.start_server(accept, "127.0.0.1", 0)
+    try:
+        yield relay.sockets[0].getsockname()[1], quiet
+    finally:
+        relay.close()
+        for task in pipes:
+            task.cancel()
+        await asyncio.gather(*pipes, return_exceptions=True)
+
+
+async def test_a_server_that_stops_answering_fails_the_guard_instead_of_showing_on(
+        server: Server) -> None:
+    """A review stopped the server (SIGSTOP) after a guarded answer's first token: observe mode
+    went on showing the rest, false sentence included, for 50 s (websockets' default keepalive)
+    before anything failed. The client's keepalive finds a server that does not answer its ping
+    within ``keepalive`` seconds, and the guarded output raises the lost connection."""
+    assert GuardClient("ws://h").keepalive == 2.0  # on by default
+    async with quiet_relay(server.port) as (port, quiet):
+        upstream = Upstream(tokens_of(SUPPORTED * 40), pause=0.02)
+        async with GuardClient(f"ws://127.0.0.1:{port}", api_key=API_KEY,
+                               keepalive=0.2) as client:
+            shown = []
+            with pytest.raises(ConnectionClosedError, match="keepalive ping timeout"):
+                async with asyncio.timeout(15):  # websockets' default would take 40 s
+                    async for piece in guard(upstream(), client, context=CONTEXT):
+                        shown.append(piece)
+                        quiet.set()
+    assert 1 <= len(shown) < len(upstream.tokens) and upstream.closed
+
+
+async def test_a_start_over_the_frame_limit_is_refused_before_it_is_sent(
+        server: Server) -> None:
+    """A review: a 74 KB context went out, the server closed the connection 1009 under every
+    stream on it (a bystander's guard failed with a non-retryable error) and locked the
+    client's address out for 11 s. The client knows the server's limit and refuses it."""
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        bystander = await client.start(context=CONTEXT)
+        with pytest.raises(FrameTooLargeError) as refused:
+            await client.start(context=["The tower is tall. " * 200] * 20)  # 76 KB
+        assert "65536" in str(refused.value) and "collection" in str(refused.value)
+        await bystander.send(SUPPORTED)
+        await bystander.end()
+        events = await collect(bystander)
+        assert isinstance(events[-1], Done) and not events[-1].halted
+        assert client.connections_opened == 1
+    with pytest.raises(ValueError, match="max_frame_bytes"):
+        GuardClient("ws://h", max_frame_bytes=0)
+
+
+async def test_another_streams_oversize_frame_drains_a_guard_instead_of_failing_it(
+        tmp_path: Path) -> None:
+    """A client told a larger limit than its server's sends a start the server refuses
+    ``frame_too_large`` (no stream named) and then closes the connection 1009: a guarded
+    output on that connection lost its connection, a retryable loss, not its own refusal
+    (a review: it raised the non-retryable FrameTooLargeError)."""
+    async with running_server(make_settings(tmp_path, max_frame_bytes=1024)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST,
+                        max_frame_bytes=10**6) as client:
+        upstream = Upstream(tokens_of(GOOD), hang=True)
+        pieces = guard(upstream(), client, context=CONTEXT)
+        shown = ""
+        while shown != GOOD:
+            shown += await pieces.__anext__()
+        with pytest.raises(MessageTooBigError):
+            await client.start(context=["word " * 400])  # 2 KB: read, refused, then closed
+        with pytest.raises(DrainingError):  # its sentence checked, then the connection gone
+            async for _ in pieces:
+                pass
+
+
+async def test_a_stream_ended_can_still_be_cancelled(server: Server) -> None:
+    """A user's Stop after the LLM finished but before the last windows were scored: the
+    server takes a cancel after end (the JS client sent one); the Python client refused it, so
+    ``guard()`` left early could not cancel, and the server scored every window."""
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        stream = await client.start(context=CONTEXT)
+        await stream.send(SUPPORTED * 100)
+        await stream.end()
+        await stream.cancel()
+        events = await collect(stream)
+        assert isinstance(events[-1], Done) and events[-1].cancelled
+        assert events[-1].windows < 200
+        with pytest.raises(StreamClosedError):
+            await stream.cancel()  # once is all
+        with pytest.raises(StreamClosedError):
+            await stream.end()
+        done = await client.start(context=CONTEXT)
+        await done.end()
+        await collect(done)
+        await done.cancel()  # done already: nothing left to abandon, nothing sent
+
+        windows = server.metrics.windows
+        before = sum(s.value for m in windows.collect() for s in m.samples
+                     if s.name.endswith("_total"))
+        async with guard(Upstream(tokens_of(SUPPORTED * 100, 600), pause=0)(), client,
+                         context=CONTEXT, mode="holdback") as pieces:
+            async for _ in pieces:
+                break
+        await asyncio.sleep(1.0)
+        scored = sum(s.value for m in windows.collect() for s in m.samples
+                     if s.name.endswith("_total")) - before
+        assert scored < 200  # cancelled: not every window of the answer was scored
+
+
+async def test_a_lone_surrogate_in_a_starts_text_is_a_value_error(server: Server) -> None:
+    """orjson raised a bare TypeError ("str is not valid UTF-8") from ``start`` for a lone
+    surrogate in the context or prompt; ``send`` already raised a ValueError naming it."""
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        for kwargs in ({"context": ["ok", "bad \ud83d"]},
+                       {"context": [{"id": "d", "text": "bad \udc00"}]},
+                       {"context": CONTEXT, "prompt": "bad \ud83d"}):
+            with pytest.raises(ValueError, match="not valid Unicode"):
+                await client.start(**kwargs)  # type: ignore[arg-type]
+        assert server.metrics.streams_started._value.get() == 0  # nothing was sent
+        assert await client.ping() > 0  # and the connection is as it was

@@ -18,12 +18,17 @@ class Backoff:
 
     ``attempts`` counts connection attempts for one call (the first included); after the last
     one fails the call raises. ``0 < initial <= maximum``.
+
+    The defaults wait about 16 s in all on average (31 s at most) before giving up: a server
+    restarted in place is back within that (its process takes seconds to load its models, a
+    container's restart longer). With 8 attempts the wait was 5.7 s on average, and a review
+    saw a server restarted 3 s after it was killed refused by the client in 3 of 4 tries.
     """
 
     initial: float = 0.1
     maximum: float = 5.0
     factor: float = 2.0
-    attempts: int = 8
+    attempts: int = 12
 
     def __post_init__(self) -> None:
         if not (0 < self.initial <= self.maximum) or self.factor < 1 or self.attempts < 1:

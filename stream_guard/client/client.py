@@ -16,12 +16,15 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import orjson
+
 from stream_guard.client.backoff import Backoff
 from stream_guard.client.errors import (
     RETRYABLE_CLOSE_CODES,
     ConnectError,
     ConnectionClosedError,
     DrainingError,
+    FrameTooLargeError,
     MessageTooBigError,
     OverloadedError,
     StreamClosedError,
@@ -29,6 +32,7 @@ from stream_guard.client.errors import (
     TooManyStreamsError,
 )
 from stream_guard.client.link import (
+    DEFAULT_KEEPALIVE,
     DEFAULT_MESSAGE_BURST,
     DEFAULT_MESSAGES_PER_SECOND,
     Link,
@@ -36,13 +40,16 @@ from stream_guard.client.link import (
     TransientConnectFailure,
     open_link,
 )
-from stream_guard.client.stream import GuardStream
+from stream_guard.client.stream import GuardStream, check_text
 from stream_guard.protocol.errors import BUDGET_SPENT_REASON
 from stream_guard.protocol.frames import MAX_STREAM_ID, Mode, is_name
 from stream_guard.protocol.paths import STREAM_PATH
 
 TicketProvider = Callable[[], Awaitable[str]]
 ContextItem = str | Mapping[str, str]
+# The server's default max_frame_bytes (config.py); a client of a server with another limit
+# says so (GuardClient(max_frame_bytes=...)).
+DEFAULT_MAX_FRAME_BYTES = 65536
 
 
 class GuardClient:
@@ -59,6 +66,12 @@ class GuardClient:
     ``max_messages_per_second`` and ``message_burst`` pace each connection's frames under the
     server's message rate (``rate_per_s``, whose excess it drops): past them a stream's deltas
     wait and are joined into one (:meth:`GuardStream.send`). None sends each frame at once.
+
+    ``keepalive``: seconds between WebSocket pings; a server that does not answer one within as
+    long fails the connection (close 1011), so its streams raise instead of waiting on a server
+    that stopped (None: no pings). ``max_frame_bytes`` is the server's limit on one message
+    (its ``max_frame_bytes``, 64 KiB by default): a ``start`` over it is refused here, before it
+    is sent, since the server would close the connection (1009) under every stream on it.
     """
 
     def __init__(self, url: str, *, api_key: str | None = None, ticket: str | None = None,
@@ -66,17 +79,25 @@ class GuardClient:
                  backoff: Backoff | None = None, open_timeout: float = 10.0,
                  start_timeout: float = 10.0, max_delta_chars: int = 8192,
                  max_messages_per_second: float | None = DEFAULT_MESSAGES_PER_SECOND,
-                 message_burst: int = DEFAULT_MESSAGE_BURST) -> None:
+                 message_burst: int = DEFAULT_MESSAGE_BURST,
+                 keepalive: float | None = DEFAULT_KEEPALIVE,
+                 max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
         if sum(c is not None for c in (api_key, ticket, ticket_provider)) > 1:
             raise ValueError("give at most one of api_key, ticket and ticket_provider")
         if max_delta_chars < 1:
             raise ValueError("max_delta_chars must be at least 1")
+        if keepalive is not None and not keepalive > 0:
+            raise ValueError("keepalive must be a positive number of seconds, or None")
+        if max_frame_bytes < 1:
+            raise ValueError("max_frame_bytes must be at least 1")
         self.pacing = Pacing(max_messages_per_second, message_burst)
         self.url = stream_url(url)
         self.backoff = backoff or Backoff()
         self.open_timeout = open_timeout
         self.start_timeout = start_timeout
         self.max_delta_chars = max_delta_chars
+        self.keepalive = keepalive
+        self.max_frame_bytes = max_frame_bytes
         self.connections_opened = 0  #: how many connections this client has opened so far
         self._api_key = api_key
         self._ticket = ticket
@@ -122,6 +143,13 @@ class GuardClient:
         """
         sid = uuid.uuid4().hex if stream_id is None else stream_id
         frame = _start_frame(sid, context, collection, prompt, mode, threshold, verdicts)
+        size = len(orjson.dumps(frame))
+        if size > self.max_frame_bytes:
+            raise FrameTooLargeError(
+                f"the start frame is {size} bytes, over the server's limit of "
+                f"{self.max_frame_bytes} (max_frame_bytes); it was not sent: send less "
+                "context, or index it as a collection (stream-guard index add) and name that",
+                sid)
         delays = self.backoff.delays()
         too_big = 0
         while True:
@@ -213,7 +241,7 @@ class GuardClient:
                     url, headers = await self._credentials()
                     self._link = await open_link(url, headers, open_timeout=self.open_timeout,
                                                  max_delta_chars=self.max_delta_chars,
-                                                 pacing=self.pacing)
+                                                 pacing=self.pacing, keepalive=self.keepalive)
                 except TicketUnavailableError as exc:
                     # The ticket provider could not get one right now (the server restarting,
                     # or its state store away, a 503): retried like a refused connection.
@@ -272,9 +300,15 @@ def _start_frame(stream_id: str, context: Sequence[ContextItem] | None, collecti
             raise TypeError(f"context[{bad[0]}] must be a str or an {{'id', 'text'}} mapping, "
                             f"not {type(context[bad[0]]).__name__}")
         frame["context"] = [c if isinstance(c, str) else dict(c) for c in context]
+        for i, item in enumerate(frame["context"]):
+            for key, value in ([("", item)] if isinstance(item, str) else item.items()):
+                if isinstance(value, str):  # a wrong type is the server's to name
+                    check_text(value, f"context[{i}]" + (f"[{key!r}]" if key else ""))
     if collection is not None:
         frame["collection"] = collection
     if prompt is not None:
+        if isinstance(prompt, str):
+            check_text(prompt, "prompt")
         frame["prompt"] = prompt
     options: dict[str, Any] = {}
     if mode != "observe":

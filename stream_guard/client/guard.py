@@ -29,6 +29,11 @@ from stream_guard.protocol.frames import Mode
 # Error frames after which the stream goes on: a window that could not be scored, and a delta
 # that crossed the halt on the wire.
 _BENIGN_ERRORS = frozenset({"internal", "stream_halted"})
+# Connection-level errors (no stream named) the server closes the connection after (1009),
+# draining its streams first: another stream's message too large for the server, or the
+# connection's character budget spent. Its ``done`` (drained) raises the retryable
+# DrainingError; a review saw the error itself fail every bystander, not retryable.
+_CLOSE_FOLLOWS = frozenset({"frame_too_large", "budget_exceeded"})
 _EXHAUSTED: Any = object()
 
 
@@ -168,7 +173,8 @@ class Guarded:
 
     def _visible(self, event: Event, stream: GuardStream, shown_chars: int) -> str:
         """Text an event makes showable; raises the typed error of a fatal error event."""
-        if isinstance(event, ErrorEvent) and event.code not in _BENIGN_ERRORS:
+        if (isinstance(event, ErrorEvent) and event.code not in _BENIGN_ERRORS
+                and not (event.stream_id is None and event.code in _CLOSE_FOLLOWS)):
             raise event.error
         if isinstance(event, Release) and self._mode == "holdback":
             return stream.text[shown_chars:event.upto]

@@ -49,6 +49,14 @@ _PROTOCOL_ERROR = 1002
 # The error codes a cancel is answered with when the server has no such stream open.
 _CANCEL_ANSWERS = frozenset({"unknown_stream", "draining"})
 _INTERNAL_ERROR = 1011
+# Seconds between WebSocket pings, and the longest wait for a pong. A server that stops
+# answering (its process stopped, a network path gone quiet without a FIN) is found within
+# twice this: with websockets' defaults (20 s each) a guarded stream in observe mode went on
+# showing unchecked text for 50 s of a stopped server before it failed (a review). The
+# server's event loop never blocks, so its pongs are prompt under any load it admits.
+DEFAULT_KEEPALIVE = 2.0
+_CLOSE_TIMEOUT = 10.0  # websockets' default, where no keepalive is kept
+
 # The error code a ping the server dropped is answered with (it names no stream).
 _DROPPED = "rate_limited"
 
@@ -63,11 +71,21 @@ class TransientConnectFailure(Exception):
 
 
 async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
-                    max_delta_chars: int, pacing: Pacing | None = None) -> Link:
-    """Open a connection; raise :class:`AuthError`, :class:`ConnectError` or a transient failure."""
+                    max_delta_chars: int, pacing: Pacing | None = None,
+                    keepalive: float | None = DEFAULT_KEEPALIVE) -> Link:
+    """Open a connection; raise :class:`AuthError`, :class:`ConnectError` or a transient failure.
+
+    ``keepalive``: a WebSocket ping every that many seconds, the connection failed (close
+    1011, "keepalive ping timeout") when its pong takes longer, and given up that long after
+    if the server does not answer the close either; None sends none."""
     try:
         ws = await connect(url, additional_headers=headers, open_timeout=open_timeout,
-                           max_size=16 * 2**20, compression=None)
+                           max_size=16 * 2**20, compression=None,
+                           ping_interval=keepalive, ping_timeout=keepalive,
+                           # a connection failed for a ping unanswered is given up as soon:
+                           # websockets waits this long for the TCP close of a server that
+                           # answers nothing (its default, 10 s, was most of a review's wait)
+                           close_timeout=keepalive or _CLOSE_TIMEOUT)
     except InvalidStatus as exc:
         response = exc.response
         body = response.body.decode("utf-8", "replace") if response.body else ""
@@ -528,6 +546,11 @@ class Link:
 
     def _ended(self) -> None:
         code, reason = self.ws.close_code, self.ws.close_reason or ""
+        sent = self.ws.protocol.close_sent
+        if self.ws.protocol.close_rcvd is None and sent is not None and sent.code != 1000:
+            # This client failed the connection and the server never answered (a keepalive
+            # ping timed out): say why, not websockets' bare 1006.
+            code, reason = sent.code, sent.reason
         self.closed = closed_error(code, reason)
         self._drop_outbox()
         for sid, stream in self.streams.items():

@@ -60,6 +60,7 @@ class GuardStream:
         self._chars = 0
         self._ended = False
         self._closing = False  # an end or cancel waits for its turn to be written
+        self._cancelled = False  # a cancel was written: nothing is left to abandon
         self._lost: ConnectionClosedError | None = None
         self._queue: asyncio.Queue[Event | ConnectionClosedError] = asyncio.Queue()
         self._finished = False
@@ -98,7 +99,7 @@ class GuardStream:
         server would refuse the delta.
         """
         self._check_open()
-        _check_text(text)  # before a seq is taken: a refused piece leaves the stream as it was
+        check_text(text)  # before a seq is taken: a refused piece leaves the stream as it was
         for i in range(0, len(text), self._max_delta) if text else (0,):
             await self._sent(self._link.send_delta(self, text[i:i + self._max_delta],
                                                    self._delta))
@@ -140,13 +141,18 @@ class GuardStream:
         await self._close("end")
 
     async def cancel(self) -> None:
-        """Abandon the stream: pending windows are dropped and ``done`` follows at once."""
+        """Abandon the stream: pending windows are dropped and ``done`` follows at once.
+
+        Also after :meth:`end`, until ``done`` (a user's Stop while the last windows are still
+        scored; the server takes it, as the JavaScript client's ``cancel`` does): a review found
+        ``guard()`` left after its upstream had ended could not cancel, and the server scored
+        every window of an output nobody was reading."""
         await self._close("cancel")
 
     async def _close(self, kind: str) -> None:
         if self._lost is not None:
             raise self._lost
-        if self._ended or self._closing:
+        if self._closing or (self._ended and not (kind == "cancel" and not self._cancelled)):
             raise StreamClosedError(f"stream {self.stream_id!r} was already ended or cancelled")
         if self.done is not None:
             self._ended = True
@@ -167,6 +173,7 @@ class GuardStream:
         ever came, and the server kept the stream). None when the stream's ``done`` came while
         it waited (a drain): the server no longer has it, and would answer unknown_stream."""
         self._ended = True
+        self._cancelled = self._cancelled or kind == "cancel"
         if self.done is not None:
             return None
         return {"type": kind, "stream_id": self.stream_id}
@@ -219,13 +226,13 @@ class GuardStream:
             self._queue.put_nowait(error)
 
 
-def _check_text(text: object) -> None:
-    """A piece the server can take: a str that is valid Unicode (no lone surrogate, which
-    cannot be sent as UTF-8)."""
+def check_text(text: object, what: str = "text") -> None:
+    """A string the server can take: a str that is valid Unicode (no lone surrogate, which
+    cannot be sent as UTF-8: orjson raised a bare TypeError for one in a start's context)."""
     if not isinstance(text, str):
-        raise TypeError(f"text must be str, not {type(text).__name__}")
+        raise TypeError(f"{what} must be str, not {type(text).__name__}")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValueError(f"text is not valid Unicode: {exc.reason} at position {exc.start}"
+        raise ValueError(f"{what} is not valid Unicode: {exc.reason} at position {exc.start}"
                          ) from None
