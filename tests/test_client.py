@@ -60,7 +60,7 @@ from stream_guard.protocol.frames import MAX_STREAM_ID
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
 from tests.redis_server import RedisServer
-from tests.wsclient import API_KEY, eventually, open_ws
+from tests.wsclient import API_KEY, eventually, open_ws, quiet_relay
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
 SUPPORTED = "The Eiffel Tower was completed in 1889. It is 330 metres tall."
@@ -1287,39 +1287,6 @@ async def test_a_guarded_output_left_before_iterating_has_an_empty_result(
 
 
 # --- a review's findings (thirty-sixth session) --------------------------------------------
-
-@contextlib.asynccontextmanager
-async def quiet_relay(port: int) -> AsyncIterator[tuple[int, asyncio.Event]]:
-    """A TCP relay to ``port`` that, once its event is set, reads and drops everything in both
-    directions: a server process stopped (SIGSTOP), or a network path gone quiet with no FIN."""
-    quiet = asyncio.Event()
-    pipes: list[asyncio.Task[None]] = []
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                if not quiet.is_set():
-                    writer.write(data)
-                    await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()  # cancelled too: the server sees its client go
-
-    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", port)
-        pipes.extend([asyncio.ensure_future(pipe(reader, upstream_writer)),
-                      asyncio.ensure_future(pipe(upstream_reader, writer))])
-
-    relay = await asyncio.start_server(accept, "127.0.0.1", 0)
-    try:
-        yield relay.sockets[0].getsockname()[1], quiet
-    finally:
-        relay.close()
-        for task in pipes:
-            task.cancel()
-        await asyncio.gather(*pipes, return_exceptions=True)
-
 
 async def test_a_server_that_stops_answering_fails_the_guard_instead_of_showing_on(
         server: Server) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
-from tests.wsclient import API_KEY, eventually
+from tests.wsclient import API_KEY, eventually, quiet_relay
 
 NODE = shutil.which("node")
 if NODE is None:
@@ -415,7 +415,9 @@ async def test_a_start_frame_over_the_size_limit_is_not_sent_again(tmp_path: Pat
     client no longer does either)."""
     async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
         probe = await node(tmp_path, srv, """
-const guard = new sg.StreamGuard({ url: URL, backoff: { initial: 10, maximum: 20, attempts: 5 } });
+// told a larger limit than the server's, as a client of a server with another limit would be
+const guard = new sg.StreamGuard({ url: URL, backoff: { initial: 10, maximum: 20, attempts: 5 },
+                                   maxFrameBytes: 1000000 });
 let error = null;
 try { await guard.start({ context: ["word ".repeat(14000)] }); }  // a 70 kB frame
 catch (e) { error = [e.name, e.code]; }
@@ -942,3 +944,70 @@ async def test_the_package_resolves_by_its_name_with_its_types(tmp_path: Path) -
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     assert out.decode().split() == ["function", "function"]
+
+
+async def test_a_start_over_the_servers_frame_limit_is_refused_before_it_is_sent(
+        tmp_path: Path) -> None:
+    """A review: a 74 KB context went out, the server closed the connection 1009 under every
+    stream on it and locked the address out for 11 s. The client knows the server's limit
+    (``maxFrameBytes``, 65536 by default) and refuses such a start itself."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const errors = [];
+for (const maxFrameBytes of [0, 1.5, "9"]) {
+  try { new sg.StreamGuard({ url: URL, maxFrameBytes }); errors.push(null); }
+  catch (error) { errors.push(error.name); }
+}
+const guard = new sg.StreamGuard({ url: URL });
+const bystander = await guard.start({ context: CONTEXT });
+let refused = null;
+const big = Array(20).fill("The tower is tall. ".repeat(200));  // 76 kB
+try { await guard.start({ context: big }); }
+catch (e) { refused = [e.name, e.code, /65536/.test(e.message)]; }
+bystander.send("The Eiffel Tower was completed in 1889. ");
+bystander.end();
+const done = await bystander.finished;
+out({ errors, refused, halted: done.halted, opened: guard.connectionsOpened });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"errors": ["RangeError"] * 3,
+                      "refused": ["StreamGuardError", "frame_too_large", True],
+                      "halted": False, "opened": 1}
+
+
+async def test_a_server_that_stops_answering_fails_the_streams_on_its_connection(
+        tmp_path: Path) -> None:
+    """A review stopped the server mid-answer: nothing told the page, which went on showing
+    unchecked text (browsers send no WebSocket pings of their own). With streams open and
+    nothing heard for ``keepalive`` ms the client pings, and fails the connection when that
+    goes unanswered as long again."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        async with quiet_relay(srv.port) as (port, quiet):
+            probe = await node(tmp_path, srv, f"""
+const errors = [];
+for (const keepalive of [0, -5, "2000"]) {{
+  try {{ new sg.StreamGuard({{ url: URL, keepalive }}); errors.push(null); }}
+  catch (error) {{ errors.push(error.name); }}
+}}
+const guard = new sg.StreamGuard({{ url: 'ws://127.0.0.1:{port}', keepalive: 200 }});
+const idle = await guard.start({{ context: CONTEXT }});
+await new Promise((resolve) => setTimeout(resolve, 600));  // pings answered: still open
+const open = guard.connected;
+out("started");
+await told();  // the relay has gone quiet
+idle.send("The Eiffel Tower was completed in 1889. ");
+let lost = null;
+try {{ await idle.finished; }} catch (e) {{ lost = [e.name, e.code, e.reason]; }}
+out({{ errors, open, lost, connected: guard.connected }});
+guard.close();
+""")
+            assert await probe.line() == "started"
+            quiet.set()
+            await probe.go()
+            result = await probe.line()
+        await probe.finish()  # the relay gone, its socket closes: node has nothing left open
+    assert result == {"errors": ["RangeError"] * 3, "open": True,
+                      "lost": ["ConnectionClosedError", 1011, "keepalive ping timeout"],
+                      "connected": False}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,36 @@ async def raw_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     writer.close()
     status_line, _, rest = raw.partition(b"\r\n")
     return int(status_line.split()[1]), orjson.loads(rest.partition(b"\r\n\r\n")[2])
+
+
+@contextlib.asynccontextmanager
+async def quiet_relay(port: int) -> AsyncIterator[tuple[int, asyncio.Event]]:
+    """A TCP relay to ``port`` that, once its event is set, reads and drops everything in both
+    directions: a server process stopped (SIGSTOP), or a network path gone quiet with no FIN."""
+    quiet = asyncio.Event()
+    pipes: list[asyncio.Task[None]] = []
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                if not quiet.is_set():
+                    writer.write(data)
+                    await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()  # cancelled too: the server sees its client go
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", port)
+        pipes.extend([asyncio.ensure_future(pipe(reader, upstream_writer)),
+                      asyncio.ensure_future(pipe(upstream_reader, writer))])
+
+    relay = await asyncio.start_server(accept, "127.0.0.1", 0)
+    try:
+        yield relay.sockets[0].getsockname()[1], quiet
+    finally:
+        relay.close()
+        for task in pipes:
+            task.cancel()
+        await asyncio.gather(*pipes, return_exceptions=True)

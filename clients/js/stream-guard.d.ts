@@ -110,6 +110,13 @@ export interface StreamGuardOptions {
   /** Frames a connection may write at once before `maxMessagesPerSecond` paces them (1000,
    *  under the server's `rate_burst`); a positive integer. */
   messageBurst?: number;
+  /** The server's `max_frame_bytes` (65536, its default): a `start` frame over it is refused
+   *  with a `StreamGuardError` `frame_too_large` before it is sent. */
+  maxFrameBytes?: number;
+  /** With streams open and nothing heard from the server for this many ms (2000), a protocol
+   *  ping goes out; unanswered as long again, the connection is failed (`ConnectionClosedError`
+   *  1011, "keepalive ping timeout"). null sends none. */
+  keepalive?: number | null;
   /** ms to wait for `started`. */
   startTimeout?: number;
   /** Milliseconds to wait for a connection to open before it counts as failed (10000); a

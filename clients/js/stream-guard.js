@@ -14,7 +14,15 @@
  */
 
 const STREAM_PATH = "/v1/stream";
-const DEFAULT_BACKOFF = Object.freeze({ initial: 100, maximum: 5000, factor: 2, attempts: 8 });
+// About 16 s of waiting in all on average (31 s at most): a restarted server is back within it
+// (with 8 attempts, 5.7 s: a review saw a server restarted 3 s after it was killed given up on).
+const DEFAULT_BACKOFF = Object.freeze({ initial: 100, maximum: 5000, factor: 2, attempts: 12 });
+// The server's default max_frame_bytes: a start over it is refused before it is sent.
+const DEFAULT_MAX_FRAME_BYTES = 65536;
+// A protocol ping after this long without a frame from the server while streams are open, and
+// the connection failed when that long passes again unanswered (browsers send no WebSocket
+// pings of their own): a server that stopped answering is found in seconds, not never.
+const DEFAULT_KEEPALIVE_MS = 2000;
 // Close codes after which a new connection is expected to work, possibly after a pause:
 // 1006 is a drop without a close frame, 1009 a spent budget that a new connection resets.
 const RETRYABLE_CLOSE = new Set([1000, 1001, 1006, 1009, 1011, 1012, 1013]);
@@ -431,7 +439,7 @@ export class GuardStream {
  * the rate makes it.
  */
 class Link {
-  constructor(ws, maxDeltaChars, maxMessagesPerSecond, messageBurst) {
+  constructor(ws, maxDeltaChars, maxMessagesPerSecond, messageBurst, keepalive = null) {
     this.ws = ws;
     this.maxDeltaChars = maxDeltaChars;
     this.streams = new Map();
@@ -448,6 +456,38 @@ class Link {
     this._timer = null;
     ws.addEventListener("message", (event) => this._onMessage(event));
     ws.addEventListener("close", (event) => this._onClose(event.code, event.reason));
+    this._keepalive = keepalive;
+    this._heard = performance.now();
+    this._probe = null; // when the keepalive's ping went out, while it waits for an answer
+    this._watch = keepalive ? setInterval(() => this._checkAlive(), keepalive / 4) : null;
+  }
+
+  /**
+   * With streams open and nothing heard for `keepalive` ms, ping; with that ping unanswered
+   * as long again, the server is taken for gone: a review stopped a server mid-answer and the
+   * guarded text went on being shown, unchecked, until a keepalive of the runtime's own (if
+   * any) noticed. Any frame heard counts as an answer.
+   */
+  _checkAlive() {
+    if (this.closed) return;
+    const now = performance.now();
+    if (this._probe !== null) {
+      if (now - this._probe >= this._keepalive) {
+        const reason = "keepalive ping timeout";
+        try {
+          this.ws.close(4000, reason);
+        } catch (closing) {
+          report(closing);
+        }
+        this._onClose(1011, reason);
+      }
+      return;
+    }
+    if (this.streams.size && now - this._heard >= this._keepalive) {
+      this._probe = now;
+      this._pongs.push({ resolve() {}, reject() {} }); // answered in order, like ping()'s
+      this.sendFrame({ type: "ping" });
+    }
   }
 
   get alive() {
@@ -560,6 +600,8 @@ class Link {
 
   _onMessage(event) {
     if (this.closed) return; // failed for an unreadable frame: what follows is not read either
+    this._heard = performance.now();
+    this._probe = null;
     let frame;
     try {
       frame = JSON.parse(event.data);
@@ -611,6 +653,7 @@ class Link {
   _onClose(code, reason) {
     if (this.closed) return;
     this.closed = new ConnectionClosedError(code, reason);
+    clearInterval(this._watch);
     // What waits has no connection to go on: its streams and pings learn the loss below.
     clearTimeout(this._timer);
     this._timer = null;
@@ -638,7 +681,8 @@ export class StreamGuard {
    */
   constructor({
     url, getTicket = null, backoff = DEFAULT_BACKOFF, maxDeltaChars = 8192,
-    maxMessagesPerSecond = 900, messageBurst = 1000,
+    maxMessagesPerSecond = 900, messageBurst = 1000, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+    keepalive = DEFAULT_KEEPALIVE_MS,
     startTimeout = 10000, openTimeout = 10000, onConnectionChange = null,
     WebSocket: WS = globalThis.WebSocket,
   }) {
@@ -657,6 +701,12 @@ export class StreamGuard {
     if (!Number.isInteger(messageBurst) || messageBurst < 1) {
       throw new RangeError(`messageBurst must be a positive integer, got ${messageBurst}`);
     }
+    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) {
+      throw new RangeError(`maxFrameBytes must be a positive integer, got ${maxFrameBytes}`);
+    }
+    if (keepalive !== null && !(Number.isFinite(keepalive) && keepalive > 0)) {
+      throw new RangeError(`keepalive must be a positive number of ms or null, got ${keepalive}`);
+    }
     this.url = streamUrl(url);
     this.openTimeout = openTimeout;
     this.getTicket = getTicket;
@@ -664,6 +714,8 @@ export class StreamGuard {
     this.maxDeltaChars = maxDeltaChars;
     this.maxMessagesPerSecond = maxMessagesPerSecond;
     this.messageBurst = messageBurst;
+    this.maxFrameBytes = maxFrameBytes;
+    this.keepalive = keepalive;
     this.startTimeout = startTimeout;
     this.onConnectionChange = onConnectionChange;
     /** How many connections this client has opened. */
@@ -714,6 +766,14 @@ export class StreamGuard {
     }
     if (options.verdicts === false) opts.verdicts = false;
     if (Object.keys(opts).length) frame.options = opts;
+    const size = new TextEncoder().encode(JSON.stringify(frame)).length;
+    if (size > this.maxFrameBytes) {
+      // Sent, the server would close the connection (1009) under every stream on it, and lock
+      // this address out for its abuse penalty (a review: 11 s).
+      throw new StreamGuardError("frame_too_large", `the start frame is ${size} bytes, over ` +
+        `the server's limit of ${this.maxFrameBytes} (maxFrameBytes); it was not sent: send ` +
+        "less context, or index it as a collection (stream-guard index add) and name that", id);
+    }
 
     const delays = backoffDelays(this.backoff);
     let tooBig = 0;
@@ -864,7 +924,7 @@ export class StreamGuard {
         throw closedClient();
       }
       const link = new Link(ws, this.maxDeltaChars, this.maxMessagesPerSecond,
-        this.messageBurst);
+        this.messageBurst, this.keepalive);
       this._link = link;
       this.connectionsOpened += 1;
       this._notify("open");
