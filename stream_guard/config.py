@@ -483,8 +483,8 @@ def _to_bool(raw: Any) -> bool:
     text = str(raw).strip().lower()
     if text in {"1", "true", "yes", "on"}:
         return True
-    if text in {"0", "false", "no", "off", ""}:
-        return False
+    if text in {"0", "false", "no", "off"}:  # not "": an empty variable (a template's unset
+        return False  # source) turned default-on checks off, over the file's value (a review)
     raise ValueError
 
 
@@ -668,6 +668,9 @@ def _check_model_paths(s: Settings, label: Label) -> None:
                 detector_labels(s.detector, override)
             except (GuardError, OSError) as exc:
                 raise SettingsError(f"{label('detector_labels')}: {exc}") from None
+            except Exception as exc:  # a config's contents the checks did not foresee
+                raise SettingsError(f"{label('detector_labels')}: {s.detector}: "
+                                    f"{type(exc).__name__}: {exc}") from None
     if s.embedder not in ("minilm", "none"):
         from stream_guard.models.embedder import check_embedder
 
@@ -697,6 +700,8 @@ def _check_model_path(label: str, value: str, found: bool, otherwise: str,
         check(value)
     except (GuardError, OSError) as exc:  # OSError: a file it cannot read
         raise SettingsError(f"{label}: {exc}") from None
+    except Exception as exc:  # a model file's contents the checks did not foresee
+        raise SettingsError(f"{label}: {value}: {type(exc).__name__}: {exc}") from None
 
 
 def describe() -> list[tuple[str, str, str]]:

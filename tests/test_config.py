@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -192,6 +193,11 @@ def _model_path(root: Path, case: str) -> Path:
     elif case == "bad-detector-json":
         (path / "model.onnx").write_bytes(NOT_A_MODEL)
         (path / "detector.json").write_text("{threshold: 0.5")
+    elif case == "label2id-as-id2label":  # the shipped model, its config edited by hand
+        shutil.copy(SHIPPED_DETECTOR / "model.onnx", path / "model.onnx")
+        config = json.loads((path / "config.json").read_text())
+        (path / "config.json").write_text(json.dumps(
+            {**config, "id2label": {"unsupported": 0, "supported": 1}}))
     else:
         assert case == "no-weights", case
     return path
@@ -244,6 +250,10 @@ def test_model_files_that_are_there_pass_the_settings_check(tmp_path: Path) -> N
      "missing model.safetensors (", False),
     ("EMBEDDER", "corrupt-safetensors",
      "cannot load the scorer: {path}/model.safetensors: not a safetensors file (", True),
+    # a config value of a shape the loader did not foresee: a traceback and exit 1, which
+    # --workers restarted for ever (a review)
+    ("DETECTOR", "label2id-as-id2label", "cannot load the scorer: the model config's id2label "
+     "has the key 'unsupported', which is no output index", True),
 ])
 def test_serve_exits_2_with_one_line_for_a_model_path_that_holds_no_model(
         tmp_path: Path, model_cache: Path, setting: str, case: str, message: str,
@@ -661,3 +671,31 @@ def test_a_detector_whose_fusion_this_version_cannot_read_is_refused_before_serv
     assert run.returncode == 2, run.stderr
     assert "STREAM_GUARD_DETECTOR" in run.stderr and "fusion" in run.stderr
     assert '"event":"listening"' not in run.stderr
+
+
+async def test_an_unforeseen_failure_to_load_the_scorer_stops_the_server_as_settings_do(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever fails while the models load fails again on a restart: a failure the loaders do
+    not name (a fault injected here) stops the server with the settings error's one line and
+    exit status, not a crash that ``--workers`` restarts for ever (a review)."""
+    from stream_guard.scoring import factory
+    from stream_guard.server.app import Server
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("int() argument must be a string, not 'NoneType'")
+
+    monkeypatch.setattr(factory, "build_engine", broken)
+    server = Server(load_settings(environ={"STREAM_GUARD_PORT": "0",
+                                           "STREAM_GUARD_DATA_DIR": str(tmp_path)}))
+    with pytest.raises(SettingsError, match=r"^cannot load the scorer: TypeError: int\(\)"):
+        await asyncio.wait_for(server.serve_forever(), 30)
+
+
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(Settings)
+                                  if str(f.type) == "bool"])
+def test_an_empty_boolean_variable_is_refused(name: str) -> None:
+    """A review: ``STREAM_GUARD_CONVERSATION_CHECKS=`` (a deployment template whose source
+    variable is unset) read as false, turning a default-on check off over the file's value."""
+    label = f"STREAM_GUARD_{name.upper()}"
+    with pytest.raises(SettingsError, match=f"^{label}: invalid value ''"):
+        load_settings(environ={label: ""})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from stream_guard.cli import main as cli
 from stream_guard.evidence.reader import Collection
 from stream_guard.models.embedder import SentenceEmbedder
+from stream_guard.models.packaged import minilm_dir
 from tests.conftest import make_settings, running_server
 from tests.wsclient import API_KEY_2, open_ws, recv, send, stream_text
 
@@ -224,6 +226,31 @@ async def test_a_false_claim_taking_a_neighbouring_products_figure_halts(
         halt = next((f for f in frames if f["type"] == "halt"), None)
         assert halt is not None and halt["reason"] == "contradicted", (m, frames)
         assert [e["id"] for e in halt["evidence"]] == [f"K-{m}#0"]
+
+
+async def test_a_collection_another_embedder_indexed_is_named_at_start(
+        tmp_path: Path, model_cache: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A review: a server whose embedder cannot search a collection (its vectors are of
+    another model or recipe) logged it as loaded and said ready; only a client's start
+    found out. The start still refuses it; the log says so when the server starts."""
+    caplog.set_level(logging.INFO, logger="stream_guard")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tower.txt").write_text(TOWER)
+    data_dir = tmp_path / "data"
+    await asyncio.to_thread(_index, data_dir, "tenant-a", "landmarks", docs / "tower.txt")
+    other = tmp_path / "minilm-128"  # the same weights cut at another length: another space
+    shutil.copytree(minilm_dir(model_cache), other)
+    (other / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128}))
+    settings = make_settings(tmp_path, embedder=str(other), data_dir=data_dir,
+                             cache_dir=model_cache)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        warned = [r for r in caplog.records if r.levelno == logging.WARNING
+                  and "indexed with another embedder" in r.getMessage()]
+        assert [r.__dict__["collections"] for r in warned] == [["tenant-a/landmarks"]]
+        await send(ws, {"type": "start", "stream_id": "x", "collection": "landmarks"})
+        err = await recv(ws)
+        assert err["code"] == "unknown_collection" and "was indexed with" in err["message"]
 
 
 async def test_a_stream_on_a_damaged_collection_is_told_it_is_damaged(

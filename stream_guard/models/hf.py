@@ -46,7 +46,7 @@ class ModelDir:
 
     @property
     def pad_token_id(self) -> int:
-        return int(self.config.get("pad_token_id") or 0)
+        return self._int("pad_token_id", 0, minimum=0)
 
     def size(self, key: str) -> int:
         """A positive integer the config must give (``hidden_size``, ``num_hidden_layers``):
@@ -60,7 +60,7 @@ class ModelDir:
     @property
     def token_types(self) -> bool:
         """Whether the model has more than one segment embedding (BERT yes, RoBERTa no)."""
-        return int(self.config.get("type_vocab_size", 2)) > 1
+        return self._int("type_vocab_size", 2, minimum=0) > 1
 
     def max_length(self, preferred: int | None = None) -> int:
         """Longest token sequence the model accepts.
@@ -69,7 +69,7 @@ class ModelDir:
         ``max_seq_length``) wins when it fits. RoBERTa-style models reserve ``pad_token_id + 1``
         positions, so their usable length is that much below ``max_position_embeddings``.
         """
-        positions = int(self.config.get("max_position_embeddings", 512))
+        positions = self._int("max_position_embeddings", 512, minimum=1)
         if self.model_type in {"roberta", "xlm-roberta"}:
             positions -= self.pad_token_id + 1
         limit = positions
@@ -80,6 +80,18 @@ class ModelDir:
         if preferred is not None and 0 < preferred < limit:
             limit = preferred
         return limit
+
+    def _int(self, key: str, default: int, *, minimum: int) -> int:
+        """An integer the config may leave out (or set to null: ``default``); any other type
+        fails with its name, not as a bare TypeError of ``int()`` (a review: a null
+        ``max_position_embeddings`` crashed the server's start with a traceback)."""
+        value = self.config.get(key)
+        if value is None:
+            return default
+        if type(value) is not int or value < minimum:
+            raise ModelFormatError(f"{self.path / 'config.json'}: {key} must be an integer of "
+                                   f"at least {minimum} (it is {value!r})")
+        return value
 
 
 def open_model_dir(path: str | Path, *, need_weights: bool = True,

@@ -52,7 +52,7 @@ class LabelMap:
                     num_labels: int | None = None) -> LabelMap:
         """From a config's ``id2label``, or ``override`` ({"support": i, "contradiction": j});
         ``num_labels``: the config's, for a config without ``id2label``."""
-        labels = {int(k): str(v) for k, v in (id2label or {}).items()}
+        labels = _indexed(id2label or {})
         if override:
             check_override(override)
             # Without id2label (transformers leaves it out for default names) the outputs are
@@ -113,3 +113,25 @@ def _find(labels: Mapping[int, str], names: frozenset[str]) -> int | None:
 
 def _opt_int(value: int | None) -> int | None:
     return None if value is None else int(value)
+
+
+def _indexed(id2label: Mapping[str | int, str]) -> dict[int, str]:
+    """``id2label`` with its keys as output indices. Keys that are no indices ("supported":
+    1, a ``label2id`` pasted in its place) are refused by name: ``int()`` of one crashed the
+    start with a traceback (a review)."""
+    if not isinstance(id2label, Mapping):
+        raise LabelMapError(f"the model config's id2label must map output indices to names, "
+                            f"not be {type(id2label).__name__}")
+    out = {}
+    for key, name in id2label.items():
+        try:
+            index = int(key)
+        except (TypeError, ValueError):
+            raise LabelMapError(
+                f"the model config's id2label has the key {key!r}, which is no output index: it "
+                'maps indices to names ({"0": "unsupported", "1": "supported"}); is it '
+                "label2id?") from None
+        if index < 0:
+            raise LabelMapError(f"the model config's id2label has the negative index {key!r}")
+        out[index] = str(name)
+    return out

@@ -162,6 +162,9 @@ def _extract(zip_path: Path, target: Path, root: str = "") -> None:
         if not (source / "model.safetensors").is_file():
             raise ModelIntegrityError(f"{zip_path}: no {root + '/' if root else ''}"
                                       "model.safetensors in it")
+        # mkdtemp makes the folder private (0700), and a cache is shared by service users, as
+        # the ONNX files beside it are (a review: a second user could not read the weights)
+        os.chmod(source, 0o755)
         try:
             os.replace(source, target)
         except OSError:

@@ -33,8 +33,14 @@ def load_hf_model(model: ModelDir, head: Head, *, dtype: Any = None) -> Any:
     try:
         module = cls.from_pretrained(str(model.path), attn_implementation="eager",
                                      dtype=dtype, use_safetensors=True)
-    except (OSError, ValueError, KeyError, SafetensorError) as exc:
-        raise ModelFormatError(f"{model.path}: transformers cannot load it ({exc})") from exc
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
+        # RuntimeError: weights of other shapes than the config says ("size mismatch"),
+        # which the onnx backend reports as one line too (a review: a traceback here).
+        first = (str(exc).strip().splitlines() or [repr(exc)])[0]  # its advice runs on
+        what = ("its weights do not fit the model its config.json describes (a size or a "
+                "number of labels)" if isinstance(exc, RuntimeError) else "")
+        raise ModelFormatError(f"{model.path}: transformers cannot load it"
+                               f"{': ' + what if what else ''} ({first})") from exc
     return module.eval()
 
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from stream_guard.config import ENV_PREFIX, Settings, SettingsError
 from stream_guard.exceptions import GuardError
 from stream_guard.metrics import Metrics
 from stream_guard.scoring.engine import EngineConfig, GroundingEngine
 from stream_guard.scoring.fusion import load_fusion
+
+if TYPE_CHECKING:
+    from stream_guard.evidence.reader import EvidenceLibrary
+    from stream_guard.models.embedder import SentenceEmbedder
 
 log = logging.getLogger("stream_guard.engine")
 
@@ -43,6 +48,13 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
         library = EvidenceLibrary(settings.data_dir)
         changed = library.poll()
         log.info("evidence collections loaded", extra={"collections": changed})
+        # A stream naming one of these is refused (unknown_collection, "index it again"):
+        # say so now, not first to a client (a review: the log said loaded, /readyz 200).
+        stale = [key for key in changed if not _served(library, key, embedder)]
+        if stale:
+            log.warning("collections indexed with another embedder are not served until "
+                        "indexed again with this one (stream-guard index add)",
+                        extra={"collections": stale, "embedder": embedder.name})
         library.start_polling(settings.index_poll_s)
     if settings.tier == "lexical":
         return GroundingEngine(EngineConfig.from_settings(settings), metrics, embedder=embedder,
@@ -65,3 +77,15 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
                            model_run_at_end=detector.run_at_end,
                            fusion=load_fusion(detector.fusion), embedder=embedder, library=library,
                            small_talk=load_small_talk_head() if embedder is not None else None)
+
+
+def _served(library: EvidenceLibrary, key: str, embedder: SentenceEmbedder) -> bool:
+    """Whether the collection ``tenant/name`` loaded, if it did, can be searched with
+    ``embedder`` (one that did not load is logged as damaged where it failed)."""
+    from stream_guard.evidence.reader import UnknownCollectionError
+
+    tenant, name = key.split("/", 1)
+    try:
+        return library.get(tenant, name).info.built_with(embedder)
+    except UnknownCollectionError:
+        return True
