@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -23,6 +25,7 @@ import psutil
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidMessage
 
+from stream_guard.server import workers as workers_module
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
 from tests.redis_server import RedisServer, free_port
@@ -370,13 +373,17 @@ async def test_sighup_reloads_every_workers_evidence_and_stops_nothing(
 
 
 async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
-        tmp_path: Path, redis: RedisServer) -> None:
+        tmp_path: Path, redis: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers bind with SO_REUSEPORT, so a second ``serve --workers`` on a port already served
     used to start and take half its connections, and the workers of a supervisor killed with
     SIGKILL kept serving for ever. Now the second is refused like a single server, and orphans
-    drain and exit."""
+    drain and exit. Neither leaves a metrics folder for ever (a review: each refused start left
+    one, and a killed supervisor's stayed): the next supervisor removes a dead one's."""
     port = free_port()
-    first = _spawn(port, redis, "--workers", "2", STREAM_GUARD_TIER="cascade")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    spawn = functools.partial(_spawn, TMPDIR=str(temp))
+    first = spawn(port, redis, "--workers", "2", STREAM_GUARD_TIER="cascade")
     second: subprocess.Popen[bytes] | None = None
     early: subprocess.Popen[bytes] | None = None
     workers: set[int] = set()
@@ -387,16 +394,18 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
         while not _worker_pids(psutil.Process(first.pid)):
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
-        early = _spawn(port, redis, "--workers", "2")
+        early = spawn(port, redis, "--workers", "2")
         _, err = await asyncio.to_thread(early.communicate, timeout=60)
         assert early.returncode == 2, err.decode()
         assert "holds it (its workers may still be loading)" in err.decode()
         await _wait_ready(port)
-        second = _spawn(port, redis, "--workers", "2")
+        second = spawn(port, redis, "--workers", "2")
         _, err = await asyncio.to_thread(second.communicate, timeout=60)
         assert second.returncode == 2, err.decode()
         assert f"cannot listen on port {port}" in err.decode()
         assert "Traceback" not in err.decode()
+        # the first's folder only (stream-guard-metrics-PID-...)
+        assert [d.name.split("-")[3] for d in _metrics_dirs(temp)] == [str(first.pid)]
 
         parent = psutil.Process(first.pid)
         deadline = time.monotonic() + 60
@@ -410,6 +419,10 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
         assert alive == [], "orphaned workers kept serving"
         with pytest.raises(OSError):
             await http(port, "GET", "/livez")
+        assert len(_metrics_dirs(temp)) == 1  # a killed supervisor cannot remove its own
+        monkeypatch.setattr(tempfile, "tempdir", str(temp))
+        workers_module._remove_dead_metrics_dirs()  # as the next supervisor does first
+        assert _metrics_dirs(temp) == []
     finally:  # every process: a failing run must not leave workers serving
         for proc in (first, early, second):
             if proc is not None:
@@ -421,6 +434,10 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
         for pid in workers:
             with contextlib.suppress(psutil.Error):
                 psutil.Process(pid).kill()
+
+
+def _metrics_dirs(temp: Path) -> list[Path]:
+    return [d for d in temp.iterdir() if d.name.startswith("stream-guard-metrics-")]
 
 
 def _detector_that_is_not_onnx(path: Path) -> Path:

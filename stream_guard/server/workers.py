@@ -36,6 +36,7 @@ log = logging.getLogger("stream_guard.workers")
 RESTART_BACKOFF_MAX_S = 30.0
 SETTINGS_ERROR_EXIT = 2  # the status of ``stream-guard`` on a settings error
 _ORPHAN_POLL_S = 1.0
+_METRICS_PREFIX = "stream-guard-metrics-"  # then the supervisor's pid
 
 
 def _stop_when_orphaned(supervisor: int) -> None:
@@ -136,11 +137,9 @@ class Supervisor:
         self._failures: dict[int, list[float]] = {}
         self._stopping = False
         self._port_lock: socket.socket | None = None  # held from run() on, for its life
-        # Workers inherit the environment: each writes its metrics here, any of them reports all.
-        self._metrics_dir = tempfile.mkdtemp(prefix="stream-guard-metrics-")
+        self._metrics_dir = ""  # made by run() once the port is this supervisor's
         # The replica its workers serve as: they share its connection cap (MAX_CONNECTIONS).
         self.node = node_name()
-        os.environ[MULTIPROC_ENV] = self._metrics_dir
 
     def _start(self, index: int) -> None:
         proc = self._ctx.Process(target=_worker_main,
@@ -162,6 +161,12 @@ class Supervisor:
     def run(self) -> int:
         self._port_lock = _lock_port(self.settings.port)
         _check_port_free(self.settings.host, self.settings.port)
+        # Made only now: one made before a refused start was left behind each time (a review).
+        # Workers inherit the environment: each writes its metrics here, any of them reports
+        # all. The folders of supervisors that died without removing theirs go first.
+        _remove_dead_metrics_dirs()
+        self._metrics_dir = tempfile.mkdtemp(prefix=f"{_METRICS_PREFIX}{os.getpid()}-")
+        os.environ[MULTIPROC_ENV] = self._metrics_dir
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGHUP, self._on_reload)
@@ -208,7 +213,27 @@ class Supervisor:
                 log.error("worker did not stop in time; killing", extra={"pid": proc.pid})
                 proc.kill()
                 proc.join()
-        shutil.rmtree(self._metrics_dir, ignore_errors=True)
+        if self._metrics_dir:
+            shutil.rmtree(self._metrics_dir, ignore_errors=True)
+
+
+def _remove_dead_metrics_dirs() -> None:
+    """Remove this user's metrics folders whose supervisor is gone (killed with SIGKILL: it
+    could not remove its own, a review found dozens). A folder's name carries its
+    supervisor's pid; one whose pid is alive (or is another user's) is left alone."""
+    base = tempfile.gettempdir()
+    for entry in os.scandir(base):
+        if not entry.name.startswith(_METRICS_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        pid = entry.name[len(_METRICS_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:  # alive, and another user's (EPERM)
+            continue
 
 
 def run_workers(settings: Settings) -> int:
