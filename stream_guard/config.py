@@ -607,6 +607,21 @@ def _check_origin(origin: str, label: str) -> None:
                             f"default port, path, query or user: write {canonical!r}")
 
 
+def _check_folder(path: Path, label: str) -> None:
+    """A folder the server writes in must be one, or be creatable: a file there, or a parent
+    that is no folder, failed only when the models loaded, as "cannot load the scorer: [Errno
+    20] Not a directory", naming no setting (a review). Its write permission is left to the
+    write itself (a read-only cache of models prepared beforehand is fine)."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir():
+        return
+    if existing == path:
+        raise SettingsError(f"{label}: {path} is not a directory")
+    raise SettingsError(f"{label}: {path} cannot be created: {existing} is not a directory")
+
+
 def _check_cross_field(s: Settings, label: Label) -> None:
     for origin in s.allowed_origins:
         _check_origin(origin, label("allowed_origins"))
@@ -620,6 +635,8 @@ def _check_cross_field(s: Settings, label: Label) -> None:
         raise SettingsError(f"{label('window_min_chars')}: must be below "
                             f"{label('window_max_chars')}")
     _check_model_paths(s, label)
+    for name in ("cache_dir", "data_dir"):
+        _check_folder(getattr(s, name), label(name))
     if s.redis_url is not None:
         _check_redis_url(s.redis_url, label("redis_url"))
     if not s.redis_prefix or any(c.isspace() for c in s.redis_prefix):

@@ -699,3 +699,18 @@ def test_an_empty_boolean_variable_is_refused(name: str) -> None:
     label = f"STREAM_GUARD_{name.upper()}"
     with pytest.raises(SettingsError, match=f"^{label}: invalid value ''"):
         load_settings(environ={label: ""})
+
+
+@pytest.mark.parametrize("name", ["CACHE_DIR", "DATA_DIR"])
+def test_a_folder_setting_that_names_a_file_is_refused_by_name(tmp_path: Path,
+                                                               name: str) -> None:
+    """A review: STREAM_GUARD_CACHE_DIR naming a file failed only once the models loaded,
+    "cannot load the scorer: [Errno 20] Not a directory", naming no setting."""
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(SettingsError, match=f"^STREAM_GUARD_{name}: {afile} is not a directory$"):
+        load_settings(environ={f"STREAM_GUARD_{name}": str(afile)})
+    with pytest.raises(SettingsError, match=f"^STREAM_GUARD_{name}: {afile}/sub cannot be "
+                       f"created: {afile} is not a directory$"):
+        load_settings(environ={f"STREAM_GUARD_{name}": str(afile / "sub")})
+    assert load_settings(environ={f"STREAM_GUARD_{name}": str(tmp_path / "new" / "x")})

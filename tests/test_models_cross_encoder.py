@@ -453,3 +453,9 @@ def test_a_cached_graph_changed_after_it_was_written_is_built_again(
     assert cached_onnx(model, "classifier", cache) == path
     assert path.stat().st_mtime_ns == written and seal.read_text() == hashlib.sha256(
         good).hexdigest()
+    # Unless it is no graph at all (cut short): then it is built again, not sealed as it is
+    # (a review: every later start failed on it).
+    seal.unlink()
+    path.write_bytes(good[: len(good) // 2])
+    assert cached_onnx(model, "classifier", cache) == path
+    assert path.read_bytes() == good and seal.read_text() == hashlib.sha256(good).hexdigest()

@@ -208,6 +208,30 @@ def test_config_values_of_another_type_are_named(model_cache: Path, tmp_path: Pa
         load_embedder(str(model), cache_dir=model_cache)
 
 
+def test_a_distilbert_sentence_embedder_runs(model_cache: Path, tmp_path: Path) -> None:
+    """DistilBERT calls its width ``dim``: its sentence embedders (msmarco-distilbert, ...)
+    were exported, then refused with "hidden_size must be a positive integer" (a review).
+    They run after a torch export, their vectors those of transformers with mean pooling."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    path = tmp_path / "distil"
+    torch.manual_seed(0)
+    model = transformers.DistilBertModel(transformers.DistilBertConfig(
+        vocab_size=30522, dim=32, hidden_dim=64, n_layers=2, n_heads=2))
+    model.save_pretrained(str(path), safe_serialization=True)
+    shutil.copy(minilm_dir(model_cache) / "tokenizer.json", path / "tokenizer.json")
+    embedder = load_embedder(str(path), cache_dir=tmp_path / "cache", device="cpu")
+    vectors = embedder.embed(SENTENCES[:2])
+    assert embedder.dim == 32 and vectors.shape == (2, 32)
+    tok = transformers.PreTrainedTokenizerFast(tokenizer_file=str(path / "tokenizer.json"))
+    batch = tok(SENTENCES[:2], padding=True, return_tensors="pt", return_token_type_ids=False)
+    with torch.no_grad():
+        hidden = model.eval()(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    expected = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=1)
+    np.testing.assert_allclose(vectors, expected.numpy(), atol=1e-4)
+
+
 def test_builder_refuses_other_architectures(model_cache: Path, tmp_path: Path) -> None:
     other = tmp_path / "gpt"
     shutil.copytree(minilm_dir(model_cache), other)

@@ -109,11 +109,22 @@ def load_embedder(spec: str = "minilm", *, cache_dir: Path, backend: str = "auto
                             device=where, cache_dir=cache_dir, intra_op_threads=intra_op_threads,
                             max_batch=batch_size, max_length=tokenizer.max_length,
                             spin=False)  # the detector runs next: its threads get the cores
-    embedder = SentenceEmbedder(runner, tokenizer, name=model.name, dim=model.size("hidden_size"),
+    embedder = SentenceEmbedder(runner, tokenizer, name=model.name, dim=_width(model),
                                 fingerprint=_fingerprint(model, pooling, tokenizer.max_length),
                                 pooling=pooling, batch_size=batch_size)
     _trial(embedder, model.path)
     return embedder
+
+
+def _width(model: ModelDir) -> int:
+    """The encoder's hidden size, by the name its config gives it: ``hidden_size`` (BERT,
+    RoBERTa, MPNet), ``dim`` (DistilBERT: a review found its sentence embedders refused with
+    "hidden_size must be a positive integer (it is None)" after they had been exported) or
+    ``d_model``."""
+    for key in ("dim", "d_model"):
+        if "hidden_size" not in model.config and key in model.config:
+            return model.size(key)
+    return model.size("hidden_size")
 
 
 def _fingerprint(model: ModelDir, pooling: Pooling, max_length: int) -> str:
@@ -154,6 +165,7 @@ def check_embedder(path: str | Path) -> None:
 
 def _embedder_files(path: Path) -> tuple[ModelDir, Pooling, int | None]:
     model = open_model_dir(path)
+    _width(model)  # a config that names no width fails at settings time, not after an export
     return (model, *_sentence_transformers_config(model))
 
 

@@ -97,14 +97,22 @@ def _seal_path(path: Path) -> Path:
 def _intact(path: Path) -> bool:
     """Whether a cached file is there and is what was written (its recorded sha256). A file
     of an earlier release, written before hashes were recorded, is trusted as it is and sealed
-    now where the cache is writable: building it again could need what this runtime lacks
-    (torch, for a model that is not BERT-like) or a cache it may not write."""
+    now where the cache is writable, if it reads as an ONNX graph: building it again could
+    need what this runtime lacks (torch, for a model that is not BERT-like) or a cache it may
+    not write. One that does not read is built again (a review: a truncated one was sealed as
+    it was, and every start failed on it after)."""
     if not path.is_file():
         return False
     digest = sha256_file(path)
     try:
         recorded = _seal_path(path).read_text(encoding="ascii").strip()
     except FileNotFoundError:
+        try:
+            onnx.load(str(path), load_external_data=False)
+        except Exception:  # onnx's parse errors have no one type (DecodeError, ValueError)
+            log.warning("cached model file is damaged; building it again",
+                        extra={"path": str(path)})
+            return False
         with contextlib.suppress(OSError):
             _write_atomic(_seal_path(path), digest.encode("ascii"))
         return True
