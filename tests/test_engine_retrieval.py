@@ -38,14 +38,21 @@ def _index(data_dir: Path, tenant: str, collection: str, *files: Path) -> None:
                 "--collection", collection, "--no-progress", *map(str, files)]) == 0
 
 
-async def test_collections_are_searched_per_tenant_and_reloaded_without_restart(
-        tmp_path: Path, model_cache: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="stream_guard")
+async def _tower_collection(tmp_path: Path, collection: str) -> tuple[Path, Path]:
+    """``docs/tower.txt`` indexed as ``collection`` of tenant-a: the docs folder and the
+    data directory."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "tower.txt").write_text(TOWER)
     data_dir = tmp_path / "data"
-    await asyncio.to_thread(_index, data_dir, "tenant-a", "landmarks", docs / "tower.txt")
+    await asyncio.to_thread(_index, data_dir, "tenant-a", collection, docs / "tower.txt")
+    return docs, data_dir
+
+
+async def test_collections_are_searched_per_tenant_and_reloaded_without_restart(
+        tmp_path: Path, model_cache: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="stream_guard")
+    docs, data_dir = await _tower_collection(tmp_path, "landmarks")
     settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
                              cache_dir=model_cache, index_poll_s=0.2)
     async with running_server(settings) as server, open_ws(server.port) as ws:
@@ -234,11 +241,7 @@ async def test_a_collection_another_embedder_indexed_is_named_at_start(
     another model or recipe) logged it as loaded and said ready; only a client's start
     found out. The start still refuses it; the log says so when the server starts."""
     caplog.set_level(logging.INFO, logger="stream_guard")
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "tower.txt").write_text(TOWER)
-    data_dir = tmp_path / "data"
-    await asyncio.to_thread(_index, data_dir, "tenant-a", "landmarks", docs / "tower.txt")
+    _, data_dir = await _tower_collection(tmp_path, "landmarks")
     other = tmp_path / "minilm-128"  # the same weights cut at another length: another space
     shutil.copytree(minilm_dir(model_cache), other)
     (other / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128}))
@@ -257,11 +260,7 @@ async def test_a_stream_on_a_damaged_collection_is_told_it_is_damaged(
         tmp_path: Path, model_cache: Path) -> None:
     """A review: it was told "collection 'broken' does not exist", though `index ls` and the
     log named it."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "tower.txt").write_text(TOWER)
-    data_dir = tmp_path / "data"
-    await asyncio.to_thread(_index, data_dir, "tenant-a", "broken", docs / "tower.txt")
+    _, data_dir = await _tower_collection(tmp_path, "broken")
     (data_dir / "tenant-a" / "broken" / "v000001" / "docs.sqlite").write_bytes(b"garbage")
     settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
                              cache_dir=model_cache)
