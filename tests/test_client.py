@@ -8,6 +8,7 @@ import functools
 import gc
 import shutil
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -1292,9 +1293,10 @@ async def test_a_server_that_stops_answering_fails_the_guard_instead_of_showing_
         server: Server) -> None:
     """A review stopped the server (SIGSTOP) after a guarded answer's first token: observe mode
     went on showing the rest, false sentence included, for 50 s (websockets' default keepalive)
-    before anything failed. The client's keepalive finds a server that does not answer its ping
-    within ``keepalive`` seconds, and the guarded output raises the lost connection."""
-    assert GuardClient("ws://h").keepalive == 2.0  # on by default
+    before anything failed. The client's keepalive finds a server that answers nothing within
+    ``keepalive`` seconds of a ping, and the guarded output raises the lost connection (1006,
+    retryable)."""
+    assert GuardClient("ws://h").keepalive == 5.0  # on by default
     async with quiet_relay(server.port) as (port, quiet):
         upstream = Upstream(tokens_of(SUPPORTED * 40), pause=0.02)
         async with GuardClient(f"ws://127.0.0.1:{port}", api_key=API_KEY,
@@ -1306,6 +1308,37 @@ async def test_a_server_that_stops_answering_fails_the_guard_instead_of_showing_
                         shown.append(piece)
                         quiet.set()
     assert 1 <= len(shown) < len(upstream.tokens) and upstream.closed
+
+
+async def test_the_keepalive_leaves_a_server_busy_with_this_clients_backlog_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client far ahead of its verdicts (2 MB sent at once, a slow scorer) has its messages
+    held and, past 1 MiB, its socket left unread: its pings wait unread too. A review saw a
+    2 s keepalive drop such a connection, the server alive and sending verdicts; frames
+    count as answers, and the wait counts only once the client's buffer is empty."""
+    from stream_guard.scoring.engine import GroundingEngine
+
+    process = GroundingEngine._process
+
+    def slow(self: GroundingEngine, jobs: list[Any]) -> Any:
+        time.sleep(0.02 * len(jobs))  # 20 ms a window: the scorer of a busy machine
+        return process(self, jobs)
+
+    monkeypatch.setattr(GroundingEngine, "_process", slow)
+    monkeypatch.setattr(GroundingEngine, "check_at_once", lambda *args, **kwargs: None)
+    text = SUPPORTED * 30000  # 1.9 MB
+    async with running_server(make_settings(tmp_path, max_windows_in_flight=4)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, keepalive=0.3) as client:
+        stream = await client.start(context=CONTEXT)
+        for i in range(0, len(text), 8000):
+            await stream.send(text[i:i + 8000])
+        await stream.end()
+        events = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(4):  # 13 keepalives: long enough to have dropped it
+                async for _ in stream:
+                    events += 1
+        assert events > 50 and client.connected  # still being answered, not given up
 
 
 async def test_a_start_over_the_frame_limit_is_refused_before_it_is_sent(

@@ -1009,5 +1009,5 @@ guard.close();
             result = await probe.line()
         await probe.finish()  # the relay gone, its socket closes: node has nothing left open
     assert result == {"errors": ["RangeError"] * 3, "open": True,
-                      "lost": ["ConnectionClosedError", 1011, "keepalive ping timeout"],
+                      "lost": ["ConnectionClosedError", 1006, "keepalive ping timeout"],
                       "connected": False}

@@ -113,9 +113,9 @@ export interface StreamGuardOptions {
   /** The server's `max_frame_bytes` (65536, its default): a `start` frame over it is refused
    *  with a `StreamGuardError` `frame_too_large` before it is sent. */
   maxFrameBytes?: number;
-  /** With streams open and nothing heard from the server for this many ms (2000), a protocol
-   *  ping goes out; unanswered as long again, the connection is failed (`ConnectionClosedError`
-   *  1011, "keepalive ping timeout"). null sends none. */
+  /** With streams open and nothing heard from the server for this many ms (5000), a protocol
+   *  ping goes out; with nothing heard as long again (no pong, no frame), the connection is
+   *  given up (`ConnectionClosedError` 1006, "keepalive ping timeout"). null sends none. */
   keepalive?: number | null;
   /** ms to wait for `started`. */
   startTimeout?: number;

@@ -20,9 +20,9 @@ const DEFAULT_BACKOFF = Object.freeze({ initial: 100, maximum: 5000, factor: 2, 
 // The server's default max_frame_bytes: a start over it is refused before it is sent.
 const DEFAULT_MAX_FRAME_BYTES = 65536;
 // A protocol ping after this long without a frame from the server while streams are open, and
-// the connection failed when that long passes again unanswered (browsers send no WebSocket
-// pings of their own): a server that stopped answering is found in seconds, not never.
-const DEFAULT_KEEPALIVE_MS = 2000;
+// the connection given up when that long passes again with nothing heard (browsers send no
+// WebSocket pings of their own): a server that stopped answering is found in seconds.
+const DEFAULT_KEEPALIVE_MS = 5000;
 // Close codes after which a new connection is expected to work, possibly after a pause:
 // 1006 is a drop without a close frame, 1009 a spent budget that a new connection resets.
 const RETRYABLE_CLOSE = new Set([1000, 1001, 1006, 1009, 1011, 1012, 1013]);
@@ -463,23 +463,26 @@ class Link {
   }
 
   /**
-   * With streams open and nothing heard for `keepalive` ms, ping; with that ping unanswered
-   * as long again, the server is taken for gone: a review stopped a server mid-answer and the
-   * guarded text went on being shown, unchecked, until a keepalive of the runtime's own (if
-   * any) noticed. Any frame heard counts as an answer.
+   * With streams open and nothing heard for `keepalive` ms, ping; with nothing heard as long
+   * again, the server is taken for gone (1006, retryable): a review stopped a server mid-answer
+   * and the guarded text went on being shown, unchecked. Any frame heard counts as an answer
+   * (a server working through this page's backlog sends its verdicts), and the wait counts
+   * only while nothing this page wrote still waits to go out (the ping waits behind it).
    */
   _checkAlive() {
     if (this.closed) return;
     const now = performance.now();
     if (this._probe !== null) {
-      if (now - this._probe >= this._keepalive) {
+      if (this._outbox.length || this.ws.bufferedAmount > 0) {
+        this._probe = now; // still going out: the server cannot have answered yet
+      } else if (now - this._probe >= this._keepalive) {
         const reason = "keepalive ping timeout";
         try {
           this.ws.close(4000, reason);
         } catch (closing) {
           report(closing);
         }
-        this._onClose(1011, reason);
+        this._onClose(1006, reason);
       }
       return;
     }

@@ -67,9 +67,9 @@ class GuardClient:
     server's message rate (``rate_per_s``, whose excess it drops): past them a stream's deltas
     wait and are joined into one (:meth:`GuardStream.send`). None sends each frame at once.
 
-    ``keepalive``: seconds between WebSocket pings; a server that does not answer one within as
-    long fails the connection (close 1011), so its streams raise instead of waiting on a server
-    that stopped (None: no pings). ``max_frame_bytes`` is the server's limit on one message
+    ``keepalive``: seconds of silence from the server (streams open) before a WebSocket ping,
+    and then before the connection is given up (close 1006, "keepalive ping timeout"): its
+    streams raise instead of waiting on a server that stopped (None: no pings). ``max_frame_bytes`` is the server's limit on one message
     (its ``max_frame_bytes``, 64 KiB by default): a ``start`` over it is refused here, before it
     is sent, since the server would close the connection (1009) under every stream on it.
     """

@@ -49,13 +49,13 @@ _PROTOCOL_ERROR = 1002
 # The error codes a cancel is answered with when the server has no such stream open.
 _CANCEL_ANSWERS = frozenset({"unknown_stream", "draining"})
 _INTERNAL_ERROR = 1011
-# Seconds between WebSocket pings, and the longest wait for a pong. A server that stops
-# answering (its process stopped, a network path gone quiet without a FIN) is found within
-# twice this: with websockets' defaults (20 s each) a guarded stream in observe mode went on
-# showing unchecked text for 50 s of a stopped server before it failed (a review). The
-# server's event loop never blocks, so its pongs are prompt under any load it admits.
-DEFAULT_KEEPALIVE = 2.0
-_CLOSE_TIMEOUT = 10.0  # websockets' default, where no keepalive is kept
+# Seconds of silence from the server, with streams open, before a ping, and then before the
+# connection is given up (Link._keepalive): a server that stopped answering is found in 5 to
+# 10 s (with websockets' keepalive, 20 s each way, a guarded output in observe mode went on
+# showing unchecked text for 50 s of a stopped server: a review).
+DEFAULT_KEEPALIVE = 5.0
+KEEPALIVE_REASON = "keepalive ping timeout"
+_ABNORMAL = 1006  # the code of a connection given up without a close handshake
 
 # The error code a ping the server dropped is answered with (it names no stream).
 _DROPPED = "rate_limited"
@@ -75,17 +75,11 @@ async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
                     keepalive: float | None = DEFAULT_KEEPALIVE) -> Link:
     """Open a connection; raise :class:`AuthError`, :class:`ConnectError` or a transient failure.
 
-    ``keepalive``: a WebSocket ping every that many seconds, the connection failed (close
-    1011, "keepalive ping timeout") when its pong takes longer, and given up that long after
-    if the server does not answer the close either; None sends none."""
+    ``keepalive``: see :meth:`Link._keepalive`; None sends no pings."""
     try:
         ws = await connect(url, additional_headers=headers, open_timeout=open_timeout,
                            max_size=16 * 2**20, compression=None,
-                           ping_interval=keepalive, ping_timeout=keepalive,
-                           # a connection failed for a ping unanswered is given up as soon:
-                           # websockets waits this long for the TCP close of a server that
-                           # answers nothing (its default, 10 s, was most of a review's wait)
-                           close_timeout=keepalive or _CLOSE_TIMEOUT)
+                           ping_interval=None)  # Link._keepalive instead: see there
     except InvalidStatus as exc:
         response = exc.response
         body = response.body.decode("utf-8", "replace") if response.body else ""
@@ -98,7 +92,7 @@ async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
         raise HandshakeRefusedError(response.status_code, body) from exc
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         raise TransientConnectFailure(f"cannot connect to {_redacted(url)}: {exc!r}") from exc
-    return Link(ws, max_delta_chars, pacing or Pacing())
+    return Link(ws, max_delta_chars, pacing or Pacing(), keepalive)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -185,7 +179,7 @@ class Link:
     """A live connection: sends frames in call order, routes received frames to streams."""
 
     def __init__(self, ws: ClientConnection, max_delta_chars: int,
-                 pacing: Pacing = Pacing()) -> None:
+                 pacing: Pacing = Pacing(), keepalive: float | None = None) -> None:
         self.ws = ws
         self.streams: dict[str, GuardStream] = {}
         self.closed: ConnectionClosedError | None = None
@@ -203,7 +197,11 @@ class Link:
         self._tasks: set[asyncio.Task[None]] = set()
         self._cancels: deque[str] = deque()  # streams to cancel before the next frame
         self._ghosts: dict[str, int] = {}  # cancelled starts whose frames are still to come
+        self._heard = asyncio.get_running_loop().time()  # when the server last sent anything
+        self._given_up = False  # the keepalive found the server silent and dropped the socket
         self._reader = asyncio.create_task(self._read(), name="stream-guard-client-reader")
+        self._keeper = (None if keepalive is None else asyncio.create_task(
+            self._keepalive(keepalive), name="stream-guard-client-keepalive"))
 
     @property
     def alive(self) -> bool:
@@ -387,6 +385,42 @@ class Link:
             assert self.closed is not None
             raise self.closed from None
 
+    async def _keepalive(self, every: float) -> None:
+        """With streams open and nothing heard from the server for ``every`` seconds, ping it
+        (a WebSocket ping); when ``every`` seconds more pass with nothing heard, no pong and
+        no frame, the server is taken for gone: the socket is dropped and the streams fail
+        with close 1006 "keepalive ping timeout" (retryable) instead of a guarded output
+        showing unchecked text on and on (a review stopped a server: 50 s with websockets'
+        keepalive). Two things keep it from dropping a server that is alive but busy with
+        this client's backlog (its messages held, its socket unread; a review saw a 2 s
+        keepalive do that): any frame counts as an answer, as a pong does (the server sends
+        the verdicts of what it works through), and the wait counts only while nothing this
+        client wrote is still in its own buffer (the ping then waits behind it, unread)."""
+        loop = asyncio.get_running_loop()
+        transport = self.ws.transport
+        while True:
+            await asyncio.sleep(every / 4)
+            if not self.streams or loop.time() - self._heard < every:
+                continue
+            try:
+                # returns once it is in the write buffer; its pong's future
+                pong = asyncio.ensure_future(await self.ws.ping())
+            except ConnectionClosed:
+                return
+            pong.add_done_callback(lambda f: f.cancelled() or f.exception())  # read, if lost
+            asked = last = loop.time()
+            silent = 0.0
+            while not pong.done() and self._heard <= asked:
+                await asyncio.wait([pong], timeout=every / 8)
+                now = loop.time()
+                if transport.get_write_buffer_size() == 0:
+                    silent += now - last
+                last = now
+                if silent >= every and not pong.done() and self._heard <= asked:
+                    self._given_up = True
+                    transport.abort()  # the reader ends, and _ended tells the streams
+                    return
+
     def _cancel_soon(self, sid: str) -> None:
         """Cancel ``sid`` on the server before any frame sent after this call (a start retried
         with the same id must not be met by this cancel): queued, sent by the next send, or in
@@ -472,6 +506,7 @@ class Link:
     async def _read(self) -> None:
         try:
             async for message in self.ws:
+                self._heard = asyncio.get_running_loop().time()
                 frame = orjson.loads(message)
                 if not isinstance(frame, dict):
                     raise MalformedFrame(f"a frame must be a JSON object: {message!r:.80}")
@@ -545,12 +580,11 @@ class Link:
             del self.streams[stream.stream_id]
 
     def _ended(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
         code, reason = self.ws.close_code, self.ws.close_reason or ""
-        sent = self.ws.protocol.close_sent
-        if self.ws.protocol.close_rcvd is None and sent is not None and sent.code != 1000:
-            # This client failed the connection and the server never answered (a keepalive
-            # ping timed out): say why, not websockets' bare 1006.
-            code, reason = sent.code, sent.reason
+        if self._given_up:  # say why, not websockets' bare 1006
+            code, reason = _ABNORMAL, KEEPALIVE_REASON
         self.closed = closed_error(code, reason)
         self._drop_outbox()
         for sid, stream in self.streams.items():
