@@ -675,9 +675,10 @@ def test_a_detector_whose_fusion_this_version_cannot_read_is_refused_before_serv
 
 async def test_an_unforeseen_failure_to_load_the_scorer_stops_the_server_as_settings_do(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever fails while the models load fails again on a restart: a failure the loaders do
-    not name (a fault injected here) stops the server with the settings error's one line and
-    exit status, not a crash that ``--workers`` restarts for ever (a review)."""
+    """A model file's contents the loaders did not foresee fail again on a restart: such a
+    failure (a fault injected here) stops the server with the settings error's one line and
+    exit status, not a crash that ``--workers`` restarts for ever (a review). A failure that
+    may pass (memory) is raised as it is: a worker is restarted for it."""
     from stream_guard.scoring import factory
     from stream_guard.server.app import Server
 
@@ -688,6 +689,15 @@ async def test_an_unforeseen_failure_to_load_the_scorer_stops_the_server_as_sett
     server = Server(load_settings(environ={"STREAM_GUARD_PORT": "0",
                                            "STREAM_GUARD_DATA_DIR": str(tmp_path)}))
     with pytest.raises(SettingsError, match=r"^cannot load the scorer: TypeError: int\(\)"):
+        await asyncio.wait_for(server.serve_forever(), 30)
+
+    async def short_of_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(factory, "build_engine", short_of_memory)
+    server = Server(load_settings(environ={"STREAM_GUARD_PORT": "0",
+                                           "STREAM_GUARD_DATA_DIR": str(tmp_path)}))
+    with pytest.raises(MemoryError):
         await asyncio.wait_for(server.serve_forever(), 30)
 
 

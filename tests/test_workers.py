@@ -404,8 +404,8 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
         assert second.returncode == 2, err.decode()
         assert f"cannot listen on port {port}" in err.decode()
         assert "Traceback" not in err.decode()
-        # the first's folder only (stream-guard-metrics-PID-...)
-        assert [d.name.split("-")[3] for d in _metrics_dirs(temp)] == [str(first.pid)]
+        # the first's folder only (stream-guard-metrics-NAMESPACE-PID-...)
+        assert [d.name.split("-")[4] for d in _metrics_dirs(temp)] == [str(first.pid)]
 
         parent = psutil.Process(first.pid)
         deadline = time.monotonic() + 60

@@ -69,9 +69,10 @@ class GuardClient:
 
     ``keepalive``: seconds of silence from the server (streams open) before a WebSocket ping,
     and then before the connection is given up (close 1006, "keepalive ping timeout"): its
-    streams raise instead of waiting on a server that stopped (None: no pings). ``max_frame_bytes`` is the server's limit on one message
-    (its ``max_frame_bytes``, 64 KiB by default): a ``start`` over it is refused here, before it
-    is sent, since the server would close the connection (1009) under every stream on it.
+    streams raise instead of waiting on a server that stopped (None: no pings).
+    ``max_frame_bytes`` is the server's limit on one message (its ``max_frame_bytes``, 64 KiB
+    by default): a ``start`` over it is refused here, before it is sent, since the server
+    would close the connection (1009) under every stream on it.
     """
 
     def __init__(self, url: str, *, api_key: str | None = None, ticket: str | None = None,

@@ -38,7 +38,7 @@ def load_hf_model(model: ModelDir, head: Head, *, dtype: Any = None) -> Any:
         # which the onnx backend reports as one line too (a review: a traceback here).
         first = (str(exc).strip().splitlines() or [repr(exc)])[0]  # its advice runs on
         what = ("its weights do not fit the model its config.json describes (a size or a "
-                "number of labels)" if isinstance(exc, RuntimeError) else "")
+                "number of labels)" if "mismatched_sizes" in str(exc) else "")
         raise ModelFormatError(f"{model.path}: transformers cannot load it"
                                f"{': ' + what if what else ''} ({first})") from exc
     return module.eval()

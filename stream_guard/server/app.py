@@ -160,16 +160,20 @@ class Server:
             log.error("the scorer could not be loaded; stopping", extra={"error": str(exc)})
             self._stop_requested.set()
             raise SettingsError(f"cannot load the scorer: {exc}") from None
-        except Exception as exc:
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
             # Not one of the models' own refusals: a model file whose contents this code did
-            # not foresee (a config value of another type), or a fault of ours. Either way
-            # loading again gives the same: stop with the one-line error and exit status of a
-            # settings error, not a crash that ``--workers`` restarts for ever (a review); the
-            # log keeps the traceback.
+            # not foresee (a config value of another type). Loading again gives the same: stop
+            # with the one-line error and exit status of a settings error, not a crash that
+            # ``--workers`` restarts for ever (a review); the log keeps the traceback. Other
+            # failures (memory, a device busy) may pass: a worker is restarted for them.
             log.exception("the scorer could not be loaded; stopping")
             self._stop_requested.set()
             raise SettingsError(f"cannot load the scorer: {type(exc).__name__}: {exc}"
                                 ) from None
+        except Exception:
+            log.exception("the scorer could not be loaded; stopping")
+            self._stop_requested.set()
+            raise
         log.info("scorer ready", extra={"tier": self.engine.description,
                                         "threshold": self.engine.threshold})
         await self.readiness()  # the gauges say so now, not at the next refresh

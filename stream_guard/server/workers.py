@@ -165,7 +165,7 @@ class Supervisor:
         # Workers inherit the environment: each writes its metrics here, any of them reports
         # all. The folders of supervisors that died without removing theirs go first.
         _remove_dead_metrics_dirs()
-        self._metrics_dir = tempfile.mkdtemp(prefix=f"{_METRICS_PREFIX}{os.getpid()}-")
+        self._metrics_dir = tempfile.mkdtemp(prefix=f"{_metrics_prefix()}{os.getpid()}-")
         os.environ[MULTIPROC_ENV] = self._metrics_dir
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -217,23 +217,36 @@ class Supervisor:
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
 
+def _metrics_prefix() -> str:
+    """The start of this supervisor's metrics folder name, before its pid: with the pid
+    namespace, so that a supervisor in another container sharing the temporary directory,
+    whose pid means nothing here, is never taken for dead."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:  # no /proc (not Linux): one namespace
+        namespace = 0
+    return f"{_METRICS_PREFIX}{namespace}-"
+
+
 def _remove_dead_metrics_dirs() -> None:
     """Remove this user's metrics folders whose supervisor is gone (killed with SIGKILL: it
     could not remove its own, a review found dozens). A folder's name carries its
-    supervisor's pid; one whose pid is alive (or is another user's) is left alone."""
-    base = tempfile.gettempdir()
-    for entry in os.scandir(base):
-        if not entry.name.startswith(_METRICS_PREFIX) or not entry.is_dir(follow_symlinks=False):
-            continue
-        pid = entry.name[len(_METRICS_PREFIX):].split("-", 1)[0]
-        if not pid.isdigit() or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+    supervisor's pid namespace and pid; one of another namespace, of a pid alive (or of
+    another user) is left alone, and so is one another supervisor removes meanwhile."""
+    prefix = _metrics_prefix()
+    for entry in os.scandir(tempfile.gettempdir()):
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if not entry.name.startswith(prefix) or not pid.isdigit():
             continue
         try:
+            if (not entry.is_dir(follow_symlinks=False)
+                    or entry.stat(follow_symlinks=False).st_uid != os.getuid()):
+                continue
             os.kill(int(pid), 0)
         except ProcessLookupError:
             shutil.rmtree(entry.path, ignore_errors=True)
-        except OSError:  # alive, and another user's (EPERM)
-            continue
+        except (OSError, OverflowError):  # alive and another user's (EPERM), gone already,
+            continue  # or no pid at all
 
 
 def run_workers(settings: Settings) -> int:
