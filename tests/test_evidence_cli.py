@@ -257,6 +257,12 @@ def test_sync_removes_every_document_when_every_file_is_emptied(
     assert _doc_ids(data, "p") == set()
     assert _run(*add, "--collection", "new", "--sync", str(docs)) == 2
     assert "no documents to add" in capsys.readouterr().err
+    # A JSONL file with no record at all (0 bytes, blank lines) is an empty file too (a
+    # review: it was passed over without a word)
+    for blank in ("", "\n \n"):
+        (docs / "kb.jsonl").write_text(blank)
+        assert _run(*add, "--collection", "p", str(docs)) == 2
+        assert "ignored 2 empty file(s) or record(s)" in capsys.readouterr().err
 
 
 def test_a_jsonl_record_with_an_empty_id_is_named_by_its_line(
@@ -392,7 +398,7 @@ def test_links_and_special_files_in_a_folder_are_named_and_a_bad_data_dir_is_one
     (tmp_path / "afile").write_text("")
     assert _run(*base, "--data-dir", str(tmp_path / "afile" / "data"), str(docs)) == 2
     _, err = capsys.readouterr()
-    assert "cannot create" in err and "data_dir" in err and "Traceback" not in err
+    assert "cannot be created" in err and "data_dir" in err and "Traceback" not in err
 
 
 def test_names_are_matched_whole_and_tenants_checked_where_they_are_listed(

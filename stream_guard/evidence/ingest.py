@@ -136,7 +136,11 @@ def _read_file(path: Path, name: str, report: IngestReport,
     except OSError as exc:
         report.errors.append(f"{path}: cannot read ({exc.strerror})")
         return
-    if path.suffix.lower() in JSONL_SUFFIXES:  # a NUL there fails its own line's JSON
+    if path.suffix.lower() in JSONL_SUFFIXES and not content.strip():
+        # no record at all: an empty file, named as one (a review: it was passed over without
+        # a word, and a file emptied kept its old documents, unsaid, without --sync)
+        report.empty.append(str(path))
+    elif path.suffix.lower() in JSONL_SUFFIXES:  # a NUL there fails its own line's JSON
         listed = unlisted = 0
         for where, doc_or_error in _jsonl_documents(content, path, name):
             if doc_or_error is None:  # a record with no text, named as an empty file is
