@@ -407,6 +407,9 @@ class Link:
                 pong = asyncio.ensure_future(await self.ws.ping())
             except ConnectionClosed:
                 return
+            except Exception:  # a fault of ours: the connection goes on unwatched, said once
+                log.exception("the client's keepalive failed; the connection is not watched")
+                return
             pong.add_done_callback(lambda f: f.cancelled() or f.exception())  # read, if lost
             asked = last = loop.time()
             silent = 0.0
