@@ -136,6 +136,21 @@ async def test_slot_limit_and_release(store: StateStore) -> None:
     assert not await store.acquire_slot("global", "e", 3, 30)
 
 
+async def test_a_dead_workers_slots_are_given_back_by_their_prefix(store: StateStore) -> None:
+    """A worker restarted after a crash gives back what its predecessor held (their holders
+    share the prefix ``NODE/wINDEX/``), instead of leaving the replica's cap taken for a
+    lease TTL; another worker's, another replica's and other scopes' stay."""
+    for holder in ("n1/w0/a", "n1/w0/b", "n1/w1/c", "n2/w0/d"):
+        assert await store.acquire_slot("node:n1", holder, 10, 30)
+    assert await store.acquire_slot("ip:192.0.2.1", "n1/w0/a", 10, 30)
+    assert await store.release_holders("node:n1", "n1/w0/") == 2
+    assert await store.release_holders("node:n1", "n1/w0/") == 0  # nothing left to give
+    assert await store.release_holders("node:none", "n1/w0/") == 0
+    assert [await store.acquire_slot("node:n1", h, 4, 30) for h in ("x", "y", "z")] == [
+        True, True, False]  # n1/w1/c and n2/w0/d kept theirs: 4 taken
+    assert not await store.acquire_slot("ip:192.0.2.1", "other", 1, 30)  # still held there
+
+
 async def test_slot_of_a_crashed_holder_expires(store: StateStore) -> None:
     assert await store.acquire_slot("global", "crashed", 1, ttl_s=0.2)
     assert not await store.acquire_slot("global", "next", 1, ttl_s=0.2)

@@ -271,6 +271,43 @@ async def test_sigkilled_worker_gives_its_slots_back_within_the_lease_ttl(
                 proc.wait(20)
 
 
+async def test_a_restarted_worker_gives_back_the_slots_its_predecessor_held(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """A review killed the workers holding a replica's connections: the supervisor restarted
+    them within seconds, but their leases held the replica's cap for a lease TTL, every
+    newcomer refused 1013 "server at capacity" meanwhile while /readyz said 200. A worker's
+    restart now gives back what the one before it held (a lease TTL of 60 s here: the slots
+    cannot simply have lapsed)."""
+    port = free_port()
+    sup = _spawn(port, redis, "--workers", "2", STREAM_GUARD_MAX_CONNECTIONS="2",
+                 STREAM_GUARD_LEASE_TTL_S="60")
+    try:
+        parent, workers = await _both_workers(sup, port)
+        async with open_ws(port) as w1, open_ws(port) as w2:
+            for ws in (w1, w2):
+                await send(ws, {"type": "ping"})
+                assert (await recv(ws))["type"] == "pong"
+            assert await _closed_with(open_ws(port)) == 1013  # the replica is full
+            for pid in workers:
+                os.kill(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        while (_worker_pids(parent) & workers) or len(_worker_pids(parent)) < 2:
+            assert time.monotonic() - killed_at < 30
+            await asyncio.sleep(0.2)
+        await _wait_ready(port)
+        while await _closed_with(open_ws(port)) is not None:  # until both restarts listen
+            assert time.monotonic() - killed_at < 30, "the dead workers' slots were kept"
+            await asyncio.sleep(0.2)
+        async with open_ws(port) as w1, open_ws(port) as w2:  # the whole cap, again
+            for ws in (w1, w2):
+                await send(ws, {"type": "ping"})
+                assert (await recv(ws))["type"] == "pong"
+    finally:
+        if sup.poll() is None:
+            sup.terminate()
+            sup.wait(30)
+
+
 def _worker_pids(parent: psutil.Process) -> set[int]:
     """Live worker processes of the supervisor (not multiprocessing's helpers, not zombies)."""
     pids = set()

@@ -57,7 +57,10 @@ _READINESS_EVERY_S = 5.0
 class Server:
     def __init__(self, settings: Settings, *, engine: GroundingEngine | None = None,
                  store: StateStore | None = None, metrics: Metrics | None = None,
-                 reuse_port: bool = False, node: str | None = None) -> None:
+                 reuse_port: bool = False, node: str | None = None,
+                 worker: int | None = None) -> None:
+        """``node``: the replica's name, its workers' alike (the supervisor's); ``worker``: this
+        worker's index among them, which its restart after a crash keeps."""
         self.settings = settings
         self.reuse_port = reuse_port
         self.metrics = metrics or Metrics()
@@ -84,6 +87,10 @@ class Server:
         # This replica: its connection cap (MAX_CONNECTIONS) is its own, shared by its workers
         # (the supervisor names them all after itself) and by no other replica.
         self.node = node or node_name()
+        # What names this process's connections as holders of cap slots: a worker's restart
+        # names its alike, and gives back what its predecessor held (ConnectionGate).
+        self._worker = worker
+        self._holders = f"{self.node}/" + (f"w{worker}/" if worker is not None else "")
         self.leases = SlotLeases(self.store, settings.lease_ttl_s)
         self.gate = ConnectionGate(settings, self.store, self.leases, self.metrics, self.node)
         self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue,
@@ -126,6 +133,11 @@ class Server:
                 if self._stop_requested.is_set():
                     return
                 self._engine_task.result()  # raises the load's failure
+        # A worker's restart after a crash: what the one before held is given back.
+        if self._worker is not None and (freed := await self.gate.release_predecessor(
+                self._holders)):
+            log.info("connection slots of this worker's predecessor given back",
+                     extra={"slots": freed})
         try:
             self._ws = await serve(
                 self._handle, s.host, s.port, process_request=Router(self),
@@ -319,7 +331,7 @@ class Server:
             self.metrics.rejections.labels("overloaded").inc()
             await ws.close(CloseCode.TRY_AGAIN_LATER, "overloaded; retry shortly")
             return
-        holder = f"{self.node}/{ws.id}"
+        holder = f"{self._holders}{ws.id}"
         refusal = await self.gate.take_slots(holder, admitted.ip)
         if refusal is not None:
             await ws.close(CloseCode.TRY_AGAIN_LATER, refusal)

@@ -68,7 +68,7 @@ def _worker_main(settings: Settings, index: int, node: str, supervisor: int) -> 
     logging.getLogger("stream_guard").info("worker started",
                                            extra={"worker": index, "pid": os.getpid()})
     try:
-        run(Server(settings, reuse_port=True, node=node).serve_forever())
+        run(Server(settings, reuse_port=True, node=node, worker=index).serve_forever())
     except SettingsError as exc:
         print(f"stream-guard: invalid settings: {exc}", file=sys.stderr)
         sys.exit(SETTINGS_ERROR_EXIT)

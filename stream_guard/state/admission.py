@@ -58,6 +58,23 @@ class ConnectionGate:
         self.breaker = StoreBreaker(STORE_TIMEOUT_S)
         self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
 
+    @property
+    def node_scope(self) -> str:
+        """The replica's connection cap, shared by its workers."""
+        return f"node:{self.node}"
+
+    async def release_predecessor(self, prefix: str) -> int:
+        """Give back the replica-cap slots of a worker that died (its holders start with
+        ``prefix``, as its restart's do); how many. Leased, they kept its connections' share of
+        the replica's cap taken for ``lease_ttl_s`` after the crash, every newcomer refused at
+        the cap meanwhile while /readyz said ready (a review). Its slots of client addresses'
+        caps still lapse with their leases (which addresses is not known here), and with the
+        store away nothing is given back now: the leases lapse as before."""
+        try:
+            return await self.store.release_holders(self.node_scope, prefix)
+        except StateUnavailable:
+            return 0
+
     async def take_slots(self, holder: str, ip: str) -> str | None:
         """Lease a slot of this replica's and of the client address's for ``holder`` (one
         connection); the reason for refusal, or None when admitted.
@@ -71,7 +88,7 @@ class ConnectionGate:
         # was being refused, and other clients were turned away "at capacity" meanwhile.
         wanted = [_Cap(f"ip:{ip}", s.max_connections_per_ip, "ip_capacity",
                        "too many connections from this address"),
-                  _Cap(f"node:{self.node}", s.max_connections, "capacity", "server at capacity")]
+                  _Cap(self.node_scope, s.max_connections, "capacity", "server at capacity")]
         taken: list[Lease] = []
         self._held[holder] = taken
         began = time.monotonic()

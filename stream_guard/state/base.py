@@ -161,6 +161,12 @@ class StateStore(ABC):
     async def release_slot(self, scope: str, holder: str) -> None:
         """Give a slot back; releasing a slot not held is a no-op."""
 
+    @abstractmethod
+    async def release_holders(self, scope: str, prefix: str) -> int:
+        """Give back every slot of ``scope`` whose holder starts with ``prefix``; how many.
+        What a worker restarted after a crash does with its predecessor's (their holders
+        share its prefix), instead of leaving them until their leases lapse."""
+
     # --- rate limits ------------------------------------------------------------------------
     @abstractmethod
     async def take(self, key: str, rate_per_s: float, burst: int, cost: float = 1.0) -> bool:

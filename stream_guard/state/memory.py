@@ -101,6 +101,13 @@ class MemoryStateStore(StateStore):
             if not holders:
                 del self._slots[scope]
 
+    async def release_holders(self, scope: str, prefix: str) -> int:
+        holders = self._slots.get(scope, {})
+        gone = [holder for holder in holders if holder.startswith(prefix)]
+        for holder in gone:
+            await self.release_slot(scope, holder)
+        return len(gone)
+
     async def take(self, key: str, rate_per_s: float, burst: int, cost: float = 1.0) -> bool:
         now = self._now()
         bucket = self._buckets.get(key)

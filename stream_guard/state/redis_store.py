@@ -72,6 +72,19 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 # round takes them back (past the limit if need be), so afterwards the counts are true.
 # KEYS[2] epoch, KEYS[3] settling marker; ARGV[n] the epoch this worker knows ('' = none yet)
 # and ARGV[n + 1] the settle period in ms. Sets ``epoch`` (the current one) for the caller.
+# Every holder of a slot set that starts with ARGV[1] (a dead worker's, whose restart names
+# them alike) removed, in one step; a replica's set holds at most its connection cap.
+_RELEASE_HOLDERS = """
+local gone = 0
+for _, holder in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(holder, 1, #ARGV[1]) == ARGV[1] then
+    redis.call('ZREM', KEYS[1], holder)
+    gone = gone + 1
+  end
+end
+return gone
+"""
+
 _EPOCH = """
 local epoch = redis.call('GET', KEYS[2])
 local known, settle = ARGV[EPOCH_ARG], tonumber(ARGV[EPOCH_ARG + 1])
@@ -268,6 +281,7 @@ class RedisStateStore(StateStore):
         self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
         self._take = client.register_script(_TAKE)
+        self._release_holders = client.register_script(_RELEASE_HOLDERS)
         self._subscriptions: set[_RedisKillSubscription] = set()
 
     @classmethod
@@ -334,6 +348,11 @@ class RedisStateStore(StateStore):
     async def release_slot(self, scope: str, holder: str) -> None:
         with _unavailable_on_error():
             await self._r.zrem(self._key("slots", scope), holder)
+
+    async def release_holders(self, scope: str, prefix: str) -> int:
+        with _unavailable_on_error():
+            gone = await self._release_holders(keys=[self._key("slots", scope)], args=[prefix])
+        return int(gone)
 
     async def take(self, key: str, rate_per_s: float, burst: int, cost: float = 1.0) -> bool:
         if rate_per_s <= 0 or burst <= 0:
