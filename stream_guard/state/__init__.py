@@ -15,9 +15,10 @@ Two stores keep one contract (:class:`StateStore`), chosen by ``create_store(set
     return after ``lease_ttl_s``. So for up to one lease TTL after a crash a scope can look
     fuller than it is (a replica's own cap less: a worker's restart gives back what the one
     before it held, ``ConnectionGate.release_predecessor``). It admits more than its limit
-    only while a worker's leases are out of the store: a worker cut off from Redis for longer than a TTL (its connections live
-    on, uncounted, until it is back), connections admitted in open fail mode, or about a
-    second after an outage, until every worker has renewed (``SlotLeases``).
+    only while a worker's leases are out of the store: a worker cut off from Redis for longer
+    than a TTL (its connections live on, uncounted, until it is back), connections admitted
+    in open fail mode, or about a second after an outage, until every worker has renewed
+    (``SlotLeases``).
   - Token buckets are one Lua script per check, timed by the Redis server's clock, so client
     clock skew never shows up as extra tokens.
   - Kills go into a capped Redis stream; each subscriber follows it from the last entry it saw,
