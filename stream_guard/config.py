@@ -681,13 +681,8 @@ def _check_model_paths(s: Settings, label: Label) -> None:
         if s.tier == "cascade":  # the detector is loaded: its outputs must hold the indices
             from stream_guard.models.cross_encoder import detector_labels
 
-            try:
-                detector_labels(s.detector, override)
-            except (GuardError, OSError) as exc:
-                raise SettingsError(f"{label('detector_labels')}: {exc}") from None
-            except Exception as exc:  # a config's contents the checks did not foresee
-                raise SettingsError(f"{label('detector_labels')}: {s.detector}: "
-                                    f"{type(exc).__name__}: {exc}") from None
+            _check_model_path(label("detector_labels"), s.detector, True, "",
+                              lambda detector: detector_labels(detector, override))
     if s.embedder not in ("minilm", "none"):
         from stream_guard.models.embedder import check_embedder
 

@@ -152,7 +152,7 @@ class GuardStream:
     async def _close(self, kind: str) -> None:
         if self._lost is not None:
             raise self._lost
-        if self._closing or (self._ended and not (kind == "cancel" and not self._cancelled)):
+        if self._closing or (self._ended and (kind != "cancel" or self._cancelled)):
             raise StreamClosedError(f"stream {self.stream_id!r} was already ended or cancelled")
         if self.done is not None:
             self._ended = True

@@ -136,9 +136,8 @@ def _read_file(path: Path, name: str, report: IngestReport,
     except OSError as exc:
         report.errors.append(f"{path}: cannot read ({exc.strerror})")
         return
-    if path.suffix.lower() in JSONL_SUFFIXES and not content.strip():
-        # no record at all: an empty file, named as one (a review: it was passed over without
-        # a word, and a file emptied kept its old documents, unsaid, without --sync)
+    if not content.strip():  # an empty file, named as one, JSONL too (a review: one with no
+        # record was passed over without a word, and kept its old documents, unsaid)
         report.empty.append(str(path))
     elif path.suffix.lower() in JSONL_SUFFIXES:  # a NUL there fails its own line's JSON
         listed = unlisted = 0
@@ -157,10 +156,8 @@ def _read_file(path: Path, name: str, report: IngestReport,
     elif "\x00" in content:  # UTF-16 without a byte-order mark decodes as UTF-8 with NULs
         report.errors.append(f"{path}: not UTF-8 text (it holds NUL bytes: UTF-16? save it "
                              "as UTF-8)")
-    elif content.strip():
-        _keep(Document(id=name, text=content, source=name), str(path), report, found)
     else:
-        report.empty.append(str(path))
+        _keep(Document(id=name, text=content, source=name), str(path), report, found)
 
 
 def _is_text(value: str) -> bool:

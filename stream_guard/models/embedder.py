@@ -121,10 +121,8 @@ def _width(model: ModelDir) -> int:
     RoBERTa, MPNet), ``dim`` (DistilBERT: a review found its sentence embedders refused with
     "hidden_size must be a positive integer (it is None)" after they had been exported) or
     ``d_model``."""
-    for key in ("dim", "d_model"):
-        if "hidden_size" not in model.config and key in model.config:
-            return model.size(key)
-    return model.size("hidden_size")
+    return model.size(next((key for key in ("hidden_size", "dim", "d_model")
+                            if key in model.config), "hidden_size"))
 
 
 def _fingerprint(model: ModelDir, pooling: Pooling, max_length: int) -> str:

@@ -172,19 +172,17 @@ class Server:
             log.error("the scorer could not be loaded; stopping", extra={"error": str(exc)})
             self._stop_requested.set()
             raise SettingsError(f"cannot load the scorer: {exc}") from None
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-            # Not one of the models' own refusals: a model file whose contents this code did
-            # not foresee (a config value of another type). Loading again gives the same: stop
-            # with the one-line error and exit status of a settings error, not a crash that
+        except Exception as exc:
+            log.exception("the scorer could not be loaded; stopping")
+            self._stop_requested.set()
+            # Not one of the models' own refusals. A model file whose contents this code did
+            # not foresee (a config value of another type) fails the same way again: the
+            # one-line error and exit status of a settings error, not a crash that
             # ``--workers`` restarts for ever (a review); the log keeps the traceback. Other
             # failures (memory, a device busy) may pass: a worker is restarted for them.
-            log.exception("the scorer could not be loaded; stopping")
-            self._stop_requested.set()
-            raise SettingsError(f"cannot load the scorer: {type(exc).__name__}: {exc}"
-                                ) from None
-        except Exception:
-            log.exception("the scorer could not be loaded; stopping")
-            self._stop_requested.set()
+            if isinstance(exc, (TypeError, ValueError, KeyError, AttributeError, IndexError)):
+                raise SettingsError(f"cannot load the scorer: {type(exc).__name__}: {exc}"
+                                    ) from None
             raise
         log.info("scorer ready", extra={"tier": self.engine.description,
                                         "threshold": self.engine.threshold})
