@@ -19,7 +19,8 @@ class Backoff:
     ``attempts`` counts connection attempts for one call (the first included); after the last
     one fails the call raises. ``0 < initial <= maximum``.
 
-    The defaults wait about 16 s in all on average (31 s at most) before giving up: a server
+    The defaults wait about 16 s in all on average (31 s at most: the sum of the 11 bounds,
+    0.1 doubling to 5; full jitter waits half of each on average) before giving up: a server
     restarted in place is back within that (its process takes seconds to load its models, a
     container's restart longer). With 8 attempts the wait was 5.7 s on average, and a review
     saw a server restarted 3 s after it was killed refused by the client in 3 of 4 tries.
