@@ -138,17 +138,41 @@ async def test_slot_limit_and_release(store: StateStore) -> None:
 
 async def test_a_dead_workers_slots_are_given_back_by_their_prefix(store: StateStore) -> None:
     """A worker restarted after a crash gives back what its predecessor held (their holders
-    share the prefix ``NODE/wINDEX/``), instead of leaving the replica's cap taken for a
-    lease TTL; another worker's, another replica's and other scopes' stay."""
+    share the prefix ``NODE/wINDEX/``), in every scope, instead of leaving the caps taken for
+    a lease TTL; another worker's and another replica's stay."""
     for holder in ("n1/w0/a", "n1/w0/b", "n1/w1/c", "n2/w0/d"):
         assert await store.acquire_slot("node:n1", holder, 10, 30)
     assert await store.acquire_slot("ip:192.0.2.1", "n1/w0/a", 10, 30)
-    assert await store.release_holders("node:n1", "n1/w0/") == 2
-    assert await store.release_holders("node:n1", "n1/w0/") == 0  # nothing left to give
-    assert await store.release_holders("node:none", "n1/w0/") == 0
+    assert await store.acquire_slot("ip:192.0.2.2", "n1/w1/c", 10, 30)
+    assert await store.acquire_slot("ip:192.0.2.3", "n1/w0/b", 10, 30)
+    assert await store.release_holders("n1/w0/") == 4
+    assert await store.release_holders("n1/w0/") == 0  # nothing left to give
     assert [await store.acquire_slot("node:n1", h, 4, 30) for h in ("x", "y", "z")] == [
         True, True, False]  # n1/w1/c and n2/w0/d kept theirs: 4 taken
-    assert not await store.acquire_slot("ip:192.0.2.1", "other", 1, 30)  # still held there
+    assert await store.acquire_slot("ip:192.0.2.1", "other", 1, 30)  # given back there
+    assert not await store.acquire_slot("ip:192.0.2.2", "other", 1, 30)  # n1/w1/c's, kept
+
+
+async def test_release_holders_reads_a_prefix_literally(store: StateStore) -> None:
+    """Holders and scopes are matched as text: a store prefix or holder with glob characters
+    (``*``, ``[``) gives back only its own."""
+    assert await store.acquire_slot("node:[a]", "n*/w0/a", 10, 30)
+    assert await store.acquire_slot("node:[a]", "nx/w0/b", 10, 30)
+    assert await store.release_holders("n*/") == 1
+    assert not await store.acquire_slot("node:[a]", "other", 1, 30)  # nx/w0/b's, kept
+
+
+@pytest.mark.redis
+async def test_release_holders_keeps_to_its_own_key_prefix(redis_url: str,
+                                                          redis_stores: RedisStores) -> None:
+    """The scopes are found by a SCAN pattern: a deployment whose key prefix has glob
+    characters (``sg[1]:`` would match ``sg1:``) leaves another deployment's slots alone."""
+    tag = uuid.uuid4().hex
+    ours, theirs = redis_stores(redis_url, f"t{tag}[1]:"), redis_stores(redis_url, f"t{tag}1:")
+    for store in (ours, theirs):
+        assert await store.acquire_slot("node:n1", "n1/w0/a", 1, 30)
+    assert await ours.release_holders("n1/w0/") == 1
+    assert not await theirs.acquire_slot("node:n1", "other", 1, 30)  # still held there
 
 
 async def test_slot_of_a_crashed_holder_expires(store: StateStore) -> None:

@@ -275,12 +275,13 @@ async def test_a_restarted_worker_gives_back_the_slots_its_predecessor_held(
         tmp_path: Path, redis: RedisServer) -> None:
     """A review killed the workers holding a replica's connections: the supervisor restarted
     them within seconds, but their leases held the replica's cap for a lease TTL, every
-    newcomer refused 1013 "server at capacity" meanwhile while /readyz said 200. A worker's
-    restart now gives back what the one before it held (a lease TTL of 60 s here: the slots
+    newcomer refused 1013 "server at capacity" meanwhile while /readyz said 200, and the
+    clients' own address caps as long (the next review). A worker's restart now gives back
+    what the one before it held, of both caps (each full here; a lease TTL of 60 s: the slots
     cannot simply have lapsed)."""
     port = free_port()
     sup = _spawn(port, redis, "--workers", "2", STREAM_GUARD_MAX_CONNECTIONS="2",
-                 STREAM_GUARD_LEASE_TTL_S="60")
+                 STREAM_GUARD_MAX_CONNECTIONS_PER_IP="2", STREAM_GUARD_LEASE_TTL_S="60")
     try:
         parent, workers = await _both_workers(sup, port)
         async with open_ws(port) as w1, open_ws(port) as w2:

@@ -64,14 +64,14 @@ class ConnectionGate:
         return f"node:{self.node}"
 
     async def release_predecessor(self, prefix: str) -> int:
-        """Give back the replica-cap slots of a worker that died (its holders start with
-        ``prefix``, as its restart's do); how many. Leased, they kept its connections' share of
-        the replica's cap taken for ``lease_ttl_s`` after the crash, every newcomer refused at
-        the cap meanwhile while /readyz said ready (a review). Its slots of client addresses'
-        caps still lapse with their leases (which addresses is not known here), and with the
-        store away nothing is given back now: the leases lapse as before."""
+        """Give back the slots of a worker that died, of the replica's cap and of its clients'
+        addresses' (its holders start with ``prefix``, as its restart's do); how many. Leased,
+        they kept its connections' share of the caps taken for ``lease_ttl_s`` after the
+        crash: every newcomer refused "at capacity" meanwhile while /readyz said ready, and
+        its clients' reconnections refused "too many connections from this address" (two
+        reviews). With the store away nothing is given back now: the leases lapse as before."""
         try:
-            return await self.store.release_holders(self.node_scope, prefix)
+            return await self.store.release_holders(prefix)
         except StateUnavailable:
             return 0
 

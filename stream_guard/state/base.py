@@ -162,10 +162,11 @@ class StateStore(ABC):
         """Give a slot back; releasing a slot not held is a no-op."""
 
     @abstractmethod
-    async def release_holders(self, scope: str, prefix: str) -> int:
-        """Give back every slot of ``scope`` whose holder starts with ``prefix``; how many.
+    async def release_holders(self, prefix: str) -> int:
+        """Give back every slot, of any scope, whose holder starts with ``prefix``; how many.
         What a worker restarted after a crash does with its predecessor's (their holders
-        share its prefix), instead of leaving them until their leases lapse."""
+        share its prefix), instead of leaving them until their leases lapse. Rare and off the
+        connection path, so it may walk every scope."""
 
     # --- rate limits ------------------------------------------------------------------------
     @abstractmethod

@@ -101,10 +101,10 @@ class MemoryStateStore(StateStore):
             if not holders:
                 del self._slots[scope]
 
-    async def release_holders(self, scope: str, prefix: str) -> int:
-        holders = self._slots.get(scope, {})
-        gone = [holder for holder in holders if holder.startswith(prefix)]
-        for holder in gone:
+    async def release_holders(self, prefix: str) -> int:
+        gone = [(scope, holder) for scope, holders in self._slots.items()
+                for holder in holders if holder.startswith(prefix)]
+        for scope, holder in gone:
             await self.release_slot(scope, holder)
         return len(gone)
 

@@ -252,6 +252,11 @@ class _RedisKillSubscription(KillSubscription):
                 self._deliver(target)
 
 
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally by a Redis glob pattern (a prefix may hold ``*`` or ``[``)."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
 class RedisStateStore(StateStore):
     """State in one Redis primary, reached at one URL.
 
@@ -349,10 +354,15 @@ class RedisStateStore(StateStore):
         with _unavailable_on_error():
             await self._r.zrem(self._key("slots", scope), holder)
 
-    async def release_holders(self, scope: str, prefix: str) -> int:
+    async def release_holders(self, prefix: str) -> int:
+        # Every scope's key, by SCAN (a round trip per thousand keys of the whole store, at a
+        # worker's restart only); the holders are removed key by key, atomically within each.
+        scopes = _glob_escape(self._key("slots", "")) + "*"
+        gone = 0
         with _unavailable_on_error():
-            gone = await self._release_holders(keys=[self._key("slots", scope)], args=[prefix])
-        return int(gone)
+            async for key in self._r.scan_iter(match=scopes, count=1000):
+                gone += int(await self._release_holders(keys=[key], args=[prefix]))
+        return gone
 
     async def take(self, key: str, rate_per_s: float, burst: int, cost: float = 1.0) -> bool:
         if rate_per_s <= 0 or burst <= 0:
