@@ -72,6 +72,25 @@ async def test_open_fail_mode_counts_against_this_workers_own_caps(tmp_path: Pat
         await store.close()
 
 
+async def test_open_fail_mode_lets_go_of_an_address_refused_at_the_replica_cap(
+        tmp_path: Path) -> None:
+    """An address's own slot, taken on this worker while the store was away, was kept when the
+    replica's cap refused the connection: 16 such refusals (behind a proxy, every client's)
+    locked the address out for a day (a review)."""
+    store = RedisStateStore.from_url(f"redis://127.0.0.1:{free_port()}/0", retries=0)
+    g = gate(tmp_path, store, redis_fail_mode="open", max_connections_per_ip=3,
+             max_connections=2)
+    try:
+        assert await g.take_slots("c1", "10.0.0.1") is None
+        assert await g.take_slots("c2", "10.0.0.1") is None
+        for refused in ("c3", "c4", "c5"):
+            assert await g.take_slots(refused, "10.0.0.2") == "server at capacity"
+        await g.release_slots("c1")
+        assert await g.take_slots("c6", "10.0.0.2") is None
+    finally:
+        await store.close()
+
+
 async def test_the_handshake_bucket_is_charged_on_this_worker_first(tmp_path: Path) -> None:
     g = gate(tmp_path, MemoryStateStore(), handshake_burst=2, handshake_rate_per_s=0.01)
     assert [await g.handshake_allowed("10.0.0.1") for _ in range(3)] == [True, True, False]

@@ -119,6 +119,10 @@ class ConnectionGate:
                     continue  # taken from the store (and recorded here) before it failed
                 if not await self.local.acquire_slot(cap.scope, holder, cap.limit,
                                                      _LOCAL_LEASE_S):
+                    # this loop's own slots too: the address's, taken here and refused at the
+                    # replica's cap, was held for _LOCAL_LEASE_S (a review)
+                    for own in wanted:
+                        await self.local.release_slot(own.scope, holder)
                     return await self._refuse(holder, cap.reason, cap.message)
             for cap in wanted[len(taken):]:
                 self.leases.track(cap.scope, holder, cap.limit)  # counted once the store is back
