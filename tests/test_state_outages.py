@@ -56,6 +56,23 @@ async def test_a_readiness_probe_does_not_cut_short_the_settle_after_a_wipe(
         assert len(server.connections) == 2
 
 
+async def test_open_fail_mode_says_it_is_degraded_while_the_counts_settle(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """Open fail mode admits on each worker's own caps while the counts settle after a wipe,
+    as in an outage; /readyz said 200 with no "degraded" then, unlike in an outage (a
+    review)."""
+    settings = make_settings(tmp_path, redis_url=redis.url, redis_fail_mode="open",
+                             lease_ttl_s=8.0)
+    async with running_server(settings) as server, AsyncExitStack() as stack, \
+            admin(redis) as r:
+        assert await admitted(stack, server.port) is not None
+        assert "degraded" not in (await http(server.port, "GET", "/readyz")).json()
+        await r.flushall()
+        ready = await http(server.port, "GET", "/readyz")
+        assert ready.status == 200 and ready.json()["degraded"] == ["state"]
+        assert await admitted(stack, server.port) is not None  # on this worker's own caps
+
+
 async def test_a_full_redis_counts_as_unavailable(tmp_path: Path, redis: RedisServer) -> None:
     """Redis out of memory under 'noeviction' refuses writes, which deployment.md counts as
     unreachable. The acquire script's first write used to be one that frees memory, which Redis

@@ -213,7 +213,9 @@ class Server:
         (signed fallback tickets), so a load balancer must keep sending it traffic."""
         # shared by every check that comes while it runs: each probe is two store writes
         store_up, admitting = await self._store_probe()
-        self.state_ok = store_up
+        # what /readyz calls degraded in open fail mode: admitting on this worker's own caps,
+        # the store away or its counts settling after a wipe (a review: 200 with no word)
+        self.state_ok = store_up and admitting
         self.metrics.state_up.set(1 if store_up else 0)
         ready = {"scorer": self.engine is not None, "state": admitting or self.fails_open,
                  "evidence": self.engine is not None, "accepting": not self.draining,

@@ -39,6 +39,12 @@ class SlotLeases:
     connection admitted during an outage until the next round), and the keeper is woken to
     renew within a second, then every second until a round succeeds, so the other workers'
     counts come back within about a second too, not at the next scheduled round.
+
+    A slot whose release the store could not take (its connection closed during an outage) is
+    kept and given back at the first round that reaches the store, until its lease would have
+    lapsed anyway: left to lapse, it refused newcomers "at capacity" for up to a TTL after the
+    store was back (a review saw 27 s). Holders are one connection each, never reused, so a
+    late release cannot take another connection's slot.
     """
 
     def __init__(self, store: StateStore, ttl_s: float) -> None:
@@ -51,6 +57,7 @@ class SlotLeases:
         self._tracked = 0  # connections admitted unleased (track), counted to tell a round
         self._resync = asyncio.Lock()  # one re-sync at a time for the admissions that wait
         self._last_round = -math.inf  # when the last renewal round began (monotonic)
+        self._unreleased: dict[Lease, float] = {}  # releases the store missed: when they lapse
 
     def __len__(self) -> int:
         return len(self._limits)
@@ -78,14 +85,31 @@ class SlotLeases:
         self._wake.set()
 
     async def release(self, scope: str, holder: str) -> None:
-        """Give a slot back. Never raises for an unavailable store: the lease then simply
-        lapses after its TTL, which is what leases are for."""
+        """Give a slot back. Never raises for an unavailable store: the release is tried again
+        at the next round that reaches it (its lease lapses meanwhile, at the latest)."""
         self._limits.pop((scope, holder), None)
         try:
             await self._store.release_slot(scope, holder)
         except StateUnavailable:
-            log.debug("slot %s/%s not released (store unavailable); it will expire", scope,
-                      holder)
+            self._release_later((scope, holder))
+
+    def _release_later(self, lease: Lease) -> None:
+        log.debug("slot %s/%s not released (store unavailable); released at the next round",
+                  *lease)
+        self._unreleased.setdefault(lease, time.monotonic() + self._ttl_s)
+        self._synced = False
+        self._wake.set()
+
+    async def _release_unreleased(self) -> None:
+        """Give back the slots whose release failed, but those whose leases have lapsed."""
+        now = time.monotonic()
+        for lease, lapses in list(self._unreleased.items()):
+            if lapses > now and lease not in self._limits:
+                try:
+                    await self._store.release_slot(*lease)
+                except StateUnavailable:
+                    return  # kept for the next round
+            del self._unreleased[lease]
 
     async def _sync(self) -> None:
         """Renew before admitting, once for all the admissions that come together, and at most
@@ -107,18 +131,18 @@ class SlotLeases:
             if leases:
                 log.warning("could not renew %d slot lease(s): %s", len(leases), exc)
             return
-        # in sync, unless a connection was admitted unleased (track) while the round was in
-        # flight; one admitted with its lease (acquire) meanwhile needs no round
-        self._synced = self._tracked == tracked
         if lost:
             log.warning("%d slot lease(s) had been lost (store wiped or renewed too late); "
                         "taken again", len(lost))
         # The round re-took every lost lease, so one released while the round was in flight
         # (its holder removed before the script ran) is back: release it again.
-        for scope, holder in lost:
-            if (scope, holder) not in self._limits:
-                with contextlib.suppress(StateUnavailable):
-                    await self._store.release_slot(scope, holder)
+        for lease in lost:
+            if lease not in self._limits:
+                self._unreleased.setdefault(lease, time.monotonic() + self._ttl_s)
+        await self._release_unreleased()
+        # in sync, unless a connection was admitted unleased (track) while the round was in
+        # flight (one admitted with its lease, acquire, needs no round) or a release failed
+        self._synced = self._tracked == tracked and not self._unreleased
 
     async def run(self) -> None:
         """Renew every ``ttl_s / 3``, and every second while out of sync, until :meth:`stop`.
