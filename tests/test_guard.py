@@ -23,7 +23,13 @@ from stream_guard.guard.auth import (
     ticket_principal,
 )
 from stream_guard.guard.breaker import StoreBreaker
-from stream_guard.guard.limits import Admission, CharBudget, MessageLimiter, PenaltyBox
+from stream_guard.guard.limits import (
+    Admission,
+    CharBudget,
+    HeadsInProgress,
+    MessageLimiter,
+    PenaltyBox,
+)
 from stream_guard.guard.tickets import (
     MAX_TENANT_BYTES,
     TICKET_BYTES,
@@ -284,3 +290,18 @@ def test_a_slow_store_failure_opens_the_breaker_for_one_timeout() -> None:
     assert breaker.open(100.99)
     assert breaker.open(101.97)
     assert not breaker.open(101.98)  # one timeout later the next handshake asks again
+
+
+def test_heads_in_progress_are_bounded_by_address_and_in_all() -> None:
+    refused: list[int] = []
+    heads = HeadsInProgress(per_address=2, total=3, on_refused=lambda: refused.append(1))
+    assert heads.begin("10.0.0.1") and heads.begin("10.0.0.1")
+    assert not heads.begin("10.0.0.1")  # the address's bound
+    assert heads.begin("10.0.0.2")
+    assert not heads.begin("10.0.0.3")  # the total
+    assert len(heads) == 3 and len(refused) == 2
+    heads.end("10.0.0.1")
+    assert heads.begin("10.0.0.1") is True
+    heads.end("10.0.0.2")
+    assert heads.begin("10.0.0.1", proxy=True)  # a trusted proxy: the total alone
+    assert len(heads) == 3

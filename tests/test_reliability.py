@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 
 from stream_guard.client.errors import (
     RETRYABLE_HANDSHAKE_STATUSES,
@@ -336,3 +336,36 @@ def test_a_refused_handshake_is_held_up_to_its_retry_after(tmp_path: Path) -> No
     assert refusal_delay(make_settings(tmp_path, handshake_refusal_delay_s=5,
                                        handshake_rate_per_s=0.2)) == 5.0
     assert refusal_delay(make_settings(tmp_path, handshake_refusal_delay_s=0)) == 0.0
+
+
+async def test_trickled_request_heads_are_bounded_per_address(tmp_path: Path) -> None:
+    """A client that opens sockets and trickles a head into each was counted by no limit
+    until its heads timed out: a review held 4,556 from one address, the server's memory
+    337 MB -> 1 GB. Past 4 x MAX_CONNECTIONS_PER_IP heads begun and not whole, a socket is
+    closed as it opens; a whole head still gets its connection once one of them is gone."""
+    settings = make_settings(tmp_path, max_connections_per_ip=1, handshake_timeout_s=30.0)
+    async with running_server(settings) as server, AsyncExitStack() as stack:
+        trickling = []
+        for _ in range(4):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 1000)
+            await writer.drain()
+            trickling.append((reader, writer))
+        await asyncio.sleep(0.1)
+        assert len(server.heads) == 4
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, unanswered
+        writer.close()
+        assert rejections(server, "heads_in_progress") == 1
+        with pytest.raises(InvalidMessage):
+            await stack.enter_async_context(open_ws(server.port))  # nor a whole one
+        _, first = trickling.pop()
+        first.close()
+        await first.wait_closed()
+        await asyncio.sleep(0.1)
+        assert len(server.heads) == 3
+        assert await admitted(stack, server.port) is not None
+        for _, writer in trickling:
+            writer.close()
+        await asyncio.sleep(0.1)
+        assert len(server.heads) == 0  # a head let go with its socket

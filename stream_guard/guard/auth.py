@@ -118,27 +118,27 @@ def _networks(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
 
 
+def is_trusted_proxy(addr: str, trusted_proxies: tuple[str, ...]) -> bool:
+    """Whether ``addr`` is one of the proxies (addresses or CIDRs) whose forwarding is believed."""
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    return any(ip in net for net in _networks(trusted_proxies))
+
+
 def client_ip(peer: str, forwarded_for: str | None, trusted_proxies: tuple[str, ...]) -> str:
     """The client's address: X-Forwarded-For is believed only hop by hop from trusted proxies.
 
     Walking the header right to left and stopping at the first untrusted hop means a client
     cannot forge its address by sending its own X-Forwarded-For through the load balancer.
     """
-    networks = _networks(trusted_proxies)
-
-    def trusted(addr: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(addr)
-        except ValueError:
-            return False
-        return any(ip in net for net in networks)
-
-    if not forwarded_for or not trusted(peer):
+    if not forwarded_for or not is_trusted_proxy(peer, trusted_proxies):
         return peer
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     current = peer
     for hop in reversed(hops):
-        if not trusted(current):
+        if not is_trusted_proxy(current, trusted_proxies):
             break
         try:
             ipaddress.ip_address(hop)

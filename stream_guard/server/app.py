@@ -27,7 +27,7 @@ from websockets.http11 import Response
 from stream_guard.config import NAME_PATTERN, NAME_RULE, Settings, SettingsError
 from stream_guard.exceptions import GuardError
 from stream_guard.guard.auth import KeyRing
-from stream_guard.guard.limits import PenaltyBox
+from stream_guard.guard.limits import HeadsInProgress, PenaltyBox
 from stream_guard.guard.overload import LoadGauge
 from stream_guard.guard.tickets import FallbackTickets
 from stream_guard.loop import SingleFlight
@@ -36,7 +36,7 @@ from stream_guard.protocol.errors import CloseCode
 from stream_guard.scoring.engine import GroundingEngine
 from stream_guard.server.connection import Connection
 from stream_guard.server.http import Admitted, Router, json_response, refusal_delay
-from stream_guard.server.transport import CallbackConnection
+from stream_guard.server.transport import CallbackConnection, counting_heads
 from stream_guard.state.admission import ConnectionGate
 from stream_guard.state.base import SlotsRecovering, StateStore, StateUnavailable
 from stream_guard.state.factory import create_store
@@ -47,6 +47,7 @@ log = logging.getLogger("stream_guard.server")
 # websockets closes oversize messages itself (1009) beyond this multiple of the configured
 # limit; between the two the connection answers with a typed error frame first.
 _HARD_SIZE_FACTOR = 4
+_MIN_HEADS = 1024  # request heads in progress a server takes at least (HeadsInProgress)
 _MAX_HELD_REFUSALS = 256
 # How often the readiness gauges are refreshed without a probe: a scrape must not read a
 # fresh server as unready, nor a lost store as up, just because no one asked /readyz.
@@ -93,6 +94,12 @@ class Server:
         self._holders = f"{self.node}/" + (f"w{worker}/" if worker is not None else "")
         self.leases = SlotLeases(self.store, settings.lease_ttl_s)
         self.gate = ConnectionGate(settings, self.store, self.leases, self.metrics, self.node)
+        # Heads in progress: a socket's head is judged (rate, caps) only once whole, so these
+        # bound what trickled heads hold: 4 times an address's connections, and 4 times the
+        # server's (at least 1,024) in all; each head is at most 64 KiB (http_head).
+        self.heads = HeadsInProgress(
+            4 * settings.max_connections_per_ip, max(_MIN_HEADS, 4 * settings.max_connections),
+            on_refused=self.metrics.rejections.labels("heads_in_progress").inc)
         self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue,
                               settings.overload_wait_ms / 1000.0)
 
@@ -141,7 +148,7 @@ class Server:
         try:
             self._ws = await serve(
                 self._handle, s.host, s.port, process_request=Router(self),
-                create_connection=CallbackConnection,
+                create_connection=counting_heads(self.heads, s.trusted_proxies),
                 compression="deflate" if s.compression else None,
                 max_size=s.max_frame_bytes * _HARD_SIZE_FACTOR,
                 open_timeout=s.handshake_timeout_s,

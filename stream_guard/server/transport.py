@@ -35,13 +35,15 @@ import collections
 import random
 import struct
 from collections.abc import Callable, Collection, Iterator
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import Protocol, State
 from websockets.streams import StreamReader
 
+from stream_guard.guard.auth import client_key, is_trusted_proxy
+from stream_guard.guard.limits import HeadsInProgress
 from stream_guard.protocol.http_head import HangUp, HeadReader, HeadRefusal
 from stream_guard.server.http import json_response
 
@@ -128,8 +130,15 @@ class CallbackConnection(ServerConnection):
     stops counting until it reads again (:meth:`keepalive`).
     """
 
+    # The server's count of heads in progress and its trusted proxies (:func:`counting_heads`);
+    # none counted by the class itself.
+    heads: ClassVar[HeadsInProgress | None] = None
+    proxies: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._address: str | None = None  # the client's, while its head counts in ``heads``
+        self._refused = False  # closed as it opened: past a bound of ``heads``
         self._handler: MessageHandler | None = None
         self._on_held: HeldHandler | None = None
         self._on_lost: Callable[[], None] | None = None
@@ -358,6 +367,27 @@ class CallbackConnection(ServerConnection):
         return self.unread_bytes() > MAX_UNREAD_BYTES
 
     # --- websockets hooks ---------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        heads = self.heads
+        if heads is not None:
+            peer = transport.get_extra_info("peername")
+            host = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
+            address = client_key(host)
+            if not heads.begin(address, proxy=is_trusted_proxy(host, self.proxies)):
+                # before websockets starts its handshake task: there is nothing to answer yet,
+                # and nothing of it to clean up
+                self._refused = True
+                cast(asyncio.Transport, transport).abort()
+                return
+            self._address = address
+        super().connection_made(transport)
+
+    def _head_done(self) -> None:
+        """The head is whole, refused, or its connection gone: it counts no more."""
+        if self._address is not None and self.heads is not None:
+            self.heads.end(self._address)
+            self._address = None
+
     def data_received(self, data: bytes) -> None:
         self._receive(data)
         if self.not_reading() and self.protocol.state is State.OPEN:
@@ -420,6 +450,7 @@ class CallbackConnection(ServerConnection):
         taken = reader.feed(data)
         if reader.done:
             self._head = None
+            self._head_done()
         if isinstance(taken, HangUp):
             self.transport.close()
             return None
@@ -505,6 +536,9 @@ class CallbackConnection(ServerConnection):
             self._pause_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._refused:
+            return  # websockets never saw it (connection_made)
+        self._head_done()
         super().connection_lost(exc)
         if self._on_lost is not None:
             self._on_lost()
@@ -519,3 +553,15 @@ class CallbackConnection(ServerConnection):
         self.send_data()
         if self.close_deadline is None and self.close_timeout is not None:
             self.close_deadline = self.loop.time() + self.close_timeout
+
+
+def counting_heads(heads: HeadsInProgress, proxies: tuple[str, ...]
+                   ) -> type[CallbackConnection]:
+    """The connection class of a server that bounds its heads in progress (``heads``): a
+    socket past a bound is closed as it opens."""
+
+    class Counted(CallbackConnection):
+        pass
+
+    Counted.heads, Counted.proxies = heads, proxies
+    return Counted
