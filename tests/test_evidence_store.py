@@ -161,6 +161,25 @@ def test_a_chunk_two_documents_hold_outlives_replacing_either(
     assert SHARED not in {e.text for e in collection.search(query, k=3)[0]}
 
 
+def test_a_shared_chunk_is_found_under_each_of_the_hits_documents(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """Two product sheets sharing a paragraph: stored once, under the first sheet's id, it was
+    served as the first sheet's alone, and a true claim about the second (its own sheet scoped
+    out as another product's) halted (a review). It is found under each hit document's id;
+    a document holding it that no hit is of is not named."""
+    para = ("The jar is made of BPA-free Tritan and holds 2 litres. Its noise level is 78 "
+            "decibels at full speed, and the blades are hardened stainless steel.")
+    docs = [Document(f"k-{n}.md", f"The K-{n} blender has a {watts} W motor and a 5-year "
+                     f"warranty.\n\n{para}", f"k-{n}.md") for n, watts in ((400, 1000), (500, 1400))]
+    docs.append(Document("other.md", f"Spare parts.\n\n{para}", "other.md"))
+    add_documents(tmp_path, "acme", "kb", docs, minilm, index_flat_max=10, chunk_chars=160)
+    query = "The K-500 has a noise level of 78 decibels."
+    hits = Collection.open(tmp_path, "acme", "kb").search(minilm.embed([query]), k=2,
+                                                          texts=[query])[0]
+    shared = [(e.id, e.source) for e in hits if e.text == para]
+    assert shared == [("k-400.md#1", "k-400.md"), ("k-500.md#1", "k-500.md")]
+
+
 def test_an_unchanged_document_is_not_embedded_or_published_again(
         tmp_path: Path, minilm: SentenceEmbedder) -> None:
     embedder = _Counting(minilm)

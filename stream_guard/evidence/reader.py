@@ -71,6 +71,14 @@ class Collection:
         # (its tokenizer, its phrase matching) up to the most a searched name may have. Cached:
         # counting a name costs a lookup of its words' posting lists, once per version.
         self._docs_with_name: dict[str, int] = {}
+        # The other documents holding each stored chunk (its row names one): read once.
+        self._holders: dict[int, list[tuple[str, str]]] = {}
+        if self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'shared_chunks'").fetchone():
+            for row, chunk_id, source in self._db.execute(
+                    "SELECT c.row, s.chunk_id, s.source FROM shared_chunks s "
+                    "JOIN chunks c ON c.content_hash = s.content_hash ORDER BY s.chunk_id"):
+                self._holders.setdefault(row, []).append((chunk_id, source))
         if not self.keyword_search:
             log.warning("collection built before keyword search: searched by embeddings "
                         "alone until it is rebuilt (stream-guard index add)",
@@ -122,7 +130,26 @@ class Collection:
             kept = found[:k] + [(row, e) for row, e in found[k:] if e.document in documents]
             seen = {row for row, _ in kept}
             kept += [(row, evidence(row, 0.0)) for row in by_name if row not in seen]
-            out.append([e for _, e in kept])
+            out.append(self._with_holders(kept))
+        return out
+
+    def _with_holders(self, kept: list[tuple[int, Evidence]]) -> list[Evidence]:
+        """``kept`` with each chunk another document holds too also under that document's id,
+        where that document is among the hits. A chunk is stored under one document's id: two
+        product sheets sharing a paragraph served it as the first sheet's alone, and a true
+        claim about the second, its own sheet scoped out as another product's, halted (a
+        review); its evidence named the other sheet. Only the hits' documents: a footer a
+        thousand documents share is not a thousand passages."""
+        if not self._holders:
+            return [e for _, e in kept]
+        documents = {e.document for _, e in kept}
+        out: list[Evidence] = []
+        for row, e in kept:
+            out.append(e)
+            for chunk_id, source in self._holders.get(row, ()):
+                other = Evidence(id=chunk_id, text=e.text, score=e.score, source=source)
+                if other.document in documents and other.document != e.document:
+                    out.append(other)
         return out
 
     def _keyword_rows(self, text: str, k: int) -> list[int]:
