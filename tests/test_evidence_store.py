@@ -170,7 +170,8 @@ def test_a_shared_chunk_is_found_under_each_of_the_hits_documents(
     para = ("The jar is made of BPA-free Tritan and holds 2 litres. Its noise level is 78 "
             "decibels at full speed, and the blades are hardened stainless steel.")
     docs = [Document(f"k-{n}.md", f"The K-{n} blender has a {watts} W motor and a 5-year "
-                     f"warranty.\n\n{para}", f"k-{n}.md") for n, watts in ((400, 1000), (500, 1400))]
+                     f"warranty.\n\n{para}", f"k-{n}.md")
+            for n, watts in ((400, 1000), (500, 1400))]
     docs.append(Document("other.md", f"Spare parts.\n\n{para}", "other.md"))
     add_documents(tmp_path, "acme", "kb", docs, minilm, index_flat_max=10, chunk_chars=160)
     query = "The K-500 has a noise level of 78 decibels."
