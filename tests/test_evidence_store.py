@@ -359,9 +359,11 @@ def test_a_version_directory_left_by_a_killed_writer_is_replaced(
     cdir = collection_dir(tmp_path, "acme", "kb")
     shutil.copytree(cdir / "v000001", cdir / "v000002")
     (cdir / "v000002" / "stale").write_text("from the killed writer")
+    (cdir / ".VERSION-k1ll3d").write_text('{"version": 2')  # killed mid-write: left for good
     result = _add(tmp_path, FACTS[1:], minilm)
     assert (result.version, result.total_chunks) == (2, 3)
     assert not (cdir / "v000002" / "stale").exists()
+    assert not (cdir / ".VERSION-k1ll3d").exists()
     assert Collection.open(tmp_path, "acme", "kb").count == 3
 
 

@@ -694,9 +694,12 @@ def _fsync(path: Path) -> None:
 
 def _prune(cdir: Path, keep: set[str]) -> None:
     """Delete superseded versions, keeping the previous one for readers still switching over,
-    and builds a crashed writer left behind (the caller holds the lock, so none is running)."""
+    and the builds and half-written VERSION files a crashed writer left behind (the caller
+    holds the lock, so none is running)."""
     for child in cdir.iterdir():
         stale = child.name.startswith(".build-") or (child.name.startswith("v")
                                                      and child.name not in keep)
         if child.is_dir() and stale:
             shutil.rmtree(child, ignore_errors=True)
+        elif child.name.startswith(f".{VERSION_FILE}-") and child.is_file():
+            child.unlink(missing_ok=True)  # _write_atomic's temporary file
