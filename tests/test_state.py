@@ -564,14 +564,20 @@ async def test_a_release_the_store_missed_is_made_at_the_first_round_it_answers(
     next admission's included), but not once the lease would have lapsed anyway."""
     memory = MemoryStateStore()
     outage = _Outage(memory)
-    leases = SlotLeases(outage, ttl_s=30)  # type: ignore[arg-type]
+    failed: list[str] = []
+    leases = SlotLeases(outage, ttl_s=30, failed=failed.append)  # type: ignore[arg-type]
     assert await leases.acquire("node:n", "c1", 1)
     outage.down = True
     await leases.release("node:n", "c1")  # the store did not hear it
+    assert failed == ["release_slot"]  # counted (stream_guard_state_failures_total)
     assert not await memory.acquire_slot("node:n", "other", 1, 30)  # still held there
     outage.down = False
     assert await leases.acquire("node:n", "c2", 1)  # the round before it let c1's go
     assert leases._synced and not leases._unreleased
+    outage.down = True
+    await leases.renew()
+    assert failed == ["release_slot", "renew_slots"]
+    outage.down = False
 
     await leases.release("node:n", "c2")
     lapsed = SlotLeases(outage, ttl_s=0.05)  # type: ignore[arg-type]

@@ -92,7 +92,8 @@ class Server:
         # names its alike, and gives back what its predecessor held (ConnectionGate).
         self._worker = worker
         self._holders = f"{self.node}/" + (f"w{worker}/" if worker is not None else "")
-        self.leases = SlotLeases(self.store, settings.lease_ttl_s)
+        self.leases = SlotLeases(self.store, settings.lease_ttl_s,
+                                 failed=lambda op: self.metrics.state_failures.labels(op).inc())
         self.gate = ConnectionGate(settings, self.store, self.leases, self.metrics, self.node)
         # Heads in progress: a socket's head is judged (rate, caps) only once whole, so these
         # bound what trickled heads hold: 4 times an address's connections, and 4 times the

@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Callable
 
 from stream_guard.state.base import Lease, SlotsRecovering, StateStore, StateUnavailable
 
@@ -47,9 +48,11 @@ class SlotLeases:
     late release cannot take another connection's slot.
     """
 
-    def __init__(self, store: StateStore, ttl_s: float) -> None:
+    def __init__(self, store: StateStore, ttl_s: float,
+                 failed: Callable[[str], None] | None = None) -> None:
         self._store = store
         self._ttl_s = ttl_s
+        self._failed = failed  # told of each store operation that failed (the server counts)
         self._limits: dict[Lease, int] = {}
         self._stopped = False
         self._wake = asyncio.Event()  # run() plans its wait again: stopped, or out of sync
@@ -91,6 +94,7 @@ class SlotLeases:
         try:
             await self._store.release_slot(scope, holder)
         except StateUnavailable:
+            self._count_failure("release_slot")
             self._release_later((scope, holder))
 
     def _release_later(self, lease: Lease) -> None:
@@ -108,8 +112,13 @@ class SlotLeases:
                 try:
                     await self._store.release_slot(*lease)
                 except StateUnavailable:
+                    self._count_failure("release_slot")
                     return  # kept for the next round
             del self._unreleased[lease]
+
+    def _count_failure(self, operation: str) -> None:
+        if self._failed is not None:
+            self._failed(operation)
 
     async def _sync(self) -> None:
         """Renew before admitting, once for all the admissions that come together, and at most
@@ -126,6 +135,7 @@ class SlotLeases:
         try:  # with no leases too: the store may learn of a wipe from the round (Redis epoch)
             lost = await self._store.renew_slots(leases, self._ttl_s)
         except StateUnavailable as exc:
+            self._count_failure("renew_slots")
             self._synced = False
             self._wake.set()
             if leases:
