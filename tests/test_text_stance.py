@@ -347,6 +347,23 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Sure thing!", False),
     ("No problem!", False),
     ("Okay!", False),
+    # an offer of more of the answer, however it is put (a review's realistic answers halted
+    # on 5 of 7 such closers) ...
+    ("Let me know if you need anything else!", True),
+    ("Let me know if you'd like more detail!", True),
+    ("Feel free to ask if you'd like more detail.", True),
+    ("Happy to give you a deeper breakdown if you'd like.", True),
+    ("Would you like a deeper breakdown?", True),
+    ("Would you like me to go into more detail?", True),
+    ("Let me know if anything is unclear!", True),
+    ("Here's an example:", True),
+    # ... but not an offer of something a business grants, nor a claim beside it
+    ("Let me know if you'd like a refund.", False),
+    ("Would you like a free upgrade?", False),
+    ("I'd be happy to give you a discount.", False),
+    ("Happy to help: returns are free.", False),
+    ("Let me know if you'd like the premium plan.", False),
+    ("Here's an example: the X2 costs $500.", False),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

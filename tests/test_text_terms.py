@@ -294,9 +294,14 @@ def test_a_number_the_evidence_states_is_no_conflict() -> None:
     # ... while a number the evidence gives with a noun may be the window's measure
     ("Serves 200 guests; the hall is 180 metres long.", "The hall is 200 metres long.", False),
     ("The hall seats 200; it is 180 metres long.", "The hall is 200 metres long.", False),
-    # the same figure in another unit of the window's measure is unit_swapped's to judge
-    # (beside the same words): here the number is stated, as it was before
-    ("The box weighs 500 g; the crate 2 kg.", "The crate weighs 500 kg.", False),
+    # the same figure in another unit of the window's measure states nothing of the window's
+    # unit: the crate is 2 kg, and a leaflet's "3 months" says nothing of "3 days" (a review)
+    ("The box weighs 500 g; the crate 2 kg.", "The crate weighs 500 kg.", True),
+    ("See a doctor if it lasts more than 10 days. Not in the last 3 months of pregnancy.",
+     "See a doctor if it lasts more than 3 days.", True),
+    ("See a doctor if it lasts more than 10 days. Not in the last 3 months of pregnancy.",
+     "Not in the last three months.", False),
+    ("The trip takes 3 hours and costs 3 euros.", "It takes 3 hrs.", False),
     ("The box weighs 500 g; the crate 2 kg.", "The crate weighs 700 kg.", True),
     # CJK: a figure glued to letters ("为280元") is a quantity, its unit the letter after it
     ("洗牙价格为280元，儿童涂氟每次120元。", "洗牙价格是380元", True),
@@ -1091,6 +1096,26 @@ def test_a_figure_worked_out_of_the_windows_own_is_not_new(
      "About 35% of your gross went to deductions: $853.98 out of $2,817.28.", "", "35%", False),
     ("Usage was 969 kWh, down from 1,104 kWh.",
      "Usage was 969 kWh, down 125 kWh from last period's 1,104 kWh.", "", "125", False),
+    # a review's realistic answers: a total in brackets after its count, a fall in percent
+    # from the higher price, a saving "you" make, a difference of operands named otherwise
+    # ("min" for the evidence's "minutes") ...
+    ("Ibuprofen 200 mg tablets. Do not take more than 6 tablets in 24 hours.",
+     "Take one or two 200 mg tablets, but no more than six tablets (1,200 mg) in 24 hours.",
+     "", "1200", True),
+    ("The plan costs $12 a month billed annually, or $15 billed monthly.",
+     "Annual billing is 20% cheaper ($12 vs. $15).", "", "20%", True),
+    ("The plan costs $12 a month billed annually, or $15 billed monthly.",
+     "Annual billing saves you $3 a month ($12 vs. $15).", "", "3", True),
+    ("The X2 runs 60 minutes in Eco mode. The X1 runs 40 minutes in Eco mode.",
+     "The X2 (60 min) runs 20 minutes longer than the X1 (40 min).", "", "20", True),
+    # ... and wrong arithmetic, or an operand in brackets after a name's digits, stays
+    ("Ibuprofen 200 mg tablets. Do not take more than 6 tablets in 24 hours.",
+     "Take one or two 200 mg tablets, but no more than six tablets (1,400 mg) in 24 hours.",
+     "", "1400", False),
+    ("The plan costs $12 a month billed annually, or $15 billed monthly.",
+     "Annual billing is 30% cheaper ($12 vs. $15).", "", "30%", False),
+    ("The X2 runs 60 minutes in Eco mode. The X1 runs 40 minutes in Eco mode.",
+     "The X2 (70 min) runs 30 minutes longer than the X1 (40 min).", "", "70", False),
 ])
 def test_a_figure_worked_out_of_figures_around_it_is_not_new(
         evidence: str, window: str, previous: str, figure: str, worked_out: bool) -> None:

@@ -598,7 +598,7 @@ _RESULT_BEFORE = re.compile(r"=|\b(?:totals?|comes? to|works? out|adds? up|that'
                             r"each|apiece|average)\b")
 # ... or a difference or a quotient: right before it ("down 135 kWh", "a decrease of $76.37",
 # "cheaper by $360"), or after it and its unit ("22 miles more", "37,000 each on average").
-_BY = r"up|down|by|saves?|saving"
+_BY = r"up|down|by|(?:saves?|saving)(?: you| them| us| me)?"  # "saves you $3"
 _CHANGE = (r"difference|decrease|increase|drop|rise|gain|loss|savings?|reduction|change|jump|dip"
            r"|fall|swing|gap")
 _RESULT_JUST_BEFORE = re.compile(
@@ -613,6 +613,9 @@ _TOTAL_HINT = re.compile(_TOTAL)  # where _RESULT_AFTER can match at all: a lite
 # Where either can match at all: a scan of words, not of every figure's surroundings.
 _RESULT_HINT = re.compile(_AS_RESULT + rf"|\b(?:{_BY}|{_CHANGE})\b")
 _CUE_CHARS = 60
+# A figure in brackets right after another and its unit restates it worked out: "six tablets
+# (1,200 mg)". Not after a name's digits ("The X2 (70 min)" gives an operand, not a result).
+_IN_BRACKETS = re.compile(r"(?<![\w.,])\d[\d,.]*\s+[^\W\d]+(?:\s+[^\W\d]+)?\s*\(\s*\W?$")
 # A quotient only where the text divides: of a few small figures, some quotient lands near
 # almost any number ("a 4 × 4 ft unit for $40 ... a 5 × 10 ft unit": 40 / 4).
 _DIVIDING = re.compile(r"[÷/]|\b(?:divided|split|shared|each|apiece|average|averages|averaging"
@@ -735,7 +738,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
             own = Decimal(5).scaleb(-places - 1 if places or zeros < 1 else zeros - 1)
         cued = (_RESULT_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
                 or _RESULT_JUST_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
-                or _RESULT_AFTER.match(cased, end, end + 25))
+                or _RESULT_AFTER.match(cased, end, end + 25)
+                or _IN_BRACKETS.search(cased, max(0, start - _CUE_CHARS), match.start(1)))
         # Of the rows (derived): to its own last digit, whatever the hedge ("about 37,000 each"
         # for 37,047.5; "roughly 271 million" is no average of prices in the band of its hedge)
         if derived is not None and kind in (None, "percent"):
@@ -757,8 +761,9 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                 _, b, kind_b, unit_b = operands[j]
                 if k in (i, j):
                     continue
-                if (kind is None and unit != ANY_UNIT and unit not in (unit_a, unit_b)
-                        and None is kind_a is kind_b):
+                if (kind is None and unit != ANY_UNIT and None is kind_a is kind_b
+                        and unit_a not in (names := _UNIT_NAMES.get(unit, (unit,)))
+                        and unit_b not in names):
                     continue  # an amount of another unit than both: no arithmetic
                 if kind == "percent" and not cued and not (
                         None is kind_a is kind_b and j < len(figures)):
@@ -827,8 +832,11 @@ def _drop_conversions(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     written. The number goes, its unit stays as a word."""
     if not has_digit(text) or not any(unit in _CONVERTS for unit in evidence):
         return text
+    # a unit under another of its names is no conversion: "60 min" is the evidence's "60
+    # minutes", an operand of "20 minutes longer" to keep (a review)
     found = [(number, unit) for number, unit in _numbers(_quantity_text(text))
-             if unit in _CONVERTS and number not in evidence.get(unit, frozenset())]
+             if unit in _CONVERTS and not any(number in evidence.get(name, frozenset())
+                                              for name in _UNIT_NAMES.get(unit, (unit,)))]
     measures = {_CONVERTS[unit][0] for _, unit in found}
     given = [(unit, value) for unit, numbers in evidence.items()
              if unit in _CONVERTS and _CONVERTS[unit][0] in measures
@@ -837,7 +845,8 @@ def _drop_conversions(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     converted = {number for number, unit in found
                  if (value := _decimal(number)) is not None
                  and any(_converts(value, unit, amount, other, slack)
-                         for other, amount in given if other != unit)}
+                         for other, amount in given
+                         if other not in _UNIT_NAMES.get(unit, (unit,)))}
     if not converted:
         return text
     return _rewrite(text, _CONVERTED_FIGURE,
@@ -908,7 +917,9 @@ def _combinations(a: Decimal, kind_a: str | None, b: Decimal, kind_b: str | None
                       amount * (100 + share) / 100])
     if kind == "percent" and None is kind_a is kind_b:  # a share, then a change, in percent
         low, high = min(a, b), max(a, b)
-        return [low * 100 / high, (high - low) * 100 / low] if low > 0 else []
+        # a share, a rise from the lower, a fall from the higher ("20% cheaper ($12 vs. $15)")
+        return ([low * 100 / high, (high - low) * 100 / low, (high - low) * 100 / high]
+                if low > 0 else [])
     if kind is not None:  # no date or time is worked out of two amounts
         return []
     found = [a + b, abs(a - b)]
@@ -1151,17 +1162,19 @@ def _stated(number: str, unit: str, evidence: Mapping[str, frozenset[str]],
             stated: frozenset[str]) -> bool:
     """Whether the evidence states ``number`` in a way that may be the window's ``unit``: at
     all, unless the window's unit is a measure and the evidence gives the number only as
-    amounts of other measures. A recipe's "200 g of cheese" says nothing of an oven at
-    "200 °C" where it says "180 °C" (it passed), while "170 infections" may well be the
-    window's "170 infected" (nouns are no measures)."""
+    amounts of measures (another unit of its own measure included). A recipe's "200 g of
+    cheese" says nothing of an oven at "200 °C" where it says "180 °C" (it passed), while "170
+    infections" may well be the window's "170 infected" (nouns are no measures)."""
     if number not in stated:
         return False
     measure = _CONVERTS.get(unit)
     if measure is None:
         return True
+    # Of the same measure in another unit is no statement of it either: a leaflet's "last 3
+    # months of pregnancy" let "more than 3 days" pass for its "10 days" (a review); the
+    # unit's other names were read before this (quantity_conflict's readings).
     units = [u for u, numbers in evidence.items() if u != ANY_UNIT and number in numbers]
-    return not units or any((m := _CONVERTS.get(u)) is None or m[0] == measure[0]
-                            for u in units)
+    return not units or any(_CONVERTS.get(u) is None for u in units)
 
 
 def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],

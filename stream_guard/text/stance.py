@@ -89,8 +89,8 @@ _SCAFFOLD = re.compile("|".join([
     + _DOCUMENT + r")?",
     r"\bhere(?:'s| is| are) (?:a |an |the |some |my )?(?:few |quick |brief |short )?"
     r"(?:key |main )?(?:points?|highlights?|summary|overview|breakdown|rundown|recap|details|"
-    r"takeaways|answer|facts|steps(?: to follow)?|differences|examples|results|comparison|"
-    r"tips|options)\b",
+    r"takeaways|answer|facts|steps(?: to follow)?|differences|examples?|results|comparison|"
+    r"tips|options|(?:code )?(?:snippets?|samples?))\b",  # "Here's an example:" before code
     r"\bhere(?:'s| is) (?:what you need to know|how it works)\b",
     r"^\W*(?:a few |some |the )?(?:key |main )?(?:points|highlights|takeaways|details|facts|"
     r"summary|overview)\W*:\W*$",
@@ -111,12 +111,18 @@ _SCAFFOLD = re.compile("|".join([
 # with no figure in them (_closing_talk); a review's support answers halted on 9 of 15 such
 # closers (the last window: a run the output ends in) and on empathy openers at offset 0.
 _OFFER = re.compile(
-    r"^\W*(?:(?:so|ok(?:ay)?|now),? )?(would you like(?: me| us)? to|do you want(?: me| us)? to|"
-    r"want me to|shall (?:I|we)|should (?:I|we)|(?:can|could|may) (?:I|we)|would it help if "
-    r"(?:I|we)|do you have your|(?:can|could) you (?:share|send|provide|confirm|tell me|give me)"
+    r"^\W*(?:(?:so|ok(?:ay)?|now),? )?(would you like(?: me| us)? to|would you like|"
+    r"do you want(?: me| us)? to|want me to|shall (?:I|we)|should (?:I|we)|"
+    r"(?:can|could|may) (?:I|we)|would it help if (?:I|we)|do you have your|"
+    r"(?:can|could) you (?:share|send|provide|confirm|tell me|give me)"
     r")\b[^.!?\n]*\?[\s\"')\]]*$", re.IGNORECASE)
 _CLOSING = re.compile("|".join([
     r"^\W*(?:please )?(?:feel free|don't hesitate|do not hesitate) to\b",
+    # "Let me know if you need anything else!", "Happy to give you a deeper breakdown if
+    # you'd like." (a review's realistic answers halted on 5 of 7 such closers)
+    r"^\W*(?:just |please |and )?let (?:me|us) know\b",
+    r"^\W*(?:(?:I|we)(?:'d| would) be |(?:I|we)(?:'m|'re| am| are) )?(?:always )?"
+    r"(?:happy|glad) to\b",
     r"^\W*if you (?:have|need|got) (?:any )?(?:more|other|further|additional|follow-up)? ?"
     r"(?:questions?|help|assistance|problems?|issues?|concerns?)\b",
     r"^\W*(?:do you )?need anything else\b(?=[^.!\n]*\?)",  # "Need anything else?"
@@ -126,6 +132,12 @@ _CLOSING = re.compile("|".join([
     r"^\W*(?:I|we) (?:completely |totally |fully |really |can )?(?:understand|know|see|hear|"
     r"imagine|appreciate)\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
+# An offer of more of the answer itself, which states nothing: "if you'd like more detail",
+# "a deeper breakdown", "go into any step", "if anything is unclear".
+_MORE_DETAIL = frozenset("""like want prefer needed wanted more detail details detailed deeper
+fuller closer breakdown explanation explain elaborate expand clarify unclear example examples
+walkthrough walk through go into give provide any each step steps part parts point points
+further""".split())  # noqa: SIM905
 # Besides its formula, a closing holds words of politeness, of these and the filler alone: no
 # negation, and nothing a policy says ("Sorry, this is not free.", "We apologize: this is
 # always free.", "I'm sorry, we don't have a support team." state what the evidence must
@@ -137,7 +149,7 @@ inconvenient sorry apologize apologise apologies understand understanding
 frustrating frustration frustrated confusing confused annoying concern concerns worry worried
 disappointing upsetting situation must be how why that this would could can see feel s m re ll
 d completely totally fully really so very truly any hear glad care best regards is are
-am""".split())  # noqa: SIM905 - no day, week or weekend (when support is open is a claim), no
+am""".split()) | _MORE_DETAIL  # noqa: SIM905 - no day, week or weekend (when support is open is a claim), no
 # cause (who caused a delay is a claim): a review's probe hid such claims in closings
 # What an offer may offer or ask, besides filler and politeness: service itself ("start a
 # return", "check the status of your order", "connect you with an agent"). An offer of
@@ -148,7 +160,7 @@ _OFFER_WORDS = frozenset("""start check look up find help explain walk through s
 over open escalate connect transfer process track confirm it this that these those them more
 details detail information info status order orders return returns request ticket case
 account number handy steps options someone agent specialist human email link copy summary
-now right away for you your me us the a an of with on in to""".split())  # noqa: SIM905
+now right away for you your me us the a an of with on in to""".split()) | _MORE_DETAIL  # noqa: SIM905
 _CLOSING_TRIGGERS = frozenset("""would want shall should can could may do feel don hesitate if
 sorry apologize apologise apologies understand know see hear imagine appreciate need""".split())  # noqa: SIM905
 # A chat's pleasantries: thanks and "you're welcome", greetings and farewells, "glad I could
