@@ -410,6 +410,29 @@ async def test_sighup_reloads_every_workers_evidence_and_stops_nothing(
             sup.wait()
 
 
+async def test_sighup_while_workers_start_ends_none(tmp_path: Path, redis: RedisServer) -> None:
+    """A reload passed on while a worker was still starting Python (before it ignores SIGHUP)
+    ended it with the signal's default action: both workers died and were restarted, counted
+    toward the restart backoff (a review). Workers are now born ignoring it."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    sink = await asyncio.to_thread(log.open, "wb")
+    with sink:
+        sup = _spawn(port, redis, "--workers", "2", stderr=sink)
+    try:
+        await eventually(lambda: "supervisor started" in log.read_text(), timeout=30)
+        for _ in range(5):
+            sup.send_signal(signal.SIGHUP)
+            await asyncio.sleep(0.1)
+        await _both_workers(sup, port)
+        assert sup.poll() is None
+        assert "worker died" not in log.read_text()
+    finally:
+        if sup.poll() is None:
+            sup.send_signal(signal.SIGTERM)
+            sup.wait(30)
+
+
 async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
         tmp_path: Path, redis: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers bind with SO_REUSEPORT, so a second ``serve --workers`` on a port already served

@@ -145,7 +145,14 @@ class Supervisor:
         proc = self._ctx.Process(target=_worker_main,
                                  args=(self.settings, index, self.node, os.getpid()),
                                  name=f"stream-guard-worker-{index}", daemon=False)
-        proc.start()
+        # Born ignoring SIGHUP (an ignored signal stays so across exec): a reload passed on
+        # while the child was still starting Python, before _worker_main ignores it, ended
+        # the worker (a review). The server's own handler replaces it once it runs.
+        reload = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        try:
+            proc.start()
+        finally:
+            signal.signal(signal.SIGHUP, reload)
         self._procs[index] = proc
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
