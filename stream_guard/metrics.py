@@ -112,8 +112,10 @@ class Metrics:
             "stream_guard_state_failures_total",
             "Shared-state operations that failed (Redis unreachable), by operation.",
             ["operation"], registry=r)
+        # A replica's workers: ready when one that listens is (a worker still loading its
+        # scorer does not listen, and read 0 for the whole replica: a review).
         self.ready = Gauge("stream_guard_ready", "1 when /readyz answers 200.", registry=r,
-                           multiprocess_mode="livemin")
+                           multiprocess_mode="livemax")
         self.penalties = Counter(
             "stream_guard_abuse_penalties_total",
             "Addresses held back after a connection was closed for abuse, by reason.",

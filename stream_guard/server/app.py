@@ -126,6 +126,10 @@ class Server:
                             "from one (pip install -e .); /demo/ answers 404")
         if self.engine is None:
             self._engine_task = asyncio.create_task(self._load_engine())
+            # The gauges from the start, while the scorer loads: a restarted worker's state_up
+            # read 0 until its scorer was ready, and the replica's with it (a review: a false
+            # "Redis down" at every worker restart).
+            await self.readiness()
             if self.reuse_port:
                 # Workers share the port, and the kernel hands each new connection to any of
                 # them that listens: one still loading its scorer could only refuse it (1013),
