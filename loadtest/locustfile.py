@@ -3,6 +3,10 @@
     locust -f loadtest/locustfile.py --headless -u 20 -r 5 -t 20s \\
         --host ws://127.0.0.1:8765 --api-key KEY --csv /tmp/sg
 
+All users connect from one address: start the server with
+``STREAM_GUARD_MAX_CONNECTIONS_PER_IP`` at least the user count (its default, 16, refuses the
+rest of 20 users ``closed:1013``).
+
 Each user holds one connection and streams one response at a time at ``--token-rate`` tokens/s,
 a ``ping`` every ``--ping-every`` deltas. Reported as locust requests (type ``WS``):
 

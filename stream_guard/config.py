@@ -262,7 +262,8 @@ class Settings:
         "past it even the deadline fallback no longer keeps up. 0 disables the check.", minimum=0,
         maximum=60000))
     intra_op_threads: int = field(default=0, metadata=_meta(
-        "Model runtime threads (0 = the runtime's choice).", minimum=0, maximum=1024))
+        "Model runtime threads (0 = the runtime's choice, within the CPUs this process may "
+        "use: its affinity and its cgroup's CPU quota).", minimum=0, maximum=1024))
 
     # --- evidence -------------------------------------------------------------------------
     data_dir: Path = field(default_factory=_default_data_dir, metadata=_meta(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import onnxruntime as ort
@@ -9,6 +10,7 @@ import pytest
 
 from stream_guard.models.devices import (
     DeviceUnavailableError,
+    cpu_budget,
     ort_providers,
     resolve_backend,
     resolve_device,
@@ -53,3 +55,22 @@ def test_cuda_provider_order_when_requested(tmp_path: Path) -> None:
         trt = providers[0]
         assert isinstance(trt, tuple)
         assert trt[1]["trt_profile_max_shapes"] == "input_ids:32x256,attention_mask:32x256"
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"cpu.max": "150000 100000\n"}, 2),  # cgroup v2: 1.5 CPUs, rounded up
+    ({"cpu.max": "50000 100000\n"}, 1),
+    ({"cpu.max": "max 100000\n"}, None),  # no quota: the affinity
+    ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),  # v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({}, None),
+])
+def test_the_cpu_budget_is_the_affinity_within_the_cgroups_quota(
+        tmp_path: Path, files: dict[str, str], expected: int | None) -> None:
+    """A container limited to a CPU on a many-core host: runtimes count the host's cores and
+    ran that many threads on one CPU's quota (a review of the deploy files)."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    affinity = len(os.sched_getaffinity(0))
+    assert cpu_budget(tmp_path) == min(expected or affinity, affinity)

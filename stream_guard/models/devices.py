@@ -8,6 +8,8 @@ of failing at the first batch. An explicit ``cuda`` that cannot be honoured fail
 from __future__ import annotations
 
 import importlib.util
+import math
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,3 +96,35 @@ def _torch_has_cuda() -> bool:
     import torch  # lazy: only the torch backend pays for importing it
 
     return bool(torch.cuda.is_available())
+
+
+def cpu_budget(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The CPUs this process may use: its affinity, and its cgroup's CPU quota (a container's
+    ``cpus: 1.0``, a pod's CPU limit) rounded up. Runtimes count the host's cores instead, so
+    a model in a 1-CPU container on a 32-core host ran 32 spinning threads on one CPU's quota,
+    throttled (a review of the deploy files)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    for quota_file, period_file in (("cpu.max", None),  # cgroup v2: "QUOTA PERIOD" or "max ..."
+                                    ("cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us")):  # v1
+        try:
+            fields = (cgroup / quota_file).read_text().split()
+            if period_file is not None:
+                fields.append((cgroup / period_file).read_text().strip())
+            quota, period = int(fields[0]), int(fields[1])
+        except (OSError, ValueError, IndexError):  # no such file, "max", or unreadable
+            continue
+        if quota > 0 and period > 0:
+            return max(1, min(cpus, math.ceil(quota / period)))
+    return max(1, cpus)
+
+
+def runtime_threads(requested: int) -> int:
+    """Intra-op threads to ask a runtime for: ``requested``; for 0 (the runtime's choice) the
+    CPU budget where it is below the host's cores, else 0 (the runtime's own choice)."""
+    if requested:
+        return requested
+    budget = cpu_budget()
+    return budget if budget < (os.cpu_count() or budget) else 0

@@ -14,7 +14,7 @@ import onnx
 import onnxruntime as ort
 
 from stream_guard.models.arrays import FloatArray
-from stream_guard.models.devices import Device, ort_providers
+from stream_guard.models.devices import Device, ort_providers, runtime_threads
 from stream_guard.models.hf import ModelFormatError
 from stream_guard.models.onnx_cache import cached_fp16
 from stream_guard.models.tokenization import TokenBatch
@@ -66,8 +66,9 @@ class OnnxRunner:
         self.device = device
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if intra_op_threads:
-            options.intra_op_num_threads = intra_op_threads
+        threads = runtime_threads(intra_op_threads)
+        if threads:
+            options.intra_op_num_threads = threads
         if not spin:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model_path = cached_fp16(path, cache_dir) if device == "cuda" else path

@@ -15,7 +15,7 @@ import onnx
 from safetensors import SafetensorError
 
 from stream_guard.models.arrays import FloatArray
-from stream_guard.models.devices import Device
+from stream_guard.models.devices import Device, runtime_threads
 from stream_guard.models.hf import ModelDir, ModelFormatError
 from stream_guard.models.onnx_bert import OPSET, Head
 from stream_guard.models.tokenization import TokenBatch
@@ -51,8 +51,9 @@ class TorchRunner:
                  intra_op_threads: int = 0) -> None:
         import torch
 
-        if intra_op_threads:
-            torch.set_num_threads(intra_op_threads)
+        threads = runtime_threads(intra_op_threads)
+        if threads:
+            torch.set_num_threads(threads)
         self.device = device
         self._torch = torch
         dtype = torch.float16 if device == "cuda" else torch.float32
