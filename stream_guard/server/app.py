@@ -100,7 +100,7 @@ class Server:
         # server's (at least 1,024) in all; each head is at most 64 KiB (http_head).
         self.heads = HeadsInProgress(
             4 * settings.max_connections_per_ip, max(_MIN_HEADS, 4 * settings.max_connections),
-            on_refused=self.metrics.rejections.labels("heads_in_progress").inc)
+            on_refused=lambda: self.metrics.rejections.labels("heads_in_progress").inc())
         self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue,
                               settings.overload_wait_ms / 1000.0)
 
