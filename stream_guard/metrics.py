@@ -112,18 +112,36 @@ class Metrics:
             "stream_guard_state_failures_total",
             "Shared-state operations that failed (Redis unreachable), by operation.",
             ["operation"], registry=r)
-        # A replica's workers: ready when one that listens is (a worker still loading its
-        # scorer does not listen, and read 0 for the whole replica: a review).
-        self.ready = Gauge("stream_guard_ready", "1 when /readyz answers 200.", registry=r,
-                           multiprocess_mode="livemax")
+        self._readiness: dict[str, Gauge] = {}  # see ready and state_up
         self.penalties = Counter(
             "stream_guard_abuse_penalties_total",
             "Addresses held back after a connection was closed for abuse, by reason.",
             ["reason"], registry=r)
-        # Apart from readiness: in open fail mode a replica stays ready without its store.
-        self.state_up = Gauge("stream_guard_state_store_up",
-                              "1 when the shared state store answered the last readiness check.",
-                              registry=r, multiprocess_mode="livemin")
+
+
+    @property
+    def ready(self) -> Gauge:
+        """``stream_guard_ready``; see :meth:`_readiness_gauge`."""
+        return self._readiness_gauge("stream_guard_ready", "1 when /readyz answers 200.")
+
+    @property
+    def state_up(self) -> Gauge:
+        """``stream_guard_state_store_up`` (apart from readiness: in open fail mode a replica
+        stays ready without its store); see :meth:`_readiness_gauge`."""
+        return self._readiness_gauge(
+            "stream_guard_state_store_up",
+            "1 when the shared state store answered the last readiness check.")
+
+    def _readiness_gauge(self, name: str, documentation: str) -> Gauge:
+        """A gauge of readiness, made at its first use: a worker sets it once it knows (the
+        store once probed, readiness once it listens), so a replica's is the lowest of those
+        its workers have set. Made with the rest, a worker still loading its scorer read 0 for
+        the whole replica, a false "Redis down" at every restart (a review)."""
+        gauge = self._readiness.get(name)
+        if gauge is None:
+            gauge = self._readiness[name] = Gauge(name, documentation, registry=self.registry,
+                                                  multiprocess_mode="livemin")
+        return gauge
 
     def render(self) -> bytes:
         if os.environ.get(MULTIPROC_ENV):

@@ -33,14 +33,17 @@ def test_json_is_one_sentence_per_field_named_by_its_item() -> None:
 def test_a_reading_far_longer_than_its_text_is_the_text_itself() -> None:
     """Each leaf's sentence repeats its key path: 34 KB of JSON nested 50 deep in 100-letter
     keys read as 15 M characters, and its set-up held the set-up lanes for 23 s (a review).
-    Past 16 times its length (real data reads at most about 6) the text is read as written;
-    a CSV whose cells repeat a long first cell likewise."""
+    A leaf's sentence now repeats the last 120 characters of its path; and a reading past 16
+    times its text's length (real data reads at most about 6) is the text as written: here a
+    CSV whose long column names every cell repeats."""
     nested = "{" + ",".join(f'"a{i}":{i % 10}' for i in range(3000)) + "}"
     for depth in range(50):
         nested = '{"' + chr(97 + depth % 26) * 100 + '":' + nested + "}"
-    assert read(nested) == (nested, ())
-    wide = "name," + ",".join(f"c{i}" for i in range(40)) + "\n" + "\n".join(
-        "x" * 600 + "," + ",".join("1" for _ in range(40)) for _ in range(80))
+    prose = read(nested).prose
+    assert prose != nested and len(prose) < 16 * len(nested)
+    assert max(len(sentence) for sentence in _sentences(prose)) < 140
+    wide = ",".join(["name"] + [f"column {i} " + "x" * 200 for i in range(40)]) + "\n" + "\n".join(
+        f"r{r}," + ",".join("1" for _ in range(40)) for r in range(300))
     assert read(wide) == (wide, ())
     assert read(FLIGHTS).prose != FLIGHTS  # as before
 

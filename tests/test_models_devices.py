@@ -74,3 +74,21 @@ def test_the_cpu_budget_is_the_affinity_within_the_cgroups_quota(
         (tmp_path / name).write_text(text)
     affinity = len(os.sched_getaffinity(0))
     assert cpu_budget(tmp_path) == min(expected or affinity, affinity)
+
+
+def test_the_cpu_budget_is_the_smallest_quota_above_the_process(tmp_path: Path) -> None:
+    """A quota on the process's own cgroup, or one above it (a systemd unit's CPUQuota=, a
+    container run with the host's cgroup namespace), not only at the namespace's root."""
+    membership = tmp_path / "membership"
+    membership.write_text("0::/system.slice/sg.service\n")
+    unit = tmp_path / "system.slice" / "sg.service"
+    unit.mkdir(parents=True)
+    (unit / "cpu.max").write_text("max 100000\n")
+    (tmp_path / "system.slice" / "cpu.max").write_text("100000 100000\n")
+    assert cpu_budget(tmp_path, membership) == 1
+    membership.write_text("4:cpu,cpuacct:/docker/abc\n")  # cgroup v1
+    v1 = tmp_path / "cpu,cpuacct" / "docker" / "abc"
+    v1.mkdir(parents=True)
+    (v1 / "cpu.cfs_quota_us").write_text("150000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert cpu_budget(tmp_path, membership) == min(2, len(os.sched_getaffinity(0)))

@@ -369,7 +369,17 @@ def _key_words(key: str) -> str:
 
 
 def _join(owner: str, words: str) -> str:
+    """``words`` after what holds them, of which the last :data:`_OWNER_CHARS` (from a word's
+    start): a path 50 keys deep, or a row's long first cell, repeated in each of its fields'
+    sentences built a reading hundreds of times its text before :func:`read` could refuse it
+    (238 MB for 64 KB of JSON: a review)."""
+    if len(owner) > _OWNER_CHARS:
+        tail = owner[-_OWNER_CHARS:]
+        owner = tail.partition(" ")[2] or tail
     return f"{owner} {words}".strip()
+
+
+_OWNER_CHARS = 120
 
 
 def _scalar(value: Any, field: str) -> str:

@@ -232,7 +232,8 @@ class Server:
         ready = {"scorer": self.engine is not None, "state": admitting or self.fails_open,
                  "evidence": self.engine is not None, "accepting": not self.draining,
                  "load": not self.load.overloaded}
-        self.metrics.ready.set(1 if all(ready.values()) else 0)
+        if self._ws is not None or not self.reuse_port:  # a worker: once it listens
+            self.metrics.ready.set(1 if all(ready.values()) else 0)
         return ready
 
     async def _probe_store(self) -> tuple[bool, bool]:

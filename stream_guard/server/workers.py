@@ -64,6 +64,7 @@ def _worker_main(settings: Settings, index: int, node: str, supervisor: int) -> 
     # The supervisor passes SIGHUP on; one that comes before the server handles it (a worker
     # starting loads its evidence afresh anyway) must not end the worker.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})  # born blocked (_start)
     _stop_when_orphaned(supervisor)
     logging.getLogger("stream_guard").info("worker started",
                                            extra={"worker": index, "pid": os.getpid()})
@@ -145,14 +146,15 @@ class Supervisor:
         proc = self._ctx.Process(target=_worker_main,
                                  args=(self.settings, index, self.node, os.getpid()),
                                  name=f"stream-guard-worker-{index}", daemon=False)
-        # Born ignoring SIGHUP (an ignored signal stays so across exec): a reload passed on
-        # while the child was still starting Python, before _worker_main ignores it, ended
-        # the worker (a review). The server's own handler replaces it once it runs.
-        reload = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        # Born with SIGHUP blocked (the mask stays so across exec): a reload passed on while
+        # the child was still starting Python, before _worker_main ignores it, ended the worker
+        # (a review). Blocked, not ignored: one sent to the supervisor meanwhile waits here,
+        # and is passed on once the start is done.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
         try:
             proc.start()
         finally:
-            signal.signal(signal.SIGHUP, reload)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
         self._procs[index] = proc
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:

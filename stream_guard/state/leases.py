@@ -114,7 +114,8 @@ class SlotLeases:
                 except StateUnavailable:
                     self._count_failure("release_slot")
                     return  # kept for the next round
-            del self._unreleased[lease]
+            # a round run beside this one (an admission's, the keeper's) may have let it go
+            self._unreleased.pop(lease, None)
 
     def _count_failure(self, operation: str) -> None:
         if self._failed is not None:
