@@ -293,15 +293,18 @@ def test_a_slow_store_failure_opens_the_breaker_for_one_timeout() -> None:
 
 
 def test_heads_in_progress_are_bounded_by_address_and_in_all() -> None:
-    refused: list[int] = []
-    heads = HeadsInProgress(per_address=2, total=3, on_refused=lambda: refused.append(1))
-    assert heads.begin("10.0.0.1") and heads.begin("10.0.0.1")
-    assert not heads.begin("10.0.0.1")  # the address's bound
-    assert heads.begin("10.0.0.2")
-    assert not heads.begin("10.0.0.3")  # the total
-    assert len(heads) == 3 and len(refused) == 2
-    heads.end("10.0.0.1")
-    assert heads.begin("10.0.0.1") is True
-    heads.end("10.0.0.2")
-    assert heads.begin("10.0.0.1", proxy=True)  # a trusted proxy: the total alone
+    """Past its address's bound a head is refused; at the total the oldest is closed for it,
+    so tricklers on many addresses cannot shut a new client out."""
+    closed: list[int] = []
+    heads = HeadsInProgress(per_address=2, total=3, on_closed=lambda: closed.append(1))
+    assert heads.begin("a1", "10.0.0.1") == (True, None)
+    assert heads.begin("a2", "10.0.0.1") == (True, None)
+    assert heads.begin("a3", "10.0.0.1") == (False, None)  # the address's bound
+    assert heads.begin("b1", "10.0.0.2") == (True, None)
+    assert heads.begin("c1", "10.0.0.3") == (True, "a1")  # the total: the oldest goes
+    assert len(heads) == 3 and len(closed) == 2
+    heads.end("a1")  # its connection closing later: no longer counted, nothing changes
+    assert heads.begin("a4", "10.0.0.1") == (True, "a2")  # 10.0.0.1 holds one again
+    heads.end("b1")
+    assert heads.begin("p1", "10.0.0.1", proxy=True) == (True, None)  # a proxy: the total
     assert len(heads) == 3

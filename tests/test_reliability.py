@@ -369,3 +369,25 @@ async def test_trickled_request_heads_are_bounded_per_address(tmp_path: Path) ->
             writer.close()
         await asyncio.sleep(0.1)
         assert len(server.heads) == 0  # a head let go with its socket
+
+
+async def test_at_the_total_of_heads_the_oldest_trickler_is_closed(tmp_path: Path) -> None:
+    """Tricklers on many addresses held every head the server takes, and each new client was
+    closed unanswered while they did. At the total the head that has waited longest is closed
+    for the newcomer (a whole head takes milliseconds: the oldest are a trickler's)."""
+    settings = make_settings(tmp_path, max_connections_per_ip=100, handshake_timeout_s=30.0)
+    async with running_server(settings) as server, AsyncExitStack() as stack:
+        server.heads.total = 3
+        trickling = []
+        for _ in range(3):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\n")
+            await writer.drain()
+            trickling.append((reader, writer))
+        await asyncio.sleep(0.1)
+        assert await admitted(stack, server.port) is not None  # a whole head: served
+        oldest, _ = trickling[0]
+        assert await asyncio.wait_for(oldest.read(), 5) == b""  # closed for it
+        assert rejections(server, "heads_in_progress") == 1
+        for _, writer in trickling:
+            writer.close()

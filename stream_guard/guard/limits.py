@@ -8,7 +8,7 @@ are leases in the state store.)
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from stream_guard.guard.bucket import TokenBucket
 
@@ -96,36 +96,49 @@ class HeadsInProgress:
     The handshake rate and the connection caps are judged on a whole head, so a client that
     opens sockets and trickles a head into each is counted by neither until its heads time
     out (``handshake_timeout_s``): a review held 4,556 unfinished heads from one address, the
-    server's memory 337 MB -> 1 GB. A socket past either bound is closed as it opens. A
-    trusted proxy is bound by the total only: its clients share its address.
+    server's memory 337 MB -> 1 GB. A socket past its address's bound is closed as it opens (a
+    trusted proxy is bound by the total only: its clients share its address). At the total,
+    the head that has waited longest is closed for the newcomer instead: a client's whole head
+    takes milliseconds, so the oldest are a trickler's, and tricklers on many addresses cannot
+    shut new clients out (refused at the total, they did for as long as they held it).
     """
 
     def __init__(self, per_address: int, total: int,
-                 on_refused: Callable[[], None] | None = None) -> None:
+                 on_closed: Callable[[], None] | None = None) -> None:
         self.per_address = per_address
         self.total = total
-        self._on_refused = on_refused  # told of each refusal (the server counts them)
+        self._on_closed = on_closed  # told of each socket closed for a bound (the server counts)
+        self._heads: dict[Hashable, str] = {}  # head -> its address, the oldest first
         self._by_address: dict[str, int] = {}
-        self._count = 0
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._heads)
 
-    def begin(self, address: str, *, proxy: bool = False) -> bool:
-        """Count a head begun from ``address`` (a trusted ``proxy``'s: the total bounds it);
-        False, and nothing counted, past a bound."""
-        held = self._by_address.get(address, 0)
-        if self._count >= self.total or (held >= self.per_address and not proxy):
-            if self._on_refused is not None:
-                self._on_refused()
-            return False
-        self._by_address[address] = held + 1
-        self._count += 1
-        return True
+    def begin(self, head: Hashable, address: str, *,
+              proxy: bool = False) -> tuple[bool, Hashable | None]:
+        """Count ``head`` (a connection) begun from ``address``: whether it is taken (not past
+        its address's bound), and the oldest head to close for it where the total is reached
+        (no longer counted)."""
+        if self._by_address.get(address, 0) >= self.per_address and not proxy:
+            self._closed()
+            return False, None
+        oldest = next(iter(self._heads)) if len(self._heads) >= self.total else None
+        if oldest is not None:
+            self.end(oldest)
+            self._closed()
+        self._heads[head] = address
+        self._by_address[address] = self._by_address.get(address, 0) + 1
+        return True, oldest
 
-    def end(self, address: str) -> None:
-        """The head from ``address`` was whole, refused, or its connection is gone."""
-        held = self._by_address.pop(address, 0) - 1
+    def end(self, head: Hashable) -> None:
+        """``head`` was whole, refused, or its connection is gone (once counted, a no-op)."""
+        address = self._heads.pop(head, None)
+        if address is None:
+            return
+        held = self._by_address.pop(address) - 1
         if held > 0:
             self._by_address[address] = held
-        self._count -= 1
+
+    def _closed(self) -> None:
+        if self._on_closed is not None:
+            self._on_closed()

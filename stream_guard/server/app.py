@@ -97,10 +97,11 @@ class Server:
         self.gate = ConnectionGate(settings, self.store, self.leases, self.metrics, self.node)
         # Heads in progress: a socket's head is judged (rate, caps) only once whole, so these
         # bound what trickled heads hold: 4 times an address's connections, and 4 times the
-        # server's (at least 1,024) in all; each head is at most 64 KiB (http_head).
+        # server's (at least 1,024) in all, the oldest closed past it; each head is at most 64
+        # KiB (http_head).
         self.heads = HeadsInProgress(
             4 * settings.max_connections_per_ip, max(_MIN_HEADS, 4 * settings.max_connections),
-            on_refused=lambda: self.metrics.rejections.labels("heads_in_progress").inc())
+            on_closed=lambda: self.metrics.rejections.labels("heads_in_progress").inc())
         self.load = LoadGauge(settings.overload_lag_ms / 1000.0, settings.overload_queue,
                               settings.overload_wait_ms / 1000.0)
 

@@ -137,7 +137,7 @@ class CallbackConnection(ServerConnection):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._address: str | None = None  # the client's, while its head counts in ``heads``
+        self._counted = False  # its head counts in ``heads``
         self._refused = False  # closed as it opened: past a bound of ``heads``
         self._handler: MessageHandler | None = None
         self._on_held: HeldHandler | None = None
@@ -372,21 +372,25 @@ class CallbackConnection(ServerConnection):
         if heads is not None:
             peer = transport.get_extra_info("peername")
             host = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
-            address = client_key(host)
-            if not heads.begin(address, proxy=is_trusted_proxy(host, self.proxies)):
+            taken, oldest = heads.begin(self, client_key(host),
+                                        proxy=is_trusted_proxy(host, self.proxies))
+            if not taken:
                 # before websockets starts its handshake task: there is nothing to answer yet,
                 # and nothing of it to clean up
                 self._refused = True
                 cast(asyncio.Transport, transport).abort()
                 return
-            self._address = address
+            self._counted = True
+            if isinstance(oldest, CallbackConnection):  # closed for this one (HeadsInProgress)
+                oldest._counted = False
+                oldest.transport.abort()
         super().connection_made(transport)
 
     def _head_done(self) -> None:
         """The head is whole, refused, or its connection gone: it counts no more."""
-        if self._address is not None and self.heads is not None:
-            self.heads.end(self._address)
-            self._address = None
+        if self._counted and self.heads is not None:
+            self.heads.end(self)
+            self._counted = False
 
     def data_received(self, data: bytes) -> None:
         self._receive(data)
