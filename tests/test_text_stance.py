@@ -364,6 +364,13 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Happy to help: returns are free.", False),
     ("Let me know if you'd like the premium plan.", False),
     ("Here's an example: the X2 costs $500.", False),
+    # ... and no more of anything but the answer (a second review)
+    ("Would you like more points?", False),
+    ("Let me know if you'd like more points.", False),
+    ("We're happy to provide any parts you need.", False),
+    ("Would you like us to provide the parts?", False),
+    ("Let me know: we can give you any part.", False),
+    ("Let me know if you'd like examples of each step.", True),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

@@ -1116,6 +1116,23 @@ def test_a_figure_worked_out_of_the_windows_own_is_not_new(
      "Annual billing is 30% cheaper ($12 vs. $15).", "", "30%", False),
     ("The X2 runs 60 minutes in Eco mode. The X1 runs 40 minutes in Eco mode.",
      "The X2 (70 min) runs 30 minutes longer than the X1 (40 min).", "", "70", False),
+    # a second review: a total in brackets with no other cue word; only the count times an
+    # amount of its unit (not 1,000 mg x 6 hours); a rise is no fall from the higher
+    ("Ibuprofen 200 mg tablets. Do not take more than 6 tablets in 24 hours.",
+     "Take one or two 200 mg tablets, and at most six tablets (1,200 mg) in 24 hours.",
+     "", "1200", True),
+    ("One dose is 2 tablets (1,000 mg). Do not take more than 8 tablets (4,000 mg) a day.",
+     "Take 2 tablets (1,000 mg) every 6 hours, up to 8 tablets (6,000 mg) a day.",
+     "", "6000", False),
+    ("The monthly fee was raised from $12 to $15 on 1 March, an increase of 25%.",
+     "The fee went up 20% on 1 March, from $12 to $15.", "", "20%", False),
+    # the amount may be the evidence's: 2 x its "20% each"
+    ("Two midterm exams: 20% each. Weekly problem sets: 25%. Final project: 35%.",
+     "Grades come from problem sets (25%), two midterms (40% combined) and a project (35%).",
+     "", "40%", True),
+    ("Two midterm exams: 20% each. Weekly problem sets: 25%. Final project: 35%.",
+     "Grades come from problem sets (25%), two midterms (60% combined) and a project (35%).",
+     "", "60%", False),
 ])
 def test_a_figure_worked_out_of_figures_around_it_is_not_new(
         evidence: str, window: str, previous: str, figure: str, worked_out: bool) -> None:

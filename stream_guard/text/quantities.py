@@ -180,6 +180,10 @@ _NOT_UNITS = (STOPWORDS - {"per"}) | {"pm"} | CJK_NOT_UNITS | {
     "approximately", "roughly", "exactly", "sharp", "onwards", "ish"}
 
 
+_RANGE_FIRST = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s*(?:[–—-]|\s(?:to|or|and|through)\s)"
+                          r"\s*\d[\d,]*(?:\.\d+)?\s*([^\W\d_]+)")
+
+
 def quantity_index(text: str) -> dict[str, frozenset[str]]:
     """The numbers ``text`` states per unit, {"metre": {"330"}}, and under :data:`ANY_UNIT`
     every number it states at all; built once per evidence."""
@@ -190,6 +194,12 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
             by_unit[ANY_UNIT].add(number)
         if unit:
             by_unit.setdefault(unit, set()).add(number)
+    for match in _RANGE_FIRST.finditer(canonical):
+        # a range's first figure is of its unit too: "3 or 4 days" states 3 days (a review:
+        # read as a bare 3, "Delivery takes 3 days" met the evidence's "3 months" elsewhere)
+        word = match.group(2)
+        if word.lower() not in _MONTH_NUMBER and (unit := _unit(word)) != ANY_UNIT:
+            by_unit.setdefault(unit, set()).add(plain_number(match.group(1)))
     for number in _metres_by_length(text):  # "12 m long" is 12 metres
         by_unit.setdefault("metre", set()).add(number)
     if "one" in canonical:
@@ -614,9 +624,21 @@ _TOTAL_HINT = re.compile(_TOTAL)  # where _RESULT_AFTER can match at all: a lite
 # Where either can match at all: a scan of words, not of every figure's surroundings.
 _RESULT_HINT = re.compile(_AS_RESULT + rf"|\b(?:{_BY}|{_CHANGE})\b")
 _CUE_CHARS = 60
-# A figure in brackets right after another and its unit restates it worked out: "six tablets
-# (1,200 mg)". Not after a name's digits ("The X2 (70 min)" gives an operand, not a result).
-_IN_BRACKETS = re.compile(r"(?<![\w.,])\d[\d,.]*\s+[^\W\d]+(?:\s+[^\W\d]+)?\s*\(\s*\W?$")
+# A figure in brackets right after a count and what it counts may be that count times an
+# amount of the figure's unit the text gives: "six tablets (1,200 mg)" with "200 mg tablets".
+# Only that product (a review: any two figures' product or sum let "8 tablets (6,000 mg)"
+# pass as 1,000 mg x 6 hours), and not after a name's digits ("The X2 (70 min)").
+_IN_BRACKETS = re.compile(
+    r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s+[^\W\d]+(?:\s+[^\W\d]+)?\s*\(\s*\W?$")
+# A change in percent said to be a fall, right before or after it ("20% cheaper", "down 20%",
+# "saves you 20%", "a 20% discount"): only then is it a fall from the higher of two amounts
+# (a review: "went up 20%, from $12 to $15" passed as (15 - 12) / 15).
+_FALL_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+)?(?:cheaper|less|lower|fewer|smaller|shorter|off|"
+                         r"discount|decrease|drop|reduction|cut|saving|below)\b")
+_FALL_BEFORE = re.compile(r"\b(?:down|cheaper|less|lower|saves?(?: you| them| us| me)?|saving|"
+                          r"cut|fell|fall|falls|dropped|drops|decreased|decreases|reduced|"
+                          r"reduces|discount of|reduction of|decrease of|drop of)\s+(?:by\s+)?"
+                          r"(?:about\s+|around\s+|roughly\s+|nearly\s+|almost\s+)?\W?$")
 # A quotient only where the text divides: of a few small figures, some quotient lands near
 # almost any number ("a 4 × 4 ft unit for $40 ... a 5 × 10 ft unit": 40 / 4).
 _DIVIDING = re.compile(r"[÷/]|\b(?:divided|split|shared|each|apiece|average|averages|averaging"
@@ -707,7 +729,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     low = text.lower()
     if not has_digit(text) or not (derived or _RESULT_BEFORE.search(low)
                                    or _TOTAL_HINT.search(low) or _RESULT_HINT.search(low)
-                                   or "%" in low or "percent" in low):
+                                   or "%" in low or "percent" in low or "(" in low):
         return text
     spelled = spell_out_numbers(text)
     figures = _worked_figures(spelled)
@@ -739,8 +761,10 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
             own = Decimal(5).scaleb(-places - 1 if places or zeros < 1 else zeros - 1)
         cued = (_RESULT_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
                 or _RESULT_JUST_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
-                or _RESULT_AFTER.match(cased, end, end + 25)
-                or _IN_BRACKETS.search(cased, max(0, start - _CUE_CHARS), match.start(1)))
+                or _RESULT_AFTER.match(cased, end, end + 25))
+        falling = kind == "percent" and bool(
+            _FALL_AFTER.match(cased, end, end + 25)
+            or _FALL_BEFORE.search(cased, max(0, start - _CUE_CHARS), start))
         # Of the rows (derived): to its own last digit, whatever the hedge ("about 37,000 each"
         # for 37,047.5; "roughly 271 million" is no average of prices in the band of its hedge)
         if derived is not None and kind in (None, "percent"):
@@ -755,6 +779,18 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
         else:
             share = _hedge_band(band, match.group(1), unit in _CURRENCY or unit in _MONEY_WORDS)
             lo, hi = result * Decimal(str(share[0])), result * Decimal(str(share[1]))
+        if not cued and kind in (None, "percent") and (count := _IN_BRACKETS.search(
+                cased, max(0, start - _CUE_CHARS), match.start(1))) is not None:
+            # the amount given in the text or the evidence ("two midterms (40% combined)" of
+            # the syllabus's "20% each")
+            times = Decimal(count.group(1).replace(",", ""))
+            names = _UNIT_NAMES.get(unit, (unit,))
+            amounts = [x for i, (_, x, kind_x, unit_x) in enumerate(operands)
+                       if i != k and kind_x == kind and unit_x in names]
+            amounts += [x for name in names for n in evidence.get(name, ())
+                        if (x := _decimal(n)) is not None]
+            if any(lo <= times * x <= hi for x in amounts):
+                return True
         if (not cued and kind != "percent") or len(operands) < 3:
             return False
         for i, (_, a, kind_a, unit_a) in enumerate(operands):
@@ -769,7 +805,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                 if kind == "percent" and not cued and not (
                         None is kind_a is kind_b and j < len(figures)):
                     continue  # uncued, only a share of two of the window's amounts
-                found = _combinations(a, kind_a, b, kind_b, kind, dividing, spelled, end)
+                found = _combinations(a, kind_a, b, kind_b, kind, dividing, spelled, end,
+                                      falling)
                 if any(lo <= x <= hi for x in (found if cued else found[:1])):
                     return True
         return False
@@ -896,9 +933,11 @@ def _drop_point_changes(text: str, evidence: Mapping[str, frozenset[str]]) -> st
 
 
 def _combinations(a: Decimal, kind_a: str | None, b: Decimal, kind_b: str | None,
-                  kind: str | None, dividing: bool, text: str, end: int) -> list[Decimal]:
+                  kind: str | None, dividing: bool, text: str, end: int,
+                  falling: bool = False) -> list[Decimal]:
     """What two figures of these kinds (see :func:`_figure_kinds`; "percent") can work out to
-    a result of ``kind`` that ends at ``end`` of ``text``."""
+    a result of ``kind`` that ends at ``end`` of ``text`` (``falling``: a percentage the text
+    says is a fall)."""
     if "minute" in (kind_a, kind_b):
         return []
     when = {kind_a, kind_b} & {"clock", "date"}
@@ -918,9 +957,12 @@ def _combinations(a: Decimal, kind_a: str | None, b: Decimal, kind_b: str | None
                       amount * (100 + share) / 100])
     if kind == "percent" and None is kind_a is kind_b:  # a share, then a change, in percent
         low, high = min(a, b), max(a, b)
-        # a share, a rise from the lower, a fall from the higher ("20% cheaper ($12 vs. $15)")
-        return ([low * 100 / high, (high - low) * 100 / low, (high - low) * 100 / high]
-                if low > 0 else [])
+        # a share, a rise from the lower, and where the text says so a fall from the higher
+        # ("20% cheaper ($12 vs. $15)")
+        if low <= 0:
+            return []
+        return [low * 100 / high, (high - low) * 100 / low,
+                *([(high - low) * 100 / high] if falling else [])]
     if kind is not None:  # no date or time is worked out of two amounts
         return []
     found = [a + b, abs(a - b)]

@@ -133,11 +133,23 @@ _CLOSING = re.compile("|".join([
     r"imagine|appreciate)\b",
 ]).replace("'", "['’]"), re.IGNORECASE)
 # An offer of more of the answer itself, which states nothing: "if you'd like more detail",
-# "a deeper breakdown", "go into any step", "if anything is unclear".
-_MORE_DETAIL = frozenset("""like want prefer needed wanted more detail details detailed deeper
-fuller closer breakdown explanation explain elaborate expand clarify unclear example examples
-walkthrough walk through go into give provide any each step steps part parts point points
-further""".split())  # noqa: SIM905
+# "a deeper breakdown", "go into any step", "if anything is unclear". As phrases, taken out of
+# a closing or an offer before its words are judged: as loose words they let "more points"
+# and "provide any parts" through (a review).
+_MORE_DETAIL = re.compile(
+    r"\b(?:(?:any|some|a|an)\s+)?(?:(?:more|further|deeper|fuller|closer|extra|quick|brief|"
+    r"short|detailed|step-by-step)\s+)*(?:detail(?:s|ed)?|breakdown|explanation|information|info|"
+    r"examples?|walkthrough|overview|summary|help|clarification)"
+    r"(?:\s+(?:of|for|on)\s+(?:each|any|the|every)\s+(?:steps?|points?|parts?))?\b"
+    r"|\b(?:go|dig)\s+(?:into|deeper)\b|\bwalk\s+(?:you\s+)?through\b"
+    r"|\b(?:explain|clarify|elaborate(?:\s+on)?|expand(?:\s+on)?)\b"
+    r"|\b(?:any|each|a)\s+(?:steps?|parts? of (?:it|this|that)|points?)\s+(?:in\s+)?(?:more\s+)?"
+    r"(?:detail|depth)\b"
+    r"|\banything\s+(?:is\s+|seems\s+)?unclear\b|\bmore\b",
+    re.IGNORECASE)
+# A closing's wish and its giving, around the offer: "if you'd like", "as needed", "happy
+# to give you" (what is given must be one of _MORE_DETAIL: "give you any part" is a claim).
+_WISH_WORDS = frozenset("like want prefer needed wanted give provide share".split())  # noqa: SIM905
 # Besides its formula, a closing holds words of politeness, of these and the filler alone: no
 # negation, and nothing a policy says ("Sorry, this is not free.", "We apologize: this is
 # always free.", "I'm sorry, we don't have a support team." state what the evidence must
@@ -149,7 +161,7 @@ inconvenient sorry apologize apologise apologies understand understanding
 frustrating frustration frustrated confusing confused annoying concern concerns worry worried
 disappointing upsetting situation must be how why that this would could can see feel s m re ll
 d completely totally fully really so very truly any hear glad care best regards is are
-am""".split()) | _MORE_DETAIL  # noqa: SIM905 - no day, week or weekend (when support is open is a claim), no
+am""".split()) | _WISH_WORDS  # noqa: SIM905 - no day, week or weekend (when support is open is a claim), no
 # cause (who caused a delay is a claim): a review's probe hid such claims in closings
 # What an offer may offer or ask, besides filler and politeness: service itself ("start a
 # return", "check the status of your order", "connect you with an agent"). An offer of
@@ -160,7 +172,7 @@ _OFFER_WORDS = frozenset("""start check look up find help explain walk through s
 over open escalate connect transfer process track confirm it this that these those them more
 details detail information info status order orders return returns request ticket case
 account number handy steps options someone agent specialist human email link copy summary
-now right away for you your me us the a an of with on in to""".split()) | _MORE_DETAIL  # noqa: SIM905
+now right away for you your me us the a an of with on in to""".split())  # noqa: SIM905
 _CLOSING_TRIGGERS = frozenset("""would want shall should can could may do feel don hesitate if
 sorry apologize apologise apologies understand know see hear imagine appreciate need""".split())  # noqa: SIM905
 # A chat's pleasantries: thanks and "you're welcome", greetings and farewells, "glad I could
@@ -490,10 +502,10 @@ def _closing_talk(text: str, words: set[str]) -> bool:
         return False
     offer = _OFFER.search(text)
     if offer is not None:
-        request = text[offer.end(1):]  # what is offered or asked, after the formula
+        request = _MORE_DETAIL.sub(" ", text[offer.end(1):])  # what is offered or asked
         return lowercase_words(request) <= _OFFER_ALLOWED
     rest, found = _CLOSING.subn(" ", text)
-    return found > 0 and lowercase_words(rest) <= _CLOSING_ALLOWED
+    return found > 0 and lowercase_words(_MORE_DETAIL.sub(" ", rest)) <= _CLOSING_ALLOWED
 
 
 # A referral: "I'd check with HR on that", "You may want to contact sales.", "I'd suggest
