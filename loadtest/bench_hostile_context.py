@@ -14,6 +14,8 @@ measure, with windows that use it; a news-sized context with a plain window is t
   (the premise's cover step);
 - ``scoped_names``: five product sheets (K-1 .. K-5) and a table of figures, windows naming
   each product in turn (each new set of names scopes the evidence again);
+- ``nested_keys``: JSON nested 50 deep in 100-letter keys (a leaf's sentence repeats its key
+  path: structured evidence, ``evidence/structured.py``);
 - ``reference``: a 2 KB article and a sentence about it.
 
 Times are the engine's own steps, one thread, best of ``--repeats``: ``prepare``, and the
@@ -64,9 +66,19 @@ def cases(chars: int) -> dict[str, Case]:
             [" ".join(words)[:400]]),
         "scoped_names": ([*sheets, ("table", table[:chars])],
                          [f"The K-{k} heater weighs {k}.2 kg." for k in (1, 2, 3, 4, 5) * 2]),
+        "nested_keys": ([("c", _nested(chars))], ["The a0 is 0."]),
         "reference": ([("c", article[:2000])],
                       ["Mayor Ruiz proposed 40 million dollars for bus lanes."]),
     }
+
+
+def _nested(chars: int) -> str:
+    """JSON nested 50 deep in 100-letter keys around about ``chars`` of leaves: each leaf's
+    sentence repeats its key path (a review's 34 KB one read as 15 M characters)."""
+    leaves = "{" + ",".join(f'"a{i}":{i % 10}' for i in range(max(1, (chars - 5300) // 8))) + "}"
+    for depth in range(50):
+        leaves = '{"' + chr(97 + depth % 26) * 100 + '":' + leaves + "}"
+    return leaves
 
 
 def best_ms(step: Callable[[], object], repeats: int,

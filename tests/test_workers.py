@@ -394,15 +394,21 @@ async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
             sup.wait()
 
 
+async def _spawn_logged(port: int, redis: RedisServer, tmp_path: Path
+                        ) -> tuple[subprocess.Popen[bytes], Path]:
+    """A supervisor of two workers whose log goes to a file, and the file."""
+    log = tmp_path / "serve.log"
+    sink = await asyncio.to_thread(log.open, "wb")
+    with sink:
+        return _spawn(port, redis, "--workers", "2", stderr=sink), log
+
+
 async def test_sighup_reloads_every_workers_evidence_and_stops_nothing(
         tmp_path: Path, redis: RedisServer) -> None:
     """The supervisor passes SIGHUP on to its workers: its default action ended the supervisor,
     and then every worker, while a single server reloaded its evidence."""
     port = free_port()
-    log = tmp_path / "serve.log"
-    sink = await asyncio.to_thread(log.open, "wb")
-    with sink:
-        sup = _spawn(port, redis, "--workers", "2", stderr=sink)
+    sup, log = await _spawn_logged(port, redis, tmp_path)
     try:
         parent, workers = await _both_workers(sup, port)
         # Both serving (a worker still starting ignores SIGHUP: it loads its evidence afresh)
@@ -424,12 +430,9 @@ async def test_sighup_reloads_every_workers_evidence_and_stops_nothing(
 async def test_sighup_while_workers_start_ends_none(tmp_path: Path, redis: RedisServer) -> None:
     """A reload passed on while a worker was still starting Python (before it ignores SIGHUP)
     ended it with the signal's default action: both workers died and were restarted, counted
-    toward the restart backoff (a review). Workers are now born ignoring it."""
+    toward the restart backoff (a review). Workers are now born with it blocked."""
     port = free_port()
-    log = tmp_path / "serve.log"
-    sink = await asyncio.to_thread(log.open, "wb")
-    with sink:
-        sup = _spawn(port, redis, "--workers", "2", stderr=sink)
+    sup, log = await _spawn_logged(port, redis, tmp_path)
     try:
         await eventually(lambda: "supervisor started" in log.read_text(), timeout=30)
         for _ in range(5):
