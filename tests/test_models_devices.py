@@ -8,9 +8,9 @@ from pathlib import Path
 import onnxruntime as ort
 import pytest
 
+from stream_guard.models.cpus import cpu_budget
 from stream_guard.models.devices import (
     DeviceUnavailableError,
-    cpu_budget,
     ort_providers,
     resolve_backend,
     resolve_device,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import os
 import shutil
@@ -583,3 +584,16 @@ async def test_no_worker_refuses_a_connection_while_loading_its_scorer(
         if sup.poll() is None:
             sup.kill()
             sup.wait()
+
+
+def test_each_worker_sizes_its_model_threads_by_its_share_of_the_cpus(tmp_path: Path) -> None:
+    """N workers each sizing their runtimes by every CPU ran N times the threads the CPUs hold
+    (a review); a setting given is kept."""
+    from stream_guard.models.cpus import cpu_budget
+    from stream_guard.server.workers import worker_settings
+
+    settings = dataclasses.replace(make_settings(tmp_path), workers=2)
+    assert worker_settings(settings).intra_op_threads == max(1, cpu_budget() // 2)
+    assert worker_settings(dataclasses.replace(settings, intra_op_threads=3)).intra_op_threads == 3
+    one = dataclasses.replace(settings, workers=1)
+    assert worker_settings(one) is one

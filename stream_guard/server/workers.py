@@ -13,6 +13,7 @@ restart cannot fix it: the supervisor stops every worker and exits with the same
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import multiprocessing as mp
@@ -29,6 +30,7 @@ from types import FrameType
 
 from stream_guard.config import Settings, SettingsError
 from stream_guard.metrics import MULTIPROC_ENV, worker_died, write_as_worker
+from stream_guard.models.cpus import cpu_budget
 from stream_guard.state.leases import node_name
 
 log = logging.getLogger("stream_guard.workers")
@@ -129,6 +131,17 @@ def _lock_port(port: int) -> socket.socket | None:
     return holder
 
 
+def worker_settings(settings: Settings) -> Settings:
+    """The settings each worker runs with: where the model runtimes' threads are the runtime's
+    choice (``intra_op_threads`` 0), each worker's share of the CPUs the supervisor may use.
+    Each worker sizing its runtimes by all of them ran as many times the threads the CPUs
+    hold as there are workers (a review)."""
+    if settings.intra_op_threads or settings.workers < 2:
+        return settings
+    return dataclasses.replace(settings,
+                               intra_op_threads=max(1, cpu_budget() // settings.workers))
+
+
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings  # a fixed port: load_settings refuses workers on port 0
@@ -144,7 +157,8 @@ class Supervisor:
 
     def _start(self, index: int) -> None:
         proc = self._ctx.Process(target=_worker_main,
-                                 args=(self.settings, index, self.node, os.getpid()),
+                                 args=(worker_settings(self.settings), index, self.node,
+                                       os.getpid()),
                                  name=f"stream-guard-worker-{index}", daemon=False)
         # Born with SIGHUP blocked (the mask stays so across exec): a reload passed on while
         # the child was still starting Python, before _worker_main ignores it, ended the worker
