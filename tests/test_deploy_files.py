@@ -250,7 +250,10 @@ def _series_names() -> set[str]:
     """Every series name the server exposes (histograms and counters with their suffixes)."""
     suffixes = {"counter": ("_total", "_created"), "gauge": ("",),
                 "histogram": ("_bucket", "_sum", "_count", "_created")}
-    return {family.name + s for family in Metrics().registry.collect()
+    metrics = Metrics()
+    metrics.ready.set(1)  # the readiness gauges are made at their first use, at a server's start
+    metrics.state_up.set(1)
+    return {family.name + s for family in metrics.registry.collect()
             for s in suffixes[family.type]}
 
 
