@@ -265,9 +265,22 @@ def test_hostile_context_bench_writes_its_json(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     result = orjson.loads(out.read_bytes())
     assert set(result["cases"]) == {"year_spans", "many_numbers", "matching_sentences",
-                                    "scoped_names", "reference"}
+                                    "scoped_names", "nested_keys", "reference"}
     assert all(case["sentences"] > 0 and case["windows"] > 0
                for case in result["cases"].values())
+
+
+def test_heads_bench_writes_its_json(tmp_path: Path) -> None:
+    """70 trickled heads from one address against a default server: 4 x 16 are held, the rest
+    closed as they open, and a new client is served beside them."""
+    out = tmp_path / "heads.json"
+    proc = subprocess.run([sys.executable, "-m", "loadtest.bench_heads", "--sockets", "70",
+                           "--seconds", "1", "--out", str(out)],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr
+    result = orjson.loads(out.read_bytes())
+    assert result["closed_by_the_server"] == 70 - 64
+    assert isinstance(result["samples"][0]["new_client"], float)
 
 
 @pytest.mark.slow
