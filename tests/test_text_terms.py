@@ -1680,21 +1680,3 @@ def test_a_changed_figure_of_a_unit_is_still_contradicted() -> None:
     # a time's minutes keep the zone after them: another minute is a changed time
     known = quantity_index("customer_comms: status page updated 02:31 UTC")
     assert quantity_conflict("The status page was updated at 2:41 am UTC.", known)
-
-
-@pytest.mark.parametrize(("told", "evidence", "same"), [
-    # the user's bag and the record's: the record wins
-    ("Your bag weighs 13 kg.", ["Checked bag allowance: 10 kg per bag."], True),
-    # the user's tattoo and the centre's results by email: two things in one unit
-    ("You got a small tattoo in Portland three weeks ago.",
-     ["Donors receive a cholesterol result by email within 2 weeks."], False),
-    ("You got a small tattoo in Portland three weeks ago.",
-     ["A tattoo from an unlicensed shop means a wait of 12 weeks."], True),
-    ("Your son is 7.", ["The course lasts 6 weeks."], False),  # no figure of the unit told
-])
-def test_the_same_thing_measured_by_the_user_and_the_evidence(
-        told: str, evidence: list[str], same: bool) -> None:
-    from stream_guard.text.quantities import quantity_index, same_thing_measured
-
-    unit = next(iter(set(quantity_index(evidence[0])) - {""}))
-    assert same_thing_measured(unit, told, evidence) is same

@@ -80,7 +80,6 @@ from stream_guard.text.quantities import (
     quantity_index,
     read_unscaled,
     resolve_hedged_numbers,
-    same_thing_measured,
 )
 from stream_guard.text.rows import RowIndex
 from stream_guard.text.self_report import (
@@ -188,10 +187,9 @@ def read_passage(chunk_id: str, text: str, source: str) -> FoundPassage:
 @dataclass(frozen=True, slots=True)
 class Told:
     """The inline evidence with what the user says of themselves (text.self_report): its
-    sentences indexed, its quantities (the user's figures of a unit the context states too
-    only where they measure another thing: of the same thing, "13 kg" against "10 kg", the
-    context's record wins; a sum of money is no unit), the names the user gave, and its
-    size."""
+    sentences indexed, its quantities (the user's figures only of units the context states
+    none of: where both state one, "13 kg" against "10 kg", the context's record wins; a sum
+    of money is no unit), the names the user gave, and its size."""
 
     sentences: SentenceIndex
     quantities: dict[str, frozenset[str]]
@@ -202,14 +200,8 @@ class Told:
     def of(cls, context: list[EvidenceSentence], quantities: dict[str, frozenset[str]],
            chars: int, item_id: str, told: str) -> Told:
         own = quantity_index(told)
-        merged = {**{unit: n for unit, n in own.items() if unit != ANY_UNIT}, **quantities}
-        texts = [s.text for s in context]
-        for unit in (own.keys() & quantities.keys()) - {ANY_UNIT}:
-            # the user's "three weeks ago" for their tattoo is no figure of the context's "2
-            # weeks" for results by email: restated, it halted (a probe's faithful answer)
-            if not same_thing_measured(unit, told, texts):
-                merged[unit] = quantities[unit] | own[unit]
-        return cls(SentenceIndex(context + context_sentences([(item_id, told)])), merged,
+        return cls(SentenceIndex(context + context_sentences([(item_id, told)])),
+                   {**{unit: n for unit, n in own.items() if unit != ANY_UNIT}, **quantities},
                    told_names(told), chars + len(told))
 
 

@@ -57,7 +57,6 @@ from stream_guard.text.figures import (
     time_of_day,
 )
 from stream_guard.text.rows import ColumnWork
-from stream_guard.text.sentences import sentence_spans
 from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, term_keys, terms
 
 # The key of a quantity index under which it keeps every number the text states, of any unit.
@@ -1218,24 +1217,6 @@ def _stated(number: str, unit: str, evidence: Mapping[str, frozenset[str]],
     # unit's other names were read before this (quantity_conflict's readings).
     units = [u for u, numbers in evidence.items() if u != ANY_UNIT and number in numbers]
     return not units or any(_CONVERTS.get(u) is None for u in units)
-
-
-def same_thing_measured(unit: str, told: str, evidence: Sequence[str]) -> bool:
-    """Whether a sentence of ``evidence`` that gives ``unit`` a figure shares a content word
-    (the unit's names and the figures aside) with a sentence of ``told`` that gives it one:
-    the same thing measured on both sides ("your bag weighs 13 kg" against "checked bag: 10
-    kg"), not two things in one unit ("your tattoo three weeks ago" against "results within 2
-    weeks")."""
-    names = set(_UNIT_NAMES.get(unit, (unit,)))
-
-    def about(text: str) -> frozenset[str]:
-        return frozenset(k for k in term_keys(text) if k not in names
-                         and not any(c.isdigit() for c in k))
-
-    mine = [about(told[start:end]) for start, end in sentence_spans(told)
-            if unit in quantity_index(told[start:end])]
-    return bool(mine) and any(not about(text).isdisjoint(words) for text in evidence
-                              if unit in quantity_index(text) for words in mine)
 
 
 def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],
