@@ -371,6 +371,7 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Would you like us to provide the parts?", False),
     ("Let me know: we can give you any part.", False),
     ("Let me know if you'd like examples of each step.", True),
+    ("Happy to share that our support team can help you.", False),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

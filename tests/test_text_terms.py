@@ -1126,13 +1126,21 @@ def test_a_figure_worked_out_of_the_windows_own_is_not_new(
      "", "6000", False),
     ("The monthly fee was raised from $12 to $15 on 1 March, an increase of 25%.",
      "The fee went up 20% on 1 March, from $12 to $15.", "", "20%", False),
-    # the amount may be the evidence's: 2 x its "20% each"
-    ("Two midterm exams: 20% each. Weekly problem sets: 25%. Final project: 35%.",
-     "Grades come from problem sets (25%), two midterms (40% combined) and a project (35%).",
-     "", "40%", True),
+    # the amount may be the evidence's where it gives the unit one figure (2 x "20% each"),
+    # not any of several (a third review: 4 x the adult 200 mg beside the children's 100 mg)
+    ("The two midterm exams are worth 20% each.",
+     "The two midterms (40% combined) decide most of the grade.", "", "40%", True),
     ("Two midterm exams: 20% each. Weekly problem sets: 25%. Final project: 35%.",
      "Grades come from problem sets (25%), two midterms (60% combined) and a project (35%).",
      "", "60%", False),
+    ("Children's tablets contain 100 mg. Adult tablets contain 200 mg. Children may take up "
+     "to 4 tablets a day.", "Children may take up to 4 tablets (800 mg) a day.", "", "800",
+     False),
+    # a rise is no fall for a word after it ("in less than a year")
+    ("Last year the ticket cost $12. This year it costs $15, a 25% increase.",
+     "The price grew 20% in less than a year, from $12 to $15.", "", "20%", False),
+    ("Last year the ticket cost $12. This year it costs $15, a 25% increase.",
+     "The price rose 20%, less than expected, from $12 to $15.", "", "20%", False),
 ])
 def test_a_figure_worked_out_of_figures_around_it_is_not_new(
         evidence: str, window: str, previous: str, figure: str, worked_out: bool) -> None:

@@ -632,8 +632,11 @@ _IN_BRACKETS = re.compile(
 # A change in percent said to be a fall, right before or after it ("20% cheaper", "down 20%",
 # "saves you 20%", "a 20% discount"): only then is it a fall from the higher of two amounts
 # (a review: "went up 20%, from $12 to $15" passed as (15 - 12) / 15).
-_FALL_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+)?(?:cheaper|less|lower|fewer|smaller|shorter|off|"
-                         r"discount|decrease|drop|reduction|cut|saving|below)\b")
+_FALL_AFTER = re.compile(r"\s*(?:%|percent)?\s*(?:cheaper|less|lower|fewer|smaller|shorter|off|"
+                         r"discount|decrease|drop|reduction|cut|saving|below)(?![\w-])")
+# ... and not where the text says it rose ("rose 20%, less than expected", a review)
+_RISE_BEFORE = re.compile(r"\b(?:rose|rise[sn]?|up|increas\w*|grew|grow[sn]?|more|higher|rais\w*|"
+                          r"hike\w*|jump\w*|climb\w*|went up)\b[^.;!?]*$")
 _FALL_BEFORE = re.compile(r"\b(?:down|cheaper|less|lower|saves?(?: you| them| us| me)?|saving|"
                           r"cut|fell|fall|falls|dropped|drops|decreased|decreases|reduced|"
                           r"reduces|discount of|reduction of|decrease of|drop of)\s+(?:by\s+)?"
@@ -763,7 +766,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                 or _RESULT_AFTER.match(cased, end, end + 25))
         falling = kind == "percent" and bool(
             _FALL_AFTER.match(cased, end, end + 25)
-            or _FALL_BEFORE.search(cased, max(0, start - _CUE_CHARS), start))
+            or _FALL_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
+        ) and not _RISE_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
         # Of the rows (derived): to its own last digit, whatever the hedge ("about 37,000 each"
         # for 37,047.5; "roughly 271 million" is no average of prices in the band of its hedge)
         if derived is not None and kind in (None, "percent"):
@@ -780,14 +784,17 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
             lo, hi = result * Decimal(str(share[0])), result * Decimal(str(share[1]))
         if not cued and kind in (None, "percent") and (count := _IN_BRACKETS.search(
                 cased, max(0, start - _CUE_CHARS), match.start(1))) is not None:
-            # the amount given in the text or the evidence ("two midterms (40% combined)" of
-            # the syllabus's "20% each")
+            # the amount given in the text, or the evidence's where it gives that unit one
+            # figure ("two midterms (40% combined)" of a syllabus's "20% each"; not of any of
+            # its figures: "4 tablets (800 mg)" is no 4 x the adult 200 mg beside children's
+            # 100 mg, a review)
             times = Decimal(count.group(1).replace(",", ""))
             names = _UNIT_NAMES.get(unit, (unit,))
             amounts = [x for i, (_, x, kind_x, unit_x) in enumerate(operands)
                        if i != k and kind_x == kind and unit_x in names]
-            amounts += [x for name in names for n in evidence.get(name, ())
-                        if (x := _decimal(n)) is not None]
+            given = {n for name in names for n in evidence.get(name, ())}
+            if len(given) == 1 and (x := _decimal(given.pop())) is not None:
+                amounts.append(x)
             if any(lo <= times * x <= hi for x in amounts):
                 return True
         if (not cued and kind != "percent") or len(operands) < 3:

@@ -148,8 +148,9 @@ _MORE_DETAIL = re.compile(
     r"|\banything\s+(?:is\s+|seems\s+)?unclear\b|\bmore\b",
     re.IGNORECASE)
 # A closing's wish and its giving, around the offer: "if you'd like", "as needed", "happy
-# to give you" (what is given must be one of _MORE_DETAIL: "give you any part" is a claim).
-_WISH_WORDS = frozenset("like want prefer needed wanted give provide share".split())  # noqa: SIM905
+# to give you" (what is given must be one of _MORE_DETAIL: "give you any part" is a claim;
+# no "share": "Happy to share that our team can help you" states something, a review).
+_WISH_WORDS = frozenset("like want prefer needed wanted give provide".split())  # noqa: SIM905
 # Besides its formula, a closing holds words of politeness, of these and the filler alone: no
 # negation, and nothing a policy says ("Sorry, this is not free.", "We apologize: this is
 # always free.", "I'm sorry, we don't have a support team." state what the evidence must
