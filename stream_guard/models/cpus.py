@@ -38,7 +38,7 @@ def _cpu_cgroups(root: Path, membership: Path) -> list[tuple[Path, bool]]:
         v2 = controllers == ""
         if not v2 and "cpu" not in controllers.split(","):
             continue
-        bases = [root] if v2 else [root / "cpu", root / controllers]
+        bases = [root] if v2 else list(dict.fromkeys([root / "cpu", root / controllers]))
         parts = [part for part in path.split("/") if part]
         for base in bases:
             found += [(base.joinpath(*parts[:depth]), v2) for depth in range(len(parts), -1, -1)]

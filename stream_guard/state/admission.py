@@ -58,11 +58,6 @@ class ConnectionGate:
         self.breaker = StoreBreaker(STORE_TIMEOUT_S)
         self._held: dict[str, list[Lease]] = {}  # connection holder -> slots it holds
 
-    @property
-    def node_scope(self) -> str:
-        """The replica's connection cap, shared by its workers."""
-        return f"node:{self.node}"
-
     async def release_predecessor(self, prefix: str) -> int:
         """Give back the slots of a worker that died, of the replica's cap and of its clients'
         addresses' (its holders start with ``prefix``, as its restart's do); how many. Leased,
@@ -88,7 +83,7 @@ class ConnectionGate:
         # was being refused, and other clients were turned away "at capacity" meanwhile.
         wanted = [_Cap(f"ip:{ip}", s.max_connections_per_ip, "ip_capacity",
                        "too many connections from this address"),
-                  _Cap(self.node_scope, s.max_connections, "capacity", "server at capacity")]
+                  _Cap(f"node:{self.node}", s.max_connections, "capacity", "server at capacity")]
         taken: list[Lease] = []
         self._held[holder] = taken
         began = time.monotonic()

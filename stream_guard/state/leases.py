@@ -52,7 +52,8 @@ class SlotLeases:
                  failed: Callable[[str], None] | None = None) -> None:
         self._store = store
         self._ttl_s = ttl_s
-        self._failed = failed  # told of each store operation that failed (the server counts)
+        # told of each store operation that failed (the server counts them)
+        self._failed: Callable[[str], None] = failed or (lambda operation: None)
         self._limits: dict[Lease, int] = {}
         self._stopped = False
         self._wake = asyncio.Event()  # run() plans its wait again: stopped, or out of sync
@@ -94,15 +95,16 @@ class SlotLeases:
         try:
             await self._store.release_slot(scope, holder)
         except StateUnavailable:
-            self._count_failure("release_slot")
+            self._failed("release_slot")
+            log.debug("slot %s/%s not released (store unavailable); released at the next "
+                      "round", scope, holder)
             self._release_later((scope, holder))
+            self._synced = False
+            self._wake.set()
 
     def _release_later(self, lease: Lease) -> None:
-        log.debug("slot %s/%s not released (store unavailable); released at the next round",
-                  *lease)
+        """Keep ``lease`` to give back at a round, until it would have lapsed anyway."""
         self._unreleased.setdefault(lease, time.monotonic() + self._ttl_s)
-        self._synced = False
-        self._wake.set()
 
     async def _release_unreleased(self) -> None:
         """Give back the slots whose release failed, but those whose leases have lapsed."""
@@ -112,14 +114,10 @@ class SlotLeases:
                 try:
                     await self._store.release_slot(*lease)
                 except StateUnavailable:
-                    self._count_failure("release_slot")
+                    self._failed("release_slot")
                     return  # kept for the next round
             # a round run beside this one (an admission's, the keeper's) may have let it go
             self._unreleased.pop(lease, None)
-
-    def _count_failure(self, operation: str) -> None:
-        if self._failed is not None:
-            self._failed(operation)
 
     async def _sync(self) -> None:
         """Renew before admitting, once for all the admissions that come together, and at most
@@ -136,7 +134,7 @@ class SlotLeases:
         try:  # with no leases too: the store may learn of a wipe from the round (Redis epoch)
             lost = await self._store.renew_slots(leases, self._ttl_s)
         except StateUnavailable as exc:
-            self._count_failure("renew_slots")
+            self._failed("renew_slots")
             self._synced = False
             self._wake.set()
             if leases:
@@ -149,7 +147,7 @@ class SlotLeases:
         # (its holder removed before the script ran) is back: release it again.
         for lease in lost:
             if lease not in self._limits:
-                self._unreleased.setdefault(lease, time.monotonic() + self._ttl_s)
+                self._release_later(lease)
         await self._release_unreleased()
         # in sync, unless a connection was admitted unleased (track) while the round was in
         # flight (one admitted with its lease, acquire, needs no round) or a release failed

@@ -608,7 +608,8 @@ _RESULT_BEFORE = re.compile(r"=|\b(?:totals?|comes? to|works? out|adds? up|that'
                             r"each|apiece|average)\b")
 # ... or a difference or a quotient: right before it ("down 135 kWh", "a decrease of $76.37",
 # "cheaper by $360"), or after it and its unit ("22 miles more", "37,000 each on average").
-_BY = r"up|down|by|(?:saves?|saving)(?: you| them| us| me)?"  # "saves you $3"
+_SAVES = r"(?:saves?|saving)(?: you| them| us| me)?"  # "saves you $3"
+_BY = r"up|down|by|" + _SAVES
 _CHANGE = (r"difference|decrease|increase|drop|rise|gain|loss|savings?|reduction|change|jump|dip"
            r"|fall|swing|gap")
 _RESULT_JUST_BEFORE = re.compile(
@@ -637,7 +638,7 @@ _FALL_AFTER = re.compile(r"\s*(?:%|percent)?\s*(?:cheaper|less|lower|fewer|small
 # ... and not where the text says it rose ("rose 20%, less than expected", a review)
 _RISE_BEFORE = re.compile(r"\b(?:rose|rise[sn]?|up|increas\w*|grew|grow[sn]?|more|higher|rais\w*|"
                           r"hike\w*|jump\w*|climb\w*|went up)\b[^.;!?]*$")
-_FALL_BEFORE = re.compile(r"\b(?:down|cheaper|less|lower|saves?(?: you| them| us| me)?|saving|"
+_FALL_BEFORE = re.compile(r"\b(?:down|cheaper|less|lower|" + _SAVES + r"|"
                           r"cut|fell|fall|falls|dropped|drops|decreased|decreases|reduced|"
                           r"reduces|discount of|reduction of|decrease of|drop of)\s+(?:by\s+)?"
                           r"(?:about\s+|around\s+|roughly\s+|nearly\s+|almost\s+)?\W?$")
