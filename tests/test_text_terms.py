@@ -1058,6 +1058,30 @@ def test_a_count_of_dates_is_no_date() -> None:
      "5", True),
     ("The Alpine jacket is regularly $150. Spring sale: 20% off all jackets.",
      "The Alpine jacket is regularly $150, so with 20% off that's $120.", "120", True),
+    # a time of day moved by a duration in hours and minutes, or in minutes, to the minute
+    # (two faithful schedule answers halted), past midnight too, to the quarter hour after
+    # "about"; a time that is off, or moved by an amount of no duration's unit, stays
+    ("Flight BA117 departs at 09:40. The flight time is 2 hours 15 minutes.",
+     "It leaves at 9:40 and the flight takes 2 hours 15 minutes, so you land at 11:55.",
+     "11:55", True),
+    ("Flight BA117 departs at 09:40. The flight time is 2 hours 15 minutes.",
+     "It leaves at 9:40 and the flight takes 2 hrs and 15 mins, so you land at 12:25.",
+     "12:25", False),
+    ("The guided tour starts at 14:00 and lasts 90 minutes.",
+     "The guided tour starts at 2 pm and lasts 90 minutes, so it ends at 3:30 pm.", "15:30",
+     True),
+    ("The guided tour starts at 14:00 and lasts 90 minutes.",
+     "The guided tour starts at 2 pm and lasts 90 minutes, so it ends at 4 pm.", "16:00",
+     False),
+    ("The night bus leaves at 23:10 and the trip takes 2 hours.",
+     "The night bus leaves at 23:10 and takes 2 hours, so it arrives at 1:10 am.", "1:10", True),
+    ("Flight BA117 departs at 09:40. The flight time is 2 hours 15 minutes.",
+     "It leaves at 9:40 and takes 2 hours 15 minutes, so you land at about 12:00.", "12:00",
+     True),
+    ("Flight BA117 departs at 09:40. The flight time is 2 hours 15 minutes.",
+     "It leaves at 9:40 and takes 2 hours 15 minutes, so you land at 12:00.", "12:00", False),
+    ("The class starts at 10:00. The fee is $2.",
+     "The class starts at 10:00 and costs $2, so it ends at 12:00.", "12:00", False),
 ])
 def test_a_figure_worked_out_of_the_windows_own_is_not_new(
         evidence: str, window: str, figure: str, worked_out: bool) -> None:

@@ -660,6 +660,17 @@ _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
 _UNIT_AFTER = re.compile(rf"\s*(%|per\s?cent\b|{_UNIT_NAME})")
 _DURATION_AFTER = {"clock": re.compile(r"[\s-]*(?:hours?|hrs?)\b"),
                    "date": re.compile(r"[\s-]*(?:days?|nights?)\b")}
+# A duration in hours and minutes ("2 hours 15 minutes", "2 hrs and 15 mins", "2h 15m"): one
+# amount a time of day moves by ("leaves at 9:40 ... 2 hours 15 minutes, so you land at 11:55"
+# halted a faithful answer, as did "starts at 2 pm and lasts 90 minutes, so it ends at 3:30").
+_HOURS_AND_MINUTES = re.compile(r"(?<![\w.,])(\d{1,2})\s*(?:hours?|hrs?|h)\b,?\s*(?:and\s+)?"
+                                r"(\d{1,2})\s*(?:minutes?|mins?|m)\b", re.IGNORECASE)
+# What an amount of these units is in hours, moving a time of day (a bare number counts hours,
+# as "3 hours after" or "plus 2" did before; no other unit moves a clock).
+_HOURS_IN = {**dict.fromkeys(("hour", "hr", "hrs", "h", ANY_UNIT), Decimal(1)),
+             **dict.fromkeys(("minute", "min", "mins"), Decimal(60))}
+_CLOCK_SLACK = Decimal(1) / 120  # a worked-out time of day is right to the half minute ...
+_HEDGED_CLOCK_SLACK = Decimal(1) / 4  # ... or "about" it, to the quarter hour
 
 
 def _figure_kinds(spelled: str) -> dict[int, tuple[str, Decimal | None]]:
@@ -744,7 +755,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     cased = spelled.lower()
     stated = evidence.get(ANY_UNIT, frozenset())
     dividing = _DIVIDING.search(cased) is not None
-    operands = [*figures, *earlier]
+    operands = [*figures, *earlier, *_durations(spelled),
+                *(_durations(spell_out_numbers(previous)) if earlier else ())]
     of_rows: list[list[ColumnWork]] = []  # derived(), once asked for
 
     def worked_out(k: int) -> bool:
@@ -778,7 +790,10 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                    for pool in _pools(of_rows[0], kind, unit, evidence, cued is not None)):
                 return True
         band = _hedge_before(spelled, match.start())
-        if kind == "percent" or band is None:  # else within 1 %: 5,838 / 934 = 6.25 is no 6
+        if kind == "clock":
+            own = _CLOCK_SLACK if band is None else _HEDGED_CLOCK_SLACK
+        # else within 1 %: 5,838 / 934 = 6.25 is no 6
+        if kind in ("percent", "clock") or band is None:
             lo, hi = result - own, result + own
         else:
             share = _hedge_band(band, match.group(1), unit in _CURRENCY or unit in _MONEY_WORDS)
@@ -812,8 +827,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                 if kind == "percent" and not cued and not (
                         None is kind_a is kind_b and j < len(figures)):
                     continue  # uncued, only a share of two of the window's amounts
-                found = _combinations(a, kind_a, b, kind_b, kind, dividing, spelled, end,
-                                      falling)
+                found = _combinations(a, kind_a, unit_a, b, kind_b, unit_b, kind, dividing,
+                                      spelled, end, falling)
                 if any(lo <= x <= hi for x in (found if cued else found[:1])):
                     return True
         return False
@@ -860,6 +875,13 @@ def _worked_figures(spelled: str) -> list[_Figure]:
         out.append((m, found[1] if found and found[1] is not None else value, kind,
                     _unit_of(spelled, m)))
     return out
+
+
+def _durations(spelled: str) -> list[_Figure]:
+    """The durations in hours and minutes of ``spelled`` (:data:`_HOURS_AND_MINUTES`), each
+    as one operand of kind "duration" in hours: it only moves a time of day."""
+    return [(m, int(m.group(1)) + Decimal(int(m.group(2))) / 60, "duration", "hour")
+            for m in _HOURS_AND_MINUTES.finditer(spelled) if int(m.group(2)) < 60]
 
 
 # A change between two percentages, in points ("rose 13 percentage points", "up 170 basis
@@ -939,19 +961,27 @@ def _drop_point_changes(text: str, evidence: Mapping[str, frozenset[str]]) -> st
     return _rewrite(text, _POINT_CHANGE, dropped)
 
 
-def _combinations(a: Decimal, kind_a: str | None, b: Decimal, kind_b: str | None,
-                  kind: str | None, dividing: bool, text: str, end: int,
+def _combinations(a: Decimal, kind_a: str | None, unit_a: str, b: Decimal, kind_b: str | None,
+                  unit_b: str, kind: str | None, dividing: bool, text: str, end: int,
                   falling: bool = False) -> list[Decimal]:
-    """What two figures of these kinds (see :func:`_figure_kinds`; "percent") can work out to
-    a result of ``kind`` that ends at ``end`` of ``text`` (``falling``: a percentage the text
-    says is a fall)."""
+    """What two figures of these kinds (see :func:`_figure_kinds`; "percent"; "duration" for
+    :func:`_durations`) and units can work out to a result of ``kind`` that ends at ``end``
+    of ``text`` (``falling``: a percentage the text says is a fall)."""
     if "minute" in (kind_a, kind_b):
+        return []
+    if "duration" in (kind_a, kind_b) and "clock" not in (kind_a, kind_b):
         return []
     when = {kind_a, kind_b} & {"clock", "date"}
     if when:
         if kind_a is not None and kind_a == kind_b:  # "10:00 to 18:00, which is 8 hours"
             duration = _DURATION_AFTER[kind_a].match(text, end)
             return [abs(a - b)] if kind is None and duration else []
+        if when == {"clock"} and kind == "clock":  # "leaves 9:40, 2 hours 15 minutes, so 11:55"
+            clock, (amount, unit, other) = ((a, (b, unit_b, kind_b)) if kind_a == "clock"
+                                            else (b, (a, unit_a, kind_a)))
+            if other not in (None, "duration") or (per_hour := _HOURS_IN.get(unit)) is None:
+                return []
+            return [(clock + amount / per_hour) % 24, (clock - amount / per_hour) % 24]
         if len(when) == 1 and None in (kind_a, kind_b) and kind == when.pop():
             return [a + b, abs(a - b)]  # "arrives 3 days after March 5, so March 8"
         return []
