@@ -72,6 +72,7 @@ from stream_guard.scoring.fusion import (
     window_support,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
+from stream_guard.text.acronyms import spelled_out
 from stream_guard.text.places import named, sentence_places
 from stream_guard.text.quantities import (
     ANY_UNIT,
@@ -499,6 +500,9 @@ class GroundingEngine:
                 quantities)
             if text is not job.text:
                 window = terms(text)
+            # an acronym for words the evidence spells out ("NLI") is no new name
+            if acronyms := spelled_out(window, text, index.keys, index.initials):
+                window = [t for t in window if t.key not in acronyms]
             # The polarity check only caps what the detector scored (fusion.capped): the
             # lexical tier, checked on the event loop too, has no use for it; nor, to keep that
             # tier as cheap, for the opposites check.
