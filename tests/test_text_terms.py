@@ -1712,3 +1712,34 @@ def test_a_changed_figure_of_a_unit_is_still_contradicted() -> None:
     # a time's minutes keep the zone after them: another minute is a changed time
     known = quantity_index("customer_comms: status page updated 02:31 UTC")
     assert quantity_conflict("The status page was updated at 2:41 am UTC.", known)
+
+
+@pytest.mark.parametrize(("nearby", "window", "figure", "worked_out"), [
+    # a change between two amounts one of the sentences nearest the window gives, or one of
+    # them and one of the window's, as the window says it (a blind probe's faithful
+    # earnings and sales-call summaries halted)
+    ("Adjusted EPS came in at $1.87, compared with $1.64 a year ago.",
+     "Adjusted EPS rose about 14% year over year.", "14%", True),
+    ("Adjusted EPS came in at $1.87, compared with $1.64 a year ago.",
+     "Adjusted EPS rose about 20% year over year.", "20%", False),
+    ("Adjusted EPS came in at $1.87, compared with $1.64 a year ago.",
+     "Adjusted EPS fell about 14% year over year.", "14%", False),  # a fall is from $1.87
+    ("Adjusted EPS came in at $1.87, compared with $1.64 a year ago.",
+     "Adjusted EPS was 14% of the total.", "14%", False),  # no change said
+    ("The federal tax credit covers 30% of the cost, so that brings it to about $14,700.",
+     "With the credit she would pay about $6,300 less than the $21,000 installed price.",
+     "6300", True),
+    ("The federal tax credit covers 30% of the cost, so that brings it to about $14,700.",
+     "With the credit she would pay about $7,300 less than the $21,000 installed price.",
+     "7300", False),
+    ("The tags are 35 kg each and the hub is 120 kg.",
+     "The hub weighs 85 dollars more than a tag.", "85", False),  # an amount of another unit
+])
+def test_a_change_between_amounts_of_a_nearby_sentence_is_worked_out(
+        nearby: str, window: str, figure: str, worked_out: bool) -> None:
+    from stream_guard.text.quantities import drop_worked_out, quantity_index
+
+    known = quantity_index(nearby)
+    assert figure in term_keys(window)
+    assert (figure not in term_keys(drop_worked_out(window, known, nearby=[nearby]))) \
+        is worked_out

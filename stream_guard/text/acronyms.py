@@ -13,18 +13,20 @@ spell it:
 - two letters: capitalised words only ("European Union"); two initials of any words are
   too common to say anything ("an important").
 
-Only a token the evidence's terms do not already know is looked up, so an acronym the
-evidence writes itself stays its own term, and a wrong one ("the WTO" where the evidence
-spells out the World Health Organization) stays new.
+The run's words also find the window's premise: "EPS rose about 14%" is compared with
+"earnings per share came in at $1.87, compared with $1.64", not with the one sentence that
+writes "EPS" (a probe's earnings summary halted). An acronym the evidence's terms do not know
+as it is counts as the evidence's for the lexical signals; one the evidence writes itself
+stays its own term, and a wrong one ("the WTO" where the evidence spells out the World Health
+Organization) stays new.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from collections.abc import Set as AbstractSet
 
-from stream_guard.text.terms import STOPWORDS, Term
+from stream_guard.text.terms import STOPWORDS, Term, terms
 
 _CAPITALS = re.compile(r"(?<![\w'’-])([A-Z][A-Za-z]{1,5}?)s?(?![\w'’-])")
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
@@ -48,27 +50,39 @@ def capitalised_tokens(text: str) -> dict[str, str]:
 
 
 class Initials:
-    """The initials of an evidence's sentences, to tell whether a run of its words spells an
-    acronym. Built from the sentences' text once, when a window first asks; answers cached."""
+    """The initials of an evidence's sentences, to find the run of its words an acronym
+    spells. Built from the sentences' text once, when a window first asks; answers cached."""
 
     def __init__(self, sentences: Iterable[str]) -> None:
-        # per sentence, per word: its initial and its kind (_CAPITAL, _CONTENT, _JOINER, _STOP)
-        self._words: list[list[tuple[str, int]]] = []
+        # per sentence, per word: its initial, its kind (_CAPITAL, _CONTENT, _JOINER, _STOP)
+        # and the word; and where each initial starts a word
+        self._words: list[list[tuple[str, int, str]]] = []
+        self._starts: dict[str, list[tuple[int, int]]] = {}
         for text in sentences:
-            words = [(w[0].lower(), _kind(w)) for w in _WORD.findall(text)]
-            if len(words) >= _SHORTEST:
-                self._words.append(words)
-        self._answers: dict[str, bool] = {}
+            words = [(w[0].lower(), _kind(w), w) for w in _WORD.findall(text)]
+            if len(words) < _SHORTEST:
+                continue
+            for i, (initial, kind, _) in enumerate(words):
+                if kind in (_CAPITAL, _CONTENT):
+                    self._starts.setdefault(initial, []).append((len(self._words), i))
+            self._words.append(words)
+        self._answers: dict[str, tuple[Term, ...]] = {}
 
-    def spell(self, acronym: str) -> bool:
-        """Whether a run of words of one sentence spells ``acronym`` by the rules of the
-        module's docstring."""
+    def expand(self, acronym: str) -> tuple[Term, ...]:
+        """The terms of the first run of words of one sentence that spells ``acronym`` by the
+        rules of the module's docstring; none where no run does."""
         answer = self._answers.get(acronym)
         if answer is None:
+            answer = ()
             letters = acronym.lower()
-            answer = any(_capitals_spell(words, i, letters, 0)
-                         or (len(letters) >= 3 and _content_spells(words, i, letters))
-                         for words in self._words for i in range(len(words)))
+            for s, i in self._starts.get(letters[0], ()):
+                words = self._words[s]
+                end = _capitals_spell(words, i, letters, 0)
+                if end < 0 and len(letters) >= 3:
+                    end = _content_spells(words, i, letters)
+                if end >= 0:
+                    answer = tuple(terms(" ".join(w for _, _, w in words[i:end])))
+                    break
             if len(self._answers) >= _CACHED:
                 self._answers.clear()
             self._answers[acronym] = answer
@@ -76,6 +90,7 @@ class Initials:
 
 
 _CAPITAL, _CONTENT, _JOINER, _STOP = range(4)
+_Word = tuple[str, int, str]
 
 
 def _kind(word: str) -> int:
@@ -87,45 +102,48 @@ def _kind(word: str) -> int:
     return _CAPITAL if word[0].isupper() else _CONTENT
 
 
-def _content_spells(words: Sequence[tuple[str, int]], at: int, letters: str) -> bool:
-    """Whether the content words from ``at`` on give ``letters``, one letter each."""
-    if at + len(letters) > len(words):
-        return False
-    return all(kind in (_CAPITAL, _CONTENT) and initial == letter
-               for (initial, kind), letter in zip(words[at:at + len(letters)], letters,
-                                                  strict=False))
+def _content_spells(words: Sequence[_Word], at: int, letters: str) -> int:
+    """Where the run ends if the content words from ``at`` on give ``letters``, one letter
+    each; else -1."""
+    end = at + len(letters)
+    if end > len(words) or not all(
+            kind in (_CAPITAL, _CONTENT) and initial == letter
+            for (initial, kind, _), letter in zip(words[at:end], letters, strict=False)):
+        return -1
+    return end
 
 
-def _capitals_spell(words: Sequence[tuple[str, int]], at: int, letters: str,
-                    matched: int) -> bool:
-    """Whether capitalised words from ``at`` on give ``letters[matched:]``, a joiner between
-    two of them giving its letter or none; the first and last letters a capitalised word's."""
+def _capitals_spell(words: Sequence[_Word], at: int, letters: str, matched: int) -> int:
+    """Where the run ends if capitalised words from ``at`` on give ``letters[matched:]``, a
+    joiner between two of them giving its letter or none, the first and last letters a
+    capitalised word's; else -1."""
     if at >= len(words):
-        return False
-    initial, kind = words[at]
+        return -1
+    initial, kind, _ = words[at]
     if kind == _CAPITAL:
         if initial != letters[matched]:
-            return False
-        return matched + 1 == len(letters) or _capitals_spell(words, at + 1, letters,
-                                                               matched + 1)
+            return -1
+        if matched + 1 == len(letters):
+            return at + 1
+        return _capitals_spell(words, at + 1, letters, matched + 1)
     if kind != _JOINER or matched == 0:
-        return False
-    return ((initial == letters[matched] and matched + 1 < len(letters)
-             and _capitals_spell(words, at + 1, letters, matched + 1))
-            or _capitals_spell(words, at + 1, letters, matched))
+        return -1
+    if initial == letters[matched] and matched + 1 < len(letters):
+        end = _capitals_spell(words, at + 1, letters, matched + 1)
+        if end >= 0:
+            return end
+    return _capitals_spell(words, at + 1, letters, matched)
 
 
-def spelled_out(window: Sequence[Term], text: str, evidence_keys: AbstractSet[str],
-                initials: Callable[[], Initials]) -> frozenset[str]:
-    """The keys of ``window``'s terms that are acronyms ``text`` writes for words of the
-    evidence (``initials`` gives its :class:`Initials`, asked for only where the window
-    writes an acronym the evidence's keys do not know as it is)."""
-    keys = {t.key for t in window} - evidence_keys
-    if not keys:
-        return frozenset()
+def expansions(window: Sequence[Term], text: str, initials: Callable[[], Initials]
+               ) -> dict[str, tuple[Term, ...]]:
+    """The acronyms of ``text`` (by their keys among ``window``'s terms) that a run of the
+    evidence's words spells out (``initials`` gives its :class:`Initials`, asked for only
+    where the window writes an acronym at all), each with the run's terms."""
+    keys = {t.key for t in window}
     asked = {key: letters for key, letters in capitalised_tokens(text).items()
              if key in keys and key not in STOPWORDS}
     if not asked:
-        return frozenset()
+        return {}
     spelling = initials()
-    return frozenset(key for key, letters in asked.items() if spelling.spell(letters))
+    return {key: found for key, letters in asked.items() if (found := spelling.expand(letters))}

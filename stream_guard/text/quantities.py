@@ -710,7 +710,8 @@ _Figure = tuple[re.Match[str], Decimal, "str | None", str]
 
 
 def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous: str = "",
-                    derived: Callable[[], list[ColumnWork]] | None = None) -> str:
+                    derived: Callable[[], list[ColumnWork]] | None = None,
+                    nearby: Sequence[str] = ()) -> str:
     """``text`` without the figures it works out from two other figures (a sum, difference,
     product, a quotient where it divides or averages, a share or change in percent of two
     amounts, a percentage of an amount, a duration between two times or days:
@@ -732,6 +733,9 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     counts nothing in, "148,190 downloads", of a column the window names, else of money and
     bare numbers), is worked out too; a percentage only as a share of a column the window or
     the one before names.
+
+    ``nearby``: the evidence sentences nearest the window (its premise), whose amounts may be
+    the operands of a change the window reports (see ``nearby_works`` below).
 
     Right arithmetic on the wrong rule passes the lexical signals: adding up parts where the
     evidence prices the bundle, or leave days where it caps the carry-over at 5 (a review);
@@ -814,7 +818,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
             if any(lo <= times * x <= hi for x in amounts):
                 return True
         if (not cued and kind != "percent") or len(operands) < 3:
-            return False
+            return nearby_works(k, lo, hi)
         for i, (_, a, kind_a, unit_a) in enumerate(operands):
             for j in range(i + 1, len(operands)):
                 _, b, kind_b, unit_b = operands[j]
@@ -831,7 +835,55 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                                       spelled, end, falling)
                 if any(lo <= x <= hi for x in (found if cued else found[:1])):
                     return True
+        return nearby_works(k, lo, hi)
+
+    def nearby_works(k: int, lo: Decimal, hi: Decimal) -> bool:
+        """Whether the figure ``k`` is a change the text says it is (a rise or fall in
+        percent, a difference right after "by", "up", "down" or before "more", "less") between
+        two amounts of one of the ``nearby`` sentences, or one of them and one of the window's
+        ("adjusted EPS rose about 14%" of "EPS came in at $1.87, compared with $1.64";
+        "about $6,300 less than the $21,000 installed price" of "brings it to about
+        $14,700"): the operands of a change one of the sentences nearest the window gives, not
+        any two figures of the evidence (some pair's difference lands near any number)."""
+        match, _, kind, unit = figures[k]
+        if not nearby or kind not in (None, "percent") or (kind is None and unit == ANY_UNIT):
+            return False
+        start, end = match.span()
+        before = cased[max(0, start - _CUE_CHARS):start]
+        if kind == "percent":
+            rising = bool(_RISE_BEFORE.search(before))
+            falling_ = bool(_FALL_AFTER.match(cased, end, end + 25) or _FALL_BEFORE.search(before))
+            if rising == falling_:  # no change said, or both
+                return False
+        elif not (_RESULT_JUST_BEFORE.search(before) or _RESULT_AFTER.match(cased, end, end + 25)):
+            return False
+        names = _UNIT_NAMES.get(unit, (unit,))
+        own = [(x, u) for i, (_, x, kind_x, u) in enumerate(figures) if i != k and kind_x is None]
+        for sentence in nearby_figures():
+            theirs = [(x, u) for _, x, kind_x, u in sentence if kind_x is None]
+            for i, (a, unit_a) in enumerate(theirs):
+                for b, unit_b in [*theirs[i + 1:], *own]:
+                    if kind is None and not (unit_a in names and unit_b in names):
+                        continue
+                    if kind == "percent" and unit_a != unit_b:
+                        continue
+                    low, high = min(a, b), max(a, b)
+                    if low <= 0:
+                        continue
+                    found = ((high - low) * 100 / (low if rising else high)
+                             if kind == "percent" else high - low)
+                    if lo <= found <= hi:
+                        return True
         return False
+
+    read_nearby: list[list[list[_Figure]]] = []
+
+    def nearby_figures() -> list[list[_Figure]]:
+        if not read_nearby:
+            read_nearby.append([found for sentence in nearby if has_digit(sentence)
+                                and len(found := _worked_figures(spell_out_numbers(sentence)))
+                                <= _WORKED_FIGURES])
+        return read_nearby[0]
 
     drop = {figures[k][0].span(1) for k in range(len(figures)) if worked_out(k)}
     if not drop:
