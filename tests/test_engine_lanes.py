@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.frames import ContextItem
-from stream_guard.scores import WindowScore
+from stream_guard.scores import Pair, PairScore, WindowScore
 from stream_guard.scoring.engine import (
     INLINE_LEXICAL_MAX_SENTENCES,
     ON_LOOP_CHECKS_PER_TURN,
@@ -169,3 +170,38 @@ def test_a_turn_of_degraded_windows_alone_is_no_batch() -> None:
     (family,) = metrics.batch_size.collect()
     assert {s.name: s.value for s in family.samples}["stream_guard_scorer_batch_size_count"] == 1
     assert metrics.deadline_misses._value.get() == 3
+
+
+class _NonFinite:
+    """A detector that answers NaN or infinity (an fp16 overflow, a broken export)."""
+
+    name = "non-finite"
+
+    def __init__(self, support: float, contradiction: float) -> None:
+        self.answer = PairScore(support, contradiction)
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]:
+        return [self.answer for _ in pairs]
+
+
+@pytest.mark.parametrize(("support", "contradiction"), [
+    (float("nan"), 0.0), (0.01, float("nan")), (float("inf"), 0.0)])
+async def test_a_non_finite_model_score_gets_the_lexical_verdict_marked_degraded(
+        support: float, contradiction: float) -> None:
+    """A review: fused, a NaN support was clipped to the highest model logit and a
+    fabrication passed as supported; a NaN contradiction froze the stream."""
+    metrics = Metrics()
+    engine = GroundingEngine(EngineConfig(tier="cascade"), metrics,
+                             model=_NonFinite(support, contradiction))
+    lexical = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
+    try:
+        request = StreamRequest("t", [ContextItem("c", SMALL)], None)
+        window = "Its architect was Frida Kahlo of Mexico."
+        score = await engine.check(engine.prepare(request), window, "")
+        expected = lexical.check_at_once(lexical.prepare(request), window, "")
+        assert expected is not None
+        assert score.degraded and score.support == expected.support
+        assert metrics.degraded_windows._value.get() == 1
+    finally:
+        await engine.close()
+        await lexical.close()

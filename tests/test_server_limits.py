@@ -309,6 +309,25 @@ async def test_idle_timeout(settings_factory: Callable[..., Settings]) -> None:
         assert rejections(server, "idle") == 1
 
 
+async def test_an_idle_timeout_answers_what_the_open_stream_took(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A review: a client gone quiet mid-sentence was closed 1001 with the tail it had sent
+    unscored, and no halt or ``done``. Its stream is ended as for a close for the client's
+    doing: the tail is its last window, scored, and halt and ``done`` come before the close."""
+    true = "The Eiffel Tower was completed in 1889. "
+    async with serve(settings_factory, idle_timeout_s=0.6) as server, \
+            open_ws(server.port) as ws:
+        await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+        assert (await recv(ws))["type"] == "started"
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": true + FALSE_TAIL})
+        frames, code, reason = await until_closed(ws)
+    assert (code, reason) == (1001, "idle timeout")
+    assert [(h["stream_id"], h["at"]) for h in frames if h["type"] == "halt"] == [("s", len(true))]
+    assert frames[-1] == {"type": "done", "stream_id": "s", "halted": True,
+                          "chars": len(true) + len(FALSE_TAIL), "windows": 2, "drained": True}
+    assert rejections(server, "idle") == 1
+
+
 async def test_connection_lifetime(settings_factory: Callable[..., Settings]) -> None:
     async with serve(settings_factory, max_lifetime_s=1, idle_timeout_s=30) as server:
         async with open_ws(server.port) as ws:

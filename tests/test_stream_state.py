@@ -296,6 +296,22 @@ def test_skipped_windows_pass_without_a_verdict() -> None:
     assert frames[-1]["windows"] == 2  # skipped windows are not counted as scored
 
 
+@pytest.mark.parametrize("score", [WindowScore(float("nan"), 0.0, EVIDENCE),
+                                   WindowScore(0.1, float("nan"), EVIDENCE),
+                                   WindowScore(1.5, 0.0, EVIDENCE)])
+def test_a_score_that_is_no_probability_raises_and_leaves_the_stream_as_it_was(
+        score: WindowScore) -> None:
+    """A review: a NaN contradiction raised half-way through recording (the window taken off
+    the pending ones, the next to apply not moved), and the stream never answered again."""
+    state = new_state()
+    windows, _ = feed_and_end(state)
+    with pytest.raises(ValueError):
+        state.on_scored(0, score)
+    frames = state.skip(0) + [f for i in range(1, len(windows))
+                              for f in state.on_scored(i, SUPPORTED)]
+    assert types(frames)[-1] == "done" and frames[-1]["windows"] == len(windows) - 1
+
+
 def test_the_stream_threshold_overrides_the_server_one() -> None:
     state = new_state(threshold=0.95)
     assert state.threshold == 0.95 and new_state().threshold == CONFIG.threshold

@@ -47,6 +47,17 @@ def test_a_report_of_the_users_own_situation_counts_in_the_second_person(
 
 
 @pytest.mark.parametrize("prompt", [
+    "İ ordered a jacket last week.",  # Turkish keyboards' capital i, dotted
+    "I ordered a jacket for uſ last week and I waſ happy.",  # a long s
+])
+def test_a_letter_that_matches_a_pronoun_only_by_case_folding_is_left_as_written(
+        prompt: str) -> None:
+    """A review: "İ" matched the case-blind pronoun pattern, its lower case was no key of
+    the table, and the KeyError failed the whole stream's evidence."""
+    assert "jacket" in self_reports(prompt)
+
+
+@pytest.mark.parametrize("prompt", [
     "The tower is 500 m tall, right?",  # no first person: a claim about the world
     "Is my order 4471 on its way?",  # a question
     "I heard the museum is free on Sundays.",  # hearsay

@@ -90,8 +90,7 @@ class HaltPolicy:
         """Judge the next window of the stream (in stream order). Scores are probabilities;
         a NaN or out-of-range score is a scorer bug and raises ``ValueError`` rather than
         passing as "supported" (every comparison with NaN is false)."""
-        _check_unit("support", support)
-        _check_unit("contradiction", contradiction)
+        check_scores(support, contradiction)
         if support >= self.threshold:
             self._run = 0
             return Decision("supported", False)
@@ -117,6 +116,14 @@ class HaltPolicy:
             return None
         self._halted = True
         return Decision("unsupported", True, "unsupported_run")
+
+
+def check_scores(support: float, contradiction: float) -> None:
+    """Raise ``ValueError`` unless both scores are probabilities (what :meth:`HaltPolicy.observe`
+    takes): a stream checks a window's scores before it records them, so a scorer bug leaves
+    it as it was (a NaN raised half-way through recording and froze the stream: a review)."""
+    _check_unit("support", support)
+    _check_unit("contradiction", contradiction)
 
 
 def _check_unit(name: str, value: float) -> None:

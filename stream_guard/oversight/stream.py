@@ -15,7 +15,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stream_guard.oversight.policy import HaltPolicy
+from stream_guard.oversight.policy import HaltPolicy, check_scores
 from stream_guard.oversight.segmenter import Window, WindowSegmenter
 from stream_guard.protocol.errors import ErrorCode, ProtocolError
 from stream_guard.protocol.frames import StreamOptions
@@ -194,6 +194,8 @@ class StreamState:
     def _record(self, index: int, score: WindowScore | None) -> list[ServerFrame]:
         if self.halted or self.phase is Phase.DONE or index not in self._pending:
             return []  # late result for a halted or cancelled stream
+        if score is not None:
+            check_scores(score.support, score.contradiction)  # raises before any change
         self._scores[index] = score
         frames: list[ServerFrame] = []
         while self._next_apply in self._scores and not self.halted:

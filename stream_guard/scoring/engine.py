@@ -38,6 +38,7 @@ import dataclasses
 import functools
 import itertools
 import logging
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -584,10 +585,21 @@ class GroundingEngine:
             if i not in by_job:
                 out.append(self._lexical(a))
                 continue
+            score = by_job[i]
+            if not (math.isfinite(score.support) and math.isfinite(score.contradiction)):
+                # NaN or inf from the model (fp16 overflow, a broken export) says nothing;
+                # fused, a NaN read as the highest support (a review): the lexical tier's
+                # verdict, marked degraded
+                log.warning("the model gave a non-finite score: the lexical tier's verdict used",
+                            extra={"support": score.support,
+                                   "contradiction": score.contradiction})
+                self.metrics.degraded_windows.inc()
+                out.append(self._lexical(a, degraded=True))
+                continue
             self.metrics.tier_decisions.labels("model").inc()
             out.append(_scored(a, *window_support(
-                a.signals, by_job[i].support, self.fusion[0] if self.fusion else None,
-                by_job[i].contradiction)))
+                a.signals, score.support, self.fusion[0] if self.fusion else None,
+                score.contradiction)))
         return out
 
     def _degrade(self, jobs: list[CheckJob]) -> list[WindowScore]:

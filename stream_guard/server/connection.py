@@ -346,6 +346,11 @@ class Connection:
             ending = self._expired(Expiry.LIFETIME if now >= self._lifetime_end else Expiry.IDLE)
             if isinstance(ending, Drain):  # no re-arm: the drain ends the connection
                 self._begin_drain(ending)
+            elif self.session.open_streams:
+                # text taken but not yet a window (a sentence with no end) is scored, and
+                # each open stream gets its verdicts, halt and done before the close (it was
+                # closed unscored, with no done: a review)
+                self._close_after_owed(ending)
             else:
                 self._finish(ending)
         else:
@@ -498,7 +503,12 @@ class Connection:
 
     def _scored(self, job: ScoreJob, score: WindowScore, arrived: float) -> None:
         self.server.metrics.verdict_latency.observe(time.perf_counter() - arrived)
-        self._apply(self.session.scored(job, score), arrived)
+        try:
+            outcome = self.session.scored(job, score)
+        except ValueError as exc:  # scores no probability (a scorer bug): the stream as it was
+            self._check_failed(job, exc)
+            return
+        self._apply(outcome, arrived)
 
     def _check_failed(self, job: ScoreJob, exc: Exception) -> None:
         log.error("window check failed", exc_info=exc, extra=self._log_extra)

@@ -423,7 +423,12 @@ def _second_person(clause: str) -> str:
     def swap(match: re.Match[str]) -> str:
         word = match.group()
         stem, _, contraction = word.partition("'")
-        you = _SWAPS[stem.lower()]
+        # a letter the pattern matched only by Unicode case folding ("İ" for "I", "ſ" in
+        # "uſ") is no pronoun the table knows: left as written (it raised, and the stream's
+        # whole evidence failed: a review)
+        you = _SWAPS.get(stem.lower())
+        if you is None:
+            return word
         if contraction.lower() == "m":
             you += "'re"
         elif contraction:
@@ -437,4 +442,5 @@ def _second_person(clause: str) -> str:
         out.append(swap(match))
         last = match.end()
     out.append(clause[last:])
-    return _AGREE.sub(lambda m: f"{m.group(1)} {_AGREED[m.group(2).lower()]}", "".join(out))
+    return _AGREE.sub(lambda m: f"{m.group(1)} {_AGREED.get(m.group(2).lower(), m.group(2))}",
+                      "".join(out))
