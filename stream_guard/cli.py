@@ -65,7 +65,12 @@ def _cmd_kill(args: argparse.Namespace) -> int:
     except StateUnavailable as exc:
         print(f"stream-guard: the kill was not published: {exc}", file=sys.stderr)
         return 1
-    print(f"kill published: tenant={args.tenant} stream={args.stream or '*'}")
+    # The servers answer no one (a review read "kill published" on a stream that had already
+    # ended as a kill made): say what the kill does and where its effect shows.
+    print(f"kill published: tenant={args.tenant} stream={args.stream or '*'}: each server "
+          "halts the matching streams open when it reads the kill (reason 'operator', logged as "
+          "'stream halted'; counted in stream_guard_streams_halted_total); a stream that has "
+          "ended is not affected")
     return 0
 
 
@@ -198,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # "stream-guard --config FILE serve": each command takes --config, so one given before
+    # the command goes after it (it was refused as an "invalid choice" of command: a review)
+    if argv[:1] == ["--config"] and len(argv) > 2:
+        argv = [*argv[2:], *argv[:2]]
+    elif argv[:1] and argv[0].startswith("--config="):
+        argv = [*argv[1:], argv[0]]
     if argv[:1] == ["train"]:  # the trainer owns its whole command line, --help included
         from stream_guard.train.cli import main as train_main
 

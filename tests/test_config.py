@@ -724,3 +724,16 @@ def test_a_folder_setting_that_names_a_file_is_refused_by_name(tmp_path: Path,
                        f"created: {afile} is not a directory$"):
         load_settings(environ={f"STREAM_GUARD_{name}": str(afile / "sub")})
     assert load_settings(environ={f"STREAM_GUARD_{name}": str(tmp_path / "new" / "x")})
+
+
+@pytest.mark.parametrize("argv", [["--config", "{f}", "settings"], ["--config={f}", "settings"],
+                                  ["settings", "--config", "{f}"]])
+def test_the_config_file_may_come_before_or_after_the_command(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    """A new user's "stream-guard --config FILE serve" was refused as an invalid command."""
+    from stream_guard.cli import main
+
+    config = tmp_path / "s.toml"
+    config.write_text("port = 19999\n")
+    assert main([a.format(f=config) for a in argv]) == 0
+    assert json.loads(capsys.readouterr().out)["port"] == 19999

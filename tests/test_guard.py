@@ -89,6 +89,12 @@ def test_a_handshake_without_a_ticket_acts_for_its_key(
         assert decided == expected
 
 
+def test_an_authorization_header_not_in_the_bearer_form_is_named() -> None:
+    decided = key_principal(Headers({"Authorization": "k" * 16}), KEYS, False)
+    assert isinstance(decided, Refusal) and decided.reason == "unauthorized"
+    assert "must be 'Bearer KEY'" in decided.message
+
+
 @pytest.mark.parametrize(("headers", "key"), [
     ({"Authorization": f"Bearer {KEY_A}"}, KEY_A),
     ({"authorization": f"bearer   {KEY_A}  "}, KEY_A),

@@ -156,6 +156,7 @@ BAD_FRAMES: list[tuple[str, str]] = [
     ('{"type": "cancel", "stream_id": "s", "reason": "x"}', "unknown field"),
     ('{"type": "delta", "stream_id": "s", "seq": 0, "text": "", "final": true}', "unknown field"),
     ('{"type": "start", "stream_id": "s", "Context": []}', "unknown field"),
+    ('{"type": "start", "id": "s", "context": ["x"]}', "(is 'stream_id' missing?)"),
     # seq
     ('{"type": "delta", "stream_id": "s", "text": "x"}', "'seq'"),
     ('{"type": "delta", "stream_id": "s", "seq": null, "text": "x"}', "'seq'"),

@@ -91,6 +91,9 @@ def key_principal(headers: Mapping[str, str], keys: KeyRing,
             tenant, "api_key")
     if auth_disabled:
         return Principal(DEFAULT_TENANT, "dev")
+    if headers.get("Authorization"):  # there, but not as "Bearer KEY" (a review: read as none)
+        return Refusal("unauthorized", "the Authorization header must be 'Bearer KEY' (or send "
+                       "X-API-Key: KEY); a browser uses a ticket (?ticket=)")
     return Refusal("unauthorized", "a ticket (?ticket=) or an API key (Authorization: Bearer "
                    "KEY or X-API-Key: KEY) is required")
 

@@ -287,8 +287,9 @@ class Session(Generic[P]):
             raise ProtocolError(ErrorCode.DUPLICATE_STREAM, f"stream {sid!r} is already open", sid)
         active = sum(1 for state in self._streams.values() if not state.halted)
         if active >= cap or len(self._streams) >= 4 * cap:
-            raise ProtocolError(ErrorCode.TOO_MANY_STREAMS, f"at most {cap} streams may be open "
-                                "on one connection; end or cancel one first", sid)
+            raise ProtocolError(ErrorCode.TOO_MANY_STREAMS, f"at most {cap} "
+                                f"stream{'' if cap == 1 else 's'} may be open on one "
+                                "connection; end or cancel one first", sid)
         if self._admission.overloaded():
             raise ProtocolError(ErrorCode.OVERLOADED, "the server is overloaded and takes no new "
                                 "streams right now; retry shortly", sid)

@@ -183,7 +183,10 @@ class _Fields:
         self.stream_id = _stream_id_hint(data)
         unknown = sorted(set(data) - allowed - {"type"})
         if unknown:
-            self.fail(f"unknown field(s): {', '.join(map(repr, unknown))}")
+            # the field it may stand for, when that one is missing ("id" for "stream_id")
+            missing = " (is 'stream_id' missing?)" if ("stream_id" in allowed
+                                                       and "stream_id" not in data) else ""
+            self.fail(f"unknown field(s): {', '.join(map(repr, unknown))}{missing}")
 
     def fail(self, message: str) -> ProtocolError:
         raise ProtocolError(ErrorCode.BAD_FRAME, message, self.stream_id)
