@@ -413,3 +413,25 @@ def test_names_are_matched_whole_and_tenants_checked_where_they_are_listed(
     assert _run("index", "ls", *common, "--tenant", "..") == 2
     _, err = capsys.readouterr()
     assert "tenant name '..' must be" in err
+
+
+def test_a_file_added_beside_its_namesake_from_a_folder_is_named(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user edited policies/refund.md and added that file alone: it went in as
+    refund.md beside the old policies/refund.md, and both answered searches."""
+    docs = tmp_path / "handbook"
+    (docs / "policies").mkdir(parents=True)
+    refund = docs / "policies" / "refund.md"
+    refund.write_text("Refunds are accepted within 30 days of purchase.")
+    (docs / "shipping.md").write_text("Shipping takes 3 to 5 business days.")
+    common = ["--config", str(env), "--data-dir", str(tmp_path / "data"), "--collection", "hb",
+              "--no-progress"]
+    assert _run("index", "add", *common, str(docs)) == 0
+    capsys.readouterr()
+    refund.write_text("Refunds are accepted within 14 days of purchase.")
+    assert _run("index", "add", *common, str(refund)) == 0
+    _, err = capsys.readouterr()
+    assert "'refund.md' was added beside 'policies/refund.md', which stays" in err
+    assert _run("index", "add", *common, "--sync", str(docs)) == 0  # what the note says
+    out, err = capsys.readouterr()
+    assert "1 document(s) replaced" in out and "1 removed" in out and "note:" not in err

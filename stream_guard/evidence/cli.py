@@ -148,6 +148,11 @@ def _cmd_add(args: argparse.Namespace) -> int:
           f"+{result.chunks_added} chunk(s), {result.duplicates} duplicate(s) skipped, "
           f"{result.documents_replaced} document(s) replaced{unchanged}{removed}; "
           f"{result.total_chunks} chunk(s) in version {result.version}")
+    for new, old in result.namesakes[:5]:
+        print(f"note: {new!r} was added beside {old!r}, which stays: a document's id is its "
+              "path below the folder named, or a file's name when the file is named itself; "
+              f"to replace {old!r}, add its folder again (with --sync, which also drops "
+              f"{new!r})", file=sys.stderr)
     if report.errors:
         print("some files or lines had errors (above)",
               file=sys.stderr)

@@ -224,6 +224,10 @@ class AddResult:
     errors: list[str] = field(default_factory=list)
     documents_unchanged: int = 0  # documents that were in the collection just as they are now
     documents_removed: int = 0  # documents ``sync`` took out: not among those given
+    # (new id, id of a document already there): a document added beside one of the same file
+    # name under another path, which it does not replace (a file named alone is its name,
+    # "refund.md"; from its folder, "policies/refund.md"); the caller says so
+    namesakes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def collection_dir(data_dir: Path, tenant: str, name: str) -> Path:
@@ -294,7 +298,19 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                              "published") from None
         return AddResult(len(fresh), plan.duplicates, plan.replaced - len(removed), info.count,
                          info.version, documents_unchanged=plan.unchanged,
-                         documents_removed=len(removed))
+                         documents_removed=len(removed),
+                         namesakes=_namesakes(chunks, live, removed))
+
+
+def _namesakes(chunks: _Chunks, live: _Live, removed: set[str]) -> list[tuple[str, str]]:
+    """Documents added under a new id whose file name a document already there has under
+    another path (see :attr:`AddResult.namesakes`)."""
+    held = {d for _, d, _ in live.rows} | {m[2] for m in live.shared}
+    by_name: dict[str, list[str]] = {}
+    for doc_id in held - removed:
+        by_name.setdefault(doc_id.rpartition("/")[2], []).append(doc_id)
+    return sorted((new, old) for new in set(chunks) - held - removed
+                  for old in by_name.get(new.rpartition("/")[2], ()) if old != new)
 
 
 @contextlib.contextmanager
