@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from stream_guard.scores import Evidence
-from stream_guard.text.acronyms import Initials
 from stream_guard.text.sentences import sentence_spans
 from stream_guard.text.terms import Term, term_keys
 
@@ -146,7 +145,6 @@ class SentenceIndex:
                      for key, ids in self._postings.items()}
         self.keys = frozenset(self._postings)
         self._document_keys: dict[str, frozenset[str]] | None = None
-        self._initials: Initials | None = None
 
     def __len__(self) -> int:
         """The number of distinct sentences."""
@@ -161,13 +159,6 @@ class SentenceIndex:
                 keys.setdefault(sentence.passage.document, set()).update(sentence.keys)
             self._document_keys = {doc: frozenset(k) for doc, k in keys.items()}
         return self._document_keys
-
-    def initials(self) -> Initials:
-        """The initials of the sentences' words, for acronyms a window writes for them
-        (:mod:`~stream_guard.text.acronyms`); made on first use and kept."""
-        if self._initials is None:
-            self._initials = Initials(dict.fromkeys(s.text for s in self.sentences))
-        return self._initials
 
     def focus(self, window: Sequence[Term], max_chars: int = PREMISE_MAX_CHARS) -> Premise:
         """The premise for a window (given as its :func:`~stream_guard.text.terms.terms`).

@@ -73,7 +73,6 @@ from stream_guard.scoring.fusion import (
     window_support,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
-from stream_guard.text.acronyms import expansions
 from stream_guard.text.places import named, sentence_places
 from stream_guard.text.quantities import (
     ANY_UNIT,
@@ -488,10 +487,7 @@ class GroundingEngine:
                     ev.scoped[key] = scoped
                 if scoped is not None:
                     index, quantities = scoped
-            # an acronym for words the evidence spells out finds them ("EPS")
-            spelled = expansions(window, job.text, index.initials)
-            premise = index.focus([*window, *itertools.chain.from_iterable(spelled.values())]
-                                  if spelled else window, self.premise_chars)
+            premise = index.focus(window, self.premise_chars)
             premise_keys = frozenset().union(*(s.keys for s in premise.sentences))
             # The signals read a rounded figure ("more than 60") as the one it rounds (62),
             # a sum at the scale a call left unsaid ("$196,000" for "about 196") as said, and
@@ -504,9 +500,6 @@ class GroundingEngine:
                 [s.text for s in premise.sentences]), quantities)
             if text is not job.text:
                 window = terms(text)
-            # ... and is no new name where the evidence only spells it out ("NLI")
-            if spelled and (acronyms := spelled.keys() - index.keys):
-                window = [t for t in window if t.key not in acronyms]
             # The polarity check only caps what the detector scored (fusion.capped): the
             # lexical tier, checked on the event loop too, has no use for it; nor, to keep that
             # tier as cheap, for the opposites check.

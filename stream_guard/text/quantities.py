@@ -13,6 +13,7 @@ import bisect
 import datetime
 import decimal
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -22,7 +23,7 @@ from stream_guard.text.cjk import CJK, narrow
 from stream_guard.text.cjk import NOT_UNITS as CJK_NOT_UNITS
 from stream_guard.text.cjk import ORDINAL as CJK_ORDINAL
 from stream_guard.text.cjk import UNIT as CJK_UNIT
-from stream_guard.text.direction import changes
+from stream_guard.text.direction import DOWN_WORDS, UP_WORDS, changes
 from stream_guard.text.figures import (
     _CURRENCY,
     _DAY,
@@ -636,6 +637,8 @@ _IN_BRACKETS = re.compile(
 _FALL_AFTER = re.compile(r"\s*(?:%|percent)?\s*(?:cheaper|less|lower|fewer|smaller|shorter|off|"
                          r"discount|decrease|drop|reduction|cut|saving|below)(?![\w-])")
 # ... and not where the text says it rose ("rose 20%, less than expected", a review)
+_RISE_AFTER = re.compile(r"\s*(?:%|percent)?\s*(?:higher|more|increase|rise|jump|gain|growth|up"
+                         r"|larger|bigger|longer)(?![\w-])")
 _RISE_BEFORE = re.compile(r"\b(?:rose|rise[sn]?|up|increas\w*|grew|grow[sn]?|more|higher|rais\w*|"
                           r"hike\w*|jump\w*|climb\w*|went up)\b[^.;!?]*$")
 _FALL_BEFORE = re.compile(r"\b(?:down|cheaper|less|lower|" + _SAVES + r"|"
@@ -669,6 +672,11 @@ _HOURS_AND_MINUTES = re.compile(r"(?<![\w.,])(\d{1,2})\s*(?:hours?|hrs?|h)\b,?\s
 # as "3 hours after" or "plus 2" did before; no other unit moves a clock).
 _HOURS_IN = {**dict.fromkeys(("hour", "hr", "hrs", "h", ANY_UNIT), Decimal(1)),
              **dict.fromkeys(("minute", "min", "mins"), Decimal(60))}
+# Where the text speaks of time zones, a time worked out of another may be in either zone
+# (a review: "so you land at 11:25" against "arrives 10:25 local time" passed as 9:40 + 1:45).
+_TIME_ZONE = re.compile(r"\b(?:[Ll]ocal time|[Tt]ime[- ]zones?|GMT|UTC|[ECMPH][SD]?T|CES?T|BST"
+                        r"|IST|JST|AE[SD]T)\b")
+_EARLIER = re.compile(r"\b(?:before|early|earlier|prior|ahead|ago|back)\b", re.IGNORECASE)
 _CLOCK_SLACK = Decimal(1) / 120  # a worked-out time of day is right to the half minute ...
 _HEDGED_CLOCK_SLACK = Decimal(1) / 4  # ... or "about" it, to the quarter hour
 
@@ -767,6 +775,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
         match, result, kind, unit = figures[k]
         if kind == "minute" or result <= 0 or match.group(1).replace(",", "") in stated:
             return False
+        if kind == "clock" and zoned():
+            return False  # a departure plus the flight's length is no arrival in another zone
         start, end = match.span()
         places = len(match.group(1).partition(".")[2])
         # Rounded to its last digit, and within 1 %; after a hedge to its last digit, or to
@@ -838,51 +848,20 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
         return nearby_works(k, lo, hi)
 
     def nearby_works(k: int, lo: Decimal, hi: Decimal) -> bool:
-        """Whether the figure ``k`` is a change the text says it is (a rise or fall in
-        percent, a difference right after "by", "up", "down" or before "more", "less") between
-        two amounts of one of the ``nearby`` sentences, or one of them and one of the window's
-        ("adjusted EPS rose about 14%" of "EPS came in at $1.87, compared with $1.64";
-        "about $6,300 less than the $21,000 installed price" of "brings it to about
-        $14,700"): the operands of a change one of the sentences nearest the window gives, not
-        any two figures of the evidence (some pair's difference lands near any number)."""
         match, _, kind, unit = figures[k]
         if not nearby or kind not in (None, "percent") or (kind is None and unit == ANY_UNIT):
             return False
-        start, end = match.span()
-        before = cased[max(0, start - _CUE_CHARS):start]
-        if kind == "percent":
-            rising = bool(_RISE_BEFORE.search(before))
-            falling_ = bool(_FALL_AFTER.match(cased, end, end + 25) or _FALL_BEFORE.search(before))
-            if rising == falling_:  # no change said, or both
-                return False
-        elif not (_RESULT_JUST_BEFORE.search(before) or _RESULT_AFTER.match(cased, end, end + 25)):
-            return False
-        names = _UNIT_NAMES.get(unit, (unit,))
-        own = [(x, u) for i, (_, x, kind_x, u) in enumerate(figures) if i != k and kind_x is None]
-        for sentence in nearby_figures():
-            theirs = [(x, u) for _, x, kind_x, u in sentence if kind_x is None]
-            for i, (a, unit_a) in enumerate(theirs):
-                for b, unit_b in [*theirs[i + 1:], *own]:
-                    if kind is None and not (unit_a in names and unit_b in names):
-                        continue
-                    if kind == "percent" and unit_a != unit_b:
-                        continue
-                    low, high = min(a, b), max(a, b)
-                    if low <= 0:
-                        continue
-                    found = ((high - low) * 100 / (low if rising else high)
-                             if kind == "percent" else high - low)
-                    if lo <= found <= hi:
-                        return True
-        return False
+        return _nearby_change(cased, match, kind, unit, lo, hi, nearby_pairs)
 
-    read_nearby: list[list[list[_Figure]]] = []
+    def zoned() -> bool:
+        return any(_TIME_ZONE.search(t) for t in (text, previous, *nearby))
 
-    def nearby_figures() -> list[list[_Figure]]:
+    read_nearby: list[list[_Compared]] = []
+
+    def nearby_pairs() -> list[_Compared]:
         if not read_nearby:
-            read_nearby.append([found for sentence in nearby if has_digit(sentence)
-                                and len(found := _worked_figures(spell_out_numbers(sentence)))
-                                <= _WORKED_FIGURES])
+            read_nearby.append([pair for sentence in nearby if has_digit(sentence)
+                                for pair in _compared(sentence)])
         return read_nearby[0]
 
     drop = {figures[k][0].span(1) for k in range(len(figures)) if worked_out(k)}
@@ -891,6 +870,103 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     for start, end in sorted(drop, reverse=True):
         spelled = spelled[:start] + spelled[end:]
     return spelled
+
+
+# Two amounts a sentence compares, the base and the new one: "came in at $1.87, compared with
+# $1.64", "narrowed to $1.3 million from $2.1 million", "7.9 minutes, up from 7.1 minutes"
+# (the base after the cue) and "dropped from 14.2 to 12.9 minutes" (the base after "from").
+_BASE_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+){0,2}?(?:compared (?:with|to)|versus|vs\.?|against"
+                         r"|(?:up|down) from|from)\W*$")
+_NEW_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+){0,2}?to\W*$")
+_FROM_BEFORE = re.compile(r"\bfrom\W*$")
+# Where a clause of the window starts, for the words that say what its change is of
+_CLAUSE = re.compile(r".*(?:[,;:(]|\b(?:and|but|while|whereas|as)\b)", re.DOTALL)
+# Not words of what changed: which way, by how much, when
+_CHANGE_WORDS = DOWN_WORDS | UP_WORDS | {
+    "by", "about", "around", "roughly", "nearly", "almost", "some", "just", "year", "quarter",
+    "month", "week", "over", "period", "previous", "prior", "last", "compared"}
+# (base, new, unit, what it is of: _subject)
+_Compared = tuple[Decimal, Decimal, str, frozenset[str]]
+
+
+def _compared(sentence: str) -> list[_Compared]:
+    """The pairs of amounts ``sentence`` compares (:data:`_BASE_AFTER`)."""
+    spelled = spell_out_numbers(sentence)
+    figures = [f for f in _worked_figures(spelled) if f[2] is None]
+    if len(figures) > _WORKED_FIGURES:
+        return []
+    out = []
+    for (first, a, _, unit_a), (second, b, _, unit_b) in itertools.pairwise(figures):
+        if unit_a != unit_b and ANY_UNIT not in (unit_a, unit_b):
+            continue
+        between = spelled[first.end():second.start()]
+        if _BASE_AFTER.match(between):
+            base, new = b, a
+        elif _NEW_AFTER.match(between) and _FROM_BEFORE.search(
+                spelled, max(0, first.start() - 12), first.start()):
+            base, new = a, b
+        else:
+            continue
+        out.append((base, new, unit_a if unit_a != ANY_UNIT else unit_b,
+                    _subject(spelled[:first.start()].lower())))
+    return out
+
+
+def _subject(before: str) -> frozenset[str]:
+    """What a figure is of: the last three content words of its clause before it, leaving out
+    which way it moved and by how much ("Globex's net income rose about" -> globex, net,
+    income; "Globex reported second-quarter revenue of" -> reported, q2, revenue)."""
+    keys = [t.key for t in terms(_CLAUSE.sub("", before[-_CUE_CHARS:]))
+            if t.key not in _CHANGE_WORDS and not t.key[:1].isdigit()]
+    return frozenset(keys[-3:])
+
+
+def _nearby_change(cased: str, match: re.Match[str], kind: str | None, unit: str,
+                   lo: Decimal, hi: Decimal, pairs: Callable[[], list[_Compared]]) -> bool:
+    """Whether the window's figure ``match`` (of ``kind`` and ``unit``, in the lower-cased
+    spelled-out window ``cased``) is the change between two amounts one of the sentences
+    nearest the window compares (:func:`_compared`): "adjusted EPS rose about 14%" of
+    "Adjusted EPS came in at $1.87, compared with $1.64"; "the loss narrowed by $0.8 million"
+    of "narrowed to $1.3 million from $2.1 million". Only as the window says it: a rise or a
+    fall in percent of the base, which way said beside the figure; a difference of their unit
+    after "by", "up", "down" or before "more", "less", moved the way the window says where it
+    says one ("deepened by $0.8 million" is no narrowing); and of what the pair is of, a word
+    of it in the window's clause before the figure ("net income rose 8%" is no change of the
+    sentence's revenue: :func:`_subject`). Not any two amounts of the evidence: some pair's
+    difference lands near almost any number (a review)."""
+    start, end = match.span()
+    before = cased[max(0, start - _CUE_CHARS):start]
+    clause = _CLAUSE.sub("", before)
+    words = set(_WORD_OR_FIGURE.findall(clause))
+    up, down = bool(words & UP_WORDS), bool(words & DOWN_WORDS)
+    after = cased[end:end + 25]
+    if kind == "percent":
+        up = up or bool(_RISE_AFTER.match(after))
+        down = down or bool(_FALL_AFTER.match(after))
+        if up == down:  # no change said, or both
+            return False
+        # a change in percent is written rounded to its last digit ("up 14%" for 14.3 %)
+        written = Decimal(match.group(1).replace(",", ""))
+        half = Decimal(5).scaleb(-len(match.group(1).partition(".")[2]) - 1)
+        lo, hi = min(lo, written - half), max(hi, written + half)
+    elif not (_RESULT_JUST_BEFORE.search(before) or _RESULT_AFTER.match(cased, end, end + 25)):
+        return False
+    about = _subject(before)
+    if not about:
+        return False
+    names = _UNIT_NAMES.get(unit, (unit,))
+    for base, new, pair_unit, keys in pairs():
+        if base <= 0 or about.isdisjoint(keys) or (up and new <= base) or (down and new >= base):
+            continue
+        if kind == "percent":
+            found = abs(new - base) * 100 / base
+        elif pair_unit in names or pair_unit == ANY_UNIT:
+            found = abs(new - base)
+        else:
+            continue
+        if lo <= found <= hi:
+            return True
+    return False
 
 
 def _pools(works: list[ColumnWork], kind: str | None, unit: str,
@@ -1033,7 +1109,11 @@ def _combinations(a: Decimal, kind_a: str | None, unit_a: str, b: Decimal, kind_
                                             else (b, (a, unit_a, kind_a)))
             if other not in (None, "duration") or (per_hour := _HOURS_IN.get(unit)) is None:
                 return []
-            return [(clock + amount / per_hour) % 24, (clock - amount / per_hour) % 24]
+            # later, or earlier where the text says so: "arrive 15 minutes early, so at 4:30"
+            # is no 4:15 + 15 minutes, nor "ends at 6:30 am" 9:00 - 2 hours 30 (a review)
+            if _EARLIER.search(text, 0, end):
+                return [(clock - amount / per_hour) % 24]
+            return [(clock + amount / per_hour) % 24]
         if len(when) == 1 and None in (kind_a, kind_b) and kind == when.pop():
             return [a + b, abs(a - b)]  # "arrives 3 days after March 5, so March 8"
         return []
