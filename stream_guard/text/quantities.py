@@ -913,12 +913,12 @@ def _compared(sentence: str) -> list[_Compared]:
 
 
 def _subject(before: str) -> frozenset[str]:
-    """What a figure is of: the last three content words of its clause before it, leaving out
-    which way it moved and by how much ("Globex's net income rose about" -> globex, net,
-    income; "Globex reported second-quarter revenue of" -> reported, q2, revenue)."""
+    """What a figure is of: the last two content words of its clause before it, leaving out
+    which way it moved and by how much ("Globex's net income rose about" -> net, income;
+    "Globex reported revenue of" -> reported, revenue: the company both name is no subject)."""
     keys = [t.key for t in terms(_CLAUSE.sub("", before[-_CUE_CHARS:]))
             if t.key not in _CHANGE_WORDS and not t.key[:1].isdigit()]
-    return frozenset(keys[-3:])
+    return frozenset(keys[-2:])
 
 
 def _nearby_change(cased: str, match: re.Match[str], kind: str | None, unit: str,
