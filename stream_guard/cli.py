@@ -7,7 +7,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from stream_guard import __version__
 from stream_guard.config import Settings, SettingsError, check_serving, describe, load_settings
@@ -201,14 +201,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _usage_error(message: str) -> NoReturn:
+    """As argparse says a usage error: on stderr, exit status 2."""
+    print(f"stream-guard: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+# Commands whose second word names the command too ("index add", "streams kill")
+_TWO_WORDS = frozenset({"index", "streams"})
+
+
+def _config_after_command(argv: list[str]) -> list[str]:
+    """``stream-guard --config FILE serve``: each command takes ``--config``, so one given
+    before the command goes right after the command's words (it was refused as an "invalid
+    choice" of command: a new user; and put at the very end it landed after a "--" among
+    paths: a review). The trainer takes no settings file: said so."""
+    if argv[:1] == ["--config"]:
+        option, rest = argv[:2], argv[2:]
+    elif argv[:1] and argv[0].startswith("--config="):
+        option, rest = argv[:1], argv[1:]
+    else:
+        return argv
+    if (len(option) < 2 and "=" not in option[0]) or not rest or rest[0].startswith("-"):
+        _usage_error("--config FILE goes with a command: stream-guard --config FILE serve (or "
+                     "serve --config FILE)")
+    if rest[0] == "train":
+        _usage_error("train takes no --config: its settings are its own options (stream-guard "
+                     "train --help)")
+    words = 2 if rest[0] in _TWO_WORDS and len(rest) > 1 and not rest[1].startswith("-") else 1
+    return [*rest[:words], *option, *rest[words:]]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # "stream-guard --config FILE serve": each command takes --config, so one given before
-    # the command goes after it (it was refused as an "invalid choice" of command: a review)
-    if argv[:1] == ["--config"] and len(argv) > 2:
-        argv = [*argv[2:], *argv[:2]]
-    elif argv[:1] and argv[0].startswith("--config="):
-        argv = [*argv[1:], argv[0]]
+    argv = _config_after_command(argv)
     if argv[:1] == ["train"]:  # the trainer owns its whole command line, --help included
         from stream_guard.train.cli import main as train_main
 

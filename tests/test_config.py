@@ -727,13 +727,30 @@ def test_a_folder_setting_that_names_a_file_is_refused_by_name(tmp_path: Path,
 
 
 @pytest.mark.parametrize("argv", [["--config", "{f}", "settings"], ["--config={f}", "settings"],
-                                  ["settings", "--config", "{f}"]])
+                                  ["settings", "--config", "{f}"],
+                                  ["--config", "{f}", "index", "ls", "--", "x"]])
 def test_the_config_file_may_come_before_or_after_the_command(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     """A new user's "stream-guard --config FILE serve" was refused as an invalid command."""
     from stream_guard.cli import main
 
     config = tmp_path / "s.toml"
-    config.write_text("port = 19999\n")
+    config.write_text(f'port = 19999\ndata_dir = "{tmp_path}"\n')
+    if argv[2:4] == ["index", "ls"]:  # after the command's two words, not after a "--"
+        from stream_guard.cli import _config_after_command
+
+        assert _config_after_command(argv) == ["index", "ls", "--config", "{f}", "--", "x"]
+        return
     assert main([a.format(f=config) for a in argv]) == 0
     assert json.loads(capsys.readouterr().out)["port"] == 19999
+
+
+@pytest.mark.parametrize("argv", [["--config", "f.toml"], ["--config", "f.toml", "--help"],
+                                  ["--config", "f.toml", "train", "--help"]])
+def test_a_config_file_with_no_command_or_for_the_trainer_is_a_usage_error(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from stream_guard.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2 and "--config" in capsys.readouterr().err

@@ -788,3 +788,16 @@ def test_a_sentence_is_found_by_two_of_its_figures_among_alike_passages(
     assert keyword_hits(changed) == ["call-37#0"]  # by 77.7 and 2.47; 399.1 is no call's
     assert keyword_hits("Net income rose to $77.7 million.") == []  # one figure
     assert keyword_hits("Net income rose 57% and revenue 37%.") == []  # two-digit figures
+
+
+def test_a_file_named_alone_beside_a_namesake_from_a_folder_is_reported(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A text file's bare name beside the same name under a folder's path is reported (the
+    old copy stays); JSONL ids whose "/" their author chose are not (a review)."""
+    _add(tmp_path, [Document("api/README.md", "The API listens on port 8080.", "a"),
+                    Document("web/README.md", "The web app is served from /app.", "w"),
+                    Document("en/refunds", "Refunds within 30 days.", "kb.jsonl")], minilm)
+    result = _add(tmp_path, [Document("README.md", "The API listens on port 9090.", "r"),
+                             Document("refunds", "Refunds within 14 days.", "kb.jsonl")],
+                  minilm)
+    assert result.namesakes == [("README.md", "api/README.md"), ("README.md", "web/README.md")]

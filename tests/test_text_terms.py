@@ -1088,6 +1088,18 @@ def test_a_count_of_dates_is_no_date() -> None:
      "The tour starts at 4:15 pm; arrive 15 minutes early, so at 4:30 pm.", "16:30", False),
     ("The tour starts at 4:15 pm.",
      "The tour starts at 4:15 pm; arrive 15 minutes early, so at 4:00 pm.", "16:00", True),
+    # ... earlier only where the duration is said to come before, and across midnight too
+    ("Flight departs at 9:40, flight time 2 hours 15 minutes.",
+     "Arrive early: it leaves at 9:40 and takes 2 hours 15 minutes, so you land at 7:25.",
+     "7:25", False),
+    ("Flight departs at 9:40, flight time 2 hours 15 minutes.",
+     "Check in before you fly: it leaves at 9:40 and takes 2 hours 15 minutes, so you land at "
+     "11:55.", "11:55", True),
+    ("Flight departs at 9:40, flight time 2 hours 15 minutes.",
+     "It leaves at 9:40 and takes 2 hours 15 minutes, so you land at 11:40.", "11:40", False),
+    ("The last train leaves at 00:30.",
+     "The last train is at 12:30 am; be there 45 minutes before, so at 11:45 pm.", "23:45",
+     True),
     ("Flight BA117 departs at 09:40 and arrives 10:25 local time. Flight time 1 hour 45 minutes.",
      "It leaves at 9:40, takes 1 hour 45 minutes, so you land at 11:25 local time.", "11:25",
      False),
@@ -1755,6 +1767,16 @@ def test_a_changed_figure_of_a_unit_is_still_contradicted() -> None:
      "Globex's net income rose about 13% to $610 million.", "13%", True),
     ("The tags are 35 kg each and the hub is 120 kg, compared with 35 kg.",
      "The hub weighs 85 dollars more than a tag.", "85", False),  # an amount of another unit
+    # ... nor a forecast with its outcome, a range, another measure of one word in common, or
+    # a difference at another scale (a code review)
+    ("Acme reported adjusted EPS of $1.87 versus $1.64 expected by analysts.",
+     "Acme's adjusted EPS rose about 14% from a year earlier.", "14%", False),
+    ("Ticket prices range from $40 to $60 this season.",
+     "Ticket prices rose 50% this season.", "50%", False),
+    ("Net income was $610 million, compared with $540 million a year ago.",
+     "Operating income rose about 13%.", "13%", False),
+    ("Net loss narrowed to $1.3 million from $2.1 million.",
+     "The net loss narrowed by $0.8 billion.", "800000000", False),
     # ... nor amounts of two sentences, or one of them and the window's: some pair's
     # difference lands near almost any number
     ("The federal tax credit covers 30% of the cost, so that brings it to about $14,700.",

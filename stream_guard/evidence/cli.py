@@ -148,11 +148,12 @@ def _cmd_add(args: argparse.Namespace) -> int:
           f"+{result.chunks_added} chunk(s), {result.duplicates} duplicate(s) skipped, "
           f"{result.documents_replaced} document(s) replaced{unchanged}{removed}; "
           f"{result.total_chunks} chunk(s) in version {result.version}")
-    for new, old in result.namesakes[:5]:
+    for new, old in result.namesakes:
         print(f"note: {new!r} was added beside {old!r}, which stays: a document's id is its "
               "path below the folder named, or a file's name when the file is named itself; "
-              f"to replace {old!r}, add its folder again (with --sync, which also drops "
-              f"{new!r})", file=sys.stderr)
+              f"to replace {old!r}, add its folder again, and to drop {new!r}, remove it "
+              "with --sync, which keeps only the documents of the paths given",
+              file=sys.stderr)
     if report.errors:
         print("some files or lines had errors (above)",
               file=sys.stderr)

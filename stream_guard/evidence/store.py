@@ -43,7 +43,7 @@ import numpy as np
 from stream_guard.config import NAME_PATTERN, NAME_RULE
 from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_text, content_hash
 from stream_guard.evidence.faiss_index import IndexKind, extend_or_build
-from stream_guard.evidence.ingest import Document
+from stream_guard.evidence.ingest import TEXT_SUFFIXES, Document
 from stream_guard.evidence.progress import Progress
 from stream_guard.evidence.structured import as_prose
 from stream_guard.exceptions import GuardError
@@ -302,15 +302,21 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                          namesakes=_namesakes(chunks, live, removed))
 
 
+_NAMESAKES_SAID = 5
+_TEXT_NAMES = tuple(TEXT_SUFFIXES)
+
+
 def _namesakes(chunks: _Chunks, live: _Live, removed: set[str]) -> list[tuple[str, str]]:
-    """Documents added under a new id whose file name a document already there has under
-    another path (see :attr:`AddResult.namesakes`)."""
+    """Files named alone (a new id that is a text file's bare name, "refund.md") that a
+    document already there has under a folder's path ("policies/refund.md"); the first
+    :data:`_NAMESAKES_SAID` (see :attr:`AddResult.namesakes`). Not JSONL records' ids, whose
+    "/" means what their author chose ("en/refunds" beside "de/refunds", a review)."""
     held = {d for _, d, _ in live.rows} | {m[2] for m in live.shared}
-    by_name: dict[str, list[str]] = {}
-    for doc_id in held - removed:
-        by_name.setdefault(doc_id.rpartition("/")[2], []).append(doc_id)
-    return sorted((new, old) for new in set(chunks) - held - removed
-                  for old in by_name.get(new.rpartition("/")[2], ()) if old != new)
+    wanted = {d for d in chunks if "/" not in d and d.lower().endswith(_TEXT_NAMES)} - held
+    if not wanted:
+        return []
+    return sorted((name, old) for old in held - removed
+                  if (name := old.rpartition("/")[2]) in wanted)[:_NAMESAKES_SAID]
 
 
 @contextlib.contextmanager

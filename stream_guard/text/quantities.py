@@ -676,7 +676,10 @@ _HOURS_IN = {**dict.fromkeys(("hour", "hr", "hrs", "h", ANY_UNIT), Decimal(1)),
 # (a review: "so you land at 11:25" against "arrives 10:25 local time" passed as 9:40 + 1:45).
 _TIME_ZONE = re.compile(r"\b(?:[Ll]ocal time|[Tt]ime[- ]zones?|GMT|UTC|[ECMPH][SD]?T|CES?T|BST"
                         r"|IST|JST|AE[SD]T)\b")
-_EARLIER = re.compile(r"\b(?:before|early|earlier|prior|ahead|ago|back)\b", re.IGNORECASE)
+# A duration said to come before ("15 minutes early", "2 hours before"): only beside it (a
+# review: "Arrive early: ... so you land at 7:25" passed as 9:40 - 2:15)
+_EARLIER = re.compile(r"\b\d+(?:\.\d+)?\s*(?:hours?|hrs?|h|minutes?|mins?)\b\W{0,2}(?:\w+\W+)?"
+                      r"(?:before|early|earlier|prior|ahead|ago|back)\b", re.IGNORECASE)
 _CLOCK_SLACK = Decimal(1) / 120  # a worked-out time of day is right to the half minute ...
 _HEDGED_CLOCK_SLACK = Decimal(1) / 4  # ... or "about" it, to the quarter hour
 
@@ -767,8 +770,13 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     cased = spelled.lower()
     stated = evidence.get(ANY_UNIT, frozenset())
     dividing = _DIVIDING.search(cased) is not None
-    operands = [*figures, *earlier, *_durations(spelled),
+    durations = _durations(spelled)
+    operands = [*figures, *earlier, *durations,
                 *(_durations(spell_out_numbers(previous)) if earlier else ())]
+    # the hours and minutes of "2 hours 15 minutes" move a clock only together (a review:
+    # "so you land at 11:40" passed as 9:40 + the 2 hours alone)
+    in_durations = {m.start(g) for m, _, _, _ in durations for g in (1, 2)}
+    parts = {i for i, (m, _, _, _) in enumerate(figures) if m.start(1) in in_durations}
     of_rows: list[list[ColumnWork]] = []  # derived(), once asked for
 
     def worked_out(k: int) -> bool:
@@ -832,7 +840,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
         for i, (_, a, kind_a, unit_a) in enumerate(operands):
             for j in range(i + 1, len(operands)):
                 _, b, kind_b, unit_b = operands[j]
-                if k in (i, j):
+                if k in (i, j) or (kind == "clock" and (i in parts or j in parts)):
                     continue
                 if (kind is None and unit != ANY_UNIT and None is kind_a is kind_b
                         and unit_a not in (names := _UNIT_NAMES.get(unit, (unit,)))
@@ -885,40 +893,65 @@ _CLAUSE = re.compile(r".*(?:[,;:(]|\b(?:and|but|while|whereas|as)\b)", re.DOTALL
 _CHANGE_WORDS = DOWN_WORDS | UP_WORDS | {
     "by", "about", "around", "roughly", "nearly", "almost", "some", "just", "year", "quarter",
     "month", "week", "over", "period", "previous", "prior", "last", "compared"}
-# (base, new, unit, what it is of: _subject)
-_Compared = tuple[Decimal, Decimal, str, frozenset[str]]
+# (base, new, unit, scale word, what it is of: _subject)
+_Compared = tuple[Decimal, Decimal, str, str, frozenset[str]]
+# A sentence compares over time (a change's word, or a time), not a forecast with its outcome
+# ("$1.87 versus $1.64 expected") nor a range ("range from $40 to $60"): a review
+_OVER_TIME = re.compile(r"\b(?:" + "|".join(sorted(UP_WORDS | DOWN_WORDS)) + r"|year|years"
+                        r"|quarter|quarters|month|months|week|weeks|earlier|ago|prior|previous"
+                        r"|previously|last|before|then|now)\b")
+_EXPECTED = re.compile(r"\b(?:expect\w*|forecast\w*|estimat\w*|consensus|guidance|target\w*"
+                       r"|budget\w*|plann\w*|projected|anticipated|predicted)\b")
+_RANGE_BEFORE = re.compile(r"\b(?:range[sd]?|ranging|vary|varies|varying|between|anywhere)\W+"
+                           r"(?:\w+\W+){0,2}$")
+_SCALE_AFTER = re.compile(r"\s*(thousand|million|billion|trillion|bn|mn|m|k)\b")
+_SCALES_NAMED = {"bn": "billion", "mn": "million", "m": "million", "k": "thousand"}
 
 
 def _compared(sentence: str) -> list[_Compared]:
-    """The pairs of amounts ``sentence`` compares (:data:`_BASE_AFTER`)."""
+    """The pairs of amounts ``sentence`` compares (:data:`_BASE_AFTER`), of one unit and
+    scale, where it speaks of a change or a time (:data:`_OVER_TIME`) and of no forecast; not
+    a range's ends."""
     spelled = spell_out_numbers(sentence)
     figures = [f for f in _worked_figures(spelled) if f[2] is None]
     if len(figures) > _WORKED_FIGURES:
         return []
+    lower = spelled.lower()
+    if not _OVER_TIME.search(lower) or _EXPECTED.search(lower):
+        return []
     out = []
     for (first, a, _, unit_a), (second, b, _, unit_b) in itertools.pairwise(figures):
-        if unit_a != unit_b and ANY_UNIT not in (unit_a, unit_b):
+        scale = _scale_after(lower, first.end())
+        if ((unit_a != unit_b and ANY_UNIT not in (unit_a, unit_b))
+                or scale != _scale_after(lower, second.end())):
             continue
         between = spelled[first.end():second.start()]
         if _BASE_AFTER.match(between):
             base, new = b, a
-        elif _NEW_AFTER.match(between) and _FROM_BEFORE.search(
-                spelled, max(0, first.start() - 12), first.start()):
+        elif _NEW_AFTER.match(between) and (opening := _FROM_BEFORE.search(
+                lower, max(0, first.start() - 12), first.start())) is not None:
+            if _RANGE_BEFORE.search(lower, max(0, opening.start() - 30), opening.start()):
+                continue  # "prices range from $40 to $60": no change
             base, new = a, b
         else:
             continue
-        out.append((base, new, unit_a if unit_a != ANY_UNIT else unit_b,
-                    _subject(spelled[:first.start()].lower())))
+        out.append((base, new, unit_a if unit_a != ANY_UNIT else unit_b, scale,
+                    _subject(lower[:first.start()], 3)))
     return out
 
 
-def _subject(before: str) -> frozenset[str]:
-    """What a figure is of: the last two content words of its clause before it, leaving out
-    which way it moved and by how much ("Globex's net income rose about" -> net, income;
-    "Globex reported revenue of" -> reported, revenue: the company both name is no subject)."""
+def _scale_after(lower: str, end: int) -> str:
+    """The scale word after a figure ("million" of "$1.3 million"), or ""."""
+    found = _SCALE_AFTER.match(lower, end)
+    return _SCALES_NAMED.get(found.group(1), found.group(1)) if found else ""
+
+
+def _subject(before: str, words: int) -> frozenset[str]:
+    """What a figure is of: the last ``words`` content words of its clause before it, leaving
+    out which way it moved and by how much ("Globex's net income rose about" -> net, income)."""
     keys = [t.key for t in terms(_CLAUSE.sub("", before[-_CUE_CHARS:]))
             if t.key not in _CHANGE_WORDS and not t.key[:1].isdigit()]
-    return frozenset(keys[-2:])
+    return frozenset(keys[-words:])
 
 
 def _nearby_change(cased: str, match: re.Match[str], kind: str | None, unit: str,
@@ -930,10 +963,13 @@ def _nearby_change(cased: str, match: re.Match[str], kind: str | None, unit: str
     of "narrowed to $1.3 million from $2.1 million". Only as the window says it: a rise or a
     fall in percent of the base, which way said beside the figure; a difference of their unit
     after "by", "up", "down" or before "more", "less", moved the way the window says where it
-    says one ("deepened by $0.8 million" is no narrowing); and of what the pair is of, a word
-    of it in the window's clause before the figure ("net income rose 8%" is no change of the
-    sentence's revenue: :func:`_subject`). Not any two amounts of the evidence: some pair's
-    difference lands near almost any number (a review)."""
+    says one ("deepened by $0.8 million" is no narrowing); of what the pair is of, the
+    window's last two words before the figure among the pair's last three ("operating income
+    rose 13%" is no change of the sentence's net income: :func:`_subject`); a pair compared
+    over time, not a forecast with its outcome nor a range (:func:`_compared`); and a
+    difference at the pair's scale ("by $0.8 billion" is no $0.8
+    million). Not any two amounts of the evidence: some pair's difference lands near almost
+    any number (a review)."""
     start, end = match.span()
     before = cased[max(0, start - _CUE_CHARS):start]
     clause = _CLAUSE.sub("", before)
@@ -951,16 +987,17 @@ def _nearby_change(cased: str, match: re.Match[str], kind: str | None, unit: str
         lo, hi = min(lo, written - half), max(hi, written + half)
     elif not (_RESULT_JUST_BEFORE.search(before) or _RESULT_AFTER.match(cased, end, end + 25)):
         return False
-    about = _subject(before)
+    about = _subject(before, 2)
     if not about:
         return False
     names = _UNIT_NAMES.get(unit, (unit,))
-    for base, new, pair_unit, keys in pairs():
-        if base <= 0 or about.isdisjoint(keys) or (up and new <= base) or (down and new >= base):
+    scale = _scale_after(cased, end)
+    for base, new, pair_unit, pair_scale, keys in pairs():
+        if base <= 0 or not about <= keys or (up and new <= base) or (down and new >= base):
             continue
         if kind == "percent":
             found = abs(new - base) * 100 / base
-        elif pair_unit in names or pair_unit == ANY_UNIT:
+        elif (pair_unit in names or pair_unit == ANY_UNIT) and scale == pair_scale:
             found = abs(new - base)
         else:
             continue
@@ -1111,9 +1148,9 @@ def _combinations(a: Decimal, kind_a: str | None, unit_a: str, b: Decimal, kind_
                 return []
             # later, or earlier where the text says so: "arrive 15 minutes early, so at 4:30"
             # is no 4:15 + 15 minutes, nor "ends at 6:30 am" 9:00 - 2 hours 30 (a review)
-            if _EARLIER.search(text, 0, end):
-                return [(clock - amount / per_hour) % 24]
-            return [(clock + amount / per_hour) % 24]
+            moved = clock - amount / per_hour if _EARLIER.search(text, 0, end) else (
+                clock + amount / per_hour)
+            return [(moved % 24 + 24) % 24]  # Decimal's % keeps the sign: -0.25 % 24 is -0.25
         if len(when) == 1 and None in (kind_a, kind_b) and kind == when.pop():
             return [a + b, abs(a - b)]  # "arrives 3 days after March 5, so March 8"
         return []
