@@ -66,12 +66,6 @@ _UP_NOUNS = "increase|increases|rise|rises|gain|gains|jump|growth|surge|climb|hi
 _DOWN_NOUNS = ("decrease|decreases|decline|declines|drop|drops|fall|reduction|reductions|cut"
                "|cuts|dip|slide|contraction")
 _UP = frozenset((_UP_VERBS + "|" + _UP_NOUNS).split("|"))
-# Words that say which way an amount moved, for a difference worked out of two amounts
-# (quantities.drop_worked_out): the changes above, and comparatives of the amount itself.
-UP_WORDS = _UP | {"more", "higher", "longer", "larger", "bigger", "deepened", "deepens",
-                  "lengthened", "lengthens", "extra"}
-DOWN_WORDS = frozenset((_DOWN_VERBS + "|" + _DOWN_NOUNS + "|less|fewer|lower|shorter|smaller"
-                        "|cheaper|shortened|shortens").split("|"))
 # A hedge between the change and its amount ("rose by nearly 17%").
 _HEDGE = (r"(?:(?:about|around|approximately|roughly|nearly|almost|some|just|over|more than"
           r"|less than|an estimated|a further|another)\s+)?")

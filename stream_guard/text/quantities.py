@@ -13,7 +13,6 @@ import bisect
 import datetime
 import decimal
 import functools
-import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -23,7 +22,7 @@ from stream_guard.text.cjk import CJK, narrow
 from stream_guard.text.cjk import NOT_UNITS as CJK_NOT_UNITS
 from stream_guard.text.cjk import ORDINAL as CJK_ORDINAL
 from stream_guard.text.cjk import UNIT as CJK_UNIT
-from stream_guard.text.direction import DOWN_WORDS, UP_WORDS, changes
+from stream_guard.text.direction import changes
 from stream_guard.text.figures import (
     _CURRENCY,
     _DAY,
@@ -637,8 +636,6 @@ _IN_BRACKETS = re.compile(
 _FALL_AFTER = re.compile(r"\s*(?:%|percent)?\s*(?:cheaper|less|lower|fewer|smaller|shorter|off|"
                          r"discount|decrease|drop|reduction|cut|saving|below)(?![\w-])")
 # ... and not where the text says it rose ("rose 20%, less than expected", a review)
-_RISE_AFTER = re.compile(r"\s*(?:%|percent)?\s*(?:higher|more|increase|rise|jump|gain|growth|up"
-                         r"|larger|bigger|longer)(?![\w-])")
 _RISE_BEFORE = re.compile(r"\b(?:rose|rise[sn]?|up|increas\w*|grew|grow[sn]?|more|higher|rais\w*|"
                           r"hike\w*|jump\w*|climb\w*|went up)\b[^.;!?]*$")
 _FALL_BEFORE = re.compile(r"\b(?:down|cheaper|less|lower|" + _SAVES + r"|"
@@ -674,12 +671,13 @@ _HOURS_IN = {**dict.fromkeys(("hour", "hr", "hrs", "h", ANY_UNIT), Decimal(1)),
              **dict.fromkeys(("minute", "min", "mins"), Decimal(60))}
 # Where the text speaks of time zones, a time worked out of another may be in either zone
 # (a review: "so you land at 11:25" against "arrives 10:25 local time" passed as 9:40 + 1:45).
-_TIME_ZONE = re.compile(r"\b(?:[Ll]ocal time|[Tt]ime[- ]zones?|GMT|UTC|[ECMPH][SD]?T|CES?T|BST"
-                        r"|IST|JST|AE[SD]T)\b")
+_TIME_ZONE = re.compile(r"\b(?:[Ll]ocal|[Tt]ime[- ]zones?|GMT|UTC|[ECMPH][SD]?T|CES?T|BST|IST|JST"
+                        r"|AE[SD]T|Pacific|Mountain|Central|Eastern|Atlantic|Greenwich)\b")
 # A duration said to come before ("15 minutes early", "2 hours before"): only beside it (a
 # review: "Arrive early: ... so you land at 7:25" passed as 9:40 - 2:15)
 _EARLIER = re.compile(r"\b\d+(?:\.\d+)?\s*(?:hours?|hrs?|h|minutes?|mins?)\b\W{0,2}(?:\w+\W+)?"
-                      r"(?:before|early|earlier|prior|ahead|ago|back)\b", re.IGNORECASE)
+                      r"(?:before|beforehand|early|earlier|sooner|prior|ahead|ago|back|advance)\b",
+                      re.IGNORECASE)
 _CLOCK_SLACK = Decimal(1) / 120  # a worked-out time of day is right to the half minute ...
 _HEDGED_CLOCK_SLACK = Decimal(1) / 4  # ... or "about" it, to the quarter hour
 
@@ -745,8 +743,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     bare numbers), is worked out too; a percentage only as a share of a column the window or
     the one before names.
 
-    ``nearby``: the evidence sentences nearest the window (its premise), whose amounts may be
-    the operands of a change the window reports (see ``nearby_works`` below).
+    ``nearby``: the evidence sentences nearest the window (its premise), which may say that a
+    time of day the window works out is not the evidence's (see ``clock_stays`` below).
 
     Right arithmetic on the wrong rule passes the lexical signals: adding up parts where the
     evidence prices the bundle, or leave days where it caps the carry-over at 5 (a review);
@@ -783,8 +781,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
         match, result, kind, unit = figures[k]
         if kind == "minute" or result <= 0 or match.group(1).replace(",", "") in stated:
             return False
-        if kind == "clock" and zoned():
-            return False  # a departure plus the flight's length is no arrival in another zone
+        if kind == "clock" and clock_stays(k):
+            return False
         start, end = match.span()
         places = len(match.group(1).partition(".")[2])
         # Rounded to its last digit, and within 1 %; after a hedge to its last digit, or to
@@ -836,7 +834,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
             if any(lo <= times * x <= hi for x in amounts):
                 return True
         if (not cued and kind != "percent") or len(operands) < 3:
-            return nearby_works(k, lo, hi)
+            return False
         for i, (_, a, kind_a, unit_a) in enumerate(operands):
             for j in range(i + 1, len(operands)):
                 _, b, kind_b, unit_b = operands[j]
@@ -853,24 +851,22 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                                       spelled, end, falling)
                 if any(lo <= x <= hi for x in (found if cued else found[:1])):
                     return True
-        return nearby_works(k, lo, hi)
+        return False
 
-    def nearby_works(k: int, lo: Decimal, hi: Decimal) -> bool:
-        match, _, kind, unit = figures[k]
-        if not nearby or kind not in (None, "percent") or (kind is None and unit == ANY_UNIT):
-            return False
-        return _nearby_change(cased, match, kind, unit, lo, hi, nearby_pairs)
-
-    def zoned() -> bool:
-        return any(_TIME_ZONE.search(t) for t in (text, previous, *nearby))
-
-    read_nearby: list[list[_Compared]] = []
-
-    def nearby_pairs() -> list[_Compared]:
-        if not read_nearby:
-            read_nearby.append([pair for sentence in nearby if has_digit(sentence)
-                                for pair in _compared(sentence)])
-        return read_nearby[0]
+    def clock_stays(k: int) -> bool:
+        """A time of day the text may not work out: where it speaks of time zones (a
+        departure plus the flight's length is no arrival in another zone), where the sentences
+        nearest it state a time of day the window does not (the evidence's own arrival time,
+        "10:25 local", outweighs 9:40 + 1:45: a review), or where the window gives more than
+        one duration (a sum of some of them, the bake without the cooling, is no answer)."""
+        if any(_TIME_ZONE.search(t) for t in (text, previous, *nearby)):
+            return True
+        own = {v for _, v, kind_x, _ in operands if kind_x == "clock"}
+        if any(value not in own for sentence in nearby for value in _clock_values(sentence)):
+            return True
+        return sum(1 for i, (_, _, kind_x, unit_x) in enumerate(operands)
+                   if i not in parts and (kind_x == "duration" or (
+                       kind_x is None and unit_x != ANY_UNIT and unit_x in _HOURS_IN))) > 1
 
     drop = {figures[k][0].span(1) for k in range(len(figures)) if worked_out(k)}
     if not drop:
@@ -880,130 +876,10 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     return spelled
 
 
-# Two amounts a sentence compares, the base and the new one: "came in at $1.87, compared with
-# $1.64", "narrowed to $1.3 million from $2.1 million", "7.9 minutes, up from 7.1 minutes"
-# (the base after the cue) and "dropped from 14.2 to 12.9 minutes" (the base after "from").
-_BASE_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+){0,2}?(?:compared (?:with|to)|versus|vs\.?|against"
-                         r"|(?:up|down) from|from)\W*$")
-_NEW_AFTER = re.compile(r"\W*(?:[^\W\d]+\W+){0,2}?to\W*$")
-_FROM_BEFORE = re.compile(r"\bfrom\W*$")
-# Where a clause of the window starts, for the words that say what its change is of
-_CLAUSE = re.compile(r".*(?:[,;:(]|\b(?:and|but|while|whereas|as)\b)", re.DOTALL)
-# Not words of what changed: which way, by how much, when
-_CHANGE_WORDS = DOWN_WORDS | UP_WORDS | {
-    "by", "about", "around", "roughly", "nearly", "almost", "some", "just", "year", "quarter",
-    "month", "week", "over", "period", "previous", "prior", "last", "compared"}
-# (base, new, unit, scale word, what it is of: _subject)
-_Compared = tuple[Decimal, Decimal, str, str, frozenset[str]]
-# A sentence compares over time (a change's word, or a time), not a forecast with its outcome
-# ("$1.87 versus $1.64 expected") nor a range ("range from $40 to $60"): a review
-_OVER_TIME = re.compile(r"\b(?:" + "|".join(sorted(UP_WORDS | DOWN_WORDS)) + r"|year|years"
-                        r"|quarter|quarters|month|months|week|weeks|earlier|ago|prior|previous"
-                        r"|previously|last|before|then|now)\b")
-_EXPECTED = re.compile(r"\b(?:expect\w*|forecast\w*|estimat\w*|consensus|guidance|target\w*"
-                       r"|budget\w*|plann\w*|projected|anticipated|predicted)\b")
-_RANGE_BEFORE = re.compile(r"\b(?:range[sd]?|ranging|vary|varies|varying|between|anywhere)\W+"
-                           r"(?:\w+\W+){0,2}$")
-_SCALE_AFTER = re.compile(r"\s*(thousand|million|billion|trillion|bn|mn|m|k)\b")
-_SCALES_NAMED = {"bn": "billion", "mn": "million", "m": "million", "k": "thousand"}
-
-
-def _compared(sentence: str) -> list[_Compared]:
-    """The pairs of amounts ``sentence`` compares (:data:`_BASE_AFTER`), of one unit and
-    scale, where it speaks of a change or a time (:data:`_OVER_TIME`) and of no forecast; not
-    a range's ends."""
-    spelled = spell_out_numbers(sentence)
-    figures = [f for f in _worked_figures(spelled) if f[2] is None]
-    if len(figures) > _WORKED_FIGURES:
-        return []
-    lower = spelled.lower()
-    if not _OVER_TIME.search(lower) or _EXPECTED.search(lower):
-        return []
-    out = []
-    for (first, a, _, unit_a), (second, b, _, unit_b) in itertools.pairwise(figures):
-        scale = _scale_after(lower, first.end())
-        if ((unit_a != unit_b and ANY_UNIT not in (unit_a, unit_b))
-                or scale != _scale_after(lower, second.end())):
-            continue
-        between = spelled[first.end():second.start()]
-        if _BASE_AFTER.match(between):
-            base, new = b, a
-        elif _NEW_AFTER.match(between) and (opening := _FROM_BEFORE.search(
-                lower, max(0, first.start() - 12), first.start())) is not None:
-            if _RANGE_BEFORE.search(lower, max(0, opening.start() - 30), opening.start()):
-                continue  # "prices range from $40 to $60": no change
-            base, new = a, b
-        else:
-            continue
-        out.append((base, new, unit_a if unit_a != ANY_UNIT else unit_b, scale,
-                    _subject(lower[:first.start()], 3)))
-    return out
-
-
-def _scale_after(lower: str, end: int) -> str:
-    """The scale word after a figure ("million" of "$1.3 million"), or ""."""
-    found = _SCALE_AFTER.match(lower, end)
-    return _SCALES_NAMED.get(found.group(1), found.group(1)) if found else ""
-
-
-def _subject(before: str, words: int) -> frozenset[str]:
-    """What a figure is of: the last ``words`` content words of its clause before it, leaving
-    out which way it moved and by how much ("Globex's net income rose about" -> net, income)."""
-    keys = [t.key for t in terms(_CLAUSE.sub("", before[-_CUE_CHARS:]))
-            if t.key not in _CHANGE_WORDS and not t.key[:1].isdigit()]
-    return frozenset(keys[-words:])
-
-
-def _nearby_change(cased: str, match: re.Match[str], kind: str | None, unit: str,
-                   lo: Decimal, hi: Decimal, pairs: Callable[[], list[_Compared]]) -> bool:
-    """Whether the window's figure ``match`` (of ``kind`` and ``unit``, in the lower-cased
-    spelled-out window ``cased``) is the change between two amounts one of the sentences
-    nearest the window compares (:func:`_compared`): "adjusted EPS rose about 14%" of
-    "Adjusted EPS came in at $1.87, compared with $1.64"; "the loss narrowed by $0.8 million"
-    of "narrowed to $1.3 million from $2.1 million". Only as the window says it: a rise or a
-    fall in percent of the base, which way said beside the figure; a difference of their unit
-    after "by", "up", "down" or before "more", "less", moved the way the window says where it
-    says one ("deepened by $0.8 million" is no narrowing); of what the pair is of, the
-    window's last two words before the figure among the pair's last three ("operating income
-    rose 13%" is no change of the sentence's net income: :func:`_subject`); a pair compared
-    over time, not a forecast with its outcome nor a range (:func:`_compared`); and a
-    difference at the pair's scale ("by $0.8 billion" is no $0.8
-    million). Not any two amounts of the evidence: some pair's difference lands near almost
-    any number (a review)."""
-    start, end = match.span()
-    before = cased[max(0, start - _CUE_CHARS):start]
-    clause = _CLAUSE.sub("", before)
-    words = set(_WORD_OR_FIGURE.findall(clause))
-    up, down = bool(words & UP_WORDS), bool(words & DOWN_WORDS)
-    after = cased[end:end + 25]
-    if kind == "percent":
-        up = up or bool(_RISE_AFTER.match(after))
-        down = down or bool(_FALL_AFTER.match(after))
-        if up == down:  # no change said, or both
-            return False
-        # a change in percent is written rounded to its last digit ("up 14%" for 14.3 %)
-        written = Decimal(match.group(1).replace(",", ""))
-        half = Decimal(5).scaleb(-len(match.group(1).partition(".")[2]) - 1)
-        lo, hi = min(lo, written - half), max(hi, written + half)
-    elif not (_RESULT_JUST_BEFORE.search(before) or _RESULT_AFTER.match(cased, end, end + 25)):
-        return False
-    about = _subject(before, 2)
-    if not about:
-        return False
-    names = _UNIT_NAMES.get(unit, (unit,))
-    scale = _scale_after(cased, end)
-    for base, new, pair_unit, pair_scale, keys in pairs():
-        if base <= 0 or not about <= keys or (up and new <= base) or (down and new >= base):
-            continue
-        if kind == "percent":
-            found = abs(new - base) * 100 / base
-        elif (pair_unit in names or pair_unit == ANY_UNIT) and scale == pair_scale:
-            found = abs(new - base)
-        else:
-            continue
-        if lo <= found <= hi:
-            return True
-    return False
+def _clock_values(sentence: str) -> set[Decimal]:
+    """The times of day ``sentence`` writes, in hours (:func:`_figure_kinds`)."""
+    return {v for kind, v in _figure_kinds(spell_out_numbers(sentence)).values()
+            if kind == "clock" and v is not None}
 
 
 def _pools(works: list[ColumnWork], kind: str | None, unit: str,
