@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     spawn.add_argument("--spawn", action="store_true", help="start the server for this run")
     spawn.add_argument("--workers", type=int, default=1, help="server worker processes; >1 "
                        "uses STREAM_GUARD_REDIS_URL or starts a throwaway redis-server")
-    spawn.add_argument("--tier", choices=("lexical", "cascade"), default="lexical")
+    spawn.add_argument("--tier", choices=("lexical", "cascade"),
+                       help="the spawned server's tier (default lexical); a server at --url "
+                       "runs its own")
     spawn.add_argument("--ready-timeout", type=float, default=300.0,
                        help="seconds to wait for /readyz (model loading)")
     load = p.add_argument_group("load")
@@ -356,6 +358,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.streams < 1 or args.rate <= 0 or args.duration <= 0:
         raise SystemExit("--streams, --rate and --duration must be positive")
+    if args.tier is not None and not args.spawn:
+        # it was ignored without a word (a new user's walk): the tier is the server's setting
+        raise SystemExit("--tier sets the tier of the server --spawn starts; a server at --url "
+                         "runs the tier it was started with (STREAM_GUARD_TIER)")
+    args.tier = args.tier or "lexical"
 
     try:
         import uvloop

@@ -456,7 +456,11 @@ def _coerce(f: dataclasses.Field[Any], raw: Any, label: str) -> Any:
         raise
     except (TypeError, ValueError, OverflowError):  # OverflowError: float(10**400)
         shown = "(a secret, not shown)" if meta.get("secret") else repr(raw)
-        raise SettingsError(f"{label}: invalid value {shown} (expected {kind})") from None
+        # a map is given as a table or as "KEY:tenant,KEY2:tenant2" (the type name alone hid
+        # the string form from a new user who wrote a list)
+        expected = ('a table {KEY = "tenant"} or a string "KEY:tenant,KEY2:tenant2"'
+                    if kind.startswith("dict") else kind)
+        raise SettingsError(f"{label}: invalid value {shown} (expected {expected})") from None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         minimum, maximum = meta["minimum"], meta["maximum"]
         if isinstance(value, int):  # bounded at least by what JSON readers and Lua hold exactly

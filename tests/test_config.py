@@ -300,6 +300,14 @@ def test_a_toml_infinity_is_refused_too(tmp_path: Path, value: str) -> None:
         load_settings(path, environ={})
 
 
+def test_a_key_map_given_wrong_names_both_forms_it_takes(tmp_path: Path) -> None:
+    path = tmp_path / "sg.toml"
+    path.write_text('api_keys = ["dev-key-change-me-0001:demo"]\n')  # a new user's list
+    with pytest.raises(SettingsError, match=r"expected a table \{KEY = \"tenant\"\} or a "
+                       r"string \"KEY:tenant,KEY2:tenant2\"\)$"):
+        load_settings(path, environ={})
+
+
 def test_an_integer_too_large_for_a_float_is_an_invalid_value(tmp_path: Path) -> None:
     path = tmp_path / "sg.toml"
     path.write_text("lease_ttl_s = 1" + "0" * 400 + "\n")  # float() of it overflowed

@@ -133,6 +133,9 @@ def test_collection_streams_find_their_context_in_an_indexed_corpus(
     assert [p.name for p in (tmp_path / "kb").iterdir()] == [Path(first["data_dir"]).name]
     alone = _run("--collection", "--corpus", str(_corpus(tmp_path)))  # no server of its own
     assert alone.returncode != 0 and "--collection needs --spawn" in alone.stderr
+    # nor does a tier without a server to start (it was ignored without a word)
+    tier = _run("--tier", "cascade", "--corpus", str(_corpus(tmp_path)))
+    assert tier.returncode != 0 and "--tier sets the tier of the server --spawn" in tier.stderr
 
 
 def test_the_generator_cuts_windows_as_the_spawned_server_is_set_to(tmp_path: Path) -> None:
