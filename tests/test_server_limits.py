@@ -23,6 +23,12 @@ def rejections(server: Server, reason: str) -> float:
     return float(server.metrics.rejections.labels(reason)._value.get())
 
 
+async def start_stream(ws: ClientConnection) -> None:
+    """Stream "s" started against :data:`CONTEXT`."""
+    await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+    assert (await recv(ws))["type"] == "started"
+
+
 async def ping(ws: ClientConnection) -> None:
     await send(ws, {"type": "ping"})
     assert await recv(ws) == {"type": "pong"}
@@ -114,8 +120,7 @@ async def test_a_fault_ending_the_streams_for_a_close_closes_1011(
     monkeypatch.setattr(Session, "end_for_close", broken)
     async with serve(settings_factory, max_frame_bytes=1024) as server:
         async with open_ws(server.port) as ws:
-            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
-            assert (await recv(ws))["type"] == "started"
+            await start_stream(ws)
             await ws.send("x" * 2000)
             frames, code, reason = await until_closed(ws)
         assert [f.get("code") for f in frames] == ["frame_too_large"]
@@ -132,8 +137,7 @@ async def test_character_budget(settings_factory: Callable[..., Settings]) -> No
     twice the budget a delta is refused and the connection closed 1009."""
     async with serve(settings_factory, max_chars_per_connection=100) as server:
         async with open_ws(server.port) as ws:
-            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
-            assert (await recv(ws))["type"] == "started"
+            await start_stream(ws)
             await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": "a" * 60})
             await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": "b" * 40})
             await send(ws, {"type": "start", "stream_id": "s2", "context": CONTEXT})
@@ -146,8 +150,7 @@ async def test_character_budget(settings_factory: Callable[..., Settings]) -> No
         assert "drained" not in frames[-1]
         assert (code, reason) == (1001, "character budget spent")
         async with open_ws(server.port) as ws:
-            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
-            assert (await recv(ws))["type"] == "started"
+            await start_stream(ws)
             for seq in range(3):
                 await send(ws, {"type": "delta", "stream_id": "s", "seq": seq, "text": "a" * 70})
             frames, code, reason = await until_closed(ws)
@@ -158,6 +161,7 @@ async def test_character_budget(settings_factory: Callable[..., Settings]) -> No
         assert server.metrics.chars_received._value.get() == 103 + 140
 
 
+TRUE = "The Eiffel Tower was completed in 1889. "
 FALSE_TAIL = "It is 450 metres tall"  # no full stop: only the stream's end makes it a window
 
 
@@ -173,11 +177,9 @@ async def test_a_connection_closed_for_the_clients_doing_still_answers_what_it_t
     limits = {"oversize": {"max_frame_bytes": 2048},
               "flood": {"rate_per_s": 0.1, "rate_burst": 3, "rate_strikes": 2},
               "budget": {"max_chars_per_connection": 40}}[violation]
-    true = "The Eiffel Tower was completed in 1889. "
     async with serve(settings_factory, **limits) as server, open_ws(server.port) as ws:
-        await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
-        assert (await recv(ws))["type"] == "started"
-        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": true})
+        await start_stream(ws)
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": TRUE})
         await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": FALSE_TAIL})
         if violation == "oversize":
             await send(ws, {"type": "start", "stream_id": "t", "context": ["x " * 1500]})
@@ -189,26 +191,24 @@ async def test_a_connection_closed_for_the_clients_doing_still_answers_what_it_t
         frames, closed, _ = await until_closed(ws)
     assert closed == code
     halts = [f for f in frames if f["type"] == "halt"]
-    assert [(h["stream_id"], h["at"]) for h in halts] == [("s", len(true))]
+    assert [(h["stream_id"], h["at"]) for h in halts] == [("s", len(TRUE))]
     assert frames[-1] == {"type": "done", "stream_id": "s", "halted": True,
-                          "chars": len(true) + len(FALSE_TAIL), "windows": 2, "drained": True}
+                          "chars": len(TRUE) + len(FALSE_TAIL), "windows": 2, "drained": True}
 
 
 async def test_a_close_for_the_clients_doing_during_a_drain_says_its_own_code(
         settings_factory: Callable[..., Settings]) -> None:
     """The budget spent (a drain, which would close 1001), then a message too large: the
     close is the message's (1009), after the stream's halt and done."""
-    true = "The Eiffel Tower was completed in 1889. "
     async with serve(settings_factory, max_chars_per_connection=40,
                      max_frame_bytes=2048) as server, open_ws(server.port) as ws:
-        await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
-        assert (await recv(ws))["type"] == "started"
-        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": true})  # spent
+        await start_stream(ws)
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": TRUE})  # spent
         await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": FALSE_TAIL})
         await send(ws, {"type": "start", "stream_id": "t", "context": ["x " * 1500]})
         frames, closed, reason = await until_closed(ws)
     assert (closed, reason) == (1009, "frame too large")
-    assert [(h["stream_id"], h["at"]) for h in frames if h["type"] == "halt"] == [("s", len(true))]
+    assert [(h["stream_id"], h["at"]) for h in frames if h["type"] == "halt"] == [("s", len(TRUE))]
     assert frames[-1]["type"] == "done" and frames[-1]["drained"] is True
 
 
@@ -216,18 +216,16 @@ async def test_a_shutdown_during_a_close_for_the_clients_doing_lets_it_finish(
         settings_factory: Callable[..., Settings]) -> None:
     """A shutdown that comes while a connection closes for its client's doing waits for that
     close: the stream's halt and done arrive, and the close says the client's code."""
-    true = "The Eiffel Tower was completed in 1889. "
     async with serve(settings_factory, max_frame_bytes=2048) as server, \
             open_ws(server.port) as ws:
-        await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
-        assert (await recv(ws))["type"] == "started"
-        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": true + FALSE_TAIL})
+        await start_stream(ws)
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": TRUE + FALSE_TAIL})
         await send(ws, {"type": "start", "stream_id": "t", "context": ["x " * 1500]})
         stopping = asyncio.ensure_future(server.shutdown(grace=5.0))
         frames, closed, _ = await until_closed(ws)
         await stopping
     assert closed == 1009
-    assert [(h["stream_id"], h["at"]) for h in frames if h["type"] == "halt"] == [("s", len(true))]
+    assert [(h["stream_id"], h["at"]) for h in frames if h["type"] == "halt"] == [("s", len(TRUE))]
     assert frames[-1]["type"] == "done" and frames[-1]["drained"] is True
 
 
@@ -235,8 +233,7 @@ async def test_a_client_gone_during_a_close_for_its_doing_leaves_nothing_behind(
         settings_factory: Callable[..., Settings]) -> None:
     async with serve(settings_factory, max_frame_bytes=2048) as server:
         async with open_ws(server.port) as ws:
-            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
-            assert (await recv(ws))["type"] == "started"
+            await start_stream(ws)
             await send(ws, {"type": "delta", "stream_id": "s", "seq": 0,
                             "text": "The Eiffel Tower was completed in 1889. " * 30})
             await send(ws, {"type": "start", "stream_id": "t", "context": ["x " * 1500]})
@@ -253,8 +250,7 @@ async def test_connection_lifetime_lets_its_streams_finish(
     to its done, a new stream is refused (``draining``: start it on a new connection)."""
     async with serve(settings_factory, max_lifetime_s=1, idle_timeout_s=30) as server:
         async with open_ws(server.port) as ws:
-            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
-            assert (await recv(ws))["type"] == "started"
+            await start_stream(ws)
             text = "The Eiffel Tower was completed in 1889. It is 330 metres tall. "
             for seq, i in enumerate(range(0, len(text), 4)):
                 await send(ws, {"type": "delta", "stream_id": "s", "seq": seq,
@@ -314,17 +310,15 @@ async def test_an_idle_timeout_answers_what_the_open_stream_took(
     """A review: a client gone quiet mid-sentence was closed 1001 with the tail it had sent
     unscored, and no halt or ``done``. Its stream is ended as for a close for the client's
     doing: the tail is its last window, scored, and halt and ``done`` come before the close."""
-    true = "The Eiffel Tower was completed in 1889. "
     async with serve(settings_factory, idle_timeout_s=0.6) as server, \
             open_ws(server.port) as ws:
-        await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
-        assert (await recv(ws))["type"] == "started"
-        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": true + FALSE_TAIL})
+        await start_stream(ws)
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": TRUE + FALSE_TAIL})
         frames, code, reason = await until_closed(ws)
     assert (code, reason) == (1001, "idle timeout")
-    assert [(h["stream_id"], h["at"]) for h in frames if h["type"] == "halt"] == [("s", len(true))]
+    assert [(h["stream_id"], h["at"]) for h in frames if h["type"] == "halt"] == [("s", len(TRUE))]
     assert frames[-1] == {"type": "done", "stream_id": "s", "halted": True,
-                          "chars": len(true) + len(FALSE_TAIL), "windows": 2, "drained": True}
+                          "chars": len(TRUE) + len(FALSE_TAIL), "windows": 2, "drained": True}
     assert rejections(server, "idle") == 1
 
 

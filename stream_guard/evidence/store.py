@@ -311,10 +311,11 @@ def _namesakes(chunks: _Chunks, live: _Live, removed: set[str]) -> list[tuple[st
     document already there has under a folder's path ("policies/refund.md"); the first
     :data:`_NAMESAKES_SAID` (see :attr:`AddResult.namesakes`). Not JSONL records' ids, whose
     "/" means what their author chose ("en/refunds" beside "de/refunds", a review)."""
-    held = {d for _, d, _ in live.rows} | {m[2] for m in live.shared}
-    wanted = {d for d in chunks if "/" not in d and d.lower().endswith(_TEXT_NAMES)} - held
-    if not wanted:
+    wanted = {d for d in chunks if "/" not in d and d.lower().endswith(_TEXT_NAMES)}
+    if not wanted:  # the common case: no file named alone; the held ids are not gathered
         return []
+    held = {d for _, d, _ in live.rows} | {m[2] for m in live.shared}
+    wanted -= held
     return sorted((name, old) for old in held - removed
                   if (name := old.rpartition("/")[2]) in wanted)[:_NAMESAKES_SAID]
 

@@ -574,6 +574,7 @@ class GroundingEngine:
         scores = self.model.score_pairs([aligned[i].pair() for i in to_model])
         by_job = dict(zip(to_model, scores, strict=True))
         out = []
+        non_finite = 0
         for i, a in enumerate(aligned):
             if i not in by_job:
                 out.append(self._lexical(a))
@@ -583,16 +584,17 @@ class GroundingEngine:
                 # NaN or inf from the model (fp16 overflow, a broken export) says nothing;
                 # fused, a NaN read as the highest support (a review): the lexical tier's
                 # verdict, marked degraded
-                log.warning("the model gave a non-finite score: the lexical tier's verdict used",
-                            extra={"support": score.support,
-                                   "contradiction": score.contradiction})
-                self.metrics.degraded_windows.inc()
+                non_finite += 1
                 out.append(self._lexical(a, degraded=True))
                 continue
             self.metrics.tier_decisions.labels("model").inc()
             out.append(_scored(a, *window_support(
                 a.signals, score.support, self.fusion[0] if self.fusion else None,
                 score.contradiction)))
+        if non_finite:  # once a batch: a broken model would log every window
+            self.metrics.degraded_windows.inc(non_finite)
+            log.warning("the model gave non-finite scores: the lexical tier's verdicts used",
+                        extra={"windows": non_finite, "batch": len(to_model)})
         return out
 
     def _degrade(self, jobs: list[CheckJob]) -> list[WindowScore]:

@@ -100,8 +100,6 @@ class Signals:
                float(self.speaker), float(self.asks_listener)]
         if model_support is None:
             return row
-        if not math.isfinite(model_support):  # clamped, NaN read as the highest support
-            raise ValueError(f"model support must be finite, got {model_support!r}")
         p = min(max(model_support, 1e-6), 1 - 1e-6)
         return [max(-_LOGIT_CLIP, min(_LOGIT_CLIP, math.log(p / (1 - p)))), *row]
 

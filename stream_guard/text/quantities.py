@@ -658,13 +658,16 @@ _CLOCK = re.compile(r"(?<![\d.:,])(\d{1,2}):(\d\d)(?!\d)(?:\s*([ap])\.?m\b\.?)?"
 _DATE_DAY = re.compile(rf"\b({_MONTH_NAMES})\.?\s+{_DAY}\b|\b{_DAY}\s+(?:of\s+)?({_MONTH_NAMES})\b")
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
 _UNIT_AFTER = re.compile(rf"\s*(%|per\s?cent\b|{_UNIT_NAME})")
+# The words of hours and of minutes after a figure (as _unit reads them: _HOURS_IN)
+_HOUR_WORD = r"(?:hours?|hrs?|h)"
+_MINUTE_WORD = r"(?:minutes?|mins?|m)"
 _DURATION_AFTER = {"clock": re.compile(r"[\s-]*(?:hours?|hrs?)\b"),
                    "date": re.compile(r"[\s-]*(?:days?|nights?)\b")}
 # A duration in hours and minutes ("2 hours 15 minutes", "2 hrs and 15 mins", "2h 15m"): one
 # amount a time of day moves by ("leaves at 9:40 ... 2 hours 15 minutes, so you land at 11:55"
 # halted a faithful answer, as did "starts at 2 pm and lasts 90 minutes, so it ends at 3:30").
-_HOURS_AND_MINUTES = re.compile(r"(?<![\w.,])(\d{1,2})\s*(?:hours?|hrs?|h)\b,?\s*(?:and\s+)?"
-                                r"(\d{1,2})\s*(?:minutes?|mins?|m)\b", re.IGNORECASE)
+_HOURS_AND_MINUTES = re.compile(rf"(?<![\w.,])(\d{{1,2}})\s*{_HOUR_WORD}\b,?\s*(?:and\s+)?"
+                                rf"(\d{{1,2}})\s*{_MINUTE_WORD}\b", re.IGNORECASE)
 # What an amount of these units is in hours, moving a time of day (a bare number counts hours,
 # as "3 hours after" or "plus 2" did before; no other unit moves a clock).
 _HOURS_IN = {**dict.fromkeys(("hour", "hr", "hrs", "h", ANY_UNIT), Decimal(1)),
@@ -675,7 +678,7 @@ _TIME_ZONE = re.compile(r"\b(?:[Ll]ocal|[Tt]ime[- ]zones?|GMT|UTC|[ECMPH][SD]?T|
                         r"|AE[SD]T|Pacific|Mountain|Central|Eastern|Atlantic|Greenwich)\b")
 # A duration said to come before ("15 minutes early", "2 hours before"): only beside it (a
 # review: "Arrive early: ... so you land at 7:25" passed as 9:40 - 2:15)
-_EARLIER = re.compile(r"\b\d+(?:\.\d+)?\s*(?:hours?|hrs?|h|minutes?|mins?)\b\W{0,2}(?:\w+\W+)?"
+_EARLIER = re.compile(rf"\b\d+(?:\.\d+)?\s*(?:{_HOUR_WORD}|{_MINUTE_WORD})\b\W{{0,2}}(?:\w+\W+)?"
                       r"(?:before|beforehand|early|earlier|sooner|prior|ahead|ago|back|advance)\b",
                       re.IGNORECASE)
 _CLOCK_SLACK = Decimal(1) / 120  # a worked-out time of day is right to the half minute ...
@@ -744,7 +747,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     the one before names.
 
     ``nearby``: the evidence sentences nearest the window (its premise), which may say that a
-    time of day the window works out is not the evidence's (see ``clock_stays`` below).
+    time of day the window works out is not the evidence's (``clock_stays`` below).
 
     Right arithmetic on the wrong rule passes the lexical signals: adding up parts where the
     evidence prices the bundle, or leave days where it caps the carry-over at 5 (a review);
@@ -781,7 +784,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
         match, result, kind, unit = figures[k]
         if kind == "minute" or result <= 0 or match.group(1).replace(",", "") in stated:
             return False
-        if kind == "clock" and clock_stays(k):
+        if kind == "clock" and clock_stays():
             return False
         start, end = match.span()
         places = len(match.group(1).partition(".")[2])
@@ -853,7 +856,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                     return True
         return False
 
-    def clock_stays(k: int) -> bool:
+    @functools.cache  # the same for every time of day of the window: read once, if asked
+    def clock_stays() -> bool:
         """A time of day the text may not work out: where it speaks of time zones (a
         departure plus the flight's length is no arrival in another zone), where the sentences
         nearest it state a time of day the window does not (the evidence's own arrival time,
