@@ -205,3 +205,46 @@ async def test_a_non_finite_model_score_gets_the_lexical_verdict_marked_degraded
     finally:
         await engine.close()
         await lexical.close()
+
+
+class _FailsOn:
+    """A detector that raises on any batch holding ``word`` (a GPU out of memory on one
+    input, an input its runtime rejects) and answers the others as supported."""
+
+    name = "fails-on"
+
+    def __init__(self, word: str | None) -> None:
+        self.word = word
+        self.calls = 0
+
+    def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]:
+        self.calls += 1
+        if self.word is None or any(self.word in p.hypothesis for p in pairs):
+            raise RuntimeError("model exploded")
+        return [PairScore(0.9, 0.0) for _ in pairs]
+
+
+@pytest.mark.parametrize("word", ["Kahlo", None])
+async def test_a_window_the_model_fails_on_gets_the_lexical_verdict_marked_degraded(
+        word: str | None) -> None:
+    """A failing model must not let its windows pass unchecked: each pair it fails on gets the
+    lexical tier's verdict, marked degraded; a batch that failed is run again pair by pair,
+    so the window beside a bad input keeps the model's reading."""
+    metrics = Metrics()
+    model = _FailsOn(word)
+    engine = GroundingEngine(EngineConfig(tier="cascade"), metrics, model=model)
+    lexical = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
+    try:
+        request = StreamRequest("t", [ContextItem("c", SMALL)], None)
+        evidence = engine.prepare(request)
+        bad, good = "Its architect was Frida Kahlo of Mexico.", "It is 330 metres tall."
+        scores = engine._process([CheckJob(evidence, bad, ""), CheckJob(evidence, good, "")])
+        expected = lexical.check_at_once(lexical.prepare(request), bad, "")
+        assert expected is not None
+        assert scores[0].degraded and scores[0].support == expected.support
+        assert scores[1].degraded is (word is None)
+        assert model.calls == 3  # the batch, then each pair alone
+        assert metrics.degraded_windows._value.get() == (1 if word else 2)
+    finally:
+        await engine.close()
+        await lexical.close()

@@ -10,7 +10,7 @@ import orjson
 from stream_guard.config import Settings
 from stream_guard.metrics import Metrics
 from stream_guard.scores import Pair, PairScore
-from stream_guard.scoring.engine import EngineConfig, GroundingEngine
+from stream_guard.scoring.engine import Alignment, CheckJob, EngineConfig, GroundingEngine
 from stream_guard.server.app import Server
 from tests.conftest import running_server
 from tests.scorers import LexicalScorer
@@ -229,8 +229,22 @@ class ExplodingScorer:
         return LexicalScorer().score_pairs(pairs)
 
 
-async def test_a_window_that_cannot_be_scored_is_an_internal_error(
+class BrokenAlignment(GroundingEngine):
+    """An engine whose own reading of one kind of window fails (a bug outside the model)."""
+
+    def align(self, jobs: Sequence[CheckJob], *, read_talk: bool = True) -> list[Alignment]:
+        if any("Zeppelin" in job.text for job in jobs):
+            raise RuntimeError("alignment exploded")
+        return super().align(jobs, read_talk=read_talk)
+
+
+ZEPPELIN = "A Zeppelin flew over Berlin in 1909. " + GOOD
+
+
+async def test_a_window_the_model_fails_on_gets_the_lexical_verdict_marked_degraded(
         settings_factory: Callable[..., Settings]) -> None:
+    """A failing model (a GPU out of memory) must not let its windows pass unchecked: the
+    fabricated first sentence halts on the lexical tier's verdict, as past a deadline."""
     settings = settings_factory(tier="cascade", batch_max_wait_ms=0)
     metrics = Metrics()
     engine = GroundingEngine(EngineConfig.from_settings(settings), metrics,
@@ -238,29 +252,53 @@ async def test_a_window_that_cannot_be_scored_is_an_internal_error(
     server = Server(settings, engine=engine, metrics=metrics)
     await server.start()
     try:
-        text = "A Zeppelin flew over Berlin in 1909. " + GOOD
         async with open_ws(server.port) as ws:
-            # the failing window is scored in a batch of its own: a batch fails as a whole
-            # (the segmenter decides a boundary once the next word is complete: "The E")
-            await stream_text(ws, "s", text[:42], context=CONTEXT, piece=42, end=False,
-                              options={"mode": "holdback"})
-            frames = await recv_until(ws, "error", "s")
-            await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": text[42:]})
-            await send(ws, {"type": "end", "stream_id": "s"})
-            frames += await recv_until(ws, "done", "s")
-        check_frames(frames)
-        errors = [f for f in frames if f["type"] == "error"]
-        assert len(errors) == 1 and errors[0]["code"] == "internal"
-        assert errors[0]["stream_id"] == "s" and "RuntimeError" in errors[0]["message"]
-        assert "0-36" in errors[0]["message"]
-        # the stream goes on without the window: the rest is scored and released
-        verdicts = [f for f in frames if f["type"] == "verdict"]
-        assert [v["start"] for v in verdicts] == [37, 37 + GOOD.index("It")]
-        assert [f["upto"] for f in frames if f["type"] == "release"][-1] == len(text)
-        assert frames[-1] == {"type": "done", "stream_id": "s", "halted": False,
-                              "chars": len(text), "windows": 2}
+            frames = await stream_text(ws, "s", ZEPPELIN, context=CONTEXT,
+                                       piece=len(ZEPPELIN), options={"mode": "holdback"})
     finally:
         await server.shutdown(grace=1.0)
+    check_frames(frames)
+    assert not [f for f in frames if f["type"] == "error"]
+    verdicts = [f for f in frames if f["type"] == "verdict"]
+    assert verdicts[0]["start"] == 0 and verdicts[0]["degraded"] is True
+    assert verdicts[0]["label"] == "unsupported"
+    (halt,) = [f for f in frames if f["type"] == "halt"]
+    assert halt["at"] == 0 and halt["degraded"] is True
+    assert not [f for f in frames if f["type"] == "release"]
+    assert metrics.degraded_windows._value.get() == 1
+
+
+async def test_a_window_that_cannot_be_scored_is_an_internal_error(
+        settings_factory: Callable[..., Settings]) -> None:
+    settings = settings_factory(tier="cascade", batch_max_wait_ms=0)
+    metrics = Metrics()
+    engine = BrokenAlignment(EngineConfig.from_settings(settings), metrics,
+                             model=LexicalScorer(), model_threshold=0.5)
+    server = Server(settings, engine=engine, metrics=metrics)
+    await server.start()
+    try:
+        async with open_ws(server.port) as ws:
+            # the failing window is scored in a batch of its own (the segmenter decides a
+            # boundary once the next word is complete: "The E")
+            await stream_text(ws, "s", ZEPPELIN[:42], context=CONTEXT, piece=42, end=False,
+                              options={"mode": "holdback"})
+            frames = await recv_until(ws, "error", "s")
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": ZEPPELIN[42:]})
+            await send(ws, {"type": "end", "stream_id": "s"})
+            frames += await recv_until(ws, "done", "s")
+    finally:
+        await server.shutdown(grace=1.0)
+    check_frames(frames)
+    errors = [f for f in frames if f["type"] == "error"]
+    assert len(errors) == 1 and errors[0]["code"] == "internal"
+    assert errors[0]["stream_id"] == "s" and "RuntimeError" in errors[0]["message"]
+    assert "0-36" in errors[0]["message"]
+    # the stream goes on without the window: the rest is scored and released
+    verdicts = [f for f in frames if f["type"] == "verdict"]
+    assert [v["start"] for v in verdicts] == [37, 37 + GOOD.index("It")]
+    assert [f["upto"] for f in frames if f["type"] == "release"][-1] == len(ZEPPELIN)
+    assert frames[-1] == {"type": "done", "stream_id": "s", "halted": False,
+                          "chars": len(ZEPPELIN), "windows": 2}
 
 
 async def test_frames_are_json_text(server: Server) -> None:

@@ -15,7 +15,7 @@ the sibling documents of another numbered thing than the one the window names:
 conflicts, unknown names) are measured; the detector reads the one (premise, window) pair; and a
 small calibrated model (:mod:`stream_guard.scoring.fusion`) fuses the two into the window's
 support. A window the scheduler can no longer get through the model before its deadline is
-scored by the lexical half alone and marked ``degraded``.
+scored by the lexical half alone and marked ``degraded``, as is one the model fails on.
 
 One exception to "every check goes through the scheduler": on the lexical tier, a window whose
 evidence is a small inline context (at most :data:`INLINE_LEXICAL_MAX_SENTENCES` sentences,
@@ -64,7 +64,7 @@ from stream_guard.models.small_talk import SmallTalkHead
 from stream_guard.oversight.policy import CLEAR_MARGIN
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
-from stream_guard.scores import Evidence, Pair, PairScorer, WindowScore
+from stream_guard.scores import Evidence, Pair, PairScore, PairScorer, WindowScore
 from stream_guard.scoring.fusion import (
     STANCE_FEATURES,
     Fusion,
@@ -571,7 +571,7 @@ class GroundingEngine:
         if self.model is None:
             return [self._lexical(a) for a in aligned]
         to_model = [i for i, a in enumerate(aligned) if a.premise.sentences]
-        scores = self.model.score_pairs([aligned[i].pair() for i in to_model])
+        scores = self._model_scores([aligned[i].pair() for i in to_model])
         by_job = dict(zip(to_model, scores, strict=True))
         out = []
         non_finite = 0
@@ -580,11 +580,12 @@ class GroundingEngine:
                 out.append(self._lexical(a))
                 continue
             score = by_job[i]
-            if not (math.isfinite(score.support) and math.isfinite(score.contradiction)):
-                # NaN or inf from the model (fp16 overflow, a broken export) says nothing;
-                # fused, a NaN read as the highest support (a review): the lexical tier's
-                # verdict, marked degraded
-                non_finite += 1
+            if score is None or not (math.isfinite(score.support)
+                                     and math.isfinite(score.contradiction)):
+                # The model failed on the pair, or gave NaN or inf (fp16 overflow, a broken
+                # export), which says nothing (fused, a NaN read as the highest support: a
+                # review): the lexical tier's verdict, marked degraded
+                non_finite += score is not None
                 out.append(self._lexical(a, degraded=True))
                 continue
             self.metrics.tier_decisions.labels("model").inc()
@@ -596,6 +597,32 @@ class GroundingEngine:
             log.warning("the model gave non-finite scores: the lexical tier's verdicts used",
                         extra={"windows": non_finite, "batch": len(to_model)})
         return out
+
+    def _model_scores(self, pairs: list[Pair]) -> list[PairScore | None]:
+        """The model's scores of ``pairs``, None for a pair it raised on. A model that fails
+        (a GPU out of memory, an input its runtime rejects) must not let its windows pass
+        unchecked, as a window no check could score does: they get the lexical tier's verdict,
+        marked degraded, like a window past its deadline. A batch that raises is run again pair
+        by pair, so one bad input costs only its own window the model's reading."""
+        assert self.model is not None
+        try:
+            return list(self.model.score_pairs(pairs))
+        except Exception as exc:
+            failure = exc
+        scores: list[PairScore | None] = (
+            [self._pair_score(pair) for pair in pairs] if len(pairs) > 1 else [None])
+        failed = scores.count(None)
+        self.metrics.degraded_windows.inc(failed)
+        log.error("the model failed: the lexical tier's verdicts used", exc_info=failure,
+                  extra={"windows": failed, "batch": len(pairs)})
+        return scores
+
+    def _pair_score(self, pair: Pair) -> PairScore | None:
+        assert self.model is not None
+        try:
+            return self.model.score_pairs([pair])[0]
+        except Exception:
+            return None
 
     def _degrade(self, jobs: list[CheckJob]) -> list[WindowScore]:
         """Windows past their deadline: the lexical tier's verdict, marked degraded."""
