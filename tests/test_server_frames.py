@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
 
 from stream_guard.config import Settings
 from stream_guard.metrics import Metrics
-from stream_guard.scores import Pair, PairScore
+from stream_guard.scores import Pair, PairScore, PairScorer
 from stream_guard.scoring.engine import Alignment, CheckJob, EngineConfig, GroundingEngine
 from stream_guard.server.app import Server
 from tests.conftest import running_server
@@ -218,6 +219,23 @@ async def test_delta_after_end_is_refused(settings_factory: Callable[..., Settin
         await expect_error(ws, "unknown_stream", "s")
 
 
+@asynccontextmanager
+async def serving(settings: Settings, model: PairScorer,
+                  engine_type: type[GroundingEngine] = GroundingEngine
+                  ) -> AsyncIterator[tuple[Server, Metrics]]:
+    """A server whose detector is ``model`` (a stand-in that fails or records what it reads),
+    and its metrics."""
+    metrics = Metrics()
+    engine = engine_type(EngineConfig.from_settings(settings), metrics, model=model,
+                         model_threshold=0.5)
+    server = Server(settings, engine=engine, metrics=metrics)
+    await server.start()
+    try:
+        yield server, metrics
+    finally:
+        await server.shutdown(grace=1.0)
+
+
 class ExplodingScorer:
     """A model tier that fails on one kind of window, as a broken model would."""
 
@@ -246,17 +264,10 @@ async def test_a_window_the_model_fails_on_gets_the_lexical_verdict_marked_degra
     """A failing model (a GPU out of memory) must not let its windows pass unchecked: the
     fabricated first sentence halts on the lexical tier's verdict, as past a deadline."""
     settings = settings_factory(tier="cascade", batch_max_wait_ms=0)
-    metrics = Metrics()
-    engine = GroundingEngine(EngineConfig.from_settings(settings), metrics,
-                             model=ExplodingScorer(), model_threshold=0.5)
-    server = Server(settings, engine=engine, metrics=metrics)
-    await server.start()
-    try:
-        async with open_ws(server.port) as ws:
-            frames = await stream_text(ws, "s", ZEPPELIN, context=CONTEXT,
-                                       piece=len(ZEPPELIN), options={"mode": "holdback"})
-    finally:
-        await server.shutdown(grace=1.0)
+    async with serving(settings, ExplodingScorer()) as (server, metrics), \
+            open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s", ZEPPELIN, context=CONTEXT, piece=len(ZEPPELIN),
+                                   options={"mode": "holdback"})
     check_frames(frames)
     assert not [f for f in frames if f["type"] == "error"]
     verdicts = [f for f in frames if f["type"] == "verdict"]
@@ -271,23 +282,16 @@ async def test_a_window_the_model_fails_on_gets_the_lexical_verdict_marked_degra
 async def test_a_window_that_cannot_be_scored_is_an_internal_error(
         settings_factory: Callable[..., Settings]) -> None:
     settings = settings_factory(tier="cascade", batch_max_wait_ms=0)
-    metrics = Metrics()
-    engine = BrokenAlignment(EngineConfig.from_settings(settings), metrics,
-                             model=LexicalScorer(), model_threshold=0.5)
-    server = Server(settings, engine=engine, metrics=metrics)
-    await server.start()
-    try:
-        async with open_ws(server.port) as ws:
-            # the failing window is scored in a batch of its own (the segmenter decides a
-            # boundary once the next word is complete: "The E")
-            await stream_text(ws, "s", ZEPPELIN[:42], context=CONTEXT, piece=42, end=False,
-                              options={"mode": "holdback"})
-            frames = await recv_until(ws, "error", "s")
-            await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": ZEPPELIN[42:]})
-            await send(ws, {"type": "end", "stream_id": "s"})
-            frames += await recv_until(ws, "done", "s")
-    finally:
-        await server.shutdown(grace=1.0)
+    async with serving(settings, LexicalScorer(), BrokenAlignment) as (server, _), \
+            open_ws(server.port) as ws:
+        # the failing window is scored in a batch of its own (the segmenter decides a
+        # boundary once the next word is complete: "The E")
+        await stream_text(ws, "s", ZEPPELIN[:42], context=CONTEXT, piece=42, end=False,
+                          options={"mode": "holdback"})
+        frames = await recv_until(ws, "error", "s")
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 1, "text": ZEPPELIN[42:]})
+        await send(ws, {"type": "end", "stream_id": "s"})
+        frames += await recv_until(ws, "done", "s")
     check_frames(frames)
     errors = [f for f in frames if f["type"] == "error"]
     assert len(errors) == 1 and errors[0]["code"] == "internal"
@@ -344,19 +348,11 @@ async def test_the_detector_is_given_the_window_before_as_context(
     judges "It was completed in 1889." with the sentence before it; the engine sent every pair
     bare, so the setting did nothing."""
     settings = settings_factory(tier="cascade", batch_max_wait_ms=0)
-    metrics = Metrics()
     scorer = RecordingScorer()
-    engine = GroundingEngine(EngineConfig.from_settings(settings), metrics, model=scorer,
-                             model_threshold=0.5)
-    server = Server(settings, engine=engine, metrics=metrics)
-    await server.start()
-    try:
-        async with open_ws(server.port) as ws:
-            await stream_text(ws, "s", "The Eiffel Tower is in Paris. It was completed in 1889.",
-                              context=["The Eiffel Tower is in Paris. It was completed in 1889."],
-                              piece=7)
-    finally:
-        await server.shutdown(grace=1.0)
+    async with serving(settings, scorer) as (server, _), open_ws(server.port) as ws:
+        await stream_text(ws, "s", "The Eiffel Tower is in Paris. It was completed in 1889.",
+                          context=["The Eiffel Tower is in Paris. It was completed in 1889."],
+                          piece=7)
     assert [(p.hypothesis, p.context) for p in scorer.pairs] == [
         ("The Eiffel Tower is in Paris.", ""),
         ("It was completed in 1889.", "The Eiffel Tower is in Paris.")]
