@@ -19,12 +19,14 @@ from stream_guard.client import (
     AuthError,
     Backoff,
     BadFrameError,
+    BudgetExceededError,
     ConnectError,
     ConnectionClosedError,
     Done,
     DrainingError,
     DuplicateStreamError,
     ErrorEvent,
+    Event,
     EvidenceItem,
     FrameTooLargeError,
     GoingAwayError,
@@ -54,7 +56,7 @@ from stream_guard.client import (
 )
 from stream_guard.client import link as link_module
 from stream_guard.client.events import parse_event
-from stream_guard.client.stream import GuardStream
+from stream_guard.client.stream import GuardStream, delta_chars
 from stream_guard.protocol import frames
 from stream_guard.protocol.errors import BUDGET_SPENT_REASON, CloseCode, ErrorCode
 from stream_guard.protocol.frames import MAX_STREAM_ID
@@ -195,6 +197,31 @@ async def test_large_sends_are_split_below_the_frame_limit(tmp_path: Path) -> No
     assert isinstance(last, Done) and not last.halted and last.chars == len(text)
 
 
+async def test_deltas_are_cut_to_the_frame_limit_the_client_was_told(tmp_path: Path) -> None:
+    """A review: deltas were cut at ``max_delta_chars`` (8,192) alone, so 2,400 Chinese
+    characters (7 KB of UTF-8) sent to a server with a 4 KiB limit were refused
+    ``frame_too_large`` and the connection closed under every stream on it. Told the limit,
+    the client cuts each delta to what a frame holds whatever the characters (control
+    characters escaped take 6 bytes)."""
+    text = "埃菲尔铁塔于1889年建成。" * 200 + "\x01" * 1000
+    async with running_server(make_settings(tmp_path, max_frame_bytes=4096)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, max_frame_bytes=4096) as client:
+        bystander = await client.start(context=CONTEXT, verdicts=False)
+        await bystander.send(SUPPORTED)
+        stream = await client.start(context=CONTEXT, verdicts=False, threshold=0.0)
+        await stream.send(text)
+        chars = []
+        for guarded in (stream, bystander):
+            await guarded.end()
+            events = await collect(guarded)
+            assert not [e for e in events if isinstance(e, ErrorEvent)]
+            assert isinstance(events[-1], Done) and not events[-1].drained
+            chars.append(events[-1].chars)
+        assert chars == [len(text), len(SUPPORTED)]
+    assert delta_chars("s" * 128, 8192, 4096) == (4096 - 192) // 6
+    assert delta_chars("s", 100, 65536) == 100
+
+
 async def test_ping_and_url_forms(server: Server) -> None:
     async with GuardClient(url(server), api_key=API_KEY) as client:
         assert 0 < await client.ping() < 5
@@ -269,6 +296,35 @@ async def test_guard_closed_early_cancels_stream_and_upstream(server: Server) ->
         assert upstream.closed and len(upstream.taken) == 1
         assert pieces.result is not None and pieces.result.done is None
         assert await client.ping() > 0  # the connection is still fine for other streams
+
+
+class HostedStream:
+    """An upstream like a hosted LLM's response stream: an iterator with ``aclose``, which
+    frees its connection whether or not a token was ever read."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def __aiter__(self) -> HostedStream:
+        return self
+
+    async def __anext__(self) -> str:
+        return "token "
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_guard_closes_the_upstream_when_its_start_is_refused(server: Server) -> None:
+    """A review: the start was awaited before the guard took charge of the upstream, so a
+    refused start (or no connection after the backoff) left the LLM generating and billing."""
+    upstream = HostedStream()
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        with pytest.raises(UnknownCollectionError):
+            async with guard(upstream, client, collection="no-such") as pieces:
+                async for _ in pieces:
+                    pass
+    assert upstream.closed
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -496,7 +552,7 @@ async def test_a_send_cut_by_the_connection_closing_names_its_stream() -> None:
             raise closed_error(1011, "scripted")
 
         async def send_delta(self, key: object, piece: str,
-                             delta: Callable[[str], dict[str, object]]) -> None:
+                             delta: Callable[[str], dict[str, object]], limit: int) -> None:
             await self.send_frame(functools.partial(delta, piece))
 
         def discard(self, key: object) -> None:
@@ -532,16 +588,22 @@ async def test_spent_budget_lets_the_stream_finish_then_reconnects(tmp_path: Pat
 async def test_twice_the_budget_ends_the_stream_with_what_was_taken(tmp_path: Path) -> None:
     """Past twice the budget a delta is refused and the connection closed 1009; the text taken
     before it is still checked: the server ends the stream itself, so its ``done`` (drained)
-    comes before the close, with the error said, and says how much was taken."""
+    comes before the close, and says how much was taken. The refused delta fails the stream
+    (its text was not taken): iteration raises the error after its event."""
     settings = make_settings(tmp_path, max_chars_per_connection=len(SUPPORTED))
     async with running_server(settings) as srv, \
             GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
         stream = await client.start(stream_id="s", context=CONTEXT)
         for _ in range(3):
             await stream.send(SUPPORTED)
-        seen = await collect(stream)
-        assert any(isinstance(e, ErrorEvent) and e.code == "budget_exceeded" for e in seen)
-        done = seen[-1]
+        seen: list[Event] = []
+        with pytest.raises(BudgetExceededError):
+            async for event in stream:
+                seen.append(event)
+        assert isinstance(seen[-1], ErrorEvent) and seen[-1].code == "budget_exceeded"
+        assert isinstance(stream.failed, BudgetExceededError)
+        await eventually(lambda: stream.done is not None)
+        done = stream.done
         assert isinstance(done, Done) and done.drained and not done.halted
         assert done.chars == 2 * len(SUPPORTED)
         await eventually(lambda: not client.connected)
@@ -1308,6 +1370,52 @@ async def test_a_server_that_stops_answering_fails_the_guard_instead_of_showing_
                         shown.append(piece)
                         quiet.set()
     assert 1 <= len(shown) < len(upstream.tokens) and upstream.closed
+
+
+async def test_a_ping_to_a_server_that_stops_answering_fails_retryable(
+        server: Server) -> None:
+    """A review: with no stream open the keepalive did not watch, so ``ping()`` to a stopped
+    server waited for ever; and the lost connection's error had no ``retryable``, though
+    every other retryable error has it."""
+    async with quiet_relay(server.port) as (port, quiet), \
+            GuardClient(f"ws://127.0.0.1:{port}", api_key=API_KEY, keepalive=0.2) as client:
+        assert await client.ping() > 0
+        quiet.set()
+        with pytest.raises(ConnectionClosedError, match="keepalive ping timeout") as lost:
+            async with asyncio.timeout(10):
+                await client.ping()
+    assert lost.value.code == 1006 and lost.value.retryable
+    assert not closed_error(CloseCode.INVALID_DATA, "").retryable
+    assert not AuthError(401, "").retryable
+
+
+async def test_a_stream_whose_frame_was_dropped_fails_and_end_cancels_it(
+        tmp_path: Path) -> None:
+    """A review: after a delta and the ``end`` were dropped ``rate_limited``, the stream sent
+    on (each delta refused bad_seq) and its iteration waited for ever for a ``done``. As in
+    the JavaScript client, the stream is failed: ``send`` raises the error, iteration raises
+    it after its event, and ``end`` cancels the stream on the server."""
+    settings = make_settings(tmp_path, rate_per_s=5.0, rate_burst=5, rate_strikes=10_000)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST,
+                        max_messages_per_second=None) as client:
+        stream = await client.start(stream_id="s", context=CONTEXT)
+        for word in SUPPORTED.split():
+            await stream.send(word + " ")  # past the burst: dropped
+        await stream.end()
+        seen: list[Event] = []
+        with pytest.raises(RateLimitedError) as failed:
+            async with asyncio.timeout(10):
+                async for event in stream:
+                    seen.append(event)
+        assert isinstance(seen[-1], ErrorEvent) and seen[-1].code == "rate_limited"
+        assert stream.failed is failed.value and failed.value.retryable
+        with pytest.raises(RateLimitedError):
+            await stream.send("more")
+        await asyncio.sleep(0.5)  # the server's bucket takes frames again
+        await stream.end()  # a cancel: the output can no longer be checked
+        await eventually(lambda: stream.done is not None)
+        assert stream.done is not None and stream.done.cancelled
 
 
 async def test_the_keepalive_leaves_a_server_busy_with_this_clients_backlog_alone(

@@ -1011,3 +1011,75 @@ guard.close();
     assert result == {"errors": ["RangeError"] * 3, "open": True,
                       "lost": ["ConnectionClosedError", 1006, "keepalive ping timeout"],
                       "connected": False}
+
+
+async def test_deltas_are_cut_to_the_frame_limit_the_client_was_told(tmp_path: Path) -> None:
+    """A review (as in the Python client): deltas were cut at ``maxDeltaChars`` alone, so
+    Chinese text sent to a server with a 4 KiB limit was refused ``frame_too_large`` and the
+    connection closed under every stream on it; deltas now fit ``maxFrameBytes`` whatever
+    their characters (control characters escaped take 6 bytes)."""
+    settings = make_settings(tmp_path, auth_disabled=True, max_frame_bytes=4096)
+    async with running_server(settings) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL, maxFrameBytes: 4096 });
+const bystander = await guard.start({ context: CONTEXT, verdicts: false });
+bystander.send("The Eiffel Tower was completed in 1889. ");
+const text = "埃菲尔铁塔于1889年建成。".repeat(200) + "\\u0001".repeat(1000) + "😀".repeat(500);
+const stream = await guard.start({ context: CONTEXT, verdicts: false, threshold: 0 });
+const errors = [];
+stream.send(text);
+const results = [];
+for (const s of [stream, bystander]) {
+  s.end();
+  try { const d = await s.finished; results.push([d.chars, d.drained]); }
+  catch (e) { errors.push([e.name, e.code]); }
+}
+out({ errors, results, expected: [...text].length });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result["errors"] == []
+    assert result["results"] == [[result["expected"], False], [40, False]]
+
+
+async def test_errors_are_typed_and_a_ping_to_a_stopped_server_fails(tmp_path: Path) -> None:
+    """A review: a ping with no stream open waited for ever on a stopped server (the
+    keepalive watched only streams); a lost connection's error had no ``retryable``; and a
+    start timeout, a closed client and a send after end threw bare ``Error``s, where the
+    Python client raises typed ones."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        async with quiet_relay(srv.port) as (port, quiet):
+            probe = await node(tmp_path, srv, f"""
+const names = (e) => [e.name, e.retryable];
+const guard = new sg.StreamGuard({{ url: 'ws://127.0.0.1:{port}', keepalive: 200 }});
+await guard.ping();
+const slow = new sg.StreamGuard({{ url: 'ws://127.0.0.1:{port}', startTimeout: 300,
+                                   keepalive: null }});
+await slow.ping();  // connected before the relay goes quiet
+const stream = await guard.start({{ context: CONTEXT }});
+stream.end();
+let afterEnd = null;
+try {{ stream.send("more"); }} catch (e) {{ afterEnd = names(e); }}
+await stream.finished;
+out("pinged");
+await told();  // the relay has gone quiet
+let lost = null;
+try {{ await guard.ping(); }} catch (e) {{ lost = [...names(e), e.code, e.reason]; }}
+let timedOut = null;
+try {{ await slow.start({{ context: CONTEXT }}); }} catch (e) {{ timedOut = names(e); }}
+slow.close();
+guard.close();
+let closed = null;
+try {{ await guard.start({{ context: CONTEXT }}); }} catch (e) {{ closed = names(e); }}
+out({{ afterEnd, lost, timedOut, closed }});
+""")
+            assert await probe.line() == "pinged"
+            quiet.set()
+            await probe.go()
+            result = await probe.line()
+        await probe.finish()
+    assert result == {"afterEnd": ["StreamClosedError", False],
+                      "lost": ["ConnectionClosedError", True, 1006, "keepalive ping timeout"],
+                      "timedOut": ["StartTimeoutError", False],
+                      "closed": ["StreamClosedError", False]}

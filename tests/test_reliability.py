@@ -154,7 +154,8 @@ def js_statuses() -> dict[int, bool]:
 
 async def connect_error(url: str, headers: dict[str, str] | None = None) -> Exception:
     try:
-        link = await open_link(url, headers or {}, open_timeout=5, max_delta_chars=1000)
+        link = await open_link(url, headers or {}, open_timeout=5, max_delta_chars=1000,
+                               max_frame_bytes=65536)
     except Exception as exc:  # the point is which one
         return exc
     await link.close()

@@ -111,9 +111,10 @@ export interface StreamGuardOptions {
    *  under the server's `rate_burst`); a positive integer. */
   messageBurst?: number;
   /** The server's `max_frame_bytes` (65536, its default): a `start` frame over it is refused
-   *  with a `StreamGuardError` `frame_too_large` before it is sent. */
+   *  with a `StreamGuardError` `frame_too_large` before it is sent, and deltas are cut to fit
+   *  it (and `maxDeltaChars`) whatever their characters. */
   maxFrameBytes?: number;
-  /** With streams open and nothing heard from the server for this many ms (5000), a protocol
+  /** With streams open (or a `ping()` waiting) and nothing heard from the server for this many ms (5000), a protocol
    *  ping goes out; with nothing heard as long again (no pong, no frame), the connection is
    *  given up (`ConnectionClosedError` 1006, "keepalive ping timeout"). null sends none. */
   keepalive?: number | null;
@@ -140,15 +141,30 @@ export class StreamGuardError extends Error {
   fatal?: boolean;
 }
 
+/** `retryable` by the close code: 1000, 1001, 1006, 1009, 1011, 1012, 1013. */
 export class ConnectionClosedError extends Error {
   constructor(code: number, reason: string, streamId?: string | null);
   readonly code: number;
   readonly reason: string;
   readonly streamId: string | null;
+  readonly retryable: boolean;
+}
+
+/** A use of a stream already ended, cancelled or done, or of a `StreamGuard` after `close()`. */
+export class StreamClosedError extends Error {
+  constructor(message: string);
+  readonly retryable: false;
+}
+
+/** No `started` within `startTimeout` ms (the start is cancelled on the server). */
+export class StartTimeoutError extends Error {
+  constructor(message: string);
+  readonly retryable: false;
 }
 
 export class ConnectError extends Error {
   constructor(message: string, cause?: unknown);
+  readonly retryable: false;
 }
 
 /** Every HTTP status a refused upgrade can answer, and whether retrying may help. */

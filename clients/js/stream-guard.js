@@ -82,7 +82,11 @@ export class StreamGuardError extends Error {
   }
 }
 
-/** The connection ended; `streamId` is set when raised for a stream that was in flight. */
+/**
+ * The connection ended; `streamId` is set when raised for a stream that was in flight.
+ * `retryable` by the close code: a server killed or restarted (1006, 1001, 1012) is, this
+ * client's own fault (1007, 1008) is not.
+ */
 export class ConnectionClosedError extends Error {
   constructor(code, reason, streamId = null) {
     const what = streamId ? `stream ${streamId} lost: its connection closed` : "connection closed";
@@ -92,6 +96,31 @@ export class ConnectionClosedError extends Error {
     this.code = code;
     this.reason = reason;
     this.streamId = streamId;
+    this.retryable = RETRYABLE_CLOSE.has(code);
+  }
+}
+
+/**
+ * A use of a stream that this client already ended or cancelled, or that is done, or of a
+ * `StreamGuard` after its `close()` (the Python client's `StreamClosedError`).
+ */
+export class StreamClosedError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "StreamClosedError";
+    this.retryable = false;
+  }
+}
+
+/**
+ * The server did not answer a `start` within `startTimeout` ms (the start is then cancelled
+ * there, so it holds no stream slot).
+ */
+export class StartTimeoutError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "StartTimeoutError";
+    this.retryable = false;
   }
 }
 
@@ -112,6 +141,7 @@ export class ConnectError extends Error {
   constructor(message, cause) {
     super(message, { cause });
     this.name = "ConnectError";
+    this.retryable = false;
   }
 }
 
@@ -128,7 +158,7 @@ export function* backoffDelays({ initial, maximum, factor, attempts } = DEFAULT_
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const closedClient = () => new Error("this StreamGuard was closed");
+const closedClient = () => new StreamClosedError("this StreamGuard was closed");
 
 function report(error) {
   if (typeof globalThis.reportError === "function") globalThis.reportError(error);
@@ -162,6 +192,20 @@ function codePoints(text) {
   return n;
 }
 
+/**
+ * The most UTF-16 units a delta of stream `id` carries: `maxDeltaChars`, and no more than its
+ * frame holds within `maxFrameBytes` whatever they are (one takes at most 6 bytes of the
+ * frame's JSON: a control character is escaped \u001f; a surrogate pair is 4 bytes of UTF-8).
+ * A review: deltas were cut by `maxDeltaChars` alone, and 8,192 Chinese characters (24 KB)
+ * sent to a server with a 4 KiB limit closed the connection under every stream on it.
+ */
+function deltaChars(id, maxDeltaChars, maxFrameBytes) {
+  const frame = JSON.stringify({ type: "delta", stream_id: id, seq: Number.MAX_SAFE_INTEGER,
+    text: "" });
+  const room = Math.floor((maxFrameBytes - new TextEncoder().encode(frame).length) / 6);
+  return Math.max(1, Math.min(maxDeltaChars, room));
+}
+
 /** A `getTicket` that resolved to no ticket: the caller's bug, never retried. */
 class NoTicketError extends TypeError {}
 
@@ -193,9 +237,12 @@ function streamUrl(url) {
  * then not all checked, so no `done` can vouch for it.
  */
 export class GuardStream {
-  constructor(link, id, options) {
+  constructor(link, id, options, maxDelta) {
     this.id = id;
     this.mode = options.mode ?? "observe";
+    // UTF-16 units a delta carries at most (deltaChars): the pieces a send is cut into, and
+    // the most the connection joins while they wait.
+    this._maxDelta = maxDelta;
     // Text counts as sent at send(), also while it waits in the connection's outbox: the
     // server's offsets index into the whole text, and text that waits only ever follows what
     // the server has (dropped from the outbox, it stays at the end, after every offset).
@@ -252,10 +299,10 @@ export class GuardStream {
     // The server did not take a frame of this stream: a delta after it would be refused bad_seq
     // and its text never checked.
     if (this.failed) throw this.failed;
-    if (this.ended) throw new Error(`stream ${this.id} was already ended or cancelled`);
+    if (this.ended) throw new StreamClosedError(`stream ${this.id} was already ended or cancelled`);
     // The server forgot the stream at its done (a drain ends streams so): a delta would be
     // refused unknown_stream, and its text never checked.
-    if (this.done) throw new Error(`stream ${this.id} is done; start a new stream`);
+    if (this.done) throw new StreamClosedError(`stream ${this.id} is done; start a new stream`);
     if (this.halt) {
       throw new StreamGuardError("stream_halted",
         `stream was halted at offset ${this.halt.at}; end it`, this.id);
@@ -271,7 +318,7 @@ export class GuardStream {
     // A lone half anywhere else (a string cut by UTF-16 index upstream) makes the frame
     // unreadable JSON to the server, refused with an error that cannot name the stream.
     text = wellFormed(text);
-    const max = this._link.maxDeltaChars;
+    const max = this._maxDelta;
     let i = 0;
     do {
       let j = Math.min(text.length, i + max);
@@ -294,7 +341,7 @@ export class GuardStream {
    */
   end() {
     if (this.lost) throw this.lost;
-    if (this.ended) throw new Error(`stream ${this.id} was already ended or cancelled`);
+    if (this.ended) throw new StreamClosedError(`stream ${this.id} was already ended or cancelled`);
     if (this.failed && !this.done) {
       this.cancel();
       return;
@@ -439,9 +486,8 @@ export class GuardStream {
  * the rate makes it.
  */
 class Link {
-  constructor(ws, maxDeltaChars, maxMessagesPerSecond, messageBurst, keepalive = null) {
+  constructor(ws, maxMessagesPerSecond, messageBurst, keepalive = null) {
     this.ws = ws;
-    this.maxDeltaChars = maxDeltaChars;
     this.streams = new Map();
     this.closed = null;
     this._pongs = [];
@@ -463,7 +509,8 @@ class Link {
   }
 
   /**
-   * With streams open and nothing heard for `keepalive` ms, ping; with nothing heard as long
+   * With streams open (or a `ping()` waiting: a review saw one wait for ever on a stopped
+   * server) and nothing heard for `keepalive` ms, ping; with nothing heard as long
    * again, the server is taken for gone (1006, retryable): a review stopped a server mid-answer
    * and the guarded text went on being shown, unchecked. Any frame heard counts as an answer
    * (a server working through this page's backlog sends its verdicts), and the wait counts
@@ -486,7 +533,7 @@ class Link {
       }
       return;
     }
-    if (this.streams.size && now - this._heard >= this._keepalive) {
+    if ((this.streams.size || this._pongs.length) && now - this._heard >= this._keepalive) {
       this._probe = now;
       this._pongs.push({ resolve() {}, reject() {} }); // answered in order, like ping()'s
       this.sendFrame({ type: "ping" });
@@ -518,13 +565,13 @@ class Link {
 
   /**
    * A delta of `stream`. One that has to wait joins the stream's delta already waiting while
-   * both fit in one (`maxDeltaChars`; send cut both at whole characters): it goes as one
-   * frame, with one seq.
+   * both fit in one (the stream's delta size; send cut both at whole characters): it goes as
+   * one frame, with one seq.
    */
   sendDelta(stream, text) {
     if (this.closed) throw this.closed;
     const waiting = stream._queued;
-    if (waiting && waiting.frame.text.length + text.length <= this.maxDeltaChars) {
+    if (waiting && waiting.frame.text.length + text.length <= stream._maxDelta) {
       waiting.frame.text += text;
       return;
     }
@@ -822,11 +869,13 @@ export class StreamGuard {
     if (link.streams.has(id)) {
       throw new StreamGuardError("duplicate_stream", `stream ${id} is already open`, id);
     }
-    const stream = new GuardStream(link, id, options);
+    const stream = new GuardStream(link, id, options,
+      deltaChars(id, this.maxDeltaChars, this.maxFrameBytes));
     link.streams.set(id, stream);
     let timer;
     const timeout = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer to start within ${this.startTimeout} ms`)),
+      timer = setTimeout(
+        () => reject(new StartTimeoutError(`no answer to start within ${this.startTimeout} ms`)),
         this.startTimeout);
     });
     let waiting = null;
@@ -926,7 +975,7 @@ export class StreamGuard {
         this._notify("closed");
         throw closedClient();
       }
-      const link = new Link(ws, this.maxDeltaChars, this.maxMessagesPerSecond,
+      const link = new Link(ws, this.maxMessagesPerSecond,
         this.messageBurst, this.keepalive);
       this._link = link;
       this.connectionsOpened += 1;

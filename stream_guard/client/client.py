@@ -46,7 +46,7 @@ from stream_guard.protocol.frames import MAX_STREAM_ID, Mode, is_name
 from stream_guard.protocol.paths import STREAM_PATH
 
 TicketProvider = Callable[[], Awaitable[str]]
-ContextItem = str | Mapping[str, str]
+ContextItem = str | Mapping[str, str | int]  # {"id": str or int, "text": str}
 # The server's default max_frame_bytes (config.py); a client of a server with another limit
 # says so (GuardClient(max_frame_bytes=...)).
 DEFAULT_MAX_FRAME_BYTES = 65536
@@ -72,7 +72,8 @@ class GuardClient:
     streams raise instead of waiting on a server that stopped (None: no pings).
     ``max_frame_bytes`` is the server's limit on one message (its ``max_frame_bytes``, 64 KiB
     by default): a ``start`` over it is refused here, before it is sent, since the server
-    would close the connection (1009) under every stream on it.
+    would close the connection (1009) under every stream on it, and a delta is cut to fit it
+    as well as ``max_delta_chars`` (:func:`~stream_guard.client.stream.delta_chars`).
     """
 
     def __init__(self, url: str, *, api_key: str | None = None, ticket: str | None = None,
@@ -194,7 +195,8 @@ class GuardClient:
     async def ping(self) -> float:
         """Protocol round trip in seconds (a wait for this client's message rate included);
         :class:`RateLimitedError` (retryable) when the server dropped the ping for exceeding
-        the connection's message rate."""
+        the connection's message rate, and the keepalive's :class:`ConnectionClosedError`
+        (1006, retryable) when the server stopped answering."""
         return await (await self._live_link(self.backoff.delays())).ping()
 
     async def close(self) -> None:
@@ -242,6 +244,7 @@ class GuardClient:
                     url, headers = await self._credentials()
                     self._link = await open_link(url, headers, open_timeout=self.open_timeout,
                                                  max_delta_chars=self.max_delta_chars,
+                                                 max_frame_bytes=self.max_frame_bytes,
                                                  pacing=self.pacing, keepalive=self.keepalive)
                 except TicketUnavailableError as exc:
                     # The ticket provider could not get one right now (the server restarting,

@@ -12,7 +12,10 @@ from stream_guard.protocol.errors import CloseCode, ErrorCode
 
 
 class GuardClientError(Exception):
-    """Root of every exception raised by ``stream_guard.client``."""
+    """Root of every exception raised by ``stream_guard.client``. ``retryable``: the same
+    request may succeed later, after a backoff (on a new connection for a closed one)."""
+
+    retryable: bool = False
 
 
 class StreamClosedError(GuardClientError, RuntimeError):
@@ -31,7 +34,6 @@ class StreamGuardError(GuardClientError):
     """The server answered with an ``error`` frame (the connection stays open)."""
 
     code: str = "unknown"
-    retryable: bool = False  # the same request may succeed later (after a backoff)
 
     def __init__(self, message: str, stream_id: str | None = None, *,
                  code: str | None = None) -> None:
@@ -123,11 +125,20 @@ def error_for_code(code: str, message: str, stream_id: str | None = None) -> Str
 
 # --- close codes ----------------------------------------------------------------------------
 
+# Close codes after which a new connection is expected to work (possibly after a pause); the
+# others (1007, 1008) mean this client misbehaved and would only be closed again. 1006 is an
+# abnormal drop without a close frame (network, server killed), 1009 a spent budget that a new
+# connection resets.
+RETRYABLE_CLOSE_CODES = frozenset({1000, 1001, 1006, 1009, 1011, 1012, 1013})
+
+
 class ConnectionClosedError(GuardClientError):
     """The connection ended. ``stream_id`` is set when raised for a stream that was in flight.
 
     A stream's state lives only on its connection, so an in-flight stream cannot be resumed: start
-    a new one (the client reconnects for it).
+    a new one (the client reconnects for it). ``retryable`` by the close code
+    (:data:`RETRYABLE_CLOSE_CODES`): a server killed or restarted (1006, 1001, 1012) is, a
+    client's own fault (1007, 1008) is not.
     """
 
     def __init__(self, code: int, reason: str, stream_id: str | None = None) -> None:
@@ -140,6 +151,7 @@ class ConnectionClosedError(GuardClientError):
         self.code = code
         self.reason = reason
         self.stream_id = stream_id
+        self.retryable = code in RETRYABLE_CLOSE_CODES
 
 
 class GoingAwayError(ConnectionClosedError):
@@ -171,13 +183,6 @@ _BY_CLOSE: dict[int, type[ConnectionClosedError]] = {
     CloseCode.POLICY_VIOLATION: PolicyViolationError,
     CloseCode.MESSAGE_TOO_BIG: MessageTooBigError, CloseCode.INTERNAL_ERROR: ServerFailureError,
     CloseCode.TRY_AGAIN_LATER: TryAgainLaterError}
-
-# Close codes after which a new connection is expected to work (possibly after a pause); the
-# others (1007, 1008) mean this client misbehaved and would only be closed again. 1006 is an
-# abnormal drop without a close frame (network, server killed), 1009 a spent budget that a new
-# connection resets.
-RETRYABLE_CLOSE_CODES = frozenset({1000, 1001, 1006, 1009, 1011, 1012, 1013})
-
 
 def closed_error(code: int | None, reason: str,
                  stream_id: str | None = None) -> ConnectionClosedError:

@@ -23,12 +23,9 @@ from typing import Any
 from stream_guard.client.client import ContextItem, GuardClient
 from stream_guard.client.errors import DrainingError, StreamClosedError, StreamHaltedError
 from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release
-from stream_guard.client.stream import GuardStream
+from stream_guard.client.stream import BENIGN_ERRORS, GuardStream
 from stream_guard.protocol.frames import Mode
 
-# Error frames after which the stream goes on: a window that could not be scored, and a delta
-# that crossed the halt on the wire.
-_BENIGN_ERRORS = frozenset({"internal", "stream_halted"})
 # Connection-level errors (no stream named) the server closes the connection after (1009),
 # draining its streams first: another stream's message too large for the server, or the
 # connection's character budget spent. Its ``done`` (drained) raises the retryable
@@ -112,8 +109,14 @@ class Guarded:
         await self.aclose()
 
     async def _run(self) -> AsyncGenerator[str, None]:
-        stream = await self._client.start(mode=self._mode, **self._start)
         upstream = aiter(self._tokens)
+        try:
+            stream = await self._client.start(mode=self._mode, **self._start)
+        except BaseException:
+            # Closed as on a halt (a review: a start refused, or no connection after the
+            # backoff, left a live LLM stream handed in generating and billing)
+            await _stop(None, upstream)
+            raise
         pull: asyncio.Task[Any] | None = asyncio.ensure_future(_pull(upstream))
         listen = asyncio.ensure_future(stream.__anext__())
         shown: list[str] = []
@@ -173,7 +176,7 @@ class Guarded:
 
     def _visible(self, event: Event, stream: GuardStream, shown_chars: int) -> str:
         """Text an event makes showable; raises the typed error of a fatal error event."""
-        if (isinstance(event, ErrorEvent) and event.code not in _BENIGN_ERRORS
+        if (isinstance(event, ErrorEvent) and event.code not in BENIGN_ERRORS
                 and not (event.stream_id is None and event.code in _CLOSE_FOLLOWS)):
             raise event.error
         if isinstance(event, Release) and self._mode == "holdback":

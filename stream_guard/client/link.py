@@ -39,7 +39,7 @@ from stream_guard.client.errors import (
     closed_error,
 )
 from stream_guard.client.events import Done, ErrorEvent, Event, MalformedFrame, parse_event
-from stream_guard.client.stream import Frame, GuardStream
+from stream_guard.client.stream import Frame, GuardStream, delta_chars
 from stream_guard.guard.bucket import TokenBucket
 from stream_guard.protocol.frames import Mode
 
@@ -71,7 +71,7 @@ class TransientConnectFailure(Exception):
 
 
 async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
-                    max_delta_chars: int, pacing: Pacing | None = None,
+                    max_delta_chars: int, max_frame_bytes: int, pacing: Pacing | None = None,
                     keepalive: float | None = DEFAULT_KEEPALIVE) -> Link:
     """Open a connection; raise :class:`AuthError`, :class:`ConnectError` or a transient failure.
 
@@ -92,7 +92,7 @@ async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
         raise HandshakeRefusedError(response.status_code, body) from exc
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         raise TransientConnectFailure(f"cannot connect to {_redacted(url)}: {exc!r}") from exc
-    return Link(ws, max_delta_chars, pacing or Pacing(), keepalive)
+    return Link(ws, max_delta_chars, max_frame_bytes, pacing or Pacing(), keepalive)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -178,12 +178,13 @@ class _Outgoing:
 class Link:
     """A live connection: sends frames in call order, routes received frames to streams."""
 
-    def __init__(self, ws: ClientConnection, max_delta_chars: int,
+    def __init__(self, ws: ClientConnection, max_delta_chars: int, max_frame_bytes: int,
                  pacing: Pacing = Pacing(), keepalive: float | None = None) -> None:
         self.ws = ws
         self.streams: dict[str, GuardStream] = {}
         self.closed: ConnectionClosedError | None = None
         self._max_delta = max_delta_chars
+        self._max_frame_bytes = max_frame_bytes
         self._send_lock = asyncio.Lock()
         self._budget = _Budget(pacing)
         # Frames past the budget, in call order; a stream's unwritten delta, to add to.
@@ -225,10 +226,12 @@ class Link:
         async with self._send_lock:
             await self._write(frame, pong)
 
-    async def send_delta(self, key: object, piece: str, delta: Callable[[str], Frame]) -> None:
+    async def send_delta(self, key: object, piece: str, delta: Callable[[str], Frame],
+                         limit: int) -> None:
         """Send ``delta(piece)`` as :meth:`send_frame` would, or, past the budget, leave
         ``piece`` in the outbox and return: the delta of ``key`` (its stream) still waiting
-        there takes it if it stays within the delta size, so a stream's pieces go out joined,
+        there takes it if it stays within ``limit`` characters (the stream's delta size), so
+        a stream's pieces go out joined,
         one frame where the budget allows one. The stream learns of a write that failed as it
         learns of the connection's end."""
         if self.closed is not None:
@@ -246,7 +249,7 @@ class Link:
             if self.closed is not None:
                 raise self.closed
         entry = self._unwritten.get(key)
-        if entry is None or entry.chars + len(piece) > self._max_delta:
+        if entry is None or entry.chars + len(piece) > limit:
             entry = _Outgoing(delta=delta, key=key)
             self._unwritten[key] = entry
             self._queue(entry)
@@ -386,7 +389,8 @@ class Link:
             raise self.closed from None
 
     async def _keepalive(self, every: float) -> None:
-        """With streams open and nothing heard from the server for ``every`` seconds, ping it
+        """With streams open (or a :meth:`ping` waiting: a review saw one wait for ever on a
+        stopped server) and nothing heard from the server for ``every`` seconds, ping it
         (a WebSocket ping); when ``every`` seconds more pass with nothing heard, no pong and
         no frame, the server is taken for gone: the socket is dropped and the streams fail
         with close 1006 "keepalive ping timeout" (retryable) instead of a guarded output
@@ -400,7 +404,7 @@ class Link:
         transport = self.ws.transport
         while True:
             await asyncio.sleep(every / 4)
-            if not self.streams or loop.time() - self._heard < every:
+            if not (self.streams or self._pongs) or loop.time() - self._heard < every:
                 continue
             try:
                 # returns once it is in the write buffer; its pong's future
@@ -449,7 +453,8 @@ class Link:
         sid: str = start["stream_id"]
         if sid in self.streams:
             raise DuplicateStreamError(f"stream {sid!r} is already open on this connection", sid)
-        stream = GuardStream(self, sid, mode, self._max_delta)
+        stream = GuardStream(self, sid, mode,
+                             delta_chars(sid, self._max_delta, self._max_frame_bytes))
         self.streams[sid] = stream
         sent = False
 

@@ -12,16 +12,23 @@ import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
+import orjson
+
 from stream_guard.client.errors import (
     ConnectionClosedError,
+    GuardClientError,
     StreamClosedError,
+    StreamGuardError,
     StreamHaltedError,
     closed_error,
 )
 from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release, Started
-from stream_guard.protocol.frames import Mode
+from stream_guard.protocol.frames import MAX_SEQ, Mode
 
 Frame = dict[str, Any]
+# Error frames after which a stream goes on: a window that could not be scored, and a delta
+# that crossed the halt on the wire. Any other naming the stream fails it (GuardStream.failed).
+BENIGN_ERRORS = frozenset({"internal", "stream_halted"})
 
 
 class _Sender(Protocol):
@@ -31,8 +38,8 @@ class _Sender(Protocol):
 
     async def send_frame(self, frame: Callable[[], Frame | None]) -> None: ...
 
-    async def send_delta(self, key: object, piece: str,
-                         delta: Callable[[str], Frame]) -> None: ...
+    async def send_delta(self, key: object, piece: str, delta: Callable[[str], Frame],
+                         limit: int) -> None: ...
 
     def discard(self, key: object) -> Callable[[], None]: ...
 
@@ -44,6 +51,14 @@ class GuardStream:
     and error events in the order the server sent them, and stops after :class:`Done`. If the
     connection is lost first, iteration (and ``send``) raise the close code's
     :class:`ConnectionClosedError` subclass with ``stream_id`` set.
+
+    A stream the server did not take a frame of (an error naming it, other than ``internal``
+    and ``stream_halted``: a delta or ``end`` dropped ``rate_limited``, refused ``bad_seq``,
+    ...) is failed, as in the JavaScript client: :attr:`failed` holds that error, ``send``
+    raises it, and iteration raises it after yielding its :class:`ErrorEvent`, never a
+    :class:`Done` over text the server did not check (a review: a dropped ``end`` left the
+    iteration waiting for ever). ``end()`` or ``cancel()`` (again, if the dropped frame was
+    theirs) then cancels it on the server.
     """
 
     def __init__(self, link: _Sender, stream_id: str, mode: Mode, max_delta_chars: int) -> None:
@@ -62,7 +77,9 @@ class GuardStream:
         self._closing = False  # an end or cancel waits for its turn to be written
         self._cancelled = False  # a cancel was written: nothing is left to abandon
         self._lost: ConnectionClosedError | None = None
-        self._queue: asyncio.Queue[Event | ConnectionClosedError] = asyncio.Queue()
+        #: the error of a frame of this stream the server did not take (see the class)
+        self.failed: StreamGuardError | None = None
+        self._queue: asyncio.Queue[Event | GuardClientError] = asyncio.Queue()
         self._finished = False
         #: resolved by ``started``; fails with the typed error if ``start`` was refused
         self.started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -90,9 +107,10 @@ class GuardStream:
     async def send(self, text: str) -> None:
         """Send the next piece of output; ``seq`` is numbered for you.
 
-        Text longer than the client's ``max_delta_chars`` goes out as several deltas, so a large
-        chunk never trips the server's frame limit (which would close the connection). Past the
-        client's message rate (``max_messages_per_second``) it returns at once and the text
+        Text longer than the client's ``max_delta_chars``, or than a frame within its
+        ``max_frame_bytes`` holds whatever the characters, goes out as several deltas, so a
+        large chunk never trips the server's frame limit (which would close the connection).
+        Past the client's message rate (``max_messages_per_second``) it returns at once and the text
         waits, joined with the stream's next pieces, for the rate to allow a frame; a halt that
         comes meanwhile drops it. Raises :class:`StreamHaltedError` once a halt has arrived,
         and :class:`StreamClosedError` once the stream is done (a drain ends streams so): the
@@ -102,12 +120,14 @@ class GuardStream:
         check_text(text)  # before a seq is taken: a refused piece leaves the stream as it was
         for i in range(0, len(text), self._max_delta) if text else (0,):
             await self._sent(self._link.send_delta(self, text[i:i + self._max_delta],
-                                                   self._delta))
+                                                   self._delta, self._max_delta))
 
     def _check_open(self, *, closing: bool = True) -> None:
         """Raise if no delta may follow; ``closing``: an end or cancel not yet written counts."""
         if self._lost is not None:
             raise self._lost
+        if self.failed is not None:  # a delta now would be refused bad_seq, never checked
+            raise self.failed
         if self._ended or (closing and self._closing):
             raise StreamClosedError(f"stream {self.stream_id!r} was already ended or cancelled")
         if self.halt is not None:
@@ -137,8 +157,10 @@ class GuardStream:
             raise self._lost or closed_error(exc.code, exc.reason, self.stream_id) from None
 
     async def end(self) -> None:
-        """The output is complete: the server scores the last window, then sends ``done``."""
-        await self._close("end")
+        """The output is complete: the server scores the last window, then sends ``done``. On
+        a failed stream its output can no longer be checked: ``end`` cancels it, which frees
+        its place on the server."""
+        await self._close("cancel" if self.failed is not None else "end")
 
     async def cancel(self) -> None:
         """Abandon the stream: pending windows are dropped and ``done`` follows at once.
@@ -186,7 +208,7 @@ class GuardStream:
         if self._finished:
             raise StopAsyncIteration
         item = await self._queue.get()
-        if isinstance(item, ConnectionClosedError):
+        if isinstance(item, GuardClientError):
             self._finished = True
             raise item
         if isinstance(item, Done):
@@ -216,6 +238,18 @@ class GuardStream:
         elif isinstance(event, Done):
             self.done = event
         self._queue.put_nowait(event)
+        if (isinstance(event, ErrorEvent) and event.stream_id == self.stream_id
+                and event.code not in BENIGN_ERRORS and self.done is None
+                and self.failed is None):
+            self._fail(event.error)
+
+    def _fail(self, error: StreamGuardError) -> None:
+        """The server did not take a frame of this stream (see the class). Still open there:
+        ``end`` and ``cancel`` may be called again (the frame dropped may have been theirs)."""
+        self.failed = error
+        self._link.discard(self)  # refused bad_seq now: the deltas waiting never leave
+        self._ended = self._cancelled = False
+        self._queue.put_nowait(error)
 
     def lose(self, error: ConnectionClosedError) -> None:
         """The connection ended before ``done``: the stream's state is gone server-side."""
@@ -224,6 +258,17 @@ class GuardStream:
         elif self.done is None and self._lost is None:
             self._lost = error
             self._queue.put_nowait(error)
+
+
+def delta_chars(stream_id: str, max_delta_chars: int, max_frame_bytes: int) -> int:
+    """The most characters a delta of ``stream_id`` carries: ``max_delta_chars``, and no more
+    than its frame holds within ``max_frame_bytes`` whatever they are (one takes at most 6
+    bytes of the frame's JSON: a control character is escaped ``\u001f``, an astral one is 4
+    bytes of UTF-8). A review: deltas were cut by characters alone, and 8,192 Chinese
+    characters (24 KB) sent to a server with a 4 KiB limit closed the connection under every
+    stream on it. At least one: a start that fits leaves room for a delta of a few."""
+    frame = {"type": "delta", "stream_id": stream_id, "seq": MAX_SEQ, "text": ""}
+    return max(1, min(max_delta_chars, (max_frame_bytes - len(orjson.dumps(frame))) // 6))
 
 
 def check_text(text: object, what: str = "text") -> None:
