@@ -6,7 +6,7 @@ does for the same streams (the load generator's own corpus and tokenizer) into i
 * ``Session.receive`` on a delta (parse, stream table, budget, segmenter), 100 streams
   interleaved as under load;
 * cutting one masked text frame from the socket's bytes (the transport's direct framing:
-  :func:`~stream_guard.server.transport.frame_extent`, unmasking, UTF-8 decoding);
+  :func:`~stream_guard.protocol.framing.frame_extent`, unmasking, UTF-8 decoding);
 * stream set-up (``GroundingEngine.prepare``: sentence index and quantities of the context), once
   per stream;
 * the lexical check of one window (premise, signals, fused lexical score), once per window.
@@ -38,9 +38,9 @@ from stream_guard.oversight.segmenter import WindowSegmenter
 from stream_guard.oversight.session import Session, SessionConfig
 from stream_guard.oversight.stream import PolicyConfig
 from stream_guard.protocol.frames import ContextItem, Start
+from stream_guard.protocol.framing import frame_extent
 from stream_guard.scoring.engine import CheckJob, EngineConfig, GroundingEngine, StreamRequest
 from stream_guard.scoring.fusion import window_support
-from stream_guard.server.transport import frame_extent
 
 
 class _Admit:

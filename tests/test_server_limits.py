@@ -362,6 +362,22 @@ async def test_invalid_utf8_closes_1007(server: Server) -> None:
         await ping(ws)
 
 
+async def test_a_flood_of_pongs_closes_1008_and_holds_the_address_back(
+        server: Server) -> None:
+    """A review: one client's flood of empty pongs held the worker's other connections for
+    seconds (a halt 10 s late). Past the frame budget (test_transport) the connection closes
+    1008, counted, and its address waits out the abuse penalty like a rate-limit abuser."""
+    async with open_ws(server.port) as victim, open_ws(server.port) as flooder:
+        for _ in range(20_000):
+            flooder.protocol.send_pong(b"")
+        flooder.transport.write(b"".join(flooder.protocol.data_to_send()))
+        frames, code, reason = await until_closed(flooder)
+        assert (frames, code, reason) == ([], 1008, "too many control frames or fragments")
+        await ping(victim)
+    await eventually(lambda: rejections(server, "frame_flood") == 1)
+    assert server.metrics.penalties.labels("frame_flood")._value.get() == 1
+
+
 @asynccontextmanager
 async def _not_reading(server: Server) -> AsyncIterator[ClientConnection]:
     """A client that stops reading, with small kernel buffers on both sides (no autotuning to

@@ -303,21 +303,6 @@ async def test_a_refused_connection_closes_at_once_even_with_reading_paused() ->
 
 
 # --- the direct framing path -------------------------------------------------------------------
-def test_frame_extent_reads_each_length_form_and_waits_for_a_whole_header() -> None:
-    short = Frame(Opcode.TEXT, b"x" * 5).serialize(mask=True, extensions=[])
-    medium = Frame(Opcode.TEXT, b"x" * 300).serialize(mask=True, extensions=[])
-    long = Frame(Opcode.BINARY, b"x" * 70_000).serialize(mask=True, extensions=[])
-    unmasked = Frame(Opcode.TEXT, b"x" * 5).serialize(mask=False, extensions=[])
-    assert transport.frame_extent(short, 0) == (6, 5)
-    assert transport.frame_extent(medium, 0) == (8, 300)
-    assert transport.frame_extent(long, 0) == (14, 70_000)
-    assert transport.frame_extent(unmasked, 0) == (2, 5)
-    assert transport.frame_extent(b"??" + medium, 2) == (8, 300)
-    assert transport.frame_extent(short[:1], 0) is None
-    assert transport.frame_extent(medium[:3], 0) is None
-    assert transport.frame_extent(long[:9], 0) is None
-
-
 class RawClient:
     """A WebSocket client over a plain socket that writes exactly the bytes a test chooses, each
     write as its own TCP segment, so the server's reads split and join frames as the test says."""
@@ -412,6 +397,36 @@ async def test_bad_frames_after_direct_framing_started_close_with_websockets_cod
         assert int.from_bytes(close.data[:2], "big") == code
     await asyncio.wait_for(rec.lost.wait(), 5)
     assert rec.messages == ["a", "b"]
+
+
+@pytest.mark.parametrize("flood", [
+    frame(Opcode.PONG, b"") * 20_000,  # unrequested pongs, allowed one by one by RFC 6455
+    frame(Opcode.PING, b"") * 20_000,  # each answered with a pong
+    (frame(Opcode.TEXT, b"{", fin=False) + frame(Opcode.CONT, b"", fin=False) * 998
+     + frame(Opcode.CONT, b"}")) * 20,  # messages of 1,000 fragments
+], ids=["pongs", "pings", "fragments"])
+async def test_a_flood_of_control_frames_or_fragments_closes_1008_unread(flood: bytes) -> None:
+    """A review: one client's flood of empty pongs (6 bytes each), pings, or messages in
+    1,000 fragments went to websockets' parser unbounded, and held every other connection of
+    the worker for seconds. Past the frame budget the connection closes 1008, and the rest
+    of the flood is never parsed; a neighbour's ping and messages go on."""
+    rec, neighbour = Recorder(), Recorder()
+    async with server(rec) as url, RawClient.connect(url) as raw:
+        await raw.write(frame(Opcode.TEXT, b"a"), frame(Opcode.PING, b"hi"))
+        assert (await raw.frame()).opcode is Opcode.PONG
+        await raw.write(flood + frame(Opcode.TEXT, b"never"))
+        while (answer := await raw.frame()).opcode is Opcode.PONG:
+            pass  # the pings within the budget are answered
+        assert answer.opcode is Opcode.CLOSE
+        assert int.from_bytes(answer.data[:2], "big") == 1008
+        assert answer.data[2:].decode() == transport.TOO_MANY_FRAMES
+        async with server(neighbour) as other, connect(other) as ws:
+            await ws.send("b")
+            await asyncio.wait_for(ws.ping(), 5)
+    await asyncio.wait_for(rec.lost.wait(), 5)
+    # the whole messages within the budget (4 of the 20 in fragments) are taken
+    assert rec.messages[0] == "a" and set(rec.messages[1:]) <= {"{}"}
+    assert len(rec.messages) < 10
 
 
 def test_waits_for_frame_tells_a_frame_boundary_from_a_half_read_frame() -> None:

@@ -50,7 +50,7 @@ from stream_guard.protocol.server_frames import Done, Error, Halt, ServerFrame, 
 from stream_guard.scores import WindowScore
 from stream_guard.scoring.engine import GroundingEngine, NoEvidence, StreamEvidence, StreamRequest
 from stream_guard.server.http import Admitted
-from stream_guard.server.transport import NOT_READING, CallbackConnection
+from stream_guard.server.transport import NOT_READING, TOO_MANY_FRAMES, CallbackConnection
 from stream_guard.state.base import KillTarget
 
 log = logging.getLogger("stream_guard.connection")
@@ -324,11 +324,13 @@ class Connection:
         self._hold_or_release()
 
     def _on_lost(self) -> None:
-        """The TCP connection is closed. When websockets itself refused the client's data
-        (invalid UTF-8, a message far over the size limit), that counts as a rejection."""
+        """The TCP connection is closed. When the transport or websockets refused the
+        client's data (invalid UTF-8, a message far over the size limit, a flood of control
+        frames), that counts as a rejection, and as abuse."""
         protocol = self.ws.protocol
         sent = protocol.close_sent
-        reason = _LIBRARY_REFUSALS.get(sent.code) if sent is not None else None
+        reason = None if sent is None else (
+            "frame_flood" if sent.reason == TOO_MANY_FRAMES else _LIBRARY_REFUSALS.get(sent.code))
         if reason is not None and not protocol.close_rcvd_then_sent and not self._finished.done():
             self.server.metrics.rejections.labels(reason).inc()
             self.server.penalize(self.ip, reason)

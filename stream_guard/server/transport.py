@@ -44,6 +44,7 @@ from websockets.streams import StreamReader
 
 from stream_guard.guard.auth import client_key, is_trusted_proxy
 from stream_guard.guard.limits import HeadsInProgress
+from stream_guard.protocol.framing import FrameBudget, frame_extent
 from stream_guard.protocol.http_head import HangUp, HeadReader, HeadRefusal
 from stream_guard.server.http import json_response
 
@@ -76,34 +77,17 @@ MAX_HELD_BYTES = 2**20
 # memory by hundreds of MB until the keepalive gave up, a review found).
 MAX_UNREAD_BYTES = 4 * 2**20
 NOT_READING = "the client does not read its frames"
+# Frames a connection may hand to websockets' parser (FrameBudget: control frames, fragments),
+# a second and at once: a client sends a ping or a pong every few seconds, and a message in
+# fragments at most MAX_FRAGMENTS; past them it is closed 1008.
+FRAMES_PER_SECOND = 1000
+FRAME_BURST = 4 * MAX_FRAGMENTS
+TOO_MANY_FRAMES = "too many control frames or fragments"
 
 _FIN_NO_RSV, _FLAGS = 0x80, 0xF0  # first byte: FIN set, RSV1-3 clear
-_MASKED, _LENGTH = 0x80, 0x7F  # second byte
+_MASKED = 0x80  # second byte
 _TEXT = Opcode.TEXT.value
 _DATA = frozenset((Opcode.TEXT.value, Opcode.BINARY.value))
-
-
-def frame_extent(data: bytes, pos: int) -> tuple[int, int] | None:
-    """The header and payload lengths of the frame starting at ``data[pos]`` (RFC 6455 5.2), or
-    None while its header is incomplete. Pure, so the framing is tested without sockets."""
-    available = len(data) - pos
-    if available < 2:
-        return None
-    second = data[pos + 1]
-    length = second & _LENGTH
-    if length < 126:
-        header = 2
-    elif length == 126:
-        if available < 4:
-            return None
-        length, header = int.from_bytes(data[pos + 2:pos + 4], "big"), 4
-    else:
-        if available < 10:
-            return None
-        length, header = int.from_bytes(data[pos + 2:pos + 10], "big"), 10
-    if second & _MASKED:
-        header += 4
-    return header, length
 
 
 def waits_for_frame(parser: Any) -> bool:
@@ -154,6 +138,8 @@ class CallbackConnection(ServerConnection):
         self._partial = bytearray()  # in direct mode: the start of a frame not yet complete
         self._need = 0  # ... and the bytes that frame needs, once its header is known
         self._max_frame: int | None = None
+        # what websockets' parser may take, from the open connection's first frame (_parse)
+        self._frames: FrameBudget | None = None
         self._head: HeadReader | None = HeadReader()  # the request head, until it is judged
         self._written = 0  # bytes handed to the transport, in all (see keepalive)
         self._closer: asyncio.Task[None] | None = None  # see data_received
@@ -407,7 +393,7 @@ class CallbackConnection(ServerConnection):
                 return
             data = taken
         if not self._direct:
-            super().data_received(data)
+            self._parse(data)
             self._direct = self._can_frame_directly()
             return
         if self._partial:  # the rest of a frame begun in an earlier read
@@ -475,9 +461,7 @@ class CallbackConnection(ServerConnection):
         """Whether the connection can take over framing: open, no extension, and websockets'
         parser between two frames with nothing buffered."""
         protocol = self.protocol
-        if (protocol.state is not State.OPEN or protocol.extensions or protocol.reader.buffer
-                or protocol.current_size is not None or self._fragments
-                or not waits_for_frame(protocol.parser)):
+        if protocol.extensions or not self._between_frames():
             return False
         limits = [limit for limit in (protocol.max_message_size,
                                       getattr(protocol, "max_fragment_size", None))
@@ -485,14 +469,40 @@ class CallbackConnection(ServerConnection):
         self._max_frame = min(limits) if limits else None
         return True
 
+    def _between_frames(self) -> bool:
+        """Whether the connection is open and websockets' parser is between two frames with
+        nothing buffered (not in a fragmented message)."""
+        protocol = self.protocol
+        return (protocol.state is State.OPEN and not protocol.reader.buffer
+                and protocol.current_size is None and not self._fragments
+                and waits_for_frame(protocol.parser))
+
     def _hand_over(self, rest: bytes) -> None:
         """Give websockets everything from a frame boundary on (a control frame, fragments, a
         bad frame, a connection closing); framing comes back here once its parser is between
         two frames again."""
         self._direct = False
         self._partial = bytearray()
-        super().data_received(rest)
+        self._parse(rest)
         self._direct = self._can_frame_directly()
+
+    def _parse(self, data: bytes) -> None:
+        """Give websockets' parser ``data``: once the connection is open, only the frames
+        within its :class:`~stream_guard.protocol.framing.FrameBudget`; the first frame past it
+        closes the connection 1008, unread (a review: a flood of empty pongs, each parsed and
+        handled by websockets, held the worker's other connections for seconds)."""
+        if self._frames is None and self._between_frames():  # counted from its first frame
+            self._frames = FrameBudget(FRAMES_PER_SECOND, FRAME_BURST, self.loop.time())
+        frames = self._frames
+        if frames is not None and self.protocol.state is State.OPEN:
+            within = frames.feed(data, self.loop.time())
+            if within < len(data):
+                if within:
+                    super().data_received(data[:within])
+                if self.protocol.state is State.OPEN:
+                    self._fail(CloseCode.POLICY_VIOLATION, TOO_MANY_FRAMES, None)
+                return
+        super().data_received(data)
 
     def process_event(self, event: Any) -> None:
         if (self.request is None or not isinstance(event, Frame)
