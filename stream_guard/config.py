@@ -175,7 +175,8 @@ class Settings:
         "the socket; the connection's slots are held until then.", minimum=0.1))
     shutdown_grace_s: float = field(default=10.0, metadata=_day(
         "On SIGTERM (or a connection's drain), time for open streams to end (their deltas are "
-        "still taken and scored) before each gets done and its socket closes 1001.",
+        "still taken and scored; in its last second the server ends those still open and "
+        "scores what they sent) before each gets done and its socket closes 1001.",
         minimum=0))
 
     # --- oversight ------------------------------------------------------------------------

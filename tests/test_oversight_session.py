@@ -451,6 +451,21 @@ def test_a_close_for_the_clients_doing_ends_its_streams_and_scores_what_was_take
     assert session.finish_drain(closing).close is closing
 
 
+def test_a_stream_the_server_ended_refuses_the_clients_frames_with_draining() -> None:
+    """In a drain's last second the server ends the open streams (to score their last
+    windows): a delta or ``end`` the client sends then is no fault of its own, so it is
+    refused ``draining`` (not taken), as once the stream is forgotten; a cancel is taken."""
+    session, _ = new_session()
+    start(session, "a")
+    delta(session, OPENING, sid="a")
+    session.start_drain()
+    session.end_for_close()
+    assert error_code(delta(session, " more", sid="a", seq=1)) is ErrorCode.DRAINING
+    assert error_code(end(session, "a")) is ErrorCode.DRAINING
+    cancelled = send(session, {"type": "cancel", "stream_id": "a"})
+    assert [type(f) for f in cancelled.frames] == [Done]
+
+
 def test_finish_drain_without_streams_only_closes() -> None:
     session, _ = new_session()
     session.start_drain()

@@ -267,6 +267,36 @@ async def test_connection_lifetime_lets_its_streams_finish(
         assert rejections(server, "lifetime") == 1
 
 
+@pytest.mark.parametrize("drain", ["shutdown", "lifetime"])
+async def test_a_drain_checks_the_text_after_the_last_sentence_before_its_done(
+        settings_factory: Callable[..., Settings], drain: str) -> None:
+    """A review: a stream that had sent "... It is 450 metres tall and made of gold" (no
+    sentence end, no ``end``) got a drain's ``done`` with that text never checked, though in
+    observe mode it was on the user's screen; an idle timeout halted it. In the last second
+    of the grace the server ends the stream itself and scores its last window; a frame the
+    client sends for it then is refused ``draining``, not taken."""
+    text = "The Eiffel Tower was completed in 1889. It is 450 metres tall and made of gold"
+    async with serve(settings_factory, shutdown_grace_s=1.5, idle_timeout_s=30,
+                     max_lifetime_s=1 if drain == "lifetime" else 3600) as server, \
+            open_ws(server.port) as ws:
+        await start_stream(ws)
+        await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": text})
+        assert (await recv(ws))["type"] == "verdict"  # the first sentence
+        if drain == "shutdown":
+            stopping = asyncio.create_task(server.shutdown(grace=1.5))
+        frames, code, reason = await until_closed(ws)
+        if drain == "shutdown":
+            await stopping
+    verdict, halt, done = frames
+    assert (verdict["type"], verdict["start"], verdict["label"]) == ("verdict", 40,
+                                                                     "contradicted")
+    assert (halt["type"], halt["at"]) == ("halt", 40)
+    assert done == {"type": "done", "stream_id": "s", "halted": True, "chars": len(text),
+                    "windows": 2, "drained": True}
+    assert (code, reason) == (1001, "server shutting down" if drain == "shutdown"
+                              else "connection lifetime reached")
+
+
 async def test_a_single_excess_message_is_rate_limited(
         settings_factory: Callable[..., Settings]) -> None:
     async with serve(settings_factory, rate_per_s=0.1, rate_burst=5, rate_strikes=50) as server:

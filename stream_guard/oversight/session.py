@@ -379,7 +379,7 @@ class Session(Generic[P]):
 
     def end_for_close(self) -> Outcome[P]:
         """The connection closes for something the client did (a message too large, a flood,
-        twice its budget): nothing more of it is taken, but the text already taken is still
+        twice its budget), or a drain's grace is nearly over: the text already taken is still
         checked. Every open stream is ended here as its own ``end`` would end it (the rest of
         its text becomes its last window); its ``done`` (``drained``) follows once its windows
         are scored, or from :meth:`finish_drain` when the grace runs out. Closing at once

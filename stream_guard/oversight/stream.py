@@ -123,6 +123,7 @@ class StreamState:
                                 f"stream {self.stream_id!r} was halted; no more deltas",
                                 self.stream_id)
         if self.phase is not Phase.OPEN:
+            self._check_not_ended_by_server()
             raise ProtocolError(ErrorCode.BAD_FRAME,
                                 f"stream {self.stream_id!r} has ended; no more deltas",
                                 self.stream_id)
@@ -130,11 +131,20 @@ class StreamState:
             raise ProtocolError(ErrorCode.BAD_SEQ,
                                 f"expected seq {self.next_seq}, got {seq}", self.stream_id)
 
+    def _check_not_ended_by_server(self) -> None:
+        """A stream the server ended (a drain's last second) refuses the client's frames with
+        ``draining``, as it would once forgotten: no fault of the client's."""
+        if self._ended_by_server:
+            raise ProtocolError(ErrorCode.DRAINING,
+                                f"stream {self.stream_id!r} was ended by the server (its "
+                                "connection drains); this frame was not taken", self.stream_id)
+
     def on_end(self, *, by_server: bool = False) -> tuple[list[Window], list[ServerFrame]]:
         """The output is complete: flush the last window; ``done`` follows once all are scored.
         ``by_server``: the client did not end it, the server did (its connection is closing
         for something the client did): its ``done`` says ``drained``."""
         if self.phase in (Phase.ENDED, Phase.DONE):
+            self._check_not_ended_by_server()
             raise ProtocolError(ErrorCode.BAD_FRAME,
                                 f"stream {self.stream_id!r} has already ended", self.stream_id)
         if self.halted:

@@ -56,6 +56,9 @@ from stream_guard.state.base import KillTarget
 log = logging.getLogger("stream_guard.connection")
 
 _ids = itertools.count(1)
+# The last seconds of a drain's grace (at most half of it) in which the streams still open are
+# ended by the server and their last windows scored (Connection._end_streams_within).
+DRAIN_SCORING_S = 1.0
 _LIBRARY_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
                      CloseCode.MESSAGE_TOO_BIG: "frame_too_large",
                      CloseCode.POLICY_VIOLATION: "not_reading"}  # pongs piled up, unread
@@ -205,18 +208,17 @@ class Connection:
 
     async def _end_streams_within(self, grace: float, close: Close | None = None) -> None:
         """Wait up to ``grace`` for the open streams to end, then ``done`` for each still open
-        and close (1001, or ``close``)."""
-        if self.session.open_streams and not self._finished.done():
-            if self._streams_ended is None:
-                self._streams_ended = asyncio.Event()
-            # Or until the connection is over: a client gone mid-drain ends no stream, and the
-            # shutdown waited out the whole grace for it.
-            ended = asyncio.ensure_future(self._streams_ended.wait())
-            try:
-                await asyncio.wait((ended, self._finished), timeout=grace,
-                                   return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                ended.cancel()
+        and close (1001, or ``close``).
+
+        A drain's streams that have not ended by the last :data:`DRAIN_SCORING_S` of the
+        grace (at most half of it) are ended here, as their own ``end`` would end them, and
+        their last windows scored in that time (a verdict is due within its deadline, the
+        lexical tier's past it): the text after a stream's last checked sentence was already
+        shown in observe mode, and a drain's ``done`` at once left it unchecked (a review:
+        "... made of gold" sent, then SIGTERM, and no verdict, where an idle timeout halted)."""
+        owed = 0.0 if self._closing is not None else min(DRAIN_SCORING_S, grace / 2)
+        if await self._streams_end_within(grace - owed) and owed and self._end_open_streams():
+            await self._streams_end_within(owed)
         if self._finished.done():
             return
         # A close for the client's doing that came during this drain says its own code.
@@ -224,6 +226,21 @@ class Connection:
         self._apply(outcome)
         if outcome.close is not None:
             self._finish(outcome.close)
+
+    async def _streams_end_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the open streams to end; whether any is still open (and
+        the connection not over: a client gone mid-drain ends no stream, and the shutdown
+        waited out the whole grace for it)."""
+        if self.session.open_streams and not self._finished.done():
+            if self._streams_ended is None:
+                self._streams_ended = asyncio.Event()
+            ended = asyncio.ensure_future(self._streams_ended.wait())
+            try:
+                await asyncio.wait((ended, self._finished), timeout=seconds,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                ended.cancel()
+        return bool(self.session.open_streams) and not self._finished.done()
 
     def _close_after_owed(self, close: Close) -> None:
         """The client broke a limit (a message too large, a flood, twice its budget): nothing
@@ -234,17 +251,25 @@ class Connection:
             return
         self._closing = close
         self.ws.stop_delivery()
-        self._segmenting = False  # the session's end takes the rest of a delta being sliced
         if self._drain_task is not None:  # a budget's or lifetime's drain: this one ends it
             self._drain_task.cancel()
+        if not self._end_open_streams():
+            return
+        self._drain_task = asyncio.ensure_future(
+            self._end_streams_within(self.server.settings.shutdown_grace_s, close))
+
+    def _end_open_streams(self) -> bool:
+        """The session ends every open stream as its own ``end`` would
+        (:meth:`Session.end_for_close`) and its last windows go to be scored; False when that
+        failed (a fault of ours: the connection is closed 1011)."""
+        self._segmenting = False  # the session's end takes the rest of a delta being sliced
         try:
             self._apply(self.session.end_for_close(), time.perf_counter())
         except Exception:
             log.exception("ending the streams for a close failed", extra=self._log_extra)
             self._finish(Close(CloseCode.INTERNAL_ERROR, "internal error"))
-            return
-        self._drain_task = asyncio.ensure_future(
-            self._end_streams_within(self.server.settings.shutdown_grace_s, close))
+            return False
+        return True
 
     def kill(self, target: KillTarget) -> None:
         """Operator kill switch: the session halts the streams ``target`` names."""
