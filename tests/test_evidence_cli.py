@@ -137,6 +137,26 @@ def test_a_damaged_file_of_the_live_version_is_one_line(
         assert "not served" in err
 
 
+def test_an_add_builds_a_damaged_index_again_and_says_so(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: with the live version's index garbage, an add of unchanged documents said
+    "1 unchanged" and exit 0, and the collection stayed unserved. Its vectors and documents
+    still hold everything: the add builds a version again, and says why."""
+    doc = tmp_path / "refund.txt"
+    doc.write_text("Refunds are paid within 30 days of delivery.")
+    common = ["--config", str(env), "--data-dir", str(tmp_path / "data"), "--collection", "kb"]
+    assert _run("index", "add", *common, "--no-progress", str(doc)) == 0
+    (tmp_path / "data" / "default" / "kb" / "v000001" / "index.faiss").write_bytes(b"garbage")
+    capsys.readouterr()
+    assert _run("index", "add", *common, "--no-progress", str(doc)) == 0
+    out, err = capsys.readouterr()
+    assert "1 unchanged; 1 chunk(s) in version 2" in out
+    assert "v000001/index.faiss is not a FAISS flat index" in err and "version 2" in err
+    assert _run("index", "ls", *common[:4]) == 0
+    assert _run("index", "search", *common, "refund") == 0
+    assert "30 days" in capsys.readouterr().out
+
+
 def test_collections_need_an_embedder(tmp_path: Path, env: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "no-embedder.toml"

@@ -148,6 +148,10 @@ def _cmd_add(args: argparse.Namespace) -> int:
           f"+{result.chunks_added} chunk(s), {result.duplicates} duplicate(s) skipped, "
           f"{result.documents_replaced} document(s) replaced{unchanged}{removed}; "
           f"{result.total_chunks} chunk(s) in version {result.version}")
+    if result.repaired is not None:
+        print(f"note: the live version's files were damaged ({result.repaired}): version "
+              f"{result.version} was built again from its vectors and documents",
+              file=sys.stderr)
     for new, old in result.namesakes:
         print(f"note: {new!r} was added beside {old!r}, which stays: a document's id is its "
               "path below the folder named, or a file's name when the file is named itself; "

@@ -228,6 +228,9 @@ class AddResult:
     # name under another path, which it does not replace (a file named alone is its name,
     # "refund.md"; from its folder, "policies/refund.md"); the caller says so
     namesakes: list[tuple[str, str]] = field(default_factory=list)
+    # what was wrong with the live version's files, which this version was built without
+    # (version_files_problem); the caller says so
+    repaired: str | None = None
 
 
 def collection_dir(data_dir: Path, tenant: str, name: str) -> Path:
@@ -277,7 +280,11 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
             removed = live.documents() - set(chunks) if sync else set()
             chunks.update({doc_id: [] for doc_id in removed})  # replaced by no chunks
             plan = _plan(chunks, live, old_dir)
-        if current and not plan.changed:
+        # Damaged live files that its vectors and documents can rebuild (an index that is
+        # garbage) make a new version even where no document changed: an add reported success
+        # and left the collection unserved (a review).
+        damage = version_files_problem(cdir, current) if current else None
+        if current and not plan.changed and damage is None:
             return AddResult(0, 0, 0, current.count, current.version,
                              documents_unchanged=plan.unchanged)
         fresh = [row[2] for row, src in zip(plan.new_rows, plan.reuse, strict=True) if src < 0]
@@ -299,7 +306,7 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
         return AddResult(len(fresh), plan.duplicates, plan.replaced - len(removed), info.count,
                          info.version, documents_unchanged=plan.unchanged,
                          documents_removed=len(removed),
-                         namesakes=_namesakes(chunks, live, removed))
+                         namesakes=_namesakes(chunks, live, removed), repaired=damage)
 
 
 _NAMESAKES_SAID = 5

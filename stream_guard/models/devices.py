@@ -41,7 +41,8 @@ def resolve_backend(backend: str) -> Backend:
     if backend == "torch":
         if not torch_installed():
             raise DeviceUnavailableError(
-                "backend=torch needs torch and transformers: pip install 'stream-guard[torch]'")
+                "backend=torch needs torch and transformers: pip install -e '.[torch]' in the "
+                "checkout")
         return "torch"
     raise DeviceUnavailableError(f"unknown backend {backend!r} (expected auto, onnx or torch)")
 

@@ -59,7 +59,7 @@ def cached_onnx(model: ModelDir, head: Head, cache_dir: Path) -> Path:
     else:
         raise ModelFormatError(
             f"{model.path}: model_type {model.model_type!r} needs torch to be exported to ONNX "
-            "(pip install 'stream-guard[torch]'), or run it with backend=torch")
+            "(pip install -e '.[torch]' in the checkout), or run it with backend=torch")
     save_atomic(proto, path, cached=True)
     return path
 

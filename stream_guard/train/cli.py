@@ -187,7 +187,7 @@ def _subsample(groups: dict[str, list[Record]], n: int, seed: int) -> dict[str, 
     return {k: random.Random(seed).sample(v, min(n, len(v))) for k, v in groups.items()}
 
 
-# What ``pip install 'stream-guard[train]'`` adds (imported only when training runs).
+# What the ``train`` extra adds (``pip install -e '.[train]'``; imported only when training).
 _TRAINING_DEPENDENCIES = frozenset({"torch", "transformers"})
 
 
@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         if exc.name not in _TRAINING_DEPENDENCIES:
             raise
         print(f"stream-guard train: needs {exc.name}, which the default install leaves out: "
-              "pip install 'stream-guard[train]'", file=sys.stderr)
+              "pip install -e '.[train]' in the checkout (on a CPU machine, PyTorch's CPU "
+              "build first: README, Models)", file=sys.stderr)
         return 2
 
 
