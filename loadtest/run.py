@@ -341,8 +341,10 @@ def _headline(result: dict[str, Any]) -> str:
             f"errors={sum(result['errors'].values())} "
             f"connect_failures={result['connections']['connect_failures']} "
             f"closes={_abnormal_closes(result) or 'none abnormal'} "
-            f"server cpu={server.get('cpu_mean_pct')}% rss={server.get('rss_max_mb')} MB "
-            f"generator cpu={res['generator']['cpu_mean_pct']}% "
+            + (f"server cpu={server['cpu_mean_pct']}% rss={server.get('rss_max_mb')} MB "
+               if server.get("cpu_mean_pct") is not None
+               else "server cpu/rss unmeasured (no --server-pid) ")
+            + f"generator cpu={res['generator']['cpu_mean_pct']}% "
             f"other jobs cpu={res['machine']['others_cpu_mean_pct']}% "
             f"steal={res['machine']['steal_mean_pct']}%")
 

@@ -99,7 +99,7 @@ def _cmd_health(args: argparse.Namespace) -> int:
     try:
         host, port = probe_address(_settings_from(args, host=args.host, port=args.port))
     except SettingsError as exc:  # Docker reserves exit status 2: unhealthy is 1
-        print(f"stream-guard: invalid settings: {exc}", file=sys.stderr)
+        print(f"stream-guard: {exc.headline}{exc}", file=sys.stderr)
         return 1
     path = probe_path(args.ready)
     shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -250,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except SettingsError as exc:
-        print(f"stream-guard: invalid settings: {exc}", file=sys.stderr)
+        print(f"stream-guard: {exc.headline}{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

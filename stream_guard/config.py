@@ -40,6 +40,17 @@ CLIENT_VARIABLES = frozenset({"api_key", "url", "ticket_url"})
 class SettingsError(GuardError, ValueError):
     """A setting has an invalid value; the message names it."""
 
+    headline = "invalid settings: "  # what the command line says before the message
+
+
+class CannotServeError(SettingsError):
+    """The server cannot listen where its settings say: the port is taken, or the host is no
+    address of this machine. A settings error to its callers (the settings are what to
+    change), but told as what it is, not as a value that is invalid (a new-user walk: a taken
+    port read "invalid settings")."""
+
+    headline = ""
+
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")

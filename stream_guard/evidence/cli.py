@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from typing import Any
 
-from stream_guard.config import Settings, SettingsError, load_settings
+from stream_guard.config import NAME_RULE, Settings, SettingsError, load_settings
 from stream_guard.evidence.ingest import read_paths
 from stream_guard.evidence.reader import Collection, UnknownCollectionError
 from stream_guard.evidence.store import (
@@ -50,7 +50,7 @@ def add_index_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         "the same folder (from wherever it now lies) to update it, with --sync to remove the "
         "documents of files deleted or renamed since. Hidden files and folders "
         "(.git, .venv, ...) inside a folder are left out; name one to add it.")
-    add.add_argument("--collection", required=True)
+    add.add_argument("--collection", required=True, help=f"collection name ({NAME_RULE})")
     add.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .md, .jsonl or folders")
     add.add_argument("--sync", action="store_true",
                      help="make the collection hold exactly the documents these paths hold now: "
@@ -64,15 +64,22 @@ def add_index_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     ls.set_defaults(func=_cmd_ls)
 
     rm = commands.add_parser("rm", parents=[common], help="delete a collection")
-    rm.add_argument("--collection", required=True)
+    rm.add_argument("--collection", required=True, help="collection to delete")
     rm.set_defaults(func=_cmd_rm)
 
     search = commands.add_parser("search", parents=[common], help="query a collection")
-    search.add_argument("--collection", required=True)
-    search.add_argument("query")
+    search.add_argument("--collection", required=True, help="collection to search")
+    search.add_argument("query", type=_query, help="text to find evidence for")
     search.add_argument("-k", type=_positive, default=None,
                         help="results (default: evidence_top_k)")
     search.set_defaults(func=_cmd_search)
+
+
+def _query(text: str) -> str:
+    """A query with something to find: an empty one matched three chunks at random."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the query is empty")
+    return text
 
 
 def _positive(text: str) -> int:

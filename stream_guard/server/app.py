@@ -24,7 +24,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from stream_guard.config import NAME_PATTERN, NAME_RULE, Settings, SettingsError
+from stream_guard.config import NAME_PATTERN, NAME_RULE, CannotServeError, Settings, SettingsError
 from stream_guard.exceptions import GuardError
 from stream_guard.guard.auth import KeyRing
 from stream_guard.guard.limits import HeadsInProgress, PenaltyBox
@@ -162,7 +162,7 @@ class Server:
                 server_header="stream-guard",
                 reuse_port=self.reuse_port)
         except OSError as exc:  # the port is taken, the host is no address of this machine
-            raise SettingsError(f"cannot listen on {s.host}:{s.port} "
+            raise CannotServeError(f"cannot listen on {s.host}:{s.port} "
                                 f"(STREAM_GUARD_HOST, STREAM_GUARD_PORT): "
                                 f"{exc.strerror or exc}") from None
         await self.leases.renew()  # learns the store's slot epoch, so a later wipe is noticed

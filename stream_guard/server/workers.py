@@ -28,7 +28,7 @@ import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
-from stream_guard.config import Settings, SettingsError
+from stream_guard.config import CannotServeError, Settings, SettingsError
 from stream_guard.metrics import MULTIPROC_ENV, worker_died, write_as_worker
 from stream_guard.models.cpus import cpu_budget
 from stream_guard.state.leases import node_name
@@ -73,7 +73,7 @@ def _worker_main(settings: Settings, index: int, node: str, supervisor: int) -> 
     try:
         run(Server(settings, reuse_port=True, node=node, worker=index).serve_forever())
     except SettingsError as exc:
-        print(f"stream-guard: invalid settings: {exc}", file=sys.stderr)
+        print(f"stream-guard: {exc.headline}{exc}", file=sys.stderr)
         sys.exit(SETTINGS_ERROR_EXIT)
 
 
@@ -86,7 +86,7 @@ def _check_port_free(host: str, port: int) -> None:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                        flags=socket.AI_PASSIVE)
     except OSError as exc:
-        raise SettingsError(f"cannot listen on {host}:{port} (STREAM_GUARD_HOST): "
+        raise CannotServeError(f"cannot listen on {host}:{port} (STREAM_GUARD_HOST): "
                             f"{exc.strerror or exc}") from None
     for family, kind, proto, _, address in addresses:
         try:
@@ -100,7 +100,7 @@ def _check_port_free(host: str, port: int) -> None:
             try:
                 probe.bind(address)
             except OSError as exc:
-                raise SettingsError(
+                raise CannotServeError(
                     f"cannot listen on {host}:{port} (STREAM_GUARD_HOST, STREAM_GUARD_PORT): "
                     f"{exc.strerror or exc}; is another stream-guard serving it?") from None
 
@@ -122,7 +122,7 @@ def _lock_port(port: int) -> socket.socket | None:
     except OSError as exc:
         holder.close()
         if exc.errno == errno.EADDRINUSE:
-            raise SettingsError(
+            raise CannotServeError(
                 f"cannot listen on port {port} (STREAM_GUARD_PORT): another stream-guard serve "
                 "--workers of this user holds it (its workers may still be loading)") from None
         log.warning("port not locked; only the bind check guards it",
