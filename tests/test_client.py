@@ -264,6 +264,37 @@ async def test_guard_observe_halt_stops_and_closes_upstream(server: Server) -> N
     assert result.done is not None and result.done.halted
 
 
+async def test_guard_tells_on_event_of_a_halt_while_the_consumer_is_busy(
+        server: Server) -> None:
+    """A review: ``on_event`` ran when the consumer pulled its next piece, so a voice loop
+    speaking a piece for 3 s heard of the halt 3 s late. It runs as the event arrives: here
+    the consumer does not pull again until it has been told (it would wait for ever)."""
+    halted = asyncio.Event()
+    seen: list[Event] = []
+
+    def on_event(event: Event) -> None:
+        seen.append(event)
+        if isinstance(event, Halt):
+            halted.set()
+
+    upstream = Upstream([GOOD + BAD + "The tower"], hang=True)
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        async with guard(upstream(), client, context=CONTEXT, on_event=on_event) as pieces:
+            async for _ in pieces:
+                await asyncio.wait_for(halted.wait(), 10)  # busy "speaking" the piece
+        assert pieces.result.halted and isinstance(seen[0], Started)
+        assert isinstance(seen[-1], Done)
+
+        def broken(event: Event) -> None:
+            raise RuntimeError("the consumer's callback failed")
+
+        with pytest.raises(RuntimeError, match="callback failed"):
+            async for _ in guard(Upstream([GOOD])(), client, context=CONTEXT,
+                                 on_event=broken):
+                pass
+        assert await client.ping() > 0  # the connection's reader went on
+
+
 async def test_guard_holdback_yields_only_released_text(server: Server) -> None:
     text = GOOD + BAD + "The tower"
     upstream = Upstream(tokens_of(text), hang=True)

@@ -31,6 +31,7 @@ from stream_guard.client.errors import (
     TicketUnavailableError,
     TooManyStreamsError,
 )
+from stream_guard.client.events import Event
 from stream_guard.client.link import (
     DEFAULT_KEEPALIVE,
     DEFAULT_MESSAGE_BURST,
@@ -132,8 +133,14 @@ class GuardClient:
                     context: Sequence[ContextItem] | None = None,
                     collection: str | None = None, prompt: str | None = None,
                     mode: Mode = "observe", threshold: float | None = None,
-                    verdicts: bool = True) -> GuardStream:
+                    verdicts: bool = True,
+                    on_event: Callable[[Event], None] | None = None) -> GuardStream:
         """Open a stream and wait until the server accepted it.
+
+        ``on_event`` is called with each of the stream's events as it arrives, from the
+        connection's reader, before iteration yields it: a halt reaches a speaker or renderer
+        at once, however long the code iterating takes over the piece before (an exception
+        it raises is logged, and the stream goes on).
 
         ``stream_id`` defaults to a random UUID. A refused start raises its typed error
         (:class:`UnknownCollectionError`, :class:`BadFrameError`, ...); a connection that ends
@@ -157,7 +164,7 @@ class GuardClient:
         while True:
             link = self._link_with_room() or await self._live_link(delays)
             try:
-                return await link.open_stream(frame, mode, self.start_timeout)
+                return await link.open_stream(frame, mode, self.start_timeout, on_event)
             except ConnectionClosedError as exc:
                 # 1009 is a spent character budget (a new connection resets it) or this start
                 # frame over the server's size limit, told apart by the close reason: the frame

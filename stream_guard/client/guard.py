@@ -76,6 +76,7 @@ class Guarded:
         self._start = start
         self._mode: Mode = mode
         self._on_event = on_event
+        self._event_error: Exception | None = None  # what on_event raised, for the consumer
         self._gen = self._run()
         self._result: GuardResult | None = None
 
@@ -111,7 +112,9 @@ class Guarded:
     async def _run(self) -> AsyncGenerator[str, None]:
         upstream = aiter(self._tokens)
         try:
-            stream = await self._client.start(mode=self._mode, **self._start)
+            stream = await self._client.start(
+                mode=self._mode, on_event=None if self._on_event is None else self._heard,
+                **self._start)
         except BaseException:
             # Closed as on a halt (a review: a start refused, or no connection after the
             # backoff, left a live LLM stream handed in generating and billing)
@@ -128,8 +131,8 @@ class Guarded:
                                    return_when=asyncio.FIRST_COMPLETED)
                 if listen.done():  # events first: a halt must win over a token that raced it
                     event = listen.result()
-                    if self._on_event is not None:
-                        self._on_event(event)
+                    if self._event_error is not None:
+                        raise self._event_error
                     if isinstance(event, Done):
                         _check_complete(event, stream)
                         done = event
@@ -174,6 +177,17 @@ class Guarded:
             self._result = GuardResult(stream.halt is not None, stream.halt, "".join(shown),
                                       stream.text, done)
 
+    def _heard(self, event: Event) -> None:
+        """``on_event``, called as the event arrives (:meth:`GuardClient.start`), not when the
+        consumer next pulls (a review: a voice loop speaking a piece for 3 s heard of the halt
+        3 s late); what it raises is raised to the consumer, as before."""
+        assert self._on_event is not None
+        try:
+            self._on_event(event)
+        except Exception as exc:
+            if self._event_error is None:
+                self._event_error = exc
+
     def _visible(self, event: Event, stream: GuardStream, shown_chars: int) -> str:
         """Text an event makes showable; raises the typed error of a fatal error event."""
         if (isinstance(event, ErrorEvent) and event.code not in BENIGN_ERRORS
@@ -196,8 +210,10 @@ def guard(tokens: AsyncIterable[str], client: GuardClient, *,
     ``holdback``: only text the server released (verified) is yielded, in slices as
     ``release.upto`` advances; on a halt nothing unverified was ever yielded.
 
-    ``on_event`` sees every server event the moment it is handled, before the text it makes
-    showable is yielded: the place to react to a :class:`Halt` at once (e.g. cut audio).
+    ``on_event`` sees every server event the moment it arrives, from the connection's
+    reader, before the text it makes showable is yielded, however long the consumer takes
+    over the piece before: the place to react to a :class:`Halt` at once (e.g. cut audio).
+    What it raises is raised from the iteration.
     """
     start: dict[str, Any] = {"stream_id": stream_id, "context": context,
                              "collection": collection, "prompt": prompt, "threshold": threshold}

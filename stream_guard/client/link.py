@@ -447,14 +447,15 @@ class Link:
         while self._cancels and self.closed is None:
             await self._send({"type": "cancel", "stream_id": self._cancels.popleft()})
 
-    async def open_stream(self, start: dict[str, Any], mode: Mode,
-                          timeout: float) -> GuardStream:
-        """Send ``start`` and wait for ``started``; a refusal raises its typed error."""
+    async def open_stream(self, start: dict[str, Any], mode: Mode, timeout: float,
+                          on_event: Callable[[Event], None] | None = None) -> GuardStream:
+        """Send ``start`` and wait for ``started``; a refusal raises its typed error.
+        ``on_event``: see :meth:`GuardClient.start`."""
         sid: str = start["stream_id"]
         if sid in self.streams:
             raise DuplicateStreamError(f"stream {sid!r} is already open on this connection", sid)
         stream = GuardStream(self, sid, mode,
-                             delta_chars(sid, self._max_delta, self._max_frame_bytes))
+                             delta_chars(sid, self._max_delta, self._max_frame_bytes), on_event)
         self.streams[sid] = stream
         sent = False
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release, S
 from stream_guard.protocol.frames import MAX_SEQ, Mode
 
 Frame = dict[str, Any]
+log = logging.getLogger("stream_guard.client")
 # Error frames after which a stream goes on: a window that could not be scored, and a delta
 # that crossed the halt on the wire. Any other naming the stream fails it (GuardStream.failed).
 BENIGN_ERRORS = frozenset({"internal", "stream_halted"})
@@ -61,8 +63,10 @@ class GuardStream:
     theirs) then cancels it on the server.
     """
 
-    def __init__(self, link: _Sender, stream_id: str, mode: Mode, max_delta_chars: int) -> None:
+    def __init__(self, link: _Sender, stream_id: str, mode: Mode, max_delta_chars: int,
+                 on_event: Callable[[Event], None] | None = None) -> None:
         self.stream_id = stream_id
+        self._on_event = on_event
         self.mode: Mode = mode
         self.released = 0  #: holdback: text before this offset is verified
         self.halt: Halt | None = None
@@ -237,6 +241,11 @@ class GuardStream:
             self.halt = event
         elif isinstance(event, Done):
             self.done = event
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:  # the connection's reader must go on for every stream
+                log.exception("a stream's on_event raised", extra={"stream": self.stream_id})
         self._queue.put_nowait(event)
         if (isinstance(event, ErrorEvent) and event.stream_id == self.stream_id
                 and event.code not in BENIGN_ERRORS and self.done is None
