@@ -21,7 +21,7 @@ from stream_guard.state.base import StateUnavailable
 from stream_guard.state.redis_store import RedisStateStore
 from tests.conftest import make_settings, running_server
 from tests.redis_server import RedisServer
-from tests.test_reliability import admitted, rejections
+from tests.test_reliability import UPGRADE, admitted, rejections
 from tests.wsclient import API_KEY, http, open_ws, recv, send
 
 pytestmark = pytest.mark.redis
@@ -54,6 +54,30 @@ async def test_a_readiness_probe_does_not_cut_short_the_settle_after_a_wipe(
             assert await admitted(stack, server.port) is None
         assert rejections(server, "state_recovering") == 3
         assert len(server.connections) == 2
+
+
+async def test_no_ticket_is_minted_or_spent_while_the_counts_settle(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """A review: for 15 s after a Redis restart, tickets were minted, and spent by upgrades
+    that were then closed 1013 as they opened. While the counts settle (closed fail mode) a
+    ticket request and an upgrade with a ticket get 503 (retryable) and the ticket is kept."""
+    settings = make_settings(tmp_path, redis_url=redis.url, lease_ttl_s=4.0)
+    bearer = {"Authorization": f"Bearer {API_KEY}"}
+    async with running_server(settings) as server, AsyncExitStack() as stack, \
+            admin(redis) as r:
+        await r.flushall()  # what a restart without persistence leaves
+        # minted before a readiness check has seen the wipe (the window this cannot close)
+        ticket = (await http(server.port, "POST", "/v1/tickets", bearer)).json()["ticket"]
+        assert (await http(server.port, "GET", "/readyz")).status == 503
+        minted = await http(server.port, "POST", "/v1/tickets", bearer)
+        assert minted.status == 503 and minted.headers["retry-after"] == "1"
+        upgrade = await http(server.port, "GET", f"/v1/stream?ticket={ticket}", UPGRADE)
+        assert upgrade.status == 503 and "not used" in upgrade.json()["message"]
+        deadline = time.monotonic() + 10
+        while (await http(server.port, "GET", "/readyz")).status != 200:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        assert await admitted(stack, server.port, key=None, query=f"ticket={ticket}") is not None
 
 
 async def test_open_fail_mode_says_it_is_degraded_while_the_counts_settle(
