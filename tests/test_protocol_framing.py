@@ -56,3 +56,14 @@ def test_the_budget_counts_frames_cut_anywhere_across_reads() -> None:
             if within < len(piece):
                 break
         assert passed == starts[4], cut  # four frames, then the fifth's first byte is refused
+
+
+def test_messages_sent_whole_are_not_counted() -> None:
+    """A whole message, compressed (RSV1) or not, is charged by the message rate, not here;
+    a control frame or a fragment between them is."""
+    whole = _frames(Frame(Opcode.TEXT, b"t" * 300), Frame(Opcode.BINARY, b"b"))
+    compressed = bytes([whole[0] | 0x40]) + whole[1:]
+    budget = FrameBudget(rate_per_s=1e-9, burst=1, now=0.0)
+    assert budget.feed(whole * 50 + compressed, 0.0) == len(whole) * 50 + len(compressed)
+    ping = _frames(Frame(Opcode.PING, b""))
+    assert budget.feed(ping + whole + ping, 0.0) == len(ping) + len(whole)

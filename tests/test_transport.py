@@ -4,9 +4,11 @@ reassembly, UTF-8, fragment limit, the close handshake) holds when messages come
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -312,13 +314,14 @@ class RawClient:
 
     @classmethod
     @asynccontextmanager
-    async def connect(cls, url: str) -> AsyncIterator[RawClient]:
+    async def connect(cls, url: str, pipelined: bytes = b"") -> AsyncIterator[RawClient]:
+        """``pipelined``: frames written with the request, before its answer."""
         port = int(url.rsplit(":", 1)[1])
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                      b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     b"Sec-WebSocket-Version: 13\r\n\r\n")
+                     b"Sec-WebSocket-Version: 13\r\n\r\n" + pipelined)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         assert head.startswith(b"HTTP/1.1 101")
         try:
@@ -427,6 +430,52 @@ async def test_a_flood_of_control_frames_or_fragments_closes_1008_unread(flood: 
     # the whole messages within the budget (4 of the 20 in fragments) are taken
     assert rec.messages[0] == "a" and set(rec.messages[1:]) <= {"{}"}
     assert len(rec.messages) < 10
+
+
+async def test_a_flood_after_a_fragment_sent_with_the_request_closes_1008() -> None:
+    """A second review: a fragment written with the upgrade request, its message never
+    finished, kept the budget from starting (it began only between whole messages), and the
+    pong flood after it went to websockets unbounded."""
+    rec = Recorder()
+    async with server(rec) as url, RawClient.connect(
+            url, pipelined=frame(Opcode.TEXT, b"{", fin=False)) as raw:
+        await raw.write(frame(Opcode.PONG, b"") * 20_000)
+        close = await raw.frame()
+        assert close.opcode is Opcode.CLOSE and close.data[2:].decode() == "too many " \
+            "control frames or fragments"
+
+
+async def test_a_flood_while_the_connection_closes_is_dropped() -> None:
+    """A second review: once the server had sent its close (here for a message too large),
+    websockets read on for the client's close frame, and a pong flood then was parsed until
+    the close timeout (10 s here). Past the budget the socket is dropped at once."""
+    rec = Recorder()
+    async with server(rec) as url, RawClient.connect(url) as raw:
+        await raw.write(frame(Opcode.TEXT, b"x" * (2**16 + 1)))  # over max_size: closed 1009
+        assert (await raw.frame()).opcode is Opcode.CLOSE
+        began = time.monotonic()
+        with contextlib.suppress(ConnectionError):
+            for _ in range(20):
+                raw.writer.write(frame(Opcode.PONG, b"") * 1000)
+                await raw.writer.drain()
+        async with asyncio.timeout(5):
+            assert await raw.reader.read() == b""  # the server hung up
+    assert time.monotonic() - began < 5
+
+
+async def test_whole_messages_do_not_count_against_the_frame_budget() -> None:
+    """A second review: with compression on (which browsers offer), every message went
+    through websockets' parser and counted as a control frame: a client within its message
+    rate was closed 1008 at 2,000 messages a second. Messages sent whole are not counted."""
+    rec = Recorder()
+    async with server(rec) as url, connect(url, compression="deflate") as ws:
+        assert ws.protocol.extensions  # permessage-deflate negotiated
+        for i in range(transport.FRAME_BURST + 2000):
+            await ws.send(str(i))
+        await ws.send("last")
+        await asyncio.wait_for(ws.ping(), 5)
+    await asyncio.wait_for(rec.lost.wait(), 5)
+    assert len(rec.messages) == transport.FRAME_BURST + 2001
 
 
 def test_waits_for_frame_tells_a_frame_boundary_from_a_half_read_frame() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from stream_guard.guard.bucket import TokenBucket
 
+_FIN, _CONTINUATION = 0x80, 0x0  # first byte: the final-fragment bit; opcode 0
 _MASKED, _LENGTH = 0x80, 0x7F  # second byte
 MAX_HEADER = 14  # 2 bytes, 8 of extended length, 4 of masking key
 
@@ -36,19 +37,27 @@ def frame_extent(data: bytes | bytearray, pos: int) -> tuple[int, int] | None:
     return header, length
 
 
-class FrameBudget:
-    """How many frames a connection may hand to websockets' parser: a token bucket, one token
-    a frame, over a byte stream that begins at a frame boundary.
+def _counted(first: int) -> bool:
+    """Whether a frame whose first byte is ``first`` counts: a control frame (opcode 8 and
+    up), or one of a fragmented message (FIN clear, or a continuation)."""
+    opcode = first & 0x0F
+    return bool(opcode & 0x08) or not first & _FIN or opcode == _CONTINUATION
 
-    The server frames a whole data message itself; what goes to websockets is control frames
-    (ping, pong, close), fragments and anything malformed, which a client needs a handful of a
-    second. Unbounded, they cost the event loop: websockets parses and answers each (about
-    20 us, a pong written for every ping), and one client flooding empty pongs (6 bytes each)
-    or messages of 1,000 fragments held every other connection of the worker for seconds (a
+
+class FrameBudget:
+    """How many control frames and fragments a connection may hand to websockets' parser: a
+    token bucket, one token a frame, over a byte stream that begins at a frame boundary.
+
+    A message sent whole (one frame with FIN set, text or binary, compressed or not) is not
+    counted: the connection's message rate charges it. Control frames (ping, pong, close) and
+    the frames of a fragmented message are what a client needs a handful of a second, and
+    what costs the event loop unbounded: websockets parses and answers each (about 20 us, a
+    pong written for every ping), and one client flooding empty pongs (6 bytes each) or
+    messages of 1,000 fragments held every other connection of the worker for seconds (a
     review: a halt 10 to 16 s late, the health check as slow, a shutdown 38 s in coming).
-    So each frame is counted here, a few operations on its header, before websockets reads
-    it; :meth:`feed` says where the first frame past the budget begins, and the connection
-    hands websockets only what comes before it and closes (1008).
+    So each frame's header is read here, a few operations, before websockets reads it;
+    :meth:`feed` says where the first frame past the budget begins, and the connection hands
+    websockets only what comes before it.
     """
 
     def __init__(self, rate_per_s: float, burst: int, now: float) -> None:
@@ -66,7 +75,7 @@ class FrameBudget:
                 self._rest -= step
                 pos += step
                 continue
-            if not self._head and not self._bucket.take(now):
+            if not self._head and _counted(data[pos]) and not self._bucket.take(now):
                 return pos
             taken = data[pos:pos + MAX_HEADER - len(self._head)]
             self._head += taken

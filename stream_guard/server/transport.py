@@ -77,8 +77,8 @@ MAX_HELD_BYTES = 2**20
 # memory by hundreds of MB until the keepalive gave up, a review found).
 MAX_UNREAD_BYTES = 4 * 2**20
 NOT_READING = "the client does not read its frames"
-# Frames a connection may hand to websockets' parser (FrameBudget: control frames, fragments),
-# a second and at once: a client sends a ping or a pong every few seconds, and a message in
+# Control frames and fragments a connection may hand to websockets' parser (FrameBudget), a
+# second and at once: a client sends a ping or a pong every few seconds, and a message in
 # fragments at most MAX_FRAGMENTS; past them it is closed 1008.
 FRAMES_PER_SECOND = 1000
 FRAME_BURST = 4 * MAX_FRAGMENTS
@@ -469,12 +469,12 @@ class CallbackConnection(ServerConnection):
         self._max_frame = min(limits) if limits else None
         return True
 
-    def _between_frames(self) -> bool:
+    def _between_frames(self, *, in_message: bool = False) -> bool:
         """Whether the connection is open and websockets' parser is between two frames with
-        nothing buffered (not in a fragmented message)."""
+        nothing buffered (``in_message``: or between two fragments of a message)."""
         protocol = self.protocol
         return (protocol.state is State.OPEN and not protocol.reader.buffer
-                and protocol.current_size is None and not self._fragments
+                and (in_message or (protocol.current_size is None and not self._fragments))
                 and waits_for_frame(protocol.parser))
 
     def _hand_over(self, rest: bytes) -> None:
@@ -487,20 +487,25 @@ class CallbackConnection(ServerConnection):
         self._direct = self._can_frame_directly()
 
     def _parse(self, data: bytes) -> None:
-        """Give websockets' parser ``data``: once the connection is open, only the frames
-        within its :class:`~stream_guard.protocol.framing.FrameBudget`; the first frame past it
-        closes the connection 1008, unread (a review: a flood of empty pongs, each parsed and
-        handled by websockets, held the worker's other connections for seconds)."""
-        if self._frames is None and self._between_frames():  # counted from its first frame
+        """Give websockets' parser ``data``: once the connection is open, only the control
+        frames and fragments within its :class:`~stream_guard.protocol.framing.FrameBudget`;
+        the first frame past it closes the connection 1008, unread, or, while the connection
+        closes already (websockets reads on for the client's close frame), drops it (a review:
+        a flood of empty pongs, each parsed and handled by websockets, held the worker's other
+        connections for seconds, during a close's handshake too)."""
+        state = self.protocol.state
+        if self._frames is None and self._between_frames(in_message=True):
             self._frames = FrameBudget(FRAMES_PER_SECOND, FRAME_BURST, self.loop.time())
         frames = self._frames
-        if frames is not None and self.protocol.state is State.OPEN:
+        if frames is not None and state in (State.OPEN, State.CLOSING):
             within = frames.feed(data, self.loop.time())
             if within < len(data):
                 if within:
                     super().data_received(data[:within])
                 if self.protocol.state is State.OPEN:
                     self._fail(CloseCode.POLICY_VIOLATION, TOO_MANY_FRAMES, None)
+                else:
+                    self.transport.abort()
                 return
         super().data_received(data)
 
