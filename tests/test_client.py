@@ -9,7 +9,7 @@ import gc
 import shutil
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,12 +57,16 @@ from stream_guard.client import (
 from stream_guard.client import link as link_module
 from stream_guard.client.events import parse_event
 from stream_guard.client.stream import GuardStream, delta_chars
+from stream_guard.metrics import Metrics
 from stream_guard.protocol import frames
 from stream_guard.protocol.errors import BUDGET_SPENT_REASON, CloseCode, ErrorCode
 from stream_guard.protocol.frames import MAX_STREAM_ID
+from stream_guard.scores import Pair, PairScore
+from stream_guard.scoring.engine import EngineConfig, GroundingEngine
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
 from tests.redis_server import RedisServer
+from tests.scorers import LexicalScorer
 from tests.wsclient import API_KEY, eventually, open_ws, quiet_relay
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
@@ -293,6 +297,17 @@ async def test_guard_tells_on_event_of_a_halt_while_the_consumer_is_busy(
                                  on_event=broken):
                 pass
         assert await client.ping() > 0  # the connection's reader went on
+        # a callback raising CancelledError (a cancelled future read in it) neither ends the
+        # reader nor fails the streams on its connection
+        bystander = await client.start(context=CONTEXT)
+        cancelled = asyncio.get_running_loop().create_future()
+        cancelled.cancel()
+        stream = await client.start(context=CONTEXT, on_event=lambda e: cancelled.result())
+        for guarded in (stream, bystander):
+            await guarded.send(GOOD)
+            await guarded.end()
+            assert isinstance((await collect(guarded))[-1], Done)
+        assert await client.ping() > 0
 
 
 async def test_guard_holdback_yields_only_released_text(server: Server) -> None:
@@ -616,25 +631,67 @@ async def test_spent_budget_lets_the_stream_finish_then_reconnects(tmp_path: Pat
         assert client.connections_opened == 2
 
 
+async def test_a_guard_gets_the_halt_a_drain_finds_in_its_last_text(tmp_path: Path) -> None:
+    """A second review: in a drain's last second the server ends the streams still open and
+    checks their last text, but the LLM's next tokens met ``draining``, the Python stream
+    failed there, and guard() cancelled it: the halt was never found. Now the guard stops
+    taking tokens and waits: the output is halted where the false sentence starts."""
+    text = "The Eiffel Tower was completed in 1889. It is 450 metres tall and made of gold"
+
+    async def llm() -> AsyncIterator[str]:
+        yield text
+        while True:  # still generating when the server shuts down
+            await asyncio.sleep(0.03)
+            yield " and"
+
+    class SlowScorer(LexicalScorer):
+        """A model's batch time: the last window is still being scored as tokens arrive."""
+
+        def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]:
+            time.sleep(0.15)
+            return super().score_pairs(pairs)
+
+    seen: list[Event] = []
+    settings = make_settings(tmp_path, shutdown_grace_s=2, tier="cascade", batch_max_wait_ms=0,
+                             verdict_deadline_ms=0)
+    srv = Server(settings, engine=GroundingEngine(EngineConfig.from_settings(settings),
+                                                  Metrics(), model=SlowScorer(),
+                                                  model_threshold=0.5))
+    await srv.start()
+    try:
+        async with GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
+            pieces = guard(llm(), client, context=CONTEXT, on_event=seen.append)
+            assert await pieces.__anext__() == text
+            stopping = asyncio.create_task(srv.shutdown(grace=2.0))
+            async with asyncio.timeout(10):
+                async for _ in pieces:
+                    pass
+            await stopping
+    finally:
+        await srv.shutdown(grace=1.0)
+    result = pieces.result
+    assert result.halted and result.halt is not None and result.halt.at == 40
+    assert result.done is not None and result.done.drained and result.done.halted
+    assert any(isinstance(e, Halt) for e in seen)
+
+
 async def test_twice_the_budget_ends_the_stream_with_what_was_taken(tmp_path: Path) -> None:
     """Past twice the budget a delta is refused and the connection closed 1009; the text taken
     before it is still checked: the server ends the stream itself, so its ``done`` (drained)
-    comes before the close, and says how much was taken. The refused delta fails the stream
-    (its text was not taken): iteration raises the error after its event."""
+    comes before the close, and says how much was taken. The stream is not failed by the
+    error (a second review: iteration raised there, and a halt the server's last check found
+    never reached the caller): it is ended by the server, and sends raise the error."""
     settings = make_settings(tmp_path, max_chars_per_connection=len(SUPPORTED))
     async with running_server(settings) as srv, \
             GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:
         stream = await client.start(stream_id="s", context=CONTEXT)
         for _ in range(3):
             await stream.send(SUPPORTED)
-        seen: list[Event] = []
-        with pytest.raises(BudgetExceededError):
-            async for event in stream:
-                seen.append(event)
-        assert isinstance(seen[-1], ErrorEvent) and seen[-1].code == "budget_exceeded"
-        assert isinstance(stream.failed, BudgetExceededError)
-        await eventually(lambda: stream.done is not None)
-        done = stream.done
+        seen = await collect(stream)
+        assert any(isinstance(e, ErrorEvent) and e.code == "budget_exceeded" for e in seen)
+        assert stream.failed is None
+        assert isinstance(stream.ended_by_server, BudgetExceededError)
+        done = seen[-1]
         assert isinstance(done, Done) and done.drained and not done.halted
         assert done.chars == 2 * len(SUPPORTED)
         await eventually(lambda: not client.connected)

@@ -12,13 +12,19 @@ import asyncio
 import json
 import os
 import shutil
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from stream_guard.metrics import Metrics
+from stream_guard.scores import Pair, PairScore
+from stream_guard.scoring.engine import EngineConfig, GroundingEngine
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
+from tests.scorers import LexicalScorer
 from tests.wsclient import API_KEY, eventually, quiet_relay
 
 NODE = shutil.which("node")
@@ -1083,3 +1089,50 @@ out({{ afterEnd, lost, timedOut, closed }});
                       "lost": ["ConnectionClosedError", True, 1006, "keepalive ping timeout"],
                       "timedOut": ["StartTimeoutError", False],
                       "closed": ["StreamClosedError", False]}
+
+
+async def test_a_stream_the_drain_ends_resolves_with_the_halt_its_last_check_finds(
+        tmp_path: Path) -> None:
+    """A second review (as in the Python client): in a drain's last second the server ends
+    the streams still open and checks their last text; the page's next sends met
+    ``draining``, the stream failed there and ``finished`` rejected, though a halt followed.
+    Such a stream is ended by the server, not failed: sends throw, ``finished`` resolves."""
+    class SlowScorer(LexicalScorer):
+        def score_pairs(self, pairs: Sequence[Pair]) -> list[PairScore]:
+            time.sleep(0.15)  # a model's batch time: the last window is scored as sends come
+            return super().score_pairs(pairs)
+
+    settings = make_settings(tmp_path, auth_disabled=True, tier="cascade", batch_max_wait_ms=0,
+                             verdict_deadline_ms=0, shutdown_grace_s=2)
+    srv = Server(settings, engine=GroundingEngine(EngineConfig.from_settings(settings),
+                                                  Metrics(), model=SlowScorer(),
+                                                  model_threshold=0.5))
+    await srv.start()
+    try:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+const halts = [];
+const stream = await guard.start({ context: CONTEXT, onHalt: (h) => halts.push(h.at) });
+stream.send("The Eiffel Tower was completed in 1889. It is 450 metres tall and made of gold");
+out("sent");
+let thrown = null;
+const more = setInterval(() => {
+  try { stream.send(" and"); } catch (e) { thrown ??= [e.name, e.code]; }
+}, 30);
+const done = await stream.finished;
+clearInterval(more);
+stream.end();  // nothing to do: the server ended it
+out({ halts, drained: done.drained, halted: done.halted, thrown,
+      ended: stream.endedByServer?.code ?? null, failed: stream.failed });
+guard.close();
+""")
+        assert await probe.line() == "sent"
+        await asyncio.sleep(0.3)
+        await srv.shutdown(grace=2.0)
+        result = await probe.line()
+        await probe.finish()
+    finally:
+        await srv.shutdown(grace=1.0)
+    assert result == {"halts": [40], "drained": True, "halted": True,
+                      "thrown": ["StreamGuardError", "draining"], "ended": "draining",
+                      "failed": None}

@@ -135,9 +135,10 @@ export class StreamGuardError extends Error {
   /** `rate_limited`, `overloaded` and `draining`: the same request may succeed after a
    *  backoff (`draining`: on a new connection, which `start` opens by itself). */
   readonly retryable: boolean;
-  /** Set on errors delivered to onError: false when the stream goes on regardless. True for
-   *  any other: when it names the stream, a frame of it was not taken and the stream failed
-   *  (`GuardStream.failed`). */
+  /** Set on errors delivered to onError: false when the stream goes on regardless (and for
+   *  `draining` or `budget_exceeded` naming it: the server ends it, `GuardStream.endedByServer`).
+   *  True for any other: when it names the stream, a frame of it was not taken and the stream
+   *  failed (`GuardStream.failed`). */
   fatal?: boolean;
 }
 
@@ -202,6 +203,10 @@ export class GuardStream {
    *  not all checked. `send` then throws it; `end` and `cancel` may be called (again) to close
    *  the stream on the server, and both cancel it. */
   readonly failed: StreamGuardError | null;
+  /** The error (`draining` or `budget_exceeded`) that said the server ends the stream itself:
+   *  sends throw it, `end` does nothing, and `finished` resolves with its done (drained), after
+   *  the verdicts and any halt its last check finds. */
+  readonly endedByServer: StreamGuardError | null;
   /** Resolves with `done`; rejects with a ConnectionClosedError if the connection is lost, or
    *  with the StreamGuardError that failed the stream (never a `done` over unchecked text). */
   readonly finished: Promise<Done>;

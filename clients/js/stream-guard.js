@@ -32,8 +32,12 @@ const BUDGET_SPENT = "character budget spent";
 // Error frames after which a stream goes on (as the Python client's guard judges them): a window
 // that could not be scored, and a delta that crossed the halt on the wire. Any other error
 // addressed to a started stream means a frame of it was not taken (dropped rate_limited,
-// refused bad_seq, bad_frame, budget_exceeded, ...): the stream is failed.
+// refused bad_seq, bad_frame, ...): the stream is failed, but for SERVER_ENDS.
 const BENIGN_ERRORS = new Set(["internal", "stream_halted"]);
+// Error frames after which the server ends the stream itself (its drain, or the connection's
+// budget spent twice): what it took is still checked, and its verdicts, any halt and a done
+// (drained) follow: the stream is not failed (`GuardStream.endedByServer`).
+const SERVER_ENDS = new Set(["draining", "budget_exceeded"]);
 /** Error codes after which the same request may succeed once the client backs off. */
 const RETRYABLE_ERRORS = new Set(["rate_limited", "overloaded", "draining"]);
 // The error codes a cancel is answered with when the server has no such stream open.
@@ -258,6 +262,8 @@ export class GuardStream {
     this.lost = null;
     /** The fatal error that failed the stream: a frame of it the server did not take. */
     this.failed = null;
+    /** The error that said the server ends the stream itself; its done follows. */
+    this.endedByServer = null;
     this._cancelled = false; // a cancel is sent: the done it brings is all that is left
     this._link = link;
     this._options = options;
@@ -299,6 +305,8 @@ export class GuardStream {
     // The server did not take a frame of this stream: a delta after it would be refused bad_seq
     // and its text never checked.
     if (this.failed) throw this.failed;
+    // The server ends the stream (its drain): it takes no more text, its done follows.
+    if (this.endedByServer && !this.done) throw this.endedByServer;
     if (this.ended) throw new StreamClosedError(`stream ${this.id} was already ended or cancelled`);
     // The server forgot the stream at its done (a drain ends streams so): a delta would be
     // refused unknown_stream, and its text never checked.
@@ -337,13 +345,18 @@ export class GuardStream {
 
   /**
    * The output is complete: the last window is scored, then `onDone`. On a failed stream its
-   * output can no longer be checked: `end` cancels it, which frees its place on the server.
+   * output can no longer be checked: `end` cancels it, which frees its place on the server. On
+   * a stream the server ends itself (`endedByServer`) it does nothing: its done follows.
    */
   end() {
     if (this.lost) throw this.lost;
     if (this.ended) throw new StreamClosedError(`stream ${this.id} was already ended or cancelled`);
     if (this.failed && !this.done) {
       this.cancel();
+      return;
+    }
+    if (this.endedByServer) {
+      this.ended = true;
       return;
     }
     const half = this._half;
@@ -438,7 +451,19 @@ export class GuardStream {
         // An error no stream id names (say, a frame the server could not read) may be any
         // stream's: reported, but it fails none; the stream whose frame it was is told again
         // by name (bad_seq at its next delta).
-        if (error.fatal && frame.stream_id != null && !this.done) this._fail(error);
+        if (error.fatal && frame.stream_id != null && !this.done) {
+          if (SERVER_ENDS.has(frame.code)) {
+            // Not failed (a review: finished rejected, and a halt the drain's last check
+            // found reached no one waiting on it): finished resolves with the done.
+            error.fatal = false;
+            if (!this.endedByServer) {
+              this.endedByServer = error;
+              this._link.dropDeltas(this);
+            }
+          } else {
+            this._fail(error);
+          }
+        }
         this._call("onError", error);
         if (this.failed === error) this._reject(error);
         break;

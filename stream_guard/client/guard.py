@@ -21,9 +21,14 @@ from types import TracebackType
 from typing import Any
 
 from stream_guard.client.client import ContextItem, GuardClient
-from stream_guard.client.errors import DrainingError, StreamClosedError, StreamHaltedError
+from stream_guard.client.errors import (
+    DrainingError,
+    StreamClosedError,
+    StreamGuardError,
+    StreamHaltedError,
+)
 from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release
-from stream_guard.client.stream import BENIGN_ERRORS, GuardStream
+from stream_guard.client.stream import BENIGN_ERRORS, SERVER_ENDS, GuardStream
 from stream_guard.protocol.frames import Mode
 
 # Connection-level errors (no stream named) the server closes the connection after (1009),
@@ -76,7 +81,8 @@ class Guarded:
         self._start = start
         self._mode: Mode = mode
         self._on_event = on_event
-        self._event_error: Exception | None = None  # what on_event raised, for the consumer
+        # what on_event raised, for the consumer
+        self._event_error: Exception | asyncio.CancelledError | None = None
         self._gen = self._run()
         self._result: GuardResult | None = None
 
@@ -155,6 +161,11 @@ class Guarded:
                     if stream.halt is not None or stream.done is not None:
                         continue  # raced a halt (or a drain's done) on its way here: neither
                         # sent nor shown; its event ends the loop
+                    if stream.ended_by_server is not None:
+                        # The server ends the stream (its drain): nothing more is taken, and
+                        # its last verdicts, any halt and its done are awaited.
+                        await _stop(None, upstream)
+                        continue
                     try:
                         await stream.send(token)
                     except (StreamClosedError, StreamHaltedError):
@@ -162,6 +173,11 @@ class Guarded:
                         # raised StreamClosedError here, not the promised DrainingError).
                         if stream.halt is None and stream.done is None:
                             raise
+                        continue
+                    except StreamGuardError:
+                        if stream.ended_by_server is None:
+                            raise
+                        await _stop(None, upstream)
                         continue
                     if self._mode == "observe" and token:
                         shown.append(token)
@@ -184,14 +200,17 @@ class Guarded:
         assert self._on_event is not None
         try:
             self._on_event(event)
-        except Exception as exc:
+        except (Exception, asyncio.CancelledError) as exc:  # not the reader's to end
             if self._event_error is None:
                 self._event_error = exc
 
     def _visible(self, event: Event, stream: GuardStream, shown_chars: int) -> str:
-        """Text an event makes showable; raises the typed error of a fatal error event."""
+        """Text an event makes showable; raises the typed error of a fatal error event (not
+        one after which the server ends the stream itself: its done, drained, says how it
+        ended, after any halt its last check finds)."""
         if (isinstance(event, ErrorEvent) and event.code not in BENIGN_ERRORS
-                and not (event.stream_id is None and event.code in _CLOSE_FOLLOWS)):
+                and not (event.stream_id is None and event.code in _CLOSE_FOLLOWS)
+                and not (event.stream_id == stream.stream_id and event.code in SERVER_ENDS)):
             raise event.error
         if isinstance(event, Release) and self._mode == "holdback":
             return stream.text[shown_chars:event.upto]

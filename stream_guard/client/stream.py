@@ -29,8 +29,13 @@ from stream_guard.protocol.frames import MAX_SEQ, Mode
 Frame = dict[str, Any]
 log = logging.getLogger("stream_guard.client")
 # Error frames after which a stream goes on: a window that could not be scored, and a delta
-# that crossed the halt on the wire. Any other naming the stream fails it (GuardStream.failed).
+# that crossed the halt on the wire. Any other naming the stream fails it (GuardStream.failed)
+# but those of SERVER_ENDS.
 BENIGN_ERRORS = frozenset({"internal", "stream_halted"})
+# Error frames after which the server ends the stream itself (its drain, or the connection's
+# budget spent twice): what it took is still checked, and its verdicts, any halt and a done
+# (drained) follow (GuardStream.ended_by_server).
+SERVER_ENDS = frozenset({"draining", "budget_exceeded"})
 
 
 class _Sender(Protocol):
@@ -61,6 +66,13 @@ class GuardStream:
     :class:`Done` over text the server did not check (a review: a dropped ``end`` left the
     iteration waiting for ever). ``end()`` or ``cancel()`` (again, if the dropped frame was
     theirs) then cancels it on the server.
+
+    A stream the server ends itself (an error ``draining`` or ``budget_exceeded`` naming it:
+    its drain, or the connection's budget spent twice) is not failed: the text it took is
+    still checked, and iteration goes on to its verdicts, any halt and its ``done``
+    (``drained``). :attr:`ended_by_server` holds that error, ``send`` raises it (the server
+    takes no more text), and ``end()`` does nothing (a review: iteration raised at the error,
+    and the halt the drain's check found never reached the caller).
     """
 
     def __init__(self, link: _Sender, stream_id: str, mode: Mode, max_delta_chars: int,
@@ -83,6 +95,8 @@ class GuardStream:
         self._lost: ConnectionClosedError | None = None
         #: the error of a frame of this stream the server did not take (see the class)
         self.failed: StreamGuardError | None = None
+        #: the error that said the server ends this stream itself (see the class)
+        self.ended_by_server: StreamGuardError | None = None
         self._queue: asyncio.Queue[Event | GuardClientError] = asyncio.Queue()
         self._finished = False
         #: resolved by ``started``; fails with the typed error if ``start`` was refused
@@ -132,6 +146,8 @@ class GuardStream:
             raise self._lost
         if self.failed is not None:  # a delta now would be refused bad_seq, never checked
             raise self.failed
+        if self.ended_by_server is not None and self.done is None:
+            raise self.ended_by_server
         if self._ended or (closing and self._closing):
             raise StreamClosedError(f"stream {self.stream_id!r} was already ended or cancelled")
         if self.halt is not None:
@@ -178,6 +194,9 @@ class GuardStream:
     async def _close(self, kind: str) -> None:
         if self._lost is not None:
             raise self._lost
+        if kind == "end" and self.ended_by_server is not None:
+            self._ended = True  # the server ends it: its done follows
+            return
         if self._closing or (self._ended and (kind != "cancel" or self._cancelled)):
             raise StreamClosedError(f"stream {self.stream_id!r} was already ended or cancelled")
         if self.done is not None:
@@ -244,13 +263,20 @@ class GuardStream:
         if self._on_event is not None:
             try:
                 self._on_event(event)
-            except Exception:  # the connection's reader must go on for every stream
+            except (Exception, asyncio.CancelledError):  # the reader goes on for every stream
+                # (a review: a callback's CancelledError ended the reader, and every stream on
+                # the connection failed with a made-up 1006)
                 log.exception("a stream's on_event raised", extra={"stream": self.stream_id})
         self._queue.put_nowait(event)
         if (isinstance(event, ErrorEvent) and event.stream_id == self.stream_id
                 and event.code not in BENIGN_ERRORS and self.done is None
                 and self.failed is None):
-            self._fail(event.error)
+            if event.code in SERVER_ENDS:
+                if self.ended_by_server is None:
+                    self.ended_by_server = event.error
+                    self._link.discard(self)  # refused too: the deltas waiting never leave
+            else:
+                self._fail(event.error)
 
     def _fail(self, error: StreamGuardError) -> None:
         """The server did not take a frame of this stream (see the class). Still open there:
