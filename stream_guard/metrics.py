@@ -66,6 +66,11 @@ class Metrics:
             "stream_guard_streams_started_total", "Streams started.", registry=r)
         self.streams_halted = Counter(
             "stream_guard_streams_halted_total", "Streams halted.", ["reason"], registry=r)
+        self.streams_open = Gauge(
+            "stream_guard_streams_open",
+            "Streams open (started, not done) on this server's connections; a stream of a "
+            "connection that dropped counts until the connection is gone.", registry=r,
+            multiprocess_mode="livesum")
         self.streams_done = Counter(
             "stream_guard_streams_done_total", "Streams finished with a done frame.", registry=r)
         self.windows = Counter(

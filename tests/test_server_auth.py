@@ -27,6 +27,7 @@ from tests.wsclient import (
     open_ws,
     raw_request,
     recv,
+    recv_until,
     send,
     stream_text,
 )
@@ -384,6 +385,7 @@ async def test_a_404_names_the_path_as_requested(server: Server, target: str, st
 
 ISSUE_METRICS = {
     "stream_guard_connections_active": "gauge",
+    "stream_guard_streams_open": "gauge",
     "stream_guard_rejections": "counter",
     "stream_guard_streams_started": "counter",
     "stream_guard_streams_halted": "counter",
@@ -413,6 +415,24 @@ async def scrape(server: Server) -> tuple[dict[str, str], Samples]:
         for s in family.samples:
             samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return types, samples
+
+
+async def test_streams_open_counts_streams_until_their_done_or_their_connection_goes(
+        server: Server) -> None:
+    """A soak review: no gauge said how many streams were open, and started minus done drifts
+    up by every stream whose connection dropped (it never gets a done)."""
+    def open_now() -> float:
+        return server.metrics.streams_open._value.get()
+
+    async with open_ws(server.port) as ws:
+        for sid in ("a", "b"):
+            await send(ws, {"type": "start", "stream_id": sid, "context": CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+        assert open_now() == 2
+        await send(ws, {"type": "end", "stream_id": "a"})
+        await recv_until(ws, "done", "a")
+        assert open_now() == 1
+    await eventually(lambda: open_now() == 0)  # "b" went with its connection
 
 
 async def test_metrics_name_everything_and_count_rejections_by_reason(server: Server) -> None:

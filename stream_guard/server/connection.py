@@ -133,6 +133,7 @@ class Connection:
         self._backlog: collections.deque[tuple[ScoreJob, float]] = collections.deque()
         self._segmenting = False  # a delta's text is being segmented a slice at a time
         self._streams_ended: asyncio.Event | None = None  # set by drain(), fired by _apply()
+        self._streams_counted = 0  # what this connection adds to the streams_open gauge
         self._drain_task: asyncio.Future[None] | None = None  # a lifetime's or budget's drain
         # Set when the client broke a limit: nothing more is taken, what was is still checked.
         self._closing: Close | None = None
@@ -162,6 +163,8 @@ class Connection:
                 self._drain_task.cancel()
             self._backlog.clear()
             self._flush_counts()
+            self.server.metrics.streams_open.dec(self._streams_counted)
+            self._streams_counted = 0
             for tasks in self._tasks.values():
                 for task in tasks:
                     task.cancel()
@@ -434,6 +437,9 @@ class Connection:
             self._start_checks()
         if self._streams_ended is not None and not self.session.open_streams:
             self._streams_ended.set()
+        if self.session.open_streams != self._streams_counted and not self._finished.done():
+            self.server.metrics.streams_open.inc(self.session.open_streams - self._streams_counted)
+            self._streams_counted = self.session.open_streams
 
     def _flush_counts(self) -> None:
         if self._deltas_uncounted:
