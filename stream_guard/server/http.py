@@ -252,7 +252,7 @@ class Router:
             server.metrics.rejections.labels("unauthorized").inc()
             return _error(401, "unauthorized", "tickets are issued to a valid API key "
                           "(Authorization: Bearer KEY or X-API-Key: KEY)")
-        if self._state_settling():
+        if await self._state_settling():
             return _error(503, "unavailable", "tickets cannot be issued while the shared "
                           "state recovers; retry", retry_after_s=1)
         ticket = new_ticket()
@@ -352,12 +352,18 @@ class Router:
             return _error(401, "unauthorized", decided.message)
         return decided
 
-    def _state_settling(self) -> bool:
-        """Closed fail mode with the last readiness check failed on the state store (away, or
-        its slot counts settling after a wipe): the connection a ticket is for would be
-        closed 1013 as it opens, the ticket used up by then (a review: for 15 s after a Redis
-        restart, tickets were minted, and spent, for connections refused)."""
-        return not self.server.fails_open and not self.server.state_ok
+    async def _state_settling(self) -> bool:
+        """Closed fail mode with the state store away, or its slot counts settling after a
+        wipe: the connection a ticket is for would be closed 1013 as it opens, the ticket used
+        up by then (a review: for 15 s after a Redis restart, tickets were minted, and spent,
+        for connections refused). Once a readiness check found it so, each ticket request
+        looks again (a probe shared by the requests that come while it runs), so tickets come
+        back as soon as the counts are true, not at the next periodic check."""
+        server = self.server
+        if server.fails_open or server.state_ok:
+            return False
+        await server.readiness()
+        return not server.state_ok
 
     async def _redeem(self, ticket: str) -> str | Response | None:
         """The tenant a ticket was minted for, using it up (None: invalid, expired or used); a
@@ -368,7 +374,7 @@ class Router:
         if is_fallback_ticket(ticket):  # only ever issued in open mode
             return server.fallback_tickets.redeem(ticket, time.time()) if server.fails_open \
                 else None
-        if self._state_settling():  # the ticket is kept for a later attempt
+        if await self._state_settling():  # the ticket is kept for a later attempt
             server.metrics.rejections.labels("state_recovering").inc()
             return _error(503, "unavailable", "the shared state recovers; retry (the ticket "
                           "was not used)", retry_after_s=1)
