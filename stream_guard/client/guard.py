@@ -161,11 +161,6 @@ class Guarded:
                     if stream.halt is not None or stream.done is not None:
                         continue  # raced a halt (or a drain's done) on its way here: neither
                         # sent nor shown; its event ends the loop
-                    if stream.ended_by_server is not None:
-                        # The server ends the stream (its drain): nothing more is taken, and
-                        # its last verdicts, any halt and its done are awaited.
-                        await _stop(None, upstream)
-                        continue
                     try:
                         await stream.send(token)
                     except (StreamClosedError, StreamHaltedError):
@@ -177,6 +172,8 @@ class Guarded:
                     except StreamGuardError:
                         if stream.ended_by_server is None:
                             raise
+                        # The server ends the stream (its drain): nothing more is taken, and
+                        # its last verdicts, any halt and its done are awaited.
                         await _stop(None, upstream)
                         continue
                     if self._mode == "observe" and token:
