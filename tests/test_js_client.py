@@ -1136,3 +1136,67 @@ guard.close();
     assert result == {"halts": [40], "drained": True, "halted": True,
                       "thrown": ["StreamGuardError", "draining"], "ended": "draining",
                       "failed": None}
+
+
+async def test_an_aborted_signal_stops_a_start_wherever_it_waits(tmp_path: Path) -> None:
+    """A chat UI's Stop aborts the model's request; the same AbortSignal given to start()
+    stops the guard's start too (a review: a start had no way to be abandoned but its
+    timeout). Aborted before: nothing is sent. Aborted while the start waits for the rate:
+    it is taken back, never written. Aborted after ``started``: the stream is cancelled."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, COUNTED + """
+const guard = new sg.StreamGuard({ url: URL, WebSocket: Counted, maxMessagesPerSecond: 1,
+                                   messageBurst: 1 });
+const name = async (promise) => { try { await promise; return null; } catch (e) { return e.name; } };
+const before = await name(guard.start({ context: CONTEXT, signal: AbortSignal.abort() }));
+await guard.start({ streamId: "A", context: CONTEXT });  // the only token
+const waiting = new AbortController();
+const started = Date.now();
+const b = guard.start({ streamId: "B", context: CONTEXT, signal: waiting.signal });
+setTimeout(() => waiting.abort(), 200);
+const whileWaiting = await name(b);
+const took = Date.now() - started;
+await sleep(1500);  // a token came meanwhile: nothing of B's went out
+const written1 = { ...written };
+const later = new AbortController();
+const c = await guard.start({ streamId: "C", context: CONTEXT, signal: later.signal });
+c.send(SENTENCE);
+later.abort();
+const done = await c.finished;
+out({ before, whileWaiting, quick: took < 1000, written1, cancelled: done.cancelled === true,
+      ghosts: guard._link._ghosts.size });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"before": "AbortError", "whileWaiting": "AbortError", "quick": True,
+                      "written1": {"start": 1}, "cancelled": True, "ghosts": 0}
+
+
+async def test_an_abort_ends_a_starts_backoff_on_an_overloaded_server(tmp_path: Path) -> None:
+    """A start retrying ``overloaded`` with a long backoff ends with the abort, not after the
+    backoff's next pause."""
+    settings = make_settings(tmp_path, auth_disabled=True, overload_lag_ms=100)
+    async with running_server(settings) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL,
+  backoff: { initial: 20000, maximum: 20000, attempts: 5 } });
+await guard.connect();
+out("ready");
+await told();  // the server is overloaded now
+const stop = new AbortController();
+const began = Date.now();
+setTimeout(() => stop.abort(new Error("user pressed stop")), 300);
+let reason = null;
+try { await guard.start({ context: CONTEXT, signal: stop.signal }); }
+catch (error) { reason = error.message; }
+out({ reason, quick: Date.now() - began < 5000 });
+guard.close();
+""")
+        assert await probe.line() == "ready"
+        srv.load.observe_lag(10.0)  # as if the loop had stalled
+        assert srv.load.overloaded
+        await probe.go()
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"reason": "user pressed stop", "quick": True}

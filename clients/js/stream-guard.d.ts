@@ -89,6 +89,11 @@ export interface StartOptions extends StreamCallbacks {
   mode?: Mode;
   threshold?: number | null;
   verdicts?: boolean;
+  /** Aborted before `started`, the start rejects with the signal's reason wherever it waits
+   *  (a connection, a backoff, the server's answer; a start already sent is cancelled on the
+   *  server); aborted later, it cancels the stream. Pass the signal that stops the model's own
+   *  request, and one abort stops both. */
+  signal?: AbortSignal;
 }
 
 export interface StreamGuardOptions {

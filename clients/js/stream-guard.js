@@ -161,7 +161,32 @@ export function* backoffDelays({ initial, maximum, factor, attempts } = DEFAULT_
   }
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A pause of `ms`; an abort of `signal` ends it at once, rejecting with the signal's reason. */
+function sleep(ms, signal = null) {
+  return unlessAborted(new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    // An abandoned pause must not keep its timer (and a Node process) alive.
+    signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
+  }), signal);
+}
+
+/**
+ * `promise`, or a rejection with `signal`'s reason as soon as it is aborted. What `promise`
+ * stands for goes on: a connection being opened is shared by every start waiting for it.
+ */
+function unlessAborted(promise, signal) {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  let onAbort;
+  const aborted = new Promise((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => {
+    signal.removeEventListener("abort", onAbort);
+  });
+}
+
 const closedClient = () => new StreamClosedError("this StreamGuard was closed");
 
 function report(error) {
@@ -821,6 +846,10 @@ export class StreamGuard {
    * retried, and a start refused `overloaded` or `draining` is retried (on a new connection
    * when draining), within the backoff policy; one refused `too_many_streams` goes to another
    * connection at once. An invalid `streamId` is a RangeError, thrown before anything is sent.
+   * `options.signal` (an `AbortSignal`, such as the one that stops the model's own request)
+   * aborted before `started` rejects the start with its reason, wherever it waits (a
+   * connection, a backoff, the server's answer; a start already sent is cancelled on the
+   * server); aborted later, it cancels the stream.
    */
   async start(options = {}) {
     const id = options.streamId ?? globalThis.crypto?.randomUUID?.() ??
@@ -850,13 +879,16 @@ export class StreamGuard {
         "less context, or index it as a collection (stream-guard index add) and name that", id);
     }
 
+    const signal = options.signal ?? null;
+    signal?.throwIfAborted();
     const delays = backoffDelays(this.backoff);
     let tooBig = 0;
     for (;;) {
-      const link = this._linkWithRoom() ?? await this._liveLink(delays);
+      const link = this._linkWithRoom() ?? await unlessAborted(this._liveLink(delays), signal);
       try {
         return await this._open(link, frame, options);
       } catch (error) {
+        if (signal?.aborted) throw signal.reason;
         const refusal = error instanceof StreamGuardError ? error.code : null;
         if (refusal === "too_many_streams") {
           // This connection holds the server's cap of streams: new streams go to another
@@ -868,7 +900,7 @@ export class StreamGuard {
         if (refusal === "overloaded") {
           // No new stream until the server's load falls (the connection is fine): the same
           // start after a backoff; this refusal itself once the policy's attempts are spent.
-          await this._pause(delays, error, true);
+          await this._pause(delays, error, true, signal);
           continue;
         }
         if (refusal === "draining") {
@@ -884,7 +916,7 @@ export class StreamGuard {
           // does the same). A budget spent once more on a new connection is this start's too.
           throw error;
         }
-        await this._pause(delays, error);
+        await this._pause(delays, error, false, signal);
       }
     }
   }
@@ -908,7 +940,7 @@ export class StreamGuard {
     try {
       waiting = link.sendFrame(frame);
       posted = true;
-      await Promise.race([stream.started, timeout]);
+      await unlessAborted(Promise.race([stream.started, timeout]), options.signal);
     } catch (error) {
       if (link.streams.get(id) === stream) {
         link.streams.delete(id);
@@ -922,6 +954,14 @@ export class StreamGuard {
       throw error;
     } finally {
       clearTimeout(timer);
+    }
+    const signal = options.signal;
+    if (signal) {
+      const cancel = () => stream.cancel();
+      signal.addEventListener("abort", cancel, { once: true });
+      if (signal.aborted) cancel(); // aborted between `started` and here
+      // A signal that outlives the stream (one per chat session, say) must not keep it.
+      stream.finished.finally(() => signal.removeEventListener("abort", cancel)).catch(() => {});
     }
     return stream;
   }
@@ -1062,7 +1102,7 @@ export class StreamGuard {
    * attempts are spent: a ConnectError, or `cause` itself (`giveUpWithCause`: a refusal the
    * connection did not cause, such as `overloaded`).
    */
-  async _pause(delays, cause, giveUpWithCause = false) {
+  async _pause(delays, cause, giveUpWithCause = false, signal = null) {
     const next = delays.next();
     if (next.done) {
       if (giveUpWithCause) throw cause;
@@ -1071,7 +1111,7 @@ export class StreamGuard {
     }
     const floor = cause instanceof HandshakeError && cause.retryAfter ? 1000 * cause.retryAfter
       : 0;
-    await sleep(Math.max(next.value, floor));
+    await sleep(Math.max(next.value, floor), signal);
   }
 
   _notify(state) {
