@@ -178,9 +178,10 @@ class Settings:
         "retries at most once per delay instead of as fast as the server can refuse it.",
         minimum=0, maximum=10))
     abuse_penalty_s: float = field(default=10.0, metadata=_day(
-        "After a connection is closed for message-rate abuse (1008) or an oversized frame "
-        "(1009, 1007), its address's upgrades get HTTP 429 for this long on that worker (0: "
-        "never), so flooding cannot restart at once on a fresh connection.", minimum=0))
+        "After a connection is closed for a flood (1008), or for the third malformed message "
+        "(1009 oversized, 1007) within this time, its address's upgrades get HTTP 429 for this "
+        "long on that worker (0: never), so flooding cannot restart at once on a fresh "
+        "connection.", minimum=0))
     close_timeout_s: float = field(default=5.0, metadata=_day(
         "How long the server waits for the client's answer to its close frame before it drops "
         "the socket; the connection's slots are held until then.", minimum=0.1))

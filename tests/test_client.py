@@ -486,8 +486,8 @@ async def test_bad_arguments_fail_at_once_and_leave_the_stream_usable(server: Se
 
 async def test_a_start_over_the_frame_limit_is_not_retried_for_ever(tmp_path: Path) -> None:
     """A start over the frame limit is closed 1009 "frame too large": it would be refused again,
-    each refusal locking the client's address out for the abuse penalty, so the client raises
-    at once (a review: it retried once, waiting out the penalty, and earned a second one). A
+    each refusal a strike toward its address's abuse penalty, so the client raises at once (a
+    review: it retried once, waiting out the penalty, and earned a second one). A
     1009 for a spent budget (a new connection resets it) is told apart by its reason."""
     async with running_server(make_settings(tmp_path, max_frame_bytes=1024)) as srv, \
             GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as client:

@@ -269,6 +269,29 @@ def test_penalty_box() -> None:
     assert off.remaining("192.0.2.1", now=0.0) == 0.0
 
 
+def test_malformed_messages_are_strikes_and_floods_are_penalised_at_once() -> None:
+    """A backend serving many users from one address was locked out for a whole penalty by
+    one user's oversized message (a review): a malformed message is a strike, the third
+    within a penalty's time holds the address back; a flood does at once."""
+    box = PenaltyBox(10.0, max_entries=2)
+    assert not box.charge("192.0.2.1", "frame_too_large", now=100.0)
+    assert not box.charge("192.0.2.1", "invalid_utf8", now=101.0)
+    assert box.remaining("192.0.2.1", now=101.0) == 0.0
+    assert box.charge("192.0.2.1", "frame_too_large", now=102.0)  # the third within 10 s
+    assert box.remaining("192.0.2.1", now=102.0) == 10.0
+    # strikes further apart than a penalty's time never add up
+    assert [box.charge("192.0.2.2", "frame_too_large", now=t)
+            for t in (200.0, 205.0, 210.0, 215.0)] == [False, False, False, False]
+    assert box.charge("192.0.2.3", "rate_abuse", now=300.0)  # a flood: at once
+    assert box.remaining("192.0.2.3", now=300.0) == 10.0
+    # bounded: the strikes of many addresses do not grow without limit
+    for i in range(10):
+        box.charge(f"198.51.100.{i}", "invalid_utf8", now=400.0)
+    assert len(box._strikes) <= 2
+    off = PenaltyBox(0.0)
+    assert not off.charge("192.0.2.1", "rate_abuse", now=0.0)
+
+
 @pytest.mark.parametrize(("ip", "key"), [
     ("198.51.100.7", "198.51.100.7"),
     ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),

@@ -1147,7 +1147,7 @@ async def test_an_aborted_signal_stops_a_start_wherever_it_waits(tmp_path: Path)
         probe = await node(tmp_path, srv, COUNTED + """
 const guard = new sg.StreamGuard({ url: URL, WebSocket: Counted, maxMessagesPerSecond: 1,
                                    messageBurst: 1 });
-const name = async (promise) => { try { await promise; return null; } catch (e) { return e.name; } };
+const name = async (p) => { try { await p; return null; } catch (e) { return e.name; } };
 const before = await name(guard.start({ context: CONTEXT, signal: AbortSignal.abort() }));
 await guard.start({ streamId: "A", context: CONTEXT });  // the only token
 const waiting = new AbortController();

@@ -308,6 +308,30 @@ async def test_an_address_closed_for_abuse_waits_before_it_reconnects(tmp_path: 
                                   headers={"X-Forwarded-For": "198.51.100.10"}) is not None
 
 
+async def test_one_oversized_message_does_not_lock_its_address_out(tmp_path: Path) -> None:
+    """A backend serving many users from one address sent one user's oversized message and
+    was refused every connection for the whole penalty (a review). A malformed message is a
+    strike: the address is held back at the third within the penalty's time."""
+    settings = make_settings(tmp_path, max_frame_bytes=1024, abuse_penalty_s=30,
+                             handshake_refusal_delay_s=0, trusted_proxies="127.0.0.1")
+    backend = {"X-Forwarded-For": "198.51.100.11"}
+    upgrade = {**UPGRADE, **backend, "Authorization": f"Bearer {API_KEY}"}
+    async with running_server(settings) as server:
+        for strike in (1, 2, 3):
+            async with open_ws(server.port, headers=backend) as ws:
+                await ws.send("x" * 2000)
+                _, code, _ = await until_closed(ws)
+            assert code == 1009
+            if strike < 3:  # its next connection is served
+                async with open_ws(server.port, headers=backend) as ws:
+                    await send(ws, {"type": "ping"})
+                    assert await recv(ws) == {"type": "pong"}
+        refused = await http(server.port, "GET", "/v1/stream", upgrade)
+        assert refused.status == 429
+        assert rejections(server, "penalty") == 1
+        assert server.metrics.penalties.labels("frame_too_large")._value.get() == 1
+
+
 async def test_an_address_over_its_cap_is_refused_for_that_before_any_server_slot(
         tmp_path: Path) -> None:
     """The server's slot was leased before the address's: an address over its cap held a

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from websockets.asyncio.client import ClientConnection
 from stream_guard.config import Settings, SettingsError
 from stream_guard.oversight.session import Session
 from stream_guard.server.app import Server
-from tests.conftest import running_server
+from tests.conftest import make_settings, running_server
 from tests.wsclient import eventually, open_ws, recv, send, stream_text, until_closed
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
@@ -393,19 +394,21 @@ async def test_invalid_utf8_closes_1007(server: Server) -> None:
 
 
 async def test_a_flood_of_pongs_closes_1008_and_holds_the_address_back(
-        server: Server) -> None:
+        tmp_path: Path) -> None:
     """A review: one client's flood of empty pongs held the worker's other connections for
     seconds (a halt 10 s late). Past the frame budget (test_transport) the connection closes
     1008, counted, and its address waits out the abuse penalty like a rate-limit abuser."""
-    async with open_ws(server.port) as victim, open_ws(server.port) as flooder:
-        for _ in range(20_000):
-            flooder.protocol.send_pong(b"")
-        flooder.transport.write(b"".join(flooder.protocol.data_to_send()))
-        frames, code, reason = await until_closed(flooder)
-        assert (frames, code, reason) == ([], 1008, "too many control frames or fragments")
-        await ping(victim)
-    await eventually(lambda: rejections(server, "frame_flood") == 1)
-    assert server.metrics.penalties.labels("frame_flood")._value.get() == 1
+    settings = make_settings(tmp_path, abuse_penalty_s=10, handshake_refusal_delay_s=0)
+    async with running_server(settings) as server:
+        async with open_ws(server.port) as victim, open_ws(server.port) as flooder:
+            for _ in range(20_000):
+                flooder.protocol.send_pong(b"")
+            flooder.transport.write(b"".join(flooder.protocol.data_to_send()))
+            frames, code, reason = await until_closed(flooder)
+            assert (frames, code, reason) == ([], 1008, "too many control frames or fragments")
+            await ping(victim)
+        await eventually(lambda: rejections(server, "frame_flood") == 1)
+        assert server.metrics.penalties.labels("frame_flood")._value.get() == 1
 
 
 @asynccontextmanager

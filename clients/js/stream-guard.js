@@ -872,8 +872,8 @@ export class StreamGuard {
     if (Object.keys(opts).length) frame.options = opts;
     const size = new TextEncoder().encode(JSON.stringify(frame)).length;
     if (size > this.maxFrameBytes) {
-      // Sent, the server would close the connection (1009) under every stream on it, and lock
-      // this address out for its abuse penalty (a review: 11 s).
+      // Sent, the server would close the connection (1009) under every stream on it, a strike
+      // toward this address's abuse penalty.
       throw new StreamGuardError("frame_too_large", `the start frame is ${size} bytes, over ` +
         `the server's limit of ${this.maxFrameBytes} (maxFrameBytes); it was not sent: send ` +
         "less context, or index it as a collection (stream-guard index add) and name that", id);
@@ -912,8 +912,8 @@ export class StreamGuard {
         } else if (error.code === 1009 && (tooBig += error.reason === BUDGET_SPENT ? 1 : 2) > 1) {
           // 1009 is a spent character budget (a new connection resets it) or this start frame
           // over the server's size limit, told apart by the close reason: the frame would be
-          // refused again, each time earning this address the abuse penalty (the Python client
-          // does the same). A budget spent once more on a new connection is this start's too.
+          // refused again, each time a strike toward this address's abuse penalty (the Python
+          // client does the same). A budget spent once more on a new connection is this start's too.
           throw error;
         }
         await this._pause(delays, error, false, signal);

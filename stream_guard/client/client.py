@@ -168,8 +168,8 @@ class GuardClient:
             except ConnectionClosedError as exc:
                 # 1009 is a spent character budget (a new connection resets it) or this start
                 # frame over the server's size limit, told apart by the close reason: the frame
-                # would be refused again, and each refusal locks the client's address out for
-                # the server's abuse penalty (a review: 11 s, twice). A budget spent once more
+                # would be refused again, and each refusal is a strike toward the server's
+                # abuse penalty for this address (the third within it). A budget spent once more
                 # on a new connection is this start's doing as well.
                 if isinstance(exc, MessageTooBigError):
                     too_big += 1 if exc.reason == BUDGET_SPENT_REASON else 2

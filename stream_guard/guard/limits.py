@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from stream_guard.guard.bucket import TokenBucket
 
@@ -54,30 +55,67 @@ class CharBudget:
         return True
 
 
-class PenaltyBox:
-    """Addresses whose last connection was closed for abuse, and until when they wait.
+# Closes for a malformed message (one over the size limit, text that is not UTF-8) are what
+# a client's bug looks like more often than a flood: a backend that serves many users from one
+# address was locked out for a whole penalty by one user's oversized message (a review). Such
+# an address is held back at its third within a penalty's time, so a loop that repeats one
+# still is; a flood is held back at once.
+MALFORMED = frozenset({"frame_too_large", "invalid_utf8"})
+MALFORMED_BEFORE_PENALTY = 3
 
-    A connection closed for flooding messages (1008) or sending oversized frames (1009) is
-    otherwise replaced at once by the next one, which gets a fresh message bucket and floods
-    again: each round costs the server a handshake and a full burst of messages. Holding the
-    address back for a while turns that loop into one round per penalty. Per worker (the
-    connection was on this one), pure: the caller passes the time.
+_V = TypeVar("_V")
+
+
+class PenaltyBox:
+    """Addresses whose connections were closed for abuse, and until when they wait.
+
+    A connection closed for flooding messages (1008) is otherwise replaced at once by the next
+    one, which gets a fresh message bucket and floods again: each round costs the server a
+    handshake and a full burst of messages. Holding the address back for a while turns that
+    loop into one round per penalty. Closes for a malformed message (:data:`MALFORMED`) count
+    as strikes instead, the penalty coming with the :data:`MALFORMED_BEFORE_PENALTY`-th within
+    ``penalty_s``. Per worker (the connection was on this one), pure: the caller passes the
+    time.
     """
 
     def __init__(self, penalty_s: float, max_entries: int = 65536) -> None:
         self.penalty_s = penalty_s
         self._max = max_entries
         self._until: dict[str, float] = {}
+        self._strikes: dict[str, tuple[float, int]] = {}  # first strike's time, strikes
+
+    def charge(self, ip: str, reason: str, now: float) -> bool:
+        """A connection from ``ip`` was closed for ``reason`` (a rejection's label): True when
+        the address is held back for it now."""
+        if self.penalty_s <= 0:
+            return False
+        if reason in MALFORMED:
+            first, count = self._strikes.pop(ip, (now, 0))
+            if now - first >= self.penalty_s:
+                first, count = now, 0
+            if count + 1 < MALFORMED_BEFORE_PENALTY:
+                self._make_room(self._strikes, lambda v: v[0] + self.penalty_s > now)
+                self._strikes[ip] = (first, count + 1)
+                return False
+        self.add(ip, now)
+        return True
 
     def add(self, ip: str, now: float) -> None:
+        """Hold ``ip`` back for ``penalty_s`` from ``now``."""
         if self.penalty_s <= 0:
             return
-        if len(self._until) >= self._max:  # forget what has expired, then the oldest
-            self._until = {k: t for k, t in self._until.items() if t > now}
-            while len(self._until) >= self._max:
-                del self._until[next(iter(self._until))]
         self._until.pop(ip, None)
+        self._make_room(self._until, lambda until: until > now)
         self._until[ip] = now + self.penalty_s
+
+    def _make_room(self, entries: dict[str, _V], live: Callable[[_V], bool]) -> None:
+        """Below ``max_entries``: forget what has expired, then the oldest."""
+        if len(entries) < self._max:
+            return
+        for key in [k for k, v in entries.items() if not live(v)]:
+            del entries[key]
+        while len(entries) >= self._max:
+            del entries[next(iter(entries))]
 
     def remaining(self, ip: str, now: float) -> float:
         """Seconds this address still waits; 0 when it may connect."""

@@ -383,9 +383,10 @@ class Server:
 
     # --- shared caps --------------------------------------------------------------------------
     def penalize(self, ip: str, reason: str) -> None:
-        """A connection from ``ip`` was closed for abuse: hold the address back for a while."""
-        self.penalties.add(ip, time.monotonic())
-        self.metrics.penalties.labels(reason).inc()
+        """A connection from ``ip`` was closed for abuse or a malformed message: hold the
+        address back for a while when the penalty box says so (:meth:`PenaltyBox.charge`)."""
+        if self.penalties.charge(ip, reason, time.monotonic()):
+            self.metrics.penalties.labels(reason).inc()
 
     async def hold_refusal(self) -> None:
         """Delay a 429 (a tarpit): a loop that reconnects the moment it is refused would
