@@ -368,14 +368,15 @@ def test_threshold_keeps_false_halts_within_cap_per_dataset() -> None:
 @pytest.fixture(scope="module")
 def detector() -> tuple[object, object, dict[str, object]]:
     import onnxruntime as ort
-    from tokenizers import Tokenizer
+
+    from stream_guard.train.encoding import pair_tokenizer
 
     if not (DETECTOR / "model.onnx").is_file():
         pytest.fail(f"{DETECTOR}/model.onnx is missing: run python -m stream_guard.train")
     meta = json.loads((DETECTOR / "detector.json").read_text())
     session = ort.InferenceSession(str(DETECTOR / "model.onnx"),
                                    providers=["CPUExecutionProvider"])
-    tok = Tokenizer.from_file(str(DETECTOR / "tokenizer.json"))
+    tok = pair_tokenizer(DETECTOR)
     return session, tok, meta
 
 
@@ -393,6 +394,26 @@ def test_artifact_matches_recorded_hash_and_size() -> None:
     assert 0.0 < meta["threshold"] < 1.0
 
 
+def test_training_encodes_pairs_exactly_as_the_server(tmp_path: Path) -> None:
+    """A review: training had its own pair encoder (longest-first truncation), so a long
+    window lost half its tokens to the premise in training and none when served. The trainer
+    now uses the server's tokenizer, set up from the model directory as the server does."""
+    from stream_guard.models.cross_encoder import load_detector
+    from stream_guard.train.encoding import encode_pairs, pair_tokenizer
+
+    premise = " ".join(f"In {1900 + i} the plant made {i * 37} tonnes of steel." for i in range(20))
+    window = " ".join(f"{i * 41} tonnes in {1950 + i}," for i in range(18)) + " a record."
+    pairs = [(premise, window), (premise, "The plant made steel.")]
+    served = load_detector("default", cache_dir=tmp_path)._tokenizer
+    expected = served.pad(served.encode_pairs([p for p, _ in pairs], [h for _, h in pairs]))
+    trained = encode_pairs(pair_tokenizer(DETECTOR), pairs)
+    for name in ("input_ids", "attention_mask", "token_type_ids"):
+        assert np.array_equal(trained[name], getattr(expected, name)), name
+    alone = served.encode([window])[0]
+    types = trained["token_type_ids"][0][trained["attention_mask"][0] == 1]
+    assert int(types.sum()) == len(alone.ids) - 1  # the whole claim (and its [SEP]) is kept
+
+
 def test_artifact_prefers_supported_over_changed_number(
         detector: tuple[object, object, dict[str, object]]) -> None:
     from stream_guard.train.encoding import encode_pairs
@@ -404,7 +425,7 @@ def test_artifact_prefers_supported_over_changed_number(
              (premise, "The Golden Gate Bridge opened in 1952."),
              (premise, "The bridge's main span is 1,280 metres long."),
              (premise, "The bridge's main span is 3,900 metres long.")]
-    batch = encode_pairs(tok, pairs)  # type: ignore[arg-type]
+    batch = encode_pairs(tok, pairs)  # type: ignore[arg-type]  # the fixture's tuple
     declared = [i.name for i in session.get_inputs()]  # type: ignore[attr-defined]
     assert declared == json.loads((DETECTOR / "config.json").read_text())["onnx_inputs"]
     assert list(batch) == declared

@@ -51,7 +51,7 @@ def main() -> None:
         _, tune, _ = load_sets(args.data, training=False)
         scorer = calibrate.WindowScorer.load()
         score = support_fn(load_classifier(checkpoint),
-                           pair_tokenizer(base / "tokenizer.json", 128), batch_size=64)
+                           pair_tokenizer(base, 128), batch_size=64)
         ranking = {}
         for name, records in tune.items():
             windows = calibrate.score_windows(scorer.engine, records, scorer.pipeline)

@@ -52,6 +52,11 @@ class TextTokenizer:
         self._token_types = token_types
         self._special_pair = self._raw_tok.num_special_tokens_to_add(True)
 
+    def save(self, path: Path) -> None:
+        """Write ``tokenizer.json`` with neither padding nor truncation set: both are this
+        class's rules, applied wherever the file is loaded."""
+        self._raw_tok.save(str(path))
+
     def encode(self, texts: Sequence[str]) -> list[Encoding]:
         return list(self._single_tok.encode_batch(list(texts)))
 

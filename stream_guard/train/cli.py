@@ -24,8 +24,7 @@ from stream_guard.dataset import Record, data_files, read_records, split_records
 from stream_guard.exceptions import GuardError
 
 if TYPE_CHECKING:
-    from tokenizers import Tokenizer
-
+    from stream_guard.models.tokenization import TextTokenizer
     from stream_guard.train.pairs import Example
 
 log = logging.getLogger("stream_guard.train")
@@ -237,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     backbone = _backbone(args.base_model, args.cache_dir)
-    tok = pair_tokenizer(backbone / "tokenizer.json", args.max_length)
+    tok = pair_tokenizer(backbone, args.max_length)
     _check_starting_points(args)  # before the data is read and the pairs are built
     # an export reads the validation sets alone
     train_sets, tune, holdout = load_sets(args.data, training=args.examples is None
@@ -324,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def finalize(args: argparse.Namespace, checkpoint: Path, tok: Tokenizer,
+def finalize(args: argparse.Namespace, checkpoint: Path, tok: TextTokenizer,
              tune: dict[str, list[Record]], holdout: dict[str, list[Record]]) -> dict[str, Any]:
     """Export and quantize the best checkpoint, fit the fused score and an offline threshold on
     the tune halves through the engine's own steps, measure the holdout halves offline, and

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer
 from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
 from stream_guard.exceptions import GuardError
+from stream_guard.models.tokenization import TextTokenizer
 from stream_guard.train.encoding import encode_pairs, length_order
 from stream_guard.train.pairs import ID2LABEL, Example
 
@@ -80,7 +80,7 @@ def autocast() -> AbstractContextManager[object]:
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device().type == "cuda")
 
 
-def support_fn(model: PreTrainedModel, tok: Tokenizer,
+def support_fn(model: PreTrainedModel, tok: TextTokenizer,
                batch_size: int = 32) -> Callable[[Sequence[tuple[str, str]]], list[float]]:
     """P(supported) for pairs, batched by length; the model is left in the mode it was in."""
     inputs = _accepted_inputs(model)
@@ -125,7 +125,7 @@ def started_commands(work_dir: Path) -> list[str]:
     return [r["command"] for r in rows if r.get("event") == "start" and r.get("command")]
 
 
-def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
+def train(model: PreTrainedModel, tok: TextTokenizer, examples: Sequence[Example],
           cfg: TrainConfig, evaluate: Callable[[], float], work_dir: Path, *,
           resume: bool = False, soft_labels: Sequence[float] | None = None,
           distill_weight: float = 0.0, command: str | None = None) -> dict[str, object]:
@@ -209,7 +209,7 @@ def train(model: PreTrainedModel, tok: Tokenizer, examples: Sequence[Example],
         if metric > best:
             best = metric
             model.save_pretrained(str(best_dir))
-            tok.save(str(best_dir / "tokenizer.json"))  # a whole model dir the server can load
+            tok.save(best_dir / "tokenizer.json")  # a whole model dir the server can load
 
     started = time.monotonic() - spent
     last_eval = last_save = time.monotonic()
@@ -282,7 +282,7 @@ def _tensors(inputs: frozenset[str], batch: dict[str, np.ndarray]) -> dict[str, 
     return {k: torch.from_numpy(v).to(device()) for k, v in batch.items() if k in inputs}
 
 
-def _batches(tok: Tokenizer, examples: Sequence[Example], size: int, epochs: float,
+def _batches(tok: TextTokenizer, examples: Sequence[Example], size: int, epochs: float,
              rng: random.Random) -> list[list[int]]:
     """Shuffled batches of similar length: sort within pools of 50 batches, then shuffle the
     batches, so padding is small while neighbouring steps still see varied data. Fractional

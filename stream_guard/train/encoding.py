@@ -1,7 +1,11 @@
-"""How a (premise, hypothesis) pair becomes model input, shared by training, export and eval.
+"""How a (premise, hypothesis) pair becomes model input in training, export and eval: the
+server's own :class:`~stream_guard.models.tokenization.TextTokenizer`, set up from the model
+directory as the server sets it up.
 
-One tokenizer object, configured once, is both used for training and shipped with the detector, so
-the server cannot format pairs differently from how the model learnt them.
+Training once had its own encoder (longest-first truncation): a long window lost half its
+tokens to the premise's benefit there, while the server cuts the premise and keeps the claim,
+so the model learnt pairs shaped otherwise than those it is served (a review measured a
+269-character window: 64 premise and 64 window tokens in training, 10 and 118 when served).
 """
 
 from __future__ import annotations
@@ -11,39 +15,35 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from tokenizers import Tokenizer
+
+from stream_guard.models.hf import open_model_dir
+from stream_guard.models.tokenization import TextTokenizer
 
 MAX_LENGTH = 128
 PAIR_FORMAT = "[CLS] premise (focused evidence sentences) [SEP] hypothesis (window) [SEP]"
+TRUNCATION = ("only_first: the premise is cut, never the claim (a window too long even alone "
+              "is cut to leave the premise a few tokens), as the server encodes pairs")
 
 Batch = dict[str, NDArray[np.int64]]
 
 
-def pair_tokenizer(tokenizer_json: Path, max_length: int = MAX_LENGTH) -> Tokenizer:
-    """The backbone's tokenizer set up for pairs: longest-first truncation (the premise is
-    the longer side, so it is the one cut) and no fixed padding (batches pad to their longest)."""
-    tok = Tokenizer.from_file(str(tokenizer_json))
-    tok.no_padding()
-    tok.enable_truncation(max_length=max_length, strategy="longest_first")
-    return tok
+def pair_tokenizer(model_dir: Path, max_length: int = MAX_LENGTH) -> TextTokenizer:
+    """The tokenizer of the model in ``model_dir`` (config.json and tokenizer.json), with the
+    padding id and segment ids the server would give it."""
+    model = open_model_dir(model_dir, need_weights=False)
+    return TextTokenizer(model.tokenizer_file, max_length=max_length,
+                         pad_token_id=model.pad_token_id, token_types=model.token_types)
 
 
-def encode_pairs(tok: Tokenizer, pairs: Sequence[tuple[str, str]]) -> Batch:
+def encode_pairs(tok: TextTokenizer, pairs: Sequence[tuple[str, str]]) -> Batch:
     """Token ids, mask and segment ids for a batch, padded to the batch's longest pair."""
-    encodings = tok.encode_batch([(p, h) for p, h in pairs])
-    width = max(len(e.ids) for e in encodings)
-    ids = np.zeros((len(encodings), width), dtype=np.int64)
-    mask = np.zeros_like(ids)
-    types = np.zeros_like(ids)
-    for row, enc in enumerate(encodings):
-        n = len(enc.ids)
-        ids[row, :n] = enc.ids
-        mask[row, :n] = enc.attention_mask
-        types[row, :n] = enc.type_ids
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    batch = tok.pad(tok.encode_pairs([p for p, _ in pairs], [h for _, h in pairs]))
+    return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
+            "token_type_ids": batch.token_type_ids}
 
 
-def length_order(tok: Tokenizer, pairs: Sequence[tuple[str, str]]) -> list[int]:
+def length_order(tok: TextTokenizer, pairs: Sequence[tuple[str, str]]) -> list[int]:
     """Indices sorted by token length, so inference batches carry little padding."""
-    lengths = [len(e.ids) for e in tok.encode_batch([(p, h) for p, h in pairs])]
+    lengths = [len(e.ids) for e in tok.encode_pairs([p for p, _ in pairs],
+                                                    [h for _, h in pairs])]
     return sorted(range(len(pairs)), key=lengths.__getitem__)

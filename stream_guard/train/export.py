@@ -11,9 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
-from tokenizers import Tokenizer
-
-from stream_guard.train.encoding import PAIR_FORMAT
+from stream_guard.models.tokenization import TextTokenizer
+from stream_guard.train.encoding import PAIR_FORMAT, TRUNCATION
 from stream_guard.train.pairs import ID2LABEL
 
 # How ``--precision`` stores the artifact's weights, as results.json, detector.json and the
@@ -43,9 +42,9 @@ def quantize_int8(src: Path, dst: Path) -> None:
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
 
 
-def write_tokenizer(tok: Tokenizer, out_dir: Path) -> None:
-    """The pair tokenizer with its truncation settings, so loading it needs no extra config."""
-    tok.save(str(out_dir / "tokenizer.json"))
+def write_tokenizer(tok: TextTokenizer, out_dir: Path) -> None:
+    """The model's tokenizer, beside it (the server applies its own truncation)."""
+    tok.save(out_dir / "tokenizer.json")
 
 
 def write_config(checkpoint: Path, out_dir: Path, max_length: int, inputs: list[str]) -> None:
@@ -55,7 +54,7 @@ def write_config(checkpoint: Path, out_dir: Path, max_length: int, inputs: list[
         "label2id": {v: k for k, v in ID2LABEL.items()},
         "max_length": max_length,
         "pair_format": PAIR_FORMAT,
-        "truncation": "longest_first (the premise, being longer, is what gets cut)",
+        "truncation": TRUNCATION,
         "context_used": False,
         "onnx_inputs": inputs,
         "onnx_output": "logits",

@@ -127,7 +127,8 @@ def model_card(r: dict[str, Any]) -> str:
 A cross-encoder that judges whether one claim window of a streamed response is supported by its
 **focused premise**: the evidence sentences that best cover the window, about 100 tokens
 (`stream_guard.evidence.premise`). Input `[CLS] premise [SEP] window [SEP]`, at most
-{r['max_length']} tokens (longest-first truncation); output `logits` [N, 2], class 1 = supported.
+{r['max_length']} tokens (the premise is cut, never the window, in training as when served);
+output `logits` [N, 2], class 1 = supported.
 One pair per window. The server fuses P(supported) with the lexical signals in a calibrated
 logistic model shipped in `detector.json` (`fusion`); a stream halts per the halt policy on the
 fused window supports.{lineage}

@@ -45,7 +45,7 @@ def mpnet_detectors(out: Path, cache_dir: Path) -> dict[str, str]:
                 export.quantize_int8(fp32, path)
             else:
                 export.copy_file(fp32, path)
-            export.write_tokenizer(pair_tokenizer(src / "tokenizer.json"), path.parent)
+            export.write_tokenizer(pair_tokenizer(src), path.parent)
             export.write_config(src, path.parent, 128, inputs)
     return {name: str(path) for name, path in specs.items()}
 
