@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from stream_guard.protocol.errors import ErrorCode, ProtocolError
+from stream_guard.protocol.errors import ErrorCode, ProtocolError, layer_refusal
 from stream_guard.protocol.frames import (
     MAX_CONTEXT_ITEMS,
     MAX_SEQ,
@@ -481,3 +481,15 @@ def test_a_context_id_is_short_and_printable(cid: str) -> None:
         parse(frame)
     ok = parse({**frame, "context": [{"id": "I" * 128, "text": "A fact."}]})
     assert isinstance(ok, Start) and ok.context[0].id == "I" * 128
+
+
+@pytest.mark.parametrize(("code", "reason", "refusal"), [
+    (1007, "invalid UTF-8", "invalid_utf8"),
+    (1009, "over size limit (70000 bytes)", "frame_too_large"),
+    (1008, "the client does not read its frames", "not_reading"),
+    (1008, "too many control frames or fragments", "frame_flood"),
+    (1000, "", None), (1001, "server shutting down", None), (1011, "keepalive ping timeout", None),
+])
+def test_the_closes_of_the_websocket_layer_name_what_they_refuse(
+        code: int, reason: str, refusal: str | None) -> None:
+    assert layer_refusal(code, reason) == refusal

@@ -23,6 +23,7 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
+from stream_guard.protocol.errors import TOO_MANY_FRAMES_REASON
 from stream_guard.server import transport
 from stream_guard.server.transport import CallbackConnection, Message
 
@@ -422,7 +423,7 @@ async def test_a_flood_of_control_frames_or_fragments_closes_1008_unread(flood: 
             pass  # the pings within the budget are answered
         assert answer.opcode is Opcode.CLOSE
         assert int.from_bytes(answer.data[:2], "big") == 1008
-        assert answer.data[2:].decode() == transport.TOO_MANY_FRAMES
+        assert answer.data[2:].decode() == TOO_MANY_FRAMES_REASON
         async with server(neighbour) as other, connect(other) as ws:
             await ws.send("b")
             await asyncio.wait_for(ws.ping(), 5)

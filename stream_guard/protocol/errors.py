@@ -44,6 +44,26 @@ class CloseCode(enum.IntEnum):
 BUDGET_SPENT_REASON = "character budget spent"
 
 
+# Reasons of the 1008 closes the server's transport sends for what a client does to the
+# connection itself, before any frame of it is read as a message.
+NOT_READING_REASON = "the client does not read its frames"
+TOO_MANY_FRAMES_REASON = "too many control frames or fragments"
+
+# What the WebSocket layer closes for, by code, as counted (``rejections{reason=...}``).
+_LAYER_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
+                                   CloseCode.MESSAGE_TOO_BIG: "frame_too_large",
+                                   CloseCode.POLICY_VIOLATION: "not_reading"}
+
+
+def layer_refusal(code: int, reason: str) -> str | None:
+    """The rejection a close the WebSocket layer sent names: invalid UTF-8, a message far over
+    the size limit, frames left unread, a flood of control frames or fragments (each also
+    charged to the client's address); None for a close that refuses nothing of the client's."""
+    if reason == TOO_MANY_FRAMES_REASON:
+        return "frame_flood"
+    return _LAYER_REFUSALS.get(code)
+
+
 class ProtocolError(GuardError):
     """A client frame was refused; becomes an ``error`` frame, the connection stays open."""
 

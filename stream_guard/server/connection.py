@@ -44,13 +44,19 @@ from stream_guard.oversight.session import (
     SessionConfig,
 )
 from stream_guard.oversight.stream import PolicyConfig
-from stream_guard.protocol.errors import CloseCode, ErrorCode, ProtocolError
+from stream_guard.protocol.errors import (
+    NOT_READING_REASON,
+    CloseCode,
+    ErrorCode,
+    ProtocolError,
+    layer_refusal,
+)
 from stream_guard.protocol.frames import Cancel, Delta, End, Ping, Start
 from stream_guard.protocol.server_frames import Done, Error, Halt, ServerFrame, Started, encode
 from stream_guard.scores import WindowScore
 from stream_guard.scoring.engine import GroundingEngine, NoEvidence, StreamEvidence, StreamRequest
 from stream_guard.server.http import Admitted
-from stream_guard.server.transport import NOT_READING, TOO_MANY_FRAMES, CallbackConnection
+from stream_guard.server.transport import CallbackConnection
 from stream_guard.state.base import KillTarget
 
 log = logging.getLogger("stream_guard.connection")
@@ -59,9 +65,6 @@ _ids = itertools.count(1)
 # The last seconds of a drain's grace (at most half of it) in which the streams still open are
 # ended by the server and their last windows scored (Connection._end_streams_within).
 DRAIN_SCORING_S = 1.0
-_LIBRARY_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
-                     CloseCode.MESSAGE_TOO_BIG: "frame_too_large",
-                     CloseCode.POLICY_VIOLATION: "not_reading"}  # pongs piled up, unread
 # Refusals counted as rejections (metrics only; the session decided them). Closes for abuse
 # are counted by their ``abuse`` label.
 _REJECTIONS: dict[ErrorCode, str] = {
@@ -357,8 +360,7 @@ class Connection:
         frames), that counts as a rejection, and as abuse."""
         protocol = self.ws.protocol
         sent = protocol.close_sent
-        reason = None if sent is None else (
-            "frame_flood" if sent.reason == TOO_MANY_FRAMES else _LIBRARY_REFUSALS.get(sent.code))
+        reason = None if sent is None else layer_refusal(sent.code, sent.reason)
         if reason is not None and not protocol.close_rcvd_then_sent and not self._finished.done():
             self.server.metrics.rejections.labels(reason).inc()
             self.server.penalize(self.ip, reason)
@@ -579,7 +581,7 @@ class Connection:
             return False
         if self.ws.not_reading():
             self.server.metrics.rejections.labels("not_reading").inc()
-            self._finish(Close(CloseCode.POLICY_VIOLATION, NOT_READING))
+            self._finish(Close(CloseCode.POLICY_VIOLATION, NOT_READING_REASON))
         return True
 
 

@@ -44,6 +44,7 @@ from websockets.streams import StreamReader
 
 from stream_guard.guard.auth import client_key, is_trusted_proxy
 from stream_guard.guard.limits import HeadsInProgress
+from stream_guard.protocol.errors import NOT_READING_REASON, TOO_MANY_FRAMES_REASON
 from stream_guard.protocol.framing import FrameBudget, frame_extent
 from stream_guard.protocol.http_head import HangUp, HeadReader, HeadRefusal
 from stream_guard.server.http import json_response
@@ -76,13 +77,11 @@ MAX_HELD_BYTES = 2**20
 # make websockets write (pongs: a client flooding pings and reading nothing grew the server's
 # memory by hundreds of MB until the keepalive gave up, a review found).
 MAX_UNREAD_BYTES = 4 * 2**20
-NOT_READING = "the client does not read its frames"
 # Control frames and fragments a connection may hand to websockets' parser (FrameBudget), a
 # second and at once: a client sends a ping or a pong every few seconds, and a message in
 # fragments at most MAX_FRAGMENTS; past them it is closed 1008.
 FRAMES_PER_SECOND = 1000
 FRAME_BURST = 4 * MAX_FRAGMENTS
-TOO_MANY_FRAMES = "too many control frames or fragments"
 
 _FIN_NO_RSV, _FLAGS = 0x80, 0xF0  # first byte: FIN set, RSV1-3 clear
 _MASKED = 0x80  # second byte
@@ -381,7 +380,7 @@ class CallbackConnection(ServerConnection):
     def data_received(self, data: bytes) -> None:
         self._receive(data)
         if self.not_reading() and self.protocol.state is State.OPEN:
-            self._fail(CloseCode.POLICY_VIOLATION, NOT_READING, None)
+            self._fail(CloseCode.POLICY_VIOLATION, NOT_READING_REASON, None)
             # The close frame waits behind what the client does not read: past the close
             # deadline the socket is dropped.
             self._closer = self.loop.create_task(self._close_within_deadline())
@@ -503,7 +502,7 @@ class CallbackConnection(ServerConnection):
                 if within:
                     super().data_received(data[:within])
                 if self.protocol.state is State.OPEN:
-                    self._fail(CloseCode.POLICY_VIOLATION, TOO_MANY_FRAMES, None)
+                    self._fail(CloseCode.POLICY_VIOLATION, TOO_MANY_FRAMES_REASON, None)
                 else:
                     self.transport.abort()
                 return
