@@ -1622,3 +1622,40 @@ async def test_a_lone_surrogate_in_a_starts_text_is_a_value_error(server: Server
                 await client.start(**kwargs)  # type: ignore[arg-type]
         assert server.metrics.streams_started._value.get() == 0  # nothing was sent
         assert await client.ping() > 0  # and the connection is as it was
+
+
+def test_the_javascript_client_reads_error_and_close_codes_as_this_one() -> None:
+    """What an error or a close means for a stream is a protocol rule (protocol/errors.py);
+    the JavaScript client keeps its own copy of each set, which must not drift."""
+    import re
+
+    from stream_guard.client import errors as client_errors
+    from stream_guard.protocol import errors as protocol
+
+    source = (Path(__file__).resolve().parents[1] / "clients" / "js"
+              / "stream-guard.js").read_text()
+
+    def js_set(name: str) -> set[object]:
+        found = re.search(rf"^const {name} = new Set\(\[(.*?)\]\);", source, re.M)
+        assert found is not None, name
+        return {int(v) if v.strip().isdigit() else v.strip().strip('"')
+                for v in found.group(1).split(",")}
+
+    for name in ("BENIGN_ERRORS", "SERVER_ENDS", "CANCEL_ANSWERS"):
+        assert js_set(name) == {code.value for code in getattr(protocol, name)}, name
+    assert js_set("RETRYABLE_CLOSE") == set(client_errors.RETRYABLE_CLOSE_CODES)
+    retryable = {cls.code for cls in vars(client_errors).values() if isinstance(cls, type)
+                 and issubclass(cls, client_errors.StreamGuardError) and cls.retryable}
+    assert js_set("RETRYABLE_ERRORS") == retryable
+
+
+@pytest.mark.parametrize(("header", "seconds"), [
+    ("3", 3.0), ("0.5", 0.5), ("0", 0.0), (None, None), ("", None),
+    ("Wed, 21 Oct 2026 07:28:00 GMT", None), ("-2", None), ("inf", None), ("nan", None)])
+def test_retry_after_is_read_one_way_for_tickets_and_upgrades(
+        header: str | None, seconds: float | None) -> None:
+    """The ticket request and the upgrade each read Retry-After their own way: one clamped a
+    negative value, the other took it, and both took ``inf`` (a pause for ever)."""
+    from stream_guard.client.backoff import retry_after_seconds
+
+    assert retry_after_seconds(header) == seconds

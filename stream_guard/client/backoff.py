@@ -7,6 +7,7 @@ synchronised wave on every retry round.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,3 +43,13 @@ class Backoff:
         for _ in range(self.attempts - 1):
             yield draw(0, bound)
             bound = min(self.maximum, bound * self.factor)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds (the form the server sends), else None: an HTTP
+    date, a negative, infinite or unreadable value (a proxy's ``inf`` waited for ever)."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None

@@ -28,14 +28,10 @@ from stream_guard.client.errors import (
     StreamHaltedError,
 )
 from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release
-from stream_guard.client.stream import BENIGN_ERRORS, SERVER_ENDS, GuardStream
+from stream_guard.client.stream import GuardStream
+from stream_guard.protocol.errors import BENIGN_ERRORS, CLOSE_FOLLOWS, SERVER_ENDS
 from stream_guard.protocol.frames import Mode
 
-# Connection-level errors (no stream named) the server closes the connection after (1009),
-# draining its streams first: another stream's message too large for the server, or the
-# connection's character budget spent. Its ``done`` (drained) raises the retryable
-# DrainingError; a review saw the error itself fail every bystander, not retryable.
-_CLOSE_FOLLOWS = frozenset({"frame_too_large", "budget_exceeded"})
 _EXHAUSTED: Any = object()
 
 
@@ -206,7 +202,9 @@ class Guarded:
         one after which the server ends the stream itself: its done, drained, says how it
         ended, after any halt its last check finds)."""
         if (isinstance(event, ErrorEvent) and event.code not in BENIGN_ERRORS
-                and not (event.stream_id is None and event.code in _CLOSE_FOLLOWS)
+                # the stream's done (drained) raises the retryable DrainingError instead;
+                # a review saw the error itself fail every bystander, not retryable
+                and not (event.stream_id is None and event.code in CLOSE_FOLLOWS)
                 and not (event.stream_id == stream.stream_id and event.code in SERVER_ENDS)):
             raise event.error
         if isinstance(event, Release) and self._mode == "holdback":

@@ -28,6 +28,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from stream_guard.client.backoff import retry_after_seconds
 from stream_guard.client.errors import (
     RETRYABLE_HANDSHAKE_STATUSES,
     AuthError,
@@ -41,13 +42,12 @@ from stream_guard.client.errors import (
 from stream_guard.client.events import Done, ErrorEvent, Event, MalformedFrame, parse_event
 from stream_guard.client.stream import Frame, GuardStream, delta_chars
 from stream_guard.guard.bucket import TokenBucket
+from stream_guard.protocol.errors import CANCEL_ANSWERS, ErrorCode
 from stream_guard.protocol.frames import Mode
 
 log = logging.getLogger("stream_guard.client")
 
 _PROTOCOL_ERROR = 1002
-# The error codes a cancel is answered with when the server has no such stream open.
-_CANCEL_ANSWERS = frozenset({"unknown_stream", "draining"})
 _INTERNAL_ERROR = 1011
 # Seconds of silence from the server, with streams open, before a ping, and then before the
 # connection is given up (Link._keepalive): a server that stopped answering is found in 5 to
@@ -56,9 +56,6 @@ _INTERNAL_ERROR = 1011
 DEFAULT_KEEPALIVE = 5.0
 KEEPALIVE_REASON = "keepalive ping timeout"
 _ABNORMAL = 1006  # the code of a connection given up without a close handshake
-
-# The error code a ping the server dropped is answered with (it names no stream).
-_DROPPED = "rate_limited"
 
 
 class TransientConnectFailure(Exception):
@@ -86,21 +83,12 @@ async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
         if response.status_code in (401, 403):
             raise AuthError(response.status_code, body) from None
         if response.status_code in RETRYABLE_HANDSHAKE_STATUSES:
-            raise TransientConnectFailure(f"HTTP {response.status_code}: {body}",
-                                          _retry_after(response.headers.get("Retry-After"))
-                                          ) from exc
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            raise TransientConnectFailure(f"HTTP {response.status_code}: {body}", wait) from exc
         raise HandshakeRefusedError(response.status_code, body) from exc
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         raise TransientConnectFailure(f"cannot connect to {_redacted(url)}: {exc!r}") from exc
     return Link(ws, max_delta_chars, max_frame_bytes, pacing or Pacing(), keepalive)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (the server sends whole seconds; an HTTP date is ignored)."""
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _redacted(url: str) -> str:
@@ -554,7 +542,7 @@ class Link:
 
     def _route(self, event: Event) -> None:
         if isinstance(event, ErrorEvent) and event.stream_id is None:
-            if event.code == _DROPPED and self._pongs:
+            if event.code == ErrorCode.RATE_LIMITED and self._pongs:  # a dropped ping
                 # A dropped ping is answered with this error instead of its pong (the server
                 # names the stream of any other frame it drops, if the frame is readable): left
                 # queued, its waiter would take the next ping's pong, and every later ping its
@@ -573,7 +561,7 @@ class Link:
             # its id (the cancel went out before the new start): they end with its done, or
             # with the error answering the cancel when the server no longer had it open.
             if isinstance(event, Done) or (isinstance(event, ErrorEvent)
-                                           and event.code in _CANCEL_ANSWERS):
+                                           and event.code in CANCEL_ANSWERS):
                 if self._ghosts[sid] == 1:
                     del self._ghosts[sid]
                 else:

@@ -24,18 +24,11 @@ from stream_guard.client.errors import (
     closed_error,
 )
 from stream_guard.client.events import Done, ErrorEvent, Event, Halt, Release, Started
+from stream_guard.protocol.errors import BENIGN_ERRORS, SERVER_ENDS
 from stream_guard.protocol.frames import MAX_SEQ, Mode
 
 Frame = dict[str, Any]
 log = logging.getLogger("stream_guard.client")
-# Error frames after which a stream goes on: a window that could not be scored, and a delta
-# that crossed the halt on the wire. Any other naming the stream fails it (GuardStream.failed)
-# but those of SERVER_ENDS.
-BENIGN_ERRORS = frozenset({"internal", "stream_halted"})
-# Error frames after which the server ends the stream itself (its drain, or the connection's
-# budget spent twice): what it took is still checked, and its verdicts, any halt and a done
-# (drained) follow (GuardStream.ended_by_server).
-SERVER_ENDS = frozenset({"draining", "budget_exceeded"})
 
 
 class _Sender(Protocol):

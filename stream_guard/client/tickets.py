@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
+from stream_guard.client.backoff import retry_after_seconds
 from stream_guard.client.errors import (
     RETRYABLE_HANDSHAKE_STATUSES,
     AuthError,
@@ -86,8 +87,8 @@ def mint_ticket_sync(base_url: str, api_key: str, *, timeout: float = 10.0) -> s
         if exc.code in (401, 403):
             raise AuthError(exc.code, detail) from None
         if exc.code in RETRYABLE_HANDSHAKE_STATUSES:
-            raise TicketUnavailableError(exc.code, detail,
-                                         _seconds(exc.headers.get("Retry-After"))) from None
+            wait = retry_after_seconds(exc.headers.get("Retry-After"))
+            raise TicketUnavailableError(exc.code, detail, wait) from None
         raise GuardClientError(f"ticket request failed: HTTP {exc.code}: {detail}") from None
     except (OSError, http.client.HTTPException) as exc:
         if _final(exc):
@@ -101,11 +102,3 @@ def mint_ticket_sync(base_url: str, api_key: str, *, timeout: float = 10.0) -> s
     if not isinstance(ticket, str):
         raise GuardClientError(f"ticket response without a ticket: {body!r}")
     return ticket
-
-
-def _seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` given in seconds (the form the server sends), else None."""
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None

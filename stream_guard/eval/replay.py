@@ -37,6 +37,7 @@ from stream_guard.client.events import (
 from stream_guard.dataset import Record
 from stream_guard.eval.tokens import split_tokens
 from stream_guard.exceptions import GuardError
+from stream_guard.protocol.errors import ErrorCode
 
 Frame = dict[str, Any]
 
@@ -139,7 +140,7 @@ class _Run:
             self.windows = event.windows
             self._finish()
         elif isinstance(event, ErrorEvent):
-            if event.code == "stream_halted":
+            if event.code == ErrorCode.STREAM_HALTED:
                 return  # deltas already on the wire when the halt was sent: expected
             if self.error is None:
                 self.error = event.code

@@ -39,6 +39,20 @@ class CloseCode(enum.IntEnum):
     TRY_AGAIN_LATER = 1013  # over capacity, shared state unavailable or recovering
 
 
+# What an error frame means for the stream it names (docs/protocol.md, "Error codes"), as
+# both bundled clients act on it (the JavaScript client keeps the same sets):
+# - the stream goes on: a window that could not be scored, a delta that crossed the halt on
+#   the wire. Any other error naming a stream fails it, but those of SERVER_ENDS;
+BENIGN_ERRORS = frozenset({ErrorCode.INTERNAL, ErrorCode.STREAM_HALTED})
+# - the server ends the stream itself (its drain, or the connection's budget spent twice):
+#   what it took is still checked, and its verdicts, any halt and a done (drained) follow;
+SERVER_ENDS = frozenset({ErrorCode.DRAINING, ErrorCode.BUDGET_EXCEEDED})
+# - naming no stream, the connection closes after draining its streams (another stream's
+#   message too large, the character budget spent): not a fault of any one stream;
+CLOSE_FOLLOWS = frozenset({ErrorCode.FRAME_TOO_LARGE, ErrorCode.BUDGET_EXCEEDED})
+# - the answer to a cancel of a stream the server no longer has open.
+CANCEL_ANSWERS = frozenset({ErrorCode.UNKNOWN_STREAM, ErrorCode.DRAINING})
+
 # The reason of a 1009 close for a spent character budget: a new connection resets it, so a
 # client may start there. Any other 1009 is a frame too large, refused again wherever it goes.
 BUDGET_SPENT_REASON = "character budget spent"
