@@ -7,6 +7,7 @@ of failing at the first batch. An explicit ``cuda`` that cannot be honoured fail
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -56,7 +57,9 @@ def resolve_device(device: str, backend: Backend) -> Device:
     if has_cuda:
         return "cuda"
     if device == "cuda":
-        what = ("onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)"
+        what = ("onnxruntime cannot run on CUDA here (no onnxruntime-gpu, no GPU, or a "
+                "wheel built for another CUDA major than this machine's: see "
+                "docs/deployment.md, GPU)"
                 if backend == "onnx" else "torch.cuda.is_available() is False")
         raise DeviceUnavailableError(f"device=cuda requested but {what}")
     return "cpu"
@@ -72,7 +75,7 @@ def ort_providers(device: Device, cache_dir: Path, *, inputs: list[str], max_bat
     if device == "cpu":
         return [_CPU]
     providers: list[str | tuple[str, dict[str, Any]]] = []
-    if _TRT in ort.get_available_providers():
+    if _TRT in _ort_gpu_providers():
         engines = cache_dir / "tensorrt"
         engines.mkdir(parents=True, exist_ok=True)
 
@@ -89,8 +92,38 @@ def ort_providers(device: Device, cache_dir: Path, *, inputs: list[str], max_bat
     return providers
 
 
+@functools.cache
+def _ort_gpu_providers() -> frozenset[str]:
+    """The GPU providers (TensorRT, CUDA) a session here really gets.
+
+    onnxruntime-gpu lists its providers wherever it is installed, GPU or not, and a session
+    asked for one it cannot load (no GPU, a wheel built for another CUDA major, no TensorRT
+    libraries in a cuDNN image) falls back to the next without an error: a review saw the
+    CUDA 13 wheel on a CUDA 12 image serve from the CPU while the server said "cuda". A
+    session of one node says what was loaded; the answer holds for the process's life.
+    """
+    listed = [p for p in (_TRT, _CUDA) if p in ort.get_available_providers()]
+    if not listed:
+        return frozenset()
+    from onnx import TensorProto, helper
+
+    value = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1]) for n in "xy"]
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe",
+                              value[:1], value[1:])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                              ir_version=8)
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # the provider that fails to load is the answer, not news
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), options,
+                                       providers=[*listed, _CPU])
+    except Exception:  # onnxruntime raises its own untyped errors
+        return frozenset()
+    return frozenset(session.get_providers()) & {_TRT, _CUDA}
+
+
 def _ort_has_cuda() -> bool:
-    return _CUDA in ort.get_available_providers()
+    return _CUDA in _ort_gpu_providers()
 
 
 def _torch_has_cuda() -> bool:

@@ -14,7 +14,12 @@ import onnx
 import onnxruntime as ort
 
 from stream_guard.models.arrays import FloatArray
-from stream_guard.models.devices import Device, ort_providers, runtime_threads
+from stream_guard.models.devices import (
+    Device,
+    DeviceUnavailableError,
+    ort_providers,
+    runtime_threads,
+)
 from stream_guard.models.hf import ModelFormatError
 from stream_guard.models.onnx_cache import cached_fp16
 from stream_guard.models.tokenization import TokenBatch
@@ -85,6 +90,11 @@ class OnnxRunner:
             raise
         except Exception as exc:  # onnx/onnxruntime raise their own untyped errors
             raise ModelFormatError(f"{path}: onnxruntime cannot load it ({exc})") from exc
+        if device == "cuda" and "CUDAExecutionProvider" not in self._session.get_providers():
+            # The probe's session loaded CUDA (devices.resolve_device), this one did not: the
+            # model would run on the CPU under a device that says "cuda".
+            raise DeviceUnavailableError(f"{path}: onnxruntime did not load the CUDA provider "
+                                         f"for it (it got {self._session.get_providers()})")
         names = {i.name for i in self._session.get_inputs()}
         unknown = names - set(_INPUTS)
         if unknown or "input_ids" not in names:
