@@ -190,7 +190,7 @@ def test_context_sentences_are_each_chunk_split_again_in_one_pass(
     # Stream set-up takes the chunker's own sentence spans instead of splitting every chunk
     # again: the sentences, and the passage each is cited from, must be exactly those.
     from stream_guard.evidence.context import context_sentences
-    from stream_guard.evidence.premise import split_passages
+    from stream_guard.evidence.premise import passage_sentences, unique_sentences
     from stream_guard.scores import Evidence
 
     passages: list[Evidence] = []
@@ -200,7 +200,8 @@ def test_context_sentences_are_each_chunk_split_again_in_one_pass(
             if content_hash(chunk) not in seen:
                 seen.add(content_hash(chunk))
                 passages.append(Evidence(id=f"{item_id}#{n}", text=chunk, source=item_id))
-    expected = [(s.text, s.passage, s.keys) for s in split_passages(passages)]
+    split = unique_sentences(map(passage_sentences, passages))
+    expected = [(s.text, s.passage, s.keys) for s in split]
     assert [(s.text, s.passage, s.keys) for s in context_sentences(items)] == expected
     assert len(expected) > 5
 

@@ -8,7 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream_guard.evidence.context import context_sentences
-from stream_guard.evidence.premise import PREMISE_MAX_CHARS, SentenceIndex, split_passages
+from stream_guard.evidence.premise import (
+    PREMISE_MAX_CHARS,
+    SentenceIndex,
+    passage_sentences,
+    unique_sentences,
+)
 from stream_guard.scores import Evidence
 from stream_guard.text.terms import terms
 
@@ -64,7 +69,7 @@ def test_off_topic_window_gets_the_opening_sentences() -> None:
 def test_passages_used_are_cited_once_with_their_best_relevance() -> None:
     passages = [Evidence("a#0", "Paris is in France. It rains."),
                 Evidence("b#0", "Paris has 2 million people. It rains.")]
-    sentences = split_passages(passages)
+    sentences = unique_sentences(map(passage_sentences, passages))
     # Each document keeps its copy of a sentence they share (scoping may leave one out) ...
     assert [s.text for s in sentences] == ["Paris is in France.", "It rains.",
                                           "Paris has 2 million people.", "It rains."]

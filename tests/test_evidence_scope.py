@@ -7,7 +7,12 @@ import asyncio
 import pytest
 
 from stream_guard.evidence.context import context_sentences
-from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex, split_passages
+from stream_guard.evidence.premise import (
+    EvidenceSentence,
+    SentenceIndex,
+    passage_sentences,
+    unique_sentences,
+)
 from stream_guard.evidence.scope import numbered_names, scoped_sentences
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.frames import ContextItem
@@ -63,7 +68,7 @@ def test_one_document_is_never_split_against_itself() -> None:
     passages = [Evidence("jets.md#0", "The F-35 first flew in 2006. It is a stealth fighter."),
                 Evidence("jets.md#1", "The F-22 entered service in 2005. Unlike it, the "
                                       "newer jet carries 8,300 kg of fuel internally.")]
-    assert scoped(split_passages(passages),
+    assert scoped(unique_sentences(map(passage_sentences, passages)),
                             terms("The F-35 carries 8,300 kg of fuel internally.")) is None
 
 

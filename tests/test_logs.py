@@ -69,6 +69,7 @@ async def test_a_halt_is_logged_with_its_text_only_when_log_text_is_on(
     entries = [orjson.loads(line) for line in log_output.getvalue().splitlines()]
     halts = [e for e in entries if e["event"] == "stream halted"]
     assert len(halts) == 1 and halts[0]["at"] == text.index("Napoleon")
+    assert halts[0]["auth"] == "api_key"  # how the connection proved its tenant
     if log_text:
         assert halts[0]["text"].startswith("Napoleon Bonaparte designed")
     else:

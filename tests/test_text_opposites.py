@@ -10,13 +10,7 @@ from pathlib import Path
 import pytest
 
 from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION, Signals, capped
-from stream_guard.text.opposites import (
-    are_opposites,
-    base_forms,
-    excludes,
-    negates_sentence,
-    swaps_opposite,
-)
+from stream_guard.text.opposites import are_opposites, base_forms, excludes, says_opposite
 from stream_guard.text.terms import term_keys
 from tests.conftest import halt_on_detector
 
@@ -25,7 +19,11 @@ OFFER = ("The agent called Mr. Johnson to offer him a wide range of insurance pl
 
 
 def swaps(window: str, evidence: str = OFFER) -> bool:
-    return swaps_opposite(window, evidence.split(". "), term_keys(evidence))
+    return says_opposite(window, evidence.split(". "), term_keys(evidence))
+
+
+def negates(window: str, sentences: list[str]) -> bool:
+    return says_opposite(window, sentences, term_keys(" ".join(sentences)))
 
 
 @pytest.mark.parametrize(("a", "b"), [("wide", "narrow"), ("increased", "decrease"),
@@ -178,7 +176,7 @@ def test_paraphrases_with_opposite_words_are_no_swap(evidence: str, window: str)
     (["Orders placed before 2 pm ship the same day."], "What about orders placed after 2 pm?"),
 ])
 def test_what_a_review_found_marked_is_no_swap(evidence: list[str], window: str) -> None:
-    assert not swaps_opposite(window, evidence, term_keys(" ".join(evidence)))
+    assert not says_opposite(window, evidence, term_keys(" ".join(evidence)))
 
 
 def test_text_past_the_cap_is_not_aligned() -> None:
@@ -186,9 +184,9 @@ def test_text_past_the_cap_is_not_aligned() -> None:
     a review's 800-word window took 16 s): a window or sentence past 120 tokens is not
     aligned, even where it would be a swap."""
     sentence = " ".join(["buy low sell high"] * 40) + " and prices rose."
-    assert swaps_opposite("Prices fell, buy low sell high.", ["Prices rose, buy low sell high."],
+    assert says_opposite("Prices fell, buy low sell high.", ["Prices rose, buy low sell high."],
                           term_keys("Prices rose, buy low sell high."))
-    assert not swaps_opposite(sentence.replace("rose", "fell"), [sentence], term_keys(sentence))
+    assert not says_opposite(sentence.replace("rose", "fell"), [sentence], term_keys(sentence))
 
 
 def test_the_cap_needs_no_detector() -> None:
@@ -238,7 +236,7 @@ POISON = ("But the authorities, which have launched an investigation into the my
 ])
 def test_a_copy_with_a_negation_added_or_dropped_negates_its_sentence(window: str,
                                                                      sentence: str) -> None:
-    assert negates_sentence(window, [sentence])
+    assert negates(window, [sentence])
 
 
 @pytest.mark.parametrize(("window", "sentence"), [
@@ -259,14 +257,14 @@ def test_a_copy_with_a_negation_added_or_dropped_negates_its_sentence(window: st
 ])
 def test_a_negation_in_other_words_or_with_company_is_no_denial(window: str,
                                                                 sentence: str) -> None:
-    assert not negates_sentence(window, [sentence])
+    assert not negates(window, [sentence])
 
 
 def test_the_sentence_that_says_what_the_window_says_is_its_source() -> None:
     """Of two sentences the window copies as much of, the one of its polarity wins."""
     window = "The company did not discuss the merger with its board."
-    assert not negates_sentence(window, ["The company discussed the merger with its board.",
-                                         "The company did not discuss the merger with its board."])
+    assert not negates(window, ["The company discussed the merger with its board.",
+                                "The company did not discuss the merger with its board."])
 
 
 @pytest.mark.slow  # the shipped detector
@@ -288,4 +286,4 @@ def test_a_reviews_faithful_answers_are_not_negations_and_its_wrong_ones_are() -
     review = Path(__file__).with_name("data") / "direction_negation_review.jsonl"
     cases = [json.loads(line) for line in review.read_text(encoding="utf-8").splitlines()]
     for case in (c for c in cases if c["rule"] == "negation"):
-        assert negates_sentence(case["window"], case["evidence"]) != case["faithful"], case
+        assert negates(case["window"], case["evidence"]) != case["faithful"], case

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from stream_guard.scoring.fusion import CONFLICT_CONTRADICTION, Signals, capped
-from stream_guard.text.opposites import swaps_opposite
+from stream_guard.text.opposites import says_opposite
 from stream_guard.text.places import (
     PLACES,
     UNLISTED,
@@ -133,7 +133,7 @@ def test_a_place_the_evidence_names_holds_or_does_not_compare_is_not(
 ])
 def test_a_place_swapped_into_a_copied_sentence_is_a_swap(window: str) -> None:
     evidence = [*TOWER, "Paris hosted the games in 1960 with great success."]
-    assert swaps_opposite(window, evidence, term_keys(" ".join(evidence)))
+    assert says_opposite(window, evidence, term_keys(" ".join(evidence)))
 
 
 @pytest.mark.parametrize("window", [
@@ -143,7 +143,7 @@ def test_a_place_swapped_into_a_copied_sentence_is_a_swap(window: str) -> None:
     "It was completed in 1889 in London, its rival.",  # no copied word after the swap
 ])
 def test_a_place_within_the_other_or_no_place_is_no_swap(window: str) -> None:
-    assert not swaps_opposite(window, TOWER, term_keys(" ".join(TOWER)))
+    assert not says_opposite(window, TOWER, term_keys(" ".join(TOWER)))
 
 
 def test_a_place_the_user_named_is_no_other_place() -> None:

@@ -18,7 +18,7 @@ def context_sentences(items: Sequence[tuple[str, str]], *,
                       max_chars: int = DEFAULT_MAX_CHARS) -> list[EvidenceSentence]:
     """The sentences of ``(id, text)`` items, each once per item, with the first of the item's
     passages that holds it (two items that share a sentence keep a copy each, as
-    :func:`~stream_guard.evidence.premise.split_passages` does for documents).
+    :func:`~stream_guard.evidence.premise.unique_sentences` does for documents).
 
     Passages are the items' chunks, an item's duplicate chunks dropped; a chunk's id is
     ``"<id>#<n>"`` and its ``source`` the item id. One sentence pass over each item: the
@@ -27,7 +27,7 @@ def context_sentences(items: Sequence[tuple[str, str]], *,
     where a block spans a chunk boundary (a fenced code block, a list) the whole item's spans
     are the right ones, since a chunk split alone has lost the block's opening. Collection
     hits, stored as chunk texts, are still split chunk by chunk
-    (:func:`~stream_guard.evidence.premise.split_passages`).
+    (:func:`~stream_guard.evidence.premise.unique_sentences`).
     """
     out: list[EvidenceSentence] = []
     for item_id, text in items:

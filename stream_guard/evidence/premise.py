@@ -86,12 +86,6 @@ class Premise:
                 for pid in order]
 
 
-def split_passages(passages: Sequence[Evidence]) -> list[EvidenceSentence]:
-    """The sentences of ``passages`` in order; a sentence repeated by overlapping chunks of one
-    document once (:func:`unique_sentences`)."""
-    return unique_sentences(passage_sentences(passage) for passage in passages)
-
-
 def passage_sentences(passage: Evidence) -> list[EvidenceSentence]:
     """The sentences of one passage, in order (a stream keeps a collection passage's, split
     once, for its later windows)."""

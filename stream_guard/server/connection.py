@@ -140,7 +140,10 @@ class Connection:
         self._drain_task: asyncio.Future[None] | None = None  # a lifetime's or budget's drain
         # Set when the client broke a limit: nothing more is taken, what was is still checked.
         self._closing: Close | None = None
-        self._log_extra = {"conn": self.cid, "tenant": self.principal.tenant}
+        # "auth": how the connection proved its tenant (api_key, ticket, dev): a browser's
+        # connection that logs api_key is a key leaked into a page.
+        self._log_extra = {"conn": self.cid, "tenant": self.principal.tenant,
+                           "auth": self.principal.via}
         # Labelled children looked up once, not per message (a labels() call takes a lock).
         self._frames_received = {kind: server.metrics.frames_received.labels(
             kind.__name__.lower()) for kind in (Start, Delta, End, Cancel, Ping)}

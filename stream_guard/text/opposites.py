@@ -57,7 +57,7 @@ The mark is narrow, since answers paraphrase:
   product of the lengths, and worse on repetitive text).
 
 The same alignment finds the other way a copy says the opposite: a negation added or dropped
-(:func:`negates_sentence`). "The authorities have found evidence of poison" against "... have
+(:func:`says_opposite`). "The authorities have found evidence of poison" against "... have
 not found any evidence of poison", "could not result in a loss" against "could result": the
 detector, which reads "not" beside a paraphrase, scores many such copies of SummEdits and of a
 fresh probe (``docs/results/negation-probe.jsonl``) as supported. A window is marked when the
@@ -153,7 +153,7 @@ _NEGATIVE_PREFIXES = frozenset(("un", "in", "im", "il", "ir", "dis", "non"))
 _LEADING_FIGURE = re.compile(r"\d[\d.,]*")
 # Words that change what a negation reaches, or negate without one (the polarity check's, and
 # time words and counterfactuals): where either text has one, a negation added or dropped is
-# not judged (``negates_sentence``; a review of polarity.py's first version found such company
+# not judged (``says_opposite``; a review of polarity.py's first version found such company
 # in a quarter of faithful answers written around negation).
 _REACH = re.compile(r"\b(?:" + REACH + r"|longer|ever|yet|still|would have|had it|were it)\b",
                     re.IGNORECASE)
@@ -246,26 +246,12 @@ def excludes(new: str, old: str) -> bool:
 def says_opposite(window_text: str, sentences: Sequence[str],
                   evidence_keys: AbstractSet[str]) -> bool:
     """Whether the window copies one of ``sentences`` but says the opposite in one place: a
-    word swapped (:func:`swaps_opposite`) or a negation added or dropped
-    (:func:`negates_sentence`). The window is read once for both."""
+    word swapped for one that excludes it, the swapped-in word absent from the evidence (its
+    term keys, and every word of ``sentences``), or a negation added or dropped before a word
+    both copy (the sentence it aligns with best). See the module docstring for what counts and
+    where it abstains. The window is read once for both."""
     read = _read(window_text, sentences)
     return read is not None and (_swaps(*read, evidence_keys) or _negates(window_text, *read))
-
-
-def swaps_opposite(window_text: str, sentences: Iterable[str],
-                   evidence_keys: AbstractSet[str]) -> bool:
-    """Whether the window is one of ``sentences`` with one word swapped for one that excludes
-    it, the swapped-in word absent from the evidence (its term keys, and every word of
-    ``sentences``). See the module docstring for what counts and where it abstains."""
-    read = _read(window_text, sentences)
-    return read is not None and _swaps(*read, evidence_keys)
-
-
-def negates_sentence(window_text: str, sentences: Iterable[str]) -> bool:
-    """Whether the window is the one of ``sentences`` it aligns with best, with a negation added
-    or dropped before a word both copy. See the module docstring for where it abstains."""
-    read = _read(window_text, sentences)
-    return read is not None and _negates(window_text, *read)
 
 
 def _read(window_text: str, sentences: Iterable[str]) -> tuple[_Reading, list[_Reading]] | None:
