@@ -114,8 +114,30 @@ def test_fenced_code_is_split_by_line_not_by_period() -> None:
 
 
 def test_longer_fence_is_closed_only_by_an_equal_or_longer_fence() -> None:
-    text = "````md\n```\nIn. Side\n````\nOut. Side"
-    assert sentences(text) == ["````md", "```", "In. Side", "````", "Out.", "Side"]
+    text = "````js\n```\nIn. Side\n````\nOut. Side"
+    assert sentences(text) == ["````js", "```", "In. Side", "````", "Out.", "Side"]
+
+
+@pytest.mark.parametrize("opening", ["```markdown", "``` text", "~~~md", "```{.markdown}",
+                                     "````Markdown"])
+def test_a_fenced_block_of_prose_is_checked_as_text(opening: str) -> None:
+    """A review: a model that wrapped its answer in ```markdown or ```text had it released
+    unchecked in holdback mode (and never halted), as code. Its lines are sentences to check;
+    the fences themselves are not, nor a code block inside it; a block of another language
+    stays code."""
+    fence = opening[:len(opening) - len(opening.lstrip(opening[0]))]
+    text = (f"Sure:\n{opening}\nThe Eiffel Tower is 450 metres tall. It is made of gold.\n\n"
+            f"```python\nnot = code(here)\n```\n\nIt was built in 1889.\n{fence}\n"
+            "That is all I know.")
+    for pieces in ([text], list(text), [text[:9], text[9:23], text[23:]]):
+        assert [(w.kind, w.text) for w in stream(pieces)] == [
+            ("code", f"Sure:\n{opening}"),
+            ("text", "The Eiffel Tower is 450 metres tall."), ("text", "It is made of gold."),
+            ("code", "```python\nnot = code(here)\n```"),
+            ("text", "It was built in 1889."), ("code", fence),
+            ("text", "That is all I know.")]
+    assert [w.kind for w in stream(["Sure:\n```pythonic\nx = 1\n```\nDone now."])] == [
+        "code", "text"]
 
 
 def test_inline_triple_backticks_do_not_open_a_block() -> None:

@@ -62,6 +62,20 @@ async def test_holdback_stream_gets_started_verdicts_releases_done(server: Serve
                           "chars": len(GOOD), "windows": 2}
 
 
+async def test_a_claim_in_a_markdown_block_is_held_back_and_halts(server: Server) -> None:
+    """A review: an answer wrapped in ```markdown was taken for code, released unchecked in
+    holdback mode and never halted. Its sentences are checked; the fences are not claims."""
+    text = f"Here it is:\n```markdown\n{GOOD}\n{BAD}\n```\n"
+    async with open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", text, context=CONTEXT,
+                                   options={"mode": "holdback"})
+    check_frames(frames)
+    (halt,) = [f for f in frames if f["type"] == "halt"]
+    assert halt["at"] == text.index("Napoleon")
+    assert max(f["upto"] for f in frames if f["type"] == "release") <= halt["at"]
+    assert frames[-1]["halted"] is True
+
+
 async def test_observe_mode_has_no_releases_and_verdicts_can_be_off(server: Server) -> None:
     async with open_ws(server.port) as ws:
         observe = await stream_text(ws, "a", GOOD, context=CONTEXT)

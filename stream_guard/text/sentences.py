@@ -142,6 +142,16 @@ class SentenceScanner:
         # The line of a backtick fence is open: a backtick later on it makes it inline code
         # (CommonMark: a backtick fence's info string holds none), so the line is text after all.
         self._fence_line = False
+        # The opening fence line is open (its info string is still being read), and the block
+        # it opens holds prose (an info string of PROSE_LABELS): checked as text, line by line
+        # as any paragraph, until its closing fence. A fenced block inside it is code, closed
+        # by its own fence first (a model's markdown example shows its commands so): a
+        # reading of what the block means rather than CommonMark's, which nests nothing.
+        self._info_line = False
+        self._prose_pending = False
+        self._prose_block = False
+        self._prose_fence = ""  # the prose block's own fence, while a code block nests in it
+        self._prose_fence_len = 0
         self._single_line = False  # the current line is a heading, table row or rule
         # Open segment.
         self._seg_open = False
@@ -313,10 +323,25 @@ class SentenceScanner:
         head = self._head
         line_first = self._newlines >= 1
         opens_block = False
+        kind: WindowKind
         if line_first:
-            self._fence_line = False
-        if self._code:
-            kind: WindowKind = "code"
+            self._fence_line = self._info_line = False
+            if self._prose_pending:  # the fence line of a prose block has ended
+                self._prose_pending, self._prose_block, self._code = False, True, False
+                self._prose_fence, self._prose_fence_len = self._fence, self._fence_len
+        elif self._info_line and not self._prose_pending:  # the info string's first word
+            self._info_line = False
+            self._prose_pending = _is_prose_label(head)
+        # Its closing fence is indented less than four columns whatever its lines hold: a
+        # list in the prose does not indent the fence of the block around it (CommonMark).
+        if self._prose_block and not self._code and line_first and not (
+                self._indent_tab or self._word_start - self._line_start >= 4
+        ) and _is_closing_fence(head, self._prose_fence, self._prose_fence_len):
+            kind = "code"  # the closing fence line: no claim
+            break_before = True
+            self._prose_block = False
+        elif self._code:
+            kind = "code"
             break_before = line_first
             # A fence indented four columns or more (outside a list) is the block's content, not
             # its end (a review: it closed the block, and the real closing fence then opened one
@@ -331,6 +356,11 @@ class SentenceScanner:
             self._fence, self._fence_len = fence[0], len(fence)
             self._fence_line = fence[0] == "`"
             self._single_line = False
+            # A block inside a prose block is code whatever its label: one level of prose.
+            info = head[len(fence):]
+            self._prose_pending = (not self._prose_block and bool(info)
+                                   and _is_prose_label(info))
+            self._info_line = not info and not self._prose_block
         else:
             kind = "text"
             break_before = self._newlines >= 2
@@ -403,7 +433,7 @@ class SentenceScanner:
     def _unfence(self) -> None:
         """The open fence line holds a backtick in its info string: it is a paragraph with
         inline code, and the text after it is prose to check, not a code block."""
-        self._code = self._fence_line = False
+        self._code = self._fence_line = self._info_line = self._prose_pending = False
         if self._seg_kind == "code":  # the line's segment, still open: it was never emitted
             self._seg_kind = "text"
             self._seg_block = False
@@ -453,6 +483,17 @@ def _opening_fence(head: str) -> str:
     if match.group()[0] == "`" and "`" in head[match.end():]:
         return ""
     return match.group()
+
+
+# Info strings of a fenced block that holds prose, not code: a model that wraps its answer in
+# ```markdown or ```text still states claims there (a review: they were released unchecked).
+PROSE_LABELS = frozenset({"markdown", "md", "text", "txt", "plain", "plaintext", "prose"})
+
+
+def _is_prose_label(info: str) -> bool:
+    """Whether a fence's info string (its first word, as far as read) names prose; braces
+    and a leading dot of attribute syntax (``{.markdown}``) are ignored."""
+    return info.strip("{}.").lower() in PROSE_LABELS
 
 
 def _is_closing_fence(head: str, fence: str, length: int) -> bool:
