@@ -54,6 +54,9 @@ class WireState(StreamState):
     def skip(self, index: int) -> list[dict[str, Any]]:  # type: ignore[override]
         return wire(super().skip(index))
 
+    def fail(self, index: int) -> list[dict[str, Any]]:  # type: ignore[override]
+        return wire(super().fail(index))
+
     def force_halt(self, reason: HaltReason) -> list[dict[str, Any]]:  # type: ignore[override]
         return wire(super().force_halt(reason))
 
@@ -170,6 +173,28 @@ def test_halt_is_at_the_first_window_of_an_unsupported_run() -> None:
     assert frames[2] == {"type": "done", "stream_id": "s1", "halted": True, "chars": len(TEXT),
                          "windows": 3}
     assert state.on_scored(3, SUPPORTED) == []
+
+
+def test_a_window_that_could_not_be_scored_halts_holdback_only() -> None:
+    """Holdback shows only checked text: a window the server could not score halts there (at
+    the start of an open run, as every halt), while observe mode passes it as code."""
+    state = new_state(mode="holdback")
+    windows = feed(state)
+    windows += state.on_end()[0]
+    frames = state.on_scored(0, SUPPORTED) + state.on_scored(1, LOW) + state.fail(2)
+    assert types(frames) == ["verdict", "release", "verdict", "halt", "done"]
+    assert frames[3] == {"type": "halt", "stream_id": "s1", "at": windows[1].start,
+                         "text": windows[1].text, "reason": "unchecked", "score": None,
+                         "evidence": [],
+                         "window": {"start": windows[2].start, "end": windows[2].end}}
+    assert frames[1]["upto"] == windows[0].end
+    observed = new_state()
+    windows = feed(observed)
+    windows += observed.on_end()[0]
+    frames = observed.fail(0)
+    for window in windows[1:]:
+        frames += observed.on_scored(window.index, SUPPORTED)
+    assert "halt" not in types(frames) and types(frames)[-1] == "done"
 
 
 def test_a_supported_window_clears_the_run() -> None:

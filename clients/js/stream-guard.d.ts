@@ -2,7 +2,8 @@
 
 export type Mode = "observe" | "holdback";
 export type Label = "supported" | "unsupported" | "contradicted";
-export type HaltReason = "contradicted" | "unsupported" | "unsupported_run" | "operator";
+export type HaltReason = "contradicted" | "unsupported" | "unsupported_run" | "unchecked" |
+  "operator";
 export type ConnectionState = "connecting" | "open" | "closed";
 
 export interface EvidenceItem {

@@ -348,13 +348,14 @@ class Session(Generic[P]):
         return out
 
     def failed(self, job: ScoreJob, error: str) -> Outcome[P]:
-        """The window could not be scored (``error`` names why): the stream goes on without it."""
+        """The window could not be scored (``error`` names why): the client is told, and the
+        stream goes on without it, or halts in holdback mode (:meth:`StreamState.fail`)."""
         out: Outcome[P] = Outcome()
         if self._current(job):
             window = job.window
             out.frames.append(Error(ErrorCode.INTERNAL, f"window {window.start}-{window.end} "
                                     f"could not be scored: {error}", job.stream_id))
-            self._emit(job.stream.skip(window.index), out)
+            self._emit(job.stream.fail(window.index), out)
         return out
 
     def _current(self, job: ScoreJob) -> bool:

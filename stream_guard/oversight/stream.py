@@ -78,7 +78,8 @@ class StreamState:
         self.phase = Phase.OPEN
         self.halt: Halt | None = None  # the halt frame, once the stream is halted
         self._pending: dict[int, Window] = {}  # emitted, waiting for their score
-        self._scores: dict[int, WindowScore | None] = {}  # None: not scored (code)
+        # None: not scored (code); UNCHECKED: could not be scored (a fault of the server's)
+        self._scores: dict[int, WindowScore | _Unchecked | None] = {}
         self._next_apply = 0
         self._verified = 0  # text before this offset has passed the policy
         self._run: list[tuple[Window, WindowScore]] = []  # unsupported windows not yet cleared
@@ -175,6 +176,15 @@ class StreamState:
     def on_scored(self, index: int, score: WindowScore) -> list[ServerFrame]:
         return self._record(index, score)
 
+    def fail(self, index: int) -> list[ServerFrame]:
+        """A window that could not be scored (a fault of the server's: its evidence store
+        unreadable, a bug). In observe mode it passes as code does (the client is told by an
+        ``internal`` error, and its text is on screen already); in holdback mode, whose text
+        is shown only once checked, the stream halts there (reason ``unchecked``) rather than
+        release text no one checked (a review: a damaged collection let a false claim
+        through, released)."""
+        return self._record(index, UNCHECKED if self.options.mode == "holdback" else None)
+
     def force_halt(self, reason: HaltReason) -> list[ServerFrame]:
         """Halt from outside the policy (operator kill switch) at the first unverified offset."""
         if self.halted or self.phase is Phase.DONE:
@@ -201,10 +211,11 @@ class StreamState:
             self._pending[window.index] = window
         return windows
 
-    def _record(self, index: int, score: WindowScore | None) -> list[ServerFrame]:
+    def _record(self, index: int, score: WindowScore | _Unchecked | None
+                ) -> list[ServerFrame]:
         if self.halted or self.phase is Phase.DONE or index not in self._pending:
             return []  # late result for a halted or cancelled stream
-        if score is not None:
+        if isinstance(score, WindowScore):
             check_scores(score.support, score.contradiction)  # raises before any change
         self._scores[index] = score
         frames: list[ServerFrame] = []
@@ -219,11 +230,18 @@ class StreamState:
         frames.extend(self._maybe_done())
         return frames
 
-    def _apply(self, window: Window, score: WindowScore | None) -> list[ServerFrame]:
+    def _apply(self, window: Window, score: WindowScore | _Unchecked | None
+               ) -> list[ServerFrame]:
         if score is None:
             if not self._run:
                 return self._release(window.end)
             return []
+        if isinstance(score, _Unchecked):
+            # At the first unverified offset, as every halt; the window named is this one.
+            first = self._run[0][0] if self._run else window
+            self._run.clear()
+            return [self._halted(Halt(self.stream_id, first.start, first.text, "unchecked",
+                                      None, (), (window.start, window.end)))]
         self.windows_scored += 1
         decision = self._policy.observe(score.support, score.contradiction, firm=score.firm)
         self._labels.append(decision.label)
@@ -287,6 +305,13 @@ class StreamState:
     def _done_frame(self, *, cancelled: bool = False, drained: bool = False) -> Done:
         return Done(self.stream_id, self.halted, self.chars, self.windows_scored, cancelled,
                     drained or self._ended_by_server)
+
+
+class _Unchecked:
+    """The mark of a window that could not be scored (:meth:`StreamState.fail`)."""
+
+
+UNCHECKED = _Unchecked()
 
 
 def _evidence(evidence: Sequence[Evidence]) -> tuple[EvidenceItem, ...]:

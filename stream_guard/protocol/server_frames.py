@@ -16,7 +16,7 @@ import orjson
 from stream_guard.protocol.errors import ErrorCode, ProtocolError
 
 Label = Literal["supported", "unsupported", "contradicted"]
-HaltReason = Literal["contradicted", "unsupported", "unsupported_run", "operator"]
+HaltReason = Literal["contradicted", "unsupported", "unsupported_run", "unchecked", "operator"]
 WireFrame = dict[str, Any]
 
 
@@ -89,8 +89,9 @@ class Halt:
     ``(start, end)`` of the window whose verdict triggered the halt (later than ``at`` after a run
     of unsupported windows). An operator halt (kill switch) judged no window: then ``score`` and
     ``window`` are None (``null`` on the wire: every halt carries the same fields) and ``text``
-    is empty. ``degraded``: the halting verdict came from the lexical tier because the model had
-    no time for it (overload).
+    is empty. An ``unchecked`` halt (holdback mode) names the window that could not be scored
+    at all: ``score`` None, no evidence. ``degraded``: the halting verdict came from the
+    lexical tier because the model had no time for it (overload).
     """
 
     stream_id: str
