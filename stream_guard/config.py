@@ -260,7 +260,8 @@ class Settings:
         "window the model cannot score in time gets the lexical tier's verdict, marked "
         "degraded. 0 disables deadlines.", minimum=0, maximum=60000))
     setup_concurrency: int = field(default=2, metadata=_meta(
-        "Streams whose inline evidence is prepared at once (its own lane, never the model's).",
+        "Streams whose inline evidence is prepared at once (its own lane, never the model's); "
+        "one connection takes all but one of them, so another's set-up starts at once.",
         minimum=1, maximum=64))
     overload_lag_ms: float = field(default=100.0, metadata=_meta(
         "Event-loop lag above which new streams get error overloaded and new connections close "

@@ -65,3 +65,23 @@ async def test_a_waiter_cancelled_just_as_it_was_granted_passes_the_slot_on() ->
     assert order == ["a", "c"]
     assert granted.cancelled()
     assert not slots._served and not slots._held and not slots._waiting  # nothing kept
+
+
+async def test_no_owner_holds_every_slot() -> None:
+    """A review: one connection looping large set-ups kept both slots busy, and every other
+    client's first halt waited for one of them to end (0.8 s). An owner holds all slots but
+    one; the one left serves a newcomer at once, and the owner's own waiters in turn."""
+    slots, order, gate = FairSlots(2), list[str](), asyncio.Event()
+    hog = [asyncio.create_task(_hold(slots, "hog", f"hog{i}", order, gate)) for i in range(3)]
+    await asyncio.sleep(0)
+    assert order == ["hog0"]  # its second waits though a slot is free
+    newcomer = asyncio.create_task(_hold(slots, "new", "new", order, gate))
+    await asyncio.sleep(0)
+    assert order == ["hog0", "new"]
+    gate.set()
+    await asyncio.gather(*hog, newcomer)
+    assert order == ["hog0", "new", "hog1", "hog2"]
+    assert not slots._served and not slots._held and not slots._waiting
+    lone = FairSlots(1)  # one slot: its owner takes it
+    async with lone.slot("a"):
+        pass
