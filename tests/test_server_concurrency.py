@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -359,6 +360,35 @@ async def test_messages_held_behind_a_backlog_are_charged_when_they_arrived(
             frames.append(await asyncio.wait_for(recv(ws), 30))
     assert [f for f in frames if f["type"] == "error"] == []
     assert frames[-1]["chars"] == len(answer)
+
+
+async def test_a_delta_held_behind_the_backlog_counts_its_wait_in_the_halt_latency(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A review: on a backend's shared connection, one user's long answer held another's
+    delta for 1.5 s, and the halt latency metric started when the held delta was handed over:
+    it showed 50 ms. It starts when the delta was read, as the client sees it."""
+    settings = settings_factory(max_windows_in_flight=1, batch_max_wait_ms=500,
+                                batch_max_size=4096, verdict_deadline_ms=0)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        for sid in ("long", "short"):
+            await send(ws, {"type": "start", "stream_id": sid, "context": scheduled(CONTEXT)})
+            assert (await recv(ws))["type"] == "started"
+        await send(ws, {"type": "delta", "stream_id": "long", "seq": 0,
+                        "text": "The Eiffel Tower is in Paris. It is 330 metres tall. It was "
+                                "completed in 1889. The tower is tall. "})
+        sent = time.perf_counter()
+        await send(ws, {"type": "delta", "stream_id": "short", "seq": 0,
+                        "text": "Napoleon Bonaparte designed its golden spiral staircases in "
+                                "1712 for Venetian merchants. The"})  # held behind "long"
+        while (frame := await asyncio.wait_for(recv(ws), 30))["type"] != "halt":
+            pass
+        seen = time.perf_counter() - sent
+        assert frame["stream_id"] == "short"
+        latency = server.metrics.halt_latency
+        (count,) = [s.value for s in latency.collect()[0].samples if s.name.endswith("_count")]
+        (total,) = [s.value for s in latency.collect()[0].samples if s.name.endswith("_sum")]
+    assert count == 1 and seen > 1.0  # it waited behind "long"'s windows
+    assert seen - 0.3 < total <= seen  # from its reading to its writing, within the client's
 
 
 async def test_concurrent_readiness_probes_share_one_store_probe(

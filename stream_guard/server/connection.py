@@ -290,9 +290,14 @@ class Connection:
                     withdraws: list[int] | None = None) -> None:
         """One client message, handed over by the transport as soon as it is parsed, or once
         released when it was held (``received``: when it arrived, by the loop's clock).
-        ``withdraws``: the held messages it makes moot, dropped once it is admitted."""
+        ``withdraws``: the held messages it makes moot, dropped once it is admitted.
+
+        Its windows' latencies and verdict deadline run from when it was read, not handed
+        over: a delta held behind the connection's backlog (another user's long answer on a
+        backend's shared connection) waited there too, and the latency metrics showed 50 ms
+        for halts that reached the client 1.5 s after their delta (a review)."""
         self._last_active = self._loop.time()
-        arrived = time.perf_counter()
+        arrived = time.perf_counter() - max(0.0, self._last_active - received)
         # Its rate by when the client sent it: charged when released, a backlog's held messages
         # came in one burst, and a client within its rate lost deltas to rate_limited (then
         # every later one to bad_seq) because the server had held them.
