@@ -545,7 +545,14 @@ def _without_password(url: str) -> str:
 
 def _to_key_map(raw: Any, label: str) -> dict[str, str]:
     if isinstance(raw, dict):
-        pairs = [(str(k), str(v)) for k, v in raw.items()]
+        # A TOML table: each value is its key's tenant, a string as in KEY:TENANT (a number or
+        # a table made a tenant of its text, "5" or "{'x': 1}", without a word: a review).
+        pairs = []
+        for key, tenant in raw.items():
+            if not isinstance(tenant, str) or not tenant.strip():
+                raise SettingsError(f"{label}: each key's value must be its tenant's name, a "
+                                    f"non-empty string; got {tenant!r}")
+            pairs.append((str(key).strip(), tenant.strip()))
     elif isinstance(raw, str):
         pairs = []
         for item in raw.split(","):

@@ -497,6 +497,10 @@ def test_workers_with_redis_are_allowed() -> None:
     ("allowed_origins = 5\n", "allowed_origins (config file"),
     ("host = 5\n", "host (config file"),
     ("[api_keys]\nshort = 'tenant'\n", "api_keys (config file"),
+    # a tenant that is no name (a review: these started as tenants "5", "{'x': 1}" and "")
+    ("[api_keys]\naaaaaaaaaaaaaaaaaaaa = 5\n", "must be its tenant's name"),
+    ("[api_keys]\naaaaaaaaaaaaaaaaaaaa = {x = 1}\n", "must be its tenant's name"),
+    ("[api_keys]\naaaaaaaaaaaaaaaaaaaa = ''\n", "must be its tenant's name"),
     ("port = \n", "config file"),
     # ... by the checks across settings too (a review: they named the variables)
     ("redis_url = 'redis://:hunter2@h:99999'\n", "redis_url (config file"),
