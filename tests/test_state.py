@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 import uuid
@@ -376,7 +377,8 @@ def own_redis() -> Iterator[RedisServer]:
 
 @pytest.mark.redis
 async def test_lost_redis_fails_fast_and_recovers(own_redis: RedisServer,
-                                                  redis_stores: RedisStores) -> None:
+                                                  redis_stores: RedisStores,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     store = redis_stores(own_redis.url)
     await store.put_ticket("t", "acme", ttl_s=30)
     assert await store.acquire_slot("global", "c1", 5, 30)
@@ -404,10 +406,15 @@ async def test_lost_redis_fails_fast_and_recovers(own_redis: RedisServer,
     await leases.renew()  # an outage is logged, not raised
     await leases.release("global", "c1")
     leases.track("cap", "c9", 1)
-
-    own_redis.start()  # same port, empty: nothing was persisted
-    assert await store.ping()
-    await leases.renew()  # takes the slot of the connection admitted during the outage
+    with caplog.at_level(logging.INFO, logger="stream_guard"):
+        for _ in range(3):  # a round a second, for the outage: logged once (a review: 28
+            await leases.renew()  # lines in 15 s buried the one that said the store was away)
+        own_redis.start()  # same port, empty: nothing was persisted
+        assert await store.ping()
+        await leases.renew()  # takes the slot of the connection admitted during the outage
+    said = [r.getMessage() for r in caplog.records]
+    assert len([m for m in said if m.startswith("could not renew 1 slot lease(s)")]) == 1
+    assert "slot leases renewed again: the store is back" in said
     # The store knows it was wiped: for one renewal period (half the TTL) no new holder is
     # admitted, because other workers may not have taken their lost leases again yet.
     with pytest.raises(SlotsRecovering):

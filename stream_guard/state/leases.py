@@ -62,6 +62,7 @@ class SlotLeases:
         self._resync = asyncio.Lock()  # one re-sync at a time for the admissions that wait
         self._last_round = -math.inf  # when the last renewal round began (monotonic)
         self._unreleased: dict[Lease, float] = {}  # releases the store missed: when they lapse
+        self._renewal_failing = False  # a failed round was logged: the next ones are not
 
     def __len__(self) -> int:
         return len(self._limits)
@@ -137,9 +138,16 @@ class SlotLeases:
             self._failed("renew_slots")
             self._synced = False
             self._wake.set()
-            if leases:
-                log.warning("could not renew %d slot lease(s): %s", len(leases), exc)
+            # Once an outage (a round a second would bury the one line that says the store is
+            # away: 28 lines in 15 s from two workers, a review), and once it is over.
+            if leases and not self._renewal_failing:
+                log.warning("could not renew %d slot lease(s): %s (retried every round; "
+                            "logged again when renewed)", len(leases), exc)
+                self._renewal_failing = True
             return
+        if self._renewal_failing:
+            self._renewal_failing = False
+            log.info("slot leases renewed again: the store is back")
         if lost:
             log.warning("%d slot lease(s) had been lost (store wiped or renewed too late); "
                         "taken again", len(lost))
