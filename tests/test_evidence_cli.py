@@ -319,6 +319,8 @@ def test_files_that_are_not_utf8_text_are_skipped_by_name(
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "utf16.txt").write_bytes("Refunds within 30 days.\n".encode("utf-16-le"))
+    # with a byte-order mark (as Windows tools write it) it says what it is: read as such
+    (docs / "bom16.txt").write_bytes("Returns are free.\n".encode("utf-16"))
     with open(os.fsencode(docs) + b"/caf\xe9.txt", "wb") as fh:
         fh.write(b"The cafe opens at 9 am.\n")
     records = [{"id": "sep", "text": "Line one\u2028still line one.", "note": "\u2029"},
@@ -337,7 +339,7 @@ def test_files_that_are_not_utf8_text_are_skipped_by_name(
     assert "kb.jsonl:3: holds a lone surrogate" in err
     assert "kb.jsonl:4: invalid JSON" in err  # a raw NUL costs its line, not the file
     assert err.count("kb.jsonl") == 2  # the U+2028 line is one good record, line numbers right
-    assert _doc_ids(data, "u") == {"sep", "ok", "good.md"}
+    assert _doc_ids(data, "u") == {"sep", "ok", "good.md", "bom16.txt"}
 
 
 def test_sync_keeps_what_a_broken_link_or_a_path_too_long_held(

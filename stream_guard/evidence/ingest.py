@@ -15,6 +15,7 @@ server's directories to a client. Hidden files and folders (a name starting with
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -122,6 +123,17 @@ def _walk(folder: Path, report: IngestReport) -> Iterator[tuple[Path, str]]:
         dirs[:] = kept
 
 
+def _decoded(raw: bytes) -> str:
+    """A file's text: UTF-8, or UTF-16/32 where a byte-order mark says so (Windows tools
+    write UTF-16 with one: it was refused as "not UTF-8" with no hint, a review); a BOM is
+    no text."""
+    for boms, codec in (((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
+                        ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16")):
+        if raw.startswith(boms):
+            return raw.decode(codec)
+    return raw.decode("utf-8-sig")
+
+
 def _read_file(path: Path, name: str, report: IngestReport,
                found: dict[str, tuple[Document, str]]) -> None:
     shown = str(path).encode("utf-8", "backslashreplace").decode("utf-8")
@@ -129,7 +141,7 @@ def _read_file(path: Path, name: str, report: IngestReport,
         report.errors.append(f"{shown}: the file name is not UTF-8; rename it")
         return
     try:
-        content = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no text
+        content = _decoded(path.read_bytes())
     except UnicodeDecodeError as exc:
         report.errors.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
         return
