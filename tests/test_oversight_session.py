@@ -14,6 +14,7 @@ import pytest
 
 from stream_guard.oversight.session import (
     Close,
+    ConnectionClock,
     Drain,
     Expiry,
     Outcome,
@@ -638,3 +639,18 @@ def test_waiting_messages_of_other_streams_are_not_parsed() -> None:
                                   '{"type":"start","stream_id":"\\u0073\\u0031","context":["x"]}']
     assert session.cancel_ahead(CANCEL_S1, waiting[:1]) == []
     assert session.cancel_ahead(CANCEL_S1, waiting) is None
+
+
+def test_the_connection_clock_runs_out_idle_or_at_its_lifetime() -> None:
+    """Idle: no message for ``idle_s`` while nothing is owed (windows in flight keep it
+    active); lifetime: ``lifetime_s`` after it opened, whatever it did."""
+    clock = ConnectionClock(idle_s=10.0, lifetime_s=100.0, now=0.0)
+    assert clock.next_check() == 10.0 and clock.expiry(9.9, owed=False) is None
+    clock.touch(8.0)
+    assert clock.expiry(17.9, owed=False) is None and clock.next_check() == 18.0
+    assert clock.expiry(18.0, owed=False) is Expiry.IDLE
+    owed = ConnectionClock(idle_s=10.0, lifetime_s=100.0, now=0.0)
+    assert owed.expiry(50.0, owed=True) is None  # verdicts still due: not idle
+    assert owed.next_check() == 60.0
+    assert owed.expiry(100.0, owed=True) is Expiry.LIFETIME
+    assert ConnectionClock(idle_s=300.0, lifetime_s=5.0, now=0.0).next_check() == 5.0

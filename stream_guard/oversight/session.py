@@ -85,6 +85,37 @@ class Expiry(enum.Enum):
     LIFETIME = "lifetime"
 
 
+class ConnectionClock:
+    """When a connection expires: ``idle_s`` without a message from the client while the
+    server owes it nothing (a client waiting for its windows' verdicts is not idle), or
+    ``lifetime_s`` after it opened. Pure: the caller passes the time, and asks again at
+    :meth:`next_check` (one timer a connection, not a timeout per message)."""
+
+    def __init__(self, idle_s: float, lifetime_s: float, now: float) -> None:
+        self._idle_s = idle_s
+        self._lifetime_end = now + lifetime_s
+        self._last_active = now
+
+    def touch(self, now: float) -> None:
+        """A message from the client."""
+        self._last_active = now
+
+    def expiry(self, now: float, *, owed: bool) -> Expiry | None:
+        """The clock that has run out at ``now``, if any; ``owed``: the server still owes
+        the client frames (windows in flight), which keeps it active."""
+        if owed:
+            self._last_active = now
+        if now >= self._lifetime_end:
+            return Expiry.LIFETIME
+        if now >= self._last_active + self._idle_s:
+            return Expiry.IDLE
+        return None
+
+    def next_check(self) -> float:
+        """When to ask again (a timer may fire a little early: it then asks again)."""
+        return min(self._last_active + self._idle_s, self._lifetime_end)
+
+
 class Drain(enum.Enum):
     """Why a connection takes no new stream and closes once the streams on it are done (a
     GOAWAY): its streams in flight are not cut. Only a server shutdown is the server's; a

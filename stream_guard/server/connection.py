@@ -36,6 +36,7 @@ from stream_guard.guard.overload import LoadGauge
 from stream_guard.metrics import Metrics
 from stream_guard.oversight.session import (
     Close,
+    ConnectionClock,
     Drain,
     Expiry,
     Outcome,
@@ -121,9 +122,9 @@ class Connection:
         self.cid = f"c{next(_ids)}"
         s = server.settings
         self._loop = asyncio.get_running_loop()
-        self._last_active = self._loop.time()
-        self.limiter = MessageLimiter(s.rate_per_s, s.rate_burst, s.rate_strikes,
-                                      self._last_active)
+        opened = self._loop.time()
+        self._clock = ConnectionClock(s.idle_timeout_s, s.max_lifetime_s, opened)
+        self.limiter = MessageLimiter(s.rate_per_s, s.rate_burst, s.rate_strikes, opened)
         self.session: Session[StreamRequest] = Session(SessionConfig(
             s.max_streams_per_connection, s.max_chars_per_connection, s.max_frame_bytes,
             PolicyConfig(engine.threshold, s.contradiction_threshold, s.halt_consecutive,
@@ -152,9 +153,7 @@ class Connection:
         self._deltas_uncounted = 0
         self._chars_uncounted = 0
         self._finished: asyncio.Future[Close | None] = self._loop.create_future()
-        self._lifetime_end = self._last_active + s.max_lifetime_s
-        self._watchdog = self._loop.call_at(
-            min(self._last_active + s.idle_timeout_s, self._lifetime_end), self._watch)
+        self._watchdog = self._loop.call_at(self._clock.next_check(), self._watch)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -296,8 +295,9 @@ class Connection:
         over: a delta held behind the connection's backlog (another user's long answer on a
         backend's shared connection) waited there too, and the latency metrics showed 50 ms
         for halts that reached the client 1.5 s after their delta (a review)."""
-        self._last_active = self._loop.time()
-        arrived = time.perf_counter() - max(0.0, self._last_active - received)
+        now = self._loop.time()
+        self._clock.touch(now)
+        arrived = time.perf_counter() - max(0.0, now - received)
         # Its rate by when the client sent it: charged when released, a backlog's held messages
         # came in one burst, and a client within its rate lost deltas to rate_limited (then
         # every later one to bad_seq) because the server had held them.
@@ -375,26 +375,23 @@ class Connection:
         self._finish(None)
 
     def _watch(self) -> None:
-        """The idle and lifetime clock: one timer per connection, re-armed only when it fires
-        (not a timeout per message). It may fire a little early (uvloop's timers have
-        millisecond resolution); it then re-arms for what is left."""
-        now = self._loop.time()
-        if self._in_flight or self._backlog:  # the server owes the client frames
-            self._last_active = now
-        idle_end = self._last_active + self.server.settings.idle_timeout_s
-        if now >= self._lifetime_end or now >= idle_end:
-            ending = self._expired(Expiry.LIFETIME if now >= self._lifetime_end else Expiry.IDLE)
-            if isinstance(ending, Drain):  # no re-arm: the drain ends the connection
-                self._begin_drain(ending)
-            elif self.session.open_streams:
-                # text taken but not yet a window (a sentence with no end) is scored, and
-                # each open stream gets its verdicts, halt and done before the close (it was
-                # closed unscored, with no done: a review)
-                self._close_after_owed(ending)
-            else:
-                self._finish(ending)
+        """The idle and lifetime timer (:class:`ConnectionClock`), re-armed only when it
+        fires. It may fire a little early (uvloop's timers have millisecond resolution); it
+        then re-arms for what is left."""
+        expiry = self._clock.expiry(self._loop.time(), owed=bool(self._in_flight or self._backlog))
+        if expiry is None:
+            self._watchdog = self._loop.call_at(self._clock.next_check(), self._watch)
+            return
+        ending = self._expired(expiry)
+        if isinstance(ending, Drain):  # no re-arm: the drain ends the connection
+            self._begin_drain(ending)
+        elif self.session.open_streams:
+            # text taken but not yet a window (a sentence with no end) is scored, and each
+            # open stream gets its verdicts, halt and done before the close (it was closed
+            # unscored, with no done: a review)
+            self._close_after_owed(ending)
         else:
-            self._watchdog = self._loop.call_at(min(idle_end, self._lifetime_end), self._watch)
+            self._finish(ending)
 
     def _begin_drain(self, cause: Drain) -> None:
         """This connection drains on its own (lifetime, budget): streams in flight finish
