@@ -26,7 +26,7 @@ from websockets.http11 import Response
 
 from stream_guard.config import NAME_PATTERN, NAME_RULE, CannotServeError, Settings, SettingsError
 from stream_guard.exceptions import GuardError
-from stream_guard.guard.auth import KeyRing
+from stream_guard.guard.auth import DEFAULT_TENANT, KeyRing
 from stream_guard.guard.limits import HeadsInProgress, PenaltyBox
 from stream_guard.guard.overload import LoadGauge
 from stream_guard.guard.tickets import FallbackTickets
@@ -109,8 +109,12 @@ class Server:
     async def start(self) -> None:
         s = self.settings
         if s.auth_disabled:
-            log.warning("authentication is DISABLED (auth_disabled): any client may connect; "
-                        "never run like this outside development")
+            # With keys set too, the keys seem to guard it while a client with none gets in
+            # (a review: a production file with a leftover auth_disabled): say so plainly.
+            log.warning("authentication is DISABLED (auth_disabled): any client may connect%s; "
+                        "never run like this outside development",
+                        f", and one without a key acts for tenant {DEFAULT_TENANT!r} beside "
+                        f"the {len(s.api_keys)} API key(s) set" if s.api_keys else "")
         elif not s.api_keys:
             log.warning("no API keys (STREAM_GUARD_API_KEYS): every client, and every ticket "
                         "request, will be refused 401")
