@@ -110,10 +110,11 @@ def test_the_server_and_the_trainer_read_structure_the_same_way() -> None:
     from stream_guard.train.pairs import TextPipeline
 
     pipeline = TextPipeline(window_max_chars=400, window_min_chars=20)
-    index = pipeline.index(FLIGHTS)
+    evidence = pipeline.evidence(FLIGHTS)
     served = SentenceIndex(context_sentences([("ctx", as_prose(FLIGHTS))]))
-    assert [s.text for s in index.sentences] == [s.text for s in served.sentences]
-    premise = pipeline.premise(index, "Flight BA117 leaves from gate B42, 45 minutes late.")
+    assert [s.text for s in evidence.sentences.sentences] == [s.text for s in served.sentences]
+    (premise,) = pipeline.premises(
+        evidence, ["Flight BA117 leaves from gate B42, 45 minutes late."])
     assert "BA117 gate: B42." in premise.text
 
 

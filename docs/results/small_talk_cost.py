@@ -53,7 +53,7 @@ def main() -> int:
         windows = asked = 0
         times = []
         for record in records:
-            evidence = pipeline.index(record.context).keys
+            evidence = pipeline.evidence(record.context).sentences.keys
             prompt = term_keys(record.prompt or "")
             for window in pipeline.windows(record.response):
                 windows += 1

@@ -1,9 +1,10 @@
 """Training pairs, cut and focused by the server's own text pipeline.
 
 The server scores one (premise, window) pair per claim window: windows come from
-:class:`~stream_guard.oversight.segmenter.WindowSegmenter`, the premise from the stream's
-evidence through :class:`~stream_guard.evidence.premise.SentenceIndex`. Training builds its pairs
-with exactly those objects (:class:`TextPipeline`, sized by the same settings), so the detector
+:class:`~stream_guard.oversight.segmenter.WindowSegmenter`, the premise from the engine's set-up
+of the stream's evidence and its alignment of each window
+(:meth:`~stream_guard.scoring.engine.GroundingEngine.align`). Training builds its pairs with
+exactly those objects (:class:`TextPipeline`, sized by the same settings), so the detector
 learns the pair shapes it will be asked to score;
 ``tests/test_train.py::test_trainer_pairs_are_exactly_what_the_server_scores`` holds the two
 paths equal.
@@ -23,6 +24,7 @@ sentences are compressed (a clause or parenthetical dropped) so "a word the evid
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import random
@@ -33,12 +35,20 @@ from pathlib import Path
 
 from stream_guard.config import Settings
 from stream_guard.dataset import Record
-from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import PREMISE_MAX_CHARS, Premise, SentenceIndex
-from stream_guard.evidence.structured import as_prose
 from stream_guard.exceptions import GuardError
+from stream_guard.guard.auth import DEFAULT_TENANT
+from stream_guard.metrics import Metrics
 from stream_guard.oversight.segmenter import Window, WindowSegmenter
-from stream_guard.text.terms import coverage, terms
+from stream_guard.protocol.frames import ContextItem
+from stream_guard.scoring.engine import (
+    CheckJob,
+    EngineConfig,
+    GroundingEngine,
+    StreamEvidence,
+    StreamRequest,
+)
+from stream_guard.text.terms import coverage
 from stream_guard.train.edits import compress, entities, local_edit, nouns
 
 SUPPORTED = 1
@@ -93,15 +103,31 @@ class TextPipeline:
         seg = WindowSegmenter(self.window_max_chars, self.window_min_chars)
         return [w for w in seg.feed(response) + seg.finish() if w.kind == "text"]
 
-    def index(self, context: str) -> SentenceIndex:
-        return SentenceIndex(context_sentences([(CONTEXT_ID, as_prose(context))]))
+    def evidence(self, context: str) -> StreamEvidence:
+        """The evidence a stream started with ``context`` gets: the engine's own set-up."""
+        return _engine(self.premise_max_chars).prepare(
+            StreamRequest(DEFAULT_TENANT, [ContextItem(CONTEXT_ID, context)], None))
 
-    def premise(self, index: SentenceIndex, text: str) -> Premise:
-        return index.focus(terms(text), self.premise_max_chars)
+    def premises(self, evidence: StreamEvidence, texts: Sequence[str]) -> list[Premise]:
+        """The premise the engine builds for each window text (its alignment step, where
+        windows naming numbered things are scoped to their documents): the trainer has no
+        premise code of its own to drift from the server's (a review found one that did)."""
+        engine = _engine(self.premise_max_chars)
+        jobs = [CheckJob(evidence, text, "") for text in texts]
+        return [a.premise for a in engine.align(jobs, read_talk=False)]
 
     def align(self, record: Record) -> list[Aligned]:
-        index = self.index(record.context)
-        return [Aligned(w, self.premise(index, w.text)) for w in self.windows(record.response)]
+        windows = self.windows(record.response)
+        premises = self.premises(self.evidence(record.context), [w.text for w in windows])
+        return [Aligned(w, p) for w, p in zip(windows, premises, strict=True)]
+
+
+@functools.lru_cache(maxsize=4)
+def _engine(premise_chars: int) -> GroundingEngine:
+    """A lexical-tier engine, for its evidence set-up and premises alone (no scorer runs)."""
+    engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
+    engine.premise_chars = premise_chars
+    return engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,19 +164,21 @@ def labelled_windows(record: Record, aligned: Sequence[Aligned],
 def record_examples(record: Record, pipeline: TextPipeline, rng: random.Random,
                     others: Sequence[Record] = (), mix: Mix = DEFAULT_MIX) -> list[Example]:
     """Every pair one record yields: its labelled windows and their synthetic twins."""
-    index = pipeline.index(record.context)
+    evidence = pipeline.evidence(record.context)
+    index = evidence.sentences
     if not len(index):
         return []
     out: list[Example] = []
 
     def add(hypothesis: str, label: int, kind: str) -> None:
-        premise = pipeline.premise(index, hypothesis).text
-        if premise:
-            out.append(Example(premise, hypothesis, label, kind, record.id))
+        (premise,) = pipeline.premises(evidence, [hypothesis])
+        if premise.text:
+            out.append(Example(premise.text, hypothesis, label, kind, record.id))
 
     pool = entities(record.context) + nouns(record.context)
-    aligned = [Aligned(w, pipeline.premise(index, w.text))
-               for w in pipeline.windows(record.response)]
+    windows = pipeline.windows(record.response)
+    aligned = [Aligned(w, p) for w, p in zip(
+        windows, pipeline.premises(evidence, [w.text for w in windows]), strict=True)]
     for a, label in labelled_windows(record, aligned, index):
         text = a.window.text
         out.append(Example(a.premise.text, text, label, f"record-{record.dataset}", record.id))

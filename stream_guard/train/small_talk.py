@@ -79,7 +79,7 @@ def dev_windows(data: Path, pipeline: TextPipeline, seed: int) -> list[tuple[str
     out = []
     for name, records in chosen:
         for record in records:
-            evidence = pipeline.index(record.context).keys
+            evidence = pipeline.evidence(record.context).sentences.keys
             asked = _keys(record.prompt or "")
             for window in pipeline.windows(record.response):
                 out.append((window.text, name, could_be_small_talk(
