@@ -123,21 +123,34 @@ def test_longer_fence_is_closed_only_by_an_equal_or_longer_fence() -> None:
 def test_a_fenced_block_of_prose_is_checked_as_text(opening: str) -> None:
     """A review: a model that wrapped its answer in ```markdown or ```text had it released
     unchecked in holdback mode (and never halted), as code. Its lines are sentences to check;
-    the fences themselves are not, nor a code block inside it; a block of another language
-    stays code."""
+    the fences themselves are not; a block of another language stays code."""
     fence = opening[:len(opening) - len(opening.lstrip(opening[0]))]
-    text = (f"Sure:\n{opening}\nThe Eiffel Tower is 450 metres tall. It is made of gold.\n\n"
-            f"```python\nnot = code(here)\n```\n\nIt was built in 1889.\n{fence}\n"
-            "That is all I know.")
+    text = (f"Sure:\n{opening}\nThe Eiffel Tower is 450 metres tall. It is made of gold.\n"
+            f"{fence}\nThat is all I know.")
     for pieces in ([text], list(text), [text[:9], text[9:23], text[23:]]):
         assert [(w.kind, w.text) for w in stream(pieces)] == [
             ("code", f"Sure:\n{opening}"),
             ("text", "The Eiffel Tower is 450 metres tall."), ("text", "It is made of gold."),
-            ("code", "```python\nnot = code(here)\n```"),
-            ("text", "It was built in 1889."), ("code", fence),
-            ("text", "That is all I know.")]
+            ("code", fence), ("text", "That is all I know.")]
     assert [w.kind for w in stream(["Sure:\n```pythonic\nx = 1\n```\nDone now."])] == [
         "code", "text"]
+
+
+@pytest.mark.parametrize(("text", "checked"), [
+    # a fence of the other character is its text, and its own fence closes it
+    ("~~~text\nThe tower is gold.\n```\nThe moon is cheese.\n~~~\nDone here.",
+     ["The tower is gold.", "```\nThe moon is cheese.", "Done here."]),
+    # the first closing fence ends it, and the blocks after pair up as a chat UI shows them
+    ("```markdown\n# Title\n```python\nx = 1\n```\nThe claim is here.\n```\nls -la\n```\n"
+     "The moon is made of cheese. It orbits Mars.",
+     ["# Title\n```python\nx = 1", "The claim is here.", "The moon is made of cheese.",
+      "It orbits Mars."]),
+])
+def test_nothing_nests_in_a_prose_block(text: str, checked: list[str]) -> None:
+    """A review: a reading that let a code block nest in a prose block made the rest of the
+    answer code, unchecked, when the fences did not pair up. The blocks are CommonMark's."""
+    for pieces in ([text], list(text)):
+        assert [w.text for w in stream(pieces) if w.kind == "text"] == checked
 
 
 def test_inline_triple_backticks_do_not_open_a_block() -> None:

@@ -144,14 +144,13 @@ class SentenceScanner:
         self._fence_line = False
         # The opening fence line is open (its info string is still being read), and the block
         # it opens holds prose (an info string of PROSE_LABELS): checked as text, line by line
-        # as any paragraph, until its closing fence. A fenced block inside it is code, closed
-        # by its own fence first (a model's markdown example shows its commands so): a
-        # reading of what the block means rather than CommonMark's, which nests nothing.
+        # as any paragraph, until its closing fence. The blocks are CommonMark's, what a chat
+        # UI renders: nothing nests in a fenced block (a reading that let a code block nest in
+        # it made the rest of an answer code when the two did not pair up: a review), so a
+        # fence line inside it is text, and the first closing fence ends it.
         self._info_line = False
         self._prose_pending = False
         self._prose_block = False
-        self._prose_fence = ""  # the prose block's own fence, while a code block nests in it
-        self._prose_fence_len = 0
         self._single_line = False  # the current line is a heading, table row or rule
         # Open segment.
         self._seg_open = False
@@ -328,15 +327,14 @@ class SentenceScanner:
             self._fence_line = self._info_line = False
             if self._prose_pending:  # the fence line of a prose block has ended
                 self._prose_pending, self._prose_block, self._code = False, True, False
-                self._prose_fence, self._prose_fence_len = self._fence, self._fence_len
         elif self._info_line and not self._prose_pending:  # the info string's first word
             self._info_line = False
             self._prose_pending = _is_prose_label(head)
         # Its closing fence is indented less than four columns whatever its lines hold: a
         # list in the prose does not indent the fence of the block around it (CommonMark).
-        if self._prose_block and not self._code and line_first and not (
+        if self._prose_block and line_first and not (
                 self._indent_tab or self._word_start - self._line_start >= 4
-        ) and _is_closing_fence(head, self._prose_fence, self._prose_fence_len):
+        ) and _is_closing_fence(head, self._fence, self._fence_len):
             kind = "code"  # the closing fence line: no claim
             break_before = True
             self._prose_block = False
@@ -349,18 +347,17 @@ class SentenceScanner:
             if (line_first and self._fence_may_stand()
                     and _is_closing_fence(head, self._fence, self._fence_len)):
                 self._code = False
-        elif line_first and self._fence_may_stand() and (fence := _opening_fence(head)):
+        elif (line_first and not self._prose_block and self._fence_may_stand()
+              and (fence := _opening_fence(head))):
             kind = "code"
             break_before = opens_block = True
             self._code = True
             self._fence, self._fence_len = fence[0], len(fence)
             self._fence_line = fence[0] == "`"
             self._single_line = False
-            # A block inside a prose block is code whatever its label: one level of prose.
             info = head[len(fence):]
-            self._prose_pending = (not self._prose_block and bool(info)
-                                   and _is_prose_label(info))
-            self._info_line = not info and not self._prose_block
+            self._prose_pending = bool(info) and _is_prose_label(info)
+            self._info_line = not info
         else:
             kind = "text"
             break_before = self._newlines >= 2
