@@ -164,9 +164,14 @@ export function* backoffDelays({ initial, maximum, factor, attempts } = DEFAULT_
 /** A pause of `ms`; an abort of `signal` ends it at once, rejecting with the signal's reason. */
 function sleep(ms, signal = null) {
   return unlessAborted(new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    // An abandoned pause must not keep its timer (and a Node process) alive.
-    signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    // An abandoned pause must not keep its timer (and a Node process) alive, nor a pause
+    // that ran its course its listener on a signal that outlives it (a chat's, say).
+    const stop = () => clearTimeout(timer);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", stop);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", stop, { once: true });
   }), signal);
 }
 
