@@ -82,20 +82,18 @@ class PenaltyBox:
         self.penalty_s = penalty_s
         self._max = max_entries
         self._until: dict[str, float] = {}
-        self._strikes: dict[str, tuple[float, int]] = {}  # first strike's time, strikes
+        self._strikes: dict[str, tuple[float, ...]] = {}  # the times of the recent strikes
 
     def charge(self, ip: str, reason: str, now: float) -> bool:
         """A connection from ``ip`` was closed for ``reason`` (a rejection's label): True when
         the address is held back for it now."""
         if self.penalty_s <= 0:
             return False
-        if reason in MALFORMED:
-            first, count = self._strikes.pop(ip, (now, 0))
-            if now - first >= self.penalty_s:
-                first, count = now, 0
-            if count + 1 < MALFORMED_BEFORE_PENALTY:
-                self._make_room(self._strikes, lambda v: v[0] + self.penalty_s > now)
-                self._strikes[ip] = (first, count + 1)
+        if reason in MALFORMED:  # a strike; the penalty at the third within penalty_s
+            recent = (*(t for t in self._strikes.pop(ip, ()) if now - t < self.penalty_s), now)
+            if len(recent) < MALFORMED_BEFORE_PENALTY:
+                self._make_room(self._strikes, lambda times: times[-1] + self.penalty_s > now)
+                self._strikes[ip] = recent
                 return False
         self.add(ip, now)
         return True
