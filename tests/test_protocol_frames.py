@@ -488,6 +488,7 @@ def test_a_context_id_is_short_and_printable(cid: str) -> None:
     (1009, "over size limit (70000 bytes)", "frame_too_large"),
     (1008, "the client does not read its frames", "not_reading"),
     (1008, "too many control frames or fragments", "frame_flood"),
+    (1009, "too many fragments", "frame_flood"),  # a flood: no strikes, the penalty at once
     (1000, "", None), (1001, "server shutting down", None), (1011, "keepalive ping timeout", None),
 ])
 def test_the_closes_of_the_websocket_layer_name_what_they_refuse(

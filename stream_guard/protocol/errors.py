@@ -62,6 +62,8 @@ BUDGET_SPENT_REASON = "character budget spent"
 # connection itself, before any frame of it is read as a message.
 NOT_READING_REASON = "the client does not read its frames"
 TOO_MANY_FRAMES_REASON = "too many control frames or fragments"
+# The 1009 of a message sent in more fragments than the server takes: a flood, not a size.
+TOO_MANY_FRAGMENTS_REASON = "too many fragments"
 
 # What the WebSocket layer closes for, by code, as counted (``rejections{reason=...}``).
 _LAYER_REFUSALS: dict[int, str] = {CloseCode.INVALID_DATA: "invalid_utf8",
@@ -73,7 +75,7 @@ def layer_refusal(code: int, reason: str) -> str | None:
     """The rejection a close the WebSocket layer sent names: invalid UTF-8, a message far over
     the size limit, frames left unread, a flood of control frames or fragments (each also
     charged to the client's address); None for a close that refuses nothing of the client's."""
-    if reason == TOO_MANY_FRAMES_REASON:
+    if reason in (TOO_MANY_FRAMES_REASON, TOO_MANY_FRAGMENTS_REASON):
         return "frame_flood"
     return _LAYER_REFUSALS.get(code)
 

@@ -44,7 +44,11 @@ from websockets.streams import StreamReader
 
 from stream_guard.guard.auth import client_key, is_trusted_proxy
 from stream_guard.guard.limits import HeadsInProgress
-from stream_guard.protocol.errors import NOT_READING_REASON, TOO_MANY_FRAMES_REASON
+from stream_guard.protocol.errors import (
+    NOT_READING_REASON,
+    TOO_MANY_FRAGMENTS_REASON,
+    TOO_MANY_FRAMES_REASON,
+)
 from stream_guard.protocol.framing import FrameBudget, frame_extent
 from stream_guard.protocol.http_head import HangUp, HeadReader, HeadRefusal
 from stream_guard.server.http import json_response
@@ -517,7 +521,7 @@ class CallbackConnection(ServerConnection):
             self._fragments.append(event)
             if len(self._fragments) > MAX_FRAGMENTS:
                 self._fragments = []
-                self._fail(CloseCode.MESSAGE_TOO_BIG, "too many fragments", None)
+                self._fail(CloseCode.MESSAGE_TOO_BIG, TOO_MANY_FRAGMENTS_REASON, None)
                 return
             if not event.fin:
                 return
