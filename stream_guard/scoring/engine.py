@@ -121,6 +121,11 @@ LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content mus
 K = TypeVar("K", float, bool)
 
 
+# Inline context, in characters, whose set-up takes the small lane (:meth:`GroundingEngine.
+# open_stream`): about 10 ms of set-up on the 2-core machine of docs/benchmarks.md.
+SMALL_SETUP_CHARS = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     """The settings scoring reads, and nothing else (the engine never sees ports, keys or
@@ -317,7 +322,9 @@ class GroundingEngine:
                       else None),
             on_batch=self._observe_batch, on_depth=metrics.queue_depth.set)
         # Stream set-up never runs on the model thread: it must not delay other streams' checks.
+        # Small contexts have a lane of their own, where a large one never waits ahead of them.
         self._setup = FairSlots(max(1, settings.setup_concurrency))
+        self._setup_small = FairSlots(1)
         self._on_loop_used = 0  # checks the event loop ran in this turn (_on_loop_slot)
 
     @property
@@ -365,8 +372,15 @@ class GroundingEngine:
         turn among the owners waiting (:class:`~stream_guard.loop.FairSlots`). Cancelled while
         it waits for the lane, it leaves at once; cancelled while its thread runs, it keeps
         the lane until the thread is done, so cancelled streams never run more set-ups at once
-        than ``setup_concurrency``."""
-        async with self._setup.slot(owner):
+        than ``setup_concurrency``.
+
+        A context of at most :data:`SMALL_SETUP_CHARS` (a chat's few passages, milliseconds
+        of set-up) goes to a lane of its own: connections looping large set-ups (half a second
+        each) kept every other stream's first window waiting 0.2 s however short its context
+        (``loadtest.bench_setup_fairness --hogs 2``)."""
+        size = sum(len(item.text) for item in request.context)
+        lane = self._setup_small if size <= SMALL_SETUP_CHARS else self._setup
+        async with lane.slot(owner):
             work = asyncio.ensure_future(asyncio.to_thread(self.prepare, request))
             try:
                 return await asyncio.shield(work)
