@@ -324,7 +324,7 @@ class GroundingEngine:
         # Stream set-up never runs on the model thread: it must not delay other streams' checks.
         # Small contexts have a lane of their own, where a large one never waits ahead of them.
         self._setup = FairSlots(max(1, settings.setup_concurrency))
-        self._setup_small = FairSlots(1)
+        self._setup_small = FairSlots(max(1, settings.setup_concurrency))
         self._on_loop_used = 0  # checks the event loop ran in this turn (_on_loop_slot)
 
     @property
