@@ -273,6 +273,37 @@ async def test_a_stream_on_a_damaged_collection_is_told_it_is_damaged(
         assert "does not exist" in (await recv(ws))["message"]
 
 
+async def test_a_collection_damaged_while_served_halts_holdback_and_is_set_aside(
+        tmp_path: Path, model_cache: Path) -> None:
+    """A review: with a loaded collection's docs.sqlite overwritten in place, every window of
+    every stream on it failed (``internal``), holdback released them, and new streams were
+    started as if nothing were wrong. Holdback halts (``unchecked``), and the collection is
+    set aside: a new stream is told it is damaged, until it is indexed again."""
+    docs, data_dir = await _tower_collection(tmp_path, "kb")
+    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
+                             cache_dir=model_cache)
+    claim = "The Eiffel Tower is 900 metres tall and made of gold. Next"
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        await send(ws, {"type": "start", "stream_id": "warm", "collection": "kb"})
+        assert (await recv(ws))["type"] == "started"
+        (data_dir / "tenant-a" / "kb" / "v000001" / "docs.sqlite").write_bytes(b"garbage")
+        frames = await stream_text(ws, "s", claim, context=[], collection="kb",
+                                   options={"mode": "holdback"})
+        assert [f["code"] for f in frames if f["type"] == "error"][:1] == ["internal"]
+        (halt,) = [f for f in frames if f["type"] == "halt"]
+        assert halt["reason"] == "unchecked" and halt["at"] == 0
+        assert not [f for f in frames if f["type"] == "release"]
+        await send(ws, {"type": "start", "stream_id": "later", "collection": "kb"})
+        err = await recv(ws)
+        assert err["code"] == "unknown_collection" and "could not be loaded" in err["message"]
+        shutil.rmtree(data_dir / "tenant-a" / "kb")  # the operator indexes it afresh
+        await asyncio.to_thread(_index, data_dir, "tenant-a", "kb", docs / "tower.txt")
+        assert server.engine is not None and server.engine.library is not None
+        await asyncio.to_thread(server.engine.library.poll)  # what the poller does
+        await send(ws, {"type": "start", "stream_id": "again", "collection": "kb"})
+        assert (await recv(ws))["type"] == "started"
+
+
 # Three letters of four parts each, every part a chunk of its own (the padding is the kind of
 # sentence such letters are full of).
 LETTERS = {

@@ -303,6 +303,19 @@ class EvidenceLibrary:
             raise UnknownCollectionError(f"{tenant}/{name}", damaged=(tenant, name) in self._failed)
         return loaded.collection
 
+    def set_aside(self, collection: Collection, exc: BaseException) -> None:
+        """``collection`` failed a search (its files damaged in place: a disk fault, a backup
+        restored over them): new streams are refused it, as a collection that cannot be
+        loaded, until its ``VERSION`` changes (``index add``, a restored copy) or a reload
+        (SIGHUP) loads it again. A review saw every stream on such a collection go unchecked,
+        window after window, while readiness and new starts said nothing was wrong."""
+        with self._refresh_lock:
+            for key, loaded in self._loaded.items():
+                if loaded.collection is collection:
+                    self._loaded = {k: v for k, v in self._loaded.items() if k != key}
+                    self._not_loaded(key, loaded.stamp, None, exc)
+                    return
+
     def poll(self) -> list[str]:
         """Load collections whose ``VERSION`` changed, drop removed ones; returns the
         ``tenant/collection`` names that changed. Cheap when nothing did (one stat each)."""

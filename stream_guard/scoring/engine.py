@@ -39,6 +39,7 @@ import functools
 import itertools
 import logging
 import math
+import sqlite3
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -558,8 +559,13 @@ class GroundingEngine:
         for mine in rows.values():
             collection = jobs[queries[mine[0]][0]].evidence.collection
             assert collection is not None
-            found = collection.search(vectors[mine], self.settings.evidence_top_k,
-                                      [queries[r][1] for r in mine])
+            try:
+                found = collection.search(vectors[mine], self.settings.evidence_top_k,
+                                          [queries[r][1] for r in mine])
+            except (OSError, sqlite3.Error, RuntimeError) as exc:  # its files, damaged
+                if self.library is not None:
+                    self.library.set_aside(collection, exc)
+                raise
             for r, passages in zip(mine, found, strict=True):
                 i, _, prompt = queries[r]
                 if prompt:
