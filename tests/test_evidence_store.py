@@ -801,3 +801,27 @@ def test_a_file_named_alone_beside_a_namesake_from_a_folder_is_reported(
                              Document("refunds", "Refunds within 14 days.", "kb.jsonl")],
                   minilm)
     assert result.namesakes == [("README.md", "api/README.md"), ("README.md", "web/README.md")]
+
+
+def test_a_version_set_aside_stays_out_until_it_changes_or_a_reload(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A search found its files damaged (engine): new streams are refused it, polls do not
+    serve it again while its VERSION is unchanged, even one already running when it was set
+    aside, and a reload (SIGHUP) or a new version brings it back."""
+    _add(tmp_path, FACTS, minilm, tenant="alice")
+    library = EvidenceLibrary(tmp_path)
+    assert library.poll() == ["alice/kb"]
+    damaged = library.get("alice", "kb")
+    library.set_aside(damaged, sqlite3.DatabaseError("file is not a database"))
+    with pytest.raises(UnknownCollectionError) as refused:
+        library.get("alice", "kb")
+    assert refused.value.damaged
+    assert library.poll() == [] and library.poll() == []
+    with pytest.raises(UnknownCollectionError):
+        library.get("alice", "kb")
+    assert library.reload() == ["alice/kb"]
+    assert library.get("alice", "kb") is not damaged
+    library.set_aside(library.get("alice", "kb"), sqlite3.DatabaseError("malformed"))
+    _add(tmp_path, [Document("harbour", "The harbour opened in 1921.", "kb/harbour.txt")],
+         minilm, tenant="alice")  # a new version is published
+    assert library.poll() == ["alice/kb"] and library.get("alice", "kb") is not None

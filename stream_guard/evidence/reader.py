@@ -13,6 +13,7 @@ import logging
 import re
 import sqlite3
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,6 +295,9 @@ class EvidenceLibrary:
         self._loaded: dict[tuple[str, str], _Loaded] = {}
         self._refresh_lock = threading.Lock()
         self._failed: dict[tuple[str, str], _Stamp] = {}  # not loaded, as of that VERSION
+        # Versions a search found damaged (set_aside): never served again (weak: a version
+        # no stream holds any more is freed as usual).
+        self._aside: weakref.WeakSet[Collection] = weakref.WeakSet()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -304,17 +308,21 @@ class EvidenceLibrary:
         return loaded.collection
 
     def set_aside(self, collection: Collection, exc: BaseException) -> None:
-        """``collection`` failed a search (its files damaged in place: a disk fault, a backup
-        restored over them): new streams are refused it, as a collection that cannot be
-        loaded, until its ``VERSION`` changes (``index add``, a restored copy) or a reload
+        """``collection``'s files were found damaged by a search (in place: a disk fault, a
+        backup restored over them): new streams are refused it, as a collection that cannot
+        be loaded, until its ``VERSION`` changes (``index add``, a restored copy) or a reload
         (SIGHUP) loads it again. A review saw every stream on such a collection go unchecked,
-        window after window, while readiness and new starts said nothing was wrong."""
-        with self._refresh_lock:
-            for key, loaded in self._loaded.items():
-                if loaded.collection is collection:
-                    self._loaded = {k: v for k, v in self._loaded.items() if k != key}
-                    self._not_loaded(key, loaded.stamp, None, exc)
-                    return
+        window after window, while readiness and new starts said nothing was wrong.
+
+        Called on the scoring thread: it takes no lock a refresh holds while it loads (that
+        held every tenant's checks for the load, a review); a refresh running meanwhile
+        leaves the version out as well (:attr:`_aside`)."""
+        self._aside.add(collection)
+        for key, loaded in list(self._loaded.items()):
+            if loaded.collection is collection:
+                self._loaded = {k: v for k, v in self._loaded.items() if k != key}
+                self._not_loaded(key, loaded.stamp, None, exc)
+                return
 
     def poll(self) -> list[str]:
         """Load collections whose ``VERSION`` changed, drop removed ones; returns the
@@ -383,6 +391,7 @@ class EvidenceLibrary:
                             extra={"tenants": unlisted})
                 found.update({k: v for k, v in current.items()
                               if k[0] in unlisted and k not in found})
+            found = {k: v for k, v in found.items() if v.collection not in self._aside}
             changed += [f"{t}/{n}" for t, n in current if (t, n) not in found]
             self._loaded = found  # the swap: one reference assignment
             return sorted(changed)
@@ -398,6 +407,8 @@ class EvidenceLibrary:
         stamp: _Stamp | None = None
         try:
             stamp = _stamp(path / VERSION_FILE)
+            if old is not None and old.collection in self._aside:
+                old = None  # set aside while this refresh ran: loaded again only if changed
             if old is not None and old.stamp == stamp and not force:
                 return old
             if self._failed.get(key) == stamp and not force:

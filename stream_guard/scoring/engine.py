@@ -375,11 +375,11 @@ class GroundingEngine:
         the lane until the thread is done, so cancelled streams never run more set-ups at once
         than ``setup_concurrency``.
 
-        A context of at most :data:`SMALL_SETUP_CHARS` (a chat's few passages, milliseconds
-        of set-up) goes to a lane of its own: connections looping large set-ups (half a second
-        each) kept every other stream's first window waiting 0.2 s however short its context
-        (``loadtest.bench_setup_fairness --hogs 2``)."""
-        size = sum(len(item.text) for item in request.context)
+        A context and prompt of at most :data:`SMALL_SETUP_CHARS` together (a chat's few
+        passages, milliseconds of set-up) go to a lane of their own: connections looping large
+        set-ups (half a second each) kept every other stream's first window waiting 0.2 s
+        however short its context (``loadtest.bench_setup_fairness --hogs 2``)."""
+        size = sum(len(item.text) for item in request.context) + len(request.prompt or "")
         lane = self._setup_small if size <= SMALL_SETUP_CHARS else self._setup
         async with lane.slot(owner):
             work = asyncio.ensure_future(asyncio.to_thread(self.prepare, request))
@@ -562,8 +562,10 @@ class GroundingEngine:
             try:
                 found = collection.search(vectors[mine], self.settings.evidence_top_k,
                                           [queries[r][1] for r in mine])
-            except (OSError, sqlite3.Error, RuntimeError) as exc:  # its files, damaged
-                if self.library is not None:
+            except sqlite3.DatabaseError as exc:
+                # Its document store damaged ("file is not a database", "malformed"); not an
+                # OperationalError (an I/O hiccup, a lock), which the next search may not meet.
+                if self.library is not None and not isinstance(exc, sqlite3.OperationalError):
                     self.library.set_aside(collection, exc)
                 raise
             for r, passages in zip(mine, found, strict=True):
