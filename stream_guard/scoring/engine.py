@@ -122,8 +122,9 @@ LEXICAL_THRESHOLD = 0.5  # the lexical tier alone: half the weighted content mus
 K = TypeVar("K", float, bool)
 
 
-# Inline context, in characters, whose set-up takes the small lane (:meth:`GroundingEngine.
-# open_stream`): about 10 ms of set-up on the 2-core machine of docs/benchmarks.md.
+# Inline context and prompt, in characters, whose set-up takes the small lane
+# (:meth:`GroundingEngine.open_stream`): about 10 ms of set-up on the 2-core machine of
+# docs/benchmarks.md.
 SMALL_SETUP_CHARS = 4096
 
 
