@@ -24,8 +24,9 @@ import torch
 from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
 from stream_guard.exceptions import GuardError
+from stream_guard.models.batching import length_sorted_batches
 from stream_guard.models.tokenization import TextTokenizer
-from stream_guard.train.encoding import encode_pairs, length_order
+from stream_guard.train.encoding import encode_pairs, padded, pair_encodings
 from stream_guard.train.pairs import ID2LABEL, Example
 
 logger = logging.getLogger(__name__)
@@ -89,11 +90,10 @@ def support_fn(model: PreTrainedModel, tok: TextTokenizer,
         was_training = model.training
         model.train(False)
         out = np.zeros(len(pairs), dtype=np.float64)
-        order = length_order(tok, pairs)
+        encodings = pair_encodings(tok, pairs)
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
-                batch = _tensors(inputs, encode_pairs(tok, [pairs[i] for i in idx]))
+            for idx in length_sorted_batches([len(e.ids) for e in encodings], batch_size):
+                batch = _tensors(inputs, padded(tok, [encodings[i] for i in idx]))
                 with autocast():
                     logits = model(**batch).logits
                 probs = torch.softmax(logits.float(), dim=-1)[:, 1]
@@ -298,7 +298,7 @@ def _batches(tok: TextTokenizer, examples: Sequence[Example], size: int, epochs:
     for start in range(0, len(order), pool):
         chunk = order[start:start + pool]
         pairs = [(examples[i].premise, examples[i].hypothesis) for i in chunk]
-        ranked = [chunk[i] for i in length_order(tok, pairs)]
-        batches.extend(ranked[i:i + size] for i in range(0, len(ranked), size))
+        lengths = [len(e.ids) for e in pair_encodings(tok, pairs)]
+        batches.extend([chunk[i] for i in idx] for idx in length_sorted_batches(lengths, size))
     rng.shuffle(batches)
     return batches

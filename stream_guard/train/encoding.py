@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from tokenizers import Encoding
 
 from stream_guard.models.hf import open_model_dir
 from stream_guard.models.tokenization import TextTokenizer
@@ -37,13 +38,17 @@ def pair_tokenizer(model_dir: Path, max_length: int = MAX_LENGTH) -> TextTokeniz
 
 def encode_pairs(tok: TextTokenizer, pairs: Sequence[tuple[str, str]]) -> Batch:
     """Token ids, mask and segment ids for a batch, padded to the batch's longest pair."""
-    batch = tok.pad(tok.encode_pairs([p for p, _ in pairs], [h for _, h in pairs]))
+    return padded(tok, pair_encodings(tok, pairs))
+
+
+def pair_encodings(tok: TextTokenizer, pairs: Sequence[tuple[str, str]]) -> list[Encoding]:
+    """Each pair encoded, unpadded: their lengths order batches
+    (:func:`~stream_guard.models.batching.length_sorted_batches`), and any subset is padded
+    into one with :func:`padded`, with no second encoding."""
+    return tok.encode_pairs([p for p, _ in pairs], [h for _, h in pairs])
+
+
+def padded(tok: TextTokenizer, encodings: Sequence[Encoding]) -> Batch:
+    batch = tok.pad(encodings)
     return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
             "token_type_ids": batch.token_type_ids}
-
-
-def length_order(tok: TextTokenizer, pairs: Sequence[tuple[str, str]]) -> list[int]:
-    """Indices sorted by token length, so inference batches carry little padding."""
-    lengths = [len(e.ids) for e in tok.encode_pairs([p for p, _ in pairs],
-                                                    [h for _, h in pairs])]
-    return sorted(range(len(pairs)), key=lengths.__getitem__)

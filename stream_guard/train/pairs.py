@@ -116,10 +116,12 @@ class TextPipeline:
         jobs = [CheckJob(evidence, text, "") for text in texts]
         return [a.premise for a in engine.align(jobs, read_talk=False)]
 
-    def align(self, record: Record) -> list[Aligned]:
-        windows = self.windows(record.response)
-        premises = self.premises(self.evidence(record.context), [w.text for w in windows])
+    def aligned(self, evidence: StreamEvidence, windows: Sequence[Window]) -> list[Aligned]:
+        premises = self.premises(evidence, [w.text for w in windows])
         return [Aligned(w, p) for w, p in zip(windows, premises, strict=True)]
+
+    def align(self, record: Record) -> list[Aligned]:
+        return self.aligned(self.evidence(record.context), self.windows(record.response))
 
 
 @functools.lru_cache(maxsize=4)
@@ -176,9 +178,7 @@ def record_examples(record: Record, pipeline: TextPipeline, rng: random.Random,
             out.append(Example(premise.text, hypothesis, label, kind, record.id))
 
     pool = entities(record.context) + nouns(record.context)
-    windows = pipeline.windows(record.response)
-    aligned = [Aligned(w, p) for w, p in zip(
-        windows, pipeline.premises(evidence, [w.text for w in windows]), strict=True)]
+    aligned = pipeline.aligned(evidence, pipeline.windows(record.response))
     for a, label in labelled_windows(record, aligned, index):
         text = a.window.text
         out.append(Example(a.premise.text, text, label, f"record-{record.dataset}", record.id))
