@@ -1,11 +1,11 @@
-"""Frame headers and the frame budget, without sockets (the transport's use of them is in
-test_transport.py)."""
+"""Frame headers, the data framer and the frame budget, without sockets (the transport's use
+of them is in test_transport.py, which also checks the framer against websockets' parser)."""
 
 from __future__ import annotations
 
 from websockets.frames import Frame, Opcode
 
-from stream_guard.protocol.framing import FrameBudget, frame_extent
+from stream_guard.protocol.framing import DataFramer, FrameBudget, frame_extent
 
 
 def _frames(*frames: Frame) -> bytes:
@@ -67,3 +67,54 @@ def test_messages_sent_whole_are_not_counted() -> None:
     assert budget.feed(whole * 50 + compressed, 0.0) == len(whole) * 50 + len(compressed)
     ping = _frames(Frame(Opcode.PING, b""))
     assert budget.feed(ping + whole + ping, 0.0) == len(ping) + len(whole)
+
+
+def test_the_framer_unmasks_whole_data_frames_and_keeps_a_partial_one() -> None:
+    data = _frames(Frame(Opcode.TEXT, b"hello"), Frame(Opcode.BINARY, b"\x00\x01" * 200),
+                   Frame(Opcode.TEXT, "é".encode() * 40_000))
+    framer = DataFramer(max_frame=2**20)
+    cut = len(data) - 1000
+    assert list(framer.frames(data[:cut])) == [(True, b"hello"), (False, b"\x00\x01" * 200)]
+    assert 0 < framer.pending < len(data)  # the third frame's start, kept
+    assert list(framer.frames(data[cut:cut + 500])) == []
+    assert list(framer.frames(data[cut + 500:])) == [(True, "é".encode() * 40_000)]
+    assert framer.pending == 0 and not framer.handing_over
+
+
+def test_the_framer_hands_over_anything_but_a_plain_data_frame_from_its_header() -> None:
+    """Control frames, fragments, RSV bits, an unmasked frame and one over ``max_frame``: each
+    goes to websockets' parser with everything after it, its payload not waited for."""
+    text = _frames(Frame(Opcode.TEXT, b"a"))
+    rsv1 = _frames(Frame(Opcode.TEXT, b"r"))
+    others = [
+        _frames(Frame(Opcode.PING, b"p")),
+        _frames(Frame(Opcode.TEXT, b"part", fin=False)),
+        bytes([rsv1[0] | 0x40]) + rsv1[1:],
+        Frame(Opcode.TEXT, b"unmasked").serialize(mask=False, extensions=[]),
+        _frames(Frame(Opcode.BINARY, bytes(101)))[:4],  # a header over max_frame, alone
+    ]
+    for other in others:
+        framer = DataFramer(max_frame=100)
+        assert list(framer.frames(text + other + text)) == [(True, b"a")]
+        assert framer.handing_over
+        assert framer.rest() == other + text and framer.pending == 0
+        assert not framer.handing_over
+
+
+def test_a_caller_that_stops_early_finds_the_rest_in_rest() -> None:
+    """The transport stops taking frames once a message closed the connection: the frames
+    after it go to websockets."""
+    first = _frames(Frame(Opcode.TEXT, b"a"))
+    after = _frames(Frame(Opcode.TEXT, b"b"), Frame(Opcode.TEXT, b"c"))
+    framer = DataFramer(max_frame=None)
+    for frame in framer.frames(first + after):
+        assert frame == (True, b"a")
+        break
+    assert framer.rest() == after
+
+
+def test_the_framer_waits_for_a_header_cut_short() -> None:
+    data = _frames(Frame(Opcode.TEXT, b"x" * 300))  # a 2-byte length: 8 bytes of header
+    framer = DataFramer(max_frame=None)
+    assert list(framer.frames(data[:3])) == [] and framer.pending == 3
+    assert list(framer.frames(data[3:])) == [(True, b"x" * 300)]

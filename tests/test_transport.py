@@ -24,8 +24,9 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from stream_guard.protocol.errors import TOO_MANY_FRAMES_REASON
+from stream_guard.protocol.inbox import Message
 from stream_guard.server import transport
-from stream_guard.server.transport import CallbackConnection, Message
+from stream_guard.server.transport import CallbackConnection
 
 
 class Recorder:
@@ -361,7 +362,7 @@ async def test_messages_split_and_joined_across_reads_arrive_whole_and_in_order(
         await raw.write(first, long[:1], long[1:3], long[3:100], long[100:] + two[:4], two[4:])
         await raw.write(frame(Opcode.TEXT, b"last"))
         await asyncio.sleep(0.1)
-        assert rec.conn is not None and rec.conn._direct
+        assert rec.conn is not None and rec.conn._framer is not None
     assert rec.messages == ["first", "ü" * 200, "two", b"\x00\x01", "last"]
 
 
@@ -394,7 +395,7 @@ async def test_bad_frames_after_direct_framing_started_close_with_websockets_cod
     rec = Recorder()
     async with server(rec) as url, RawClient.connect(url) as raw:
         await raw.write(frame(Opcode.TEXT, b"a"), frame(Opcode.TEXT, b"b"))
-        assert rec.conn is not None and rec.conn._direct
+        assert rec.conn is not None and rec.conn._framer is not None
         await raw.write(bad + frame(Opcode.TEXT, b"never"))
         close = await raw.frame()
         assert close.opcode is Opcode.CLOSE
@@ -506,7 +507,7 @@ async def test_a_bad_frame_is_refused_from_its_header_not_after_its_payload(
     rec = Recorder()
     async with server(rec) as url, RawClient.connect(url) as raw:
         await raw.write(frame(Opcode.TEXT, b"a"), frame(Opcode.TEXT, b"b"))
-        assert rec.conn is not None and rec.conn._direct
+        assert rec.conn is not None and rec.conn._framer is not None
         if code == 1009:
             await raw.write(frame(Opcode.TEXT, b"x" * 60000, fin=False))
         await raw.write(head)  # the header alone
@@ -522,16 +523,18 @@ async def test_a_frame_in_many_small_reads_is_appended_not_joined_again() -> Non
     async with server(rec) as url, RawClient.connect(url) as raw:
         await raw.write(frame(Opcode.TEXT, b"a"), frame(Opcode.TEXT, b"b"))
         conn = rec.conn
-        assert conn is not None and conn._direct
+        assert conn is not None and conn._framer is not None
         whole = frame(Opcode.TEXT, b"y" * 3000)
         await raw.write(whole[:10], whole[10:1000])
-        assert conn._need == len(whole) and len(conn._partial) == 1000
-        partial = conn._partial
+        framer = conn._framer
+        assert framer is not None
+        assert framer._need == len(whole) and framer.pending == 1000
+        partial = framer._partial
         await raw.write(whole[1000:2000])
-        assert conn._partial is partial and len(partial) == 2000  # the same buffer, grown
+        assert framer._partial is partial and len(partial) == 2000  # the same buffer, grown
         await raw.write(whole[2000:] + frame(Opcode.TEXT, b"z"))
         await asyncio.sleep(0.05)
-        assert not conn._partial
+        assert conn._framer is framer and not framer.pending
     assert rec.messages == ["a", "b", "y" * 3000, "z"]
 
 
@@ -621,8 +624,8 @@ def _delivered(data: bytes, cuts: list[int]) -> tuple[list[Message], int | None]
     # websockets' Connection's: ServerConnection's would start a handler (there is no server)
     Connection.connection_made(conn, cast(asyncio.Transport, _Transport()))
     conn.request, conn._head = request, None
-    conn._direct = conn._can_frame_directly()
-    assert conn._direct
+    conn._framer = conn._direct_framer()
+    assert conn._framer is not None
     messages: list[Message] = []
     conn.deliver_to(lambda message, _: messages.append(message), lambda: None)
     for start, stop in zip([0, *cuts], [*cuts, len(data)], strict=True):

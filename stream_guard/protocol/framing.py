@@ -1,17 +1,27 @@
 """WebSocket frame headers (RFC 6455 5.2), read without a socket and without websockets.
 
-Two users: the server's transport, which frames plain data messages itself
-(:mod:`stream_guard.server.transport`), and :class:`FrameBudget`, which bounds the frames a
-connection hands to websockets' parser.
+Two users, both of the server's transport (:mod:`stream_guard.server.transport`):
+:class:`DataFramer`, which cuts plain data messages out of the socket's bytes itself, and
+:class:`FrameBudget`, which bounds the frames a connection hands to websockets' parser.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from stream_guard.guard.bucket import TokenBucket
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - a websockets build without its C extension
+    from websockets.utils import apply_mask
 
 _FIN, _CONTINUATION = 0x80, 0x0  # first byte: the final-fragment bit; opcode 0
 _MASKED, _LENGTH = 0x80, 0x7F  # second byte
 MAX_HEADER = 14  # 2 bytes, 8 of extended length, 4 of masking key
+_FIN_NO_RSV, _FLAGS = 0x80, 0xF0  # first byte: FIN set, RSV1-3 clear
+_TEXT = 0x1
+_DATA = frozenset((_TEXT, 0x2))  # text, binary
 
 
 def frame_extent(data: bytes | bytearray, pos: int) -> tuple[int, int] | None:
@@ -90,3 +100,77 @@ class FrameBudget:
             self._rest = max(0, -beyond)
             self._head = bytearray()
         return end
+
+
+class DataFramer:
+    """Cuts whole, unfragmented, masked data frames (text or binary, within ``max_frame``
+    bytes) out of a byte stream that begins at a frame boundary, and unmasks their payloads.
+
+    Anything else (a control frame, a fragment, a frame with RSV bits, an unmasked frame, one
+    over ``max_frame``) is not its business: :meth:`frames` stops at that frame's first two
+    bytes (a refused frame's payload is not waited for), sets :attr:`handing_over`, and
+    :meth:`rest` gives every byte from it on, for websockets' parser. A frame begun in one read
+    is kept and completed by the next: its pieces are appended, not joined again each read (a
+    client trickling a large frame must not cost the server quadratic copying).
+    """
+
+    def __init__(self, max_frame: int | None) -> None:
+        self.max_frame = max_frame
+        self.handing_over = False  # the frames stopped at one to hand over
+        self._data = b""  # the bytes of the current read, from ``_pos`` on not framed yet
+        self._pos = 0
+        self._partial = bytearray()  # the start of a frame not yet complete
+        self._need = 0  # ... and the bytes that frame needs, once its header is known
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an incomplete frame kept for the next read."""
+        return len(self._partial)
+
+    def frames(self, data: bytes) -> Iterator[tuple[bool, bytes]]:
+        """The data frames of the socket's next bytes, as ``(is_text, payload)``, up to the
+        first frame to hand over or an incomplete one (kept for the next read). A caller may
+        stop early: :meth:`rest` then holds what it did not take."""
+        if self._partial:  # the rest of a frame begun in an earlier read
+            self._partial += data
+            if len(self._partial) < self._need:
+                return  # appended, not joined again: a frame in many small reads stays linear
+            data, self._partial = bytes(self._partial), bytearray()
+        self._data, self._pos = data, 0
+        pos, end = 0, len(data)
+        while pos < end:
+            first = data[pos]
+            if ((first & _FLAGS) != _FIN_NO_RSV or (first & 0x0F) not in _DATA
+                    or (end - pos > 1 and not data[pos + 1] & _MASKED)):
+                self.handing_over = True
+                return
+            extent = frame_extent(data, pos)
+            if extent is None:  # the header is incomplete: read again when more comes
+                self._keep(pos, 0)
+                return
+            header, length = extent
+            if self.max_frame is not None and length > self.max_frame:
+                self.handing_over = True  # websockets refuses it from its header (1009)
+                return
+            stop = pos + header + length
+            if stop > end:
+                self._keep(pos, stop - pos)
+                return
+            key = pos + header - 4  # the masking key, right before the payload
+            self._pos = pos = stop
+            yield (first & 0x0F) == _TEXT, apply_mask(data[key + 4:stop], data[key:key + 4])
+        self._data, self._pos = b"", 0
+
+    def rest(self) -> bytes:
+        """Every byte fed and not framed, from the current frame boundary on (an incomplete
+        frame included); the framer is left empty."""
+        rest = bytes(self._partial) + self._data[self._pos:]
+        self._data, self._pos, self._partial, self._need = b"", 0, bytearray(), 0
+        self.handing_over = False
+        return rest
+
+    def _keep(self, pos: int, need: int) -> None:
+        """Keep the incomplete frame at ``pos`` of the current read for the next one."""
+        self._partial = bytearray(self._data[pos:])
+        self._need = need
+        self._data, self._pos = b"", 0

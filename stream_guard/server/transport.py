@@ -31,7 +31,6 @@ word, such as one announcing a body, is answered with a JSON error here).
 from __future__ import annotations
 
 import asyncio
-import collections
 import random
 import struct
 from collections.abc import Callable, Collection, Iterator
@@ -49,16 +48,11 @@ from stream_guard.protocol.errors import (
     TOO_MANY_FRAGMENTS_REASON,
     TOO_MANY_FRAMES_REASON,
 )
-from stream_guard.protocol.framing import FrameBudget, frame_extent
+from stream_guard.protocol.framing import DataFramer, FrameBudget
 from stream_guard.protocol.http_head import HangUp, HeadReader, HeadRefusal
+from stream_guard.protocol.inbox import Inbox, Message
 from stream_guard.server.http import json_response
 
-try:
-    from websockets.speedups import apply_mask
-except ImportError:  # pragma: no cover - a websockets build without its C extension
-    from websockets.utils import apply_mask
-
-Message = str | bytes
 # A message and when it arrived (the loop's clock): a message held for a while is still
 # judged by when the client sent it (its rate, see the connection).
 MessageHandler = Callable[[Message, float], None]
@@ -86,11 +80,6 @@ MAX_UNREAD_BYTES = 4 * 2**20
 # fragments at most MAX_FRAGMENTS; past them it is closed 1008.
 FRAMES_PER_SECOND = 1000
 FRAME_BURST = 4 * MAX_FRAGMENTS
-
-_FIN_NO_RSV, _FLAGS = 0x80, 0xF0  # first byte: FIN set, RSV1-3 clear
-_MASKED = 0x80  # second byte
-_TEXT = Opcode.TEXT.value
-_DATA = frozenset((Opcode.TEXT.value, Opcode.BINARY.value))
 
 
 def waits_for_frame(parser: Any) -> bool:
@@ -129,18 +118,15 @@ class CallbackConnection(ServerConnection):
         self._handler: MessageHandler | None = None
         self._on_held: HeldHandler | None = None
         self._on_lost: Callable[[], None] | None = None
-        self._early: collections.deque[tuple[Message, float]] = collections.deque()
-        self._held_size = 0  # characters or bytes of the messages in ``_early``
+        self._inbox = Inbox(MAX_HELD_BYTES, MAX_EARLY_MESSAGES)
         self._paused = False
         self._paused_total = 0.0  # seconds reading was paused here, up to the last resume
         self._paused_at = 0.0  # when the current pause began
         self._holding = False
         self._dropping = False
         self._fragments: list[Frame] = []
-        self._direct = False  # framing the socket's bytes here, see the module's docstring
-        self._partial = bytearray()  # in direct mode: the start of a frame not yet complete
-        self._need = 0  # ... and the bytes that frame needs, once its header is known
-        self._max_frame: int | None = None
+        # framing the socket's bytes here (see the module's docstring) when not None
+        self._framer: DataFramer | None = None
         # what websockets' parser may take, from the open connection's first frame (_parse)
         self._frames: FrameBudget | None = None
         self._head: HeadReader | None = HeadReader()  # the request head, until it is judged
@@ -171,32 +157,27 @@ class CallbackConnection(ServerConnection):
 
     def waiting(self) -> Iterator[Message]:
         """The messages held now, in order: lazily, as most callers look at none of them."""
-        return (message for message, _ in self._early)
+        return self._inbox.messages()
 
     def held_since(self) -> float | None:
         """When the oldest message held now arrived (the loop's clock); None when none is."""
-        return self._early[0][1] if self._early else None
+        return self._inbox.oldest()
 
     def withdraw(self, positions: Collection[int]) -> None:
         """Drop the held messages at ``positions`` of :meth:`waiting`: the owner took a later
         message that makes them moot. Reading resumes if they held it up."""
         if not positions:
             return
-        dropped = set(positions)
-        self._early = collections.deque(
-            held for position, held in enumerate(self._early) if position not in dropped)
-        self._held_size = sum(len(message) for message, _ in self._early)
-        if self._held_size <= MAX_HELD_BYTES:
+        self._inbox.withdraw(positions)
+        if self._inbox.within_bytes():
             self._resume_reading()
 
     def _deliver_held(self) -> None:
-        handler = self._handler
+        handler, inbox = self._handler, self._inbox
         assert handler is not None
-        while self._early and not self._holding and not self._dropping:
-            message, arrived = self._early.popleft()
-            self._held_size -= len(message)
-            handler(message, arrived)
-        if self._held_size <= MAX_HELD_BYTES:
+        while inbox and not self._holding and not self._dropping:
+            handler(*inbox.take())
+        if inbox.within_bytes():
             self._resume_reading()
 
     def stop_delivery(self) -> None:
@@ -204,8 +185,7 @@ class CallbackConnection(ServerConnection):
         read, so the client's close frame is seen and the close handshake completes."""
         self._dropping = True
         self._holding = False
-        self._early.clear()
-        self._held_size = 0
+        self._inbox.clear()
         self._resume_reading()
 
     def _pause_reading(self) -> None:
@@ -395,44 +375,27 @@ class CallbackConnection(ServerConnection):
             if taken is None:
                 return
             data = taken
-        if not self._direct:
+        framer = self._framer
+        if framer is None:
             self._parse(data)
-            self._direct = self._can_frame_directly()
+            self._framer = self._direct_framer()
             return
-        if self._partial:  # the rest of a frame begun in an earlier read
-            self._partial += data
-            if len(self._partial) < self._need:
-                return  # appended, not joined again: a frame in many small reads stays linear
-            data, self._partial = bytes(self._partial), bytearray()
-        protocol, pos, end = self.protocol, 0, len(data)
-        while pos < end:
-            # Only a plain data frame is framed here, and that is decided on its first two
-            # bytes: anything else goes to websockets at once, which refuses a bad frame from
-            # its header (a client must not hold a refused frame's payload in our buffer).
-            first = data[pos]
-            if (protocol.state is not State.OPEN or (first & _FLAGS) != _FIN_NO_RSV
-                    or (first & 0x0F) not in _DATA or protocol.current_size is not None
-                    or (end - pos > 1 and not data[pos + 1] & _MASKED)):
-                self._hand_over(data[pos:])
-                return
-            extent = frame_extent(data, pos)
-            if extent is None:
-                self._need = 0  # the header is incomplete: read again when more comes
-                break
-            header, length = extent
-            if self._max_frame is not None and length > self._max_frame:
-                self._hand_over(data[pos:])  # websockets refuses it from its header (1009)
-                return
-            stop = pos + header + length
-            if stop > end:
-                self._need = stop - pos
-                break
-            key = pos + header - 4  # the masking key, right before the payload
-            payload = apply_mask(data[key + 4:stop], data[key:key + 4])
-            self._deliver((first & 0x0F) == _TEXT, payload)
-            pos = stop
-        if pos < end:
-            self._partial = bytearray(data[pos:])
+        protocol = self.protocol
+        # Only a plain data frame is framed here, and that is decided on its first two bytes:
+        # anything else goes to websockets at once, which refuses a bad frame from its header
+        # (a client must not hold a refused frame's payload in our buffer). So does everything
+        # after a message that closed the connection.
+        if protocol.state is State.OPEN:
+            for text, payload in framer.frames(data):
+                self._deliver(text, payload)
+                if protocol.state is not State.OPEN:
+                    break
+            else:
+                if not framer.handing_over:
+                    return
+            self._hand_over(framer.rest())
+        else:
+            self._hand_over(framer.rest() + data)
 
     def _take_head(self, data: bytes) -> bytes | None:
         """What of ``data`` websockets is to parse while the request head goes by (judged by
@@ -460,17 +423,16 @@ class CallbackConnection(ServerConnection):
         self.transport.write(response.serialize())
         self.transport.close()
 
-    def _can_frame_directly(self) -> bool:
-        """Whether the connection can take over framing: open, no extension, and websockets'
-        parser between two frames with nothing buffered."""
+    def _direct_framer(self) -> DataFramer | None:
+        """A framer when the connection can take over framing (open, no extension, and
+        websockets' parser between two frames with nothing buffered); None when not."""
         protocol = self.protocol
         if protocol.extensions or not self._between_frames():
-            return False
+            return None
         limits = [limit for limit in (protocol.max_message_size,
                                       getattr(protocol, "max_fragment_size", None))
                   if limit is not None]
-        self._max_frame = min(limits) if limits else None
-        return True
+        return DataFramer(min(limits) if limits else None)
 
     def _between_frames(self, *, in_message: bool = False) -> bool:
         """Whether the connection is open and websockets' parser is between two frames with
@@ -484,10 +446,9 @@ class CallbackConnection(ServerConnection):
         """Give websockets everything from a frame boundary on (a control frame, fragments, a
         bad frame, a connection closing); framing comes back here once its parser is between
         two frames again."""
-        self._direct = False
-        self._partial = bytearray()
+        self._framer = None
         self._parse(rest)
-        self._direct = self._can_frame_directly()
+        self._framer = self._direct_framer()
 
     def _parse(self, data: bytes) -> None:
         """Give websockets' parser ``data``: once the connection is open, only the control
@@ -551,10 +512,8 @@ class CallbackConnection(ServerConnection):
             return
         if self._on_held is not None and self._on_held(message, arrived):  # set with _handler
             return
-        self._early.append((message, arrived))
-        self._held_size += len(message)
-        if self._held_size > MAX_HELD_BYTES or (
-                self._handler is None and len(self._early) >= MAX_EARLY_MESSAGES):
+        self._inbox.put(message, arrived)
+        if self._inbox.full(attached=self._handler is not None):
             self._pause_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
