@@ -42,8 +42,9 @@ async def scripted_llm(text: str, delay_s: float) -> AsyncIterator[str]:
 
 async def run(server: str, mode: str, delay_s: float) -> int:
     scenario = json.loads(SCENARIO.read_text(encoding="utf-8"))
-    print(f"Q: {scenario['question']}\nA: ", end="", flush=True)
     async with GuardClient(server, api_key=os.environ.get("STREAM_GUARD_API_KEY")) as client:
+        # once connected: a refused connection's error is not left after a dangling "A: "
+        print(f"Q: {scenario['question']}\nA: ", end="", flush=True)
         pieces = guard(scripted_llm(scenario["answer"], delay_s), client,
                        context=scenario["evidence"], prompt=scenario["question"],
                        mode="holdback" if mode == "holdback" else "observe")
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run(args.server, args.mode, args.delay))
     except (AuthError, ConnectError) as exc:  # said in one line, not as a traceback
         hint = " (STREAM_GUARD_API_KEY: a key of that server)" if isinstance(exc, AuthError) else ""
-        print(f"\nerror: {exc}{hint}", file=sys.stderr)
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
 
 
