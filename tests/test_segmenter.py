@@ -432,6 +432,20 @@ def test_a_fence_indented_four_spaces_is_no_fence_outside_a_list() -> None:
         "code", "text"]
 
 
+@pytest.mark.parametrize("odd", ["\u200b", "\u00a0", "\ufeff", "\u200e", " \u2003"])
+def test_a_fence_after_an_invisible_or_unusual_space_is_no_fence(odd: str) -> None:
+    """A review: a zero-width, no-break or other non-ASCII space before ``` opened a code block
+    that never closed, and the false sentence after it went unchecked. CommonMark indents a
+    fence with spaces and tabs only; with anything else the line is a paragraph's text."""
+    text = f"It was completed in 1889.\n\n{odd}```python\nprint(1)\n\nIt is made of gold."
+    for pieces in ([text], list(text)):
+        windows = stream(pieces)
+        assert [w.kind for w in windows] == ["text"] * len(windows)
+        assert windows[-1].text == "It is made of gold."
+    closing = f"Run it:\n```\nx = 1\n{odd}```\ny = 2\n```\nIt is made of gold."
+    assert [(w.kind, w.text) for w in stream([closing])][-1] == ("text", "It is made of gold.")
+
+
 def test_a_fence_indented_four_spaces_inside_a_block_does_not_close_it() -> None:
     """A review: the indented fence of a markdown example inside a code block closed the
     block, and the block's real closing fence then opened one that took in the rest of the

@@ -43,6 +43,7 @@ _HEAD = 16
 _INVISIBLE = ("\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
               "\ufeff\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
 _SPACE = re.compile(f"[\\s{_INVISIBLE}]*")
+_ODD_INDENT = re.compile(r"[^ \t\r\n]")  # in a space run: what indents no fence
 # Chinese and Japanese end sentences with full-width marks and no space after them: a word
 # (a run of non-space) ends right after one, so the sentence rule sees it as it sees ". ".
 _CJK_TERMINALS = "。！？"
@@ -130,6 +131,10 @@ class SentenceScanner:
         # a list. Kept without slicing the text: every space run passes here.
         self._line_start = 0
         self._indent_tab = False
+        # The line's indentation holds something other than spaces and tabs (a no-break or
+        # zero-width space, a byte-order mark): no fence may stand there, as in CommonMark (a
+        # review: "\u200b```" opened a block that made the rest of an answer unchecked code).
+        self._indent_odd = False
         self._in_list = False  # a list item opened since the last line at column 0
         # The last completed word of the open segment, for the sentence rule.
         self._prev_tail = ""
@@ -242,8 +247,10 @@ class SentenceScanner:
                 self._newlines = min(2, self._newlines + buf.count("\n", start, line + 1))
             self._line_start = base + line + 1
             self._indent_tab = buf.find("\t", line + 1, end) >= 0
-        elif self._newlines and not self._indent_tab:
-            self._indent_tab = buf.find("\t", start, end) >= 0
+            self._indent_odd = _ODD_INDENT.search(buf, line + 1, end) is not None
+        elif self._newlines:  # the indentation goes on from the last delta
+            self._indent_tab = self._indent_tab or buf.find("\t", start, end) >= 0
+            self._indent_odd = self._indent_odd or _ODD_INDENT.search(buf, start, end) is not None
         self._pos = base + end
         # A segment that ends whatever word comes next is closed now, not when that word
         # arrives: a paragraph's last sentence (and a line of code, a heading, a table row)
@@ -333,7 +340,7 @@ class SentenceScanner:
         # Its closing fence is indented less than four columns whatever its lines hold: a
         # list in the prose does not indent the fence of the block around it (CommonMark).
         if self._prose_block and line_first and not (
-                self._indent_tab or self._word_start - self._line_start >= 4
+                self._indent_tab or self._indent_odd or self._word_start - self._line_start >= 4
         ) and _is_closing_fence(head, self._fence, self._fence_len):
             kind = "code"  # the closing fence line: no claim
             break_before = True
@@ -422,10 +429,11 @@ class SentenceScanner:
         return True
 
     def _fence_may_stand(self) -> bool:
-        """A fence may open or close at the current word: it is indented less than four
-        columns (a tab counts four), or it is inside a list, whose items indent their code."""
-        return self._in_list or not (
-            self._indent_tab or self._word_start - self._line_start >= 4)
+        """A fence may open or close at the current word: it is indented by spaces and tabs
+        alone, less than four columns (a tab counts four), or it is inside a list, whose items
+        indent their code."""
+        return not self._indent_odd and (self._in_list or not (
+            self._indent_tab or self._word_start - self._line_start >= 4))
 
     def _unfence(self) -> None:
         """The open fence line holds a backtick in its info string: it is a paragraph with
