@@ -735,6 +735,9 @@ def test_a_sentence_ends_at_the_first_character_of_the_next_where_that_decides(
       ("| Plus | $9.99 | 5 |", "text")]),
     ("| Plan | Annual price |\n|---|---|\n| Pro | $20 |",
      [("| Plan | Annual price |", "text"), ("|---|---|", "talk"), ("| Pro | $20 |", "text")]),
+    # a head of generic names beside a word of another script states it (免费: free)
+    ("| Price | 免费 |\n|---|---|\n| x | y |",
+     [("| Price | 免费 |", "text"), ("|---|---|", "talk"), ("| x | y |", "text")]),
     # a first row with no delimiter row under it heads no table: it is a row like any other
     ("| Key | Value |\n", [("| Key | Value |", "text")]),
     ("| Key | Value |\nIt is great.", [("| Key | Value |", "text"), ("It is great.", "text")]),

@@ -377,6 +377,23 @@ def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected
 
 
+@pytest.mark.parametrize("text", [
+    "According to the document, 1925.",
+    "Certainly, 1925.",
+    "According to the article, $5,000.",
+    "Here's the answer: 1925.",
+    "Here are the key points: Эйфелева башня сделана из золота.",
+    "Here's a quick summary: 埃菲尔铁塔建于1925年，由黄金制成。",
+    "I hope this helps! 1925",
+    "Glad to help! Это золото.",
+    "**Highlights 免费**",
+])
+def test_a_formula_beside_a_figure_or_a_word_in_another_script_is_no_talk(text: str) -> None:
+    """A review: these were scaffolding or service talk, never checked, as the word lists read
+    only a-z words: a figure or a word of another script beside a formula is a claim."""
+    assert not is_service_talk(text)
+
+
 def test_scaffolding_does_not_change_the_conversation_checks() -> None:
     """The scaffolding formulas are only for windows of nothing else: "Of course, do you like
     jazz?" still asks the listener, "Here are my details: I grew up in Ohio." still speaks of

@@ -20,7 +20,7 @@ from stream_guard.text.sentences import (
     WindowKind,
     leading_blank,
 )
-from stream_guard.text.stance import is_service_talk, lowercase_words
+from stream_guard.text.stance import beyond_lowercase_words, is_service_talk, lowercase_words
 from stream_guard.text.terms import terms
 
 # A sentence in it (sentence-final punctuation, before closing quotes, at its end or before a
@@ -54,9 +54,10 @@ width capacity range speed unit units level tier status availability age""".spli
 
 def _column_names(line: str) -> bool:
     """Whether a table row could be a head that states nothing: every cell a generic column
-    name ("Metric", "Value", "Details", "Notes")."""
+    name ("Metric", "Value", "Details", "Notes"), and no figure or other word ("| Price | 免费
+    |": free, a review)."""
     words = lowercase_words(line)
-    return bool(words) and not has_digit(line) and words <= _GENERIC_COLUMNS
+    return bool(words) and not beyond_lowercase_words(line) and words <= _GENERIC_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

@@ -334,6 +334,18 @@ def lowercase_words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
+# A digit, or a letter outside a-z: what :func:`lowercase_words` does not see.
+_UNSEEN = re.compile(r"[^\W_a-zA-Z]")
+
+
+def beyond_lowercase_words(text: str) -> bool:
+    """Whether the text holds a figure or a word outside a-z (Cyrillic, Greek, Chinese, an
+    accented name), which a test of its :func:`lowercase_words` against a word list misses: a
+    review found "According to the document, 1925." and "Here are the key points: <a claim in
+    Russian>" read as scaffolding, never checked."""
+    return _UNSEEN.search(text) is not None
+
+
 def is_question(text: str) -> bool:
     """Whether the text ends in a question mark."""
     return text.rstrip(_CLOSERS).endswith("?")
@@ -383,18 +395,21 @@ def _talk(text: str) -> bool:
     if _closing_talk(text, words) or _referral(text, words) or _pleasantry(text, words):
         return True
     if _LABEL.fullmatch(text.strip()):  # a section title: its words are title words alone
-        return bool(words) and words <= _TITLE_WORDS and ":" not in text.strip(" \t*_:")
+        return (bool(words) and words <= _TITLE_WORDS and ":" not in text.strip(" \t*_:")
+                and not beyond_lowercase_words(text))
     service = not words.isdisjoint(_SERVICE_WORDS) and _SERVICE.search(text) is not None
     scaffold = not words.isdisjoint(_SCAFFOLD_WORDS) and _SCAFFOLD.search(text) is not None
     if service and not scaffold:
         # service talk: besides its formulas, politeness only (no name, number, content word)
-        return all(t.key in POLITENESS for t in terms(_SERVICE.sub(" ", text)))
+        rest = _SERVICE.sub(" ", text)
+        return not beyond_lowercase_words(rest) and all(t.key in POLITENESS for t in terms(rest))
     if not scaffold:
         return False
     # scaffolding: besides its formulas (and any service formula), only politeness and filler,
     # counting every word, stopwords and the halves of "n't" too
-    rest = lowercase_words(_SCAFFOLD.sub(" ", _SERVICE.sub(" ", text)))
-    return rest <= POLITENESS | _SCAFFOLD_FILLER
+    rest = _SCAFFOLD.sub(" ", _SERVICE.sub(" ", text))
+    return (not beyond_lowercase_words(rest)
+            and lowercase_words(rest) <= POLITENESS | _SCAFFOLD_FILLER)
 
 
 # What a closing may hold besides its formula ("any day": when support is open is a claim).
@@ -481,6 +496,8 @@ def _pleasantry(text: str, words: set[str]) -> bool:
     for clause in _clauses(text):
         clause_words = lowercase_words(clause)
         if not clause_words:
+            if beyond_lowercase_words(clause):  # a clause in another script: a claim, unread
+                return False
             continue
         rest, found = _PLEASANTRY.subn(" ", _LITTLE_ONE.sub(" kids ", clause))
         if not found:
@@ -499,7 +516,7 @@ def _closing_talk(text: str, words: set[str]) -> bool:
     """An offer or request to the user ("Want me to check the status of your order?"), or a
     closing, apology, empathy line or pleasantry of nothing else: no figure, and no word but
     politeness and the closing's own (``_CLOSING_WORDS``)."""
-    if words.isdisjoint(_CLOSING_TRIGGERS) or has_digit(text):
+    if words.isdisjoint(_CLOSING_TRIGGERS) or beyond_lowercase_words(text):
         return False
     offer = _OFFER.search(text)
     if offer is not None:
