@@ -417,6 +417,45 @@ def test_unclosed_code_block_runs_to_the_end() -> None:
         ("text", "Intro sentence here."), ("code", "```\nx. Y = 1")]
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("It was completed in 1889 in Paris.[1] It is made of iron.[2] It is tall.[3]",
+     ["It was completed in 1889 in Paris.[1]", "It is made of iron.[2]", "It is tall.[3]"]),
+    ("It was built in 1889.[1][2] It is made of gold.[3,4] It is fine.[2-4] Ok then.",
+     ["It was built in 1889.[1][2]", "It is made of gold.[3,4]", "It is fine.[2-4]",
+      "Ok then."]),
+    ("It was built in 1889.¹ It is made of gold.²³ Done now.",
+     ["It was built in 1889.¹", "It is made of gold.²³", "Done now."]),
+    ("It was built in 1889.[^1] It is made of gold.[^note] Done now.",
+     ["It was built in 1889.[^1]", "It is made of gold.[^note]", "Done now."]),
+    # still no end after an abbreviation that never ends one
+    ("He met Mr.[1] Smith there.", ["He met Mr.[1] Smith there."]),
+])
+def test_a_citation_marker_after_a_full_stop_still_ends_the_sentence(
+        text: str, expected: list[str]) -> None:
+    """A review: "[1]" or "¹" after each sentence of a RAG answer hid its full stop, and a
+    whole paragraph became one window (a faithful one halted at its first character)."""
+    assert sentences(text) == expected
+    assert stream(list(text)) == stream([text])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("It was built in 1889. 🗼 It is made of gold.",
+     ["It was built in 1889. 🗼", "It is made of gold."]),
+    ("It was built in 1889. 👍🏽 🎉\nIt is made of gold.",
+     ["It was built in 1889. 👍🏽 🎉", "It is made of gold."]),
+    ("Have fun! 🎉", ["Have fun! 🎉"]),  # a trailing emoji is no window of its own
+    ("I love 🗼 towers. Yes.", ["I love 🗼 towers.", "Yes."]),
+    ("It was built in 1889． It is made of gold.", ["It was built in 1889．", "It is made of gold."]),
+    ("価格は３．５ドルです。", ["価格は３．５ドルです。"]),  # a full-width decimal point
+])
+def test_an_emoji_after_a_sentence_and_a_full_width_stop_end_it(
+        text: str, expected: list[str]) -> None:
+    """A review: an emoji after a full stop, or a full-width full stop, joined the next (false)
+    sentence to the true one, and the halt retracted both."""
+    assert sentences(text) == expected
+    assert stream(list(text)) == stream([text])
+
+
 def test_a_fence_indented_four_spaces_is_no_fence_outside_a_list() -> None:
     """A review: an indented ``` opened a code block that never closed, so the false sentences
     after it were never checked (CommonMark renders them as a paragraph)."""

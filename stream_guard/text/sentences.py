@@ -23,6 +23,7 @@ Design (sans-I/O, like h11's protocol objects):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,9 +55,10 @@ _HEADING = re.compile(r"#{1,6}")
 _RULE = re.compile(r"[-*_=]{3,}")
 _DOTTED = re.compile(r"(?:[A-Za-z]{1,3}\.)+[A-Za-z]{1,3}")  # U.S, e.g, a.m, Ph.D
 
-# Sentence-final marks: Latin, the full-width ones of Chinese and Japanese, the Arabic question
-# mark and Urdu full stop, the Devanagari danda.
-TERMINALS = ".!?…" + _CJK_TERMINALS + "؟۔।"
+# Sentence-final marks: Latin, the full-width ones of Chinese and Japanese (a full-width full
+# stop ends a sentence before a space only: it is also a full-width decimal point), the Arabic
+# question mark and Urdu full stop, the Devanagari danda.
+TERMINALS = ".!?…．" + _CJK_TERMINALS + "؟۔।"
 # Text without these can close no segment by itself (:meth:`SentenceScanner.quiet_until`).
 QUIET_BREAKS = re.compile(f"[\\n{TERMINALS}]")
 _TERMINAL_TUPLE = tuple(TERMINALS)
@@ -64,6 +66,14 @@ _TERMINAL_TUPLE = tuple(TERMINALS)
 _PLAIN_RUN = re.compile(f"(?:(?:[^\\S\\n]|[{_INVISIBLE}])+[^\\s{_INVISIBLE}{TERMINALS}]+"
                         f"(?=[\\s{_INVISIBLE}]))*")
 _CLOSERS = "\"')]}»”’*_"
+# Citation markers a sentence's end may carry after its full stop: "[1]", "[1][2]", "[1,2]",
+# "[2-4]", a footnote "[^1]", superscript digits ("¹²"). A RAG answer puts one after every
+# sentence; read as part of the word they hid the full stop, and a whole paragraph became one
+# window (a review: a faithful answer halted at its first character; a false sentence diluted
+# by the true ones around it passed).
+_CITATIONS = re.compile(r"(?:\[\^?[\w-]{1,8}\]|\[\d{1,3}(?:[,–-]\d{1,3})+\]"
+                        r"|[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+)+$")
+_CITATION_ENDS = ("]", "\u00b9", "\u00b2", "\u00b3", "\u2070", *map(chr, range(0x2074, 0x207A)))
 _OPENERS = "\"'([{«“‘¿¡"
 # A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
 _STARTS = _OPENERS + "-*•#>|`$€£¥_"
@@ -217,7 +227,7 @@ class SentenceScanner:
         no terminal punctuation in them or before them): they simply join the open segment.
         Skipping them gives exactly what the word-by-word path would, only faster."""
         if (not self._seg_open or self._code or self._newlines or self._seg_kind != "text"
-                or self._prev_tail.rstrip(_CLOSERS).endswith(_TERMINAL_TUPLE)):
+                or _sentence_tail(self._prev_tail).endswith(_TERMINAL_TUPLE)):
             # (newlines: the space run before the next word, begun earlier, had some; a code
             # segment still open after its closing fence ends at the next word, a text one)
             return
@@ -304,9 +314,11 @@ class SentenceScanner:
             self._newlines = 0
             self._seg_end = self._pos  # a classified word is always in the open segment
             self._seg_letter = self._seg_letter or self._word_letter
-            self._colon_before = self._prev_tail.endswith(":")
-            self._prev_tail = self._tail
-            self._prev_len = self._word_len
+            if not (self._word_len <= _HEAD and not self._word_letter
+                    and _symbols_only(self._tail)):
+                self._colon_before = self._prev_tail.endswith(":")
+                self._prev_tail = self._tail
+                self._prev_len = self._word_len
 
     def _cap(self) -> None:
         """Keep the open segment within ``max_chars`` while its current word grows."""
@@ -397,7 +409,7 @@ class SentenceScanner:
         if not (self._seg_open and self._seg_kind == "text" and not self._code
                 and self._newlines == 0 and self._head):
             return False
-        tail = self._prev_tail.rstrip(_CLOSERS)
+        tail = _sentence_tail(self._prev_tail)
         stem = tail.rstrip(TERMINALS)
         if tail[len(stem):] == "." and self._prev_len <= _HEAD:
             low = stem.lstrip(_OPENERS).lower()
@@ -409,7 +421,7 @@ class SentenceScanner:
 
     def _sentence_ends(self, next_head: str) -> bool:
         """Does the open text segment end with a sentence, given the word that follows?"""
-        tail = self._prev_tail.rstrip(_CLOSERS)
+        tail = _sentence_tail(self._prev_tail)
         stem = tail.rstrip(TERMINALS)
         punct = tail[len(stem):]
         if not punct or not self._seg_letter or not _starts_sentence(next_head):
@@ -468,10 +480,30 @@ def leading_blank(text: str) -> int:
     return _run_end(_SPACE, text, 0)
 
 
+def _sentence_tail(tail: str) -> str:
+    """A word's end as the sentence rule reads it: without citation markers and closers."""
+    if tail.endswith(_CITATION_ENDS):
+        tail = _CITATIONS.sub("", tail)
+    return tail.rstrip(_CLOSERS)
+
+
 def _starts_sentence(head: str) -> bool:
     first = head[:1]
     return bool(first) and (first.isdigit() or (first.isalpha() and not first.islower())
                             or first in _STARTS)
+
+
+# Unicode categories of a word of symbols alone: emoji and other signs, their modifiers (skin
+# tones), variation selectors and combining marks.
+_SYMBOL_CATEGORIES = frozenset(("So", "Sk", "Mn", "Me"))
+
+
+def _symbols_only(word: str) -> bool:
+    """Whether a word is symbols alone ("🎉", "✅", "👍🏽"), which the sentence rule reads
+    through: the sentence before it ends (with it) where the next word opens one ("... in 1889.
+    🗼 It is ...": a review found the true sentence retracted with the false one after it)."""
+    return any(unicodedata.category(c) == "So" for c in word) and all(
+        unicodedata.category(c) in _SYMBOL_CATEGORIES for c in word)
 
 
 def _leading_word(head: str) -> str:
