@@ -380,6 +380,12 @@ def test_a_short_statement_before_code_is_scored_on_its_own() -> None:
     # ... and an answer before its code is an answer
     for answer in ("No. Use:", "Yes, run:"):
         assert [w.kind for w in stream([f"{answer}\n```\nx = 1\n```"])] == ["text", "code"]
+    # ... and so is a claim with a verb of being and no end punctuation (a review: "It's
+    # free" went out with the code after it, unchecked), but not "Here's how"
+    for claim in ("It's free", "The old API is deprecated", "They're closed", "There is a fee"):
+        assert [w.kind for w in stream([f"{claim}\n```\nx = 1\n```"])] == ["text", "code"]
+    for intro in ("Here's how", "Let's see", "Run it so"):
+        assert [w.kind for w in stream([f"{intro}\n```\nx = 1\n```"])] == ["code"]
 
 
 def test_an_openers_line_is_split_off_and_a_predicate_is_not() -> None:

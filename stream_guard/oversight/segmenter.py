@@ -24,11 +24,14 @@ from stream_guard.text.stance import beyond_lowercase_words, is_service_talk, lo
 from stream_guard.text.terms import terms
 
 # A sentence in it (sentence-final punctuation, before closing quotes, at its end or before a
-# space: "No. Use:"), an answer word ("Yes, run:"), or a number in a text that does not end in
-# a colon ("Price: $999", not "Step 1:", which introduces what follows).
+# space: "No. Use:"), an answer word ("Yes, run:"), or, in a text that does not end in a colon
+# (which introduces what follows: "Step 1:", "Run this:"), a number ("Price: $999") or a verb of
+# being ("It's free", "The old API is deprecated": a review found them joined to the code after
+# them, unchecked; "Here's the code" and "Let's see" stay introductions).
 _STATEMENT = re.compile(
     f"[{TERMINALS}][\"'’”)\\]]*(?:$|\\s)|\\b(?:yes|no|not|never|true|false)\\b|n['’]t\\b"
-    "|^(?=.*\\d)(?!.*:\\s*$)", re.DOTALL | re.IGNORECASE)
+    "|^(?!.*:\\s*$)(?=.*\\d|.*\\b(?<!\\bhere )(?:is|are|was|were|been)\\b"
+    "|.*\\b(?!(?:here|let|that)['’]s\\b)[a-z]+['’](?:s|re)\\b)", re.DOTALL | re.IGNORECASE)
 
 # A markdown table's delimiter row ("|---|:---:|"): with a pipe, or it is a rule ("---").
 _TABLE_RULE = re.compile(r"(?=[^|]*\|)\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
