@@ -451,7 +451,8 @@ def test_a_citation_marker_after_a_full_stop_still_ends_the_sentence(
      ["It was built in 1889. 👍🏽 🎉", "It is made of gold."]),
     ("Have fun! 🎉", ["Have fun! 🎉"]),  # a trailing emoji is no window of its own
     ("I love 🗼 towers. Yes.", ["I love 🗼 towers.", "Yes."]),
-    ("It was built in 1889． It is made of gold.", ["It was built in 1889．", "It is made of gold."]),
+    ("It was built in 1889． It is made of gold.",
+     ["It was built in 1889．", "It is made of gold."]),
     ("価格は３．５ドルです。", ["価格は３．５ドルです。"]),  # a full-width decimal point
 ])
 def test_an_emoji_after_a_sentence_and_a_full_width_stop_end_it(
@@ -489,6 +490,25 @@ def test_a_fence_after_an_invisible_or_unusual_space_is_no_fence(odd: str) -> No
         assert windows[-1].text == "It is made of gold."
     closing = f"Run it:\n```\nx = 1\n{odd}```\ny = 2\n```\nIt is made of gold."
     assert [(w.kind, w.text) for w in stream([closing])][-1] == ("text", "It is made of gold.")
+
+
+def test_a_block_in_a_list_item_ends_with_the_item() -> None:
+    """A review: a block opened in a list item and never closed made the rest of an answer
+    unchecked code; CommonMark (and a chat UI) ends it with the item: at a line indented less
+    than the item's content. An 8-space fence in an item is an indented code block's text."""
+    gold = "It is made of gold and 450 metres tall."
+    cases = [f"- It is in Paris.\n\n    ```python\nprint(1)\n\n{gold}\n",
+             f"1. It was completed in 1889.\n   ```bash\n   pip install x\n2. {gold}\n",
+             f"- It was completed in 1889.\n\n        ```python\n\n{gold}\n"]
+    for text in cases:
+        for pieces in ([text], list(text)):
+            windows = stream(pieces)
+            assert windows[-1].kind == "text" and windows[-1].text.endswith(gold), text
+    # a block whose lines keep the item's indentation is code to its closing fence
+    steps = "1. Run:\n   ```python\n   import x\n\n   x.run()\n   ```\n2. Then it is done."
+    assert [(w.kind, w.text) for w in stream([steps])] == [
+        ("text", "1. Run:"), ("code", "```python\n   import x\n\n   x.run()\n   ```"),
+        ("text", "2. Then it is done.")]
 
 
 def test_a_fence_indented_four_spaces_inside_a_block_does_not_close_it() -> None:

@@ -146,6 +146,12 @@ class SentenceScanner:
         # review: "\u200b```" opened a block that made the rest of an answer unchecked code).
         self._indent_odd = False
         self._in_list = False  # a list item opened since the last line at column 0
+        self._item_indent = 0  # the last list item's content column (marker, one space)
+        # The open block is inside a list item whose content starts at this column (0: not in
+        # one): a line indented less ends the item, and the block with it (CommonMark; a
+        # review: a block opened in a list item and never closed made the rest of an answer
+        # unchecked code, where a chat UI renders it as prose).
+        self._block_item = 0
         # The last completed word of the open segment, for the sentence rule.
         self._prev_tail = ""
         self._prev_len = 0
@@ -346,6 +352,10 @@ class SentenceScanner:
             self._fence_line = self._info_line = False
             if self._prose_pending:  # the fence line of a prose block has ended
                 self._prose_pending, self._prose_block, self._code = False, True, False
+            if (self._block_item and not self._indent_tab
+                    and self._word_start - self._line_start < self._block_item):
+                self._code = self._prose_block = False  # its list item has ended
+                self._block_item = 0
         elif self._info_line and not self._prose_pending:  # the info string's first word
             self._info_line = False
             self._prose_pending = _is_prose_label(head)
@@ -357,6 +367,7 @@ class SentenceScanner:
             kind = "code"  # the closing fence line: no claim
             break_before = True
             self._prose_block = False
+            self._block_item = 0
         elif self._code:
             kind = "code"
             break_before = line_first
@@ -366,12 +377,16 @@ class SentenceScanner:
             if (line_first and self._fence_may_stand()
                     and _is_closing_fence(head, self._fence, self._fence_len)):
                 self._code = False
+                self._block_item = 0
         elif (line_first and not self._prose_block and self._fence_may_stand()
               and (fence := _opening_fence(head))):
             kind = "code"
             break_before = opens_block = True
             self._code = True
             self._fence, self._fence_len = fence[0], len(fence)
+            self._block_item = self._item_indent if self._in_list and (
+                self._indent_tab or self._word_start - self._line_start >= self._item_indent
+            ) else 0
             self._fence_line = fence[0] == "`"
             self._single_line = False
             info = head[len(fence):]
@@ -383,6 +398,7 @@ class SentenceScanner:
             if line_first:
                 if _LIST_MARKER.fullmatch(head):
                     self._in_list = True
+                    self._item_indent = self._word_start - self._line_start + len(head) + 1
                 elif self._word_start == self._line_start:
                     self._in_list = False
                 single = bool(head.startswith("|") or _HEADING.fullmatch(head)
@@ -442,15 +458,20 @@ class SentenceScanner:
 
     def _fence_may_stand(self) -> bool:
         """A fence may open or close at the current word: it is indented by spaces and tabs
-        alone, less than four columns (a tab counts four), or it is inside a list, whose items
-        indent their code."""
-        return not self._indent_odd and (self._in_list or not (
-            self._indent_tab or self._word_start - self._line_start >= 4))
+        alone, less than four columns (a tab counts four), or less than four more than the
+        content of the list item it is in (more is an indented code block's text)."""
+        indent = self._word_start - self._line_start
+        if self._indent_odd:
+            return False
+        if self._in_list:
+            return self._indent_tab or indent < self._item_indent + 4
+        return not self._indent_tab and indent < 4
 
     def _unfence(self) -> None:
         """The open fence line holds a backtick in its info string: it is a paragraph with
         inline code, and the text after it is prose to check, not a code block."""
         self._code = self._fence_line = self._info_line = self._prose_pending = False
+        self._block_item = 0
         if self._seg_kind == "code":  # the line's segment, still open: it was never emitted
             self._seg_kind = "text"
             self._seg_block = False
