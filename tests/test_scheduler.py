@@ -10,6 +10,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -491,4 +492,42 @@ async def test_a_model_turn_is_kept_within_max_turn() -> None:
         assert await asyncio.gather(first, *tasks) == [0, 10, 20, 30]
     assert rec.batches == [[0], [1], [2], [3]]
     assert sched.item_cost > 0
+    await sched.close()
+
+
+async def test_a_cost_estimate_aged_to_nothing_does_not_stop_the_scheduler() -> None:
+    """A review: a 4 MB answer's windows, all past their deadline, aged the model's cost
+    estimate for thousands of turns to a subnormal float; ``max_turn / cost`` overflowed in
+    ``int()``, the scheduler's task died, and no verdict came again. The estimate has a floor."""
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(
+        rec, fallback=lambda jobs: [-j for j in jobs], max_batch=4, max_wait=0, max_turn=0.05)
+    sched.item_cost = sched.fallback_cost = 5e-324  # the least subnormal
+    past = time.perf_counter() - 1.0
+    async with asyncio.timeout(TIMEOUT):
+        assert await asyncio.gather(*(sched.submit(j, past) for j in (1, 2, 3))) == [-1, -2, -3]
+        assert await sched.submit(4, time.perf_counter() + 60) == 40  # still served
+    assert sched.item_cost >= 1e-6
+    await sched.close()
+
+
+async def test_a_fault_of_the_scheduler_fails_its_waiting_jobs_and_it_goes_on() -> None:
+    """A fault in the scheduler's own bookkeeping (not in a job) is the answer of the jobs it
+    held; the jobs after them are served as usual."""
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=4, max_wait=0)
+    select = sched._select
+    faults = [RuntimeError("a bookkeeping fault")]
+
+    def failing_once(now: float) -> tuple[list[Any], list[Any]]:
+        if faults:
+            raise faults.pop()
+        return select(now)
+
+    sched._select = failing_once  # type: ignore[method-assign]
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(RuntimeError, match="bookkeeping fault"):
+            await sched.submit(1)
+        assert await sched.submit(2) == 20
+    assert sched.depth == 0
     await sched.close()

@@ -35,6 +35,7 @@ import concurrent.futures
 import contextlib
 import heapq
 import itertools
+import logging
 import math
 import time
 from collections import Counter
@@ -44,9 +45,16 @@ from typing import Generic, TypeVar
 
 from stream_guard.exceptions import GuardError
 
+log = logging.getLogger("stream_guard.engine")
+
 # At most this many batches' worth of late jobs go to the fallback in one turn, so a model batch
 # still runs between fallback sweeps however deep the backlog.
 _FALLBACK_TURN = 8
+# The least an item's cost estimate may age to (seconds): a backlog of late jobs lets it age by
+# a fifth a turn, and after thousands of such turns (one 4 MB answer) it reached a subnormal
+# float, ``max_turn / cost`` overflowed, and the scheduler's task died with every verdict after
+# it (a review: the server refused every connection until restarted).
+_MIN_COST = 1e-6
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -108,6 +116,7 @@ class BatchScheduler(Generic[J, R]):
         self._on_batch = on_batch
         self._on_depth = on_depth
         self._queue: list[_Queued[J, R]] = []  # a heap, earliest deadline first
+        self._running: list[_Queued[J, R]] = []  # the jobs of the turn under way
         self._wakeup: asyncio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=name)
@@ -176,34 +185,56 @@ class BatchScheduler(Generic[J, R]):
             if (not backlog and len(self._queue) < self._max_batch and self._max_wait > 0
                     and not self._closed):
                 await self._fill(loop)
-            started = time.perf_counter()
-            late, on_time = self._select(started)  # without jobs whose callers are gone
-            self._report_depth()
-            live = late + on_time
-            if not live:
-                continue
-            backlog = True
-            seconds = await self._turn(loop, on_time, late)
-            finished = time.perf_counter()
-            swept = finished
-            model_seconds: float | None = None
-            if seconds is not None:
-                fallback_seconds, model_seconds, swept = seconds
-                if late:
-                    self.fallback_cost = _average(self.fallback_cost,
-                                                  fallback_seconds / len(late))
-                if on_time:
-                    self.item_cost = _average(self.item_cost, model_seconds / len(on_time))
-                elif late:
-                    # Every job looked too late for the model, so nothing measured it: let the
-                    # estimate age, or one slow batch (a cold start, a pause) would keep the
-                    # model idle for good and every verdict degraded.
-                    self.item_cost *= 0.8
-            if self._on_batch is not None:
-                self._on_batch(BatchStats(
-                    len(on_time), finished - started, started - min(q.queued for q in live),
-                    len(late), sum(1 for q in late if q.deadline < swept)
-                    + sum(1 for q in on_time if q.deadline < finished), model_seconds))
+            try:
+                backlog = await self._run_turn(loop) or backlog
+            except Exception as exc:
+                # A fault of the scheduler's own (a job's is answered in ``_turn``): the jobs
+                # waiting get it as their answer, and the scheduler goes on with the jobs that
+                # come after them instead of dying with every verdict after it (a review).
+                log.exception("scheduler turn failed: its waiting jobs get the error")
+                self._fail_waiting(exc)
+
+    async def _run_turn(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Select and run one turn; False when no job was left to run."""
+        started = time.perf_counter()
+        late, on_time = self._select(started)  # without jobs whose callers are gone
+        self._report_depth()
+        live = late + on_time
+        if not live:
+            return False
+        self._running = live
+        seconds = await self._turn(loop, on_time, late)
+        self._running = []
+        finished = time.perf_counter()
+        swept = finished
+        model_seconds: float | None = None
+        if seconds is not None:
+            fallback_seconds, model_seconds, swept = seconds
+            if late:
+                self.fallback_cost = _average(self.fallback_cost,
+                                              fallback_seconds / len(late))
+            if on_time:
+                self.item_cost = _average(self.item_cost, model_seconds / len(on_time))
+            elif late:
+                # Every job looked too late for the model, so nothing measured it: let the
+                # estimate age, or one slow batch (a cold start, a pause) would keep the
+                # model idle for good and every verdict degraded.
+                self.item_cost = max(_MIN_COST, self.item_cost * 0.8)
+        if self._on_batch is not None:
+            self._on_batch(BatchStats(
+                len(on_time), finished - started, started - min(q.queued for q in live),
+                len(late), sum(1 for q in late if q.deadline < swept)
+                + sum(1 for q in on_time if q.deadline < finished), model_seconds))
+        return True
+
+    def _fail_waiting(self, exc: Exception) -> None:
+        """Every job waiting, and any of a failed turn not yet answered, gets ``exc``."""
+        for q in self._queue + self._running:
+            if not q.future.done():
+                q.future.set_exception(exc)
+        self._queue.clear()
+        self._running = []
+        self._report_depth()
 
     def _select(self, now: float) -> tuple[list[_Queued[J, R]], list[_Queued[J, R]]]:
         """This turn's (fallback, model) jobs, earliest deadline first.
@@ -219,10 +250,10 @@ class BatchScheduler(Generic[J, R]):
         cost, fallback = self.item_cost, self._fallback is not None
         limit = self._max_batch
         if self._max_turn is not None and cost > 0:
-            limit = max(1, min(limit, int(self._max_turn / cost)))
+            limit = max(1, min(limit, int(self._max_turn / max(cost, _MIN_COST))))
         cap = _FALLBACK_TURN * self._max_batch
         if self._max_turn is not None:  # the first sweep, of one job, measures the cost
-            cap = (max(1, min(cap, int(self._max_turn / self.fallback_cost)))
+            cap = (max(1, min(cap, int(self._max_turn / max(self.fallback_cost, _MIN_COST))))
                    if self.fallback_cost > 0 else 1)
         overdue: list[_Queued[J, R]] = []
         in_time: list[_Queued[J, R]] = []
