@@ -32,6 +32,7 @@ POLICY = PolicyConfig(threshold=0.5, contradiction_threshold=0.8, consecutive=2,
                       clear_margin=0.15, window_max_chars=400, window_min_chars=12)
 SUPPORTED = WindowScore(0.9, 0.0, [Evidence("doc#1", "The evidence text.", 0.9)])
 FAR = WindowScore(0.05, 0.0, [])
+CONTRADICTED = WindowScore(0.1, 0.95, [])
 SENTENCE = "The harbour opened in the spring of 1921. "
 OPENING = SENTENCE + "Ships came"  # completes one window: the next sentence has begun
 
@@ -434,7 +435,8 @@ def test_a_connections_own_drain_names_its_cause(cause: Drain, reason: str) -> N
 def test_a_close_for_the_clients_doing_ends_its_streams_and_scores_what_was_taken() -> None:
     """The connection closes for something the client did (a message too large, a flood,
     twice its budget): its open streams are ended by the server, so the text taken is scored
-    (the unfinished sentence becomes the last window) and a halt can still come; ``done`` says
+    (the unfinished sentence becomes the last window) and a halt can still come, on a
+    contradiction (the cut sentence may lack the words that support it); ``done`` says
     ``drained``. A stream with nothing left to score is done at once."""
     session, _ = new_session()
     start(session, "a")
@@ -444,7 +446,7 @@ def test_a_close_for_the_clients_doing_ends_its_streams_and_scores_what_was_take
     assert [j.window.text for j in out.score] == ["Ships came"]
     assert out.frames == [Done("b", False, 0, 0, drained=True)] and session.open_streams == 1
     frames = session.scored(taken.score[0], SUPPORTED).frames
-    frames += session.scored(out.score[0], FAR).frames
+    frames += session.scored(out.score[0], CONTRADICTED).frames
     assert [type(f) for f in frames] == [Verdict, Verdict, Halt, Done]
     assert frames[-1] == Done("a", True, len(OPENING), 2, drained=True)
     assert session.open_streams == 0

@@ -412,3 +412,31 @@ def test_a_run_the_output_ends_in_halts_only_with_run_at_end(run_at_end: bool) -
                          "window": {"start": last.start, "end": last.end}}
     assert frames[2]["halted"] is True
 
+
+
+@pytest.mark.parametrize("mode", ["observe", "holdback"])
+def test_a_window_the_server_cut_short_halts_only_when_contradicted(mode: str) -> None:
+    """A review: a drain (or a spent budget) ended a stream mid-sentence, and its fragment ("It
+    stands i"), lacking the words that would support it, halted a faithful answer as
+    ``unsupported``. A window the server cut halts only on a contradiction, is no part of a
+    run, and holdback does not release it; a sentence the client finished is judged as ever."""
+    cut = TEXT[:STARTS[1]] + "Ships from Lis"
+    for score, halted in ((FAR, False), (LOW, False), (CONTRADICTED, True)):
+        state = new_state(mode=mode)
+        windows = feed(state, cut)
+        last, _ = StreamState.on_end(state, by_server=True)
+        windows += last
+        assert [w.text for w in windows] == [SENTENCES[0].strip(), "Ships from Lis"]
+        state.on_scored(0, SUPPORTED)
+        frames = state.on_scored(1, score)
+        assert ("halt" in types(frames)) is halted
+        done = frames[-1]
+        assert done["type"] == "done" and done["drained"] is True and done["halted"] is halted
+        released = [f["upto"] for f in frames if f["type"] == "release"]
+        assert all(upto <= STARTS[1] for upto in released)  # nothing of the cut window
+    # a finished sentence the server ended after is judged as the client's own end would be
+    state = new_state(mode=mode)
+    feed(state, TEXT[:STARTS[2]])
+    last, _ = StreamState.on_end(state, by_server=True)
+    state.on_scored(0, SUPPORTED)
+    assert "halt" in types(state.on_scored(1, FAR))

@@ -86,17 +86,23 @@ class HaltPolicy:
         """Unsupported windows in a row, up to the latest one observed."""
         return self._run
 
-    def observe(self, support: float, contradiction: float, *, firm: bool = False) -> Decision:
+    def observe(self, support: float, contradiction: float, *, firm: bool = False,
+                cut_short: bool = False) -> Decision:
         """Judge the next window of the stream (in stream order). Scores are probabilities;
         a NaN or out-of-range score is a scorer bug and raises ``ValueError`` rather than
-        passing as "supported" (every comparison with NaN is false)."""
+        passing as "supported" (every comparison with NaN is false). ``cut_short``: the last
+        window of a stream the server ended mid-sentence (its connection closing), which may
+        lack the words that would support it: only a contradiction halts it, and it starts or
+        extends no run (a review: a drain's "It stands i" halted a faithful answer)."""
         check_scores(support, contradiction)
         if support >= self.threshold:
             self._run = 0
             return Decision("supported", False)
-        self._run += 1
         label: Label = ("contradicted" if contradiction >= self.contradiction_threshold
                         else "unsupported")
+        if cut_short and label != "contradicted":
+            return Decision(label, False)
+        self._run += 1
         reason: HaltReason | None = None
         if label == "contradicted":
             reason = "contradicted"

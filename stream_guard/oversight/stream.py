@@ -30,6 +30,7 @@ from stream_guard.protocol.server_frames import (
     Verdict,
 )
 from stream_guard.scores import Evidence, WindowScore
+from stream_guard.text.sentences import ends_sentence
 
 # Characters of a delta segmented in one go, with the lexical checks of the windows they close
 # (another client's worst ping while one sends 60 KB deltas of the most costly text, one-letter
@@ -85,6 +86,8 @@ class StreamState:
         self._run: list[tuple[Window, WindowScore]] = []  # unsupported windows not yet cleared
         self._labels: list[Label] = []
         self._ended_by_server = False  # on_end(by_server=True): its done says drained
+        self._cut_short: int | None = None  # the index of a last window the server cut
+        self._release_end: int | None = None  # where release stops at done (a cut window)
 
     @property
     def halted(self) -> bool:
@@ -153,6 +156,8 @@ class StreamState:
         else:  # a caller that did not slice the last delta: the rest of it, then the end
             rest, self._unsegmented = self._unsegmented, ""
             windows = self._track([*self._segmenter.feed(rest), *self._segmenter.finish()])
+            if by_server and windows and not ends_sentence(windows[-1].text):
+                self._cut_short = windows[-1].index  # the output did not end there
         self.phase = Phase.ENDED
         self._ended_by_server = by_server
         return windows, self._maybe_done()
@@ -243,7 +248,9 @@ class StreamState:
             return [self._halted(Halt(self.stream_id, first.start, first.text, "unchecked",
                                       None, (), (window.start, window.end)))]
         self.windows_scored += 1
-        decision = self._policy.observe(score.support, score.contradiction, firm=score.firm)
+        cut_short = window.index == self._cut_short
+        decision = self._policy.observe(score.support, score.contradiction, firm=score.firm,
+                                        cut_short=cut_short)
         self._labels.append(decision.label)
         frames: list[ServerFrame] = []
         if self.options.verdicts:
@@ -256,6 +263,8 @@ class StreamState:
         if decision.label == "supported":
             self._run.clear()
             frames.extend(self._release(window.end))
+        elif cut_short:  # neither released nor a run's part
+            self._release_end = window.start
         else:
             self._run.append((window, score))
         return frames
@@ -296,8 +305,10 @@ class StreamState:
                 frames.append(self._run_halt(decision.reason, window, score))
         if not self.halted:
             # The policy let every window pass, a lone low window at the very end included
-            # when it does not halt runs at the end, so the whole text counts as verified.
-            frames.extend(self._release(self.chars))
+            # when it does not halt runs at the end, so the whole text counts as verified;
+            # all but a low window the server cut short.
+            frames.extend(self._release(
+                self.chars if self._release_end is None else self._release_end))
         self.phase = Phase.DONE
         frames.append(self._done_frame())
         return frames

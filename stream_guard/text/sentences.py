@@ -508,6 +508,12 @@ def _sentence_tail(tail: str) -> str:
     return tail.rstrip(_CLOSERS)
 
 
+def ends_sentence(text: str) -> bool:
+    """Whether the text ends with a sentence's end punctuation (before closing quotes, brackets
+    and citation markers): "It is 330 metres tall." does, "It stands i" does not."""
+    return _sentence_tail(text.rstrip()[-_HEAD:]).endswith(_TERMINAL_TUPLE)
+
+
 def _starts_sentence(head: str) -> bool:
     first = head[:1]
     return bool(first) and (first.isdigit() or (first.isalpha() and not first.islower())
