@@ -1477,6 +1477,20 @@ async def test_a_ping_to_a_server_that_stops_answering_fails_retryable(
     assert not AuthError(401, "").retryable
 
 
+async def test_closing_a_client_whose_server_is_gone_waits_its_keepalive_not_ten_seconds(
+        server: Server) -> None:
+    """A review: with the network gone, ``close()`` (and leaving ``async with``) waited
+    websockets' 10 s close timeout per connection, one after another. The wait for the
+    server's close answer is the keepalive, and the connections close together."""
+    async with quiet_relay(server.port) as (port, quiet):
+        client = GuardClient(f"ws://127.0.0.1:{port}", api_key=API_KEY, keepalive=0.3)
+        await client.connect()
+        assert await client.ping() > 0
+        quiet.set()
+        async with asyncio.timeout(5):  # websockets' default: 10 s
+            await client.close()
+
+
 async def test_a_stream_whose_frame_was_dropped_fails_and_end_cancels_it(
         tmp_path: Path) -> None:
     """A review: after a delta and the ``end`` were dropped ``rate_limited``, the stream sent

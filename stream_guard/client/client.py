@@ -213,8 +213,8 @@ class GuardClient:
                  *([self._link] if self._link is not None else [])]
         self._retired.clear()
         self._full.clear()
-        for link in links:
-            await link.close()
+        # together: each may wait its close timeout for a server that is gone
+        await asyncio.gather(*(link.close() for link in links))
 
     def _link_with_room(self) -> Link | None:
         """A connection that was full and has had a stream end since, if there is one."""

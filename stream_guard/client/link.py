@@ -72,10 +72,13 @@ async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
                     keepalive: float | None = DEFAULT_KEEPALIVE) -> Link:
     """Open a connection; raise :class:`AuthError`, :class:`ConnectError` or a transient failure.
 
-    ``keepalive``: see :meth:`Link._keepalive`; None sends no pings."""
+    ``keepalive``: see :meth:`Link._keepalive`; None sends no pings. It also bounds the wait
+    for the server's answer to a close (websockets' own 10 s otherwise: a review found
+    ``close()`` of a client whose network was gone taking that long a connection)."""
     try:
         ws = await connect(url, additional_headers=headers, open_timeout=open_timeout,
                            max_size=16 * 2**20, compression=None,
+                           close_timeout=keepalive if keepalive is not None else 10.0,
                            ping_interval=None)  # Link._keepalive instead: see there
     except InvalidStatus as exc:
         response = exc.response
