@@ -268,6 +268,7 @@ def _check_complete(done: Done, stream: GuardStream) -> None:
     if done.halted or done.cancelled:
         return
     if done.drained or not stream.ended or done.chars < len(stream.text):
-        raise DrainingError(f"the server shut down before the stream was checked: it took "
+        # a shutdown, or the connection's own drain (its lifetime or character budget spent)
+        raise DrainingError(f"the server ended the stream before it was checked: it took "
                             f"{done.chars} of {len(stream.text)} characters sent; start it "
                             "again on a new connection", stream.stream_id)
