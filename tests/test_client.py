@@ -459,6 +459,23 @@ async def test_a_start_over_the_streams_per_connection_cap_opens_another_connect
                 await single.start(stream_id="c", context=CONTEXT)
 
 
+async def test_concurrent_starts_past_the_cap_go_to_new_connections_not_to_refusals(
+        tmp_path: Path) -> None:
+    """A review: 150 concurrent starts on one client sent 726 start frames, each refusal
+    (``too_many_streams``) sent again to a connection still full. Once a refusal tells the
+    cap, starts past it go to another connection before anything is sent."""
+    settings = make_settings(tmp_path, max_streams_per_connection=2)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY) as client:
+        streams = await asyncio.gather(*(client.start(context=CONTEXT) for _ in range(20)))
+        starts = srv.metrics.frames_received.labels("start")._value.get()
+        # the first connection's first round is refused past the cap, once
+        assert starts <= 20 + 18 and client.connections_opened == 10
+        for stream in streams:
+            await stream.end()
+            assert isinstance((await collect(stream))[-1], Done)
+
+
 async def test_bad_arguments_fail_at_once_and_leave_the_stream_usable(server: Server) -> None:
     """Arguments the server cannot take are refused by the client before anything is sent: a
     piece that is not a str or not valid Unicode leaves the stream as it was (no seq spent, the

@@ -110,6 +110,12 @@ class GuardStream:
         return self._chars
 
     @property
+    def accepted(self) -> bool:
+        """The server took the start (``started`` came)."""
+        started = self.started
+        return started.done() and not started.cancelled() and started.exception() is None
+
+    @property
     def ended(self) -> bool:
         """This client sent ``end`` or ``cancel``, or one waits for its turn to be written."""
         return self._ended or self._closing
