@@ -369,6 +369,25 @@ guard.close();
     assert result == {"opened": 2, "after": 2, "open": 4}
 
 
+async def test_concurrent_starts_past_the_cap_go_to_new_connections(tmp_path: Path) -> None:
+    """As in the Python client: once a refusal tells the cap, a start past it goes to another
+    connection before anything is sent, not to the server to be refused again (a review
+    counted hundreds of start frames for 150 concurrent streams)."""
+    settings = make_settings(tmp_path, auth_disabled=True, max_streams_per_connection=2)
+    async with running_server(settings) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+const streams = await Promise.all(Array.from({ length: 20 }, () => guard.start({ context: CONTEXT })));
+out({ opened: guard.connectionsOpened, open: streams.filter((s) => !s.done).length });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+        starts = srv.metrics.frames_received.labels("start")._value.get()
+    assert result == {"opened": 10, "open": 20}
+    assert starts <= 20 + 18  # the first connection's first round refused past the cap, once
+
+
 async def test_closing_while_a_start_connects_leaves_no_connection(tmp_path: Path) -> None:
     """``close()`` while the connection of a start was opening: the connection was kept once
     open, and the start returned a live stream of a closed client (a review)."""

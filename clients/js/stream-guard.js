@@ -831,6 +831,10 @@ export class StreamGuard {
     // Connections that refused a stream for holding the server's cap of streams, with how many
     // they held then: a new stream goes to one of them again once one has ended.
     this._full = new Map();
+    // The server's cap of streams a connection, once a refusal told it (the streams it had
+    // started on that connection): starts past it go to another connection, not to the
+    // server to be refused (a review: 150 concurrent starts sent hundreds of start frames).
+    this._streamCap = null;
     this._connecting = null;
     this._closed = false;
     this._streamIds = 0;
@@ -890,6 +894,13 @@ export class StreamGuard {
     let tooBig = 0;
     for (;;) {
       const link = this._linkWithRoom() ?? await unlessAborted(this._liveLink(delays), signal);
+      if (this._streamCap !== null && link.streams.size >= this._streamCap) {
+        // full by the cap a refusal told (checked here, where _open registers the stream
+        // before anything else runs): another connection, before anything is sent
+        this._full.set(link, this._streamCap);
+        if (this._link === link) this._link = null;
+        continue;
+      }
       try {
         return await this._open(link, frame, options);
       } catch (error) {
@@ -898,7 +909,10 @@ export class StreamGuard {
         if (refusal === "too_many_streams") {
           // This connection holds the server's cap of streams: new streams go to another
           // connection, and to this one again once one of its streams has ended.
-          this._full.set(link, link.streams.size);
+          let started = 0;
+          for (const stream of link.streams.values()) if (stream._isStarted) started += 1;
+          this._streamCap = Math.max(1, started);
+          this._full.set(link, this._streamCap);
           if (this._link === link) this._link = null;
           continue;
         }
