@@ -40,6 +40,22 @@ async def test_unsupported_claim_halts_at_its_window(server: Server) -> None:
     assert frames[-1]["halted"] is True
 
 
+@pytest.mark.parametrize("marks", [("[1]", "[2]"), ("¹", "²"), ("[^1]", "[^2]")])
+async def test_citation_markers_neither_join_sentences_nor_move_their_scores(
+        server: Server, marks: tuple[str, str]) -> None:
+    """A review: a RAG answer's "[1]" after each sentence hid its full stop (one window for the
+    paragraph) and, read as unknown words, lowered every score; with markers the windows and
+    their scores are those of the same sentences without."""
+    plain = ["The Eiffel Tower was completed in 1889.", "It is 330 metres tall."]
+    marked = f"{plain[0]}{marks[0]} {plain[1]}{marks[1]}"
+    async with open_ws(server.port) as ws:
+        without = await stream_text(ws, "s1", " ".join(plain), context=CONTEXT)
+        cited = await stream_text(ws, "s2", marked, context=CONTEXT)
+    scores = [[(v["label"], v["score"]) for v in frames if v["type"] == "verdict"]
+              for frames in (without, cited)]
+    assert len(scores[0]) == 2 and scores[0] == scores[1]
+
+
 async def test_probes_and_metrics(server: Server) -> None:
     assert (await http(server.port, "GET", "/livez")).status == 200
     ready = await http(server.port, "GET", "/readyz")

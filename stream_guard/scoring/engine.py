@@ -90,6 +90,7 @@ from stream_guard.text.self_report import (
     told_names,
     user_may_attest,
 )
+from stream_guard.text.sentences import without_citations
 from stream_guard.text.stance import could_be_small_talk
 from stream_guard.text.terms import terms
 
@@ -252,9 +253,16 @@ class StreamEvidence:
 
 @dataclass(frozen=True, slots=True)
 class CheckJob:
+    """A window to check: its text (as the checks read it: without citation markers, which
+    name a source and state nothing) and the window before it."""
+
     evidence: StreamEvidence
     text: str
     previous: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", without_citations(self.text))
+        object.__setattr__(self, "previous", without_citations(self.previous))
 
 
 @dataclass(frozen=True, slots=True)

@@ -508,6 +508,26 @@ def _sentence_tail(tail: str) -> str:
     return tail.rstrip(_CLOSERS)
 
 
+# Citation markers anywhere in a text: numbered ("[1]", "[2, 3]", "[4-6]"), footnotes ("[^1]",
+# "[^note]"), and superscript digits after punctuation (not "m²": a unit's exponent).
+_INLINE_CITATIONS = re.compile(
+    r"\[\^?\d{1,3}(?:\s?[,–-]\s?\d{1,3})*\]|\[\^[\w-]{1,8}\]"
+    r"|(?<=[.!?,;:)\]\"'”’])[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+")
+
+
+_SUPERSCRIPTS = frozenset("\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def without_citations(text: str) -> str:
+    """The text without citation markers: they name a source, state nothing, and read as
+    unknown words to the checks (a review: a faithful RAG answer with "[1]" after each sentence
+    scored 0.44 where the same sentences without them scored 0.72, and halted). The text
+    itself when it has none."""
+    if "[" not in text and _SUPERSCRIPTS.isdisjoint(text):
+        return text
+    return _INLINE_CITATIONS.sub("", text)
+
+
 def ends_sentence(text: str) -> bool:
     """Whether the text ends with a sentence's end punctuation (before closing quotes, brackets
     and citation markers): "It is 330 metres tall." does, "It stands i" does not."""
