@@ -33,9 +33,10 @@ from stream_guard.guard.tickets import FallbackTickets
 from stream_guard.loop import SingleFlight
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.errors import CloseCode
+from stream_guard.protocol.responses import error_response
 from stream_guard.scoring.engine import GroundingEngine
 from stream_guard.server.connection import Connection
-from stream_guard.server.http import Admitted, Router, json_response, refusal_delay
+from stream_guard.server.http import Admitted, Router, refusal_delay
 from stream_guard.server.transport import CallbackConnection, counting_heads
 from stream_guard.state.admission import ConnectionGate
 from stream_guard.state.base import SlotsRecovering, StateStore, StateUnavailable
@@ -421,7 +422,7 @@ class Server:
         rel = path[len("/demo"):].lstrip("/") or "index.html"
         target = (self.demo_dir / rel).resolve()
         if not target.is_relative_to(self.demo_dir.resolve()) or not target.is_file():
-            return json_response(404, {"error": "not_found", "message": path})
+            return error_response(404, "not_found", path)
         body = await asyncio.to_thread(target.read_bytes)
         ctype = (_DEMO_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
                  or "application/octet-stream")

@@ -9,9 +9,7 @@ costs an upgrade.
 from __future__ import annotations
 
 import asyncio
-import http
 import logging
-import math
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -20,7 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers, MultipleValuesError
 from websockets.http11 import Request, Response
@@ -48,7 +45,8 @@ from stream_guard.guard.tickets import (
 )
 from stream_guard.loop import SingleFlight
 from stream_guard.metrics import Metrics
-from stream_guard.protocol.paths import STREAM_PATH, TICKETS_PATH
+from stream_guard.protocol.paths import STREAM_PATH, TICKETS_PATH, request_path
+from stream_guard.protocol.responses import error_response, json_response, retry_after
 from stream_guard.state.admission import ConnectionGate
 from stream_guard.state.base import StateStore, StateUnavailable
 
@@ -64,33 +62,6 @@ class Admitted:
     ip: str
 
 
-def request_path(target: str) -> str | None:
-    """The path of a request target as sent. An origin-form target ("/livez?x=1", RFC 9112
-    3.2.1) is cut at its query; urlsplit alone would read "//livez" as a host and no path. An
-    absolute-form one ("http://host/livez", as proxies may send) is the path of that URL; None
-    when it is no URL ("http://[/v1/stream": an unclosed IPv6 host)."""
-    if target.startswith("/"):
-        return target.partition("?")[0]
-    try:
-        return urlsplit(target).path
-    except ValueError:
-        return None
-
-
-def json_response(status: int, body: dict[str, Any],
-                  extra: list[tuple[str, str]] | None = None) -> Response:
-    payload = orjson.dumps(body)
-    headers = Headers([("Content-Type", "application/json"),
-                       ("Content-Length", str(len(payload))), ("Cache-Control", "no-store"),
-                       *(extra or [])])
-    return Response(status, http.HTTPStatus(status).phrase, headers, payload)
-
-
-def retry_after(seconds: float) -> int:
-    """The Retry-After a refusal sends for a wait of ``seconds``: whole seconds, at least 1."""
-    return max(1, math.ceil(seconds))
-
-
 def refusal_delay(settings: Settings) -> float:
     """How long a 429 for the handshake rate is held: the setting, at most the Retry-After it
     sends (whole seconds; capped at the unrounded interval, the default 1 s was 0.25 s)."""
@@ -100,12 +71,6 @@ def refusal_delay(settings: Settings) -> float:
 def handshake_interval(settings: Settings) -> float:
     """Seconds until an address over its handshake budget earns its next handshake."""
     return 1.0 / settings.handshake_rate_per_s
-
-
-def _error(status: int, error: str, message: str, retry_after_s: float | None = None
-           ) -> Response:
-    extra = None if retry_after_s is None else [("Retry-After", str(retry_after(retry_after_s)))]
-    return json_response(status, {"error": error, "message": message}, extra)
 
 
 class RouterHost(Protocol):
@@ -184,8 +149,8 @@ class Router:
             response = await self._route(connection, request)
         except MultipleValuesError as exc:  # two Authorization, X-API-Key or Origin headers
             # websockets raises it for a header read as one; it was a 500 and a traceback
-            response = _error(400, "bad_request", f"the {exc.args[0]} header is given more "
-                              "than once; send it once")
+            response = error_response(400, "bad_request", f"the {exc.args[0]} header is given more "
+                                      "than once; send it once")
         if request.method == "HEAD" and response is not None and response.body:
             # RFC 9110 9.3.2: the status and headers GET would get (its Content-Length
             # included), without the body.
@@ -195,7 +160,7 @@ class Router:
     async def _route(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request_path(request.path)
         if path is None:  # was a 500 and a traceback in the log, for anyone, at any rate
-            return _error(400, "bad_request", "the request target is not a valid URL")
+            return error_response(400, "bad_request", "the request target is not a valid URL")
         handler = self._routes.get((request.method, path))
         if handler is not None:
             return await handler(connection, request)
@@ -206,7 +171,7 @@ class Router:
                                  [("Allow", allowed)])
         if self.server.demo_dir is not None and path.startswith("/demo"):
             return await self.server.serve_demo_file(path)
-        return _error(404, "not_found", f"no route for {path}")
+        return error_response(404, "not_found", f"no route for {path}")
 
     # --- probes ---------------------------------------------------------------------------
     async def _livez(self, connection: ServerConnection, request: Request) -> Response:
@@ -232,7 +197,8 @@ class Router:
         """503 with a Retry-After, as protocol.md says: behind a balancer the retry lands on
         another replica (this one leaves the pool as its /readyz fails)."""
         self.server.metrics.rejections.labels("draining").inc()
-        return _error(503, "draining", f"the server is shutting down; {then}", retry_after_s=1)
+        return error_response(503, "draining", f"the server is shutting down; {then}",
+                              retry_after_s=1)
 
     # --- tickets --------------------------------------------------------------------------
     async def _tickets(self, connection: ServerConnection, request: Request) -> Response:
@@ -250,11 +216,11 @@ class Router:
             if refusal is not None:
                 return refusal
             server.metrics.rejections.labels("unauthorized").inc()
-            return _error(401, "unauthorized", "tickets are issued to a valid API key "
-                          "(Authorization: Bearer KEY or X-API-Key: KEY)")
+            return error_response(401, "unauthorized", "tickets are issued to a valid API key "
+                                  "(Authorization: Bearer KEY or X-API-Key: KEY)")
         if await self._state_settling():
-            return _error(503, "unavailable", "tickets cannot be issued while the shared "
-                          "state recovers; retry", retry_after_s=1)
+            return error_response(503, "unavailable", "tickets cannot be issued while the shared "
+                                  "state recovers; retry", retry_after_s=1)
         ticket = new_ticket()
         ttl = server.settings.ticket_ttl_s
         try:
@@ -262,8 +228,8 @@ class Router:
         except StateUnavailable:
             server.metrics.state_failures.labels("put_ticket").inc()
             if not server.fails_open:
-                return _error(503, "unavailable", "tickets cannot be issued right now; retry",
-                              retry_after_s=1)
+                return error_response(503, "unavailable",
+                                      "tickets cannot be issued right now; retry", retry_after_s=1)
             # Open mode: a signed ticket any worker accepts, single use per worker.
             ticket = server.fallback_tickets.issue(tenant, ttl, time.time())
         return json_response(200, {"ticket": ticket, "expires_in": int(ttl)})
@@ -284,7 +250,7 @@ class Router:
         if checks_origin and not origin_allowed(origin, settings.allowed_origins):
             server.metrics.rejections.labels("origin").inc()
             self._log_refused_origin(origin)
-            return _error(403, "forbidden_origin", f"origin {origin!r} is not allowed")
+            return error_response(403, "forbidden_origin", f"origin {origin!r} is not allowed")
         principal = await self._authenticate(request)
         if isinstance(principal, Response):
             return principal
@@ -316,15 +282,15 @@ class Router:
         if penalty > 0:
             server.metrics.rejections.labels("penalty").inc()
             await server.hold_refusal()
-            return _error(429, "too_many_handshakes", "a connection from this address was "
-                          "closed for abuse; retry after the delay in Retry-After",
-                          retry_after_s=penalty)
+            return error_response(429, "too_many_handshakes", "a connection from this address was "
+                                  "closed for abuse; retry after the delay in Retry-After",
+                                  retry_after_s=penalty)
         if not await server.gate.handshake_allowed(ip):
             server.metrics.rejections.labels("handshake_rate").inc()
             await server.hold_refusal()
-            return _error(429, "too_many_handshakes", f"too many {attempts} from this "
-                          "address; retry after the delay in Retry-After",
-                          retry_after_s=handshake_interval(server.settings))
+            return error_response(429, "too_many_handshakes", f"too many {attempts} from this "
+                                  "address; retry after the delay in Retry-After",
+                                  retry_after_s=handshake_interval(server.settings))
         return None
 
     def _client_key(self, connection: ServerConnection, request: Request) -> str:
@@ -349,7 +315,7 @@ class Router:
             decided = key_principal(request.headers, server.keys, server.settings.auth_disabled)
         if isinstance(decided, Refusal):
             server.metrics.rejections.labels(decided.reason).inc()
-            return _error(401, "unauthorized", decided.message)
+            return error_response(401, "unauthorized", decided.message)
         return decided
 
     async def _state_settling(self) -> bool:
@@ -376,12 +342,12 @@ class Router:
                 else None
         if await self._state_settling():  # the ticket is kept for a later attempt
             server.metrics.rejections.labels("state_recovering").inc()
-            return _error(503, "unavailable", "the shared state recovers; retry (the ticket "
-                          "was not used)", retry_after_s=1)
+            return error_response(503, "unavailable", "the shared state recovers; retry (the "
+                                  "ticket was not used)", retry_after_s=1)
         try:
             return await server.store.redeem_ticket(ticket_hash(ticket))
         except StateUnavailable:
             server.metrics.state_failures.labels("redeem_ticket").inc()
             server.metrics.rejections.labels("state_unavailable").inc()
-            return _error(503, "unavailable", "tickets cannot be checked right now; get a new "
-                          "ticket and retry", retry_after_s=1)
+            return error_response(503, "unavailable", "tickets cannot be checked right now; get a "
+                                  "new ticket and retry", retry_after_s=1)

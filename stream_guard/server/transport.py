@@ -51,7 +51,7 @@ from stream_guard.protocol.errors import (
 from stream_guard.protocol.framing import DataFramer, FrameBudget
 from stream_guard.protocol.http_head import HangUp, HeadReader, HeadRefusal
 from stream_guard.protocol.inbox import Inbox, Message
-from stream_guard.server.http import json_response
+from stream_guard.protocol.responses import json_response
 
 # A message and when it arrived (the loop's clock): a message held for a while is still
 # judged by when the client sent it (its rate, see the connection).
