@@ -416,24 +416,32 @@ def test_a_run_the_output_ends_in_halts_only_with_run_at_end(run_at_end: bool) -
 
 @pytest.mark.parametrize("mode", ["observe", "holdback"])
 def test_a_window_the_server_cut_short_halts_only_when_contradicted(mode: str) -> None:
-    """A review: a drain (or a spent budget) ended a stream mid-sentence, and its fragment ("It
-    stands i"), lacking the words that would support it, halted a faithful answer as
-    ``unsupported``. A window the server cut halts only on a contradiction, is no part of a
-    run, and holdback does not release it; a sentence the client finished is judged as ever."""
+    """Reviews: a drain (or a spent budget) ended a stream mid-sentence, and its fragment ("It
+    stands i", "It is 33" of "330"), lacking the words that would support it, halted a
+    faithful answer. A window the server cut is checked without the word the cut may have
+    split, halts only on a contradiction, is no part of a run, and holdback releases no more
+    of it than passed; a sentence the client finished is judged as ever."""
     cut = TEXT[:STARTS[1]] + "Ships from Lis"
-    for score, halted in ((FAR, False), (LOW, False), (CONTRADICTED, True)):
+    for score, halted in ((FAR, False), (LOW, False), (CONTRADICTED, True), (SUPPORTED, False)):
         state = new_state(mode=mode)
         windows = feed(state, cut)
         last, _ = StreamState.on_end(state, by_server=True)
         windows += last
-        assert [w.text for w in windows] == [SENTENCES[0].strip(), "Ships from Lis"]
+        assert [w.text for w in windows] == [SENTENCES[0].strip(), "Ships from"]
         state.on_scored(0, SUPPORTED)
         frames = state.on_scored(1, score)
         assert ("halt" in types(frames)) is halted
         done = frames[-1]
         assert done["type"] == "done" and done["drained"] is True and done["halted"] is halted
         released = [f["upto"] for f in frames if f["type"] == "release"]
-        assert all(upto <= STARTS[1] for upto in released)  # nothing of the cut window
+        passed = STARTS[1] + len("Ships from") if score is SUPPORTED else STARTS[1]
+        assert all(upto <= passed for upto in released)  # never the split word
+    # a cut window of one word has nothing left to check: none of it is released
+    state = new_state(mode=mode)
+    feed(state, TEXT[:STARTS[1]] + "Shi")
+    last, _ = StreamState.on_end(state, by_server=True)
+    assert [w.text for w in last] == []
+    assert types(state.on_scored(0, SUPPORTED))[-1] == "done"
     # a finished sentence the server ended after is judged as the client's own end would be
     state = new_state(mode=mode)
     feed(state, TEXT[:STARTS[2]])

@@ -11,6 +11,7 @@ combination cannot be represented and every rule can say which phases it applies
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -155,12 +156,27 @@ class StreamState:
             windows = []
         else:  # a caller that did not slice the last delta: the rest of it, then the end
             rest, self._unsegmented = self._unsegmented, ""
-            windows = self._track([*self._segmenter.feed(rest), *self._segmenter.finish()])
+            windows = [*self._segmenter.feed(rest), *self._segmenter.finish()]
             if by_server and windows and not ends_sentence(windows[-1].text):
-                self._cut_short = windows[-1].index  # the output did not end there
+                windows[-1:] = self._cut(windows[-1])
+            self._track(windows)
         self.phase = Phase.ENDED
         self._ended_by_server = by_server
         return windows, self._maybe_done()
+
+    def _cut(self, window: Window) -> list[Window]:
+        """The last window of a stream the server ended mid-sentence, as it is checked: without
+        a last word the end may have cut ("It is 33" of "330"; none when its text ended in a
+        space), and only a contradiction halts it (:meth:`_apply`). Nothing when nothing is
+        left: then no text of it is released."""
+        text = window.text
+        if window.end == self.chars:  # no space after it: its last word may be cut short
+            text = text[:max(0, text.rfind(" "), text.rfind("\n"))].rstrip()
+        self._release_end = window.start
+        if not text:
+            return []
+        self._cut_short = window.index
+        return [dataclasses.replace(window, end=window.start + len(text), text=text)]
 
     def cancel(self) -> Done:
         self._pending.clear()
@@ -263,9 +279,9 @@ class StreamState:
         if decision.label == "supported":
             self._run.clear()
             frames.extend(self._release(window.end))
-        elif cut_short:  # neither released nor a run's part
-            self._release_end = window.start
-        else:
+            if cut_short:  # what the cut left of it passed
+                self._release_end = window.end
+        elif not cut_short:  # a cut window below the threshold is no run's part
             self._run.append((window, score))
         return frames
 
