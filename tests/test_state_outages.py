@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -101,11 +102,14 @@ async def test_open_fail_mode_says_it_is_degraded_while_the_counts_settle(
         assert await admitted(stack, server.port) is not None  # on this worker's own caps
 
 
-async def test_a_full_redis_counts_as_unavailable(tmp_path: Path, redis: RedisServer) -> None:
+async def test_a_full_redis_counts_as_unavailable(tmp_path: Path, redis: RedisServer,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     """Redis out of memory under 'noeviction' refuses writes, which deployment.md counts as
     unreachable. The acquire script's first write used to be one that frees memory, which Redis
     lets through and then checks nothing more: slots were still taken while renewals were
-    refused, so caps stopped holding and /readyz stayed 200."""
+    refused, so caps stopped holding and /readyz stayed 200. Losing readiness and getting it
+    back are logged (an operator review: a replica out of the pool, nothing in its log)."""
+    caplog.set_level(logging.INFO, logger="stream_guard")
     settings = make_settings(tmp_path, redis_url=redis.url, max_connections_per_ip=2)
     async with running_server(settings) as server, AsyncExitStack() as stack, \
             admin(redis) as r:
@@ -128,6 +132,9 @@ async def test_a_full_redis_counts_as_unavailable(tmp_path: Path, redis: RedisSe
         assert await store.acquire_slot("scope", "holder", 10, 30.0)  # writable again
         assert (await http(server.port, "GET", "/readyz")).status == 200
         assert await admitted(stack, server.port) is not None
+    lines = [(r.getMessage(), getattr(r, "failing", None)) for r in caplog.records
+             if r.getMessage() in ("not ready", "ready again")]
+    assert lines == [("not ready", ["state"]), ("ready again", None)]
 
 
 async def test_open_fail_mode_counts_connections_admitted_before_the_outage(

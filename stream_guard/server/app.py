@@ -70,6 +70,10 @@ class Server:
         self.store = store if store is not None else create_store(settings)
         self.fallback_tickets = FallbackTickets(settings.api_keys)
         self.state_ok = True  # as of the last readiness check
+        # The readiness checks failing at the last check, once the server was first ready
+        # (None before): a change is logged (a review: a replica out of the pool for 15 s,
+        # with nothing in its log).
+        self._failing: tuple[str, ...] | None = None
         self._store_probe = SingleFlight(self._probe_store)
         self._held_refusals = 0
         self.penalties = PenaltyBox(settings.abuse_penalty_s)
@@ -240,7 +244,22 @@ class Server:
                  "load": not self.load.overloaded}
         if self._ws is not None or not self.reuse_port:  # a worker: once it listens
             self.metrics.ready.set(1 if all(ready.values()) else 0)
+        self._log_readiness(tuple(name for name, ok in ready.items() if not ok), store_up)
         return ready
+
+    def _log_readiness(self, failing: tuple[str, ...], store_up: bool) -> None:
+        """One line when the server stops being ready (which checks fail) and when it is
+        ready again; none before it was first ready (its start is logged) or while it drains
+        (so is the drain)."""
+        if self._failing is None and failing:
+            return
+        if failing != self._failing and not self.draining:
+            if failing:
+                log.warning("not ready", extra={"failing": list(failing),
+                                                "state_store": "up" if store_up else "away"})
+            elif self._failing:
+                log.info("ready again")
+        self._failing = failing
 
     async def _probe_store(self) -> tuple[bool, bool]:
         """(the store answers, it admits): a slot lease taken and let go."""
