@@ -14,6 +14,7 @@ read on the event loop: 436 ms a scrape after a thousand restarts).
 
 from __future__ import annotations
 
+import logging
 import os
 
 from prometheus_client import (
@@ -26,6 +27,8 @@ from prometheus_client import (
 )
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+log = logging.getLogger("stream_guard.metrics")
 
 
 def _slot_name(index: int) -> str:
@@ -55,6 +58,7 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self._folder_lost = False  # the workers' folder was found gone (render)
         r = self.registry
         self.connections_active = Gauge(
             "stream_guard_connections_active", "Open WebSocket connections.", registry=r,
@@ -149,8 +153,19 @@ class Metrics:
         return gauge
 
     def render(self) -> bytes:
-        if os.environ.get(MULTIPROC_ENV):
-            merged = CollectorRegistry()
-            multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
-            return generate_latest(merged)
+        """The exposition: with workers, the sum over all of them; when their folder is gone
+        (a tmp cleaner, an ``rm -rf /tmp/*``: every scrape was a 500 and a traceback until a
+        restart, a review), this worker's own values, said once in the log."""
+        directory = os.environ.get(MULTIPROC_ENV)
+        if directory:
+            try:
+                merged = CollectorRegistry()
+                multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+                return generate_latest(merged)
+            except (OSError, ValueError):  # the folder, or a file of it, removed
+                if not self._folder_lost:
+                    self._folder_lost = True
+                    log.error("the workers' metrics folder is gone: /metrics reports the "
+                              "answering worker alone until a restart",
+                              extra={"folder": directory}, exc_info=True)
         return generate_latest(self.registry)

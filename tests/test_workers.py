@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import logging
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ import psutil
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidMessage
 
+from stream_guard.metrics import MULTIPROC_ENV, Metrics
 from stream_guard.server import workers as workers_module
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
@@ -603,3 +605,21 @@ def test_each_worker_sizes_its_model_threads_by_its_share_of_the_cpus(tmp_path: 
     assert worker_settings(dataclasses.replace(settings, intra_op_threads=3)).intra_op_threads == 3
     one = dataclasses.replace(settings, workers=1)
     assert worker_settings(one) is one
+
+
+def test_metrics_report_the_answering_worker_when_the_workers_folder_is_gone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An operator review removed the workers' metrics folder (a tmp cleaner does): every
+    scrape was a 500 and a traceback until a restart. The answering worker's own values are
+    reported instead, and the loss is said once."""
+    gone = tmp_path / "stream-guard-metrics-gone"
+    monkeypatch.setenv(MULTIPROC_ENV, str(gone))
+    metrics = Metrics()
+    metrics.streams_started.inc(3)
+    caplog.set_level(logging.ERROR, logger="stream_guard")
+    for _ in range(2):
+        assert b"stream_guard_streams_started_total 3.0" in metrics.render()
+    assert [r.getMessage() for r in caplog.records].count(
+        "the workers' metrics folder is gone: /metrics reports the answering worker alone "
+        "until a restart") == 1
