@@ -76,6 +76,7 @@ async def test_no_ticket_is_minted_or_spent_while_the_counts_settle(
         assert (await http(server.port, "GET", "/readyz")).status == 503
         minted = await http(server.port, "POST", "/v1/tickets", bearer)
         assert minted.status == 503 and minted.headers["retry-after"] == "1"
+        assert rejections(server, "state_recovering") == 1  # counted (an operator review)
         upgrade = await http(server.port, "GET", f"/v1/stream?ticket={ticket}", UPGRADE)
         assert upgrade.status == 503 and "not used" in upgrade.json()["message"]
         deadline = time.monotonic() + 10

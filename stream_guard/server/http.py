@@ -219,6 +219,9 @@ class Router:
             return error_response(401, "unauthorized", "tickets are issued to a valid API key "
                                   "(Authorization: Bearer KEY or X-API-Key: KEY)")
         if await self._state_settling():
+            # counted as the connection it is for would be (an operator review: these 503s
+            # moved no metric)
+            server.metrics.rejections.labels("state_recovering").inc()
             return error_response(503, "unavailable", "tickets cannot be issued while the shared "
                                   "state recovers; retry", retry_after_s=1)
         ticket = new_ticket()
@@ -228,6 +231,7 @@ class Router:
         except StateUnavailable:
             server.metrics.state_failures.labels("put_ticket").inc()
             if not server.fails_open:
+                server.metrics.rejections.labels("state_unavailable").inc()
                 return error_response(503, "unavailable",
                                       "tickets cannot be issued right now; retry", retry_after_s=1)
             # Open mode: a signed ticket any worker accepts, single use per worker.
