@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NoReturn
 
 import pytest
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from stream_guard.config import Settings
@@ -691,3 +692,24 @@ async def test_admissions_that_come_together_after_an_outage_share_one_renewal()
             leases.track("global", f"d{n}", 100)
             await leases.acquire("global", f"e{n}", 100)
     assert rounds[0] <= 2
+
+
+@pytest.mark.redis
+async def test_a_store_that_refuses_our_password_says_why(own_redis: RedisServer,
+                                                          redis_stores: RedisStores) -> None:
+    """An operator review: with a wrong Redis password the start-up line said only "shared
+    state store unreachable". ``check`` raises with Redis's own reason (``ping`` stays a
+    bool for health checks)."""
+    store = redis_stores(own_redis.url)
+    await store.check()
+    admin = Redis.from_url(own_redis.url)
+    try:
+        await admin.config_set("requirepass", "s3cret-pass")
+        denied = redis_stores(own_redis.url)
+        with pytest.raises(StateUnavailable, match="(?i)auth"):
+            await denied.check()
+        assert not await denied.ping()
+    finally:
+        await admin.execute_command("AUTH", "s3cret-pass")
+        await admin.config_set("requirepass", "")
+        await admin.aclose()

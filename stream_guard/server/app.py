@@ -180,8 +180,11 @@ class Server:
                              asyncio.create_task(self._watch_load(), name="load"),
                              asyncio.create_task(self._watch_readiness(), name="readiness")]
         log.info("listening", extra={"host": s.host, "port": self.port})
-        if not await self.store.ping():
-            log.error("shared state store unreachable", extra={"fail_mode": s.redis_fail_mode})
+        try:
+            await self.store.check()
+        except StateUnavailable as exc:  # why, said: a wrong password was a bare line (a review)
+            log.error("shared state store unreachable",
+                      extra={"fail_mode": s.redis_fail_mode, "error": str(exc)})
 
     async def _load_engine(self) -> GroundingEngine:
         from stream_guard.scoring.factory import build_engine

@@ -190,8 +190,16 @@ class StateStore(ABC):
 
     # --- lifecycle --------------------------------------------------------------------------
     @abstractmethod
+    async def check(self) -> None:
+        """Raise :class:`StateUnavailable`, saying why, unless the store takes writes now."""
+
     async def ping(self) -> bool:
-        """Whether the store answers now (for health checks; never raises)."""
+        """Whether the store takes writes now (for health checks; never raises)."""
+        try:
+            await self.check()
+        except StateUnavailable:
+            return False
+        return True
 
     @abstractmethod
     async def close(self) -> None:

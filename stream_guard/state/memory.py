@@ -126,8 +126,8 @@ class MemoryStateStore(StateStore):
     async def subscribe_kills(self) -> KillSubscription:
         return _MemoryKillSubscription(self._subscribers)
 
-    async def ping(self) -> bool:
-        return True
+    async def check(self) -> None:
+        """Always takes writes."""
 
     async def close(self) -> None:
         for subscription in list(self._subscribers):

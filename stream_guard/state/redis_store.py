@@ -411,14 +411,12 @@ class RedisStateStore(StateStore):
             s[1] for s in reply]
         return [(entry_id, fields) for entries in streams for entry_id, fields in entries]
 
-    async def ping(self) -> bool:
-        """Whether Redis takes writes: a PING alone passes on a Redis that refuses every write
-        (memory full, a failed snapshot, an ACL), which serves no handshake."""
-        try:
-            with _unavailable_on_error():
-                return bool(await self._r.set(self._ready_key, "1", px=10_000))
-        except StateUnavailable:
-            return False
+    async def check(self) -> None:
+        """A write, not a PING: a PING alone passes on a Redis that refuses every write (memory
+        full, a failed snapshot, an ACL), which serves no handshake."""
+        with _unavailable_on_error():
+            if not await self._r.set(self._ready_key, "1", px=10_000):
+                raise StateUnavailable("redis did not take a write")
 
     async def close(self) -> None:
         for subscription in list(self._subscriptions):
