@@ -384,7 +384,10 @@ class EvidenceLibrary:
                 if loaded is None:
                     continue
                 found[key] = loaded
-                if loaded is not old:
+                # a forced re-read of the version already served is no change (a review:
+                # every SIGHUP listed every collection, which said nothing of an `index add`)
+                if loaded is not old and (old is None or loaded.stamp != old.stamp
+                                          or old.collection in self._aside):
                     changed.append(f"{tenant}/{name}")
             if unlisted:  # unreadable for now (permissions, a mount): not removed
                 log.warning("tenant folders cannot be listed; their collections stay as loaded",

@@ -330,7 +330,10 @@ class Server:
                 log.exception("evidence not reloaded (SIGHUP); the collections loaded before "
                               "are still served")
                 return
-            log.info("evidence reloaded", extra={"changed": changed})
+            # settings (API keys included) are read at start only: said, since an operator
+            # who edited the TOML and sent SIGHUP expected them read (a review)
+            log.info("evidence reloaded (SIGHUP re-reads collections, not settings)",
+                     extra={"changed": changed})
 
         task = asyncio.create_task(reload(), name="evidence-reload")
         self._background.append(task)
