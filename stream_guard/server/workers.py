@@ -229,7 +229,12 @@ class Supervisor:
         for proc in self._procs.values():
             if proc.is_alive() and proc.pid is not None:
                 os.kill(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + self.settings.shutdown_grace_s + 10
+        # A worker's own stop takes the grace, then at most close_timeout_s for a client that
+        # never answers the close and 5 s for a handshake still open (README): killed only past
+        # that, with a margin (a review: killed at grace + 10 s whatever close_timeout_s).
+        settings = self.settings
+        deadline = (time.monotonic() + settings.shutdown_grace_s + settings.close_timeout_s
+                    + 5 + 5)
         for proc in self._procs.values():
             proc.join(max(0.0, deadline - time.monotonic()))
             if proc.is_alive():
