@@ -436,12 +436,16 @@ def test_a_window_the_server_cut_short_halts_only_when_contradicted(mode: str) -
         released = [f["upto"] for f in frames if f["type"] == "release"]
         passed = STARTS[1] + len("Ships from") if score is SUPPORTED else STARTS[1]
         assert all(upto <= passed for upto in released)  # never the split word
-    # a cut window of one word has nothing left to check: none of it is released
-    state = new_state(mode=mode)
-    feed(state, TEXT[:STARTS[1]] + "Shi")
-    last, _ = StreamState.on_end(state, by_server=True)
-    assert [w.text for w in last] == []
-    assert types(state.on_scored(0, SUPPORTED))[-1] == "done"
+    # text with no space in it (one word, or Chinese) is checked whole, contradiction-only
+    for rest in ("Shi", "它于一九二五年建成，高四百五"):
+        state = new_state(mode=mode)
+        feed(state, TEXT[:STARTS[1]] + rest)
+        last, _ = StreamState.on_end(state, by_server=True)
+        assert [w.text for w in last] == [rest]
+        state.on_scored(0, SUPPORTED)
+        frames = state.on_scored(1, FAR)
+        assert "halt" not in types(frames) and types(frames)[-1] == "done"
+        assert all(f["upto"] <= STARTS[1] for f in frames if f["type"] == "release")
     # a finished sentence the server ended after is judged as the client's own end would be
     state = new_state(mode=mode)
     feed(state, TEXT[:STARTS[2]])

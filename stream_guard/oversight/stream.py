@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,10 @@ class PolicyConfig:
     window_max_chars: int
     window_min_chars: int
     run_at_end: bool = False
+
+
+# The last run of space in a text (then its last word begins after it).
+_LAST_SPACE = re.compile(r"\s+(?=\S*$)")
 
 
 class StreamState:
@@ -158,25 +163,27 @@ class StreamState:
             rest, self._unsegmented = self._unsegmented, ""
             windows = [*self._segmenter.feed(rest), *self._segmenter.finish()]
             if by_server and windows and not ends_sentence(windows[-1].text):
-                windows[-1:] = self._cut(windows[-1])
+                windows[-1] = self._cut(windows[-1])
             self._track(windows)
         self.phase = Phase.ENDED
         self._ended_by_server = by_server
         return windows, self._maybe_done()
 
-    def _cut(self, window: Window) -> list[Window]:
+    def _cut(self, window: Window) -> Window:
         """The last window of a stream the server ended mid-sentence, as it is checked: without
         a last word the end may have cut ("It is 33" of "330"; none when its text ended in a
-        space), and only a contradiction halts it (:meth:`_apply`). Nothing when nothing is
-        left: then no text of it is released."""
+        space), and only a contradiction halts it (:meth:`_apply`); no more of it is released
+        than passes."""
         text = window.text
         if window.end == self.chars:  # no space after it: its last word may be cut short
-            text = text[:max(0, text.rfind(" "), text.rfind("\n"))].rstrip()
+            # (of words split by spaces, any: a no-break space too; text with none, Chinese or
+            # Japanese, is kept whole: a review saw it dropped, a complete sentence with it)
+            words = _LAST_SPACE.search(text)
+            if words is not None:
+                text = text[:words.start()].rstrip()
         self._release_end = window.start
-        if not text:
-            return []
         self._cut_short = window.index
-        return [dataclasses.replace(window, end=window.start + len(text), text=text)]
+        return dataclasses.replace(window, end=window.start + len(text), text=text)
 
     def cancel(self) -> Done:
         self._pending.clear()
