@@ -433,6 +433,8 @@ def test_unclosed_code_block_runs_to_the_end() -> None:
      ["It was built in 1889.¹", "It is made of gold.²³", "Done now."]),
     ("It was built in 1889.[^1] It is made of gold.[^note] Done now.",
      ["It was built in 1889.[^1]", "It is made of gold.[^note]", "Done now."]),
+    ("It was built in 1889.【1】 It is made of gold.【3†source】 Done now.",
+     ["It was built in 1889.【1】", "It is made of gold.【3†source】", "Done now."]),
     # still no end after an abbreviation that never ends one
     ("He met Mr.[1] Smith there.", ["He met Mr.[1] Smith there."]),
 ])
@@ -450,6 +452,10 @@ def test_a_citation_marker_after_a_full_stop_still_ends_the_sentence(
     ("It was built in 1889. 👍🏽 🎉\nIt is made of gold.",
      ["It was built in 1889. 👍🏽 🎉", "It is made of gold."]),
     ("Have fun! 🎉", ["Have fun! 🎉"]),  # a trailing emoji is no window of its own
+    ("It was built in 1889.🎉 It is made of gold.",
+     ["It was built in 1889.🎉", "It is made of gold."]),
+    # read through on the fast path too: as whole, so one character at a time (a review)
+    ("Done! Steps: 🎉 1. Open the app.", ["Done!", "Steps: 🎉 1. Open the app."]),
     ("I love 🗼 towers. Yes.", ["I love 🗼 towers.", "Yes."]),
     ("It was built in 1889． It is made of gold.",
      ["It was built in 1889．", "It is made of gold."]),

@@ -71,9 +71,10 @@ _CLOSERS = "\"')]}»”’*_"
 # sentence; read as part of the word they hid the full stop, and a whole paragraph became one
 # window (a review: a faithful answer halted at its first character; a false sentence diluted
 # by the true ones around it passed).
-_CITATIONS = re.compile(r"(?:\[\^?[\w-]{1,8}\]|\[\d{1,3}(?:[,–-]\d{1,3})+\]"
+_CITATIONS = re.compile(r"(?:\[\^?[\w-]{1,8}\]|\[\d{1,3}(?:[,–-]\d{1,3})+\]|【[^】\s]{1,14}】"
                         r"|[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+)+$")
-_CITATION_ENDS = ("]", "\u00b9", "\u00b2", "\u00b3", "\u2070", *map(chr, range(0x2074, 0x207A)))
+_CITATION_ENDS = ("]", "】", "\u00b9", "\u00b2", "\u00b3", "\u2070",
+                  *map(chr, range(0x2074, 0x207A)))
 _OPENERS = "\"'([{«“‘¿¡"
 # A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
 _STARTS = _OPENERS + "-*•#>|`$€£¥_"
@@ -243,16 +244,27 @@ class SentenceScanner:
         match = _PLAIN_RUN.match(buf, start, limit)
         if match is None or match.end() == start:
             return
-        end = word = match.end()
-        while _SPACE.fullmatch(buf[word - 1]) is None:  # back to the start of the last word
-            word -= 1
-        # _colon_before is left stale: it is only read after a word with terminal punctuation,
-        # which this path never skips, and that word's completion sets it afresh.
-        self._prev_len = end - word
-        self._prev_tail = buf[max(word, end - _HEAD):end]
-        if not self._seg_letter and _LETTER.search(buf, start, end):
+        run_end = end = match.end()
+        # The last word of the run that is not symbols alone (read through, as _scan_word
+        # does: a review found "Steps: 🎉 1." cut otherwise whole than one character at a time).
+        # The run starts with space, so each word's start is found inside it.
+        while end > start:
+            word = end
+            while _SPACE.fullmatch(buf[word - 1]) is None:  # back to the start of the word
+                word -= 1
+            if not (end - word <= _HEAD and _symbols_only(buf[word:end])):
+                # _colon_before is left stale: it is only read after a word with terminal
+                # punctuation, which this path never skips, and that word's completion sets
+                # it afresh.
+                self._prev_len = end - word
+                self._prev_tail = buf[max(word, end - _HEAD):end]
+                break
+            end = word
+            while end > start and _SPACE.fullmatch(buf[end - 1]) is not None:
+                end -= 1
+        if not self._seg_letter and _LETTER.search(buf, start, run_end):
             self._seg_letter = True
-        self._pos = self._seg_end = base + end
+        self._pos = self._seg_end = base + run_end
 
     def _scan_space(self, buf: str, base: int) -> None:
         start = self._pos - base
@@ -502,7 +514,10 @@ def leading_blank(text: str) -> int:
 
 
 def _sentence_tail(tail: str) -> str:
-    """A word's end as the sentence rule reads it: without citation markers and closers."""
+    """A word's end as the sentence rule reads it: without symbols after it ("1889.🎉"),
+    citation markers and closers."""
+    while tail and unicodedata.category(tail[-1]) in _SYMBOL_CATEGORIES:
+        tail = tail[:-1]
     if tail.endswith(_CITATION_ENDS):
         tail = _CITATIONS.sub("", tail)
     return tail.rstrip(_CLOSERS)
@@ -511,7 +526,7 @@ def _sentence_tail(tail: str) -> str:
 # Citation markers anywhere in a text: numbered ("[1]", "[2, 3]", "[4-6]"), footnotes ("[^1]",
 # "[^note]"), and superscript digits after punctuation (not "m²": a unit's exponent).
 _INLINE_CITATIONS = re.compile(
-    r"\[\^?\d{1,3}(?:\s?[,–-]\s?\d{1,3})*\]|\[\^[\w-]{1,8}\]"
+    r"\[\^?\d{1,3}(?:\s?[,–-]\s?\d{1,3})*\]|\[\^[\w-]{1,8}\]|【\d{1,3}(?:[†:][^】]{0,40})?】"
     r"|(?<=[.!?,;:)\]\"'”’])[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+")
 
 
@@ -523,7 +538,7 @@ def without_citations(text: str) -> str:
     unknown words to the checks (a review: a faithful RAG answer with "[1]" after each sentence
     scored 0.44 where the same sentences without them scored 0.72, and halted). The text
     itself when it has none."""
-    if "[" not in text and _SUPERSCRIPTS.isdisjoint(text):
+    if "[" not in text and "【" not in text and _SUPERSCRIPTS.isdisjoint(text):
         return text
     return _INLINE_CITATIONS.sub("", text)
 
