@@ -510,6 +510,15 @@ def test_a_block_in_a_list_item_ends_with_the_item() -> None:
         for pieces in ([text], list(text)):
             windows = stream(pieces)
             assert windows[-1].kind == "text" and windows[-1].text.endswith(gold), text
+    # a fence in an outer item after a nested one belongs to the outer item (a diff review)
+    nested = f"- a thing\n  - b thing\n  ```\n  x = 1\n- {gold}\n\nIt was completed in 1925."
+    assert [(w.kind, w.text) for w in stream([nested])][-2:] == [
+        ("text", f"- {gold}"), ("text", "It was completed in 1925.")]
+    # a closing fence indented less than the item still closes its block (not a new block
+    # that would take in the rest of the answer)
+    sloppy = f"- Install:\n  ```\n  pip install x\n```\n{gold}"
+    for pieces in ([sloppy], list(sloppy)):
+        assert [(w.kind, w.text) for w in stream(pieces)][-1] == ("text", gold)
     # a block whose lines keep the item's indentation is code to its closing fence
     steps = "1. Run:\n   ```python\n   import x\n\n   x.run()\n   ```\n2. Then it is done."
     assert [(w.kind, w.text) for w in stream([steps])] == [

@@ -147,7 +147,9 @@ class SentenceScanner:
         # review: "\u200b```" opened a block that made the rest of an answer unchecked code).
         self._indent_odd = False
         self._in_list = False  # a list item opened since the last line at column 0
-        self._item_indent = 0  # the last list item's content column (marker, one space)
+        # The content columns of the open list items, outermost first (a marker's column, its
+        # length and one space): a nested item's fence belongs to the item it is indented under.
+        self._items: list[int] = []
         # The open block is inside a list item whose content starts at this column (0: not in
         # one): a line indented less ends the item, and the block with it (CommonMark; a
         # review: a block opened in a list item and never closed made the rest of an answer
@@ -365,8 +367,12 @@ class SentenceScanner:
             if self._prose_pending:  # the fence line of a prose block has ended
                 self._prose_pending, self._prose_block, self._code = False, True, False
             if (self._block_item and not self._indent_tab
-                    and self._word_start - self._line_start < self._block_item):
-                self._code = self._prose_block = False  # its list item has ended
+                    and self._word_start - self._line_start < self._block_item
+                    and not _is_closing_fence(head, self._fence, self._fence_len)):
+                # its list item has ended; but a closing fence indented too little still
+                # closes it (CommonMark would end the item and open a block to the end of the
+                # answer there: a model's sloppy indentation would hide the rest from checks)
+                self._code = self._prose_block = False
                 self._block_item = 0
         elif self._info_line and not self._prose_pending:  # the info string's first word
             self._info_line = False
@@ -396,9 +402,7 @@ class SentenceScanner:
             break_before = opens_block = True
             self._code = True
             self._fence, self._fence_len = fence[0], len(fence)
-            self._block_item = self._item_indent if self._in_list and (
-                self._indent_tab or self._word_start - self._line_start >= self._item_indent
-            ) else 0
+            self._block_item = self._containing_item() if self._in_list else 0
             self._fence_line = fence[0] == "`"
             self._single_line = False
             info = head[len(fence):]
@@ -410,9 +414,13 @@ class SentenceScanner:
             if line_first:
                 if _LIST_MARKER.fullmatch(head):
                     self._in_list = True
-                    self._item_indent = self._word_start - self._line_start + len(head) + 1
+                    column = self._word_start - self._line_start
+                    while self._items and self._items[-1] > column:  # siblings, deeper ones
+                        self._items.pop()
+                    self._items.append(column + len(head) + 1)
                 elif self._word_start == self._line_start:
                     self._in_list = False
+                    self._items.clear()
                 single = bool(head.startswith("|") or _HEADING.fullmatch(head)
                               or _RULE.fullmatch(head))
                 break_before = (break_before or self._single_line or single
@@ -476,8 +484,16 @@ class SentenceScanner:
         if self._indent_odd:
             return False
         if self._in_list:
-            return self._indent_tab or indent < self._item_indent + 4
+            return self._indent_tab or indent < self._containing_item() + 4
         return not self._indent_tab and indent < 4
+
+    def _containing_item(self) -> int:
+        """The content column of the innermost open list item the current word is indented
+        under (the last item's, past a tab); 0 when it is under none."""
+        if self._indent_tab:
+            return self._items[-1] if self._items else 0
+        indent = self._word_start - self._line_start
+        return max((column for column in self._items if column <= indent), default=0)
 
     def _unfence(self) -> None:
         """The open fence line holds a backtick in its info string: it is a paragraph with
