@@ -384,7 +384,8 @@ def test_a_short_statement_before_code_is_scored_on_its_own() -> None:
     # free" went out with the code after it, unchecked), but not "Here's how"
     for claim in ("It's free", "The old API is deprecated", "They're closed", "There is a fee"):
         assert [w.kind for w in stream([f"{claim}\n```\nx = 1\n```"])] == ["text", "code"]
-    for intro in ("Here's how", "Let's see", "Run it so"):
+    for intro in ("Here's how", "Let's see", "Run it so", "This is how", "It is as follows",
+                  "This is it", "It's this one"):
         assert [w.kind for w in stream([f"{intro}\n```\nx = 1\n```"])] == ["code"]
 
 

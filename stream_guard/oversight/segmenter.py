@@ -24,14 +24,21 @@ from stream_guard.text.stance import beyond_lowercase_words, is_service_talk, lo
 from stream_guard.text.terms import terms
 
 # A sentence in it (sentence-final punctuation, before closing quotes, at its end or before a
-# space: "No. Use:"), an answer word ("Yes, run:"), or, in a text that does not end in a colon
-# (which introduces what follows: "Step 1:", "Run this:"), a number ("Price: $999") or a verb of
-# being ("It's free", "The old API is deprecated": a review found them joined to the code after
-# them, unchecked; "Here's the code" and "Let's see" stay introductions).
+# space: "No. Use:"), an answer word ("Yes, run:"), or a number in a text that does not end in
+# a colon ("Price: $999", not "Step 1:", which introduces what follows).
 _STATEMENT = re.compile(
     f"[{TERMINALS}][\"'’”)\\]]*(?:$|\\s)|\\b(?:yes|no|not|never|true|false)\\b|n['’]t\\b"
-    "|^(?!.*:\\s*$)(?=.*\\d|.*\\b(?<!\\bhere )(?:is|are|was|were|been)\\b"
-    "|.*\\b(?!(?:here|let|that)['’]s\\b)[a-z]+['’](?:s|re)\\b)", re.DOTALL | re.IGNORECASE)
+    "|^(?=.*\\d)(?!.*:\\s*$)", re.DOTALL | re.IGNORECASE)
+# A verb of being in a text that does not end in a colon ("It's free", "The old API is
+# deprecated": a review found them joined to the code after them, unchecked); a statement when
+# it names something besides what introduces code ("Here's the code", "This is how", "It is
+# as follows" stay introductions: a second review).
+_BEING = re.compile(r"^(?!.*:\s*$)(?=.*\b(?<!\bhere )(?:is|are|was|were|been)\b"
+                    r"|.*\b(?!(?:here|let|that)['’]s\b)[a-z]+['’](?:s|re)\b)",
+                    re.DOTALL | re.IGNORECASE)
+_INTRO_TERMS = frozenset(t.key for t in terms(
+    "follows following below above example code snippet command commands output result "
+    "results step steps script usage syntax way"))
 
 # A markdown table's delimiter row ("|---|:---:|"): with a pipe, or it is a rule ("---").
 _TABLE_RULE = re.compile(r"(?=[^|]*\|)\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
@@ -269,7 +276,10 @@ class WindowSegmenter:
         """Whether a short text says something to check (a number, or a whole sentence): then
         it is scored on its own rather than joining the code after it ("It's $999." before a
         fence was dropped unchecked)."""
-        return _STATEMENT.search(self._text(seg)) is not None
+        text = self._text(seg)
+        return _STATEMENT.search(text) is not None or (
+            _BEING.search(text) is not None
+            and any(t.key not in _INTRO_TERMS for t in terms(text)))
 
     def _emit(self, seg: Segment, out: list[Window]) -> None:
         text = self._text(seg)
