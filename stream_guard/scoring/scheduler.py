@@ -189,20 +189,19 @@ class BatchScheduler(Generic[J, R]):
                 backlog = await self._run_turn(loop) or backlog
             except Exception as exc:
                 # A fault of the scheduler's own (a job's is answered in ``_turn``): the jobs
-                # waiting get it as their answer, and the scheduler goes on with the jobs that
-                # come after them instead of dying with every verdict after it (a review).
-                log.exception("scheduler turn failed: its waiting jobs get the error")
-                self._fail_waiting(exc)
+                # it concerns get it as their answer, and the scheduler goes on with the others
+                # instead of dying with every verdict after it (a review).
+                log.exception("scheduler turn failed: the jobs it held get the error")
+                self._fail_held(exc)
 
     async def _run_turn(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Select and run one turn; False when no job was left to run."""
         started = time.perf_counter()
         late, on_time = self._select(started)  # without jobs whose callers are gone
+        live = self._running = late + on_time  # from here a fault is theirs (_fail_held)
         self._report_depth()
-        live = late + on_time
         if not live:
             return False
-        self._running = live
         seconds = await self._turn(loop, on_time, late)
         self._running = []
         finished = time.perf_counter()
@@ -221,18 +220,25 @@ class BatchScheduler(Generic[J, R]):
                 # model idle for good and every verdict degraded.
                 self.item_cost = max(_MIN_COST, self.item_cost * 0.8)
         if self._on_batch is not None:
-            self._on_batch(BatchStats(
-                len(on_time), finished - started, started - min(q.queued for q in live),
-                len(late), sum(1 for q in late if q.deadline < swept)
-                + sum(1 for q in on_time if q.deadline < finished), model_seconds))
+            try:  # the jobs are answered: a broken metrics hook is no fault of theirs
+                self._on_batch(BatchStats(
+                    len(on_time), finished - started, started - min(q.queued for q in live),
+                    len(late), sum(1 for q in late if q.deadline < swept)
+                    + sum(1 for q in on_time if q.deadline < finished), model_seconds))
+            except Exception:
+                log.exception("the scheduler's batch report failed")
         return True
 
-    def _fail_waiting(self, exc: Exception) -> None:
-        """Every job waiting, and any of a failed turn not yet answered, gets ``exc``."""
-        for q in self._queue + self._running:
+    def _fail_held(self, exc: Exception) -> None:
+        """A fault of a turn: its jobs not yet answered get ``exc``; a fault before the turn
+        had its jobs (choosing them) gives it to every job waiting, whose choice would fail
+        again."""
+        held = self._running or self._queue
+        for q in held:
             if not q.future.done():
                 q.future.set_exception(exc)
-        self._queue.clear()
+        if held is self._queue:
+            self._queue.clear()
         self._running = []
         self._report_depth()
 
@@ -354,8 +360,13 @@ class BatchScheduler(Generic[J, R]):
             timer.cancel()
 
     def _report_depth(self) -> None:
+        """The queue's depth to ``on_depth`` (a gauge): a hook that raises is logged, never
+        a job's fault (a review: one in the runner left jobs unanswered)."""
         if self._on_depth is not None:
-            self._on_depth(len(self._queue))
+            try:
+                self._on_depth(len(self._queue))
+            except Exception:
+                log.exception("the scheduler's depth report failed")
 
 
 def _answer(batch: Sequence[_Queued[J, R]], answers: Sequence[R]) -> None:
