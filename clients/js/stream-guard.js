@@ -909,8 +909,11 @@ export class StreamGuard {
         if (refusal === "too_many_streams") {
           // This connection holds the server's cap of streams: new streams go to another
           // connection, and to this one again once one of its streams has ended.
+          // with the starts cancelled here whose done has not come: the server may still
+          // count them (without, a cap learnt one short never rose again: a review)
           let started = 0;
           for (const stream of link.streams.values()) if (stream._isStarted) started += 1;
+          for (const count of link._ghosts.values()) started += count;
           this._streamCap = Math.max(1, started);
           this._full.set(link, this._streamCap);
           if (this._link === link) this._link = null;

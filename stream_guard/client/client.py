@@ -188,8 +188,10 @@ class GuardClient:
                 # again once one of them has ended (connections are not piled up).
                 if not self._can_reconnect():
                     raise
-                self._stream_cap = max(1, sum(1 for stream in link.streams.values()
-                                              if stream.accepted))
+                # with the starts cancelled here whose done has not come: the server may still
+                # count them (without, a cap learnt one short never rose again: a review)
+                self._stream_cap = max(1, link.ghosts + sum(
+                    1 for stream in link.streams.values() if stream.accepted))
                 self._full[link] = self._stream_cap
                 if self._link is link:
                     self._link = None

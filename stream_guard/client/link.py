@@ -196,6 +196,11 @@ class Link:
             self._keepalive(keepalive), name="stream-guard-client-keepalive"))
 
     @property
+    def ghosts(self) -> int:
+        """Starts cancelled here whose frames (their done) are still to come."""
+        return sum(self._ghosts.values())
+
+    @property
     def alive(self) -> bool:
         return self.closed is None
 
