@@ -377,7 +377,8 @@ async def test_concurrent_starts_past_the_cap_go_to_new_connections(tmp_path: Pa
     async with running_server(settings) as srv:
         probe = await node(tmp_path, srv, """
 const guard = new sg.StreamGuard({ url: URL });
-const streams = await Promise.all(Array.from({ length: 20 }, () => guard.start({ context: CONTEXT })));
+const starts = Array.from({ length: 20 }, () => guard.start({ context: CONTEXT }));
+const streams = await Promise.all(starts);
 out({ opened: guard.connectionsOpened, open: streams.filter((s) => !s.done).length });
 guard.close();
 """)

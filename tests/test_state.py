@@ -706,7 +706,7 @@ async def test_a_store_that_refuses_our_password_says_why(own_redis: RedisServer
     try:
         await admin.config_set("requirepass", "s3cret-pass")
         denied = redis_stores(own_redis.url)
-        with pytest.raises(StateUnavailable, match="(?i)auth"):
+        with pytest.raises(StateUnavailable, match=r"(?i)auth"):
             await denied.check()
         assert not await denied.ping()
     finally:
