@@ -532,8 +532,11 @@ def leading_blank(text: str) -> int:
 def _sentence_tail(tail: str) -> str:
     """A word's end as the sentence rule reads it: without symbols after it ("1889.🎉"),
     citation markers and closers."""
-    while tail and unicodedata.category(tail[-1]) in _SYMBOL_CATEGORIES:
-        tail = tail[:-1]
+    last = tail[-1:]
+    if last.isascii() and last != "]":  # most words: no symbol or marker to take off
+        return tail.rstrip(_CLOSERS)
+    while tail and not tail[-1].isascii() and unicodedata.category(tail[-1]) in _SYMBOL_CATEGORIES:
+        tail = tail[:-1]  # emoji and signs, not ASCII's "^" and "`" (inline code)
     if tail.endswith(_CITATION_ENDS):
         tail = _CITATIONS.sub("", tail)
     return tail.rstrip(_CLOSERS)
@@ -580,7 +583,7 @@ def _symbols_only(word: str) -> bool:
     """Whether a word is symbols alone ("🎉", "✅", "👍🏽"), which the sentence rule reads
     through: the sentence before it ends (with it) where the next word opens one ("... in 1889.
     🗼 It is ...": a review found the true sentence retracted with the false one after it)."""
-    return any(unicodedata.category(c) == "So" for c in word) and all(
+    return not word.isascii() and any(unicodedata.category(c) == "So" for c in word) and all(
         unicodedata.category(c) in _SYMBOL_CATEGORIES for c in word)
 
 
