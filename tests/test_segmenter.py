@@ -470,6 +470,20 @@ def test_an_emoji_after_a_sentence_and_a_full_width_stop_end_it(
     assert stream(list(text)) == stream([text])
 
 
+def test_the_sources_under_a_heading_of_sources_are_talk() -> None:
+    """A review: "References:\n1. Returns policy" halted a faithful answer; the entries under a
+    heading of sources name sources (titles, links), until a window that is neither."""
+    text = ("Refunds take 14 days.\n\nReferences:\n1. Returns policy\n2. https://ex.com/a\n\n"
+            "Also, shipping is free.")
+    for pieces in ([text], list(text)):
+        assert [(w.kind, w.text) for w in stream(pieces)] == [
+            ("text", "Refunds take 14 days."), ("talk", "References:"),
+            ("talk", "1. Returns policy"), ("talk", "2. https://ex.com/a"),
+            ("text", "Also, shipping is free.")]
+    claim = "Refunds take 14 days.\n\nSources:\n1. Refunds take 30 days.\n2. Returns policy"
+    assert [w.kind for w in stream([claim])] == ["text", "talk", "text", "text"]
+
+
 def test_a_fence_indented_four_spaces_is_no_fence_outside_a_list() -> None:
     """A review: an indented ``` opened a code block that never closed, so the false sentences
     after it were never checked (CommonMark renders them as a paragraph)."""

@@ -452,3 +452,20 @@ def test_a_window_the_server_cut_short_halts_only_when_contradicted(mode: str) -
     last, _ = StreamState.on_end(state, by_server=True)
     state.on_scored(0, SUPPORTED)
     assert "halt" in types(state.on_scored(1, FAR))
+
+
+@pytest.mark.parametrize(("ending", "cut"), [
+    ("Its rainfall is 37.", True), ("It joined the company of Dr.", True), ("It stands i", True),
+    ("It is 330 metres tall.", False), ("It was designed by Gustave Klimt. 🎉", False),
+])
+def test_what_counts_as_cut_when_the_server_ends_a_stream(ending: str, cut: bool) -> None:
+    """A review: a drain's cut after a decimal point or an abbreviation ("37." of "37.5") was
+    judged a finished sentence (and halted), and a finished one before an emoji was judged
+    cut (and could not halt)."""
+    state = new_state()
+    windows = feed(state, TEXT[:STARTS[1]] + ending)
+    windows += StreamState.on_end(state, by_server=True)[0]
+    assert len(windows) == 2
+    state.on_scored(0, SUPPORTED)
+    frames = state.on_scored(1, FAR)
+    assert ("halt" in types(frames)) is not cut

@@ -394,6 +394,20 @@ def test_a_formula_beside_a_figure_or_a_word_in_another_script_is_no_talk(text: 
     assert not is_service_talk(text)
 
 
+@pytest.mark.parametrize(("text", "talk"), [
+    ("Sources: [1], [2]", True), ("Sources: [1][2]", True), ("See [1].", True),
+    ("(Source: [1])", True), ("Source: [1]", True), ("[1]", True), ("¹", True),
+    ("[^1]: Returns policy, section 2.", True), ("[1] Returns policy\n[2] Shipping FAQ", True),
+    ("¹ Returns policy", True), ("References:", True), ("【1†source】", True),
+    ("[1] Refunds take 30 days.", False), ("Refunds take 14 days.[1]", False),
+    ("See the policy.", False), ("[1] Returns policy\nRefunds take 30 days.", False),
+])
+def test_a_line_that_only_names_sources_is_talk(text: str, talk: bool) -> None:
+    """A review: a faithful RAG answer halted on its sources line, and a marker alone after a
+    space was scored (supported), which cleared the run of the false sentence before it."""
+    assert is_service_talk(text) is talk
+
+
 def test_scaffolding_does_not_change_the_conversation_checks() -> None:
     """The scaffolding formulas are only for windows of nothing else: "Of course, do you like
     jazz?" still asks the listener, "Here are my details: I grew up in Ohio." still speaks of

@@ -20,7 +20,13 @@ from stream_guard.text.sentences import (
     WindowKind,
     leading_blank,
 )
-from stream_guard.text.stance import beyond_lowercase_words, is_service_talk, lowercase_words
+from stream_guard.text.stance import (
+    beyond_lowercase_words,
+    heads_sources,
+    is_service_talk,
+    lowercase_words,
+    source_entry,
+)
 from stream_guard.text.terms import terms
 
 # A sentence in it (sentence-final punctuation, before closing quotes, at its end or before a
@@ -139,6 +145,9 @@ class WindowSegmenter:
         # A table's first row, held until the next line says whether it is the table's head.
         self._head: Segment | None = None
         self._finished = False
+        # After a heading of sources ("References:"): the list items naming sources are talk,
+        # until a window that is neither.
+        self._sources = False
         # Where the last segment ended, and the newlines after it that left the buffer: a blank
         # line before a segment opens a paragraph (_place_row, for _topic).
         self._last_end = 0
@@ -291,11 +300,20 @@ class WindowSegmenter:
             if colon and rest.strip() and is_service_talk(line + ":"):
                 self._append(Window(self._index, seg.start, seg.start + len(line) + 1,
                                     line + ":", self._previous, "talk"), out)
+                self._sources = heads_sources(line + ":")
                 # the opener, its newline, spaces (and invisible characters, read as space)
                 skipped = len(text) - len(rest) + leading_blank(rest)
                 seg = Segment(seg.start + skipped, seg.end, seg.kind, seg.opens_block)
                 text = text[skipped:]
-        kind = "talk" if seg.kind == "text" and is_service_talk(text) else seg.kind
+        kind = seg.kind
+        if kind == "text":
+            if is_service_talk(text):
+                kind = "talk"
+                self._sources = self._sources or heads_sources(text)
+            elif self._sources and source_entry(text):
+                kind = "talk"  # a source listed under "References:" (a review: they halted)
+            else:
+                self._sources = False
         self._append(Window(self._index, seg.start, seg.end, text, self._previous, kind), out)
 
     def _append(self, window: Window, out: list[Window]) -> None:

@@ -563,9 +563,25 @@ def without_citations(text: str) -> str:
 
 
 def ends_sentence(text: str) -> bool:
-    """Whether the text ends with a sentence's end punctuation (before closing quotes, brackets
-    and citation markers): "It is 330 metres tall." does, "It stands i" does not."""
-    return _sentence_tail(text.rstrip()[-_HEAD:]).endswith(_TERMINAL_TUPLE)
+    """Whether the text surely ends a sentence, with nothing more to come: its last word
+    (past any words of symbols, "Klimt. 🎉") ends with end punctuation (before closing quotes,
+    brackets and citation markers), and a full stop is no decimal point or abbreviation's
+    ("It is 330 metres tall." does; "It stands i", "rainfall is 37.", "the company of Dr." do
+    not: a review found a drain's cut there judged as a claim)."""
+    words = text.split()
+    while words and len(words[-1]) <= _HEAD and _symbols_only(words[-1]):
+        words.pop()
+    if not words:
+        return False
+    tail = _sentence_tail(words[-1][-_HEAD:])
+    stem = tail.rstrip(TERMINALS)
+    if stem == tail:
+        return False
+    if tail[len(stem):] != ".":
+        return True
+    stem = stem.lstrip(_OPENERS)
+    return not (stem[-1:].isdigit() or len(stem) <= 1 or _DOTTED.fullmatch(stem)
+                or stem.lower() in _ABBREV_ALWAYS | _ABBREV_NUMERIC | _ABBREV_AMBIGUOUS)
 
 
 def _starts_sentence(head: str) -> bool:

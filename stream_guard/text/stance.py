@@ -39,7 +39,7 @@ import re
 from collections.abc import Set as AbstractSet
 
 from stream_guard.text.figures import has_digit
-from stream_guard.text.sentences import QUIET_BREAKS, sentence_spans
+from stream_guard.text.sentences import QUIET_BREAKS, sentence_spans, without_citations
 from stream_guard.text.terms import APOSTROPHES, term_keys, terms
 
 # I, me, my, myself, in any case; "I'm", "I 've" (tokenised dialogue) match by their "I". Not
@@ -328,6 +328,54 @@ def speaks_of_self(text: str) -> bool:
                    + sum(1 for _ in _TITLE_WORD.finditer(text)))
 
 
+# What a line that names an answer's sources holds besides its markers: "Sources: [1], [2]",
+# "(Source: [1])", "See [1].", a heading "References:" (a review: each halted a faithful RAG
+# answer, as did a marker alone after a space: scored, it cleared the run of the false sentence
+# before it).
+_SOURCES_LABEL = re.compile(
+    r"\W*(?:(?:sources?|references?|citations?|cited|see(?: also)?|from|via|bibliography"
+    r"|further reading|links?|and)\b\W*)*", re.IGNORECASE)
+# A footnote's definition ("[^1]: Returns policy, section 2."), and a reference entry: a line
+# that begins with a citation marker and names a source ("[1] Returns policy", "¹ Shipping
+# FAQ"): no figure, no end punctuation.
+_FOOTNOTE_DEFINITION = re.compile(r"\s*\[\^[\w-]{1,16}\]:")
+_REFERENCE_ENTRY = re.compile(r"\s*(?:\[\d{1,3}\]|[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+)\s+"
+                              r"[^\d.!?]{1,80}")
+_MARKS_ONLY = re.compile(r"\s*[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+\s*")
+# An entry of a list under a heading of sources: a title or a link, no claim's end punctuation
+# or figure ("1. Returns policy", "- https://example.com/returns").
+_SOURCE_ENTRY = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)])\s+(?:[^\d.!?]{1,80}|.{0,80}?\b(?:https?://|www\.)\S+)\s*")
+_SOURCE_HEADING = re.compile(r"\W*(?:sources?|references?|citations?|bibliography"
+                             r"|further reading)\W*:?\W*", re.IGNORECASE)
+
+
+def names_sources(text: str) -> bool:
+    """Whether the text only names sources, each line of it: citation markers with a label or
+    none, a heading of sources, a footnote's definition, or a reference entry. It states no
+    claim."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and all(map(_names_sources, lines))
+
+
+def _names_sources(line: str) -> bool:
+    bare = without_citations(line)
+    return bool((bare != line and _SOURCES_LABEL.fullmatch(bare)) or _MARKS_ONLY.fullmatch(line)
+                or _SOURCE_HEADING.fullmatch(line) or _FOOTNOTE_DEFINITION.match(line)
+                or _REFERENCE_ENTRY.fullmatch(line))
+
+
+def source_entry(text: str) -> bool:
+    """Whether a list item names a source (a title or a link): one under a heading of sources
+    states no claim."""
+    return _SOURCE_ENTRY.fullmatch(text) is not None
+
+
+def heads_sources(text: str) -> bool:
+    """Whether the text is a heading of sources ("References:", "**Sources**"): the list
+    items after it name sources (:mod:`stream_guard.oversight.segmenter`)."""
+    return _SOURCE_HEADING.fullmatch(text) is not None
+
+
 def lowercase_words(text: str) -> set[str]:
     """The text's lowercase words ("I'm" gives "i" and "m"): one cheap pass that spares the
     common text, which has neither a first person nor a service formula, every regex scan."""
@@ -392,7 +440,8 @@ _NO_TROUBLE = re.compile(r"\bno (?:problem|worries)\b", re.IGNORECASE)
 def _talk(text: str) -> bool:
     """:func:`is_service_talk` for text read as one piece."""
     words = lowercase_words(text)
-    if _closing_talk(text, words) or _referral(text, words) or _pleasantry(text, words):
+    if (_closing_talk(text, words) or _referral(text, words) or _pleasantry(text, words)
+            or names_sources(text)):
         return True
     if _LABEL.fullmatch(text.strip()):  # a section title: its words are title words alone
         return (bool(words) and words <= _TITLE_WORDS and ":" not in text.strip(" \t*_:")
