@@ -52,7 +52,7 @@ def test_add_ls_search_rm(tmp_path: Path, env: Path, capsys: pytest.CaptureFixtu
 
     assert _run("index", "ls", *common) == 0
     out, _ = capsys.readouterr()
-    assert out.split("\t")[:3] == ["default/facts", "2 chunks", "flat"]
+    assert out.split("\t")[:3] == ["default/facts", "2 chunk(s)", "flat"]
 
     assert _run("index", "search", *common, "--collection", "facts", "who made Python",
                 "-k", "1") == 0
@@ -101,7 +101,7 @@ def test_a_damaged_collection_is_named_and_the_others_still_listed(
     capsys.readouterr()
     assert _run("index", "ls", *common) == 1
     out, err = capsys.readouterr()
-    assert out.startswith("alice/good\t1 chunks") and out.count("\n") == 1
+    assert out.startswith("alice/good\t1 chunk(s)") and out.count("\n") == 1
     assert err.count("\n") == 1 and "collection bob/bad: its VERSION file is damaged" in err
     assert "index rm --tenant bob --collection bad" in err
     assert _run("index", "add", *common, "--tenant", "bob", "--collection", "bad",

@@ -209,13 +209,16 @@ let calls = 0;
 const getTicket = async () => { calls += 1; return undefined; };
 const guard = new sg.StreamGuard({ url: URL, getTicket });
 let error = null;
-try { await guard.start({ context: CONTEXT }); } catch (e) { error = [e.name, e.message]; }
+try {
+  await guard.start({ context: CONTEXT });
+} catch (e) { error = [e.name, e.message, e.retryable]; }
 out([calls, error]);
 """)
-        calls, (name, message) = await probe.line()
+        calls, (name, message, retryable) = await probe.line()
         await probe.finish()
         assert srv.metrics.rejections.labels("bad_ticket")._value.get() == 0
     assert calls == 1 and name == "TypeError" and "getTicket must resolve" in message
+    assert retryable is False  # as every error of the client says (a new user's walk)
 
 
 async def test_a_retired_connection_closing_later_is_not_reported_as_closed(

@@ -241,7 +241,10 @@ function deltaChars(id, maxDeltaChars, maxFrameBytes) {
 }
 
 /** A `getTicket` that resolved to no ticket: the caller's bug, never retried. */
-class NoTicketError extends TypeError {}
+// The caller's bug, never retried: it says so as every error of the client does (a review).
+class NoTicketError extends TypeError {
+  get retryable() { return false; }
+}
 
 function withTicket(url, ticket) {
   if (typeof ticket !== "string" || ticket === "") {

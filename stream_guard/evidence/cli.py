@@ -187,7 +187,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
         problem = (version_files_problem(collection_dir(settings.data_dir, tenant, name), info)
                    if isinstance(info, VersionInfo) else str(info))
         if isinstance(info, VersionInfo) and problem is None:
-            print(f"{tenant}/{name}\t{info.count} chunks\t{info.index}\tv{info.version}\t"
+            print(f"{tenant}/{name}\t{info.count} chunk(s)\t{info.index}\tv{info.version}\t"
                   f"{info.embedder}")
             continue
         damaged += 1
