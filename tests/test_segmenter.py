@@ -482,6 +482,8 @@ def test_the_sources_under_a_heading_of_sources_are_talk() -> None:
             ("text", "Also, shipping is free.")]
     claim = "Refunds take 14 days.\n\nSources:\n1. Refunds take 30 days.\n2. Returns policy"
     assert [w.kind for w in stream([claim])] == ["text", "talk", "text", "text"]
+    verb = "Refunds take 14 days.\n\nSources:\n- Shipping is free\n- Returns policy"
+    assert [w.kind for w in stream([verb])] == ["text", "talk", "text", "text"]
 
 
 def test_a_fence_indented_four_spaces_is_no_fence_outside_a_list() -> None:

@@ -401,6 +401,7 @@ def test_a_formula_beside_a_figure_or_a_word_in_another_script_is_no_talk(text: 
     ("¹ Returns policy", True), ("References:", True), ("【1†source】", True),
     ("[1] Refunds take 30 days.", False), ("Refunds take 14 days.[1]", False),
     ("See the policy.", False), ("[1] Returns policy\nRefunds take 30 days.", False),
+    ("[1] Refunds are free", False), ("¹ Shipping costs nothing", False),
 ])
 def test_a_line_that_only_names_sources_is_talk(text: str, talk: bool) -> None:
     """A review: a faithful RAG answer halted on its sources line, and a marker alone after a

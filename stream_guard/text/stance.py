@@ -361,13 +361,18 @@ def _names_sources(line: str) -> bool:
     bare = without_citations(line)
     return bool((bare != line and _SOURCES_LABEL.fullmatch(bare)) or _MARKS_ONLY.fullmatch(line)
                 or _SOURCE_HEADING.fullmatch(line) or _FOOTNOTE_DEFINITION.match(line)
-                or _REFERENCE_ENTRY.fullmatch(line))
+                or (_REFERENCE_ENTRY.fullmatch(line) and _PREDICATE.search(line) is None))
+
+
+# A verb that makes a line after a marker a claim, not a source's title ("[1] Refunds are free").
+_PREDICATE = re.compile(r"\b(?:is|are|was|were|will|can|cannot|can't|must|has|have|had|does|do|"
+                        r"did|offers?|includes?|costs?|takes?)\b", re.IGNORECASE)
 
 
 def source_entry(text: str) -> bool:
     """Whether a list item names a source (a title or a link): one under a heading of sources
     states no claim."""
-    return _SOURCE_ENTRY.fullmatch(text) is not None
+    return _SOURCE_ENTRY.fullmatch(text) is not None and _PREDICATE.search(text) is None
 
 
 def heads_sources(text: str) -> bool:
