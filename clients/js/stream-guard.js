@@ -240,8 +240,8 @@ function deltaChars(id, maxDeltaChars, maxFrameBytes) {
   return Math.max(1, Math.min(maxDeltaChars, room));
 }
 
-/** A `getTicket` that resolved to no ticket: the caller's bug, never retried. */
-// The caller's bug, never retried: it says so as every error of the client does (a review).
+/** A `getTicket` that resolved to no ticket: the caller's bug, never retried (and it says
+ *  so, `retryable: false`, as every error of the client does). */
 class NoTicketError extends TypeError {
   get retryable() { return false; }
 }

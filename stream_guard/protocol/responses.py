@@ -30,9 +30,11 @@ def retry_after(seconds: float) -> int:
     return max(1, math.ceil(seconds))
 
 
-def error_response(status: int, error: str, message: str,
-                   retry_after_s: float | None = None) -> Response:
+def error_response(status: int, error: str, message: str, retry_after_s: float | None = None,
+                   extra: list[tuple[str, str]] | None = None) -> Response:
     """The JSON error every refusal sends (``{"error", "message"}``), with Retry-After when
-    the wait is known."""
-    extra = None if retry_after_s is None else [("Retry-After", str(retry_after(retry_after_s)))]
-    return json_response(status, {"error": error, "message": message}, extra)
+    the wait is known, and any ``extra`` headers."""
+    headers = list(extra or [])
+    if retry_after_s is not None:
+        headers.append(("Retry-After", str(retry_after(retry_after_s))))
+    return json_response(status, {"error": error, "message": message}, headers)

@@ -51,7 +51,7 @@ from stream_guard.protocol.errors import (
 from stream_guard.protocol.framing import DataFramer, FrameBudget
 from stream_guard.protocol.http_head import HangUp, HeadReader, HeadRefusal
 from stream_guard.protocol.inbox import Inbox, Message
-from stream_guard.protocol.responses import json_response
+from stream_guard.protocol.responses import error_response
 
 # A message and when it arrived (the loop's clock): a message held for a while is still
 # judged by when the client sent it (its rate, see the connection).
@@ -417,9 +417,8 @@ class CallbackConnection(ServerConnection):
 
     def _refuse(self, refusal: HeadRefusal) -> None:
         """Answer the request with a JSON error and close (before websockets reads it)."""
-        response = json_response(refusal.status, {"error": refusal.error,
-                                                  "message": refusal.message},
-                                 [("Connection", "close")])
+        response = error_response(refusal.status, refusal.error, refusal.message,
+                                  extra=[("Connection", "close")])
         self.transport.write(response.serialize())
         self.transport.close()
 

@@ -66,15 +66,17 @@ _TERMINAL_TUPLE = tuple(TERMINALS)
 _PLAIN_RUN = re.compile(f"(?:(?:[^\\S\\n]|[{_INVISIBLE}])+[^\\s{_INVISIBLE}{TERMINALS}]+"
                         f"(?=[\\s{_INVISIBLE}]))*")
 _CLOSERS = "\"')]}»”’*_"
+# Superscript digits, as citation markers write them ("¹²"): a regex class, and the set of them.
+SUPERSCRIPT_CLASS = "\u00b9\u00b2\u00b3\u2070\u2074-\u2079"
+_SUPERSCRIPTS = frozenset("\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079")
 # Citation markers a sentence's end may carry after its full stop: "[1]", "[1][2]", "[1,2]",
 # "[2-4]", a footnote "[^1]", superscript digits ("¹²"). A RAG answer puts one after every
 # sentence; read as part of the word they hid the full stop, and a whole paragraph became one
 # window (a review: a faithful answer halted at its first character; a false sentence diluted
 # by the true ones around it passed).
 _CITATIONS = re.compile(r"(?:\[\^?[\w-]{1,8}\]|\[\d{1,3}(?:[,–-]\d{1,3})+\]|【[^】\s]{1,14}】"
-                        r"|[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+)+$")
-_CITATION_ENDS = ("]", "】", "\u00b9", "\u00b2", "\u00b3", "\u2070",
-                  *map(chr, range(0x2074, 0x207A)))
+                        f"|[{SUPERSCRIPT_CLASS}]+)+$")
+_CITATION_ENDS = ("]", "】", *_SUPERSCRIPTS)
 _OPENERS = "\"'([{«“‘¿¡"
 # A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
 _STARTS = _OPENERS + "-*•#>|`$€£¥_"
@@ -96,6 +98,7 @@ _ABBREV_AMBIGUOUS = frozenset({
     "etc", "inc", "ltd", "co", "corp", "llc", "plc", "jr", "sr", "al", "st", "ave", "blvd", "rd",
     "bros", "esq", "a.m", "p.m",
 })
+_ABBREVIATIONS = _ABBREV_ALWAYS | _ABBREV_NUMERIC | _ABBREV_AMBIGUOUS
 _SENTENCE_OPENERS = frozenset({
     "The", "A", "An", "This", "That", "These", "Those", "It", "Its", "He", "She", "They", "We",
     "I", "You", "His", "Her", "Their", "Our", "My", "Your", "There", "Here", "In", "On", "At",
@@ -546,10 +549,7 @@ def _sentence_tail(tail: str) -> str:
 # "[^note]"), and superscript digits after punctuation (not "m²": a unit's exponent).
 _INLINE_CITATIONS = re.compile(
     r"\[\^?\d{1,3}(?:\s?[,–-]\s?\d{1,3})*\]|\[\^[\w-]{1,8}\]|【\d{1,3}(?:[†:][^】]{0,40})?】"
-    r"|(?<=[.!?,;:)\]\"'”’])[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+")
-
-
-_SUPERSCRIPTS = frozenset("\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079")
+    f"|(?<=[.!?,;:)\\]\"'”’])[{SUPERSCRIPT_CLASS}]+")
 
 
 def without_citations(text: str) -> str:
@@ -581,7 +581,7 @@ def ends_sentence(text: str) -> bool:
         return True
     stem = stem.lstrip(_OPENERS)
     return not (stem[-1:].isdigit() or len(stem) <= 1 or _DOTTED.fullmatch(stem)
-                or stem.lower() in _ABBREV_ALWAYS | _ABBREV_NUMERIC | _ABBREV_AMBIGUOUS)
+                or stem.lower() in _ABBREVIATIONS)
 
 
 def _starts_sentence(head: str) -> bool:

@@ -39,7 +39,12 @@ import re
 from collections.abc import Set as AbstractSet
 
 from stream_guard.text.figures import has_digit
-from stream_guard.text.sentences import QUIET_BREAKS, sentence_spans, without_citations
+from stream_guard.text.sentences import (
+    QUIET_BREAKS,
+    SUPERSCRIPT_CLASS,
+    sentence_spans,
+    without_citations,
+)
 from stream_guard.text.terms import APOSTROPHES, term_keys, terms
 
 # I, me, my, myself, in any case; "I'm", "I 've" (tokenised dialogue) match by their "I". Not
@@ -339,9 +344,9 @@ _SOURCES_LABEL = re.compile(
 # that begins with a citation marker and names a source ("[1] Returns policy", "¹ Shipping
 # FAQ"): no figure, no end punctuation.
 _FOOTNOTE_DEFINITION = re.compile(r"\s*\[\^[\w-]{1,16}\]:")
-_REFERENCE_ENTRY = re.compile(r"\s*(?:\[\d{1,3}\]|[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+)\s+"
+_REFERENCE_ENTRY = re.compile(f"\\s*(?:\\[\\d{{1,3}}\\]|[{SUPERSCRIPT_CLASS}]+)\\s+"
                               r"[^\d.!?]{1,80}")
-_MARKS_ONLY = re.compile(r"\s*[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+\s*")
+_MARKS_ONLY = re.compile(f"\\s*[{SUPERSCRIPT_CLASS}]+\\s*")
 # An entry of a list under a heading of sources: a title or a link, no claim's end punctuation
 # or figure ("1. Returns policy", "- https://example.com/returns").
 _SOURCE_ENTRY = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)])\s+(?:[^\d.!?]{1,80}|.{0,80}?\b(?:https?://|www\.)\S+)\s*")
