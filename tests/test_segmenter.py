@@ -438,6 +438,14 @@ def test_unclosed_code_block_runs_to_the_end() -> None:
      ["It was built in 1889.【1】", "It is made of gold.【3†source】", "Done now."]),
     # still no end after an abbreviation that never ends one
     ("He met Mr.[1] Smith there.", ["He met Mr.[1] Smith there."]),
+    # a marker written with spaces spans words: still one marker
+    ("It was built in 1889.[1, 2] It is made of gold.[1 , 3] It is fine.[2 - 4] Ok then.",
+     ["It was built in 1889.[1, 2]", "It is made of gold.[1 , 3]", "It is fine.[2 - 4]",
+      "Ok then."]),
+    ("It was built in 1889.[1, 2, 3][4] It is made of gold.", [
+        "It was built in 1889.[1, 2, 3][4]", "It is made of gold."]),
+    ("See items [1, 2] and [3] for it. Values [1, 2] are small.",
+     ["See items [1, 2] and [3] for it.", "Values [1, 2] are small."]),
 ])
 def test_a_citation_marker_after_a_full_stop_still_ends_the_sentence(
         text: str, expected: list[str]) -> None:

@@ -74,9 +74,16 @@ _SUPERSCRIPTS = frozenset("\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u207
 # sentence; read as part of the word they hid the full stop, and a whole paragraph became one
 # window (a review: a faithful answer halted at its first character; a false sentence diluted
 # by the true ones around it passed).
-_CITATIONS = re.compile(r"(?:\[\^?[\w-]{1,8}\]|\[\d{1,3}(?:[,–-]\d{1,3})+\]|【[^】\s]{1,14}】"
+_CITATIONS = re.compile(r"(?:\[\^?[\w-]{1,8}\]|\[\d{1,3}(?:\s?[,–-]\s?\d{1,3})+\]|【[^】\s]{1,14}】"
                         f"|[{SUPERSCRIPT_CLASS}]+)+$")
 _CITATION_ENDS = ("]", "】", *_SUPERSCRIPTS)
+# A numbered marker written with spaces ("[1, 2]", "[1 , 2]") spans words: a word ending in one
+# still open, and a word that goes on with it. The scanner reads the two as one word, so the
+# full stop before the marker still ends the sentence (a review: "... in 1889.[1, 2] It is
+# ..." was one window).
+_CITATION_OPEN_ENDS = tuple("0123456789,–-")
+_CITATION_OPEN = re.compile(r"\[\d{1,3}(?:\s?[,–-]\s?\d{1,3})*\s?[,–-]?$")
+_CITATION_REST = re.compile(r"[,–-]?\d{0,3}(?:[,–-]\d{1,3})*[,–-]?(?:\]\S*)?")
 _OPENERS = "\"'([{«“‘¿¡"
 # A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
 _STARTS = _OPENERS + "-*•#>|`$€£¥_"
@@ -239,7 +246,9 @@ class SentenceScanner:
         no terminal punctuation in them or before them): they simply join the open segment.
         Skipping them gives exactly what the word-by-word path would, only faster."""
         if (not self._seg_open or self._code or self._newlines or self._seg_kind != "text"
-                or _sentence_tail(self._prev_tail).endswith(_TERMINAL_TUPLE)):
+                or _sentence_tail(self._prev_tail).endswith(_TERMINAL_TUPLE)
+                or (self._prev_tail.endswith(_CITATION_OPEN_ENDS)
+                    and _CITATION_OPEN.search(self._prev_tail))):
             # (newlines: the space run before the next word, begun earlier, had some; a code
             # segment still open after its closing fence ends at the next word, a text one)
             return
@@ -337,8 +346,14 @@ class SentenceScanner:
             self._newlines = 0
             self._seg_end = self._pos  # a classified word is always in the open segment
             self._seg_letter = self._seg_letter or self._word_letter
-            if not (self._word_len <= _HEAD and not self._word_letter
-                    and _symbols_only(self._tail)):
+            if (self._prev_tail.endswith(_CITATION_OPEN_ENDS) and not self._word_letter
+                    and _CITATION_OPEN.search(self._prev_tail)
+                    and _CITATION_REST.fullmatch(self._tail)):
+                # the word goes on with a marker the last one opened ("[1," then "2]")
+                self._prev_tail = (self._prev_tail + " " + self._tail)[-_HEAD:]
+                self._prev_len += 1 + self._word_len
+            elif not (self._word_len <= _HEAD and not self._word_letter
+                      and _symbols_only(self._tail)):
                 self._colon_before = self._prev_tail.endswith(":")
                 self._prev_tail = self._tail
                 self._prev_len = self._word_len
@@ -573,7 +588,14 @@ def ends_sentence(text: str) -> bool:
         words.pop()
     if not words:
         return False
-    tail = _sentence_tail(words[-1][-_HEAD:])
+    last = ""
+    for word in words[-8:]:  # as the scanner reads them: "[1," "2]" is one marker
+        if last.endswith(_CITATION_OPEN_ENDS) and _CITATION_OPEN.search(last) and (
+                _CITATION_REST.fullmatch(word)):
+            last = f"{last} {word}"[-_HEAD:]
+        else:
+            last = word
+    tail = _sentence_tail(last[-_HEAD:])
     stem = tail.rstrip(TERMINALS)
     if stem == tail:
         return False
