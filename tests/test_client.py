@@ -1477,6 +1477,29 @@ async def test_a_server_that_stops_answering_fails_the_guard_instead_of_showing_
     assert 1 <= len(shown) < len(upstream.tokens) and upstream.closed
 
 
+async def test_a_stopped_server_whose_socket_buffers_filled_is_given_up(
+        server: Server) -> None:
+    """A review: the keepalive counts its wait only while the client's writes have gone out
+    (a busy server may leave its socket unread), so a stopped server whose socket buffers
+    filled was never given up, the guard's sends blocked for ever. Silent for
+    ``UNREAD_KEEPALIVES`` keepalives in all, it is."""
+    from stream_guard.client.link import UNREAD_KEEPALIVES
+
+    async with quiet_relay(server.port, stall=True) as (port, quiet), \
+            GuardClient(f"ws://127.0.0.1:{port}", api_key=API_KEY, keepalive=0.2,
+                        max_messages_per_second=None) as client:
+        stream = await client.start(context=CONTEXT)
+        quiet.set()
+        began = asyncio.get_running_loop().time()
+        with pytest.raises(ConnectionClosedError, match="keepalive ping timeout") as lost:
+            async with asyncio.timeout(30):
+                while True:  # until the buffers are full and the send waits on them
+                    await stream.send(SUPPORTED * 500)
+        took = asyncio.get_running_loop().time() - began
+    assert lost.value.code == 1006 and lost.value.retryable
+    assert took >= UNREAD_KEEPALIVES * 0.2  # not given up while it was only sending
+
+
 async def test_a_ping_to_a_server_that_stops_answering_fails_retryable(
         server: Server) -> None:
     """A review: with no stream open the keepalive did not watch, so ``ping()`` to a stopped

@@ -1042,6 +1042,37 @@ guard.close();
                       "connected": False}
 
 
+async def test_a_stopped_server_whose_socket_buffers_filled_fails_the_streams(
+        tmp_path: Path) -> None:
+    """A review (as in the Python client): the keepalive's wait counted only while nothing the
+    page wrote was still buffered, so a stopped server whose socket buffers filled was never
+    given up. Silent for ``UNREAD_KEEPALIVES`` keepalives in all, it is."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        async with quiet_relay(srv.port, stall=True) as (port, quiet):
+            probe = await node(tmp_path, srv, f"""
+const guard = new sg.StreamGuard({{ url: 'ws://127.0.0.1:{port}', keepalive: 200,
+                                    maxMessagesPerSecond: null }});
+const stream = await guard.start({{ context: CONTEXT }});
+out("started");
+await told();  // the relay reads nothing more
+const began = performance.now();
+let lost = null;
+const failed = stream.finished.catch((e) => {{ lost = [e.name, e.code, e.reason]; }});
+const piece = "The Eiffel Tower was completed in 1889. ".repeat(300);
+for (let i = 0; i < 600; i++) stream.send(piece);  // 7 MB: past what the sockets hold
+await failed;
+out({{ lost, buffered: guard.connected, waited: performance.now() - began >= 1200 }});
+guard.close();
+""")
+            assert await probe.line() == "started"
+            quiet.set()
+            await probe.go()
+            result = await probe.line()
+        await probe.finish()
+    assert result == {"lost": ["ConnectionClosedError", 1006, "keepalive ping timeout"],
+                      "buffered": False, "waited": True}
+
+
 async def test_deltas_are_cut_to_the_frame_limit_the_client_was_told(tmp_path: Path) -> None:
     """A review (as in the Python client): deltas were cut at ``maxDeltaChars`` alone, so
     Chinese text sent to a server with a 4 KiB limit was refused ``frame_too_large`` and the

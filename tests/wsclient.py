@@ -177,15 +177,20 @@ async def raw_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 
 
 @contextlib.asynccontextmanager
-async def quiet_relay(port: int) -> AsyncIterator[tuple[int, asyncio.Event]]:
+async def quiet_relay(port: int, *, stall: bool = False,
+                      ) -> AsyncIterator[tuple[int, asyncio.Event]]:
     """A TCP relay to ``port`` that, once its event is set, reads and drops everything in both
-    directions: a server process stopped (SIGSTOP), or a network path gone quiet with no FIN."""
+    directions: a server process stopped (SIGSTOP), or a network path gone quiet with no FIN.
+    With ``stall`` it reads nothing more instead, so the socket buffers fill: a stopped
+    process's socket."""
     quiet = asyncio.Event()
     pipes: list[asyncio.Task[None]] = []
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if stall and quiet.is_set():
+                    await asyncio.Event().wait()  # until cancelled
                 if not quiet.is_set():
                     writer.write(data)
                     await writer.drain()

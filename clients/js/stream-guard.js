@@ -23,6 +23,10 @@ const DEFAULT_MAX_FRAME_BYTES = 65536;
 // the connection given up when that long passes again with nothing heard (browsers send no
 // WebSocket pings of their own): a server that stopped answering is found in seconds.
 const DEFAULT_KEEPALIVE_MS = 5000;
+// With this page's writes still unsent the keepalive's wait is not counted (a busy server may
+// leave its socket unread), but a server silent for this many keepalives while it reads nothing
+// is gone all the same (a review: a stopped server whose socket buffers filled was never given up).
+const UNREAD_KEEPALIVES = 6;
 // Close codes after which a new connection is expected to work, possibly after a pause:
 // 1006 is a drop without a close frame, 1009 a spent budget that a new connection resets.
 const RETRYABLE_CLOSE = new Set([1000, 1001, 1006, 1009, 1011, 1012, 1013]);
@@ -563,6 +567,7 @@ class Link {
     this._keepalive = keepalive;
     this._heard = performance.now();
     this._probe = null; // when the keepalive's ping went out, while it waits for an answer
+    this._asked = 0; // (moved on while the page's writes wait to go out; this one is not)
     this._watch = keepalive ? setInterval(() => this._checkAlive(), keepalive / 4) : null;
   }
 
@@ -572,15 +577,17 @@ class Link {
    * again, the server is taken for gone (1006, retryable): a review stopped a server mid-answer
    * and the guarded text went on being shown, unchecked. Any frame heard counts as an answer
    * (a server working through this page's backlog sends its verdicts), and the wait counts
-   * only while nothing this page wrote still waits to go out (the ping waits behind it).
+   * only while nothing this page wrote still waits to go out (the ping waits behind it), up to
+   * UNREAD_KEEPALIVES keepalives of silence in all.
    */
   _checkAlive() {
     if (this.closed) return;
     const now = performance.now();
     if (this._probe !== null) {
-      if (this._outbox.length || this.ws.bufferedAmount > 0) {
+      const unread = now - this._asked >= UNREAD_KEEPALIVES * this._keepalive;
+      if ((this._outbox.length || this.ws.bufferedAmount > 0) && !unread) {
         this._probe = now; // still going out: the server cannot have answered yet
-      } else if (now - this._probe >= this._keepalive) {
+      } else if (now - this._probe >= this._keepalive || unread) {
         const reason = "keepalive ping timeout";
         try {
           this.ws.close(4000, reason);
@@ -592,7 +599,7 @@ class Link {
       return;
     }
     if ((this.streams.size || this._pongs.length) && now - this._heard >= this._keepalive) {
-      this._probe = now;
+      this._probe = this._asked = now;
       this._pongs.push({ resolve() {}, reject() {} }); // answered in order, like ping()'s
       this.sendFrame({ type: "ping" });
     }

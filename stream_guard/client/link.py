@@ -54,6 +54,11 @@ _INTERNAL_ERROR = 1011
 # 10 s (with websockets' keepalive, 20 s each way, a guarded output in observe mode went on
 # showing unchecked text for 50 s of a stopped server: a review).
 DEFAULT_KEEPALIVE = 5.0
+# With this client's writes still unsent, the keepalive's wait is not counted (a busy server
+# may leave its socket unread), but a server that sends nothing for this many keepalives while
+# it reads nothing is gone all the same: a stopped server whose socket buffers filled was
+# otherwise never given up (a review).
+UNREAD_KEEPALIVES = 6
 KEEPALIVE_REASON = "keepalive ping timeout"
 _ABNORMAL = 1006  # the code of a connection given up without a close handshake
 
@@ -395,34 +400,45 @@ class Link:
         this client's backlog (its messages held, its socket unread; a review saw a 2 s
         keepalive do that): any frame counts as an answer, as a pong does (the server sends
         the verdicts of what it works through), and the wait counts only while nothing this
-        client wrote is still in its own buffer (the ping then waits behind it, unread)."""
+        client wrote is still in its own buffer (the ping then waits behind it, unread), up to
+        :data:`UNREAD_KEEPALIVES` keepalives of silence in all."""
         loop = asyncio.get_running_loop()
         transport = self.ws.transport
         while True:
             await asyncio.sleep(every / 4)
             if not (self.streams or self._pongs) or loop.time() - self._heard < every:
                 continue
-            try:
-                # returns once it is in the write buffer; its pong's future
-                pong = asyncio.ensure_future(await self.ws.ping())
-            except ConnectionClosed:
-                return
-            except Exception:  # a fault of ours: the connection goes on unwatched, said once
-                log.exception("the client's keepalive failed; the connection is not watched")
-                return
-            pong.add_done_callback(lambda f: f.cancelled() or f.exception())  # read, if lost
+            # The ping and its pong, as one wait: writing the ping waits for the write buffer
+            # to drain, which never happens where the server reads nothing (a review: awaited
+            # on its own, it held the keepalive there for ever).
+            answered = asyncio.ensure_future(self._ping_pong())
+            answered.add_done_callback(lambda f: f.cancelled() or f.exception())  # read, if lost
             asked = last = loop.time()
             silent = 0.0
-            while not pong.done() and self._heard <= asked:
-                await asyncio.wait([pong], timeout=every / 8)
+            while not answered.done() and self._heard <= asked:
+                await asyncio.wait([answered], timeout=every / 8)
                 now = loop.time()
                 if transport.get_write_buffer_size() == 0:
                     silent += now - last
                 last = now
-                if silent >= every and not pong.done() and self._heard <= asked:
+                if ((silent >= every or now - asked >= UNREAD_KEEPALIVES * every)
+                        and not answered.done() and self._heard <= asked):
                     self._given_up = True
+                    answered.cancel()
                     transport.abort()  # the reader ends, and _ended tells the streams
                     return
+            error = answered.exception() if answered.done() else None
+            if isinstance(error, ConnectionClosed):
+                return
+            if error is not None:  # a fault of ours: the connection goes on unwatched, said once
+                log.error("the client's keepalive failed; the connection is not watched",
+                          exc_info=error)
+                return
+
+    async def _ping_pong(self) -> None:
+        """A WebSocket ping written and its pong received."""
+        pong = await self.ws.ping()
+        await pong
 
     def _cancel_soon(self, sid: str) -> None:
         """Cancel ``sid`` on the server before any frame sent after this call (a start retried
