@@ -220,3 +220,31 @@ async def test_long_answers_open_without_halting_on_what_they_announce(
     else:
         (halt,) = halts
         assert halt["at"] <= record["onset"] < halt["window"]["end"]
+
+
+PLANS = ["Acme Basic costs $19 per month and includes 1 user seat. Acme Pro costs $49 per month "
+         "and includes 5 user seats. Acme Enterprise costs $199 per month and includes unlimited "
+         "seats."]
+SUPPORT = ["Orders ship within 2 business days. Returns are accepted within 30 days if the item "
+           "is unused. Gift cards cannot be returned."]
+
+
+@pytest.mark.parametrize(("context", "answer"), [
+    # a table's head of attributes, checked with its first row (alone it halted at 0)
+    (PLANS, "Here's how the plans compare:\n\n| Plan | Price | Seats |\n|---|---|---|\n"
+            "| Basic | $19/month | 1 |\n| Pro | $49/month | 5 |\n"),
+    # a support bot's talk around its claims
+    (SUPPORT, "Hi there! How can I help you today?"),
+    (SUPPORT, "Sure thing! Let me look into that for you. One moment... Okay, orders ship "
+              "within 2 business days. Is there anything else you need?"),
+    (SUPPORT, "Hi Maria,\n\nThanks for reaching out. Returns are accepted within 30 days if the "
+              "item is unused.\n\nBest regards,\nThe Acme Support Team"),
+])
+async def test_faithful_support_answers_are_not_halted(
+        tmp_path: Path, model_cache: Path, context: list[str], answer: str) -> None:
+    """A review's faithful answers, each halted on the default detector at a table's head, a
+    greeting, a hold or a signature."""
+    async with running_server(_default_settings(tmp_path, model_cache)) as server, \
+            open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s", answer, context=context, piece=5)
+    assert frames[-1]["type"] == "done" and frames[-1]["halted"] is False, frames

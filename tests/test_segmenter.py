@@ -838,22 +838,27 @@ def test_a_sentence_ends_at_the_first_character_of_the_next_where_that_decides(
     ("| Plan | Price | Limit |\n|---|---|---|\n| Plus | $9.99 | 5 |",
      [("| Plan | Price | Limit |", "talk"), ("|---|---|---|", "talk"),
       ("| Plus | $9.99 | 5 |", "text")]),
-    ("| Plan | Annual price |\n|---|---|\n| Pro | $20 |",
-     [("| Plan | Annual price |", "text"), ("|---|---|", "talk"), ("| Pro | $20 |", "text")]),
+    # a head that states something is checked with the table's first row, one window
+    ("| Plan | Annual price |\n|---|---|\n| Pro | $20 |\n| Max | $30 |",
+     [("| Plan | Annual price |\n|---|---|\n| Pro | $20 |", "text"), ("| Max | $30 |", "text")]),
     # a head of generic names beside a word of another script states it (免费: free)
     ("| Price | 免费 |\n|---|---|\n| x | y |",
-     [("| Price | 免费 |", "text"), ("|---|---|", "talk"), ("| x | y |", "text")]),
+     [("| Price | 免费 |\n|---|---|\n| x | y |", "text")]),
+    # a head whose table has no row: the head alone, as a row
+    ("| Plan | Seats |\n|---|---|\n\nNone yet.",
+     [("| Plan | Seats |", "text"), ("|---|---|", "talk"), ("None yet.", "text")]),
+    # a cell's question mark ends no sentence inside its row (a review)
+    ("| Plan | Unlimited seats? |\n|---|---|\n| Pro | Yes |",
+     [("| Plan | Unlimited seats? |\n|---|---|\n| Pro | Yes |", "text")]),
     # a first row with no delimiter row under it heads no table: it is a row like any other
     ("| Key | Value |\n", [("| Key | Value |", "text")]),
     ("| Key | Value |\nIt is great.", [("| Key | Value |", "text"), ("It is great.", "text")]),
     # a head of attributes makes its rows' claims, a head of figures states them: scored; a
     # delimiter row never is; a rule without pipes is no delimiter row
     ("| Product | Lifetime warranty |\n|---|---|\n| TrailPro 45 | Included |",
-     [("| Product | Lifetime warranty |", "text"), ("|---|---|", "talk"),
-      ("| TrailPro 45 | Included |", "text")]),
+     [("| Product | Lifetime warranty |\n|---|---|\n| TrailPro 45 | Included |", "text")]),
     ("| Metric | Q3 2024 | FY2023 |\n|---|---|---|\n| Revenue | $4.8bn | $4.3bn |",
-     [("| Metric | Q3 2024 | FY2023 |", "text"), ("|---|---|---|", "talk"),
-      ("| Revenue | $4.8bn | $4.3bn |", "text")]),
+     [("| Metric | Q3 2024 | FY2023 |\n|---|---|---|\n| Revenue | $4.8bn | $4.3bn |", "text")]),
     ("| The XR-7 is waterproof to 100 m |\n---\nNext one.",
      [("| The XR-7 is waterproof to 100 m |", "text"), ("---\nNext one.", "text")]),
     # rows under the head are claims, a second table has a head of its own
@@ -866,8 +871,9 @@ def test_a_sentence_ends_at_the_first_character_of_the_next_where_that_decides(
 def test_a_tables_head_is_talk_and_its_rows_are_claims(
         text: str, expected: list[tuple[str, str]]) -> None:
     """Generic column names state nothing (they halted faithful tables at their first
-    character); the first row is held until the line under it shows it heads a table, the same
-    however the text is cut."""
+    character), and a head that states something is checked with the first row under it (a
+    review: "| Plan | Price | Seats |" alone halted a faithful table); the first row is held
+    until the line under it shows it heads a table, the same however the text is cut."""
     for size in (1, 3, 7, len(text)):
         pieces = [text[i:i + size] for i in range(0, len(text), size)]
         assert [(w.text, w.kind) for w in stream(pieces)] == expected
@@ -890,3 +896,21 @@ def test_a_held_first_row_as_long_as_a_window_keeps_the_cutting_invariant() -> N
     whole = stream([text])
     for cut in (403, 300, 410):
         assert stream([text[:cut], text[cut:]]) == whole
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a greeting is talk on its own, not joined to the claim after it (a review)
+    ("Hi Maria,\n\nReturns are accepted within 30 days.",
+     [("Hi Maria,", "talk"), ("Returns are accepted within 30 days.", "text")]),
+    ("Hello. I am a big fan of Cadillac!",
+     [("Hello.", "talk"), ("I am a big fan of Cadillac!", "text")]),
+    # ... unless it may answer what the claim goes on with
+    ("Sure! It opens at 9 am daily.", [("Sure! It opens at 9 am daily.", "text")]),
+    # a feeling before a short answer is no content word: it joins the next (a review)
+    ("Unfortunately, that is not possible. Gift cards cannot be returned.",
+     [("Unfortunately, that is not possible. Gift cards cannot be returned.", "text")]),
+])
+def test_talk_does_not_join_a_claim(text: str, expected: list[tuple[str, str]]) -> None:
+    for size in (1, 3, len(text)):
+        pieces = [text[i:i + size] for i in range(0, len(text), size)]
+        assert [(w.text, w.kind) for w in stream(pieces)] == expected

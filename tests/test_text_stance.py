@@ -372,6 +372,24 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Let me know: we can give you any part.", False),
     ("Let me know if you'd like examples of each step.", True),
     ("Happy to share that our support team can help you.", False),
+    # a support bot's openers, holds and sign-offs (a review: each halted a faithful answer)
+    ("Hi there! How can I help you today?", True),
+    ("Let me look into that for you.", True),
+    ("Let me check that for you...", True),
+    ("One moment, please.", True),
+    ("Is there anything else you need?", True),
+    ("Good news!", True),
+    ("Here's how the plans compare:", True),
+    ("Best regards,\nThe Acme Support Team", True),
+    ("Kind regards,\nJohn Smith\nAcme Support", True),
+    # ... but not with a claim beside them
+    ("Let me check: the store opens at 9.", False),
+    ("One moment, the store opens at 9.", False),
+    ("Good news! Your refund is approved.", False),
+    ("Here's how the Pro plan compares: it costs $49.", False),
+    ("How can I help you get a refund of $50?", False),
+    ("Best regards,\nThe store opens at 9", False),
+    ("Best regards,\nAcme Support 2024", False),
 ])
 def test_a_window_of_only_service_talk(text: str, expected: bool) -> None:
     assert is_service_talk(text) is expected

@@ -25,6 +25,7 @@ from stream_guard.text.stance import (
     heads_sources,
     is_service_talk,
     lowercase_words,
+    may_answer,
     source_entry,
 )
 from stream_guard.text.terms import terms
@@ -144,6 +145,9 @@ class WindowSegmenter:
         self._held: Segment | None = None
         # A table's first row, held until the next line says whether it is the table's head.
         self._head: Segment | None = None
+        # A head of attributes and its delimiter row, held until the table's first row: the
+        # three are one window (_place_row).
+        self._table: tuple[Segment, Segment] | None = None
         self._finished = False
         # After a heading of sources ("References:"): the list items naming sources are talk,
         # until a window that is neither.
@@ -193,11 +197,15 @@ class WindowSegmenter:
             # no line came under it, or none can come near it: a row like any other
             head, self._head = self._head, None
             self._place(head, out)
+        if self._table is not None and (final or frontier - self._table[0].start > self.max_chars):
+            self._rowless_table(out)  # no row came under it, or none can fit with it
         # Nothing still to come can fit with the held window within max_chars.
         if self._held is not None and (final or frontier - self._held.start >= self.max_chars):
             self._emit(self._held, out)
             self._held = None
-        keep = min([frontier] + [seg.start for seg in (self._held, self._head) if seg is not None])
+        table = self._table[0] if self._table is not None else None
+        keep = min([frontier] + [seg.start for seg in (self._held, self._head, table)
+                                 if seg is not None])
         if keep > self._last_end:
             self._newlines_dropped += self._buf.count(
                 "\n", max(self._last_end - self._base, 0), keep - self._base)
@@ -213,6 +221,19 @@ class WindowSegmenter:
         opens_paragraph = self._last_end > 0 and newlines >= 2
         self._last_end, self._newlines_dropped = seg.end, 0
         rule = seg.kind == "text" and _TABLE_RULE.fullmatch(text) is not None
+        if self._table is not None:
+            table_head = self._table[0]
+            if (seg.kind == "text" and text.startswith("|") and not rule
+                    and seg.end - table_head.start <= self.max_chars):
+                # A head of attributes with the table's first row, one window, checked as the
+                # fields it states ("Basic Price: $19/month."): alone, a head states nothing
+                # the evidence says in its words and halted faithful tables at their first
+                # character (a review: "| Plan | Price | Seats |"); left out, a false head
+                # ("| Product | Lifetime warranty |") would go unchecked.
+                self._table = None
+                self._emit(Segment(table_head.start, seg.end, "text", False), out)
+                return
+            self._rowless_table(out)
         head, self._head = self._head, None
         if head is not None:
             # A delimiter row heads a table only right under the row (within max_chars of its
@@ -220,7 +241,11 @@ class WindowSegmenter:
             # text is cut, and the row is not held for ever).
             if rule and seg.start - head.start <= self.max_chars:
                 self._flush(out)
-                self._append(self._window(head, "talk"), out)
+                if _column_names(self._text(head)):
+                    self._append(self._window(head, "talk"), out)
+                else:
+                    self._table = head, seg
+                    return
             else:
                 self._place(head, out)
         if rule:
@@ -229,7 +254,7 @@ class WindowSegmenter:
             self._append(self._window(seg, "talk"), out)
             return
         before = self._text(self._held) if self._held is not None else self._previous
-        if (seg.kind == "text" and text.startswith("|") and _column_names(text)
+        if (seg.kind == "text" and text.startswith("|")
                 and not before.rpartition("\n")[2].lstrip().startswith("|")):
             # A table's first row, maybe: the next line decides. A short text before it is
             # emitted now, alone, whatever the row turns out to be: held on, it would be
@@ -238,6 +263,16 @@ class WindowSegmenter:
             self._head = seg
             return
         self._place(seg, out, opens_paragraph)
+
+    def _rowless_table(self, out: list[Window]) -> None:
+        """The held head of attributes and delimiter row, with no row under them to join:
+        the head scored alone, as a row, and the delimiter row talk."""
+        assert self._table is not None
+        head, delimiter = self._table
+        self._table = None
+        self._place(head, out)
+        self._flush(out)
+        self._append(self._window(delimiter, "talk"), out)
 
     def _text(self, seg: Segment) -> str:
         return self._buf[seg.start - self._base: seg.end - self._base]
@@ -259,13 +294,10 @@ class WindowSegmenter:
                 if fits and seg.kind == "code" and not seg.opens_block:
                     self._held = Segment(held.start, seg.end, "code", held.opens_block)
                     return
-            elif fits and (seg.kind != "code" or not self._states_something(held)) and not (
-                    seg.kind == "text" and is_service_talk(self._text(seg))
-                    and not is_service_talk(self._text(held))):
+            elif fits and (seg.kind != "code" or not self._states_something(held)) and (
+                    seg.kind != "text" or self._joins_text(held, seg)):
                 # a short text takes the kind of the window it joins: an introduction
-                # ("Example:") joins the code it introduces and is not scored; but no talk
-                # swallows what is not ("No, it isn't." before "Let me know if you have any
-                # other questions!" was never scored: a review)
+                # ("Example:") joins the code it introduces and is not scored
                 seg = Segment(held.start, seg.end, seg.kind, seg.opens_block)
                 self._held = None
             if self._held is not None:
@@ -280,6 +312,17 @@ class WindowSegmenter:
             self._held = seg
         else:
             self._emit(seg, out)
+
+    def _joins_text(self, held: Segment, seg: Segment) -> bool:
+        """Whether a held short text joins the text after it: not across talk. No talk swallows
+        what is not ("No, it isn't." before "Let me know if you have any other questions!" was
+        never scored: a review), and talk does not dilute the claim after it ("Hi Maria," over
+        a faithful policy sentence halted it: a review), unless it may answer the question
+        that claim goes on with ("Sure! It opens at 9.")."""
+        held_text = self._text(held)
+        if is_service_talk(self._text(seg)):
+            return is_service_talk(held_text)
+        return not is_service_talk(held_text) or may_answer(held_text)
 
     def _states_something(self, seg: Segment) -> bool:
         """Whether a short text says something to check (a number, or a whole sentence): then
@@ -331,7 +374,7 @@ _LITTLE_CHARS = 40
 _LITTLE_TERMS = 1
 # An answer may open with how the speaker feels about it: "Unfortunately not.", "I'm afraid not."
 # (a review's probe halted a faithful answer on the first alone).
-_LEANING = re.compile(r"(?:(?:unfortunately|sadly|fortunately|luckily|happily|regrettably|"
+_LEANING = re.compile(r"((?:unfortunately|sadly|fortunately|luckily|happily|regrettably|"
                       r"thankfully|i['’]m afraid|i am afraid)[,\s]+)?"
                       r"(?:it|its|that|this|these|those|they|he|she|we|you|there|yes|no|not|"
                       r"yeah|nope|sure|so)\b", re.IGNORECASE)  # "it" takes "it's" and "it’s"
@@ -339,8 +382,11 @@ _LEANING = re.compile(r"(?:(?:unfortunately|sadly|fortunately|luckily|happily|re
 
 def _says_little(text: str) -> bool:
     text = text.lstrip(" \t\n-*>\"'(")
-    return (len(text) < _LITTLE_CHARS and _LEANING.match(text) is not None
-            and not has_digit(text) and len(terms(text)) <= _LITTLE_TERMS)
+    leaning = _LEANING.match(text)
+    # (the feeling before it is no content word: "Unfortunately, that is not possible." held
+    # two, and was judged alone: a review)
+    return (len(text) < _LITTLE_CHARS and leaning is not None and not has_digit(text)
+            and len(terms(text[max(leaning.end(1), 0):])) <= _LITTLE_TERMS)
 
 
 # A sentence that announces what the next ones give: how many things there are, not what they

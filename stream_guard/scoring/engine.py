@@ -254,15 +254,25 @@ class StreamEvidence:
 @dataclass(frozen=True, slots=True)
 class CheckJob:
     """A window to check: its text (as the checks read it: without citation markers, which
-    name a source and state nothing) and the window before it."""
+    name a source and state nothing; a table's head with its first row as the fields they
+    state, "Basic Price: $19/month.", as a table in the evidence is read) and the window
+    before it."""
 
     evidence: StreamEvidence
     text: str
     previous: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text", without_citations(self.text))
+        object.__setattr__(self, "text", _as_checked(self.text))
         object.__setattr__(self, "previous", without_citations(self.previous))
+
+
+def _as_checked(text: str) -> str:
+    """A window's text as the checks read it (:class:`CheckJob`)."""
+    text = without_citations(text)
+    if text.startswith("|") and "\n" in text:  # a table's head, delimiter row and first row
+        return read(text).prose.strip() or text
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -475,6 +475,8 @@ class SentenceScanner:
 
     def _sentence_ends(self, next_head: str) -> bool:
         """Does the open text segment end with a sentence, given the word that follows?"""
+        if self._single_line and next_head.startswith("|"):
+            return False  # a table row's next cell ("| Plan | Unlimited seats? |": a review)
         tail = _sentence_tail(self._prev_tail)
         stem = tail.rstrip(TERMINALS)
         punct = tail[len(stem):]

@@ -58,8 +58,15 @@ _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b", re.IG
 # Formulas of an assistant's service talk: offers, hedges, closings.
 _SERVICE = re.compile("|".join([
     r"\bI(?:'d| would| will|'ll| am|'m)? (?:be )?(?:happy|glad|delighted|pleased) to\b",
+    r"\blet me (?:look into|check(?: on)?|look up|find out|see|take a look at) "
+    r"(?:that|this|it)(?: for you)?\b",  # (before "let me": a review, below)
     r"\blet me\b", r"\bI hope (?:this|that|it) helps\b",
     r"\b(?:can|may|could) I (?:help|assist)\b", r"\bI can (?:help|assist)\b",
+    # (a review: "How can I help you today?" and "Let me look into that for you." opened
+    # support answers and halted them)
+    r"\bhow (?:can|may|could) I (?:help|assist)(?: you)?(?: today| further)?\b",
+    r"^\W*(?:one|just a) (?:moment|second|sec)\b",
+    r"\banything else (?:you need|I can (?:help|do)(?: you with| for you)?)\b",
     r"\bhow (?:can|may|could) I\b", r"\bI(?:'m| am) (?:sorry|afraid)\b",
     r"\bI(?:'m| am) not (?:sure|certain)\b", r"\bas far as I (?:know|can tell)\b",
     r"\bif I (?:recall|remember)(?: correctly)?\b", r"\bI (?:can )?confirm\b",
@@ -97,6 +104,10 @@ _SCAFFOLD = re.compile("|".join([
     r"takeaways|answer|facts|steps(?: to follow)?|differences|examples?|results|comparison|"
     r"tips|options|(?:code )?(?:snippets?|samples?))\b",  # "Here's an example:" before code
     r"\bhere(?:'s| is) (?:what you need to know|how it works)\b",
+    # "Here's how the plans compare:" before a table (a review: it halted one)
+    r"\bhere(?:'s| is) how (?:the |these |those |they |both |all |your )?(?:\w+ ){0,3}?"
+    r"(?:compare|stack up|differ)\b",
+    r"^\W*(?:good|great) news\W*$",
     r"^\W*(?:a few |some |the )?(?:key |main )?(?:points|highlights|takeaways|details|facts|"
     r"summary|overview)\W*:\W*$",
     r"^\W*(?:in summary|to summarize|in conclusion|in short|tl;?dr|(?:the )?short answer)"
@@ -307,10 +318,10 @@ _QUOTED = re.compile(r"[\"“”‘:]|(?<!\w)'")
 # A word of each service formula: text with none of them needs no scan for the formulas.
 _SERVICE_WORDS = frozenset("""happy glad delighted pleased let hope help assist how sorry afraid
 sure certain far recall remember confirm found want like shall else questions free recommend
-suggest""".split())  # noqa: SIM905 - a word list reads better as text
+suggest moment second sec""".split())  # noqa: SIM905 - a word list reads better as text
 _SCAFFOLD_WORDS = frozenset("""here question certainly absolutely course let based according
 from points highlights takeaways details facts summary overview summarize conclusion short tl
-dr tldr asking hope""".split())  # noqa: SIM905
+dr tldr asking hope news""".split())  # noqa: SIM905
 _FIRST_PERSON_WORDS = frozenset(["i", "me", "my", "myself"])
 _WORD = re.compile(r"[a-z]+")
 # Closing quotes and brackets a question mark may hide behind.
@@ -419,7 +430,7 @@ def asks_listener(text: str) -> bool:
 POLITENESS = frozenset("""welcome thank thanks hello hi hey bye goodbye great glad sorry enjoy
 nice cool awesome fun pleasure cheer cheers wow interesting hope luck problem good day sound sure
 okay help assist question ask know explain walk excellent certainly absolutely course quick brief
-few provided context document information text source passage article""".split())  # noqa: SIM905
+few provided context document information text source passage article please""".split())  # noqa: SIM905
 
 
 def is_service_talk(text: str) -> bool:
@@ -436,7 +447,7 @@ def is_service_talk(text: str) -> bool:
     if QUIET_BREAKS.search(body, 0, len(body) - 1) is None:
         return False
     spans = sentence_spans(text)
-    return (len(spans) > 1 and _ANSWER.search(_NO_TROUBLE.sub(" ", text)) is None
+    return (len(spans) > 1 and not may_answer(text)
             and all(_talk(text[start:end]) for start, end in spans))
 
 
@@ -447,8 +458,27 @@ _ANSWER = re.compile(r"\b(?:yes|yeah|yep|no|nope|not|certainly|absolutely|of cou
 _NO_TROUBLE = re.compile(r"\bno (?:problem|worries)\b", re.IGNORECASE)
 
 
+# A letter's sign-off: a valediction and the lines of who signs ("Best regards,\nThe Acme
+# Support Team"), names in capitals and no figure (a review: a faithful support answer halted
+# on its signature).
+_NAME_WORD = r"(?:[A-Z][^\W\d_]*(?:['’&.-][^\W\d_]+)*\.?|&)"
+_SIGN_OFF = re.compile(
+    r"\W*(?i:(?:(?:best|kind|warm|warmest|many)\s+)?(?:regards|wishes)|sincerely|cheers|thanks"
+    r"|thank you|best|all the best|take care|yours(?:\s+(?:truly|sincerely))?)[ \t]*[,!.]?"
+    r"(?:[ \t]*\n[ \t]*(?:[-–—][ \t]*)?(?:the[ \t]+)?" + _NAME_WORD
+    + r"(?:[ \t]+(?:(?:of|at|from|the|and)[ \t]+)*" + _NAME_WORD + r"){0,5}[ \t]*,?){1,3}\s*")
+
+
+def may_answer(text: str) -> bool:
+    """Whether the text holds a word that may answer a question ("Sure!", "Of course not."):
+    talk of that kind is judged with the claim after it."""
+    return _ANSWER.search(_NO_TROUBLE.sub(" ", text)) is not None
+
+
 def _talk(text: str) -> bool:
     """:func:`is_service_talk` for text read as one piece."""
+    if "\n" in text and _SIGN_OFF.fullmatch(text) is not None:
+        return True
     words = lowercase_words(text)
     if (_closing_talk(text, words) or _referral(text, words) or _pleasantry(text, words)
             or names_sources(text)):
