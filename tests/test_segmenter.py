@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stream_guard.oversight.segmenter import Window, WindowSegmenter
-from stream_guard.text.sentences import _INVISIBLE, sentence_spans
+from stream_guard.text.sentences import _INVISIBLE, sentence_spans, without_citations
 
 
 def sentences(text: str) -> list[str]:
@@ -914,3 +914,20 @@ def test_talk_does_not_join_a_claim(text: str, expected: list[tuple[str, str]]) 
     for size in (1, 3, len(text)):
         pieces = [text[i:i + size] for i in range(0, len(text), size)]
         assert [(w.text, w.kind) for w in stream(pieces)] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("It opened in 1889.[1] It is tall.[2, 3]", "It opened in 1889. It is tall."),
+    # styles a review's RAG answers used, each read as a new figure or word before
+    ("Non-residents pay $25 per year (Source 2).", "Non-residents pay $25 per year ."),
+    ("Members borrow 20 items [Source: doc2].", "Members borrow 20 items ."),
+    ("Members borrow 20 items [1; 2].", "Members borrow 20 items ."),
+    ("It costs $25 per year [S1].", "It costs $25 per year ."),
+    ("It costs $25 per year.† Next.", "It costs $25 per year. Next."),
+    ("It costs $25 per year.^1 Next.", "It costs $25 per year. Next."),
+    # not words of the claim, nor a unit's exponent
+    ("It holds 5 m² of source code (source code).", "It holds 5 m² of source code (source code)."),
+    ("It costs $5 (2 units).", "It costs $5 (2 units)."),
+])
+def test_citation_markers_are_not_checked(text: str, expected: str) -> None:
+    assert without_citations(text) == expected

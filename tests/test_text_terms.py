@@ -34,6 +34,9 @@ def test_a_capital_after_a_sentence_end_is_not_a_name() -> None:
     assert weights["tower"] == WORD_WEIGHT  # first word
     assert weights["bridge"] == WORD_WEIGHT  # first word of the second sentence
     assert weights["lyon"] == NAME_WEIGHT
+    # ... but a title's full stop ends none: the name after it is a name (a review)
+    weights = {t.key: t.weight for t in terms("The team is led by Dr. Maria Ortiz.")}
+    assert weights["maria"] == weights["ortiz"] == NAME_WEIGHT
 
 
 @pytest.mark.parametrize(("word", "key"), [
@@ -322,6 +325,18 @@ def test_a_number_the_evidence_states_is_no_conflict() -> None:
     # "第" makes an ordinal, as "th" does: the 4th payment is no count of payments
     ("跨行取现每笔收取2元，每月前3笔免费。", "从第4笔开始，每笔收取2元。", False),
     ("跨行取现每笔收取2元，每月前3笔免费。", "每月前5笔免费。", True),
+    # a qualified unit is the unit: "2 business days" counts days, not "business" (a review)
+    ("Orders ship within 2 business days. The warranty covers defects for 1 year.",
+     "The warranty covers defects for 2 years.", True),
+    ("Orders ship within 2 business days.", "Orders ship within 2 days.", False),
+    ("Orders ship within 2 business days.", "Orders ship within 3 working days.", True),
+    # time gone by is no span: the user's "12 days ago" is no figure of "within 30 days"
+    ("Returns are accepted within 30 days.", "You bought them 12 days ago.", False),
+    ("The store opened 5 years ago.", "The store opened 6 years ago.", True),
+    # digits of other scripts are the same figures (a review)
+    ("Returns are accepted within 30 days.", "Returns are accepted within ٣٠ days.", False),
+    ("يمكن إرجاع المنتج خلال ٣٠ يومًا.", "يمكن إرجاع المنتج خلال 30 يومًا.", False),
+    ("Returns are accepted within 30 days.", "Returns are accepted within ३५ days.", True),
 ])
 def test_a_quantity_conflicts_where_the_evidence_gives_its_unit_other_figures(
         evidence: str, window: str, conflict: bool) -> None:
@@ -1756,3 +1771,16 @@ def test_a_time_the_evidence_may_state_otherwise_is_not_worked_out(
     assert figure in term_keys(window)
     read = drop_worked_out(window, quantity_index(nearby), nearby=nearby.split(". "))
     assert (figure not in term_keys(read)) is worked_out
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    # a version's "v" is no word of it (a review: "v2.3.1" was "v2" and "3.1")
+    ("v2.3.1 fixed the login bug.", ["2.3.1", "fixed", "login", "bug"]),
+    ("Version 2.3.1 fixed it.", ["version", "2.3.1", "fixed"]),
+    ("The v2 API", ["v2", "api"]),
+    # digits of other scripts are ASCII's
+    ("within ٣٠ days", ["30", "day"]),
+    ("within ۳۰ days", ["30", "day"]),
+])
+def test_versions_and_digits_of_other_scripts(text: str, keys: list[str]) -> None:
+    assert [t.key for t in terms(text)] == keys

@@ -13,10 +13,18 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 
 from stream_guard.text.cjk import CJK
+
+# Decimal digits of other scripts (Arabic-Indic "٣٠", Persian "۳۰", Devanagari "३०", ...) as
+# ASCII's, one character for one: the same figure however written (a review: "within ٣٠ days"
+# was contradicted by evidence of "30 days", and an Arabic context's "٣٠" by an answer's "30").
+_OTHER_DIGITS = {code: 0x30 + unicodedata.digit(chr(code)) for code in range(0x80, 0x20000)
+                 if unicodedata.category(chr(code)) == "Nd"}
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
 
 _SMALL = {w: n for n, w in enumerate((
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -311,7 +319,10 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     the figure was "2.5 billion". A figure whose "k", "m" or "b" may be a unit ("10k", "1.5m")
     stays as written; with ``both_readings`` (evidence: a reading more can only support) its
     scaled reading follows it ("10k 10000"); dates in digits are written in words
-    (:func:`canonical_dates`). Unchanged text is returned as the same object."""
+    (:func:`canonical_dates`); digits of other scripts are ASCII's. Unchanged text is returned
+    as the same object."""
+    if not text.isascii() and _OTHER_DIGIT.search(text) is not None:
+        text = text.translate(_OTHER_DIGITS)
     text = _currency_codes(canonical_dates(text))
     text = _temperatures_and_quarters(text, both_readings)
     if "/" in text or not text.isascii():

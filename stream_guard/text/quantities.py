@@ -66,13 +66,21 @@ ANY_UNIT = ""
 _UNIT_NAME = rf"{CJK_UNIT}|[^\W\d_{CJK}](?:[^\W{CJK}]|-)*"
 # A unit ("percent" whole: "1.7 percentage points" is no percentage).
 _UNIT_WORD = rf"(%|percent\b|per cent\b|{_UNIT_NAME})"
+# Words that qualify a unit, read through to it: "2 business days" counts days (read as a count
+# of "business", its 2 was any "2" of the evidence, and "a warranty of 2 years" passed against
+# one of 1 year: a review).
+_QUALIFIER = (r"(?:(?i:business|working|calendar|school|full|whole|consecutive|straight"
+              r"|additional|extra|more|further)[^\S\n]+(?=[^\W\d_]))?")
 # Each number, with the word after it when there is one (its unit: "330 metres", "15 %", a
 # "14-day trial"), on its line: a timetable's "18:05" names no unit of the "Sunday" that opens
 # the next line.
-_NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:(?:-|[^\S\n]*)" + _UNIT_WORD + ")?", re.UNICODE)
+_NUMBER_AND_UNIT = re.compile(_NUMBER_RUN + r"(?:(?:-|[^\S\n]*)" + _QUALIFIER + _UNIT_WORD
+                              + ")?", re.UNICODE)
 
 
 _CODE_BEFORE = re.compile(r"[^\W\d_]-$")
+_AGO = re.compile(r"[^\S\n]+ago\b", re.IGNORECASE)
+_AGO_SUFFIX = " ago"  # the suffix of a unit of time gone by (_numbers)
 
 
 def quantities(text: str) -> set[tuple[str, str]]:
@@ -99,7 +107,16 @@ def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str,
             word = "th"  # "第4笔" is the 4th payment, as "4th" is: no count of payments
         month = _MONTH_NUMBER.get(word.lower()) if word[:1].isupper() else None  # "May", not "may"
         if month is None or not number.isdigit() or not 1 <= int(number) <= 31:
-            yield plain_number(number), _unit(word) if word else ANY_UNIT
+            unit = _unit(word) if word else ANY_UNIT
+            if unit and _AGO.match(canonical, match.end()):
+                # time gone by is another quantity than a span: "bought 12 days ago" is no
+                # figure of "returns within 30 days" (a review: the user's own "12 days ago",
+                # restated, was contradicted by the policy's 30 days); the evidence's is read
+                # as a span too ("35 years ago" attests "for 35 years")
+                if both_readings:
+                    yield plain_number(number), unit
+                unit += _AGO_SUFFIX
+            yield plain_number(number), unit
             continue
         # A day of a month is one figure of dates, with its year where one follows ("9 July
         # 2024" is 20240709): "9 August" against "9 July", "16 November" against "15
@@ -657,7 +674,7 @@ _CLOCK = re.compile(r"(?<![\d.:,])(\d{1,2}):(\d\d)(?!\d)(?:\s*([ap])\.?m\b\.?)?"
                     r"|(?<![\d.:,])(\d{1,2})\s*([ap])\.?m\b\.?", re.IGNORECASE)
 _DATE_DAY = re.compile(rf"\b({_MONTH_NAMES})\.?\s+{_DAY}\b|\b{_DAY}\s+(?:of\s+)?({_MONTH_NAMES})\b")
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
-_UNIT_AFTER = re.compile(rf"\s*(%|per\s?cent\b|{_UNIT_NAME})")
+_UNIT_AFTER = re.compile(rf"\s*{_QUALIFIER}(%|per\s?cent\b|{_UNIT_NAME})")
 # The words of hours and of minutes after a figure (as _unit reads them: _HOURS_IN)
 _HOUR_WORD = r"(?:hours?|hrs?|h)"
 _MINUTE_WORD = r"(?:minutes?|mins?|m)"
@@ -1296,14 +1313,14 @@ def _stated(number: str, unit: str, evidence: Mapping[str, frozenset[str]],
     infections" may well be the window's "170 infected" (nouns are no measures)."""
     if number not in stated:
         return False
-    measure = _CONVERTS.get(unit)
+    measure = _CONVERTS.get(unit.removesuffix(_AGO_SUFFIX))  # time gone by is of time
     if measure is None:
         return True
     # Of the same measure in another unit is no statement of it either: a leaflet's "last 3
     # months of pregnancy" let "more than 3 days" pass for its "10 days" (a review); the
     # unit's other names were read before this (quantity_conflict's readings).
     units = [u for u, numbers in evidence.items() if u != ANY_UNIT and number in numbers]
-    return not units or any(_CONVERTS.get(u) is None for u in units)
+    return not units or any(_CONVERTS.get(u.removesuffix(_AGO_SUFFIX)) is None for u in units)
 
 
 def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],
@@ -1324,14 +1341,16 @@ def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],
     of service", though both are near it.
     """
     found = [(number, unit, measure) for number, unit in quantities(window)
-             if (measure := _MEASURE_OF.get(unit)) is not None
+             if (measure := _MEASURE_OF.get(unit.removesuffix(_AGO_SUFFIX))) is not None
              and not any(number in evidence.get(name, ())
                          for name in _UNIT_NAMES.get(unit, (unit,)))]
     for number, unit, measure in found:
         beside = _beside(window, number, unit)
         for sentence in near:
             for unit_of, numbers in _sentence_quantities(sentence).items():
-                if (number in numbers and (other := _MEASURE_OF.get(unit_of)) is not None
+                if (number in numbers
+                        and (other := _MEASURE_OF.get(unit_of.removesuffix(_AGO_SUFFIX)))
+                        is not None
                         and other[0] == measure[0] and other[1] != measure[1]
                         and not beside.isdisjoint(_beside(sentence, number, unit_of))):
                     return True

@@ -74,22 +74,23 @@ _SUPERSCRIPTS = frozenset("\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u207
 # sentence; read as part of the word they hid the full stop, and a whole paragraph became one
 # window (a review: a faithful answer halted at its first character; a false sentence diluted
 # by the true ones around it passed).
-_CITATIONS = re.compile(r"(?:\[\^?[\w-]{1,8}\]|\[\d{1,3}(?:\s?[,–-]\s?\d{1,3})+\]|【[^】\s]{1,14}】"
-                        f"|[{SUPERSCRIPT_CLASS}]+)+$")
-_CITATION_ENDS = ("]", "】", *_SUPERSCRIPTS)
+_CITATIONS = re.compile(r"(?:\[\^?[\w-]{1,8}\]|\[\d{1,3}(?:\s?[,;–-]\s?\d{1,3})+\]"
+                        f"|【[^】\\s]{{1,14}}】|[{SUPERSCRIPT_CLASS}†‡]+)+$")
+_CITATION_ENDS = ("]", "】", "†", "‡", *_SUPERSCRIPTS)
 # A numbered marker written with spaces ("[1, 2]", "[1 , 2]") spans words: a word ending in one
 # still open, and a word that goes on with it. The scanner reads the two as one word, so the
 # full stop before the marker still ends the sentence (a review: "... in 1889.[1, 2] It is
 # ..." was one window).
-_CITATION_OPEN_ENDS = tuple("0123456789,–-")
-_CITATION_OPEN = re.compile(r"\[\d{1,3}(?:\s?[,–-]\s?\d{1,3})*\s?[,–-]?$")
-_CITATION_REST = re.compile(r"[,–-]?\d{0,3}(?:[,–-]\d{1,3})*[,–-]?(?:\]\S*)?")
+_CITATION_OPEN_ENDS = tuple("0123456789,;–-")
+_CITATION_OPEN = re.compile(r"\[\d{1,3}(?:\s?[,;–-]\s?\d{1,3})*\s?[,;–-]?$")
+_CITATION_REST = re.compile(r"[,;–-]?\d{0,3}(?:[,;–-]\d{1,3})*[,;–-]?(?:\]\S*)?")
 _OPENERS = "\"'([{«“‘¿¡"
 # A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
 _STARTS = _OPENERS + "-*•#>|`$€£¥_"
 
-# Never end a sentence: they announce the word that follows.
-_ABBREV_ALWAYS = frozenset({
+# Never end a sentence: they announce the word that follows (a capitalised one is a name:
+# text.terms).
+NEVER_ENDS_SENTENCE = frozenset({
     "mr", "mrs", "ms", "mx", "dr", "prof", "messrs", "mme", "mlle", "rev", "hon", "gen", "lt",
     "col", "maj", "capt", "cpt", "sgt", "cpl", "adm", "gov", "sen", "rep", "pres", "supt", "fr",
     "e.g", "i.e", "cf", "viz", "vs", "approx", "ca", "resp", "incl", "esp", "dept", "univ",
@@ -105,7 +106,7 @@ _ABBREV_AMBIGUOUS = frozenset({
     "etc", "inc", "ltd", "co", "corp", "llc", "plc", "jr", "sr", "al", "st", "ave", "blvd", "rd",
     "bros", "esq", "a.m", "p.m",
 })
-_ABBREVIATIONS = _ABBREV_ALWAYS | _ABBREV_NUMERIC | _ABBREV_AMBIGUOUS
+_ABBREVIATIONS = NEVER_ENDS_SENTENCE | _ABBREV_NUMERIC | _ABBREV_AMBIGUOUS
 _SENTENCE_OPENERS = frozenset({
     "The", "A", "An", "This", "That", "These", "Those", "It", "Its", "He", "She", "They", "We",
     "I", "You", "His", "Her", "Their", "Our", "My", "Your", "There", "Here", "In", "On", "At",
@@ -486,7 +487,7 @@ class SentenceScanner:
             return True  # "!", "?", "..." and long words (URLs, numbers) end a sentence
         stem = stem.lstrip(_OPENERS)
         low = stem.lower()
-        if (len(stem) == 1 and stem.isalpha()) or low in _ABBREV_ALWAYS:
+        if (len(stem) == 1 and stem.isalpha()) or low in NEVER_ENDS_SENTENCE:
             return False  # initials ("J. K. Rowling") and titles
         if stem.isdigit() and len(stem) <= 2 and self._colon_before:
             return False  # an inline enumeration ("Steps: 1. Open it.")
@@ -562,11 +563,16 @@ def _sentence_tail(tail: str) -> str:
     return tail.rstrip(_CLOSERS)
 
 
-# Citation markers anywhere in a text: numbered ("[1]", "[2, 3]", "[4-6]"), footnotes ("[^1]",
-# "[^note]"), and superscript digits after punctuation (not "m²": a unit's exponent).
+# Citation markers anywhere in a text: numbered ("[1]", "[2, 3]", "[1; 2]", "[4-6]"), footnotes
+# ("[^1]", "[^note]"), named ("[Source 2]", "(Source: 2)", "[S1]"), and superscript digits,
+# daggers or "^1" after punctuation (not "m²": a unit's exponent). (A review: each of these
+# styles read as a new figure or word, and halted faithful answers.)
+_SOURCE_WORD = r"(?i:sources?|refs?|references?|docs?|documents?)"
+_SOURCE_ID = r"(?=[\w-]{0,7}\d)[\w-]{1,8}"  # with a figure: "(source code)" is no citation
 _INLINE_CITATIONS = re.compile(
-    r"\[\^?\d{1,3}(?:\s?[,–-]\s?\d{1,3})*\]|\[\^[\w-]{1,8}\]|【\d{1,3}(?:[†:][^】]{0,40})?】"
-    f"|(?<=[.!?,;:)\\]\"'”’])[{SUPERSCRIPT_CLASS}]+")
+    r"\[\^?\d{1,3}(?:\s?[,;–-]\s?\d{1,3})*\]|\[\^[\w-]{1,8}\]|【\d{1,3}(?:[†:][^】]{0,40})?】"
+    rf"|\[S\d{{1,3}}\]|[\[(]{_SOURCE_WORD}:?\s?{_SOURCE_ID}(?:\s?[,;]\s?{_SOURCE_ID})*[\])]"
+    f"|(?<=[.!?,;:)\\]\"'”’])(?:[{SUPERSCRIPT_CLASS}†‡]+|\\^\\d{{1,3}})")
 
 
 def without_citations(text: str) -> str:
@@ -574,7 +580,8 @@ def without_citations(text: str) -> str:
     unknown words to the checks (a review: a faithful RAG answer with "[1]" after each sentence
     scored 0.44 where the same sentences without them scored 0.72, and halted). The text
     itself when it has none."""
-    if "[" not in text and "【" not in text and _SUPERSCRIPTS.isdisjoint(text):
+    if ("[" not in text and "【" not in text and "(" not in text and "^" not in text
+            and "†" not in text and "‡" not in text and _SUPERSCRIPTS.isdisjoint(text)):
         return text
     return _INLINE_CITATIONS.sub("", text)
 

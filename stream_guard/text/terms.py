@@ -33,6 +33,7 @@ from stream_guard.text.figures import (
     spell_out_numbers,
     time_of_day,
 )
+from stream_guard.text.sentences import NEVER_ENDS_SENTENCE
 
 # Words split at hyphens, so "Go-there" meets the "Go - there" of a transcript and "well-known"
 # meets "well known". A capitalised name with a number after its hyphen ("COVID-19", "CoV-2",
@@ -46,12 +47,16 @@ _NUMBERED_NAME = rf"[A-Z][^\W_]*[{HYPHENS}]\d+"
 # ("Late pick-up until 17:30: £8").
 _COLON_FIGURES = r"(?<![\d:.])\d{1,2}(?::\d\d)+(?!\d|[:.]\d)"
 _NUMBER = r"\d+(?:[.,]\d+)*%?"
-_TOKEN = re.compile(rf"{_NUMBERED_NAME}(?!\w)|{_COLON_FIGURES}|{_NUMBER}|[^\W\d_](?:[\w'’]*\w)?")
+# A version's "v" is no word of it: "v2.3.1" is the "2.3.1" of "Version 2.3.1" (read as "v2"
+# and "3.1", it failed a faithful answer and passed "v2.4.1": a review).
+_VERSION_V = r"(?![vV]\d+\.\d)"
+_TOKEN = re.compile(rf"{_NUMBERED_NAME}(?!\w)|{_COLON_FIGURES}|{_NUMBER}"
+                    rf"|{_VERSION_V}[^\W\d_](?:[\w'’]*\w)?")
 # In text with Chinese, Japanese or Korean letters a run of them is one token, read as pairs of
 # letters (:mod:`stream_guard.text.cjk`), and a word of any other script stops where one starts.
 # A pattern of its own: telling the scripts apart costs every other text a third more.
 _CJK_TOKEN = re.compile(rf"{_NUMBERED_NAME}(?![^\W{CJK}])|{_COLON_FIGURES}|{_NUMBER}"
-                        rf"|[^\W\d_{CJK}](?:(?:[^\W{CJK}]|['’])*[^\W{CJK}])?|[{CJK}]+")
+                        rf"|{_VERSION_V}[^\W\d_{CJK}](?:(?:[^\W{CJK}]|['’])*[^\W{CJK}])?|[{CJK}]+")
 _TO_ASCII = str.maketrans({"’": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-"})
 # The key that says evidence names some numbered variant of a name: "covid-#" for "COVID-19".
 _NUMBERED = "-#"
@@ -258,12 +263,29 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[A
                 out += (key, name, name + _NUMBERED)
         elif not weighted:
             out.append(key)
-        elif token[0].isupper() and i > 0 and text[
-                match.start() - 2: match.start()].strip() not in {".", "!", "?"}:
+        elif token[0].isupper() and i > 0 and not _opens_sentence(text, match.start()):
             out.append(_term(key, NAME_WEIGHT, names))
         else:
             out.append(_term(key, WORD_WEIGHT, words))
     return out
+
+
+# The word before a full stop, as far back as an abbreviation goes ("Dr.", "e.g.").
+_WORD_BEFORE_STOP = re.compile(r"([^\W\d_][\w.]{0,7})\.\s*$")
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    """Whether the capitalised word at ``start`` opens a sentence (and so is no name by its
+    capital): after end punctuation, but for a full stop of a title or another abbreviation
+    that never ends one ("led by Dr. Maria Ortiz": a review found "Maria" weighed as a word,
+    and "Dr." as the name)."""
+    before = text[start - 2:start].strip()
+    if before not in {".", "!", "?"}:
+        return False
+    if before == ".":
+        word = _WORD_BEFORE_STOP.search(text, max(0, start - 12), start)
+        return word is None or word.group(1).lower() not in NEVER_ENDS_SENTENCE
+    return True
 
 
 def _colon_keys(token: str, *, evidence: bool) -> tuple[list[str], list[str]]:
