@@ -8,14 +8,26 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection
+from websockets.frames import Opcode
 
 from stream_guard.config import Settings, SettingsError
 from stream_guard.oversight.session import Session
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
-from tests.wsclient import eventually, open_ws, recv, send, stream_text, until_closed
+from tests.wsclient import (
+    API_KEY,
+    RawClient,
+    eventually,
+    frame,
+    open_ws,
+    recv,
+    send,
+    stream_text,
+    until_closed,
+)
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
 
@@ -409,6 +421,42 @@ async def test_a_flood_of_pongs_closes_1008_and_holds_the_address_back(
             await ping(victim)
         await eventually(lambda: rejections(server, "frame_flood") == 1)
         assert server.metrics.penalties.labels("frame_flood")._value.get() == 1
+
+
+@pytest.mark.parametrize("flood", [
+    frame(Opcode.PING, b"") * 5000,
+    (frame(Opcode.TEXT, b'{"type":', fin=False) + frame(Opcode.CONT, b"", fin=False) * 998
+     + frame(Opcode.CONT, b'"ping"}')) * 5,  # messages of 1,000 fragments (pongs answer them)
+], ids=["pings", "fragments"])
+async def test_a_flood_of_control_frames_still_answers_what_the_connection_took(
+        tmp_path: Path, flood: bytes) -> None:
+    """A review: a flood of WebSocket pings closed the connection 1008 at once, and the open
+    stream's text already taken (shown in observe mode) got no verdict, halt or ``done``,
+    where a flood of messages gets them. Now reading stops at the flood, the stream is ended
+    and checked, and only then the close; the address is held back all the same."""
+    settings = make_settings(tmp_path, abuse_penalty_s=10, handshake_refusal_delay_s=0)
+    async with running_server(settings) as server, RawClient.connect(
+            f"ws://127.0.0.1:{server.port}", target="/v1/stream", key=API_KEY) as raw:
+        def message(frame_: dict[str, Any]) -> bytes:
+            return frame(Opcode.TEXT, orjson.dumps(frame_))
+
+        await raw.write(message({"type": "start", "stream_id": "s",
+                                 "context": ["The Eiffel Tower is 330 metres tall."]}),
+                        message({"type": "delta", "stream_id": "s", "seq": 0,
+                                 "text": "It is 450 metres tall and made of gold"}))
+        await asyncio.sleep(0.5)
+        raw.writer.write(flood)
+        kinds: list[str | int] = []
+        while (answer := await raw.frame()).opcode is not Opcode.CLOSE:
+            if answer.opcode is Opcode.TEXT and (kind := orjson.loads(answer.data)["type"]) \
+                    != "pong":
+                kinds.append(kind)
+        kinds.append(int.from_bytes(answer.data[:2], "big"))
+        assert answer.data[2:].decode() == "too many control frames or fragments"
+        await eventually(lambda: not server.connections)
+    assert kinds == ["started", "verdict", "halt", "done", 1008]
+    assert rejections(server, "frame_flood") == 1
+    assert server.metrics.penalties.labels("frame_flood")._value.get() == 1
 
 
 @asynccontextmanager

@@ -27,6 +27,7 @@ from stream_guard.protocol.errors import TOO_MANY_FRAMES_REASON
 from stream_guard.protocol.inbox import Message
 from stream_guard.server import transport
 from stream_guard.server.transport import CallbackConnection
+from tests.wsclient import RawClient, frame
 
 
 class Recorder:
@@ -307,52 +308,6 @@ async def test_a_refused_connection_closes_at_once_even_with_reading_paused() ->
 
 
 # --- the direct framing path -------------------------------------------------------------------
-class RawClient:
-    """A WebSocket client over a plain socket that writes exactly the bytes a test chooses, each
-    write as its own TCP segment, so the server's reads split and join frames as the test says."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    @asynccontextmanager
-    async def connect(cls, url: str, pipelined: bytes = b"") -> AsyncIterator[RawClient]:
-        """``pipelined``: frames written with the request, before its answer."""
-        port = int(url.rsplit(":", 1)[1])
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     b"Sec-WebSocket-Version: 13\r\n\r\n" + pipelined)
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-        assert head.startswith(b"HTTP/1.1 101")
-        try:
-            yield cls(reader, writer)
-        finally:
-            writer.close()
-
-    async def write(self, *pieces: bytes) -> None:
-        for piece in pieces:
-            self.writer.write(piece)
-            await self.writer.drain()
-            await asyncio.sleep(0.02)  # a separate read on the server
-
-    async def frame(self) -> Frame:
-        """The next frame from the server (unmasked, as servers send)."""
-        head = await asyncio.wait_for(self.reader.readexactly(2), 5)
-        length = head[1] & 0x7F
-        if length == 126:
-            length = int.from_bytes(await self.reader.readexactly(2), "big")
-        data = await self.reader.readexactly(length)
-        return Frame(Opcode(head[0] & 0x0F), data)
-
-
-def frame(opcode: Opcode, data: bytes, fin: bool = True, rsv1: bool = False,
-          mask: bool = True) -> bytes:
-    raw = Frame(opcode, data, fin=fin).serialize(mask=mask, extensions=[])
-    return bytes([raw[0] | (0x40 if rsv1 else 0)]) + raw[1:]  # websockets will not set RSV1
-
-
 async def test_messages_split_and_joined_across_reads_arrive_whole_and_in_order() -> None:
     rec = Recorder()
     async with server(rec) as url, RawClient.connect(url) as raw:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import orjson
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 
 from stream_guard.scoring.engine import INLINE_LEXICAL_MAX_SENTENCES
 
@@ -212,3 +214,53 @@ async def quiet_relay(port: int, *, stall: bool = False,
         for task in pipes:
             task.cancel()
         await asyncio.gather(*pipes, return_exceptions=True)
+
+
+class RawClient:
+    """A WebSocket client over a plain socket that writes exactly the bytes a test chooses, each
+    write as its own TCP segment, so the server's reads split and join frames as the test says."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(cls, url: str, pipelined: bytes = b"", *, target: str = "/",
+                      key: str | None = None) -> AsyncIterator[RawClient]:
+        """``pipelined``: frames written with the request, before its answer; ``target`` and
+        ``key``: the request target and the API key (a stream-guard server's upgrade)."""
+        port = int(url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        auth = f"Authorization: Bearer {key}\r\n".encode() if key is not None else b""
+        writer.write(f"GET {target} HTTP/1.1\r\n".encode() + b"Host: 127.0.0.1\r\n"
+                     b"Upgrade: websocket\r\nConnection: Upgrade\r\n" + auth +
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n" + pipelined)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 101")
+        try:
+            yield cls(reader, writer)
+        finally:
+            writer.close()
+
+    async def write(self, *pieces: bytes) -> None:
+        for piece in pieces:
+            self.writer.write(piece)
+            await self.writer.drain()
+            await asyncio.sleep(0.02)  # a separate read on the server
+
+    async def frame(self) -> Frame:
+        """The next frame from the server (unmasked, as servers send)."""
+        head = await asyncio.wait_for(self.reader.readexactly(2), 5)
+        length = head[1] & 0x7F
+        if length == 126:
+            length = int.from_bytes(await self.reader.readexactly(2), "big")
+        data = await self.reader.readexactly(length)
+        return Frame(Opcode(head[0] & 0x0F), data)
+
+
+def frame(opcode: Opcode, data: bytes, fin: bool = True, rsv1: bool = False,
+          mask: bool = True) -> bytes:
+    raw = Frame(opcode, data, fin=fin).serialize(mask=mask, extensions=[])
+    return bytes([raw[0] | (0x40 if rsv1 else 0)]) + raw[1:]  # websockets will not set RSV1

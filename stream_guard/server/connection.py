@@ -157,7 +157,7 @@ class Connection:
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
-        self.ws.deliver_to(self._on_message, self._on_lost, self._on_held)
+        self.ws.deliver_to(self._on_message, self._on_lost, self._on_held, self._on_refused)
         try:
             close = await self._finished
             if close is not None:  # else the client is gone: nothing more can be written
@@ -254,9 +254,13 @@ class Connection:
         """The client broke a limit (a message too large, a flood, twice its budget): nothing
         more of it is taken, but the session ends its open streams (:meth:`Session.
         end_for_close`), their windows are scored within ``shutdown_grace_s`` and their
-        verdicts, halts and ``done`` sent; then the connection closes with ``close``."""
+        verdicts, halts and ``done`` sent; then the connection closes with ``close`` (counted,
+        and the address held back, when it answers abuse)."""
         if self._closing is not None or self._finished.done():
             return
+        if close.abuse is not None:
+            self.server.metrics.rejections.labels(close.abuse).inc()
+            self.server.penalize(self.ip, close.abuse)
         self._closing = close
         self.ws.stop_delivery()
         if self._drain_task is not None:  # a budget's or lifetime's drain: this one ends it
@@ -308,12 +312,8 @@ class Connection:
             (lambda: self.session.receive(message)) if admission is Admission.OK else
             (lambda: self.session.throttled(message, abusive=admission is Admission.ABUSE)),
             arrived)
-        close = outcome.close if outcome is not None else None
-        if close is not None:
-            if close.abuse is not None:
-                self.server.metrics.rejections.labels(close.abuse).inc()
-                self.server.penalize(self.ip, close.abuse)
-            self._close_after_owed(close)
+        if outcome is not None and outcome.close is not None:
+            self._close_after_owed(outcome.close)
 
     def _on_held(self, message: str | bytes, received: float) -> bool:
         """A message that arrived while this client's messages are held: a cancel for an open
@@ -362,10 +362,17 @@ class Connection:
         self._segmenting = False
         self._hold_or_release()
 
+    def _on_refused(self, code: int, reason: str) -> None:
+        """The transport refused what the client did to the connection itself (a flood of
+        control frames or fragments) and reads no more of it: as for a flood of messages,
+        what was taken is still answered before the close."""
+        self._close_after_owed(Close(CloseCode(code), reason, layer_refusal(code, reason)))
+
     def _on_lost(self) -> None:
         """The TCP connection is closed. When the transport or websockets refused the
         client's data (invalid UTF-8, a message far over the size limit, a flood of control
-        frames), that counts as a rejection, and as abuse."""
+        frames before this connection took its messages: after, :meth:`_on_refused`), that
+        counts as a rejection, and as abuse."""
         protocol = self.ws.protocol
         sent = protocol.close_sent
         reason = None if sent is None else layer_refusal(sent.code, sent.reason)
