@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import struct
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,9 +18,10 @@ from websockets.exceptions import InvalidStatus
 
 from stream_guard.config import Settings
 from stream_guard.guard.tickets import MAX_TENANT_BYTES, is_fallback_ticket
+from stream_guard.loop import run
 from stream_guard.protocol.paths import STREAM_PATH
 from stream_guard.server.app import Server
-from tests.conftest import running_server
+from tests.conftest import make_settings, running_server
 from tests.redis_server import RedisServer, free_port
 from tests.wsclient import (
     API_KEY,
@@ -632,3 +636,32 @@ async def test_a_header_line_over_8_kib_is_answered_431_not_dropped(server: Serv
         answered, body = await _answer(server.port, head)
         assert answered == status
         assert body["error"] == error
+
+
+def test_a_client_that_resets_after_its_upgrade_request_is_dropped_quietly(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A review: on uvloop (as the server runs), a client that reset (RST) right after its
+    upgrade request made the handshake's address lookup raise ``ValueError: negative file
+    descriptor``, logged as an ERROR with its traceback for each such client, before any
+    handshake rate limit. The address is the one taken when the connection was made."""
+    request = (f"GET {STREAM_PATH} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {API_KEY}\r\n\r\n").encode()
+
+    def reset(port: int) -> None:
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.sendall(request)
+
+    async def resets() -> None:
+        async with running_server(make_settings(tmp_path)) as server:
+            for _ in range(50):
+                await asyncio.to_thread(reset, server.port)
+            await eventually(lambda: server.metrics.connections_active._value.get() == 0)
+            async with open_ws(server.port) as ws:  # served on
+                await send(ws, {"type": "ping"})
+                assert await recv(ws) == {"type": "pong"}
+
+    caplog.set_level(logging.WARNING)
+    run(resets())  # on uvloop, as the server runs
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

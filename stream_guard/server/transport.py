@@ -117,6 +117,7 @@ class CallbackConnection(ServerConnection):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._peer: Any = None  # the peer's address, as the connection was made
         self._counted = False  # its head counts in ``heads``
         self._refused = False  # closed as it opened: past a bound of ``heads``
         self._handler: MessageHandler | None = None
@@ -362,11 +363,19 @@ class CallbackConnection(ServerConnection):
         """Whether the client left more than :data:`MAX_UNREAD_BYTES` of frames unread."""
         return self.unread_bytes() > MAX_UNREAD_BYTES
 
+    @property
+    def remote_address(self) -> Any:
+        """The peer's address, taken when the connection was made: websockets asks the
+        transport each time, and uvloop's raises ValueError ("negative file descriptor") once
+        its socket is closed (a review: each client that reset right after its upgrade request
+        logged an ERROR traceback from the handshake's checks, before any rate limit)."""
+        return self._peer
+
     # --- websockets hooks ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._peer = peer = transport.get_extra_info("peername")
         heads = self.heads
         if heads is not None:
-            peer = transport.get_extra_info("peername")
             host = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
             taken, oldest = heads.begin(self, client_key(host),
                                         proxy=is_trusted_proxy(host, self.proxies))
