@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -131,3 +132,20 @@ async def test_the_demo_files_are_served_with_their_types(
         types = await http(srv.port, "GET", "/demo/stream-guard.d.ts")
         assert types.status == 200 and types.headers["content-type"].startswith("text/plain")
         assert (await http(srv.port, "GET", "/demo/../../pyproject.toml")).status == 404
+
+
+@pytest.mark.parametrize("path", ["/demo/a\x00b", "/demo/" + "a" * 300])
+async def test_a_demo_path_no_file_can_have_is_404(
+        settings_factory: Callable[..., Settings], caplog: pytest.LogCaptureFixture,
+        path: str) -> None:
+    """A review: a NUL byte in the request target or a file name over the file system's
+    limit made the demo's lookup raise (500, and an ERROR traceback each); such a path names
+    no file: 404 JSON, as any other unknown path."""
+    from tests.conftest import running_server
+
+    caplog.set_level(logging.WARNING)
+    async with running_server(settings_factory(serve_demo=True)) as srv:
+        answer = await http(srv.port, "GET", path)
+        assert (answer.status, answer.json()["error"]) == (404, "not_found")
+        assert (await http(srv.port, "GET", "/demo/demo/index.html")).status == 200
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

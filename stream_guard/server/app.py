@@ -445,10 +445,11 @@ class Server:
     async def serve_demo_file(self, path: str) -> Response:
         assert self.demo_dir is not None
         rel = path[len("/demo"):].lstrip("/") or "index.html"
-        target = (self.demo_dir / rel).resolve()
-        if not target.is_relative_to(self.demo_dir.resolve()) or not target.is_file():
+        # the lookup too, not only the read: file I/O runs off the loop
+        found = await asyncio.to_thread(_read_demo_file, self.demo_dir, rel)
+        if found is None:
             return error_response(404, "not_found", path)
-        body = await asyncio.to_thread(target.read_bytes)
+        target, body = found
         ctype = (_DEMO_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
                  or "application/octet-stream")
         return Response(200, "OK", Headers([("Content-Type", ctype),
@@ -458,6 +459,19 @@ class Server:
 # The platform's table may lack these or say otherwise (".ts" is Qt Linguist's there).
 _DEMO_TYPES = {".js": "text/javascript", ".mjs": "text/javascript",
                ".ts": "text/plain; charset=utf-8", ".json": "application/json"}
+
+
+def _read_demo_file(root: Path, rel: str) -> tuple[Path, bytes] | None:
+    """The file ``rel`` names inside ``root`` and its bytes; None when it names none there. A
+    name no file can have is none (a review: a NUL byte in the request target, or a name over
+    the file system's limit, raised ValueError or OSError: a 500 and a traceback each)."""
+    try:
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root.resolve()) or not target.is_file():
+            return None
+        return target, target.read_bytes()
+    except (OSError, ValueError):
+        return None
 
 
 def _demo_dir() -> Path | None:
