@@ -527,6 +527,16 @@ async def _answer(port: int, head: bytes) -> tuple[int, Any]:
     (b"GET /livez HTTP/1.1\r\nX Y: z\r\n\r\n", 400, "invalid HTTP header name"),
     (b"GET /livez HTTP/1.1\r\n folded: y\r\n\r\n", 400, "invalid HTTP header name"),
     (b"GET /livez HTTP/1.1\r\nX: a\x01b\r\n\r\n", 400, "invalid HTTP header value"),
+    # RFC 9110 8.6: Content-Length is 1*DIGIT; "00" is zero, no body (a review: it was a 400)
+    (b"GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 00\r\n\r\n", 200, None),
+    (b"GET /livez HTTP/1.1\r\nContent-Length: 0\r\nContent-length: 000\r\n\r\n", 200, None),
+    (b"GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: +0\r\n\r\n", 400, "take no body"),
+    (b"GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: -0\r\n\r\n", 400, "take no body"),
+    (b"GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 0x0\r\n\r\n", 400, "take no body"),
+    (b"GET /livez HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 0\r\n\r\n", 400,
+     "take no body"),
+    (b"GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length : 00\r\n\r\n", 400,
+     "invalid HTTP header name"),
 ])
 async def test_every_request_head_gets_an_answer(server: Server, request_bytes: bytes,
                                                  status: int, says: str | None) -> None:

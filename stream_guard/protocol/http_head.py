@@ -2,8 +2,10 @@
 
 websockets closes a head it cannot read without a word, and reads bytes after a whole
 non-upgrade head (a stray line end, a pipelined request) as a WebSocket frame. So the head is
-watched here first: what cannot be answered by websockets is refused with a status (or, for TLS
-spoken to this plain port, hung up on), and what follows a whole non-upgrade head is dropped.
+watched here first, and handed to websockets only once whole: what cannot be answered by
+websockets is refused with a status (or, for TLS spoken to this plain port, hung up on), a zero
+Content-Length websockets would misread is rewritten, and what follows a whole non-upgrade head
+is dropped.
 Sans-I/O, like websockets' own protocol objects: :class:`HeadReader` takes bytes and says what
 to do; the transport (:mod:`stream_guard.server.transport`) writes and closes.
 """
@@ -53,7 +55,9 @@ class HeadReader:
         self.done = False  # the head was whole, refused or hung up on: feed no more
 
     def feed(self, data: bytes) -> bytes | HeadRefusal | HangUp:
-        """What of ``data`` websockets is to parse, or the refusal to send instead."""
+        """What websockets is to parse, or the refusal to send instead: nothing until the
+        head is whole and judged, then the head (rewritten where websockets would misread
+        it: a zero Content-Length) and what follows it of ``data``."""
         assert not self.done, "the head was already judged"
         head = self._head
         seen = len(head)
@@ -66,34 +70,47 @@ class HeadReader:
             self._finish()
             return HeadRefusal(400, "bad_request", "HTTP request lines end in CRLF")
         if end < 0 and len(head) - 3 <= MAX_HEAD_BYTES:  # its end may still come at the limit
-            return data
+            return b""
         if end < 0 or end > MAX_HEAD_BYTES:  # a whole head in one read is measured too
             self._finish()
             return HeadRefusal(431, "request_header_fields_too_large",
                                f"the request head is over {MAX_HEAD_BYTES} bytes")
-        whole = bytes(head[:end + 4])
-        extra = len(head) - len(whole)
+        whole, after = bytes(head[:end + 4]), bytes(head[end + 4:])
         self._finish()
         request, *lines = whole[:-4].split(b"\r\n")
-        fields = {name.strip().lower(): value.strip() for name, _, value in
-                  (line.partition(b":") for line in lines)}
-        if fields.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in fields:
+        pairs = [(name.strip().lower(), value.strip()) for name, _, value in
+                 (line.partition(b":") for line in lines)]
+        fields = dict(pairs)
+        lengths = {value for name, value in pairs if name == b"content-length"}
+        if not all(map(_zero, lengths)) or b"transfer-encoding" in fields:
             method, _, rest = request.decode("latin-1").partition(" ")
             target = rest.rpartition(" ")[0] or rest
             return HeadRefusal(400, "bad_request", (
                 "requests take no body: POST /v1/tickets is authorised by its Authorization "
                 "header alone" if target.split("?", 1)[0].endswith(TICKETS_PATH)
                 else f"requests take no body, and {method} {target:.100} sent one"))
+        if lengths - {b"0"}:
+            # RFC 9110 8.6: Content-Length is 1*DIGIT, so "00" is no body either; websockets
+            # takes "0" alone (a review: GET /livez with "Content-Length: 00" was refused 400)
+            lines = [line.partition(b":")[0] + b": 0" if name == b"content-length" else line
+                     for line, (name, _) in zip(lines, pairs, strict=True)]
+            whole = b"\r\n".join([request, *lines, b"", b""])
         refusal = _unreadable(whole)
         if refusal is not None:
             return refusal
-        if extra and b"websocket" not in fields.get(b"upgrade", b"").lower():
-            return data[:len(data) - extra]  # after an upgrade they are its first frame: kept
-        return data
+        if after and b"websocket" not in fields.get(b"upgrade", b"").lower():
+            return whole  # after an upgrade they are its first frame: kept
+        return whole + after
 
     def _finish(self) -> None:
         self.done = True
         self._head = bytearray()
+
+
+def _zero(length: bytes) -> bool:
+    """Whether a Content-Length value is zero: 1*DIGIT (no sign, no space inside), all of
+    them 0 (counted without int(), which refuses more than 4,300 digits)."""
+    return length.isdigit() and not length.strip(b"0")
 
 
 def _unreadable(head: bytes) -> HeadRefusal | None:

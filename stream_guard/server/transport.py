@@ -408,7 +408,7 @@ class CallbackConnection(ServerConnection):
     def _receive(self, data: bytes) -> None:
         if self._head is not None:
             taken = self._take_head(data)
-            if taken is None:
+            if not taken:
                 return
             data = taken
         framer = self._framer
@@ -434,9 +434,9 @@ class CallbackConnection(ServerConnection):
             self._hand_over(framer.rest() + data)
 
     def _take_head(self, data: bytes) -> bytes | None:
-        """What of ``data`` websockets is to parse while the request head goes by (judged by
-        :class:`~stream_guard.protocol.http_head.HeadReader`); None when it was answered
-        here: refused with a JSON error, or hung up on."""
+        """What websockets is to parse while the request head goes by (judged by
+        :class:`~stream_guard.protocol.http_head.HeadReader`: nothing until it is whole); None
+        when it was answered here: refused with a JSON error, or hung up on."""
         reader = self._head
         assert reader is not None
         taken = reader.feed(data)
