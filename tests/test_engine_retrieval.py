@@ -235,6 +235,42 @@ async def test_a_false_claim_taking_a_neighbouring_products_figure_halts(
         assert [e["id"] for e in halt["evidence"]] == [f"K-{m}#0"]
 
 
+TRANSFER = ("Alvaro Morata moved to Juventus. The 22-year-old joined the Italian giants for "
+            "£15.8million last summer after failing to break into the Real first-team on a "
+            "regular basis.")
+
+
+async def test_a_changed_age_does_not_fetch_another_documents_age_as_support(
+        tmp_path: Path, model_cache: Path) -> None:
+    """A review: "28-year-old" was searched by keyword as if it were a name, and found a
+    migrant's story that says "28-year-old"; its chunk joined the premise, the changed age
+    counted as stated, and the false claim passed (supported 0.65). A word holding a figure is
+    no name: the claim halts, checked against its source's "22-year-old"."""
+    docs = tmp_path / "news"
+    docs.mkdir()
+    (docs / "transfer.txt").write_text(TRANSFER)
+    (docs / "migrant.txt").write_text("I asked 28-year-old Jibril, from Gambia, why he had left "
+                                      "his home. He said he wanted work.")
+    for n in range(1, 9):
+        (docs / f"club{n}.txt").write_text(
+            f"Club {n} signed a forward from Spain last summer for a record fee. The Italian "
+            "side hoped he would break into the first team on a regular basis.")
+    data_dir = tmp_path / "data"
+    await asyncio.to_thread(_index, data_dir, "tenant-a", "news", docs)
+    claim = TRANSFER.split(". ", 1)[1].replace("22-year-old", "28-year-old")
+    settings = make_settings(tmp_path, embedder="minilm", data_dir=data_dir,
+                             cache_dir=model_cache, tier="cascade", verdict_deadline_ms=0)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "age", claim + " ", context=[], collection="news")
+        halt = next((f for f in frames if f["type"] == "halt"), None)
+        assert halt is not None and halt["reason"] == "contradicted", frames
+        assert "transfer.txt#0" in {e["id"] for e in halt["evidence"]}
+        assert "migrant.txt#0" not in {e["id"] for e in halt["evidence"]}
+        # the true claim is still supported
+        frames = await stream_text(ws, "true", TRANSFER + " ", context=[], collection="news")
+        assert frames[-1]["halted"] is False, frames
+
+
 async def test_a_collection_another_embedder_indexed_is_named_at_start(
         tmp_path: Path, model_cache: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A review: a server whose embedder cannot search a collection (its vectors are of

@@ -19,7 +19,12 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from stream_guard.evidence.ingest import Document
-from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
+from stream_guard.evidence.reader import (
+    Collection,
+    EvidenceLibrary,
+    UnknownCollectionError,
+    _names,
+)
 from stream_guard.evidence.store import (
     AddResult,
     DamagedCollectionError,
@@ -827,3 +832,20 @@ def test_a_version_set_aside_stays_out_until_it_changes_or_a_reload(
     _add(tmp_path, [Document("harbour", "The harbour opened in 1921.", "kb/harbour.txt")],
          minilm, tenant="alice")  # a new version is published
     assert library.poll() == ["alice/kb"] and library.get("alice", "kb") is not None
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("The 28-year-old joined Juventus on a 30-day trial.", ["Juventus"]),
+    ("A 5-star hotel, a 10-minute walk from Ontario's lake, in the mid-1990s, at 5pm.",
+     ["Ontario's"]),
+    ("Revenue was £15.8million, 8GB more; the 28-Year-Old said.", ["Revenue"]),
+    ("The Vantor K-221 and the F-35, GPT-4 and A320; COVID-19 cases.",
+     ["Vantor", "K-221", "F-35", "GPT-4", "A320", "COVID-19"]),
+    ("The iPhone 15 weighs 171 g.", ["iPhone"]),
+])
+def test_a_word_holding_a_figure_is_searched_as_a_name_only_after_its_name(
+        text: str, names: list[str]) -> None:
+    """A review: "28-year-old" was a keyword, and found another document's "28-year-old" for
+    a claim whose age was changed (tests/test_engine_retrieval.py has the false pass). A
+    figure's word is no name; a model number after its capitalised name is the name's."""
+    assert _names(text) == names

@@ -237,9 +237,20 @@ _KEYWORD_SHARE = 0.5
 
 
 def _is_name(word: str) -> bool:
-    """A capitalised or numbered word ("Vantor", "K-221", "COVID-19"), not a bare number."""
-    return (not word.replace(".", "").replace("-", "").isdigit()
-            and any(c.isupper() or c.isdigit() for c in word)
+    """A capitalised word ("Vantor", "K-221", "COVID-19", "iPhone") that opens with a letter.
+
+    A word holding a figure is no name unless a capital makes it one, and opens it: "The
+    28-year-old joined ..." found a migrant's story that says "28-year-old", and its chunk put
+    the changed age in the premise as stated (a review: a false claim passed, its source says
+    "22-year-old"). A figure opening a word is that figure and its measure ("30-day", "5-star",
+    "15.8million", "8GB", "28-Year-Old" in a headline), and so is one after a lowercase word
+    ("mid-1990s", "top-10", "5pm"): the wrong numbers :func:`_names` must not search for. A
+    model's number follows its capitalised name ("K-221", "F-35", "GPT-4", "A320": a numbered
+    name, as :mod:`stream_guard.text.terms` reads one) and is the name's, and "iPhone 15" is
+    the name "iPhone" and a figure. Lost: the rare name that opens with a figure ("3M",
+    "7-Eleven") or is all lowercase ("x86"); the claim's other names and its vector still
+    search for it."""
+    return (word[0].isalpha() and any(c.isupper() for c in word)
             and word.lower() not in STOPWORDS)
 
 
