@@ -6,6 +6,7 @@ import fcntl
 import json
 import logging
 import os
+import resource
 import shutil
 import sqlite3
 import threading
@@ -370,6 +371,33 @@ def test_a_version_directory_left_by_a_killed_writer_is_replaced(
     assert not (cdir / "v000002" / "stale").exists()
     assert not (cdir / ".VERSION-k1ll3d").exists()
     assert Collection.open(tmp_path, "acme", "kb").count == 3
+
+
+def test_an_index_file_that_cannot_be_written_is_a_store_error(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A review: a full disk while faiss wrote index.faiss was a traceback (faiss raises
+    RuntimeError), and `index add` exited 1, which says files were skipped and the rest
+    published. A file size limit between the other files' sizes and the index's fails that
+    write alone, as a disk that fills up then would (root is held to it too)."""
+    sheets = [Document(f"d{i}", f"Sheet {i}: the part weighs {i} grams.", f"d{i}")
+              for i in range(120)]
+    _add(tmp_path, sheets, minilm, name="sized", flat_max=0)  # HNSW: more than its vectors
+    sizes = {p.name: p.stat().st_size
+             for p in (collection_dir(tmp_path, "acme", "sized") / "v000001").iterdir()}
+    others = max(size for name, size in sizes.items() if name != "index.faiss")
+    assert sizes["index.faiss"] > others + 4096
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, ((sizes["index.faiss"] + others) // 2, hard))
+    try:  # (Python ignores SIGXFSZ: a write past the limit fails, EFBIG)
+        with pytest.raises(StoreError, match=r"acme/kb: version 1 could not be written "
+                           r"\(OSError: write error in .*index.faiss.*File too large\)\); "
+                           "nothing was published"):
+            _add(tmp_path, sheets, minilm, flat_max=0)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    assert VersionInfo.read(cdir) is None and not list(cdir.glob(".build-*"))
+    assert _add(tmp_path, sheets, minilm, flat_max=0).version == 1  # room again: written
 
 
 @pytest.mark.parametrize("damage", ["docs-empty", "docs-garbage", "vectors"])

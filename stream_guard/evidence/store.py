@@ -593,7 +593,12 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
         np.save(tmp / VECTORS_FILE, vectors)
         (tmp / EMBEDDER_FILE).write_text(embedder.fingerprint + "\n", encoding="ascii")
         index, kind = extend_or_build(live_index, vectors, kept, index_flat_max)
-        faiss.write_index(index, str(tmp / INDEX_FILE))
+        try:
+            faiss.write_index(index, str(tmp / INDEX_FILE))
+        except RuntimeError as exc:  # how faiss says a write failed (a full disk): an OSError
+            # here, told as the store's error (a review: a traceback, and exit status 1); its
+            # words after the C++ location ("write error in ...: 16 != 184320 (No space ...)")
+            raise OSError(str(exc).rpartition("failed: ")[2]) from None
         for name in (VECTORS_FILE, INDEX_FILE, EMBEDDER_FILE):
             _fsync(tmp / name)
         _fsync(tmp)  # the files' names are the directory's: durable before it is published
