@@ -285,6 +285,30 @@ def test_sync_removes_every_document_when_every_file_is_emptied(
         assert "ignored 2 empty file(s) or record(s)" in capsys.readouterr().err
 
 
+def test_a_file_of_invisible_or_punctuation_text_is_an_empty_one(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: a file of zero-width spaces (str.strip keeps U+200B) was a document of no
+    chunks, which is never "unchanged": every add of the folder published a new version, and
+    every server reloaded. It states nothing, as inline context of it does (refused at
+    start): named as an empty file, and an add with nothing else to add exits 2."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "zero-width.md").write_text("\u200b\u200b\n\u200b")
+    (docs / "dots.txt").write_text("... --- \u2060")
+    (docs / "kb.jsonl").write_text(json.dumps({"id": "zw", "text": "\u200b\ufeff"}) + "\n")
+    data = str(tmp_path / "data")
+    add = ["index", "add", "--config", str(env), "--data-dir", data, "--collection", "p",
+           "--no-progress"]
+    assert _run(*add, str(docs)) == 2
+    assert "ignored 3 empty file(s) or record(s)" in capsys.readouterr().err
+    (docs / "hours.md").write_text("The shop opens at 9 am.")
+    assert _run(*add, str(docs)) == 0
+    assert "1 document(s), +1 chunk(s)" in capsys.readouterr().out
+    assert _run(*add, str(docs)) == 0  # adds nothing new: keeps the version
+    assert "1 unchanged; 1 chunk(s) in version 1" in capsys.readouterr().out
+    assert _doc_ids(data, "p") == {"hours.md"}
+
+
 def test_a_jsonl_record_with_an_empty_id_is_named_by_its_line(
         tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Three records with "id": "" were one document, two of them reported as clashes."""

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stream_guard.text.terms import states_anything
+
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
 SUPPORTED = TEXT_SUFFIXES | JSONL_SUFFIXES
@@ -148,8 +150,10 @@ def _read_file(path: Path, name: str, report: IngestReport,
     except OSError as exc:
         report.errors.append(f"{path}: cannot read ({exc.strerror})")
         return
-    if not content.strip():  # an empty file, named as one, JSONL too (a review: one with no
-        # record was passed over without a word, and kept its old documents, unsaid)
+    if not states_anything(content):  # an empty file, named as one, JSONL too (a review: one
+        # with no record was passed over without a word, and kept its old documents, unsaid);
+        # one of zero-width spaces too: it made no chunk, so every add replaced it again and
+        # published a version (a review)
         report.empty.append(str(path))
     elif path.suffix.lower() in JSONL_SUFFIXES:  # a NUL there fails its own line's JSON
         listed = unlisted = 0
@@ -213,7 +217,7 @@ def _jsonl_documents(content: str, path: Path,
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             yield where, f'{where}: each line must be an object with a string "text" field'
             continue
-        if not record["text"].strip():
+        if not states_anything(record["text"]):
             yield where, None
             continue
         if isinstance(record.get("id"), dict | list | bool):  # str() would store "{'a': 1}"

@@ -92,7 +92,7 @@ from stream_guard.text.self_report import (
 )
 from stream_guard.text.sentences import without_citations
 from stream_guard.text.stance import could_be_small_talk
-from stream_guard.text.terms import terms
+from stream_guard.text.terms import states_anything, terms
 
 log = logging.getLogger("stream_guard.engine")
 
@@ -379,8 +379,7 @@ class GroundingEngine:
                     f"{found.info.embedder!r}, this server embeds with "
                     f"{found.info.embedder_named(self.embedder)}; "
                     "re-index it", ErrorCode.UNKNOWN_COLLECTION)
-        elif not any(any(c.isalnum() for c in item.text) for item in context):
-            # blank, zero-width or punctuation-only text (str.strip keeps U+200B) states nothing
+        elif not any(states_anything(item.text) for item in context):
             raise NoEvidence("a stream needs 'context' or a 'collection': there is nothing to "
                              "check its output against")
         return StreamRequest(tenant, context, found, prompt)

@@ -147,6 +147,12 @@ _DAY_WORDS = frozenset(_ORDINAL.split("|"))
 _SCALE_KEYS = frozenset(["hundred", *_SCALES])
 
 
+def states_anything(text: str) -> bool:
+    """Whether ``text`` holds a letter or digit: blank, zero-width or punctuation-only text
+    (``str.strip`` keeps U+200B) states nothing, and is no evidence, inline or in a file."""
+    return any(c.isalnum() for c in text)
+
+
 def terms(text: str) -> list[Term]:
     """Content terms of ``text`` with their weights; stopwords dropped."""
     cjk = has_cjk(text)
