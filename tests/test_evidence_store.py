@@ -557,6 +557,31 @@ def test_remove(tmp_path: Path, minilm: SentenceEmbedder) -> None:
         Collection.open(tmp_path, "acme", "kb")
 
 
+def test_a_remove_killed_midway_is_cleared_by_the_next_add_but_not_a_running_one(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A review: `index rm` killed between its rename and its delete left the hidden folder
+    for good. The next add that publishes in the tenant deletes it, as it does a killed
+    writer's build; not one whose lock its remover still holds (it deletes it itself)."""
+    for name in ("killed", "running"):
+        _add(tmp_path, FACTS[:1], minilm, name=name)
+    tenant = collection_dir(tmp_path, "acme", "kb").parent
+    killed, running = tenant / ".removed-killed-0badf00d", tenant / ".removed-running-600d600d"
+    os.replace(tenant / "killed", killed)  # as remove_collection; its process then died
+    os.replace(tenant / "running", running)
+    (running / "v000001" / "vectors.npy").unlink()  # half deleted, as remove_collection goes
+    emptied = tenant / ".removed-emptied-12345678"
+    emptied.mkdir()  # killed after deleting its .lock, the last file, before the folder
+    with open(running / ".lock") as held:  # its remover, deleting it now
+        fcntl.flock(held, fcntl.LOCK_EX)
+        _add(tmp_path, FACTS[1:2], minilm)
+        assert sorted(p.name for p in tenant.iterdir()) == [running.name, "kb"]
+    assert (running / "v000001" / "docs.sqlite").exists()
+    _add(tmp_path, FACTS[2:], minilm)  # its remover is gone too now
+    assert sorted(p.name for p in tenant.iterdir()) == ["kb"]
+    assert [c for _, c, _ in scan_collections(tmp_path)] == ["kb"]
+    assert remove_collection(tmp_path, "acme", "kb") and not any(tenant.iterdir())
+
+
 def test_concurrent_writers_do_not_lose_documents(tmp_path: Path,
                                                   minilm: SentenceEmbedder) -> None:
     docs = [Document(f"doc{i}", f"Fact number {i}: the value of item {i} is {i * 7}.", "s")

@@ -14,7 +14,8 @@ On-disk layout, one directory per tenant and collection::
 A change builds a whole new version directory beside the live one, then replaces ``VERSION`` with
 an atomic rename. A reader therefore sees the old version or the new one, never a mix, and a
 crash mid-build leaves only a stray temporary directory (or, killed between the rename and
-``VERSION``, a version directory never published, which the next writer replaces). Version
+``VERSION``, a version directory never published, which the next writer replaces; an ``index
+rm`` killed mid-way leaves a ``.removed-`` folder, which the tenant's next writer deletes). Version
 directories never change after they are published, which is what lets readers open them without
 locks.
 """
@@ -349,11 +350,52 @@ def remove_collection(data_dir: Path, tenant: str, name: str) -> bool:
     cdir = collection_dir(data_dir, tenant, name)
     if not cdir.is_dir():
         return False
-    graveyard = cdir.with_name(f".removed-{name}-{uuid.uuid4().hex[:8]}")
+    graveyard = cdir.with_name(f"{_REMOVED}{name}-{uuid.uuid4().hex[:8]}")
     with _locked(cdir):
         os.replace(cdir, graveyard)  # one rename: the collection vanishes at once
-    shutil.rmtree(graveyard, ignore_errors=True)
+        # Deleted holding the lock, which moved with it: one whose lock nobody holds was left
+        # by a remover killed before it finished, and the next add prunes it (_prune_removed)
+        _delete_removed(graveyard)
     return True
+
+
+# A removed collection's folder until it is deleted: ".removed-<name>-<8 hex digits>".
+_REMOVED = ".removed-"
+
+
+def _delete_removed(graveyard: Path) -> None:
+    """Delete a removed collection's folder, its ``.lock`` last: a folder without one has
+    nothing left in it, whoever is deleting it."""
+    with contextlib.suppress(OSError):  # another process deleting it too: what is left goes
+        for child in graveyard.iterdir():
+            if child.name == ".lock":
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+    shutil.rmtree(graveyard, ignore_errors=True)
+
+
+def _prune_removed(tenant_dir: Path) -> None:
+    """Delete the folders of removed collections a killed ``index rm`` left behind (a review:
+    nothing ever deleted them). One whose lock is held is being deleted by its remover now,
+    and is left to it, as a writer's ``.build-`` folder is while it holds the lock."""
+    for graveyard in tenant_dir.glob(f"{_REMOVED}*"):
+        try:
+            fd = os.open(graveyard / ".lock", os.O_RDONLY)
+        except FileNotFoundError:  # emptied but for the folder itself (_delete_removed)
+            shutil.rmtree(graveyard, ignore_errors=True)
+            continue
+        except OSError:  # not a folder, or not ours to read: left alone
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _delete_removed(graveyard)
+        except BlockingIOError:
+            continue  # its remover is deleting it
+        finally:
+            os.close(fd)
 
 
 def scan_collections(data_dir: Path, tenant: str | None = None, *,
@@ -730,7 +772,9 @@ def _fsync(path: Path) -> None:
 def _prune(cdir: Path, keep: set[str]) -> None:
     """Delete superseded versions, keeping the previous one for readers still switching over,
     and the builds and half-written VERSION files a crashed writer left behind (the caller
-    holds the lock, so none is running)."""
+    holds the lock, so none is running), and the tenant's removed collections a killed
+    ``index rm`` left (:func:`_prune_removed`)."""
+    _prune_removed(cdir.parent)
     for child in cdir.iterdir():
         stale = child.name.startswith(".build-") or (child.name.startswith("v")
                                                      and child.name not in keep)
