@@ -103,10 +103,11 @@ class Collection:
         """The top-``k`` chunks per query vector (unit vectors from the collection's embedder),
         best first, ``score`` = cosine similarity, and of the next ``k`` those of a document
         the top ``k`` come from (:data:`_SAME_DOCUMENT_DEPTH`); with the queries' ``texts``,
-        then up to ``k`` more by BM25 over their names, and ``k`` more holding two of their
-        figures, that the vectors did not find (``score`` 0), so a passage with the query's
-        exact name, model number or figures is not lost among near-identical ones. Blocking:
-        call it off the event loop."""
+        then up to ``k`` more holding the text word for word, ``k`` more by BM25 over their
+        names, and ``k`` more holding two of their figures, that the vectors did not find
+        (``score`` 0), so a passage with the query's sentence, exact name, model number or
+        figures is not lost among near-identical ones. Blocking: call it off the event
+        loop."""
         if vectors.ndim != 2 or vectors.shape[1] != self.info.dim:
             raise ValueError(f"query vectors must be [n, {self.info.dim}], got {vectors.shape}")
         if texts is not None and len(texts) != len(vectors):
@@ -154,21 +155,23 @@ class Collection:
         return out
 
     def _keyword_rows(self, text: str, k: int) -> list[int]:
-        """Up to ``k`` chunks that best match ``text``'s names by BM25, best first, then up to
-        ``k`` more that hold two of its figures at once (:func:`_figure_pairs_query`).
+        """Up to ``k`` chunks that hold ``text`` word for word (:func:`_copied_query`), then
+        up to ``k`` that best match its names by BM25, best first, then up to ``k`` more that
+        hold two of its figures at once (:func:`_figure_pairs_query`).
 
         Only names that single out a few chunks are searched: BM25 scores every chunk that
         matches the query, so a name most chunks hold (the company's, in its own knowledge
         base) made each search a scan of the collection (50 ms a window at 55,000 chunks in
         ``loadtest.bench_index``, on the scoring thread), and it ranks nothing: a chunk
         sharing only that name is noise (``_KEYWORD_SHARE``)."""
-        rows: list[int] = []
         names, pairs = _names(text), _figure_pairs_query(_figures(text))
         with self._db_lock:
+            rows = self._ranked(_copied_query(text), k)
             if names:
                 most = min(_KEYWORD_MAX_CHUNKS, self.count // 2)
-                rows = self._ranked(_match_query(
+                rows += [row for row in self._ranked(_match_query(
                     [n for n in names if self._chunks_with(n, most) <= most]), k)
+                         if row not in rows]
             rows += [row for row in self._ranked(pairs, k) if row not in rows]
         return rows
 
@@ -228,6 +231,8 @@ _MAX_QUERY_NAMES = 16
 # A figure stands alone: the digits of a name ("K-150", "COVID-19") are the name's.
 _FIGURE = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)*(?![\w-])")
 _MAX_QUERY_FIGURES = 4
+# The fewest words of a window searched for word for word (:func:`_copied_query`).
+_COPIED_MIN_WORDS = 8
 # A name held by more chunks than this (or than half the collection) is not searched for.
 _KEYWORD_MAX_CHUNKS = 1000
 _NAME_COUNTS_MAX = 100_000
@@ -284,6 +289,20 @@ def _figure_pairs_query(figures: Sequence[str]) -> str | None:
         return None
     return " OR ".join(f"({_match_query([a])} AND {_match_query([b])})"
                        for a, b in itertools.combinations(figures, 2))
+
+
+def _copied_query(text: str) -> str | None:
+    """An FTS5 query for chunks holding ``text`` word for word (None: it is too short to tell
+    its source). A sentence copied from deep in a chunk is one of its many sentences, and that
+    chunk's vector is often far from it: in a collection of 1,499 news articles (14,574
+    chunks), 85 of 600 such sentences found no chunk holding them, and halted as contradicted
+    by other articles' passages ("Washington has offered a $10 million reward for his
+    capture."); this finds all of them. At least :data:`_COPIED_MIN_WORDS` words: a short one
+    ("It opened in 1952.") recurs in documents about other things, which would read as its
+    support."""
+    if len(_WORD.findall(text)) < _COPIED_MIN_WORDS:
+        return None
+    return _match_query([text])
 
 
 def _match_query(names: Sequence[str]) -> str | None:
