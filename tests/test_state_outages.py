@@ -88,6 +88,31 @@ async def test_no_ticket_is_minted_or_spent_while_the_counts_settle(
         assert await admitted(stack, server.port, key=None, query=f"ticket={ticket}") is not None
 
 
+async def test_tickets_refused_in_an_outage_say_the_store_is_unavailable(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """With Redis simply down (closed fail mode), once a readiness check has found it so, a
+    ticket request and an upgrade with a ticket are refused as the store being unavailable,
+    as deployment.md's table of reasons says: a review found them counted
+    ``state_recovering`` and told "while the shared state recovers", a wipe's words, while
+    ``stream_guard_state_store_up`` read 0."""
+    settings = make_settings(tmp_path, redis_url=redis.url)
+    bearer = {"Authorization": f"Bearer {API_KEY}"}
+    async with running_server(settings) as server:
+        ticket = (await http(server.port, "POST", "/v1/tickets", bearer)).json()["ticket"]
+        redis.stop()
+        assert (await http(server.port, "GET", "/readyz")).status == 503
+        minted = await http(server.port, "POST", "/v1/tickets", bearer)
+        assert minted.status == 503 and minted.headers["retry-after"] == "1"
+        assert "store is unavailable" in minted.json()["message"]
+        upgrade = await http(server.port, "GET", f"/v1/stream?ticket={ticket}", UPGRADE)
+        assert upgrade.status == 503
+        assert upgrade.json()["message"] == ("the shared state store is unavailable; retry "
+                                             "(the ticket was not used)")
+        assert rejections(server, "state_unavailable") == 2
+        assert rejections(server, "state_recovering") == 0
+        assert server.metrics.state_up._value.get() == 0
+
+
 async def test_open_fail_mode_says_it_is_degraded_while_the_counts_settle(
         tmp_path: Path, redis: RedisServer) -> None:
     """Open fail mode admits on each worker's own caps while the counts settle after a wipe,

@@ -70,6 +70,7 @@ class Server:
         self.store = store if store is not None else create_store(settings)
         self.fallback_tickets = FallbackTickets(settings.api_keys)
         self.state_ok = True  # as of the last readiness check
+        self.store_up = True  # the store answered the last readiness check (state_ok: admits)
         # The readiness checks failing at the last check, once the server was first ready
         # (None before): a change is logged (a review: a replica out of the pool for 15 s,
         # with nothing in its log).
@@ -241,6 +242,7 @@ class Server:
         # what /readyz calls degraded in open fail mode: admitting on this worker's own caps,
         # the store away or its counts settling after a wipe (a review: 200 with no word)
         self.state_ok = store_up and admitting
+        self.store_up = store_up
         self.metrics.state_up.set(1 if store_up else 0)
         ready = {"scorer": self.engine is not None, "state": admitting or self.fails_open,
                  "evidence": self.engine is not None, "accepting": not self.draining,

@@ -54,6 +54,20 @@ log = logging.getLogger("stream_guard.http")
 _ORIGIN_LOG_EVERY_S = 600.0
 _ORIGINS_REMEMBERED = 256
 
+
+@dataclass(frozen=True, slots=True)
+class _StateRefusal:
+    """Why the state store refuses what a ticket is for: the rejection's reason, as the
+    connection's refusal counts it (state/admission.py), and the words that say it."""
+
+    reason: str
+    words: str
+
+
+_UNAVAILABLE = _StateRefusal("state_unavailable", "the shared state store is unavailable")
+_RECOVERING = _StateRefusal("state_recovering", "the shared state recovers")
+
+
 @dataclass(frozen=True, slots=True)
 class Admitted:
     """What the handshake established about a WebSocket connection, for its handler."""
@@ -107,6 +121,9 @@ class RouterHost(Protocol):
 
     @property
     def state_ok(self) -> bool: ...
+
+    @property
+    def store_up(self) -> bool: ...
 
     @property
     def fails_open(self) -> bool: ...
@@ -218,12 +235,10 @@ class Router:
             server.metrics.rejections.labels("unauthorized").inc()
             return error_response(401, "unauthorized", "tickets are issued to a valid API key "
                                   "(Authorization: Bearer KEY or X-API-Key: KEY)")
-        if await self._state_settling():
-            # counted as the connection it is for would be (an operator review: these 503s
-            # moved no metric)
-            server.metrics.rejections.labels("state_recovering").inc()
-            return error_response(503, "unavailable", "tickets cannot be issued while the shared "
-                                  "state recovers; retry", retry_after_s=1)
+        refused = await self._state_refusal()
+        if refused is not None:
+            return self._state_refused(
+                refused, f"tickets cannot be issued while {refused.words}; retry")
         ticket = new_ticket()
         ttl = server.settings.ticket_ttl_s
         try:
@@ -322,18 +337,28 @@ class Router:
             return error_response(401, "unauthorized", decided.message)
         return decided
 
-    async def _state_settling(self) -> bool:
+    async def _state_refusal(self) -> _StateRefusal | None:
         """Closed fail mode with the state store away, or its slot counts settling after a
         wipe: the connection a ticket is for would be closed 1013 as it opens, the ticket used
         up by then (a review: for 15 s after a Redis restart, tickets were minted, and spent,
         for connections refused). Once a readiness check found it so, each ticket request
         looks again (a probe shared by the requests that come while it runs), so tickets come
-        back as soon as the counts are true, not at the next periodic check."""
+        back as soon as the counts are true, not at the next periodic check. Which of the two
+        it is, as the connection's refusal would say (a review: a plain outage was counted
+        and told as the counts recovering, while stream_guard_state_store_up read 0)."""
         server = self.server
         if server.fails_open or server.state_ok:
-            return False
+            return None
         await server.readiness()
-        return not server.state_ok
+        if server.state_ok:
+            return None
+        return _RECOVERING if server.store_up else _UNAVAILABLE
+
+    def _state_refused(self, refusal: _StateRefusal, message: str) -> Response:
+        """The 503 of a ticket request or redemption :meth:`_state_refusal` refused, counted as
+        the connection it is for would be (an operator review: these 503s moved no metric)."""
+        self.server.metrics.rejections.labels(refusal.reason).inc()
+        return error_response(503, "unavailable", message, retry_after_s=1)
 
     async def _redeem(self, ticket: str) -> str | Response | None:
         """The tenant a ticket was minted for, using it up (None: invalid, expired or used); a
@@ -344,10 +369,10 @@ class Router:
         if is_fallback_ticket(ticket):  # only ever issued in open mode
             return server.fallback_tickets.redeem(ticket, time.time()) if server.fails_open \
                 else None
-        if await self._state_settling():  # the ticket is kept for a later attempt
-            server.metrics.rejections.labels("state_recovering").inc()
-            return error_response(503, "unavailable", "the shared state recovers; retry (the "
-                                  "ticket was not used)", retry_after_s=1)
+        refused = await self._state_refusal()
+        if refused is not None:  # the ticket is kept for a later attempt
+            return self._state_refused(refused,
+                                       f"{refused.words}; retry (the ticket was not used)")
         try:
             return await server.store.redeem_ticket(ticket_hash(ticket))
         except StateUnavailable:
