@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import get_args
 
 from prometheus_client import (
     CollectorRegistry,
@@ -25,6 +26,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from stream_guard.protocol.errors import ErrorCode
+from stream_guard.protocol.server_frames import HaltReason, Label
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -49,6 +53,24 @@ def worker_died(index: int, directory: str) -> None:
     """In the supervisor: worker slot ``index``'s process is gone, so its live gauges (open
     connections, readiness) no longer count; its counters stay for its successor."""
     multiprocess.mark_process_dead(_slot_name(index), directory)  # type: ignore[no-untyped-call]
+
+# The values each labelled counter takes, where no enum of the protocol defines them: bounded,
+# and documented (docs/deployment.md lists the rejections' reasons and the state operations;
+# tests/test_metrics.py checks these sets against it and the source). Every one is made at 0
+# with the metrics (Metrics.__init__), so a counter's first event is an increase an alert sees:
+# a series born at 1 has no increase() or rate() (a review: the first rejection of a process's
+# life was missed).
+REJECTION_REASONS = (
+    "unauthorized", "bad_key", "bad_ticket", "origin", "handshake_rate", "penalty", "capacity",
+    "ip_capacity", "heads_in_progress", "overloaded", "not_ready", "state_unavailable",
+    "state_recovering", "draining", "rate_limited", "rate_abuse", "budget", "invalid_utf8",
+    "frame_too_large", "not_reading", "frame_flood", "idle", "lifetime")
+# The closes for abuse an address is held back for (Server.penalize): a flood of messages, and
+# the transport's refusals (protocol/errors.py, layer_refusal).
+PENALTY_REASONS = ("rate_abuse", "invalid_utf8", "frame_too_large", "not_reading", "frame_flood")
+STATE_OPERATIONS = ("acquire_slot", "slots_recovering", "renew_slots", "release_slot",
+                    "put_ticket", "redeem_ticket", "handshake_bucket")
+TIERS = ("lexical", "model")
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5,
                    1.0, 2.5, 5.0)
@@ -126,7 +148,15 @@ class Metrics:
             "stream_guard_abuse_penalties_total",
             "Addresses held back after a connection was closed for abuse, by reason.",
             ["reason"], registry=r)
-
+        for counter, values in ((self.rejections, REJECTION_REASONS),
+                                (self.errors_sent, [code.value for code in ErrorCode]),
+                                (self.state_failures, STATE_OPERATIONS),
+                                (self.streams_halted, get_args(HaltReason)),
+                                (self.windows, get_args(Label)),
+                                (self.tier_decisions, TIERS),
+                                (self.penalties, PENALTY_REASONS)):
+            for value in values:
+                counter.labels(value)  # a series at 0 from the start (REJECTION_REASONS)
 
     @property
     def ready(self) -> Gauge:

@@ -358,6 +358,10 @@ async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
     sup = _spawn(port, redis, "--workers", "2")
     try:
         parent, workers = await _both_workers(sup, port)
+        # each labelled counter's series from the start, at 0, in multiprocess mode too (an
+        # alert on increase() saw no first rejection: a review)
+        body = (await http(port, "GET", "/metrics")).body.decode()
+        assert 'stream_guard_rejections_total{reason="capacity"} 0.0' in body
         deadline = time.monotonic() + 60
         for i in range(2):  # counted before a worker dies: they must stay counted
             await _stream(port, f"before{i}")
