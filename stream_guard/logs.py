@@ -1,4 +1,5 @@
-"""JSON logs: one line per event, machine-parseable, with a connection id where there is one.
+"""JSON logs: one line per event, machine-parseable, with a connection id where there is one and,
+in a worker of ``serve --workers``, the worker's index.
 
 Tickets, keys and streamed text are never passed to the logger by the server (a halted window's
 text only with the ``log_text`` setting), so nothing here has to scrub them.
@@ -17,6 +18,12 @@ _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self, worker: int | None = None) -> None:
+        """``worker``: the index of the worker whose lines these are, put on each of them (a
+        review: with ``--workers N`` nothing said which worker wrote a line)."""
+        super().__init__()
+        self.worker = worker
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -25,6 +32,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
+        if self.worker is not None:
+            entry["worker"] = self.worker
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
@@ -33,9 +42,10 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def configure(level: str = "info") -> None:
+def configure(level: str = "info", worker: int | None = None) -> None:
+    """``worker``: this process is that worker of ``serve --workers`` (:class:`JsonFormatter`)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonFormatter(worker))
     root = logging.getLogger("stream_guard")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -10,8 +10,10 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -437,6 +439,46 @@ async def test_sighup_reloads_every_workers_evidence_and_stops_nothing(
         if sup.poll() is None:
             sup.kill()
             sup.wait()
+
+
+def _log_entries(log: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a server's log file (Python's own warnings aside)."""
+    entries = []
+    for line in log.read_text().splitlines():
+        with contextlib.suppress(ValueError):
+            entries.append(json.loads(line))
+    return entries
+
+
+async def test_each_workers_log_lines_and_connection_ids_name_the_worker(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """A review: with several workers no log line said which worker wrote it, and every worker
+    numbered its connections from "c1", so two halts of "c1" were two connections. Each
+    worker's lines carry its index, and its connection ids are named after it."""
+    bad = ("The Eiffel Tower was completed in 1889. Napoleon Bonaparte designed its golden "
+           "spiral staircases in 1712 for Venetian merchants. ")
+    port = free_port()
+    sup, log = await _spawn_logged(port, redis, tmp_path)
+    try:
+        await _both_workers(sup, port)
+        await eventually(lambda: log.read_text().count("scorer ready") == 2, timeout=60)
+        halts: list[dict[str, Any]] = []
+        for i in range(40):  # until the kernel has given each worker a connection
+            async with open_ws(port) as ws:
+                frames = await stream_text(ws, f"s{i}", bad, context=CONTEXT)
+            assert frames[-1]["halted"] is True
+            halts = [e for e in _log_entries(log) if e["event"] == "stream halted"]
+            if {e["worker"] for e in halts} == {0, 1}:
+                break
+        assert {e["worker"] for e in halts} == {0, 1}
+        for entry in halts:
+            assert re.fullmatch(rf"w{entry['worker']}-c\d+", entry["conn"]), entry
+        assert len({e["conn"] for e in halts}) == len(halts)
+        assert {e["worker"] for e in _log_entries(log) if e["event"] == "scorer ready"} == {0, 1}
+    finally:
+        if sup.poll() is None:
+            sup.send_signal(signal.SIGTERM)
+            sup.wait(30)
 
 
 async def test_sighup_while_workers_start_ends_none(tmp_path: Path, redis: RedisServer) -> None:

@@ -96,7 +96,7 @@ class Server:
         self.node = node or node_name()
         # What names this process's connections as holders of cap slots: a worker's restart
         # names its alike, and gives back what its predecessor held (ConnectionGate).
-        self._worker = worker
+        self.worker = worker
         self._holders = f"{self.node}/" + (f"w{worker}/" if worker is not None else "")
         self.leases = SlotLeases(self.store, settings.lease_ttl_s,
                                  failed=lambda op: self.metrics.state_failures.labels(op).inc())
@@ -157,7 +157,7 @@ class Server:
                     return
                 self._engine_task.result()  # raises the load's failure
         # A worker's restart after a crash: what the one before held is given back.
-        if self._worker is not None and (freed := await self.gate.release_predecessor(
+        if self.worker is not None and (freed := await self.gate.release_predecessor(
                 self._holders)):
             log.info("connection slots of this worker's predecessor given back",
                      extra={"slots": freed})

@@ -75,9 +75,10 @@ _REJECTIONS: dict[ErrorCode, str] = {
 
 class ConnectionHost(Protocol):
     """What a connection needs of the server it runs in, and nothing more: settings, metrics,
-    the load gauge (new streams are refused while it reads overloaded) and the penalty box for
-    an address whose connection was closed for abuse. Narrow on purpose (like uvicorn's
-    ``ServerState``): a connection cannot reach the server's stores, keys or other connections.
+    the load gauge (new streams are refused while it reads overloaded), the worker index its
+    id is named after, and the penalty box for an address whose connection was closed for
+    abuse. Narrow on purpose (like uvicorn's ``ServerState``): a connection cannot reach the
+    server's stores, keys or other connections.
     """
 
     @property
@@ -88,6 +89,9 @@ class ConnectionHost(Protocol):
 
     @property
     def load(self) -> LoadGauge: ...
+
+    @property
+    def worker(self) -> int | None: ...
 
     def penalize(self, ip: str, reason: str) -> None: ...
 
@@ -119,7 +123,9 @@ class Connection:
         self.ws = ws
         self.principal = admitted.principal
         self.ip = admitted.ip
-        self.cid = f"c{next(_ids)}"
+        # Numbered per process: a worker's are named after it, as its log lines are (a review:
+        # every worker of serve --workers had its own "c1").
+        self.cid = ("" if server.worker is None else f"w{server.worker}-") + f"c{next(_ids)}"
         s = server.settings
         self._loop = asyncio.get_running_loop()
         opened = self._loop.time()

@@ -61,15 +61,14 @@ def _worker_main(settings: Settings, index: int, node: str, supervisor: int) -> 
     from stream_guard.server.app import Server
 
     write_as_worker(index)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, worker=index)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
     # The supervisor passes SIGHUP on; one that comes before the server handles it (a worker
     # starting loads its evidence afresh anyway) must not end the worker.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})  # born blocked (_start)
     _stop_when_orphaned(supervisor)
-    logging.getLogger("stream_guard").info("worker started",
-                                           extra={"worker": index, "pid": os.getpid()})
+    logging.getLogger("stream_guard").info("worker started", extra={"pid": os.getpid()})
     try:
         run(Server(settings, reuse_port=True, node=node, worker=index).serve_forever())
     except SettingsError as exc:
