@@ -165,6 +165,27 @@ async def test_a_full_redis_counts_as_unavailable(tmp_path: Path, redis: RedisSe
     assert lines == [("not ready", ["state"]), ("ready again", None)]
 
 
+async def test_a_server_started_with_the_store_away_says_when_it_is_ready(
+        tmp_path: Path, redis: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    """A review: started while Redis was down, the server logged "shared state store
+    unreachable", and then nothing when Redis came back and /readyz turned 200 (the first
+    ready was not logged, only a return to it). It says "ready" then, once."""
+    caplog.set_level(logging.INFO, logger="stream_guard")
+    redis.stop()
+    async with running_server(make_settings(tmp_path, redis_url=redis.url)) as server:
+        assert (await http(server.port, "GET", "/readyz")).status == 503
+        redis.start()
+        deadline = time.monotonic() + 15
+        while (await http(server.port, "GET", "/readyz")).status != 200:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        lines = [r.getMessage() for r in caplog.records if r.name == "stream_guard.server"]
+    assert "shared state store unreachable" in lines
+    readiness = [line for line in lines if line in ("ready", "ready again", "not ready")]
+    assert readiness == ["ready"]
+    assert lines.index("shared state store unreachable") < lines.index("ready")
+
+
 async def test_open_fail_mode_counts_connections_admitted_before_the_outage(
         tmp_path: Path, redis: RedisServer) -> None:
     """With Redis gone, open fail mode allows MAX_CONNECTIONS_PER_IP per address on each

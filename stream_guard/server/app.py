@@ -71,10 +71,11 @@ class Server:
         self.fallback_tickets = FallbackTickets(settings.api_keys)
         self.state_ok = True  # as of the last readiness check
         self.store_up = True  # the store answered the last readiness check (state_ok: admits)
-        # The readiness checks failing at the last check, once the server was first ready
-        # (None before): a change is logged (a review: a replica out of the pool for 15 s,
-        # with nothing in its log).
+        # The readiness checks failing at the last check since the server listens (None
+        # before): a change is logged (a review: a replica out of the pool for 15 s, with
+        # nothing in its log), and whether it was ready once, which the first ready says.
         self._failing: tuple[str, ...] | None = None
+        self._was_ready = False
         self._store_probe = SingleFlight(self._probe_store)
         self._held_refusals = 0
         self.penalties = PenaltyBox(settings.abuse_penalty_s)
@@ -253,17 +254,20 @@ class Server:
         return ready
 
     def _log_readiness(self, failing: tuple[str, ...], store_up: bool) -> None:
-        """One line when the server stops being ready (which checks fail) and when it is
-        ready again; none before it was first ready (its start is logged) or while it drains
-        (so is the drain)."""
-        if self._failing is None and failing:
+        """One line when the server, listening, is first ready, when it stops being ready
+        (which checks fail) and when it is ready again; none before it listens, for the checks
+        that fail before it was first ready (its start says why: the scorer loading, the store
+        unreachable) or while it drains (so is the drain). The first ready is logged whatever
+        held it: a server started with the store away said only that, and /readyz turned 200
+        with no word (a review)."""
+        if self._ws is None or self.draining or failing == self._failing:
             return
-        if failing != self._failing and not self.draining:
-            if failing:
-                log.warning("not ready", extra={"failing": list(failing),
-                                                "state_store": "up" if store_up else "away"})
-            elif self._failing:
-                log.info("ready again")
+        if not failing:
+            log.info("ready again" if self._was_ready else "ready")
+            self._was_ready = True
+        elif self._was_ready:
+            log.warning("not ready", extra={"failing": list(failing),
+                                            "state_store": "up" if store_up else "away"})
         self._failing = failing
 
     async def _probe_store(self) -> tuple[bool, bool]:
