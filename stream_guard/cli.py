@@ -136,10 +136,19 @@ def _cmd_settings(args: argparse.Namespace) -> int:
 _HEALTH_HELP = "probe the server these settings run (exit 0 when it answers 200)"
 
 
+class _ProbeParser(argparse.ArgumentParser):
+    """A usage error exits 1, as an unhealthy server does: Docker reserves exit status 2 of a
+    HEALTHCHECK (a review: argparse's 2 for a mistyped option, where the docs promise 1)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def health_parser() -> argparse.ArgumentParser:
     """``stream-guard health``'s own parser: a probe runs every few seconds, so it is parsed
     before the full command line, whose eval and index commands import the server (1.5 s)."""
-    parser = argparse.ArgumentParser(prog="stream-guard health", description=(
+    parser = _ProbeParser(prog="stream-guard health", description=(
         _HEALTH_HELP + ": for container health checks (Docker's HEALTHCHECK)."))
     _add_config(parser)
     parser.add_argument("--host", help="the server's interface, when not in its settings "

@@ -155,6 +155,17 @@ async def test_health_finds_the_port_of_the_toml_file(tmp_path: Path) -> None:
     assert status == 1 and "a probe needs the fixed port" in err, err  # Docker reserves 2
 
 
+@pytest.mark.parametrize("args", [("--bogus",), ("--port", "eighty"), ("--timeout", "0"),
+                                  ("extra",)])
+async def test_health_usage_errors_exit_1_not_docker_s_reserved_2(args: tuple[str, ...]
+                                                                  ) -> None:
+    """A review: a mistyped option exited 2 (argparse's status), which Docker reserves in a
+    HEALTHCHECK; deployment.md promises 1 for anything but healthy, bad settings included."""
+    status, err = await _health(*args, env={})
+    assert status == 1, err
+    assert "stream-guard health: error: " in err and err.startswith("usage: "), err
+
+
 async def test_health_takes_the_port_serve_was_given_and_refuses_what_is_not_http(
         tmp_path: Path) -> None:
     """A review: `serve --port 9000` could not be probed (health had no --port), and a port
