@@ -345,6 +345,7 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     labels: dict[str, str] = {}  # how an error names a value from the file
+    typed: set[str] = set()  # the values the file gives, TOML-typed (not text to parse)
     known = {f.name for f in fields(Settings)}
     path = config_file or env.get(ENV_PREFIX + "CONFIG")
     if path:
@@ -364,6 +365,7 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
                 raise SettingsError(f"config file {path}: unknown setting {key!r}")
             values[key] = value
             labels[key] = f"{key} (config file {path})"
+            typed.add(key)
     for key, value in env.items():
         if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
             continue
@@ -377,11 +379,13 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
             raise SettingsError(f"{key}: unknown setting")
         values[name] = value
         labels.pop(name, None)  # the variable wins over the file, and errors name it
+        typed.discard(name)
     for key, value in overrides.items():  # the command line's: named as the setting
         if value is not None:
             values[key] = value
             labels[key] = key
-    return _build(values, source="environment", labels=labels)
+            typed.discard(key)
+    return _build(values, source="environment", labels=labels, typed=frozenset(typed))
 
 
 def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -398,15 +402,18 @@ def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _build(values: Mapping[str, Any], *, source: str,
-           labels: Mapping[str, str] | None = None) -> Settings:
-    """``labels``: how errors name a value that did not come from its variable."""
+           labels: Mapping[str, str] | None = None,
+           typed: frozenset[str] = frozenset()) -> Settings:
+    """``labels``: how errors name a value that did not come from its variable; ``typed``: the
+    values a TOML file gives, which are typed, not text (:func:`_coerce`)."""
     kwargs: dict[str, Any] = {}
     by_name = {f.name: f for f in fields(Settings)}
     for name, raw in values.items():
         f = by_name.get(name)
         if f is None:
             raise SettingsError(f"unknown setting {name!r}")
-        kwargs[name] = _coerce(f, raw, (labels or {}).get(name, _setting_label(f)))
+        kwargs[name] = _coerce(f, raw, (labels or {}).get(name, _setting_label(f)),
+                               typed=name in typed)
     try:
         settings = Settings(**kwargs)
     except TypeError as exc:  # pragma: no cover - guarded by the lookup above
@@ -429,7 +436,11 @@ def _variable(name: str) -> str:
 Label = Callable[[str], str]
 
 
-def _coerce(f: dataclasses.Field[Any], raw: Any, label: str) -> Any:
+def _coerce(f: dataclasses.Field[Any], raw: Any, label: str, *, typed: bool = False) -> Any:
+    """``raw`` as the setting ``f`` holds it. ``typed``: ``raw`` is a TOML file's value, whose
+    type is its own: a number setting takes a TOML number there, never a string, as an integer
+    setting takes an integer from any source, never a float, however whole (a review: the
+    file took port = "8000", 8000.0 and 1e3, while STREAM_GUARD_PORT=8765.0 was refused)."""
     kind = str(f.type)
     meta = f.metadata
     try:
@@ -442,11 +453,11 @@ def _coerce(f: dataclasses.Field[Any], raw: Any, label: str) -> Any:
         if kind.startswith("bool"):
             value: Any = _to_bool(raw)
         elif kind.startswith("int"):
-            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            if isinstance(raw, bool | float) or (typed and isinstance(raw, str)):
                 raise ValueError
             value = int(raw)
         elif kind.startswith("float"):
-            if isinstance(raw, bool):
+            if isinstance(raw, bool) or (typed and isinstance(raw, str)):
                 raise ValueError
             value = float(raw)  # "inf", "1e400" and TOML's inf are all infinite
             if not math.isfinite(value):
@@ -473,7 +484,7 @@ def _coerce(f: dataclasses.Field[Any], raw: Any, label: str) -> Any:
         # a map is given as a table or as "KEY:tenant,KEY2:tenant2" (the type name alone hid
         # the string form from a new user who wrote a list)
         expected = ('a table {KEY = "tenant"} or a string "KEY:tenant,KEY2:tenant2"'
-                    if kind.startswith("dict") else kind)
+                    if kind.startswith("dict") else _EXPECTED.get(kind.split(" ")[0], kind))
         raise SettingsError(f"{label}: invalid value {shown} (expected {expected})") from None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         minimum, maximum = meta["minimum"], meta["maximum"]
@@ -680,6 +691,8 @@ def _check_cross_field(s: Settings, label: Label) -> None:
 
 
 _INT_MAX = 2**53
+# What an invalid number setting says it expects ("(expected int)" read as Python's type name).
+_EXPECTED = {"int": "an integer", "float": "a number"}
 _MODEL_PATHS = frozenset({"detector", "embedder"})  # a name ("default", "minilm") or a path
 
 

@@ -481,6 +481,42 @@ def test_serve_refuses_a_value_that_would_break_it_with_one_line(
     assert done.stderr == f"stream-guard: invalid settings: {message}\n"
 
 
+@pytest.mark.parametrize(("line", "message"), [
+    ('port = "8000"', "port (config file {path}): invalid value '8000' (expected an integer)"),
+    ("port = 8000.0", "port (config file {path}): invalid value 8000.0 (expected an integer)"),
+    ("max_connections = 1e3",
+     "max_connections (config file {path}): invalid value 1000.0 (expected an integer)"),
+    ('rate_per_s = "5"', "rate_per_s (config file {path}): invalid value '5' (expected a number)"),
+])
+def test_a_number_setting_in_the_toml_file_takes_a_toml_number(
+        tmp_path: Path, line: str, message: str) -> None:
+    """A review: the file took port = "8000", 8000.0 and 1e3 while STREAM_GUARD_PORT=8765.0
+    was refused. Strict and alike: an integer setting takes an integer (the file's, or a
+    variable's digits), a number setting a number, with the one-line error of any bad value."""
+    path = tmp_path / "sg.toml"
+    path.write_text(line + "\n")
+    env = {**os.environ, "STREAM_GUARD_CONFIG": str(path)}
+    done = subprocess.run([sys.executable, "-m", "stream_guard", "settings"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"stream-guard: invalid settings: {message.format(path=path)}\n"
+
+
+@pytest.mark.parametrize(("variable", "value"), [("PORT", "8765.0"), ("MAX_CONNECTIONS", "1e3")])
+def test_an_integer_variable_takes_digits_only(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=rf"^STREAM_GUARD_{variable}: invalid value "
+                                            rf"'{value}' \(expected an integer\)$"):
+        load_settings(environ={f"STREAM_GUARD_{variable}": value})
+
+
+def test_numbers_given_as_numbers_are_taken_from_every_source(tmp_path: Path) -> None:
+    path = tmp_path / "sg.toml"
+    path.write_text("port = 8000\nrate_per_s = 5\nidle_timeout_s = 1.5\n")
+    s = load_settings(path, environ={"STREAM_GUARD_MAX_CONNECTIONS": " 12 "}, rate_burst=7)
+    assert (s.port, s.rate_per_s, s.idle_timeout_s, s.max_connections, s.rate_burst) == (
+        8000, 5.0, 1.5, 12, 7)
+
+
 def test_workers_with_redis_are_allowed() -> None:
     s = load_settings(environ={"STREAM_GUARD_WORKERS": "4",
                                "STREAM_GUARD_REDIS_URL": "redis://127.0.0.1:6379/0"})
