@@ -497,8 +497,11 @@ def _coerce(f: dataclasses.Field[Any], raw: Any, label: str, *, typed: bool = Fa
             note = f" ({meta['maximum_note']})" if meta["maximum_note"] else ""
             raise SettingsError(
                 f"{label}: {value} is above the maximum {_number(maximum)}{note}")
-    if meta["choices"] and value not in meta["choices"]:
-        raise SettingsError(f"{label}: {value!r} is not one of {', '.join(meta['choices'])}")
+    if meta["choices"]:
+        # in any case, as a log level is often written (a review: LOG_LEVEL=DEBUG refused)
+        if value.lower() not in meta["choices"]:
+            raise SettingsError(f"{label}: {value!r} is not one of {', '.join(meta['choices'])}")
+        value = value.lower()
     return value
 
 

@@ -517,6 +517,24 @@ def test_numbers_given_as_numbers_are_taken_from_every_source(tmp_path: Path) ->
         8000, 5.0, 1.5, 12, 7)
 
 
+@pytest.mark.parametrize(("variable", "value", "setting"), [
+    ("LOG_LEVEL", "DEBUG", "debug"), ("LOG_LEVEL", "Warning", "warning"),
+    ("TIER", "LEXICAL", "lexical"), ("REDIS_FAIL_MODE", " Open ", "open")])
+def test_a_choice_is_taken_in_any_case(variable: str, value: str, setting: str) -> None:
+    """A review: STREAM_GUARD_LOG_LEVEL=DEBUG, as log levels are often written, was refused
+    ("'DEBUG' is not one of debug, info, ...")."""
+    s = load_settings(environ={f"STREAM_GUARD_{variable}": value})
+    assert getattr(s, variable.lower()) == setting
+
+
+def test_the_command_line_takes_a_log_level_in_capitals() -> None:
+    env = {**os.environ, "STREAM_GUARD_LOG_LEVEL": "DEBUG"}
+    done = subprocess.run([sys.executable, "-m", "stream_guard", "settings"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["log_level"] == "debug"
+
+
 def test_workers_with_redis_are_allowed() -> None:
     s = load_settings(environ={"STREAM_GUARD_WORKERS": "4",
                                "STREAM_GUARD_REDIS_URL": "redis://127.0.0.1:6379/0"})
