@@ -279,6 +279,26 @@ async def test_a_server_without_keys_says_it_will_refuse_everyone(
         await refused(server.port, 401)
 
 
+@pytest.mark.parametrize("client_key_set", [False, True])
+async def test_a_server_without_keys_names_the_clients_variable_when_it_is_set(
+        settings_factory: Callable[..., Settings], caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch, client_key_set: bool) -> None:
+    """A review: STREAM_GUARD_API_KEY (the clients' variable, one key) set for the server was
+    ignored, and the start said only that there were no keys. It says which variable the
+    server reads when the clients' is set."""
+    if client_key_set:
+        monkeypatch.setenv("STREAM_GUARD_API_KEY", API_KEY)
+    else:
+        monkeypatch.delenv("STREAM_GUARD_API_KEY", raising=False)
+    caplog.set_level(logging.WARNING, logger="stream_guard")
+    async with running_server(settings_factory(api_keys={})) as server:
+        await refused(server.port, 401)
+    [warning] = [r.getMessage() for r in caplog.records if "no API keys" in r.getMessage()]
+    named = ("STREAM_GUARD_API_KEY is set, but it is the clients' variable (one key to send): "
+             "the server reads STREAM_GUARD_API_KEYS, KEY:TENANT pairs")
+    assert warning.endswith(named) is client_key_set, warning
+
+
 async def test_a_tenant_no_collection_can_belong_to_is_named_at_start(
         settings_factory: Callable[..., Settings], caplog: pytest.LogCaptureFixture) -> None:
     """`index add --tenant "Acme Corp"` is refused (a tenant is a folder), so such a key's

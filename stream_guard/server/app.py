@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import mimetypes
+import os
 import signal
 import time
 import weakref
@@ -24,7 +25,14 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from stream_guard.config import NAME_PATTERN, NAME_RULE, CannotServeError, Settings, SettingsError
+from stream_guard.config import (
+    ENV_PREFIX,
+    NAME_PATTERN,
+    NAME_RULE,
+    CannotServeError,
+    Settings,
+    SettingsError,
+)
 from stream_guard.exceptions import GuardError
 from stream_guard.guard.auth import DEFAULT_TENANT, KeyRing
 from stream_guard.guard.limits import HeadsInProgress, PenaltyBox
@@ -123,8 +131,14 @@ class Server:
                         f", and one without a key acts for tenant {DEFAULT_TENANT!r} beside "
                         f"the {len(s.api_keys)} API key(s) set" if s.api_keys else "")
         elif not s.api_keys:
+            # The clients' variable, one key, which the settings leave alone: set for the
+            # server, it was ignored without a word of its own (a review).
+            client_key = f"{ENV_PREFIX}API_KEY"
             log.warning("no API keys (STREAM_GUARD_API_KEYS): every client, and every ticket "
-                        "request, will be refused 401")
+                        "request, will be refused 401%s",
+                        f"; {client_key} is set, but it is the clients' variable (one key to "
+                        "send): the server reads STREAM_GUARD_API_KEYS, KEY:TENANT pairs"
+                        if os.environ.get(client_key) else "")
         unnamed = sorted({t for t in s.api_keys.values() if not NAME_PATTERN.fullmatch(t)})
         if unnamed:  # served with inline context; refusing them would break a running setup
             log.warning(f"tenants that can own no evidence collection (a tenant name must be "
