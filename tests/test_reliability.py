@@ -9,7 +9,12 @@ where Redis is involved, a real redis-server that the test stops and starts.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -27,7 +32,7 @@ from stream_guard.client.errors import (
 from stream_guard.client.link import TransientConnectFailure, open_link
 from stream_guard.server.app import Server
 from tests.conftest import make_settings, running_server
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, free_port
 from tests.wsclient import (
     API_KEY,
     eventually,
@@ -249,6 +254,58 @@ async def test_deltas_read_during_a_drain_are_scored_or_refused(tmp_path: Path) 
                            "windows": 0, "drained": True}]
         assert code == 1001
         await asyncio.wait_for(stopping, 10)
+
+
+async def test_a_second_stop_signal_ends_the_drain_at_once(tmp_path: Path) -> None:
+    """A review: a second SIGINT or SIGTERM during the drain changed nothing, and the process
+    waited out the whole grace (60 s here). It ends the drain at once, as uvicorn's second
+    Ctrl-C: the open stream gets done, its socket closes 1001, the process exits 0."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    proc = _serve(port, tmp_path, log)
+    try:
+        await _ready(port)
+        async with open_ws(port) as ws:
+            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+            await send(ws, {"type": "delta", "stream_id": "s", "seq": 0, "text": "The tower"})
+            proc.send_signal(signal.SIGINT)
+            await eventually(lambda: '"draining"' in log.read_text(), timeout=10)
+            began = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            frames, code, _ = await until_closed(ws, timeout=10)
+            assert frames == [{"type": "done", "stream_id": "s", "halted": False, "chars": 9,
+                               "windows": 0, "drained": True}]
+            assert code == 1001
+        assert await asyncio.to_thread(proc.wait, 10) == 0
+        assert time.monotonic() - began < 10
+        assert "second stop signal: ending the drain now" in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _serve(port: int, tmp_path: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``stream-guard serve`` on ``port`` with a grace of 60 s, its log in ``log``."""
+    env = {**os.environ, "STREAM_GUARD_PORT": str(port), "STREAM_GUARD_TIER": "lexical",
+           "STREAM_GUARD_EMBEDDER": "none", "STREAM_GUARD_API_KEYS": f"{API_KEY}:tenant-a",
+           "STREAM_GUARD_DATA_DIR": str(tmp_path / "data"), "STREAM_GUARD_SHUTDOWN_GRACE_S": "60"}
+    with log.open("wb") as sink:
+        return subprocess.Popen([sys.executable, "-m", "stream_guard", "serve"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=sink)
+
+
+async def _ready(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (await http(port, "GET", "/readyz")).status == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"server on {port} not ready")
 
 
 # --- 6. handshake churn ------------------------------------------------------------------------

@@ -481,6 +481,42 @@ async def test_each_workers_log_lines_and_connection_ids_name_the_worker(
             sup.wait(30)
 
 
+async def test_a_second_stop_signal_ends_the_workers_drain_at_once(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """The supervisor passes a second SIGTERM or SIGINT on to its draining workers, which end
+    their drain at once (a review: the process waited out the whole grace, 60 s here)."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        sup = _spawn(port, redis, "--workers", "2", stderr=sink,
+                     STREAM_GUARD_SHUTDOWN_GRACE_S="60")
+    try:
+        await _both_workers(sup, port)
+        await eventually(lambda: log.read_text().count("scorer ready") == 2, timeout=60)
+        async with open_ws(port) as ws:
+            await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
+            assert (await recv(ws))["type"] == "started"
+            sup.send_signal(signal.SIGTERM)
+            # both draining: a second signal sent before a worker took the first would be one
+            # with it (signals of a kind pending at once are delivered once)
+            await eventually(lambda: log.read_text().count('"draining"') == 2, timeout=10)
+            began = time.monotonic()
+            sup.send_signal(signal.SIGINT)
+            with pytest.raises(ConnectionClosed) as closed:
+                assert (await recv(ws))["type"] == "done"
+                await recv(ws)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+        assert await asyncio.to_thread(sup.wait, 10) == 0
+        assert time.monotonic() - began < 10
+        text = log.read_text()
+        assert "second stop signal: the workers end their drain now" in text
+        assert "second stop signal: ending the drain now" in text
+    finally:
+        if sup.poll() is None:
+            sup.kill()
+            sup.wait()
+
+
 async def test_sighup_while_workers_start_ends_none(tmp_path: Path, redis: RedisServer) -> None:
     """A reload passed on while a worker was still starting Python (before it ignores SIGHUP)
     ended it with the signal's default action: both workers died and were restarted, counted

@@ -100,6 +100,7 @@ class Server:
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._stop_requested = asyncio.Event()  # SIGTERM, SIGINT, or a scorer that cannot load
+        self._drain_cut = False  # a second SIGTERM or SIGINT ended the drain
         # This replica: its connection cap (MAX_CONNECTIONS) is its own, shared by its workers
         # (the supervisor names them all after itself) and by no other replica.
         self.node = node or node_name()
@@ -316,6 +317,8 @@ class Server:
             await self._stopped.wait()
             return
         grace = self.settings.shutdown_grace_s if grace is None else grace
+        if self._drain_cut:  # the second signal came before the drain began
+            grace = 0.0
         self.draining = True
         if self._ws is not None:  # a server that never listened has nothing to drain
             log.info("draining", extra={"connections": len(self.connections), "grace_s": grace})
@@ -359,6 +362,23 @@ class Server:
         self._background.append(task)
         task.add_done_callback(self._background.remove)  # one per SIGHUP: do not keep them
 
+    def _on_stop_signal(self) -> None:
+        """SIGTERM or SIGINT: the first stops the server gracefully; one more during the drain
+        ends the drain at once, as uvicorn's second Ctrl-C does (a review: a second signal
+        changed nothing, and the process waited out the whole grace): each connection's
+        streams still open get ``done`` (their last windows unscored) and its socket closes
+        1001, as when the grace runs out."""
+        if not self._stop_requested.is_set():
+            self._stop_requested.set()
+            return
+        if self._drain_cut:
+            return
+        self._drain_cut = True
+        log.warning("second stop signal: ending the drain now",
+                    extra={"connections": len(self.connections)})
+        for conn in self.connections:
+            conn.cut_drain()
+
     async def serve_forever(self) -> None:
         """Run until SIGTERM or SIGINT, then shut down gracefully. A scorer that cannot load
         shuts the server down too, and its error is raised (a :class:`SettingsError` when a
@@ -366,7 +386,7 @@ class Server:
         instead of staying up and never ready."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop_requested.set)
+            loop.add_signal_handler(sig, self._on_stop_signal)
         loop.add_signal_handler(signal.SIGHUP, self.reload_evidence)
         try:
             await self.start()

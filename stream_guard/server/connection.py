@@ -143,6 +143,7 @@ class Connection:
         self._backlog: collections.deque[tuple[ScoreJob, float]] = collections.deque()
         self._segmenting = False  # a delta's text is being segmented a slice at a time
         self._streams_ended: asyncio.Event | None = None  # set by drain(), fired by _apply()
+        self._drain_cut = False  # the server's drain was cut short (cut_drain)
         self._streams_counted = 0  # what this connection adds to the streams_open gauge
         self._drain_task: asyncio.Future[None] | None = None  # a lifetime's or budget's drain
         # Set when the client broke a limit: nothing more is taken, what was is still checked.
@@ -244,8 +245,8 @@ class Connection:
     async def _streams_end_within(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for the open streams to end; whether any is still open (and
         the connection not over: a client gone mid-drain ends no stream, and the shutdown
-        waited out the whole grace for it)."""
-        if self.session.open_streams and not self._finished.done():
+        waited out the whole grace for it), and the drain not cut short."""
+        if self.session.open_streams and not self._finished.done() and not self._drain_cut:
             if self._streams_ended is None:
                 self._streams_ended = asyncio.Event()
             ended = asyncio.ensure_future(self._streams_ended.wait())
@@ -254,7 +255,16 @@ class Connection:
                                    return_when=asyncio.FIRST_COMPLETED)
             finally:
                 ended.cancel()
-        return bool(self.session.open_streams) and not self._finished.done()
+        return bool(self.session.open_streams) and not self._finished.done() and \
+            not self._drain_cut
+
+    def cut_drain(self) -> None:
+        """The server's drain is cut short (a second SIGTERM): the wait for the open streams
+        ends now, and they get ``done`` and the close at once, as when the grace runs out,
+        without the last second's scoring (:meth:`_end_streams_within`)."""
+        self._drain_cut = True
+        if self._streams_ended is not None:
+            self._streams_ended.set()
 
     def _close_after_owed(self, close: Close) -> None:
         """The client broke a limit (a message too large, a flood, twice its budget): nothing

@@ -149,6 +149,7 @@ class Supervisor:
         self._procs: dict[int, BaseProcess] = {}
         self._failures: dict[int, list[float]] = {}
         self._stopping = False
+        self._workers_stopping = False  # told to drain (_stop): a second signal cuts it short
         self._port_lock: socket.socket | None = None  # held from run() on, for its life
         self._metrics_dir = ""  # made by run() once the port is this supervisor's
         # The replica its workers serve as: they share its connection cap (MAX_CONNECTIONS).
@@ -171,14 +172,23 @@ class Supervisor:
         self._procs[index] = proc
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM or SIGINT: the workers drain (:meth:`_stop`); one more while they do is
+        passed on, and each ends its drain at once (a review: a second signal changed
+        nothing)."""
+        if self._workers_stopping:
+            log.warning("second stop signal: the workers end their drain now")
+            self._signal_workers(signal.SIGTERM)
         self._stopping = True
 
     def _on_reload(self, signum: int, frame: FrameType | None) -> None:
         """SIGHUP: each worker re-reads its evidence collections (its default action would end
         the supervisor, and with it every worker)."""
+        self._signal_workers(signal.SIGHUP)
+
+    def _signal_workers(self, signum: int) -> None:
         for proc in self._procs.values():
             if proc.is_alive() and proc.pid is not None:
-                os.kill(proc.pid, signal.SIGHUP)
+                os.kill(proc.pid, signum)
 
     def run(self) -> int:
         self._port_lock = _lock_port(self.settings.port)
@@ -225,9 +235,8 @@ class Supervisor:
 
     def _stop(self) -> None:
         log.info("stopping workers", extra={"workers": len(self._procs)})
-        for proc in self._procs.values():
-            if proc.is_alive() and proc.pid is not None:
-                os.kill(proc.pid, signal.SIGTERM)
+        self._signal_workers(signal.SIGTERM)
+        self._workers_stopping = True
         # A worker's own stop takes the grace, then at most close_timeout_s for a client that
         # never answers the close and 5 s for a handshake still open (README): killed only past
         # that, with a margin (a review: killed at grace + 10 s whatever close_timeout_s).
