@@ -62,23 +62,31 @@ def verdict(result: dict[str, Any], p99_ms: float, max_lag_ms: float,
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # defaults shown by --help (a review: no option said what it takes when not given)
     p = argparse.ArgumentParser(prog="python -m loadtest.capacity", description=__doc__.split(
-        "\n\n")[0])
-    p.add_argument("--tier", choices=("lexical", "cascade"), default="lexical")
-    p.add_argument("--workers", type=int, default=1)
+        "\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--tier", choices=("lexical", "cascade"), default="lexical",
+                   help="scoring tier of the spawned server")
+    p.add_argument("--workers", type=int, default=1, help="worker processes of the server")
     p.add_argument("--start", type=int, default=25, help="first N probed")
     p.add_argument("--max", type=int, default=4000, help="never probe above this N")
     p.add_argument("--resolution", type=float, default=0.1,
                    help="stop bisecting when fail/pass - 1 is below this")
-    p.add_argument("--p99-ms", type=float, default=100.0)
-    p.add_argument("--max-send-lag-ms", type=float, default=25.0)
+    p.add_argument("--p99-ms", type=float, default=100.0,
+                   help="halt latency p99 a passing probe stays under")
+    p.add_argument("--max-send-lag-ms", type=float, default=25.0,
+                   help="send lag p99 past which a probe is generator-bound, not a pass")
     p.add_argument("--max-degraded", type=float, default=0.01,
                    help="largest share of degraded verdicts a passing probe may have")
     p.add_argument("--min-halts", type=int, default=10,
                    help="fewest halts a probe's p99 is taken from; fewer: inconclusive, no pass")
-    p.add_argument("--duration", type=float, default=30.0)
-    p.add_argument("--rate", type=float, default=30.0)
-    p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--duration", type=float, default=30.0,
+                   help="seconds during which each probe's streams start (loadtest.run)")
+    p.add_argument("--rate", type=float, default=30.0,
+                   help="tokens per second per stream (loadtest.run)")
+    p.add_argument("--out-dir", type=Path, required=True,
+                   help="folder for the probes' result files (nN.json)",
+                   default=argparse.SUPPRESS)  # required: no default to show
     p.add_argument("run_args", nargs=argparse.REMAINDER,
                    help="after --, more options for loadtest.run (e.g. -- --bad-share 0.3)")
     return p

@@ -176,7 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stream-guard {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the server")
+    serve = sub.add_parser("serve", help="run the server", description=(
+        "Run the server: WebSocket streams, tickets, probes and metrics on one port. Settings "
+        "come from STREAM_GUARD_* variables and the TOML file (`stream-guard settings --table` "
+        "lists them); these options win over both. SIGTERM or SIGINT drains it (a second one "
+        "ends the drain at once), SIGHUP re-reads the evidence collections."))
     _add_config(serve)
     serve.add_argument("--host", help="interface to bind (STREAM_GUARD_HOST)")
     serve.add_argument("--port", type=int, help="port (STREAM_GUARD_PORT)")

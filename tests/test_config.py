@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -533,6 +534,28 @@ def test_the_command_line_takes_a_log_level_in_capitals() -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["log_level"] == "debug"
+
+
+def test_a_port_taken_names_the_option_it_may_come_from_and_serve_has_a_help(
+        tmp_path: Path) -> None:
+    """A review: `serve --port P` on a taken port named (STREAM_GUARD_HOST, STREAM_GUARD_PORT)
+    only, which the user had not set; and `serve --help` said nothing of what it does."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "STREAM_GUARD_TIER": "lexical", "STREAM_GUARD_EMBEDDER": "none",
+               "STREAM_GUARD_DATA_DIR": str(tmp_path / "data")}
+        done = subprocess.run([sys.executable, "-m", "stream_guard", "serve", "--host",
+                               "127.0.0.1", "--port", str(port)], env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1].startswith(
+        f"stream-guard: cannot listen on 127.0.0.1:{port} (--host/--port, "
+        "STREAM_GUARD_HOST/STREAM_GUARD_PORT or the config file): "), done.stderr
+    shown = subprocess.run([sys.executable, "-m", "stream_guard", "serve", "--help"],
+                           capture_output=True, text=True, timeout=60)
+    assert "Run the server: WebSocket streams" in shown.stdout
 
 
 def test_workers_with_redis_are_allowed() -> None:

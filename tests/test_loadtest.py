@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -312,3 +313,16 @@ def test_retrieval_bench_writes_its_json(tmp_path: Path, model_cache: Path) -> N
     assert result["records"] == 2 and result["lone_window"]["windows"] == 3
     assert result["batches_of_2"]["windows"] == 3 and result["batches_of_2"]["calls"] == 2
     assert result["lone_window"]["ms_per_window_mean"] > 0 and result["machine"]
+
+
+def test_the_capacity_search_shows_what_each_option_defaults_to() -> None:
+    """A review: ``python -m loadtest.capacity --help`` showed no default and no help for most
+    of its options."""
+    from loadtest.capacity import build_parser
+
+    shown = " ".join(build_parser().format_help().split())
+    for option, default in (("--tier", "lexical"), ("--p99-ms", "100.0"),
+                            ("--max-send-lag-ms", "25.0"), ("--duration", "30.0"),
+                            ("--rate", "30.0"), ("--workers", "1")):
+        assert re.search(rf"{option} \S+ .*?\(default: {re.escape(default)}\)", shown), option
+    assert "(default: None)" not in shown

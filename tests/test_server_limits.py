@@ -680,6 +680,7 @@ async def test_a_port_in_use_is_a_settings_error_naming_the_settings(
     async with serve(settings_factory) as first:
         second = Server(settings_factory(port=first.port))
         with pytest.raises(SettingsError, match=(
-                rf"cannot listen on 127\.0\.0\.1:{first.port} \(STREAM_GUARD_HOST, "
-                r"STREAM_GUARD_PORT\): .*address already in use")):
+                rf"cannot listen on 127\.0\.0\.1:{first.port} \(--host/--port, "
+                r"STREAM_GUARD_HOST/STREAM_GUARD_PORT or the config file\): "
+                r".*address already in use")):
             await second.start()

@@ -27,6 +27,7 @@ from websockets.http11 import Response
 
 from stream_guard.config import (
     ENV_PREFIX,
+    LISTEN_SETTINGS,
     NAME_PATTERN,
     NAME_RULE,
     CannotServeError,
@@ -188,9 +189,8 @@ class Server:
                 server_header="stream-guard",
                 reuse_port=self.reuse_port)
         except OSError as exc:  # the port is taken, the host is no address of this machine
-            raise CannotServeError(f"cannot listen on {s.host}:{s.port} "
-                                f"(STREAM_GUARD_HOST, STREAM_GUARD_PORT): "
-                                f"{exc.strerror or exc}") from None
+            raise CannotServeError(f"cannot listen on {s.host}:{s.port} ({LISTEN_SETTINGS}): "
+                                   f"{exc.strerror or exc}") from None
         await self.leases.renew()  # learns the store's slot epoch, so a later wipe is noticed
         self._background += [asyncio.create_task(self.leases.run(), name="leases"),
                              asyncio.create_task(self._follow_kills(), name="kills"),

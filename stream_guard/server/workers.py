@@ -28,7 +28,7 @@ import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
-from stream_guard.config import CannotServeError, Settings, SettingsError
+from stream_guard.config import LISTEN_SETTINGS, CannotServeError, Settings, SettingsError
 from stream_guard.metrics import MULTIPROC_ENV, worker_died, write_as_worker
 from stream_guard.models.cpus import cpu_budget
 from stream_guard.state.leases import node_name
@@ -85,8 +85,8 @@ def _check_port_free(host: str, port: int) -> None:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                        flags=socket.AI_PASSIVE)
     except OSError as exc:
-        raise CannotServeError(f"cannot listen on {host}:{port} (STREAM_GUARD_HOST): "
-                            f"{exc.strerror or exc}") from None
+        raise CannotServeError(f"cannot listen on {host}:{port} ({LISTEN_SETTINGS}): "
+                               f"{exc.strerror or exc}") from None
     for family, kind, proto, _, address in addresses:
         try:
             probe = socket.socket(family, kind, proto)
@@ -100,7 +100,7 @@ def _check_port_free(host: str, port: int) -> None:
                 probe.bind(address)
             except OSError as exc:
                 raise CannotServeError(
-                    f"cannot listen on {host}:{port} (STREAM_GUARD_HOST, STREAM_GUARD_PORT): "
+                    f"cannot listen on {host}:{port} ({LISTEN_SETTINGS}): "
                     f"{exc.strerror or exc}; is another stream-guard serving it?") from None
 
 
@@ -122,7 +122,7 @@ def _lock_port(port: int) -> socket.socket | None:
         holder.close()
         if exc.errno == errno.EADDRINUSE:
             raise CannotServeError(
-                f"cannot listen on port {port} (STREAM_GUARD_PORT): another stream-guard serve "
+                f"cannot listen on port {port} ({LISTEN_SETTINGS}): another stream-guard serve "
                 "--workers of this user holds it (its workers may still be loading)") from None
         log.warning("port not locked; only the bind check guards it",
                     extra={"error": str(exc)})
