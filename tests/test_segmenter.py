@@ -931,23 +931,3 @@ def test_talk_does_not_join_a_claim(text: str, expected: list[tuple[str, str]]) 
 ])
 def test_citation_markers_are_not_checked(text: str, expected: str) -> None:
     assert without_citations(text) == expected
-
-
-VOICE = ("so here's everything you need to know your order ships within two business days and "
-         "if you need it sooner express delivery costs fifteen dollars and arrives the next "
-         "business day and if you want to send it back returns are accepted within thirty days "
-         "as long as the item is unused and still in its original packaging and just so you "
-         "know gift cards cannot be returned and the warranty lasts for five years")
-
-
-@pytest.mark.parametrize("size", [1, 4, 7, len(VOICE)])
-def test_a_run_on_sentence_is_cut_where_a_clause_begins(size: int) -> None:
-    """A review: a voice answer without full stops was cut at its last space that fit,
-    between "five" and "years", and its false last clause passed; the cut is at the last
-    clause that begins in the window's second half."""
-    pieces = [VOICE[i:i + size] for i in range(0, len(VOICE), size)]
-    assert texts(stream(pieces)) == [VOICE[:VOICE.index(" and the warranty")],
-                                     "and the warranty lasts for five years"]
-    # no clause in the second half: cut at the last space that fits, as before
-    assert [(w.start, w.end) for w in stream(["word " * 200])] == [(0, 399), (400, 799),
-                                                                  (800, 999)]

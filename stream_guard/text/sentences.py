@@ -50,10 +50,6 @@ _ODD_INDENT = re.compile(r"[^ \t\r\n]")  # in a space run: what indents no fence
 _CJK_TERMINALS = "。！？"
 _WORD = re.compile(f"[^\\s{_INVISIBLE}{_CJK_TERMINALS}]*[{_CJK_TERMINALS}]?")
 _LETTER = re.compile(r"[^\W\d_]")
-# Where a clause begins inside a sentence: after a comma, semicolon or colon and its space, or
-# at a conjunction after a space (SentenceScanner._cut_at_clause).
-_CLAUSE_START = re.compile(r"[,;:][^\S\n]+(?=\S)|[^\S\n]+(?=(?:and|but|so|or|because|which"
-                           r"|while|then|although|though|whereas|since)[^\S\n])")
 _LIST_MARKER = re.compile(r"[-*+•]|\d{1,9}[.)]")
 _HEADING = re.compile(r"#{1,6}")
 _RULE = re.compile(r"[-*_=]{3,}")
@@ -308,8 +304,7 @@ class SentenceScanner:
                 self._newlines and (self._code or self._single_line))):
             self._close()
         # Any word still to come ends past the cap: the open segment cannot grow any more.
-        if (self._seg_open and self._max is not None and self._pos - self._seg_start >= self._max
-                and not self._cut_at_clause(buf, base, self._pos)):
+        if self._seg_open and self._max is not None and self._pos - self._seg_start >= self._max:
             self._close()
         if self._pos < base + len(buf):
             self._in_word = True
@@ -343,7 +338,7 @@ class SentenceScanner:
             elif self._ends_before_word():
                 self._close()  # the word, when classified, opens the next sentence
         if self._classified and self._max is not None:
-            self._cap(buf, base)
+            self._cap()
         if complete:
             if self._fence_line and self._word_ticks > (
                     self._fence_len if self._word_start == self._seg_start else 0):
@@ -364,44 +359,19 @@ class SentenceScanner:
                 self._prev_tail = self._tail
                 self._prev_len = self._word_len
 
-    def _cap(self, buf: str, base: int) -> None:
+    def _cap(self) -> None:
         """Keep the open segment within ``max_chars`` while its current word grows."""
         assert self._max is not None
         while self._pos - self._seg_start > self._max:
-            if self._word_start > self._seg_start:  # cut before the word, or its clause
-                if not self._cut_at_clause(buf, base, self._word_start):
-                    self._close()
-                    self._open(self._word_start, self._seg_kind, False)
+            if self._word_start > self._seg_start:  # cut before the word
+                self._close()
+                self._open(self._word_start, self._seg_kind, False)
             else:  # the word alone is too long: hard cut
                 cut = self._seg_start + self._max
                 self._seg_end = cut
                 self._close()
                 self._open(cut, self._seg_kind, False)
                 self._seg_letter = True  # its letters are unknown; do not block a split
-
-    def _cut_at_clause(self, buf: str, base: int, limit: int) -> bool:
-        """Cut a sentence too long for a window where a clause of its last half begins (after
-        a comma, a semicolon or a colon, or before "and", "but", "so" ...), not just before
-        the word that does not fit: a voice answer without full stops was cut between "five"
-        and "years", and "the warranty lasts for five years", false, passed (a review). The
-        text after the cut opens the next segment. Whether it cuts depends only on the open
-        segment's text before ``limit``, known whatever the deltas."""
-        assert self._max is not None
-        if self._seg_kind != "text" or self._code:
-            return False
-        low = self._seg_start + self._max // 2 - base
-        clauses = list(_CLAUSE_START.finditer(buf, max(low, self._seg_start - base),
-                                              limit - base))
-        if not clauses:
-            return False
-        clause = clauses[-1]
-        start = base + clause.end()
-        end = clause.start() + (1 if buf[clause.start()] in ",;:" else 0)
-        self._seg_end = base + end
-        self._close()
-        self._open(start, "text", False)
-        self._seg_letter = _LETTER.search(buf, clause.end(), limit - base) is not None
-        return True
 
     def _classify(self) -> None:
         """Place the word whose head has just arrived: which block it is in, and whether the
