@@ -871,6 +871,10 @@ def test_a_sentence_copied_from_deep_in_a_chunk_finds_that_chunk(
     assert keyword_hits(copied) == ["r7#0"]
     assert keyword_hits(copied.replace("attack", "assault")) == []
     assert keyword_hits("nobody was hurt.") == []  # four words: every report's
+    # a NUL, a quote or query syntax in the window is no query syntax (a second review: a NUL
+    # ended the FTS5 query, and the window's check failed)
+    assert keyword_hits(copied.replace("his", "his\x00")) == ["r7#0"]
+    assert keyword_hits(copied.replace("after", '"after"*^')) == ["r7#0"]
 
 
 def test_a_file_named_alone_beside_a_namesake_from_a_folder_is_reported(

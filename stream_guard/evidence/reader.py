@@ -300,9 +300,12 @@ def _copied_query(text: str) -> str | None:
     capture."); this finds all of them. At least :data:`_COPIED_MIN_WORDS` words: a short one
     ("It opened in 1952.") recurs in documents about other things, which would read as its
     support."""
-    if len(_WORD.findall(text)) < _COPIED_MIN_WORDS:
+    words = _WORD.findall(text)
+    if len(words) < _COPIED_MIN_WORDS:
         return None
-    return _match_query([text])
+    # Its words, not the text: FTS5 reads a NUL as the query's end (a review: "Gustave\x00
+    # Eiffel" failed the window's check), and the tokenizer drops the rest anyway.
+    return _match_query([" ".join(words)])
 
 
 def _match_query(names: Sequence[str]) -> str | None:
