@@ -150,6 +150,9 @@ class Supervisor:
         self._failures: dict[int, list[float]] = {}
         self._stopping = False
         self._workers_stopping = False  # told to drain (_stop): a second signal cuts it short
+        # A second signal came before they were told (a review: within the loop's 0.2 s nap it
+        # was lost, and the grace waited out).
+        self._cut_short = False
         self._port_lock: socket.socket | None = None  # held from run() on, for its life
         self._metrics_dir = ""  # made by run() once the port is this supervisor's
         # The replica its workers serve as: they share its connection cap (MAX_CONNECTIONS).
@@ -178,6 +181,8 @@ class Supervisor:
         if self._workers_stopping:
             log.warning("second stop signal: the workers end their drain now")
             self._signal_workers(signal.SIGTERM)
+        elif self._stopping:
+            self._cut_short = True  # before the workers were told to drain: _stop passes it on
         self._stopping = True
 
     def _on_reload(self, signum: int, frame: FrameType | None) -> None:
@@ -237,6 +242,10 @@ class Supervisor:
         log.info("stopping workers", extra={"workers": len(self._procs)})
         self._signal_workers(signal.SIGTERM)
         self._workers_stopping = True
+        if self._cut_short:
+            log.warning("second stop signal: the workers end their drain now")
+            # SIGINT, not a second SIGTERM, which a worker may take as one with the first
+            self._signal_workers(signal.SIGINT)
         # A worker's own stop takes the grace, then at most close_timeout_s for a client that
         # never answers the close and 5 s for a handshake still open (README): killed only past
         # that, with a margin (a review: killed at grace + 10 s whatever close_timeout_s).
