@@ -229,6 +229,19 @@ SUPPORT = ["Orders ship within 2 business days. Returns are accepted within 30 d
            "is unused. Gift cards cannot be returned."]
 
 
+async def test_the_users_own_time_gone_by_is_not_the_policys_span(
+        tmp_path: Path, model_cache: Path) -> None:
+    """A review: "You bought your hiking boots 12 days ago.", restating the user's prompt, was
+    contradicted by the policy's "within 30 days"."""
+    prompt = "I bought a pair of hiking boots 12 days ago and they're still unworn. Can I return?"
+    async with running_server(_default_settings(tmp_path, model_cache)) as server, \
+            open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s", "You bought your hiking boots 12 days ago. Returns "
+                                   "are accepted within 30 days if the item is unused.",
+                                   context=SUPPORT, piece=5, prompt=prompt)
+    assert frames[-1]["type"] == "done" and frames[-1]["halted"] is False, frames
+
+
 @pytest.mark.parametrize(("context", "answer"), [
     # a table's head of attributes, checked with its first row (alone it halted at 0)
     (PLANS, "Here's how the plans compare:\n\n| Plan | Price | Seats |\n|---|---|---|\n"

@@ -330,9 +330,17 @@ def test_a_number_the_evidence_states_is_no_conflict() -> None:
      "The warranty covers defects for 2 years.", True),
     ("Orders ship within 2 business days.", "Orders ship within 2 days.", False),
     ("Orders ship within 2 business days.", "Orders ship within 3 working days.", True),
-    # time gone by is no span: the user's "12 days ago" is no figure of "within 30 days"
-    ("Returns are accepted within 30 days.", "You bought them 12 days ago.", False),
+    # time gone by is its own quantity where the evidence gives one: the user's "12 days ago"
+    # is no figure of "within 30 days" (a review; the server adds the user's to the evidence)
+    ("Returns are accepted within 30 days. You bought them 12 days ago.",
+     "You bought them 12 days ago.", False),
     ("The store opened 5 years ago.", "The store opened 6 years ago.", True),
+    ("Returns within 30 days. Bought 12 days ago.", "You bought them 14 days ago.", True),
+    # ... and read against the evidence's spans where it gives none (a second review)
+    ("Acme has been in business for 40 years.", "It opened 35 years ago.", True),
+    ("Acme has been in business for 40 years.", "It opened 40 years ago.", False),
+    # "more" is a difference, no count (a second review)
+    ("Basic includes 5 seats. Pro includes 8 seats.", "Pro gives you 3 more seats.", False),
     # digits of other scripts are the same figures (a review)
     ("Returns are accepted within 30 days.", "Returns are accepted within ٣٠ days.", False),
     ("يمكن إرجاع المنتج خلال ٣٠ يومًا.", "يمكن إرجاع المنتج خلال 30 يومًا.", False),

@@ -486,18 +486,18 @@ def _table_sentences(header: list[str], rows: list[list[str]], found: list[Field
     columns = [_key_words(h.strip()) for h in header]
     out: list[str] = []
     for row in rows:
-        cells = [c.strip() for c in row]
-        if len(cells) < 2:
-            out.extend(_sentence("", c) for c in cells if c)
+        values = [c.strip() for c in row]
+        if len(values) < 2:
+            out.extend(_sentence("", c) for c in values if c)
             continue
         if len(columns) == 2 and columns[1].lower() in _GENERIC_VALUE:  # "| Spec | Value |"
-            out.append(_sentence(cells[0], _value(cells[1], cells[0])))
+            out.append(_sentence(values[0], _value(values[1], values[0])))
             continue
-        for column, cell in zip(columns[1:], cells[1:], strict=False):
+        for column, cell in zip(columns[1:], values[1:], strict=False):
             if cell:
                 given = _value(cell, column)
-                found.append(Field(cells[0], column, given))
-                out.append(_sentence(_join(cells[0], column), given))
+                found.append(Field(values[0], column, given))
+                out.append(_sentence(_join(values[0], column), given))
     if len(columns) == 2 and columns[1].lower() in _GENERIC_VALUE:
         return out
     return out + _aggregates("", [{column: _value(cell.strip(), column)
@@ -505,7 +505,8 @@ def _table_sentences(header: list[str], rows: list[list[str]], found: list[Field
                                   for row in rows if len(row) >= 2])
 
 
-def _cells(line: str) -> list[str]:
+def cells(line: str) -> list[str]:
+    """A markdown table row's cells."""
     return line.strip().strip("|").split("|")
 
 
@@ -523,8 +524,8 @@ def _tables_and_records(lines: list[str], found: list[Field]) -> list[str] | Non
             end = i + 2
             while end < len(lines) and _TABLE_ROW.match(lines[end]):
                 end += 1
-            out.extend(("", _block(_table_sentences(_cells(lines[i]),
-                                                    [_cells(r) for r in lines[i + 2:end]],
+            out.extend(("", _block(_table_sentences(cells(lines[i]),
+                                                    [cells(r) for r in lines[i + 2:end]],
                                                     found)), ""))
             changed, i = True, end
             continue

@@ -56,7 +56,7 @@ from stream_guard.evidence.premise import (
 )
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.evidence.scope import numbered_names, scoped_sentences
-from stream_guard.evidence.structured import column_use, read
+from stream_guard.evidence.structured import cells, column_use, read
 from stream_guard.exceptions import GuardError
 from stream_guard.loop import FairSlots
 from stream_guard.metrics import Metrics
@@ -271,8 +271,12 @@ def _as_checked(text: str) -> str:
     """A window's text as the checks read it (:class:`CheckJob`)."""
     text = without_citations(text)
     if text.startswith("|") and "\n" in text:  # a table's head, delimiter row and first row
+        head, _, row = text.rpartition("\n")
+        if len(cells(row)) > len(cells(head.partition("\n")[0])):
+            return text  # cells beyond the head's would not be read (a second review)
         return read(text).prose.strip() or text
     return text
+
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,9 +68,10 @@ _UNIT_NAME = rf"{CJK_UNIT}|[^\W\d_{CJK}](?:[^\W{CJK}]|-)*"
 _UNIT_WORD = rf"(%|percent\b|per cent\b|{_UNIT_NAME})"
 # Words that qualify a unit, read through to it: "2 business days" counts days (read as a count
 # of "business", its 2 was any "2" of the evidence, and "a warranty of 2 years" passed against
-# one of 1 year: a review).
-_QUALIFIER = (r"(?:(?i:business|working|calendar|school|full|whole|consecutive|straight"
-              r"|additional|extra|more|further)[^\S\n]+(?=[^\W\d_]))?")
+# one of 1 year: a review). Not "more", "extra" or "additional": "3 more seats" is a
+# difference, no count of seats (a second review).
+_QUALIFIER = (r"(?:(?i:business|working|calendar|school|full|whole|consecutive|straight)"
+              r"[^\S\n]+(?=[^\W\d_]))?")
 # Each number, with the word after it when there is one (its unit: "330 metres", "15 %", a
 # "14-day trial"), on its line: a timetable's "18:05" names no unit of the "Sunday" that opens
 # the next line.
@@ -1294,6 +1295,10 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     """
     stated = evidence.get(ANY_UNIT, frozenset())
     for number, unit in quantities(window):
+        if unit.endswith(_AGO_SUFFIX) and unit not in evidence:
+            # time gone by that the evidence gives none of is read against its spans: "opened
+            # 35 years ago" against "in business for 40 years" (a second review)
+            unit = unit.removesuffix(_AGO_SUFFIX)
         readings = [(n, u, known) for n, u in _readings(number, unit, window)
                     for known in (evidence.get(name) for name in _UNIT_NAMES.get(u, (u,)))
                     if known is not None]

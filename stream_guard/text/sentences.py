@@ -564,15 +564,14 @@ def _sentence_tail(tail: str) -> str:
 
 
 # Citation markers anywhere in a text: numbered ("[1]", "[2, 3]", "[1; 2]", "[4-6]"), footnotes
-# ("[^1]", "[^note]"), named ("[Source 2]", "(Source: 2)", "[S1]"), and superscript digits,
-# daggers or "^1" after punctuation (not "m²": a unit's exponent). (A review: each of these
-# styles read as a new figure or word, and halted faithful answers.)
-_SOURCE_WORD = r"(?i:sources?|refs?|references?|docs?|documents?)"
-_SOURCE_ID = r"(?=[\w-]{0,7}\d)[\w-]{1,8}"  # with a figure: "(source code)" is no citation
+# ("[^1]", "[^note]"), a source by its number ("[Source 2]", "(Sources: 1, 2)"), and
+# superscript digits, daggers or "^1" after punctuation (not "m²": a unit's exponent). (A
+# review: each of these styles read as a new figure or word, and halted faithful answers.) Not
+# "(Ref: Q4M8Z1)", "(Doc 1120)" or "[S25]": a booking, a form, a model (a second review).
+_SOURCE_NUMBERS = r"[\[(](?i:sources?):?\s?\d{1,3}(?:\s?[,;]\s?\d{1,3})*[\])]"
 _INLINE_CITATIONS = re.compile(
     r"\[\^?\d{1,3}(?:\s?[,;–-]\s?\d{1,3})*\]|\[\^[\w-]{1,8}\]|【\d{1,3}(?:[†:][^】]{0,40})?】"
-    rf"|\[S\d{{1,3}}\]|[\[(]{_SOURCE_WORD}:?\s?{_SOURCE_ID}(?:\s?[,;]\s?{_SOURCE_ID})*[\])]"
-    f"|(?<=[.!?,;:)\\]\"'”’])(?:[{SUPERSCRIPT_CLASS}†‡]+|\\^\\d{{1,3}})")
+    f"|{_SOURCE_NUMBERS}|(?<=[.!?,;:)\\]\"'”’])(?:[{SUPERSCRIPT_CLASS}†‡]+|\\^\\d{{1,3}})")
 
 
 def without_citations(text: str) -> str:

@@ -45,7 +45,7 @@ from stream_guard.text.sentences import (
     sentence_spans,
     without_citations,
 )
-from stream_guard.text.terms import APOSTROPHES, term_keys, terms
+from stream_guard.text.terms import APOSTROPHES, STOPWORDS, term_keys, terms
 
 # I, me, my, myself, in any case; "I'm", "I 've" (tokenised dialogue) match by their "I". Not
 # "mine": news has more mines than possessions. Nor a hyphenated name ("I-95"), nor "i.e.".
@@ -65,7 +65,7 @@ _SERVICE = re.compile("|".join([
     # (a review: "How can I help you today?" and "Let me look into that for you." opened
     # support answers and halted them)
     r"\bhow (?:can|may|could) I (?:help|assist)(?: you)?(?: today| further)?\b",
-    r"^\W*(?:one|just a) (?:moment|second|sec)\b",
+    r"^\W*(?:one|just a) (?:moment|second|sec)(?:,? please)?\b",
     r"\banything else (?:you need|I can (?:help|do)(?: you with| for you)?)\b",
     r"\bhow (?:can|may|could) I\b", r"\bI(?:'m| am) (?:sorry|afraid)\b",
     r"\bI(?:'m| am) not (?:sure|certain)\b", r"\bas far as I (?:know|can tell)\b",
@@ -430,7 +430,7 @@ def asks_listener(text: str) -> bool:
 POLITENESS = frozenset("""welcome thank thanks hello hi hey bye goodbye great glad sorry enjoy
 nice cool awesome fun pleasure cheer cheers wow interesting hope luck problem good day sound sure
 okay help assist question ask know explain walk excellent certainly absolutely course quick brief
-few provided context document information text source passage article please""".split())  # noqa: SIM905
+few provided context document information text source passage article""".split())  # noqa: SIM905
 
 
 def is_service_talk(text: str) -> bool:
@@ -460,7 +460,8 @@ _NO_TROUBLE = re.compile(r"\bno (?:problem|worries)\b", re.IGNORECASE)
 
 # A letter's sign-off: a valediction and the lines of who signs ("Best regards,\nThe Acme
 # Support Team"), names in capitals and no figure (a review: a faithful support answer halted
-# on its signature).
+# on its signature); and no word that states ("Take care,\nYour Warranty Has Expired" is a
+# claim: a second review, :data:`_SIGNATURE_WORDS`).
 _NAME_WORD = r"(?:[A-Z][^\W\d_]*(?:['’&.-][^\W\d_]+)*\.?|&)"
 _SIGN_OFF = re.compile(
     r"\W*(?i:(?:(?:best|kind|warm|warmest|many)\s+)?(?:regards|wishes)|sincerely|cheers|thanks"
@@ -475,10 +476,16 @@ def may_answer(text: str) -> bool:
     return _ANSWER.search(_NO_TROUBLE.sub(" ", text)) is not None
 
 
+# Words a signature does not hold: those that state (a verb of being or having, a negation, a
+# pronoun of a sentence); "the", "of", "and", "at" and "from" name teams ("The Team at Acme").
+_NOT_SIGNATURE_WORDS = STOPWORDS - {"the", "of", "and", "at", "from"}
+
+
 def _talk(text: str) -> bool:
     """:func:`is_service_talk` for text read as one piece."""
     if "\n" in text and _SIGN_OFF.fullmatch(text) is not None:
-        return True
+        signature = text.split("\n", 1)[1]
+        return lowercase_words(signature).isdisjoint(_NOT_SIGNATURE_WORDS)
     words = lowercase_words(text)
     if (_closing_talk(text, words) or _referral(text, words) or _pleasantry(text, words)
             or names_sources(text)):
