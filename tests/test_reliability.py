@@ -42,6 +42,7 @@ from tests.wsclient import (
     recv_until,
     send,
     until_closed,
+    wait_ready,
     ws_url,
 )
 
@@ -264,7 +265,7 @@ async def test_a_second_stop_signal_ends_the_drain_at_once(tmp_path: Path) -> No
     log = tmp_path / "serve.log"
     proc = _serve(port, tmp_path, log)
     try:
-        await _ready(port)
+        await wait_ready(port)
         async with open_ws(port) as ws:
             await send(ws, {"type": "start", "stream_id": "s", "context": CONTEXT})
             assert (await recv(ws))["type"] == "started"
@@ -294,18 +295,6 @@ def _serve(port: int, tmp_path: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as sink:
         return subprocess.Popen([sys.executable, "-m", "stream_guard", "serve"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=sink)
-
-
-async def _ready(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if (await http(port, "GET", "/readyz")).status == 200:
-                return
-        except OSError:
-            pass
-        await asyncio.sleep(0.2)
-    raise TimeoutError(f"server on {port} not ready")
 
 
 # --- 6. handshake churn ------------------------------------------------------------------------

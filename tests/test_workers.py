@@ -43,6 +43,7 @@ from tests.wsclient import (
     recv_until,
     send,
     stream_text,
+    wait_ready,
 )
 
 pytestmark = pytest.mark.redis
@@ -242,18 +243,6 @@ def _spawn(port: int, redis: RedisServer, *extra: str, stderr: Any = subprocess.
                             stdout=subprocess.DEVNULL, stderr=stderr)
 
 
-async def _wait_ready(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if (await http(port, "GET", "/readyz")).status == 200:
-                return
-        except OSError:
-            pass
-        await asyncio.sleep(0.2)
-    raise TimeoutError(f"server on {port} not ready")
-
-
 async def test_sigkilled_worker_gives_its_slots_back_within_the_lease_ttl(
         tmp_path: Path, redis: RedisServer) -> None:
     ttl = 2.0
@@ -262,7 +251,7 @@ async def test_sigkilled_worker_gives_its_slots_back_within_the_lease_ttl(
     a = _spawn(port_a, redis, **env)
     b = _spawn(port_b, redis, **env)
     try:
-        await asyncio.gather(_wait_ready(port_a), _wait_ready(port_b))
+        await asyncio.gather(wait_ready(port_a), wait_ready(port_b))
         async with open_ws(port_a) as w1, open_ws(port_a) as w2:
             for ws in (w1, w2):
                 await send(ws, {"type": "ping"})
@@ -305,7 +294,7 @@ async def test_a_restarted_worker_gives_back_the_slots_its_predecessor_held(
         while (_worker_pids(parent) & workers) or len(_worker_pids(parent)) < 2:
             assert time.monotonic() - killed_at < 30
             await asyncio.sleep(0.2)
-        await _wait_ready(port)
+        await wait_ready(port)
         while await _closed_with(open_ws(port)) is not None:  # until both restarts listen
             assert time.monotonic() - killed_at < 30, "the dead workers' slots were kept"
             await asyncio.sleep(0.2)
@@ -345,7 +334,7 @@ async def _stream(port: int, sid: str) -> None:
 async def _both_workers(sup: subprocess.Popen[bytes], port: int
                        ) -> tuple[psutil.Process, set[int]]:
     """The supervisor's process and its two workers' pids, once it serves."""
-    await _wait_ready(port)
+    await wait_ready(port)
     parent = psutil.Process(sup.pid)
     deadline = time.monotonic() + 60
     while len(workers := _worker_pids(parent)) < 2:
@@ -387,7 +376,7 @@ async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
         # the live worker serves all the while: a restarted worker loading its scorer read 0
         # for the replica, a false "Redis down" at every restart (a review)
         assert gauges == {"stream_guard_ready 1.0", "stream_guard_state_store_up 1.0"}, gauges
-        await _wait_ready(port)
+        await wait_ready(port)
         for i in range(4):  # new connections land on either worker
             await _stream(port, f"s{i}")
         # whichever worker answers, /metrics reports the streams of all of them, the dead
@@ -430,7 +419,7 @@ async def test_sighup_reloads_every_workers_evidence_and_stops_nothing(
         for _ in range(2):
             sup.send_signal(signal.SIGHUP)
             await asyncio.sleep(0.5)
-        await _wait_ready(port)
+        await wait_ready(port)
         assert sup.poll() is None and _worker_pids(parent) == workers
         sup.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(sup.wait, 30) == 0
@@ -566,7 +555,7 @@ async def test_a_port_in_use_is_refused_and_orphaned_workers_stop(
         _, err = await asyncio.to_thread(early.communicate, timeout=60)
         assert early.returncode == 2, err.decode()
         assert "holds it (its workers may still be loading)" in err.decode()
-        await _wait_ready(port)
+        await wait_ready(port)
         second = spawn(port, redis, "--workers", "2")
         _, err = await asyncio.to_thread(second.communicate, timeout=60)
         assert second.returncode == 2, err.decode()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,19 @@ async def http(port: int, method: str, path: str, headers: dict[str, str] | None
         k, _, v = line.partition(":")
         hdrs[k.strip().lower()] = v.strip()
     return HttpResponse(int(status_line.split()[1]), hdrs, payload)
+
+
+async def wait_ready(port: int, timeout: float = 60) -> None:
+    """Until ``GET /readyz`` on ``port`` answers 200 (a server process started apart)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (await http(port, "GET", "/readyz")).status == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"server on {port} not ready")
 
 
 def metric_samples(body: str) -> dict[str, float]:
