@@ -51,8 +51,8 @@ _INTRO_TERMS = frozenset(t.key for t in terms(
 _TABLE_RULE = re.compile(r"(?=[^|]*\|)\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
 # Column names that name no attribute of what the table is about ("| Metric | Value |", "| Item |
 # Details |"): a head of these alone states nothing. A head of attributes ("| Product | Lifetime
-# warranty |" over "| TrailPro 45 | Included |") makes its rows' claims: it is scored (a review's
-# probe hid false heads and column swaps when any short head was talk).
+# warranty |" over "| TrailPro 45 | Included |") makes its rows' claims: it is scored, with the
+# first row (a review's probe hid false heads and column swaps when any short head was talk).
 _GENERIC_COLUMNS = frozenset("""metric metrics value values item items detail details feature
 features description descriptions field fields info information key keys topic topics answer
 answers name names type types option options setting settings default defaults note notes
@@ -121,10 +121,11 @@ class WindowSegmenter:
     * fenced code becomes ``kind="code"`` windows of whole lines, packed up to ``max_chars``;
     * a markdown table's delimiter row ("|---|---|") is ``kind="talk"``, and so is a head of
       generic column names over one ("| Metric | Value |"): such names state nothing, and
-      they halted faithful tables at their first character (a head of attributes, "| Product |
-      Lifetime warranty |", states its rows' claims and is scored). A first row that could be
-      such a head is held until the next line shows whether it heads a table; without a
-      delimiter row under it, it is a row like any other.
+      they halted faithful tables at their first character. A head of attributes ("| Product
+      | Lifetime warranty |") states its rows' claims: it is one window with the delimiter row
+      and the table's first row (the scorer reads the three as the fields they state). A
+      first row that could be a head is held until the next line shows whether it heads a
+      table; without a delimiter row under it, it is a row like any other.
     """
 
     def __init__(self, max_chars: int = 400, min_chars: int = 12) -> None:
