@@ -58,12 +58,13 @@ _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b", re.IG
 # Formulas of an assistant's service talk: offers, hedges, closings.
 _SERVICE = re.compile("|".join([
     r"\bI(?:'d| would| will|'ll| am|'m)? (?:be )?(?:happy|glad|delighted|pleased) to\b",
+    # (a review: "Let me look into that for you.", "How can I help you today?", "One
+    # moment..." opened support answers and halted them; each before the shorter formula that
+    # would take only its first words)
     r"\blet me (?:look into|check(?: on)?|look up|find out|see|take a look at) "
-    r"(?:that|this|it)(?: for you)?\b",  # (before "let me": a review, below)
+    r"(?:that|this|it)(?: for you)?\b",
     r"\blet me\b", r"\bI hope (?:this|that|it) helps\b",
     r"\b(?:can|may|could) I (?:help|assist)\b", r"\bI can (?:help|assist)\b",
-    # (a review: "How can I help you today?" and "Let me look into that for you." opened
-    # support answers and halted them)
     r"\bhow (?:can|may|could) I (?:help|assist)(?: you)?(?: today| further)?\b",
     r"^\W*(?:one|just a) (?:moment|second|sec)(?:,? please)?\b",
     r"\banything else (?:you need|I can (?:help|do)(?: you with| for you)?)\b",
@@ -461,7 +462,7 @@ _NO_TROUBLE = re.compile(r"\bno (?:problem|worries)\b", re.IGNORECASE)
 # A letter's sign-off: a valediction and the lines of who signs ("Best regards,\nThe Acme
 # Support Team"), names in capitals and no figure (a review: a faithful support answer halted
 # on its signature); and no word that states ("Take care,\nYour Warranty Has Expired" is a
-# claim: a second review, :data:`_SIGNATURE_WORDS`).
+# claim: a second review, :data:`_NOT_SIGNATURE_WORDS`).
 _NAME_WORD = r"(?:[A-Z][^\W\d_]*(?:['’&.-][^\W\d_]+)*\.?|&)"
 _SIGN_OFF = re.compile(
     r"\W*(?i:(?:(?:best|kind|warm|warmest|many)\s+)?(?:regards|wishes)|sincerely|cheers|thanks"
