@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import re
 
 import pytest
@@ -934,3 +935,27 @@ def test_talk_does_not_join_a_claim(text: str, expected: list[tuple[str, str]]) 
 ])
 def test_citation_markers_are_not_checked(text: str, expected: str) -> None:
     assert without_citations(text) == expected
+
+
+# Pieces of what answers write that the window rules read specially: tables, citations that
+# span words, talk before claims, sign-offs, run-ons past the window's length.
+_PIECES = ["and ", "but ", "so ", ", ", ". ", "; ", ": ", "\n", "\n\n", "  ", "It ", "the ",
+           "warranty ", "lasts ", "five ", "years", "Unfortunately, ", "no. ", "| a | b |\n",
+           "|---|---|\n", "[1, 2] ", "Hi Maria,\n\n", "Best regards,\nThe Team", "x" * 30 + " ",
+           "1889.", "\t", "| Plan | Seats? |\n"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_texts_of_the_special_pieces_stream_like_whole(seed: int) -> None:
+    """A fuzzer found windows that depended on how the text was cut (a clause cut of run-on
+    sentences, reverted): texts made of the pieces the rules read specially, fed whole, one
+    character at a time and cut once, give the same windows."""
+    rng = random.Random(seed)
+    for _ in range(150):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randrange(5, 60)))
+        max_chars = rng.choice([20, 40, 60, 100])
+        min_chars = rng.choice([0, 3, 12])
+        whole = stream([text], max_chars, min_chars)
+        cut = rng.randrange(1, len(text) + 1)
+        assert stream(list(text), max_chars, min_chars) == whole, text
+        assert stream([text[:cut], text[cut:]], max_chars, min_chars) == whole, text
