@@ -84,6 +84,18 @@ _CITATION_ENDS = ("]", "】", "†", "‡", *_SUPERSCRIPTS)
 _CITATION_OPEN_ENDS = tuple("0123456789,;–-")
 _CITATION_OPEN = re.compile(r"\[\d{1,3}(?:\s?[,;–-]\s?\d{1,3})*\s?[,;–-]?$")
 _CITATION_REST = re.compile(r"[,;–-]?\d{0,3}(?:[,;–-]\d{1,3})*[,;–-]?(?:\]\S*)?")
+
+
+def _opens_citation(tail: str) -> bool:
+    """Whether a word ends in a numbered citation marker still open ("[1,")."""
+    return tail.endswith(_CITATION_OPEN_ENDS) and _CITATION_OPEN.search(tail) is not None
+
+
+def _goes_on_citation(tail: str, word: str) -> bool:
+    """Whether ``word`` goes on with the marker the word ending in ``tail`` opened ("2]")."""
+    return _opens_citation(tail) and _CITATION_REST.fullmatch(word) is not None
+
+
 _OPENERS = "\"'([{«“‘¿¡"
 # A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
 _STARTS = _OPENERS + "-*•#>|`$€£¥_"
@@ -248,8 +260,7 @@ class SentenceScanner:
         Skipping them gives exactly what the word-by-word path would, only faster."""
         if (not self._seg_open or self._code or self._newlines or self._seg_kind != "text"
                 or _sentence_tail(self._prev_tail).endswith(_TERMINAL_TUPLE)
-                or (self._prev_tail.endswith(_CITATION_OPEN_ENDS)
-                    and _CITATION_OPEN.search(self._prev_tail))):
+                or _opens_citation(self._prev_tail)):
             # (newlines: the space run before the next word, begun earlier, had some; a code
             # segment still open after its closing fence ends at the next word, a text one)
             return
@@ -347,9 +358,7 @@ class SentenceScanner:
             self._newlines = 0
             self._seg_end = self._pos  # a classified word is always in the open segment
             self._seg_letter = self._seg_letter or self._word_letter
-            if (self._prev_tail.endswith(_CITATION_OPEN_ENDS) and not self._word_letter
-                    and _CITATION_OPEN.search(self._prev_tail)
-                    and _CITATION_REST.fullmatch(self._tail)):
+            if not self._word_letter and _goes_on_citation(self._prev_tail, self._tail):
                 # the word goes on with a marker the last one opened ("[1," then "2]")
                 self._prev_tail = (self._prev_tail + " " + self._tail)[-_HEAD:]
                 self._prev_len += 1 + self._word_len
@@ -598,11 +607,7 @@ def ends_sentence(text: str) -> bool:
         return False
     last = ""
     for word in words[-8:]:  # as the scanner reads them: "[1," "2]" is one marker
-        if last.endswith(_CITATION_OPEN_ENDS) and _CITATION_OPEN.search(last) and (
-                _CITATION_REST.fullmatch(word)):
-            last = f"{last} {word}"[-_HEAD:]
-        else:
-            last = word
+        last = f"{last} {word}"[-_HEAD:] if _goes_on_citation(last, word) else word
     tail = _sentence_tail(last[-_HEAD:])
     stem = tail.rstrip(TERMINALS)
     if stem == tail:
