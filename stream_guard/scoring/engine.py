@@ -278,7 +278,6 @@ def _as_checked(text: str) -> str:
     return text
 
 
-
 @dataclass(frozen=True, slots=True)
 class Alignment:
     """A window, the premise chosen for it, and its lexical signals."""

@@ -84,6 +84,11 @@ _AGO = re.compile(r"[^\S\n]+ago\b", re.IGNORECASE)
 _AGO_SUFFIX = " ago"  # the suffix of a unit of time gone by (_numbers)
 
 
+def _span_unit(unit: str) -> str:
+    """The unit of a span a unit names: time gone by ("day ago") is of time ("day")."""
+    return unit.removesuffix(_AGO_SUFFIX)
+
+
 def quantities(text: str) -> set[tuple[str, str]]:
     """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
     return {(number, unit) for number, unit in _numbers(_quantity_text(text)) if unit}
@@ -1295,10 +1300,10 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
     """
     stated = evidence.get(ANY_UNIT, frozenset())
     for number, unit in quantities(window):
-        if unit.endswith(_AGO_SUFFIX) and unit not in evidence:
+        if unit not in evidence:
             # time gone by that the evidence gives none of is read against its spans: "opened
             # 35 years ago" against "in business for 40 years" (a second review)
-            unit = unit.removesuffix(_AGO_SUFFIX)
+            unit = _span_unit(unit)
         readings = [(n, u, known) for n, u in _readings(number, unit, window)
                     for known in (evidence.get(name) for name in _UNIT_NAMES.get(u, (u,)))
                     if known is not None]
@@ -1318,14 +1323,14 @@ def _stated(number: str, unit: str, evidence: Mapping[str, frozenset[str]],
     infections" may well be the window's "170 infected" (nouns are no measures)."""
     if number not in stated:
         return False
-    measure = _CONVERTS.get(unit.removesuffix(_AGO_SUFFIX))  # time gone by is of time
+    measure = _CONVERTS.get(_span_unit(unit))
     if measure is None:
         return True
     # Of the same measure in another unit is no statement of it either: a leaflet's "last 3
     # months of pregnancy" let "more than 3 days" pass for its "10 days" (a review); the
     # unit's other names were read before this (quantity_conflict's readings).
     units = [u for u, numbers in evidence.items() if u != ANY_UNIT and number in numbers]
-    return not units or any(_CONVERTS.get(u.removesuffix(_AGO_SUFFIX)) is None for u in units)
+    return not units or any(_CONVERTS.get(_span_unit(u)) is None for u in units)
 
 
 def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],
@@ -1346,7 +1351,7 @@ def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],
     of service", though both are near it.
     """
     found = [(number, unit, measure) for number, unit in quantities(window)
-             if (measure := _MEASURE_OF.get(unit.removesuffix(_AGO_SUFFIX))) is not None
+             if (measure := _MEASURE_OF.get(_span_unit(unit))) is not None
              and not any(number in evidence.get(name, ())
                          for name in _UNIT_NAMES.get(unit, (unit,)))]
     for number, unit, measure in found:
@@ -1354,8 +1359,7 @@ def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],
         for sentence in near:
             for unit_of, numbers in _sentence_quantities(sentence).items():
                 if (number in numbers
-                        and (other := _MEASURE_OF.get(unit_of.removesuffix(_AGO_SUFFIX)))
-                        is not None
+                        and (other := _MEASURE_OF.get(_span_unit(unit_of))) is not None
                         and other[0] == measure[0] and other[1] != measure[1]
                         and not beside.isdisjoint(_beside(sentence, number, unit_of))):
                     return True
