@@ -187,7 +187,7 @@ class Metrics:
         (a tmp cleaner, an ``rm -rf /tmp/*``: every scrape was a 500 and a traceback until a
         restart, a review), this worker's own values, said once in the log."""
         directory = os.environ.get(MULTIPROC_ENV)
-        if directory:
+        if directory and not self._folder_lost:  # (lost: not looked for again each scrape)
             try:
                 merged = CollectorRegistry()
                 multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]

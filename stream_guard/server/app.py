@@ -265,10 +265,10 @@ class Server:
                  "load": not self.load.overloaded}
         if self._ws is not None or not self.reuse_port:  # a worker: once it listens
             self.metrics.ready.set(1 if all(ready.values()) else 0)
-        self._log_readiness(tuple(name for name, ok in ready.items() if not ok), store_up)
+        self._log_readiness(tuple(name for name, ok in ready.items() if not ok))
         return ready
 
-    def _log_readiness(self, failing: tuple[str, ...], store_up: bool) -> None:
+    def _log_readiness(self, failing: tuple[str, ...]) -> None:
         """One line when the server, listening, is first ready, when it stops being ready
         (which checks fail) and when it is ready again; none before it listens, for the checks
         that fail before it was first ready (its start says why: the scorer loading, the store
@@ -282,7 +282,7 @@ class Server:
             self._was_ready = True
         elif self._was_ready:
             log.warning("not ready", extra={"failing": list(failing),
-                                            "state_store": "up" if store_up else "away"})
+                                            "state_store": "up" if self.store_up else "away"})
         self._failing = failing
 
     async def _probe_store(self) -> tuple[bool, bool]:

@@ -246,7 +246,7 @@ class Connection:
         """Wait up to ``seconds`` for the open streams to end; whether any is still open (and
         the connection not over: a client gone mid-drain ends no stream, and the shutdown
         waited out the whole grace for it), and the drain not cut short."""
-        if self.session.open_streams and not self._finished.done() and not self._drain_cut:
+        if self._streams_pending():
             if self._streams_ended is None:
                 self._streams_ended = asyncio.Event()
             ended = asyncio.ensure_future(self._streams_ended.wait())
@@ -255,6 +255,9 @@ class Connection:
                                    return_when=asyncio.FIRST_COMPLETED)
             finally:
                 ended.cancel()
+        return self._streams_pending()
+
+    def _streams_pending(self) -> bool:
         return bool(self.session.open_streams) and not self._finished.done() and \
             not self._drain_cut
 

@@ -246,9 +246,8 @@ class Router:
         except StateUnavailable:
             server.metrics.state_failures.labels("put_ticket").inc()
             if not server.fails_open:
-                server.metrics.rejections.labels("state_unavailable").inc()
-                return error_response(503, "unavailable",
-                                      "tickets cannot be issued right now; retry", retry_after_s=1)
+                return self._state_refused(_UNAVAILABLE,
+                                           "tickets cannot be issued right now; retry")
             # Open mode: a signed ticket any worker accepts, single use per worker.
             ticket = server.fallback_tickets.issue(tenant, ttl, time.time())
         return json_response(200, {"ticket": ticket, "expires_in": int(ttl)})
@@ -377,6 +376,5 @@ class Router:
             return await server.store.redeem_ticket(ticket_hash(ticket))
         except StateUnavailable:
             server.metrics.state_failures.labels("redeem_ticket").inc()
-            server.metrics.rejections.labels("state_unavailable").inc()
-            return error_response(503, "unavailable", "tickets cannot be checked right now; get a "
-                                  "new ticket and retry", retry_after_s=1)
+            return self._state_refused(_UNAVAILABLE, "tickets cannot be checked right now; get a "
+                                       "new ticket and retry")

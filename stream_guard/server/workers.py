@@ -149,10 +149,6 @@ class Supervisor:
         self._procs: dict[int, BaseProcess] = {}
         self._failures: dict[int, list[float]] = {}
         self._stopping = False
-        self._workers_stopping = False  # told to drain (_stop): a second signal cuts it short
-        # A second signal came before they were told (a review: within the loop's 0.2 s nap it
-        # was lost, and the grace waited out).
-        self._cut_short = False
         self._port_lock: socket.socket | None = None  # held from run() on, for its life
         self._metrics_dir = ""  # made by run() once the port is this supervisor's
         # The replica its workers serve as: they share its connection cap (MAX_CONNECTIONS).
@@ -175,14 +171,14 @@ class Supervisor:
         self._procs[index] = proc
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        """SIGTERM or SIGINT: the workers drain (:meth:`_stop`); one more while they do is
-        passed on, and each ends its drain at once (a review: a second signal changed
-        nothing)."""
-        if self._workers_stopping:
+        """SIGTERM or SIGINT: the workers drain (:meth:`_stop`); one more is passed on at once,
+        as SIGINT, and each worker ends its drain (a review: a second signal changed nothing;
+        a second review: one within the loop's nap, before the workers were told, was lost).
+        SIGINT, not a second SIGTERM, which a worker may take as one with the first; a worker
+        that gets it before :meth:`_stop`'s SIGTERM takes the two in that order all the same."""
+        if self._stopping:
             log.warning("second stop signal: the workers end their drain now")
-            self._signal_workers(signal.SIGTERM)
-        elif self._stopping:
-            self._cut_short = True  # before the workers were told to drain: _stop passes it on
+            self._signal_workers(signal.SIGINT)
         self._stopping = True
 
     def _on_reload(self, signum: int, frame: FrameType | None) -> None:
@@ -241,11 +237,6 @@ class Supervisor:
     def _stop(self) -> None:
         log.info("stopping workers", extra={"workers": len(self._procs)})
         self._signal_workers(signal.SIGTERM)
-        self._workers_stopping = True
-        if self._cut_short:
-            log.warning("second stop signal: the workers end their drain now")
-            # SIGINT, not a second SIGTERM, which a worker may take as one with the first
-            self._signal_workers(signal.SIGINT)
         # A worker's own stop takes the grace, then at most close_timeout_s for a client that
         # never answers the close and 5 s for a handshake still open (README): killed only past
         # that, with a margin (a review: killed at grace + 10 s whatever close_timeout_s).
