@@ -165,14 +165,13 @@ class Collection:
         ``loadtest.bench_index``, on the scoring thread), and it ranks nothing: a chunk
         sharing only that name is noise (``_KEYWORD_SHARE``)."""
         names, pairs = _names(text), _figure_pairs_query(_figures(text))
+        copied = _copied_query(text)
+        rows: list[int] = []
         with self._db_lock:
-            rows = self._ranked(_copied_query(text), k)
-            if names:
-                most = min(_KEYWORD_MAX_CHUNKS, self.count // 2)
-                rows += [row for row in self._ranked(_match_query(
-                    [n for n in names if self._chunks_with(n, most) <= most]), k)
-                         if row not in rows]
-            rows += [row for row in self._ranked(pairs, k) if row not in rows]
+            most = min(_KEYWORD_MAX_CHUNKS, self.count // 2)
+            rare = _match_query([n for n in names if self._chunks_with(n, most) <= most])
+            for query in (copied, rare, pairs):
+                rows += [row for row in self._ranked(query, k) if row not in rows]
         return rows
 
     def _ranked(self, query: str | None, k: int) -> list[int]:

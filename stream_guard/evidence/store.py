@@ -355,26 +355,12 @@ def remove_collection(data_dir: Path, tenant: str, name: str) -> bool:
         os.replace(cdir, graveyard)  # one rename: the collection vanishes at once
         # Deleted holding the lock, which moved with it: one whose lock nobody holds was left
         # by a remover killed before it finished, and the next add prunes it (_prune_removed)
-        _delete_removed(graveyard)
+        shutil.rmtree(graveyard, ignore_errors=True)
     return True
 
 
 # A removed collection's folder until it is deleted: ".removed-<name>-<8 hex digits>".
 _REMOVED = ".removed-"
-
-
-def _delete_removed(graveyard: Path) -> None:
-    """Delete a removed collection's folder, its ``.lock`` last: a folder without one has
-    nothing left in it, whoever is deleting it."""
-    with contextlib.suppress(OSError):  # another process deleting it too: what is left goes
-        for child in graveyard.iterdir():
-            if child.name == ".lock":
-                continue
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                child.unlink(missing_ok=True)
-    shutil.rmtree(graveyard, ignore_errors=True)
 
 
 def _prune_removed(tenant_dir: Path) -> None:
@@ -384,14 +370,14 @@ def _prune_removed(tenant_dir: Path) -> None:
     for graveyard in tenant_dir.glob(f"{_REMOVED}*"):
         try:
             fd = os.open(graveyard / ".lock", os.O_RDONLY)
-        except FileNotFoundError:  # emptied but for the folder itself (_delete_removed)
+        except FileNotFoundError:  # its lock deleted already: a remover emptying it
             shutil.rmtree(graveyard, ignore_errors=True)
             continue
         except OSError:  # not a folder, or not ours to read: left alone
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _delete_removed(graveyard)
+            shutil.rmtree(graveyard, ignore_errors=True)
         except BlockingIOError:
             continue  # its remover is deleting it
         finally:

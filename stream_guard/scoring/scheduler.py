@@ -219,14 +219,11 @@ class BatchScheduler(Generic[J, R]):
                 # estimate age, or one slow batch (a cold start, a pause) would keep the
                 # model idle for good and every verdict degraded.
                 self.item_cost = max(_MIN_COST, self.item_cost * 0.8)
-        if self._on_batch is not None:
-            try:  # the jobs are answered: a broken metrics hook is no fault of theirs
-                self._on_batch(BatchStats(
-                    len(on_time), finished - started, started - min(q.queued for q in live),
-                    len(late), sum(1 for q in late if q.deadline < swept)
-                    + sum(1 for q in on_time if q.deadline < finished), model_seconds))
-            except Exception:
-                log.exception("the scheduler's batch report failed")
+        if self._on_batch is not None:  # the jobs are answered: a broken hook is no fault of theirs
+            _report(self._on_batch, BatchStats(
+                len(on_time), finished - started, started - min(q.queued for q in live),
+                len(late), sum(1 for q in late if q.deadline < swept)
+                + sum(1 for q in on_time if q.deadline < finished), model_seconds), "batch")
         return True
 
     def _fail_held(self, exc: Exception) -> None:
@@ -363,10 +360,15 @@ class BatchScheduler(Generic[J, R]):
         """The queue's depth to ``on_depth`` (a gauge): a hook that raises is logged, never
         a job's fault (a review: one in the runner left jobs unanswered)."""
         if self._on_depth is not None:
-            try:
-                self._on_depth(len(self._queue))
-            except Exception:
-                log.exception("the scheduler's depth report failed")
+            _report(self._on_depth, len(self._queue), "depth")
+
+
+def _report(hook: Callable[[T], None], value: T, what: str) -> None:
+    """Give a metrics hook its value; one that raises is logged, never a job's fault."""
+    try:
+        hook(value)
+    except Exception:
+        log.exception("the scheduler's %s report failed", what)
 
 
 def _answer(batch: Sequence[_Queued[J, R]], answers: Sequence[R]) -> None:
