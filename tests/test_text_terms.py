@@ -260,6 +260,10 @@ def test_a_number_the_evidence_states_is_no_conflict() -> None:
     assert quantity_conflict("Around 880 infections have been reported.", known)
 
 
+PLANS = ("Basic costs $19 per month and includes 1 seat and 10 GB of storage. Pro costs $49 per "
+         "month and includes 5 seats and 100 GB of storage.")
+
+
 @pytest.mark.parametrize(("evidence", "window", "conflict"), [
     # a unit under another of its names is still its unit (a review: "3 hrs" passed "2 hours")
     ("The lift takes 2 hours.", "The lift takes 3 hrs.", True),
@@ -341,6 +345,14 @@ def test_a_number_the_evidence_states_is_no_conflict() -> None:
     ("Acme has been in business for 40 years.", "It opened 40 years ago.", False),
     # "more" is a difference, no count (a second review)
     ("Basic includes 5 seats. Pro includes 8 seats.", "Pro gives you 3 more seats.", False),
+    # a count is no amount of a measure: "10 GB" says nothing of "10 seats" (a probe), while
+    # a count of another noun, or a bare figure, may be the window's
+    (PLANS, "The Pro plan includes 10 seats and 100 GB of storage.", True),
+    (PLANS, "The Pro plan includes 5 seats and 100 GB of storage.", False),
+    (PLANS, "Enterprise gives you 10 users.", False),
+    (PLANS + " Teams of up to 10 may share a plan.", "Pro includes 10 seats.", False),
+    (PLANS + " Pro adds 10 projects.", "Pro includes 10 seats.", False),
+    ("Pro includes 5 seats and a 30% discount.", "Pro includes 30 seats.", True),
     # digits of other scripts are the same figures (a review)
     ("Returns are accepted within 30 days.", "Returns are accepted within ٣٠ days.", False),
     ("يمكن إرجاع المنتج خلال ٣٠ يومًا.", "يمكن إرجاع المنتج خلال 30 يومًا.", False),
@@ -362,13 +374,15 @@ def test_a_function_word_after_a_number_is_no_unit() -> None:
     # "911 to report" and "January 1 to say" give no unit "to": 1 is no swap of 911.
     from stream_guard.text.quantities import (
         ANY_UNIT,
+        BARE,
         quantities,
         quantity_conflict,
         quantity_index,
     )
 
     known = quantity_index("He called 911 to report the shooting. It took 20 minutes.")
-    assert known == {ANY_UNIT: frozenset({"911", "20"}), "minute": frozenset({"20"})}
+    assert known == {ANY_UNIT: frozenset({"911", "20"}), BARE: frozenset({"911"}),
+                     "minute": frozenset({"20"})}
     assert not quantity_conflict("He called 911 on January 1 to say he shot his wife.", known)
     # "to" is no unit; the day is its month's figure, a date (canonical_dates)
     assert quantities("On January 1 to 3 of them") == {("0101", "@date")}

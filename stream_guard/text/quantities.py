@@ -61,6 +61,8 @@ from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, ter
 
 # The key of a quantity index under which it keeps every number the text states, of any unit.
 ANY_UNIT = ""
+# ... and the numbers it states somewhere with no unit after them (:func:`_stated`).
+BARE = "@bare"
 # The word after a figure that names its unit; in CJK text the letter after the figure, or a
 # katakana word (text.cjk).
 _UNIT_NAME = rf"{CJK_UNIT}|[^\W\d_{CJK}](?:[^\W{CJK}]|-)*"
@@ -214,8 +216,7 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     for number, unit in _numbers(canonical, both_readings=True):
         if unit != DATE_UNIT:  # a date is no amount a rounded figure could be ("$20 million")
             by_unit[ANY_UNIT].add(number)
-        if unit:
-            by_unit.setdefault(unit, set()).add(number)
+        by_unit.setdefault(unit or BARE, set()).add(number)
     for match in _RANGE_FIRST.finditer(canonical):
         # a range's first figure is of its unit too: "3 or 4 days" states 3 days (a review:
         # read as a bare 3, "Delivery takes 3 days" met the evidence's "3 months" elsewhere)
@@ -1323,14 +1324,16 @@ def _stated(number: str, unit: str, evidence: Mapping[str, frozenset[str]],
     infections" may well be the window's "170 infected" (nouns are no measures)."""
     if number not in stated:
         return False
-    measure = _CONVERTS.get(_span_unit(unit))
-    if measure is None:
-        return True
+    units = [u for u, numbers in evidence.items() if u != ANY_UNIT and number in numbers]
+    if _CONVERTS.get(_span_unit(unit)) is None:
+        # A count may be any count, but no amount of a measure: a price list's "10 GB of
+        # storage" says nothing of an answer's "10 seats" where it gives the plan 5 (a
+        # probe's swapped plan figure passed); a number it states bare might be anything.
+        return any(_span_unit(u) not in _AMOUNT_UNITS for u in units)
     # Of the same measure in another unit is no statement of it either: a leaflet's "last 3
     # months of pregnancy" let "more than 3 days" pass for its "10 days" (a review); the
     # unit's other names were read before this (quantity_conflict's readings).
-    units = [u for u, numbers in evidence.items() if u != ANY_UNIT and number in numbers]
-    return not units or any(_CONVERTS.get(_span_unit(u)) is None for u in units)
+    return any(_CONVERTS.get(_span_unit(u)) is None for u in units)
 
 
 def unit_swapped(window: str, evidence: Mapping[str, frozenset[str]],
@@ -1421,6 +1424,12 @@ _CONVERTS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("kph", "kmh"), ("length", 1000.0)),
     **dict.fromkeys(("degc", "degf"), ("temperature", 1.0)),
 }
+# Units no count is written in: :data:`_CONVERTS`' measures, sizes of data, energy and power,
+# and shares (:func:`_stated`).
+_AMOUNT_UNITS = frozenset({
+    *_CONVERTS, "%", "percent", "per cent", "kb", "mb", "gb", "tb", "pb", "kib", "mib", "gib",
+    "tib", "kbps", "mbps", "gbps", "wh", "kwh", "mwh", "gwh", "kw", "mw", "gw", "mah", "ghz",
+    "mhz", "khz", "hz"})
 # A converted figure is within this share of its conversion ("72°F" for 22°C, 71.6°F; "12 mph"
 # for 19 km/h, 11.8 mph), or of the wider one where the text hedges ("about 1,100 feet" for
 # 330 metres, 1,083 feet); not rounded to its own last digit: "1 hour" for 45 minutes is wrong.

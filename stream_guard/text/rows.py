@@ -361,8 +361,8 @@ def _number_columns(fields: list[tuple[str, str, str]], tokens_of: Mapping[str, 
         if column in broken or not 2 <= len(cells) <= _NUMBER_ROWS:
             continue
         tokens = {token for _, token, _ in cells}
-        unit = min((u for u, numbers in quantities.items() if u and tokens <= numbers),
-                   default="")
+        unit = min((u for u, numbers in quantities.items()  # its other keys open with "@"
+                    if u and u[0] != "@" and tokens <= numbers), default="")
         words = [w for w in map(_normalize, column.split()) if w not in STOPWORDS and w != unit]
         out[column, (unit, *dict.fromkeys(words)), column_use(column) == "amount"] = cells
     return out
