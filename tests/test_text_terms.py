@@ -618,7 +618,7 @@ def test_a_hedged_number_in_words_is_read_as_the_figure_it_rounds(window: str, r
     ("It weighs 1.23 kg.", "It weighs 1.23456 kg."),
     ("It weighs 1.2 kg.", "It weighs 1.23456 kg."),
     ("Growth was 2.3 %.", "Growth was 2.34 %."),
-    # not a rounding: another last digit, or a whole number for a decimal
+    # not a rounding: another last digit, or a whole number more than 5 % off a decimal
     ("x86 costs $0.0000166 per GB-second.", "x86 costs $0.0000166 per GB-second."),
     ("It weighs 1.24 kg.", "It weighs 1.24 kg."),
     ("Growth was 2.4 %.", "Growth was 2.4 %."),
@@ -650,6 +650,29 @@ def test_money_and_decimals_are_read_as_the_figures_they_round(window: str, read
         assert not quantity_conflict(read, known)
     # at a sentence's end too (the first version matched no decimal before a full stop)
     assert resolve_hedged_numbers("Arm costs $0.0000133.", known) == "Arm costs $0.0000133334."
+
+
+@pytest.mark.parametrize(("window", "conflict"), [
+    ("On Saturday the high is 29 °C.", False),  # a probe's faithful forecast was contradicted
+    ("On Saturday the high is 30 °C.", True),
+    ("On Saturday the high is 28 °C.", True),
+    ("Sunday reaches 32 °C.", False),
+    ("Sunday reaches 31 °C.", True),
+    ("The low is 18 °C.", False),
+    ("It lasts 10 hours.", False),
+    ("It lasts 9 hours.", True),
+])
+def test_a_whole_figure_of_a_unit_rounds_the_decimal_it_is_near(window: str,
+                                                                conflict: bool) -> None:
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
+
+    known = quantity_index("Saturday: high 29.1 °C, low 18.4 °C. Sunday: high 31.6 °C. The "
+                           "battery lasts 9.6 hours; charging takes 2.5 hours.")
+    assert quantity_conflict(resolve_hedged_numbers(window, known), known) is conflict
 
 
 @pytest.mark.parametrize(("window", "read"), [

@@ -1196,15 +1196,21 @@ def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` with each decimal the evidence does not state replaced by the evidence's number
     it rounds to at its own precision (within half its last digit), which the evidence writes
     to more places: an answer writes "$0.0000133" or "1.23 kg" for the evidence's
-    "$0.0000133334" or "1.23456 kg", and that is no changed figure."""
-    if "." not in text or not has_digit(text):
+    "$0.0000133334" or "1.23456 kg", and that is no changed figure; so is a whole figure of a
+    unit ("29 °C" for "29.1 °C")."""
+    if not has_digit(text):
         return text
     stated = evidence[ANY_UNIT]
 
     def closest(match: re.Match[str]) -> str | None:
         number = match.group(1).replace(",", "")
         places = len(number.partition(".")[2])
-        value = _decimal(number) if places and number not in stated else None
+        word = match.group(2)
+        unit = _unit(word) if word else ANY_UNIT
+        # a whole number rounds a decimal of its unit ("29 °C" for a forecast's 29.1 °C: a
+        # probe's faithful answer halted), a bare one does not (a count, a year, a version)
+        value = (_decimal(number) if (places or unit != ANY_UNIT) and number not in stated
+                 else None)
         if value is None:
             return None
         # within 5 % too, and of its unit: "3.6 seconds" is no rounded "3.55 miles per kWh",
@@ -1212,8 +1218,6 @@ def _resolve_decimals(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
         with decimal.localcontext(prec=_EXACT_DIGITS):  # the bounds exact, to the last digit
             slack = min(Decimal(5).scaleb(-places - 1), value / 20)
             lo, hi = value - slack, value + slack
-        word = match.group(2)
-        unit = _unit(word) if word else ANY_UNIT
         pool = stated if unit == ANY_UNIT else evidence.get(unit, frozenset())
         near = [(abs(v - value), n) for v, n in _between(_decimals(pool), lo, hi)
                 if len(n.partition(".")[2]) > places]
