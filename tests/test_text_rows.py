@@ -18,6 +18,10 @@ HOURS = ("| Day | Opens | Closes |\n|---|---|---|\n" + "".join(
     f"| {day} | 11:00 | {close} |\n" for day, close in (
         ("Monday", "21:30"), ("Tuesday", "21:30"), ("Wednesday", "21:30"),
         ("Thursday", "21:30"), ("Friday", "23:00"), ("Saturday", "23:00"))))
+ITEMS = json.dumps({"items": [{"sku": "KB-87", "name": "Mechanical keyboard", "price_eur": 89.0},
+                              {"sku": "MS-12", "name": "Wireless mouse", "price_eur": 24.5}]})
+FLIGHT_KEYED = json.dumps({"flights": [{"flight": "LH 401", "gate": "Z25"},
+                                       {"flight": "LH 403", "gate": "Z18"}]})
 BILL = ("service,usage,cost_usd\nAmazon EC2,8760 hours,3102.48\nAmazon S3,48500 GB,1115.50\n"
         "Amazon CloudFront,22000 GB,1870.00\n")
 
@@ -45,6 +49,12 @@ def _other_row(context: str, window: str) -> bool:
     # a figure no row holds, or the named row's own value beside the other's
     (FLIGHTS, "BA117 leaves from gate C7.", False),
     (FLIGHTS, "BA117 was moved from gate A10 to B42.", False),
+    # rows named by a hyphenated code, as a window's terms read it (a probe: "MS-12" never
+    # named its row), and a list of flights keyed "flight"
+    (ITEMS, "The MS-12 costs €89.00.", True),
+    (ITEMS, "The MS-12 costs €24.50.", False),
+    (FLIGHT_KEYED, "LH 401 departs from gate Z18.", True),
+    (FLIGHT_KEYED, "LH 401 departs from gate Z25.", False),
 ])
 def test_a_value_of_another_row(context: str, window: str, other: bool) -> None:
     assert _other_row(context, window) is other
@@ -63,6 +73,11 @@ STATUSES = {
 @pytest.mark.parametrize(("window", "other"), [
     ("web1 is DOWN.", True),  # web2's status: a review found it passing (a word, no code)
     ("web1 has been down since Tuesday.", True),
+    ("`web1` is DOWN.", True),  # marks closing the name (a probe: they passed)
+    ("**web1** is DOWN.", True),
+    ('"web1" is DOWN.', True),
+    ("- **web1**: DOWN", True),
+    ("`web1` is OK.", False),
     ("web1 is OK.", False),
     ("web2 is down.", False),
     ("web1 was down yesterday but is OK now.", False),  # its own status said too

@@ -46,7 +46,7 @@ from itertools import combinations
 from typing import NamedTuple
 
 from stream_guard.text.figures import canonical_figures, plain_number, spell_out_numbers
-from stream_guard.text.terms import STOPWORDS, _normalize, term_keys
+from stream_guard.text.terms import STOPWORDS, _normalize, term_keys, terms
 
 # A window that sets its row against others, or against a condition, is not judged: "except on
 # Friday it closes at 9:30", "more than double the $49 plan", "if you need more than 10 GB",
@@ -105,7 +105,7 @@ class RowIndex:
         read: dict[str, list[str]] = {}  # a column's values recur row after row
         for row, column, value in fields:
             if row not in names:
-                names[row] = term_keys(row)
+                names[row] = frozenset(t.key for t in terms(row))  # as a window's keys read
             found = read.get(value)
             if found is None:
                 found = read[value] = value_tokens(value)
@@ -420,10 +420,12 @@ def is_category_column(values: list[str]) -> bool:
 
 
 _CATEGORY = re.compile(r"[^\W\d_]{2,20}")  # one word of letters, as _LETTERS reads a window
-# Between a row's name and the category said of it: verbs of being, "now", "still", marks;
-# each such word apart, with no backtracking into them (a review: a run of " - - -" after a
-# name took seconds, and the server's loop with it).
-_OF_ROW = (r"(?>(?:[^\w\n]+(?:is|are|was|were|(?:has|have|had)\s+been|being|now|still|currently"
+# Between a row's name and the category said of it: marks closing the name ("`lint` failed",
+# "**web1** is DOWN": a probe's answers passed), verbs of being, "now", "still", marks; each
+# such word apart, with no backtracking into them (a review: a run of " - - -" after a name
+# took seconds, and the server's loop with it).
+_OF_ROW = (r"[`*_\"'\u2019\u201d]*+(?>(?:[^\w\n]+(?:is|are|was|were|(?:has|have|had)\s+been"
+           r"|being|now|still|currently"
            r"|shows?|showing|reports?|reported|(?:marked|listed)\s+as|went|goes|stays?"
            r"|remains?)\b)*)(?:\s*[:(\-\u2013\u2014]\s*|\s+)")
 # A word of speech as a category is the end of what is said of the row: a clause's end, or a
