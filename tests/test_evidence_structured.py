@@ -217,6 +217,10 @@ def test_fields_keep_their_names_numbers_and_columns() -> None:
                                 "tracking": 9400111899223344556677, "host": "db-02"}))
     assert _sentences(text) == ["salary min: 85000.", "vitamin c: 90.", "temp: 20 °C.",
                                 "tracking: 9400111899223344556677.", "host: db-02."]
+    # "s" is seconds after a duration's word only (a probe's CI run of 754 s halted its
+    # "754 seconds, about 12.5 minutes")
+    text = as_prose(json.dumps({"duration_s": 754, "timeout_s": 30, "runs": 3}))
+    assert _sentences(text) == ["duration: 754 seconds.", "timeout: 30 seconds.", "runs: 3."]
     rsvp = "| Guest | Attending |\n|---|---|\n| Ben | No |\n| Ann | Yes |"
     assert _sentences(as_prose(rsvp)) == ["Ben Attending: no.", "Ann Attending: yes.",
                                           "count: 2."]

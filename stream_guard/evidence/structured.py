@@ -43,7 +43,8 @@ from stream_guard.text.rows import is_category_column
 # A value that names the object it belongs to, by its field's name (or its name's last word):
 # a list's items are told apart by these ("BA117 gate: B42.", not "Gate: B42." five times).
 _NAMING = ("name", "title", "label", "id", "code", "number", "day", "date", "symbol", "sku",
-           "item", "product", "team", "player", "host", "hostname", "city", "station", "type")
+           "item", "product", "team", "player", "host", "hostname", "city", "station", "type",
+           "flight")
 # A field whose number is a percentage ("precip_probability": 20 is "20%").
 _PERCENT_WORDS = frozenset(("pct", "percent", "percentage", "probability", "%"))
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -52,7 +53,7 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # about 72°F" then meets a temperature (text.quantities converts it), its "$47,990" an amount.
 # Not the letters or words that name several things ("m": metres, minutes, months, millions;
 # "min": "salary_min"; "s"); "c" and "f" only after a temperature's word ("temp_c", not
-# "vitamin_c"), "min" after a duration's ("runtime_min").
+# "vitamin_c"), "min" and "s" after a duration's ("runtime_min", "duration_s").
 _UNITS = {
     "celsius": "{} °C", "fahrenheit": "{} °F",
     **dict.fromkeys(("kmh", "kph"), "{} km/h"), "mph": "{} mph", "km": "{} km",
@@ -65,7 +66,8 @@ _UNITS = {
     "kwh": "{} kWh", "kw": "{} kW", "wh": "{} Wh", "gb": "{} GB", "mb": "{} MB", "tb": "{} TB",
 }
 _DURATION_WORDS = frozenset(("runtime", "duration", "delay", "time", "length", "wait", "eta",
-                             "travel", "drive", "walk", "cook", "prep", "total", "layover"))
+                             "travel", "drive", "walk", "cook", "prep", "total", "layover",
+                             "timeout", "elapsed", "latency", "interval"))
 _TEMPERATURE_WORDS = frozenset(("temp", "temperature", "like", "point", "high", "low", "max",
                                 "min", "avg", "mean", "water", "air", "surface"))
 # The header of a two-column table whose rows are fields: the row's first cell names it.
@@ -426,6 +428,8 @@ def _sentence(subject: str, value: str) -> str:
         unit = "{} °" + words[-1].upper()
     elif words[-1].lower() == "min" and before in _DURATION_WORDS:
         unit = "{} minutes"
+    elif words[-1].lower() == "s" and before in _DURATION_WORDS:
+        unit = "{} seconds"
     if unit is not None and _NUMBER.fullmatch(value):
         sign, number = ("-", value[1:]) if value.startswith("-") else ("", value)
         subject, value = words[0], sign + unit.format(number)
