@@ -35,6 +35,8 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 # Read by the clients and tools (eval, load tests), not by the server: never "unknown settings".
 CLIENT_VARIABLES = frozenset({"api_key", "url", "ticket_url"})
+# The clients' one key (the eval CLI's --api-key default); the server's are STREAM_GUARD_API_KEYS.
+CLIENT_API_KEY_VARIABLE = f"{ENV_PREFIX}API_KEY"
 # Where the address to listen on is set, for a message that cannot tell which of them set it (a
 # review: "(STREAM_GUARD_HOST, STREAM_GUARD_PORT)" for a port given as serve --port).
 LISTEN_SETTINGS = "--host/--port, STREAM_GUARD_HOST/STREAM_GUARD_PORT or the config file"

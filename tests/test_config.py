@@ -17,6 +17,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from stream_guard.config import (
+    CLIENT_API_KEY_VARIABLE,
     DAY_S,
     FRAME_BYTES_MAX,
     RATE_MAX,
@@ -686,6 +687,13 @@ def test_every_variable_the_repository_names_is_a_setting_or_not_the_servers() -
                 unknown.append(name)
     assert unknown == []
 
+
+
+def test_the_clients_key_variable_is_one_the_settings_leave_alone() -> None:
+    """One name for the clients' key (the eval CLI's --api-key default, and the variable the
+    server's no-keys warning names when it is set): the server's settings never read it."""
+    assert CLIENT_API_KEY_VARIABLE == "STREAM_GUARD_API_KEY"
+    assert load_settings(environ={CLIENT_API_KEY_VARIABLE: API_KEY}).api_keys == {}
 
 @pytest.mark.parametrize(("env", "fragment"), [
     ({"STREAM_GUARD_DETECTOR_LABELS": "garbage"}, "STREAM_GUARD_DETECTOR_LABELS: label map"),

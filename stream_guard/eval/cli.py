@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import orjson
 
 from stream_guard.client.client import stream_url
-from stream_guard.config import Settings, SettingsError, load_settings
+from stream_guard.config import CLIENT_API_KEY_VARIABLE, Settings, SettingsError, load_settings
 from stream_guard.dataset import Record, RecordError
 from stream_guard.eval.local import local_server
 from stream_guard.eval.replay import (
@@ -41,8 +41,6 @@ from stream_guard.exceptions import GuardError
 from stream_guard.guard.auth import DEFAULT_TENANT
 from stream_guard.loop import run
 
-# Read by the client only (the server's settings skip it: config.CLIENT_VARIABLES).
-API_KEY_ENV = "STREAM_GUARD_API_KEY"
 PROGRESS_EVERY_S = 5.0
 
 T = TypeVar("T")
@@ -71,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "and the limits the client keeps to)")
     p.add_argument("--url", help="evaluate a running server, ws://HOST:PORT (the /v1/stream "
                    "path may be given; default: start one in this process)")
-    p.add_argument("--api-key", help=f"key for --url (default: ${API_KEY_ENV})")
+    p.add_argument("--api-key", help=f"key for --url (default: ${CLIENT_API_KEY_VARIABLE})")
     p.add_argument("--report", type=Path, metavar="OUT.json", help="write the full JSON report")
     p.add_argument("--per-record", type=Path, metavar="OUT.jsonl",
                    help="write one line per record (outcome, scores, errors)")
@@ -275,9 +273,9 @@ def _remote_key(args: argparse.Namespace) -> str | None:
         if args.api_key is not None:
             raise EvalUsageError("--api-key needs --url (the in-process server makes its own)")
         return None
-    key: str | None = args.api_key or os.environ.get(API_KEY_ENV)
+    key: str | None = args.api_key or os.environ.get(CLIENT_API_KEY_VARIABLE)
     if not key:
-        raise EvalUsageError(f"--url needs --api-key or ${API_KEY_ENV}")
+        raise EvalUsageError(f"--url needs --api-key or ${CLIENT_API_KEY_VARIABLE}")
     return key
 
 

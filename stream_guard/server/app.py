@@ -26,7 +26,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from stream_guard.config import (
-    ENV_PREFIX,
+    CLIENT_API_KEY_VARIABLE,
     LISTEN_SETTINGS,
     NAME_PATTERN,
     NAME_RULE,
@@ -135,12 +135,11 @@ class Server:
         elif not s.api_keys:
             # The clients' variable, one key, which the settings leave alone: set for the
             # server, it was ignored without a word of its own (a review).
-            client_key = f"{ENV_PREFIX}API_KEY"
             log.warning("no API keys (STREAM_GUARD_API_KEYS): every client, and every ticket "
                         "request, will be refused 401%s",
-                        f"; {client_key} is set, but it is the clients' variable (one key to "
-                        "send): the server reads STREAM_GUARD_API_KEYS, KEY:TENANT pairs"
-                        if os.environ.get(client_key) else "")
+                        f"; {CLIENT_API_KEY_VARIABLE} is set, but it is the clients' variable "
+                        "(one key to send): the server reads STREAM_GUARD_API_KEYS, KEY:TENANT "
+                        "pairs" if os.environ.get(CLIENT_API_KEY_VARIABLE) else "")
         unnamed = sorted({t for t in s.api_keys.values() if not NAME_PATTERN.fullmatch(t)})
         if unnamed:  # served with inline context; refusing them would break a running setup
             log.warning(f"tenants that can own no evidence collection (a tenant name must be "
