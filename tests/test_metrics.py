@@ -63,7 +63,7 @@ def test_the_label_sets_are_the_documented_ones() -> None:
 # Where a label is written other than in a labels() call: the constructor, its argument, and
 # the counters that count it (a close for abuse is a rejection and an address's penalty).
 _LABEL_ARGUMENTS = {"Refusal": (0, ("rejections",)), "_Cap": (2, ("rejections",)),
-                    "_StateRefusal": (0, ("rejections",)),
+                    "StateRefusal": (0, ("rejections",)),
                     "Close": (2, ("rejections", "penalties")),
                     "_failed": (0, ("state_failures",))}  # the slot leases' (SlotLeases)
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from redis.asyncio import Redis
+
 from stream_guard.metrics import Metrics
-from stream_guard.state.admission import ConnectionGate
+from stream_guard.state.admission import (
+    STATE_RECOVERING,
+    STATE_UNAVAILABLE,
+    ConnectionGate,
+    state_refusal,
+)
 from stream_guard.state.base import StateStore
 from stream_guard.state.leases import SlotLeases
 from stream_guard.state.memory import MemoryStateStore
 from stream_guard.state.redis_store import RedisStateStore
 from tests.conftest import make_settings
-from tests.redis_server import free_port
+from tests.redis_server import RedisServer, free_port
 
 
 def gate(tmp_path: Path, store: StateStore, **settings: object) -> ConnectionGate:
@@ -58,6 +66,26 @@ async def test_closed_fail_mode_refuses_while_the_store_cannot_answer(tmp_path: 
     finally:
         await store.close()
 
+
+@pytest.mark.redis
+async def test_closed_fail_mode_tells_counts_recovering_from_an_outage(
+        tmp_path: Path, redis: RedisServer) -> None:
+    """The counts settling after a wipe are refused as recovering, a store that does not
+    answer as unavailable: state_refusal tells them apart, for a connection here as for a
+    ticket request (server/http.py), which chose on its own before."""
+    assert state_refusal(recovering=False) is STATE_UNAVAILABLE
+    assert state_refusal(recovering=True) is STATE_RECOVERING
+    store = RedisStateStore.from_url(redis.url)
+    admin = Redis.from_url(redis.url)
+    g = gate(tmp_path, store, redis_fail_mode="closed", lease_ttl_s=10.0)
+    try:
+        assert await g.take_slots("c1", "10.0.0.1") is None
+        await admin.flushall()  # what a restart without persistence leaves
+        assert await g.take_slots("c2", "10.0.0.1") == "shared state recovering; retry later"
+        assert (rejected(g, "state_recovering"), rejected(g, "state_unavailable")) == (1, 0)
+    finally:
+        await admin.aclose()
+        await store.close()
 
 async def test_open_fail_mode_counts_against_this_workers_own_caps(tmp_path: Path) -> None:
     store = RedisStateStore.from_url(f"redis://127.0.0.1:{free_port()}/0", retries=0)

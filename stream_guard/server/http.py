@@ -47,25 +47,17 @@ from stream_guard.loop import SingleFlight
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.paths import STREAM_PATH, TICKETS_PATH, request_path
 from stream_guard.protocol.responses import error_response, json_response, retry_after
-from stream_guard.state.admission import ConnectionGate
+from stream_guard.state.admission import (
+    STATE_UNAVAILABLE,
+    ConnectionGate,
+    StateRefusal,
+    state_refusal,
+)
 from stream_guard.state.base import StateStore, StateUnavailable
 
 log = logging.getLogger("stream_guard.http")
 _ORIGIN_LOG_EVERY_S = 600.0
 _ORIGINS_REMEMBERED = 256
-
-
-@dataclass(frozen=True, slots=True)
-class _StateRefusal:
-    """Why the state store refuses what a ticket is for: the rejection's reason, as the
-    connection's refusal counts it (state/admission.py), and the words that say it."""
-
-    reason: str
-    words: str
-
-
-_UNAVAILABLE = _StateRefusal("state_unavailable", "the shared state store is unavailable")
-_RECOVERING = _StateRefusal("state_recovering", "the shared state recovers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +238,7 @@ class Router:
         except StateUnavailable:
             server.metrics.state_failures.labels("put_ticket").inc()
             if not server.fails_open:
-                return self._state_refused(_UNAVAILABLE,
+                return self._state_refused(STATE_UNAVAILABLE,
                                            "tickets cannot be issued right now; retry")
             # Open mode: a signed ticket any worker accepts, single use per worker.
             ticket = server.fallback_tickets.issue(tenant, ttl, time.time())
@@ -336,24 +328,25 @@ class Router:
             return error_response(401, "unauthorized", decided.message)
         return decided
 
-    async def _state_refusal(self) -> _StateRefusal | None:
+    async def _state_refusal(self) -> StateRefusal | None:
         """Closed fail mode with the state store away, or its slot counts settling after a
         wipe: the connection a ticket is for would be closed 1013 as it opens, the ticket used
         up by then (a review: for 15 s after a Redis restart, tickets were minted, and spent,
         for connections refused). Once a readiness check found it so, each ticket request
         looks again (a probe shared by the requests that come while it runs), so tickets come
         back as soon as the counts are true, not at the next periodic check. Which of the two
-        it is, as the connection's refusal would say (a review: a plain outage was counted
-        and told as the counts recovering, while stream_guard_state_store_up read 0)."""
+        it is, :func:`~stream_guard.state.admission.state_refusal` says, as for the connection
+        (a review: a plain outage was counted and told as the counts recovering, while
+        stream_guard_state_store_up read 0)."""
         server = self.server
         if server.fails_open or server.state_ok:
             return None
         await server.readiness()
         if server.state_ok:
             return None
-        return _RECOVERING if server.store_up else _UNAVAILABLE
+        return state_refusal(recovering=server.store_up)
 
-    def _state_refused(self, refusal: _StateRefusal, message: str) -> Response:
+    def _state_refused(self, refusal: StateRefusal, message: str) -> Response:
         """The 503 of a ticket request or redemption :meth:`_state_refusal` refused, counted as
         the connection it is for would be (an operator review: these 503s moved no metric)."""
         self.server.metrics.rejections.labels(refusal.reason).inc()
@@ -376,5 +369,5 @@ class Router:
             return await server.store.redeem_ticket(ticket_hash(ticket))
         except StateUnavailable:
             server.metrics.state_failures.labels("redeem_ticket").inc()
-            return self._state_refused(_UNAVAILABLE, "tickets cannot be checked right now; get a "
-                                       "new ticket and retry")
+            return self._state_refused(STATE_UNAVAILABLE, "tickets cannot be checked right "
+                                       "now; get a new ticket and retry")

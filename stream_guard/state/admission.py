@@ -34,6 +34,30 @@ _LOCAL_LEASE_S = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
+class StateRefusal:
+    """Why closed fail mode refuses what needs the state store: ``reason``, what
+    stream_guard_rejections_total counts; ``words``, what a ticket request's 503 says it with
+    (server/http.py); ``close``, the close reason a refused connection reads."""
+
+    reason: str
+    words: str
+    close: str
+
+
+STATE_UNAVAILABLE = StateRefusal("state_unavailable", "the shared state store is unavailable",
+                                 "shared state unavailable; retry later")
+STATE_RECOVERING = StateRefusal("state_recovering", "the shared state recovers",
+                                "shared state recovering; retry later")
+
+
+def state_refusal(recovering: bool) -> StateRefusal:
+    """The refusal of a store that does not answer, or of one that answers with its slot
+    counts not yet true after a wipe (``recovering``): the one place that tells them apart (a
+    review: a plain outage was counted and told as the counts recovering)."""
+    return STATE_RECOVERING if recovering else STATE_UNAVAILABLE
+
+
+@dataclass(frozen=True, slots=True)
 class _Cap:
     scope: str
     limit: int
@@ -104,10 +128,8 @@ class ConnectionGate:
             self.metrics.state_failures.labels(
                 "slots_recovering" if recovering else "acquire_slot").inc()
             if not self.fails_open:
-                return await self._refuse(
-                    holder, "state_recovering" if recovering else "state_unavailable",
-                    "shared state recovering; retry later" if recovering
-                    else "shared state unavailable; retry later")
+                refusal = state_refusal(recovering)
+                return await self._refuse(holder, refusal.reason, refusal.close)
             for cap in wanted:
                 # Open mode: this worker's own count. Held until the connection closes.
                 if (cap.scope, holder) in taken:
