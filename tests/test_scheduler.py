@@ -533,6 +533,27 @@ async def test_a_fault_of_the_scheduler_fails_its_waiting_jobs_and_it_goes_on() 
     await sched.close()
 
 
+async def test_a_fault_during_a_turn_fails_its_jobs_only() -> None:
+    """A fault of the scheduler's own while a turn runs (not in a job, which is answered on
+    its own) is the answer of that turn's jobs; the jobs still waiting are not its to fail."""
+    rec = Recorder()
+    sched: BatchScheduler[int, int] = BatchScheduler(rec, max_batch=1, max_wait=0)
+    turn = sched._turn
+    faults = [RuntimeError("a fault in the turn")]
+
+    async def failing_once(*args: Any) -> Any:
+        if faults:
+            raise faults.pop()
+        return await turn(*args)
+
+    sched._turn = failing_once  # type: ignore[method-assign]
+    async with asyncio.timeout(TIMEOUT):
+        first, *rest = await asyncio.gather(*(sched.submit(j) for j in (1, 2, 3)),
+                                            return_exceptions=True)
+    assert isinstance(first, RuntimeError) and rest == [20, 30]
+    assert rec.batches == [[2], [3]]
+    await sched.close()
+
 async def test_broken_report_hooks_fail_no_job() -> None:
     """A diff review: a depth gauge that raised in the runner left the turn's jobs unanswered,
     and a batch report that raised failed every other queued job though it ran none of them.

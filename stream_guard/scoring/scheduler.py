@@ -116,7 +116,6 @@ class BatchScheduler(Generic[J, R]):
         self._on_batch = on_batch
         self._on_depth = on_depth
         self._queue: list[_Queued[J, R]] = []  # a heap, earliest deadline first
-        self._running: list[_Queued[J, R]] = []  # the jobs of the turn under way
         self._wakeup: asyncio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=name)
@@ -188,22 +187,31 @@ class BatchScheduler(Generic[J, R]):
             try:
                 backlog = await self._run_turn(loop) or backlog
             except Exception as exc:
-                # A fault of the scheduler's own (a job's is answered in ``_turn``): the jobs
-                # it concerns get it as their answer, and the scheduler goes on with the others
-                # instead of dying with every verdict after it (a review).
-                log.exception("scheduler turn failed: the jobs it held get the error")
-                self._fail_held(exc)
+                # A fault of the scheduler's own outside a turn's run (choosing its jobs):
+                # every job waiting gets it, whose choice would fail again, and the scheduler
+                # goes on with the jobs that come after instead of dying with every verdict
+                # after it (a review). One during the run is the turn's jobs' (_run_turn).
+                log.exception("scheduler turn failed: the jobs waiting get the error")
+                _fail(self._queue, exc)
+                self._queue.clear()
+                self._report_depth()
 
     async def _run_turn(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Select and run one turn; False when no job was left to run."""
         started = time.perf_counter()
         late, on_time = self._select(started)  # without jobs whose callers are gone
-        live = self._running = late + on_time  # from here a fault is theirs (_fail_held)
         self._report_depth()
+        live = late + on_time
         if not live:
             return False
-        seconds = await self._turn(loop, on_time, late)
-        self._running = []
+        try:
+            seconds = await self._turn(loop, on_time, late)
+        except Exception as exc:
+            # A fault of the scheduler's own during the turn (a job's is answered in
+            # ``_turn``): the turn's jobs not yet answered get it; the queue goes on.
+            log.exception("scheduler turn failed: the jobs it held get the error")
+            _fail(live, exc)
+            return True
         finished = time.perf_counter()
         swept = finished
         model_seconds: float | None = None
@@ -225,19 +233,6 @@ class BatchScheduler(Generic[J, R]):
                 len(late), sum(1 for q in late if q.deadline < swept)
                 + sum(1 for q in on_time if q.deadline < finished), model_seconds), "batch")
         return True
-
-    def _fail_held(self, exc: Exception) -> None:
-        """A fault of a turn: its jobs not yet answered get ``exc``; a fault before the turn
-        had its jobs (choosing them) gives it to every job waiting, whose choice would fail
-        again."""
-        held = self._running or self._queue
-        for q in held:
-            if not q.future.done():
-                q.future.set_exception(exc)
-        if held is self._queue:
-            self._queue.clear()
-        self._running = []
-        self._report_depth()
 
     def _select(self, now: float) -> tuple[list[_Queued[J, R]], list[_Queued[J, R]]]:
         """This turn's (fallback, model) jobs, earliest deadline first.
@@ -369,6 +364,13 @@ def _report(hook: Callable[[T], None], value: T, what: str) -> None:
         hook(value)
     except Exception:
         log.exception("the scheduler's %s report failed", what)
+
+
+def _fail(jobs: Sequence[_Queued[J, R]], exc: Exception) -> None:
+    """Each waiting caller of ``jobs`` gets ``exc`` (one answered or gone already is skipped)."""
+    for q in jobs:
+        if not q.future.done():
+            q.future.set_exception(exc)
 
 
 def _answer(batch: Sequence[_Queued[J, R]], answers: Sequence[R]) -> None:
