@@ -353,6 +353,17 @@ PLANS = ("Basic costs $19 per month and includes 1 seat and 10 GB of storage. Pr
     (PLANS + " Teams of up to 10 may share a plan.", "Pro includes 10 seats.", False),
     (PLANS + " Pro adds 10 projects.", "Pro includes 10 seats.", False),
     ("Pro includes 5 seats and a 30% discount.", "Pro includes 30 seats.", True),
+    # ... nor is a range's first figure bare: "6-24 months" says nothing of "6 doses" (a probe)
+    ("Age 6-24 months: 5 ml. Do not give more than 4 doses in any 24 hours.",
+     "You can give up to 6 doses in 24 hours.", True),
+    # a figure inside a range the evidence gives of its unit is none it gives otherwise (a
+    # probe's faithful dose "at 3 years old" was contradicted by the bands' other years)
+    ("Age 2-4 years: 7.5 ml. Age 4-6 years: 10 ml.", "At 3 years old, the dose is 7.5 ml.",
+     False),
+    ("Age 2-4 years: 7.5 ml. Age 4-6 years: 10 ml.", "At 7 years old, the dose is 10 ml.",
+     True),
+    ("1 to 3 years of service: 4 weeks at full pay.", "With 2 years of service you get 4 weeks.",
+     False),
     # digits of other scripts are the same figures (a review)
     ("Returns are accepted within 30 days.", "Returns are accepted within ٣٠ days.", False),
     ("يمكن إرجاع المنتج خلال ٣٠ يومًا.", "يمكن إرجاع المنتج خلال 30 يومًا.", False),

@@ -14,6 +14,7 @@ import datetime
 import decimal
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -204,8 +205,12 @@ _NOT_UNITS = (STOPWORDS - {"per"}) | {"pm"} | CJK_NOT_UNITS | {
     "approximately", "roughly", "exactly", "sharp", "onwards", "ish"}
 
 
-_RANGE_FIRST = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s*(?:[–—-]|\s(?:to|or|and|through)\s)"
-                          r"\s*\d[\d,]*(?:\.\d+)?\s*([^\W\d_]+)")
+_RANGE = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s*(?:[–—-]|\s(?:to|or|and|through)\s)"
+                    r"\s*(\d[\d,]*(?:\.\d+)?)\s*([^\W\d_]+)")
+# The key of a quantity index under which it keeps the ranges it gives ("Age 2-4 years", "1
+# to 3 years of service") as "low high unit": a figure of the unit inside one is none the
+# evidence gives otherwise (:func:`quantity_conflict`).
+RANGES = "@ranges"
 
 
 def quantity_index(text: str) -> dict[str, frozenset[str]]:
@@ -213,16 +218,26 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     every number it states at all; built once per evidence."""
     by_unit: dict[str, set[str]] = {ANY_UNIT: set()}
     canonical = _quantity_text(text, both_readings=True)
+    bare: Counter[str] = Counter()
     for number, unit in _numbers(canonical, both_readings=True):
         if unit != DATE_UNIT:  # a date is no amount a rounded figure could be ("$20 million")
             by_unit[ANY_UNIT].add(number)
-        by_unit.setdefault(unit or BARE, set()).add(number)
-    for match in _RANGE_FIRST.finditer(canonical):
-        # a range's first figure is of its unit too: "3 or 4 days" states 3 days (a review:
-        # read as a bare 3, "Delivery takes 3 days" met the evidence's "3 months" elsewhere)
-        word = match.group(2)
+        if unit:
+            by_unit.setdefault(unit, set()).add(number)
+        else:
+            bare[number] += 1
+    for match in _RANGE.finditer(canonical):
+        # a range's first figure is of its unit too, not bare: "3 or 4 days" states 3 days (a
+        # review: read as a bare 3, "Delivery takes 3 days" met the evidence's "3 months"
+        # elsewhere); and a figure between its two is of it ("3 years old" in "Age 2-4 years")
+        word = match.group(3)
         if word.lower() not in _MONTH_NUMBER and (unit := _unit(word)) != ANY_UNIT:
-            by_unit.setdefault(unit, set()).add(plain_number(match.group(1)))
+            low, high = plain_number(match.group(1)), plain_number(match.group(2))
+            by_unit.setdefault(unit, set()).add(low)
+            bare[low] -= 1
+            by_unit.setdefault(RANGES, set()).add(f"{low} {high} {unit}")
+    if bare := {number for number, count in bare.items() if count > 0}:
+        by_unit[BARE] = bare
     for number in _metres_by_length(text):  # "12 m long" is 12 metres
         by_unit.setdefault("metre", set()).add(number)
     if "one" in canonical:
@@ -1313,8 +1328,24 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
                     for known in (evidence.get(name) for name in _UNIT_NAMES.get(u, (u,)))
                     if known is not None]
         if readings and not any(n in known or _stated(n, u, evidence, stated)
-                                for n, u, known in readings) \
+                                or _in_range(n, u, evidence) for n, u, known in readings) \
                 and not _undated_day(number, unit, evidence.get(unit, frozenset()), stated):
+            return True
+    return False
+
+
+def _in_range(number: str, unit: str, evidence: Mapping[str, frozenset[str]]) -> bool:
+    """Whether ``number`` of ``unit`` lies in a range of that unit the evidence gives
+    (:data:`RANGES`): a leaflet's "Age 2-4 years: 7.5 ml" answers "at 3 years old, 7.5 ml" (a
+    probe's faithful answer was contradicted by the evidence's other years)."""
+    ranges = evidence.get(RANGES)
+    if not ranges or (value := _decimal(number)) is None:
+        return False
+    names = _UNIT_NAMES.get(unit, (unit,))
+    for entry in ranges:
+        low, high, of = entry.split(" ", 2)
+        if of in names and (lo := _decimal(low)) is not None \
+                and (hi := _decimal(high)) is not None and lo < value < hi:
             return True
     return False
 
