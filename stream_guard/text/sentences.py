@@ -113,20 +113,49 @@ _ABBREV_NUMERIC = frozenset({
     "sect", "art", "ref", "refs", "para", "tab", "ex", "pt", "tel", "ext", "op", "jan", "feb",
     "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 })
-# Often end a sentence ("... in the U.S. The ..."): split only before a typical sentence opener.
+# Often end a sentence ("... in the U.S. The ..."): split only before a typical sentence opener,
+# or, after the few of _GOES_ON, before a capital that does not go on with them.
 _ABBREV_AMBIGUOUS = frozenset({
     "etc", "inc", "ltd", "co", "corp", "llc", "plc", "jr", "sr", "al", "st", "ave", "blvd", "rd",
     "bros", "esq", "a.m", "p.m",
 })
 _ABBREVIATIONS = NEVER_ENDS_SENTENCE | _ABBREV_NUMERIC | _ABBREV_AMBIGUOUS
-_SENTENCE_OPENERS = frozenset({
-    "The", "A", "An", "This", "That", "These", "Those", "It", "Its", "He", "She", "They", "We",
-    "I", "You", "His", "Her", "Their", "Our", "My", "Your", "There", "Here", "In", "On", "At",
-    "For", "But", "And", "Or", "So", "Yet", "However", "Therefore", "Thus", "Then", "Also",
-    "After", "Before", "When", "While", "If", "As", "Since", "Although", "Meanwhile", "Moreover",
-    "Furthermore", "Finally", "First", "Today", "Now", "What", "Why", "How", "Who", "Where",
-    "Which", "Some", "Many", "Most", "All", "Each", "Every", "One", "Not", "No", "Yes",
-})
+# Words that open a sentence and go on with no name before them: function words, answer words
+# and sentence adverbs (not "Under", "Open", "Second": "U.S. Under Secretary", "U.S. Open").
+_SENTENCE_OPENERS = frozenset("""The A An This That These Those It Its He She They We I You His
+Her Their Our My Your There Here In On At For But And Or So Yet However Therefore Thus Then Also
+After Before When While If As Since Although Meanwhile Moreover Furthermore Finally First Today
+Now What Why How Who Where Which Some Many Most All Each Every One Not No Yes
+Is Are Was Were Do Does Did Has Have Had Can Could Would Should Must Let Please Both Any Such
+Several Another Other Only Even Still Instead Otherwise Because Though Unless Once Whether
+Whereas Despite According Unlike During From With Without By To Within Through Until Among Along
+Besides Later Earlier Previously Recently Currently Usually Typically Generally Often Sometimes
+Always Never Overall Indeed Hence Consequently Nevertheless Nonetheless Additionally
+Alternatively Similarly Likewise Unfortunately Fortunately Eventually Ultimately Initially
+Originally Lastly Everyone Everything Nothing Nobody Someone Something Anyone Anything None
+Whose Whom Thanks Sorry""".split())  # noqa: SIM905
+# After these a capitalised word opens a sentence unless it goes on with the abbreviation: a
+# time's zone, day or month ("9 p.m. Eastern", "10 a.m. Monday", "a.m. ET"), a company's
+# officer or form ("Acme Inc. CEO", "Inc. Chief Executive", "Co. Ltd"). A word in capitals
+# alone goes on (a zone, "CEO", "UK"); so does a bracket ("Inc. (NASDAQ: X)"). Any capital
+# after "etc." opens one ("chairs, desks, etc. Shipping is free."; a review found the two
+# claims one window, the false second diluted by the true first, and a halt at the first).
+# The others name too much after them ("U.S. Army", "St. Louis", "Co. Cork", "Warner Bros.
+# Pictures", "King Jr. Day"): only an opener ends them.
+_TIME_GOES_ON = frozenset("""Monday Tuesday Wednesday Thursday Friday Saturday Sunday Mon Tue
+Tues Wed Thu Thur Thurs Fri Sat Sun January February March April May June July August September
+October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Eastern Pacific
+Central Mountain Atlantic Alaska Alaskan Hawaii Hawaiian Greenwich Universal Coordinated Local
+Daylight Standard Summer British Western European Indian Japan Korea Korean China Moscow
+Israel Arabian Gulf""".split())  # noqa: SIM905
+_COMPANY_GOES_ON = frozenset("""Chief Chairman Chairwoman Chair President Vice Executive Founder
+Co Director Managing Spokesman Spokeswoman Spokesperson Senior General Head Board Group Holdings
+Limited Inc Ltd Corp Corporation Company""".split())  # noqa: SIM905
+_GOES_ON: dict[str, frozenset[str]] = {
+    "etc": frozenset(), "a.m": _TIME_GOES_ON, "p.m": _TIME_GOES_ON, "inc": _COMPANY_GOES_ON,
+    "ltd": _COMPANY_GOES_ON, "corp": _COMPANY_GOES_ON, "llc": _COMPANY_GOES_ON,
+    "plc": _COMPANY_GOES_ON,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,7 +532,7 @@ class SentenceScanner:
         if low in _ABBREV_NUMERIC:
             return not next_head.lstrip(_OPENERS)[:1].isdigit()
         if low in _ABBREV_AMBIGUOUS or _DOTTED.fullmatch(stem):
-            return _leading_word(next_head) in _SENTENCE_OPENERS
+            return _ends_after_ambiguous(stem, next_head)
         return True
 
     def _fence_may_stand(self) -> bool:
@@ -636,6 +665,23 @@ def _symbols_only(word: str) -> bool:
     🗼 It is ...": a review found the true sentence retracted with the false one after it)."""
     return not word.isascii() and any(unicodedata.category(c) == "So" for c in word) and all(
         unicodedata.category(c) in _SYMBOL_CATEGORIES for c in word)
+
+
+def _ends_after_ambiguous(stem: str, next_head: str) -> bool:
+    """Whether a sentence ends after an ambiguous abbreviation (``stem``: without its full
+    stop), given the first characters of the next word: before a sentence opener, or after one
+    of :data:`_GOES_ON` before a capitalised word that does not go on with it. A time is
+    written in lower case there ("A.M. 'Marty' Stroud" is a name's initials)."""
+    word = _leading_word(next_head)
+    if word in _SENTENCE_OPENERS:
+        return True
+    key = stem if "." in stem else stem.lower()
+    goes_on = _GOES_ON.get(key)
+    if goes_on is None or not word[:1].isupper() or next_head[:1] in "([":
+        return False
+    if key == "etc":
+        return True  # a list's end: nothing goes on with it
+    return not (word.isupper() and len(word) > 1) and word not in goes_on
 
 
 def _leading_word(head: str) -> str:
