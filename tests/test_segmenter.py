@@ -361,8 +361,62 @@ def test_short_text_is_not_merged_past_max_chars() -> None:
     assert texts(windows) == ["Yes.", long]
 
 
+VOICE = ("so here's everything you need to know your order ships within two business days and "
+         "if you need it sooner express delivery costs fifteen dollars and arrives the next "
+         "business day and if you want to send it back returns are accepted within thirty days "
+         "as long as the item is unused and still in its original packaging and just so you "
+         "know gift cards cannot be returned and the warranty lasts for five years")
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 7, 16, len(VOICE)])
+@pytest.mark.parametrize("gap", [" ", "   ", " " * 16])
+def test_a_run_on_sentence_is_cut_where_its_last_clause_begins(size: int, gap: str) -> None:
+    """A voice answer without full stops was cut at its last space that fit, between "five"
+    and "years", and its false last clause passed (a review); the cut is where the last clause
+    of the window's second half begins. However the text is cut into deltas, and whether the
+    cap is reached inside a word or in the space before it."""
+    text = VOICE.replace(" five years", gap + "five years")
+    pieces = [text[i:i + size] for i in range(0, len(text), size)]
+    assert texts(stream(pieces)) == [text[:text.index(" and the warranty")],
+                                     text[text.index("and the warranty"):]]
+
+
+@pytest.mark.parametrize(("tail", "whole"), [
+    # no clause in the second half: a figure stays with its unit, a name whole
+    ("it costs us 15 dollars a month", "15 dollars"),
+    ("the fee is fifteen dollars a month", "fifteen dollars"),
+    ("it takes from 5 to 10 business days", "5 to 10 business"),
+    ("the office is in New York City today", "New York City"),
+    # a figure before a comma or a conjunction begins no clause: one figure, one unit
+    ("the plans cost 5, 10 or 15 dollars", "5, 10 or 15 dollars"),
+    ("the warranty lasts two and a half years", "two and a half years"),
+    # a clause begins after a comma: the last one whole
+    ("the parcel ships today, the receipt comes by mail", "the receipt comes by mail"),
+])
+def test_a_run_on_sentence_keeps_a_figure_with_its_unit(tail: str, whole: str) -> None:
+    """A run-on sentence was cut at its last space that fit, "15" from "dollars", "New" from
+    "York", and the part after the cut was judged alone (a review)."""
+    for pad in range(len(tail) + 2):  # the cap at each character of the tail
+        text = "our service " + "very " * 70 + "x" * pad + " " + tail
+        windows = stream([text])
+        assert any(whole in w.text for w in windows), (pad, texts(windows))
+        assert stream(list(text)) == windows
+
+
+def test_a_sentence_that_fits_is_not_cut_at_a_clause() -> None:
+    """A window cut short of the cap only when the next word goes on with its sentence: a
+    sentence that fits, followed by the next, or by a space run past the cap, stays whole."""
+    sentence = "It ships today, and " + "very " * 74 + "fast."
+    for gap in [" ", " " * 10, " " * 30, "\n"]:
+        text = sentence + gap + "The receipt comes by mail."
+        assert texts(stream([text])) == [sentence, "The receipt comes by mail."], gap
+        assert stream(list(text)) == stream([text])
+    # nothing after it at all
+    assert texts(stream([sentence + " " * 20])) == [sentence]
+
+
 def test_run_on_sentence_is_cut_at_the_last_space_that_fits() -> None:
-    text = "aaaa " * 30  # 150 characters, no sentence end
+    text = "aaaa " * 30  # 150 characters, no sentence end, clause, figure or name
     windows = stream([text], max_chars=42, min_chars=0)
     assert all(len(w.text) <= 42 for w in windows)
     assert texts(windows) == ["aaaa " * 7 + "aaaa"] * 3 + ["aaaa " * 5 + "aaaa"]
@@ -711,6 +765,12 @@ def _cut(draw: st.DrawFn, text: str) -> list[str]:
     ("One two." + " " * 30 + "Three four five.", 20, 0),
     ("Alpha beta gamma delta epsilon zeta", 20, 0),
     ("x" * 50 + ". Next one.", 20, 12),
+    # A run-on cut where its last clause begins, the cap reached in a word or in the space
+    # before one, a figure kept with its unit.
+    ("one two three, and four five six", 20, 0),
+    ("one two three, and four five" + " " * 9 + "six", 20, 0),
+    ("one two three four costs 15 dollars", 20, 3),
+    ("Done. one two, and three four five.\nsix", 20, 12),
 ])
 def test_tricky_texts_stream_like_whole(text: str, max_chars: int, min_chars: int) -> None:
     whole = stream([text], max_chars, min_chars)
@@ -976,7 +1036,8 @@ _PIECES = ["and ", "but ", "so ", ", ", ". ", "; ", ": ", "\n", "\n\n", "  ", "I
            "warranty ", "lasts ", "five ", "years", "Unfortunately, ", "no. ", "| a | b |\n",
            "|---|---|\n", "[1, 2] ", "Hi Maria,\n\n", "Best regards,\nThe Team", "x" * 30 + " ",
            "1889.", "\t", "| Plan | Seats? |\n", "9 p.m. ", "Acme Inc. ", "etc. ", "U.S. ",
-           "Returns ", "Eastern ", "CEO ", "(NASDAQ) "]
+           "Returns ", "Eastern ", "CEO ", "(NASDAQ) ", "$15 ", "New York ", "fifteen dollars ",
+           "which ", "two and a half ", "5, 10 ", " " * 17, "x" * 12 + " "]
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -108,8 +108,11 @@ class WindowSegmenter:
 
     Beyond the sentence boundaries of :func:`sentence_spans`:
 
-    * a sentence longer than ``max_chars`` is cut at its last space that fits (hard-cut inside a
-      longer word), so a run-on sentence is still checked promptly;
+    * a sentence longer than ``max_chars`` is cut where its last clause in the second half of
+      the cap begins (after a comma, semicolon or colon, or before "and", "but", "which" ...),
+      else before the figures and names its last words start ("five" before "years", "New"
+      before "York"), else at its last space that fits (hard-cut inside a longer word), so a
+      run-on sentence is still checked promptly, and its last clause as one claim;
     * a text window shorter than ``min_chars`` ("Yes.", "1."), or a short one that leans on
       what came before and states almost nothing on its own (a pronoun or answer word first,
       no figure, at most one content word: "It's best not to.", "Not necessarily."), is

@@ -170,8 +170,10 @@ class SentenceScanner:
     """Finds segments (sentences; lines of code) in text that arrives in pieces.
 
     ``advance`` consumes everything it is given, holding back only decisions that need text not
-    yet seen. With ``max_chars`` set, no segment is longer: a sentence that would be is cut at
-    its last word end that fits, or hard-cut inside a word longer than ``max_chars``.
+    yet seen. With ``max_chars`` set, no segment is longer: a sentence that would be is cut
+    where its last clause in the second half of the cap begins, else before the figures and
+    names its last words start, else at its last word end that fits (:func:`_run_on_cut`), or
+    hard-cut inside a word longer than ``max_chars``.
     """
 
     def __init__(self, max_chars: int | None) -> None:
@@ -343,8 +345,13 @@ class SentenceScanner:
         if self._seg_open and (self._newlines >= 2 or (
                 self._newlines and (self._code or self._single_line))):
             self._close()
-        # Any word still to come ends past the cap: the open segment cannot grow any more.
-        if self._seg_open and self._max is not None and self._pos - self._seg_start >= self._max:
+        # Any word still to come ends past the cap: the open segment cannot grow any more. It
+        # ends here, unless the next word may cut it where its last clause begins instead
+        # (_cut_run_on), which that word's first character decides: the space before it is
+        # waited out, unless it is longer than a word (no decision waits on a space run).
+        if (self._seg_open and self._max is not None and self._pos - self._seg_start >= self._max
+                and not (self._pos - self._seg_end <= _HEAD
+                         and self._run_on_cut(buf, base) is not None)):
             self._close()
         if self._pos < base + len(buf):
             self._in_word = True
@@ -371,14 +378,23 @@ class SentenceScanner:
             self._word_letter = True
         self._word_ticks += chunk.count("`")
         if not self._classified:
-            if self._seg_open and self._max is not None and self._pos - self._seg_start > self._max:
-                self._close()  # this word cannot join the open segment in any case
+            while (self._seg_open and self._max is not None
+                   and self._pos - self._seg_start > self._max):
+                # This word cannot join the open segment in any case. A text segment is cut
+                # now as _cap would cut it once the word is classified, unless that
+                # classification may end the segment before the word: it decides.
+                if self._run_on_cut(buf, base) is not None:
+                    if self._may_end():
+                        break
+                    self._cut_run_on(buf, base)
+                else:
+                    self._close()
             if len(self._head) >= _HEAD or complete:
                 self._classify()
             elif self._ends_before_word():
                 self._close()  # the word, when classified, opens the next sentence
         if self._classified and self._max is not None:
-            self._cap()
+            self._cap(buf, base)
         if complete:
             if self._fence_line and self._word_ticks > (
                     self._fence_len if self._word_start == self._seg_start else 0):
@@ -397,19 +413,57 @@ class SentenceScanner:
                 self._prev_tail = self._tail
                 self._prev_len = self._word_len
 
-    def _cap(self) -> None:
+    def _cap(self, buf: str, base: int) -> None:
         """Keep the open segment within ``max_chars`` while its current word grows."""
         assert self._max is not None
         while self._pos - self._seg_start > self._max:
-            if self._word_start > self._seg_start:  # cut before the word
-                self._close()
-                self._open(self._word_start, self._seg_kind, False)
+            if self._word_start > self._seg_start:  # cut before the word, or its clause
+                if not self._cut_run_on(buf, base):
+                    self._close()
+                    self._open(self._word_start, self._seg_kind, False)
             else:  # the word alone is too long: hard cut
                 cut = self._seg_start + self._max
                 self._seg_end = cut
                 self._close()
                 self._open(cut, self._seg_kind, False)
                 self._seg_letter = True  # its letters are unknown; do not block a split
+
+    def _may_end(self) -> bool:
+        """Whether the classification of the word begun may end the open text segment before
+        it: the word follows a newline or end punctuation. Otherwise it joins the segment,
+        whatever its characters (a sentence ends at end punctuation)."""
+        return self._newlines > 0 or _sentence_tail(self._prev_tail).endswith(_TERMINAL_TUPLE)
+
+    def _run_on_cut(self, buf: str, base: int) -> tuple[int, int] | None:
+        """Where :meth:`_cut_run_on` would cut the open segment, if it is text (not code, a
+        table row or a heading): offsets into ``buf``; None where it would not."""
+        assert self._max is not None
+        if self._seg_kind != "text" or self._code or self._single_line:
+            return None
+        start, end = self._seg_start - base, self._seg_end - base
+        cut = _run_on_cut(buf[start:end], self._max // 2)
+        return None if cut is None else (start + cut[0], start + cut[1])
+
+    def _cut_run_on(self, buf: str, base: int) -> bool:
+        """Cut the open text segment, which the word begun does not fit in, where a clause of
+        its second half begins (:func:`_run_on_cut`), not just before that word; returns
+        whether it did. The segment's last words open the next one, which the word joins.
+
+        The cut is made where the word cannot end the segment (:meth:`_may_end`), or once it
+        is classified and has not: before or after its classification alike, read from the
+        segment's completed words alone, so the same however the text was cut into deltas (a
+        reverted clause cut read the text up to where the cap was reached, and cut only
+        before a word already classified: a review)."""
+        cut = self._run_on_cut(buf, base)
+        if cut is None:
+            return False
+        end = self._seg_end
+        self._seg_end = base + cut[0]
+        self._close()
+        self._open(base + cut[1], "text", False)
+        self._seg_end = end  # the words after the cut, completed: the last clause
+        self._seg_letter = _LETTER.search(buf, cut[1], end - base) is not None
+        return True
 
     def _classify(self) -> None:
         """Place the word whose head has just arrived: which block it is in, and whether the
@@ -687,6 +741,62 @@ def _ends_after_ambiguous(stem: str, next_head: str) -> bool:
 def _leading_word(head: str) -> str:
     match = re.match(r"[^\W\d_]+", head.lstrip(_OPENERS))
     return match.group() if match else ""
+
+
+# A run-on sentence too long for a window is cut where a clause begins in its second half: after
+# a comma, semicolon or colon, or before a conjunction; else before the figures and names its
+# last words start ("for five" | "years"). Not after a figure: "five, ten or fifteen dollars",
+# "two and a half years" hold their figures together.
+_SEG_WORD = re.compile(f"[^\\s{_INVISIBLE}]+")
+_CLAUSE_CONJUNCTIONS = frozenset(("and", "but", "so", "or", "because", "which", "while", "then",
+                                  "although", "though", "whereas", "since"))
+# Words that join figures ("5 to 10", "two and a half", "four point five").
+_FIGURE_LINKS = frozenset(("and", "or", "to", "a", "point", "-", "–"))
+_NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve
+thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty
+seventy eighty ninety hundred thousand million billion trillion dozen half""".split())  # noqa: SIM905
+
+
+def _figure(word: str) -> bool:
+    """A figure ("5", "$15", "2,5", "five"), which goes with the word after it (its unit)."""
+    bare = word.strip(_OPENERS + _CLOSERS + ",;:.")
+    return any(c.isdigit() for c in bare) or bare.lower() in _NUMBER_WORDS
+
+
+def _name_word(word: str) -> bool:
+    """A capitalised word of a name ("New" of "New York"; not "I", "I'm"), mid-sentence."""
+    bare = word.lstrip(_OPENERS).rstrip(_CLOSERS + ",;:")
+    return bare[:1].isupper() and bare != "I" and not bare.startswith(("I'", "I’"))
+
+
+def _run_on_cut(segment: str, half: int) -> tuple[int, int] | None:
+    """Where to cut a run-on segment (its completed words, trimmed) that the next word does not
+    fit in: ``(end of the first part, start of the rest)``, or None for a cut before the next
+    word. The rest starts at or after ``half``: where the last clause begins, else where the
+    figures and names its last words end with begin ("the warranty lasts for five" before
+    "years": a review found the false last clause cut from its unit, and passed)."""
+    words = [(m.start(), m.end()) for m in _SEG_WORD.finditer(segment)]
+    for i in range(len(words) - 1, 0, -1):
+        start = words[i][0]
+        if start < half:
+            break
+        before = segment[words[i - 1][0]:words[i - 1][1]]
+        word = segment[start:words[i][1]]
+        if _figure(before):
+            continue  # "five, ten or fifteen dollars", "two and a half years": one figure
+        if (before.rstrip(_CLOSERS).endswith((",", ";", ":")) and _LETTER.match(word)) or (
+                word.lower() in _CLAUSE_CONJUNCTIONS):
+            return words[i - 1][1], start
+    first = len(words)  # of the figures and names the segment ends with, and words joining them
+    while first > 1 and (_figure(word := segment[words[first - 1][0]:words[first - 1][1]])
+                         or _name_word(word) or word.lower() in _FIGURE_LINKS):
+        first -= 1
+    while first < len(words) and segment[words[first][0]:words[first][1]].lower() in (
+            _FIGURE_LINKS):
+        first += 1  # the run starts at a figure or a name
+    if first < len(words) and words[first][0] >= half:
+        return words[first - 1][1], words[first][0]
+    return None
 
 
 def _opening_fence(head: str) -> str:
