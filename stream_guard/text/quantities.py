@@ -236,8 +236,8 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
             by_unit.setdefault(unit, set()).add(low)
             bare[low] -= 1
             by_unit.setdefault(RANGES, set()).add(f"{low} {high} {unit}")
-    if bare := {number for number, count in bare.items() if count > 0}:
-        by_unit[BARE] = bare
+    if stated_bare := {number for number, count in bare.items() if count > 0}:
+        by_unit[BARE] = stated_bare
     for number in _metres_by_length(text):  # "12 m long" is 12 metres
         by_unit.setdefault("metre", set()).add(number)
     if "one" in canonical:
