@@ -344,6 +344,74 @@ async def test_guard_closed_early_cancels_stream_and_upstream(server: Server) ->
         assert await client.ping() > 0  # the connection is still fine for other streams
 
 
+class SlowClose:
+    """An upstream like an HTTP response stream whose close awaits (httpx, OpenAI's
+    ``await stream.close()``), or fails while closing (``raises``)."""
+
+    def __init__(self, *, raises: BaseException | None = None) -> None:
+        self.raises = raises
+        self.taken: list[str] = []
+        self.closed = False
+
+    async def __call__(self) -> AsyncIterator[str]:
+        try:
+            for token in tokens_of(SUPPORTED * 20):
+                await asyncio.sleep(0.01)
+                self.taken.append(token)
+                yield token
+        finally:
+            await asyncio.sleep(0.05)  # closing the response
+            self.closed = True
+            if self.raises is not None:
+                raise self.raises
+
+
+def open_streams(server: Server) -> float:
+    return float(server.metrics.streams_open._value.get())
+
+
+async def test_guard_cancelled_twice_still_cancels_the_server_stream(server: Server) -> None:
+    """A review: a consumer cancelled again while the guard closed its upstream (anyio's
+    cancel scopes, as Starlette's StreamingResponse uses when the browser goes away, cancel
+    every await until the task ends) never sent the cancel: the stream stayed open on the
+    server (130 disconnects, 128 streams held, the next connection refused 1013), and the
+    result said nothing was sent. The clean-up now runs to its end through any number of
+    cancellations, and the result is recorded whatever happens."""
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        upstream = SlowClose()
+        pieces = guard(upstream(), client, context=CONTEXT)
+
+        async def consume() -> None:
+            async with pieces:
+                async for _ in pieces:
+                    pass
+
+        task = asyncio.create_task(consume())
+        await eventually(lambda: len(upstream.taken) > 5)
+        assert open_streams(server) == 1
+        task.cancel()
+        await asyncio.sleep(0.01)  # within the upstream's close
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert upstream.closed
+        result = pieces.result
+        assert result.text_sent and result.text_sent == "".join(upstream.taken)[
+            :len(result.text_sent)] and result.done is None and not result.halted
+        await eventually(lambda: open_streams(server) == 0, 5)
+        assert await client.ping() > 0
+
+        # An upstream whose close fails: its error is raised, and still the stream is
+        # cancelled and the result recorded (a review: neither happened).
+        upstream = SlowClose(raises=ConnectionResetError("reset while closing"))
+        with pytest.raises(ConnectionResetError):
+            async with guard(upstream(), client, context=CONTEXT) as pieces:
+                async for _ in pieces:
+                    break
+        assert pieces.result.text_sent == upstream.taken[0] and pieces.result.done is None
+        await eventually(lambda: open_streams(server) == 0, 5)
+
+
 class HostedStream:
     """An upstream like a hosted LLM's response stream: an iterator with ``aclose``, which
     frees its connection whether or not a token was ever read."""

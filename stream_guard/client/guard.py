@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Sequence,
+)
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -179,12 +186,16 @@ class Guarded:
                     pull = asyncio.ensure_future(_pull(upstream))
         finally:
             listen.cancel()
-            await _stop(pull, upstream)
-            if stream.done is None and done is None:
-                with contextlib.suppress(Exception):
-                    await stream.cancel()
-            self._result = GuardResult(stream.halt is not None, stream.halt, "".join(shown),
-                                      stream.text, done)
+            try:
+                # To its end however often the consumer is cancelled meanwhile (a review:
+                # anyio's cancel scopes, which Starlette's StreamingResponse uses when its
+                # client goes away, cancel every await until the task ends; a second
+                # cancellation in the upstream's close left the stream open on the server and
+                # no result recorded)
+                await _to_the_end(_wind_up(pull, upstream, stream, done))
+            finally:
+                self._result = GuardResult(stream.halt is not None, stream.halt,
+                                          "".join(shown), stream.text, done)
 
     def _heard(self, event: Event) -> None:
         """``on_event``, called as the event arrives (:meth:`GuardClient.start`), not when the
@@ -251,6 +262,34 @@ async def _stop(pull: asyncio.Task[Any] | None, upstream: AsyncIterator[str]) ->
     aclose = getattr(upstream, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+async def _wind_up(pull: asyncio.Task[Any] | None, upstream: AsyncIterator[str],
+                   stream: GuardStream, done: Done | None) -> None:
+    """Cancel the stream on the server unless it is done, then stop the upstream. The cancel
+    goes first: an upstream whose close fails, or hangs, cannot leave the stream open there."""
+    if stream.done is None and done is None:
+        with contextlib.suppress(Exception):  # lost, or ended already: nothing to cancel
+            await stream.cancel()
+    await _stop(pull, upstream)
+
+
+async def _to_the_end(work: Awaitable[None]) -> None:
+    """Await ``work`` to its end even when the caller is cancelled meanwhile, any number of
+    times; the cancellation is raised once it has ended (what ``work`` raised is then only
+    retrieved), or else what ``work`` raised."""
+    task = asyncio.ensure_future(work)
+    cancelled: asyncio.CancelledError | None = None
+    while not task.done():
+        try:
+            await asyncio.wait([task])  # a cancelled wait leaves the task running
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+    if cancelled is not None:
+        if not task.cancelled():
+            task.exception()
+        raise cancelled
+    task.result()
 
 
 async def _end(stream: GuardStream) -> None:
