@@ -205,9 +205,10 @@ export class GuardStream {
   readonly ended: boolean;
   readonly lost: ConnectionClosedError | null;
   /** The fatal error that failed the stream: the server did not take a frame of it (dropped
-   *  `rate_limited`, refused `bad_seq`, `bad_frame`, `budget_exceeded`, ...), so its text is
-   *  not all checked. `send` then throws it; `end` and `cancel` may be called (again) to close
-   *  the stream on the server, and both cancel it. */
+   *  `rate_limited`, refused `bad_seq`, `bad_frame`, ...), so its text is not all checked.
+   *  `send` then throws it; `end` and `cancel` may be called (again) to close the stream on
+   *  the server, and both cancel it. Not `draining` or `budget_exceeded`: the server ends the
+   *  stream itself and checks what it took (`endedByServer`). */
   readonly failed: StreamGuardError | null;
   /** The error (`draining` or `budget_exceeded`) that said the server ends the stream itself:
    *  sends throw it, `end` does nothing, and `finished` resolves with its done (drained), after
