@@ -412,6 +412,30 @@ async def test_guard_cancelled_twice_still_cancels_the_server_stream(server: Ser
         await eventually(lambda: open_streams(server) == 0, 5)
 
 
+async def test_a_guard_broken_out_of_without_async_with_leaves_no_error_unread(
+        server: Server) -> None:
+    """A review: a consumer that broke out of a bare ``async for`` over ``guard()`` (no
+    ``async with``: the stream stays open until the output is collected, as README says) left
+    the task listening for its next event, and when the connection closed, asyncio logged
+    "Task exception was never retrieved ... ConnectionClosedError" for it."""
+    unhandled: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: unhandled.append(context))
+    try:
+        async with GuardClient(url(server), api_key=API_KEY) as client:
+            pieces = guard(Upstream(tokens_of(SUPPORTED * 3))(), client, context=CONTEXT)
+            async for _ in pieces:
+                break
+        await asyncio.sleep(0.05)  # the connection closed under the listening task
+        del pieces
+        gc.collect()
+        await asyncio.sleep(0.05)  # the loop closes the output collected
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+    assert not unhandled
+
+
 class HostedStream:
     """An upstream like a hosted LLM's response stream: an iterator with ``aclose``, which
     frees its connection whether or not a token was ever read."""

@@ -130,7 +130,7 @@ class Guarded:
             await _stop(None, upstream)
             raise
         pull: asyncio.Task[Any] | None = asyncio.ensure_future(_pull(upstream))
-        listen = asyncio.ensure_future(stream.__anext__())
+        listen = _listen(stream)
         shown: list[str] = []
         shown_chars = 0
         done: Done | None = None
@@ -146,7 +146,7 @@ class Guarded:
                         _check_complete(event, stream)
                         done = event
                         continue
-                    listen = asyncio.ensure_future(stream.__anext__())
+                    listen = _listen(stream)
                     if isinstance(event, Halt):
                         await _stop(pull, upstream)
                         pull = None
@@ -243,6 +243,16 @@ def guard(tokens: AsyncIterable[str], client: GuardClient, *,
     start: dict[str, Any] = {"stream_id": stream_id, "context": context,
                              "collection": collection, "prompt": prompt, "threshold": threshold}
     return Guarded(tokens, client, start, mode, on_event)
+
+
+def _listen(stream: GuardStream) -> asyncio.Task[Event]:
+    """The stream's next event, awaited in the background. What it raises is marked retrieved
+    here: the guard reads it with the event, but nobody does where the consumer broke out of a
+    bare ``async for`` and the connection then closed (a review: asyncio logged "Task
+    exception was never retrieved" for it)."""
+    task = asyncio.ensure_future(stream.__anext__())
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 async def _pull(upstream: AsyncIterator[str]) -> Any:
