@@ -1569,6 +1569,33 @@ async def test_a_server_that_stops_answering_fails_the_guard_instead_of_showing_
     assert 1 <= len(shown) < len(upstream.tokens) and upstream.closed
 
 
+async def test_a_stream_waiting_on_a_slow_llm_is_not_idle_to_the_server(
+        tmp_path: Path) -> None:
+    """A review: an LLM pausing longer than the server's ``idle_timeout_s`` mid-answer (300 s
+    by default) had its stream ended there, drained, and ``guard()`` raised DrainingError;
+    the JavaScript client's keepalive, a protocol ping, is a message and its stream went on.
+    The Python keepalive pings so too (a WebSocket ping is no message to the idle clock)."""
+    async with running_server(make_settings(tmp_path, idle_timeout_s=1.0)) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, keepalive=0.2) as client:
+        go_on = asyncio.Event()
+
+        async def llm() -> AsyncIterator[str]:
+            yield GOOD
+            await go_on.wait()  # thinking, longer than the idle timeout
+            yield "It is 330 metres tall."
+
+        async def pause() -> None:
+            await asyncio.sleep(2.5)
+            go_on.set()
+
+        pausing = asyncio.create_task(pause())
+        async with asyncio.timeout(15):
+            shown = [piece async for piece in guard(llm(), client, context=CONTEXT)]
+        await pausing
+        assert "".join(shown) == GOOD + "It is 330 metres tall."
+        assert client.connections_opened == 1
+
+
 async def test_a_stopped_server_whose_socket_buffers_filled_is_given_up(
         server: Server) -> None:
     """A review: the keepalive counts its wait only while the client's writes have gone out

@@ -1042,6 +1042,29 @@ guard.close();
                       "connected": False}
 
 
+async def test_a_stream_waiting_on_a_slow_llm_is_not_idle_to_the_server(
+        tmp_path: Path) -> None:
+    """As in the Python client (whose WebSocket pings did not count, a review): with a stream
+    open, the keepalive's protocol ping is a message, so an LLM pausing longer than the
+    server's ``idle_timeout_s`` mid-answer does not end the stream there."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True,
+                                            idle_timeout_s=1.0)) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL, keepalive: 200 });
+const stream = await guard.start({ context: CONTEXT });
+stream.send("The Eiffel Tower was completed in 1889. ");
+await new Promise((resolve) => setTimeout(resolve, 2500));  // thinking, past the idle timeout
+stream.send("It is 330 metres tall.");
+stream.end();
+const done = await stream.finished;
+out({ chars: done.chars, drained: done.drained ?? false, halted: done.halted });
+guard.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"chars": 62, "drained": False, "halted": False}
+
+
 async def test_a_stopped_server_whose_socket_buffers_filled_fails_the_streams(
         tmp_path: Path) -> None:
     """A review (as in the Python client): the keepalive's wait counted only while nothing the

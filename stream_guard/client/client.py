@@ -68,9 +68,11 @@ class GuardClient:
     server's message rate (``rate_per_s``, whose excess it drops): past them a stream's deltas
     wait and are joined into one (:meth:`GuardStream.send`). None sends each frame at once.
 
-    ``keepalive``: seconds of silence from the server (streams open) before a WebSocket ping,
-    and then before the connection is given up (close 1006, "keepalive ping timeout"): its
-    streams raise instead of waiting on a server that stopped (None: no pings).
+    ``keepalive``: seconds of silence from the server (streams open) before a protocol
+    ``ping``, and then before the connection is given up (close 1006, "keepalive ping
+    timeout"): its streams raise instead of waiting on a server that stopped (None: no pings).
+    The ping is a message, so a stream waiting on a slow LLM does not idle out (the server's
+    ``idle_timeout_s``) while it is on.
     ``max_frame_bytes`` is the server's limit on one message (its ``max_frame_bytes``, 64 KiB
     by default): a ``start`` over it is refused here, before it is sent, since the server
     would close the connection (1009) under every stream on it, and a delta is cut to fit it

@@ -390,18 +390,18 @@ class Link:
             raise self.closed from None
 
     async def _keepalive(self, every: float) -> None:
-        """With streams open (or a :meth:`ping` waiting: a review saw one wait for ever on a
-        stopped server) and nothing heard from the server for ``every`` seconds, ping it
-        (a WebSocket ping); when ``every`` seconds more pass with nothing heard, no pong and
-        no frame, the server is taken for gone: the socket is dropped and the streams fail
-        with close 1006 "keepalive ping timeout" (retryable) instead of a guarded output
-        showing unchecked text on and on (a review stopped a server: 50 s with websockets'
-        keepalive). Two things keep it from dropping a server that is alive but busy with
-        this client's backlog (its messages held, its socket unread; a review saw a 2 s
-        keepalive do that): any frame counts as an answer, as a pong does (the server sends
-        the verdicts of what it works through), and the wait counts only while nothing this
-        client wrote is still in its own buffer (the ping then waits behind it, unread), up to
-        :data:`UNREAD_KEEPALIVES` keepalives of silence in all."""
+        """With streams open (or a :meth:`ping` waiting: a review saw one wait for ever on a stopped
+        server) and nothing heard from the server for ``every`` seconds, ping it (a protocol
+        ``ping``, see :meth:`_ping_pong`); when ``every`` seconds more pass with nothing heard, no
+        pong and no frame, the server is taken for gone: the socket is dropped and the streams fail
+        with close 1006 "keepalive ping timeout" (retryable) instead of a guarded output showing
+        unchecked text on and on (a review stopped a server: 50 s with websockets' keepalive). Two
+        things keep it from dropping a server that is alive but busy with this client's backlog (its
+        messages held, its socket unread; a review saw a 2 s keepalive do that): any frame counts as
+        an answer, as a pong does (the server sends the verdicts of what it works through), and the
+        wait counts only while nothing this client wrote is still in its outbox or its socket's
+        buffer (the ping then waits behind it, unread), up to :data:`UNREAD_KEEPALIVES` keepalives
+        of silence in all."""
         loop = asyncio.get_running_loop()
         transport = self.ws.transport
         while True:
@@ -418,7 +418,7 @@ class Link:
             while not answered.done() and self._heard <= asked:
                 await asyncio.wait([answered], timeout=every / 8)
                 now = loop.time()
-                if transport.get_write_buffer_size() == 0:
+                if not self._outbox and transport.get_write_buffer_size() == 0:
                     silent += now - last
                 last = now
                 if ((silent >= every or now - asked >= UNREAD_KEEPALIVES * every)
@@ -428,17 +428,22 @@ class Link:
                     transport.abort()  # the reader ends, and _ended tells the streams
                     return
             error = answered.exception() if answered.done() else None
-            if isinstance(error, ConnectionClosed):
+            if isinstance(error, ConnectionClosedError | ConnectionClosed):
                 return
+            if isinstance(error, StreamGuardError):  # the server answered, dropping the ping
+                continue
             if error is not None:  # a fault of ours: the connection goes on unwatched, said once
                 log.error("the client's keepalive failed; the connection is not watched",
                           exc_info=error)
                 return
 
     async def _ping_pong(self) -> None:
-        """A WebSocket ping written and its pong received."""
-        pong = await self.ws.ping()
-        await pong
+        """A protocol ``ping`` written and its ``pong`` received: a message, as the JavaScript
+        client's (a browser sends no WebSocket ping), so a connection whose stream waits on a
+        slow LLM is not idle to the server, whose ``idle_timeout_s`` counts messages only (a
+        review: a 300 s pause mid-answer ended the stream there, drained, where the JavaScript
+        client went on)."""
+        await self.ping()
 
     def _cancel_soon(self, sid: str) -> None:
         """Cancel ``sid`` on the server before any frame sent after this call (a start retried
