@@ -859,6 +859,40 @@ async def test_gives_up_after_backoff_attempts(tmp_path: Path) -> None:
         await client.start(context=CONTEXT)
 
 
+async def test_a_server_that_accepts_no_connection_is_given_up_within_the_policys_time(
+        ) -> None:
+    """A review stopped a server (SIGSTOP): each of the 12 attempts waited its whole
+    ``open_timeout`` (10 s) on top of the backoff, 128 s before ``start`` failed, where the
+    policy promises about 16 s of waiting (31 s at most). The attempts end by ``open_timeout``
+    plus the policy's longest wait after the first began."""
+    assert Backoff().longest_wait == pytest.approx(31.3)
+    assert Backoff(attempts=1).longest_wait == 0
+    held: list[asyncio.StreamWriter] = []
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accepted, and never answered: a stopped process's backlog
+
+    listener = await asyncio.start_server(hang, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    policy = Backoff(initial=0.02, maximum=0.05, attempts=12)  # 0.51 s of waiting at most
+    client = GuardClient(f"ws://127.0.0.1:{port}", api_key=API_KEY, open_timeout=0.3,
+                         backoff=policy)
+    began = time.monotonic()
+    try:
+        with pytest.raises(ConnectError, match="no connection within"):
+            await client.start(context=CONTEXT)
+    finally:
+        took = time.monotonic() - began
+        await client.close()
+        for writer in held:
+            writer.close()
+        listener.close()
+        await listener.wait_closed()
+    # 12 attempts of 0.3 s took 3.6 s and more; the first attempt's open_timeout and the
+    # policy's waits bound it now
+    assert 0.3 <= took < 0.3 + policy.longest_wait + 0.5 and len(held) >= 2
+
+
 # --- tickets ------------------------------------------------------------------------------
 
 async def test_ticket_flow(server: Server) -> None:

@@ -688,8 +688,9 @@ const getTicket = async () => {{
     {{ method: "POST", headers: {{ Authorization: "Bearer {API_KEY}" }} }});
   return (await response.json()).ticket;
 }};
+// the attempts end by openTimeout plus the policy's longest wait (600 ms) after the first began
 const guard = new sg.StreamGuard({{ url: URL, getTicket, openTimeout: 300,
-  backoff: {{ initial: 10, maximum: 20, attempts: 3 }} }});
+  backoff: {{ initial: 200, maximum: 400, attempts: 3 }} }});
 const started = await Promise.race([
   guard.start({{ context: CONTEXT }}).then(() => "started", (e) => e.message),
   new Promise((resolve) => setTimeout(() => resolve("pending"), 5000))]);
@@ -1063,6 +1064,43 @@ guard.close();
         result = await probe.line()
         await probe.finish()
     assert result == {"chars": 62, "drained": False, "halted": False}
+
+
+async def test_a_server_that_accepts_no_connection_is_given_up_within_the_policys_time(
+        tmp_path: Path) -> None:
+    """As in the Python client (a review: a stopped server kept a start waiting 133 s, each of
+    12 attempts its whole ``openTimeout``): the attempts end by ``openTimeout`` plus the
+    policy's longest wait after the first began."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accepted, and never answered: a stopped process's backlog
+
+    listener = await asyncio.start_server(hang, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+            probe = await node(tmp_path, srv, f"""
+const backoff = {{ initial: 20, maximum: 50, factor: 2, attempts: 12 }};
+const guard = new sg.StreamGuard({{ url: 'ws://127.0.0.1:{port}', openTimeout: 300, backoff }});
+const began = performance.now();
+let error = null;
+try {{ await guard.start({{ context: CONTEXT }}); }} catch (e) {{ error = [e.name, e.message]; }}
+out({{ error, took: performance.now() - began, longest: sg.longestWait(backoff),
+       defaults: sg.longestWait() }});
+guard.close();
+""")
+            result = await probe.line()
+            await probe.finish()
+    finally:
+        for writer in held:
+            writer.close()
+        listener.close()
+        await listener.wait_closed()
+    assert result["error"][0] == "ConnectError" and "no connection within" in result["error"][1]
+    assert result["longest"] == 510 and result["defaults"] == 31300
+    # 12 attempts of 300 ms took 3.6 s and more
+    assert 300 <= result["took"] < 300 + 510 + 500 and len(held) >= 2
 
 
 async def test_a_stopped_server_whose_socket_buffers_filled_fails_the_streams(

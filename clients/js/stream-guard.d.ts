@@ -64,7 +64,8 @@ export interface Backoff {
   /** Largest delay bound, ms. */
   maximum: number;
   factor: number;
-  /** Connection attempts per call, the first included. */
+  /** Connection attempts per call, the first included (made within `openTimeout` plus
+   *  `longestWait` of the first). */
   attempts: number;
 }
 
@@ -127,7 +128,9 @@ export interface StreamGuardOptions {
   /** ms to wait for `started`. */
   startTimeout?: number;
   /** Milliseconds to wait for a connection to open before it counts as failed (10000); a
-   *  `getTicket` that has not answered within it counts as a failed attempt too (retried). */
+   *  `getTicket` that has not answered within it counts as a failed attempt too (retried).
+   *  The attempts end by `openTimeout` plus the backoff's `longestWait` after the first
+   *  began (41 s with the defaults, against a server that accepts no connection). */
   openTimeout?: number;
   onConnectionChange?: ((state: ConnectionState) => void) | null;
   /** A WebSocket implementation (defaults to globalThis.WebSocket). */
@@ -187,6 +190,9 @@ export class HandshakeError extends Error {
 }
 
 export function backoffDelays(backoff?: Backoff): Generator<number, void, unknown>;
+/** The most `backoffDelays` wait in all, ms (31300 for the defaults): connecting gives up once
+ *  `openTimeout` plus this has passed since its first attempt. */
+export function longestWait(backoff?: Backoff): number;
 
 export class GuardStream {
   readonly id: string;

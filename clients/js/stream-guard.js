@@ -16,6 +16,9 @@
 const STREAM_PATH = "/v1/stream";
 // About 16 s of waiting in all on average (31 s at most): a restarted server is back within it
 // (with 8 attempts, 5.7 s: a review saw a server restarted 3 s after it was killed given up on).
+// The attempts take time too, up to openTimeout each where a server accepts no connection:
+// connecting gives up once openTimeout plus the policy's longest wait has passed since its
+// first attempt (41 s; a review saw a stopped server keep a start waiting 133 s).
 const DEFAULT_BACKOFF = Object.freeze({ initial: 100, maximum: 5000, factor: 2, attempts: 12 });
 // The server's default max_frame_bytes: a start over it is refused before it is sent.
 const DEFAULT_MAX_FRAME_BYTES = 65536;
@@ -163,6 +166,17 @@ export function* backoffDelays({ initial, maximum, factor, attempts } = DEFAULT_
     yield Math.random() * bound;
     bound = Math.min(maximum, bound * factor);
   }
+}
+
+/** The most `backoffDelays` wait in all, ms: the sum of their bounds. */
+export function longestWait({ initial, maximum, factor, attempts } = DEFAULT_BACKOFF) {
+  let total = 0;
+  let bound = initial;
+  for (let i = 1; i < attempts; i++) {
+    total += bound;
+    bound = Math.min(maximum, bound * factor);
+  }
+  return total;
 }
 
 /** A pause of `ms`; an abort of `signal` ends it at once, rejecting with the signal's reason. */
@@ -1052,18 +1066,21 @@ export class StreamGuard {
   }
 
   async _reconnect(delays) {
+    // The attempts end by openTimeout plus the policy's longest wait after the first began.
+    const deadline = performance.now() + this.openTimeout + longestWait(this.backoff);
+    const left = () => Math.min(this.openTimeout, deadline - performance.now());
     for (;;) {
       if (this._closed) throw closedClient(); // close() ran during the backoff's pause
       this._notify("connecting");
       let ws;
       try {
-        const url = this.getTicket ? withTicket(this.url, await this._ticket()) : this.url;
-        ws = await this._openSocket(url);
+        const url = this.getTicket ? withTicket(this.url, await this._ticket(left())) : this.url;
+        ws = await this._openSocket(url, left());
       } catch (error) {
         this._notify("closed");
         if (error instanceof HandshakeError && !error.retryable) throw error;
         if (error instanceof NoTicketError) throw error;
-        await this._pause(delays, error);
+        await this._pause(delays, error, false, null, deadline);
         continue;
       }
       if (this._closed) {
@@ -1089,18 +1106,18 @@ export class StreamGuard {
    * A ticket from `getTicket`, within `openTimeout`: a ticket endpoint that never answers is a
    * failed connection attempt (retried with backoff), not a start that waits for ever.
    */
-  _ticket() {
+  _ticket(ms = this.openTimeout) {
     let timer;
     const timeout = new Promise((_, reject) => {
       timer = setTimeout(() => reject(new ConnectionClosedError(1006,
-        `no ticket from getTicket within ${this.openTimeout} ms`)), this.openTimeout);
+        `no ticket from getTicket within ${Math.round(ms)} ms`)), Math.max(0, ms));
     });
     const ticket = Promise.resolve().then(() => this.getTicket());
     ticket.catch(() => {}); // a late refusal, after the timeout, is nobody's
     return Promise.race([ticket, timeout]).finally(() => clearTimeout(timer));
   }
 
-  _openSocket(url) {
+  _openSocket(url, ms = this.openTimeout) {
     return new Promise((resolve, reject) => {
       const ws = new this._WebSocket(url);
       let settled = false;
@@ -1122,7 +1139,7 @@ export class StreamGuard {
       const fail = (event) => settle(new ConnectionClosedError(event?.code ?? 1006,
         event?.reason ?? ""));
       const timer = setTimeout(() => settle(new ConnectionClosedError(1006,
-        `no connection within ${this.openTimeout} ms`)), this.openTimeout);
+        `no connection within ${Math.round(ms)} ms`)), Math.max(0, ms));
       ws.addEventListener("close", fail);
       ws.addEventListener("error", fail);
       ws.addEventListener("open", () => settle(null), { once: true });
@@ -1131,10 +1148,11 @@ export class StreamGuard {
 
   /**
    * The next backoff delay, never less than the server's Retry-After. When the policy's
-   * attempts are spent: a ConnectError, or `cause` itself (`giveUpWithCause`: a refusal the
+   * attempts are spent, or the delay would end past the `deadline` of connection attempts
+   * (performance.now()): a ConnectError, or `cause` itself (`giveUpWithCause`: a refusal the
    * connection did not cause, such as `overloaded`).
    */
-  async _pause(delays, cause, giveUpWithCause = false, signal = null) {
+  async _pause(delays, cause, giveUpWithCause = false, signal = null, deadline = null) {
     const next = delays.next();
     if (next.done) {
       if (giveUpWithCause) throw cause;
@@ -1143,7 +1161,12 @@ export class StreamGuard {
     }
     const floor = cause instanceof HandshakeError && cause.retryAfter ? 1000 * cause.retryAfter
       : 0;
-    await sleep(Math.max(next.value, floor), signal);
+    const delay = Math.max(next.value, floor);
+    if (deadline !== null && performance.now() + delay >= deadline) {
+      throw new ConnectError("giving up: no connection within the backoff policy's time "
+        + `(openTimeout and its longest wait): ${cause.message}`, cause);
+    }
+    await sleep(delay, signal);
   }
 
   _notify(state) {

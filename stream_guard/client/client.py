@@ -247,7 +247,12 @@ class GuardClient:
 
     # --- connecting ---------------------------------------------------------------------------
     async def _live_link(self, delays: Iterator[float]) -> Link:
+        """The open connection, or a new one: attempts within the backoff policy, the last
+        ending by ``open_timeout`` plus the policy's longest wait after the first began
+        (:class:`Backoff`)."""
+        loop = asyncio.get_running_loop()
         async with self._lock:
+            deadline: float | None = None
             while True:
                 # Checked on every attempt: close() may come while a call waits for the lock, a
                 # ticket, a backoff delay or a connection being opened.
@@ -262,21 +267,26 @@ class GuardClient:
                 if self._link is not None and not self._can_reconnect():
                     raise ConnectError("the connection ended and a single-use ticket cannot "
                                        "open another; give api_key or ticket_provider")
+                if deadline is None:
+                    deadline = loop.time() + self.open_timeout + self.backoff.longest_wait
                 try:
                     url, headers = await self._credentials()
-                    self._link = await open_link(url, headers, open_timeout=self.open_timeout,
+                    left = min(self.open_timeout, deadline - loop.time())
+                    if left <= 0:  # the ticket provider took what was left
+                        raise TransientConnectFailure("no time left to connect")
+                    self._link = await open_link(url, headers, open_timeout=left,
                                                  max_delta_chars=self.max_delta_chars,
                                                  max_frame_bytes=self.max_frame_bytes,
                                                  pacing=self.pacing, keepalive=self.keepalive)
                 except TicketUnavailableError as exc:
                     # The ticket provider could not get one right now (the server restarting,
                     # or its state store away, a 503): retried like a refused connection.
-                    await _pause(delays, exc, exc.retry_after)
+                    await _pause(delays, exc, exc.retry_after, deadline=deadline)
                     continue
                 except TransientConnectFailure as exc:
                     if self._ticket is not None:
                         raise ConnectError(str(exc)) from exc
-                    await _pause(delays, exc, exc.retry_after)
+                    await _pause(delays, exc, exc.retry_after, deadline=deadline)
                     continue
                 self.connections_opened += 1
                 if self._closed:
@@ -299,16 +309,21 @@ class GuardClient:
 
 
 async def _pause(delays: Iterator[float], cause: Exception, retry_after: float | None = None,
-                 *, give_up_with_cause: bool = False) -> None:
+                 *, give_up_with_cause: bool = False, deadline: float | None = None) -> None:
     """The next backoff delay, but never less than the server's Retry-After. When the policy's
-    attempts are spent: a ConnectError, or ``cause`` itself (``give_up_with_cause``: a refusal
+    attempts are spent, or the delay would end past the ``deadline`` of connection attempts
+    (the loop's clock): a ConnectError, or ``cause`` itself (``give_up_with_cause``: a refusal
     the connection did not cause, such as ``overloaded``)."""
     delay = next(delays, None)
     if delay is None:
         if give_up_with_cause:
             raise cause
         raise ConnectError(f"giving up after the backoff policy's attempts: {cause}") from cause
-    await asyncio.sleep(max(delay, retry_after or 0.0))
+    delay = max(delay, retry_after or 0.0)
+    if deadline is not None and asyncio.get_running_loop().time() + delay >= deadline:
+        raise ConnectError(f"giving up: no connection within the backoff policy's time "
+                           f"(open_timeout and its longest wait): {cause}") from cause
+    await asyncio.sleep(delay)
 
 
 def _start_frame(stream_id: str, context: Sequence[ContextItem] | None, collection: str | None,
