@@ -364,6 +364,16 @@ PLANS = ("Basic costs $19 per month and includes 1 seat and 10 GB of storage. Pr
      True),
     ("1 to 3 years of service: 4 weeks at full pay.", "With 2 years of service you get 4 weeks.",
      False),
+    ("Stays of between 2 and 4 weeks are allowed.", "A stay of 3 weeks is fine.", False),
+    # two choices are no range (a review: "256 GB" passed against "128 or 512 GB")
+    ("Phone X comes with 128 or 512 GB of storage.", "It has 256 GB of storage.", True),
+    ("The course runs for 6 or 10 weeks.", "The course runs for 8 weeks.", True),
+    # an amount under a name the index does not tie to the evidence's symbol is still an
+    # amount, no count (a review: "200 degrees" for "200°C" was contradicted)
+    ("Preheat the oven to 200°C. After 10 minutes turn it down to 180 degrees.",
+     "Preheat the oven to 200 degrees.", False),
+    ("Storage: 128 GB. The update is a 2 gigabytes download.",
+     "The phone has 128 gigabytes of storage.", False),
     # digits of other scripts are the same figures (a review)
     ("Returns are accepted within 30 days.", "Returns are accepted within ٣٠ days.", False),
     ("يمكن إرجاع المنتج خلال ٣٠ يومًا.", "يمكن إرجاع المنتج خلال 30 يومًا.", False),

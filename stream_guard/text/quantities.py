@@ -205,12 +205,14 @@ _NOT_UNITS = (STOPWORDS - {"per"}) | {"pm"} | CJK_NOT_UNITS | {
     "approximately", "roughly", "exactly", "sharp", "onwards", "ish"}
 
 
-_RANGE = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s*(?:[–—-]|\s(?:to|or|and|through)\s)"
+_RANGE = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s*(?:[–—-]|\s(to|or|and|through)\s)"
                     r"\s*(\d[\d,]*(?:\.\d+)?)\s*([^\W\d_]+)")
 # The key of a quantity index under which it keeps the ranges it gives ("Age 2-4 years", "1
-# to 3 years of service") as "low high unit": a figure of the unit inside one is none the
-# evidence gives otherwise (:func:`quantity_conflict`).
+# to 3 years of service", "between 2 and 4 years") as "low high unit": a figure of the unit
+# inside one is none the evidence gives otherwise (:func:`quantity_conflict`). Not two
+# choices: "128 or 512 GB" says nothing of 256 GB (a review).
 RANGES = "@ranges"
+_BETWEEN_BEFORE = re.compile(r"\bbetween\s+$", re.IGNORECASE)
 
 
 def quantity_index(text: str) -> dict[str, frozenset[str]]:
@@ -230,12 +232,15 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
         # a range's first figure is of its unit too, not bare: "3 or 4 days" states 3 days (a
         # review: read as a bare 3, "Delivery takes 3 days" met the evidence's "3 months"
         # elsewhere); and a figure between its two is of it ("3 years old" in "Age 2-4 years")
-        word = match.group(3)
+        word = match.group(4)
         if word.lower() not in _MONTH_NUMBER and (unit := _unit(word)) != ANY_UNIT:
-            low, high = plain_number(match.group(1)), plain_number(match.group(2))
+            low, high = plain_number(match.group(1)), plain_number(match.group(3))
             by_unit.setdefault(unit, set()).add(low)
             bare[low] -= 1
-            by_unit.setdefault(RANGES, set()).add(f"{low} {high} {unit}")
+            joiner = match.group(2)
+            if joiner not in ("or", "and") or (
+                    joiner == "and" and _BETWEEN_BEFORE.search(canonical, 0, match.start())):
+                by_unit.setdefault(RANGES, set()).add(f"{low} {high} {unit}")
     if stated_bare := {number for number, count in bare.items() if count > 0}:
         by_unit[BARE] = stated_bare
     for number in _metres_by_length(text):  # "12 m long" is 12 metres
@@ -1361,6 +1366,10 @@ def _stated(number: str, unit: str, evidence: Mapping[str, frozenset[str]],
         return False
     units = [u for u, numbers in evidence.items() if u != ANY_UNIT and number in numbers]
     if _CONVERTS.get(_span_unit(unit)) is None:
+        if _span_unit(unit) in _AMOUNT_UNITS:
+            # an amount under a name the index does not tie to the evidence's ("200 degrees"
+            # for its "200°C", "128 gigabytes" for "128 GB": a review of the rule below)
+            return True
         # A count may be any count, but no amount of a measure: a price list's "10 GB of
         # storage" says nothing of an answer's "10 seats" where it gives the plan 5 (a
         # probe's swapped plan figure passed); a number it states bare might be anything.
@@ -1459,12 +1468,16 @@ _CONVERTS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("kph", "kmh"), ("length", 1000.0)),
     **dict.fromkeys(("degc", "degf"), ("temperature", 1.0)),
 }
-# Units no count is written in: :data:`_CONVERTS`' measures, sizes of data, energy and power,
-# and shares (:func:`_stated`).
+# Units no count is written in, under their symbols and names as :func:`_unit` reads them:
+# :data:`_CONVERTS`' measures, temperatures, sizes of data, energy, power, frequencies, and
+# shares (:func:`_stated`).
 _AMOUNT_UNITS = frozenset({
-    *_CONVERTS, "%", "percent", "per cent", "kb", "mb", "gb", "tb", "pb", "kib", "mib", "gib",
-    "tib", "kbps", "mbps", "gbps", "wh", "kwh", "mwh", "gwh", "kw", "mw", "gw", "mah", "ghz",
-    "mhz", "khz", "hz"})
+    *_CONVERTS, "%", "percent", "per cent", "degree", "celsius", "fahrenheit", "kelvin",
+    "kb", "mb", "gb", "tb", "pb", "kib", "mib", "gib", "tib", "byte", "kilobyte", "megabyte",
+    "gigabyte", "terabyte", "petabyte", "kbps", "mbps", "gbps", "wh", "kwh", "mwh", "gwh",
+    "watt-hour", "kilowatt-hour", "megawatt-hour", "gigawatt-hour", "w", "kw", "mw", "gw",
+    "watt", "kilowatt", "megawatt", "gigawatt", "mah", "hz", "khz", "mhz", "ghz", "hertz",
+    "kilohertz", "megahertz", "gigahertz", "v", "volt", "calory", "kcal"})
 # A converted figure is within this share of its conversion ("72°F" for 22°C, 71.6°F; "12 mph"
 # for 19 km/h, 11.8 mph), or of the wider one where the text hedges ("about 1,100 feet" for
 # 330 metres, 1,083 feet); not rounded to its own last digit: "1 hour" for 45 minutes is wrong.
