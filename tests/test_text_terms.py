@@ -1850,3 +1850,39 @@ def test_a_time_the_evidence_may_state_otherwise_is_not_worked_out(
 ])
 def test_versions_and_digits_of_other_scripts(text: str, keys: list[str]) -> None:
     assert [t.key for t in terms(text)] == keys
+
+
+SYNCER_HELP = """Options:
+  -j, --jobs INTEGER         Number of parallel transfers.  [default: 4]
+  --checksum                 Compare files by SHA-256 checksum.
+  -v, --verbose              Increase verbosity."""
+
+
+def test_a_command_line_option_is_one_specific_term() -> None:
+    # An answer naming the help text's short option ("-j") had no term for it, and one naming
+    # an option the help text never gives ("--verify") only the word "verify" (a probe of
+    # developer answers): an option is one term, as specific as a name, and the evidence gives
+    # its words too ("the jobs option").
+    from stream_guard.scoring.fusion import signals
+    from stream_guard.text.quantities import quantity_index
+
+    help_keys = term_keys(SYNCER_HELP)
+    assert {"-j", "--jobs", "job", "--checksum", "-v", "--verbose"} <= help_keys
+    assert [(t.key, t.weight) for t in terms("Raise that with `-j` or --jobs=8.")] == [
+        ("raise", WORD_WEIGHT), ("-j", NAME_WEIGHT), ("--jobs", NAME_WEIGHT),
+        ("8", NUMBER_WEIGHT)]
+    assert coverage("Parallel transfers: `-j`.", help_keys) == 1.0
+    assert coverage("The jobs option.", help_keys) == 1.0
+    assert not known("-J", help_keys)  # "-v" and "-V" are two options
+    index = quantity_index(SYNCER_HELP)
+    for window, novel in (("Pass --checksum to compare files.", False),
+                          ("Pass --verify to compare files.", True)):
+        assert (signals(terms(window), window, help_keys, help_keys, index).novel_specifics
+                > 0) is novel, window
+    # an option is no numbered name, and a dash inside or before a figure no option; nor is a
+    # word after a tokeniser's spaced hyphen (a faithful BEGIN dialogue halted on "-evolved"),
+    # nor one after a quote
+    assert [t.key for t in terms("`--dry-run`, a well-known e-mail, -5 degrees")] == [
+        "--dry-run", "known", "mail", "minus", "5", "degree"]
+    assert [t.key for t in terms('a rapidly -evolved group, Sci -Fi, a "Bayern"-class ship')] == [
+        "rapidly", "evolved", "group", "sci", "fi", "bayern", "class", "ship"]

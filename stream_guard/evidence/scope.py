@@ -36,12 +36,12 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex
-from stream_guard.text.terms import Term, names_another_variant, numbered_name_of
+from stream_guard.text.terms import Term, is_option, names_another_variant, numbered_name_of
 
 
 def numbered_names(window: Sequence[Term]) -> frozenset[str]:
     """The keys of the numbered names a window gives ("k-123"): what scoping depends on."""
-    return frozenset(t.key for t in window if "-" in t.key)
+    return frozenset(t.key for t in window if "-" in t.key and not is_option(t.key))
 
 
 def scoped_sentences(index: SentenceIndex,

@@ -50,12 +50,22 @@ _NUMBER = r"\d+(?:[.,]\d+)*%?"
 # A version's "v" is no word of it: "v2.3.1" is the "2.3.1" of "Version 2.3.1" (read as "v2"
 # and "3.1", it failed a faithful answer and passed "v2.4.1": a review).
 _VERSION_V = r"(?![vV]\d+\.\d)"
-_TOKEN = re.compile(rf"{_NUMBERED_NAME}(?!\w)|{_COLON_FIGURES}|{_NUMBER}"
+# A command-line option ("-j", "-O2", "--jobs", "--dry-run") is one term, as specific as a name:
+# after a space, a backtick or a bracket. Read as its words it was nothing ("-j": one letter) or
+# a common word ("--jobs": "job"), so an answer naming the help text's short option had no
+# coverage and halted, and one naming an option the help text never gives ("--verify" for
+# "--checksum") said no new name (a probe of developer answers). Its key is the option as
+# written: "-v" and "-V" are two options. One dash takes one letter (and digits) only: tokenised
+# text spaces a word's hyphen ("rapidly -evolved", "Sci -Fi": BEGIN's dialogues), and a quote
+# closes a name before one ('"Bayern"-class'); those stay words.
+_FLAG = r"(?:(?<=[\s`(\[])|^)(?:--[A-Za-z](?:[\w-]*\w)?|-[A-Za-z]\d*(?![\w-]))"
+_FLAG_WORD = re.compile(r"[^\W\d_](?:[\w'’]*\w)?")
+_TOKEN = re.compile(rf"{_FLAG}|{_NUMBERED_NAME}(?!\w)|{_COLON_FIGURES}|{_NUMBER}"
                     rf"|{_VERSION_V}[^\W\d_](?:[\w'’]*\w)?")
 # In text with Chinese, Japanese or Korean letters a run of them is one token, read as pairs of
 # letters (:mod:`stream_guard.text.cjk`), and a word of any other script stops where one starts.
 # A pattern of its own: telling the scripts apart costs every other text a third more.
-_CJK_TOKEN = re.compile(rf"{_NUMBERED_NAME}(?![^\W{CJK}])|{_COLON_FIGURES}|{_NUMBER}"
+_CJK_TOKEN = re.compile(rf"{_FLAG}|{_NUMBERED_NAME}(?![^\W{CJK}])|{_COLON_FIGURES}|{_NUMBER}"
                         rf"|{_VERSION_V}[^\W\d_{CJK}](?:(?:[^\W{CJK}]|['’])*[^\W{CJK}])?|[{CJK}]+")
 _TO_ASCII = str.maketrans({"’": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-"})
 # The key that says evidence names some numbered variant of a name: "covid-#" for "COVID-19".
@@ -217,6 +227,14 @@ def _terms(text: str, *, spelled_out: bool, weighted: bool, cjk: bool) -> list[A
             out += [_term(k, WORD_WEIGHT, words) for k in pairs] if weighted else pairs
             after_one = False
             continue
+        if token[0] == "-":  # a command-line option (_FLAG)
+            if weighted:
+                out.append(_term(token, NAME_WEIGHT, names))
+            else:  # evidence also gives its words: "the jobs option" for "--jobs"
+                out.append(token)
+                out += [k for k in map(_key, _FLAG_WORD.findall(token)) if k]
+            after_one = one_counts = False
+            continue
         key = keys.get(token)
         if key is None:
             norm = _normalize(token)  # "five's" is a number word too
@@ -346,6 +364,8 @@ def known(key: str, evidence_keys: AbstractSet[str]) -> bool:
     """
     if key in evidence_keys:
         return True
+    if is_option(key):
+        return False
     if key[:1].isdigit() and "." in key and key.rstrip("%").endswith("0"):
         # "$412.80" for a tool's 412.8 (the evidence's "960.00" is read as "960" too:
         # figures.evidence_readings)
@@ -430,8 +450,13 @@ def names_another_variant(key: str, evidence_keys: AbstractSet[str]) -> bool:
     """Whether the evidence (its :func:`term_keys`) gives the numbered name ``key``'s name with
     another number and never ``key`` itself: a sheet naming the "K-200" says nothing of the
     "K-123". False for a key that is no numbered name."""
-    return ("-" in key and key not in evidence_keys
+    return ("-" in key and not is_option(key) and key not in evidence_keys
             and numbered_name_of(key) + _NUMBERED in evidence_keys)
+
+
+def is_option(key: str) -> bool:
+    """Whether a term's key is a command-line option's ("--jobs"), no numbered name."""
+    return key[:1] == "-"
 
 
 def numbered_name_of(numbered: str) -> str:
