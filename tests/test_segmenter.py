@@ -132,6 +132,40 @@ def test_inline_numbered_steps_keep_their_number() -> None:
         "Shots: Middleton scored 12.", "Game three is Thursday."]
 
 
+HELP = """Options:
+  -j, --jobs INTEGER         Number of parallel transfers.  [default: 4]
+  --retries INTEGER          Retries per file on network errors.  [default: 3]
+  --timeout SECONDS          Per-request timeout (default: 30).
+  -v, --verbose              Increase verbosity."""
+
+
+def test_a_help_texts_option_lines_are_sentences_with_their_notes() -> None:
+    # A probe of developer answers: each "[default: N]" opened the next option's sentence and
+    # took its line in ("[default: 3]\n  --timeout SECONDS  Per-request timeout."), so an
+    # answer that gave the timeout the retries' default was supported.
+    assert sentences(HELP) == [
+        "Options:",
+        "-j, --jobs INTEGER         Number of parallel transfers.  [default: 4]",
+        "--retries INTEGER          Retries per file on network errors.  [default: 3]",
+        "--timeout SECONDS          Per-request timeout (default: 30).",
+        "-v, --verbose              Increase verbosity."]
+    assert texts(stream(list(HELP), min_chars=0)) == sentences(HELP)
+    assert sentences("Usage of syncer:\n  -jobs int\n    \tParallel transfers (default 4)") == [
+        "Usage of syncer:", "-jobs int\n    \tParallel transfers (default 4)"]
+    assert sentences("Mode.  [possible values: a, b] [env: M=] Next.") == [
+        "Mode.  [possible values: a, b] [env: M=] Next."]
+    # A bracket that opens no such note still opens a sentence, and a note on the next line is
+    # read as before; a flag inside a line ends nothing.
+    for text, expected in (
+            ("It was built. (It is tall.) [Required reading.]",
+             ["It was built.", "(It is tall.)", "[Required reading.]"]),
+            ("It was built. (environment permitting) It is tall.",
+             ["It was built.", "(environment permitting) It is tall."]),
+            ("Done.\n[default: 4] is kept.", ["Done.", "[default: 4] is kept."]),
+            ("Pass -j or\nwrap --jobs to it.", ["Pass -j or\nwrap --jobs to it."])):
+        assert sentences(text) == expected, text
+
+
 def test_headings_tables_and_rules_are_single_lines() -> None:
     text = "# Title\nIntro line\n| a | b |\n|---|---|\n| 1 | 2 |\n---\nAfter the table"
     assert sentences(text) == [
@@ -732,6 +766,8 @@ _TOKENS = [
     "    ```", "``` `x` ```", "```" + "p" * 14 + "`",
     # Format characters (zero-width space, joiner, byte-order and direction marks).
     "\u200b", "\u200bThe", ".\u200b", "\ufeff", "\u202e", "\u2060It", "\u2066", ":\n\u200b",
+    # A help text's options and their notes, and words a bracket opens that are none.
+    "[default:", "(default", "[possible", "(defaultsx", "[env", "(environment", "--jobs", "-j,",
 ]
 
 _token = st.sampled_from(_TOKENS)

@@ -96,6 +96,21 @@ def _goes_on_citation(tail: str, word: str) -> bool:
     return _opens_citation(tail) and _CITATION_REST.fullmatch(word) is not None
 
 
+# A note a command's help text puts after an option's description, on its line: "[default: 4]"
+# (click, clap), "(default: 4)" (argparse), "(default 4)" (Go), "[env var: X]", "[required]",
+# "[possible values: a, b]"; lower case, as the tools write them. It
+# belongs to the sentence before it: read as the next sentence's opening, each default was
+# joined to the next option's line, and an answer giving the next option that default passed
+# (a probe of developer answers: "--retries ... [default: 3]" then "--timeout ... [default:
+# 30]" said the timeout was 3 seconds).
+_OPTION_NOTE = re.compile(r"[\[(](?:default|defaults|env|required|possible)(?:[\s:=;\])]|$)")
+# A line opening with a command-line option ("-j, --jobs INTEGER", "--timeout SECONDS",
+# "-jobs int") starts a new sentence: a help text's options are one a line, most without a full
+# stop at the end of their description, and a note (above) never has one.
+_OPTION_LINE = re.compile(r"--?[A-Za-z]")
+# Characters of a word that starts with a bracket read before it is known to be no note: the
+# longest note word ("(defaults", "[possible") and the character after it.
+_OPTION_NOTE_HEAD = 10
 _OPENERS = "\"'([{«“‘¿¡"
 # A sentence may start with these besides capitals and digits: quotes, brackets, markdown.
 _STARTS = _OPENERS + "-*•#>|`$€£¥_"
@@ -535,7 +550,8 @@ class SentenceScanner:
                 single = bool(head.startswith("|") or _HEADING.fullmatch(head)
                               or _RULE.fullmatch(head))
                 break_before = (break_before or self._single_line or single
-                                or bool(_LIST_MARKER.fullmatch(head)))
+                                or bool(_LIST_MARKER.fullmatch(head))
+                                or _OPTION_LINE.match(head) is not None)
                 self._single_line = single
         if self._seg_open and (
                 break_before or kind != self._seg_kind
@@ -558,6 +574,8 @@ class SentenceScanner:
             return False
         tail = _sentence_tail(self._prev_tail)
         stem = tail.rstrip(TERMINALS)
+        if self._head[0] in "[(" and len(self._head) < _OPTION_NOTE_HEAD:
+            return False  # it may be an option's note ("[default: 4]"): the whole word decides
         if tail[len(stem):] == "." and self._prev_len <= _HEAD:
             low = stem.lstrip(_OPENERS).lower()
             if low in _ABBREV_AMBIGUOUS or _DOTTED.fullmatch(stem.lstrip(_OPENERS)):
@@ -575,6 +593,8 @@ class SentenceScanner:
         punct = tail[len(stem):]
         if not punct or not self._seg_letter or not _starts_sentence(next_head):
             return False  # "1." alone is a list number, not a sentence
+        if self._newlines == 0 and _OPTION_NOTE.match(next_head):
+            return False  # an option's note on its line ("... transfers.  [default: 4]")
         if punct != "." or self._prev_len > _HEAD:
             return True  # "!", "?", "..." and long words (URLs, numbers) end a sentence
         stem = stem.lstrip(_OPENERS)
