@@ -25,6 +25,12 @@ FLIGHT_KEYED = json.dumps({"flights": [{"flight": "LH 401", "gate": "Z25"},
 BILL = ("service,usage,cost_usd\nAmazon EC2,8760 hours,3102.48\nAmazon S3,48500 GB,1115.50\n"
         "Amazon CloudFront,22000 GB,1870.00\n")
 
+DATED = json.dumps({"forecast": [
+    {"date": "2024-06-16", "precip_prob_pct": 70, "condition": "Light rain"},
+    {"date": "2024-06-17", "precip_prob_pct": 40, "condition": "Cloudy"}]})
+YEARS = json.dumps({"history": [{"date": "2023-06-17", "precip_prob_pct": 70},
+                                {"date": "2024-06-17", "precip_prob_pct": 40}]})
+
 
 def _other_row(context: str, window: str) -> bool:
     index = RowIndex(read(context).fields)
@@ -55,6 +61,14 @@ def _other_row(context: str, window: str) -> bool:
     (ITEMS, "The MS-12 costs €24.50.", False),
     (FLIGHT_KEYED, "LH 401 departs from gate Z18.", True),
     (FLIGHT_KEYED, "LH 401 departs from gate Z25.", False),
+    # rows named by a date, named by a window without its year (a probe: "On June 17" named
+    # no row of a forecast keyed "2024-06-17"); two years' same day is a name of two rows
+    (DATED, "On June 17 there is a 70% chance of rain.", True),
+    (DATED, "On 17 June 2024 the chance of rain is 70%.", True),
+    (DATED, "On June 17 there is a 40% chance of rain.", False),
+    (DATED, "Rain is likely on June 16 (70%) and less so on June 17 (40%).", False),
+    (DATED, "The 17th has a 70% chance of rain.", False),
+    (YEARS, "On June 17 there was a 70% chance of rain.", False),
 ])
 def test_a_value_of_another_row(context: str, window: str, other: bool) -> None:
     assert _other_row(context, window) is other

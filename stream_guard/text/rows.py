@@ -105,7 +105,7 @@ class RowIndex:
         read: dict[str, list[str]] = {}  # a column's values recur row after row
         for row, column, value in fields:
             if row not in names:
-                names[row] = frozenset(t.key for t in terms(row))  # as a window's keys read
+                names[row] = _name_keys(row)
             found = read.get(value)
             if found is None:
                 found = read[value] = value_tokens(value)
@@ -434,6 +434,23 @@ _SAID_LAST = re.compile(r"\s*(?:$|[.,;:!?)]|(?:since|again|right now|at the mome
                         re.IGNORECASE)
 _CATEGORY_ROWS = 3
 _NOT_CATEGORIES = frozenset({"yes", "no", "true", "false", "none", "null", "unknown"})
+
+
+# A row named by a date, as canonical text writes it ("2024-06-17" is "17 June 2024"; a weekday
+# may open it): a window names it by its day and month, with or without the year ("On June 17
+# there is a 70% chance of rain" named no row of a forecast keyed by ISO dates, and gave the
+# 16th's 70% for the 17th's 40% unjudged: a probe of developer and agent answers). Rows of one
+# day and month in two years are then one name, which a window names both of: not judged.
+_DATED_NAME = re.compile(r"(?:[^\W\d_]+,?\s+)?\d{1,2}\s+(?:January|February|March|April|May|June"
+                         r"|July|August|September|October|November|December),?\s+(?P<year>\d{4})")
+
+
+def _name_keys(row: str) -> frozenset[str]:
+    """The term keys a window names ``row`` by, as a window's keys read (:func:`terms`): a
+    date's without its year (:data:`_DATED_NAME`)."""
+    keys = frozenset(t.key for t in terms(row))
+    dated = _DATED_NAME.fullmatch(canonical_figures(row.strip()))
+    return keys - {dated["year"]} if dated is not None else keys
 
 
 def _words(keys: AbstractSet[str]) -> frozenset[str]:
