@@ -222,6 +222,24 @@ def test_the_speaker_beside_service_talk_or_a_title_still_counts() -> None:
     ("Would you like me to start a return for your gift card?", False),
     ("Shall I remind you every two hours?", False),
     ("Feel free to contact our support team any day.", False),
+    # a business's closings (a probe of schedule answers halted on each), and the same lines
+    # holding a claim: a day, a fee, an offering
+    ("Feel free to reach out if you have any other questions.", True),
+    ("If you have any other questions, feel free to reach out.", True),
+    ("Please don't hesitate to contact us if you have any questions.", True),
+    ("We look forward to seeing you!", True),
+    ("We look forward to welcoming you!", True),
+    ("We hope to see you soon!", True),
+    ("See you then!", True),
+    ("Thanks for booking with us!", True),
+    ("See you on Saturday!", False),
+    ("We look forward to seeing you on Saturday!", False),
+    ("We hope to see you at the gala!", False),
+    ("Sorry, you have to pay a fee.", False),
+    ("Sorry, this is free.", False),
+    ("Feel free to use the free shuttle.", False),
+    ("Feel free to bring your dog if you have any questions.", False),
+    ("Thanks for booking the suite with us!", False),
     # a chat's pleasantries (12 of 18 faithful chat answers halted on one), also several in
     # one window, and a typo'd "you're"
     ("Glad I could help!", True),

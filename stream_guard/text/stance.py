@@ -191,6 +191,15 @@ over open escalate connect transfer process track confirm it this that these tho
 details detail information info status order orders return returns request ticket case
 account number handy steps options someone agent specialist human email link copy summary
 now right away for you your me us the a an of with on in to""".split())  # noqa: SIM905
+# A closing's invitation and its condition past its start, taken out as phrases before its
+# words are judged: "Feel free to reach out if you have any other questions.", "If you have
+# any other questions, feel free to reach out." (a probe of schedule answers: both halted, on
+# "have", "free" and "to"). As loose words they would let "Sorry, this is free." through.
+_CLOSING_INSIDE = re.compile(
+    r"\b(?:please )?(?:feel free|don't hesitate|do not hesitate) to\b"
+    r"|\bif you (?:have|need|got) (?:any )?(?:more |other |further |additional |follow-up )?"
+    r"(?:questions?|help|assistance|problems?|issues?|concerns?)\b".replace("'", "['’]"),
+    re.IGNORECASE)
 _CLOSING_TRIGGERS = frozenset("""would want shall should can could may do feel don hesitate if
 sorry apologize apologise apologies understand know see hear imagine appreciate need""".split())  # noqa: SIM905
 # A chat's pleasantries: thanks and "you're welcome", greetings and farewells, "glad I could
@@ -233,6 +242,10 @@ _OCCASION = ("(?:" + "|".join(sorted(_OCCASIONS - {"one"})) + r"|one(?=\W*$))(?:
 _PLEASANTRY = re.compile("|".join([
     r"\b(?:you(?:'re| are|'r|r| re)|your) (?:very |so |most |always )?welcome\b(?! to)",
     r"\bwelcome (?:back|aboard)\b",
+    # thanks for the custom ("Thanks for booking with us!": a probe of schedule answers halted
+    # on it), with us and nothing more; before the plain thanks, which would take "Thanks"
+    r"\b(?:(?:many )?thanks|thank you)(?: (?:so|very) much| again)? for (?:booking|choosing"
+    r"|shopping|staying|ordering|flying|dining|travell?ing|banking) with us(?=\W*$)",
     r"\b(?:(?:many )?thanks|thank you|thx|much appreciated|(?:I )?appreciate it)"
     r"(?: (?:so|very) much| a lot| again)?\b",
     r"\b(?:(?:it|this)(?:'s| was| has been|'s been) )?(?:so |really |very )?(?:nice|great|good|"
@@ -240,8 +253,13 @@ _PLEASANTRY = re.compile("|".join([
     r"(?: (?:to|with) (?:you|ya))?\b",
     r"\b(?:(?:it(?:'s| was|'s been) )?(?:my|a|the) pleasure|no worries|cheers"
     r"|bye(?: for now)?|goodbye|good-bye|(?:see|catch) (?:you|ya)(?: (?:later|soon|around|next"
-    r" time))?(?=\W*$)|talk (?:to you )?(?:soon|later)(?=\W*$)|until next time|you too"
+    r" time|then|there))?(?=\W*$)|talk (?:to you )?(?:soon|later)(?=\W*$)|until next time|you too"
     r"|same to you"
+    # a business's farewell, the line's end ("We look forward to seeing you!", "We hope to see
+    # you soon!"; a probe of schedule answers halted on them): "... on Saturday" is a claim
+    r"|(?:(?:we|I)(?:'re| are|'m| am)? )?(?:really |so |very )?look(?:ing)? forward to "
+    r"(?:seeing|welcoming|meeting|hosting) you(?: (?:soon|again|then|there))?(?=\W*$)"
+    r"|(?:we|I) hope to see you(?: (?:soon|again|then|there))?(?=\W*$)"
     r"|(?:hi|hello|hey)(?: there)?|good (?:morning|afternoon|evening)|take care|best regards"
     r"|kind regards|all the best)\b",
     r"\b(?:I(?:'m| am|'d be| would be) )?(?:so |really |very |always )?(?:glad|happy|delighted)"
@@ -534,7 +552,7 @@ chatting speaking talk chat pleasure time worries cheers bye goodbye see catch n
 hello hey too same care regards best help assist asked hear sorry sad choice pick plan idea
 sounds sound exciting fun lovely wonderful luck enjoy blast crossed voyage sleep well better
 rest treat hang give congrats congratulations leg safe wishing wish hope have happy question
-morning afternoon evening no""".split())  # noqa: SIM905
+morning afternoon evening no forward""".split())  # noqa: SIM905
 # A capital inside a sentence: a name, which a wish presupposes ("Enjoy the Sunday market!");
 # but not the listener's, called by it after a greeting or at the end ("Hi Sam!", "Thanks,
 # Maria!").
@@ -620,6 +638,7 @@ def _closing_talk(text: str, words: set[str]) -> bool:
         request = _MORE_DETAIL.sub(" ", text[offer.end(1):])  # what is offered or asked
         return lowercase_words(request) <= _OFFER_ALLOWED
     rest, found = _CLOSING.subn(" ", text)
+    rest = _CLOSING_INSIDE.sub(" ", rest)
     return found > 0 and lowercase_words(_MORE_DETAIL.sub(" ", rest)) <= _CLOSING_ALLOWED
 
 
