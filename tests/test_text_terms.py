@@ -989,6 +989,14 @@ def test_an_amount_with_its_currency_code_is_the_amount(written: str) -> None:
     ("The sale ends on 20 March. 19 stores take part.", "The sale ends on 20 March.", False),
     ("The offer is valid up to 31 December for orders of 30 items or more.",
      "The offer is valid up to 31 December for orders of 30 items or more.", False),
+    # a date before a clause's subject is a date (a probe of schedules: "December 27" passed)
+    ("Holiday hours: on December 26 the store opens at 12:00 pm.", "Open on December 27.", True),
+    ("Holiday hours: on December 26 the store opens at 12:00 pm.", "Open on December 26.", False),
+    # a time of day after a date is no day of a list (a probe of schedules: these passed)
+    ("Final exam: Monday, May 5, 2025, 9:00 am - 12:00 pm.", "The exam is on May 9.", True),
+    ("Car return: Thursday, 17 July 2025, 14:00, Malaga.", "Return it on 14 July.", True),
+    ("Car return: Thursday, 17 July 2025, 14:00, Malaga.", "Return it on 17 July.", False),
+    ("Open May 5, 6 and 7, 2025, 9:00 am to 5:00 pm.", "We are open on May 7.", False),
 ])
 def test_dates_in_ranges_lists_and_sentences(evidence: str, window: str, conflict: bool) -> None:
     from stream_guard.text.quantities import (
@@ -1911,3 +1919,17 @@ def test_a_command_line_option_is_one_specific_term() -> None:
         "--dry-run", "known", "mail", "minus", "5", "degree"]
     assert [t.key for t in terms('a rapidly -evolved group, Sci -Fi, a "Bayern"-class ship')] == [
         "rapidly", "evolved", "group", "sci", "fi", "bayern", "class", "ship"]
+
+
+def test_a_time_of_days_hour_and_minutes_are_no_stated_figures() -> None:
+    """"6:30 pm" stated an answer's "30 minutes" for the evidence's 15, and "9:00 am" after a
+    date its "May 9" (a probe of schedules: both passed); a time with a zone keeps it."""
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
+
+    known = quantity_index("Midterm: Thursday, March 13, 6:30 pm - 8:30 pm. Arrive 15 minutes "
+                           "before the exam starts.")
+    assert quantity_conflict("Please arrive 30 minutes before the exam starts.", known)
+    assert not quantity_conflict("Please arrive 15 minutes before the exam starts.", known)
+    known = quantity_index("Final exam: Monday, May 5, 2025, 9:00 am - 12:00 pm.")
+    assert quantity_conflict("The exam is on May 9.", known)
+    assert quantity_conflict("The exam is on May 12.", known)

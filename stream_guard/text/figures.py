@@ -214,10 +214,15 @@ _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"  # a day of a month: "9", "9th"
 # "date", a count of dates).
 DATE_UNIT = "@date"
 # A day written after its month, or as an ordinal ("July 9", "July 9th", "the 9th of July").
-# The day must end the date: "March 4 people" is a count in March, not the 4th.
+# The day must end the date: "March 4 people" is a count in March, not the 4th; a word that
+# goes on with the sentence may follow it, or a clause's subject.
 _MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}) {_DAY}\b(?![\d:.,]\d)"
                         r"(?=\s*[,.;:!?)\]–—-]|\s*$|\s+(?:(?:19|20)\d\d|at|to|and|or|through|"
-                        r"until|till|from|in|on|is|was|were|will|by)\b)")
+                        r"until|till|from|in|on|is|was|were|will|by"
+                        # a clause's subject after it ("on December 26 the store opens", a
+                        # probe of schedules: no date, and an answer's "December 27" passed)
+                        r"|(?i:the|this|these|our|we|you|they|it|its|their|there|he|she|his|her"
+                        r"|i|my|your|all|every|each|everything|everyone))\b)")
 _DAY_OF_MONTH = re.compile(rf"\b{_DAY}(?: of)? ({_MONTH_NAMES})\b")
 _DAY_HINT = re.compile(_MONTH_NAMES)
 # A month's short name (capitalised: "mar" is a verb) before a day or a year, or after a day.

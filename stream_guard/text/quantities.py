@@ -108,8 +108,16 @@ def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str,
     """Each number a :func:`_quantity_text` states, with its unit, or :data:`ANY_UNIT` where
     no word after it names one."""
     matches = list(_NUMBER_AND_UNIT.finditer(canonical))
+    clocks = ({m.start(g) for m in _CLOCK_PARTS.finditer(canonical) for g in (1, 2)
+               if time_of_day(int(m.group(1)), int(m.group(2)))} if ":" in canonical else ())
     for k, match in enumerate(matches):
         number, word = match.group(1), match.group(2) or ""
+        if match.start(1) in clocks and (not word or _unit(word) == ANY_UNIT):
+            # a time of day's hour and minutes are no numbers it states: "6:30 pm" says
+            # nothing of "arrive 30 minutes before" where the evidence says 15, nor its "9:00"
+            # of a 9th of May (a probe of schedules: both passed). The time is read whole
+            # (terms, _figure_kinds); its minutes keep a zone after them ("02:31 UTC").
+            continue
         if _CODE_BEFORE.search(canonical, max(0, match.start() - 2), match.start()):
             word = ""  # a code's number ("OUT-88412 customers", "COVID-19 cases") counts nothing
         elif canonical[match.start() - 1:match.start()] == CJK_ORDINAL:
@@ -143,6 +151,10 @@ def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str,
                 yield f"{month:02d}{d:02d}", DATE_UNIT
 
 
+# A time of day in canonical text ("18:30"; not a run of more, "1:45:30", which are amounts).
+_CLOCK_PARTS = re.compile(r"(?<![\d:.,])(\d{1,2}):([0-5]\d)(?!\d|[:.,]\d)")
+
+
 # What joins the days of a range or list of dates: "1 to 3 March", "25 and 26 December",
 # "5 May–7", "3 June, 10 and 17", "24 December through 26".
 _DAY_RANGE = re.compile(r"[–—-]|to|through|thru|until|till", re.IGNORECASE)
@@ -172,6 +184,11 @@ def _listed_days(text: str, matches: Sequence[re.Match[str]], k: int, year: str)
             if gap.strip() and not _DAY_JOINER.fullmatch(gap):
                 break
             if not number.isdigit() or not 1 <= int(number) <= 31:
+                break
+            if ":" in (text[near.start(1) - 1:near.start(1)], text[near.end(1):near.end(1) + 1]):
+                # a time of day's hour or minutes, no day: "Monday, May 5, 2025, 9:00 am" is
+                # no 9 May, "17 July 2025, 14:00" no 14 July (a probe of schedules: the
+                # answer's wrong "May 9" and "14 July" passed)
                 break
             days.append(int(number))
             if _DAY_RANGE.fullmatch(gap.strip() or word):  # "3 to 5 June": the 4th too
