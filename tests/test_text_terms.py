@@ -1192,6 +1192,14 @@ def test_a_count_of_dates_is_no_date() -> None:
     ("Flight BA117 departs at 09:40 and arrives 10:25 local time. Flight time 1 hour 45 minutes.",
      "It leaves at 9:40, takes 1 hour 45 minutes, so you land at 11:25 local time.", "11:25",
      False),
+    # a 24-hour time whose hour the evidence states, given as a limit, and its minutes with it
+    # (a probe of schedules: "up to 14:59" halted); a "59-minute" period is of minutes
+    ("Return: Thursday, 17 July 2025, 14:00. A grace period of 59 minutes applies.",
+     "It is due at 14:00, and with the 59-minute grace period you can return it up to 14:59.",
+     "14:59", True),
+    ("Return: Thursday, 17 July 2025, 14:00. A grace period of 59 minutes applies.",
+     "It is due at 14:00, and with the 59-minute grace period you can return it up to 14:58.",
+     "14:58", False),
 ])
 def test_a_figure_worked_out_of_the_windows_own_is_not_new(
         evidence: str, window: str, figure: str, worked_out: bool) -> None:

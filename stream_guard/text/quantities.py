@@ -720,11 +720,14 @@ _DOUBLING = re.compile(r"\bdoubl(?:e|es|ed|ing)\b")
 # that's 5 days") or with an amount into its own kind. A percentage combines with a
 # percentage, or is taken of an amount ("20% off $150, so $120"); never added to one ("$50
 # with 20% off, so $30") nor multiplied by a count into a percentage ("6% over 5 years, 30%").
-_CLOCK = re.compile(r"(?<![\d.:,])(\d{1,2}):(\d\d)(?!\d)(?:\s*([ap])\.?m\b\.?)?"
+_CLOCK = re.compile(r"(?<![\d.:,])(\d{1,2})(?::|\.(?=\d\d\s*[ap]\.?m\b))(\d\d)(?!\d)"
+                    r"(?:\s*([ap])\.?m\b\.?)?"
                     r"|(?<![\d.:,])(\d{1,2})\s*([ap])\.?m\b\.?", re.IGNORECASE)
 _DATE_DAY = re.compile(rf"\b({_MONTH_NAMES})\.?\s+{_DAY}\b|\b{_DAY}\s+(?:of\s+)?({_MONTH_NAMES})\b")
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|pct\b)", re.IGNORECASE)
-_UNIT_AFTER = re.compile(rf"\s*{_QUALIFIER}(%|per\s?cent\b|{_UNIT_NAME})")
+# (a hyphen too, as _NUMBER_AND_UNIT reads one: "the 59-minute grace period" is of minutes, no
+# bare 59 that moved "14:00" by hours: a probe of schedules)
+_UNIT_AFTER = re.compile(rf"(?:-|\s*){_QUALIFIER}(%|per\s?cent\b|{_UNIT_NAME})")
 # The words of hours and of minutes after a figure (as _unit reads them: _HOURS_IN)
 _HOUR_WORD = r"(?:hours?|hrs?|h)"
 _MINUTE_WORD = r"(?:minutes?|mins?|m)"
@@ -748,6 +751,10 @@ _TIME_ZONE = re.compile(r"\b(?:[Ll]ocal|[Tt]ime[- ]zones?|GMT|UTC|[ECMPH][SD]?T|
 _EARLIER = re.compile(rf"\b\d+(?:\.\d+)?\s*(?:{_HOUR_WORD}|{_MINUTE_WORD})\b\W{{0,2}}(?:\w+\W+)?"
                       r"(?:before|beforehand|early|earlier|sooner|prior|ahead|ago|back|advance)\b",
                       re.IGNORECASE)
+# A time of day given as a limit ("return it up to 14:59", "by 11:55") is a result too: the
+# window's time and duration it is worked out of must still add up (a probe of schedules
+# halted "14:00 ... with the 59-minute grace period ... up to 14:59").
+_CLOCK_LIMIT_BEFORE = re.compile(r"\b(?:up to|until|till|by|no later than)\s+$")
 _CLOCK_SLACK = Decimal(1) / 120  # a worked-out time of day is right to the half minute ...
 _HEDGED_CLOCK_SLACK = Decimal(1) / 4  # ... or "about" it, to the quarter hour
 
@@ -853,7 +860,10 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
 
     def worked_out(k: int) -> bool:
         match, result, kind, unit = figures[k]
-        if kind == "minute" or result <= 0 or match.group(1).replace(",", "") in stated:
+        # (a time of day is worked out though the evidence states its hour: "return it up to
+        # 14:59" of its "14:00" and 59 minutes' grace halted, a probe of schedules)
+        if kind == "minute" or result <= 0 or (
+                kind != "clock" and match.group(1).replace(",", "") in stated):
             return False
         if kind == "clock" and clock_stays():
             return False
@@ -870,7 +880,9 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
             own = Decimal(5).scaleb(-places - 1 if places or zeros < 1 else zeros - 1)
         cued = (_RESULT_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
                 or _RESULT_JUST_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
-                or _RESULT_AFTER.match(cased, end, end + 25))
+                or _RESULT_AFTER.match(cased, end, end + 25)
+                or (kind == "clock" and _CLOCK_LIMIT_BEFORE.search(cased, max(0, start - 12),
+                                                                     start)))
         falling = kind == "percent" and bool(
             _FALL_AFTER.match(cased, end, end + 25)
             or _FALL_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
@@ -948,12 +960,24 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                    if i not in parts and (kind_x == "duration" or (
                        kind_x is None and unit_x != ANY_UNIT and unit_x in _HOURS_IN))) > 1
 
-    drop = {figures[k][0].span(1) for k in range(len(figures)) if worked_out(k)}
+    drop = {_with_minutes(spelled, figures[k]) for k in range(len(figures)) if worked_out(k)}
     if not drop:
         return text
     for start, end in sorted(drop, reverse=True):
         spelled = spelled[:start] + spelled[end:]
     return spelled
+
+
+_MINUTES_AFTER = re.compile(r"(?::\d\d)+")
+
+
+def _with_minutes(spelled: str, figure: _Figure) -> tuple[int, int]:
+    """The span of a worked-out figure: a time of day's with its minutes ("11:55"; its hour
+    alone left ":55" a figure the evidence does not state)."""
+    start, end = figure[0].span(1)
+    if figure[2] == "clock" and (m := _MINUTES_AFTER.match(spelled, end)):
+        end = m.end()
+    return start, end
 
 
 def _clock_values(sentence: str) -> set[Decimal]:
