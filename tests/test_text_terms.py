@@ -115,7 +115,11 @@ def test_a_cjk_paraphrase_is_covered_and_a_changed_word_is_not() -> None:
     ("It closed at 9,500.", set()),
 ])
 def test_an_hour_said_bare_in_the_evidence_is_that_time(said: str, times: set[str]) -> None:
-    assert {k for k in term_keys(said) if ":" in k} == times
+    keys = term_keys(said)
+    assert {k for k in keys if ":" in k and not k.endswith("am")} == times
+    # each morning reading is also the morning's own time (a window's "10 am")
+    assert {k for k in keys if k.endswith("am")} == {
+        f"{t}am" for t in times if 1 <= int(t.split(":")[0]) <= 11}
 
 
 def test_a_time_of_an_hour_said_bare_is_known_and_another_is_not() -> None:
@@ -1461,7 +1465,8 @@ def test_a_time_zone_and_pm_meet_themselves_however_written() -> None:
     assert coverage("Support is open 9am-5pm PT.", term_keys("Support is open 9am-5pm ET.")) < 1
     assert not quantity_conflict("Doors open at 12 PM, close at 6 PM.",
                                  quantity_index("Doors open at noon and close at 6 p.m."))
-    assert canonical_figures("at 9 a.m. Central European Time") == "at 9:00. Central European Time"
+    assert canonical_figures("at 9 a.m. Central European Time") == (
+        "at 9:00 am. Central European Time")  # a morning's keeps its "am" (figures.MORNING)
     # elsewhere the words are their own: a prime minister is no time of day
     assert [t.key for t in terms("The PM resigned.")] == ["pm", "resigned"]
     assert "central" in term_keys("The European Central Bank raised rates.")
@@ -1495,7 +1500,7 @@ def test_a_time_of_day_keeps_the_full_stop_that_ends_its_sentence() -> None:
     from stream_guard.text.figures import canonical_figures
 
     assert canonical_figures("It opens at 9 a.m. Staff greet you.") == (
-        "It opens at 9:00. Staff greet you.")
+        "It opens at 9:00 am. Staff greet you.")
 
 
 @pytest.mark.parametrize(("evidence", "window"), [
@@ -1929,6 +1934,29 @@ def test_a_command_line_option_is_one_specific_term() -> None:
         "rapidly", "evolved", "group", "sci", "fi", "bayern", "class", "ship"]
 
 
+def test_a_morning_time_is_no_afternoon_time() -> None:
+    """"3:00 AM" was the evidence's "3:00 PM" read on the 12-hour clock (a probe of schedules:
+    "Check-in is from 3:00 AM" passed); said in digits, "3 in the morning" and "11 at night"
+    were bare numbers. A time placed on neither half stays either."""
+    from stream_guard.text.quantities import other_half_of_day, quantity_index
+
+    hotel = "Hotel Miramar. Check-in is from 3:00 PM. Check-out is by 11:00 AM."
+    evidence, known = term_keys(hotel), quantity_index(hotel)
+    for wrong in ("Check-in is from 3:00 AM.", "Check-in is from 3 in the morning.",
+                  "Check-out is by 11 at night.", "Check-out is by 23:00."):
+        assert coverage(wrong, evidence) < 1.0, wrong
+        assert other_half_of_day(wrong, known), wrong
+    for right in ("Check-in is from 3 pm.", "Check-in is from 15:00.", "Check-in is from 3:00.",
+                  "Check-out is by 11 am.", "Check-out is by 11:00 in the morning.",
+                  "You can check in from 3 in the afternoon."):
+        assert coverage(right, evidence) == 1.0, right
+        assert not other_half_of_day(right, known), right
+    # an evidence time on neither half is either: "open 9:00 - 5:00" closes at 5 pm
+    known = quantity_index("The office is open 9:00 - 5:00.")
+    assert not other_half_of_day("It closes at 5 pm.", known)
+    assert coverage("It opens at 9 am.", term_keys("The office opens at 9:00.")) == 1.0
+
+
 def test_a_time_of_days_hour_and_minutes_are_no_stated_figures() -> None:
     """"6:30 pm" stated an answer's "30 minutes" for the evidence's 15, and "9:00 am" after a
     date its "May 9" (a probe of schedules: both passed); a time with a zone keeps it."""
@@ -1941,3 +1969,16 @@ def test_a_time_of_days_hour_and_minutes_are_no_stated_figures() -> None:
     known = quantity_index("Final exam: Monday, May 5, 2025, 9:00 am - 12:00 pm.")
     assert quantity_conflict("The exam is on May 9.", known)
     assert quantity_conflict("The exam is on May 12.", known)
+
+
+def test_a_time_written_with_a_dot_before_am_or_pm_is_a_time() -> None:
+    """"7.30pm" was the decimal 7.3 (a probe of schedules halted "until 7.30pm" for "until
+    7:30 PM"); a dot without "am"/"pm" is a decimal still."""
+    from stream_guard.text.figures import canonical_figures
+
+    evidence = term_keys("Open 5:00 PM to 11:30 PM. Happy hour runs until 7:30 PM.")
+    assert coverage("Happy hour runs until 7.30pm.", evidence) == 1.0
+    assert coverage("We're open from 5pm to 11.30pm.", evidence) == 1.0
+    assert coverage("Happy hour runs until 7.45pm.", evidence) < 1.0
+    assert canonical_figures("at 10.45am") == "at 10:45 am"
+    assert canonical_figures("It costs 7.30 euros.") == "It costs 7.30 euros."

@@ -37,6 +37,7 @@ from stream_guard.text.opposites import says_opposite
 from stream_guard.text.places import names_another_place
 from stream_guard.text.polarity import flips_polarity
 from stream_guard.text.quantities import (
+    other_half_of_day,
     quantity_conflict,
     unit_swapped,
     weekday_conflict,
@@ -127,7 +128,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     conflict = (quantity_conflict(window_text, quantities)
                 or moved_otherwise(window_text, quantities)
                 or unit_swapped(window_text, quantities, nearest)
-                or weekday_conflict(window_text, quantities))
+                or weekday_conflict(window_text, quantities)
+                or other_half_of_day(window_text, quantities))
     return Signals(
         coverage=coverage(window, evidence_keys),
         premise_coverage=coverage(window, premise_keys),

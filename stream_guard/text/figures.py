@@ -333,6 +333,11 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     if "/" in text or not text.isascii():
         text = _fractions(text, both_readings)
     if has_digit(text):  # (not "m" in text: "2 PM ET" has none)
+        if _DAY_PART_HINT.search(text):
+            # "at 3 in the morning", "6 in the evening" in digits, as in words (a probe of
+            # schedules: "Check-out is by 11 at night" passed against "by 11:00 AM")
+            for _ in range(2):
+                text = _rewrite(text, _DAY_PART, _day_part)
         text = _rewrite(text, _CLOCK_ZONE, _clock_zone)
         if _CLOCK_HINT.search(text):
             text = _rewrite(text, _CLOCK, _clock)
@@ -479,9 +484,11 @@ _CLOCK_ZONE = re.compile(r"(?<=\d)[ \t]?([ap])\.?[ \t]?m\b\.?(?:[ \t]+(" + "|".j
 # A time of day on the 24-hour clock, its hour without a leading zero: "5 pm", "5:00 pm" and
 # "17:00" are "17:00", "08:00" and "8 am" are "8:00" (a blind probe of answers written from a
 # tool's data halted on "open 5 pm to 10:30 pm" for its "17:00-22:30": "5" and "10" were new
-# figures). A time without "am"/"pm" keeps its hour (:func:`evidence_readings` reads an
-# evidence's afternoon hour on the 12-hour clock too).
-_CLOCK = re.compile(r"(?<![\w.:,/])(?:(\d{1,2}):([0-5]\d)(?:[ \t]?([ap])m\b\.?)?"
+# figures). A dot is a colon before "am"/"pm": "7.30pm" is 19:30, no 7.3 (a probe of schedules
+# halted "until 7.30pm" for "until 7:30 PM"). A time without "am"/"pm" keeps its hour
+# (:func:`evidence_readings` reads an evidence's afternoon hour on the 12-hour clock too).
+_CLOCK = re.compile(r"(?<![\w.:,/])(?:(\d{1,2})(?::|\.(?=[0-5]\d[ \t]?[ap]m\b))([0-5]\d)"
+                    r"(?:[ \t]?([ap])m\b\.?)?"
                     r"|(\d{1,2})[ \t]?([ap])m\b\.?)(?![\w/]|[:.]\d)")
 
 
@@ -509,7 +516,17 @@ def _clock(match: re.Match[str]) -> str | None:
     if time is None:
         return None
     stop = "." if half and match.group().endswith(".") else ""
-    return f"{time[0]}:{time[1]:02d}{stop}"
+    # A morning said to be one keeps its "am" (MORNING): "3:00 AM" is no "3:00 PM", which the
+    # evidence's "15:00" is also read as (a probe of schedules: "Check-in is from 3:00 AM"
+    # passed against "from 3:00 PM").
+    morning = MORNING if half and 1 <= time[0] <= 11 else ""
+    return f"{time[0]}:{time[1]:02d}{morning}{stop}"
+
+
+# What follows a time of day said to be in the morning, in canonical text ("3:00 am"): the
+# terms read it as a time of its own (:func:`~stream_guard.text.terms.term_keys`), which an
+# evidence's time on the other half of the day does not state.
+MORNING = " am"
 
 
 def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
@@ -525,8 +542,9 @@ def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
     (:func:`~stream_guard.text.terms.term_keys`): as figures, the added ones would be read as
     a time's or a year's quantities."""
     if ":" in canonical:
+        # the 12-hour reading says it is the afternoon's: a morning's "3:00 am" is no "15:00"
         canonical = _rewrite(canonical, _AFTERNOON, lambda m: f"{m.group()} "
-                             f"{int(m.group(1)) - 12}:{m.group(2)}")
+                             f"{int(m.group(1)) - 12}:{m.group(2)}{AFTERNOON}")
     if _DATE_IN_WORDS_HINT.search(canonical):
         canonical = _rewrite(canonical, _DATE_IN_WORDS, _weekday)
     if "0" in canonical:
@@ -673,6 +691,7 @@ def short_of_value(match: re.Match[str]) -> str | None:
 _TRAILING_ZEROS = re.compile(r"(?<![\w.:,/])(\d{1,3}(?:,\d{3})+|\d+)\.(\d*?)0+(%?)"
                              r"(?![\w:/%]|[.,]\d)")
 _AFTERNOON = re.compile(r"(?<![\w.:,/])(1[3-9]|2[0-3]):([0-5]\d)(?![\w/]|[:.]\d)")
+AFTERNOON = " pm"  # after the 12-hour reading of an afternoon's time (evidence_readings)
 # A date in words with its year (as :func:`canonical_dates` writes every date) names its day of
 # the week: an answer writes "on Saturday" for a forecast's "2024-09-21".
 _DATE_IN_WORDS = re.compile(r"\b(\d{1,2}) (" + "|".join(_MONTH_NUMBER)

@@ -38,6 +38,7 @@ from stream_guard.text.figures import (
     _WEEKDAYS,
     COUNT_WORDS,
     DATE_UNIT,
+    MORNING,
     SHORT_OF,
     _decimal,
     _digits_of,
@@ -97,11 +98,17 @@ def quantities(text: str) -> set[tuple[str, str]]:
     return {(number, unit) for number, unit in _numbers(_quantity_text(text)) if unit}
 
 
-def _quantity_text(text: str, both_readings: bool = False) -> str:
+def _quantity_text(text: str, both_readings: bool = False, halves: bool = False) -> str:
     """``text`` as :func:`_numbers` reads it: numbers in words as digits, figures canonical
-    (``both_readings``: see :func:`canonical_figures`)."""
-    return canonical_figures(spell_out_numbers(narrow(text)), scale_as_unit=True,
-                             both_readings=both_readings)
+    (``both_readings``: see :func:`canonical_figures`); a morning's time without its "am"
+    (figures.MORNING) but with ``halves``: the word after a time's minutes is its unit ("02:31
+    UTC")."""
+    text = spell_out_numbers(narrow(text))
+    text = canonical_figures(text, scale_as_unit=True, both_readings=both_readings)
+    return text if halves or MORNING not in text else _MORNING_AFTER.sub("", text)
+
+
+_MORNING_AFTER = re.compile(r"(?<=:\d\d)" + re.escape(MORNING) + r"\b")
 
 
 def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str, str]]:
@@ -236,7 +243,8 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     """The numbers ``text`` states per unit, {"metre": {"330"}}, and under :data:`ANY_UNIT`
     every number it states at all; built once per evidence."""
     by_unit: dict[str, set[str]] = {ANY_UNIT: set()}
-    canonical = _quantity_text(text, both_readings=True)
+    halves = _quantity_text(text, both_readings=True, halves=True)
+    canonical = halves if MORNING not in halves else _MORNING_AFTER.sub("", halves)
     bare: Counter[str] = Counter()
     for number, unit in _numbers(canonical, both_readings=True):
         if unit != DATE_UNIT:  # a date is no amount a rounded figure could be ("$20 million")
@@ -288,6 +296,8 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     by_unit.update(_year_spans(text))
     if bounds := _limits(canonical):
         by_unit[BOUNDS] = bounds
+    if clocks := _clock_index(halves):
+        by_unit[CLOCKS] = clocks
     if _is_conversation(text):
         unscaled, money = _unscaled(canonical)
         if unscaled:
@@ -1338,6 +1348,55 @@ _WEEKDAY_DATE = re.compile(_WEEKDAY_BEFORE + r"(?:the\s+)?(\d{1,2}) (" + _MONTH_
 # open"), which canonical_dates leaves as it is
 _WEEKDAY_MONTH_DAY = re.compile(_WEEKDAY_BEFORE + r"(" + _MONTH_NAMES
                                 + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?![\d:])")
+
+
+# The key of a quantity index under which it keeps its times of day, in minutes past
+# midnight: a time said to be in the morning ("3:00 am", figures.MORNING) or on the 24-hour
+# clock's afternoon ("15:00") as itself, any other ("3:00") on both halves of the day.
+CLOCKS = "@clocks"
+_HALF_DAY = 12 * 60
+_TIME_OF_DAY = re.compile(_CLOCK_PARTS.pattern + "(" + re.escape(MORNING) + r"\b)?")
+
+
+def _times_of_day(canonical: str) -> Iterator[tuple[int, bool]]:
+    """Each time of day of canonical text, in minutes past midnight, and whether it says which
+    half of the day it is in."""
+    if ":" not in canonical:
+        return
+    for m in _TIME_OF_DAY.finditer(canonical):
+        hour, minutes = int(m.group(1)), int(m.group(2))
+        if time_of_day(hour, minutes) is not None:
+            yield hour * 60 + minutes, bool(m.group(3)) or not 1 <= hour <= 12
+
+
+def _clock_index(canonical: str) -> set[str]:
+    """The times of day of the evidence's canonical text (:data:`CLOCKS`)."""
+    out: set[str] = set()
+    for minutes, placed in _times_of_day(canonical):
+        out.add(str(minutes))
+        if not placed:
+            out.add(str((minutes + _HALF_DAY) % (2 * _HALF_DAY)))
+    return out
+
+
+def other_half_of_day(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
+    """The window says a time of day is in the morning or the afternoon ("2:40 am", "11 at
+    night", "15:00") where the evidence gives that time only on the other half of the day
+    ("2:40 pm", "11:00 AM", "3:00 AM"): a probe of schedules passed "Check-in is from 3:00 AM"
+    against "from 3:00 PM" (the hour and minutes are the evidence's; the terms see a new time,
+    one figure among the window's others)."""
+    clocks = evidence.get(CLOCKS)
+    if not clocks or (":" not in window and not _DAY_HALF_HINT.search(window)):
+        return False
+    for minutes, placed in _times_of_day(_quantity_text(window, halves=True)):
+        if placed and str(minutes) not in clocks \
+                and str((minutes + _HALF_DAY) % (2 * _HALF_DAY)) in clocks:
+            return True
+    return False
+
+
+_DAY_HALF_HINT = re.compile(r"\d[ \t]?[AaPp]\.?[ \t]?[Mm]\b|\b(?:morning|evening|night|afternoon)"
+                            r"\b", re.IGNORECASE)
 
 
 def weekday_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:

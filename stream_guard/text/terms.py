@@ -45,7 +45,7 @@ HYPHENS = "-\u2010\u2011\u2012"
 _NUMBERED_NAME = rf"[A-Z][^\W_]*[{HYPHENS}]\d+"
 # Figures joined by colons are one token (:func:`_colon_keys`); a colon after them is a label's
 # ("Late pick-up until 17:30: £8").
-_COLON_FIGURES = r"(?<![\d:.])\d{1,2}(?::\d\d)+(?!\d|[:.]\d)"
+_COLON_FIGURES = r"(?<![\d:.])\d{1,2}(?::\d\d)+(?!\d|[:.]\d)(?: [ap]m\b)?"
 _NUMBER = r"\d+(?:[.,]\d+)*%?"
 # A version's "v" is no word of it: "v2.3.1" is the "2.3.1" of "Version 2.3.1" (read as "v2"
 # and "3.1", it failed a faithful answer and passed "v2.4.1": a review).
@@ -321,12 +321,23 @@ def _colon_keys(token: str, *, evidence: bool) -> tuple[list[str], list[str]]:
     else ("0:24:45", a lap's "28:25") is its figures, as before. The evidence's keys also hold
     its figures ("open at 9" for "9:00") and each time of day inside a longer run, so a
     split's "0:05:38" states the "5:38" an answer writes for it."""
+    token, _, half = token.partition(" ")
     parts = token.split(":")
     times = [f"{int(hour)}:{minutes}" for hour, minutes in itertools.pairwise(parts)
              if time_of_day(int(hour), int(minutes))]
     if len(parts) == 2:
-        return times, (parts if evidence or not times else [])
+        # A morning's time (canonical "3:00 am", figures.MORNING) is a key of its own, which a
+        # window's says and the evidence's morning or unplaced "3:00" states, but not its
+        # afternoon's "15:00" read on the 12-hour clock ("3:00 pm", figures.AFTERNOON): an
+        # answer's "3:00 AM" for its "3:00 PM" passed (a probe of schedules).
+        morning = [times[0] + _MORNING_KEY] if times and 1 <= int(parts[0]) <= 11 else []
+        if not evidence:
+            return (morning if half == "am" else times), (parts if not times else [])
+        return (times + ([] if half == "pm" else morning)), parts
     return (times if evidence else []), parts
+
+
+_MORNING_KEY = "am"  # after a morning's time in its key: "3:00am"
 
 
 def _list_marker(text: str, start: int, end: int) -> bool:
