@@ -1982,3 +1982,32 @@ def test_a_time_written_with_a_dot_before_am_or_pm_is_a_time() -> None:
     assert coverage("Happy hour runs until 7.45pm.", evidence) < 1.0
     assert canonical_figures("at 10.45am") == "at 10:45 am"
     assert canonical_figures("It costs 7.30 euros.") == "It costs 7.30 euros."
+
+
+def test_a_fixed_holiday_is_its_date() -> None:
+    """"closed on Christmas Day and New Year's Day" halted for "closed on December 25 and
+    January 1" (a probe of schedules); each way round, and no other day is the holiday."""
+    dates = term_keys("Greenleaf Books is closed on December 25 and January 1.")
+    assert coverage("We're closed on Christmas Day and New Year's Day.", dates) == 1.0
+    assert coverage("We're closed on Boxing Day.", dates) < 1.0
+    names = term_keys("We are closed on Christmas Day and New Year’s Day.")
+    assert coverage("We're closed on December 25 and January 1.", names) == 1.0
+    assert coverage("We're closed on December 26.", names) < 1.0
+    assert term_keys("On 14 December.") == {"14", "december"}  # no holiday: no reading
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("Your appointment is on Wed 8 Oct.", "Your appointment is on Wednesday 8 October."),
+    ("Sat, 12 July", "Saturday, 12 July"),
+    ("Open Mon-Fri.", "Open Monday-Friday."),
+    ("Mon to Thurs 9:00", "Monday to Thursday 9:00"),
+    # alone, or after "the", a word or a name
+    ("Closed Sun.", "Closed Sun."),
+    ("The Sun rose.", "The Sun rose."),
+    ("It ran in The Sun, 16 May 2024.", "It ran in The Sun, 16 May 2024."),
+])
+def test_a_weekdays_short_name_is_the_day(written: str, read: str) -> None:
+    """"Wed" was a new name for the evidence's "Wednesday" (a probe of schedules)."""
+    from stream_guard.text.figures import canonical_dates
+
+    assert canonical_dates(written) == read

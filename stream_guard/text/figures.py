@@ -240,6 +240,21 @@ _SHORT_HINT = re.compile(rf"\b(?:{_SHORT_NAMES}|{_NAME_LIKE})\b")
 _MONTH_OF = {**{name[:3]: name for name in _MONTHS}, "Sept": "September"}
 
 
+# A day of the week's short name, capitalised, before a figure ("Wed 8 Oct", "Sat, 12 July",
+# "Sun 10:00") or in a range of them ("Mon-Fri", "Mon to Thurs"): the day, as a month's short
+# name is its month (a probe of schedules: "Wed" was a new name for the evidence's
+# "Wednesday"). Not alone, nor after "the": "Sun", "Sat" and "Wed" are words and names too
+# ("in The Sun, 16 May 2024").
+_SHORT_DAYS = r"(Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun)"
+_SHORT_WEEKDAY = re.compile(
+    rf"(?<![Tt]he )\b{_SHORT_DAYS}\b(?:\.(?=[ \t]*\d))?(?=,?[ \t]*\d)"
+    rf"|\b{_SHORT_DAYS}\b([ \t]*(?:[–—-]|to|through|thru)[ \t]*){_SHORT_DAYS}\b")
+_SHORT_DAY_HINT = re.compile(rf"\b{_SHORT_DAYS}\b")
+_WEEKDAY_OF = {**{day[:3]: day for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                          "Saturday", "Sunday")},
+               "Tues": "Tuesday", "Thur": "Thursday", "Thurs": "Thursday"}
+
+
 def has_month(text: str) -> bool:
     """Whether ``text`` names a month (capitalised, as dates write it)."""
     return _DAY_HINT.search(text) is not None
@@ -259,6 +274,10 @@ def canonical_dates(text: str) -> str:
         text = _digit_dates(text)
     if _SHORT_HINT.search(text):  # "Oct 4", "4 Oct.", "Sept. 20", "Jun 2024": a chat's dates
         text = _SHORT_MONTH.sub(_month_written_out, text)
+    if _SHORT_DAY_HINT.search(text):  # "Wed 8 Oct", "Mon-Fri": the day's name written out
+        text = _SHORT_WEEKDAY.sub(lambda m: (
+            _WEEKDAY_OF[m.group(1)] if m.group(1)
+            else _WEEKDAY_OF[m.group(2)] + m.group(3) + _WEEKDAY_OF[m.group(4)]), text)
     if not _DAY_HINT.search(text):
         return text
     # "1st-3rd March" -> "1st - 3rd March", "June 3-5" -> "3 June -5": the range's other day
@@ -547,6 +566,11 @@ def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
                              f"{int(m.group(1)) - 12}:{m.group(2)}{AFTERNOON}")
     if _DATE_IN_WORDS_HINT.search(canonical):
         canonical = _rewrite(canonical, _DATE_IN_WORDS, _weekday)
+    if _HOLIDAY_HINT.search(canonical):
+        canonical = _rewrite(canonical, _HOLIDAY_DATE, lambda m: (
+            None if (name := _HOLIDAYS.get((int(m.group(1)), m.group(2)))) is None
+            else f"{m.group()} {name}"))
+        canonical = _rewrite(canonical, _HOLIDAY_NAME, _holiday_date)
     if "0" in canonical:
         canonical = _rewrite(canonical, _TRAILING_ZEROS, lambda m: f"{m.group()} {m.group(1)}"
                              + (f".{m.group(2)}" if m.group(2) else "") + m.group(3))
@@ -697,6 +721,26 @@ AFTERNOON = " pm"  # after the 12-hour reading of an afternoon's time (evidence_
 _DATE_IN_WORDS = re.compile(r"\b(\d{1,2}) (" + "|".join(_MONTH_NUMBER)
                             + r")(,? )(1[89]\d\d|20\d\d)\b")
 _DATE_IN_WORDS_HINT = re.compile(r"\d (?:" + "|".join(_MONTHS) + r"),? \d")
+# Holidays of a fixed date, which an answer names for the date its evidence gives and the other
+# way round ("closed on Christmas Day and New Year's Day" for "closed on December 25 and
+# January 1" halted: a probe of schedules). Readings of the evidence's, for its words only.
+_HOLIDAYS = {(24, "december"): "Christmas Eve", (25, "december"): "Christmas Day",
+             (26, "december"): "Boxing Day", (31, "december"): "New Year's Eve",
+             (1, "january"): "New Year's Day", (14, "february"): "Valentine's Day",
+             (31, "october"): "Halloween"}
+_HOLIDAY_DAYS = {name.lower(): f"{day} {month.title()}" for (day, month), name in _HOLIDAYS.items()}
+_HOLIDAY_DATE = re.compile(r"\b(" + "|".join(sorted({str(d) for d, _ in _HOLIDAYS}))
+                           + r") (" + "|".join(sorted({m for _, m in _HOLIDAYS})) + r")\b")
+_HOLIDAY_NAME = re.compile(r"\b(?:" + "|".join(_HOLIDAY_DAYS).replace("'", "['’]") + r")\b")
+
+
+def _holiday_date(match: re.Match[str]) -> str:
+    name = match.group().replace("\u2019", "'")
+    return f"{match.group()} {_HOLIDAY_DAYS[name]}"
+
+
+_HOLIDAY_HINT = re.compile(r"(?i:december|january|february|october|christmas|boxing|new year"
+                           r"|valentine|halloween)")
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
