@@ -1969,6 +1969,11 @@ def test_a_time_of_days_hour_and_minutes_are_no_stated_figures() -> None:
     known = quantity_index("Final exam: Monday, May 5, 2025, 9:00 am - 12:00 pm.")
     assert quantity_conflict("The exam is on May 9.", known)
     assert quantity_conflict("The exam is on May 12.", known)
+    # ... but a count's, as any number it states: "13:00 ET" of a range whose zone follows
+    # its end (the probe's faithful "1pm Eastern" was contradicted by the range's 30 ET)
+    known = quantity_index("Time: 1:00 PM - 2:30 PM Eastern Time (ET).")
+    assert not quantity_conflict("It starts at 1pm Eastern.", known)
+    assert quantity_conflict("It ends at 2:45 PM ET.", known)
 
 
 def test_a_time_written_with_a_dot_before_am_or_pm_is_a_time() -> None:

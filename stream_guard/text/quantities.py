@@ -65,6 +65,9 @@ from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, ter
 ANY_UNIT = ""
 # ... and the numbers it states somewhere with no unit after them (:func:`_stated`).
 BARE = "@bare"
+# ... and the hours and minutes of its times of day, which state a count's number ("13:00 ET"
+# of "13:00 - 14:30 ET"), no measure's nor a date's (:func:`_stated`)
+CLOCK_PARTS = "@clock-parts"
 # The word after a figure that names its unit; in CJK text the letter after the figure, or a
 # katakana word (text.cjk).
 _UNIT_NAME = rf"{CJK_UNIT}|[^\W\d_{CJK}](?:[^\W{CJK}]|-)*"
@@ -95,7 +98,8 @@ def _span_unit(unit: str) -> str:
 
 def quantities(text: str) -> set[tuple[str, str]]:
     """(number, unit word) pairs such as ("330", "metre") or ("15", "%")."""
-    return {(number, unit) for number, unit in _numbers(_quantity_text(text)) if unit}
+    return {(number, unit) for number, unit in _numbers(_quantity_text(text))
+            if unit and unit != CLOCK_PARTS}
 
 
 def _quantity_text(text: str, both_readings: bool = False, halves: bool = False) -> str:
@@ -129,10 +133,12 @@ def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str,
     for k, match in enumerate(matches):
         number, word = match.group(1), match.group(2) or ""
         if match.start(1) in clocks and (not word or _unit(word) == ANY_UNIT):
-            # a time of day's hour and minutes are no numbers it states: "6:30 pm" says
-            # nothing of "arrive 30 minutes before" where the evidence says 15, nor its "9:00"
-            # of a 9th of May (a probe of schedules: both passed). The time is read whole
-            # (terms, _figure_kinds); its minutes keep a zone after them ("02:31 UTC").
+            # a time of day's hour and minutes are no numbers it states but a count's
+            # (CLOCK_PARTS): "6:30 pm" says nothing of "arrive 30 minutes before" where the
+            # evidence says 15, nor its "9:00" of a 9th of May (a probe of schedules: both
+            # passed). The time is read whole (terms, _figure_kinds); its minutes keep a zone
+            # after them ("02:31 UTC").
+            yield plain_number(number), CLOCK_PARTS
             continue
         if _CODE_BEFORE.search(canonical, max(0, match.start() - 2), match.start()):
             word = ""  # a code's number ("OUT-88412 customers", "COVID-19 cases") counts nothing
@@ -256,8 +262,8 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     canonical = halves if MORNING not in halves else _MORNING_AFTER.sub("", halves)
     bare: Counter[str] = Counter()
     for number, unit in _numbers(canonical, both_readings=True):
-        if unit != DATE_UNIT:  # a date is no amount a rounded figure could be ("$20 million")
-            by_unit[ANY_UNIT].add(number)
+        if unit not in (DATE_UNIT, CLOCK_PARTS):  # a date is no amount a rounded figure
+            by_unit[ANY_UNIT].add(number)  # could be ("$20 million")
         if unit:
             by_unit.setdefault(unit, set()).add(number)
         else:
@@ -1487,7 +1493,8 @@ def _stated(number: str, unit: str, evidence: Mapping[str, frozenset[str]],
     cheese" says nothing of an oven at "200 °C" where it says "180 °C" (it passed), while "170
     infections" may well be the window's "170 infected" (nouns are no measures)."""
     if number not in stated:
-        return False
+        return (unit != DATE_UNIT and _CONVERTS.get(_span_unit(unit)) is None
+                and number in evidence.get(CLOCK_PARTS, ()))
     units = [u for u, numbers in evidence.items() if u != ANY_UNIT and number in numbers]
     if _CONVERTS.get(_span_unit(unit)) is None:
         if _span_unit(unit) in _AMOUNT_UNITS:
