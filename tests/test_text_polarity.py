@@ -69,6 +69,35 @@ def test_a_flip_needs_the_same_claim_with_the_other_polarity() -> None:
     assert not flips("Not cards.")  # one content word is no claim to compare
 
 
+@pytest.mark.parametrize(("evidence", "window"), [
+    # A probe of policies: a condition both texts state left the flip unjudged, and passed.
+    ("You must repay the enhanced element. This does not apply if you are made redundant.",
+     "This applies if you are made redundant."),
+    ("Pre-existing medical conditions are not covered unless you have declared them.",
+     "Pre-existing medical conditions are covered unless you have declared them."),
+    ("Earrings can be returned unless they are faulty.",
+     "Earrings cannot be returned unless they are faulty."),
+    ("Bags must not weigh more than 7 kg.", "Bags must weigh more than 7 kg."),
+])
+def test_a_flip_with_the_same_condition_on_both_sides_is_one(evidence: str,
+                                                             window: str) -> None:
+    assert flips(window, evidence)
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    # the condition moved the negation elsewhere: the same polarity
+    ("You will be charged if you do not cancel.", "You will not be charged if you cancel."),
+    # a word of reach on one side only
+    ("Earrings cannot be returned unless they are faulty.", "Earrings can be returned."),
+    ("Earrings cannot be returned.", "Earrings can be returned only if they are faulty."),
+    # "some" of one and not of the others may both hold
+    ("Some items cannot be returned.", "Some items can be returned."),
+    ("Are pets not allowed if they are small?", "Pets are allowed if they are small."),
+])
+def test_a_condition_on_one_side_or_a_some_is_not_judged(evidence: str, window: str) -> None:
+    assert not flips(window, evidence)
+
+
 def test_the_cap_needs_the_detector_to_agree() -> None:
     flip = Signals(1.0, 1.0, False, 0.0, False, False, polarity_flip=True)
     assert capped(flip, 0.6, 0.0, POLARITY_MODEL_MAX / 2) == (

@@ -16,9 +16,11 @@ found a broader rule (negations counted with the words that imply one, "failed",
 the check abstains wherever negation has company that changes its reach: a word that implies a
 negation ("failed", "unless", "without", "neither", "prohibited", "non-"), one that bounds or
 quantifies ("until", "before", "only", "than", "at least", "all", "any", "zero"), and a
-question, which states nothing. What is left is the flip SummEdits-style edits and careless
-answers make: the same words, with "not", "no", "never" or "n't" added or dropped. Pure and
-cheap: regular expressions over a few short strings per window.
+question, which states nothing; unless both texts hold the same such words ("... covered unless
+you have declared them" against "... not covered unless ..."), as a copy does. What is left is
+the flip SummEdits-style edits and careless answers make: the same words, with "not", "no",
+"never" or "n't" added or dropped. Pure and cheap: regular expressions over a few short strings
+per window.
 """
 
 from __future__ import annotations
@@ -42,9 +44,12 @@ REACH = (r"none|nobody|nothing|nowhere|neither|nor|without|except|excluding|unle
          r"|banned|ceas\w*|stop\w*|absent|impossible|unlikely|unknown|unavailable|unclear"
          r"|non-?\w+")
 # Where either text has one, or a word that bounds or quantifies, polarity is not judged here
-# (see the module docstring).
+# (see the module docstring), unless both texts hold the same ones (:func:`flips_polarity`).
 _ABSTAIN = re.compile(r"\b(?:" + REACH + r"|before|after|all|every|any|some|under|over|below"
                       r"|above|0|declin\w*|remov\w*|exclud\w*)\b", re.IGNORECASE)
+# ... and where either has one of these, even both: "Some items cannot be returned." and "Some
+# items can be returned." may both hold.
+_ALWAYS_ABSTAIN = frozenset(("some",))
 # Phrases with a negation word that negate nothing: "whether or not", "not only ... but", "no
 # doubt", the number sign "No. 10" or "world No 1" (capitalised, before a number), and a reply
 # that opens a turn ("No, ...", "Not really, ...", "No \u2014 ...", "Sorry, no - ..."): it answers
@@ -82,6 +87,16 @@ def judged(text: str) -> bool:
     return not plain.rstrip().endswith("?") and _ABSTAIN.search(plain) is None
 
 
+def _company(text: str) -> tuple[str, ...] | None:
+    """The words of ``text`` that change a negation's reach (:data:`_ABSTAIN`), in order; none
+    for a question or a word whose negation is never judged (:data:`_ALWAYS_ABSTAIN`)."""
+    plain = _plain(text)
+    if plain.rstrip().endswith("?"):
+        return None
+    words = tuple(m.group().lower() for m in _ABSTAIN.finditer(plain))
+    return None if _ALWAYS_ABSTAIN.intersection(words) else words
+
+
 def _negated_heads(text: str) -> frozenset[str]:
     """The content term each negation of ``text`` bears on: the first one after it within a
     few words ("cannot be *refunded*")."""
@@ -100,9 +115,17 @@ def flips_polarity(window_keys: AbstractSet[str], window_text: str,
                    sentences: Iterable[tuple[str, AbstractSet[str]]]) -> bool:
     """Whether the window is a clause of ``sentences`` (text, content-term keys) with its
     polarity flipped: the clause holds every content term of the window, which are at least
-    half of its own; both are :func:`judged`; one is negated and the other not; and what the
-    negation bears on is in the other (the same predicate asserted and denied)."""
-    if len(window_keys) < _MIN_KEYS or not judged(window_text):
+    half of its own; both are :func:`judged`, or hold the same words that change a negation's
+    reach, in the same order; one is negated and the other not; and what the negation bears on
+    is in the other (the same predicate asserted and denied).
+
+    A word of reach both texts share leaves the flip a flip: "This applies if you are made
+    redundant." against "This does not apply if you are made redundant.", "... are covered
+    unless you have declared them." against "... are not covered unless ..." (a probe of
+    policies: both passed as supported). One only either holds is what may turn a negation into
+    a paraphrase ("did not reduce" for "failed to reduce")."""
+    window_company = _company(window_text)
+    if len(window_keys) < _MIN_KEYS or window_company is None:
         return False
     best, claim, claim_keys = 0, "", 0
     for text, keys in sentences:
@@ -114,7 +137,8 @@ def flips_polarity(window_keys: AbstractSet[str], window_text: str,
             shared = len(window_keys & clause_set)
             if shared > best:
                 best, claim, claim_keys = shared, clause, len(clause_set)
-    if best < len(window_keys) or best < _HALF_CLAUSE * claim_keys or not judged(claim):
+    if (best < len(window_keys) or best < _HALF_CLAUSE * claim_keys
+            or _company(claim) != window_company):
         return False
     window_no, claim_no = negated(window_text), negated(claim)
     if window_no == claim_no:
