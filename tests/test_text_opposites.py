@@ -260,6 +260,37 @@ def test_a_negation_in_other_words_or_with_company_is_no_denial(window: str,
     assert not negates(window, [sentence])
 
 
+@pytest.mark.parametrize(("window", "sentence"), [
+    # A probe of policies: a condition both state, and the negation the copy's one change (the
+    # detector scored the first 0.71 supported)
+    ("Earrings cannot be returned unless they are faulty.",
+     "Earrings can be returned unless they are faulty."),
+    ("Pre-existing medical conditions are covered unless you have declared them.",
+     "Pre-existing medical conditions are not covered unless you have declared them."),
+    ("This applies if you are made redundant.",
+     "This does not apply if you are made redundant."),
+])
+def test_a_clean_copy_with_the_same_condition_negates_its_sentence(window: str,
+                                                                  sentence: str) -> None:
+    assert negates(window, [sentence])
+
+
+@pytest.mark.parametrize(("window", "sentence"), [
+    # the condition's own polarity changed too: the same claim
+    ("You will not be charged if you cancel.", "You will be charged if you do not cancel."),
+    # more than the negation changed beside the condition
+    ("You can return earrings unless they are faulty.",
+     "Earrings cannot be returned unless they are faulty."),
+    ("Earrings cannot be returned at all unless they are faulty.",
+     "Earrings can be returned unless they are faulty."),
+    # the condition on one side only
+    ("Earrings cannot be returned unless they are faulty.", "Earrings can be returned."),
+])
+def test_a_condition_with_other_changes_or_on_one_side_is_no_denial(window: str,
+                                                                   sentence: str) -> None:
+    assert not negates(window, [sentence])
+
+
 def test_the_sentence_that_says_what_the_window_says_is_its_source() -> None:
     """Of two sentences the window copies as much of, the one of its polarity wins."""
     window = "The company did not discuss the merger with its board."

@@ -70,7 +70,9 @@ negation ("not", "no", "never", "n't") that is the alignment's change before a c
 * the word it bears on, and the word after that, are copied: "no data caps" is not denied by
   "unlimited data", nor "check the hose for kinks" by "make sure the hose isn't kinked";
 * it abstains where a word changes a negation's reach or negates without one ("until", "only",
-  "than", "without", "failed", "unless", "non-", "would have"...), where an opposite is swapped
+  "than", "without", "failed", "unless", "non-", "would have"...), unless both texts hold the
+  same such words and the negation is the copy's only change ("can be returned unless they are
+  faulty" for "cannot be returned unless ..."), where an opposite is swapped
   too ("isn't open" for "closed"), for a possibility ("might not be broadcast"), a contrast
   ("not by the pilot, but by the weather"), a list's second "no" ("no pool and [no] gym"), a
   "no" that negates nothing ("nitric oxide (NO)", "case no. 3", "a no-confidence vote"), and
@@ -543,8 +545,8 @@ def _stated(word: str, evidence_keys: AbstractSet[str]) -> bool:
 def _negates(window_text: str, window: _Reading, readings: Sequence[_Reading]) -> bool:
     # Cheap first: most windows and sentences say yes, and none of the other polarity needs
     # no alignment.
-    if (all(r.negations[0] == window.negations[0] for r in readings)
-            or _abstains(window_text.translate(APOSTROPHES))):
+    company = _company(window_text.translate(APOSTROPHES))
+    if all(r.negations[0] == window.negations[0] for r in readings) or company is None:
         return False
     aligned = _best_aligned(window, readings)
     if aligned is None:
@@ -552,10 +554,18 @@ def _negates(window_text: str, window: _Reading, readings: Sequence[_Reading]) -
     sentence, matcher = aligned
     if (sentence.negations[0] == window.negations[0]
             or sentence.negations[1] != window.negations[1]
-            or _abstains(sentence.text.translate(APOSTROPHES))
+            or _company(sentence.text.translate(APOSTROPHES)) != company
             or _copied(window.tokens, matcher) < _COPIED):
         return False
     ops = matcher.get_opcodes()
+    # Words that change a negation's reach, the same in both, leave a clean copy's added or
+    # dropped negation a denial: "Earrings cannot be returned unless they are faulty." against
+    # "Earrings can be returned unless they are faulty." (a probe of policies: the detector
+    # scored it 0.71 supported). Anything else changed beside them may be what moves the
+    # negation's reach ("You will not be charged if you cancel" for "... charged if you do not
+    # cancel").
+    if company and sum(tag != "equal" for tag, *_ in ops) != 1:
+        return False
     # An opposite swapped beside the negation restates the fact ("isn't open" for "closed").
     if any(tag == "replace" and any(excludes(new, old) for new in window.tokens[i1:i2]
                                     for old in sentence.tokens[j1:j2])
@@ -586,10 +596,13 @@ def _negates(window_text: str, window: _Reading, readings: Sequence[_Reading]) -
                    or not added.isdisjoint(r.vocabulary) for r in others)
 
 
-def _abstains(text: str) -> bool:
-    """Whether a negation in ``text`` is not judged: a word that changes its reach, a contrast
-    ("not by the pilot, but by the weather"), or a "no" that negates nothing."""
-    return any(p.search(text) for p in (_REACH, _CONTRAST, _NOT_A_NEGATION))
+def _company(text: str) -> tuple[str, ...] | None:
+    """The words that change the reach of a negation in ``text`` (:data:`_REACH`), in order;
+    none where its negation is not judged at all: a contrast ("not by the pilot, but by the
+    weather"), or a "no" that negates nothing."""
+    if _CONTRAST.search(text) or _NOT_A_NEGATION.search(text):
+        return None
+    return tuple(m.group().lower() for m in _REACH.finditer(text))
 
 
 def _best_aligned(window: _Reading, sentences: Iterable[_Reading]
