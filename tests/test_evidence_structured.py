@@ -104,6 +104,42 @@ def test_prose_is_returned_as_it_is(text: str) -> None:
     assert as_prose(text) is text
 
 
+@pytest.mark.parametrize(("text", "sentences"), [
+    # a probe of policies: "Accidental damage is covered." passed against the list
+    ("What is not covered: accidental damage; cosmetic damage such as scratches and dents.",
+     "Accidental damage is not covered. Cosmetic damage such as scratches and dents is not "
+     "covered."),
+    ("Returns are free. The following cannot be returned unless they are faulty: earrings, "
+     "swimwear and personalised items.",
+     "Returns are free. Earrings cannot be returned unless they are faulty. Swimwear cannot be "
+     "returned unless they are faulty. Personalised items cannot be returned unless they are "
+     "faulty."),
+    ("Do not take if you: are allergic to ibuprofen; have had a stomach ulcer.",
+     "Do not take if you are allergic to ibuprofen. Do not take if you have had a stomach "
+     "ulcer."),
+    ("Not covered: theft from an unlocked car; loss of cash.",
+     "Theft from an unlocked car is not covered. Loss of cash is not covered."),
+    ("Claims:\nWe will not pay for:\n- wear and tear\n- damage caused by pets\nCall us.",
+     "Claims:\nWe will not pay for wear and tear. We will not pay for damage caused by pets.\n"
+     "Call us."),
+])
+def test_a_list_under_a_negated_heading_is_a_sentence_per_item(text: str,
+                                                               sentences: str) -> None:
+    assert as_prose(text) == sentences
+
+
+@pytest.mark.parametrize("text", [
+    "He said he would not resign: the party, the voters and the press wanted it.",
+    "The minister did not say: reporters asked twice; she left.",  # no heading asking for items
+    "What is covered: breakdown; fire; theft.",  # no negation lost
+    "Not covered: theft from an unlocked car.",  # one item: a sentence already
+    "Note: this is not a list; it is prose.",
+    "We will not pay for:\n- wear and tear\nClaims must be made in 30 days.",
+])
+def test_what_is_no_negated_list_is_read_as_it_is(text: str) -> None:
+    assert as_prose(text) is text
+
+
 def test_the_server_and_the_trainer_read_structure_the_same_way() -> None:
     """A faithful answer's words are found in the premise built from the fields: the one
     reading the engine, the collections and the trainer share."""

@@ -116,6 +116,36 @@ _COUNT_VALUES = 12  # a column of more distinct values than this is no category
 _COUNT_WORDS = 3  # nor one of longer values
 
 
+# A list of what a rule leaves out, under a heading that holds its negation: "What is not
+# covered: accidental damage; cosmetic damage; filters and hoses.", "We will not pay for:" and
+# items a line each. Its items say nothing alone ("accidental damage"): each is read as a
+# sentence with the heading's predicate ("Accidental damage is not covered.") so that the
+# checks of polarity and the detector see the negation (a probe of policies: "Accidental damage
+# is covered." passed as supported against the list, and was contradicted against the same said
+# in sentences). The heading: a short line or sentence opening, with a negation or an exclusion.
+_EXCLUDING = re.compile(r"\b(?:not|no|never|cannot|exclu\w*)\b|n't\b", re.IGNORECASE)
+_HEADING_WORDS = 10
+# ... and where the items follow the heading ("We will not pay for: wear and tear"), it ends
+# asking for them: a preposition, "you", "if", or a verb of what a rule covers ("The minister
+# did not say: reporters asked twice; she left." is no list).
+_HEADING_GAP = re.compile(r"\b(?:for|on|in|to|with|by|from|after|during|about|against|of|at|if"
+                         r"|when|you|cover|include|accept|refund|allow|permit|insure|pay"
+                         r"|offer|provide|sell|ship|deliver)s?$", re.IGNORECASE)
+# Where the heading's first words stand for its items, each item takes their place ("The
+# following cannot be returned: earrings" is "earrings cannot be returned"); "Not covered" and
+# "Exclusions" say what the items are ("accidental damage is not covered").
+_HEADING_SUBJECT = re.compile(r"^(?:what|(?:the following|these)(?: (?!(?:are|is|can|cannot|will"
+                              r"|may|must|do|does|won't|aren't|isn't|can't)\b)[a-z]+)?)\s+(?=\S)",
+                              re.IGNORECASE)
+_HEADING_STATE = re.compile(r"^(?:(?:not|never)\s+\w+(?:ed|able|ible)|exclu\w+)$", re.IGNORECASE)
+# On one line: the heading, then at least two items split by ";" (or, where the heading names
+# what its items are, by commas and a last "and" or "or").
+_INLINE_LIST = re.compile(r"(?:^|(?<=[.!?]\s))(?P<head>[A-Z][^.:;!?\n]{2,80}):[ \t]+"
+                          r"(?P<items>[^\n]+?)(?P<end>\.(?=\s|$)|$)", re.MULTILINE)
+_BULLET = re.compile(r"^\s*(?:[-*\u2022\u2013]|\d{1,2}[.)])\s+(?P<item>\S.*?)\s*[.;,]?\s*$")
+_LAST_ITEM = re.compile(r",?\s+(?:and|or)\s+")
+
+
 class Field(NamedTuple):
     """One value of a list's item or a table's row: the row's name, the column's words, the
     value as its sentence gives it."""
@@ -174,7 +204,7 @@ def _read(text: str) -> Reading:
         except RecursionError:  # nested past what a walk may follow: read as it is
             return Reading(text)
     if "\n" not in stripped:
-        return Reading(text)
+        return Reading(_excluded_items(text))
     lines = stripped.split("\n")
     for start in range(min(_CSV_PREAMBLE, len(lines) - _CSV_ROWS) + 1):
         # a CSV, or one after a line or two of its own ("billing_cycle: 2024-10-05 to
@@ -191,7 +221,75 @@ def _read(text: str) -> Reading:
                                   + _table_sentences(table[0], table[1:], found)), tuple(found))
     lines = text.split("\n")
     out = _tables_and_records(lines, found)
-    return Reading(text if out is None else "\n".join(out), tuple(found))
+    return Reading(_excluded_items(text if out is None else "\n".join(out)), tuple(found))
+
+
+def _excluded_items(text: str) -> str:
+    """``text`` with each list under a heading that holds a negation read as one sentence per
+    item (:data:`_EXCLUDING`); ``text`` itself where it has none."""
+    if not _EXCLUDING.search(text) or ":" not in text:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    changed = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        head = line.strip()[:-1] if line.rstrip().endswith(":") else None
+        if head is not None and _excluding_heading(head):
+            end = i + 1
+            items = []
+            while end < len(lines) and (bullet := _BULLET.match(lines[end])):
+                items.append(bullet.group("item"))
+                end += 1
+            if len(items) > 1:
+                out.append(" ".join(_item_sentence(head, item) for item in items))
+                changed, i = True, end
+                continue
+        rewritten = _INLINE_LIST.sub(_inline_list, line)
+        changed = changed or rewritten != line
+        out.append(rewritten)
+        i += 1
+    return "\n".join(out) if changed else text
+
+
+def _excluding_heading(head: str) -> bool:
+    head = head.strip()
+    return (len(head.split()) <= _HEADING_WORDS and _EXCLUDING.search(head) is not None
+            and (_HEADING_SUBJECT.match(head) is not None or _HEADING_STATE.match(head) is not None
+                 or _HEADING_GAP.search(head) is not None))
+
+
+def _inline_list(match: re.Match[str]) -> str:
+    head, listed = match.group("head"), match.group("items")
+    if not _excluding_heading(head):
+        return match.group()
+    items = [item.strip() for item in listed.split(";")]
+    if len(items) < 2 and (_HEADING_SUBJECT.match(head) or _HEADING_STATE.match(head.strip())):
+        # "earrings, swimwear and personalised items": an item of its own may hold a comma
+        # ("damage caused by misuse, neglect or accident": each is excluded all the same)
+        *first, last = listed.split(",")
+        items = [*first, *_LAST_ITEM.split(last, maxsplit=1)] if first else []
+        items = [item.strip() for item in items]
+    if len(items) < 2 or not all(items):
+        return match.group()
+    return " ".join(_item_sentence(head, item) for item in items)
+
+
+def _item_sentence(head: str, item: str) -> str:
+    """An item of a list with its heading's predicate: in the place of the heading's subject
+    ("The following cannot be returned" and "earrings"), as the subject of a state it names
+    ("Not covered"), else after it ("We will not pay for" and "wear and tear")."""
+    item = item.strip().rstrip(".;,")
+    head = head.strip()
+    if subject := _HEADING_SUBJECT.match(head):
+        sentence = f"{item} {head[subject.end():]}"
+    elif _HEADING_STATE.match(head):
+        state = "excluded" if head.lower().startswith("exclu") else head.lower()
+        sentence = f"{item} is {state}"
+    else:
+        sentence = f"{head} {item}"
+    return sentence[:1].upper() + sentence[1:] + "."
 
 
 def _block(sentences: list[str]) -> str:
