@@ -142,7 +142,7 @@ _HEADING_STATE = re.compile(r"^(?:(?:not|never)\s+\w+(?:ed|able|ible)|exclu\w+)$
 # what its items are, by commas and a last "and" or "or").
 _INLINE_LIST = re.compile(r"(?:^|(?<=[.!?]\s))(?P<head>[A-Z][^.:;!?\n]{2,80}):[ \t]+"
                           r"(?P<items>[^\n]+?)(?P<end>\.(?=\s|$)|$)", re.MULTILINE)
-_BULLET = re.compile(r"^\s*(?:[-*\u2022\u2013]|\d{1,2}[.)])\s+(?P<item>\S.*?)\s*[.;,]?\s*$")
+_BULLET = re.compile(r"^\s*(?:[-*\u2022\u2013]|\d{1,2}[.)])\s+(?P<item>\S.*)")
 _LAST_ITEM = re.compile(r",?\s+(?:and|or)\s+")
 
 
