@@ -1204,6 +1204,21 @@ def test_a_count_of_dates_is_no_date() -> None:
     ("Return: Thursday, 17 July 2025, 14:00. A grace period of 59 minutes applies.",
      "It is due at 14:00, and with the 59-minute grace period you can return it up to 14:58.",
      "14:58", False),
+
+
+    # of one measure in two units: added in the result's (a probe of policies: "4 years" was
+    # contradicted), never as the figures are written ("15 years" passed as 3 + 12)
+    ("The extended warranty starts when the 12-month guarantee ends and lasts a further 3 years.",
+     "It covers you for another 3 years after the 12-month guarantee, so 4 years in total.",
+     "4", True),
+    ("The extended warranty starts when the 12-month guarantee ends and lasts a further 3 years.",
+     "It covers you for another 3 years after the 12-month guarantee, so 15 years in total.",
+     "15", False),
+    ("The extended warranty starts when the 12-month guarantee ends and lasts a further 3 years.",
+     "It covers you for another 3 years after the 12-month guarantee, so 6 years in total.",
+     "6", False),
+    ("The lecture lasts 90 minutes and the lab 2 hours.",
+     "A 90-minute lecture and a 2-hour lab: that's 3.5 hours in all.", "3.5", True),
 ])
 def test_a_figure_worked_out_of_the_windows_own_is_not_new(
         evidence: str, window: str, figure: str, worked_out: bool) -> None:

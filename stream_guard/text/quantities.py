@@ -966,6 +966,15 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
                 if kind == "percent" and not cued and not (
                         None is kind_a is kind_b and j < len(figures)):
                     continue  # uncued, only a share of two of the window's amounts
+                if kind is None is kind_a is kind_b and (
+                        sizes := _sizes_in(unit, unit_a, unit_b)) is not None:
+                    # of one measure in two units: added or taken away in the result's, if
+                    # cued: "3 years after the 12-month guarantee, so 4 years in total" (a
+                    # probe of policies: contradicted, while "so 15 years" passed as 3 + 12)
+                    a_in, b_in = a * sizes[0], b * sizes[1]
+                    if cued and any(lo <= x <= hi for x in (a_in + b_in, abs(a_in - b_in))):
+                        return True
+                    continue
                 found = _combinations(a, kind_a, unit_a, b, kind_b, unit_b, kind, dividing,
                                       spelled, end, falling)
                 if any(lo <= x <= hi for x in (found if cued else found[:1])):
@@ -1152,6 +1161,16 @@ def _drop_point_changes(text: str, evidence: Mapping[str, frozenset[str]]) -> st
         return None
 
     return _rewrite(text, _POINT_CHANGE, dropped)
+
+
+def _sizes_in(unit: str, unit_a: str, unit_b: str) -> tuple[Decimal, Decimal] | None:
+    """How many of ``unit`` one of ``unit_a`` and one of ``unit_b`` are, where all three are
+    units of one measure (:data:`_MEASURES`) and the two are not both ``unit``."""
+    sizes = [_MEASURES.get(u) for u in (unit, unit_a, unit_b)]
+    if any(size is None for size in sizes) or len({size[0] for size in sizes if size}) != 1:
+        return None
+    own, of_a, of_b = (Decimal(str(size[1])) for size in sizes if size)
+    return None if of_a == own == of_b else (of_a / own, of_b / own)
 
 
 def _combinations(a: Decimal, kind_a: str | None, unit_a: str, b: Decimal, kind_b: str | None,
