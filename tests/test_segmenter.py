@@ -92,6 +92,46 @@ def test_ambiguous_abbreviations(text: str, expected: list[str]) -> None:
     assert stream(list(text), min_chars=0) == whole
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # A unit's symbol after a figure is no initial nor the title "Ms.": a capitalised word
+    # after it opens a sentence (a probe: the false second claim was one window with the true
+    # first, and its halt landed at the first).
+    ("Tasks are killed after 300 s. Results are kept for 12 hours by default. Log level "
+     "defaults to info.", ["Tasks are killed after 300 s.",
+                           "Results are kept for 12 hours by default.",
+                           "Log level defaults to info."]),
+    ("The timeout is 500 ms. Retries are off.", ["The timeout is 500 ms.", "Retries are off."]),
+    ("A run takes 2 h. Reports follow.", ["A run takes 2 h.", "Reports follow."]),
+    ("Waves reach 1.25-3 m. Wind is light.", ["Waves reach 1.25-3 m.", "Wind is light."]),
+    ("It keeps 5 d. \"Old\" logs go.", ["It keeps 5 d.", "\"Old\" logs go."]),
+    ("A bag holds 1,500 g. Shipping is free.", ["A bag holds 1,500 g.", "Shipping is free."]),
+    ("It differs by up to 0.9 s. Consequently, GMT is used.",
+     ["It differs by up to 0.9 s.", "Consequently, GMT is used."]),
+    # ... not before an initial, a bracket, a figure or a lower-case word
+    ("Schalke 04 e. V. is a club.", ["Schalke 04 e. V. is a club."]),
+    ("It is 5 m. (16 ft) tall.", ["It is 5 m. (16 ft) tall."]),
+    ("It waits 300 s. 5 tries follow.", ["It waits 300 s. 5 tries follow."]),
+    ("It is 5 m. long.", ["It is 5 m. long."]),
+    # A capital after a figure is as often an initial: only a sentence opener ends it.
+    ("The prize is 2 M. The winner is named.", ["The prize is 2 M.", "The winner is named."]),
+    ("In 2004 M. Night Shyamalan made it.", ["In 2004 M. Night Shyamalan made it."]),
+    ("From 1983 to 1995 C. Stephen Lynn led it.", ["From 1983 to 1995 C. Stephen Lynn led it."]),
+    ("It is at 220 S. Main Street.", ["It is at 220 S. Main Street."]),
+    ("In 1997 J. K. Rowling wrote it.", ["In 1997 J. K. Rowling wrote it."]),
+    ("In 2001 J. A. Smith won.", ["In 2001 J. A. Smith won."]),
+    # and the title, initials and "U. S." stay whole
+    ("Ms. Smith met J. R. R. Tolkien in the U. S. Army.",
+     ["Ms. Smith met J. R. R. Tolkien in the U. S. Army."]),
+])
+def test_a_unit_after_a_figure_ends_a_sentence(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+    whole = stream([text], min_chars=0)  # live windows: the same, however the text is cut
+    assert texts(whole) == expected
+    assert stream(list(text), min_chars=0) == whole
+    for cut in range(1, len(text)):
+        assert stream([text[:cut], text[cut:]], min_chars=0) == whole
+
+
 def test_numbers_urls_and_emails_are_not_boundaries() -> None:
     text = ("Pi is 3.14 and the build is v2.0.1 today. It cost $1.5 billion. "
             "See https://example.com/a.b?x=1 or mail a.b@c.org. Done now.")
@@ -755,6 +795,7 @@ def test_an_invisible_format_character_leaves_a_sentence_boundary(mark: str) -> 
 
 _TOKENS = [
     "Mr.", "Dr.", "e.g.", "U.S.", "etc.", "p.m.", "No.", "Fig.", "J.", "K.", "3.", "14", "3.14",
+    "s.", "ms.",
     "v2.0.1", "$1.5", "https://example.com/a.b?x=1", "a.b@c.org", "The", "It", "he", "said",
     "Paris", "word", "x" * 45, ".", "!", "?", "...", "…", "?!", '"', "'", ")", "(", " ", " ", " ",
     "  ", "\n", "\n", "\n\n", "\n \n", "\t", "\r\n", "```", "```py", "````", "~~~", "- ", "* ",
@@ -946,6 +987,9 @@ def test_words_in_mid_sentence_are_held_unscanned() -> None:
     ("They work at Apple Inc.", " T", "he firm is large.", False),
     ("He moved to the U.S.", " I", "n 1990 he left.", False),
     ("The store closes at 9 p.m.", " R", "eturns need a receipt.", False),
+    # a unit after a figure: the next word's second character says it is no initial
+    ("Tasks are killed after 300 s.", " R", "esults are kept.", False),
+    ("Tasks are killed after 300 s.", " Re", "sults are kept.", True),
 ])
 def test_a_sentence_ends_at_the_first_character_of_the_next_where_that_decides(
         before: str, first: str, rest: str, now: bool) -> None:
@@ -1073,7 +1117,8 @@ _PIECES = ["and ", "but ", "so ", ", ", ". ", "; ", ": ", "\n", "\n\n", "  ", "I
            "|---|---|\n", "[1, 2] ", "Hi Maria,\n\n", "Best regards,\nThe Team", "x" * 30 + " ",
            "1889.", "\t", "| Plan | Seats? |\n", "9 p.m. ", "Acme Inc. ", "etc. ", "U.S. ",
            "Returns ", "Eastern ", "CEO ", "(NASDAQ) ", "$15 ", "New York ", "fifteen dollars ",
-           "which ", "two and a half ", "5, 10 ", " " * 17, "x" * 12 + " "]
+           "which ", "two and a half ", "5, 10 ", " " * 17, "x" * 12 + " ", "300 s. ",
+           "500 ms. ", "2 M. ", "J. ", "e. V. ", "(16 ft) "]
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -458,6 +458,9 @@ def test_a_window_the_server_cut_short_halts_only_when_contradicted(mode: str) -
     ("Its rainfall is 37.", True), ("It joined the company of Dr.", True), ("It stands i", True),
     ("It is 330 metres tall.", False), ("It was designed by Gustave Klimt. 🎉", False),
     ("It is 330 metres tall.[1 , 2]", False), ("It is 330 metres tall.[1,", True),
+    # a unit after a figure ends one (a probe's "after 300 s."); a capital may be an initial
+    ("Tasks are killed after 300 s.", False), ("It was filmed in 2004 by M.", True),
+    ("Its prize was 2 M.", True),
 ])
 def test_what_counts_as_cut_when_the_server_ends_a_stream(ending: str, cut: bool) -> None:
     """A review: a drain's cut after a decimal point or an abbreviation ("37." of "37.5") was

@@ -171,6 +171,18 @@ _GOES_ON: dict[str, frozenset[str]] = {
     "ltd": _COMPANY_GOES_ON, "corp": _COMPANY_GOES_ON, "llc": _COMPANY_GOES_ON,
     "plc": _COMPANY_GOES_ON,
 }
+# A unit's symbol after a figure ("after 300 s.", "500 ms.", "12 h.", "10 m.", "200 g.") is no
+# initial nor the title "Ms.": its full stop ends the sentence before a capitalised word, unless
+# that word is an initial itself ("Schalke 04 e. V.") or a bracket ("5 m. (16 ft)") (a probe:
+# "Tasks are killed after 300 s. Results are kept for 12 hours by default." was one window, its
+# false second claim diluted by the true first and its halt at the first). Symbols in lower
+# case only: a capital letter after a figure is as often a name's initial ("In 2004 M. Night
+# Shyamalan", "From 1983 to 1995 C. Stephen Lynn", "229 F. Supp.", "at 220 S. Main Street"), so
+# one ("93 K.", "2 M.") ends a sentence only before a sentence opener, as "U.S." does.
+_UNITS_AFTER_FIGURE = frozenset(("s", "ms", "h", "m", "d", "g", "l", "k", "t"))
+# A figure, as the last word before such a symbol: "300", "0.9", "1,500", "3-5", "~20", "$2".
+_FIGURE_WORD = re.compile(r"[~≈±<>+$€£¥-]?\d(?:[\d.,:/–-]*\d)?")
+_INITIAL = re.compile(r"[^\W\d_]\.")  # "J." of "J. K. Rowling", "V." of "e. V."
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +240,7 @@ class SentenceScanner:
         self._prev_tail = ""
         self._prev_len = 0
         self._colon_before = False  # the word before it ends with ":" ("Steps: 1. Open it.")
+        self._figure_before = False  # the word before it is a figure ("300 s. Results")
         # Block state.
         self._code = False
         self._fence = ""  # fence character of the open code block
@@ -325,9 +338,9 @@ class SentenceScanner:
             while _SPACE.fullmatch(buf[word - 1]) is None:  # back to the start of the word
                 word -= 1
             if not (end - word <= _HEAD and _symbols_only(buf[word:end])):
-                # _colon_before is left stale: it is only read after a word with terminal
-                # punctuation, which this path never skips, and that word's completion sets
-                # it afresh.
+                # _colon_before and _figure_before are left stale: they are only read after a
+                # word with terminal punctuation, which this path never skips, and that word's
+                # completion sets them afresh.
                 self._prev_len = end - word
                 self._prev_tail = buf[max(word, end - _HEAD):end]
                 break
@@ -425,6 +438,7 @@ class SentenceScanner:
             elif not (self._word_len <= _HEAD and not self._word_letter
                       and _symbols_only(self._tail)):
                 self._colon_before = self._prev_tail.endswith(":")
+                self._figure_before = _is_figure(self._prev_tail)
                 self._prev_tail = self._tail
                 self._prev_len = self._word_len
 
@@ -577,10 +591,16 @@ class SentenceScanner:
         if self._head[0] in "[(" and len(self._head) < _OPTION_NOTE_HEAD:
             return False  # it may be an option's note ("[default: 4]"): the whole word decides
         if tail[len(stem):] == "." and self._prev_len <= _HEAD:
-            low = stem.lstrip(_OPENERS).lower()
-            if low in _ABBREV_AMBIGUOUS or _DOTTED.fullmatch(stem.lstrip(_OPENERS)):
+            bare = stem.lstrip(_OPENERS)
+            low = bare.lower()
+            if low in _ABBREV_AMBIGUOUS or _DOTTED.fullmatch(bare):
                 return False
             if low in _ABBREV_NUMERIC and not self._head.lstrip(_OPENERS):
+                return False
+            if (self._figure_before and _unit_after_figure(bare)
+                    and (bare.isupper() or len(self._head.lstrip(_OPENERS)) < 2)):
+                # a unit after a figure: its second character says whether the next word is
+                # an initial (and, after a capital, only the whole word whether it opens one)
                 return False
         return self._sentence_ends(self._head)
 
@@ -599,6 +619,8 @@ class SentenceScanner:
             return True  # "!", "?", "..." and long words (URLs, numbers) end a sentence
         stem = stem.lstrip(_OPENERS)
         low = stem.lower()
+        if self._figure_before and _unit_after_figure(stem):
+            return _ends_after_unit(stem, next_head)  # "after 300 s. Results are kept"
         if (len(stem) == 1 and stem.isalpha()) or low in NEVER_ENDS_SENTENCE:
             return False  # initials ("J. K. Rowling") and titles
         if stem.isdigit() and len(stem) <= 2 and self._colon_before:
@@ -708,9 +730,12 @@ def ends_sentence(text: str) -> bool:
         words.pop()
     if not words:
         return False
-    last = ""
+    before = last = ""
     for word in words[-8:]:  # as the scanner reads them: "[1," "2]" is one marker
-        last = f"{last} {word}"[-_HEAD:] if _goes_on_citation(last, word) else word
+        if _goes_on_citation(last, word):
+            last = f"{last} {word}"[-_HEAD:]
+        else:
+            before, last = last, word
     tail = _sentence_tail(last[-_HEAD:])
     stem = tail.rstrip(TERMINALS)
     if stem == tail:
@@ -718,6 +743,8 @@ def ends_sentence(text: str) -> bool:
     if tail[len(stem):] != ".":
         return True
     stem = stem.lstrip(_OPENERS)
+    if stem in _UNITS_AFTER_FIGURE and _is_figure(before[-_HEAD:]):
+        return True  # a unit's symbol after a figure ("It times out after 300 s.")
     return not (stem[-1:].isdigit() or len(stem) <= 1 or _DOTTED.fullmatch(stem)
                 or stem.lower() in _ABBREVIATIONS)
 
@@ -756,6 +783,29 @@ def _ends_after_ambiguous(stem: str, next_head: str) -> bool:
     if key == "etc":
         return True  # a list's end: nothing goes on with it
     return not (word.isupper() and len(word) > 1) and word not in goes_on
+
+
+def _is_figure(tail: str) -> bool:
+    """Whether a word (its last characters) is a figure ("300", "0.9", "(3-5")."""
+    return _FIGURE_WORD.fullmatch(tail.lstrip(_OPENERS)) is not None
+
+
+def _unit_after_figure(stem: str) -> bool:
+    """Whether a word before a full stop, after a figure, may be a unit's symbol: one of
+    :data:`_UNITS_AFTER_FIGURE`, or a capital letter ("K.", "M."; or an initial)."""
+    return stem in _UNITS_AFTER_FIGURE or (len(stem) == 1 and stem.isupper())
+
+
+def _ends_after_unit(stem: str, next_head: str) -> bool:
+    """Whether a sentence ends after a unit's symbol and a full stop, after a figure (``stem``:
+    the symbol), given the first characters of the next word: a capitalised word that is no
+    initial nor bracket, after a symbol in lower case; a sentence opener after a capital."""
+    if _INITIAL.match(next_head.lstrip(_OPENERS)):
+        return False  # "J. K. Rowling", "e. V.": a name's initials go on
+    word = _leading_word(next_head)
+    if stem.isupper():
+        return word in _SENTENCE_OPENERS  # "2 M. The"; "In 2004 M. Night Shyamalan" goes on
+    return word[:1].isupper() and next_head[:1] not in "(["
 
 
 def _leading_word(head: str) -> str:
