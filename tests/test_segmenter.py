@@ -70,6 +70,9 @@ def test_abbreviations_and_initials_do_not_end_sentences(text: str, expected: li
     ("It opens at 9 a.m. Eastern time.", ["It opens at 9 a.m. Eastern time."]),
     ("It opens at 9 a.m. Monday to Friday.", ["It opens at 9 a.m. Monday to Friday."]),
     ("It airs at 8 p.m. ET on Fox.", ["It airs at 8 p.m. ET on Fox."]),
+    ("It began at 8:45 p.m. Paris time (2:45 p.m. ET) on Wednesday.",
+     ["It began at 8:45 p.m. Paris time (2:45 p.m. ET) on Wednesday."]),
+    ("It opens at 9 a.m. Tokyo time.", ["It opens at 9 a.m. Tokyo time."]),
     ("Acme Inc. reported a loss.", ["Acme Inc. reported a loss."]),
     ("Acme Inc. CEO Jane Doe said so.", ["Acme Inc. CEO Jane Doe said so."]),
     ("Acme Inc. Chief Executive Jo Li said so.", ["Acme Inc. Chief Executive Jo Li said so."]),
@@ -1118,7 +1121,7 @@ _PIECES = ["and ", "but ", "so ", ", ", ". ", "; ", ": ", "\n", "\n\n", "  ", "I
            "1889.", "\t", "| Plan | Seats? |\n", "9 p.m. ", "Acme Inc. ", "etc. ", "U.S. ",
            "Returns ", "Eastern ", "CEO ", "(NASDAQ) ", "$15 ", "New York ", "fifteen dollars ",
            "which ", "two and a half ", "5, 10 ", " " * 17, "x" * 12 + " ", "300 s. ",
-           "500 ms. ", "2 M. ", "J. ", "e. V. ", "(16 ft) "]
+           "500 ms. ", "2 M. ", "J. ", "e. V. ", "(16 ft) ", "Paris ", "time "]
 
 
 @pytest.mark.parametrize("seed", range(4))

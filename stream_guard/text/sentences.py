@@ -150,11 +150,15 @@ Alternatively Similarly Likewise Unfortunately Fortunately Eventually Ultimately
 Originally Lastly Everyone Everything Nothing Nobody Someone Something Anyone Anything None
 Whose Whom Thanks Sorry""".split())  # noqa: SIM905
 # After these a capitalised word opens a sentence unless it goes on with the abbreviation: a
-# time's zone, day or month ("9 p.m. Eastern", "10 a.m. Monday", "a.m. ET"), a company's
-# officer or form ("Acme Inc. CEO", "Inc. Chief Executive", "Co. Ltd"). A word in capitals
-# alone goes on (a zone, "CEO", "UK"); so does a bracket ("Inc. (NASDAQ: X)"). Any capital
-# after "etc." opens one ("chairs, desks, etc. Shipping is free."; a review found the two
-# claims one window, the false second diluted by the true first, and a halt at the first).
+# time's zone, day or month ("9 p.m. Eastern", "10 a.m. Monday", "a.m. ET"), a city a time is
+# told in ("8:45 p.m. Paris time": dev summaries were cut before "Paris"), a company's officer or
+# form ("Acme Inc. CEO", "Inc. Chief Executive", "Co. Ltd"). A word in capitals alone goes on
+# (a zone, "CEO", "UK"); so does a bracket ("Inc. (NASDAQ: X)"). Any capital after "etc."
+# opens one ("chairs, desks, etc. Shipping is free."; a review found the two claims one
+# window, the false second diluted by the true first, and a halt at the first). The word after
+# a city is not read, so a city that opens a sentence there stays in the window, as any
+# capital did before this rule ("at 9 p.m. London was quiet"); a city of two words is left
+# out, "New" opens sentences ("10 p.m. New York time" is cut).
 # The others name too much after them ("U.S. Army", "St. Louis", "Co. Cork", "Warner Bros.
 # Pictures", "King Jr. Day"): only an opener ends them.
 _TIME_GOES_ON = frozenset("""Monday Tuesday Wednesday Thursday Friday Saturday Sunday Mon Tue
@@ -162,7 +166,12 @@ Tues Wed Thu Thur Thurs Fri Sat Sun January February March April May June July A
 October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Eastern Pacific
 Central Mountain Atlantic Alaska Alaskan Hawaii Hawaiian Greenwich Universal Coordinated Local
 Daylight Standard Summer British Western European Indian Japan Korea Korean China Moscow
-Israel Arabian Gulf""".split())  # noqa: SIM905
+Israel Arabian Gulf
+London Paris Berlin Madrid Rome Lisbon Dublin Amsterdam Brussels Vienna Zurich Geneva Stockholm
+Oslo Copenhagen Helsinki Warsaw Prague Budapest Athens Istanbul Kyiv Kiev Cairo Jerusalem
+Nairobi Lagos Johannesburg Dubai Riyadh Tehran Delhi Mumbai Kolkata Karachi Dhaka Bangkok
+Jakarta Singapore Manila Beijing Shanghai Taipei Seoul Tokyo Sydney Melbourne Perth Auckland
+Chicago Denver Toronto Vancouver""".split())  # noqa: SIM905
 _COMPANY_GOES_ON = frozenset("""Chief Chairman Chairwoman Chair President Vice Executive Founder
 Co Director Managing Spokesman Spokeswoman Spokesperson Senior General Head Board Group Holdings
 Limited Inc Ltd Corp Corporation Company""".split())  # noqa: SIM905
