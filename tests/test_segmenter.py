@@ -74,6 +74,10 @@ def test_abbreviations_and_initials_do_not_end_sentences(text: str, expected: li
      ["It began at 8:45 p.m. Paris time (2:45 p.m. ET) on Wednesday."]),
     ("It opens at 9 a.m. Tokyo time.", ["It opens at 9 a.m. Tokyo time."]),
     ("Acme Inc. reported a loss.", ["Acme Inc. reported a loss."]),
+    # a share class, and AP style's plural days, go on too (a second review)
+    ("Alphabet Inc. Class A shares rose 3%.", ["Alphabet Inc. Class A shares rose 3%."]),
+    ("Hours are 10 a.m. to 6 p.m. Saturdays and noon to 5 p.m. Sundays.",
+     ["Hours are 10 a.m. to 6 p.m. Saturdays and noon to 5 p.m. Sundays."]),
     ("Acme Inc. CEO Jane Doe said so.", ["Acme Inc. CEO Jane Doe said so."]),
     ("Acme Inc. Chief Executive Jo Li said so.", ["Acme Inc. Chief Executive Jo Li said so."]),
     ("Acme Inc. (NASDAQ: ACME) rose.", ["Acme Inc. (NASDAQ: ACME) rose."]),

@@ -161,7 +161,8 @@ Whose Whom Thanks Sorry""".split())  # noqa: SIM905
 # out, "New" opens sentences ("10 p.m. New York time" is cut).
 # The others name too much after them ("U.S. Army", "St. Louis", "Co. Cork", "Warner Bros.
 # Pictures", "King Jr. Day"): only an opener ends them.
-_TIME_GOES_ON = frozenset("""Monday Tuesday Wednesday Thursday Friday Saturday Sunday Mon Tue
+_TIME_GOES_ON = frozenset("""Monday Tuesday Wednesday Thursday Friday Saturday Sunday Mondays
+Tuesdays Wednesdays Thursdays Fridays Saturdays Sundays Weekdays Mon Tue
 Tues Wed Thu Thur Thurs Fri Sat Sun January February March April May June July August September
 October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Eastern Pacific
 Central Mountain Atlantic Alaska Alaskan Hawaii Hawaiian Greenwich Universal Coordinated Local
@@ -174,7 +175,7 @@ Jakarta Singapore Manila Beijing Shanghai Taipei Seoul Tokyo Sydney Melbourne Pe
 Chicago Denver Toronto Vancouver""".split())  # noqa: SIM905
 _COMPANY_GOES_ON = frozenset("""Chief Chairman Chairwoman Chair President Vice Executive Founder
 Co Director Managing Spokesman Spokeswoman Spokesperson Senior General Head Board Group Holdings
-Limited Inc Ltd Corp Corporation Company""".split())  # noqa: SIM905
+Limited Inc Ltd Corp Corporation Company Class Common Preferred Global Deputy""".split())  # noqa: SIM905
 _GOES_ON: dict[str, frozenset[str]] = {
     "etc": frozenset(), "a.m": _TIME_GOES_ON, "p.m": _TIME_GOES_ON, "inc": _COMPANY_GOES_ON,
     "ltd": _COMPANY_GOES_ON, "corp": _COMPANY_GOES_ON, "llc": _COMPANY_GOES_ON,
