@@ -2068,32 +2068,3 @@ def test_a_weekdays_short_name_is_the_day(written: str, read: str) -> None:
     from stream_guard.text.figures import canonical_dates
 
     assert canonical_dates(written) == read
-
-
-_ORDER = "Order placed on Thursday, October 9. Orders ship the next business day."
-_VISIT = "Appointment: Wednesday, 8 October at 2:40 pm. Call 24 hours in advance to cancel."
-
-
-@pytest.mark.parametrize(("evidence", "window", "previous", "worked_out"), [
-    (_ORDER, "Placed on Thursday, October 9, so it ships the next business day, Friday, "
-     "October 10.", "", True),
-    (_ORDER, "Placed on Thursday, October 9, so it ships the next business day, Saturday, "
-     "October 11.", "", False),
-    (_VISIT, "Call at least 24 hours in advance, so by 2:40 pm on Tuesday, 7 October.",
-     "Your appointment is on Wednesday, 8 October at 2:40 pm.", True),
-    (_VISIT, "Call at least 24 hours in advance, so by 2:40 pm on Monday, 6 October.",
-     "Your appointment is on Wednesday, 8 October at 2:40 pm.", False),
-    # a day's step moves a date alone: no amount is worked out with it
-    ("The plan includes 10 seats for 2 teams.",
-     "The plan includes 10 seats for 2 teams, so from the next day it has 11 seats.", "", False),
-])
-def test_a_date_a_day_on_or_back_from_the_windows_is_worked_out(
-        evidence: str, window: str, previous: str, worked_out: bool) -> None:
-    """"ships the next business day, Friday, October 10" of an order on October 9, and "24
-    hours in advance" of 8 October, 7 October, were contradicted: the evidence's dates never
-    give them (a probe of schedules)."""
-    from stream_guard.text.quantities import drop_worked_out, quantity_conflict, quantity_index
-
-    known = quantity_index(evidence)
-    assert quantity_conflict(window, known)
-    assert (not quantity_conflict(drop_worked_out(window, known, previous), known)) is worked_out

@@ -899,10 +899,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     stated = evidence.get(ANY_UNIT, frozenset())
     dividing = _DIVIDING.search(cased) is not None
     durations = _durations(spelled)
-    steps = [*_day_steps(spelled), *(_day_steps(spell_out_numbers(previous)) if earlier else ())]
     operands = [*figures, *earlier, *durations,
-                *(_durations(spell_out_numbers(previous)) if earlier else ()), *steps]
-    steps_from = len(operands) - len(steps)  # a day's step moves a date alone
+                *(_durations(spell_out_numbers(previous)) if earlier else ())]
     # the hours and minutes of "2 hours 15 minutes" move a clock only together (a review:
     # "so you land at 11:40" passed as 9:40 + the 2 hours alone)
     in_durations = {m.start(g) for m, _, _, _ in durations for g in (1, 2)}
@@ -992,8 +990,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
         for i, (_, a, kind_a, unit_a) in enumerate(operands):
             for j in range(i + 1, len(operands)):
                 _, b, kind_b, unit_b = operands[j]
-                if k in (i, j) or (kind == "clock" and (i in parts or j in parts)) \
-                        or (kind != "date" and j >= steps_from):
+                if k in (i, j) or (kind == "clock" and (i in parts or j in parts)):
                     continue
                 if (kind is None and unit != ANY_UNIT and None is kind_a is kind_b
                         and unit_a not in (names := _UNIT_NAMES.get(unit, (unit,)))
@@ -1100,26 +1097,6 @@ def _durations(spelled: str) -> list[_Figure]:
     as one operand of kind "duration" in hours: it only moves a time of day."""
     return [(m, int(m.group(1)) + Decimal(int(m.group(2))) / 60, "duration", "hour")
             for m in _HOURS_AND_MINUTES.finditer(spelled) if int(m.group(2)) < 60]
-
-
-# A day's step said in words, one day on or back from a date: "ships the next business day,
-# Friday, October 10" of an order on October 9, "the day before" (a probe of schedules: such
-# a date was contradicted, as the evidence's dates never give it). Only "the next business day"
-# of a Thursday: of a Friday it is three days on, which a step of one does not make.
-_DAY_STEP = re.compile(r"\b(?:next|following)[ \t]+(?:(?:business|working|calendar)[ \t]+)?day\b"
-                       r"|\bthe[ \t]+(?:day[ \t]+(?:after|before)|(?:previous|prior)[ \t]+day)\b",
-                       re.IGNORECASE)
-
-
-def _day_steps(spelled: str) -> list[_Figure]:
-    """The steps of one day ``spelled`` says (:data:`_DAY_STEP`), each an operand of one day
-    that only moves a date (:func:`drop_worked_out`)."""
-    return [(m, Decimal(1), None, "day") for m in _DAY_STEP.finditer(spelled)]
-
-
-def _in_days(amount: Decimal, unit: str) -> Decimal:
-    """An amount of hours that is whole days, in days ("48 hours" is 2): what moves a date."""
-    return amount / 24 if unit in ("hour", "hr", "hrs", "h") and amount % 24 == 0 else amount
 
 
 # A change between two percentages, in points ("rose 13 percentage points", "up 170 basis
@@ -1234,9 +1211,7 @@ def _combinations(a: Decimal, kind_a: str | None, unit_a: str, b: Decimal, kind_
             moved = clock - amount / per_hour if _EARLIER.search(text, 0, end) else (
                 clock + amount / per_hour)
             return [(moved % 24 + 24) % 24]  # Decimal's % keeps the sign: -0.25 % 24 is -0.25
-        if len(when) == 1 and None in (kind_a, kind_b) and kind == (moment := when.pop()):
-            if moment == "date":  # whole days in hours: "24 hours in advance" of 8 October
-                a, b = (a, _in_days(b, unit_b)) if kind_a == "date" else (_in_days(a, unit_a), b)
+        if len(when) == 1 and None in (kind_a, kind_b) and kind == when.pop():
             return [a + b, abs(a - b)]  # "arrives 3 days after March 5, so March 8"
         return []
     if "percent" in (kind_a, kind_b):
