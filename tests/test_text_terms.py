@@ -1900,31 +1900,6 @@ def test_a_time_the_evidence_may_state_otherwise_is_not_worked_out(
     assert (figure not in term_keys(read)) is worked_out
 
 
-RETRY = "task.retry_delay: delay before the first retry, default 10s; it doubles on each retry."
-
-
-@pytest.mark.parametrize(("nearby", "window", "conflict"), [
-    # each step of a series the evidence says doubles is worked out of the one before (a probe:
-    # only 20 was, as 10 + 10, and the 40 contradicted a faithful answer)
-    (RETRY, "The first retry waits 10 seconds and the delay doubles each time: 10 s, 20 s, 40 s.",
-     False),
-    (RETRY, "The delay doubles: 10 s, then 20 s, then 40 s, then 80 s.", False),
-    # a step that doubles none is still a changed figure, and so is one the evidence never
-    # says doubles
-    (RETRY, "The delay doubles each time: 10 s, 20 s, 50 s.", True),
-    (RETRY, "The first delay is 10 s, the third 40 s.", True),
-    ("task.retry_delay: delay before each retry, 10s.",
-     "The delay doubles: 10 s, then 20 s, then 40 s.", True),
-])
-def test_a_figure_doubling_another_is_worked_out_where_the_evidence_says_it_doubles(
-        nearby: str, window: str, conflict: bool) -> None:
-    from stream_guard.text.quantities import drop_worked_out, quantity_conflict, quantity_index
-
-    known = quantity_index(nearby)
-    assert quantity_conflict(window, known)
-    assert quantity_conflict(drop_worked_out(window, known, nearby=[nearby]), known) is conflict
-
-
 @pytest.mark.parametrize(("text", "keys"), [
     # a version's "v" is no word of it (a review: "v2.3.1" was "v2" and "3.1")
     ("v2.3.1 fixed the login bug.", ["2.3.1", "fixed", "login", "bug"]),

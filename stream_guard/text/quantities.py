@@ -760,12 +760,6 @@ _FALL_BEFORE = re.compile(r"\b(?:down|cheaper|less|lower|" + _SAVES + r"|"
 _DIVIDING = re.compile(r"[÷/]|\b(?:divided|split|shared|each|apiece|average|averages|averaging"
                        r"|per (?:serving|person|head|portion))\b")
 _WORKED_FIGURES = 12  # more figures than this in one window: no search for worked-out ones
-# A figure that doubles another of its unit, where the window and the evidence sentences nearest
-# it both say it doubles: a retry delay that "doubles on each retry" from 10s is "10 s, 20 s,
-# 40 s", and each step is worked out of the one before (a probe of developer answers: only 20
-# was, as 10 + 10, and the 40 halted a faithful answer as a changed figure). Said by the window
-# alone ("prices doubled from $20 to $40") it stays a figure to check.
-_DOUBLING = re.compile(r"\bdoubl(?:e|es|ed|ing)\b")
 # A time of day or a day of a month is no amount ("runs 10:30 to 12:00, so the fee is $40" is
 # no 10 + 30; "from March 5 to March 20, so 25% off" no 5 + 20): it combines only with its own
 # kind into a duration ("10:00 to 18:00, which is 8 hours"; "ends April 30, so from April 25
@@ -886,7 +880,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     if not has_digit(text) or not (derived or _RESULT_BEFORE.search(low)
                                    or _TOTAL_HINT.search(low) or _RESULT_HINT.search(low)
                                    or "%" in low or "percent" in low or "(" in low
-                                   or "doubl" in low or STRENGTHS in evidence):
+                                   or STRENGTHS in evidence):
         return text
     spelled = spell_out_numbers(text)
     figures = _worked_figures(spelled)
@@ -906,9 +900,6 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     in_durations = {m.start(g) for m, _, _, _ in durations for g in (1, 2)}
     parts = {i for i, (m, _, _, _) in enumerate(figures) if m.start(1) in in_durations}
     of_rows: list[list[ColumnWork]] = []  # derived(), once asked for
-    doubling = _DOUBLING.search(cased)
-    if doubling is not None and not any(_DOUBLING.search(s.lower()) for s in nearby):
-        doubling = None
 
     def worked_out(k: int) -> bool:
         match, result, kind, unit = figures[k]
@@ -970,11 +961,6 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
             if len(given) == 1 and (x := _decimal(given.pop())) is not None:
                 amounts.append(x)
             if any(lo <= times * x <= hi for x in amounts):
-                return True
-        if doubling is not None and kind is None and doubling.start() < start:
-            names = _UNIT_NAMES.get(unit, (unit,))
-            if any(lo <= 2 * a <= hi for i, (_, a, kind_a, unit_a) in enumerate(operands)
-                   if i != k and kind_a is None and unit_a in names):
                 return True
         if kind is None and (strengths := evidence.get(STRENGTHS)):
             # a dose's amount of the medicine's strength, cued or not: "Two tablets is 400
