@@ -1947,6 +1947,11 @@ def test_a_command_line_option_is_one_specific_term() -> None:
         "--dry-run", "known", "mail", "minus", "5", "degree"]
     assert [t.key for t in terms('a rapidly -evolved group, Sci -Fi, a "Bayern"-class ship')] == [
         "rapidly", "evolved", "group", "sci", "fi", "bayern", "class", "ship"]
+    # a quote or emphasis opening before an option is markup (a review: the evidence's
+    # "'--no-cache'" was words, and a faithful answer's bare "--no-cache" a new name)
+    for marked in ("Add the '--no-cache' option.", "Use **--no-cache** here.",
+                   "Use *--no-cache* here.", '{"flag": "--no-cache"}', "-n/--no-cache"):
+        assert "--no-cache" in term_keys(marked), marked
 
 
 def test_a_morning_time_is_no_afternoon_time() -> None:
