@@ -2019,6 +2019,15 @@ def test_a_fixed_holiday_is_its_date() -> None:
     assert coverage("We're closed on December 25 and January 1.", names) == 1.0
     assert coverage("We're closed on December 26.", names) < 1.0
     assert term_keys("On 14 December.") == {"14", "december"}  # no holiday: no reading
+    # a holiday is checked as its date (a review: the evidence's "Christmas Eve" lent its
+    # words to an answer's "Christmas Day")
+    from stream_guard.text.quantities import quantity_conflict, quantity_index
+
+    eves = quantity_index("The office is closed on December 24 and December 31.")
+    assert quantity_conflict("We're closed on Christmas Day and New Year's Day.", eves)
+    assert not quantity_conflict("We're closed on Christmas Eve and New Year's Eve.", eves)
+    assert not quantity_conflict("We're closed on Christmas Day.",
+                                 quantity_index("Closed on Christmas Day."))
 
 
 def test_hours_and_minutes_written_short_are_a_duration() -> None:

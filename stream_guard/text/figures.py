@@ -347,7 +347,7 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     as the same object."""
     if not text.isascii() and _OTHER_DIGIT.search(text) is not None:
         text = text.translate(_OTHER_DIGITS)
-    text = _currency_codes(canonical_dates(text))
+    text = _currency_codes(canonical_dates(_holiday_dates(text)))
     text = _temperatures_and_quarters(text, both_readings)
     if "/" in text or not text.isascii():
         text = _fractions(text, both_readings)
@@ -566,11 +566,6 @@ def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
                              f"{int(m.group(1)) - 12}:{m.group(2)}{AFTERNOON}")
     if _DATE_IN_WORDS_HINT.search(canonical):
         canonical = _rewrite(canonical, _DATE_IN_WORDS, _weekday)
-    if _HOLIDAY_HINT.search(canonical):
-        canonical = _rewrite(canonical, _HOLIDAY_DATE, lambda m: (
-            None if (name := _HOLIDAYS.get((int(m.group(1)), m.group(2)))) is None
-            else f"{m.group()} {name}"))
-        canonical = _rewrite(canonical, _HOLIDAY_NAME, _holiday_date)
     if "0" in canonical:
         canonical = _rewrite(canonical, _TRAILING_ZEROS, lambda m: f"{m.group()} {m.group(1)}"
                              + (f".{m.group(2)}" if m.group(2) else "") + m.group(3))
@@ -721,26 +716,27 @@ AFTERNOON = " pm"  # after the 12-hour reading of an afternoon's time (evidence_
 _DATE_IN_WORDS = re.compile(r"\b(\d{1,2}) (" + "|".join(_MONTH_NUMBER)
                             + r")(,? )(1[89]\d\d|20\d\d)\b")
 _DATE_IN_WORDS_HINT = re.compile(r"\d (?:" + "|".join(_MONTHS) + r"),? \d")
-# Holidays of a fixed date, which an answer names for the date its evidence gives and the other
-# way round ("closed on Christmas Day and New Year's Day" for "closed on December 25 and
-# January 1" halted: a probe of schedules). Readings of the evidence's, for its words only.
-_HOLIDAYS = {(24, "december"): "Christmas Eve", (25, "december"): "Christmas Day",
-             (26, "december"): "Boxing Day", (31, "december"): "New Year's Eve",
-             (1, "january"): "New Year's Day", (14, "february"): "Valentine's Day",
-             (31, "october"): "Halloween"}
-_HOLIDAY_DAYS = {name.lower(): f"{day} {month.title()}" for (day, month), name in _HOLIDAYS.items()}
-_HOLIDAY_DATE = re.compile(r"\b(" + "|".join(sorted({str(d) for d, _ in _HOLIDAYS}))
-                           + r") (" + "|".join(sorted({m for _, m in _HOLIDAYS})) + r")\b")
-_HOLIDAY_NAME = re.compile(r"\b(?:" + "|".join(_HOLIDAY_DAYS).replace("'", "['’]") + r")\b")
+# Holidays of a fixed date are that date, in answers and evidence alike: "closed on Christmas
+# Day and New Year's Day" halted for "closed on December 25 and January 1" (a probe of
+# schedules), and, read as the evidence's words, "Christmas Eve" let an answer's "Christmas
+# Day" pass for December 24 (a review): as dates they are checked as dates.
+_HOLIDAY_DAYS = {"christmas eve": "24 December", "christmas day": "25 December",
+                 "boxing day": "26 December", "new year's eve": "31 December",
+                 "new year's day": "1 January", "valentine's day": "14 February",
+                 "halloween": "31 October"}
+_HOLIDAY_NAME = re.compile(r"(?i)\b(?:" + "|".join(_HOLIDAY_DAYS).replace("'", "['’]")
+                           + r")\b")
+_HOLIDAY_HINT = re.compile(r"(?i:christmas|boxing|new year|valentine|halloween)")
 
 
-def _holiday_date(match: re.Match[str]) -> str:
-    name = match.group().replace("\u2019", "'")
-    return f"{match.group()} {_HOLIDAY_DAYS[name]}"
+def _holiday_dates(text: str) -> str:
+    """``text`` with each fixed holiday's name as its date (:data:`_HOLIDAY_DAYS`)."""
+    if _HOLIDAY_HINT.search(text) is None or _HOLIDAY_NAME.search(text) is None:
+        return text  # the same object (canonical_figures)
+    return _HOLIDAY_NAME.sub(
+        lambda m: _HOLIDAY_DAYS[m.group().lower().replace("\u2019", "'")], text)
 
 
-_HOLIDAY_HINT = re.compile(r"(?i:december|january|february|october|christmas|boxing|new year"
-                           r"|valentine|halloween)")
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
