@@ -270,7 +270,8 @@ class GuardClient:
                 if deadline is None:
                     deadline = loop.time() + self.open_timeout + self.backoff.longest_wait
                 try:
-                    url, headers = await self._credentials()
+                    url, headers = await self._credentials(
+                        min(self.open_timeout, deadline - loop.time()))
                     left = min(self.open_timeout, deadline - loop.time())
                     if left <= 0:  # the ticket provider took what was left
                         raise TransientConnectFailure("no time left to connect")
@@ -297,12 +298,20 @@ class GuardClient:
     def _can_reconnect(self) -> bool:
         return self._ticket is None
 
-    async def _credentials(self) -> tuple[str, dict[str, str]]:
+    async def _credentials(self, within: float) -> tuple[str, dict[str, str]]:
+        """The URL and headers of an attempt; a ticket provider that gives no ticket
+        ``within`` seconds fails it as a connection would, retried with backoff (as the
+        JavaScript client's ``getTicket``: a second review saw one that never answered keep
+        ``start()`` waiting for ever)."""
         if self._api_key is not None:
             return self.url, {"Authorization": f"Bearer {self._api_key}"}
         ticket = self._ticket
         if self._ticket_provider is not None:
-            ticket = await self._ticket_provider()
+            try:
+                ticket = await asyncio.wait_for(self._ticket_provider(), max(0.0, within))
+            except TimeoutError as exc:
+                raise TransientConnectFailure(
+                    f"no ticket from ticket_provider within {within:.1f} s") from exc
         if ticket is None:
             return self.url, {}
         return _with_query(self.url, ticket=ticket), {}
