@@ -8,6 +8,7 @@ import functools
 import gc
 import shutil
 import ssl
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -348,8 +349,9 @@ class SlowClose:
     """An upstream like an HTTP response stream whose close awaits (httpx, OpenAI's
     ``await stream.close()``), or fails while closing (``raises``)."""
 
-    def __init__(self, *, raises: BaseException | None = None) -> None:
+    def __init__(self, *, raises: BaseException | None = None, close_s: float = 0.05) -> None:
         self.raises = raises
+        self.close_s = close_s
         self.taken: list[str] = []
         self.closed = False
 
@@ -360,7 +362,7 @@ class SlowClose:
                 self.taken.append(token)
                 yield token
         finally:
-            await asyncio.sleep(0.05)  # closing the response
+            await asyncio.sleep(self.close_s)  # closing the response
             self.closed = True
             if self.raises is not None:
                 raise self.raises
@@ -409,6 +411,31 @@ async def test_guard_cancelled_twice_still_cancels_the_server_stream(server: Ser
                 async for _ in pieces:
                     break
         assert pieces.result.text_sent == upstream.taken[0] and pieces.result.done is None
+        await eventually(lambda: open_streams(server) == 0, 5)
+
+
+async def test_a_cancelled_guard_gives_a_hanging_upstream_close_up(
+        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second review: an upstream whose close hangs kept a cancelled guard waiting for ever.
+    The server stream's cancel goes first; the close gets WIND_UP_GRACE_S."""
+    monkeypatch.setattr(sys.modules["stream_guard.client.guard"], "WIND_UP_GRACE_S", 0.3)
+    async with GuardClient(url(server), api_key=API_KEY) as client:
+        upstream = SlowClose(close_s=3600)
+        pieces = guard(upstream(), client, context=CONTEXT)
+
+        async def consume() -> None:
+            async with pieces:
+                async for _ in pieces:
+                    pass
+
+        task = asyncio.create_task(consume())
+        await eventually(lambda: len(upstream.taken) > 5)
+        task.cancel()
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+        assert not upstream.closed and pieces.result.text_sent
         await eventually(lambda: open_streams(server) == 0, 5)
 
 
@@ -1121,6 +1148,27 @@ async def test_a_ticket_provider_failure_that_may_pass_is_retried(
             await stream.end()
             assert isinstance((await collect(stream))[-1], Done)
         assert calls >= 2
+
+
+async def test_a_ticket_provider_that_never_answers_fails_an_attempt(server: Server) -> None:
+    """A second review: a ticket provider that never answered kept ``start()`` waiting for
+    ever (the JavaScript client's ``getTicket`` has ``openTimeout``). Each attempt gets its
+    ticket within ``open_timeout``, and the attempts end within the backoff policy's time."""
+    calls = 0
+
+    async def hanging() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await asyncio.Event().wait()
+        return await mint_ticket(url(server), API_KEY)
+
+    async with GuardClient(url(server), ticket_provider=hanging, backoff=FAST,
+                           open_timeout=0.3) as client:
+        stream = await asyncio.wait_for(client.start(context=CONTEXT), 10)
+        await stream.end()
+        assert isinstance((await collect(stream))[-1], Done)
+    assert calls == 2
 
 
 def delta_frames(server: Server) -> float:

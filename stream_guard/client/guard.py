@@ -284,17 +284,32 @@ async def _wind_up(pull: asyncio.Task[Any] | None, upstream: AsyncIterator[str],
     await _stop(pull, upstream)
 
 
+# How long a cancelled guard still waits for its wind-up (the server stream's cancel, sent
+# first, then the upstream's close) before it gives the upstream's close up (a review: an
+# upstream whose close hung made the cancelled guard wait for ever).
+WIND_UP_GRACE_S = 5.0
+
+
 async def _to_the_end(work: Awaitable[None]) -> None:
     """Await ``work`` to its end even when the caller is cancelled meanwhile, any number of
-    times; the cancellation is raised once it has ended (what ``work`` raised is then only
-    retrieved), or else what ``work`` raised."""
+    times, for :data:`WIND_UP_GRACE_S` after the first cancellation at most (then ``work``
+    is cancelled too); the cancellation is raised once it has ended (what ``work`` raised is
+    then only retrieved), or else what ``work`` raised."""
+    loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(work)
     cancelled: asyncio.CancelledError | None = None
+    deadline = 0.0
     while not task.done():
-        try:
-            await asyncio.wait([task])  # a cancelled wait leaves the task running
+        try:  # a cancelled wait leaves the task running
+            await asyncio.wait([task], timeout=None if cancelled is None
+                               else max(0.0, deadline - loop.time()))
         except asyncio.CancelledError as exc:
+            if cancelled is None:
+                deadline = loop.time() + WIND_UP_GRACE_S
             cancelled = exc
+            continue
+        if cancelled is not None and not task.done() and loop.time() >= deadline:
+            task.cancel()
     if cancelled is not None:
         if not task.cancelled():
             task.exception()
