@@ -378,21 +378,6 @@ PLANS = ("Basic costs $19 per month and includes 1 seat and 10 GB of storage. Pr
      "Preheat the oven to 200 degrees.", False),
     ("Storage: 128 GB. The update is a 2 gigabytes download.",
      "The phone has 128 gigabytes of storage.", False),
-    # a figure of the unit of a rate's step, where the evidence gives the unit no other and the
-    # window applies the step, is a case it is worked out for (a probe: "delayed by 30 hours"
-    # was contradicted by the step's 12); another step, or a figure without the step beside
-    # it, is checked as before
-    ("Delays: £20 for every full 12 hours of delay, up to £200.",
-     "If your flight is delayed by 30 hours, you'd get £40, since it pays £20 for each full 12 "
-     "hours of delay.", False),
-    ("Fuel is charged at $5 per 100 km.", "At $5 per 100 km, a 250 km trip costs $12.50.",
-     False),
-    ("Delays: £20 for every full 12 hours of delay, up to £200.",
-     "You get £20 for every 10 hours of delay.", True),
-    ("Delays: £20 for every full 12 hours of delay, up to £200.",
-     "Compensation starts after 8 hours of delay.", True),
-    ("Delays: £20 for every full 12 hours of delay. Claims close after 48 hours.",
-     "If delayed by 30 hours, you'd get £40, as it pays £20 for every full 12 hours.", True),
     # digits of other scripts are the same figures (a review)
     ("Returns are accepted within 30 days.", "Returns are accepted within ٣٠ days.", False),
     ("يمكن إرجاع المنتج خلال ٣٠ يومًا.", "يمكن إرجاع المنتج خلال 30 يومًا.", False),
@@ -1311,9 +1296,13 @@ def test_a_figure_worked_out_of_the_windows_own_is_not_new(
      "to 4 tablets a day.", "Children may take up to 4 tablets (800 mg) a day.", "", "800",
      False),
     # a dose's amount of the one strength the evidence gives of its form, cued or not (a probe
-    # of leaflets: both contradicted); not of one of two strengths, nor miscalculated
-    ("Ibuprofen 200 mg Tablets. Do not take more than 6 tablets (1,200 mg) in any 24 hours.",
+    # of leaflets: both contradicted), of a count it gives of the form; not of one of two
+    # strengths, nor miscalculated, nor of a count of tablets it never gives (a review: "3
+    # tablets at once, which is 600 mg" passed against "take 1 or 2 tablets")
+    ("Ibuprofen 200 mg Tablets. Take 1 or 2 tablets up to 3 times a day.",
      "Two tablets is 400 mg.", "", "400", True),
+    ("Ibuprofen 200 mg Tablets. Take 1 or 2 tablets up to 3 times a day.",
+     "You can take 3 tablets at once, which is 600 mg.", "", "600", False),
     ("Children's Paracetamol Oral Suspension 120 mg/5 ml. Age 2-4 years: 7.5 ml.",
      "A 7.5 ml dose contains 180 mg of paracetamol.", "", "180", True),
     ("Ibuprofen 200 mg Tablets. Do not take more than 6 tablets (1,200 mg) in any 24 hours.",

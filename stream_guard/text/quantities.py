@@ -252,20 +252,12 @@ _RANGE = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s*(?:[–—-]|\s(to|or|an
 # choices: "128 or 512 GB" says nothing of 256 GB (a review).
 RANGES = "@ranges"
 _BETWEEN_BEFORE = re.compile(r"\bbetween\s+$", re.IGNORECASE)
-# A rate's step: an amount, then "for every", "per" or "each" and a figure of a unit ("£20 for
-# every full 12 hours of delay", "$5 per 100 km"), kept as "number unit" under STEPS. Found by
-# its word, then the amount looked for before it: a pattern that opens with a figure is
-# quadratic over a long run of digits.
-_STEP = re.compile(r"\b(?:every|each|per)[ \t]+(?:(?:full|complete|whole|additional|extra)[ \t]+)?"
-                   r"(\d[\d,]*(?:\.\d+)?)[ \t-]*([^\W\d_]+)", re.IGNORECASE)
-_STEP_AMOUNT = re.compile(r"\d(?:[ \t]*[^\W\d_]+)?[ \t]+(?:for[ \t]+)?$")
-_STEP_AMOUNT_CHARS = 24
-STEPS = "@steps"
 # A strength: an amount of a measure in one item of a medicine's form ("Ibuprofen 200 mg
 # Tablets", "200 mg per tablet") or in an amount of another unit ("120 mg/5 ml", "10 mg in 1
 # ml"), kept as "amount unit count per-unit" under STRENGTHS ("200 mg 1 tablet", "120 mg 5
 # ml"): what an answer works out a dose's amount with (:func:`drop_worked_out`). Found by its
-# unit, the figure looked for before it (as a step's).
+# unit, the figure looked for before it (a pattern that opens with a figure is quadratic over a
+# long run of digits).
 _STRENGTH = re.compile(
     r"(?<![\w.])(mg|mcg|micrograms?|milligrams?|g|grams?|ml|millilitres?|milliliters?)\b[ \t]*"
     r"(?:(?:/|per\b|in\b)[ \t]*(?:(\d[\d,]*(?:\.\d+)?)[ \t]*)?([^\W\d_]+)"
@@ -304,8 +296,6 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
             if joiner not in ("or", "and") or (
                     joiner == "and" and _BETWEEN_BEFORE.search(canonical, 0, match.start())):
                 by_unit.setdefault(RANGES, set()).add(f"{low} {high} {unit}")
-    for number, unit in _steps(canonical):
-        by_unit.setdefault(STEPS, set()).add(f"{number} {unit}")
     for strength in _strengths(canonical):
         by_unit.setdefault(STRENGTHS, set()).add(strength)
     if stated_bare := {number for number, count in bare.items() if count > 0}:
@@ -966,10 +956,15 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
             # a dose's amount of the medicine's strength, cued or not: "Two tablets is 400
             # mg." of "Ibuprofen 200 mg Tablets", "a 7.5 ml dose contains 180 mg" of "120 mg/5
             # ml" (a probe of leaflets: both contradicted)
-            for i, (_, x, kind_x, unit_x) in enumerate(operands):
+            # ml" (a probe of leaflets: both contradicted), of a count the evidence gives of
+            # its form: "3 tablets at once, which is 600 mg" of "take 1 or 2 tablets" is a
+            # wrong dose, the 600 mg its conflict (a review)
+            for i, (match_x, x, kind_x, unit_x) in enumerate(operands):
                 if i != k and kind_x is None and unit_x not in (ANY_UNIT, unit) and (
                         per := _strength_of(strengths, unit, unit_x)) is not None \
-                        and lo <= x * per <= hi:
+                        and lo <= x * per <= hi and any(
+                            plain_number(match_x.group(1)) in evidence.get(name, ())
+                            for name in _UNIT_NAMES.get(unit_x, (unit_x,))):
                     return True
         if (not cued and kind != "percent") or len(operands) < 3:
             return False
@@ -1505,38 +1500,9 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
                     if known is not None]
         if readings and not any(n in known or _stated(n, u, evidence, stated)
                                 or _in_range(n, u, evidence) for n, u, known in readings) \
-                and not _undated_day(number, unit, evidence.get(unit, frozenset()), stated) \
-                and not _applies_step(number, unit, window, evidence):
+                and not _undated_day(number, unit, evidence.get(unit, frozenset()), stated):
             return True
     return False
-
-
-def _applies_step(number: str, unit: str, window: str,
-                  evidence: Mapping[str, frozenset[str]]) -> bool:
-    """Whether the window works a rate out for ``number`` of ``unit``: every figure the
-    evidence gives of the unit is a rate's step (:data:`STEPS`), the window gives one of them
-    as a step too, and ``number`` as none. "If your flight is delayed by 30 hours, you'd get
-    £40, since it pays £20 for each full 12 hours of delay." (a probe of policies: contradicted
-    by the 12). Not without the step beside it: "Compensation starts after 8 hours of delay"
-    against "£20 for every full 12 hours" is another threshold, a conflict."""
-    steps = evidence.get(STEPS)
-    if not steps:
-        return False
-    names = _UNIT_NAMES.get(unit, (unit,))
-    given = [f"{n} {u}" for u in names for n in evidence.get(u, ())]
-    if not given or not steps.issuperset(given):
-        return False
-    own = [(n, u) for n, u in _steps(_quantity_text(window)) if u in names]
-    return (any(f"{n} {u}" in steps for n, u in own)
-            and not any(n == number for n, _ in own))
-
-
-def _steps(canonical: str) -> Iterator[tuple[str, str]]:
-    """The (number, unit) of each rate's step in ``canonical`` text (:data:`_STEP`)."""
-    for match in _STEP.finditer(canonical):
-        before = canonical[max(0, match.start() - _STEP_AMOUNT_CHARS):match.start()]
-        if _STEP_AMOUNT.search(before) and (unit := _unit(match.group(2))) != ANY_UNIT:
-            yield plain_number(match.group(1)), unit
 
 
 def _strengths(canonical: str) -> Iterator[str]:
