@@ -93,6 +93,9 @@ def test_a_flip_with_the_same_condition_on_both_sides_is_one(evidence: str,
     # "some" of one and not of the others may both hold
     ("Some items cannot be returned.", "Some items can be returned."),
     ("Are pets not allowed if they are small?", "Pets are allowed if they are small."),
+    # two negations are two denials as often as a double negative (a second review)
+    ("Luggage over 23 kg is not accepted at the gate and cannot be checked in online.",
+     "Luggage over 23 kg cannot be checked in online."),
 ])
 def test_a_condition_on_one_side_or_a_some_is_not_judged(evidence: str, window: str) -> None:
     assert not flips(window, evidence)
