@@ -175,7 +175,7 @@ Jakarta Singapore Manila Beijing Shanghai Taipei Seoul Tokyo Sydney Melbourne Pe
 Chicago Denver Toronto Vancouver""".split())  # noqa: SIM905
 _COMPANY_GOES_ON = frozenset("""Chief Chairman Chairwoman Chair President Vice Executive Founder
 Co Director Managing Spokesman Spokeswoman Spokesperson Senior General Head Board Group Holdings
-Limited Inc Ltd Corp Corporation Company Class Common Preferred Global Deputy""".split())  # noqa: SIM905
+Limited Inc Ltd Corp Corporation Company Class Common Preferred Deputy""".split())  # noqa: SIM905
 _GOES_ON: dict[str, frozenset[str]] = {
     "etc": frozenset(), "a.m": _TIME_GOES_ON, "p.m": _TIME_GOES_ON, "inc": _COMPANY_GOES_ON,
     "ltd": _COMPANY_GOES_ON, "corp": _COMPANY_GOES_ON, "llc": _COMPANY_GOES_ON,
