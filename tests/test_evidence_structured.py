@@ -135,6 +135,14 @@ def test_a_list_under_a_negated_heading_is_a_sentence_per_item(text: str,
     "Not covered: theft from an unlocked car.",  # one item: a sentence already
     "Note: this is not a list; it is prose.",
     "We will not pay for:\n- wear and tear\nClaims must be made in 30 days.",
+    # an item that is a clause: the list is read as written (a review: its heading's negation
+    # went to "Northern Ireland is delivered in 5 days", and an exception became an item)
+    "We don't deliver to: the Channel Islands; the Isle of Man; Northern Ireland is delivered "
+    "in 5 days.",
+    "Exclusions: pre-existing conditions, except those you have declared and we have accepted.",
+    "The following are not covered: theft from an unlocked car, and loss, unless reported to "
+    "police within 24 hours.",
+    "Not covered: cosmetic damage; accidental damage is covered if you buy the Plus upgrade.",
 ])
 def test_what_is_no_negated_list_is_read_as_it_is(text: str) -> None:
     assert as_prose(text) is text

@@ -142,6 +142,16 @@ _HEADING_STATE = re.compile(r"^(?:(?:not|never)\s+\w+(?:ed|able|ible)|exclu\w+)$
 # what its items are, by commas and a last "and" or "or").
 _INLINE_LIST = re.compile(r"(?:^|(?<=[.!?]\s))(?P<head>[A-Z][^.:;!?\n]{2,80}):[ \t]+"
                           r"(?P<items>[^\n]+?)(?P<end>\.(?=\s|$)|$)", re.MULTILINE)
+# An item that is no list item but a clause: one opening with a condition or a conjunction
+# ("pre-existing conditions, except those you have declared"), or, under a heading whose items
+# are things ("Not covered:", "We don't deliver to:"), one that states something itself ("the
+# Isle of Man; Northern Ireland is delivered in 5 days"). A list with one is read as written
+# (a review: its heading's negation went to "Northern Ireland is delivered in 5 days").
+_CLAUSE_OPENING = re.compile(r"(?:except|unless|if|when|whenever|provided|but|and|or|which|that"
+                             r"|though|although|as long as)\b", re.IGNORECASE)
+_FINITE = re.compile(r"\b(?:is|are|was|were|will|would|can|could|may|might|must|shall|should"
+                     r"|has|have|had|does|did|isn't|aren't|won't|can't)\b", re.IGNORECASE)
+_ITEMS_ARE_VERBS = re.compile(r"\b(?:you|if|when)$", re.IGNORECASE)  # "Do not take if you:"
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u2013]|\d{1,2}[.)])\s+(?P<item>\S.*)")
 _LAST_ITEM = re.compile(r",?\s+(?:and|or)\s+")
 
@@ -242,7 +252,7 @@ def _excluded_items(text: str) -> str:
             while end < len(lines) and (bullet := _BULLET.match(lines[end])):
                 items.append(bullet.group("item"))
                 end += 1
-            if len(items) > 1:
+            if len(items) > 1 and _listed(head, items):
                 out.append(" ".join(_item_sentence(head, item) for item in items))
                 changed, i = True, end
                 continue
@@ -271,9 +281,16 @@ def _inline_list(match: re.Match[str]) -> str:
         *first, last = listed.split(",")
         items = [*first, *_LAST_ITEM.split(last, maxsplit=1)] if first else []
         items = [item.strip() for item in items]
-    if len(items) < 2 or not all(items):
+    if len(items) < 2 or not all(items) or not _listed(head, items):
         return match.group()
     return " ".join(_item_sentence(head, item) for item in items)
+
+
+def _listed(head: str, items: list[str]) -> bool:
+    """Whether ``items`` are a list's items, none a clause (:data:`_CLAUSE_OPENING`)."""
+    verbs = _ITEMS_ARE_VERBS.search(head.strip()) is not None
+    return not any(_CLAUSE_OPENING.match(item.strip())
+                   or (not verbs and _FINITE.search(item)) for item in items)
 
 
 def _item_sentence(head: str, item: str) -> str:
