@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import InvalidStatus
 from websockets.frames import Opcode
 
 from stream_guard.config import Settings, SettingsError
@@ -504,6 +505,29 @@ async def test_a_client_that_does_not_read_is_closed_1008(
         assert {f["type"] for f in frames} == {"pong"}
         assert (code, reason) == (1008, "the client does not read its frames")
         await ping(other)
+
+
+async def test_a_client_that_does_not_read_is_held_back_like_an_abuser(
+        settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: a client closed 1008 for leaving the server's own frames unread (pongs here)
+    reconnected at once, though protocol.md holds its address back for ``abuse_penalty_s``,
+    as the transport's own not-reading close did: both closes are one, counted and charged."""
+    import stream_guard.server.transport as transport
+
+    monkeypatch.setattr(transport, "MAX_UNREAD_BYTES", 16 * 1024)
+    async with serve(settings_factory, rate_per_s=1e6, rate_burst=10**6, abuse_penalty_s=10,
+                     handshake_refusal_delay_s=0, close_timeout_s=1.0) as server:
+        async with _not_reading(server) as idle:
+            await _ping_until_refused(server, idle)
+            _, code, reason = await until_closed(idle, timeout=30)
+            assert (code, reason) == (1008, "the client does not read its frames")
+        assert server.metrics.penalties.labels("not_reading")._value.get() == 1
+        with pytest.raises(InvalidStatus) as refused:  # its address waits
+            async with open_ws(server.port):
+                pass
+        assert refused.value.response.status_code == 429
+        assert rejections(server, "penalty") == 1
+        assert rejections(server, "not_reading") == 1  # counted once
 
 
 async def test_a_client_that_never_reads_again_is_dropped_after_the_close_timeout(
