@@ -241,6 +241,34 @@ def test_unknown_type(kind: str) -> None:
     assert len(exc.message) < 80  # the echoed type is truncated
 
 
+LONG_NAME = "\u0085" * 30_000  # escaped by repr and again by JSON: 5 bytes a character
+
+
+@pytest.mark.parametrize("raw", [
+    orjson.dumps({"type": "ping", LONG_NAME: 1}).decode(),
+    orjson.dumps({"type": "start", "stream_id": "s", "context": ["x"],
+                  "options": {LONG_NAME: 1}}).decode(),
+    orjson.dumps({"type": LONG_NAME}).decode(),
+    orjson.dumps({"type": "ping", **{f"{n:05}" + "x" * 40: n for n in range(2000)}}).decode(),
+    orjson.dumps({"type": "start", "stream_id": "s", "context": ["x"],
+                  "options": {f"o{n}": n for n in range(2000)}}).decode(),
+], ids=["field", "option", "type", "many fields", "many options"])
+def test_an_error_echoes_a_bounded_part_of_the_names_it_refuses(raw: str) -> None:
+    """A review: an unknown field's or option's name was echoed whole (a 60 KB ping was
+    answered by a 150 KB error); like an unknown type's, it is cut, and so is a long list."""
+    exc = refused(raw)
+    assert len(orjson.dumps(exc.message)) < 1200, exc.message[:200]
+
+
+def test_an_unknown_name_is_quoted_as_it_was_given_when_short() -> None:
+    assert refused('{"type": "ping", "b": 1, "a": 2}').message == "unknown field(s): 'a', 'b'"
+    names = {f"f{n}": n for n in range(7)}
+    message = refused(orjson.dumps({"type": "end", "stream_id": "s", **names}).decode()).message
+    assert message == "unknown field(s): 'f0', 'f1', 'f2', 'f3', 'f4' and 2 more"
+    message = refused(orjson.dumps({"type": "x" * 41}).decode()).message
+    assert message == f"unknown frame type {'x' * 40!r}..."
+
+
 @pytest.mark.parametrize(("raw", "name"), [
     ('{"type": "delta", "stream_id": "s1", "seq": 1, "seq": 2, "text": "x"}', "seq"),
     ('{"type": "start", "stream_id": "s1", "context": [{"id": "a", "text": "x", "text": "y"}]}',

@@ -197,6 +197,19 @@ async def test_every_client_error_code_leaves_the_connection_open(server: Server
     assert errors.labels("unknown_stream")._value.get() == 3
 
 
+async def test_an_error_frame_echoes_little_of_a_long_unknown_name(server: Server) -> None:
+    """A review: a 60 KB ping whose one field is named by 30,000 U+0085 was answered by a
+    150 KB bad_frame (the name echoed whole, escaped twice); the echo is cut, as an unknown
+    type's is."""
+    async with open_ws(server.port, max_size=2**22) as ws:
+        await ws.send('{"type":"ping","' + "\u0085" * 30_000 + '":1}')
+        answer = await ws.recv()
+        assert len(answer) < 400
+        assert orjson.loads(answer)["code"] == "bad_frame"
+        await send(ws, {"type": "ping"})
+        assert await recv(ws) == {"type": "pong"}
+
+
 async def test_too_many_streams(settings_factory: Callable[..., Settings]) -> None:
     async with running_server(settings_factory(max_streams_per_connection=2)) as server, \
             open_ws(server.port) as ws:

@@ -95,7 +95,7 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
         raise ProtocolError(ErrorCode.BAD_FRAME, "field 'type' must be a string")
     parser = _PARSERS.get(kind)
     if parser is None:
-        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown frame type {kind[:40]!r}",
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown frame type {shown(kind)}",
                             _stream_id_hint(data))
     frame = parser(data)
     # A name given twice, checked once the frame is one of ours (a small shape, walked
@@ -105,7 +105,7 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
         try:
             json.loads(raw, object_pairs_hook=_unique)
         except _Repeated as exc:  # which of two stream ids is meant is not known either
-            raise ProtocolError(ErrorCode.BAD_FRAME, f"field {exc.name[:40]!r} is given twice",
+            raise ProtocolError(ErrorCode.BAD_FRAME, f"field {shown(exc.name)} is given twice",
                                 None if exc.name == "stream_id" else _stream_id_hint(data)
                                 ) from None
     return frame
@@ -163,6 +163,25 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+# What an error echoes of a name the client gave that the server does not know (a type, a
+# field, an option): its first characters, and the first few such names. Whole, a 60 KB field
+# name came back as a 150 KB error (each unprintable character escaped twice: a review).
+SHOWN_CHARS = 40
+SHOWN_NAMES = 5
+
+
+def shown(name: str) -> str:
+    """A client's name as an error quotes it: at most :data:`SHOWN_CHARS` of it."""
+    return repr(name[:SHOWN_CHARS]) + ("..." if len(name) > SHOWN_CHARS else "")
+
+
+def shown_all(names: list[str]) -> str:
+    """Names as an error lists them: the first :data:`SHOWN_NAMES`, each :func:`shown`."""
+    listed = ", ".join(map(shown, names[:SHOWN_NAMES]))
+    more = len(names) - SHOWN_NAMES
+    return listed + (f" and {more} more" if more > 0 else "")
+
+
 def is_name(value: str, limit: int) -> bool:
     """An id or name the server echoes or keys by: 1 to ``limit`` printable characters."""
     return 0 < len(value) <= limit and value.isprintable()
@@ -186,7 +205,7 @@ class _Fields:
             # the field it may stand for, when that one is missing ("id" for "stream_id")
             missing = " (is 'stream_id' missing?)" if ("stream_id" in allowed
                                                        and "stream_id" not in data) else ""
-            self.fail(f"unknown field(s): {', '.join(map(repr, unknown))}{missing}")
+            self.fail(f"unknown field(s): {shown_all(unknown)}{missing}")
 
     def fail(self, message: str) -> ProtocolError:
         raise ProtocolError(ErrorCode.BAD_FRAME, message, self.stream_id)
@@ -266,7 +285,7 @@ def _parse_options(f: _Fields) -> StreamOptions:
     assert isinstance(raw, dict)
     unknown = sorted(set(raw) - {"mode", "threshold", "verdicts"})
     if unknown:
-        f.fail(f"unknown option(s): {', '.join(map(repr, unknown))}")
+        f.fail(f"unknown option(s): {shown_all(unknown)}")
     mode = raw.get("mode", "observe")
     if mode not in ("observe", "holdback"):
         f.fail("option 'mode' must be 'observe' or 'holdback'")
