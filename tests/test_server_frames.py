@@ -210,6 +210,28 @@ async def test_an_error_frame_echoes_little_of_a_long_unknown_name(server: Serve
         assert await recv(ws) == {"type": "pong"}
 
 
+async def test_integers_written_as_whole_floats_are_taken(server: Server) -> None:
+    """A review: docs/protocol.schema.json's integers (JSON Schema's) include 1.0 and 1e2,
+    but the server refused "seq": 0.0 and a context "id": 7.0 bad_frame; a client whose JSON
+    writer gives whole numbers so could stream nothing."""
+    async with open_ws(server.port) as ws:
+        await ws.send('{"type":"start","stream_id":"f","context":[{"id":7.0,"text":%s}]}'
+                      .replace("%s", orjson.dumps(CONTEXT[0]).decode()))
+        assert await recv(ws) == {"type": "started", "stream_id": "f"}
+        for seq, text in enumerate((GOOD[:20], GOOD[20:])):
+            await ws.send('{"type":"delta","stream_id":"f","seq":%s,"text":%s}'
+                          .replace("%s", f"{seq:.1f}", 1)
+                          .replace("%s", orjson.dumps(text).decode(), 1))
+        await send(ws, {"type": "end", "stream_id": "f"})
+        frames = await recv_until(ws, "done", "f")
+    check_frames(frames)
+    assert [f["type"] for f in frames if f["type"] == "error"] == []
+    verdicts = [f for f in frames if f["type"] == "verdict"]
+    assert [v["label"] for v in verdicts] == ["supported", "supported"]
+    assert {e["id"] for v in verdicts for e in v["evidence"]} == {"7#0"}
+    assert frames[-1]["chars"] == len(GOOD)
+
+
 async def test_too_many_streams(settings_factory: Callable[..., Settings]) -> None:
     async with running_server(settings_factory(max_streams_per_connection=2)) as server, \
             open_ws(server.port) as ws:

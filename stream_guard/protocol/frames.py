@@ -182,6 +182,19 @@ def shown_all(names: list[str]) -> str:
     return listed + (f" and {more} more" if more > 0 else "")
 
 
+def integer(value: Any) -> int | None:
+    """A JSON integer as JSON Schema (and docs/protocol.schema.json) counts one: a number with
+    no fraction, however it is written (7, 7.0, 7e0: a client's JSON writer may give a whole
+    float so, a review found 1.0 refused), where it is read exactly (a float within
+    :data:`MAX_SEQ`; orjson reads every integer literal of 64 bits as an int); None for
+    anything else, ``true`` included."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer() and -MAX_SEQ <= value <= MAX_SEQ:
+        return int(value)
+    return None
+
+
 def is_name(value: str, limit: int) -> bool:
     """An id or name the server echoes or keys by: 1 to ``limit`` printable characters."""
     return 0 < len(value) <= limit and value.isprintable()
@@ -258,15 +271,14 @@ def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
         if isinstance(item, str):
             items.append(ContextItem(f"ctx-{i}", item))
         elif isinstance(item, dict) and set(item) <= {"id", "text"} and isinstance(
-                item.get("text"), str) and isinstance(item.get("id", ""), (str, int)) and not (
-                isinstance(item.get("id"), bool)):  # JSON true is not an integer id
-            cid = str(item.get("id", f"ctx-{i}"))
+                item.get("text"), str):
+            cid = _context_id(f, i, item.get("id", f"ctx-{i}"))
             # Echoed in every verdict's evidence: an id of 60 KB made each verdict one.
             if not is_name(cid, MAX_STREAM_ID):
                 f.fail(f"context[{i}].id must be 1 to {MAX_STREAM_ID} printable characters")
             items.append(ContextItem(cid, item["text"]))
         else:
-            f.fail(f"context[{i}] must be a string or an object with string 'text' and 'id'")
+            raise f.fail(_BAD_ITEM.format(i))
         # Verdicts cite evidence by id: two passages under one id (7 and "7" included) could
         # not be told apart.
         cid = items[-1].id
@@ -274,6 +286,22 @@ def _parse_context(f: _Fields) -> tuple[ContextItem, ...]:
             f.fail(f"context[{i}].id {cid!r} is context[{first[cid]}]'s too: ids must be unique")
         first[cid] = i
     return tuple(items)
+
+
+_BAD_ITEM = "context[{}] must be a string or an object with string 'text' and 'id'"
+
+
+def _context_id(f: _Fields, i: int, given: Any) -> str:
+    """A context item's id as verdicts cite it: a string as given, an integer as its digits
+    (7, 7.0 and "7" are one id)."""
+    if isinstance(given, str):
+        return given
+    if (number := integer(given)) is not None:
+        return str(number)
+    if type(given) is float and given.is_integer():  # 1e30, or a literal past 64 bits
+        raise f.fail(f"context[{i}].id is a whole number too large to be read exactly: "
+                     "send it as a string")
+    raise f.fail(_BAD_ITEM.format(i))
 
 
 def _parse_options(f: _Fields) -> StreamOptions:
@@ -311,10 +339,10 @@ def _parse_delta(data: Mapping[str, Any]) -> Delta:
         return Delta(sid, seq, text)
     f = _Fields(data, frozenset({"stream_id", "seq", "text"}))
     sid = f.stream()
-    seq = data.get("seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+    seq = integer(data.get("seq"))
+    if seq is None or not 0 <= seq <= MAX_SEQ:
         f.fail(f"field 'seq' must be an integer from 0 to {MAX_SEQ}")
-    assert isinstance(seq, int)
+    assert seq is not None
     text = f.text("text")
     assert text is not None
     return Delta(sid, seq, text)
