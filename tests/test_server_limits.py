@@ -680,6 +680,45 @@ async def test_a_cancel_behind_a_backlog_is_taken_at_once_with_its_held_frames(
     assert {"type": "pong"} in after and not any(f["type"] == "error" for f in frames)
 
 
+async def test_a_client_reset_while_its_messages_are_held_is_let_go_with_its_work(
+        settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: a client ahead of its windows (its messages held, the socket no longer read)
+    with verdicts off, so that nothing was written to it, reset its connection after the
+    keepalive's ping; the reset went unseen until its backlog was scored (up to two minutes
+    on a loaded server), its address's slot held. Now a ping goes out each interval while the
+    socket is not read: the reset is seen, the connection let go and its work dropped."""
+    import socket
+    import struct
+
+    import stream_guard.server.app as app
+    import stream_guard.server.transport as transport
+
+    monkeypatch.setattr(app, "PING_INTERVAL_S", 0.3)
+    monkeypatch.setattr(transport, "MAX_HELD_BYTES", 1000)
+    async with serve(settings_factory, max_windows_in_flight=1, verdict_deadline_ms=0,
+                     batch_max_wait_ms=50) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        sock.setblocking(False)
+        async with open_ws(server.port, sock=sock, ping_interval=None) as ws:
+            await send(ws, {"type": "start", "stream_id": "s", "context": LONG_CONTEXT,
+                            "options": {"verdicts": False}})
+            assert (await recv(ws))["type"] == "started"
+            for seq in range(4):  # 1,200 windows scored one at a time: a minute's work
+                await send(ws, {"type": "delta", "stream_id": "s", "seq": seq,
+                                "text": LONG_ANSWER})
+            (conn,) = server.connections
+            await eventually(lambda: conn.ws._paused)
+            await asyncio.sleep(1.0)  # the keepalive's ping waits for a pong it cannot read
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            ws.transport.abort()  # a reset
+        await eventually(lambda: not server.connections, timeout=3)
+        assert server.metrics.connections_active._value.get() == 0
+        await eventually(lambda: server.engine.scheduler.depth == 0, timeout=1)
+        scored = server.metrics.verdict_latency._sum.get()
+        await asyncio.sleep(0.5)
+        assert server.metrics.verdict_latency._sum.get() == scored  # nothing more for it
+
+
 async def test_no_idle_close_while_the_server_owes_verdicts(
         settings_factory: Callable[..., Settings]) -> None:
     """The idle clock is for clients that leave a connection open with nothing to do: one

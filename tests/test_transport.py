@@ -8,6 +8,7 @@ import contextlib
 import os
 import random
 import socket
+import struct
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -143,6 +144,34 @@ async def test_a_pause_for_held_messages_does_not_count_against_the_keepalive(
             await ws.send("last")
             await asyncio.wait_for(_until(lambda: rec.messages[-1:] == ["last"]), 5)
     assert rec.messages == ["first", "a" * 40, "b" * 40, "c" * 40, "last"]
+
+
+async def test_a_client_reset_while_reading_is_paused_is_seen_by_the_next_ping(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While reading is paused the socket is not read, so a client's reset is seen only by a
+    write: with nothing else written (verdicts off) and the keepalive waiting for a pong that
+    waits unread, the connection was kept until its held messages were taken (a review). A
+    ping goes out each ``ping_interval`` while paused: the reset is seen at the next one."""
+    monkeypatch.setattr(transport, "MAX_HELD_BYTES", 100)
+    rec = Recorder()
+    async with serve(rec, "127.0.0.1", 0,  # type: ignore[arg-type]
+                     create_connection=CallbackConnection, ping_interval=0.25,
+                     ping_timeout=0.5) as srv:
+        sock = socket.create_connection(("127.0.0.1", next(iter(srv.sockets)).getsockname()[1]))
+        sock.setblocking(False)
+        async with connect("ws://127.0.0.1", sock=sock, ping_interval=None) as ws:
+            await ws.send("first")
+            await asyncio.wait_for(_until(lambda: rec.messages == ["first"]), 5)
+            assert rec.conn is not None
+            rec.conn.hold()
+            for part in "abc":
+                await ws.send(part * 40)  # 120 held: reading pauses
+            await asyncio.wait_for(_until(lambda: rec.conn is not None and rec.conn._paused), 5)
+            await asyncio.sleep(1.0)  # pings went out; their pongs wait unread
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            ws.transport.abort()
+            await asyncio.wait_for(rec.lost.wait(), 2)  # held: until released
+    assert rec.messages == ["first"]
 
 
 async def test_a_client_that_stops_reading_is_dropped_once_the_keepalive_gives_up() -> None:

@@ -62,6 +62,10 @@ _MAX_HELD_REFUSALS = 256
 # How often the readiness gauges are refreshed without a probe: a scrape must not read a
 # fresh server as unready, nor a lost store as up, just because no one asked /readyz.
 _READINESS_EVERY_S = 5.0
+# The WebSocket keepalive (docs/protocol.md, close code 1011): a ping this often, and no pong
+# within the timeout fails the connection (CallbackConnection.keepalive says what counts).
+PING_INTERVAL_S = 20.0
+PING_TIMEOUT_S = 20.0
 
 
 
@@ -184,7 +188,8 @@ class Server:
                 compression="deflate" if s.compression else None,
                 max_size=s.max_frame_bytes * _HARD_SIZE_FACTOR,
                 open_timeout=s.handshake_timeout_s,
-                ping_interval=20, ping_timeout=20, close_timeout=s.close_timeout_s,
+                ping_interval=PING_INTERVAL_S, ping_timeout=PING_TIMEOUT_S,
+                close_timeout=s.close_timeout_s,
                 server_header="stream-guard",
                 reuse_port=self.reuse_port)
         except OSError as exc:  # the port is taken, the host is no address of this machine
