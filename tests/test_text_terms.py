@@ -369,6 +369,14 @@ PLANS = ("Basic costs $19 per month and includes 1 seat and 10 GB of storage. Pr
     ("1 to 3 years of service: 4 weeks at full pay.", "With 2 years of service you get 4 weeks.",
      False),
     ("Stays of between 2 and 4 weeks are allowed.", "A stay of 3 weeks is fine.", False),
+    # the index's own keys are no units: a clock's minutes and a list's marker state no
+    # measure (a review: seven caught errors passed through them)
+    ("Dinner is served at 6:30 pm. The talk lasts 15 minutes. Tickets are valid for 30 days.",
+     "The talk lasts 30 minutes.", True),
+    ("3. Hold the Steam button for 5 seconds. 4. Descaling takes about 25 minutes. 5. Rinse.",
+     "Hold the Steam button for five minutes.", True),
+    ("Hold the Steam button for 5 seconds. Descaling takes 25 minutes. Step 5: rinse.",
+     "Hold the Steam button for 5 seconds.", False),
     # two choices are no range (a review: "256 GB" passed against "128 or 512 GB")
     ("Phone X comes with 128 or 512 GB of storage.", "It has 256 GB of storage.", True),
     ("The course runs for 6 or 10 weeks.", "The course runs for 8 weeks.", True),
