@@ -108,20 +108,11 @@ def _quantity_text(text: str, both_readings: bool = False, halves: bool = False)
     (figures.MORNING) but with ``halves``: the word after a time's minutes is its unit ("02:31
     UTC")."""
     text = spell_out_numbers(narrow(text))
-    if "h" in text:
-        text = _SHORT_HOURS_MINUTES.sub(r"\1 hours \2 minutes", text)
     text = canonical_figures(text, scale_as_unit=True, both_readings=both_readings)
     return text if halves or MORNING not in text else _MORNING_AFTER.sub("", text)
 
 
 _MORNING_AFTER = re.compile(r"(?<=:\d\d)" + re.escape(MORNING) + r"\b")
-
-
-# A duration in hours and minutes written short ("2 h 15 min", "2h15m", "2h 15m"): hours and
-# minutes, as "2 hours 15 minutes" is ("h" alone is no unit of time, and "15m" is millions):
-# a probe of schedules passed "1 hour 15 minutes" against a layover's "2 h 15 min".
-_SHORT_HOURS_MINUTES = re.compile(r"(?<![\w.,])(\d{1,2})[ \t]?h[ \t]?([0-5]?\d)[ \t]?"
-                                  r"(?:mins?|m)\b")
 
 
 def _numbers(canonical: str, both_readings: bool = False) -> Iterator[tuple[str, str]]:
