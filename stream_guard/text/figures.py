@@ -347,7 +347,7 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     as the same object."""
     if not text.isascii() and _OTHER_DIGIT.search(text) is not None:
         text = text.translate(_OTHER_DIGITS)
-    text = _currency_codes(canonical_dates(_holiday_dates(text)))
+    text = _currency_codes(canonical_dates(text))
     text = _temperatures_and_quarters(text, both_readings)
     if "/" in text or not text.isascii():
         text = _fractions(text, both_readings)
@@ -716,27 +716,6 @@ AFTERNOON = " pm"  # after the 12-hour reading of an afternoon's time (evidence_
 _DATE_IN_WORDS = re.compile(r"\b(\d{1,2}) (" + "|".join(_MONTH_NUMBER)
                             + r")(,? )(1[89]\d\d|20\d\d)\b")
 _DATE_IN_WORDS_HINT = re.compile(r"\d (?:" + "|".join(_MONTHS) + r"),? \d")
-# Holidays of a fixed date are that date, in answers and evidence alike: "closed on Christmas
-# Day and New Year's Day" halted for "closed on December 25 and January 1" (a probe of
-# schedules), and, read as the evidence's words, "Christmas Eve" let an answer's "Christmas
-# Day" pass for December 24 (a review): as dates they are checked as dates.
-_HOLIDAY_DAYS = {"christmas eve": "24 December", "christmas day": "25 December",
-                 "boxing day": "26 December", "new year's eve": "31 December",
-                 "new year's day": "1 January", "valentine's day": "14 February",
-                 "halloween": "31 October"}
-_HOLIDAY_NAME = re.compile(r"(?i)\b(?:" + "|".join(_HOLIDAY_DAYS).replace("'", "['’]")
-                           + r")\b")
-_HOLIDAY_HINT = re.compile(r"(?i:christmas|boxing|new year|valentine|halloween)")
-
-
-def _holiday_dates(text: str) -> str:
-    """``text`` with each fixed holiday's name as its date (:data:`_HOLIDAY_DAYS`)."""
-    if _HOLIDAY_HINT.search(text) is None or _HOLIDAY_NAME.search(text) is None:
-        return text  # the same object (canonical_figures)
-    return _HOLIDAY_NAME.sub(
-        lambda m: _HOLIDAY_DAYS[m.group().lower().replace("\u2019", "'")], text)
-
-
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
