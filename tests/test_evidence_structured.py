@@ -119,6 +119,12 @@ def test_prose_is_returned_as_it_is(text: str) -> None:
      "ulcer."),
     ("Not covered: theft from an unlocked car; loss of cash.",
      "Theft from an unlocked car is not covered. Loss of cash is not covered."),
+    # a serial "and", and a relative clause inside an item, leave it an item (a fourth review)
+    ("Not covered: theft; loss of cash; and damage caused by pets.",
+     "Theft is not covered. Loss of cash is not covered. Damage caused by pets is not covered."),
+    ("Not covered:\n- theft\n- items that were left unattended\n- cosmetic damage",
+     "Theft is not covered. Items that were left unattended is not covered. Cosmetic damage is "
+     "not covered."),
     ("Claims:\nWe will not pay for:\n- wear and tear\n- damage caused by pets\nCall us.",
      "Claims:\nWe will not pay for wear and tear. We will not pay for damage caused by pets.\n"
      "Call us."),

@@ -147,10 +147,14 @@ _INLINE_LIST = re.compile(r"(?:^|(?<=[.!?]\s))(?P<head>[A-Z][^.:;!?\n]{2,80}):[ 
 # are things ("Not covered:", "We don't deliver to:"), one that states something itself ("the
 # Isle of Man; Northern Ireland is delivered in 5 days"). A list with one is read as written
 # (a review: its heading's negation went to "Northern Ireland is delivered in 5 days").
-_CLAUSE_OPENING = re.compile(r"(?:except|unless|if|when|whenever|provided|but|and|or|which|that"
+_CLAUSE_OPENING = re.compile(r"(?:except|unless|if|when|whenever|provided|but|which|that"
                              r"|though|although|as long as)\b", re.IGNORECASE)
-_FINITE = re.compile(r"\b(?:is|are|was|were|will|would|can|could|may|might|must|shall|should"
-                     r"|has|have|had|does|did|isn't|aren't|won't|can't)\b", re.IGNORECASE)
+# ... a verb of its own, not of a relative clause ("items that were left unattended" is an
+# item: a fourth review saw such a list read as written, and its other items' negation lost)
+_FINITE = re.compile(r"^(?:(?!\b(?:that|which|who|whose|where)\b).)*?\b(?:is|are|was|were|will"
+                     r"|would|can|could|may|might|must|shall|should|has|have|had|does|did"
+                     r"|isn't|aren't|won't|can't)\b", re.IGNORECASE)
+_SERIAL_AND = re.compile(r"^(?:and|or)\s+", re.IGNORECASE)  # "theft; loss; and damage by pets"
 _ITEMS_ARE_VERBS = re.compile(r"\b(?:you|if|when)$", re.IGNORECASE)  # "Do not take if you:"
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u2013]|\d{1,2}[.)])\s+(?P<item>\S.*)")
 _LAST_ITEM = re.compile(r",?\s+(?:and|or)\s+")
@@ -289,15 +293,15 @@ def _inline_list(match: re.Match[str]) -> str:
 def _listed(head: str, items: list[str]) -> bool:
     """Whether ``items`` are a list's items, none a clause (:data:`_CLAUSE_OPENING`)."""
     verbs = _ITEMS_ARE_VERBS.search(head.strip()) is not None
-    return not any(_CLAUSE_OPENING.match(item.strip())
-                   or (not verbs and _FINITE.search(item)) for item in items)
+    return not any(_CLAUSE_OPENING.match(item) or (not verbs and _FINITE.search(item))
+                   for item in (_SERIAL_AND.sub("", item.strip()) for item in items))
 
 
 def _item_sentence(head: str, item: str) -> str:
     """An item of a list with its heading's predicate: in the place of the heading's subject
     ("The following cannot be returned" and "earrings"), as the subject of a state it names
     ("Not covered"), else after it ("We will not pay for" and "wear and tear")."""
-    item = item.strip().rstrip(".;,")
+    item = _SERIAL_AND.sub("", item.strip()).rstrip(".;,")
     head = head.strip()
     if subject := _HEADING_SUBJECT.match(head):
         sentence = f"{item} {head[subject.end():]}"
