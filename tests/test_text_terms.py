@@ -1955,6 +1955,8 @@ def test_a_command_line_option_is_one_specific_term() -> None:
     for marked in ("Add the '--no-cache' option.", "Use **--no-cache** here.",
                    "Use *--no-cache* here.", '{"flag": "--no-cache"}', "-n/--no-cache"):
         assert "--no-cache" in term_keys(marked), marked
+    # ... a long one: a quoted short one is a suffix as often (a fourth review)
+    assert "-s" not in term_keys("Most plurals add \u201c-s\u201d: cat, cats.")
 
 
 def test_a_morning_time_is_no_afternoon_time() -> None:

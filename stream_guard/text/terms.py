@@ -58,10 +58,11 @@ _VERSION_V = r"(?![vV]\d+\.\d)"
 # written: "-v" and "-V" are two options. One dash takes one letter (and digits) only: tokenised
 # text spaces a word's hyphen ("rapidly -evolved", "Sci -Fi": BEGIN's dialogues), and a quote
 # closes a name before one ('"Bayern"-class'); those stay words. A quote or emphasis opening
-# before it is markup ("'--no-cache'", "**--no-cache**", '"--jobs"' in JSON, "-j/--jobs": read
-# as words in the evidence, a faithful answer's bare "--no-cache" was a new name: a review).
-_FLAG = (r"(?:(?<=[\s`(\[/])|(?<=[\s`(\[/:][\"'*_\u201c\u2018])|(?<=\*\*)|^|(?<=^[\"'*_]))"
-         r"(?:--[A-Za-z](?:[\w-]*\w)?|-[A-Za-z]\d*(?![\w-]))")
+# before a long option is markup ("'--no-cache'", "**--no-cache**", '"--jobs"' in JSON; and a
+# slash, "-j/--jobs": read as words in the evidence, a faithful answer's bare "--no-cache" was
+# a new name: a review); not before a short one: a quoted "-s" is a suffix as often (a review).
+_FLAG = (r"(?:(?:(?<=[\s`(\[/])|^)(?:--[A-Za-z](?:[\w-]*\w)?|-[A-Za-z]\d*(?![\w-]))"
+         r"|(?:(?<=[\s`(\[/:][\"'*_\u201c\u2018])|(?<=\*\*)|(?<=^[\"'*_]))--[A-Za-z](?:[\w-]*\w)?)")
 _FLAG_WORD = re.compile(r"[^\W\d_](?:[\w'’]*\w)?")
 _TOKEN = re.compile(rf"{_FLAG}|{_NUMBERED_NAME}(?!\w)|{_COLON_FIGURES}|{_NUMBER}"
                     rf"|{_VERSION_V}[^\W\d_](?:[\w'’]*\w)?")
