@@ -298,18 +298,21 @@ async def _to_the_end(work: Awaitable[None]) -> None:
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(work)
     cancelled: asyncio.CancelledError | None = None
-    deadline = 0.0
+    # Already cancelled (the cancellation that ended the loop in _run, or anyio's scope):
+    # the grace runs from here (a fourth review: a single cancel never started it)
+    current = asyncio.current_task()
+    deadline = (loop.time() + WIND_UP_GRACE_S
+                if current is not None and current.cancelling() else None)
     while not task.done():
+        if deadline is not None and loop.time() >= deadline:
+            task.cancel()  # its grace is over: the upstream's close is given up
         try:  # a cancelled wait leaves the task running
-            await asyncio.wait([task], timeout=None if cancelled is None
+            await asyncio.wait([task], timeout=None if deadline is None
                                else max(0.0, deadline - loop.time()))
         except asyncio.CancelledError as exc:
-            if cancelled is None:
+            if deadline is None:
                 deadline = loop.time() + WIND_UP_GRACE_S
             cancelled = exc
-            continue
-        if cancelled is not None and not task.done() and loop.time() >= deadline:
-            task.cancel()
     if cancelled is not None:
         if not task.cancelled():
             task.exception()
