@@ -57,6 +57,7 @@ from stream_guard.client import (
 )
 from stream_guard.client import link as link_module
 from stream_guard.client.events import parse_event
+from stream_guard.client.guard import Guarded
 from stream_guard.client.stream import GuardStream, delta_chars
 from stream_guard.metrics import Metrics
 from stream_guard.protocol import frames
@@ -368,6 +369,21 @@ class SlowClose:
                 raise self.raises
 
 
+async def consuming(client: GuardClient,
+                    upstream: SlowClose) -> tuple[Guarded, asyncio.Task[None]]:
+    """A guard over ``upstream`` read to its end by a task, once a few tokens have gone."""
+    pieces = guard(upstream(), client, context=CONTEXT)
+
+    async def consume() -> None:
+        async with pieces:
+            async for _ in pieces:
+                pass
+
+    task = asyncio.create_task(consume())
+    await eventually(lambda: len(upstream.taken) > 5)
+    return pieces, task
+
+
 def open_streams(server: Server) -> float:
     return float(server.metrics.streams_open._value.get())
 
@@ -381,15 +397,7 @@ async def test_guard_cancelled_twice_still_cancels_the_server_stream(server: Ser
     cancellations, and the result is recorded whatever happens."""
     async with GuardClient(url(server), api_key=API_KEY) as client:
         upstream = SlowClose()
-        pieces = guard(upstream(), client, context=CONTEXT)
-
-        async def consume() -> None:
-            async with pieces:
-                async for _ in pieces:
-                    pass
-
-        task = asyncio.create_task(consume())
-        await eventually(lambda: len(upstream.taken) > 5)
+        pieces, task = await consuming(client, upstream)
         assert open_streams(server) == 1
         task.cancel()
         await asyncio.sleep(0.01)  # within the upstream's close
@@ -421,15 +429,7 @@ async def test_a_cancelled_guard_gives_a_hanging_upstream_close_up(
     monkeypatch.setattr(sys.modules["stream_guard.client.guard"], "WIND_UP_GRACE_S", 0.3)
     async with GuardClient(url(server), api_key=API_KEY) as client:
         upstream = SlowClose(close_s=3600)
-        pieces = guard(upstream(), client, context=CONTEXT)
-
-        async def consume() -> None:
-            async with pieces:
-                async for _ in pieces:
-                    pass
-
-        task = asyncio.create_task(consume())
-        await eventually(lambda: len(upstream.taken) > 5)
+        pieces, task = await consuming(client, upstream)
         task.cancel()  # once: the grace runs from the close (a fourth review: it never began)
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(task, 5)

@@ -116,6 +116,18 @@ async def test_held_messages_wait_in_order_and_pings_are_answered_meanwhile(
     assert rec.messages == ["first", "a" * 40, "b" * 40, "c" * 40, "d" * 40]
 
 
+async def _hold_until_paused(ws: Any, rec: Recorder) -> None:
+    """One message taken, then reading held and three more sent: 120 bytes held, reading
+    pauses (MAX_HELD_BYTES 100)."""
+    await ws.send("first")
+    await asyncio.wait_for(_until(lambda: rec.messages == ["first"]), 5)
+    assert rec.conn is not None
+    rec.conn.hold()
+    for part in "abc":
+        await ws.send(part * 40)
+    await asyncio.wait_for(_until(lambda: rec.conn is not None and rec.conn._paused), 5)
+
+
 async def test_a_pause_for_held_messages_does_not_count_against_the_keepalive(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """With reading paused (held messages past ``MAX_HELD_BYTES``) the client's pong waits
@@ -129,13 +141,8 @@ async def test_a_pause_for_held_messages_does_not_count_against_the_keepalive(
                      ping_timeout=0.5) as srv:
         url = f"ws://127.0.0.1:{next(iter(srv.sockets)).getsockname()[1]}"
         async with connect(url, ping_interval=None) as ws:
-            await ws.send("first")
-            await asyncio.wait_for(_until(lambda: rec.messages == ["first"]), 5)
+            await _hold_until_paused(ws, rec)
             assert rec.conn is not None
-            rec.conn.hold()
-            for part in "abc":
-                await ws.send(part * 40)  # 120 held: reading pauses
-            await asyncio.wait_for(_until(lambda: rec.conn is not None and rec.conn._paused), 5)
             await asyncio.sleep(2.0)  # four ping timeouts with the pong unread
             rec.conn.release()
             await asyncio.wait_for(_until(lambda: len(rec.messages) == 4), 5)
@@ -160,13 +167,7 @@ async def test_a_client_reset_while_reading_is_paused_is_seen_by_the_next_ping(
         sock = socket.create_connection(("127.0.0.1", next(iter(srv.sockets)).getsockname()[1]))
         sock.setblocking(False)
         async with connect("ws://127.0.0.1", sock=sock, ping_interval=None) as ws:
-            await ws.send("first")
-            await asyncio.wait_for(_until(lambda: rec.messages == ["first"]), 5)
-            assert rec.conn is not None
-            rec.conn.hold()
-            for part in "abc":
-                await ws.send(part * 40)  # 120 held: reading pauses
-            await asyncio.wait_for(_until(lambda: rec.conn is not None and rec.conn._paused), 5)
+            await _hold_until_paused(ws, rec)
             await asyncio.sleep(1.0)  # pings went out; their pongs wait unread
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             ws.transport.abort()
