@@ -377,12 +377,6 @@ PLANS = ("Basic costs $19 per month and includes 1 seat and 10 GB of storage. Pr
      "Hold the Steam button for five minutes.", True),
     ("Hold the Steam button for 5 seconds. Descaling takes 25 minutes. Step 5: rinse.",
      "Hold the Steam button for 5 seconds.", False),
-    # a count's figure of a measure named a word or two on is that measure's (a review: "4
-    # meeting room hours" was a count of meetings, contradicted by "10 meeting room hours")
-    ("It includes 4 hours of meeting room time. Pro adds 10 meeting room hours.",
-     "You get 4 meeting room hours per month.", False),
-    ("It includes 4 hours of meeting room time. Pro adds 10 meeting room hours.",
-     "You get 6 meeting room hours per month.", True),
     # two choices are no range (a review: "256 GB" passed against "128 or 512 GB")
     ("Phone X comes with 128 or 512 GB of storage.", "It has 256 GB of storage.", True),
     ("The course runs for 6 or 10 weeks.", "The course runs for 8 weeks.", True),

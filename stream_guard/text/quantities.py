@@ -1491,28 +1491,7 @@ def quantity_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bo
                     if known is not None]
         if readings and not any(n in known or _stated(n, u, evidence, stated)
                                 or _in_range(n, u, evidence) for n, u, known in readings) \
-                and not _undated_day(number, unit, evidence.get(unit, frozenset()), stated) \
-                and not _measured_later(number, unit, window, evidence):
-            return True
-    return False
-
-
-_LATER_MEASURE = r"[ \t]+[^\W\d_]+(?:[ \t]+[^\W\d_]+)?[ \t]+([^\W\d_]+)"
-
-
-def _measured_later(number: str, unit: str, window: str,
-                    evidence: Mapping[str, frozenset[str]]) -> bool:
-    """Whether a count's figure is of a measure named a word or two on ("4 meeting room
-    hours": no count of meetings) that the evidence gives it in ("4 hours of meeting room
-    time"; a review: the faithful answer was contradicted by the evidence's "10 meeting room
-    hours")."""
-    if _CONVERTS.get(_span_unit(unit)) is not None:
-        return False
-    pattern = r"(?<![\w.,])" + re.escape(number) + _LATER_MEASURE
-    for match in re.finditer(pattern, _quantity_text(window)):
-        later = _unit(match.group(1))
-        if _CONVERTS.get(later) is not None and any(
-                number in evidence.get(name, ()) for name in _UNIT_NAMES.get(later, (later,))):
+                and not _undated_day(number, unit, evidence.get(unit, frozenset()), stated):
             return True
     return False
 
