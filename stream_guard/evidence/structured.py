@@ -149,11 +149,12 @@ _INLINE_LIST = re.compile(r"(?:^|(?<=[.!?]\s))(?P<head>[A-Z][^.:;!?\n]{2,80}):[ 
 # (a review: its heading's negation went to "Northern Ireland is delivered in 5 days").
 _CLAUSE_OPENING = re.compile(r"(?:except|unless|if|when|whenever|provided|but|which|that"
                              r"|though|although|as long as)\b", re.IGNORECASE)
-# ... a verb of its own, not of a relative clause ("items that were left unattended" is an
-# item: a fourth review saw such a list read as written, and its other items' negation lost)
-_FINITE = re.compile(r"^(?:(?!\b(?:that|which|who|whose|where)\b).)*?\b(?:is|are|was|were|will"
-                     r"|would|can|could|may|might|must|shall|should|has|have|had|does|did"
-                     r"|isn't|aren't|won't|can't)\b", re.IGNORECASE)
+# ... a verb of its own, not one a relative word puts in its clause ("items that were left
+# unattended" is an item: a fourth review saw such a list read as written, and its other
+# items' negation lost; "events that were cancelled are refunded" states something: a fifth)
+_FINITE = re.compile(r"\b(?:is|are|was|were|will|would|can|could|may|might|must|shall|should"
+                     r"|has|have|had|does|did|isn't|aren't|won't|can't)\b", re.IGNORECASE)
+_RELATIVE_BEFORE = re.compile(r"\b(?:that|which|who|whose|where)(?:\s+\w+)?\s*$", re.IGNORECASE)
 _SERIAL_AND = re.compile(r"^(?:and|or)\s+", re.IGNORECASE)  # "theft; loss; and damage by pets"
 _ITEMS_ARE_VERBS = re.compile(r"\b(?:you|if|when)$", re.IGNORECASE)  # "Do not take if you:"
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u2013]|\d{1,2}[.)])\s+(?P<item>\S.*)")
@@ -293,8 +294,14 @@ def _inline_list(match: re.Match[str]) -> str:
 def _listed(head: str, items: list[str]) -> bool:
     """Whether ``items`` are a list's items, none a clause (:data:`_CLAUSE_OPENING`)."""
     verbs = _ITEMS_ARE_VERBS.search(head.strip()) is not None
-    return not any(_CLAUSE_OPENING.match(item) or (not verbs and _FINITE.search(item))
+    return not any(_CLAUSE_OPENING.match(item) or (not verbs and _states(item))
                    for item in (_SERIAL_AND.sub("", item.strip()) for item in items))
+
+
+def _states(item: str) -> bool:
+    """Whether an item has a finite verb of its own, not a relative clause's (:data:`_FINITE`)."""
+    return any(_RELATIVE_BEFORE.search(item, max(0, verb.start() - 40), verb.start()) is None
+               for verb in _FINITE.finditer(item))
 
 
 def _item_sentence(head: str, item: str) -> str:
