@@ -133,6 +133,7 @@ class Guarded:
         listen = _listen(stream)
         shown: list[str] = []
         shown_chars = 0
+        cancelled = False
         done: Done | None = None
         try:
             while done is None:
@@ -184,6 +185,9 @@ class Guarded:
                         shown_chars += len(token)
                         yield token
                     pull = asyncio.ensure_future(_pull(upstream))
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
         finally:
             listen.cancel()
             try:
@@ -192,7 +196,7 @@ class Guarded:
                 # client goes away, cancel every await until the task ends; a second
                 # cancellation in the upstream's close left the stream open on the server and
                 # no result recorded)
-                await _to_the_end(_wind_up(pull, upstream, stream, done))
+                await _to_the_end(_wind_up(pull, upstream, stream, done), cancelled)
             finally:
                 self._result = GuardResult(stream.halt is not None, stream.halt,
                                           "".join(shown), stream.text, done)
@@ -290,19 +294,18 @@ async def _wind_up(pull: asyncio.Task[Any] | None, upstream: AsyncIterator[str],
 WIND_UP_GRACE_S = 5.0
 
 
-async def _to_the_end(work: Awaitable[None]) -> None:
+async def _to_the_end(work: Awaitable[None], already_cancelled: bool = False) -> None:
     """Await ``work`` to its end even when the caller is cancelled meanwhile, any number of
     times, for :data:`WIND_UP_GRACE_S` after the first cancellation at most (then ``work``
     is cancelled too); the cancellation is raised once it has ended (what ``work`` raised is
-    then only retrieved), or else what ``work`` raised."""
+    then only retrieved), or else what ``work`` raised. ``already_cancelled``: the caller's
+    cancellation brought it here, and the grace runs from the start (a fourth review: a
+    single cancel never started it; not from the task's count of requests, which a caller
+    that swallowed one keeps: a fifth)."""
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(work)
     cancelled: asyncio.CancelledError | None = None
-    # Already cancelled (the cancellation that ended the loop in _run, or anyio's scope):
-    # the grace runs from here (a fourth review: a single cancel never started it)
-    current = asyncio.current_task()
-    deadline = (loop.time() + WIND_UP_GRACE_S
-                if current is not None and current.cancelling() else None)
+    deadline = loop.time() + WIND_UP_GRACE_S if already_cancelled else None
     while not task.done():
         if deadline is not None and loop.time() >= deadline:
             task.cancel()  # its grace is over: the upstream's close is given up
@@ -317,6 +320,8 @@ async def _to_the_end(work: Awaitable[None]) -> None:
         if not task.cancelled():
             task.exception()
         raise cancelled
+    if task.cancelled():
+        return  # given up after its grace: the caller's own cancellation goes on
     task.result()
 
 
