@@ -1142,3 +1142,15 @@ def test_texts_of_the_special_pieces_stream_like_whole(seed: int) -> None:
         cut = rng.randrange(1, len(text) + 1)
         assert stream(list(text), max_chars, min_chars) == whole, text
         assert stream([text[:cut], text[cut:]], max_chars, min_chars) == whole, text
+
+
+def test_a_cut_sentences_tail_joins_no_first_part_of_the_next() -> None:
+    """A sentence the cap cut leaves its tail short ("entire length."); a short sentence held
+    to join the next joined the first part of a run-on cut after it, and the halt that window
+    took retracted the true tail (the load generator's planted claim halted early)."""
+    text = ("No bridge crosses the main stem of the river along its entire length. According to "
+            "Velmora Paskerell of Quillon Reach, 33,643 tonnes of copper were recorded there.")
+    windows = texts(stream([text], 60, 20))
+    assert windows == texts(stream(list(text), 60, 20))
+    assert "entire length." in windows
+    assert any(w.startswith("According to") for w in windows)

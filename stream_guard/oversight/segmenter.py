@@ -298,7 +298,8 @@ class WindowSegmenter:
                 if fits and seg.kind == "code" and not seg.opens_block:
                     self._held = Segment(held.start, seg.end, "code", held.opens_block)
                     return
-            elif fits and (seg.kind != "code" or not self._states_something(held)) and (
+            elif fits and not self._cut_part(held, seg) and (
+                    seg.kind != "code" or not self._states_something(held)) and (
                     seg.kind != "text" or self._joins_text(held, seg)):
                 # a short text takes the kind of the window it joins: an introduction
                 # ("Example:") joins the code it introduces and is not scored
@@ -316,6 +317,18 @@ class WindowSegmenter:
             self._held = seg
         else:
             self._emit(seg, out)
+
+    def _cut_part(self, held: Segment, seg: Segment) -> bool:
+        """Whether a held short sentence ("entire length.", the tail of one the cap cut) would
+        join a sentence's first part the cap cut (half the cap long at least, where its run-on
+        cut falls, and ending in no sentence's end): it does not, since the halt that window
+        took retracted the true tail (the load generator's planted claim halted early once the
+        run-on cut made such first parts short enough to join). An announcement (":") still
+        joins what it announces."""
+        if seg.kind != "text" or seg.end - seg.start < self.max_chars // 2:
+            return False
+        return (self._text(held).rstrip().endswith((".", "!", "?"))
+                and not self._text(seg).rstrip().endswith(_SENTENCE_ENDS))
 
     def _joins_text(self, held: Segment, seg: Segment) -> bool:
         """Whether a held short text joins the text after it: not across talk. No talk swallows
@@ -369,6 +382,7 @@ class WindowSegmenter:
         self._previous = window.text
 
 
+_SENTENCE_ENDS = (".", "!", "?", ":", ";", "\u2026", '"', "\u201d", ")", "'", "\u2019")
 # A sentence that leans on what came before and states almost nothing on its own: short, no
 # figure, a pronoun or an answer word first, at most one content word ("It's best not to.",
 # "Not necessarily."). Scored alone it lacked the words its evidence uses and halted faithful
