@@ -88,8 +88,7 @@ def _negations(text: str) -> int:
 def judged(text: str) -> bool:
     """Whether ``text``'s polarity can be read from those words alone: no word that negates
     otherwise or changes a negation's reach, and no question."""
-    plain = _plain(text)
-    return not plain.rstrip().endswith("?") and _ABSTAIN.search(plain) is None
+    return _company(text) == ()
 
 
 def _company(text: str) -> tuple[str, ...] | None:

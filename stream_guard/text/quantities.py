@@ -109,7 +109,12 @@ def _quantity_text(text: str, both_readings: bool = False, halves: bool = False)
     UTC")."""
     text = spell_out_numbers(narrow(text))
     text = canonical_figures(text, scale_as_unit=True, both_readings=both_readings)
-    return text if halves or MORNING not in text else _MORNING_AFTER.sub("", text)
+    return text if halves else _without_morning(text)
+
+
+def _without_morning(canonical: str) -> str:
+    """Canonical text without the "am" a morning's time keeps (figures.MORNING)."""
+    return canonical if MORNING not in canonical else _MORNING_AFTER.sub("", canonical)
 
 
 _MORNING_AFTER = re.compile(r"(?<=:\d\d)" + re.escape(MORNING) + r"\b")
@@ -265,7 +270,7 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     every number it states at all; built once per evidence."""
     by_unit: dict[str, set[str]] = {ANY_UNIT: set()}
     halves = _quantity_text(text, both_readings=True, halves=True)
-    canonical = halves if MORNING not in halves else _MORNING_AFTER.sub("", halves)
+    canonical = _without_morning(halves)
     bare: Counter[str] = Counter()
     for number, unit in _numbers(canonical, both_readings=True):
         if unit not in (DATE_UNIT, CLOCK_PARTS):  # a date is no amount a rounded figure
@@ -946,7 +951,6 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
         if kind is None and (strengths := evidence.get(STRENGTHS)):
             # a dose's amount of the medicine's strength, cued or not: "Two tablets is 400
             # mg." of "Ibuprofen 200 mg Tablets", "a 7.5 ml dose contains 180 mg" of "120 mg/5
-            # ml" (a probe of leaflets: both contradicted)
             # ml" (a probe of leaflets: both contradicted), of a count the evidence gives of
             # its form: "3 tablets at once, which is 600 mg" of "take 1 or 2 tablets" is a
             # wrong dose, the 600 mg its conflict (a review)
@@ -1551,8 +1555,9 @@ def _stated(number: str, unit: str, evidence: Mapping[str, frozenset[str]],
         return (unit != DATE_UNIT and _CONVERTS.get(_span_unit(unit)) is None
                 and number in evidence.get(CLOCK_PARTS, ()))
     units = [u for u, numbers in evidence.items() if u != ANY_UNIT and number in numbers]
-    if _CONVERTS.get(_span_unit(unit)) is None:
-        if _span_unit(unit) in _AMOUNT_UNITS:
+    span = _span_unit(unit)
+    if _CONVERTS.get(span) is None:
+        if span in _AMOUNT_UNITS:
             # an amount under a name the index does not tie to the evidence's ("200 degrees"
             # for its "200°C", "128 gigabytes" for "128 GB": a review of the rule below)
             return True
