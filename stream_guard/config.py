@@ -166,7 +166,7 @@ class Settings:
         "Accept permessage-deflate when a client offers it. Off by default: frames are a few "
         "dozen to a few hundred bytes, so it saves little bandwidth, and every compressed "
         "connection holds zlib state; server CPU per delta measured the same with it on "
-        "(docs/benchmarks.md)."))
+        "(docs/benchmarks-log.md)."))
     handshake_timeout_s: float = field(default=10.0, metadata=_day(
         "Time allowed for the opening handshake.", minimum=0.1))
     handshake_rate_per_s: float = field(default=4.0, metadata=_meta(

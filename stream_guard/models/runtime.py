@@ -66,7 +66,7 @@ class OnnxRunner:
         then share the cores with the spinning ones. The embedder is such a stage (a
         collection stream's window is embedded and searched, then scored by the detector):
         sleeping, it took a window from evidence to score in 31 ms against 39 ms (median, 2
-        cores; docs/benchmarks.md).
+        cores; docs/benchmarks-log.md).
         """
         self.device = device
         options = ort.SessionOptions()

@@ -36,7 +36,7 @@ from stream_guard.text.sentences import ends_sentence
 
 # Characters of a delta segmented in one go, with the lexical checks of the windows they close
 # (another client's worst ping while one sends 60 KB deltas of the most costly text, one-letter
-# sentences "A. A. A.": 21 ms at 4,096, 6-9 ms at 1,024; docs/benchmarks.md); the rest waits
+# sentences "A. A. A.": 21 ms at 4,096, 6-9 ms at 1,024; docs/benchmarks-log.md); the rest waits
 # for segment_more, a loop turn a slice.
 SEGMENT_SLICE = 1024
 

@@ -125,7 +125,7 @@ K = TypeVar("K", float, bool)
 
 # Inline context and prompt, in characters, whose set-up takes the small lane
 # (:meth:`GroundingEngine.open_stream`): about 10 ms of set-up on the 2-core machine of
-# docs/benchmarks.md.
+# docs/benchmarks-log.md.
 SMALL_SETUP_CHARS = 4096
 
 
