@@ -16,7 +16,7 @@ from stream_guard.scoring.fusion import (
     capped,
     signals,
 )
-from stream_guard.text.absence import borne_out, left_out
+from stream_guard.text.absence import beside_absence, borne_out, left_out
 from stream_guard.text.quantities import quantity_index
 from stream_guard.text.terms import term_keys, terms
 from tests.conftest import make_settings, running_server
@@ -72,6 +72,23 @@ LEAVE = ("Employees with one year of service receive 16 weeks of paid parental l
     "I couldn't tell you; the FAQ doesn't say how long any service takes.",
     "I don't know of one — student pricing isn't mentioned.",
     "I don't know whether the venue has its own parking — the FAQ doesn't bring it up.",
+    # the source lacks it (covered, included, part of, appear in, has no), beside the
+    # speaker's own inability to tell: an abstention probe's faithful answers halted on these
+    "Nap times aren't covered in this part of the handbook, so I can't say.",
+    "I don't know — voltage and plug type aren't part of this spec sheet.",
+    "The release notes don't cover pricing or licensing, so I can't tell whether the update is "
+    "free.",
+    "I can't determine that from the text provided; Wi-Fi for visitors isn't part of this "
+    "visitor policy.",
+    "Garage door openers don't appear in the summary at all, so I can't say whether one would "
+    "be covered.",
+    "Not sure, sorry. Pets aren't covered on that page.",
+    "That isn't something these membership terms cover — there's no mention of showers or "
+    "towels, so I can't tell you.",
+    "The newsletter doesn't include a lunch menu, so I can't tell you what's being served.",
+    "From this contract summary I can't tell whether there's a data cap — usage limits "
+    "aren't mentioned anywhere in it.",
+    "There's no information here about COVID boosters.",
     # naming nothing at all, and nothing else, an abstention states nothing to halt
     "I don't know.",
     "Not sure, sorry.",
@@ -116,6 +133,12 @@ def test_absence_statements_are_found(window: str) -> None:
     "Flood damage isn't covered in the policy.",
     "Flood damage isn't covered by the policy.",
     "Flood damage isn't covered, and the page doesn't mention earthquakes.",
+    # ... and what a source lacks, told without the speaker's inability to tell: its term
+    "Nap times aren't covered in this part of the handbook.",
+    "Pre-existing conditions aren't part of your policy summary.",
+    "The plan summary doesn't include dental care, so you'd pay for it yourself.",
+    "The policy summary has no flood cover, so I can't say more.",
+    "Flood damage isn't covered by the policy, so I can't say whether you'd be paid.",
     # what someone will do is a claim, not a referral
     "The policy doesn't say. The team will know more next week.",
     "The page doesn't list it. Staff will help you load the car.",
@@ -133,6 +156,10 @@ def test_other_sentences_are_no_absence_statements(window: str) -> None:
     ("The spec sheet doesn't mention the battery life.", SPECS + " Battery life is good.",
      False),
     ("The spec sheet doesn't list a USB-A port.", SPECS, False),
+    # the source lacks it, and the speaker cannot tell: what it names must be missing too
+    ("Voltage and plug type aren't part of this spec sheet, so I can't say.", SPECS, True),
+    ("The battery isn't covered in this spec sheet, so I can't tell you its capacity.", SPECS,
+     False),
     # nothing named to check: it states nothing
     ("Sorry, I can't tell from the spec sheet.", SPECS, True),
     # what it names is all there: a false abstention, scored as any window
@@ -209,6 +236,29 @@ def test_claims_beside_or_inside_an_absence_are_not_floored(window: str, evidenc
     assert not borne_out(window, term_keys(evidence))
 
 
+@pytest.mark.parametrize(("window", "evidence", "expected"), [
+    # beside a clause that names what is left out, the speaker's "whether ..." or "which ..."
+    # asks the user's question again: its words need not be missing ("permitted" is in the
+    # lease), its figures must be there
+    ("The lease doesn't address parking at all, so I can't tell you whether it's permitted.",
+     LEASE, True),
+    ("The lease doesn't address parking, so I can't tell you whether the $90 permit applies.",
+     LEASE, False),
+    ("Colour options aren't listed in these specifications — I'm not able to tell you which "
+     "finishes are available.", SPECS, True),
+    # the question's words may show the evidence answers it, never that it does not: "prices"
+    # is missing, "children" and "ticket" are there (a probe's false abstention)
+    ("The page doesn't list any children's prices, so I can't tell you what a ticket for a "
+     "child would cost.", "Lift tickets: adults $89, children aged 6 to 12 $49.", False),
+    # ... and what it names as left out is there: a false abstention
+    ("The lease doesn't address parking, so I can't tell you whether it's permitted.",
+     LEASE + " Parking: one space per unit.", False),
+])
+def test_the_user_s_question_asked_again_is_no_claim(window: str, evidence: str,
+                                                      expected: bool) -> None:
+    assert borne_out(window, term_keys(evidence)) is expected
+
+
 COUNCIL = ("The council met on Tuesday. The budget for 2024 was approved at 3.2 million. The new "
            "library opens in June.")
 ORDER = ("Your order #4417 shipped on May 3 via UPS. Returns are accepted within 30 days. Contact "
@@ -265,6 +315,47 @@ def test_a_review_s_false_claims_are_not_floored(window: str, evidence: str) -> 
 
 
 
+RESTAURANT = ("Osteria Verdello. Dietary needs: vegetarian dishes are marked on the menu. Most "
+              "pasta dishes can be prepared with gluten-free spaghetti on request. Talks are "
+              "not our thing. Access: the restaurant is on two levels, stairs only.")
+
+
+@pytest.mark.parametrize(("window", "claims"), [
+    # a fact of the source, then what it does not say: the fact is scored alone
+    ("The page says vegetarian dishes are marked on the menu, but it doesn't mention vegan "
+     "options, so I can't confirm what's available for vegans.",
+     "The page says vegetarian dishes are marked on the menu."),
+    ("Vegetarian dishes are marked on the menu and pasta can be gluten-free; there's no "
+     "information here about halal meat.",
+     "Vegetarian dishes are marked on the menu and pasta can be gluten-free."),
+    # the speaker's question cut at "and" is the question's, not a claim
+    ("Vegetarian dishes are marked, but nothing in the page addresses corkage, so I can't "
+     "confirm whether wine and beer would be allowed.", "Vegetarian dishes are marked."),
+])
+def test_a_fact_beside_a_true_abstention_is_scored_alone(window: str, claims: str) -> None:
+    assert beside_absence(window, term_keys(RESTAURANT)) == claims
+
+
+@pytest.mark.parametrize("window", [
+    # no claim beside it: the abstention is judged whole (borne_out)
+    "The page doesn't mention vegan options, so I can't confirm what's available.",
+    # no absence: a claim
+    "Vegetarian dishes are marked on the menu.",
+    # what it says is left out is there, in part: a false abstention, scored whole with the
+    # claim beside it
+    "Vegetarian dishes are marked, but the page doesn't mention access for wheelchairs.",
+    "Vegetarian dishes are marked, but the page doesn't mention gluten-free pasta.",
+    # the speaker's "I can't confirm" names nothing left out
+    "Vegetarian dishes are marked, so I can't confirm it.",
+    # a claim after the abstention may lean on what it names: a review's false claims
+    "I can't find the fee in the policy, it was removed last year.",
+    "I couldn't find anything in the terms about descaling, which voids the warranty.",
+    "Nothing in the page addresses corkage. Vegetarian dishes are marked.",
+])
+def test_nothing_is_scored_apart_without_a_true_abstention_beside_it(window: str) -> None:
+    assert beside_absence(window, term_keys(RESTAURANT)) is None
+
+
 def test_a_long_run_of_blanks_reads_as_one_space() -> None:
     """A padded table cell with a negation: the clause pattern took 0.65 s on 330 blanks (a
     review), on the event loop for the lexical tier; on these 5,000 it would not return. The
@@ -296,3 +387,22 @@ async def test_a_faithful_abstention_passes_and_a_false_claim_halts(
     assert [f["label"] for f in passed if f["type"] == "verdict"] == ["supported", "supported"]
     halt = next(f for f in halted if f["type"] == "halt")
     assert halt["at"] == made_up.index("It also")
+
+
+async def test_a_fact_beside_a_true_abstention_passes_and_a_false_one_halts(
+        tmp_path: Path, model_cache: Path) -> None:
+    """Through a real server on the default detector: a fact of the spec sheet and what it does
+    not say, in one sentence, is not halted; a made-up fact beside the same true abstention
+    is."""
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
+                             verdict_deadline_ms=0)
+    honest = ("The Aero 14 weighs 1.3 kg, but the spec sheet doesn't mention a fingerprint "
+              "reader, so I can't confirm whether it has one.")
+    made_up = ("The Aero 14 has a full-size HDMI 2.1 port, but the spec sheet doesn't mention "
+               "a fingerprint reader, so I can't confirm whether it has one.")
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        passed = await stream_text(ws, "honest", honest, context=[SPECS], piece=7)
+        halted = await stream_text(ws, "made-up", made_up, context=[SPECS], piece=7)
+    assert beside_absence(honest, term_keys(SPECS)) == "The Aero 14 weighs 1.3 kg."
+    assert not [f for f in passed if f["type"] == "halt"]
+    assert next(f for f in halted if f["type"] == "halt")["at"] == 0

@@ -74,6 +74,7 @@ from stream_guard.scoring.fusion import (
     window_support,
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
+from stream_guard.text.absence import beside_absence
 from stream_guard.text.places import named, sentence_places
 from stream_guard.text.quantities import (
     ANY_UNIT,
@@ -282,7 +283,7 @@ def _as_checked(text: str) -> str:
 class Alignment:
     """A window, the premise chosen for it, and its lexical signals."""
 
-    text: str
+    text: str  # as written, or its claims beside a true absence statement (beside_absence)
     premise: Premise
     signals: Signals
     previous: str  # the window before it: a detector trained with context reads it
@@ -509,7 +510,11 @@ class GroundingEngine:
                     index = SentenceIndex(index.sentences + found)
                     quantities = merge_quantities(quantities, *(f.quantities for f in passages))
                     places = places.union(*(f.places for f in passages))
-            window = terms(job.text)
+            # A window that also says, truly, what its source leaves out ("The page lists
+            # vegetarian dishes, but it doesn't mention vegan options.") is scored by its claims:
+            # the abstention's own words are not the evidence's (text.absence.beside_absence).
+            written = beside_absence(job.text, index.keys) or job.text
+            window = terms(written)
             numbered = numbered_names(window)
             key = (numbered, told is not None)
             if numbered:  # another numbered thing's documents may be left out
@@ -530,11 +535,11 @@ class GroundingEngine:
             # not a figure worked out of others the window writes ("€18 each, €36 in total");
             # the premise and the model see the window as written.
             text = resolve_hedged_numbers(drop_worked_out(
-                read_unscaled(job.text, quantities), quantities, job.previous,
+                read_unscaled(written, quantities), quantities, job.previous,
                 None if ev.rows is None else functools.partial(
-                    ev.rows.derived, frozenset(t.key for t in window), job.text, job.previous),
+                    ev.rows.derived, frozenset(t.key for t in window), written, job.previous),
                 [s.text for s in premise.sentences]), quantities)
-            if text is not job.text:
+            if text is not written:
                 window = terms(text)
             # The polarity check only caps what the detector scored (fusion.capped): the
             # lexical tier, checked on the event loop too, has no use for it; nor, to keep that
@@ -548,10 +553,10 @@ class GroundingEngine:
             if (model and read_talk and self.small_talk is not None
                     and not window_signals.small_talk
                     and not window_signals.conflict and could_be_small_talk(
-                        job.text, frozenset(t.key for t in window), index.keys,
+                        written, frozenset(t.key for t in window), index.keys,
                         ev.prompt_keys)):
                 talk.append(i)
-            out.append(Alignment(job.text, premise, window_signals, job.previous,
+            out.append(Alignment(written, premise, window_signals, job.previous,
                                  reports_done(job.text)))
         if talk:
             self._read_small_talk(out, talk)

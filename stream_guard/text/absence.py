@@ -23,7 +23,9 @@ Every clause of the window must be such a statement or a referral ("so I'd check
 that"): "The policy doesn't say, but returns are free." states something besides and is scored.
 A clause is an absence statement when it has a negation and either the source is its subject
 or what it leaves a thing out of ("the policy doesn't say", "nothing in the letter about"), or
-its verb is one only text has ("isn't mentioned", "doesn't come up"); or when it opens with the
+its verb is one only text has ("isn't mentioned", "doesn't come up"), or it says the source
+lacks it ("isn't covered in this part of the handbook", "aren't part of this spec sheet") beside
+the speaker's own "so I can't say"; or when it opens with the
 speaker's inability to find or tell ("I can't find", "I don't know whether", "Sorry, I don't
 have that information") and goes on to nothing but what is sought (a question, or what one
 cannot find with no verb of its own). The window must also show that it speaks of the source:
@@ -55,10 +57,10 @@ from stream_guard.text.terms import APOSTROPHES, Term, known, terms
 # What a source is called: the document the answer was given, or a part of it.
 _SOURCE_WORDS = """documents document docs doc documentation policy policies spec specs
 specification specifications sheet datasheet information info context article articles text
-page pages passage passages excerpt excerpts snippet snippets section sections paragraph
-paragraphs guide manual faq faqs listing description menu source sources minutes report contract
-agreement lease website site post handbook brochure email e-mail message announcement summary
-transcript notice instructions label recipe itinerary materials letter invitation agenda
+page pages passage passages excerpt excerpts extract extracts snippet snippets section sections
+paragraph paragraphs guide manual faq faqs listing description menu source sources minutes report
+contract agreement lease website site post handbook brochure email e-mail message announcement
+summary transcript notice instructions label recipe itinerary materials letter invitation agenda
 timetable schedule catalogue catalog readme changelog wording syllabus leaflet flyer terms
 conditions rules guidelines notes booklet pamphlet bulletin newsletter""".split()  # noqa: SIM905
 # (Not "details", "results", "records": "The results don't show any benefit" is a claim. A
@@ -132,7 +134,9 @@ _TEXT_VERB = re.compile(
 # ...", "from the syllabus"), not by a claim of its own ("I'm not sure, they had a funny story
 # about it").
 _LEAD = (r"^\W*(?:(?:unfortunately|sadly|sorry|however|also|and|but|so|hmm+|well|oh|no)\W+"
-         r"|I(?:'m| am) (?:afraid|sorry)(?: that| but)?\W+)*")
+         r"|I(?:'m| am) (?:afraid|sorry)(?: that| but)?\W+"
+         # where the speaker looked: "From this contract summary I can't tell whether ..."
+         r"|(?:from|in|based on)\s+" + _REF + _SOURCE + r"\b,?\s+)*")
 _UNABLE = (r"(?:I|we)(?:'m| am|'re| are)? (?:can't|cannot|can not|couldn't|could not|don't"
            r"|do not|didn't|did not|wasn't able to|was not able to|weren't able to|not able to"
            r"|unable to|was unable to|were unable to|have no way to)\s+(?:\w+ly\s+)?")
@@ -180,7 +184,8 @@ _ELSEWHERE = re.compile(r"\b(?:your|our|my|his|her|their|online|on file|in the s
 # released.": _FINITE) or a source or time in the world (_WORLD_TAIL).
 _NO_INFORMATION = re.compile(
     _LEAD + r"(?:there(?:'s| is| are)\s+)?(?:no\s+(?:(?:specific|further|other|clear"
-    r"|more|real)\s+)?(?:mention|information|info|details?|reference|specifics)\s+(?:of|on|about"
+    r"|more|real)\s+)?(?:mention|information|info|details?|reference|specifics)\s+"
+    r"(?:(?:here|in (?:it|this|there))\s+)?(?:of|on|about"
     r"|regarding|concerning|as to)\b|nothing\s+(?:(?:listed|mentioned|stated|said|at all)\s+)?"
     r"(?:about|regarding|concerning|as to)\b)", re.IGNORECASE)
 _WORLD_TAIL = re.compile(r"\b(?:from|by|yet|so far|until|since|released|announced|reported)\b",
@@ -200,6 +205,26 @@ _LEFT_OUT_OF = re.compile(
     r"|detailed|dealt with|explained|given)|^\W*no\b[^,;]{0,60}?\b(?:is|are|was|were)\s+"
     r"(?:given|stated|mentioned|specified))\s+(?:\w+ly\s+)?(?:anywhere\s+)?(?:in|on|within)\s+"
     + _REF + _TELLING_SOURCES + r"\b(?!['’]s)", re.IGNORECASE)
+# The source, or a part of it, lacks the thing: "Nap times aren't covered in this part of the
+# handbook", "voltage and plug type aren't part of this spec sheet", "garage door openers don't
+# appear in the summary", "The release notes don't cover pricing" (a source that only tells, as
+# the subject). Each also reads as the source's term or the world's fact ("Flood damage isn't
+# covered in your policy summary", "Dairy is not included in this recipe"), so such a clause
+# counts only beside the speaker's own inability to tell ("..., so I can't say.", "I don't know
+# - ..."): who says they cannot tell has not told the user the thing is excluded. Not "covered
+# by" ("isn't covered by the policy" is the policy's term whatever follows), nor "has no" ("The
+# policy summary has no flood cover").
+_SOURCE_LACKS = re.compile(
+    r"(?:n't|\bnot)\s+(?:\w+ly\s+)?(?:(?:covered|included|featured|found)\s+(?:anywhere\s+)?"
+    r"(?:in|on|within)|part\s+of|(?:appear|show\s+up)\s+(?:anywhere\s+)?(?:in|on|within))\s+"
+    + _REF + _SOURCE + r"\b(?!['’]s)"
+    r"|" + _REF + r"(?:" + _TELLING_SOURCES + r"|newsletter|extract|specifications|key facts)"
+    r"\s+(?:doesn't|does not|don't|do not)\s+(?:\w+ly\s+)?(?:cover|include|feature)\b"
+    # "Price matching isn't something this returns policy covers"
+    r"|(?:n't|\bnot)\s+(?:really\s+)?something\s+(?:that\s+)?" + _REF + _SOURCE
+    + r"\s+(?:(?:\w+ly\s+)?(?:covers?|includes?|mentions?|lists?|address(?:es)?|says?"
+    r"|goes into|talks? about|deals? with|gets? into)|(?:(?:is|are)\s+)?about)\b",
+    re.IGNORECASE)
 # The auxiliary a passive's negation is written on ("are" of "aren't mentioned"): what comes
 # before it is the thing left out, with no verb of its own ("Pets aren't allowed and aren't
 # mentioned in the handbook." states a rule first).
@@ -261,6 +286,17 @@ _CLAUSE = re.compile(
 # evidence; the answer is what is missing, which the evidence cannot be searched for.
 _WH = re.compile(r"\b(?:why|how long|how much|how many|how often|who|when|where|what|which)\b",
                  re.IGNORECASE)
+# What joins a question's own parts ("whether your laptop | and printer would be covered"), not
+# the next sentence's.
+_WITHIN = re.compile(r",?\s+(?:and|or)\s*$|,\s*$")
+# The yes-or-no question a speaker says they cannot answer: "whether it's permitted".
+_WHETHER = re.compile(r"\b(?:whether|if)\b", re.IGNORECASE)
+# ... and the words any such question asks with, which say nothing of what is sought.
+_QUESTION_KEYS = frozenset(t.key for t in terms(
+    "allowed permitted available possible included covered offered accepted required needed "
+    "eligible apply applies applied suitable okay fine exist exists provided supported served "
+    "open valid provide provides offer offers charge charges cost costs include includes take "
+    "takes accept accepts need needs get gets"))
 # An absence statement has a negation or two ("No, the FAQ doesn't list it"); a clause of many
 # is something else, and each one costs the patterns above a scan of what follows it (a window
 # of "no no no ..." took 10 ms).
@@ -276,37 +312,122 @@ def left_out(text: str) -> tuple[str, ...] | None:
     on"), searches ("I couldn't find anything about"), or names nothing at all ("I don't know.",
     "Not sure, sorry."); None otherwise. "I'm not sure how good they are" names what the speaker
     does not know with no source: talk about the speaker (see the module docstring)."""
-    # one space between words: the clause pattern is slow on long runs of blanks (a padded
-    # table cell), and the window may be scored on the event loop
-    text = " ".join(text.translate(APOSTROPHES).split())
+    parts = _left_out_parts(text)
+    return None if parts is None else tuple(clause for clause, _ in parts)
+
+
+def _left_out_parts(text: str) -> list[tuple[str, str]] | None:
+    """:func:`left_out`'s clauses, each with its kind (:func:`_absence`)."""
+    text = _normal(text)
+    clauses = _clauses(text)
+    if clauses is None or any(kind is None for *_, kind in clauses):
+        return None
+    return _statement(text, [(clause, kind) for _, _, clause, kind in clauses
+                             if kind is not None and kind != "referral"])
+
+
+def _normal(text: str) -> str:
+    """One space between words, apostrophes as ASCII: the clause pattern is slow on long runs
+    of blanks (a padded table cell), and the window may be scored on the event loop."""
+    return " ".join(text.translate(APOSTROPHES).split())
+
+
+def _clauses(text: str) -> list[tuple[str, str, str, str | None]] | None:
+    """Each clause of ``text`` (:func:`_normal`): the words joining it to the one before, the
+    clause as written, stripped, and its kind: one of :func:`_absence`'s, "referral", or None
+    (a claim); None for a text with no negation. A claim cut from the speaker's question ("I
+    can't confirm whether your laptop | and printer would be covered") is part of it."""
     low = text.lower()
     # most windows have no negation ("not", "none", "nothing", "nor" hold "no"): a substring
     # test finds that before any pattern runs
     if not any(word in low for word in _NEGATION_HINTS) or _NEGATION.search(text) is None:
         return None
-    parts: list[tuple[str, str]] = []
-    for clause in _CLAUSE.split(text):
-        clause = clause.strip(" ,.!?")
-        if not clause or _LEAD_ONLY.match(clause + " "):
-            continue  # "Sorry," "Unfortunately," before a comma
-        kind = _absence(clause)
-        if kind is not None:
-            parts.append((clause, kind))
-        elif not is_referral(clause):
-            return None
+    out: list[tuple[str, str, str, str | None]] = []
+    start, joint = 0, ""
+    for cut in (*_CLAUSE.finditer(text), None):
+        written = text[start:None if cut is None else cut.start()]
+        clause = written.strip(" ,.!?")
+        if clause and not _LEAD_ONLY.match(clause + " "):  # "Sorry," before a comma
+            kind = _absence(clause)
+            if kind is None and out and out[-1][3] == "tell" and _WITHIN.match(joint) and (
+                    _WHETHER.search(out[-1][2]) or _WH.search(out[-1][2])):
+                before = out.pop()
+                asked = before[2] + joint + clause
+                out.append((before[0], before[1] + joint + written, asked, "tell"))
+            else:
+                out.append((joint, written, clause, kind if kind is not None
+                            else "referral" if is_referral(clause) else None))
+        if cut is not None:
+            start, joint = cut.end(), cut.group()
+    return out
+
+
+def _statement(text: str, parts: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """``parts`` (absence clauses and their kinds) when they make an absence statement of the
+    window ``text``: see :func:`left_out`."""
     if not parts:
         return None
     kinds = {kind for _, kind in parts}
+    if "lacks" in kinds and not any(kind == "tell" or _BARE.match(clause)
+                                    for clause, kind in parts):
+        return None  # "Flood damage isn't covered in your policy summary.": a term, told
     # where the source is not named, a search of someone else's ("we did not find", "we're
     # not seeing any") is a report of the world, not of the source
     named = _says_not(text) or _NAMES_SOURCE.search(text) is not None
     if "search" in kinds and not named:
         return None
     # ("left out" names its source, always one of _SOURCE_WORDS: ``named`` covers it)
-    if (named or kinds & {"own search", "no information"}
+    if (named or kinds & {"own search", "no information", "lacks"}
             or all(_BARE.match(clause) and not _named(clause) for clause, _ in parts)):
-        return tuple(clause for clause, _ in parts)
+        return parts
     return None
+
+
+def beside_absence(text: str, evidence_keys: AbstractSet[str]) -> str | None:
+    """The claims of a window that also says, truly, that its source leaves something out:
+    "The page says vegetarian dishes are marked on the menu, but it doesn't mention vegan
+    options, so I can't confirm what's available for vegans." is scored as "The page says
+    vegetarian dishes are marked on the menu." Assistants write their abstentions so, a fact
+    the source gives and then what it does not; scored whole, the window's words the evidence
+    lacks (the abstention's own: "vegan") read as unsupported, and 10 of the 26 faithful
+    abstentions a blind probe's answers halted on were such windows
+    (``docs/results/abstention-probe4.jsonl``).
+
+    None unless the window opens with its claims and the clauses after them make an absence
+    statement (:func:`left_out`) that names what is left out and that the evidence bears out
+    (:func:`borne_out`); then the window is scored whole, as before. The claims are the
+    window's own words, joined as written, so a false claim beside a true abstention is scored
+    alone, and no less likely to halt."""
+    text = _normal(text)
+    clauses = _clauses(text)
+    if clauses is None:
+        return None
+    parts = [(clause, kind) for _, _, clause, kind in clauses
+             if kind is not None and kind != "referral"]
+    kinds = [kind for *_, kind in clauses]
+    first = next((i for i, kind in enumerate(kinds) if kind is not None), 0)
+    # the claims come first, the fact the source gives; one after the abstention may lean on
+    # what it names ("I can't find the fee in the policy, it was removed last year.", "...
+    # about descaling, which voids the warranty": a review's false claims)
+    if (first == 0 or None in kinds[first:]
+            or not any(kind != "tell" and _named(clause) for clause, kind in parts)):
+        return None
+    # None of what it names may be in the evidence (not less than half, as for an abstention
+    # alone): the claims are scored without it, and a false abstention in other words ("a
+    # different excess for burst pipes or water leaks" beside an escape-of-water excess, "any
+    # break clause or early-termination option" beside a break clause) loses the detector's
+    # reading of the whole window, which had halted both in a blind probe.
+    statement = _statement(text, parts)
+    if statement is None or not _borne_out(statement, evidence_keys, none_known=True):
+        return None
+    # the claims as written, with the words that join two claims next to each other
+    claims, previous = "", False
+    for joint, written, _, kind in clauses:
+        if kind is None:
+            claims += (joint if previous else " ") + written
+        previous = kind is None
+    claims = claims.strip(" ,;:")
+    return claims if claims.endswith((".", "!", "?")) else claims + "."
 
 
 def _absence(clause: str) -> str | None:
@@ -314,7 +435,8 @@ def _absence(clause: str) -> str | None:
     the passive, :data:`_LEFT_OUT_OF`), "tell" (the speaker cannot tell), "no information",
     "own search" (the speaker's, for anything of the kind), "search by me" (the speaker's, for
     something named), "search" (anyone else's, or a past "didn't"), "says" (the source or a
-    verb only text has says nothing of it)."""
+    verb only text has says nothing of it), "lacks" (the source does not cover, include or
+    hold it: :data:`_SOURCE_LACKS`, which counts only beside the speaker's inability)."""
     negations = len(_NEGATION.findall(clause))
     if negations == 0 or negations > _MAX_NEGATIONS:
         return None
@@ -330,6 +452,12 @@ def _absence(clause: str) -> str | None:
                 return "left out" if _FINITE.search(clause, passive.end()) is None else None
         elif _CANNOT_TELL.match(clause) is None and _CANNOT_FIND.match(clause) is None:
             return None  # a claim, then what is not mentioned ("was excluded and isn't ...")
+    lacks = _SOURCE_LACKS.search(clause)
+    if lacks is not None:
+        before = _AUXILIARY_AT_END.sub("", clause[:lacks.start()])
+        if (_FINITE.search(before) is None and _RULES.search(before) is None
+                and _FINITE.search(clause, lacks.end()) is None):
+            return "lacks"
     if _RULES.search(clause) is not None:
         return None
     if _CANNOT_TELL.match(clause) is not None:
@@ -371,25 +499,55 @@ def borne_out(text: str, evidence_keys: AbstractSet[str]) -> bool:
     "accept"), and one new word let a third of the abstention probes' false ones through; at
     half, 1 of 15, while 58 of 71 faithful ones are borne out
     (``docs/results/absence-sentences.json``)."""
-    clauses = left_out(text)
-    if clauses is None:
-        return False
+    parts = _left_out_parts(text)
+    return parts is not None and _borne_out(parts, evidence_keys)
+
+
+def _borne_out(parts: list[tuple[str, str]], evidence_keys: AbstractSet[str], *,
+               none_known: bool = False) -> bool:
+    """:func:`borne_out` of an absence statement's clauses and their kinds; ``none_known``:
+    none of what it names may be in the evidence, rather than less than half."""
+    # Where another clause names what is left out ("The summary doesn't address subletting"),
+    # the speaker's "so I can't tell you whether it's permitted" asks the user's question
+    # again: it takes nothing for granted, and its words are what is sought, as the named
+    # thing is, less the words any such question asks with ("permitted", "available"). "...,
+    # so I can't say whether it's step-free" beside a page that says it is step-free is a
+    # false abstention.
+    named_elsewhere = any(kind != "tell" and _named(clause) for clause, kind in parts)
     asked: list[Term] = []
-    for clause in clauses:
-        wh = _WH.search(clause)
-        if wh is not None:
-            taken = _named(clause[wh.end():])
-            if _unknown_figure(taken, evidence_keys) or _share_known(
-                    taken, evidence_keys) < _BORNE_OUT_SHARE:
-                return False
-            clause = clause[:wh.start()]
+    sought: list[Term] = []  # the words of the user's question asked again
+    for clause, kind in parts:
+        if kind == "tell" and named_elsewhere:
+            question = _WH.search(clause) or _WHETHER.search(clause)
+            if question is not None:
+                sought += [t for t in _named(clause[question.end():])
+                           if t.key not in _QUESTION_KEYS]
+                clause = clause[:question.start()]
+        else:
+            wh = _WH.search(clause)
+            if wh is not None:
+                taken = _named(clause[wh.end():])
+                if _unknown_figure(taken, evidence_keys) or _share_known(
+                        taken, evidence_keys) < _BORNE_OUT_SHARE:
+                    return False
+                clause = clause[:wh.start()]
         asked += _named(clause)
-    if _unknown_figure(asked, evidence_keys):
+    if _unknown_figure(asked + sought, evidence_keys):
         return False
-    # a name the evidence has is what the statement is about: not counted either way
-    words = [t for t in asked if not has_digit(t.key)
+    # the question's words may show the evidence answers it, never that it does not
+    return all(_lacks(named, evidence_keys, none_known)
+               for named in (asked, asked + sought))
+
+
+def _lacks(named: list[Term], evidence_keys: AbstractSet[str], none_known: bool) -> bool:
+    """Whether less than half of the words ``named`` (``none_known``: none) is in the
+    evidence: not its figures (each must be there), nor a name the evidence has, which is what
+    the statement is about ("whether the Aero 14 has a touchscreen"), not what it says is
+    missing."""
+    words = [t for t in named if not has_digit(t.key)
              and (t.weight <= 1.0 or not known(t.key, evidence_keys))]
-    return not words or _share_known(words, evidence_keys) < _BORNE_OUT_SHARE
+    share = _share_known(words, evidence_keys) if words else 0.0
+    return share == 0.0 if none_known else share < _BORNE_OUT_SHARE
 
 
 def _named(text: str) -> list[Term]:
