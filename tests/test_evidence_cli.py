@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -418,6 +421,43 @@ def test_a_collection_that_cannot_be_written_is_one_line(
     assert _run("index", "rm", *common) == 2
     _, err = capsys.readouterr()
     assert err.count("cannot write to") == 2 and "Traceback" not in err
+
+
+def _unprivileged(*argv: str) -> list[str]:
+    """``argv`` run as the owner of the files it touches and no more: root, which writes and
+    reads anywhere, drops its override of file permissions (setpriv), so a read-only folder is
+    one to it as to any service account."""
+    if os.geteuid() != 0:
+        return list(argv)
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("root without setpriv: permissions cannot be held to")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", *argv]
+
+
+def test_a_remove_from_a_read_only_tenant_folder_is_one_line(
+        tmp_path: Path, env: Path) -> None:
+    """A review: `index rm` in a tenant folder that cannot be written (a read-only mount, a
+    folder of another account), its collection's own folder writable, ended in a traceback
+    from the rename (exit 1); the collection is kept, and the command says why in one line."""
+    doc = tmp_path / "a.txt"
+    doc.write_text("Some text to keep.")
+    data = tmp_path / "data"
+    common = ["--config", str(env), "--data-dir", str(data), "--collection", "kept"]
+    assert _run("index", "add", *common, "--no-progress", str(doc)) == 0
+    tenant = collection_dir(data, "default", "kept").parent
+    tenant.chmod(0o555)
+    try:
+        done = subprocess.run(_unprivileged(sys.executable, "-m", "stream_guard", "index", "rm",
+                                            *common), capture_output=True, text=True, timeout=120)
+    finally:
+        tenant.chmod(0o755)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"stream-guard index: cannot remove default/kept: {tenant} cannot be written "
+        "(Permission denied); nothing was removed. Check data_dir (STREAM_GUARD_DATA_DIR, "
+        "--data-dir)"]
+    assert _doc_ids(str(data), "kept") == {"a.txt"}
 
 
 def test_links_and_special_files_in_a_folder_are_named_and_a_bad_data_dir_is_one_line(

@@ -352,7 +352,13 @@ def remove_collection(data_dir: Path, tenant: str, name: str) -> bool:
         return False
     graveyard = cdir.with_name(f"{_REMOVED}{name}-{uuid.uuid4().hex[:8]}")
     with _locked(cdir):
-        os.replace(cdir, graveyard)  # one rename: the collection vanishes at once
+        try:
+            os.replace(cdir, graveyard)  # one rename: the collection vanishes at once
+        except OSError as exc:  # a tenant folder that is read-only: the rename is its write
+            # (a review: a traceback, though the lock inside the collection could be taken)
+            raise StoreError(f"cannot remove {tenant}/{name}: {cdir.parent} cannot be written "
+                             f"({exc.strerror or exc}); nothing was removed. Check data_dir "
+                             "(STREAM_GUARD_DATA_DIR, --data-dir)") from None
         # Deleted holding the lock, which moved with it: one whose lock nobody holds was left
         # by a remover killed before it finished, and the next add prunes it (_prune_removed)
         shutil.rmtree(graveyard, ignore_errors=True)
