@@ -487,6 +487,33 @@ def test_links_and_special_files_in_a_folder_are_named_and_a_bad_data_dir_is_one
     assert "cannot be created" in err and "data_dir" in err and "Traceback" not in err
 
 
+def test_a_link_to_a_special_file_in_a_folder_is_named_and_holds_no_sync_back(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A review: a link inside the folder to a device or a FIFO (``null.txt -> /dev/null``) was
+    called "a link to a missing file", an error: every add of the folder exited 1, and --sync
+    never removed a deleted file's document again. It is a special file, named and not read,
+    as the FIFO itself is."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "kept.txt").write_text("The kettle holds 1.7 litres.")
+    (docs / "gone.txt").write_text("The toaster has four slots.")
+    (docs / "null.txt").symlink_to(os.devnull)
+    os.mkfifo(tmp_path / "pipe")
+    (docs / "pipe.txt").symlink_to(tmp_path / "pipe")
+    data = str(tmp_path / "data")
+    add = ["index", "add", "--config", str(env), "--data-dir", data, "--collection", "k",
+           "--no-progress"]
+    assert _run(*add, str(docs)) == 0
+    _, err = capsys.readouterr()
+    assert "ignored 2 link(s) to folders or special file(s)" in err
+    assert "missing file" not in err
+    (docs / "gone.txt").unlink()
+    assert _run(*add, "--sync", str(docs)) == 0
+    out, _ = capsys.readouterr()
+    assert "1 removed" in out
+    assert _doc_ids(data, "k") == {"kept.txt"}
+
+
 def test_names_are_matched_whole_and_tenants_checked_where_they_are_listed(
         tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     docs = tmp_path / "a.txt"

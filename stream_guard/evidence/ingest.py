@@ -108,9 +108,12 @@ def _walk(folder: Path, report: IngestReport) -> Iterator[tuple[Path, str]]:
             try:
                 if file.is_file():
                     yield file, file.relative_to(folder).as_posix()
-                elif file.is_symlink():  # to nothing: an unmounted share, say; not a deletion
+                elif file.is_symlink() and not file.exists():  # to nothing: an unmounted
+                    # share, say; not a deletion
                     report.errors.append(f"{file}: a link to a missing file, not read")
-                else:  # a FIFO, a socket: said, not read (a FIFO would block)
+                else:  # a FIFO, a socket, a link to one or to a device: said, not read (a FIFO
+                    # would block); a link to /dev/null was "a missing file", an error that
+                    # held every --sync back for good (a review)
                     report.not_files.append(str(file))
             except OSError as exc:  # a path too long to open, say: the rest is still read
                 report.errors.append(f"{file}: cannot read ({exc.strerror})")
