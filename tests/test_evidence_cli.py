@@ -460,6 +460,38 @@ def test_a_remove_from_a_read_only_tenant_folder_is_one_line(
     assert _doc_ids(str(data), "kept") == {"a.txt"}
 
 
+def test_a_version_file_this_account_cannot_read_is_not_called_damaged(
+        tmp_path: Path, env: Path) -> None:
+    """A review: a VERSION file the command may not read (a backup restored under another
+    owner) was "damaged (not readable JSON: Permission denied)", and `index ls` and `index add`
+    said to remove the collection and add its documents again: a rebuild for a permissions
+    problem. They name the permissions, and the collection is whole once it can be read."""
+    doc = tmp_path / "a.txt"
+    doc.write_text("Some text to keep.")
+    data = tmp_path / "data"
+    common = ["--config", str(env), "--data-dir", str(data)]
+    assert _run("index", "add", *common, "--collection", "kept", "--no-progress", str(doc)) == 0
+    version = collection_dir(data, "default", "kept") / "VERSION"
+    version.chmod(0)
+    try:
+        done = [subprocess.run(_unprivileged(sys.executable, "-m", "stream_guard", "index",
+                                             *argv, *common),
+                               capture_output=True, text=True, timeout=120)
+                for argv in (["ls"], ["add", "--collection", "kept", "--no-progress", str(doc)])]
+    finally:
+        version.chmod(0o644)
+    assert [d.returncode for d in done] == [1, 2], [d.stderr for d in done]
+    said = "its VERSION file cannot be read by this account (Permission denied): check the " \
+           "permissions of data_dir"
+    assert done[0].stderr.splitlines() == [
+        f"stream-guard index: collection default/kept: {said} (STREAM_GUARD_DATA_DIR, "
+        "--data-dir); not served"]
+    assert done[1].stderr.splitlines()[-1] == (
+        f"stream-guard index: collection default/kept: {said} (STREAM_GUARD_DATA_DIR, "
+        "--data-dir); nothing was added")
+    assert _doc_ids(str(data), "kept") == {"a.txt"}
+
+
 def test_links_and_special_files_in_a_folder_are_named_and_a_bad_data_dir_is_one_line(
         tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     other = tmp_path / "other"

@@ -17,6 +17,7 @@ from stream_guard.evidence.reader import Collection, UnknownCollectionError
 from stream_guard.evidence.store import (
     DamagedCollectionError,
     StoreError,
+    UnreadableCollectionError,
     VersionInfo,
     add_documents,
     collection_dir,
@@ -191,6 +192,9 @@ def _cmd_ls(args: argparse.Namespace) -> int:
                   f"{info.embedder}")
             continue
         damaged += 1
+        if isinstance(info, UnreadableCollectionError):  # its message says what to check
+            print(f"stream-guard index: {problem}; not served", file=sys.stderr)
+            continue
         where = "" if isinstance(info, DamagedCollectionError) else f"collection {tenant}/{name}: "
         print(f"stream-guard index: {where}{problem}: not served; restore it, or remove the "
               f"collection (stream-guard index rm --tenant {tenant} --collection {name}) and "

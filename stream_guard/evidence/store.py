@@ -88,6 +88,14 @@ class DamagedCollectionError(StoreError):
     or changed until the file is restored or the collection removed and rebuilt."""
 
 
+class UnreadableCollectionError(DamagedCollectionError):
+    """A collection's ``VERSION`` file that this account may not read (a backup restored with
+    another owner, a server running as another user): nothing says its files are damaged, so
+    the remedy is access, not the rebuild a damaged one is told to have (a review: ``index
+    ls`` called it damaged and said to remove it). Served and changed as a damaged one is:
+    not at all, until it can be read."""
+
+
 @dataclass(frozen=True)
 class VersionInfo:
     """The content of a ``VERSION`` file."""
@@ -131,6 +139,11 @@ class VersionInfo:
             data = json.loads((collection / VERSION_FILE).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
+        except PermissionError as exc:
+            raise UnreadableCollectionError(
+                f"collection {collection.parent.name}/{collection.name}: its {VERSION_FILE} "
+                f"file cannot be read by this account ({exc.strerror}): check the permissions "
+                "of data_dir (STREAM_GUARD_DATA_DIR, --data-dir)") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise _damaged(collection, f"not readable JSON: {exc}") from None
         problem = _version_problem(data)
@@ -264,6 +277,8 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
     with _locked(cdir):
         try:
             current = VersionInfo.read(cdir)
+        except UnreadableCollectionError as exc:
+            raise UnreadableCollectionError(f"{exc}; nothing was added") from None
         except DamagedCollectionError as exc:
             raise DamagedCollectionError(
                 f"{exc}; nothing was added. Restore the file, or remove the collection (stream-"
