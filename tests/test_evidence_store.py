@@ -70,6 +70,17 @@ def test_build_and_search(tmp_path: Path, minilm: SentenceEmbedder) -> None:
     assert json.loads(meta) == {"topic": "software"}
 
 
+def test_a_k_beyond_any_integer_sqlite_holds_finds_every_chunk(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A review: `index search -k 99999999999999999999` ended in an OverflowError traceback
+    (the keyword search's LIMIT is a 64-bit integer); no k finds more than the chunks held."""
+    _add(tmp_path, FACTS, minilm)
+    collection = Collection.open(tmp_path, "acme", "kb")
+    query = "Which tower stands in Paris?"
+    hits = collection.search(minilm.embed([query]), k=10**20, texts=[query])[0]
+    assert sorted(e.id for e in hits) == ["eiffel#0", "everest#0", "python#0"]
+
+
 def _catalog(n: int = 120) -> list[Document]:
     """Near-identical product sheets that differ only in model number and figures: what
     embeddings cannot tell apart and an exact name can."""

@@ -112,6 +112,9 @@ class Collection:
             raise ValueError(f"query vectors must be [n, {self.info.dim}], got {vectors.shape}")
         if texts is not None and len(texts) != len(vectors):
             raise ValueError(f"{len(texts)} query texts for {len(vectors)} vectors")
+        # No search finds more chunks than the collection holds; a larger k (`index search
+        # -k 99999999999999999999`) overflowed SQLite's LIMIT, a traceback (a review)
+        k = min(k, self.count)
         scores, ids = search(self._index, vectors, _SAME_DOCUMENT_DEPTH * k)
         dense: list[list[tuple[int, float]]] = [
             [(int(i), float(s)) for s, i in zip(row_scores, row_ids, strict=True) if i >= 0]
