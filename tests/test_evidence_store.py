@@ -925,6 +925,29 @@ def test_a_version_set_aside_stays_out_until_it_changes_or_a_reload(
     assert library.poll() == ["alice/kb"] and library.get("alice", "kb") is not None
 
 
+def test_a_whole_copy_restored_over_a_damaged_collection_is_served_at_the_next_poll(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A review: the README's remedy for a damaged collection, restoring a whole copy, was not
+    seen by a running server when the copy was a backup of the same version: ``cp -a
+    backup/kb/. kb/`` writes VERSION in place (its inode kept), with the backup's time and
+    the same size, so a poll saw no change, and the collection stayed refused until SIGHUP.
+    (``rm -r kb`` and a fresh copy are often the same: ext4 gives the new VERSION the freed
+    inode.) A file's change time is set by no copy: it tells a rewritten VERSION."""
+    _add(tmp_path, FACTS, minilm)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    backup = tmp_path / "backup"
+    shutil.copytree(cdir, backup)  # copy2: the files' times kept, as cp -a keeps them
+    (cdir / "v000001" / "index.faiss").write_bytes(b"garbage")  # a disk fault, in place
+    library = EvidenceLibrary(tmp_path)
+    library.poll()
+    with pytest.raises(UnknownCollectionError) as refused:
+        library.get("acme", "kb")
+    assert refused.value.damaged
+    shutil.copytree(backup, cdir, dirs_exist_ok=True)  # cp -a backup/. kb/: files overwritten
+    assert library.poll() == ["acme/kb"]
+    assert library.get("acme", "kb").count == 3
+
+
 @pytest.mark.parametrize(("text", "names"), [
     ("The 28-year-old joined Juventus on a 30-day trial.", ["Juventus"]),
     ("A 5-star hotel, a 10-minute walk from Ontario's lake, in the mid-1990s, at 5pm.",

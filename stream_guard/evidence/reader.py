@@ -37,7 +37,7 @@ from stream_guard.exceptions import GuardError
 from stream_guard.scores import Evidence
 from stream_guard.text.terms import HYPHENS, STOPWORDS
 
-_Stamp = tuple[int, int, int]
+_Stamp = tuple[int, int, int, int]
 log = logging.getLogger(__name__)
 
 
@@ -488,5 +488,9 @@ class EvidenceLibrary:
 
 
 def _stamp(path: Path) -> _Stamp:
+    """What tells a rewritten ``VERSION`` from the one read before, with one stat. Its change
+    time too: a backup of the same version copied over it (``cp -a``) keeps its inode, size
+    and (copied) modification time, and no copy can set the change time (a review: the
+    restored collection stayed refused until SIGHUP)."""
     st = path.stat()
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
