@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, BinaryIO, get_args
 
 import faiss
 import numpy as np
@@ -639,17 +639,13 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
         if kept + len(new_rows) != len(vectors):  # pragma: no cover - an internal invariant
             raise StoreError("document store and vectors disagree; nothing was published")
         _write_shared(tmp / DOCS_FILE, shared)
-        np.save(tmp / VECTORS_FILE, vectors)
+        _write_vectors(tmp / VECTORS_FILE, vectors)
         (tmp / EMBEDDER_FILE).write_text(embedder.fingerprint + "\n", encoding="ascii")
         index, kind = extend_or_build(live_index, vectors, kept, index_flat_max)
-        try:
-            faiss.write_index(index, str(tmp / INDEX_FILE))
-        except RuntimeError as exc:  # how faiss says a write failed (a full disk): an OSError
-            # here, told as the store's error (a review: a traceback, and exit status 1); its
-            # words after the C++ location ("write error in ...: 16 != 184320 (No space ...)")
-            raise OSError(str(exc).rpartition("failed: ")[2]) from None
-        for name in (VECTORS_FILE, INDEX_FILE, EMBEDDER_FILE):
-            _fsync(tmp / name)
+        with _written(tmp / INDEX_FILE) as fh:  # faiss writes through Python's file: a write
+            # that fails raises its OSError (faiss passes it on), told as the store's error
+            faiss.write_index(index, faiss.PyCallbackIOWriter(fh.write))  # type: ignore[attr-defined]
+        _fsync(tmp / EMBEDDER_FILE)
         _fsync(tmp)  # the files' names are the directory's: durable before it is published
         final = cdir / f"v{version:06d}"
         os.chmod(tmp, 0o755)
@@ -669,6 +665,32 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
     _write_atomic(cdir / VERSION_FILE, info.to_json())
     _prune(cdir, keep={final.name, old_dir.name if old_dir else ""})
     return info
+
+
+@contextlib.contextmanager
+def _written(path: Path) -> Iterator[BinaryIO]:
+    """A version's file, written by Python and flushed to the disk before it is closed, so
+    every write that fails raises, the last one too. ``np.save`` and ``faiss.write_index`` to
+    a path write through C's stdio and ignore a failure to close the file: a disk that filled
+    up (a quota, a file size limit) within the last few kilobytes left vectors.npy and
+    index.faiss cut short, and that version was published, exit status 0 (a review); no server
+    could load it, and the next add could not read it. The error names the file."""
+    try:
+        with open(path, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+
+
+def _write_vectors(path: Path, vectors: np.ndarray) -> None:
+    """``vectors`` as ``np.save`` writes them (``np.load`` reads them), through
+    :func:`_written`."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    with _written(path) as fh:
+        np.lib.format.write_array_header_1_0(fh, np.lib.format.header_data_from_array_1_0(vectors))
+        fh.write(vectors.data)
 
 
 def _write_docs(path: Path, old_dir: Path | None, replaced_ids: set[str],
