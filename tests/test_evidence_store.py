@@ -973,6 +973,15 @@ def test_a_whole_copy_restored_over_a_damaged_collection_is_served_at_the_next_p
     with pytest.raises(UnknownCollectionError) as refused:
         library.get("acme", "kb")
     assert refused.value.damaged
+    # A restore comes later than the damage, and so later than VERSION's change time: on a
+    # kernel before 6.13 (no fine-grained file times) a file's times move once a clock tick
+    # (4 ms at 250 Hz), and this copy, 2 ms after the add, shared its tick half the time (a
+    # review: this test failed 2 runs in 8 with the times held to the tick).
+    clock = tmp_path / "clock"
+    clock.touch()
+    while clock.stat().st_ctime_ns <= (cdir / "VERSION").stat().st_ctime_ns:
+        time.sleep(0.001)
+        clock.touch()
     shutil.copytree(backup, cdir, dirs_exist_ok=True)  # cp -a backup/. kb/: files overwritten
     assert library.poll() == ["acme/kb"]
     assert library.get("acme", "kb").count == 3
