@@ -108,6 +108,10 @@ class Settings:
     workers: int = field(default=1, metadata=_meta(
         "Worker processes sharing the port (SO_REUSEPORT); >1 needs redis_url.", minimum=1,
         maximum=256))
+    worker_hang_s: float = field(default=30.0, metadata=_day(
+        "With workers > 1: a worker whose event loop has not run for this long is killed and "
+        "restarted (hung, it still took its share of new connections and answered none).",
+        minimum=2))
 
     # --- auth -----------------------------------------------------------------------------
     api_keys: dict[str, str] = field(default_factory=dict, metadata=_meta(

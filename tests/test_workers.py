@@ -397,6 +397,45 @@ async def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
             sup.wait()
 
 
+async def test_a_hung_worker_is_killed_and_restarted(tmp_path: Path, redis: RedisServer) -> None:
+    """A review stopped one worker (SIGSTOP: a hung event loop, its listening socket kept):
+    the kernel went on handing it about half of the new connections, none answered, /livez
+    answered 200 by the other, and the supervisor never acted. Now it kills the worker whose
+    heartbeat stops, and the restart serves every connection again."""
+    port = free_port()
+    sup = _spawn(port, redis, "--workers", "2", STREAM_GUARD_WORKER_HANG_S="3")
+    try:
+        parent, workers = await _both_workers(sup, port)
+        victim, deadline = min(workers), time.monotonic() + 60
+        while not any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                      for c in psutil.Process(victim).net_connections("tcp")):
+            assert time.monotonic() < deadline, "the worker never listened"
+            await asyncio.sleep(0.1)  # hung while it listens: it takes connections
+        os.kill(victim, signal.SIGSTOP)
+        while victim in _worker_pids(parent) or len(_worker_pids(parent)) < 2:
+            assert time.monotonic() < deadline, "the hung worker was neither killed nor replaced"
+            await asyncio.sleep(0.2)
+        await wait_ready(port)
+        restarted = time.monotonic()
+        while True:  # the new worker listens once its scorer is loaded
+            assert time.monotonic() < deadline, "a connection was not answered"
+            try:
+                for i in range(8):  # new connections land on either worker, all answered
+                    await asyncio.wait_for(_stream(port, f"s{i}"), 10)
+                break
+            except (OSError, InvalidMessage, TimeoutError):
+                assert time.monotonic() - restarted < 30
+                await asyncio.sleep(0.5)
+        sup.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(sup.wait, 30) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGCONT)
+        if sup.poll() is None:
+            sup.kill()
+            sup.wait()
+
+
 async def _spawn_logged(port: int, redis: RedisServer, tmp_path: Path
                         ) -> tuple[subprocess.Popen[bytes], Path]:
     """A supervisor of two workers whose log goes to a file, and the file."""

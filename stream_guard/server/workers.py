@@ -6,13 +6,16 @@ event loop, scheduler and model instance. Everything that must agree between wor
 caps, rate limits, kills) is in Redis, which is why the settings refuse several workers without it.
 
 The supervisor does no serving itself: it restarts a worker that dies (with backoff if one keeps
-dying) and forwards SIGTERM/SIGINT so every worker drains gracefully. A worker that stops on a
+dying), kills and so restarts one whose event loop hangs (``worker_hang_s``), and forwards
+SIGTERM/SIGINT so every worker drains gracefully. A worker that stops on a
 settings error (a model that will not load, a port it cannot bind) is not restarted, since a
 restart cannot fix it: the supervisor stops every worker and exits with the same status.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
 import dataclasses
 import errno
 import logging
@@ -27,11 +30,15 @@ import threading
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from stream_guard.config import LISTEN_SETTINGS, CannotServeError, Settings, SettingsError
 from stream_guard.metrics import MULTIPROC_ENV, worker_died, write_as_worker
 from stream_guard.models.cpus import cpu_budget
 from stream_guard.state.leases import node_name
+
+if TYPE_CHECKING:
+    from stream_guard.server.app import Server
 
 log = logging.getLogger("stream_guard.workers")
 
@@ -39,6 +46,9 @@ RESTART_BACKOFF_MAX_S = 30.0
 SETTINGS_ERROR_EXIT = 2  # the status of ``stream-guard`` on a settings error
 _ORPHAN_POLL_S = 1.0
 _METRICS_PREFIX = "stream-guard-metrics-"  # then the supervisor's pid
+# How often a listening worker's event loop counts its heartbeat up (well under the smallest
+# worker_hang_s, 2 s, so a loop that merely runs late is never taken for a hung one).
+_BEAT_EVERY_S = 0.5
 
 
 def _stop_when_orphaned(supervisor: int) -> None:
@@ -55,7 +65,26 @@ def _stop_when_orphaned(supervisor: int) -> None:
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
-def _worker_main(settings: Settings, index: int, node: str, supervisor: int) -> None:
+async def _serve_beating(server: Server, beat: ctypes.c_ulonglong) -> None:
+    """Serve, counting ``beat`` up from the event loop itself. The supervisor kills a worker
+    whose count stops: a hung loop (a deadlock, a call that never returns) keeps its listening
+    socket, and the kernel kept handing it its share of new connections, never answered,
+    while /livez, answered by the others, said 200 (a review). Counted from the loop's start,
+    while the scorer loads too: that runs in a thread, and the loop goes on meanwhile."""
+    async def count() -> None:
+        while True:
+            beat.value += 1
+            await asyncio.sleep(_BEAT_EVERY_S)
+
+    counting = asyncio.create_task(count(), name="heartbeat")
+    try:
+        await server.serve_forever()
+    finally:
+        counting.cancel()
+
+
+def _worker_main(settings: Settings, index: int, node: str, supervisor: int,
+                 beat: ctypes.c_ulonglong) -> None:
     from stream_guard import logs
     from stream_guard.loop import run
     from stream_guard.server.app import Server
@@ -70,7 +99,7 @@ def _worker_main(settings: Settings, index: int, node: str, supervisor: int) -> 
     _stop_when_orphaned(supervisor)
     logging.getLogger("stream_guard").info("worker started", extra={"pid": os.getpid()})
     try:
-        run(Server(settings, reuse_port=True, node=node, worker=index).serve_forever())
+        run(_serve_beating(Server(settings, reuse_port=True, node=node, worker=index), beat))
     except SettingsError as exc:
         print(f"stream-guard: {exc.headline}{exc}", file=sys.stderr)
         sys.exit(SETTINGS_ERROR_EXIT)
@@ -151,13 +180,18 @@ class Supervisor:
         self._stopping = False
         self._port_lock: socket.socket | None = None  # held from run() on, for its life
         self._metrics_dir = ""  # made by run() once the port is this supervisor's
+        # Each worker's heartbeat (shared memory it counts up), the count last seen, and when
+        # it last changed (the supervisor's clock; never compared with a worker's).
+        self._beats: dict[int, tuple[ctypes.c_ulonglong, int, float]] = {}
         # The replica its workers serve as: they share its connection cap (MAX_CONNECTIONS).
         self.node = node_name()
 
     def _start(self, index: int) -> None:
+        beat: ctypes.c_ulonglong = self._ctx.Value("Q", 0, lock=False)  # one writer
+        self._beats[index] = (beat, 0, time.monotonic())
         proc = self._ctx.Process(target=_worker_main,
                                  args=(worker_settings(self.settings), index, self.node,
-                                       os.getpid()),
+                                       os.getpid(), beat),
                                  name=f"stream-guard-worker-{index}", daemon=False)
         # Born with SIGHUP blocked (the mask stays so across exec): a reload passed on while
         # the child was still starting Python, before _worker_main ignores it, ended the worker
@@ -212,6 +246,8 @@ class Supervisor:
             time.sleep(0.2)
             now = time.monotonic()
             for index, proc in list(self._procs.items()):
+                if proc.is_alive():
+                    self._kill_if_hung(index, proc, now)
                 if proc.is_alive() or index in pending_restart:
                     continue
                 worker_died(index, self._metrics_dir)
@@ -233,6 +269,21 @@ class Supervisor:
                     self._start(index)
         self._stop()
         return status
+
+    def _kill_if_hung(self, index: int, proc: BaseProcess, now: float) -> None:
+        """SIGKILL a worker whose heartbeat has not moved for ``worker_hang_s``; the loop then
+        restarts it as any worker that died (its restart gives back the slots it held). One
+        whose event loop has not started yet (still importing) is not judged."""
+        beat, seen, since = self._beats[index]
+        count = beat.value
+        if count != seen:
+            self._beats[index] = (beat, count, now)
+        elif count and now - since >= self.settings.worker_hang_s:
+            log.error("worker hung (its event loop stopped running); killing it",
+                      extra={"worker": index, "pid": proc.pid,
+                             "silent_s": round(now - since, 1)})
+            proc.kill()
+            proc.join(5)
 
     def _stop(self) -> None:
         log.info("stopping workers", extra={"workers": len(self._procs)})
