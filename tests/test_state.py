@@ -480,6 +480,32 @@ async def test_hung_redis_times_out_quickly(own_redis: RedisServer,
 
 
 @pytest.mark.redis
+async def test_a_slot_acquired_after_its_caller_gave_up_is_given_back(
+        own_redis: RedisServer, redis_stores: RedisStores) -> None:
+    """A stalled Redis (a slow command, a fork, DEBUG SLEEP) runs what it had read once it
+    wakes: a handshake whose acquire timed out was refused, and its slot was taken all the
+    same, by no connection, until the lease lapsed (a review: after three 1.3 s stalls, 7
+    slots of an address with no connection open, for 29 s; with a cap of 4, "too many
+    connections from this address" for all that time). The caller gives it back at the
+    first round that reaches the store."""
+    store = redis_stores(own_redis.url)
+    leases = SlotLeases(store, ttl_s=30)
+    assert await leases.acquire("ip:192.0.2.7", "earlier", 2)  # connected, scripts loaded
+    await leases.release("ip:192.0.2.7", "earlier")
+    own_redis.pause()
+    try:
+        with pytest.raises(StateUnavailable):
+            await leases.acquire("ip:192.0.2.7", "refused", 1)
+    finally:
+        own_redis.resume()
+    other = redis_stores(own_redis.url, store._prefix)  # another worker's view of the cap
+    assert not await other.acquire_slot("ip:192.0.2.7", "next", 1, 30)  # taken late: held
+    await leases.renew()  # the keeper's next round (within a second: out of sync)
+    assert await other.acquire_slot("ip:192.0.2.7", "next", 1, 30)
+    assert leases._synced and not leases._unreleased
+
+
+@pytest.mark.redis
 async def test_kill_subscription_survives_a_redis_restart(own_redis: RedisServer,
                                                           redis_stores: RedisStores) -> None:
     subscriber = redis_stores(own_redis.url)

@@ -29,6 +29,13 @@ class StateUnavailable(GuardError):
     """
 
 
+class StateUnanswered(StateUnavailable):
+    """The store took the command but did not answer in time (a hung or stalled Redis: a slow
+    command, a fork, a pause). Unlike a refused connection, the command may still run once the
+    store wakes, after the caller has given up on it: a write the caller treats as not made
+    may be made all the same."""
+
+
 class SlotsRecovering(StateUnavailable):
     """The store answers, but its slot counts are not true yet: it lost its leases (a Redis
     restarted without persistence) moments ago, and the workers have not all taken theirs

@@ -34,6 +34,7 @@ from stream_guard.state.base import (
     Lease,
     SlotsRecovering,
     StateStore,
+    StateUnanswered,
     StateUnavailable,
 )
 
@@ -175,6 +176,8 @@ return ok
 def _unavailable_on_error() -> Iterator[None]:
     try:
         yield
+    except RedisTimeoutError as exc:  # sent, and perhaps run later: see StateUnanswered
+        raise StateUnanswered(f"redis unavailable: {exc}") from exc
     except _AWAY as exc:
         raise StateUnavailable(f"redis unavailable: {exc}") from exc
     except ResponseError as exc:
