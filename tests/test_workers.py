@@ -407,10 +407,7 @@ async def test_a_hung_worker_is_killed_and_restarted(tmp_path: Path, redis: Redi
     try:
         parent, workers = await _both_workers(sup, port)
         victim, deadline = min(workers), time.monotonic() + 60
-        while not any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
-                      for c in psutil.Process(victim).net_connections("tcp")):
-            assert time.monotonic() < deadline, "the worker never listened"
-            await asyncio.sleep(0.1)  # hung while it listens: it takes connections
+        await _listening(victim, port)  # hung while it listens: it takes connections
         os.kill(victim, signal.SIGSTOP)
         while victim in _worker_pids(parent) or len(_worker_pids(parent)) < 2:
             assert time.monotonic() < deadline, "the hung worker was neither killed nor replaced"
@@ -432,6 +429,49 @@ async def test_a_hung_worker_is_killed_and_restarted(tmp_path: Path, redis: Redi
         with contextlib.suppress(ProcessLookupError):
             os.kill(victim, signal.SIGCONT)
         if sup.poll() is None:
+            sup.kill()
+            sup.wait()
+
+
+async def _listening(pid: int, port: int) -> None:
+    """Wait until worker ``pid`` listens on ``port`` (its event loop runs, and beats)."""
+    deadline = time.monotonic() + 60
+    while not any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                  for c in psutil.Process(pid).net_connections("tcp")):
+        assert time.monotonic() < deadline, "the worker never listened"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_stopped_group_is_not_taken_for_hung_workers(redis: RedisServer) -> None:
+    """A review stopped the whole group, supervisor and workers (Ctrl-Z then fg, docker pause
+    then unpause), for longer than worker_hang_s: resumed, the supervisor found no heartbeat
+    since before the stop and killed healthy workers as hung, their streams with them. Here
+    the supervisor resumes first and its workers a moment later (a thaw resumes them in any
+    order): neither is killed, and both serve."""
+    port = free_port()
+    sup = _spawn(port, redis, "--workers", "2", STREAM_GUARD_WORKER_HANG_S="3")
+    try:
+        parent, workers = await _both_workers(sup, port)
+        for pid in workers:
+            await _listening(pid, port)
+        for pid in (sup.pid, *workers):
+            os.kill(pid, signal.SIGSTOP)
+        await asyncio.sleep(4)  # past worker_hang_s
+        os.kill(sup.pid, signal.SIGCONT)
+        await asyncio.sleep(0.5)  # the supervisor's rounds, its workers still stopped
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        await wait_ready(port)
+        for i in range(8):  # new connections land on either worker, all answered
+            await asyncio.wait_for(_stream(port, f"s{i}"), 10)
+        assert _worker_pids(parent) == workers
+        sup.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(sup.wait, 30) == 0
+    finally:
+        if sup.poll() is None:
+            for pid in {sup.pid, *_worker_pids(psutil.Process(sup.pid))}:
+                os.kill(pid, signal.SIGCONT)  # stopped, a worker would not see its orphaning
             sup.kill()
             sup.wait()
 

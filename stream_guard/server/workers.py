@@ -49,6 +49,10 @@ _METRICS_PREFIX = "stream-guard-metrics-"  # then the supervisor's pid
 # How often a listening worker's event loop counts its heartbeat up (well under the smallest
 # worker_hang_s, 2 s, so a loop that merely runs late is never taken for a hung one).
 _BEAT_EVERY_S = 0.5
+# A supervisor's round that came this much later than its 0.2 s nap: the supervisor did not run
+# meanwhile either (the whole group stopped, Ctrl-Z or `docker pause`), so its workers' silence
+# says nothing of their loops.
+_SUPERVISOR_STALL_S = 2 * _BEAT_EVERY_S
 
 
 def _stop_when_orphaned(supervisor: int) -> None:
@@ -242,9 +246,13 @@ class Supervisor:
         log.info("supervisor started", extra={"workers": self.count, "port": self.settings.port})
         pending_restart: dict[int, float] = {}
         status = 0
+        last = time.monotonic()
         while not self._stopping:
             time.sleep(0.2)
             now = time.monotonic()
+            if now - last > _SUPERVISOR_STALL_S:
+                self._pardon_silence(now)
+            last = now
             for index, proc in list(self._procs.items()):
                 if proc.is_alive():
                     self._kill_if_hung(index, proc, now)
@@ -284,6 +292,13 @@ class Supervisor:
                              "silent_s": round(now - since, 1)})
             proc.kill()
             proc.join(5)
+
+    def _pardon_silence(self, now: float) -> None:
+        """Judge every worker's heartbeat afresh from ``now``: the supervisor itself did not run
+        for a while, so its workers, stopped with it, could not beat either. A group stopped
+        past ``worker_hang_s`` (Ctrl-Z then fg, ``docker pause`` then unpause) had its healthy
+        workers killed as hung at once when it resumed, their streams with them (a review)."""
+        self._beats = {index: (beat, seen, now) for index, (beat, seen, _) in self._beats.items()}
 
     def _stop(self) -> None:
         log.info("stopping workers", extra={"workers": len(self._procs)})
