@@ -506,6 +506,31 @@ async def test_a_slot_acquired_after_its_caller_gave_up_is_given_back(
 
 
 @pytest.mark.redis
+async def test_a_slot_acquired_late_is_given_back_after_a_stall_past_the_lease_ttl(
+        own_redis: RedisServer, redis_stores: RedisStores) -> None:
+    """A second review: Redis runs a late acquire with its own clock, so the slot's lease ends
+    a TTL after Redis wakes, not a TTL after the caller gave up. A stall past the TTL made
+    the caller drop the slot as lapsed at its first round, unreleased, while Redis held it for
+    another TTL (a cap of 1: the address refused for all that time)."""
+    store = redis_stores(own_redis.url)
+    leases = SlotLeases(store, ttl_s=2)
+    assert await leases.acquire("ip:192.0.2.8", "earlier", 2)  # connected, scripts loaded
+    await leases.release("ip:192.0.2.8", "earlier")
+    own_redis.pause()
+    try:
+        with pytest.raises(StateUnavailable):
+            await leases.acquire("ip:192.0.2.8", "refused", 1)
+        await asyncio.sleep(2.5)  # the stall outlasts the TTL from when the caller gave up
+    finally:
+        own_redis.resume()
+    other = redis_stores(own_redis.url, store._prefix)
+    assert not await other.acquire_slot("ip:192.0.2.8", "next", 1, 2)  # taken late: held
+    await leases.renew()
+    assert await other.acquire_slot("ip:192.0.2.8", "next", 1, 2)
+    assert leases._synced and not leases._unreleased
+
+
+@pytest.mark.redis
 async def test_kill_subscription_survives_a_redis_restart(own_redis: RedisServer,
                                                           redis_stores: RedisStores) -> None:
     subscriber = redis_stores(own_redis.url)

@@ -89,7 +89,7 @@ class SlotLeases:
             # address's slots with none of its connections open, for 29 s). Given back at
             # the first round that reaches the store, unless the connection is counted by
             # then (``track``, open fail mode).
-            self._release_later((scope, holder))
+            self._release_later((scope, holder), unanswered=True)
             self._synced = False
             self._wake.set()
             raise
@@ -119,9 +119,14 @@ class SlotLeases:
             self._synced = False
             self._wake.set()
 
-    def _release_later(self, lease: Lease) -> None:
-        """Keep ``lease`` to give back at a round, until it would have lapsed anyway."""
-        self._unreleased.setdefault(lease, time.monotonic() + self._ttl_s)
+    def _release_later(self, lease: Lease, *, unanswered: bool = False) -> None:
+        """Keep ``lease`` to give back at a round, until it would have lapsed anyway. One a
+        command the store did not answer may have taken (``unanswered``) is kept until a round
+        reaches the store, however late: the store takes it when it wakes, by its own clock,
+        so its lease ends a TTL after that, not a TTL after now (a second review: a stall past
+        the TTL, and the slot was dropped as lapsed while Redis held it for another TTL)."""
+        lapses = math.inf if unanswered else time.monotonic() + self._ttl_s
+        self._unreleased[lease] = max(lapses, self._unreleased.get(lease, -math.inf))
 
     async def _release_unreleased(self) -> None:
         """Give back the slots whose release failed, but those whose leases have lapsed."""
@@ -159,7 +164,7 @@ class SlotLeases:
                 # meanwhile, their releases made already: given back again at the first
                 # round that reaches the store (those still open are kept, and skipped).
                 for lease in leases:
-                    self._release_later(lease)
+                    self._release_later(lease, unanswered=True)
             # Once an outage (a round a second would bury the one line that says the store is
             # away: 28 lines in 15 s from two workers, a review), and once it is over.
             if leases and not self._renewal_failing:
