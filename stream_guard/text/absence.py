@@ -289,6 +289,10 @@ _WH = re.compile(r"\b(?:why|how long|how much|how many|how often|who|when|where|
 # What joins a question's own parts ("whether your laptop | and printer would be covered"), not
 # the next sentence's.
 _WITHIN = re.compile(r",?\s+(?:and|or)\s*$|,\s*$")
+# A verb written on its subject ("they're", "it's", "we'll"), and a subject pronoun: a
+# question that has either has its own clause already.
+_CONTRACTED = re.compile(r"\w'(?:s|re|ll|d|ve|m)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\s*(?:it|they|one|he|she|we|you|this|that|there)\b", re.IGNORECASE)
 # The yes-or-no question a speaker says they cannot answer: "whether it's permitted".
 _WHETHER = re.compile(r"\b(?:whether|if)\b", re.IGNORECASE)
 # ... and the words any such question asks with, which say nothing of what is sought.
@@ -350,7 +354,7 @@ def _clauses(text: str) -> list[tuple[str, str, str, str | None]] | None:
         if clause and not _LEAD_ONLY.match(clause + " "):  # "Sorry," before a comma
             kind = _absence(clause)
             if kind is None and out and out[-1][3] == "tell" and _WITHIN.match(joint) and (
-                    _WHETHER.search(out[-1][2]) or _WH.search(out[-1][2])):
+                    _cut_short(out[-1][2])):
                 before = out.pop()
                 asked = before[2] + joint + clause
                 out.append((before[0], before[1] + joint + written, asked, "tell"))
@@ -360,6 +364,20 @@ def _clauses(text: str) -> list[tuple[str, str, str, str | None]] | None:
         if cut is not None:
             start, joint = cut.end(), cut.group()
     return out
+
+
+def _cut_short(clause: str) -> bool:
+    """Whether the speaker's question in ``clause`` ("I can't confirm whether your laptop") was
+    cut before its verb, so that what follows ("and printer would be covered") is the rest of
+    it; not when the question has a verb or a subject pronoun already ("whether wine is
+    served", "whether they're available", "whether one runs"): what follows is a clause of its
+    own ("..., and the chef trained in Naples."), a claim."""
+    question = _WHETHER.search(clause) or _WH.search(clause)
+    if question is None:
+        return False
+    asked = clause[question.end():]
+    return (_FINITE.search(asked) is None and _CONTRACTED.search(asked) is None
+            and _PRONOUN.match(asked) is None)
 
 
 def _statement(text: str, parts: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
