@@ -320,6 +320,21 @@ RESTAURANT = ("Osteria Verdello. Dietary needs: vegetarian dishes are marked on 
               "not our thing. Access: the restaurant is on two levels, stairs only.")
 
 
+@pytest.mark.parametrize("window", [
+    # a claim after the speaker's question, once the question has its verb, is a clause of its
+    # own: it is not the question's, and not floored with it (a review: all three passed)
+    "From the menu I can't confirm whether wine is served, and the chef trained in Naples for "
+    "a decade.",
+    "The page doesn't mention vegan options, so I can't tell you whether they're available, and "
+    "the kitchen uses only organic produce from its own farm.",
+    "The page doesn't mention an airport shuttle, so I can't say whether one runs, or the "
+    "restaurant is a ten-minute walk from the station.",
+])
+def test_a_claim_after_the_speaker_s_question_is_no_part_of_it(window: str) -> None:
+    assert not borne_out(window, term_keys(RESTAURANT))
+    assert beside_absence(window, term_keys(RESTAURANT)) is None
+
+
 @pytest.mark.parametrize(("window", "claims"), [
     # a fact of the source, then what it does not say: the fact is scored alone
     ("The page says vegetarian dishes are marked on the menu, but it doesn't mention vegan "
