@@ -414,8 +414,10 @@ def beside_absence(text: str, evidence_keys: AbstractSet[str]) -> str | None:
     None unless the window opens with its claims and the clauses after them make an absence
     statement (:func:`left_out`) that names what is left out and that the evidence bears out
     (:func:`borne_out`); then the window is scored whole, as before. The claims are the
-    window's own words, joined as written, so a false claim beside a true abstention is scored
-    alone, and no less likely to halt."""
+    window's own words, joined as written, and a false claim beside a true abstention is scored
+    alone: as likely to halt as it is alone, which is less than beside the abstention's words
+    for a claim the detector reads badly ("Parking is free, but the page doesn't mention EV
+    charging." halted before, on "EV charging"; a review)."""
     text = _normal(text)
     clauses = _clauses(text)
     if clauses is None:
@@ -530,7 +532,10 @@ def _borne_out(parts: list[tuple[str, str]], evidence_keys: AbstractSet[str], *,
     # again: it takes nothing for granted, and its words are what is sought, as the named
     # thing is, less the words any such question asks with ("permitted", "available"). "...,
     # so I can't say whether it's step-free" beside a page that says it is step-free is a
-    # false abstention.
+    # false abstention. What a question word there takes for granted is not checked: "which
+    # finishes are available" takes finishes for granted as much as "what the rooftop bar
+    # serves" takes the bar, and a probe's faithful answers asked the first kind (a review
+    # found the second kind, and "how long you should wait" beside a sheet that says, passing).
     named_elsewhere = any(kind != "tell" and _named(clause) for clause, kind in parts)
     asked: list[Term] = []
     sought: list[Term] = []  # the words of the user's question asked again
