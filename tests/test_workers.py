@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import functools
 import json
@@ -776,3 +777,65 @@ def test_metrics_report_the_answering_worker_when_the_workers_folder_is_gone(
     assert [r.getMessage() for r in caplog.records].count(
         "the workers' metrics folder is gone: /metrics reports the answering worker alone "
         "until a restart") == 1
+
+
+class _FakeWorker:
+    """Enough of a worker process for the supervisor's hang check: killed or not."""
+
+    pid = 4242
+
+    def __init__(self) -> None:
+        self.killed_at: float | None = None
+        self.now = 0.0
+
+    def kill(self) -> None:
+        self.killed_at = self.now
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+
+def _judged_supervisor(tmp_path: Path, hang_s: float
+                       ) -> tuple[workers_module.Supervisor, ctypes.c_ulonglong]:
+    """A supervisor with one worker's heartbeat (counted once: its loop ran), started at 0."""
+    sup = workers_module.Supervisor(make_settings(tmp_path, worker_hang_s=hang_s))
+    beat = ctypes.c_ulonglong(0)
+    sup._beats[0] = workers_module._Heartbeat(beat, since=0.0)
+    beat.value = 1
+    return sup, beat
+
+
+def test_a_hung_worker_is_killed_when_every_supervisor_round_is_late(tmp_path: Path) -> None:
+    """A third review: each supervisor round that came over a second late restarted every
+    worker's silence, so a supervisor late that much once per worker_hang_s (a starved host,
+    steal time) never killed a worker hung meanwhile. A stall restarts a silence once; a
+    worker hung through many is killed worker_hang_s after the first."""
+    sup, _ = _judged_supervisor(tmp_path, hang_s=3)
+    proc = _FakeWorker()
+    now = 0.0
+    sup._kill_if_hung(0, proc, now)  # type: ignore[arg-type]  # seen beating, then it hangs
+    while proc.killed_at is None and now < 60:
+        now += 1.3  # a 0.2 s nap, over a second late every time
+        proc.now = now
+        sup._pardon_silence(now)
+        sup._kill_if_hung(0, proc, now)  # type: ignore[arg-type]
+    assert proc.killed_at is not None and proc.killed_at <= 3 + 2 * 1.3 + 0.01
+
+
+def test_a_stall_restarts_the_silence_of_a_worker_that_beats_again(tmp_path: Path) -> None:
+    """Stopped with its supervisor (docker pause) and resumed, a worker that beats again has
+    its next silence restarted by the next stall as well; one that never beat again has not."""
+    sup, beat = _judged_supervisor(tmp_path, hang_s=3)
+    proc = _FakeWorker()
+    sup._kill_if_hung(0, proc, 0.1)  # type: ignore[arg-type]  # seen beating
+    for stall_at in (10.0, 20.0):  # two pauses of the whole group, the worker beating between
+        sup._pardon_silence(stall_at)
+        sup._kill_if_hung(0, proc, stall_at)  # type: ignore[arg-type]
+        beat.value += 1
+        sup._kill_if_hung(0, proc, stall_at + 0.5)  # type: ignore[arg-type]
+    assert proc.killed_at is None
+    sup._pardon_silence(30.0)  # a stall with no beat since the one before: restarts the silence
+    sup._pardon_silence(31.0)  # ... once, not again
+    proc.now = 33.0
+    sup._kill_if_hung(0, proc, 33.0)  # type: ignore[arg-type]
+    assert proc.killed_at == 33.0

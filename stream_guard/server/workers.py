@@ -49,10 +49,23 @@ _METRICS_PREFIX = "stream-guard-metrics-"  # then the supervisor's pid
 # How often a listening worker's event loop counts its heartbeat up (well under the smallest
 # worker_hang_s, 2 s, so a loop that merely runs late is never taken for a hung one).
 _BEAT_EVERY_S = 0.5
-# A supervisor's round that came this much later than its 0.2 s nap: the supervisor did not run
-# meanwhile either (the whole group stopped, Ctrl-Z or `docker pause`), so its workers' silence
-# says nothing of their loops.
+# The supervisor's nap between rounds.
+_ROUND_S = 0.2
+# A nap that lasted this long: the supervisor did not run meanwhile, and its workers perhaps not
+# either (the whole group stopped, Ctrl-Z or `docker pause`), so their silence says nothing of
+# their loops.
 _SUPERVISOR_STALL_S = 2 * _BEAT_EVERY_S
+
+
+@dataclasses.dataclass
+class _Heartbeat:
+    """One worker's heartbeat as the supervisor follows it."""
+
+    value: ctypes.c_ulonglong  # shared memory the worker's event loop counts up
+    since: float  # when the count last changed (the supervisor's clock, never a worker's)
+    seen: int = 0  # the count last seen
+    # A stall restarted this silence already (see Supervisor._pardon_silence).
+    pardoned: bool = False
 
 
 def _stop_when_orphaned(supervisor: int) -> None:
@@ -184,15 +197,13 @@ class Supervisor:
         self._stopping = False
         self._port_lock: socket.socket | None = None  # held from run() on, for its life
         self._metrics_dir = ""  # made by run() once the port is this supervisor's
-        # Each worker's heartbeat (shared memory it counts up), the count last seen, and when
-        # it last changed (the supervisor's clock; never compared with a worker's).
-        self._beats: dict[int, tuple[ctypes.c_ulonglong, int, float]] = {}
+        self._beats: dict[int, _Heartbeat] = {}  # each worker's, by index
         # The replica its workers serve as: they share its connection cap (MAX_CONNECTIONS).
         self.node = node_name()
 
     def _start(self, index: int) -> None:
         beat: ctypes.c_ulonglong = self._ctx.Value("Q", 0, lock=False)  # one writer
-        self._beats[index] = (beat, 0, time.monotonic())
+        self._beats[index] = _Heartbeat(beat, since=time.monotonic())
         proc = self._ctx.Process(target=_worker_main,
                                  args=(worker_settings(self.settings), index, self.node,
                                        os.getpid(), beat),
@@ -246,13 +257,14 @@ class Supervisor:
         log.info("supervisor started", extra={"workers": self.count, "port": self.settings.port})
         pending_restart: dict[int, float] = {}
         status = 0
-        last = time.monotonic()
         while not self._stopping:
-            time.sleep(0.2)
+            # The nap alone is timed: a round's own work (a hung worker's kill, which waits
+            # for it to go) is no stall of the group.
+            napped = time.monotonic()
+            time.sleep(_ROUND_S)
             now = time.monotonic()
-            if now - last > _SUPERVISOR_STALL_S:
+            if now - napped > _SUPERVISOR_STALL_S:
                 self._pardon_silence(now)
-            last = now
             for index, proc in list(self._procs.items()):
                 if proc.is_alive():
                     self._kill_if_hung(index, proc, now)
@@ -282,14 +294,14 @@ class Supervisor:
         """SIGKILL a worker whose heartbeat has not moved for ``worker_hang_s``; the loop then
         restarts it as any worker that died (its restart gives back the slots it held). One
         whose event loop has not started yet (still importing) is not judged."""
-        beat, seen, since = self._beats[index]
-        count = beat.value
-        if count != seen:
-            self._beats[index] = (beat, count, now)
-        elif count and now - since >= self.settings.worker_hang_s:
+        heartbeat = self._beats[index]
+        count = heartbeat.value.value
+        if count != heartbeat.seen:
+            heartbeat.seen, heartbeat.since, heartbeat.pardoned = count, now, False
+        elif count and now - heartbeat.since >= self.settings.worker_hang_s:
             log.error("worker hung (its event loop stopped running); killing it",
                       extra={"worker": index, "pid": proc.pid,
-                             "silent_s": round(now - since, 1)})
+                             "silent_s": round(now - heartbeat.since, 1)})
             proc.kill()
             proc.join(5)
 
@@ -297,8 +309,15 @@ class Supervisor:
         """Judge every worker's heartbeat afresh from ``now``: the supervisor itself did not run
         for a while, so its workers, stopped with it, could not beat either. A group stopped
         past ``worker_hang_s`` (Ctrl-Z then fg, ``docker pause`` then unpause) had its healthy
-        workers killed as hung at once when it resumed, their streams with them (a review)."""
-        self._beats = {index: (beat, seen, now) for index, (beat, seen, _) in self._beats.items()}
+        workers killed as hung at once when it resumed, their streams with them (a review).
+
+        Once a silence: a worker that has not beaten since the last stall is not pardoned
+        again. A healthy one beats within a moment of its resume; a supervisor late by over a
+        second once per ``worker_hang_s`` (a starved host, a VM's steal time) restarted a hung
+        worker's silence each time, and never killed it (a third review)."""
+        for heartbeat in self._beats.values():
+            if not heartbeat.pardoned:
+                heartbeat.since, heartbeat.pardoned = now, True
 
     def _stop(self) -> None:
         log.info("stopping workers", extra={"workers": len(self._procs)})
