@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import time
 import uuid
@@ -29,10 +30,13 @@ from stream_guard.state import (
     SlotLeases,
     SlotsRecovering,
     StateStore,
+    StateUnanswered,
     StateUnavailable,
     TokenBucket,
     create_store,
 )
+from stream_guard.state import leases as leases_module
+from stream_guard.state.base import Lease
 from stream_guard.state.redis_store import RedisStateStore
 from tests.redis_server import RedisServer, redis_server_binary
 from tests.wsclient import eventually
@@ -528,6 +532,48 @@ async def test_a_slot_acquired_late_is_given_back_after_a_stall_past_the_lease_t
     await leases.renew()
     assert await other.acquire_slot("ip:192.0.2.8", "next", 1, 2)
     assert leases._synced and not leases._unreleased
+
+
+class _TimingOut(MemoryStateStore):
+    """A store whose slot commands time out until ``answering``; the releases it took."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answering = False
+        self.released: list[Lease] = []
+
+    async def acquire_slot(self, scope: str, holder: str, limit: int, ttl_s: float) -> bool:
+        if not self.answering:
+            raise StateUnanswered("timed out")
+        return await super().acquire_slot(scope, holder, limit, ttl_s)
+
+    async def renew_slots(self, leases: Any, ttl_s: float) -> list[Lease]:
+        if not self.answering:
+            raise StateUnanswered("timed out")
+        return await super().renew_slots(leases, ttl_s)
+
+    async def release_slot(self, scope: str, holder: str) -> None:
+        self.released.append((scope, holder))
+        await super().release_slot(scope, holder)
+
+
+async def test_slots_kept_for_unanswered_acquires_are_bounded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A third review: every handshake refused during an outage of timeouts kept its slot to
+    give back for as long as the outage lasted, and the first round after it gave them all back,
+    one round trip each, while admissions waited (20,000 kept: a round of 2 s). Past the bound,
+    one is kept as any missed release, until its lease would have lapsed."""
+    monkeypatch.setattr(leases_module, "_UNANSWERED_KEPT_MAX", 3)
+    store = _TimingOut()
+    leases = SlotLeases(store, ttl_s=30)
+    for i in range(5):
+        with pytest.raises(StateUnavailable):
+            await leases.acquire("ip:192.0.2.9", f"c{i}", 10)
+    lapses = list(leases._unreleased.values())
+    assert len(lapses) == 5 and sum(map(math.isinf, lapses)) == 3
+    store.answering = True
+    await leases.renew()
+    assert len(store.released) == 5 and not leases._unreleased and leases._synced
 
 
 @pytest.mark.redis

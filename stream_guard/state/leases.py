@@ -25,6 +25,14 @@ log = logging.getLogger(__name__)
 # While out of sync (a round failed), rounds come at most this often: the keeper's, and an
 # admission's before it is measured against a cap.
 _RESYNC_EVERY_S = 1.0
+# Slots that commands the store did not answer may have taken, kept to give back however long
+# the stall: at most this many at once, those past it kept as any release the store missed.
+# Each handshake refused during an outage of timeouts (a hung Redis, or one whose address drops
+# packets: every connect times out) added one, for as long as it lasted, and the first round
+# after it gave them back one round trip each while this worker's admissions waited on it
+# (a third review: 20,000 kept, a round of 2 s). A stalled Redis runs late at most what its
+# connections and its listen backlog (511) had taken, so this keeps them all.
+_UNANSWERED_KEPT_MAX = 4096
 
 
 class SlotLeases:
@@ -124,7 +132,9 @@ class SlotLeases:
         command the store did not answer may have taken (``unanswered``) is kept until a round
         reaches the store, however late: the store takes it when it wakes, by its own clock,
         so its lease ends a TTL after that, not a TTL after now (a second review: a stall past
-        the TTL, and the slot was dropped as lapsed while Redis held it for another TTL)."""
+        the TTL, and the slot was dropped as lapsed while Redis held it for another TTL), but
+        for those past ``_UNANSWERED_KEPT_MAX``."""
+        unanswered = unanswered and len(self._unreleased) < _UNANSWERED_KEPT_MAX
         lapses = math.inf if unanswered else time.monotonic() + self._ttl_s
         self._unreleased[lease] = max(lapses, self._unreleased.get(lease, -math.inf))
 
