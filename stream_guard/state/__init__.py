@@ -52,6 +52,7 @@ from stream_guard.state.base import (
     Lease,
     SlotsRecovering,
     StateStore,
+    StateUnanswered,
     StateUnavailable,
 )
 from stream_guard.state.factory import create_store
@@ -66,6 +67,7 @@ __all__ = [
     "SlotLeases",
     "SlotsRecovering",
     "StateStore",
+    "StateUnanswered",
     "StateUnavailable",
     "TokenBucket",
     "create_store",

@@ -30,10 +30,11 @@ class StateUnavailable(GuardError):
 
 
 class StateUnanswered(StateUnavailable):
-    """The store took the command but did not answer in time (a hung or stalled Redis: a slow
-    command, a fork, a pause). Unlike a refused connection, the command may still run once the
-    store wakes, after the caller has given up on it: a write the caller treats as not made
-    may be made all the same."""
+    """The store did not answer in time: a hung or stalled Redis (a slow command, a fork, a
+    pause), or an address that drops packets. The command may never have reached it (a connect
+    that timed out), or it may have and still run once the store wakes, after the caller has
+    given up on it: unlike a refused connection, a write the caller treats as not made may be
+    made all the same."""
 
 
 class SlotsRecovering(StateUnavailable):

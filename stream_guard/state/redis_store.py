@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 # address reaches another service, as a wrong port or a failover address briefly may) escaped
 # as itself, killed the lease keeper for good and made every handshake a 500.
 # Away (no answer) is logged by readiness and the lease keeper; the rest, a refusal or a reply
-# not understood, is a fault an operator must fix, and is logged here.
-_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)
+# not understood, is a fault an operator must fix, and is logged here. A timeout is away too,
+# but told apart (StateUnanswered, see _unavailable_on_error).
+_AWAY = (RedisConnectionError, OSError)
 # ... at most once per this many seconds, so a refused write per handshake cannot flood the log.
 _REFUSAL_LOG_EVERY_S = 30.0
 _last_refusal_log: dict[str, float] = {}  # by kind of fault
