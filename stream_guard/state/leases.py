@@ -26,12 +26,15 @@ log = logging.getLogger(__name__)
 # admission's before it is measured against a cap.
 _RESYNC_EVERY_S = 1.0
 # Slots that commands the store did not answer may have taken, kept to give back however long
-# the stall: at most this many at once, those past it kept as any release the store missed.
+# the stall: at most this many kept at once, and none past them.
 # Each handshake refused during an outage of timeouts (a hung Redis, or one whose address drops
 # packets: every connect times out) added one, for as long as it lasted, and the first round
 # after it gave them back one round trip each while this worker's admissions waited on it
 # (a third review: 20,000 kept, a round of 2 s). A stalled Redis runs late at most what its
-# connections and its listen backlog (511) had taken, so this keeps them all.
+# connections and its listen backlog (511) had taken, so this keeps them all. Those past it
+# are not kept at all: kept as a missed release (until a TTL from now), they still grew the
+# kept ones by every handshake of the outage, and the round after it gave back every one of
+# its last TTL (a fourth review: 20,000 refused within 30 s, 20,000 given back in that round).
 _UNANSWERED_KEPT_MAX = 4096
 
 
@@ -133,8 +136,11 @@ class SlotLeases:
         reaches the store, however late: the store takes it when it wakes, by its own clock,
         so its lease ends a TTL after that, not a TTL after now (a second review: a stall past
         the TTL, and the slot was dropped as lapsed while Redis held it for another TTL), but
-        for those past ``_UNANSWERED_KEPT_MAX``."""
-        unanswered = unanswered and len(self._unreleased) < _UNANSWERED_KEPT_MAX
+        for those past ``_UNANSWERED_KEPT_MAX``, which are not kept (such a slot, if the store
+        took it at all, lapses a TTL after it did)."""
+        if (unanswered and lease not in self._unreleased
+                and len(self._unreleased) >= _UNANSWERED_KEPT_MAX):
+            return
         lapses = math.inf if unanswered else time.monotonic() + self._ttl_s
         self._unreleased[lease] = max(lapses, self._unreleased.get(lease, -math.inf))
 
