@@ -492,21 +492,8 @@ async def test_a_slot_acquired_after_its_caller_gave_up_is_given_back(
     slots of an address with no connection open, for 29 s; with a cap of 4, "too many
     connections from this address" for all that time). The caller gives it back at the
     first round that reaches the store."""
-    store = redis_stores(own_redis.url)
-    leases = SlotLeases(store, ttl_s=30)
-    assert await leases.acquire("ip:192.0.2.7", "earlier", 2)  # connected, scripts loaded
-    await leases.release("ip:192.0.2.7", "earlier")
-    own_redis.pause()
-    try:
-        with pytest.raises(StateUnavailable):
-            await leases.acquire("ip:192.0.2.7", "refused", 1)
-    finally:
-        own_redis.resume()
-    other = redis_stores(own_redis.url, store._prefix)  # another worker's view of the cap
-    assert not await other.acquire_slot("ip:192.0.2.7", "next", 1, 30)  # taken late: held
-    await leases.renew()  # the keeper's next round (within a second: out of sync)
-    assert await other.acquire_slot("ip:192.0.2.7", "next", 1, 30)
-    assert leases._synced and not leases._unreleased
+    await _a_slot_taken_late_is_given_back(own_redis, redis_stores, "ip:192.0.2.7", ttl_s=30,
+                                           stall_s=0.0)
 
 
 @pytest.mark.redis
@@ -516,21 +503,31 @@ async def test_a_slot_acquired_late_is_given_back_after_a_stall_past_the_lease_t
     a TTL after Redis wakes, not a TTL after the caller gave up. A stall past the TTL made
     the caller drop the slot as lapsed at its first round, unreleased, while Redis held it for
     another TTL (a cap of 1: the address refused for all that time)."""
+    # the stall outlasts the TTL from when the caller gave up
+    await _a_slot_taken_late_is_given_back(own_redis, redis_stores, "ip:192.0.2.8", ttl_s=2,
+                                           stall_s=2.5)
+
+
+async def _a_slot_taken_late_is_given_back(own_redis: RedisServer, redis_stores: RedisStores,
+                                           key: str, *, ttl_s: float, stall_s: float) -> None:
+    """An acquire refused while Redis is paused (its slot taken when Redis wakes), the pause
+    lasting ``stall_s`` after the refusal: the slot is held until the keeper's next round
+    gives it back."""
     store = redis_stores(own_redis.url)
-    leases = SlotLeases(store, ttl_s=2)
-    assert await leases.acquire("ip:192.0.2.8", "earlier", 2)  # connected, scripts loaded
-    await leases.release("ip:192.0.2.8", "earlier")
+    leases = SlotLeases(store, ttl_s=ttl_s)
+    assert await leases.acquire(key, "earlier", 2)  # connected, scripts loaded
+    await leases.release(key, "earlier")
     own_redis.pause()
     try:
         with pytest.raises(StateUnavailable):
-            await leases.acquire("ip:192.0.2.8", "refused", 1)
-        await asyncio.sleep(2.5)  # the stall outlasts the TTL from when the caller gave up
+            await leases.acquire(key, "refused", 1)
+        await asyncio.sleep(stall_s)
     finally:
         own_redis.resume()
-    other = redis_stores(own_redis.url, store._prefix)
-    assert not await other.acquire_slot("ip:192.0.2.8", "next", 1, 2)  # taken late: held
-    await leases.renew()
-    assert await other.acquire_slot("ip:192.0.2.8", "next", 1, 2)
+    other = redis_stores(own_redis.url, store._prefix)  # another worker's view of the cap
+    assert not await other.acquire_slot(key, "next", 1, ttl_s)  # taken late: held
+    await leases.renew()  # the keeper's next round
+    assert await other.acquire_slot(key, "next", 1, ttl_s)
     assert leases._synced and not leases._unreleased
 
 

@@ -5,6 +5,7 @@ faithful abstention through on the default detector while a false one still halt
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -387,15 +388,11 @@ async def test_a_faithful_abstention_passes_and_a_false_claim_halts(
         tmp_path: Path, model_cache: Path) -> None:
     """Through a real server on the default detector: an answer that says what the spec sheet
     does not hold is not halted; the same start with a made-up port is."""
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
-                             verdict_deadline_ms=0)
     honest = ("The Aero 14 has a 14-inch OLED display and weighs 1.3 kg. I don't know whether "
               "it has a touchscreen; the spec sheet doesn't mention it.")
     made_up = ("The Aero 14 has a 14-inch OLED display and weighs 1.3 kg. It also has a "
                "full-size HDMI 2.1 port and an SD card reader.")
-    async with running_server(settings) as server, open_ws(server.port) as ws:
-        passed = await stream_text(ws, "honest", honest, context=[SPECS], piece=7)
-        halted = await stream_text(ws, "made-up", made_up, context=[SPECS], piece=7)
+    passed, halted = await _streamed_on_the_specs(tmp_path, model_cache, honest, made_up)
     # it passes by the floor, not by chance: the abstention is read as one
     assert borne_out(honest[honest.index("I don't"):], term_keys(SPECS))
     assert not [f for f in passed if f["type"] == "halt"]
@@ -404,20 +401,28 @@ async def test_a_faithful_abstention_passes_and_a_false_claim_halts(
     assert halt["at"] == made_up.index("It also")
 
 
+@pytest.mark.slow  # the shipped detector
 async def test_a_fact_beside_a_true_abstention_passes_and_a_false_one_halts(
         tmp_path: Path, model_cache: Path) -> None:
     """Through a real server on the default detector: a fact of the spec sheet and what it does
     not say, in one sentence, is not halted; a made-up fact beside the same true abstention
     is."""
-    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
-                             verdict_deadline_ms=0)
     honest = ("The Aero 14 weighs 1.3 kg, but the spec sheet doesn't mention a fingerprint "
               "reader, so I can't confirm whether it has one.")
     made_up = ("The Aero 14 has a full-size HDMI 2.1 port, but the spec sheet doesn't mention "
                "a fingerprint reader, so I can't confirm whether it has one.")
-    async with running_server(settings) as server, open_ws(server.port) as ws:
-        passed = await stream_text(ws, "honest", honest, context=[SPECS], piece=7)
-        halted = await stream_text(ws, "made-up", made_up, context=[SPECS], piece=7)
+    passed, halted = await _streamed_on_the_specs(tmp_path, model_cache, honest, made_up)
     assert beside_absence(honest, term_keys(SPECS)) == "The Aero 14 weighs 1.3 kg."
     assert not [f for f in passed if f["type"] == "halt"]
     assert next(f for f in halted if f["type"] == "halt")["at"] == 0
+
+
+async def _streamed_on_the_specs(tmp_path: Path, model_cache: Path, honest: str, made_up: str
+                                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The frames of two answers streamed against the spec sheet through a real server on the
+    default detector, verdicts on time whatever the host's load."""
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
+                             verdict_deadline_ms=0)
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        return (await stream_text(ws, "honest", honest, context=[SPECS], piece=7),
+                await stream_text(ws, "made-up", made_up, context=[SPECS], piece=7))
