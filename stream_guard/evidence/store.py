@@ -640,12 +640,12 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
             raise StoreError("document store and vectors disagree; nothing was published")
         _write_shared(tmp / DOCS_FILE, shared)
         _write_vectors(tmp / VECTORS_FILE, vectors)
-        (tmp / EMBEDDER_FILE).write_text(embedder.fingerprint + "\n", encoding="ascii")
+        with _written(tmp / EMBEDDER_FILE) as fh:
+            fh.write(f"{embedder.fingerprint}\n".encode("ascii"))
         index, kind = extend_or_build(live_index, vectors, kept, index_flat_max)
         with _written(tmp / INDEX_FILE) as fh:  # faiss writes through Python's file: a write
             # that fails raises its OSError (faiss passes it on), told as the store's error
             faiss.write_index(index, faiss.PyCallbackIOWriter(fh.write))  # type: ignore[attr-defined]
-        _fsync(tmp / EMBEDDER_FILE)
         _fsync(tmp)  # the files' names are the directory's: durable before it is published
         final = cdir / f"v{version:06d}"
         os.chmod(tmp, 0o755)
@@ -669,12 +669,13 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
 
 @contextlib.contextmanager
 def _written(path: Path) -> Iterator[BinaryIO]:
-    """A version's file, written by Python and flushed to the disk before it is closed, so
-    every write that fails raises, the last one too. ``np.save`` and ``faiss.write_index`` to
-    a path write through C's stdio and ignore a failure to close the file: a disk that filled
-    up (a quota, a file size limit) within the last few kilobytes left vectors.npy and
-    index.faiss cut short, and that version was published, exit status 0 (a review); no server
-    could load it, and the next add could not read it. The error names the file."""
+    """A collection's file (a version's, or ``VERSION``), written by Python and flushed to the
+    disk before it is closed, so every write that fails raises, the last one too. ``np.save``
+    and ``faiss.write_index`` to a path write through C's stdio and ignore a failure to close
+    the file: a disk that filled up (a quota, a file size limit) within the last few kilobytes
+    left vectors.npy and index.faiss cut short, and that version was published, exit status 0
+    (a review); no server could load it, and the next add could not read it. The error names
+    the file."""
     try:
         with open(path, "wb") as fh:
             yield fh
@@ -780,10 +781,9 @@ def _flock_waiting(fh: Any, cdir: Path) -> bool:
 
 def _write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+    os.close(fd)
+    with _written(Path(tmp)) as fh:
+        fh.write(text.encode("utf-8"))
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
     _fsync(path.parent)

@@ -47,8 +47,10 @@ regular expressions over one window.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Set as AbstractSet
+from typing import NamedTuple
 
 from stream_guard.text.figures import has_digit
 from stream_guard.text.stance import is_referral
@@ -324,10 +326,9 @@ def _left_out_parts(text: str) -> list[tuple[str, str]] | None:
     """:func:`left_out`'s clauses, each with its kind (:func:`_absence`)."""
     text = _normal(text)
     clauses = _clauses(text)
-    if clauses is None or any(kind is None for *_, kind in clauses):
+    if clauses is None or any(c.kind is None for c in clauses):
         return None
-    return _statement(text, [(clause, kind) for _, _, clause, kind in clauses
-                             if kind is not None and kind != "referral"])
+    return _statement(text, _absence_parts(clauses))
 
 
 def _normal(text: str) -> str:
@@ -336,34 +337,50 @@ def _normal(text: str) -> str:
     return " ".join(text.translate(APOSTROPHES).split())
 
 
-def _clauses(text: str) -> list[tuple[str, str, str, str | None]] | None:
-    """Each clause of ``text`` (:func:`_normal`): the words joining it to the one before, the
-    clause as written, stripped, and its kind: one of :func:`_absence`'s, "referral", or None
-    (a claim); None for a text with no negation. A claim cut from the speaker's question ("I
-    can't confirm whether your laptop | and printer would be covered") is part of it."""
+class _Clause(NamedTuple):
+    """One clause of a window, as :func:`_clauses` cuts it."""
+
+    joint: str  # the words joining it to the one before ("", ", so", ". ")
+    written: str  # as written, less the joining words
+    clause: str  # stripped of its end's marks
+    kind: str | None  # one of _absence's kinds, "referral", or None: a claim
+
+
+def _absence_parts(clauses: tuple[_Clause, ...]) -> list[tuple[str, str]]:
+    """The absence statement's clauses and their kinds: not the claims, nor the referrals."""
+    return [(c.clause, c.kind) for c in clauses if c.kind is not None and c.kind != "referral"]
+
+
+@functools.lru_cache(maxsize=1024)
+def _clauses(text: str) -> tuple[_Clause, ...] | None:
+    """Each clause of ``text`` (:func:`_normal`); None for a text with no negation. A claim cut
+    from the speaker's question ("I can't confirm whether your laptop | and printer would be
+    covered") is part of it. Kept for the last texts read: the engine asks
+    :func:`beside_absence` of a window and the fusion's signals :func:`borne_out` of the same
+    text, and the patterns are the costly part of both."""
     low = text.lower()
     # most windows have no negation ("not", "none", "nothing", "nor" hold "no"): a substring
     # test finds that before any pattern runs
     if not any(word in low for word in _NEGATION_HINTS) or _NEGATION.search(text) is None:
         return None
-    out: list[tuple[str, str, str, str | None]] = []
+    out: list[_Clause] = []
     start, joint = 0, ""
     for cut in (*_CLAUSE.finditer(text), None):
         written = text[start:None if cut is None else cut.start()]
         clause = written.strip(" ,.!?")
         if clause and not _LEAD_ONLY.match(clause + " "):  # "Sorry," before a comma
             kind = _absence(clause)
-            if kind is None and out and out[-1][3] == "tell" and _WITHIN.match(joint) and (
-                    _cut_short(out[-1][2])):
-                before = out.pop()
-                asked = before[2] + joint + clause
-                out.append((before[0], before[1] + joint + written, asked, "tell"))
+            if (kind is None and out and out[-1].kind == "tell" and _WITHIN.match(joint)
+                    and _cut_short(out[-1].clause)):
+                asking = out.pop()
+                out.append(_Clause(asking.joint, asking.written + joint + written,
+                                   asking.clause + joint + clause, "tell"))
             else:
-                out.append((joint, written, clause, kind if kind is not None
-                            else "referral" if is_referral(clause) else None))
+                out.append(_Clause(joint, written, clause, kind if kind is not None
+                                   else "referral" if is_referral(clause) else None))
         if cut is not None:
             start, joint = cut.end(), cut.group()
-    return out
+    return tuple(out)
 
 
 def _cut_short(clause: str) -> bool:
@@ -422,9 +439,8 @@ def beside_absence(text: str, evidence_keys: AbstractSet[str]) -> str | None:
     clauses = _clauses(text)
     if clauses is None:
         return None
-    parts = [(clause, kind) for _, _, clause, kind in clauses
-             if kind is not None and kind != "referral"]
-    kinds = [kind for *_, kind in clauses]
+    parts = _absence_parts(clauses)
+    kinds = [c.kind for c in clauses]
     first = next((i for i, kind in enumerate(kinds) if kind is not None), 0)
     # the claims come first, the fact the source gives; one after the abstention may lean on
     # what it names ("I can't find the fee in the policy, it was removed last year.", "...
@@ -442,10 +458,10 @@ def beside_absence(text: str, evidence_keys: AbstractSet[str]) -> str | None:
         return None
     # the claims as written, with the words that join two claims next to each other
     claims, previous = "", False
-    for joint, written, _, kind in clauses:
-        if kind is None:
-            claims += (joint if previous else " ") + written
-        previous = kind is None
+    for c in clauses:
+        if c.kind is None:
+            claims += (c.joint if previous else " ") + c.written
+        previous = c.kind is None
     claims = claims.strip(" ,;:")
     return claims if claims.endswith((".", "!", "?")) else claims + "."
 
