@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stream_guard.evidence.cli import add_index_commands
+from stream_guard.evidence.embedded import EMBEDDED_FILE
 from stream_guard.evidence.store import DOCS_FILE, VersionInfo, collection_dir, connect_readonly
 from stream_guard.models.embedder import SentenceEmbedder
 
@@ -158,6 +164,31 @@ def test_an_add_builds_a_damaged_index_again_and_says_so(
     assert _run("index", "ls", *common[:4]) == 0
     assert _run("index", "search", *common, "refund") == 0
     assert "30 days" in capsys.readouterr().out
+
+
+def test_ls_names_damaged_vectors_of_a_served_collection_and_an_add_builds_them_again(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, `index ls` listed a collection whose vectors.npy was cut short as whole (exit
+    0), and its next add failed. Its index still serves it: listed, named on stderr, exit 1;
+    the next add builds the vectors again and says so."""
+    doc = tmp_path / "refund.txt"
+    doc.write_text("Refunds are paid within 30 days of delivery.")
+    common = ["--config", str(env), "--data-dir", str(tmp_path / "data"), "--collection", "kb"]
+    assert _run("index", "add", *common, "--no-progress", str(doc)) == 0
+    vectors = tmp_path / "data" / "default" / "kb" / "v000001" / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:-8])
+    capsys.readouterr()
+    assert _run("index", "ls", *common[:4]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("default/kb\t1 chunk(s)")
+    assert err == ("stream-guard index: collection default/kb: v000001/vectors.npy is shorter "
+                   "than its 1 vectors: served, and the next `index add` to it builds its "
+                   "vectors again\n")
+    assert _run("index", "add", *common, "--no-progress", str(doc)) == 0
+    out, err = capsys.readouterr()
+    assert "1 unchanged; 1 chunk(s) in version 2" in out
+    assert "version 2 was built again from its index's copy of its vectors" in err
+    assert _run("index", "ls", *common[:4]) == 0 and capsys.readouterr().err == ""
 
 
 def test_collections_need_an_embedder(tmp_path: Path, env: Path,
@@ -580,3 +611,50 @@ def test_a_file_added_beside_its_namesake_from_a_folder_is_named(
     assert _run("index", "add", *common, "--sync", str(docs)) == 0  # what the note says
     out, err = capsys.readouterr()
     assert "1 document(s) replaced" in out and "1 removed" in out and "note:" not in err
+
+
+def test_an_add_killed_part_way_resumes_where_it_stopped(
+        tmp_path: Path, env: Path, minilm: SentenceEmbedder,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, an add stopped part-way (killed, Ctrl-C, a reboot) kept nothing of what it had
+    embedded: run again, it embedded every chunk again, minutes of a large corpus. Each batch
+    of vectors is kept as it is embedded; the next add takes them, says so, and deletes them
+    once it has published."""
+    corpus = tmp_path / "kb.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"d{i}", "text": f"Parcel {i} ships from depot "
+                                          f"{i % 7} within {i % 5 + 1} working days."}) + "\n"
+                              for i in range(700)))
+    data = tmp_path / "data"
+    cdir = data / "default" / "kb"
+    argv = ["index", "add", "--config", str(env), "--data-dir", str(data), "--collection", "kb",
+            "--no-progress", str(corpus)]
+    killed = subprocess.Popen([sys.executable, "-m", "stream_guard", *argv],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kept, deadline = 0, time.monotonic() + 300
+    try:
+        while kept == 0:  # until its first batch is committed
+            assert killed.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+            with contextlib.suppress(sqlite3.Error):
+                db = sqlite3.connect(f"file:{cdir / EMBEDDED_FILE}?mode=ro", uri=True)
+                with contextlib.closing(db):
+                    kept = db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+    finally:
+        killed.kill()
+        killed.wait()
+    assert VersionInfo.read(cdir) is None  # it published nothing
+    capsys.readouterr()
+    assert _run(*argv) == 0
+    out, err = capsys.readouterr()
+    assert "+700 chunk(s)" in out and "700 chunk(s) in version 1" in out
+    said = re.search(r"note: (\d+) chunk\(s\) were embedded by an earlier add of this "
+                     r"collection that stopped", err)
+    assert said is not None and kept <= int(said.group(1)) <= 700
+    assert not (cdir / EMBEDDED_FILE).exists()
+    vectors = np.load(cdir / "v000001" / "vectors.npy")
+    with contextlib.closing(connect_readonly(cdir / "v000001" / DOCS_FILE)) as db:
+        texts = dict(db.execute("SELECT row, text FROM chunks WHERE row IN (0, 1, 350, 699)"))
+    np.testing.assert_allclose(vectors[sorted(texts)],
+                               minilm.embed([texts[r] for r in sorted(texts)]), atol=1e-4)
+    assert _run("index", "search", *argv[2:-2], "Which depot does parcel 699 ship from?") == 0
+    assert "d699#0" in capsys.readouterr().out

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
+from stream_guard.evidence.chunking import content_hash
+from stream_guard.evidence.embedded import EMBEDDED_FILE, embedder_identity
 from stream_guard.evidence.ingest import Document
 from stream_guard.evidence.reader import (
     Collection,
@@ -35,6 +37,7 @@ from stream_guard.evidence.store import (
     collection_dir,
     remove_collection,
     scan_collections,
+    vectors_problem,
 )
 from stream_guard.models.embedder import SentenceEmbedder, load_embedder
 from stream_guard.models.packaged import MINILM_SHA256, minilm_dir
@@ -441,19 +444,92 @@ def test_a_file_cut_short_at_its_last_write_is_not_published(
     assert Collection.open(tmp_path / "data", "acme", "kb").count == 121
 
 
-@pytest.mark.parametrize("damage", ["docs-empty", "docs-garbage", "vectors"])
+@pytest.mark.parametrize("damage", ["docs-empty", "docs-garbage"])
 def test_a_damaged_live_version_is_a_store_error(tmp_path: Path, minilm: SentenceEmbedder,
                                                   damage: str) -> None:
     _add(tmp_path, FACTS[:2], minilm)
     live = collection_dir(tmp_path, "acme", "kb") / "v000001"
-    if damage == "docs-empty":
-        (live / "docs.sqlite").write_bytes(b"")
-    elif damage == "docs-garbage":
-        (live / "docs.sqlite").write_bytes(b"garbage" * 100)
-    else:
-        (live / "vectors.npy").write_bytes((live / "vectors.npy").read_bytes()[:100])
+    (live / "docs.sqlite").write_bytes(b"" if damage == "docs-empty" else b"garbage" * 100)
     with pytest.raises(StoreError, match=r"acme/kb: its live version v000001 cannot be read"):
         _add(tmp_path, FACTS[2:], minilm)
+
+
+@pytest.mark.parametrize("damage", ["cut", "missing", "other-shape", "cut-with-index"])
+def test_damaged_vectors_are_built_again_from_the_index_or_the_documents(
+        tmp_path: Path, minilm: SentenceEmbedder, damage: str) -> None:
+    """Before, a live version whose vectors.npy was damaged (its documents and index whole, so
+    served) failed every later add, and the remedy it gave, removing the collection and adding
+    its documents again, needs the documents still at hand. The vectors are taken from the
+    index's copy of them, or, the index damaged too, embedded again from the documents."""
+    _add(tmp_path, FACTS[:2], minilm)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    live = cdir / "v000001"
+    whole = np.load(live / "vectors.npy")
+    if damage == "missing":
+        (live / "vectors.npy").unlink()
+    elif damage == "other-shape":
+        np.save(live / "vectors.npy", whole[:1])
+    else:
+        (live / "vectors.npy").write_bytes((live / "vectors.npy").read_bytes()[:200])
+    if damage == "cut-with-index":
+        (live / "index.faiss").write_bytes(b"garbage")
+    info = VersionInfo.read(cdir)
+    assert info is not None and vectors_problem(cdir, info) is not None
+    result = _add(tmp_path, FACTS, minilm)
+    assert (result.version, result.chunks_added, result.total_chunks) == (2, 1, 3)
+    assert result.repaired is not None and "v000001/vectors.npy" in result.repaired
+    assert result.rebuilt_from == ("its documents, its 2 chunk(s) embedded again"
+                                   if damage == "cut-with-index"
+                                   else "its index's copy of its vectors and its documents")
+    vectors = np.load(cdir / "v000002" / "vectors.npy")
+    np.testing.assert_allclose(vectors[:2], whole, atol=1e-5)
+    info = VersionInfo.read(cdir)
+    assert info is not None and vectors_problem(cdir, info) is None
+    hits = Collection.open(tmp_path, "acme", "kb").search(
+        minilm.embed(["Which tower stands in Paris?"]), k=1)
+    assert hits[0][0].id == "eiffel#0"
+
+
+def _kept(cdir: Path, identity: str, vectors: dict[str, np.ndarray]) -> None:
+    """An unfinished add's saved vectors, as EmbeddedSoFar writes them."""
+    with sqlite3.connect(cdir / EMBEDDED_FILE) as db:
+        db.executescript("CREATE TABLE embedder (fingerprint TEXT NOT NULL, dim INTEGER NOT NULL);"
+                         "CREATE TABLE vectors (content_hash TEXT PRIMARY KEY, "
+                         "vector BLOB NOT NULL);")
+        db.execute("INSERT INTO embedder VALUES (?, ?)", (identity, len(next(iter(
+            vectors.values())))))
+        db.executemany("INSERT INTO vectors VALUES (?, ?)",
+                       [(h, v.astype(np.float32).tobytes()) for h, v in vectors.items()])
+
+
+@pytest.mark.parametrize("kept", ["same-embedder", "other-embedder", "garbage"])
+def test_an_add_takes_the_vectors_an_unfinished_add_kept_of_the_same_embedder_only(
+        tmp_path: Path, minilm: SentenceEmbedder, kept: str) -> None:
+    """What an add that stopped kept is taken for its chunks (so a marked vector shows where
+    it came from), and only when the same embedder made it; a file that is not a database is
+    started afresh. An add that finishes deletes it."""
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    cdir.mkdir(parents=True)
+    marked = np.zeros(minilm.dim, dtype=np.float32)
+    marked[0] = 1.0
+    digest = content_hash(FACTS[0].text)
+    if kept == "garbage":
+        (cdir / EMBEDDED_FILE).write_bytes(b"garbage" * 100)
+    else:
+        _kept(cdir, embedder_identity(minilm) if kept == "same-embedder" else "other",
+              {digest: marked})
+    result = _add(tmp_path, FACTS, minilm)
+    assert result.chunks_added == 3 and result.resumed == (kept == "same-embedder")
+    vectors = np.load(cdir / "v000001" / "vectors.npy")
+    if kept == "same-embedder":
+        np.testing.assert_array_equal(vectors[0], marked)
+    else:
+        np.testing.assert_allclose(vectors[0], minilm.embed([FACTS[0].text])[0], atol=1e-5)
+    assert not (cdir / EMBEDDED_FILE).exists()
+    # an add that changes nothing deletes what a stopped one left too
+    _kept(cdir, embedder_identity(minilm), {digest: marked})
+    assert _add(tmp_path, FACTS, minilm).documents_unchanged == 3
+    assert not (cdir / EMBEDDED_FILE).exists()
 
 
 def test_versions_are_swapped_atomically_and_old_ones_pruned(tmp_path: Path,

@@ -23,6 +23,7 @@ from stream_guard.evidence.store import (
     collection_dir,
     remove_collection,
     scan_collections,
+    vectors_problem,
     version_files_problem,
 )
 from stream_guard.exceptions import GuardError
@@ -156,10 +157,13 @@ def _cmd_add(args: argparse.Namespace) -> int:
           f"+{result.chunks_added} chunk(s), {result.duplicates} duplicate(s) skipped, "
           f"{result.documents_replaced} document(s) replaced{unchanged}{removed}; "
           f"{result.total_chunks} chunk(s) in version {result.version}")
+    if result.resumed:
+        print(f"note: {result.resumed} chunk(s) were embedded by an earlier add of this "
+              "collection that stopped before it finished: their vectors were taken, not "
+              "embedded again", file=sys.stderr)
     if result.repaired is not None:
         print(f"note: the live version's files were damaged ({result.repaired}): version "
-              f"{result.version} was built again from its vectors and documents",
-              file=sys.stderr)
+              f"{result.version} was built again from {result.rebuilt_from}", file=sys.stderr)
     for new, old in result.namesakes:
         print(f"note: {new!r} was added beside {old!r}, which stays: a document's id is its "
               "path below the folder named, or a file's name when the file is named itself; "
@@ -185,11 +189,17 @@ def _cmd_ls(args: argparse.Namespace) -> int:
         print("no collections", file=sys.stderr)
     damaged = 0
     for tenant, name, info in rows:
-        problem = (version_files_problem(collection_dir(settings.data_dir, tenant, name), info)
-                   if isinstance(info, VersionInfo) else str(info))
+        cdir = collection_dir(settings.data_dir, tenant, name)
+        problem = (version_files_problem(cdir, info) if isinstance(info, VersionInfo)
+                   else str(info))
         if isinstance(info, VersionInfo) and problem is None:
             print(f"{tenant}/{name}\t{info.count} chunk(s)\t{info.index}\tv{info.version}\t"
                   f"{info.embedder}")
+            lost = vectors_problem(cdir, info)
+            if lost is not None:  # served: the index is whole; an add builds them again
+                damaged += 1
+                print(f"stream-guard index: collection {tenant}/{name}: {lost}: served, and the "
+                      f"next `index add` to it builds its vectors again", file=sys.stderr)
             continue
         damaged += 1
         if isinstance(info, UnreadableCollectionError):  # its message says what to check

@@ -10,6 +10,9 @@ On-disk layout, one directory per tenant and collection::
                              and the other documents holding a stored chunk (shared_chunks)
             vectors.npy      the embeddings, so later additions never re-embed old chunks
             index.faiss
+        .embedded.sqlite     while an add runs, and after one that stopped: the vectors it
+                             embedded so far, which the next add takes (stream_guard.evidence.
+                             embedded)
 
 A change builds a whole new version directory beside the live one, then replaces ``VERSION`` with
 an atomic rename. A reader therefore sees the old version or the new one, never a mix, and a
@@ -43,6 +46,7 @@ import numpy as np
 
 from stream_guard.config import NAME_PATTERN, NAME_RULE
 from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_text, content_hash
+from stream_guard.evidence.embedded import EmbeddedSoFar, discard
 from stream_guard.evidence.faiss_index import IndexKind, extend_or_build
 from stream_guard.evidence.ingest import TEXT_SUFFIXES, Document
 from stream_guard.evidence.progress import Progress
@@ -194,6 +198,33 @@ def version_files_problem(collection: Path, info: VersionInfo) -> str | None:
     return None
 
 
+def vectors_problem(collection: Path, info: VersionInfo) -> str | None:
+    """What is wrong with the live version's vectors at a glance, or None: ``vectors.npy``
+    missing, not an array of ``count`` by ``dim`` float32, or shorter than that. Servers never
+    read it (they search the index), so such a version is served; the next add reads it, and
+    embeds the version's chunks again from its documents instead (before, it asked for the
+    collection to be removed and its documents added again, which only works while they are
+    still at hand, and ``index ls`` listed it as whole)."""
+    path = collection / info.dir / VECTORS_FILE
+    name = f"{info.dir}/{VECTORS_FILE}"
+    try:
+        with path.open("rb") as f:
+            major, _ = np.lib.format.read_magic(f)
+            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if major == 1
+                                     else np.lib.format.read_array_header_2_0(f))
+            start = f.tell()
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return f"{name} is missing"
+    except (OSError, ValueError) as exc:  # ValueError: not an array file, or cut in its header
+        return f"{name} cannot be read ({exc})"
+    if shape != (info.count, info.dim) or fortran or dtype != np.dtype(np.float32):
+        return f"{name} holds {shape} {dtype}, its VERSION says {info.count} x {info.dim} float32"
+    if size < start + info.count * info.dim * 4:
+        return f"{name} is shorter than its {info.count} vectors"
+    return None
+
+
 def _damaged(collection: Path, why: str) -> DamagedCollectionError:
     return DamagedCollectionError(f"collection {collection.parent.name}/{collection.name}: its "
                                   f"{VERSION_FILE} file is damaged ({why})")
@@ -243,8 +274,13 @@ class AddResult:
     # "refund.md"; from its folder, "policies/refund.md"); the caller says so
     namesakes: list[tuple[str, str]] = field(default_factory=list)
     # what was wrong with the live version's files, which this version was built without
-    # (version_files_problem); the caller says so
+    # (version_files_problem, vectors_problem); the caller says so
     repaired: str | None = None
+    # what the repaired version was built from (the caller says so with ``repaired``)
+    rebuilt_from: str = ""
+    # chunks whose vectors an earlier add of this collection embedded and, stopped before it
+    # finished, kept (stream_guard.evidence.embedded): taken, not embedded again
+    resumed: int = 0
 
 
 def collection_dir(data_dir: Path, tenant: str, name: str) -> Path:
@@ -298,15 +334,34 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
             plan = _plan(chunks, live, old_dir)
         # Damaged live files that its vectors and documents can rebuild (an index that is
         # garbage) make a new version even where no document changed: an add reported success
-        # and left the collection unserved (a review).
+        # and left the collection unserved (a review); so do damaged vectors (vectors_problem).
         damage = version_files_problem(cdir, current) if current else None
-        if current and not plan.changed and damage is None:
+        lost = vectors_problem(cdir, current) if current else None
+        if current and not plan.changed and damage is None and lost is None:
+            discard(cdir)
             return AddResult(0, 0, 0, current.count, current.version,
                              documents_unchanged=plan.unchanged)
-        fresh = [row[2] for row, src in zip(plan.new_rows, plan.reuse, strict=True) if src < 0]
-        embedded = _embed(fresh, embedder, progress)
+        fresh = [(row[5], row[2]) for row, src in zip(plan.new_rows, plan.reuse, strict=True)
+                 if src < 0]
+        # The live version's vectors: its vectors.npy, else (damaged) its whole index's copy
+        # of them, else embedded again from its documents.
+        old: np.ndarray | None = None
+        again: list[tuple[str, str]] = []
+        if current is not None and old_dir is not None:
+            with _reading_live(tenant, name, old_dir):
+                if lost is None:
+                    old = np.load(old_dir / VECTORS_FILE, mmap_mode="r")
+                elif damage is None:
+                    old = _indexed_vectors(old_dir, current)
+                if old is None:
+                    texts = _texts(old_dir, [row for row, _, _ in live.rows])
+                    again = [(digest, texts[row]) for row, _, digest in live.rows]
+        embedded, resumed = _embed(cdir, fresh + again, embedder, progress)
+        if again:  # by row, as the live version's vectors were
+            old = np.zeros((len(live.rows), embedder.dim), dtype=np.float32)
+            old[[row for row, _, _ in live.rows]] = embedded[len(fresh):]
         with _reading_live(tenant, name, old_dir):
-            vectors = _vectors(old_dir, plan, embedded, embedder.dim)
+            vectors = _vectors(old, plan, embedded[:len(fresh)], embedder.dim)
         version = current.version + 1 if current else 1
         # An add that drops no live row appends to the live vector index (extend_or_build).
         live_index = (_live_index(old_dir) if current is not None and old_dir is not None
@@ -319,10 +374,16 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
             raise StoreError(f"collection {tenant}/{name}: version {version} could not be "
                              f"written ({type(exc).__name__}: {exc}); nothing was "
                              "published") from None
+        discard(cdir)
+        rebuilt_from = (f"its documents, its {len(again)} chunk(s) embedded again" if again
+                        else "its index's copy of its vectors and its documents" if lost
+                        else "its vectors and documents")
         return AddResult(len(fresh), plan.duplicates, plan.replaced - len(removed), info.count,
                          info.version, documents_unchanged=plan.unchanged,
                          documents_removed=len(removed),
-                         namesakes=_namesakes(chunks, live, removed), repaired=damage)
+                         namesakes=_namesakes(chunks, live, removed),
+                         repaired="; ".join(p for p in (damage, lost) if p) or None,
+                         rebuilt_from=rebuilt_from, resumed=resumed)
 
 
 _NAMESAKES_SAID = 5
@@ -597,28 +658,52 @@ def _texts(old_dir: Path | None, rows: list[int]) -> dict[int, str]:
     return out
 
 
-def _vectors(old_dir: Path | None, plan: _Plan, embedded: np.ndarray, dim: int) -> np.ndarray:
+def _vectors(old: np.ndarray | None, plan: _Plan, embedded: np.ndarray, dim: int) -> np.ndarray:
     """The next version's vectors: the kept rows', then the new rows' (taken over from the
-    live version where the same text was there, else just embedded), in row order."""
+    live version's ``old`` where the same text was there, else just embedded), in row order."""
     reuse = np.asarray(plan.reuse, dtype=np.int64)
     new = np.zeros((len(plan.new_rows), dim), dtype=np.float32)
     new[reuse < 0] = embedded
-    if old_dir is None:
+    if old is None:
         return new
-    old = np.load(old_dir / VECTORS_FILE, mmap_mode="r")
     if (reuse >= 0).any():
         new[reuse >= 0] = old[reuse[reuse >= 0]]
     return np.vstack([np.asarray(old[plan.kept_rows], dtype=np.float32).reshape(-1, dim), new])
 
 
-def _embed(texts: list[str], embedder: Embedder, progress: bool) -> np.ndarray:
-    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    with Progress(len(texts), "embedding", enabled=progress and bool(texts)) as bar:
-        for start in range(0, len(texts), _EMBED_BATCH):
-            batch = texts[start:start + _EMBED_BATCH]
-            out[start:start + len(batch)] = embedder.embed(batch)
-            bar.update(len(batch))
-    return out
+def _embed(cdir: Path, chunks: list[tuple[str, str]], embedder: Embedder,
+           progress: bool) -> tuple[np.ndarray, int]:
+    """The vectors of ``chunks`` (content hash, text), in order, and how many of them an
+    earlier add that stopped had embedded already (:mod:`stream_guard.evidence.embedded`)."""
+    out = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    if not chunks:
+        return out, 0
+    with EmbeddedSoFar(cdir, embedder) as so_far:
+        found = so_far.found([digest for digest, _ in chunks])
+        todo = [i for i, (digest, _) in enumerate(chunks) if digest not in found]
+        for i, (digest, _) in enumerate(chunks):
+            if digest in found:
+                out[i] = found[digest]
+        with Progress(len(todo), "embedding", enabled=progress and bool(todo)) as bar:
+            for start in range(0, len(todo), _EMBED_BATCH):
+                rows = todo[start:start + _EMBED_BATCH]
+                vectors = embedder.embed([chunks[i][1] for i in rows])
+                out[rows] = vectors
+                so_far.keep([chunks[i][0] for i in rows], vectors)
+                bar.update(len(rows))
+    return out, len(chunks) - len(todo)
+
+
+def _indexed_vectors(old_dir: Path, info: VersionInfo) -> np.ndarray | None:
+    """The live version's vectors as its index holds them (a flat index and HNSW's storage
+    keep each vector as it was added), or None where the index cannot give them all."""
+    index = _live_index(old_dir)
+    if index is None or index.ntotal != info.count or index.d != info.dim:
+        return None
+    try:
+        return np.asarray(index.reconstruct_n(0, info.count), dtype=np.float32)
+    except RuntimeError:  # an index kind that keeps no vectors
+        return None
 
 
 def _live_index(old_dir: Path) -> Any | None:
