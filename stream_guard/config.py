@@ -493,7 +493,8 @@ def _coerce(f: dataclasses.Field[Any], raw: Any, label: str, *, typed: bool = Fa
         # a map is given as a table or as "KEY:tenant,KEY2:tenant2" (the type name alone hid
         # the string form from a new user who wrote a list)
         expected = ('a table {KEY = "tenant"} or a string "KEY:tenant,KEY2:tenant2"'
-                    if kind.startswith("dict") else _EXPECTED.get(kind.split(" ")[0], kind))
+                    if kind.startswith("dict") else f"one of {', '.join(meta['choices'])}"
+                    if meta["choices"] else _EXPECTED.get(kind.split(" ")[0], kind))
         raise SettingsError(f"{label}: invalid value {shown} (expected {expected})") from None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         minimum, maximum = meta["minimum"], meta["maximum"]
@@ -704,7 +705,8 @@ def _check_cross_field(s: Settings, label: Label) -> None:
 
 _INT_MAX = 2**53
 # What an invalid number setting says it expects ("(expected int)" read as Python's type name).
-_EXPECTED = {"int": "an integer", "float": "a number"}
+_EXPECTED = {"int": "an integer", "float": "a number", "str": "a value that is not empty",
+             "Path": "a path that is not empty"}
 _MODEL_PATHS = frozenset({"detector", "embedder"})  # a name ("default", "minilm") or a path
 
 

@@ -851,3 +851,19 @@ def test_a_config_file_with_no_command_or_for_the_trainer_is_a_usage_error(
     with pytest.raises(SystemExit) as exited:
         main(argv)
     assert exited.value.code == 2 and "--config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("variable", "message"), [
+    ("LOG_LEVEL", "STREAM_GUARD_LOG_LEVEL: invalid value '' (expected one of debug, info, "
+     "warning, error)"),
+    ("HOST", "STREAM_GUARD_HOST: invalid value '' (expected a value that is not empty)"),
+    ("DATA_DIR", "STREAM_GUARD_DATA_DIR: invalid value '' (expected a path that is not empty)"),
+])
+def test_an_empty_value_says_what_the_setting_takes(monkeypatch: pytest.MonkeyPatch,
+                                                     variable: str, message: str) -> None:
+    """A README walk: STREAM_GUARD_LOG_LEVEL= said "(expected str)", Python's name for a
+    string, of a setting that takes one of four words."""
+    monkeypatch.setenv(f"STREAM_GUARD_{variable}", "")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value) == message

@@ -117,6 +117,9 @@ def _fail(message: str) -> int:
 def _cmd_add(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
+        tenant = _tenant(args)
+        # the names first: a bad one was refused after every file had been read (a README walk)
+        collection_dir(settings.data_dir, tenant, args.collection)
         report = read_paths(args.paths)
         for error in report.errors:
             print(f"skipped {error}", file=sys.stderr)
@@ -137,7 +140,6 @@ def _cmd_add(args: argparse.Namespace) -> int:
                   f"(e.g. {report.empty[0]}){kept}",
                   file=sys.stderr)
         sync = args.sync and not report.errors
-        tenant = _tenant(args)
         if not report.documents and not (  # synced to none, every document it holds goes
                 sync and VersionInfo.read(collection_dir(settings.data_dir, tenant,
                                                          args.collection)) is not None):
