@@ -9,6 +9,7 @@ import os
 import resource
 import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from stream_guard.evidence.chunking import content_hash
-from stream_guard.evidence.embedded import EMBEDDED_FILE, embedder_identity
+from stream_guard.evidence.embedded import EMBEDDED_FILE, EmbeddedSoFar, embedder_identity
 from stream_guard.evidence.ingest import Document
 from stream_guard.evidence.reader import (
     Collection,
@@ -454,7 +455,8 @@ def test_a_damaged_live_version_is_a_store_error(tmp_path: Path, minilm: Sentenc
         _add(tmp_path, FACTS[2:], minilm)
 
 
-@pytest.mark.parametrize("damage", ["cut", "missing", "other-shape", "cut-with-index"])
+@pytest.mark.parametrize("damage", ["cut", "missing", "other-shape", "header-length", "zeroed",
+                                    "cut-with-index", "missing-with-index-size"])
 def test_damaged_vectors_are_built_again_from_the_index_or_the_documents(
         tmp_path: Path, minilm: SentenceEmbedder, damage: str) -> None:
     """Before, a live version whose vectors.npy was damaged (its documents and index whole, so
@@ -465,21 +467,31 @@ def test_damaged_vectors_are_built_again_from_the_index_or_the_documents(
     cdir = collection_dir(tmp_path, "acme", "kb")
     live = cdir / "v000001"
     whole = np.load(live / "vectors.npy")
-    if damage == "missing":
+    raw = bytearray((live / "vectors.npy").read_bytes())
+    if damage.startswith("missing"):
         (live / "vectors.npy").unlink()
     elif damage == "other-shape":
         np.save(live / "vectors.npy", whole[:1])
+    elif damage == "header-length":  # a review: numpy parsed half a header, a traceback
+        raw[8] ^= 64
+        (live / "vectors.npy").write_bytes(raw)
+    elif damage == "zeroed":  # a whole header over zeros: not caught at a glance (ls)
+        (live / "vectors.npy").write_bytes(raw[:128] + bytes(len(raw) - 128))
     else:
-        (live / "vectors.npy").write_bytes((live / "vectors.npy").read_bytes()[:200])
+        (live / "vectors.npy").write_bytes(raw[:200])
     if damage == "cut-with-index":
         (live / "index.faiss").write_bytes(b"garbage")
+    elif damage == "missing-with-index-size":  # a review: faiss's bad_alloc, a traceback
+        index = bytearray((live / "index.faiss").read_bytes())
+        index[41] ^= 8
+        (live / "index.faiss").write_bytes(index)
     info = VersionInfo.read(cdir)
-    assert info is not None and vectors_problem(cdir, info) is not None
+    assert info is not None and (vectors_problem(cdir, info) is None) == (damage == "zeroed")
     result = _add(tmp_path, FACTS, minilm)
     assert (result.version, result.chunks_added, result.total_chunks) == (2, 1, 3)
     assert result.repaired is not None and "v000001/vectors.npy" in result.repaired
     assert result.rebuilt_from == ("its documents, its 2 chunk(s) embedded again"
-                                   if damage == "cut-with-index"
+                                   if "with-index" in damage
                                    else "its index's copy of its vectors and its documents")
     vectors = np.load(cdir / "v000002" / "vectors.npy")
     np.testing.assert_allclose(vectors[:2], whole, atol=1e-5)
@@ -1078,3 +1090,40 @@ def test_a_word_holding_a_figure_is_searched_as_a_name_only_after_its_name(
     a claim whose age was changed (tests/test_engine_retrieval.py has the false pass). A
     figure's word is no name; a model number after its capitalised name is the name's."""
     assert _names(text) == names
+
+
+def test_kept_vectors_make_room_on_a_disk_too_full_for_them_and_the_version(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A review: on a disk with room for the version but not for it and the vectors kept to
+    resume an add (more than the vectors themselves), every run failed "No space left on
+    device", where the release before them published. They are deleted, and the version
+    written once more. (A small tmpfs: a real full disk.)"""
+    sheets = [Document(f"d{i}", f"Sheet {i}: the part weighs {i} grams and ships in {i % 9} "
+                       "days.", f"d{i}") for i in range(300)]
+    _add(tmp_path / "sized", sheets, minilm)
+    sized = collection_dir(tmp_path / "sized", "acme", "kb")
+    version = sum(p.stat().st_size for p in sized.rglob("*") if p.is_file())
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("a tmpfs cannot be mounted here (not root, or no CAP_SYS_ADMIN)")
+    try:
+        cdir = collection_dir(mnt, "acme", "kb")
+        cdir.mkdir(parents=True)
+        # an add killed once it had embedded every chunk
+        chunks = [(content_hash(d.text), d.text) for d in sheets]
+        with EmbeddedSoFar(cdir, minilm) as so_far:
+            so_far.keep([h for h, _ in chunks], minilm.embed([t for _, t in chunks]))
+        kept = (cdir / EMBEDDED_FILE).stat().st_size
+        assert kept > 200_000
+        free = os.statvfs(mnt).f_bavail * os.statvfs(mnt).f_frsize
+        (mnt / "filler").write_bytes(bytes(free - version + kept // 2))  # room for one
+        result = _add(mnt, sheets, minilm)
+        assert (result.version, result.total_chunks, result.resumed) == (1, 300, 300)
+        assert not (cdir / EMBEDDED_FILE).exists()
+        np.testing.assert_allclose(np.load(cdir / "v000001" / "vectors.npy"),
+                                   np.load(sized / "v000001" / "vectors.npy"), atol=1e-5)
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)

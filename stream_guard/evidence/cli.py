@@ -236,7 +236,8 @@ def _open(settings: Settings, tenant: str, name: str) -> Collection:
     """The collection's live version; a damaged file of it is a :class:`StoreError`."""
     try:
         return Collection.open(settings.data_dir, tenant, name)
-    except (sqlite3.Error, OSError, RuntimeError) as exc:  # RuntimeError: faiss's read errors
+    except (sqlite3.Error, OSError, RuntimeError, MemoryError) as exc:  # faiss's read errors
+        # (MemoryError: an index whose size field is garbled)
         raise StoreError(f"collection {tenant}/{name} cannot be read ({type(exc).__name__}: "
                          f"{exc}); remove it (stream-guard index rm --tenant {tenant} "
                          f"--collection {name}) and add its documents again") from None

@@ -26,6 +26,7 @@ locks.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -34,6 +35,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+import tokenize
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -46,7 +48,7 @@ import numpy as np
 
 from stream_guard.config import NAME_PATTERN, NAME_RULE
 from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_text, content_hash
-from stream_guard.evidence.embedded import EmbeddedSoFar, discard
+from stream_guard.evidence.embedded import EMBEDDED_FILE, EmbeddedSoFar, discard
 from stream_guard.evidence.faiss_index import IndexKind, extend_or_build
 from stream_guard.evidence.ingest import TEXT_SUFFIXES, Document
 from stream_guard.evidence.progress import Progress
@@ -216,10 +218,12 @@ def vectors_problem(collection: Path, info: VersionInfo) -> str | None:
         size = path.stat().st_size
     except FileNotFoundError:
         return f"{name} is missing"
-    except (OSError, ValueError) as exc:  # ValueError: not an array file, or cut in its header
-        return f"{name} cannot be read ({exc})"
+    except (OSError, ValueError, SyntaxError, tokenize.TokenError) as exc:
+        # not an array file, or a header cut short or garbled (numpy parses it as Python)
+        return f"{name} cannot be read ({type(exc).__name__}: {exc})"
     if shape != (info.count, info.dim) or fortran or dtype != np.dtype(np.float32):
-        return f"{name} holds {shape} {dtype}, its VERSION says {info.count} x {info.dim} float32"
+        return (f"{name} holds {shape} {dtype}{' in Fortran order' if fortran else ''}, its "
+                f"VERSION says {info.count} x {info.dim} float32")
     if size < start + info.count * info.dim * 4:
         return f"{name} is shorter than its {info.count} vectors"
     return None
@@ -351,7 +355,10 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
             with _reading_live(tenant, name, old_dir):
                 if lost is None:
                     old = np.load(old_dir / VECTORS_FILE, mmap_mode="r")
-                elif damage is None:
+                    if not _unit_rows(old):  # zeroed or garbled under a whole header
+                        old, lost = None, (f"{current.dir}/{VECTORS_FILE} holds vectors that "
+                                           "are not of unit length")
+                if old is None and damage is None:
                     old = _indexed_vectors(old_dir, current)
                 if old is None:
                     texts = _texts(old_dir, [row for row, _, _ in live.rows])
@@ -368,8 +375,18 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                       and current.index == "hnsw" and len(vectors) > index_flat_max
                       and len(plan.kept_rows) == len(live.rows) else None)
         try:
-            info = _publish(cdir, version, old_dir, plan.changed, plan.new_rows, plan.shared,
-                            vectors, live_index, embedder, index_flat_max)
+            try:
+                info = _publish(cdir, version, old_dir, plan.changed, plan.new_rows,
+                                plan.shared, vectors, live_index, embedder, index_flat_max)
+            except (sqlite3.Error, OSError) as exc:
+                # The vectors kept to resume take room too (more than the vectors themselves):
+                # on a disk too full for both, they go and the version is written once more
+                # (a review: every run failed so, where the release before them published).
+                if not (_out_of_space(exc) and (cdir / EMBEDDED_FILE).exists()):
+                    raise
+                discard(cdir)
+                info = _publish(cdir, version, old_dir, plan.changed, plan.new_rows,
+                                plan.shared, vectors, live_index, embedder, index_flat_max)
         except (sqlite3.Error, OSError) as exc:  # a disk that is full, or the live docs.sqlite
             raise StoreError(f"collection {tenant}/{name}: version {version} could not be "
                              f"written ({type(exc).__name__}: {exc}); nothing was "
@@ -388,6 +405,14 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
 
 _NAMESAKES_SAID = 5
 _TEXT_NAMES = tuple(TEXT_SUFFIXES)
+
+
+def _out_of_space(exc: BaseException) -> bool:
+    """Whether a write failed for want of room (a full disk, a quota), as Python or SQLite
+    says it."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return "disk is full" in str(exc)
 
 
 def _namesakes(chunks: _Chunks, live: _Live, removed: set[str]) -> list[tuple[str, str]]:
@@ -694,6 +719,17 @@ def _embed(cdir: Path, chunks: list[tuple[str, str]], embedder: Embedder,
     return out, len(chunks) - len(todo)
 
 
+def _unit_rows(vectors: np.ndarray) -> bool:
+    """Whether every row is of unit length, as every embedder's are (read in blocks: the
+    vectors are memory-mapped)."""
+    for start in range(0, len(vectors), 65536):
+        norms = np.linalg.norm(np.asarray(vectors[start:start + 65536], dtype=np.float32),
+                               axis=1)
+        if not np.all(np.abs(norms - 1.0) < 1e-3):
+            return False
+    return True
+
+
 def _indexed_vectors(old_dir: Path, info: VersionInfo) -> np.ndarray | None:
     """The live version's vectors as its index holds them (a flat index and HNSW's storage
     keep each vector as it was added), or None where the index cannot give them all."""
@@ -701,9 +737,10 @@ def _indexed_vectors(old_dir: Path, info: VersionInfo) -> np.ndarray | None:
     if index is None or index.ntotal != info.count or index.d != info.dim:
         return None
     try:
-        return np.asarray(index.reconstruct_n(0, info.count), dtype=np.float32)
+        vectors = np.asarray(index.reconstruct_n(0, info.count), dtype=np.float32)
     except RuntimeError:  # an index kind that keeps no vectors
         return None
+    return vectors if _unit_rows(vectors) else None
 
 
 def _live_index(old_dir: Path) -> Any | None:
@@ -711,7 +748,7 @@ def _live_index(old_dir: Path) -> Any | None:
     from the vectors, so a damaged one costs time, not the add."""
     try:
         return faiss.read_index(str(old_dir / INDEX_FILE))
-    except (RuntimeError, OSError):
+    except (RuntimeError, OSError, MemoryError):  # MemoryError: a garbled size field
         return None
 
 
