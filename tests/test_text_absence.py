@@ -426,3 +426,60 @@ async def _streamed_on_the_specs(tmp_path: Path, model_cache: Path, honest: str,
     async with running_server(settings) as server, open_ws(server.port) as ws:
         return (await stream_text(ws, "honest", honest, context=[SPECS], piece=7),
                 await stream_text(ws, "made-up", made_up, context=[SPECS], piece=7))
+
+
+
+KETTLE = ("Brewmaster kettle - warranty terms. Your kettle is guaranteed for 2 years from the "
+          "date of purchase against faults in materials and workmanship. Keep your receipt. "
+          "The warranty does not cover limescale damage. Cafe menu: the kids' menu has toast "
+          "and juice for 3 pounds.")
+
+
+@pytest.mark.parametrize(("window", "expected"), [
+    # a document is named by its topic, whose words the evidence holds: not what is missing,
+    # as the subject or where it was searched
+    ("The warranty terms don't say anything about descaling.", True),
+    ("The kettle warranty terms don't mention a replacement jug.", True),
+    ("A replacement jug isn't mentioned in the kettle warranty terms.", True),
+    # what it names is there, whatever the source is called
+    ("The warranty terms don't mention any guarantee against faults.", False),
+    ("The warranty terms don't mention limescale damage.", False),
+    # a source word after the negation is what is missing (a review)
+    ("The leaflet doesn't say anything about the kids' menu, so I can't tell you more.", False),
+])
+def test_a_source_s_name_is_not_what_it_leaves_out(window: str, expected: bool) -> None:
+    """A blind probe's right abstentions halted where the source's own name ("the warranty
+    terms", "the tariff sheet", "the entry requirements page") shared words with the evidence:
+    they were counted as what the window said was missing."""
+    assert borne_out(window, term_keys(KETTLE)) is expected
+
+
+@pytest.mark.parametrize("window", [
+    "The leaflet doesn't say anything about drinking alcohol while taking Brufenol, so I can't "
+    "answer that from it.",
+    "The guide doesn't give opening times for the museum, so I can't say when it opens.",
+    "The summary doesn't go into parking, so I can't tell you whether there is any.",
+])
+def test_more_ways_of_saying_the_source_leaves_it_out(window: str) -> None:
+    """Phrasings a blind probe's right abstentions used, each read as a claim before: what is
+    missing going on after "while" ("while taking Brufenol"), and a source that only tells not
+    giving or going into it, beside the speaker's inability."""
+    assert left_out(window) is not None
+
+
+@pytest.mark.parametrize("window", [
+    # "while" with a claim of its own (a review: each passed as part of what is missing)
+    "The leaflet doesn't mention grapefruit juice, while drinking a little wine with it causes "
+    "no problems.",
+    "The leaflet doesn't mention grapefruit juice while drinking a little wine with it causes "
+    "no problems.",
+    # a source's term, and things of the world that documents are also called (a review)
+    "Your policy doesn't cover flooding, so I can't tell you more.",
+    "There's no expiry shown on the card.",
+    "No, there's no charger in the box.",
+    "It doesn't include meals, so I can't say.",
+    # what a source that only tells gives, told, with no inability beside it
+    "The guide doesn't give opening times for the museum.",
+])
+def test_the_new_phrasings_still_need_what_made_them_absence_statements(window: str) -> None:
+    assert left_out(window) is None

@@ -64,8 +64,11 @@ paragraph paragraphs guide manual faq faqs listing description menu source sourc
 contract agreement lease website site post handbook brochure email e-mail message announcement
 summary transcript notice instructions label recipe itinerary materials letter invitation agenda
 timetable schedule catalogue catalog readme changelog wording syllabus leaflet flyer terms
-conditions rules guidelines notes booklet pamphlet bulletin newsletter""".split()  # noqa: SIM905
-# (Not "details", "results", "records": "The results don't show any benefit" is a claim. A
+conditions rules guidelines notes booklet pamphlet bulletin newsletter quote quotation overview
+prospectus programme""".split()  # noqa: SIM905
+# (Not "details", "results", "records": "The results don't show any benefit" is a claim; nor
+# what is also a thing of the world, "card", "ticket", "box", "statement", "table", "receipt":
+# "There's no expiry shown on the card.", "No charger is in the box." (a review). A
 # source word alone names no source either: "I'm not sure about the rules of cricket" is talk,
 # and left_out wants the source searched, "in the house rules".)
 _SOURCE = r"(?:" + "|".join(sorted(_SOURCE_WORDS, key=len, reverse=True)) + r")"
@@ -209,19 +212,20 @@ _LEFT_OUT_OF = re.compile(
     + _REF + _TELLING_SOURCES + r"\b(?!['’]s)", re.IGNORECASE)
 # The source, or a part of it, lacks the thing: "Nap times aren't covered in this part of the
 # handbook", "voltage and plug type aren't part of this spec sheet", "garage door openers don't
-# appear in the summary", "The release notes don't cover pricing" (a source that only tells, as
-# the subject). Each also reads as the source's term or the world's fact ("Flood damage isn't
-# covered in your policy summary", "Dairy is not included in this recipe"), so such a clause
-# counts only beside the speaker's own inability to tell ("..., so I can't say.", "I don't know
-# - ..."): who says they cannot tell has not told the user the thing is excluded. Not "covered
-# by" ("isn't covered by the policy" is the policy's term whatever follows), nor "has no" ("The
-# policy summary has no flood cover").
+# appear in the summary", "The release notes don't cover pricing", "the guide doesn't give opening
+# times" (a source that only tells, as the subject). Each also reads as the source's term or the
+# world's fact ("Flood damage isn't covered in your policy summary", "Dairy is not included in this
+# recipe"), so such a clause counts only beside the speaker's own inability to tell ("..., so I
+# can't say.", "I don't know - ..."): who says they cannot tell has not told the user the thing is
+# excluded. Not "covered by" ("isn't covered by the policy" is the policy's term whatever follows),
+# nor "has no" ("The policy summary has no flood cover").
 _SOURCE_LACKS = re.compile(
     r"(?:n't|\bnot)\s+(?:\w+ly\s+)?(?:(?:covered|included|featured|found)\s+(?:anywhere\s+)?"
     r"(?:in|on|within)|part\s+of|(?:appear|show\s+up)\s+(?:anywhere\s+)?(?:in|on|within))\s+"
     + _REF + _SOURCE + r"\b(?!['’]s)"
     r"|" + _REF + r"(?:" + _TELLING_SOURCES + r"|newsletter|extract|specifications|key facts)"
-    r"\s+(?:doesn't|does not|don't|do not)\s+(?:\w+ly\s+)?(?:cover|include|feature)\b"
+    r"\s+(?:doesn't|does not|don't|do not)\s+(?:\w+ly\s+)?(?:cover|include|feature|give"
+    r"|provide|go into)\b"
     # "Price matching isn't something this returns policy covers"
     r"|(?:n't|\bnot)\s+(?:really\s+)?something\s+(?:that\s+)?" + _REF + _SOURCE
     + r"\s+(?:(?:\w+ly\s+)?(?:covers?|includes?|mentions?|lists?|address(?:es)?|says?"
@@ -271,6 +275,9 @@ include includes included give gives given provide provides provided show shows 
 covers covered part silent anything something nothing data find found see tell know certain
 aware able unable confirm answer locate spot determine verify sorry afraid unfortunately hmm
 specifically explicitly anywhere specifics idea clue sure""".split()  # noqa: SIM905
+# The word before a source that was searched: "in the permit information", "part of this sheet";
+# not "on" ("nothing on the kids' menu" is about it) nor "of" ("the price of the programme").
+_SEARCHED_IN = re.compile(r"\b(?:in|from|within|throughout|part of)\s+$", re.IGNORECASE)
 _IGNORED_KEYS = frozenset(t.key for t in terms(" ".join(_STATEMENT_WORDS + _SOURCE_WORDS)))
 # Where a window turns from one clause to the next: a claim after "which", "meaning",
 # "because", an "and" or a comma before a verb, a parenthesis ("I can't find the fee in the
@@ -291,6 +298,11 @@ _WH = re.compile(r"\b(?:why|how long|how much|how many|how often|who|when|where|
 # What joins a question's own parts ("whether your laptop | and printer would be covered"), not
 # the next sentence's.
 _WITHIN = re.compile(r",?\s+(?:and|or)\s*$|,\s*$")
+# What is left out, going on after "while" in a few words with no subject ("doesn't say anything
+# about drinking alcohol | while taking Brufenol"): a part of it, not a clause of its own. Not
+# after a comma, nor longer: "..., while drinking a little wine with it causes no problems." is
+# a claim (a review).
+_WHILE_DOING = re.compile(r"\s+while\s+\w+ing(?:\s+[\w'-]+){0,3}[\s.!?]*$", re.IGNORECASE)
 # A verb written on its subject ("they're", "it's", "we'll"), and a subject pronoun: a
 # question that has either has its own clause already.
 _CONTRACTED = re.compile(r"\w'(?:s|re|ll|d|ve|m)\b", re.IGNORECASE)
@@ -370,11 +382,14 @@ def _clauses(text: str) -> tuple[_Clause, ...] | None:
         clause = written.strip(" ,.!?")
         if clause and not _LEAD_ONLY.match(clause + " "):  # "Sorry," before a comma
             kind = _absence(clause)
-            if (kind is None and out and out[-1].kind == "tell" and _WITHIN.match(joint)
-                    and _cut_short(out[-1].clause)):
+            if kind is None and out and out[-1].kind not in (None, "referral") and (
+                    _WHILE_DOING.match(joint + written) or (
+                        out[-1].kind == "tell" and _WITHIN.match(joint)
+                        and _cut_short(out[-1].clause))):
                 asking = out.pop()
                 out.append(_Clause(asking.joint, asking.written + joint + written,
-                                   asking.clause + joint + clause, "tell"))
+                                   asking.clause + (joint + written).rstrip(" ,.!?"),
+                                   asking.kind))
             else:
                 out.append(_Clause(joint, written, clause, kind if kind is not None
                                    else "referral" if is_referral(clause) else None))
@@ -590,8 +605,27 @@ def _lacks(named: list[Term], evidence_keys: AbstractSet[str], none_known: bool)
 
 
 def _named(text: str) -> list[Term]:
-    """The content terms of ``text`` less the words of an absence statement itself."""
-    return [t for t in terms(text) if t.key not in _IGNORED_KEYS]
+    """The content terms of ``text`` less the words of an absence statement itself, and less
+    the name of the source it speaks of (:func:`_without_source`)."""
+    return [t for t in terms(_without_source(text)) if t.key not in _IGNORED_KEYS]
+
+
+def _without_source(text: str) -> str:
+    """``text`` less the names of its source where it is the subject, before the negation
+    ("The warranty terms don't say", "The entry requirements page doesn't mention"), or where
+    it was searched ("isn't mentioned in the permit information", "part of the club's
+    terms"). A document is named by its topic, whose words the evidence holds as a rule, and
+    they read as covering what the statement says is missing: a blind probe's right
+    abstentions halted so. Not a source word after the negation otherwise: "doesn't say
+    anything about the kids' menu" names what is missing (a review)."""
+    negation = _NEGATION.search(text)
+    subject_ends = negation.start() if negation else 0
+
+    def name(match: re.Match[str]) -> str:
+        searched = _SEARCHED_IN.search(text, 0, match.start()) is not None
+        return " " if match.start() < subject_ends or searched else match.group()
+
+    return _SOURCE_REF.sub(name, text)
 
 
 def _unknown_figure(named: list[Term], evidence_keys: AbstractSet[str]) -> bool:
