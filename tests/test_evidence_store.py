@@ -456,7 +456,7 @@ def test_a_damaged_live_version_is_a_store_error(tmp_path: Path, minilm: Sentenc
 
 
 @pytest.mark.parametrize("damage", ["cut", "missing", "other-shape", "header-length", "zeroed",
-                                    "cut-with-index", "missing-with-index-size"])
+                                    "format-minor", "cut-with-index", "missing-with-index-size"])
 def test_damaged_vectors_are_built_again_from_the_index_or_the_documents(
         tmp_path: Path, minilm: SentenceEmbedder, damage: str) -> None:
     """Before, a live version whose vectors.npy was damaged (its documents and index whole, so
@@ -474,6 +474,9 @@ def test_damaged_vectors_are_built_again_from_the_index_or_the_documents(
         np.save(live / "vectors.npy", whole[:1])
     elif damage == "header-length":  # a review: numpy parsed half a header, a traceback
         raw[8] ^= 64
+        (live / "vectors.npy").write_bytes(raw)
+    elif damage == "format-minor":  # a second review: (1, 1) passed the check, failed np.load
+        raw[7] = 1
         (live / "vectors.npy").write_bytes(raw)
     elif damage == "zeroed":  # a whole header over zeros: not caught at a glance (ls)
         (live / "vectors.npy").write_bytes(raw[:128] + bytes(len(raw) - 128))
@@ -1127,3 +1130,29 @@ def test_kept_vectors_make_room_on_a_disk_too_full_for_them_and_the_version(
                                    np.load(sized / "v000001" / "vectors.npy"), atol=1e-5)
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_an_hnsw_index_is_extended_only_where_it_holds_the_vectors(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A second review: an HNSW index whose stored vectors were garbage, beside vectors.npy
+    gone, was extended by the next add (its vectors embedded again from the documents) and
+    published, exit status 0, searching nothing right. An index is extended only where it
+    holds the very vectors read; else it is built anew."""
+    _add(tmp_path, FACTS[:2], minilm, flat_max=1)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    live = cdir / "v000001"
+    whole = np.load(live / "vectors.npy")
+    index = bytearray((live / "index.faiss").read_bytes())
+    tail = whole.size * 4  # the flat storage of the vectors ends the file
+    index[-tail:] = np.random.default_rng(7).integers(0, 256, tail, dtype=np.uint8).tobytes()
+    (live / "index.faiss").write_bytes(index)
+    (live / "vectors.npy").unlink()
+    result = _add(tmp_path, FACTS, minilm, flat_max=1)
+    assert result.rebuilt_from == "its documents, its 2 chunk(s) embedded again"
+    rebuilt = faiss.read_index(str(cdir / "v000002" / "index.faiss"))
+    np.testing.assert_allclose(rebuilt.reconstruct_n(0, 3),
+                               np.load(cdir / "v000002" / "vectors.npy"), atol=1e-6)
+    np.testing.assert_allclose(np.load(cdir / "v000002" / "vectors.npy")[:2], whole, atol=1e-5)
+    hits = Collection.open(tmp_path, "acme", "kb").search(
+        minilm.embed(["Which tower stands in Paris?"]), k=1)
+    assert hits[0][0].id == "eiffel#0" and 0 < hits[0][0].score <= 1

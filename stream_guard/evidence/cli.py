@@ -15,6 +15,7 @@ from stream_guard.config import NAME_RULE, Settings, SettingsError, load_setting
 from stream_guard.evidence.ingest import read_paths
 from stream_guard.evidence.reader import Collection, UnknownCollectionError
 from stream_guard.evidence.store import (
+    INDEX_FILE,
     DamagedCollectionError,
     StoreError,
     UnreadableCollectionError,
@@ -208,7 +209,9 @@ def _cmd_ls(args: argparse.Namespace) -> int:
             print(f"stream-guard index: {problem}; not served", file=sys.stderr)
             continue
         where = "" if isinstance(info, DamagedCollectionError) else f"collection {tenant}/{name}: "
-        print(f"stream-guard index: {where}{problem}: not served; restore it, or remove the "
+        rebuilt = ("the next `index add` to it builds its index again; or restore it"
+                   if problem and INDEX_FILE in problem else "restore it")
+        print(f"stream-guard index: {where}{problem}: not served; {rebuilt}, or remove the "
               f"collection (stream-guard index rm --tenant {tenant} --collection {name}) and "
               "add its documents again", file=sys.stderr)
     return 1 if damaged else 0

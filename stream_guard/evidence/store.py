@@ -211,8 +211,10 @@ def vectors_problem(collection: Path, info: VersionInfo) -> str | None:
     name = f"{info.dir}/{VECTORS_FILE}"
     try:
         with path.open("rb") as f:
-            major, _ = np.lib.format.read_magic(f)
-            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if major == 1
+            version = np.lib.format.read_magic(f)
+            if version not in _NPY_VERSIONS:  # what np.load reads (a review: (1, 1) failed it)
+                return f"{name} is of no format numpy reads (version {version})"
+            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if version[0] == 1
                                      else np.lib.format.read_array_header_2_0(f))
             start = f.tell()
         size = path.stat().st_size
@@ -220,13 +222,24 @@ def vectors_problem(collection: Path, info: VersionInfo) -> str | None:
         return f"{name} is missing"
     except (OSError, ValueError, SyntaxError, tokenize.TokenError) as exc:
         # not an array file, or a header cut short or garbled (numpy parses it as Python)
-        return f"{name} cannot be read ({type(exc).__name__}: {exc})"
+        return f"{name} cannot be read ({type(exc).__name__}: {_one_line(exc)})"
     if shape != (info.count, info.dim) or fortran or dtype != np.dtype(np.float32):
         return (f"{name} holds {shape} {dtype}{' in Fortran order' if fortran else ''}, its "
                 f"VERSION says {info.count} x {info.dim} float32")
     if size < start + info.count * info.dim * 4:
         return f"{name} is shorter than its {info.count} vectors"
     return None
+
+
+# The .npy format versions np.load reads.
+_NPY_VERSIONS = ((1, 0), (2, 0), (3, 0))
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error's first line, printable: numpy's add advice on later lines, and a garbled
+    header's own bytes."""
+    first = (str(exc).splitlines() or [""])[0]
+    return "".join(c if c.isprintable() else "?" for c in first)[:200]
 
 
 def _damaged(collection: Path, why: str) -> DamagedCollectionError:
@@ -371,8 +384,11 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
             vectors = _vectors(old, plan, embedded[:len(fresh)], embedder.dim)
         version = current.version + 1 if current else 1
         # An add that drops no live row appends to the live vector index (extend_or_build).
-        live_index = (_live_index(old_dir) if current is not None and old_dir is not None
-                      and current.index == "hnsw" and len(vectors) > index_flat_max
+        # Only an index that holds the vectors read (a review: one whose vectors were garbage
+        # was extended, and published, when they had been embedded again).
+        live_index = (_live_index_of(old_dir, old) if old is not None and old_dir is not None
+                      and current is not None and current.index == "hnsw"
+                      and len(vectors) > index_flat_max
                       and len(plan.kept_rows) == len(live.rows) else None)
         try:
             try:
@@ -723,10 +739,11 @@ def _unit_rows(vectors: np.ndarray) -> bool:
     """Whether every row is of unit length, as every embedder's are (read in blocks: the
     vectors are memory-mapped)."""
     for start in range(0, len(vectors), 65536):
-        norms = np.linalg.norm(np.asarray(vectors[start:start + 65536], dtype=np.float32),
-                               axis=1)
-        if not np.all(np.abs(norms - 1.0) < 1e-3):
-            return False
+        with np.errstate(all="ignore"):  # garbled floats overflow: no warning, just False
+            norms = np.linalg.norm(np.asarray(vectors[start:start + 65536], dtype=np.float32),
+                                   axis=1)
+            if not np.all(np.abs(norms - 1.0) < 1e-3):
+                return False
     return True
 
 
@@ -741,6 +758,19 @@ def _indexed_vectors(old_dir: Path, info: VersionInfo) -> np.ndarray | None:
     except RuntimeError:  # an index kind that keeps no vectors
         return None
     return vectors if _unit_rows(vectors) else None
+
+
+def _live_index_of(old_dir: Path, vectors: np.ndarray) -> Any | None:
+    """The live version's vector index where it holds exactly ``vectors``, to extend; else
+    None, and the next version's index is built anew."""
+    index = _live_index(old_dir)
+    if index is None or index.ntotal != len(vectors):
+        return None
+    try:
+        held = index.reconstruct_n(0, len(vectors))
+    except RuntimeError:
+        return None
+    return index if np.allclose(held, vectors, atol=1e-6) else None
 
 
 def _live_index(old_dir: Path) -> Any | None:
