@@ -3,9 +3,14 @@ read by ``text.absence``; writes one JSON file of counts and the windows.
 
     python docs/results/abstention_misses.py --data ../shared/data/dev \\
         --out docs/results/abstention-misses-probe5.json
+    python docs/results/abstention_misses.py --data ../shared/data/dev \\
+        --probe abstention-probe6 \\
+        --per-record docs/results/probes-45/abstention-probe6.per-record.jsonl \\
+        --out docs/results/abstention-misses-probe6.json
 
-(``--data`` is unused: the probe is this folder's ``abstention-probe5.jsonl``, its halts the
-``probes-44/abstention-probe5.per-record.jsonl`` of ``stream-guard eval --per-record``.) Kinds:
+(``--data`` is unused: the probe is this folder's ``PROBE.jsonl``, its halts the
+``--per-record`` file of ``stream-guard eval --per-record``; by default
+``abstention-probe5`` and ``probes-44/abstention-probe5.per-record.jsonl``.) Kinds:
 read as an absence statement whose named thing the evidence shares words with (not borne
 out); claims beside clauses read as absence statements; no clause read as one.
 """
@@ -24,13 +29,16 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    args = results_parser(__doc__).parse_args()
+    parser = results_parser(__doc__)
+    parser.add_argument("--probe", default="abstention-probe5")
+    parser.add_argument("--per-record", type=Path,
+                        default=HERE / "probes-44" / "abstention-probe5.per-record.jsonl")
+    args = parser.parse_args()
     records = {r["id"]: r for r in map(json.loads, (
-        HERE / "abstention-probe5.jsonl").read_text(encoding="utf-8").splitlines())}
+        HERE / f"{args.probe}.jsonl").read_text(encoding="utf-8").splitlines())}
     kinds: Counter[str] = Counter()
     windows = []
-    for line in (HERE / "probes-44" / "abstention-probe5.per-record.jsonl").read_text(
-            encoding="utf-8").splitlines():
+    for line in args.per_record.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         if row["label"] != 0 or not row["halted"]:
             continue
@@ -47,7 +55,8 @@ def main() -> None:
         kinds[kind] += 1
         windows.append({"id": row["id"], "kind": kind, "window": window})
     write_report(args.out, {"command": "python docs/results/abstention_misses.py --data DATA "
-                            "--out OUT", "kinds": dict(kinds), "windows": windows})
+                            f"--probe {args.probe} --per-record PER_RECORD --out OUT",
+                            "kinds": dict(kinds), "windows": windows})
 
 
 if __name__ == "__main__":
