@@ -204,9 +204,11 @@ def vectors_problem(collection: Path, info: VersionInfo) -> str | None:
     """What is wrong with the live version's vectors at a glance, or None: ``vectors.npy``
     missing, not an array of ``count`` by ``dim`` float32, or shorter than that. Servers never
     read it (they search the index), so such a version is served; the next add reads it, and
-    embeds the version's chunks again from its documents instead (before, it asked for the
-    collection to be removed and its documents added again, which only works while they are
-    still at hand, and ``index ls`` listed it as whole)."""
+    takes the index's copy of the vectors instead, or embeds the version's chunks again from
+    its documents (before, it asked for the collection to be removed and its documents added
+    again, which only works while they are still at hand, and ``index ls`` listed it as
+    whole). Vectors garbled under a whole header are found by that add, not here: ``ls`` reads
+    headers only."""
     path = collection / info.dir / VECTORS_FILE
     name = f"{info.dir}/{VECTORS_FILE}"
     try:
