@@ -517,7 +517,7 @@ def _kept(cdir: Path, identity: str, vectors: dict[str, np.ndarray]) -> None:
                        [(h, v.astype(np.float32).tobytes()) for h, v in vectors.items()])
 
 
-@pytest.mark.parametrize("kept", ["same-embedder", "other-embedder", "garbage"])
+@pytest.mark.parametrize("kept", ["same-embedder", "other-embedder", "garbage", "damaged"])
 def test_an_add_takes_the_vectors_an_unfinished_add_kept_of_the_same_embedder_only(
         tmp_path: Path, minilm: SentenceEmbedder, kept: str) -> None:
     """What an add that stopped kept is taken for its chunks (so a marked vector shows where
@@ -530,6 +530,8 @@ def test_an_add_takes_the_vectors_an_unfinished_add_kept_of_the_same_embedder_on
     digest = content_hash(FACTS[0].text)
     if kept == "garbage":
         (cdir / EMBEDDED_FILE).write_bytes(b"garbage" * 100)
+    elif kept == "damaged":  # a third review: a kept vector of NaNs was published
+        _kept(cdir, embedder_identity(minilm), {digest: np.full(minilm.dim, np.nan)})
     else:
         _kept(cdir, embedder_identity(minilm) if kept == "same-embedder" else "other",
               {digest: marked})
@@ -1156,3 +1158,32 @@ def test_an_hnsw_index_is_extended_only_where_it_holds_the_vectors(
     hits = Collection.open(tmp_path, "acme", "kb").search(
         minilm.embed(["Which tower stands in Paris?"]), k=1)
     assert hits[0][0].id == "eiffel#0" and 0 < hits[0][0].score <= 1
+
+
+@pytest.mark.parametrize("damage", ["vectors-zeroed", "index-garbled"])
+def test_an_add_of_unchanged_documents_repairs_damage_under_whole_headers(
+        tmp_path: Path, minilm: SentenceEmbedder, damage: str) -> None:
+    """A third review: vectors zeroed under a whole header, or an index whose stored floats
+    were garbage (served so), were repaired only by an add that changed a document; one of
+    unchanged documents said "unchanged" and left them."""
+    _add(tmp_path, FACTS, minilm)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    live = cdir / "v000001"
+    whole = np.load(live / "vectors.npy")
+    if damage == "vectors-zeroed":
+        raw = (live / "vectors.npy").read_bytes()
+        (live / "vectors.npy").write_bytes(raw[:128] + bytes(len(raw) - 128))
+    else:
+        index = bytearray((live / "index.faiss").read_bytes())
+        index[-whole.size * 4:] = np.random.default_rng(3).integers(
+            0, 256, whole.size * 4, dtype=np.uint8).tobytes()
+        (live / "index.faiss").write_bytes(index)
+    result = _add(tmp_path, FACTS, minilm)
+    assert (result.version, result.documents_unchanged, result.chunks_added) == (2, 3, 0)
+    assert result.repaired == ("v000001/vectors.npy holds vectors that are not of unit length"
+                               if damage == "vectors-zeroed" else
+                               "v000001/index.faiss does not hold the vectors of vectors.npy")
+    np.testing.assert_allclose(np.load(cdir / "v000002" / "vectors.npy"), whole, atol=1e-6)
+    rebuilt = faiss.read_index(str(cdir / "v000002" / "index.faiss"))
+    np.testing.assert_allclose(rebuilt.reconstruct_n(0, 3), whole, atol=1e-6)
+    assert _add(tmp_path, FACTS, minilm).version == 2  # whole now: unchanged

@@ -93,7 +93,11 @@ class EmbeddedSoFar:
                         f"SELECT content_hash, vector FROM vectors WHERE content_hash IN "
                         f"({','.join('?' * len(part))})", part):
                     vector = np.frombuffer(blob, dtype=np.float32)
-                    if vector.shape == (self._dim,):
+                    # a vector damaged where it was kept is embedded again (a review: one of
+                    # NaNs was published), as the embedder's are of unit length
+                    with np.errstate(all="ignore"):
+                        whole = abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
+                    if vector.shape == (self._dim,) and whole:
                         out[digest] = vector
         except sqlite3.Error as exc:  # damaged since it was opened: what was read is kept
             self._disable(exc)

@@ -356,15 +356,11 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
         # and left the collection unserved (a review); so do damaged vectors (vectors_problem).
         damage = version_files_problem(cdir, current) if current else None
         lost = vectors_problem(cdir, current) if current else None
-        if current and not plan.changed and damage is None and lost is None:
-            discard(cdir)
-            return AddResult(0, 0, 0, current.count, current.version,
-                             documents_unchanged=plan.unchanged)
-        fresh = [(row[5], row[2]) for row, src in zip(plan.new_rows, plan.reuse, strict=True)
-                 if src < 0]
         # The live version's vectors: its vectors.npy, else (damaged) its whole index's copy
-        # of them, else embedded again from its documents.
+        # of them, else embedded again from its documents; and its index, where it holds them
+        # (read before an add of unchanged documents returns, which repairs either too).
         old: np.ndarray | None = None
+        held: Any | None = None
         again: list[tuple[str, str]] = []
         if current is not None and old_dir is not None:
             with _reading_live(tenant, name, old_dir):
@@ -375,9 +371,21 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                                            "are not of unit length")
                 if old is None and damage is None:
                     old = _indexed_vectors(old_dir, current)
+                if old is not None and damage is None:
+                    held = _live_index_of(old_dir, old)
+                    if held is None:  # which of the two is wrong cannot be told: the
+                        # vectors kept stand (an index is rebuilt from them, not they from it)
+                        damage = (f"{current.dir}/{INDEX_FILE} does not hold the vectors of "
+                                  f"{VECTORS_FILE}")
                 if old is None:
                     texts = _texts(old_dir, [row for row, _, _ in live.rows])
                     again = [(digest, texts[row]) for row, _, digest in live.rows]
+        if current and not plan.changed and damage is None and lost is None:
+            discard(cdir)
+            return AddResult(0, 0, 0, current.count, current.version,
+                             documents_unchanged=plan.unchanged)
+        fresh = [(row[5], row[2]) for row, src in zip(plan.new_rows, plan.reuse, strict=True)
+                 if src < 0]
         embedded, resumed = _embed(cdir, fresh + again, embedder, progress)
         if again:  # by row, as the live version's vectors were
             old = np.zeros((len(live.rows), embedder.dim), dtype=np.float32)
@@ -388,8 +396,7 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
         # An add that drops no live row appends to the live vector index (extend_or_build).
         # Only an index that holds the vectors read (a review: one whose vectors were garbage
         # was extended, and published, when they had been embedded again).
-        live_index = (_live_index_of(old_dir, old) if old is not None and old_dir is not None
-                      and current is not None and current.index == "hnsw"
+        live_index = (held if current is not None and current.index == "hnsw"
                       and len(vectors) > index_flat_max
                       and len(plan.kept_rows) == len(live.rows) else None)
         try:
