@@ -110,7 +110,8 @@ class Settings:
         maximum=256))
     worker_hang_s: float = field(default=30.0, metadata=_day(
         "With workers > 1: a worker whose event loop has not run for this long is killed and "
-        "restarted (hung, it still took its share of new connections and answered none).",
+        "restarted (hung, it still took its share of new connections and answered none); "
+        "one whose loop never started, after four times as long.",
         minimum=2))
 
     # --- auth -----------------------------------------------------------------------------

@@ -839,3 +839,55 @@ def test_a_stall_restarts_the_silence_of_a_worker_that_beats_again(tmp_path: Pat
     proc.now = 33.0
     sup._kill_if_hung(0, proc, 33.0)  # type: ignore[arg-type]
     assert proc.killed_at == 33.0
+
+
+def test_a_worker_whose_loop_never_starts_is_killed_after_the_start_allowance(
+        tmp_path: Path) -> None:
+    """A worker stuck before its event loop ran (a deadlocked import, a hung mount) was never
+    judged: its heartbeat had not counted once. It is, after four times worker_hang_s."""
+    sup = workers_module.Supervisor(make_settings(tmp_path, worker_hang_s=3))
+    sup._beats[0] = workers_module._Heartbeat(ctypes.c_ulonglong(0), since=0.0)
+    proc = _FakeWorker()
+    for now in (1.0, 3.5, 11.9):  # past worker_hang_s, not past the start allowance
+        proc.now = now
+        sup._kill_if_hung(0, proc, now)  # type: ignore[arg-type]
+    assert proc.killed_at is None
+    proc.now = 12.0
+    sup._kill_if_hung(0, proc, 12.0)  # type: ignore[arg-type]
+    assert proc.killed_at == 12.0
+
+
+async def test_a_worker_stopped_as_it_starts_is_killed_and_replaced(redis: RedisServer) -> None:
+    """A real start that never reaches its event loop: a worker stopped (SIGSTOP) the moment
+    it appears, long before Python has imported the server. The supervisor kills it after the
+    start allowance and the replacement serves."""
+    port = free_port()
+    sup = _spawn(port, redis, "--workers", "2", STREAM_GUARD_WORKER_HANG_S="2")
+    victim = None
+    try:
+        parent = psutil.Process(sup.pid)
+        deadline = time.monotonic() + 30
+        while victim is None:  # the first worker, as soon as it is forked
+            assert time.monotonic() < deadline, "no worker was started"
+            pids = _worker_pids(parent)
+            if pids:
+                victim = min(pids)
+                os.kill(victim, signal.SIGSTOP)
+            else:
+                await asyncio.sleep(0.01)
+        deadline = time.monotonic() + 60
+        while victim in _worker_pids(parent) or len(_worker_pids(parent)) < 2:
+            assert time.monotonic() < deadline, "the stuck worker was neither killed nor replaced"
+            await asyncio.sleep(0.2)
+        await wait_ready(port)
+        for i in range(8):  # new connections land on either worker, all answered
+            await asyncio.wait_for(_stream(port, f"s{i}"), 30)
+        sup.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(sup.wait, 30) == 0
+    finally:
+        if victim is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGCONT)
+        if sup.poll() is None:
+            sup.kill()
+            sup.wait()

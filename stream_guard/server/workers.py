@@ -49,6 +49,12 @@ _METRICS_PREFIX = "stream-guard-metrics-"  # then the supervisor's pid
 # How often a listening worker's event loop counts its heartbeat up (well under the smallest
 # worker_hang_s, 2 s, so a loop that merely runs late is never taken for a hung one).
 _BEAT_EVERY_S = 0.5
+# A worker whose event loop has not beaten once is still starting (Python, the imports, the
+# server's set-up; the scorer loads later, while the loop beats): judged only after this many
+# times worker_hang_s (2 minutes by default), which no healthy start comes near. Before, it was
+# never judged, and a worker stuck starting (a deadlocked import, a hung mount) stayed for good,
+# its share of the replica's capacity missing, with no word in the log.
+_START_ALLOWANCE = 4
 # The supervisor's nap between rounds.
 _ROUND_S = 0.2
 # A nap that lasted this long: the supervisor did not run meanwhile, and its workers perhaps not
@@ -293,13 +299,17 @@ class Supervisor:
     def _kill_if_hung(self, index: int, proc: BaseProcess, now: float) -> None:
         """SIGKILL a worker whose heartbeat has not moved for ``worker_hang_s``; the loop then
         restarts it as any worker that died (its restart gives back the slots it held). One
-        whose event loop has not started yet (still importing) is not judged."""
+        whose event loop has not started yet (still importing) is judged after
+        :data:`_START_ALLOWANCE` times as long."""
         heartbeat = self._beats[index]
         count = heartbeat.value.value
         if count != heartbeat.seen:
             heartbeat.seen, heartbeat.since, heartbeat.pardoned = count, now, False
-        elif count and now - heartbeat.since >= self.settings.worker_hang_s:
-            log.error("worker hung (its event loop stopped running); killing it",
+            return
+        allowed = self.settings.worker_hang_s * (1 if count else _START_ALLOWANCE)
+        if now - heartbeat.since >= allowed:
+            log.error("worker hung (its event loop stopped running); killing it" if count else
+                      "worker never started its event loop; killing it",
                       extra={"worker": index, "pid": proc.pid,
                              "silent_s": round(now - heartbeat.since, 1)})
             proc.kill()
