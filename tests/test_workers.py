@@ -862,7 +862,7 @@ async def test_a_worker_stopped_as_it_starts_is_killed_and_replaced(redis: Redis
     it appears, long before Python has imported the server. The supervisor kills it after the
     start allowance and the replacement serves."""
     port = free_port()
-    sup = _spawn(port, redis, "--workers", "2", STREAM_GUARD_WORKER_HANG_S="2")
+    sup = _spawn(port, redis, "--workers", "2", STREAM_GUARD_WORKER_HANG_S="3")
     victim = None
     try:
         parent = psutil.Process(sup.pid)
