@@ -120,7 +120,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
         settings = _settings(args)
         tenant = _tenant(args)
         # the names first: a bad one was refused after every file had been read (a README walk)
-        collection_dir(settings.data_dir, tenant, args.collection)
+        cdir = collection_dir(settings.data_dir, tenant, args.collection)
         report = read_paths(args.paths)
         for error in report.errors:
             print(f"skipped {error}", file=sys.stderr)
@@ -142,8 +142,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         sync = args.sync and not report.errors
         if not report.documents and not (  # synced to none, every document it holds goes
-                sync and VersionInfo.read(collection_dir(settings.data_dir, tenant,
-                                                         args.collection)) is not None):
+                sync and VersionInfo.read(cdir) is not None):
             return _fail("no documents to add")
         if args.sync and report.errors:
             print("--sync removes nothing this time: some files could not be read (above)",

@@ -28,7 +28,7 @@ from types import TracebackType
 
 import numpy as np
 
-from stream_guard.models.embedder import Embedder
+from stream_guard.models.embedder import Embedder, unit_rows
 
 EMBEDDED_FILE = ".embedded.sqlite"
 _SCHEMA = """
@@ -94,10 +94,8 @@ class EmbeddedSoFar:
                         f"({','.join('?' * len(part))})", part):
                     vector = np.frombuffer(blob, dtype=np.float32)
                     # a vector damaged where it was kept is embedded again (a review: one of
-                    # NaNs was published), as the embedder's are of unit length
-                    with np.errstate(all="ignore"):
-                        whole = abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
-                    if vector.shape == (self._dim,) and whole:
+                    # NaNs was published)
+                    if vector.shape == (self._dim,) and unit_rows(vector[None]):
                         out[digest] = vector
         except sqlite3.Error as exc:  # damaged since it was opened: what was read is kept
             self._disable(exc)

@@ -54,7 +54,7 @@ from stream_guard.evidence.ingest import TEXT_SUFFIXES, Document
 from stream_guard.evidence.progress import Progress
 from stream_guard.evidence.structured import as_prose
 from stream_guard.exceptions import GuardError
-from stream_guard.models.embedder import Embedder
+from stream_guard.models.embedder import Embedder, unit_rows
 
 VERSION_FILE = "VERSION"
 DOCS_FILE = "docs.sqlite"
@@ -364,17 +364,20 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
         again: list[tuple[str, str]] = []
         if current is not None and old_dir is not None:
             with _reading_live(tenant, name, old_dir):
+                index = _live_index(old_dir) if damage is None else None
+                copy = None if index is None else _index_copy(index, current)
                 if lost is None:
                     old = np.load(old_dir / VECTORS_FILE, mmap_mode="r")
-                    if not _unit_rows(old):  # zeroed or garbled under a whole header
+                    if not unit_rows(old):  # zeroed or garbled under a whole header
                         old, lost = None, (f"{current.dir}/{VECTORS_FILE} holds vectors that "
                                            "are not of unit length")
-                if old is None and damage is None:
-                    old = _indexed_vectors(old_dir, current)
+                if old is None and copy is not None and unit_rows(copy):
+                    old = copy
                 if old is not None and damage is None:
-                    held = _live_index_of(old_dir, old)
-                    if held is None:  # which of the two is wrong cannot be told: the
-                        # vectors kept stand (an index is rebuilt from them, not they from it)
+                    if copy is not None and np.allclose(copy, old, atol=1e-6):
+                        held = index
+                    else:  # which of the two is wrong cannot be told: the vectors kept
+                        # stand (an index is rebuilt from them, not they from it)
                         damage = (f"{current.dir}/{INDEX_FILE} does not hold the vectors of "
                                   f"{VECTORS_FILE}")
                 if old is None:
@@ -744,42 +747,16 @@ def _embed(cdir: Path, chunks: list[tuple[str, str]], embedder: Embedder,
     return out, len(chunks) - len(todo)
 
 
-def _unit_rows(vectors: np.ndarray) -> bool:
-    """Whether every row is of unit length, as every embedder's are (read in blocks: the
-    vectors are memory-mapped)."""
-    for start in range(0, len(vectors), 65536):
-        with np.errstate(all="ignore"):  # garbled floats overflow: no warning, just False
-            norms = np.linalg.norm(np.asarray(vectors[start:start + 65536], dtype=np.float32),
-                                   axis=1)
-            if not np.all(np.abs(norms - 1.0) < 1e-3):
-                return False
-    return True
-
-
-def _indexed_vectors(old_dir: Path, info: VersionInfo) -> np.ndarray | None:
-    """The live version's vectors as its index holds them (a flat index and HNSW's storage
-    keep each vector as it was added), or None where the index cannot give them all."""
-    index = _live_index(old_dir)
-    if index is None or index.ntotal != info.count or index.d != info.dim:
+def _index_copy(index: Any, info: VersionInfo) -> np.ndarray | None:
+    """The vectors as the live version's index holds them (a flat index and HNSW's storage
+    keep each vector as it was added), or None where it cannot give them all: what stands in
+    for damaged vectors, and what tells whether the index may be extended."""
+    if index.ntotal != info.count or index.d != info.dim:
         return None
     try:
-        vectors = np.asarray(index.reconstruct_n(0, info.count), dtype=np.float32)
+        return np.asarray(index.reconstruct_n(0, info.count), dtype=np.float32)
     except RuntimeError:  # an index kind that keeps no vectors
         return None
-    return vectors if _unit_rows(vectors) else None
-
-
-def _live_index_of(old_dir: Path, vectors: np.ndarray) -> Any | None:
-    """The live version's vector index where it holds exactly ``vectors``, to extend; else
-    None, and the next version's index is built anew."""
-    index = _live_index(old_dir)
-    if index is None or index.ntotal != len(vectors):
-        return None
-    try:
-        held = index.reconstruct_n(0, len(vectors))
-    except RuntimeError:
-        return None
-    return index if np.allclose(held, vectors, atol=1e-6) else None
 
 
 def _live_index(old_dir: Path) -> Any | None:

@@ -225,3 +225,16 @@ def _pool(hidden: FloatArray, mask: np.ndarray, pooling: Pooling) -> FloatArray:
 def _normalise(vectors: FloatArray) -> FloatArray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def unit_rows(vectors: np.ndarray) -> bool:
+    """Whether every row is of unit length, as every embedder's are (:func:`_normalise`): what
+    tells vectors stored or kept from ones damaged since (zeroed, NaNs, garbled floats). Read
+    in blocks: the vectors may be memory-mapped."""
+    for start in range(0, len(vectors), 65536):
+        with np.errstate(all="ignore"):  # garbled floats overflow: no warning, just False
+            norms = np.linalg.norm(np.asarray(vectors[start:start + 65536], dtype=np.float32),
+                                   axis=1)
+            if not np.all(np.abs(norms - 1.0) < 1e-3):
+                return False
+    return True

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
@@ -593,7 +594,7 @@ def _borne_out(parts: list[tuple[str, str]], evidence_keys: AbstractSet[str], *,
                for named in (asked, asked + sought))
 
 
-def _lacks(named: list[Term], evidence_keys: AbstractSet[str], none_known: bool) -> bool:
+def _lacks(named: Sequence[Term], evidence_keys: AbstractSet[str], none_known: bool) -> bool:
     """Whether less than half of the words ``named`` (``none_known``: none) is in the
     evidence: not its figures (each must be there), nor a name the evidence has, which is what
     the statement is about ("whether the Aero 14 has a touchscreen"), not what it says is
@@ -604,10 +605,13 @@ def _lacks(named: list[Term], evidence_keys: AbstractSet[str], none_known: bool)
     return share == 0.0 if none_known else share < _BORNE_OUT_SHARE
 
 
-def _named(text: str) -> list[Term]:
+@functools.lru_cache(maxsize=1024)
+def _named(text: str) -> tuple[Term, ...]:
     """The content terms of ``text`` less the words of an absence statement itself, and less
-    the name of the source it speaks of (:func:`_without_source`)."""
-    return [t for t in terms(_without_source(text)) if t.key not in _IGNORED_KEYS]
+    the name of the source it speaks of (:func:`_without_source`). Kept for the last clauses
+    read: a window's are asked for again (whether another clause names what is missing, then
+    what each names), and :func:`beside_absence` and :func:`borne_out` read the same window."""
+    return tuple(t for t in terms(_without_source(text)) if t.key not in _IGNORED_KEYS)
 
 
 def _without_source(text: str) -> str:
@@ -628,11 +632,11 @@ def _without_source(text: str) -> str:
     return _SOURCE_REF.sub(name, text)
 
 
-def _unknown_figure(named: list[Term], evidence_keys: AbstractSet[str]) -> bool:
+def _unknown_figure(named: Sequence[Term], evidence_keys: AbstractSet[str]) -> bool:
     return any(has_digit(t.key) and not known(t.key, evidence_keys) for t in named)
 
 
-def _share_known(named: list[Term], evidence_keys: AbstractSet[str]) -> float:
+def _share_known(named: Sequence[Term], evidence_keys: AbstractSet[str]) -> float:
     """The weighted share of ``named`` the evidence has (1.0 for none: nothing unsupported)."""
     total = sum(t.weight for t in named)
     return sum(t.weight for t in named if known(t.key, evidence_keys)) / total if total else 1.0
