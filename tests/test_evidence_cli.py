@@ -195,6 +195,33 @@ def test_ls_names_damaged_vectors_of_a_served_collection_and_an_add_builds_them_
     assert _run("index", "ls", *common[:4]) == 0 and capsys.readouterr().err == ""
 
 
+def test_ls_verify_reads_every_vector_against_its_checksum(
+        tmp_path: Path, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sign bit flipped in vectors.npy leaves every header and length whole: `ls` lists the
+    collection as whole (it reads headers only); `ls --verify` reads the vectors, names the
+    file (exit 1), and the next add builds them again."""
+    doc = tmp_path / "refund.txt"
+    doc.write_text("Refunds are paid within 30 days of delivery.")
+    common = ["--config", str(env), "--data-dir", str(tmp_path / "data"), "--collection", "kb"]
+    assert _run("index", "add", *common, "--no-progress", str(doc)) == 0
+    assert _run("index", "ls", "--verify", *common[:4]) == 0
+    vectors = tmp_path / "data" / "default" / "kb" / "v000001" / "vectors.npy"
+    raw = bytearray(vectors.read_bytes())
+    raw[-1] ^= 0x80  # the sign of the last float
+    vectors.write_bytes(raw)
+    capsys.readouterr()
+    assert _run("index", "ls", *common[:4]) == 0 and capsys.readouterr().err == ""
+    assert _run("index", "ls", "--verify", *common[:4]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("default/kb\t1 chunk(s)")
+    assert err == ("stream-guard index: collection default/kb: v000001/vectors.npy does not "
+                   "match the checksum recorded when it was published (vectors.sha256): served "
+                   "as it is until the next `index add` to it, which builds it again\n")
+    assert _run("index", "add", *common, "--no-progress", str(doc)) == 0
+    assert "built again from its index's copy of its vectors" in capsys.readouterr().err
+    assert _run("index", "ls", "--verify", *common[:4]) == 0 and capsys.readouterr().err == ""
+
+
 def test_collections_need_an_embedder(tmp_path: Path, env: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "no-embedder.toml"

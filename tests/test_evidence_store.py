@@ -30,6 +30,7 @@ from stream_guard.evidence.reader import (
     _names,
 )
 from stream_guard.evidence.store import (
+    VECTORS_SUM_FILE,
     AddResult,
     DamagedCollectionError,
     StoreError,
@@ -38,7 +39,9 @@ from stream_guard.evidence.store import (
     collection_dir,
     remove_collection,
     scan_collections,
+    vectors_digest,
     vectors_problem,
+    verify_vectors,
 )
 from stream_guard.models.embedder import SentenceEmbedder, load_embedder
 from stream_guard.models.packaged import MINILM_SHA256, minilm_dir
@@ -1182,8 +1185,79 @@ def test_an_add_of_unchanged_documents_repairs_damage_under_whole_headers(
     assert (result.version, result.documents_unchanged, result.chunks_added) == (2, 3, 0)
     assert result.repaired == ("v000001/vectors.npy holds vectors that are not of unit length"
                                if damage == "vectors-zeroed" else
-                               "v000001/index.faiss does not hold the vectors of vectors.npy")
+                               "v000001/index.faiss does not hold the vectors it was "
+                               "published with")
     np.testing.assert_allclose(np.load(cdir / "v000002" / "vectors.npy"), whole, atol=1e-6)
     rebuilt = faiss.read_index(str(cdir / "v000002" / "index.faiss"))
     np.testing.assert_allclose(rebuilt.reconstruct_n(0, 3), whole, atol=1e-6)
     assert _add(tmp_path, FACTS, minilm).version == 2  # whole now: unchanged
+
+
+def _flip_sign(path: Path, offset: int) -> None:
+    """Flip the sign bit of the little-endian float32 at ``offset`` of ``path``: the vector
+    keeps its length, so only the recorded checksum tells."""
+    raw = bytearray(path.read_bytes())
+    raw[offset + 3] ^= 0x80
+    path.write_bytes(raw)
+
+
+@pytest.mark.parametrize("flipped", ["vectors", "index", "both"])
+def test_a_flipped_sign_bit_is_found_by_the_checksum_and_repaired(
+        tmp_path: Path, minilm: SentenceEmbedder, flipped: str) -> None:
+    """A review: one sign bit flipped in vectors.npy, or in the index's copy of the vectors,
+    left every vector of unit length and passed every check (an add of unchanged documents said
+    "unchanged"; with the two disagreeing, the vectors were kept whichever was wrong). The
+    checksum recorded at publishing tells which copy changed; an add of unchanged documents
+    builds it again from the whole one, or, both changed, from the documents."""
+    _add(tmp_path, FACTS, minilm)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    live = cdir / "v000001"
+    whole = np.load(live / "vectors.npy")
+    info = VersionInfo.read(cdir)
+    assert info is not None and info.vectors_sha256 == vectors_digest(whole)
+    assert (live / VECTORS_SUM_FILE).read_text() == info.vectors_sha256 + "\n"
+    header = len((live / "vectors.npy").read_bytes()) - whole.size * 4
+    if flipped in ("vectors", "both"):
+        _flip_sign(live / "vectors.npy", header + 4 * 5)
+    if flipped in ("index", "both"):
+        _flip_sign(live / "index.faiss", (live / "index.faiss").stat().st_size - whole.size * 4)
+    assert verify_vectors(cdir, info) == [
+        *(["v000001/vectors.npy does not match the checksum recorded when it was published "
+           "(vectors.sha256)"] if flipped != "index" else []),
+        *(["v000001/index.faiss does not hold the vectors it was published with"]
+          if flipped != "vectors" else [])]
+    result = _add(tmp_path, FACTS, minilm)
+    assert (result.version, result.documents_unchanged, result.chunks_added) == (2, 3, 0)
+    assert result.rebuilt_from == {
+        "vectors": "its index's copy of its vectors and its documents",
+        "index": "its vectors and documents",
+        "both": "its documents, its 3 chunk(s) embedded again"}[flipped]
+    np.testing.assert_allclose(np.load(cdir / "v000002" / "vectors.npy"), whole, atol=1e-5)
+    rebuilt = faiss.read_index(str(cdir / "v000002" / "index.faiss"))
+    np.testing.assert_allclose(rebuilt.reconstruct_n(0, 3), whole, atol=1e-5)
+    info = VersionInfo.read(cdir)
+    assert info is not None and verify_vectors(cdir, info) == []
+    assert _add(tmp_path, FACTS, minilm).version == 2  # whole now: unchanged
+
+
+def test_a_version_published_before_checksums_is_judged_as_before(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A version without vectors.sha256 (an earlier release's) is read, extended and
+    verified by unit length and agreement, as that release did; its next version records
+    one."""
+    _add(tmp_path, FACTS[:2], minilm)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    (cdir / "v000001" / VECTORS_SUM_FILE).unlink()
+    info = VersionInfo.read(cdir)
+    assert info is not None and info.vectors_sha256 == "" and verify_vectors(cdir, info) == []
+    _flip_sign(cdir / "v000001" / "index.faiss",
+               (cdir / "v000001" / "index.faiss").stat().st_size - 2 * minilm.dim * 4)
+    assert verify_vectors(cdir, info) == [
+        "v000001/index.faiss and vectors.npy hold other vectors (the version was published "
+        "before their checksum was recorded: which is wrong cannot be told)"]
+    result = _add(tmp_path, FACTS, minilm)
+    assert result.version == 2 and result.repaired == (
+        "v000001/index.faiss does not hold the vectors of vectors.npy")
+    info = VersionInfo.read(cdir)
+    assert info is not None and info.vectors_sha256 == vectors_digest(
+        np.load(cdir / "v000002" / "vectors.npy")) and verify_vectors(cdir, info) == []

@@ -25,6 +25,7 @@ from stream_guard.evidence.store import (
     remove_collection,
     scan_collections,
     vectors_problem,
+    verify_vectors,
     version_files_problem,
 )
 from stream_guard.exceptions import GuardError
@@ -64,6 +65,10 @@ def add_index_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     add.set_defaults(func=_cmd_add)
 
     ls = commands.add_parser("ls", parents=[common], help="list collections")
+    ls.add_argument("--verify", action="store_true",
+                    help="also read every vector of each collection, its vectors.npy and its "
+                    "index's copy, and check them against the checksum recorded when the "
+                    "version was published (slower: a whole read of each collection)")
     ls.set_defaults(func=_cmd_ls)
 
     rm = commands.add_parser("rm", parents=[common], help="delete a collection")
@@ -202,6 +207,12 @@ def _cmd_ls(args: argparse.Namespace) -> int:
                 damaged += 1
                 print(f"stream-guard index: collection {tenant}/{name}: {lost}: served, and the "
                       f"next `index add` to it builds its vectors again", file=sys.stderr)
+            elif args.verify:
+                for found in verify_vectors(cdir, info):
+                    damaged += 1
+                    print(f"stream-guard index: collection {tenant}/{name}: {found}: served "
+                          "as it is until the next `index add` to it, which builds it again",
+                          file=sys.stderr)
             continue
         damaged += 1
         if isinstance(info, UnreadableCollectionError):  # its message says what to check

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -61,6 +62,11 @@ DOCS_FILE = "docs.sqlite"
 VECTORS_FILE = "vectors.npy"
 INDEX_FILE = "index.faiss"
 EMBEDDER_FILE = "embedder.sha256"
+# The sha256 of a version's vectors (their float32 bytes, row by row), recorded when it was
+# published: what tells vectors.npy, and the index's copy of the vectors, from a copy whose
+# bits changed since (a flipped sign bit leaves a vector of unit length, and passed every other
+# check: a review). Kept beside EMBEDDER_FILE, not in VERSION, for the same reason.
+VECTORS_SUM_FILE = "vectors.sha256"
 _EMBED_BATCH = 256
 _SCHEMA = """
 CREATE TABLE chunks (
@@ -119,6 +125,9 @@ class VersionInfo:
     # and new pods sharing data_dir, must still read it). Versions built before it was recorded
     # have "", and are matched by the embedder's name alone.
     embedder_sha256: str = ""
+    # vectors_digest of the version's vectors (VECTORS_SUM_FILE); "" for a version published
+    # before it was recorded, whose vectors are judged as before (unit length, agreement).
+    vectors_sha256: str = ""
 
     def built_with(self, embedder: Embedder) -> bool:
         """Whether ``embedder`` is the one this version's vectors came from: by its
@@ -155,11 +164,8 @@ class VersionInfo:
         problem = _version_problem(data)
         if problem:
             raise _damaged(collection, problem)
-        try:
-            sha = (collection / data["dir"] / EMBEDDER_FILE).read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError):  # a version built before it was recorded
-            sha = ""
-        return cls(**data, embedder_sha256=sha)
+        return cls(**data, embedder_sha256=_recorded(collection / data["dir"] / EMBEDDER_FILE),
+                   vectors_sha256=_recorded(collection / data["dir"] / VECTORS_SUM_FILE))
 
     def to_json(self) -> str:
         """The ``VERSION`` file's text: the fields :func:`_version_problem` checks."""
@@ -233,6 +239,32 @@ def vectors_problem(collection: Path, info: VersionInfo) -> str | None:
     return None
 
 
+def verify_vectors(collection: Path, info: VersionInfo) -> list[str]:
+    """What reading every vector of the live version finds wrong (``index ls --verify``):
+    ``vectors.npy`` and the index's copy of the vectors against the checksum recorded when the
+    version was published, or, for a version published before it was recorded, for unit length
+    and against each other. Empty where both are whole. Call it on a version
+    :func:`version_files_problem` and :func:`vectors_problem` pass."""
+    version_dir = collection / info.dir
+    problems: list[str] = []
+    vectors = np.load(version_dir / VECTORS_FILE, mmap_mode="r")
+    lost = _vectors_changed(vectors, info.vectors_sha256, f"{info.dir}/{VECTORS_FILE}")
+    if lost:
+        problems.append(lost)
+    index = _live_index(version_dir)
+    copy = None if index is None else _index_copy(index, info)
+    name = f"{info.dir}/{INDEX_FILE}"
+    if copy is None:
+        problems.append(f"{name} cannot be read, or does not hold {info.count} vectors")
+    elif _vectors_changed(copy, info.vectors_sha256, ""):
+        problems.append(f"{name} does not hold the vectors it was published with")
+    elif not info.vectors_sha256 and not lost and not np.allclose(copy, vectors, atol=1e-6):
+        problems.append(f"{name} and {VECTORS_FILE} hold other vectors (the version was "
+                        "published before their checksum was recorded: which is wrong cannot "
+                        "be told)")
+    return problems
+
+
 # The .npy format versions np.load reads.
 _NPY_VERSIONS = ((1, 0), (2, 0), (3, 0))
 
@@ -271,7 +303,29 @@ def _version_problem(data: object) -> str | None:
     return f"bad {', '.join(bad)}" if bad else None
 
 
-_VERSION_FIELDS = frozenset(f.name for f in fields(VersionInfo)) - {"embedder_sha256"}
+_VERSION_FIELDS = frozenset(f.name for f in fields(VersionInfo)) - {"embedder_sha256",
+                                                                    "vectors_sha256"}
+
+
+def _recorded(path: Path) -> str:
+    """A digest kept in a version's folder, or "" where the version has none (built before it
+    was recorded) or it cannot be read (then nothing is judged by it)."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+_DIGEST_ROWS = 65_536  # rows hashed at a time: a memory-mapped file is not read whole
+
+
+def vectors_digest(vectors: np.ndarray) -> str:
+    """The sha256 of ``vectors`` as float32 rows, in order (VECTORS_SUM_FILE)."""
+    digest = hashlib.sha256()
+    for start in range(0, len(vectors), _DIGEST_ROWS):
+        block = np.ascontiguousarray(vectors[start:start + _DIGEST_ROWS], dtype=np.float32)
+        digest.update(block.data)
+    return digest.hexdigest()
 
 
 def _is_int(value: object) -> bool:
@@ -366,18 +420,23 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
             with _reading_live(tenant, name, old_dir):
                 index = _live_index(old_dir) if damage is None else None
                 copy = None if index is None else _index_copy(index, current)
+                recorded = current.vectors_sha256
                 if lost is None:
                     old = np.load(old_dir / VECTORS_FILE, mmap_mode="r")
-                    if not unit_rows(old):  # zeroed or garbled under a whole header
-                        old, lost = None, (f"{current.dir}/{VECTORS_FILE} holds vectors that "
-                                           "are not of unit length")
-                if old is None and copy is not None and unit_rows(copy):
+                    lost = _vectors_changed(old, recorded, f"{current.dir}/{VECTORS_FILE}")
+                    if lost is not None:
+                        old = None
+                if copy is not None and _vectors_changed(copy, recorded, ""):
+                    copy, damage = None, (f"{current.dir}/{INDEX_FILE} does not hold the "
+                                          "vectors it was published with")
+                if old is None and copy is not None:
                     old = copy
                 if old is not None and damage is None:
-                    if copy is not None and np.allclose(copy, old, atol=1e-6):
+                    if copy is not None and (np.array_equal(copy, old) if recorded
+                                             else np.allclose(copy, old, atol=1e-6)):
                         held = index
-                    else:  # which of the two is wrong cannot be told: the vectors kept
-                        # stand (an index is rebuilt from them, not they from it)
+                    else:  # without a recorded checksum, which of the two is wrong cannot
+                        # be told: the vectors kept stand (an index is rebuilt from them)
                         damage = (f"{current.dir}/{INDEX_FILE} does not hold the vectors of "
                                   f"{VECTORS_FILE}")
                 if old is None:
@@ -429,6 +488,18 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                          namesakes=_namesakes(chunks, live, removed),
                          repaired="; ".join(p for p in (damage, lost) if p) or None,
                          rebuilt_from=rebuilt_from, resumed=resumed)
+
+
+def _vectors_changed(vectors: np.ndarray, recorded: str, name: str) -> str | None:
+    """Why ``vectors`` (a version's, named ``name``) are not the ones it was published with,
+    or None: not of unit length (zeroed, garbled), or not matching the checksum recorded then
+    (``recorded``; "" for a version published before it was, judged by length alone)."""
+    if not unit_rows(vectors):
+        return f"{name} holds vectors that are not of unit length"
+    if recorded and vectors_digest(vectors) != recorded:
+        return (f"{name} does not match the checksum recorded when it was published "
+                f"({VECTORS_SUM_FILE})")
+    return None
 
 
 _NAMESAKES_SAID = 5
@@ -780,6 +851,9 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
         _write_vectors(tmp / VECTORS_FILE, vectors)
         with _written(tmp / EMBEDDER_FILE) as fh:
             fh.write(f"{embedder.fingerprint}\n".encode("ascii"))
+        digest = vectors_digest(vectors)
+        with _written(tmp / VECTORS_SUM_FILE) as fh:
+            fh.write(f"{digest}\n".encode("ascii"))
         index, kind = extend_or_build(live_index, vectors, kept, index_flat_max)
         with _written(tmp / INDEX_FILE) as fh:  # faiss writes through Python's file: a write
             # that fails raises its OSError (faiss passes it on), told as the store's error
@@ -799,7 +873,7 @@ def _publish(cdir: Path, version: int, old_dir: Path | None, replaced_ids: set[s
         raise
     info = VersionInfo(version=version, dir=final.name, count=len(vectors), dim=embedder.dim,
                        embedder=embedder.name, index=kind, created=time.time(),
-                       embedder_sha256=embedder.fingerprint)
+                       embedder_sha256=embedder.fingerprint, vectors_sha256=digest)
     _write_atomic(cdir / VERSION_FILE, info.to_json())
     _prune(cdir, keep={final.name, old_dir.name if old_dir else ""})
     return info
