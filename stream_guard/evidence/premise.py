@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from stream_guard.scores import Evidence
+from stream_guard.text.initials import RUN_INITIALS, name_initials
 from stream_guard.text.sentences import sentence_spans
 from stream_guard.text.terms import Term, term_keys
 
@@ -46,8 +47,9 @@ class EvidenceSentence:
 
     @classmethod
     def of(cls, text: str, passage: Evidence) -> EvidenceSentence:
-        """The sentence ``text`` of ``passage``, with its content-term keys."""
-        return cls(text, passage, term_keys(text))
+        """The sentence ``text`` of ``passage``, with its content-term keys and the keys of
+        the initials it names or writes (:mod:`stream_guard.text.initials`)."""
+        return cls(text, passage, term_keys(text) | name_initials(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +163,12 @@ class SentenceIndex:
         model still sees what the evidence is about (and can say the window is off-topic).
         """
         weights: dict[str, float] = {}
+        postings = self._postings
         for term in window:
-            weights[term.key] = max(weights.get(term.key, 0.0), term.weight)
+            key = term.key
+            if key not in postings and RUN_INITIALS + key in postings:
+                key = RUN_INITIALS + key  # an acronym of a name the evidence spells out
+            weights[key] = max(weights.get(key, 0.0), term.weight)
         for key in weights:
             weights[key] *= self._idf.get(key, self._unseen_idf)
         total = sum(weights.values())

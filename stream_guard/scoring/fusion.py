@@ -33,6 +33,7 @@ import numpy as np
 from stream_guard.models.hf import ModelFormatError
 from stream_guard.text.absence import borne_out
 from stream_guard.text.direction import moved_otherwise
+from stream_guard.text.initials import initialisms_known
 from stream_guard.text.opposites import says_opposite
 from stream_guard.text.places import names_another_place
 from stream_guard.text.polarity import flips_polarity
@@ -120,7 +121,14 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     (:func:`~stream_guard.text.places.sentence_places`; none: the places check is not made),
     those the user's prompt names (which the window may put back) and the rows of its lists
     (:class:`~stream_guard.text.rows.RowIndex`; none: the rows check is not made), and the
-    term keys of the prompt (figures small talk may give back)."""
+    term keys of the prompt (figures small talk may give back).
+
+    A window's acronym of a name the evidence spells out, and its name spelled out where the
+    evidence writes the acronym, are known (:mod:`stream_guard.text.initials`)."""
+    by_initials = initialisms_known(window_text, evidence_keys)
+    if by_initials:
+        evidence_keys = evidence_keys | by_initials
+        premise_keys = premise_keys | initialisms_known(window_text, premise_keys)
     keys = frozenset(t.key for t in window)
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)
