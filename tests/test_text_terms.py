@@ -752,6 +752,48 @@ def test_a_figure_in_another_unit_is_read_as_the_evidences(window: str, read: st
     assert quantity_conflict("The battery charges in 150 minutes.", known)
 
 
+@pytest.mark.parametrize(("evidence", "window", "conflict"), [
+    # a duration in hours and minutes is one amount, given whole in either unit
+    ("The flight takes 2 hours 30 minutes.", "The flight takes 2.5 hours.", False),
+    ("The flight takes 2 hours 30 minutes.", "The flight takes two and a half hours.", False),
+    ("The flight takes 2 hours 30 minutes.", "The flight takes 150 minutes.", False),
+    ("The flight takes 2 hrs and 30 mins.", "The flight takes 2 hours 30 minutes.", False),
+    ("Bake it for 90 minutes.", "Bake it for 1 hour 30 minutes.", False),
+    ("Bake it for 90 minutes.", "Bake it for an hour and a half.", False),
+    ("Bake it for 90 minutes.", "Bake it for 1.5 hours.", False),
+    ("The hike takes 3 and a half hours.", "The hike takes 210 minutes.", False),
+    ("The hike takes 3 and a half hours.", "The hike takes 3 hours 30 minutes.", False),
+    ("The hike takes 3 and a half hours.", "The hike takes 3.5 hours.", False),
+    ("It lasts a year and a half.", "It lasts 18 months.", False),
+    # another duration is still another
+    ("The flight takes 2 hours 30 minutes.", "The flight takes 3 hours 30 minutes.", True),
+    ("The flight takes 2 hours 30 minutes.", "The flight takes 2 hours and 45 minutes.", True),
+    # (its parts stay figures of the evidence too, as before: "2 hours" alone passes)
+    ("The flight takes 2 hours 30 minutes.", "The flight takes 2 hours.", False),
+    ("Bake it for 90 minutes.", "Bake it for 1 hour 45 minutes.", True),
+    ("The hike takes 3 and a half hours.", "The hike takes 4 and a half hours.", True),
+    ("The hike takes 3 and a half hours.", "The hike takes 3 hours.", True),
+])
+def test_a_duration_in_hours_and_minutes_is_one_amount(evidence: str, window: str,
+                                                       conflict: bool) -> None:
+    """A travel answer's "2.5 hours" for its source's "2 hours 30 minutes" was contradicted by
+    the source's 2 hours; a recipe's "1 hour 30 minutes" for "90 minutes" by its 90 minutes; a
+    hike's "about 3 and a half hours" was read as a bare 3."""
+    from stream_guard.text.quantities import (
+        quantity_conflict,
+        quantity_index,
+        resolve_hedged_numbers,
+    )
+    from stream_guard.text.terms import known
+
+    index = quantity_index(evidence)
+    read = resolve_hedged_numbers(window, index)
+    assert quantity_conflict(read, index) is conflict
+    if not conflict:  # and no figure of it is new
+        keys = term_keys(evidence)
+        assert all(known(t.key, keys) for t in terms(read) if t.key[:1].isdigit())
+
+
 def test_a_typeset_hyphen_makes_the_same_numbered_name() -> None:
     # Evidence set in type writes "K‑221" with U+2011 (non-breaking hyphen), U+2010 or U+2012;
     # the window's "K-221" is the same model, not a new name and a bare number.

@@ -351,6 +351,8 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     text = _temperatures_and_quarters(text, both_readings)
     if "/" in text or not text.isascii():
         text = _fractions(text, both_readings)
+    if " half" in text:
+        text = _rewrite(text, HALF_AFTER_WHOLE, and_a_half)
     if has_digit(text):  # (not "m" in text: "2 PM ET" has none)
         if _DAY_PART_HINT.search(text):
             # "at 3 in the morning", "6 in the evening" in digits, as in words (a probe of
@@ -474,6 +476,21 @@ _ANY_FRACTION = re.compile(_FRACTION_RUN + r"|([" + "".join(_VULGAR) + r"]))")
 _DENOMINATORS = frozenset({2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64})
 
 
+# A half said after its whole: "3 and a half hours" is 3.5 hours, "an hour and a half" 1.5
+# (a hike's "about 3 and a half hours" was read as a bare 3, and an answer's "210 minutes"
+# halted against it). Number words are spelled out before ("two and a half" is 2.5 there).
+_HALF_UNITS = ("minute|hour|day|week|month|year|decade|century|mile|kilometre|kilometer|km|metre"
+               "|meter|litre|liter|cup|teaspoon|tablespoon|pound|kilo|kilogram|dozen")
+HALF_AFTER_WHOLE = re.compile(r"(?<![\w.,])(\d+)[ \t]+and[ \t]+a[ \t]+half\b"
+                               rf"|\b(?:an?|one)[ \t]+({_HALF_UNITS})[ \t]+and[ \t]+a[ \t]+half\b")
+
+
+def and_a_half(match: re.Match[str]) -> str:
+    """A :data:`HALF_AFTER_WHOLE` match as its figure ("3.5", "1.5 hours")."""
+    whole, unit = match.groups()
+    return f"{whole}.5" if whole else f"1.5 {unit}s"
+
+
 def _fractions(text: str, both_readings: bool) -> str:
     """``text`` with each fraction written as a decimal ("1 1/2" -> "1.5", "⅓" -> "0.333");
     ``both_readings`` (evidence): every fraction, followed by its decimal."""
@@ -548,6 +565,26 @@ def _clock(match: re.Match[str]) -> str | None:
 MORNING = " am"
 
 
+# A duration in hours and minutes ("2 hours 30 minutes", "2 hrs and 15 mins", "2h 15m"): one
+# amount, which an answer gives whole as often, in either unit ("150 minutes", "2.5 hours",
+# "two and a half hours"); read as its parts alone, each of those was contradicted by them.
+HOURS_AND_MINUTES = re.compile(r"(?<![\w.,])(\d{1,2})\s*(?:hours?|hrs?|h)\b,?\s*(?:and\s+)?"
+                               r"(\d{1,2})\s*(?:minutes?|mins?|m)\b", re.IGNORECASE)
+
+
+def duration_readings(match: re.Match[str]) -> list[tuple[str, str]]:
+    """The amounts a :data:`HOURS_AND_MINUTES` match states whole, as (figure, unit): its
+    minutes, and its hours where they are exact to two decimals ("2.5", "1.25", not 1.33...);
+    none where its minutes are no minutes of an hour."""
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if minutes >= 60:
+        return []
+    out = [(str(60 * hours + minutes), "minute")]
+    if minutes % 3 == 0:  # a whole number of hundredths of an hour
+        out.append((_digits_of(hours + Decimal(minutes) / 60), "hour"))
+    return out
+
+
 def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
     """Evidence's canonical text (:func:`canonical_figures`) with the readings an answer may
     give of its times and dates: an afternoon hour on the 12-hour clock too ("15:45 3:45"),
@@ -555,7 +592,8 @@ def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
     after an amount in its symbol ("£436.40 pound quid": an answer says "436.40 pounds"), of
     "twice" ("twice 2": "renewed twice" is an answer's "two renewals") and of counts said in
     words ("couple of minutes 2", :data:`COUNT_WORDS`) or as what is left to a mark ("7 goals
-    short of 100 93", :data:`SHORT_OF`), of an hour a
+    short of 100 93", :data:`SHORT_OF`), of a duration in hours and minutes whole ("2 hours 30
+    minutes 150 minutes 2.5 hours", :data:`HOURS_AND_MINUTES`), of an hour a
     speaker names bare ("at 10 10:00 22:00 works") and of a sum said in pairs ("18 50 1850
     18.50"). For its words only
     (:func:`~stream_guard.text.terms.term_keys`): as figures, the added ones would be read as
@@ -581,6 +619,8 @@ def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:
             None if (left := short_of_value(m)) is None else f"{m.group()} {left}"))
     if has_digit(canonical):  # the readings of figures said aloud (most sentences have none)
         canonical = _said_aloud(canonical, spelled_out)
+        canonical = _rewrite(canonical, HOURS_AND_MINUTES, lambda m: " ".join(
+            [m.group(), *(f"{figure} {unit}s" for figure, unit in duration_readings(m))]))
     return canonical
 
 

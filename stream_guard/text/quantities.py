@@ -38,6 +38,8 @@ from stream_guard.text.figures import (
     _WEEKDAYS,
     COUNT_WORDS,
     DATE_UNIT,
+    HALF_AFTER_WHOLE,
+    HOURS_AND_MINUTES,
     MORNING,
     SHORT_OF,
     _decimal,
@@ -49,9 +51,11 @@ from stream_guard.text.figures import (
     _spelled_number,
     _temperatures_and_quarters,
     _value,
+    and_a_half,
     canonical_dates,
     canonical_figures,
     count_value,
+    duration_readings,
     has_digit,
     plain_number,
     short_of_value,
@@ -313,6 +317,10 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
         for match in COUNT_WORDS.finditer(canonical.lower()):  # "Half a dozen" starts one
             if (unit := _unit(match.group(2))) != ANY_UNIT:
                 by_unit.setdefault(unit, set()).add(count_value(match))
+    for match in HOURS_AND_MINUTES.finditer(canonical):  # "2 hours 30 minutes" is 150 minutes
+        for number, unit in duration_readings(match):
+            by_unit[ANY_UNIT].add(number)
+            by_unit.setdefault(unit, set()).add(number)
     if "short of" in canonical:  # "7 goals short of reaching 100" is 93 goals
         for match in SHORT_OF.finditer(canonical.lower()):
             if (left := short_of_value(match)) is not None:
@@ -653,7 +661,9 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
 
     A figure in another unit of the same measure ("120 minutes", "1,200 grams") is read as
     the evidence's figure it equals ("2 hours", "1.2 kg"): a conversion is no new number, and
-    read as minutes against the evidence's other minutes it was a contradiction.
+    read as minutes against the evidence's other minutes it was a contradiction. A duration in
+    hours and minutes is read whole, in minutes ("1 hour 30 minutes" as "90 minutes"; the
+    evidence's are indexed whole too): its hour alone is no figure of the evidence's.
 
     ``text`` is a window: the scans are a few regexes over it.
     """
@@ -661,6 +671,9 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         return text
     # "below 30°C" has its unit in words ("30 degrees"), so it is read as a temperature
     text = _temperatures_and_quarters(text)
+    text = _rewrite(text, HOURS_AND_MINUTES, _whole_minutes)
+    if " half" in text:  # "an hour and a half" is 1.5 hours, which converts
+        text = _rewrite(text, HALF_AFTER_WHOLE, and_a_half)
     text = _rewrite(text, _HEDGED_SPELLED, lambda match: _spelled_hedged(match, evidence),
                     group=2)
     text = _resolve_converted(_resolve_scaled(_resolve_decimals(text, evidence), evidence),
@@ -686,6 +699,12 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
 
 
 _MONEY_WORDS = frozenset({"dollar", "euro", "yen", "usd", "eur", "gbp", "jpy"})
+
+
+def _whole_minutes(match: re.Match[str]) -> str | None:
+    """A duration in hours and minutes as its minutes ("1 hour 30 minutes": "90 minutes")."""
+    readings = duration_readings(match)
+    return f"{readings[0][0]} minutes" if readings else None
 
 
 def _hedge_band(band: tuple[float, float], number: str, money: bool) -> tuple[float, float]:
