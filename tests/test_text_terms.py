@@ -773,6 +773,13 @@ def test_a_figure_in_another_unit_is_read_as_the_evidences(window: str, read: st
     ("Bake it for 90 minutes.", "Bake it for 1 hour 45 minutes.", True),
     ("The hike takes 3 and a half hours.", "The hike takes 4 and a half hours.", True),
     ("The hike takes 3 and a half hours.", "The hike takes 3 hours.", True),
+    # a half after a number in words is read before the hedge before it (a blind probe)
+    ("It lasted 3 hours and 12 minutes.", "It lasted just over three hours.", False),
+    ("It lasted 3 hours and 12 minutes.", "It lasted just over three and a half hours.", True),
+    ("It lasted 3 hours and 30 minutes.", "It lasted three and a half hours.", False),
+    # "about" allows less than a half either way: 2.5 is no more "about three" than "about two"
+    ("Braise for 2 hours 30 minutes.", "Braise for about three hours.", True),
+    ("Braise for 2 hours 40 minutes.", "Braise for about three hours.", False),
 ])
 def test_a_duration_in_hours_and_minutes_is_one_amount(evidence: str, window: str,
                                                        conflict: bool) -> None:

@@ -574,15 +574,13 @@ HOURS_AND_MINUTES = re.compile(r"(?<![\w.,])(\d{1,2})\s*(?:hours?|hrs?|h)\b,?\s*
 
 def duration_readings(match: re.Match[str]) -> list[tuple[str, str]]:
     """The amounts a :data:`HOURS_AND_MINUTES` match states whole, as (figure, unit): its
-    minutes, and its hours where they are exact to two decimals ("2.5", "1.25", not 1.33...);
-    none where its minutes are no minutes of an hour."""
+    minutes, and its hours to two decimals ("2.5", "2.67": an answer's "about 2.7 hours" or
+    "about three hours" rounds them); none where its minutes are no minutes of an hour."""
     hours, minutes = int(match.group(1)), int(match.group(2))
     if minutes >= 60:
         return []
-    out = [(str(60 * hours + minutes), "minute")]
-    if minutes % 3 == 0:  # a whole number of hundredths of an hour
-        out.append((_digits_of(hours + Decimal(minutes) / 60), "hour"))
-    return out
+    return [(str(60 * hours + minutes), "minute"),
+            (_digits_of(round(hours + Decimal(minutes) / 60, 2)), "hour")]
 
 
 def evidence_readings(canonical: str, *, spelled_out: bool = False) -> str:

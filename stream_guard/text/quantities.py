@@ -576,7 +576,8 @@ _HEDGES = {
 _HEDGE_WORDS = "|".join(sorted(_HEDGES, key=len, reverse=True))
 # A number in words after a hedge ("just over eight years" for 8.3 years, as summaries write
 # it): read as the evidence's figure of its unit within one of it, on the hedge's side (over
-# 8 and under 9; above 4 and under 5 for "nearly five"; within a half for "about"); as
+# 8 and under 9; above 4 and under 5 for "nearly five"; less than a half off for "about": a
+# blind probe's "about three hours" for a recipe's 2 hours 30 minutes passed); as
 # "eight" it was the evidence's 8.3 changed, a contradiction that halted a faithful summary.
 # Not the hedge's own band, which for small numbers spans others ("nearly five years" for
 # four, "about nine years" for eight), and "over" may be no hedge at all ("spread over two
@@ -588,7 +589,7 @@ _HEDGED_SPELLED = re.compile(r"\b(" + _HEDGE_WORDS + r")\s+(" + _SPELLED.pattern
 # for "about"; up to a half below for "up to".
 _SPELLED_WITHIN: dict[tuple[float, float], Callable[[float], bool]] = {
     _ABOVE: lambda d: 0.0 < d < 1.0, _BELOW: lambda d: -1.0 < d <= 0.0,
-    _NEAR: lambda d: -0.5 <= d <= 0.5, _ROUNDED_UP: lambda d: -0.5 <= d <= 0.0}
+    _NEAR: lambda d: -0.5 < d < 0.5, _ROUNDED_UP: lambda d: -0.5 <= d <= 0.0}
 
 
 def _spelled_hedged(match: re.Match[str], evidence: Mapping[str, frozenset[str]]) -> str | None:
@@ -673,7 +674,7 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     text = _temperatures_and_quarters(text)
     text = _rewrite(text, HOURS_AND_MINUTES, _whole_minutes)
     if " half" in text:  # "an hour and a half" is 1.5 hours, which converts
-        text = _rewrite(text, HALF_AFTER_WHOLE, and_a_half)
+        text = _rewrite(_rewrite(text, HALF_AFTER_WHOLE, and_a_half), _SPELLED_HALF, _spelled_half)
     text = _rewrite(text, _HEDGED_SPELLED, lambda match: _spelled_hedged(match, evidence),
                     group=2)
     text = _resolve_converted(_resolve_scaled(_resolve_decimals(text, evidence), evidence),
@@ -699,6 +700,16 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
 
 
 _MONEY_WORDS = frozenset({"dollar", "euro", "yen", "usd", "eur", "gbp", "jpy"})
+
+
+# A half after a whole in words: "just over three and a half hours" is over 3.5 hours (the
+# hedge read "over three" as the evidence's 3.2, and the half was left over).
+_SPELLED_HALF = re.compile(rf"({_SPELLED.pattern})[ \t]+and[ \t]+a[ \t]+half\b")
+
+
+def _spelled_half(match: re.Match[str]) -> str | None:
+    whole = _spelled_number(match.group(1))
+    return f"{whole}.5" if whole.isdigit() else None
 
 
 def _whole_minutes(match: re.Match[str]) -> str | None:
