@@ -1,8 +1,7 @@
-"""Initials: an answer's acronym of a name its evidence spells out, and a name spelled out where
-the evidence writes its acronym, are the evidence's names (faithful news summaries halted on
-"WA" for "Western Australia"); a word that spells a run's initials, emphasis in capitals and an
-acronym of no name the evidence holds are not. Through a real server with the shipped
-detector as well."""
+"""Initials: an answer's acronym of a name its evidence spells out is the evidence's name
+(faithful news summaries halted on "WA" for "Western Australia"); a word that spells a name's
+initials, a slice of a longer name, a name spelled out for an acronym and an acronym of no name
+the evidence holds are not. Through a real server with the shipped detector as well."""
 
 from __future__ import annotations
 
@@ -25,33 +24,54 @@ def _keys(evidence: str) -> frozenset[str]:
     ("They were found in remote bushland in Western Australia.", "in remote WA bushland",
      {"wa"}),
     ("The final payment on a property in the United Arab Emirates.", "a property in the UAE",
-     {"uae"}),
+     {"uae"}),  # "The" only opens the name
     ("He is a nephew of John F. Kennedy.", "a nephew of JFK", {"jfk"}),
     ("He is a nephew of John F Kennedy.", "a nephew of JFK", {"jfk"}),
+    ("President John F. Kennedy spoke.", "JFK spoke", {"jfk"}),  # a title before the name
     ("The Department of Defense said so.", "the DOD said so", {"dod"}),
     ("The Professional Footballers' Association chief said so.", "says PFA chief", {"pfa"}),
+    ("Manchester United Football Club confirmed it.", "MUFC confirmed it", {"mufc"}),
     ("Queues at Automated Teller Machines.", "queues at ATMs", {"atm"}),  # made plural
-    ("The FDA approved it in March.", "The Food and Drug Administration approved it",
-     {"food", "drug", "administration"}),
-    ("The FDA approved it in March.", "The US Food and Drug Administration approved it",
-     {"food", "drug", "administration"}),  # a stretch of a longer name
+    ("Because of Martin Luther King Jr. Day, pickup runs late.", "because of MLK Day",
+     {"mlk"}),  # the sentence's first word and a name's suffix are no initials of it
 ])
-def test_an_acronym_and_its_name_are_one_name(evidence: str, window: str,
-                                               known: set[str]) -> None:
+def test_an_acronym_of_a_name_the_evidence_spells_out_is_that_name(
+        evidence: str, window: str, known: set[str]) -> None:
     assert initialisms_known(window, _keys(evidence)) == known
 
 
 @pytest.mark.parametrize(("evidence", "window"), [
     ("Volunteers of the Wild Animal Rescue fed them.", "the war ended"),  # a word, not "WAR"
     ("The property is in the United Arab Emirates.", "a property in the USA"),  # no such name
-    ("DO NOT USE the lift in a fire.", "Daniel Ortega said so"),  # emphasis is no acronym
     ("She moved to Western Australia. The family followed.", "found in WAT"),
+    # a slice of a longer name names something else (a review)
+    ("Manchester United Football Club confirmed it.", "The UFC confirmed it"),
+    ("Real Madrid Chief Executive Jose Sanchez spoke.", "the MCE spoke"),
+    ("Los Angeles Police Department officers came.", "AP officers came"),
+    # nor across a sentence that ends in an initial (a review: "Vitamin D. Take")
+    ("Take Vitamin D. Take one capsule daily.", "Take VDT daily"),
+    # acronyms of words in lower case are not read
+    ("Queues at automated teller machines.", "queues at ATMs"),
 ])
-def test_a_word_emphasis_or_another_acronym_is_no_name(evidence: str, window: str) -> None:
+def test_a_word_a_slice_or_another_acronym_is_no_name(evidence: str, window: str) -> None:
     assert initialisms_known(window, _keys(evidence)) == set()
 
 
-def test_a_run_ends_at_a_sentence_and_its_initials_are_keys_no_word_has() -> None:
+@pytest.mark.parametrize(("evidence", "window"), [
+    ("Analysts at MS cut their price target.", "Analysts at Microsoft Securities cut it."),
+    ("The CDC issued guidance.", "The Canadian Dental Council issued guidance."),
+    ("FREE delivery on all orders over £50.", "Fiona Reed's Electrical Emporium delivers."),
+    ("The FDA approved it in March.", "The Food and Drug Administration approved it."),
+])
+def test_a_name_spelled_out_for_an_acronym_is_read_word_by_word(evidence: str,
+                                                                  window: str) -> None:
+    """A review of the first version, which credited a name whose initials were an acronym of
+    the evidence: the wrong expansions a model makes passed. Spelled out, a name's words are
+    its own (the right expansion halts as before, unless the evidence spells it out too)."""
+    assert initialisms_known(window, _keys(evidence)) == set()
+
+
+def test_a_names_initials_are_keys_no_word_has() -> None:
     keys = name_initials("They moved to Western Australia. The Family Court agreed.")
     assert "^wa" in keys and "^fc" in keys
     assert "^wat" not in keys and "^atf" not in keys  # "Australia. The" is no run

@@ -780,6 +780,25 @@ def test_a_figure_in_another_unit_is_read_as_the_evidences(window: str, read: st
     # "about" allows less than a half either way: 2.5 is no more "about three" than "about two"
     ("Braise for 2 hours 30 minutes.", "Braise for about three hours.", True),
     ("Braise for 2 hours 40 minutes.", "Braise for about three hours.", False),
+    # two figures side by side are no duration (a review of the first version)
+    ("Take one tablet every 6 hours. Take it 30 minutes before a meal.",
+     "Take one tablet every 6 hours, 30 minutes before a meal.", False),
+    ("Take one tablet every 6 hours, 30 minutes before a meal.",
+     "Take one tablet every 6.5 hours.", True),
+    ("The team reached the ridge after 5 hours, 20 m below the summit.",
+     "After 5 hours they were 20 m below the summit.", False),
+    ("The dive lasted 1 h 18 m.", "The dive lasted 78 minutes.", False),  # "h" then "m"
+    ("The app had 3 million downloads in 48 hours.", "It had 5 million downloads in 48 hours.",
+     True),
+    # parts of an hour in words (a blind probe)
+    ("After a 90-minute stop, it flies on.", "The stop is one and a half hours.", False),
+    ("Paper 2 lasts 1 hour 45 minutes.", "It is an hour and three quarters long.", False),
+    ("The third set took 74 minutes.", "The third set took an hour and 14 minutes.", False),
+    ("Arrive 45 minutes before.", "Arrive three quarters of an hour before.", False),
+    ("Rest it for 15 minutes.", "Rest it for a quarter of an hour.", False),
+    ("The class runs for 75 minutes.", "It runs for an hour and a quarter.", False),
+    ("Arrive 45 minutes before.", "Arrive half an hour before.", True),
+    ("Paper 2 lasts 1 hour 45 minutes.", "It is an hour and a quarter long.", True),
 ])
 def test_a_duration_in_hours_and_minutes_is_one_amount(evidence: str, window: str,
                                                        conflict: bool) -> None:
@@ -799,6 +818,26 @@ def test_a_duration_in_hours_and_minutes_is_one_amount(evidence: str, window: st
     if not conflict:  # and no figure of it is new
         keys = term_keys(evidence)
         assert all(known(t.key, keys) for t in terms(read) if t.key[:1].isdigit())
+
+
+@pytest.mark.parametrize(("text", "read"), [
+    ("It lasts 3 and a half hours.", "It lasts 3.5 hours."),
+    ("Bake it for an hour and a half.", "Bake it for 1.5 hours."),
+    ("It took a year and a half.", "It took 1.5 years."),
+    # no unit whose plural is not its "s", and no "half-" word (a review)
+    ("It took a decade and a half.", "It took a decade and a half."),
+    ("It costs 3 and a half-price ticket.", "It costs 3 and a half-price ticket."),
+    ("He ran a mile and a half-marathon.", "He ran a mile and a half-marathon."),
+    ("Arrive half an hour early.", "Arrive 30 minutes early."),
+    ("It takes three quarters of an hour.", "It takes 45 minutes."),
+    ("It takes an hour and 14 minutes.", "It takes 74 minutes."),
+    ("A half-hour session.", "A half-hour session."),
+])
+def test_a_half_after_its_whole_and_the_parts_of_an_hour_are_figures(text: str,
+                                                                        read: str) -> None:
+    from stream_guard.text.figures import canonical_figures, spell_out_numbers
+
+    assert canonical_figures(spell_out_numbers(text)) == read
 
 
 def test_a_typeset_hyphen_makes_the_same_numbered_name() -> None:

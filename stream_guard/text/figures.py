@@ -351,8 +351,7 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     text = _temperatures_and_quarters(text, both_readings)
     if "/" in text or not text.isascii():
         text = _fractions(text, both_readings)
-    if " half" in text:
-        text = _rewrite(text, HALF_AFTER_WHOLE, and_a_half)
+    text = parts_in_figures(text)
     if has_digit(text):  # (not "m" in text: "2 PM ET" has none)
         if _DAY_PART_HINT.search(text):
             # "at 3 in the morning", "6 in the evening" in digits, as in words (a probe of
@@ -479,16 +478,46 @@ _DENOMINATORS = frozenset({2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64})
 # A half said after its whole: "3 and a half hours" is 3.5 hours, "an hour and a half" 1.5
 # (a hike's "about 3 and a half hours" was read as a bare 3, and an answer's "210 minutes"
 # halted against it). Number words are spelled out before ("two and a half" is 2.5 there).
-_HALF_UNITS = ("minute|hour|day|week|month|year|decade|century|mile|kilometre|kilometer|km|metre"
-               "|meter|litre|liter|cup|teaspoon|tablespoon|pound|kilo|kilogram|dozen")
-HALF_AFTER_WHOLE = re.compile(r"(?<![\w.,])(\d+)[ \t]+and[ \t]+a[ \t]+half\b"
-                               rf"|\b(?:an?|one)[ \t]+({_HALF_UNITS})[ \t]+and[ \t]+a[ \t]+half\b")
+# (Units whose plural is theirs with an "s"; not "a half-price ticket" nor "a half-marathon".)
+_HALF_UNITS = ("minute|hour|day|week|month|year|mile|kilometre|kilometer|metre|meter|litre|liter"
+               "|cup|teaspoon|tablespoon|pound|kilo|kilogram")
+HALF_AFTER_WHOLE = re.compile(r"(?<![\w.,])(\d+)[ \t]+and[ \t]+a[ \t]+half\b(?!-)"
+                               rf"|\b(?:an?|one)[ \t]+({_HALF_UNITS})[ \t]+and[ \t]+a[ \t]+half"
+                               r"\b(?!-)")
 
 
-def and_a_half(match: re.Match[str]) -> str:
-    """A :data:`HALF_AFTER_WHOLE` match as its figure ("3.5", "1.5 hours")."""
+def _and_a_half(match: re.Match[str]) -> str:
     whole, unit = match.groups()
     return f"{whole}.5" if whole else f"1.5 {unit}s"
+
+
+# Parts of an hour said in words: "half an hour" is 30 minutes, "three quarters of an hour" 45,
+# "an hour and a quarter" 75, "an hour and 14 minutes" 74 (a blind probe's faithful answers
+# halted on each, against "45 minutes", "1 hour 45 minutes", "74 minutes").
+_AN_HOUR = r"(?:an|one)[ \t]+hour"
+_PART_OF_AN_HOUR = re.compile(
+    rf"\b(?:(half[ \t]+an[ \t]+hour|a[ \t]+half[ \t]+hour)"
+    rf"|(?:a|one)[ \t]+(quarter)[ \t]+of[ \t]+an[ \t]+hour"
+    rf"|(three|3)[ \t]+quarters[ \t]+of[ \t]+an[ \t]+hour"
+    rf"|{_AN_HOUR}[ \t]+and[ \t]+(?:a[ \t]+(quarter)|(three|3)[ \t]+quarters"
+    rf"|(\d{{1,2}})[ \t]+(?:minutes?|mins?)))\b(?!-)")
+
+
+def _part_of_an_hour(match: re.Match[str]) -> str:
+    half, quarter, three, plus_quarter, plus_three, plus = match.groups()
+    minutes = (30 if half else 15 if quarter else 45 if three else 75 if plus_quarter
+               else 105 if plus_three else 60 + int(plus))
+    return f"{minutes} minutes"
+
+
+def parts_in_figures(text: str) -> str:
+    """``text`` with a half after its whole (:data:`HALF_AFTER_WHOLE`) and the parts of an hour
+    said in words written as figures; unchanged text is returned as the same object."""
+    if " half" in text:
+        text = _rewrite(text, HALF_AFTER_WHOLE, _and_a_half)
+    if "hour" in text:
+        text = _rewrite(text, _PART_OF_AN_HOUR, _part_of_an_hour)
+    return text
 
 
 def _fractions(text: str, both_readings: bool) -> str:
@@ -568,8 +597,12 @@ MORNING = " am"
 # A duration in hours and minutes ("2 hours 30 minutes", "2 hrs and 15 mins", "2h 15m"): one
 # amount, which an answer gives whole as often, in either unit ("150 minutes", "2.5 hours",
 # "two and a half hours"); read as its parts alone, each of those was contradicted by them.
-HOURS_AND_MINUTES = re.compile(r"(?<![\w.,])(\d{1,2})\s*(?:hours?|hrs?|h)\b,?\s*(?:and\s+)?"
-                               r"(\d{1,2})\s*(?:minutes?|mins?|m)\b", re.IGNORECASE)
+# Not across a comma ("every 6 hours, 30 minutes before a meal" is two figures), and "m" for
+# minutes only after "h" ("2h 30m": "5 hours, 20m below the summit" is metres; a review).
+HOURS_AND_MINUTES = re.compile(
+    r"(?<![\w.,])(\d{1,2})[ \t]*(?:(?:hours?|hrs?)\b[ \t]*(?:and[ \t]+)?"
+    r"(?=\d{1,2}[ \t]*(?:minutes?|mins?)\b)|h[ \t]*(?=\d{1,2}[ \t]*(?:minutes?|mins?|m)\b))"
+    r"(\d{1,2})[ \t]*(?:minutes?|mins?|m)\b", re.IGNORECASE)
 
 
 def duration_readings(match: re.Match[str]) -> list[tuple[str, str]]:

@@ -38,7 +38,6 @@ from stream_guard.text.figures import (
     _WEEKDAYS,
     COUNT_WORDS,
     DATE_UNIT,
-    HALF_AFTER_WHOLE,
     HOURS_AND_MINUTES,
     MORNING,
     SHORT_OF,
@@ -51,12 +50,12 @@ from stream_guard.text.figures import (
     _spelled_number,
     _temperatures_and_quarters,
     _value,
-    and_a_half,
     canonical_dates,
     canonical_figures,
     count_value,
     duration_readings,
     has_digit,
+    parts_in_figures,
     plain_number,
     short_of_value,
     spell_out_numbers,
@@ -673,8 +672,9 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     # "below 30°C" has its unit in words ("30 degrees"), so it is read as a temperature
     text = _temperatures_and_quarters(text)
     text = _rewrite(text, HOURS_AND_MINUTES, _whole_minutes)
-    if " half" in text:  # "an hour and a half" is 1.5 hours, which converts
-        text = _rewrite(_rewrite(text, HALF_AFTER_WHOLE, and_a_half), _SPELLED_HALF, _spelled_half)
+    text = parts_in_figures(text)  # "an hour and a half" is 1.5 hours, which converts
+    if " half" in text:
+        text = _rewrite(text, _SPELLED_HALF, _spelled_half)
     text = _rewrite(text, _HEDGED_SPELLED, lambda match: _spelled_hedged(match, evidence),
                     group=2)
     text = _resolve_converted(_resolve_scaled(_resolve_decimals(text, evidence), evidence),
@@ -709,11 +709,15 @@ _SPELLED_HALF = re.compile(rf"({_SPELLED.pattern})[ \t]+and[ \t]+a[ \t]+half\b")
 
 def _spelled_half(match: re.Match[str]) -> str | None:
     whole = _spelled_number(match.group(1))
+    whole = "1" if whole.lower() == "one" else whole  # ("one" alone stays a word there)
     return f"{whole}.5" if whole.isdigit() else None
 
 
 def _whole_minutes(match: re.Match[str]) -> str | None:
-    """A duration in hours and minutes as its minutes ("1 hour 30 minutes": "90 minutes")."""
+    """A duration in hours and minutes as its minutes ("1 hour 30 minutes": "90 minutes"):
+    one amount, wrong where it is none of the evidence's, whether or not the evidence states
+    its hour and its minutes of other things ("braise for 2 hours 15 minutes" against "2
+    hours 30 minutes ... rest for 15 minutes"; a blind probe)."""
     readings = duration_readings(match)
     return f"{readings[0][0]} minutes" if readings else None
 
