@@ -797,8 +797,15 @@ def test_a_figure_in_another_unit_is_read_as_the_evidences(window: str, read: st
     ("Arrive 45 minutes before.", "Arrive three quarters of an hour before.", False),
     ("Rest it for 15 minutes.", "Rest it for a quarter of an hour.", False),
     ("The class runs for 75 minutes.", "It runs for an hour and a quarter.", False),
-    ("Arrive 45 minutes before.", "Arrive half an hour before.", True),
     ("Paper 2 lasts 1 hour 45 minutes.", "It is an hour and a quarter long.", True),
+    # words alone are read whole only where the evidence gives durations in hours and minutes
+    # or states their amount: else a duration worked out of times of day stays words, as
+    # before (no sum reads it), and another amount passes with it
+    ("Time: 1:00 PM - 2:30 PM ET. The link is emailed 1 hour before.",
+     "It lasts an hour and a half.", False),
+    ("Arrive 45 minutes before.", "Arrive half an hour before.", False),
+    # a unit's other name is its own ("29 min" is of minutes)
+    ("Quick Wash: 29 min. Cottons: 3 h 10 min.", "Quick Wash is about half an hour.", False),
 ])
 def test_a_duration_in_hours_and_minutes_is_one_amount(evidence: str, window: str,
                                                        conflict: bool) -> None:
@@ -822,6 +829,7 @@ def test_a_duration_in_hours_and_minutes_is_one_amount(evidence: str, window: st
 
 @pytest.mark.parametrize(("text", "read"), [
     ("It lasts 3 and a half hours.", "It lasts 3.5 hours."),
+    ("It lasts three and a half hours.", "It lasts 3.5 hours."),
     ("Bake it for an hour and a half.", "Bake it for 1.5 hours."),
     ("It took a year and a half.", "It took 1.5 years."),
     # no unit whose plural is not its "s", and no "half-" word (a review)
@@ -835,9 +843,13 @@ def test_a_duration_in_hours_and_minutes_is_one_amount(evidence: str, window: st
 ])
 def test_a_half_after_its_whole_and_the_parts_of_an_hour_are_figures(text: str,
                                                                         read: str) -> None:
-    from stream_guard.text.figures import canonical_figures, spell_out_numbers
+    from stream_guard.text.figures import canonical_figures, parts_in_figures, spell_out_numbers
 
-    assert canonical_figures(spell_out_numbers(text)) == read
+    assert parts_in_figures(spell_out_numbers(text)) == read
+    # the evidence's reading follows its words (a window's "half" is still the evidence's)
+    evidence = canonical_figures(spell_out_numbers(text), both_readings=True)
+    assert evidence == text if read == text else evidence.endswith(read.split()[-2] + " "
+                                                                 + read.split()[-1])
 
 
 def test_a_typeset_hyphen_makes_the_same_numbered_name() -> None:

@@ -351,7 +351,8 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
     text = _temperatures_and_quarters(text, both_readings)
     if "/" in text or not text.isascii():
         text = _fractions(text, both_readings)
-    text = parts_in_figures(text)
+    if both_readings:  # (a window's, where the evidence states them: resolve_hedged_numbers)
+        text = parts_in_figures(text, both_readings=True)
     if has_digit(text):  # (not "m" in text: "2 PM ET" has none)
         if _DAY_PART_HINT.search(text):
             # "at 3 in the morning", "6 in the evening" in digits, as in words (a probe of
@@ -510,13 +511,30 @@ def _part_of_an_hour(match: re.Match[str]) -> str:
     return f"{minutes} minutes"
 
 
-def parts_in_figures(text: str) -> str:
+def parts_in_figures(text: str, *, both_readings: bool = False,
+                     keep: Callable[[str], bool] | None = None) -> str:
     """``text`` with a half after its whole (:data:`HALF_AFTER_WHOLE`) and the parts of an hour
-    said in words written as figures; unchanged text is returned as the same object."""
+    said in words written as figures: ``both_readings`` (evidence) after the words, else in
+    their place (a duration said in words alone, "an hour and a half", "half an hour", where
+    ``keep``, given the figure and its unit, allows); unchanged text is returned as the same
+    object."""
+
+    def figure(read: Callable[[re.Match[str]], str], digits: int = 0
+               ) -> Callable[[re.Match[str]], str | None]:
+        def rewrite(match: re.Match[str]) -> str | None:
+            said = read(match)
+            if both_readings and not (digits and match.group(digits)):
+                return f"{match.group()} {said}"  # (words: no figure of theirs to keep)
+            # a figure's half is always read with it (group ``digits``: "3 and a half" is 3.5,
+            # not a 3); words alone ("an hour and a half") where ``keep`` allows
+            return said if (keep is None or (digits and match.group(digits))
+                            or keep(said)) else None
+        return rewrite
+
     if " half" in text:
-        text = _rewrite(text, HALF_AFTER_WHOLE, _and_a_half)
+        text = _rewrite(text, HALF_AFTER_WHOLE, figure(_and_a_half, digits=1))
     if "hour" in text:
-        text = _rewrite(text, _PART_OF_AN_HOUR, _part_of_an_hour)
+        text = _rewrite(text, _PART_OF_AN_HOUR, figure(_part_of_an_hour))
     return text
 
 

@@ -320,6 +320,7 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
         for number, unit in duration_readings(match):
             by_unit[ANY_UNIT].add(number)
             by_unit.setdefault(unit, set()).add(number)
+            by_unit[DURATIONS] = {DURATIONS}
     if "short of" in canonical:  # "7 goals short of reaching 100" is 93 goals
         for match in SHORT_OF.finditer(canonical.lower()):
             if (left := short_of_value(match)) is not None:
@@ -528,6 +529,14 @@ def _scaled_sum(match: re.Match[str]) -> str:
 # read as 25. Only limits: "more than 6,000 employees" for "more than 6,200" is a rounding of
 # a count, as is "up to 360 miles" for "up to 358" (a review of a broader first version).
 BOUNDS = "@bounds"
+# Present where the evidence gives a duration in hours and minutes ("2 hours 30 minutes"): then
+# a window's durations in hours and minutes, or in words ("an hour and a half"), are read whole,
+# as amounts that must be the evidence's (resolve_hedged_numbers). Elsewhere only where the
+# evidence states their amount: a schedule's "a journey of 2 hours 7 minutes" (10:07 less
+# 08:00) or a webinar's "lasts an hour and a half" (1:00 to 2:30 PM) is worked out of its times
+# of day, which no sum here reads, and read whole it was contradicted by the evidence's "Delayed
+# 12 min" and "1 hour before" (a run over every probe).
+DURATIONS = "@durations"
 _UPPER_LIMITS = frozenset({"below", "under", "less than", "fewer than", "at most"})
 _NEGATED_LOWER = frozenset({"more than", "over", "above", "exceeding", "in excess of"})
 _NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|n't)\b[^.;:!?\n]{0,20}$")
@@ -591,6 +600,17 @@ _SPELLED_WITHIN: dict[tuple[float, float], Callable[[float], bool]] = {
     _NEAR: lambda d: -0.5 < d < 0.5, _ROUNDED_UP: lambda d: -0.5 <= d <= 0.0}
 
 
+def _of_unit(evidence: Mapping[str, frozenset[str]], unit: str) -> frozenset[str]:
+    """The figures the evidence states of ``unit`` under any of its names ("about 30 minutes"
+    for its "29 min"), or every figure it states where it gives that unit none."""
+    if unit != ANY_UNIT:
+        found = frozenset().union(*(evidence.get(name, frozenset())
+                                    for name in _UNIT_NAMES.get(unit, (unit,))))
+        if found:
+            return found
+    return evidence[ANY_UNIT]
+
+
 def _spelled_hedged(match: re.Match[str], evidence: Mapping[str, frozenset[str]]) -> str | None:
     """The evidence's figure a hedged number in words stands for (see _HEDGED_SPELLED)."""
     figure = _value(_spelled_number(match.group(2)))
@@ -599,7 +619,7 @@ def _spelled_hedged(match: re.Match[str], evidence: Mapping[str, frozenset[str]]
     within = _SPELLED_WITHIN[_HEDGES[match.group(1)]]
     word = match.group(3)
     unit = _unit(word) if word else ANY_UNIT
-    near = [(abs(v - figure), n) for n in evidence.get(unit, evidence[ANY_UNIT])
+    near = [(abs(v - figure), n) for n in _of_unit(evidence, unit)
             if (v := _value(n)) is not None and within(v - figure)]
     return min(near)[1] if near else None
 
@@ -671,8 +691,11 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         return text
     # "below 30°C" has its unit in words ("30 degrees"), so it is read as a temperature
     text = _temperatures_and_quarters(text)
-    text = _rewrite(text, HOURS_AND_MINUTES, _whole_minutes)
-    text = parts_in_figures(text)  # "an hour and a half" is 1.5 hours, which converts
+    def stated(said: str) -> bool:
+        return _time_stated(said, evidence)
+
+    text = _rewrite(text, HOURS_AND_MINUTES, lambda match: _whole_minutes(match, stated))
+    text = parts_in_figures(text, keep=stated)  # "an hour and a half" is 1.5 hours
     if " half" in text:
         text = _rewrite(text, _SPELLED_HALF, _spelled_half)
     text = _rewrite(text, _HEDGED_SPELLED, lambda match: _spelled_hedged(match, evidence),
@@ -691,7 +714,7 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         limits = evidence.get(BOUNDS, frozenset())
         unit = _unit(word) if word else ANY_UNIT
         allowed = [(abs(v - figure), n) for v, n in _between(
-                       _values(evidence.get(unit, evidence[ANY_UNIT])), lo * figure, hi * figure)
+                       _values(_of_unit(evidence, unit)), lo * figure, hi * figure)
                    if v == figure or f"{n} {unit}" not in limits]
         best = min(allowed)[1] if allowed else match.group(2)
         return best if best != match.group(2) else None
@@ -713,13 +736,36 @@ def _spelled_half(match: re.Match[str]) -> str | None:
     return f"{whole}.5" if whole.isdigit() else None
 
 
-def _whole_minutes(match: re.Match[str]) -> str | None:
-    """A duration in hours and minutes as its minutes ("1 hour 30 minutes": "90 minutes"):
-    one amount, wrong where it is none of the evidence's, whether or not the evidence states
-    its hour and its minutes of other things ("braise for 2 hours 15 minutes" against "2
-    hours 30 minutes ... rest for 15 minutes"; a blind probe)."""
+def _time_stated(said: str, evidence: Mapping[str, frozenset[str]]) -> bool:
+    """Whether a window's duration read whole (``said``: "90 minutes", "1.5 hours", "3.5") may
+    replace its words: where the evidence gives durations in hours and minutes
+    (:data:`DURATIONS`), or states this amount of time (in any unit of time; a bare figure, as
+    it is)."""
+    if DURATIONS in evidence:
+        return True
+    number, _, word = said.partition(" ")
+    value = _value(number)
+    if value is None:
+        return False
+    measure = _MEASURES.get(_unit(word.split(" ", 1)[0])) if word else None
+    if measure is None or measure[0] != "time":
+        return number in evidence.get(ANY_UNIT, ())
+    seconds = value * measure[1]
+    return any(abs(v * size - seconds) <= 0.005 * seconds
+               for unit, numbers in evidence.items()
+               if (of := _MEASURES.get(unit)) is not None and of[0] == "time"
+               for size in (of[1],) for n in numbers if (v := _value(n)) is not None)
+
+
+def _whole_minutes(match: re.Match[str], stated: Callable[[str], bool]) -> str | None:
+    """A duration in hours and minutes as its minutes ("1 hour 30 minutes": "90 minutes"),
+    where ``stated`` allows (:func:`_time_stated`): one amount, wrong where it is none of the
+    evidence's, whether or not the evidence states its hour and its minutes of other things
+    ("braise for 2 hours 15 minutes" against "2 hours 30 minutes ... rest for 15 minutes"; a
+    blind probe)."""
     readings = duration_readings(match)
-    return f"{readings[0][0]} minutes" if readings else None
+    said = f"{readings[0][0]} minutes" if readings else ""
+    return said if said and stated(said) else None
 
 
 def _hedge_band(band: tuple[float, float], number: str, money: bool) -> tuple[float, float]:
