@@ -682,8 +682,10 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
     A figure in another unit of the same measure ("120 minutes", "1,200 grams") is read as
     the evidence's figure it equals ("2 hours", "1.2 kg"): a conversion is no new number, and
     read as minutes against the evidence's other minutes it was a contradiction. A duration in
-    hours and minutes is read whole, in minutes ("1 hour 30 minutes" as "90 minutes"; the
-    evidence's are indexed whole too): its hour alone is no figure of the evidence's.
+    hours and minutes, or in words alone ("an hour and a half"), is read whole, in minutes
+    ("1 hour 30 minutes" as "90 minutes"; the evidence's are indexed whole too), where the
+    evidence gives durations so or states that amount (:data:`DURATIONS`); a half after a
+    figure always is ("3 and a half hours" is 3.5 hours, no 3).
 
     ``text`` is a window: the scans are a few regexes over it.
     """
@@ -845,11 +847,6 @@ _HOUR_WORD = r"(?:hours?|hrs?|h)"
 _MINUTE_WORD = r"(?:minutes?|mins?|m)"
 _DURATION_AFTER = {"clock": re.compile(r"[\s-]*(?:hours?|hrs?)\b"),
                    "date": re.compile(r"[\s-]*(?:days?|nights?)\b")}
-# A duration in hours and minutes ("2 hours 15 minutes", "2 hrs and 15 mins", "2h 15m"): one
-# amount a time of day moves by ("leaves at 9:40 ... 2 hours 15 minutes, so you land at 11:55"
-# halted a faithful answer, as did "starts at 2 pm and lasts 90 minutes, so it ends at 3:30").
-_HOURS_AND_MINUTES = re.compile(rf"(?<![\w.,])(\d{{1,2}})\s*{_HOUR_WORD}\b,?\s*(?:and\s+)?"
-                                rf"(\d{{1,2}})\s*{_MINUTE_WORD}\b", re.IGNORECASE)
 # What an amount of these units is in hours, moving a time of day (a bare number counts hours,
 # as "3 hours after" or "plus 2" did before; no other unit moves a clock).
 _HOURS_IN = {**dict.fromkeys(("hour", "hr", "hrs", "h", ANY_UNIT), Decimal(1)),
@@ -1149,10 +1146,12 @@ def _worked_figures(spelled: str) -> list[_Figure]:
 
 
 def _durations(spelled: str) -> list[_Figure]:
-    """The durations in hours and minutes of ``spelled`` (:data:`_HOURS_AND_MINUTES`), each
-    as one operand of kind "duration" in hours: it only moves a time of day."""
+    """The durations in hours and minutes of ``spelled`` (figures.HOURS_AND_MINUTES: one
+    amount a time of day moves by, "leaves at 9:40 ... 2 hours 15 minutes, so you land at 11:55"
+    halted a faithful answer, as did "starts at 2 pm and lasts 90 minutes, so it ends at 3:30"),
+    each as one operand of kind "duration" in hours: it only moves a time of day."""
     return [(m, int(m.group(1)) + Decimal(int(m.group(2))) / 60, "duration", "hour")
-            for m in _HOURS_AND_MINUTES.finditer(spelled) if int(m.group(2)) < 60]
+            for m in HOURS_AND_MINUTES.finditer(spelled) if int(m.group(2)) < 60]
 
 
 # A change between two percentages, in points ("rose 13 percentage points", "up 170 basis
