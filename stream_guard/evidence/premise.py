@@ -48,7 +48,7 @@ class EvidenceSentence:
     @classmethod
     def of(cls, text: str, passage: Evidence) -> EvidenceSentence:
         """The sentence ``text`` of ``passage``, with its content-term keys and the keys of
-        the initials it names or writes (:mod:`stream_guard.text.initials`)."""
+        the initials of the names it spells out (:mod:`stream_guard.text.initials`)."""
         return cls(text, passage, term_keys(text) | name_initials(text))
 
 

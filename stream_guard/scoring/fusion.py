@@ -123,8 +123,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     (:class:`~stream_guard.text.rows.RowIndex`; none: the rows check is not made), and the
     term keys of the prompt (figures small talk may give back).
 
-    A window's acronym of a name the evidence spells out, and its name spelled out where the
-    evidence writes the acronym, are known (:mod:`stream_guard.text.initials`)."""
+    A window's acronym of a name the evidence spells out is known
+    (:mod:`stream_guard.text.initials`)."""
     by_initials = initialisms_known(window_text, evidence_keys)
     if by_initials:
         evidence_keys = evidence_keys | by_initials
