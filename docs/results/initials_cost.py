@@ -1,0 +1,56 @@
+"""What indexing an evidence sentence costs with its names' initials (the forty-sixth session's
+``text.initials``), against its words alone; JSON.
+
+Every stream's inline evidence (and every collection passage a window finds) is cut into
+sentences, each indexed by ``EvidenceSentence.of``: its ``term_keys`` and, since the forty-sixth
+session, ``name_initials``. Times both on the sentences of HaluEval summarization's source
+articles (long news prose, many names), best of ``--rounds``, in microseconds a sentence:
+
+    python docs/results/initials_cost.py --data ../shared/data/dev \\
+        --out docs/results/initials-cost.json
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from stream_guard.dataset import read_records
+from stream_guard.eval.results import machine_info, results_parser, write_report
+from stream_guard.text.initials import name_initials
+from stream_guard.text.sentences import sentence_spans
+from stream_guard.text.terms import term_keys
+
+
+def best_us(work: Callable[[str], object], sentences: list[str], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for sentence in sentences:
+            work(sentence)
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1e6 / len(sentences), 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = results_parser(__doc__)
+    parser.add_argument("--articles", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    records = read_records(args.data / "halueval_summarization.jsonl")[:args.articles]
+    sentences = [r.context[a:b] for r in records for a, b in sentence_spans(r.context)]
+    keys = best_us(term_keys, sentences, args.rounds)
+    initials = best_us(name_initials, sentences, args.rounds)
+    write_report(args.out, {
+        "sentences": len(sentences), "rounds": args.rounds,
+        "term_keys_us": keys, "name_initials_us": initials,
+        "initials_share_of_term_keys": round(initials / keys, 3),
+        "initials_keys_per_sentence": round(
+            sum(len(name_initials(s)) for s in sentences) / len(sentences), 2),
+        "machine": machine_info()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
