@@ -262,8 +262,11 @@ async def test_guard_observe_halt_stops_and_closes_upstream(server: Server) -> N
     assert result is not None and result.halted and result.halt is not None
     # The upstream was stopped while it waited for its next token, and closed ...
     assert upstream.closed and "never" not in upstream.taken
-    # ... and nothing was taken from it that was not also sent to the server.
-    assert "".join(upstream.taken) == result.text_sent
+    # ... and nothing was taken from it that was not also sent to the server, but the one
+    # token that raced the halt (taken as the halt arrived, on a loaded host: the guard lets
+    # the halt win, and that token is neither sent nor shown; a fresh-clone CI saw it).
+    taken, sent = "".join(upstream.taken), result.text_sent
+    assert taken == sent or (taken.startswith(sent) and taken[len(sent):] == upstream.taken[-1])
     assert "".join(shown) == result.text_shown == result.text_sent
     assert result.retract_from == text.index("Napoleon")
     assert result.text_shown[:result.retract_from] == GOOD
