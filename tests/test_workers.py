@@ -324,6 +324,19 @@ def _worker_pids(parent: psutil.Process) -> set[int]:
     return pids
 
 
+def _starting_workers(parent: psutil.Process) -> set[int]:
+    """Worker processes of the supervisor that run multiprocessing's spawn entry point. Not a
+    child just forked, whose command line is still the supervisor's until it execs: that may
+    be the resource tracker, and a fresh-clone CI once stopped it there (its workers then
+    never came, and the test failed for want of a stuck worker, not of a kill)."""
+    pids = set()
+    for child in parent.children():
+        with contextlib.suppress(psutil.Error):
+            if "spawn_main" in " ".join(child.cmdline()):
+                pids.add(child.pid)
+    return pids
+
+
 async def _stream(port: int, sid: str) -> None:
     """Stream one answer to completion: whichever worker the kernel picks serves it (a worker
     listens only once its scorer is loaded)."""
@@ -867,14 +880,14 @@ async def test_a_worker_stopped_as_it_starts_is_killed_and_replaced(redis: Redis
     try:
         parent = psutil.Process(sup.pid)
         deadline = time.monotonic() + 30
-        while victim is None:  # the first worker, as soon as it is forked
+        while victim is None:  # the first worker, as soon as it runs spawn's entry point
             assert time.monotonic() < deadline, "no worker was started"
-            pids = _worker_pids(parent)
+            pids = _starting_workers(parent)
             if pids:
                 victim = min(pids)
                 os.kill(victim, signal.SIGSTOP)
             else:
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.005)
         deadline = time.monotonic() + 60
         while victim in _worker_pids(parent) or len(_worker_pids(parent)) < 2:
             assert time.monotonic() < deadline, "the stuck worker was neither killed nor replaced"
