@@ -1240,6 +1240,30 @@ def test_a_flipped_sign_bit_is_found_by_the_checksum_and_repaired(
     assert _add(tmp_path, FACTS, minilm).version == 2  # whole now: unchanged
 
 
+def test_a_changed_checksum_is_told_from_changed_vectors(tmp_path: Path,
+                                                         minilm: SentenceEmbedder) -> None:
+    """A bit flipped in vectors.sha256 itself: vectors.npy and the index's copy are whole and
+    alike, so it is the checksum that changed. Before, both copies were judged changed, and
+    every chunk was embedded again; now the next add records the checksum afresh from them."""
+    _add(tmp_path, FACTS, minilm)
+    cdir = collection_dir(tmp_path, "acme", "kb")
+    whole = np.load(cdir / "v000001" / "vectors.npy")
+    recorded = cdir / "v000001" / VECTORS_SUM_FILE
+    text = recorded.read_text()
+    recorded.write_text(("0" if text[0] != "0" else "1") + text[1:])
+    info = VersionInfo.read(cdir)
+    assert info is not None and verify_vectors(cdir, info) == [
+        "v000001/vectors.sha256 does not match the vectors that vectors.npy and the index "
+        "hold alike"]
+    result = _add(tmp_path, FACTS, minilm)
+    assert (result.version, result.chunks_added, result.resumed) == (2, 0, 0)
+    assert result.rebuilt_from == "its vectors and documents"
+    assert result.repaired is not None and "vectors.sha256" in result.repaired
+    np.testing.assert_array_equal(np.load(cdir / "v000002" / "vectors.npy"), whole)
+    info = VersionInfo.read(cdir)
+    assert info is not None and verify_vectors(cdir, info) == []
+
+
 def test_a_version_published_before_checksums_is_judged_as_before(
         tmp_path: Path, minilm: SentenceEmbedder) -> None:
     """A version without vectors.sha256 (an earlier release's) is read, extended and

@@ -257,6 +257,8 @@ def verify_vectors(collection: Path, info: VersionInfo) -> list[str]:
     if copy is None:
         problems.append(f"{name} cannot be read, or does not hold {info.count} vectors")
     elif _vectors_changed(copy, info.vectors_sha256, ""):
+        if lost and _checksum_changed(version_dir, copy):
+            return [_CHECKSUM_CHANGED.format(info.dir)]
         problems.append(f"{name} does not hold the vectors it was published with")
     elif not info.vectors_sha256 and not lost and not np.allclose(copy, vectors, atol=1e-6):
         problems.append(f"{name} and {VECTORS_FILE} hold other vectors (the version was "
@@ -427,8 +429,14 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                     if lost is not None:
                         old = None
                 if copy is not None and _vectors_changed(copy, recorded, ""):
-                    copy, damage = None, (f"{current.dir}/{INDEX_FILE} does not hold the "
-                                          "vectors it was published with")
+                    if lost is not None and _checksum_changed(old_dir, copy):
+                        # both whole and alike: it is the checksum that changed, and the next
+                        # version records it afresh
+                        old, lost = copy, None
+                        damage = _CHECKSUM_CHANGED.format(current.dir)
+                    else:
+                        copy, damage = None, (f"{current.dir}/{INDEX_FILE} does not hold the "
+                                              "vectors it was published with")
                 if old is None and copy is not None:
                     old = copy
                 if old is not None and damage is None:
@@ -488,6 +496,23 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                          namesakes=_namesakes(chunks, live, removed),
                          repaired="; ".join(p for p in (damage, lost) if p) or None,
                          rebuilt_from=rebuilt_from, resumed=resumed)
+
+
+_CHECKSUM_CHANGED = (f"{{}}/{VECTORS_SUM_FILE} does not match the vectors that {VECTORS_FILE} "
+                     "and the index hold alike")
+
+
+def _checksum_changed(version_dir: Path, copy: np.ndarray) -> bool:
+    """Whether the index's copy of the vectors and ``vectors.npy``, neither matching the
+    recorded checksum, are whole and alike: then the checksum's file is what changed (a bit
+    flipped in it cost a collection every vector embedded again, where its two copies were
+    whole)."""
+    try:
+        vectors = np.load(version_dir / VECTORS_FILE, mmap_mode="r")
+    except (OSError, ValueError, SyntaxError, tokenize.TokenError):  # (as vectors_problem)
+        return False
+    return (vectors.shape == copy.shape and unit_rows(copy)
+            and bool(np.array_equal(vectors, copy)))
 
 
 def _vectors_changed(vectors: np.ndarray, recorded: str, name: str) -> str | None:
