@@ -32,6 +32,7 @@ from stream_guard.train.calibrate import (
     stream_scores,
 )
 from stream_guard.train.cli import load_sets, sample_training
+from stream_guard.train.metrics import auroc
 
 TRAINED_ITEMS, TRAINED_SEED = 2500, 13  # what the shipped detector's stages drew
 
@@ -50,18 +51,11 @@ def unseen(train: dict[str, list[Record]], name: str, used: set[str], items: int
     return [r for k in keep[:items] for r in by_item[k]]
 
 
-def auroc(records: list[Record], scores: list[float]) -> float:
-    """Of the least supported window: a lower score for an unsupported answer is right."""
-    pos = [s for s, r in zip(scores, records, strict=True) if r.label == 1]
-    neg = [s for s, r in zip(scores, records, strict=True) if r.label == 0]
-    pairs = sum((n > p) + 0.5 * (n == p) for n in neg for p in pos)
-    return round(pairs / max(1, len(pos) * len(neg)), 4)
-
-
 def judged(groups: Groups, fusion: Fusion | None, point: OperatingPoint) -> dict[str, object]:
     rows = policy_rows(groups, fusion, point)
     for name, (records, windows) in groups.items():
-        rows[name]["auroc"] = auroc(records, stream_scores(records, windows, fusion))
+        rows[name]["auroc"] = round(auroc(stream_scores(records, windows, fusion),
+                                          [r.label for r in records]), 4)
     return {"point": {"threshold": point.threshold, "clear_margin": point.clear_margin,
                       "run_at_end": point.run_at_end}, "sets": rows}
 

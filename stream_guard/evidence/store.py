@@ -257,7 +257,7 @@ def verify_vectors(collection: Path, info: VersionInfo) -> list[str]:
     if copy is None:
         problems.append(f"{name} cannot be read, or does not hold {info.count} vectors")
     elif _vectors_changed(copy, info.vectors_sha256, ""):
-        if lost and _checksum_changed(version_dir, copy):
+        if lost and _checksum_changed(vectors, copy):
             return [_CHECKSUM_CHANGED.format(info.dir)]
         problems.append(f"{name} does not hold the vectors it was published with")
     elif not info.vectors_sha256 and not lost and not np.allclose(copy, vectors, atol=1e-6):
@@ -423,13 +423,12 @@ def add_documents(data_dir: Path, tenant: str, name: str, documents: Sequence[Do
                 index = _live_index(old_dir) if damage is None else None
                 copy = None if index is None else _index_copy(index, current)
                 recorded = current.vectors_sha256
-                if lost is None:
-                    old = np.load(old_dir / VECTORS_FILE, mmap_mode="r")
-                    lost = _vectors_changed(old, recorded, f"{current.dir}/{VECTORS_FILE}")
-                    if lost is not None:
-                        old = None
+                stored = None if lost else np.load(old_dir / VECTORS_FILE, mmap_mode="r")
+                if stored is not None:
+                    lost = _vectors_changed(stored, recorded, f"{current.dir}/{VECTORS_FILE}")
+                    old = None if lost else stored
                 if copy is not None and _vectors_changed(copy, recorded, ""):
-                    if lost is not None and _checksum_changed(old_dir, copy):
+                    if lost is not None and _checksum_changed(stored, copy):
                         # both whole and alike: it is the checksum that changed, and the next
                         # version records it afresh
                         old, lost = copy, None
@@ -502,16 +501,12 @@ _CHECKSUM_CHANGED = (f"{{}}/{VECTORS_SUM_FILE} does not match the vectors that {
                      "and the index hold alike")
 
 
-def _checksum_changed(version_dir: Path, copy: np.ndarray) -> bool:
-    """Whether the index's copy of the vectors and ``vectors.npy``, neither matching the
-    recorded checksum, are whole and alike: then the checksum's file is what changed (a bit
-    flipped in it cost a collection every vector embedded again, where its two copies were
-    whole)."""
-    try:
-        vectors = np.load(version_dir / VECTORS_FILE, mmap_mode="r")
-    except (OSError, ValueError, SyntaxError, tokenize.TokenError):  # (as vectors_problem)
-        return False
-    return (vectors.shape == copy.shape and unit_rows(copy)
+def _checksum_changed(vectors: np.ndarray | None, copy: np.ndarray) -> bool:
+    """Whether the index's copy of the vectors and ``vectors.npy`` (``vectors``, None where its
+    file could not be read), neither matching the recorded checksum, are whole and alike: then
+    the checksum's file is what changed (a bit flipped in it cost a collection every vector
+    embedded again, where its two copies were whole)."""
+    return (vectors is not None and vectors.shape == copy.shape and unit_rows(copy)
             and bool(np.array_equal(vectors, copy)))
 
 

@@ -519,22 +519,19 @@ def parts_in_figures(text: str, *, both_readings: bool = False,
     ``keep``, given the figure and its unit, allows); unchanged text is returned as the same
     object."""
 
-    def figure(read: Callable[[re.Match[str]], str], digits: int = 0
-               ) -> Callable[[re.Match[str]], str | None]:
-        def rewrite(match: re.Match[str]) -> str | None:
-            said = read(match)
-            if both_readings and not (digits and match.group(digits)):
-                return f"{match.group()} {said}"  # (words: no figure of theirs to keep)
-            # a figure's half is always read with it (group ``digits``: "3 and a half" is 3.5,
-            # not a 3); words alone ("an hour and a half") where ``keep`` allows
-            return said if (keep is None or (digits and match.group(digits))
-                            or keep(said)) else None
-        return rewrite
+    def figure(said: str, match: re.Match[str], of_a_figure: bool) -> str | None:
+        # A figure's half is always read with it ("3 and a half" is 3.5, not a 3: the
+        # evidence's too); words alone ("an hour and a half") where ``keep`` allows, or after
+        # themselves in the evidence (no figure of theirs to keep).
+        if both_readings:
+            return said if of_a_figure else f"{match.group()} {said}"
+        return said if of_a_figure or keep is None or keep(said) else None
 
     if " half" in text:
-        text = _rewrite(text, HALF_AFTER_WHOLE, figure(_and_a_half, digits=1))
+        text = _rewrite(text, HALF_AFTER_WHOLE,
+                        lambda m: figure(_and_a_half(m), m, m.group(1) is not None))
     if "hour" in text:
-        text = _rewrite(text, _PART_OF_AN_HOUR, figure(_part_of_an_hour))
+        text = _rewrite(text, _PART_OF_AN_HOUR, lambda m: figure(_part_of_an_hour(m), m, False))
     return text
 
 

@@ -69,17 +69,17 @@ _SUFFIXES = frozenset({"jr", "sr", "jnr", "snr", "ii", "iii", "iv"})
 
 def name_initials(text: str) -> frozenset[str]:
     """The initials keys of an evidence sentence (the module's docstring)."""
-    out: set[str] = set()
+    names: list[list[str]] = []
     for run in _runs(text):
+        names.append(run)
         if len(run) > 2 and run[-1].rstrip(".").lower() in _SUFFIXES:
-            out.update(RUN_INITIALS + initials for initials in _initials(run))
             run = run[:-1]  # "Martin Luther King Jr." is "MLK"
-        out.update(RUN_INITIALS + initials for initials in _initials(run))
+            names.append(run)
         while len(run) > 2 and (run[0] == "of" or run[0].rstrip(".").lower() in _OPENERS):
             run = run[1:]
             if run[0] != "of":  # "Because of Martin Luther King Jr. Day"
-                out.update(RUN_INITIALS + initials for initials in _initials(run))
-    return frozenset(out)
+                names.append(run)
+    return frozenset(RUN_INITIALS + initials for name in names for initials in _initials(name))
 
 
 def initialisms_known(window_text: str, evidence_keys: AbstractSet[str]) -> frozenset[str]:

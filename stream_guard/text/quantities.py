@@ -693,9 +693,7 @@ def resolve_hedged_numbers(text: str, evidence: Mapping[str, frozenset[str]]) ->
         return text
     # "below 30°C" has its unit in words ("30 degrees"), so it is read as a temperature
     text = _temperatures_and_quarters(text)
-    def stated(said: str) -> bool:
-        return _time_stated(said, evidence)
-
+    stated = functools.partial(_time_stated, evidence=evidence)
     text = _rewrite(text, HOURS_AND_MINUTES, lambda match: _whole_minutes(match, stated))
     text = parts_in_figures(text, keep=stated)  # "an hour and a half" is 1.5 hours
     if " half" in text:
@@ -753,10 +751,8 @@ def _time_stated(said: str, evidence: Mapping[str, frozenset[str]]) -> bool:
     if measure is None or measure[0] != "time":
         return number in evidence.get(ANY_UNIT, ())
     seconds = value * measure[1]
-    return any(abs(v * size - seconds) <= 0.005 * seconds
-               for unit, numbers in evidence.items()
-               if (of := _MEASURES.get(unit)) is not None and of[0] == "time"
-               for size in (of[1],) for n in numbers if (v := _value(n)) is not None)
+    return any(kind == "time" and abs(v * size - seconds) <= _EXACT_SHARE * seconds
+               for _, (kind, size), v, _ in _stated_measures(evidence))
 
 
 def _whole_minutes(match: re.Match[str], stated: Callable[[str], bool]) -> str | None:
@@ -1326,6 +1322,17 @@ _CONVERTIBLE = re.compile(_FIGURE_RUN + r"[ \t-]?([a-z]+)\b")
 _SPELLED_CONVERTIBLE = re.compile(r"(" + _SPELLED.pattern + r")[ \t-]?([a-z]+)\b")
 
 
+_EXACT_SHARE = 0.005  # a conversion's rounding
+
+
+def _stated_measures(evidence: Mapping[str, frozenset[str]]
+                     ) -> list[tuple[str, tuple[str, float], float, str]]:
+    """The evidence's figures of units of a measure (:data:`_MEASURES`): (unit, its measure
+    and size, value, the figure as written)."""
+    return [(unit, _MEASURES[unit], v, n) for unit, numbers in evidence.items()
+            if unit in _MEASURES for n in numbers if (v := _value(n)) is not None]
+
+
 def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
     """``text`` with each figure the evidence states in another unit of its measure written
     as the evidence writes it ("120 minutes" as "2 hours", "a two-week trial" as "14 day");
@@ -1335,8 +1342,7 @@ def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str
     any of the evidence's figures of its measure is read as that one, whichever fact the
     evidence states it of: "charges in 120 minutes" against "charges in 90 minutes; shipping
     takes 2 hours" is then no contradiction (the words, and the detector, still judge it)."""
-    stated = [(unit, _MEASURES[unit], v, n) for unit, numbers in evidence.items()
-              if unit in _MEASURES for n in numbers if (v := _value(n)) is not None]
+    stated = _stated_measures(evidence)
     if not stated:
         return text
 
@@ -1351,7 +1357,7 @@ def _resolve_converted(text: str, evidence: Mapping[str, frozenset[str]]) -> str
             if kind != measure[0] or other == unit or not v:
                 continue
             loose = (unit in _LOOSE_UNITS) != (other in _LOOSE_UNITS)  # month vs days, weeks
-            slack = _LOOSE_SHARE if loose else 0.005
+            slack = _LOOSE_SHARE if loose else _EXACT_SHARE
             if abs(v * factor - size) <= slack * size:
                 return f"{written} {other}"
         return None
