@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from stream_guard.scores import Evidence
+from stream_guard.text.holidays import holiday_keys
 from stream_guard.text.initials import RUN_INITIALS, name_initials
 from stream_guard.text.sentences import sentence_spans
 from stream_guard.text.terms import Term, term_keys
@@ -47,9 +48,11 @@ class EvidenceSentence:
 
     @classmethod
     def of(cls, text: str, passage: Evidence) -> EvidenceSentence:
-        """The sentence ``text`` of ``passage``, with its content-term keys and the keys of
-        the initials of the names it spells out (:mod:`stream_guard.text.initials`)."""
-        return cls(text, passage, term_keys(text) | name_initials(text))
+        """The sentence ``text`` of ``passage``, with its content-term keys, the keys of the
+        initials of the names it spells out (:mod:`stream_guard.text.initials`) and those of
+        the holidays on its dates and of its holidays' dates
+        (:mod:`stream_guard.text.holidays`)."""
+        return cls(text, passage, term_keys(text) | name_initials(text) | holiday_keys(text))
 
 
 @dataclass(frozen=True, slots=True)

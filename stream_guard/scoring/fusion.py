@@ -40,6 +40,7 @@ from stream_guard.text.polarity import flips_polarity
 from stream_guard.text.quantities import (
     other_half_of_day,
     quantity_conflict,
+    rate_period_swapped,
     unit_swapped,
     weekday_conflict,
 )
@@ -136,6 +137,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     conflict = (quantity_conflict(window_text, quantities)
                 or moved_otherwise(window_text, quantities)
                 or unit_swapped(window_text, quantities, nearest)
+                or rate_period_swapped(window_text, quantities)
                 or weekday_conflict(window_text, quantities)
                 or other_half_of_day(window_text, quantities))
     return Signals(

@@ -61,6 +61,8 @@ from stream_guard.text.figures import (
     spell_out_numbers,
     time_of_day,
 )
+from stream_guard.text.holidays import with_dates
+from stream_guard.text.rates import RATES, period_swapped, rates, worked_out_rates
 from stream_guard.text.rows import ColumnWork
 from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, term_keys, terms
 
@@ -110,7 +112,7 @@ def _quantity_text(text: str, both_readings: bool = False, halves: bool = False)
     (``both_readings``: see :func:`canonical_figures`); a morning's time without its "am"
     (figures.MORNING) but with ``halves``: the word after a time's minutes is its unit ("02:31
     UTC")."""
-    text = spell_out_numbers(narrow(text))
+    text = spell_out_numbers(narrow(with_dates(text)))
     text = canonical_figures(text, scale_as_unit=True, both_readings=both_readings)
     return text if halves else _without_morning(text)
 
@@ -334,6 +336,7 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
         by_unit[BOUNDS] = bounds
     if clocks := _clock_index(halves):
         by_unit[CLOCKS] = clocks
+    by_unit.update((key, set(entries)) for key, entries in rates(canonical).items())
     if _is_conversation(text):
         unscaled, money = _unscaled(canonical)
         if unscaled:
@@ -822,7 +825,7 @@ _FALL_BEFORE = re.compile(r"\b(?:down|cheaper|less|lower|" + _SAVES + r"|"
 # A quotient only where the text divides: of a few small figures, some quotient lands near
 # almost any number ("a 4 × 4 ft unit for $40 ... a 5 × 10 ft unit": 40 / 4).
 _DIVIDING = re.compile(r"[÷/]|\b(?:divided|split|shared|each|apiece|average|averages|averaging"
-                       r"|per (?:serving|person|head|portion))\b")
+                       r"|per (?:serving|person|head|portion|user|seat|member|guest))\b")
 _WORKED_FIGURES = 12  # more figures than this in one window: no search for worked-out ones
 # A time of day or a day of a month is no amount ("runs 10:30 to 12:00, so the fee is $40" is
 # no 10 + 30; "from March 5 to March 20, so 25% off" no 5 + 20): it combines only with its own
@@ -933,6 +936,26 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     only the detector can see it. Keeping such a result in the contradiction check halted
     faithful sums again: a figure of any unit the evidence gives other figures of ("that's 30
     days", "$500 per week") is a conflict there."""
+    kept = _drop_arithmetic(text, evidence, previous, derived, nearby)
+    if RATES not in evidence or not has_digit(text):
+        return kept
+    # the rates worked out read the window as written: a figure its arithmetic worked out
+    # ("€240 per user per year" of €1,200 shared by 5) is a rate other figures are worked out of
+    worked = _numbers_in(text) - _numbers_in(kept) if kept is not text else set()
+    rates_worked = worked_out_rates(_quantity_text(text), evidence, worked)
+    if not rates_worked:
+        return kept
+    return _rewrite(kept, _CONVERTED_FIGURE,
+                    lambda m: "" if plain_number(m.group(1)) in rates_worked else None)
+
+
+def _drop_arithmetic(text: str, evidence: Mapping[str, frozenset[str]], previous: str,
+                     derived: Callable[[], list[ColumnWork]] | None,
+                     nearby: Sequence[str]) -> str:
+    """:func:`drop_worked_out` but for rates over other periods, which are read apart from it
+    (:func:`~stream_guard.text.rates.worked_out_rates`), so that each is an operand of the
+    other ("$720 ... plus $135 ..., so $855" of two rates; "€240 per user per year, or €20 per
+    user per month", 240 of €1,200 shared by 5)."""
     text = _drop_year_spans(_drop_point_changes(_drop_conversions(text, evidence), evidence),
                             evidence)
     low = text.lower()
@@ -1184,6 +1207,19 @@ def _drop_conversions(text: str, evidence: Mapping[str, frozenset[str]]) -> str:
         return text
     return _rewrite(text, _CONVERTED_FIGURE,
                     lambda m: "" if plain_number(m.group(1)) in converted else None)
+
+
+def rate_period_swapped(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
+    """Whether the window gives one of the evidence's rates over another period
+    (:func:`stream_guard.text.rates.period_swapped`: "£15 a year" of "£15 a month")."""
+    return RATES in evidence and has_digit(window) and period_swapped(_quantity_text(window),
+                                                                      evidence)
+
+
+def _numbers_in(text: str) -> set[str]:
+    """The figures of ``text``, as plain numbers (numbers in words as digits)."""
+    return {plain_number(m.group(1))
+            for m in _CONVERTED_FIGURE.finditer(spell_out_numbers(text))}
 
 
 _CONVERTED_FIGURE = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)(?![\d,.]\d)")
