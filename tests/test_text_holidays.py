@@ -11,7 +11,7 @@ import pytest
 
 from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex
 from stream_guard.scores import Evidence
-from stream_guard.text.holidays import holiday_keys, with_dates
+from stream_guard.text.holidays import holiday_keys, holiday_words_known, with_dates
 from stream_guard.text.quantities import quantity_conflict, quantity_index
 from stream_guard.text.terms import term_keys, terms
 from tests.conftest import halt_on_detector, stream_on_detector
@@ -45,9 +45,18 @@ def test_a_named_holiday_is_read_where_its_sentence_gives_no_date() -> None:
 
 
 def test_an_evidence_sentence_holds_the_words_of_its_dates_holidays_and_the_reverse() -> None:
-    assert term_keys("Boxing Day") <= holiday_keys("We are closed on 25 and 26 December.")
-    assert term_keys("Christmas Day") <= holiday_keys("No service on December 25.")
+    assert {"boxing"} <= holiday_keys("We are closed on 25 and 26 December.")
+    assert {"christma"} <= holiday_keys("No service on December 25.")
     assert term_keys("24 December") <= holiday_keys("Christmas Eve 9am–1pm; closed after.")
+    # not the words every day's name has: "a day ahead" is drawn to no dated sentence
+    assert not holiday_keys("Price list (from 1 March).") & term_keys("day st saint")
+
+
+def test_a_windows_holiday_is_known_whole_where_the_evidence_gives_its_date() -> None:
+    evidence = term_keys("We are closed on 25 and 26 December.") | holiday_keys(
+        "We are closed on 25 and 26 December.")
+    assert holiday_words_known("Closed on Boxing Day.", evidence) == term_keys("Boxing Day")
+    assert not holiday_words_known("Closed on Christmas Eve.", evidence)
 
 
 @pytest.mark.parametrize(("evidence", "window", "conflict"), [

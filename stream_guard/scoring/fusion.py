@@ -33,6 +33,7 @@ import numpy as np
 from stream_guard.models.hf import ModelFormatError
 from stream_guard.text.absence import borne_out
 from stream_guard.text.direction import moved_otherwise
+from stream_guard.text.holidays import holiday_words_known
 from stream_guard.text.initials import initialisms_known
 from stream_guard.text.opposites import says_opposite
 from stream_guard.text.places import names_another_place
@@ -125,11 +126,16 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     term keys of the prompt (figures small talk may give back).
 
     A window's acronym of a name the evidence spells out is known
-    (:mod:`stream_guard.text.initials`)."""
+    (:mod:`stream_guard.text.initials`), as are the words of a holiday whose date it gives
+    (:mod:`stream_guard.text.holidays`)."""
     by_initials = initialisms_known(window_text, evidence_keys)
     if by_initials:
         evidence_keys = evidence_keys | by_initials
         premise_keys = premise_keys | initialisms_known(window_text, premise_keys)
+    by_date = holiday_words_known(window_text, evidence_keys)
+    if by_date:
+        evidence_keys = evidence_keys | by_date
+        premise_keys = premise_keys | holiday_words_known(window_text, premise_keys)
     keys = frozenset(t.key for t in window)
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 
 from stream_guard.text.figures import _MONTH_NUMBER, _MONTHS, has_digit
 from stream_guard.text.terms import term_keys
@@ -92,11 +93,18 @@ _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _DAYS = rf"{_DAY}(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|or|to)\s+|\s*[&–-]\s*){_DAY})*"
 _DATE = re.compile(rf"\b(?:({_MONTH_ALTERNATION})\.?\s+({_DAYS})\b"
                    rf"|({_DAYS})\s+(?:of\s+)?({_MONTH_ALTERNATION})\b)")
-# Each holiday's date as a text writes it, and the keys of the names of each date's holidays.
+# Each holiday's date as a text writes it, and the keys of the names of each date's holidays:
+# not the words any day's name has ("day", "eve", "night", "st"), which as keys of a dated
+# sentence drew windows that merely say "a day ahead" to it (a whole-set measure: a sentence
+# "(from 1 March)", St David's Day, became a made-up answer's premise and passed it); a
+# window's own holiday names are known whole where the evidence gives their dates
+# (:func:`holiday_words_known`).
+_GENERIC = term_keys("day eve night st saint")
 _DATE_OF = [f"{day} {_MONTHS[month - 1]}" for _, _, month, day in _TABLE]
 _KEYS_ON: dict[tuple[int, int], frozenset[str]] = {}
 for _name, _, _month, _day in _TABLE:
-    _KEYS_ON[_month, _day] = _KEYS_ON.get((_month, _day), frozenset()) | term_keys(_name)
+    _KEYS_ON[_month, _day] = _KEYS_ON.get((_month, _day), frozenset()) | (
+        term_keys(_name) - _GENERIC)
 
 
 def _which(match: re.Match[str]) -> int:
@@ -156,6 +164,17 @@ def holiday_keys(text: str) -> frozenset[str]:
         for day in re.findall(r"\d+", days):
             keys |= _KEYS_ON.get((_MONTH_NUMBER[month.lower()], int(day)), frozenset())
     return frozenset(keys)
+
+
+def holiday_words_known(window_text: str, evidence_keys: AbstractSet[str]) -> frozenset[str]:
+    """The keys of the window's holiday names whose dates the evidence gives ("day" of "Boxing
+    Day" where the evidence says "26 December"): the words every day's name has are no keys of
+    a dated sentence (:data:`_GENERIC`)."""
+    out: set[str] = set()
+    for match, row in _read_names(window_text.translate(_QUOTES)):
+        if term_keys(_DATE_OF[row]) <= evidence_keys:
+            out |= term_keys(match.group())
+    return frozenset(out)
 
 
 # A word of each name, one of which a text must hold to name any: a literal scan, before the
