@@ -1,0 +1,61 @@
+"""What the forty-seventh session's text rules cost a stream's evidence and windows: holidays
+(``text.holidays``: each evidence sentence indexed by ``holiday_keys``, each text read for
+figures through ``with_dates``) and rates (``text.rates``: the evidence's rates indexed once per
+stream by ``rates``), against what was there before; JSON.
+
+Times on the sentences of HaluEval summarization's source articles (long news prose), best of
+``--rounds``, in microseconds a sentence, and ``quantity_index`` (the whole figure index, rates
+inside) against ``rates`` alone on the articles, in microseconds an article:
+
+    python docs/results/rates_holidays_cost.py --data ../shared/data/dev \\
+        --out docs/results/rates-holidays-cost.json
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from stream_guard.dataset import read_records
+from stream_guard.eval.results import machine_info, results_parser, write_report
+from stream_guard.text.holidays import holiday_keys, with_dates
+from stream_guard.text.quantities import _quantity_text, quantity_index
+from stream_guard.text.rates import rates
+from stream_guard.text.sentences import sentence_spans
+from stream_guard.text.terms import term_keys
+
+
+def best_us(work: Callable[[str], object], texts: Sequence[str], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for text in texts:
+            work(text)
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1e6 / len(texts), 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = results_parser(__doc__)
+    parser.add_argument("--articles", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    records = read_records(args.data / "halueval_summarization.jsonl")[:args.articles]
+    articles = [r.context for r in records]
+    sentences = [text[a:b] for text in articles for a, b in sentence_spans(text)]
+    canonical = [_quantity_text(text, both_readings=True, halves=True) for text in articles]
+    write_report(args.out, {
+        "articles": len(articles), "sentences": len(sentences), "rounds": args.rounds,
+        "term_keys_us_per_sentence": best_us(term_keys, sentences, args.rounds),
+        "holiday_keys_us_per_sentence": best_us(holiday_keys, sentences, args.rounds),
+        "with_dates_us_per_sentence": best_us(with_dates, sentences, args.rounds),
+        "quantity_index_us_per_article": best_us(quantity_index, articles, args.rounds),
+        "rates_us_per_article": best_us(rates, canonical, args.rounds),
+        "mean_article_chars": round(sum(map(len, articles)) / len(articles)),
+        "machine": machine_info()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
