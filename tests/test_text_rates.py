@@ -30,9 +30,7 @@ def test_the_evidence_indexes_its_rates_with_their_periods() -> None:
 
 
 @pytest.mark.parametrize("evidence", [
-    "Six-monthly boiler service: £60 per visit.",  # compounds name other periods
-    "Pay: £2,000 gross, paid 4-weekly by BACS.",
-    "Semi-annual premium: $600.",
+    "Six-monthly boiler service: £60 per visit.",  # a visit's price, whatever the period
     "Monthly payers spread the £240 over the year.",  # no fee the month names
     "Salary: £27,600 per annum pro rata (full-time equivalent).",  # no one's pay
     "Adults: take 1 capsule daily with a meal.",  # a regimen is no sum
@@ -40,6 +38,18 @@ def test_the_evidence_indexes_its_rates_with_their_periods() -> None:
 def test_no_rate_is_read_where_the_period_is_another_or_the_amount_no_rate(
         evidence: str) -> None:
     assert RATES not in quantity_index(evidence)
+
+
+@pytest.mark.parametrize(("evidence", "period"), [
+    ("Pay: £2,000 gross, paid 4-weekly by BACS.", "4-week"),  # not weekly (a review)
+    ("Semi-annual premium: $600.", "6-month"),
+    ("Home contents cover: $600 every six months.", "6-month"),
+    ("Paid bi-weekly: $1,500 gross.", "fortnight"),
+    ("Key cover: £15 per 12 months.", "year"),
+])
+def test_a_period_of_several_calendar_ones_is_read_as_that_many(evidence: str,
+                                                               period: str) -> None:
+    assert {rate.rsplit(" ", 1)[1] for rate in quantity_index(evidence)[RATES]} == {period}
 
 
 @pytest.mark.parametrize(("evidence", "window", "worked"), [
@@ -53,6 +63,12 @@ def test_no_rate_is_read_where_the_period_is_another_or_the_amount_no_rate(
     ("Rent is £950 a month.", "Over 12 months that is £11,400.", "11,400"),  # over a count
     ("Pay: $18 per hour.", "That's $720 for your 40 regular hours.", "720"),
     ("Full day £62 per day.", "Five full days at £62 is £310 per week.", "310"),
+    ("Pay: £2,000 gross, paid 4-weekly.", "13 four-weekly payments of £2,000 are £26,000 a year.",
+     "26,000"),
+    ("Semi-annual premium: $600.", "You pay $600 every six months, so $1,200 a year.", "1,200"),
+    # an hourly rate over the hours of a week the evidence gives, both stated in the window
+    ("Pay: $18 per hour. Schedule: 40 hours per week.",
+     "Working 40 hours a week at $18 an hour for 52 weeks comes to $37,440 a year.", "37,440"),
 ])
 def test_a_rate_worked_out_over_another_period_is_no_new_figure(
         evidence: str, window: str, worked: str) -> None:
@@ -110,6 +126,19 @@ def test_a_rate_the_answer_gives_is_an_operand_only_where_it_was_worked_out() ->
     kept = _kept("Pay: £2,000 gross, paid 4-weekly by BACS. Contract: 3 nights per week.",
                  "At £2,000 a week, that comes to £104,000 a year.")
     assert "104,000" in kept
+
+
+@pytest.mark.parametrize(("evidence", "window", "kept"), [
+    ("Semi-annual premium: $600.", "You pay $600 every six months, so $1,200 a year.",
+     "You pay $600 every  months, so $ a year."),
+    ("Pay: £2,000 gross, paid 4-weekly.", "You're paid £2,000 every 4 weeks.",
+     "You're paid £2,000 every  weeks."),
+    ("Pay: £2,000 gross, paid 4-weekly.", "You're paid £2,000 every 5 weeks.",
+     "You're paid £2,000 every 5 weeks."),  # another period: a new figure
+])
+def test_the_count_that_names_the_evidences_period_is_no_new_figure(
+        evidence: str, window: str, kept: str) -> None:
+    assert _kept(evidence, window) == kept
 
 
 def test_a_count_the_evidence_gives_of_that_period_stays() -> None:

@@ -945,7 +945,7 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     rates_worked = worked_out_rates(_quantity_text(text), evidence, worked)
     if not rates_worked:
         return kept
-    return _rewrite(kept, _CONVERTED_FIGURE,
+    return _rewrite(spell_out_numbers(kept), _CONVERTED_FIGURE,
                     lambda m: "" if plain_number(m.group(1)) in rates_worked else None)
 
 

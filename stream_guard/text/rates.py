@@ -109,19 +109,33 @@ _AMOUNT = (r"(?<![\w.,])(?P<sign>[$£€¥]?)[ \t]?"
 _FOR_WHAT = (r"(?:(?:[ \t]+per[ \t]+|[ \t]*/[ \t]*)(?!" + _PERIOD_WORD + r"s?\b)[^\W\d_]+)?")
 _PER = _FOR_WHAT + (r"(?:[ \t]*/[ \t]*|[ \t]+(?:per|a|an|each|every)(?:[ \t]+calendar)?"
                     r"[ \t]+)")
+# Periods of several calendar ones, by their names ("paid bi-weekly", "a semi-annual premium")
+_MULTIPLES = {"bi-weekly": "fortnight", "biweekly": "fortnight", "4-weekly": "4-week",
+              "semi-monthly": "0.5-month", "twice-monthly": "0.5-month",
+              "semi-annual": "6-month", "semi-annually": "6-month", "half-yearly": "6-month",
+              "6-monthly": "6-month", "biannual": "6-month", "biannually": "6-month"}
+_MULTIPLE_WORD = "|".join(sorted(_MULTIPLES, key=len, reverse=True))
 _RATE_AFTER = re.compile(
     _AMOUNT + r"(?:" + _PER + _PERIOD + r"\b"
     r"|[ \t,]+(?:(?:billed|charged|paid|payable)[ \t]+)?" + _ALONE
-    + rf"(?P<adverb>{_ADVERB_WORD})\b|[ \t]*(?P<pa>p\.a\b\.?))")
+    + rf"(?:(?P<adverb>{_ADVERB_WORD})|(?P<multiple>{_MULTIPLE_WORD}))\b"
+    r"|[ \t]*(?P<pa>p\.a\b\.?)"
+    # "every 4 weeks", "per 12 months", "every other week"
+    r"|[ \t,]+(?:(?:billed|charged|paid|payable)[ \t]+)?(?:every|per)[ \t]+"
+    r"(?:(?P<every>\d+)|(?P<other>other))[ \t]+(?P<every_period>" + _PERIOD_WORD + r")s?\b)")
 # What a period names before an amount, in the same clause: "a monthly fee of $25", "Annual
 # membership: €1,200", "The annual plan costs $99". Only what is paid or allowed (a review:
 # "Monthly payers spread the £240" is no £240 a month).
 _ADJECTIVE_BEFORE = re.compile(
-    _ALONE + r"(daily|weekly|fortnightly|monthly|quarterly|yearly|annual)[ \t]+"
+    _ALONE + r"(daily|weekly|fortnightly|monthly|quarterly|yearly|annual|" + _MULTIPLE_WORD
+    + r")[ \t]+"
     r"(?:[\w-]+[ \t]+)?(?:fee|charge|cost|price|rate|payment|premium|subscription|membership"
     r"|rent|plan|pass|ticket|permit|salary|wage|allowance|budget|limit|cap|bill|instalment"
     r"|installment|contribution|dues|licen[cs]e)s?[ \t]*(?:[:=–-]|of|is|are|costs?|at)?"
-    r"[ \t]*(?:(?:just|only)[ \t]+)?(?=[$£€¥]?\d)")
+    r"[ \t]*(?:(?:just|only)[ \t]+)?(?=[$£€¥]?\d)"
+    # ... or how it is paid: "Paid bi-weekly: $1,500 gross"
+    r"|\b(?:paid|billed|charged|payable)[ \t]+(daily|weekly|fortnightly|monthly|quarterly"
+    r"|yearly|annually|" + _MULTIPLE_WORD + r")[ \t]*[:,–-]?[ \t]*(?=[$£€¥]?\d)")
 _FIGURE = re.compile(_AMOUNT)
 # A period the window names: with a count ("over 30 days", "a 30-day month", "five full
 # days", "40 regular hours"), or alone ("a year", "annually").
@@ -201,7 +215,8 @@ def rates(canonical: str) -> dict[str, frozenset[str]]:
         figure = _FIGURE.match(low, match.end())
         if figure is not None and (read := _amount(figure)) is not None and _reckoned(
                 low, figure.end(), read[1]):
-            given.add(_entry(read[0], read[1], _PERIOD_NAMES[match.group(1)]))
+            named = match.group(1) or match.group(2)
+            given.add(_entry(read[0], read[1], _MULTIPLES.get(named) or _PERIOD_NAMES[named]))
     if not given:
         return {}
     beside = {_entry(figure.value, figure.unit, period)
@@ -214,8 +229,45 @@ def _rates_in(low: str) -> Iterator[tuple[int, _Rate]]:
     """Each amount written with its period after it, by where its number starts."""
     for match in _RATE_AFTER.finditer(low):
         if (read := _amount(match)) is not None and _reckoned(low, match.end(), read[1]):
-            period = _PERIOD_NAMES[match["period"] or match["adverb"] or match["pa"]]
+            if match["every_period"]:
+                period = _canonical(Decimal(match["every"] or 2),
+                                    _PERIOD_NAMES[match["every_period"]])
+            elif match["multiple"]:
+                period = _MULTIPLES[match["multiple"]]
+            else:
+                period = _PERIOD_NAMES[match["period"] or match["adverb"] or match["pa"]]
             yield match.start("amount"), _Rate(read[0], read[1], period)
+
+
+def _period_count(low: str, start: int) -> str | None:
+    """The count in the period of the rate whose amount starts at ``start`` ("every 6 months",
+    "4-weekly"), if it names one."""
+    match = next((m for at in (start - 2, start - 1, start) if at >= 0
+                  and (m := _RATE_AFTER.match(low, at)) is not None
+                  and m.start("amount") == start), None)
+    if match is None:
+        return None
+    if match["every"]:
+        return plain_number(match["every"])
+    digits = re.match(r"\d+", match["multiple"] or "")
+    return digits.group() if digits else None
+
+
+def _canonical(multiple: Decimal, base: str) -> str:
+    """A period of ``multiple`` ``base`` periods, by its own name where it has one (12 months
+    are a year, 2 weeks a fortnight), else "N-base" ("4-week", "6-month")."""
+    if multiple == 1:
+        return base
+    for longer in _ORDER[_ORDER.index(base) + 1:]:
+        if multiple in _LENGTHS.get(frozenset((base, longer)), ()):
+            return longer
+    return f"{plain_number(str(multiple))}-{base}"
+
+
+def _span(period: str) -> tuple[Decimal, str]:
+    """A period as a multiple of a calendar one: "4-week" is (4, "week"), "month" (1, "month")."""
+    multiple, _, base = period.rpartition("-")
+    return (Decimal(multiple) if multiple else Decimal(1)), base
 
 
 def _reckoned(low: str, end: int, unit: str) -> bool:
@@ -244,6 +296,12 @@ def worked_out_rates(canonical: str, evidence: Mapping[str, frozenset[str]],
     stated = evidence.get("", frozenset())
     out: set[str] = set()
     worked_at: set[int] = set()  # where the figures worked out start
+    given_set = set(given)
+    for at, rate in own.items():
+        if rate in given_set and (count := _period_count(low, at)):
+            # the count that names the evidence's period ("$600 every 6 months" of its
+            # "semi-annual premium: $600", "paid 4-weekly") is no new figure either
+            out.add(count)
     for figure in figures:
         if figure.number in stated:
             continue
@@ -257,6 +315,12 @@ def worked_out_rates(canonical: str, evidence: Mapping[str, frozenset[str]],
         operands = [rate for rate in given if rate.unit == figure.unit and (
                         units[rate.unit] == 1
                         or amounts[rate.amount, rate.unit] > (rate.amount == figure.value))]
+        # an hourly rate over the hours a period holds, both of them stated in the window ("40
+        # hours a week at $18 an hour for 52 weeks comes to $37,440 a year")
+        operands += [_Rate(pay.amount * hours.amount, pay.unit, hours.period)
+                     for pay in given if pay.unit == figure.unit and pay.period == "hour"
+                     and amounts[pay.amount, pay.unit]
+                     for hours in given if hours.unit == "hour" and amounts[hours.amount, "hour"]]
         operands += [rate for at, rate in own.items() if at < figure.start and (
                          at in worked_at or plain_number(str(rate.amount)) in worked)
                      and rate.unit == figure.unit]
@@ -278,7 +342,7 @@ def _own_schedule(evidence: Mapping[str, frozenset[str]], period: str, rate_peri
     """Whether the evidence splits a rate into counts of a shorter ``period`` of its own (a
     review: "paid in 10 monthly instalments" makes a year's bill no twelfth a month); not a
     count of the period itself ("a deposit of five weeks' rent" schedules nothing)."""
-    if _ORDER.index(period) >= _ORDER.index(rate_period):
+    if "-" in period + rate_period or _ORDER.index(period) >= _ORDER.index(rate_period):
         return False
     lengths = _LENGTHS.get(frozenset((period, rate_period)), ())
     adverb = {"day": "daily", "week": "weekly", "fortnight": "fortnightly",
@@ -327,14 +391,18 @@ def _hedge(low: str, start: int) -> str | None:
 def _worked_out(value: Decimal, hedge: str | None, rate: _Rate, count: Decimal,
                 period: str) -> bool:
     """Whether ``value`` (after ``hedge``) is ``rate`` over ``count`` ``period``s, by one of
-    the reckonings of :data:`_LENGTHS`."""
-    if period == rate.period:
-        factors: tuple[Decimal, ...] = (Decimal(1),) if count != 1 else ()
+    the reckonings of :data:`_LENGTHS` (a period of several calendar ones, "4-week", as that
+    many: a year is 13 of them)."""
+    if period == rate.period and count == 1:
+        return False
+    (times, base), (rate_times, rate_base) = _span(period), _span(rate.period)
+    if base == rate_base:
+        lengths: tuple[Decimal, ...] = (Decimal(1),)
     else:
-        lengths = _LENGTHS.get(frozenset((period, rate.period)), ())
-        longer = _ORDER.index(period) > _ORDER.index(rate.period)
-        factors = lengths if longer else tuple(1 / x for x in lengths)
-    for factor in factors:
+        lengths = _LENGTHS.get(frozenset((base, rate_base)), ())
+        if _ORDER.index(base) < _ORDER.index(rate_base):
+            lengths = tuple(1 / x for x in lengths)
+    for factor in (length * times / rate_times for length in lengths):
         exact = rate.amount * count * factor
         if hedge is None:
             if abs(value - exact) <= _EXACT * value:
