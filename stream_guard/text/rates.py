@@ -1,32 +1,40 @@
 """Rates over calendar periods: an answer's "$300 a year" is its evidence's "$25 per month".
 
-Answers restate a price, an allowance or a dose over another period than their source gives it
-("The membership is $25 a month, which works out to $300 a year"; "2 GB a day is about 14 GB
-a week"; "3 tablets daily, so 21 a week"), or over a number of periods ("£62 a day, so five
-full days is £310"). The amount is stated nowhere in the evidence, so it read as a new figure
-and the window halted: a blind probe of price pages, tariffs and leaflets halted 32 of 39
-faithful answers that did so, at fused support as low as a wrong "$350 a year" got.
+Answers restate a price, a wage or an allowance over another period than their source gives it
+("The membership is $25 a month, which works out to $300 a year"; "2 GB a day is 14 GB a
+week"), or over a number of periods ("£62 a day, so five full days is £310"). The amount is
+stated nowhere in the evidence, so it read as a new figure and the window halted: a blind probe
+of price pages, tariffs and payslips halted 32 of 39 faithful answers that did so, at fused
+support as low as a wrong "$350 a year" got.
 
 The evidence's rates are indexed (:func:`rates`, kept under :data:`RATES` in its quantity
 index) as an amount, its unit (a currency sign, pence and cents as hundredths of it, or the
 word after the figure) and its period: written after it ("$25 per month", "£4.50 a week",
-"$9.99/mo", "3 tablets daily", "€1,200 annually", "£15 p.a.", "$8/user/month") or named by
-what it is just before it ("a monthly fee of $25", "Annual membership: €1,200"). A window's
-figure of the same unit is worked out of one where it is that rate over a period the window
-names (after the figure, or anywhere in it: "Over a year, that comes to $300"), or over a count
-of periods ("five full days"), by the usual reckonings only (12 months, 52 weeks or 365 days a
-year, 30 or 31 days or 4.33 weeks a month, 7 days a week; never 4 weeks a month; hours only
-counted, never reckoned: a working day has no fixed length), to its rounding (0.6 %) or, after
-a hedge, within 3.5 % on the hedge's side ("nearly $300" is under it, "just over" above).
+"$9.99/mo", "€1,200 annually", "£15 p.a.", "$8/user/month", "£2,000 every 4 weeks"), or named
+by what it is or how it is paid just before it ("a monthly fee of $25", "Annual membership:
+€1,200", "Paid bi-weekly: $1,500"). A period may be several calendar ones ("4-weekly",
+"semi-annual", "per 12 months": a year holds 13, 2 and 1 of them). A window's figure of the
+same unit is worked out of one where it is that rate over a period the window names (after the
+figure, or anywhere in it: "Over a year, that comes to $300"), or over a count of periods
+("five full days"), by the usual reckonings only (12 months, 52 weeks or 365 days a year; 30,
+31 or 30.44 days and 4.33 weeks a month; never 4 weeks a month; hours counted, never reckoned:
+a working day has no fixed length), to its rounding (0.6 %) or, after a hedge, within 3.5 % on
+the hedge's side ("nearly $300" is under it, "just over" above).
 
-Which rate: one the window itself states ("At $25 per month, ... $300 a year"), or the
-evidence's only rate of that unit. A review found that any rate of the evidence let the wrong
-item's price through ("The annual plan costs $144 a year" where the monthly plan is $12 a month
-and the annual plan $99). A rate the window works out itself ("£2.50 a week more") is an
-operand of what follows it, and stays a figure checked as written. The count a rate is taken
-over goes with the result only where it is a period's usual length taken as such ("over about
-30 days", "a 365-day year") and the evidence counts none of that period: "for 7 days, so 42
-tablets" of "6 tablets daily for 5 days" stays a changed count (a review).
+Which rate: one the window itself states ("At $25 per month, ... $300 a year"), the evidence's
+only rate of that unit, or an hourly rate over the hours a period holds where the window states
+both ("40 hours a week at $18 an hour for 52 weeks comes to $37,440 a year"); of the window's
+own rates, only one it worked out (of a rate, or by its arithmetic: "€240 per user per year" of
+€1,200 shared by 5). A review of the first version found that any rate let a wrong one through:
+the wrong item's ("The annual plan costs $144 a year" where the monthly plan is $12 a month and
+the annual plan $99), or a rate the answer merely gave ("At £2,000 a week, that comes to
+£104,000 a year" of £2,000 paid 4-weekly). Nor are a dose reckoned (a regimen is no sum: "7
+capsules once a week instead of one a day"), a salary given pro rata, or a bill the evidence
+splits into instalments of its own ("10 monthly instalments"). The count a rate is taken over
+goes with the result only where it is a period's usual length taken as such ("over about 30
+days", "a 365-day year") and the evidence counts none of that period: "for 7 days, so 42
+tablets" of a 5-day course stays a changed count. The count that names the evidence's own
+period is no new figure ("$600 every 6 months" of a semi-annual premium).
 
 A rate given over another period than the evidence's ("£15 a year" of a "£15 monthly fee") is
 a conflict (:func:`period_swapped`), unless a sentence of the evidence that holds the amount
