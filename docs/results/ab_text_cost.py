@@ -18,12 +18,10 @@ import argparse
 import json
 import re
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from stream_guard.eval.results import machine_info, write_report
+from stream_guard.eval.results import best_microseconds, machine_info, write_report
 
 _PROBES = ("realistic-probe", "realistic-probe4", "abstention-probe2", "long-answer-probe")
 _NEGATION = re.compile(r"\b(?:not|no|nothing|never|cannot)\b|n't", re.IGNORECASE)
@@ -57,16 +55,6 @@ def _trees(old_tree: Path, here: Path) -> dict[str, dict[str, ModuleType]]:
     return trees
 
 
-def _best_us(function: Callable[[str], object], sentences: list[str]) -> float:
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        for sentence in sentences:
-            function(sentence)
-        best = min(best, time.perf_counter() - started)
-    return round(best * 1e6 / len(sentences), 2)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("old_tree", type=Path)
@@ -86,7 +74,8 @@ def main() -> None:
     for function in ("left_out", "is_service_talk"):
         rounds = []
         for order in (("old", "new"), ("new", "old")):
-            rounds.append({f"{side} {name}": _best_us(getattr(trees[side][function], function), xs)
+            rounds.append({f"{side} {name}": best_microseconds(
+                getattr(trees[side][function], function), xs, places=2)
                            for side in order for name, xs in sets.items()})
         report[function] = rounds
     write_report(args.out, report)

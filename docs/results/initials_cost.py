@@ -13,24 +13,17 @@ articles (long news prose, many names), best of ``--rounds``, in microseconds a 
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 
 from stream_guard.dataset import read_records
-from stream_guard.eval.results import machine_info, results_parser, write_report
+from stream_guard.eval.results import (
+    best_microseconds,
+    machine_info,
+    results_parser,
+    write_report,
+)
 from stream_guard.text.initials import name_initials
 from stream_guard.text.sentences import sentence_spans
 from stream_guard.text.terms import term_keys
-
-
-def best_us(work: Callable[[str], object], sentences: list[str], rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for sentence in sentences:
-            work(sentence)
-        best = min(best, time.perf_counter() - start)
-    return round(best * 1e6 / len(sentences), 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     records = read_records(args.data / "halueval_summarization.jsonl")[:args.articles]
     sentences = [r.context[a:b] for r in records for a, b in sentence_spans(r.context)]
-    keys = best_us(term_keys, sentences, args.rounds)
-    initials = best_us(name_initials, sentences, args.rounds)
+    keys = best_microseconds(term_keys, sentences, args.rounds)
+    initials = best_microseconds(name_initials, sentences, args.rounds)
     write_report(args.out, {
         "sentences": len(sentences), "rounds": args.rounds,
         "term_keys_us": keys, "name_initials_us": initials,

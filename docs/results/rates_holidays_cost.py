@@ -14,26 +14,19 @@ inside) against ``rates`` alone on the articles, in microseconds an article:
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable, Sequence
 
 from stream_guard.dataset import read_records
-from stream_guard.eval.results import machine_info, results_parser, write_report
+from stream_guard.eval.results import (
+    best_microseconds,
+    machine_info,
+    results_parser,
+    write_report,
+)
 from stream_guard.text.holidays import holiday_keys, with_dates
 from stream_guard.text.quantities import _quantity_text, quantity_index
 from stream_guard.text.rates import rates
 from stream_guard.text.sentences import sentence_spans
 from stream_guard.text.terms import term_keys
-
-
-def best_us(work: Callable[[str], object], texts: Sequence[str], rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for text in texts:
-            work(text)
-        best = min(best, time.perf_counter() - start)
-    return round(best * 1e6 / len(texts), 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     canonical = [_quantity_text(text, both_readings=True, halves=True) for text in articles]
     write_report(args.out, {
         "articles": len(articles), "sentences": len(sentences), "rounds": args.rounds,
-        "term_keys_us_per_sentence": best_us(term_keys, sentences, args.rounds),
-        "holiday_keys_us_per_sentence": best_us(holiday_keys, sentences, args.rounds),
-        "with_dates_us_per_sentence": best_us(with_dates, sentences, args.rounds),
-        "quantity_index_us_per_article": best_us(quantity_index, articles, args.rounds),
-        "rates_us_per_article": best_us(rates, canonical, args.rounds),
+        "term_keys_us_per_sentence": best_microseconds(term_keys, sentences, args.rounds),
+        "holiday_keys_us_per_sentence": best_microseconds(holiday_keys, sentences, args.rounds),
+        "with_dates_us_per_sentence": best_microseconds(with_dates, sentences, args.rounds),
+        "quantity_index_us_per_article": best_microseconds(quantity_index, articles, args.rounds),
+        "rates_us_per_article": best_microseconds(rates, canonical, args.rounds),
         "mean_article_chars": round(sum(map(len, articles)) / len(articles)),
         "machine": machine_info()})
     return 0

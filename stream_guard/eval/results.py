@@ -1,7 +1,8 @@
 """What every result file records beside its figures, and the helpers that write it: the
 machine (:func:`machine_info`), the code's revision (:func:`code_revision`), the command line
-(:func:`redacted_command`); the shared ``--data``/``--out`` options and JSON writing of the
-benchmarks and the scripts under ``docs/results``. One description of a run for ``stream-guard
+(:func:`redacted_command`); the shared ``--data``/``--out`` options, JSON writing and a
+micro-benchmark's timing (:func:`best_microseconds`) of the benchmarks and the scripts under
+``docs/results``. One description of a run for ``stream-guard
 eval``, ``stream-guard train``, the load tools and those scripts.
 """
 
@@ -14,6 +15,7 @@ import os
 import platform
 import shlex
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -140,3 +142,16 @@ def redacted_command(argv: Sequence[str]) -> str:
         else:
             out.append(arg)
     return shlex.join(out)
+
+
+def best_microseconds(work: Callable[[str], object], items: Sequence[str], rounds: int = 5,
+                      places: int = 1) -> float:
+    """The best of ``rounds`` passes of ``work`` over ``items``, in microseconds an item: the
+    cost of a text rule, with the host's noise (another process, a cache) left out."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for item in items:
+            work(item)
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1e6 / len(items), places)
