@@ -6,6 +6,7 @@ with the shipped detector as well."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,17 @@ def test_the_count_that_names_the_evidences_period_is_no_new_figure(
     assert _kept(evidence, window) == kept
 
 
+@pytest.mark.parametrize(("evidence", "window"), [
+    ("Fee: £5 every 0 weeks.", "That's £10 a year."),  # no period: no division by it
+    ("Fee: £5 every 00 weeks.", "That's £10 every 0 weeks, £5 a week."),
+    ("Fee: £0 a month.", "That's £0 a year."),  # nothing is nothing over every period
+])
+def test_a_rate_of_no_period_or_of_nothing_is_no_rate(evidence: str, window: str) -> None:
+    index = quantity_index(evidence)
+    assert RATES not in index
+    assert drop_worked_out(window, index) == window and not rate_period_swapped(window, index)
+
+
 def test_a_count_the_evidence_gives_of_that_period_stays() -> None:
     """A review: "for 7 days, so 42 tablets" hid a changed course length; so would a count of
     days for any rate where the evidence counts days otherwise."""
@@ -191,3 +203,22 @@ async def test_a_wrong_yearly_cost_halts(tmp_path: Path, model_cache: Path,
                                          answer: str) -> None:
     halt = await halt_on_detector(tmp_path, model_cache, answer, [_GYM])
     assert halt["at"] == 0
+
+
+_PIECES = ("every", "per", "a", "0", "00", "1", "12", "4-weekly", "semi-annual", "bi-weekly",
+           "£", "$", "5", "0.0", "p.a.", "paid", "weekly", "monthly", "hours", "day", "weeks",
+           "months", "year", "/", "x", "over", "for", "about", "nearly", "Christmas", "Day",
+           "Eve", "25", "December", "fee:", "annual", "plan", ",", ".", "45p", "cents", "GB",
+           "1,000", "9" * 30)
+
+
+def test_no_text_of_figures_and_periods_breaks_the_rules() -> None:
+    """A fuzz of this session's own found "every 0 weeks" divided by zero: random runs of the
+    rules' own words."""
+    rng = random.Random(3)
+    for _ in range(2000):
+        evidence = " ".join(rng.choice(_PIECES) for _ in range(rng.randint(3, 25)))
+        window = " ".join(rng.choice(_PIECES) for _ in range(rng.randint(3, 25)))
+        index = quantity_index(evidence)
+        assert isinstance(drop_worked_out(window, index), str)
+        assert rate_period_swapped(window, index) in (True, False)

@@ -221,8 +221,8 @@ def rates(canonical: str) -> dict[str, frozenset[str]]:
     given = {_entry(*rate) for _, rate in _rates_in(low)}
     for match in _ADJECTIVE_BEFORE.finditer(low):
         figure = _FIGURE.match(low, match.end())
-        if figure is not None and (read := _amount(figure)) is not None and _reckoned(
-                low, figure.end(), read[1]):
+        if figure is not None and (read := _amount(figure)) is not None and read[0] and (
+                _reckoned(low, figure.end(), read[1])):
             named = match.group(1) or match.group(2)
             given.add(_entry(read[0], read[1], _MULTIPLES.get(named) or _PERIOD_NAMES[named]))
     if not given:
@@ -234,12 +234,16 @@ def rates(canonical: str) -> dict[str, frozenset[str]]:
 
 
 def _rates_in(low: str) -> Iterator[tuple[int, _Rate]]:
-    """Each amount written with its period after it, by where its number starts."""
+    """Each amount written with its period after it, by where its number starts; not one of
+    nothing, which is the same over every period ("£0 a month" is "£0 a year")."""
     for match in _RATE_AFTER.finditer(low):
-        if (read := _amount(match)) is not None and _reckoned(low, match.end(), read[1]):
+        if (read := _amount(match)) is not None and read[0] and _reckoned(
+                low, match.end(), read[1]):
             if match["every_period"]:
-                period = _canonical(Decimal(match["every"] or 2),
-                                    _PERIOD_NAMES[match["every_period"]])
+                every = Decimal(match["every"] or 2)
+                if not every:
+                    continue  # "every 0 weeks" is no period
+                period = _canonical(every, _PERIOD_NAMES[match["every_period"]])
             elif match["multiple"]:
                 period = _MULTIPLES[match["multiple"]]
             else:
