@@ -12,7 +12,9 @@ articles (long news prose, many names), best of ``--rounds``, in microseconds a 
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 
 from stream_guard.dataset import read_records
 from stream_guard.eval.results import (
@@ -26,13 +28,27 @@ from stream_guard.text.sentences import sentence_spans
 from stream_guard.text.terms import term_keys
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = results_parser(__doc__)
+def cost_args(doc: str | None, argv: list[str] | None) -> argparse.Namespace:
+    """The options of a text rule's cost script: ``--data``, ``--out``, how many of HaluEval
+    summarization's source articles (``--articles``) and timing rounds (``--rounds``)."""
+    parser = results_parser(doc)
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args(argv)
-    records = read_records(args.data / "halueval_summarization.jsonl")[:args.articles]
-    sentences = [r.context[a:b] for r in records for a, b in sentence_spans(r.context)]
+    return parser.parse_args(argv)
+
+
+def news_articles(data: Path, count: int) -> list[str]:
+    """The first ``count`` source articles of HaluEval summarization (long news prose)."""
+    return [r.context for r in read_records(data / "halueval_summarization.jsonl")[:count]]
+
+
+def sentences_of(texts: list[str]) -> list[str]:
+    return [text[a:b] for text in texts for a, b in sentence_spans(text)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = cost_args(__doc__, argv)
+    sentences = sentences_of(news_articles(args.data, args.articles))
     keys = best_microseconds(term_keys, sentences, args.rounds)
     initials = best_microseconds(name_initials, sentences, args.rounds)
     write_report(args.out, {

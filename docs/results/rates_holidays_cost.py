@@ -15,28 +15,19 @@ from __future__ import annotations
 
 import sys
 
-from stream_guard.dataset import read_records
-from stream_guard.eval.results import (
-    best_microseconds,
-    machine_info,
-    results_parser,
-    write_report,
-)
+from initials_cost import cost_args, news_articles, sentences_of  # (a script beside this one)
+
+from stream_guard.eval.results import best_microseconds, machine_info, write_report
 from stream_guard.text.holidays import holiday_keys, with_dates
 from stream_guard.text.quantities import _quantity_text, quantity_index
 from stream_guard.text.rates import rates
-from stream_guard.text.sentences import sentence_spans
 from stream_guard.text.terms import term_keys
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = results_parser(__doc__)
-    parser.add_argument("--articles", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args(argv)
-    records = read_records(args.data / "halueval_summarization.jsonl")[:args.articles]
-    articles = [r.context for r in records]
-    sentences = [text[a:b] for text in articles for a, b in sentence_spans(text)]
+    args = cost_args(__doc__, argv)
+    articles = news_articles(args.data, args.articles)
+    sentences = sentences_of(articles)
     canonical = [_quantity_text(text, both_readings=True, halves=True) for text in articles]
     write_report(args.out, {
         "articles": len(articles), "sentences": len(sentences), "rounds": args.rounds,

@@ -128,14 +128,10 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     A window's acronym of a name the evidence spells out is known
     (:mod:`stream_guard.text.initials`), as are the words of a holiday whose date it gives
     (:mod:`stream_guard.text.holidays`)."""
-    by_initials = initialisms_known(window_text, evidence_keys)
-    if by_initials:
-        evidence_keys = evidence_keys | by_initials
-        premise_keys = premise_keys | initialisms_known(window_text, premise_keys)
-    by_date = holiday_words_known(window_text, evidence_keys)
-    if by_date:
-        evidence_keys = evidence_keys | by_date
-        premise_keys = premise_keys | holiday_words_known(window_text, premise_keys)
+    for also_known in (initialisms_known, holiday_words_known):
+        if extra := also_known(window_text, evidence_keys):
+            evidence_keys = evidence_keys | extra
+            premise_keys = premise_keys | also_known(window_text, premise_keys)
     keys = frozenset(t.key for t in window)
     specifics = [t for t in window if t.weight > 1.0]
     weight = sum(t.weight for t in specifics)

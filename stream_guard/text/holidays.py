@@ -101,6 +101,7 @@ _DATE = re.compile(rf"\b(?:({_MONTH_ALTERNATION})\.?\s+({_DAYS})\b"
 # (:func:`holiday_words_known`).
 _GENERIC = term_keys("day eve night st saint")
 _DATE_OF = [f"{day} {_MONTHS[month - 1]}" for _, _, month, day in _TABLE]
+_DATE_KEYS = [term_keys(date) for date in _DATE_OF]
 _KEYS_ON: dict[tuple[int, int], frozenset[str]] = {}
 for _name, _, _month, _day in _TABLE:
     _KEYS_ON[_month, _day] = _KEYS_ON.get((_month, _day), frozenset()) | (
@@ -129,7 +130,7 @@ def _read_names(text: str) -> Iterator[tuple[re.Match[str], int]]:
             start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, match.start())),
                         default=0)
             end = m.start() if (m := _CLAUSE_END.search(text, match.end())) else len(text)
-            if _dated(text[start:end]) and _DATE.search(text, start, end):
+            if _DATE.search(text, start, end):
                 continue
         yield match, _which(match)
 
@@ -157,7 +158,7 @@ def holiday_keys(text: str) -> frozenset[str]:
     text = text.translate(_QUOTES)
     keys: set[str] = set()
     for _, row in _read_names(text):
-        keys |= term_keys(_DATE_OF[row])
+        keys |= _DATE_KEYS[row]
     for match in _DATE.finditer(text) if _dated(text) else ():
         month, days = (match.group(1), match.group(2)) if match.group(1) else (
             match.group(4), match.group(3))
@@ -172,7 +173,7 @@ def holiday_words_known(window_text: str, evidence_keys: AbstractSet[str]) -> fr
     a dated sentence (:data:`_GENERIC`)."""
     out: set[str] = set()
     for match, row in _read_names(window_text.translate(_QUOTES)):
-        if term_keys(_DATE_OF[row]) <= evidence_keys:
+        if _DATE_KEYS[row] <= evidence_keys:
             out |= term_keys(match.group())
     return frozenset(out)
 

@@ -90,6 +90,9 @@ _LENGTHS: dict[frozenset[str], tuple[Decimal, ...]] = {
         (("month", "year"), (12,)),
         (("quarter", "year"), (4,)))}
 _ORDER = ("hour", "day", "week", "fortnight", "month", "quarter", "year")
+# A shorter period's adverb, as a unit word of the quantity index ("10 monthly instalments")
+_ADVERB_OF = {period: name for name, period in _PERIOD_NAMES.items()
+              if name.endswith("ly") and period not in ("hour", "year")}
 # The usual lengths in whole periods ("30 days", "12 months", "52 weeks", "365 days").
 _USUAL_COUNTS = {(period, count) for pair, lengths in _LENGTHS.items() for period in pair
                  for count in lengths if count == count.to_integral_value()
@@ -218,7 +221,7 @@ def rates(canonical: str) -> dict[str, frozenset[str]]:
     """The rates a canonical text gives (:data:`RATES`), and the periods named beside each of
     its amounts (:data:`RATE_PERIODS`), as "amount unit period" (the module's docstring)."""
     low = canonical.lower()
-    given = {_entry(*rate) for _, rate in _rates_in(low)}
+    given = {_entry(*rate) for _, rate, _ in _rates_in(low)}
     for match in _ADJECTIVE_BEFORE.finditer(low):
         figure = _FIGURE.match(low, match.end())
         if figure is not None and (read := _amount(figure)) is not None and read[0] and (
@@ -233,36 +236,27 @@ def rates(canonical: str) -> dict[str, frozenset[str]]:
     return {RATES: frozenset(given), RATE_PERIODS: frozenset(beside)}
 
 
-def _rates_in(low: str) -> Iterator[tuple[int, _Rate]]:
-    """Each amount written with its period after it, by where its number starts; not one of
-    nothing, which is the same over every period ("£0 a month" is "£0 a year")."""
+def _rates_in(low: str) -> Iterator[tuple[int, _Rate, str | None]]:
+    """Each amount written with its period after it, by where its number starts, with the
+    count its period is written with ("6" of "every 6 months", "4" of "4-weekly"); not an
+    amount of nothing, which is the same over every period ("£0 a month" is "£0 a year")."""
     for match in _RATE_AFTER.finditer(low):
-        if (read := _amount(match)) is not None and read[0] and _reckoned(
+        if (read := _amount(match)) is None or not read[0] or not _reckoned(
                 low, match.end(), read[1]):
-            if match["every_period"]:
-                every = Decimal(match["every"] or 2)
-                if not every:
-                    continue  # "every 0 weeks" is no period
-                period = _canonical(every, _PERIOD_NAMES[match["every_period"]])
-            elif match["multiple"]:
-                period = _MULTIPLES[match["multiple"]]
-            else:
-                period = _PERIOD_NAMES[match["period"] or match["adverb"] or match["pa"]]
-            yield match.start("amount"), _Rate(read[0], read[1], period)
-
-
-def _period_count(low: str, start: int) -> str | None:
-    """The count in the period of the rate whose amount starts at ``start`` ("every 6 months",
-    "4-weekly"), if it names one."""
-    match = next((m for at in (start - 2, start - 1, start) if at >= 0
-                  and (m := _RATE_AFTER.match(low, at)) is not None
-                  and m.start("amount") == start), None)
-    if match is None:
-        return None
-    if match["every"]:
-        return plain_number(match["every"])
-    digits = re.match(r"\d+", match["multiple"] or "")
-    return digits.group() if digits else None
+            continue
+        count = None
+        if match["every_period"]:
+            every = Decimal(match["every"] or 2)
+            if not every:
+                continue  # "every 0 weeks" is no period
+            period = _canonical(every, _PERIOD_NAMES[match["every_period"]])
+            count = plain_number(match["every"]) if match["every"] else None
+        elif match["multiple"]:
+            period = _MULTIPLES[match["multiple"]]
+            count = digits.group() if (digits := re.match(r"\d+", match["multiple"])) else None
+        else:
+            period = _PERIOD_NAMES[match["period"] or match["adverb"] or match["pa"]]
+        yield match.start("amount"), _Rate(read[0], read[1], period), count
 
 
 def _canonical(multiple: Decimal, base: str) -> str:
@@ -295,7 +289,8 @@ def worked_out_rates(canonical: str, evidence: Mapping[str, frozenset[str]],
     plain numbers, with the counts of periods they are reckoned over. ``worked``: the figures
     of the window its arithmetic worked out of others, which may be rates to work out from."""
     low = canonical.lower()
-    own = dict(_rates_in(low))
+    written = list(_rates_in(low))
+    own = {at: rate for at, rate, _ in written}
     given = list(_given(evidence.get(RATES, ())))
     if not given and len(own) < 2:
         return set()
@@ -305,15 +300,17 @@ def worked_out_rates(canonical: str, evidence: Mapping[str, frozenset[str]],
     named = list(_named_periods(low))
     counted = [(count, period) for count, period, _ in named if count != 1]
     reckoned = {(count, period) for count, period, reckoning in named if reckoning}
+    # an hourly rate over the hours a period holds, both of them stated in the window ("40 hours
+    # a week at $18 an hour for 52 weeks comes to $37,440 a year")
+    chained = [_Rate(pay.amount * hours.amount, pay.unit, hours.period)
+               for pay in given if pay.period == "hour" and amounts[pay.amount, pay.unit]
+               for hours in given if hours.unit == "hour" and amounts[hours.amount, "hour"]]
     stated = evidence.get("", frozenset())
     out: set[str] = set()
     worked_at: set[int] = set()  # where the figures worked out start
-    given_set = set(given)
-    for at, rate in own.items():
-        if rate in given_set and (count := _period_count(low, at)):
-            # the count that names the evidence's period ("$600 every 6 months" of its
-            # "semi-annual premium: $600", "paid 4-weekly") is no new figure either
-            out.add(count)
+    # the count that names the evidence's period ("$600 every 6 months" of its "semi-annual
+    # premium: $600", "paid 4-weekly") is no new figure either
+    out.update(count for _, rate, count in written if count and rate in given)
     for figure in figures:
         if figure.number in stated:
             continue
@@ -327,12 +324,7 @@ def worked_out_rates(canonical: str, evidence: Mapping[str, frozenset[str]],
         operands = [rate for rate in given if rate.unit == figure.unit and (
                         units[rate.unit] == 1
                         or amounts[rate.amount, rate.unit] > (rate.amount == figure.value))]
-        # an hourly rate over the hours a period holds, both of them stated in the window ("40
-        # hours a week at $18 an hour for 52 weeks comes to $37,440 a year")
-        operands += [_Rate(pay.amount * hours.amount, pay.unit, hours.period)
-                     for pay in given if pay.unit == figure.unit and pay.period == "hour"
-                     and amounts[pay.amount, pay.unit]
-                     for hours in given if hours.unit == "hour" and amounts[hours.amount, "hour"]]
+        operands += [rate for rate in chained if rate.unit == figure.unit]
         operands += [rate for at, rate in own.items() if at < figure.start and (
                          at in worked_at or plain_number(str(rate.amount)) in worked)
                      and rate.unit == figure.unit]
@@ -357,9 +349,7 @@ def _own_schedule(evidence: Mapping[str, frozenset[str]], period: str, rate_peri
     if "-" in period + rate_period or _ORDER.index(period) >= _ORDER.index(rate_period):
         return False
     lengths = _LENGTHS.get(frozenset((period, rate_period)), ())
-    adverb = {"day": "daily", "week": "weekly", "fortnight": "fortnightly",
-              "month": "monthly", "quarter": "quarterly"}.get(period, "")
-    return any(count not in lengths for n in evidence.get(adverb, ())
+    return any(count not in lengths for n in evidence.get(_ADVERB_OF.get(period, ""), ())
                if (count := _decimal(n)) is not None and count != 1)
 
 
@@ -436,4 +426,4 @@ def period_swapped(canonical: str, evidence: Mapping[str, frozenset[str]]) -> bo
     beside = evidence.get(RATE_PERIODS, frozenset())
     return any(rate not in given and _entry(*rate) not in beside
                and any(other._replace(period=rate.period) == rate for other in given)
-               for _, rate in _rates_in(canonical.lower()))
+               for _, rate, _ in _rates_in(canonical.lower()))
