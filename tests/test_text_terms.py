@@ -799,9 +799,9 @@ def test_a_figure_in_another_unit_is_read_as_the_evidences(window: str, read: st
     ("The class runs for 75 minutes.", "It runs for an hour and a quarter.", False),
     ("Paper 2 lasts 1 hour 45 minutes.", "It is an hour and a quarter long.", True),
     # words alone are read whole only where the evidence gives durations in hours and minutes
-    # or states their amount: else a duration worked out of times of day stays words, as
-    # before (no sum reads it), and another amount passes with it
-    ("Time: 1:00 PM - 2:30 PM ET. The link is emailed 1 hour before.",
+    # or states their amount (the length of a range of its times too: text.hours): else they
+    # stay words, and another amount passes with them
+    ("Time: 1:00 PM ET. The link is emailed 1 hour before.",
      "It lasts an hour and a half.", False),
     ("Arrive 45 minutes before.", "Arrive half an hour before.", False),
     # a unit's other name is its own ("29 min" is of minutes)

@@ -18,7 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 
 def results_parser(doc: str | None) -> argparse.ArgumentParser:
@@ -144,7 +144,10 @@ def redacted_command(argv: Sequence[str]) -> str:
     return shlex.join(out)
 
 
-def best_microseconds(work: Callable[[str], object], items: Sequence[str], rounds: int = 5,
+_Item = TypeVar("_Item")
+
+
+def best_microseconds(work: Callable[[_Item], object], items: Sequence[_Item], rounds: int = 5,
                       places: int = 1) -> float:
     """The best of ``rounds`` passes of ``work`` over ``items``, in microseconds an item: the
     cost of a text rule, with the host's noise (another process, a cache) left out."""

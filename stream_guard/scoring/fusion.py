@@ -34,6 +34,7 @@ from stream_guard.models.hf import ModelFormatError
 from stream_guard.text.absence import borne_out
 from stream_guard.text.direction import moved_otherwise
 from stream_guard.text.holidays import holiday_words_known
+from stream_guard.text.hours import span_conflict
 from stream_guard.text.initials import initialisms_known
 from stream_guard.text.opposites import says_opposite
 from stream_guard.text.places import names_another_place
@@ -141,7 +142,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
                 or unit_swapped(window_text, quantities, nearest)
                 or rate_period_swapped(window_text, quantities)
                 or weekday_conflict(window_text, quantities)
-                or other_half_of_day(window_text, quantities))
+                or other_half_of_day(window_text, quantities)
+                or span_conflict(window_text, quantities))
     return Signals(
         coverage=coverage(window, evidence_keys),
         premise_coverage=coverage(window, premise_keys),

@@ -62,6 +62,7 @@ from stream_guard.text.figures import (
     time_of_day,
 )
 from stream_guard.text.holidays import with_dates
+from stream_guard.text.hours import SPANS, clock_spans, drop_spans
 from stream_guard.text.rates import RATES, period_swapped, rates, worked_out_rates
 from stream_guard.text.rows import ColumnWork
 from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, term_keys, terms
@@ -336,6 +337,8 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
         by_unit[BOUNDS] = bounds
     if clocks := _clock_index(halves):
         by_unit[CLOCKS] = clocks
+    if spans := clock_spans(text):  # how long its ranges of times last (text.hours)
+        by_unit[SPANS] = spans
     by_unit.update((key, set(entries)) for key, entries in rates(canonical).items())
     if _is_conversation(text):
         unscaled, money = _unscaled(canonical)
@@ -936,6 +939,8 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     only the detector can see it. Keeping such a result in the contradiction check halted
     faithful sums again: a figure of any unit the evidence gives other figures of ("that's 30
     days", "$500 per week") is a conflict there."""
+    if SPANS in evidence:  # "open for 8 hours" of "9am-5pm" (text.hours)
+        text = drop_spans(text, evidence[SPANS])
     kept = _drop_arithmetic(text, evidence, previous, derived, nearby)
     if RATES not in evidence or not has_digit(text):
         return kept
