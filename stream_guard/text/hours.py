@@ -85,11 +85,15 @@ _CUED_GAP = 90
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|[;\n]")
 _CLAUSE_END = re.compile(r"[,;(]|\.\s|$")
 _CLAUSE_START = re.compile(r"[,;)]\s*|^")
-# Where a text speaks of time zones or flights, two times may be in two zones
+# Where a sentence speaks of local times or flights, its two times may be in two zones (a
+# range in one zone is one: "10:00-10:45 AM Pacific Time"); where a text speaks of zones at
+# all, a timetable's start and end may be
+_TWO_ZONES = re.compile(r"\b(?:[Ll]ocal(?: times?)?|[Ff]light|[Ff]lies|[Ff]lying)\b")
 _ZONE = re.compile(r"\b(?:[Ll]ocal(?: times?)?|[Tt]ime[- ]?zones?|(?:GMT|UTC)(?:[+-]\d+)?|"
-                   r"[ECMP][SD]T|BST|CES?T|JST|AE[SD]T|(?:Pacific|Mountain|Central|Eastern|"
+                   r"[ECMP][SD]?T|BST|CES?T|JST|AE[SD]T|(?:Pacific|Mountain|Central|Eastern|"
                    r"Atlantic) (?:[Ss]tandard |[Dd]aylight )?[Tt]ime|[Ff]light|[Ff]lies|"
                    r"[Ff]lying)\b")
+_HEADING = re.compile(r"(?<!\d):(?=\s)")  # "Opening hours: Monday", not "07:00"
 # Words that tie a window to no range in particular; and those that tie it to a range's
 # sentence but not to one range of it ("open" to the opening hours, not to Saturday's)
 _LOOSE = frozenset({"hour", "hr", "time", "daily", "day", "minute", "min", "last", "run",
@@ -136,7 +140,7 @@ def clock_spans(text: str) -> set[str]:
     spans: list[_Span] = []
     sentences = _SENTENCE_END.split(text)
     for sentence in sentences:
-        if not _ZONE.search(sentence):
+        if not _TWO_ZONES.search(sentence):
             spans.extend(_ranges(sentence))
     if not _ZONE.search(text):
         spans.extend(_cued(text))
@@ -216,8 +220,9 @@ def _clause_keys(sentence: str, first: int, last: int) -> frozenset[str]:
     are its weekdays ("Monday to Friday") or its weekend."""
     start = max(m.end() for m in _CLAUSE_START.finditer(sentence, 0, first))
     before = sentence[start:first]
-    if ":" in before and before.rpartition(":")[2].strip():
-        before = before.rpartition(":")[2]
+    heading = _HEADING.split(before)
+    if len(heading) > 1 and heading[-1].strip():
+        before = heading[-1]
     end = _CLAUSE_END.search(sentence, last)
     keys = _words(before + " " + sentence[last:end.start() if end else None])
     return keys - _LOOSE - _OF_ALL | _day_groups(keys)
@@ -365,7 +370,7 @@ def _hedge(spelled: str, start: int) -> str | None:
 
 def _tied(window: str, spans: frozenset[str]) -> tuple[list[_Span], bool]:
     """The spans a window is tied to, and whether by their own words or times: those whose
-    times it names ("the 9:45 bus"); else a stated length it names by words no other clause
+    times it names ("the 9:45 bus"); else a stated length it names by words no range's clause
     has (then the quantities judge it); else the spans whose clause it shares the most words
     no other has with ("Ferry B ... to reach Cowes", "On Saturdays"), then the most words of
     their sentence ("open"); else those whose sentence it shares a word with."""
@@ -383,7 +388,8 @@ def _tied(window: str, spans: frozenset[str]) -> tuple[list[_Span], bool]:
         counts = Counter(k for s in own for k in s.clause & keys)
         scored = [((len({k for k in s.clause & keys if counts[k] == 1}), len(s.sentence & keys)),
                    s) for s in own]
-        if stated := [s for (unique, _), s in scored if s.stated and unique]:
+        ranges = frozenset().union(*(s.clause for s in all_spans if not s.stated))
+        if stated := [s for s in own if s.stated and s.clause & keys - ranges]:
             return stated, True  # "the maximum stay ... is 12 hours" of "Maximum stay is 3 hours"
         best = max(score for score, s in scored if not s.stated) if any(
             not s.stated for s in own) else None
