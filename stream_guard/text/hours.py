@@ -139,9 +139,9 @@ def clock_spans(text: str) -> set[str]:
         return set()
     spans: list[_Span] = []
     sentences = _SENTENCE_END.split(text)
-    for sentence in sentences:
+    for sentence, after in itertools.zip_longest(sentences, sentences[1:], fillvalue=""):
         if not _TWO_ZONES.search(sentence):
-            spans.extend(_ranges(sentence))
+            spans.extend(_ranges(sentence, after))
     if not _ZONE.search(text):
         spans.extend(_cued(text))
     spans = [span for span in spans if 0 < span.hours < 24]
@@ -163,9 +163,11 @@ def _stated(sentence: str) -> Iterator[_Span]:
 _HINT = re.compile(r"\d[:.]\d\d|\d\s?[AaPp]\.?\s?[Mm]\b|noon|midday|midnight", re.IGNORECASE)
 
 
-def _ranges(sentence: str) -> Iterator[_Span]:
-    """The spans of the ranges of one sentence, of two adjacent ones together, and of one
-    less another inside it."""
+def _ranges(sentence: str, after: str = "") -> Iterator[_Span]:
+    """The spans of the ranges of one sentence, of two adjacent ones together, of one less
+    another inside it, and from a range's start or to its end from a time inside it that this
+    sentence or the one ``after`` it gives ("9.30am to 6pm (last entry 4.30pm)": an hour and a
+    half before closing; "open 7am-10pm. Last wash 9pm.")."""
     keys = _words(sentence) - _LOOSE
     found: list[tuple[re.Match[str], int, int]] = []  # the range, its start and end, minutes
     for match in _RANGE.finditer(sentence):
@@ -190,6 +192,19 @@ def _ranges(sentence: str) -> Iterator[_Span]:
             length = (a_end - a_start) + (b_end - b_start if together else b_start - b_end)
             yield _Span(Decimal(length) / 60, _clause_keys(sentence, a.start(), a.end()), keys,
                         frozenset({a_start % _DAY, a_end % _DAY}))
+    for text in (sentence, after):
+        ranged = [r.span() for r in _RANGE.finditer(text)]
+        for m in re.finditer(_TIME, text, re.IGNORECASE):
+            if (at := _time(m, 1)) is None or any(a <= m.start() < b for a, b in ranged):
+                continue  # (a time of a range is no time inside another: "...; Saturday 9-12")
+            for _, begin, finish in found:
+                within = [t for t in sorted(_both_halves(at)) if begin < t < finish <= _DAY]
+                if within:
+                    clause = _clause_keys(text, m.start(), m.end())
+                    t = within[0]
+                    yield _Span(Decimal(finish - t) / 60, clause, keys,
+                                frozenset({t, finish % _DAY}))
+                    yield _Span(Decimal(t - begin) / 60, clause, keys, frozenset({begin, t}))
 
 
 def _listed(sentence: str, match: re.Match[str]) -> bool:
@@ -368,24 +383,33 @@ def _hedge(spelled: str, start: int) -> str | None:
     return None if match is None else (match.group(1) or "about").lower()
 
 
-def _tied(window: str, spans: frozenset[str]) -> tuple[list[_Span], bool]:
-    """The spans a window is tied to, and whether by their own words or times: those whose
-    times it names ("the 9:45 bus"); else a stated length it names by words no range's clause
-    has (then the quantities judge it); else the spans whose clause it shares the most words
-    no other has with ("Ferry B ... to reach Cowes", "On Saturdays"), then the most words of
-    their sentence ("open"); else those whose sentence it shares a word with."""
+def _tied(window: str, spans: frozenset[str], timed_by: str | None = None
+          ) -> tuple[list[_Span], bool]:
+    """The spans a window (or a clause of it) is tied to, and whether by their own words or
+    times: those whose times it names ("the 9:45 bus"), with those it names by a word of their
+    clause none of those has ("the zoo ... last entry at 4.30pm"); else a stated length it
+    names by words no range's clause has (then the quantities judge it); else the spans whose
+    clause it shares the most words no other has with ("Ferry B ... to reach Cowes", "On
+    Saturdays"), then the most words of their sentence ("open"); else those whose sentence it
+    shares a word with. ``timed_by``: the text whose times count (the whole window's, for a
+    clause of it)."""
     all_spans = [_Span.of(entry) for entry in spans]
     keys = _words(window)
     keys |= _day_groups(keys)
     times: set[int] = set()
-    for m in re.finditer(_TIME, window, re.IGNORECASE):
-        if (time := _time(m, 1)) is not None:
-            times.update(_both_halves(time))
+    for m in re.finditer(_TIME, window if timed_by is None else timed_by, re.IGNORECASE):
+        if (at := _time(m, 1)) is not None:
+            times.update(_both_halves(at))
     if timed := [s for s in all_spans if s.times & times]:
-        return timed, True
+        named = frozenset().union(*(s.clause for s in timed))
+        return timed + [s for s in all_spans if s not in timed and not s.stated
+                        and s.clause & keys - named], True
     own = [s for s in all_spans if s.clause & keys]
     if own:
-        counts = Counter(k for s in own for k in s.clause & keys)
+        # a word distinguishes a span where no other's clause or sentence has it ("Our
+        # helpline is open Monday to Friday 8am-8pm, ... Sunday 10am-4pm": "helpline" is the
+        # sentence's, no weekday's)
+        counts = Counter(k for s in own for k in (s.clause | s.sentence) & keys)
         scored = [((len({k for k in s.clause & keys if counts[k] == 1}), len(s.sentence & keys)),
                    s) for s in own]
         ranges = frozenset().union(*(s.clause for s in all_spans if not s.stated))
@@ -395,6 +419,16 @@ def _tied(window: str, spans: frozenset[str]) -> tuple[list[_Span], bool]:
             not s.stated for s in own) else None
         return [s for score, s in scored if score == best and not s.stated] or own, True
     return [s for s in all_spans if s.sentence & keys and not s.stated], False
+
+
+def _tied_to(spelled: str, duration: _Duration, spans: frozenset[str]
+             ) -> tuple[list[_Span], bool]:
+    """The spans one duration of a window is tied to: by its own clause ("the last wash is an
+    hour and a half before closing" beside "open 15 hours a day"), else by the window's."""
+    start = max(m.end() for m in _CLAUSE_START.finditer(spelled, 0, duration.start))
+    end = _CLAUSE_END.search(spelled, duration.end)
+    tied = _tied(spelled[start:end.start() if end else None], spans, spelled)
+    return tied if tied[0] else _tied(spelled, spans)
 
 
 def _both_halves(time: tuple[int, bool]) -> set[int]:
@@ -408,11 +442,12 @@ def drop_spans(text: str, spans: frozenset[str]) -> str:
     words, as the quantities read them."""
     if not _UNIT_HINT.search(text):
         return text
-    tied, _ = _tied(text, spans)
-    if not tied or any(s.stated for s in tied):
-        return text
     spelled = spell_out_numbers(text)
-    drop = [d for d in _durations(spelled) if any(_is(d, s.hours) for s in tied)]
+    drop = []
+    for d in _durations(spelled):
+        tied, _ = _tied_to(spelled, d, spans)
+        if not any(s.stated for s in tied) and any(_is(d, s.hours) for s in tied):
+            drop.append(d)
     if not drop:
         return text
     for d in reversed(drop):
@@ -427,18 +462,19 @@ def span_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
     spans = evidence.get(SPANS)
     if not spans or not _UNIT_HINT.search(window):
         return False
-    tied, own = _tied(window, spans)
-    if not own or any(s.stated for s in tied):
-        return False
-    for d in _durations(spell_out_numbers(window)):
-        stated = evidence.get("hour", frozenset()) | {
-            _figure(Decimal(n) / 60) for n in evidence.get("minute", frozenset())
-            if n.replace(".", "", 1).isdigit()}
-        if not any(_is(d, s.hours) for s in tied) and not any(
-                _is(d, Decimal(n)) for n in stated if n.replace(".", "", 1).isdigit()) \
-                and d.hedge not in _BOUND:
+    stated = [Decimal(n) for n in evidence.get("hour", frozenset()) if _is_number(n)] + [
+        Decimal(n) / 60 for n in evidence.get("minute", frozenset()) if _is_number(n)]
+    spelled = spell_out_numbers(window)
+    for d in _durations(spelled):
+        tied, own = _tied_to(spelled, d, spans)
+        if own and not any(s.stated for s in tied) and d.hedge not in _BOUND and not any(
+                _is(d, hours) for hours in (*(s.hours for s in tied), *stated)):
             return True
     return False
+
+
+def _is_number(figure: str) -> bool:
+    return figure.replace(".", "", 1).isdigit()
 
 
 def _is(duration: _Duration, span: Decimal) -> bool:
