@@ -10,27 +10,36 @@ The evidence's spans (:func:`clock_spans`, kept in its quantity index under :dat
 are the lengths of its ranges of times: two times joined by a dash, "to", "until", "till",
 "through" or "between ... and" ("9am-5pm", "10:00–14:00", "from 10.30am until 12.30pm",
 "7-10am", "noon to 3pm", "10pm-2am" over midnight); two ranges of one day one after the other
-("8:00-12:00 and 13:00-17:00" is 8 hours) and a range less one inside it ("8:00-17:00, closed
-for lunch 12:00-13:00"); and a start and an end of one subject a timetable cues ("starts at
-10:00 and ends at 12:30", "leave from the steps at 10:30 and return by 12:45"). A time that
-does not say its half of the day ("8:00-12:00", "12:00-3:00") is read on either half that keeps
-the range within one day. Not read: a list of departures ("7:15 – 8:45 – 10:15"), a label's
-number before a dash ("Session 1 – 9:00"), paces, ratios and verses ("5:30-6:00 per km",
-"1:10", "5:10-5:48": a time without its half before 6 o'clock), a sentence that speaks of time
-zones or a flight (its two times may be in two zones).
+("8:00-12:00 and 13:00-17:00" is 8 hours); a range less a break inside it ("8:00-17:00, closed
+for lunch 12:00-13:00"); from a time inside a range, in its sentence or the next, to the
+range's end or from its start ("9.30am to 6pm (last entry 4.30pm)": an hour and a half before
+closing); and a start and an end of one subject a timetable cues ("starts at 10:00 and ends at
+12:30", "leave from the steps at 10:30 and return by 12:45"). A time that does not say its
+half of the day ("8:00-12:00", "12:00-3:00") is read on the half that keeps the range within
+one day. Not read: a list of departures ("7:15 – 8:45 – 10:15"), a label's number before a dash
+("Session 1 – 9:00"), paces, ratios and verses ("5:30-6:00 per km", "1:10", "5:10-5:48": a
+time without its half before 6 o'clock), alternative slots, two subjects' times ("The museum
+opens at 10:00 and the café closes at 16:00"), a sentence of local times or flights (its two
+times may be in two zones), nor a timetable's start and end in a text of time zones.
 
-Each span keeps the words of its own clause ("Saturday", "the workshop", "on Tuesday"), of its
-sentence, and its two times. A window's duration (hours, minutes, both, or in words: "8 hours",
-"2.5-hour", "3 hours 30 minutes", "90 minutes", "an hour and a half") is compared with the
-spans it is tied to: those whose own words or times the window names, else those whose
-sentence it shares a word with (a review found a dose's "every 12 hours" and a "30-minute walk"
-passing as a pharmacy's 8am-8pm and a lunch's 12:00-12:30). Equal to one of them, to the half
-minute or, after a hedge, within a quarter of an hour or a twentieth on the hedge's side
-("nearly 4 hours" of 3 h 50 min), it is no new figure (:func:`drop_spans`). A window tied by
-its own words or times to spans none of which it equals ("On Saturdays it is open for six
-hours"; "nine hours, from 22:00 to 06:00") contradicts them (:func:`span_conflict`), unless
-the evidence states that length otherwise. Weekly totals (five days of eight hours) are not
-reckoned, and a span of another item the window does not name may pass for it.
+Each span keeps the words of its own clause ("Saturday", "the workshop ... on Tuesday"; a
+week's days also as "weekday" or "weekend"), of its sentence, and its two times; the lengths
+the evidence states as figures are kept with their clauses' words too. Each duration of a
+window (hours, minutes, both, or in words: "8 hours", "2.5-hour", "3 hours 30 minutes", "90
+minutes", "an hour and a half") is compared with the spans its clause is tied to
+(:func:`_tied`): those whose times the window names; else a stated length it names (the
+quantities then judge it: "The maximum stay ... is 12 hours" of "Maximum stay is 3 hours");
+else those whose clause it names by the most words no other span has, then the most of their
+sentence's ("On Saturdays", "Ferry B ... Cowes"); else those whose sentence it shares a word
+with ("open"). A review of the first version, which compared a length with every span, found
+a dose's "every 12 hours" and a "30-minute walk" passing as a pharmacy's 8am-8pm and a lunch's
+12:00-12:30. Equal to one of them, to the half minute or, after a hedge, within a quarter of
+an hour or a twentieth on the hedge's side ("nearly 4 hours" of 3 h 50 min; "under 3 hours" a
+bound), it is no new figure (:func:`drop_spans`). A length tied by its own words or times to
+spans none of which it equals ("On Saturdays it is open for six hours"; "nine hours, from
+22:00 to 06:00") contradicts them (:func:`span_conflict`), unless the evidence states that
+length. Weekly totals (five days of eight hours) are not reckoned, and a span of another item
+the window cannot tell by a word ("Tour A", "Tour B") may pass for it.
 
 Pure: regular expressions over the text.
 """
@@ -54,7 +63,8 @@ from stream_guard.text.figures import (
 from stream_guard.text.terms import term_keys
 
 # The key of a quantity index under which it keeps the evidence's spans, each as
-# "hours|its clause's keys|its sentence's keys|its two times in minutes" (:class:`_Span`).
+# "hours|its clause's keys|its sentence's keys|its two times in minutes|s if stated"
+# (:class:`_Span`).
 SPANS = "@clock-spans"
 
 _DAY = 24 * 60
@@ -385,14 +395,15 @@ def _hedge(spelled: str, start: int) -> str | None:
 
 def _tied(window: str, spans: frozenset[str], timed_by: str | None = None
           ) -> tuple[list[_Span], bool]:
-    """The spans a window (or a clause of it) is tied to, and whether by their own words or
-    times: those whose times it names ("the 9:45 bus"), with those it names by a word of their
-    clause none of those has ("the zoo ... last entry at 4.30pm"); else a stated length it
-    names by words no range's clause has (then the quantities judge it); else the spans whose
-    clause it shares the most words no other has with ("Ferry B ... to reach Cowes", "On
-    Saturdays"), then the most words of their sentence ("open"); else those whose sentence it
-    shares a word with. ``timed_by``: the text whose times count (the whole window's, for a
-    clause of it)."""
+    """The spans a window (or a clause of it) is tied to, and whether it names them (by their
+    times, or by words no other span has: "class" of a timetable's classes and of the hours
+    members may attend them names neither). Those whose times it names ("the 9:45 bus"), with
+    those it names by a word of their clause none of those has ("the zoo ... last entry at
+    4.30pm"); else a stated length it names by words no range's clause has (then the
+    quantities judge it); else the spans whose clause it shares the most words no other has
+    with ("Ferry B ... to reach Cowes", "On Saturdays"), then the most words of their sentence
+    ("open"); else those whose sentence it shares a word with. ``timed_by``: the text whose
+    times count (the whole window's, for a clause of it)."""
     all_spans = [_Span.of(entry) for entry in spans]
     keys = _words(window)
     keys |= _day_groups(keys)
@@ -409,7 +420,8 @@ def _tied(window: str, spans: frozenset[str], timed_by: str | None = None
         # a word distinguishes a span where no other's clause or sentence has it ("Our
         # helpline is open Monday to Friday 8am-8pm, ... Sunday 10am-4pm": "helpline" is the
         # sentence's, no weekday's)
-        counts = Counter(k for s in own for k in (s.clause | s.sentence) & keys)
+        counts = Counter(k for words in {s.clause | s.sentence for s in own}
+                         for k in words & keys)  # (a time's two lengths are one's)
         scored = [((len({k for k in s.clause & keys if counts[k] == 1}), len(s.sentence & keys)),
                    s) for s in own]
         ranges = frozenset().union(*(s.clause for s in all_spans if not s.stated))
@@ -417,7 +429,8 @@ def _tied(window: str, spans: frozenset[str], timed_by: str | None = None
             return stated, True  # "the maximum stay ... is 12 hours" of "Maximum stay is 3 hours"
         best = max(score for score, s in scored if not s.stated) if any(
             not s.stated for s in own) else None
-        return [s for score, s in scored if score == best and not s.stated] or own, True
+        chosen = [s for score, s in scored if score == best and not s.stated]
+        return chosen or own, bool(chosen) and best is not None and best[0] > 0
     return [s for s in all_spans if s.sentence & keys and not s.stated], False
 
 
