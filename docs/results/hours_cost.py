@@ -21,7 +21,7 @@ from initials_cost import cost_args, news_articles  # (a script beside this one)
 from stream_guard.dataset import read_records
 from stream_guard.eval.results import best_microseconds, machine_info, write_report
 from stream_guard.text.hours import SPANS, clock_spans, drop_spans
-from stream_guard.text.quantities import _quantity_text, quantity_index
+from stream_guard.text.quantities import quantity_index
 
 PROBE = Path(__file__).resolve().parent / "time-spans-probe10.jsonl"
 
@@ -32,9 +32,6 @@ def main(argv: list[str] | None = None) -> int:
     probe = read_records(PROBE)
     contexts = [r.context for r in probe]
 
-    def halves(texts: list[str]) -> list[tuple[str, str]]:
-        return [(t, _quantity_text(t, both_readings=True, halves=True)) for t in texts]
-
     windows = [(r.response, spans) for r in probe
                if (spans := quantity_index(r.context).get(SPANS))]
     write_report(args.out, {
@@ -42,12 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         "windows_with_spans": len(windows), "rounds": args.rounds,
         "quantity_index_us_per_article": best_microseconds(quantity_index, articles,
                                                            args.rounds),
-        "clock_spans_us_per_article": best_microseconds(lambda p: clock_spans(*p),
-                                                        halves(articles), args.rounds),
+        "clock_spans_us_per_article": best_microseconds(clock_spans, articles, args.rounds),
         "quantity_index_us_per_context": best_microseconds(quantity_index, contexts,
                                                            args.rounds),
-        "clock_spans_us_per_context": best_microseconds(lambda p: clock_spans(*p),
-                                                        halves(contexts), args.rounds),
+        "clock_spans_us_per_context": best_microseconds(clock_spans, contexts, args.rounds),
         "drop_spans_us_per_window": best_microseconds(lambda p: drop_spans(*p), windows,
                                                       args.rounds),
         "machine": machine_info()})

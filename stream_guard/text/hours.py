@@ -178,9 +178,12 @@ def _ranges(sentence: str, after: str = "") -> Iterator[_Span]:
     another inside it, and from a range's start or to its end from a time inside it that this
     sentence or the one ``after`` it gives ("9.30am to 6pm (last entry 4.30pm)": an hour and a
     half before closing; "open 7am-10pm. Last wash 9pm.")."""
+    matches = list(_RANGE.finditer(sentence))
+    if not matches:  # (most sentences: no keys read)
+        return
     keys = _words(sentence) - _LOOSE
     found: list[tuple[re.Match[str], int, int]] = []  # the range, its start and end, minutes
-    for match in _RANGE.finditer(sentence):
+    for match in matches:
         bare = match.group(2) is not None and match.group(3) is None and not match.group(5)
         if _listed(sentence, match) or (bare and not _bare_start(sentence, match)):
             continue
