@@ -113,13 +113,13 @@ _WORD = r"[^\W\d_][\w'-]*"
 # how often ("£5 twice a week" is £10 a week).
 _AMOUNT = (r"(?<![\w.,])(?P<sign>[$£€¥]?)[ \t]?"
            r"(?P<amount>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d.,]\d)"
-           r"(?:[ \t]*-?[ \t]*(?!(?:per|a|an|each|every|twice|thrice|" + _CALENDAR + "s?|"
-           + _ADVERB_WORD + rf")\b)(?P<unit>[^\W\d_]+)(?:[ \t]+of(?:[ \t]+{_WORD}){{1,3}}?)?)?")
+           r"(?:[ \t]*+-?[ \t]*+(?!(?:per|a|an|each|every|twice|thrice|" + _CALENDAR + "s?|"
+           + _ADVERB_WORD + rf")\b)(?P<unit>[^\W\d_]+)(?:[ \t]++of(?:[ \t]++{_WORD}){{1,3}}?)?)?")
 # What introduces a period after its amount ("per", "a", "an", "each", "every", "/"), after
 # what the amount is for ("€20 per user per month", "$8/user/month").
-_FOR_WHAT = (r"(?:(?:[ \t]+per[ \t]+|[ \t]*/[ \t]*)(?!" + _PERIOD_WORD + r"s?\b)[^\W\d_]+)?")
-_PER = _FOR_WHAT + (r"(?:[ \t]*/[ \t]*|[ \t]+(?:per|a|an|each|every)(?:[ \t]+calendar)?"
-                    r"[ \t]+)")
+_FOR_WHAT = (r"(?:(?:[ \t]++per[ \t]++|[ \t]*+/[ \t]*+)(?!" + _PERIOD_WORD + r"s?\b)[^\W\d_]+)?")
+_PER = _FOR_WHAT + (r"(?:[ \t]*+/[ \t]*+|[ \t]++(?:per|a|an|each|every)(?:[ \t]++calendar)?"
+                    r"[ \t]++)")
 # Periods of several calendar ones, by their names ("paid bi-weekly", "a semi-annual premium")
 _MULTIPLES = {"bi-weekly": "fortnight", "biweekly": "fortnight", "4-weekly": "4-week",
               "semi-monthly": "0.5-month", "twice-monthly": "0.5-month",
@@ -128,41 +128,41 @@ _MULTIPLES = {"bi-weekly": "fortnight", "biweekly": "fortnight", "4-weekly": "4-
 _MULTIPLE_WORD = "|".join(sorted(_MULTIPLES, key=len, reverse=True))
 _RATE_AFTER = re.compile(
     _AMOUNT + r"(?:" + _PER + _PERIOD + r"\b"
-    r"|[ \t,]+(?:(?:billed|charged|paid|payable)[ \t]+)?" + _ALONE
+    r"|[ \t,]++(?:(?:billed|charged|paid|payable)[ \t]++)?" + _ALONE
     + rf"(?:(?P<adverb>{_ADVERB_WORD})|(?P<multiple>{_MULTIPLE_WORD}))\b"
-    r"|[ \t]*(?P<pa>p\.a\b\.?)"
+    r"|[ \t]*+(?P<pa>p\.a\b\.?)"
     # "every 4 weeks", "per 12 months", "every other week"
-    r"|[ \t,]+(?:(?:billed|charged|paid|payable)[ \t]+)?(?:every|per)[ \t]+"
-    r"(?:(?P<every>\d+)|(?P<other>other))[ \t]+(?P<every_period>" + _PERIOD_WORD + r")s?\b)")
+    r"|[ \t,]++(?:(?:billed|charged|paid|payable)[ \t]++)?(?:every|per)[ \t]++"
+    r"(?:(?P<every>\d+)|(?P<other>other))[ \t]++(?P<every_period>" + _PERIOD_WORD + r")s?\b)")
 # What a period names before an amount, in the same clause: "a monthly fee of $25", "Annual
 # membership: €1,200", "The annual plan costs $99". Only what is paid or allowed (a review:
 # "Monthly payers spread the £240" is no £240 a month).
 _ADJECTIVE_BEFORE = re.compile(
     _ALONE + r"(daily|weekly|fortnightly|monthly|quarterly|yearly|annual|" + _MULTIPLE_WORD
-    + r")[ \t]+"
-    r"(?:[\w-]+[ \t]+)?(?:fee|charge|cost|price|rate|payment|premium|subscription|membership"
+    + r")[ \t]++"
+    r"(?:[\w-]+[ \t]++)?(?:fee|charge|cost|price|rate|payment|premium|subscription|membership"
     r"|rent|plan|pass|ticket|permit|salary|wage|allowance|budget|limit|cap|bill|instalment"
-    r"|installment|contribution|dues|licen[cs]e)s?[ \t]*(?:[:=–-]|of|is|are|costs?|at)?"
-    r"[ \t]*(?:(?:just|only)[ \t]+)?(?=[$£€¥]?\d)"
+    r"|installment|contribution|dues|licen[cs]e)s?[ \t]*+(?:[:=–-]|of|is|are|costs?|at)?"
+    r"[ \t]*+(?:(?:just|only)[ \t]++)?(?=[$£€¥]?\d)"
     # ... or how it is paid: "Paid bi-weekly: $1,500 gross"
-    r"|\b(?:paid|billed|charged|payable)[ \t]+(daily|weekly|fortnightly|monthly|quarterly"
-    r"|yearly|annually|" + _MULTIPLE_WORD + r")[ \t]*[:,–-]?[ \t]*(?=[$£€¥]?\d)")
+    r"|\b(?:paid|billed|charged|payable)[ \t]++(daily|weekly|fortnightly|monthly|quarterly"
+    r"|yearly|annually|" + _MULTIPLE_WORD + r")[ \t]*+[:,–-]?[ \t]*+(?=[$£€¥]?\d)")
 _FIGURE = re.compile(_AMOUNT)
 # A period the window names: with a count ("over 30 days", "a 30-day month", "five full
 # days", "40 regular hours"), or alone ("a year", "annually").
 _NAMED_PERIOD = re.compile(
-    r"(?<![\w.,])(?P<count>\d+(?:\.\d+)?)(?![\d.,]\d)[ \t]*-?[ \t]*"
-    r"(?:(?!" + _PERIOD_WORD + r"s?\b)[^\W\d_]+[ \t]+)?" + _PERIOD + r"\b"
+    r"(?<![\w.,])(?P<count>\d+(?:\.\d+)?)(?![\d.,]\d)[ \t]*+-?[ \t]*+"
+    r"(?:(?!" + _PERIOD_WORD + r"s?\b)[^\W\d_]+[ \t]++)?" + _PERIOD + r"\b"
     + r"|" + _ALONE + rf"(?P<alone>{_PERIOD_WORD})s?\b"
     + r"|" + _ALONE + rf"(?P<adverb>{_ADVERB_WORD}|annual)\b|(?P<pa>p\.a\b\.?)")
 # What takes an amount over a count of periods, right before the count ("over about 30 days",
 # "for 52 weeks", "x 12 months"), or a longer period right after "N-day", of which it is the
 # length ("a 30-day month"): a reckoning, not a claim of its own ("covered after 12 months").
-_RECKONED_OVER = re.compile(r"(?:\b(?:over|for|across|in|during|times|by)|[x×*])[ \t]+"
-                            r"(?:(?:about|around|roughly|approximately|a|an|the|some)[ \t]+)?$")
-_LENGTH_OF = re.compile(r"[ \t]+" + _PERIOD_WORD + r"\b")
+_RECKONED_OVER = re.compile(r"(?:\b(?:over|for|across|in|during|times|by)|[x×*])[ \t]++"
+                            r"(?:(?:about|around|roughly|approximately|a|an|the|some)[ \t]++)?$")
+_LENGTH_OF = re.compile(r"[ \t]++" + _PERIOD_WORD + r"\b")
 _HEDGE = re.compile(r"(?:\b(about|around|roughly|approximately|nearly|almost|just over|"
-                    r"just under|some|close to|circa)[ \t]+|(~)[ \t]*)[$£€¥]?$")
+                    r"just under|some|close to|circa)[ \t]++|(~)[ \t]*+)[$£€¥]?$")
 _UNDER = frozenset({"nearly", "almost", "just under"})  # the true amount is under the figure
 _OVER = frozenset({"just over"})  # ... or over it
 # The unit of money an amount is in, whether signed or named, and its hundredths.
