@@ -938,7 +938,10 @@ def drop_worked_out(text: str, evidence: Mapping[str, frozenset[str]], previous:
     evidence prices the bundle, or leave days where it caps the carry-over at 5 (a review);
     only the detector can see it. Keeping such a result in the contradiction check halted
     faithful sums again: a figure of any unit the evidence gives other figures of ("that's 30
-    days", "$500 per week") is a conflict there."""
+    days", "$500 per week") is a conflict there.
+
+    A length of a range of the evidence's times that the window names ("open for 8 hours" of
+    "Saturday 9am-5pm") is left out first (:func:`~stream_guard.text.hours.drop_spans`)."""
     if SPANS in evidence:  # "open for 8 hours" of "9am-5pm" (text.hours)
         text = drop_spans(text, evidence[SPANS])
     kept = _drop_arithmetic(text, evidence, previous, derived, nearby)
