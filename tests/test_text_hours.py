@@ -34,6 +34,7 @@ _SHOP = "Harbour Books opening hours: Monday to Friday 9am-5pm, Saturday 10am-2p
     ("Members' access: 06:00–22:00.", {"16"}),  # a 24-hour clock's
     ("Old Town tours leave from the cathedral steps at 10:30 and return by 12:45.", {"2.25"}),
     ("Sailings: the 16:15 ferry from Portsmouth arrives at Fishbourne at 16:55.", {"0.6667"}),
+    ("Check-in from 3 pm, check-out by 11 am.", {"20"}),
     ("Kitchen open 6pm to midnight.", {"6"}),
     ("The 2A train departs at 08:15 and arrives at 11:45.", {"3.5"}),  # a timetable's pair
 ])
@@ -100,6 +101,10 @@ def test_a_length_of_the_evidences_times_is_no_new_figure(evidence: str, window:
      "The 9:45 bus takes 50 minutes to reach the airport."),
     ("Suds Laundrette: open 7am-10pm every day. Last wash 8.30pm.",
      "It is open 15 hours a day, and the last wash is two hours before closing."),
+    # two days in one clause's run, and a day written short
+    ("Our helpline is open Monday to Friday 8am–8pm, Saturday 9am–5pm and Sunday 10am–4pm.",
+     "On Sunday the helpline is open for eight hours."),
+    ("Mon-Fri 9am-5pm, Sat 10am-2pm.", "On Saturdays it is open 8 hours."),
     ("The workshop runs from 9:30 am to 12:00 pm.", "The workshop lasts three hours."),
     ("The exam runs 9:00-11:10.", "The exam lasts just over 3 hours."),  # under it, not over
     ("The exam runs 9:00-12:10.", "The exam lasts nearly 3 hours."),  # over it, not under

@@ -85,16 +85,21 @@ _LABEL_BEFORE = re.compile(r"(?:\b[A-Z][\w.]*|#)\s*$")
 # ("departs at", "leave from the cathedral steps at", "the 16:15 ferry"), one of ending before
 # the next ("arrives at Fishbourne at", "ends approx.", "return by"), no new subject between.
 _START_CUE = re.compile(r"(?:\b(?:departs?|departing|leaves?|leaving|starts?|starting|begins?|"
-                        r"beginning|opens?|opening|kicks? off|commences?|collect|pick[- ]?up)"
+                        r"beginning|opens?|opening|kicks? off|commences?|collect|pick[- ]?up|"
+                        r"check[- ]?in)"
                         r"\b[^\d:;]{0,40}|\bthe\s+)$", re.IGNORECASE)
 _END_CUE = re.compile(r"\b(?:arrives?|arriving|reach(?:es)?|gets? in|ends?|finish(?:es)?|"
-                      r"closes?|lands?|returns?|drop[- ]?off|wraps? up|concludes?|terminates?)"
+                      r"closes?|lands?|returns?|drop[- ]?off|wraps? up|concludes?|terminates?|"
+                      r"check[- ]?out)"
                       r"\b[^\d:;]{0,40}$", re.IGNORECASE)
 _NEW_SUBJECT = re.compile(r"\b(?:the|a|an|our|its|their|this)\s+\w", re.IGNORECASE)
 _CUED_GAP = 90
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|[;\n]")
-_CLAUSE_END = re.compile(r"[,;(]|\.\s|$")
-_CLAUSE_START = re.compile(r"[,;)]\s*|^")
+# A clause ends at a comma, a bracket or "and" before a day ("Saturday 9am-5pm and Sunday
+# 10am-4pm" are two days' clauses)
+_NEXT_DAY = r"\s(?:and|&)\s+(?=(?i:mon|tue|wed|thu|fri|sat|sun))"
+_CLAUSE_END = re.compile(r"[,;(]|\.\s|" + _NEXT_DAY + "|$")
+_CLAUSE_START = re.compile(r"[,;)]\s*|" + _NEXT_DAY + "|^")
 # Where a sentence speaks of local times or flights, its two times may be in two zones (a
 # range in one zone is one: "10:00-10:45 AM Pacific Time"); where a text speaks of zones at
 # all, a timetable's start and end may be
@@ -103,7 +108,9 @@ _ZONE = re.compile(r"\b(?:[Ll]ocal(?: times?)?|[Tt]ime[- ]?zones?|(?:GMT|UTC)(?:
                    r"[ECMP][SD]?T|BST|CES?T|JST|AE[SD]T|(?:Pacific|Mountain|Central|Eastern|"
                    r"Atlantic) (?:[Ss]tandard |[Dd]aylight )?[Tt]ime|[Ff]light|[Ff]lies|"
                    r"[Ff]lying)\b")
-_HEADING = re.compile(r"(?<!\d):(?=\s)")  # "Opening hours: Monday", not "07:00"
+# What a range's clause starts after: a heading ("Opening hours: Monday", not "07:00") or
+# what is open ("Our helpline is open Monday to Friday": "helpline" is the sentence's)
+_HEADING = re.compile(r"(?<!\d):(?=\s)|\b(?:is|are)\s+open\b", re.IGNORECASE)
 # Words that tie a window to no range in particular; and those that tie it to a range's
 # sentence but not to one range of it ("open" to the opening hours, not to Saturday's)
 _LOOSE = frozenset({"hour", "hr", "time", "daily", "day", "minute", "min", "last", "run",
@@ -112,7 +119,9 @@ _OF_ALL = frozenset({"open", "close"})
 _DAY_GROUPS = {"weekday": frozenset({"monday", "friday"}),
                "weekend": frozenset({"saturday", "sunday"})}
 _SAME = {"opening": "open", "opens": "open", "closed": "close", "closing": "close",
-         "closes": "close"}
+         "closes": "close", "mon": "monday", "tue": "tuesday", "tues": "tuesday",
+         "wed": "wednesday", "thu": "thursday", "thur": "thursday", "thurs": "thursday",
+         "fri": "friday", "sat": "saturday", "sun": "sunday"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,9 +252,10 @@ def _words(text: str) -> frozenset[str]:
 
 def _clause_keys(sentence: str, first: int, last: int) -> frozenset[str]:
     """The keys of the words of the range's own clause ("Saturday", "the workshop ... on
-    Tuesday"; after a heading's colon, "Harbour Books opening hours: Monday to Friday", the
-    heading's words are the sentence's), less those that tie to no one range; a week's days
-    are its weekdays ("Monday to Friday") or its weekend."""
+    Tuesday"; after a heading's colon or what is open, "Harbour Books opening hours: Monday to
+    Friday", "Our helpline is open Monday to Friday", their words are the sentence's), less
+    those that tie to no one range; a week's days are its weekdays ("Monday to Friday") or its
+    weekend."""
     start = max(m.end() for m in _CLAUSE_START.finditer(sentence, 0, first))
     before = sentence[start:first]
     heading = _HEADING.split(before)
@@ -420,11 +430,9 @@ def _tied(window: str, spans: frozenset[str], timed_by: str | None = None
                         and s.clause & keys - named], True
     own = [s for s in all_spans if s.clause & keys]
     if own:
-        # a word distinguishes a span where no other's clause or sentence has it ("Our
-        # helpline is open Monday to Friday 8am-8pm, ... Sunday 10am-4pm": "helpline" is the
-        # sentence's, no weekday's)
-        counts = Counter(k for words in {s.clause | s.sentence for s in own}
-                         for k in words & keys)  # (a time's two lengths are one's)
+        # a word distinguishes a span where no other's clause has it (a time's two lengths,
+        # to a range's end and from its start, are one's)
+        counts = Counter(k for words in {s.clause for s in own} for k in words & keys)
         scored = [((len({k for k in s.clause & keys if counts[k] == 1}), len(s.sentence & keys)),
                    s) for s in own]
         ranges = frozenset().union(*(s.clause for s in all_spans if not s.stated))
