@@ -94,6 +94,7 @@ _END_CUE = re.compile(r"\b(?:arrives?|arriving|reach(?:es)?|gets? in|ends?|finis
                       r"\b[^\d:;]{0,40}$", re.IGNORECASE)
 _NEW_SUBJECT = re.compile(r"\b(?:the|a|an|our|its|their|this)\s+\w", re.IGNORECASE)
 _CUED_GAP = 90
+_MOST_RANGES = 8  # more ranges in one sentence: no lengths from a time inside one
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|[;\n]")
 # A clause ends at a comma, a bracket or "and" before a day ("Saturday 9am-5pm and Sunday
 # 10am-4pm" are two days' clauses)
@@ -214,6 +215,8 @@ def _ranges(sentence: str, after: str = "") -> Iterator[_Span]:
             length = (a_end - a_start) + (b_end - b_start if together else b_start - b_end)
             yield _Span(Decimal(length) / 60, _clause_keys(sentence, a.start(), a.end()), keys,
                         frozenset({a_start % _DAY, a_end % _DAY}))
+    if len(found) > _MOST_RANGES:
+        return  # (a table's times, no schedule's last entry)
     for text in (sentence, after):
         ranged = [r.span() for r in _RANGE.finditer(text)]
         for m in re.finditer(_TIME, text, re.IGNORECASE):
@@ -231,8 +234,15 @@ def _ranges(sentence: str, after: str = "") -> Iterator[_Span]:
 
 def _listed(sentence: str, match: re.Match[str]) -> bool:
     """Whether the range is two of a list of times ("7:15 – 8:45 – 10:15")."""
-    return bool(re.match(_JOIN + _TIME, sentence[match.end():], re.IGNORECASE)
-                or re.search(_TIME + _JOIN + "$", sentence[:match.start()], re.IGNORECASE))
+    return bool(_THEN_TIME.match(sentence, match.end(), match.end() + _NEAR)
+                or _TIME_THEN.search(sentence, max(0, match.start() - _NEAR), match.start()))
+
+
+_THEN_TIME = re.compile(_JOIN + _TIME, re.IGNORECASE)
+_TIME_THEN = re.compile(_TIME + _JOIN + "$", re.IGNORECASE)
+_NEAR = 40  # how far a list's next time or a clause's bounds are looked for (a table of
+# thousands of ranges in one sentence is read in linear time)
+_CLAUSE_CHARS = 200
 
 
 def _bare_start(sentence: str, match: re.Match[str]) -> bool:
@@ -256,13 +266,14 @@ def _clause_keys(sentence: str, first: int, last: int) -> frozenset[str]:
     Friday", "Our helpline is open Monday to Friday", their words are the sentence's), less
     those that tie to no one range; a week's days are its weekdays ("Monday to Friday") or its
     weekend."""
-    start = max(m.end() for m in _CLAUSE_START.finditer(sentence, 0, first))
+    low = max(0, first - _CLAUSE_CHARS)
+    start = max((m.end() for m in _CLAUSE_START.finditer(sentence, low, first)), default=low)
     before = sentence[start:first]
     heading = _HEADING.split(before)
     if len(heading) > 1 and heading[-1].strip():
         before = heading[-1]
-    end = _CLAUSE_END.search(sentence, last)
-    keys = _words(before + " " + sentence[last:end.start() if end else None])
+    end = _CLAUSE_END.search(sentence, last, last + _CLAUSE_CHARS)
+    keys = _words(before + " " + sentence[last:end.start() if end else last + _CLAUSE_CHARS])
     return keys - _LOOSE - _OF_ALL | _day_groups(keys)
 
 
