@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -95,6 +96,19 @@ def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
     async with running_server(make_settings(tmp_path)) as srv:
         yield srv
+
+
+def random_texts(pieces: tuple[str, ...], seed: int, runs: int = 2000
+                 ) -> Iterator[tuple[str, str]]:
+    """(evidence, window) pairs of random runs of a text rule's own words: a fuzz of the
+    rule (one found "every 0 weeks" dividing by zero)."""
+    rng = random.Random(seed)
+
+    def text() -> str:
+        return " ".join(rng.choice(pieces) for _ in range(rng.randint(3, 25)))
+
+    for _ in range(runs):
+        yield text(), text()
 
 
 def load_example(name: str) -> ModuleType:

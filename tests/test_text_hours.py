@@ -6,14 +6,13 @@ server with the shipped detector as well."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
 
 from stream_guard.text.hours import SPANS, span_conflict
 from stream_guard.text.quantities import drop_worked_out, quantity_conflict, quantity_index
-from tests.conftest import halt_on_detector, stream_on_detector
+from tests.conftest import halt_on_detector, random_texts, stream_on_detector
 
 _SHOP = "Harbour Books opening hours: Monday to Friday 9am-5pm, Saturday 10am-2pm, closed Sundays."
 
@@ -164,10 +163,7 @@ _PIECES = ("9am", "5pm", "-", "to", "until", "between", "and", "noon", "midnight
 
 def test_no_text_of_times_and_lengths_breaks_the_rules() -> None:
     """Random runs of the rules' own words."""
-    rng = random.Random(5)
-    for _ in range(2000):
-        evidence = " ".join(rng.choice(_PIECES) for _ in range(rng.randint(3, 25)))
-        window = " ".join(rng.choice(_PIECES) for _ in range(rng.randint(3, 25)))
+    for evidence, window in random_texts(_PIECES, seed=5):
         index = quantity_index(evidence)
         assert isinstance(drop_worked_out(window, index), str)
         assert span_conflict(window, index) in (True, False)

@@ -6,14 +6,13 @@ with the shipped detector as well."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
 
 from stream_guard.text.quantities import drop_worked_out, quantity_index, rate_period_swapped
 from stream_guard.text.rates import RATES
-from tests.conftest import halt_on_detector, stream_on_detector
+from tests.conftest import halt_on_detector, random_texts, stream_on_detector
 
 
 def _kept(evidence: str, window: str) -> str:
@@ -215,10 +214,7 @@ _PIECES = ("every", "per", "a", "0", "00", "1", "12", "4-weekly", "semi-annual",
 def test_no_text_of_figures_and_periods_breaks_the_rules() -> None:
     """A fuzz of this session's own found "every 0 weeks" divided by zero: random runs of the
     rules' own words."""
-    rng = random.Random(3)
-    for _ in range(2000):
-        evidence = " ".join(rng.choice(_PIECES) for _ in range(rng.randint(3, 25)))
-        window = " ".join(rng.choice(_PIECES) for _ in range(rng.randint(3, 25)))
+    for evidence, window in random_texts(_PIECES, seed=3):
         index = quantity_index(evidence)
         assert isinstance(drop_worked_out(window, index), str)
         assert rate_period_swapped(window, index) in (True, False)

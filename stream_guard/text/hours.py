@@ -46,6 +46,7 @@ Pure: regular expressions over the text.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import Counter
@@ -218,7 +219,7 @@ def _ranges(sentence: str, after: str = "") -> Iterator[_Span]:
     if len(found) > _MOST_RANGES:
         return  # (a table's times, no schedule's last entry)
     for text in (sentence, after):
-        ranged = [r.span() for r in _RANGE.finditer(text)]
+        ranged = [r.span() for r in (matches if text is sentence else _RANGE.finditer(text))]
         for m in re.finditer(_TIME, text, re.IGNORECASE):
             if (at := _time(m, 1)) is None or any(a <= m.start() < b for a, b in ranged):
                 continue  # (a time of a range is no time inside another: "...; Saturday 9-12")
@@ -428,7 +429,7 @@ def _tied(window: str, spans: frozenset[str], timed_by: str | None = None
     with ("Ferry B ... to reach Cowes", "On Saturdays"), then the most words of their sentence
     ("open"); else those whose sentence it shares a word with. ``timed_by``: the text whose
     times count (the whole window's, for a clause of it)."""
-    all_spans = [_Span.of(entry) for entry in spans]
+    all_spans = _parsed(spans)
     keys = _words(window)
     keys |= _day_groups(keys)
     times: set[int] = set()
@@ -454,6 +455,11 @@ def _tied(window: str, spans: frozenset[str], timed_by: str | None = None
         chosen = [s for score, s in scored if score == best and not s.stated]
         return chosen or own, bool(chosen) and best is not None and best[0] > 0
     return [s for s in all_spans if s.sentence & keys and not s.stated], False
+
+
+@functools.lru_cache(maxsize=64)  # an evidence's spans, read once for all its windows
+def _parsed(spans: frozenset[str]) -> tuple[_Span, ...]:
+    return tuple(_Span.of(entry) for entry in spans)
 
 
 def _tied_to(spelled: str, duration: _Duration, spans: frozenset[str]
