@@ -48,6 +48,7 @@ from stream_guard.text.quantities import (
 )
 from stream_guard.text.rows import RowIndex
 from stream_guard.text.stance import asks_listener, chats_about_listener, speaks_of_self
+from stream_guard.text.swaps import swapped_beside
 from stream_guard.text.terms import Term, coverage, known
 
 # Whether a window is about the conversation rather than the world (text.stance); last in every
@@ -83,8 +84,9 @@ class Signals:
     # it caps the score when the detector agrees (``capped``).
     polarity_flip: bool = False
     # It is an evidence sentence near it with one word swapped for one that excludes it, or
-    # with a negation added or dropped (text.opposites); no fusion feature: it caps the score
-    # (``capped``).
+    # with a negation added or dropped (text.opposites), or it rewords one and puts a figure
+    # or word that excludes the sentence's beside the same words (text.swaps); no fusion
+    # feature: it caps the score (``capped``).
     opposite_swap: bool = False
     # It says the evidence leaves something out, and the evidence does (text.absence); no
     # fusion feature: it floors the score (``capped``).
@@ -120,7 +122,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     """The lexical signals of one window against its evidence and its premise (its sentences'
     text and keys, for the polarity check; none: the check is not made), the evidence
     sentences nearest it (:attr:`~stream_guard.evidence.premise.Premise.nearest`, for the
-    opposites check; none: not made), the places the evidence names
+    opposites and swaps checks; none: not made), the places the evidence names
     (:func:`~stream_guard.text.places.sentence_places`; none: the places check is not made),
     those the user's prompt names (which the window may put back) and the rows of its lists
     (:class:`~stream_guard.text.rows.RowIndex`; none: the rows check is not made), and the
@@ -153,7 +155,9 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         asks_listener=asks_listener(window_text),
         polarity_flip=bool(premise_sentences) and flips_polarity(
             keys, window_text, premise_sentences),
-        opposite_swap=bool(nearest) and says_opposite(window_text, nearest, evidence_keys),
+        opposite_swap=bool(nearest) and (
+            says_opposite(window_text, nearest, evidence_keys)
+            or swapped_beside(window_text, nearest, evidence_keys)),
         absence_borne_out=not conflict and borne_out(window_text, evidence_keys),
         other_place=names_another_place(window_text, evidence_places, evidence_keys,
                                         asked_places),

@@ -110,11 +110,11 @@ _TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d[\d.,]*[A-Za-z%]*")
 # Words that compare or set two things against each other: where either text has one, the
 # window must be a clean copy ("the euro fell against the dollar" for "the dollar rose against
 # the euro" swaps two opposites and states the same).
-_COMPARES = re.compile(r"\b(?:than|compared|comparison|versus|vs|relative|whereas|against"
+COMPARES = re.compile(r"\b(?:than|compared|comparison|versus|vs|relative|whereas|against"
                        r"|of the two|of both)\b", re.IGNORECASE)
 # Words that negate without "not": in either text, outside the swap, they may be what turns an
 # opposite into a paraphrase ("avoid leaving the door open" for "keep the door closed").
-_NEGATING = frozenset(("avoid", "avoids", "avoided", "avoiding", "nothing", "none",
+NEGATING = frozenset(("avoid", "avoids", "avoided", "avoiding", "nothing", "none",
                        "nobody", "nowhere", "neither", "nor", "except", "unless", "lack",
                        "lacks", "lacking", "fail", "fails", "failed", "unable", "refuse",
                        "refused", "deny", "denied", "prevent", "prevents", "prevented", "stop",
@@ -395,7 +395,7 @@ def _pairs(window: _Reading, at: tuple[int, int], sentence: _Reading,
     its unit); none where the replacement holds a negation or a word that negates ("doesn't
     include" for "excluding")."""
     new_words, old_words = window.tokens[slice(*at)], sentence.tokens[slice(*of)]
-    if any(negated(t) or t in _NEGATING for t in (*new_words, *old_words)):
+    if any(negated(t) or t in NEGATING for t in (*new_words, *old_words)):
         return []
     if _one_for_one(new_words, old_words):
         return [(_word(new_words), _word(old_words))]
@@ -471,8 +471,8 @@ def _reading(text: str) -> _Reading:
     cased = tuple(_TOKEN.findall(plain))
     tokens = tuple(t.lower() for t in cased)
     vocabulary = frozenset(tokens)
-    return _Reading(tokens, (negated(text), vocabulary & _NEGATING),
-                    _COMPARES.search(text) is not None, vocabulary, cased, _names(cased))
+    return _Reading(tokens, (negated(text), vocabulary & NEGATING),
+                    COMPARES.search(text) is not None, vocabulary, cased, _names(cased))
 
 
 def _names(cased: tuple[str, ...]) -> frozenset[str]:

@@ -77,10 +77,10 @@ def _plain(text: str) -> str:
 
 def negated(text: str) -> bool:
     """Whether ``text`` says no: an odd number of "not", "no", "never", "cannot", "n't"."""
-    return _negations(text) % 2 == 1
+    return negations(text) % 2 == 1
 
 
-def _negations(text: str) -> int:
+def negations(text: str) -> int:
     """How many negations (:func:`negated`'s words) ``text`` holds."""
     return len(_NEGATION.findall(_plain(text)))
 
@@ -144,7 +144,7 @@ def flips_polarity(window_keys: AbstractSet[str], window_text: str,
     if (best < len(window_keys) or best < _HALF_CLAUSE * claim_keys
             or _company(claim) != window_company):
         return False
-    window_nos, claim_nos = _negations(window_text), _negations(claim)
+    window_nos, claim_nos = negations(window_text), negations(claim)
     if window_nos > 1 or claim_nos > 1:
         # two negations are two denials as often as one double negative: "is not accepted at
         # the gate and cannot be checked in online" is no assertion its one clause flips (a

@@ -1,0 +1,349 @@
+"""Swaps beside the same words: a paraphrase that puts another figure, or an opposite, where a
+sentence of its source has one.
+
+"The mine, shut by a strike for eight months, reopened in 2014" against "The mine reopened in
+2016 after a strike closed it for eight months"; "the company expects its revenue forecast for
+2026 to remain in the range of $2.4 billion to $2.6 billion" against "our revenue forecast for
+2025 remains in the range of ..."; "net orders decreased 31% from a year earlier" against "Net
+orders increased 31% year over year". Summaries reword their source, so the word-by-word
+alignment of :mod:`stream_guard.text.opposites` finds no copy to compare, and the detector,
+which reads one changed figure or word in a paraphrase as one more detail, passes many of them
+(edited summaries of SummEdits it passed: ``docs/quality-log.md``, the forty-ninth session).
+Yet the window says of the same thing, in the same words around it, what the sentence says
+otherwise.
+
+So a window is marked when one of its words or figures, stated nowhere in the evidence, stands
+where an evidence sentence near it (:attr:`~stream_guard.evidence.premise.Premise.nearest`)
+has another that excludes it (for a word, :func:`stream_guard.text.opposites.excludes`: an
+opposite, another of a closed class; for a figure, another of the same kind: a year for a
+year, money for money, a percentage, a quarter, a count), the window leaving the sentence's
+out, and:
+
+* the nearest content word before it, or after it, is the same on both sides ("forecast for
+  2022" and "forecast for 2021"; "orders decreased" and "orders increased");
+* the window shares at least ``_SHARED`` content words with the sentence; where only the word
+  after places it, the two clauses share ``_SHARED_IN_CLAUSE`` more besides: a long window may
+  copy one part of a sentence and say another thing beside a common word ("won the second
+  half 21-7" by "tries in the first half"; "installation finished by mid-June" by "the
+  season starts in mid-June");
+* neither is a question or a label and its value (a table row's "Produced: 812 kWh" names no
+  figure of the window's);
+* for a word: neither compares ("than", "versus": "B is smaller than A" states "A is larger
+  than B"), the two hold as many negations, the sentence no word that negates without one
+  ("struggled to keep track", "kept losing track"), and the two words do not open alike
+  ("employees", "employs");
+* for a figure: not a part of a date, time or code ("12/03", "9:30", "CS 301"), nor a
+  difference ("$30 more than the buffet"), nor hedged ("around $95,000": a hedge the quantity
+  reader does not resolve to a figure it rounds states none); none of a window that works
+  figures out or addresses its reader ("your 50% discount brings it to £26", "that's $3,700",
+  "half price, so £11": answers compute, summaries rarely do); not inside a range or within a
+  bound a near sentence gives of the same thing ("aged 8" of "aged 6 to 12", "version 4.3" of
+  "4.2 or later"), unless the window states a range with it ("$1.30 to $1.38" for "$1.30 to
+  $1.40"); not the sentence's figure in basis points or percentage points (x100).
+
+The fused score then treats the window as contradicted, as an opposite's copy is
+(:func:`stream_guard.scoring.fusion.capped`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from stream_guard.text.figures import canonical_figures
+from stream_guard.text.opposites import COMPARES, NEGATING, excludes
+from stream_guard.text.polarity import negations
+from stream_guard.text.stance import is_question
+from stream_guard.text.terms import STOPWORDS, known, term_keys
+
+# A figure (money, a percentage, a plain number) standing alone, a word, or any other mark.
+# (A run of letters and digits that opens with a digit, "1990s", "4th", "10am", is no figure.)
+_TOKEN = re.compile(r"(?<![\w.])[$£€¥]?\d(?:[\d,]*\d)?(?:\.\d+)?%?(?!\w|[.,]\d)|\d[\w.,'’-]*"
+                    r"|[^\W\d_][\w'’-]*|\S")
+_FIGURE = re.compile(r"[$£€¥]?\d[\d,]*(?:\.\d+)?%?")
+_CURRENCY_WORDS = frozenset(("dollars", "dollar", "euros", "euro", "pounds", "cents", "yen",
+                             "usd", "eur", "gbp"))
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+# A quarter of a year, as figures write "third quarter" ("Q3"): a figure of its own kind.
+_QUARTERS = re.compile(r"q[1-4]")
+_QUARTER = "quarter"
+# Marks that join a figure to the next into a date, a time or a code ("12/03", "9:30"); ISO
+# dates are read as dates already ("20 May 2024": a day beside its month is no count either).
+_JOINERS = frozenset("/:.#")
+_MONTHS = frozenset(("january", "february", "march", "april", "may", "june", "july", "august",
+                     "september", "october", "november", "december"))
+# A capitalised code before a figure makes it a name's number ("CS 301", "MAX 9").
+_CODE = re.compile(r"[A-Z]{1,4}")
+# The window works a figure out, or addresses the reader (who the answer computes for).
+_WORKED = re.compile(r"\b(?:you|your|yours|you'd|half|halve[ds]?|twice|double[ds]?|triple[ds]?"
+                     r"|discount(?:s|ed)?|total(?:s|led|ling)?|that's|that is|comes? to"
+                     r"|brings?|works? out|in all|altogether|would)\b", re.IGNORECASE)
+# A label and its value closing a sentence: a row of a table read as text.
+_ROW = re.compile(r":\s*[$£€¥]?\d[\d.,]*\s*\S*\s*$")
+# Words a range's two ends are joined by; words that bound a figure from below and above.
+_RANGE_JOINERS = frozenset(("to", "-", "–", "—", "through"))
+_AT_LEAST = frozenset(("over", "least", "more", "above", "minimum", "exceeding", "beyond"))
+_AFTER_AT_LEAST = frozenset(("over", "more", "above", "+", "plus", "older", "upwards", "later",
+                             "newer", "higher"))
+_AT_MOST = frozenset(("under", "below", "most", "less", "fewer", "up", "maximum", "max"))
+_AFTER_AT_MOST = frozenset(("under", "less", "fewer", "below", "younger", "earlier",
+                            "lower"))
+# Words that hedge a figure after them.
+_HEDGES = frozenset(("about", "around", "roughly", "approximately", "approx", "nearly", "almost",
+                     "some", "perhaps", "maybe", "estimated", "~", "circa", "ca"))
+# Words beyond "not" that negate what follows ("struggled to keep track": "kept losing").
+_ALSO_NEGATING = frozenset(("struggle", "struggles", "struggled", "struggling", "hard",
+                            "difficult", "difficulty", "without"))
+# A range's ends are at most this many tokens apart ("$1.30 to $1.40"); a bound's word at most
+# this many from its figure ("more than 50", "12 years and over").
+_RANGE_TOKENS = 3
+_BOUND_TOKENS = 3
+# A "than" at most this many tokens after a figure makes it a difference ("$30 per person more
+# than").
+_DIFFERENCE_TOKENS = 4
+# The window and the sentence share at least this many content words, and the clauses of the
+# two tokens this many (a long window may copy one part of a sentence and say another thing
+# beside the same common word: "won the second half 21-7" by "tries in the first half").
+_SHARED = 3
+_SHARED_IN_CLAUSE = 2
+# Two words that open alike are forms of one word, whatever WordNet opposes in their senses
+# ("employees" and "employs": employee and employer).
+_STEM = 5
+# What ends a clause.
+_CLAUSE_BREAKS = frozenset((",", ";", ":", "(", ")", "—", "–", "but", "while", "whereas",
+                            "although", "though", "yet"))
+# The window's and the sentence's tokens are read only this far: a table's row or a transcript
+# without stops says no one thing.
+_MAX_TOKENS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    at: int
+    text: str  # lower case
+    figure: str  # the figure's kind ("year", "money", "%", "count"), or "" for a word
+    value: Decimal | None
+    before: frozenset[str]  # term keys of the nearest content word before it
+    after: frozenset[str]  # ... and after it
+    marks: frozenset[str]  # range joiners and bound words beside it (_mark)
+    clause: frozenset[str]  # term keys of the content words of its clause
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    tokens: tuple[_Token, ...]
+    words: frozenset[str]  # every token, lower case
+    keys: frozenset[str]  # term keys of its content words (no figures)
+    negations: int
+    negates_otherwise: bool
+    compares: bool  # it sets two things against each other (for words only: a figure
+    # compared is a figure stated)
+    differences: frozenset[int]  # positions of figures a comparison follows ("18 basis points
+    # smaller than", "$30 more than"): a difference worked out
+
+
+def swapped_beside(window_text: str, sentences: Sequence[str],
+                   evidence_keys: AbstractSet[str]) -> bool:
+    """Whether the window puts a figure or word the evidence does not state where one of
+    ``sentences`` has another that excludes it, beside the same words (module docstring).
+    ``window_text``: the window as the quantity checks read it (worked-out and hedged figures
+    resolved)."""
+    if is_question(window_text):
+        return False
+    window = _reading(window_text)
+    if window is None:
+        return False
+    worked = _WORKED.search(window_text) is not None
+    unstated = [t for t in window.tokens if _unstated(t, evidence_keys, worked)]
+    if not unstated:
+        return False
+    readings = [r for s in dict.fromkeys(sentences)
+                if not is_question(s) and "\n" not in s.strip() and not _ROW.search(s)
+                and (r := _reading(s)) is not None]
+    own_ranges = _range_ends(window.tokens)
+    for token in unstated:
+        if token.figure and (token.at in window.differences or _HEDGED in token.marks or (
+                token.at not in own_ranges and any(_fits(token, r.tokens) for r in readings))):
+            continue
+        for sentence in readings:
+            if len(window.keys & sentence.keys) < _SHARED or token.text in sentence.words:
+                continue
+            if not token.figure and (sentence.negates_otherwise or sentence.compares
+                                     or window.compares
+                                     or sentence.negations != window.negations):
+                continue
+            if any(_replaces(token, other, window) for other in sentence.tokens):
+                return True
+    return False
+
+
+def _unstated(token: _Token, evidence_keys: AbstractSet[str], worked: bool) -> bool:
+    """A token the evidence states nowhere, of a kind the check judges."""
+    keys = term_keys(token.text)
+    if token.figure:
+        if worked or token.value is None:
+            return False
+        # the figure's own key: "$90" is also "dollar", which the evidence may well say
+        keys = frozenset(k for k in keys if k[:1].isdigit() or token.figure == _QUARTER)
+        return bool(keys) and not any(known(k, evidence_keys) for k in keys)
+    return bool(keys) and not any(known(k, evidence_keys) for k in keys)
+
+
+def _replaces(new: _Token, old: _Token, window: _Reading) -> bool:
+    """Whether ``old`` of a sentence is what ``new`` of the window stands in place of and
+    excludes."""
+    if old.text in window.words or not (new.before & old.before or new.after & old.after):
+        return False
+    # placed by the word after it alone, the clauses share more words besides that one
+    after = new.after & old.after
+    if not new.before & old.before and len((new.clause & old.clause) - after) < _SHARED_IN_CLAUSE:
+        return False
+    if new.figure:
+        if old.figure != new.figure or old.value is None or new.value is None \
+                or old.value == new.value:
+            return False
+        return old.value * 100 != new.value and new.value * 100 != old.value
+    return (not old.figure and new.text[:_STEM] != old.text[:_STEM]
+            and excludes(new.text, old.text))
+
+
+def _fits(token: _Token, tokens: Sequence[_Token]) -> bool:
+    """Whether a figure lies inside a range, or within a bound, that a sentence (its
+    ``tokens``) gives of its kind and of the same thing (a content word beside both)."""
+    assert token.value is not None
+    same = [f for f in tokens if f.figure == token.figure and f.value is not None]
+    for low, high in itertools.pairwise(same):
+        assert low.value is not None and high.value is not None
+        if (_ranged(low, high) and low.value <= token.value <= high.value
+                and (token.before & low.before or token.after & high.after)):
+            return True
+    for f in same:
+        assert f.value is not None
+        if not (token.before & f.before or token.after & f.after):
+            continue
+        if f.marks & _AT_LEAST_MARKS and token.value >= f.value:
+            return True
+        if f.marks & _AT_MOST_MARKS and token.value <= f.value:
+            return True
+    return False
+
+
+def _ranged(low: _Token, high: _Token) -> bool:
+    """Whether two figures are the ends of one range ("$1.30 to $1.40", "6-12")."""
+    return (0 < high.at - low.at <= _RANGE_TOKENS
+            and _RANGE_MARK in low.marks and _RANGE_MARK in high.marks)
+
+
+def _range_ends(tokens: Sequence[_Token]) -> frozenset[int]:
+    """The positions of figures that end a range the text states ("$1.30 to $1.38")."""
+    figures = [t for t in tokens if t.figure]
+    ends: set[int] = set()
+    for low, high in itertools.pairwise(figures):
+        if _ranged(low, high):
+            ends.update((low.at, high.at))
+    return frozenset(ends)
+
+
+@lru_cache(maxsize=4096)
+def _reading(text: str) -> _Reading | None:
+    """A text's tokens with their kinds and neighbours (None: too long to read); evidence
+    sentences recur from window to window."""
+    raw = _TOKEN.findall(canonical_figures(text))
+    if len(raw) > _MAX_TOKENS:
+        return None
+    low = [t.lower() for t in raw]
+    content = [i for i, t in enumerate(low) if _is_word(t) and t not in STOPWORDS]
+    content_keys = {i: term_keys(low[i]) for i in content}
+    clause_of: list[int] = []
+    clauses: list[frozenset[str]] = [frozenset()]
+    for i, token in enumerate(low):
+        if token in _CLAUSE_BREAKS:
+            clauses.append(frozenset())
+        clause_of.append(len(clauses) - 1)
+        clauses[-1] = clauses[-1] | content_keys.get(i, frozenset())
+    tokens: list[_Token] = []
+    for i, token in enumerate(low):
+        is_figure = _FIGURE.fullmatch(token) is not None or _QUARTERS.fullmatch(token) is not None
+        if not is_figure and not content_keys.get(i):
+            continue
+        if is_figure and _coded(raw, low, i):
+            continue
+        before = next((content_keys[j] for j in reversed(content) if j < i), frozenset())
+        after = next((content_keys[j] for j in content if j > i), frozenset())
+        kind, value = _kind(low, i) if is_figure else ("", None)
+        tokens.append(_Token(i, token, kind, value, before, after, _marks(low, i),
+                             clauses[clause_of[i]]))
+    words = frozenset(low)
+    return _Reading(tuple(tokens), words,
+                    frozenset(k for i in content for k in content_keys[i]),
+                    negations(text), not words.isdisjoint(NEGATING | _ALSO_NEGATING),
+                    COMPARES.search(text) is not None,
+                    frozenset(t.at for t in tokens if t.figure
+                              and "than" in low[t.at + 1:t.at + 1 + _DIFFERENCE_TOKENS]))
+
+
+def _is_word(token: str) -> bool:
+    return token[:1].isalpha()
+
+
+# What a figure's marks say: it ends a range; it is bounded from below; from above.
+_RANGE_MARK, _AT_LEAST_MARK, _AT_MOST_MARK, _HEDGED = "range", "at least", "at most", "hedged"
+_AT_LEAST_MARKS = frozenset((_AT_LEAST_MARK,))
+_AT_MOST_MARKS = frozenset((_AT_MOST_MARK,))
+
+
+def _marks(low: Sequence[str], i: int) -> frozenset[str]:
+    """Whether the figure at ``i`` ends a range (a joiner beside it: :func:`_ranged` pairs the
+    ends) or is bounded ("at least 21", "8 or over", "up to 40")."""
+    def at(j: int) -> str:
+        return low[j] if 0 <= j < len(low) else ""
+
+    marks = set()
+    if (at(i - 1) in _RANGE_JOINERS or at(i + 1) in _RANGE_JOINERS
+            or (at(i - 1) == "between" and at(i + 1) == "and")
+            or (at(i - 1) == "and" and at(i - 3) == "between")):
+        marks.add(_RANGE_MARK)
+    before = {at(i - k) for k in range(1, _BOUND_TOKENS + 1)}
+    after = {at(i + k) for k in range(1, _BOUND_TOKENS + 1)}
+    if not before.isdisjoint(_AT_LEAST) or not after.isdisjoint(_AFTER_AT_LEAST):
+        marks.add(_AT_LEAST_MARK)
+    if not before.isdisjoint(_AT_MOST) or not after.isdisjoint(_AFTER_AT_MOST):
+        marks.add(_AT_MOST_MARK)
+    if not before.isdisjoint(_HEDGES):
+        marks.add(_HEDGED)
+    return frozenset(marks)
+
+
+def _coded(raw: Sequence[str], low: Sequence[str], i: int) -> bool:
+    """Whether the figure at ``i`` is part of a date, time, code or version, or a date's day."""
+    before = raw[i - 1] if i > 0 else ""
+    after = raw[i + 1] if i + 1 < len(raw) else ""
+    return ((before in _JOINERS and i > 1 and raw[i - 2][:1].isdigit())
+            or (after in _JOINERS and i + 2 < len(raw) and raw[i + 2][:1].isdigit())
+            or _CODE.fullmatch(before) is not None
+            or (not _YEAR.fullmatch(low[i]) and (before.lower() in _MONTHS
+                                                 or after.lower() in _MONTHS)))
+
+
+def _kind(low: Sequence[str], i: int) -> tuple[str, Decimal | None]:
+    """A figure's kind and value."""
+    token = low[i]
+    if _QUARTERS.fullmatch(token):
+        return _QUARTER, Decimal(token[1])
+    digits = token.strip("$£€¥%").replace(",", "")
+    try:
+        value: Decimal | None = Decimal(digits)
+    except InvalidOperation:
+        value = None
+    if token.endswith("%"):
+        return "%", value
+    if token[0] in "$£€¥" or (i + 1 < len(low) and low[i + 1] in _CURRENCY_WORDS):
+        return "money", value
+    if _YEAR.fullmatch(digits):
+        return "year", value
+    return "count", value
