@@ -1997,33 +1997,6 @@ def test_a_time_the_evidence_may_state_otherwise_is_not_worked_out(
     assert (figure not in term_keys(read)) is worked_out
 
 
-@pytest.mark.parametrize(("nearby", "window", "figure", "worked_out"), [
-    # a difference of two figures the sentences near the window state, cued as one
-    ("The median price rose to $504,000 in March from $487,000 a year earlier.",
-     "The median price was $17,000 more than a year earlier.", "17000", True),
-    ("Approval rose to 47% in June from 41% in May.",
-     "Approval was 6 points higher in June than in May.", "6", True),
-    ("The buffet is $95 per person. The plated dinner is $125 per person.",
-     "The plated dinner costs $30 per person more than the buffet.", "30", True),
-    ("Deliveries fell to 21 this quarter from 24 a year ago.",
-     "There were 3 fewer deliveries than a year ago.", "3", True),
-    # not another difference, nor one uncued, nor of figures of other units
-    ("The median price rose to $504,000 in March from $487,000 a year earlier.",
-     "The median price was $19,000 more than a year earlier.", "19000", False),
-    ("The median price rose to $504,000 in March from $487,000 a year earlier.",
-     "The agent's fee was $17,000.", "17000", False),
-    ("The trip is 34 km and costs $21.", "The trip is 13 km longer than the bus route.", "13",
-     False),
-])
-def test_a_difference_of_the_evidence_s_figures_is_worked_out(
-        nearby: str, window: str, figure: str, worked_out: bool) -> None:
-    from stream_guard.text.quantities import drop_worked_out, quantity_index
-
-    assert figure in term_keys(window)
-    read = drop_worked_out(window, quantity_index(nearby), nearby=nearby.split(". "))
-    assert (figure not in term_keys(read)) is worked_out
-
-
 @pytest.mark.parametrize(("text", "keys"), [
     # a version's "v" is no word of it (a review: "v2.3.1" was "v2" and "3.1")
     ("v2.3.1 fixed the login bug.", ["2.3.1", "fixed", "login", "bug"]),

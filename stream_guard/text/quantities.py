@@ -1065,11 +1065,6 @@ def _drop_arithmetic(text: str, evidence: Mapping[str, frozenset[str]], previous
                             plain_number(match_x.group(1)) in evidence.get(name, ())
                             for name in _UNIT_NAMES.get(unit_x, (unit_x,))):
                     return True
-        if (kind is None and nearby
-                and (_RESULT_JUST_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
-                     or _DIFFERENCE_AFTER.match(cased, end, end + 25))
-                and _nearby_difference(lo, hi, unit, nearby)):
-            return True
         if (not cued and kind != "percent") or len(operands) < 3:
             return False
         for i, (_, a, kind_a, unit_a) in enumerate(operands):
@@ -1121,57 +1116,6 @@ def _drop_arithmetic(text: str, evidence: Mapping[str, frozenset[str]], previous
     for start, end in sorted(drop, reverse=True):
         spelled = spelled[:start] + spelled[end:]
     return spelled
-
-
-# A difference the window gives of two figures its source states near it, neither of which it
-# restates: "$17,000 more than a year earlier" of "rose to $504,000 from $487,000", "6 points
-# higher" of "47%" and "41%", "a gap of 13 days" of "34 days" and "21 days" (a blind probe of
-# summaries: faithful ones that work such differences out halted, the window's operands being
-# the evidence's alone). Cued as a difference, right before it or after it and its unit ("$30
-# per person more than").
-_DIFFERENCE_AFTER = re.compile(
-    r"\W*(?:[^\W\d]+\W+){0,2}(?:more|less|fewer|higher|lower|cheaper|longer|shorter|faster|slower"
-    r"|bigger|smaller|larger|greater|apart)\b")
-# A difference of two percentages is in points.
-_POINTS = frozenset(("point", "percentage"))
-# At most this many figures of the sentences near a window are paired.
-_NEARBY_FIGURES = 24
-
-
-def _nearby_difference(lo: Decimal, hi: Decimal, unit: str, nearby: Sequence[str]) -> bool:
-    """Whether two figures of the ``nearby`` sentences of the window's ``unit`` (percentages
-    for points; for a figure of no unit or a comparative's, two of one unit in one sentence)
-    differ by an amount within ``lo``..``hi``."""
-    names = _UNIT_NAMES.get(unit, (unit,))
-    unitless = unit == ANY_UNIT or _DIFFERENCE_AFTER.fullmatch(unit) is not None
-    pools: list[list[tuple[Decimal, str | None, str]]] = []
-    for sentence in nearby:
-        figures = [(v, kind, u) for _, v, kind, u in _sentence_figures(sentence)]
-        if unitless:
-            pools.append(figures)  # one sentence's own
-        elif pools:
-            pools[0].extend(figures)
-        else:
-            pools.append(list(figures))
-    for pool in pools:
-        paired = pool[:_NEARBY_FIGURES]
-        for i, (a, kind_a, unit_a) in enumerate(paired):
-            for b, kind_b, unit_b in paired[i + 1:]:
-                if unit in _POINTS:
-                    same = kind_a == kind_b == "percent"
-                elif unitless:
-                    same = kind_a is None is kind_b and unit_a == unit_b
-                else:
-                    same = kind_a is None is kind_b and unit_a in names and unit_b in names
-                if same and lo <= abs(a - b) <= hi:
-                    return True
-    return False
-
-
-@functools.lru_cache(maxsize=4096)
-def _sentence_figures(sentence: str) -> tuple[_Figure, ...]:
-    """:func:`_worked_figures` of an evidence sentence (they recur from window to window)."""
-    return tuple(_worked_figures(spell_out_numbers(sentence)))
 
 
 _MINUTES_AFTER = re.compile(r"(?::\d\d)+")
