@@ -106,9 +106,10 @@ _BOUND_TOKENS = 3
 # A "than" at most this many tokens after a figure makes it a difference ("$30 per person more
 # than").
 _DIFFERENCE_TOKENS = 4
-# The window and the sentence share at least this many content words, and the clauses of the
-# two tokens this many (a long window may copy one part of a sentence and say another thing
-# beside the same common word: "won the second half 21-7" by "tries in the first half").
+# The window and the sentence share at least this many content words; where only the word
+# after a swap places it, the clauses of the two tokens this many more (a long window may copy
+# one part of a sentence and say another thing beside the same common word: "won the second
+# half 21-7" by "tries in the first half").
 _SHARED = 3
 _SHARED_IN_CLAUSE = 2
 # Two words that open alike are forms of one word, whatever WordNet opposes in their senses
@@ -126,11 +127,12 @@ _MAX_TOKENS = 120
 class _Token:
     at: int
     text: str  # lower case
-    figure: str  # the figure's kind ("year", "money", "%", "count"), or "" for a word
+    figure: str  # the figure's kind ("year", "money", "%", "quarter", "count"), or "" for a word
     value: Decimal | None
     before: frozenset[str]  # term keys of the nearest content word before it
     after: frozenset[str]  # ... and after it
-    marks: frozenset[str]  # range joiners and bound words beside it (_mark)
+    marks: frozenset[str]  # what the words beside it make of it (_marks: a range's end, bounded,
+    # hedged)
     clause: frozenset[str]  # term keys of the content words of its clause
 
 
