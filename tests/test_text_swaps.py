@@ -93,6 +93,28 @@ def test_forms_of_one_word_and_bounds_of_versions_are_no_swaps() -> None:
     assert swapped("Spatial audio needs app version 3.2 on supported headphones.", evidence)
 
 
+def test_one_event_told_from_its_other_side_is_no_swap() -> None:
+    evidence = ("Acme Corp bought the Riverside factory from Zenith Industries in 2019 for $40 "
+                "million.")
+    assert not swapped("Zenith Industries sold the Riverside factory to Acme Corp in 2019 for "
+                       "$40 million.", evidence)
+
+
+@pytest.mark.parametrize(("window", "evidence"), [
+    # a difference, a sum, a quotient, a complement of the sentence's figures
+    ("The price of the annual pass rose $10 this year.",
+     "The price of the annual pass rose from $40 to $50 this year."),
+    ("A family ticket for four people costs $60, and parking is free.",
+     "A family ticket for two adults and two children costs $60."),
+    ("The dinner for eight guests cost $50 per guest, including wine.",
+     "The dinner for eight guests cost $400 in total, including wine."),
+    ("In the council vote, 30% of members voted against the plan.",
+     "In the council vote, 70% of members voted for the plan and the rest against it."),
+])
+def test_a_figure_worked_out_of_the_sentence_s_is_no_swap(window: str, evidence: str) -> None:
+    assert not swapped(window, evidence)
+
+
 def test_basis_points_are_percentage_points() -> None:
     evidence = "Gross margin contracted 120 basis points to 38.6% on higher freight costs."
     assert not swapped("Gross margin contracted 1.2 percentage points to 38.6% on higher "

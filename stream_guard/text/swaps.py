@@ -30,16 +30,20 @@ out, and:
   figure of the window's);
 * for a word: neither compares ("than", "versus": "B is smaller than A" states "A is larger
   than B"), the two hold as many negations, the sentence no word that negates without one
-  ("struggled to keep track", "kept losing track"), and the two words do not open alike
-  ("employees", "employs");
-* for a figure: not a part of a date, time or code ("12/03", "9:30", "CS 301"), nor a
-  difference ("$30 more than the buffet"), nor hedged ("around $95,000": a hedge the quantity
-  reader does not resolve to a figure it rounds states none); none of a window that works
-  figures out or addresses its reader ("your 50% discount brings it to £26", "that's $3,700",
-  "half price, so £11": answers compute, summaries rarely do); not inside a range or within a
-  bound a near sentence gives of the same thing ("aged 8" of "aged 6 to 12", "version 4.3" of
-  "4.2 or later"), unless the window states a range with it ("$1.30 to $1.38" for "$1.30 to
-  $1.40"); not the sentence's figure in basis points or percentage points (x100).
+  ("struggled to keep track", "kept losing track"), the two words do not open alike
+  ("employees", "employs"), and they are not one event told from its two sides ("sold ...
+  to" for "bought ... from", "imports" for "exports");
+* for a figure (numbers in words too): not a part of a date, time or code ("12/03", "9:30",
+  "CS 301"), nor a difference ("$30 more than the buffet"), nor one worked out of two of the
+  sentence's figures ("rose $10" of "from $40 to $50", "for four people" of "two adults and
+  two children", "$50 per guest" of "$400 ... for eight guests"), nor hedged ("around
+  $95,000": a hedge the quantity reader does not resolve to a figure it rounds states none);
+  none of a window that works figures out or addresses its reader ("your 50% discount brings
+  it to £26", "that's $3,700", "half price, so £11": answers compute, summaries rarely do);
+  not inside a range or within a bound a near sentence gives of the same thing ("aged 8" of
+  "aged 6 to 12", "version 4.3" of "4.2 or later"), unless the window states a range with it
+  ("$1.30 to $1.38" for "$1.30 to $1.40"); not the sentence's figure in basis points or
+  percentage points (x100).
 
 The fused score then treats the window as contradicted, as an opposite's copy is
 (:func:`stream_guard.scoring.fusion.capped`).
@@ -55,8 +59,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from stream_guard.text.figures import canonical_figures
-from stream_guard.text.opposites import COMPARES, NEGATING, excludes
+from stream_guard.text.figures import canonical_figures, spell_out_numbers
+from stream_guard.text.opposites import COMPARES, NEGATING, base_forms, excludes
 from stream_guard.text.polarity import negations
 from stream_guard.text.stance import is_question
 from stream_guard.text.terms import STOPWORDS, known, term_keys
@@ -115,6 +119,12 @@ _SHARED_IN_CLAUSE = 2
 # Two words that open alike are forms of one word, whatever WordNet opposes in their senses
 # ("employees" and "employs": employee and employer).
 _STEM = 5
+# Verbs that say one event from its two sides.
+_CONVERSES = frozenset(frozenset(p.split()) for p in (
+    "buy sell", "import export", "lend borrow", "give receive", "send receive", "win lose",
+    "beat lose", "teach learn", "rent let", "hire lease"))
+# At most this many of a sentence's figures are combined (:func:`_derived`).
+_DERIVED_FIGURES = 12
 # What ends a clause.
 _CLAUSE_BREAKS = frozenset((",", ";", ":", "(", ")", "—", "–", "but", "while", "whereas",
                             "although", "though", "yet"))
@@ -179,6 +189,8 @@ def swapped_beside(window_text: str, sentences: Sequence[str],
                                      or window.compares
                                      or sentence.negations != window.negations):
                 continue
+            if token.figure and _derived(token, sentence.tokens):
+                continue
             if any(_replaces(token, other, window) for other in sentence.tokens):
                 return True
     return False
@@ -211,7 +223,34 @@ def _replaces(new: _Token, old: _Token, window: _Reading) -> bool:
             return False
         return old.value * 100 != new.value and new.value * 100 != old.value
     return (not old.figure and new.text[:_STEM] != old.text[:_STEM]
-            and excludes(new.text, old.text))
+            and not _converse(new.text, old.text) and excludes(new.text, old.text))
+
+
+def _converse(a: str, b: str) -> bool:
+    """Whether two words say one event from its two sides ("sold ... to" is "bought ...
+    from"): a rewording may name the parties the other way round."""
+    return any(frozenset((x, y)) in _CONVERSES for x in base_forms(a) for y in base_forms(b))
+
+
+def _derived(token: _Token, tokens: Sequence[_Token]) -> bool:
+    """Whether a figure is worked out of two of a sentence's figures (a sum, a difference, a
+    product, a quotient, a percentage's complement), to its own last digit: "rose $10" of
+    "rose from $40 to $50", "for four people" of "two adults and two children", "$50 per guest"
+    of "$400 ... for eight guests", "30% against" of "70% for"."""
+    assert token.value is not None
+    value = token.value
+    exponent = value.as_tuple().exponent
+    slack = Decimal(5).scaleb(min(exponent, 0) - 1 if isinstance(exponent, int) else -1)
+    figures = [t.value for t in tokens if t.figure and t.value is not None][:_DERIVED_FIGURES]
+    if token.figure == "%" and any(abs(100 - f - value) <= slack for f in figures):
+        return True
+    for i, a in enumerate(figures):
+        for b in figures[i + 1:]:
+            results = [a + b, abs(a - b), a * b]
+            results += [x / y for x, y in ((a, b), (b, a)) if y]
+            if any(abs(r - value) <= slack for r in results):
+                return True
+    return False
 
 
 def _fits(token: _Token, tokens: Sequence[_Token]) -> bool:
@@ -255,7 +294,7 @@ def _range_ends(tokens: Sequence[_Token]) -> frozenset[int]:
 def _reading(text: str) -> _Reading | None:
     """A text's tokens with their kinds and neighbours (None: too long to read); evidence
     sentences recur from window to window."""
-    raw = _TOKEN.findall(canonical_figures(text))
+    raw = _TOKEN.findall(canonical_figures(spell_out_numbers(text)))
     if len(raw) > _MAX_TOKENS:
         return None
     low = [t.lower() for t in raw]
