@@ -111,14 +111,14 @@ _TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d[\d.,]*[A-Za-z%]*")
 # window must be a clean copy ("the euro fell against the dollar" for "the dollar rose against
 # the euro" swaps two opposites and states the same).
 COMPARES = re.compile(r"\b(?:than|compared|comparison|versus|vs|relative|whereas|against"
-                       r"|of the two|of both)\b", re.IGNORECASE)
+                      r"|of the two|of both)\b", re.IGNORECASE)
 # Words that negate without "not": in either text, outside the swap, they may be what turns an
 # opposite into a paraphrase ("avoid leaving the door open" for "keep the door closed").
 NEGATING = frozenset(("avoid", "avoids", "avoided", "avoiding", "nothing", "none",
-                       "nobody", "nowhere", "neither", "nor", "except", "unless", "lack",
-                       "lacks", "lacking", "fail", "fails", "failed", "unable", "refuse",
-                       "refused", "deny", "denied", "prevent", "prevents", "prevented", "stop",
-                       "stops", "stopped", "everything", "all"))
+                      "nobody", "nowhere", "neither", "nor", "except", "unless", "lack",
+                      "lacks", "lacking", "fail", "fails", "failed", "unable", "refuse",
+                      "refused", "deny", "denied", "prevent", "prevents", "prevented", "stop",
+                      "stops", "stopped", "everything", "all"))
 # Opposites WordNet does not list: function words (stopwords all), and words of rules and
 # accounts ("approve" and "reject", "profit" and "loss"), in any inflection.
 _LISTED_OPPOSITES = frozenset(frozenset(p.split()) for p in (
