@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             cases.append((window, near, keys))
 
     def cold(case: tuple[str, list[str], frozenset[str]]) -> bool:
-        swaps._reading.cache_clear()
+        swaps._sentence_reading.cache_clear()
         return swaps.swapped_beside(*case)
 
     write_report(args.out, {

@@ -59,9 +59,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from stream_guard.text.figures import canonical_figures, spell_out_numbers
+from stream_guard.text.figures import _MONTH_NUMBER, canonical_figures, spell_out_numbers
 from stream_guard.text.opposites import COMPARES, NEGATING, base_forms, excludes
 from stream_guard.text.polarity import negations
+from stream_guard.text.quantities import _YEAR
 from stream_guard.text.stance import is_question
 from stream_guard.text.terms import STOPWORDS, known, term_keys
 
@@ -72,15 +73,12 @@ _TOKEN = re.compile(r"(?<![\w.])[$£€¥]?\d(?:[\d,]*\d)?(?:\.\d+)?%?(?!\w|[.,]
 _FIGURE = re.compile(r"[$£€¥]?\d[\d,]*(?:\.\d+)?%?")
 _CURRENCY_WORDS = frozenset(("dollars", "dollar", "euros", "euro", "pounds", "cents", "yen",
                              "usd", "eur", "gbp"))
-_YEAR = re.compile(r"(?:1[89]|20)\d\d")
 # A quarter of a year, as figures write "third quarter" ("Q3"): a figure of its own kind.
 _QUARTERS = re.compile(r"q[1-4]")
 _QUARTER = "quarter"
 # Marks that join a figure to the next into a date, a time or a code ("12/03", "9:30"); ISO
 # dates are read as dates already ("20 May 2024": a day beside its month is no count either).
 _JOINERS = frozenset("/:.#")
-_MONTHS = frozenset(("january", "february", "march", "april", "may", "june", "july", "august",
-                     "september", "october", "november", "december"))
 # A capitalised code before a figure makes it a name's number ("CS 301", "MAX 9").
 _CODE = re.compile(r"[A-Z]{1,4}")
 # The window works a figure out, or addresses the reader (who the answer computes for).
@@ -176,7 +174,7 @@ def swapped_beside(window_text: str, sentences: Sequence[str],
         return False
     readings = [r for s in dict.fromkeys(sentences)
                 if not is_question(s) and "\n" not in s.strip() and not _ROW.search(s)
-                and (r := _reading(s)) is not None]
+                and (r := _sentence_reading(s)) is not None]
     own_ranges = _range_ends(window.tokens)
     for token in unstated:
         if token.figure and (token.at in window.differences or _HEDGED in token.marks or (
@@ -198,13 +196,12 @@ def swapped_beside(window_text: str, sentences: Sequence[str],
 
 def _unstated(token: _Token, evidence_keys: AbstractSet[str], worked: bool) -> bool:
     """A token the evidence states nowhere, of a kind the check judges."""
+    if token.figure and (worked or token.value is None):
+        return False
     keys = term_keys(token.text)
-    if token.figure:
-        if worked or token.value is None:
-            return False
+    if token.figure and token.figure != _QUARTER:
         # the figure's own key: "$90" is also "dollar", which the evidence may well say
-        keys = frozenset(k for k in keys if k[:1].isdigit() or token.figure == _QUARTER)
-        return bool(keys) and not any(known(k, evidence_keys) for k in keys)
+        keys = frozenset(k for k in keys if k[:1].isdigit())
     return bool(keys) and not any(known(k, evidence_keys) for k in keys)
 
 
@@ -290,10 +287,8 @@ def _range_ends(tokens: Sequence[_Token]) -> frozenset[int]:
     return frozenset(ends)
 
 
-@lru_cache(maxsize=4096)
 def _reading(text: str) -> _Reading | None:
-    """A text's tokens with their kinds and neighbours (None: too long to read); evidence
-    sentences recur from window to window."""
+    """A text's tokens with their kinds and neighbours (None: too long to read)."""
     raw = _TOKEN.findall(canonical_figures(spell_out_numbers(text)))
     if len(raw) > _MAX_TOKENS:
         return None
@@ -326,6 +321,11 @@ def _reading(text: str) -> _Reading | None:
                     COMPARES.search(text) is not None,
                     frozenset(t.at for t in tokens if t.figure
                               and "than" in low[t.at + 1:t.at + 1 + _DIFFERENCE_TOKENS]))
+
+
+# An evidence sentence's reading, kept: sentences recur from window to window (a window's own
+# text does not, and is read uncached so as not to push them out).
+_sentence_reading = lru_cache(maxsize=4096)(_reading)
 
 
 def _is_word(token: str) -> bool:
@@ -367,8 +367,8 @@ def _coded(raw: Sequence[str], low: Sequence[str], i: int) -> bool:
     return ((before in _JOINERS and i > 1 and raw[i - 2][:1].isdigit())
             or (after in _JOINERS and i + 2 < len(raw) and raw[i + 2][:1].isdigit())
             or _CODE.fullmatch(before) is not None
-            or (not _YEAR.fullmatch(low[i]) and (before.lower() in _MONTHS
-                                                 or after.lower() in _MONTHS)))
+            or (not _YEAR.fullmatch(low[i]) and (before.lower() in _MONTH_NUMBER
+                                                 or after.lower() in _MONTH_NUMBER)))
 
 
 def _kind(low: Sequence[str], i: int) -> tuple[str, Decimal | None]:
