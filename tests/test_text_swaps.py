@@ -115,6 +115,24 @@ def test_a_figure_worked_out_of_the_sentence_s_is_no_swap(window: str, evidence:
     assert not swapped(window, evidence)
 
 
+COFFEE = ("Starbucks opened its first branch in Italy in 2018, causing outcry and prompting "
+          "calls for a boycott. The next coffee trend involves olive oil and it's launching in "
+          "Italy on Wednesday, with a stall in Palermo's Ballaro market.")
+
+
+def test_a_place_put_in_another_s_place_is_marked() -> None:
+    """The places check abstains here: the evidence also names a place its table does not
+    list (Ballaro)."""
+    window = "Starbucks' olive oil coffee trend is launching in France on Wednesday."
+    assert swapped(window, COFFEE)
+    assert not swapped(window.replace("France", "Italy"), COFFEE)
+    # the window names the sentence's place too: it may say of both
+    assert not swapped("Its olive oil coffee is launching in Italy and France on Wednesday.",
+                       COFFEE)
+    assert not swapped("Starbucks, which opened in Italy in 2018, is launching its olive oil "
+                       "coffee in France on Wednesday.", COFFEE)
+
+
 def test_basis_points_are_percentage_points() -> None:
     evidence = "Gross margin contracted 120 basis points to 38.6% on higher freight costs."
     assert not swapped("Gross margin contracted 1.2 percentage points to 38.6% on higher "

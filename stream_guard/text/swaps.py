@@ -15,9 +15,12 @@ otherwise.
 So a window is marked when one of its words or figures, stated nowhere in the evidence, stands
 where an evidence sentence near it (:attr:`~stream_guard.evidence.premise.Premise.nearest`)
 has another that excludes it (for a word, :func:`stream_guard.text.opposites.excludes`: an
-opposite, another of a closed class; for a figure, another of the same kind: a year for a
-year, money for money, a percentage, a quarter, a count), the window leaving the sentence's
-out, and:
+opposite, another of a closed class; or a place apart from it,
+:func:`~stream_guard.text.places.other_places`: "launching in France on Wednesday" of
+"launching in Italy on Wednesday", which the places check leaves alone where the evidence
+also names a place its table does not list; for a figure, another of the same kind: a year
+for a year, money for money, a percentage, a quarter, a count), the window leaving the
+sentence's out, and:
 
 * the nearest content word before it, or after it, is the same on both sides ("forecast for
   2022" and "forecast for 2021"; "orders decreased" and "orders increased");
@@ -59,6 +62,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from stream_guard.text import places
 from stream_guard.text.figures import _MONTH_NUMBER, canonical_figures, spell_out_numbers
 from stream_guard.text.opposites import COMPARES, NEGATING, base_forms, excludes
 from stream_guard.text.polarity import negations
@@ -219,8 +223,16 @@ def _replaces(new: _Token, old: _Token, window: _Reading) -> bool:
                 or old.value == new.value:
             return False
         return old.value * 100 != new.value and new.value * 100 != old.value
-    return (not old.figure and new.text[:_STEM] != old.text[:_STEM]
-            and not _converse(new.text, old.text) and excludes(new.text, old.text))
+    return not old.figure and (_places_apart(new.text, old.text) or (
+        new.text[:_STEM] != old.text[:_STEM] and not _converse(new.text, old.text)
+        and excludes(new.text, old.text)))
+
+
+def _places_apart(a: str, b: str) -> bool:
+    """Whether two words name places apart (:func:`~stream_guard.text.places.other_places`),
+    neither a common word too ("china", "turkey": the token's case is not kept)."""
+    return (places.other_places(a, b) and not places.needs_capital(a)
+            and not places.needs_capital(b))
 
 
 def _converse(a: str, b: str) -> bool:
