@@ -32,6 +32,7 @@ import numpy as np
 
 from stream_guard.models.hf import ModelFormatError
 from stream_guard.text.absence import borne_out
+from stream_guard.text.denials import denies_near
 from stream_guard.text.direction import moved_otherwise
 from stream_guard.text.holidays import holiday_words_known
 from stream_guard.text.hours import span_conflict
@@ -80,8 +81,9 @@ class Signals:
     novel_specifics: float  # share of the window's numbers and names absent from the evidence
     speaker: bool  # speaks of its speaker ("I", "my"): no evidence attests that
     asks_listener: bool  # a question put to the listener ("you")
-    # It is a premise clause with "not" added or dropped (text.polarity); no fusion feature:
-    # it caps the score when the detector agrees (``capped``).
+    # It is a premise clause with "not" added or dropped (text.polarity), or denies what a
+    # clause near it asserts in other words (text.denials); no fusion feature: it caps the
+    # score when the detector agrees (``capped``).
     polarity_flip: bool = False
     # It is an evidence sentence near it with one word swapped for one that excludes it, or
     # with a negation added or dropped (text.opposites), or it rewords one and puts a figure
@@ -122,7 +124,7 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
     """The lexical signals of one window against its evidence and its premise (its sentences'
     text and keys, for the polarity check; none: the check is not made), the evidence
     sentences nearest it (:attr:`~stream_guard.evidence.premise.Premise.nearest`, for the
-    opposites and swaps checks; none: not made), the places the evidence names
+    opposites, swaps and denials checks; none: not made), the places the evidence names
     (:func:`~stream_guard.text.places.sentence_places`; none: the places check is not made),
     those the user's prompt names (which the window may put back) and the rows of its lists
     (:class:`~stream_guard.text.rows.RowIndex`; none: the rows check is not made), and the
@@ -153,8 +155,9 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
         novel_specifics=missing / weight if weight else 0.0,
         speaker=speaks_of_self(window_text),
         asks_listener=asks_listener(window_text),
-        polarity_flip=bool(premise_sentences) and flips_polarity(
-            keys, window_text, premise_sentences),
+        polarity_flip=bool(premise_sentences) and (
+            flips_polarity(keys, window_text, premise_sentences)
+            or denies_near(window_text, nearest, evidence_keys)),
         opposite_swap=bool(nearest) and (
             says_opposite(window_text, nearest, evidence_keys)
             or swapped_beside(window_text, nearest, evidence_keys)),

@@ -68,11 +68,24 @@ _HALF_CLAUSE = 0.5
 _MIN_KEYS = 2
 # How far after a negation (in characters) the content word it bears on is looked for.
 _HEAD_REACH = 40
+# ... and no further than this: what follows bears on something else ("balloons are not, and
+# bookings need notice"); but past an aside of a word or two ("are not, however, refundable").
+_PHRASE_END = re.compile(r"[,;:!?()\u2014\u2013]|\.(?!\S)")
+_ASIDE = re.compile(r",\s*[^\W\d_]+(?:\s+[^\W\d_]+)?\s*,")
+_SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[\w'-]+")
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
+    """``text`` with its apostrophes made plain and its phrases that negate nothing blanked
+    (:data:`_NO_NEGATION`): what negations are counted and read in."""
     return _NO_NEGATION.sub(" ", text.translate(APOSTROPHES))
+
+
+def clauses(text: str) -> list[str]:
+    """``text`` cut where it turns to another claim ("; ", ", but ", " while "), its runs of
+    spaces made one first (the pattern backtracks over a long run: text extracted from a PDF)."""
+    return _CLAUSE_BREAK.split(_SPACES.sub(" ", text))
 
 
 def negated(text: str) -> bool:
@@ -82,7 +95,7 @@ def negated(text: str) -> bool:
 
 def negations(text: str) -> int:
     """How many negations (:func:`negated`'s words) ``text`` holds."""
-    return len(_NEGATION.findall(_plain(text)))
+    return len(_NEGATION.findall(plain(text)))
 
 
 def judged(text: str) -> bool:
@@ -94,20 +107,25 @@ def judged(text: str) -> bool:
 def _company(text: str) -> tuple[str, ...] | None:
     """The words of ``text`` that change a negation's reach (:data:`_ABSTAIN`), in order; none
     for a question or a word whose negation is never judged (:data:`_ALWAYS_ABSTAIN`)."""
-    plain = _plain(text)
-    if plain.rstrip().endswith("?"):
+    said = plain(text)
+    if said.rstrip().endswith("?"):
         return None
-    words = tuple(m.group().lower() for m in _ABSTAIN.finditer(plain))
+    words = tuple(m.group().lower() for m in _ABSTAIN.finditer(said))
     return None if _ALWAYS_ABSTAIN.intersection(words) else words
 
 
-def _negated_heads(text: str) -> frozenset[str]:
+def negated_heads(text: str) -> frozenset[str]:
     """The content term each negation of ``text`` bears on: the first one after it within a
-    few words ("cannot be *refunded*")."""
-    plain = _plain(text)
+    few words and before a stop or comma ("cannot be *refunded*"; in "balloons are not, and
+    bookings need notice" none)."""
+    said = plain(text)
     heads: set[str] = set()
-    for match in _NEGATION.finditer(plain):
-        for word in _WORD.findall(plain, match.end(), match.end() + _HEAD_REACH):
+    for match in _NEGATION.finditer(said):
+        reach = _PHRASE_END.split(_ASIDE.sub(" ", said[match.end():match.end() + _HEAD_REACH]),
+                                  maxsplit=1)[0]
+        for word in _WORD.findall(reach):
+            if word.endswith("'s"):
+                continue  # whose: "not the company's first recall" denies "first"
             keys = term_keys(word)
             if keys:
                 heads |= keys
@@ -135,9 +153,9 @@ def flips_polarity(window_keys: AbstractSet[str], window_text: str,
     for text, keys in sentences:
         if len(window_keys & keys) <= best:
             continue  # no clause of it can share more than the whole sentence
-        clauses = _CLAUSE_BREAK.split(text)
-        for clause, clause_set in (((text, keys),) if len(clauses) == 1 else
-                                   ((c, term_keys(c)) for c in clauses)):
+        parts = clauses(text)
+        for clause, clause_set in (((text, keys),) if len(parts) == 1 else
+                                   ((c, term_keys(c)) for c in parts)):
             shared = len(window_keys & clause_set)
             if shared > best:
                 best, claim, claim_keys = shared, clause, len(clause_set)
@@ -154,4 +172,4 @@ def flips_polarity(window_keys: AbstractSet[str], window_text: str,
     if window_no == claim_no:
         return False
     denied, asserted = (window_text, claim) if window_no else (claim, window_text)
-    return not _negated_heads(denied).isdisjoint(term_keys(asserted))
+    return not negated_heads(denied).isdisjoint(term_keys(asserted))
