@@ -1,13 +1,14 @@
-"""What the forty-ninth session's check costs (``text.swaps.swapped_beside``: a window's figures
-and words held to the evidence sentences nearest it), against the term keys the engine reads a
-window with anyway; JSON.
+"""What the forty-ninth and fiftieth sessions' checks cost (``text.swaps.swapped_beside``: a
+window's figures and words held to the evidence sentences nearest it; ``text.denials.denies_near``:
+its negated clause held to them), against the term keys the engine reads a window with anyway;
+JSON.
 
 Windows are the sentences of ``summedits_train``'s summaries (1,952 records), each against the
 eight sentences of its source that share most words with it (the engine passes its premise's
 sentences and the nearest ones, about as many). Times, best of ``--rounds``, in microseconds a
 window: cold (the readings' cache cleared before each window, so the sentences are read anew:
-the most a window pays) and warm (a stream's sentences recur from window to window), and
-``term_keys`` of the window for scale:
+the most a window pays) and warm (a stream's sentences recur from window to window); the
+denials check keeps no cache (one time); and ``term_keys`` of the window for scale:
 
     python docs/results/swaps_cost.py --data ../shared/data/dev --out docs/results/swaps-cost.json
 """
@@ -21,6 +22,7 @@ from initials_cost import cost_args, sentences_of  # (a script beside this one)
 from stream_guard.dataset import read_records
 from stream_guard.eval.results import best_microseconds, machine_info, write_report
 from stream_guard.text import swaps
+from stream_guard.text.denials import denies_near
 from stream_guard.text.terms import term_keys
 
 NEAREST = 8
@@ -47,9 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         "swapped_beside_cold_us_per_window": best_microseconds(cold, cases, args.rounds),
         "swapped_beside_warm_us_per_window": best_microseconds(
             lambda c: swaps.swapped_beside(*c), cases, args.rounds),
+        "denies_near_us_per_window": best_microseconds(lambda c: denies_near(*c), cases,
+                                                       args.rounds),
         "term_keys_us_per_window": best_microseconds(lambda c: term_keys(c[0]), cases,
                                                      args.rounds),
         "marked": sum(swaps.swapped_beside(*c) for c in cases),
+        "denied": sum(denies_near(*c) for c in cases),
         "machine": machine_info()})
     return 0
 

@@ -20,8 +20,8 @@ that the asserting clause lacks is one the evidence states nowhere (a paraphrase
 A word the evidence states elsewhere makes the denial one of another thing: "The base model
 doesn't support wireless charging" of "The Pro model supports wireless charging", "does not
 include fuel canisters" of "includes a tent and a stove" (an adversarial review of the rule's
-first version: 46 of 63 faithful contrasts like these halted, the detector scoring them below
-0.1 too; ``docs/results/denials-review-50.jsonl``).
+first version, which lacked this: it halted 46 more of 63 faithful answers, contrasts like
+these mostly, the detector scoring them below 0.1 too; ``docs/results/denials-review-50.jsonl``).
 
 It abstains where negation has company that changes its reach, as the polarity check does: a
 word that negates otherwise or bounds (:data:`~stream_guard.text.polarity.REACH`: "unless",
