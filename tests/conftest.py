@@ -98,6 +98,12 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
         yield srv
 
 
+def evidence_sentences(evidence: str) -> list[str]:
+    """A text rule's test evidence cut into its sentences at ". ", each ending in a stop, as
+    the engine passes a window's nearest sentences."""
+    return [s if s.endswith(".") else s + "." for s in evidence.split(". ")]
+
+
 def random_texts(pieces: tuple[str, ...], seed: int, runs: int = 2000
                  ) -> Iterator[tuple[str, str]]:
     """(evidence, window) pairs of random runs of a text rule's own words: a fuzz of the

@@ -11,7 +11,7 @@ import pytest
 from stream_guard.text.denials import denies_near
 from stream_guard.text.polarity import negated_heads
 from stream_guard.text.terms import term_keys
-from tests.conftest import random_texts, stream_on_detector
+from tests.conftest import evidence_sentences, random_texts, stream_on_detector
 
 STORES = ("We plan to build over 100 AutoNation USA pre-owned stores, with over 50 completed by "
           "the end of 2025. Same-store used vehicle gross profit increased $602 compared to the "
@@ -25,8 +25,7 @@ LABELS = ("The labels of plant-based milk alternatives may soon include a volunt
 
 
 def denies(window: str, evidence: str) -> bool:
-    sentences = [s if s.endswith(".") else s + "." for s in evidence.split(". ")]
-    return denies_near(window, sentences, term_keys(evidence))
+    return denies_near(window, evidence_sentences(evidence), term_keys(evidence))
 
 
 @pytest.mark.parametrize(("window", "evidence"), [

@@ -10,7 +10,7 @@ import pytest
 
 from stream_guard.text.swaps import swapped_beside
 from stream_guard.text.terms import term_keys
-from tests.conftest import halt_on_detector, random_texts, stream_on_detector
+from tests.conftest import evidence_sentences, halt_on_detector, random_texts, stream_on_detector
 
 MINE = ("An open-pit copper mine collapsed in northern Chile on Tuesday, killing at least three "
         "workers and leaving 14 missing, the regional governor said. The mine reopened in 2016 "
@@ -23,8 +23,7 @@ SHOP = ("The Basic party costs £14 per child with a minimum of 10 children. Chi
 
 
 def swapped(window: str, evidence: str) -> bool:
-    sentences = [s if s.endswith(".") else s + "." for s in evidence.split(". ")]
-    return swapped_beside(window, sentences, term_keys(evidence))
+    return swapped_beside(window, evidence_sentences(evidence), term_keys(evidence))
 
 
 @pytest.mark.parametrize("window", [

@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 from stream_guard.text.opposites import base_forms
-from stream_guard.text.polarity import REACH, clauses, negated_heads, negations, plain
+from stream_guard.text.polarity import REACH, WORD, clauses, negated_heads, negations, plain
 from stream_guard.text.stance import is_question
 from stream_guard.text.terms import term_keys
 
@@ -54,19 +54,19 @@ _SHARED = 3
 _REACH = re.compile(rf"\b(?:{REACH})\b", re.IGNORECASE)
 # A window where the negation contrasts ("in the same order, not in the order they complete";
 # "approved but not yet paid"; "unlike the carafe, the base is not"), is bounded ("does not
-# open before 9 am"), denies only an obligation ("need not submit references") or a part
-# ("isn't just about music"), or is an idiom that asserts ("can't recommend it enough",
-# "couldn't be happier", "can't wait"), or a "no" that negates nothing ("no-frills", "no 1"):
-# it denies no predicate whole.
+# open before 9 am", "outside the Southeast"), denies only an obligation ("need not submit
+# references") or a part ("isn't just about music"), or is an idiom that asserts ("can't
+# recommend it enough", "couldn't be happier", "can't wait"), or a "no" that negates nothing
+# ("no-frills", "no 1"): it denies no predicate whole.
 _ABSTAIN = re.compile(
     r"(?:,|\u2014|\u2013|\s-)\s*(?:but\s+|and\s+)?(?:not|never)\b|\b(?:but|and)\s+not\b"
-    r"|\bnot\s+yet\b|\b(?:unlike|instead|rather|separately|before|after|under|below|above|outside|beyond)\b"
+    r"|\bnot\s+yet\b|\b(?:unlike|instead|rather|separately)\b"
+    r"|\b(?:before|after|under|below|above|outside|beyond)\b"
     r"|\b(?:need|needs|have|has|had)(?:\s+not|n't)?\s+to\b|\bneed(?:s)?\s+not\b|\bneedn't\b"
     r"|\b(?:just|simply|merely|enough|happier|better|wait)\b|\bno-\w|\bno\.?\s*\d",
     re.IGNORECASE)
 _QUANTIFIED = re.compile(r"\b(?:all|every|any|some|each|both|many|much|always|ever|yet)\b",
                          re.IGNORECASE)
-_WORD = re.compile(r"[\w'-]+")
 
 
 def denies_near(window_text: str, sentences: Sequence[str],
@@ -90,7 +90,7 @@ def denies_near(window_text: str, sentences: Sequence[str],
     if not heads:
         return False
     # the clause's other content words, each by its term keys
-    words = [keys for w in _WORD.findall(clause)
+    words = [keys for w in WORD.findall(clause)
              if (keys := term_keys(w)) and keys.isdisjoint(heads)]
     asserting: list[frozenset[str]] = []
     denying = 0  # the most window words a clause denying or bounding the word shares

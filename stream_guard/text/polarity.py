@@ -73,7 +73,8 @@ _HEAD_REACH = 40
 _PHRASE_END = re.compile(r"[,;:!?()\u2014\u2013]|\.(?!\S)")
 _ASIDE = re.compile(r",\s*[^\W\d_]+(?:\s+[^\W\d_]+)?\s*,")
 _SPACES = re.compile(r"\s+")
-_WORD = re.compile(r"[\w'-]+")
+# A word, as the negated word is read (also text.denials').
+WORD = re.compile(r"[\w'-]+")
 
 
 def plain(text: str) -> str:
@@ -123,7 +124,7 @@ def negated_heads(text: str) -> frozenset[str]:
     for match in _NEGATION.finditer(said):
         reach = _PHRASE_END.split(_ASIDE.sub(" ", said[match.end():match.end() + _HEAD_REACH]),
                                   maxsplit=1)[0]
-        for word in _WORD.findall(reach):
+        for word in WORD.findall(reach):
             if word.endswith("'s"):
                 continue  # whose: "not the company's first recall" denies "first"
             keys = term_keys(word)
