@@ -1065,12 +1065,6 @@ def _drop_arithmetic(text: str, evidence: Mapping[str, frozenset[str]], previous
                             plain_number(match_x.group(1)) in evidence.get(name, ())
                             for name in _UNIT_NAMES.get(unit_x, (unit_x,))):
                     return True
-        if (kind is None and nearby
-                and (_RESULT_JUST_BEFORE.search(cased, max(0, start - _CUE_CHARS), start)
-                     or _DIFFERENCE_AFTER.match(cased, end, end + 25))
-                and _nearby_difference(lo, hi, unit, nearby, _direction_of(
-                    cased, max(0, start - _CUE_CHARS), end + 25))):
-            return True
         if (not cued and kind != "percent") or len(operands) < 3:
             return False
         for i, (_, a, kind_a, unit_a) in enumerate(operands):
@@ -1122,83 +1116,6 @@ def _drop_arithmetic(text: str, evidence: Mapping[str, frozenset[str]], previous
     for start, end in sorted(drop, reverse=True):
         spelled = spelled[:start] + spelled[end:]
     return spelled
-
-
-# A difference the window gives of two figures a sentence near it says one thing moved between,
-# neither of which it restates, the way it moved: "$17,000 more than a year earlier" of "rose
-# to $504,000 from $487,000", "7.5 points lower" of "31.4%, down from 38.9%", "shrank by 1,200
-# orders" of "fell to 4,300 orders from 5,500" (a blind probe of summaries: faithful ones that
-# work such differences out halted, the window's operands being the evidence's alone). Cued as
-# a difference, right before it or after it and its unit ("$30 per person more than").
-_DIFFERENCE_AFTER = re.compile(
-    r"\W*(?:[^\W\d]+\W+){0,2}(?:more|less|fewer|higher|lower|cheaper|longer|shorter|faster|slower"
-    r"|bigger|smaller|larger|greater|apart)\b")
-# A difference of two percentages is in points.
-_POINTS = frozenset(("point", "percentage"))
-# At most this many figures of the sentences near a window are paired.
-_NEARBY_FIGURES = 24
-
-
-# Words a difference is said to go up or down by ("$17,000 more than", "shrank by 1,200",
-# "lengthened by 0.8 minutes"); words that judge rather than move ("worsened", "improved": a
-# loss that worsens grows) give no direction.
-_UP = re.compile(r"\b(?:more|higher|longer|bigger|larger|greater|faster|up|rose|risen|rising"
-                 r"|increased?|increasing|grew|grown|growing|gained|climbed|jumped|surged"
-                 r"|widened|deepened|lengthened|added)\b")
-_DOWN = re.compile(r"\b(?:less|fewer|lower|cheaper|shorter|smaller|slower|down|fell|fallen"
-                   r"|falling|decreased?|decreasing|declined|dropped|shrank|shrunk|narrowed"
-                   r"|eased|cut|lost|shortened)\b")
-# A figure the evidence says a thing moved from or is set against (right before it: "from
-# $487,000", "up from 7.1", "compared with $2.1 million"): the earlier, or the other, of a pair.
-_FROM_BEFORE = re.compile(r"\b(?:from|compared (?:with|to)|versus|vs\.?|against|than)\W{0,3}$",
-                          re.IGNORECASE)
-
-
-def _direction_of(text: str, start: int, end: int) -> int | None:
-    """Which way ``text[start:end]`` (a figure and the words around it) says a difference
-    goes: 1 up, -1 down, None where it says neither or both."""
-    up = _UP.search(text, start, end) is not None
-    down = _DOWN.search(text, start, end) is not None
-    return None if up == down else 1 if up else -1
-
-
-def _nearby_difference(lo: Decimal, hi: Decimal, unit: str, nearby: Sequence[str],
-                       direction: int | None) -> bool:
-    """Whether two figures of one of the ``nearby`` sentences, of the window's ``unit``
-    (percentages for points), differ by an amount within ``lo``..``hi``, the sentence saying a
-    thing moved from one to the other ("to $1.3 million from $2.1 million", "7.9, up from 7.1")
-    the way the window's ``direction`` says. "$0.8 million higher" of a loss that narrowed by
-    $0.8 million is a direction reversed, not a difference worked out (a review's: a first
-    version that checked the size alone let it pass); nor is a difference of two things the
-    evidence names apart ("$30 more than the buffet" of "$95" and "$125"), of which no order
-    is read here, so a reversed one ("the buffet costs $30 more") is not let pass."""
-    names = _UNIT_NAMES.get(unit, (unit,))
-    unitless = unit == ANY_UNIT or _DIFFERENCE_AFTER.fullmatch(unit) is not None
-    for sentence in nearby:
-        spelled = spell_out_numbers(sentence)  # what the figures' matches are of
-        paired = [(v, kind, u, _FROM_BEFORE.search(spelled, max(0, m.start() - 16), m.start())
-                   is not None)
-                  for m, v, kind, u in _sentence_figures(sentence)][:_NEARBY_FIGURES]
-        for i, (a, kind_a, unit_a, from_a) in enumerate(paired):
-            for b, kind_b, unit_b, from_b in paired[i + 1:]:
-                if unit in _POINTS:
-                    same = kind_a == kind_b == "percent"
-                elif unitless:
-                    same = kind_a is None is kind_b and unit_a == unit_b
-                else:
-                    same = kind_a is None is kind_b and unit_a in names and unit_b in names
-                if not same or from_a == from_b or not lo <= abs(a - b) <= hi:
-                    continue  # not of the window's kind, or which way it moved is not said
-                moved = 1 if (b - a if from_a else a - b) > 0 else -1
-                if direction == moved:
-                    return True
-    return False
-
-
-@functools.lru_cache(maxsize=4096)
-def _sentence_figures(sentence: str) -> tuple[_Figure, ...]:
-    """:func:`_worked_figures` of an evidence sentence (they recur from window to window)."""
-    return tuple(_worked_figures(spell_out_numbers(sentence)))
 
 
 _MINUTES_AFTER = re.compile(r"(?::\d\d)+")
