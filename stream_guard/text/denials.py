@@ -92,12 +92,13 @@ def denies_near(window_text: str, sentences: Sequence[str],
     # the clause's other content words, each by its term keys
     words = [keys for w in WORD.findall(clause)
              if (keys := term_keys(w)) and keys.isdisjoint(heads)]
+    head_forms = [base_forms(head) for head in heads]
     asserting: list[frozenset[str]] = []
     denying = 0  # the most window words a clause denying or bounding the word shares
     for sentence in sentences:
         for part in clauses(sentence):
             part_keys = term_keys(part)
-            if is_question(part) or not _holds(heads, part_keys):
+            if is_question(part) or not _holds(head_forms, part_keys):
                 continue
             if negations(part) or _REACH.search(plain(part)):
                 denying = max(denying, _shared(words, part_keys))
@@ -122,7 +123,8 @@ def _of_another(words: Sequence[frozenset[str]], keys: AbstractSet[str],
     return any(not w <= keys and w <= evidence_keys for w in words)
 
 
-def _holds(heads: frozenset[str], keys: frozenset[str]) -> bool:
-    """Whether ``keys`` hold every head word in one of its inflections ("plans", "planned")."""
+def _holds(head_forms: Sequence[frozenset[str]], keys: frozenset[str]) -> bool:
+    """Whether ``keys`` hold every head word (its :func:`base_forms`, read once a window) in
+    one of its inflections ("plans", "planned")."""
     forms = {form for key in keys for form in base_forms(key)}
-    return all(not base_forms(head).isdisjoint(forms) for head in heads)
+    return all(not head.isdisjoint(forms) for head in head_forms)
