@@ -47,6 +47,7 @@ from stream_guard.text.quantities import (
     unit_swapped,
     weekday_conflict,
 )
+from stream_guard.text.quarters import quarter_conflict
 from stream_guard.text.rows import RowIndex
 from stream_guard.text.stance import asks_listener, chats_about_listener, speaks_of_self
 from stream_guard.text.swaps import swapped_beside
@@ -147,7 +148,8 @@ def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[s
                 or rate_period_swapped(window_text, quantities)
                 or weekday_conflict(window_text, quantities)
                 or other_half_of_day(window_text, quantities)
-                or span_conflict(window_text, quantities))
+                or span_conflict(window_text, quantities)
+                or quarter_conflict(window_text, quantities))
     return Signals(
         coverage=coverage(window, evidence_keys),
         premise_coverage=coverage(window, premise_keys),
