@@ -58,6 +58,9 @@ def test_the_quarters_a_text_names(text: str, quarters: set[int]) -> None:
     ("Orders doubled in the second half of 2024 after a weak Q1 2024.", "134"),
     ("Deliveries for the final quarter of 2024 rose.", "4"),
     ("Q3FY24 revenue rose, as did 2Q24's.", "23"),
+    # a survey's evidence: its Q-forms still name what it states
+    ("Respondents to the Q3 2024 survey were more upbeat than in the fourth quarter of 2023.",
+     "34"),
     # the quarter before a named one, or after it, in other words
     ("Third quarter 2020 margins fell, as in the prior quarter.", "23"),
     ("Q4 2020 revenue rose 3% sequentially.", "34"),

@@ -132,7 +132,9 @@ def evidence_quarters(text: str) -> frozenset[str]:
         return frozenset()
     if _ANY.search(text):
         return frozenset("1234")
-    named = set(named_quarters(text))
+    # every quarter it writes, Q-forms too even beside a survey's words: what the evidence
+    # states is read widely, what a window claims narrowly
+    named = {_one(m) for m in _ONE.finditer(text)}
     found = set(named)
     for match in _LIST.finditer(text):
         found.update(_ORDINALS[w.lower()] for w in re.findall(_ORDINAL, match.group(1), re.I))
