@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from stream_guard.text.quantities import quantity_index
+from stream_guard.text.quantities import merge_quantities, quantity_index
 from stream_guard.text.quarters import (
     QUARTERS,
+    UNDATED_QUARTERS,
     evidence_quarters,
     named_quarters,
     quarter_conflict,
@@ -77,8 +78,35 @@ def test_the_quarters_a_text_names(text: str, quarters: set[int]) -> None:
     ("No quarter here.", ""),
 ])
 def test_what_the_evidence_names_or_implies(evidence: str, quarters: str) -> None:
-    assert evidence_quarters(evidence) == frozenset(quarters)
+    assert evidence_quarters(evidence).get(QUARTERS, frozenset()) == frozenset(quarters)
     assert quantity_index(evidence).get(QUARTERS, frozenset()) == frozenset(quarters)
+
+
+@pytest.mark.parametrize(("evidence", "quarters"), [
+    ("Denver led by 9 after the third quarter and won in the fourth.", "3"),
+    ("Q2 revenue rose 4% on the prior quarter.", "12"),
+    ("Margins held through the second half.", "34"),
+    ("No quarter here.", ""),
+])
+def test_quarters_named_without_a_year_are_kept_apart(evidence: str, quarters: str) -> None:
+    """Text that dates no quarter marks nothing alone, but what it names is kept: beside
+    another passage's dated quarters it is still evidence."""
+    found = evidence_quarters(evidence)
+    assert QUARTERS not in found
+    assert found.get(UNDATED_QUARTERS, frozenset()) == frozenset(quarters)
+
+
+def test_a_collection_passage_without_a_year_still_names_its_quarter() -> None:
+    """A collection's passages are indexed one by one and merged: the second quarter one of
+    them names is the evidence's as much as the dated third quarter of another."""
+    merged = merge_quantities(quantity_index("Q2 revenue rose 4% to $310 million."),
+                              quantity_index("Revenue for the third quarter of 2020 fell."))
+    assert not quarter_conflict("Revenue rose in the second quarter.", merged)
+    assert not quarter_conflict("Revenue fell in Q3 2020.", merged)
+    assert quarter_conflict("Revenue rose in the fourth quarter.", merged)
+    # undated passages alone never mark
+    assert not quarter_conflict("Revenue rose in the fourth quarter.",
+                                quantity_index("Q2 revenue rose 4% to $310 million."))
 
 
 @pytest.mark.parametrize("window", [
@@ -117,8 +145,8 @@ def test_no_text_of_quarters_breaks_the_check() -> None:
 
 def test_a_long_text_is_read_in_linear_time() -> None:
     """A list of ordinals with no "quarters" after it must not backtrack."""
-    assert evidence_quarters("Q3 2024. " + "first, " * 20_000 + "second half") == frozenset(
-        "34")
+    assert evidence_quarters("Q3 2024. " + "first, " * 20_000 + "second half") == {
+        QUARTERS: frozenset("34")}
     assert not conflicts("Sales rose in Q3.", "Q3 2024 " + "third and " * 20_000 + "quarter")
 
 

@@ -63,7 +63,7 @@ from stream_guard.text.figures import (
 )
 from stream_guard.text.holidays import with_dates
 from stream_guard.text.hours import SPANS, clock_spans, drop_spans
-from stream_guard.text.quarters import QUARTERS, evidence_quarters
+from stream_guard.text.quarters import evidence_quarters
 from stream_guard.text.rates import RATES, period_swapped, rates, worked_out_rates
 from stream_guard.text.rows import ColumnWork
 from stream_guard.text.terms import _ORDINAL_ENDINGS, STOPWORDS, _normalize, term_keys, terms
@@ -334,8 +334,7 @@ def quantity_index(text: str) -> dict[str, frozenset[str]]:
     if len(by_unit.get("%", ())) > 1 and (points := _point_changes(canonical)):
         by_unit[POINT_CHANGES] = points
     by_unit.update(_year_spans(text))
-    if quarters := evidence_quarters(text):
-        by_unit[QUARTERS] = set(quarters)
+    by_unit.update((key, set(quarters)) for key, quarters in evidence_quarters(text).items())
     if bounds := _limits(canonical):
         by_unit[BOUNDS] = bounds
     if clocks := _clock_index(halves):

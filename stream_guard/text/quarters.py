@@ -43,9 +43,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-# The key of a quantity index (:func:`stream_guard.text.quantities.quantity_index`) under
-# which the quarters its text names or implies are kept, as "1" to "4".
+# The keys of a quantity index (:func:`stream_guard.text.quantities.quantity_index`) under
+# which the quarters its text names or implies are kept, as "1" to "4": where the text dates
+# a quarter by its year, and where it does not. A collection's passages are indexed one by one
+# and merged (:func:`~stream_guard.text.quantities.merge_quantities`): a quarter one passage
+# names without a year ("Q2 revenue rose") is still a quarter of the evidence beside another
+# passage's "third quarter of 2020", not one a window made up.
 QUARTERS = "@quarters"
+UNDATED_QUARTERS = "@quarters-undated"
 
 _ORDINAL = r"first|second|third|fourth|1st|2nd|3rd|4th"
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4,
@@ -125,13 +130,18 @@ def named_quarters(text: str) -> frozenset[int]:
     return frozenset(_one(m) for m in found)
 
 
-def evidence_quarters(text: str) -> frozenset[str]:
+def evidence_quarters(text: str) -> dict[str, frozenset[str]]:
     """The quarters ``text`` names or lets a reader work out (module docstring), as "1" to
-    "4"; none where it dates none by its year."""
-    if not _DATED.search(text):
-        return frozenset()
+    "4", under :data:`QUARTERS` where it dates one by its year, else under
+    :data:`UNDATED_QUARTERS`; empty where it names none."""
+    key = QUARTERS if _DATED.search(text) else UNDATED_QUARTERS
+    found = _implied(text)
+    return {key: frozenset(str(q) for q in found)} if found else {}
+
+
+def _implied(text: str) -> set[int]:
     if _ANY.search(text):
-        return frozenset("1234")
+        return {1, 2, 3, 4}
     # every quarter it writes, Q-forms too even beside a survey's words: what the evidence
     # states is read widely, what a window claims narrowly
     named = {_one(m) for m in _ONE.finditer(text)}
@@ -153,14 +163,18 @@ def evidence_quarters(text: str) -> frozenset[str]:
         found.update(q - 1 if q > 1 else 4 for q in named)
     if _AFTER.search(text):
         found.update(q + 1 if q < 4 else 1 for q in named)
-    return frozenset(str(q) for q in found)
+    return found
 
 
 def quarter_conflict(window: str, evidence: Mapping[str, frozenset[str]]) -> bool:
     """The window names a quarter the evidence neither names nor implies, where it names
-    others (``evidence``: a quantity index, which keeps them under :data:`QUARTERS`)."""
+    others (``evidence``: a quantity index, which keeps them under :data:`QUARTERS` and
+    :data:`UNDATED_QUARTERS`)."""
     stated = evidence.get(QUARTERS)
-    if not stated or len(stated) == 4:
+    if not stated:
+        return False
+    stated |= evidence.get(UNDATED_QUARTERS, frozenset())
+    if len(stated) == 4:
         return False
     return any(str(q) not in stated for q in named_quarters(window))
 
