@@ -1647,6 +1647,10 @@ def test_a_time_of_day_keeps_the_full_stop_that_ends_its_sentence() -> None:
     ("For the fourth quarter, Helixa expects revenue of $425 million.",
      "For Q4, Helixa expects revenue of $425 million."),
     ("Q3 revenue rose 14%.", "Third-quarter revenue rose 14%."),
+    # a broker's "1Q", "3Q20" (a bare "1" and "q20" before)
+    ("Home deliveries for the first quarter of 2020 reached 2,400 units.",
+     "Home deliveries for 1Q 2020 reached 2,400 units."),
+    ("Margins rose in the third quarter of 2020.", "Margins rose in 3Q20."),
     ("Late problem sets receive no credit.", "Late problem sets get zero credit."),
     ("The Gold plan has a $0 deductible.", "The Gold plan has a zero deductible."),
     # a minus sign however written (a review: "−5%" against "-5%" gained a new word)
@@ -1668,6 +1672,7 @@ def test_a_temperature_a_quarter_and_zero_meet_themselves_however_written(
     ("Store at 10\u00b0C.", "Store at minus 10 degrees Celsius."),  # the sign stays a word
     ("The score is the raw mark plus 5 points.", "The score is the raw mark minus 5 points."),
     ("Fourth-quarter revenue rose.", "Q3 revenue rose."),
+    ("Fourth-quarter 2020 revenue rose.", "3Q20 revenue rose."),
 ])
 def test_a_changed_sign_or_quarter_is_still_new(evidence: str, window: str) -> None:
     assert coverage(window, term_keys(evidence)) < 1.0

@@ -388,9 +388,10 @@ def canonical_figures(text: str, *, scale_as_unit: bool = False,
 # and Fahrenheit are two units, so a conversion ("350°F" for "180°C") is no changed figure; the
 # sign stays a word, so "minus 10" is not "10". A degree of no scale ("45°", "5 deg.", an
 # angle, a coordinate) is left as written.
-# And a quarter of a year one way: "Q4", "fourth quarter" and "4th-quarter" are "Q4" (earnings
-# summaries write either; "Q4" was a new name beside "the fourth quarter"), and the evidence's
-# also "quarter", which a window's "the quarter" reads.
+# And a quarter of a year one way: "Q4", "4Q", "fourth quarter" and "4th-quarter" are "Q4", and
+# "3Q20" is "Q3 2020" (earnings summaries write either; "Q4" was a new name beside "the fourth
+# quarter", "1Q 2020" a bare "1"), and the evidence's also "quarter", which a window's "the
+# quarter" reads.
 _TEMPERATURE = re.compile(r"(?<=\d)[ \t]*(?:[°º][ \t]*|degrees?[ \t]+|deg\.?[ \t]*)"
                           r"(c|celsius|centigrade|f|fahrenheit)\b")
 _TEMPERATURE_HINT = re.compile(r"[°º]|\d[ \t]*(?i:deg)")
@@ -399,8 +400,8 @@ _TEMPERATURE_HINT = re.compile(r"[°º]|\d[ \t]*(?i:deg)")
 _MINUS = re.compile(r"(?<![\w.,)\]%-])-(?=\d[\d.,]*[ \t]*(?:[°º]|deg))")
 _SIGN = re.compile(r"(?<![\w.,)\]%-])-(?=\d)")
 _QUARTER = re.compile(r"\b(?:(first|second|third|fourth|1st|2nd|3rd|4th)[ \t-]+quarter"
-                      r"|q([1-4]))\b")
-_Q_NUMBER = re.compile(r"[Qq][1-4]\b")
+                      r"|q([1-4])|([1-4])q(?:'?(\d{2}))?)\b")
+_Q_NUMBER = re.compile(r"[Qq][1-4]\b|\b[1-4][Qq]")
 _QUARTER_NUMBER = {"first": "1", "second": "2", "third": "3", "fourth": "4",
                    "1st": "1", "2nd": "2", "3rd": "3", "4th": "4"}
 
@@ -426,7 +427,10 @@ def _temperature(match: re.Match[str]) -> str:
 
 
 def _quarter(match: re.Match[str]) -> str:
-    return f"Q{match.group(2) or _QUARTER_NUMBER[match.group(1)]}"
+    word, q_first, q_last, year = match.groups()
+    if q_last:  # "1q", "3q20": a broker's way
+        return f"Q{q_last}" + (f" 20{year}" if year else "")
+    return f"Q{q_first or _QUARTER_NUMBER[word]}"
 
 
 def _evidence_quarter(match: re.Match[str]) -> str:
