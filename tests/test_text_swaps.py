@@ -132,6 +132,108 @@ def test_a_place_put_in_another_s_place_is_marked() -> None:
                        "coffee in France on Wednesday.", COFFEE)
 
 
+DELIVERIES = ("Additionally, we have agreed with Boeing to accelerate 12 737 MAX 9 aircraft "
+              "deliveries into 2021. The James Webb Space Telescope team at Vantor Labs said "
+              "the XR-7 drone weighs 1.2 kg. The bakery will be closed on October 31 for a "
+              "private event, the European Commission said.")
+
+
+@pytest.mark.parametrize("window", [
+    # summedits_train's edits: a name the evidence states nowhere, in the sentence's frame
+    "Additionally, the company has agreed with Embraer to accelerate 12 737 MAX 9 aircraft "
+    "deliveries.",
+    "The James Gunn Space Telescope team at Vantor Labs said the drone weighs 1.2 kg.",
+    "The James Webb Space Telescope team at Orbis Labs said the XR-7 drone weighs 1.2 kg.",
+])
+def test_a_name_put_in_another_s_place_is_marked(window: str) -> None:
+    assert swapped(window, DELIVERIES)
+
+
+@pytest.mark.parametrize("window", [
+    "Additionally, the company has agreed with Boeing to accelerate 12 737 MAX 9 aircraft "
+    "deliveries.",
+    # the same name written otherwise, or misspelt: the probes' and HaluEval's faithful answers
+    "The James Webb Space Telescope team at Vantor Labs said the XR7 drone weighs 1.2 kg.",
+    "The James Webb Space Telescope team at Vantour Labs said the XR-7 drone weighs 1.2 kg.",
+    # a date's other name; a name and its acronym; a people's name for its place
+    "The bakery will be closed on Halloween for a private event, the European Commission said.",
+    "The bakery will be closed on October 31 for a private event, the EU Commission said.",
+    # a prefix: a short form of the name
+    "The James Webb Space Telescope team at Vantor said the XR-7 drone weighs 1.2 kg.",
+    # a title is no name
+    "Additionally, Mr. Boeing has agreed to accelerate 12 737 MAX 9 aircraft deliveries.",
+])
+def test_a_name_written_otherwise_is_no_swap(window: str) -> None:
+    assert not swapped(window, DELIVERIES)
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    # an adversarial review's faithful answers (docs/results/names-review-52.jsonl), one of
+    # each kind it found marked at the rule's first version
+    ("Microsoft co-founder William Gates said on Tuesday the foundation would double its "
+     "malaria budget.", "Microsoft co-founder Bill Gates said on Tuesday the foundation would "
+     "double its malaria budget."),
+    ("Libyan leader Muammar Gaddafi ruled the country for 42 years before his death in 2011.",
+     "Libyan leader Muammar Qadhafi ruled the country for 42 years before his death in 2011."),
+    ("The ruling was welcomed by Ukrainian President Volodymyr Zelensky on Tuesday evening.",
+     "The ruling was welcomed by Ukrainian President Vladimir Zelensky on Tuesday evening."),
+    ("The team said Shohei Ohtani signed a record contract with the Los Angeles club in 2018.",
+     "The team said Shohei \u014ctani signed a record contract with the Los Angeles club in "
+     "2018."),
+    ("The firm hired PricewaterhouseCoopers to audit its accounts after the finance chief "
+     "resigned.", "The firm hired PwC to audit its accounts after the finance chief resigned."),
+    ("Police said Sgt Mark Jones found the stolen van abandoned near the station on Friday.",
+     "Police said Sergeant Mark Jones found the stolen van abandoned near the station on "
+     "Friday."),
+    ("On Sunday, Francis told pilgrims in St Peter's Square that the war must end.",
+     "On Sunday, the Pontiff told pilgrims in St Peter's Square that the war must end."),
+    ("Under the Agreement, the Tenant shall pay the rent monthly in advance by bank transfer.",
+     "Under the Agreement, the Renter must pay the rent monthly in advance by bank transfer."),
+    # list markers, capitals throughout, a headline
+    ("The Fed raised rates by a quarter point on Wednesday, citing sticky inflation.",
+     "\u2705 Officials raised rates by a quarter point on Wednesday, citing sticky inflation."),
+    ("The Fed raised rates by a quarter point on Wednesday, citing sticky inflation.",
+     "1) Officials raised rates by a quarter point on Wednesday, citing sticky inflation."),
+    ("On Thursday the ECB raised its key rate by 25 basis points to fight inflation.",
+     "ON THURSDAY THE BANK RAISED ITS KEY RATE BY 25 BASIS POINTS TO FIGHT INFLATION."),
+    ("Boeing Speeds Up Copa Deliveries. Boeing agreed on Tuesday to deliver 12 jets to Copa.",
+     "Boeing Hastens Copa Deliveries"),
+    # one time zone, era or language under two names
+    ("The rocket lifted off at 14:00 GMT on Friday from the launch site in French Guiana.",
+     "The rocket lifted off at 14:00 UTC on Friday from the launch site in French Guiana."),
+    ("The city was founded around 800 AD by traders from the coast, the museum says.",
+     "The city was founded around 800 CE by traders from the coast, the museum says."),
+    ("The new ambassador speaks fluent Farsi and Arabic and served in Tehran for six years.",
+     "The ambassador speaks fluent Persian and Arabic and served in Tehran for six years."),
+])
+def test_one_name_written_another_way_is_no_swap(evidence: str, window: str) -> None:
+    assert not swapped(window, evidence)
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    # the review's swaps the first version missed: a suffix read as a people's name, a
+    # spelling rule applied to acronyms
+    ("Analysts at Goldman said the rally in bank shares would fade by the end of the year.",
+     "Analysts at Barclays said the rally in bank shares would fade by the end of the year."),
+    ("Team principal Fred Vasseur said Ferrari would bring an upgraded floor to the race.",
+     "Team principal Fred Vasseur said Mercedes would bring an upgraded floor to the race."),
+    ("The satellite was built by NASA engineers and will monitor sea ice for five years.",
+     "The satellite was built by NOAA engineers and will monitor sea ice for five years."),
+    ("The interview aired on NBC on Sunday evening and drew 9 million viewers.",
+     "The interview aired on CNBC on Sunday evening and drew 9 million viewers."),
+    ("Orders placed before 2 pm Eastern time ship the same day, the store says.",
+     "Orders placed before 2 pm Pacific time ship the same day, the store says."),
+])
+def test_another_name_in_the_frame_is_a_swap(evidence: str, window: str) -> None:
+    assert swapped(window, evidence)
+
+
+def test_a_name_opening_a_sentence_is_no_name() -> None:
+    """A capital where a sentence opens says nothing: "Shares" is no name there."""
+    evidence = "Revenue rose in May, the board said. Shares of Altira fell 4% on the news."
+    assert not swapped("Earnings rose in May, the board said.", evidence)
+
+
 def test_basis_points_are_percentage_points() -> None:
     evidence = "Gross margin contracted 120 basis points to 38.6% on higher freight costs."
     assert not swapped("Gross margin contracted 1.2 percentage points to 38.6% on higher "
@@ -150,7 +252,8 @@ def test_a_range_the_window_states_is_held_to_the_sentences_ends() -> None:
 _PIECES = ("2016", "2014", "$2.4", "billion", "to", "-", "–", "between", "and", "14", "19",
            "missing", "mine", "reopened", "increased", "decreased", "not", "more", "than",
            "over", "at least", ",", ".", "?", "your", "Q3", "third quarter", "0", "0.0",
-           "99999999999999999999", "£", "%", "1990s", "2024-05-20", "9:30", "CS 301")
+           "99999999999999999999", "£", "%", "1990s", "2024-05-20", "9:30", "CS 301",
+           "Boeing", "Embraer", "EU", "XR-7", "Mr.", "Halloween", "October 31")
 
 
 def test_no_text_of_figures_and_opposites_breaks_the_check() -> None:
@@ -179,4 +282,25 @@ async def test_its_faithful_paraphrase_passes(tmp_path: Path, model_cache: Path)
     frames = await stream_on_detector(
         tmp_path, model_cache, "The copper mine, which had been closed for eight months by a "
         "strike, reopened in 2016.", [MINE])
+    assert not [f for f in frames if f["type"] == "halt"]
+
+
+COPA = ("During the quarter, we agreed with Boeing to accelerate the delivery of 12 737 MAX 9 "
+        "that were originally intended to be delivered starting in 2025. We will receive two of "
+        "these aircraft in 2022 for a total of seven MAX 9 deliveries next year.")
+
+
+async def test_a_swapped_name_halts_on_the_default_detector(
+        tmp_path: Path, model_cache: Path) -> None:
+    """summedits_train's edit: the detector passed it, the name one more detail."""
+    halt = await halt_on_detector(
+        tmp_path, model_cache, "Additionally, the company has agreed with Embraer to "
+        "accelerate 12 737 MAX 9 aircraft deliveries.", [COPA])
+    assert halt["reason"] == "contradicted"
+
+
+async def test_the_faithful_name_passes(tmp_path: Path, model_cache: Path) -> None:
+    frames = await stream_on_detector(
+        tmp_path, model_cache, "Additionally, the company has agreed with Boeing to "
+        "accelerate 12 737 MAX 9 aircraft deliveries.", [COPA])
     assert not [f for f in frames if f["type"] == "halt"]

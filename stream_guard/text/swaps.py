@@ -18,7 +18,10 @@ has another that excludes it (for a word, :func:`stream_guard.text.opposites.exc
 opposite, another of a closed class; or a place apart from it,
 :func:`~stream_guard.text.places.other_places`: "launching in France on Wednesday" of
 "launching in Italy on Wednesday", which the places check leaves alone where the evidence
-also names a place its table does not list; for a figure, another of the same kind: a year
+also names a place its table does not list; or another name in the very frame of the
+sentence's, the same word before and after both: "agreed with Embraer to accelerate" of
+"agreed with Boeing to accelerate", :func:`_names_apart`; for a figure, another of the same
+kind: a year
 for a year, money for money, a percentage, a quarter, a count), the window leaving the
 sentence's out, and:
 
@@ -56,19 +59,27 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from stream_guard.text import places
-from stream_guard.text.figures import _MONTH_NUMBER, canonical_figures, spell_out_numbers
+from stream_guard.text.figures import (
+    _MONTH_NUMBER,
+    _WEEKDAYS,
+    canonical_figures,
+    spell_out_numbers,
+)
+from stream_guard.text.holidays import holiday_keys
 from stream_guard.text.opposites import COMPARES, NEGATING, base_forms, excludes
 from stream_guard.text.polarity import negations
 from stream_guard.text.quantities import _YEAR
 from stream_guard.text.stance import is_question
-from stream_guard.text.terms import STOPWORDS, known, term_keys
+from stream_guard.text.terms import STOPWORDS, known, place_forms, term_keys
 
 # A figure (money, a percentage, a plain number) standing alone, a word, or any other mark.
 # (A run of letters and digits that opens with a digit, "1990s", "4th", "10am", is no figure.)
@@ -125,6 +136,47 @@ _STEM = 5
 _CONVERSES = frozenset(frozenset(p.split()) for p in (
     "buy sell", "import export", "lend borrow", "give receive", "send receive", "win lose",
     "beat lose", "teach learn", "rent let", "hire lease"))
+# What a name may be: written capitalised, or in capitals (what opens a sentence, a quotation
+# or a list's item is no name: _name_kind). Titles, offices and the roles a contract defines
+# are no names either: they say a person's place, not who ("Foreign Minister" for "Foreign
+# Secretary", "the Pontiff" for "Pope Francis", "the Renter" for "the Tenant").
+_NAME, _ACRONYM = "name", "acronym"
+_TITLES = frozenset(word for line in (
+    "mr mrs ms miss mx dr prof sir dame lord lady st rev fr sgt cpl lt col gen capt cllr",
+    "president vice chancellor premier minister secretary governor senator congressman",
+    "congresswoman representative mayor chairman chairwoman chair chief ceo cfo coo cto",
+    "director manager coach pope pontiff cardinal bishop archbishop father sister brother",
+    "rabbi imam king queen prince princess duke duchess emperor general colonel captain",
+    "sergeant corporal lieutenant private major admiral commander officer constable",
+    "inspector superintendent detective judge justice magistrate councillor commissioner",
+    "ambassador professor doctor nurse tenant landlord renter lessee lessor buyer seller",
+    "purchaser vendor supplier customer client contractor subcontractor employer employee",
+    "licensee licensor borrower lender guarantor owner provider party parties",
+) for word in line.split())
+# Two names this alike are one spelt two ways ("Chertsey", "Churtsey"; difflib's ratio).
+_SPELLINGS = 0.75
+# Transliterations' letters for one sound (:func:`_skeleton`), and the shortest skeleton read.
+_SOUNDS = str.maketrans("qcgz", "kkks")
+_SKELETON_MIN = 3
+# Given names and their common short forms, which no spelling rule finds.
+_NICKNAMES = frozenset(frozenset(pair.split()) for pair in (
+    "william bill", "william will", "william billy", "robert bob", "robert bobby",
+    "robert rob", "richard dick", "richard rick", "elizabeth liz", "elizabeth beth",
+    "elizabeth betty", "margaret peggy", "margaret maggie", "margaret meg", "james jim",
+    "james jimmy", "michael mike", "edward ted", "edward ned", "charles chuck", "anthony tony",
+    "joseph joe", "john jack", "henry harry", "katherine kate", "catherine kate",
+    "patricia patty", "patrick pat", "thomas tom", "christopher chris", "nicholas nick",
+    "alexander alex", "alexander sasha", "jennifer jen", "susan sue", "deborah debbie",
+    "rebecca becky", "daniel dan", "benjamin ben", "samuel sam", "matthew matt",
+    "andrew andy", "steven steve", "stephen steve", "lawrence larry", "theodore teddy",
+    "francis frank", "frederick fred", "gerald jerry", "jacob jake", "leonard leo"))
+# Codes of one time zone, era or currency ("UTC" for "GMT", "CE" for "AD", "RMB" for "CNY"):
+# other codes of a kind are apart ("PT" for "ET").
+_SAME_CODES = tuple(frozenset(group.split()) for group in (
+    "gmt utc z wet", "et est edt", "ct cst cdt", "mt mst mdt", "pt pst pdt", "cet cest",
+    "eet eest", "aest aedt", "ad ce", "bc bce", "cny rmb"))
+# Months, days and holidays: dates, which the quantity checks compare.
+_CALENDAR = frozenset((*_MONTH_NUMBER, *(day.lower() for day in _WEEKDAYS)))
 # At most this many of a sentence's figures are combined (:func:`_derived`).
 _DERIVED_FIGURES = 12
 # What ends a clause.
@@ -146,6 +198,7 @@ class _Token:
     marks: frozenset[str]  # what the words beside it make of it (_marks: a range's end, bounded,
     # hedged)
     clause: frozenset[str]  # term keys of the content words of its clause
+    name: str = ""  # a word written as a name inside a sentence: _NAME or _ACRONYM
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,9 +276,110 @@ def _replaces(new: _Token, old: _Token, window: _Reading) -> bool:
                 or old.value == new.value:
             return False
         return old.value * 100 != new.value and new.value * 100 != old.value
-    return not old.figure and (_places_apart(new.text, old.text) or (
+    return not old.figure and (_places_apart(new.text, old.text) or _names_apart(new, old) or (
         new.text[:_STEM] != old.text[:_STEM] and not _converse(new.text, old.text)
         and excludes(new.text, old.text)))
+
+
+def _names_apart(new: _Token, old: _Token) -> bool:
+    """Whether the window's name stands for another of the sentence's in the same frame: the
+    same content word before both and after both ("agreed with Embraer to accelerate" of
+    "agreed with Boeing to accelerate"; "the James Gunn Space Telescope"). Not one name
+    written otherwise (an adversarial review's faithful answers,
+    ``docs/results/names-review-52.jsonl``): a name and its acronym ("EU" for "European":
+    both must be acronyms or neither; acronyms apart in any letter, "NOAA" for "NASA"), a
+    prefix ("Fed"), a spelling or a transliteration ("Zelenskyy", "Ōtani", "Muhammad" for
+    "Mohamed"), an abbreviation ("Sgt", "Ltd", "PwC"), a nickname ("Bill" for "William"), one
+    time zone, era or currency under two codes ("UTC" for "GMT", "CE" for "AD"); not a place
+    (the places check judges those, knowing "Kiev" is "Kyiv"), a date ("Halloween" for
+    "October 31"), nor a people's name for its country's ("American" for "United States";
+    two peoples' names are apart: "Peruvian" for "Colombian")."""
+    if not new.name or new.name != old.name:
+        return False
+    if not (_beside(new.before, old.before) and _beside(new.after, old.after)):
+        return False
+    a, b = _fold(new.text), _fold(old.text)
+    if a.startswith(b) or b.startswith(a) or _letters(a) == _letters(b):
+        return False
+    if new.name == _NAME and (SequenceMatcher(None, a, b).ratio() >= _SPELLINGS
+                              or _abbreviates(a, b) or _skeleton(a) == _skeleton(b)
+                              or frozenset((a, b)) in _NICKNAMES):
+        return False
+    if any(a in same and b in same for same in _SAME_CODES):
+        return False
+    if any(places.is_place(w) or w in _CALENDAR or holiday_keys(w) for w in (a, b)):
+        return False
+    return bool(place_forms(a)) == bool(place_forms(b))
+
+
+def _fold(word: str) -> str:
+    """``word`` without its accents ("Ōtani" is "Otani")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _abbreviates(a: str, b: str) -> bool:
+    """Whether one word's letters are the other's in order, from the same first letter ("sgt"
+    of "sergeant", "pwc" of "pricewaterhousecoopers", "kate" of "katherine")."""
+    short, long = sorted((_letters(a), _letters(b)), key=len)
+    if not short or short[0] != long[0]:
+        return False
+    rest = iter(long)
+    return all(c in rest for c in short)
+
+
+def _skeleton(word: str) -> str:
+    """A name's consonants as transliterations share them: "mhmd" of "Muhammad" and
+    "Mohamed", "vldmr" of "Volodymyr" and "Vladimir", "kdf" of "Qadhafi" and "Gaddafi" (vowels,
+    an "h" after a consonant and doubled letters dropped; q, c, g one letter). Too short a
+    skeleton says nothing: the word itself."""
+    out: list[str] = []
+    after_vowel = True
+    for c in _letters(word).translate(_SOUNDS):
+        if c in "aeiouyw" or (out and out[-1] == c) or (c == "h" and out and not after_vowel):
+            after_vowel = c in "aeiouyw"
+            continue
+        after_vowel = False
+        out.append(c)
+    key = "".join(out)
+    return key if len(key) >= _SKELETON_MIN else word
+
+
+def _letters(word: str) -> str:
+    return "".join(c for c in word if c.isalnum())
+
+
+def _beside(new: frozenset[str], old: frozenset[str]) -> bool:
+    """The same content word on one side of both, or none beside either."""
+    return bool(new & old) or not (new or old)
+
+
+def _name_kind(raw: Sequence[str], i: int) -> str:
+    """Whether the token at ``i`` is written as a name: capitalised ("Boeing", "McKinsey") or
+    an acronym ("ATS"), after a word, a figure, "," or "&" (a capital that opens a sentence, a
+    quotation or a list's item, "1) Rates", "✅ Officials", names nothing; "p.m." is no
+    sentence's end), nor a title ("Mr")."""
+    token = raw[i]
+    if not token[:1].isupper() or i == 0:
+        return ""
+    before = raw[i - 1]
+    if not (before[:1].isalnum() or before in ",&"
+            or (before == "." and i > 1 and len(raw[i - 2]) == 1 and raw[i - 2].isalpha())):
+        return ""
+    if token.lower().rstrip(".") in _TITLES:
+        return ""
+    letters = token.replace("'", "").replace("’", "").replace("-", "")
+    if len(letters) > 1 and letters.isupper():
+        return _ACRONYM
+    return _NAME
+
+
+def _shouting(raw: Sequence[str]) -> bool:
+    """Whether a text is written in capitals, or capitalises nearly every word (a headline:
+    "Boeing Hastens Copa Deliveries"): its capitals name nothing."""
+    words = [t for t in raw[1:] if t[:1].isalpha()]
+    long = [t for t in words if len(t) > 3]
+    return (len(long) >= 3 and sum(t.isupper() for t in long) >= 0.6 * len(long)) or (
+        len(words) >= 3 and sum(t[:1].isupper() for t in words) >= 0.8 * len(words))
 
 
 def _places_apart(a: str, b: str) -> bool:
@@ -315,6 +469,7 @@ def _reading(text: str) -> _Reading | None:
         clause_of.append(len(clauses) - 1)
         clauses[-1] = clauses[-1] | content_keys.get(i, frozenset())
     tokens: list[_Token] = []
+    shouting = _shouting(raw)
     for i, token in enumerate(low):
         is_figure = _FIGURE.fullmatch(token) is not None or _QUARTERS.fullmatch(token) is not None
         if not is_figure and not content_keys.get(i):
@@ -325,7 +480,8 @@ def _reading(text: str) -> _Reading | None:
         after = next((content_keys[j] for j in content if j > i), frozenset())
         kind, value = _kind(low, i) if is_figure else ("", None)
         tokens.append(_Token(i, token, kind, value, before, after, _marks(low, i),
-                             clauses[clause_of[i]]))
+                             clauses[clause_of[i]],
+                             "" if is_figure or shouting else _name_kind(raw, i)))
     words = frozenset(low)
     return _Reading(tuple(tokens), words,
                     frozenset(k for i in content for k in content_keys[i]),
