@@ -205,6 +205,9 @@ def test_a_name_written_otherwise_is_no_swap(window: str) -> None:
      "The city was founded around 800 CE by traders from the coast, the museum says."),
     ("The new ambassador speaks fluent Farsi and Arabic and served in Tehran for six years.",
      "The ambassador speaks fluent Persian and Arabic and served in Tehran for six years."),
+    # a plural acronym for the run of names it stands for
+    ("Withdrawals at Automated Teller Machines abroad cost \u00a32 each.",
+     "Withdrawals at ATMs abroad cost \u00a32 each."),
 ])
 def test_one_name_written_another_way_is_no_swap(evidence: str, window: str) -> None:
     assert not swapped(window, evidence)
@@ -223,6 +226,11 @@ def test_one_name_written_another_way_is_no_swap(evidence: str, window: str) -> 
      "The interview aired on CNBC on Sunday evening and drew 9 million viewers."),
     ("Orders placed before 2 pm Eastern time ship the same day, the store says.",
      "Orders placed before 2 pm Pacific time ship the same day, the store says."),
+    # a run of names for another, framed by the words around the runs
+    ("Apple chief executive Tim Cook said on Monday the company would expand its services.",
+     "Apple chief executive Satya Nadella said the company would expand its services."),
+    ("Activists dumped yellow and blue paint in front of the Russian embassy in London.",
+     "Activists dumped yellow and blue paint in front of the London Mexican embassy."),
 ])
 def test_another_name_in_the_frame_is_a_swap(evidence: str, window: str) -> None:
     assert swapped(window, evidence)

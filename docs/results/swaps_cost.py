@@ -1,63 +1,54 @@
-"""What the forty-ninth and fiftieth sessions' checks cost (``text.swaps.swapped_beside``: a
-window's figures and words held to the evidence sentences nearest it; ``text.denials.denies_near``:
-its negated clause held to them), against the term keys the engine reads a window with anyway;
-JSON.
+"""What the swaps check (text/swaps.py) costs a window, at two revisions of the module.
 
-Windows are the sentences of ``summedits_train``'s summaries (1,952 records), each against the
-eight sentences of its source that share most words with it (the engine passes its premise's
-sentences and the nearest ones, about as many). Times, best of ``--rounds``, in microseconds a
-window: cold (the readings' cache cleared before each window, so the sentences are read anew:
-the most a window pays) and warm (a stream's sentences recur from window to window); the
-denials check keeps no cache (one time); and ``term_keys`` of the window for scale:
+    git show REV:stream_guard/text/swaps.py > /tmp/swaps-REV.py
+    python docs/results/swaps_cost.py /tmp/swaps-REV.py stream_guard/text/swaps.py \
+        --data ../shared/data/dev/summedits_train.jsonl
 
-    python docs/results/swaps_cost.py --data ../shared/data/dev --out docs/results/swaps-cost.json
+Each module is loaded beside the installed package and run over the sentences of the first 300
+records' summaries against the first eight sentences of their sources (the evidence sentences
+read once first, as the server's cache keeps them); prints milliseconds per window.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+import json
 import sys
+import time
+from pathlib import Path
 
-from initials_cost import cost_args, sentences_of  # (a script beside this one)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from stream_guard.dataset import read_records
-from stream_guard.eval.results import best_microseconds, machine_info, write_report
-from stream_guard.text import swaps
-from stream_guard.text.denials import denies_near
 from stream_guard.text.terms import term_keys
+from tests.conftest import evidence_sentences
 
-NEAREST = 8
 
-
-def main(argv: list[str] | None = None) -> int:
-    args = cost_args(__doc__, argv)
-    cases: list[tuple[str, list[str], frozenset[str]]] = []
-    for record in read_records(args.data / "summedits_train.jsonl"):
-        context = record.context if isinstance(record.context, str) else str(record.context)
-        evidence = sentences_of([context])
-        keys = term_keys(context)
-        for window in sentences_of([record.response]):
-            words = term_keys(window)
-            near = sorted(evidence, key=lambda s: -len(words & term_keys(s)))[:NEAREST]
-            cases.append((window, near, keys))
-
-    def cold(case: tuple[str, list[str], frozenset[str]]) -> bool:
-        swaps._sentence_reading.cache_clear()
-        return swaps.swapped_beside(*case)
-
-    write_report(args.out, {
-        "windows": len(cases), "sentences_per_window": NEAREST, "rounds": args.rounds,
-        "swapped_beside_cold_us_per_window": best_microseconds(cold, cases, args.rounds),
-        "swapped_beside_warm_us_per_window": best_microseconds(
-            lambda c: swaps.swapped_beside(*c), cases, args.rounds),
-        "denies_near_us_per_window": best_microseconds(lambda c: denies_near(*c), cases,
-                                                       args.rounds),
-        "term_keys_us_per_window": best_microseconds(lambda c: term_keys(c[0]), cases,
-                                                     args.rounds),
-        "marked": sum(swaps.swapped_beside(*c) for c in cases),
-        "denied": sum(denies_near(*c) for c in cases),
-        "machine": machine_info()})
-    return 0
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("modules", type=Path, nargs="+")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--records", type=int, default=300)
+    args = p.parse_args()
+    with args.data.open(encoding="utf-8") as f:
+        records = [json.loads(line) for line, _ in zip(f, range(args.records), strict=False)]
+    windows = [(w, evidence_sentences(r["context"])[:8], term_keys(r["context"]))
+               for r in records for w in evidence_sentences(r["response"])]
+    for path in args.modules:
+        spec = importlib.util.spec_from_file_location(f"swaps_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # (its dataclasses look their module up)
+        spec.loader.exec_module(module)
+        for w, sentences, keys in windows:
+            module.swapped_beside(w, sentences, keys)
+        start = time.perf_counter()
+        for _ in range(3):
+            for w, sentences, keys in windows:
+                module.swapped_beside(w, sentences, keys)
+        ms = (time.perf_counter() - start) / 3 / len(windows) * 1e3
+        print(f"{path}: {len(windows)} windows, {ms:.3f} ms a window")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -199,6 +199,10 @@ class _Token:
     # hedged)
     clause: frozenset[str]  # term keys of the content words of its clause
     name: str = ""  # a word written as a name inside a sentence: _NAME or _ACRONYM
+    # ... and the content words beside the run of names it stands in ("Tim Cook", "the James
+    # Webb Space Telescope"), for a name's frame
+    run_before: frozenset[str] = frozenset()
+    run_after: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +288,9 @@ def _replaces(new: _Token, old: _Token, window: _Reading) -> bool:
 def _names_apart(new: _Token, old: _Token) -> bool:
     """Whether the window's name stands for another of the sentence's in the same frame: the
     same content word before both and after both ("agreed with Embraer to accelerate" of
-    "agreed with Boeing to accelerate"; "the James Gunn Space Telescope"). Not one name
+    "agreed with Boeing to accelerate"; "the James Gunn Space Telescope"), or before and after
+    the runs of names they stand in ("chief executive Satya Nadella said" of "chief executive
+    Tim Cook said"). Not one name
     written otherwise (an adversarial review's faithful answers,
     ``docs/results/names-review-52.jsonl``): a name and its acronym ("EU" for "European":
     both must be acronyms or neither; acronyms apart in any letter, "NOAA" for "NASA"), a
@@ -296,7 +302,8 @@ def _names_apart(new: _Token, old: _Token) -> bool:
     two peoples' names are apart: "Peruvian" for "Colombian")."""
     if not new.name or new.name != old.name:
         return False
-    if not (_beside(new.before, old.before) and _beside(new.after, old.after)):
+    if not (_beside(new.before, old.before) and _beside(new.after, old.after)) and not (
+            _beside(new.run_before, old.run_before) and _beside(new.run_after, old.run_after)):
         return False
     a, b = _fold(new.text), _fold(old.text)
     if a.startswith(b) or b.startswith(a) or _letters(a) == _letters(b):
@@ -368,7 +375,8 @@ def _name_kind(raw: Sequence[str], i: int) -> str:
     if token.lower().rstrip(".") in _TITLES:
         return ""
     letters = token.replace("'", "").replace("’", "").replace("-", "")
-    if len(letters) > 1 and letters.isupper():
+    stem = letters.removesuffix("s")  # "ATMs" is "ATM"'s plural
+    if len(stem) > 1 and stem.isupper():
         return _ACRONYM
     return _NAME
 
@@ -469,9 +477,13 @@ def _reading(text: str) -> _Reading | None:
         clause_of.append(len(clauses) - 1)
         clauses[-1] = clauses[-1] | content_keys.get(i, frozenset())
     tokens: list[_Token] = []
-    shouting = _shouting(raw)
+    figures = {i for i, t in enumerate(low)
+               if _FIGURE.fullmatch(t) is not None or _QUARTERS.fullmatch(t) is not None}
+    names = {} if _shouting(raw) else {
+        i: kind for i in content if i not in figures and (kind := _name_kind(raw, i))}
+    first = last = -1  # the run of names at i
     for i, token in enumerate(low):
-        is_figure = _FIGURE.fullmatch(token) is not None or _QUARTERS.fullmatch(token) is not None
+        is_figure = i in figures
         if not is_figure and not content_keys.get(i):
             continue
         if is_figure and _coded(raw, low, i):
@@ -479,9 +491,17 @@ def _reading(text: str) -> _Reading | None:
         before = next((content_keys[j] for j in reversed(content) if j < i), frozenset())
         after = next((content_keys[j] for j in content if j > i), frozenset())
         kind, value = _kind(low, i) if is_figure else ("", None)
+        run_before, run_after = before, after
+        if i in names:
+            if i > last:
+                first = last = i
+                while last + 1 in names:
+                    last += 1
+            run_before = next((content_keys[j] for j in reversed(content) if j < first),
+                              frozenset())
+            run_after = next((content_keys[j] for j in content if j > last), frozenset())
         tokens.append(_Token(i, token, kind, value, before, after, _marks(low, i),
-                             clauses[clause_of[i]],
-                             "" if is_figure or shouting else _name_kind(raw, i)))
+                             clauses[clause_of[i]], names.get(i, ""), run_before, run_after))
     words = frozenset(low)
     return _Reading(tuple(tokens), words,
                     frozenset(k for i in content for k in content_keys[i]),
