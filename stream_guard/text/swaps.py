@@ -21,9 +21,8 @@ opposite, another of a closed class; or a place apart from it,
 also names a place its table does not list; or another name in the very frame of the
 sentence's, the same word before and after both: "agreed with Embraer to accelerate" of
 "agreed with Boeing to accelerate", :func:`_names_apart`; for a figure, another of the same
-kind: a year
-for a year, money for money, a percentage, a quarter, a count), the window leaving the
-sentence's out, and:
+kind: a year for a year, money for money, a percentage, a quarter, a count), the window
+leaving the sentence's out, and:
 
 * the nearest content word before it, or after it, is the same on both sides ("forecast for
   2022" and "forecast for 2021"; "orders decreased" and "orders increased");
@@ -290,9 +289,8 @@ def _names_apart(new: _Token, old: _Token) -> bool:
     same content word before both and after both ("agreed with Embraer to accelerate" of
     "agreed with Boeing to accelerate"; "the James Gunn Space Telescope"), or before and after
     the runs of names they stand in ("chief executive Satya Nadella said" of "chief executive
-    Tim Cook said"). Not one name
-    written otherwise (an adversarial review's faithful answers,
-    ``docs/results/names-review-52.jsonl``): a name and its acronym ("EU" for "European":
+    Tim Cook said"). Not one name written otherwise (an adversarial review's faithful
+    answers, ``docs/results/names-review-52.jsonl``): a name and its acronym ("EU" for "European":
     both must be acronyms or neither; acronyms apart in any letter, "NOAA" for "NASA"), a
     prefix ("Fed"), a spelling or a transliteration ("Zelenskyy", "Ōtani", "Muhammad" for
     "Mohamed"), an abbreviation ("Sgt", "Ltd", "PwC"), a nickname ("Bill" for "William"), one
