@@ -2128,3 +2128,18 @@ def test_a_weekdays_short_name_is_the_day(written: str, read: str) -> None:
     from stream_guard.text.figures import canonical_dates
 
     assert canonical_dates(written) == read
+
+
+@pytest.mark.parametrize(("evidence", "window"), [
+    # a blind probe's faithful answers (names-probe15): a product's name in one word or two
+    ("The C7 ships with the TurboBrush head for carpets and the SoftRoll head for floors.",
+     "The C7 ships with the Turbo Brush head for carpets and the Soft Roll head for floors."),
+    ("I'd recommend a MeshPoint extender, which works with the HomeHub 4.",
+     "I'd recommend a Mesh Point extender, which works with the Home Hub 4."),
+])
+def test_a_name_in_one_word_or_two_is_known(evidence: str, window: str) -> None:
+    assert coverage(window, term_keys(evidence)) == 1.0
+
+
+def test_another_name_of_two_parts_is_still_new() -> None:
+    assert coverage("It works with the HomeBase 4.", term_keys("It works with the HomeHub 4.")) < 1

@@ -192,7 +192,24 @@ def term_keys(text: str) -> frozenset[str]:
                                                            both_readings=True),
                                          spelled_out=True),
                        spelled_out=True, weighted=False, cjk=cjk) or []
+    if names := _name_readings(text):
+        found = [*found, *(_terms(names, spelled_out=False, weighted=False, cjk=False) or [])]
     return frozenset(found)
+
+
+# A name written as one word of two capitalised parts ("SoftRoll", "HomeHub"), which answers
+# also write as two words (a blind probe's faithful "the Soft Roll head" of the manual's
+# "SoftRoll head" halted on two new words). Not the other way: joining any two capitalised
+# words ("Per Cent") would give the evidence words it does not say.
+_CAMEL = re.compile(r"\b([A-Z][a-z]+)([A-Z][a-z]+)\b")
+
+
+def _name_readings(text: str) -> str:
+    """The evidence's names of two capitalised parts as two words (above), for
+    :func:`term_keys`; empty where it has none."""
+    if not text.isascii():
+        return ""
+    return " ".join(f"{m.group(1)} {m.group(2)}" for m in _CAMEL.finditer(text))
 
 
 # key -> its Term at each weight: a term is immutable, and made again for every window and
