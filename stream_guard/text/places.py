@@ -60,9 +60,10 @@ _ABBREVIATION = re.compile(r"(?<![\w.])(?:" + "|".join(
 # Brooklyn", "at Hampden"): the window's place may be it, or hold it, so no place is judged
 # other. Months and days are times ("in March").
 UNLISTED = "<unlisted>"
-_TIMES = frozenset(("january", "february", "march", "april", "may", "june", "july", "august",
-                    "september", "october", "november", "december", "monday", "tuesday",
-                    "wednesday", "thursday", "friday", "saturday", "sunday"))
+CALENDAR_WORDS = frozenset((
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
+    "saturday", "sunday"))
 
 
 # A word of a place's name may stand for it alone where it is in at most this many names.
@@ -171,7 +172,7 @@ def sentence_places(sentence: str, keys: frozenset[str] | None = None) -> frozen
     words = tuple(m.group() for m in _WORD.finditer(folded))
     for i, word in enumerate(words[1:], 1):
         if (words[i - 1].lower() in _AT and word[:1].isupper()
-                and word.lower() not in STOPWORDS and word.lower() not in _TIMES
+                and word.lower() not in STOPWORDS and word.lower() not in CALENDAR_WORDS
                 and name_at(words, i, i + 1) is None and name_at(words, i, i + 2) is None
                 and _ABBREVIATION.fullmatch(word) is None):
             found.add(UNLISTED)

@@ -67,12 +67,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from stream_guard.text import places
-from stream_guard.text.figures import (
-    _MONTH_NUMBER,
-    _WEEKDAYS,
-    canonical_figures,
-    spell_out_numbers,
-)
+from stream_guard.text.figures import _MONTH_NUMBER, _ZONES, canonical_figures, spell_out_numbers
 from stream_guard.text.holidays import holiday_keys
 from stream_guard.text.opposites import COMPARES, NEGATING, base_forms, excludes
 from stream_guard.text.polarity import negations
@@ -171,11 +166,13 @@ _NICKNAMES = frozenset(frozenset(pair.split()) for pair in (
     "francis frank", "frederick fred", "gerald jerry", "jacob jake", "leonard leo"))
 # Codes of one time zone, era or currency ("UTC" for "GMT", "CE" for "AD", "RMB" for "CNY"):
 # other codes of a kind are apart ("PT" for "ET").
-_SAME_CODES = tuple(frozenset(group.split()) for group in (
-    "gmt utc z wet", "et est edt", "ct cst cdt", "mt mst mdt", "pt pst pdt", "cet cest",
-    "eet eest", "aest aedt", "ad ce", "bc bce", "cny rmb"))
-# Months, days and holidays: dates, which the quantity checks compare.
-_CALENDAR = frozenset((*_MONTH_NUMBER, *(day.lower() for day in _WEEKDAYS)))
+# (America's zones as the clock's reading writes them, text.figures._ZONES, and the rest.)
+_SAME_CODES = (
+    *(frozenset(code for code, zone in _ZONES.items() if zone == one)
+      for one in set(_ZONES.values())),
+    *(frozenset(group.split()) for group in (
+        "gmt utc z wet", "mt mst mdt", "cet cest", "eet eest", "aest aedt", "ad ce", "bc bce",
+        "cny rmb")))
 # At most this many of a sentence's figures are combined (:func:`_derived`).
 _DERIVED_FIGURES = 12
 # What ends a clause.
@@ -312,7 +309,7 @@ def _names_apart(new: _Token, old: _Token) -> bool:
         return False
     if any(a in same and b in same for same in _SAME_CODES):
         return False
-    if any(places.is_place(w) or w in _CALENDAR or holiday_keys(w) for w in (a, b)):
+    if any(places.is_place(w) or w in places.CALENDAR_WORDS or holiday_keys(w) for w in (a, b)):
         return False
     return bool(place_forms(a)) == bool(place_forms(b))
 

@@ -207,7 +207,7 @@ _CAMEL = re.compile(r"\b([A-Z][a-z]+)([A-Z][a-z]+)\b")
 def _name_readings(text: str) -> str:
     """The evidence's names of two capitalised parts as two words (above), for
     :func:`term_keys`; empty where it has none."""
-    if not text.isascii():
+    if text.islower() or not text.isascii():  # (a window's token, read for its key: no name)
         return ""
     return " ".join(f"{m.group(1)} {m.group(2)}" for m in _CAMEL.finditer(text))
 
