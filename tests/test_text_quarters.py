@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from stream_guard.text import quarters
 from stream_guard.text.quantities import merge_quantities, quantity_index
 from stream_guard.text.quarters import (
     QUARTERS,
@@ -141,6 +142,26 @@ def test_no_text_of_quarters_breaks_the_check() -> None:
               "nine", "months", "half", "prior", "next", "ended", "fiscal", ",", "2020", "4Q'20")
     for evidence, window in random_texts(pieces, seed=60):
         conflicts(window, evidence)
+
+
+def _read_whole(text: str) -> dict[str, frozenset[str]]:
+    """The reading without the gate on what it needs (``quarters._may_name_quarters``)."""
+    found = quarters._implied(text)
+    key = QUARTERS if quarters._DATED.search(text) else UNDATED_QUARTERS
+    return {key: frozenset(str(q) for q in found)} if found else {}
+
+
+def test_the_gate_on_what_a_reading_needs_changes_no_reading() -> None:
+    """Random runs of every reading's own words and forms, glued and apart, read the same
+    with and without the gate; plain prose is gated out."""
+    pieces = ("Q3", "q1", "3Q", "4q", "Qtr", "2T24", "1H", "h2", "second", "half", "third",
+              "quarter", "QUARTERS", "first", "nine", "months", "ended", "Year", "to", "date",
+              "YTD", "2020", "March", "Oct", "-", "through", "Dec", "prior", "next", "sales",
+              "the", "every", "consecutive", "June", "ago", "FY24", "may", ",", "1", "4")
+    for first, second in random_texts(pieces, seed=62):
+        for text in (first, second, first.replace(" ", ""), second.replace(" ", "-")):
+            assert evidence_quarters(text) == _read_whole(text), text
+    assert not quarters._may_name_quarters("The board met on Tuesday and approved it. " * 50)
 
 
 def test_a_long_text_is_read_in_linear_time() -> None:
