@@ -116,6 +116,7 @@ _TIME_AFTER = re.compile(r"\s*(?:-\s*\d|(?:straight\s+|consecutive\s+)?(?:years?
 _SPAN_AFTER = re.compile(r"\s*(?:years?|months?|days?|ago|BCE?|AD|CE|am|pm|a\.m\.|p\.m\.)"
                          r"(?!\w)", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+_DIGIT = re.compile(r"\d")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n")
 _UNITS = {"%": "%", "percent": "%", "per cent": "%", "percentage point": "pt",
           "percentage points": "pt", "point": "pt", "points": "pt", "basis points": "bp",
@@ -153,6 +154,8 @@ def _read(text: str) -> tuple[list[_Change], set[str], set[str]]:
     if not any(c.isdigit() for c in text):
         return moved, pairs, unplaced
     for sentence in _SENTENCE_BREAK.split(text):
+        if not _DIGIT.search(sentence):  # every shape holds a figure: most sentences of prose
+            continue
         placed: set[int] = set()
         if not _INVERSE.search(sentence):
             moved += _changes_of(sentence, placed)
