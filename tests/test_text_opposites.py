@@ -55,7 +55,9 @@ def test_base_forms_undo_inflections() -> None:
                                           ("tuesday", "monday"), ("13.1", "13.8"),
                                           ("rejected", "approved"), ("banned", "allowed"),
                                           ("losses", "profit"), ("four", "five"),
-                                          ("07", "8"), ("western", "east")])
+                                          ("07", "8"), ("western", "east"),
+                                          ("mandatory", "voluntary"),
+                                          ("optional", "obligatory")])
 def test_function_words_closed_classes_and_figures_exclude_one_another(new: str,
                                                                        old: str) -> None:
     assert excludes(new, old)

@@ -126,7 +126,8 @@ _LISTED_OPPOSITES = frozenset(frozenset(p.split()) for p in (
     "with without", "inside outside", "minimum maximum", "approve reject", "approve refuse",
     "allow ban", "allow prohibit", "allow forbid", "allow forbidden", "permit ban",
     "permit prohibit", "permit forbid", "permit forbidden", "profit loss", "surplus deficit",
-    "compulsory voluntary", "compulsory optional", "permanent temporary", "full partial",
+    "compulsory voluntary", "compulsory optional", "mandatory voluntary", "mandatory optional",
+    "obligatory voluntary", "obligatory optional", "permanent temporary", "full partial",
     "online offline", "busy quiet"))
 # WordNet opposes them in a sense answers rarely mean: posture and converse verbs ("the village
 # sits on the Rhine" for "lies"), "old" for "early" ("the older versions", "the earlier").
