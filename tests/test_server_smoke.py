@@ -67,6 +67,22 @@ async def test_probes_and_metrics(server: Server) -> None:
     assert missing.status == 404 and missing.json()["error"] == "not_found"
 
 
+async def test_an_answer_says_it_closes_the_connection(server: Server) -> None:
+    """Each plain route answers one request and closes (RFC 9112 9.6: say so), so a client
+    that would reuse the connection opens another (a fuzzing review: a second request on it
+    went unanswered)."""
+    for method, path in (("GET", "/livez"), ("GET", "/readyz"), ("HEAD", "/readyz"),
+                         ("GET", "/metrics"), ("POST", "/v1/tickets"), ("GET", "/nope"),
+                         ("DELETE", "/livez")):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        length = "Content-Length: 0\r\n" if method == "POST" else ""
+        writer.write(f"{method} {path} HTTP/1.1\r\nHost: x\r\n{length}\r\n".encode())
+        raw = await asyncio.wait_for(reader.read(), 10)  # to the close
+        writer.close()
+        head = raw.partition(b"\r\n\r\n")[0].decode("latin-1").lower().split("\r\n")
+        assert head[0].startswith("http/1.1 ") and head.count("connection: close") == 1, head
+
+
 async def test_ping_pong(server: Server) -> None:
     async with open_ws(server.port) as ws:
         await send(ws, {"type": "ping"})

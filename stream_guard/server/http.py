@@ -160,6 +160,12 @@ class Router:
             # websockets raises it for a header read as one; it was a 500 and a traceback
             response = error_response(400, "bad_request", f"the {exc.args[0]} header is given more "
                                       "than once; send it once")
+        if response is not None and "Connection" not in response.headers:
+            # One request per connection: websockets closes it after any answer but the
+            # upgrade, and RFC 9112 9.6 wants that said, or a client that reuses connections
+            # (a health checker, a backend minting tickets) sends its next request into a
+            # closed socket (a fuzzing review).
+            response.headers["Connection"] = "close"
         if request.method == "HEAD" and response is not None and response.body:
             # RFC 9110 9.3.2: the status and headers GET would get (its Content-Length
             # included), without the body.
