@@ -783,7 +783,7 @@ def test_invalid_limits_are_rejected(max_chars: object, min_chars: object) -> No
 
 
 @pytest.mark.parametrize("mark", ["\u200b", "\u200d", "\u202e", "\u2060", "\ufeff", "\u00ad",
-                                  "\u2066", "\u061c", "\U000e0041"])
+                                  "\u2066", "\u061c", "\U000e0041", "\x00", "\x1b", "\x7f"])
 def test_an_invisible_format_character_leaves_a_sentence_boundary(mark: str) -> None:
     """A fuzzing review: a zero-width or direction mark before a fabricated sentence joined it
     to the true sentence before it, and the joined window passed (no halt). Such a mark before
@@ -814,6 +814,7 @@ _TOKENS = [
     "    ```", "``` `x` ```", "```" + "p" * 14 + "`",
     # Format characters (zero-width space, joiner, byte-order and direction marks).
     "\u200b", "\u200bThe", ".\u200b", "\ufeff", "\u202e", "\u2060It", "\u2066", ":\n\u200b",
+    "\x00It", ".\x00", "\x7f",
     # A help text's options and their notes, and words a bracket opens that are none.
     "[default:", "(default", "[possible", "(defaultsx", "[env", "(environment", "--jobs", "-j,",
 ]

@@ -40,8 +40,10 @@ _HEAD = 16
 # hyphen, the Arabic letter mark, zero-width space and joiners, direction marks, embeddings and
 # isolates, word joiner, byte-order mark, interlinear annotation marks, tags) are read as space:
 # one before a fabricated sentence, or alone between two spaces, joined it to the true sentence
-# before it (a fuzzing review).
-_INVISIBLE = ("\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+# before it (a fuzzing review). So are the control characters that are no space (a NUL before
+# a sentence joined it to the one before: a second fuzzing review).
+_INVISIBLE = ("\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+              "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
               "\ufeff\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
 _SPACE = re.compile(f"[\\s{_INVISIBLE}]*")
 _ODD_INDENT = re.compile(r"[^ \t\r\n]")  # in a space run: what indents no fence
