@@ -32,21 +32,14 @@ Levels count in one shape: the two a verb of change goes from and to. "Hospitali
 from 211 to 263" against "dropped to 211 from 263" has both figures right and the change
 reversed. A span is no change ("stretched from 8,000 to 5,000 BC" may be written "from 5,000
 to 8,000 years ago"), nor are two years. Pure and cheap: a few regular expressions per window.
-
-The same levels tell the size of a change a window works out of them, given with the level it
-moved to ("sessions shortened by 1.3 minutes to 12.9 minutes" of "dropped from 14.2 to 12.9
-minutes"): :func:`drop_worked_out_changes` takes it out of the figures the quantity check
-reads, as :func:`~stream_guard.text.quantities.drop_worked_out` does a sum.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-
-from stream_guard.text.terms import term_keys
 
 # The keys of a quantity index (:func:`~stream_guard.text.quantities.quantity_index`) under which
 # the figures its text says rose, and those it says fell, are kept.
@@ -260,108 +253,3 @@ def moved_otherwise(window: str, evidence: Mapping[str, frozenset[str]]) -> bool
 def _reversed(pair: str) -> str:
     start, end = pair.split(">")
     return f"{end}>{start}"
-
-
-# The size of a change a window works out of a level the evidence says a thing moved from and
-# to, with the level it moved to: "sessions shortening by 1.3 minutes to 12.9 minutes" of
-# "dropped from 14.2 to 12.9 minutes", "yields slid 14 bushels an acre to 178" of "dropped to
-# 178 bushels per acre from 192", "fell 2.3 points to 15.0%" of "to 15.0% from 17.3%" (a
-# probe of summaries: each halted on its size, stated nowhere). Narrow on purpose, after a
-# review of a wider reading (docs/quality-log.md, the fiftieth session) found sizes of another
-# thing, across clauses, against the wrong end or of a comparison let through: the window
-# gives the level moved to right after the size, the evidence says "to" it and "from" the other
-# in one phrase, the size is their difference to its own precision, and the window's word
-# for the change goes their way, with no negation before it. A size in percent is no
-# difference of two levels (17.3% to 15.0% is a fall of 2.3 points, or of 13%), so it stays.
-_LEVEL = r"([$€£]?\d[\d,]*(?:\.\d+)?)(%|[ \t]?(?:million|billion|bn|k)\b)?"
-_SIZE_TO = re.compile(r"(?<![\w.,])" + _LEVEL + r"((?:[ \t]+(?!to\b)[^\W\d]+){0,3}?)[ \t]+to[ \t]+"
-                      + _LEVEL, re.IGNORECASE)
-# The evidence's levels: "to 178 bushels per acre from 192", "from 14.2 to 12.9", "31.4% of
-# registered voters, down from 38.9%", as (to, from).
-_TO_FROM = re.compile(r"\bto[ \t]+" + _LEVEL + r"(?:[ \t]+[^\W\d]+){0,4}?[ \t]*,?[ \t]+from[ \t]+"
-                      + _LEVEL, re.IGNORECASE)
-_FROM_TO_LEVELS = re.compile(r"\b(?:" + _UP_VERBS + "|" + _DOWN_VERBS + r")[ \t]+from[ \t]+"
-                             + _LEVEL + r"(?:[ \t]+[^\W\d]+){0,3}?[ \t]+to[ \t]+" + _LEVEL,
-                             re.IGNORECASE)
-_UP_DOWN_FROM = re.compile(_LEVEL + r"(?:[ \t]+[^\W\d]+){0,4}?[ \t]*,?[ \t]+(?:up|down)[ \t]+from"
-                           r"[ \t]+" + _LEVEL, re.IGNORECASE)
-# The word of change right before a size ("shortening by", "slid", "was down", "narrowed
-# sharply by").
-_WAY_BEFORE = re.compile(r"\b([^\W\d]+)[ \t]+(?:[^\W\d]+ly,?[ \t]+)?(?:by[ \t]+)?$")
-_WAYS = {**{w: 1 for w in _UP_VERBS.split("|")}, **{w: -1 for w in _DOWN_VERBS.split("|")},
-         **{w: 1 for w in ("lengthen", "lengthened", "lengthens", "lengthening")},
-         **{w: -1 for w in ("shorten", "shortened", "shortens", "shortening")}}
-_AFTER_FIGURE = re.compile(r"\d[\d,.]*%?")
-_ANY_MEASURE = frozenset(("average", "total", "net", "overall", "annual", "monthly", "level",
-                          "number", "share", "rate", "amount", "figure", "value"))
-_SCALES = {"k": Decimal(1000), "million": Decimal(10) ** 6, "billion": Decimal(10) ** 9,
-           "bn": Decimal(10) ** 9}
-
-
-def drop_worked_out_changes(window: str, sentences: Sequence[str]) -> str:
-    """``window`` without each size of a change it works out of two levels one of
-    ``sentences`` says a thing moved between, given with the level it moved to (above): its
-    unit words stay. Any other size stays, to be checked as a figure."""
-    if " to " not in window or not _DIGIT.search(window):
-        return window
-    levels = [level for sentence in sentences if _DIGIT.search(sentence)
-              for level in _levels(sentence)]
-    if not levels:
-        return window
-
-    def dropped(match: re.Match[str]) -> str | None:
-        size, size_scale, words, to, to_scale = match.groups()
-        if size_scale == "%" or re.search(r"\bper[ \t]?cent\b", words, re.IGNORECASE):
-            return None
-        before = window[max(0, match.start() - 40):match.start()]
-        way = _WAY_BEFORE.search(before)
-        sign = _WAYS.get(way.group(1).lower()) if way else None
-        amount, end = _level(size, size_scale), _level(to, to_scale)
-        if sign is None or amount is None or end is None or _NEGATION_BEFORE.search(before):
-            return None
-        places = len(size.partition(".")[2])
-        slack = Decimal(5).scaleb(-places - 1) * (_SCALES.get((size_scale or "").strip().lower(),
-                                                              Decimal(1)))
-        subject = _subject(window[:match.start()])
-        if any(level_to == end and abs(abs(level_to - level_from) - amount) <= slack
-               and (level_to - level_from) * sign > 0 and subject & of
-               for level_to, level_from, of in levels):
-            rest = match.group()[match.end(3) - match.start():]  # " to 12.9 minutes"
-            return words.strip() + rest if words.strip() else rest.lstrip()
-        return None
-
-    out: list[str] = []
-    done = 0
-    for match in _SIZE_TO.finditer(window):
-        if (new := dropped(match)) is not None:
-            out += (window[done:match.start()], new)
-            done = match.end()
-    return "".join(out) + window[done:] if out else window
-
-
-def _levels(sentence: str) -> Iterator[tuple[Decimal, Decimal, frozenset[str]]]:
-    """The (to, from) levels ``sentence`` says a thing moved between, and what moved
-    (:func:`_subject`)."""
-    for shape, to_at, from_at in ((_TO_FROM, 1, 3), (_FROM_TO_LEVELS, 3, 1),
-                                  (_UP_DOWN_FROM, 1, 3)):
-        for match in shape.finditer(sentence):
-            to = _level(match.group(to_at), match.group(to_at + 1))
-            start = _level(match.group(from_at), match.group(from_at + 1))
-            if to is not None and start is not None and to != start:
-                yield to, start, _subject(sentence[:match.start()])
-
-
-def _subject(before: str) -> frozenset[str]:
-    """What the words before a change, back to the figure before them, say moved: their term
-    keys but for words of change and of any measure ("average", "net"). "Costs rose by $1.0
-    million to $5.0 million" is no size of "Revenue rose to $5.0 million from $4.0 million",
-    nor "Headcount rose by 100 to 400" of "..., and contractors to 400 from 300" (a review)."""
-    return term_keys(_AFTER_FIGURE.split(before)[-1]) - _ANY_MEASURE - _WAYS.keys()
-
-
-def _level(figure: str, scale: str | None) -> Decimal | None:
-    """A figure's value, its scale word applied ("$4.9 million"); a percentage's as written."""
-    value = _number(figure.lstrip("$€£").strip())
-    if value is None:
-        return None
-    return value * _SCALES.get((scale or "").strip().lower(), Decimal(1))

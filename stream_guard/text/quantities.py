@@ -23,7 +23,7 @@ from stream_guard.text.cjk import CJK, narrow
 from stream_guard.text.cjk import NOT_UNITS as CJK_NOT_UNITS
 from stream_guard.text.cjk import ORDINAL as CJK_ORDINAL
 from stream_guard.text.cjk import UNIT as CJK_UNIT
-from stream_guard.text.direction import changes, drop_worked_out_changes
+from stream_guard.text.direction import changes
 from stream_guard.text.figures import (
     _CURRENCY,
     _DAY,
@@ -968,7 +968,6 @@ def _drop_arithmetic(text: str, evidence: Mapping[str, frozenset[str]], previous
     user per month", 240 of €1,200 shared by 5)."""
     text = _drop_year_spans(_drop_point_changes(_drop_conversions(text, evidence), evidence),
                             evidence)
-    text = drop_worked_out_changes(text, nearby)
     low = text.lower()
     if not has_digit(text) or not (derived or _RESULT_BEFORE.search(low)
                                    or _TOTAL_HINT.search(low) or _RESULT_HINT.search(low)
