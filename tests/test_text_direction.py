@@ -69,6 +69,8 @@ def test_a_change_said_to_go_the_other_way_between_the_same_figures_conflicts() 
     "The drug cut pain more than 300 times.",  # no amount of change after the verb
     "Costs were 5% lower than last year.",  # a comparison, which may be turned round
     "Shares did not fall 5% as feared.",  # a change denied
+    "Shares didn't fall 5% as feared.",
+    "Revenue hasn’t grown 5% this year.",
     "Sales grew in 2019.",  # a year, no amount
 ])
 def test_levels_limits_comparisons_and_denials_are_no_changes(text: str) -> None:

@@ -93,7 +93,8 @@ _FROM_TO_SHAPES = (
     (re.compile(_CHANGED + r"to\s+" + _PAIR_FIGURE + r"\s+from\s+" + _PAIR_FIGURE,
                 re.IGNORECASE), 2, 1),
 )
-_NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|n't|without)\b[^.;:!?\n]{0,24}$",
+# ("n't" after the letter it follows: "\bn't" never matched "didn't", a review)
+_NEGATION_BEFORE = re.compile(r"(?:\b(?:not|no|never|without)\b|n['’]t\b)[^.;:!?\n]{0,24}$",
                               re.IGNORECASE)
 # Where a sentence may say a change of one thing as the opposite change of its complement or
 # counterpart ("the euro rose 1% against the dollar", "churn dropped 3 points" for retention,

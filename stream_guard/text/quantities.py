@@ -547,7 +547,7 @@ BOUNDS = "@bounds"
 DURATIONS = "@durations"
 _UPPER_LIMITS = frozenset({"below", "under", "less than", "fewer than", "at most"})
 _NEGATED_LOWER = frozenset({"more than", "over", "above", "exceeding", "in excess of"})
-_NEGATION_BEFORE = re.compile(r"\b(?:not|no|never|n't)\b[^.;:!?\n]{0,20}$")
+_NEGATION_BEFORE = re.compile(r"(?:\b(?:not|no|never)\b|n['’]t\b)[^.;:!?\n]{0,20}$")
 
 
 def _limits(canonical: str) -> set[str]:
