@@ -41,6 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from stream_guard.text.figures import has_digit
+
 # The keys of a quantity index (:func:`~stream_guard.text.quantities.quantity_index`) under which
 # the figures its text says rose, and those it says fell, are kept.
 ROSE, FELL = "@rose", "@fell"
@@ -117,7 +119,6 @@ _TIME_AFTER = re.compile(r"\s*(?:-\s*\d|(?:straight\s+|consecutive\s+)?(?:years?
 _SPAN_AFTER = re.compile(r"\s*(?:years?|months?|days?|ago|BCE?|AD|CE|am|pm|a\.m\.|p\.m\.)"
                          r"(?!\w)", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
-_DIGIT = re.compile(r"\d")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n")
 _UNITS = {"%": "%", "percent": "%", "per cent": "%", "percentage point": "pt",
           "percentage points": "pt", "point": "pt", "points": "pt", "basis points": "bp",
@@ -152,10 +153,10 @@ def _read(text: str) -> tuple[list[_Change], set[str], set[str]]:
     moved: list[_Change] = []
     pairs: set[str] = set()
     unplaced: set[str] = set()
-    if not any(c.isdigit() for c in text):
+    if not has_digit(text):
         return moved, pairs, unplaced
     for sentence in _SENTENCE_BREAK.split(text):
-        if not _DIGIT.search(sentence):  # every shape holds a figure: most sentences of prose
+        if not has_digit(sentence):  # every shape holds a figure: most sentences of prose
             continue
         placed: set[int] = set()
         if not _INVERSE.search(sentence):

@@ -483,8 +483,7 @@ def _reading(text: str) -> _Reading | None:
             continue
         if is_figure and _coded(raw, low, i):
             continue
-        before = next((content_keys[j] for j in reversed(content) if j < i), frozenset())
-        after = next((content_keys[j] for j in content if j > i), frozenset())
+        before, after = _beside_span(content, content_keys, i, i)
         kind, value = _kind(low, i) if is_figure else ("", None)
         run_before, run_after = before, after
         if i in names:
@@ -492,9 +491,7 @@ def _reading(text: str) -> _Reading | None:
                 first = last = i
                 while last + 1 in names:
                     last += 1
-            run_before = next((content_keys[j] for j in reversed(content) if j < first),
-                              frozenset())
-            run_after = next((content_keys[j] for j in content if j > last), frozenset())
+            run_before, run_after = _beside_span(content, content_keys, first, last)
         tokens.append(_Token(i, token, kind, value, before, after, _marks(low, i),
                              clauses[clause_of[i]], names.get(i, ""), run_before, run_after))
     words = frozenset(low)
@@ -509,6 +506,14 @@ def _reading(text: str) -> _Reading | None:
 # An evidence sentence's reading, kept: sentences recur from window to window (a window's own
 # text does not, and is read uncached so as not to push them out).
 _sentence_reading = lru_cache(maxsize=4096)(_reading)
+
+
+def _beside_span(content: Sequence[int], content_keys: dict[int, frozenset[str]], first: int,
+                 last: int) -> tuple[frozenset[str], frozenset[str]]:
+    """The term keys of the nearest content word before token ``first`` and after token
+    ``last`` (none: empty): a token's neighbours, or a run of names'."""
+    return (next((content_keys[j] for j in reversed(content) if j < first), frozenset()),
+            next((content_keys[j] for j in content if j > last), frozenset()))
 
 
 def _is_word(token: str) -> bool:
