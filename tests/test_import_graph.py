@@ -129,3 +129,14 @@ def test_importing_the_pure_layers_loads_no_io_layer() -> None:
     assert sorted(m for m in loaded if m.startswith("stream_guard.")
                   and _layer(m) in io_layers) == []
     assert "asyncio" not in loaded
+
+
+def test_a_command_that_loads_no_model_imports_no_graph_library() -> None:
+    """``onnx`` (and ``ml_dtypes`` under it) takes about a second to import on a 2-core host;
+    it is imported where a model is loaded or built, so ``stream-guard --help``, the ticket and
+    evidence commands and a server with no model start without it (and without torch)."""
+    code = ("import sys\nimport stream_guard.cli\nimport stream_guard.server.app\n"
+            "print('\\n'.join(sorted(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=PACKAGE.parent).stdout.split()
+    assert {m.split(".")[0] for m in loaded} & {"onnx", "ml_dtypes", "torch"} == set()

@@ -19,13 +19,16 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-
-import onnx
+from typing import TYPE_CHECKING
 
 from stream_guard.models.devices import torch_installed
 from stream_guard.models.hf import BERT_LIKE, ModelDir, ModelFormatError
-from stream_guard.models.onnx_bert import Head, build_bert_onnx
 from stream_guard.models.packaged import sha256_file
+
+if TYPE_CHECKING:
+    import onnx
+
+    from stream_guard.models.onnx_bert import Head
 
 log = logging.getLogger("stream_guard.models")
 
@@ -51,6 +54,8 @@ def cached_onnx(model: ModelDir, head: Head, cache_dir: Path) -> Path:
     if _intact(path):
         return path
     if builder == "builder":
+        from stream_guard.models.onnx_bert import build_bert_onnx  # lazy: imports onnx
+
         proto = build_bert_onnx(model, head)
     elif torch_installed():
         from stream_guard.models.torch_backend import export_onnx  # lazy: imports torch
@@ -75,6 +80,8 @@ def cached_fp16(path: Path, cache_dir: Path) -> Path:
     target = Path(cache_dir) / "onnx" / f"{path.stem}-{key}-fp16.onnx"
     if _intact(target):
         return target
+    import onnx  # here, not at the top: see load_graph
+
     try:
         proto = onnx.load(str(path))
         if any(node.op_type in _QUANTIZED_OPS for node in proto.graph.node):
@@ -88,6 +95,18 @@ def cached_fp16(path: Path, cache_dir: Path) -> Path:
                                f"for CUDA ({exc})") from exc
     save_atomic(half, target, cached=True)
     return target
+
+
+def load_graph(path: Path) -> onnx.GraphProto:
+    """The graph of an ONNX file, without its external weights.
+
+    ``onnx`` is imported where a graph is read, built or written, never at the top: it loads
+    ``ml_dtypes``, about a second on a 2-core host, which a server on the lexical tier, each of
+    its workers and every command that loads no model would otherwise pay at start.
+    """
+    import onnx
+
+    return onnx.load(str(path), load_external_data=False).graph
 
 
 def _seal_path(path: Path) -> Path:
@@ -108,7 +127,7 @@ def _intact(path: Path) -> bool:
         recorded = _seal_path(path).read_text(encoding="ascii").strip()
     except FileNotFoundError:
         try:
-            onnx.load(str(path), load_external_data=False)
+            load_graph(path)
         except Exception:  # onnx's parse errors have no one type (DecodeError, ValueError)
             log.warning("cached model file is damaged; building it again",
                         extra={"path": str(path)})

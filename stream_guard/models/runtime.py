@@ -7,10 +7,9 @@ softmax) the model, so they hold a :class:`Runner` and never care which runtime 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 
 from stream_guard.models.arrays import FloatArray
@@ -21,8 +20,11 @@ from stream_guard.models.devices import (
     runtime_threads,
 )
 from stream_guard.models.hf import ModelFormatError
-from stream_guard.models.onnx_cache import cached_fp16
+from stream_guard.models.onnx_cache import cached_fp16, load_graph
 from stream_guard.models.tokenization import TokenBatch
+
+if TYPE_CHECKING:
+    import onnx
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Operators of onnxruntime's dynamic int8 quantization: they scale activations by the range of
@@ -78,7 +80,7 @@ class OnnxRunner:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model_path = cached_fp16(path, cache_dir) if device == "cuda" else path
         try:
-            graph = onnx.load(str(model_path), load_external_data=False).graph
+            graph = load_graph(model_path)
             declared = [i.name for i in graph.input]  # TensorRT's profile needs them
             self.per_row = device == "cpu" and any(
                 node.op_type in _DYNAMIC_QUANT_OPS for node in graph.node)
