@@ -21,8 +21,17 @@ from stream_guard.config import Settings, load_settings
 from stream_guard.models.embedder import SentenceEmbedder, load_embedder
 from stream_guard.server.app import Server
 from stream_guard.state.base import StateStore
+from tests import image_build
 from tests.redis_server import RedisServer, redis_server_binary
 from tests.wsclient import API_KEY, API_KEY_2, open_ws, stream_text
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    image_build.start_early(session)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    image_build.stop_early(session.config)
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.image_build import TAG, take
 from tests.redis_server import RedisServer, free_port
 from tests.wsclient import (
     API_KEY,
@@ -42,7 +43,6 @@ from tests.wsclient import (
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[1]
-TAG = "stream-guard:test"
 UID = "10001"
 # The grace the compose file and an orchestrator give a container (stop_grace_period: 20s): the
 # server's own drain (STREAM_GUARD_SHUTDOWN_GRACE_S, 10 s in the image) must end well inside it.
@@ -99,15 +99,15 @@ class Image:
 
 
 @pytest.fixture(scope="session")
-def image(engine: None) -> Image:
-    """The CPU image, built once per session from the working tree, offline."""
+def image(engine: None, request: pytest.FixtureRequest) -> Image:
+    """The CPU image, built once per session from the working tree, offline (begun when
+    collection ended where an engine answered then: tests/image_build.py)."""
     started = time.monotonic()
-    proc = subprocess.run(["bash", str(ROOT / "docker" / "build-local.sh"), TAG],
-                          capture_output=True, text=True, timeout=1800, check=False)
-    assert proc.returncode == 0, f"build-local.sh failed:\n{proc.stdout}{proc.stderr[-6000:]}"
-    tag, image_id, size, *_ = proc.stdout.strip().splitlines()[-1].split()
+    code, out, err = take(request.config).wait(timeout=1800)
+    assert code == 0, f"build-local.sh failed:\n{out}{err}"
+    tag, image_id, size, *_ = out.strip().splitlines()[-1].split()
     assert tag == TAG
-    print(f"built {TAG} in {time.monotonic() - started:.0f} s")  # shown with -s or on failure
+    print(f"waited {time.monotonic() - started:.0f} s for {TAG}")  # shown with -s or on failure
     return Image(tag, image_id, int(size))
 
 
