@@ -11,6 +11,8 @@ then, as before.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -26,13 +28,13 @@ class ImageBuild:
     """One run of ``docker/build-local.sh TAG``, its output kept in temporary files."""
 
     def __init__(self, tag: str) -> None:
-        self.tag = tag
         # closed by stop(), which wait() ends with: they outlive this call
         self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        # its own process group, so that stop() reaches pip and the docker CLI under it too
         self._proc = subprocess.Popen(["bash", str(ROOT / "docker" / "build-local.sh"), tag],
                                       stdout=self._out, stderr=self._err,
-                                      stdin=subprocess.DEVNULL)
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
 
     def wait(self, timeout: float) -> tuple[int, str, str]:
         """Exit status, stdout and the tail of stderr once the build ends."""
@@ -48,8 +50,16 @@ class ImageBuild:
     def stop(self) -> None:
         """Ends a build still running (a session that stopped early) and drops its output."""
         if self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
+            # SIGTERM first: the script's EXIT trap removes its staging folder
+            for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, None)):
+                try:
+                    os.killpg(self._proc.pid, sig)
+                    self._proc.wait(grace)
+                    break
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
         self._out.close()
         self._err.close()
 
