@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stream_guard.text.swaps import _under_headings, swapped_beside
+from stream_guard.text.swaps import swapped_beside
 from stream_guard.text.terms import term_keys
 from tests.conftest import evidence_sentences, halt_on_detector, random_texts, stream_on_detector
 
@@ -312,81 +312,3 @@ async def test_the_faithful_name_passes(tmp_path: Path, model_cache: Path) -> No
         tmp_path, model_cache, "Additionally, the company has agreed with Boeing to "
         "accelerate 12 737 MAX 9 aircraft deliveries.", [COPA])
     assert not [f for f in frames if f["type"] == "halt"]
-
-
-LEAFLET = ("How to take\nThe usual dose for depression and anxiety in adults is 50 mg once a day. "
-           "Take your tablet once a day, either in the morning or in the evening. It may take 2 "
-           "to 4 weeks before you start to feel better.")
-
-
-def test_a_frequency_word_is_stated_by_the_word_not_by_any_2() -> None:
-    """A blind probe's leaflet: "twice" read as "2" was stated by the leaflet's "2 to 4
-    weeks", and the leaflet's "once a day" was no token; the sentence under its heading
-    ("How to take") was not read at all."""
-    sentences = LEAFLET.split(". ")
-    keys = term_keys(LEAFLET)
-    assert swapped_beside("The usual dose for adults is 50 mg twice a day, with or without "
-                          "food.", sentences, keys)
-    assert not swapped_beside("The usual dose for adults is 50 mg once a day, with or without "
-                              "food.", sentences, keys)
-
-
-@pytest.mark.parametrize("evidence", [
-    # the same frequency in other words, in the sentence itself
-    "Adults take 100 mg every 12 hours on the first day, then 100 mg once a day.",
-    "Adults take one tablet two times a day, or one slow-release tablet once a day.",
-    # the evidence says the word
-    "Adults take 100 mg twice a day. Children take 100 mg once a day.",
-])
-def test_twice_said_otherwise_or_elsewhere_is_no_swap(evidence: str) -> None:
-    assert not swapped("Adults take 100 mg twice a day.", evidence)
-
-
-REGIMENS = ("Adults and children over 12: take 50 mg once a day, with food. Children aged 6 "
-            "to 12: take 25 mg {}.")
-
-
-@pytest.mark.parametrize("other", ["bd", "b.i.d.", "2 x daily", "every twelve hours",
-                                   "in the morning and again at bedtime", "at 8 am and 8 pm"])
-def test_twice_is_judged_only_against_the_sentence_it_matches_best(other: str) -> None:
-    """An adversarial review: the other regimen's "once a day" shares as many words with a
-    window about the children's dose as their own sentence does, and halted it."""
-    sentences = REGIMENS.format(other).split(". ")
-    keys = term_keys(REGIMENS.format(other))
-    assert not swapped_beside("For children aged 6 to 12, the dose is 25 mg twice a day.",
-                              sentences, keys)
-    assert swapped_beside("For adults and children over 12, the dose is 50 mg twice a day, "
-                          "with food.", sentences, keys)
-
-
-@pytest.mark.parametrize("window", [
-    "Adults take 100 mg once a day, once you have eaten.",  # a window's "once" is not judged
-    "Twice the usual dose is dangerous, so take 100 mg once a day.",  # not beside its words
-    "Taking 100 mg twice in one day can harm adults.",  # a count, no frequency
-])
-def test_once_and_twice_elsewhere_are_no_swaps(window: str) -> None:
-    assert not swapped(window, "Adults take 100 mg once a day. Never take a double dose.")
-
-
-@pytest.mark.parametrize(("sentence", "read"), [
-    ("How to take\nThe usual dose is 50 mg once a day.", "The usual dose is 50 mg once a day."),
-    ("3. Storage\nStore below 25°C.", "Store below 25°C."),
-    ("## Dosage:\nTake one tablet.", "Take one tablet."),
-    ("One line.", "One line."),
-    # lines that say no one thing: a list, rows, a transcript
-    ("- one a day\n- two a day", ""),
-    ("Section | Limit\nTravel delay | £200", ""),
-    ("Grad G: we had ten machines\nProfessor C: yes.", ""),
-    ("A first line that is a sentence of its own, long past any heading.\nA second.", ""),
-])
-def test_a_sentence_under_headings_is_read_as_its_last_line(sentence: str, read: str) -> None:
-    assert _under_headings(sentence) == read
-
-
-def test_a_word_inside_a_range_of_its_class_is_no_swap() -> None:
-    """An adversarial review: "on Wednesday" of "Monday to Friday" halted; a day outside a
-    range the window does not copy is still another day."""
-    evidence = "The pharmacy is open from 9am to 5pm, Monday to Friday."
-    assert not swapped("The pharmacy is open from 9am to 5pm on Wednesday.", evidence)
-    assert swapped("The meeting was moved to Thursday afternoon at the office.",
-                   "The meeting was moved to Tuesday afternoon at the office.")

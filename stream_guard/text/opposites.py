@@ -239,18 +239,11 @@ def excludes(new: str, old: str) -> bool:
     new, old = _SPELLED.get(new, new), _SPELLED.get(old, old)
     if new == old:
         return False
-    if of_one_class(new, old) or any(
+    if any(new in c and old in c for c in _CLASSES) or any(
             frozenset((a, b)) in _LISTED_OPPOSITES for a in base_forms(new)
             for b in base_forms(old)):
         return True
     return new not in STOPWORDS and old not in STOPWORDS and are_opposites(new, old)
-
-
-def of_one_class(a: str, b: str) -> bool:
-    """Whether two words are two of one closed class ("monday" and "friday", "west" and
-    "eastern")."""
-    a, b = _SPELLED.get(a, a), _SPELLED.get(b, b)
-    return a != b and any(a in c and b in c for c in _CLASSES)
 
 
 def says_opposite(window_text: str, sentences: Sequence[str],

@@ -50,16 +50,6 @@ leaving the sentence's out, and:
   ("$1.30 to $1.38" for "$1.30 to $1.40"); not the sentence's figure in basis points or
   percentage points (x100).
 
-A frequency said in one word ("50 mg twice a day") is stated only where the evidence says the
-word, not wherever it has a 2, and stands in the place of a sentence's "once a day" only in the
-near sentence the window matches best (a leaflet's other regimen shares as many words), unless
-that sentence gives it otherwise ("every 12 hours", "bd", "morning and evening"); "twice the
-dose" and "twice in a week" are no frequencies. A word inside a range of its class ("Monday to
-Friday") is no swap for either end. A sentence of several lines
-is read where its lines but the last are headings ("How to take\nThe usual dose ...": a
-section's first sentence, written under its heading with no stop between), as its last line;
-other lines (a list, rows, a transcript) say no one thing and are not read.
-
 The fused score then treats the window as contradicted, as an opposite's copy is
 (:func:`stream_guard.scoring.fusion.capped`).
 """
@@ -79,7 +69,7 @@ from functools import lru_cache
 from stream_guard.text import places
 from stream_guard.text.figures import _MONTH_NUMBER, _ZONES, canonical_figures, spell_out_numbers
 from stream_guard.text.holidays import holiday_keys
-from stream_guard.text.opposites import COMPARES, NEGATING, base_forms, excludes, of_one_class
+from stream_guard.text.opposites import COMPARES, NEGATING, base_forms, excludes
 from stream_guard.text.polarity import negations
 from stream_guard.text.quantities import _YEAR
 from stream_guard.text.stance import is_question
@@ -104,36 +94,6 @@ _CODE = re.compile(r"[A-Z]{1,4}")
 _WORKED = re.compile(r"\b(?:you|your|yours|you'd|half|halve[ds]?|twice|double[ds]?|triple[ds]?"
                      r"|discount(?:s|ed)?|total(?:s|led|ling)?|that's|that is|comes? to"
                      r"|brings?|works? out|in all|altogether|would)\b", re.IGNORECASE)
-# A frequency said in one word ("50 mg twice a day"): stated only where the evidence says the
-# word. Term keys read "twice" as "2" too ("renewed twice" is an answer's "two renewals"), so any
-# 2 of the evidence stated it: a leaflet's "2 to 4 weeks" let "50 mg twice a day" stand beside
-# its "50 mg once a day" (a blind probe: docs/quality-log.md, the fifty-fourth session).
-# ("once" has no key at all: a stopword, and mostly no frequency: "once you start". A sentence's
-# "once" before a period's words is read as the frequency it is, for a window's "twice" to
-# stand in its place; a window's "once" is never judged.)
-_FREQUENCY_WORDS = frozenset(("twice", "thrice"))
-# "twice in a week", "twice in one month": how often something happened, no frequency.
-_COUNTED = re.compile(r"\b(?:twice|thrice)\s+(?:in|within|during)\b", re.IGNORECASE)
-_ONCE_BEFORE = frozenset(("a", "an", "per", "every", "each", "daily", "weekly", "monthly",
-                          "yearly", "annually", "nightly", "hourly"))
-_AS_FREQUENCY = re.compile(r"\b(?:twice|thrice)\s+(?:" + "|".join(sorted(_ONCE_BEFORE)) + r")\b",
-                           re.IGNORECASE)
-# The same frequency in other words, in the sentence the window matches best: the window's word
-# is not judged. Judged only against that sentence (shared content words and figures): a
-# leaflet's other regimen ("Adults: 50 mg once a day. Children: 25 mg bd") shares as many words
-# with a window about one as the right sentence does (an adversarial review).
-_SAME_FREQUENCY = {
-    "twice": re.compile(r"\b(?:every|each)\s+(?:12|twelve)\s*(?:hours?|hrs?|h)\b|\b12-hourly\b"
-                        r"|\b(?:two|2)\s*(?:x\b|times\b|doses\b|daily\b)|\bb\.?i\.?d\b|\bbd\b"
-                        r"|\b(?:morning|am|a\.m\.|breakfast)\b.{0,40}\b(?:evening|night|bedtime"
-                        r"|pm|p\.m\.|dinner|supper|evening meal)\b|\b(?:night|evening)\b.{0,40}"
-                        r"\bmorning\b", re.IGNORECASE),
-    "thrice": re.compile(r"\b(?:every|each)\s+(?:8|eight)\s*(?:hours?|hrs?|h)\b|\b8-hourly\b"
-                         r"|\b(?:three|3)\s*(?:x\b|times\b|doses\b|daily\b)|\bt\.?i\.?d\b|\btds\b",
-                         re.IGNORECASE),
-}
-# A heading: a few words with no stop, or a label ("How to take", "3. Storage", "Dosage:").
-_HEADING = re.compile(r"(?:[#*\d.]+\s*)?[^\W\d_][^.!?;:|\t]{0,48}:?")
 # A label and its value closing a sentence: a row of a table read as text.
 _ROW = re.compile(r":\s*[$£€¥]?\d[\d.,]*\s*\S*\s*$")
 # Words a range's two ends are joined by; words that bound a figure from below and above.
@@ -269,24 +229,15 @@ def swapped_beside(window_text: str, sentences: Sequence[str],
     unstated = [t for t in window.tokens if _unstated(t, evidence_keys, worked)]
     if not unstated:
         return False
-    texts = [(s, r) for s in dict.fromkeys(_under_headings(s) for s in sentences)
-             if s and not is_question(s) and not _ROW.search(s)
-             and (r := _sentence_reading(s)) is not None]
-    readings = [r for _, r in texts]
+    readings = [r for s in dict.fromkeys(sentences)
+                if not is_question(s) and "\n" not in s.strip() and not _ROW.search(s)
+                and (r := _sentence_reading(s)) is not None]
     own_ranges = _range_ends(window.tokens)
     for token in unstated:
         if token.figure and (token.at in window.differences or _HEDGED in token.marks or (
                 token.at not in own_ranges and any(_fits(token, r.tokens) for r in readings))):
             continue
-        candidates = readings
-        if token.text in _FREQUENCY_WORDS:
-            if not _AS_FREQUENCY.search(window_text) or _COUNTED.search(window_text):
-                continue  # a multiplier ("twice the dose") or a count ("twice in a week")
-            best = _best_match(window, texts)
-            if best is None or _SAME_FREQUENCY[token.text].search(best[0]):
-                continue
-            candidates = [best[1]]
-        for sentence in candidates:
+        for sentence in readings:
             if len(window.keys & sentence.keys) < _SHARED or token.text in sentence.words:
                 continue
             if not token.figure and (sentence.negates_otherwise or sentence.compares
@@ -300,39 +251,11 @@ def swapped_beside(window_text: str, sentences: Sequence[str],
     return False
 
 
-def _best_match(window: _Reading, texts: Sequence[tuple[str, _Reading]]
-                ) -> tuple[str, _Reading] | None:
-    """The sentence sharing the most content words and figures with the window, if no other
-    shares as many."""
-    def shared(reading: _Reading) -> int:
-        values = {t.value for t in window.tokens if t.figure} - {None}
-        return len(window.keys & reading.keys) + len(
-            values & {t.value for t in reading.tokens if t.figure})
-
-    ranked = sorted(((shared(r), n) for n, (_, r) in enumerate(texts)), reverse=True)
-    if not ranked or (len(ranked) > 1 and ranked[0][0] == ranked[1][0]):
-        return None
-    return texts[ranked[0][1]]
-
-
-def _under_headings(sentence: str) -> str:
-    """The sentence's text, where it is one line or its last line under headings ("How to
-    take\nThe usual dose ... is 50 mg once a day.": a section's first sentence, which a leaflet
-    or a policy writes under its heading with no stop between); else "" (a list, rows or a
-    transcript: lines that say no one thing)."""
-    lines = [line.strip() for line in sentence.strip().splitlines() if line.strip()]
-    if len(lines) == 1:
-        return lines[0]
-    if not lines or "|" in lines[-1] or "\t" in lines[-1]:
-        return ""
-    return lines[-1] if all(_HEADING.fullmatch(line) for line in lines[:-1]) else ""
-
-
 def _unstated(token: _Token, evidence_keys: AbstractSet[str], worked: bool) -> bool:
     """A token the evidence states nowhere, of a kind the check judges."""
     if token.figure and (worked or token.value is None):
         return False
-    keys = frozenset((token.text,)) if token.text in _FREQUENCY_WORDS else term_keys(token.text)
+    keys = term_keys(token.text)
     if token.figure and token.figure != _QUARTER:
         # the figure's own key: "$90" is also "dollar", which the evidence may well say
         keys = frozenset(k for k in keys if k[:1].isdigit())
@@ -343,8 +266,6 @@ def _replaces(new: _Token, old: _Token, window: _Reading) -> bool:
     """Whether ``old`` of a sentence is what ``new`` of the window stands in place of and
     excludes."""
     if old.text in window.words or not (new.before & old.before or new.after & old.after):
-        return False
-    if not new.figure and not _WORD_RANGE_MARKS.isdisjoint(old.marks):
         return False
     # placed by the word after it alone, the clauses share more words besides that one
     after = new.after & old.after
@@ -558,8 +479,7 @@ def _reading(text: str) -> _Reading | None:
     first = last = -1  # the run of names at i
     for i, token in enumerate(low):
         is_figure = i in figures
-        if not is_figure and not content_keys.get(i) and not (
-                token == "once" and low[i + 1:i + 2] and low[i + 1] in _ONCE_BEFORE):
+        if not is_figure and not content_keys.get(i):
             continue
         if is_figure and _coded(raw, low, i):
             continue
@@ -572,10 +492,7 @@ def _reading(text: str) -> _Reading | None:
                 while last + 1 in names:
                     last += 1
             run_before, run_after = _beside_span(content, content_keys, first, last)
-        marks = _marks(low, i)
-        if not is_figure and _RANGE_MARK in marks and _word_range(low, i):
-            marks |= _WORD_RANGE_MARKS
-        tokens.append(_Token(i, token, kind, value, before, after, marks,
+        tokens.append(_Token(i, token, kind, value, before, after, _marks(low, i),
                              clauses[clause_of[i]], names.get(i, ""), run_before, run_after))
     words = frozenset(low)
     return _Reading(tuple(tokens), words,
@@ -605,7 +522,6 @@ def _is_word(token: str) -> bool:
 
 # What a figure's marks say: it ends a range; it is bounded from below; from above.
 _RANGE_MARK, _AT_LEAST_MARK, _AT_MOST_MARK, _HEDGED = "range", "at least", "at most", "hedged"
-_WORD_RANGE_MARKS = frozenset(("word range",))
 _AT_LEAST_MARKS = frozenset((_AT_LEAST_MARK,))
 _AT_MOST_MARKS = frozenset((_AT_MOST_MARK,))
 
@@ -630,14 +546,6 @@ def _marks(low: Sequence[str], i: int) -> frozenset[str]:
     if not before.isdisjoint(_HEDGES):
         marks.add(_HEDGED)
     return frozenset(marks)
-
-
-def _word_range(low: Sequence[str], i: int) -> bool:
-    """Whether the word at ``i`` ends a range of words of its class ("Monday to Friday",
-    "April through October"): a window's word between them is no swap for either end (an
-    adversarial review: "open on Wednesday" of "open 9am to 5pm, Monday to Friday")."""
-    return any(0 <= k < len(low) and low[j] in _RANGE_JOINERS and of_one_class(low[k], low[i])
-               for j, k in ((i + 1, i + 2), (i - 1, i - 2)))
 
 
 def _coded(raw: Sequence[str], low: Sequence[str], i: int) -> bool:
