@@ -1315,3 +1315,28 @@ guard.close();
         result = await probe.line()
         await probe.finish()
     assert result == {"reason": "user pressed stop", "quick": True}
+
+
+async def test_a_stream_of_a_closed_guard_takes_no_more_text(tmp_path: Path) -> None:
+    """A review: ``send`` and ``end`` right after ``close()``, before the socket's close event,
+    threw nothing; the text joined ``text`` and never reached the server. A use of a closed
+    ``StreamGuard`` throws ``StreamClosedError``, its streams' too; ``finished`` still rejects
+    with the connection's close."""
+    async with running_server(make_settings(tmp_path, auth_disabled=True)) as srv:
+        probe = await node(tmp_path, srv, """
+const guard = new sg.StreamGuard({ url: URL });
+const stream = await guard.start({ context: CONTEXT });
+stream.send("The Eiffel Tower was completed in 1889. ");
+guard.close();
+const thrown = (use) => { try { use(); return null; } catch (e) { return e.name; } };
+const sent = thrown(() => stream.send("It is 450 metres tall. "));
+const ended = thrown(() => stream.end());
+let finished = null;
+try { await stream.finished; } catch (e) { finished = e.name; }
+out({ sent, ended, text: stream.text, finished });
+""")
+        result = await probe.line()
+        await probe.finish()
+    assert result == {"sent": "StreamClosedError", "ended": "StreamClosedError",
+                      "text": "The Eiffel Tower was completed in 1889. ",
+                      "finished": "ConnectionClosedError"}

@@ -225,12 +225,14 @@ export class GuardStream {
   readonly finished: Promise<Done>;
   /** The stream's text between two code-point offsets. */
   slice(start: number, end?: number): string;
-  /** Send the next piece of output. Throws once halted, ended, done, lost or failed, and a
-   *  TypeError when `text` is not a string. Lone surrogates are sent as U+FFFD (a trailing
+  /** Send the next piece of output. Throws once halted, ended, done, lost or failed, or once
+   *  its `StreamGuard` is closed (`StreamClosedError`), and a TypeError when `text` is not a
+   *  string. Lone surrogates are sent as U+FFFD (a trailing
    *  high one waits for its pair in the next piece). Over `maxMessagesPerSecond` the piece
    *  waits, joined to the stream's pieces waiting before it, and goes before its `end`. */
   send(text: string): void;
-  /** The output is complete. Throws once ended (unless failed since) or lost. */
+  /** The output is complete. Throws once ended (unless failed since) or lost, or once its
+   *  `StreamGuard` is closed. */
   end(): void;
   /** Abandon the stream, also after `end` until `done`; does nothing once done, lost or
    *  cancelled. Its pieces still waiting for `maxMessagesPerSecond` are not sent. */

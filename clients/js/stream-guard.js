@@ -344,7 +344,8 @@ export class GuardStream {
 
   /**
    * Send the next piece of output; `seq` is numbered for you. Throws once halted, ended, done,
-   * lost or failed, and a TypeError for a `text` that is not a string.
+   * lost or failed, or once its `StreamGuard` is closed, and a TypeError for a `text` that is
+   * not a string.
    * Pieces may be cut anywhere, between the two halves of a character too. Over the
    * connection's message rate a piece waits, joined to the stream's pieces waiting before it;
    * it counts in `text` and `chars` at once all the same.
@@ -353,6 +354,8 @@ export class GuardStream {
     // String(undefined) would send the word "undefined", and have it checked as output.
     if (typeof text !== "string") throw new TypeError(`text must be a string, not ${typeof text}`);
     if (this.lost) throw this.lost;
+    // Before the close event: the text would join `text` and never reach the server.
+    if (this._link.closedByClient) throw closedClient();
     // The server did not take a frame of this stream: a delta after it would be refused bad_seq
     // and its text never checked.
     if (this.failed) throw this.failed;
@@ -401,6 +404,7 @@ export class GuardStream {
    */
   end() {
     if (this.lost) throw this.lost;
+    if (this._link.closedByClient) throw closedClient();
     if (this.ended) throw new StreamClosedError(`stream ${this.id} was already ended or cancelled`);
     if (this.failed && !this.done) {
       this.cancel();
@@ -566,6 +570,9 @@ class Link {
     this.ws = ws;
     this.streams = new Map();
     this.closed = null;
+    // The client's close() closed it: its streams take no more text, though the socket's close
+    // event (which loses them) comes later.
+    this.closedByClient = false;
     this._pongs = [];
     this._ghosts = new Map(); // id -> cancelled starts whose frames are still to come
     this._rate = maxMessagesPerSecond;
@@ -1033,7 +1040,9 @@ export class StreamGuard {
   close() {
     this._closed = true;
     for (const link of [...this._retired, ...this._full.keys(), this._link]) {
-      link?.ws.close(1000, "client closed");
+      if (!link) continue;
+      link.closedByClient = true;
+      link.ws.close(1000, "client closed");
     }
     this._retired.clear();
     this._full.clear();
