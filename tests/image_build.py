@@ -11,6 +11,7 @@ then, as before.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -51,15 +52,13 @@ class ImageBuild:
         """Ends a build still running (a session that stopped early) and drops its output."""
         if self._proc.poll() is None:
             # SIGTERM first: the script's EXIT trap removes its staging folder
-            for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, None)):
+            with contextlib.suppress(ProcessLookupError):  # the group ended meanwhile
+                os.killpg(self._proc.pid, signal.SIGTERM)
                 try:
-                    os.killpg(self._proc.pid, sig)
-                    self._proc.wait(grace)
-                    break
-                except ProcessLookupError:
-                    break
+                    self._proc.wait(10)
                 except subprocess.TimeoutExpired:
-                    continue
+                    os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
         self._out.close()
         self._err.close()
 

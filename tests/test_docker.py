@@ -22,11 +22,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.image_build import TAG, take
+from tests.image_build import ROOT, TAG, take
 from tests.redis_server import RedisServer, free_port
 from tests.wsclient import (
     API_KEY,
@@ -42,7 +41,6 @@ from tests.wsclient import (
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parents[1]
 UID = "10001"
 # The grace the compose file and an orchestrator give a container (stop_grace_period: 20s): the
 # server's own drain (STREAM_GUARD_SHUTDOWN_GRACE_S, 10 s in the image) must end well inside it.

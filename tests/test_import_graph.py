@@ -115,15 +115,19 @@ def test_the_pure_layers_import_no_io_layer() -> None:
             assert not {_layer(t) for t in targets} & io_layers, module
 
 
+def _loaded_by(modules: list[str]) -> list[str]:
+    """Every module a fresh interpreter holds after importing ``modules``."""
+    code = ("import sys\n" + "".join(f"import {name}\n" for name in modules)
+            + "print('\\n'.join(sorted(sys.modules)))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=PACKAGE.parent).stdout.split()
+
+
 def test_importing_the_pure_layers_loads_no_io_layer() -> None:
     """What importing them really loads, package ``__init__`` files included: the static graph
     above saw guard.limits import state.bucket, a module with no I/O, while importing it ran
     the state package's ``__init__``, which loads the stores, the settings and asyncio."""
-    pure = [name for name in _modules() if _layer(name) in PURE_LAYERS]
-    code = ("import sys\n" + "".join(f"import {name}\n" for name in pure)
-            + "print('\\n'.join(sorted(sys.modules)))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, cwd=PACKAGE.parent).stdout.split()
+    loaded = _loaded_by([name for name in _modules() if _layer(name) in PURE_LAYERS])
     io_layers = {"server", "scoring", "state", "evidence", "models", "client", "eval", "train",
                  "config"}
     assert sorted(m for m in loaded if m.startswith("stream_guard.")
@@ -135,8 +139,5 @@ def test_a_command_that_loads_no_model_imports_no_graph_library() -> None:
     """``onnx`` (and ``ml_dtypes`` under it) takes about a second to import on a 2-core host;
     it is imported where a model is loaded or built, so ``stream-guard --help``, the ticket and
     evidence commands and a server with no model start without it (and without torch)."""
-    code = ("import sys\nimport stream_guard.cli\nimport stream_guard.server.app\n"
-            "print('\\n'.join(sorted(sys.modules)))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, cwd=PACKAGE.parent).stdout.split()
+    loaded = _loaded_by(["stream_guard.cli", "stream_guard.server.app"])
     assert {m.split(".")[0] for m in loaded} & {"onnx", "ml_dtypes", "torch"} == set()
