@@ -58,7 +58,13 @@ class PairScore:
 
 @runtime_checkable
 class PairScorer(Protocol):
-    """Scores a batch of pairs; called off the event loop, one batch at a time."""
+    """Scores a batch of pairs; called off the event loop, one batch at a time.
+
+    A scorer whose ``contradiction`` is always 0.0 (a detector with no contradiction class)
+    may say so with ``reads_contradiction = False``: the engine then settles, without it, the
+    windows whose fused verdict no support it could give would change
+    (:meth:`~stream_guard.scoring.engine.GroundingEngine.settled`). A scorer that does not say
+    is taken to read contradiction."""
 
     name: str
 

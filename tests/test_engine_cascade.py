@@ -138,3 +138,79 @@ async def test_the_opposites_table_is_read_as_the_engine_is_built(tmp_path: Path
         assert opposites._tables.cache_info().currsize == 1
     finally:
         await engine.close()
+
+
+# Answers to one context, each window of a kind the engine settles or must not: copies,
+# rewordings, a figure changed, a negation added, names and figures the evidence never states.
+SETTLE_CONTEXT = ("The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris. "
+                  "Gustave Eiffel's company designed and built the tower. It is not open "
+                  "at night in winter. About seven million people visit it every year.")
+SETTLE_ANSWERS = (
+    "The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris.",
+    "About seven million people visit it every year. It is not open at night in winter.",
+    "The tower rises 330 metres over Paris. Its builder was Gustave Eiffel's firm.",
+    "The Eiffel Tower is 450 metres tall. It was completed in 1925 in Lyon.",
+    "It is open at night in winter. Gustave Eiffel's company did not build the tower.",
+    "Marguerite Vandelay sold it to Orlaith Kettleborn for 14 million francs in 1902.",
+    "Visitors often describe the view as breathtaking. Tickets sell out fast in summer.",
+)
+
+
+def test_a_settled_window_gets_the_verdict_the_detector_would_give(model_cache: Path) -> None:
+    """The shipped detector and fusion: every window the engine settles without the detector
+    falls in the halt policy's band, with the contradiction, that the detector's own score
+    gives it (so no decision changes), and the windows settled and those sent to it are both
+    there."""
+    from stream_guard.dataset import Record
+    from stream_guard.oversight.policy import verdict
+    from stream_guard.scoring.fusion import window_support
+    from stream_guard.train.calibrate import WindowScorer, score_windows
+
+    scorer = WindowScorer.load(cache_dir=model_cache)
+    engine = scorer.engine
+    assert engine.fusion is not None
+    records = [Record(f"r{n}", "test", SETTLE_CONTEXT, None, answer, 0, None)
+               for n, answer in enumerate(SETTLE_ANSWERS)]
+    windows = score_windows(engine, records, scorer.pipeline)
+    knobs = (engine.threshold, engine.threshold - engine.clear_margin,
+             engine.settings.contradiction_threshold)
+    settled = 0
+    for w in windows:
+        fixed = engine.settled(w.aligned)
+        if fixed is None:
+            continue
+        settled += 1
+        scored = window_support(w.aligned.signals, w.model_support, engine.fusion[0])
+        assert (verdict(fixed.support, fixed.contradiction, *knobs)
+                is verdict(*scored, *knobs)), w.aligned.text
+        assert not fixed.degraded
+        assert fixed.evidence  # the passages its premise came from, as a scored window's
+    assert 0 < settled < len(windows)
+    by_text = {w.aligned.text: engine.settled(w.aligned) for w in windows}
+    copied = by_text["The Eiffel Tower is 330 metres tall."]
+    assert copied is not None and copied.support >= engine.threshold
+    dropped = by_text["It is open at night in winter."]  # a negation dropped before a copy
+    assert dropped is not None and dropped.contradiction >= 0.8
+    # a negation the polarity cap weighs by the detector's score, and a rewording: ask it
+    assert by_text["Gustave Eiffel's company did not build the tower."] is None
+    assert by_text["The tower rises 330 metres over Paris."] is None
+
+
+async def test_the_server_skips_the_detector_for_a_settled_window(
+        tmp_path: Path, model_cache: Path) -> None:
+    """Over a real socket, default settings (no deadline: no window is degraded): a copied
+    sentence is settled by the lexical tier, a claim the evidence does not make goes to the
+    detector."""
+    settings = make_settings(tmp_path, tier="cascade", cache_dir=model_cache,
+                             verdict_deadline_ms=0)
+    answer = ("The Eiffel Tower is 330 metres tall. Visitors often describe the view as "
+              "breathtaking.")
+    async with running_server(settings) as server, open_ws(server.port) as ws:
+        frames = await stream_text(ws, "s1", answer, context=[SETTLE_CONTEXT])
+        metrics = (await http(server.port, "GET", "/metrics")).body.decode()
+    first, second = [f for f in frames if f["type"] == "verdict"]
+    assert first["label"] == "supported" and "degraded" not in first
+    assert second["label"] == "unsupported" and frames[-1]["halted"] is True
+    assert 'stream_guard_tier_decisions_total{tier="lexical"} 1.0' in metrics
+    assert 'stream_guard_tier_decisions_total{tier="model"} 1.0' in metrics
+    assert "stream_guard_degraded_windows_total 0.0" in metrics

@@ -48,6 +48,8 @@ class CrossEncoderScorer:
         self.run_at_end = run_at_end
         self.fusion = fusion
         self.device = runner.device
+        # Without a contradiction class every pair's contradiction is 0.0 (PairScorer).
+        self.reads_contradiction = labels.contradiction is not None
         self.max_length = tokenizer.max_length
         self._runner = runner
         self._tokenizer = tokenizer

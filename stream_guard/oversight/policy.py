@@ -30,6 +30,7 @@ Why these rules:
 
 from __future__ import annotations
 
+import enum
 import math
 import numbers
 from dataclasses import dataclass
@@ -95,18 +96,19 @@ class HaltPolicy:
         lack the words that would support it: only a contradiction halts it, and it starts or
         extends no run (a review: a drain's "It stands i" halted a faithful answer)."""
         check_scores(support, contradiction)
-        if support >= self.threshold:
+        kind = verdict(support, contradiction, self.threshold, self._clear_below,
+                       self.contradiction_threshold)
+        if kind is Verdict.SUPPORTED:
             self._run = 0
             return Decision("supported", False)
-        label: Label = ("contradicted" if contradiction >= self.contradiction_threshold
-                        else "unsupported")
+        label: Label = "contradicted" if kind is Verdict.CONTRADICTED else "unsupported"
         if cut_short and label != "contradicted":
             return Decision(label, False)
         self._run += 1
         reason: HaltReason | None = None
         if label == "contradicted":
             reason = "contradicted"
-        elif support < self._clear_below or firm:
+        elif kind is Verdict.CLEAR or firm:
             reason = "unsupported"
         elif self._run >= self.consecutive:
             reason = "unsupported_run"
@@ -122,6 +124,30 @@ class HaltPolicy:
             return None
         self._halted = True
         return Decision("unsupported", True, "unsupported_run")
+
+
+class Verdict(enum.Enum):
+    """What :meth:`HaltPolicy.observe` reads in one window's scores, before the stream's state
+    (its run, a firm window, one cut short) is weighed."""
+
+    SUPPORTED = "supported"  # at or above the threshold: resets a run
+    CONTRADICTED = "contradicted"  # below it, contradicted: halts at once
+    BORDERLINE = "borderline"  # below it, not clearly: halts as a run (or when firm)
+    CLEAR = "clear"  # below ``threshold - clear_margin``: halts at once
+
+
+def verdict(support: float, contradiction: float, threshold: float, clear_below: float,
+            contradiction_threshold: float) -> Verdict:
+    """The :class:`Verdict` of a window's scores (``clear_below``: ``threshold -
+    clear_margin``). Two pairs of scores with one verdict get the same decision from
+    :meth:`HaltPolicy.observe` in every state of the policy: what lets the engine settle a
+    window without the detector when no score the detector could give changes its verdict
+    (:meth:`~stream_guard.scoring.engine.GroundingEngine.settled`)."""
+    if support >= threshold:
+        return Verdict.SUPPORTED
+    if contradiction >= contradiction_threshold:
+        return Verdict.CONTRADICTED
+    return Verdict.CLEAR if support < clear_below else Verdict.BORDERLINE
 
 
 def check_scores(support: float, contradiction: float) -> None:

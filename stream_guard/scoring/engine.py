@@ -14,8 +14,10 @@ the sibling documents of another numbered thing than the one the window names:
 (:class:`~stream_guard.evidence.premise.SentenceIndex`); the lexical signals (coverage, number
 conflicts, unknown names) are measured; the detector reads the one (premise, window) pair; and a
 small calibrated model (:mod:`stream_guard.scoring.fusion`) fuses the two into the window's
-support. A window the scheduler can no longer get through the model before its deadline is
-scored by the lexical half alone and marked ``degraded``, as is one the model fails on.
+support. The detector's pair is skipped where no score it could give would change the window's
+verdict (``GroundingEngine.settled``: a sentence copied from the evidence, say). A window the
+scheduler can no longer get through the model before its deadline is scored by the lexical
+half alone and marked ``degraded``, as is one the model fails on.
 
 One exception to "every check goes through the scheduler": on the lexical tier, a window whose
 evidence is a small inline context (at most :data:`INLINE_LEXICAL_MAX_SENTENCES` sentences,
@@ -62,11 +64,12 @@ from stream_guard.loop import FairSlots
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
 from stream_guard.models.small_talk import SmallTalkHead
-from stream_guard.oversight.policy import CLEAR_MARGIN
+from stream_guard.oversight.policy import CLEAR_MARGIN, CONTRADICTION_THRESHOLD, verdict
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scores import Evidence, Pair, PairScore, PairScorer, WindowScore
 from stream_guard.scoring.fusion import (
+    MODEL_SUPPORT_RANGE,
     STANCE_FEATURES,
     Fusion,
     Signals,
@@ -139,6 +142,7 @@ class EngineConfig:
     threshold: float | None = None
     clear_margin: float | None = None
     run_at_end: bool | None = None
+    contradiction_threshold: float = CONTRADICTION_THRESHOLD
     batch_max_size: int = 32
     batch_max_wait_ms: float = 4.0
     verdict_deadline_ms: float = 150.0
@@ -149,7 +153,8 @@ class EngineConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineConfig:
         return cls(settings.tier, settings.threshold, settings.clear_margin,
-                   settings.halt_run_at_end, settings.batch_max_size, settings.batch_max_wait_ms,
+                   settings.halt_run_at_end, settings.contradiction_threshold,
+                   settings.batch_max_size, settings.batch_max_wait_ms,
                    settings.verdict_deadline_ms, settings.setup_concurrency,
                    settings.evidence_top_k, settings.conversation_checks)
 
@@ -320,6 +325,11 @@ class GroundingEngine:
             # the fusion is the calibrated statement fusion, and the policy still holds.
             fusion = (fusion[0].without(STANCE_FEATURES), fusion[1].without(STANCE_FEATURES))
         self.fusion = fusion if self.model is not None else None
+        # Whether a window the detector could not move out of its verdict is settled without
+        # it (settled): only with a fusion, whose detector term is bounded, and a detector
+        # without a contradiction class, whose every contradiction is 0.
+        self._settles = self.fusion is not None and not bool(
+            getattr(self.model, "reads_contradiction", True))
         self.embedder = embedder
         self.library = library
         # Read with the model only, on its thread, and only on the vectors it was fitted on.
@@ -618,12 +628,18 @@ class GroundingEngine:
         aligned = self.align(jobs)
         if self.model is None:
             return [self._lexical(a) for a in aligned]
-        to_model = [i for i, a in enumerate(aligned) if a.premise.sentences]
+        settled = {i: fixed for i, a in enumerate(aligned)
+                   if a.premise.sentences and (fixed := self.settled(a)) is not None}
+        to_model = [i for i, a in enumerate(aligned) if a.premise.sentences and i not in settled]
         scores = self._model_scores([aligned[i].pair() for i in to_model])
         by_job = dict(zip(to_model, scores, strict=True))
         out = []
         non_finite = 0
         for i, a in enumerate(aligned):
+            if i in settled:
+                self.metrics.tier_decisions.labels("lexical").inc()
+                out.append(settled[i])
+                continue
             if i not in by_job:
                 out.append(self._lexical(a))
                 continue
@@ -645,6 +661,32 @@ class GroundingEngine:
             log.warning("the model gave non-finite scores: the lexical tier's verdicts used",
                         extra={"windows": non_finite, "batch": len(to_model)})
         return out
+
+    def settled(self, a: Alignment) -> WindowScore | None:
+        """The window's score when the detector cannot change its verdict, else None.
+
+        The fusion clips the detector's logit to +-``LOGIT_CLIP`` and is monotonic in it, and
+        every cap it applies is too, save the polarity cap, which asks the detector (so its two
+        ends differ). So where the fused scores at the two ends get one verdict from the halt
+        policy (:func:`~stream_guard.oversight.policy.verdict`), every score the detector could
+        give gets it, with the same decision, and its pair (most of a window's cost on a CPU)
+        is not run: a copied sentence of the evidence is supported, a figure the evidence
+        states otherwise contradicted, whatever the detector reads.
+
+        The score given is the lexical fusion's, the calibrated estimate without the detector
+        (a degraded window's), held between the two ends; not degraded."""
+        if not self._settles:
+            return None
+        assert self.fusion is not None
+        low = window_support(a.signals, MODEL_SUPPORT_RANGE[0], self.fusion[0])
+        high = window_support(a.signals, MODEL_SUPPORT_RANGE[1], self.fusion[0])
+        knobs = (self.threshold, self.threshold - self.clear_margin,
+                 self.settings.contradiction_threshold)
+        if verdict(*low, *knobs) is not verdict(*high, *knobs):
+            return None
+        lexical = window_support(a.signals, None, self.fusion[1])[0]
+        return _scored(a, min(max(lexical, min(low[0], high[0])), max(low[0], high[0])),
+                       max(low[1], high[1]))
 
     def _model_scores(self, pairs: list[Pair]) -> list[PairScore | None]:
         """The model's scores of ``pairs``, None for a pair it raised on. A model that fails

@@ -59,7 +59,11 @@ STANCE_FEATURES = ("speaker", "asks_listener")
 LEXICAL_FEATURES = ("coverage", "premise_coverage", "conflict", "novel_specifics",
                     *STANCE_FEATURES)
 MODEL_FEATURES = ("model_logit", *LEXICAL_FEATURES)
-_LOGIT_CLIP = 8.0
+LOGIT_CLIP = 8.0
+# The detector's probabilities at the two ends of the clip: every probability it could give
+# fuses as one of these or between them.
+MODEL_SUPPORT_RANGE = (1.0 / (1.0 + math.exp(LOGIT_CLIP)),
+                       1.0 / (1.0 + math.exp(-LOGIT_CLIP)))
 # A quantity the evidence states otherwise is scored as this probability of contradiction.
 CONFLICT_CONTRADICTION = 0.9
 # ... and so is a polarity flip the detector scores below this (it reads the negation).
@@ -111,7 +115,7 @@ class Signals:
         if model_support is None:
             return row
         p = min(max(model_support, 1e-6), 1 - 1e-6)
-        return [max(-_LOGIT_CLIP, min(_LOGIT_CLIP, math.log(p / (1 - p)))), *row]
+        return [max(-LOGIT_CLIP, min(LOGIT_CLIP, math.log(p / (1 - p)))), *row]
 
 
 def signals(window: Sequence[Term], window_text: str, evidence_keys: frozenset[str],
