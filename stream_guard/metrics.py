@@ -103,7 +103,9 @@ class Metrics:
             "stream_guard_windows_total", "Scored windows by verdict label.", ["label"],
             registry=r)
         self.tier_decisions = Counter(
-            "stream_guard_tier_decisions_total", "Windows settled by each scoring tier.",
+            "stream_guard_tier_decisions_total",
+            "Windows settled by each scoring tier (lexical: on the lexical tier, degraded, or "
+            "one whose verdict no score of the detector could change).",
             ["tier"], registry=r)
         self.halt_latency = Histogram(
             "stream_guard_halt_latency_seconds",

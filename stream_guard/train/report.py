@@ -129,9 +129,10 @@ A cross-encoder that judges whether one claim window of a streamed response is s
 (`stream_guard.evidence.premise`). Input `[CLS] premise [SEP] window [SEP]`, at most
 {r['max_length']} tokens (the premise is cut, never the window, in training as when served);
 output `logits` [N, 2], class 1 = supported.
-One pair per window. The server fuses P(supported) with the lexical signals in a calibrated
-logistic model shipped in `detector.json` (`fusion`); a stream halts per the halt policy on the
-fused window supports.{lineage}
+At most one pair per window (none where no score the detector could give would change the
+window's verdict: `GroundingEngine.settled`). The server fuses P(supported) with the lexical
+signals in a calibrated logistic model shipped in `detector.json` (`fusion`); a stream halts per
+the halt policy on the fused window supports.{lineage}
 
 - Backbone: {backbone}, fine-tuned as a sequence classifier with 2 labels.
 - Artifact: `model.onnx`, {precision}, {r['size_bytes']:,} bytes,
