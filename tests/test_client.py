@@ -883,8 +883,40 @@ async def test_gives_up_after_backoff_attempts(tmp_path: Path) -> None:
         port = srv.port
     client = GuardClient(f"ws://127.0.0.1:{port}", api_key=API_KEY,
                          backoff=Backoff(initial=0.01, maximum=0.02, attempts=3))
-    with pytest.raises(ConnectError):
+    with pytest.raises(ConnectError) as gave_up:
         await client.start(context=CONTEXT)
+    # nothing answered: a server down looks like a wrong address, which no retry mends
+    assert gave_up.value.retryable is False
+
+
+async def test_giving_up_on_a_server_at_capacity_is_retryable_and_loses_no_stream(
+        tmp_path: Path) -> None:
+    """Every attempt refused 1013 (the server's one connection is taken): the server is there
+    and says "later", so the ConnectError the policy ends in is retryable, its cause the
+    TryAgainLaterError, and it speaks of no stream lost (none was started; a review read "stream
+    lost" and ``retryable`` False here)."""
+    settings = make_settings(tmp_path, max_connections=1)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY, backoff=FAST) as holder:
+        await holder.start(context=CONTEXT)  # takes the only connection
+        async with GuardClient(url(srv), api_key=API_KEY,
+                               backoff=Backoff(initial=0.01, maximum=0.02,
+                                               attempts=3)) as refused:
+            with pytest.raises(ConnectError) as gave_up:
+                await refused.start(context=CONTEXT)
+    assert gave_up.value.retryable is True
+    assert isinstance(gave_up.value.__cause__, TryAgainLaterError)
+    assert "1013" in str(gave_up.value) and "lost" not in str(gave_up.value)
+
+
+def test_a_stream_its_connection_closed_before_started_was_not_lost() -> None:
+    """The words of a close for a stream the server never took: nothing of it is gone."""
+    refused = closed_error(1013, "server at capacity", "s1", started=False)
+    assert isinstance(refused, TryAgainLaterError) and refused.retryable
+    assert str(refused) == ("stream 's1' not started: its connection closed with code 1013 "
+                            "(server at capacity)")
+    lost = closed_error(1006, "", "s1")
+    assert "lost" in str(lost) and "start a new stream" in str(lost)
 
 
 async def test_a_server_that_accepts_no_connection_is_given_up_within_the_policys_time(

@@ -125,6 +125,39 @@ guard.close();
     assert result["verdicts"] == ["supported", "supported"]
 
 
+async def test_giving_up_on_a_server_at_capacity_is_retryable_and_loses_no_stream(
+        tmp_path: Path) -> None:
+    """As in the Python client: every attempt refused 1013 (the server's one connection is
+    taken) ends in a retryable ConnectError whose cause is the 1013 close, and no message
+    speaks of a stream lost (none was started; a review read "lost" and ``retryable: false``)."""
+    settings = make_settings(tmp_path, auth_disabled=True, max_connections=1)
+    async with running_server(settings) as srv:
+        probe = await node(tmp_path, srv, """
+const holder = new sg.StreamGuard({ url: URL });
+await holder.start({ context: CONTEXT });  // takes the only connection
+const refused = new sg.StreamGuard({ url: URL,
+                                     backoff: { initial: 10, maximum: 20, attempts: 3 } });
+let error = null;
+try { await refused.start({ streamId: "s1", context: CONTEXT }); }
+catch (e) { error = { name: e.name, retryable: e.retryable, message: e.message,
+                      cause: e.cause?.name, code: e.cause?.code }; }
+const notStarted = new sg.ConnectionClosedError(1013, "server at capacity", "s1", false);
+out({ error, notStarted: notStarted.message,
+      lost: new sg.ConnectionClosedError(1006, "", "s1").message });
+refused.close();
+holder.close();
+""")
+        result = await probe.line()
+        await probe.finish()
+    error = result["error"]
+    assert error["name"] == "ConnectError" and error["retryable"] is True
+    assert error["cause"] == "ConnectionClosedError" and error["code"] == 1013
+    assert "lost" not in error["message"]
+    assert result["notStarted"] == ("stream s1 not started: its connection closed with code "
+                                    "1013 (server at capacity)")
+    assert "lost" in result["lost"] and "start a new stream" in result["lost"]
+
+
 async def test_sends_split_at_any_size_without_splitting_a_character(tmp_path: Path) -> None:
     """``maxDeltaChars: 1`` and a character outside the BMP (two UTF-16 units) used to loop
     for ever sending empty deltas; 0 or a fraction was accepted, with the same end. An app's

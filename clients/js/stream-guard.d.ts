@@ -153,7 +153,8 @@ export class StreamGuardError extends Error {
 
 /** `retryable` by the close code: 1000, 1001, 1006, 1009, 1011, 1012, 1013. */
 export class ConnectionClosedError extends Error {
-  constructor(code: number, reason: string, streamId?: string | null);
+  /** `started`: the server had taken the stream's start (the message says "lost" only then). */
+  constructor(code: number, reason: string, streamId?: string | null, started?: boolean);
   readonly code: number;
   readonly reason: string;
   readonly streamId: string | null;
@@ -172,9 +173,13 @@ export class StartTimeoutError extends Error {
   readonly retryable: false;
 }
 
+/**
+ * No connection within the backoff policy. `retryable` when the last failure (`cause`) was the
+ * server's "not now": a close 1013, or a `HandshakeError` 429 or 503 from `getTicket`.
+ */
 export class ConnectError extends Error {
   constructor(message: string, cause?: unknown);
-  readonly retryable: false;
+  readonly retryable: boolean;
 }
 
 /** Every HTTP status a refused upgrade can answer, and whether retrying may help. */

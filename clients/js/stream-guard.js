@@ -96,13 +96,16 @@ export class StreamGuardError extends Error {
 /**
  * The connection ended; `streamId` is set when raised for a stream that was in flight.
  * `retryable` by the close code: a server killed or restarted (1006, 1001, 1012) is, this
- * client's own fault (1007, 1008) is not.
+ * client's own fault (1007, 1008) is not. `started`: the server had taken the stream's start;
+ * one it had not (a connection refused 1013 at capacity) lost nothing.
  */
 export class ConnectionClosedError extends Error {
-  constructor(code, reason, streamId = null) {
-    const what = streamId ? `stream ${streamId} lost: its connection closed` : "connection closed";
+  constructor(code, reason, streamId = null, started = true) {
+    const what = !streamId ? "connection closed"
+      : started ? `stream ${streamId} lost: its connection closed`
+        : `stream ${streamId} not started: its connection closed`;
     super(`${what} with code ${code}${reason ? ` (${reason})` : ""}` +
-      (streamId ? "; its state is gone server-side, start a new stream" : ""));
+      (streamId && started ? "; its state is gone server-side, start a new stream" : ""));
     this.name = "ConnectionClosedError";
     this.code = code;
     this.reason = reason;
@@ -147,12 +150,19 @@ export class HandshakeError extends Error {
   }
 }
 
-/** No connection could be opened within the backoff policy. */
+/**
+ * No connection could be opened within the backoff policy; `cause` is the last failure.
+ * `retryable` when that failure was the server's own "not now" (a close 1013: at capacity, its
+ * scorer loading, its shared state away; an HTTP 429 or 503 from `getTicket`): it is there and
+ * may take the same call later. Not when it could not be reached at all, which a wrong address
+ * looks like as much as a server down (a browser shows every refused upgrade as a close 1006).
+ */
 export class ConnectError extends Error {
   constructor(message, cause) {
     super(message, { cause });
     this.name = "ConnectError";
-    this.retryable = false;
+    this.retryable = (cause instanceof ConnectionClosedError && cause.code === 1013)
+      || (cause instanceof HandshakeError && (cause.status === 429 || cause.status === 503));
   }
 }
 
@@ -796,7 +806,9 @@ class Link {
     this._outbox = [];
     const streams = [...this.streams.values()];
     this.streams.clear();
-    for (const stream of streams) stream._lose(new ConnectionClosedError(code, reason, stream.id));
+    for (const stream of streams) {
+      stream._lose(new ConnectionClosedError(code, reason, stream.id, stream._isStarted));
+    }
     for (const pong of this._pongs.splice(0)) pong.reject(this.closed);
   }
 }

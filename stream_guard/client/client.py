@@ -30,6 +30,7 @@ from stream_guard.client.errors import (
     StreamClosedError,
     TicketUnavailableError,
     TooManyStreamsError,
+    TryAgainLaterError,
 )
 from stream_guard.client.events import Event
 from stream_guard.client.link import (
@@ -327,12 +328,26 @@ async def _pause(delays: Iterator[float], cause: Exception, retry_after: float |
     if delay is None:
         if give_up_with_cause:
             raise cause
-        raise ConnectError(f"giving up after the backoff policy's attempts: {cause}") from cause
+        raise ConnectError(f"giving up after the backoff policy's attempts: {cause}",
+                           retryable=_server_said_later(cause)) from cause
     delay = max(delay, retry_after or 0.0)
     if deadline is not None and asyncio.get_running_loop().time() + delay >= deadline:
         raise ConnectError(f"giving up: no connection within the backoff policy's time "
-                           f"(open_timeout and its longest wait): {cause}") from cause
+                           f"(open_timeout and its longest wait): {cause}",
+                           retryable=_server_said_later(cause)) from cause
     await asyncio.sleep(delay)
+
+
+def _server_said_later(failure: Exception) -> bool:
+    """Whether ``failure`` was the server refusing for now, which makes the
+    :class:`ConnectError` it ends in retryable: a close 1013, or an HTTP 429 (too many
+    handshakes from this address) or 503 (draining, its shared state unavailable, unable to
+    check a ticket) to the upgrade or the ticket request. A proxy's 502 or 504 is a server it
+    could not reach."""
+    if isinstance(failure, TryAgainLaterError):
+        return True
+    return (isinstance(failure, TicketUnavailableError | TransientConnectFailure)
+            and failure.status in (429, 503))
 
 
 def _start_frame(stream_id: str, context: Sequence[ContextItem] | None, collection: str | None,

@@ -138,14 +138,17 @@ class ConnectionClosedError(GuardClientError):
     A stream's state lives only on its connection, so an in-flight stream cannot be resumed: start
     a new one (the client reconnects for it). ``retryable`` by the close code
     (:data:`RETRYABLE_CLOSE_CODES`): a server killed or restarted (1006, 1001, 1012) is, a
-    client's own fault (1007, 1008) is not.
+    client's own fault (1007, 1008) is not. ``started``: the server had taken the stream's
+    start; one it had not (a connection refused 1013 at capacity) lost nothing.
     """
 
-    def __init__(self, code: int, reason: str, stream_id: str | None = None) -> None:
-        what = "connection closed" if stream_id is None else (
-            f"stream {stream_id!r} lost: its connection closed")
+    def __init__(self, code: int, reason: str, stream_id: str | None = None, *,
+                 started: bool = True) -> None:
+        what = ("connection closed" if stream_id is None
+                else f"stream {stream_id!r} lost: its connection closed" if started
+                else f"stream {stream_id!r} not started: its connection closed")
         detail = f"{what} with code {code}" + (f" ({reason})" if reason else "")
-        if stream_id is not None:
+        if stream_id is not None and started:
             detail += "; its state is gone server-side, start a new stream"
         super().__init__(detail)
         self.code = code
@@ -184,11 +187,11 @@ _BY_CLOSE: dict[int, type[ConnectionClosedError]] = {
     CloseCode.MESSAGE_TOO_BIG: MessageTooBigError, CloseCode.INTERNAL_ERROR: ServerFailureError,
     CloseCode.TRY_AGAIN_LATER: TryAgainLaterError}
 
-def closed_error(code: int | None, reason: str,
-                 stream_id: str | None = None) -> ConnectionClosedError:
+def closed_error(code: int | None, reason: str, stream_id: str | None = None, *,
+                 started: bool = True) -> ConnectionClosedError:
     """The typed exception for a close code (1006 when the connection dropped without one)."""
     code = 1006 if code is None else code
-    return _BY_CLOSE.get(code, ConnectionClosedError)(code, reason, stream_id)
+    return _BY_CLOSE.get(code, ConnectionClosedError)(code, reason, stream_id, started=started)
 
 
 # --- handshake ------------------------------------------------------------------------------
@@ -220,7 +223,16 @@ class TicketUnavailableError(GuardClientError):
 
 
 class ConnectError(GuardClientError):
-    """No connection could be opened within the retry policy; ``__cause__`` is the last failure."""
+    """No connection could be opened within the retry policy; ``__cause__`` is the last failure.
+
+    ``retryable`` when that failure was the server's own "not now" (a close 1013: at capacity,
+    its scorer loading, its shared state away; an HTTP 429 or 503 to the upgrade or the ticket
+    request): it is there and may take the same call later. Not when it could not be reached at all,
+    which a wrong address looks like as much as a server down."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class HandshakeRefusedError(ConnectError):
@@ -239,3 +251,4 @@ class HandshakeRefusedError(ConnectError):
 # state unavailable (closed fail mode) or unable to check a ticket, 502/504 from a proxy.
 # 401/403 raise AuthError; anything else HandshakeRefusedError.
 RETRYABLE_HANDSHAKE_STATUSES = frozenset({429, 502, 503, 504})
+

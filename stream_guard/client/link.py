@@ -65,11 +65,14 @@ _ABNORMAL = 1006  # the code of a connection given up without a close handshake
 
 class TransientConnectFailure(Exception):
     """A connection attempt failed in a way that retrying may fix; ``__cause__`` says how.
-    ``retry_after`` is the server's Retry-After in seconds, when it sent one."""
+    ``retry_after`` is the server's Retry-After in seconds, when it sent one; ``status`` the
+    HTTP status that refused the upgrade, None when there was no answer."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None,
+                 status: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
 
 
 async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
@@ -92,7 +95,8 @@ async def open_link(url: str, headers: dict[str, str], *, open_timeout: float,
             raise AuthError(response.status_code, body) from None
         if response.status_code in RETRYABLE_HANDSHAKE_STATUSES:
             wait = retry_after_seconds(response.headers.get("Retry-After"))
-            raise TransientConnectFailure(f"HTTP {response.status_code}: {body}", wait) from exc
+            raise TransientConnectFailure(f"HTTP {response.status_code}: {body}", wait,
+                                          response.status_code) from exc
         raise HandshakeRefusedError(response.status_code, body) from exc
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         raise TransientConnectFailure(f"cannot connect to {_redacted(url)}: {exc!r}") from exc
@@ -614,7 +618,7 @@ class Link:
         self.closed = closed_error(code, reason)
         self._drop_outbox()
         for sid, stream in self.streams.items():
-            stream.lose(closed_error(code, reason, sid))
+            stream.lose(closed_error(code, reason, sid, started=stream.accepted))
         self.streams.clear()
         while self._pongs:
             waiter = self._pongs.popleft()
