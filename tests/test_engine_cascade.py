@@ -208,9 +208,16 @@ async def test_the_server_skips_the_detector_for_a_settled_window(
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "s1", answer, context=[SETTLE_CONTEXT])
         metrics = (await http(server.port, "GET", "/metrics")).body.decode()
-    first, second = [f for f in frames if f["type"] == "verdict"]
-    assert first["label"] == "supported" and "degraded" not in first
-    assert second["label"] == "unsupported" and frames[-1]["halted"] is True
+        first, second = [f for f in frames if f["type"] == "verdict"]
+        assert first["label"] == "supported" and "degraded" not in first
+        assert second["label"] == "unsupported" and frames[-1]["halted"] is True
+        assert 'stream_guard_tier_decisions_total{tier="lexical"} 1.0' in metrics
+        assert 'stream_guard_tier_decisions_total{tier="model"} 1.0' in metrics
+        # A stream with a halt threshold of its own is settled by it: at 0.9 the detector's
+        # score of the copy could fall on either side, so it is asked.
+        await stream_text(ws, "s2", answer.split(". ")[0] + ". ", context=[SETTLE_CONTEXT],
+                          options={"threshold": 0.9})
+        metrics = (await http(server.port, "GET", "/metrics")).body.decode()
     assert 'stream_guard_tier_decisions_total{tier="lexical"} 1.0' in metrics
-    assert 'stream_guard_tier_decisions_total{tier="model"} 1.0' in metrics
+    assert 'stream_guard_tier_decisions_total{tier="model"} 2.0' in metrics
     assert "stream_guard_degraded_windows_total 0.0" in metrics

@@ -267,6 +267,9 @@ class CheckJob:
     evidence: StreamEvidence
     text: str
     previous: str
+    # The stream's own halt threshold (its start's ``threshold``), None for the server's: what
+    # a window is settled by without the detector (GroundingEngine.settled).
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", _as_checked(self.text))
@@ -456,14 +459,17 @@ class GroundingEngine:
         self._on_loop_used = 0
 
     async def check(self, evidence: StreamEvidence, text: str, previous: str,
-                    deadline: float | None = None, owner: Hashable = None) -> WindowScore:
+                    deadline: float | None = None, owner: Hashable = None,
+                    threshold: float | None = None) -> WindowScore:
         """The window's score; ``deadline`` (``time.perf_counter()`` seconds) is when the
         verdict is due: a window that cannot get through the model by then is scored by the
-        lexical tier alone. ``owner`` (the connection) gets its fair share of the scheduler."""
+        lexical tier alone. ``owner`` (the connection) gets its fair share of the scheduler.
+        ``threshold``: the stream's own halt threshold, where its start gave one."""
         score = self.check_at_once(evidence, text, previous)
         if score is not None:
             return score
-        return await self.scheduler.submit(CheckJob(evidence, text, previous), deadline, owner)
+        return await self.scheduler.submit(CheckJob(evidence, text, previous, threshold),
+                                           deadline, owner)
 
     def reload_evidence(self) -> list[str]:
         """Re-read every collection (SIGHUP); blocking, call it off the loop."""
@@ -628,8 +634,9 @@ class GroundingEngine:
         aligned = self.align(jobs)
         if self.model is None:
             return [self._lexical(a) for a in aligned]
-        settled = {i: fixed for i, a in enumerate(aligned)
-                   if a.premise.sentences and (fixed := self.settled(a)) is not None}
+        settled = {i: fixed for i, (a, job) in enumerate(zip(aligned, jobs, strict=True))
+                   if a.premise.sentences
+                   and (fixed := self.settled(a, job.threshold)) is not None}
         to_model = [i for i, a in enumerate(aligned) if a.premise.sentences and i not in settled]
         scores = self._model_scores([aligned[i].pair() for i in to_model])
         by_job = dict(zip(to_model, scores, strict=True))
@@ -662,8 +669,9 @@ class GroundingEngine:
                         extra={"windows": non_finite, "batch": len(to_model)})
         return out
 
-    def settled(self, a: Alignment) -> WindowScore | None:
-        """The window's score when the detector cannot change its verdict, else None.
+    def settled(self, a: Alignment, threshold: float | None = None) -> WindowScore | None:
+        """The window's score when the detector cannot change its verdict under the halt
+        policy of its stream (``threshold``: the stream's own, else the server's), else None.
 
         The fusion clips the detector's logit to +-``LOGIT_CLIP`` and is monotonic in it, and
         every cap it applies is too, save the polarity cap, which asks the detector (so its two
@@ -680,8 +688,8 @@ class GroundingEngine:
         assert self.fusion is not None
         low = window_support(a.signals, MODEL_SUPPORT_RANGE[0], self.fusion[0])
         high = window_support(a.signals, MODEL_SUPPORT_RANGE[1], self.fusion[0])
-        knobs = (self.threshold, self.threshold - self.clear_margin,
-                 self.settings.contradiction_threshold)
+        threshold = self.threshold if threshold is None else threshold
+        knobs = (threshold, threshold - self.clear_margin, self.settings.contradiction_threshold)
         if verdict(*low, *knobs) is not verdict(*high, *knobs):
             return None
         lexical = window_support(a.signals, None, self.fusion[1])[0]

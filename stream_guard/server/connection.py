@@ -564,7 +564,8 @@ class Connection:
             deadline_ms = self.server.settings.verdict_deadline_ms
             score = await self.engine.check(
                 await evidence, window.text, window.previous,
-                arrived + deadline_ms / 1000.0 if deadline_ms > 0 else None, self.cid)
+                arrived + deadline_ms / 1000.0 if deadline_ms > 0 else None, self.cid,
+                job.stream.threshold)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
