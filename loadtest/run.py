@@ -43,7 +43,7 @@ from loadtest.serverproc import (
     sample_forever,
 )
 from loadtest.stats import compare_rows, format_table, summarize
-from loadtest.wire import is_loopback, mint_ticket
+from loadtest.wire import is_loopback, mint_ticket, scoring_counts
 from stream_guard.client.client import stream_url
 from stream_guard.eval.results import code_revision, machine_info
 
@@ -236,6 +236,8 @@ async def _measure(args: argparse.Namespace, url: str, key: str, n_conns: int,
     resources["machine"]["others_cpu_mean_pct"] = round(
         max(0.0, resources["machine"]["cpu_mean_pct"] - measured), 1)
     result = _result(args, rec, t_end - t0, resources, len(pending), url)
+    if server is not None and args.workers == 1:  # one process: its /metrics is the server's
+        result["scoring"] = await scoring_counts(host, port)
     if (args.plot or args.out) and rec.timeline:  # nothing measured, nothing to draw
         from loadtest.plot import plot_run
 

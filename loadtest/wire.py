@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -61,3 +62,30 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+async def scoring_counts(host: str, port: int) -> dict[str, Any]:
+    """How the server scored its windows so far, from its ``/metrics``: windows settled by
+    each tier (the model's, and the lexical tier's: degraded ones, and those no detector score
+    could change), windows degraded, and the scorer's micro-batches (count and mean size).
+    What a run's latency owes to the detector's load."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, body = await http_request(host, port, "GET", "/metrics")
+    if status != 200:
+        raise HttpError(f"GET /metrics: {status} {body[:200]!r}")
+    tiers: dict[str, int] = {}
+    degraded = 0
+    batches, batched = 0, 0.0
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == "stream_guard_tier_decisions_total":
+                tiers[sample.labels["tier"]] = int(sample.value)
+            elif sample.name == "stream_guard_degraded_windows_total":
+                degraded = int(sample.value)
+            elif sample.name == "stream_guard_scorer_batch_size_count":
+                batches = int(sample.value)
+            elif sample.name == "stream_guard_scorer_batch_size_sum":
+                batched = sample.value
+    return {"tier_decisions": tiers, "degraded_windows": degraded, "batches": batches,
+            "mean_batch_size": round(batched / batches, 2) if batches else None}

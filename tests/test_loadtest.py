@@ -100,6 +100,11 @@ def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> N
     assert halt["count"] == streams["bad"] and 0 < halt["p50"] <= halt["max"]
     assert result["latency_ms"]["verdict"]["count"] > streams["done"]
     assert result["resources"]["server"]["rss_max_mb"] > 0
+    # the spawned server's own count of its windows: every verdict's, by the lexical tier
+    scoring = result["scoring"]
+    assert scoring["tier_decisions"] == {"lexical": result["latency_ms"]["verdict"]["count"],
+                                         "model": 0}
+    assert scoring["degraded_windows"] == 0
 
     table = _run("--compare", str(out), str(out))
     assert table.returncode == 0, table.stderr
