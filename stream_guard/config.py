@@ -221,6 +221,12 @@ class Settings:
         "Halt on a run of unsupported windows that the output ends in, shorter than "
         "halt_consecutive; unset takes the detector's calibrated choice (off for the lexical "
         "tier or a detector without one)."))
+    settle_windows: bool = field(default=True, metadata=_meta(
+        "Cascade tier: a window whose verdict no score of the detector could change (a "
+        "sentence copied from the evidence, a figure it states otherwise) is settled without "
+        "the detector, by the lexical signals, its decision the same; off, every window's "
+        "verdict score is the detector's fused one (for analysing scores, or `stream-guard "
+        "eval`'s AUROC), at a detector pair per window."))
     conversation_checks: bool = field(default=True, metadata=_meta(
         "Sentences about the conversation rather than the world (the speaker's own experience "
         "or opinions, a question put to the listener) count against support, as "

@@ -162,7 +162,7 @@ def test_a_settled_window_gets_the_verdict_the_detector_would_give(model_cache: 
     gives it (so no decision changes), and the windows settled and those sent to it are both
     there."""
     from stream_guard.dataset import Record
-    from stream_guard.oversight.policy import verdict
+    from stream_guard.oversight.policy import Bands
     from stream_guard.scoring.fusion import window_support
     from stream_guard.train.calibrate import WindowScorer, score_windows
 
@@ -172,8 +172,8 @@ def test_a_settled_window_gets_the_verdict_the_detector_would_give(model_cache: 
     records = [Record(f"r{n}", "test", SETTLE_CONTEXT, None, answer, 0, None)
                for n, answer in enumerate(SETTLE_ANSWERS)]
     windows = score_windows(engine, records, scorer.pipeline)
-    knobs = (engine.threshold, engine.threshold - engine.clear_margin,
-             engine.settings.contradiction_threshold)
+    bands = Bands(engine.threshold, engine.threshold - engine.clear_margin,
+                  engine.settings.contradiction_threshold)
     settled = 0
     for w in windows:
         fixed = engine.settled(w.aligned)
@@ -181,8 +181,8 @@ def test_a_settled_window_gets_the_verdict_the_detector_would_give(model_cache: 
             continue
         settled += 1
         scored = window_support(w.aligned.signals, w.model_support, engine.fusion[0])
-        assert (verdict(fixed.support, fixed.contradiction, *knobs)
-                is verdict(*scored, *knobs)), w.aligned.text
+        assert bands.verdict(fixed.support, fixed.contradiction) is bands.verdict(*scored), \
+            w.aligned.text
         assert not fixed.degraded
         assert fixed.evidence  # the passages its premise came from, as a scored window's
     assert 0 < settled < len(windows)
@@ -194,6 +194,37 @@ def test_a_settled_window_gets_the_verdict_the_detector_would_give(model_cache: 
     # a negation the polarity cap weighs by the detector's score, and a rewording: ask it
     assert by_text["Gustave Eiffel's company did not build the tower."] is None
     assert by_text["The tower rises 330 metres over Paris."] is None
+
+
+def test_no_window_is_settled_off_or_with_a_fusion_weighing_the_detector_down(
+        model_cache: Path) -> None:
+    """``settle_windows`` off (as ``stream-guard eval`` runs, for the detector's own scores),
+    nothing is settled; nor with a fusion whose weight on the detector is negative, where the
+    polarity cap no longer moves one way with its score (a review settled a window supported
+    that the detector's 0.05 contradicted)."""
+    import dataclasses
+
+    from stream_guard.dataset import Record
+    from stream_guard.scoring.fusion import Fusion
+    from stream_guard.train.calibrate import WindowScorer, score_windows
+
+    scorer = WindowScorer.load(cache_dir=model_cache)
+    shipped = scorer.engine
+    assert shipped.fusion is not None
+    records = [Record(f"r{n}", "test", SETTLE_CONTEXT, None, answer, 0, None)
+               for n, answer in enumerate(SETTLE_ANSWERS)]
+    windows = score_windows(shipped, records, scorer.pipeline)
+    assert any(shipped.settled(w.aligned) is not None for w in windows)
+    model, lexical = shipped.fusion
+    down = Fusion(model.features, tuple(-w if f == "model_logit" else w for f, w in
+                                        zip(model.features, model.weights, strict=True)),
+                  model.bias)
+    for config, fusion in ((dataclasses.replace(shipped.settings, settle_windows=False),
+                            shipped.fusion), (shipped.settings, (down, lexical))):
+        engine = GroundingEngine(config, Metrics(), model=shipped.model,
+                                 model_threshold=shipped.threshold,
+                                 model_clear_margin=shipped.clear_margin, fusion=fusion)
+        assert all(engine.settled(w.aligned) is None for w in windows)
 
 
 async def test_the_server_skips_the_detector_for_a_settled_window(

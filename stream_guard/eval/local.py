@@ -7,6 +7,9 @@ replay sends one message per token as fast as it is asked to, which the per-conn
 rate would throttle without changing a single verdict; and since an unpaced replay runs far
 faster than real time, verdict deadlines and overload refusals would measure the replay's speed,
 not the detector, so they are off (latency under load is measured by ``loadtest``, paced).
+And every window's score is the detector's fused one (``settle_windows`` off): a window settled
+without the detector gets the same decision, but a score the detector did not give, which the
+report's AUROC and its threshold for a target false-halt rate would read (a review).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from stream_guard.server.app import Server
 
 _UNTHROTTLED = {"rate_per_s": 1e9, "rate_burst": 10**9, "verdict_deadline_ms": 0.0,
                 "overload_lag_ms": 0.0, "overload_queue": 1_000_000,
-                "overload_wait_ms": 0.0}
+                "overload_wait_ms": 0.0, "settle_windows": False}
 
 
 @dataclass(frozen=True, slots=True)

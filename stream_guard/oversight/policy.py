@@ -74,7 +74,8 @@ class HaltPolicy:
         self.consecutive = consecutive
         self.clear_margin = float(clear_margin)
         self.run_at_end = run_at_end
-        self._clear_below = self.threshold - self.clear_margin
+        self.bands = Bands(self.threshold, self.threshold - self.clear_margin,
+                           self.contradiction_threshold)
         self._run = 0
         self._halted = False
 
@@ -96,8 +97,7 @@ class HaltPolicy:
         lack the words that would support it: only a contradiction halts it, and it starts or
         extends no run (a review: a drain's "It stands i" halted a faithful answer)."""
         check_scores(support, contradiction)
-        kind = verdict(support, contradiction, self.threshold, self._clear_below,
-                       self.contradiction_threshold)
+        kind = self.bands.verdict(support, contradiction)
         if kind is Verdict.SUPPORTED:
             self._run = 0
             return Decision("supported", False)
@@ -136,18 +136,26 @@ class Verdict(enum.Enum):
     CLEAR = "clear"  # below ``threshold - clear_margin``: halts at once
 
 
-def verdict(support: float, contradiction: float, threshold: float, clear_below: float,
-            contradiction_threshold: float) -> Verdict:
-    """The :class:`Verdict` of a window's scores (``clear_below``: ``threshold -
-    clear_margin``). Two pairs of scores with one verdict get the same decision from
-    :meth:`HaltPolicy.observe` in every state of the policy: what lets the engine settle a
-    window without the detector when no score the detector could give changes its verdict
-    (:meth:`~stream_guard.scoring.engine.GroundingEngine.settled`)."""
-    if support >= threshold:
-        return Verdict.SUPPORTED
-    if contradiction >= contradiction_threshold:
-        return Verdict.CONTRADICTED
-    return Verdict.CLEAR if support < clear_below else Verdict.BORDERLINE
+@dataclass(frozen=True, slots=True)
+class Bands:
+    """Where a policy draws its lines: its threshold, the support below which a window is
+    clearly unsupported (``threshold - clear_margin``) and its contradiction threshold."""
+
+    threshold: float
+    clear_below: float
+    contradiction_threshold: float
+
+    def verdict(self, support: float, contradiction: float) -> Verdict:
+        """The :class:`Verdict` of a window's scores. Two pairs of scores with one verdict get
+        the same decision from :meth:`HaltPolicy.observe` in every state of the policy: what
+        lets the engine settle a window without the detector when no score the detector could
+        give changes its verdict
+        (:meth:`~stream_guard.scoring.engine.GroundingEngine.settled`)."""
+        if support >= self.threshold:
+            return Verdict.SUPPORTED
+        if contradiction >= self.contradiction_threshold:
+            return Verdict.CONTRADICTED
+        return Verdict.CLEAR if support < self.clear_below else Verdict.BORDERLINE
 
 
 def check_scores(support: float, contradiction: float) -> None:

@@ -77,6 +77,9 @@ class StreamState:
         self.threshold = options.threshold if options.threshold is not None else config.threshold
         self._policy = HaltPolicy(self.threshold, config.contradiction_threshold,
                                   config.consecutive, config.clear_margin, config.run_at_end)
+        # Where its policy draws its lines: a window no detector score moves across one is
+        # settled without the detector (GroundingEngine.settled).
+        self.bands = self._policy.bands
         self._segmenter = WindowSegmenter(config.window_max_chars, config.window_min_chars)
         self._unsegmented = ""  # the rest of the last delta, for segment_more
         self.next_seq = 0

@@ -64,7 +64,7 @@ from stream_guard.loop import FairSlots
 from stream_guard.metrics import Metrics
 from stream_guard.models.embedder import Embedder
 from stream_guard.models.small_talk import SmallTalkHead
-from stream_guard.oversight.policy import CLEAR_MARGIN, CONTRADICTION_THRESHOLD, verdict
+from stream_guard.oversight.policy import CLEAR_MARGIN, CONTRADICTION_THRESHOLD, Bands
 from stream_guard.protocol.errors import ErrorCode
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scores import Evidence, Pair, PairScore, PairScorer, WindowScore
@@ -143,6 +143,7 @@ class EngineConfig:
     clear_margin: float | None = None
     run_at_end: bool | None = None
     contradiction_threshold: float = CONTRADICTION_THRESHOLD
+    settle_windows: bool = True
     batch_max_size: int = 32
     batch_max_wait_ms: float = 4.0
     verdict_deadline_ms: float = 150.0
@@ -154,7 +155,7 @@ class EngineConfig:
     def from_settings(cls, settings: Settings) -> EngineConfig:
         return cls(settings.tier, settings.threshold, settings.clear_margin,
                    settings.halt_run_at_end, settings.contradiction_threshold,
-                   settings.batch_max_size, settings.batch_max_wait_ms,
+                   settings.settle_windows, settings.batch_max_size, settings.batch_max_wait_ms,
                    settings.verdict_deadline_ms, settings.setup_concurrency,
                    settings.evidence_top_k, settings.conversation_checks)
 
@@ -267,9 +268,9 @@ class CheckJob:
     evidence: StreamEvidence
     text: str
     previous: str
-    # The stream's own halt threshold (its start's ``threshold``), None for the server's: what
-    # a window is settled by without the detector (GroundingEngine.settled).
-    threshold: float | None = None
+    # Where the stream's halt policy draws its lines (its start's ``threshold`` among them),
+    # None for the engine's own: what a window is settled by (GroundingEngine.settled).
+    bands: Bands | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", _as_checked(self.text))
@@ -329,10 +330,13 @@ class GroundingEngine:
             fusion = (fusion[0].without(STANCE_FEATURES), fusion[1].without(STANCE_FEATURES))
         self.fusion = fusion if self.model is not None else None
         # Whether a window the detector could not move out of its verdict is settled without
-        # it (settled): only with a fusion, whose detector term is bounded, and a detector
-        # without a contradiction class, whose every contradiction is 0.
-        self._settles = self.fusion is not None and not bool(
-            getattr(self.model, "reads_contradiction", True))
+        # it (settled): only with a fusion, whose detector term is bounded, that weighs the
+        # detector's score up (so every cap it applies moves one way with it: a review found a
+        # fusion weighing it down settled a window the detector would have contradicted), and
+        # a detector without a contradiction class, whose every contradiction is 0.
+        self._settles = (settings.settle_windows and self.fusion is not None
+                         and self.fusion[0].weight("model_logit") >= 0
+                         and not bool(getattr(self.model, "reads_contradiction", True)))
         self.embedder = embedder
         self.library = library
         # Read with the model only, on its thread, and only on the vectors it was fitted on.
@@ -460,15 +464,15 @@ class GroundingEngine:
 
     async def check(self, evidence: StreamEvidence, text: str, previous: str,
                     deadline: float | None = None, owner: Hashable = None,
-                    threshold: float | None = None) -> WindowScore:
+                    bands: Bands | None = None) -> WindowScore:
         """The window's score; ``deadline`` (``time.perf_counter()`` seconds) is when the
         verdict is due: a window that cannot get through the model by then is scored by the
         lexical tier alone. ``owner`` (the connection) gets its fair share of the scheduler.
-        ``threshold``: the stream's own halt threshold, where its start gave one."""
+        ``bands``: the lines the stream's halt policy draws (:attr:`CheckJob.bands`)."""
         score = self.check_at_once(evidence, text, previous)
         if score is not None:
             return score
-        return await self.scheduler.submit(CheckJob(evidence, text, previous, threshold),
+        return await self.scheduler.submit(CheckJob(evidence, text, previous, bands),
                                            deadline, owner)
 
     def reload_evidence(self) -> list[str]:
@@ -636,7 +640,7 @@ class GroundingEngine:
             return [self._lexical(a) for a in aligned]
         settled = {i: fixed for i, (a, job) in enumerate(zip(aligned, jobs, strict=True))
                    if a.premise.sentences
-                   and (fixed := self.settled(a, job.threshold)) is not None}
+                   and (fixed := self.settled(a, job.bands)) is not None}
         to_model = [i for i, a in enumerate(aligned) if a.premise.sentences and i not in settled]
         scores = self._model_scores([aligned[i].pair() for i in to_model])
         by_job = dict(zip(to_model, scores, strict=True))
@@ -669,9 +673,9 @@ class GroundingEngine:
                         extra={"windows": non_finite, "batch": len(to_model)})
         return out
 
-    def settled(self, a: Alignment, threshold: float | None = None) -> WindowScore | None:
+    def settled(self, a: Alignment, bands: Bands | None = None) -> WindowScore | None:
         """The window's score when the detector cannot change its verdict under the halt
-        policy of its stream (``threshold``: the stream's own, else the server's), else None.
+        policy of its stream (``bands``: the lines it draws, else the engine's own), else None.
 
         The fusion clips the detector's logit to +-``LOGIT_CLIP`` and is monotonic in it, and
         every cap it applies is too, save the polarity cap, which asks the detector (so its two
@@ -688,9 +692,9 @@ class GroundingEngine:
         assert self.fusion is not None
         low = window_support(a.signals, MODEL_SUPPORT_RANGE[0], self.fusion[0])
         high = window_support(a.signals, MODEL_SUPPORT_RANGE[1], self.fusion[0])
-        threshold = self.threshold if threshold is None else threshold
-        knobs = (threshold, threshold - self.clear_margin, self.settings.contradiction_threshold)
-        if verdict(*low, *knobs) is not verdict(*high, *knobs):
+        bands = bands or Bands(self.threshold, self.threshold - self.clear_margin,
+                               self.settings.contradiction_threshold)
+        if bands.verdict(*low) is not bands.verdict(*high):
             return None
         lexical = window_support(a.signals, None, self.fusion[1])[0]
         return _scored(a, min(max(lexical, min(low[0], high[0])), max(low[0], high[0])),

@@ -214,6 +214,10 @@ class Fusion:
                                            for f, w in zip(self.features, self.weights,
                                                            strict=True)), self.bias)
 
+    def weight(self, feature: str) -> float:
+        """The weight of ``feature`` (0 for one this fusion does not have)."""
+        return dict(zip(self.features, self.weights, strict=True)).get(feature, 0.0)
+
     def logit(self, row: Sequence[float]) -> float:
         return self.bias + sum(w * x for w, x in zip(self.weights, row, strict=True))
 

@@ -565,7 +565,7 @@ class Connection:
             score = await self.engine.check(
                 await evidence, window.text, window.previous,
                 arrived + deadline_ms / 1000.0 if deadline_ms > 0 else None, self.cid,
-                job.stream.threshold)
+                job.stream.bands)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
