@@ -172,8 +172,9 @@ def test_a_settled_window_gets_the_verdict_the_detector_would_give(model_cache: 
     records = [Record(f"r{n}", "test", SETTLE_CONTEXT, None, answer, 0, None)
                for n, answer in enumerate(SETTLE_ANSWERS)]
     windows = score_windows(engine, records, scorer.pipeline)
-    bands = Bands(engine.threshold, engine.threshold - engine.clear_margin,
-                  engine.settings.contradiction_threshold)
+    bands = engine.bands()
+    assert bands == Bands(engine.threshold, engine.threshold - engine.clear_margin,
+                          engine.settings.contradiction_threshold)
     settled = 0
     for w in windows:
         fixed = engine.settled(w.aligned)

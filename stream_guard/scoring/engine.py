@@ -673,6 +673,12 @@ class GroundingEngine:
                         extra={"windows": non_finite, "batch": len(to_model)})
         return out
 
+    def bands(self) -> Bands:
+        """The lines of the halt policy this engine's settings give a stream with no threshold
+        of its own."""
+        return Bands(self.threshold, self.threshold - self.clear_margin,
+                     self.settings.contradiction_threshold)
+
     def settled(self, a: Alignment, bands: Bands | None = None) -> WindowScore | None:
         """The window's score when the detector cannot change its verdict under the halt
         policy of its stream (``bands``: the lines it draws, else the engine's own), else None.
@@ -692,8 +698,7 @@ class GroundingEngine:
         assert self.fusion is not None
         low = window_support(a.signals, MODEL_SUPPORT_RANGE[0], self.fusion[0])
         high = window_support(a.signals, MODEL_SUPPORT_RANGE[1], self.fusion[0])
-        bands = bands or Bands(self.threshold, self.threshold - self.clear_margin,
-                               self.settings.contradiction_threshold)
+        bands = bands or self.bands()
         if bands.verdict(*low) is not bands.verdict(*high):
             return None
         lexical = window_support(a.signals, None, self.fusion[1])[0]
