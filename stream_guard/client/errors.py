@@ -251,4 +251,3 @@ class HandshakeRefusedError(ConnectError):
 # state unavailable (closed fail mode) or unable to check a ticket, 502/504 from a proxy.
 # 401/403 raise AuthError; anything else HandshakeRefusedError.
 RETRYABLE_HANDSHAKE_STATUSES = frozenset({429, 502, 503, 504})
-
