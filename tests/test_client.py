@@ -909,6 +909,29 @@ async def test_giving_up_on_a_server_at_capacity_is_retryable_and_loses_no_strea
     assert "1013" in str(gave_up.value) and "lost" not in str(gave_up.value)
 
 
+async def test_a_single_use_ticket_refused_before_use_is_retryable(tmp_path: Path) -> None:
+    """A review: an upgrade refused 429 (the address's handshakes spent) comes before the
+    ticket is read, so the ticket is unused and the same call succeeds later; its ConnectError
+    said ``retryable`` False."""
+    settings = make_settings(tmp_path, handshake_burst=1, handshake_rate_per_s=1.0,
+                             handshake_refusal_delay_s=0.0)
+    async with running_server(settings) as srv, \
+            GuardClient(url(srv), api_key=API_KEY) as spender:
+        ticket = await mint_ticket(url(srv), API_KEY)
+        await spender.connect()  # spends the address's one handshake
+        client = GuardClient(url(srv), ticket=ticket, backoff=FAST)
+        try:
+            with pytest.raises(ConnectError) as refused:
+                await client.start(context=CONTEXT)
+            assert refused.value.retryable and "429" in str(refused.value)
+            await asyncio.sleep(1.2)  # the bucket refills
+            stream = await client.start(context=CONTEXT)  # the same ticket
+            await stream.end()
+            assert isinstance((await collect(stream))[-1], Done)
+        finally:
+            await client.close()
+
+
 def test_a_stream_its_connection_closed_before_started_was_not_lost() -> None:
     """The words of a close for a stream the server never took: nothing of it is gone."""
     refused = closed_error(1013, "server at capacity", "s1", started=False)
@@ -1112,8 +1135,9 @@ async def test_a_draining_server_lets_the_streams_on_the_connection_finish(
         await first.send(GOOD)
         drain = asyncio.create_task(srv.shutdown(grace=10))
         await eventually(lambda: srv.draining)
-        with pytest.raises(ConnectError):  # the only server is draining: nowhere to start
+        with pytest.raises(ConnectError) as refused:  # the only server is draining
             await client.start(stream_id="second", context=CONTEXT)
+        assert refused.value.retryable  # it said "not now" (503): another server may take it
         await first.send(SUPPORTED)
         await first.end()
         events = await collect(first)

@@ -174,8 +174,9 @@ export class StartTimeoutError extends Error {
 }
 
 /**
- * No connection within the backoff policy. `retryable` when the last failure (`cause`) was the
- * server's "not now": a close 1013, or a `HandshakeError` 429 or 503 from `getTicket`.
+ * No connection within the backoff policy. `retryable` when the last failure (`cause`) said
+ * "not now": a close 1013, a start refused `draining`, or a `HandshakeError` 429 or 503 from
+ * `getTicket` (a browser shows a refused upgrade as a close 1006: not retryable).
  */
 export class ConnectError extends Error {
   constructor(message: string, cause?: unknown);

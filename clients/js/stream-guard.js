@@ -152,16 +152,18 @@ export class HandshakeError extends Error {
 
 /**
  * No connection could be opened within the backoff policy; `cause` is the last failure.
- * `retryable` when that failure was the server's own "not now" (a close 1013: at capacity, its
- * scorer loading, its shared state away; an HTTP 429 or 503 from `getTicket`): it is there and
- * may take the same call later. Not when it could not be reached at all, which a wrong address
- * looks like as much as a server down (a browser shows every refused upgrade as a close 1006).
+ * `retryable` when that failure was an answer saying "not now" (a close 1013: at capacity, its
+ * scorer loading, its shared state away; a start refused `draining`; an HTTP 429 or 503 from
+ * `getTicket`): the same call may succeed later. Not when nothing answered, which a wrong
+ * address looks like as much as a server down; nor for a refused upgrade, which a browser's
+ * WebSocket shows as a close 1006 whatever its status (the Python client sees the status).
  */
 export class ConnectError extends Error {
   constructor(message, cause) {
     super(message, { cause });
     this.name = "ConnectError";
     this.retryable = (cause instanceof ConnectionClosedError && cause.code === 1013)
+      || (cause instanceof StreamGuardError && cause.code === "draining")
       || (cause instanceof HandshakeError && (cause.status === 429 || cause.status === 503));
   }
 }

@@ -286,8 +286,9 @@ class GuardClient:
                     await _pause(delays, exc, exc.retry_after, deadline=deadline)
                     continue
                 except TransientConnectFailure as exc:
-                    if self._ticket is not None:
-                        raise ConnectError(str(exc)) from exc
+                    if self._ticket is not None:  # a 429 or 503 came before it was used
+                        raise ConnectError(str(exc),
+                                           retryable=_server_said_later(exc)) from exc
                     await _pause(delays, exc, exc.retry_after, deadline=deadline)
                     continue
                 self.connections_opened += 1
@@ -339,12 +340,12 @@ async def _pause(delays: Iterator[float], cause: Exception, retry_after: float |
 
 
 def _server_said_later(failure: Exception) -> bool:
-    """Whether ``failure`` was the server refusing for now, which makes the
-    :class:`ConnectError` it ends in retryable: a close 1013, or an HTTP 429 (too many
-    handshakes from this address) or 503 (draining, its shared state unavailable, unable to
-    check a ticket) to the upgrade or the ticket request. A proxy's 502 or 504 is a server it
-    could not reach."""
-    if isinstance(failure, TryAgainLaterError):
+    """Whether ``failure`` was an answer refusing for now, which makes the
+    :class:`ConnectError` it ends in retryable: a close 1013, a start refused ``draining``, or
+    an HTTP 429 (too many handshakes from this address) or 503 (draining, its shared state
+    unavailable, unable to check a ticket; or a proxy with no server behind it for now) to the
+    upgrade or the ticket request. A proxy's 502 or 504 is a server it could not reach."""
+    if isinstance(failure, TryAgainLaterError | DrainingError):
         return True
     return (isinstance(failure, TicketUnavailableError | TransientConnectFailure)
             and failure.status in (429, 503))

@@ -225,10 +225,10 @@ class TicketUnavailableError(GuardClientError):
 class ConnectError(GuardClientError):
     """No connection could be opened within the retry policy; ``__cause__`` is the last failure.
 
-    ``retryable`` when that failure was the server's own "not now" (a close 1013: at capacity,
-    its scorer loading, its shared state away; an HTTP 429 or 503 to the upgrade or the ticket
-    request): it is there and may take the same call later. Not when it could not be reached at all,
-    which a wrong address looks like as much as a server down."""
+    ``retryable`` when that failure was an answer saying "not now" (a close 1013: at capacity,
+    its scorer loading, its shared state away; a start refused ``draining``; an HTTP 429 or 503
+    to the upgrade or the ticket request): the same call may succeed later. Not when nothing
+    answered, which a wrong address looks like as much as a server down."""
 
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
