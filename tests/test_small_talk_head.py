@@ -123,8 +123,10 @@ async def test_calibration_scores_windows_as_the_server_does(tmp_path: Path,
 
     answer = ("Poor Biscuit, that must be really worrying for you. A consultation costs £48, "
               "and it includes a weight check.")
+    # Every window's score the detector's fused one, as the calibration computes it (a window
+    # settled without the detector gets the lexical fusion's score, and the same decision).
     settings = make_settings(tmp_path, tier="cascade", embedder="minilm",
-                             cache_dir=model_cache, verdict_deadline_ms=0)
+                             cache_dir=model_cache, verdict_deadline_ms=0, settle_windows=False)
     async with running_server(settings) as server, open_ws(server.port) as ws:
         frames = await stream_text(ws, "vet", answer, context=[VET], prompt=PROMPT)
     served = [(f["start"], f["end"], f["score"]) for f in frames if f["type"] == "verdict"]
