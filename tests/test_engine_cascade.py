@@ -3,20 +3,29 @@ and degraded verdicts when the model cannot meet a window's deadline."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
 
 import pytest
 
+from stream_guard.dataset import Record
 from stream_guard.evidence.context import context_sentences
 from stream_guard.evidence.premise import SentenceIndex
 from stream_guard.metrics import Metrics
 from stream_guard.models.cross_encoder import load_detector
+from stream_guard.oversight.policy import Bands
 from stream_guard.scores import Pair
 from stream_guard.scoring.engine import EngineConfig, GroundingEngine
-from stream_guard.scoring.fusion import LEXICAL_FEATURES, MODEL_FEATURES
+from stream_guard.scoring.fusion import (
+    LEXICAL_FEATURES,
+    MODEL_FEATURES,
+    Fusion,
+    window_support,
+)
 from stream_guard.text.terms import terms
+from stream_guard.train.calibrate import ScoredWindow, WindowScorer, score_windows
 from tests.conftest import make_settings, running_server
 from tests.scorers import LexicalScorer
 from tests.test_models_cross_encoder import THREE_WAY, _save_tiny
@@ -156,22 +165,24 @@ SETTLE_ANSWERS = (
 )
 
 
-def test_a_settled_window_gets_the_verdict_the_detector_would_give(model_cache: Path) -> None:
+@pytest.fixture(scope="module")
+def settling(model_cache: Path) -> tuple[GroundingEngine, list[ScoredWindow]]:
+    """The shipped detector's engine (as the calibration builds it) and every window of the
+    answers above, aligned and scored by the detector."""
+    scorer = WindowScorer.load(cache_dir=model_cache)
+    records = [Record(f"r{n}", "test", SETTLE_CONTEXT, None, answer, 0, None)
+               for n, answer in enumerate(SETTLE_ANSWERS)]
+    return scorer.engine, score_windows(scorer.engine, records, scorer.pipeline)
+
+
+def test_a_settled_window_gets_the_verdict_the_detector_would_give(
+        settling: tuple[GroundingEngine, list[ScoredWindow]]) -> None:
     """The shipped detector and fusion: every window the engine settles without the detector
     falls in the halt policy's band, with the contradiction, that the detector's own score
     gives it (so no decision changes), and the windows settled and those sent to it are both
     there."""
-    from stream_guard.dataset import Record
-    from stream_guard.oversight.policy import Bands
-    from stream_guard.scoring.fusion import window_support
-    from stream_guard.train.calibrate import WindowScorer, score_windows
-
-    scorer = WindowScorer.load(cache_dir=model_cache)
-    engine = scorer.engine
+    engine, windows = settling
     assert engine.fusion is not None
-    records = [Record(f"r{n}", "test", SETTLE_CONTEXT, None, answer, 0, None)
-               for n, answer in enumerate(SETTLE_ANSWERS)]
-    windows = score_windows(engine, records, scorer.pipeline)
     bands = engine.bands()
     assert bands == Bands(engine.threshold, engine.threshold - engine.clear_margin,
                           engine.settings.contradiction_threshold)
@@ -198,23 +209,13 @@ def test_a_settled_window_gets_the_verdict_the_detector_would_give(model_cache: 
 
 
 def test_no_window_is_settled_off_or_with_a_fusion_weighing_the_detector_down(
-        model_cache: Path) -> None:
+        settling: tuple[GroundingEngine, list[ScoredWindow]]) -> None:
     """``settle_windows`` off (as ``stream-guard eval`` runs, for the detector's own scores),
     nothing is settled; nor with a fusion whose weight on the detector is negative, where the
     polarity cap no longer moves one way with its score (a review settled a window supported
     that the detector's 0.05 contradicted)."""
-    import dataclasses
-
-    from stream_guard.dataset import Record
-    from stream_guard.scoring.fusion import Fusion
-    from stream_guard.train.calibrate import WindowScorer, score_windows
-
-    scorer = WindowScorer.load(cache_dir=model_cache)
-    shipped = scorer.engine
+    shipped, windows = settling
     assert shipped.fusion is not None
-    records = [Record(f"r{n}", "test", SETTLE_CONTEXT, None, answer, 0, None)
-               for n, answer in enumerate(SETTLE_ANSWERS)]
-    windows = score_windows(shipped, records, scorer.pipeline)
     assert any(shipped.settled(w.aligned) is not None for w in windows)
     model, lexical = shipped.fusion
     down = Fusion(model.features, tuple(-w if f == "model_logit" else w for f, w in
