@@ -74,8 +74,7 @@ class HaltPolicy:
         self.consecutive = consecutive
         self.clear_margin = float(clear_margin)
         self.run_at_end = run_at_end
-        self.bands = Bands(self.threshold, self.threshold - self.clear_margin,
-                           self.contradiction_threshold)
+        self.bands = Bands.of(self.threshold, self.clear_margin, self.contradiction_threshold)
         self._run = 0
         self._halted = False
 
@@ -144,6 +143,11 @@ class Bands:
     threshold: float
     clear_below: float
     contradiction_threshold: float
+
+    @classmethod
+    def of(cls, threshold: float, clear_margin: float, contradiction_threshold: float) -> Bands:
+        """The lines of a policy with these knobs."""
+        return cls(threshold, threshold - clear_margin, contradiction_threshold)
 
     def verdict(self, support: float, contradiction: float) -> Verdict:
         """The :class:`Verdict` of a window's scores. Two pairs of scores with one verdict get

@@ -676,8 +676,7 @@ class GroundingEngine:
     def bands(self) -> Bands:
         """The lines of the halt policy this engine's settings give a stream with no threshold
         of its own."""
-        return Bands(self.threshold, self.threshold - self.clear_margin,
-                     self.settings.contradiction_threshold)
+        return Bands.of(self.threshold, self.clear_margin, self.settings.contradiction_threshold)
 
     def settled(self, a: Alignment, bands: Bands | None = None) -> WindowScore | None:
         """The window's score when the detector cannot change its verdict under the halt
