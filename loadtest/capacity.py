@@ -6,7 +6,9 @@ fails (halves it while even the first fails), then bisects between the last pass
 fail down to ``--resolution``.
 
 A probe passes when halt latency p99 is under ``--p99-ms``, no planted claim was missed, no
-stream was falsely halted, no error frame or abnormal close occurred, and at most
+stream was falsely halted (with ``-- --answers written``: none by a degraded verdict; a
+faithful answer the detector halts on its own is its judgement, which ``stream-guard eval``
+measures, and the probe reports the count), no error frame or abnormal close occurred, and at most
 ``--max-degraded`` of the verdicts were degraded (the model tier had no time for them and the
 lexical tier answered: a server that meets its latency only by skipping the model is not holding
 that load on the model tier). A probe whose generator
@@ -50,8 +52,11 @@ def verdict(result: dict[str, Any], p99_ms: float, max_lag_ms: float,
     problems = unmeasured(result)
     if halt_p99 >= p99_ms:
         problems.append(f"halt p99 {halt_p99:.1f} ms")
-    if st["missed_halts"] or st["false_halts"]:
-        problems.append(f"missed {st['missed_halts']} / false {st['false_halts']} halts")
+    # Of written answers, only a false halt the load caused (a degraded verdict) is a failure.
+    false = (st["false_halts_degraded"] if result["config"].get("answers") == "written"
+             else st["false_halts"])
+    if st["missed_halts"] or false:
+        problems.append(f"missed {st['missed_halts']} / false {false} halts")
     if result["errors"] or result["close_codes"] or result["connections"]["connect_failures"]:
         problems.append(f"errors {result['errors']} closes {result['close_codes']}")
     if degraded > max_degraded:
@@ -118,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     machine: dict[str, Any] = {}
     duration: list[float] = []  # as the probes ran (an option after "--" may override it)
     collection: dict[str, Any] = {}  # what -- --collection indexed (the same for every probe)
+    answers: list[str] = []  # what the streams said (-- --answers)
 
     def probe(n: int) -> bool:
         """Whether N streams pass; an inconclusive probe ends the search (:class:`_Unmeasured`):
@@ -130,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             machine.update(result["machine"])
             duration.append(result["config"]["duration_s"])
             collection.update(result["config"].get("collection") or {})
+            answers.append(result["config"]["answers"])
         probes.append({"streams": n, "passed": ok, "why": why,
                        "halts": result["latency_ms"]["halt"]["count"],
                        "verdicts": result["latency_ms"]["verdict"]["count"],
@@ -140,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                        "deltas_per_s": result["rates"]["deltas_per_s"],
                        "streams_per_s": result["rates"]["streams_per_s"],
                        "degraded_share": result["streams"].get("degraded_share"),
+                       "false_halts": result["streams"]["false_halts"],
+                       "settled_share": _settled_share(result.get("scoring")),
                        "server_cpu_pct": server.get("cpu_mean_pct"),
                        "others_cpu_pct": result["resources"]["machine"]["others_cpu_mean_pct"],
                        "file": f"n{n}.json"})
@@ -174,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     except _Unmeasured as stop:
         unmeasured_at = stop.streams
     summary = {"tier": args.tier, "workers": args.workers, "rate_tokens_per_s": args.rate,
+               "answers": answers[0] if answers else None,
                "p99_target_ms": args.p99_ms, "max_streams_passing": best,
                "first_failing": worst, "inconclusive_at": unmeasured_at,
                "duration_s": duration[0] if duration else args.duration,
@@ -188,6 +198,18 @@ def main(argv: list[str] | None = None) -> int:
               "plant more claims (-- --bad-share 0.5)", file=sys.stderr)
         return 1
     return 0
+
+
+def _settled_share(scoring: dict[str, Any] | None) -> float | None:
+    """The share of windows the spawned server decided without its detector though it had
+    time for it (settled: the lexical tier's decisions less the degraded ones); None where the
+    run read no /metrics (several workers)."""
+    if not scoring:
+        return None
+    tiers = scoring["tier_decisions"]
+    total = sum(tiers.values())
+    settled = tiers.get("lexical", 0) - scoring["degraded_windows"]
+    return round(settled / total, 3) if total else None
 
 
 class _Unmeasured(Exception):

@@ -1,10 +1,18 @@
 """Streams to send: a context paragraph, a response built from it, and where a halt must land.
 
-Every response is made of sentences copied from its own context, so each window is supported by
-construction; a "bad" response has one fabricated sentence (invented names and numbers that occur
-nowhere in the context) planted between two of them. The generator therefore knows the exact
-character offset where the halt must land, and can count missed halts and false ones without
-trusting the server's own labels.
+By default every response is made of sentences copied from its own context, so each window is
+supported by construction; a "bad" response has one fabricated sentence (invented names and
+numbers that occur nowhere in the context) planted between two of them. The generator therefore
+knows the exact character offset where the halt must land, and can count missed halts and false
+ones without trusting the server's own labels.
+
+Copies are the cheapest text a server can check: the cascade settles most of their windows
+without its detector (``GroundingEngine.settled``), which an answer a model wrote in its own
+words rarely allows. ``written`` answers (:func:`load_answers`) are the corpus's own faithful
+responses, as their records wrote them (summaries, replies), with the same planted sentence: the
+load of real traffic. Whether such an answer is supported is the record's label, not
+construction, so a halt of one is the detector's judgement (``stream-guard eval`` measures it),
+not the generator's certainty.
 
 The script also records which delta completes each window, computed with the server's own
 incremental segmenter, so latency is measured from exactly the moment the server could first
@@ -28,6 +36,14 @@ DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" 
 MAX_CONTEXT_CHARS = 4000
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 300
+
+# What a stream's response is made of: runs of its context's sentences, or a written answer.
+ANSWERS = ("copied", "written")
+# Texts a bad script is tried on before the window settings are blamed (ScriptBuilder.build).
+_TEXTS_TRIED = 100
+# A written answer's context is sent whole (its summary may draw on any part of it), up to this
+# size: a ``start`` frame must fit the server's 64 KiB frame limit.
+MAX_WRITTEN_CONTEXT_CHARS = 16_000
 
 _WORD = re.compile(r"\s*\S+")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
@@ -123,17 +139,29 @@ def clip_context(context: str, limit: int = MAX_CONTEXT_CHARS) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class WrittenAnswer:
+    """A faithful response of the corpus and the context it answers from: its sentences, in
+    order, are the whole response as its record wrote it."""
+
+    context: str
+    sentences: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ScriptBuilder:
-    """Builds scripts from context paragraphs with the server's window settings."""
+    """Builds scripts with the server's window settings: from runs of sentences copied out of
+    ``paragraphs``, or, when ``answers`` are given, from those written answers whole."""
 
     paragraphs: Sequence[str]
     window_max_chars: int = Settings.window_max_chars
     window_min_chars: int = Settings.window_min_chars
     min_sentences: int = 4
     max_sentences: int = 7
+    answers: Sequence[WrittenAnswer] = ()
 
     @classmethod
-    def for_server(cls, paragraphs: Sequence[str]) -> ScriptBuilder:
+    def for_server(cls, paragraphs: Sequence[str],
+                   answers: Sequence[WrittenAnswer] = ()) -> ScriptBuilder:
         """With the window settings of this environment (``STREAM_GUARD_WINDOW_MAX_CHARS``,
         ``STREAM_GUARD_WINDOW_MIN_CHARS``, the ``STREAM_GUARD_CONFIG`` file): a spawned server
         inherits them, so the windows a latency
@@ -143,22 +171,47 @@ class ScriptBuilder:
             settings = load_settings()
         except SettingsError as exc:
             raise SystemExit(f"loadtest: {exc}") from None
-        return cls(paragraphs, settings.window_max_chars, settings.window_min_chars)
+        return cls(paragraphs, settings.window_max_chars, settings.window_min_chars,
+                   answers=answers)
 
     def build(self, rng: random.Random, bad: bool) -> StreamScript:
+        for _ in range(_TEXTS_TRIED):
+            context, chosen = self._text(rng)
+            if not bad:
+                return self._script(context, chosen, None)
+            # Never first (supported windows precede it) and never last (a later delta, not
+            # ``end``, completes its window, as in a real stream that keeps going).
+            slots = list(range(1, len(chosen)))
+            rng.shuffle(slots)
+            planted = fabricated_sentence(rng)
+            for slot in slots:
+                bad_at = sum(len(s) + 1 for s in chosen[:slot])
+                script = self._script(context, [*chosen[:slot], planted, *chosen[slot:]],
+                                      bad_at)
+                # With small windows the short tail of a long sentence cut before it is
+                # merged into the planted sentence's window: a halt there would not start at
+                # the claim, so another slot (or text) is taken.
+                if any(start == bad_at for start, _ in script.completes):
+                    return script
+        raise ValueError(f"no text of the corpus starts a window where a claim is planted "
+                         f"(windows of {self.window_min_chars}-{self.window_max_chars} "
+                         f"characters, {_TEXTS_TRIED} texts tried)")
+
+    def _text(self, rng: random.Random) -> tuple[str, list[str]]:
+        """A context and the sentences a response says: a written answer whole, or a run of
+        sentences copied from a paragraph."""
+        if self.answers:
+            answer = rng.choice(self.answers)
+            return answer.context, list(answer.sentences)
         context = rng.choice(self.paragraphs)
         sentences = usable_sentences(context)
         n = min(len(sentences), rng.randint(self.min_sentences, self.max_sentences))
         first = rng.randrange(0, len(sentences) - n + 1)
-        chosen = sentences[first: first + n]
-        bad_at: int | None = None
-        if bad:
-            # Never first (supported windows precede it) and never last (a later delta, not
-            # ``end``, completes its window, as in a real stream that keeps going).
-            slot = rng.randint(1, len(chosen) - 1)
-            bad_at = sum(len(s) + 1 for s in chosen[:slot])
-            chosen.insert(slot, fabricated_sentence(rng))
-        deltas = tuple(tokenize(" ".join(chosen)))
+        return context, sentences[first: first + n]
+
+    def _script(self, context: str, sentences: Sequence[str],
+                bad_at: int | None) -> StreamScript:
+        deltas = tuple(tokenize(" ".join(sentences)))
         return StreamScript(context, deltas, bad_at, completing_deltas(
             deltas, self.window_max_chars, self.window_min_chars))
 
@@ -182,6 +235,42 @@ def load_paragraphs(paths: Iterable[Path], per_file: int = 300,
     if not out:
         raise ValueError("the corpus has no context with enough sentences to build streams from")
     return out
+
+
+def load_answers(paths: Iterable[Path], per_file: int = 300) -> list[WrittenAnswer]:
+    """Faithful responses (label 0) of at least two sentences, ``per_file`` from each file,
+    each with its context whole (at most :data:`MAX_WRITTEN_CONTEXT_CHARS`). Every sentence of
+    the response must be usable (:func:`usable_sentences`), so the response is streamed as
+    written and a planted sentence starts a window of its own."""
+    out: list[WrittenAnswer] = []
+    for path in paths:
+        taken = 0
+        for record in iter_records(path):
+            if record.label or len(record.context) > MAX_WRITTEN_CONTEXT_CHARS:
+                continue
+            spans = sentence_spans(record.response)
+            sentences = usable_sentences(record.response)
+            if len(sentences) >= 2 and len(sentences) == len(spans):
+                out.append(WrittenAnswer(record.context, tuple(sentences)))
+                taken += 1
+                if taken >= per_file:
+                    break
+    if not out:
+        raise ValueError("the corpus has no faithful response of two or more sentences to "
+                         "build written answers from")
+    return out
+
+
+def load_texts(paths: Sequence[Path], per_file: int,
+               answers: str) -> tuple[list[str], list[WrittenAnswer]]:
+    """What :meth:`ScriptBuilder.for_server` builds from: the contexts and, for ``answers ==
+    "written"``, the written answers (:data:`ANSWERS`: ``copied`` takes no answers)."""
+    if answers == "written":
+        written = load_answers(paths, per_file)
+        return list(dict.fromkeys(a.context for a in written)), written
+    if answers != "copied":
+        raise ValueError(f"answers must be one of {ANSWERS}, not {answers!r}")
+    return load_paragraphs(paths, per_file), []
 
 
 def corpus_files(corpus: Path) -> list[Path]:

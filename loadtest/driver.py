@@ -280,6 +280,8 @@ class ConnectionDriver:
         self._latency(live, halt.window or (-1, -1), now, rec.halt, rec.halt_sent, True)
         if not live.script.bad:
             rec.counts["false_halts"] += 1
+            if halt.degraded:  # the model tier had no time: load's doing, not the detector's
+                rec.counts["false_halts_degraded"] += 1
             if len(rec.false) < MISSED_EXAMPLES:
                 rec.false.append({
                     "stream_id": live.sid, "at": halt.at, "window": halt.window,

@@ -45,11 +45,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from loadtest.corpus import (
+    ANSWERS,
     DEFAULT_CORPUS,
     ScriptBuilder,
     StreamScript,
     corpus_files,
-    load_paragraphs,
+    load_texts,
 )
 from loadtest.wire import is_loopback
 from stream_guard.client.client import stream_url
@@ -82,6 +83,9 @@ def _options(parser: Any) -> None:
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS),
                         help="JSONL file or directory of records")
     parser.add_argument("--corpus-per-file", type=int, default=200)
+    parser.add_argument("--answers", choices=ANSWERS, default="copied",
+                        help="copied: sentences of the context; written: the corpus's faithful "
+                        "responses as written (a halt of one is the detector's judgement)")
     parser.add_argument("--token-rate", type=float, default=30.0, help="tokens/s per stream")
     parser.add_argument("--bad-share", type=float, default=0.2,
                         help="share of streams with a planted unsupported sentence")
@@ -96,8 +100,8 @@ def _load_corpus(environment: Any, **_: Any) -> None:
     global _builder
     opts = environment.parsed_options
     if opts is not None:
-        _builder = ScriptBuilder.for_server(load_paragraphs(corpus_files(Path(opts.corpus)),
-                                                            opts.corpus_per_file))
+        _builder = ScriptBuilder.for_server(*load_texts(
+            corpus_files(Path(opts.corpus)), opts.corpus_per_file, opts.answers))
         # The hub's cached clock stood still while the corpus was read; timers set from it
         # (locust's --run-time) would fire early.
         gevent.get_hub().loop.update_now()

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from loadtest.corpus import DEFAULT_CORPUS, ScriptBuilder, corpus_files, load_paragraphs
+from loadtest.corpus import ANSWERS, DEFAULT_CORPUS, ScriptBuilder, corpus_files, load_texts
 from loadtest.driver import ConnectionDriver, DriverConfig, Recorder
 from loadtest.kb import COLLECTION, TENANT, ensure_collection, kb_dir
 from loadtest.serverproc import (
@@ -97,7 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
                         help="JSONL file or directory of records (default: shared dev data)")
     corpus.add_argument("--corpus-per-file", type=int, default=300,
-                        help="contexts taken from each corpus file")
+                        help="contexts (written answers) taken from each corpus file")
+    corpus.add_argument("--answers", choices=ANSWERS, default="copied",
+                        help="copied: runs of sentences copied from the context (most windows "
+                        "settle without the detector); written: the corpus's own faithful "
+                        "responses as written, the load of real answers (a halt of one is the "
+                        "detector's judgement: false halts are reported, see loadtest.capacity)")
     corpus.add_argument("--collection", action="store_true",
                         help="streams name an evidence collection that holds every corpus "
                         "context instead of sending theirs inline, so each window is searched "
@@ -157,9 +162,9 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
     if args.collection and not args.spawn:
         raise SystemExit("--collection needs --spawn: the spawned server is given the "
                          "collection indexed from the corpus")
-    paragraphs = await asyncio.to_thread(
-        load_paragraphs, corpus_files(args.corpus), args.corpus_per_file)
-    builder = ScriptBuilder.for_server(paragraphs)
+    paragraphs, answers = await asyncio.to_thread(
+        load_texts, corpus_files(args.corpus), args.corpus_per_file, args.answers)
+    builder = ScriptBuilder.for_server(paragraphs, answers)
     bad_share = args.bad_share
     kb: dict[str, object] | None = None
     if args.collection:
@@ -261,7 +266,7 @@ def _result(args: argparse.Namespace, rec: Recorder, elapsed: float,
                    "streams_per_conn": args.streams_per_conn, "rate_tokens_per_s": args.rate,
                    "duration_s": args.duration, "bad_share": args.bad_share,
                    "auth": args.auth, "compression": not args.no_compression,
-                   "seed": args.seed, "corpus": str(args.corpus),
+                   "seed": args.seed, "corpus": str(args.corpus), "answers": args.answers,
                    "server_env": _server_env() if args.spawn else None},
         "machine": _machine(),
         "elapsed_s": round(elapsed, 3),
@@ -269,7 +274,8 @@ def _result(args: argparse.Namespace, rec: Recorder, elapsed: float,
             "started": c["streams_started"], "done": c["streams_done"],
             "bad": bad, "halted": c["streams_halted"], "halts_correct": c["halts_correct"],
             "halts_wrong_offset": c["halts_wrong_offset"], "missed_halts": c["missed_halts"],
-            "false_halts": c["false_halts"], "refused": c["streams_refused"],
+            "false_halts": c["false_halts"],
+            "false_halts_degraded": c["false_halts_degraded"], "refused": c["streams_refused"],
             "deltas_after_halt": c["deltas_after_halt"],
             "aborted": c["streams_aborted"], "windows_unmatched": c["windows_unmatched"],
             "verdicts_supported": c["verdicts_supported"],

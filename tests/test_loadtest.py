@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from loadtest.corpus import ScriptBuilder, tokenize
+from loadtest.corpus import ScriptBuilder, load_answers, tokenize
 from loadtest.stats import compare_rows, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,10 +37,30 @@ PARAGRAPHS = [
 ]
 
 
+# Faithful answers in words of their own, one per paragraph (``--answers written``), and one
+# record each that a written answer must never be drawn from.
+ANSWERS = [
+    "The Brooklyn Bridge was opened to traffic in May 1883. Its designer, John A. Roebling, "
+    "died before construction began, so his son Washington took over the project.",
+    "Marie Curie, born in Warsaw in 1867, discovered polonium and radium with Pierre Curie in "
+    "1898. She won Nobel Prizes in both physics and chemistry.",
+    "The Amazon flows through Peru, Colombia and Brazil to the Atlantic. No bridge crosses its "
+    "main stem, and Manaus is the largest city on its banks.",
+]
+UNUSABLE = [
+    ("The Brooklyn Bridge opened in 1883.", 0),  # one sentence: nowhere to plant a claim
+    ("Marie Curie was born in Warsaw. She won three Nobel Prizes in Physics.", 1),  # not faithful
+]
+
+
 def _corpus(tmp_path: Path) -> Path:
     path = tmp_path / "corpus.jsonl"
     rows = [{"id": str(i), "dataset": "test", "context": text, "prompt": None,
-             "response": "", "label": 0, "onset": None} for i, text in enumerate(PARAGRAPHS)]
+             "response": answer, "label": 0, "onset": None}
+            for i, (text, answer) in enumerate(zip(PARAGRAPHS, ANSWERS, strict=True))]
+    rows += [{"id": f"u{i}", "dataset": "test", "context": PARAGRAPHS[i], "prompt": None,
+              "response": answer, "label": label, "onset": None}
+             for i, (answer, label) in enumerate(UNUSABLE)]
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
     return path
 
@@ -64,6 +84,26 @@ def test_planted_sentence_starts_where_the_script_says() -> None:
         assert script.completes[window] < len(script.deltas)
 
 
+def test_written_answers_are_the_corpus_faithful_responses_whole(tmp_path: Path) -> None:
+    """``--answers written``: a stream says one faithful response as its record wrote it (one
+    of two sentences or more), checked against the record's whole context; a planted claim
+    goes between two of its sentences."""
+    answers = load_answers([_corpus(tmp_path)])
+    assert [" ".join(a.sentences) for a in answers] == ANSWERS
+    assert [a.context for a in answers] == PARAGRAPHS
+    builder = ScriptBuilder(PARAGRAPHS, answers=answers)
+    rng = random.Random(5)
+    for _ in range(20):
+        good = builder.build(rng, bad=False)
+        assert good.text in ANSWERS and good.context == PARAGRAPHS[ANSWERS.index(good.text)]
+        bad = builder.build(rng, bad=True)
+        assert bad.bad_at is not None and bad.text[bad.bad_at:].startswith("According to ")
+        before, after = bad.text[:bad.bad_at], bad.text[bad.bad_at:].split(". ", 1)[1]
+        assert f"{before}{after}" in ANSWERS  # the answer, with one sentence planted in it
+        window = next(w for w in bad.completes if w[0] == bad.bad_at)
+        assert bad.completes[window] < len(bad.deltas)
+
+
 def test_summary_percentiles() -> None:
     s = summarize([i / 1000 for i in range(1, 101)])  # 1..100 ms
     assert s["count"] == 100 and s["max"] == 100.0 and s["p50"] == pytest.approx(50.5)
@@ -79,13 +119,16 @@ def _run(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=180, check=False)
 
 
-def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path) -> None:
+@pytest.mark.parametrize("answers", ["copied", "written"])
+def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path, answers: str) -> None:
     out = tmp_path / "out" / "run.json"  # a folder not made yet, as in the README's command
     proc = _run("--spawn", "--tier", "lexical", "--streams", "4", "--duration", "1",
                 "--rate", "120", "--bad-share", "0.5", "--seed", "1", "--ramp", "0.3",
-                "--drain-timeout", "15", "--corpus", str(_corpus(tmp_path)), "--out", str(out))
+                "--drain-timeout", "15", "--corpus", str(_corpus(tmp_path)), "--out", str(out),
+                "--answers", answers)
     assert proc.returncode == 0, proc.stderr
     result = orjson.loads(out.read_bytes())
+    assert result["config"]["answers"] == answers
     assert {"config", "machine", "streams", "rates", "latency_ms", "send_lag_ms", "errors",
             "close_codes", "resources", "connections"} <= result.keys()
     streams = result["streams"]
@@ -161,10 +204,12 @@ def test_the_generator_cuts_windows_as_the_spawned_server_is_set_to(tmp_path: Pa
 
 def _probe_result(**streams: int) -> dict[str, Any]:
     """A run's result as the capacity search reads it (its own fields only)."""
-    counts = {"missed_halts": 0, "false_halts": 0, "aborted": 0, "windows_unmatched": 0,
-              "halts_wrong_offset": 0, "degraded_share": 0.0, **streams}
+    counts = {"missed_halts": 0, "false_halts": 0, "false_halts_degraded": 0, "aborted": 0,
+              "windows_unmatched": 0, "halts_wrong_offset": 0, "degraded_share": 0.0,
+              **streams}
     halts = counts.pop("halts", 20)
-    return {"streams": counts, "errors": {}, "close_codes": {},
+    answers = "written" if counts.pop("written", 0) else "copied"
+    return {"config": {"answers": answers}, "streams": counts, "errors": {}, "close_codes": {},
             "connections": {"connect_failures": 0, "cut_at_drain_timeout": counts.pop("cut", 0)},
             "latency_ms": {"halt": {"count": halts, "p99": 50.0 if halts else None},
                            "verdict": {"count": 100}},
@@ -177,6 +222,12 @@ def _probe_result(**streams: int) -> dict[str, Any]:
     ({"windows_unmatched": 5}, False, "5 frames for windows the script does not cut"),
     ({"halts_wrong_offset": 1}, False, "1 halts at another offset"),
     ({"halts": 1}, None, "inconclusive: 1 halts measured, fewer than 10"),
+    ({"false_halts": 1}, False, "missed 0 / false 1 halts"),
+    # of written answers, a halt the detector judged is its own (eval measures it), one the
+    # load forced on the lexical tier a failure
+    ({"false_halts": 2, "written": 1}, True, "halt p99 50.0 ms"),
+    ({"false_halts": 2, "false_halts_degraded": 1, "written": 1}, False,
+     "missed 0 / false 1 halts"),
 ])
 def test_a_capacity_probe_passes_only_a_clean_measurement(
         streams: dict[str, int], passed: bool | None, why: str) -> None:
@@ -233,7 +284,7 @@ def _search_result(halts: int, p99: float = 50.0) -> dict[str, Any]:
     is under test)."""
     result = _probe_result(halts=halts)
     result.update(resources={"machine": {"others_cpu_mean_pct": 0.0}},
-                  machine={}, config={"duration_s": 1.0},
+                  machine={}, config={"duration_s": 1.0, "answers": "copied"},
                   rates={"deltas_per_s": 1.0, "streams_per_s": 1.0})
     result["latency_ms"].update(halt={"count": halts, "p50": 1.0, "p99": p99},
                                 verdict={"count": 100, "p50": 1.0, "p99": 2.0})
