@@ -26,6 +26,12 @@ from tests.redis_server import RedisServer, redis_server_binary
 from tests.wsclient import API_KEY, API_KEY_2, open_ws, stream_text
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The image's tests run last, in their order: its build (a minute and a half, mostly the
+    Docker daemon's I/O) then runs beside the whole suite, not in front of their first test."""
+    items.sort(key=lambda item: item.get_closest_marker("docker") is not None)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     image_build.start_early(session)
 
