@@ -278,7 +278,8 @@ class ConnectionDriver:
             return
         live.halted = True
         self._latency(live, halt.window or (-1, -1), now, rec.halt, rec.halt_sent, True)
-        if not live.script.bad:
+        bad_at = live.script.bad_at
+        if bad_at is None or halt.at < bad_at:  # a halt of faithful text, before any claim
             rec.counts["false_halts"] += 1
             if halt.degraded:  # the model tier had no time: load's doing, not the detector's
                 rec.counts["false_halts_degraded"] += 1
@@ -288,7 +289,7 @@ class ConnectionDriver:
                     "text": halt.text, "reason": halt.reason, "score": halt.score,
                     "degraded": halt.degraded, "evidence": [e.id for e in halt.evidence],
                     "before": live.script.text[max(0, halt.at - 240): halt.at]})
-        elif halt.at == live.script.bad_at:
+        elif halt.at == bad_at:
             rec.counts["halts_correct"] += 1
         else:
             rec.counts["halts_wrong_offset"] += 1

@@ -238,8 +238,9 @@ class StreamUser(User):
                 return
             since = cur.scheduled[idx]
             exc = None
-            if kind == "halt" and not cur.script.bad:
-                exc = FalseHalt(f"halted at {frame['at']} without a planted claim")
+            bad_at = cur.script.bad_at
+            if kind == "halt" and (bad_at is None or frame["at"] < bad_at):
+                exc = FalseHalt(f"halted at {frame['at']}, before any planted claim")
             self._fire(kind, since, now=now, length=length, exc=exc)
         elif kind == "done":
             if cur.script.bad and not cur.halted:

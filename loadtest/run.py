@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="do not offer permessage-deflate")
     load.add_argument("--seed", type=int, default=0)
     corpus = p.add_argument_group("corpus")
-    corpus.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
-                        help="JSONL file or directory of records (default: shared dev data)")
+    corpus.add_argument("--corpus", type=Path, nargs="+", default=[DEFAULT_CORPUS],
+                        help="JSONL files or directories of records (default: shared dev data)")
     corpus.add_argument("--corpus-per-file", type=int, default=300,
                         help="contexts (written answers) taken from each corpus file")
     corpus.add_argument("--answers", choices=ANSWERS, default="copied",
@@ -163,7 +163,8 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("--collection needs --spawn: the spawned server is given the "
                          "collection indexed from the corpus")
     paragraphs, answers = await asyncio.to_thread(
-        load_texts, corpus_files(args.corpus), args.corpus_per_file, args.answers)
+        load_texts, [f for path in args.corpus for f in corpus_files(path)],
+        args.corpus_per_file, args.answers)
     builder = ScriptBuilder.for_server(paragraphs, answers)
     bad_share = args.bad_share
     kb: dict[str, object] | None = None
@@ -266,7 +267,8 @@ def _result(args: argparse.Namespace, rec: Recorder, elapsed: float,
                    "streams_per_conn": args.streams_per_conn, "rate_tokens_per_s": args.rate,
                    "duration_s": args.duration, "bad_share": args.bad_share,
                    "auth": args.auth, "compression": not args.no_compression,
-                   "seed": args.seed, "corpus": str(args.corpus), "answers": args.answers,
+                   "seed": args.seed, "corpus": [str(c) for c in args.corpus],
+                   "answers": args.answers,
                    "server_env": _server_env() if args.spawn else None},
         "machine": _machine(),
         "elapsed_s": round(elapsed, 3),

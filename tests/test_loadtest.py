@@ -156,6 +156,30 @@ def test_spawned_run_halts_every_planted_claim_and_compares(tmp_path: Path, answ
     assert all(r is None or r == pytest.approx(1.0) for _, _, _, r in rows)
 
 
+def test_a_halt_of_a_written_answer_before_its_claim_is_a_false_halt(tmp_path: Path) -> None:
+    """A record labelled faithful whose answer the server halts at its first sentence: with a
+    claim planted after it, that halt used to count as one at the wrong offset (which fails a
+    capacity probe); it is a false halt, the detector's judgement of written text."""
+    corpus = tmp_path / "unsupported.jsonl"
+    corpus.write_bytes(orjson.dumps({
+        "id": "x", "dataset": "test", "context": PARAGRAPHS[2], "prompt": None, "label": 0,
+        "onset": None, "response": "Pink river dolphins of the Amazon can weigh 185 kilograms. "
+        "Manaus is the largest city on the banks of the Amazon."}) + b"\n")
+    out = tmp_path / "run.json"
+    proc = _run("--spawn", "--tier", "lexical", "--streams", "2", "--duration", "1",
+                "--rate", "120", "--bad-share", "1", "--seed", "1", "--ramp", "0.3",
+                "--drain-timeout", "15", "--answers", "written", "--corpus", str(corpus),
+                str(_corpus(tmp_path)), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    result = orjson.loads(out.read_bytes())
+    assert result["config"]["corpus"] == [str(corpus), str(tmp_path / "corpus.jsonl")]
+    streams = result["streams"]
+    assert streams["bad"] == streams["done"] >= 2 and streams["halts_wrong_offset"] == 0
+    assert streams["false_halts"] >= 1 and streams["false_halts_degraded"] == 0
+    assert streams["halts_correct"] + streams["false_halts"] == streams["halted"] == streams["bad"]
+    assert {e["at"] for e in result["false_halt_examples"]} == {0}
+
+
 @pytest.mark.slow
 def test_collection_streams_find_their_context_in_an_indexed_corpus(
         tmp_path: Path, model_cache: Path) -> None:
