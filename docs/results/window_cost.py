@@ -13,6 +13,15 @@ revision (``PYTHONPATH=TREE``, this script's own copy) to compare them:
 
     PYTHONPATH=. python docs/results/window_cost.py --data ../shared/data/dev \
         --out docs/results/window-cost.json
+
+``--answers written`` takes the load generator's written answers instead (the records' own
+faithful responses, ``loadtest.run --answers written``) from the files ``--only`` names, and
+counts the windows the engine settles without the detector (``GroundingEngine.settled``; the
+detector's pairs are only those it would run):
+
+    PYTHONPATH=. python docs/results/window_cost.py --data ../shared/data/dev \
+        --answers written --only summedits_dev.jsonl summedits_train.jsonl \
+        halueval_summarization.jsonl begin_dev.jsonl --out docs/results/window-cost-written.json
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from loadtest.corpus import ScriptBuilder, corpus_files, load_paragraphs
+from loadtest.corpus import ANSWERS, ScriptBuilder, corpus_files, load_texts
 from stream_guard.eval.results import machine_info, results_parser, write_report
 from stream_guard.models import cross_encoder
 from stream_guard.protocol.frames import ContextItem
@@ -45,8 +54,14 @@ def _ms(seconds: list[float]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = results_parser(__doc__).parse_args(argv)
-    builder = ScriptBuilder.for_server(load_paragraphs(corpus_files(args.data)))
+    parser = results_parser(__doc__)
+    parser.add_argument("--answers", choices=ANSWERS, default="copied")
+    parser.add_argument("--only", nargs="+", metavar="FILE",
+                        help="these files of --data (default: all its record files)")
+    args = parser.parse_args(argv)
+    files = ([args.data / name for name in args.only] if args.only
+             else corpus_files(args.data))
+    builder = ScriptBuilder.for_server(*load_texts(files, 300, args.answers))
     rng = random.Random(SEED)
     scripts = [builder.build(rng, rng.random() < 0.5) for _ in range(STREAMS)]
     scorer = WindowScorer.load(threads=1)
@@ -54,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     setups: list[float] = []
     aligns: list[float] = []
     pairs = []
+    windows = settled = 0
     for script in scripts:
         started = time.perf_counter()
         evidence = engine.prepare(StreamRequest(
@@ -63,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             (aligned,) = engine.align([CheckJob(evidence, window.text, window.previous)])
             aligns.append(time.perf_counter() - started)
-            pairs.append(aligned.pair())
+            windows += 1
+            if engine.settled(aligned) is not None:
+                settled += 1
+            elif aligned.premise.sentences:  # as the engine: no premise, no pair
+                pairs.append(aligned.pair())
     assert engine.model is not None
     detector = engine.model
     sample = pairs[:: max(1, len(pairs) // PAIRS)][:PAIRS]
@@ -96,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         best = min(_timed(row, len(lengths)) for _ in range(3))
         pair_ms[name] = round(1000 * best, 2)
     write_report(args.out, {
-        "streams": STREAMS, "seed": SEED,
+        "streams": STREAMS, "seed": SEED, "answers": args.answers,
+        "files": [f.name for f in files],
+        "windows": windows, "settled_windows": settled, "detector_pairs": len(pairs),
+        "response_chars_mean": round(statistics.mean(len(s.text) for s in scripts), 1),
+        "context_chars_mean": round(statistics.mean(len(s.context) for s in scripts), 1),
         "setup_ms_per_stream": _ms(setups),
         "align_ms_per_window": _ms(aligns),
         "detector_ms_per_pair": pair_ms,
