@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                        "streams_per_s": result["rates"]["streams_per_s"],
                        "degraded_share": result["streams"].get("degraded_share"),
                        "false_halts": result["streams"]["false_halts"],
-                       "settled_share": _settled_share(result.get("scoring")),
+                       "lexical_share": _lexical_share(result.get("scoring")),
                        "server_cpu_pct": server.get("cpu_mean_pct"),
                        "others_cpu_pct": result["resources"]["machine"]["others_cpu_mean_pct"],
                        "file": f"n{n}.json"})
@@ -200,10 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _settled_share(scoring: dict[str, Any] | None) -> float | None:
-    """The share of windows the spawned server decided without its detector though it had
-    time for it (settled: the lexical tier's decisions less the degraded ones); None where the
-    run read no /metrics (several workers)."""
+def _lexical_share(scoring: dict[str, Any] | None) -> float | None:
+    """The share of the spawned server's windows its lexical tier decided though the model
+    had time for them: on the cascade, those settled without the detector and those with no
+    evidence sentence to pair them with; on the lexical tier, all. None where the run read no
+    /metrics (several workers)."""
     if not scoring:
         return None
     tiers = scoring["tier_decisions"]

@@ -27,6 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from stream_guard.config import Settings, SettingsError, load_settings
 from stream_guard.dataset import data_files, iter_records
 from stream_guard.oversight.segmenter import WindowSegmenter
@@ -42,8 +44,8 @@ ANSWERS = ("copied", "written")
 # Texts a bad script is tried on before the window settings are blamed (ScriptBuilder.build).
 _TEXTS_TRIED = 100
 # A written answer's context is sent whole (its summary may draw on any part of it), up to this
-# size: a ``start`` frame must fit the server's 64 KiB frame limit.
-MAX_WRITTEN_CONTEXT_CHARS = 16_000
+# many bytes as JSON: its ``start`` frame must fit the server's default 64 KiB frame limit.
+MAX_WRITTEN_CONTEXT_BYTES = 60_000
 
 _WORD = re.compile(r"\s*\S+")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
@@ -81,6 +83,23 @@ class StreamScript:
     @property
     def bad(self) -> bool:
         return self.bad_at is not None
+
+    def judge_halt(self, at: int, window: tuple[int, int] | None) -> str:
+        """What a halt of this script's stream was, by the window whose verdict triggered it
+        (its ``at`` may be earlier: a run of unsupported windows is retracted from its first):
+
+        - ``caught``: the planted claim's window;
+        - ``false``: a window that ends before any claim (faithful text);
+        - ``late``: a window past the claim, which went through (a miss, and a false halt);
+        - ``wrong_offset``: a window across the claim's start (other window settings).
+
+        An operator halt judges no window: its ``at`` stands for one."""
+        start, end = window if window is not None else (at, at + 1)
+        if self.bad_at is None or end <= self.bad_at:
+            return "false"
+        if start == self.bad_at:
+            return "caught"
+        return "late" if start > self.bad_at else "wrong_offset"
 
 
 def tokenize(text: str) -> list[str]:
@@ -180,17 +199,17 @@ class ScriptBuilder:
             if not bad:
                 return self._script(context, chosen, None)
             # Never first (supported windows precede it) and never last (a later delta, not
-            # ``end``, completes its window, as in a real stream that keeps going).
-            slots = list(range(1, len(chosen)))
-            rng.shuffle(slots)
+            # ``end``, completes its window, as in a real stream that keeps going). The draws
+            # are those of earlier revisions: a seed gives the streams it gave them.
+            slot = rng.randint(1, len(chosen) - 1)
             planted = fabricated_sentence(rng)
-            for slot in slots:
-                bad_at = sum(len(s) + 1 for s in chosen[:slot])
-                script = self._script(context, [*chosen[:slot], planted, *chosen[slot:]],
-                                      bad_at)
+            for tried in range(slot, slot + len(chosen) - 1):
+                at = 1 + (tried - 1) % (len(chosen) - 1)
+                bad_at = sum(len(s) + 1 for s in chosen[:at])
+                script = self._script(context, [*chosen[:at], planted, *chosen[at:]], bad_at)
                 # With small windows the short tail of a long sentence cut before it is
                 # merged into the planted sentence's window: a halt there would not start at
-                # the claim, so another slot (or text) is taken.
+                # the claim, so the next slot (or another text) is taken.
                 if any(start == bad_at for start, _ in script.completes):
                     return script
         raise ValueError(f"no text of the corpus starts a window where a claim is planted "
@@ -239,14 +258,14 @@ def load_paragraphs(paths: Iterable[Path], per_file: int = 300,
 
 def load_answers(paths: Iterable[Path], per_file: int = 300) -> list[WrittenAnswer]:
     """Faithful responses (label 0) of at least two sentences, ``per_file`` from each file,
-    each with its context whole (at most :data:`MAX_WRITTEN_CONTEXT_CHARS`). Every sentence of
+    each with its context whole (at most :data:`MAX_WRITTEN_CONTEXT_BYTES`). Every sentence of
     the response must be usable (:func:`usable_sentences`), so the response is streamed as
     written and a planted sentence starts a window of its own."""
     out: list[WrittenAnswer] = []
     for path in paths:
         taken = 0
         for record in iter_records(path):
-            if record.label or len(record.context) > MAX_WRITTEN_CONTEXT_CHARS:
+            if record.label or len(orjson.dumps(record.context)) > MAX_WRITTEN_CONTEXT_BYTES:
                 continue
             spans = sentence_spans(record.response)
             sentences = usable_sentences(record.response)

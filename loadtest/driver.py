@@ -278,21 +278,26 @@ class ConnectionDriver:
             return
         live.halted = True
         self._latency(live, halt.window or (-1, -1), now, rec.halt, rec.halt_sent, True)
-        bad_at = live.script.bad_at
-        if bad_at is None or halt.at < bad_at:  # a halt of faithful text, before any claim
+        kind = live.script.judge_halt(halt.at, halt.window)
+        if kind == "caught":
+            rec.counts["halts_correct"] += 1
+            if live.script.bad_at is not None and halt.at < live.script.bad_at:
+                # a run the claim completed: the halt retracts the faithful window before it
+                rec.counts["halts_from_earlier_window"] += 1
+        elif kind == "wrong_offset":
+            rec.counts["halts_wrong_offset"] += 1
+        else:  # a halt of faithful text; past the claim, the claim itself went through
             rec.counts["false_halts"] += 1
             if halt.degraded:  # the model tier had no time: load's doing, not the detector's
                 rec.counts["false_halts_degraded"] += 1
+            if kind == "late":
+                self._missed(live, {"halt": {"at": halt.at, "window": halt.window}})
             if len(rec.false) < MISSED_EXAMPLES:
                 rec.false.append({
                     "stream_id": live.sid, "at": halt.at, "window": halt.window,
                     "text": halt.text, "reason": halt.reason, "score": halt.score,
                     "degraded": halt.degraded, "evidence": [e.id for e in halt.evidence],
                     "before": live.script.text[max(0, halt.at - 240): halt.at]})
-        elif halt.at == bad_at:
-            rec.counts["halts_correct"] += 1
-        else:
-            rec.counts["halts_wrong_offset"] += 1
 
     def _on_done(self, done: Done, frame: dict[str, Any], now: float) -> None:
         slot = self.by_sid.pop(done.stream_id, None)
@@ -301,15 +306,19 @@ class ConnectionDriver:
         live = self.slots[slot]
         self.rec.counts["streams_done"] += 1
         if live is not None and live.script.bad and not live.halted:
-            self.rec.counts["missed_halts"] += 1
-            if len(self.rec.missed) < MISSED_EXAMPLES:
-                at = live.script.bad_at or 0
-                self.rec.missed.append({
-                    "stream_id": live.sid, "bad_at": at, "done": frame,
-                    "planted": live.script.text[at: at + 120],
-                    "before": live.script.text[max(0, at - 120): at],
-                    "verdicts": live.verdicts})
+            self._missed(live, {"done": frame})
         self._free(slot, now)
+
+    def _missed(self, live: _Live, how: dict[str, Any]) -> None:
+        """A planted claim the stream went past: it ended, or was halted later, without it."""
+        self.rec.counts["missed_halts"] += 1
+        if len(self.rec.missed) < MISSED_EXAMPLES:
+            at = live.script.bad_at or 0
+            self.rec.missed.append({
+                "stream_id": live.sid, "bad_at": at, **how,
+                "planted": live.script.text[at: at + 120],
+                "before": live.script.text[max(0, at - 120): at],
+                "verdicts": live.verdicts})
 
     def _on_error(self, error: ErrorEvent, now: float) -> None:
         if error.code == "stream_halted":

@@ -60,7 +60,8 @@ _builder: ScriptBuilder | None = None
 
 
 class FalseHalt(Exception):
-    """A stream without a planted claim was halted."""
+    """A stream was halted on other text than its planted claim (it has none, or the halting
+    window is not the claim's: ``StreamScript.judge_halt``)."""
 
 
 class MissedHalt(Exception):
@@ -238,9 +239,10 @@ class StreamUser(User):
                 return
             since = cur.scheduled[idx]
             exc = None
-            bad_at = cur.script.bad_at
-            if kind == "halt" and (bad_at is None or frame["at"] < bad_at):
-                exc = FalseHalt(f"halted at {frame['at']}, before any planted claim")
+            if kind == "halt" and cur.script.judge_halt(
+                    frame["at"], (window["start"], window["end"])) != "caught":
+                exc = FalseHalt(f"halted at {frame['at']} on window {window}, not at the "
+                                f"planted claim ({cur.script.bad_at})")
             self._fire(kind, since, now=now, length=length, exc=exc)
         elif kind == "done":
             if cur.script.bad and not cur.halted:

@@ -4,9 +4,9 @@ needs one.
 ``docker/build-local.sh`` takes about a minute and a half, most of it waiting on the Docker
 daemon (pip installing wheels in the build container, layers written to disk) rather than on this
 process's cores. Started when collection ends, where an engine already answers (``.ci/run``
-starts one first), it runs beside the rest of the suite (``conftest.py`` puts the image's tests
-last) instead of in front of their first test. Where no engine answers yet, the ``image`` fixture starts one and builds
-then, as before.
+starts one first), it runs beside the rest of the suite (``conftest.py`` puts the image's
+tests last) instead of in front of their first test. Where no engine answers yet, the
+``image`` fixture starts one and builds then, as before.
 """
 
 from __future__ import annotations

@@ -13,7 +13,14 @@ from typing import Any
 import orjson
 import pytest
 
-from loadtest.corpus import ScriptBuilder, load_answers, tokenize
+from loadtest.corpus import (
+    ScriptBuilder,
+    StreamScript,
+    fabricated_sentence,
+    load_answers,
+    tokenize,
+    usable_sentences,
+)
 from loadtest.stats import compare_rows, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,6 +111,50 @@ def test_written_answers_are_the_corpus_faithful_responses_whole(tmp_path: Path)
         assert bad.completes[window] < len(bad.deltas)
 
 
+@pytest.mark.parametrize(("at", "window", "kind"), [
+    (40, (40, 90), "caught"),
+    (0, (40, 90), "caught"),  # a run the claim completed, retracted from its first window
+    (0, (0, 39), "false"),  # faithful text before the claim, even at the claim's edge
+    (0, (0, 40), "false"),
+    (91, (91, 140), "late"),  # past the claim: it went through
+    (30, (30, 60), "wrong_offset"),  # a window across the claim's start
+    (40, None, "caught"),  # an operator halt judges no window: its offset stands for one
+    (10, None, "false"),
+])
+def test_a_halt_is_judged_by_the_window_that_triggered_it(
+        at: int, window: tuple[int, int] | None, kind: str) -> None:
+    """A review: the server puts a run's halt at the run's first window, so a claim caught by
+    its own window after a borderline one was counted a false halt by its offset."""
+    script = StreamScript("context", ("text",), 40)
+    assert script.judge_halt(at, window) == kind
+    assert StreamScript("context", ("text",), None).judge_halt(at, window or (at, at + 1)) == (
+        "false")
+
+
+def test_a_seed_plants_its_claims_where_it_did_before() -> None:
+    """A review: trying every slot drew the random numbers otherwise, and a seed no longer gave
+    the streams it gave earlier revisions (whose results are compared with new ones)."""
+    builder = ScriptBuilder(PARAGRAPHS)
+    rng, old = random.Random(11), random.Random(11)
+    for _ in range(30):
+        bad = old.random() < 0.5
+        assert (rng.random() < 0.5) == bad
+        # the draws of the builder before slots were checked, written out
+        context = old.choice(PARAGRAPHS)
+        sentences = usable_sentences(context)
+        n = min(len(sentences), old.randint(4, 7))
+        first = old.randrange(0, len(sentences) - n + 1)
+        chosen = sentences[first: first + n]
+        bad_at = None
+        if bad:
+            slot = old.randint(1, len(chosen) - 1)
+            bad_at = sum(len(s) + 1 for s in chosen[:slot])
+            chosen.insert(slot, fabricated_sentence(old))
+        script = builder.build(rng, bad)
+        assert (script.context, script.text, script.bad_at) == (
+            context, " ".join(chosen), bad_at)
+
+
 def test_summary_percentiles() -> None:
     s = summarize([i / 1000 for i in range(1, 101)])  # 1..100 ms
     assert s["count"] == 100 and s["max"] == 100.0 and s["p50"] == pytest.approx(50.5)
@@ -177,7 +228,8 @@ def test_a_halt_of_a_written_answer_before_its_claim_is_a_false_halt(tmp_path: P
     assert streams["bad"] == streams["done"] >= 2 and streams["halts_wrong_offset"] == 0
     assert streams["false_halts"] >= 1 and streams["false_halts_degraded"] == 0
     assert streams["halts_correct"] + streams["false_halts"] == streams["halted"] == streams["bad"]
-    assert {e["at"] for e in result["false_halt_examples"]} == {0}
+    first = len("Pink river dolphins of the Amazon can weigh 185 kilograms. ")
+    assert all(e["at"] == 0 and e["window"][1] <= first for e in result["false_halt_examples"])
 
 
 @pytest.mark.slow
