@@ -85,21 +85,24 @@ class StreamScript:
         return self.bad_at is not None
 
     def judge_halt(self, at: int, window: tuple[int, int] | None) -> str:
-        """What a halt of this script's stream was, by the window whose verdict triggered it
-        (its ``at`` may be earlier: a run of unsupported windows is retracted from its first):
+        """What a halt of this script's stream was. The server retracts a run of unsupported
+        windows from its first (``at``) and names the window whose verdict triggered it
+        (``window``), so the halt covers the text from ``at`` to that window's end:
 
-        - ``caught``: the planted claim's window;
-        - ``false``: a window that ends before any claim (faithful text);
-        - ``late``: a window past the claim, which went through (a miss, and a false halt);
-        - ``wrong_offset``: a window across the claim's start (other window settings).
+        - ``false``: all of it before any claim (faithful text);
+        - ``late``: all of it past the claim, which went through (a miss, and a false halt);
+        - ``wrong_offset``: the triggering window runs across the claim's start (other window
+          settings than the server's);
+        - ``caught``: the claim's window is in it (the run may begin before the claim, on a
+          borderline window, or end after it).
 
         An operator halt judges no window: its ``at`` stands for one."""
         start, end = window if window is not None else (at, at + 1)
         if self.bad_at is None or end <= self.bad_at:
             return "false"
-        if start == self.bad_at:
-            return "caught"
-        return "late" if start > self.bad_at else "wrong_offset"
+        if at > self.bad_at:
+            return "late"
+        return "wrong_offset" if start < self.bad_at else "caught"
 
 
 def tokenize(text: str) -> list[str]:

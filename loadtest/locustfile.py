@@ -239,11 +239,15 @@ class StreamUser(User):
                 return
             since = cur.scheduled[idx]
             exc = None
-            if kind == "halt" and cur.script.judge_halt(
-                    frame["at"], (window["start"], window["end"])) != "caught":
+            judged = ("caught" if kind == "verdict"  # a verdict judges no halt
+                      else cur.script.judge_halt(frame["at"], (window["start"], window["end"])))
+            if judged != "caught":
                 exc = FalseHalt(f"halted at {frame['at']} on window {window}, not at the "
                                 f"planted claim ({cur.script.bad_at})")
             self._fire(kind, since, now=now, length=length, exc=exc)
+            if judged == "late":  # the claim before the halted text went through
+                self._fire("missed_halt", now, now=now, exc=MissedHalt(
+                    f"planted claim at {cur.script.bad_at} not halted (a later window was)"))
         elif kind == "done":
             if cur.script.bad and not cur.halted:
                 self._fire("missed_halt", now, now=now,

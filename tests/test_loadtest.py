@@ -116,6 +116,8 @@ def test_written_answers_are_the_corpus_faithful_responses_whole(tmp_path: Path)
     (0, (40, 90), "caught"),  # a run the claim completed, retracted from its first window
     (0, (0, 39), "false"),  # faithful text before the claim, even at the claim's edge
     (0, (0, 40), "false"),
+    (40, (91, 140), "caught"),  # a run from the claim's window, halted by the next one
+    (0, (91, 140), "caught"),  # a run across the claim, from before it to after it
     (91, (91, 140), "late"),  # past the claim: it went through
     (30, (30, 60), "wrong_offset"),  # a window across the claim's start
     (40, None, "caught"),  # an operator halt judges no window: its offset stands for one
@@ -123,8 +125,9 @@ def test_written_answers_are_the_corpus_faithful_responses_whole(tmp_path: Path)
 ])
 def test_a_halt_is_judged_by_the_window_that_triggered_it(
         at: int, window: tuple[int, int] | None, kind: str) -> None:
-    """A review: the server puts a run's halt at the run's first window, so a claim caught by
-    its own window after a borderline one was counted a false halt by its offset."""
+    """Reviews: the server puts a run's halt at the run's first window and names the window
+    that ended it, so a claim caught by its own window after a borderline one was counted a
+    false halt by its offset, and one whose run the next window ended a miss."""
     script = StreamScript("context", ("text",), 40)
     assert script.judge_halt(at, window) == kind
     assert StreamScript("context", ("text",), None).judge_halt(at, window or (at, at + 1)) == (

@@ -5,19 +5,21 @@ response of their sentences, half with a fabricated sentence planted), 200 of th
 seed. For each: a stream's set-up (``GroundingEngine.prepare``: the evidence read and indexed),
 in milliseconds a stream; every window's premise and lexical signals (``GroundingEngine.align``,
 one window at a time, as the scheduler mostly gets them), in milliseconds a window, mean and
-p99; and the detector's pair (its ONNX session on the windows' own pairs, row by row as the
-server runs a quantized model) at the thread settings a server may run it with: one thread, two
-that spin between runs (the default), two that sleep. One process, nothing else running; run it
-from the repository's root (it reads the load generator's ``loadtest``), and in a tree of each
-revision (``PYTHONPATH=TREE``, this script's own copy) to compare them:
+p99; the windows the engine settles without the detector (``GroundingEngine.settled``); and
+the detector's pair (its ONNX session on the pairs of the other windows, those the server
+would run, row by row as it runs a quantized model) at the thread settings a server may run it
+with: one thread, two that spin between runs (the default), two that sleep. One process,
+nothing else running; run it from the repository's root (it reads the load generator's
+``loadtest``), and in a tree of each revision since settling (``aec9ce2``; ``PYTHONPATH=TREE``,
+this script's own copy) to compare them (its reports before this session's,
+``window-cost-5ed1d3e.json`` and ``window-cost-94a9838.json``, timed the pairs of every
+window):
 
     PYTHONPATH=. python docs/results/window_cost.py --data ../shared/data/dev \
         --out docs/results/window-cost.json
 
 ``--answers written`` takes the load generator's written answers instead (the records' own
-faithful responses, ``loadtest.run --answers written``) from the files ``--only`` names, and
-counts the windows the engine settles without the detector (``GroundingEngine.settled``; the
-detector's pairs are only those it would run):
+faithful responses, ``loadtest.run --answers written``) from the files ``--only`` names:
 
     PYTHONPATH=. python docs/results/window_cost.py --data ../shared/data/dev \
         --answers written --only summedits_dev.jsonl summedits_train.jsonl \
