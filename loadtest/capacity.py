@@ -209,8 +209,8 @@ def _lexical_share(scoring: dict[str, Any] | None) -> float | None:
         return None
     tiers = scoring["tier_decisions"]
     total = sum(tiers.values())
-    settled = tiers.get("lexical", 0) - scoring["degraded_windows"]
-    return round(settled / total, 3) if total else None
+    undegraded = tiers.get("lexical", 0) - scoring["degraded_windows"]
+    return round(undegraded / total, 3) if total else None
 
 
 class _Unmeasured(Exception):

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import orjson
 
@@ -62,6 +63,10 @@ _UNITS = ("tonnes of copper", "registered voters", "patent filings", "hectares o
           "seismic readings", "unpaid invoices")
 
 
+# What a halt of a script's stream was (StreamScript.judge_halt).
+HaltKind = Literal["caught", "false", "late", "wrong_offset"]
+
+
 @dataclass(frozen=True, slots=True)
 class StreamScript:
     """One stream: what ``start`` carries, the deltas in order, and the expected halt.
@@ -84,7 +89,7 @@ class StreamScript:
     def bad(self) -> bool:
         return self.bad_at is not None
 
-    def judge_halt(self, at: int, window: tuple[int, int] | None) -> str:
+    def judge_halt(self, at: int, window: tuple[int, int] | None) -> HaltKind:
         """What a halt of this script's stream was. The server retracts a run of unsupported
         windows from its first (``at``) and names the window whose verdict triggered it
         (``window``), so the halt covers the text from ``at`` to that window's end:
@@ -147,9 +152,15 @@ def usable_sentences(context: str) -> list[str]:
     segmenter to the sentence after it; a planted claim behind one would share its window with
     supported text and the generator would report a miss that is its own doing.
     """
-    return [context[s:e] for s, e in sentence_spans(context)
-            if MIN_SENTENCE_CHARS <= e - s <= MAX_SENTENCE_CHARS and "\n" not in context[s:e]
-            and _ENDS_SENTENCE.search(context[s:e]) and _STARTS_SENTENCE.match(context[s:e])]
+    return [context[s:e] for s, e in sentence_spans(context) if _usable(context, s, e)]
+
+
+def _usable(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]``, one of its sentences, is usable (:func:`usable_sentences`)."""
+    sentence = text[start:end]
+    return (MIN_SENTENCE_CHARS <= end - start <= MAX_SENTENCE_CHARS and "\n" not in sentence
+            and _ENDS_SENTENCE.search(sentence) is not None
+            and _STARTS_SENTENCE.match(sentence) is not None)
 
 
 def clip_context(context: str, limit: int = MAX_CONTEXT_CHARS) -> str:
@@ -206,8 +217,7 @@ class ScriptBuilder:
             # are those of earlier revisions: a seed gives the streams it gave them.
             slot = rng.randint(1, len(chosen) - 1)
             planted = fabricated_sentence(rng)
-            for tried in range(slot, slot + len(chosen) - 1):
-                at = 1 + (tried - 1) % (len(chosen) - 1)
+            for at in (*range(slot, len(chosen)), *range(1, slot)):
                 bad_at = sum(len(s) + 1 for s in chosen[:at])
                 script = self._script(context, [*chosen[:at], planted, *chosen[at:]], bad_at)
                 # With small windows the short tail of a long sentence cut before it is
@@ -271,9 +281,9 @@ def load_answers(paths: Iterable[Path], per_file: int = 300) -> list[WrittenAnsw
             if record.label or len(orjson.dumps(record.context)) > MAX_WRITTEN_CONTEXT_BYTES:
                 continue
             spans = sentence_spans(record.response)
-            sentences = usable_sentences(record.response)
-            if len(sentences) >= 2 and len(sentences) == len(spans):
-                out.append(WrittenAnswer(record.context, tuple(sentences)))
+            if len(spans) >= 2 and all(_usable(record.response, s, e) for s, e in spans):
+                out.append(WrittenAnswer(record.context,
+                                         tuple(record.response[s:e] for s, e in spans)))
                 taken += 1
                 if taken >= per_file:
                     break
