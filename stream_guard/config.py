@@ -293,7 +293,14 @@ class Settings:
         maximum=60000))
     intra_op_threads: int = field(default=0, metadata=_meta(
         "Model runtime threads (0 = the runtime's choice, within the CPUs this process may "
-        "use: its affinity and its cgroup's CPU quota).", minimum=0, maximum=1024))
+        "use: its affinity and its cgroup's CPU quota; with model instances auto, an "
+        "instance's share of them).",
+        minimum=0, maximum=1024))
+    model_instances: int = field(default=0, metadata=_meta(
+        "Model batches run at once, each on a thread of its own, so a window arriving while "
+        "another's batch runs need not wait for it (0 = auto: on a CPU, 2 where this process "
+        "may use 2 CPUs or more and the runtime threads are auto, each runtime then sized by "
+        "its share; else 1).", minimum=0, maximum=64))
 
     # --- evidence -------------------------------------------------------------------------
     data_dir: Path = field(default_factory=_default_data_dir, metadata=_meta(

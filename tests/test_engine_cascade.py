@@ -149,6 +149,23 @@ async def test_the_opposites_table_is_read_as_the_engine_is_built(tmp_path: Path
         await engine.close()
 
 
+@pytest.mark.parametrize(("instances", "threads", "expected"), [
+    (3, 0, 3),  # asked for
+    (0, 1, 1),  # threads the settings fix: one instance unless asked
+])
+async def test_the_engine_runs_the_model_instances_the_settings_give(
+        tmp_path: Path, instances: int, threads: int, expected: int) -> None:
+    from stream_guard.scoring.factory import build_engine
+
+    engine = await build_engine(make_settings(tmp_path, tier="cascade", embedder="none",
+                                              model_instances=instances,
+                                              intra_op_threads=threads), Metrics())
+    try:
+        assert engine.scheduler.instances == expected
+    finally:
+        await engine.close()
+
+
 # Answers to one context, each window of a kind the engine settles or must not: copies,
 # rewordings, a figure changed, a negation added, names and figures the evidence never states.
 SETTLE_CONTEXT = ("The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris. "

@@ -11,6 +11,7 @@ import pytest
 from stream_guard.models.cpus import cpu_budget
 from stream_guard.models.devices import (
     DeviceUnavailableError,
+    model_instances,
     ort_providers,
     resolve_backend,
     resolve_device,
@@ -92,3 +93,20 @@ def test_the_cpu_budget_is_the_smallest_quota_above_the_process(tmp_path: Path) 
     (v1 / "cpu.cfs_quota_us").write_text("150000\n")
     (v1 / "cpu.cfs_period_us").write_text("100000\n")
     assert cpu_budget(tmp_path, membership) == min(2, len(os.sched_getaffinity(0)))
+
+
+def test_model_instances_auto_is_two_on_a_cpu_with_two_cpus_or_more_one_on_cuda() -> None:
+    # auto: two instances sharing the CPUs, each runtime sized by its share
+    assert model_instances(0, "cpu", 0, 2) == (2, 1)
+    assert model_instances(0, "cpu", 0, 16) == (2, 8)
+    assert model_instances(0, "cpu", 0, 1) == (1, 0)  # one CPU: one instance, runtime's choice
+    assert model_instances(0, "cuda", 0, 16) == (1, 0)  # a GPU runs one batch at a time
+    # threads the settings fix (a pod's CPU request, a worker's share) are kept, with one
+    # instance unless asked: two would share that pool
+    assert model_instances(0, "cpu", 4, 16) == (1, 4)
+    assert model_instances(0, "cpu", 1, 16) == (1, 1)
+    assert model_instances(2, "cpu", 4, 16) == (2, 4)
+    # instances the settings ask for are kept, on a CUDA device too
+    assert model_instances(3, "cpu", 0, 12) == (3, 4)
+    assert model_instances(1, "cpu", 0, 16) == (1, 0)
+    assert model_instances(2, "cuda", 0, 16) == (2, 0)

@@ -570,3 +570,112 @@ async def test_broken_report_hooks_fail_no_job() -> None:
     async with asyncio.timeout(TIMEOUT):
         assert await asyncio.gather(*(sched.submit(j) for j in range(4))) == [0, 10, 20, 30]
     await sched.close()
+
+
+# --- instances and sequences ------------------------------------------------------------------
+
+
+class Gates:
+    """A batch function holding each job at a gate of its own, recording which jobs are inside
+    it at once and on which threads."""
+
+    def __init__(self) -> None:
+        self.gates: dict[int, threading.Event] = {}
+        self.entered: dict[int, threading.Event] = {}
+        self.inside: set[int] = set()
+        self.together: list[frozenset[int]] = []  # what was inside each time one entered
+        self.threads: dict[int, int] = {}
+        self.lock = threading.Lock()
+
+    def gate(self, job: int) -> threading.Event:
+        with self.lock:
+            return self.gates.setdefault(job, threading.Event())
+
+    def was_entered(self, job: int) -> threading.Event:
+        with self.lock:
+            return self.entered.setdefault(job, threading.Event())
+
+    def __call__(self, jobs: list[int]) -> Sequence[int]:
+        with self.lock:
+            self.inside.update(jobs)
+            self.together.append(frozenset(self.inside))
+            for j in jobs:
+                self.threads[j] = threading.get_ident()
+        for j in jobs:
+            self.was_entered(j).set()
+        for j in jobs:
+            if not self.gate(j).wait(TIMEOUT):
+                raise TimeoutError("gate never opened")
+        with self.lock:
+            self.inside.difference_update(jobs)
+        return [j * 10 for j in jobs]
+
+    async def wait_entered(self, job: int) -> None:
+        assert await asyncio.to_thread(self.was_entered(job).wait, TIMEOUT)
+
+
+async def test_two_instances_run_two_batches_at_once_on_threads_of_their_own() -> None:
+    """A job that arrives while another's batch runs starts at once on the second instance,
+    instead of waiting for that batch (Triton's instance groups)."""
+    fn = Gates()
+    sched: BatchScheduler[int, int] = BatchScheduler(fn, max_batch=4, max_wait=0, instances=2)
+    loop_thread = threading.get_ident()
+    async with asyncio.timeout(TIMEOUT):
+        first = asyncio.create_task(sched.submit(1))
+        await fn.wait_entered(1)
+        second = asyncio.create_task(sched.submit(2))
+        await fn.wait_entered(2)  # while 1 is still held at its gate
+        assert frozenset({1, 2}) in fn.together
+        fn.gate(2).set()
+        assert await second == 20
+        assert not first.done()
+        fn.gate(1).set()
+        assert await first == 10
+    assert fn.threads[1] != fn.threads[2] and loop_thread not in fn.threads.values()
+    await sched.close()
+
+
+async def test_one_sequences_jobs_never_run_in_two_turns_at_once() -> None:
+    """The server names each job's stream: a stream's next window waits for the turn that
+    holds its window before, in deadline order, while another stream's runs on the second
+    instance (Triton's sequence batcher keeps a sequence on one instance)."""
+    fn = Gates()
+    sched: BatchScheduler[int, int] = BatchScheduler(fn, max_batch=4, max_wait=0, instances=2)
+    async with asyncio.timeout(TIMEOUT):
+        first = asyncio.create_task(sched.submit(1, sequence="a"))
+        await fn.wait_entered(1)
+        later = [asyncio.create_task(sched.submit(j, sequence="a")) for j in (2, 3)]
+        other = asyncio.create_task(sched.submit(9, sequence="b"))
+        await fn.wait_entered(9)
+        fn.gate(9).set()
+        assert await other == 90
+        assert not fn.was_entered(2).is_set() and not fn.was_entered(3).is_set()
+        assert sched.depth == 2  # held back, not dropped
+        fn.gate(2).set()
+        fn.gate(3).set()
+        fn.gate(1).set()
+        assert await asyncio.gather(first, *later) == [10, 20, 30]
+    assert all(not ({1, 2} <= t or {1, 3} <= t) for t in fn.together)
+    await sched.close()
+
+
+async def test_close_waits_for_the_jobs_a_running_sequence_held_back() -> None:
+    fn = Gates()
+    sched: BatchScheduler[int, int] = BatchScheduler(fn, max_batch=4, max_wait=0, instances=2)
+    async with asyncio.timeout(TIMEOUT):
+        first = asyncio.create_task(sched.submit(1, sequence="a"))
+        await fn.wait_entered(1)
+        held = asyncio.create_task(sched.submit(2, sequence="a"))
+        await eventually(lambda: sched.depth == 1)
+        closing = asyncio.create_task(sched.close())
+        fn.gate(2).set()
+        fn.gate(1).set()
+        assert await asyncio.gather(first, held) == [10, 20]
+        await closing
+    with pytest.raises(SchedulerClosed):
+        await sched.submit(3)
+
+
+def test_instances_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="instances"):
+        BatchScheduler(Recorder(), instances=0)

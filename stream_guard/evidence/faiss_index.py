@@ -8,6 +8,8 @@ has no GPU HNSW, so those stay on the CPU).
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import Any, Literal
 
 import faiss
@@ -23,6 +25,9 @@ _random_generator: Any = faiss.RandomGenerator  # type: ignore[attr-defined]
 # One set of GPU resources (streams, scratch memory) per process, as faiss recommends; it must
 # outlive every index moved to the GPU, so it is never freed.
 _gpu_resources: Any = None
+# One search at a time on the GPU: faiss's GPU resources are not safe to use from several
+# threads at once (the model's instances search from threads of their own).
+_gpu_search = threading.Lock()
 
 
 def build_index(vectors: npt.NDArray[np.float32], flat_max: int) -> tuple[Any, IndexKind]:
@@ -100,6 +105,8 @@ def search(index: Any, queries: npt.NDArray[np.float32],
     if index.ntotal == 0 or k < 1:
         n = len(queries)
         return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.int64)
-    scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32),
-                               min(k, index.ntotal))
+    on_gpu = hasattr(faiss, "GpuIndex") and isinstance(index, faiss.GpuIndex)
+    with _gpu_search if on_gpu else contextlib.nullcontext():
+        scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32),
+                                   min(k, index.ntotal))
     return scores, ids

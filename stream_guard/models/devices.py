@@ -139,3 +139,25 @@ def runtime_threads(requested: int) -> int:
         return requested
     budget = cpu_budget()
     return budget if budget < (os.cpu_count() or budget) else 0
+
+
+def model_instances(requested: int, device: Device, threads: int,
+                    cpus: int) -> tuple[int, int]:
+    """How many model batches run at once (the scheduler's instances) and the intra-op threads
+    to ask the runtimes for, from the settings' ``model_instances`` and ``intra_op_threads``
+    (0: auto), the device the models run on and the CPUs this process may use
+    (:func:`~stream_guard.models.cpus.cpu_budget`).
+
+    Auto is two instances on a CPU where the process may use two CPUs or more and the
+    runtime's threads are auto too, each runtime then sized by an instance's share of the
+    CPUs: one window's pair gains little from a second thread (the shipped detector, 104
+    tokens: 31 ms on one thread, 24 on two, 2 cores) while two windows that meet no longer
+    wait for each other (docs/benchmarks-log.md, the fifty-seventh session). Threads the
+    settings fix are kept as they were sized (a pod's CPU request, a worker's share), with
+    one instance unless asked: two runs at once would share that one pool. A GPU runs one
+    batch at a time: one instance there unless asked."""
+    auto = device == "cpu" and not threads and cpus >= 2
+    instances = requested or (2 if auto else 1)
+    if device == "cpu" and instances > 1 and not threads:
+        threads = max(1, cpus // instances)
+    return instances, threads

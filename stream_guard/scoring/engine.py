@@ -150,14 +150,18 @@ class EngineConfig:
     setup_concurrency: int = 2
     evidence_top_k: int = 3
     conversation_checks: bool = True
+    # Model batches run at once (the scheduler's instances): resolved, never 0 (auto) here.
+    model_instances: int = 1
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EngineConfig:
+    def from_settings(cls, settings: Settings, model_instances: int = 1) -> EngineConfig:
+        """``model_instances``: the settings' ``model_instances`` as resolved for the device
+        the models run on (:func:`stream_guard.models.devices.model_instances`)."""
         return cls(settings.tier, settings.threshold, settings.clear_margin,
                    settings.halt_run_at_end, settings.contradiction_threshold,
                    settings.settle_windows, settings.batch_max_size, settings.batch_max_wait_ms,
                    settings.verdict_deadline_ms, settings.setup_concurrency,
-                   settings.evidence_top_k, settings.conversation_checks)
+                   settings.evidence_top_k, settings.conversation_checks, model_instances)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +258,8 @@ class StreamEvidence:
     prompt_passages: list[FoundPassage] = field(default_factory=list)
     # The collection passages the stream's last searched window found: evidence for the next
     # one too, which goes on about what it named ("Di Maria was axed after ..." follows the
-    # sentence that named the club). Only the scoring thread touches these lists.
+    # sentence that named the club). Only the scoring threads touch these lists, one
+    # turn of the stream's at a time (the scheduler's sequences).
     last_passages: list[FoundPassage] = field(default_factory=list)
 
 
@@ -361,6 +366,7 @@ class GroundingEngine:
             # A window arriving mid-turn waits for the turn: a third of its deadline at most.
             max_turn=(settings.verdict_deadline_ms / 3000.0 if settings.verdict_deadline_ms
                       else None),
+            instances=settings.model_instances,
             on_batch=self._observe_batch, on_depth=metrics.queue_depth.set)
         # Stream set-up never runs on the model thread: it must not delay other streams' checks.
         # Small contexts have a lane of their own, where a large one never waits ahead of them.
@@ -472,8 +478,10 @@ class GroundingEngine:
         score = self.check_at_once(evidence, text, previous)
         if score is not None:
             return score
+        # One stream's windows never run in two turns at once: aligning one reads and
+        # updates what the window before it found (StreamEvidence.last_passages).
         return await self.scheduler.submit(CheckJob(evidence, text, previous, bands),
-                                           deadline, owner)
+                                           deadline, owner, sequence=id(evidence))
 
     def reload_evidence(self) -> list[str]:
         """Re-read every collection (SIGHUP); blocking, call it off the loop."""

@@ -38,7 +38,15 @@ async def build_engine(settings: Settings, metrics: Metrics) -> GroundingEngine:
 
 
 def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
-    common = settings.model_runtime()
+    from stream_guard.models.cpus import cpu_budget
+    from stream_guard.models.devices import model_instances, resolve_backend, resolve_device
+
+    instances, threads = model_instances(
+        settings.model_instances,
+        resolve_device(settings.device, resolve_backend(settings.backend)),
+        settings.intra_op_threads, cpu_budget())
+    config = EngineConfig.from_settings(settings, instances)
+    common = {**settings.model_runtime(), "intra_op_threads": threads}
     embedder = library = None
     if settings.embedder != "none":
         from stream_guard.evidence.reader import EvidenceLibrary
@@ -57,7 +65,7 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
                         extra={"collections": stale, "embedder": embedder.name})
         library.start_polling(settings.index_poll_s)
     if settings.tier == "lexical":
-        return GroundingEngine(EngineConfig.from_settings(settings), metrics, embedder=embedder,
+        return GroundingEngine(config, metrics, embedder=embedder,
                                library=library)
     from stream_guard.models.cross_encoder import load_detector
     from stream_guard.models.labels import parse_label_map
@@ -71,7 +79,7 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
         use_context=settings.detector_context,
         label_map=parse_label_map(settings.detector_labels) if settings.detector_labels else None,
         **common)
-    return GroundingEngine(EngineConfig.from_settings(settings), metrics, model=detector,
+    return GroundingEngine(config, metrics, model=detector,
                            model_threshold=detector.threshold,
                            model_clear_margin=detector.clear_margin,
                            model_run_at_end=detector.run_at_end,

@@ -26,6 +26,14 @@ Fair shares, not only deadlines: a job may name its owner (the server names the 
 When several owners wait, each gets at most an equal share of a turn's sweep and of its batch,
 so a client whose backlog is all overdue (hence first by deadline) cannot keep another client's
 window waiting behind all of it.
+
+Instances, as Triton's instance groups: ``instances`` runners take turns from the one queue at
+once, each on a thread of its own, so a window that arrives while another's batch runs starts
+at once instead of waiting for it (on a CPU, two batches of one window each on a core of its
+own; a GPU runs one batch at a time and keeps one). A job may name its sequence (the server
+names the stream): the jobs of one sequence never run in two turns at once, and so run in
+deadline order, as Triton's sequence batcher keeps a sequence on one instance: the scoring of a
+stream's window reads and updates what the window before it found.
 """
 
 from __future__ import annotations
@@ -80,6 +88,7 @@ class _Queued(Generic[J, R]):
     future: asyncio.Future[R] = field(compare=False)
     queued: float = field(compare=False)
     owner: Hashable = field(compare=False, default=None)
+    sequence: Hashable = field(compare=False, default=None)
 
 
 class SchedulerClosed(GuardError, RuntimeError):
@@ -92,17 +101,21 @@ class BatchScheduler(Generic[J, R]):
     ``process`` takes a list of jobs and returns one result per job, in order. If it raises, the
     jobs of that batch are run again one by one, so only the job that fails gets the exception.
     ``fallback`` (same contract) answers jobs that would miss their deadline through ``process``;
-    without one, every job goes through ``process`` however late.
+    without one, every job goes through ``process`` however late. ``instances``: how many turns
+    may run at once, each on its own thread (``process`` and ``fallback`` must then be safe to
+    call from several threads at once for jobs of different sequences).
     """
 
     def __init__(self, process: Callable[[list[J]], Sequence[R]], *,
                  fallback: Callable[[list[J]], Sequence[R]] | None = None,
                  max_batch: int = 32, max_wait: float = 0.004, max_turn: float | None = None,
-                 name: str = "scorer",
+                 instances: int = 1, name: str = "scorer",
                  on_batch: Callable[[BatchStats], None] | None = None,
                  on_depth: Callable[[int], None] | None = None) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if instances < 1:
+            raise ValueError("instances must be at least 1")
         self._process = process
         self._fallback = fallback
         self._max_turn = max_turn
@@ -117,9 +130,20 @@ class BatchScheduler(Generic[J, R]):
         self._on_depth = on_depth
         self._queue: list[_Queued[J, R]] = []  # a heap, earliest deadline first
         self._wakeup: asyncio.Event | None = None
-        self._runner: asyncio.Task[None] | None = None
-        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._runners: list[asyncio.Task[None]] = []
+        self._executors = [
+            concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix=name if instances == 1 else f"{name}-{i}")
+            for i in range(instances)]
+        # The sequences of the jobs in the turns running now, with how many of their jobs:
+        # another runner leaves their other jobs waiting.
+        self._running: Counter[Hashable] = Counter()
         self._closed = False
+
+    @property
+    def instances(self) -> int:
+        """How many turns may run at once."""
+        return len(self._executors)
 
     @property
     def depth(self) -> int:
@@ -140,13 +164,17 @@ class BatchScheduler(Generic[J, R]):
                     for q in self._queue if not q.future.done()), default=0.0)
 
     def start(self) -> None:
-        if self._runner is None:
+        if not self._runners:
             self._wakeup = asyncio.Event()
-            self._runner = asyncio.get_running_loop().create_task(self._run(), name="batcher")
+            loop = asyncio.get_running_loop()
+            self._runners = [loop.create_task(self._run(executor), name=f"batcher-{i}")
+                             for i, executor in enumerate(self._executors)]
 
-    async def submit(self, job: J, deadline: float | None = None, owner: Hashable = None) -> R:
+    async def submit(self, job: J, deadline: float | None = None, owner: Hashable = None,
+                     sequence: Hashable = None) -> R:
         """The job's result; ``deadline`` is a ``time.perf_counter()`` instant (None: none);
-        ``owner``: whose job it is, for fair shares of each turn (None: one shared owner)."""
+        ``owner``: whose job it is, for fair shares of each turn (None: one shared owner);
+        ``sequence``: jobs naming the same one never run in two turns at once (None: none)."""
         if self._closed:
             raise SchedulerClosed("the scheduler is shut down")
         self.start()
@@ -154,28 +182,35 @@ class BatchScheduler(Generic[J, R]):
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._queue, _Queued(math.inf if deadline is None else deadline,
                                             next(self._order), job, future,
-                                            time.perf_counter(), owner))
+                                            time.perf_counter(), owner, sequence))
         self._report_depth()
         self._wakeup.set()
         return await future
 
     async def close(self) -> None:
-        """Finish queued work, then stop the thread."""
+        """Finish queued work, then stop the threads."""
         self._closed = True
-        if self._runner is not None:
+        if self._runners:
             assert self._wakeup is not None
             self._wakeup.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
-        self._executor.shutdown(wait=True)
+            for runner in self._runners:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+        for executor in self._executors:
+            executor.shutdown(wait=True)
 
-    async def _run(self) -> None:
+    def _startable(self) -> bool:
+        """Whether a job waits that no running turn holds the sequence of."""
+        return any(q.sequence is None or q.sequence not in self._running for q in self._queue)
+
+    async def _run(self, executor: concurrent.futures.Executor) -> None:
+        """One runner: turn after turn on its own thread, ``executor``."""
         assert self._wakeup is not None
         loop = asyncio.get_running_loop()
         backlog = False  # the queue is work that arrived while a batch ran: it waited already
         while True:
-            if not self._queue:
-                if self._closed:
+            if not self._startable():  # empty, or every job's sequence runs in another turn
+                if self._closed and not self._queue:
                     return
                 backlog = False
                 self._wakeup.clear()
@@ -185,7 +220,7 @@ class BatchScheduler(Generic[J, R]):
                     and not self._closed):
                 await self._fill(loop)
             try:
-                backlog = await self._run_turn(loop) or backlog
+                backlog = await self._run_turn(loop, executor) or backlog
             except Exception as exc:
                 # A fault of the scheduler's own outside a turn's run (choosing its jobs):
                 # every job waiting gets it, whose choice would fail again, and the scheduler
@@ -196,22 +231,30 @@ class BatchScheduler(Generic[J, R]):
                 self._queue.clear()
                 self._report_depth()
 
-    async def _run_turn(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Select and run one turn; False when no job was left to run."""
+    async def _run_turn(self, loop: asyncio.AbstractEventLoop,
+                        executor: concurrent.futures.Executor) -> bool:
+        """Select and run one turn on ``executor``; False when no job was left to run."""
         started = time.perf_counter()
         late, on_time = self._select(started)  # without jobs whose callers are gone
         self._report_depth()
         live = late + on_time
         if not live:
             return False
+        sequences = Counter(q.sequence for q in live if q.sequence is not None)
+        self._running.update(sequences)
         try:
-            seconds = await self._turn(loop, on_time, late)
+            seconds = await self._turn(loop, executor, on_time, late)
         except Exception as exc:
             # A fault of the scheduler's own during the turn (a job's is answered in
             # ``_turn``): the turn's jobs not yet answered get it; the queue goes on.
             log.exception("scheduler turn failed: the jobs it held get the error")
             _fail(live, exc)
             return True
+        finally:
+            self._running.subtract(sequences)
+            self._running = +self._running  # without the sequences no turn runs now
+            if sequences and self._wakeup is not None:
+                self._wakeup.set()  # another runner may take the jobs they held back
         finished = time.perf_counter()
         swept = finished
         model_seconds: float | None = None
@@ -243,7 +286,9 @@ class BatchScheduler(Generic[J, R]):
         deadline is already near: under overload the doomed share of the queue is settled at
         once and the model keeps the jobs it can still finish. The batch stops at ``max_batch``
         items or ``max_turn`` seconds of expected work; the sweep at the same budget of the
-        fallback's recent cost (late jobs past it wait for the next turn's sweep).
+        fallback's recent cost (late jobs past it wait for the next turn's sweep). With several
+        instances the queue drains as many items at a time; a job whose sequence another
+        running turn holds stays queued, out of this turn's count.
         """
         cost, fallback = self.item_cost, self._fallback is not None
         limit = self._max_batch
@@ -255,10 +300,14 @@ class BatchScheduler(Generic[J, R]):
                    if self.fallback_cost > 0 else 1)
         overdue: list[_Queued[J, R]] = []
         in_time: list[_Queued[J, R]] = []
+        held: list[_Queued[J, R]] = []
+        instances = self.instances
         for q in sorted(self._queue):
             if q.future.done():  # its caller is gone (stream or connection ended): drop it
                 continue
-            if fallback and q.deadline < now + cost * (len(in_time) + 1):
+            if q.sequence is not None and q.sequence in self._running:
+                held.append(q)  # its sequence's turn runs on another instance
+            elif fallback and q.deadline < now + cost * (len(in_time) // instances + 1):
                 overdue.append(q)
             else:
                 in_time.append(q)  # its place in the model's queue: those before it
@@ -266,18 +315,18 @@ class BatchScheduler(Generic[J, R]):
         # jobs that can still make their deadline.
         late, overdue = _fair_share(overdue, cap)
         on_time, in_time = _fair_share(in_time, limit)
-        self._queue[:] = sorted(overdue + in_time)  # sorted: a valid heap
+        self._queue[:] = sorted(overdue + in_time + held)  # sorted: a valid heap
         return late, on_time
 
-    async def _turn(self, loop: asyncio.AbstractEventLoop, on_time: list[_Queued[J, R]],
+    async def _turn(self, loop: asyncio.AbstractEventLoop, executor: concurrent.futures.Executor,
+                    on_time: list[_Queued[J, R]],
                     late: list[_Queued[J, R]]) -> tuple[float, float, float] | None:
-        """One turn of the worker thread: the fallback for late jobs, then the batch. The
-        fallback's answers go to their callers the moment the sweep ends (they were held for
-        the batch, up to ``max_turn`` past their deadline: a review). Returns the seconds the
-        fallback and ``process`` took and the instant the sweep ended (None when part of the
-        turn failed and was retried job by job). The two parts fail apart: a model batch that
-        raises leaves the fallback's answers of the same turn as they are, not computed (and
-        counted) twice."""
+        """One turn of a worker thread (``executor``'s): the fallback for late jobs, then the batch.
+        The fallback's answers go to their callers the moment the sweep ends (they were held for the
+        batch, up to ``max_turn`` past their deadline: a review). Returns the seconds the fallback
+        and ``process`` took and the instant the sweep ended (None when part of the turn failed and
+        was retried job by job). The two parts fail apart: a model batch that raises leaves the
+        fallback's answers of the same turn as they are, not computed (and counted) twice."""
         fallback = self._fallback
 
         def attempt(function: Callable[[list[J]], Sequence[R]] | None,
@@ -301,18 +350,19 @@ class BatchScheduler(Generic[J, R]):
             return quick, results, (swept - began, time.perf_counter() - swept, swept)
 
         try:
-            quick, results, seconds = await loop.run_in_executor(self._executor, run)
+            quick, results, seconds = await loop.run_in_executor(executor, run)
         except Exception:  # the executor itself failed: each job answered on its own
             quick, results, seconds = None, None, (0.0, 0.0, 0.0)
         for batch, answers, function in ((late, quick, fallback),
                                          (on_time, results, self._process)):
             if answers is None:
-                await self._isolate(loop, batch, function)
+                await self._isolate(loop, executor, batch, function)
             else:
                 _answer(batch, answers)
         return None if quick is None or results is None else seconds
 
-    async def _isolate(self, loop: asyncio.AbstractEventLoop, batch: list[_Queued[J, R]],
+    async def _isolate(self, loop: asyncio.AbstractEventLoop,
+                       executor: concurrent.futures.Executor, batch: list[_Queued[J, R]],
                        process: Callable[[list[J]], Sequence[R]] | None) -> None:
         """A failed batch is run again one job at a time, so one bad window (a scorer crash on
         odd input) fails only its own caller, never the other streams that shared its batch."""
@@ -323,7 +373,7 @@ class BatchScheduler(Generic[J, R]):
                 continue
             try:
                 assert process is not None
-                (result,) = await loop.run_in_executor(self._executor, process, [q.job])
+                (result,) = await loop.run_in_executor(executor, process, [q.job])
             except Exception as exc:  # delivered to this caller only
                 if not fut.done():
                     fut.set_exception(exc)

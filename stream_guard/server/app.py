@@ -231,7 +231,8 @@ class Server:
                                     ) from None
             raise
         log.info("scorer ready", extra={"tier": self.engine.description,
-                                        "threshold": self.engine.threshold})
+                                        "threshold": self.engine.threshold,
+                                        "model_instances": self.engine.scheduler.instances})
         await self.readiness()  # the gauges say so now, not at the next refresh
         return self.engine
 
