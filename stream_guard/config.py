@@ -298,9 +298,9 @@ class Settings:
         minimum=0, maximum=1024))
     model_instances: int = field(default=0, metadata=_meta(
         "Model batches run at once, each on a thread of its own, so a window arriving while "
-        "another's batch runs need not wait for it (0 = auto: on a CPU, 2 where this process "
-        "may use 2 CPUs or more and the runtime threads are auto, each runtime then sized by "
-        "its share; else 1).", minimum=0, maximum=64))
+        "another's batch runs need not wait for it (0 = auto: 2 on a CPU where this process "
+        "may use 2 or 3 CPUs and the runtime threads are auto, one thread each; else 1).",
+        minimum=0, maximum=64))
 
     # --- evidence -------------------------------------------------------------------------
     data_dir: Path = field(default_factory=_default_data_dir, metadata=_meta(

@@ -166,6 +166,19 @@ async def test_the_engine_runs_the_model_instances_the_settings_give(
         await engine.close()
 
 
+async def test_a_lexical_engine_runs_one_instance_and_resolves_no_device(tmp_path: Path) -> None:
+    """A review: choosing the instances resolved the device for every tier, so a lexical
+    server (no model) asked for CUDA on a host without it refused to start."""
+    from stream_guard.scoring.factory import build_engine
+
+    engine = await build_engine(make_settings(tmp_path, tier="lexical", embedder="none",
+                                              device="cuda", model_instances=0), Metrics())
+    try:
+        assert engine.scheduler.instances == 1
+    finally:
+        await engine.close()
+
+
 # Answers to one context, each window of a kind the engine settles or must not: copies,
 # rewordings, a figure changed, a negation added, names and figures the evidence never states.
 SETTLE_CONTEXT = ("The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris. "

@@ -95,18 +95,19 @@ def test_the_cpu_budget_is_the_smallest_quota_above_the_process(tmp_path: Path) 
     assert cpu_budget(tmp_path, membership) == min(2, len(os.sched_getaffinity(0)))
 
 
-def test_model_instances_auto_is_two_on_a_cpu_with_two_cpus_or_more_one_on_cuda() -> None:
-    # auto: two instances sharing the CPUs, each runtime sized by its share
+def test_model_instances_auto_is_two_on_a_cpu_of_two_or_three_one_elsewhere() -> None:
+    # auto: two instances of one runtime thread each, where that is what the CPUs give
     assert model_instances(0, "cpu", 0, 2) == (2, 1)
-    assert model_instances(0, "cpu", 0, 16) == (2, 8)
+    assert model_instances(0, "cpu", 0, 3) == (2, 1)
     assert model_instances(0, "cpu", 0, 1) == (1, 0)  # one CPU: one instance, runtime's choice
-    assert model_instances(0, "cuda", 0, 16) == (1, 0)  # a GPU runs one batch at a time
+    assert model_instances(0, "cpu", 0, 16) == (1, 0)  # a shared pool: not measured
+    assert model_instances(0, "cuda", 0, 2) == (1, 0)  # a GPU runs one batch at a time
     # threads the settings fix (a pod's CPU request, a worker's share) are kept, with one
-    # instance unless asked: two would share that pool
+    # instance unless asked
+    assert model_instances(0, "cpu", 1, 2) == (1, 1)
     assert model_instances(0, "cpu", 4, 16) == (1, 4)
-    assert model_instances(0, "cpu", 1, 16) == (1, 1)
     assert model_instances(2, "cpu", 4, 16) == (2, 4)
-    # instances the settings ask for are kept, on a CUDA device too
+    # instances the settings ask for are kept, each runtime then sized by its share
     assert model_instances(3, "cpu", 0, 12) == (3, 4)
-    assert model_instances(1, "cpu", 0, 16) == (1, 0)
+    assert model_instances(2, "cpu", 0, 16) == (2, 8)
     assert model_instances(2, "cuda", 0, 16) == (2, 0)

@@ -679,3 +679,68 @@ async def test_close_waits_for_the_jobs_a_running_sequence_held_back() -> None:
 def test_instances_must_be_positive() -> None:
     with pytest.raises(ValueError, match="instances"):
         BatchScheduler(Recorder(), instances=0)
+
+
+def _logging_pair(log: list[tuple[str, int]]) -> tuple[Any, Any]:
+    """A batch function and a fallback that log which ran which job, in order."""
+    def process(jobs: list[int]) -> list[int]:
+        log.extend(("model", j) for j in jobs)
+        return [10 * j for j in jobs]
+
+    def fallback(jobs: list[int]) -> list[int]:
+        log.extend(("fallback", j) for j in jobs)
+        return [-j for j in jobs]
+
+    return process, fallback
+
+
+async def test_a_late_window_is_not_swept_ahead_of_its_streams_window_before() -> None:
+    """A review: a turn sweeps its late jobs before its batch, so a stream's next window, late
+    at its place in the queue, was scored before the window it follows, which was still in
+    time, and read what the window before that had found. It waits for a later turn."""
+    log: list[tuple[str, int]] = []
+    process, fallback = _logging_pair(log)
+    sched: BatchScheduler[int, int] = BatchScheduler(process, fallback=fallback, max_batch=4,
+                                                     max_wait=0)
+    sched.item_cost = 1.0  # a second a window: the third in line cannot make it in time
+    now = time.perf_counter()
+    async with asyncio.timeout(TIMEOUT):
+        results = await asyncio.gather(sched.submit(1, now + 1.5),
+                                       sched.submit(2, now + 2.5, sequence="a"),
+                                       sched.submit(3, now + 2.6, sequence="a"))
+    assert log.index(("model", 2)) < next(i for i, (_, j) in enumerate(log) if j == 3)
+    assert results[:2] == [10, 20]
+    await sched.close()
+
+
+async def test_a_window_is_not_run_ahead_of_its_streams_window_left_queued() -> None:
+    """A review: the window before it overdue but past the turn's sweep (left for the next),
+    a stream's next window went to the turn's batch first."""
+    log: list[tuple[str, int]] = []
+    process, fallback = _logging_pair(log)
+    sched: BatchScheduler[int, int] = BatchScheduler(process, fallback=fallback, max_batch=1,
+                                                     max_wait=0)
+    now = time.perf_counter()
+    others = [sched.submit(j, now - 10 + j / 100) for j in range(10, 18)]  # a full sweep
+    async with asyncio.timeout(TIMEOUT):
+        *_, before, after = await asyncio.gather(*others, sched.submit(1, now - 1, sequence="a"),
+                                                 sched.submit(2, now + 1000, sequence="a"))
+    assert (before, after) == (-1, 20)
+    assert log.index(("fallback", 1)) < log.index(("model", 2))
+    await sched.close()
+
+
+async def test_a_burst_is_shared_with_an_idle_instance() -> None:
+    """A review: with both instances idle, the first to select took a whole burst and ran it
+    row after row while the other waited, and its last rows missed their deadlines."""
+    fn = Gates()
+    sched: BatchScheduler[int, int] = BatchScheduler(fn, max_batch=8, max_wait=0, instances=2)
+    async with asyncio.timeout(TIMEOUT):
+        tasks = [asyncio.create_task(sched.submit(j)) for j in range(1, 9)]
+        for j in range(1, 9):
+            await fn.wait_entered(j)  # every job inside at once: half on each instance
+        for j in range(1, 9):
+            fn.gate(j).set()
+        assert await asyncio.gather(*tasks) == [10 * j for j in range(1, 9)]
+    assert len(set(fn.threads.values())) == 2
+    await sched.close()

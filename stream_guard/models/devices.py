@@ -148,15 +148,15 @@ def model_instances(requested: int, device: Device, threads: int,
     (0: auto), the device the models run on and the CPUs this process may use
     (:func:`~stream_guard.models.cpus.cpu_budget`).
 
-    Auto is two instances on a CPU where the process may use two CPUs or more and the
-    runtime's threads are auto too, each runtime then sized by an instance's share of the
-    CPUs: one window's pair gains little from a second thread (the shipped detector, 104
+    Auto is the configuration measured: two instances on a CPU where the process may use two
+    or three CPUs and the runtime's threads are auto, each run then on one thread of its own
+    (no pool): one window's pair gains little from a second thread (the shipped detector, 104
     tokens: 31 ms on one thread, 24 on two, 2 cores) while two windows that meet no longer
-    wait for each other (docs/benchmarks-log.md, the fifty-seventh session). Threads the
-    settings fix are kept as they were sized (a pod's CPU request, a worker's share), with
-    one instance unless asked: two runs at once would share that one pool. A GPU runs one
-    batch at a time: one instance there unless asked."""
-    auto = device == "cpu" and not threads and cpus >= 2
+    wait for each other (docs/benchmarks-log.md, the fifty-seventh session). Elsewhere one,
+    unless asked: the instances share each model's one session, and so, with more threads,
+    its thread pool, which is not measured; threads the settings fix (a pod's CPU request, a
+    worker's share) are kept; a GPU runs one batch at a time."""
+    auto = device == "cpu" and not threads and 2 <= cpus <= 3
     instances = requested or (2 if auto else 1)
     if device == "cpu" and instances > 1 and not threads:
         threads = max(1, cpus // instances)

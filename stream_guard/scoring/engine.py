@@ -48,6 +48,7 @@ from typing import TypeVar
 
 from stream_guard.config import Settings
 from stream_guard.evidence.context import context_sentences
+from stream_guard.evidence.faiss_index import set_search_threads
 from stream_guard.evidence.premise import (
     PREMISE_MAX_CHARS,
     EvidenceSentence,
@@ -367,6 +368,10 @@ class GroundingEngine:
             max_turn=(settings.verdict_deadline_ms / 3000.0 if settings.verdict_deadline_ms
                       else None),
             instances=settings.model_instances,
+            # faiss's OpenMP thread count is each thread's own: the scoring threads search
+            # with one, as the library's own setting means (evidence.faiss_index)
+            initializer=(functools.partial(set_search_threads, 1) if library is not None
+                         else None),
             on_batch=self._observe_batch, on_depth=metrics.queue_depth.set)
         # Stream set-up never runs on the model thread: it must not delay other streams' checks.
         # Small contexts have a lane of their own, where a large one never waits ahead of them.

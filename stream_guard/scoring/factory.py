@@ -41,10 +41,12 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
     from stream_guard.models.cpus import cpu_budget
     from stream_guard.models.devices import model_instances, resolve_backend, resolve_device
 
-    instances, threads = model_instances(
-        settings.model_instances,
-        resolve_device(settings.device, resolve_backend(settings.backend)),
-        settings.intra_op_threads, cpu_budget())
+    # The lexical tier runs no model: one instance, and no device to resolve (a review: a
+    # lexical server asked for CUDA on a host without it refused to start).
+    instances, threads = (1, settings.intra_op_threads) if settings.tier == "lexical" else \
+        model_instances(settings.model_instances,
+                        resolve_device(settings.device, resolve_backend(settings.backend)),
+                        settings.intra_op_threads, cpu_budget())
     config = EngineConfig.from_settings(settings, instances)
     common = {**settings.model_runtime(), "intra_op_threads": threads}
     embedder = library = None

@@ -103,13 +103,15 @@ class BatchScheduler(Generic[J, R]):
     ``fallback`` (same contract) answers jobs that would miss their deadline through ``process``;
     without one, every job goes through ``process`` however late. ``instances``: how many turns
     may run at once, each on its own thread (``process`` and ``fallback`` must then be safe to
-    call from several threads at once for jobs of different sequences).
+    call from several threads at once for jobs of different sequences); ``initializer`` runs
+    once on each of those threads first.
     """
 
     def __init__(self, process: Callable[[list[J]], Sequence[R]], *,
                  fallback: Callable[[list[J]], Sequence[R]] | None = None,
                  max_batch: int = 32, max_wait: float = 0.004, max_turn: float | None = None,
                  instances: int = 1, name: str = "scorer",
+                 initializer: Callable[[], None] | None = None,
                  on_batch: Callable[[BatchStats], None] | None = None,
                  on_depth: Callable[[int], None] | None = None) -> None:
         if max_batch < 1:
@@ -133,11 +135,13 @@ class BatchScheduler(Generic[J, R]):
         self._runners: list[asyncio.Task[None]] = []
         self._executors = [
             concurrent.futures.ThreadPoolExecutor(
-                1, thread_name_prefix=name if instances == 1 else f"{name}-{i}")
+                1, thread_name_prefix=name if instances == 1 else f"{name}-{i}",
+                initializer=initializer)
             for i in range(instances)]
         # The sequences of the jobs in the turns running now, with how many of their jobs:
         # another runner leaves their other jobs waiting.
         self._running: Counter[Hashable] = Counter()
+        self._in_turn = 0  # runners whose turn runs now
         self._closed = False
 
     @property
@@ -242,6 +246,7 @@ class BatchScheduler(Generic[J, R]):
             return False
         sequences = Counter(q.sequence for q in live if q.sequence is not None)
         self._running.update(sequences)
+        self._in_turn += 1
         try:
             seconds = await self._turn(loop, executor, on_time, late)
         except Exception as exc:
@@ -251,6 +256,7 @@ class BatchScheduler(Generic[J, R]):
             _fail(live, exc)
             return True
         finally:
+            self._in_turn -= 1
             self._running.subtract(sequences)
             self._running = +self._running  # without the sequences no turn runs now
             if sequences and self._wakeup is not None:
@@ -286,9 +292,13 @@ class BatchScheduler(Generic[J, R]):
         deadline is already near: under overload the doomed share of the queue is settled at
         once and the model keeps the jobs it can still finish. The batch stops at ``max_batch``
         items or ``max_turn`` seconds of expected work; the sweep at the same budget of the
-        fallback's recent cost (late jobs past it wait for the next turn's sweep). With several
-        instances the queue drains as many items at a time; a job whose sequence another
-        running turn holds stays queued, out of this turn's count.
+        fallback's recent cost (late jobs past it wait for the next turn's sweep).
+
+        With several instances, a batch is shared with the instances idle now (a burst is not
+        run row after row on one thread while another waits), this turn's batch is counted as
+        run in turn on this runner and the jobs after it as spread over every instance; a job
+        whose sequence another running turn holds stays queued, out of this turn's count. And
+        a sequence's jobs keep their order (:func:`_in_sequence_order`).
         """
         cost, fallback = self.item_cost, self._fallback is not None
         limit = self._max_batch
@@ -298,24 +308,34 @@ class BatchScheduler(Generic[J, R]):
         if self._max_turn is not None:  # the first sweep, of one job, measures the cost
             cap = (max(1, min(cap, int(self._max_turn / max(self.fallback_cost, _MIN_COST))))
                    if self.fallback_cost > 0 else 1)
-        overdue: list[_Queued[J, R]] = []
-        in_time: list[_Queued[J, R]] = []
         held: list[_Queued[J, R]] = []
-        instances = self.instances
+        waiting: list[_Queued[J, R]] = []
         for q in sorted(self._queue):
             if q.future.done():  # its caller is gone (stream or connection ended): drop it
                 continue
             if q.sequence is not None and q.sequence in self._running:
                 held.append(q)  # its sequence's turn runs on another instance
-            elif fallback and q.deadline < now + cost * (len(in_time) // instances + 1):
+            else:
+                waiting.append(q)
+        idle = self.instances - self._in_turn  # this runner among them
+        if idle > 1:
+            limit = max(1, min(limit, -(-len(waiting) // idle)))
+        overdue: list[_Queued[J, R]] = []
+        in_time: list[_Queued[J, R]] = []
+        for q in waiting:
+            place = len(in_time)  # those before it in the model's queue
+            if place >= limit:  # a later turn's, on whichever instance is free first
+                place = limit + (place - limit) // self.instances
+            if fallback and q.deadline < now + cost * (place + 1):
                 overdue.append(q)
             else:
-                in_time.append(q)  # its place in the model's queue: those before it
+                in_time.append(q)
         # Late jobs past this turn's sweep wait for the next one: the model's places are for
         # jobs that can still make their deadline.
         late, overdue = _fair_share(overdue, cap)
         on_time, in_time = _fair_share(in_time, limit)
-        self._queue[:] = sorted(overdue + in_time + held)  # sorted: a valid heap
+        late, on_time, later = _in_sequence_order(late, on_time, overdue + in_time)
+        self._queue[:] = sorted(later + held)  # sorted: a valid heap
         return late, on_time
 
     async def _turn(self, loop: asyncio.AbstractEventLoop, executor: concurrent.futures.Executor,
@@ -428,6 +448,27 @@ def _answer(batch: Sequence[_Queued[J, R]], answers: Sequence[R]) -> None:
     for q, result in zip(batch, answers, strict=True):
         if not q.future.done():
             q.future.set_result(result)
+
+
+def _in_sequence_order(late: list[_Queued[J, R]], on_time: list[_Queued[J, R]],
+                       left: list[_Queued[J, R]]
+                       ) -> tuple[list[_Queued[J, R]], list[_Queued[J, R]], list[_Queued[J, R]]]:
+    """A turn's (sweep, batch, left queued) with no job of a sequence ahead of an earlier one
+    of its own: a turn sweeps its late jobs before its batch, and a job left queued runs in a
+    later turn, so a late job after one of its sequence in the batch or left queued (a review:
+    a stream's next window aligned before the window it follows), and a batch job after one
+    left queued, are left queued for a later turn. Jobs without a sequence keep their place."""
+    stage = {id(q): 0 for q in late} | {id(q): 1 for q in on_time}
+    reached: dict[Hashable, int] = {}  # per sequence: the latest stage of its jobs so far
+    out: tuple[list[_Queued[J, R]], ...] = ([], [], [])
+    for q in sorted([*late, *on_time, *left]):
+        where = stage.get(id(q), 2)
+        if q.sequence is not None:
+            if where < reached.get(q.sequence, 0):
+                where = 2
+            reached[q.sequence] = where
+        out[where].append(q)
+    return out[0], out[1], out[2]
 
 
 def _average(recent: float, sample: float) -> float:
