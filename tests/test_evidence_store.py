@@ -1051,6 +1051,23 @@ def test_a_version_set_aside_stays_out_until_it_changes_or_a_reload(
     assert library.poll() == ["alice/kb"] and library.get("alice", "kb") is not None
 
 
+def test_a_version_set_aside_is_refused_even_while_still_listed(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A review: the model's two scoring threads may set two versions aside at once, and each
+    writes the table of served versions without the one the other removed, so a damaged
+    version stayed listed. A version set aside is refused however the table reads."""
+    _add(tmp_path, FACTS, minilm, tenant="alice")
+    library = EvidenceLibrary(tmp_path)
+    assert library.poll() == ["alice/kb"]
+    listed = dict(library._loaded)
+    damaged = library.get("alice", "kb")
+    library.set_aside(damaged, sqlite3.DatabaseError("file is not a database"))
+    library._loaded = listed  # the other thread's write, made from the table before this one
+    with pytest.raises(UnknownCollectionError) as refused:
+        library.get("alice", "kb")
+    assert refused.value.damaged
+
+
 def test_a_whole_copy_restored_over_a_damaged_collection_is_served_at_the_next_poll(
         tmp_path: Path, minilm: SentenceEmbedder) -> None:
     """A review: the README's remedy for a damaged collection, restoring a whole copy, was not

@@ -25,8 +25,8 @@ _random_generator: Any = faiss.RandomGenerator  # type: ignore[attr-defined]
 # One set of GPU resources (streams, scratch memory) per process, as faiss recommends; it must
 # outlive every index moved to the GPU, so it is never freed.
 _gpu_resources: Any = None
-# One search at a time on the GPU: faiss's GPU resources are not safe to use from several
-# threads at once (the model's instances search from threads of their own).
+# One use at a time of faiss's GPU resources, which are not safe to use from several threads
+# at once: a search (the model's instances search from threads of their own) or a load.
 _gpu_search = threading.Lock()
 
 
@@ -79,9 +79,10 @@ def prepare_for_search(index: Any, *, use_gpu: bool | None = None) -> Any:
     if use_gpu is False or not gpu_available():
         return index
     global _gpu_resources
-    if _gpu_resources is None:
-        _gpu_resources = faiss.StandardGpuResources()
-    return faiss.index_cpu_to_gpu(_gpu_resources, 0, index)
+    with _gpu_search:  # the poll thread loads while the scoring threads search (a review)
+        if _gpu_resources is None:
+            _gpu_resources = faiss.StandardGpuResources()
+        return faiss.index_cpu_to_gpu(_gpu_resources, 0, index)
 
 
 def set_search_threads(threads: int) -> None:

@@ -338,6 +338,10 @@ class EvidenceLibrary:
 
     def get(self, tenant: str, name: str) -> Collection:
         loaded = self._loaded.get((tenant, name))
+        if loaded is not None and loaded.collection in self._aside:
+            # set aside, though still listed: two scoring threads' set-asides at once each
+            # write a table without the other's version (a review)
+            raise UnknownCollectionError(f"{tenant}/{name}", damaged=True)
         if loaded is None:
             raise UnknownCollectionError(f"{tenant}/{name}", damaged=(tenant, name) in self._failed)
         return loaded.collection
