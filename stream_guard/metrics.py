@@ -135,6 +135,10 @@ class Metrics:
         self.deadline_misses = Counter(
             "stream_guard_deadline_misses_total",
             "Windows whose verdict came after their deadline even so.", registry=r)
+        self.context_readings = Counter(
+            "stream_guard_context_readings_total",
+            "Streams' inline contexts by whether their reading was kept from an earlier "
+            "stream's (kept) or read at set-up (read).", ["result"], registry=r)
         self.chars_received = Counter(
             "stream_guard_received_chars_total", "Characters of delta text accepted.", registry=r)
         self.frames_received = Counter(
@@ -156,6 +160,7 @@ class Metrics:
                                 (self.streams_halted, get_args(HaltReason)),
                                 (self.windows, get_args(Label)),
                                 (self.tier_decisions, TIERS),
+                                (self.context_readings, ("kept", "read")),
                                 (self.penalties, PENALTY_REASONS)):
             for value in values:
                 counter.labels(value)  # a series at 0 from the start (REJECTION_REASONS)

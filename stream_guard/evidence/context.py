@@ -3,15 +3,29 @@
 A stream's ``context`` items become passages (sentence-aligned chunks, duplicates dropped) whose
 sentences the premise builder (:mod:`stream_guard.evidence.premise`) chooses from; a passage's id
 (``"<item id>#<n>"``) is what ``verdict`` and ``halt`` frames cite.
+
+Reading a context (:func:`read_context`: its sentences indexed, the figures, rows and places it
+states) is the costly part of a stream's set-up, about 8 ms per KB on the 2-core host of
+docs/benchmarks-log.md, and the same context comes back: each turn of a conversation sends its
+documents again, a support assistant sends one policy with every answer, and many questions
+retrieve the same few passages. :class:`ContextReadings` keeps recent readings, so a context
+is read once per tenant while it stays in use.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from stream_guard.evidence.chunking import DEFAULT_MAX_CHARS, chunk_pieces, content_hash
-from stream_guard.evidence.premise import EvidenceSentence
+from stream_guard.evidence.premise import EvidenceSentence, SentenceIndex
+from stream_guard.evidence.structured import column_use, read
 from stream_guard.scores import Evidence
+from stream_guard.text.places import sentence_places
+from stream_guard.text.quantities import quantity_index
+from stream_guard.text.rows import RowIndex
 
 
 def context_sentences(items: Sequence[tuple[str, str]], *,
@@ -46,3 +60,76 @@ def context_sentences(items: Sequence[tuple[str, str]], *,
                     seen.add(sentence)
                     out.append(EvidenceSentence.of(sentence, passage))
     return out
+
+
+def places_of(sentences: Sequence[EvidenceSentence]) -> frozenset[str]:
+    """The places evidence sentences name (:func:`~stream_guard.text.places.named`)."""
+    return frozenset().union(*(sentence_places(s.text, s.keys) for s in sentences))
+
+
+@dataclass(frozen=True, slots=True)
+class ContextReading:
+    """What a stream's inline context states: its sentences indexed, the quantities it states,
+    the rows of its lists and tables (None: it gives none), the places it names, and its
+    size in characters as read (tables as the prose they state). Read-only once built
+    (a :class:`SentenceIndex` is), so the streams that send one context share its reading."""
+
+    sentences: SentenceIndex
+    quantities: dict[str, frozenset[str]]
+    rows: RowIndex | None
+    places: frozenset[str]
+    chars: int
+
+
+def read_context(items: Sequence[tuple[str, str]]) -> ContextReading:
+    """The reading of ``(id, text)`` items (:class:`ContextReading`)."""
+    readings = [(item_id, read(text)) for item_id, text in items]
+    prose = [(item_id, reading.prose) for item_id, reading in readings]
+    sentences = context_sentences(prose)
+    quantities = quantity_index("\n".join(text for _, text in prose))
+    rows = RowIndex((f for _, reading in readings for f in reading.fields), column_use,
+                    quantities)
+    return ContextReading(SentenceIndex(sentences), quantities, rows if rows else None,
+                          places_of(sentences), sum(len(text) for _, text in prose))
+
+
+class ContextReadings:
+    """The readings of the contexts streams sent last (:func:`read_context`), least recently
+    used dropped first, at most ``max_chars`` characters of context held (0: none kept). A
+    reading holds about 12 bytes per character beside the text (a 60 KB context: 0.7 MB).
+
+    Keyed by tenant as well as by content: a tenant whose set-up came back at once would learn
+    that another tenant had sent that text. Thread-safe (set-ups run on worker threads); two
+    streams that start with one new context at once may both read it, and one reading is kept.
+    """
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self._held: OrderedDict[tuple[str, tuple[tuple[str, str], ...]],
+                                tuple[ContextReading, int]] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def read(self, tenant: str, items: Sequence[tuple[str, str]]) -> tuple[ContextReading, bool]:
+        """The reading of ``items`` for ``tenant``, and whether it was kept from before."""
+        size = sum(len(item_id) + len(text) for item_id, text in items)
+        if size > self.max_chars:
+            return read_context(items), False
+        key = (tenant, tuple(items))
+        with self._lock:
+            held = self._held.get(key)
+            if held is not None:
+                self._held.move_to_end(key)
+                return held[0], True
+        reading = read_context(items)
+        with self._lock:
+            if key not in self._held:
+                self._held[key] = (reading, size)
+                self._chars += size
+                while self._chars > self.max_chars:
+                    _, (_, dropped) = self._held.popitem(last=False)
+                    self._chars -= dropped
+        return reading, False
+
+    def __len__(self) -> int:
+        return len(self._held)

@@ -47,7 +47,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from stream_guard.config import Settings
-from stream_guard.evidence.context import context_sentences
+from stream_guard.evidence.context import (
+    ContextReadings,
+    context_sentences,
+    places_of,
+)
 from stream_guard.evidence.faiss_index import set_search_threads
 from stream_guard.evidence.premise import (
     PREMISE_MAX_CHARS,
@@ -59,7 +63,7 @@ from stream_guard.evidence.premise import (
 )
 from stream_guard.evidence.reader import Collection, EvidenceLibrary, UnknownCollectionError
 from stream_guard.evidence.scope import numbered_names, scoped_sentences
-from stream_guard.evidence.structured import cells, column_use, read
+from stream_guard.evidence.structured import cells, read
 from stream_guard.exceptions import GuardError
 from stream_guard.loop import FairSlots
 from stream_guard.metrics import Metrics
@@ -79,7 +83,7 @@ from stream_guard.scoring.fusion import (
 )
 from stream_guard.scoring.scheduler import BatchScheduler, BatchStats
 from stream_guard.text.absence import beside_absence
-from stream_guard.text.places import named, sentence_places
+from stream_guard.text.places import named
 from stream_guard.text.quantities import (
     ANY_UNIT,
     drop_worked_out,
@@ -153,6 +157,7 @@ class EngineConfig:
     conversation_checks: bool = True
     # Model batches run at once (the scheduler's instances): resolved, never 0 (auto) here.
     model_instances: int = 1
+    context_readings_chars: int = 2_000_000
 
     @classmethod
     def from_settings(cls, settings: Settings, model_instances: int = 1) -> EngineConfig:
@@ -162,7 +167,8 @@ class EngineConfig:
                    settings.halt_run_at_end, settings.contradiction_threshold,
                    settings.settle_windows, settings.batch_max_size, settings.batch_max_wait_ms,
                    settings.verdict_deadline_ms, settings.setup_concurrency,
-                   settings.evidence_top_k, settings.conversation_checks, model_instances)
+                   settings.evidence_top_k, settings.conversation_checks, model_instances,
+                   settings.context_readings_chars)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +208,7 @@ def read_passage(chunk_id: str, text: str, source: str) -> FoundPassage:
     """A collection chunk read (:meth:`FoundPassage.of`), cached for the process."""
     passage = Evidence(chunk_id, text, 0.0, source)
     sentences = passage_sentences(passage)
-    return FoundPassage(passage, sentences, quantity_index(text), _places(sentences))
+    return FoundPassage(passage, sentences, quantity_index(text), places_of(sentences))
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +383,7 @@ class GroundingEngine:
         # Small contexts have a lane of their own, where a large one never waits ahead of them.
         self._setup = FairSlots(max(1, settings.setup_concurrency))
         self._setup_small = FairSlots(max(1, settings.setup_concurrency))
+        self.contexts = ContextReadings(settings.context_readings_chars)
         self._on_loop_used = 0  # checks the event loop ran in this turn (_on_loop_slot)
 
     @property
@@ -500,24 +507,23 @@ class GroundingEngine:
 
     # --- pure steps, shared with training and evaluation --------------------------------------
     def prepare(self, request: StreamRequest) -> StreamEvidence:
-        readings = [(item.id, read(item.text)) for item in request.context]
-        items = [(item_id, reading.prose) for item_id, reading in readings]
-        sentences = context_sentences(items)
-        quantities = quantity_index("\n".join(text for _, text in items))
-        rows = RowIndex((f for _, reading in readings for f in reading.fields), column_use,
-                        quantities)
+        """The stream's evidence: its context's reading (kept for the streams that send the
+        same context, :class:`~stream_guard.evidence.context.ContextReadings`) and what its
+        prompt adds."""
+        context, kept = self.contexts.read(
+            request.tenant, [(item.id, item.text) for item in request.context])
+        self.metrics.context_readings.labels("kept" if kept else "read").inc()
         told = self_reports(request.prompt) if request.prompt else ""
-        chars = sum(len(text) for _, text in items)
-        return StreamEvidence(SentenceIndex(sentences), quantities, request.collection, chars,
-                              _places(sentences),
+        return StreamEvidence(context.sentences, context.quantities, request.collection,
+                              context.chars, context.places,
                               named(request.prompt) if request.prompt else frozenset(),
                               frozenset(t.key for t in terms(request.prompt))
                               if request.prompt else frozenset(),
-                              rows=rows if rows else None,
+                              rows=context.rows,
                               prompt_query=[_prompt_query(request.prompt)]
                               if request.prompt and request.collection is not None else [],
-                              told=Told.of(sentences, quantities, chars,
-                                           _prompt_id(request.context), told)
+                              told=Told.of(context.sentences.sentences, context.quantities,
+                                           context.chars, _prompt_id(request.context), told)
                               if told else None)
 
     def align(self, jobs: Sequence[CheckJob], *, read_talk: bool = True) -> list[Alignment]:
@@ -788,11 +794,6 @@ def _prompt_query(prompt: str) -> str:
     tail = prompt[-PROMPT_QUERY_CHARS:]
     _, space, words = tail.partition(" ")
     return words if space else tail
-
-
-def _places(sentences: Sequence[EvidenceSentence]) -> frozenset[str]:
-    """The places evidence sentences name (:func:`~stream_guard.text.places.named`)."""
-    return frozenset().union(*(sentence_places(s.text, s.keys) for s in sentences))
 
 
 def _scoped(index: SentenceIndex, numbered: frozenset[str],

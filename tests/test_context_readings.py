@@ -1,0 +1,135 @@
+"""A stream's context read once per tenant while it stays in use (evidence.context).
+
+The cache is pure (no sockets); the engine and a real server over loopback show that streams
+sending one context share its reading, keep their own per-stream state, and get the verdicts
+a fresh reading gives.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from stream_guard.evidence.context import ContextReading, ContextReadings, read_context
+from stream_guard.metrics import Metrics
+from stream_guard.protocol.frames import ContextItem
+from stream_guard.scoring.engine import EngineConfig, GroundingEngine, StreamRequest
+from tests.conftest import make_settings, running_server
+from tests.wsclient import API_KEY, API_KEY_2, http, open_ws, stream_text
+
+POLICY = ("Refunds are issued within 30 days of purchase. The warranty covers parts for two "
+          "years. Support is open from 9 am to 5 pm on weekdays.")
+TABLE = "| plan | price |\n| --- | --- |\n| Basic | $19/month |\n| Pro | $49/month |"
+
+
+def _same(a: ContextReading, b: ContextReading) -> None:
+    assert [s.text for s in a.sentences.sentences] == [s.text for s in b.sentences.sentences]
+    assert [s.passage for s in a.sentences.sentences] == [
+        s.passage for s in b.sentences.sentences]
+    assert a.quantities == b.quantities and a.places == b.places and a.chars == b.chars
+    assert (a.rows is None) == (b.rows is None)
+
+
+def test_a_context_is_read_once_per_tenant() -> None:
+    readings = ContextReadings(10_000)
+    items = [("policy", POLICY), ("plans", TABLE)]
+    first, kept = readings.read("a", items)
+    assert not kept and first.rows is not None
+    again, kept = readings.read("a", list(items))  # equal items, new objects: a stream's
+    assert kept and again is first
+    # another tenant's set-up must not come back at once: it learns nothing of tenant a's
+    other, kept = readings.read("b", items)
+    assert not kept and other is not first
+    _same(other, first)
+    _same(first, read_context(items))
+    # the same texts under other ids are other passages (frames cite the ids)
+    renamed, kept = readings.read("a", [("terms", POLICY), ("plans", TABLE)])
+    assert not kept and renamed.sentences.sentences[0].passage.id == "terms#0"
+
+
+def test_the_least_recently_used_reading_goes_first_within_the_characters_held() -> None:
+    texts = [f"Plant {i} employs {i * 10 + 10} workers in Ohio." for i in range(4)]
+    size = len("c") + len(texts[0])
+    readings = ContextReadings(3 * size)
+    for text in texts[:3]:
+        readings.read("t", [("c", text)])
+    assert readings.read("t", [("c", texts[0])])[1]  # used again: now the most recent
+    readings.read("t", [("c", texts[3])])  # one too many: the least recently used goes
+    assert len(readings) == 3
+    assert not readings.read("t", [("c", texts[1])])[1]
+    assert readings.read("t", [("c", texts[3])])[1]
+
+
+def test_a_context_larger_than_the_whole_budget_is_never_kept() -> None:
+    readings = ContextReadings(len(POLICY))
+    for _ in range(2):
+        reading, kept = readings.read("t", [("policy", POLICY)])
+        assert not kept and reading.sentences.sentences
+    assert len(readings) == 0
+    none = ContextReadings(0)
+    assert not none.read("t", [("c", "Ohio has 11 million people.")])[1]
+    assert not none.read("t", [("c", "Ohio has 11 million people.")])[1]
+
+
+def test_threads_reading_one_context_at_once_keep_one_reading() -> None:
+    readings = ContextReadings(100_000)
+    texts = [f"Store {i} opens at {i % 12 + 1} am and sells {i} bikes a day." for i in range(20)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            for text in texts * 3:
+                reading, _ = readings.read("t", [("c", text)])
+                assert reading.sentences.sentences[0].text == text
+        except BaseException as exc:  # noqa: BLE001  (reported below, on the test's thread)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(readings) == len(texts)
+    assert all(readings.read("t", [("c", text)])[1] for text in texts)
+
+
+def test_streams_of_one_context_share_its_reading_and_keep_their_own_state() -> None:
+    metrics = Metrics()
+    engine = GroundingEngine(EngineConfig(tier="lexical"), metrics)
+    request = StreamRequest("t", [ContextItem("policy", POLICY)], None)
+    one, two = engine.prepare(request), engine.prepare(request)
+    assert one is not two and one.sentences is two.sentences
+    assert one.last_passages is not two.last_passages and one.scoped is not two.scoped
+    # what the user says of themselves is the stream's own, over the shared reading
+    prompt = "I bought the kettle 45 days ago. Can I still get a refund?"
+    told = engine.prepare(StreamRequest("t", [ContextItem("policy", POLICY)], None, prompt))
+    fresh = GroundingEngine(EngineConfig(tier="lexical", context_readings_chars=0), Metrics())
+    told_fresh = fresh.prepare(StreamRequest("t", [ContextItem("policy", POLICY)], None, prompt))
+    assert told.told is not None and told_fresh.told is not None
+    assert [s.text for s in told.told.sentences.sentences] == [
+        s.text for s in told_fresh.told.sentences.sentences]
+    assert told.told.quantities == told_fresh.told.quantities
+    assert len(one.sentences.sentences) == 3  # the user's sentence joined no shared list
+    samples = {s.labels["result"]: s.value for s in metrics.context_readings.collect()[0].samples
+               if s.name.endswith("_total")}
+    assert samples == {"kept": 2.0, "read": 1.0}
+    assert len(fresh.contexts) == 0
+
+
+async def test_a_server_reads_a_context_once_for_the_streams_of_a_tenant(tmp_path: Path) -> None:
+    answer = ("Refunds are issued within 30 days of purchase. The warranty covers parts for "
+              "five years.")
+    async with running_server(make_settings(tmp_path)) as server:
+        frames = []
+        for key in (API_KEY, API_KEY, API_KEY_2):
+            async with open_ws(server.port, key=key) as ws:
+                frames.append(await stream_text(ws, "s", answer, context=[POLICY]))
+        body = (await http(server.port, "GET", "/metrics")).body.decode()
+    verdicts = [[(f["type"], f.get("label"), f.get("offset")) for f in got
+                 if f["type"] in ("verdict", "halt")] for got in frames]
+    assert verdicts[0] == verdicts[1] == verdicts[2]
+    assert any(kind == "halt" for kind, _, _ in verdicts[0])  # "five years" is not two
+    assert 'stream_guard_context_readings_total{result="kept"} 1.0' in body
+    assert 'stream_guard_context_readings_total{result="read"} 2.0' in body
