@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
-    engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
+    # every stream's set-up reads its context: no reading kept from the repeat before
+    engine = GroundingEngine(EngineConfig(tier="lexical", context_readings_chars=0), Metrics())
     results = {}
     for name, (items, windows) in cases(args.chars).items():
         request = StreamRequest("bench", [ContextItem(i, t) for i, t in items], None)

@@ -66,7 +66,10 @@ async def _hog(url: str, headers: dict[str, str], context: str,
         n = 0
         while not stop.is_set():
             for s in range(8):
-                await _send(ws, type="start", stream_id=f"h{n}-{s}", context=[context])
+                # an id of its own: a server keeps a context's reading for the next stream
+                # that sends it, and a hostile client varies what it sends
+                await _send(ws, type="start", stream_id=f"h{n}-{s}",
+                            context=[{"id": f"h{n}-{s}", "text": context}])
             await asyncio.sleep(0.3)
             for s in range(8):
                 await _send(ws, type="cancel", stream_id=f"h{n}-{s}")
@@ -82,7 +85,9 @@ async def _probe(url: str, headers: dict[str, str], streams: int) -> dict[str, A
     async with connect(url, additional_headers=headers, max_size=None) as ws:
         for i in range(streams):
             sid = f"p{i}"
-            await _send(ws, type="start", stream_id=sid, context=CONTEXT)
+            await _send(ws, type="start", stream_id=sid,  # read anew, as the hogs' are
+                        context=[{"id": f"{sid}-{j}", "text": text}
+                                 for j, text in enumerate(CONTEXT)])
             sent = time.perf_counter()
             await _send(ws, type="delta", stream_id=sid, seq=0, text=FALSE)
             halt = await _until(ws, "halt", sid)

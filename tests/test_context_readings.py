@@ -7,19 +7,33 @@ a fresh reading gives.
 
 from __future__ import annotations
 
+import copy
+import json
 import threading
 from pathlib import Path
+from typing import Any
 
-from stream_guard.evidence.context import ContextReading, ContextReadings, read_context
+from stream_guard.evidence.context import (
+    ROWS_CHARGE,
+    ContextReading,
+    ContextReadings,
+    read_context,
+)
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.frames import ContextItem
-from stream_guard.scoring.engine import EngineConfig, GroundingEngine, StreamRequest
+from stream_guard.scoring.engine import CheckJob, EngineConfig, GroundingEngine, StreamRequest
 from tests.conftest import make_settings, running_server
 from tests.wsclient import API_KEY, API_KEY_2, http, open_ws, stream_text
 
 POLICY = ("Refunds are issued within 30 days of purchase. The warranty covers parts for two "
           "years. Support is open from 9 am to 5 pm on weekdays.")
 TABLE = "| plan | price |\n| --- | --- |\n| Basic | $19/month |\n| Pro | $49/month |"
+FLIGHTS = json.dumps({"flights": [
+    {"flight_number": "BA1442", "gate": "A10", "departs": "11:20", "delay_minutes": 0},
+    {"flight_number": "BA117", "gate": "B42", "departs": "12:05", "delay_minutes": 45},
+    {"flight_number": "LH401", "gate": "Z25", "departs": "09:40", "delay_minutes": 5},
+    # no value of one token: a row the rows index names but holds no value of
+    {"flight_number": "AF990", "gate": "B44 or B45", "departs": "13:00 or 13:30"}]})
 
 
 def _same(a: ContextReading, b: ContextReading) -> None:
@@ -49,7 +63,7 @@ def test_a_context_is_read_once_per_tenant() -> None:
 
 def test_the_least_recently_used_reading_goes_first_within_the_characters_held() -> None:
     texts = [f"Plant {i} employs {i * 10 + 10} workers in Ohio." for i in range(4)]
-    size = len("c") + len(texts[0])
+    size = len("c") + 2 * len(texts[0])  # the text and its reading
     readings = ContextReadings(3 * size)
     for text in texts[:3]:
         readings.read("t", [("c", text)])
@@ -69,6 +83,23 @@ def test_a_context_larger_than_the_whole_budget_is_never_kept() -> None:
     none = ContextReadings(0)
     assert not none.read("t", [("c", "Ohio has 11 million people.")])[1]
     assert not none.read("t", [("c", "Ohio has 11 million people.")])[1]
+    # nor is no context at all (a collection's stream): a review found it kept, even with 0
+    for store in (none, ContextReadings(1000)):
+        assert not store.read("t", [])[1] and not store.read("t", [])[1]
+        assert len(store) == 0 and store.chars == 0
+
+
+def test_a_reading_is_charged_its_characters_and_a_tables_six_times_over() -> None:
+    readings = ContextReadings(1_000_000)
+    prose, _ = readings.read("t", [("policy", POLICY)])
+    assert prose.rows is None and readings.chars == len("policy") + 2 * len(POLICY)
+    table, _ = readings.read("t", [("flights", FLIGHTS)])
+    assert table.rows is not None
+    assert readings.chars == (len("policy") + 2 * len(POLICY) + len("flights") + len(FLIGHTS)
+                              + ROWS_CHARGE * table.chars)
+    # a table whose charge is over the budget is read, not kept, though its text is under it
+    small = ContextReadings(len("flights") + len(FLIGHTS) + table.chars)
+    assert not small.read("t", [("flights", FLIGHTS)])[1] and len(small) == 0
 
 
 def test_threads_reading_one_context_at_once_keep_one_reading() -> None:
@@ -92,7 +123,40 @@ def test_threads_reading_one_context_at_once_keep_one_reading() -> None:
     for t in threads:
         t.join()
     assert not errors and len(readings) == len(texts)
+    assert readings.chars == sum(1 + 2 * len(text) for text in texts)
     assert all(readings.read("t", [("c", text)])[1] for text in texts)
+
+
+def _state(obj: Any) -> dict[str, Any]:
+    """Every attribute of a slotted or plain object, copied (a lazily kept one left out)."""
+    names = getattr(type(obj), "__slots__", None) or vars(obj)
+    return {n: copy.deepcopy(getattr(obj, n)) for n in names
+            if n != "_document_keys" and hasattr(obj, n)}
+
+
+def test_checking_windows_changes_nothing_of_a_shared_reading() -> None:
+    """Streams share one reading, on the scoring threads at once: no check may write to it
+    (a review found a row looked up in a defaultdict of the rows index grew it)."""
+    engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
+    fresh = GroundingEngine(EngineConfig(tier="lexical", context_readings_chars=0), Metrics())
+    context = [ContextItem("flights", FLIGHTS), ContextItem("policy", POLICY)]
+    shared = engine.prepare(StreamRequest("t", context, None))
+    assert shared.rows is not None
+    before = (_state(shared.sentences), _state(shared.rows), copy.deepcopy(shared.quantities))
+    windows = ["BA117 leaves from gate A10.", "BA117 leaves from gate B42 at 12:05.",
+               "LH401 departs at 11:20 from gate Z25.", "Refunds are issued within 60 days.",
+               "The warranty covers parts for two years.", "BA1442 and LH401 leave at 9:40.",
+               "AF990 leaves from gate A10."]
+    for previous, window in zip(["", *windows], windows, strict=False):
+        for _ in range(2):  # a second stream over the same reading
+            stream = engine.prepare(StreamRequest("t", context, None))
+            got = engine._process([CheckJob(stream, window, previous)])[0]
+            alone = fresh._process([CheckJob(fresh.prepare(StreamRequest("t", context, None)),
+                                             window, previous)])[0]
+            assert (got.support, got.contradiction, [e.id for e in got.evidence]) == (
+                alone.support, alone.contradiction, [e.id for e in alone.evidence]), window
+    assert stream.sentences is shared.sentences
+    assert (_state(shared.sentences), _state(shared.rows), shared.quantities) == before
 
 
 def test_streams_of_one_context_share_its_reading_and_keep_their_own_state() -> None:

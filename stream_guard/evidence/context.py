@@ -93,14 +93,27 @@ def read_context(items: Sequence[tuple[str, str]]) -> ContextReading:
                           places_of(sentences), sum(len(text) for _, text in prose))
 
 
+# How many times over a reading that gives rows is charged its characters (ContextReadings).
+ROWS_CHARGE = 6
+
+
 class ContextReadings:
     """The readings of the contexts streams sent last (:func:`read_context`), least recently
-    used dropped first, at most ``max_chars`` characters of context held (0: none kept). A
-    reading holds about 12 bytes per character beside the text (a 60 KB context: 0.7 MB).
+    used dropped first, at most ``max_chars`` characters charged in all (0: none kept).
 
-    Keyed by tenant as well as by content: a tenant whose set-up came back at once would learn
-    that another tenant had sent that text. Thread-safe (set-ups run on worker threads); two
-    streams that start with one new context at once may both read it, and one reading is kept.
+    A reading is charged the context's characters and the characters it reads them as
+    (:attr:`ContextReading.chars`), the latter six times over where the context gives rows of
+    a table or records: its rows index holds far more than prose does. Measured with
+    tracemalloc, a reading then holds 8-20 bytes per character charged: 8 for news prose,
+    15-16 for JSON records and a Markdown table, 19 for a CSV read as its text
+    (``docs/results/s58/reading_memory.py``).
+
+    One store for the process, shared by its tenants; keyed by tenant as well as by content,
+    since a stream whose set-up came back at once would learn that its text had been sent
+    before: across tenants never, and within one tenant (its users' browsers share it) where
+    the operator keeps readings at all. Thread-safe (set-ups run on worker threads); two
+    streams that start with one new context at once may both read it, and one reading is
+    kept. A stream without context (a collection's) reads nothing and is not counted.
     """
 
     def __init__(self, max_chars: int) -> None:
@@ -112,8 +125,8 @@ class ContextReadings:
 
     def read(self, tenant: str, items: Sequence[tuple[str, str]]) -> tuple[ContextReading, bool]:
         """The reading of ``items`` for ``tenant``, and whether it was kept from before."""
-        size = sum(len(item_id) + len(text) for item_id, text in items)
-        if size > self.max_chars:
+        raw = sum(len(item_id) + len(text) for item_id, text in items)
+        if not items or raw > self.max_chars:
             return read_context(items), False
         key = (tenant, tuple(items))
         with self._lock:
@@ -122,14 +135,20 @@ class ContextReadings:
                 self._held.move_to_end(key)
                 return held[0], True
         reading = read_context(items)
+        charge = raw + reading.chars * (ROWS_CHARGE if reading.rows is not None else 1)
         with self._lock:
-            if key not in self._held:
-                self._held[key] = (reading, size)
-                self._chars += size
+            if key not in self._held and charge <= self.max_chars:
+                self._held[key] = (reading, charge)
+                self._chars += charge
                 while self._chars > self.max_chars:
                     _, (_, dropped) = self._held.popitem(last=False)
                     self._chars -= dropped
         return reading, False
+
+    @property
+    def chars(self) -> int:
+        """The characters charged for the readings held."""
+        return self._chars
 
     def __len__(self) -> int:
         return len(self._held)

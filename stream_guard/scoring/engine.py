@@ -512,7 +512,8 @@ class GroundingEngine:
         prompt adds."""
         context, kept = self.contexts.read(
             request.tenant, [(item.id, item.text) for item in request.context])
-        self.metrics.context_readings.labels("kept" if kept else "read").inc()
+        if request.context:  # a collection's stream sends none
+            self.metrics.context_readings.labels("kept" if kept else "read").inc()
         told = self_reports(request.prompt) if request.prompt else ""
         return StreamEvidence(context.sentences, context.quantities, request.collection,
                               context.chars, context.places,

@@ -127,7 +127,7 @@ class RowIndex:
         for row, keys in self._names.items():
             by_key[min(keys, key=lambda k: (rows_of[k], k))].append(row)
         self._by_key = dict(by_key)
-        self._values = values
+        self._values = {row: dict(columns) for row, columns in values.items()}
         self._by_value = dict(holders)  # a value's (row, column) holders
         self._categories = _category_columns(fields)
         self._category_counts = {column: Counter(values.values())
@@ -157,7 +157,7 @@ class RowIndex:
         if len(named) != 1:
             return False
         (row,) = named
-        own = self._values[row]
+        own = self._values.get(row, {})
         text = _DAY_OF_MONTH.sub(" ", window_text)
         if self._other_category(row, text):
             return True
