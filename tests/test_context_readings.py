@@ -114,7 +114,7 @@ def test_threads_reading_one_context_at_once_keep_one_reading() -> None:
             for text in texts * 3:
                 reading, _ = readings.read("t", [("c", text)])
                 assert reading.sentences.sentences[0].text == text
-        except BaseException as exc:  # noqa: BLE001  (reported below, on the test's thread)
+        except BaseException as exc:  # reported below, on the test's thread
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(8)]
