@@ -176,8 +176,8 @@ def test_streams_of_one_context_share_its_reading_and_keep_their_own_state() -> 
         s.text for s in told_fresh.told.sentences.sentences]
     assert told.told.quantities == told_fresh.told.quantities
     assert len(one.sentences.sentences) == 3  # the user's sentence joined no shared list
-    samples = {s.labels["result"]: s.value for s in metrics.context_readings.collect()[0].samples
-               if s.name.endswith("_total")}
+    (family,) = metrics.context_readings.collect()
+    samples = {s.labels["result"]: s.value for s in family.samples if s.name.endswith("_total")}
     assert samples == {"kept": 2.0, "read": 1.0}
     assert len(fresh.contexts) == 0
 
