@@ -46,6 +46,7 @@ from loadtest.stats import compare_rows, format_table, summarize
 from loadtest.wire import is_loopback, mint_ticket, scoring_counts
 from stream_guard.client.client import stream_url
 from stream_guard.eval.results import code_revision, machine_info
+from stream_guard.loop import freeze_heap
 
 DEFAULT_URL = "ws://127.0.0.1:8765/v1/stream"
 API_KEY_ENV = "LOADTEST_API_KEY"  # not STREAM_GUARD_*: the server refuses unknown settings
@@ -207,6 +208,10 @@ async def _measure(args: argparse.Namespace, url: str, key: str, n_conns: int,
     if args.server_pid:
         samplers.append(ResourceSampler(args.server_pid))
     ramp = args.ramp if args.ramp is not None else min(5.0, args.duration / 3)
+    # The corpus read and the modules out of the generator's full collections: one walked them
+    # for 70-80 ms mid-run (fifty-eighth session), and a frame received meanwhile reads as that
+    # much more latency of the server's.
+    freeze_heap()
     t0 = time.monotonic() + 0.5  # connections open before the first stream is due
     rec = Recorder(t0=t0)
     ticket = (lambda: mint_ticket(host, port, key)) if args.auth == "ticket" else None

@@ -39,7 +39,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return run_workers(settings)
     from stream_guard.server.app import Server
 
-    run(Server(settings).serve_forever())
+    run(Server(settings, owns_process=True).serve_forever())
     return 0
 
 

@@ -1,12 +1,13 @@
 """Running a coroutine on the event loop stream-guard prefers (uvloop where it is installed),
-sharing one run of a coroutine among the callers that want it at once, and slots shared fairly
-among owners."""
+sharing one run of a coroutine among the callers that want it at once, slots shared fairly
+among owners, and the heap start-up leaves kept out of the garbage collector's way."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable, Coroutine, Hashable
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +21,18 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # pragma: no cover - Windows
         return asyncio.run(coro)
     return uvloop.run(coro)
+
+
+def freeze_heap() -> None:
+    """Keep what start-up allocated (modules, compiled patterns, models' tables, settings) out of
+    the cyclic garbage collector's full collections: it lives as long as the process, yet each
+    full collection walked it again, about 35 ms on the 2-core host of docs/benchmarks-log.md
+    with the interpreter held, so a window's verdict in flight waited that long. Call it once,
+    when the process is ready to serve. Objects freed by reference counting are freed as
+    before; only cycles left over from start-up are never collected (a collection runs first).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class SingleFlight(Generic[T]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -12,6 +13,7 @@ import pytest
 
 from stream_guard.config import Settings
 from stream_guard.server.app import Server
+from tests.conftest import running_server
 from tests.wsclient import http, open_ws, recv, send, stream_text
 
 CONTEXT = ["The Eiffel Tower is 330 metres tall. It was completed in 1889 in Paris, France."]
@@ -165,3 +167,24 @@ async def test_a_demo_path_no_file_can_have_is_404(
         assert (answer.status, answer.json()["error"]) == (404, "not_found")
         assert (await http(srv.port, "GET", "/demo/demo/index.html")).status == 200
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_server_that_owns_its_process_freezes_its_start_up_heap(
+        settings_factory: Callable[..., Settings]) -> None:
+    """Start-up's objects live as long as the process, and each full garbage collection
+    walked them again with the interpreter held (tens of ms on a 2-core host): the serve
+    command's and a worker's server takes them out of its reach once ready; a server that
+    shares its process (a test's, the eval tool's) leaves the collector as it is."""
+    gc.unfreeze()
+    try:
+        async with running_server(settings_factory()):
+            assert gc.get_freeze_count() == 0
+        server = Server(settings_factory(), owns_process=True)
+        await server.start()
+        await server.wait_ready()
+        try:
+            assert gc.get_freeze_count() > 0
+        finally:
+            await server.shutdown(grace=1.0)
+    finally:
+        gc.unfreeze()

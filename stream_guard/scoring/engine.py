@@ -157,7 +157,7 @@ class EngineConfig:
     conversation_checks: bool = True
     # Model batches run at once (the scheduler's instances): resolved, never 0 (auto) here.
     model_instances: int = 1
-    context_readings_chars: int = 2_000_000
+    context_readings_chars: int = 500_000
 
     @classmethod
     def from_settings(cls, settings: Settings, model_instances: int = 1) -> EngineConfig:

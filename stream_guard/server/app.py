@@ -39,7 +39,7 @@ from stream_guard.guard.auth import DEFAULT_TENANT, KeyRing
 from stream_guard.guard.limits import HeadsInProgress, PenaltyBox
 from stream_guard.guard.overload import LoadGauge
 from stream_guard.guard.tickets import FallbackTickets
-from stream_guard.loop import SingleFlight
+from stream_guard.loop import SingleFlight, freeze_heap
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.errors import CloseCode
 from stream_guard.protocol.responses import error_response
@@ -73,10 +73,13 @@ class Server:
     def __init__(self, settings: Settings, *, engine: GroundingEngine | None = None,
                  store: StateStore | None = None, metrics: Metrics | None = None,
                  reuse_port: bool = False, node: str | None = None,
-                 worker: int | None = None) -> None:
+                 worker: int | None = None, owns_process: bool = False) -> None:
         """``node``: the replica's name, its workers' alike (the supervisor's); ``worker``: this
-        worker's index among them, which its restart after a crash keeps."""
+        worker's index among them, which its restart after a crash keeps; ``owns_process``:
+        the process serves nothing else (``serve``, a worker), so once the scorer is loaded
+        its start-up heap is frozen (:func:`~stream_guard.loop.freeze_heap`)."""
         self.settings = settings
+        self.owns_process = owns_process
         self.reuse_port = reuse_port
         self.metrics = metrics or Metrics()
         self.keys = KeyRing(settings.api_keys)
@@ -233,6 +236,8 @@ class Server:
         log.info("scorer ready", extra={"tier": self.engine.description,
                                         "threshold": self.engine.threshold,
                                         "model_instances": self.engine.scheduler.instances})
+        if self.owns_process:  # before any stream is served: models and modules are loaded
+            freeze_heap()
         await self.readiness()  # the gauges say so now, not at the next refresh
         return self.engine
 

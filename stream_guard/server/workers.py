@@ -122,7 +122,8 @@ def _worker_main(settings: Settings, index: int, node: str, supervisor: int,
     _stop_when_orphaned(supervisor)
     logging.getLogger("stream_guard").info("worker started", extra={"pid": os.getpid()})
     try:
-        run(_serve_beating(Server(settings, reuse_port=True, node=node, worker=index), beat))
+        run(_serve_beating(Server(settings, reuse_port=True, node=node, worker=index,
+                                  owns_process=True), beat))
     except SettingsError as exc:
         print(f"stream-guard: {exc.headline}{exc}", file=sys.stderr)
         sys.exit(SETTINGS_ERROR_EXIT)
