@@ -209,7 +209,7 @@ async def _measure(args: argparse.Namespace, url: str, key: str, n_conns: int,
         samplers.append(ResourceSampler(args.server_pid))
     ramp = args.ramp if args.ramp is not None else min(5.0, args.duration / 3)
     # The corpus read and the modules out of the generator's full collections: one walked them
-    # for 70-80 ms mid-run (fifty-eighth session), and a frame received meanwhile reads as that
+    # for 59-78 ms mid-run (fifty-eighth session), and a frame received meanwhile reads as that
     # much more latency of the server's.
     freeze_heap()
     t0 = time.monotonic() + 0.5  # connections open before the first stream is due

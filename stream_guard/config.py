@@ -283,7 +283,8 @@ class Settings:
         "Characters of stream context whose readings (sentences indexed, figures found) are "
         "kept for the streams of the same tenant that send the context again: each turn of "
         "a conversation, one policy sent with every answer. One store per worker process; "
-        "8-20 bytes of memory per character (a table's or records' six times over), and "
+        "8-20 bytes of memory per character charged (tables and records six times their "
+        "characters), and "
         "each 100,000 characters add about 5 ms to the interpreter's full garbage "
         "collections. A stream's set-up is quicker where its text was sent before, which a "
         "tenant's users could time: 0 keeps none.", minimum=0, maximum=1_000_000_000))

@@ -29,7 +29,9 @@ def freeze_heap() -> None:
     full collection walked it again, about 35 ms on the 2-core host of docs/benchmarks-log.md
     with the interpreter held, so a window's verdict in flight waited that long. Call it once,
     when the process is ready to serve. Objects freed by reference counting are freed as
-    before; only cycles left over from start-up are never collected (a collection runs first).
+    before, but an object alive now that later ends in a reference cycle is never collected:
+    what start-up holds and a process later drops must be closed or freed explicitly (an
+    evidence collection's database connection is, ``evidence.reader.Collection``).
     """
     gc.collect()
     gc.freeze()

@@ -19,6 +19,7 @@ from stream_guard.scores import Pair, PairScore, WindowScore
 from stream_guard.scoring.engine import (
     INLINE_LEXICAL_MAX_SENTENCES,
     ON_LOOP_CHECKS_PER_TURN,
+    SMALL_SETUP_CHARS,
     CheckJob,
     EngineConfig,
     GroundingEngine,
@@ -248,3 +249,32 @@ async def test_a_window_the_model_fails_on_gets_the_lexical_verdict_marked_degra
     finally:
         await engine.close()
         await lexical.close()
+
+
+async def test_a_large_context_whose_reading_is_kept_takes_the_small_lane() -> None:
+    """Its set-up reads nothing but the prompt: it waited behind other streams' large reads
+    in the large lane (a review)."""
+    assert len(LARGE * 2) > SMALL_SETUP_CHARS
+    engine = GroundingEngine(EngineConfig(tier="lexical", setup_concurrency=1), Metrics())
+    kept = StreamRequest("t", [ContextItem("kept", LARGE * 2)], None)
+    engine.prepare(kept)  # an earlier stream read it
+    release = threading.Event()
+    prepare = engine.prepare
+
+    def held(request: StreamRequest) -> Any:
+        if request.context[0].id == "new":
+            release.wait(5)
+        return prepare(request)
+
+    engine.prepare = held  # type: ignore[method-assign]
+    try:
+        blocker = asyncio.ensure_future(
+            engine.open_stream(StreamRequest("t", [ContextItem("new", LARGE * 2)], None)))
+        await asyncio.sleep(0.1)  # the new large context holds the large lane
+        evidence = await asyncio.wait_for(engine.open_stream(kept), 2)
+        assert evidence.sentences.sentences and not blocker.done()
+        release.set()
+        await blocker
+    finally:
+        release.set()
+        await engine.close()

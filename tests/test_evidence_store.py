@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -1302,3 +1303,21 @@ def test_a_version_published_before_checksums_is_judged_as_before(
     info = VersionInfo.read(cdir)
     assert info is not None and info.vectors_sha256 == vectors_digest(
         np.load(cdir / "v000002" / "vectors.npy")) and verify_vectors(cdir, info) == []
+
+
+def test_a_version_dropped_closes_its_database_even_from_a_frozen_heap(
+        tmp_path: Path, minilm: SentenceEmbedder) -> None:
+    """A review: a served process freezes its start-up heap (loop.freeze_heap), and a version's
+    database connection, in a cycle with its statement cache, was never collected once a
+    reload dropped it: its file and page cache stayed held until the process ended."""
+    _add(tmp_path, FACTS, minilm, tenant="alice")
+    library = EvidenceLibrary(tmp_path)
+    assert library.poll() == ["alice/kb"]
+    db = library.get("alice", "kb")._db
+    gc.freeze()
+    try:
+        library.reload()  # every version read again: the first one is dropped
+        with pytest.raises(sqlite3.ProgrammingError):
+            db.execute("SELECT 1")
+    finally:
+        gc.unfreeze()

@@ -9,7 +9,8 @@ states) is the costly part of a stream's set-up, about 8 ms per KB on the 2-core
 docs/benchmarks-log.md, and the same context comes back: each turn of a conversation sends its
 documents again, a support assistant sends one policy with every answer, and many questions
 retrieve the same few passages. :class:`ContextReadings` keeps recent readings, so a context
-is read once per tenant while it stays in use.
+is read once per tenant and process while it stays in use (with ``--workers N``, each worker
+keeps its own: a conversation's turns on one connection reach one worker).
 """
 
 from __future__ import annotations
@@ -144,6 +145,12 @@ class ContextReadings:
                     _, (_, dropped) = self._held.popitem(last=False)
                     self._chars -= dropped
         return reading, False
+
+    def holds(self, tenant: str, items: Sequence[tuple[str, str]]) -> bool:
+        """Whether the reading of ``items`` for ``tenant`` is kept (a set-up that reads only
+        its prompt then: engine.open_stream's lane)."""
+        with self._lock:
+            return (tenant, tuple(items)) in self._held
 
     @property
     def chars(self) -> int:

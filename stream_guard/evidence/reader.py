@@ -65,6 +65,10 @@ class Collection:
         self._index: Any = prepare_for_search(faiss.read_index(str(version_dir / INDEX_FILE)),
                                               use_gpu=use_gpu)
         self._db = connect_readonly(version_dir / DOCS_FILE)
+        # Closed when the version is dropped (a reload, a new version): a connection lives in
+        # a cycle with its statement cache, which a process's frozen start-up heap
+        # (loop.freeze_heap) never collects, so its file and page cache stayed held.
+        weakref.finalize(self, self._db.close)
         self._db_lock = threading.Lock()
         self.keyword_search = self._db.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts'").fetchone() is not None

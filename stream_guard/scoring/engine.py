@@ -433,10 +433,15 @@ class GroundingEngine:
         than ``setup_concurrency``.
 
         A context and prompt of at most :data:`SMALL_SETUP_CHARS` together (a chat's few
-        passages, milliseconds of set-up) go to a lane of their own: connections looping large
+        passages, milliseconds of set-up; a context whose reading is kept counts nothing) go
+        to a lane of their own: connections looping large
         set-ups (half a second each) kept every other stream's first window waiting 0.2 s
         however short its context (``loadtest.bench_setup_fairness --hogs 2``)."""
-        size = sum(len(item.text) for item in request.context) + len(request.prompt or "")
+        # A context whose reading is kept costs its set-up nothing: only the prompt is read
+        # (a review: a kept 60 KB context queued behind other streams' large reads).
+        kept = self.contexts.holds(request.tenant, [(i.id, i.text) for i in request.context])
+        size = (0 if kept else sum(len(item.text) for item in request.context)) + len(
+            request.prompt or "")
         lane = self._setup_small if size <= SMALL_SETUP_CHARS else self._setup
         async with lane.slot(owner):
             work = asyncio.ensure_future(asyncio.to_thread(self.prepare, request))

@@ -66,6 +66,9 @@ def _build(settings: Settings, metrics: Metrics) -> GroundingEngine:
                         "indexed again with this one (stream-guard index add)",
                         extra={"collections": stale, "embedder": embedder.name})
         library.start_polling(settings.index_poll_s)
+    from stream_guard.text import places
+
+    places.load()  # read by both tiers' place checks: here, not in a first window's deadline
     if settings.tier == "lexical":
         return GroundingEngine(config, metrics, embedder=embedder,
                                library=library)

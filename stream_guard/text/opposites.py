@@ -194,8 +194,10 @@ _ENDINGS = (("iest", "y"), ("ier", "y"), ("ies", "y"), ("est", ""), ("est", "e")
 def load() -> None:
     """Read the word and place tables now (once; about 14 ms of file reading and parsing):
     the engine calls it as it is built, off the event loop, so that the first window checked
-    does not pay for it inside its verdict deadline (a review measured it there)."""
+    does not pay for it inside its verdict deadline (a review measured it there), and so that
+    a serving process's frozen start-up heap holds them (loop.freeze_heap)."""
     _tables()
+    _opposed_to()
     places.load()
 
 
