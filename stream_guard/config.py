@@ -284,10 +284,9 @@ class Settings:
         "kept for the streams of the same tenant that send the context again: each turn of "
         "a conversation, one policy sent with every answer. One store per worker process; "
         "8-20 bytes of memory per character charged (tables and records six times their "
-        "characters), and "
-        "each 100,000 characters add about 5 ms to the interpreter's full garbage "
-        "collections. A stream's set-up is quicker where its text was sent before, which a "
-        "tenant's users could time: 0 keeps none.", minimum=0, maximum=1_000_000_000))
+        "characters), and each 100,000 characters add about 5 ms to the interpreter's full "
+        "garbage collections. A stream's set-up is quicker where its text was sent before, "
+        "which a tenant's users could time: 0 keeps none.", minimum=0, maximum=1_000_000_000))
     overload_lag_ms: float = field(default=100.0, metadata=_meta(
         "Event-loop lag above which new streams get error overloaded and new connections close "
         "1013, and /readyz answers 503. 0 disables the check.", minimum=0, maximum=60000))
