@@ -293,6 +293,17 @@ def load_answers(paths: Iterable[Path], per_file: int = 300) -> list[WrittenAnsw
     return out
 
 
+# The dev files of the written-answer load's capacity searches (docs/benchmarks-log.md).
+WRITTEN_FILES = ("summedits_dev", "summedits_train", "halueval_summarization", "begin_dev")
+
+
+def written_contexts(data_dir: Path, per_file: int = 300) -> list[str]:
+    """The distinct contexts of the written-answer load over :data:`WRITTEN_FILES` of
+    ``data_dir``, in the order first met."""
+    answers = load_answers([data_dir / f"{name}.jsonl" for name in WRITTEN_FILES], per_file)
+    return list(dict.fromkeys(a.context for a in answers))
+
+
 def load_texts(paths: Sequence[Path], per_file: int,
                answers: str) -> tuple[list[str], list[WrittenAnswer]]:
     """What :meth:`ScriptBuilder.for_server` builds from: the contexts and, for ``answers ==

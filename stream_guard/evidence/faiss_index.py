@@ -27,7 +27,7 @@ _random_generator: Any = faiss.RandomGenerator  # type: ignore[attr-defined]
 _gpu_resources: Any = None
 # One use at a time of faiss's GPU resources, which are not safe to use from several threads
 # at once: a search (the model's instances search from threads of their own) or a load.
-_gpu_search = threading.Lock()
+_gpu_use = threading.Lock()
 
 
 def build_index(vectors: npt.NDArray[np.float32], flat_max: int) -> tuple[Any, IndexKind]:
@@ -79,7 +79,7 @@ def prepare_for_search(index: Any, *, use_gpu: bool | None = None) -> Any:
     if use_gpu is False or not gpu_available():
         return index
     global _gpu_resources
-    with _gpu_search:  # the poll thread loads while the scoring threads search (a review)
+    with _gpu_use:  # the poll thread loads while the scoring threads search (a review)
         if _gpu_resources is None:
             _gpu_resources = faiss.StandardGpuResources()
         return faiss.index_cpu_to_gpu(_gpu_resources, 0, index)
@@ -107,7 +107,7 @@ def search(index: Any, queries: npt.NDArray[np.float32],
         n = len(queries)
         return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.int64)
     on_gpu = hasattr(faiss, "GpuIndex") and isinstance(index, faiss.GpuIndex)
-    with _gpu_search if on_gpu else contextlib.nullcontext():
+    with _gpu_use if on_gpu else contextlib.nullcontext():
         scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32),
                                    min(k, index.ntotal))
     return scores, ids

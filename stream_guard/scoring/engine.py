@@ -180,6 +180,11 @@ class StreamRequest:
     collection: Collection | None
     prompt: str | None = None  # evidence only where the user reports their own situation
 
+    @property
+    def items(self) -> list[tuple[str, str]]:
+        """The context as ``(id, text)`` pairs, as :class:`ContextReadings` keys it."""
+        return [(item.id, item.text) for item in self.context]
+
 
 # A window's evidence scoped to the numbered things it names, and its quantities; None when
 # nothing is left out (engine._scoped).
@@ -439,7 +444,7 @@ class GroundingEngine:
         however short its context (``loadtest.bench_setup_fairness --hogs 2``)."""
         # A context whose reading is kept costs its set-up nothing: only the prompt is read
         # (a review: a kept 60 KB context queued behind other streams' large reads).
-        kept = self.contexts.holds(request.tenant, [(i.id, i.text) for i in request.context])
+        kept = self.contexts.holds(request.tenant, request.items)
         size = (0 if kept else sum(len(item.text) for item in request.context)) + len(
             request.prompt or "")
         lane = self._setup_small if size <= SMALL_SETUP_CHARS else self._setup
@@ -515,8 +520,7 @@ class GroundingEngine:
         """The stream's evidence: its context's reading (kept for the streams that send the
         same context, :class:`~stream_guard.evidence.context.ContextReadings`) and what its
         prompt adds."""
-        context, kept = self.contexts.read(
-            request.tenant, [(item.id, item.text) for item in request.context])
+        context, kept = self.contexts.read(request.tenant, request.items)
         if request.context:  # a collection's stream sends none
             self.metrics.context_readings.labels("kept" if kept else "read").inc()
         told = self_reports(request.prompt) if request.prompt else ""

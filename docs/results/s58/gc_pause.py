@@ -18,11 +18,9 @@ from pathlib import Path
 
 import stream_guard.scoring.engine  # the server's modules, imported
 import stream_guard.server.app  # noqa: F401
-from loadtest.corpus import load_answers
+from loadtest.corpus import written_contexts
 from stream_guard.evidence.context import ContextReadings
 from stream_guard.loop import freeze_heap
-
-FILES = ("summedits_dev", "summedits_train", "halueval_summarization", "begin_dev")
 
 
 def full_collection_ms() -> float:
@@ -39,9 +37,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    answers = load_answers([args.data / f"{name}.jsonl" for name in FILES], 300)
-    contexts = list(dict.fromkeys(a.context for a in answers))
-    del answers
+    contexts = written_contexts(args.data)
     rows = [{"heap": "start-up", "tracked": len(gc.get_objects()),
              "full_collection_ms": full_collection_ms()}]
     freeze_heap()

@@ -1,6 +1,6 @@
 """A stream's set-up (``GroundingEngine.prepare``) when its context is read and when its reading
 was kept from an earlier stream (fifty-eighth session): the written load's distinct contexts
-(``loadtest.corpus.load_answers``, 300 a file, the first 120), each prepared twice, and a 60 KB
+(``loadtest.corpus.written_contexts``, the first 120), each prepared twice, and a 60 KB
 context of news prose; one thread, lexical tier (the reading is the same on every tier).
 
     PYTHONPATH=. python docs/results/s58/setup_kept.py --data ../shared/data/dev \
@@ -14,13 +14,11 @@ import json
 import time
 from pathlib import Path
 
-from loadtest.corpus import load_answers
+from loadtest.corpus import written_contexts
 from stream_guard.eval.results import machine_info
 from stream_guard.metrics import Metrics
 from stream_guard.protocol.frames import ContextItem
 from stream_guard.scoring.engine import EngineConfig, GroundingEngine, StreamRequest
-
-FILES = ("summedits_dev", "summedits_train", "halueval_summarization", "begin_dev")
 
 
 def quantile_ms(times: list[float], q: float) -> float:
@@ -32,13 +30,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    answers = load_answers([args.data / f"{name}.jsonl" for name in FILES], 300)
-    contexts = list(dict.fromkeys(a.context for a in answers))[:120]
+    contexts = written_contexts(args.data)[:120]
     with (args.data / "halueval_summarization.jsonl").open() as f:
         news = " ".join(json.loads(line)["context"] for _, line in zip(range(50), f, strict=False))
     engine = GroundingEngine(EngineConfig(tier="lexical"), Metrics())
     engine.prepare(StreamRequest("t", [ContextItem("warm-up", contexts[-1])], None))
-    read, kept = [], []
+    read: list[float] = []
+    kept: list[float] = []
     for context in contexts:
         request = StreamRequest("t", [ContextItem("context", context)], None)
         for times in (read, kept):
